@@ -1,0 +1,3 @@
+from graphlink.cli import app
+
+app(prog_name="graphlink")

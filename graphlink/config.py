@@ -1,0 +1,330 @@
+"""Configuration: one frozen dataclass per pipeline stage.
+
+Every threshold and seed graphlink uses lives here with its default and the
+reasoning behind the default, so a run is fully described by its config (it is
+written to ``run.json``). Override defaults in Python with
+:func:`dataclasses.replace`, on the command line, or in a ``graphlink.toml``::
+
+    [columns]            # canonical = "column in your file"
+    account_id = "user"
+    [signals]
+    ngram = 4
+    [kinds.payment]      # per-kind weight / cap / strength
+    max_accounts = 30
+    [communities]
+    seed = 7
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graphlink.errors import ConfigError
+
+#: Canonical event columns. Only ``account_id`` is required.
+EVENT_COLUMNS = ("account_id", "timestamp", "ip", "payment_fingerprint", "prompt", "user_agent")
+#: Canonical accounts-file columns (``email`` is accepted in place of ``email_domain``).
+ACCOUNT_COLUMNS = ("account_id", "created_at", "email_domain", "email")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """How input files are read.
+
+    Attributes
+    ----------
+    format : {"parquet", "csv", "ndjson"} or None
+        Events file format; ``None`` picks it from the file extension.
+    column_map : tuple of (canonical, source) pairs
+        Renames applied before anything else, e.g. ``(("account_id", "user"),)``.
+    extra_signals : tuple of str
+        Further event columns to use as categorical shared signals
+        (``device_id``, ``card_bin``...). Each becomes its own signal kind.
+    """
+
+    format: str | None = None
+    column_map: tuple[tuple[str, str], ...] = ()
+    extra_signals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """How account-signal pairs are extracted from events.
+
+    Attributes
+    ----------
+    ipv4_prefix : int
+        Network size for the ``ip_net`` signal. /24 is the unit residential
+        ISPs and proxy providers allocate and rotate within.
+    ipv6_prefix : int
+        /48 is a typical site allocation: one household or office gets a /48
+        (sometimes a /56) and rotates interface ids inside it freely.
+    asn_table : str or None
+        Optional IP-to-ASN table (``cidr,asn`` CSV or the start/end/ASN TSV
+        layout of iptoasn); adds the ``asn`` signal.
+    ngram : int
+        Word n-gram size for prompt shingles. 5 words are specific enough that
+        a shared shingle is rarely chance, yet short enough to survive a
+        template's varied fills.
+    max_prompts_per_account : int
+        At most this many distinct prompts per account are shingled (chosen
+        by a hash of the text, so independent of row order). 200 samples of a
+        template are plenty to see it; the cap bounds cost for accounts with
+        millions of prompts.
+    max_words_per_prompt : int
+        Only the first words of a prompt are shingled: templates announce
+        themselves early and this bounds the cost of megabyte prompts.
+    timing_bucket_seconds : int
+        Co-activity resolution. Scripted fleets fire within the same minute.
+    timing_min_buckets : int
+        Accounts active in fewer distinct buckets get no timing signal: two
+        barely active accounts coinciding once or twice is chance.
+    timing_bands, timing_rows : int
+        MinHash LSH over each account's set of active buckets. Accounts whose
+        bucket sets have Jaccard similarity s share at least one band with
+        probability 1 - (1 - s**rows)**bands: with 24 bands of 3 rows that is
+        0.96 at s = 0.5, 0.48 at s = 0.3 and 0.02 at s = 0.1.
+    creation_bucket_seconds : int
+        Accounts created within the same bucket share a ``created_hour`` signal.
+    seed : int
+        Seed of every hash used for sampling and MinHash.
+    """
+
+    ipv4_prefix: int = 24
+    ipv6_prefix: int = 48
+    asn_table: str | None = None
+    ngram: int = 5
+    max_prompts_per_account: int = 200
+    max_words_per_prompt: int = 64
+    timing_bucket_seconds: int = 60
+    timing_min_buckets: int = 5
+    timing_bands: int = 24
+    timing_rows: int = 3
+    creation_bucket_seconds: int = 3600
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 8 <= self.ipv4_prefix <= 32:
+            raise ConfigError(f"ipv4_prefix must be between 8 and 32, got {self.ipv4_prefix}")
+        if not 16 <= self.ipv6_prefix <= 64:
+            raise ConfigError(f"ipv6_prefix must be between 16 and 64, got {self.ipv6_prefix}")
+        if self.ngram < 1:
+            raise ConfigError("ngram must be at least 1")
+        for name in ("max_prompts_per_account", "max_words_per_prompt", "timing_bucket_seconds",
+                     "timing_min_buckets", "timing_bands", "timing_rows", "creation_bucket_seconds"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """How one signal kind links accounts.
+
+    Attributes
+    ----------
+    weight : float
+        Multiplier on the rarity weight ``log(N / df)`` of each value of the kind.
+    max_accounts : int
+        Hub cap: a value shared by more accounts than this links nobody (a
+        university NAT, a popular SDK's user agent, "can you help me with").
+    strong : bool
+        Weak kinds (user agent, email domain, creation hour, ASN) add weight to
+        links that strong kinds made but never link two accounts on their own.
+    """
+
+    weight: float
+    max_accounts: int
+    strong: bool = True
+
+
+def _default_kinds() -> dict[str, KindSpec]:
+    # Weights encode how much one shared value says about common control.
+    # A shared card is the strongest single link; two accounts share many
+    # shingles when they share a template, so each shingle weighs little.
+    return {
+        "payment": KindSpec(weight=3.0, max_accounts=50),
+        "ip": KindSpec(weight=1.0, max_accounts=100),
+        "ip_net": KindSpec(weight=0.5, max_accounts=200),
+        "asn": KindSpec(weight=0.2, max_accounts=200, strong=False),
+        "prompt": KindSpec(weight=0.3, max_accounts=1000),
+        "timing": KindSpec(weight=1.0, max_accounts=1000),
+        "user_agent": KindSpec(weight=0.2, max_accounts=100, strong=False),
+        "email_domain": KindSpec(weight=0.5, max_accounts=200, strong=False),
+        "created_hour": KindSpec(weight=0.3, max_accounts=300, strong=False),
+    }
+
+
+#: Spec of user-declared ``--signal`` columns unless configured otherwise.
+DEFAULT_CUSTOM_KIND = KindSpec(weight=1.0, max_accounts=100)
+
+
+@dataclass(frozen=True)
+class GraphConfig:
+    """How the account-signal graph is weighted and projected.
+
+    Attributes
+    ----------
+    kinds : dict of str to KindSpec
+        Per-kind weight, hub cap and strength (see :class:`KindSpec`).
+    clique_limit : int
+        A value shared by at most this many accounts links them all pairwise.
+        Above it (and under the hub cap) its accounts are linked by a sparse
+        random regular-like graph instead: each to ``sparse_degree`` pseudo-random
+        others, weights scaled so every account keeps the strength the clique
+        would have given it. Cost per value is then O(df * degree), not O(df**2).
+    sparse_degree : int
+        Neighbours per account in the sparse projection. 8 keeps the group an
+        expander (Leiden still sees one dense block) at 1/4 of the pairs of a
+        32-clique.
+    min_edge_weight : float
+        Account pairs linked with less total weight are dropped.
+    max_pairs : int
+        Memory guard: if the projection would create more account pairs than
+        this, the most popular values stop linking (with a warning). A pair
+        costs about 40 bytes through the projection's joins and group-by, so
+        the default of 60 million keeps the projection near 2.5 GiB.
+    """
+
+    kinds: dict[str, KindSpec] = field(default_factory=_default_kinds)
+    clique_limit: int = 32
+    sparse_degree: int = 8
+    min_edge_weight: float = 0.0
+    max_pairs: int = 60_000_000
+
+    def spec(self, kind: str) -> KindSpec:
+        """Return the spec of ``kind`` (user-declared kinds get the custom default)."""
+        return self.kinds.get(kind, DEFAULT_CUSTOM_KIND)
+
+    def __post_init__(self) -> None:
+        if self.clique_limit < 2:
+            raise ConfigError("clique_limit must be at least 2")
+        if self.sparse_degree < 1:
+            raise ConfigError("sparse_degree must be at least 1")
+        if self.clique_limit < 2 * self.sparse_degree:
+            # Otherwise circulant offsets wrap around and count a pair twice.
+            raise ConfigError("clique_limit must be at least twice sparse_degree")
+
+
+@dataclass(frozen=True)
+class CommunityConfig:
+    """Leiden community detection.
+
+    Attributes
+    ----------
+    resolution : float
+        Resolution of the modularity (RB configuration) objective; higher
+        gives smaller clusters.
+    seed : int
+        Leiden's random seed: the same graph and seed give the same partition.
+    n_iterations : int
+        Leiden iterations; negative runs until the partition stops changing.
+    min_cluster_size : int
+        Communities smaller than this get no cluster id.
+    """
+
+    resolution: float = 1.0
+    seed: int = 42
+    n_iterations: int = -1
+    min_cluster_size: int = 2
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Cluster scoring and flagging (see :mod:`graphlink.scoring`).
+
+    Attributes
+    ----------
+    flag_threshold : float
+        Clusters scoring at least this are flagged.
+    min_flag_size : int
+        Clusters smaller than this are never flagged: a ring worth banning
+        has many accounts, pairs are families and friends.
+    evidence_per_kind : int
+        How many top shared values per cluster and kind are kept as evidence.
+    """
+
+    flag_threshold: float = 0.5
+    min_flag_size: int = 5
+    evidence_per_kind: int = 10
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """All stage configs together."""
+
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    signals: SignalConfig = field(default_factory=SignalConfig)
+    graph: GraphConfig = field(default_factory=GraphConfig)
+    communities: CommunityConfig = field(default_factory=CommunityConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form for ``run.json``."""
+        return dataclasses.asdict(self)
+
+
+_SECTIONS = {
+    "ingest": IngestConfig,
+    "signals": SignalConfig,
+    "graph": GraphConfig,
+    "communities": CommunityConfig,
+    "scoring": ScoringConfig,
+}
+
+
+def _replace(obj: Any, values: dict[str, Any], where: str) -> Any:
+    names = {f.name for f in dataclasses.fields(obj)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    try:
+        return dataclasses.replace(obj, **values)
+    except TypeError as exc:  # pragma: no cover - defensive
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def load_config(path: str | Path | None = None, base: PipelineConfig | None = None) -> PipelineConfig:
+    """Read a ``graphlink.toml`` on top of ``base`` (the defaults).
+
+    Examples
+    --------
+    >>> load_config().communities.seed
+    42
+    """
+    config = base or PipelineConfig()
+    if path is None:
+        return config
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    updates: dict[str, Any] = {}
+    unknown = sorted(set(data) - set(_SECTIONS) - {"columns", "kinds"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown)}")
+    for name in _SECTIONS:
+        if name in data:
+            updates[name] = _replace(getattr(config, name), data[name], f"{path} [{name}]")
+    if "columns" in data:
+        columns = data["columns"]
+        if not all(isinstance(v, str) for v in columns.values()):
+            raise ConfigError(f"{path} [columns]: values must be column names (strings)")
+        ingest = updates.get("ingest", config.ingest)
+        updates["ingest"] = dataclasses.replace(
+            ingest, column_map=tuple(ingest.column_map) + tuple(columns.items())
+        )
+    if "kinds" in data:
+        graph = updates.get("graph", config.graph)
+        kinds = dict(graph.kinds)
+        for kind, values in data["kinds"].items():
+            kinds[kind] = _replace(graph.spec(kind), values, f"{path} [kinds.{kind}]")
+        updates["graph"] = dataclasses.replace(graph, kinds=kinds)
+    return dataclasses.replace(config, **updates)

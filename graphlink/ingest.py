@@ -1,0 +1,374 @@
+"""Ingest: read an events file (and optional accounts file) into canonical frames.
+
+Output schema
+-------------
+:func:`load_events` returns an :class:`Events` whose ``frame`` is a lazy frame
+with these columns (only those present in the input, ``account_id`` always):
+
+==================== ========================= ==========================================
+column               dtype                     meaning
+==================== ========================= ==========================================
+account_id           String                    trimmed, never null or empty
+timestamp            Datetime(us, UTC)         null where the input had none
+ip                   String                    as logged (validated in :mod:`signals.ip`)
+payment_fingerprint  String                    opaque token
+prompt               String
+user_agent           String
+<extra signals>      String                    columns named with ``--signal``
+==================== ========================= ==========================================
+
+Rows without an account id, or with a timestamp that cannot be parsed (or lies
+outside 1990-2100), are rejected and counted by reason in ``Events.rejected``;
+an error is raised only when a timestamp column has values and none parse.
+Empty strings are treated as missing. The frame stays lazy so each later stage
+reads only the columns it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
+from graphlink.errors import InputError
+
+_FORMATS = {
+    ".parquet": "parquet", ".pq": "parquet",
+    ".csv": "csv", ".tsv": "tsv",
+    ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson",
+}
+_TEXT_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
+# Log timestamps outside this window are corrupt (epoch zero, year 9999, unit mix-ups).
+_EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+_ROW = "__graphlink_row"
+
+
+@dataclass
+class Events:
+    """Canonical events plus what was rejected on the way in."""
+
+    frame: pl.LazyFrame
+    path: str
+    rows_read: int
+    rejected: dict[str, int] = field(default_factory=dict)
+    columns: tuple[str, ...] = ()
+
+    @property
+    def rows_kept(self) -> int:
+        return self.rows_read - sum(self.rejected.values())
+
+
+def detect_format(path: str | Path, override: str | None = None) -> str:
+    """Return ``parquet``, ``csv``, ``tsv`` or ``ndjson`` for ``path``.
+
+    Examples
+    --------
+    >>> detect_format("log.PARQUET"), detect_format("x.jsonl"), detect_format("x.txt", "csv")
+    ('parquet', 'ndjson', 'csv')
+    """
+    if override:
+        fmt = override.lower()
+        if fmt not in {"parquet", "csv", "tsv", "ndjson"}:
+            raise InputError(f"unknown format {override!r}; use parquet, csv, tsv or ndjson", file=str(path))
+        return fmt
+    fmt = _FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise InputError(
+            "unknown file format (expected .parquet, .csv, .tsv, .ndjson or .jsonl); pass --format",
+            file=str(path),
+        )
+    return fmt
+
+
+def scan(path: str | Path, fmt: str | None = None) -> pl.LazyFrame:
+    """Lazily scan ``path``; text formats are read as strings so junk never fails inference."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", file=str(path))
+    fmt = detect_format(path, fmt)
+    try:
+        if fmt == "parquet":
+            return pl.scan_parquet(path)
+        if fmt in ("csv", "tsv"):
+            return pl.scan_csv(
+                path,
+                separator="\t" if fmt == "tsv" else ",",
+                infer_schema=False,
+                encoding="utf8-lossy",
+                truncate_ragged_lines=True,
+            )
+        return pl.scan_ndjson(path, infer_schema_length=None)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"cannot read as {fmt}: {_first_line(exc)}", file=str(path)) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _schema(lf: pl.LazyFrame, path: str) -> pl.Schema:
+    try:
+        return lf.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"cannot read: {_first_line(exc)}", file=path) from None
+
+
+def _apply_column_map(lf: pl.LazyFrame, schema: pl.Schema, mapping, path: str) -> pl.LazyFrame:
+    renames = {}
+    for canonical, source in mapping:
+        if source not in schema:
+            raise InputError(
+                f"column {source!r} (mapped to {canonical}) not found; columns are: {', '.join(schema.names())}",
+                file=path,
+            )
+        if source != canonical:
+            renames[source] = canonical
+    if not renames:
+        return lf
+    # A column already named like a mapping target is replaced by the mapped one.
+    clashes = [c for c in renames.values() if c in schema and c not in renames]
+    return lf.drop(clashes).rename(renames)
+
+
+def _clean_text(name: str) -> pl.Expr:
+    text = pl.col(name).cast(pl.String).str.strip_chars()
+    return pl.when(text.str.len_bytes() > 0).then(text).otherwise(None).alias(name)
+
+
+def parse_timestamp(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Expression turning column ``name`` of ``dtype`` into Datetime(us, UTC).
+
+    Accepts datetimes (naive ones are taken as UTC), dates, epoch seconds,
+    milliseconds or microseconds (told apart by magnitude) and ISO-8601 text
+    with or without an offset. Unparseable values become null.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"t": ["2024-01-02T03:04:05Z", "1704164645", "1704164645000", "nope"]})
+    >>> df.select(parse_timestamp("t", pl.String))["t"].dt.hour().to_list()
+    [3, 3, 3, None]
+    """
+    col = pl.col(name)
+    if isinstance(dtype, pl.Datetime):
+        ts = col.dt.cast_time_unit("us")
+        ts = ts.dt.convert_time_zone("UTC") if dtype.time_zone else ts.dt.replace_time_zone("UTC")
+        return ts.alias(name)
+    if dtype == pl.Date:
+        return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias(name)
+    if dtype.is_numeric():
+        return _from_epoch(col.cast(pl.Float64)).alias(name)
+    text = col.cast(pl.String).str.strip_chars()
+    is_number = text.str.contains(r"^-?\d+(\.\d*)?$")
+    numeric = _from_epoch(pl.when(is_number).then(text).cast(pl.Float64, strict=False))
+    with_offset = text.str.replace(r"[zZ]$", "+00:00")
+    parsed = [numeric]
+    for fmt in _TEXT_FORMATS:
+        parsed.append(with_offset.str.to_datetime(fmt + "%z", strict=False, time_unit="us").dt.convert_time_zone("UTC"))
+        parsed.append(text.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone("UTC"))
+    parsed.append(text.str.to_datetime("%Y-%m-%d", strict=False, time_unit="us").dt.replace_time_zone("UTC"))
+    return pl.coalesce(parsed).alias(name)
+
+
+def _from_epoch(value: pl.Expr) -> pl.Expr:
+    # Seconds until 5138 AD are below 1e11; milliseconds below 1e14.
+    micros = (
+        pl.when(value.abs() < 1e11).then(value * 1e6)
+        .when(value.abs() < 1e14).then(value * 1e3)
+        .otherwise(value)
+    )
+    return micros.round(0).cast(pl.Int64, strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+
+
+def _check_columns(schema: pl.Schema, path: str) -> None:
+    counts: dict[str, int] = {}
+    for name in schema.names():
+        counts[name] = counts.get(name, 0) + 1
+    dup = [n for n, c in counts.items() if c > 1]
+    if dup:
+        raise InputError(f"duplicate column name(s): {', '.join(dup)}", file=path)
+
+
+def _reject_counts(lf: pl.LazyFrame, reasons: dict[str, pl.Expr], path: str) -> tuple[int, dict[str, int]]:
+    """Count rows and rows rejected per reason (first failing reason wins)."""
+    aggs = [pl.len().alias("__rows")]
+    earlier = pl.lit(False)
+    for reason, bad in reasons.items():
+        aggs.append((bad & ~earlier).sum().alias(reason))
+        earlier = earlier | bad
+    try:
+        counts = lf.select(aggs).collect().row(0, named=True)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"cannot read: {_first_line(exc)}", file=path) from None
+    rows = int(counts.pop("__rows"))
+    return rows, {k: int(v) for k, v in counts.items() if v}
+
+
+def _first_bad_row(lf: pl.LazyFrame, bad: pl.Expr) -> int | None:
+    hit = lf.with_row_index(_ROW, offset=1).filter(bad).select(_ROW).head(1).collect()
+    return int(hit[_ROW][0]) if hit.height else None
+
+
+def load_events(path: str | Path, config: IngestConfig | None = None) -> Events:
+    """Read an events file into canonical form.
+
+    Parameters
+    ----------
+    path : str or Path
+        Parquet, CSV/TSV or NDJSON file.
+    config : IngestConfig, optional
+        Format override, column mapping and extra signal columns.
+
+    Returns
+    -------
+    Events
+        Lazy canonical frame plus row counts and rejections by reason.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, no ``account_id`` column, a mapped or
+        declared column that does not exist, or timestamps none of which parse.
+    """
+    config = config or IngestConfig()
+    path_str = str(path)
+    lf = scan(path, config.format)
+    schema = _schema(lf, path_str)
+    _check_columns(schema, path_str)
+    lf = _apply_column_map(lf, schema, config.column_map, path_str)
+    schema = _schema(lf, path_str)
+    if "account_id" not in schema:
+        raise InputError(
+            f"no account_id column (columns: {', '.join(schema.names()) or 'none'}); "
+            "map one with --map account_id=COLUMN",
+            file=path_str,
+        )
+    for name in config.extra_signals:
+        if name not in schema:
+            raise InputError(f"signal column {name!r} not found; columns are: {', '.join(schema.names())}", file=path_str)
+        if name in EVENT_COLUMNS:
+            raise InputError(f"{name!r} is already a built-in signal; --signal is for other columns", file=path_str)
+    keep = [c for c in EVENT_COLUMNS if c in schema] + list(dict.fromkeys(config.extra_signals))
+    text_cols = [c for c in keep if c != "timestamp"]
+    lf = lf.select(keep).with_columns([_clean_text(c) for c in text_cols])
+
+    reasons = {"missing_account_id": pl.col("account_id").is_null()}
+    if "timestamp" in schema:
+        raw = pl.col("timestamp")
+        lf = lf.with_columns(raw.alias("__raw_ts"), parse_timestamp("timestamp", schema["timestamp"]))
+        raw_present = pl.col("__raw_ts").is_not_null()
+        if schema["timestamp"] == pl.String:
+            raw_present = raw_present & (pl.col("__raw_ts").str.strip_chars().str.len_bytes() > 0)
+        ts = pl.col("timestamp")
+        reasons["unparseable_timestamp"] = raw_present & ts.is_null()
+        reasons["timestamp_out_of_range"] = ts.is_not_null() & ((ts < _EARLIEST) | (ts >= _LATEST))
+    rows, rejected = _reject_counts(lf, reasons, path_str)
+    if "timestamp" in schema:
+        bad_ts = rejected.get("unparseable_timestamp", 0) + rejected.get("timestamp_out_of_range", 0)
+        parsed = lf.select(pl.col("timestamp").is_not_null().sum()).collect().item()
+        if bad_ts and parsed == 0:
+            first = _first_bad_row(lf, reasons["unparseable_timestamp"] | reasons["timestamp_out_of_range"])
+            raise InputError("no timestamp could be parsed (expected ISO-8601 or epoch seconds/milliseconds)",
+                             file=path_str, column="timestamp", row=first)
+    any_bad = pl.any_horizontal(list(reasons.values()))
+    lf = lf.filter(~any_bad)
+    if "timestamp" in schema:
+        lf = lf.drop("__raw_ts")
+    return Events(frame=lf, path=path_str, rows_read=rows, rejected=rejected, columns=tuple(keep))
+
+
+def events_from_frame(frame: pl.DataFrame | pl.LazyFrame, config: IngestConfig | None = None,
+                      name: str = "<frame>") -> Events:
+    """Like :func:`load_events` for an in-memory frame (the notebook route)."""
+    import tempfile
+
+    config = config or IngestConfig()
+    lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+    # Reuse the file path logic by scanning from an in-memory parquet buffer.
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "events.parquet"
+        lf.sink_parquet(target)
+        events = load_events(target, config)
+        events.frame = pl.DataFrame(events.frame.collect()).lazy()
+    events.path = name
+    return events
+
+
+@dataclass
+class AccountsInfo:
+    """Canonical accounts file: ``account_id``, ``created_at`` (Datetime UTC), ``email_domain``."""
+
+    frame: pl.DataFrame
+    path: str
+    rows_read: int
+    rejected: dict[str, int] = field(default_factory=dict)
+
+
+def load_accounts(path: str | Path, config: IngestConfig | None = None) -> AccountsInfo:
+    """Read the optional accounts file.
+
+    ``email`` is accepted in place of ``email_domain`` (the domain is taken
+    after the last ``@``). Rows without an account id are rejected and counted;
+    duplicate account ids keep the earliest ``created_at``.
+    """
+    config = config or IngestConfig()
+    path_str = str(path)
+    fmt = None if Path(path).suffix.lower() in _FORMATS else config.format
+    lf = scan(path, fmt)
+    schema = _schema(lf, path_str)
+    _check_columns(schema, path_str)
+    mapping = [(c, s) for c, s in config.column_map if c in ACCOUNT_COLUMNS and s in schema]
+    lf = _apply_column_map(lf, schema, mapping, path_str)
+    schema = _schema(lf, path_str)
+    if "account_id" not in schema:
+        raise InputError("no account_id column in the accounts file; map one with --map account_id=COLUMN",
+                         file=path_str)
+    exprs = [_clean_text("account_id")]
+    if "created_at" in schema:
+        exprs.append(parse_timestamp("created_at", schema["created_at"]))
+    if "email_domain" in schema:
+        exprs.append(_clean_text("email_domain").str.to_lowercase())
+    elif "email" in schema:
+        domain = pl.col("email").cast(pl.String).str.extract(r"@([^@\s]+)\s*$").str.to_lowercase()
+        exprs.append(domain.alias("email_domain"))
+    lf = lf.select(exprs)
+    reasons = {"missing_account_id": pl.col("account_id").is_null()}
+    if "created_at" in schema:
+        reasons["unparseable_created_at"] = pl.col("created_at").is_null() & pl.lit(True)
+    rows, rejected = _reject_counts(lf, {"missing_account_id": reasons["missing_account_id"]}, path_str)
+    frame = lf.filter(~reasons["missing_account_id"]).collect()
+    aggs = []
+    if "created_at" in frame.columns:
+        aggs.append(pl.col("created_at").min())
+    if "email_domain" in frame.columns:
+        aggs.append(pl.col("email_domain").drop_nulls().first())
+    frame = frame.group_by("account_id").agg(aggs) if aggs else frame.unique()
+    return AccountsInfo(frame=frame.sort("account_id"), path=path_str, rows_read=rows, rejected=rejected)
+
+
+def build_account_index(events: Events, accounts: AccountsInfo | None = None) -> pl.DataFrame:
+    """One row per account: ``account_idx`` (UInt32, in account_id order), ``account_id``,
+    ``events``, ``first_seen``, ``last_seen`` and, when given, ``created_at``, ``email_domain``.
+
+    The index is the vertex numbering of the graph: sorting by account id makes
+    it independent of input row order.
+    """
+    has_ts = "timestamp" in events.columns
+    aggs = [pl.len().cast(pl.Int64).alias("events")]
+    if has_ts:
+        aggs += [pl.col("timestamp").min().alias("first_seen"), pl.col("timestamp").max().alias("last_seen")]
+    per_account = events.frame.group_by("account_id").agg(aggs).collect()
+    if not has_ts:
+        per_account = per_account.with_columns(
+            pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("first_seen"),
+            pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("last_seen"),
+        )
+    if accounts is not None:
+        per_account = per_account.join(accounts.frame, on="account_id", how="full", coalesce=True)
+        per_account = per_account.with_columns(pl.col("events").fill_null(0))
+    per_account = per_account.sort("account_id")
+    return per_account.with_row_index("account_idx").with_columns(pl.col("account_idx").cast(pl.UInt32))

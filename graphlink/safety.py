@@ -1,0 +1,65 @@
+"""Rendering attacker-written text (prompts, user agents) safely.
+
+Logged text is written by the accounts under investigation. Wherever graphlink
+shows it — terminal, HTML, CSV — it goes through one of these functions.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import polars as pl
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def terminal_safe(text: object, limit: int | None = None) -> str:
+    """Neutralise control characters (ANSI escapes, bidi overrides) for a terminal.
+
+    Newlines become ``⏎``. Rich markup must additionally be avoided by passing
+    the result as ``rich.text.Text``, never as a markup string.
+
+    Examples
+    --------
+    >>> terminal_safe("hi\\x1b[31m there\\nnext")
+    'hi\\ufffd[31m there⏎next'
+    >>> terminal_safe("abcdef", limit=4)
+    'abc…'
+    """
+    value = "" if text is None else str(text)
+    value = _CONTROL.sub("\ufffd", value.replace("\r\n", "\n").replace("\n", "⏎"))
+    if limit is not None and len(value) > limit:
+        value = value[: max(limit - 1, 0)] + "…"
+    return value
+
+
+def html_safe(text: object) -> str:
+    """HTML-escape text, quotes included.
+
+    Examples
+    --------
+    >>> html_safe('"><img src=x onerror=alert(1)>')
+    '&quot;&gt;&lt;img src=x onerror=alert(1)&gt;'
+    """
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def csv_safe(text: str | None) -> str | None:
+    """Neutralise spreadsheet formulas: cells starting with = + - @ (or tab/CR) get a leading '.
+
+    Examples
+    --------
+    >>> csv_safe("=HYPERLINK(\\"http://x\\")"), csv_safe("plain"), csv_safe("-1")
+    ('\\'=HYPERLINK("http://x")', 'plain', "'-1")
+    """
+    if text is None:
+        return None
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_safe_expr(column: str) -> pl.Expr:
+    """Polars form of :func:`csv_safe` for a string column."""
+    col = pl.col(column).cast(pl.String)
+    return pl.when(col.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + col).otherwise(col).alias(column)

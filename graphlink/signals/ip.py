@@ -1,0 +1,189 @@
+"""IP signals: exact address (``ip``), network (``ip_net``) and, optionally, ``asn``.
+
+Parsing is done with polars expressions on the distinct addresses only, so
+cost grows with the number of distinct IPs, not events. IPv4-mapped IPv6
+(``::ffff:1.2.3.4``) counts as IPv4; zone ids (``%eth0``) are ignored. IPv6
+networks are computed from the top 64 bits, hence ``ipv6_prefix <= 64``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from graphlink.errors import InputError
+
+_HEX = pl.lit("0123456789abcdef")
+
+
+def _hex16(value: pl.Expr) -> pl.Expr:
+    """Lower-case hex text (no leading zeros) of a 0..65535 integer expression."""
+    digits = [_HEX.str.slice(((value // (16**k)) % 16).cast(pl.Int64), 1) for k in (3, 2, 1, 0)]
+    return pl.concat_str(digits).str.replace(r"^0{1,3}", "")
+
+
+def parse_ips(ip: pl.Expr, ipv4_prefix: int = 24, ipv6_prefix: int = 48) -> pl.Expr:
+    """Parse IP text into a struct ``{version, address, network, key}``.
+
+    ``version`` is 4, 6 or null (invalid); ``address`` is a canonical spelling
+    (IPv4 dotted quad, IPv6 eight hextets without leading zeros) so different
+    spellings of one address link; ``network`` is the CIDR text of the address's
+    network; ``key`` is the address as an integer (IPv6: its top 64 bits), used
+    for ASN lookups.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"ip": ["10.1.2.3", "2001:DB8:0:12::1", "::ffff:10.1.2.9", "300.1.1.1", "1:2"]})
+    >>> out = df.select(parse_ips(pl.col("ip")).alias("p")).unnest("p")
+    >>> out["network"].to_list()
+    ['10.1.2.0/24', '2001:db8:0::/48', '10.1.2.0/24', None, None]
+    >>> out["address"][1]
+    '2001:db8:0:12:0:0:0:1'
+    """
+    text = ip.cast(pl.String).str.strip_chars().str.to_lowercase().str.replace(r"%.*$", "")
+    text = text.str.replace(r"^::ffff:(\d+\.\d+\.\d+\.\d+)$", "$1")
+
+    # IPv4
+    groups = text.str.extract_groups(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+    octets = [groups.struct.field(str(i)).cast(pl.UInt64, strict=False) for i in range(1, 5)]
+    valid4 = pl.all_horizontal([o.is_not_null() & (o <= 255) for o in octets])
+    int4 = octets[0] * 16777216 + octets[1] * 65536 + octets[2] * 256 + octets[3]
+    span4 = 2 ** (32 - ipv4_prefix)
+    net4 = (int4 // span4) * span4
+    net_octets = [((net4 // (256**k)) % 256).cast(pl.String) for k in (3, 2, 1, 0)]
+    address4 = pl.concat_str([o.cast(pl.String) for o in octets], separator=".")
+    network4 = pl.concat_str([pl.concat_str(net_octets, separator="."), pl.lit(f"/{ipv4_prefix}")])
+
+    # IPv6: expand "::" into the missing zero hextets, position by position.
+    chars_ok = text.str.contains(r"^[0-9a-f:]+$") & text.str.contains(":") & ~text.str.contains(":::")
+    has_gap = text.str.contains("::")
+    halves = text.str.split("::")
+    head_text = halves.list.get(0, null_on_oob=True)
+    tail_text = pl.when(has_gap).then(halves.list.get(1, null_on_oob=True)).otherwise(pl.lit(""))
+    head = pl.when(head_text == "").then(pl.lit([], dtype=pl.List(pl.String))).otherwise(head_text.str.split(":"))
+    tail = pl.when(tail_text == "").then(pl.lit([], dtype=pl.List(pl.String))).otherwise(tail_text.str.split(":"))
+    n_head = head.list.len().cast(pl.Int64)
+    n_tail = tail.list.len().cast(pl.Int64)
+    gap = pl.when(has_gap).then(8 - n_head - n_tail).otherwise(0)
+    hextets_ok = (
+        head.list.eval(pl.element().str.contains(r"^[0-9a-f]{1,4}$")).list.all()
+        & tail.list.eval(pl.element().str.contains(r"^[0-9a-f]{1,4}$")).list.all()
+    )
+    count_ok = pl.when(has_gap).then(n_head + n_tail <= 7).otherwise(n_head == 8)
+    valid6 = chars_ok & (text.str.count_matches("::") <= 1) & hextets_ok & count_ok
+    hextets = []
+    for p in range(8):
+        value = (
+            pl.when(p < n_head).then(head.list.get(pl.lit(p), null_on_oob=True))
+            .when(p < n_head + gap).then(pl.lit("0"))
+            .otherwise(tail.list.get(pl.lit(p) - n_head - gap, null_on_oob=True))
+        )
+        hextets.append(value.str.replace(r"^0+(.)", "$1"))
+    address6 = pl.concat_str(hextets, separator=":")
+    ints = [h.str.to_integer(base=16, strict=False).cast(pl.UInt64) for h in hextets[:4]]
+    key6 = ints[0] * 2**48 + ints[1] * 2**32 + ints[2] * 2**16 + ints[3]
+    full, bits = divmod(ipv6_prefix, 16)
+    parts = [hextets[i] for i in range(full)]
+    if bits:
+        mask = (0xFFFF << (16 - bits)) & 0xFFFF
+        parts.append(_hex16(ints[full] // 2 ** (16 - bits) * 2 ** (16 - bits) if mask else ints[full]))
+    network6 = pl.concat_str([pl.concat_str(parts, separator=":"), pl.lit(f"::/{ipv6_prefix}")])
+
+    version = pl.when(valid4).then(pl.lit(4, pl.Int8)).when(valid6).then(pl.lit(6, pl.Int8)).otherwise(None)
+    return pl.struct(
+        version.alias("version"),
+        pl.when(valid4).then(address4).when(valid6).then(address6).alias("address"),
+        pl.when(valid4).then(network4).when(valid6).then(network6).alias("network"),
+        pl.when(valid4).then(int4).when(valid6).then(key6).alias("key"),
+    )
+
+
+def load_asn_table(path: str | Path) -> pl.DataFrame:
+    """Read an IP-to-ASN table into ``version, start, end, asn`` (integer keys).
+
+    Two layouts are accepted: a CSV ``cidr,asn`` (header optional) or the
+    tab-separated ``range_start  range_end  AS_number  ...`` layout of iptoasn.
+    ASN 0 ("not routed") rows are dropped. IPv6 ranges are keyed on their top 64 bits.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("ASN table not found", file=str(path))
+    first = path.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
+    tsv = bool(first) and "\t" in first[0]
+    try:
+        raw = pl.read_csv(path, separator="\t" if tsv else ",", has_header=False, infer_schema=False,
+                          truncate_ragged_lines=True, comment_prefix="#")
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"cannot read ASN table: {str(exc).splitlines()[0]}", file=str(path)) from None
+    asn = lambda c: pl.col(c).str.replace(r"(?i)^as", "").cast(pl.Int64, strict=False)  # noqa: E731
+    if tsv:
+        if raw.width < 3:
+            raise InputError("ASN TSV needs range_start, range_end and AS number columns", file=str(path))
+        start = parse_ips(pl.col("column_1")).alias("s")
+        end = parse_ips(pl.col("column_2")).alias("e")
+        table = raw.select(start, end, asn("column_3").alias("asn")).select(
+            pl.col("s").struct.field("version").alias("version"),
+            pl.col("s").struct.field("key").alias("start"),
+            pl.col("e").struct.field("key").alias("end"),
+            "asn",
+        )
+    else:
+        if raw.width < 2:
+            raise InputError("ASN CSV needs cidr and asn columns", file=str(path))
+        cidr = pl.col("column_1").str.strip_chars()
+        prefix = cidr.str.extract(r"/(\d+)$").cast(pl.Int64, strict=False)
+        parsed = parse_ips(cidr.str.replace(r"/\d+$", "")).alias("p")
+        table = raw.select(parsed, prefix.alias("prefix"), asn("column_2").alias("asn")).select(
+            pl.col("p").struct.field("version").alias("version"),
+            pl.col("p").struct.field("key").alias("start"),
+            "prefix",
+            "asn",
+        )
+        width = pl.when(pl.col("version") == 4).then(32).otherwise(64)
+        host_bits = (width - pl.col("prefix").fill_null(width)).clip(0, 64).cast(pl.UInt64)
+        span = pl.lit(2, pl.UInt64).pow(host_bits)
+        table = table.with_columns(
+            ((pl.col("start") // span) * span).alias("start"),
+            ((pl.col("start") // span) * span + span - 1).alias("end"),
+        ).drop("prefix")
+    table = table.drop_nulls().filter(pl.col("asn") > 0)
+    if table.is_empty():
+        raise InputError("no usable rows in the ASN table", file=str(path))
+    return table.with_columns(pl.col("start").cast(pl.UInt64), pl.col("end").cast(pl.UInt64)).sort("version", "start")
+
+
+def ip_signals(events: pl.LazyFrame, ipv4_prefix: int, ipv6_prefix: int,
+               asn_table: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Account-signal pairs for IPs.
+
+    Returns ``(pairs, stats)``: pairs with ``account_id, kind, value, count``
+    for kinds ``ip``, ``ip_net`` (and ``asn``), and stats with the number of
+    events whose IP is invalid (kept for other signals, counted in the report).
+    """
+    per_ip = (
+        events.select("account_id", "ip").drop_nulls()
+        .group_by("account_id", "ip").agg(pl.len().cast(pl.UInt32).alias("count"))
+        .collect()
+    )
+    distinct = per_ip.select(pl.col("ip").unique())
+    parsed = distinct.with_columns(parse_ips(pl.col("ip"), ipv4_prefix, ipv6_prefix).alias("p")).unnest("p")
+    invalid_ips = parsed.filter(pl.col("version").is_null()).select("ip")
+    invalid_events = int(per_ip.join(invalid_ips, on="ip", how="semi")["count"].sum() or 0)
+    joined = per_ip.join(parsed.drop_nulls("version"), on="ip", how="inner")
+    frames = [
+        joined.group_by("account_id", "address").agg(pl.col("count").sum())
+        .select("account_id", pl.lit("ip").alias("kind"), pl.col("address").alias("value"), "count"),
+        joined.group_by("account_id", "network").agg(pl.col("count").sum())
+        .select("account_id", pl.lit("ip_net").alias("kind"), pl.col("network").alias("value"), "count"),
+    ]
+    if asn_table is not None:
+        keys = parsed.drop_nulls("version").select("ip", "version", "key").sort("version", "key")
+        matched = keys.join_asof(asn_table, left_on="key", right_on="start", by="version", strategy="backward")
+        matched = matched.filter(pl.col("key") <= pl.col("end")).select("ip", "asn")
+        frames.append(
+            per_ip.join(matched, on="ip").group_by("account_id", "asn").agg(pl.col("count").sum())
+            .select("account_id", pl.lit("asn").alias("kind"),
+                    pl.concat_str([pl.lit("AS"), pl.col("asn").cast(pl.String)]).alias("value"), "count")
+        )
+    return pl.concat(frames), {"invalid_ip_events": invalid_events, "distinct_ips": distinct.height}
