@@ -1,0 +1,48 @@
+"""Tiny seeded worlds with planted rings for pipeline tests (no simulator needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+
+def planted_world(seed: int = 0, n_benign: int = 300, rings: tuple[int, ...] = (25, 15)) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Benign accounts with their own cards/IPs/free text, plus rings sharing cards,
+    proxy IPs, a templated prompt and a synchronised schedule.
+
+    Returns the events frame and ``{account_id: ring number}`` for ring accounts.
+    """
+    rng = np.random.default_rng(seed)
+    start = np.datetime64("2024-05-01T00:00:00")
+    vocab = np.array("the a cat dog model water river light code bread music train glass paper stone".split())
+    frames, truth = [], {}
+    n_events = rng.integers(3, 15, n_benign)
+    acc = np.repeat(np.arange(n_benign), n_events)
+    m = len(acc)
+    words = rng.choice(vocab, size=(m, 8))
+    frames.append(pl.DataFrame({
+        "account_id": [f"user{a:04d}" for a in acc],
+        "timestamp": (start + rng.integers(0, 14 * 86400, m).astype("timedelta64[s]")).astype("datetime64[us]"),
+        "ip": [f"{20 + a % 150}.{a % 7}.{a % 200}.{a % 250 + 1}" for a in acc],
+        "payment_fingerprint": [f"pf_b{a}" for a in acc],
+        "prompt": [" ".join(w) for w in words],
+        "user_agent": rng.choice(["python-requests/2.31", "openai-python/1.3.0", "curl/8.0"], m),
+    }))
+    for r, size in enumerate(rings):
+        members = [f"ring{r}_{i:03d}" for i in range(size)]
+        truth.update({a: r for a in members})
+        bursts = start + (np.arange(30) * 3 * 3600 + r * 600).astype("timedelta64[s]")
+        acc_i = np.repeat(np.arange(size), len(bursts))
+        times = np.tile(bursts, size) + rng.integers(0, 30, len(acc_i)).astype("timedelta64[s]")
+        fills = rng.choice(vocab, size=(len(acc_i), 3))
+        frames.append(pl.DataFrame({
+            "account_id": [members[i] for i in acc_i],
+            "timestamp": times.astype("datetime64[us]"),
+            "ip": [f"185.{100 + r}.{p % 4}.{p}" for p in rng.integers(1, 60, len(acc_i))],
+            "payment_fingerprint": [f"pf_ring{r}_{i % 4}" for i in acc_i],
+            "prompt": [f"solve the following problem and think step by step showing all reasoning {' '.join(f)}"
+                       for f in fills],
+            "user_agent": "python-requests/2.31",
+        }))
+    events = pl.concat(frames).with_columns(pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+    return events, truth

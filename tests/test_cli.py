@@ -1,0 +1,91 @@
+"""CLI: help text everywhere, clean errors, the detect summary."""
+
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from graphlink.cli import app
+from tests._worlds import planted_world
+
+runner = CliRunner()
+
+
+def test_every_command_has_help_text():
+    group = typer.main.get_command(app)
+    assert group.help
+    assert group.commands, "no commands registered"
+    for name, command in group.commands.items():
+        assert command.help and command.help.strip(), f"{name} has no help"
+        for param in command.params:
+            if isinstance(param, typer.core.TyperOption) and param.name != "help":
+                assert param.help, f"{name} --{param.name} has no help"
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output
+
+
+def _run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "graphlink", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("setup, expected", [
+    ("missing", "file not found"),
+    ("unknown_format", "unknown file format"),
+    ("no_account", "no account_id column"),
+    ("bad_timestamps", "no timestamp could be parsed"),
+])
+def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path, setup, expected):
+    path = tmp_path / "events.csv"
+    if setup == "unknown_format":
+        path = tmp_path / "events.xlsx"
+        path.write_text("x")
+    elif setup == "no_account":
+        pl.DataFrame({"user": ["a"]}).write_csv(path)
+    elif setup == "bad_timestamps":
+        pl.DataFrame({"account_id": ["a"], "timestamp": ["never"]}).write_csv(path)
+    proc = _run("detect", str(path), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and expected in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_map_is_a_clean_error(tmp_path):
+    path = tmp_path / "e.csv"
+    pl.DataFrame({"account_id": ["a"]}).write_csv(path)
+    result = runner.invoke(app, ["detect", str(path), "--out", str(tmp_path / "o"), "--map", "nonsense"])
+    assert result.exit_code == 2 and "--map expects" in result.output
+
+
+def test_detect_prints_summary_and_writes_outputs(tmp_path):
+    events, _ = planted_world(seed=1, n_benign=120)
+    path = tmp_path / "e.csv"
+    events.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ")).write_csv(path)
+    result = runner.invoke(app, ["detect", str(path), "--out", str(tmp_path / "out"), "--top", "3"])
+    assert result.exit_code == 0, result.output
+    assert "clusters" in result.output and "Top clusters" in result.output
+    assert (tmp_path / "out" / "clusters.parquet").exists()
+
+
+def test_detect_on_empty_file_says_so(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("account_id,timestamp\n")
+    result = runner.invoke(app, ["detect", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0 and "no events" in result.output
+
+
+def test_attacker_markup_in_prompts_is_not_interpreted(tmp_path):
+    events = pl.DataFrame({
+        "account_id": ["a", "b"],
+        "payment_fingerprint": ["[bold red]card[/]\x1b[2J", "[bold red]card[/]\x1b[2J"],
+    })
+    path = tmp_path / "e.parquet"
+    events.write_parquet(path)
+    result = runner.invoke(app, ["detect", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0
+    assert "\x1b[2J" not in result.output

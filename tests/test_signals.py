@@ -1,0 +1,97 @@
+"""Signal extraction on tiny hand-built frames."""
+
+import polars as pl
+
+from graphlink.signals import categorical_signals, ip_signals, prompt_signals, timing_signals
+from graphlink.signals.prompt import normalise_prompt
+
+
+def test_shared_card_is_one_value_two_accounts():
+    lf = pl.LazyFrame({"account_id": ["a", "b", "c"], "payment_fingerprint": ["card1", "card1", "card2"]})
+    pairs = categorical_signals(lf, "payment_fingerprint", "payment")
+    shared = pairs.group_by("value").agg(pl.col("account_id").sort()).filter(pl.col("account_id").list.len() > 1)
+    assert shared.rows() == [("card1", ["a", "b"])]
+
+
+def test_ipv6_grouped_by_48_and_ipv4_by_24():
+    lf = pl.LazyFrame({
+        "account_id": ["a", "b", "c", "d", "e"],
+        "ip": ["2001:db8:1:aaaa::1", "2001:db8:1:bbbb::2", "2001:db8:2::1", "10.0.0.1", "10.0.0.200"],
+    })
+    pairs, stats = ip_signals(lf, 24, 48)
+    nets = pairs.filter(pl.col("kind") == "ip_net").group_by("value").agg(pl.col("account_id").sort()).sort("value")
+    assert nets.rows() == [("10.0.0.0/24", ["d", "e"]), ("2001:db8:1::/48", ["a", "b"]), ("2001:db8:2::/48", ["c"])]
+    assert stats["invalid_ip_events"] == 0
+
+
+def test_invalid_ips_are_counted_and_spellings_unified():
+    lf = pl.LazyFrame({"account_id": ["a", "b", "c", "c"],
+                       "ip": ["2001:DB8::1", "2001:db8:0:0:0:0:0:1", "999.1.1.1", "not-an-ip"]})
+    pairs, stats = ip_signals(lf, 24, 48)
+    exact = pairs.filter(pl.col("kind") == "ip")
+    assert exact["value"].unique().to_list() == ["2001:db8:0:0:0:0:0:1"]
+    assert sorted(exact["account_id"]) == ["a", "b"]
+    assert stats["invalid_ip_events"] == 2
+
+
+def test_prompt_normalisation():
+    df = pl.DataFrame({"p": ["Explain STEP by step: 2+2=4?!", "explain step   by step 7 7 9"]})
+    assert df.select(normalise_prompt(pl.col("p")))["p"].to_list() == [
+        "explain step by step 0 0 0", "explain step by step 0 0 0"]
+
+
+def test_prompt_shingles_shared_only_across_accounts():
+    lf = pl.LazyFrame({
+        "account_id": ["a", "b", "c"],
+        "prompt": ["Think step by step and show your reasoning about cats",
+                   "THINK step by step and show your reasoning about dogs!",
+                   "completely unrelated words in this single prompt here"],
+    })
+    pairs, _ = prompt_signals(lf, ngram=5, max_prompts=10, max_words=64, seed=0)
+    assert set(pairs["account_id"]) == {"a", "b"}
+    values = set(pairs["value"])
+    assert "think step by step and" in values and "show your reasoning about cats" not in values
+    # "think step by step and show your reasoning about" -> 5 shared 5-grams
+    assert pairs.filter(pl.col("account_id") == "a").height == 5
+
+
+def test_prompt_sampling_is_bounded_and_order_independent():
+    prompts = [f"template words here now {w} please" for w in "abcdefghijklmnop"]
+    lf = pl.LazyFrame({"account_id": ["a"] * 16 + ["b"] * 16, "prompt": prompts * 2})
+    pairs, stats = prompt_signals(lf, ngram=5, max_prompts=4, max_words=64, seed=0)
+    assert stats["prompts_sampled"] == 8
+    shuffled = lf.collect().sample(fraction=1.0, shuffle=True, seed=3).lazy()
+    again, _ = prompt_signals(shuffled, ngram=5, max_prompts=4, max_words=64, seed=0)
+    assert pairs.sort(pl.all()).equals(again.sort(pl.all()))
+
+
+def _timing_frame(buckets_by_account):
+    rows = [(acc, b * 60) for acc, buckets in buckets_by_account.items() for b in buckets]
+    return pl.LazyFrame({"account_id": [r[0] for r in rows],
+                         "timestamp": pl.Series([r[1] * 1_000_000 for r in rows]).cast(pl.Datetime("us", "UTC"))})
+
+
+def test_timing_identical_schedules_share_every_band_disjoint_share_none():
+    script = list(range(0, 400, 7))
+    lf = _timing_frame({"a": script, "b": script, "c": list(range(1000, 1400, 11)), "d": [1, 2]})
+    pairs, stats = timing_signals(lf, 60, 5, bands=8, rows=2, seed=0)
+    by_acc = {a: set(v) for a, v in pairs.group_by("account_id").agg("value").rows()}
+    assert by_acc["a"] == by_acc["b"] and len(by_acc["a"]) == 8
+    assert not by_acc["a"] & by_acc["c"]
+    assert "d" not in by_acc  # too few active buckets
+    assert stats["accounts_with_timing"] == 3
+
+
+def test_timing_band_collisions_track_jaccard():
+    # 60 account pairs at Jaccard ~0.6 should mostly collide, pairs at ~0.05 rarely.
+    high, low = 0, 0
+    for i in range(60):
+        base = list(range(i * 1000, i * 1000 + 100))
+        similar = base[:75] + list(range(i * 1000 + 500, i * 1000 + 525))
+        other = base[:10] + list(range(i * 1000 + 600, i * 1000 + 690))
+        lf = _timing_frame({"a": base, "b": similar, "c": other})
+        pairs, _ = timing_signals(lf, 60, 5, bands=24, rows=3, seed=i)
+        by_acc = {a: set(v) for a, v in pairs.group_by("account_id").agg("value").rows()}
+        high += bool(by_acc["a"] & by_acc["b"])
+        low += bool(by_acc["a"] & by_acc["c"])
+    assert high >= 50 and low <= 10
