@@ -116,13 +116,14 @@ def load_asn_table(path: str | Path) -> pl.DataFrame:
                           truncate_ragged_lines=True, comment_prefix="#")
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"cannot read ASN table: {str(exc).splitlines()[0]}", file=str(path)) from None
+    raw = raw.rename({old: f"c{i}" for i, old in enumerate(raw.columns)})
     asn = lambda c: pl.col(c).str.replace(r"(?i)^as", "").cast(pl.Int64, strict=False)  # noqa: E731
     if tsv:
         if raw.width < 3:
             raise InputError("ASN TSV needs range_start, range_end and AS number columns", file=str(path))
-        start = parse_ips(pl.col("column_1")).alias("s")
-        end = parse_ips(pl.col("column_2")).alias("e")
-        table = raw.select(start, end, asn("column_3").alias("asn")).select(
+        start = parse_ips(pl.col("c0")).alias("s")
+        end = parse_ips(pl.col("c1")).alias("e")
+        table = raw.select(start, end, asn("c2").alias("asn")).select(
             pl.col("s").struct.field("version").alias("version"),
             pl.col("s").struct.field("key").alias("start"),
             pl.col("e").struct.field("key").alias("end"),
@@ -131,10 +132,10 @@ def load_asn_table(path: str | Path) -> pl.DataFrame:
     else:
         if raw.width < 2:
             raise InputError("ASN CSV needs cidr and asn columns", file=str(path))
-        cidr = pl.col("column_1").str.strip_chars()
+        cidr = pl.col("c0").str.strip_chars()
         prefix = cidr.str.extract(r"/(\d+)$").cast(pl.Int64, strict=False)
         parsed = parse_ips(cidr.str.replace(r"/\d+$", "")).alias("p")
-        table = raw.select(parsed, prefix.alias("prefix"), asn("column_2").alias("asn")).select(
+        table = raw.select(parsed, prefix.alias("prefix"), asn("c1").alias("asn")).select(
             pl.col("p").struct.field("version").alias("version"),
             pl.col("p").struct.field("key").alias("start"),
             "prefix",
@@ -179,7 +180,8 @@ def ip_signals(events: pl.LazyFrame, ipv4_prefix: int, ipv6_prefix: int,
     ]
     if asn_table is not None:
         keys = parsed.drop_nulls("version").select("ip", "version", "key").sort("version", "key")
-        matched = keys.join_asof(asn_table, left_on="key", right_on="start", by="version", strategy="backward")
+        matched = keys.join_asof(asn_table, left_on="key", right_on="start", by="version", strategy="backward",
+                                 check_sortedness=False)  # both sorted by (version, key) above
         matched = matched.filter(pl.col("key") <= pl.col("end")).select("ip", "asn")
         frames.append(
             per_ip.join(matched, on="ip").group_by("account_id", "asn").agg(pl.col("count").sum())
