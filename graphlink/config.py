@@ -78,6 +78,16 @@ class SignalConfig:
     max_words_per_prompt : int
         Only the first words of a prompt are shingled: templates announce
         themselves early and this bounds the cost of megabyte prompts.
+    prompt_min_share : float
+        A shingle is a signal of an account only if it occurs in at least this
+        share of the account's sampled prompts: a template that runs through a
+        third of an account's traffic is how that account works, a phrase in
+        one prompt of fifty is how people talk. Leaves room for camouflage
+        (a ring account hiding 30% benign traffic still shows its template in
+        70% of prompts).
+    prompt_min_prompts : int
+        Accounts with fewer sampled prompts give no prompt signal: one or two
+        prompts cannot show a habit.
     timing_bucket_seconds : int
         Co-activity resolution. Scripted fleets fire within the same minute.
     timing_min_buckets : int
@@ -100,6 +110,8 @@ class SignalConfig:
     ngram: int = 5
     max_prompts_per_account: int = 200
     max_words_per_prompt: int = 64
+    prompt_min_share: float = 0.3
+    prompt_min_prompts: int = 3
     timing_bucket_seconds: int = 60
     timing_min_buckets: int = 5
     timing_bands: int = 24
@@ -148,9 +160,12 @@ def _default_kinds() -> dict[str, KindSpec]:
     return {
         "payment": KindSpec(weight=3.0, max_accounts=50),
         "ip": KindSpec(weight=1.0, max_accounts=100),
-        "ip_net": KindSpec(weight=0.5, max_accounts=200),
+        # Neighbours on one ISP block share a /24: a network only reinforces.
+        "ip_net": KindSpec(weight=0.5, max_accounts=200, strong=False),
         "asn": KindSpec(weight=0.2, max_accounts=200, strong=False),
-        "prompt": KindSpec(weight=0.3, max_accounts=1000),
+        # Linear-cost sparse projection makes a high cap affordable; IDF already
+        # discounts templates shared by thousands.
+        "prompt": KindSpec(weight=0.3, max_accounts=5000),
         "timing": KindSpec(weight=1.0, max_accounts=1000),
         "user_agent": KindSpec(weight=0.2, max_accounts=100, strong=False),
         "email_domain": KindSpec(weight=0.5, max_accounts=200, strong=False),

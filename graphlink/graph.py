@@ -35,7 +35,8 @@ Output schema
 account indices), ``weight`` Float64, sorted by (source, target).
 ``Projection.signals``: ``signal_idx`` UInt32, ``kind``, ``value``, ``df``
 (accounts sharing it), ``weight`` (0 if it links nobody), ``linked`` (bool).
-``Projection.memberships``: the bipartite edges ``account_idx, signal_idx``.
+``Projection.memberships``: the bipartite edges ``account_idx, signal_idx,
+count`` (events of the account carrying the value).
 """
 
 from __future__ import annotations
@@ -103,9 +104,10 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig) -> 
         .select("signal_idx", "kind", "value", "df", "weight", "linked", "strong", "cap")
     )
     memberships = (
-        pairs.select("account_idx", "kind", "value")
+        pairs.select("account_idx", "kind", "value", pl.col("count") if "count" in pairs.columns
+                     else pl.lit(1, pl.UInt32).alias("count"))
         .join(signals.select("kind", "value", "signal_idx"), on=["kind", "value"])
-        .select("account_idx", "signal_idx")
+        .select("account_idx", "signal_idx", "count")
         .sort("signal_idx", "account_idx")
     )
     return signals, memberships

@@ -47,21 +47,32 @@ def test_prompt_shingles_shared_only_across_accounts():
                    "THINK step by step and show your reasoning about dogs!",
                    "completely unrelated words in this single prompt here"],
     })
-    pairs, _ = prompt_signals(lf, ngram=5, max_prompts=10, max_words=64, seed=0)
+    pairs, _, sampled = prompt_signals(lf, ngram=5, max_prompts=10, max_words=64, seed=0)
     assert set(pairs["account_id"]) == {"a", "b"}
     values = set(pairs["value"])
     assert "think step by step and" in values and "show your reasoning about cats" not in values
     # "think step by step and show your reasoning about" -> 5 shared 5-grams
     assert pairs.filter(pl.col("account_id") == "a").height == 5
+    assert sampled.sort("account_id")["prompts_sampled"].to_list() == [1, 1, 1]
 
+
+def test_only_dominant_shingles_are_signals():
+    template = "please think step by step and show every step of reasoning"
+    lf = pl.LazyFrame({
+        "account_id": ["ring1"] * 4 + ["ring2"] * 4 + ["person"] * 4,
+        "prompt": [f"{template} {w}" for w in ("cats", "dogs", "owls", "eels")] * 2
+        + [template, "what is a good cake recipe", "how do tides work", "plan a trip to lisbon"],
+    })
+    pairs, _, _ = prompt_signals(lf, ngram=5, max_prompts=10, max_words=64, seed=0, min_share=0.5, min_prompts=3)
+    assert set(pairs["account_id"]) == {"ring1", "ring2"}  # the template is 1/4 of person's prompts
 
 def test_prompt_sampling_is_bounded_and_order_independent():
     prompts = [f"template words here now {w} please" for w in "abcdefghijklmnop"]
     lf = pl.LazyFrame({"account_id": ["a"] * 16 + ["b"] * 16, "prompt": prompts * 2})
-    pairs, stats = prompt_signals(lf, ngram=5, max_prompts=4, max_words=64, seed=0)
+    pairs, stats, _ = prompt_signals(lf, ngram=5, max_prompts=4, max_words=64, seed=0)
     assert stats["prompts_sampled"] == 8
     shuffled = lf.collect().sample(fraction=1.0, shuffle=True, seed=3).lazy()
-    again, _ = prompt_signals(shuffled, ngram=5, max_prompts=4, max_words=64, seed=0)
+    again, _, _ = prompt_signals(shuffled, ngram=5, max_prompts=4, max_words=64, seed=0)
     assert pairs.sort(pl.all()).equals(again.sort(pl.all()))
 
 

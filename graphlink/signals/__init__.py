@@ -46,6 +46,8 @@ class SignalSet:
 
     pairs: pl.DataFrame
     stats: dict[str, int] = field(default_factory=dict)
+    #: Per-account facts signals learned on the way: ``account_idx, prompts_sampled``.
+    account_stats: pl.DataFrame | None = None
 
 
 def categorical_signals(events: pl.LazyFrame, column: str, kind: str | None = None) -> pl.DataFrame:
@@ -109,6 +111,7 @@ def extract_signals(events: Events, index: pl.DataFrame, config: SignalConfig | 
     cols = set(events.columns)
     frames: list[pl.DataFrame] = []
     stats: dict[str, int] = {}
+    account_stats = pl.DataFrame(schema={"account_idx": pl.UInt32, "prompts_sampled": pl.UInt32})
     if "ip" in cols:
         asn = load_asn_table(config.asn_table) if config.asn_table else None
         pairs, s = ip_signals(lf, config.ipv4_prefix, config.ipv6_prefix, asn)
@@ -121,9 +124,12 @@ def extract_signals(events: Events, index: pl.DataFrame, config: SignalConfig | 
     for column in extra_signals:
         frames.append(categorical_signals(lf, column))
     if "prompt" in cols:
-        pairs, s = prompt_signals(lf, config.ngram, config.max_prompts_per_account,
-                                  config.max_words_per_prompt, config.seed)
+        pairs, s, sampled = prompt_signals(lf, config.ngram, config.max_prompts_per_account,
+                                           config.max_words_per_prompt, config.seed,
+                                           config.prompt_min_share, config.prompt_min_prompts)
         frames.append(pairs)
+        account_stats = sampled.join(index.select("account_id", "account_idx"), on="account_id").select(
+            "account_idx", "prompts_sampled").sort("account_idx")
         stats.update(s)
     if "timestamp" in cols:
         pairs, s = timing_signals(lf, config.timing_bucket_seconds, config.timing_min_buckets,
@@ -135,7 +141,7 @@ def extract_signals(events: Events, index: pl.DataFrame, config: SignalConfig | 
     frames = [f.cast({"account_id": pl.String, "kind": pl.String, "value": pl.String, "count": pl.UInt32})
               for f in frames if f.height]
     if not frames:
-        return SignalSet(pl.DataFrame(schema=PAIR_SCHEMA), stats)
+        return SignalSet(pl.DataFrame(schema=PAIR_SCHEMA), stats, account_stats)
     pairs = (
         pl.concat(frames)
         .join(index.select("account_id", "account_idx"), on="account_id")
@@ -143,4 +149,4 @@ def extract_signals(events: Events, index: pl.DataFrame, config: SignalConfig | 
         .sort("account_idx", "kind", "value")
     )
     stats["signal_pairs"] = pairs.height
-    return SignalSet(pairs, stats)
+    return SignalSet(pairs, stats, account_stats)

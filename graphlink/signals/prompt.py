@@ -62,12 +62,20 @@ def shingle_texts(texts: pl.LazyFrame, ngram: int, max_words: int, seed: int) ->
 
 
 def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words: int,
-                   seed: int) -> tuple[pl.DataFrame, dict[str, int]]:
+                   seed: int, min_share: float = 0.0, min_prompts: int = 1
+                   ) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Account-signal pairs of kind ``prompt``: ``account_id, kind, value, count``.
 
     ``value`` is the normalised shingle text (at most ``ngram`` words, cut to
     200 characters) and ``count`` the number of the account's sampled distinct
     prompts containing it. Shingles seen in only one account are dropped.
+
+    Only an account's *dominant* shingles are kept: those found in at least
+    ``min_share`` of its sampled prompts, for accounts with at least
+    ``min_prompts`` of them. An operator's template runs through most of each
+    fake account's traffic; a person uses "what is the difference between" in a
+    few prompts among many. Keeping only what dominates an account's traffic
+    stops generic phrasing from tying the whole benign population together.
     """
     sampled = (
         events.select("account_id", "prompt").drop_nulls()
@@ -80,10 +88,14 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
     )
     texts = sampled.lazy().select("text_hash", "norm").unique("text_hash")
     shingles = shingle_texts(texts, ngram, max_words, seed).collect()
+    n_sampled = sampled.group_by("account_id").agg(pl.len().cast(pl.UInt32).alias("n_sampled"))
     per_account = (
         sampled.lazy().select("account_id", "text_hash")
         .join(shingles.lazy().select("text_hash", "shingle_hash"), on="text_hash")
         .group_by("account_id", "shingle_hash").agg(pl.len().cast(pl.UInt32).alias("count"))
+        .join(n_sampled.lazy(), on="account_id")
+        .filter((pl.col("n_sampled") >= min_prompts) & (pl.col("count") >= min_share * pl.col("n_sampled")))
+        .drop("n_sampled")
     )
     shared = per_account.group_by("shingle_hash").agg(pl.len().alias("df")).filter(pl.col("df") >= 2)
     kept = per_account.join(shared.select("shingle_hash"), on="shingle_hash", how="semi").collect()
@@ -98,4 +110,4 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
     )
     stats = {"prompts_sampled": sampled.height, "distinct_prompt_texts": texts.collect().height,
              "shingles_shared": int(shared.select(pl.len()).collect().item())}
-    return pairs, stats
+    return pairs, stats, n_sampled.rename({"n_sampled": "prompts_sampled"})
