@@ -78,13 +78,16 @@ class SignalConfig:
     max_words_per_prompt : int
         Only the first words of a prompt are shingled: templates announce
         themselves early and this bounds the cost of megabyte prompts.
+    prompt_min_templated : float
+        Only accounts at least this share of whose sampled prompts contain a
+        shingle shared with another account give prompt signals. Fleets run on
+        templates (nearly all their traffic); people mix a stock phrase into
+        a few prompts among many. 0.5 leaves room for camouflage: a ring account
+        hiding 30% benign-looking traffic is still 70% templated.
     prompt_min_share : float
-        A shingle is a signal of an account only if it occurs in at least this
-        share of the account's sampled prompts: a template that runs through a
-        third of an account's traffic is how that account works, a phrase in
-        one prompt of fifty is how people talk. Leaves room for camouflage
-        (a ring account hiding 30% benign traffic still shows its template in
-        70% of prompts).
+        Of a templated account, shingles in at least this share of its prompts
+        are its signals: each of an operator's few templates passes, an
+        incidental phrase does not.
     prompt_min_prompts : int
         Accounts with fewer sampled prompts give no prompt signal: one or two
         prompts cannot show a habit.
@@ -110,7 +113,8 @@ class SignalConfig:
     ngram: int = 5
     max_prompts_per_account: int = 200
     max_words_per_prompt: int = 64
-    prompt_min_share: float = 0.3
+    prompt_min_templated: float = 0.5
+    prompt_min_share: float = 0.1
     prompt_min_prompts: int = 3
     timing_bucket_seconds: int = 60
     timing_min_buckets: int = 5
@@ -260,11 +264,22 @@ class ScoringConfig:
         has many accounts, pairs are families and friends.
     evidence_per_kind : int
         How many top shared values per cluster and kind are kept as evidence.
+    component_weights : dict of str to float
+        Weight of each abuse component in the score (see :mod:`graphlink.scoring`).
+        Volume weighs half: heavy users exist, and fleets can throttle.
+    org_discount : float
+        How much a cluster bound by its own private email domain (a company) is
+        discounted: at 0.6 a fully coherent team keeps at most 40% of its score.
     """
 
     flag_threshold: float = 0.5
     min_flag_size: int = 5
     evidence_per_kind: int = 10
+    component_weights: dict[str, float] = field(default_factory=lambda: {
+        "payment_reuse": 1.0, "ip_spread": 1.0, "template_share": 1.0, "timing_sync": 1.0,
+        "around_the_clock": 1.0, "creation_burst": 1.0, "volume": 0.5,
+    })
+    org_discount: float = 0.6
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,8 @@ def run_detect(
     with _stage("scoring", timings, progress):
         evidence = cluster_evidence(projection.memberships, projection.signals, membership,
                                     config.scoring.evidence_per_kind)
-        clusters = score_clusters(membership, projection.edges, evidence, config.scoring)
+        clusters = score_clusters(membership, index, projection.memberships, projection.signals, evidence,
+                                  ev.frame, signal_set.account_stats, config.scoring)
         accounts_out = (
             index.join(membership, on="account_idx", how="left")
             .select(list(ACCOUNTS_SCHEMA.names()))

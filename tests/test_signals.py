@@ -53,17 +53,18 @@ def test_prompt_shingles_shared_only_across_accounts():
     assert "think step by step and" in values and "show your reasoning about cats" not in values
     # "think step by step and show your reasoning about" -> 5 shared 5-grams
     assert pairs.filter(pl.col("account_id") == "a").height == 5
-    assert sampled.sort("account_id")["prompts_sampled"].to_list() == [1, 1, 1]
+    assert sampled.sort("account_id").select("prompts_sampled", "prompts_templated").rows() == [(1, 1), (1, 1), (1, 0)]
 
 
-def test_only_dominant_shingles_are_signals():
+def test_only_templated_accounts_give_prompt_signals():
     template = "please think step by step and show every step of reasoning"
     lf = pl.LazyFrame({
         "account_id": ["ring1"] * 4 + ["ring2"] * 4 + ["person"] * 4,
         "prompt": [f"{template} {w}" for w in ("cats", "dogs", "owls", "eels")] * 2
         + [template, "what is a good cake recipe", "how do tides work", "plan a trip to lisbon"],
     })
-    pairs, _, _ = prompt_signals(lf, ngram=5, max_prompts=10, max_words=64, seed=0, min_share=0.5, min_prompts=3)
+    pairs, _, _ = prompt_signals(lf, ngram=5, max_prompts=10, max_words=64, seed=0, min_share=0.1,
+                                 min_templated=0.5, min_prompts=3)
     assert set(pairs["account_id"]) == {"ring1", "ring2"}  # the template is 1/4 of person's prompts
 
 def test_prompt_sampling_is_bounded_and_order_independent():

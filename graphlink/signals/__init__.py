@@ -46,7 +46,7 @@ class SignalSet:
 
     pairs: pl.DataFrame
     stats: dict[str, int] = field(default_factory=dict)
-    #: Per-account facts signals learned on the way: ``account_idx, prompts_sampled``.
+    #: Per-account facts learned on the way: ``account_idx, prompts_sampled, prompts_templated``.
     account_stats: pl.DataFrame | None = None
 
 
@@ -111,7 +111,8 @@ def extract_signals(events: Events, index: pl.DataFrame, config: SignalConfig | 
     cols = set(events.columns)
     frames: list[pl.DataFrame] = []
     stats: dict[str, int] = {}
-    account_stats = pl.DataFrame(schema={"account_idx": pl.UInt32, "prompts_sampled": pl.UInt32})
+    account_stats = pl.DataFrame(schema={"account_idx": pl.UInt32, "prompts_sampled": pl.UInt32,
+                                         "prompts_templated": pl.UInt32})
     if "ip" in cols:
         asn = load_asn_table(config.asn_table) if config.asn_table else None
         pairs, s = ip_signals(lf, config.ipv4_prefix, config.ipv6_prefix, asn)
@@ -126,10 +127,11 @@ def extract_signals(events: Events, index: pl.DataFrame, config: SignalConfig | 
     if "prompt" in cols:
         pairs, s, sampled = prompt_signals(lf, config.ngram, config.max_prompts_per_account,
                                            config.max_words_per_prompt, config.seed,
-                                           config.prompt_min_share, config.prompt_min_prompts)
+                                           config.prompt_min_share, config.prompt_min_templated,
+                                           config.prompt_min_prompts)
         frames.append(pairs)
         account_stats = sampled.join(index.select("account_id", "account_idx"), on="account_id").select(
-            "account_idx", "prompts_sampled").sort("account_idx")
+            "account_idx", "prompts_sampled", "prompts_templated").sort("account_idx")
         stats.update(s)
     if "timestamp" in cols:
         pairs, s = timing_signals(lf, config.timing_bucket_seconds, config.timing_min_buckets,

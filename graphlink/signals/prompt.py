@@ -61,8 +61,8 @@ def shingle_texts(texts: pl.LazyFrame, ngram: int, max_words: int, seed: int) ->
     )
 
 
-def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words: int,
-                   seed: int, min_share: float = 0.0, min_prompts: int = 1
+def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words: int, seed: int,
+                   min_share: float = 0.0, min_templated: float = 0.0, min_prompts: int = 1,
                    ) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Account-signal pairs of kind ``prompt``: ``account_id, kind, value, count``.
 
@@ -70,12 +70,27 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
     200 characters) and ``count`` the number of the account's sampled distinct
     prompts containing it. Shingles seen in only one account are dropped.
 
-    Only an account's *dominant* shingles are kept: those found in at least
-    ``min_share`` of its sampled prompts, for accounts with at least
-    ``min_prompts`` of them. An operator's template runs through most of each
-    fake account's traffic; a person uses "what is the difference between" in a
-    few prompts among many. Keeping only what dominates an account's traffic
-    stops generic phrasing from tying the whole benign population together.
+    Only *templated* accounts give prompt signals: accounts with at least
+    ``min_prompts`` sampled prompts of which at least ``min_templated`` contain
+    a shingle shared with another account. An operator's templates run through
+    nearly all of each fake account's traffic; a person uses "what is the
+    difference between" in a few prompts among many. Of a templated account,
+    shingles found in at least ``min_share`` of its prompts are kept: each of
+    the operator's templates, not every incidental phrase.
+
+    Returns ``(pairs, stats, per_account)`` where ``per_account`` has
+    ``account_id, prompts_sampled, prompts_templated`` (distinct prompts
+    shingled, and those sharing a shingle with another account) for scoring.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"account_id": ["a", "a", "b", "b"], "prompt": [
+    ...     "think step by step about x", "think step by step about y", "think step by step about z", "hello"]})
+    >>> pairs, _, per_account = prompt_signals(lf, 4, 10, 64, 0, min_templated=0.5, min_prompts=2)
+    >>> sorted(set(pairs["value"]))
+    ['step by step about', 'think step by step']
+    >>> per_account.sort("account_id").rows()
+    [('a', 2, 2), ('b', 2, 1)]
     """
     sampled = (
         events.select("account_id", "prompt").drop_nulls()
@@ -87,18 +102,34 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
         .collect()
     )
     texts = sampled.lazy().select("text_hash", "norm").unique("text_hash")
-    shingles = shingle_texts(texts, ngram, max_words, seed).collect()
-    n_sampled = sampled.group_by("account_id").agg(pl.len().cast(pl.UInt32).alias("n_sampled"))
-    per_account = (
+    shingles = shingle_texts(texts, ngram, max_words, seed).unique(["text_hash", "shingle_hash"]).collect()
+    occurrences = (
         sampled.lazy().select("account_id", "text_hash")
         .join(shingles.lazy().select("text_hash", "shingle_hash"), on="text_hash")
-        .group_by("account_id", "shingle_hash").agg(pl.len().cast(pl.UInt32).alias("count"))
-        .join(n_sampled.lazy(), on="account_id")
-        .filter((pl.col("n_sampled") >= min_prompts) & (pl.col("count") >= min_share * pl.col("n_sampled")))
-        .drop("n_sampled")
     )
-    shared = per_account.group_by("shingle_hash").agg(pl.len().alias("df")).filter(pl.col("df") >= 2)
-    kept = per_account.join(shared.select("shingle_hash"), on="shingle_hash", how="semi").collect()
+    shared = (
+        occurrences.select("account_id", "shingle_hash").unique()
+        .group_by("shingle_hash").agg(pl.len().alias("df")).filter(pl.col("df") >= 2)
+    )
+    occurrences = occurrences.join(shared.select("shingle_hash"), on="shingle_hash", how="semi").collect()
+    per_account = (
+        sampled.group_by("account_id").agg(pl.len().cast(pl.UInt32).alias("prompts_sampled"))
+        .join(occurrences.group_by("account_id").agg(pl.col("text_hash").n_unique().cast(pl.UInt32)
+                                                     .alias("prompts_templated")), on="account_id", how="left")
+        .with_columns(pl.col("prompts_templated").fill_null(0))
+    )
+    templated = per_account.filter(
+        (pl.col("prompts_sampled") >= min_prompts)
+        & (pl.col("prompts_templated") >= min_templated * pl.col("prompts_sampled"))
+    )
+    kept = (
+        occurrences.lazy().join(templated.lazy(), on="account_id")
+        .group_by("account_id", "shingle_hash")
+        .agg(pl.len().cast(pl.UInt32).alias("count"), pl.col("prompts_sampled").first())
+        .filter(pl.col("count") >= min_share * pl.col("prompts_sampled"))
+        .drop("prompts_sampled")
+        .collect()
+    )
     text_of = (
         shingles.lazy().join(kept.lazy().select("shingle_hash").unique(), on="shingle_hash", how="semi")
         .group_by("shingle_hash").agg(pl.col("shingle").min().str.slice(0, 200))
@@ -109,5 +140,6 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
         .collect()
     )
     stats = {"prompts_sampled": sampled.height, "distinct_prompt_texts": texts.collect().height,
-             "shingles_shared": int(shared.select(pl.len()).collect().item())}
-    return pairs, stats, n_sampled.rename({"n_sampled": "prompts_sampled"})
+             "shingles_shared": int(shared.select(pl.len()).collect().item()),
+             "accounts_templated": templated.height}
+    return pairs, stats, per_account
