@@ -122,7 +122,7 @@ def run_detect(
         projection = project(signal_set.pairs, n_accounts, config.graph, seed=config.signals.seed)
     with _stage("communities", timings, progress):
         graph = build_graph(projection.edges, n_accounts)
-        membership = detect_communities(graph, config.communities)
+        membership = detect_communities(graph, config.communities, projection.edges)
         del graph
     with _stage("scoring", timings, progress):
         evidence = cluster_evidence(projection.memberships, projection.signals, membership,

@@ -155,9 +155,17 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             on="cluster_id", how="left")
     if "email_domain" in info.columns:
         domain_df = index.drop_nulls("email_domain").group_by("email_domain").agg(pl.len().alias("domain_df"))
-        doms = info.drop_nulls("email_domain").join(domain_df, on="email_domain").with_columns(
+        doms = info.drop_nulls("email_domain").join(domain_df, on="email_domain").join(
+            members.group_by("cluster_id").agg(pl.len().alias("cluster_size")), on="cluster_id").with_columns(
             pl.len().over("cluster_id", "email_domain").alias("in_cluster"))
-        private = doms.filter((pl.col("in_cluster") >= 2) & (pl.col("in_cluster") * 2 >= pl.col("domain_df")))
+        # Private to the cluster: most of the domain's accounts are members, and far more of
+        # them than the cluster's share of the population would give (gmail.com is not
+        # "private" to a cluster holding half of all accounts).
+        n_total = max(index.height, 1)
+        share_of_domain = pl.col("in_cluster") / pl.col("domain_df")
+        population_share = pl.col("cluster_size") / n_total
+        private = doms.filter((pl.col("in_cluster") >= 2) & (share_of_domain >= 0.5)
+                              & (share_of_domain >= 5 * population_share))
         feats = feats.join(doms.group_by("cluster_id").agg(pl.len().alias("domain_known"),
                                                            pl.col("email_domain").n_unique().alias("domains")),
                            on="cluster_id", how="left").join(

@@ -47,7 +47,7 @@ def test_weak_kinds_never_link_on_their_own():
 
 def _random_bipartite(rng, n_accounts, n_signals, p):
     rows = []
-    kinds = ["payment", "ip", "prompt"]
+    kinds = ["payment", "ip", "device_id"]  # strong kinds: every shared value links
     for s in range(n_signals):
         members = np.flatnonzero(rng.random(n_accounts) < p)
         rows += [(int(a), kinds[s % 3], f"v{s}") for a in members]
