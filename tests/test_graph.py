@@ -84,8 +84,8 @@ def test_projection_matches_networkx_weighted_projection(seed):
 
 def test_sparse_projection_preserves_strength_without_the_clique():
     df = 200
-    rows = [(i, "prompt", "template shingle") for i in range(df)]
-    config = GraphConfig(clique_limit=32, sparse_degree=4)
+    rows = [(i, "payment", "pooled card") for i in range(df)]
+    config = GraphConfig(kinds={"payment": KindSpec(weight=3.0, max_accounts=1000)}, clique_limit=32, sparse_degree=4)
     projection = project(_pairs(rows), 10_000, config)
     edges = projection.edges
     assert edges.height == df * 4  # a circulant, not df*(df-1)/2 = 19,900 pairs
@@ -99,7 +99,7 @@ def test_sparse_projection_preserves_strength_without_the_clique():
 
 
 def test_sparse_projection_is_order_independent():
-    rows = [(i, "prompt", "t") for i in range(100)] + [(i, "ip", "x") for i in range(0, 100, 3)]
+    rows = [(i, "ip", "t") for i in range(60)] + [(i, "payment", "x") for i in range(0, 100, 3)]
     a = project(_pairs(rows), 1000, GraphConfig()).edges
     b = project(_pairs(rows[::-1]), 1000, GraphConfig()).edges
     assert a.equals(b)
