@@ -76,6 +76,12 @@ _ALIASES: dict[str, tuple[str, str]] = {"seed": ("communities", "seed")}
 
 Source = str | Path | pl.DataFrame | pl.LazyFrame
 
+_KIND_LABELS = {
+    "payment": "payment fingerprint", "ip": "IP address", "ip_net": "IP network", "asn": "ASN",
+    "prompt": "prompt phrase", "timing": "activity-timing signature", "user_agent": "user agent",
+    "email_domain": "email domain", "created_hour": "account-creation hour",
+}
+
 
 # --------------------------------------------------------------------------- overrides
 
@@ -651,18 +657,29 @@ class ClusterView:
         kinds = self._row.get("kinds") or []
         if kinds:
             lines.append("Linked by: " + ", ".join(terminal_safe(k) for k in kinds))
-        evidence = self.evidence.sort(["accounts_sharing", "weight", "kind", "value"],
-                                      descending=[True, True, False, False]).head(5)
-        if evidence.height:
-            lines.append("Strongest shared evidence:")
-            for kind, value, n, weight, df in evidence.select(
-                    "kind", "value", "accounts_sharing", "weight", "df").iter_rows():
-                note = (f"{df:,} accounts in the whole input carry it"
-                        if weight > 0 else f"too common to link on its own: {df:,} accounts carry it")
-                lines.append(f"  - {n:,} of {self.size:,} members share {terminal_safe(kind)} "
-                             f"{terminal_safe(value, limit=80)!r} ({note})")
+        # One line per kind (linking kinds in strength order first): its most shared value.
+        order = {k: i for i, k in enumerate(kinds)}
+        ranked = (
+            self.evidence.sort(["accounts_sharing", "weight", "value"], descending=[True, True, False])
+            .group_by("kind", maintain_order=True)
+            .agg(pl.col("value").first(), pl.col("accounts_sharing").first(), pl.col("weight").first(),
+                 pl.col("df").first(), pl.len().alias("n_values"))
+            .with_columns(pl.col("kind").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+                          .alias("rank"))
+            .sort(["rank", "accounts_sharing", "kind"], descending=[False, True, False])
+        )
+        if ranked.height:
+            lines.append("Shared evidence:")
         else:
             lines.append("No value is shared by two or more members.")
+        for kind, value, n, weight, df, n_values in ranked.select(
+                "kind", "value", "accounts_sharing", "weight", "df", "n_values").iter_rows():
+            label = _KIND_LABELS.get(kind, terminal_safe(kind))
+            note = (f"{df:,} accounts carry it in the whole input" if weight > 0
+                    else f"too common to link on its own: {df:,} accounts carry it")
+            more = f"; {n_values - 1} more shared {label} value(s) in the evidence" if n_values > 1 else ""
+            lines.append(f"  - {n:,} of {self.size:,} members share {label} "
+                         f"{terminal_safe(value, limit=80)!r} ({note}{more})")
         return "\n".join(lines)
 
     def export(self, out_dir: str | Path) -> dict[str, Path]:

@@ -99,12 +99,16 @@ def plot_timeline(view: ClusterView, every: str = "1h", ax: Axes | None = None) 
     """
     timeline = view.timeline(every)
     fig, ax = _axes(ax, (8, 3))
-    times = timeline["timestamp"].dt.replace_time_zone(None).to_numpy()
-    ax.step(times, timeline["events"].to_numpy(), where="post", color="#1f77b4", label="events")
+    # Close the last window: a "post" step needs the end of the final window too.
+    ends = timeline["timestamp"].tail(1).dt.offset_by(every)
+    times = pl.concat([timeline["timestamp"], ends]).dt.replace_time_zone(None).to_numpy()
+    events = pl.concat([timeline["events"], timeline["events"].tail(1)]).to_numpy()
+    accounts = pl.concat([timeline["accounts"], timeline["accounts"].tail(1)]).to_numpy()
+    ax.step(times, events, where="post", color="#1f77b4", label="events")
     ax.set_ylabel(f"events per {every}")
     ax.set_xlabel("time (UTC)")
     twin = ax.twinx()
-    twin.step(times, timeline["accounts"].to_numpy(), where="post", color="#d62728", linestyle="--",
+    twin.step(times, accounts, where="post", color="#d62728", linestyle="--",
               linewidth=1, label="active accounts")
     twin.set_ylabel("active accounts")
     twin.set_ylim(bottom=0)

@@ -256,7 +256,7 @@ def test_column_map_applies_to_events(world):
 def test_why_mentions_evidence(result):
     text = result.cluster(1).why()
     assert text.startswith("Cluster 1: 8 accounts") and "flagged" in text
-    assert "Strongest shared evidence" in text
+    assert "Shared evidence:" in text
 
 
 HOSTILE = '<script>alert(1)</script>\x1b[31m$x^{'
