@@ -123,13 +123,18 @@ def plot_timeline(view: ClusterView, every: str = "1h", ax: Axes | None = None) 
 
 
 def _select_nodes(members: pl.Series, shared: pl.DataFrame, max_nodes: int) -> tuple[list, list]:
-    """Accounts and signals to draw: the most shared signals and the accounts carrying most of them."""
+    """Accounts and signals to draw: the most shared signals of each kind and the accounts carrying most."""
     n_acc, n_sig = members.len(), shared.height
     if n_acc + n_sig <= max_nodes:
         return ([("account", a) for a in members],
                 [("signal", k, v) for k, v in zip(shared["kind"], shared["value"])])
     s_budget = min(n_sig, max(max_nodes - n_acc, max_nodes // 3))
-    kept_sig = shared.head(s_budget)  # shared_signals() is sorted most shared first
+    # Round-robin over kinds (most shared first within each) so a cut keeps every kind in view.
+    kept_sig = (
+        shared.with_columns(pl.int_range(pl.len()).over("kind").alias("_rank"))
+        .sort(["_rank", "accounts_sharing", "weight", "kind", "value"], descending=[False, True, True, False, False])
+        .head(s_budget)
+    )
     degree = (
         kept_sig.select(pl.col("accounts").explode().alias("account_id"))
         .group_by("account_id").agg(pl.len().alias("degree"))
@@ -154,8 +159,8 @@ def plot_cluster_network(view: ClusterView, seed: int = 0, max_nodes: int = 150,
     seed : int
         Seed of the spring layout: the same seed draws the same picture.
     max_nodes : int
-        Large rings are cut to this many nodes: the most shared signals and
-        the accounts carrying most of them (the title says so).
+        Large rings are cut to this many nodes: the most shared signal values
+        of every kind and the accounts carrying most of them (the title says so).
     min_shared : int
         Signal values carried by fewer members are left out.
     ax : matplotlib Axes, optional
