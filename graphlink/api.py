@@ -37,9 +37,8 @@ import operator
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import polars as pl
 
 from graphlink.config import (
@@ -52,11 +51,14 @@ from graphlink.config import (
     SignalConfig,
 )
 from graphlink.errors import ConfigError, GraphlinkError, InputError
-from graphlink.ingest import _apply_column_map, _clean_text, _schema, parse_timestamp, scan
+from graphlink.ingest import _EARLIEST, _LATEST, _apply_column_map, _clean_text, _schema, parse_timestamp, scan
 from graphlink.pipeline import OUTPUT_FILES, DetectResult, run_detect, write_outputs
 from graphlink.safety import csv_safe_expr, html_safe, terminal_safe
 
-__all__ = ["ClusterView", "Result", "apply_overrides", "detect", "load", "override_names"]
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
+
+__all__ = ["ClusterView", "Result", "apply_overrides", "config_from_dict", "detect", "load", "override_names"]
 
 #: File (written by newer ``write_outputs``) with ``account_id, kind, value, weight``
 #: for clustered accounts; :meth:`ClusterView.graph` of a loaded result needs it.
@@ -245,8 +247,11 @@ def config_from_dict(data: Mapping[str, Any]) -> PipelineConfig:
 def _scan_events(source: Source, ingest: IngestConfig) -> pl.LazyFrame:
     """The input events, lazily, with canonical ``account_id`` and ``timestamp``.
 
-    Column mapping and timestamp parsing follow :func:`graphlink.ingest.load_events`;
-    other columns are kept as they are so investigators see everything logged.
+    Column mapping, timestamp parsing and row rejection (no account id,
+    unparseable or out-of-range timestamp) follow
+    :func:`graphlink.ingest.load_events`, so the rows are those detection
+    counted; other columns are kept as they are so investigators see
+    everything logged.
     """
     if isinstance(source, (str, Path)):
         lf = scan(source, ingest.format)
@@ -259,10 +264,21 @@ def _scan_events(source: Source, ingest: IngestConfig) -> pl.LazyFrame:
     schema = _schema(lf, where)
     if "account_id" not in schema:
         raise InputError("no account_id column", file=where)
-    exprs = [_clean_text("account_id")]
+    lf = lf.with_columns(_clean_text("account_id")).filter(pl.col("account_id").is_not_null())
     if "timestamp" in schema:
-        exprs.append(parse_timestamp("timestamp", schema["timestamp"]))
-    return lf.with_columns(exprs)
+        raw = pl.col("__graphlink_raw_ts")
+        present = raw.is_not_null()
+        if schema["timestamp"] == pl.String:
+            present = present & (raw.str.strip_chars().str.len_bytes() > 0)
+        ts = pl.col("timestamp")
+        rejected = (present & ts.is_null()) | (ts.is_not_null() & ((ts < _EARLIEST) | (ts >= _LATEST)))
+        lf = (
+            lf.with_columns(pl.col("timestamp").alias("__graphlink_raw_ts"))
+            .with_columns(parse_timestamp("timestamp", schema["timestamp"]))
+            .filter(~rejected)
+            .drop("__graphlink_raw_ts")
+        )
+    return lf
 
 
 # --------------------------------------------------------------------------- results
@@ -627,6 +643,8 @@ class ClusterView:
         GraphlinkError
             For a loaded result whose folder has no ``memberships.parquet``.
         """
+        import networkx as nx  # imported here: `import graphlink` stays quick
+
         shared = self.shared_signals(min_shared)
         members = self.members
         graph = nx.Graph(cluster_id=self.cluster_id)

@@ -316,3 +316,15 @@ def test_hostile_labels_render(tmp_path):
                            "payment_fingerprint": ["k", "k", "z"]})
     fig = plot_cluster_network(graphlink.detect(events).cluster(1))
     fig.savefig(tmp_path / "hostile.png")  # a stray "$" must not break mathtext
+
+
+def test_events_drop_rows_detection_rejected():
+    events = pl.DataFrame({
+        "account_id": ["a", "b", "c", "a", " ", "b"],
+        "payment_fingerprint": ["k", "k", "z", "k", "k", "k"],
+        "timestamp": ["2024-05-01T09:00:00Z", "2024-05-01T10:00:00Z", "2024-05-01T11:00:00Z",
+                      "not a time", "2024-05-01T12:00:00Z", "1970-01-01T00:00:00Z"],
+    })
+    res = graphlink.detect(events)
+    view = res.cluster(1)
+    assert view.events().collect().height == int(view.members["events"].sum()) == 2
