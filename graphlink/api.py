@@ -411,6 +411,10 @@ class Result:
     def _membership_frame(self) -> pl.LazyFrame:
         """``account_id, kind, value, weight`` (and ``df`` when known) for clustered accounts."""
         if self._memberships is not None:
+            schema = _schema(self._memberships, f"{self._origin}/{MEMBERSHIPS_FILE}")
+            missing = [c for c in ("account_id", "kind", "value", "weight") if c not in schema]
+            if missing:
+                raise GraphlinkError(f"{self._origin}/{MEMBERSHIPS_FILE}: missing column(s) {', '.join(missing)}")
             return self._memberships
         raw = self._raw
         if raw.memberships is None or raw.signals is None or raw.index is None:

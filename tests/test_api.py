@@ -168,6 +168,11 @@ def test_loaded_graph_needs_memberships_file(result, tmp_path):
     # The memberships file (account_id, kind, value, weight) written by newer outputs enables it.
     result._membership_frame().select("account_id", "kind", "value", "weight").collect() \
         .write_parquet(out / "memberships.parquet")
+    with pytest.raises(GraphlinkError, match="memberships.parquet: missing column"):
+        pl.DataFrame({"account_id": ["x"]}).write_parquet(out / "memberships.parquet")
+        graphlink.load(out).cluster(1).graph()
+    result._membership_frame().select("account_id", "kind", "value", "weight").collect() \
+        .write_parquet(out / "memberships.parquet")
     loaded = graphlink.load(out).cluster(1).graph()
     expected = result.cluster(1).graph()
     assert set(loaded.nodes) == set(expected.nodes) and set(loaded.edges) == set(expected.edges)
