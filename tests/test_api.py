@@ -6,7 +6,6 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-import matplotlib
 import networkx as nx
 import polars as pl
 import pytest
@@ -302,7 +301,17 @@ def test_plots_return_figures(result, tmp_path):
     for fig in (plot_hour_profile(view), plot_timeline(view, every="2h"), plot_cluster_network(view, seed=1)):
         assert isinstance(fig, Figure)
         fig.savefig(tmp_path / "x.png")
-    assert matplotlib.get_backend()  # plotting never required a GUI backend
+
+
+def test_plots_leave_no_pyplot_state(result):
+    """Figures are built without pyplot: nothing registered globally, nothing shown (Agg/server safe)."""
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    view = result.cluster(1)
+    figs = [plot_cluster_network(view), plot_hour_profile(view), plot_timeline(view)]
+    assert plt.get_fignums() == before
+    assert all(fig.canvas.manager is None for fig in figs)
 
 
 def test_network_plot_caps_nodes(result):
