@@ -759,7 +759,7 @@ def _json_default(value: Any) -> Any:
 # --------------------------------------------------------------------------- entry points
 
 
-def detect(events: Source, accounts: str | Path | pl.DataFrame | None = None, *,
+def detect(events: Source, accounts: str | Path | pl.DataFrame | pl.LazyFrame | None = None, *,
            config: PipelineConfig | None = None, **overrides: Any) -> Result:
     """Run detection on an API log and return a :class:`Result`.
 
@@ -806,6 +806,8 @@ def detect(events: Source, accounts: str | Path | pl.DataFrame | None = None, *,
         if not isinstance(events, (pl.DataFrame, pl.LazyFrame)):
             raise InputError(f"events must be a path or a polars DataFrame/LazyFrame, not {type(events).__name__}")
         source = events
+    if isinstance(accounts, pl.LazyFrame):
+        accounts = accounts.collect()
     raw = run_detect(events, accounts, config)
     return Result(raw, config=config, events_source=source)
 
