@@ -369,6 +369,13 @@ class Result:
         """The ``n`` most suspicious clusters: flagged first, then by score and size.
 
         Same order as the table ``graphlink detect`` prints.
+
+        Examples
+        --------
+        >>> import polars as pl, graphlink
+        >>> events = pl.DataFrame({"account_id": list("abcdefg"), "payment_fingerprint": list("kkkzzqr")})
+        >>> graphlink.detect(events).top(5).select("cluster_id", "size").rows()
+        [(1, 3), (2, 2)]
         """
         return self.clusters.sort(["flagged", "score", "size", "cluster_id"],
                                   descending=[True, True, True, False]).head(n)
@@ -380,6 +387,17 @@ class Result:
         ------
         GraphlinkError
             If there is no cluster with that id.
+
+        Examples
+        --------
+        >>> import polars as pl, graphlink
+        >>> result = graphlink.detect(pl.DataFrame({"account_id": list("abc"), "payment_fingerprint": list("kkz")}))
+        >>> result.cluster(1).size
+        2
+        >>> result.cluster(5)
+        Traceback (most recent call last):
+        ...
+        graphlink.errors.GraphlinkError: no cluster 5; cluster ids are 1 to 1
         """
         return ClusterView(self, cluster_id)
 
@@ -611,6 +629,15 @@ class ClusterView:
         DataFrame
             ``kind, value, weight, accounts_sharing, accounts`` (list of account ids),
             most shared first.
+
+        Examples
+        --------
+        >>> import polars as pl, graphlink
+        >>> events = pl.DataFrame({"account_id": ["a", "b", "c", "d"], "ip": ["9.9.9.9"] * 3 + ["8.8.8.8"],
+        ...                        "payment_fingerprint": ["k", "k", "x", "y"]})
+        >>> ring = graphlink.detect(events).cluster(1)
+        >>> ring.shared_signals().select("kind", "value", "accounts").rows()
+        [('ip', '9.9.9.9', ['a', 'b', 'c']), ('ip_net', '9.9.9.0/24', ['a', 'b', 'c']), ('payment', 'k', ['a', 'b'])]
         """
         ids = self.members["account_id"]
         return (
@@ -671,6 +698,20 @@ class ClusterView:
         """Plain-language explanation of the cluster: size, score, verdict and strongest evidence.
 
         Logged values are made terminal-safe (control characters replaced) and shortened.
+
+        Examples
+        --------
+        >>> import polars as pl, graphlink
+        >>> events = pl.DataFrame({"account_id": ["a", "b", "c", "d"], "ip": ["9.9.9.9"] * 3 + ["8.8.8.8"],
+        ...                        "payment_fingerprint": ["k", "k", "x", "y"]})
+        >>> ring = graphlink.detect(events).cluster(1)
+        >>> print(ring.why())  # doctest: +NORMALIZE_WHITESPACE
+        Cluster 1: 3 accounts, score 0.184, not flagged (flag_threshold 0.5, min_flag_size 5)
+        Linked by: payment, ip, ip_net
+        Shared evidence:
+          - 2 of 3 members share payment fingerprint 'k' (2 accounts carry it in the whole input)
+          - 3 of 3 members share IP address '9.9.9.9' (3 accounts carry it in the whole input)
+          - 3 of 3 members share IP network '9.9.9.0/24' (3 accounts carry it in the whole input)
         """
         scoring = self._result.config.scoring
         verdict = "flagged" if self.flagged else "not flagged"
@@ -716,6 +757,20 @@ class ClusterView:
         -------
         dict of str to Path
             ``{"json": ..., "members": ..., "evidence": ...}``.
+
+        Examples
+        --------
+        >>> import polars as pl, graphlink
+        >>> events = pl.DataFrame({"account_id": ["a", "b", "c", "d"], "ip": ["9.9.9.9"] * 3 + ["8.8.8.8"],
+        ...                        "payment_fingerprint": ["k", "k", "x", "y"]})
+        >>> ring = graphlink.detect(events).cluster(1)
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     paths = ring.export(tmp)
+        ...     names = sorted(p.name for p in paths.values())
+        ...     members = pl.read_csv(paths["members"])["account_id"].to_list()
+        >>> names, members
+        (['cluster-1-evidence.csv', 'cluster-1-members.csv', 'cluster-1.json'], ['a', 'b', 'c'])
         """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
