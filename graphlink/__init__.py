@@ -7,6 +7,7 @@ The public surface is small and re-exported here; everything else is internal.
 ['asn', 'created_hour', 'email_domain']
 """
 
+from graphlink.api import ClusterView, Result, detect, load, override_names
 from graphlink.config import (
     CommunityConfig,
     GraphConfig,
@@ -23,6 +24,7 @@ from graphlink.pipeline import DetectResult, run_detect, write_outputs
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClusterView", "Result", "detect", "load", "override_names",
     "CommunityConfig", "ConfigError", "DetectResult", "GraphConfig", "GraphlinkError", "IngestConfig",
     "InputError", "KindSpec", "PipelineConfig", "ScoringConfig", "SignalConfig", "load_config",
     "run_detect", "write_outputs", "__version__",
