@@ -211,7 +211,8 @@ def _reasons() -> dict[str, pl.Expr]:
     c = pl.col
     return {
         "payment_reuse": pl.concat_str([_fmt_int(c("card_accounts")), pl.lit(" accounts share "),
-                                        _fmt_int(c("cards")), pl.lit(" payment fingerprints")]),
+                                        _fmt_int(c("cards")), pl.lit(" payment fingerprint"),
+                                        pl.when(c("cards") == 1).then(pl.lit("")).otherwise(pl.lit("s"))]),
         "ip_spread": pl.concat_str([_fmt_int(c("ips")), pl.lit(" IPs across "), _fmt_int(c("networks")),
                                     pl.lit(" networks ("), c("networks_per_account").round(0).cast(pl.Int64).cast(pl.String),
                                     pl.lit(" per account)")]),
