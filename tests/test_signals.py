@@ -107,3 +107,30 @@ def test_timing_band_collisions_track_jaccard():
         high += bool(by_acc["a"] & by_acc["b"])
         low += bool(by_acc["a"] & by_acc["c"])
     assert high >= 50 and low <= 10
+
+
+def test_frame_parser_agrees_with_expression_parser_and_ipaddress():
+    import ipaddress
+    import random
+
+    from graphlink.signals.ip import parse_ip_frame, parse_ips
+
+    rng = random.Random(5)
+    ips = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(200)]
+    ips += [ipaddress.IPv6Address(rng.getrandbits(128) >> rng.choice([0, 32, 64, 96])).compressed for _ in range(200)]
+    ips += ["", "1.2.3", "::g", "1::2::3", "256.0.0.1", "fe80::1%eth0", "::ffff:8.8.8.8"]
+    frame = pl.DataFrame({"ip": ips})
+    by_expr = frame.with_columns(parse_ips(pl.col("ip"), 24, 56).alias("p")).unnest("p")
+    assert parse_ip_frame(frame, "ip", 24, 56).equals(by_expr)
+    for ip, version, address, network in by_expr.select("ip", "version", "address", "network").iter_rows():
+        try:
+            real = ipaddress.ip_address(ip.split("%")[0])
+        except ValueError:
+            assert version is None, ip
+            continue
+        if isinstance(real, ipaddress.IPv6Address) and real.ipv4_mapped:
+            real = real.ipv4_mapped
+        assert version == real.version
+        expected_net = ipaddress.ip_network(f"{real}/{24 if real.version == 4 else 56}", strict=False)
+        assert ipaddress.ip_network(network) == expected_net
+        assert ipaddress.ip_address(address) == real

@@ -23,39 +23,29 @@ def _hex16(value: pl.Expr) -> pl.Expr:
     return pl.concat_str(digits).str.replace(r"^0{1,3}", "")
 
 
-def parse_ips(ip: pl.Expr, ipv4_prefix: int = 24, ipv6_prefix: int = 48) -> pl.Expr:
-    """Parse IP text into a struct ``{version, address, network, key}``.
-
-    ``version`` is 4, 6 or null (invalid); ``address`` is a canonical spelling
-    (IPv4 dotted quad, IPv6 eight hextets without leading zeros) so different
-    spellings of one address link; ``network`` is the CIDR text of the address's
-    network; ``key`` is the address as an integer (IPv6: its top 64 bits), used
-    for ASN lookups.
-
-    Examples
-    --------
-    >>> df = pl.DataFrame({"ip": ["10.1.2.3", "2001:DB8:0:12::1", "::ffff:10.1.2.9", "300.1.1.1", "1:2"]})
-    >>> out = df.select(parse_ips(pl.col("ip")).alias("p")).unnest("p")
-    >>> out["network"].to_list()
-    ['10.1.2.0/24', '2001:db8:0::/48', '10.1.2.0/24', None, None]
-    >>> out["address"][1]
-    '2001:db8:0:12:0:0:0:1'
-    """
+def _clean_ip(ip: pl.Expr) -> pl.Expr:
     text = ip.cast(pl.String).str.strip_chars().str.to_lowercase().str.replace(r"%.*$", "")
-    text = text.str.replace(r"^::ffff:(\d+\.\d+\.\d+\.\d+)$", "$1")
+    return text.str.replace(r"^::ffff:(\d+\.\d+\.\d+\.\d+)$", "$1")
 
-    # IPv4
+
+def _parse_v4(text: pl.Expr, prefix: int) -> dict[str, pl.Expr]:
     groups = text.str.extract_groups(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
     octets = [groups.struct.field(str(i)).cast(pl.UInt64, strict=False) for i in range(1, 5)]
-    valid4 = pl.all_horizontal([o.is_not_null() & (o <= 255) for o in octets])
-    int4 = octets[0] * 16777216 + octets[1] * 65536 + octets[2] * 256 + octets[3]
-    span4 = 2 ** (32 - ipv4_prefix)
-    net4 = (int4 // span4) * span4
-    net_octets = [((net4 // (256**k)) % 256).cast(pl.String) for k in (3, 2, 1, 0)]
-    address4 = pl.concat_str([o.cast(pl.String) for o in octets], separator=".")
-    network4 = pl.concat_str([pl.concat_str(net_octets, separator="."), pl.lit(f"/{ipv4_prefix}")])
+    valid = pl.all_horizontal([o.is_not_null() & (o <= 255) for o in octets])
+    key = octets[0] * 16777216 + octets[1] * 65536 + octets[2] * 256 + octets[3]
+    span = 2 ** (32 - prefix)
+    net = (key // span) * span
+    net_octets = [((net // (256**k)) % 256).cast(pl.String) for k in (3, 2, 1, 0)]
+    return {
+        "valid": valid,
+        "address": pl.concat_str([o.cast(pl.String) for o in octets], separator="."),
+        "network": pl.concat_str([pl.concat_str(net_octets, separator="."), pl.lit(f"/{prefix}")]),
+        "key": key,
+    }
 
-    # IPv6: expand "::" into the missing zero hextets, position by position.
+
+def _parse_v6(text: pl.Expr, prefix: int) -> dict[str, pl.Expr]:
+    # Expand "::" into the missing zero hextets, position by position.
     chars_ok = text.str.contains(r"^[0-9a-f:]+$") & text.str.contains(":") & ~text.str.contains(":::")
     has_gap = text.str.contains("::")
     halves = text.str.split("::")
@@ -71,7 +61,7 @@ def parse_ips(ip: pl.Expr, ipv4_prefix: int = 24, ipv6_prefix: int = 48) -> pl.E
         & tail.list.eval(pl.element().str.contains(r"^[0-9a-f]{1,4}$")).list.all()
     )
     count_ok = pl.when(has_gap).then(n_head + n_tail <= 7).otherwise(n_head == 8)
-    valid6 = chars_ok & (text.str.count_matches("::") <= 1) & hextets_ok & count_ok
+    valid = chars_ok & (text.str.count_matches("::") <= 1) & hextets_ok & count_ok
     hextets = []
     for p in range(8):
         value = (
@@ -80,22 +70,75 @@ def parse_ips(ip: pl.Expr, ipv4_prefix: int = 24, ipv6_prefix: int = 48) -> pl.E
             .otherwise(tail.list.get(pl.lit(p) - n_head - gap, null_on_oob=True))
         )
         hextets.append(value.str.replace(r"^0+(.)", "$1"))
-    address6 = pl.concat_str(hextets, separator=":")
     ints = [h.str.to_integer(base=16, strict=False).cast(pl.UInt64) for h in hextets[:4]]
-    key6 = ints[0] * 2**48 + ints[1] * 2**32 + ints[2] * 2**16 + ints[3]
-    full, bits = divmod(ipv6_prefix, 16)
+    full, bits = divmod(prefix, 16)
     parts = [hextets[i] for i in range(full)]
     if bits:
-        mask = (0xFFFF << (16 - bits)) & 0xFFFF
-        parts.append(_hex16(ints[full] // 2 ** (16 - bits) * 2 ** (16 - bits) if mask else ints[full]))
-    network6 = pl.concat_str([pl.concat_str(parts, separator=":"), pl.lit(f"::/{ipv6_prefix}")])
+        parts.append(_hex16(ints[full] // 2 ** (16 - bits) * 2 ** (16 - bits)))
+    return {
+        "valid": valid,
+        "address": pl.concat_str(hextets, separator=":"),
+        "network": pl.concat_str([pl.concat_str(parts, separator=":"), pl.lit(f"::/{prefix}")]),
+        "key": ints[0] * 2**48 + ints[1] * 2**32 + ints[2] * 2**16 + ints[3],
+    }
 
-    version = pl.when(valid4).then(pl.lit(4, pl.Int8)).when(valid6).then(pl.lit(6, pl.Int8)).otherwise(None)
-    return pl.struct(
-        version.alias("version"),
-        pl.when(valid4).then(address4).when(valid6).then(address6).alias("address"),
-        pl.when(valid4).then(network4).when(valid6).then(network6).alias("network"),
-        pl.when(valid4).then(int4).when(valid6).then(key6).alias("key"),
+
+def parse_ips(ip: pl.Expr, ipv4_prefix: int = 24, ipv6_prefix: int = 48) -> pl.Expr:
+    """Parse IP text into a struct ``{version, address, network, key}``.
+
+    ``version`` is 4, 6 or null (invalid); ``address`` is a canonical spelling
+    (IPv4 dotted quad, IPv6 eight hextets without leading zeros) so different
+    spellings of one address link; ``network`` is the CIDR text of the address's
+    network; ``key`` is the address as an integer (IPv6: its top 64 bits), used
+    for ASN lookups. For large inputs use :func:`parse_ip_frame`, which runs each
+    family's parser only on its own rows.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"ip": ["10.1.2.3", "2001:DB8:0:12::1", "::ffff:10.1.2.9", "300.1.1.1", "1:2"]})
+    >>> out = df.select(parse_ips(pl.col("ip")).alias("p")).unnest("p")
+    >>> out["network"].to_list()
+    ['10.1.2.0/24', '2001:db8:0::/48', '10.1.2.0/24', None, None]
+    >>> out["address"][1]
+    '2001:db8:0:12:0:0:0:1'
+    """
+    text = _clean_ip(ip)
+    v4, v6 = _parse_v4(text, ipv4_prefix), _parse_v6(text, ipv6_prefix)
+    version = pl.when(v4["valid"]).then(pl.lit(4, pl.Int8)).when(v6["valid"]).then(pl.lit(6, pl.Int8)).otherwise(None)
+    fields = [version.alias("version")]
+    for name in ("address", "network", "key"):
+        fields.append(pl.when(v4["valid"]).then(v4[name]).when(v6["valid"]).then(v6[name]).alias(name))
+    return pl.struct(fields)
+
+
+def parse_ip_frame(frame: pl.DataFrame, column: str = "ip", ipv4_prefix: int = 24,
+                   ipv6_prefix: int = 48) -> pl.DataFrame:
+    """``frame`` plus ``version, address, network, key`` columns (see :func:`parse_ips`).
+
+    Rows are split by family first so the expensive IPv6 expansion only runs on
+    IPv6-looking rows (most logs are mostly IPv4).
+
+    Examples
+    --------
+    >>> parse_ip_frame(pl.DataFrame({"ip": ["10.0.0.1", "::1", "bad"]}))["version"].to_list()
+    [4, 6, None]
+    """
+    cleaned = frame.with_columns(_clean_ip(pl.col(column)).alias("__text"), pl.int_range(pl.len()).alias("__row"))
+    looks_v4 = pl.col("__text").str.contains(r"^[0-9.]+$")
+    parts = []
+    for subset, parser, version, prefix in (
+        (cleaned.filter(looks_v4), _parse_v4, 4, ipv4_prefix),
+        (cleaned.filter(~looks_v4 & pl.col("__text").str.contains(":")), _parse_v6, 6, ipv6_prefix),
+    ):
+        fields = parser(pl.col("__text"), prefix)
+        parts.append(subset.select("__row", *[fields[n].alias(n) for n in ("address", "network", "key")],
+                                   pl.when(fields["valid"]).then(pl.lit(version, pl.Int8)).alias("version")))
+    parsed = pl.concat(parts).filter(pl.col("version").is_not_null())
+    return (
+        cleaned.join(parsed, on="__row", how="left")
+        .sort("__row")
+        .drop("__text", "__row")
+        .select(*frame.columns, "version", "address", "network", "key")
     )
 
 
@@ -168,7 +211,7 @@ def ip_signals(events: pl.LazyFrame, ipv4_prefix: int, ipv6_prefix: int,
         .collect()
     )
     distinct = per_ip.select(pl.col("ip").unique())
-    parsed = distinct.with_columns(parse_ips(pl.col("ip"), ipv4_prefix, ipv6_prefix).alias("p")).unnest("p")
+    parsed = parse_ip_frame(distinct, "ip", ipv4_prefix, ipv6_prefix)
     invalid_ips = parsed.filter(pl.col("version").is_null()).select("ip")
     invalid_events = int(per_ip.join(invalid_ips, on="ip", how="semi")["count"].sum() or 0)
     joined = per_ip.join(parsed.drop_nulls("version"), on="ip", how="inner")
