@@ -27,7 +27,19 @@ If the pairs still planned exceed ``GraphConfig.max_pairs`` (a memory guard),
 the most popular values are dropped until they fit, and a warning says so.
 
 Weak kinds (``KindSpec.strong = False``) add weight only to pairs a strong
-kind linked.
+kind linked, and at most as much as the strong kinds gave: a stock template
+shared by a whole operator, or a /24 shared by neighbours, can double a link
+but never outweigh the evidence that made it.
+
+Rotation damping
+----------------
+An account that rotates through many values of a kind says less with each
+one: a proxy user with 130 IPs shares some with every account of the same
+proxy pool, a household's two IPs are its own. Each account-value link is
+damped by ``sqrt(min(1, r / n))`` where ``n`` is how many values of that kind
+the account has and ``r`` the median over accounts having the kind, so a pair
+weighs ``weight * damp_a * damp_b`` per shared value (the TF normalisation of
+text retrieval). Typical accounts are not damped at all.
 
 Output schema
 -------------
@@ -36,7 +48,7 @@ account indices), ``weight`` Float64, sorted by (source, target).
 ``Projection.signals``: ``signal_idx`` UInt32, ``kind``, ``value``, ``df``
 (accounts sharing it), ``weight`` (0 if it links nobody), ``linked`` (bool).
 ``Projection.memberships``: the bipartite edges ``account_idx, signal_idx,
-count`` (events of the account carrying the value).
+count`` (events of the account carrying the value), ``damp`` (rotation damping).
 """
 
 from __future__ import annotations
@@ -103,11 +115,17 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig) -> 
         .with_columns((pl.col("linked") & (pl.col("weight") > 0)).alias("linked"))
         .select("signal_idx", "kind", "value", "df", "weight", "linked", "strong", "cap")
     )
+    # Rotation damping: an account holding n values of a kind, against the median
+    # account's r, weighs sqrt(min(1, r / n)) on each of them (see module docstring).
+    per_account = pairs.group_by("account_idx", "kind").agg(pl.len().alias("n_values"))
+    per_account = per_account.with_columns(
+        (pl.col("n_values").median().over("kind") / pl.col("n_values")).clip(upper_bound=1.0).sqrt().alias("damp"))
     memberships = (
         pairs.select("account_idx", "kind", "value", pl.col("count") if "count" in pairs.columns
                      else pl.lit(1, pl.UInt32).alias("count"))
+        .join(per_account.select("account_idx", "kind", "damp"), on=["account_idx", "kind"])
         .join(signals.select("kind", "value", "signal_idx"), on=["kind", "value"])
-        .select("account_idx", "signal_idx", "count")
+        .select("account_idx", "signal_idx", "count", "damp")
         .sort("signal_idx", "account_idx")
     )
     return signals, memberships
@@ -170,11 +188,14 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     linked = signals.filter("linked").select("signal_idx", "df", "weight", "strong")
     members = memberships.join(linked, on="signal_idx")
 
-    small = members.filter(pl.col("df") <= config.clique_limit).select("signal_idx", "account_idx", "weight", "strong")
+    small = members.filter(pl.col("df") <= config.clique_limit).select(
+        "signal_idx", "account_idx", "weight", "strong", "damp")
     clique = (
-        small.join(small.select("signal_idx", pl.col("account_idx").alias("other")), on="signal_idx")
+        small.join(small.select("signal_idx", pl.col("account_idx").alias("other"),
+                                pl.col("damp").alias("damp_other")), on="signal_idx")
         .filter(pl.col("account_idx") < pl.col("other"))
-        .select(pl.col("account_idx").alias("source"), pl.col("other").alias("target"), "weight", "strong")
+        .select(pl.col("account_idx").alias("source"), pl.col("other").alias("target"),
+                pl.col("weight") * pl.col("damp") * pl.col("damp_other"), "strong")
     )
 
     degree = config.sparse_degree
@@ -184,7 +205,7 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
         .with_columns((pl.col("order").rank("ordinal").over("signal_idx") - 1).cast(pl.Int64).alias("pos"))
     )
     ring = [
-        large.select("signal_idx", "account_idx", "weight", "strong", "df",
+        large.select("signal_idx", "account_idx", "weight", "strong", "df", "damp",
                      ((pl.col("pos") + j) % pl.col("df").cast(pl.Int64)).alias("pos"))
         for j in range(1, degree + 1)
     ]
@@ -195,19 +216,23 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
         scale = (pl.col("df").cast(pl.Float64) - 1) / (2 * degree)
         parts.append(
             pl.concat(ring)
-            .join(large.select("signal_idx", "pos", pl.col("account_idx").alias("other")), on=["signal_idx", "pos"])
+            .join(large.select("signal_idx", "pos", pl.col("account_idx").alias("other"),
+                               pl.col("damp").alias("damp_other")), on=["signal_idx", "pos"])
             .select(
                 pl.min_horizontal("account_idx", "other").alias("source"),
                 pl.max_horizontal("account_idx", "other").alias("target"),
-                (pl.col("weight") * scale).alias("weight"),
+                (pl.col("weight") * scale * pl.col("damp") * pl.col("damp_other")).alias("weight"),
                 "strong",
             )
         )
     edges = pl.concat(parts)
     edges = (
         edges.group_by("source", "target")
-        .agg(pl.col("weight").sum(), pl.col("weight").filter("strong").sum().alias("strong_weight"))
-        .filter((pl.col("strong_weight") > 0) & (pl.col("weight") >= config.min_edge_weight))
+        .agg(pl.col("weight").filter("strong").sum().alias("strong_weight"),
+             pl.col("weight").filter(~pl.col("strong")).sum().alias("weak_weight"))
+        .filter(pl.col("strong_weight") > 0)
+        .with_columns((pl.col("strong_weight") + pl.min_horizontal("weak_weight", "strong_weight")).alias("weight"))
+        .filter(pl.col("weight") >= config.min_edge_weight)
         .select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32), "weight")
         .sort("source", "target")
     )

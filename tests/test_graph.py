@@ -26,6 +26,17 @@ def test_ip_shared_beyond_the_cap_links_nobody():
     assert nat["linked"].to_list() == [False] and nat["weight"].to_list() == [0.0]
 
 
+def test_accounts_rotating_many_values_are_damped():
+    # a and b: one household IP each, shared. c and d: proxy users with 16 IPs, sharing one.
+    rows = [(0, "ip", "home"), (1, "ip", "home"), (0, "ip", "h0"), (1, "ip", "h1")]
+    rows += [(2, "ip", "pool0"), (3, "ip", "pool0")]
+    rows += [(a, "ip", f"p{a}-{i}") for a in (2, 3) for i in range(15)]
+    rows += [(4 + i, "ip", f"solo{i}") for i in range(4)]
+    edges = {(s, t): w for s, t, w in project(_pairs(rows), 100, GraphConfig()).edges.iter_rows()}
+    # values per account [2, 2, 16, 16, 1, 1, 1, 1]: median 1.5; damping (1.5/2) vs (1.5/16)
+    assert edges[(0, 1)] / edges[(2, 3)] == pytest.approx((1.5 / 2) / (1.5 / 16))
+
+
 def test_rarer_values_weigh_more():
     signals, _ = weigh_signals(_pairs([(0, "payment", "c1"), (1, "payment", "c1"),
                                       (0, "payment", "c2"), (1, "payment", "c2"), (2, "payment", "c2")]),
@@ -71,8 +82,16 @@ def test_projection_matches_networkx_weighted_projection(seed):
         if weight_of[(kind, value)] > 0:
             bipartite.add_edge(account, (kind, value))
 
+    # Rotation damping, computed independently: values per (account, kind) against the kind's median.
+    per_kind = {}
+    for account, kind, _ in rows:
+        per_kind.setdefault(kind, {}).setdefault(account, 0)
+        per_kind[kind][account] += 1
+    damp = {(a, k): math.sqrt(min(1.0, float(np.median(list(counts.values()))) / n))
+            for k, counts in per_kind.items() for a, n in counts.items()}
+
     def shared_weight(graph, u, v):
-        return sum(weight_of[s] for s in set(graph[u]) & set(graph[v]))
+        return sum(weight_of[s] * damp[(u, s[0])] * damp[(v, s[0])] for s in set(graph[u]) & set(graph[v]))
 
     oracle = nx.bipartite.generic_weighted_projected_graph(bipartite, range(n_accounts), weight_function=shared_weight)
     expected = {(min(u, v), max(u, v)): d["weight"] for u, v, d in oracle.edges(data=True) if d["weight"] > 0}
@@ -111,3 +130,12 @@ def test_pair_budget_drops_the_most_popular_values_with_a_warning():
     assert projection.edges.select("source", "target").rows() == [(0, 1)]
     assert projection.warnings and "max_pairs" in projection.warnings[0]
     assert "prompt" in projection.warnings[0]
+
+
+def test_weak_kinds_at_most_double_a_link():
+    rows = [(0, "payment", "card"), (1, "payment", "card")]
+    rows += [(a, "prompt", f"shingle {i}") for a in (0, 1) for i in range(40)]
+    config = GraphConfig()
+    edges = project(_pairs(rows), 100, config).edges
+    strong = config.spec("payment").weight * math.log(100 / 2)
+    assert edges["weight"].to_list() == [pytest.approx(2 * strong)]
