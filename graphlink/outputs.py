@@ -10,6 +10,7 @@ and the consumers say what they cannot show.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +155,7 @@ def select_clusters(clusters: pl.DataFrame, selection: Selection, path: Path | s
     return wanted
 
 
-def load_outputs(out_dir: str | Path, selection: Selection = "flagged") -> Outputs:
+def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: int | None = None) -> Outputs:
     """Read a detect output folder, restricted to the selected clusters.
 
     Parameters
@@ -163,6 +164,8 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged") -> Outpu
         The ``--out`` folder of ``graphlink detect``.
     selection : "flagged", "all" or sequence of int
         Which clusters' members, evidence and drill-down rows to read.
+    limit : int, optional
+        Read at most this many of the selected clusters, highest scores first.
 
     Raises
     ------
@@ -177,6 +180,11 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged") -> Outpu
         raise GraphlinkError(f"{out_dir / 'run.json'}: not valid JSON: {exc}") from None
     clusters = pl.read_parquet(out_dir / "clusters.parquet")
     selected = select_clusters(clusters, selection, out_dir)
+    if limit is not None and len(selected) > limit:
+        top = (clusters.filter(pl.col("cluster_id").is_in(pl.Series(selected, dtype=pl.Int64).implode()))
+               .sort(["score", "size", "cluster_id"], descending=[True, True, False], nulls_last=True)
+               .head(max(limit, 0)))
+        selected = sorted(top["cluster_id"].to_list())
     ids = pl.Series("cluster_id", selected, dtype=pl.Int64)
     in_selection = pl.col("cluster_id").is_in(ids.implode())
     accounts = pl.scan_parquet(out_dir / "accounts.parquet").filter(in_selection).collect()
@@ -194,3 +202,25 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged") -> Outpu
         activity = pl.scan_parquet(out_dir / "activity.parquet").filter(in_selection).collect()
     return Outputs(path=out_dir, run=run, clusters=clusters, selected=selected, accounts=accounts,
                    evidence=evidence, memberships=memberships, activity=activity)
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> Path:
+    """Write a file so readers see the old content or the new, never a partial file.
+
+    The data goes to a hidden temporary file beside ``path``, is flushed to
+    disk, then renamed over ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
