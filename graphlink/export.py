@@ -42,7 +42,6 @@ import polars as pl
 
 from graphlink.errors import GraphlinkError
 from graphlink.outputs import Outputs, Selection, load_outputs, score_columns, write_atomic
-from graphlink.redact import redactor_for
 from graphlink.safety import csv_safe_expr
 
 FORMATS = ("gexf", "graphml", "json", "csv")
@@ -170,12 +169,7 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
     row = outputs.cluster_row(cluster_id)
     members = _iso_columns(outputs.members(cluster_id).drop("cluster_id"))
     evidence = outputs.cluster_evidence(cluster_id).drop("cluster_id")
-    activity = outputs.cluster_activity(cluster_id)
-    hours = None
-    if activity is not None:
-        hours = (pl.DataFrame({"hour": list(range(24))}, schema={"hour": pl.Int8})
-                 .join(activity.group_by("hour").agg(pl.col("events").sum()), on="hour", how="left")
-                 .sort("hour")["events"].fill_null(0).to_list())
+    hours = outputs.hour_profile(cluster_id)
     run = outputs.run
     first, last = members["first_seen"].drop_nulls().min(), members["last_seen"].drop_nulls().max()
     return {
@@ -248,9 +242,7 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
     if fmt not in FORMATS:
         raise GraphlinkError(f"unknown export format {fmt!r}; use {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
-    outputs = load_outputs(out_dir, clusters)
-    if redact or redact_key:
-        outputs = redactor_for(outputs, redact_key).outputs(outputs)
+    outputs = load_outputs(out_dir, clusters, redact=redact, redact_key=redact_key)
     redacted = outputs.redaction is not None
     if fmt in ("gexf", "graphml"):
         target = Path(out) if out is not None else out_dir / f"graph.{fmt}"

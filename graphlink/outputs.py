@@ -93,6 +93,15 @@ class Outputs:
             return None
         return self.activity.filter(pl.col("cluster_id") == cluster_id)
 
+    def hour_profile(self, cluster_id: int) -> list[int] | None:
+        """Events of one cluster per UTC hour of day (24 counts), or ``None`` without ``activity.parquet``."""
+        activity = self.cluster_activity(cluster_id)
+        if activity is None:
+            return None
+        return (pl.DataFrame({"hour": list(range(24))}, schema={"hour": pl.Int8})
+                .join(activity.group_by("hour").agg(pl.col("events").sum()), on="hour", how="left")
+                .sort("hour")["events"].fill_null(0).to_list())
+
 
 def score_columns(clusters: pl.DataFrame) -> list[str]:
     """Numeric cluster columns shown as score components: ``score`` first, then any others.
@@ -155,7 +164,8 @@ def select_clusters(clusters: pl.DataFrame, selection: Selection, path: Path | s
     return wanted
 
 
-def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: int | None = None) -> Outputs:
+def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: int | None = None, *,
+                 redact: bool = False, redact_key: str | None = None) -> Outputs:
     """Read a detect output folder, restricted to the selected clusters.
 
     Parameters
@@ -166,6 +176,11 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
         Which clusters' members, evidence and drill-down rows to read.
     limit : int, optional
         Read at most this many of the selected clusters, highest scores first.
+    redact : bool
+        Replace payment fingerprints, e-mails and IPs with keyed hashes
+        (:mod:`graphlink.redact`; uses the run's ``ip_net`` prefixes).
+    redact_key : str, optional
+        HMAC key; implies ``redact``. Default: ``GRAPHLINK_REDACT_KEY``, else random.
 
     Raises
     ------
@@ -200,8 +215,13 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
     activity = None
     if (out_dir / "activity.parquet").is_file():
         activity = pl.scan_parquet(out_dir / "activity.parquet").filter(in_selection).collect()
-    return Outputs(path=out_dir, run=run, clusters=clusters, selected=selected, accounts=accounts,
-                   evidence=evidence, memberships=memberships, activity=activity)
+    outputs = Outputs(path=out_dir, run=run, clusters=clusters, selected=selected, accounts=accounts,
+                      evidence=evidence, memberships=memberships, activity=activity)
+    if redact or redact_key:
+        from graphlink.redact import redactor_for  # redact builds on this module
+
+        outputs = redactor_for(outputs, redact_key).outputs(outputs)
+    return outputs
 
 
 def write_atomic(path: str | Path, data: bytes | str) -> Path:

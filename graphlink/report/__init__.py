@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 
 from graphlink.outputs import load_outputs, write_atomic
-from graphlink.redact import redactor_for
 from graphlink.report.html import ReportOptions, render_report, section_ids
 
 __all__ = ["ReportInfo", "ReportOptions", "render_report", "write_report"]
@@ -63,9 +62,7 @@ def write_report(out_dir: str | Path, out: str | Path | None = None, *, redact: 
     out_dir = Path(out_dir)
     target = Path(out) if out is not None else out_dir / "report.html"
     # Read only the clusters that get a section.
-    outputs = load_outputs(out_dir, "flagged", limit=options.max_sections)
-    if redact or redact_key:
-        outputs = redactor_for(outputs, redact_key).outputs(outputs)
+    outputs = load_outputs(out_dir, "flagged", limit=options.max_sections, redact=redact, redact_key=redact_key)
     html = render_report(outputs, options, generated_at).encode("utf-8")
     write_atomic(target, html)
     return ReportInfo(path=target, bytes=len(html), sections=len(section_ids(outputs, options)),
