@@ -2,15 +2,21 @@
 
 Used by the report and export tests::
 
-    from tests._worlds import make_events, make_world
+    from tests._worlds import make_events, make_world, world, world_session  # noqa: F401 (fixtures)
     out_dir = make_world(tmp_path)          # runs detect, writes DIR
+
+Fixtures: ``world_session`` (one detect run per test session, read-only) and
+``world`` (a private copy of it per test).
 
 The world has ``n_background`` innocent accounts (own card, own IP, free-text
 prompts at random hours) and three rings:
 
 * ring A (12 accounts): one shared card, one /24, a templated prompt, a
-  shared user agent carrying XSS payloads, bursts at 02-04 UTC;
-* ring B (8 accounts): two shared cards, two shared IPs and an IPv6 /48;
+  shared user agent carrying XSS payloads and an e-mail, bursts at 02-04 UTC,
+  one account id that is an HTML injection;
+* ring B (8 accounts): two shared cards (one a spreadsheet formula), two
+  shared IPs and an IPv6 /48, a user agent with terminal escapes, one
+  account id that is a spreadsheet formula;
 * ring C (6 accounts): shared card and prompt template with XSS payloads in
   the prompts, and account ids that look like e-mail addresses.
 
@@ -19,11 +25,13 @@ Everything is seeded, so the same arguments give the same frame.
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMG = '"><img src=x onerror=alert(1)>'
@@ -35,6 +43,14 @@ RING_B_IPS = ("198.51.100.23", "198.51.100.24")
 RING_B_IPV6 = "2001:db8:77:1::"
 RING_C_EMAIL_DOMAIN = "ringmail.example"
 RING_A_UA = f"ExtractBot/1.0 {XSS_SCRIPT} {XSS_IMG} contact ops@evil.example"
+#: An account id that is itself an HTML injection attempt (ring A's last member).
+XSS_ACCOUNT = 'ringA-11"><svg onload=alert(2)>'
+#: A user agent with a terminal escape (title change) and a bell: not valid in XML either.
+RING_B_UA = "python-requests/2.31 \x1b]0;pwned\x07"
+#: A spreadsheet formula as an account id (ring B's last member).
+FORMULA_ACCOUNT = "=cmd|' /C calc'!A0"
+#: Raw e-mail addresses planted in the world (ring C's account ids and ring A's user agent).
+EMAILS = tuple(f"agent{i}@ringmail.example" for i in range(6)) + ("ops@evil.example",)
 
 _WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november "
           "oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu").split()
@@ -69,13 +85,13 @@ def make_events(n_background: int = 60, events_per_account: int = 12, seed: int 
             _free_text(rng, 3), f"Mozilla/5.0 (bg {i})", [int(h) for h in rng.integers(0, 24, size=4)])
     template = "Think step by step and show all of your reasoning before answering question {n} about {w}"
     for i in range(12):
-        add(f"ringA-{i:02d}", [f"{RING_A_NET}.{10 + i}"], [RING_A_CARD],
+        add(XSS_ACCOUNT if i == 11 else f"ringA-{i:02d}", [f"{RING_A_NET}.{10 + i}"], [RING_A_CARD],
             [template.format(n=k, w=_WORDS[(i + k) % len(_WORDS)]) for k in range(4)],
             RING_A_UA, [2, 3, 4])
     for i in range(8):
         ips = [RING_B_IPS[i % 2], f"{RING_B_IPV6}{i + 1:x}"]
-        add(f"ringB-{i:02d}", ips, [RING_B_CARDS[i % 2]],
-            _free_text(rng, 2), "python-requests/2.31", [13, 14])
+        add(FORMULA_ACCOUNT if i == 7 else f"ringB-{i:02d}", ips, [RING_B_CARDS[i % 2]],
+            _free_text(rng, 2), RING_B_UA, [13, 14])
     xss_template = "Translate into French and explain every idiom {p} carefully sentence {n}"
     for i in range(6):
         add(f"agent{i}@{RING_C_EMAIL_DOMAIN}", [f"203.0.113.{40 + i}"], ["card_C_shared_fingerprint_0001"],
@@ -90,3 +106,15 @@ def make_world(root: Path, name: str = "out", **kwargs) -> Path:
 
     result = run_detect(make_events(**kwargs))
     return write_outputs(result, Path(root) / name)
+
+
+@pytest.fixture(scope="session")
+def world_session(tmp_path_factory) -> Path:
+    """Detect output folder of the default world, shared by the session: do not write into it."""
+    return make_world(tmp_path_factory.mktemp("world"))
+
+
+@pytest.fixture
+def world(world_session: Path, tmp_path: Path) -> Path:
+    """A private copy of the default world's output folder (tests may write into it)."""
+    return Path(shutil.copytree(world_session, tmp_path / "out"))
