@@ -218,9 +218,13 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
     outputs = Outputs(path=out_dir, run=run, clusters=clusters, selected=selected, accounts=accounts,
                       evidence=evidence, memberships=memberships, activity=activity)
     if redact or redact_key:
-        from graphlink.redact import redactor_for  # redact builds on this module
+        from graphlink.redact import SAFE_KINDS, redactor_for  # redact builds on this module
 
-        outputs = redactor_for(outputs, redact_key).outputs(outputs)
+        # why / top_values of every cluster quote evidence values: recognise them all.
+        context = (pl.scan_parquet(out_dir / "evidence.parquet")
+                   .filter(~pl.col("kind").is_in(SAFE_KINDS) & ~in_selection)
+                   .select("kind", "value").unique().collect())
+        outputs = redactor_for(outputs, redact_key).outputs(outputs, context)
     return outputs
 
 

@@ -21,10 +21,13 @@ Where values are found
 ----------------------
 * Signal values by kind: ``payment`` values are hashed whole, ``ip`` values
   become network plus hash.
-* Every other text (other signal values, account ids, ``why``,
-  ``top_values``, warnings) is searched for e-mail addresses, IPv4 and IPv6
-  addresses, and for the payment and IP values above (also cut to the 60 and
-  80 characters ``why`` and ``top_values`` show), and each is replaced in place.
+* Signal values of :data:`SAFE_KINDS` cannot hold any (``ip_net`` is the
+  kept network) and are left alone.
+* Every other text (other signal values such as user agents, account ids,
+  ``why``, ``top_values``, warnings) is searched for e-mail addresses, IPv4
+  and IPv6 addresses, each replaced in place; ``why`` and ``top_values`` are
+  also searched for every changed evidence value (also cut to the 60 and 80
+  characters they show), including evidence of clusters not otherwise loaded.
   Known values shorter than 4 characters are not searched for in free text.
 
 The key comes from ``--redact-key``, else the ``GRAPHLINK_REDACT_KEY``
@@ -53,6 +56,10 @@ HASH_CHARS = 12
 #: Lengths at which scoring cuts values in ``why`` and ``top_values``.
 TRUNCATIONS = (60, 80)
 MIN_LITERAL = 4
+#: Signal kinds whose values cannot hold a card, an e-mail or an address finer than
+#: the kept network: normalised prompt shingles (no punctuation, digits as 0),
+#: timing band hashes, creation hours, AS numbers and ip_net networks.
+SAFE_KINDS = ("ip_net", "prompt", "timing", "created_hour", "asn")
 
 _EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 _IPV4 = r"\b\d{1,3}(?:\.\d{1,3}){3}\b(?:/\d{1,3})?"
@@ -176,63 +183,86 @@ class Redactor:
         return dict(zip(out["c"].to_list(), out["r"].to_list()))
 
     def text(self, texts: pl.Series, known: Mapping[str, str] | None = None) -> pl.Series:
-        """Redact e-mails and IPs found in ``texts`` plus the ``known`` raw -> redacted values."""
+        """Redact e-mails and IPs found in ``texts`` plus the ``known`` raw -> redacted values.
+
+        Each distinct text is redacted once.
+        """
         mapping = {k: v for k, v in (known or {}).items() if len(k) >= MIN_LITERAL}
         mapping.update(self.text_mapping(texts))
-        return apply_mapping(texts, mapping)
+        if not mapping:
+            return texts
+        unique = texts.drop_nulls().unique()
+        table = pl.DataFrame({"t": unique, "r": apply_mapping(unique, mapping)})
+        return (texts.to_frame("t").join(table, on="t", how="left", maintain_order="left")
+                ["r"].rename(texts.name))
 
     # -- whole outputs ---------------------------------------------------------
 
-    def signal_values(self, frame: pl.DataFrame, known: Mapping[str, str]) -> pl.DataFrame:
-        """Redact ``value`` by ``kind``: payment and ip whole, everything else as free text."""
+    def value_map(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """``kind, value, redacted`` for the distinct signal values that redaction changes or may change.
+
+        ``payment`` values are hashed whole, ``ip`` values become network plus
+        hash, kinds in :data:`SAFE_KINDS` are left out (unchanged), every other
+        kind is redacted as free text.
+        """
+        pairs = pairs.select("kind", "value").drop_nulls().unique().sort("kind", "value")
+        pay = pairs.filter(pl.col("kind") == "payment")
+        ips = pairs.filter(pl.col("kind") == "ip")
+        free = pairs.filter(~pl.col("kind").is_in(["payment", "ip", *SAFE_KINDS]))
+        return pl.concat([
+            pay.with_columns(self.payments(pay["value"]).alias("redacted")),
+            ips.with_columns(self.ips(ips["value"]).alias("redacted")),
+            free.with_columns(self.text(free["value"]).alias("redacted")),
+        ])
+
+    @staticmethod
+    def apply_value_map(frame: pl.DataFrame, value_map: pl.DataFrame) -> pl.DataFrame:
+        """Replace ``value`` by its redacted form (rows keep their order)."""
         if frame.is_empty():
             return frame
-        kinds = frame["kind"]
-        values = frame["value"]
-        redacted = pl.select(
-            pl.when(kinds == "payment").then(self.payments(values))
-            .when(kinds == "ip").then(self.ips(values))
-            .otherwise(self.text(values, known))
-        ).to_series()
-        return frame.with_columns(redacted.alias("value"))
+        return (frame.join(value_map, on=["kind", "value"], how="left", maintain_order="left")
+                .with_columns(pl.coalesce("redacted", "value").alias("value")).drop("redacted"))
 
-    def known_values(self, frames: list[pl.DataFrame]) -> dict[str, str]:
-        """Raw -> redacted for payment and IP signal values (also cut as ``why`` shows them)."""
-        parts = [f.select("kind", "value") for f in frames if f is not None and not f.is_empty()]
-        if not parts:
-            return {}
-        values = pl.concat(parts).filter(pl.col("kind").is_in(["payment", "ip"])).unique().sort("kind", "value")
-        pay = values.filter(pl.col("kind") == "payment")["value"]
-        ips = values.filter(pl.col("kind") == "ip")["value"]
-        mapping = dict(zip(pay.to_list(), self.payments(pay).to_list()))
-        mapping.update(zip(ips.to_list(), self.ips(ips).to_list()))
+    @staticmethod
+    def cut_forms(value_map: pl.DataFrame) -> dict[str, str]:
+        """Raw -> redacted for changed values, also as cut in ``why`` and ``top_values``."""
+        changed = value_map.filter(pl.col("value") != pl.col("redacted"))
+        mapping: dict[str, str] = {}
+        for width in TRUNCATIONS:
+            short = changed.filter(pl.col("value").str.len_chars() > width)
+            mapping.update(zip(short["value"].str.slice(0, width).to_list(), short["redacted"].to_list()))
+        mapping.update(zip(changed["value"].to_list(), changed["redacted"].to_list()))
         return mapping
 
-    def outputs(self, outputs: Outputs) -> Outputs:
-        """A redacted copy of ``outputs``: every table and the warnings."""
-        known = self.known_values([outputs.evidence, outputs.memberships])
-        evidence = self.signal_values(outputs.evidence, known)
-        # Cut forms of every value that changed, as why / top_values print them.
-        changed = (
-            pl.DataFrame({"raw": outputs.evidence["value"], "red": evidence["value"]})
-            .filter(pl.col("raw") != pl.col("red")).unique()
-        )
-        cut = dict(known)
-        for width in TRUNCATIONS:
-            short = changed.filter(pl.col("raw").str.len_chars() > width)
-            cut.update(zip(short["raw"].str.slice(0, width).to_list(), short["red"].to_list()))
-        for raw, red in zip(changed["raw"].to_list(), changed["red"].to_list()):
-            cut.setdefault(raw, red)
+    def outputs(self, outputs: Outputs, context: pl.DataFrame | None = None) -> Outputs:
+        """A redacted copy of ``outputs``: every table and the warnings.
+
+        Parameters
+        ----------
+        outputs : Outputs
+        context : DataFrame, optional
+            ``kind, value`` evidence of clusters not loaded in ``outputs``
+            whose ``why`` / ``top_values`` are still shown (the report's
+            cluster table), so their values are recognised there too.
+        """
+        shown = [outputs.evidence.select("kind", "value")]
+        if context is not None:
+            shown.append(context.select("kind", "value"))
+        shown_map = self.value_map(pl.concat(shown))
+        member_map = shown_map
+        if outputs.memberships is not None:
+            extra = outputs.memberships.select("kind", "value").join(
+                shown_map.select("kind", "value"), on=["kind", "value"], how="anti")
+            member_map = pl.concat([shown_map, self.value_map(extra)])
+        known = self.cut_forms(shown_map)
         clusters = outputs.clusters
-        texts = [clusters["why"], clusters["top_values"].explode().drop_nulls()]
-        ids = [outputs.accounts["account_id"]]
-        mapping = {k: v for k, v in cut.items() if len(k) >= MIN_LITERAL}
-        mapping.update(self.text_mapping(pl.concat(texts + ids)))
-        clusters = clusters.with_columns(
-            apply_mapping(clusters["why"], mapping),
-            clusters["top_values"].list.eval(_replace_expr(pl.element(), mapping)) if mapping
-            else clusters["top_values"],
-        )
+        mapping = {k: v for k, v in known.items() if len(k) >= MIN_LITERAL}
+        mapping.update(self.text_mapping(pl.concat([clusters["why"], clusters["top_values"].explode().drop_nulls()])))
+        if mapping:
+            clusters = clusters.with_columns(
+                apply_mapping(clusters["why"], mapping),
+                clusters["top_values"].list.eval(_replace_expr(pl.element(), mapping)),
+            )
 
         def account_ids(frame: pl.DataFrame | None) -> pl.DataFrame | None:
             if frame is None or frame.is_empty():
@@ -241,14 +271,14 @@ class Redactor:
 
         memberships = outputs.memberships
         if memberships is not None:
-            memberships = account_ids(self.signal_values(memberships, known))
+            memberships = account_ids(self.apply_value_map(memberships, member_map))
         run = dict(outputs.run)
         if run.get("warnings"):
             run["warnings"] = self.text(pl.Series(run["warnings"], dtype=pl.String), known).to_list()
         return dataclasses.replace(
             outputs, run=run, clusters=clusters, accounts=account_ids(outputs.accounts),
-            evidence=evidence, memberships=memberships, activity=account_ids(outputs.activity),
-            redaction=self.note,
+            evidence=self.apply_value_map(outputs.evidence, shown_map), memberships=memberships,
+            activity=account_ids(outputs.activity), redaction=self.note,
         )
 
 
