@@ -115,3 +115,14 @@ def test_truncated_values_in_why_are_redacted(world):
     outputs = load_outputs(world, "all", redact_key="k")
     assert not outputs.clusters["why"].str.contains("f" * 20).any()
     assert outputs.clusters["why"].str.contains("pay#").all()
+
+
+def test_cluster_table_of_unloaded_clusters_is_redacted(world):
+    # Only the top cluster gets a section (and is loaded); the table still quotes
+    # every cluster's why / top_values, which name cards and IPs of the others.
+    from graphlink.report import ReportOptions, write_report
+
+    raw = raw_sensitive_values(world)
+    html = write_report(world, redact_key="k", options=ReportOptions(max_sections=1, plots=False)).path.read_text()
+    assert 'id="cluster-1"' in html and 'id="cluster-2"' not in html
+    assert not [value for value in raw if value in html]
