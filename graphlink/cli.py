@@ -288,7 +288,7 @@ def show(
         reasons.add_row("why", Text(terminal_safe(reason, limit=300)))
     for name in score_columns(outputs.clusters):
         value = row[name]
-        reasons.add_row(terminal_safe(name), Text(f"{value:.3f}" if isinstance(value, float) else f"{value}"))
+        reasons.add_row(Text(terminal_safe(name)), Text(f"{value:.3f}" if isinstance(value, float) else f"{value}"))
     reasons.add_row("linked by", Text(terminal_safe(", ".join(row.get("kinds") or []) or "none")))
     if hours and any(hours):
         reasons.add_row("hours (UTC)", Text(f"00 {sparkline(hours)} 23"))
@@ -354,7 +354,7 @@ def export_command(
     info = export(out_dir, fmt, parse_clusters(clusters), out, redact=redact, redact_key=redact_key)
     if quiet:
         return
-    what = f"{len(info.clusters):,} clusters"
+    what = f"{len(info.clusters):,} cluster{'' if len(info.clusters) == 1 else 's'}"
     if info.nodes is not None:
         what += f", {info.nodes:,} nodes, {info.edges:,} edges"
     if info.redacted:

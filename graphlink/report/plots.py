@@ -20,6 +20,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 DPI = 96
@@ -142,8 +143,10 @@ def timeline(activity: pl.DataFrame, title: str = "") -> Plot:
               label=f"active accounts per {unit}")
     twin.set_ylabel("active accounts")
     twin.set_ylim(bottom=0)
+    for axis in (ax.yaxis, twin.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     twin.spines[["top"]].set_visible(False)
-    locator = AutoDateLocator(maxticks=7)
+    locator = AutoDateLocator(minticks=3, maxticks=7, interval_multiples=False)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
