@@ -123,19 +123,24 @@ class Redactor:
         """``pay#<hash>`` for each payment fingerprint."""
         return pl.select(pl.lit("pay#") + self.digest(values)).to_series().rename(values.name)
 
-    def ips(self, values: pl.Series) -> pl.Series:
-        """``<network>#<hash of the canonical address>``; text that is no IP gets ``ip#<hash>``."""
-        parsed = (values.to_frame("v")
-                  .with_columns(parse_ips(pl.col("v"), self.ipv4_prefix, self.ipv6_prefix).alias("p"))
-                  .unnest("p"))
+    def _parse(self, values: pl.Series) -> pl.DataFrame:
+        """``v, version, address, network, key`` (one parse: planning it costs more than running it)."""
+        return (values.to_frame("v")
+                .with_columns(parse_ips(pl.col("v"), self.ipv4_prefix, self.ipv6_prefix).alias("p"))
+                .unnest("p"))
+
+    def _ip_tokens(self, parsed: pl.DataFrame) -> pl.Series:
         canonical = parsed["address"].fill_null(parsed["v"])
         hashed = self.digest(canonical)
         return parsed.select(
             pl.when(pl.col("network").is_not_null())
             .then(pl.col("network") + "#" + hashed)
             .otherwise(pl.lit("ip#") + hashed)
-            .alias(values.name)
         ).to_series()
+
+    def ips(self, values: pl.Series) -> pl.Series:
+        """``<network>#<hash of the canonical address>``; text that is no IP gets ``ip#<hash>``."""
+        return self._ip_tokens(self._parse(values)).rename(values.name)
 
     def emails(self, values: pl.Series) -> pl.Series:
         """``email#<hash>@<domain>`` (hash of the lower-cased address)."""
@@ -164,22 +169,22 @@ class Redactor:
         """Valid IPs among regex candidates; networks no finer than the kept prefix map to themselves."""
         if candidates.is_empty():
             return {}
-        frame = candidates.to_frame("c").with_columns(
+        split = candidates.to_frame("c").with_columns(
             pl.col("c").str.extract(r"^([^/]*)").alias("addr"),
             pl.col("c").str.extract(r"/(\d+)$").cast(pl.Int64, strict=False).alias("bits"),
-        ).with_columns(
-            parse_ips(pl.col("addr"), self.ipv4_prefix, self.ipv6_prefix).alias("p"),
-        ).unnest("p").filter(pl.col("version").is_not_null())
-        frame = frame.with_columns(
-            parse_ips(pl.col("network").str.extract(r"^([^/]*)"), self.ipv4_prefix, self.ipv6_prefix)
-            .struct.field("address").alias("net_addr"),
-            pl.when(pl.col("version") == 4).then(self.ipv4_prefix).otherwise(self.ipv6_prefix).alias("kept"),
         )
-        is_network = pl.col("bits").is_not_null() & (pl.col("bits") <= pl.col("kept")) & (
-            pl.col("address") == pl.col("net_addr"))
-        hashed = self.ips(frame["addr"])
-        out = frame.with_columns(hashed.alias("r")).select(
-            "c", pl.when(is_network).then(pl.col("c")).otherwise(pl.col("r")).alias("r"))
+        parsed = self._parse(split["addr"])
+        frame = pl.concat([split, parsed.drop("v")], how="horizontal").with_columns(
+            self._ip_tokens(parsed).alias("r")).filter(pl.col("version").is_not_null())
+        # A network is kept when it is no finer than the kept prefix and has no host bits
+        # below it (key: the IPv4 address, or the top 64 bits of an IPv6 address).
+        kept = pl.when(pl.col("version") == 4).then(self.ipv4_prefix).otherwise(self.ipv6_prefix)
+        width = pl.when(pl.col("version") == 4).then(32).otherwise(64)
+        span = pl.lit(2, pl.UInt64).pow((width - kept).cast(pl.UInt64))
+        no_host_bits = ((pl.col("key") % span) == 0) & (
+            (pl.col("version") == 4) | pl.col("address").str.ends_with(":0:0:0:0"))
+        is_network = pl.col("bits").is_not_null() & (pl.col("bits") <= kept) & no_host_bits
+        out = frame.select("c", pl.when(is_network).then(pl.col("c")).otherwise(pl.col("r")).alias("r"))
         return dict(zip(out["c"].to_list(), out["r"].to_list()))
 
     def text(self, texts: pl.Series, known: Mapping[str, str] | None = None) -> pl.Series:

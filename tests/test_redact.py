@@ -31,7 +31,7 @@ def test_redaction_removes_raw_values_from_every_output(world, tmp_path, monkeyp
     runner = CliRunner()
     out = tmp_path / "redacted"
     commands = [
-        ["report", str(world), "--out", str(out / "report.html"), "--redact"],
+        ["report", str(world), "--out", str(out / "report.html"), "--redact", "--no-plots"],
         ["export", str(world), "-f", "gexf", "-c", "all", "-o", str(out / "g.gexf"), "--redact"],
         ["export", str(world), "-f", "graphml", "-c", "all", "-o", str(out / "g.graphml"), "--redact"],
         ["export", str(world), "-f", "json", "-c", "all", "-o", str(out / "cases"), "--redact"],

@@ -289,3 +289,36 @@ def test_sorting_in_headless_chromium(world, tmp_path):
     assert 'data-first="1"' in dom
     assert [int(c) for c in first_cells[:4]] == sizes
     assert 'aria-sort="ascending"' in dom
+
+
+def test_plots_are_deterministic(world_session):
+    from graphlink.outputs import load_outputs
+    from graphlink.report import plots
+
+    outputs = load_outputs(world_session, [1])
+    memberships = outputs.cluster_memberships(1)
+    shuffled = memberships.sample(fraction=1.0, shuffle=True, seed=3)
+    first, again = plots.network(memberships), plots.network(shuffled)
+    assert first.png == again.png and first.caption == again.caption
+    activity = outputs.cluster_activity(1)
+    assert plots.hour_of_day(activity).png == plots.hour_of_day(activity.reverse()).png
+    assert plots.timeline(activity).png == plots.timeline(activity.reverse()).png
+
+
+def test_network_sampling_caps_nodes():
+    from graphlink.report.plots import sample_network
+
+    # One 400-account ring sharing 50 values: the drawing keeps to the node budget.
+    accounts = [f"a{i:03d}" for i in range(400)]
+    memberships = pl.DataFrame({
+        "account_id": [a for a in accounts for _ in range(5)],
+        "kind": "payment",
+        "value": [f"card{(i * 7 + j) % 50}" for i in range(400) for j in range(5)],
+        "weight": 2.0,
+    })
+    edges, stats = sample_network(memberships, max_nodes=150, max_signals=30)
+    assert stats["signals_shown"] == 30 and stats["signals_total"] == 50
+    assert stats["accounts_shown"] + stats["signals_shown"] <= 150
+    assert edges["account_id"].n_unique() == stats["accounts_shown"]
+    again, _ = sample_network(memberships.reverse(), max_nodes=150, max_signals=30)
+    assert edges.equals(again)
