@@ -30,6 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
+out_console = out  # commands with an --out option shadow the name ``out``
 err = Console(stderr=True)
 
 
@@ -37,7 +38,9 @@ err = Console(stderr=True)
 def main_callback() -> None:
     """Find coordinated account rings (distillation campaigns) in API logs.
 
-    Typical run: graphlink detect events.parquet --accounts accounts.parquet --out out/
+    Typical run: graphlink detect events.parquet --accounts accounts.parquet --out out/,
+    then graphlink report out/ (HTML), graphlink show out/ 3 (one cluster in the terminal)
+    and graphlink export out/ --format gexf (Gephi, case files, CSV).
     """
 
 
@@ -176,6 +179,188 @@ def detect(
               f"{sum(run['timings'].values()):.1f} s; outputs in {out_dir}")
     if result.clusters.height:
         out.print(clusters_table(result.clusters, top, "Top clusters"))
+
+
+RedactOpt = Annotated[bool, typer.Option(
+    "--redact",
+    help="Replace payment fingerprints, e-mail addresses and IPs with keyed hashes "
+         "(HMAC-SHA256; IP networks and e-mail domains are kept).")]
+RedactKeyOpt = Annotated[Optional[str], typer.Option(
+    "--redact-key", show_default=False,
+    help="HMAC key for --redact (implies --redact). Default: $GRAPHLINK_REDACT_KEY, else a random key "
+         "for this run only. Prefer the environment variable: command lines are visible to other users.")]
+OutDirArg = Annotated[Path, typer.Argument(help="Output folder written by graphlink detect --out.")]
+
+
+def human_size(n_bytes: int) -> str:
+    """``1.2 MB``-style size.
+
+    Examples
+    --------
+    >>> human_size(512), human_size(2_500_000)
+    ('512 B', '2.4 MB')
+    """
+    size = float(n_bytes)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"  # pragma: no cover
+
+
+@app.command()
+@cli_errors
+def report(
+    out_dir: OutDirArg,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report file (default: DIR/report.html).")] = None,
+    redact: RedactOpt = False,
+    redact_key: RedactKeyOpt = None,
+    max_sections: Annotated[int, typer.Option(min=0, help="Flagged clusters given a detailed section, highest scores first.")] = 100,
+    max_members: Annotated[int, typer.Option(min=1, help="Members listed per cluster section, most active first.")] = 500,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw hour-of-day, timeline and network plots.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Write a self-contained HTML report (DIR/report.html) for investigators.
+
+    Run summary, a sortable table of clusters ranked by score, and a section per
+    flagged cluster: reasons, members, shared evidence, activity plots and a
+    network drawing. Opens offline in any browser.
+    """
+    from graphlink.report import ReportOptions, write_report
+
+    options = ReportOptions(max_sections=max_sections, max_members=max_members, plots=plots)
+    info = write_report(out_dir, out, redact=redact, redact_key=redact_key, options=options)
+    if not quiet:
+        note = ", redacted" if info.redacted else ""
+        out_console.print(Text(f"wrote {terminal_safe(info.path)} ({human_size(info.bytes)}; {info.sections:,} "
+                               f"cluster sections, {info.flagged:,} flagged of {info.clusters:,}{note}) "
+                               f"in {info.seconds:.1f} s"), soft_wrap=True)
+
+
+def sparkline(values: list[int]) -> str:
+    """Unicode block sparkline of non-negative counts.
+
+    Examples
+    --------
+    >>> sparkline([0, 1, 2, 4])
+    ' ▂▄█'
+    """
+    blocks = " ▁▂▃▄▅▆▇█"
+    top = max(values) if values else 0
+    if top <= 0:
+        return " " * len(values)
+    return "".join(blocks[0 if v <= 0 else max(1, round(v / top * 8))] for v in values)
+
+
+@app.command()
+@cli_errors
+def show(
+    out_dir: OutDirArg,
+    cluster_id: Annotated[int, typer.Argument(help="Cluster id (the cluster column of detect and report).")],
+    members: Annotated[int, typer.Option(min=0, help="Members listed, most active first.")] = 25,
+    evidence: Annotated[int, typer.Option(min=0, help="Evidence rows listed, most shared first.")] = 30,
+    redact: RedactOpt = False,
+    redact_key: RedactKeyOpt = None,
+) -> None:
+    """Show one cluster in the terminal: reasons, members and shared evidence."""
+    from graphlink.outputs import load_outputs, score_columns
+
+    outputs = load_outputs(out_dir, [cluster_id], redact=redact, redact_key=redact_key)
+    row = outputs.cluster_row(cluster_id)
+    member_rows = outputs.members(cluster_id)
+    evidence_rows = outputs.cluster_evidence(cluster_id)
+    hours = outputs.hour_profile(cluster_id)
+
+    title = Text(f"Cluster {cluster_id}", style="bold")
+    if row["flagged"]:
+        title.append("  flagged", style="bold red")
+    out_console.print(title)
+    first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
+    active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
+    out_console.print(Text(f"{row['size']:,} accounts; score {row['score']:.3f}{active}"))
+    if outputs.redaction:
+        out_console.print(Text(f"redacted: {outputs.redaction}", style="yellow"))
+
+    reasons = Table(title="Reasons", title_justify="left", show_header=False, box=None, padding=(0, 2))
+    reasons.add_column("what", style="dim")
+    reasons.add_column("value", overflow="fold")
+    for reason in [r for r in (row.get("why") or "").split("; ") if r] or ["no shared evidence recorded"]:
+        reasons.add_row("why", Text(terminal_safe(reason, limit=300)))
+    for name in score_columns(outputs.clusters):
+        value = row[name]
+        reasons.add_row(Text(terminal_safe(name)), Text(f"{value:.3f}" if isinstance(value, float) else f"{value}"))
+    reasons.add_row("linked by", Text(terminal_safe(", ".join(row.get("kinds") or []) or "none")))
+    if hours and any(hours):
+        reasons.add_row("hours (UTC)", Text(f"00 {sparkline(hours)} 23"))
+    out_console.print(reasons)
+
+    table = Table(title=f"Members ({member_rows.height:,})", title_justify="left")
+    for name, justify in (("account", "left"), ("events", "right"), ("first seen (UTC)", "left"),
+                          ("last seen (UTC)", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    stamp = lambda t: f"{t:%Y-%m-%d %H:%M}" if t is not None else ""  # noqa: E731
+    for m in member_rows.head(members).iter_rows(named=True):
+        table.add_row(Text(terminal_safe(m["account_id"], limit=80)), f"{m['events']:,}",
+                      stamp(m["first_seen"]), stamp(m["last_seen"]))
+    if member_rows.height > members:
+        table.caption = f"{member_rows.height - members:,} more (graphlink export DIR --format csv --clusters {cluster_id})"
+    out_console.print(table)
+
+    table = Table(title=f"Shared evidence ({evidence_rows.height:,})", title_justify="left")
+    for name, justify in (("kind", "left"), ("value", "left"), ("sharing", "right"), ("weight", "right"),
+                          ("in input", "right")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for e in evidence_rows.head(evidence).iter_rows(named=True):
+        table.add_row(Text(terminal_safe(e["kind"])), Text(terminal_safe(e["value"], limit=120)),
+                      f"{e['accounts_sharing']:,}", f"{e['weight']:.3f}", f"{e['df']:,}")
+    if evidence_rows.height > evidence:
+        table.caption = f"{evidence_rows.height - evidence:,} more (use --evidence)"
+    out_console.print(table)
+
+
+def parse_clusters(values: list[str] | None) -> str | list[int]:
+    """``--clusters`` values: ``flagged``, ``all`` or cluster ids (repeatable, comma-separated).
+
+    Examples
+    --------
+    >>> parse_clusters(None), parse_clusters(["all"]), parse_clusters(["3,1", "7"])
+    ('flagged', 'all', [3, 1, 7])
+    """
+    items = [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+    if not items:
+        return "flagged"
+    if len(items) == 1 and items[0].lower() in ("flagged", "all"):
+        return items[0].lower()
+    try:
+        return [int(item) for item in items]
+    except ValueError:
+        raise ConfigError(f"--clusters expects flagged, all or cluster ids, got {', '.join(items)}") from None
+
+
+@app.command("export")
+@cli_errors
+def export_command(
+    out_dir: OutDirArg,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv and evidence.csv).")],
+    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", "-c", help="flagged (default), all, or cluster ids (repeatable or comma-separated: -c 3,7).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="File for gexf/graphml (default DIR/graph.FORMAT); folder for json (default DIR/cases) and csv (default DIR/csv).")] = None,
+    redact: RedactOpt = False,
+    redact_key: RedactKeyOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Export chosen clusters: a Gephi-ready graph, JSON case files, or CSV."""
+    from graphlink.export import export
+
+    info = export(out_dir, fmt, parse_clusters(clusters), out, redact=redact, redact_key=redact_key)
+    if quiet:
+        return
+    what = f"{len(info.clusters):,} cluster{'' if len(info.clusters) == 1 else 's'}"
+    if info.nodes is not None:
+        what += f", {info.nodes:,} nodes, {info.edges:,} edges"
+    if info.redacted:
+        what += ", redacted"
+    where = info.paths[0] if len(info.paths) == 1 else (info.paths[0].parent if info.paths else out_dir)
+    out_console.print(Text(f"wrote {info.format} ({what}) to {terminal_safe(where)}"), soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -2,6 +2,16 @@
 
 :func:`run_detect` is the one function behind ``graphlink detect`` and
 ``graphlink.detect``; :func:`write_outputs` writes its result atomically.
+
+Besides the output contract (``accounts.parquet``, ``clusters.parquet``,
+``evidence.parquet``, ``run.json``), two drill-down tables about clustered
+accounts only are written so the report, ``show`` and ``export`` work from
+the output folder alone (schemas in :mod:`graphlink.drilldown`):
+
+* ``memberships.parquet``: ``account_id, kind, value, weight``, the
+  account-signal edges of clustered accounts, linking or not;
+* ``activity.parquet``: ``account_id, cluster_id, hour, day, events``, each
+  clustered account's events per UTC hour of day and day.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import polars as pl
 
 from graphlink.communities import build_graph, detect_communities
 from graphlink.config import PipelineConfig
+from graphlink.drilldown import clustered_accounts, member_activity, member_signals
 from graphlink.errors import GraphlinkError
 from graphlink.evidence import cluster_evidence
 from graphlink.graph import project
@@ -33,8 +44,9 @@ ACCOUNTS_SCHEMA = pl.Schema({
     "account_id": pl.String, "cluster_id": pl.Int64, "events": pl.Int64,
     "first_seen": pl.Datetime("us", "UTC"), "last_seen": pl.Datetime("us", "UTC"),
 })
-OUTPUT_FILES = ("accounts.parquet", "clusters.parquet", "evidence.parquet", "run.json")
-STAGES = ("ingest", "signals", "graph", "communities", "scoring")
+OUTPUT_FILES = ("accounts.parquet", "clusters.parquet", "evidence.parquet", "run.json",
+                "memberships.parquet", "activity.parquet")
+STAGES = ("ingest", "signals", "graph", "communities", "scoring", "drilldown")
 
 Progress = Callable[[str], None]
 
@@ -47,6 +59,8 @@ class DetectResult:
     README); ``run`` is the content of ``run.json``. ``signals`` (numbered,
     weighted signal values) and ``memberships`` (account_idx, signal_idx) and
     ``index`` (account_idx -> account_id) are kept for drill-down.
+    ``member_signals`` and ``activity`` are the drill-down outputs
+    (``memberships.parquet``, ``activity.parquet``; see :mod:`graphlink.drilldown`).
     """
 
     accounts: pl.DataFrame
@@ -58,6 +72,8 @@ class DetectResult:
     memberships: pl.DataFrame | None = None
     edges: pl.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
+    member_signals: pl.DataFrame | None = None
+    activity: pl.DataFrame | None = None
 
 
 @contextmanager
@@ -135,6 +151,10 @@ def run_detect(
             .cast(dict(ACCOUNTS_SCHEMA))
             .sort("account_id")
         )
+    with _stage("drilldown", timings, progress):
+        clustered = clustered_accounts(index, membership)
+        signals_out = member_signals(projection.memberships, projection.signals, clustered)
+        activity = member_activity(ev.frame, ev.columns, clustered)
     run = {
         "graphlink": "detect",
         "parameters": config.to_dict(),
@@ -159,7 +179,8 @@ def run_detect(
     }
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, memberships=projection.memberships,
-                        edges=projection.edges, warnings=projection.warnings)
+                        edges=projection.edges, warnings=projection.warnings,
+                        member_signals=signals_out, activity=activity)
 
 
 def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
@@ -182,6 +203,10 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
         result.accounts.write_parquet(tmp / "accounts.parquet")
         result.clusters.write_parquet(tmp / "clusters.parquet")
         result.evidence.write_parquet(tmp / "evidence.parquet")
+        if result.member_signals is not None:
+            result.member_signals.write_parquet(tmp / "memberships.parquet")
+        if result.activity is not None:
+            result.activity.write_parquet(tmp / "activity.parquet")
         (tmp / "run.json").write_text(json.dumps(result.run, indent=2, sort_keys=True, default=str) + "\n")
         _fsync_dir(tmp)
         old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"

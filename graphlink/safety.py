@@ -46,6 +46,20 @@ def html_safe(text: object) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
+def html_safe_expr(expr: pl.Expr) -> pl.Expr:
+    """Polars form of :func:`html_safe` (same output) for a string expression.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"t": ['<b a="1">&' + "'x'</b>", None]})
+    >>> df.select(html_safe_expr(pl.col("t")))["t"].to_list() == [html_safe(df["t"][0]), None]
+    True
+    """
+    for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
+        expr = expr.str.replace_all(raw, escaped, literal=True)
+    return expr
+
+
 def csv_safe(text: str | None) -> str | None:
     """Neutralise spreadsheet formulas: cells starting with = + - @ (or tab/CR) get a leading '.
 

@@ -48,7 +48,7 @@ def test_output_contract(result, tmp_path):
     assert evidence.filter(pl.col("kind") == "prompt")["value"].str.len_chars().max() <= 200
     run = json.loads((out / "run.json").read_text())
     assert run["inputs"]["events"]["rows_read"] == result.run["inputs"]["events"]["rows_read"]
-    assert set(run["timings"]) == {"ingest", "signals", "graph", "communities", "scoring"}
+    assert set(run["timings"]) == {"ingest", "signals", "graph", "communities", "scoring", "drilldown"}
     assert "polars" in run["versions"]
 
 

@@ -1,0 +1,106 @@
+"""Drill-down tables: what investigators need about clustered accounts beyond the clusters.
+
+Both tables cover accounts that ended up in a multi-account cluster only, so
+they stay small next to the input, and let the report, ``show`` and ``export``
+work from the output folder alone.
+
+Output schemas
+--------------
+:func:`member_signals` (``memberships.parquet``): the bipartite account-signal
+edges of clustered accounts, linking or not.
+
+========== ======= ====================================================
+column     dtype   meaning
+========== ======= ====================================================
+account_id String
+kind       String  signal kind
+value      String  the signal value (prompts: normalised shingle text)
+weight     Float64 the value's rarity weight (0: it links nobody)
+========== ======= ====================================================
+
+:func:`member_activity` (``activity.parquet``): events per account, UTC hour
+of day and day.
+
+========== ============ ======================================
+column     dtype        meaning
+========== ============ ======================================
+account_id String
+cluster_id Int64
+hour       Int8         0-23, UTC
+day        Date         UTC
+events     Int64        the account's events in that hour and day
+========== ============ ======================================
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+MEMBER_SIGNALS_SCHEMA = pl.Schema({
+    "account_id": pl.String, "kind": pl.String, "value": pl.String, "weight": pl.Float64,
+})
+ACTIVITY_SCHEMA = pl.Schema({
+    "account_id": pl.String, "cluster_id": pl.Int64, "hour": pl.Int8, "day": pl.Date, "events": pl.Int64,
+})
+
+
+def clustered_accounts(index: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, account_id, cluster_id`` of accounts in a multi-account cluster."""
+    return (
+        index.select("account_idx", "account_id")
+        .join(membership.drop_nulls("cluster_id"), on="account_idx")
+        .select("account_idx", "account_id", "cluster_id")
+    )
+
+
+def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: pl.DataFrame) -> pl.DataFrame:
+    """Signals carried by clustered accounts (schema in the module docstring).
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 1, 2], "signal_idx": [0, 0, 1]}, schema=[
+    ...     ("account_idx", pl.UInt32), ("signal_idx", pl.UInt32)])
+    >>> s = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "ip"], "value": ["c1", "1.2.3.4"],
+    ...                   "weight": [2.0, 0.0]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> c = pl.DataFrame({"account_idx": [0, 1], "account_id": ["a", "b"], "cluster_id": [1, 1]},
+    ...                  schema_overrides={"account_idx": pl.UInt32})
+    >>> member_signals(m, s, c).rows()
+    [('a', 'payment', 'c1', 2.0), ('b', 'payment', 'c1', 2.0)]
+    """
+    return (
+        memberships.join(clustered.select("account_idx", "account_id"), on="account_idx")
+        .join(signals.select("signal_idx", "kind", "value", "weight"), on="signal_idx")
+        .select(list(MEMBER_SIGNALS_SCHEMA.names()))
+        .cast(dict(MEMBER_SIGNALS_SCHEMA))
+        .sort("account_id", "kind", "value")
+    )
+
+
+def member_activity(events: pl.LazyFrame, columns: tuple[str, ...], clustered: pl.DataFrame) -> pl.DataFrame:
+    """Hour-of-day and daily event counts of clustered accounts (schema in the module docstring).
+
+    Events without a timestamp are not counted; an input without a timestamp
+    column gives an empty table.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2024, 1, 2, 3, 4, tzinfo=timezone.utc)
+    >>> ev = pl.LazyFrame({"account_id": ["a", "a", "z"], "timestamp": [t, t, t]})
+    >>> c = pl.DataFrame({"account_idx": [0], "account_id": ["a"], "cluster_id": [1]})
+    >>> member_activity(ev, ("account_id", "timestamp"), c).rows()
+    [('a', 1, 3, datetime.date(2024, 1, 2), 2)]
+    """
+    if "timestamp" not in columns or clustered.is_empty():
+        return pl.DataFrame(schema=ACTIVITY_SCHEMA)
+    ts = pl.col("timestamp")
+    return (
+        events.select("account_id", "timestamp").drop_nulls("timestamp")
+        .join(clustered.lazy().select("account_id", "cluster_id"), on="account_id")
+        .group_by("account_id", "cluster_id", ts.dt.hour().alias("hour"), ts.dt.date().alias("day"))
+        .agg(pl.len().alias("events"))
+        .select(list(ACTIVITY_SCHEMA.names()))
+        .cast(dict(ACTIVITY_SCHEMA))
+        .sort("account_id", "day", "hour")
+        .collect()
+    )

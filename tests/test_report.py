@@ -1,0 +1,324 @@
+"""The HTML report, the show command and report-level safety (XSS, CSP, redaction)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import shutil
+import subprocess
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from graphlink.cli import app
+from graphlink.report import ReportOptions, write_report
+from graphlink.report.html import CONTENT_SECURITY_POLICY, SORT_JS
+from tests._report_worlds import RING_A_UA, XSS_ACCOUNT, XSS_IMG, XSS_SCRIPT, world, world_session  # noqa: F401
+
+FIXED = datetime(2024, 5, 1, tzinfo=timezone.utc)
+FAST = ReportOptions(plots=False)
+
+
+class Page(HTMLParser):
+    """Collects what the tests look at: elements with ids, tables' rows, scripts, images, attributes."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: dict[str, str] = {}
+        self.stack: list[tuple[str, dict]] = []
+        self.rows: dict[str, int] = {}
+        self.scripts: list[str] = []
+        self.images: list[str] = []
+        self.attributes: list[tuple[str, str | None]] = []
+        self.meta: dict[str, str] = {}
+        self.text: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs_d = dict(attrs)
+        self.attributes.extend(attrs)
+        if "id" in attrs_d:
+            self.ids[attrs_d["id"]] = tag
+        if tag == "tr" and any(t == "tbody" for t, _ in self.stack):
+            table = next((a.get("id") for t, a in reversed(self.stack) if t == "table"), None)
+            if table:
+                self.rows[table] = self.rows.get(table, 0) + 1
+        if tag == "script":
+            self._in_script = True
+            self.scripts.append("")
+        if tag == "img":
+            self.images.append(attrs_d.get("src") or "")
+        if tag == "meta" and "http-equiv" in attrs_d:
+            self.meta[attrs_d["http-equiv"]] = attrs_d.get("content") or ""
+        if tag not in ("meta", "img", "br", "input", "link"):
+            self.stack.append((tag, attrs_d))
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                break
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts[-1] += data
+        else:
+            self.text.append(data)
+
+
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    page.close()
+    return page
+
+
+def flagged_ids(out_dir: Path) -> list[int]:
+    return pl.read_parquet(out_dir / "clusters.parquet").filter("flagged")["cluster_id"].to_list()
+
+
+def test_report_structure(world):
+    info = write_report(world, generated_at=FIXED)
+    assert info.path == world / "report.html" and info.path.is_file()
+    html = info.path.read_text(encoding="utf-8")
+    page = parse(html)
+    clusters = pl.read_parquet(world / "clusters.parquet")
+    assert page.ids["clusters"] == "table"
+    assert page.rows["clusters"] == clusters.height
+    for cluster_id in flagged_ids(world):
+        assert page.ids[f"cluster-{cluster_id}"] == "section"
+        assert page.rows[f"evidence-{cluster_id}"] >= 1
+        assert page.rows[f"members-{cluster_id}"] == clusters.filter(pl.col("cluster_id") == cluster_id)["size"][0]
+        assert f'href="#cluster-{cluster_id}"' in html
+    assert "cluster-4" not in page.ids  # not flagged: in the table, no section
+    # Three inline plots per flagged section, nothing fetched from anywhere.
+    assert len(page.images) == 3 * len(flagged_ids(world))
+    assert all(src.startswith("data:image/png;base64,") for src in page.images)
+    for src in page.images:
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    for name, value in page.attributes:
+        if name in ("src", "href") and value:
+            assert value.startswith(("#", "data:")), (name, value)
+    text = " ".join(page.text)
+    assert "Run summary" in text and "events read" in text and "rows rejected" in text
+    assert info.sections == len(flagged_ids(world)) and info.bytes == len(html.encode())
+
+
+def test_report_table_ranked_by_score_without_js(world):
+    html = write_report(world, options=FAST).path.read_text()
+    table = html[html.index('id="clusters"'):]
+    table = table[: table.index("</table>")]
+    rows = [re.findall(r'data-sort="([^"]*)"', row) for row in re.findall(r"<tr><td(.*?)</tr>", table)]
+    ids_in_order = [int(float(cells[0])) for cells in rows]
+    scores = [float(cells[2]) for cells in rows]
+    clusters = pl.read_parquet(world / "clusters.parquet").sort("score", descending=True)
+    assert ids_in_order == clusters["cluster_id"].to_list()
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_xss_renders_as_text(world):
+    html = write_report(world, generated_at=FIXED).path.read_text()
+    for raw in (XSS_SCRIPT, XSS_IMG, "<img src=x", "<svg onload", XSS_ACCOUNT):
+        assert raw not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "ringA-11&quot;&gt;&lt;svg onload=alert(2)&gt;" in html
+    page = parse(html)
+    # The planted text reads back as text, and the only script is the report's own.
+    assert any(RING_A_UA in t for t in page.text)
+    assert page.scripts == [SORT_JS]
+    assert not [n for n, _ in page.attributes if n.startswith("on")]
+
+
+def test_content_security_policy_allows_only_own_script(world):
+    page = parse(write_report(world, options=FAST).path.read_text())
+    csp = page.meta["Content-Security-Policy"]
+    assert csp == CONTENT_SECURITY_POLICY
+    digest = base64.b64encode(hashlib.sha256(page.scripts[0].encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in csp
+    assert "default-src 'none'" in csp and "unsafe-inline" not in csp
+
+
+def test_limits_and_notes(world):
+    html = write_report(world, options=ReportOptions(max_sections=1, max_members=3, plots=False)).path.read_text()
+    page = parse(html)
+    sections = [i for i, tag in page.ids.items() if i.startswith("cluster-") and tag == "section"]
+    assert sections == ["cluster-1"]  # the highest score
+    assert page.rows["members-1"] == 3
+    assert "Showing the 3 most active of 12 members" in html
+    assert "Detailed sections for the 1 highest-scoring of 3" in html
+
+
+def test_report_without_drilldown_tables(world):
+    (world / "memberships.parquet").unlink()
+    (world / "activity.parquet").unlink()
+    html = write_report(world).path.read_text()
+    assert "No activity.parquet" in html and "No memberships.parquet" in html
+    assert parse(html).rows["clusters"] == pl.read_parquet(world / "clusters.parquet").height
+
+
+def test_report_nothing_flagged(world):
+    clusters = pl.read_parquet(world / "clusters.parquet").with_columns(pl.lit(False).alias("flagged"))
+    clusters.write_parquet(world / "clusters.parquet")
+    html = write_report(world, options=FAST).path.read_text()
+    assert "No cluster was flagged" in html and parse(html).rows["clusters"] == pl.read_parquet(world / "clusters.parquet").height
+
+
+def test_extra_score_columns_render_generically(world):
+    clusters = pl.read_parquet(world / "clusters.parquet").with_columns(
+        (pl.col("score") / 2).alias("payment_component"), pl.lit(7, pl.Int32).alias("distinct_cards"))
+    clusters.write_parquet(world / "clusters.parquet")
+    html = write_report(world, options=FAST).path.read_text()
+    assert '<th scope="col" class="num" data-type="num">payment_component</th>' in html
+    assert '<th scope="col" class="num" data-type="num">distinct_cards</th>' in html
+    assert "distinct_cards</th><td>7</td>" in html  # score components of each section
+
+
+def test_report_is_atomic_and_replaces(world, monkeypatch):
+    target = world / "report.html"
+    target.write_text("old")
+    import graphlink.report as report_module
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(report_module, "render_report", boom)
+    with pytest.raises(RuntimeError):
+        write_report(world)
+    assert target.read_text() == "old"
+    assert not [p for p in world.iterdir() if p.name.startswith(".report.html")]
+
+
+def test_report_cli(world, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", str(world), "--no-plots"])
+    assert result.exit_code == 0, result.output
+    assert "report.html" in result.stdout and (world / "report.html").is_file()
+    other = tmp_path / "elsewhere" / "r.html"
+    result = runner.invoke(app, ["report", str(world), "--out", str(other), "--quiet", "--no-plots"])
+    assert result.exit_code == 0 and result.stdout == "" and other.is_file()
+
+
+def test_report_cli_bad_folder(tmp_path):
+    result = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error:")
+    assert "not a graphlink detect output" in result.stderr
+
+
+def test_show_cluster(world_session):
+    result = CliRunner().invoke(app, ["show", str(world_session), "1", "--members", "50"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Cluster 1" in out and "flagged" in out and "ringA-00" in out
+    assert "payment" in out and "Shared evidence" in out and "hours (UTC)" in out
+    # Attacker text is printed as text, never interpreted as rich markup or terminal escapes.
+    assert "ExtractBot/1.0" in out and "alert(1)" in out
+    result = CliRunner().invoke(app, ["show", str(world_session), "2"])
+    assert result.exit_code == 0 and "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "\ufffd]0;pwned" in result.stdout
+
+
+def test_show_markup_in_data_is_not_interpreted(world):
+    evidence = pl.read_parquet(world / "evidence.parquet").with_columns(
+        pl.when(pl.col("kind") == "payment").then(pl.lit("[bold red]pwned[/] [link=http://x]y[/link]"))
+        .otherwise(pl.col("value")).alias("value"))
+    evidence.write_parquet(world / "evidence.parquet")
+    result = CliRunner().invoke(app, ["show", str(world), "1"])
+    assert result.exit_code == 0
+    assert "[bold red]pwned[/]" in result.stdout
+
+
+def test_show_unknown_cluster_exits_2_with_one_line(world_session):
+    result = CliRunner().invoke(app, ["show", str(world_session), "999"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error:") and "no cluster 999" in result.stderr
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _chromium_args(tmp_path: Path) -> list[str]:
+    return [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}"]
+
+
+@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed")
+def test_report_renders_in_headless_chromium(world, tmp_path):
+    report = write_report(world, generated_at=FIXED).path
+    shot = tmp_path / "report.png"  # kept under tmp_path for a look when the test fails
+    dom = subprocess.run([*_chromium_args(tmp_path), f"--screenshot={shot}", "--window-size=1280,2000",
+                          "--dump-dom", report.as_uri()],
+                         check=True, capture_output=True, timeout=60, text=True).stdout
+    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    page = parse(dom)
+    assert page.rows["clusters"] == pl.read_parquet(world / "clusters.parquet").height
+    # The sort script ran (it marks sortable tables) despite the strict CSP; injected text stayed text.
+    assert re.search(r'<table id="clusters" class="sortable js"', dom)
+    assert 'role="button"' in dom
+    assert "<svg onload" not in dom and "<img src=\"x\"" not in dom
+
+
+@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed")
+def test_sorting_in_headless_chromium(world, tmp_path):
+    """Click the size header twice (through a test copy without the CSP) and read the row order back."""
+    html = write_report(world, options=FAST).path.read_text()
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
+    click = ("<script>var th = document.querySelectorAll('#clusters th')[1]; th.click();"
+             "document.body.setAttribute('data-first', document.querySelector('#clusters tbody tr td').textContent);"
+             "th.click();</script>")
+    page_file = tmp_path / "sorted.html"
+    page_file.write_text(html.replace("</body>", click + "</body>"))
+    dom = subprocess.run([*_chromium_args(tmp_path), "--dump-dom", page_file.as_uri()],
+                         check=True, capture_output=True, timeout=60, text=True).stdout
+    table = dom[dom.index('id="clusters"'):]
+    first_cells = re.findall(r'<tr><td class="num" data-sort="[0-9.]+">(?:<a href="#cluster-\d+">)?(\d+)', table)
+    sizes = pl.read_parquet(world / "clusters.parquet").sort("size")["cluster_id"].to_list()
+    # First click: largest first; second click: smallest first.
+    assert 'data-first="1"' in dom
+    assert [int(c) for c in first_cells[:4]] == sizes
+    assert 'aria-sort="ascending"' in dom
+
+
+def test_plots_are_deterministic(world_session):
+    from graphlink.outputs import load_outputs
+    from graphlink.report import plots
+
+    outputs = load_outputs(world_session, [1])
+    memberships = outputs.cluster_memberships(1)
+    shuffled = memberships.sample(fraction=1.0, shuffle=True, seed=3)
+    first, again = plots.network(memberships), plots.network(shuffled)
+    assert first.png == again.png and first.caption == again.caption
+    activity = outputs.cluster_activity(1)
+    assert plots.hour_of_day(activity).png == plots.hour_of_day(activity.reverse()).png
+    assert plots.timeline(activity).png == plots.timeline(activity.reverse()).png
+
+
+def test_network_sampling_caps_nodes():
+    from graphlink.report.plots import sample_network
+
+    # One 400-account ring sharing 50 values: the drawing keeps to the node budget.
+    accounts = [f"a{i:03d}" for i in range(400)]
+    memberships = pl.DataFrame({
+        "account_id": [a for a in accounts for _ in range(5)],
+        "kind": "payment",
+        "value": [f"card{(i * 7 + j) % 50}" for i in range(400) for j in range(5)],
+        "weight": 2.0,
+    })
+    edges, stats = sample_network(memberships, max_nodes=150, max_signals=30)
+    assert stats["signals_shown"] == 30 and stats["signals_total"] == 50
+    assert stats["accounts_shown"] + stats["signals_shown"] <= 150
+    assert edges["account_id"].n_unique() == stats["accounts_shown"]
+    again, _ = sample_network(memberships.reverse(), max_nodes=150, max_signals=30)
+    assert edges.equals(again)
