@@ -256,3 +256,26 @@ def test_fixtures_match_small_seed_7(world):
         pytest.skip("fixtures not generated")
     assert pl.read_parquet(fixtures / "events.parquet").equals(world.events)
     assert pl.read_parquet(fixtures / "labels.parquet").equals(world.labels)
+
+
+def test_benign_diurnal_and_ring_flat_hour_profiles():
+    import pyarrow as pa
+
+    from graphlink.simulate import iter_event_chunks
+
+    plan, chunks = iter_event_chunks(TINY, seed=11)
+    events = pl.from_arrow(pa.concat_tables(list(chunks)))
+    acc = pl.DataFrame({"account_id": plan.account_id, "tz_min": plan.tz_min,
+                        "kind": plan.kind})
+    ev = events.join(acc, on="account_id").with_columns(
+        local_hour=(pl.col("timestamp") + pl.duration(minutes=pl.col("tz_min"))).dt.hour(),
+        utc_hour=pl.col("timestamp").dt.hour())
+    benign = ev.filter(pl.col("kind") == 0)
+    night = benign.select(pl.col("local_hour").is_between(1, 5).mean()).item()
+    day = benign.select(pl.col("local_hour").is_between(9, 17).mean()).item()
+    assert night < 0.06 and day > 0.55
+    # rings fire around the clock: a third of their traffic in any 8-hour window
+    ring = ev.filter(pl.col("kind") == 2)
+    for lo in (0, 8, 16):
+        share = ring.select(pl.col("utc_hour").is_between(lo, lo + 7).mean()).item()
+        assert 0.2 < share < 0.47

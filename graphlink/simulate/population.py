@@ -14,6 +14,7 @@ Account kinds: ``0`` benign, ``1`` benign_linked (enterprise team member),
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from types import SimpleNamespace
 
 import numpy as np
 import pyarrow as pa
@@ -46,6 +47,8 @@ US = 1_000_000
 HOUR_US = 3600 * US
 DAY_US = 24 * HOUR_US
 KIND_NAMES = ("benign", "benign_linked", "ring")
+_TZ = np.array([z for z, _ in TIME_ZONES], dtype=np.int64)
+_TZ_W = [w for _, w in TIME_ZONES]
 
 
 @dataclass
@@ -197,6 +200,161 @@ def _popular_or_rare(rng, n, ua_sec, rare_share=0.2):
     return np.where(rng.random(n) < rare_share, rare, pop)
 
 
+def _networks(rng: np.random.Generator, cfg: SimulationConfig) -> SimpleNamespace:
+    """Residential /24s plus fresh ones for NAT hubs, offices, carriers, proxies."""
+    n_hubs = cfg.n_university_nats + cfg.n_corporate_nats
+    n_carrier = cfg.n_carriers * cfg.carrier_prefixes
+    op_nets = _u(rng, cfg.proxy_networks, cfg.n_operators)
+    op_overlap = np.round(op_nets * cfg.proxy_benign_overlap).astype(np.int64)
+    n_fresh = n_hubs + cfg.n_teams + n_carrier + int((op_nets - op_overlap).sum())
+    prefixes = residential_prefixes(rng, cfg.residential_networks + n_fresh)
+    cuts = np.cumsum([cfg.residential_networks, n_hubs, cfg.n_teams, n_carrier])
+    residential, hubs, offices, carriers, op_fresh = np.split(prefixes, cuts)
+    # each operator's proxy provider: some benign home networks, some fresh ones
+    op_prefixes, pos = [], 0
+    for op in range(cfg.n_operators):  # a handful of operators
+        n_over, n_new = int(op_overlap[op]), int(op_nets[op] - op_overlap[op])
+        op_prefixes.append(np.concatenate([
+            residential[rng.integers(0, len(residential), n_over)], op_fresh[pos: pos + n_new]]))
+        pos += n_new
+    return SimpleNamespace(residential=residential, hub_prefixes=hubs, office_prefixes=offices,
+                           carrier_prefixes=carriers.reshape(cfg.n_carriers, cfg.carrier_prefixes),
+                           op_prefixes=op_prefixes, n_hubs=n_hubs)
+
+
+def _teams(rng: np.random.Generator, cfg: SimulationConfig, dsec: dict) -> SimpleNamespace:
+    """Enterprise teams: size, company, card, office, schedule, job template."""
+    n = cfg.n_teams
+    size = _u(rng, cfg.team_size, n)
+    company = dsec["company"][0] + rng.permutation(dsec["company"][1])[:n]
+    tz = _TZ[_weighted(rng, _TZ_W, n)]
+    nightly = rng.random(n) < cfg.team_nightly_share
+    hour = np.where(nightly, rng.integers(1, 5, n), rng.integers(8, 18, n))
+    template = rng.integers(0, len(TEAM_TEMPLATES), n)
+    card = rng.integers(1, 2**63, n, dtype=np.uint64)
+    office_ips = _u(rng, cfg.team_office_ips, n)
+    shared = rng.random(n) < cfg.team_shared_nat_share
+    coworkers = np.where(shared, _u(rng, cfg.team_nat_coworkers, n), 0)
+    return SimpleNamespace(size=size, of=np.repeat(np.arange(n), size), company=company,
+                           tz=tz, nightly=nightly, hour=hour, template=template, card=card,
+                           office_ips=office_ips, coworkers=coworkers)
+
+
+def _hubs(rng: np.random.Generator, cfg: SimulationConfig, net: SimpleNamespace,
+          teams: SimpleNamespace) -> SimpleNamespace:
+    """Egress IPs of NAT hubs: universities, corporate offices, team offices."""
+    n = np.concatenate([_u(rng, cfg.university_nat_ips, cfg.n_university_nats),
+                        _u(rng, cfg.corporate_nat_ips, cfg.n_corporate_nats), teams.office_ips])
+    lo = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
+    ips = random_hosts(rng, np.repeat(np.concatenate([net.hub_prefixes, net.office_prefixes]), n))
+    return SimpleNamespace(n=n, lo=lo, ips=ips)
+
+
+def _benign(rng: np.random.Generator, cfg: SimulationConfig, dsec: dict, net: SimpleNamespace,
+            teams: SimpleNamespace, start_us: int, end_us: int) -> SimpleNamespace:
+    """Ordinary benign accounts, NAT membership, domains, cards and families."""
+    n = cfg.n_benign
+    events = np.clip(np.round(rng.lognormal(np.log(cfg.benign_events_median),
+                                            cfg.benign_events_sigma, n)),
+                     1, cfg.benign_events_max).astype(np.int64)
+    during = rng.random(n) < cfg.benign_created_during_share
+    before = int(cfg.benign_created_years * 365 * DAY_US)
+    created = np.where(during, start_us + rng.random(n) * max(end_us - DAY_US - start_us, 1),
+                       start_us - rng.random(n) * before).astype(np.int64)
+    free = dsec["free"][0] + _weighted(rng, [w for _, w in FREE_MAIL_DOMAINS], n)
+    u = rng.random(n)
+    domain = np.where(u < 0.75, free, np.where(
+        u < 0.95, dsec["company"][0] + rng.integers(0, dsec["company"][1], n),
+        dsec["university"][0] + rng.integers(0, max(dsec["university"][1], 1), n)))
+
+    # NAT members: disjoint slices of a permutation (universities, corporate
+    # offices, then co-workers behind team offices)
+    hub = np.full(n, -1, np.int64)
+    share = np.zeros(n)
+    members_per_hub = np.concatenate([
+        _u(rng, cfg.university_nat_accounts, cfg.n_university_nats),
+        _u(rng, cfg.corporate_nat_accounts, cfg.n_corporate_nats), teams.coworkers])
+    before_hub = np.concatenate([[0], np.cumsum(members_per_hub)[:-1]])
+    members_per_hub = np.minimum(members_per_hub, np.maximum(n - before_hub, 0))
+    members = rng.permutation(n)[: int(members_per_hub.sum())]
+    member_hub = np.repeat(np.arange(len(members_per_hub)), members_per_hub)
+    hub[members] = member_hub
+    share[members] = np.where(member_hub >= net.n_hubs, cfg.team_office_ip_share,
+                              cfg.nat_event_share)
+    n_univ = cfg.n_university_nats
+    uni = dsec["university"][0] + rng.integers(0, max(dsec["university"][1], 1), net.n_hubs)
+    corp = dsec["company"][0] + rng.integers(0, dsec["company"][1], net.n_hubs)
+    hub_domain = np.concatenate([np.where(np.arange(net.n_hubs) < n_univ, uni, corp),
+                                 teams.company])
+    keep_own = rng.random(len(members)) < np.where(member_hub < n_univ, 0.4, 0.1)
+    domain[members] = np.where(keep_own, domain[members], hub_domain[member_hub])
+
+    # cards: own card, none (free tier) or a shared family card
+    card = rng.integers(1, 2**63, n, dtype=np.uint64)
+    card[rng.random(n) < cfg.no_card_share] = 0
+    fam_total = int(round(cfg.family_share * n))
+    fam_sizes = _sizes(rng, fam_total, cfg.family_size)
+    fam_members = rng.permutation(n)[:fam_total]
+    fam_of = np.repeat(np.arange(len(fam_sizes)), fam_sizes)
+    card[fam_members] = rng.integers(1, 2**63, len(fam_sizes), dtype=np.uint64)[fam_of]
+    fam_head = fam_members[np.searchsorted(fam_of, np.arange(len(fam_sizes)))]
+    return SimpleNamespace(n=n, events=events, created=created, domain=domain, hub=hub,
+                           share=share, card=card, fam_members=fam_members, fam_head=fam_head,
+                           fam_of=fam_of)
+
+
+def _rings(rng: np.random.Generator, cfg: SimulationConfig, dsec: dict, usec: dict,
+           net: SimpleNamespace, start_us: int, end_us: int) -> SimpleNamespace:
+    """Ring cells: creation bursts, card pools, proxy pools, burst schedules."""
+    cell_size = _sizes(rng, cfg.n_ring_accounts, cfg.ring_cell_size)
+    n_cells, n = len(cell_size), int(cell_size.sum())
+    cell_of = np.repeat(np.arange(n_cells), cell_size)
+    cell_lo = np.concatenate([[0], np.cumsum(cell_size)[:-1]]).astype(np.int64)
+    n_ops = cfg.n_operators
+    operator = rng.permutation(np.arange(n_cells) % max(n_ops, 1))
+    t0 = start_us + ((rng.random(n_cells) * (cfg.ring_precreate_days + cfg.days / 3))
+                     - cfg.ring_precreate_days) * DAY_US
+    created = (t0[cell_of] + rng.random(n) * cfg.ring_creation_hours * HOUR_US).astype(np.int64)
+    events = _u(rng, cfg.ring_events, n)
+    disposable = rng.random(n) < cfg.disposable_email_share
+    domain = np.where(disposable,
+                      dsec["disposable"][0] + rng.integers(0, dsec["disposable"][1], n),
+                      dsec["free"][0] + _weighted(rng, [w for _, w in FREE_MAIL_DOMAINS], n))
+    card = np.zeros(n, np.uint64)
+    burst_n = np.zeros(n_cells, np.int64)
+    bursts, proxies = [], []
+    proxy_n = _u(rng, cfg.proxy_pool_size, n_cells)
+    for c in range(n_cells):  # tens to ~a hundred cells: cards, proxies, bursts
+        lo, hi = int(cell_lo[c]), int(cell_lo[c] + cell_size[c])
+        members = lo + rng.permutation(hi - lo)
+        unique = rng.random(len(members)) < cfg.ring_unique_card_share
+        pooled = members[~unique]
+        pool_sizes = _sizes(rng, len(pooled), cfg.card_pool_size)
+        pool_card = rng.integers(1, 2**63, len(pool_sizes), dtype=np.uint64)
+        card[pooled] = pool_card[np.repeat(np.arange(len(pool_sizes)), pool_sizes)]
+        card[members[unique]] = rng.integers(1, 2**63, int(unique.sum()), dtype=np.uint64)
+        pfx = net.op_prefixes[operator[c]]
+        proxies.append(random_hosts(rng, pfx[rng.integers(0, len(pfx), proxy_n[c])]))
+        active = max(start_us, int(created[lo:hi].max()) + HOUR_US)
+        window = max(end_us - active - cfg.burst_window_seconds * US, HOUR_US)
+        burst_n[c] = max(int(np.ceil(events[lo:hi].mean() / cfg.burst_participation)), 1)
+        bursts.append(np.sort(active + (rng.random(burst_n[c]) * window).astype(np.int64)))
+    op_k = _u(rng, cfg.ring_templates_per_operator, n_ops).clip(1, len(RING_TEMPLATES))
+    op_templates = np.stack([rng.permutation(len(RING_TEMPLATES)) for _ in range(n_ops)])
+    common = rng.random(n_ops) < cfg.ring_common_ua_share
+    op_ua = np.where(common[:, None], usec["popular"][0] + rng.integers(0, 4, (n_ops, 2)),
+                     usec["scripted"][0] + rng.integers(0, usec["scripted"][1], (n_ops, 2)))
+    ua1 = op_ua[operator[cell_of], rng.integers(0, 2, n)]
+    return SimpleNamespace(
+        n=n, cell_of=cell_of, created=created, events=events, domain=domain, card=card,
+        ua1=ua1, operator=operator, op_templates=op_templates, op_k=op_k,
+        burst_n=burst_n, bursts=bursts, proxy_n=proxy_n, proxies=proxies)
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+
+
 def build_plan(cfg: SimulationConfig, seed_seq: np.random.SeedSequence) -> Plan:
     """Draw the account population of a world.
 
@@ -205,231 +363,97 @@ def build_plan(cfg: SimulationConfig, seed_seq: np.random.SeedSequence) -> Plan:
     cfg : SimulationConfig
         World parameters.
     seed_seq : numpy.random.SeedSequence
-        Seed for this component; child generators are spawned from it per
-        sub-population so adding a knob to one does not shift the others.
+        Seed for this component; one child generator is spawned per
+        sub-population (networks, domains, benign, teams, rings, per-account
+        extras) so they do not shift each other's streams.
 
     Returns
     -------
     Plan
         Per-account arrays in final (shuffled) output order.
     """
-    r_net, r_dom, r_ben, r_team, r_ring, r_ids = (
+    r_net, r_dom, r_ben, r_team, r_ring, rng = (
         np.random.default_rng(s) for s in seed_seq.spawn(6))
     start_us = int(cfg.start.timestamp()) * US
     end_us = start_us + cfg.days * DAY_US
     domains, dsec = _domain_table(r_dom, cfg)
+    net = _networks(r_net, cfg)
+    teams = _teams(r_team, cfg, dsec)
+    user_agents, usec = _ua_table(r_dom, cfg, domains, teams.company)
+    hubs = _hubs(r_net, cfg, net, teams)
+    ben = _benign(r_ben, cfg, dsec, net, teams, start_us, end_us)
+    ring = _rings(r_ring, cfg, dsec, usec, net, start_us, end_us)
 
-    # ---- networks: residential /24s plus fresh ones for hubs, offices, proxies
-    nb, n_teams, n_ops = cfg.n_benign, cfg.n_teams, cfg.n_operators
-    n_hubs = cfg.n_university_nats + cfg.n_corporate_nats
-    n_carrier_pfx = cfg.n_carriers * cfg.carrier_prefixes
-    op_nets = _u(r_net, cfg.proxy_networks, n_ops)
-    op_overlap = np.round(op_nets * cfg.proxy_benign_overlap).astype(np.int64)
-    n_fresh = n_hubs + n_teams + n_carrier_pfx + int((op_nets - op_overlap).sum())
-    prefixes = residential_prefixes(r_net, cfg.residential_networks + n_fresh)
-    residential, fresh = prefixes[: cfg.residential_networks], prefixes[cfg.residential_networks:]
-    hub_pfx, fresh = fresh[:n_hubs], fresh[n_hubs:]
-    office_pfx, fresh = fresh[:n_teams], fresh[n_teams:]
-    carrier_prefixes = fresh[:n_carrier_pfx].reshape(cfg.n_carriers, cfg.carrier_prefixes)
-    op_fresh = fresh[n_carrier_pfx:]
-
-    # ---- teams (benign_linked)
-    team_size = _u(r_team, cfg.team_size, n_teams)
-    nt = int(team_size.sum())
-    team_of = np.repeat(np.arange(n_teams), team_size)
-    team_company = dsec["company"][0] + r_team.permutation(dsec["company"][1])[:n_teams]
-    user_agents, usec = _ua_table(r_dom, cfg, domains, team_company)
-    tz_choices = np.array([z for z, _ in TIME_ZONES])
-    tz_w = [w for _, w in TIME_ZONES]
-    team_tz = tz_choices[_weighted(r_team, tz_w, n_teams)]
-    team_nightly = r_team.random(n_teams) < cfg.team_nightly_share
-    team_hour = np.where(team_nightly, r_team.integers(1, 5, n_teams),
-                         r_team.integers(8, 18, n_teams))
-    team_template = r_team.integers(0, len(TEAM_TEMPLATES), n_teams)
-    team_card = r_team.integers(1, 2**63, n_teams, dtype=np.uint64)
-    office_n = _u(r_team, cfg.team_office_ips, n_teams)
-    team_shared = r_team.random(n_teams) < cfg.team_shared_nat_share
-    coworkers = np.where(team_shared, _u(r_team, cfg.team_nat_coworkers, n_teams), 0)
-
-    # ---- NAT hubs: universities, corporate offices, then team offices
-    hub_n = np.concatenate([_u(r_net, cfg.university_nat_ips, cfg.n_university_nats),
-                            _u(r_net, cfg.corporate_nat_ips, cfg.n_corporate_nats), office_n])
-    hub_lo = np.concatenate([[0], np.cumsum(hub_n)[:-1]]).astype(np.int64)
-    hub_ips = random_hosts(r_net, np.repeat(np.concatenate([hub_pfx, office_pfx]), hub_n))
-
-    # ---- benign accounts
-    n_ben = nb
-    kind = [np.zeros(n_ben, np.int8)]
-    b_events = np.clip(np.round(r_ben.lognormal(np.log(cfg.benign_events_median),
-                                                 cfg.benign_events_sigma, n_ben)),
-                       1, cfg.benign_events_max).astype(np.int64)
-    during = r_ben.random(n_ben) < cfg.benign_created_during_share
-    span_before = int(cfg.benign_created_years * 365 * DAY_US)
-    b_created = np.where(
-        during, start_us + (r_ben.random(n_ben) * max(end_us - DAY_US - start_us, 1)),
-        start_us - r_ben.random(n_ben) * span_before).astype(np.int64)
-    fm = _weighted(r_ben, [w for _, w in FREE_MAIL_DOMAINS], n_ben)
-    kind_of_mail = r_ben.random(n_ben)
-    b_domain = np.where(
-        kind_of_mail < 0.75, dsec["free"][0] + fm,
-        np.where(kind_of_mail < 0.95,
-                 dsec["company"][0] + r_ben.integers(0, dsec["company"][1], n_ben),
-                 dsec["university"][0] + r_ben.integers(0, dsec["university"][1], n_ben)))
-    b_hub = np.full(n_ben, -1, np.int64)
-    b_share = np.zeros(n_ben)
-    perm = r_ben.permutation(n_ben)
-    hub_members = np.concatenate([_u(r_ben, cfg.university_nat_accounts, cfg.n_university_nats),
-                                  _u(r_ben, cfg.corporate_nat_accounts, cfg.n_corporate_nats),
-                                  coworkers])
-    # never assign more hub members than benign accounts exist
-    hub_members = np.minimum(hub_members, np.maximum(
-        n_ben - np.concatenate([[0], np.cumsum(hub_members)[:-1]]), 0))
-    members = perm[: int(hub_members.sum())]
-    member_hub = np.repeat(np.arange(len(hub_members)), hub_members)
-    b_hub[members] = member_hub
-    b_share[members] = np.where(member_hub >= n_hubs, cfg.team_office_ip_share,
-                                cfg.nat_event_share)
-    n_univ = cfg.n_university_nats
-    uni_dom = dsec["university"][0] + r_ben.integers(0, max(dsec["university"][1], 1), n_hubs)
-    corp_dom = dsec["company"][0] + r_ben.integers(0, dsec["company"][1], n_hubs)
-    hub_domain = np.concatenate([np.where(np.arange(n_hubs) < n_univ, uni_dom, corp_dom),
-                                 team_company])
-    keep_own = r_ben.random(len(members)) < np.where(member_hub < n_univ, 0.4, 0.1)
-    b_domain[members] = np.where(keep_own, b_domain[members], hub_domain[member_hub])
-
-    # cards: own card, none (free tier) or a shared family card
-    b_card = r_ben.integers(1, 2**63, n_ben, dtype=np.uint64)
-    b_card[r_ben.random(n_ben) < cfg.no_card_share] = 0
-    fam_total = int(round(cfg.family_share * n_ben))
-    fam_sizes = _sizes(r_ben, fam_total, cfg.family_size)
-    fam_members = r_ben.permutation(n_ben)[:fam_total]
-    fam_of = np.repeat(np.arange(len(fam_sizes)), fam_sizes)
-    fam_card = r_ben.integers(1, 2**63, len(fam_sizes), dtype=np.uint64)
-    b_card[fam_members] = fam_card[fam_of]
-
-    # ---- ring cells
-    cell_size = _sizes(r_ring, cfg.n_ring_accounts, cfg.ring_cell_size)
-    n_cells, nr = len(cell_size), int(cell_size.sum())
-    cell_of = np.repeat(np.arange(n_cells), cell_size)
-    cell_operator = r_ring.permutation(np.arange(n_cells) % max(n_ops, 1))
-    cell_t0 = start_us + ((r_ring.random(n_cells) * (cfg.ring_precreate_days + cfg.days / 3))
-                          - cfg.ring_precreate_days) * DAY_US
-    r_created = (cell_t0[cell_of] + r_ring.random(nr) * cfg.ring_creation_hours * HOUR_US
-                 ).astype(np.int64)
-    r_events = _u(r_ring, cfg.ring_events, nr)
-    disposable = r_ring.random(nr) < cfg.disposable_email_share
-    r_domain = np.where(disposable,
-                        dsec["disposable"][0] + r_ring.integers(0, dsec["disposable"][1], nr),
-                        dsec["free"][0] + _weighted(r_ring, [w for _, w in FREE_MAIL_DOMAINS], nr))
-    r_card = np.zeros(nr, np.uint64)
-    burst_n = np.zeros(n_cells, np.int64)
-    bursts, proxies = [], []
-    proxy_n = _u(r_ring, cfg.proxy_pool_size, n_cells)
-    op_pfx, pos = [], 0
-    for op in range(n_ops):  # operators' proxy provider networks
-        n_over, n_new = int(op_overlap[op]), int(op_nets[op] - op_overlap[op])
-        op_pfx.append(np.concatenate([residential[r_ring.integers(0, len(residential), n_over)],
-                                      op_fresh[pos: pos + n_new]]))
-        pos += n_new
-    for c in range(n_cells):  # a handful of cells: cards, proxies, bursts
-        lo = int(cell_size[:c].sum())
-        members_c = lo + r_ring.permutation(int(cell_size[c]))
-        unique = r_ring.random(len(members_c)) < cfg.ring_unique_card_share
-        pooled = members_c[~unique]
-        pool_sizes = _sizes(r_ring, len(pooled), cfg.card_pool_size)
-        pool_card = r_ring.integers(1, 2**63, len(pool_sizes), dtype=np.uint64)
-        r_card[pooled] = pool_card[np.repeat(np.arange(len(pool_sizes)), pool_sizes)]
-        r_card[members_c[unique]] = r_ring.integers(1, 2**63, int(unique.sum()), dtype=np.uint64)
-        pfx = op_pfx[cell_operator[c]]
-        proxies.append(random_hosts(r_ring, pfx[r_ring.integers(0, len(pfx), proxy_n[c])]))
-        active = max(start_us, int(r_created[lo: lo + cell_size[c]].max()) + HOUR_US)
-        window = max(end_us - active - cfg.burst_window_seconds * US, HOUR_US)
-        mean_ev = float(r_events[lo: lo + cell_size[c]].mean())
-        burst_n[c] = max(int(np.ceil(mean_ev / cfg.burst_participation)), 1)
-        bursts.append(np.sort(active + (r_ring.random(burst_n[c]) * window).astype(np.int64)))
-    op_k = _u(r_ring, cfg.ring_templates_per_operator, n_ops).clip(1, len(RING_TEMPLATES))
-    op_templates = np.stack([r_ring.permutation(len(RING_TEMPLATES)) for _ in range(n_ops)])
-    op_common = r_ring.random(n_ops) < cfg.ring_common_ua_share
-    op_ua = np.where(op_common[:, None],
-                     usec["popular"][0] + r_ring.integers(0, 4, (n_ops, 2)),
-                     usec["scripted"][0] + r_ring.integers(0, usec["scripted"][1], (n_ops, 2)))
-    op_of = cell_operator[cell_of]
-    r_ua1 = op_ua[op_of, r_ring.integers(0, 2, nr)]
-
-    # ---- assemble in construction order: benign, team, ring
-    kind = np.concatenate([np.zeros(n_ben, np.int8), np.ones(nt, np.int8),
-                           np.full(nr, 2, np.int8)])
+    # ---- assemble in construction order: benign, team members, ring accounts
+    nb, nt, nr = ben.n, len(teams.of), ring.n
+    t_sl, r_sl = slice(nb, nb + nt), slice(nb + nt, None)
+    kind = np.concatenate([np.zeros(nb, np.int8), np.ones(nt, np.int8), np.full(nr, 2, np.int8)])
     n = len(kind)
-    rng = r_ids
-    tz = tz_choices[_weighted(rng, tz_w, n)]
-    tz[n_ben: n_ben + nt] = team_tz[team_of]
-    shift = rng.integers(-2, 3, n)
-    shift[n_ben: n_ben + nt] = 0
+    tz = _TZ[_weighted(rng, _TZ_W, n)]
+    tz[t_sl] = teams.tz[teams.of]
+    shift = rng.integers(-2, 3, n)  # early birds and night owls
+    shift[t_sl] = 0
     n_home = _u(rng, cfg.home_ips, n)
-    home = random_hosts(rng, residential[rng.integers(0, len(residential), 3 * n)]).reshape(n, 3)
-    fam_home = home[fam_members[np.searchsorted(fam_of, np.arange(len(fam_sizes)))], 0]
-    home[fam_members, 0] = fam_home[fam_of]  # a family shares its home router
+    res = net.residential
+    home = random_hosts(rng, res[rng.integers(0, len(res), 3 * n)]).reshape(n, 3)
+    home[ben.fam_members, 0] = home[ben.fam_head, 0][ben.fam_of]  # a family shares its router
     is_v6 = (rng.random(n) < cfg.ipv6_share) & (kind == 0)
     v6 = ipv6_prefixes(rng, n)[:, None] | rng.integers(0, 1 << 16, (n, 2), dtype=np.uint64)
-    n_v6 = np.where(is_v6, _u(rng, cfg.ipv6_subnets, n), 0)
     carrier = np.where((rng.random(n) < cfg.mobile_share) & (kind == 0),
                        rng.integers(0, max(cfg.n_carriers, 1), n), -1)
-    team_hub = n_hubs + team_of
     ua1 = _popular_or_rare(rng, n, usec)
-    ua1[n_ben: n_ben + nt] = usec["team"][0] + team_of
-    ua1[n_ben + nt:] = r_ua1
+    ua1[t_sl] = usec["team"][0] + teams.of
+    ua1[r_sl] = ring.ua1
     ua2 = _popular_or_rare(rng, n, usec)
-    ua2[n_ben + nt:] = usec["popular"][0] + _weighted(
-        rng, [w for _, w in POPULAR_USER_AGENTS], nr)
+    ua2[r_sl] = usec["popular"][0] + _weighted(rng, [w for _, w in POPULAR_USER_AGENTS], nr)
     t_created = start_us - ((0.01 + rng.random(nt) * 0.99) * cfg.team_created_days
                             * DAY_US).astype(np.int64)
     job_minute = np.full(n, -1, np.int64)
-    job_minute[n_ben: n_ben + nt] = team_hour[team_of] * 60 + rng.integers(0, 60, nt)
-
+    job_minute[t_sl] = teams.hour[teams.of] * 60 + rng.integers(0, 60, nt)
     ids = rng.integers(0, 2**63, n, dtype=np.uint64)
     while len(np.unique(ids)) < n:  # astronomically rare
         ids = rng.integers(0, 2**63, n, dtype=np.uint64)
-    cards = np.concatenate([b_card, np.repeat(team_card, team_size), r_card])
+    none = np.full
     plan = Plan(
         account_id=format_hex64(ids, "acct_"),
         kind=kind,
-        ring_id=np.concatenate([np.full(n_ben + nt, -1), cell_of + 1]).astype(np.int64),
-        created_us=np.concatenate([b_created, t_created, r_created]),
-        domain=np.concatenate([b_domain, team_company[team_of], r_domain]).astype(np.int64),
-        n_events=np.concatenate([b_events, _u(rng, cfg.team_events, nt), r_events]),
+        ring_id=np.concatenate([none(nb + nt, -1), ring.cell_of + 1]).astype(np.int64),
+        created_us=np.concatenate([ben.created, t_created, ring.created]),
+        domain=np.concatenate([ben.domain, teams.company[teams.of], ring.domain]).astype(np.int64),
+        n_events=np.concatenate([ben.events, _u(rng, cfg.team_events, nt), ring.events]),
         tz_min=tz.astype(np.int64),
         hour_shift=shift,
-        card=cards,
+        card=np.concatenate([ben.card, teams.card[teams.of], ring.card]),
         ua1=ua1.astype(np.int64),
         ua2=ua2.astype(np.int64),
         home=home,
         n_home=n_home,
         v6=v6,
-        n_v6=n_v6,
+        n_v6=np.where(is_v6, _u(rng, cfg.ipv6_subnets, n), 0),
         v6_small_iid=rng.random(n) < 0.5,
-        hub=np.concatenate([b_hub, team_hub, np.full(nr, -1)]).astype(np.int64),
-        hub_share=np.concatenate([b_share, np.full(nt, cfg.team_office_ip_share), np.zeros(nr)]),
+        hub=np.concatenate([ben.hub, net.n_hubs + teams.of, none(nr, -1)]).astype(np.int64),
+        hub_share=np.concatenate([ben.share, none(nt, cfg.team_office_ip_share), np.zeros(nr)]),
         carrier=carrier,
-        team=np.concatenate([np.full(n_ben, -1), team_of, np.full(nr, -1)]).astype(np.int64),
+        team=np.concatenate([none(nb, -1), teams.of, none(nr, -1)]).astype(np.int64),
         job_minute=job_minute,
-        cell=np.concatenate([np.full(n_ben + nt, -1), cell_of]).astype(np.int64),
+        cell=np.concatenate([none(nb + nt, -1), ring.cell_of]).astype(np.int64),
         domains=domains,
         user_agents=user_agents,
-        hub_lo=hub_lo,
-        hub_n=hub_n,
-        hub_ips=hub_ips,
-        carrier_prefixes=carrier_prefixes,
-        residential=residential,
-        team_nightly=team_nightly,
-        team_template=team_template,
-        cell_operator=cell_operator,
-        burst_lo=np.concatenate([[0], np.cumsum(burst_n)[:-1]]).astype(np.int64),
-        burst_n=burst_n,
-        burst_us=np.concatenate(bursts) if bursts else np.zeros(0, np.int64),
-        proxy_lo=np.concatenate([[0], np.cumsum(proxy_n)[:-1]]).astype(np.int64),
-        proxy_n=proxy_n,
-        proxy_ips=np.concatenate(proxies) if proxies else np.zeros(0, np.uint32),
-        op_templates=op_templates,
-        op_n_templates=op_k,
+        hub_lo=hubs.lo,
+        hub_n=hubs.n,
+        hub_ips=hubs.ips,
+        carrier_prefixes=net.carrier_prefixes,
+        residential=net.residential,
+        team_nightly=teams.nightly,
+        team_template=teams.template,
+        cell_operator=ring.operator,
+        burst_lo=_offsets(ring.burst_n),
+        burst_n=ring.burst_n,
+        burst_us=np.concatenate(ring.bursts) if ring.bursts else np.zeros(0, np.int64),
+        proxy_lo=_offsets(ring.proxy_n),
+        proxy_n=ring.proxy_n,
+        proxy_ips=np.concatenate(ring.proxies) if ring.proxies else np.zeros(0, np.uint32),
+        op_templates=ring.op_templates,
+        op_n_templates=ring.op_k,
     )
     return plan.take(rng.permutation(n))
