@@ -77,6 +77,8 @@ class SimulationConfig:
         Share of benign accounts that often use a mobile carrier.
     n_carriers, carrier_prefixes : int, int
         Mobile carriers and the carrier-grade-NAT /24s each one uses.
+    carrier_egress_ips : int
+        Public CGNAT egress addresses used in each carrier /24.
     mobile_event_share : float
         Share of a mobile user's events sent from the carrier CGNAT pool.
     family_share, family_size : float, tuple[int, int]
@@ -205,6 +207,9 @@ class SimulationConfig:
     # thousands of subscribers.
     n_carriers: int = 3
     carrier_prefixes: int = 2
+    # CGNAT puts hundreds of subscribers on each public address, so only a
+    # few addresses per /24 are in use at a time.
+    carrier_egress_ips: int = 4
     # Mobile users split time between phone and home.
     mobile_event_share: float = 0.5
 

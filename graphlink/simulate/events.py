@@ -125,8 +125,7 @@ def _ips(rng, cfg, plan, a, mode):
     h = hub[via_hub]
     ip4[via_hub] = plan.hub_ips[plan.hub_lo[h] + _pick(rng, plan.hub_n[h])]
     c = car[mobile]
-    pfx = plan.carrier_prefixes[c, rng.integers(0, plan.carrier_prefixes.shape[1], len(c))]
-    ip4[mobile] = random_hosts(rng, pfx)
+    ip4[mobile] = plan.carrier_ips[c, rng.integers(0, plan.carrier_ips.shape[1], len(c))]
     ah = a[home]
     first = rng.random(len(ah)) < 0.7
     slot = np.where(first, 0, 1 + _pick(rng, np.maximum(plan.n_home[ah] - 1, 1)))

@@ -87,7 +87,7 @@ class Plan:
     hub_lo: np.ndarray
     hub_n: np.ndarray
     hub_ips: np.ndarray
-    carrier_prefixes: np.ndarray
+    carrier_ips: np.ndarray
     residential: np.ndarray
     team_nightly: np.ndarray
     team_template: np.ndarray
@@ -217,8 +217,12 @@ def _networks(rng: np.random.Generator, cfg: SimulationConfig) -> SimpleNamespac
         op_prefixes.append(np.concatenate([
             residential[rng.integers(0, len(residential), n_over)], op_fresh[pos: pos + n_new]]))
         pos += n_new
+    # CGNAT egress addresses: a few distinct hosts in each carrier /24
+    k = int(np.clip(cfg.carrier_egress_ips, 1, 254))
+    hosts = np.argsort(rng.random((len(carriers), 254)), axis=1)[:, :k].astype(np.uint32) + 1
+    carrier_ips = (carriers[:, None] | hosts).reshape(cfg.n_carriers, cfg.carrier_prefixes * k)
     return SimpleNamespace(residential=residential, hub_prefixes=hubs, office_prefixes=offices,
-                           carrier_prefixes=carriers.reshape(cfg.n_carriers, cfg.carrier_prefixes),
+                           carrier_ips=carrier_ips,
                            op_prefixes=op_prefixes, n_hubs=n_hubs)
 
 
@@ -442,7 +446,7 @@ def build_plan(cfg: SimulationConfig, seed_seq: np.random.SeedSequence) -> Plan:
         hub_lo=hubs.lo,
         hub_n=hubs.n,
         hub_ips=hubs.ips,
-        carrier_prefixes=net.carrier_prefixes,
+        carrier_ips=net.carrier_ips,
         residential=net.residential,
         team_nightly=teams.nightly,
         team_template=teams.template,
