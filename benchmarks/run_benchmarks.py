@@ -210,7 +210,9 @@ def render_markdown(results: dict) -> str:
         f"Last command: `{results.get('command', '')}`  ",
         f"Machine: {env.get('cpus', '?')} CPUs, {env.get('memory_gib', '?')} GiB RAM, "
         f"Python {env.get('python', '?')}, polars {env.get('polars', '?')}, "
-        f"{env.get('platform', '')}",
+        f"{env.get('platform', '')}  ",
+        f"Code: {results.get('code', 'unknown')}"
+        + (f" — {results['note']}" if results.get("note") else ""),
         "",
         "## Worlds",
         "",
@@ -262,6 +264,16 @@ def render_markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def code_version() -> str:
+    """``git describe`` of the checkout being benchmarked, if it is a git checkout."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
+
+
 def environment() -> dict:
     import polars as pl
 
@@ -291,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detect-arg", action="append", default=[],
                         help="extra argument passed to graphlink detect (repeatable)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per subprocess")
+    parser.add_argument("--note", default=None,
+                        help="free text recorded in BENCHMARKS.md (e.g. which detect build ran)")
     parser.add_argument("--baseline-only", nargs=2, metavar=("EVENTS", "OUT"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -308,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     results["command"] = shlex.join(["python", "benchmarks/run_benchmarks.py",
                                      *(argv if argv is not None else sys.argv[1:])])
     results["environment"] = environment()
+    results["code"] = code_version()
+    if args.note is not None:
+        results["note"] = args.note
     for name in sizes:
         cfg, description = configs[name]
         print(f"[{name}] simulating …", flush=True)
