@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from graphlink.simulate.config import SimulationConfig
@@ -54,7 +53,18 @@ class World:
 
 
 def accounts_table(plan: Plan) -> pa.Table:
-    """The ``accounts.parquet`` table of a plan."""
+    """The ``accounts.parquet`` table of a plan.
+
+    Parameters
+    ----------
+    plan : Plan
+        A population from :func:`~graphlink.simulate.population.build_plan`.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``account_id``, ``created_at`` (timestamp[us, UTC]), ``email_domain``.
+    """
     return pa.table({
         "account_id": plan.account_id,
         "created_at": pa.array(plan.created_us, pa.timestamp("us", tz="UTC")),
@@ -63,7 +73,18 @@ def accounts_table(plan: Plan) -> pa.Table:
 
 
 def labels_table(plan: Plan) -> pa.Table:
-    """The ``labels.parquet`` table of a plan (``ring_id`` null unless ring)."""
+    """The ``labels.parquet`` table of a plan.
+
+    Parameters
+    ----------
+    plan : Plan
+        A population from :func:`~graphlink.simulate.population.build_plan`.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``account_id``, ``ring_id`` (int64, null unless ring) and ``kind``.
+    """
     ring = plan.kind == 2
     return pa.table({
         "account_id": plan.account_id,
@@ -112,6 +133,9 @@ def iter_event_chunks(
 
 def simulate(config: SimulationConfig, seed: int = 0) -> World:
     """Simulate a world in memory (use for small and medium presets).
+
+    The whole event table is held in memory (roughly 250 bytes per event),
+    so for the ``campaign`` preset use :func:`write_world` instead.
 
     Parameters
     ----------
