@@ -190,7 +190,7 @@ def _f(x, digits=3) -> str:
     if x is None:
         return "–"
     if isinstance(x, float):
-        return f"{x:.{digits}f}"
+        return f"{0.0 if round(x, digits) == 0 else x:.{digits}f}"
     return f"{x:,}" if isinstance(x, int) else str(x)
 
 
@@ -207,7 +207,12 @@ def render_markdown(results: dict) -> str:
         "`benchmarks/results.json`. Worlds come from the simulator "
         "(`graphlink.simulate`), so ring, benign-linked and benign labels are exact.",
         "",
-        f"Last command: `{results.get('command', '')}`  ",
+        "Commands that produced the rows below (run from the repository root):",
+        "",
+        *[f"* `{c}`" for c in dict.fromkeys(
+            results["sizes"][s].get("command", results.get("command", ""))
+            for s in ORDER if s in results.get("sizes", {}))],
+        "",
         f"Machine: {env.get('cpus', '?')} CPUs, {env.get('memory_gib', '?')} GiB RAM, "
         f"Python {env.get('python', '?')}, polars {env.get('polars', '?')}, "
         f"{env.get('platform', '')}  ",
@@ -241,6 +246,7 @@ def render_markdown(results: dict) -> str:
         for s in sizes:
             run = results["sizes"][s].get(key)
             if run is None:
+                lines.append(f"| {s} | not run |" + " |" * 10)
                 continue
             ev = results["sizes"][s].get(f"{key}_eval") or {}
             status = "ok" if run["rc"] == 0 else f"failed ({run['rc']})"
@@ -329,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg, description = configs[name]
         print(f"[{name}] simulating …", flush=True)
         world = ensure_world(name, cfg, args.seed, args.work_dir, args.reuse_worlds)
-        entry = {"description": description, "world": {k: v for k, v in world.items() if k != "key"},
+        entry = {"description": description, "command": results["command"], "world": {k: v for k, v in world.items()
+                                                     if k not in ("key", "paths")},
                  "run_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
         labels = world["paths"]["labels.parquet"]
         if not args.skip_detect:
