@@ -229,7 +229,7 @@ def render_markdown(results: dict) -> str:
     for s in sizes:
         r = results["sizes"][s]
         w = r["world"]
-        gen = "reused" if w.get("reused") else _f(w.get("seconds"), 1)
+        gen = _f(w.get("seconds"), 1) + (" (reused)" if w.get("reused") else "")
         lines.append(
             f"| {s} | {r['description']} | {w['seed']} | {_f(w['n_accounts'])} | "
             f"{_f(w['n_ring_accounts'])} ({w['n_rings']}) | {_f(w['n_benign_linked'])} | "
