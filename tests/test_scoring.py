@@ -1,0 +1,72 @@
+"""Scoring components on hand-built clusters: a fleet is flagged, a team is not."""
+
+from datetime import datetime, timedelta, timezone
+
+import polars as pl
+
+from graphlink.pipeline import run_detect
+from graphlink.scoring import COMPONENTS
+
+T0 = datetime(2024, 6, 3, tzinfo=timezone.utc)
+
+
+def _world():
+    events, accounts = [], []
+    # A team of 10: one corporate card, one office IP, their own domain, working hours, hired over months.
+    for i in range(10):
+        acc = f"team{i}"
+        accounts.append((acc, T0 - timedelta(days=30 * i), "acme-corp.example"))
+        for d in range(10):
+            ts = T0 + timedelta(days=d, hours=9 + (i + d) % 8, minutes=i)
+            events.append((acc, ts, "192.0.2.10", "card-acme", f"summarise ticket {d} for the weekly report"))
+    # A fleet of 12: cards from a pool of 3, proxies rotating per request, created within an hour,
+    # firing in the same minutes around the clock.
+    for i in range(12):
+        acc = f"fleet{i}"
+        accounts.append((acc, T0 - timedelta(hours=1) + timedelta(minutes=3 * i), "mailinator.example" if i % 2 else "gmail.com"))
+        for k in range(48):
+            ts = T0 + timedelta(hours=k, seconds=i)
+            ip = f"10.{(i * 48 + k) % 250}.{k}.{i + 1}"
+            events.append((acc, ts, ip, f"pool-{i % 3}",
+                           f"think step by step and show all of your reasoning before answering question {k}"))
+    # Background people so rarity weights and "typical" volumes mean something.
+    for i in range(60):
+        acc = f"user{i}"
+        accounts.append((acc, T0 - timedelta(days=i), "mailinator.example" if i % 3 == 0 else "gmail.com"))
+        for d in range(3):
+            events.append((acc, T0 + timedelta(days=d, hours=12 + i % 6), f"172.16.{i}.{d + 1}", f"own-{i}",
+                           f"question number {i} {d} about cooking"))
+    ev = pl.DataFrame(events, schema=["account_id", "timestamp", "ip", "payment_fingerprint", "prompt"], orient="row")
+    acc = pl.DataFrame(accounts, schema=["account_id", "created_at", "email_domain"], orient="row")
+    return ev.with_columns(pl.col("timestamp").dt.cast_time_unit("us")), acc.with_columns(
+        pl.col("created_at").dt.cast_time_unit("us"))
+
+
+def test_fleet_flagged_team_not():
+    events, accounts = _world()
+    result = run_detect(events, accounts)
+    by_member = result.accounts.join(result.clusters, on="cluster_id")
+    fleet = by_member.filter(pl.col("account_id").str.starts_with("fleet"))
+    team = by_member.filter(pl.col("account_id").str.starts_with("team"))
+    assert fleet["cluster_id"].n_unique() == 1 and fleet.height == 12
+    assert team["cluster_id"].n_unique() == 1 and team.height == 10
+    f, t = fleet.row(0, named=True), team.row(0, named=True)
+    assert f["flagged"] and not t["flagged"]
+    assert f["score"] > t["score"]
+    # The components say why.
+    assert f["ip_spread"] > 0.9 and t["ip_spread"] == 0.0
+    assert f["around_the_clock"] == 1.0 and t["around_the_clock"] == 0.0
+    assert f["creation_burst"] == 1.0 and t["creation_burst"] == 0.0
+    assert f["payment_reuse"] > 0.5 and t["payment_reuse"] == 0.0  # the team's card is its own company's
+    assert t["org_coherence"] == 1.0 and f["org_coherence"] == 0.0
+    assert "576 IPs across 576 networks (48 per account)" in f["why"] and "active 24 h a day" in f["why"]
+    assert all(0.0 <= (f[c] or 0.0) <= 1.0 for c in COMPONENTS)
+
+
+def test_components_are_null_without_their_data():
+    events, _ = _world()
+    result = run_detect(events.drop("prompt"))
+    fleet = result.accounts.join(result.clusters, on="cluster_id").filter(pl.col("account_id") == "fleet0")
+    row = fleet.row(0, named=True)
+    assert row["creation_burst"] is None and row["org_coherence"] is None and row["template_share"] is None
+    assert row["ip_spread"] is not None
