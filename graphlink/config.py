@@ -245,6 +245,9 @@ class CommunityConfig:
         Leiden iterations; negative runs until the partition stops changing.
     min_cluster_size : int
         Communities smaller than this get no cluster id.
+    backend : {"igraph", "leidenalg"}
+        Leiden implementation: igraph's built-in one (default, 30x faster
+        measured, see :mod:`graphlink.communities`) or leidenalg's.
     core_strength : float
         A member whose link strength inside its community is below this share
         of the community's median member strength is detached (pendant
@@ -258,6 +261,11 @@ class CommunityConfig:
     n_iterations: int = -1
     min_cluster_size: int = 2
     core_strength: float = 0.1
+    backend: str = "igraph"
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("igraph", "leidenalg"):
+            raise ConfigError(f"backend must be 'igraph' or 'leidenalg', got {self.backend!r}")
 
 
 @dataclass(frozen=True)
