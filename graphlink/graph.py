@@ -231,16 +231,26 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
                 "strong",
             )
         )
-    edges = pl.concat(parts)
+    # One u64 key per pair; strong pairs first, so the many weak-only candidate
+    # pairs (stock phrasing, shared /24s) are dropped by a semi-join instead of
+    # being grouped (1M-event world: 5 s -> 0.5 s).
+    candidates = pl.concat(parts).select(
+        (pl.col("source").cast(pl.UInt64) * 2**32 + pl.col("target").cast(pl.UInt64)).alias("key"),
+        "weight", "strong")
+    strong = candidates.filter("strong").group_by("key").agg(pl.col("weight").sum().alias("strong_weight"))
+    weak = (
+        candidates.filter(~pl.col("strong")).join(strong.select("key"), on="key", how="semi")
+        .group_by("key").agg(pl.col("weight").sum().alias("weak_weight"))
+    )
     edges = (
-        edges.group_by("source", "target")
-        .agg(pl.col("weight").filter("strong").sum().alias("strong_weight"),
-             pl.col("weight").filter(~pl.col("strong")).sum().alias("weak_weight"))
+        strong.join(weak, on="key", how="left")
         .filter(pl.col("strong_weight") > 0)
-        .with_columns((pl.col("strong_weight") + pl.min_horizontal("weak_weight", "strong_weight")).alias("weight"))
+        .with_columns((pl.col("strong_weight") + pl.min_horizontal(pl.col("weak_weight").fill_null(0.0),
+                                                                   "strong_weight")).alias("weight"))
         .filter(pl.col("weight") >= config.min_edge_weight)
-        .select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32), "weight")
-        .sort("source", "target")
+        .sort("key")
+        .select((pl.col("key") // 2**32).cast(pl.UInt32).alias("source"),
+                (pl.col("key") % 2**32).cast(pl.UInt32).alias("target"), "weight")
     )
     stats = {
         "signals": signals.height,
