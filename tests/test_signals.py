@@ -134,3 +134,14 @@ def test_frame_parser_agrees_with_expression_parser_and_ipaddress():
         expected_net = ipaddress.ip_network(f"{real}/{24 if real.version == 4 else 56}", strict=False)
         assert ipaddress.ip_network(network) == expected_net
         assert ipaddress.ip_address(address) == real
+
+
+def test_global_prompt_budget_shrinks_the_per_account_sample():
+    prompts = [f"template words here now {w} please" for w in "abcdefghij"]
+    lf = pl.LazyFrame({"account_id": ["a"] * 10 + ["b"] * 10 + ["c"] * 2, "prompt": prompts * 2 + prompts[:2]})
+    _, stats, per_account = prompt_signals(lf, ngram=5, max_prompts=8, max_words=64, seed=0, max_total=12)
+    # k = 5: 5 + 5 + 2 = 12 fits, k = 6 would need 14
+    assert stats["prompts_per_account_used"] == 5
+    assert dict(per_account.select("account_id", "prompts_sampled").iter_rows()) == {"a": 5, "b": 5, "c": 2}
+    _, stats, _ = prompt_signals(lf, ngram=5, max_prompts=8, max_words=64, seed=0)
+    assert stats["prompts_per_account_used"] == 8

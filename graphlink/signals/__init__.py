@@ -128,7 +128,7 @@ def extract_signals(events: Events, index: pl.DataFrame, config: SignalConfig | 
         pairs, s, sampled = prompt_signals(lf, config.ngram, config.max_prompts_per_account,
                                            config.max_words_per_prompt, config.seed,
                                            config.prompt_min_share, config.prompt_min_templated,
-                                           config.prompt_min_prompts)
+                                           config.prompt_min_prompts, config.max_prompts_total)
         frames.append(pairs)
         account_stats = sampled.join(index.select("account_id", "account_idx"), on="account_id").select(
             "account_idx", "prompts_sampled", "prompts_templated").sort("account_idx")

@@ -86,9 +86,24 @@ def shingle_text(texts: pl.DataFrame, located: pl.DataFrame, ngram: int) -> pl.D
     )
 
 
+def _prompts_per_account(hashed: pl.DataFrame, max_prompts: int, max_total: int | None) -> int:
+    """Largest per-account sample size k <= max_prompts with sum(min(n_a, k)) <= max_total."""
+    if max_total is None or hashed.height <= max_total:
+        return max_prompts
+    counts = hashed.group_by("account_id").agg(pl.len().alias("n"))["n"]
+    lo, hi = 1, max_prompts
+    while lo < hi:  # binary search on k: the total is monotone in k
+        mid = (lo + hi + 1) // 2
+        if int(counts.clip(upper_bound=mid).sum()) <= max_total:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words: int, seed: int,
                    min_share: float = 0.0, min_templated: float = 0.0, min_prompts: int = 1,
-                   ) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
+                   max_total: int | None = None) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Account-signal pairs of kind ``prompt``: ``account_id, kind, value, count``.
 
     ``value`` is the normalised shingle text (at most ``ngram`` words, cut to
@@ -102,6 +117,10 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
     difference between" in a few prompts among many. Of a templated account,
     shingles found in at least ``min_share`` of its prompts are kept: each of
     the operator's templates, not every incidental phrase.
+
+    ``max_total`` bounds the prompts sampled over all accounts: when the log
+    has more, the per-account sample shrinks below ``max_prompts`` until the
+    total fits (the size used is reported as ``prompts_per_account_used``).
 
     Returns ``(pairs, stats, per_account)`` where ``per_account`` has
     ``account_id, prompts_sampled, prompts_templated`` (distinct prompts
@@ -117,20 +136,30 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
     >>> per_account.sort("account_id").rows()
     [('a', 2, 2), ('b', 2, 1)]
     """
-    # Sample on the raw text first: normalising is the costly step, so only
-    # the (at most max_prompts) sampled prompts of each account are normalised.
+    # Sample on hashes of the raw text first: only the sampled prompts' text is
+    # ever materialised and normalised (the costly steps).
     raw = pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD)
+    hashed = (
+        events.select("account_id", raw.hash(seed).alias("raw_hash"), pl.col("prompt").is_null().alias("missing"))
+        .filter(~pl.col("missing")).drop("missing")
+        .unique(["account_id", "raw_hash"])
+        .with_columns(pl.col("raw_hash").rank("min").over("account_id").alias("rank"))
+        .collect()
+    )
+    per_account_cap = _prompts_per_account(hashed, max_prompts, max_total)
+    chosen = hashed.filter(pl.col("rank") <= per_account_cap).select("account_id", "raw_hash")
     sampled = (
         events.select("account_id", raw.alias("prompt")).drop_nulls()
         .with_columns(pl.col("prompt").hash(seed).alias("raw_hash"))
+        .join(chosen.lazy(), on=["account_id", "raw_hash"], how="semi")
         .unique(["account_id", "raw_hash"])
-        .filter(pl.col("raw_hash").rank("min").over("account_id") <= max_prompts)
         .select("account_id", normalise_prompt(pl.col("prompt")).alias("norm"))
         .filter(pl.col("norm").str.len_bytes() > 0)
         .with_columns(pl.col("norm").hash(seed).alias("text_hash"))
         .unique(["account_id", "text_hash"])
         .collect()
     )
+    del hashed, chosen
     # Integer account keys from here on: grouping tens of millions of shingle
     # occurrences by a string id was the slowest step of this stage.
     keys = sampled.select(pl.col("account_id").unique().sort()).with_row_index("acct")
@@ -177,5 +206,5 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
     per_account = per_account.join(keys, on="acct").select("account_id", "prompts_sampled", "prompts_templated")
     stats = {"prompts_sampled": sampled.height, "distinct_prompt_texts": texts.height,
              "shingles_shared": shared.height,
-             "accounts_templated": templated.height}
+             "accounts_templated": templated.height, "prompts_per_account_used": per_account_cap}
     return pairs, stats, per_account
