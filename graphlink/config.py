@@ -260,14 +260,14 @@ class CommunityConfig:
         of the community's median member strength is detached (pendant
         accounts that touched one ring IP are not ring members). Ring members
         sit near the median (their 5th percentile was 0.7 of it on simulated
-        worlds), stray accounts near 0.01; 0.1 keeps a wide margin. 0 disables.
+        worlds), stray accounts near 0.01; 0.25 keeps a wide margin both ways. 0 disables.
     """
 
     resolution: float = 1.0
     seed: int = 42
     n_iterations: int = -1
     min_cluster_size: int = 2
-    core_strength: float = 0.1
+    core_strength: float = 0.25
     backend: str = "igraph"
 
     def __post_init__(self) -> None:

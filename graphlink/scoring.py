@@ -14,8 +14,8 @@ component                 abuse pattern it looks for
                           card``, times ``1 - org_coherence`` (a team on one corporate card
                           is related by its own domain).
 ``ip_spread``             Residential-proxy rotation: the median member uses many /24 (or
-                          /48) networks. ``log(median networks) / log(20)``: one home or
-                          office network is 0, twenty or more is 1.
+                          /48) networks. ``log(median networks / 3) / log(10)``: home,
+                          office and phone (3) is 0, thirty or more is 1.
 ``template_share``        Templated extraction prompts: share of members' sampled prompts
                           that share a 5-word shingle with another account's prompts.
 ``timing_sync``           Scripted clocks: share of members whose active-minute profile
@@ -33,11 +33,21 @@ component                 abuse pattern it looks for
                           free-mail or disposable provider shared by the population.
 ========================= =================================================================
 
-``score = abuse * (1 - org_discount * org_coherence)`` where ``abuse`` is the
-weighted mean of the available abuse components (weights in
+The components fall in two groups. *Coordination* (payment reuse, templates,
+timing, volume) says one operator drives the accounts — but a company's batch
+jobs are coordinated too. *Evasion* (IP spread, around the clock, creation
+bursts) is the tooling of fake accounts: proxies, bots that never sleep, bulk
+sign-up. The score is their geometric mean, discounted for a private domain::
+
+    score = sqrt(coordination * evasion) * (1 - org_discount * org_coherence)
+
+where each group is the weighted mean of its available components (weights in
 :class:`~graphlink.config.ScoringConfig`). A cluster is **flagged** when it has
-at least ``min_flag_size`` accounts and ``score >= flag_threshold``; the default
-threshold favours precision: a flag needs most abuse patterns at once, not one.
+at least ``min_flag_size`` accounts and ``score >= flag_threshold``. The default
+favours precision: a flag needs both coordination and evasion. On the campaign
+world, a sum of all components flagged a third of the enterprise-team accounts
+(scheduled jobs on shared cards score high on coordination); the product flags
+none of them.
 
 None of these constants come from a simulator: each transfer function maps a
 count to 0..1 at a point an investigator would call "clearly abnormal".
@@ -59,10 +69,15 @@ import polars as pl
 
 from graphlink.config import ScoringConfig
 
-COMPONENTS = ("payment_reuse", "ip_spread", "template_share", "timing_sync", "around_the_clock",
-              "creation_burst", "volume")
+#: Coordination: one operator drives the accounts. Legitimate automation (a team's
+#: batch jobs on a corporate card) is coordinated too.
+COORDINATION = ("payment_reuse", "template_share", "timing_sync", "volume")
+#: Evasion: the tooling of fake accounts — proxies, bots that never sleep, bulk sign-up.
+EVASION = ("ip_spread", "around_the_clock", "creation_burst")
+COMPONENTS = COORDINATION + EVASION
 CLUSTER_SCHEMA = pl.Schema({
     "cluster_id": pl.Int64, "size": pl.UInt32, "score": pl.Float64, "flagged": pl.Boolean,
+    "coordination": pl.Float64, "evasion": pl.Float64,
     **{c: pl.Float64 for c in COMPONENTS}, "org_coherence": pl.Float64,
     "kinds": pl.List(pl.String), "top_values": pl.List(pl.String), "why": pl.String,
 })
@@ -197,7 +212,7 @@ def _component_exprs() -> dict[str, pl.Expr]:
     return {
         "org_coherence": col("private_domain_accounts").fill_null(0) / col("domain_known"),
         "payment_reuse": _clip01(1 - col("cards") / col("card_accounts")),
-        "ip_spread": _clip01(col("networks_per_account").log() / math.log(20)),
+        "ip_spread": _clip01((col("networks_per_account") / 3).log() / math.log(10)),
         "template_share": _clip01(col("template_prompts") / col("prompts_sampled")),
         "timing_sync": _clip01(col("synced_accounts").fill_null(0) / col("size")),
         "around_the_clock": _clip01((col("active_hours") - 12) / 12),
@@ -276,11 +291,19 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
         .otherwise(pl.when(pl.col("prompts_sampled").is_not_null()).then(0.0)).alias("template_share"),
     )
     weights = config.component_weights
-    num = pl.sum_horizontal([pl.col(c).fill_null(0) * weights.get(c, 0.0) for c in COMPONENTS])
-    den = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Float64) * weights.get(c, 0.0) for c in COMPONENTS])
-    abuse = pl.when(den > 0).then(num / den).otherwise(0.0)
+
+    def weighted_mean(components: tuple[str, ...]) -> pl.Expr:
+        num = pl.sum_horizontal([pl.col(c).fill_null(0) * weights.get(c, 0.0) for c in components])
+        den = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Float64) * weights.get(c, 0.0)
+                                 for c in components])
+        return pl.when(den > 0).then(num / den).otherwise(0.0)
+
+    feats = feats.with_columns(weighted_mean(COORDINATION).alias("coordination"),
+                               weighted_mean(EVASION).alias("evasion"))
+    # Geometric mean: a fleet is coordinated AND hides behind fake-account tooling.
     feats = feats.with_columns(
-        (abuse * (1 - config.org_discount * pl.col("org_coherence").fill_null(0))).alias("score"))
+        ((pl.col("coordination") * pl.col("evasion")).sqrt()
+         * (1 - config.org_discount * pl.col("org_coherence").fill_null(0))).alias("score"))
     feats = feats.with_columns(
         ((pl.col("size") >= config.min_flag_size) & (pl.col("score") >= config.flag_threshold)).alias("flagged"))
 
