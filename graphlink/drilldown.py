@@ -7,7 +7,8 @@ work from the output folder alone.
 Output schemas
 --------------
 :func:`member_signals` (``memberships.parquet``): the bipartite account-signal
-edges of clustered accounts, linking or not.
+edges of clustered accounts, linking or not, for values shared by at least two
+members of the account's cluster; sorted by account id, then signal.
 
 ========== ======= ====================================================
 column     dtype   meaning
@@ -58,7 +59,7 @@ def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: 
 
     Examples
     --------
-    >>> m = pl.DataFrame({"account_idx": [0, 1, 2], "signal_idx": [0, 0, 1]}, schema=[
+    >>> m = pl.DataFrame({"account_idx": [0, 1, 2, 0], "signal_idx": [0, 0, 1, 1]}, schema=[
     ...     ("account_idx", pl.UInt32), ("signal_idx", pl.UInt32)])
     >>> s = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "ip"], "value": ["c1", "1.2.3.4"],
     ...                   "weight": [2.0, 0.0]}, schema_overrides={"signal_idx": pl.UInt32})
@@ -67,12 +68,19 @@ def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: 
     >>> member_signals(m, s, c).rows()
     [('a', 'payment', 'c1', 2.0), ('b', 'payment', 'c1', 2.0)]
     """
+    # Only values at least two members of the same cluster share: what the report's
+    # drawing and the exports show. A proxy-rotating account's hundreds of
+    # one-off IPs would otherwise make this the largest output (and stage).
+    shared = (
+        memberships.select("account_idx", "signal_idx")
+        .join(clustered.select("account_idx", "account_id", "cluster_id"), on="account_idx")
+        .filter(pl.len().over("cluster_id", "signal_idx") >= 2)
+    )
     return (
-        memberships.join(clustered.select("account_idx", "account_id"), on="account_idx")
-        .join(signals.select("signal_idx", "kind", "value", "weight"), on="signal_idx")
+        shared.sort("account_idx", "signal_idx")
+        .join(signals.select("signal_idx", "kind", "value", "weight"), on="signal_idx", maintain_order="left")
         .select(list(MEMBER_SIGNALS_SCHEMA.names()))
         .cast(dict(MEMBER_SIGNALS_SCHEMA))
-        .sort("account_id", "kind", "value")
     )
 
 

@@ -31,14 +31,16 @@ def planted_world(seed: int = 0, n_benign: int = 300, rings: tuple[int, ...] = (
     for r, size in enumerate(rings):
         members = [f"ring{r}_{i:03d}" for i in range(size)]
         truth.update({a: r for a in members})
-        bursts = start + (np.arange(30) * 3 * 3600 + r * 600).astype("timedelta64[s]")
+        # Bursts every 7 hours reach every hour of the day (7 and 24 are coprime).
+        bursts = start + (np.arange(30) * 7 * 3600 + r * 600).astype("timedelta64[s]")
         acc_i = np.repeat(np.arange(size), len(bursts))
         times = np.tile(bursts, size) + rng.integers(0, 30, len(acc_i)).astype("timedelta64[s]")
         fills = rng.choice(vocab, size=(len(acc_i), 3))
         frames.append(pl.DataFrame({
             "account_id": [members[i] for i in acc_i],
             "timestamp": times.astype("datetime64[us]"),
-            "ip": [f"185.{100 + r}.{p % 4}.{p}" for p in rng.integers(1, 60, len(acc_i))],
+            # A proxy pool rotating per request over 60 networks.
+            "ip": [f"185.{100 + r}.{p}.{p % 7 + 1}" for p in rng.integers(1, 60, len(acc_i))],
             "payment_fingerprint": [f"pf_ring{r}_{i % 4}" for i in acc_i],
             "prompt": [f"solve the following problem and think step by step showing all reasoning {' '.join(f)}"
                        for f in fills],

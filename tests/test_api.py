@@ -44,9 +44,11 @@ def ring_cluster(result, members: list[str]) -> int:
 def test_detect_finds_planted_rings(result, world):
     _, rings = world
     assert result.clusters.height == 2
-    # Lock-step templated accounts look more like a fleet than accounts sharing one card.
-    score = {name: result.cluster(ring_cluster(result, members)).score for name, members in rings.items()}
-    assert score["template"] > score["card"]
+    # Lock-step templated accounts are coordinated; nothing here shows fleet tooling (proxies,
+    # bulk sign-up), so neither small ring is flagged on its own.
+    info = {name: result.cluster(ring_cluster(result, members)).info for name, members in rings.items()}
+    assert info["template"]["template_share"] == 1.0 and info["template"]["coordination"] > info["card"]["coordination"]
+    assert not any(i["flagged"] for i in info.values())
     for members in rings.values():
         view = result.cluster(ring_cluster(result, members))
         assert sorted(view.members["account_id"]) == sorted(members)
