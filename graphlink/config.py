@@ -224,12 +224,18 @@ class CommunityConfig:
         Leiden iterations; negative runs until the partition stops changing.
     min_cluster_size : int
         Communities smaller than this get no cluster id.
+    previous_min_jaccard : float
+        With ``--previous``: a new cluster keeps a previous cluster's id when
+        their member sets overlap at least this much (Jaccard). 0.3 keeps the
+        id of a ring that grew by half again or lost a third of its members
+        (see :mod:`graphlink.stable_ids`).
     """
 
     resolution: float = 1.0
     seed: int = 42
     n_iterations: int = -1
     min_cluster_size: int = 2
+    previous_min_jaccard: float = 0.3
 
 
 @dataclass(frozen=True)

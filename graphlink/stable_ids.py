@@ -40,7 +40,15 @@ Sorted by status (matched, new, vanished), then stable or previous id.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
 import polars as pl
+
+from graphlink.atomic import cleanup_stale
+from graphlink.errors import ConfigError, InputError, safe_reason
 
 MAPPING_SCHEMA = pl.Schema({
     "cluster_id": pl.Int64, "previous_id": pl.Int64, "stable_id": pl.Int64,
@@ -50,7 +58,7 @@ MAPPING_SCHEMA = pl.Schema({
 #: 0.3 keeps a ring's id when it has grown by half again or lost a third of its
 #: members, yet is low-overlap enough that a ring merged into a bigger cluster
 #: keeps the id of the part it dominates.
-DEFAULT_MIN_JACCARD = 0.3
+DEFAULT_MIN_JACCARD = 0.3  # = CommunityConfig.previous_min_jaccard
 
 
 def _members(accounts: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -84,7 +92,7 @@ def match_clusters(previous_accounts: pl.DataFrame, new_accounts: pl.DataFrame,
     [(2, 1, 1, 0.75, 'matched'), (1, None, 4, None, 'new'), (None, 2, None, None, 'vanished'), (None, 3, None, None, 'vanished')]
     """
     if not 0 < min_jaccard <= 1:
-        raise ValueError(f"min_jaccard must be in (0, 1], got {min_jaccard}")
+        raise ConfigError(f"previous_min_jaccard must be in (0, 1], got {min_jaccard}")
     prev = _members(previous_accounts, "previous_id")
     new = _members(new_accounts, "cluster_id")
     prev_sizes = prev.group_by("previous_id").agg(pl.len().alias("prev_size"))
@@ -172,3 +180,66 @@ def summarise(mapping: pl.DataFrame) -> dict[str, object]:
     matched, new, vanished = ids("matched", "stable_id"), ids("new", "stable_id"), ids("vanished", "previous_id")
     return {"matched": len(matched), "new": len(new), "vanished": len(vanished),
             "matched_ids": matched, "new_ids": new, "vanished_ids": vanished}
+
+
+def rekey(mapping: pl.DataFrame, accounts: pl.DataFrame, clusters: pl.DataFrame,
+          evidence: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Apply a mapping to the three output frames.
+
+    ``accounts`` keeps its row order (by account id); ``clusters`` is sorted by
+    the new ids; ``evidence`` by the new ids, each cluster's rows in their
+    original order.
+    """
+    return (
+        apply_mapping(accounts, mapping),
+        apply_mapping(clusters, mapping).sort("cluster_id"),
+        apply_mapping(evidence, mapping).sort("cluster_id", maintain_order=True),
+    )
+
+
+@dataclass
+class PreviousRun:
+    """What a new run needs from a previous one: its memberships and highest id issued."""
+
+    accounts: pl.DataFrame
+    max_cluster_id: int
+    path: str
+
+
+def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] = ()) -> PreviousRun:
+    """Read a previous output folder (``accounts.parquet``; ``run.json`` if present).
+
+    A frame with ``account_id, cluster_id`` is accepted as is. Leftovers of a
+    killed run writing that folder are cleaned up first, which may put its
+    previous output back (see :mod:`graphlink.atomic`).
+
+    Raises
+    ------
+    InputError
+        The folder or its ``accounts.parquet`` is missing or unreadable.
+    """
+    if isinstance(previous, pl.DataFrame):
+        missing = {"account_id", "cluster_id"} - set(previous.columns)
+        if missing:
+            raise InputError(f"previous accounts need column(s) {', '.join(sorted(missing))}", file="<frame>")
+        return PreviousRun(previous.select("account_id", "cluster_id"),
+                           int(previous["cluster_id"].cast(pl.Int64, strict=False).max() or 0), "<frame>")
+    folder = Path(previous)
+    cleanup_stale(folder, required)
+    accounts_path = folder / "accounts.parquet"
+    if not folder.is_dir() or not accounts_path.is_file():
+        raise InputError("not a previous graphlink output folder (no accounts.parquet)", file=str(folder))
+    try:
+        accounts = pl.read_parquet(accounts_path, columns=["account_id", "cluster_id"])
+        accounts = accounts.with_columns(pl.col("account_id").cast(pl.String), pl.col("cluster_id").cast(pl.Int64))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"cannot read the previous accounts: {safe_reason(exc)}", file=str(accounts_path)) from None
+    max_id = int(accounts["cluster_id"].max() or 0)
+    run_path = folder / "run.json"
+    if run_path.is_file():
+        try:
+            recorded = json.loads(run_path.read_text(encoding="utf-8")).get("counts", {}).get("max_cluster_id")
+            max_id = max(max_id, int(recorded or 0))
+        except (ValueError, TypeError, AttributeError, OSError):
+            raise InputError("previous run.json is not valid", file=str(run_path)) from None
+    return PreviousRun(accounts, max_id, str(folder))
