@@ -110,11 +110,15 @@ def _is_blank(path: Path) -> bool:
     return len(head) <= _BLANK_PROBE and not head.lstrip(b"\xef\xbb\xbf").strip()
 
 
-def scan(path: str | Path, fmt: str | None = None) -> pl.LazyFrame:
+def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()) -> pl.LazyFrame:
     """Lazily scan ``path``; text formats are read as strings so junk never fails inference.
 
     An empty (or whitespace-only) CSV/TSV/NDJSON file is an empty log: it scans
-    to zero rows with only an ``account_id`` column.
+    to zero rows with only an ``account_id`` column. NDJSON values are read as
+    text too (numbers in canonical form, ``true``/``false``, nested values as
+    their JSON text), so one record's ``"ip": [..]`` cannot break another's
+    ``"ip": "1.2.3.4"``; if the keys themselves cannot be inferred, the
+    ``columns`` graphlink can use are read, those that occur kept.
     """
     path = Path(path)
     if not path.is_file():
@@ -134,7 +138,19 @@ def scan(path: str | Path, fmt: str | None = None) -> pl.LazyFrame:
                 encoding="utf8-lossy",
                 truncate_ragged_lines=True,
             )
-        return pl.scan_ndjson(path if unmarked is None else unmarked, infer_schema_length=None)
+        source = path if unmarked is None else unmarked
+        try:
+            names = pl.scan_ndjson(source, infer_schema_length=None).collect_schema().names()
+        except pl.exceptions.PolarsError:
+            if not columns:
+                raise
+            names = None
+        if names is not None:
+            return pl.scan_ndjson(source, schema={name: pl.String for name in names})
+        # No common type for some key: read the usable columns, keep those that occur.
+        as_text = pl.scan_ndjson(source, schema={name: pl.String for name in dict.fromkeys(columns)})
+        present = as_text.select(pl.all().is_not_null().any()).collect().row(0, named=True)
+        return as_text.select([name for name, seen in present.items() if seen])
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"cannot read as {fmt}: {safe_reason(exc)}", file=str(path)) from None
 
@@ -230,7 +246,7 @@ def parse_timestamp(name: str, dtype: pl.DataType) -> pl.Expr:
     if dtype.is_numeric():
         return _from_epoch(col.cast(pl.Float64)).alias(name)
     text = col.cast(pl.String).str.strip_chars()
-    is_number = text.str.contains(r"^-?\d+(\.\d*)?$")
+    is_number = text.str.contains(r"^-?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$")
     numeric = _from_epoch(pl.when(is_number).then(text).cast(pl.Float64, strict=False))
     with_offset = text.str.replace(r"[zZ]$", "+00:00")
     parsed = [numeric]
@@ -263,7 +279,8 @@ def _check_types(lf: pl.LazyFrame, schema: pl.Schema, columns: list[str], path: 
     for name in columns:
         dtype = schema[name]
         if dtype.is_nested() or dtype == pl.Object:
-            raise InputError(f"values are nested ({dtype}); expected text or numbers: flatten the column first",
+            kind = type(dtype).__name__.lower()  # not str(dtype): struct field names come from the input
+            raise InputError(f"values are nested ({kind}); expected text or numbers: flatten the column first",
                              file=path, column=name)
         if name in timestamps and (dtype in (pl.Boolean, pl.Time, pl.Binary) or isinstance(dtype, pl.Duration)):
             raise InputError(f"has type {dtype}; expected datetimes, ISO-8601 text or epoch seconds/milliseconds",
@@ -321,7 +338,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None) -> Events:
     """
     config = config or IngestConfig()
     path_str = str(path)
-    lf = scan(path, config.format)
+    lf = scan(path, config.format, EVENT_COLUMNS + config.extra_signals + tuple(s for _, s in config.column_map))
     schema = _schema(lf, path_str)
     lf = _normalise_header(lf, schema, Path(path), config.format)
     schema = _schema(lf, path_str)
@@ -406,7 +423,7 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     config = config or IngestConfig()
     path_str = str(path)
     fmt = None if Path(path).suffix.lower() in _FORMATS else config.format
-    lf = scan(path, fmt)
+    lf = scan(path, fmt, ACCOUNT_COLUMNS + tuple(s for _, s in config.column_map))
     schema = _schema(lf, path_str)
     lf = _normalise_header(lf, schema, Path(path), fmt)
     schema = _schema(lf, path_str)
