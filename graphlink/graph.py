@@ -123,11 +123,14 @@ def _apply_pair_budget(signals: pl.DataFrame, config: GraphConfig) -> tuple[pl.D
     if total <= config.max_pairs:
         return signals, []
     # Drop the most popular values first: they cost the most pairs and say the least.
-    ordered = linked.sort(["df", "signal_idx"], descending=[False, False]).with_columns(
-        pl.col("planned").cum_sum().alias("cum"))
-    keep = ordered.filter(pl.col("cum") <= config.max_pairs)
-    dropped = linked.join(keep.select("signal_idx"), on="signal_idx", how="anti")
-    new_cap = int(keep["df"].max() or 0)
+    # Whole popularity levels go together (an adaptive hub cap), so the cut never
+    # depends on how values that are equally popular happen to be numbered.
+    levels = (
+        linked.group_by("df").agg(pl.col("planned").sum()).sort("df")
+        .with_columns(pl.col("planned").cum_sum().alias("cum"))
+    )
+    new_cap = int(levels.filter(pl.col("cum") <= config.max_pairs)["df"].max() or 0)
+    dropped = linked.filter(pl.col("df") > new_cap)
     by_kind = dropped.group_by("kind").agg(pl.len()).sort("kind").rows()
     warning = (
         f"pair budget: {total:,} account pairs planned > max_pairs {config.max_pairs:,}; "
