@@ -66,7 +66,7 @@ def planted(tmp_path_factory):
 
 def test_run_json_and_warnings_never_contain_input_values(planted):
     config = PipelineConfig(ingest=IngestConfig(extra_signals=("device_id",)),
-                            graph=GraphConfig(max_pairs=50))  # forces a warning too
+                            graph=GraphConfig(max_pairs=1000))  # forces a warning too
     result = run_detect(planted / "events.csv", planted / "accounts.csv", config)
     assert result.clusters.height and result.warnings
     # the outputs themselves do carry the values (that is their purpose) ...
@@ -85,7 +85,7 @@ def _cli(*args):
 
 def test_cli_output_shows_values_only_in_the_cluster_table(planted, tmp_path):
     config = tmp_path / "graphlink.toml"
-    config.write_text("[graph]\nmax_pairs = 50\n")
+    config.write_text("[graph]\nmax_pairs = 1000\n")
     out = tmp_path / "out"
     proc = _cli("detect", planted / "events.csv", "--accounts", planted / "accounts.csv", "--signal", "device_id",
                 "--config", config, "--out", out)
