@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from graphlink.config import PipelineConfig, load_config
-from graphlink.errors import ConfigError, GraphlinkError
+from graphlink.errors import ConfigError, GraphlinkError, safe_reason
 from graphlink.safety import terminal_safe
 
 app = typer.Typer(
@@ -59,9 +59,8 @@ def cli_errors(func):
             return func(*args, **kwargs)
         except GraphlinkError as exc:
             fail(str(exc))
-        except pl.exceptions.PolarsError as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            fail(f"could not process the input: {first}")
+        except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
+            fail(f"could not process the input: {safe_reason(exc)}")
         except (OSError, UnicodeDecodeError) as exc:
             fail(str(exc))
         except KeyboardInterrupt:
@@ -125,6 +124,17 @@ def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
     return table
 
 
+def previous_summary(section: dict, limit: int = 12) -> str:
+    """One line on how this run's cluster ids relate to the previous run's."""
+    def ids(values: list[int]) -> str:
+        shown = ", ".join(str(v) for v in values[:limit])
+        return f" ({shown}{', …' if len(values) > limit else ''})" if values else ""
+
+    return (f"vs previous run: {section['matched']:,} clusters kept their id, "
+            f"{section['new']:,} new{ids(section['new_ids'])}, "
+            f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}")
+
+
 @app.command()
 @cli_errors
 def detect(
@@ -142,6 +152,7 @@ def detect(
     ipv6_prefix: Annotated[Optional[int], typer.Option(help="IPv6 network size for ip_net (default 48).")] = None,
     threshold: Annotated[Optional[float], typer.Option(help="Flag clusters scoring at least this.")] = None,
     top: Annotated[int, typer.Option(help="Clusters shown in the summary table.")] = 10,
+    previous: Annotated[Optional[Path], typer.Option("--previous", help="A previous output folder: rings keep its cluster ids (matched by member overlap); new and vanished clusters are reported.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Detect linked account clusters in an API log and score them.
@@ -154,10 +165,11 @@ def detect(
                           ipv4_prefix, ipv6_prefix, threshold)
     if quiet or not sys.stderr.isatty():
         progress = None if quiet else (lambda stage: err.print(f"[dim]… {stage}[/dim]"))
-        result = run_detect(events, accounts, config, progress=progress)
+        result = run_detect(events, accounts, config, progress=progress, previous=previous)
     else:
         with err.status("starting") as status:
-            result = run_detect(events, accounts, config, progress=lambda s: status.update(f"{s} …"))
+            result = run_detect(events, accounts, config, progress=lambda s: status.update(f"{s} …"),
+                                previous=previous)
     write_outputs(result, out_dir)
     if quiet:
         return
@@ -177,6 +189,8 @@ def detect(
     out.print(f"{counts['clusters']:,} clusters, {counts['flagged_clusters']:,} flagged "
               f"({counts['accounts_flagged']:,} accounts); "
               f"{sum(run['timings'].values()):.1f} s; outputs in {out_dir}")
+    if run.get("previous"):
+        out.print(previous_summary(run["previous"]))
     if result.clusters.height:
         out.print(clusters_table(result.clusters, top, "Top clusters"))
 

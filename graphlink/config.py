@@ -212,16 +212,17 @@ class GraphConfig:
         Account pairs linked with less total weight are dropped.
     max_pairs : int
         Memory guard: if the projection would create more account pairs than
-        this, the most popular values stop linking (with a warning). A pair
-        costs about 40 bytes through the projection's joins and group-by, so
-        the default of 60 million keeps the projection near 2.5 GiB.
+        this, the most popular values stop linking (a lower hub cap, with a
+        warning). Measured peak memory is about 300 bytes per planned pair
+        (projection joins and group-by ~240, igraph and Leiden ~50), so the
+        default of 20 million keeps the graph stages near 6 GiB.
     """
 
     kinds: dict[str, KindSpec] = field(default_factory=_default_kinds)
     clique_limit: int = 32
     sparse_degree: int = 8
     min_edge_weight: float = 0.0
-    max_pairs: int = 60_000_000
+    max_pairs: int = 20_000_000
 
     def spec(self, kind: str) -> KindSpec:
         """Return the spec of ``kind`` (user-declared kinds get the custom default)."""
@@ -261,12 +262,18 @@ class CommunityConfig:
         accounts that touched one ring IP are not ring members). Ring members
         sit near the median (their 5th percentile was 0.7 of it on simulated
         worlds), stray accounts near 0.01; 0.25 keeps a wide margin both ways. 0 disables.
+    previous_min_jaccard : float
+        With ``--previous``: a new cluster keeps a previous cluster's id when
+        their member sets overlap at least this much (Jaccard). 0.3 keeps the
+        id of a ring that grew by half again or lost a third of its members
+        (see :mod:`graphlink.stable_ids`).
     """
 
     resolution: float = 1.0
     seed: int = 42
     n_iterations: int = -1
     min_cluster_size: int = 2
+    previous_min_jaccard: float = 0.3
     core_strength: float = 0.25
     backend: str = "igraph"
 

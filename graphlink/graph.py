@@ -142,6 +142,12 @@ def _planned_pairs(df: pl.Expr, clique_limit: int, degree: int) -> pl.Expr:
     return pl.when(dfi <= clique_limit).then(dfi * (dfi - 1) // 2).otherwise(dfi * degree)
 
 
+def planned_pair_count(signals: pl.DataFrame, config: GraphConfig) -> int:
+    """Candidate account pairs the projection will build for the linking values."""
+    planned = _planned_pairs(pl.col("df"), config.clique_limit, config.sparse_degree)
+    return int(signals.filter("linked").select(planned.sum()).item() or 0)
+
+
 def _apply_pair_budget(signals: pl.DataFrame, config: GraphConfig) -> tuple[pl.DataFrame, list[str]]:
     planned = _planned_pairs(pl.col("df"), config.clique_limit, config.sparse_degree)
     linked = signals.filter("linked").with_columns(planned.alias("planned"))
@@ -149,11 +155,14 @@ def _apply_pair_budget(signals: pl.DataFrame, config: GraphConfig) -> tuple[pl.D
     if total <= config.max_pairs:
         return signals, []
     # Drop the most popular values first: they cost the most pairs and say the least.
-    ordered = linked.sort(["df", "signal_idx"], descending=[False, False]).with_columns(
-        pl.col("planned").cum_sum().alias("cum"))
-    keep = ordered.filter(pl.col("cum") <= config.max_pairs)
-    dropped = linked.join(keep.select("signal_idx"), on="signal_idx", how="anti")
-    new_cap = int(keep["df"].max() or 0)
+    # Whole popularity levels go together (an adaptive hub cap), so the cut never
+    # depends on how values that are equally popular happen to be numbered.
+    levels = (
+        linked.group_by("df").agg(pl.col("planned").sum()).sort("df")
+        .with_columns(pl.col("planned").cum_sum().alias("cum"))
+    )
+    new_cap = int(levels.filter(pl.col("cum") <= config.max_pairs)["df"].max() or 0)
+    dropped = linked.filter(pl.col("df") > new_cap)
     by_kind = dropped.group_by("kind").agg(pl.len()).sort("kind").rows()
     warning = (
         f"pair budget: {total:,} account pairs planned > max_pairs {config.max_pairs:,}; "
@@ -257,6 +266,7 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
         "signals_linking": int(signals["linked"].sum() or 0),
         "signals_over_cap": int(signals.filter(pl.col("df") > pl.col("cap")).height),
         "projected_pairs": edges.height,
+        "planned_pairs": planned_pair_count(signals, config),
     }
     return Projection(edges=edges, signals=signals.drop("strong", "cap"), memberships=memberships,
                       n_accounts=n_accounts, stats=stats, warnings=warnings)

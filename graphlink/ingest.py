@@ -33,7 +33,7 @@ from pathlib import Path
 import polars as pl
 
 from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
-from graphlink.errors import InputError
+from graphlink.errors import InputError, safe_reason
 
 _FORMATS = {
     ".parquet": "parquet", ".pq": "parquet",
@@ -45,6 +45,8 @@ _TEXT_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M
 _EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
 _LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
 _ROW = "__graphlink_row"
+# A text file whose first bytes are all whitespace and which is no longer than this is empty.
+_BLANK_PROBE = 1 << 16
 
 
 @dataclass
@@ -84,8 +86,40 @@ def detect_format(path: str | Path, override: str | None = None) -> str:
     return fmt
 
 
-def scan(path: str | Path, fmt: str | None = None) -> pl.LazyFrame:
-    """Lazily scan ``path``; text formats are read as strings so junk never fails inference."""
+def _sniff(path: Path, fmt: str) -> bytes | None:
+    """Check the start of a text file; return NDJSON bytes to parse from memory, if any.
+
+    Raises for UTF-16/32 files (common from spreadsheet exports) instead of
+    reading them as garbage. A UTF-8 byte-order mark is fine: polars skips it
+    in CSV, and an NDJSON file with one is parsed from memory without it.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        if head[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") or head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise InputError("file is UTF-16 or UTF-32 encoded; convert it to UTF-8", file=str(path))
+        if fmt == "ndjson" and head[:3] == b"\xef\xbb\xbf":
+            handle.seek(3)
+            return handle.read()
+    return None
+
+
+def _is_blank(path: Path) -> bool:
+    """True for an empty or whitespace-only file (no header, no records)."""
+    with open(path, "rb") as handle:
+        head = handle.read(_BLANK_PROBE + 1)
+    return len(head) <= _BLANK_PROBE and not head.lstrip(b"\xef\xbb\xbf").strip()
+
+
+def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()) -> pl.LazyFrame:
+    """Lazily scan ``path``; text formats are read as strings so junk never fails inference.
+
+    An empty (or whitespace-only) CSV/TSV/NDJSON file is an empty log: it scans
+    to zero rows with only an ``account_id`` column. NDJSON values are read as
+    text too (numbers in canonical form, ``true``/``false``, nested values as
+    their JSON text), so one record's ``"ip": [..]`` cannot break another's
+    ``"ip": "1.2.3.4"``; if the keys themselves cannot be inferred, the
+    ``columns`` graphlink can use are read, those that occur kept.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found", file=str(path))
@@ -93,6 +127,9 @@ def scan(path: str | Path, fmt: str | None = None) -> pl.LazyFrame:
     try:
         if fmt == "parquet":
             return pl.scan_parquet(path)
+        if _is_blank(path):
+            return pl.LazyFrame(schema={"account_id": pl.String})
+        unmarked = _sniff(path, fmt)
         if fmt in ("csv", "tsv"):
             return pl.scan_csv(
                 path,
@@ -101,21 +138,67 @@ def scan(path: str | Path, fmt: str | None = None) -> pl.LazyFrame:
                 encoding="utf8-lossy",
                 truncate_ragged_lines=True,
             )
-        return pl.scan_ndjson(path, infer_schema_length=None)
+        source = path if unmarked is None else unmarked
+        try:
+            names = pl.scan_ndjson(source, infer_schema_length=None).collect_schema().names()
+        except pl.exceptions.PolarsError:
+            if not columns:
+                raise
+            names = None
+        if names is not None:
+            return pl.scan_ndjson(source, schema={name: pl.String for name in names})
+        # No common type for some key: read the usable columns, keep those that occur.
+        as_text = pl.scan_ndjson(source, schema={name: pl.String for name in dict.fromkeys(columns)})
+        present = as_text.select(pl.all().is_not_null().any()).collect().row(0, named=True)
+        return as_text.select([name for name, seen in present.items() if seen])
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"cannot read as {fmt}: {_first_line(exc)}", file=str(path)) from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+        raise InputError(f"cannot read as {fmt}: {safe_reason(exc)}", file=str(path)) from None
 
 
 def _schema(lf: pl.LazyFrame, path: str) -> pl.Schema:
     try:
         return lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"cannot read: {_first_line(exc)}", file=path) from None
+        raise InputError(f"cannot read: {safe_reason(exc)}", file=path) from None
+
+
+def _collect(lf: pl.LazyFrame, path: str) -> pl.DataFrame:
+    """Collect, turning read/compute errors into an :class:`InputError` naming the file."""
+    try:
+        return lf.collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"cannot read: {safe_reason(exc)}", file=path) from None
+
+
+def _normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str | None) -> pl.LazyFrame:
+    """Reject duplicate column names; trim whitespace (and stray BOMs) around names.
+
+    polars silently renames a repeated CSV header to ``NAME_duplicated_0``, so the
+    header is read raw. Repeated empty names (trailing commas) are harmless.
+    """
+    names = list(schema.names())
+    if detect_format(path, fmt) in ("csv", "tsv") and names and not _is_blank(path):
+        try:
+            raw = pl.read_csv(path, separator="\t" if detect_format(path, fmt) == "tsv" else ",", has_header=False,
+                              n_rows=1, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True).row(0)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise InputError(f"cannot read the header: {safe_reason(exc)}", file=str(path)) from None
+        raw = [name or "" for name in raw]
+    else:
+        raw = names
+    clean = [name.strip().lstrip("\ufeff").strip() for name in raw]
+    seen: dict[str, int] = {}
+    for name in clean:
+        if name:
+            seen[name] = seen.get(name, 0) + 1
+    dup = [name for name, n in seen.items() if n > 1]
+    if dup:
+        raise InputError(f"duplicate column name(s): {', '.join(dup)}; rename or drop the repeated columns",
+                         file=str(path))
+    if len(clean) != len(names):
+        return lf
+    renames = {old: new for old, new in zip(names, clean) if new and old != new}
+    return lf.rename(renames) if renames else lf
 
 
 def _apply_column_map(lf: pl.LazyFrame, schema: pl.Schema, mapping, path: str) -> pl.LazyFrame:
@@ -163,7 +246,7 @@ def parse_timestamp(name: str, dtype: pl.DataType) -> pl.Expr:
     if dtype.is_numeric():
         return _from_epoch(col.cast(pl.Float64)).alias(name)
     text = col.cast(pl.String).str.strip_chars()
-    is_number = text.str.contains(r"^-?\d+(\.\d*)?$")
+    is_number = text.str.contains(r"^-?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$")
     numeric = _from_epoch(pl.when(is_number).then(text).cast(pl.Float64, strict=False))
     with_offset = text.str.replace(r"[zZ]$", "+00:00")
     parsed = [numeric]
@@ -184,13 +267,32 @@ def _from_epoch(value: pl.Expr) -> pl.Expr:
     return micros.round(0).cast(pl.Int64, strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
 
 
-def _check_columns(schema: pl.Schema, path: str) -> None:
-    counts: dict[str, int] = {}
-    for name in schema.names():
-        counts[name] = counts.get(name, 0) + 1
-    dup = [n for n, c in counts.items() if c > 1]
-    if dup:
-        raise InputError(f"duplicate column name(s): {', '.join(dup)}", file=path)
+def _check_types(lf: pl.LazyFrame, schema: pl.Schema, columns: list[str], path: str,
+                 timestamps: tuple[str, ...] = ("timestamp",)) -> None:
+    """Raise a clear :class:`InputError` for a used column whose type graphlink cannot read.
+
+    Identifier and text columns may hold text, numbers, booleans or dates (all
+    read as text); nested values (lists, structs), durations and binary that
+    is not UTF-8 are errors naming the column. Timestamp columns must hold
+    datetimes, dates, epoch numbers or text.
+    """
+    for name in columns:
+        dtype = schema[name]
+        if dtype.is_nested() or dtype == pl.Object:
+            kind = type(dtype).__name__.lower()  # not str(dtype): struct field names come from the input
+            raise InputError(f"values are nested ({kind}); expected text or numbers: flatten the column first",
+                             file=path, column=name)
+        if name in timestamps and (dtype in (pl.Boolean, pl.Time, pl.Binary) or isinstance(dtype, pl.Duration)):
+            raise InputError(f"has type {dtype}; expected datetimes, ISO-8601 text or epoch seconds/milliseconds",
+                             file=path, column=name)
+        if isinstance(dtype, pl.Duration):
+            raise InputError(f"has type {dtype}; expected text or numbers", file=path, column=name)
+        if dtype == pl.Binary:
+            try:
+                lf.select(pl.col(name).cast(pl.String).null_count()).collect()
+            except (pl.exceptions.PolarsError, OSError):
+                raise InputError("has bytes that are not UTF-8 text; store it as a text column",
+                                 file=path, column=name) from None
 
 
 def _reject_counts(lf: pl.LazyFrame, reasons: dict[str, pl.Expr], path: str) -> tuple[int, dict[str, int]]:
@@ -203,13 +305,13 @@ def _reject_counts(lf: pl.LazyFrame, reasons: dict[str, pl.Expr], path: str) -> 
     try:
         counts = lf.select(aggs).collect().row(0, named=True)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"cannot read: {_first_line(exc)}", file=path) from None
+        raise InputError(f"cannot read: {safe_reason(exc)}", file=path) from None
     rows = int(counts.pop("__rows"))
     return rows, {k: int(v) for k, v in counts.items() if v}
 
 
-def _first_bad_row(lf: pl.LazyFrame, bad: pl.Expr) -> int | None:
-    hit = lf.with_row_index(_ROW, offset=1).filter(bad).select(_ROW).head(1).collect()
+def _first_bad_row(lf: pl.LazyFrame, bad: pl.Expr, path: str) -> int | None:
+    hit = _collect(lf.with_row_index(_ROW, offset=1).filter(bad).select(_ROW).head(1), path)
     return int(hit[_ROW][0]) if hit.height else None
 
 
@@ -236,9 +338,10 @@ def load_events(path: str | Path, config: IngestConfig | None = None) -> Events:
     """
     config = config or IngestConfig()
     path_str = str(path)
-    lf = scan(path, config.format)
+    lf = scan(path, config.format, EVENT_COLUMNS + config.extra_signals + tuple(s for _, s in config.column_map))
     schema = _schema(lf, path_str)
-    _check_columns(schema, path_str)
+    lf = _normalise_header(lf, schema, Path(path), config.format)
+    schema = _schema(lf, path_str)
     lf = _apply_column_map(lf, schema, config.column_map, path_str)
     schema = _schema(lf, path_str)
     if "account_id" not in schema:
@@ -253,6 +356,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None) -> Events:
         if name in EVENT_COLUMNS:
             raise InputError(f"{name!r} is already a built-in signal; --signal is for other columns", file=path_str)
     keep = [c for c in EVENT_COLUMNS if c in schema] + list(dict.fromkeys(config.extra_signals))
+    _check_types(lf, schema, keep, path_str)
     text_cols = [c for c in keep if c != "timestamp"]
     lf = lf.select(keep).with_columns([_clean_text(c) for c in text_cols])
 
@@ -261,17 +365,18 @@ def load_events(path: str | Path, config: IngestConfig | None = None) -> Events:
         raw = pl.col("timestamp")
         lf = lf.with_columns(raw.alias("__raw_ts"), parse_timestamp("timestamp", schema["timestamp"]))
         raw_present = pl.col("__raw_ts").is_not_null()
-        if schema["timestamp"] == pl.String:
-            raw_present = raw_present & (pl.col("__raw_ts").str.strip_chars().str.len_bytes() > 0)
+        if schema["timestamp"] in (pl.String, pl.Categorical) or isinstance(schema["timestamp"], pl.Enum):
+            raw_text = pl.col("__raw_ts").cast(pl.String).str.strip_chars()
+            raw_present = raw_present & (raw_text.str.len_bytes() > 0)
         ts = pl.col("timestamp")
         reasons["unparseable_timestamp"] = raw_present & ts.is_null()
         reasons["timestamp_out_of_range"] = ts.is_not_null() & ((ts < _EARLIEST) | (ts >= _LATEST))
     rows, rejected = _reject_counts(lf, reasons, path_str)
     if "timestamp" in schema:
         bad_ts = rejected.get("unparseable_timestamp", 0) + rejected.get("timestamp_out_of_range", 0)
-        parsed = lf.select(pl.col("timestamp").is_not_null().sum()).collect().item()
+        parsed = _collect(lf.select(pl.col("timestamp").is_not_null().sum()), path_str).item()
         if bad_ts and parsed == 0:
-            first = _first_bad_row(lf, reasons["unparseable_timestamp"] | reasons["timestamp_out_of_range"])
+            first = _first_bad_row(lf, reasons["unparseable_timestamp"] | reasons["timestamp_out_of_range"], path_str)
             raise InputError("no timestamp could be parsed (expected ISO-8601 or epoch seconds/milliseconds)",
                              file=path_str, column="timestamp", row=first)
     any_bad = pl.any_horizontal(list(reasons.values()))
@@ -318,15 +423,18 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     config = config or IngestConfig()
     path_str = str(path)
     fmt = None if Path(path).suffix.lower() in _FORMATS else config.format
-    lf = scan(path, fmt)
+    lf = scan(path, fmt, ACCOUNT_COLUMNS + tuple(s for _, s in config.column_map))
     schema = _schema(lf, path_str)
-    _check_columns(schema, path_str)
+    lf = _normalise_header(lf, schema, Path(path), fmt)
+    schema = _schema(lf, path_str)
     mapping = [(c, s) for c, s in config.column_map if c in ACCOUNT_COLUMNS and s in schema]
     lf = _apply_column_map(lf, schema, mapping, path_str)
     schema = _schema(lf, path_str)
     if "account_id" not in schema:
         raise InputError("no account_id column in the accounts file; map one with --map account_id=COLUMN",
                          file=path_str)
+    used = ["account_id", "created_at", "email_domain" if "email_domain" in schema else "email"]
+    _check_types(lf, schema, [c for c in used if c in schema], path_str, timestamps=("created_at",))
     exprs = [_clean_text("account_id")]
     if "created_at" in schema:
         exprs.append(parse_timestamp("created_at", schema["created_at"]))
@@ -340,7 +448,7 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     if "created_at" in schema:
         reasons["unparseable_created_at"] = pl.col("created_at").is_null() & pl.lit(True)
     rows, rejected = _reject_counts(lf, {"missing_account_id": reasons["missing_account_id"]}, path_str)
-    frame = lf.filter(~reasons["missing_account_id"]).collect()
+    frame = _collect(lf.filter(~reasons["missing_account_id"]), path_str)
     aggs = []
     if "created_at" in frame.columns:
         aggs.append(pl.col("created_at").min())

@@ -17,9 +17,7 @@ the output folder alone (schemas in :mod:`graphlink.drilldown`):
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -30,15 +28,17 @@ from typing import Any
 
 import polars as pl
 
+from graphlink.atomic import cleanup_stale, write_dir_atomically
 from graphlink.communities import build_graph, detect_communities
 from graphlink.config import PipelineConfig
 from graphlink.drilldown import clustered_accounts, member_activity, member_signals
-from graphlink.errors import GraphlinkError
+from graphlink.errors import GraphlinkError, InputError, safe_reason
 from graphlink.evidence import cluster_evidence
 from graphlink.graph import project
 from graphlink.ingest import AccountsInfo, Events, build_account_index, events_from_frame, load_accounts, load_events
 from graphlink.scoring import score_clusters
 from graphlink.signals import extract_signals
+from graphlink.stable_ids import PreviousRun, load_previous, match_clusters, rekey, summarise
 
 ACCOUNTS_SCHEMA = pl.Schema({
     "account_id": pl.String, "cluster_id": pl.Int64, "events": pl.Int64,
@@ -74,6 +74,8 @@ class DetectResult:
     warnings: list[str] = field(default_factory=list)
     member_signals: pl.DataFrame | None = None
     activity: pl.DataFrame | None = None
+    #: With ``previous``: :func:`graphlink.stable_ids.match_clusters`'s mapping.
+    cluster_mapping: pl.DataFrame | None = None
 
 
 @contextmanager
@@ -100,6 +102,7 @@ def run_detect(
     accounts: str | Path | pl.DataFrame | None = None,
     config: PipelineConfig | None = None,
     progress: Progress | None = None,
+    previous: str | Path | pl.DataFrame | None = None,
 ) -> DetectResult:
     """Run the whole detection pipeline.
 
@@ -112,12 +115,40 @@ def run_detect(
     config : PipelineConfig
     progress : callable, optional
         Called with each stage name as it starts (the CLI shows it).
+    previous : path or DataFrame, optional
+        A previous run's output folder (or its ``account_id, cluster_id``
+        frame): clusters keep the id of the previous cluster they overlap
+        most (see :mod:`graphlink.stable_ids`); ``run.json`` gets a
+        ``previous`` section listing matched, new and vanished ids.
 
     Returns
     -------
     DetectResult
+
+    Raises
+    ------
+    GraphlinkError
+        Bad input or configuration. Any data error polars raises while the
+        lazy input is read deep in the pipeline becomes an :class:`InputError`
+        naming the file.
     """
+    source = str(events) if isinstance(events, (str, Path)) else "<frame>"
+    if isinstance(accounts, (str, Path)):
+        source += f" (or accounts file {accounts})"
+    try:
+        return _run_detect(events, accounts, config, progress, previous)
+    except GraphlinkError:
+        raise
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
+        raise InputError(f"could not process the input: {safe_reason(exc)}", file=source) from None
+
+
+def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progress | None,
+                previous) -> DetectResult:
     config = config or PipelineConfig()
+    prev: PreviousRun | None = None
+    if previous is not None:
+        prev = load_previous(previous, OUTPUT_FILES)
     timings: dict[str, float] = {}
     with _stage("ingest", timings, progress):
         ev: Events = (
@@ -151,8 +182,18 @@ def run_detect(
             .cast(dict(ACCOUNTS_SCHEMA))
             .sort("account_id")
         )
+        mapping = None
+        max_id = int(clusters["cluster_id"].max() or 0)
+        if prev is not None:
+            mapping = match_clusters(prev.accounts, accounts_out, config.communities.previous_min_jaccard,
+                                     id_floor=prev.max_cluster_id)
+            accounts_out, clusters, evidence = rekey(mapping, accounts_out, clusters, evidence)
+            max_id = max(max_id, prev.max_cluster_id, int(clusters["cluster_id"].max() or 0))
     with _stage("drilldown", timings, progress):
-        clustered = clustered_accounts(index, membership)
+        # After any re-keying, so the drill-down tables carry the ids the outputs use.
+        rekeyed = index.select("account_idx", "account_id").join(
+            accounts_out.select("account_id", "cluster_id"), on="account_id")
+        clustered = clustered_accounts(index, rekeyed.select("account_idx", "cluster_id"))
         signals_out = member_signals(projection.memberships, projection.signals, clustered)
         activity = member_activity(ev.frame, ev.columns, clustered)
     run = {
@@ -172,14 +213,17 @@ def run_detect(
             "flagged_clusters": int(clusters["flagged"].sum() or 0),
             "accounts_in_clusters": int(membership["cluster_id"].is_not_null().sum()),
             "accounts_flagged": int(clusters.filter("flagged")["size"].sum() or 0),
+            "max_cluster_id": max_id,
         },
+        "previous": None if prev is None else {
+            "path": prev.path, "min_jaccard": config.communities.previous_min_jaccard, **summarise(mapping)},
         "warnings": projection.warnings,
         "versions": package_versions(),
         "timings": timings,
     }
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, memberships=projection.memberships,
-                        edges=projection.edges, warnings=projection.warnings,
+                        edges=projection.edges, warnings=projection.warnings, cluster_mapping=mapping,
                         member_signals=signals_out, activity=activity)
 
 
@@ -187,19 +231,18 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
     """Write the output contract to ``out_dir`` atomically.
 
     Files are written to a hidden temporary folder beside ``out_dir`` which is
-    renamed into place only when complete, so an interrupted run leaves either
-    the previous output or none. An existing ``out_dir`` is replaced only if it
-    is empty or a previous graphlink output (it has a ``run.json``).
+    renamed into place only when complete, so an interrupted (even killed) run
+    leaves either the previous output or none; leftovers of killed runs are
+    cleaned up by the next write (see :mod:`graphlink.atomic`). An existing
+    ``out_dir`` is replaced only if it is empty or a previous graphlink output
+    (it has a ``run.json``).
     """
     out_dir = Path(out_dir)
+    cleanup_stale(out_dir, OUTPUT_FILES)
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / "run.json").exists())):
         raise GraphlinkError(f"{out_dir}: exists and is not a graphlink output folder; choose another --out")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
+
+    def write(tmp: Path) -> None:
         result.accounts.write_parquet(tmp / "accounts.parquet")
         result.clusters.write_parquet(tmp / "clusters.parquet")
         result.evidence.write_parquet(tmp / "evidence.parquet")
@@ -207,21 +250,7 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
             result.member_signals.write_parquet(tmp / "memberships.parquet")
         if result.activity is not None:
             result.activity.write_parquet(tmp / "activity.parquet")
+        # run.json last: a folder with it is complete.
         (tmp / "run.json").write_text(json.dumps(result.run, indent=2, sort_keys=True, default=str) + "\n")
-        _fsync_dir(tmp)
-        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-        if out_dir.exists():
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        if old.exists():
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
 
-
-def _fsync_dir(path: Path) -> None:
-    for child in path.iterdir():
-        with open(child, "rb") as handle:
-            os.fsync(handle.fileno())
+    return write_dir_atomically(out_dir, write, OUTPUT_FILES)

@@ -1,0 +1,180 @@
+"""Stable cluster ids across runs: matching rules, and a ring keeping its id when the log grows."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graphlink.errors import ConfigError, InputError
+from graphlink.pipeline import run_detect, write_outputs
+from graphlink.stable_ids import MAPPING_SCHEMA, match_clusters
+from tests._worlds import planted_world
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _frame(assignment: dict[str, int | None]) -> pl.DataFrame:
+    return pl.DataFrame({"account_id": list(assignment), "cluster_id": list(assignment.values())},
+                        schema={"account_id": pl.String, "cluster_id": pl.Int64})
+
+
+def _greedy_oracle(prev: dict, new: dict, min_jaccard: float) -> dict[int, int]:
+    """Plain-Python greedy best-first matching: new id -> previous id."""
+    def groups(assignment):
+        out: dict[int, set] = {}
+        for account, cluster in assignment.items():
+            if cluster is not None:
+                out.setdefault(cluster, set()).add(account)
+        return out
+
+    p, n = groups(prev), groups(new)
+    pairs = []
+    for pid, pm in p.items():
+        for nid, nm in n.items():
+            shared = len(pm & nm)
+            if shared:
+                jac = shared / len(pm | nm)
+                if jac >= min_jaccard:
+                    pairs.append((-jac, -shared, pid, nid))
+    used_p, used_n, out = set(), set(), {}
+    for _, _, pid, nid in sorted(pairs):
+        if pid not in used_p and nid not in used_n:
+            used_p.add(pid)
+            used_n.add(nid)
+            out[nid] = pid
+    return out
+
+
+assignments = st.dictionaries(st.sampled_from([f"a{i}" for i in range(30)]),
+                              st.one_of(st.none(), st.integers(1, 6)), max_size=30)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(assignments, assignments, st.sampled_from([0.1, 0.3, 0.5, 1.0]), st.integers(0, 20), st.randoms())
+def test_matching_is_greedy_best_first_one_to_one_and_order_free(prev, new, min_jaccard, floor, rnd):
+    mapping = match_clusters(_frame(prev), _frame(new), min_jaccard, id_floor=floor)
+    assert mapping.schema == MAPPING_SCHEMA
+    matched = mapping.filter(pl.col("status") == "matched")
+    assert dict(matched.select("cluster_id", "previous_id").iter_rows()) == _greedy_oracle(prev, new, min_jaccard)
+    assert (matched["stable_id"] == matched["previous_id"]).all()
+    assert (matched["jaccard"] >= min_jaccard).all()
+    new_ids = set(v for v in new.values() if v is not None)
+    prev_ids = set(v for v in prev.values() if v is not None)
+    # every new cluster gets exactly one id; ids are unique
+    published = mapping.drop_nulls("cluster_id")
+    assert set(published["cluster_id"]) == new_ids and published["stable_id"].is_unique().all()
+    fresh = mapping.filter(pl.col("status") == "new")
+    top = max(prev_ids | {floor})
+    assert sorted(fresh["stable_id"]) == list(range(top + 1, top + 1 + fresh.height))
+    # fresh ids follow the new run's numbering (largest cluster first)
+    assert fresh.sort("stable_id")["cluster_id"].is_sorted()
+    vanished = set(mapping.filter(pl.col("status") == "vanished")["previous_id"])
+    assert vanished == prev_ids - set(matched["previous_id"])
+    # the row order of the inputs does not matter
+    shuffled = match_clusters(_frame(dict(rnd.sample(list(prev.items()), len(prev)))),
+                              _frame(dict(rnd.sample(list(new.items()), len(new)))), min_jaccard, id_floor=floor)
+    assert shuffled.equals(mapping)
+
+
+def test_ties_break_by_smaller_previous_then_new_id():
+    prev = _frame({"a": 1, "b": 1, "c": 2, "d": 2})
+    new = _frame({"a": 1, "b": 1, "c": 1, "d": 1})  # both previous clusters overlap 0.5
+    mapping = match_clusters(prev, new)
+    assert mapping.select("cluster_id", "previous_id", "status").rows() == [
+        (1, 1, "matched"), (None, 2, "vanished")]
+
+
+def test_min_jaccard_out_of_range_is_a_config_error():
+    with pytest.raises(ConfigError, match="previous_min_jaccard"):
+        match_clusters(_frame({"a": 1}), _frame({"a": 1}), 0.0)
+
+
+def _grown_world():
+    """Day 1..14 with rings 0 and 1; then one more day, ring 1 gone and a new ring 2."""
+    before, _ = planted_world(seed=0)
+    with_new, _ = planted_world(seed=0, rings=(25, 15, 12))
+    last = with_new["timestamp"].max()
+    extra_day = (with_new.filter(pl.col("timestamp") > last - pl.duration(days=1))
+                 .with_columns(pl.col("timestamp") + pl.duration(days=1)))
+    after = pl.concat([with_new, extra_day]).filter(~pl.col("account_id").str.starts_with("ring1_"))
+    return before, after
+
+
+def _ring_ids(accounts: pl.DataFrame) -> dict[str, list]:
+    rings = accounts.filter(pl.col("account_id").str.starts_with("ring"))
+    return dict(rings.group_by(pl.col("account_id").str.slice(0, 5).alias("ring"))
+                .agg(pl.col("cluster_id").unique().sort()).sort("ring").iter_rows())
+
+
+def test_ring_keeps_its_id_when_the_log_grows_by_a_day(tmp_path):
+    before, after = _grown_world()
+    first = run_detect(before)
+    write_outputs(first, tmp_path / "day1")
+    second = run_detect(after, previous=tmp_path / "day1")
+    old, new = _ring_ids(first.accounts), _ring_ids(second.accounts)
+    assert old["ring0"] == new["ring0"] and len(old["ring0"]) == 1
+    assert new["ring2"][0] > first.run["counts"]["max_cluster_id"]
+    section = second.run["previous"]
+    assert section["vanished_ids"] == old["ring1"]
+    assert len(new["ring2"]) == 1 and new["ring2"][0] in section["new_ids"]
+    assert old["ring0"][0] in section["matched_ids"]
+    assert section["matched"] + section["new"] == second.clusters.height
+    # all three outputs agree on the re-keyed ids
+    ids = set(second.clusters["cluster_id"])
+    assert set(second.accounts["cluster_id"].drop_nulls()) == ids
+    assert set(second.evidence["cluster_id"]) <= ids
+    assert second.clusters["cluster_id"].is_sorted() and second.evidence["cluster_id"].is_sorted()
+    # evidence for the old ring is still attached to its (kept) id
+    ring0 = second.evidence.filter(pl.col("cluster_id") == old["ring0"][0])
+    assert "pf_ring0_0" in ring0["value"].to_list()
+
+
+def test_vanished_ids_are_never_reused(tmp_path):
+    before, after = _grown_world()
+    write_outputs(run_detect(before), tmp_path / "r1")
+    write_outputs(run_detect(after, previous=tmp_path / "r1"), tmp_path / "r2")
+    r2 = json.loads((tmp_path / "r2" / "run.json").read_text())
+    # Third run on the first world again: ring 1 comes back but its old id vanished in r2.
+    third = run_detect(before, previous=tmp_path / "r2")
+    assert third.clusters["cluster_id"].min() >= 1
+    assert set(third.run["previous"]["new_ids"]) & set(range(1, r2["counts"]["max_cluster_id"] + 1)) == set()
+
+
+def test_missing_previous_folder_is_an_input_error(tmp_path):
+    events, _ = planted_world(seed=0, n_benign=20, rings=(6,))
+    with pytest.raises(InputError, match="not a previous graphlink output"):
+        run_detect(events, previous=tmp_path / "nope")
+
+
+def test_cli_previous_reports_matched_new_and_vanished(tmp_path):
+    before, after = _grown_world()
+    before.write_parquet(tmp_path / "day1.parquet")
+    after.write_parquet(tmp_path / "day2.parquet")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "graphlink", *map(str, args)], capture_output=True,
+                              text=True, cwd=ROOT, env=env, timeout=180)
+
+    out = tmp_path / "out"
+    assert cli("detect", tmp_path / "day1.parquet", "--out", out).returncode == 0
+    first = pl.read_parquet(out / "accounts.parquet")
+    # --previous may name the folder being replaced: it is read before anything is written.
+    proc = cli("detect", tmp_path / "day2.parquet", "--out", out, "--previous", out)
+    assert proc.returncode == 0, proc.stderr
+    second = pl.read_parquet(out / "accounts.parquet")
+    run = json.loads((out / "run.json").read_text())
+    old, new = _ring_ids(first), _ring_ids(second)
+    assert new["ring0"] == old["ring0"]
+    assert run["previous"]["vanished_ids"] == old["ring1"]
+    assert new["ring2"][0] in run["previous"]["new_ids"]
+    assert "vs previous run:" in proc.stdout and "vanished" in proc.stdout
+    assert f"{run['previous']['matched']:,} clusters kept their id" in proc.stdout
