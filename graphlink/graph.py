@@ -75,7 +75,8 @@ class Projection:
     warnings: list[str] = field(default_factory=list)
 
 
-def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
+                  value_counts: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Number the signals and weigh them.
 
     Returns ``(signals, memberships)`` (schemas in the module docstring);
@@ -126,7 +127,12 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig) -> 
     )
     # Rotation damping: an account holding n values of a kind, against the median
     # account's r, weighs sqrt(min(1, r / n)) on each of them (see module docstring).
-    per_account = pairs.group_by("account_idx", "kind").agg(pl.len().alias("n_values"))
+    per_account = pairs.group_by("account_idx", "kind").agg(pl.len().cast(pl.UInt32).alias("n_values"))
+    if value_counts is not None and value_counts.height:
+        # Kinds whose unshared values were dropped early: count them from value_counts.
+        counted = value_counts["kind"].unique().implode()
+        per_account = pl.concat([per_account.filter(~pl.col("kind").is_in(counted)),
+                                 value_counts.select("account_idx", "kind", pl.col("n_values").cast(pl.UInt32))])
     per_account = per_account.with_columns(
         (pl.col("n_values").median().over("kind") / pl.col("n_values")).clip(upper_bound=1.0).sqrt().alias("damp"))
     memberships = (
@@ -177,7 +183,7 @@ def _apply_pair_budget(signals: pl.DataFrame, config: GraphConfig) -> tuple[pl.D
 
 
 def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = None,
-            seed: int = 0) -> Projection:
+            seed: int = 0, value_counts: pl.DataFrame | None = None) -> Projection:
     """Project account-signal pairs onto weighted account-account edges.
 
     Parameters
@@ -189,6 +195,9 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     config : GraphConfig
     seed : int
         Seeds the order of accounts in sparse projections.
+    value_counts : DataFrame, optional
+        ``account_idx, kind, n_values`` for kinds whose unshared values are
+        not in ``pairs`` (rotation damping counts them).
 
     Examples
     --------
@@ -198,7 +207,7 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     [(0, 1), (1, 2)]
     """
     config = config or GraphConfig()
-    signals, memberships = weigh_signals(pairs, n_accounts, config)
+    signals, memberships = weigh_signals(pairs, n_accounts, config, value_counts)
     signals, warnings = _apply_pair_budget(signals, config)
     linked = signals.filter("linked").select("signal_idx", "df", "weight", "strong")
     members = memberships.join(linked, on="signal_idx")

@@ -166,7 +166,8 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     with _stage("signals", timings, progress):
         signal_set = extract_signals(ev, index, config.signals, acc, config.ingest.extra_signals)
     with _stage("graph", timings, progress):
-        projection = project(signal_set.pairs, n_accounts, config.graph, seed=config.signals.seed)
+        projection = project(signal_set.pairs, n_accounts, config.graph, seed=config.signals.seed,
+                             value_counts=signal_set.value_counts)
     with _stage("communities", timings, progress):
         graph = build_graph(projection.edges, n_accounts)
         membership = detect_communities(graph, config.communities, projection.edges)
@@ -175,7 +176,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         evidence = cluster_evidence(projection.memberships, projection.signals, membership,
                                     config.scoring.evidence_per_kind)
         clusters = score_clusters(membership, index, projection.memberships, projection.signals, evidence,
-                                  ev.frame, signal_set.account_stats, config.scoring)
+                                  ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts)
         accounts_out = (
             index.join(membership, on="account_idx", how="left")
             .select(list(ACCOUNTS_SCHEMA.names()))

@@ -105,7 +105,7 @@ def _member_kind(memberships: pl.DataFrame, signals: pl.DataFrame, members: pl.D
 
 def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl.DataFrame,
                      signals: pl.DataFrame, events: pl.LazyFrame | None,
-                     account_stats: pl.DataFrame | None) -> pl.DataFrame:
+                     account_stats: pl.DataFrame | None, value_counts: pl.DataFrame | None = None) -> pl.DataFrame:
     """Raw per-cluster facts the components are computed from (one row per cluster)."""
     sizes = members.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     feats = sizes
@@ -117,15 +117,14 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
                                        pl.col("signal_idx").n_unique().alias("cards")),
         on="cluster_id", how="left")
 
-    # IPs: distinct addresses and networks, and networks per member.
-    for kind, name in (("ip", "ips"), ("ip_net", "networks")):
-        rows = _member_kind(memberships, signals, members, kind)
-        feats = feats.join(rows.group_by("cluster_id").agg(pl.col("signal_idx").n_unique().alias(name)),
-                           on="cluster_id", how="left")
-        if kind == "ip_net":
-            per_member = rows.group_by("cluster_id", "account_idx").agg(pl.len().alias("n"))
-            feats = feats.join(per_member.group_by("cluster_id").agg(pl.col("n").median().alias("networks_per_account")),
-                               on="cluster_id", how="left")
+    # IPs: addresses and networks per member (shared or not), median over members.
+    if value_counts is not None and value_counts.height:
+        per_member = value_counts.join(members, on="account_idx").pivot(
+            on="kind", index=["cluster_id", "account_idx"], values="n_values")
+        for kind, name in (("ip", "ips"), ("ip_net", "networks_per_account")):
+            if kind in per_member.columns:
+                feats = feats.join(per_member.group_by("cluster_id").agg(pl.col(kind).median().alias(name)),
+                                   on="cluster_id", how="left")
 
     # Prompts: share of members' sampled prompts that share shingles with other accounts,
     # and the cluster's most common template shingle to quote.
@@ -228,9 +227,9 @@ def _reasons() -> dict[str, pl.Expr]:
         "payment_reuse": pl.concat_str([_fmt_int(c("card_accounts")), pl.lit(" accounts share "),
                                         _fmt_int(c("cards")), pl.lit(" payment fingerprint"),
                                         pl.when(c("cards") == 1).then(pl.lit("")).otherwise(pl.lit("s"))]),
-        "ip_spread": pl.concat_str([_fmt_int(c("ips")), pl.lit(" IPs across "), _fmt_int(c("networks")),
-                                    pl.lit(" networks ("), c("networks_per_account").round(0).cast(pl.Int64).cast(pl.String),
-                                    pl.lit(" per account)")]),
+        "ip_spread": pl.concat_str([pl.lit("median account used "), _fmt_int(c("ips").round(0)),
+                                    pl.lit(" IPs in "), _fmt_int(c("networks_per_account").round(0)),
+                                    pl.lit(" networks")]),
         "template_share": pl.concat_str([_pct(c("template_share")), pl.lit(" of prompts are templated (\""),
                                          c("template").fill_null("").str.slice(0, 60), pl.lit("…\")")]),
         "timing_sync": pl.concat_str([_pct(c("timing_sync")), pl.lit(" of accounts act in the same minutes")]),
@@ -248,7 +247,7 @@ def _reasons() -> dict[str, pl.Expr]:
 def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.DataFrame,
                    signals: pl.DataFrame, evidence: pl.DataFrame, events: pl.LazyFrame | None = None,
                    account_stats: pl.DataFrame | None = None,
-                   config: ScoringConfig | None = None) -> pl.DataFrame:
+                   config: ScoringConfig | None = None, value_counts: pl.DataFrame | None = None) -> pl.DataFrame:
     """Score, flag and explain clusters (schema in the module docstring).
 
     Parameters
@@ -265,13 +264,15 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     events : LazyFrame, optional
         Canonical events (for the hour-of-day profile).
     account_stats : DataFrame, optional
-        ``account_idx, prompts_sampled`` from signal extraction.
+        ``account_idx, prompts_sampled, prompts_templated`` from signal extraction.
     config : ScoringConfig
+    value_counts : DataFrame, optional
+        ``account_idx, kind, n_values`` (IPs and networks per account).
     """
     config = config or ScoringConfig()
     members = clusters.drop_nulls("cluster_id")
-    feats = cluster_features(members, index, memberships, signals, events, account_stats)
-    needed = {"cards", "card_accounts", "networks_per_account", "ips", "networks", "template_prompts",
+    feats = cluster_features(members, index, memberships, signals, events, account_stats, value_counts)
+    needed = {"cards", "card_accounts", "networks_per_account", "ips", "template_prompts",
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
               "private_domain_accounts", "domain_known", "domains"}

@@ -40,7 +40,7 @@ def test_asn_table_both_layouts(tmp_path):
     tsv.write_text("10.0.0.0\t10.255.255.255\t64500\tZZ\tExample\n2001:db8::\t2001:db8:ffff:ffff::\t64501\tZZ\tEx\n")
     lf = pl.LazyFrame({"account_id": ["a", "b", "c"], "ip": ["10.1.1.1", "2001:db8:5::1", "192.0.2.1"]})
     for table in (csv, tsv):
-        pairs, _ = ip_signals(lf, 24, 48, load_asn_table(table))
+        pairs, _, _ = ip_signals(lf, 24, 48, load_asn_table(table))
         asn = dict(pairs.filter(pl.col("kind") == "asn").select("account_id", "value").iter_rows())
         assert asn == {"a": "AS64500", "b": "AS64501"}
 

@@ -48,6 +48,9 @@ class SignalSet:
     stats: dict[str, int] = field(default_factory=dict)
     #: Per-account facts learned on the way: ``account_idx, prompts_sampled, prompts_templated``.
     account_stats: pl.DataFrame | None = None
+    #: ``account_idx, kind, n_values``: values per account of kinds whose unshared values were
+    #: dropped from ``pairs`` (ip, ip_net, timing), shared or not.
+    value_counts: pl.DataFrame | None = None
 
 
 def categorical_signals(events: pl.LazyFrame, column: str, kind: str | None = None) -> pl.DataFrame:
@@ -110,13 +113,15 @@ def extract_signals(events: Events, index: pl.DataFrame, config: SignalConfig | 
     lf = events.frame
     cols = set(events.columns)
     frames: list[pl.DataFrame] = []
+    value_counts: list[pl.DataFrame] = []
     stats: dict[str, int] = {}
     account_stats = pl.DataFrame(schema={"account_idx": pl.UInt32, "prompts_sampled": pl.UInt32,
                                          "prompts_templated": pl.UInt32})
     if "ip" in cols:
         asn = load_asn_table(config.asn_table) if config.asn_table else None
-        pairs, s = ip_signals(lf, config.ipv4_prefix, config.ipv6_prefix, asn)
+        pairs, s, counts = ip_signals(lf, config.ipv4_prefix, config.ipv6_prefix, asn)
         frames.append(pairs)
+        value_counts.append(counts)
         stats.update(s)
     if "payment_fingerprint" in cols:
         frames.append(categorical_signals(lf, "payment_fingerprint", "payment"))
@@ -134,16 +139,22 @@ def extract_signals(events: Events, index: pl.DataFrame, config: SignalConfig | 
             "account_idx", "prompts_sampled", "prompts_templated").sort("account_idx")
         stats.update(s)
     if "timestamp" in cols:
-        pairs, s = timing_signals(lf, config.timing_bucket_seconds, config.timing_min_buckets,
-                                  config.timing_bands, config.timing_rows, config.seed)
+        pairs, s, counts = timing_signals(lf, config.timing_bucket_seconds, config.timing_min_buckets,
+                                          config.timing_bands, config.timing_rows, config.seed)
         frames.append(pairs)
+        value_counts.append(counts)
         stats.update(s)
     if accounts is not None:
         frames.append(account_signals(accounts.frame, config.creation_bucket_seconds))
+    counts_out = (
+        pl.concat(value_counts).join(index.select("account_id", "account_idx"), on="account_id")
+        .select("account_idx", "kind", pl.col("n_values").cast(pl.UInt32))
+        if value_counts else pl.DataFrame(schema={"account_idx": pl.UInt32, "kind": pl.String, "n_values": pl.UInt32})
+    )
     frames = [f.cast({"account_id": pl.String, "kind": pl.String, "value": pl.String, "count": pl.UInt32})
               for f in frames if f.height]
     if not frames:
-        return SignalSet(pl.DataFrame(schema=PAIR_SCHEMA), stats, account_stats)
+        return SignalSet(pl.DataFrame(schema=PAIR_SCHEMA), stats, account_stats, counts_out)
     pairs = (
         pl.concat(frames)
         .join(index.select("account_id", "account_idx"), on="account_id")
@@ -151,4 +162,4 @@ def extract_signals(events: Events, index: pl.DataFrame, config: SignalConfig | 
         .sort("account_idx", "kind", "value")
     )
     stats["signal_pairs"] = pairs.height
-    return SignalSet(pairs, stats, account_stats)
+    return SignalSet(pairs, stats, account_stats, counts_out)

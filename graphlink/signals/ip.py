@@ -198,12 +198,17 @@ def load_asn_table(path: str | Path) -> pl.DataFrame:
 
 
 def ip_signals(events: pl.LazyFrame, ipv4_prefix: int, ipv6_prefix: int,
-               asn_table: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
+               asn_table: pl.DataFrame | None = None,
+               ) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Account-signal pairs for IPs.
 
-    Returns ``(pairs, stats)``: pairs with ``account_id, kind, value, count``
-    for kinds ``ip``, ``ip_net`` (and ``asn``), and stats with the number of
-    events whose IP is invalid (kept for other signals, counted in the report).
+    Returns ``(pairs, stats, value_counts)``: pairs with ``account_id, kind,
+    value, count`` for kinds ``ip``, ``ip_net`` (and ``asn``) — only values at
+    least two accounts share, since a proxy-rotating account's hundreds of
+    one-off addresses link nobody; ``value_counts`` (``account_id, kind,
+    n_values``) says how many values each account had in all, shared or not
+    (rotation damping and IP spread need it); stats with the number of events
+    whose IP is invalid (kept for other signals, counted in the report).
     """
     per_ip = (
         events.select("account_id", "ip").drop_nulls()
@@ -215,12 +220,14 @@ def ip_signals(events: pl.LazyFrame, ipv4_prefix: int, ipv6_prefix: int,
     invalid_ips = parsed.filter(pl.col("version").is_null()).select("ip")
     invalid_events = int(per_ip.join(invalid_ips, on="ip", how="semi")["count"].sum() or 0)
     joined = per_ip.join(parsed.drop_nulls("version"), on="ip", how="inner")
-    frames = [
-        joined.group_by("account_id", "address").agg(pl.col("count").sum())
-        .select("account_id", pl.lit("ip").alias("kind"), pl.col("address").alias("value"), "count"),
-        joined.group_by("account_id", "network").agg(pl.col("count").sum())
-        .select("account_id", pl.lit("ip_net").alias("kind"), pl.col("network").alias("value"), "count"),
-    ]
+    frames, counts = [], []
+    for kind, column in (("ip", "address"), ("ip_net", "network")):
+        per_value = joined.group_by("account_id", column).agg(pl.col("count").sum())
+        counts.append(per_value.group_by("account_id").agg(pl.len().cast(pl.UInt32).alias("n_values"))
+                      .select("account_id", pl.lit(kind).alias("kind"), "n_values"))
+        frames.append(
+            per_value.filter(pl.len().over(column) >= 2)
+            .select("account_id", pl.lit(kind).alias("kind"), pl.col(column).alias("value"), "count"))
     if asn_table is not None:
         keys = parsed.drop_nulls("version").select("ip", "version", "key").sort("version", "key")
         matched = keys.join_asof(asn_table, left_on="key", right_on="start", by="version", strategy="backward",
@@ -231,4 +238,5 @@ def ip_signals(events: pl.LazyFrame, ipv4_prefix: int, ipv6_prefix: int,
             .select("account_id", pl.lit("asn").alias("kind"),
                     pl.concat_str([pl.lit("AS"), pl.col("asn").cast(pl.String)]).alias("value"), "count")
         )
-    return pl.concat(frames), {"invalid_ip_events": invalid_events, "distinct_ips": distinct.height}
+    stats = {"invalid_ip_events": invalid_events, "distinct_ips": distinct.height}
+    return pl.concat(frames), stats, pl.concat(counts)

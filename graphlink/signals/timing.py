@@ -16,12 +16,14 @@ import polars as pl
 
 
 def timing_signals(events: pl.LazyFrame, bucket_seconds: int, min_buckets: int, bands: int,
-                   rows: int, seed: int) -> tuple[pl.DataFrame, dict[str, int]]:
+                   rows: int, seed: int) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Account-signal pairs of kind ``timing``: ``account_id, kind, value, count``.
 
     ``value`` reads ``"band B: <signature>"``; ``count`` is the account's number
     of active buckets. Accounts active in fewer than ``min_buckets`` buckets
-    get no timing signal.
+    get no timing signal. Only band values two accounts share are returned;
+    ``value_counts`` (``account_id, kind, n_values``) records that every timed
+    account had ``bands`` values.
     """
     buckets = (
         events.select("account_id", (pl.col("timestamp").dt.epoch("s") // bucket_seconds).alias("bucket"))
@@ -50,5 +52,7 @@ def timing_signals(events: pl.LazyFrame, bucket_seconds: int, min_buckets: int, 
                 pl.col("n_buckets").cast(pl.UInt32).alias("count"))
         .collect()
     )
-    n_active = pairs["account_id"].n_unique() if pairs.height else 0
-    return pairs, {"accounts_with_timing": n_active}
+    counts = pairs.select("account_id").unique().select(
+        "account_id", pl.lit("timing").alias("kind"), pl.lit(bands, pl.UInt32).alias("n_values"))
+    pairs = pairs.filter(pl.len().over("value") >= 2)
+    return pairs, {"accounts_with_timing": counts.height}, counts
