@@ -261,7 +261,8 @@ class CommunityConfig:
         of the community's median member strength is detached (pendant
         accounts that touched one ring IP are not ring members). Ring members
         sit near the median (their 5th percentile was 0.7 of it on simulated
-        worlds), stray accounts near 0.01; 0.25 keeps a wide margin both ways. 0 disables.
+        worlds), stray accounts near 0.01; 0.1 keeps a wide margin (0.25 cut 2-3% of
+        ring members on small worlds). 0 disables.
     previous_min_jaccard : float
         With ``--previous``: a new cluster keeps a previous cluster's id when
         their member sets overlap at least this much (Jaccard). 0.3 keeps the
@@ -274,7 +275,7 @@ class CommunityConfig:
     n_iterations: int = -1
     min_cluster_size: int = 2
     previous_min_jaccard: float = 0.3
-    core_strength: float = 0.25
+    core_strength: float = 0.1
     backend: str = "igraph"
 
     def __post_init__(self) -> None:
