@@ -26,7 +26,7 @@ Examples
 >>> ring.members["account_id"].to_list()
 ['ring0', 'ring1', 'ring2', 'ring3', 'ring4', 'ring5']
 >>> print(ring.why().splitlines()[0])  # doctest: +ELLIPSIS
-Cluster 1: 6 accounts, score 0..., not flagged (flag_threshold 0.5, min_flag_size 5)
+Cluster 1: 6 accounts, score 0..., not flagged (flag_threshold 0.6, min_flag_size 5)
 """
 
 from __future__ import annotations
@@ -706,7 +706,7 @@ class ClusterView:
         ...                        "payment_fingerprint": ["k", "k", "x", "y"]})
         >>> ring = graphlink.detect(events).cluster(1)
         >>> print(ring.why())  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
-        Cluster 1: 3 accounts, score 0..., not flagged (flag_threshold 0.5, min_flag_size 5)
+        Cluster 1: 3 accounts, score 0..., not flagged (flag_threshold 0.6, min_flag_size 5)
         Linked by: payment, ip, ip_net
         Shared evidence:
           - 2 of 3 members share payment fingerprint 'k' (2 accounts carry it in the whole input)

@@ -146,3 +146,23 @@ def number_clusters(labels: np.ndarray, min_cluster_size: int = 2) -> pl.DataFra
         .select("label", pl.col("cluster_id").cast(pl.Int64))
     )
     return frame.join(sizes, on="label", how="left").select("account_idx", "cluster_id").sort("account_idx")
+
+
+def renumber(membership: pl.DataFrame, min_cluster_size: int = 2) -> pl.DataFrame:
+    """Renumber ``account_idx, cluster_id`` canonically after members were detached.
+
+    Detached members (null cluster id) become singletons; clusters left smaller
+    than ``min_cluster_size`` dissolve.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 1, 2, None]},
+    ...                  schema_overrides={"account_idx": pl.UInt32})
+    >>> renumber(m)["cluster_id"].to_list()
+    [1, 1, None, None]
+    """
+    ordered = membership.sort("account_idx")
+    singles = pl.int_range(pl.len(), dtype=pl.Int64) + int(ordered["cluster_id"].max() or 0) + 1
+    labels = ordered.select(pl.coalesce("cluster_id", singles))["cluster_id"].to_numpy()
+    out = number_clusters(labels, min_cluster_size)
+    return out.with_columns(pl.Series("account_idx", ordered["account_idx"]))

@@ -29,14 +29,14 @@ from typing import Any
 import polars as pl
 
 from graphlink.atomic import cleanup_stale, write_dir_atomically
-from graphlink.communities import build_graph, detect_communities
+from graphlink.communities import build_graph, detect_communities, renumber
 from graphlink.config import PipelineConfig
 from graphlink.drilldown import clustered_accounts, member_activity, member_signals
 from graphlink.errors import GraphlinkError, InputError, safe_reason
 from graphlink.evidence import cluster_evidence
 from graphlink.graph import project
 from graphlink.ingest import AccountsInfo, Events, build_account_index, events_from_frame, load_accounts, load_events
-from graphlink.scoring import score_clusters
+from graphlink.scoring import fleet_outsiders, score_clusters
 from graphlink.signals import extract_signals
 from graphlink.stable_ids import PreviousRun, load_previous, match_clusters, rekey, summarise
 
@@ -173,10 +173,23 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         membership = detect_communities(graph, config.communities, projection.edges)
         del graph
     with _stage("scoring", timings, progress):
-        evidence = cluster_evidence(projection.memberships, projection.signals, membership,
-                                    config.scoring.evidence_per_kind)
-        clusters = score_clusters(membership, index, projection.memberships, projection.signals, evidence,
-                                  ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts)
+        def score(membership: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+            evidence = cluster_evidence(projection.memberships, projection.signals, membership,
+                                        config.scoring.evidence_per_kind)
+            clusters = score_clusters(membership, index, projection.memberships, projection.signals, evidence,
+                                      ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts)
+            return evidence, clusters
+
+        evidence, clusters = score(membership)
+        outsiders = fleet_outsiders(membership, clusters, signal_set.value_counts, config.scoring)
+        if outsiders.len():
+            # Detached members leave their cluster; clusters are renumbered and rescored.
+            detached = membership.with_columns(
+                pl.when(pl.col("account_idx").is_in(outsiders.implode())).then(None)
+                .otherwise(pl.col("cluster_id")).alias("cluster_id"))
+            membership = renumber(detached, config.communities.min_cluster_size)
+            evidence, clusters = score(membership)
+        detached_count = outsiders.len()
         accounts_out = (
             index.join(membership, on="account_idx", how="left")
             .select(list(ACCOUNTS_SCHEMA.names()))
@@ -213,6 +226,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
             "clusters": clusters.height,
             "flagged_clusters": int(clusters["flagged"].sum() or 0),
             "accounts_in_clusters": int(membership["cluster_id"].is_not_null().sum()),
+            "accounts_detached_from_fleets": detached_count,
             "accounts_flagged": int(clusters.filter("flagged")["size"].sum() or 0),
             "max_cluster_id": max_id,
         },

@@ -44,7 +44,7 @@ sign-up. The score is their geometric mean, discounted for a private domain::
 where each group is the weighted mean of its available components (weights in
 :class:`~graphlink.config.ScoringConfig`). A cluster is **flagged** when it has
 at least ``min_flag_size`` accounts and ``score >= flag_threshold``. The default
-favours precision: a flag needs both coordination and evasion. On the campaign
+favours precision (0.6): a flag needs both coordination and evasion. On the campaign
 world, a sum of all components flagged a third of the enterprise-team accounts
 (scheduled jobs on shared cards score high on coordination); the product flags
 none of them.
@@ -351,3 +351,35 @@ def _evidence_summary(evidence: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
         .agg(pl.concat_str([pl.col("kind"), pl.lit("="), pl.col("value").str.slice(0, 80)]).alias("top_values"))
     )
     return kinds, top
+
+
+def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: pl.DataFrame | None,
+                    config: ScoringConfig | None = None) -> pl.Series:
+    """Members of flagged proxy-rotating clusters that do not rotate like the fleet.
+
+    Proxy pools reuse residential and office addresses, so a person who once
+    shared an address with a fleet can be linked into its cluster. In a
+    flagged cluster whose ``ip_spread`` is at least ``outsider_min_spread``, a
+    member that used fewer than ``outsider_network_share`` of the cluster's
+    median number of networks does not share the fleet's tooling and is
+    detached. Returns their ``account_idx``.
+
+    On the simulated campaign such members used under 3% of their cluster's
+    median networks (95th percentile), fleet members over 83% (1st percentile).
+    """
+    config = config or ScoringConfig()
+    empty = pl.Series("account_idx", [], dtype=pl.UInt32)
+    if value_counts is None or not value_counts.height or config.outsider_network_share <= 0:
+        return empty
+    fleets = scored.filter(pl.col("flagged") & (pl.col("ip_spread") >= config.outsider_min_spread))
+    if not fleets.height:
+        return empty
+    nets = value_counts.filter(pl.col("kind") == "ip_net").select("account_idx", "n_values")
+    members = (
+        clusters.join(fleets.select("cluster_id"), on="cluster_id")
+        .join(nets, on="account_idx", how="left")
+        .with_columns(pl.col("n_values").fill_null(0).cast(pl.Float64))
+        .with_columns(pl.col("n_values").median().over("cluster_id").alias("median_networks"))
+    )
+    return members.filter(
+        pl.col("n_values") < config.outsider_network_share * pl.col("median_networks"))["account_idx"].sort()

@@ -70,3 +70,19 @@ def test_components_are_null_without_their_data():
     row = fleet.row(0, named=True)
     assert row["creation_burst"] is None and row["org_coherence"] is None and row["template_share"] is None
     assert row["ip_spread"] is not None
+
+
+def test_bystanders_are_detached_from_proxy_fleets():
+    from graphlink.scoring import fleet_outsiders
+
+    clusters = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "cluster_id": [1, 1, 1, 1, 2, 2]},
+                            schema_overrides={"account_idx": pl.UInt32})
+    scored = pl.DataFrame({"cluster_id": [1, 2], "flagged": [True, False], "ip_spread": [1.0, 1.0]})
+    counts = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "kind": ["ip_net"] * 6,
+                           "n_values": [60, 58, 62, 2, 50, 1]}, schema_overrides={"account_idx": pl.UInt32})
+    # Account 3 sits behind one home network inside a fleet rotating ~60 networks; cluster 2
+    # is not flagged, so its members are left alone.
+    assert fleet_outsiders(clusters, scored, counts).to_list() == [3]
+    calm = scored.with_columns(pl.lit(0.2).alias("ip_spread"))
+    assert fleet_outsiders(clusters, calm, counts).to_list() == []
+
