@@ -36,7 +36,7 @@ from graphlink.errors import GraphlinkError, InputError, safe_reason
 from graphlink.evidence import cluster_evidence
 from graphlink.graph import project
 from graphlink.ingest import AccountsInfo, Events, build_account_index, events_from_frame, load_accounts, load_events
-from graphlink.scoring import fleet_outsiders, score_clusters
+from graphlink.scoring import account_hours, fleet_outsiders, score_clusters
 from graphlink.signals import extract_signals
 from graphlink.stable_ids import PreviousRun, load_previous, match_clusters, rekey, summarise
 
@@ -173,11 +173,18 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         membership = detect_communities(graph, config.communities, projection.edges)
         del graph
     with _stage("scoring", timings, progress):
+        # One pass over the events' timestamps serves every scoring pass below.
+        hour_counts = None
+        if "timestamp" in ev.columns:
+            clustered_ids = index.join(membership.drop_nulls("cluster_id"), on="account_idx").select("account_id")
+            hour_counts = account_hours(ev.frame, clustered_ids)
+
         def score(membership: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             evidence = cluster_evidence(projection.memberships, projection.signals, membership,
                                         config.scoring.evidence_per_kind)
             clusters = score_clusters(membership, index, projection.memberships, projection.signals, evidence,
-                                      ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts)
+                                      ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
+                                      hour_counts)
             return evidence, clusters
 
         evidence, clusters = score(membership)

@@ -103,9 +103,23 @@ def _member_kind(memberships: pl.DataFrame, signals: pl.DataFrame, members: pl.D
     return memberships.join(ids, on="signal_idx").join(members, on="account_idx")
 
 
+def account_hours(events: pl.LazyFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    """``account_id, hour, n``: events per UTC hour of day of the given accounts.
+
+    Computed once per run and shared by every scoring pass.
+    """
+    return (
+        events.select("account_id", pl.col("timestamp").dt.hour().alias("hour")).drop_nulls()
+        .join(accounts.lazy().select("account_id"), on="account_id", how="semi")
+        .group_by("account_id", "hour").agg(pl.len().alias("n"))
+        .collect()
+    )
+
+
 def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl.DataFrame,
                      signals: pl.DataFrame, events: pl.LazyFrame | None,
-                     account_stats: pl.DataFrame | None, value_counts: pl.DataFrame | None = None) -> pl.DataFrame:
+                     account_stats: pl.DataFrame | None, value_counts: pl.DataFrame | None = None,
+                     hour_counts: pl.DataFrame | None = None) -> pl.DataFrame:
     """Raw per-cluster facts the components are computed from (one row per cluster)."""
     sizes = members.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     feats = sizes
@@ -187,12 +201,12 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             on="cluster_id", how="left")
 
     # Hour-of-day profile of the members' events.
-    if events is not None and "timestamp" in events.collect_schema().names():
+    if hour_counts is None and events is not None and "timestamp" in events.collect_schema().names():
+        hour_counts = account_hours(events, info.select("account_id"))
+    if hour_counts is not None:
         hours = (
-            events.select("account_id", pl.col("timestamp").dt.hour().alias("hour")).drop_nulls()
-            .join(info.select("account_id", "cluster_id").lazy(), on="account_id")
-            .group_by("cluster_id", "hour").agg(pl.len().alias("n"))
-            .collect()
+            hour_counts.join(info.select("account_id", "cluster_id"), on="account_id")
+            .group_by("cluster_id", "hour").agg(pl.col("n").sum())
         )
         full = hours.group_by("cluster_id").agg(pl.col("n").sum().alias("timed_events"))
         active = (
@@ -247,7 +261,8 @@ def _reasons() -> dict[str, pl.Expr]:
 def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.DataFrame,
                    signals: pl.DataFrame, evidence: pl.DataFrame, events: pl.LazyFrame | None = None,
                    account_stats: pl.DataFrame | None = None,
-                   config: ScoringConfig | None = None, value_counts: pl.DataFrame | None = None) -> pl.DataFrame:
+                   config: ScoringConfig | None = None, value_counts: pl.DataFrame | None = None,
+                   hour_counts: pl.DataFrame | None = None) -> pl.DataFrame:
     """Score, flag and explain clusters (schema in the module docstring).
 
     Parameters
@@ -268,10 +283,14 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     config : ScoringConfig
     value_counts : DataFrame, optional
         ``account_idx, kind, n_values`` (IPs and networks per account).
+    hour_counts : DataFrame, optional
+        :func:`account_hours` of (at least) the clustered accounts; computed
+        from ``events`` when not given.
     """
     config = config or ScoringConfig()
     members = clusters.drop_nulls("cluster_id")
-    feats = cluster_features(members, index, memberships, signals, events, account_stats, value_counts)
+    feats = cluster_features(members, index, memberships, signals, events, account_stats, value_counts,
+                             hour_counts)
     needed = {"cards", "card_accounts", "networks_per_account", "ips", "template_prompts",
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
