@@ -329,13 +329,13 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
 
     # Why: the three components contributing most, each with its numbers.
     reasons = _reasons()
-    contrib = [pl.struct((pl.col(c).fill_null(0) * weights.get(c, 0.0)).alias("v"),
-                         reasons[c].alias("text")) for c in COMPONENTS]
+    contrib = [pl.struct((pl.col(c).fill_null(0) * weights.get(c, 0.0)).alias("v"), pl.lit(i).alias("pos"),
+                         reasons[c].alias("text")) for i, c in enumerate(COMPONENTS)]
     feats = feats.with_columns(pl.concat_list(contrib).alias("_r"))
     why = (
         feats.select("cluster_id", "_r").explode("_r").unnest("_r")
         .filter((pl.col("v") > 0.05) & pl.col("text").is_not_null())
-        .sort(["cluster_id", "v"], descending=[False, True])
+        .sort(["cluster_id", "v", "pos"], descending=[False, True, False])  # ties: component order
         .group_by("cluster_id", maintain_order=True).head(3)
         .group_by("cluster_id", maintain_order=True).agg(pl.col("text").str.join("; ").alias("why"))
     )
