@@ -84,31 +84,47 @@ def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: 
     )
 
 
-def member_activity(events: pl.LazyFrame, columns: tuple[str, ...], clustered: pl.DataFrame) -> pl.DataFrame:
+def account_activity(events: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, hour, day, events``: encoded events per UTC hour and day of the given accounts.
+
+    ``events`` is :attr:`graphlink.encode.EncodedEvents.frame`; without a
+    timestamp column the result is empty.
+    """
+    schema = {"account_idx": pl.UInt32, "hour": pl.Int8, "day": pl.Date, "events": pl.Int64}
+    if "timestamp" not in events.columns or accounts.is_empty():
+        return pl.DataFrame(schema=schema)
+    ts = pl.col("timestamp")
+    return (
+        events.lazy().select("account_idx", "timestamp").drop_nulls("timestamp")
+        .join(accounts.lazy().select("account_idx"), on="account_idx", how="semi")
+        .group_by("account_idx", ts.dt.hour().cast(pl.Int8).alias("hour"), ts.dt.date().alias("day"))
+        .agg(pl.len().cast(pl.Int64).alias("events"))
+        .collect()
+    )
+
+
+def member_activity(activity: pl.DataFrame, columns: tuple[str, ...], clustered: pl.DataFrame) -> pl.DataFrame:
     """Hour-of-day and daily event counts of clustered accounts (schema in the module docstring).
 
-    Events without a timestamp are not counted; an input without a timestamp
-    column gives an empty table.
+    ``activity`` is :func:`account_activity`'s table. Events without a
+    timestamp are not counted; an input without a timestamp column gives an
+    empty table.
 
     Examples
     --------
-    >>> from datetime import datetime, timezone
-    >>> t = datetime(2024, 1, 2, 3, 4, tzinfo=timezone.utc)
-    >>> ev = pl.LazyFrame({"account_id": ["a", "a", "z"], "timestamp": [t, t, t]})
-    >>> c = pl.DataFrame({"account_idx": [0], "account_id": ["a"], "cluster_id": [1]})
-    >>> member_activity(ev, ("account_id", "timestamp"), c).rows()
+    >>> from datetime import date
+    >>> act = pl.DataFrame({"account_idx": [0, 1], "hour": [3, 3], "day": [date(2024, 1, 2)] * 2, "events": [2, 1]},
+    ...                    schema_overrides={"account_idx": pl.UInt32, "hour": pl.Int8})
+    >>> c = pl.DataFrame({"account_idx": [0], "account_id": ["a"], "cluster_id": [1]},
+    ...                  schema_overrides={"account_idx": pl.UInt32})
+    >>> member_activity(act, ("account_id", "timestamp"), c).rows()
     [('a', 1, 3, datetime.date(2024, 1, 2), 2)]
     """
     if "timestamp" not in columns or clustered.is_empty():
         return pl.DataFrame(schema=ACTIVITY_SCHEMA)
-    ts = pl.col("timestamp")
     return (
-        events.select("account_id", "timestamp").drop_nulls("timestamp")
-        .join(clustered.lazy().select("account_id", "cluster_id"), on="account_id")
-        .group_by("account_id", "cluster_id", ts.dt.hour().alias("hour"), ts.dt.date().alias("day"))
-        .agg(pl.len().alias("events"))
+        activity.join(clustered.select("account_idx", "account_id", "cluster_id"), on="account_idx")
         .select(list(ACTIVITY_SCHEMA.names()))
         .cast(dict(ACTIVITY_SCHEMA))
         .sort("account_id", "day", "hour")
-        .collect()
     )

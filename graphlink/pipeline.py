@@ -31,12 +31,13 @@ import polars as pl
 from graphlink.atomic import cleanup_stale, write_dir_atomically
 from graphlink.communities import build_graph, detect_communities, renumber
 from graphlink.config import PipelineConfig
-from graphlink.drilldown import clustered_accounts, member_activity, member_signals
+from graphlink.drilldown import account_activity, clustered_accounts, member_activity, member_signals
+from graphlink.encode import encode_events
 from graphlink.errors import GraphlinkError, InputError, safe_reason
 from graphlink.evidence import cluster_evidence
 from graphlink.graph import project
-from graphlink.ingest import AccountsInfo, Events, build_account_index, events_from_frame, load_accounts, load_events
-from graphlink.scoring import account_hours, fleet_outsiders, score_clusters
+from graphlink.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
+from graphlink.scoring import fleet_outsiders, score_clusters
 from graphlink.signals import extract_signals
 from graphlink.stable_ids import PreviousRun, load_previous, match_clusters, rekey, summarise
 
@@ -161,23 +162,28 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
             acc = load_accounts(accounts, config.ingest)
         elif accounts is not None:
             acc = AccountsInfo(frame=accounts, path="<frame>", rows_read=accounts.height)
-        index = build_account_index(ev, acc)
+        encoded = encode_events(ev, acc, salt=config.signals.seed)
+        index = encoded.index
     n_accounts = index.height
     with _stage("signals", timings, progress):
-        signal_set = extract_signals(ev, index, config.signals, acc, config.ingest.extra_signals)
+        signal_set = extract_signals(encoded, config.signals, acc, config.ingest.extra_signals)
     with _stage("graph", timings, progress):
         projection = project(signal_set.pairs, n_accounts, config.graph, seed=config.signals.seed,
-                             value_counts=signal_set.value_counts)
+                             value_counts=signal_set.value_counts, values=signal_set.values)
     with _stage("communities", timings, progress):
         graph = build_graph(projection.edges, n_accounts)
         membership = detect_communities(graph, config.communities, projection.edges)
         del graph
     with _stage("scoring", timings, progress):
         # One pass over the events' timestamps serves every scoring pass below.
+        # Clustered accounts' events per hour and day, from the encoded events: serves
+        # every scoring pass and the drill-down (cluster ids are attached later).
+        clustered_idx = membership.drop_nulls("cluster_id").select("account_idx")
+        activity_idx = account_activity(encoded.frame, clustered_idx)
         hour_counts = None
         if "timestamp" in ev.columns:
-            clustered_ids = index.join(membership.drop_nulls("cluster_id"), on="account_idx").select("account_id")
-            hour_counts = account_hours(ev.frame, clustered_ids)
+            hour_counts = activity_idx.group_by("account_idx", "hour").agg(pl.col("events").sum().alias("n")).join(
+                index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
 
         def score(membership: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             evidence = cluster_evidence(projection.memberships, projection.signals, membership,
@@ -216,7 +222,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
             accounts_out.select("account_id", "cluster_id"), on="account_id")
         clustered = clustered_accounts(index, rekeyed.select("account_idx", "cluster_id"))
         signals_out = member_signals(projection.memberships, projection.signals, clustered)
-        activity = member_activity(ev.frame, ev.columns, clustered)
+        activity = member_activity(activity_idx, ev.columns, clustered)
     run = {
         "graphlink": "detect",
         "parameters": config.to_dict(),

@@ -2,7 +2,7 @@
 
 Output schema (:func:`extract_signals`)
 ---------------------------------------
-One row per (account, signal):
+``SignalSet.pairs`` has one row per (account, signal value):
 
 =========== ======= ===================================================
 column      dtype   meaning
@@ -11,12 +11,18 @@ account_idx UInt32  the account (see :func:`graphlink.ingest.build_account_index
 kind        String  ``ip``, ``ip_net``, ``asn``, ``payment``, ``prompt``,
                     ``timing``, ``user_agent``, ``email_domain``,
                     ``created_hour`` or a user-declared column name
-value       String  the shared value, readable (prompt: shingle text)
+value_key   UInt64  the value, as a key unique within its kind
 count       UInt32  how many of the account's events carry it
 =========== ======= ===================================================
 
-Each kind is produced by one function from the events frame; which kinds are
-produced depends on which columns the input has.
+and ``SignalSet.values`` (``kind, value_key, value``) gives each value its
+readable text (prompt: shingle text), so text is handled once per value, not
+once per account.
+
+Each kind is produced by one function from the encoded events
+(:mod:`graphlink.encode`); which kinds are produced depends on which columns
+the input has. The ``*_signals`` functions run the same code on a canonical
+frame and return text values keyed by ``account_id`` (for tests and notebooks).
 """
 
 from __future__ import annotations
@@ -26,25 +32,30 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from graphlink.config import SignalConfig
-from graphlink.ingest import AccountsInfo, Events
-from graphlink.signals.ip import ip_signals, load_asn_table, parse_ips
-from graphlink.signals.prompt import normalise_prompt, prompt_signals, shingle_texts
-from graphlink.signals.timing import timing_signals
+from graphlink.encode import EncodedEvents, count_by_account, encode_frame, text_pairs
+from graphlink.ingest import AccountsInfo
+from graphlink.signals.ip import ip_pairs, ip_signals, load_asn_table, parse_ips
+from graphlink.signals.prompt import normalise_prompt, prompt_pairs, prompt_signals, shingle_texts
+from graphlink.signals.timing import timing_pairs, timing_signals
 
 __all__ = [
     "SignalSet", "extract_signals", "categorical_signals", "ip_signals", "prompt_signals",
     "timing_signals", "account_signals", "normalise_prompt", "shingle_texts", "parse_ips",
-    "load_asn_table", "PAIR_SCHEMA",
+    "load_asn_table", "PAIR_SCHEMA", "VALUE_SCHEMA", "categorical_pairs", "ip_pairs", "prompt_pairs",
+    "timing_pairs",
 ]
 
-PAIR_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "kind": pl.String, "value": pl.String, "count": pl.UInt32})
+PAIR_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "kind": pl.String, "value_key": pl.UInt64, "count": pl.UInt32})
+VALUE_SCHEMA = pl.Schema({"kind": pl.String, "value_key": pl.UInt64, "value": pl.String})
+COUNT_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "kind": pl.String, "n_values": pl.UInt32})
 
 
 @dataclass
 class SignalSet:
-    """Account-signal pairs plus per-kind statistics."""
+    """Account-signal pairs, their values' text, and per-kind statistics."""
 
     pairs: pl.DataFrame
+    values: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=VALUE_SCHEMA))
     stats: dict[str, int] = field(default_factory=dict)
     #: Per-account facts learned on the way: ``account_idx, prompts_sampled, prompts_templated``.
     account_stats: pl.DataFrame | None = None
@@ -53,8 +64,18 @@ class SignalSet:
     value_counts: pl.DataFrame | None = None
 
 
+def categorical_pairs(enc: EncodedEvents, column: str, kind: str | None = None,
+                      ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keyed pairs ``(pairs, values)`` for a column of shared identifiers (card, device, user agent)."""
+    kind = kind or column
+    counted = count_by_account(enc.frame, column, enc.index.height)
+    pairs = counted.select("account_idx", pl.lit(kind).alias("kind"), pl.col("key").alias("value_key"), "count")
+    values = enc.dictionary(column).select(pl.lit(kind).alias("kind"), pl.col("key").alias("value_key"), "value")
+    return pairs, values
+
+
 def categorical_signals(events: pl.LazyFrame, column: str, kind: str | None = None) -> pl.DataFrame:
-    """Pairs for a column whose values are shared identifiers (card, device, user agent).
+    """Pairs for a column whose values are shared identifiers, with text values.
 
     Examples
     --------
@@ -62,47 +83,39 @@ def categorical_signals(events: pl.LazyFrame, column: str, kind: str | None = No
     >>> categorical_signals(lf, "device").rows()
     [('a', 'device', 'd1', 2)]
     """
-    return (
-        events.select("account_id", column).drop_nulls()
-        .group_by("account_id", column).agg(pl.len().cast(pl.UInt32).alias("count"))
-        .select("account_id", pl.lit(kind or column).alias("kind"), pl.col(column).alias("value"), "count")
-        .sort("account_id", "value")
-        .collect()
-    )
+    enc = encode_frame(events.select("account_id", column))
+    pairs, values = categorical_pairs(enc, column, kind)
+    return text_pairs(pairs, values, enc.index)
 
 
-def account_signals(accounts: pl.DataFrame, creation_bucket_seconds: int) -> pl.DataFrame:
-    """Pairs from the accounts file: ``created_hour`` (creation bucket) and ``email_domain``."""
+def account_signals(accounts: pl.DataFrame, index: pl.DataFrame, creation_bucket_seconds: int,
+                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keyed pairs ``(pairs, values)`` from the accounts file: ``created_hour`` (creation bucket)
+    and ``email_domain``."""
     frames = []
     if "created_at" in accounts.columns:
         bucket = pl.col("created_at").dt.truncate(f"{creation_bucket_seconds}s")
-        frames.append(
-            accounts.drop_nulls("created_at").select(
-                "account_id", pl.lit("created_hour").alias("kind"),
-                bucket.dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("value"), pl.lit(1, pl.UInt32).alias("count"))
-        )
+        frames.append(accounts.drop_nulls("created_at").select(
+            "account_id", pl.lit("created_hour").alias("kind"), bucket.dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("value")))
     if "email_domain" in accounts.columns:
-        frames.append(
-            accounts.drop_nulls("email_domain").select(
-                "account_id", pl.lit("email_domain").alias("kind"), pl.col("email_domain").alias("value"),
-                pl.lit(1, pl.UInt32).alias("count"))
-        )
+        frames.append(accounts.drop_nulls("email_domain").select(
+            "account_id", pl.lit("email_domain").alias("kind"), pl.col("email_domain").alias("value")))
     if not frames:
-        return pl.DataFrame(schema={"account_id": pl.String, "kind": pl.String, "value": pl.String,
-                                    "count": pl.UInt32})
-    return pl.concat(frames)
+        return pl.DataFrame(schema=PAIR_SCHEMA), pl.DataFrame(schema=VALUE_SCHEMA)
+    rows = pl.concat(frames).with_columns(pl.col("value").hash(0).alias("value_key")).join(
+        index.select("account_id", "account_idx"), on="account_id")
+    pairs = rows.select("account_idx", "kind", "value_key", pl.lit(1, pl.UInt32).alias("count"))
+    return pairs, rows.select("kind", "value_key", "value").unique(["kind", "value_key"])
 
 
-def extract_signals(events: Events, index: pl.DataFrame, config: SignalConfig | None = None,
+def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
                     accounts: AccountsInfo | None = None, extra_signals: tuple[str, ...] = ()) -> SignalSet:
     """All account-signal pairs the input supports (schema in the module docstring).
 
     Parameters
     ----------
-    events : Events
-        Output of :func:`graphlink.ingest.load_events`.
-    index : DataFrame
-        Account index from :func:`graphlink.ingest.build_account_index`.
+    enc : EncodedEvents
+        Output of :func:`graphlink.encode.encode_events`.
     config : SignalConfig
     accounts : AccountsInfo, optional
         Adds ``created_hour`` and ``email_domain``.
@@ -110,56 +123,44 @@ def extract_signals(events: Events, index: pl.DataFrame, config: SignalConfig | 
         User-declared categorical columns.
     """
     config = config or SignalConfig()
-    lf = events.frame
-    cols = set(events.columns)
+    cols = set(enc.columns)
     frames: list[pl.DataFrame] = []
+    texts: list[pl.DataFrame] = []
     value_counts: list[pl.DataFrame] = []
     stats: dict[str, int] = {}
     account_stats = pl.DataFrame(schema={"account_idx": pl.UInt32, "prompts_sampled": pl.UInt32,
                                          "prompts_templated": pl.UInt32})
     if "ip" in cols:
         asn = load_asn_table(config.asn_table) if config.asn_table else None
-        pairs, s, counts = ip_signals(lf, config.ipv4_prefix, config.ipv6_prefix, asn)
-        frames.append(pairs)
-        value_counts.append(counts)
+        pairs, values, s, counts = ip_pairs(enc, config.ipv4_prefix, config.ipv6_prefix, asn)
+        frames.append(pairs), texts.append(values), value_counts.append(counts)
         stats.update(s)
-    if "payment_fingerprint" in cols:
-        frames.append(categorical_signals(lf, "payment_fingerprint", "payment"))
-    if "user_agent" in cols:
-        frames.append(categorical_signals(lf, "user_agent"))
-    for column in extra_signals:
-        frames.append(categorical_signals(lf, column))
+    for column, kind in (("payment_fingerprint", "payment"), ("user_agent", "user_agent"),
+                         *((c, c) for c in extra_signals)):
+        if column in cols:
+            pairs, values = categorical_pairs(enc, column, kind)
+            frames.append(pairs), texts.append(values)
     if "prompt" in cols:
-        pairs, s, sampled = prompt_signals(lf, config.ngram, config.max_prompts_per_account,
-                                           config.max_words_per_prompt, config.seed,
-                                           config.prompt_min_share, config.prompt_min_templated,
-                                           config.prompt_min_prompts, config.max_prompts_total)
-        frames.append(pairs)
-        account_stats = sampled.join(index.select("account_id", "account_idx"), on="account_id").select(
-            "account_idx", "prompts_sampled", "prompts_templated").sort("account_idx")
+        pairs, values, s, account_stats = prompt_pairs(
+            enc, config.ngram, config.max_prompts_per_account, config.max_words_per_prompt, config.seed,
+            config.prompt_min_share, config.prompt_min_templated, config.prompt_min_prompts, config.max_prompts_total)
+        frames.append(pairs), texts.append(values)
         stats.update(s)
     if "timestamp" in cols:
-        pairs, s, counts = timing_signals(lf, config.timing_bucket_seconds, config.timing_min_buckets,
-                                          config.timing_bands, config.timing_rows, config.seed)
-        frames.append(pairs)
-        value_counts.append(counts)
+        pairs, values, s, counts = timing_pairs(enc, config.timing_bucket_seconds, config.timing_min_buckets,
+                                                config.timing_bands, config.timing_rows, config.seed)
+        frames.append(pairs), texts.append(values), value_counts.append(counts)
         stats.update(s)
     if accounts is not None:
-        frames.append(account_signals(accounts.frame, config.creation_bucket_seconds))
-    counts_out = (
-        pl.concat(value_counts).join(index.select("account_id", "account_idx"), on="account_id")
-        .select("account_idx", "kind", pl.col("n_values").cast(pl.UInt32))
-        if value_counts else pl.DataFrame(schema={"account_idx": pl.UInt32, "kind": pl.String, "n_values": pl.UInt32})
-    )
-    frames = [f.cast({"account_id": pl.String, "kind": pl.String, "value": pl.String, "count": pl.UInt32})
-              for f in frames if f.height]
+        pairs, values = account_signals(accounts.frame, enc.index, config.creation_bucket_seconds)
+        frames.append(pairs), texts.append(values)
+    counts_out = pl.concat([c.cast(dict(COUNT_SCHEMA)) for c in value_counts]) if value_counts else \
+        pl.DataFrame(schema=COUNT_SCHEMA)
+    frames = [f.select(list(PAIR_SCHEMA.names())).cast(dict(PAIR_SCHEMA)) for f in frames if f.height]
+    texts = [t.select(list(VALUE_SCHEMA.names())).cast(dict(VALUE_SCHEMA)) for t in texts if t.height]
     if not frames:
-        return SignalSet(pl.DataFrame(schema=PAIR_SCHEMA), stats, account_stats, counts_out)
-    pairs = (
-        pl.concat(frames)
-        .join(index.select("account_id", "account_idx"), on="account_id")
-        .select("account_idx", "kind", "value", "count")
-        .sort("account_idx", "kind", "value")
-    )
+        return SignalSet(pl.DataFrame(schema=PAIR_SCHEMA), pl.DataFrame(schema=VALUE_SCHEMA), stats, account_stats,
+                         counts_out)
+    pairs = pl.concat(frames)
     stats["signal_pairs"] = pairs.height
-    return SignalSet(pairs, stats, account_stats, counts_out)
+    return SignalSet(pairs, pl.concat(texts), stats, account_stats, counts_out)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.encode import EncodedEvents, count_by_account, encode_frame, text_pairs
+
 # Characters kept per word on average before the word cap applies; only bounds
 # the regex work on megabyte prompts.
 _CHARS_PER_WORD = 24
@@ -86,11 +88,10 @@ def shingle_text(texts: pl.DataFrame, located: pl.DataFrame, ngram: int) -> pl.D
     )
 
 
-def _prompts_per_account(hashed: pl.DataFrame, max_prompts: int, max_total: int | None) -> int:
+def _prompts_per_account(counts: pl.Series, max_prompts: int, max_total: int | None) -> int:
     """Largest per-account sample size k <= max_prompts with sum(min(n_a, k)) <= max_total."""
-    if max_total is None or hashed.height <= max_total:
+    if max_total is None or int(counts.sum()) <= max_total:
         return max_prompts
-    counts = hashed.group_by("account_id").agg(pl.len().alias("n"))["n"]
     lo, hi = 1, max_prompts
     while lo < hi:  # binary search on k: the total is monotone in k
         mid = (lo + hi + 1) // 2
@@ -99,6 +100,102 @@ def _prompts_per_account(hashed: pl.DataFrame, max_prompts: int, max_total: int 
         else:
             hi = mid - 1
     return lo
+
+
+def _sample(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_words: int,
+            seed: int) -> tuple[pl.DataFrame, int]:
+    """``account_idx, norm, text_hash``: each account's sampled distinct prompts, normalised.
+
+    The sample is each account's ``k`` distinct prompts with the smallest hash
+    (``k`` from :func:`_prompts_per_account`), chosen on the encoded hashes;
+    only the chosen prompts' text is read back and normalised (the costly steps).
+    """
+    n_accounts = enc.index.height
+    distinct = count_by_account(enc.frame, "prompt", n_accounts).select("account_idx", "key")
+    # Sorted by (account, hash): an account's rank is its row number from its first row.
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    starts = pl.when(pl.col("account_idx") != pl.col("account_idx").shift(1).fill_null(-1)).then(row)
+    distinct = distinct.with_columns((row - starts.forward_fill()).alias("rank"))
+    counts = distinct["account_idx"].rle().struct.field("len")
+    cap = _prompts_per_account(counts, max_prompts, max_total)
+    chosen = distinct.filter(pl.col("rank") < cap).select("account_idx", "key")
+    keys = enc.index.select("account_idx", pl.col("account_id").hash(enc.salt).alias("__account"))
+    raw = (
+        enc.source.select(pl.col("account_id").hash(enc.salt).alias("__account"),
+                          pl.col("prompt").hash(enc.salt).alias("key"), "prompt")
+        .drop_nulls("prompt")
+        .filter(pl.col("key").is_in(chosen["key"].implode()))
+        .collect(engine="streaming")
+        .join(keys, on="__account")
+        .join(chosen, on=["account_idx", "key"], how="semi")
+        .unique(["account_idx", "key"])
+    )
+    sampled = (
+        raw.select("account_idx", normalise_prompt(pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD))
+                   .alias("norm"))
+        .filter(pl.col("norm").str.len_bytes() > 0)
+        .with_columns(pl.col("norm").hash(seed).alias("text_hash"))
+        .unique(["account_idx", "text_hash"])
+    )
+    return sampled, cap
+
+
+def prompt_pairs(enc: EncodedEvents, ngram: int, max_prompts: int, max_words: int, seed: int,
+                 min_share: float = 0.0, min_templated: float = 0.0, min_prompts: int = 1,
+                 max_total: int | None = None,
+                 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame]:
+    """Keyed prompt pairs from encoded events: ``(pairs, values, stats, per_account)``.
+
+    ``pairs`` has ``account_idx, kind, value_key, count`` (kind ``prompt``, one
+    value per shingle), ``values`` the shingle texts; ``per_account`` has
+    ``account_idx, prompts_sampled, prompts_templated``. Semantics as in
+    :func:`prompt_signals`.
+    """
+    sampled, per_account_cap = _sample(enc, max_prompts, max_total, max_words, seed)
+    texts = sampled.select("text_hash", "norm").unique("text_hash")
+    shingles = shingle_texts(texts.lazy(), ngram, max_words, seed).collect()
+    occurrences = (
+        sampled.lazy().select("account_idx", "text_hash")
+        .join(shingles.lazy().select("text_hash", "shingle_hash"), on="text_hash")
+        .collect()
+    )
+    shared = (
+        occurrences.group_by("shingle_hash").agg(pl.col("account_idx").n_unique().alias("df"))
+        .filter(pl.col("df") >= 2)
+    )
+    occurrences = occurrences.join(shared.select("shingle_hash"), on="shingle_hash", how="semi")
+    per_account = (
+        sampled.group_by("account_idx").agg(pl.len().cast(pl.UInt32).alias("prompts_sampled"))
+        .join(occurrences.group_by("account_idx").agg(pl.col("text_hash").n_unique().cast(pl.UInt32)
+                                                      .alias("prompts_templated")), on="account_idx", how="left")
+        .with_columns(pl.col("prompts_templated").fill_null(0))
+        .sort("account_idx")
+    )
+    templated = per_account.filter(
+        (pl.col("prompts_sampled") >= min_prompts)
+        & (pl.col("prompts_templated") >= min_templated * pl.col("prompts_sampled"))
+    )
+    kept = (
+        occurrences.lazy().join(templated.lazy(), on="account_idx")
+        .group_by("account_idx", "shingle_hash")
+        .agg(pl.len().cast(pl.UInt32).alias("count"), pl.col("prompts_sampled").first())
+        .filter(pl.col("count") >= min_share * pl.col("prompts_sampled"))
+        .drop("prompts_sampled")
+        .collect()
+    )
+    located = (
+        shingles.join(kept.select("shingle_hash").unique(), on="shingle_hash", how="semi")
+        .sort("shingle_hash", "text_hash", "pos")
+        .unique("shingle_hash", keep="first")
+    )
+    values = shingle_text(texts, located, ngram).select(
+        pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"), pl.col("shingle").alias("value"))
+    pairs = kept.select("account_idx", pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"),
+                        "count")
+    stats = {"prompts_sampled": sampled.height, "distinct_prompt_texts": texts.height,
+             "shingles_shared": shared.height,
+             "accounts_templated": templated.height, "prompts_per_account_used": per_account_cap}
+    return pairs, values, stats, per_account
 
 
 def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words: int, seed: int,
@@ -125,6 +222,7 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
     Returns ``(pairs, stats, per_account)`` where ``per_account`` has
     ``account_id, prompts_sampled, prompts_templated`` (distinct prompts
     shingled, and those sharing a shingle with another account) for scoring.
+    The pipeline runs :func:`prompt_pairs` on the encoded events instead.
 
     Examples
     --------
@@ -136,75 +234,9 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
     >>> per_account.sort("account_id").rows()
     [('a', 2, 2), ('b', 2, 1)]
     """
-    # Sample on hashes of the raw text first: only the sampled prompts' text is
-    # ever materialised and normalised (the costly steps).
-    raw = pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD)
-    hashed = (
-        events.select("account_id", raw.hash(seed).alias("raw_hash"), pl.col("prompt").is_null().alias("missing"))
-        .filter(~pl.col("missing")).drop("missing")
-        .unique(["account_id", "raw_hash"])
-        .with_columns(pl.col("raw_hash").rank("min").over("account_id").alias("rank"))
-        .collect()
-    )
-    per_account_cap = _prompts_per_account(hashed, max_prompts, max_total)
-    chosen = hashed.filter(pl.col("rank") <= per_account_cap).select("account_id", "raw_hash")
-    sampled = (
-        events.select("account_id", raw.alias("prompt")).drop_nulls()
-        .with_columns(pl.col("prompt").hash(seed).alias("raw_hash"))
-        .join(chosen.lazy(), on=["account_id", "raw_hash"], how="semi")
-        .unique(["account_id", "raw_hash"])
-        .select("account_id", normalise_prompt(pl.col("prompt")).alias("norm"))
-        .filter(pl.col("norm").str.len_bytes() > 0)
-        .with_columns(pl.col("norm").hash(seed).alias("text_hash"))
-        .unique(["account_id", "text_hash"])
-        .collect()
-    )
-    del hashed, chosen
-    # Integer account keys from here on: grouping tens of millions of shingle
-    # occurrences by a string id was the slowest step of this stage.
-    keys = sampled.select(pl.col("account_id").unique().sort()).with_row_index("acct")
-    sampled = sampled.join(keys, on="account_id").drop("account_id")
-    texts = sampled.select("text_hash", "norm").unique("text_hash")
-    shingles = shingle_texts(texts.lazy(), ngram, max_words, seed).collect()
-    occurrences = (
-        sampled.lazy().select("acct", "text_hash")
-        .join(shingles.lazy().select("text_hash", "shingle_hash"), on="text_hash")
-        .collect()
-    )
-    shared = (
-        occurrences.group_by("shingle_hash").agg(pl.col("acct").n_unique().alias("df"))
-        .filter(pl.col("df") >= 2)
-    )
-    occurrences = occurrences.join(shared.select("shingle_hash"), on="shingle_hash", how="semi")
-    per_account = (
-        sampled.group_by("acct").agg(pl.len().cast(pl.UInt32).alias("prompts_sampled"))
-        .join(occurrences.group_by("acct").agg(pl.col("text_hash").n_unique().cast(pl.UInt32)
-                                               .alias("prompts_templated")), on="acct", how="left")
-        .with_columns(pl.col("prompts_templated").fill_null(0))
-    )
-    templated = per_account.filter(
-        (pl.col("prompts_sampled") >= min_prompts)
-        & (pl.col("prompts_templated") >= min_templated * pl.col("prompts_sampled"))
-    )
-    kept = (
-        occurrences.lazy().join(templated.lazy(), on="acct")
-        .group_by("acct", "shingle_hash")
-        .agg(pl.len().cast(pl.UInt32).alias("count"), pl.col("prompts_sampled").first())
-        .filter(pl.col("count") >= min_share * pl.col("prompts_sampled"))
-        .drop("prompts_sampled")
-        .collect()
-    )
-    located = (
-        shingles.join(kept.select("shingle_hash").unique(), on="shingle_hash", how="semi")
-        .sort("shingle_hash", "text_hash", "pos")
-        .unique("shingle_hash", keep="first")
-    )
-    pairs = (
-        kept.join(shingle_text(texts, located, ngram), on="shingle_hash").join(keys, on="acct")
-        .select("account_id", pl.lit("prompt").alias("kind"), pl.col("shingle").alias("value"), "count")
-    )
-    per_account = per_account.join(keys, on="acct").select("account_id", "prompts_sampled", "prompts_templated")
-    stats = {"prompts_sampled": sampled.height, "distinct_prompt_texts": texts.height,
-             "shingles_shared": shared.height,
-             "accounts_templated": templated.height, "prompts_per_account_used": per_account_cap}
-    return pairs, stats, per_account
+    enc = encode_frame(events.select("account_id", "prompt"), seed)
+    pairs, values, stats, per_account = prompt_pairs(enc, ngram, max_prompts, max_words, seed, min_share,
+                                                     min_templated, min_prompts, max_total)
+    per_account = per_account.join(enc.index.select("account_idx", "account_id"), on="account_idx").select(
+        "account_id", "prompts_sampled", "prompts_templated")
+    return text_pairs(pairs, values, enc.index), stats, per_account
