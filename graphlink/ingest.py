@@ -223,6 +223,13 @@ def _clean_text(name: str) -> pl.Expr:
     return pl.when(text.str.len_bytes() > 0).then(text).otherwise(None).alias(name)
 
 
+def _blank_to_null(name: str) -> pl.Expr:
+    """Free text (prompts): kept as sent, null when blank. Stripping would copy gigabytes
+    of prompt text for nothing: prompts are normalised before any comparison."""
+    text = pl.col(name).cast(pl.String)
+    return pl.when(text.str.contains(r"\S")).then(text).otherwise(None).alias(name)
+
+
 def parse_timestamp(name: str, dtype: pl.DataType) -> pl.Expr:
     """Expression turning column ``name`` of ``dtype`` into Datetime(us, UTC).
 
@@ -358,7 +365,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None) -> Events:
     keep = [c for c in EVENT_COLUMNS if c in schema] + list(dict.fromkeys(config.extra_signals))
     _check_types(lf, schema, keep, path_str)
     text_cols = [c for c in keep if c != "timestamp"]
-    lf = lf.select(keep).with_columns([_clean_text(c) for c in text_cols])
+    lf = lf.select(keep).with_columns([_blank_to_null(c) if c == "prompt" else _clean_text(c) for c in text_cols])
 
     reasons = {"missing_account_id": pl.col("account_id").is_null()}
     if "timestamp" in schema:
@@ -465,11 +472,16 @@ def build_account_index(events: Events, accounts: AccountsInfo | None = None) ->
     The index is the vertex numbering of the graph: sorting by account id makes
     it independent of input row order.
     """
-    has_ts = "timestamp" in events.columns
+    return index_accounts(events.frame, "timestamp" in events.columns, accounts)
+
+
+def index_accounts(events: pl.LazyFrame | pl.DataFrame, has_ts: bool, accounts: AccountsInfo | None = None,
+                   ) -> pl.DataFrame:
+    """:func:`build_account_index` from a frame with ``account_id`` (and ``timestamp`` if ``has_ts``)."""
     aggs = [pl.len().cast(pl.Int64).alias("events")]
     if has_ts:
         aggs += [pl.col("timestamp").min().alias("first_seen"), pl.col("timestamp").max().alias("last_seen")]
-    per_account = events.frame.group_by("account_id").agg(aggs).collect()
+    per_account = events.lazy().group_by("account_id").agg(aggs).collect()
     if not has_ts:
         per_account = per_account.with_columns(
             pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("first_seen"),

@@ -229,14 +229,19 @@ def ip_table(ips: pl.DataFrame, ipv4_prefix: int, ipv6_prefix: int) -> pl.DataFr
     """
     span = 2 ** (32 - ipv4_prefix)
     plain = ips.filter(pl.col("value").str.contains(_V4))
-    octets = [pl.col("value").str.split_exact(".", 3).struct.field(f"field_{i}").cast(pl.UInt64) for i in range(4)]
+    octets = [pl.col(f"field_{i}") for i in range(4)]
     valid = pl.all_horizontal([o <= 255 for o in octets])
     addr = octets[0] * 16777216 + octets[1] * 65536 + octets[2] * 256 + octets[3]
-    fast = plain.select(
-        "key", pl.when(valid).then(pl.lit(4, pl.Int8)).alias("version"),
-        pl.when(valid).then(addr).alias("addr_key"), pl.when(valid).then(addr // span * span).alias("net_key"),
-        pl.when(valid).then(addr).alias("int_key"),
-        pl.lit(None, pl.String).alias("address"), pl.lit(None, pl.String).alias("network"))
+    fast = (
+        plain.select("key", pl.col("value").str.split_exact(".", 3)).unnest("value")
+        .with_columns([o.cast(pl.UInt64) for o in octets])
+        .select("key", valid.alias("valid"), addr.alias("addr"))
+        .select("key", pl.when("valid").then(pl.lit(4, pl.Int8)).alias("version"),
+                pl.when("valid").then("addr").alias("addr_key"),
+                pl.when("valid").then(pl.col("addr") // span * span).alias("net_key"),
+                pl.when("valid").then("addr").alias("int_key"),
+                pl.lit(None, pl.String).alias("address"), pl.lit(None, pl.String).alias("network"))
+    )
     other = ips.join(plain.select("key"), on="key", how="anti").rename({"key": "ip_key"})
     v4 = pl.col("version") == 4
     slow = parse_ip_frame(other, "value", ipv4_prefix, ipv6_prefix).select(
@@ -264,16 +269,6 @@ def ip_texts(keys: pl.DataFrame, table: pl.DataFrame, kind: str, ipv4_prefix: in
     )
 
 
-def _per_value(per_ip: pl.DataFrame, table: pl.DataFrame, key: str, n_accounts: int) -> pl.DataFrame:
-    """``account_idx, value_key, count``: the accounts' events per address or network."""
-    joined = per_ip.join(table.select("key", pl.col(key).alias("value_key")), on="key", maintain_order="left")
-    if key == "addr_key" and table.select(pl.col("addr_key").n_unique()).item() == table.height:
-        # One spelling per address (the usual case): per_ip already has one row per account and address.
-        return joined.select("account_idx", "value_key", "count")
-    # Several addresses (or spellings) per value: sum their counts per account.
-    return count_by_account(joined, "value_key", n_accounts, weight="count").rename({"key": "value_key"})
-
-
 def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: pl.DataFrame | None = None,
              ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Keyed IP pairs from encoded events: ``(pairs, values, stats, value_counts)``.
@@ -290,16 +285,27 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
     per_ip = count_by_account(enc.frame, "ip", n_accounts)
     table = ip_table(enc.dictionary("ip"), ipv4_prefix, ipv6_prefix)
     invalid = table.filter(pl.col("version").is_null()).select("key")
-    invalid_events = int(per_ip.join(invalid, on="key", how="semi")["count"].sum() or 0)
     table = table.drop_nulls("version")
-    if invalid.height:
-        per_ip = per_ip.join(invalid, on="key", how="anti", maintain_order="left")
+    # One join gives every (account, IP) row its address, network and how many accounts used that IP.
+    accounts_per_ip = per_ip.select(pl.col("key").value_counts()).unnest("key").rename({"count": "ip_df"})
+    joined = per_ip.join(
+        table.select("key", "addr_key", "net_key").join(accounts_per_ip, on="key"), on="key", how="left",
+        maintain_order="left")
+    invalid_events = int(joined.filter(pl.col("addr_key").is_null())["count"].sum() or 0)
+    joined = joined.drop_nulls("addr_key")
     frames, values, counts = [], [], []
+    one_spelling = table.select(pl.col("addr_key").n_unique()).item() == table.height
     for kind, key in (("ip", "addr_key"), ("ip_net", "net_key")):
-        per_value = _per_value(per_ip, table, key, n_accounts)
+        if kind == "ip" and one_spelling:
+            # One spelling per address (the usual case): per_ip already has one row per account and address.
+            per_value = joined.select("account_idx", pl.col("addr_key").alias("value_key"), "count")
+            shared = per_value.filter(joined["ip_df"] >= 2)
+        else:
+            # Several addresses (or spellings) per value: sum their counts per account.
+            per_value = count_by_account(joined, key, n_accounts, weight="count").rename({"key": "value_key"})
+            shared = shared_only(per_value)
         counts.append(per_value.group_by("account_idx").agg(pl.len().cast(pl.UInt32).alias("n_values"))
                       .select("account_idx", pl.lit(kind).alias("kind"), "n_values"))
-        shared = shared_only(per_value)
         frames.append(shared.select("account_idx", pl.lit(kind).alias("kind"), "value_key", "count"))
         values.append(ip_texts(shared.select("value_key").unique(), table, kind, ipv4_prefix))
     if asn_table is not None:
