@@ -298,6 +298,12 @@ class ScoringConfig:
         has many accounts, pairs are families and friends.
     evidence_per_kind : int
         How many top shared values per cluster and kind are kept as evidence.
+    member_values_per_kind : int
+        How many shared values per cluster and kind ``memberships.parquet``
+        lists with the members carrying them (0: all). 50 draws and exports a
+        cluster's shared infrastructure legibly; a proxy fleet's full list
+        (thousands of rotating IPs per cluster) made that file 33M rows on the
+        campaign preset.
     component_weights : dict of str to float
         Weight of each abuse component in the score (see :mod:`graphlink.scoring`).
         Volume weighs half: heavy users exist, and fleets can throttle.
@@ -317,6 +323,7 @@ class ScoringConfig:
     flag_threshold: float = 0.6
     min_flag_size: int = 5
     evidence_per_kind: int = 10
+    member_values_per_kind: int = 50
     component_weights: dict[str, float] = field(default_factory=lambda: {
         "payment_reuse": 1.0, "ip_spread": 1.0, "template_share": 1.0, "timing_sync": 1.0,
         "around_the_clock": 1.0, "creation_burst": 1.0, "volume": 0.5,

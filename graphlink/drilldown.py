@@ -8,7 +8,8 @@ Output schemas
 --------------
 :func:`member_signals` (``memberships.parquet``): the bipartite account-signal
 edges of clustered accounts, linking or not, for values shared by at least two
-members of the account's cluster; sorted by account id, then signal.
+members of the account's cluster (at most ``ScoringConfig.member_values_per_kind``
+values per cluster and kind, the most shared); sorted by account id, then signal.
 
 ========== ======= ====================================================
 column     dtype   meaning
@@ -37,6 +38,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.encode import count_by_account
+from graphlink.evidence import shared_in_clusters, top_per_kind
+
 MEMBER_SIGNALS_SCHEMA = pl.Schema({
     "account_id": pl.String, "kind": pl.String, "value": pl.String, "weight": pl.Float64,
 })
@@ -54,8 +58,16 @@ def clustered_accounts(index: pl.DataFrame, membership: pl.DataFrame) -> pl.Data
     )
 
 
-def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: pl.DataFrame) -> pl.DataFrame:
+def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: pl.DataFrame,
+                   per_kind: int = 0) -> pl.DataFrame:
     """Signals carried by clustered accounts (schema in the module docstring).
+
+    Only values at least two members of the same cluster share, and with
+    ``per_kind`` > 0 only the ``per_kind`` values per cluster and kind shared by
+    the most members (as :mod:`graphlink.evidence` ranks them): what the
+    report's drawing and the exports can show. A proxy fleet's members share
+    hundreds of rotating IPs each; listing all of them made this the largest
+    output (33M rows on the campaign preset) for no reader.
 
     Examples
     --------
@@ -68,17 +80,21 @@ def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: 
     >>> member_signals(m, s, c).rows()
     [('a', 'payment', 'c1', 2.0), ('b', 'payment', 'c1', 2.0)]
     """
-    # Only values at least two members of the same cluster share: what the report's
-    # drawing and the exports show. A proxy-rotating account's hundreds of
-    # one-off IPs would otherwise make this the largest output (and stage).
-    shared = (
+    shared = shared_in_clusters(memberships, clustered.select("account_idx", "cluster_id")).join(
+        signals.select("signal_idx", "kind", "value", "weight"), on="signal_idx")
+    if per_kind > 0:
+        shared = top_per_kind(shared, per_kind)
+    slot = (pl.col("cluster_id").cast(pl.UInt64) * 2**32 + pl.col("signal_idx")).alias("slot")
+    rows = (
         memberships.select("account_idx", "signal_idx")
         .join(clustered.select("account_idx", "account_id", "cluster_id"), on="account_idx")
-        .filter(pl.len().over("cluster_id", "signal_idx") >= 2)
+        .with_columns(slot)
+        .join(shared.select(slot), on="slot", how="semi")
+        .with_columns((pl.col("account_idx").cast(pl.UInt64) * 2**32 + pl.col("signal_idx")).alias("order"))
+        .sort("order")
     )
     return (
-        shared.sort("account_idx", "signal_idx")
-        .join(signals.select("signal_idx", "kind", "value", "weight"), on="signal_idx", maintain_order="left")
+        rows.join(signals.select("signal_idx", "kind", "value", "weight"), on="signal_idx", maintain_order="left")
         .select(list(MEMBER_SIGNALS_SCHEMA.names()))
         .cast(dict(MEMBER_SIGNALS_SCHEMA))
     )
@@ -93,14 +109,17 @@ def account_activity(events: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFra
     schema = {"account_idx": pl.UInt32, "hour": pl.Int8, "day": pl.Date, "events": pl.Int64}
     if "timestamp" not in events.columns or accounts.is_empty():
         return pl.DataFrame(schema=schema)
-    ts = pl.col("timestamp")
-    return (
-        events.lazy().select("account_idx", "timestamp").drop_nulls("timestamp")
+    hours = (pl.col("timestamp").dt.epoch("s") // 3600).cast(pl.UInt64).alias("hours")
+    timed = (
+        events.lazy().select("account_idx", hours).drop_nulls("hours")
         .join(accounts.lazy().select("account_idx"), on="account_idx", how="semi")
-        .group_by("account_idx", ts.dt.hour().cast(pl.Int8).alias("hour"), ts.dt.date().alias("day"))
-        .agg(pl.len().cast(pl.Int64).alias("events"))
         .collect()
     )
+    # Sort-based counting on one packed (account, hour since epoch) key; hour of day and day follow from it.
+    counted = count_by_account(timed, "hours")
+    return counted.select(
+        "account_idx", (pl.col("key") % 24).cast(pl.Int8).alias("hour"),
+        (pl.col("key") // 24).cast(pl.Int32).cast(pl.Date).alias("day"), pl.col("count").cast(pl.Int64).alias("events"))
 
 
 def member_activity(activity: pl.DataFrame, columns: tuple[str, ...], clustered: pl.DataFrame) -> pl.DataFrame:

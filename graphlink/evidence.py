@@ -21,10 +21,44 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.encode import count_by_account
+
 EVIDENCE_SCHEMA = pl.Schema({
     "cluster_id": pl.Int64, "kind": pl.String, "value": pl.String,
     "accounts_sharing": pl.UInt32, "weight": pl.Float64, "df": pl.UInt32,
 })
+
+
+def shared_in_clusters(memberships: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
+    """``cluster_id, signal_idx, accounts_sharing``: values at least two members of a cluster carry.
+
+    ``memberships`` has one row per (account, signal); ``clusters`` maps
+    ``account_idx`` to ``cluster_id`` (nulls ignored). Counted by sorting one
+    packed (signal, cluster) key: 33M memberships in ~2 s, against ~5 s for a
+    two-column group-by.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 1, 2, 0], "signal_idx": [5, 5, 5, 6]}, schema={
+    ...     "account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> c = pl.DataFrame({"account_idx": [0, 1, 2], "cluster_id": [1, 1, 2]},
+    ...                  schema_overrides={"account_idx": pl.UInt32})
+    >>> shared_in_clusters(m, c).rows()
+    [(1, 5, 2)]
+    """
+    members = clusters.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.UInt64))
+    rows = memberships.select("account_idx", "signal_idx").join(members, on="account_idx")
+    if rows.is_empty():
+        return pl.DataFrame(schema={"cluster_id": pl.Int64, "signal_idx": pl.UInt32, "accounts_sharing": pl.UInt32})
+    # count_by_account packs its first column above its second: here (signal, cluster).
+    counted = count_by_account(rows.select(pl.col("signal_idx").alias("account_idx"), "cluster_id"), "cluster_id",
+                               int(memberships["signal_idx"].max()) + 1)
+    return (
+        counted.filter(pl.col("count") >= 2)
+        .select(pl.col("key").cast(pl.Int64).alias("cluster_id"), pl.col("account_idx").alias("signal_idx"),
+                pl.col("count").alias("accounts_sharing"))
+        .sort("cluster_id", "signal_idx")
+    )
 
 
 def cluster_evidence(memberships: pl.DataFrame, signals: pl.DataFrame, clusters: pl.DataFrame,
@@ -42,19 +76,15 @@ def cluster_evidence(memberships: pl.DataFrame, signals: pl.DataFrame, clusters:
     per_kind : int
         Values kept per cluster and kind.
     """
-    members = clusters.drop_nulls("cluster_id")
-    shared = (
-        memberships.join(members, on="account_idx")
-        .group_by("cluster_id", "signal_idx").agg(pl.len().cast(pl.UInt32).alias("accounts_sharing"))
-        .filter(pl.col("accounts_sharing") >= 2)
-        .join(signals.select("signal_idx", "kind", "value", "df", "weight"), on="signal_idx")
-    )
+    shared = shared_in_clusters(memberships, clusters).join(
+        signals.select("signal_idx", "kind", "value", "df", "weight"), on="signal_idx")
+    return top_per_kind(shared, per_kind).select(list(EVIDENCE_SCHEMA.names())).cast(dict(EVIDENCE_SCHEMA))
+
+
+def top_per_kind(shared: pl.DataFrame, per_kind: int) -> pl.DataFrame:
+    """The ``per_kind`` values per cluster and kind shared by most members, then heaviest, then by text."""
     ranked = shared.sort(
         ["cluster_id", "kind", "accounts_sharing", "weight", "value"],
         descending=[False, False, True, True, False],
     )
-    return (
-        ranked.group_by("cluster_id", "kind", maintain_order=True).head(per_kind)
-        .select(list(EVIDENCE_SCHEMA.names()))
-        .cast(dict(EVIDENCE_SCHEMA))
-    )
+    return ranked.group_by("cluster_id", "kind", maintain_order=True).head(per_kind)

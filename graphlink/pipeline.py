@@ -221,7 +221,8 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         rekeyed = index.select("account_idx", "account_id").join(
             accounts_out.select("account_id", "cluster_id"), on="account_id")
         clustered = clustered_accounts(index, rekeyed.select("account_idx", "cluster_id"))
-        signals_out = member_signals(projection.memberships, projection.signals, clustered)
+        signals_out = member_signals(projection.memberships, projection.signals, clustered,
+                                     config.scoring.member_values_per_kind)
         activity = member_activity(activity_idx, ev.columns, clustered)
     run = {
         "graphlink": "detect",

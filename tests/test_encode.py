@@ -60,3 +60,45 @@ def test_a_hash_collision_raises_instead_of_merging_values(monkeypatch):
     monkeypatch.setattr(pl.Expr, "hash", colliding)
     with pytest.raises(GraphlinkError, match="hash collision between two (account_id|card) values"):
         encode_frame(pl.DataFrame({"account_id": ["a", "b"], "card": ["c1", "c2"]}))
+
+
+def test_account_activity_matches_a_group_by_over_hours_and_days():
+    from graphlink.drilldown import account_activity
+
+    rng = np.random.default_rng(4)
+    n = 5000
+    events = pl.DataFrame({
+        "account_idx": rng.integers(0, 40, n).astype(np.uint32),
+        "timestamp": pl.Series(rng.integers(1_700_000_000, 1_703_000_000, n) * 1_000_000).cast(
+            pl.Datetime("us", "UTC")),
+    })
+    accounts = pl.DataFrame({"account_idx": np.arange(0, 40, 2, dtype=np.uint32)})
+    ts = pl.col("timestamp")
+    expected = (
+        events.filter(pl.col("account_idx").is_in(accounts["account_idx"].implode()))
+        .group_by("account_idx", ts.dt.hour().cast(pl.Int8).alias("hour"), ts.dt.date().alias("day"))
+        .agg(pl.len().cast(pl.Int64).alias("events"))
+        .sort("account_idx", "day", "hour")
+    )
+    got = account_activity(events, accounts).sort("account_idx", "day", "hour")
+    assert got.equals(expected.select(got.columns))
+
+
+def test_member_signals_keep_the_most_shared_values_per_cluster_and_kind():
+    from graphlink.drilldown import member_signals
+
+    # Cluster 1 (accounts 0-3) shares ip 10 (4 members), ip 11 (3), ip 12 (2); a card (2); ip 13 is one member's.
+    memberships = pl.DataFrame(
+        {"account_idx": [0, 1, 2, 3, 0, 1, 2, 0, 1, 2, 3, 0], "signal_idx": [10, 10, 10, 10, 11, 11, 11, 12, 12, 20, 20, 13]},
+        schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    signals = pl.DataFrame({"signal_idx": [10, 11, 12, 13, 20], "kind": ["ip"] * 4 + ["payment"],
+                            "value": ["a", "b", "c", "d", "card"], "weight": [1.0] * 5},
+                           schema_overrides={"signal_idx": pl.UInt32})
+    clustered = pl.DataFrame({"account_idx": [0, 1, 2, 3], "account_id": ["w", "x", "y", "z"], "cluster_id": [1] * 4},
+                             schema_overrides={"account_idx": pl.UInt32})
+    everything = member_signals(memberships, signals, clustered)
+    assert sorted(set(everything["value"])) == ["a", "b", "c", "card"]  # "d" is not shared
+    capped = member_signals(memberships, signals, clustered, per_kind=2)
+    assert sorted(set(capped["value"])) == ["a", "b", "card"]
+    assert capped.filter(pl.col("value") == "a").height == 4
+    assert capped["account_id"].is_sorted()
