@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -79,13 +80,24 @@ class DetectResult:
     cluster_mapping: pl.DataFrame | None = None
 
 
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process so far, in MiB (None where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
 @contextmanager
-def _stage(name: str, timings: dict[str, float], progress: Progress | None):
+def _stage(name: str, timings: dict[str, float], progress: Progress | None, memory: dict[str, float | None]):
     if progress:
         progress(name)
     start = time.perf_counter()
     yield
     timings[name] = round(time.perf_counter() - start, 4)
+    memory[name] = peak_rss_mb()
 
 
 def package_versions() -> dict[str, str]:
@@ -151,7 +163,9 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     if previous is not None:
         prev = load_previous(previous, OUTPUT_FILES)
     timings: dict[str, float] = {}
-    with _stage("ingest", timings, progress):
+    # Peak RSS after each stage: which stage set the process's memory high-water mark.
+    memory: dict[str, float | None] = {}
+    with _stage("ingest", timings, progress, memory):
         ev: Events = (
             load_events(events, config.ingest)
             if isinstance(events, (str, Path))
@@ -165,16 +179,16 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         encoded = encode_events(ev, acc, salt=config.signals.seed)
         index = encoded.index
     n_accounts = index.height
-    with _stage("signals", timings, progress):
+    with _stage("signals", timings, progress, memory):
         signal_set = extract_signals(encoded, config.signals, acc, config.ingest.extra_signals)
-    with _stage("graph", timings, progress):
+    with _stage("graph", timings, progress, memory):
         projection = project(signal_set.pairs, n_accounts, config.graph, seed=config.signals.seed,
                              value_counts=signal_set.value_counts, values=signal_set.values)
-    with _stage("communities", timings, progress):
+    with _stage("communities", timings, progress, memory):
         graph = build_graph(projection.edges, n_accounts)
         membership = detect_communities(graph, config.communities, projection.edges)
         del graph
-    with _stage("scoring", timings, progress):
+    with _stage("scoring", timings, progress, memory):
         # One pass over the events' timestamps serves every scoring pass below.
         # Clustered accounts' events per hour and day, from the encoded events: serves
         # every scoring pass and the drill-down (cluster ids are attached later).
@@ -216,7 +230,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
                                      id_floor=prev.max_cluster_id)
             accounts_out, clusters, evidence = rekey(mapping, accounts_out, clusters, evidence)
             max_id = max(max_id, prev.max_cluster_id, int(clusters["cluster_id"].max() or 0))
-    with _stage("drilldown", timings, progress):
+    with _stage("drilldown", timings, progress, memory):
         # After any re-keying, so the drill-down tables carry the ids the outputs use.
         rekeyed = index.select("account_idx", "account_id").join(
             accounts_out.select("account_id", "cluster_id"), on="account_id")
@@ -249,6 +263,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         "warnings": projection.warnings,
         "versions": package_versions(),
         "timings": timings,
+        "peak_rss_mb": memory,
     }
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, memberships=projection.memberships,

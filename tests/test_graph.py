@@ -139,3 +139,21 @@ def test_weak_kinds_at_most_double_a_link():
     edges = project(_pairs(rows), 100, config).edges
     strong = config.spec("payment").weight * math.log(100 / 2)
     assert edges["weight"].to_list() == [pytest.approx(2 * strong)]
+
+
+def test_signal_numbering_falls_back_when_packed_hashes_collide(monkeypatch):
+    from graphlink import graph
+
+    pairs = pl.DataFrame({"account_idx": [0, 1, 2, 3], "kind": ["payment"] * 4,
+                          "value_key": [2**40, 2**40, 2**40 + 1, 2**40 + 1], "count": [1, 1, 1, 1]},
+                         schema={"account_idx": pl.UInt32, "kind": pl.String, "value_key": pl.UInt64,
+                                 "count": pl.UInt32})
+    values = pl.DataFrame({"kind": ["payment"] * 2, "value_key": [2**40, 2**40 + 1], "value": ["c1", "c2"]},
+                          schema_overrides={"value_key": pl.UInt64})
+    fast = graph.project(pairs, 4, values=values)
+    # The identity "hash" keeps only the top bits the packing uses: c1 and c2 collide there.
+    monkeypatch.setattr(graph, "_SIGNAL_HASH", pl.col("value_key"))
+    slow = graph.project(pairs, 4, values=values)
+    assert sorted(slow.signals.select("value", "df").rows()) == [("c1", 2), ("c2", 2)]
+    assert slow.edges.select("source", "target").rows() == fast.edges.select("source", "target").rows() == [
+        (0, 1), (2, 3)]
