@@ -58,6 +58,11 @@ class Events:
     rows_read: int
     rejected: dict[str, int] = field(default_factory=dict)
     columns: tuple[str, ...] = ()
+    #: The same cleaned columns before rejected rows are filtered out, and the
+    #: expression (on it) that is True for kept rows: lets :mod:`graphlink.encode`
+    #: read one column per pass without re-reading the columns the filter needs.
+    unfiltered: pl.LazyFrame | None = None
+    kept: pl.Expr | None = None
 
     @property
     def rows_kept(self) -> int:
@@ -387,10 +392,12 @@ def load_events(path: str | Path, config: IngestConfig | None = None) -> Events:
             raise InputError("no timestamp could be parsed (expected ISO-8601 or epoch seconds/milliseconds)",
                              file=path_str, column="timestamp", row=first)
     any_bad = pl.any_horizontal(list(reasons.values()))
+    unfiltered = lf
     lf = lf.filter(~any_bad)
     if "timestamp" in schema:
         lf = lf.drop("__raw_ts")
-    return Events(frame=lf, path=path_str, rows_read=rows, rejected=rejected, columns=tuple(keep))
+    return Events(frame=lf, path=path_str, rows_read=rows, rejected=rejected, columns=tuple(keep),
+                  unfiltered=unfiltered, kept=~any_bad)
 
 
 def events_from_frame(frame: pl.DataFrame | pl.LazyFrame, config: IngestConfig | None = None,
@@ -406,6 +413,7 @@ def events_from_frame(frame: pl.DataFrame | pl.LazyFrame, config: IngestConfig |
         lf.sink_parquet(target)
         events = load_events(target, config)
         events.frame = pl.DataFrame(events.frame.collect()).lazy()
+        events.unfiltered = events.kept = None  # they read the temporary file
     events.path = name
     return events
 

@@ -264,6 +264,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         "versions": package_versions(),
         "timings": timings,
         "peak_rss_mb": memory,
+        "timings_signals": signal_set.seconds,
     }
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, memberships=projection.memberships,

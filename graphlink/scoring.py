@@ -123,6 +123,11 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
     """Raw per-cluster facts the components are computed from (one row per cluster)."""
     sizes = members.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     feats = sizes
+    # The kinds read below hold a few million of the tens of millions of memberships
+    # (IPs are counted from value_counts): cut them out once.
+    wanted = signals.filter(pl.col("kind").is_in(["payment", "prompt", "timing"])).select("signal_idx")
+    memberships = memberships.join(wanted, on="signal_idx", how="semi").join(
+        members.select("account_idx"), on="account_idx", how="semi")
 
     # Payment: accounts with a card and distinct cards among them.
     pay = _member_kind(memberships, signals, members, "payment")

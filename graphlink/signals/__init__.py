@@ -27,6 +27,7 @@ frame and return text values keyed by ``account_id`` (for tests and notebooks).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -62,6 +63,8 @@ class SignalSet:
     #: ``account_idx, kind, n_values``: values per account of kinds whose unshared values were
     #: dropped from ``pairs`` (ip, ip_net, timing), shared or not.
     value_counts: pl.DataFrame | None = None
+    #: Seconds spent per extractor (``run.json``: ``timings_signals``).
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def categorical_pairs(enc: EncodedEvents, column: str, kind: str | None = None,
@@ -124,6 +127,15 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
     """
     config = config or SignalConfig()
     cols = set(enc.columns)
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 3)
+        clock = now
+
     frames: list[pl.DataFrame] = []
     texts: list[pl.DataFrame] = []
     value_counts: list[pl.DataFrame] = []
@@ -135,32 +147,38 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
         pairs, values, s, counts = ip_pairs(enc, config.ipv4_prefix, config.ipv6_prefix, asn)
         frames.append(pairs), texts.append(values), value_counts.append(counts)
         stats.update(s)
+        lap("ip")
     for column, kind in (("payment_fingerprint", "payment"), ("user_agent", "user_agent"),
                          *((c, c) for c in extra_signals)):
         if column in cols:
             pairs, values = categorical_pairs(enc, column, kind)
             frames.append(pairs), texts.append(values)
+            lap(kind)
     if "prompt" in cols:
         pairs, values, s, account_stats = prompt_pairs(
             enc, config.ngram, config.max_prompts_per_account, config.max_words_per_prompt, config.seed,
             config.prompt_min_share, config.prompt_min_templated, config.prompt_min_prompts, config.max_prompts_total)
         frames.append(pairs), texts.append(values)
         stats.update(s)
+        lap("prompt")
     if "timestamp" in cols:
         pairs, values, s, counts = timing_pairs(enc, config.timing_bucket_seconds, config.timing_min_buckets,
                                                 config.timing_bands, config.timing_rows, config.seed)
         frames.append(pairs), texts.append(values), value_counts.append(counts)
         stats.update(s)
+        lap("timing")
     if accounts is not None:
         pairs, values = account_signals(accounts.frame, enc.index, config.creation_bucket_seconds)
         frames.append(pairs), texts.append(values)
+        lap("accounts")
     counts_out = pl.concat([c.cast(dict(COUNT_SCHEMA)) for c in value_counts]) if value_counts else \
         pl.DataFrame(schema=COUNT_SCHEMA)
     frames = [f.select(list(PAIR_SCHEMA.names())).cast(dict(PAIR_SCHEMA)) for f in frames if f.height]
     texts = [t.select(list(VALUE_SCHEMA.names())).cast(dict(VALUE_SCHEMA)) for t in texts if t.height]
     if not frames:
         return SignalSet(pl.DataFrame(schema=PAIR_SCHEMA), pl.DataFrame(schema=VALUE_SCHEMA), stats, account_stats,
-                         counts_out)
+                         counts_out, seconds)
     pairs = pl.concat(frames)
     stats["signal_pairs"] = pairs.height
-    return SignalSet(pairs, pl.concat(texts), stats, account_stats, counts_out)
+    lap("combine")
+    return SignalSet(pairs, pl.concat(texts), stats, account_stats, counts_out, seconds)

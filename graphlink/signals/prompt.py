@@ -127,17 +127,15 @@ def _sample(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_wor
     counts = distinct["account_idx"].rle().struct.field("len")
     cap = _prompts_per_account(counts, max_prompts, max_total)
     chosen = distinct.filter(pl.col("rank") < cap).select("account_idx", "key")
-    keys = enc.index.select("account_idx", pl.col("account_id").hash(enc.salt).alias("__account"))
-    raw = (
-        enc.source.select(pl.col("account_id").hash(enc.salt).alias("__account"),
-                          pl.col("prompt").hash(enc.salt).alias("key"), "prompt")
-        .drop_nulls("prompt")
+    # One event per chosen prompt; only those events' text is read back.
+    located = (
+        enc.frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("position"), "account_idx",
+                         pl.col("prompt").alias("key"))
         .filter(pl.col("key").is_in(chosen["key"].implode()))
-        .collect(engine="streaming")
-        .join(keys, on="__account")
         .join(chosen, on=["account_idx", "key"], how="semi")
-        .unique(["account_idx", "key"])
+        .unique(["account_idx", "key"], keep="first")
     )
+    raw = enc.texts("prompt", located["position"]).join(located.select("position", "account_idx"), on="position")
     sampled = (
         raw.select("account_idx", normalise_prompt(pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD))
                    .alias("norm"))
