@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.encode import EncodedEvents, count_by_account, encode_frame, text_pairs
+from graphlink.encode import EncodedEvents, count_by_account, encode_frame, text_pairs, value_counts
 
 # Characters kept per word on average before the word cap applies; only bounds
 # the regex work on megabyte prompts.
@@ -166,7 +166,7 @@ def prompt_pairs(enc: EncodedEvents, ngram: int, max_prompts: int, max_words: in
     # sort-based counting on 36M occurrences instead of an n_unique per shingle.
     per_account_shingle = count_by_account(occurrences, "shingle_hash", enc.index.height)
     shared = (
-        per_account_shingle.select(pl.col("key").value_counts()).unnest("key")
+        value_counts(per_account_shingle["key"])
         .filter(pl.col("count") >= 2).select(pl.col("key").alias("shingle_hash"))
     )
     # A prompt text is templated when one of its shingles is shared: a property of the text.
