@@ -80,10 +80,9 @@ def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: 
     >>> member_signals(m, s, c).rows()
     [('a', 'payment', 'c1', 2.0), ('b', 'payment', 'c1', 2.0)]
     """
-    shared = shared_in_clusters(memberships, clustered.select("account_idx", "cluster_id")).join(
-        signals.select("signal_idx", "kind", "value", "weight"), on="signal_idx")
+    shared = shared_in_clusters(memberships, clustered.select("account_idx", "cluster_id"))
     if per_kind > 0:
-        shared = top_per_kind(shared, per_kind)
+        shared = top_per_kind(shared, per_kind, signals)
     slot = (pl.col("cluster_id").cast(pl.UInt64) * 2**32 + pl.col("signal_idx")).alias("slot")
     rows = (
         memberships.select("account_idx", "signal_idx")

@@ -47,7 +47,14 @@ def shared_in_clusters(memberships: pl.DataFrame, clusters: pl.DataFrame) -> pl.
     [(1, 5, 2)]
     """
     members = clusters.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.UInt64))
-    rows = memberships.select("account_idx", "signal_idx").join(members, on="account_idx")
+    if memberships.is_empty() or members.is_empty():
+        return pl.DataFrame(schema={"cluster_id": pl.Int64, "signal_idx": pl.UInt32, "accounts_sharing": pl.UInt32})
+    # Each membership's cluster by indexing a per-account array: a gather, not a 38M-row join.
+    size = int(max(memberships["account_idx"].max(), members["account_idx"].max())) + 1
+    cluster_of = pl.DataFrame({"account_idx": pl.int_range(size, dtype=pl.UInt32, eager=True)}).join(
+        members, on="account_idx", how="left", maintain_order="left")["cluster_id"]
+    rows = memberships.select(
+        "signal_idx", cluster_of.gather(memberships["account_idx"]).alias("cluster_id")).drop_nulls("cluster_id")
     if rows.is_empty():
         return pl.DataFrame(schema={"cluster_id": pl.Int64, "signal_idx": pl.UInt32, "accounts_sharing": pl.UInt32})
     # count_by_account packs its first column above its second: here (signal, cluster).
@@ -76,15 +83,38 @@ def cluster_evidence(memberships: pl.DataFrame, signals: pl.DataFrame, clusters:
     per_kind : int
         Values kept per cluster and kind.
     """
-    shared = shared_in_clusters(memberships, clusters).join(
-        signals.select("signal_idx", "kind", "value", "df", "weight"), on="signal_idx")
-    return top_per_kind(shared, per_kind).select(list(EVIDENCE_SCHEMA.names())).cast(dict(EVIDENCE_SCHEMA))
+    shared = shared_in_clusters(memberships, clusters)
+    return top_per_kind(shared, per_kind, signals).select(list(EVIDENCE_SCHEMA.names())).cast(dict(EVIDENCE_SCHEMA))
 
 
-def top_per_kind(shared: pl.DataFrame, per_kind: int) -> pl.DataFrame:
-    """The ``per_kind`` values per cluster and kind shared by most members, then heaviest, then by text."""
-    ranked = shared.sort(
-        ["cluster_id", "kind", "accounts_sharing", "weight", "value"],
-        descending=[False, False, True, True, False],
+def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The ``per_kind`` values per cluster and kind shared by most members, then heaviest, then by text.
+
+    ``shared`` has ``cluster_id, signal_idx, accounts_sharing`` and, unless
+    ``signals`` is given to supply them, ``kind, value, weight``. Candidates
+    are cut on the numbers first, keeping ties at the cut, so the text is
+    read and compared only for the few rows that can make the list (a proxy
+    fleet's clusters share millions of values).
+    """
+    if signals is not None:
+        shared = shared.join(signals.select("signal_idx", "kind", "weight"), on="signal_idx")
+    ranked = shared.sort(["cluster_id", "kind", "accounts_sharing", "weight"], descending=[False, False, True, True])
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    new_group = (pl.col("cluster_id") != pl.col("cluster_id").shift(1)) | (pl.col("kind") != pl.col("kind").shift(1))
+    ranked = ranked.with_columns((row - pl.when(new_group.fill_null(True)).then(row).forward_fill()).alias("__nth"))
+    boundary = ranked.filter(pl.col("__nth") == per_kind - 1).select(
+        "cluster_id", "kind", pl.col("accounts_sharing").alias("__b_sharing"), pl.col("weight").alias("__b_weight"))
+    candidates = (
+        ranked.join(boundary, on=["cluster_id", "kind"], how="left", maintain_order="left")
+        .filter((pl.col("__nth") < per_kind) | ((pl.col("accounts_sharing") == pl.col("__b_sharing"))
+                                                & (pl.col("weight") == pl.col("__b_weight"))))
+        .drop("__nth", "__b_sharing", "__b_weight")
     )
-    return ranked.group_by("cluster_id", "kind", maintain_order=True).head(per_kind)
+    if signals is not None:
+        extra = [c for c in ("value", "df") if c in signals.columns]
+        candidates = candidates.join(signals.select("signal_idx", *extra), on="signal_idx")
+    return (
+        candidates.sort(["cluster_id", "kind", "accounts_sharing", "weight", "value"],
+                        descending=[False, False, True, True, False])
+        .group_by("cluster_id", "kind", maintain_order=True).head(per_kind)
+    )

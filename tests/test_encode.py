@@ -102,3 +102,29 @@ def test_member_signals_keep_the_most_shared_values_per_cluster_and_kind():
     assert sorted(set(capped["value"])) == ["a", "b", "card"]
     assert capped.filter(pl.col("value") == "a").height == 4
     assert capped["account_id"].is_sorted()
+
+
+def test_top_per_kind_matches_a_full_sort_with_ties_at_the_cut():
+    from graphlink.evidence import top_per_kind
+
+    rng = np.random.default_rng(9)
+    n = 3000
+    signals = pl.DataFrame({
+        "signal_idx": np.arange(n, dtype=np.uint32),
+        "kind": rng.choice(["ip", "payment", "prompt"], n),
+        "value": [f"v{rng.integers(0, 500)}" for _ in range(n)],
+        "weight": rng.choice([0.5, 1.0, 2.0], n),  # few distinct weights: many ties
+        "df": rng.integers(2, 50, n).astype(np.uint32),
+    })
+    shared = pl.DataFrame({
+        "cluster_id": rng.integers(1, 30, n),
+        "signal_idx": np.arange(n, dtype=np.uint32),
+        "accounts_sharing": rng.integers(2, 5, n).astype(np.uint32),
+    })
+    full = (shared.join(signals, on="signal_idx")
+            .sort(["cluster_id", "kind", "accounts_sharing", "weight", "value"],
+                  descending=[False, False, True, True, False])
+            .group_by("cluster_id", "kind", maintain_order=True).head(4))
+    got = top_per_kind(shared, 4, signals)
+    cols = ["cluster_id", "kind", "accounts_sharing", "weight", "value"]
+    assert got.select(cols).equals(full.select(cols))
