@@ -35,7 +35,7 @@ from graphlink.config import PipelineConfig
 from graphlink.drilldown import account_activity, clustered_accounts, member_activity, member_signals
 from graphlink.encode import encode_events
 from graphlink.errors import GraphlinkError, InputError, safe_reason
-from graphlink.evidence import cluster_evidence
+from graphlink.evidence import EVIDENCE_SCHEMA, cluster_evidence
 from graphlink.graph import project
 from graphlink.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.scoring import fleet_outsiders, score_clusters
@@ -199,23 +199,26 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
             hour_counts = activity_idx.group_by("account_idx", "hour").agg(pl.col("events").sum().alias("n")).join(
                 index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
 
-        def score(membership: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-            evidence = cluster_evidence(projection.memberships, projection.signals, membership,
-                                        config.scoring.evidence_per_kind)
+        def score(membership: pl.DataFrame, with_evidence: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
+            evidence = (cluster_evidence(projection.memberships, projection.signals, membership,
+                                         config.scoring.evidence_per_kind)
+                        if with_evidence else pl.DataFrame(schema=EVIDENCE_SCHEMA))
             clusters = score_clusters(membership, index, projection.memberships, projection.signals, evidence,
                                       ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
                                       hour_counts)
             return evidence, clusters
 
-        evidence, clusters = score(membership)
-        outsiders = fleet_outsiders(membership, clusters, signal_set.value_counts, config.scoring)
+        # A provisional pass finds fleet outsiders: flags do not depend on the evidence
+        # table (it only words the "why"), so it is computed once, for the final clusters.
+        _, provisional = score(membership, with_evidence=False)
+        outsiders = fleet_outsiders(membership, provisional, signal_set.value_counts, config.scoring)
         if outsiders.len():
             # Detached members leave their cluster; clusters are renumbered and rescored.
             detached = membership.with_columns(
                 pl.when(pl.col("account_idx").is_in(outsiders.implode())).then(None)
                 .otherwise(pl.col("cluster_id")).alias("cluster_id"))
             membership = renumber(detached, config.communities.min_cluster_size)
-            evidence, clusters = score(membership)
+        evidence, clusters = score(membership)
         detached_count = outsiders.len()
         accounts_out = (
             index.join(membership, on="account_idx", how="left")

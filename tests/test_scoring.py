@@ -86,3 +86,25 @@ def test_bystanders_are_detached_from_proxy_fleets():
     calm = scored.with_columns(pl.lit(0.2).alias("ip_spread"))
     assert fleet_outsiders(clusters, calm, counts).to_list() == []
 
+
+
+def test_scores_and_flags_do_not_depend_on_the_evidence_table():
+    """The pipeline finds fleet outsiders with a provisional pass that skips the evidence table."""
+    from conftest import planted_world
+
+    from graphlink.evidence import EVIDENCE_SCHEMA
+    from graphlink.ingest import events_from_frame
+    from graphlink.pipeline import run_detect
+    from graphlink.scoring import score_clusters
+
+    events, _ = planted_world()
+    result = run_detect(events)
+    membership = result.index.join(result.accounts.select("account_id", "cluster_id"), on="account_id").select(
+        "account_idx", "cluster_id")
+    common = dict(index=result.index, memberships=result.memberships, signals=result.signals,
+                  events=events_from_frame(events).frame)
+    with_evidence = score_clusters(membership, evidence=result.evidence, **common)
+    without = score_clusters(membership, evidence=pl.DataFrame(schema=EVIDENCE_SCHEMA), **common)
+    cols = ["cluster_id", "score", "flagged"]
+    assert with_evidence.select(cols).equals(without.select(cols))
+    assert with_evidence["flagged"].any() or with_evidence["score"].max() > 0
