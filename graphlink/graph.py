@@ -56,6 +56,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from graphlink.config import GraphConfig
@@ -180,25 +181,31 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
     )
     # Rotation damping: an account holding n values of a kind, against the median
     # account's r, weighs sqrt(min(1, r / n)) on each of them (see module docstring).
-    # (account, kind) is packed into one integer key: a join on it beats one on two columns.
+    # Each (account, kind) is a slot of a dense array: memberships read their damping
+    # with a gather instead of a join, and only kinds not in value_counts are counted.
     codes = spec.select("kind", "kind_code")
-    slot = (pl.col("account_idx").cast(pl.UInt64) * 256 + pl.col("kind_code")).alias("slot")
+    n_kinds = max(codes.height, 1)
+    slot = (pl.col("account_idx").cast(pl.UInt64) * n_kinds + pl.col("kind_code")).alias("slot")
     signal_codes = signals.select("signal_idx", "kind").join(codes, on="kind", maintain_order="left")["kind_code"]
     # Memberships are sorted by signal: reading each row's kind code is a sequential gather.
     numbered = numbered.with_columns(signal_codes.gather(numbered["signal_idx"]).alias("kind_code")).with_columns(slot)
-    per_account = numbered.group_by("slot").agg(pl.len().cast(pl.UInt32).alias("n_values"))
-    if value_counts is not None and value_counts.height:
-        # Kinds whose unshared values were dropped early: count them from value_counts.
-        counted = value_counts.join(codes, on="kind").with_columns(slot)
-        per_account = pl.concat([per_account.join(counted, on="slot", how="anti"),
-                                 counted.select("slot", pl.col("n_values").cast(pl.UInt32))])
+    counted = (value_counts.join(codes, on="kind").with_columns(slot).select("slot", pl.col("n_values").cast(pl.UInt32))
+               if value_counts is not None and value_counts.height else None)
+    from_pairs = numbered
+    if counted is not None:
+        # Kinds whose unshared values were dropped early are counted from value_counts.
+        counted_codes = codes.join(value_counts.select("kind").unique(), on="kind", how="semi")["kind_code"]
+        from_pairs = numbered.filter(~pl.col("kind_code").is_in(counted_codes.implode()))
+    per_account = from_pairs.group_by("slot").agg(pl.len().cast(pl.UInt32).alias("n_values"))
+    if counted is not None:
+        per_account = pl.concat([per_account, counted])
     per_account = per_account.with_columns(
-        (pl.col("n_values").median().over(pl.col("slot") % 256) / pl.col("n_values"))
+        (pl.col("n_values").median().over(pl.col("slot") % n_kinds) / pl.col("n_values"))
         .clip(upper_bound=1.0).sqrt().alias("damp"))
-    memberships = (
-        numbered.join(per_account.select("slot", "damp"), on="slot", maintain_order="left")
-        .select("account_idx", "signal_idx", "count", "damp")
-    )
+    dense = np.ones(max(n_accounts, int(numbered["account_idx"].max() or 0) + 1) * n_kinds)
+    dense[per_account["slot"].to_numpy()] = per_account["damp"].to_numpy()
+    memberships = numbered.select("account_idx", "signal_idx", "count",
+                                  pl.Series("damp", dense[numbered["slot"].to_numpy()]))
     return signals, memberships
 
 
