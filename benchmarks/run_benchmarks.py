@@ -349,6 +349,12 @@ def main(argv: list[str] | None = None) -> int:
             out = args.work_dir / name / "baseline"
             entry["baseline"] = run_baseline(world, out, args.timeout)
             entry["baseline_eval"] = score(out, labels) if entry["baseline"]["rc"] == 0 else None
+        previous = results["sizes"].get(name, {})
+        if previous.get("world", {}).get("seed") == args.seed:
+            # A stage skipped this time keeps its last figures for the same world.
+            for key in ("detect", "detect_eval", "baseline", "baseline_eval"):
+                if key not in entry and key in previous:
+                    entry[key] = previous[key]
         results["sizes"][name] = entry
         args.results.write_text(json.dumps(results, indent=2, default=str) + "\n")
         args.output.write_text(render_markdown(results))

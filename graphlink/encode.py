@@ -50,22 +50,26 @@ class EncodedEvents:
     salt: int
     #: ``key, value`` per hashed text column (not prompts): the text behind every key.
     dictionaries: dict[str, pl.DataFrame] = field(default_factory=dict)
-    #: The input before rejected rows were dropped, and for each row of ``frame``
-    #: its row number there (None: ``source`` rows are ``frame`` rows).
+    #: The input before rejected rows were dropped (None: only ``source`` is known).
     unfiltered: pl.LazyFrame | None = None
-    rows: pl.Series | None = None
 
-    def texts(self, column: str, positions: pl.Series) -> pl.DataFrame:
-        """``position, <column>``: the text of ``column`` at the given row positions of ``frame``."""
-        wanted = positions if self.rows is None else self.rows.gather(positions)
-        lookup = pl.DataFrame({"__row": wanted, "position": positions})
-        source = self.source if self.rows is None else self.unfiltered
+    def texts(self, column: str, keys: pl.Series, transform: pl.Expr) -> pl.DataFrame:
+        """``key, <column>``: ``transform`` of the text behind the given hashes of ``column``.
+
+        Streams the column once, keeping only rows whose hash is wanted, one
+        row per key found. ``transform`` must build new strings (prompts are
+        normalised here): a filtered string column still points into the
+        buffers it was read into, so keeping 2M of 24M prompts as read held
+        all 4 GiB of them on the campaign preset. Rows the ingest rejected may
+        be read too: a hash names its text whichever row carries it.
+        """
+        source = self.unfiltered if self.unfiltered is not None else self.source
+        key = hash_text(column, self.salt).alias("key")
         return (
-            source.select(pl.col(column)).with_row_index("__row")
-            .filter(pl.col("__row").is_in(wanted.implode()))
+            source.select(key, pl.col(column)).filter(pl.col("key").is_in(keys.implode()))
+            .select("key", transform.alias(column))
             .collect(engine="streaming")
-            .join(lookup.with_columns(pl.col("__row").cast(pl.UInt32)), on="__row")
-            .select("position", column)
+            .unique("key")
         )
 
     def dictionary(self, column: str) -> pl.DataFrame:
@@ -103,9 +107,8 @@ def encode_events(events: Events, accounts: AccountsInfo | None = None, salt: in
     if events.unfiltered is not None and events.kept is not None:
         source = events.unfiltered
         mask = source.select(events.kept.alias("kept")).collect(engine="streaming")["kept"]
-        rows = mask.arg_true().cast(pl.UInt32)
     else:
-        source, mask, rows = events.frame, None, None
+        source, mask = events.frame, None
 
     def read(*exprs: pl.Expr | str) -> pl.DataFrame:
         frame = source.select(*exprs).collect(engine="streaming")
@@ -127,7 +130,7 @@ def encode_events(events: Events, accounts: AccountsInfo | None = None, salt: in
     frame = frame.join(keys, on="__account", maintain_order="left").drop("__account").select(
         "account_idx", pl.exclude("account_idx"))
     return EncodedEvents(frame=frame, index=index, source=events.frame, columns=events.columns, salt=salt,
-                         dictionaries=dictionaries, unfiltered=events.unfiltered, rows=rows)
+                         dictionaries=dictionaries, unfiltered=events.unfiltered)
 
 
 def encode_frame(events: pl.LazyFrame | pl.DataFrame, salt: int = 0) -> EncodedEvents:

@@ -309,6 +309,7 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
                       .select("account_idx", pl.lit(kind).alias("kind"), "n_values"))
         frames.append(shared.select("account_idx", pl.lit(kind).alias("kind"), "value_key", "count"))
         values.append(ip_texts(shared.select("value_key").unique(), table, kind, ipv4_prefix))
+    del joined, per_value, shared
     if asn_table is not None:
         matched = _asn_lookup(table, asn_table)
         asn = (

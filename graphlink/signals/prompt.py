@@ -127,20 +127,13 @@ def _sample(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_wor
     counts = distinct["account_idx"].rle().struct.field("len")
     cap = _prompts_per_account(counts, max_prompts, max_total)
     chosen = distinct.filter(pl.col("rank") < cap).select("account_idx", "key")
-    # One event per chosen prompt; only those events' text is read back.
-    located = (
-        enc.frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("position"), "account_idx",
-                         pl.col("prompt").alias("key"))
-        .filter(pl.col("key").is_in(chosen["key"].implode()))
-        .join(chosen, on=["account_idx", "key"], how="semi")
-        .unique(["account_idx", "key"], keep="first")
-    )
-    raw = enc.texts("prompt", located["position"]).join(located.select("position", "account_idx"), on="position")
+    # Only the chosen prompts' text is read back (normalised while streaming), once per distinct prompt.
+    norm = normalise_prompt(pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD))
+    texts = enc.texts("prompt", chosen["key"].unique(), norm).rename({"prompt": "norm"})
     sampled = (
-        raw.select("account_idx", normalise_prompt(pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD))
-                   .alias("norm"))
+        chosen.join(texts, on="key")
         .filter(pl.col("norm").str.len_bytes() > 0)
-        .with_columns(pl.col("norm").hash(seed).alias("text_hash"))
+        .select("account_idx", "norm", pl.col("norm").hash(seed).alias("text_hash"))
         .unique(["account_idx", "text_hash"])
     )
     return sampled, cap
@@ -165,6 +158,7 @@ def prompt_pairs(enc: EncodedEvents, ngram: int, max_prompts: int, max_words: in
     # Occurrences of each shingle per account, then how many accounts have it:
     # sort-based counting on 36M occurrences instead of an n_unique per shingle.
     per_account_shingle = count_by_account(occurrences, "shingle_hash", enc.index.height)
+    del occurrences  # tens of millions of rows, not needed again
     shared = (
         value_counts(per_account_shingle["key"])
         .filter(pl.col("count") >= 2).select(pl.col("key").alias("shingle_hash"))
