@@ -104,17 +104,20 @@ def encode_events(events: Events, accounts: AccountsInfo | None = None, salt: in
     """
     has_ts = "timestamp" in events.columns
     text = [c for c in events.columns if c not in ("account_id", "timestamp", "prompt")]
+    firsts = ["account_id", *(["timestamp"] if has_ts else [])]
     if events.unfiltered is not None and events.kept is not None:
         source = events.unfiltered
-        mask = source.select(events.kept.alias("kept")).collect(engine="streaming")["kept"]
+        base = source.select(*firsts, events.kept.alias("__kept")).collect(engine="streaming")
+        mask = base["__kept"]
+        base = base.filter(mask).drop("__kept")
     else:
         source, mask = events.frame, None
+        base = source.select(*firsts).collect(engine="streaming")
 
     def read(*exprs: pl.Expr | str) -> pl.DataFrame:
         frame = source.select(*exprs).collect(engine="streaming")
         return frame if mask is None else frame.filter(mask)
 
-    base = read("account_id", *(["timestamp"] if has_ts else []))
     index = index_accounts(base, has_ts, accounts)
     account_hashes, _ = _dictionary(base, "account_id", salt)
     keys = index.select("account_idx", pl.col("account_id").hash(salt).alias("__account"))

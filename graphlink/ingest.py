@@ -386,8 +386,8 @@ def load_events(path: str | Path, config: IngestConfig | None = None) -> Events:
     rows, rejected = _reject_counts(lf, reasons, path_str)
     if "timestamp" in schema:
         bad_ts = rejected.get("unparseable_timestamp", 0) + rejected.get("timestamp_out_of_range", 0)
-        parsed = _collect(lf.select(pl.col("timestamp").is_not_null().sum()), path_str).item()
-        if bad_ts and parsed == 0:
+        # Another pass over the input only when some timestamps were bad.
+        if bad_ts and _collect(lf.select(pl.col("timestamp").is_not_null().sum()), path_str).item() == 0:
             first = _first_bad_row(lf, reasons["unparseable_timestamp"] | reasons["timestamp_out_of_range"], path_str)
             raise InputError("no timestamp could be parsed (expected ISO-8601 or epoch seconds/milliseconds)",
                              file=path_str, column="timestamp", row=first)
