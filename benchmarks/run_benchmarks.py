@@ -198,7 +198,7 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:,.1f}"
 
 
-def render_markdown(results: dict) -> str:
+def render_markdown(results: dict, notes: str = "") -> str:
     env = results.get("environment", {})
     lines = [
         "# Benchmarks",
@@ -267,7 +267,27 @@ def render_markdown(results: dict) -> str:
               "(interpreter start-up and Parquet I/O included). ARI compares ring cells "
               "(`ring_id`) with clusters over ring accounts; unclustered accounts count as "
               "singletons.", ""]
-    return "\n".join(lines)
+    peer = results.get("peer")
+    if peer:
+        lines += ["## Peer: networkx weighted bipartite projection + Louvain", ""]
+        if peer.get("rc"):
+            lines.append(f"Failed: {' / '.join(peer.get('stderr_tail', []))}")
+        else:
+            nx_detail = peer.get("networkx_detail", {})
+            lines += [
+                "`python benchmarks/peer_networkx.py --runs 3` (also run by `run_benchmarks.py --peer`; medians of 3 runs, "
+                f"{peer.get('run_at', '')}): the route a user would take without graphlink — project the "
+                "account–IP/card/user-agent graph with networkx and run its Louvain.",
+                "",
+                "| world | networkx projection + Louvain | graphlink detect (whole pipeline) | ratio |",
+                "|---|---|---|---|",
+                f"| {_f(peer['events'])} events, {_f(peer['accounts'])} accounts | "
+                f"{peer['networkx_median_s']:.1f} s (projection {nx_detail.get('projection_s', 0):.1f} s, "
+                f"Louvain {nx_detail.get('louvain_s', 0):.1f} s, {_f(nx_detail.get('edges'))} edges) | "
+                f"{peer['graphlink_median_s']:.1f} s | {peer['ratio']:.1f}× |",
+                ""]
+    lines += [NOTES_MARK]
+    return "\n".join(lines) + (notes if notes else "\n")
 
 
 def code_version() -> str:
@@ -309,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detect-arg", action="append", default=[],
                         help="extra argument passed to graphlink detect (repeatable)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per subprocess")
+    parser.add_argument("--peer", action="store_true",
+                        help="also run benchmarks/peer_networkx.py (networkx projection + Louvain, ~100k events, "
+                             "median of 3) and record graphlink's speed as a ratio")
     parser.add_argument("--note", default=None,
                         help="free text recorded in BENCHMARKS.md (e.g. which detect build ran)")
     parser.add_argument("--baseline-only", nargs=2, metavar=("EVENTS", "OUT"),
@@ -357,11 +380,40 @@ def main(argv: list[str] | None = None) -> int:
                     entry[key] = previous[key]
         results["sizes"][name] = entry
         args.results.write_text(json.dumps(results, indent=2, default=str) + "\n")
-        args.output.write_text(render_markdown(results))
+        args.output.write_text(render_markdown(results, kept_notes(args.output)))
         print(f"[{name}] done", flush=True)
-    args.output.write_text(render_markdown(results))
+    if args.peer:
+        print("[peer] networkx projection + Louvain …", flush=True)
+        results["peer"] = run_peer(args.timeout)
+        args.results.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    args.output.write_text(render_markdown(results, kept_notes(args.output)))
     print(f"wrote {args.output} and {args.results}")
     return 0
+
+
+def run_peer(timeout: float | None) -> dict:
+    """Run ``benchmarks/peer_networkx.py`` and return its figures (or its failure)."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "peer_networkx.py"), "--runs", "3"],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if done.returncode:
+        return {"rc": done.returncode, "stderr_tail": done.stderr.splitlines()[-3:]}
+    text = done.stdout
+    figures = json.loads(text[text.index("{"):text.rindex("}") + 1])
+    figures["rc"] = 0
+    figures["run_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return figures
+
+
+NOTES_MARK = "<!-- Hand-written notes below this line are kept when run_benchmarks.py rewrites the file. -->"
+
+
+def kept_notes(path: Path) -> str:
+    """The hand-written part of an existing BENCHMARKS.md (after :data:`NOTES_MARK`)."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    return text[text.index(NOTES_MARK) + len(NOTES_MARK):] if NOTES_MARK in text else ""
 
 
 if __name__ == "__main__":

@@ -85,10 +85,10 @@ def _dictionary(raw: pl.DataFrame, column: str, salt: int) -> tuple[pl.Series, p
     distinct values); checking costs ~0.4 s on 24M rows, comparing strings ~2 s.
     """
     hashes = raw.select(hash_text(column, salt))[column]
+    first = hashes.arg_unique()  # one position per distinct hash: its length is the number of hashes
     second = raw.select(hash_text(column, salt + 0x9E37))[column]
-    if hashes.n_unique() != second.n_unique():
+    if first.len() != second.n_unique():
         raise GraphlinkError(f"hash collision between two {column} values; rerun with another --seed")
-    first = hashes.arg_unique()
     table = pl.DataFrame({"key": hashes.gather(first), "value": raw[column].gather(first)}).drop_nulls("key")
     return hashes, table
 
