@@ -59,7 +59,7 @@ def clustered_accounts(index: pl.DataFrame, membership: pl.DataFrame) -> pl.Data
 
 
 def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: pl.DataFrame,
-                   per_kind: int = 0) -> pl.DataFrame:
+                   per_kind: int = 0, shared: pl.DataFrame | None = None) -> pl.DataFrame:
     """Signals carried by clustered accounts (schema in the module docstring).
 
     Only values at least two members of the same cluster share, and with
@@ -67,7 +67,8 @@ def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: 
     the most members (as :mod:`graphlink.evidence` ranks them): what the
     report's drawing and the exports can show. A proxy fleet's members share
     hundreds of rotating IPs each; listing all of them made this the largest
-    output (33M rows on the campaign preset) for no reader.
+    output (33M rows on the campaign preset) for no reader. ``shared`` is
+    :func:`graphlink.evidence.shared_in_clusters` for these clusters, if already computed.
 
     Examples
     --------
@@ -80,7 +81,8 @@ def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: 
     >>> member_signals(m, s, c).rows()
     [('a', 'payment', 'c1', 2.0), ('b', 'payment', 'c1', 2.0)]
     """
-    shared = shared_in_clusters(memberships, clustered.select("account_idx", "cluster_id"))
+    if shared is None:
+        shared = shared_in_clusters(memberships, clustered.select("account_idx", "cluster_id"))
     if per_kind > 0:
         shared = top_per_kind(shared, per_kind, signals)
     slot = (pl.col("cluster_id").cast(pl.UInt64) * 2**32 + pl.col("signal_idx")).alias("slot")

@@ -69,7 +69,7 @@ def shared_in_clusters(memberships: pl.DataFrame, clusters: pl.DataFrame) -> pl.
 
 
 def cluster_evidence(memberships: pl.DataFrame, signals: pl.DataFrame, clusters: pl.DataFrame,
-                     per_kind: int = 10) -> pl.DataFrame:
+                     per_kind: int = 10, shared: pl.DataFrame | None = None) -> pl.DataFrame:
     """Values shared by at least two members of a cluster (schema in the module docstring).
 
     Parameters
@@ -82,8 +82,11 @@ def cluster_evidence(memberships: pl.DataFrame, signals: pl.DataFrame, clusters:
         ``account_idx, cluster_id`` (null cluster ids are ignored).
     per_kind : int
         Values kept per cluster and kind.
+    shared : DataFrame, optional
+        :func:`shared_in_clusters` of these memberships and clusters, if already computed.
     """
-    shared = shared_in_clusters(memberships, clusters)
+    if shared is None:
+        shared = shared_in_clusters(memberships, clusters)
     return top_per_kind(shared, per_kind, signals).select(list(EVIDENCE_SCHEMA.names())).cast(dict(EVIDENCE_SCHEMA))
 
 

@@ -35,7 +35,7 @@ from graphlink.config import PipelineConfig
 from graphlink.drilldown import account_activity, clustered_accounts, member_activity, member_signals
 from graphlink.encode import encode_events
 from graphlink.errors import GraphlinkError, InputError, safe_reason
-from graphlink.evidence import EVIDENCE_SCHEMA, cluster_evidence
+from graphlink.evidence import EVIDENCE_SCHEMA, cluster_evidence, shared_in_clusters
 from graphlink.graph import project
 from graphlink.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.scoring import fleet_outsiders, score_clusters
@@ -202,10 +202,10 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
             hour_counts = activity_idx.group_by("account_idx", "hour").agg(pl.col("events").sum().alias("n")).join(
                 index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
 
-        def score(membership: pl.DataFrame, with_evidence: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
+        def score(membership: pl.DataFrame, shared: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
             evidence = (cluster_evidence(projection.memberships, projection.signals, membership,
-                                         config.scoring.evidence_per_kind)
-                        if with_evidence else pl.DataFrame(schema=EVIDENCE_SCHEMA))
+                                         config.scoring.evidence_per_kind, shared)
+                        if shared is not None else pl.DataFrame(schema=EVIDENCE_SCHEMA))
             clusters = score_clusters(membership, index, projection.memberships, projection.signals, evidence,
                                       ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
                                       hour_counts)
@@ -213,7 +213,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
 
         # A provisional pass finds fleet outsiders: flags do not depend on the evidence
         # table (it only words the "why"), so it is computed once, for the final clusters.
-        _, provisional = score(membership, with_evidence=False)
+        _, provisional = score(membership)
         outsiders = fleet_outsiders(membership, provisional, signal_set.value_counts, config.scoring)
         if outsiders.len():
             # Detached members leave their cluster; clusters are renumbered and rescored.
@@ -221,7 +221,9 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
                 pl.when(pl.col("account_idx").is_in(outsiders.implode())).then(None)
                 .otherwise(pl.col("cluster_id")).alias("cluster_id"))
             membership = renumber(detached, config.communities.min_cluster_size)
-        evidence, clusters = score(membership)
+        # Values shared inside the final clusters: the evidence and the drill-down both read them.
+        shared = shared_in_clusters(projection.memberships, membership)
+        evidence, clusters = score(membership, shared)
         detached_count = outsiders.len()
         accounts_out = (
             index.join(membership, on="account_idx", how="left")
@@ -241,8 +243,14 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         rekeyed = index.select("account_idx", "account_id").join(
             accounts_out.select("account_id", "cluster_id"), on="account_id")
         clustered = clustered_accounts(index, rekeyed.select("account_idx", "cluster_id"))
+        # Same partition, possibly re-keyed ids: relabel the shared values' clusters.
+        relabel = membership.drop_nulls("cluster_id").join(
+            clustered.select("account_idx", pl.col("cluster_id").alias("new_id")), on="account_idx").select(
+            "cluster_id", "new_id").unique("cluster_id")
+        shared = shared.join(relabel, on="cluster_id").select(pl.col("new_id").alias("cluster_id"), "signal_idx",
+                                                              "accounts_sharing")
         signals_out = member_signals(projection.memberships, projection.signals, clustered,
-                                     config.scoring.member_values_per_kind)
+                                     config.scoring.member_values_per_kind, shared)
         activity = member_activity(activity_idx, ev.columns, clustered)
     run = {
         "graphlink": "detect",
