@@ -8,7 +8,7 @@ once, in polars' streaming engine, and keeps per event only:
 ================== ======================== ===========================================
 column             dtype                    meaning
 ================== ======================== ===========================================
-account_idx        UInt32                   the account (see :func:`build_index`)
+account_idx        UInt32                   the account (:func:`graphlink.ingest.build_account_index`)
 timestamp          Datetime(us, UTC)        if the input has one (null where missing)
 <text column>      UInt64                   a 64-bit hash of the value, null where missing
 ================== ======================== ===========================================
