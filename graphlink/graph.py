@@ -53,7 +53,6 @@ count`` (events of the account carrying the value), ``damp`` (rotation damping).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
