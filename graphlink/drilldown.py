@@ -9,7 +9,7 @@ Output schemas
 :func:`member_signals` (``memberships.parquet``): the bipartite account-signal
 edges of clustered accounts, linking or not, for values shared by at least two
 members of the account's cluster (at most ``ScoringConfig.member_values_per_kind``
-values per cluster and kind, the most shared); sorted by account id, then signal.
+values per cluster and kind: linking values first, then the most shared); sorted by account id, then signal.
 
 ========== ======= ====================================================
 column     dtype   meaning

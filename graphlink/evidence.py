@@ -13,8 +13,8 @@ weight         Float64 its rarity weight (0 if over the hub cap: shared, but too
 df             UInt32  accounts carrying it in the whole input
 ============== ======= ==========================================================
 
-At most ``evidence_per_kind`` values per cluster and kind are kept: the most
-shared, then the heaviest.
+At most ``evidence_per_kind`` values per cluster and kind are kept: values that
+link (weight > 0) first, then the most shared, then the heaviest.
 """
 
 from __future__ import annotations
@@ -91,33 +91,39 @@ def cluster_evidence(memberships: pl.DataFrame, signals: pl.DataFrame, clusters:
 
 
 def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The ``per_kind`` values per cluster and kind shared by most members, then heaviest, then by text.
+    """The ``per_kind`` values per cluster and kind to show: linking values first, then the most
+    shared, then the heaviest, then by text.
 
-    ``shared`` has ``cluster_id, signal_idx, accounts_sharing`` and, unless
-    ``signals`` is given to supply them, ``kind, value, weight``. Candidates
-    are cut on the numbers first, keeping ties at the cut, so the text is
-    read and compared only for the few rows that can make the list (a proxy
-    fleet's clusters share millions of values).
+    Values that link (weight > 0) come first so that a cluster whose members
+    also share many too-common values (a stock user agent, an over-cap proxy
+    /24) still shows what links it. ``shared`` has ``cluster_id, signal_idx,
+    accounts_sharing`` and, unless ``signals`` is given to supply them,
+    ``kind, value, weight``. Candidates are cut on the numbers first, keeping
+    ties at the cut, so the text is read and compared only for the few rows
+    that can make the list (a proxy fleet's clusters share millions of values).
     """
     if signals is not None:
         shared = shared.join(signals.select("signal_idx", "kind", "weight"), on="signal_idx")
-    ranked = shared.sort(["cluster_id", "kind", "accounts_sharing", "weight"], descending=[False, False, True, True])
+    order = ["cluster_id", "kind", "__links", "accounts_sharing", "weight"]
+    descending = [False, False, True, True, True]
+    ranked = shared.with_columns((pl.col("weight") > 0).alias("__links")).sort(order, descending=descending)
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     new_group = (pl.col("cluster_id") != pl.col("cluster_id").shift(1)) | (pl.col("kind") != pl.col("kind").shift(1))
     ranked = ranked.with_columns((row - pl.when(new_group.fill_null(True)).then(row).forward_fill()).alias("__nth"))
+    ties = ["__links", "accounts_sharing", "weight"]
     boundary = ranked.filter(pl.col("__nth") == per_kind - 1).select(
-        "cluster_id", "kind", pl.col("accounts_sharing").alias("__b_sharing"), pl.col("weight").alias("__b_weight"))
+        "cluster_id", "kind", *[pl.col(c).alias(f"__b{c}") for c in ties])
+    at_cut = pl.all_horizontal([pl.col(c) == pl.col(f"__b{c}") for c in ties])
     candidates = (
         ranked.join(boundary, on=["cluster_id", "kind"], how="left", maintain_order="left")
-        .filter((pl.col("__nth") < per_kind) | ((pl.col("accounts_sharing") == pl.col("__b_sharing"))
-                                                & (pl.col("weight") == pl.col("__b_weight"))))
-        .drop("__nth", "__b_sharing", "__b_weight")
+        .filter((pl.col("__nth") < per_kind) | at_cut)
+        .drop("__nth", *[f"__b{c}" for c in ties])
     )
     if signals is not None:
         extra = [c for c in ("value", "df") if c in signals.columns]
         candidates = candidates.join(signals.select("signal_idx", *extra), on="signal_idx")
     return (
-        candidates.sort(["cluster_id", "kind", "accounts_sharing", "weight", "value"],
-                        descending=[False, False, True, True, False])
+        candidates.sort([*order, "value"], descending=[*descending, False])
         .group_by("cluster_id", "kind", maintain_order=True).head(per_kind)
+        .drop("__links")
     )

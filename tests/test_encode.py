@@ -113,7 +113,7 @@ def test_top_per_kind_matches_a_full_sort_with_ties_at_the_cut():
         "signal_idx": np.arange(n, dtype=np.uint32),
         "kind": rng.choice(["ip", "payment", "prompt"], n),
         "value": [f"v{rng.integers(0, 500)}" for _ in range(n)],
-        "weight": rng.choice([0.5, 1.0, 2.0], n),  # few distinct weights: many ties
+        "weight": rng.choice([0.0, 0.5, 1.0, 2.0], n),  # few distinct weights (0: over the cap): many ties
         "df": rng.integers(2, 50, n).astype(np.uint32),
     })
     shared = pl.DataFrame({
@@ -121,9 +121,9 @@ def test_top_per_kind_matches_a_full_sort_with_ties_at_the_cut():
         "signal_idx": np.arange(n, dtype=np.uint32),
         "accounts_sharing": rng.integers(2, 5, n).astype(np.uint32),
     })
-    full = (shared.join(signals, on="signal_idx")
-            .sort(["cluster_id", "kind", "accounts_sharing", "weight", "value"],
-                  descending=[False, False, True, True, False])
+    full = (shared.join(signals, on="signal_idx").with_columns((pl.col("weight") > 0).alias("links"))
+            .sort(["cluster_id", "kind", "links", "accounts_sharing", "weight", "value"],
+                  descending=[False, False, True, True, True, False])
             .group_by("cluster_id", "kind", maintain_order=True).head(4))
     got = top_per_kind(shared, 4, signals)
     cols = ["cluster_id", "kind", "accounts_sharing", "weight", "value"]
