@@ -29,7 +29,9 @@ import polars as pl
 from graphlink.errors import GraphlinkError
 from graphlink.ingest import AccountsInfo, Events, index_accounts
 
-__all__ = ["EncodedEvents", "encode_events", "encode_frame", "hash_text", "count_by_account", "value_counts"]
+__all__ = ["EncodedEvents", "encode_events", "encode_frame", "hash_text", "count_by_account", "value_counts",
+           "position_in_run", "with_account_ids", "text_pairs", "shared_only", "PAIR_SCHEMA", "VALUE_SCHEMA",
+           "COUNT_SCHEMA"]
 
 
 def hash_text(column: str, salt: int) -> pl.Expr:
@@ -203,14 +205,35 @@ def count_by_account(frame: pl.DataFrame, column: str, n_accounts: int | None = 
     )
 
 
+#: Keyed account-value pairs, the text of their values, and values per account (see :mod:`graphlink.signals`).
+PAIR_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "kind": pl.String, "value_key": pl.UInt64, "count": pl.UInt32})
+VALUE_SCHEMA = pl.Schema({"kind": pl.String, "value_key": pl.UInt64, "value": pl.String})
+COUNT_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "kind": pl.String, "n_values": pl.UInt32})
+
+
+def position_in_run(starts: pl.Expr) -> pl.Expr:
+    """0-based position of each row within its run of a sorted frame; ``starts`` is True on a run's first row.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"a": [1, 1, 2, 2, 2]})
+    >>> df.select(position_in_run(pl.col("a") != pl.col("a").shift(1)).alias("pos"))["pos"].to_list()
+    [0, 1, 0, 1, 2]
+    """
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    return row - pl.when(starts.fill_null(True)).then(row).forward_fill()
+
+
+def with_account_ids(frame: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ``account_id`` in place of ``account_idx`` (same column position)."""
+    columns = ["account_id" if c == "account_idx" else c for c in frame.columns]
+    return frame.join(index.select("account_idx", "account_id"), on="account_idx").select(columns)
+
+
 def text_pairs(pairs: pl.DataFrame, values: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
     """Keyed pairs (``account_idx, kind, value_key, count``) back to ``account_id, kind, value, count``."""
-    return (
-        pairs.join(values, on=["kind", "value_key"])
-        .join(index.select("account_idx", "account_id"), on="account_idx")
-        .select("account_id", "kind", "value", "count")
-        .sort("account_id", "kind", "value")
-    )
+    named = with_account_ids(pairs.join(values, on=["kind", "value_key"]), index)
+    return named.select("account_id", "kind", "value", "count").sort("account_id", "kind", "value")
 
 
 def value_counts(values: pl.Series) -> pl.DataFrame:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.encode import count_by_account
+from graphlink.encode import count_by_account, position_in_run
 
 EVIDENCE_SCHEMA = pl.Schema({
     "cluster_id": pl.Int64, "kind": pl.String, "value": pl.String,
@@ -107,9 +107,8 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
     order = ["cluster_id", "kind", "__links", "accounts_sharing", "weight"]
     descending = [False, False, True, True, True]
     ranked = shared.with_columns((pl.col("weight") > 0).alias("__links")).sort(order, descending=descending)
-    row = pl.int_range(pl.len(), dtype=pl.Int64)
     new_group = (pl.col("cluster_id") != pl.col("cluster_id").shift(1)) | (pl.col("kind") != pl.col("kind").shift(1))
-    ranked = ranked.with_columns((row - pl.when(new_group.fill_null(True)).then(row).forward_fill()).alias("__nth"))
+    ranked = ranked.with_columns(position_in_run(new_group).alias("__nth"))
     ties = ["__links", "accounts_sharing", "weight"]
     boundary = ranked.filter(pl.col("__nth") == per_kind - 1).select(
         "cluster_id", "kind", *[pl.col(c).alias(f"__b{c}") for c in ties])

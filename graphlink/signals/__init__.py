@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from graphlink.config import SignalConfig
-from graphlink.encode import EncodedEvents, count_by_account, encode_frame, text_pairs
+from graphlink.encode import (
+    COUNT_SCHEMA, PAIR_SCHEMA, VALUE_SCHEMA, EncodedEvents, count_by_account, encode_frame, text_pairs,
+)
 from graphlink.ingest import AccountsInfo
 from graphlink.signals.ip import ip_pairs, ip_signals, load_asn_table, parse_ips
 from graphlink.signals.prompt import normalise_prompt, prompt_pairs, prompt_signals, shingle_texts
@@ -46,9 +48,6 @@ __all__ = [
     "timing_pairs",
 ]
 
-PAIR_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "kind": pl.String, "value_key": pl.UInt64, "count": pl.UInt32})
-VALUE_SCHEMA = pl.Schema({"kind": pl.String, "value_key": pl.UInt64, "value": pl.String})
-COUNT_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "kind": pl.String, "n_values": pl.UInt32})
 
 
 @dataclass
@@ -146,37 +145,41 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
     frames: list[pl.DataFrame] = []
     texts: list[pl.DataFrame] = []
     value_counts: list[pl.DataFrame] = []
+
+    def add(pairs: pl.DataFrame, values: pl.DataFrame, counts: pl.DataFrame | None = None) -> None:
+        frames.append(pairs)
+        texts.append(values)
+        if counts is not None:
+            value_counts.append(counts)
     stats: dict[str, int] = {}
     account_stats = pl.DataFrame(schema={"account_idx": pl.UInt32, "prompts_sampled": pl.UInt32,
                                          "prompts_templated": pl.UInt32})
     if "ip" in cols:
         asn = load_asn_table(config.asn_table) if config.asn_table else None
         pairs, values, s, counts = ip_pairs(enc, config.ipv4_prefix, config.ipv6_prefix, asn)
-        frames.append(pairs), texts.append(values), value_counts.append(counts)
+        add(pairs, values, counts)
         stats.update(s)
         lap("ip", "ip")
     for column, kind in (("payment_fingerprint", "payment"), ("user_agent", "user_agent"),
                          *((c, c) for c in extra_signals)):
         if column in cols:
-            pairs, values = categorical_pairs(enc, column, kind)
-            frames.append(pairs), texts.append(values)
+            add(*categorical_pairs(enc, column, kind))
             lap(kind, column)
     if "prompt" in cols:
         pairs, values, s, account_stats = prompt_pairs(
             enc, config.ngram, config.max_prompts_per_account, config.max_words_per_prompt, config.seed,
             config.prompt_min_share, config.prompt_min_templated, config.prompt_min_prompts, config.max_prompts_total)
-        frames.append(pairs), texts.append(values)
+        add(pairs, values)
         stats.update(s)
         lap("prompt", "prompt")
     if "timestamp" in cols:
         pairs, values, s, counts = timing_pairs(enc, config.timing_bucket_seconds, config.timing_min_buckets,
                                                 config.timing_bands, config.timing_rows, config.seed)
-        frames.append(pairs), texts.append(values), value_counts.append(counts)
+        add(pairs, values, counts)
         stats.update(s)
         lap("timing")
     if accounts is not None:
-        pairs, values = account_signals(accounts.frame, enc.index, config.creation_bucket_seconds)
-        frames.append(pairs), texts.append(values)
+        add(*account_signals(accounts.frame, enc.index, config.creation_bucket_seconds))
         lap("accounts")
     counts_out = pl.concat([c.cast(dict(COUNT_SCHEMA)) for c in value_counts]) if value_counts else \
         pl.DataFrame(schema=COUNT_SCHEMA)

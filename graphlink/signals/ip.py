@@ -12,7 +12,9 @@ from pathlib import Path
 
 import polars as pl
 
-from graphlink.encode import EncodedEvents, count_by_account, encode_frame, shared_only, text_pairs, value_counts
+from graphlink.encode import (
+    EncodedEvents, count_by_account, encode_frame, shared_only, text_pairs, value_counts, with_account_ids,
+)
 from graphlink.errors import InputError
 
 _HEX = pl.lit("0123456789abcdef")
@@ -341,6 +343,4 @@ def ip_signals(events: pl.LazyFrame, ipv4_prefix: int, ipv6_prefix: int,
     """
     enc = encode_frame(events.select("account_id", "ip"))
     pairs, values, stats, counts = ip_pairs(enc, ipv4_prefix, ipv6_prefix, asn_table)
-    counts = counts.join(enc.index.select("account_idx", "account_id"), on="account_idx").select(
-        "account_id", "kind", "n_values")
-    return text_pairs(pairs, values, enc.index), stats, counts
+    return text_pairs(pairs, values, enc.index), stats, with_account_ids(counts, enc.index)

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.encode import EncodedEvents, count_by_account, encode_frame, text_pairs, value_counts
+from graphlink.encode import (
+    EncodedEvents, count_by_account, encode_frame, position_in_run, text_pairs, value_counts, with_account_ids,
+)
 
 # Characters kept per word on average before the word cap applies; only bounds
 # the regex work on megabyte prompts.
@@ -121,9 +123,8 @@ def _sample(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_wor
     n_accounts = enc.index.height
     distinct = count_by_account(enc.frame, "prompt", n_accounts).select("account_idx", "key")
     # Sorted by (account, hash): an account's rank is its row number from its first row.
-    row = pl.int_range(pl.len(), dtype=pl.Int64)
-    starts = pl.when(pl.col("account_idx") != pl.col("account_idx").shift(1).fill_null(-1)).then(row)
-    distinct = distinct.with_columns((row - starts.forward_fill()).alias("rank"))
+    account = pl.col("account_idx")
+    distinct = distinct.with_columns(position_in_run(account != account.shift(1)).alias("rank"))
     counts = distinct["account_idx"].rle().struct.field("len")
     cap = _prompts_per_account(counts, max_prompts, max_total)
     chosen = distinct.filter(pl.col("rank") < cap).select("account_idx", "key")
@@ -238,6 +239,5 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
     enc = encode_frame(events.select("account_id", "prompt"), seed)
     pairs, values, stats, per_account = prompt_pairs(enc, ngram, max_prompts, max_words, seed, min_share,
                                                      min_templated, min_prompts, max_total)
-    per_account = per_account.join(enc.index.select("account_idx", "account_id"), on="account_idx").select(
-        "account_id", "prompts_sampled", "prompts_templated")
+    per_account = with_account_ids(per_account, enc.index)
     return text_pairs(pairs, values, enc.index), stats, per_account

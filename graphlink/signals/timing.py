@@ -25,7 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import polars as pl
 
-from graphlink.encode import EncodedEvents, count_by_account, encode_frame, shared_only, text_pairs
+from graphlink.encode import (
+    COUNT_SCHEMA, PAIR_SCHEMA, VALUE_SCHEMA, EncodedEvents, count_by_account, encode_frame, shared_only, text_pairs,
+    with_account_ids,
+)
 
 
 def _minhash(buckets: pl.DataFrame, n_hashes: int, seed: int) -> pl.DataFrame:
@@ -65,8 +68,6 @@ def timing_pairs(enc: EncodedEvents, bucket_seconds: int, min_buckets: int, band
     n_values``) records that every timed account had ``bands`` values.
     """
     n_accounts = enc.index.height
-    empty = pl.DataFrame(schema={"account_idx": pl.UInt32, "kind": pl.String, "value_key": pl.UInt64,
-                                 "count": pl.UInt32})
     bucket = (pl.col("timestamp").dt.epoch("s") // bucket_seconds).cast(pl.UInt64)
     timed = enc.frame.select("account_idx", bucket.alias("bucket")).drop_nulls()
     buckets = count_by_account(timed, "bucket", n_accounts)
@@ -74,9 +75,8 @@ def timing_pairs(enc: EncodedEvents, bucket_seconds: int, min_buckets: int, band
     active = n_buckets.filter(pl.col("count") >= min_buckets)
     buckets = buckets.join(active.select("account_idx"), on="account_idx", how="semi", maintain_order="left")
     if buckets.is_empty():
-        counts = pl.DataFrame(schema={"account_idx": pl.UInt32, "kind": pl.String, "n_values": pl.UInt32})
-        return empty, pl.DataFrame(schema={"kind": pl.String, "value_key": pl.UInt64, "value": pl.String}), \
-            {"accounts_with_timing": 0}, counts
+        return (pl.DataFrame(schema=PAIR_SCHEMA), pl.DataFrame(schema=VALUE_SCHEMA), {"accounts_with_timing": 0},
+                pl.DataFrame(schema=COUNT_SCHEMA))
     sig = _minhash(buckets, bands * rows, seed)
     band_keys = [
         pl.struct(pl.lit(b).alias("band"), *[f"m{b * rows + r}" for r in range(rows)]).hash(seed).alias(str(b))
@@ -105,6 +105,4 @@ def timing_signals(events: pl.LazyFrame, bucket_seconds: int, min_buckets: int, 
     """
     enc = encode_frame(events.select("account_id", "timestamp"))
     pairs, values, stats, counts = timing_pairs(enc, bucket_seconds, min_buckets, bands, rows, seed)
-    counts = counts.join(enc.index.select("account_idx", "account_id"), on="account_idx").select(
-        "account_id", "kind", "n_values")
-    return text_pairs(pairs, values, enc.index), stats, counts
+    return text_pairs(pairs, values, enc.index), stats, with_account_ids(counts, enc.index)
