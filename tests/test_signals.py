@@ -1,6 +1,11 @@
 """Signal extraction on tiny hand-built frames."""
 
+import re
+import string
+
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graphlink.signals import categorical_signals, ip_signals, prompt_signals, timing_signals
 from graphlink.signals.prompt import normalise_prompt
@@ -40,6 +45,24 @@ def test_prompt_normalisation():
     df = pl.DataFrame({"p": ["Explain STEP by step: 2+2=4?!", "explain step   by step 7 7 9"]})
     assert df.select(normalise_prompt(pl.col("p")))["p"].to_list() == [
         "explain step by step 0 0 0", "explain step by step 0 0 0"]
+
+
+def _reference_normalise(text: str) -> str:
+    """Plain-Python reading of the normalisation rule, for the oracle test below."""
+    text = re.sub("[0-9]+", "0", text.lower())
+    text = "".join(" " if c in string.punctuation or c in " \t\n\x0b\x0c\r" else c for c in text)
+    return re.sub(" {2,}", " ", text).strip(" ")  # no other whitespace is left among these characters
+
+
+_PROMPT_CHARS = st.sampled_from(list("aZ09 .,!?-_:\t\n\r\x0b\x0c\u00e9\u00c9\u3002\u2019\\\"'"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=_PROMPT_CHARS, max_size=40) | st.text(alphabet=st.characters(codec="ascii")),
+                min_size=1, max_size=20))
+def test_prompt_normalisation_matches_reference(texts):
+    got = pl.DataFrame({"p": texts}, schema={"p": pl.String}).select(normalise_prompt(pl.col("p")))["p"].to_list()
+    assert got == [_reference_normalise(t) for t in texts]
 
 
 def test_prompt_shingles_shared_only_across_accounts():
