@@ -171,3 +171,58 @@ def test_global_prompt_budget_shrinks_the_per_account_sample():
     assert dict(per_account.select("account_id", "prompts_sampled").iter_rows()) == {"a": 5, "b": 5, "c": 2}
     _, stats, _ = prompt_signals(lf, ngram=5, max_prompts=8, max_words=64, seed=0)
     assert stats["prompts_per_account_used"] == 8
+
+
+_IP_CHARS = st.sampled_from(list("0123456789abcdefABCDEF:.%g ") + [":", "::", "ffff", "0000", "1.2.3.4"])
+
+
+def _ip_strings():
+    import ipaddress
+    import random
+
+    rng = random.Random(7)
+    ips = [ipaddress.IPv6Address(rng.getrandbits(128) >> rng.choice([0, 16, 48, 64, 96, 112])) for _ in range(300)]
+    spelled = [ip.compressed for ip in ips] + [ip.exploded for ip in ips[:100]] + [ip.exploded.upper() for ip in ips[:20]]
+    return spelled + ["::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1::8",
+                      "1:2:3:4:5:6:7:8:9", "1::2::3", ":::1", "1:2:3:4:5:6:7", "12345::1", "g::1", "1:::2",
+                      ":1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:", "fe80::1%eth0", "::ffff:8.8.8.8", " 2001:DB8::1 ",
+                      "10.0.0.1", "300.1.1.1", "1.2.3", "", "-", "2001:0db8:0000:0000:0000:0000:0000:0001"]
+
+
+def _table_and_reference(ips, v4_prefix, v6_prefix):
+    from graphlink.signals.ip import ip_table, ip_texts, parse_ips
+
+    frame = pl.DataFrame({"value": ips}).unique().with_row_index("key").with_columns(pl.col("key").cast(pl.UInt64))
+    table = ip_table(frame, v4_prefix, v6_prefix)
+    parsed = parse_ips(pl.col("value"), v4_prefix, v6_prefix).struct.rename_fields(
+        ["version", "address", "network", "int_reference"])
+    reference = frame.with_columns(parsed.alias("p")).unnest("p")
+    merged = reference.join(table, on="key", suffix="_table")
+    texts = {}
+    for kind, key in (("ip", "addr_key"), ("ip_net", "net_key")):
+        keys = table.drop_nulls("version").select(pl.col(key).alias("value_key")).unique()
+        texts[kind] = dict(ip_texts(keys, table, kind, v4_prefix, v6_prefix).select("value_key", "value").rows())
+    return merged, texts
+
+
+def _check_table(ips, v4_prefix=24, v6_prefix=48):
+    merged, texts = _table_and_reference(ips, v4_prefix, v6_prefix)
+    for row in merged.iter_rows(named=True):
+        assert row["version_table"] == row["version"], row["value"]
+        if row["version"] is None:
+            continue
+        assert row["int_key"] == row["int_reference"], row["value"]
+        # The numeric path spells each address and network as the text parser does.
+        assert texts["ip"][row["addr_key"]] == row["address"], row["value"]
+        assert texts["ip_net"][row["net_key"]] == row["network"], row["value"]
+
+
+def test_ip_table_numbers_agree_with_the_text_parser():
+    for v4_prefix, v6_prefix in ((24, 48), (16, 56), (32, 64), (20, 33)):
+        _check_table(_ip_strings(), v4_prefix, v6_prefix)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_IP_CHARS, max_size=14).map("".join), min_size=1, max_size=30))
+def test_ip_table_agrees_with_the_text_parser_on_junk(ips):
+    _check_table(ips)
