@@ -159,7 +159,7 @@ def account_bits(n_accounts: int) -> int:
 
 
 def count_by_account(frame: pl.DataFrame, column: str, n_accounts: int | None = None,
-                     weight: str | None = None) -> pl.DataFrame:
+                     weight: str | None = None, strategy: str = "sort") -> pl.DataFrame:
     """``account_idx, key, count``: events per account and hashed value of ``column``, sorted.
 
     With ``weight``, ``count`` sums that column instead of counting rows.
@@ -168,6 +168,11 @@ def count_by_account(frame: pl.DataFrame, column: str, n_accounts: int | None = 
     bits, the value's hash in the rest) and reading off its runs takes ~2 s.
     Truncating the hash can make two values of one account share a packed key;
     that is detected and answered with the exact (slower) group-by.
+
+    ``strategy="hash"`` groups with a hash table instead: the better choice when
+    accounts repeat a few values over many events (cards, user agents: 24M
+    events into 0.2-0.4M groups in 0.6-0.9 s against 1.9 s sorting), the worse
+    one when nearly every event is its own group (IPs, prompts: 3-4 s).
 
     Examples
     --------
@@ -179,6 +184,10 @@ def count_by_account(frame: pl.DataFrame, column: str, n_accounts: int | None = 
     bits = account_bits(n_accounts if n_accounts is not None else int(frame["account_idx"].max() or 0) + 1)
     if frame.is_empty():
         return pl.DataFrame(schema={"account_idx": pl.UInt32, "key": pl.UInt64, "count": pl.UInt32})
+    if strategy == "hash":
+        return _group_count(frame, column, weight)
+    if strategy != "sort":
+        raise ValueError(f"unknown strategy {strategy!r}")
     # Small integer keys (IPv4 addresses, networks) fit beside the account whole;
     # hashes lose their low bits. Only what cannot be recomputed from the packed
     # key rides along the sort: gathering payload columns is most of its cost.
@@ -190,10 +199,7 @@ def count_by_account(frame: pl.DataFrame, column: str, n_accounts: int | None = 
     rows = frame.select(packed, *payload).drop_nulls("__packed").sort("__packed")
     same = pl.col("__packed") == pl.col("__packed").shift(1)
     if not fits and rows.select((same & (pl.col("key") != pl.col("key").shift(1))).any()).item():
-        exact = frame.select("account_idx", pl.col(column).alias("key"), *payload[1:]).drop_nulls("key")
-        total = pl.col("__amount").sum() if weight else pl.len()
-        return (exact.group_by("account_idx", "key").agg(total.cast(pl.UInt32).alias("count"))
-                .sort("account_idx", "key"))
+        return _group_count(frame, column, weight)
     last = (pl.col("__packed") != pl.col("__packed").shift(-1)).fill_null(True)
     cum = pl.col("__amount").cum_sum() if weight else pl.int_range(1, pl.len() + 1, dtype=pl.UInt64)
     key = pl.col("__packed") % 2 ** (64 - bits) if fits else pl.col("key")
@@ -202,6 +208,16 @@ def count_by_account(frame: pl.DataFrame, column: str, n_accounts: int | None = 
         .select((pl.col("__packed") // 2 ** (64 - bits)).cast(pl.UInt32).alias("account_idx"),
                 key.cast(pl.UInt64).alias("key"),
                 (pl.col("__cum") - pl.col("__cum").shift(1).fill_null(0)).cast(pl.UInt32).alias("count"))
+    )
+
+
+def _group_count(frame: pl.DataFrame, column: str, weight: str | None) -> pl.DataFrame:
+    """:func:`count_by_account` by an exact hash group-by."""
+    total = pl.col(weight).cast(pl.UInt64).sum() if weight else pl.len()
+    return (
+        frame.lazy().select("account_idx", pl.col(column).cast(pl.UInt64).alias("key"), *([weight] if weight else []))
+        .drop_nulls("key").group_by("account_idx", "key").agg(total.cast(pl.UInt32).alias("count"))
+        .sort("account_idx", "key").collect()
     )
 
 

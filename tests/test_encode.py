@@ -24,13 +24,14 @@ def _frame(rng, n_rows, n_accounts, keys) -> pl.DataFrame:
 
 @pytest.mark.parametrize("key_range", ["hash", "small"])
 @pytest.mark.parametrize("weight", [None, "w"])
-def test_count_by_account_matches_group_by(key_range, weight):
+@pytest.mark.parametrize("strategy", ["sort", "hash"])
+def test_count_by_account_matches_group_by(key_range, weight, strategy):
     rng = np.random.default_rng(11)
     keys = (rng.integers(0, 2**63, 500, dtype=np.uint64) * 2 if key_range == "hash"
             else rng.integers(0, 5000, 500).astype(np.uint64))  # "small": packed losslessly
     frame = _frame(rng, 20_000, 300, keys)
     frame = frame.with_columns(pl.when(pl.col("w") == 1).then(None).otherwise("key").alias("key"))  # some nulls
-    got = count_by_account(frame, "key", 300, weight=weight)
+    got = count_by_account(frame, "key", 300, weight=weight, strategy=strategy)
     assert got.equals(_oracle(frame, "key", weight))
     assert got["account_idx"].is_sorted()
 

@@ -70,7 +70,8 @@ def categorical_pairs(enc: EncodedEvents, column: str, kind: str | None = None,
                       ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Keyed pairs ``(pairs, values)`` for a column of shared identifiers (card, device, user agent)."""
     kind = kind or column
-    counted = count_by_account(enc.frame, column, enc.index.height)
+    # Identifiers repeat within an account: few (account, value) groups, so hash grouping.
+    counted = count_by_account(enc.frame, column, enc.index.height, strategy="hash")
     pairs = counted.select("account_idx", pl.lit(kind).alias("kind"), pl.col("key").alias("value_key"), "count")
     values = enc.dictionary(column).select(pl.lit(kind).alias("kind"), pl.col("key").alias("value_key"), "value")
     return pairs, values
