@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from graphlink.encode import (
-    EncodedEvents, count_by_account, encode_frame, shared_only, text_pairs, value_counts, with_account_ids,
+    EncodedEvents, count_by_account, encode_frame, text_pairs, value_counts, with_account_ids,
 )
 from graphlink.errors import InputError
 
@@ -372,14 +372,19 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
             # One spelling per address (the usual case): per_ip already has one row per account and address.
             per_value = joined.select("account_idx", pl.col("addr_key").alias("value_key"), "count")
             shared = per_value.filter(joined["ip_df"] >= 2)
+            shared_keys = table.join(accounts_per_ip.filter(pl.col("ip_df") >= 2), on="key", how="semi").select(
+                pl.col("addr_key").alias("value_key"))
         else:
             # Several addresses (or spellings) per value: sum their counts per account.
             per_value = count_by_account(joined, key, n_accounts, weight="count").rename({"key": "value_key"})
-            shared = shared_only(per_value)
-        counts.append(per_value.group_by("account_idx").agg(pl.len().cast(pl.UInt32).alias("n_values"))
-                      .select("account_idx", pl.lit(kind).alias("kind"), "n_values"))
+            shared_keys = value_counts(per_value["value_key"]).filter(pl.col("count") >= 2).select("value_key")
+            shared = per_value.join(shared_keys, on="value_key", how="semi", maintain_order="left")
+        # per_value is sorted by account: its runs are the values per account.
+        runs = per_value["account_idx"].rle().struct.unnest()
+        counts.append(runs.select(pl.col("value").alias("account_idx"), pl.lit(kind).alias("kind"),
+                                  pl.col("len").cast(pl.UInt32).alias("n_values")))
         frames.append(shared.select("account_idx", pl.lit(kind).alias("kind"), "value_key", "count"))
-        values.append(ip_texts(shared.select("value_key").unique(), table, kind, ipv4_prefix, ipv6_prefix))
+        values.append(ip_texts(shared_keys, table, kind, ipv4_prefix, ipv6_prefix))
     del joined, per_value, shared
     if asn_table is not None:
         matched = _asn_lookup(table, asn_table)
