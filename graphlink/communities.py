@@ -38,7 +38,7 @@ MEMBERSHIP_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "cluster_id": pl.Int64}
 def build_graph(edges: pl.DataFrame, n_accounts: int) -> ig.Graph:
     """Undirected weighted igraph graph with one vertex per account index.
 
-    Built from numpy arrays (no Python lists of tuples), attribute ``weight``.
+    Attribute ``weight``.
 
     Examples
     --------
@@ -48,7 +48,10 @@ def build_graph(edges: pl.DataFrame, n_accounts: int) -> ig.Graph:
     >>> g.vcount(), g.ecount(), g.es["weight"]
     (3, 1, [2.0])
     """
-    pairs = np.column_stack([edges["source"].to_numpy(), edges["target"].to_numpy()]).astype(np.int64)
+    # python-igraph 1.0 reads a numpy edge array one item at a time through a
+    # memoryview: measured 2.1 s for 2.1M edges against 1.0 s for tuples zipped
+    # from two columns (transiently ~120 bytes per edge).
+    pairs = list(zip(edges["source"].to_list(), edges["target"].to_list()))
     graph = ig.Graph(n=n_accounts, edges=pairs, directed=False)
     graph.es["weight"] = edges["weight"].to_list()
     return graph
