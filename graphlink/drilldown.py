@@ -86,8 +86,10 @@ def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: 
     if per_kind > 0:
         shared = top_per_kind(shared, per_kind, signals)
     slot = (pl.col("cluster_id").cast(pl.UInt64) * 2**32 + pl.col("signal_idx")).alias("slot")
+    # Only the listed values' memberships are joined to clusters (a few hundred thousand of 38M).
+    listed = shared["signal_idx"].unique().implode()
     rows = (
-        memberships.select("account_idx", "signal_idx")
+        memberships.select("account_idx", "signal_idx").filter(pl.col("signal_idx").is_in(listed))
         .join(clustered.select("account_idx", "account_id", "cluster_id"), on="account_idx")
         .with_columns(slot)
         .join(shared.select(slot), on="slot", how="semi")
