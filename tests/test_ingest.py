@@ -118,3 +118,12 @@ def test_accounts_file_email_to_domain_and_index(tmp_path):
     assert index["account_idx"].to_list() == [0, 1, 2]
     assert index["events"].to_list() == [1, 2, 0]
     assert index.filter(pl.col("account_id") == "b")["first_seen"][0].day == 2
+
+
+def test_blank_prompts_become_null_and_others_are_kept_as_sent(tmp_path):
+    prompts = ["  ", "\t\n", "\u3000\u00a0", "", " hi ", "x", "\u200bword"]
+    path = tmp_path / "e.parquet"
+    pl.DataFrame({"account_id": [f"a{i}" for i in range(len(prompts))], "prompt": prompts}).write_parquet(path)
+    got = load_events(path).frame.collect().sort("account_id")["prompt"].to_list()
+    # Unicode spaces count as blank; text is not stripped (normalised later, before any comparison).
+    assert got == [None, None, None, None, " hi ", "x", "\u200bword"]
