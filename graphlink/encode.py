@@ -121,9 +121,11 @@ def encode_events(events: Events, accounts: AccountsInfo | None = None, salt: in
         return frame if mask is None else frame.filter(mask)
 
     index = index_accounts(base, has_ts, accounts)
-    account_hashes, _ = _dictionary(base, "account_id", salt)
+    # The index holds each account id once: distinct ids with distinct hashes is an exact collision check.
     keys = index.select("account_idx", pl.col("account_id").hash(salt).alias("__account"))
-    frame = base.select(pl.Series("__account", account_hashes), *(["timestamp"] if has_ts else []))
+    if keys["__account"].n_unique() != keys.height:
+        raise GraphlinkError("hash collision between two account_id values; rerun with another --seed")
+    frame = base.select(pl.col("account_id").hash(salt).alias("__account"), *(["timestamp"] if has_ts else []))
     del base
     dictionaries = {}
     for column in text:

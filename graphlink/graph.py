@@ -278,6 +278,9 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     """
     config = config or GraphConfig()
     signals, memberships = weigh_signals(pairs, n_accounts, config, value_counts, values)
+    # The memberships carry the pairs from here on; if the caller handed them over
+    # (the pipeline does), this frees them before the projection's peak.
+    del pairs
     signals, warnings = _apply_pair_budget(signals, config)
     linked = signals.filter("linked").select("signal_idx", "df", "weight", "strong")
     members = memberships.join(linked, on="signal_idx")

@@ -65,6 +65,11 @@ class SignalSet:
     #: Seconds spent per extractor (``run.json``: ``timings_signals``).
     seconds: dict[str, float] = field(default_factory=dict)
 
+    def take_pairs(self) -> pl.DataFrame:
+        """Hand over ``pairs``, leaving an empty frame: the taker holds the only reference and can free them."""
+        pairs, self.pairs = self.pairs, self.pairs.clear()
+        return pairs
+
 
 def categorical_pairs(enc: EncodedEvents, column: str, kind: str | None = None,
                       ) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -170,9 +170,10 @@ def prompt_pairs(enc: EncodedEvents, ngram: int, max_prompts: int, max_words: in
         value_counts(shingles["shingle_hash"]).filter(pl.col("count") >= 2).select("shingle_hash"),
         shingles.join(sent_twice, on="text_hash", how="semi").select("shingle_hash"),
     ]).unique()
+    # Every later use of the shingles (sharing, templated texts, spelling) is among the candidates.
+    shingles = shingles.join(candidates, on="shingle_hash", how="semi")
     occurrences = sampled.select("account_idx", "text_hash").join(
-        shingles.select("text_hash", "shingle_hash").join(candidates, on="shingle_hash", how="semi"),
-        on="text_hash")
+        shingles.select("text_hash", "shingle_hash"), on="text_hash")
     # Occurrences of each shingle per account, then how many accounts have it:
     # sort-based counting on 36M occurrences instead of an n_unique per shingle.
     per_account_shingle = count_by_account(occurrences, "shingle_hash", enc.index.height)
