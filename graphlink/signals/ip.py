@@ -360,11 +360,12 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
     table = table.drop_nulls("version")
     # One join gives every (account, IP) row its address, network and how many accounts used that IP.
     accounts_per_ip = value_counts(per_ip["key"]).rename({"count": "ip_df"})
+    # An inner join (invalid IPs drop out; their events are the difference in counts): 1.8 s
+    # on 19M pairs against 3.0 s for a left join and a filter.
     joined = per_ip.join(
-        table.select("key", "addr_key", "net_key").join(accounts_per_ip, on="key"), on="key", how="left",
+        table.select("key", "addr_key", "net_key").join(accounts_per_ip, on="key"), on="key", how="inner",
         maintain_order="left")
-    invalid_events = int(joined.filter(pl.col("addr_key").is_null())["count"].sum() or 0)
-    joined = joined.drop_nulls("addr_key")
+    invalid_events = int((per_ip["count"].sum() or 0) - (joined["count"].sum() or 0))
     frames, values, counts = [], [], []
     one_spelling = table.select(pl.col("addr_key").n_unique()).item() == table.height
     for kind, key in (("ip", "addr_key"), ("ip_net", "net_key")):
