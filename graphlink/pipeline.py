@@ -38,7 +38,7 @@ from graphlink.errors import GraphlinkError, InputError, safe_reason
 from graphlink.evidence import EVIDENCE_SCHEMA, cluster_evidence, shared_in_clusters
 from graphlink.graph import project
 from graphlink.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
-from graphlink.scoring import fleet_outsiders, score_clusters
+from graphlink.scoring import fleet_outsiders, score_clusters, scored_memberships
 from graphlink.signals import extract_signals
 from graphlink.stable_ids import PreviousRun, load_previous, match_clusters, rekey, summarise
 
@@ -202,11 +202,14 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
             hour_counts = activity_idx.group_by("account_idx", "hour").agg(pl.col("events").sum().alias("n")).join(
                 index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
 
+        # Both scoring passes read the same few kinds: cut their memberships out once.
+        scoring_rows = scored_memberships(projection.memberships, projection.signals)
+
         def score(membership: pl.DataFrame, shared: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
             evidence = (cluster_evidence(projection.memberships, projection.signals, membership,
                                          config.scoring.evidence_per_kind, shared)
                         if shared is not None else pl.DataFrame(schema=EVIDENCE_SCHEMA))
-            clusters = score_clusters(membership, index, projection.memberships, projection.signals, evidence,
+            clusters = score_clusters(membership, index, scoring_rows, projection.signals, evidence,
                                       ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
                                       hour_counts)
             return evidence, clusters

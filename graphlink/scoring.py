@@ -116,6 +116,19 @@ def account_hours(events: pl.LazyFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: The kinds whose memberships scoring reads (IPs are counted from value_counts).
+SCORED_KINDS = ("payment", "prompt", "timing")
+
+
+def scored_memberships(memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
+    """The memberships of the kinds scoring reads: a few million of the tens of millions.
+
+    Idempotent, so a caller scoring several times (the pipeline does) cuts them once.
+    """
+    wanted = signals.filter(pl.col("kind").is_in(SCORED_KINDS)).select("signal_idx")
+    return memberships.join(wanted, on="signal_idx", how="semi", maintain_order="left")
+
+
 def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl.DataFrame,
                      signals: pl.DataFrame, events: pl.LazyFrame | None,
                      account_stats: pl.DataFrame | None, value_counts: pl.DataFrame | None = None,
@@ -123,10 +136,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
     """Raw per-cluster facts the components are computed from (one row per cluster)."""
     sizes = members.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     feats = sizes
-    # The kinds read below hold a few million of the tens of millions of memberships
-    # (IPs are counted from value_counts): cut them out once.
-    wanted = signals.filter(pl.col("kind").is_in(["payment", "prompt", "timing"])).select("signal_idx")
-    memberships = memberships.join(wanted, on="signal_idx", how="semi").join(
+    memberships = scored_memberships(memberships, signals).join(
         members.select("account_idx"), on="account_idx", how="semi")
 
     # Payment: accounts with a card and distinct cards among them.
