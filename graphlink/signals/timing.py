@@ -46,8 +46,9 @@ def _minhash(buckets: pl.DataFrame, n_hashes: int, seed: int) -> pl.DataFrame:
         for i in functions:
             np.multiply(x, mult[i], out=scratch)
             np.add(scratch, add[i], out=scratch)
-            np.right_shift(scratch, np.uint64(32), out=scratch)
-            out[:, i] = np.minimum.reduceat(scratch, starts)
+            # The top 32 bits are the hash; a shift is monotone, so the minimum is
+            # taken first and only the per-account minima are shifted (a pass less).
+            out[:, i] = np.minimum.reduceat(scratch, starts) >> np.uint64(32)
 
     half = n_hashes // 2
     with ThreadPoolExecutor(2) as pool:  # numpy releases the GIL in these loops
@@ -71,7 +72,9 @@ def timing_pairs(enc: EncodedEvents, bucket_seconds: int, min_buckets: int, band
     bucket = (pl.col("timestamp").dt.epoch("s") // bucket_seconds).cast(pl.UInt64)
     timed = enc.frame.select("account_idx", bucket.alias("bucket")).drop_nulls()
     buckets = count_by_account(timed, "bucket", n_accounts)
-    n_buckets = buckets.group_by("account_idx").agg(pl.len().cast(pl.UInt32).alias("count"))
+    # Sorted by account: its runs are the buckets per account.
+    n_buckets = buckets["account_idx"].rle().struct.unnest().select(
+        pl.col("value").alias("account_idx"), pl.col("len").cast(pl.UInt32).alias("count"))
     active = n_buckets.filter(pl.col("count") >= min_buckets)
     buckets = buckets.join(active.select("account_idx"), on="account_idx", how="semi", maintain_order="left")
     if buckets.is_empty():
