@@ -103,7 +103,10 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
     that can make the list (a proxy fleet's clusters share millions of values).
     """
     if signals is not None:
-        shared = shared.join(signals.select("signal_idx", "kind", "weight"), on="signal_idx")
+        # A list cut before (the pipeline cuts once for evidence and drill-down) has them already.
+        missing = [c for c in ("kind", "weight") if c not in shared.columns]
+        if missing:
+            shared = shared.join(signals.select("signal_idx", *missing), on="signal_idx")
     order = ["cluster_id", "kind", "__links", "accounts_sharing", "weight"]
     descending = [False, False, True, True, True]
     ranked = shared.with_columns((pl.col("weight") > 0).alias("__links")).sort(order, descending=descending)
@@ -119,8 +122,9 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
         .drop("__nth", *[f"__b{c}" for c in ties])
     )
     if signals is not None:
-        extra = [c for c in ("value", "df") if c in signals.columns]
-        candidates = candidates.join(signals.select("signal_idx", *extra), on="signal_idx")
+        extra = [c for c in ("value", "df") if c in signals.columns and c not in candidates.columns]
+        if extra:
+            candidates = candidates.join(signals.select("signal_idx", *extra), on="signal_idx")
     return (
         candidates.sort([*order, "value"], descending=[*descending, False])
         .group_by("cluster_id", "kind", maintain_order=True).head(per_kind)

@@ -35,7 +35,7 @@ from graphlink.config import PipelineConfig
 from graphlink.drilldown import account_activity, clustered_accounts, member_activity, member_signals
 from graphlink.encode import encode_events
 from graphlink.errors import GraphlinkError, InputError, safe_reason
-from graphlink.evidence import EVIDENCE_SCHEMA, cluster_evidence, shared_in_clusters
+from graphlink.evidence import EVIDENCE_SCHEMA, cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.graph import project
 from graphlink.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.scoring import fleet_outsiders, score_clusters, scored_memberships
@@ -224,8 +224,13 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
                 pl.when(pl.col("account_idx").is_in(outsiders.implode())).then(None)
                 .otherwise(pl.col("cluster_id")).alias("cluster_id"))
             membership = renumber(detached, config.communities.min_cluster_size)
-        # Values shared inside the final clusters: the evidence and the drill-down both read them.
+        # Values shared inside the final clusters, cut once to what the evidence and the
+        # drill-down list (a longest list's top values contain every shorter one's).
         shared = shared_in_clusters(projection.memberships, membership)
+        listed_per_kind = config.scoring.member_values_per_kind
+        if listed_per_kind > 0:
+            shared = top_per_kind(shared, max(listed_per_kind, config.scoring.evidence_per_kind),
+                                  projection.signals)
         evidence, clusters = score(membership, shared)
         detached_count = outsiders.len()
         accounts_out = (

@@ -131,3 +131,6 @@ def test_top_per_kind_matches_a_full_sort_with_ties_at_the_cut():
     got = top_per_kind(shared, 4, signals)
     cols = ["cluster_id", "kind", "accounts_sharing", "weight", "value"]
     assert got.select(cols).equals(full.select(cols))
+    # A longer list cut first (the pipeline cuts once for evidence and drill-down) holds the shorter one.
+    nested = top_per_kind(top_per_kind(shared, 12, signals), 4, signals)
+    assert nested.select(cols).equals(got.select(cols))
