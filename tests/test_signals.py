@@ -226,3 +226,31 @@ def test_ip_table_numbers_agree_with_the_text_parser():
 @given(st.lists(st.lists(_IP_CHARS, max_size=14).map("".join), min_size=1, max_size=30))
 def test_ip_table_agrees_with_the_text_parser_on_junk(ips):
     _check_table(ips)
+
+
+def _full_choice(enc, max_prompts, max_total):
+    from graphlink.signals.prompt import _prompts_per_account, _ranked
+
+    distinct, counts = _ranked(enc.frame, enc.index.height)
+    cap = _prompts_per_account(counts["len"], max_prompts, max_total)
+    return distinct.filter(pl.col("rank") < cap).select("account_idx", "key"), cap
+
+
+def test_hash_prefiltered_prompt_choice_equals_the_full_count():
+    import numpy as np
+
+    from graphlink.encode import encode_frame
+    from graphlink.signals.prompt import _smallest_prompts
+
+    rng = np.random.default_rng(3)
+    sizes = np.r_[rng.integers(1, 6, 300), rng.integers(150, 400, 40)]  # many small accounts, a few heavy ones
+    accounts = np.repeat([f"a{i}" for i in range(len(sizes))], sizes)
+    distinct_prompts = [f"prompt {i}" for i in range(accounts.size)]
+    repeated = [f"same {i % 3}" for i in range(accounts.size)]  # three prompts sent over and over
+    for prompts in (distinct_prompts, repeated):
+        prompts = [None if rng.random() < 0.05 else p for p in prompts]
+        enc = encode_frame(pl.DataFrame({"account_id": accounts, "prompt": prompts}), salt=5)
+        for max_prompts, max_total in ((5, None), (40, 2000), (40, 900), (200, None)):
+            got, cap = _smallest_prompts(enc, max_prompts, max_total)
+            want, want_cap = _full_choice(enc, max_prompts, max_total)
+            assert cap == want_cap and got.equals(want), (max_prompts, max_total)

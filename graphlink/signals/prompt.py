@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import string
 
+import numpy as np
 import polars as pl
 
 from graphlink.encode import (
@@ -119,6 +120,55 @@ def _prompts_per_account(counts: pl.Series, max_prompts: int, max_total: int | N
     return lo
 
 
+# The hash pre-filter keeps about this many times the prompts an account may contribute.
+_HEADROOM = 4
+
+
+def _ranked(frame: pl.DataFrame, n_accounts: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(distinct, counts)``: distinct ``account_idx, key`` prompts with their rank in the
+    account (by hash), and ``account_idx, len``: distinct prompts per account."""
+    distinct = count_by_account(frame, "prompt", n_accounts).select("account_idx", "key")
+    # Sorted by (account, hash): an account's rank is its row number from its first row.
+    account = pl.col("account_idx")
+    distinct = distinct.with_columns(position_in_run(account != account.shift(1)).alias("rank"))
+    counts = distinct["account_idx"].rle().struct.unnest().rename({"value": "account_idx"})
+    return distinct, counts
+
+
+def _smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None) -> tuple[pl.DataFrame, int]:
+    """``(account_idx, key of each chosen prompt; k)``: each account's ``k`` distinct prompts with the smallest hash.
+
+    Counting the distinct prompts of every event (24M on the campaign preset)
+    is not needed to find the smallest few: an account with ``n`` events
+    keeps only hashes below ``_HEADROOM * k0 / n`` of the hash range, where
+    ``k0 <= k`` is the sample size its event counts allow. The result is
+    exact: if an account so cut kept fewer distinct prompts than the ``k``
+    found, everything is counted again in full (heavy repetition of prompts
+    does that; tested against the full count).
+    """
+    n_accounts = enc.index.height
+    frame = enc.frame.select("account_idx", "prompt")
+    events = enc.index["events"]
+    lower = _prompts_per_account(events.filter(events > 0), max_prompts, max_total)
+    share = np.minimum(_HEADROOM * lower / np.maximum(events.to_numpy().astype(np.float64), 1.0), 1.0)
+    cut = share < 1.0
+    if cut.any():
+        limits = (share * 2.0**63).astype(np.uint64) * np.uint64(2)  # below 2**64: no overflow
+        limits[~cut] = np.uint64(2**64 - 1)
+        kept = frame.filter(pl.col("prompt") <= pl.lit(pl.Series(limits)).gather(pl.col("account_idx")))
+        distinct, counts = _ranked(kept, n_accounts)
+        # Cut accounts' counts are lower bounds: the k they give is exact when every cut
+        # account still has at least k distinct prompts (then min(n, k) = k either way).
+        cap = _prompts_per_account(counts["len"], max_prompts, max_total)
+        was_cut = pl.lit(pl.Series(cut)).gather(pl.col("account_idx"))
+        enough = counts.filter(was_cut & (pl.col("len") >= cap)).height == int(cut.sum())
+        if enough:
+            return distinct.filter(pl.col("rank") < cap).select("account_idx", "key"), cap
+    distinct, counts = _ranked(frame, n_accounts)
+    cap = _prompts_per_account(counts["len"], max_prompts, max_total)
+    return distinct.filter(pl.col("rank") < cap).select("account_idx", "key"), cap
+
+
 def _sample(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_words: int,
             seed: int) -> tuple[pl.DataFrame, int]:
     """``account_idx, norm, text_hash``: each account's sampled distinct prompts, normalised.
@@ -127,14 +177,7 @@ def _sample(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_wor
     (``k`` from :func:`_prompts_per_account`), chosen on the encoded hashes;
     only the chosen prompts' text is read back and normalised (the costly steps).
     """
-    n_accounts = enc.index.height
-    distinct = count_by_account(enc.frame, "prompt", n_accounts).select("account_idx", "key")
-    # Sorted by (account, hash): an account's rank is its row number from its first row.
-    account = pl.col("account_idx")
-    distinct = distinct.with_columns(position_in_run(account != account.shift(1)).alias("rank"))
-    counts = distinct["account_idx"].rle().struct.field("len")
-    cap = _prompts_per_account(counts, max_prompts, max_total)
-    chosen = distinct.filter(pl.col("rank") < cap).select("account_idx", "key")
+    chosen, cap = _smallest_prompts(enc, max_prompts, max_total)
     # Only the chosen prompts' text is read back (normalised while streaming), once per distinct prompt.
     norm = normalise_prompt(pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD))
     texts = enc.texts("prompt", chosen["key"].unique(), norm).rename({"prompt": "norm"})
