@@ -232,7 +232,7 @@ def _full_choice(enc, max_prompts, max_total):
     from graphlink.signals.prompt import _prompts_per_account, _ranked
 
     distinct, counts = _ranked(enc.frame, enc.index.height)
-    cap = _prompts_per_account(counts["len"], max_prompts, max_total)
+    cap = _prompts_per_account(counts["count"], max_prompts, max_total)
     return distinct.filter(pl.col("rank") < cap).select("account_idx", "key"), cap
 
 

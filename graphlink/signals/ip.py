@@ -380,10 +380,8 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
             per_value = count_by_account(joined, key, n_accounts, weight="count").rename({"key": "value_key"})
             shared_keys = value_counts(per_value["value_key"]).filter(pl.col("count") >= 2).select("value_key")
             shared = per_value.join(shared_keys, on="value_key", how="semi", maintain_order="left")
-        # per_value is sorted by account: its runs are the values per account.
-        runs = per_value["account_idx"].rle().struct.unnest()
-        counts.append(runs.select(pl.col("value").alias("account_idx"), pl.lit(kind).alias("kind"),
-                                  pl.col("len").cast(pl.UInt32).alias("n_values")))
+        counts.append(value_counts(per_value["account_idx"]).select(
+            "account_idx", pl.lit(kind).alias("kind"), pl.col("count").alias("n_values")))
         frames.append(shared.select("account_idx", pl.lit(kind).alias("kind"), "value_key", "count"))
         values.append(ip_texts(shared_keys, table, kind, ipv4_prefix, ipv6_prefix))
     del joined, per_value, shared

@@ -126,13 +126,12 @@ _HEADROOM = 4
 
 def _ranked(frame: pl.DataFrame, n_accounts: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(distinct, counts)``: distinct ``account_idx, key`` prompts with their rank in the
-    account (by hash), and ``account_idx, len``: distinct prompts per account."""
+    account (by hash), and ``account_idx, count``: distinct prompts per account."""
     distinct = count_by_account(frame, "prompt", n_accounts).select("account_idx", "key")
     # Sorted by (account, hash): an account's rank is its row number from its first row.
     account = pl.col("account_idx")
     distinct = distinct.with_columns(position_in_run(account != account.shift(1)).alias("rank"))
-    counts = distinct["account_idx"].rle().struct.unnest().rename({"value": "account_idx"})
-    return distinct, counts
+    return distinct, value_counts(distinct["account_idx"])
 
 
 def _smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None) -> tuple[pl.DataFrame, int]:
@@ -152,6 +151,7 @@ def _smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | Non
     lower = _prompts_per_account(events.filter(events > 0), max_prompts, max_total)
     share = np.minimum(_HEADROOM * lower / np.maximum(events.to_numpy().astype(np.float64), 1.0), 1.0)
     cut = share < 1.0
+    distinct = None
     if cut.any():
         limits = (share * 2.0**63).astype(np.uint64) * np.uint64(2)  # below 2**64: no overflow
         limits[~cut] = np.uint64(2**64 - 1)
@@ -159,13 +159,13 @@ def _smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | Non
         distinct, counts = _ranked(kept, n_accounts)
         # Cut accounts' counts are lower bounds: the k they give is exact when every cut
         # account still has at least k distinct prompts (then min(n, k) = k either way).
-        cap = _prompts_per_account(counts["len"], max_prompts, max_total)
+        cap = _prompts_per_account(counts["count"], max_prompts, max_total)
         was_cut = pl.lit(pl.Series(cut)).gather(pl.col("account_idx"))
-        enough = counts.filter(was_cut & (pl.col("len") >= cap)).height == int(cut.sum())
-        if enough:
-            return distinct.filter(pl.col("rank") < cap).select("account_idx", "key"), cap
-    distinct, counts = _ranked(frame, n_accounts)
-    cap = _prompts_per_account(counts["len"], max_prompts, max_total)
+        if counts.filter(was_cut & (pl.col("count") >= cap)).height < int(cut.sum()):
+            distinct = None  # a cut account kept too few: count everything
+    if distinct is None:
+        distinct, counts = _ranked(frame, n_accounts)
+        cap = _prompts_per_account(counts["count"], max_prompts, max_total)
     return distinct.filter(pl.col("rank") < cap).select("account_idx", "key"), cap
 
 

@@ -27,7 +27,7 @@ import polars as pl
 
 from graphlink.encode import (
     COUNT_SCHEMA, PAIR_SCHEMA, VALUE_SCHEMA, EncodedEvents, count_by_account, encode_frame, shared_only, text_pairs,
-    with_account_ids,
+    value_counts, with_account_ids,
 )
 
 
@@ -72,9 +72,7 @@ def timing_pairs(enc: EncodedEvents, bucket_seconds: int, min_buckets: int, band
     bucket = (pl.col("timestamp").dt.epoch("s") // bucket_seconds).cast(pl.UInt64)
     timed = enc.frame.select("account_idx", bucket.alias("bucket")).drop_nulls()
     buckets = count_by_account(timed, "bucket", n_accounts)
-    # Sorted by account: its runs are the buckets per account.
-    n_buckets = buckets["account_idx"].rle().struct.unnest().select(
-        pl.col("value").alias("account_idx"), pl.col("len").cast(pl.UInt32).alias("count"))
+    n_buckets = value_counts(buckets["account_idx"])
     active = n_buckets.filter(pl.col("count") >= min_buckets)
     buckets = buckets.join(active.select("account_idx"), on="account_idx", how="semi", maintain_order="left")
     if buckets.is_empty():
