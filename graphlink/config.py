@@ -160,7 +160,7 @@ class KindSpec:
     """
 
     weight: float
-    max_accounts: int
+    max_accounts: int | None = None
     strong: bool = True
 
 
@@ -168,26 +168,33 @@ def _default_kinds() -> dict[str, KindSpec]:
     # Weights encode how much one shared value says about common control.
     # A shared card is the strongest single link; two accounts share many
     # shingles when they share a template, so each shingle weighs little.
+    # No kind has a hub cap: a value shared by many accounts weighs little
+    # (1 / log(df + c)) but still links, so a proxy pool behind thousands of
+    # accounts is seen. What keeps an office NAT from becoming a cluster is
+    # the partition's density threshold (CPM), not a cap.
     return {
-        "payment": KindSpec(weight=3.0, max_accounts=50),
-        "ip": KindSpec(weight=1.0, max_accounts=100),
+        "payment": KindSpec(weight=3.0),
+        "ip": KindSpec(weight=1.0),
         # Neighbours on one ISP block share a /24: a network only reinforces.
-        "ip_net": KindSpec(weight=0.5, max_accounts=200, strong=False),
-        "asn": KindSpec(weight=0.2, max_accounts=200, strong=False),
+        "ip_net": KindSpec(weight=0.5, strong=False),
+        "asn": KindSpec(weight=0.2, strong=False),
         # Templates are shared by a whole operator (all its cells) and by stock
-        # phrasing among people: they reinforce links cards, IPs and clocks made
-        # instead of merging everything that talks alike. The sparse projection
-        # keeps a high cap affordable; IDF discounts templates shared by thousands.
-        "prompt": KindSpec(weight=0.3, max_accounts=5000, strong=False),
-        "timing": KindSpec(weight=1.0, max_accounts=1000),
-        "user_agent": KindSpec(weight=0.2, max_accounts=100, strong=False),
-        "email_domain": KindSpec(weight=0.5, max_accounts=200, strong=False),
-        "created_hour": KindSpec(weight=0.3, max_accounts=300, strong=False),
+        # phrasing among people: they reinforce links cards, IPs and identifiers
+        # made instead of merging everything that talks alike.
+        "prompt": KindSpec(weight=0.3, strong=False),
+        # A common schedule (cron at :00) is shared by unrelated companies: being
+        # active in the same minutes corroborates a shared network, card or
+        # template but is no link on its own (SynchroTrap, CCS 2014, matches
+        # time jointly with the action and the address).
+        "timing": KindSpec(weight=1.0, strong=False),
+        "user_agent": KindSpec(weight=0.2, strong=False),
+        "email_domain": KindSpec(weight=0.5, strong=False),
+        "created_hour": KindSpec(weight=0.3, strong=False),
     }
 
 
 #: Spec of user-declared ``--signal`` columns unless configured otherwise.
-DEFAULT_CUSTOM_KIND = KindSpec(weight=1.0, max_accounts=100)
+DEFAULT_CUSTOM_KIND = KindSpec(weight=1.0)
 
 
 @dataclass(frozen=True)
@@ -219,6 +226,10 @@ class GraphConfig:
     """
 
     kinds: dict[str, KindSpec] = field(default_factory=_default_kinds)
+    rarity: str = "fraudar"
+    rarity_offset: float = 5.0
+    rarity_exponent: float = 0.5
+    damping: float = 0.5
     clique_limit: int = 32
     sparse_degree: int = 8
     min_edge_weight: float = 0.0
@@ -270,7 +281,9 @@ class CommunityConfig:
         (see :mod:`graphlink.stable_ids`).
     """
 
-    resolution: float = 1.0
+    resolution: float = 0.2
+    objective: str = "CPM"
+    campaign_resolution: float = 0.02
     seed: int = 42
     n_iterations: int = -1
     min_cluster_size: int = 2

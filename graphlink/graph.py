@@ -53,6 +53,7 @@ count`` (events of the account carrying the value), ``damp`` (rotation damping).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -138,7 +139,9 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
     text in ``values``: ``kind, value_key, value``, one row per value, as
     :mod:`graphlink.signals` returns them) or carries the text itself
     (``account_idx, kind, value``).
-    Returns ``(signals, memberships)`` (schemas in the module docstring).
+    Returns ``(signals, affiliations)`` (schemas in the module docstring).
+    ``n_accounts`` and ``value_counts`` are accepted for callers that pass
+    them; the weight of a value depends only on its own popularity.
 
     Examples
     --------
@@ -158,24 +161,36 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
     count = pl.col("count") if "count" in pairs.columns else pl.lit(1, pl.UInt32).alias("count")
     numbered, signals = _number(pairs.select("account_idx", "kind", "value_key", count), values, n_accounts)
     kinds = signals["kind"].unique().sort().to_list()
+    big = 2**62
     spec = pl.DataFrame(
         {
             "kind": kinds,
             "kind_code": list(range(len(kinds))),
             "kind_weight": [config.spec(k).weight for k in kinds],
-            "cap": [config.spec(k).max_accounts for k in kinds],
+            "cap": [config.spec(k).max_accounts or big for k in kinds],
             "strong": [config.spec(k).strong for k in kinds],
         },
-        schema={"kind": pl.String, "kind_code": pl.UInt64, "kind_weight": pl.Float64, "cap": pl.Int64,
-                "strong": pl.Boolean},
+        schema={"kind": pl.String, "kind_code": pl.UInt64, "kind_weight": pl.Float64, "cap": pl.Int64, "strong": pl.Boolean},
     )
-    idf = (pl.lit(max(n_accounts, 1), pl.Float64) / pl.col("df")).log().clip(lower_bound=0.0)
+    # FRAUDAR's column weight (Hooi et al., KDD 2016): 1 / log(df + c). It falls
+    # with popularity but never reaches 0, and does not depend on how many
+    # accounts the log holds: a card shared by the 40 accounts of a 40-account
+    # export still links them, and the same pair weighs the same in a sample
+    # of a log and in the whole log.
+    if config.rarity == "power":
+        rarity = (2.0 / pl.col("df").cast(pl.Float64)).pow(config.rarity_exponent)
+    elif config.rarity == "idf":
+        rarity = (pl.lit(max(n_accounts, 1), pl.Float64) / pl.col("df")).log().clip(lower_bound=0.0)
+    else:
+        # Scaled so a value shared by exactly two accounts weighs 1 (times the
+        # kind's weight): CPM's resolution then reads "member pairs share on
+        # average this share of one privately shared value".
+        rarity = math.log(2 + config.rarity_offset) / (pl.col("df").cast(pl.Float64) + config.rarity_offset).log()
     linked = (pl.col("df") >= 2) & (pl.col("df") <= pl.col("cap")) & (pl.col("kind_weight") > 0)
     signals = (
         signals.join(spec, on="kind", how="left", maintain_order="left")
         .with_columns(linked.alias("linked"))
-        .with_columns(pl.when("linked").then(pl.col("kind_weight") * idf).otherwise(0.0).alias("weight"))
-        .with_columns((pl.col("linked") & (pl.col("weight") > 0)).alias("linked"))
+        .with_columns(pl.when("linked").then(pl.col("kind_weight") * rarity).otherwise(0.0).alias("weight"))
         .select("signal_idx", "kind", "value", "df", "weight", "linked", "strong", "cap")
     )
     # Rotation damping: an account holding n values of a kind, against the median
@@ -200,7 +215,7 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
         per_account = pl.concat([per_account, counted])
     per_account = per_account.with_columns(
         (pl.col("n_values").median().over(pl.col("slot") % n_kinds) / pl.col("n_values"))
-        .clip(upper_bound=1.0).sqrt().alias("damp"))
+        .clip(upper_bound=1.0).pow(config.damping).alias("damp"))
     dense = np.ones(max(n_accounts, int(numbered["account_idx"].max() or 0) + 1) * n_kinds)
     dense[per_account["slot"].to_numpy()] = per_account["damp"].to_numpy()
     # A polars gather: numpy's fancy indexing took 1.4 s for 38M memberships, this 0.4 s.
@@ -209,82 +224,122 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
     return signals, memberships
 
 
-def _planned_pairs(df: pl.Expr, clique_limit: int, degree: int) -> pl.Expr:
-    dfi = df.cast(pl.Int64)
-    return pl.when(dfi <= clique_limit).then(dfi * (dfi - 1) // 2).otherwise(dfi * degree)
+#: Low-discrepancy strides (fractional parts of j times the golden ratio's
+#: conjugate): the j-th generator of a value's circulant jumps this share of
+#: the way around the circle, so the chords spread evenly over all lengths.
+_GOLDEN = (5 ** 0.5 - 1) / 2
+
+
+def _strides(df: pl.Expr, j: int) -> pl.Expr:
+    """Offset of generator ``j`` (1-based) on a circle of ``df`` accounts."""
+    if j == 1:
+        return pl.lit(1, pl.Int64)
+    share = (j * _GOLDEN) % 1.0
+    return (df.cast(pl.Float64) * share).floor().cast(pl.Int64).clip(1, None)
+
+
+def _generators(members: pl.DataFrame, config: GraphConfig) -> pl.DataFrame:
+    """``signal_idx, generators``: circulant generators of each value above ``clique_limit``.
+
+    An account holding ``m`` such values of a kind gets about ``2 * k * m``
+    neighbours from them, so a value whose members hold ``m`` on average gets
+    ``k = ceil(sparse_degree / m)`` generators (between 1 and
+    ``sparse_degree``): an office's one NAT address gets the full degree, each
+    of a proxy rotator's hundreds of pool addresses one generator, and every
+    account ends up with at least ``2 * sparse_degree`` neighbours per kind.
+    """
+    large = members.filter(pl.col("df") > config.clique_limit)
+    if large.height == 0:
+        return pl.DataFrame(schema={"signal_idx": pl.UInt32, "generators": pl.Int64})
+    n_kinds = int(large["kind_code"].max()) + 1
+    slot = (large["account_idx"].cast(pl.UInt64) * n_kinds + large["kind_code"].cast(pl.UInt64)).to_numpy()
+    held = np.bincount(slot)  # large values per (account, kind)
+    per_member = held[slot].astype(np.float64)
+    signal = large["signal_idx"].to_numpy()
+    mean_held = np.bincount(signal, weights=per_member) / np.maximum(np.bincount(signal), 1)
+    ids = np.unique(signal)
+    k = np.clip(np.ceil(config.sparse_degree / mean_held[ids]), 1, config.sparse_degree).astype(np.int64)
+    return pl.DataFrame({"signal_idx": ids.astype(np.uint32), "generators": k})
+
+
+def _planned(linked: pl.DataFrame, clique_limit: int) -> pl.Expr:
+    dfi = pl.col("df").cast(pl.Int64)
+    return pl.when(dfi <= clique_limit).then(dfi * (dfi - 1) // 2).otherwise(dfi * pl.col("generators"))
 
 
 def planned_pair_count(signals: pl.DataFrame, config: GraphConfig) -> int:
-    """Candidate account pairs the projection will build for the linking values."""
-    planned = _planned_pairs(pl.col("df"), config.clique_limit, config.sparse_degree)
-    return int(signals.filter("linked").select(planned.sum()).item() or 0)
+    """Candidate account pairs the projection builds for the linking values.
+
+    ``signals`` needs ``df``, ``linked`` and, for values above ``clique_limit``,
+    ``generators`` (else ``sparse_degree`` is assumed).
+    """
+    frame = signals.filter("linked")
+    if "generators" not in frame.columns:
+        frame = frame.with_columns(pl.lit(config.sparse_degree, pl.Int64).alias("generators"))
+    frame = frame.with_columns(pl.col("generators").fill_null(config.sparse_degree))
+    return int(frame.select(_planned(frame, config.clique_limit).sum()).item() or 0)
 
 
-def _apply_pair_budget(signals: pl.DataFrame, config: GraphConfig) -> tuple[pl.DataFrame, list[str]]:
-    planned = _planned_pairs(pl.col("df"), config.clique_limit, config.sparse_degree)
-    linked = signals.filter("linked").with_columns(planned.alias("planned"))
-    total = int(linked["planned"].sum() or 0)
-    if total <= config.max_pairs:
-        return signals, []
-    # Drop the most popular values first: they cost the most pairs and say the least.
-    # Whole popularity levels go together (an adaptive hub cap), so the cut never
-    # depends on how values that are equally popular happen to be numbered.
+def _apply_pair_budget(linked: pl.DataFrame, config: GraphConfig) -> tuple[pl.DataFrame, list[str]]:
+    """Fit the planned pairs in ``max_pairs``: fewer generators first, then a lower hub cap.
+
+    ``linked`` has ``signal_idx, kind, df, generators``; returns it cut, with a warning.
+    """
+    def total(frame: pl.DataFrame) -> int:
+        return int(frame.select(_planned(frame, config.clique_limit).sum()).item() or 0)
+
+    planned = total(linked)
+    if planned <= config.max_pairs:
+        return linked, []
+    warnings = []
+    # Thinning a popular value's circulant keeps it linking (at a weaker expansion).
+    degree = config.sparse_degree
+    while degree > 1 and total(linked) > config.max_pairs:
+        degree //= 2
+        linked = linked.with_columns(pl.col("generators").clip(None, degree))
+    if degree < config.sparse_degree:
+        warnings.append(f"pair budget: {planned:,} account pairs planned > max_pairs {config.max_pairs:,}; "
+                        f"popular values linked by at most {degree} circulant generator(s)")
+    if total(linked) <= config.max_pairs:
+        return linked, warnings
+    # Still over: drop the most popular values, whole popularity levels together
+    # (an adaptive hub cap), so the cut never depends on how values are numbered.
     levels = (
-        linked.group_by("df").agg(pl.col("planned").sum()).sort("df")
+        linked.with_columns(_planned(linked, config.clique_limit).alias("planned"))
+        .group_by("df").agg(pl.col("planned").sum()).sort("df")
         .with_columns(pl.col("planned").cum_sum().alias("cum"))
     )
     new_cap = int(levels.filter(pl.col("cum") <= config.max_pairs)["df"].max() or 0)
     dropped = linked.filter(pl.col("df") > new_cap)
     by_kind = dropped.group_by("kind").agg(pl.len()).sort("kind").rows()
-    warning = (
-        f"pair budget: {total:,} account pairs planned > max_pairs {config.max_pairs:,}; "
+    warnings.append(
+        f"pair budget: {planned:,} account pairs planned > max_pairs {config.max_pairs:,}; "
         f"values shared by more than {new_cap} accounts were not linked ("
-        + ", ".join(f"{k}: {n:,}" for k, n in by_kind) + ")"
-    )
-    signals = signals.with_columns(
-        pl.when(pl.col("signal_idx").is_in(dropped["signal_idx"].implode()))
-        .then(False).otherwise(pl.col("linked")).alias("linked")
-    ).with_columns(pl.when("linked").then(pl.col("weight")).otherwise(0.0).alias("weight"))
-    return signals, [warning]
+        + ", ".join(f"{k}: {n:,}" for k, n in by_kind) + ")")
+    return linked.filter(pl.col("df") <= new_cap), warnings
 
 
-def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = None,
-            seed: int = 0, value_counts: pl.DataFrame | None = None,
-            values: pl.DataFrame | None = None) -> Projection:
-    """Project account-signal pairs onto weighted account-account edges.
+def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFrame:
+    """Weighted node pairs from node-value affiliations (the projection proper).
 
     Parameters
     ----------
-    pairs : DataFrame
-        ``account_idx, kind, value_key, count`` (see :mod:`graphlink.signals`)
-        or ``account_idx, kind, value``.
-    n_accounts : int
-        N in the rarity weight ``log(N / df)``.
+    members : DataFrame
+        ``account_idx`` (UInt32 node id), ``signal_idx``, ``df`` (nodes holding
+        the value), ``weight``, ``strong``, ``damp`` (a per-affiliation
+        multiplier) and ``generators`` (circulant generators of values above
+        ``clique_limit``, see :func:`_generators`).
     config : GraphConfig
     seed : int
-        Seeds the order of accounts in sparse projections.
-    value_counts : DataFrame, optional
-        ``account_idx, kind, n_values`` for kinds whose unshared values are
-        not in ``pairs`` (rotation damping counts them).
-    values : DataFrame, optional
-        ``kind, value_key, value``: the text of keyed values.
+        Seeds the order of nodes on each value's circle.
 
-    Examples
-    --------
-    >>> pairs = pl.DataFrame({"account_idx": [0, 1, 1, 2], "kind": ["payment"] * 4,
-    ...                       "value": ["c1", "c1", "c2", "c2"]}, schema_overrides={"account_idx": pl.UInt32})
-    >>> project(pairs, 100).edges.select("source", "target").rows()
-    [(0, 1), (1, 2)]
+    Returns
+    -------
+    DataFrame
+        ``source, target, weight`` (``EDGE_SCHEMA``), ``source < target``,
+        sorted. A pair's weight is its strong kinds' sum plus at most as much
+        again from weak kinds.
     """
-    config = config or GraphConfig()
-    signals, memberships = weigh_signals(pairs, n_accounts, config, value_counts, values)
-    # The memberships carry the pairs from here on; if the caller handed them over
-    # (the pipeline does), this frees them before the projection's peak.
-    del pairs
-    signals, warnings = _apply_pair_budget(signals, config)
-    linked = signals.filter("linked").select("signal_idx", "df", "weight", "strong")
-    members = memberships.join(linked, on="signal_idx")
-
     small = members.filter(pl.col("df") <= config.clique_limit).select(
         "signal_idx", "account_idx", "weight", "strong", "damp")
     clique = (
@@ -294,27 +349,27 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
         .select(pl.col("account_idx").alias("source"), pl.col("other").alias("target"),
                 pl.col("weight") * pl.col("damp") * pl.col("damp_other"), "strong")
     )
-
-    degree = config.sparse_degree
+    parts = [clique]
     large = (
         members.filter(pl.col("df") > config.clique_limit)
         .with_columns(pl.struct("account_idx", "signal_idx").hash(seed).alias("order"))
         .with_columns((pl.col("order").rank("ordinal").over("signal_idx") - 1).cast(pl.Int64).alias("pos"))
     )
-    ring = [
-        large.select("signal_idx", "account_idx", "weight", "strong", "df", "damp",
-                     ((pl.col("pos") + j) % pl.col("df").cast(pl.Int64)).alias("pos"))
-        for j in range(1, degree + 1)
-    ]
-    parts = [clique]
     if large.height:
-        # Each account gets 2 * degree circulant neighbours instead of df - 1 clique
-        # neighbours: scale weights so its total strength is unchanged.
-        scale = (pl.col("df").cast(pl.Float64) - 1) / (2 * degree)
+        dfi = pl.col("df").cast(pl.Int64)
+        chords = pl.concat([
+            large.filter(pl.col("generators") >= j).select(
+                "signal_idx", "account_idx", "weight", "strong", "df", "generators", "damp",
+                ((pl.col("pos") + _strides(dfi, j)) % dfi).alias("pos"))
+            for j in range(1, int(large["generators"].max()) + 1)
+        ])
+        # Each account gets about 2 * k neighbours instead of df - 1: scale weights so
+        # the value's total weight (and each account's expected strength) is the clique's.
+        scale = (pl.col("df").cast(pl.Float64) - 1) / (2 * pl.col("generators"))
         parts.append(
-            pl.concat(ring)
-            .join(large.select("signal_idx", "pos", pl.col("account_idx").alias("other"),
-                               pl.col("damp").alias("damp_other")), on=["signal_idx", "pos"])
+            chords.join(large.select("signal_idx", "pos", pl.col("account_idx").alias("other"),
+                                     pl.col("damp").alias("damp_other")), on=["signal_idx", "pos"])
+            .filter(pl.col("account_idx") != pl.col("other"))
             .select(
                 pl.min_horizontal("account_idx", "other").alias("source"),
                 pl.max_horizontal("account_idx", "other").alias("target"),
@@ -343,12 +398,65 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
         .select((pl.col("key") // 2**32).cast(pl.UInt32).alias("source"),
                 (pl.col("key") % 2**32).cast(pl.UInt32).alias("target"), "weight")
     )
+    return edges
+
+
+def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = None,
+            seed: int = 0, value_counts: pl.DataFrame | None = None,
+            values: pl.DataFrame | None = None) -> Projection:
+    """Project account-signal pairs onto weighted account-account edges.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        ``account_idx, kind, value_key, count`` (see :mod:`graphlink.signals`)
+        or ``account_idx, kind, value``.
+    n_accounts : int
+        Number of accounts (vertices).
+    config : GraphConfig
+    seed : int
+        Seeds the order of accounts in sparse projections.
+    value_counts : DataFrame, optional
+        Accepted for compatibility; unused.
+    values : DataFrame, optional
+        ``kind, value_key, value``: the text of keyed values.
+
+    Returns
+    -------
+    Projection
+        Schemas in the module docstring.
+
+    Examples
+    --------
+    >>> pairs = pl.DataFrame({"account_idx": [0, 1, 1, 2], "kind": ["payment"] * 4,
+    ...                       "value": ["c1", "c1", "c2", "c2"]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> project(pairs, 100).edges.select("source", "target").rows()
+    [(0, 1), (1, 2)]
+    """
+    config = config or GraphConfig()
+    signals, memberships = weigh_signals(pairs, n_accounts, config, value_counts, values)
+    # The memberships carry the pairs from here on; if the caller handed them over
+    # (the pipeline does), this frees them before the projection's peak.
+    del pairs
+    kinds = signals.select("kind").unique().sort("kind").with_row_index("kind_code")
+    linked = signals.filter("linked").join(kinds, on="kind").select(
+        "signal_idx", "kind", "kind_code", "df", "weight", "strong")
+    members = memberships.select("account_idx", "signal_idx", "damp").join(linked, on="signal_idx")
+    linked = linked.join(_generators(members, config), on="signal_idx", how="left")
+    linked, warnings = _apply_pair_budget(linked, config)
+    if len(warnings):
+        members = members.join(linked.select("signal_idx"), on="signal_idx", how="semi")
+    signals = signals.with_columns(pl.col("signal_idx").is_in(linked["signal_idx"].implode()).alias("linked"))
+    signals = signals.with_columns(pl.when("linked").then(pl.col("weight")).otherwise(0.0).alias("weight"))
+
+    members = members.join(linked.select("signal_idx", "generators"), on="signal_idx", how="left")
+    edges = link(members, config, seed)
     stats = {
         "signals": signals.height,
         "signals_linking": int(signals["linked"].sum() or 0),
         "signals_over_cap": int(signals.filter(pl.col("df") > pl.col("cap")).height),
         "projected_pairs": edges.height,
-        "planned_pairs": planned_pair_count(signals, config),
+        "planned_pairs": int(linked.select(_planned(linked, config.clique_limit).sum()).item() or 0),
     }
     return Projection(edges=edges, signals=signals.drop("strong", "cap"), memberships=memberships,
                       n_accounts=n_accounts, stats=stats, warnings=warnings)

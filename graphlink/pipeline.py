@@ -30,7 +30,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.atomic import cleanup_stale, write_dir_atomically
-from graphlink.communities import build_graph, detect_communities, renumber
+from graphlink.communities import build_graph, cluster_campaigns, detect_communities, renumber
 from graphlink.config import PipelineConfig
 from graphlink.drilldown import account_activity, clustered_accounts, member_activity, member_signals
 from graphlink.encode import encode_events
@@ -43,7 +43,7 @@ from graphlink.signals import extract_signals
 from graphlink.stable_ids import PreviousRun, load_previous, match_clusters, rekey, summarise
 
 ACCOUNTS_SCHEMA = pl.Schema({
-    "account_id": pl.String, "cluster_id": pl.Int64, "events": pl.Int64,
+    "account_id": pl.String, "cluster_id": pl.Int64, "campaign_id": pl.Int64, "events": pl.Int64,
     "first_seen": pl.Datetime("us", "UTC"), "last_seen": pl.Datetime("us", "UTC"),
 })
 OUTPUT_FILES = ("accounts.parquet", "clusters.parquet", "evidence.parquet", "run.json",
@@ -233,8 +233,12 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
                                   projection.signals)
         evidence, clusters = score(membership, shared)
         detached_count = outsiders.len()
+        campaign_of = cluster_campaigns(membership, projection.memberships, projection.signals, config.graph,
+                                        config.communities)
+        clusters = clusters.join(campaign_of, on="cluster_id", how="left")
         accounts_out = (
             index.join(membership, on="account_idx", how="left")
+            .join(campaign_of, on="cluster_id", how="left")
             .select(list(ACCOUNTS_SCHEMA.names()))
             .cast(dict(ACCOUNTS_SCHEMA))
             .sort("account_id")
