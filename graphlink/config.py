@@ -226,10 +226,10 @@ class GraphConfig:
     """
 
     kinds: dict[str, KindSpec] = field(default_factory=_default_kinds)
-    rarity: str = "fraudar"
+    rarity: str = "power"
     rarity_offset: float = 5.0
     rarity_exponent: float = 0.5
-    damping: float = 0.5
+    damping: float = 0.0
     clique_limit: int = 32
     sparse_degree: int = 8
     min_edge_weight: float = 0.0
@@ -283,7 +283,7 @@ class CommunityConfig:
 
     resolution: float = 0.2
     objective: str = "CPM"
-    campaign_resolution: float = 0.02
+    campaign_resolution: float = 0.35
     seed: int = 42
     n_iterations: int = -1
     min_cluster_size: int = 2
@@ -338,8 +338,8 @@ class ScoringConfig:
     evidence_per_kind: int = 10
     member_values_per_kind: int = 50
     component_weights: dict[str, float] = field(default_factory=lambda: {
-        "payment_reuse": 1.0, "ip_spread": 1.0, "template_share": 1.0, "timing_sync": 1.0,
-        "around_the_clock": 1.0, "creation_burst": 1.0, "volume": 0.5,
+        "payment_reuse": 1.0, "ip_spread": 1.0, "card_pool": 1.0, "template_share": 1.0, "timing_sync": 1.0,
+        "around_the_clock": 0.3, "creation_burst": 1.0, "volume": 0.5,
     })
     org_discount: float = 0.6
     outsider_network_share: float = 0.2
