@@ -19,7 +19,7 @@ if "polars" not in _sys.modules:
     # loads; a value the user set wins (polars appends it after its own defaults).
     _os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:0")
 
-from graphlink.api import ClusterView, Result, detect, load, override_names
+from graphlink.views.api import ClusterView, Result, detect, load, override_names
 from graphlink.config import (
     CommunityConfig,
     GraphConfig,

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from graphlink.config import PipelineConfig, load_config
 from graphlink.errors import ConfigError, GraphlinkError, safe_reason
-from graphlink.safety import terminal_safe
+from graphlink.views.safety import terminal_safe
 
 app = typer.Typer(
     name="graphlink",
@@ -240,7 +240,7 @@ def report(
     flagged cluster: reasons, members, shared evidence, activity plots and a
     network drawing. Opens offline in any browser.
     """
-    from graphlink.report import ReportOptions, write_report
+    from graphlink.views.report import ReportOptions, write_report
 
     options = ReportOptions(max_sections=max_sections, max_members=max_members, plots=plots)
     info = write_report(out_dir, out, redact=redact, redact_key=redact_key, options=options)
@@ -277,7 +277,7 @@ def show(
     redact_key: RedactKeyOpt = None,
 ) -> None:
     """Show one cluster in the terminal: reasons, members and shared evidence."""
-    from graphlink.outputs import load_outputs, score_columns
+    from graphlink.store.outputs import load_outputs, score_columns
 
     outputs = load_outputs(out_dir, [cluster_id], redact=redact, redact_key=redact_key)
     row = outputs.cluster_row(cluster_id)
@@ -363,7 +363,7 @@ def export_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Export chosen clusters: a Gephi-ready graph, JSON case files, or CSV."""
-    from graphlink.export import export
+    from graphlink.views.export import export
 
     info = export(out_dir, fmt, parse_clusters(clusters), out, redact=redact, redact_key=redact_key)
     if quiet:
@@ -386,7 +386,7 @@ def simulate(
     camouflage: Annotated[Optional[float], typer.Option(help="Share of each ring account's traffic made to look benign (preset default otherwise).")] = None,
 ) -> None:
     """Simulate an API log with planted rings, benign-linked teams and benign users."""
-    from graphlink.simulate import PRESETS, write_world
+    from graphlink.lab.simulate import PRESETS, write_world
 
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
@@ -412,7 +412,7 @@ def evaluate(
     """Score a detect output against ground-truth labels (precision, recall, F1, ARI)."""
     import json
 
-    from graphlink.evaluate import evaluate_dir, format_evaluation
+    from graphlink.lab.evaluate import evaluate_dir, format_evaluation
 
     for path in (out_dir / "accounts.parquet", out_dir / "clusters.parquet", labels):
         if not path.is_file():

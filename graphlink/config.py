@@ -255,7 +255,7 @@ class CommunityConfig:
         Communities smaller than this get no cluster id.
     backend : {"igraph", "leidenalg"}
         Leiden implementation: igraph's built-in one (default, 30x faster
-        measured, see :mod:`graphlink.communities`) or leidenalg's.
+        measured, see :mod:`graphlink.stages.communities`) or leidenalg's.
     core_strength : float
         A member whose link strength inside its community is below this share
         of the community's median member strength is detached (pendant
@@ -267,7 +267,7 @@ class CommunityConfig:
         With ``--previous``: a new cluster keeps a previous cluster's id when
         their member sets overlap at least this much (Jaccard). 0.3 keeps the
         id of a ring that grew by half again or lost a third of its members
-        (see :mod:`graphlink.stable_ids`).
+        (see :mod:`graphlink.stages.stable_ids`).
     """
 
     resolution: float = 1.0
@@ -285,7 +285,7 @@ class CommunityConfig:
 
 @dataclass(frozen=True)
 class ScoringConfig:
-    """Cluster scoring and flagging (see :mod:`graphlink.scoring`).
+    """Cluster scoring and flagging (see :mod:`graphlink.stages.scoring`).
 
     Attributes
     ----------
@@ -305,7 +305,7 @@ class ScoringConfig:
         (thousands of rotating IPs per cluster) made that file 33M rows on the
         campaign preset.
     component_weights : dict of str to float
-        Weight of each abuse component in the score (see :mod:`graphlink.scoring`).
+        Weight of each abuse component in the score (see :mod:`graphlink.stages.scoring`).
         Volume weighs half: heavy users exist, and fleets can throttle.
     org_discount : float
         How much a cluster bound by its own private email domain (a company) is
@@ -315,7 +315,7 @@ class ScoringConfig:
         (a proxy-rotating fleet), members using fewer than
         ``outsider_network_share`` of the cluster's median number of networks
         are detached before the final scoring (see
-        :func:`graphlink.scoring.fleet_outsiders`). 0.2 sits between the fleet
+        :func:`graphlink.stages.scoring.fleet_outsiders`). 0.2 sits between the fleet
         members (above 0.8 of the median) and linked-in bystanders (below 0.03)
         seen on simulated campaigns. 0 disables.
     """

@@ -6,7 +6,7 @@
 Besides the output contract (``accounts.parquet``, ``clusters.parquet``,
 ``evidence.parquet``, ``run.json``), two drill-down tables about clustered
 accounts only are written so the report, ``show`` and ``export`` work from
-the output folder alone (schemas in :mod:`graphlink.drilldown`):
+the output folder alone (schemas in :mod:`graphlink.stages.drilldown`):
 
 * ``memberships.parquet``: ``account_id, kind, value, weight``, the
   account-signal edges of clustered accounts, linking or not;
@@ -29,18 +29,18 @@ from typing import Any
 
 import polars as pl
 
-from graphlink.atomic import cleanup_stale, write_dir_atomically
-from graphlink.communities import build_graph, detect_communities, renumber
+from graphlink.store.atomic import cleanup_stale, write_dir_atomically
+from graphlink.stages.communities import build_graph, detect_communities, renumber
 from graphlink.config import PipelineConfig
-from graphlink.drilldown import account_activity, clustered_accounts, member_activity, member_signals
-from graphlink.encode import encode_events
+from graphlink.stages.drilldown import account_activity, clustered_accounts, member_activity, member_signals
+from graphlink.stages.encode import encode_events
 from graphlink.errors import GraphlinkError, InputError, safe_reason
-from graphlink.evidence import EVIDENCE_SCHEMA, cluster_evidence, shared_in_clusters, top_per_kind
-from graphlink.graph import project
-from graphlink.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
-from graphlink.scoring import fleet_outsiders, score_clusters, scored_memberships
-from graphlink.signals import extract_signals
-from graphlink.stable_ids import PreviousRun, load_previous, match_clusters, rekey, summarise
+from graphlink.stages.evidence import EVIDENCE_SCHEMA, cluster_evidence, shared_in_clusters, top_per_kind
+from graphlink.stages.graph import project
+from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
+from graphlink.stages.scoring import fleet_outsiders, score_clusters, scored_memberships
+from graphlink.stages.signals import extract_signals
+from graphlink.stages.stable_ids import PreviousRun, load_previous, match_clusters, rekey, summarise
 
 ACCOUNTS_SCHEMA = pl.Schema({
     "account_id": pl.String, "cluster_id": pl.Int64, "events": pl.Int64,
@@ -62,7 +62,7 @@ class DetectResult:
     weighted signal values) and ``memberships`` (account_idx, signal_idx) and
     ``index`` (account_idx -> account_id) are kept for drill-down.
     ``member_signals`` and ``activity`` are the drill-down outputs
-    (``memberships.parquet``, ``activity.parquet``; see :mod:`graphlink.drilldown`).
+    (``memberships.parquet``, ``activity.parquet``; see :mod:`graphlink.stages.drilldown`).
     """
 
     accounts: pl.DataFrame
@@ -76,7 +76,7 @@ class DetectResult:
     warnings: list[str] = field(default_factory=list)
     member_signals: pl.DataFrame | None = None
     activity: pl.DataFrame | None = None
-    #: With ``previous``: :func:`graphlink.stable_ids.match_clusters`'s mapping.
+    #: With ``previous``: :func:`graphlink.stages.stable_ids.match_clusters`'s mapping.
     cluster_mapping: pl.DataFrame | None = None
 
 
@@ -131,7 +131,7 @@ def run_detect(
     previous : path or DataFrame, optional
         A previous run's output folder (or its ``account_id, cluster_id``
         frame): clusters keep the id of the previous cluster they overlap
-        most (see :mod:`graphlink.stable_ids`); ``run.json`` gets a
+        most (see :mod:`graphlink.stages.stable_ids`); ``run.json`` gets a
         ``previous`` section listing matched, new and vanished ids.
 
     Returns
@@ -300,7 +300,7 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
     Files are written to a hidden temporary folder beside ``out_dir`` which is
     renamed into place only when complete, so an interrupted (even killed) run
     leaves either the previous output or none; leftovers of killed runs are
-    cleaned up by the next write (see :mod:`graphlink.atomic`). An existing
+    cleaned up by the next write (see :mod:`graphlink.store.atomic`). An existing
     ``out_dir`` is replaced only if it is empty or a previous graphlink output
     (it has a ``run.json``).
     """

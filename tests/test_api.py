@@ -14,9 +14,9 @@ from matplotlib.figure import Figure
 from polars.testing import assert_frame_equal
 
 import graphlink
-from graphlink.api import apply_overrides, override_names
+from graphlink.views.api import apply_overrides, override_names
 from graphlink.errors import ConfigError, GraphlinkError
-from graphlink.plots import plot_cluster_network, plot_hour_profile, plot_timeline
+from graphlink.views.plots import plot_cluster_network, plot_hour_profile, plot_timeline
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_unknown_override_lists_valid_names(world):
 
 
 def test_ambiguous_override(monkeypatch):
-    monkeypatch.setattr(graphlink.api, "_ALIASES", {})
+    monkeypatch.setattr(graphlink.views.api, "_ALIASES", {})
     with pytest.raises(ConfigError, match="ambiguous; use one of signals__seed, communities__seed"):
         apply_overrides(seed=1)
 

@@ -6,7 +6,7 @@ import pytest
 from graphlink.config import IngestConfig, PipelineConfig, load_config
 from graphlink.errors import ConfigError, InputError
 from graphlink.pipeline import run_detect
-from graphlink.signals import ip_signals, load_asn_table
+from graphlink.stages.signals import ip_signals, load_asn_table
 
 
 def test_toml_overrides_reach_each_stage(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.drilldown import ACTIVITY_SCHEMA, MEMBER_SIGNALS_SCHEMA
+from graphlink.stages.drilldown import ACTIVITY_SCHEMA, MEMBER_SIGNALS_SCHEMA
 from graphlink.pipeline import run_detect
 from tests._report_worlds import make_events, world_session  # noqa: F401
 

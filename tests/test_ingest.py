@@ -7,7 +7,7 @@ import pytest
 
 from graphlink.config import IngestConfig
 from graphlink.errors import InputError
-from graphlink.ingest import build_account_index, load_accounts, load_events
+from graphlink.stages.ingest import build_account_index, load_accounts, load_events
 
 
 def _collect(events):

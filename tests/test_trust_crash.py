@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from graphlink.atomic import cleanup_stale, pid_alive
+from graphlink.store.atomic import cleanup_stale, pid_alive
 from graphlink.pipeline import OUTPUT_FILES, run_detect, write_outputs
 from tests._worlds import planted_world
 

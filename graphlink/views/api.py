@@ -9,7 +9,7 @@ signal graph, activity over time and a plain-language explanation.
 Every frame is a polars frame. Nothing here prints; problems a user can fix
 raise :class:`graphlink.errors.GraphlinkError` (or a subclass). Logged text
 (prompts, user agents) is attacker-written, so the HTML and text renderings
-pass it through :mod:`graphlink.safety`.
+pass it through :mod:`graphlink.views.safety`.
 
 Examples
 --------
@@ -51,9 +51,9 @@ from graphlink.config import (
     SignalConfig,
 )
 from graphlink.errors import ConfigError, GraphlinkError, InputError
-from graphlink.ingest import _EARLIEST, _LATEST, _apply_column_map, _clean_text, _schema, parse_timestamp, scan
+from graphlink.stages.ingest import _EARLIEST, _LATEST, _apply_column_map, _clean_text, _schema, parse_timestamp, scan
 from graphlink.pipeline import OUTPUT_FILES, DetectResult, run_detect, write_outputs
-from graphlink.safety import csv_safe_expr, html_safe, terminal_safe
+from graphlink.views.safety import csv_safe_expr, html_safe, terminal_safe
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -249,7 +249,7 @@ def _scan_events(source: Source, ingest: IngestConfig) -> pl.LazyFrame:
 
     Column mapping, timestamp parsing and row rejection (no account id,
     unparseable or out-of-range timestamp) follow
-    :func:`graphlink.ingest.load_events`, so the rows are those detection
+    :func:`graphlink.stages.ingest.load_events`, so the rows are those detection
     counted; other columns are kept as they are so investigators see
     everything logged.
     """
@@ -751,7 +751,7 @@ class ClusterView:
         Files are ``cluster-<id>.json`` (row, explanation, member ids, evidence,
         run provenance), ``cluster-<id>-members.csv`` and
         ``cluster-<id>-evidence.csv``. CSV text cells are neutralised against
-        spreadsheet formulas (:func:`graphlink.safety.csv_safe`).
+        spreadsheet formulas (:func:`graphlink.views.safety.csv_safe`).
 
         Returns
         -------

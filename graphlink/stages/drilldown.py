@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.encode import count_by_account
-from graphlink.evidence import shared_in_clusters, top_per_kind
+from graphlink.stages.encode import count_by_account
+from graphlink.stages.evidence import shared_in_clusters, top_per_kind
 
 MEMBER_SIGNALS_SCHEMA = pl.Schema({
     "account_id": pl.String, "kind": pl.String, "value": pl.String, "weight": pl.Float64,
@@ -64,11 +64,11 @@ def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: 
 
     Only values at least two members of the same cluster share, and with
     ``per_kind`` > 0 only the ``per_kind`` values per cluster and kind shared by
-    the most members (as :mod:`graphlink.evidence` ranks them): what the
+    the most members (as :mod:`graphlink.stages.evidence` ranks them): what the
     report's drawing and the exports can show. A proxy fleet's members share
     hundreds of rotating IPs each; listing all of them made this the largest
     output (33M rows on the campaign preset) for no reader. ``shared`` is
-    :func:`graphlink.evidence.shared_in_clusters` for these clusters, if already computed.
+    :func:`graphlink.stages.evidence.shared_in_clusters` for these clusters, if already computed.
 
     Examples
     --------
@@ -106,7 +106,7 @@ def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: 
 def account_activity(events: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     """``account_idx, hour, day, events``: encoded events per UTC hour and day of the given accounts.
 
-    ``events`` is :attr:`graphlink.encode.EncodedEvents.frame`; without a
+    ``events`` is :attr:`graphlink.stages.encode.EncodedEvents.frame`; without a
     timestamp column the result is empty.
     """
     schema = {"account_idx": pl.UInt32, "hour": pl.Int8, "day": pl.Date, "events": pl.Int64}

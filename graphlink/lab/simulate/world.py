@@ -22,9 +22,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from graphlink.simulate.config import SimulationConfig
-from graphlink.simulate.events import EVENT_SCHEMA, generate_chunk
-from graphlink.simulate.population import KIND_NAMES, Plan, build_plan
+from graphlink.lab.simulate.config import SimulationConfig
+from graphlink.lab.simulate.events import EVENT_SCHEMA, generate_chunk
+from graphlink.lab.simulate.population import KIND_NAMES, Plan, build_plan
 
 __all__ = ["World", "simulate", "write_world", "iter_event_chunks",
            "accounts_table", "labels_table"]
@@ -58,7 +58,7 @@ def accounts_table(plan: Plan) -> pa.Table:
     Parameters
     ----------
     plan : Plan
-        A population from :func:`~graphlink.simulate.population.build_plan`.
+        A population from :func:`~graphlink.lab.simulate.population.build_plan`.
 
     Returns
     -------
@@ -78,7 +78,7 @@ def labels_table(plan: Plan) -> pa.Table:
     Parameters
     ----------
     plan : Plan
-        A population from :func:`~graphlink.simulate.population.build_plan`.
+        A population from :func:`~graphlink.lab.simulate.population.build_plan`.
 
     Returns
     -------
@@ -151,7 +151,7 @@ def simulate(config: SimulationConfig, seed: int = 0) -> World:
 
     Examples
     --------
-    >>> from graphlink.simulate import PRESETS
+    >>> from graphlink.lab.simulate import PRESETS
     >>> w = simulate(PRESETS["small"].replace(n_benign=50, n_ring_accounts=40,
     ...                                       n_teams=1), seed=1)
     >>> sorted(w.labels["kind"].unique())

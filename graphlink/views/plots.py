@@ -1,4 +1,4 @@
-"""Plots of one cluster (:class:`graphlink.api.ClusterView`), as matplotlib figures.
+"""Plots of one cluster (:class:`graphlink.views.api.ClusterView`), as matplotlib figures.
 
 Each function returns a :class:`matplotlib.figure.Figure` built without
 pyplot: nothing is shown, no GUI backend is touched and no global figure
@@ -22,10 +22,10 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from graphlink.safety import terminal_safe
+from graphlink.views.safety import terminal_safe
 
 if TYPE_CHECKING:  # pragma: no cover
-    from graphlink.api import ClusterView
+    from graphlink.views.api import ClusterView
 
 __all__ = ["plot_cluster_network", "plot_hour_profile", "plot_timeline"]
 

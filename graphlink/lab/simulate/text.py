@@ -3,9 +3,9 @@
 A template is a string with ``{slot}`` placeholders.  :func:`render` turns an
 array of template indices into an Arrow string array, filling every slot of
 every row at once with :mod:`pyarrow.compute` (one pass per template, never
-one per row).  Slots are word lists (:data:`~graphlink.simulate.vocab.SLOT_WORDS`),
+one per row).  Slots are word lists (:data:`~graphlink.lab.simulate.vocab.SLOT_WORDS`),
 random integers, free text drawn from a Zipf distribution over
-:data:`~graphlink.simulate.vocab.WORDS`, or nested template libraries
+:data:`~graphlink.lab.simulate.vocab.WORDS`, or nested template libraries
 (``{problem}``, ``{subq}``).
 
 Examples
@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphlink.simulate.vocab import SLOT_WORDS, WORDS
+from graphlink.lab.simulate.vocab import SLOT_WORDS, WORDS
 
 __all__ = [
     "Template",

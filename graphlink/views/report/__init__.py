@@ -1,8 +1,8 @@
 """The investigator report: one self-contained HTML file per detect output folder.
 
 :func:`write_report` is the function behind ``graphlink report``; the HTML is
-built by :mod:`graphlink.report.html` and the plots by
-:mod:`graphlink.report.plots`.
+built by :mod:`graphlink.views.report.html` and the plots by
+:mod:`graphlink.views.report.plots`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from graphlink.outputs import load_outputs, write_atomic
-from graphlink.report.html import ReportOptions, render_report, section_ids
+from graphlink.store.outputs import load_outputs, write_atomic
+from graphlink.views.report.html import ReportOptions, render_report, section_ids
 
 __all__ = ["ReportInfo", "ReportOptions", "render_report", "write_report"]
 
@@ -44,7 +44,7 @@ def write_report(out_dir: str | Path, out: str | Path | None = None, *, redact: 
         Report file (default ``out_dir / "report.html"``).
     redact : bool
         Replace payment fingerprints, e-mails and IPs with keyed hashes
-        (:mod:`graphlink.redact`).
+        (:mod:`graphlink.store.redact`).
     redact_key : str, optional
         HMAC key for ``redact`` (default: ``GRAPHLINK_REDACT_KEY``, else random).
     options : ReportOptions, optional

@@ -59,7 +59,7 @@ class Events:
     rejected: dict[str, int] = field(default_factory=dict)
     columns: tuple[str, ...] = ()
     #: The same cleaned columns before rejected rows are filtered out, and the
-    #: expression (on it) that is True for kept rows: lets :mod:`graphlink.encode`
+    #: expression (on it) that is True for kept rows: lets :mod:`graphlink.stages.encode`
     #: read one column per pass without re-reading the columns the filter needs.
     unfiltered: pl.LazyFrame | None = None
     kept: pl.Expr | None = None

@@ -9,8 +9,8 @@ Security
 --------
 Prompts, user agents and account ids are written by the accounts under
 investigation. Every value from the data is HTML-escaped
-(:func:`graphlink.safety.html_safe`, or its polars form
-:func:`graphlink.safety.html_safe_expr` for table columns), and the page
+(:func:`graphlink.views.safety.html_safe`, or its polars form
+:func:`graphlink.views.safety.html_safe_expr` for table columns), and the page
 carries a Content-Security-Policy that allows only its own inline script and
 style (by hash) and ``data:`` images, so even a value that escaped escaping
 could not run script or load anything. The sort script reads cell text with
@@ -30,9 +30,9 @@ from typing import Any
 
 import polars as pl
 
-from graphlink.outputs import Outputs, score_columns
-from graphlink.report import plots
-from graphlink.safety import html_safe, html_safe_expr
+from graphlink.store.outputs import Outputs, score_columns
+from graphlink.views.report import plots
+from graphlink.views.safety import html_safe, html_safe_expr
 
 CSS = """
 :root { --fg: #1d2733; --muted: #5b6776; --line: #d8dee6; --bg-alt: #f5f7fa; --accent: #b3261e; --link: #1f5fa8; }
@@ -467,7 +467,7 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
     Parameters
     ----------
     outputs : Outputs
-        From :func:`graphlink.outputs.load_outputs` (optionally redacted);
+        From :func:`graphlink.store.outputs.load_outputs` (optionally redacted);
         sections are drawn for its loaded flagged clusters.
     options : ReportOptions, optional
     generated_at : datetime, optional

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import polars as pl
 
-from graphlink.encode import (
+from graphlink.stages.encode import (
     COUNT_SCHEMA, PAIR_SCHEMA, VALUE_SCHEMA, EncodedEvents, count_by_account, encode_frame, shared_only, text_pairs,
     value_counts, with_account_ids,
 )

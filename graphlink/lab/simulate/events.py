@@ -13,7 +13,7 @@ Every event belongs to one of three behaviours:
   request and a chain-of-thought extraction template of the operator.
 
 All of it is array arithmetic over the chunk's events; Python loops only
-run over the few prompt templates inside :func:`~graphlink.simulate.text.render`.
+run over the few prompt templates inside :func:`~graphlink.lab.simulate.text.render`.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphlink.simulate.config import SimulationConfig
-from graphlink.simulate.network import format_hex64, format_ipv4, format_ipv6, random_hosts
-from graphlink.simulate.population import DAY_US, US, Plan
-from graphlink.simulate.text import BENIGN_TEMPLATES, RING_TEMPLATES, TEAM_TEMPLATES, render
-from graphlink.simulate.vocab import HOUR_PROFILE
+from graphlink.lab.simulate.config import SimulationConfig
+from graphlink.lab.simulate.network import format_hex64, format_ipv4, format_ipv6, random_hosts
+from graphlink.lab.simulate.population import DAY_US, US, Plan
+from graphlink.lab.simulate.text import BENIGN_TEMPLATES, RING_TEMPLATES, TEAM_TEMPLATES, render
+from graphlink.lab.simulate.vocab import HOUR_PROFILE
 
 __all__ = ["EVENT_SCHEMA", "generate_chunk"]
 

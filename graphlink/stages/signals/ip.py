@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from graphlink.encode import (
+from graphlink.stages.encode import (
     EncodedEvents, count_by_account, encode_frame, text_pairs, value_counts, with_account_ids,
 )
 from graphlink.errors import InputError

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.encode import count_by_account, position_in_run
+from graphlink.stages.encode import count_by_account, position_in_run
 
 EVIDENCE_SCHEMA = pl.Schema({
     "cluster_id": pl.Int64, "kind": pl.String, "value": pl.String,

@@ -136,7 +136,7 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
 
     ``pairs`` is either keyed (``account_idx, kind, value_key[, count]`` with the
     text in ``values``: ``kind, value_key, value``, one row per value, as
-    :mod:`graphlink.signals` returns them) or carries the text itself
+    :mod:`graphlink.stages.signals` returns them) or carries the text itself
     (``account_idx, kind, value``).
     Returns ``(signals, memberships)`` (schemas in the module docstring).
 
@@ -256,7 +256,7 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     Parameters
     ----------
     pairs : DataFrame
-        ``account_idx, kind, value_key, count`` (see :mod:`graphlink.signals`)
+        ``account_idx, kind, value_key, count`` (see :mod:`graphlink.stages.signals`)
         or ``account_idx, kind, value``.
     n_accounts : int
         N in the rarity weight ``log(N / df)``.

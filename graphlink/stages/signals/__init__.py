@@ -7,7 +7,7 @@ Output schema (:func:`extract_signals`)
 =========== ======= ===================================================
 column      dtype   meaning
 =========== ======= ===================================================
-account_idx UInt32  the account (see :func:`graphlink.ingest.build_account_index`)
+account_idx UInt32  the account (see :func:`graphlink.stages.ingest.build_account_index`)
 kind        String  ``ip``, ``ip_net``, ``asn``, ``payment``, ``prompt``,
                     ``timing``, ``user_agent``, ``email_domain``,
                     ``created_hour`` or a user-declared column name
@@ -20,7 +20,7 @@ readable text (prompt: shingle text), so text is handled once per value, not
 once per account.
 
 Each kind is produced by one function from the encoded events
-(:mod:`graphlink.encode`); which kinds are produced depends on which columns
+(:mod:`graphlink.stages.encode`); which kinds are produced depends on which columns
 the input has. The ``*_signals`` functions run the same code on a canonical
 frame and return text values keyed by ``account_id`` (for tests and notebooks).
 """
@@ -33,13 +33,13 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from graphlink.config import SignalConfig
-from graphlink.encode import (
+from graphlink.stages.encode import (
     COUNT_SCHEMA, PAIR_SCHEMA, VALUE_SCHEMA, EncodedEvents, count_by_account, encode_frame, text_pairs,
 )
-from graphlink.ingest import AccountsInfo
-from graphlink.signals.ip import ip_pairs, ip_signals, load_asn_table, parse_ips
-from graphlink.signals.prompt import normalise_prompt, prompt_pairs, prompt_signals, shingle_texts
-from graphlink.signals.timing import timing_pairs, timing_signals
+from graphlink.stages.ingest import AccountsInfo
+from graphlink.stages.signals.ip import ip_pairs, ip_signals, load_asn_table, parse_ips
+from graphlink.stages.signals.prompt import normalise_prompt, prompt_pairs, prompt_signals, shingle_texts
+from graphlink.stages.signals.timing import timing_pairs, timing_signals
 
 __all__ = [
     "SignalSet", "extract_signals", "categorical_signals", "ip_signals", "prompt_signals",
@@ -124,7 +124,7 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
     Parameters
     ----------
     enc : EncodedEvents
-        Output of :func:`graphlink.encode.encode_events`.
+        Output of :func:`graphlink.stages.encode.encode_events`.
     config : SignalConfig
     accounts : AccountsInfo, optional
         Adds ``created_hour`` and ``email_domain``.

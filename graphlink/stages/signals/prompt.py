@@ -18,7 +18,7 @@ import string
 import numpy as np
 import polars as pl
 
-from graphlink.encode import (
+from graphlink.stages.encode import (
     EncodedEvents, count_by_account, encode_frame, position_in_run, text_pairs, value_counts, with_account_ids,
 )
 

@@ -4,7 +4,7 @@
 time zone, home networks, NAT hub, carrier, card, user agents, volume) and
 the shared structures (NAT egress IPs, proxy pools, burst schedules,
 templates) as numpy arrays in a :class:`Plan`.  Event generation
-(:mod:`graphlink.simulate.events`) only reads the plan, so chunks of
+(:mod:`graphlink.lab.simulate.events`) only reads the plan, so chunks of
 accounts can be generated independently.
 
 Account kinds: ``0`` benign, ``1`` benign_linked (enterprise team member),
@@ -20,15 +20,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphlink.simulate.config import SimulationConfig
-from graphlink.simulate.network import (
+from graphlink.lab.simulate.config import SimulationConfig
+from graphlink.lab.simulate.network import (
     format_hex64,
     ipv6_prefixes,
     random_hosts,
     residential_prefixes,
 )
-from graphlink.simulate.text import RING_TEMPLATES, TEAM_TEMPLATES
-from graphlink.simulate.vocab import (
+from graphlink.lab.simulate.text import RING_TEMPLATES, TEAM_TEMPLATES
+from graphlink.lab.simulate.vocab import (
     COMPANY_STEMS,
     COMPANY_SUFFIXES,
     COMPANY_TLDS,

@@ -7,7 +7,7 @@ above each field says why its default was chosen; the defaults describe the
 
 Examples
 --------
->>> from graphlink.simulate.config import PRESETS, SimulationConfig
+>>> from graphlink.lab.simulate.config import PRESETS, SimulationConfig
 >>> sorted(PRESETS)
 ['campaign', 'medium', 'small']
 >>> PRESETS["small"].n_benign

@@ -8,7 +8,7 @@ once, in polars' streaming engine, and keeps per event only:
 ================== ======================== ===========================================
 column             dtype                    meaning
 ================== ======================== ===========================================
-account_idx        UInt32                   the account (:func:`graphlink.ingest.build_account_index`)
+account_idx        UInt32                   the account (:func:`graphlink.stages.ingest.build_account_index`)
 timestamp          Datetime(us, UTC)        if the input has one (null where missing)
 <text column>      UInt64                   a 64-bit hash of the value, null where missing
 ================== ======================== ===========================================
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from graphlink.errors import GraphlinkError
-from graphlink.ingest import AccountsInfo, Events, index_accounts
+from graphlink.stages.ingest import AccountsInfo, Events, index_accounts
 
 __all__ = ["EncodedEvents", "encode_events", "encode_frame", "hash_text", "count_by_account", "value_counts",
            "position_in_run", "with_account_ids", "text_pairs", "shared_only", "PAIR_SCHEMA", "VALUE_SCHEMA",
@@ -98,7 +98,7 @@ def _dictionary(raw: pl.DataFrame, column: str, salt: int) -> tuple[pl.Series, p
 def encode_events(events: Events, accounts: AccountsInfo | None = None, salt: int = 0) -> EncodedEvents:
     """Read ``events`` once into integer form (schema in the module docstring).
 
-    The account index (:func:`graphlink.ingest.build_account_index`) and the
+    The account index (:func:`graphlink.stages.ingest.build_account_index`) and the
     text dictionaries are built on the way. Each text column is read in its
     own streaming pass, hashed and dropped, so only one column's text is ever
     in memory (prompts not even that: they are hashed while streaming); which
@@ -223,7 +223,7 @@ def _group_count(frame: pl.DataFrame, column: str, weight: str | None) -> pl.Dat
     )
 
 
-#: Keyed account-value pairs, the text of their values, and values per account (see :mod:`graphlink.signals`).
+#: Keyed account-value pairs, the text of their values, and values per account (see :mod:`graphlink.stages.signals`).
 PAIR_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "kind": pl.String, "value_key": pl.UInt64, "count": pl.UInt32})
 VALUE_SCHEMA = pl.Schema({"kind": pl.String, "value_key": pl.UInt64, "value": pl.String})
 COUNT_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "kind": pl.String, "n_values": pl.UInt32})

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import polars as pl
 
-from graphlink.atomic import cleanup_stale
+from graphlink.store.atomic import cleanup_stale
 from graphlink.errors import ConfigError, InputError, safe_reason
 
 MAPPING_SCHEMA = pl.Schema({
@@ -211,7 +211,7 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
 
     A frame with ``account_id, cluster_id`` is accepted as is. Leftovers of a
     killed run writing that folder are cleaned up first, which may put its
-    previous output back (see :mod:`graphlink.atomic`).
+    previous output back (see :mod:`graphlink.store.atomic`).
 
     Raises
     ------

@@ -48,8 +48,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from graphlink.outputs import Outputs
-from graphlink.signals.ip import parse_ips
+from graphlink.store.outputs import Outputs
+from graphlink.stages.signals.ip import parse_ips
 
 ENV_KEY = "GRAPHLINK_REDACT_KEY"
 HASH_CHARS = 12

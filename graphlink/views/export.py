@@ -41,8 +41,8 @@ import networkx as nx
 import polars as pl
 
 from graphlink.errors import GraphlinkError
-from graphlink.outputs import Outputs, Selection, load_outputs, score_columns, write_atomic
-from graphlink.safety import csv_safe_expr
+from graphlink.store.outputs import Outputs, Selection, load_outputs, score_columns, write_atomic
+from graphlink.views.safety import csv_safe_expr
 
 FORMATS = ("gexf", "graphml", "json", "csv")
 CASE_SCHEMA = "graphlink.case/1"

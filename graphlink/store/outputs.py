@@ -51,7 +51,7 @@ class Outputs:
     activity : DataFrame or None
         ``activity.parquet`` rows of the selected clusters, or ``None``.
     redaction : str or None
-        Set by :meth:`graphlink.redact.Redactor.outputs`: what was redacted and how.
+        Set by :meth:`graphlink.store.redact.Redactor.outputs`: what was redacted and how.
     """
 
     path: Path
@@ -178,7 +178,7 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
         Read at most this many of the selected clusters, highest scores first.
     redact : bool
         Replace payment fingerprints, e-mails and IPs with keyed hashes
-        (:mod:`graphlink.redact`; uses the run's ``ip_net`` prefixes).
+        (:mod:`graphlink.store.redact`; uses the run's ``ip_net`` prefixes).
     redact_key : str, optional
         HMAC key; implies ``redact``. Default: ``GRAPHLINK_REDACT_KEY``, else random.
 
@@ -218,7 +218,7 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
     outputs = Outputs(path=out_dir, run=run, clusters=clusters, selected=selected, accounts=accounts,
                       evidence=evidence, memberships=memberships, activity=activity)
     if redact or redact_key:
-        from graphlink.redact import SAFE_KINDS, redactor_for  # redact builds on this module
+        from graphlink.store.redact import SAFE_KINDS, redactor_for  # redact builds on this module
 
         # why / top_values of every cluster quote evidence values: recognise them all.
         context = (pl.scan_parquet(out_dir / "evidence.parquet")

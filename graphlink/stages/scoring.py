@@ -283,14 +283,14 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     Parameters
     ----------
     clusters : DataFrame
-        ``account_idx, cluster_id`` from :func:`graphlink.communities.detect_communities`.
+        ``account_idx, cluster_id`` from :func:`graphlink.stages.communities.detect_communities`.
     index : DataFrame
         Account index (``account_idx, account_id, events`` and, with an accounts
         file, ``created_at, email_domain``).
     memberships, signals : DataFrame
-        Bipartite edges and weighted signal table from :func:`graphlink.graph.project`.
+        Bipartite edges and weighted signal table from :func:`graphlink.stages.graph.project`.
     evidence : DataFrame
-        From :func:`graphlink.evidence.cluster_evidence`.
+        From :func:`graphlink.stages.evidence.cluster_evidence`.
     events : LazyFrame, optional
         Canonical events (for the hour-of-day profile).
     account_stats : DataFrame, optional
