@@ -92,7 +92,7 @@ def test_scores_and_flags_do_not_depend_on_the_evidence_table():
     """The pipeline finds fleet outsiders with a provisional pass that skips the evidence table."""
     from conftest import planted_world
 
-    from graphlink.stages.evidence import EVIDENCE_SCHEMA
+    from graphlink.contract import EVIDENCE_SCHEMA
     from graphlink.stages.ingest import events_from_frame
     from graphlink.pipeline import run_detect
     from graphlink.stages.scoring import score_clusters

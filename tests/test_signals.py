@@ -229,10 +229,10 @@ def test_ip_table_agrees_with_the_text_parser_on_junk(ips):
 
 
 def _full_choice(enc, max_prompts, max_total):
-    from graphlink.stages.signals.prompt import _prompts_per_account, _ranked
+    from graphlink.stages.signals.prompt import prompts_per_account, ranked_prompts
 
-    distinct, counts = _ranked(enc.frame, enc.index.height)
-    cap = _prompts_per_account(counts["count"], max_prompts, max_total)
+    distinct, counts = ranked_prompts(enc.frame, enc.index.height)
+    cap = prompts_per_account(counts["count"], max_prompts, max_total)
     return distinct.filter(pl.col("rank") < cap).select("account_idx", "key"), cap
 
 
@@ -240,7 +240,7 @@ def test_hash_prefiltered_prompt_choice_equals_the_full_count():
     import numpy as np
 
     from graphlink.stages.encode import encode_frame
-    from graphlink.stages.signals.prompt import _smallest_prompts
+    from graphlink.stages.signals.prompt import smallest_prompts
 
     rng = np.random.default_rng(3)
     sizes = np.r_[rng.integers(1, 6, 300), rng.integers(150, 400, 40)]  # many small accounts, a few heavy ones
@@ -251,6 +251,6 @@ def test_hash_prefiltered_prompt_choice_equals_the_full_count():
         prompts = [None if rng.random() < 0.05 else p for p in prompts]
         enc = encode_frame(pl.DataFrame({"account_id": accounts, "prompt": prompts}), salt=5)
         for max_prompts, max_total in ((5, None), (40, 2000), (40, 900), (200, None)):
-            got, cap = _smallest_prompts(enc, max_prompts, max_total)
+            got, cap = smallest_prompts(enc, max_prompts, max_total)
             want, want_cap = _full_choice(enc, max_prompts, max_total)
             assert cap == want_cap and got.equals(want), (max_prompts, max_total)

@@ -2,8 +2,11 @@
 
 Every threshold and seed graphlink uses lives here with its default and the
 reasoning behind the default, so a run is fully described by its config (it is
-written to ``run.json``). Override defaults in Python with
-:func:`dataclasses.replace`, on the command line, or in a ``graphlink.toml``::
+written to ``run.json``). Each setting sits in the config of the stage that
+reads it. Every config validates itself on construction (:class:`ConfigError`)
+and holds no mutable values (mappings are read-only proxies). Build configs with
+:func:`graphlink.config.build_config` (keyword overrides, CLI flags, ``run.json``)
+or from a ``graphlink.toml``::
 
     [columns]            # canonical = "column in your file"
     account_id = "user"
@@ -18,17 +21,20 @@ written to ``run.json``). Override defaults in Python with
 from __future__ import annotations
 
 import dataclasses
-import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from graphlink.config.checks import at_least, check, frozen_mapping, plain, share
 from graphlink.errors import ConfigError
 
 #: Canonical event columns. Only ``account_id`` is required.
 EVENT_COLUMNS = ("account_id", "timestamp", "ip", "payment_fingerprint", "prompt", "user_agent")
 #: Canonical accounts-file columns (``email`` is accepted in place of ``email_domain``).
 ACCOUNT_COLUMNS = ("account_id", "created_at", "email_domain", "email")
+#: Input formats :class:`IngestConfig` accepts (``None``: from the file extension).
+FORMATS = ("parquet", "csv", "tsv", "ndjson")
 
 
 @dataclass(frozen=True)
@@ -41,14 +47,18 @@ class IngestConfig:
         Events file format; ``None`` picks it from the file extension.
     column_map : tuple of (canonical, source) pairs
         Renames applied before anything else, e.g. ``(("account_id", "user"),)``.
-    extra_signals : tuple of str
-        Further event columns to use as categorical shared signals
-        (``device_id``, ``card_bin``...). Each becomes its own signal kind.
     """
 
     format: str | None = None
     column_map: tuple[tuple[str, str], ...] = ()
-    extra_signals: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        check(self.format is None or self.format in FORMATS,
+               f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        check(isinstance(self.column_map, tuple)
+               and all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(c, str) and c for c in p)
+                       for p in self.column_map),
+               f"column_map must be (canonical, source) pairs of column names, got {self.column_map!r}")
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,10 @@ class SignalConfig:
         Accounts created within the same bucket share a ``created_hour`` signal.
     seed : int
         Seed of every hash used for sampling and MinHash.
+    extra_signals : tuple of str
+        Further event columns to use as categorical shared signals
+        (``device_id``, ``card_bin``...). Each becomes its own signal kind;
+        ingest keeps these columns. (Was ``[ingest] extra_signals``.)
     """
 
     ipv4_prefix: int = 24
@@ -129,8 +143,13 @@ class SignalConfig:
     timing_rows: int = 3
     creation_bucket_seconds: int = 3600
     seed: int = 0
+    extra_signals: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        check(isinstance(self.extra_signals, tuple) and all(isinstance(c, str) and c for c in self.extra_signals),
+               f"extra_signals must be column names, got {self.extra_signals!r}")
+        share(self, "prompt_min_templated", "prompt_min_share")
+        at_least(self, 1, "prompt_min_prompts")
         if not 8 <= self.ipv4_prefix <= 32:
             raise ConfigError(f"ipv4_prefix must be between 8 and 32, got {self.ipv4_prefix}")
         if not 16 <= self.ipv6_prefix <= 64:
@@ -162,6 +181,10 @@ class KindSpec:
     weight: float
     max_accounts: int
     strong: bool = True
+
+    def __post_init__(self) -> None:
+        check(self.weight >= 0, f"weight must be at least 0, got {self.weight!r}")
+        check(self.max_accounts >= 2, f"max_accounts must be at least 2, got {self.max_accounts!r}")
 
 
 def _default_kinds() -> dict[str, KindSpec]:
@@ -229,6 +252,11 @@ class GraphConfig:
         return self.kinds.get(kind, DEFAULT_CUSTOM_KIND)
 
     def __post_init__(self) -> None:
+        frozen_mapping(self, "kinds")
+        for kind, spec in self.kinds.items():
+            check(isinstance(spec, KindSpec), f"kinds[{kind!r}]: expected a KindSpec, got {spec!r}")
+        at_least(self, 0, "min_edge_weight")
+        at_least(self, 0, "max_pairs")
         if self.clique_limit < 2:
             raise ConfigError("clique_limit must be at least 2")
         if self.sparse_degree < 1:
@@ -263,22 +291,19 @@ class CommunityConfig:
         sit near the median (their 5th percentile was 0.7 of it on simulated
         worlds), stray accounts near 0.01; 0.1 keeps a wide margin (0.25 cut 2-3% of
         ring members on small worlds). 0 disables.
-    previous_min_jaccard : float
-        With ``--previous``: a new cluster keeps a previous cluster's id when
-        their member sets overlap at least this much (Jaccard). 0.3 keeps the
-        id of a ring that grew by half again or lost a third of its members
-        (see :mod:`graphlink.stages.stable_ids`).
     """
 
     resolution: float = 1.0
     seed: int = 42
     n_iterations: int = -1
     min_cluster_size: int = 2
-    previous_min_jaccard: float = 0.3
     core_strength: float = 0.1
     backend: str = "igraph"
 
     def __post_init__(self) -> None:
+        check(self.resolution > 0, f"resolution must be greater than 0, got {self.resolution!r}")
+        at_least(self, 1, "min_cluster_size")
+        share(self, "core_strength")
         if self.backend not in ("igraph", "leidenalg"):
             raise ConfigError(f"backend must be 'igraph' or 'leidenalg', got {self.backend!r}")
 
@@ -298,12 +323,6 @@ class ScoringConfig:
         has many accounts, pairs are families and friends.
     evidence_per_kind : int
         How many top shared values per cluster and kind are kept as evidence.
-    member_values_per_kind : int
-        How many shared values per cluster and kind ``memberships.parquet``
-        lists with the members carrying them (0: all). 50 draws and exports a
-        cluster's shared infrastructure legibly; a proxy fleet's full list
-        (thousands of rotating IPs per cluster) made that file 33M rows on the
-        campaign preset.
     component_weights : dict of str to float
         Weight of each abuse component in the score (see :mod:`graphlink.stages.scoring`).
         Volume weighs half: heavy users exist, and fleets can throttle.
@@ -323,7 +342,6 @@ class ScoringConfig:
     flag_threshold: float = 0.6
     min_flag_size: int = 5
     evidence_per_kind: int = 10
-    member_values_per_kind: int = 50
     component_weights: dict[str, float] = field(default_factory=lambda: {
         "payment_reuse": 1.0, "ip_spread": 1.0, "template_share": 1.0, "timing_sync": 1.0,
         "around_the_clock": 1.0, "creation_burst": 1.0, "volume": 0.5,
@@ -331,6 +349,54 @@ class ScoringConfig:
     org_discount: float = 0.6
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
+
+    def __post_init__(self) -> None:
+        frozen_mapping(self, "component_weights")
+        for name, weight in self.component_weights.items():
+            check(isinstance(weight, (int, float)) and weight >= 0,
+                   f"component_weights[{name!r}] must be a number at least 0, got {weight!r}")
+        share(self, "flag_threshold", "org_discount", "outsider_network_share", "outsider_min_spread")
+        at_least(self, 1, "min_flag_size", "evidence_per_kind")
+
+
+@dataclass(frozen=True)
+class StableIdConfig:
+    """Cluster ids kept across runs (``--previous``; see :mod:`graphlink.stages.stable_ids`).
+
+    Attributes
+    ----------
+    previous_min_jaccard : float
+        A new cluster keeps a previous cluster's id when their member sets
+        overlap at least this much (Jaccard). 0.3 keeps the id of a ring that
+        grew by half again or lost a third of its members. (Was
+        ``[communities] previous_min_jaccard``.)
+    """
+
+    previous_min_jaccard: float = 0.3
+
+    def __post_init__(self) -> None:
+        check(0 < self.previous_min_jaccard <= 1,
+               f"previous_min_jaccard must be in (0, 1], got {self.previous_min_jaccard!r}")
+
+
+@dataclass(frozen=True)
+class DrilldownConfig:
+    """The drill-down tables (see :mod:`graphlink.stages.drilldown`).
+
+    Attributes
+    ----------
+    member_values_per_kind : int
+        How many shared values per cluster and kind ``memberships.parquet``
+        lists with the members carrying them (0: all). 50 draws and exports a
+        cluster's shared infrastructure legibly; a proxy fleet's full list
+        (thousands of rotating IPs per cluster) made that file 33M rows on the
+        campaign preset. (Was ``[scoring] member_values_per_kind``.)
+    """
+
+    member_values_per_kind: int = 50
+
+    def __post_init__(self) -> None:
+        at_least(self, 0, "member_values_per_kind")
 
 
 @dataclass(frozen=True)
@@ -342,70 +408,21 @@ class PipelineConfig:
     graph: GraphConfig = field(default_factory=GraphConfig)
     communities: CommunityConfig = field(default_factory=CommunityConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    stable_ids: StableIdConfig = field(default_factory=StableIdConfig)
+    drilldown: DrilldownConfig = field(default_factory=DrilldownConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form for ``run.json``."""
-        return dataclasses.asdict(self)
+        """Plain-data form for ``run.json`` (read back by :func:`graphlink.config.build_config`)."""
+        return plain(self)
 
 
-_SECTIONS = {
+#: Stage name -> config class, in pipeline order (the sections of ``graphlink.toml`` and ``run.json``).
+STAGES: Mapping[str, type] = MappingProxyType({
     "ingest": IngestConfig,
     "signals": SignalConfig,
     "graph": GraphConfig,
     "communities": CommunityConfig,
     "scoring": ScoringConfig,
-}
-
-
-def _replace(obj: Any, values: dict[str, Any], where: str) -> Any:
-    names = {f.name for f in dataclasses.fields(obj)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    try:
-        return dataclasses.replace(obj, **values)
-    except TypeError as exc:  # pragma: no cover - defensive
-        raise ConfigError(f"{where}: {exc}") from None
-
-
-def load_config(path: str | Path | None = None, base: PipelineConfig | None = None) -> PipelineConfig:
-    """Read a ``graphlink.toml`` on top of ``base`` (the defaults).
-
-    Examples
-    --------
-    >>> load_config().communities.seed
-    42
-    """
-    config = base or PipelineConfig()
-    if path is None:
-        return config
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    updates: dict[str, Any] = {}
-    unknown = sorted(set(data) - set(_SECTIONS) - {"columns", "kinds"})
-    if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown)}")
-    for name in _SECTIONS:
-        if name in data:
-            updates[name] = _replace(getattr(config, name), data[name], f"{path} [{name}]")
-    if "columns" in data:
-        columns = data["columns"]
-        if not all(isinstance(v, str) for v in columns.values()):
-            raise ConfigError(f"{path} [columns]: values must be column names (strings)")
-        ingest = updates.get("ingest", config.ingest)
-        updates["ingest"] = dataclasses.replace(
-            ingest, column_map=tuple(ingest.column_map) + tuple(columns.items())
-        )
-    if "kinds" in data:
-        graph = updates.get("graph", config.graph)
-        kinds = dict(graph.kinds)
-        for kind, values in data["kinds"].items():
-            kinds[kind] = _replace(graph.spec(kind), values, f"{path} [kinds.{kind}]")
-        updates["graph"] = dataclasses.replace(graph, kinds=kinds)
-    return dataclasses.replace(config, **updates)
+    "stable_ids": StableIdConfig,
+    "drilldown": DrilldownConfig,
+})

@@ -8,7 +8,7 @@ Output schemas
 --------------
 :func:`member_signals` (``memberships.parquet``): the bipartite account-signal
 edges of clustered accounts, linking or not, for values shared by at least two
-members of the account's cluster (at most ``ScoringConfig.member_values_per_kind``
+members of the account's cluster (at most ``DrilldownConfig.member_values_per_kind``
 values per cluster and kind: linking values first, then the most shared); sorted by account id, then signal.
 
 ========== ======= ====================================================
@@ -38,15 +38,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.contract import ACTIVITY_SCHEMA
+from graphlink.contract import MEMBERSHIPS_SCHEMA
 from graphlink.stages.encode import count_by_account
 from graphlink.stages.evidence import shared_in_clusters, top_per_kind
-
-MEMBER_SIGNALS_SCHEMA = pl.Schema({
-    "account_id": pl.String, "kind": pl.String, "value": pl.String, "weight": pl.Float64,
-})
-ACTIVITY_SCHEMA = pl.Schema({
-    "account_id": pl.String, "cluster_id": pl.Int64, "hour": pl.Int8, "day": pl.Date, "events": pl.Int64,
-})
 
 
 def clustered_accounts(index: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
@@ -98,8 +93,8 @@ def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: 
     )
     return (
         rows.join(signals.select("signal_idx", "kind", "value", "weight"), on="signal_idx", maintain_order="left")
-        .select(list(MEMBER_SIGNALS_SCHEMA.names()))
-        .cast(dict(MEMBER_SIGNALS_SCHEMA))
+        .select(list(MEMBERSHIPS_SCHEMA.names()))
+        .cast(dict(MEMBERSHIPS_SCHEMA))
     )
 
 

@@ -21,12 +21,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.contract import EVIDENCE_SCHEMA
 from graphlink.stages.encode import count_by_account, position_in_run
-
-EVIDENCE_SCHEMA = pl.Schema({
-    "cluster_id": pl.Int64, "kind": pl.String, "value": pl.String,
-    "accounts_sharing": pl.UInt32, "weight": pl.Float64, "df": pl.UInt32,
-})
 
 
 def shared_in_clusters(memberships: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:

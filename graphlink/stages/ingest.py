@@ -328,7 +328,7 @@ def _first_bad_row(lf: pl.LazyFrame, bad: pl.Expr, path: str) -> int | None:
     return int(hit[_ROW][0]) if hit.height else None
 
 
-def load_events(path: str | Path, config: IngestConfig | None = None) -> Events:
+def load_events(path: str | Path, config: IngestConfig | None = None, extra_signals: tuple[str, ...] = ()) -> Events:
     """Read an events file into canonical form.
 
     Parameters
@@ -336,6 +336,8 @@ def load_events(path: str | Path, config: IngestConfig | None = None) -> Events:
     path : str or Path
         Parquet, CSV/TSV or NDJSON file.
     config : IngestConfig, optional
+    extra_signals : tuple of str
+        Further columns to keep, the signal stage's ``SignalConfig.extra_signals``.
         Format override, column mapping and extra signal columns.
 
     Returns
@@ -351,7 +353,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None) -> Events:
     """
     config = config or IngestConfig()
     path_str = str(path)
-    lf = scan(path, config.format, EVENT_COLUMNS + config.extra_signals + tuple(s for _, s in config.column_map))
+    lf = scan(path, config.format, EVENT_COLUMNS + extra_signals + tuple(s for _, s in config.column_map))
     schema = _schema(lf, path_str)
     lf = _normalise_header(lf, schema, Path(path), config.format)
     schema = _schema(lf, path_str)
@@ -363,12 +365,12 @@ def load_events(path: str | Path, config: IngestConfig | None = None) -> Events:
             "map one with --map account_id=COLUMN",
             file=path_str,
         )
-    for name in config.extra_signals:
+    for name in extra_signals:
         if name not in schema:
             raise InputError(f"signal column {name!r} not found; columns are: {', '.join(schema.names())}", file=path_str)
         if name in EVENT_COLUMNS:
             raise InputError(f"{name!r} is already a built-in signal; --signal is for other columns", file=path_str)
-    keep = [c for c in EVENT_COLUMNS if c in schema] + list(dict.fromkeys(config.extra_signals))
+    keep = [c for c in EVENT_COLUMNS if c in schema] + list(dict.fromkeys(extra_signals))
     _check_types(lf, schema, keep, path_str)
     text_cols = [c for c in keep if c != "timestamp"]
     lf = lf.select(keep).with_columns([_blank_to_null(c) if c == "prompt" else _clean_text(c) for c in text_cols])
@@ -402,7 +404,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None) -> Events:
 
 
 def events_from_frame(frame: pl.DataFrame | pl.LazyFrame, config: IngestConfig | None = None,
-                      name: str = "<frame>") -> Events:
+                      name: str = "<frame>", extra_signals: tuple[str, ...] = ()) -> Events:
     """Like :func:`load_events` for an in-memory frame (the notebook route)."""
     import tempfile
 
@@ -412,7 +414,7 @@ def events_from_frame(frame: pl.DataFrame | pl.LazyFrame, config: IngestConfig |
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "events.parquet"
         lf.sink_parquet(target)
-        events = load_events(target, config)
+        events = load_events(target, config, extra_signals)
         events.frame = pl.DataFrame(events.frame.collect()).lazy()
         events.unfiltered = events.kept = None  # they read the temporary file
     events.path = name
@@ -501,3 +503,45 @@ def index_accounts(events: pl.LazyFrame | pl.DataFrame, has_ts: bool, accounts: 
         per_account = per_account.with_columns(pl.col("events").fill_null(0))
     per_account = per_account.sort("account_id")
     return per_account.with_row_index("account_idx").with_columns(pl.col("account_idx").cast(pl.UInt32))
+
+
+def scan_events(source: str | Path | pl.DataFrame | pl.LazyFrame, config: IngestConfig | None = None) -> pl.LazyFrame:
+    """The input events, lazily, with canonical ``account_id`` and ``timestamp``: the notebook's event view.
+
+    Column mapping, timestamp parsing and row rejection (no account id,
+    unparseable or out-of-range timestamp) follow :func:`load_events`, so the
+    rows are those detection counted; other columns are kept as they are so
+    investigators see everything logged.
+
+    Raises
+    ------
+    InputError
+        Unreadable source or no ``account_id`` column.
+    """
+    config = config or IngestConfig()
+    if isinstance(source, (str, Path)):
+        lf = scan(source, config.format)
+        where = str(source)
+    else:
+        lf = source.lazy()
+        where = "<frame>"
+    schema = _schema(lf, where)
+    lf = _apply_column_map(lf, schema, config.column_map, where)
+    schema = _schema(lf, where)
+    if "account_id" not in schema:
+        raise InputError("no account_id column", file=where)
+    lf = lf.with_columns(_clean_text("account_id")).filter(pl.col("account_id").is_not_null())
+    if "timestamp" in schema:
+        raw = pl.col("__graphlink_raw_ts")
+        present = raw.is_not_null()
+        if schema["timestamp"] == pl.String:
+            present = present & (raw.str.strip_chars().str.len_bytes() > 0)
+        ts = pl.col("timestamp")
+        rejected = (present & ts.is_null()) | (ts.is_not_null() & ((ts < _EARLIEST) | (ts >= _LATEST)))
+        lf = (
+            lf.with_columns(pl.col("timestamp").alias("__graphlink_raw_ts"))
+            .with_columns(parse_timestamp("timestamp", schema["timestamp"]))
+            .filter(~rejected)
+            .drop("__graphlink_raw_ts")
+        )
+    return lf

@@ -68,19 +68,8 @@ import math
 import polars as pl
 
 from graphlink.config import ScoringConfig
-
-#: Coordination: one operator drives the accounts. Legitimate automation (a team's
-#: batch jobs on a corporate card) is coordinated too.
-COORDINATION = ("payment_reuse", "template_share", "timing_sync", "volume")
-#: Evasion: the tooling of fake accounts — proxies, bots that never sleep, bulk sign-up.
-EVASION = ("ip_spread", "around_the_clock", "creation_burst")
-COMPONENTS = COORDINATION + EVASION
-CLUSTER_SCHEMA = pl.Schema({
-    "cluster_id": pl.Int64, "size": pl.UInt32, "score": pl.Float64, "flagged": pl.Boolean,
-    "coordination": pl.Float64, "evasion": pl.Float64,
-    **{c: pl.Float64 for c in COMPONENTS}, "org_coherence": pl.Float64,
-    "kinds": pl.List(pl.String), "top_values": pl.List(pl.String), "why": pl.String,
-})
+from graphlink.contract import CLUSTERS_SCHEMA as CLUSTER_SCHEMA
+from graphlink.contract import COMPONENTS, COORDINATION, EVASION
 
 
 def _clip01(expr: pl.Expr) -> pl.Expr:

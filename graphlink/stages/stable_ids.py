@@ -47,18 +47,17 @@ from pathlib import Path
 
 import polars as pl
 
-from graphlink.store.atomic import cleanup_stale
+from graphlink.config import StableIdConfig
 from graphlink.errors import ConfigError, InputError, safe_reason
+from graphlink.store.atomic import cleanup_stale
 
 MAPPING_SCHEMA = pl.Schema({
     "cluster_id": pl.Int64, "previous_id": pl.Int64, "stable_id": pl.Int64,
     "jaccard": pl.Float64, "status": pl.String,
 })
-#: Default minimum member overlap for a new cluster to inherit a previous id.
-#: 0.3 keeps a ring's id when it has grown by half again or lost a third of its
-#: members, yet is low-overlap enough that a ring merged into a bigger cluster
-#: keeps the id of the part it dominates.
-DEFAULT_MIN_JACCARD = 0.3  # = CommunityConfig.previous_min_jaccard
+#: Default minimum member overlap for a new cluster to inherit a previous id
+#: (:attr:`graphlink.config.StableIdConfig.previous_min_jaccard`, with the reasons).
+DEFAULT_MIN_JACCARD = StableIdConfig().previous_min_jaccard
 
 
 def _members(accounts: pl.DataFrame, name: str) -> pl.DataFrame:

@@ -153,3 +153,57 @@ def write_dir_atomically(out_dir: str | Path, write: Callable[[Path], None],
         raise
     shutil.rmtree(old, ignore_errors=True)
     return out_dir
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> Path:
+    """Write a file so readers see the old content or the new, never a partial file.
+
+    The data goes to a hidden temporary file beside ``path``, is flushed to
+    disk, then renamed over ``path``. The one file writer of graphlink (report,
+    exports, simulated worlds); :func:`write_dir_atomically` does whole folders.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_files_atomically(out_dir: str | Path, write: Callable[[Path], None], names: Iterable[str]) -> Path:
+    """Create ``out_dir`` with, or replace in it, the files ``names`` that ``write(folder)`` puts in an empty folder.
+
+    The files are written into a hidden temporary folder beside ``out_dir``
+    and flushed; a new ``out_dir`` is then created by one rename, while in an
+    existing ``out_dir`` each file is atomically replaced and other files are
+    left alone (the simulator's worlds). On any error the temporary folder is
+    removed and ``out_dir`` is left as it was.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_dir(out_dir)
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        write(tmp)
+        _fsync_tree(tmp)
+        if out_dir.exists():
+            for name in names:
+                os.replace(tmp / name, out_dir / name)
+            shutil.rmtree(tmp)
+        else:
+            tmp.rename(out_dir)
+        _fsync_dir(out_dir.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir

@@ -1,171 +1,79 @@
-"""Reading a ``graphlink detect`` output folder back, for the report, ``show`` and ``export``.
+"""The one reader and the one writer of a ``graphlink detect`` output folder.
 
-:func:`load_outputs` reads the clusters table whole and everything else only
-for the clusters asked for (Parquet predicate pushdown), so drilling into a
-few clusters of a huge run stays cheap. Folders written before the drill-down
-tables existed still load: ``memberships`` and ``activity`` are then ``None``
-and the consumers say what they cannot show.
+:func:`load_outputs` is how every consumer reads a folder: the notebook
+(:func:`graphlink.load`), the report, ``show`` and ``export``. It reads the
+clusters table whole and everything else only for the clusters asked for
+(Parquet predicate pushdown), so drilling into a few clusters of a huge run
+stays cheap. Folders written before the drill-down tables existed still load:
+``memberships`` and ``activity`` are then ``None`` and the consumers say what
+they cannot show. :func:`write_outputs` writes a folder atomically. File names
+and schemas are in :mod:`graphlink.contract`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from graphlink.contract import (
+    ACCOUNTS_FILE,
+    ACCOUNTS_SCHEMA,
+    ACTIVITY_FILE,
+    ACTIVITY_SCHEMA,
+    CLUSTERS_FILE,
+    EVIDENCE_FILE,
+    EVIDENCE_SCHEMA,
+    MEMBERSHIPS_FILE,
+    MEMBERSHIPS_SCHEMA,
+    OUTPUT_FILES,
+    REQUIRED_FILES,
+    RUN_FILE,
+)
 from graphlink.errors import GraphlinkError
+from graphlink.store.atomic import cleanup_stale, write_atomic, write_dir_atomically
+from graphlink.store.folder import Outputs, Selection, score_columns, select_clusters
+from graphlink.store.redact import SAFE_KINDS, redactor_for
 
-REQUIRED_FILES = ("accounts.parquet", "clusters.parquet", "evidence.parquet", "run.json")
-#: Cluster columns that are not score components.
-NON_COMPONENT_COLUMNS = ("cluster_id", "size", "flagged")
+if TYPE_CHECKING:  # pragma: no cover
+    from graphlink.pipeline import DetectResult
 
-Selection = str | Sequence[int]
-
-
-@dataclass(frozen=True)
-class Outputs:
-    """A detect output folder, restricted to some clusters.
-
-    Attributes
-    ----------
-    path : Path
-        The folder.
-    run : dict
-        ``run.json``.
-    clusters : DataFrame
-        Every cluster (``clusters.parquet``), whatever the selection.
-    selected : list of int
-        Cluster ids the other tables are restricted to, in cluster-id order.
-    accounts : DataFrame
-        Members of the selected clusters (``accounts.parquet`` columns).
-    evidence : DataFrame
-        Evidence of the selected clusters.
-    memberships : DataFrame or None
-        ``account_id, cluster_id, kind, value, weight`` of the selected
-        clusters' members; ``None`` if the folder has no ``memberships.parquet``.
-    activity : DataFrame or None
-        ``activity.parquet`` rows of the selected clusters, or ``None``.
-    redaction : str or None
-        Set by :meth:`graphlink.store.redact.Redactor.outputs`: what was redacted and how.
-    """
-
-    path: Path
-    run: dict[str, Any]
-    clusters: pl.DataFrame
-    selected: list[int]
-    accounts: pl.DataFrame
-    evidence: pl.DataFrame
-    memberships: pl.DataFrame | None
-    activity: pl.DataFrame | None
-    redaction: str | None = None
-
-    def cluster_row(self, cluster_id: int) -> dict[str, Any]:
-        """The ``clusters.parquet`` row of ``cluster_id`` as a dict."""
-        rows = self.clusters.filter(pl.col("cluster_id") == cluster_id)
-        if rows.is_empty():
-            raise GraphlinkError(unknown_cluster_message(self.path, [cluster_id], self.clusters))
-        return rows.row(0, named=True)
-
-    def members(self, cluster_id: int) -> pl.DataFrame:
-        """Members of one cluster, most active first."""
-        return (self.accounts.filter(pl.col("cluster_id") == cluster_id)
-                .sort(["events", "account_id"], descending=[True, False]))
-
-    def cluster_evidence(self, cluster_id: int) -> pl.DataFrame:
-        """Evidence of one cluster, most shared and heaviest first."""
-        return (self.evidence.filter(pl.col("cluster_id") == cluster_id)
-                .sort(["accounts_sharing", "weight", "kind", "value"], descending=[True, True, False, False]))
-
-    def cluster_memberships(self, cluster_id: int) -> pl.DataFrame | None:
-        """Account-signal edges of one cluster's members, or ``None`` without ``memberships.parquet``."""
-        if self.memberships is None:
-            return None
-        return self.memberships.filter(pl.col("cluster_id") == cluster_id)
-
-    def cluster_activity(self, cluster_id: int) -> pl.DataFrame | None:
-        """Activity rows of one cluster's members, or ``None`` without ``activity.parquet``."""
-        if self.activity is None:
-            return None
-        return self.activity.filter(pl.col("cluster_id") == cluster_id)
-
-    def hour_profile(self, cluster_id: int) -> list[int] | None:
-        """Events of one cluster per UTC hour of day (24 counts), or ``None`` without ``activity.parquet``."""
-        activity = self.cluster_activity(cluster_id)
-        if activity is None:
-            return None
-        return (pl.DataFrame({"hour": list(range(24))}, schema={"hour": pl.Int8})
-                .join(activity.group_by("hour").agg(pl.col("events").sum()), on="hour", how="left")
-                .sort("hour")["events"].fill_null(0).to_list())
+__all__ = ["Outputs", "Selection", "load_outputs", "read_run", "score_columns", "select_clusters",
+           "write_atomic", "write_outputs"]
 
 
-def score_columns(clusters: pl.DataFrame) -> list[str]:
-    """Numeric cluster columns shown as score components: ``score`` first, then any others.
-
-    Later scoring versions add component columns; they are picked up here
-    without code changes.
-
-    Examples
-    --------
-    >>> df = pl.DataFrame({"cluster_id": [1], "size": [3], "score": [0.5], "why": ["x"], "ip_share": [0.2]})
-    >>> score_columns(df)
-    ['score', 'ip_share']
-    """
-    numeric = [name for name, dtype in clusters.schema.items()
-               if dtype.is_numeric() and name not in NON_COMPONENT_COLUMNS]
-    return sorted(numeric, key=lambda name: (name != "score", numeric.index(name)))
-
-
-def unknown_cluster_message(path: Path, missing: Sequence[int], clusters: pl.DataFrame) -> str:
-    ids = ", ".join(str(c) for c in missing)
-    if clusters.is_empty():
-        return f"{path}: no cluster {ids}: this run found no clusters"
-    low, high = clusters["cluster_id"].min(), clusters["cluster_id"].max()
-    return f"{path}: no cluster {ids} (cluster ids run from {low} to {high})"
-
-
-def _check_folder(out_dir: Path) -> None:
+def check_folder(out_dir: Path) -> None:
+    """Raise :class:`GraphlinkError` unless ``out_dir`` has every required output file."""
     if not out_dir.is_dir():
-        raise GraphlinkError(f"{out_dir}: not a folder; pass the --out folder of graphlink detect")
+        raise GraphlinkError(f"{out_dir}: no such output folder (not a folder); "
+                             "pass the --out folder of graphlink detect")
     missing = [name for name in REQUIRED_FILES if not (out_dir / name).is_file()]
     if missing:
         raise GraphlinkError(f"{out_dir}: not a graphlink detect output (missing {', '.join(missing)})")
 
 
-def select_clusters(clusters: pl.DataFrame, selection: Selection, path: Path | str = "") -> list[int]:
-    """Resolve ``"flagged"``, ``"all"`` or explicit cluster ids to a sorted list of ids.
+def read_run(out_dir: Path) -> dict[str, Any]:
+    """``run.json`` of an output folder as a dict.
 
     Raises
     ------
     GraphlinkError
-        An explicit id that is not a cluster, or an unknown keyword.
-
-    Examples
-    --------
-    >>> df = pl.DataFrame({"cluster_id": [1, 2, 3], "flagged": [True, False, True]})
-    >>> select_clusters(df, "flagged"), select_clusters(df, "all"), select_clusters(df, [3, 1, 3])
-    ([1, 3], [1, 2, 3], [1, 3])
+        Not valid JSON or not a JSON object.
     """
-    if isinstance(selection, str):
-        if selection == "flagged":
-            return sorted(clusters.filter("flagged")["cluster_id"].to_list())
-        if selection == "all":
-            return sorted(clusters["cluster_id"].to_list())
-        raise GraphlinkError(f"unknown cluster selection {selection!r}; use flagged, all or cluster ids")
-    wanted = sorted({int(c) for c in selection})
-    known = set(clusters["cluster_id"].to_list())
-    missing = [c for c in wanted if c not in known]
-    if missing:
-        raise GraphlinkError(unknown_cluster_message(Path(path), missing, clusters))
-    return wanted
+    path = out_dir / RUN_FILE
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise GraphlinkError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(run, dict):
+        raise GraphlinkError(f"{path}: expected a JSON object")
+    return run
 
 
 def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: int | None = None, *,
-                 redact: bool = False, redact_key: str | None = None) -> Outputs:
+                 redact: bool = False, redact_key: str | None = None, whole: bool = False) -> Outputs:
     """Read a detect output folder, restricted to the selected clusters.
 
     Parameters
@@ -181,19 +89,42 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
         (:mod:`graphlink.store.redact`; uses the run's ``ip_net`` prefixes).
     redact_key : str, optional
         HMAC key; implies ``redact``. Default: ``GRAPHLINK_REDACT_KEY``, else random.
+    whole : bool
+        Read ``accounts``, ``evidence`` and ``activity`` whole, unclustered
+        accounts included (the notebook's :func:`graphlink.load`).
+
+    Returns
+    -------
+    Outputs
+        ``memberships`` / ``activity`` are ``None`` when the folder lacks them.
 
     Raises
     ------
     GraphlinkError
-        Not an output folder, unreadable ``run.json``, or unknown cluster ids.
+        Not an output folder, unreadable ``run.json`` or tables, or unknown cluster ids.
     """
     out_dir = Path(out_dir)
-    _check_folder(out_dir)
+    check_folder(out_dir)
+    run = read_run(out_dir)
     try:
-        run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise GraphlinkError(f"{out_dir / 'run.json'}: not valid JSON: {exc}") from None
-    clusters = pl.read_parquet(out_dir / "clusters.parquet")
+        return _read_tables(out_dir, run, selection, limit, redact, redact_key, whole)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise GraphlinkError(f"{out_dir}: cannot read outputs: {str(exc).splitlines()[0]}") from None
+
+
+def _scan(out_dir: Path, name: str, columns: tuple[str, ...]) -> pl.LazyFrame:
+    """Scan one table, checking it has the columns readers rely on."""
+    lf = pl.scan_parquet(out_dir / name)
+    present = lf.collect_schema()
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise GraphlinkError(f"{out_dir / name}: missing column(s) {', '.join(missing)}")
+    return lf
+
+
+def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit: int | None,
+                 redact: bool, redact_key: str | None, whole: bool = False) -> Outputs:
+    clusters = _scan(out_dir, CLUSTERS_FILE, ("cluster_id", "size", "score", "flagged")).collect()
     selected = select_clusters(clusters, selection, out_dir)
     if limit is not None and len(selected) > limit:
         top = (clusters.filter(pl.col("cluster_id").is_in(pl.Series(selected, dtype=pl.Int64).implode()))
@@ -202,49 +133,60 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
         selected = sorted(top["cluster_id"].to_list())
     ids = pl.Series("cluster_id", selected, dtype=pl.Int64)
     in_selection = pl.col("cluster_id").is_in(ids.implode())
-    accounts = pl.scan_parquet(out_dir / "accounts.parquet").filter(in_selection).collect()
-    evidence = pl.scan_parquet(out_dir / "evidence.parquet").filter(in_selection).collect()
+    keep = pl.lit(True) if whole else in_selection
+    accounts = _scan(out_dir, ACCOUNTS_FILE, tuple(ACCOUNTS_SCHEMA)).filter(keep).collect()
+    evidence = _scan(out_dir, EVIDENCE_FILE, tuple(EVIDENCE_SCHEMA)).filter(keep).collect()
     memberships = None
-    if (out_dir / "memberships.parquet").is_file():
+    if (out_dir / MEMBERSHIPS_FILE).is_file():
         memberships = (
-            pl.scan_parquet(out_dir / "memberships.parquet")
+            _scan(out_dir, MEMBERSHIPS_FILE, tuple(MEMBERSHIPS_SCHEMA))
             .join(accounts.lazy().select("account_id", "cluster_id"), on="account_id")
             .select("account_id", "cluster_id", "kind", "value", "weight")
             .collect()
         )
     activity = None
-    if (out_dir / "activity.parquet").is_file():
-        activity = pl.scan_parquet(out_dir / "activity.parquet").filter(in_selection).collect()
+    if (out_dir / ACTIVITY_FILE).is_file():
+        activity = _scan(out_dir, ACTIVITY_FILE, tuple(ACTIVITY_SCHEMA)).filter(keep).collect()
     outputs = Outputs(path=out_dir, run=run, clusters=clusters, selected=selected, accounts=accounts,
                       evidence=evidence, memberships=memberships, activity=activity)
     if redact or redact_key:
-        from graphlink.store.redact import SAFE_KINDS, redactor_for  # redact builds on this module
-
         # why / top_values of every cluster quote evidence values: recognise them all.
-        context = (pl.scan_parquet(out_dir / "evidence.parquet")
+        context = (pl.scan_parquet(out_dir / EVIDENCE_FILE)
                    .filter(~pl.col("kind").is_in(SAFE_KINDS) & ~in_selection)
                    .select("kind", "value").unique().collect())
         outputs = redactor_for(outputs, redact_key).outputs(outputs, context)
     return outputs
 
 
-def write_atomic(path: str | Path, data: bytes | str) -> Path:
-    """Write a file so readers see the old content or the new, never a partial file.
+def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
+    """Write a detect result to ``out_dir`` atomically (the output contract, :mod:`graphlink.contract`).
 
-    The data goes to a hidden temporary file beside ``path``, is flushed to
-    disk, then renamed over ``path``.
+    Files are written to a hidden temporary folder beside ``out_dir`` which is
+    renamed into place only when complete, so an interrupted (even killed) run
+    leaves either the previous output or none; leftovers of killed runs are
+    cleaned up by the next write (see :mod:`graphlink.store.atomic`). An existing
+    ``out_dir`` is replaced only if it is empty or a previous graphlink output
+    (it has a ``run.json``).
+
+    Raises
+    ------
+    GraphlinkError
+        ``out_dir`` exists and is something else.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    out_dir = Path(out_dir)
+    cleanup_stale(out_dir, OUTPUT_FILES)
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / RUN_FILE).exists())):
+        raise GraphlinkError(f"{out_dir}: exists and is not a graphlink output folder; choose another --out")
+
+    def write(tmp: Path) -> None:
+        result.accounts.write_parquet(tmp / ACCOUNTS_FILE)
+        result.clusters.write_parquet(tmp / CLUSTERS_FILE)
+        result.evidence.write_parquet(tmp / EVIDENCE_FILE)
+        if result.member_signals is not None:
+            result.member_signals.write_parquet(tmp / MEMBERSHIPS_FILE)
+        if result.activity is not None:
+            result.activity.write_parquet(tmp / ACTIVITY_FILE)
+        # run.json last: a folder with it is complete.
+        (tmp / RUN_FILE).write_text(json.dumps(result.run, indent=2, sort_keys=True, default=str) + "\n")
+
+    return write_dir_atomically(out_dir, write, OUTPUT_FILES)

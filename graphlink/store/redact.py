@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from graphlink.store.outputs import Outputs
+from graphlink.store.folder import Outputs
 from graphlink.stages.signals.ip import parse_ips
 
 ENV_KEY = "GRAPHLINK_REDACT_KEY"

@@ -41,13 +41,16 @@ import networkx as nx
 import polars as pl
 
 from graphlink.errors import GraphlinkError
-from graphlink.store.outputs import Outputs, Selection, load_outputs, score_columns, write_atomic
+from graphlink.contract import JSON_TIME_FORMAT
+from graphlink.store.atomic import write_atomic
+from graphlink.store.folder import Outputs, Selection, score_columns
+from graphlink.store.outputs import load_outputs
+from graphlink.views.explain import json_default
 from graphlink.views.safety import csv_safe_expr
 
 FORMATS = ("gexf", "graphml", "json", "csv")
 CASE_SCHEMA = "graphlink.case/1"
 _XML_INVALID = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
-_ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,8 @@ def graph_tables(outputs: Outputs) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataF
             pl.col("score").cast(pl.Float64).fill_null(0.0),
             pl.col("flagged").fill_null(False),
             pl.col("events").cast(pl.Int64),
-            pl.col("first_seen").dt.strftime(_ISO).fill_null(""),
-            pl.col("last_seen").dt.strftime(_ISO).fill_null(""),
+            pl.col("first_seen").dt.strftime(JSON_TIME_FORMAT).fill_null(""),
+            pl.col("last_seen").dt.strftime(JSON_TIME_FORMAT).fill_null(""),
         )
         .sort("node")
     )
@@ -160,7 +163,7 @@ def _write_graph(graph: nx.Graph, fmt: str, path: Path) -> None:
 
 
 def _iso_columns(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns([pl.col(name).dt.strftime(_ISO) for name, dtype in frame.schema.items()
+    return frame.with_columns([pl.col(name).dt.strftime(JSON_TIME_FORMAT) for name, dtype in frame.schema.items()
                                if isinstance(dtype, pl.Datetime)])
 
 
@@ -194,16 +197,38 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
             "inputs": run.get("inputs"),
             "versions": run.get("versions"),
         },
-        "exported_at": (exported_at or datetime.now(timezone.utc)).strftime(_ISO),
+        "exported_at": (exported_at or datetime.now(timezone.utc)).strftime(JSON_TIME_FORMAT),
     }
 
 
-def _safe_csv(frame: pl.DataFrame) -> bytes:
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """CSV of ``frame``: times in the JSON format, lists joined with ``; ``, formula-like text neutralised."""
     frame = _iso_columns(frame)
     frame = frame.with_columns([pl.col(name).list.join("; ") for name, dtype in frame.schema.items()
                                 if isinstance(dtype, pl.List)])
     frame = frame.with_columns([csv_safe_expr(name) for name, dtype in frame.schema.items() if dtype == pl.String])
     return frame.write_csv().encode("utf-8")
+
+
+def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None) -> str:
+    """The case file of one cluster as JSON text (see :func:`case_file`)."""
+    case = case_file(outputs, cluster_id, exported_at)
+    return json.dumps(case, indent=2, ensure_ascii=False, default=json_default, allow_nan=False) + "\n"
+
+
+def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Path]:
+    """Write one cluster's case file and its members and evidence CSVs into ``folder`` (atomically).
+
+    Returns ``{"json": cluster-<id>.json, "members": cluster-<id>-members.csv,
+    "evidence": cluster-<id>-evidence.csv}``; the notebook's
+    :meth:`graphlink.ClusterView.export`.
+    """
+    stem = f"cluster-{cluster_id}"
+    members = members_table(outputs).filter(pl.col("cluster_id") == cluster_id)
+    return {"json": write_atomic(folder / f"{stem}.json", case_json(outputs, cluster_id)),
+            "members": write_atomic(folder / f"{stem}-members.csv", csv_bytes(members)),
+            "evidence": write_atomic(folder / f"{stem}-evidence.csv",
+                                     csv_bytes(outputs.cluster_evidence(cluster_id)))}
 
 
 def members_table(outputs: Outputs) -> pl.DataFrame:
@@ -255,19 +280,11 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
     if fmt == "json":
         paths = []
         for cluster_id in outputs.selected:
-            case = case_file(outputs, cluster_id, exported_at)
-            text = json.dumps(case, indent=2, ensure_ascii=False, default=_json_default, allow_nan=False)
-            paths.append(write_atomic(folder / f"cluster-{cluster_id}.json", text + "\n"))
+            paths.append(write_atomic(folder / f"cluster-{cluster_id}.json", case_json(outputs, cluster_id, exported_at)))
         return ExportInfo(fmt, paths, outputs.selected, redacted=redacted)
     evidence = outputs.evidence.sort(["cluster_id", "accounts_sharing", "weight", "kind", "value"],
                                      descending=[False, True, True, False, False])
-    paths = [write_atomic(folder / "members.csv", _safe_csv(members_table(outputs))),
-             write_atomic(folder / "evidence.csv", _safe_csv(evidence))]
+    paths = [write_atomic(folder / "members.csv", csv_bytes(members_table(outputs))),
+             write_atomic(folder / "evidence.csv", csv_bytes(evidence))]
     return ExportInfo(fmt, paths, outputs.selected, redacted=redacted,
                       extra={"members": outputs.accounts.height, "evidence": evidence.height})
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.strftime(_ISO) if value.tzinfo else value.isoformat()
-    return str(value)

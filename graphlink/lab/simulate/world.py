@@ -10,8 +10,6 @@ chunk's events do not depend on how many chunks came before it.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ import pyarrow.parquet as pq
 from graphlink.lab.simulate.config import SimulationConfig
 from graphlink.lab.simulate.events import EVENT_SCHEMA, generate_chunk
 from graphlink.lab.simulate.population import KIND_NAMES, Plan, build_plan
+from graphlink.store.atomic import write_files_atomically
 
 __all__ = ["World", "simulate", "write_world", "iter_event_chunks",
            "accounts_table", "labels_table"]
@@ -195,28 +194,20 @@ def write_world(out_dir: str | os.PathLike, config: SimulationConfig, seed: int 
     """
     t0 = time.perf_counter()
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    os.chmod(tmp, 0o755)  # mkdtemp makes it private; the result is a normal dir
     names = ("events.parquet", "accounts.parquet", "labels.parquet")
-    try:
-        plan, chunks = iter_event_chunks(config, seed)
-        n_events = 0
+    plan, chunks = iter_event_chunks(config, seed)
+    n_events = 0
+
+    def write(tmp: Path) -> None:
+        nonlocal n_events
         with pq.ParquetWriter(tmp / names[0], EVENT_SCHEMA, compression=_COMPRESSION) as w:
             for table in chunks:
                 w.write_table(table, row_group_size=max(len(table), 1))
                 n_events += len(table)
         pq.write_table(accounts_table(plan), tmp / names[1], compression=_COMPRESSION)
         pq.write_table(labels_table(plan), tmp / names[2], compression=_COMPRESSION)
-        if out.exists():
-            for name in names:
-                os.replace(tmp / name, out / name)
-            shutil.rmtree(tmp)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    write_files_atomically(out, write, names)
     ring = plan.kind == 2
     return {
         "paths": {name: str(out / name) for name in names},

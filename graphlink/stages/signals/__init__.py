@@ -172,9 +172,7 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
             add(*categorical_pairs(enc, column, kind))
             lap(kind, column)
     if "prompt" in cols:
-        pairs, values, s, account_stats = prompt_pairs(
-            enc, config.ngram, config.max_prompts_per_account, config.max_words_per_prompt, config.seed,
-            config.prompt_min_share, config.prompt_min_templated, config.prompt_min_prompts, config.max_prompts_total)
+        pairs, values, s, account_stats = prompt_pairs(enc, config)
         add(pairs, values)
         stats.update(s)
         lap("prompt", "prompt")

@@ -18,6 +18,7 @@ import string
 import numpy as np
 import polars as pl
 
+from graphlink.config import SignalConfig
 from graphlink.stages.encode import (
     EncodedEvents, count_by_account, encode_frame, position_in_run, text_pairs, value_counts, with_account_ids,
 )
@@ -106,7 +107,7 @@ def shingle_text(texts: pl.DataFrame, located: pl.DataFrame, ngram: int) -> pl.D
     )
 
 
-def _prompts_per_account(counts: pl.Series, max_prompts: int, max_total: int | None) -> int:
+def prompts_per_account(counts: pl.Series, max_prompts: int, max_total: int | None) -> int:
     """Largest per-account sample size k <= max_prompts with sum(min(n_a, k)) <= max_total."""
     if max_total is None or int(counts.sum()) <= max_total:
         return max_prompts
@@ -122,9 +123,11 @@ def _prompts_per_account(counts: pl.Series, max_prompts: int, max_total: int | N
 
 # The hash pre-filter keeps about this many times the prompts an account may contribute.
 _HEADROOM = 4
+#: ``max_total`` of :func:`prompt_signals` when not given: no bound on the prompts sampled in all.
+NO_TOTAL_CAP = 2**62
 
 
-def _ranked(frame: pl.DataFrame, n_accounts: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def ranked_prompts(frame: pl.DataFrame, n_accounts: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(distinct, counts)``: distinct ``account_idx, key`` prompts with their rank in the
     account (by hash), and ``account_idx, count``: distinct prompts per account."""
     distinct = count_by_account(frame, "prompt", n_accounts).select("account_idx", "key")
@@ -134,7 +137,7 @@ def _ranked(frame: pl.DataFrame, n_accounts: int) -> tuple[pl.DataFrame, pl.Data
     return distinct, value_counts(distinct["account_idx"])
 
 
-def _smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None) -> tuple[pl.DataFrame, int]:
+def smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None) -> tuple[pl.DataFrame, int]:
     """``(account_idx, key of each chosen prompt; k)``: each account's ``k`` distinct prompts with the smallest hash.
 
     Counting the distinct prompts of every event (24M on the campaign preset)
@@ -148,7 +151,7 @@ def _smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | Non
     n_accounts = enc.index.height
     frame = enc.frame.select("account_idx", "prompt")
     events = enc.index["events"]
-    lower = _prompts_per_account(events.filter(events > 0), max_prompts, max_total)
+    lower = prompts_per_account(events.filter(events > 0), max_prompts, max_total)
     share = np.minimum(_HEADROOM * lower / np.maximum(events.to_numpy().astype(np.float64), 1.0), 1.0)
     cut = share < 1.0
     distinct = None
@@ -156,16 +159,16 @@ def _smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | Non
         limits = (share * 2.0**63).astype(np.uint64) * np.uint64(2)  # below 2**64: no overflow
         limits[~cut] = np.uint64(2**64 - 1)
         kept = frame.filter(pl.col("prompt") <= pl.lit(pl.Series(limits)).gather(pl.col("account_idx")))
-        distinct, counts = _ranked(kept, n_accounts)
+        distinct, counts = ranked_prompts(kept, n_accounts)
         # Cut accounts' counts are lower bounds: the k they give is exact when every cut
         # account still has at least k distinct prompts (then min(n, k) = k either way).
-        cap = _prompts_per_account(counts["count"], max_prompts, max_total)
+        cap = prompts_per_account(counts["count"], max_prompts, max_total)
         was_cut = pl.lit(pl.Series(cut)).gather(pl.col("account_idx"))
         if counts.filter(was_cut & (pl.col("count") >= cap)).height < int(cut.sum()):
             distinct = None  # a cut account kept too few: count everything
     if distinct is None:
-        distinct, counts = _ranked(frame, n_accounts)
-        cap = _prompts_per_account(counts["count"], max_prompts, max_total)
+        distinct, counts = ranked_prompts(frame, n_accounts)
+        cap = prompts_per_account(counts["count"], max_prompts, max_total)
     return distinct.filter(pl.col("rank") < cap).select("account_idx", "key"), cap
 
 
@@ -174,10 +177,10 @@ def _sample(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_wor
     """``account_idx, norm, text_hash``: each account's sampled distinct prompts, normalised.
 
     The sample is each account's ``k`` distinct prompts with the smallest hash
-    (``k`` from :func:`_prompts_per_account`), chosen on the encoded hashes;
+    (``k`` from :func:`prompts_per_account`), chosen on the encoded hashes;
     only the chosen prompts' text is read back and normalised (the costly steps).
     """
-    chosen, cap = _smallest_prompts(enc, max_prompts, max_total)
+    chosen, cap = smallest_prompts(enc, max_prompts, max_total)
     # Only the chosen prompts' text is read back (normalised while streaming), once per distinct prompt.
     norm = normalise_prompt(pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD))
     texts = enc.texts("prompt", chosen["key"].unique(), norm).rename({"prompt": "norm"})
@@ -190,17 +193,21 @@ def _sample(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_wor
     return sampled, cap
 
 
-def prompt_pairs(enc: EncodedEvents, ngram: int, max_prompts: int, max_words: int, seed: int,
-                 min_share: float = 0.0, min_templated: float = 0.0, min_prompts: int = 1,
-                 max_total: int | None = None,
+def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
                  ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Keyed prompt pairs from encoded events: ``(pairs, values, stats, per_account)``.
 
     ``pairs`` has ``account_idx, kind, value_key, count`` (kind ``prompt``, one
     value per shingle), ``values`` the shingle texts; ``per_account`` has
-    ``account_idx, prompts_sampled, prompts_templated``. Semantics as in
-    :func:`prompt_signals`.
+    ``account_idx, prompts_sampled, prompts_templated``. Settings are the
+    ``ngram``, ``max_*`` and ``prompt_*`` fields and ``seed`` of ``config``;
+    semantics as in :func:`prompt_signals`.
     """
+    ngram, max_prompts, max_words, seed = (config.ngram, config.max_prompts_per_account,
+                                           config.max_words_per_prompt, config.seed)
+    min_share, min_templated, min_prompts = (config.prompt_min_share, config.prompt_min_templated,
+                                             config.prompt_min_prompts)
+    max_total = config.max_prompts_total
     sampled, per_account_cap = _sample(enc, max_prompts, max_total, max_words, seed)
     texts = sampled.select("text_hash", "norm").unique("text_hash")
     shingles = shingle_texts(texts.lazy(), ngram, max_words, seed).collect()
@@ -298,7 +305,10 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
     [('a', 2, 2), ('b', 2, 1)]
     """
     enc = encode_frame(events.select("account_id", "prompt"), seed)
-    pairs, values, stats, per_account = prompt_pairs(enc, ngram, max_prompts, max_words, seed, min_share,
-                                                     min_templated, min_prompts, max_total)
+    config = SignalConfig(ngram=ngram, max_prompts_per_account=max_prompts, max_words_per_prompt=max_words,
+                          seed=seed, prompt_min_share=min_share, prompt_min_templated=min_templated,
+                          prompt_min_prompts=min_prompts,
+                          max_prompts_total=NO_TOTAL_CAP if max_total is None else max_total)
+    pairs, values, stats, per_account = prompt_pairs(enc, config)
     per_account = with_account_ids(per_account, enc.index)
     return text_pairs(pairs, values, enc.index), stats, per_account

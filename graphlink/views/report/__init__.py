@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from graphlink.store.outputs import load_outputs, write_atomic
+from graphlink.store.atomic import write_atomic
+from graphlink.store.outputs import load_outputs
 from graphlink.views.report.html import ReportOptions, render_report, section_ids
 
 __all__ = ["ReportInfo", "ReportOptions", "render_report", "write_report"]
