@@ -1,18 +1,24 @@
-"""Pipeline: ingest -> signals -> graph -> communities -> evidence/scoring.
+"""Pipeline: ingest -> signals -> graph -> communities -> scoring -> stable ids -> drill-down.
 
 :func:`run_detect` is the one function behind ``graphlink detect`` and
-``graphlink.detect``; :func:`graphlink.store.outputs.write_outputs` writes its
-result atomically (file names and schemas: :mod:`graphlink.contract`).
+``graphlink.detect``. It runs the stages of :mod:`graphlink.stages` in order,
+handing each its own config (``config.ingest``, ``config.signals``...), one
+small function per step (:func:`ingest_stage`, :func:`scoring_stage`,
+:func:`stable_ids_stage`, :func:`drilldown_stage`, :func:`run_record`).
+:func:`graphlink.store.outputs.write_outputs` writes its result atomically;
+file names and schemas are in :mod:`graphlink.contract`.
 
-Besides the output contract (``accounts.parquet``, ``clusters.parquet``,
-``evidence.parquet``, ``run.json``), two drill-down tables about clustered
-accounts only are written so the report, ``show`` and ``export`` work from
-the output folder alone (schemas in :mod:`graphlink.stages.drilldown`):
+Vocabulary: the *partition* maps accounts to clusters (``account_idx,
+cluster_id``); the *affiliations* are the bipartite account-value edges
+(``account_idx, signal_idx``). Besides the partition, clusters and evidence,
+two drill-down tables about clustered accounts only are written so the
+report, ``show`` and ``export`` work from the output folder alone:
+``memberships.parquet`` (their affiliations, with values) and
+``activity.parquet`` (their events per UTC hour and day).
 
-* ``memberships.parquet``: ``account_id, kind, value, weight``, the
-  account-signal edges of clustered accounts, linking or not;
-* ``activity.parquet``: ``account_id, cluster_id, hour, day, events``, each
-  clustered account's events per UTC hour of day and day.
+The allocator tuning for long runs (``_RJEM_MALLOC_CONF``, read once when
+polars loads) is set by the command-line entry point, :mod:`graphlink.cli`,
+not on import: library users who want it set it before importing polars.
 """
 
 from __future__ import annotations
@@ -33,7 +39,12 @@ from graphlink.config import PipelineConfig
 from graphlink.contract import ACCOUNTS_SCHEMA, EVIDENCE_SCHEMA, OUTPUT_FILES
 from graphlink.errors import GraphlinkError, InputError, safe_reason
 from graphlink.stages.communities import build_graph, detect_communities, renumber
-from graphlink.stages.drilldown import account_activity, clustered_accounts, member_activity, member_signals
+from graphlink.stages.drilldown import (
+    account_activity,
+    clustered_accounts,
+    member_activity,
+    member_affiliations,
+)
 from graphlink.stages.encode import EncodedEvents, encode_events
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.stages.graph import project
@@ -51,12 +62,14 @@ Progress = Callable[[str], None]
 class DetectResult:
     """Everything a detection run produced.
 
-    ``accounts``, ``clusters`` and ``evidence`` are the output contract (see the
-    README); ``run`` is the content of ``run.json``. ``signals`` (numbered,
-    weighted signal values) and ``memberships`` (account_idx, signal_idx) and
-    ``index`` (account_idx -> account_id) are kept for drill-down.
-    ``member_signals`` and ``activity`` are the drill-down outputs
-    (``memberships.parquet``, ``activity.parquet``; see :mod:`graphlink.stages.drilldown`).
+    ``accounts`` (the partition), ``clusters`` and ``evidence`` are the output
+    contract (:mod:`graphlink.contract`); ``run`` is the content of
+    ``run.json``. ``signals`` (numbered, weighted signal values),
+    ``affiliations`` (the bipartite account-value edges: account_idx,
+    signal_idx) and ``index`` (account_idx -> account_id) are kept for
+    drill-down. ``member_affiliations`` and ``activity`` are the drill-down
+    outputs (``memberships.parquet``, ``activity.parquet``; see
+    :mod:`graphlink.stages.drilldown`).
     """
 
     accounts: pl.DataFrame
@@ -65,10 +78,10 @@ class DetectResult:
     run: dict[str, Any]
     index: pl.DataFrame | None = None
     signals: pl.DataFrame | None = None
-    memberships: pl.DataFrame | None = None
+    affiliations: pl.DataFrame | None = None
     edges: pl.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
-    member_signals: pl.DataFrame | None = None
+    member_affiliations: pl.DataFrame | None = None
     activity: pl.DataFrame | None = None
     #: With ``previous``: :func:`graphlink.stages.stable_ids.match_clusters`'s mapping.
     cluster_mapping: pl.DataFrame | None = None
@@ -188,9 +201,9 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory)
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
-                        signals=projection.signals, memberships=projection.memberships,
+                        signals=projection.signals, affiliations=projection.memberships,
                         edges=projection.edges, warnings=projection.warnings, cluster_mapping=mapping,
-                        member_signals=signals_out, activity=activity)
+                        member_affiliations=signals_out, activity=activity)
 
 
 def ingest_stage(events, accounts, config: PipelineConfig) -> tuple[Events, AccountsInfo | None, EncodedEvents]:
@@ -292,7 +305,7 @@ def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFr
         "cluster_id", "new_id").unique("cluster_id")
     shared = scored.shared.join(relabel, on="cluster_id").select(pl.col("new_id").alias("cluster_id"), "signal_idx",
                                                                  "accounts_sharing")
-    signals_out = member_signals(projection.memberships, projection.signals, clustered,
+    signals_out = member_affiliations(projection.memberships, projection.signals, clustered,
                                  config.drilldown.member_values_per_kind, shared)
     return signals_out, member_activity(activity_idx, event_columns, clustered)
 

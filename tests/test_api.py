@@ -210,13 +210,13 @@ def test_graph_agrees_with_memberships(result):
     assert graph.number_of_edges() == links.height
     types = nx.get_node_attributes(graph, "type")
     assert sum(t == "account" for t in types.values()) == len(members)
-    assert {n for n, t in types.items() if t == "account"} == {("account", a) for a in members}
+    assert {n for n, t in types.items() if t == "account"} == {f"account:{a}" for a in members}
     signal = next(n for n, t in types.items() if t == "signal")
-    assert signal[0] == "signal" and graph.nodes[signal]["kind"] == signal[1]
+    assert signal == f"signal:{graph.nodes[signal]['kind']}:{graph.nodes[signal]['value']}"
     assert all("weight" in d for _, _, d in graph.edges(data=True))
     # Every evidence value is a signal node of the graph.
     for kind, value in view.evidence.select("kind", "value").iter_rows():
-        assert ("signal", kind, value) in graph
+        assert f"signal:{kind}:{value}" in graph
 
 
 def test_events_only_cluster_accounts(result, world):

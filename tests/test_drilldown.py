@@ -46,5 +46,5 @@ def test_activity_counts_every_event_of_clustered_accounts(world_session):
 def test_without_timestamps_activity_is_empty():
     result = run_detect(make_events().drop("timestamp"))
     assert result.activity.is_empty() and result.activity.schema == ACTIVITY_SCHEMA
-    assert result.member_signals.height > 0
+    assert result.member_affiliations.height > 0
     assert "drilldown" in result.run["timings"]

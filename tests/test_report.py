@@ -293,7 +293,7 @@ def test_sorting_in_headless_chromium(world, tmp_path):
 
 def test_plots_are_deterministic(world_session):
     from graphlink.store.outputs import load_outputs
-    from graphlink.views.report import plots
+    from graphlink.views import plots
 
     outputs = load_outputs(world_session, [1])
     memberships = outputs.cluster_memberships(1)
@@ -306,7 +306,7 @@ def test_plots_are_deterministic(world_session):
 
 
 def test_network_sampling_caps_nodes():
-    from graphlink.views.report.plots import sample_network
+    from graphlink.views.plots import sample_network
 
     # One 400-account ring sharing 50 values: the drawing keeps to the node budget.
     accounts = [f"a{i:03d}" for i in range(400)]

@@ -101,7 +101,7 @@ def test_scores_and_flags_do_not_depend_on_the_evidence_table():
     result = run_detect(events)
     membership = result.index.join(result.accounts.select("account_id", "cluster_id"), on="account_id").select(
         "account_idx", "cluster_id")
-    common = dict(index=result.index, memberships=result.memberships, signals=result.signals,
+    common = dict(index=result.index, memberships=result.affiliations, signals=result.signals,
                   events=events_from_frame(events).frame)
     with_evidence = score_clusters(membership, evidence=result.evidence, **common)
     without = score_clusters(membership, evidence=pl.DataFrame(schema=EVIDENCE_SCHEMA), **common)

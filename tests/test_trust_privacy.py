@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from graphlink.config import GraphConfig, IngestConfig, PipelineConfig, SignalConfig
+from graphlink.config import GraphConfig, PipelineConfig, SignalConfig
 from graphlink.errors import GraphlinkError
 from graphlink.pipeline import run_detect
 from tests._worlds import planted_world

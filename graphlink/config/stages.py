@@ -20,7 +20,6 @@ or from a ``graphlink.toml``::
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType

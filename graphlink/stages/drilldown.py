@@ -6,7 +6,7 @@ work from the output folder alone.
 
 Output schemas
 --------------
-:func:`member_signals` (``memberships.parquet``): the bipartite account-signal
+:func:`member_affiliations` (``memberships.parquet``): the bipartite account-signal
 edges of clustered accounts, linking or not, for values shared by at least two
 members of the account's cluster (at most ``DrilldownConfig.member_values_per_kind``
 values per cluster and kind: linking values first, then the most shared); sorted by account id, then signal.
@@ -44,18 +44,20 @@ from graphlink.stages.encode import count_by_account
 from graphlink.stages.evidence import shared_in_clusters, top_per_kind
 
 
-def clustered_accounts(index: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
-    """``account_idx, account_id, cluster_id`` of accounts in a multi-account cluster."""
+def clustered_accounts(index: pl.DataFrame, partition: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, account_id, cluster_id`` of accounts in a multi-account cluster of ``partition``."""
     return (
         index.select("account_idx", "account_id")
-        .join(membership.drop_nulls("cluster_id"), on="account_idx")
+        .join(partition.drop_nulls("cluster_id"), on="account_idx")
         .select("account_idx", "account_id", "cluster_id")
     )
 
 
-def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: pl.DataFrame,
-                   per_kind: int = 0, shared: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Signals carried by clustered accounts (schema in the module docstring).
+def member_affiliations(affiliations: pl.DataFrame, signals: pl.DataFrame, clustered: pl.DataFrame,
+                        per_kind: int = 0, shared: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Affiliations of clustered accounts: the ``memberships.parquet`` rows (schema in the module docstring).
+
+    ``affiliations`` are the bipartite ``account_idx, signal_idx`` edges.
 
     Only values at least two members of the same cluster share, and with
     ``per_kind`` > 0 only the ``per_kind`` values per cluster and kind shared by
@@ -73,18 +75,18 @@ def member_signals(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: 
     ...                   "weight": [2.0, 0.0]}, schema_overrides={"signal_idx": pl.UInt32})
     >>> c = pl.DataFrame({"account_idx": [0, 1], "account_id": ["a", "b"], "cluster_id": [1, 1]},
     ...                  schema_overrides={"account_idx": pl.UInt32})
-    >>> member_signals(m, s, c).rows()
+    >>> member_affiliations(m, s, c).rows()
     [('a', 'payment', 'c1', 2.0), ('b', 'payment', 'c1', 2.0)]
     """
     if shared is None:
-        shared = shared_in_clusters(memberships, clustered.select("account_idx", "cluster_id"))
+        shared = shared_in_clusters(affiliations, clustered.select("account_idx", "cluster_id"))
     if per_kind > 0:
         shared = top_per_kind(shared, per_kind, signals)
     slot = (pl.col("cluster_id").cast(pl.UInt64) * 2**32 + pl.col("signal_idx")).alias("slot")
-    # Only the listed values' memberships are joined to clusters (a few hundred thousand of 38M).
+    # Only the listed values' affiliations are joined to clusters (a few hundred thousand of 38M).
     listed = shared["signal_idx"].unique().implode()
     rows = (
-        memberships.select("account_idx", "signal_idx").filter(pl.col("signal_idx").is_in(listed))
+        affiliations.select("account_idx", "signal_idx").filter(pl.col("signal_idx").is_in(listed))
         .join(clustered.select("account_idx", "account_id", "cluster_id"), on="account_idx")
         .with_columns(slot)
         .join(shared.select(slot), on="slot", how="semi")

@@ -182,8 +182,8 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
         result.accounts.write_parquet(tmp / ACCOUNTS_FILE)
         result.clusters.write_parquet(tmp / CLUSTERS_FILE)
         result.evidence.write_parquet(tmp / EVIDENCE_FILE)
-        if result.member_signals is not None:
-            result.member_signals.write_parquet(tmp / MEMBERSHIPS_FILE)
+        if result.member_affiliations is not None:
+            result.member_affiliations.write_parquet(tmp / MEMBERSHIPS_FILE)
         if result.activity is not None:
             result.activity.write_parquet(tmp / ACTIVITY_FILE)
         # run.json last: a folder with it is complete.

@@ -7,6 +7,7 @@ plain-language explanation (:func:`graphlink.views.explain.why_text`).
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,7 +60,7 @@ class ClusterView:
     [(9, 2, 0.6666666666666666), (11, 1, 0.3333333333333333)]
     >>> g = ring.graph()
     >>> sorted(g.nodes)
-    [('account', 'a'), ('account', 'b'), ('account', 'c'), ('signal', 'payment', 'k')]
+    ['account:a', 'account:b', 'account:c', 'signal:payment:k']
     """
 
     def __init__(self, result: Result, cluster_id: int) -> None:
@@ -200,8 +201,23 @@ class ClusterView:
             .collect()
         )
 
+    def affiliations(self) -> pl.DataFrame:
+        """The members' affiliations: ``account_id, kind, value, weight``, one row per account and value.
+
+        Raises
+        ------
+        GraphlinkError
+            For a loaded result whose folder has no ``memberships.parquet``.
+        """
+        ids = self.members["account_id"]
+        return (self._result.affiliations().filter(pl.col("account_id").is_in(ids.implode()))
+                .select("account_id", "kind", "value", "weight").collect())
+
     def graph(self, min_shared: int = 2) -> nx.Graph:
-        """The bipartite graph of the cluster's accounts and the signals they share.
+        """The bipartite graph of the cluster's accounts and the signal values they share.
+
+        The same graph as ``graphlink export --format gexf`` for this cluster
+        (:func:`graphlink.views.export.cluster_graph`).
 
         Parameters
         ----------
@@ -211,37 +227,27 @@ class ClusterView:
         Returns
         -------
         networkx.Graph
-            Nodes ``("account", account_id)`` (attributes ``type="account"``,
-            ``account_id``, ``events``) and ``("signal", kind, value)``
-            (``type="signal"``, ``kind``, ``value``, ``weight``,
-            ``accounts_sharing``); an edge joins an account to each shared
-            signal it carries, with the signal's rarity ``weight`` (0 for values
-            too common to link). Every member is a node, even without edges.
+            Nodes ``account:<account_id>`` (``type="account"``, ``label``,
+            ``cluster_id``, ``score``, ``flagged``, ``events``, ``first_seen``,
+            ``last_seen``) and ``signal:<kind>:<value>`` (``type="signal"``,
+            ``kind``, ``value``, ``weight``: the value's rarity weight, 0 for
+            values too common to link, ``accounts``: members carrying it); an
+            edge joins an account to each shared value it carries, with the
+            value's ``weight``. Every member is a node, even without edges.
 
         Raises
         ------
         GraphlinkError
             For a loaded result whose folder has no ``memberships.parquet``.
         """
-        import networkx as nx  # imported here: `import graphlink` stays quick
+        from graphlink.views.export import cluster_graph  # networkx: imported on first use
 
-        shared = self.shared_signals(min_shared)
-        members = self.members
-        graph = nx.Graph(cluster_id=self.cluster_id)
-        graph.add_nodes_from(
-            (("account", aid), {"type": "account", "account_id": aid, "events": ev})
-            for aid, ev in zip(members["account_id"], members["events"])
-        )
-        graph.add_nodes_from(
-            (("signal", k, v), {"type": "signal", "kind": k, "value": v, "weight": w, "accounts_sharing": n})
-            for k, v, w, n in zip(shared["kind"], shared["value"], shared["weight"], shared["accounts_sharing"])
-        )
-        links = shared.select("kind", "value", "weight", "accounts").explode("accounts")
-        graph.add_edges_from(
-            (("account", a), ("signal", k, v), {"weight": w})
-            for k, v, w, a in zip(links["kind"], links["value"], links["weight"], links["accounts"])
-        )
-        return graph
+        affiliations = self.affiliations().with_columns(pl.lit(self.cluster_id, dtype=pl.Int64).alias("cluster_id"))
+        outputs = dataclasses.replace(self._result.outputs, selected=[self.cluster_id],
+                                      accounts=self.members, evidence=self.evidence,
+                                      memberships=affiliations.select("account_id", "cluster_id", "kind", "value",
+                                                                      "weight"))
+        return cluster_graph(outputs, min_shared)
 
     def why(self) -> str:
         """Plain-language explanation of the cluster: size, score, verdict and strongest evidence.

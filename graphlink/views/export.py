@@ -84,10 +84,11 @@ def _require_memberships(outputs: Outputs) -> pl.DataFrame:
     return outputs.memberships
 
 
-def graph_tables(outputs: Outputs) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Node and edge tables of the export graph: ``(accounts, signals, edges)``.
+def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Node and edge tables of the cluster graph: ``(accounts, signals, edges)``.
 
-    Node ids are ``account:<account_id>`` and ``signal:<kind>:<value>``.
+    Node ids are ``account:<account_id>`` and ``signal:<kind>:<value>``;
+    signal values carried by fewer than ``min_shared`` loaded accounts are left out.
     """
     memberships = _require_memberships(outputs)
     info = outputs.clusters.select("cluster_id", "score", "flagged")
@@ -117,7 +118,7 @@ def graph_tables(outputs: Outputs) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataF
              pl.col("cluster_id").first(), pl.col("score").first(),
              pl.col("flagged").any(),
              pl.col("cluster_id").sort().cast(pl.String).str.join(";").alias("clusters"))
-        .filter(pl.col("accounts") >= 2)
+        .filter(pl.col("accounts") >= min_shared)
         .join(memberships.group_by("kind", "value").agg(pl.col("weight").max()), on=["kind", "value"])
         .select(
             pl.concat_str([pl.lit("signal:"), pl.col("kind"), pl.lit(":"), pl.col("value")]).alias("node"),
@@ -143,9 +144,13 @@ def graph_tables(outputs: Outputs) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataF
     return fix(accounts, ["node"]), fix(signals, ["node"]), fix(edges, ["source", "target"])
 
 
-def cluster_graph(outputs: Outputs) -> nx.Graph:
-    """The export graph of the loaded clusters as a networkx graph (see the module docstring)."""
-    accounts, signals, edges = graph_tables(outputs)
+def cluster_graph(outputs: Outputs, min_shared: int = 2) -> nx.Graph:
+    """The cluster graph of the loaded clusters as a networkx graph (see the module docstring).
+
+    The one account-value graph of graphlink: the GEXF/GraphML exports and the
+    notebook's :meth:`graphlink.ClusterView.graph` are this graph.
+    """
+    accounts, signals, edges = graph_tables(outputs, min_shared)
     graph = nx.Graph()
     for frame in (accounts, signals):
         graph.add_nodes_from((row.pop("node"), row) for row in frame.to_dicts())

@@ -211,14 +211,14 @@ class Result:
                 raise GraphlinkError(f"{self._origin}/{MEMBERSHIPS_FILE}: missing column(s) {', '.join(missing)}")
             return self._memberships
         raw = self._raw
-        if raw.memberships is None or raw.signals is None or raw.index is None:
+        if raw.affiliations is None or raw.signals is None or raw.index is None:
             where = f" in {self._origin}" if self._origin else ""
             raise GraphlinkError(
                 f"no {MEMBERSHIPS_FILE}{where}: the account-signal graph needs an output folder written "
                 "by a graphlink version that saves memberships; re-run graphlink.detect() on the events")
         clustered = self.accounts.lazy().drop_nulls("cluster_id").select("account_id")
         self._memberships = (
-            raw.memberships.lazy()
+            raw.affiliations.lazy()
             .join(raw.index.lazy().select("account_idx", "account_id"), on="account_idx")
             .join(clustered, on="account_id", how="semi")
             .join(raw.signals.lazy().select("signal_idx", "kind", "value", "weight", "df"), on="signal_idx")

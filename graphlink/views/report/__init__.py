@@ -2,7 +2,7 @@
 
 :func:`write_report` is the function behind ``graphlink report``; the HTML is
 built by :mod:`graphlink.views.report.html` and the plots by
-:mod:`graphlink.views.report.plots`.
+:mod:`graphlink.views.plots` (shared with the notebook).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.store.folder import Outputs, score_columns
-from graphlink.views.report import plots
+from graphlink.views import plots
 from graphlink.views.safety import html_safe, html_safe_expr
 
 CSS = """
