@@ -73,8 +73,12 @@ def test_old_toml_spellings_are_read_with_a_deprecation_warning(tmp_path):
     path = tmp_path / "graphlink.toml"
     path.write_text('[ingest]\nextra_signals = ["device_id"]\n[communities]\nprevious_min_jaccard = 0.4\n'
                     '[scoring]\nmember_values_per_kind = 9\n')
-    with pytest.warns(DeprecationWarning, match=r"\[ingest\] extra_signals is now \[signals\] extra_signals"):
+    with pytest.warns(DeprecationWarning) as caught:
         config = build_config(toml=path)
+    messages = sorted(str(w.message).split(": ", 1)[1] for w in caught)
+    assert messages == ["[communities] previous_min_jaccard is now [stable_ids] previous_min_jaccard",
+                        "[ingest] extra_signals is now [signals] extra_signals",
+                        "[scoring] member_values_per_kind is now [drilldown] member_values_per_kind"]
     assert config.signals.extra_signals == ("device_id",)
     assert config.stable_ids.previous_min_jaccard == 0.4
     assert config.drilldown.member_values_per_kind == 9
