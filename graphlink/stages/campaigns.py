@@ -1,0 +1,202 @@
+"""Campaigns: clusters run by one operator, and what ties them.
+
+A distillation operator runs its accounts in cells: each cell is dense inside
+(a card pool, a slice of a proxy pool, one schedule) and the cells are tied
+more thinly by what the operator reuses: its template family, cards and
+addresses moved between cells, its clock. graphlink reports both levels: the
+partition's *clusters* are cells, and :func:`cluster_campaigns` groups them
+into *campaigns*; :func:`score_campaigns` summarises each campaign.
+
+Output schemas
+--------------
+:func:`cluster_campaigns`: ``cluster_id, campaign_id`` (Int64).
+:func:`score_campaigns`: :data:`graphlink.contract.CAMPAIGNS_SCHEMA`.
+"""
+
+from __future__ import annotations
+
+import random
+
+import igraph as ig
+import numpy as np
+import polars as pl
+
+from graphlink.config import CommunityConfig, GraphConfig
+from graphlink.contract import CAMPAIGNS_SCHEMA
+from graphlink.stages.communities import build_graph
+from graphlink.stages.graph import generators, link
+
+def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
+                      graph_config: GraphConfig, config: CommunityConfig | None = None) -> pl.DataFrame:
+    """Group clusters into campaigns: cells run by one operator.
+
+    An operator's cells are each dense inside (a card pool, a slice of a proxy
+    pool) and tied to each other by what the operator reuses: one template
+    family, cards and addresses moved between cells, one clock. Each cluster
+    is summarised per signal kind by a profile over values: the share of its
+    members holding the value times the value's weight. Two clusters are as
+    similar in a kind as the cosine of their profiles, shrunk towards 0 by a
+    pseudo-mass of one privately shared value (``kind_weight ** 2`` added to
+    each squared norm), so a profile made only of popular values (a stock user
+    agent, a generic phrase) ties nobody however closely it matches. Their
+    similarity is the largest over kinds, and Leiden optimises CPM on the
+    cluster graph at resolution ``campaign_resolution``: a set of clusters is a
+    campaign when their pairwise similarity averages at least that (Traag, Van
+    Dooren & Nesterov 2011).
+
+    Parameters
+    ----------
+    partition : DataFrame
+        ``account_idx, cluster_id`` (null: in no cluster).
+    affiliations : DataFrame
+        ``account_idx, signal_idx`` (the projection's memberships).
+    signals : DataFrame
+        ``signal_idx, kind, df, weight, linked`` (the projection's signals).
+    graph_config : GraphConfig
+        Kind weights and projection limits.
+    config : CommunityConfig
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id, campaign_id`` (Int64), one row per cluster. Campaigns are
+        numbered 1, 2, ... by decreasing accounts, then smallest cluster id.
+
+    Examples
+    --------
+    >>> from graphlink.config import GraphConfig
+    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "cluster_id": [1, 1, 2, 2, 3, 3]},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "signal_idx": [0, 0, 0, 0, 1, 1]},
+    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "df": [4, 2], "weight": [2.0, 3.0],
+    ...                     "linked": [True, True]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> cluster_campaigns(part, aff, sig, GraphConfig())["campaign_id"].to_list()
+    [1, 1, 2]
+    """
+
+    config = config or CommunityConfig()
+    clusters = partition.drop_nulls("cluster_id")
+    sizes = clusters.group_by("cluster_id").agg(pl.len().alias("size")).sort("cluster_id")
+    if sizes.height == 0:
+        return pl.DataFrame(schema={"cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    node = sizes.select("cluster_id").with_row_index("node").with_columns(pl.col("node").cast(pl.UInt32))
+    linked = signals.filter("linked").select("signal_idx", "kind", "weight")
+    profile = (
+        affiliations.select("account_idx", "signal_idx")
+        .join(linked.select("signal_idx"), on="signal_idx", how="semi")
+        .join(clusters, on="account_idx")
+        .group_by("cluster_id", "signal_idx").agg(pl.len().alias("n"))
+        .join(sizes, on="cluster_id").join(node, on="cluster_id").join(linked, on="signal_idx")
+        .select(pl.col("node").alias("account_idx"), "signal_idx", "kind", "weight",
+                (pl.col("n") / pl.col("size")).alias("damp"))
+    )
+    similarity = []
+    for kind in profile["kind"].unique().sort().to_list():
+        rows = profile.filter(pl.col("kind") == kind)
+        pseudo = graph_config.spec(kind).weight ** 2
+        norms = rows.group_by("account_idx").agg(
+            ((pl.col("weight") * pl.col("damp") ** 2).sum() + pseudo).sqrt().alias("norm"))
+        shared = rows.with_columns(pl.len().over("signal_idx").alias("df")).filter(pl.col("df") >= 2)
+        if shared.height == 0:
+            continue
+        members = shared.with_columns(pl.lit(True).alias("strong"), pl.lit(0, pl.UInt32).alias("kind_code"))
+        members = members.join(generators(members, graph_config), on="signal_idx", how="left")
+        dot = link(members, graph_config, seed=config.seed)
+        similarity.append(
+            dot.join(norms.rename({"account_idx": "source", "norm": "ns"}), on="source")
+            .join(norms.rename({"account_idx": "target", "norm": "nt"}), on="target")
+            .select("source", "target", (pl.col("weight") / (pl.col("ns") * pl.col("nt"))).alias("weight")))
+    n = node.height
+    labels = np.arange(n)
+    if similarity:
+        edges = (pl.concat(similarity).group_by("source", "target").agg(pl.col("weight").max())
+                 .filter(pl.col("weight") > 0).sort("source", "target"))
+        if edges.height:
+            graph = build_graph(edges, n)
+            ig.set_random_number_generator(random.Random(config.seed))
+            try:
+                labels = np.asarray(graph.community_leiden(
+                    objective_function="CPM", weights="weight", resolution=config.campaign_resolution,
+                    n_iterations=config.n_iterations).membership)
+            finally:
+                ig.set_random_number_generator(random)
+    frame = node.with_columns(pl.Series("label", labels, dtype=pl.Int64)).join(sizes, on="cluster_id")
+    order = (
+        frame.group_by("label").agg(pl.col("size").sum().alias("accounts"), pl.col("cluster_id").min().alias("first"))
+        .sort(["accounts", "first"], descending=[True, False])
+        .with_row_index("campaign_id", offset=1)
+        .select("label", pl.col("campaign_id").cast(pl.Int64))
+    )
+    return frame.join(order, on="label").select(pl.col("cluster_id").cast(pl.Int64), "campaign_id").sort("cluster_id")
+
+
+def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
+                    signals: pl.DataFrame) -> pl.DataFrame:
+    """One row per campaign: size, score, flag and the evidence that ties its clusters.
+
+    A campaign is flagged when any of its clusters is: the flag is earned by a
+    cluster's own evidence (see :mod:`graphlink.stages.scoring`), and the
+    campaign shows the investigator which other cells the same operator runs.
+    Its score is its highest cluster score. ``ties`` lists the kinds of the
+    values shared by two or more of its clusters, most such values first, and
+    ``why`` says how many of each.
+
+    Parameters
+    ----------
+    clusters : DataFrame
+        ``cluster_id, size, score, flagged, campaign_id`` (scored clusters).
+    partition : DataFrame
+        ``account_idx, cluster_id``.
+    affiliations, signals : DataFrame
+        The projection's memberships (``account_idx, signal_idx``) and signals
+        (``signal_idx, kind, linked``).
+
+    Returns
+    -------
+    DataFrame
+        :data:`graphlink.contract.CAMPAIGNS_SCHEMA`, sorted by ``campaign_id``.
+
+    Examples
+    --------
+    >>> cl = pl.DataFrame({"cluster_id": [1, 2], "size": [3, 2], "score": [0.9, 0.2],
+    ...                    "flagged": [True, False], "campaign_id": [1, 1]})
+    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [1, 1, 1, 2, 2]},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": [0, 3], "signal_idx": [7, 7]},
+    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [7], "kind": ["payment"], "linked": [True]},
+    ...                    schema_overrides={"signal_idx": pl.UInt32})
+    >>> score_campaigns(cl, part, aff, sig).select("clusters", "accounts", "flagged", "why").row(0)
+    (2, 5, True, '2 clusters, 5 accounts, 1 flagged; tied by 1 payment value')
+    """
+    if clusters.height == 0:
+        return pl.DataFrame(schema=CAMPAIGNS_SCHEMA)
+    base = clusters.group_by("campaign_id").agg(
+        pl.len().cast(pl.UInt32).alias("clusters"), pl.col("size").sum().cast(pl.UInt32).alias("accounts"),
+        pl.col("score").max().alias("score"), pl.col("flagged").any().alias("flagged"),
+        pl.col("flagged").sum().cast(pl.UInt32).alias("flagged_clusters"))
+    campaign_of = partition.drop_nulls("cluster_id").join(clusters.select("cluster_id", "campaign_id"), on="cluster_id")
+    shared = (
+        affiliations.select("account_idx", "signal_idx")
+        .join(signals.filter("linked").select("signal_idx", "kind"), on="signal_idx")
+        .join(campaign_of, on="account_idx")
+        .group_by("campaign_id", "kind", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"))
+        .filter(pl.col("n") >= 2)
+        .group_by("campaign_id", "kind").agg(pl.len().alias("values"))
+        .sort(["campaign_id", "values", "kind"], descending=[False, True, False])
+        .group_by("campaign_id", maintain_order=True)
+        .agg(pl.col("kind").alias("ties"),
+             pl.concat_str([pl.col("values").cast(pl.String), pl.lit(" "), pl.col("kind"),
+                            pl.when(pl.col("values") == 1).then(pl.lit(" value")).otherwise(pl.lit(" values"))])
+             .str.join(", ").alias("tied_by"))
+    )
+    out = base.join(shared, on="campaign_id", how="left").with_columns(
+        pl.col("ties").fill_null(pl.lit([], pl.List(pl.String))),
+        pl.concat_str([pl.col("clusters").cast(pl.String), pl.lit(" clusters, "),
+                       pl.col("accounts").cast(pl.String), pl.lit(" accounts, "),
+                       pl.col("flagged_clusters").cast(pl.String), pl.lit(" flagged"),
+                       pl.when(pl.col("tied_by").is_not_null()).then(pl.concat_str([pl.lit("; tied by "),
+                                                                                    pl.col("tied_by")]))
+                       .otherwise(pl.lit(""))]).alias("why"))
+    return out.select(list(CAMPAIGNS_SCHEMA.names())).cast(dict(CAMPAIGNS_SCHEMA)).sort("campaign_id")

@@ -1,0 +1,174 @@
+"""Communities: Leiden on the weighted account graph.
+
+This is the only stage that passes an igraph object (:func:`build_graph`
+returns one, :func:`detect_communities` consumes it).
+
+The partition optimises modularity with a resolution parameter, seeded, run
+until it stops improving. It uses igraph's own C implementation
+(``Graph.community_leiden``) rather than leidenalg: on the 1M-event simulated
+world (38k accounts, 525k edges) it took 0.4 s against leidenalg's 10-13 s
+for the same modularity (0.95621 vs 0.95620). igraph draws from a
+process-wide random generator, so each call installs a ``random.Random(seed)``
+and puts igraph's default (the ``random`` module) back afterwards: the same
+graph and seed give the same partition. leidenalg stays available as ``backend="leidenalg"``.
+
+Output schema
+-------------
+:func:`detect_communities` returns ``account_idx`` (UInt32), ``cluster_id``
+(Int64, null for accounts alone in their community or in one smaller than
+``min_cluster_size``). Cluster ids are 1, 2, ... by decreasing size, ties
+broken by the smallest member's account index, so they depend only on the
+partition, not on Leiden's internal labels.
+"""
+
+from __future__ import annotations
+
+import random
+
+import igraph as ig
+import leidenalg
+import numpy as np
+import polars as pl
+
+from graphlink.config import CommunityConfig
+
+MEMBERSHIP_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "cluster_id": pl.Int64})
+
+
+def build_graph(edges: pl.DataFrame, n_accounts: int) -> ig.Graph:
+    """Undirected weighted igraph graph with one vertex per account index.
+
+    Attribute ``weight``.
+
+    Examples
+    --------
+    >>> e = pl.DataFrame({"source": [0], "target": [1], "weight": [2.0]},
+    ...                  schema_overrides={"source": pl.UInt32, "target": pl.UInt32})
+    >>> g = build_graph(e, 3)
+    >>> g.vcount(), g.ecount(), g.es["weight"]
+    (3, 1, [2.0])
+    """
+    # python-igraph 1.0 reads a numpy edge array one item at a time through a
+    # memoryview: measured 2.1 s for 2.1M edges against 1.0 s for tuples zipped
+    # from two columns (transiently ~120 bytes per edge).
+    pairs = list(zip(edges["source"].to_list(), edges["target"].to_list()))
+    graph = ig.Graph(n=n_accounts, edges=pairs, directed=False)
+    graph.es["weight"] = edges["weight"].to_list()
+    return graph
+
+
+def leiden_membership(graph: ig.Graph, config: CommunityConfig) -> np.ndarray:
+    """Leiden community label of every vertex (labels are arbitrary integers)."""
+    if graph.ecount() == 0:
+        return np.arange(graph.vcount())
+    if config.backend == "leidenalg":
+        kind = (leidenalg.CPMVertexPartition if config.objective == "CPM"
+                else leidenalg.RBConfigurationVertexPartition)
+        partition = leidenalg.find_partition(
+            graph, kind, weights="weight",
+            resolution_parameter=config.resolution, n_iterations=config.n_iterations, seed=config.seed,
+        )
+        return np.asarray(partition.membership)
+    ig.set_random_number_generator(random.Random(config.seed))
+    try:
+        clustering = graph.community_leiden(
+            objective_function=config.objective, weights="weight", resolution=config.resolution,
+            n_iterations=config.n_iterations,
+        )
+    finally:
+        ig.set_random_number_generator(random)  # igraph's default generator
+    return np.asarray(clustering.membership)
+
+
+def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
+                       edges: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Run Leiden, prune each community's periphery and number the clusters.
+
+    Schema in the module docstring. ``edges`` (the frame the graph was built
+    from) enables pruning (see :func:`prune_periphery`).
+
+    Examples
+    --------
+    >>> g = ig.Graph(n=5, edges=[(0, 1), (1, 2), (0, 2), (3, 4)])
+    >>> g.es["weight"] = [1.0] * 4
+    >>> detect_communities(g)["cluster_id"].to_list()
+    [1, 1, 1, 2, 2]
+    """
+    config = config or CommunityConfig()
+    labels = leiden_membership(graph, config)
+    if edges is not None and config.core_strength > 0:
+        labels = prune_periphery(labels, edges, config.core_strength)
+    return number_clusters(labels, config.min_cluster_size)
+
+
+def prune_periphery(labels: np.ndarray, edges: pl.DataFrame, core_strength: float) -> np.ndarray:
+    """Detach members only loosely attached to their community.
+
+    Modularity puts an account with a single link into its neighbour's
+    community: a person who once used an IP a proxy pool later rotated through
+    lands in the ring. A member whose link strength inside its community is
+    below ``core_strength`` times the community's median member strength gets a
+    community of its own. Returns new labels (detached members get fresh,
+    unique labels).
+
+    Examples
+    --------
+    >>> e = pl.DataFrame({"source": [0, 0, 1, 2], "target": [1, 2, 2, 3], "weight": [5.0, 5.0, 5.0, 0.1]},
+    ...                  schema_overrides={"source": pl.UInt32, "target": pl.UInt32})
+    >>> prune_periphery(np.array([0, 0, 0, 0]), e, 0.1).tolist()
+    [0, 0, 0, 4]
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    label_of = pl.DataFrame({"node": np.arange(len(labels), dtype=np.uint32), "label": labels})
+    both = pl.concat([
+        edges.select(pl.col("source").alias("a"), pl.col("target").alias("b"), "weight"),
+        edges.select(pl.col("target").alias("a"), pl.col("source").alias("b"), "weight"),
+    ])
+    strength = (
+        both.join(label_of.rename({"node": "a", "label": "la"}), on="a")
+        .join(label_of.rename({"node": "b", "label": "lb"}), on="b")
+        .filter(pl.col("la") == pl.col("lb"))
+        .group_by("a").agg(pl.col("weight").sum().alias("s"), pl.col("la").first().alias("label"))
+    )
+    members = label_of.join(strength.select(pl.col("a").alias("node"), "s"), on="node", how="left").with_columns(
+        pl.col("s").fill_null(0.0))
+    weak = members.filter(pl.col("s") < core_strength * pl.col("s").median().over("label"))["node"].to_numpy()
+    pruned = labels.copy()
+    pruned[weak] = labels.max(initial=-1) + 1 + weak.astype(np.int64)
+    return pruned
+
+
+def number_clusters(labels: np.ndarray, min_cluster_size: int = 2) -> pl.DataFrame:
+    """Turn arbitrary community labels into canonical cluster ids."""
+    frame = pl.DataFrame({"account_idx": np.arange(len(labels), dtype=np.uint32),
+                          "label": np.asarray(labels, dtype=np.int64)})
+    sizes = (
+        frame.group_by("label")
+        .agg(pl.len().alias("size"), pl.col("account_idx").min().alias("first"))
+        .filter(pl.col("size") >= max(min_cluster_size, 2))
+        .sort(["size", "first"], descending=[True, False])
+        .with_row_index("cluster_id", offset=1)
+        .select("label", pl.col("cluster_id").cast(pl.Int64))
+    )
+    return frame.join(sizes, on="label", how="left").select("account_idx", "cluster_id").sort("account_idx")
+
+
+def renumber(membership: pl.DataFrame, min_cluster_size: int = 2) -> pl.DataFrame:
+    """Renumber ``account_idx, cluster_id`` canonically after members were detached.
+
+    Detached members (null cluster id) become singletons; clusters left smaller
+    than ``min_cluster_size`` dissolve.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 1, 2, None]},
+    ...                  schema_overrides={"account_idx": pl.UInt32})
+    >>> renumber(m)["cluster_id"].to_list()
+    [1, 1, None, None]
+    """
+    ordered = membership.sort("account_idx")
+    singles = pl.int_range(pl.len(), dtype=pl.Int64) + int(ordered["cluster_id"].max() or 0) + 1
+    labels = ordered.select(pl.coalesce("cluster_id", singles))["cluster_id"].to_numpy()
+    out = number_clusters(labels, min_cluster_size)
+    return out.with_columns(pl.Series("account_idx", ordered["account_idx"]))
+
