@@ -193,7 +193,7 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     )
     out = base.join(shared, on="campaign_id", how="left").with_columns(
         pl.col("ties").fill_null(pl.lit([], pl.List(pl.String))),
-        pl.concat_str([pl.col("clusters").cast(pl.String), pl.lit(" clusters, "),
+        pl.concat_str([pl.col("clusters").cast(pl.String), pl.when(pl.col("clusters") == 1).then(pl.lit(" cluster, ")).otherwise(pl.lit(" clusters, ")),
                        pl.col("accounts").cast(pl.String), pl.lit(" accounts, "),
                        pl.col("flagged_clusters").cast(pl.String), pl.lit(" flagged"),
                        pl.when(pl.col("tied_by").is_not_null()).then(pl.concat_str([pl.lit("; tied by "),

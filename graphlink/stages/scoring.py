@@ -368,6 +368,8 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
                       .otherwise(pl.col("why")).alias("why"))
         .sort("cluster_id")
     )
+    # Campaigns are assigned after scoring (graphlink.stages.campaigns).
+    out = out.with_columns(pl.lit(None, pl.Int64).alias("campaign_id"))
     return out.select(list(CLUSTER_SCHEMA.names())).cast(dict(CLUSTER_SCHEMA))
 
 
