@@ -32,9 +32,20 @@ def test_accounts_rotating_many_values_are_damped():
     rows += [(2, "ip", "pool0"), (3, "ip", "pool0")]
     rows += [(a, "ip", f"p{a}-{i}") for a in (2, 3) for i in range(15)]
     rows += [(4 + i, "ip", f"solo{i}") for i in range(4)]
+    edges = {(s, t): w for s, t, w in project(_pairs(rows), 100, GraphConfig(damping=0.5)).edges.iter_rows()}
+    # values per account [2, 2, 16, 16, 1, 1, 1, 1]: median 1.5; each side damped sqrt(min(1, 1.5 / n)),
+    # so a pair weighs 1 * (1.5/2) (household) against 1 * (1.5/16) (proxy users); both IPs df=2, weight 1.
+    assert edges[(0, 1)] == pytest.approx(1.5 / 2)
+    assert edges[(2, 3)] == pytest.approx(1.5 / 16)
+
+
+def test_rotation_damping_is_off_by_default():
+    # Same world, default config: every shared value counts in full (a proxy pool is evidence).
+    rows = [(0, "ip", "home"), (1, "ip", "home"), (0, "ip", "h0"), (1, "ip", "h1")]
+    rows += [(2, "ip", "pool0"), (3, "ip", "pool0")]
+    rows += [(a, "ip", f"p{a}-{i}") for a in (2, 3) for i in range(15)]
     edges = {(s, t): w for s, t, w in project(_pairs(rows), 100, GraphConfig()).edges.iter_rows()}
-    # values per account [2, 2, 16, 16, 1, 1, 1, 1]: median 1.5; damping (1.5/2) vs (1.5/16)
-    assert edges[(0, 1)] / edges[(2, 3)] == pytest.approx((1.5 / 2) / (1.5 / 16))
+    assert edges == {(0, 1): pytest.approx(1.0), (2, 3): pytest.approx(1.0)}
 
 
 def test_rarer_values_weigh_more():
@@ -42,8 +53,19 @@ def test_rarer_values_weigh_more():
                                       (0, "payment", "c2"), (1, "payment", "c2"), (2, "payment", "c2")]),
                                50, GraphConfig())
     weights = dict(signals.select("value", "weight").iter_rows())
-    assert weights["c1"] == pytest.approx(3.0 * math.log(50 / 2))
+    # kind weight 3 times (2 / df) ** 0.5: a card two accounts share weighs the kind weight.
+    assert weights["c1"] == pytest.approx(3.0 * (2 / 2) ** 0.5)
+    assert weights["c2"] == pytest.approx(3.0 * (2 / 3) ** 0.5)
     assert weights["c1"] > weights["c2"] > 0
+
+
+def test_rarity_weight_does_not_depend_on_log_size():
+    # A sample of a log weighs a pair as the whole log does; a card every account holds still links.
+    rows = [(i, "payment", "card") for i in range(5)]
+    for n_accounts in (5, 50, 5000):
+        signals, _ = weigh_signals(_pairs(rows), n_accounts, GraphConfig())
+        assert signals["weight"].to_list() == [pytest.approx(3.0 * (2 / 5) ** 0.5)]
+        assert signals["linked"].to_list() == [True]
 
 
 def test_weak_kinds_never_link_on_their_own():
@@ -52,8 +74,10 @@ def test_weak_kinds_never_link_on_their_own():
     edges = project(_pairs(rows), 100, GraphConfig()).edges
     assert edges.select("source", "target").rows() == [(2, 3)]
     config = GraphConfig()
-    expected = config.spec("user_agent").weight * math.log(100 / 4) + config.spec("payment").weight * math.log(100 / 2)
-    assert edges["weight"][0] == pytest.approx(expected)
+    strong = config.spec("payment").weight * (2 / 2) ** 0.5
+    weak = config.spec("user_agent").weight * (2 / 4) ** 0.5
+    assert not config.spec("user_agent").strong and weak < strong
+    assert edges["weight"][0] == pytest.approx(strong + weak)
 
 
 def _random_bipartite(rng, n_accounts, n_signals, p):
@@ -65,17 +89,23 @@ def _random_bipartite(rng, n_accounts, n_signals, p):
     return rows
 
 
+@pytest.mark.parametrize("damping", [0.0, 0.5])
 @pytest.mark.parametrize("seed", range(6))
-def test_projection_matches_networkx_weighted_projection(seed):
+def test_projection_matches_networkx_weighted_projection(seed, damping):
     rng = np.random.default_rng(seed)
     n_accounts = int(rng.integers(5, 40))
     rows = _random_bipartite(rng, n_accounts, int(rng.integers(3, 30)), float(rng.uniform(0.05, 0.4)))
-    config = GraphConfig(clique_limit=64, sparse_degree=8)
+    config = GraphConfig(clique_limit=64, sparse_degree=8, damping=damping)
     projection = project(_pairs(rows), n_accounts, config)
 
-    # Oracle: networkx's generic weighted projection with the same signal weights.
-    signals = projection.signals
-    weight_of = {(k, v): w for k, v, w in signals.select("kind", "value", "weight").iter_rows()}
+    # Oracle: networkx's generic weighted projection, signal weights computed independently:
+    # kind weight * (2 / df) ** 0.5 for a value df >= 2 accounts share (no cap by default).
+    df_of = {}
+    for _, kind, value in rows:
+        df_of[(kind, value)] = df_of.get((kind, value), 0) + 1
+    weight_of = {s: config.spec(s[0]).weight * (2 / df) ** 0.5 if df >= 2 else 0.0 for s, df in df_of.items()}
+    got_weights = {(k, v): w for k, v, w in projection.signals.select("kind", "value", "weight").iter_rows()}
+    assert got_weights == pytest.approx(weight_of)
     bipartite = nx.Graph()
     bipartite.add_nodes_from(range(n_accounts), bipartite=0)
     for account, kind, value in rows:
@@ -87,7 +117,7 @@ def test_projection_matches_networkx_weighted_projection(seed):
     for account, kind, _ in rows:
         per_kind.setdefault(kind, {}).setdefault(account, 0)
         per_kind[kind][account] += 1
-    damp = {(a, k): math.sqrt(min(1.0, float(np.median(list(counts.values()))) / n))
+    damp = {(a, k): min(1.0, float(np.median(list(counts.values()))) / n) ** damping
             for k, counts in per_kind.items() for a, n in counts.items()}
 
     def shared_weight(graph, u, v):
@@ -128,8 +158,25 @@ def test_pair_budget_drops_the_most_popular_values_with_a_warning():
     rows = [(i, "prompt", "big") for i in range(300)] + [(0, "payment", "c"), (1, "payment", "c")]
     projection = project(_pairs(rows), 10_000, GraphConfig(max_pairs=100))
     assert projection.edges.select("source", "target").rows() == [(0, 1)]
-    assert projection.warnings and "max_pairs" in projection.warnings[0]
-    assert "prompt" in projection.warnings[0]
+    # First the circulant is thinned to one generator (300 + 1 pairs > 100), then the value is dropped.
+    assert len(projection.warnings) == 2
+    assert "max_pairs" in projection.warnings[0] and "at most 1 circulant generator" in projection.warnings[0]
+    assert "max_pairs" in projection.warnings[1] and "prompt" in projection.warnings[1]
+    assert projection.signals.filter(pl.col("value") == "big")["linked"].to_list() == [False]
+
+
+def test_pair_budget_thins_a_popular_value_before_dropping_it():
+    # 300 accounts on one card: 8 generators plan 2,400 pairs; max_pairs 400 fits one generator
+    # (a ring of 300 pairs), so the card still links everyone, with a warning.
+    rows = [(i, "payment", "big") for i in range(300)]
+    projection = project(_pairs(rows), 10_000, GraphConfig(max_pairs=400))
+    assert len(projection.warnings) == 1 and "at most 1 circulant generator" in projection.warnings[0]
+    assert projection.signals["linked"].to_list() == [True]
+    edges = projection.edges
+    assert edges.height == 300
+    graph = nx.Graph(list(edges.select("source", "target").iter_rows()))
+    assert graph.number_of_nodes() == 300 and nx.is_connected(graph)
+    assert all(d == 2 for _, d in graph.degree())
 
 
 def test_weak_kinds_at_most_double_a_link():
@@ -137,12 +184,14 @@ def test_weak_kinds_at_most_double_a_link():
     rows += [(a, "prompt", f"shingle {i}") for a in (0, 1) for i in range(40)]
     config = GraphConfig()
     edges = project(_pairs(rows), 100, config).edges
-    strong = config.spec("payment").weight * math.log(100 / 2)
+    strong = config.spec("payment").weight * (2 / 2) ** 0.5
+    # 40 shared shingles weigh 40 * prompt weight, far above the card: capped at the card's weight.
+    assert 40 * config.spec("prompt").weight > strong
     assert edges["weight"].to_list() == [pytest.approx(2 * strong)]
 
 
 def test_signal_numbering_falls_back_when_packed_hashes_collide(monkeypatch):
-    from graphlink import graph
+    from graphlink.stages import graph
 
     pairs = pl.DataFrame({"account_idx": [0, 1, 2, 3], "kind": ["payment"] * 4,
                           "value_key": [2**40, 2**40, 2**40 + 1, 2**40 + 1], "count": [1, 1, 1, 1]},
