@@ -1,6 +1,5 @@
 """Graph weighting and projection, checked against networkx as an oracle."""
 
-import math
 
 import networkx as nx
 import numpy as np
