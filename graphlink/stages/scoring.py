@@ -333,7 +333,14 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
                                  for c in components])
         return pl.when(den > 0).then(num / den).otherwise(0.0)
 
-    feats = feats.with_columns(weighted_mean(COORDINATION).alias("coordination"),
+    # Coordination: any one sign of a single operator (shared cards, templates, a shared
+    # clock, heavy volume) is evidence; several add up as independent evidence would
+    # (noisy-or: 1 - prod(1 - w * c)). Evasion: the strongest sign of fleet tooling
+    # (a card pool, proxy rotation, bulk sign-up); around-the-clock activity weighs
+    # 0.3 because companies' batch jobs run all day too.
+    noisy_or = 1 - pl.fold(pl.lit(1.0), lambda acc, x: acc * x,
+                           [1 - (pl.col(c).fill_null(0) * weights.get(c, 0.0)).clip(0, 1) for c in COORDINATION])
+    feats = feats.with_columns(noisy_or.alias("coordination"),
                                pl.max_horizontal([pl.col(c).fill_null(0) * weights.get(c, 0.0)
                                                   for c in EVASION]).alias("evasion"))
     # Geometric mean: a fleet is coordinated AND hides behind fake-account tooling.
