@@ -1,0 +1,439 @@
+"""Issue 17's failure classes, each on a small hand-built log with the right answer.
+
+Every world is built by the helpers below from seeded numpy generators and fed to
+:func:`graphlink.pipeline.run_detect` with default settings (events only, no
+accounts file, unless a test says otherwise). The classes:
+
+1. schedules shared by unrelated groups, 2. absolute hub caps, 3. splitting by
+the projection, 4. resolution limit, 5. timing collisions, 6. score tied to one
+attack style; plus campaigns and determinism.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from math import comb
+import zlib
+
+import numpy as np
+import polars as pl
+import pytest
+
+from graphlink.pipeline import run_detect
+
+T0 = datetime(2024, 6, 3, tzinfo=timezone.utc)  # a Monday
+
+
+class Log:
+    """Rows of an API log: account_id, timestamp, ip, payment_fingerprint, prompt."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+
+    def add(self, account: str, ts: datetime, ip: str | None = None, card: str | None = None,
+            prompt: str | None = None) -> None:
+        self.rows.append((account, ts, ip, card, prompt))
+
+    def frame(self) -> pl.DataFrame:
+        schema = {"account_id": pl.String, "timestamp": pl.Datetime("us", "UTC"), "ip": pl.String,
+                  "payment_fingerprint": pl.String, "prompt": pl.String}
+        return pl.DataFrame(self.rows, schema=schema, orient="row")
+
+
+def _words(rng: np.random.Generator, n: int) -> str:
+    vocab = ("river", "garden", "recipe", "holiday", "budget", "poem", "bicycle", "tax", "cat", "python",
+             "history", "song", "paint", "moon", "train", "letter", "soup", "chess", "rain", "market",
+             "violin", "castle", "desert", "lamp", "ocean", "forest", "window", "coffee", "mountain", "island")
+    return " ".join(vocab[int(i)] for i in rng.integers(0, len(vocab), n))
+
+
+def _private_ip(i: int) -> str:
+    """A home address nobody else uses (one /24 per person)."""
+    return f"100.{64 + i // 250 % 60}.{i % 250}.{7 + i // 15000}"
+
+
+def add_people(log: Log, rng: np.random.Generator, n: int, prefix: str = "user", days: int = 5,
+               offset: int = 0, card: bool = True) -> list[str]:
+    """Ordinary people: own home IP, own card (optional), a few free-form prompts at random daytime hours."""
+    names = []
+    for i in range(n):
+        acc = f"{prefix}{i}"
+        names.append(acc)
+        for _ in range(int(rng.integers(3, 8))):
+            ts = T0 + timedelta(days=int(rng.integers(0, days)), hours=int(rng.integers(8, 22)),
+                                minutes=int(rng.integers(0, 60)), seconds=int(rng.integers(0, 60)))
+            log.add(acc, ts, _private_ip(offset + i), f"{prefix}-card-{i}" if card else None,
+                    f"how do I {_words(rng, 6)}")
+    return names
+
+
+def add_team(log: Log, rng: np.random.Generator, name: str, n: int, office_ip: str | None,
+             card: str | None, minute: int = 0, days: int = 5, template: str | None = None,
+             own_cards: bool = False) -> list[str]:
+    """A company team: office IP, corporate card, batch jobs firing at ``minute`` past each office hour."""
+    names = []
+    template = template or f"{name} nightly job: summarise ticket {{}} for the weekly report"
+    for i in range(n):
+        acc = f"{name}{i}"
+        names.append(acc)
+        for d in range(days):
+            for h in range(9, 17):
+                ts = T0 + timedelta(days=d, hours=h, minutes=minute, seconds=int(rng.integers(0, 20)))
+                log.add(acc, ts, office_ip or _private_ip(20_000 + zlib.crc32(name.encode()) % 1000 * 100 + i),
+                        f"{name}-card-{i}" if own_cards else card,
+                        template.format(f"{_words(rng, 2)} {int(rng.integers(0, 10_000))}"))
+    return names
+
+
+def run(log: Log, **kwargs):
+    return run_detect(log.frame(), **kwargs)
+
+
+def clusters_of(result, accounts: list[str] | None = None) -> Counter:
+    """Cluster id -> how many of ``accounts`` (all if None) it holds; unclustered accounts left out."""
+    frame = result.accounts
+    if accounts is not None:
+        frame = frame.filter(pl.col("account_id").is_in(accounts))
+    return Counter(frame.drop_nulls("cluster_id")["cluster_id"].to_list())
+
+
+def partition(result) -> set[frozenset[str]]:
+    """The partition as a set of member sets (independent of cluster numbering)."""
+    groups = result.accounts.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.col("account_id"))
+    return {frozenset(members) for members in groups["account_id"].to_list()}
+
+
+def cluster_row(result, account: str) -> dict:
+    cid = result.accounts.filter(pl.col("account_id") == account)["cluster_id"].item()
+    assert cid is not None, f"{account} is in no cluster"
+    return result.clusters.filter(pl.col("cluster_id") == cid).row(0, named=True)
+
+
+def ari(truth: list, predicted: list) -> float:
+    """Adjusted Rand index (Hubert & Arabie 1985), from the contingency table."""
+    pairs = Counter(zip(truth, predicted))
+    sum_cells = sum(comb(n, 2) for n in pairs.values())
+    sum_rows = sum(comb(n, 2) for n in Counter(truth).values())
+    sum_cols = sum(comb(n, 2) for n in Counter(predicted).values())
+    expected = sum_rows * sum_cols / comb(len(truth), 2)
+    top = (sum_rows + sum_cols) / 2
+    return 1.0 if top == expected else (sum_cells - expected) / (top - expected)
+
+
+def test_ari_helper():
+    assert ari([1, 1, 2, 2], ["a", "a", "b", "b"]) == 1.0
+    assert ari([1, 1, 2, 2], ["a", "b", "a", "b"]) == pytest.approx(-0.5)
+
+
+# --- 2. Absolute hub caps ------------------------------------------------------------------------
+
+def proxy_cell_world(seed: int = 0) -> tuple[Log, list[str]]:
+    """150 accounts rotating through a pool of 120 proxy IPs (~25 each), no card; 100 people around."""
+    rng = np.random.default_rng(seed)
+    log = Log()
+    pool = [f"45.{10 + k // 40}.{k % 40 * 6}.{1 + k % 200}" for k in range(120)]
+    cell = []
+    for i in range(150):
+        acc = f"cell{i}"
+        cell.append(acc)
+        ips = rng.choice(len(pool), size=int(rng.integers(22, 29)), replace=False)
+        for j, k in enumerate(ips):
+            ts = T0 + timedelta(hours=int(rng.integers(0, 96)), minutes=int(rng.integers(0, 60)), seconds=j)
+            log.add(acc, ts, pool[int(k)], None, f"explain {_words(rng, 5)} step by step")
+    add_people(log, rng, 100)
+    return log, cell
+
+
+def test_a_proxy_pool_above_any_cap_keeps_its_cell_together():
+    log, cell = proxy_cell_world()
+    result = run(log)
+    counts = clusters_of(result, cell)
+    assert counts, "the proxy cell is in no cluster"
+    cid, held = counts.most_common(1)[0]
+    assert held >= 0.95 * len(cell)
+    # The cluster is the cell, not the cell plus the people around it.
+    assert result.clusters.filter(pl.col("cluster_id") == cid)["size"].item() <= len(cell) + 2
+
+
+def nat_world(seed: int = 1) -> tuple[Log, list[str]]:
+    """400 people behind one NAT address, each with 1-2 private home addresses besides; own cards."""
+    rng = np.random.default_rng(seed)
+    log = Log()
+    people = []
+    for i in range(400):
+        acc = f"nat{i}"
+        people.append(acc)
+        homes = [_private_ip(2 * i), _private_ip(2 * i + 1)][: int(rng.integers(1, 3))]
+        for j in range(int(rng.integers(4, 9))):
+            ts = T0 + timedelta(days=int(rng.integers(0, 7)), hours=int(rng.integers(7, 23)),
+                                minutes=int(rng.integers(0, 60)))
+            ip = "198.51.100.1" if j % 2 == 0 else homes[j // 2 % len(homes)]
+            log.add(acc, ts, ip, f"nat-card-{i}", f"please {_words(rng, 7)}")
+    return log, people
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "circulant projection of a value above clique_limit: each chord weighs (df - 1) / (2k) times the pair "
+    "weight (NAT df=400: 399/16 * (2/400)**0.5 = 1.76, far above CPM resolution 0.2), so CPM carves the NAT "
+    "into 16 clusters of 17-33 people; with clique_limit=500 (the exact clique) there is no cluster"))
+def test_a_nat_of_400_people_makes_no_cluster():
+    log, people = nat_world()
+    result = run(log)
+    counts = clusters_of(result, people)
+    assert max(counts.values(), default=0) <= 10, f"NAT people clustered: {sorted(counts.values())[-5:]}"
+
+
+def test_a_nat_of_400_people_is_not_flagged():
+    log, people = nat_world()
+    result = run(log)
+    assert result.signals.filter(pl.col("value") == "198.51.100.1")["linked"].to_list() == [True]  # no cap
+    assert not result.clusters["flagged"].any()
+    assert not result.campaigns["flagged"].any()
+
+
+# --- 3. Splitting by the projection ---------------------------------------------------------------
+
+def test_b_office_of_40_on_one_ip_and_card_is_one_cluster():
+    rng = np.random.default_rng(2)
+    log = Log()
+    staff = add_team(log, rng, "office", 40, "192.0.2.10", "office-card", minute=0)
+    add_people(log, rng, 100)
+    result = run(log)
+    counts = clusters_of(result, staff)
+    assert list(counts.values()) == [40]
+    assert cluster_row(result, staff[0])["size"] == 40
+
+
+def test_b_fleet_of_40_on_one_card_is_one_cluster():
+    rng = np.random.default_rng(3)
+    log = Log()
+    fleet = []
+    for i in range(40):
+        acc = f"fleet{i}"
+        fleet.append(acc)
+        for k in range(12):
+            ts = T0 + timedelta(hours=int(rng.integers(0, 72)), minutes=int(rng.integers(0, 60)))
+            log.add(acc, ts, f"185.{i}.{k}.{int(rng.integers(1, 250))}", "pooled-card",
+                    f"write {_words(rng, 6)}")
+    add_people(log, rng, 100)
+    result = run(log)
+    counts = clusters_of(result, fleet)
+    assert list(counts.values()) == [40]
+    assert cluster_row(result, fleet[0])["size"] == 40
+
+
+def test_b_small_fleet_on_two_cards_and_one_ip_is_one_cluster():
+    # A quiet log: 10 fleet accounts (6 on one card, 4 on another, all on one IP) and 12 people.
+    rng = np.random.default_rng(4)
+    log = Log()
+    fleet = []
+    for i in range(10):
+        acc = f"fleet{i}"
+        fleet.append(acc)
+        for k in range(10):
+            ts = T0 + timedelta(hours=int(rng.integers(0, 48)), minutes=int(rng.integers(0, 60)))
+            log.add(acc, ts, "203.0.113.77" if k % 2 else f"185.{i}.{k}.9", "card-A" if i < 6 else "card-B",
+                    f"list {_words(rng, 6)}")
+    add_people(log, rng, 12)
+    result = run(log)
+    assert list(clusters_of(result, fleet).values()) == [10]
+
+
+def test_b_export_of_one_card_keeps_its_fleet():
+    # Only the accounts on one suspicious card were exported: the card is shared by every input account.
+    rng = np.random.default_rng(5)
+    log = Log()
+    fleet = []
+    for i in range(12):
+        acc = f"fleet{i}"
+        fleet.append(acc)
+        for k in range(6):
+            ts = T0 + timedelta(hours=int(rng.integers(0, 48)), minutes=int(rng.integers(0, 60)))
+            log.add(acc, ts, f"185.{i}.{k}.9", "the-card", f"summarise {_words(rng, 6)}")
+    result = run(log)
+    card = result.signals.filter(pl.col("kind") == "payment")
+    assert card["df"].to_list() == [12] and card["weight"][0] > 0
+    assert list(clusters_of(result, fleet).values()) == [12]
+
+
+# --- 4. Resolution limit ----------------------------------------------------------------------
+
+def test_c_thirty_small_groups_are_thirty_clusters():
+    rng = np.random.default_rng(6)
+    log = Log()
+    truth = {}
+    for g in range(30):
+        for i in range(8):
+            acc = f"g{g:02d}m{i}"
+            truth[acc] = g
+            for k in range(5):
+                ts = T0 + timedelta(hours=int(rng.integers(0, 72)), minutes=int(rng.integers(0, 60)))
+                log.add(acc, ts, _private_ip(8 * g + i + 1000), f"group-card-{g}", f"tell me {_words(rng, 6)}")
+    people = add_people(log, rng, 150)
+    result = run(log)
+    assert partition(result) == {frozenset(a for a, g in truth.items() if g == k) for k in range(30)}
+    labels = dict(result.accounts.select("account_id", "cluster_id").iter_rows())
+    accounts = list(truth) + people
+    predicted = [labels[a] if labels[a] is not None else f"alone-{a}" for a in accounts]
+    assert ari([truth.get(a, f"alone-{a}") for a in accounts], predicted) == 1.0
+
+
+# --- 1. Schedules shared by unrelated groups ----------------------------------------------------
+
+def two_companies_world(seed: int = 7) -> tuple[Log, list[str], list[str]]:
+    rng = np.random.default_rng(seed)
+    log = Log()
+    # Each company's own job wording: only the schedule (every office hour at :00) is common.
+    a = add_team(log, rng, "acme", 20, "192.0.2.10", "acme-card", minute=0,
+                 template="acme nightly export: summarise ticket {} for the weekly report")
+    b = add_team(log, rng, "globex", 20, "198.51.100.20", "globex-card", minute=0,
+                 template="globex classifier run, label the sentiment of review {} as positive or negative")
+    add_people(log, rng, 80)
+    return log, a, b
+
+
+def test_d_two_companies_on_one_cron_minute_stay_apart():
+    log, a, b = two_companies_world()
+    result = run(log)
+    assert list(clusters_of(result, a).values()) == [20]
+    assert list(clusters_of(result, b).values()) == [20]
+    assert set(clusters_of(result, a)) != set(clusters_of(result, b))
+    # The shared schedule is seen (timing values shared across the companies), and links nobody alone.
+    timing = result.signals.filter(pl.col("kind") == "timing")
+    assert timing.height and int(timing["df"].max()) > 20
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "cluster_campaigns takes the max over kinds of the profile cosine, timing included: two companies with "
+    "their own IP, card and wording but the same cron minute are tied by 24 timing values into one campaign"))
+def test_d_two_companies_on_one_cron_minute_are_two_campaigns():
+    log, a, b = two_companies_world()
+    result = run(log)
+    ca = result.accounts.filter(pl.col("account_id").is_in(a))["campaign_id"].unique().to_list()
+    cb = result.accounts.filter(pl.col("account_id").is_in(b))["campaign_id"].unique().to_list()
+    assert len(ca) == 1 and len(cb) == 1 and None not in ca + cb
+    assert ca != cb
+
+
+def test_d_accounts_sharing_only_timing_are_not_clustered():
+    rng = np.random.default_rng(8)
+    log = Log()
+    cron = add_team(log, rng, "cron", 30, None, None, minute=5, own_cards=True)
+    add_people(log, rng, 60)
+    result = run(log)
+    assert result.signals.filter(pl.col("kind") == "timing").height  # they do share timing values
+    assert clusters_of(result, cron) == Counter()
+
+
+# --- 5. Timing collisions ------------------------------------------------------------------------
+
+def test_e_ordinary_people_in_one_time_zone_make_no_cluster():
+    rng = np.random.default_rng(9)
+    log = Log()
+    people = []
+    for i in range(60):
+        acc = f"person{i}"
+        people.append(acc)
+        for _ in range(int(rng.integers(8, 30))):
+            # Waking hours of one time zone (UTC+2: 07-23 local), minutes drawn at random.
+            ts = T0 + timedelta(days=int(rng.integers(0, 3)), hours=int(rng.integers(5, 21)),
+                                minutes=int(rng.integers(0, 60)), seconds=int(rng.integers(0, 60)))
+            log.add(acc, ts, _private_ip(i), f"card-{i}", f"what is {_words(rng, 5)}")
+    result = run(log)
+    assert result.accounts["cluster_id"].is_null().all()
+    assert result.clusters.height == 0
+
+
+# --- 6. Score tied to one attack style, and campaigns ----------------------------------------------
+
+def add_ring(log: Log, rng: np.random.Generator, name: str, n: int, cards: int, ips: list[str],
+             template: str, hours: range = range(9, 18), days: int = 4) -> list[str]:
+    """A ring: accounts paying from a pool of ``cards`` cards, on ``ips``, sending one template."""
+    names = []
+    for i in range(n):
+        acc = f"{name}{i}"
+        names.append(acc)
+        own = rng.choice(len(ips), size=min(4, len(ips)), replace=False)
+        for d in range(days):
+            for h in hours:
+                for _ in range(2):
+                    ts = T0 + timedelta(days=d, hours=h, minutes=int(rng.integers(0, 60)),
+                                        seconds=int(rng.integers(0, 60)))
+                    log.add(acc, ts, ips[int(rng.choice(own))], f"{name}-card-{i % cards}",
+                            template.format(_words(rng, 3), int(rng.integers(0, 1000))))
+    return names
+
+
+RING_TEMPLATE = "You are an expert. Solve the following task and show every intermediate step: {} ({})"
+OTHER_TEMPLATE = "Rewrite this product description in a friendly marketing voice for our shop: {} {}"
+
+
+def scoring_world(seed: int = 10) -> tuple[Log, list[str], list[str]]:
+    rng = np.random.default_rng(seed)
+    log = Log()
+    datacenter = [f"34.{90 + k}.12.{k + 3}" for k in range(15)]
+    ring = add_ring(log, rng, "ring", 30, 6, datacenter, RING_TEMPLATE)
+    team = add_team(log, rng, "corp", 30, "192.0.2.44", "corp-card", minute=0)
+    add_people(log, rng, 100)
+    return log, ring, team
+
+
+def test_f_office_hours_ring_on_a_card_pool_is_flagged_and_team_is_not():
+    log, ring, team = scoring_world()
+    result = run(log)
+    assert list(clusters_of(result, ring).values()) == [30]
+    assert list(clusters_of(result, team).values()) == [30]
+    r, t = cluster_row(result, ring[0]), cluster_row(result, team[0])
+    assert r["card_pool"] == pytest.approx(1 - 1 / 6)  # 6 cards, each shared by 5 members
+    assert t["card_pool"] == pytest.approx(0.0)  # one corporate card is not a pool
+    assert r["around_the_clock"] == 0.0  # office hours: the flag does not need 24 h activity
+    assert r["flagged"] and not t["flagged"]
+    assert r["score"] > t["score"]
+    assert "card pool" in r["why"]
+
+
+def campaign_world(seed: int = 11) -> tuple[Log, list[str], list[str], list[str]]:
+    rng = np.random.default_rng(seed)
+    log = Log()
+    cell1 = add_ring(log, rng, "opA1x", 15, 3, [f"34.{100 + k}.1.1" for k in range(6)], RING_TEMPLATE)
+    cell2 = add_ring(log, rng, "opA2x", 15, 3, [f"52.{100 + k}.2.2" for k in range(6)], RING_TEMPLATE)
+    other = add_ring(log, rng, "opBx", 15, 3, [f"13.{100 + k}.3.3" for k in range(6)], OTHER_TEMPLATE)
+    add_people(log, rng, 100)
+    return log, cell1, cell2, other
+
+
+def test_f_cells_of_one_operator_share_a_campaign():
+    log, cell1, cell2, other = campaign_world()
+    result = run(log)
+    for cell in (cell1, cell2, other):
+        assert list(clusters_of(result, cell).values()) == [15]
+    campaign = dict(result.accounts.select("account_id", "campaign_id").iter_rows())
+    assert campaign[cell1[0]] is not None
+    assert campaign[cell1[0]] == campaign[cell2[0]] != campaign[other[0]]
+    assert {campaign[a] for a in cell1 + cell2} == {campaign[cell1[0]]}
+    assert {campaign[a] for a in other} == {campaign[other[0]]}
+    row = result.campaigns.filter(pl.col("campaign_id") == campaign[cell1[0]]).row(0, named=True)
+    assert row["clusters"] == 2 and row["accounts"] == 30 and "prompt" in row["ties"]
+
+
+# --- Determinism ----------------------------------------------------------------------------------
+
+def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort(frame.columns[0])
+
+
+def test_g_same_input_and_seed_give_identical_outputs_and_shuffling_keeps_the_partition():
+    log, cell1, cell2, other = campaign_world(seed=12)
+    first, second = run(log), run(log)
+    assert first.accounts.equals(second.accounts)
+    assert first.clusters.equals(second.clusters)
+    assert first.campaigns.equals(second.campaigns)
+    shuffled = log.frame().sample(fraction=1.0, shuffle=True, seed=3)
+    assert not shuffled["account_id"].equals(log.frame()["account_id"])
+    third = run_detect(shuffled)
+    assert partition(third) == partition(first)
+    campaigns = {frozenset(m) for m in first.accounts.drop_nulls("campaign_id").group_by("campaign_id")
+                 .agg(pl.col("account_id"))["account_id"].to_list()}
+    assert campaigns == {frozenset(m) for m in third.accounts.drop_nulls("campaign_id").group_by("campaign_id")
+                         .agg(pl.col("account_id"))["account_id"].to_list()}
