@@ -205,3 +205,17 @@ def test_signal_numbering_falls_back_when_packed_hashes_collide(monkeypatch):
     assert sorted(slow.signals.select("value", "df").rows()) == [("c1", 2), ("c2", 2)]
     assert slow.edges.select("source", "target").rows() == fast.edges.select("source", "target").rows() == [
         (0, 1), (2, 3)]
+
+
+def test_circulant_generators_follow_how_many_popular_values_members_hold():
+    from graphlink.stages.graph import generators
+
+    # 80 proxy rotators each hold 4 of 8 pool IPs (df 40 each): ceil(8 / 4) = 2 generators per IP;
+    # 50 people behind one NAT hold only it: the full sparse_degree 8; a value under clique_limit: none.
+    rows = [(a, (a + j) % 8) for a in range(80) for j in range(4)]
+    rows += [(100 + p, 8) for p in range(50)] + [(200 + p, 9) for p in range(10)]
+    members = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
+    members = members.with_columns(pl.len().over("signal_idx").alias("df"), pl.lit(0, pl.UInt32).alias("kind_code"))
+    assert sorted(set(members.select("signal_idx", "df").rows())) == [(s, 40) for s in range(8)] + [(8, 50), (9, 10)]
+    k = dict(generators(members, GraphConfig(sparse_degree=8)).rows())
+    assert k == {**{s: 2 for s in range(8)}, 8: 8}
