@@ -1,4 +1,4 @@
-"""Resource guard: too many planned pairs lowers the hub cap with a warning instead of exhausting memory."""
+"""Resource guard: too many planned pairs thins popular values' circulants, then lowers the hub cap, with a warning."""
 
 from __future__ import annotations
 
@@ -21,31 +21,37 @@ from tests._worlds import planted_world
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _planned(df: int, config: GraphConfig) -> int:
-    return df * (df - 1) // 2 if df <= config.clique_limit else df * config.sparse_degree
-
-
 @settings(max_examples=60, deadline=None, database=None)
 @given(st.lists(st.integers(1, 60), min_size=1, max_size=25), st.integers(0, 3000), st.integers(0, 2**16))
 def test_budget_bounds_the_projection_and_drops_whole_popularity_levels(dfs, max_pairs, seed):
     rng = np.random.default_rng(seed)
-    rows = [(int(a), "prompt", f"v{i}") for i, df in enumerate(dfs) for a in rng.choice(500, df, replace=False)]
+    # A strong kind (every shared value links on its own), no hub cap by default.
+    rows = [(int(a), "ip", f"v{i}") for i, df in enumerate(dfs) for a in rng.choice(500, df, replace=False)]
     pairs = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "kind": pl.String, "value": pl.String}, orient="row")
     config = GraphConfig(max_pairs=max_pairs)
+    assert config.spec("ip").max_accounts is None and config.spec("ip").strong
     projection = project(pairs, 10_000, config)
     signals = projection.signals
     linked = signals.filter("linked")
-    assert sum(_planned(df, config) for df in linked["df"]) <= max_pairs
+    assert projection.stats["planned_pairs"] <= max_pairs
     assert projection.edges.height <= max_pairs
-    would_link = signals.filter((pl.col("df") >= 2) & (pl.col("df") <= config.spec("prompt").max_accounts))
-    if projection.warnings:
-        # everything at or under the new cap links, everything above it does not
+    would_link = signals.filter(pl.col("df") >= 2)
+    dropping = [w for w in projection.warnings if "were not linked" in w]
+    assert all("max_pairs" in w for w in projection.warnings)
+    if dropping:
+        # Fewer circulant generators did not suffice: everything at or under the new cap links,
+        # everything above it does not.
         cap = linked["df"].max() or 0
         assert (would_link.filter(pl.col("df") <= cap)["linked"]).all()
         assert not (would_link.filter(pl.col("df") > cap)["linked"]).any()
-        assert "max_pairs" in projection.warnings[0]
+        assert would_link.filter(pl.col("df") > cap).height > 0
     else:
+        # No budget cut, or only thinner circulants: every shared value still links.
         assert linked.height == would_link.height
+    if projection.warnings:
+        # The planned pairs exceeded the budget before the cut.
+        full = project(pairs, 10_000, GraphConfig())
+        assert full.stats["planned_pairs"] > max_pairs
 
 
 def _world_with_a_popular_template():
@@ -63,10 +69,11 @@ def test_pipeline_warns_and_still_finds_the_rings_under_a_tight_budget(tmp_path)
     assert not generous.warnings
     needed = generous.run["counts"]["projected_pairs"]
     planned = generous.run["counts"]["planned_pairs"]
-    # Just under what is planned: the popular template (the most popular level) must go.
+    # Just under what is planned: the popular template's circulant is thinned (it keeps linking).
     tight = run_detect(events, config=PipelineConfig(graph=GraphConfig(max_pairs=planned - 1)))
     assert tight.warnings and tight.run["warnings"] == tight.warnings
-    assert "pair budget" in tight.warnings[0] and "prompt" in tight.warnings[0]
+    assert len(tight.warnings) == 1
+    assert "pair budget" in tight.warnings[0] and "circulant generator" in tight.warnings[0]
     assert tight.run["counts"]["planned_pairs"] < planned
     assert tight.run["counts"]["projected_pairs"] <= needed
     flagged = tight.accounts.join(tight.clusters.filter("flagged"), on="cluster_id")
@@ -86,7 +93,9 @@ def test_cli_shows_the_budget_warning_and_records_it(tmp_path):
                            "--config", str(config)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=180)
     assert proc.returncode == 0, proc.stderr
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning: pair budget")]
-    assert len(warnings) == 1 and "max_pairs 2,000" in warnings[0]
+    # Thinning circulants to one generator is not enough: the most popular values are dropped too.
+    assert len(warnings) == 2 and all("max_pairs 2,000" in w for w in warnings)
     run = json.loads((tmp_path / "out" / "run.json").read_text())
-    assert run["warnings"] and run["warnings"][0].startswith("pair budget")
+    assert len(run["warnings"]) == 2 and all(w.startswith("pair budget") for w in run["warnings"])
+    assert "at most 1 circulant generator" in run["warnings"][0] and "were not linked" in run["warnings"][1]
     assert run["parameters"]["graph"]["max_pairs"] == 2000
