@@ -327,6 +327,29 @@ def test_d_accounts_sharing_only_timing_are_not_clustered():
     assert clusters_of(result, cron) == Counter()
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "prompt and timing are both weak kinds and weak kinds only add to pairs a strong kind linked, so a ring "
+    "sending one template in lock-step minutes from its own IPs and cards (SynchroTrap's joint time+action "
+    "evidence) links nobody; same cause as tests/test_api.py::test_detect_finds_planted_rings"))
+def test_d_template_sent_in_lock_step_minutes_links_a_ring():
+    rng = np.random.default_rng(13)
+    log = Log()
+    minutes = np.sort(rng.choice(3 * 24 * 60, 20, replace=False))
+    ring = []
+    for i in range(10):
+        acc = f"lock{i}"
+        ring.append(acc)
+        for k, m in enumerate(minutes):
+            ts = T0 + timedelta(minutes=int(m), seconds=int(rng.integers(0, 30)))
+            log.add(acc, ts, f"185.{40 + i}.{k}.9", f"lock-card-{i}",
+                    RING_TEMPLATE.format(_words(rng, 3), int(rng.integers(0, 1000))))
+    add_people(log, rng, 80)
+    result = run(log)
+    timing = result.signals.filter(pl.col("kind") == "timing")
+    assert timing.height and int(timing["df"].max()) >= 10  # the lock-step is seen
+    assert list(clusters_of(result, ring).values()) == [10]
+
+
 # --- 5. Timing collisions ------------------------------------------------------------------------
 
 def test_e_ordinary_people_in_one_time_zone_make_no_cluster():
