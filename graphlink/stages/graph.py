@@ -212,20 +212,6 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
     return signals, memberships
 
 
-#: Low-discrepancy strides (fractional parts of j times the golden ratio's
-#: conjugate): the j-th generator of a value's circulant jumps this share of
-#: the way around the circle, so the chords spread evenly over all lengths.
-_GOLDEN = (5 ** 0.5 - 1) / 2
-
-
-def _strides(df: pl.Expr, j: int) -> pl.Expr:
-    """Offset of generator ``j`` (1-based) on a circle of ``df`` accounts."""
-    if j == 1:
-        return pl.lit(1, pl.Int64)
-    share = (j * _GOLDEN) % 1.0
-    return (df.cast(pl.Float64) * share).floor().cast(pl.Int64).clip(1, None)
-
-
 def generators(members: pl.DataFrame, config: GraphConfig) -> pl.DataFrame:
     """``signal_idx, generators``: circulant generators of each value above ``clique_limit``.
 
@@ -338,33 +324,36 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
                 pl.col("weight") * pl.col("damp") * pl.col("damp_other"), "strong")
     )
     parts = [clique]
-    large = (
-        members.filter(pl.col("df") > config.clique_limit)
-        .with_columns(pl.struct("account_idx", "signal_idx").hash(seed).alias("order"))
-        .with_columns((pl.col("order").rank("ordinal").over("signal_idx") - 1).cast(pl.Int64).alias("pos"))
-    )
+    large = members.filter(pl.col("df") > config.clique_limit).select(
+        "signal_idx", "account_idx", "weight", "strong", "df", "generators", "damp")
     if large.height:
-        dfi = pl.col("df").cast(pl.Int64)
-        chords = pl.concat([
-            large.filter(pl.col("generators") >= j).select(
-                "signal_idx", "account_idx", "weight", "strong", "df", "generators", "damp",
-                ((pl.col("pos") + _strides(dfi, j)) % dfi).alias("pos"))
-            for j in range(1, int(large["generators"].max()) + 1)
-        ])
-        # Each account gets about 2 * k neighbours instead of df - 1: scale weights so
-        # the value's total weight (and each account's expected strength) is the clique's.
+        # Each generator is a random Hamiltonian cycle through the value's accounts
+        # (its own seeded order, next account around the circle): a union of k random
+        # cycles is a random 2k-regular graph, an expander whose every cut carries the
+        # clique's share of weight, so Leiden sees one dense block and no arc of one
+        # order is denser than a random subset (a single order with k strides was: arcs
+        # held its short strides, and CPM cut large values into arcs).
+        # Each account gets 2 * k neighbours instead of df - 1: weights scaled so the
+        # value's total weight (and each account's expected strength) is the clique's.
         scale = (pl.col("df").cast(pl.Float64) - 1) / (2 * pl.col("generators"))
-        parts.append(
-            chords.join(large.select("signal_idx", "pos", pl.col("account_idx").alias("other"),
-                                     pl.col("damp").alias("damp_other")), on=["signal_idx", "pos"])
-            .filter(pl.col("account_idx") != pl.col("other"))
-            .select(
-                pl.min_horizontal("account_idx", "other").alias("source"),
-                pl.max_horizontal("account_idx", "other").alias("target"),
-                (pl.col("weight") * scale * pl.col("damp") * pl.col("damp_other")).alias("weight"),
-                "strong",
+        for j in range(1, int(large["generators"].max()) + 1):
+            cycle = (
+                large.filter(pl.col("generators") >= j)
+                .with_columns(pl.struct("account_idx", "signal_idx").hash(seed + 7919 * j).alias("order"))
+                .with_columns((pl.col("order").rank("ordinal").over("signal_idx") - 1).cast(pl.Int64).alias("pos"))
             )
-        )
+            nxt = cycle.select("signal_idx", ((pl.col("pos") + 1) % pl.col("df").cast(pl.Int64)).alias("pos"),
+                               pl.col("account_idx").alias("other"), pl.col("damp").alias("damp_other"))
+            parts.append(
+                cycle.join(nxt, on=["signal_idx", "pos"])
+                .filter(pl.col("account_idx") != pl.col("other"))
+                .select(
+                    pl.min_horizontal("account_idx", "other").alias("source"),
+                    pl.max_horizontal("account_idx", "other").alias("target"),
+                    (pl.col("weight") * scale * pl.col("damp") * pl.col("damp_other")).alias("weight"),
+                    "strong",
+                )
+            )
     # One u64 key per pair; strong pairs first, so the many weak-only candidate
     # pairs (stock phrasing, shared /24s) are dropped by a semi-join instead of
     # being grouped (1M-event world: 5 s -> 0.5 s).
