@@ -94,7 +94,9 @@ def test_projection_matches_networkx_weighted_projection(seed, damping):
     rng = np.random.default_rng(seed)
     n_accounts = int(rng.integers(5, 40))
     rows = _random_bipartite(rng, n_accounts, int(rng.integers(3, 30)), float(rng.uniform(0.05, 0.4)))
-    config = GraphConfig(clique_limit=64, sparse_degree=8, damping=damping)
+    # Every value projected as a clique: df <= 40 < clique_limit, and one generator per value
+    # (sparse_degree 1) so no value counts as a rotator's pool value either.
+    config = GraphConfig(clique_limit=64, sparse_degree=1, damping=damping)
     projection = project(_pairs(rows), n_accounts, config)
 
     # Oracle: networkx's generic weighted projection, signal weights computed independently:
@@ -136,7 +138,11 @@ def test_sparse_projection_preserves_strength_without_the_clique():
     config = GraphConfig(kinds={"payment": KindSpec(weight=3.0, max_accounts=1000)}, clique_limit=32, sparse_degree=4)
     projection = project(_pairs(rows), 10_000, config)
     edges = projection.edges
-    assert edges.height == df * 4  # a circulant, not df*(df-1)/2 = 19,900 pairs
+    # k = 4 sparse generators: at most df * 4 pairs (fewer where two generators pick the same pair),
+    # not df*(df-1)/2 = 19,900; every account keeps between 2 and 2k neighbours.
+    assert df * 2 < edges.height <= df * 4
+    degree = pl.concat([edges["source"], edges["target"]]).value_counts()["count"]
+    assert degree.min() >= 2 and degree.max() <= 8
     w = projection.signals["weight"][0]
     strength = pl.concat([edges.select(pl.col("source").alias("a"), "weight"),
                           edges.select(pl.col("target").alias("a"), "weight")]).group_by("a").agg(pl.col("weight").sum())
@@ -217,5 +223,11 @@ def test_circulant_generators_follow_how_many_popular_values_members_hold():
     members = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
     members = members.with_columns(pl.len().over("signal_idx").alias("df"), pl.lit(0, pl.UInt32).alias("kind_code"))
     assert sorted(set(members.select("signal_idx", "df").rows())) == [(s, 40) for s in range(8)] + [(8, 50), (9, 10)]
-    k = dict(generators(members, GraphConfig(sparse_degree=8)).rows())
+    out = generators(members, GraphConfig(sparse_degree=8))
+    k = dict(out.filter(pl.col("signal_idx") <= 8).select("signal_idx", "generators").rows())
     assert k == {**{s: 2 for s in range(8)}, 8: 8}
+    if "sparse" in out.columns:  # values above clique_limit are always projected sparse
+        assert out.filter(pl.col("signal_idx") <= 8)["sparse"].all()
+        assert not out.filter(pl.col("signal_idx") == 9)["sparse"].any()
+    else:
+        assert 9 not in out["signal_idx"].to_list()
