@@ -36,7 +36,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     is summarised per signal kind by a profile over values: the share of its
     members holding the value times the value's weight. Two clusters are as
     similar in a kind as the cosine of their profiles, shrunk towards 0 by a
-    pseudo-mass of one privately shared value (``kind_weight ** 2`` added to
+    pseudo-mass of one privately shared value (``kind_weight`` added to
     each squared norm), so a profile made only of popular values (a stock user
     agent, a generic phrase) ties nobody however closely it matches. Their
     similarity is the largest over kinds, and Leiden optimises CPM on the
@@ -94,7 +94,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     similarity = []
     for kind in profile["kind"].unique().sort().to_list():
         rows = profile.filter(pl.col("kind") == kind)
-        pseudo = graph_config.spec(kind).weight ** 2
+        pseudo = graph_config.spec(kind).weight
         norms = rows.group_by("account_idx").agg(
             ((pl.col("weight") * pl.col("damp") ** 2).sum() + pseudo).sqrt().alias("norm"))
         shared = rows.with_columns(pl.len().over("signal_idx").alias("df")).filter(pl.col("df") >= 2)

@@ -213,32 +213,47 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
 
 
 def generators(members: pl.DataFrame, config: GraphConfig) -> pl.DataFrame:
-    """``signal_idx, generators``: circulant generators of each value above ``clique_limit``.
+    """``signal_idx, generators, sparse``: how each value is projected.
 
-    An account holding ``m`` such values of a kind gets about ``2 * k * m``
-    neighbours from them, so a value whose members hold ``m`` on average gets
-    ``k = ceil(sparse_degree / m)`` generators (between 1 and
-    ``sparse_degree``): an office's one NAT address gets the full degree, each
-    of a proxy rotator's hundreds of pool addresses one generator, and every
-    account ends up with at least ``2 * sparse_degree`` neighbours per kind.
+    An account holding ``m`` popular values of a kind gets about ``2 * k * m``
+    neighbours from them if each is projected as ``k`` random cycles, so a
+    value whose members hold ``m`` such values on average gets ``k =
+    ceil(sparse_degree / m)`` cycles (between 1 and ``sparse_degree``): an
+    office's one NAT address gets the full degree, each of a proxy rotator's
+    hundreds of pool addresses one cycle, and every account ends up with at
+    least ``2 * sparse_degree`` neighbours per kind. A value is projected
+    ``sparse`` (as cycles) when it is shared by more than ``clique_limit``
+    accounts, or by more than ``4 * k`` when ``k < sparse_degree`` (its members
+    are rotators, whose many shared values already knit them together): the
+    clique of a proxy address shared by 30 rotators costs 435 pairs, its cycle 30.
+    Values shared by at most 4 accounts are always cliques.
     """
-    large = members.filter(pl.col("df") > config.clique_limit)
-    if large.height == 0:
-        return pl.DataFrame(schema={"signal_idx": pl.UInt32, "generators": pl.Int64})
-    n_kinds = int(large["kind_code"].max()) + 1
-    slot = (large["account_idx"].cast(pl.UInt64) * n_kinds + large["kind_code"].cast(pl.UInt64)).to_numpy()
-    held = np.bincount(slot)  # large values per (account, kind)
+    empty = pl.DataFrame(schema={"signal_idx": pl.UInt32, "generators": pl.Int64, "sparse": pl.Boolean})
+    popular = members.filter(pl.col("df") > 4)
+    if popular.height == 0:
+        return empty
+    n_kinds = int(popular["kind_code"].max()) + 1
+    slot = (popular["account_idx"].cast(pl.UInt64) * n_kinds + popular["kind_code"].cast(pl.UInt64)).to_numpy()
+    held = np.bincount(slot)  # popular values per (account, kind)
     per_member = held[slot].astype(np.float64)
-    signal = large["signal_idx"].to_numpy()
+    signal = popular["signal_idx"].to_numpy()
     mean_held = np.bincount(signal, weights=per_member) / np.maximum(np.bincount(signal), 1)
     ids = np.unique(signal)
     k = np.clip(np.ceil(config.sparse_degree / mean_held[ids]), 1, config.sparse_degree).astype(np.int64)
-    return pl.DataFrame({"signal_idx": ids.astype(np.uint32), "generators": k})
+    df = np.bincount(signal)[ids]
+    sparse = (df > config.clique_limit) | ((k < config.sparse_degree) & (df > 4 * k))
+    return pl.DataFrame({"signal_idx": ids.astype(np.uint32), "generators": k, "sparse": sparse})
+
+
+def _with_projection(frame: pl.DataFrame, config: GraphConfig) -> pl.DataFrame:
+    """Fill ``generators``/``sparse`` of values :func:`generators` left out (cliques)."""
+    return frame.with_columns(pl.col("generators").fill_null(config.sparse_degree),
+                              pl.col("sparse").fill_null(pl.col("df") > config.clique_limit))
 
 
 def _planned(linked: pl.DataFrame, clique_limit: int) -> pl.Expr:
     dfi = pl.col("df").cast(pl.Int64)
-    return pl.when(dfi <= clique_limit).then(dfi * (dfi - 1) // 2).otherwise(dfi * pl.col("generators"))
+    return pl.when(~pl.col("sparse")).then(dfi * (dfi - 1) // 2).otherwise(dfi * pl.col("generators"))
 
 
 def planned_pair_count(signals: pl.DataFrame, config: GraphConfig) -> int:
@@ -250,14 +265,16 @@ def planned_pair_count(signals: pl.DataFrame, config: GraphConfig) -> int:
     frame = signals.filter("linked")
     if "generators" not in frame.columns:
         frame = frame.with_columns(pl.lit(config.sparse_degree, pl.Int64).alias("generators"))
-    frame = frame.with_columns(pl.col("generators").fill_null(config.sparse_degree))
+    if "sparse" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.Boolean).alias("sparse"))
+    frame = _with_projection(frame, config)
     return int(frame.select(_planned(frame, config.clique_limit).sum()).item() or 0)
 
 
 def _apply_pair_budget(linked: pl.DataFrame, config: GraphConfig) -> tuple[pl.DataFrame, list[str]]:
     """Fit the planned pairs in ``max_pairs``: fewer generators first, then a lower hub cap.
 
-    ``linked`` has ``signal_idx, kind, df, generators``; returns it cut, with a warning.
+    ``linked`` has ``signal_idx, kind, df, generators, sparse``; returns it cut, with a warning.
     """
     def total(frame: pl.DataFrame) -> int:
         return int(frame.select(_planned(frame, config.clique_limit).sum()).item() or 0)
@@ -270,7 +287,9 @@ def _apply_pair_budget(linked: pl.DataFrame, config: GraphConfig) -> tuple[pl.Da
     degree = config.sparse_degree
     while degree > 1 and total(linked) > config.max_pairs:
         degree //= 2
-        linked = linked.with_columns(pl.col("generators").clip(None, degree))
+        # Fewer cycles per value, and values over 4 times their cycles as cycles, not cliques.
+        linked = linked.with_columns(pl.col("generators").clip(None, degree)).with_columns(
+            (pl.col("sparse") | (pl.col("df") > 4 * pl.col("generators"))).alias("sparse"))
     if degree < config.sparse_degree:
         warnings.append(f"pair budget: {planned:,} account pairs planned > max_pairs {config.max_pairs:,}; "
                         f"popular values linked by at most {degree} circulant generator(s)")
@@ -314,7 +333,8 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
         sorted. A pair's weight is its strong kinds' sum plus at most as much
         again from weak kinds.
     """
-    small = members.filter(pl.col("df") <= config.clique_limit).select(
+    members = _with_projection(members, config)
+    small = members.filter(~pl.col("sparse")).select(
         "signal_idx", "account_idx", "weight", "strong", "damp")
     clique = (
         small.join(small.select("signal_idx", pl.col("account_idx").alias("other"),
@@ -324,7 +344,7 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
                 pl.col("weight") * pl.col("damp") * pl.col("damp_other"), "strong")
     )
     parts = [clique]
-    large = members.filter(pl.col("df") > config.clique_limit).select(
+    large = members.filter(pl.col("sparse")).select(
         "signal_idx", "account_idx", "weight", "strong", "df", "generators", "damp")
     if large.height:
         # Each generator is a random Hamiltonian cycle through the value's accounts
@@ -419,14 +439,14 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     linked = signals.filter("linked").join(kinds, on="kind").select(
         "signal_idx", "kind", "kind_code", "df", "weight", "strong")
     members = memberships.select("account_idx", "signal_idx", "damp").join(linked, on="signal_idx")
-    linked = linked.join(generators(members, config), on="signal_idx", how="left")
+    linked = _with_projection(linked.join(generators(members, config), on="signal_idx", how="left"), config)
     linked, warnings = _apply_pair_budget(linked, config)
     if len(warnings):
         members = members.join(linked.select("signal_idx"), on="signal_idx", how="semi")
     signals = signals.with_columns(pl.col("signal_idx").is_in(linked["signal_idx"].implode()).alias("linked"))
     signals = signals.with_columns(pl.when("linked").then(pl.col("weight")).otherwise(0.0).alias("weight"))
 
-    members = members.join(linked.select("signal_idx", "generators"), on="signal_idx", how="left")
+    members = members.join(linked.select("signal_idx", "generators", "sparse"), on="signal_idx", how="left")
     edges = link(members, config, seed)
     stats = {
         "signals": signals.height,
