@@ -20,6 +20,10 @@ component                 abuse pattern it looks for
                           that share a 5-word shingle with another account's prompts.
 ``timing_sync``           Scripted clocks: share of members whose active-minute profile
                           matches another member's (they share a timing MinHash band).
+``card_pool``             A pool of cards: ``1 - 1 / n`` for ``n`` cards each paying for two
+                          or more members. Payment providers limit accounts per card, so an
+                          operator needing many accounts pays from several cards; a company
+                          or a family pays with one (0).
 ``around_the_clock``      Bots do not sleep: hours of the UTC day with at least a quarter
                           of the mean hourly activity; 12 such hours or fewer is 0, all 24
                           is 1.
@@ -35,19 +39,23 @@ component                 abuse pattern it looks for
 
 The components fall in two groups. *Coordination* (payment reuse, templates,
 timing, volume) says one operator drives the accounts — but a company's batch
-jobs are coordinated too. *Evasion* (IP spread, around the clock, creation
-bursts) is the tooling of fake accounts: proxies, bots that never sleep, bulk
-sign-up. The score is their geometric mean, discounted for a private domain::
+jobs on its corporate card are coordinated too. *Evasion* (IP spread, card
+pool, creation bursts, around the clock) is the tooling of fake accounts:
+proxies, card pools, bulk sign-up, bots that never sleep. The score is their
+geometric mean, discounted for a private domain::
 
     score = sqrt(coordination * evasion) * (1 - org_discount * org_coherence)
 
-where each group is the weighted mean of its available components (weights in
-:class:`~graphlink.config.ScoringConfig`). A cluster is **flagged** when it has
-at least ``min_flag_size`` accounts and ``score >= flag_threshold``. The default
-favours precision (0.6): a flag needs both coordination and evasion. On the campaign
-world, a sum of all components flagged a third of the enterprise-team accounts
-(scheduled jobs on shared cards score high on coordination); the product flags
-none of them.
+Coordination is the noisy-or of its weighted components, ``1 - prod(1 - w*c)``:
+any one sign of a single operator is evidence and several add up, as
+independent evidence does (a cluster sharing cards but sending no templates is
+no less coordinated). Evasion is the strongest weighted tooling sign: a fleet
+needs only one tool, and averaging a card pool with the proxies it does not
+use hid it. ``around_the_clock`` weighs 0.3 because companies' batch jobs run
+all day too, so it never flags alone: with the default threshold 0.6, a flag
+needs ``evasion >= 0.36`` (two or more pooled cards, proxy rotation, bulk
+sign-up). On dev seeds of the scenario family (:mod:`graphlink.lab.simulate`)
+the benign teams' scores stayed at or below 0.55.
 
 None of these constants come from a simulator: each transfer function maps a
 count to 0..1 at a point an investigator would call "clearly abnormal".
