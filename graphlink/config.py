@@ -44,11 +44,53 @@ class IngestConfig:
     extra_signals : tuple of str
         Further event columns to use as categorical shared signals
         (``device_id``, ``card_bin``...). Each becomes its own signal kind.
+    timestamp_format : str or None
+        A strftime/chrono format (``%d/%m/%Y %H:%M:%S``) for the events'
+        ``timestamp`` text; ``None`` (default) reads the unambiguous spellings
+        (ISO-8601 with ``T`` or a space, offsets, ``Z``/``UTC``/``GMT``, epoch
+        seconds to nanoseconds, see :func:`graphlink.ingest.parse_timestamp`)
+        and never guesses day-first against month-first.
+    separator : str or None
+        Field separator of a CSV file; ``None`` (default) sniffs it from the
+        header line (``,``, ``;``, tab or ``|``; ``,`` when unsure).
+
+    Raises
+    ------
+    ConfigError
+        A column-map entry whose canonical name graphlink does not know (the
+        message lists the valid ones), or a separator that is not one character.
     """
 
     format: str | None = None
     column_map: tuple[tuple[str, str], ...] = ()
     extra_signals: tuple[str, ...] = ()
+    timestamp_format: str | None = None
+    separator: str | None = None
+
+    def __post_init__(self) -> None:
+        check_column_map(self.column_map, self.extra_signals)
+        if self.separator is not None and len(self.separator.encode("utf-8")) != 1:
+            raise ConfigError(f"separator must be one single-byte character, got {self.separator!r}")
+        if self.timestamp_format is not None and not self.timestamp_format.strip():
+            raise ConfigError("timestamp_format is empty")
+
+
+def check_column_map(column_map, extra_signals: tuple[str, ...] = (), where: str = "column mapping") -> None:
+    """Raise :class:`ConfigError` naming any canonical name in ``column_map`` graphlink does not know.
+
+    Valid canonical names are :data:`EVENT_COLUMNS`, the accounts file's
+    ``created_at``, ``email_domain`` and ``email``, and the ``extra_signals``
+    columns. A near miss (``acount_id``) is pointed at the name it resembles.
+    """
+    import difflib
+
+    valid = list(dict.fromkeys(EVENT_COLUMNS + ACCOUNT_COLUMNS + tuple(extra_signals)))
+    for canonical, _ in column_map:
+        if canonical not in valid:
+            close = difflib.get_close_matches(canonical, valid, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"{where}: unknown canonical column {canonical!r}{hint}; "
+                              f"valid names are {', '.join(valid)}")
 
 
 @dataclass(frozen=True)
@@ -63,6 +105,12 @@ class SignalConfig:
     ipv6_prefix : int
         /48 is a typical site allocation: one household or office gets a /48
         (sometimes a /56) and rotates interface ids inside it freely.
+    ip_chain_position : int
+        Which address of an ``X-Forwarded-For`` style chain (``client, proxy1,
+        proxy2``) is the account's: 0, the left-most, is the client as the
+        first proxy saw it (the usual reading); -1 is the right-most (the peer
+        your own edge saw, the only entry a client cannot forge), 1 the second
+        and so on. Ports, brackets and zone ids are stripped either way.
     asn_table : str or None
         Optional IP-to-ASN table (``cidr,asn`` CSV or the start/end/ASN TSV
         layout of iptoasn); adds the ``asn`` signal.
@@ -115,6 +163,7 @@ class SignalConfig:
 
     ipv4_prefix: int = 24
     ipv6_prefix: int = 48
+    ip_chain_position: int = 0
     asn_table: str | None = None
     ngram: int = 5
     max_prompts_per_account: int = 200
@@ -398,6 +447,8 @@ def load_config(path: str | Path | None = None, base: PipelineConfig | None = No
         columns = data["columns"]
         if not all(isinstance(v, str) for v in columns.values()):
             raise ConfigError(f"{path} [columns]: values must be column names (strings)")
+        extra = updates.get("ingest", config.ingest).extra_signals
+        check_column_map(tuple(columns.items()), extra, f"{path} [columns]")
         ingest = updates.get("ingest", config.ingest)
         updates["ingest"] = dataclasses.replace(
             ingest, column_map=tuple(ingest.column_map) + tuple(columns.items())

@@ -260,6 +260,12 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         signals_out = member_signals(projection.memberships, projection.signals, clustered,
                                      config.scoring.member_values_per_kind, shared)
         activity = member_activity(activity_idx, ev.columns, clustered)
+    warnings = list(projection.warnings)
+    ip_events, invalid_ips = signal_set.stats.get("ip_events", 0), signal_set.stats.get("invalid_ip_events", 0)
+    if ip_events and invalid_ips > ip_events / 2:
+        # Most addresses unreadable: usually the wrong column was mapped to ip.
+        warnings.insert(0, f"{invalid_ips:,} of {ip_events:,} events with an IP ({invalid_ips / ip_events:.0%}) have "
+                           "an invalid address: is the right column mapped to ip?")
     run = {
         "graphlink": "detect",
         "parameters": config.to_dict(),
@@ -282,7 +288,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         },
         "previous": None if prev is None else {
             "path": prev.path, "min_jaccard": config.communities.previous_min_jaccard, **summarise(mapping)},
-        "warnings": projection.warnings,
+        "warnings": warnings,
         "versions": package_versions(),
         "timings": timings,
         "peak_rss_mb": memory,
@@ -290,7 +296,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     }
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, memberships=projection.memberships,
-                        edges=projection.edges, warnings=projection.warnings, cluster_mapping=mapping,
+                        edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
                         member_signals=signals_out, activity=activity)
 
 

@@ -162,7 +162,7 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
                                          "prompts_templated": pl.UInt32})
     if "ip" in cols:
         asn = load_asn_table(config.asn_table) if config.asn_table else None
-        pairs, values, s, counts = ip_pairs(enc, config.ipv4_prefix, config.ipv6_prefix, asn)
+        pairs, values, s, counts = ip_pairs(enc, config.ipv4_prefix, config.ipv6_prefix, asn, config.ip_chain_position)
         add(pairs, values, counts)
         stats.update(s)
         lap("ip", "ip")
