@@ -13,6 +13,7 @@ many accounts sent it.
 
 from __future__ import annotations
 
+import functools
 import string
 
 import numpy as np
@@ -34,23 +35,136 @@ _MULTIPLIERS = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6
 _SEPARATORS = [*string.punctuation, "\t", "\n", "\x0b", "\x0c", "\r"]
 
 
-def normalise_prompt(prompt: pl.Expr) -> pl.Expr:
-    """Lower-case, digits to ``0``, punctuation to spaces, whitespace collapsed.
+# Invisible characters removed before comparing: every format character (Unicode
+# category Cf: zero-width space/joiners U+200B-D, word joiner U+2060, BOM U+FEFF,
+# soft hyphen, bidi controls, tags) and the invisible fillers and selectors of other
+# categories (combining grapheme joiner, Hangul fillers, Khmer inherent vowels,
+# Mongolian free variation selectors, braille blank, variation selectors).
+_INVISIBLE = (r"[\p{Cf}\x{034F}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180B}-\x{180F}\x{2800}\x{3164}"
+              r"\x{FE00}-\x{FE0F}\x{FFA0}\x{E0100}-\x{E01EF}]")
+# Scripts written without spaces between words: each character becomes a word, so
+# 5-word shingles are 5-character n-grams of those runs.
+_SPACELESS = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}]"
 
-    Examples
-    --------
-    >>> df = pl.DataFrame({"p": ["  Solve: 12 + 7 = ?\\n Think STEP-by-step! "]})
-    >>> df.select(normalise_prompt(pl.col("p")))["p"][0]
-    'solve 0 0 think step by step'
+
+@functools.cache
+def _confusable_table() -> tuple[tuple[list[str], list[str]], tuple[list[str], list[str]]]:
+    """Two ``(sources, targets)`` tables folding non-ASCII look-alike letters to the ASCII letter or digit they imitate.
+
+    Built from the Unicode TR39 confusables data shipped by the
+    ``confusable_homoglyphs`` package (MIT licence; its ``confusables.json``
+    is generated from Unicode's ``confusables.txt``). Only single characters
+    confusable with a single ASCII letter or digit of the same case are
+    folded (Cyrillic ``а`` and ``Т``, Greek ``ο`` and ``Ν``, Latin ``ɑ``...),
+    so text is folded to one script (Latin) and ASCII is never touched. The
+    first table applies before lower-casing (targets lower case); the second
+    after it: the lower-case forms of upper-case look-alikes not folded
+    already (Cyrillic ``Т`` may arrive as ``т``) and full case folding
+    (``ß`` -> ``ss``, ``ς`` -> ``σ``).
     """
-    # ASCII only: 2.5x faster than Unicode-aware classes (measured on 1M prompts);
-    # non-ASCII punctuation stays attached to its word, which only splits a shingle.
+    import importlib.resources
+    import json
+
+    data = json.loads((importlib.resources.files("confusable_homoglyphs") / "confusables.json")
+                      .read_text(encoding="utf-8"))
+    exact: dict[str, str] = {}
+    for char, glyphs in data.items():
+        if len(char) != 1 or char.isascii():
+            continue
+        ascii_ = sorted(g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalnum())
+        same_case = [c for c in ascii_ if c.isupper() == char.isupper()]
+        if same_case:
+            exact[char] = same_case[0].lower()
+    for char in data:  # an upper-case look-alike of only lower-case letters (Greek Ι, "l"): as its lower case
+        low = char.lower()
+        if len(char) == 1 and not char.isascii() and char not in exact and len(low) == 1 and low in exact:
+            exact[char] = exact[low]
+    after: dict[str, str] = {}
+    for char, target in exact.items():
+        low = char.lower()
+        if len(low) == 1 and not low.isascii() and low not in exact:
+            after.setdefault(low, target)
+    for char, target in _casefold_table().items():
+        after.setdefault(char, target)
+    before_keys, after_keys = sorted(exact), sorted(after)
+    return (before_keys, [exact[k] for k in before_keys]), (after_keys, [after[k] for k in after_keys])
+
+
+@functools.cache
+def _casefold_table() -> dict[str, str]:
+    """Lower-case characters whose Unicode case folding differs from themselves (``ß`` -> ``ss``, ``ς`` -> ``σ``)."""
+    table = {}
+    for code in range(0x80, 0x20000):
+        char = chr(code)
+        if char.lower() == char and char.casefold() != char:
+            table[char] = char.casefold()
+    return table
+
+
+def _fold_unicode(text: pl.Expr) -> pl.Expr:
+    """Unicode normalisation and lower case before comparison (see :func:`normalise_prompt`)."""
+    (before, before_to), (after, after_to) = _confusable_table()
+    return (
+        text.str.normalize("NFKC")
+        .str.replace_all(_INVISIBLE, "")
+        .str.replace_many(before, before_to)
+        .str.to_lowercase()
+        .str.replace_many(after, after_to)
+        .str.replace_all(_SPACELESS, " $0 ")
+        .str.replace_all(r"[\p{P}\p{Z}]", " ")
+    )
+
+
+def _words(lowered: pl.Expr) -> pl.Expr:
+    """Digits to ``0``, ASCII punctuation and whitespace to single spaces (ASCII-only classes)."""
+    # ASCII only: 2.5x faster than Unicode-aware classes (measured on 1M prompts).
     # Punctuation and whitespace become spaces one character at a time (an
     # Aho-Corasick replace_many: 4x faster than a regex class on 2M prompts), then
     # runs of spaces collapse.
     return (
-        prompt.str.to_lowercase()
-        .str.replace_all(r"(?-u)[0-9]+", "0")
+        lowered.str.replace_all(r"(?-u)[0-9]+", "0")
+        .str.replace_many(_SEPARATORS, [" "] * len(_SEPARATORS))
+        .str.replace_all(" {2,}", " ")
+        .str.strip_chars()
+    )
+
+
+def _is_ascii(text: pl.Expr) -> pl.Expr:
+    return text.str.len_bytes() == text.str.len_chars()
+
+
+def normalise_prompt(prompt: pl.Expr) -> pl.Expr:
+    """Prompt text as compared: cosmetic variation removed, one word per space-separated token.
+
+    Steps: Unicode NFKC (full-width and mathematical letters, ligatures);
+    invisible and format characters removed (category Cf such as U+200B-D,
+    U+2060, U+FEFF, and invisible fillers); look-alike letters of other
+    scripts folded to the ASCII letters they imitate (Unicode TR39
+    confusables, see :func:`_confusable_table`); lower case with full case
+    folding (``ß`` -> ``ss``); characters of scripts written without spaces (Han,
+    kana, Thai, Lao, Khmer, Myanmar, Tibetan) split into one word each;
+    digits to ``0``; punctuation and whitespace to single spaces.
+
+    ASCII text (nearly all prompts) needs none of the Unicode steps: the
+    pipeline (:func:`_sample`) runs them only on the others; this expression
+    runs them on every row and gives the same result.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"p": ["  Solve: 12 + 7 = ?\\n Think STEP-by-step! ",
+    ...                          "Thi\\u200bnk st\\u0435p ｂｙ step", "请把下面这段话翻译成英文"]})
+    >>> df.select(normalise_prompt(pl.col("p")))["p"].to_list()
+    ['solve 0 0 think step by step', 'think step by step', '请 把 下 面 这 段 话 翻 译 成 英 文']
+    """
+    return _words(_fold_unicode(prompt))
+
+
+def _display_words(prompt: pl.Expr) -> pl.Expr:
+    """The prompt as written, split into the words :func:`normalise_prompt` would give (for quoting shingles)."""
+    return (
+        prompt.str.replace_all(_INVISIBLE, "")
+        .str.replace_all(_SPACELESS, " $0 ")
+        .str.replace_all(r"[\p{P}\p{Z}]", " ")
         .str.replace_many(_SEPARATORS, [" "] * len(_SEPARATORS))
         .str.replace_all(" {2,}", " ")
         .str.strip_chars()
@@ -94,6 +208,42 @@ def shingle_texts(texts: pl.LazyFrame, ngram: int, max_words: int, seed: int) ->
         .filter(pl.col("within"))
         .select("text_hash", "pos", "shingle_hash")
     )
+
+
+def quote_shingles(enc: EncodedEvents, texts: pl.DataFrame, located: pl.DataFrame, text_keys: pl.DataFrame,
+                   ngram: int, max_words: int) -> pl.DataFrame:
+    """``shingle_hash, shingle``: each located shingle's words as a person wrote them (<= 200 chars).
+
+    The original prompt (the smallest prompt hash giving the located text) is
+    read back and split into the words :func:`normalise_prompt` would give
+    (:func:`_display_words`), so the quote keeps its case, digits, script and
+    look-alike letters. Words of spaceless scripts are joined without spaces.
+    Where that split does not line up with the normalised words (a compatibility
+    character NFKC expands into punctuation) or two shingles would read alike,
+    the normalised words are quoted instead.
+    """
+    normalised = shingle_text(texts, located, ngram)
+    if located.is_empty():
+        return normalised
+    keys = (text_keys.join(located.select("text_hash").unique(), on="text_hash", how="semi")
+            .group_by("text_hash").agg(pl.col("key").min()))
+    head = pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD)
+    originals = enc.texts("prompt", keys["key"], _display_words(head)).rename({"prompt": "display"})
+    spaced = f"({_SPACELESS}) ({_SPACELESS})"
+    words = pl.col("display").str.split(" ")
+    quoted = (
+        located.join(keys, on="text_hash").join(originals, on="key")
+        .join(texts.select("text_hash", "norm"), on="text_hash")
+        .filter(words.list.len() == pl.col("norm").str.split(" ").list.len())
+        .select("shingle_hash", words.list.slice(pl.col("pos"), ngram).list.join(" ")
+                .str.replace_all(spaced, "$1$2").str.replace_all(spaced, "$1$2")
+                .str.slice(0, 200).alias("quote"))
+    )
+    out = normalised.join(quoted, on="shingle_hash", how="left").with_columns(
+        pl.coalesce("quote", "shingle").alias("shown"))
+    # Two shingles quoted alike would read as one value: those keep their normalised words.
+    return out.select("shingle_hash", pl.when(pl.col("shown").is_duplicated()).then(pl.col("shingle"))
+                      .otherwise(pl.col("shown")).alias("shingle"))
 
 
 def shingle_text(texts: pl.DataFrame, located: pl.DataFrame, ngram: int) -> pl.DataFrame:
@@ -170,24 +320,33 @@ def _smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | Non
 
 
 def _sample(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_words: int,
-            seed: int) -> tuple[pl.DataFrame, int]:
-    """``account_idx, norm, text_hash``: each account's sampled distinct prompts, normalised.
+            seed: int) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+    """``(account_idx, norm, text_hash; k; key, text_hash)``: each account's sampled distinct prompts,
+    normalised, the per-account sample size, and which prompt hashes (``key``) gave each text.
 
     The sample is each account's ``k`` distinct prompts with the smallest hash
     (``k`` from :func:`_prompts_per_account`), chosen on the encoded hashes;
     only the chosen prompts' text is read back and normalised (the costly steps).
     """
     chosen, cap = _smallest_prompts(enc, max_prompts, max_total)
-    # Only the chosen prompts' text is read back (normalised while streaming), once per distinct prompt.
-    norm = normalise_prompt(pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD))
-    texts = enc.texts("prompt", chosen["key"].unique(), norm).rename({"prompt": "norm"})
+    # Only the chosen prompts' text is read back (lower-cased while streaming, which copies
+    # them out of the read buffers), once per distinct prompt.
+    head = pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD)
+    texts = enc.texts("prompt", chosen["key"].unique(), head.str.to_lowercase())
+    # Nearly all prompts are ASCII, where the Unicode steps change nothing: they run on the rest only
+    # (the same result as normalise_prompt on every row, tested).
+    ascii_ = _is_ascii(pl.col("prompt"))
+    texts = pl.concat([
+        texts.filter(ascii_).select("key", _words(pl.col("prompt")).alias("norm")),
+        texts.filter(~ascii_).select("key", _words(_fold_unicode(pl.col("prompt"))).alias("norm")),
+    ])
     sampled = (
         chosen.join(texts, on="key")
         .filter(pl.col("norm").str.len_bytes() > 0)
-        .select("account_idx", "norm", pl.col("norm").hash(seed).alias("text_hash"))
-        .unique(["account_idx", "text_hash"])
+        .select("account_idx", "norm", pl.col("norm").hash(seed).alias("text_hash"), "key")
     )
-    return sampled, cap
+    keys = sampled.select("key", "text_hash")
+    return sampled.drop("key").unique(["account_idx", "text_hash"]), cap, keys
 
 
 def prompt_pairs(enc: EncodedEvents, ngram: int, max_prompts: int, max_words: int, seed: int,
@@ -201,7 +360,7 @@ def prompt_pairs(enc: EncodedEvents, ngram: int, max_prompts: int, max_words: in
     ``account_idx, prompts_sampled, prompts_templated``. Semantics as in
     :func:`prompt_signals`.
     """
-    sampled, per_account_cap = _sample(enc, max_prompts, max_total, max_words, seed)
+    sampled, per_account_cap, text_keys = _sample(enc, max_prompts, max_total, max_words, seed)
     texts = sampled.select("text_hash", "norm").unique("text_hash")
     shingles = shingle_texts(texts.lazy(), ngram, max_words, seed).collect()
     # Most shingles carry a template's fill and occur once (22M of 30M on the campaign
@@ -245,13 +404,15 @@ def prompt_pairs(enc: EncodedEvents, ngram: int, max_prompts: int, max_words: in
         .filter(pl.col("count") >= min_share * pl.col("prompts_sampled"))
         .drop("prompts_sampled")
     )
-    # Any occurrence spells a shingle's text: a hash stands for the same words wherever it
-    # occurs (ordering 10M occurrences to pick a canonical one cost 1.5 s).
+    # Each shingle is quoted as written in one prompt: its first occurrence in the text with
+    # the smallest hash (the same whatever the row order).
+    occurring = shingles.join(kept.select("shingle_hash").unique(), on="shingle_hash", how="semi")
     located = (
-        shingles.join(kept.select("shingle_hash").unique(), on="shingle_hash", how="semi")
-        .unique("shingle_hash", keep="any")
+        occurring.group_by("shingle_hash").agg(pl.col("text_hash").min())
+        .join(occurring, on=["shingle_hash", "text_hash"])
+        .group_by("shingle_hash", "text_hash").agg(pl.col("pos").min())
     )
-    values = shingle_text(texts, located, ngram).select(
+    values = quote_shingles(enc, texts, located, text_keys, ngram, max_words).select(
         pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"), pl.col("shingle").alias("value"))
     pairs = kept.select("account_idx", pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"),
                         "count")
