@@ -259,8 +259,14 @@ def _reasons() -> dict[str, pl.Expr]:
         "ip_spread": pl.concat_str([pl.lit("median account used "), _fmt_int(c("ips").round(0)),
                                     pl.lit(" IPs in "), _fmt_int(c("networks_per_account").round(0)),
                                     pl.lit(" networks")]),
-        "template_share": pl.concat_str([_pct(c("template_share")), pl.lit(" of prompts are templated (\""),
-                                         c("template").fill_null("").str.slice(0, 60), pl.lit("…\")")]),
+        # The template is quoted only when there is one to quote: never an empty "…".
+        "template_share": pl.concat_str([
+            _pct(c("template_share")), pl.lit(" of prompts are templated"),
+            pl.when(c("template").str.strip_chars().str.len_chars() > 0)
+            .then(pl.concat_str([pl.lit(" (\""), c("template").str.strip_chars().str.slice(0, 60),
+                                 pl.when(c("template").str.strip_chars().str.len_chars() > 60).then(pl.lit("…"))
+                                 .otherwise(pl.lit("")), pl.lit("\")")]))
+            .otherwise(pl.lit(""))]),
         "timing_sync": pl.concat_str([_pct(c("timing_sync")), pl.lit(" of accounts act in the same minutes")]),
         "around_the_clock": pl.concat_str([pl.lit("active "), c("active_hours").cast(pl.Int64).cast(pl.String),
                                            pl.lit(" h a day")]),

@@ -263,3 +263,114 @@ def test_dash_reads_events_from_standard_input(tmp_path):
 def _write(path, text: str):
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# --- prompts ----------------------------------------------------------------------------------------------
+
+from graphlink.signals.prompt import normalise_prompt  # noqa: E402
+from graphlink.signals import prompt_signals  # noqa: E402
+
+_TEMPLATE = "Think step by step and show all of your reasoning before answering the question about {}"
+_FILLS = ["cats", "dogs", "rivers", "prime numbers", "the moon", "tax law", "volcanoes", "jazz"]
+_ZW = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
+
+
+def _zero_width(text: str, rng: random.Random) -> str:
+    """One invisible character inside every word."""
+    return " ".join(w[:1] + rng.choice(_ZW) + w[1:] if len(w) > 1 else w for w in text.split(" "))
+
+
+def _look_alike(text: str) -> str:
+    return text.translate(str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "T": "\u0422"}))
+
+
+def _template_pairs(prompts_b: list[str], prompts_a: list[str] | None = None):
+    prompts_a = prompts_a or [_TEMPLATE.format(f) for f in _FILLS]
+    others = [f"my own question number {i} about gardening in spring" for i in range(8)]
+    lf = pl.LazyFrame({"account_id": ["a"] * len(prompts_a) + ["b"] * len(prompts_b) + ["c"] * len(others),
+                       "prompt": prompts_a + prompts_b + others})
+    return prompt_signals(lf, ngram=5, max_prompts=50, max_words=64, seed=0, min_templated=0.5, min_prompts=3)
+
+
+@pytest.mark.parametrize("disguise", ["zero_width", "look_alike", "full_width", "case"])
+def test_cosmetic_variation_does_not_hide_a_template(disguise):
+    rng = random.Random(3)
+    plain = [_TEMPLATE.format(f) for f in reversed(_FILLS)]
+    disguised = {
+        "zero_width": [_zero_width(p, rng) for p in plain],
+        "look_alike": [_look_alike(p) for p in plain],
+        "full_width": [p.replace("step by step", "ｓｔｅｐ ｂｙ ｓｔｅｐ") for p in plain],
+        "case": [p.upper() for p in plain],
+    }[disguise]
+    want_pairs, _, want = _template_pairs(plain)
+    got_pairs, _, got = _template_pairs(disguised)
+    assert got.sort("account_id").rows() == want.sort("account_id").rows()
+    assert got.filter(pl.col("account_id") == "b")["prompts_templated"][0] == len(_FILLS)  # template share 1.0
+    assert got_pairs.height == want_pairs.height > 0
+
+
+def test_a_template_in_a_script_without_spaces_is_found():
+    template = "请把下面这段话翻译成英文并解释其中的语法：{}"
+    fills_a = ["今天天气很好", "我喜欢吃苹果", "他在图书馆看书", "我们明天去公园"]
+    fills_b = ["这本书很有意思", "她每天早上跑步", "火车晚点了", "猫在沙发上睡觉"]
+    lf = pl.LazyFrame({"account_id": ["a"] * 4 + ["b"] * 4 + ["c"] * 4,
+                       "prompt": [template.format(f) for f in fills_a] + [template.format(f) for f in fills_b]
+                       + ["你好吗", "附近有没有好吃的餐厅", "明天会下雨吗", "怎么学习编程"]})
+    pairs, stats, per_account = prompt_signals(lf, ngram=5, max_prompts=50, max_words=64, seed=0,
+                                               min_templated=0.5, min_prompts=3)
+    assert stats["shingles_shared"] >= 10
+    assert set(pairs["account_id"]) == {"a", "b"}
+    rows = dict(per_account.select("account_id", "prompts_templated").iter_rows())
+    assert rows == {"a": 4, "b": 4, "c": 0}
+    # Quoted as written: characters joined without spaces.
+    assert "把下面这段" in set(pairs["value"])
+
+
+def test_normalisation_of_the_unicode_kinds_against_python():
+    import unicodedata
+
+    texts = ["Ｔｈｉｎｋ ＳＴＥＰ", "Stra\u00dfe", "e\u0301t\u00e9", "\ufb01ne", "\u2460 item", "x\u00ady", "A\u2028B",
+             "\U0001d42d\U0001d421\U0001d422\U0001d427\U0001d424"]
+    got = pl.DataFrame({"p": texts}).select(normalise_prompt(pl.col("p")))["p"].to_list()
+    for text, norm in zip(texts, got):
+        want = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf").casefold()
+        want = " ".join("".join(" " if unicodedata.category(c)[0] in "PZ" or not c.isprintable() else c
+                                for c in want).split())
+        want = "".join("0" if c.isdigit() and c.isascii() else c for c in want)
+        assert norm == want.replace("00", "0"), text
+
+
+def test_evidence_quotes_the_template_as_written_and_scores_it_in_full(tmp_path):
+    rng = random.Random(5)
+    lines = ["account_id,payment_fingerprint,prompt"]
+    for i in range(6):  # a ring on one card; half of it hides its template with invisible characters
+        for j, fill in enumerate(_FILLS):
+            text = _TEMPLATE.format(f"{fill} {i}{j}")
+            lines.append(f'r{i},ring-card,"{_zero_width(text, rng) if i % 2 else text}"')
+    for i in range(12):
+        for j in range(4):
+            lines.append(f'u{i},own-card-{i},"a question of my own about topic {i * 10 + j} and more {j}"')
+    result, out = _detect(tmp_path, "\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    clusters = pl.read_parquet(out / "clusters.parquet")
+    accounts = pl.read_parquet(out / "accounts.parquet")
+    ring = accounts.filter(pl.col("account_id") == "r0")["cluster_id"][0]
+    assert accounts.filter(pl.col("account_id").str.starts_with("r"))["cluster_id"].n_unique() == 1
+    row = clusters.filter(pl.col("cluster_id") == ring).row(0, named=True)
+    assert row["template_share"] == pytest.approx(1.0)
+    evidence = pl.read_parquet(out / "evidence.parquet").filter(pl.col("kind") == "prompt")
+    written = [_TEMPLATE.format(f"{fill} {i}{j}") for i in range(6) for j, fill in enumerate(_FILLS)]
+    # Quoted as a person wrote it: "Think", no invisible characters, not the normalised words.
+    assert evidence.height and all(any(v in text for text in written) for v in evidence["value"])
+    assert any(v.startswith("Think") for v in evidence["value"])
+    assert '""' not in (row["why"] or "")
+
+
+def test_a_reason_never_quotes_an_empty_template():
+    from graphlink.scoring import _reasons
+
+    frame = pl.DataFrame({"template_share": [0.8, 0.8, 0.8, 0.8],
+                          "template": ["", None, "   ", "think step by step " * 10]})
+    got = frame.select(_reasons()["template_share"].alias("why"))["why"].to_list()
+    assert got[:3] == ["80% of prompts are templated"] * 3
+    assert got[3].startswith('80% of prompts are templated ("think step by step') and got[3].endswith('…")')
