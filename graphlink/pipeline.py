@@ -34,7 +34,7 @@ from graphlink.communities import build_graph, detect_communities, renumber
 from graphlink.config import PipelineConfig
 from graphlink.drilldown import account_activity, clustered_accounts, member_activity, member_signals
 from graphlink.encode import encode_events
-from graphlink.errors import GraphlinkError, InputError, safe_reason
+from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.evidence import EVIDENCE_SCHEMA, cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.graph import project
 from graphlink.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
@@ -159,6 +159,14 @@ def run_detect(
 def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progress | None,
                 previous) -> DetectResult:
     config = config or PipelineConfig()
+    from graphlink.config import _default_kinds
+
+    # A [kinds.NAME] table must name a built-in kind or a --signal column: a typo would configure nothing.
+    known = list(_default_kinds()) + list(config.ingest.extra_signals)
+    unknown = [kind for kind in config.graph.kinds if kind not in known]
+    if unknown:
+        raise ConfigError(f"[kinds.{unknown[0]}]: unknown signal kind {unknown[0]!r}; kinds are "
+                          f"{', '.join(known)} (declare other columns with --signal)")
     prev: PreviousRun | None = None
     if previous is not None:
         prev = load_previous(previous, OUTPUT_FILES)

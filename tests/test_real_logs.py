@@ -374,3 +374,14 @@ def test_a_reason_never_quotes_an_empty_template():
     got = frame.select(_reasons()["template_share"].alias("why"))["why"].to_list()
     assert got[:3] == ["80% of prompts are templated"] * 3
     assert got[3].startswith('80% of prompts are templated ("think step by step') and got[3].endswith('…")')
+
+
+def test_a_kinds_table_for_an_unknown_kind_is_an_error(tmp_path):
+    config = tmp_path / "graphlink.toml"
+    config.write_text("[kinds.paymnet]\nmax_accounts = 7\n")
+    result, _ = _detect(tmp_path, "account_id,payment_fingerprint\na,c\n", "e.csv", "--config", str(config))
+    assert result.exit_code == 2 and "unknown signal kind 'paymnet'" in result.output
+    config.write_text("[kinds.device_id]\nmax_accounts = 7\n")
+    result, _ = _detect(tmp_path, "account_id,device_id\na,d\nb,d\n", "e.csv", "--config", str(config),
+                        "--signal", "device_id")
+    assert result.exit_code == 0, result.output
