@@ -428,7 +428,7 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
                    max_total: int | None = None) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Account-signal pairs of kind ``prompt``: ``account_id, kind, value, count``.
 
-    ``value`` is the normalised shingle text (at most ``ngram`` words, cut to
+    ``value`` is the shingle as written in one prompt (at most ``ngram`` words, cut to
     200 characters) and ``count`` the number of the account's sampled distinct
     prompts containing it. Shingles seen in only one account are dropped.
 
