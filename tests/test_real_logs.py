@@ -385,3 +385,16 @@ def test_a_kinds_table_for_an_unknown_kind_is_an_error(tmp_path):
     result, _ = _detect(tmp_path, "account_id,device_id\na,d\nb,d\n", "e.csv", "--config", str(config),
                         "--signal", "device_id")
     assert result.exit_code == 0, result.output
+
+
+def test_timestamp_format_and_separator_from_the_ingest_section(tmp_path):
+    from graphlink.config import load_config
+
+    config = tmp_path / "graphlink.toml"
+    config.write_text('[ingest]\ntimestamp_format = "%d.%m.%Y %H:%M"\nseparator = "|"\n'
+                      '[signals]\nip_chain_position = -1\n')
+    loaded = load_config(config)
+    assert loaded.ingest.timestamp_format == "%d.%m.%Y %H:%M" and loaded.signals.ip_chain_position == -1
+    path = _write(tmp_path / "e.csv", "account_id|timestamp\na|03.05.2025 10:15\n")
+    got = load_events(path, loaded.ingest).frame.collect()["timestamp"][0]
+    assert got == datetime(2025, 5, 3, 10, 15, tzinfo=timezone.utc)
