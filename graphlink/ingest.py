@@ -306,26 +306,26 @@ def parse_timestamp(name: str, dtype: pl.DataType, fmt: str | None = None) -> pl
         if "%z" in fmt or "%:z" in fmt or "%#z" in fmt or "%Z" in fmt:
             return parsed.dt.convert_time_zone("UTC").alias(name)
         return parsed.dt.replace_time_zone("UTC").alias(name)
-    is_int = text.str.contains(r"^-?[0-9]+$")
-    is_number = text.str.contains(r"^-?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$")
-    numeric = pl.coalesce(
-        _from_epoch(pl.when(is_int).then(text).cast(pl.Int64, strict=False)),
-        _from_epoch(pl.when(is_number).then(text).cast(pl.Float64, strict=False)),
+    numeric = pl.coalesce(_from_epoch(text.cast(pl.Int64, strict=False)),
+                          _from_epoch(text.cast(pl.Float64, strict=False)))
+    # One pass splits the text into date, time, seconds, fraction and zone; it is rebuilt as
+    # "YYYY-MM-DDTHH:MM:SS.f+HH:MM" (no zone: UTC) and parsed with one format.
+    parts = text.str.extract_groups(
+        r"^(\d{4}-\d{2}-\d{2})(?:[Tt ]\s*(\d{2}:\d{2})(?::(\d{2}))?(?:[.,](\d{1,9}))?)?\s*(.*)$")
+    zone = parts.struct.field("5").str.to_uppercase()
+    offset = zone.str.extract_groups(r"^(?:UTC|GMT)?([+-]\d{2}):?(\d{2})?$")
+    zone_text = (
+        pl.when(zone.is_in(["", "Z", "UTC", "GMT"])).then(pl.lit("+00:00"))
+        .otherwise(pl.concat_str([offset.struct.field("1"), pl.lit(":"),
+                                  offset.struct.field("2").fill_null(pl.lit("00"))]))
     )
-    # One canonical spelling: "YYYY-MM-DDTHH:MM:SS[.f][+HH:MM]".
-    canonical = (
-        text.str.replace(r"^(\d{4}-\d{2}-\d{2})[Tt ]\s*(\d{2}:\d{2})(?::(\d{2}))?", "${1}T${2}:${3}")
-        .str.replace(r"T(\d{2}:\d{2}):(\D|$)", "T${1}:00${2}")
-        .str.replace(r"(T\d{2}:\d{2}:\d{2}),(\d)", "${1}.${2}")
-        .str.replace(r"\s*(?:[zZ]|(?i:UTC|GMT))$", "+00:00")
-        .str.replace(r"\s*(?i:UTC|GMT)?([+-]\d{2})$", "${1}:00")
-        .str.replace(r"\s*(?i:UTC|GMT)?([+-]\d{2}:?\d{2})$", "${1}")
-    )
-    with_offset = canonical.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us")
-    naive = canonical.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
-    date = text.str.to_datetime("%Y-%m-%d", strict=False, time_unit="us")
-    return pl.coalesce(numeric, with_offset.dt.convert_time_zone("UTC"), naive.dt.replace_time_zone("UTC"),
-                       date.dt.replace_time_zone("UTC")).alias(name)
+    canonical = pl.concat_str([
+        parts.struct.field("1"), pl.lit("T"), parts.struct.field("2").fill_null(pl.lit("00:00")), pl.lit(":"),
+        parts.struct.field("3").fill_null(pl.lit("00")), pl.lit("."), parts.struct.field("4").fill_null(pl.lit("0")),
+        zone_text,
+    ])
+    parsed = canonical.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us")
+    return pl.coalesce(numeric, parsed.dt.convert_time_zone("UTC")).alias(name)
 
 
 def _from_epoch(value: pl.Expr) -> pl.Expr:
