@@ -292,7 +292,7 @@ def _template_pairs(prompts_b: list[str], prompts_a: list[str] | None = None):
     return prompt_signals(lf, ngram=5, max_prompts=50, max_words=64, seed=0, min_templated=0.5, min_prompts=3)
 
 
-@pytest.mark.parametrize("disguise", ["zero_width", "look_alike", "full_width", "case"])
+@pytest.mark.parametrize("disguise", ["zero_width", "look_alike", "full_width", "case", "greek_caps"])
 def test_cosmetic_variation_does_not_hide_a_template(disguise):
     rng = random.Random(3)
     plain = [_TEMPLATE.format(f) for f in reversed(_FILLS)]
@@ -301,6 +301,8 @@ def test_cosmetic_variation_does_not_hide_a_template(disguise):
         "look_alike": [_look_alike(p) for p in plain],
         "full_width": [p.replace("step by step", "ｓｔｅｐ ｂｙ ｓｔｅｐ") for p in plain],
         "case": [p.upper() for p in plain],
+        "greek_caps": [p.upper().replace("T", "\u03a4").replace("H", "\u0397").replace("I", "\u0399")
+                       .replace("N", "\u039d").replace("K", "\u039a") for p in plain],
     }[disguise]
     want_pairs, _, want = _template_pairs(plain)
     got_pairs, _, got = _template_pairs(disguised)
@@ -398,3 +400,16 @@ def test_timestamp_format_and_separator_from_the_ingest_section(tmp_path):
     path = _write(tmp_path / "e.csv", "account_id|timestamp\na|03.05.2025 10:15\n")
     got = load_events(path, loaded.ingest).frame.collect()["timestamp"][0]
     assert got == datetime(2025, 5, 3, 10, 15, tzinfo=timezone.utc)
+
+
+def test_the_pipeline_sample_normalises_like_normalise_prompt():
+    from graphlink.encode import encode_frame
+    from graphlink.signals.prompt import _sample
+
+    texts = ["Plain ASCII, 12 words!", "ΤΗΙΝΚ ΝΟW", "Thi\u200bnk st\u0435p", "请把下面这段话翻译成英文", "Stra\u00dfe",
+             "Ｆｕｌｌ ｗｉｄｔｈ", "\u200b", "ข้อความภาษาไทย", "mixed 中文 and English"]
+    enc = encode_frame(pl.DataFrame({"account_id": [f"a{i}" for i in range(len(texts))], "prompt": texts}), salt=0)
+    sampled, _, _ = _sample(enc, 10, None, 64, 0)
+    want = set(pl.DataFrame({"p": texts}).select(normalise_prompt(pl.col("p")))["p"]) - {""}
+    assert set(sampled["norm"]) == want
+    assert "think now" in want

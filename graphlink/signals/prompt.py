@@ -330,17 +330,18 @@ def _sample(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_wor
     only the chosen prompts' text is read back and normalised (the costly steps).
     """
     chosen, cap = _smallest_prompts(enc, max_prompts, max_total)
-    # Only the chosen prompts' text is read back (lower-cased while streaming, which copies
-    # them out of the read buffers), once per distinct prompt.
+    # Only the chosen prompts' text is read back, once per distinct prompt, copied out of the
+    # read buffers while streaming (a concatenation writes new strings; case is kept for the
+    # Unicode steps, which fold upper-case look-alikes before lower-casing).
     head = pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD)
-    texts = enc.texts("prompt", chosen["key"].unique(), head.str.to_lowercase())
+    texts = enc.texts("prompt", chosen["key"].unique(), pl.concat_str([head, pl.lit("")]))
     # Nearly all prompts are ASCII, where the Unicode steps change nothing: they run on the rest only
     # (the same result as normalise_prompt on every row, tested).
     ascii_ = _is_ascii(pl.col("prompt"))
-    texts = pl.concat([
-        texts.filter(ascii_).select("key", _words(pl.col("prompt")).alias("norm")),
-        texts.filter(~ascii_).select("key", _words(_fold_unicode(pl.col("prompt"))).alias("norm")),
-    ])
+    others = texts.filter(~ascii_)
+    texts = texts.filter(ascii_).select("key", _words(pl.col("prompt").str.to_lowercase()).alias("norm"))
+    if others.height:  # (the confusables table is loaded only then)
+        texts = pl.concat([texts, others.select("key", _words(_fold_unicode(pl.col("prompt"))).alias("norm"))])
     sampled = (
         chosen.join(texts, on="key")
         .filter(pl.col("norm").str.len_bytes() > 0)
