@@ -6,6 +6,7 @@ result; library errors become a one-line message and exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -84,18 +85,36 @@ def cli_errors(func):
 
 
 def parse_maps(maps: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """``canonical=source`` items, each possibly several comma-separated pairs.
+
+    Canonical names are checked by :func:`graphlink.config.build_config`.
+
+    Examples
+    --------
+    >>> parse_maps(["account_id=user_id,timestamp=ts", "ip = client ip"])
+    (('account_id', 'user_id'), ('timestamp', 'ts'), ('ip', 'client ip'))
+    """
     pairs = []
     for item in maps or []:
-        canonical, sep, source = item.partition("=")
-        if not sep or not canonical.strip() or not source.strip():
-            raise ConfigError(f"--map expects canonical=source, got {item!r}")
-        pairs.append((canonical.strip(), source.strip()))
+        parts = item.split(",")
+        if not all("=" in part for part in parts):
+            parts = [item]  # a source column name with a comma in it
+        for part in parts:
+            canonical, sep, source = part.partition("=")
+            if not sep or not canonical.strip() or not source.strip():
+                raise ConfigError(f"--map expects canonical=source (comma-separated pairs allowed), got {item!r}")
+            pairs.append((canonical.strip(), source.strip()))
     return tuple(pairs)
 
 
 def detect_config(config_file: Path | None, maps: list[str] | None, signals: list[str] | None,
                   **flags: object) -> PipelineConfig:
-    """The config of ``graphlink detect``: the TOML file, then --map/--signal, then the flags given."""
+    """The config of ``graphlink detect``: the TOML file, then --map/--signal, then the flags given.
+
+    ``--separator`` also takes ``tab`` or ``\\t`` for a tab.
+    """
+    if flags.get("separator") in ("\\t", "tab"):
+        flags["separator"] = "\t"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DeprecationWarning)
         config = build_config(toml=config_file, columns=parse_maps(maps), signals=signals or (), **flags)
@@ -134,11 +153,13 @@ def previous_summary(section: dict, limit: int = 12) -> str:
 @app.command()
 @cli_errors
 def detect(
-    events: Annotated[Path, typer.Argument(help="Events file: Parquet, CSV/TSV or NDJSON (by extension).")],
+    events: Annotated[Path, typer.Argument(help="Events file: Parquet, CSV/TSV or NDJSON (by extension); - reads standard input (CSV unless --format says otherwise).")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder (written atomically).")],
     accounts: Annotated[Optional[Path], typer.Option(help="Accounts file: account_id, created_at, email_domain or email.")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="Override the events format: parquet, csv, tsv, ndjson.")] = None,
-    maps: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping canonical=source (repeatable), e.g. account_id=user.")] = None,
+    maps: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping canonical=source (repeatable or comma-separated), e.g. account_id=user,timestamp=ts.")] = None,
+    timestamp_format: Annotated[Optional[str], typer.Option("--timestamp-format", help="strftime format of the timestamp text, e.g. '%d/%m/%Y %H:%M' (default: ISO-8601 and epoch numbers).")] = None,
+    separator: Annotated[Optional[str], typer.Option("--separator", help="CSV field separator (default: sniffed from the header: , ; tab or |).")] = None,
     signals: Annotated[Optional[list[str]], typer.Option("--signal", help="Extra column to use as a shared-identifier signal (repeatable).")] = None,
     config_file: Annotated[Optional[Path], typer.Option("--config", help="graphlink.toml with \\[columns], stage settings and \\[kinds.*] tables.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Leiden seed (default 42).")] = None,
@@ -155,20 +176,50 @@ def detect(
 
     Writes accounts.parquet, clusters.parquet, evidence.parquet and run.json to --out.
     """
-    from graphlink.pipeline import run_detect
     from graphlink.store.outputs import write_outputs
 
     config = detect_config(config_file, maps, signals, format=fmt, seed=seed, resolution=resolution,
                            asn_table=asn_table, ipv4_prefix=ipv4_prefix, ipv6_prefix=ipv6_prefix,
-                           flag_threshold=threshold)
+                           flag_threshold=threshold, timestamp_format=timestamp_format, separator=separator)
+    if str(events) == "-":
+        with stdin_file(config.ingest.format) as spooled:
+            try:
+                result = _run(spooled, accounts, config, quiet, previous)
+            except GraphlinkError as exc:
+                raise GraphlinkError(str(exc).replace(str(spooled), "<stdin>")) from None
+            result.run["inputs"]["events"]["path"] = "<stdin>"
+    else:
+        result = _run(events, accounts, config, quiet, previous)
+    write_outputs(result, out_dir)
+    _summarise(result, out_dir, top, quiet)
+
+
+@contextlib.contextmanager
+def stdin_file(fmt: str | None):
+    """Standard input spooled to a temporary file (``.csv`` unless ``fmt`` names another format)."""
+    import shutil
+    import tempfile
+
+    suffix = {"parquet": ".parquet", "tsv": ".tsv", "ndjson": ".ndjson"}.get((fmt or "csv").lower(), ".csv")
+    with tempfile.TemporaryDirectory(prefix="graphlink-stdin-") as tmp:
+        path = Path(tmp) / f"stdin{suffix}"
+        with open(path, "wb") as handle:
+            shutil.copyfileobj(sys.stdin.buffer, handle)
+        yield path
+
+
+def _run(events, accounts, config, quiet: bool, previous):
+    from graphlink.pipeline import run_detect
+
     if quiet or not sys.stderr.isatty():
         progress = None if quiet else (lambda stage: err.print(f"[dim]… {stage}[/dim]"))
-        result = run_detect(events, accounts, config, progress=progress, previous=previous)
-    else:
-        with err.status("starting") as status:
-            result = run_detect(events, accounts, config, progress=lambda s: status.update(f"{s} …"),
-                                previous=previous)
-    write_outputs(result, out_dir)
+        return run_detect(events, accounts, config, progress=progress, previous=previous)
+    with err.status("starting") as status:
+        return run_detect(events, accounts, config, progress=lambda s: status.update(f"{s} …"),
+                          previous=previous)
+
+
+def _summarise(result, out_dir: Path, top: int, quiet: bool) -> None:
     if quiet:
         return
     run = result.run

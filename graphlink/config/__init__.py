@@ -23,8 +23,9 @@ from graphlink.config.stages import (
     ScoringConfig,
     SignalConfig,
     StableIdConfig,
+    check_column_map,
 )
 
 __all__ = ["ACCOUNT_COLUMNS", "DEFAULT_CUSTOM_KIND", "EVENT_COLUMNS", "FORMATS", "STAGES", "CommunityConfig",
            "DrilldownConfig", "GraphConfig", "IngestConfig", "KindSpec", "PipelineConfig", "ScoringConfig",
-           "SignalConfig", "StableIdConfig", "build_config", "override_names"]
+           "SignalConfig", "StableIdConfig", "build_config", "check_column_map", "override_names"]

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from graphlink.config.stages import STAGES, GraphConfig, KindSpec, PipelineConfig
+from graphlink.config.stages import STAGES, GraphConfig, KindSpec, PipelineConfig, check_column_map
 from graphlink.errors import ConfigError
 
 __all__ = ["ALIASES", "MOVED", "build_config", "override_names"]
@@ -174,6 +174,7 @@ def _apply_toml(config: PipelineConfig, path: Path) -> PipelineConfig:
         columns = data["columns"]
         if not all(isinstance(v, str) for v in columns.values()):
             raise ConfigError(f"{path} [columns]: values must be column names (strings)")
+        check_column_map(tuple(columns.items()), config.signals.extra_signals, f"{path} [columns]")
         config = _add(config, columns=tuple(columns.items()))
     return config
 
@@ -229,7 +230,8 @@ def build_config(base: PipelineConfig | None = None, *, toml: str | Path | None 
         ``run.json``'s ``parameters`` (what :meth:`PipelineConfig.to_dict` wrote);
         settings a newer or older graphlink does not know are ignored.
     columns : iterable of (canonical, source)
-        Column renames appended to ``column_map`` (``--map``).
+        Column renames appended to ``column_map`` (``--map``); canonical names
+        are checked (:func:`~graphlink.config.stages.check_column_map`).
     signals : iterable of str
         Event columns appended to ``extra_signals`` (``--signal``).
     **overrides
@@ -277,5 +279,7 @@ def build_config(base: PipelineConfig | None = None, *, toml: str | Path | None 
         config = _apply_sections(config, sections, "run.json", strict=False)
     if toml is not None:
         config = _apply_toml(config, Path(toml))
+    columns, signals = tuple(columns), tuple(signals)
+    check_column_map(columns, config.signals.extra_signals + signals, "--map")
     config = _add(config, columns, signals)
     return _apply_overrides(config, {k: v for k, v in overrides.items() if v is not None})

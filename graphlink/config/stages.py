@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from graphlink.config.checks import at_least, check, frozen_mapping, plain, share
+from graphlink.config.kinds import DEFAULT_CUSTOM_KIND, KindSpec, default_kinds
 from graphlink.errors import ConfigError
 
 #: Canonical event columns. Only ``account_id`` is required.
@@ -46,10 +47,30 @@ class IngestConfig:
         Events file format; ``None`` picks it from the file extension.
     column_map : tuple of (canonical, source) pairs
         Renames applied before anything else, e.g. ``(("account_id", "user"),)``.
+    timestamp_format : str or None
+        A strftime/chrono format (``%d/%m/%Y %H:%M:%S``) for the events'
+        ``timestamp`` text; ``None`` (default) reads the unambiguous spellings
+        (ISO-8601 with ``T`` or a space, offsets, ``Z``/``UTC``/``GMT``, epoch
+        seconds to nanoseconds, see :func:`graphlink.stages.ingest.parse_timestamp`)
+        and never guesses day-first against month-first.
+    separator : str or None
+        Field separator of a CSV file; ``None`` (default) sniffs it from the
+        header line (``,``, ``;``, tab or ``|``; ``,`` when unsure).
+
+    Raises
+    ------
+    ConfigError
+        A malformed column map, or a separator that is not one character.
+        Canonical names in the column map are checked against the known
+        columns and the signal stage's ``extra_signals`` by
+        :class:`PipelineConfig` (see :func:`check_column_map`).
     """
 
     format: str | None = None
     column_map: tuple[tuple[str, str], ...] = ()
+
+    timestamp_format: str | None = None
+    separator: str | None = None
 
     def __post_init__(self) -> None:
         check(self.format is None or self.format in FORMATS,
@@ -58,6 +79,29 @@ class IngestConfig:
                and all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(c, str) and c for c in p)
                        for p in self.column_map),
                f"column_map must be (canonical, source) pairs of column names, got {self.column_map!r}")
+        if self.separator is not None and (not isinstance(self.separator, str)
+                                           or len(self.separator.encode("utf-8")) != 1):
+            raise ConfigError(f"separator must be one single-byte character, got {self.separator!r}")
+        if self.timestamp_format is not None and not self.timestamp_format.strip():
+            raise ConfigError("timestamp_format is empty")
+
+
+def check_column_map(column_map, extra_signals: tuple[str, ...] = (), where: str = "column mapping") -> None:
+    """Raise :class:`ConfigError` naming any canonical name in ``column_map`` graphlink does not know.
+
+    Valid canonical names are :data:`EVENT_COLUMNS`, the accounts file's
+    ``created_at``, ``email_domain`` and ``email``, and the ``extra_signals``
+    columns. A near miss (``acount_id``) is pointed at the name it resembles.
+    """
+    import difflib
+
+    valid = list(dict.fromkeys(EVENT_COLUMNS + ACCOUNT_COLUMNS + tuple(extra_signals)))
+    for canonical, _ in column_map:
+        if canonical not in valid:
+            close = difflib.get_close_matches(canonical, valid, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"{where}: unknown canonical column {canonical!r}{hint}; "
+                              f"valid names are {', '.join(valid)}")
 
 
 @dataclass(frozen=True)
@@ -72,6 +116,12 @@ class SignalConfig:
     ipv6_prefix : int
         /48 is a typical site allocation: one household or office gets a /48
         (sometimes a /56) and rotates interface ids inside it freely.
+    ip_chain_position : int
+        Which address of an ``X-Forwarded-For`` style chain (``client, proxy1,
+        proxy2``) is the account's: 0, the left-most, is the client as the
+        first proxy saw it (the usual reading); -1 is the right-most (the peer
+        your own edge saw, the only entry a client cannot forge), 1 the second
+        and so on. Ports, brackets and zone ids are stripped either way.
     asn_table : str or None
         Optional IP-to-ASN table (``cidr,asn`` CSV or the start/end/ASN TSV
         layout of iptoasn); adds the ``asn`` signal.
@@ -128,6 +178,7 @@ class SignalConfig:
 
     ipv4_prefix: int = 24
     ipv6_prefix: int = 48
+    ip_chain_position: int = 0
     asn_table: str | None = None
     ngram: int = 5
     max_prompts_per_account: int = 200
@@ -162,57 +213,6 @@ class SignalConfig:
 
 
 @dataclass(frozen=True)
-class KindSpec:
-    """How one signal kind links accounts.
-
-    Attributes
-    ----------
-    weight : float
-        Multiplier on the rarity weight ``log(N / df)`` of each value of the kind.
-    max_accounts : int
-        Hub cap: a value shared by more accounts than this links nobody (a
-        university NAT, a popular SDK's user agent, "can you help me with").
-    strong : bool
-        Weak kinds (user agent, email domain, creation hour, ASN) add weight to
-        links that strong kinds made but never link two accounts on their own.
-    """
-
-    weight: float
-    max_accounts: int
-    strong: bool = True
-
-    def __post_init__(self) -> None:
-        check(self.weight >= 0, f"weight must be at least 0, got {self.weight!r}")
-        check(self.max_accounts >= 2, f"max_accounts must be at least 2, got {self.max_accounts!r}")
-
-
-def _default_kinds() -> dict[str, KindSpec]:
-    # Weights encode how much one shared value says about common control.
-    # A shared card is the strongest single link; two accounts share many
-    # shingles when they share a template, so each shingle weighs little.
-    return {
-        "payment": KindSpec(weight=3.0, max_accounts=50),
-        "ip": KindSpec(weight=1.0, max_accounts=100),
-        # Neighbours on one ISP block share a /24: a network only reinforces.
-        "ip_net": KindSpec(weight=0.5, max_accounts=200, strong=False),
-        "asn": KindSpec(weight=0.2, max_accounts=200, strong=False),
-        # Templates are shared by a whole operator (all its cells) and by stock
-        # phrasing among people: they reinforce links cards, IPs and clocks made
-        # instead of merging everything that talks alike. The sparse projection
-        # keeps a high cap affordable; IDF discounts templates shared by thousands.
-        "prompt": KindSpec(weight=0.3, max_accounts=5000, strong=False),
-        "timing": KindSpec(weight=1.0, max_accounts=1000),
-        "user_agent": KindSpec(weight=0.2, max_accounts=100, strong=False),
-        "email_domain": KindSpec(weight=0.5, max_accounts=200, strong=False),
-        "created_hour": KindSpec(weight=0.3, max_accounts=300, strong=False),
-    }
-
-
-#: Spec of user-declared ``--signal`` columns unless configured otherwise.
-DEFAULT_CUSTOM_KIND = KindSpec(weight=1.0, max_accounts=100)
-
-
-@dataclass(frozen=True)
 class GraphConfig:
     """How the account-signal graph is weighted and projected.
 
@@ -240,7 +240,7 @@ class GraphConfig:
         default of 20 million keeps the graph stages near 6 GiB.
     """
 
-    kinds: dict[str, KindSpec] = field(default_factory=_default_kinds)
+    kinds: dict[str, KindSpec] = field(default_factory=default_kinds)
     clique_limit: int = 32
     sparse_degree: int = 8
     min_edge_weight: float = 0.0
@@ -409,6 +409,9 @@ class PipelineConfig:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     stable_ids: StableIdConfig = field(default_factory=StableIdConfig)
     drilldown: DrilldownConfig = field(default_factory=DrilldownConfig)
+
+    def __post_init__(self) -> None:
+        check_column_map(self.ingest.column_map, self.signals.extra_signals)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form for ``run.json`` (read back by :func:`graphlink.config.build_config`)."""

@@ -115,7 +115,36 @@ def _is_blank(path: Path) -> bool:
     return len(head) <= _BLANK_PROBE and not head.lstrip(b"\xef\xbb\xbf").strip()
 
 
-def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()) -> pl.LazyFrame:
+def sniff_separator(path: str | Path, fmt: str = "csv", override: str | None = None) -> str:
+    """The field separator of a CSV/TSV file: ``override``, tab for TSV, else sniffed from the header.
+
+    The header line (up to 64 KiB) is checked for ``,``, ``;``, tab and ``|``
+    outside double quotes; the most frequent wins, ``,`` on a tie or when none
+    occurs. European spreadsheet exports write ``;``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+    ...     _ = f.write('account_id;"ip, as logged";ts\\na;1.2.3.4;2024-01-01\\n')
+    >>> sniff_separator(f.name); os.unlink(f.name)
+    ';'
+    """
+    if override:
+        return override
+    if fmt == "tsv":
+        return "\t"
+    with open(path, "rb") as handle:
+        head = handle.read(_BLANK_PROBE)
+    line = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    unquoted = b"".join(line.split(b'"')[0::2])
+    counts = {sep: unquoted.count(sep.encode()) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda sep: (counts[sep], sep == ","))
+    return best if counts[best] else ","
+
+
+def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = (),
+         separator: str | None = None) -> pl.LazyFrame:
     """Lazily scan ``path``; text formats are read as strings so junk never fails inference.
 
     An empty (or whitespace-only) CSV/TSV/NDJSON file is an empty log: it scans
@@ -138,7 +167,7 @@ def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()
         if fmt in ("csv", "tsv"):
             return pl.scan_csv(
                 path,
-                separator="\t" if fmt == "tsv" else ",",
+                separator=sniff_separator(path, fmt, separator),
                 infer_schema=False,
                 encoding="utf8-lossy",
                 truncate_ragged_lines=True,
@@ -175,7 +204,8 @@ def _collect(lf: pl.LazyFrame, path: str) -> pl.DataFrame:
         raise InputError(f"cannot read: {safe_reason(exc)}", file=path) from None
 
 
-def _normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str | None) -> pl.LazyFrame:
+def _normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str | None,
+                      separator: str | None = None) -> pl.LazyFrame:
     """Reject duplicate column names; trim whitespace (and stray BOMs) around names.
 
     polars silently renames a repeated CSV header to ``NAME_duplicated_0``, so the
@@ -184,7 +214,8 @@ def _normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str 
     names = list(schema.names())
     if detect_format(path, fmt) in ("csv", "tsv") and names and not _is_blank(path):
         try:
-            raw = pl.read_csv(path, separator="\t" if detect_format(path, fmt) == "tsv" else ",", has_header=False,
+            raw = pl.read_csv(path, separator=sniff_separator(path, detect_format(path, fmt), separator),
+                              has_header=False,
                               n_rows=1, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True).row(0)
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise InputError(f"cannot read the header: {safe_reason(exc)}", file=str(path)) from None
@@ -236,18 +267,29 @@ def _blank_to_null(name: str) -> pl.Expr:
     return pl.when(text.str.strip_chars().str.len_bytes() > 0).then(text).otherwise(None).alias(name)
 
 
-def parse_timestamp(name: str, dtype: pl.DataType) -> pl.Expr:
+def parse_timestamp(name: str, dtype: pl.DataType, fmt: str | None = None) -> pl.Expr:
     """Expression turning column ``name`` of ``dtype`` into Datetime(us, UTC).
 
-    Accepts datetimes (naive ones are taken as UTC), dates, epoch seconds,
-    milliseconds or microseconds (told apart by magnitude) and ISO-8601 text
-    with or without an offset. Unparseable values become null.
+    Accepts datetimes (naive ones are taken as UTC), dates, epoch numbers
+    (see :func:`_from_epoch`) and the unambiguous text spellings logs use:
+    ISO-8601 / RFC 3339 with ``T`` or a space between date and time, with or
+    without seconds and fractional seconds (``.`` or ``,``), with an offset
+    (``+05:30``, ``+0530``, ``+05``) or a ``Z``, ``UTC`` or ``GMT`` suffix
+    (``2025-03-03 10:15:42.123456 UTC``, BigQuery's text form), or none
+    (taken as UTC); a bare date; epoch numbers written as text. Day-first or
+    month-first dates (``03/05/2025``) are ambiguous and not guessed: pass
+    ``fmt``, a strftime/chrono format (``%d/%m/%Y %H:%M``), to read them; with
+    ``fmt`` only that format is used (an offset in it, ``%z``, is honoured,
+    else the time is UTC). Unparseable values become null.
 
     Examples
     --------
-    >>> df = pl.DataFrame({"t": ["2024-01-02T03:04:05Z", "1704164645", "1704164645000", "nope"]})
+    >>> df = pl.DataFrame({"t": ["2024-01-02T03:04:05Z", "1704164645", "1704164645000", "nope",
+    ...                          "2024-01-02 04:04:05.5 +01:00", "2024-01-02 03:04:05 UTC", "03/05/2025"]})
     >>> df.select(parse_timestamp("t", pl.String))["t"].dt.hour().to_list()
-    [3, 3, 3, None]
+    [3, 3, 3, None, 3, 3, None]
+    >>> pl.DataFrame({"t": ["03/05/2025"]}).select(parse_timestamp("t", pl.String, "%d/%m/%Y"))["t"].dt.month()[0]
+    5
     """
     col = pl.col(name)
     if isinstance(dtype, pl.Datetime):
@@ -256,28 +298,64 @@ def parse_timestamp(name: str, dtype: pl.DataType) -> pl.Expr:
         return ts.alias(name)
     if dtype == pl.Date:
         return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias(name)
-    if dtype.is_numeric():
-        return _from_epoch(col.cast(pl.Float64)).alias(name)
+    if fmt is None and dtype.is_numeric():
+        return _from_epoch(col).alias(name)
     text = col.cast(pl.String).str.strip_chars()
-    is_number = text.str.contains(r"^-?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$")
-    numeric = _from_epoch(pl.when(is_number).then(text).cast(pl.Float64, strict=False))
-    with_offset = text.str.replace(r"[zZ]$", "+00:00")
-    parsed = [numeric]
-    for fmt in _TEXT_FORMATS:
-        parsed.append(with_offset.str.to_datetime(fmt + "%z", strict=False, time_unit="us").dt.convert_time_zone("UTC"))
-        parsed.append(text.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone("UTC"))
-    parsed.append(text.str.to_datetime("%Y-%m-%d", strict=False, time_unit="us").dt.replace_time_zone("UTC"))
-    return pl.coalesce(parsed).alias(name)
+    if fmt is not None:
+        parsed = text.str.to_datetime(fmt, strict=False, time_unit="us")
+        if "%z" in fmt or "%:z" in fmt or "%#z" in fmt or "%Z" in fmt:
+            return parsed.dt.convert_time_zone("UTC").alias(name)
+        return parsed.dt.replace_time_zone("UTC").alias(name)
+    numeric = pl.coalesce(_from_epoch(text.cast(pl.Int64, strict=False)),
+                          _from_epoch(text.cast(pl.Float64, strict=False)))
+    # One pass splits the text into date, time, seconds, fraction and zone; it is rebuilt as
+    # "YYYY-MM-DDTHH:MM:SS.f+HH:MM" (no zone: UTC) and parsed with one format.
+    parts = text.str.extract_groups(
+        r"^(\d{4}-\d{2}-\d{2})(?:[Tt ]\s*(\d{2}:\d{2})(?::(\d{2}))?(?:[.,](\d{1,9}))?)?\s*(.*)$")
+    zone = parts.struct.field("5").str.to_uppercase()
+    offset = zone.str.extract_groups(r"^(?:UTC|GMT)?([+-]\d{2}):?(\d{2})?$")
+    zone_text = (
+        pl.when(zone.is_in(["", "Z", "UTC", "GMT"])).then(pl.lit("+00:00"))
+        .otherwise(pl.concat_str([offset.struct.field("1"), pl.lit(":"),
+                                  offset.struct.field("2").fill_null(pl.lit("00"))]))
+    )
+    canonical = pl.concat_str([
+        parts.struct.field("1"), pl.lit("T"), parts.struct.field("2").fill_null(pl.lit("00:00")), pl.lit(":"),
+        parts.struct.field("3").fill_null(pl.lit("00")), pl.lit("."), parts.struct.field("4").fill_null(pl.lit("0")),
+        zone_text,
+    ])
+    parsed = canonical.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us")
+    return pl.coalesce(numeric, parsed.dt.convert_time_zone("UTC")).alias(name)
 
 
 def _from_epoch(value: pl.Expr) -> pl.Expr:
-    # Seconds until 5138 AD are below 1e11; milliseconds below 1e14.
-    micros = (
-        pl.when(value.abs() < 1e11).then(value * 1e6)
-        .when(value.abs() < 1e14).then(value * 1e3)
-        .otherwise(value)
+    """Epoch seconds, milliseconds, microseconds or nanoseconds (integer or fractional) to Datetime(us, UTC).
+
+    The unit is told by magnitude: between 1990 and 2100 seconds lie in
+    [6.3e8, 4.1e9], milliseconds in [6.3e11, 4.1e12], microseconds in
+    [6.3e14, 4.1e15] and nanoseconds in [6.3e17, 4.1e18], so the decade
+    boundaries 1e11, 1e14 and 1e17 separate them. Integers are converted
+    exactly; other values through Float64 (about 0.25 microsecond rounding
+    for nanoseconds).
+    """
+    magnitude = value.cast(pl.Float64).abs()
+    as_float = value.cast(pl.Float64)
+    micros_float = (
+        pl.when(magnitude < 1e11).then(as_float * 1e6)
+        .when(magnitude < 1e14).then(as_float * 1e3)
+        .when(magnitude < 1e17).then(as_float)
+        .otherwise(as_float / 1e3)
+    ).round(0).cast(pl.Int64, strict=False)
+    as_int = value.cast(pl.Int64, strict=False)  # integer arithmetic keeps nanoseconds exact
+    micros_int = (
+        pl.when(magnitude < 1e11).then(as_int * 1_000_000)
+        .when(magnitude < 1e14).then(as_int * 1_000)
+        .when(magnitude < 1e17).then(as_int)
+        .otherwise(as_int // 1_000)
     )
-    return micros.round(0).cast(pl.Int64, strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    exact = value.cast(pl.Float64) == as_int.cast(pl.Float64)
+    micros = pl.when(exact & as_int.is_not_null()).then(micros_int).otherwise(micros_float)
+    return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
 
 
 def _check_types(lf: pl.LazyFrame, schema: pl.Schema, columns: list[str], path: str,
@@ -336,9 +414,9 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     path : str or Path
         Parquet, CSV/TSV or NDJSON file.
     config : IngestConfig, optional
+        Format override, column mapping, timestamp format and CSV separator.
     extra_signals : tuple of str
         Further columns to keep, the signal stage's ``SignalConfig.extra_signals``.
-        Format override, column mapping and extra signal columns.
 
     Returns
     -------
@@ -353,16 +431,20 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     """
     config = config or IngestConfig()
     path_str = str(path)
-    lf = scan(path, config.format, EVENT_COLUMNS + extra_signals + tuple(s for _, s in config.column_map))
+    lf = scan(path, config.format, EVENT_COLUMNS + extra_signals + tuple(s for _, s in config.column_map),
+              config.separator)
     schema = _schema(lf, path_str)
-    lf = _normalise_header(lf, schema, Path(path), config.format)
+    lf = _normalise_header(lf, schema, Path(path), config.format, config.separator)
     schema = _schema(lf, path_str)
+    file_columns = schema.names()
     lf = _apply_column_map(lf, schema, config.column_map, path_str)
     schema = _schema(lf, path_str)
     if "account_id" not in schema:
+        hint = "map one with --map account_id=COLUMN"
+        if len(file_columns) == 1 and any(sep in file_columns[0] for sep in ";|\t,"):
+            hint = "the file has a single column: pass its field separator with --separator"
         raise InputError(
-            f"no account_id column (columns: {', '.join(schema.names()) or 'none'}); "
-            "map one with --map account_id=COLUMN",
+            f"no account_id column (columns in the file: {', '.join(file_columns) or 'none'}); {hint}",
             file=path_str,
         )
     for name in extra_signals:
@@ -378,7 +460,8 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     reasons = {"missing_account_id": pl.col("account_id").is_null()}
     if "timestamp" in schema:
         raw = pl.col("timestamp")
-        lf = lf.with_columns(raw.alias("__raw_ts"), parse_timestamp("timestamp", schema["timestamp"]))
+        lf = lf.with_columns(raw.alias("__raw_ts"),
+                             parse_timestamp("timestamp", schema["timestamp"], config.timestamp_format))
         raw_present = pl.col("__raw_ts").is_not_null()
         if schema["timestamp"] in (pl.String, pl.Categorical) or isinstance(schema["timestamp"], pl.Enum):
             raw_text = pl.col("__raw_ts").cast(pl.String).str.strip_chars()
@@ -392,8 +475,14 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
         # Another pass over the input only when some timestamps were bad.
         if bad_ts and _collect(lf.select(pl.col("timestamp").is_not_null().sum()), path_str).item() == 0:
             first = _first_bad_row(lf, reasons["unparseable_timestamp"] | reasons["timestamp_out_of_range"], path_str)
-            raise InputError("no timestamp could be parsed (expected ISO-8601 or epoch seconds/milliseconds)",
+            expected = (f"expected the format {config.timestamp_format!r}" if config.timestamp_format else
+                        "expected ISO-8601 or epoch seconds to nanoseconds; for other spellings such as "
+                        "03/05/2025 pass --timestamp-format")
+            raise InputError(f"no timestamp could be parsed ({expected})",
                              file=path_str, column="timestamp", row=first)
+    if rows and sum(rejected.values()) >= rows:
+        reasons_text = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in rejected.items())
+        raise InputError(f"every row was rejected ({reasons_text}); nothing left to analyse", file=path_str)
     any_bad = pl.any_horizontal(list(reasons.values()))
     unfiltered = lf
     lf = lf.filter(~any_bad)
