@@ -384,10 +384,28 @@ def simulate(
     preset: Annotated[str, typer.Option(help="small (fixture size), medium (~1M events) or campaign (>=24k ring accounts, >=16M prompts).")] = "small",
     seed: Annotated[int, typer.Option(help="Simulator seed: the same seed gives byte-identical files.")] = 0,
     camouflage: Annotated[Optional[float], typer.Option(help="Share of each ring account's traffic made to look benign (preset default otherwise).")] = None,
+    scenario: Annotated[Optional[str], typer.Option(help="A scenario of the family (pools, schedules, templates, crowds, giant, mixed): parameters drawn at random per seed; writes params.json too. Replaces --preset.")] = None,
+    scale: Annotated[str, typer.Option(help="With --scenario: small (~10k accounts), 1m (~1M events) or campaign (~220k accounts, ~20M events).")] = "small",
 ) -> None:
     """Simulate an API log with planted rings, benign-linked teams and benign users."""
     from graphlink.simulate import PRESETS, write_world
 
+    if scenario is not None:
+        from graphlink.simulate.scenarios import SCALES, SCENARIOS, write_scenario
+
+        if scenario not in SCENARIOS:
+            raise ConfigError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
+        if scale not in SCALES:
+            raise ConfigError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
+        if camouflage is not None:
+            raise ConfigError("--camouflage applies to --preset worlds; scenarios draw it per seed")
+        info = write_scenario(out_dir, scenario, seed, scale)
+        out_console.print(
+            f"wrote {info['n_events']:,} events from {info['n_accounts']:,} accounts "
+            f"({info['n_ring_accounts']:,} ring accounts in {info['n_cells']} cells of "
+            f"{info['n_campaigns']} operators, {info['n_benign_linked']:,} benign-linked) "
+            f"to {out_dir} in {info['seconds']:.1f} s")
+        return
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     config = PRESETS[preset]
