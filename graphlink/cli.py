@@ -424,10 +424,10 @@ def simulate(
 @cli_errors
 def evaluate(
     out_dir: Annotated[Path, typer.Argument(help="A graphlink detect output folder.")],
-    labels: Annotated[Path, typer.Argument(help="labels.parquet (account_id, ring_id, kind) from graphlink simulate.")],
+    labels: Annotated[Path, typer.Argument(help="Labels (Parquet/CSV/NDJSON): account_id, kind, ring_id and/or group_id (integer or string ids), optional campaign_id; e.g. labels.parquet from graphlink simulate.")],
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the metrics as JSON to this file.")] = None,
 ) -> None:
-    """Score a detect output against ground-truth labels (precision, recall, F1, ARI)."""
+    """Score a detect output against ground-truth labels (precision, recall, F1, ARI by cell and campaign, pairwise F1)."""
     import json
 
     from graphlink.evaluate import evaluate_dir, format_evaluation
