@@ -268,6 +268,19 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
+    meta = {"split": args.seeds, "seeds": f"{seed_list[0]}-{seed_list[-1]}" if seed_list else "-",
+            "scale": args.scale, "code": code_version(), "detect_args": extra,
+            "scenarios": scenarios}
+    stem = f"results-{args.seeds}-{args.scale}"
+
+    def save(rows: list[dict]) -> str:
+        summary = summarise(rows)
+        md = markdown(rows, summary, meta)
+        (args.json or work / f"{stem}.json").write_text(
+            json.dumps({"meta": meta, "summary": summary, "runs": rows}, indent=1, default=str) + "\n")
+        (args.md or work / f"{stem}.md").write_text(md)
+        return md
+
     print("| " + " | ".join(HEADER) + " |", flush=True)
     for scenario in scenarios:
         for seed in seed_list:
@@ -288,17 +301,10 @@ def main(argv: list[str] | None = None) -> int:
                                          *row_values(r)]) + " |"
                       + ("" if res["rc"] == 0 else f"  FAILED rc={res['rc']}: {res['stderr_tail']}"),
                       flush=True)
-    summary = summarise(rows)
-    meta = {"split": args.seeds, "seeds": f"{seed_list[0]}-{seed_list[-1]}" if seed_list else "-",
-            "scale": args.scale, "code": code_version(), "detect_args": extra,
-            "scenarios": scenarios}
-    md = markdown(rows, summary, meta)
+            save(rows)  # after every world, so an interrupted run keeps what it measured
+    md = save(rows)
     print()
     print(md.split("## Every run")[0])
-    stem = f"results-{args.seeds}-{args.scale}"
-    (args.json or work / f"{stem}.json").write_text(
-        json.dumps({"meta": meta, "summary": summary, "runs": rows}, indent=1, default=str) + "\n")
-    (args.md or work / f"{stem}.md").write_text(md)
     return 0
 
 
