@@ -75,10 +75,16 @@ __all__ = ["SCENARIOS", "SCALES", "draw_params", "build_plan"]
 
 SCENARIOS = ("pools", "schedules", "templates", "crowds", "giant", "mixed")
 
-#: Size of a world per scale.  ``ordinary``: ordinary benign people;
+#: Size of a world per scale (``tiny`` is for tests).  ``ordinary``: ordinary benign people;
 #: ``ring_budget``: ring accounts (approximate); ``ring_events``/``team_events``:
 #: requests per account; ``hub_size``: people behind one NAT/CGNAT hub.
 SCALES: dict[str, dict] = {
+    # for tests: every group kind present, ~1.5k accounts, well under a second
+    "tiny": dict(days=7, ordinary=600, ring_budget=300, ring_events=(10, 30),
+                 team_events=(5, 20), benign_median=4.0, hub_size=(100, 250),
+                 n_teams=(4, 8), n_hubs=(1, 2), n_families=(10, 30), n_resellers=(1, 2),
+                 reseller_size=(10, 30), n_frameworks=(1, 2), fw_users=(20, 50),
+                 shared_pool=(100, 300), max_cell=300),
     "small": dict(days=14, ordinary=6_000, ring_budget=1_500, ring_events=(20, 80),
                   team_events=(10, 60), benign_median=6.0, hub_size=(300, 1_500),
                   n_teams=(10, 30), n_hubs=(1, 3), n_families=(50, 200), n_resellers=(1, 3),
@@ -323,6 +329,7 @@ def draw_params(scenario: str, seed: int, scale: str = "small") -> dict:
     if shared_family:
         # operators that share nothing but a template family: disjoint infrastructure
         n_families = max(1, n_ops // 2)
+        operators[0]["lang"], operators[1]["lang"] = "zh", "en"  # both scripts present
         for i, op in enumerate(operators):
             op["family"] = i % n_families
             op["email"] = ["freemail", "domains", "disposable"][i % 3]
