@@ -62,6 +62,9 @@ _HOUR_CDF = np.cumsum(HOUR_PROFILE) / np.sum(HOUR_PROFILE)
 _WORDS = pa.array(WORDS, pa.string())
 _WORD_CDF = np.cumsum(1.0 / np.arange(1, len(WORDS) + 1) ** 0.8)
 _WORD_CDF /= _WORD_CDF[-1]
+#: Zipf draw by table lookup (2^16 quantiles of the CDF): O(1) per word.
+_WORD_TABLE = np.minimum(np.searchsorted(_WORD_CDF, (np.arange(1 << 16) + 0.5) / (1 << 16),
+                                         side="right"), len(WORDS) - 1)
 #: Common Chinese characters (fills of templates written in a script without spaces).
 ZH_CHARS = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工"
             "也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现"
@@ -84,8 +87,7 @@ def _take_words(rng: np.random.Generator, k: np.ndarray, zh: bool) -> pa.Array:
     if zh:
         values = _ZH.take(pa.array(rng.integers(0, len(_ZH), total)))
     else:
-        idx = np.searchsorted(_WORD_CDF, rng.random(total), side="right")
-        values = _WORDS.take(pa.array(np.minimum(idx, len(WORDS) - 1)))
+        values = _WORDS.take(pa.array(_WORD_TABLE[rng.integers(0, 1 << 16, total)]))
     lists = pa.LargeListArray.from_arrays(pa.array(offsets), values)
     return pc.binary_join(lists, "" if zh else " ")
 
@@ -366,14 +368,15 @@ def generate_events(plan: Plan, accounts: np.ndarray, rng: np.random.Generator) 
                       _pick(rng, c["home_off"][a], c["home_n"][a]))
     ip_idx = np.minimum(ip_idx, max(len(plan.ips) - 1, 0))
     ips = plan.ips.take(pa.array(ip_idx))
+    if isinstance(ips, pa.ChunkedArray):
+        ips = ips.combine_chunks()
     if use_v6.any():
         sel = np.flatnonzero(use_v6)
         hi = c["v6_hi"][a[sel]] | rng.integers(0, 1 << 16, len(sel), dtype=np.uint64)
         lo = rng.integers(0, 2**63, len(sel), dtype=np.uint64) | np.uint64(1)
-        v6 = format_ipv6(hi, lo)
-        ip_list = ips.to_numpy(zero_copy_only=False).astype(object)
-        ip_list[sel] = v6.to_numpy(zero_copy_only=False)
-        ips = pa.array(ip_list, pa.string())
+        where = np.arange(m)
+        where[sel] = m + np.arange(len(sel))
+        ips = pa.concat_arrays([ips, format_ipv6(hi, lo)]).take(pa.array(where))
     del home
 
     # cards (one per account, null without one)
@@ -381,34 +384,41 @@ def generate_events(plan: Plan, accounts: np.ndarray, rng: np.random.Generator) 
     cards = plan.cards.take(pa.array(np.maximum(card, 0)))
     cards = pc.if_else(pa.array(card < 0), pa.nulls(m, pa.string()), cards)
 
-    # prompts
-    prompt = np.empty(m, dtype=object)
+    # prompts: free text, or a template of the account's family with a fill
     free = ~task | (c["tmpl_n"][a] == 0)
-    if free.any():
-        sel = np.flatnonzero(free)
-        k = rng.integers(c["free_lo"][a[sel]], c["free_hi"][a[sel]] + 1)
-        prompt[sel] = _take_words(rng, k, zh=False).to_numpy(zero_copy_only=False)
-    if (~free).any():
-        sel = np.flatnonzero(~free)
+    parts: list[pa.Array] = []
+    where = np.empty(m, np.int64)
+    sel = np.flatnonzero(free)
+    k = rng.integers(c["free_lo"][a[sel]], c["free_hi"][a[sel]] + 1)
+    parts.append(_take_words(rng, k, zh=False))
+    where[sel] = np.arange(len(sel))
+    done = len(sel)
+    sel = np.flatnonzero(~free)
+    if len(sel):
         tid = _pick(rng, c["tmpl_off"][a[sel]], c["tmpl_n"][a[sel]])
         tid = np.minimum(tid, len(plan.templates) - 1)
-        pre = np.array([t[0].split("{n}")[0] for t in plan.templates], dtype=object)[tid]
-        post = np.array([t[0].split("{n}")[-1] if t[1] else "" for t in plan.templates],
-                        dtype=object)[tid]
+        pre = pa.array([t[0].split("{n}")[0] for t in plan.templates], pa.string())
+        post = pa.array([t[0].split("{n}")[-1] if t[1] else "" for t in plan.templates], pa.string())
+        tails = pa.array([t[2] for t in plan.templates], pa.string())
         numbered = np.array([t[1] for t in plan.templates])[tid]
-        tails = np.array([t[2] for t in plan.templates], dtype=object)[tid]
         zh = np.array([t[3] for t in plan.templates])[tid]
         k = rng.integers(c["fill_lo"][a[sel]], c["fill_hi"][a[sel]] + 1)
-        fill = np.empty(len(sel), dtype=object)
+        fill_parts, fill_where = [], np.empty(len(sel), np.int64)
+        n_fill = 0
         for is_zh in (False, True):
-            w = zh == is_zh
-            if w.any():
-                fill[w] = _take_words(rng, k[w], zh=is_zh).to_numpy(zero_copy_only=False)
-        num = np.where(numbered, rng.integers(1, 1000, len(sel)).astype(str), "").astype(object)
-        text = pc.binary_join_element_wise(
-            pa.array(pre, pa.string()), pa.array(num, pa.string()), pa.array(post, pa.string()),
-            pa.array(fill, pa.string()), pa.array(tails, pa.string()), "")
-        prompt[sel] = text.to_numpy(zero_copy_only=False)
+            w = np.flatnonzero(zh == is_zh)
+            if len(w):
+                fill_parts.append(_take_words(rng, k[w], zh=is_zh))
+                fill_where[w] = n_fill + np.arange(len(w))
+                n_fill += len(w)
+        fill = pa.concat_arrays(fill_parts).take(pa.array(fill_where))
+        num = pc.if_else(pa.array(numbered),
+                         pc.cast(pa.array(rng.integers(1, 1000, len(sel))), pa.string()), "")
+        t_idx = pa.array(tid)
+        parts.append(pc.binary_join_element_wise(
+            pre.take(t_idx), num, post.take(t_idx), fill, tails.take(t_idx), ""))
+        where[sel] = done + np.arange(len(sel))
+    prompts = pa.concat_arrays(parts).take(pa.array(where))
     # user agents: 1 in 10 requests from the account's secondary client
     ua_idx = np.where(rng.random(m) < 0.1, c["ua2"][a], c["ua"][a])
     uas = plan.user_agents.take(pa.array(np.minimum(ua_idx, len(plan.user_agents) - 1)))
@@ -419,7 +429,7 @@ def generate_events(plan: Plan, accounts: np.ndarray, rng: np.random.Generator) 
         "timestamp": pa.array(ts, pa.timestamp("us", tz="UTC")),
         "ip": ips,
         "payment_fingerprint": cards,
-        "prompt": pa.array(prompt, pa.string()),
+        "prompt": prompts,
         "user_agent": uas,
     }, schema=EVENT_SCHEMA)
     return table.take(pa.array(order))
