@@ -24,6 +24,7 @@ Examples::
     python benchmarks/generalisation.py --seeds dev --n-seeds 3            # quick
     python benchmarks/generalisation.py --seeds dev --scenarios mixed,pools --scale 1m
     python benchmarks/generalisation.py --seeds dev -- --resolution 0.5    # extra detect args
+    python benchmarks/generalisation.py --render bench-out/generalisation/results-dev-small.json
 """
 
 from __future__ import annotations
@@ -182,9 +183,14 @@ def summarise(rows: list[dict]) -> list[dict]:
             vals = [m[k] for m in ms if m.get(k) is not None]
             return min(vals) if vals else None
 
+        flagging = [m for m in ms if m.get("flagged_accounts", 1)]
+        prec = [m["precision"] for m in flagging]
         out.append({
             "scenario": scen, "accounts": acc, "method": method, "runs": len(rs),
-            "precision": mean("precision"), "recall": mean("recall"), "f1": mean("f1"),
+            "no_flags": len(ms) - len(flagging),
+            # precision is undefined when nothing is flagged: mean over runs that flag
+            "precision": sum(prec) / len(prec) if prec else None,
+            "recall": mean("recall"), "f1": mean("f1"),
             "f1_worst": worst("f1"),
             "benign_linked_flagged": sum(m["benign_linked_flagged"] for m in ms),
             "benign_linked_accounts": sum(m["benign_linked_accounts"] for m in ms),
@@ -200,17 +206,19 @@ def summarise(rows: list[dict]) -> list[dict]:
 def markdown(rows: list[dict], summary: list[dict], meta: dict) -> str:
     lines = [f"# Generalisation benchmark ({meta['split']} seeds {meta['seeds']}, scale "
              f"{meta['scale']}, code {meta['code']})", "",
-             "Per scenario x input x method: mean precision/recall/F1 (worst F1), benign-team "
+             "Per scenario x input x method: runs, runs that flagged nothing, mean precision "
+             "(over runs that flag), mean recall/F1 (worst F1), benign-team "
              "(benign_linked) and ordinary accounts flagged (summed over seeds), mean ARI by "
              "cell (worst) and by campaign, mean pairwise F1, slowest wall time and largest "
              "peak RSS.", "",
-             "| scenario | accounts | method | runs | precision | recall | F1 | F1 worst | "
+             "| scenario | accounts | method | runs | no flags | precision | recall | F1 | F1 worst | "
              "benign-team flagged | benign flagged | ARI cell | ARI cell worst | ARI campaign | "
              "pair F1 | wall s max | peak RSS MiB max |",
-             "|" + "---|" * 16]
+             "|" + "---|" * 17]
     for s in summary:
         lines.append("| " + " | ".join([
-            s["scenario"], s["accounts"], s["method"], str(s["runs"]), _fmt(s["precision"]),
+            s["scenario"], s["accounts"], s["method"], str(s["runs"]), str(s.get("no_flags", "-")),
+            _fmt(s["precision"]),
             _fmt(s["recall"]), _fmt(s["f1"]), _fmt(s["f1_worst"]),
             f"{s['benign_linked_flagged']}/{s['benign_linked_accounts']}", str(s["benign_flagged"]),
             _fmt(s["ari_cell"]), _fmt(s["ari_cell_worst"]), _fmt(s["ari_campaign"]),
@@ -237,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--baseline-only"]:
         baseline_only(argv[1], argv[2])
+        return 0
+    if argv[:1] == ["--render"]:  # re-render the Markdown of a saved results JSON
+        saved = json.loads(Path(argv[1]).read_text())
+        print(markdown(saved["runs"], summarise(saved["runs"]), saved["meta"]), end="")
         return 0
     extra: list[str] = []
     if "--" in argv:

@@ -17,7 +17,7 @@ import real_data  # noqa: E402
 def _row(scenario, seed, acc, method, f1, linked, ari):
     return {"scenario": scenario, "seed": seed, "accounts": acc, "method": method,
             "wall_s": 1.0 + seed, "peak_rss_mib": 100.0 * seed,
-            "metrics": {"precision": 1.0, "recall": f1, "f1": f1, "benign_linked_flagged": linked,
+            "metrics": {"precision": 1.0, "flagged_accounts": 5, "recall": f1, "f1": f1, "benign_linked_flagged": linked,
                         "benign_linked_accounts": 10, "benign_flagged": 0, "ari_cell": ari,
                         "ari_campaign": None, "pair_f1": 0.5}}
 
@@ -29,7 +29,7 @@ def test_summary_mean_worst_and_sums():
             {**_row("pools", 3, "events only", "graphlink", 0.0, 0, 0.0), "metrics": None}]
     s = {(r["scenario"], r["method"]): r for r in generalisation.summarise(rows)}
     g = s[("pools", "graphlink")]
-    assert g["runs"] == 2  # the failed run is not averaged in
+    assert g["runs"] == 2 and g["no_flags"] == 0  # the failed run is not averaged in
     assert g["f1"] == pytest.approx(0.7) and g["f1_worst"] == 0.5
     assert g["benign_linked_flagged"] == 5 and g["benign_linked_accounts"] == 20
     assert g["ari_cell_worst"] == 0.4 and g["ari_campaign"] is None
@@ -37,7 +37,7 @@ def test_summary_mean_worst_and_sums():
     assert s[("ALL", "baseline")]["f1"] == pytest.approx(0.1)
     md = generalisation.markdown(rows, generalisation.summarise(rows),
                                  {"split": "dev", "seeds": "1-3", "scale": "tiny", "code": "x"})
-    assert "| pools | events only | graphlink | 2 | 1.000 | 0.700 |" in md
+    assert "| pools | events only | graphlink | 2 | 0 | 1.000 | 0.700 |" in md
     assert md.count("\n| pools | ") == 4 + 2  # every run (the failed one too) + two summaries
 
 
