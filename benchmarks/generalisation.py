@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Generalisation benchmark: graphlink and the baseline on the scenario family.
 
-For each scenario x seed (dev or test split, :mod:`graphlink.simulate.seeds`)
+For each scenario x seed (dev or test split, :mod:`graphlink.lab.simulate.seeds`)
 this script
 
-1. generates the world with ``graphlink.simulate.scenarios.write_scenario``
+1. generates the world with ``graphlink.lab.simulate.scenarios.write_scenario``
    into a cache folder (reused when its ``params.json`` matches),
 2. runs ``python -m graphlink detect`` as a subprocess twice -- with the
    accounts file (``--accounts``) and on events only -- measuring wall time
@@ -42,8 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graphlink.simulate.scenarios import SCALES, SCENARIOS, draw_params, write_scenario  # noqa: E402
-from graphlink.simulate.seeds import seeds as seed_split  # noqa: E402
+from graphlink.lab.simulate.scenarios import SCALES, SCENARIOS, draw_params, write_scenario  # noqa: E402
+from graphlink.lab.simulate.seeds import seeds as seed_split  # noqa: E402
 
 _WRAPPER = (
     "import json, resource, subprocess, sys, time\n"
@@ -116,7 +116,7 @@ def baseline_only(events: str, out: str) -> None:
 
 
 def score(out: Path, labels: Path) -> dict | None:
-    from graphlink.evaluate import evaluate_dir
+    from graphlink.lab.evaluate import evaluate_dir
 
     if not (out / "accounts.parquet").exists():
         return None

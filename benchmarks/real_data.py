@@ -58,7 +58,7 @@ def score(out: Path, labels_path: Path) -> dict:
     """Pairwise and ARI scores of a detect output against trader groups."""
     import polars as pl
 
-    from graphlink.evaluate import adjusted_rand_index, evaluate, pair_scores
+    from graphlink.lab.evaluate import adjusted_rand_index, evaluate, pair_scores
 
     raw = pl.read_parquet(labels_path)
     labels = raw.select(

@@ -6,21 +6,34 @@ result; library errors become a one-line message and exit code 2.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
+import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
-import polars as pl
-import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if "polars" not in sys.modules:
+    # Polars allocates through jemalloc, which by default returns freed pages to the OS
+    # within ~0.5 s; the pipeline frees and reallocates tens of millions of rows per
+    # stage, so each new frame faulted its pages in again. Keeping freed pages for 5 s
+    # (then releasing them at once) cut system time 27 s -> 17 s and wall time 6-12 s on
+    # the 24M-event campaign preset, for ~0.5 GiB more peak RSS. Read once, when polars
+    # loads, so it is set here, in the command-line entry point, before polars is
+    # imported (``import graphlink`` loads nothing and sets nothing); a value the user
+    # set wins (polars appends it after its own defaults). Library users who want the
+    # same tuning set ``_RJEM_MALLOC_CONF`` before importing polars.
+    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:0")
 
-from graphlink.config import PipelineConfig, load_config
-from graphlink.errors import ConfigError, GraphlinkError, safe_reason
-from graphlink.safety import terminal_safe
+import polars as pl  # noqa: E402  (after the allocator setting above)
+import typer
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+from rich.text import Text  # noqa: E402
+
+from graphlink.config import PipelineConfig, build_config  # noqa: E402
+from graphlink.errors import ConfigError, GraphlinkError, safe_reason  # noqa: E402
+from graphlink.views.safety import terminal_safe  # noqa: E402
 
 app = typer.Typer(
     name="graphlink",
@@ -80,32 +93,15 @@ def parse_maps(maps: list[str] | None) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def build_config(config_file: Path | None, maps, signals, fmt, seed, resolution, asn_table,
-                 ipv4_prefix, ipv6_prefix, threshold) -> PipelineConfig:
-    config = load_config(config_file)
-    ingest = dataclasses.replace(
-        config.ingest,
-        column_map=config.ingest.column_map + parse_maps(maps),
-        extra_signals=tuple(dict.fromkeys(config.ingest.extra_signals + tuple(signals or ()))),
-        format=fmt or config.ingest.format,
-    )
-    sig = config.signals
-    sig = dataclasses.replace(
-        sig,
-        asn_table=str(asn_table) if asn_table else sig.asn_table,
-        ipv4_prefix=ipv4_prefix or sig.ipv4_prefix,
-        ipv6_prefix=ipv6_prefix or sig.ipv6_prefix,
-    )
-    com = config.communities
-    com = dataclasses.replace(
-        com,
-        seed=com.seed if seed is None else seed,
-        resolution=com.resolution if resolution is None else resolution,
-    )
-    scoring = config.scoring
-    if threshold is not None:
-        scoring = dataclasses.replace(scoring, flag_threshold=threshold)
-    return dataclasses.replace(config, ingest=ingest, signals=sig, communities=com, scoring=scoring)
+def detect_config(config_file: Path | None, maps: list[str] | None, signals: list[str] | None,
+                  **flags: object) -> PipelineConfig:
+    """The config of ``graphlink detect``: the TOML file, then --map/--signal, then the flags given."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        config = build_config(toml=config_file, columns=parse_maps(maps), signals=signals or (), **flags)
+    for warning in caught:
+        err.print(Text(f"warning: {terminal_safe(str(warning.message))}", style="yellow"), soft_wrap=True)
+    return config
 
 
 def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
@@ -159,10 +155,12 @@ def detect(
 
     Writes accounts.parquet, clusters.parquet, evidence.parquet and run.json to --out.
     """
-    from graphlink.pipeline import run_detect, write_outputs
+    from graphlink.pipeline import run_detect
+    from graphlink.store.outputs import write_outputs
 
-    config = build_config(config_file, maps, signals, fmt, seed, resolution, asn_table,
-                          ipv4_prefix, ipv6_prefix, threshold)
+    config = detect_config(config_file, maps, signals, format=fmt, seed=seed, resolution=resolution,
+                           asn_table=asn_table, ipv4_prefix=ipv4_prefix, ipv6_prefix=ipv6_prefix,
+                           flag_threshold=threshold)
     if quiet or not sys.stderr.isatty():
         progress = None if quiet else (lambda stage: err.print(f"[dim]… {stage}[/dim]"))
         result = run_detect(events, accounts, config, progress=progress, previous=previous)
@@ -240,7 +238,7 @@ def report(
     flagged cluster: reasons, members, shared evidence, activity plots and a
     network drawing. Opens offline in any browser.
     """
-    from graphlink.report import ReportOptions, write_report
+    from graphlink.views.report import ReportOptions, write_report
 
     options = ReportOptions(max_sections=max_sections, max_members=max_members, plots=plots)
     info = write_report(out_dir, out, redact=redact, redact_key=redact_key, options=options)
@@ -249,21 +247,6 @@ def report(
         out_console.print(Text(f"wrote {terminal_safe(info.path)} ({human_size(info.bytes)}; {info.sections:,} "
                                f"cluster sections, {info.flagged:,} flagged of {info.clusters:,}{note}) "
                                f"in {info.seconds:.1f} s"), soft_wrap=True)
-
-
-def sparkline(values: list[int]) -> str:
-    """Unicode block sparkline of non-negative counts.
-
-    Examples
-    --------
-    >>> sparkline([0, 1, 2, 4])
-    ' ▂▄█'
-    """
-    blocks = " ▁▂▃▄▅▆▇█"
-    top = max(values) if values else 0
-    if top <= 0:
-        return " " * len(values)
-    return "".join(blocks[0 if v <= 0 else max(1, round(v / top * 8))] for v in values)
 
 
 @app.command()
@@ -277,59 +260,11 @@ def show(
     redact_key: RedactKeyOpt = None,
 ) -> None:
     """Show one cluster in the terminal: reasons, members and shared evidence."""
-    from graphlink.outputs import load_outputs, score_columns
+    from graphlink.views.terminal import show_cluster
 
-    outputs = load_outputs(out_dir, [cluster_id], redact=redact, redact_key=redact_key)
-    row = outputs.cluster_row(cluster_id)
-    member_rows = outputs.members(cluster_id)
-    evidence_rows = outputs.cluster_evidence(cluster_id)
-    hours = outputs.hour_profile(cluster_id)
-
-    title = Text(f"Cluster {cluster_id}", style="bold")
-    if row["flagged"]:
-        title.append("  flagged", style="bold red")
-    out_console.print(title)
-    first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
-    active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
-    out_console.print(Text(f"{row['size']:,} accounts; score {row['score']:.3f}{active}"))
-    if outputs.redaction:
-        out_console.print(Text(f"redacted: {outputs.redaction}", style="yellow"))
-
-    reasons = Table(title="Reasons", title_justify="left", show_header=False, box=None, padding=(0, 2))
-    reasons.add_column("what", style="dim")
-    reasons.add_column("value", overflow="fold")
-    for reason in [r for r in (row.get("why") or "").split("; ") if r] or ["no shared evidence recorded"]:
-        reasons.add_row("why", Text(terminal_safe(reason, limit=300)))
-    for name in score_columns(outputs.clusters):
-        value = row[name]
-        reasons.add_row(Text(terminal_safe(name)), Text(f"{value:.3f}" if isinstance(value, float) else f"{value}"))
-    reasons.add_row("linked by", Text(terminal_safe(", ".join(row.get("kinds") or []) or "none")))
-    if hours and any(hours):
-        reasons.add_row("hours (UTC)", Text(f"00 {sparkline(hours)} 23"))
-    out_console.print(reasons)
-
-    table = Table(title=f"Members ({member_rows.height:,})", title_justify="left")
-    for name, justify in (("account", "left"), ("events", "right"), ("first seen (UTC)", "left"),
-                          ("last seen (UTC)", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
-    stamp = lambda t: f"{t:%Y-%m-%d %H:%M}" if t is not None else ""  # noqa: E731
-    for m in member_rows.head(members).iter_rows(named=True):
-        table.add_row(Text(terminal_safe(m["account_id"], limit=80)), f"{m['events']:,}",
-                      stamp(m["first_seen"]), stamp(m["last_seen"]))
-    if member_rows.height > members:
-        table.caption = f"{member_rows.height - members:,} more (graphlink export DIR --format csv --clusters {cluster_id})"
-    out_console.print(table)
-
-    table = Table(title=f"Shared evidence ({evidence_rows.height:,})", title_justify="left")
-    for name, justify in (("kind", "left"), ("value", "left"), ("sharing", "right"), ("weight", "right"),
-                          ("in input", "right")):
-        table.add_column(name, justify=justify, overflow="fold")
-    for e in evidence_rows.head(evidence).iter_rows(named=True):
-        table.add_row(Text(terminal_safe(e["kind"])), Text(terminal_safe(e["value"], limit=120)),
-                      f"{e['accounts_sharing']:,}", f"{e['weight']:.3f}", f"{e['df']:,}")
-    if evidence_rows.height > evidence:
-        table.caption = f"{evidence_rows.height - evidence:,} more (use --evidence)"
-    out_console.print(table)
+    for part in show_cluster(out_dir, cluster_id, members=members, evidence=evidence, redact=redact,
+                             redact_key=redact_key):
+        out_console.print(part)
 
 
 def parse_clusters(values: list[str] | None) -> str | list[int]:
@@ -363,7 +298,7 @@ def export_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Export chosen clusters: a Gephi-ready graph, JSON case files, or CSV."""
-    from graphlink.export import export
+    from graphlink.views.export import export
 
     info = export(out_dir, fmt, parse_clusters(clusters), out, redact=redact, redact_key=redact_key)
     if quiet:
@@ -388,32 +323,21 @@ def simulate(
     scale: Annotated[str, typer.Option(help="With --scenario: small (~10k accounts), 1m (~1M events) or campaign (~220k accounts, ~20M events).")] = "small",
 ) -> None:
     """Simulate an API log with planted rings, benign-linked teams and benign users."""
-    from graphlink.simulate import PRESETS, write_world
+    from graphlink.lab.commands import simulate_preset
 
     if scenario is not None:
-        from graphlink.simulate.scenarios import SCALES, SCENARIOS, write_scenario
+        from graphlink.lab.commands import simulate_scenario_world
 
-        if scenario not in SCENARIOS:
-            raise ConfigError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
-        if scale not in SCALES:
-            raise ConfigError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
         if camouflage is not None:
             raise ConfigError("--camouflage applies to --preset worlds; scenarios draw it per seed")
-        info = write_scenario(out_dir, scenario, seed, scale)
+        info = simulate_scenario_world(out_dir, scenario, seed=seed, scale=scale)
         out_console.print(
             f"wrote {info['n_events']:,} events from {info['n_accounts']:,} accounts "
             f"({info['n_ring_accounts']:,} ring accounts in {info['n_cells']} cells of "
             f"{info['n_campaigns']} operators, {info['n_benign_linked']:,} benign-linked) "
             f"to {out_dir} in {info['seconds']:.1f} s")
         return
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-    config = PRESETS[preset]
-    if camouflage is not None:
-        if not 0.0 <= camouflage < 1.0:
-            raise ConfigError("--camouflage must be in [0, 1)")
-        config = config.replace(camouflage_share=camouflage)
-    info = write_world(out_dir, config, seed=seed)
+    info = simulate_preset(out_dir, preset, seed=seed, camouflage=camouflage)
     out_console.print(
         f"wrote {info['n_events']:,} events from {info['n_accounts']:,} accounts "
         f"({info['n_ring_accounts']:,} ring accounts in {info['n_rings']} rings, "
@@ -428,17 +352,10 @@ def evaluate(
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the metrics as JSON to this file.")] = None,
 ) -> None:
     """Score a detect output against ground-truth labels (precision, recall, F1, ARI by cell and campaign, pairwise F1)."""
-    import json
+    from graphlink.lab.commands import evaluate_output
+    from graphlink.lab.evaluate import format_evaluation
 
-    from graphlink.evaluate import evaluate_dir, format_evaluation
-
-    for path in (out_dir / "accounts.parquet", out_dir / "clusters.parquet", labels):
-        if not path.is_file():
-            raise GraphlinkError(f"{path}: file not found")
-    result = evaluate_dir(out_dir, labels)
-    out_console.print(format_evaluation(result))
-    if json_path is not None:
-        json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    out_console.print(format_evaluation(evaluate_output(out_dir, labels, json_path)))
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from graphlink.cli import app
 from graphlink.errors import InputError
-from graphlink.evaluate import evaluate, evaluate_dir, pair_scores
+from graphlink.lab.evaluate import evaluate, evaluate_dir, pair_scores
 
 from tests.test_evaluate import brute_force_ari
 

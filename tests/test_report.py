@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from graphlink.cli import app
-from graphlink.report import ReportOptions, write_report
-from graphlink.report.html import CONTENT_SECURITY_POLICY, SORT_JS
+from graphlink.views.report import ReportOptions, write_report
+from graphlink.views.report.html import CONTENT_SECURITY_POLICY, SORT_JS
 from tests._report_worlds import RING_A_UA, XSS_ACCOUNT, XSS_IMG, XSS_SCRIPT, world, world_session  # noqa: F401
 
 FIXED = datetime(2024, 5, 1, tzinfo=timezone.utc)
@@ -184,7 +184,7 @@ def test_extra_score_columns_render_generically(world):
 def test_report_is_atomic_and_replaces(world, monkeypatch):
     target = world / "report.html"
     target.write_text("old")
-    import graphlink.report as report_module
+    import graphlink.views.report as report_module
 
     def boom(*args, **kwargs):
         raise RuntimeError("render failed")
@@ -292,8 +292,8 @@ def test_sorting_in_headless_chromium(world, tmp_path):
 
 
 def test_plots_are_deterministic(world_session):
-    from graphlink.outputs import load_outputs
-    from graphlink.report import plots
+    from graphlink.store.outputs import load_outputs
+    from graphlink.views import plots
 
     outputs = load_outputs(world_session, [1])
     memberships = outputs.cluster_memberships(1)
@@ -306,7 +306,7 @@ def test_plots_are_deterministic(world_session):
 
 
 def test_network_sampling_caps_nodes():
-    from graphlink.report.plots import sample_network
+    from graphlink.views.plots import sample_network
 
     # One 400-account ring sharing 50 values: the drawing keeps to the node budget.
     accounts = [f"a{i:03d}" for i in range(400)]

@@ -1,4 +1,4 @@
-"""Tests of the scenario family (graphlink.simulate.scenarios) and the seed split."""
+"""Tests of the scenario family (graphlink.lab.simulate.scenarios) and the seed split."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from graphlink.cli import app
-from graphlink.simulate.scenarios import (
+from graphlink.lab.simulate.scenarios import (
     SCENARIOS, draw_params, simulate_scenario, write_scenario,
 )
-from graphlink.simulate.seeds import DEV_SEEDS, TEST_SEEDS, seeds
+from graphlink.lab.simulate.seeds import DEV_SEEDS, TEST_SEEDS, seeds
 
 
 @pytest.fixture(scope="module")

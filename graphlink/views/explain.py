@@ -1,0 +1,111 @@
+"""Explanations of a cluster in words, and small escaped HTML tables for notebooks.
+
+:func:`why_text` is the one long-form explanation of a cluster (the notebook's
+:meth:`graphlink.ClusterView.why` and the exported case file); the short
+``why`` column of ``clusters.parquet`` is written by
+:mod:`graphlink.stages.scoring`. Logged values are attacker-written: text is
+made terminal-safe and HTML escaped (:mod:`graphlink.views.safety`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+import polars as pl
+
+from graphlink.contract import JSON_TIME_FORMAT
+from graphlink.views.safety import html_safe, terminal_safe
+
+#: Signal kinds in words.
+KIND_LABELS = {
+    "payment": "payment fingerprint", "ip": "IP address", "ip_net": "IP network", "asn": "ASN",
+    "prompt": "prompt phrase", "timing": "activity-timing signature", "user_agent": "user agent",
+    "email_domain": "email domain", "created_hour": "account-creation hour",
+}
+
+
+def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float, min_flag_size: int) -> str:
+    """Plain-language explanation of one cluster: size, score, verdict and strongest evidence.
+
+    Parameters
+    ----------
+    row : dict
+        The cluster's ``clusters.parquet`` row.
+    evidence : DataFrame
+        The cluster's ``evidence.parquet`` rows.
+    flag_threshold, min_flag_size : float, int
+        The run's :class:`graphlink.config.ScoringConfig` settings, quoted in the verdict.
+
+    Returns
+    -------
+    str
+        Several lines; one per signal kind its most shared value, linking kinds first.
+    """
+    size, score = int(row["size"]), float(row["score"])
+    verdict = "flagged" if row["flagged"] else "not flagged"
+    lines = [f"Cluster {row['cluster_id']}: {size:,} accounts, score {score:.3f}, {verdict} "
+             f"(flag_threshold {flag_threshold:g}, min_flag_size {min_flag_size})"]
+    kinds = row.get("kinds") or []
+    if kinds:
+        lines.append("Linked by: " + ", ".join(terminal_safe(k) for k in kinds))
+    # One line per kind (linking kinds in strength order first): its most shared value.
+    order = {k: i for i, k in enumerate(kinds)}
+    ranked = (
+        evidence.sort(["accounts_sharing", "weight", "value"], descending=[True, True, False])
+        .group_by("kind", maintain_order=True)
+        .agg(pl.col("value").first(), pl.col("accounts_sharing").first(), pl.col("weight").first(),
+             pl.col("df").first(), pl.len().alias("n_values"))
+        .with_columns(pl.col("kind").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+                      .alias("rank"))
+        .sort(["rank", "accounts_sharing", "kind"], descending=[False, True, False])
+    )
+    lines.append("Shared evidence:" if ranked.height else "No value is shared by two or more members.")
+    for kind, value, n, weight, df, n_values in ranked.select(
+            "kind", "value", "accounts_sharing", "weight", "df", "n_values").iter_rows():
+        label = KIND_LABELS.get(kind, terminal_safe(kind))
+        note = (f"{df:,} accounts carry it in the whole input" if weight > 0
+                else f"too common to link on its own: {df:,} accounts carry it")
+        more = f"; {n_values - 1} more shared {label} value(s) in the evidence" if n_values > 1 else ""
+        lines.append(f"  - {n:,} of {size:,} members share {label} "
+                     f"{terminal_safe(value, limit=80)!r} ({note}{more})")
+    return "\n".join(lines)
+
+
+def table_html(frame: pl.DataFrame, max_rows: int = 10, max_chars: int = 120) -> str:
+    """A small HTML table with every cell escaped (cells are attacker-controlled)."""
+    head = "".join(f"<th>{html_safe(c)}</th>" for c in frame.columns)
+    rows = []
+    for row in frame.head(max_rows).iter_rows():
+        cells = []
+        for value in row:
+            if isinstance(value, float):
+                text = f"{value:.3f}"
+            elif isinstance(value, list):
+                text = ", ".join(map(str, value))
+            else:
+                text = "" if value is None else str(value)
+            cells.append(f"<td style='text-align:left'>{html_safe(terminal_safe(text, limit=max_chars))}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    more = (f"<p><small>… {frame.height - max_rows:,} more rows</small></p>" if frame.height > max_rows else "")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps`` fallback: datetimes as :data:`graphlink.contract.JSON_TIME_FORMAT` (UTC), dates ISO.
+
+    The one JSON date format of graphlink's exports.
+
+    Examples
+    --------
+    >>> from datetime import timezone
+    >>> json_default(datetime(2024, 5, 1, 9, 30, tzinfo=timezone.utc)), json_default(date(2024, 5, 1))
+    ('2024-05-01T09:30:00Z', '2024-05-01')
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(timezone.utc).strftime(JSON_TIME_FORMAT)
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
