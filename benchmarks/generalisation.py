@@ -10,8 +10,8 @@ this script
    accounts file (``--accounts``) and on events only -- measuring wall time
    and peak RSS (``/usr/bin/time -v``, else ``getrusage`` of the child),
 3. runs the shared-card/IP connected-components baseline
-   (:mod:`graphlink.baseline`, events only) the same way,
-4. scores every output with :func:`graphlink.evaluate.evaluate_dir`,
+   (:mod:`graphlink.lab.baseline`, events only) the same way,
+4. scores every output with :func:`graphlink.lab.evaluate.evaluate_dir`,
 
 and prints a table (one row per run) and a summary (mean and worst per
 scenario x input x method), written as JSON and Markdown too.
@@ -107,7 +107,7 @@ def baseline_only(events: str, out: str) -> None:
     """Subprocess entry: the shared-identifier baseline on ``events`` into ``out``."""
     import polars as pl
 
-    from graphlink.baseline import BaselineConfig, baseline_detect
+    from graphlink.lab.baseline import BaselineConfig, baseline_detect
 
     accounts, clusters = baseline_detect(pl.scan_parquet(events), BaselineConfig())
     Path(out).mkdir(parents=True, exist_ok=True)

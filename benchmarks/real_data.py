@@ -45,7 +45,7 @@ def baseline_only(events: str, out: str) -> None:
     """Subprocess entry: the baseline linking accounts by shared friends."""
     import polars as pl
 
-    from graphlink.baseline import BaselineConfig, baseline_detect
+    from graphlink.lab.baseline import BaselineConfig, baseline_detect
 
     accounts, clusters = baseline_detect(pl.scan_parquet(events),
                                          BaselineConfig(identifiers=("friend",)))
