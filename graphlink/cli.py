@@ -370,10 +370,24 @@ def simulate(
     preset: Annotated[str, typer.Option(help="small (fixture size), medium (~1M events) or campaign (>=24k ring accounts, >=16M prompts).")] = "small",
     seed: Annotated[int, typer.Option(help="Simulator seed: the same seed gives byte-identical files.")] = 0,
     camouflage: Annotated[Optional[float], typer.Option(help="Share of each ring account's traffic made to look benign (preset default otherwise).")] = None,
+    scenario: Annotated[Optional[str], typer.Option(help="A scenario of the family (pools, schedules, templates, crowds, giant, mixed): parameters drawn at random per seed; writes params.json too. Replaces --preset.")] = None,
+    scale: Annotated[str, typer.Option(help="With --scenario: small (~10k accounts), 1m (~1M events) or campaign (~220k accounts, ~20M events).")] = "small",
 ) -> None:
     """Simulate an API log with planted rings, benign-linked teams and benign users."""
     from graphlink.lab.commands import simulate_preset
 
+    if scenario is not None:
+        from graphlink.lab.commands import simulate_scenario_world
+
+        if camouflage is not None:
+            raise ConfigError("--camouflage applies to --preset worlds; scenarios draw it per seed")
+        info = simulate_scenario_world(out_dir, scenario, seed=seed, scale=scale)
+        out_console.print(
+            f"wrote {info['n_events']:,} events from {info['n_accounts']:,} accounts "
+            f"({info['n_ring_accounts']:,} ring accounts in {info['n_cells']} cells of "
+            f"{info['n_campaigns']} operators, {info['n_benign_linked']:,} benign-linked) "
+            f"to {out_dir} in {info['seconds']:.1f} s")
+        return
     info = simulate_preset(out_dir, preset, seed=seed, camouflage=camouflage)
     out_console.print(
         f"wrote {info['n_events']:,} events from {info['n_accounts']:,} accounts "
@@ -385,10 +399,10 @@ def simulate(
 @cli_errors
 def evaluate(
     out_dir: Annotated[Path, typer.Argument(help="A graphlink detect output folder.")],
-    labels: Annotated[Path, typer.Argument(help="labels.parquet (account_id, ring_id, kind) from graphlink simulate.")],
+    labels: Annotated[Path, typer.Argument(help="Labels (Parquet/CSV/NDJSON): account_id, kind, ring_id and/or group_id (integer or string ids), optional campaign_id; e.g. labels.parquet from graphlink simulate.")],
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the metrics as JSON to this file.")] = None,
 ) -> None:
-    """Score a detect output against ground-truth labels (precision, recall, F1, ARI)."""
+    """Score a detect output against ground-truth labels (precision, recall, F1, ARI by cell and campaign, pairwise F1)."""
     from graphlink.lab.commands import evaluate_output
     from graphlink.lab.evaluate import format_evaluation
 
