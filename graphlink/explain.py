@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-__all__ = ["KIND_LABELS", "KindEvidence", "Schedule", "Template", "describe_schedule", "evidence_by_kind",
-           "hours_text", "kind_label", "reconstruct_templates", "tokenise"]
+__all__ = ["KIND_LABELS", "KindEvidence", "Schedule", "Template", "describe_schedule", "describe_sync",
+           "evidence_by_kind", "hours_text", "kind_label", "reconstruct_templates", "tokenise"]
 
 #: Plain names of the built-in signal kinds (singular, plural).
 KIND_LABELS: dict[str, tuple[str, str]] = {
@@ -66,8 +66,10 @@ class KindEvidence:
     label : str
         Plain plural name (``"payment cards"``).
     strength : float
-        Sum over linking values of ``weight × accounts_sharing``: how much
-        this kind binds the cluster; kinds are ordered by it.
+        The largest ``weight × accounts_sharing`` of its values: how strongly
+        its best value binds the cluster (a maximum, not a sum, so a template's
+        many overlapping shingles do not outweigh one shared card); kinds are
+        ordered by it.
     values : DataFrame
         ``value, accounts_sharing, weight, df`` (``df``: accounts carrying the
         value in the whole input), strongest first; zero-weight values only
@@ -125,7 +127,7 @@ def evidence_by_kind(evidence: pl.DataFrame, size: int | None = None, *, include
         frame = frame.with_columns(pl.lit(None, pl.UInt32).alias("df"))
     frame = frame.with_columns((pl.col("weight").fill_null(0.0) * pl.col("accounts_sharing")).alias("_strength"))
     stats = (frame.group_by("kind")
-             .agg(pl.col("_strength").sum().alias("strength"), pl.len().alias("n"),
+             .agg(pl.col("_strength").max().alias("strength"), pl.len().alias("n"),
                   (pl.col("weight").fill_null(0.0) <= 0).sum().alias("zero"))
              .sort(["strength", "n", "kind"], descending=[True, True, False]))
     groups = []
@@ -289,14 +291,15 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
 
     Method
     ------
-    Shingles overlapping by ``ngram - 1`` words are chained into constant
-    segments (the de Bruijn-style assembly used for reads in sequence
-    assembly). Each sampled prompt is tokenised as detection normalises it;
-    the prompt covering most segment words is the example, its covered
-    words are the template's constant text (numbers marked ``#``: they were
-    normalised to ``0``), and each run of uncovered words is one variable
-    part. Prompts sharing a segment with a template are attributed to it;
-    the remaining prompts yield the next template. Words every follower of
+    Each sampled prompt is tokenised as detection normalises it and its
+    template phrases (shared shingles) located. The prompt with most of them
+    is the example; prompts at least half of whose phrases are the
+    example's follow the same template. Phrases most followers (60%) share
+    are constant text, shown in the example's original spelling (numbers
+    marked ``#``: they were normalised to ``0``); each run of other words is
+    one variable part. The remaining prompts yield the next template.
+    Without prompts, shingles overlapping by ``ngram - 1`` words are chained
+    (the overlap assembly of sequence reads) and the chains joined. Words every follower of
     a template starts or ends with are template text too (a template's tail
     after its last variable part is shorter than a shingle).
 
@@ -324,35 +327,40 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
                 parts.append(("…", True))
             parts.extend(_number_parts(chain))
         return [Template(parts=parts)]
-    tokenised = [(account, text, tokenise(text)) for account, text in prompts]
+    known = {tuple(w) for w in words_of if len(w) == ngram}
     located = []
-    for account, text, tokens in tokenised:
+    for account, text in prompts:
+        tokens = tokenise(text)
         words = [w for w, _, _ in tokens]
-        hits = {}
-        for ci, chain in enumerate(chains):
-            at = _find(words, chain)
-            if at >= 0:
-                hits[ci] = at
-        located.append((account, text, tokens, hits))
+        hits: dict[tuple[str, ...], int] = {}
+        for i in range(len(words) - ngram + 1):
+            gram = tuple(words[i:i + ngram])
+            if gram in known and gram not in hits:
+                hits[gram] = i
+        if hits:
+            located.append((account, text, tokens, hits))
     templates = []
-    remaining = [item for item in located if item[3]]
+    remaining = located
     while remaining and len(templates) < max_templates:
-        # The example: the prompt covering most template words (ties: shorter text, then text).
-        def covered(item) -> int:
-            return sum(len(chains[ci]) for ci in item[3])
-
-        best = min(remaining, key=lambda item: (-covered(item), len(item[1]), item[1]))
-        segs = set(best[3])
-        members = [item for item in remaining if segs & set(item[3])]
-        spans = [(best[3][ci], len(chains[ci])) for ci in segs]
-        if len({m[0] for m in members}) >= 2:  # words every follower starts or ends with are template text too
-            word_lists = [[w for w, _, _ in m[2]] for m in members]
+        # The example: the prompt with most template phrases (ties: shorter text, then text).
+        best = min(remaining, key=lambda item: (-len(item[3]), len(item[1]), item[1]))
+        grams = set(best[3])
+        # Followers: prompts at least half of whose template phrases are the example's.
+        followers = [item for item in remaining if 2 * len(grams & set(item[3])) >= len(item[3])]
+        if len({f[0] for f in followers}) >= 2:
+            # Constant text is what most followers share: a phrase with a varying word
+            # ("question 0 about delta") frequent in the sample is not template text.
+            need = 0.6 * len(followers)
+            grams = {g for g in grams if sum(g in f[3] for f in followers) >= need} or grams
+        spans = [(best[3][g], ngram) for g in grams]
+        if len({f[0] for f in followers}) >= 2:  # words every follower starts or ends with are template text too
+            word_lists = [[w for w, _, _ in f[2]] for f in followers]
             head, tail = _common_prefix(word_lists), _common_prefix([w[::-1] for w in word_lists])
-            n = len(best[2])
-            spans += [(0, head), (n - tail, tail)]
-        templates.append(Template(parts=_parts(best[1], best[2], spans),
-                                  example=best[1], prompts=len(members), accounts=len({m[0] for m in members})))
-        remaining = [item for item in remaining if not (segs & set(item[3]))]
+            spans += [(0, head), (len(best[2]) - tail, tail)]
+        templates.append(Template(parts=_parts(best[1], best[2], spans), example=best[1], prompts=len(followers),
+                                  accounts=len({f[0] for f in followers})))
+        taken = {id(f) for f in followers}
+        remaining = [item for item in remaining if id(item) not in taken]
     return sorted(templates, key=lambda t: (-t.accounts, -t.prompts, t.text()))
 
 
@@ -515,7 +523,7 @@ def hours_text(hours: Sequence[int]) -> str:
 
 
 def describe_schedule(events: pl.DataFrame, *, min_events: int = 20, min_share: float = 0.5,
-                      window: float = 0.05) -> Schedule | None:
+                      window: float = 0.05, max_window: float = 300.0) -> Schedule | None:
     """Find the repeating clock a cluster's events follow, if any.
 
     Parameters
@@ -531,6 +539,9 @@ def describe_schedule(events: pl.DataFrame, *, min_events: int = 20, min_share: 
     window : float
         Half-width of a slot as a fraction of the period (default 5%: ± 30 s
         on a 10-minute clock).
+    max_window : float
+        Largest half-width in seconds (default 5 min): a daily burst spread
+        over hours is activity in working hours, not a clock.
 
     Returns
     -------
@@ -569,10 +580,10 @@ def describe_schedule(events: pl.DataFrame, *, min_events: int = 20, min_share: 
         if span < 3 * period:
             break
         phase = np.mod(seconds, period)
-        half = window * period
-        bins = 40
+        half = min(window * period, max_window)
+        bins = max(40, int(np.ceil(2 * period / half)))
         counts = np.bincount(np.minimum((phase / period * bins).astype(np.int64), bins - 1), minlength=bins)
-        width = int(round(2 * window * bins))  # bins in the window
+        width = max(1, int(round(2 * half / period * bins)))  # bins in the window
         padded = np.concatenate([counts, counts[:width]])
         sums = np.convolve(padded, np.ones(width + 1, dtype=np.int64), mode="valid")[:bins]
         start = int(np.argmax(sums))
@@ -601,3 +612,45 @@ def describe_schedule(events: pl.DataFrame, *, min_events: int = 20, min_share: 
     hours = [h for h in range(24) if hour_counts[h] >= max(1, 0.01 * near.sum() / 24)]
     return Schedule(period=period, offset=centre, spread=spread, event_share=share, account_share=account_share,
                     hours=hours, events=frame.height)
+
+
+def describe_sync(events: pl.DataFrame, *, window: str = "1m", min_accounts: int = 3) -> str | None:
+    """Say how often members act in the same minute, with the busiest minute to check in the log.
+
+    Parameters
+    ----------
+    events : DataFrame
+        ``account_id, timestamp`` of the cluster's members.
+    window : str
+        Polars duration of a shared window (default one minute, the timing signal's bucket).
+    min_accounts : int
+        A window counts as shared when at least this many members act in it.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"92% of events fall in minutes when at least 3 members act together
+        (busiest: 40 accounts at 2025-01-08 14:03 UTC)"``; ``None`` when no window is shared.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2025, 1, 8, 14, 3, 10, tzinfo=timezone.utc)
+    >>> ev = pl.DataFrame({"account_id": ["a", "b", "c", "d"],
+    ...                    "timestamp": [t, t, t, datetime(2025, 1, 9, tzinfo=timezone.utc)]})
+    >>> describe_sync(ev)
+    '75% of events fall in minutes when at least 3 members act together (busiest: 3 accounts at 2025-01-08 14:03 UTC)'
+    """
+    frame = events.select("account_id", "timestamp").drop_nulls()
+    if frame.is_empty():
+        return None
+    per_window = (frame.group_by(pl.col("timestamp").dt.truncate(window).alias("w"))
+                  .agg(pl.col("account_id").n_unique().alias("accounts"), pl.len().alias("events")))
+    shared = per_window.filter(pl.col("accounts") >= min_accounts)
+    if shared.is_empty():
+        return None
+    share = shared["events"].sum() / frame.height
+    busiest = shared.sort(["accounts", "w"], descending=[True, False]).row(0, named=True)
+    unit = "minutes" if window == "1m" else f"{window} windows"
+    return (f"{share:.0%} of events fall in {unit} when at least {min_accounts} members act together "
+            f"(busiest: {busiest['accounts']:,} accounts at {busiest['w']:%Y-%m-%d %H:%M} UTC)")

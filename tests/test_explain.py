@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import polars as pl
 
-from graphlink.explain import describe_schedule, evidence_by_kind, hours_text, reconstruct_templates, tokenise
+from graphlink.explain import describe_schedule, describe_sync, evidence_by_kind, hours_text, reconstruct_templates, tokenise
 
 T0 = datetime(2025, 1, 6, tzinfo=timezone.utc)
 
@@ -30,10 +30,10 @@ def test_evidence_grouped_by_kind_strongest_first_zero_weight_hidden():
         "df": [165, 109, 60, 37, 331, 12],
     })
     groups = evidence_by_kind(ev, size=95)
-    # strength = sum(weight x accounts sharing): payment 495.8, ip_net 120, timing 67.2, prompt 64.6
-    assert [g.kind for g in groups] == ["payment", "ip_net", "timing", "prompt"]
+    # strength = the best value's weight x accounts sharing: payment 495.8, timing 67.2, prompt 64.6, ip_net 60
+    assert [g.kind for g in groups] == ["payment", "timing", "prompt", "ip_net"]
     assert "user_agent" not in [g.kind for g in groups]
-    assert groups[1].values["value"].to_list() == ["10.0.0.0/24", "10.0.1.0/24"]  # 60 > 60? ties by sharing
+    assert groups[3].values["value"].to_list() == ["10.0.0.0/24", "10.0.1.0/24"]  # equal strength: more sharing first
     assert groups[0].summary == "1 payment card shared by 37 of 95 accounts"
     with_zero = evidence_by_kind(ev, size=95, include_zero=True)
     assert with_zero[-1].kind == "user_agent" and with_zero[-1].values.height == 1
@@ -154,3 +154,13 @@ def test_random_times_have_no_schedule():
 
 def test_hours_text_wraps_midnight():
     assert hours_text([23, 0, 1]) == "23:00–02:00 UTC"
+
+
+def test_sync_counts_events_in_shared_minutes_and_names_the_busiest():
+    burst = [("a", T0), ("b", T0 + timedelta(seconds=5)), ("c", T0 + timedelta(seconds=50)),
+             ("d", T0 + timedelta(seconds=59)), ("a", T0 + timedelta(hours=1)), ("b", T0 + timedelta(hours=2))]
+    events = pl.DataFrame(burst, schema={"account_id": pl.String, "timestamp": pl.Datetime("us", "UTC")},
+                          orient="row")
+    assert describe_sync(events) == ("67% of events fall in minutes when at least 3 members act together "
+                                     "(busiest: 4 accounts at 2025-01-06 00:00 UTC)")
+    assert describe_sync(events, min_accounts=5) is None

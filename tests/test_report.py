@@ -94,12 +94,15 @@ def test_report_structure(world):
     assert page.rows["clusters"] == clusters.height
     for cluster_id in flagged_ids(world):
         assert page.ids[f"cluster-{cluster_id}"] == "section"
-        assert page.rows[f"evidence-{cluster_id}"] >= 1
+        assert any(page.rows.get(f"evidence-{cluster_id}-{kind}", 0) >= 1 for kind in ("payment", "ip", "prompt"))
         assert page.rows[f"members-{cluster_id}"] == clusters.filter(pl.col("cluster_id") == cluster_id)["size"][0]
         assert f'href="#cluster-{cluster_id}"' in html
-    assert "cluster-4" not in page.ids  # not flagged: in the table, no section
-    # Three inline plots per flagged section, nothing fetched from anywhere.
-    assert len(page.images) == 3 * len(flagged_ids(world))
+    unflagged = clusters.filter(~pl.col("flagged"))["cluster_id"].to_list()
+    for cluster_id in unflagged:  # the top unflagged clusters get a section too, marked as such
+        assert page.ids[f"cluster-{cluster_id}"] == "section"
+    assert html.count('<span class="unflagged badge">not flagged</span>') == len(unflagged)
+    # Three inline plots per section, nothing fetched from anywhere.
+    assert len(page.images) == 3 * clusters.height
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
     for src in page.images:
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -108,7 +111,7 @@ def test_report_structure(world):
             assert value.startswith(("#", "data:")), (name, value)
     text = " ".join(page.text)
     assert "Run details" in text and "events read" in text and "rows rejected" in text
-    assert info.sections == len(flagged_ids(world)) and info.bytes == len(html.encode())
+    assert info.sections == clusters.height and info.bytes == len(html.encode())
 
 
 def test_report_table_ranked_by_score_without_js(world):
@@ -147,7 +150,8 @@ def test_content_security_policy_allows_only_own_script(world):
 
 
 def test_limits_and_notes(world):
-    html = write_report(world, options=ReportOptions(max_sections=1, max_members=3, plots=False)).path.read_text()
+    html = write_report(world, options=ReportOptions(max_sections=1, max_unflagged_sections=0, max_members=3,
+                                                     plots=False)).path.read_text()
     page = parse(html)
     sections = [i for i, tag in page.ids.items() if i.startswith("cluster-") and tag == "section"]
     assert sections == ["cluster-1"]  # the highest score
@@ -168,7 +172,12 @@ def test_report_nothing_flagged(world):
     clusters = pl.read_parquet(world / "clusters.parquet").with_columns(pl.lit(False).alias("flagged"))
     clusters.write_parquet(world / "clusters.parquet")
     html = write_report(world, options=FAST).path.read_text()
-    assert "No cluster was flagged" in html and parse(html).rows["clusters"] == pl.read_parquet(world / "clusters.parquet").height
+    page = parse(html)
+    assert "No cluster was flagged" in html and page.rows["clusters"] == clusters.height
+    # Nothing flagged, yet the top clusters by score are there to review, marked as not flagged.
+    top = clusters.sort("score", descending=True)["cluster_id"].to_list()
+    assert [i for i in page.ids if i.startswith("cluster-")] == [f"cluster-{c}" for c in top]
+    assert html.count("not flagged</span>") == clusters.height
 
 
 def test_extra_score_columns_render_generically(world):
@@ -275,3 +284,55 @@ def test_network_sampling_caps_nodes():
     assert edges["account_id"].n_unique() == stats["accounts_shown"]
     again, _ = sample_network(memberships.reverse(), max_nodes=150, max_signals=30)
     assert edges.equals(again)
+
+
+def _with_events_file(world: Path) -> Path:
+    """Point the world's run.json at a real events file (make_world detects from an in-memory frame)."""
+    import json
+
+    from tests._report_worlds import make_events
+
+    events = world.parent / "events.parquet"
+    make_events().write_parquet(events)
+    run = json.loads((world / "run.json").read_text())
+    run["inputs"]["events"]["path"] = str(events)
+    (world / "run.json").write_text(json.dumps(run))
+    return events
+
+
+def test_evidence_in_human_terms(world):
+    _with_events_file(world)
+    html = write_report(world, options=FAST).path.read_text()
+    section = html[html.index('id="cluster-1"'):]
+    section = section[: section.index('<section class="cluster"', 10)] if '<section class="cluster"' in section[10:] \
+        else section
+    # Ring A's template once, numbers and the varying word marked, with an original prompt as example.
+    assert section.count('<div class="template">') == 1
+    assert ('<div class="template">Think step by step and show all of your reasoning before answering question '
+            '<mark title="varies between prompts">#</mark> about <mark title="varies between prompts">…</mark>'
+            '</div>') in section
+    example = re.search(r'<blockquote class="example">(.*?)</blockquote>', section).group(1)
+    assert re.fullmatch(r"Think step by step and show all of your reasoning before answering question [0-3] about \w+",
+                        example)
+    # Kinds strongest first; timing said in words, with a minute to check; weight-0 values collapsed.
+    kinds = re.findall(r'id="kind-1-(\w+)"', section)
+    assert kinds[0] == "payment" and "prompt" in kinds
+    assert "No repeating schedule found; active 02:00–05:00 UTC." in section
+    assert "band " not in section.split("<details>")[0]
+    common = re.search(r"<details><summary>(\d+) values shared but too common to link anybody \(weight 0\), hidden",
+                       section)
+    evidence = pl.read_parquet(world / "evidence.parquet").filter((pl.col("cluster_id") == 1) & (pl.col("weight") == 0))
+    assert (int(common.group(1)) if common else 0) == evidence.height
+
+
+def test_report_without_events_file_says_so(world):
+    html = write_report(world, options=FAST).path.read_text()  # run.json records an in-memory frame
+    assert "schedules and example prompts are not shown" in html
+    assert '<div class="template">' in html  # templates still reconstructed from the shared phrases
+
+
+def test_redacted_report_leaves_example_prompts_out(world):
+    _with_events_file(world)
+    html = write_report(world, options=FAST, redact_key="k").path.read_text()
+    assert "Example prompts are left out of a redacted report" in html
+    assert '<blockquote class="example">' not in html

@@ -37,6 +37,7 @@ import jinja2
 import polars as pl
 from markupsafe import Markup
 
+from graphlink.explain import describe_schedule, describe_sync, evidence_by_kind, hours_text, reconstruct_templates
 from graphlink.outputs import Outputs, score_columns
 from graphlink.report import plots
 
@@ -88,6 +89,10 @@ class ReportOptions:
     max_sections : int
         Flagged clusters given a detailed section (highest scores first); the
         rest are listed in the cluster table with a note.
+    max_unflagged_sections : int
+        Highest-scoring clusters that are *not* flagged also given a section
+        (marked "not flagged"), so a run with nothing flagged still offers
+        something to review.
     max_members : int
         Members listed per cluster (most active first).
     max_table_rows : int
@@ -98,14 +103,22 @@ class ReportOptions:
         Draw plots (False gives a text-only report, for speed).
     seed : int
         Seed of the network layouts.
+    events : bool
+        Read the members' original events (the events file recorded in
+        ``run.json``, if it is still there) for schedules and example prompts.
+    max_values_per_kind : int
+        Values listed per evidence kind before "more" (the rest are one click away).
     """
 
     max_sections: int = 100
+    max_unflagged_sections: int = 10
     max_members: int = 500
     max_table_rows: int = 1000
     max_network_nodes: int = 150
     plots: bool = True
     seed: int = 0
+    events: bool = True
+    max_values_per_kind: int = 10
 
 
 @dataclass(frozen=True)
@@ -325,7 +338,76 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
     return main, comps, note
 
 
-def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions) -> dict[str, Any]:
+def _value_columns(kind: str) -> list[Column]:
+    return [
+        Column("value", pl.col("value"), css="text"),
+        Column("accounts sharing", fmt_int(pl.col("accounts_sharing")), numeric=True, sort=pl.col("accounts_sharing"),
+               title="Members of this cluster carrying the value"),
+        Column("accounts in input", fmt_int(pl.col("df")), numeric=True, sort=pl.col("df"),
+               title="Accounts carrying the value in the whole input"),
+        Column("weight", fmt_float(pl.col("weight")), numeric=True, sort=pl.col("weight"),
+               title="Rarity weight of the value; 0 means too common to link accounts"),
+    ]
+
+
+def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events: MemberEvents | None,
+                     members: pl.DataFrame, options: ReportOptions) -> dict[str, Any]:
+    """The evidence of one cluster in human terms: its clock, then each kind, strongest first.
+
+    Built on :mod:`graphlink.explain` (shared with ``show``, ``export`` and notebooks).
+    """
+    cid = int(cluster_id)
+    ids = members["account_id"].implode()
+    times = prompts = None
+    if events is not None and events.times is not None:
+        times = events.times.filter(pl.col("account_id").is_in(ids))
+    if events is not None and events.prompts is not None:
+        prompts = events.prompts.filter(pl.col("account_id").is_in(ids))
+    clock = ""
+    if times is not None and times.height:
+        schedule = describe_schedule(times)
+        hours = times["timestamp"].dt.hour().unique().to_list()
+        clock = (f"Acts on a clock: {schedule.text()}." if schedule is not None else
+                 f"No repeating schedule found; active {hours_text(hours)}.")
+        sync = describe_sync(times)
+        if sync:
+            clock += f" {sync[0].upper()}{sync[1:]}."
+    kinds = []
+    limit = max(options.max_values_per_kind, 1)
+    for group in evidence_by_kind(evidence, size):
+        item: dict[str, Any] = {"kind": group.kind, "label": group.label, "summary": group.summary,
+                                "templates": [], "table": None, "more": None}
+        values = group.values
+        if group.kind == "prompt":
+            item["templates"] = [
+                {"parts": t.parts, "example": t.example,
+                 "used": (f"followed by {t.prompts:,} sampled prompts of {t.accounts:,} accounts"
+                          if t.accounts else "reconstructed from the shared phrases")}
+                for t in reconstruct_templates(values["value"].to_list(), prompts if prompts is not None else ())]
+        elif group.kind == "timing":
+            item["summary"] = (f"{values.height:,} shared activity signatures: accounts active in the same "
+                               f"60-second windows again and again (the largest group: "
+                               f"{int(values['accounts_sharing'].max()):,} accounts). A signature is a hash of "
+                               "the windows, to match, not to read.")
+        columns = _value_columns(group.kind)
+        if group.kind in ("prompt", "timing"):  # the template / clock says it; the raw values on request
+            item["more"] = build_table(values, columns, table_id=f"evidence-{cid}-{group.kind}")
+        else:
+            item["table"] = build_table(values.head(limit), columns, table_id=f"evidence-{cid}-{group.kind}")
+            if values.height > limit:
+                item["more"] = build_table(values.slice(limit), columns, table_id=f"evidence-{cid}-{group.kind}-more")
+        kinds.append(item)
+    zero = evidence.filter(pl.col("weight").fill_null(0.0) <= 0)
+    common = None
+    if zero.height:
+        common = build_table(zero.sort(["kind", "accounts_sharing"], descending=[False, True]),
+                             [Column("kind", pl.col("kind")), *_value_columns("")[:3]],
+                             table_id=f"evidence-{cid}-common")
+    return {"clock": clock, "kinds": kinds, "common": common, "n_common": f"{zero.height:,}"}
+
+
+def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
+                    events: MemberEvents | None = None) -> dict[str, Any]:
     """Everything the cluster section template shows, as plain values."""
     row = outputs.cluster_row(cluster_id)
     members = outputs.members(cluster_id)
@@ -335,16 +417,6 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions) -
     first, last = members["first_seen"].min(), members["last_seen"].max()
     active = f" · active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first is not None and last is not None else ""
     kinds = ", ".join(row.get("kinds") or []) or "none"
-    evidence_columns = [
-        Column("kind", pl.col("kind")),
-        Column("value", pl.col("value"), css="text"),
-        Column("accounts sharing", fmt_int(pl.col("accounts_sharing")), numeric=True, sort=pl.col("accounts_sharing"),
-               title="Members of this cluster carrying the value"),
-        Column("weight", fmt_float(pl.col("weight")), numeric=True, sort=pl.col("weight"),
-               title="Rarity weight of the value; 0 means too common to link accounts"),
-        Column("accounts in input", fmt_int(pl.col("df")), numeric=True, sort=pl.col("df"),
-               title="Accounts carrying the value in the whole input"),
-    ]
     member_columns = [
         Column("account", pl.col("account_id"), css="text"),
         Column("events", fmt_int(pl.col("events")), numeric=True, sort=pl.col("events")),
@@ -363,8 +435,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions) -
         "subtitle": f"{int(row['size']):,} accounts · score {float(row['score']):.3f} · linked by {kinds}{active}",
         "why": [r for r in (row.get("why") or "").split("; ") if r],
         "components": [(name, _fmt_value(row.get(name))) for name in score_columns(outputs.clusters)],
-        "evidence": build_table(evidence, evidence_columns, table_id=f"evidence-{int(cluster_id)}")
-        if evidence.height else None,
+        "evidence": evidence_context(cluster_id, evidence, int(row["size"]), events, members, options),
         "figures": figures,
         "network": None,
         "plots_note": "",
@@ -394,15 +465,98 @@ def _plots(cluster_id: int, activity: pl.DataFrame | None, memberships: pl.DataF
     return figures, notes
 
 
+def _section_plan(clusters: pl.DataFrame, options: ReportOptions) -> tuple[list[int], list[int]]:
+    flagged = ranked(clusters.filter(pl.col("flagged")))
+    unflagged = ranked(clusters.filter(~pl.col("flagged")))
+    return (flagged.head(options.max_sections)["cluster_id"].to_list(),
+            unflagged.head(options.max_unflagged_sections)["cluster_id"].to_list())
+
+
+def planned_sections(out_dir: str | Path, options: ReportOptions) -> list[int]:
+    """Cluster ids a report of ``out_dir`` gives a section (read from ``clusters.parquet`` alone).
+
+    Raises
+    ------
+    GraphlinkError
+        ``out_dir`` is not a detect output folder.
+    """
+    from graphlink.outputs import _check_folder
+
+    _check_folder(Path(out_dir))
+    clusters = pl.read_parquet(Path(out_dir) / "clusters.parquet", columns=["cluster_id", "size", "score", "flagged"])
+    flagged, unflagged = _section_plan(clusters, options)
+    return sorted(flagged + unflagged)
+
+
 def section_ids(outputs: Outputs, options: ReportOptions) -> list[int]:
-    """Flagged clusters that get a section: the ``max_sections`` highest-scoring loaded ones."""
+    """Clusters that get a section, in report order: the ``max_sections`` highest-scoring flagged
+    ones, then the ``max_unflagged_sections`` highest-scoring unflagged ones (only loaded clusters)."""
     loaded = pl.Series(outputs.selected, dtype=pl.Int64).implode()
-    flagged = ranked(outputs.clusters.filter(pl.col("flagged") & pl.col("cluster_id").is_in(loaded)))
-    return flagged.head(options.max_sections)["cluster_id"].to_list()
+    flagged, unflagged = _section_plan(outputs.clusters.filter(pl.col("cluster_id").is_in(loaded)), options)
+    return flagged + unflagged
+
+
+@dataclass(frozen=True)
+class MemberEvents:
+    """Original events of the section clusters' members, read back from the events file.
+
+    Attributes
+    ----------
+    times : DataFrame or None
+        ``account_id, timestamp`` of every member event (None: no timestamp column).
+    prompts : DataFrame or None
+        ``account_id, prompt``: a few prompts of a sample of each cluster's members.
+    note : str
+        Why something is missing ("" when all is there).
+    """
+
+    times: pl.DataFrame | None
+    prompts: pl.DataFrame | None
+    note: str = ""
+
+
+def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluster: int = 40,
+                  prompts_per_account: int = 5) -> MemberEvents:
+    """Read the section clusters' members' events from the events file recorded in ``run.json``.
+
+    Never raises for a missing or unreadable events file: the note says why
+    and the report falls back to what the output folder holds.
+    """
+    from graphlink.api import _scan_events, config_from_dict
+    from graphlink.errors import GraphlinkError
+
+    path = ((outputs.run.get("inputs") or {}).get("events") or {}).get("path")
+    if not path or path == "<frame>" or not Path(path).is_file():
+        return MemberEvents(None, None, f"The events file ({path or 'an in-memory frame'}) is not available, so "
+                                        "schedules and example prompts are not shown; rerun the report where it is.")
+    try:
+        config = config_from_dict(outputs.run.get("parameters") or {})
+        lf = _scan_events(path, config.ingest)
+        schema = lf.collect_schema()
+        members = outputs.accounts.select("account_id", "cluster_id")
+        ids = members["account_id"].implode()
+        times = None
+        if "timestamp" in schema:
+            times = (lf.filter(pl.col("account_id").is_in(ids)).select("account_id", "timestamp")
+                     .drop_nulls("timestamp").collect())
+        sample = None
+        if prompts and "prompt" in schema:
+            chosen = (members.sort("account_id").group_by("cluster_id", maintain_order=True)
+                      .head(accounts_per_cluster)["account_id"])
+            sample = (lf.filter(pl.col("account_id").is_in(chosen.implode()) & pl.col("prompt").is_not_null())
+                      .select("account_id", pl.col("prompt").cast(pl.String).str.slice(0, 2000))
+                      .collect().group_by("account_id", maintain_order=True).head(prompts_per_account)
+                      .sort("account_id", "prompt"))
+    except (GraphlinkError, pl.exceptions.PolarsError, OSError) as exc:
+        return MemberEvents(None, None, f"The events file {path} could not be read back "
+                                        f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}), "
+                                        "so schedules and example prompts are not shown.")
+    note = "" if prompts else "Example prompts are left out of a redacted report."
+    return MemberEvents(times, sample, note)
 
 
 def render_report(outputs: Outputs, options: ReportOptions | None = None,
-                  generated_at: datetime | None = None) -> str:
+                  generated_at: datetime | None = None, events: MemberEvents | None = None) -> str:
     """The whole report as one HTML string, rendered from the Jinja2 templates in ``templates/``.
 
     Parameters
@@ -413,6 +567,9 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
     options : ReportOptions, optional
     generated_at : datetime, optional
         Shown in the header (default: now).
+    events : MemberEvents, optional
+        The members' original events (:func:`member_events`), for schedules
+        and example prompts; without them the report says so.
     """
     from graphlink import __version__ as version
 
@@ -420,12 +577,18 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
     generated_at = generated_at or datetime.now(timezone.utc)
     ids = section_ids(outputs, options)
     n_flagged = int(outputs.clusters["flagged"].sum() or 0)
+    n_flagged_sections = sum(1 for c in ids if c in set(outputs.clusters.filter("flagged")["cluster_id"].to_list()))
     notes = []
-    if not ids:
+    if not n_flagged:
         notes.append("No cluster was flagged in this run.")
-    elif n_flagged > len(ids):
-        notes.append(f"Detailed sections for the {len(ids):,} highest-scoring of {n_flagged:,} flagged clusters "
-                     "(raise the limit with graphlink report --max-sections).")
+    elif n_flagged > n_flagged_sections:
+        notes.append(f"Detailed sections for the {n_flagged_sections:,} highest-scoring of {n_flagged:,} flagged "
+                     "clusters (raise the limit with graphlink report --max-sections).")
+    if len(ids) > n_flagged_sections:
+        notes.append(f"The {len(ids) - n_flagged_sections:,} highest-scoring clusters that are not flagged have a "
+                     "section too, marked \"not flagged\": linked accounts below the flag threshold, worth a look.")
+    if events is not None and events.note:
+        notes.append(events.note)
     main, comps, table_note = cluster_tables(outputs, set(ids), options)
     scripts = [SORT_JS]
     context = {
@@ -443,7 +606,7 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
         "components": comps,
         "table_note": table_note,
         "section_notes": notes,
-        "sections": [cluster_context(outputs, c, options) for c in ids],
+        "sections": [cluster_context(outputs, c, options, events) for c in ids],
         "summary": summary_context(outputs),
     }
     return environment().get_template("report.html.j2").render(context)
