@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 
 from graphlink.cli import app
 from graphlink.report import ReportOptions, write_report
-from graphlink.report.html import CONTENT_SECURITY_POLICY, SORT_JS
+from graphlink.report.html import CONTENT_SECURITY_POLICY, NETVIEW_JS, SORT_JS, cytoscape_js
 from tests._report_worlds import RING_A_UA, XSS_ACCOUNT, XSS_IMG, XSS_SCRIPT, world, world_session  # noqa: F401
 
 FIXED = datetime(2024, 5, 1, tzinfo=timezone.utc)
@@ -32,7 +33,8 @@ class Page(HTMLParser):
         self.ids: dict[str, str] = {}
         self.stack: list[tuple[str, dict]] = []
         self.rows: dict[str, int] = {}
-        self.scripts: list[str] = []
+        self.scripts: list[str] = []  # executable inline scripts
+        self.data_scripts: list[str] = []  # <script type="application/json"> (never executed)
         self.images: list[str] = []
         self.attributes: list[tuple[str, str | None]] = []
         self.meta: dict[str, str] = {}
@@ -50,7 +52,9 @@ class Page(HTMLParser):
                 self.rows[table] = self.rows.get(table, 0) + 1
         if tag == "script":
             self._in_script = True
-            self.scripts.append("")
+            target = self.data_scripts if attrs_d.get("type") == "application/json" else self.scripts
+            target.append("")
+            self._script_list = target
         if tag == "img":
             self.images.append(attrs_d.get("src") or "")
         if tag == "meta" and "http-equiv" in attrs_d:
@@ -68,7 +72,7 @@ class Page(HTMLParser):
 
     def handle_data(self, data):
         if self._in_script:
-            self.scripts[-1] += data
+            self._script_list[-1] += data
         else:
             self.text.append(data)
 
@@ -134,19 +138,25 @@ def test_xss_renders_as_text(world):
     assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in html  # markupsafe escapes quotes as &#34;
     assert "ringA-11&#34;&gt;&lt;svg onload=alert(2)&gt;" in html
     page = parse(html)
-    # The planted text reads back as text, and the only script is the report's own.
+    # The planted text reads back as text, and the only scripts are the report's own.
     assert any(RING_A_UA in t for t in page.text)
-    assert page.scripts == [SORT_JS]
+    assert page.scripts == [SORT_JS, cytoscape_js(), NETVIEW_JS]
+    # Graph data (with the planted account ids) travels as JSON that cannot close its script element.
+    assert page.data_scripts and all("<" not in d and ">" not in d for d in page.data_scripts)
+    assert any(json.loads(d) for d in page.data_scripts)
+    assert any(XSS_ACCOUNT in n["tip"] for d in page.data_scripts for n in json.loads(d)["nodes"])
     assert not [n for n, _ in page.attributes if n.startswith("on")]
 
 
 def test_content_security_policy_allows_only_own_script(world):
     page = parse(write_report(world, options=FAST).path.read_text())
     csp = page.meta["Content-Security-Policy"]
-    assert csp == CONTENT_SECURITY_POLICY
-    digest = base64.b64encode(hashlib.sha256(page.scripts[0].encode()).digest()).decode()
-    assert f"script-src 'sha256-{digest}'" in csp
-    assert "default-src 'none'" in csp and "unsafe-inline" not in csp
+    digests = [base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() for s in page.scripts]
+    assert len(digests) == 3  # sorting, Cytoscape.js, the network views
+    assert f"script-src {' '.join(f'{chr(39)}sha256-{d}{chr(39)}' for d in digests)};" in csp
+    assert "default-src 'none'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    no_network = parse(write_report(world, options=ReportOptions(plots=False, interactive=False)).path.read_text())
+    assert no_network.scripts == [SORT_JS] and no_network.meta["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
 
 
 def test_limits_and_notes(world):

@@ -130,3 +130,56 @@ def test_sorting_by_clicking_headers(browser, world):
         assert not errors, errors
     finally:
         page.close()
+
+
+def test_interactive_network_renders_pans_zooms_and_hovers(browser, world):
+    report = write_report(world).path
+    page, errors, requests = _open(browser, report, 1400, 900)
+    try:
+        assert not errors, errors  # Cytoscape.js ran under the CSP (no injected <style>, no eval)
+        assert all(url.startswith(("file:", "data:")) for url in requests), requests
+        page.locator("#net-1").scroll_into_view_if_needed()
+        # The canvas is drawn: it has a size and non-white pixels.
+        painted = page.eval_on_selector("#net-1", """box => {
+            let n = 0;
+            for (const c of box.querySelectorAll("canvas")) {
+                if (!c.width || !c.height) continue;
+                const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+                for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+            }
+            return n; }""")
+        assert painted > 500
+        nodes = page.eval_on_selector("#net-1", "box => box.graphlinkCy.nodes().length")
+        members = pl.read_parquet(world / "accounts.parquet").filter(pl.col("cluster_id") == 1).height
+        assert members < nodes <= 150
+        # Hover the first account node: the tip names the account and the values it shares.
+        x, y, account_tip = page.eval_on_selector("#net-1", """box => {
+            const node = box.graphlinkCy.nodes("[kind = 'account']")[0];
+            const r = box.getBoundingClientRect(), p = node.renderedPosition();
+            return [r.left + p.x, r.top + p.y, node.data("tip")]; }""")
+        page.mouse.move(x, y)
+        page.wait_for_function("document.getElementById('tip-1').textContent.startsWith('account ')")
+        tip = page.inner_text("#tip-1")
+        assert tip == account_tip and "shares" in tip and "payment=" in tip
+        # Zoom with the wheel, pan by dragging the background.
+        zoom = page.eval_on_selector("#net-1", "box => box.graphlinkCy.zoom()")
+        box = page.locator("#net-1").bounding_box()
+        page.mouse.move(box["x"] + 10, box["y"] + 10)
+        page.mouse.wheel(0, -400)
+        page.wait_for_timeout(200)
+        assert page.eval_on_selector("#net-1", "box => box.graphlinkCy.zoom()") > zoom
+        pan = page.eval_on_selector("#net-1", "box => box.graphlinkCy.pan()")
+        page.mouse.move(box["x"] + 8, box["y"] + 8)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 120, box["y"] + 80, steps=8)
+        page.mouse.up()
+        assert page.eval_on_selector("#net-1", "box => box.graphlinkCy.pan()") != pan
+        # For print, the static drawing replaces the interactive view.
+        page.emulate_media(media="print")
+        assert not page.is_visible("#net-1")
+        assert page.locator("#cluster-1 figure.print-only").is_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.emulate_media(media="screen")
+        page.locator("#net-1").screenshot(path=str(ARTIFACTS / "report-network-cluster-1.png"))
+    finally:
+        page.close()

@@ -71,6 +71,23 @@ def content_security_policy(scripts: list[str]) -> str:
 
 
 CONTENT_SECURITY_POLICY = content_security_policy([SORT_JS])
+VENDOR = Path(__file__).parent / "vendor"
+NETVIEW_JS = _read("netview.js")
+
+
+@lru_cache(maxsize=1)
+def cytoscape_js() -> str:
+    """Cytoscape.js (MIT, ``vendor/cytoscape.LICENSE``), inlined for the interactive cluster views.
+
+    Raises
+    ------
+    ValueError
+        The vendored file could end the inline ``<script>`` element early.
+    """
+    text = (VENDOR / "cytoscape.min.js").read_text(encoding="utf-8")
+    if "</script" in text.lower() or "<!--" in text:
+        raise ValueError("vendor/cytoscape.min.js cannot be inlined in a <script> element")
+    return text
 
 
 @lru_cache(maxsize=1)
@@ -108,6 +125,9 @@ class ReportOptions:
         ``run.json``, if it is still there) for schedules and example prompts.
     max_values_per_kind : int
         Values listed per evidence kind before "more" (the rest are one click away).
+    interactive : bool
+        Add an interactive network view per section (Cytoscape.js, inlined:
+        about 440 kB once per report); the static drawing stays for print.
     """
 
     max_sections: int = 100
@@ -119,6 +139,7 @@ class ReportOptions:
     seed: int = 0
     events: bool = True
     max_values_per_kind: int = 10
+    interactive: bool = True
 
 
 @dataclass(frozen=True)
@@ -239,7 +260,7 @@ def build_table(frame: pl.DataFrame, columns: list[Column], *, table_id: str = "
 def figure(plot: plots.Plot, alt: str) -> dict[str, Any]:
     """An inline figure (PNG as base64) for the ``figure`` template macro."""
     return {"data": base64.b64encode(plot.png).decode("ascii"), "width": plot.width, "height": plot.height,
-            "alt": alt, "caption": plot.caption}
+            "alt": alt, "caption": plot.caption, "network": False}
 
 
 def _n(value: Any) -> str:
@@ -429,6 +450,9 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         member_note = (f"Showing the {shown.height:,} most active of {members.height:,} members; "
                        f"export all with: graphlink export DIR --format csv --clusters {int(cluster_id)}")
     figures, notes = _plots(cluster_id, activity, memberships, options)
+    network = None
+    if options.interactive and memberships is not None:
+        network = network_data(memberships, max_nodes=options.max_network_nodes, seed=options.seed)
     return {
         "id": int(cluster_id),
         "flagged": bool(row.get("flagged")),
@@ -437,13 +461,58 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "components": [(name, _fmt_value(row.get(name))) for name in score_columns(outputs.clusters)],
         "evidence": evidence_context(cluster_id, evidence, int(row["size"]), events, members, options),
         "figures": figures,
-        "network": None,
+        "network": network,
         "plots_note": "",
         "notes": notes,
         "n_members": f"{members.height:,}",
         "member_note": member_note,
         "members": build_table(shown, member_columns, table_id=f"members-{int(cluster_id)}"),
     }
+
+
+def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0) -> dict[str, Any] | None:
+    """Nodes (with positions, colours and hover texts) and edges of one cluster's interactive view.
+
+    The same sample of accounts and signals as the static drawing
+    (:func:`graphlink.report.plots.sample_network`) and the same seeded
+    spring layout (networkx), so both show the same picture. Returns
+    ``None`` when no signal is shared by two members.
+    """
+    import networkx as nx
+
+    edges, _ = plots.sample_network(memberships, max_nodes=max_nodes)
+    if edges.is_empty():
+        return None
+    signals = (edges.select("kind", "value", "sharing", "weight").unique(["kind", "value"]).sort("kind", "value")
+               .with_row_index("n").with_columns(pl.format("v{}", pl.col("n")).alias("node")))
+    edges = edges.join(signals.select("kind", "value", "node"), on=["kind", "value"])
+    accounts = edges["account_id"].unique().sort()
+    account_node = {a: f"a{i}" for i, a in enumerate(accounts.to_list())}
+    graph = nx.Graph()
+    graph.add_nodes_from(account_node.values())
+    graph.add_nodes_from(signals["node"].to_list())
+    pairs = list(zip([account_node[a] for a in edges["account_id"].to_list()], edges["node"].to_list()))
+    graph.add_edges_from(pairs)
+    pos = nx.spring_layout(graph, seed=seed, iterations=60)
+    kinds = signals["kind"].unique().sort().to_list()
+    # Hover text of an account: every value it shares with other members (memberships), linking ones first.
+    shared = (memberships.filter(pl.col("account_id").is_in(accounts.implode()))
+              .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
+              .group_by("account_id", maintain_order=True)
+              .agg(pl.concat_str([pl.col("kind"), pl.lit("="), pl.col("value").str.slice(0, 80)]).head(12).alias("v"),
+                   pl.len().alias("n")))
+    tips = {a: f"account {a}\nshares {n:,} value(s): " + "; ".join(v) + (" …" if n > len(v) else "")
+            for a, v, n in shared.iter_rows()}
+    top = max(int(signals["sharing"].max()), 1)
+    nodes = [{"id": account_node[a], "kind": "account", "colour": plots.ACCOUNT_COLOUR, "size": 8,
+              "x": round(float(pos[account_node[a]][0]) * 300, 2), "y": round(float(pos[account_node[a]][1]) * 300, 2),
+              "tip": tips.get(a, f"account {a}")} for a in accounts.to_list()]
+    nodes += [{"id": node, "kind": kind, "colour": plots.kind_colour(kind, kinds),
+               "size": round(10 + 16 * (sharing / top) ** 0.5, 1),
+               "x": round(float(pos[node][0]) * 300, 2), "y": round(float(pos[node][1]) * 300, 2),
+               "tip": f"{kind} {value}\nshared by {sharing:,} members · weight {weight:.2f}"}
+              for _, kind, value, sharing, weight, node in signals.iter_rows()]
+    return {"nodes": nodes, "edges": [list(p) for p in pairs], "kinds": [[k, plots.kind_colour(k, kinds)] for k in kinds]}
 
 
 def _plots(cluster_id: int, activity: pl.DataFrame | None, memberships: pl.DataFrame | None,
@@ -461,7 +530,7 @@ def _plots(cluster_id: int, activity: pl.DataFrame | None, memberships: pl.DataF
         notes.append("No memberships.parquet in this output folder: rerun detect for the network drawing.")
     else:
         figures.append(figure(plots.network(memberships, max_nodes=options.max_network_nodes, seed=options.seed),
-                              f"Network of accounts and shared signals, cluster {cluster_id}"))
+                              f"Network of accounts and shared signals, cluster {cluster_id}") | {"network": True})
     return figures, notes
 
 
@@ -590,7 +659,10 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
     if events is not None and events.note:
         notes.append(events.note)
     main, comps, table_note = cluster_tables(outputs, set(ids), options)
+    sections = [cluster_context(outputs, c, options, events) for c in ids]
     scripts = [SORT_JS]
+    if any(s["network"] for s in sections):
+        scripts += [cytoscape_js(), NETVIEW_JS]
     context = {
         "csp": content_security_policy(scripts),
         "css": Markup(CSS),
@@ -606,7 +678,8 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
         "components": comps,
         "table_note": table_note,
         "section_notes": notes,
-        "sections": [cluster_context(outputs, c, options, events) for c in ids],
+        "sections": sections,
+        "has_network": any(s["network"] for s in sections),
         "summary": summary_context(outputs),
     }
     return environment().get_template("report.html.j2").render(context)
