@@ -346,3 +346,29 @@ def test_redacted_report_leaves_example_prompts_out(world):
     html = write_report(world, options=FAST, redact_key="k").path.read_text()
     assert "Example prompts are left out of a redacted report" in html
     assert '<blockquote class="example">' not in html
+
+
+def test_campaigns_open_the_report_when_present(world):
+    clusters = pl.read_parquet(world / "clusters.parquet")
+    ids = sorted(clusters["cluster_id"].to_list())
+    pl.DataFrame({"campaign_id": ["op-7", "op-2"], "clusters": [ids[:2], ids[2:]],
+                  "accounts": [20, 9], "score": [0.4, 0.9], "flagged": [False, True],
+                  "why": ["two cells share one card", "<b>one operator</b>; same clock"]}
+                 ).write_parquet(world / "campaigns.parquet")
+    clusters.with_columns(pl.when(pl.col("cluster_id").is_in(ids[:2])).then(pl.lit("op-7")).otherwise(pl.lit("op-2"))
+                          .alias("campaign_id")).write_parquet(world / "clusters.parquet")
+    html = write_report(world, options=FAST).path.read_text()
+    page = parse(html)
+    assert html.index('id="campaigns-section"') < html.index('id="clusters-section"')
+    assert page.rows["campaigns"] == 2
+    order = re.findall(r'id="campaign-([^"]+)"', html)
+    assert order == ["op-2", "op-7"]  # highest score first, every campaign has a section
+    section = html[html.index('id="campaign-op-2"'):html.index('id="campaign-op-7"')]
+    assert "&lt;b&gt;one operator&lt;/b&gt;" in section and "not flagged" not in section
+    assert all(f'href="#cluster-{c}"' in section for c in ids[2:])
+    assert html.count('<a href="#campaign-op-7">op-7</a>') == 1 + 2  # campaigns table + its two clusters' rows
+
+
+def test_no_campaigns_section_without_campaigns_file(world):
+    html = write_report(world, options=FAST).path.read_text()
+    assert 'id="campaigns-section"' not in html

@@ -343,6 +343,8 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
         Column("score", fmt_float(pl.col("score")), numeric=True, sort=pl.col("score"),
                title="Higher is more suspicious"),
         Column("flagged", pl.when(pl.col("flagged")).then(pl.lit("flagged")).otherwise(pl.lit("")), css="flagcell"),
+        *([Column("campaign", pl.col("campaign_id").cast(pl.String), link=pl.concat_str(
+            [pl.lit("campaign-"), pl.col("campaign_id").cast(pl.String)]))] if "campaign_id" in shown.columns else []),
         Column("linked by", kinds, cell_title=kinds, css="kinds"),
         Column("why", why, cell_title=why, css="why"),
     ], table_id="clusters", css_class="ranked")
@@ -624,6 +626,45 @@ def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluste
     return MemberEvents(times, sample, note)
 
 
+def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptions) -> dict[str, Any] | None:
+    """The campaigns table and sections, when the folder has ``campaigns.parquet`` (operator level).
+
+    Expected columns: ``campaign_id``, ``clusters`` (list of cluster ids),
+    ``accounts``, ``score``, ``flagged``, ``why``; missing optional columns
+    are tolerated. Campaigns come first in the report, highest score first.
+    """
+    path = outputs.path / "campaigns.parquet"
+    if not path.is_file():
+        return None
+    campaigns = pl.read_parquet(path)
+    if "campaign_id" not in campaigns.columns:
+        return None
+    defaults = {"clusters": pl.lit(None, pl.List(pl.Int64)), "accounts": pl.lit(None, pl.Int64),
+                "score": pl.lit(None, pl.Float64), "flagged": pl.lit(False), "why": pl.lit("")}
+    campaigns = campaigns.with_columns([v.alias(k) for k, v in defaults.items() if k not in campaigns.columns])
+    campaigns = campaigns.sort(["score", "campaign_id"], descending=[True, False], nulls_last=True)
+    shown = campaigns.head(options.max_table_rows)
+    table = build_table(shown, [
+        Column("campaign", pl.col("campaign_id").cast(pl.String), link=pl.concat_str(
+            [pl.lit("campaign-"), pl.col("campaign_id").cast(pl.String)])),
+        Column("clusters", pl.col("clusters").list.len(), numeric=True, sort=pl.col("clusters").list.len()),
+        Column("accounts", fmt_int(pl.col("accounts")), numeric=True, sort=pl.col("accounts")),
+        Column("score", fmt_float(pl.col("score")), numeric=True, sort=pl.col("score")),
+        Column("flagged", pl.when(pl.col("flagged")).then(pl.lit("flagged")).otherwise(pl.lit("")), css="flagcell"),
+        Column("why", pl.col("why"), cell_title=pl.col("why"), css="why"),
+    ], table_id="campaigns", css_class="ranked")
+    items = []
+    for row in shown.iter_rows(named=True):
+        clusters = sorted(int(c) for c in (row["clusters"] or []))
+        accounts = f"{int(row['accounts']):,} accounts · " if row["accounts"] is not None else ""
+        score = f"score {float(row['score']):.3f}" if row["score"] is not None else "no score"
+        items.append({"id": str(row["campaign_id"]), "flagged": bool(row["flagged"]),
+                      "summary": f"{accounts}{len(clusters):,} clusters · {score}",
+                      "why": [r for r in str(row["why"] or "").split("; ") if r],
+                      "clusters": [(c, c in sections) for c in clusters]})
+    return {"table": table, "sections": items}
+
+
 def render_report(outputs: Outputs, options: ReportOptions | None = None,
                   generated_at: datetime | None = None, events: MemberEvents | None = None) -> str:
     """The whole report as one HTML string, rendered from the Jinja2 templates in ``templates/``.
@@ -673,7 +714,7 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
         "version": version,
         "redaction": outputs.redaction,
         "cards": summary_cards(outputs),
-        "campaigns": None,
+        "campaigns": campaigns_context(outputs, set(ids), options),
         "ranked": main,
         "components": comps,
         "table_note": table_note,
