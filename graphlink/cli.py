@@ -159,10 +159,11 @@ def detect(
 
     Writes accounts.parquet, clusters.parquet, evidence.parquet and run.json to --out.
     """
-    from graphlink.pipeline import run_detect, write_outputs
+    from graphlink.pipeline import carried_over, check_out_dir, run_detect, write_outputs
 
     config = build_config(config_file, maps, signals, fmt, seed, resolution, asn_table,
                           ipv4_prefix, ipv6_prefix, threshold)
+    check_out_dir(out_dir)  # refuse a foreign folder before any work
     if quiet or not sys.stderr.isatty():
         progress = None if quiet else (lambda stage: err.print(f"[dim]… {stage}[/dim]"))
         result = run_detect(events, accounts, config, progress=progress, previous=previous)
@@ -170,7 +171,12 @@ def detect(
         with err.status("starting") as status:
             result = run_detect(events, accounts, config, progress=lambda s: status.update(f"{s} …"),
                                 previous=previous)
+    kept = carried_over(out_dir)
     write_outputs(result, out_dir)
+    if kept and not quiet:
+        shown = ", ".join(kept[:8]) + (", …" if len(kept) > 8 else "")
+        err.print(Text(f"kept in {out_dir} from before this run: {terminal_safe(shown)} "
+                       "(they describe the previous results: rerun graphlink report / export)", style="yellow"))
     if quiet:
         return
     run = result.run
