@@ -28,14 +28,91 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: option placeholders are the metavars given below (FILE, DIR, N…), never <bool>.
+    rich_markup_mode=None,
 )
 out = Console()
 out_console = out  # commands with an --out option shadow the name ``out``
 err = Console(stderr=True)
 
 
+def _plain_argument_usage() -> None:
+    """Show required arguments as ``EVENTS`` (not ``{EVENTS}``) in usage lines (typer >= 0.20 braces them)."""
+    argument = getattr(typer.core, "TyperArgument", None)
+    if argument is not None and hasattr(argument, "_usage_display_name"):
+        def usage(self) -> str:
+            name = self.metavar or self.name.upper()
+            name = name if self.required else f"[{name}]"
+            return name + ("..." if self.nargs != 1 else "")
+
+        argument._usage_display_name = usage
+    if argument is not None and hasattr(argument, "display_type"):
+        original = argument.display_type
+
+        def display_type(self, ctx):  # the metavar says it: EVENTS, not EVENTS <path>
+            return "" if self.metavar else original(self, ctx)
+
+        argument.display_type = display_type
+
+
+_plain_argument_usage()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from graphlink import __version__
+
+        out.print(f"graphlink {__version__}")
+        raise typer.Exit()
+
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+QuietJsonOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (--json output is still printed).")]
+
+
+def emit_json(data) -> None:
+    """Print one JSON document to standard output (machine-readable results, ``--json``)."""
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def tsv_cell(value) -> str:
+    """A table cell as plain text for tab-separated output: tabs and newlines become spaces.
+
+    Examples
+    --------
+    >>> tsv_cell("a\tb\nc"), tsv_cell(None), tsv_cell(0.5)
+    ('a b c', '', '0.5')
+    """
+    if value is None:
+        return ""
+    return terminal_safe(str(value)).replace("\t", " ").replace("\n", " ").replace("\r", " ")
+
+
+def print_table(table: Table, rows: list[list], headers: list[str], titled: bool = False) -> None:
+    """The rich table on a terminal; plain tab-separated rows (header first) when stdout is piped.
+
+    ``titled``: precede the rows with a ``# title`` line (commands printing several tables).
+    """
+    if out.is_terminal:
+        out.print(table)
+        return
+    if titled and table.title:
+        caption = f" ({table.caption})" if table.caption else ""
+        sys.stdout.write(f"# {table.title}{caption}\n")
+    sys.stdout.write("\t".join(headers) + "\n")
+    for row in rows:
+        sys.stdout.write("\t".join(tsv_cell(v) for v in row) + "\n")
+    sys.stdout.flush()
+
+
 @app.callback()
-def main_callback() -> None:
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", help="Print graphlink's version and exit.",
+                                          is_eager=True, callback=_version)] = False,
+) -> None:
     """Find coordinated account rings (distillation campaigns) in API logs.
 
     Typical run: graphlink detect events.parquet --accounts accounts.parquet --out out/,
@@ -108,20 +185,64 @@ def build_config(config_file: Path | None, maps, signals, fmt, seed, resolution,
     return dataclasses.replace(config, ingest=ingest, signals=sig, communities=com, scoring=scoring)
 
 
+CLUSTER_HEADERS = ["cluster", "size", "score", "flagged", "linked by", "why"]
+
+
 def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for name, justify in (("cluster", "right"), ("size", "right"), ("score", "right"), ("flagged", "center"),
-                          ("linked by", "left"), ("why", "left")):
+    for name, justify in zip(CLUSTER_HEADERS, ("right", "right", "right", "center", "left", "left")):
         table.add_column(name, justify=justify, overflow="fold")
-    ranked = clusters.sort(["flagged", "score", "size"], descending=True).head(top)
-    for row in ranked.iter_rows(named=True):
-        table.add_row(
-            str(row["cluster_id"]), f"{row['size']:,}", f"{row['score']:.3f}",
-            "yes" if row["flagged"] else "",
-            Text(terminal_safe(", ".join(row["kinds"] or []))),
-            Text(terminal_safe(row.get("why") or "", limit=160)),
-        )
+    for row in cluster_rows(clusters, top):
+        table.add_row(str(row[0]), f"{row[1]:,}", f"{row[2]:.3f}", "yes" if row[3] else "",
+                      Text(terminal_safe(row[4])), Text(terminal_safe(row[5], limit=160)))
     return table
+
+
+def cluster_rows(clusters: pl.DataFrame, top: int) -> list[list]:
+    """The summary's top clusters (flagged first, then by score) as plain values."""
+    ranked = clusters.sort(["flagged", "score", "size"], descending=True).head(top)
+    return [[row["cluster_id"], row["size"], round(float(row["score"]), 3), bool(row["flagged"]),
+             ", ".join(row["kinds"] or []), row.get("why") or ""] for row in ranked.iter_rows(named=True)]
+
+
+class StageProgress:
+    """Rich progress for detect on a terminal: stage k of n, the current stage, elapsed time, done stages."""
+
+    STAGES = ("ingest", "signals", "graph", "communities", "scoring", "drilldown")
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, \
+            TimeElapsedColumn
+
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("stages"), TimeElapsedColumn(),
+                                 console=console, transient=False)
+        self.task = self.progress.add_task("starting", total=len(self.STAGES))
+        self.current: str | None = None
+        self.started = 0.0
+
+    def __enter__(self) -> StageProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._finish_stage()
+        self.progress.__exit__(*exc)
+
+    def _finish_stage(self) -> None:
+        import time
+
+        if self.current is not None:
+            self.progress.console.print(f"[dim]✓ {self.current} {time.perf_counter() - self.started:.1f} s[/dim]")
+            self.progress.advance(self.task)
+            self.current = None
+
+    def __call__(self, stage: str) -> None:
+        import time
+
+        self._finish_stage()
+        self.current, self.started = stage, time.perf_counter()
+        self.progress.update(self.task, description=stage)
 
 
 def previous_summary(section: dict, limit: int = 12) -> str:
@@ -135,70 +256,92 @@ def previous_summary(section: dict, limit: int = 12) -> str:
             f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}")
 
 
+_DEFAULTS = PipelineConfig()
+
+
 @app.command()
 @cli_errors
 def detect(
-    events: Annotated[Path, typer.Argument(help="Events file: Parquet, CSV/TSV or NDJSON (by extension).")],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder (written atomically).")],
-    accounts: Annotated[Optional[Path], typer.Option(help="Accounts file: account_id, created_at, email_domain or email.")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="Override the events format: parquet, csv, tsv, ndjson.")] = None,
-    maps: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping canonical=source (repeatable), e.g. account_id=user.")] = None,
-    signals: Annotated[Optional[list[str]], typer.Option("--signal", help="Extra column to use as a shared-identifier signal (repeatable).")] = None,
-    config_file: Annotated[Optional[Path], typer.Option("--config", help="graphlink.toml with \\[columns], stage settings and \\[kinds.*] tables.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Leiden seed (default 42).")] = None,
-    resolution: Annotated[Optional[float], typer.Option(help="Leiden resolution; higher gives smaller clusters (default 1.0).")] = None,
-    asn_table: Annotated[Optional[Path], typer.Option(help="IP-to-ASN table (cidr,asn CSV or start/end/ASN TSV).")] = None,
-    ipv4_prefix: Annotated[Optional[int], typer.Option(help="IPv4 network size for ip_net (default 24).")] = None,
-    ipv6_prefix: Annotated[Optional[int], typer.Option(help="IPv6 network size for ip_net (default 48).")] = None,
-    threshold: Annotated[Optional[float], typer.Option(help="Flag clusters scoring at least this.")] = None,
-    top: Annotated[int, typer.Option(help="Clusters shown in the summary table.")] = 10,
-    previous: Annotated[Optional[Path], typer.Option("--previous", help="A previous output folder: rings keep its cluster ids (matched by member overlap); new and vanished clusters are reported.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    events: Annotated[Path, typer.Argument(metavar="EVENTS", show_default=False,
+                                           help="Events file: Parquet, CSV/TSV or NDJSON (chosen by extension).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", show_default=False,
+                                          help="Output folder: created, or replaced if it is a graphlink output "
+                                               "(files detect did not write are kept); any other folder is refused.")],
+    accounts: Annotated[Optional[Path], typer.Option(metavar="FILE", show_default=False, help="Accounts file: account_id, created_at, email_domain or email.")] = None,
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", metavar="parquet|csv|tsv|ndjson", show_default=False,
+        help="Read the events as this format whatever the extension [default: by extension].")] = None,
+    maps: Annotated[Optional[list[str]], typer.Option("--map", metavar="CANONICAL=COLUMN", show_default=False, help="Read a canonical column from another column name (repeatable), e.g. --map account_id=user.")] = None,
+    signals: Annotated[Optional[list[str]], typer.Option("--signal", metavar="COLUMN", show_default=False, help="Use this column as an extra shared-identifier signal (repeatable), e.g. --signal device_id.")] = None,
+    config_file: Annotated[Optional[Path], typer.Option("--config", metavar="FILE", show_default=False, help="graphlink.toml with [columns], stage settings and [kinds.*] tables.")] = None,
+    seed: Annotated[Optional[int], typer.Option(metavar="N", show_default=False, help=f"Leiden seed. [default: {_DEFAULTS.communities.seed}]")] = None,
+    resolution: Annotated[Optional[float], typer.Option(metavar="X", show_default=False, help=f"Leiden resolution; higher gives smaller clusters. [default: {_DEFAULTS.communities.resolution}]")] = None,
+    asn_table: Annotated[Optional[Path], typer.Option(metavar="FILE", show_default=False, help="IP-to-ASN table (cidr,asn CSV or start/end/ASN TSV): adds the asn signal.")] = None,
+    ipv4_prefix: Annotated[Optional[int], typer.Option(metavar="BITS", show_default=False, help=f"IPv4 network size for the ip_net signal. [default: {_DEFAULTS.signals.ipv4_prefix}]")] = None,
+    ipv6_prefix: Annotated[Optional[int], typer.Option(metavar="BITS", show_default=False, help=f"IPv6 network size for the ip_net signal. [default: {_DEFAULTS.signals.ipv6_prefix}]")] = None,
+    threshold: Annotated[Optional[float], typer.Option(metavar="SCORE", show_default=False, help=f"Flag clusters of at least min_flag_size accounts scoring at least this (0..1). [default: {_DEFAULTS.scoring.flag_threshold}]")] = None,
+    top: Annotated[int, typer.Option(metavar="N", help="Clusters shown in the summary table.")] = 10,
+    previous: Annotated[Optional[Path], typer.Option("--previous", metavar="DIR", show_default=False, help="A previous output folder: rings keep its cluster ids (matched by member overlap); new and vanished clusters are reported.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on standard output (counts, warnings, top clusters).")] = False,
+    quiet: QuietJsonOpt = False,
 ) -> None:
     """Detect linked account clusters in an API log and score them.
 
-    Writes accounts.parquet, clusters.parquet, evidence.parquet and run.json to --out.
+    Writes to --out: accounts.parquet (account -> cluster), clusters.parquet
+    (score, flagged, why), evidence.parquet (shared values per cluster),
+    memberships.parquet and activity.parquet (for report, show and export) and
+    run.json (settings, counts, warnings, timings). Progress goes to standard
+    error on a terminal; the summary to standard output (tab-separated rows
+    when it is not a terminal).
     """
     from graphlink.pipeline import carried_over, check_out_dir, run_detect, write_outputs
 
     config = build_config(config_file, maps, signals, fmt, seed, resolution, asn_table,
                           ipv4_prefix, ipv6_prefix, threshold)
     check_out_dir(out_dir)  # refuse a foreign folder before any work
-    if quiet or not sys.stderr.isatty():
-        progress = None if quiet else (lambda stage: err.print(f"[dim]… {stage}[/dim]"))
-        result = run_detect(events, accounts, config, progress=progress, previous=previous)
+    if quiet or not err.is_terminal:
+        result = run_detect(events, accounts, config, progress=None, previous=previous)
     else:
-        with err.status("starting") as status:
-            result = run_detect(events, accounts, config, progress=lambda s: status.update(f"{s} …"),
-                                previous=previous)
+        with StageProgress(err) as progress:
+            result = run_detect(events, accounts, config, progress=progress, previous=previous)
     kept = carried_over(out_dir)
     write_outputs(result, out_dir)
-    if kept and not quiet:
+    run = result.run
+    if as_json:
+        emit_json({"out": str(out_dir), "inputs": run["inputs"], "counts": run["counts"],
+                   "warnings": result.warnings, "kept_from_before": kept, "previous": run.get("previous"),
+                   "seconds": round(sum(run["timings"].values()), 3),
+                   "top_clusters": [dict(zip(["cluster_id", "size", "score", "flagged", "kinds", "why"], r))
+                                    for r in cluster_rows(result.clusters, top)]})
+    if quiet:
+        return
+    for warning in result.warnings:
+        err.print(Text(f"warning: {terminal_safe(warning)}", style="yellow"))
+    if kept:
         shown = ", ".join(kept[:8]) + (", …" if len(kept) > 8 else "")
         err.print(Text(f"kept in {out_dir} from before this run: {terminal_safe(shown)} "
                        "(they describe the previous results: rerun graphlink report / export)", style="yellow"))
-    if quiet:
+    if as_json:
         return
-    run = result.run
     ev = run["inputs"]["events"]
-    for warning in result.warnings:
-        err.print(Text(f"warning: {terminal_safe(warning)}", style="yellow"))
+    say = out.print if out.is_terminal else err.print  # piped: stdout carries only the rows
     rejected = ", ".join(f"{k}: {v:,}" for k, v in ev["rejected"].items()) or "none"
-    out.print(f"read {ev['rows_read']:,} events ({ev['rows_kept']:,} kept; rejected {rejected}) "
-              f"from {run['counts']['accounts']:,} accounts")
+    say(f"read {ev['rows_read']:,} events ({ev['rows_kept']:,} kept; rejected {rejected}) "
+        f"from {run['counts']['accounts']:,} accounts")
     invalid = run["counts"].get("invalid_ip_events", 0)
     if invalid:
-        out.print(f"{invalid:,} events had an invalid IP (kept for other signals)")
+        say(f"{invalid:,} events had an invalid IP (kept for other signals)")
     if result.accounts.height == 0:
-        out.print("the input has no events: wrote empty outputs")
+        say("the input has no events: wrote empty outputs")
     counts = run["counts"]
-    out.print(f"{counts['clusters']:,} clusters, {counts['flagged_clusters']:,} flagged "
-              f"({counts['accounts_flagged']:,} accounts); "
-              f"{sum(run['timings'].values()):.1f} s; outputs in {out_dir}")
+    say(f"{counts['clusters']:,} clusters, {counts['flagged_clusters']:,} flagged "
+        f"({counts['accounts_flagged']:,} accounts); "
+        f"{sum(run['timings'].values()):.1f} s; outputs in {out_dir}")
     if run.get("previous"):
-        out.print(previous_summary(run["previous"]))
+        say(previous_summary(run["previous"]))
     if result.clusters.height:
-        out.print(clusters_table(result.clusters, top, "Top clusters"))
+        print_table(clusters_table(result.clusters, top, "Top clusters"), cluster_rows(result.clusters, top),
+                    CLUSTER_HEADERS)
 
 
 RedactOpt = Annotated[bool, typer.Option(
@@ -206,10 +349,11 @@ RedactOpt = Annotated[bool, typer.Option(
     help="Replace payment fingerprints, e-mail addresses and IPs with keyed hashes "
          "(HMAC-SHA256; IP networks and e-mail domains are kept).")]
 RedactKeyOpt = Annotated[Optional[str], typer.Option(
-    "--redact-key", show_default=False,
+    "--redact-key", metavar="KEY", show_default=False,
     help="HMAC key for --redact (implies --redact). Default: $GRAPHLINK_REDACT_KEY, else a random key "
          "for this run only. Prefer the environment variable: command lines are visible to other users.")]
-OutDirArg = Annotated[Path, typer.Argument(help="Output folder written by graphlink detect --out.")]
+OutDirArg = Annotated[Path, typer.Argument(metavar="DIR", show_default=False,
+                                           help="Output folder written by graphlink detect --out.")]
 
 
 def human_size(n_bytes: int) -> str:
@@ -232,23 +376,29 @@ def human_size(n_bytes: int) -> str:
 @cli_errors
 def report(
     out_dir: OutDirArg,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report file (default: DIR/report.html).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", show_default=False, help="Report file [default: DIR/report.html].")] = None,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
-    max_sections: Annotated[int, typer.Option(min=0, help="Flagged clusters given a detailed section, highest scores first.")] = 100,
-    max_members: Annotated[int, typer.Option(min=1, help="Members listed per cluster section, most active first.")] = 500,
+    max_sections: Annotated[int, typer.Option(min=0, metavar="N", help="Flagged clusters given a detailed section, highest scores first.")] = 100,
+    max_unflagged: Annotated[int, typer.Option("--max-unflagged", min=0, metavar="N", help="Highest-scoring clusters that are not flagged also given a section (marked 'not flagged').")] = 10,
+    max_members: Annotated[int, typer.Option(min=1, metavar="N", help="Members listed per cluster section, most active first.")] = 500,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw hour-of-day, timeline and network plots.")] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    interactive: Annotated[bool, typer.Option("--interactive/--static", help="Add an interactive network view per section (about 440 kB once per report); --static keeps the drawings only.")] = True,
+    events: Annotated[bool, typer.Option("--events/--no-events", help="Read the members' events back from the events file in run.json, for schedules and example prompts.")] = True,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write a self-contained HTML report (DIR/report.html) for investigators.
 
-    Run summary, a sortable table of clusters ranked by score, and a section per
-    flagged cluster: reasons, members, shared evidence, activity plots and a
-    network drawing. Opens offline in any browser.
+    Campaigns first (when detect wrote campaigns.parquet), a sortable table of
+    clusters ranked by score, and a section per flagged cluster and per top
+    unflagged cluster: reasons, evidence in human terms (templates, schedule),
+    activity plots, an interactive network and members; run details last.
+    Opens offline in any browser.
     """
     from graphlink.report import ReportOptions, write_report
 
-    options = ReportOptions(max_sections=max_sections, max_members=max_members, plots=plots)
+    options = ReportOptions(max_sections=max_sections, max_unflagged_sections=max_unflagged, max_members=max_members,
+                            plots=plots, interactive=interactive, events=events)
     info = write_report(out_dir, out, redact=redact, redact_key=redact_key, options=options)
     if not quiet:
         note = ", redacted" if info.redacted else ""
@@ -276,13 +426,18 @@ def sparkline(values: list[int]) -> str:
 @cli_errors
 def show(
     out_dir: OutDirArg,
-    cluster_id: Annotated[int, typer.Argument(help="Cluster id (the cluster column of detect and report).")],
-    members: Annotated[int, typer.Option(min=0, help="Members listed, most active first.")] = 25,
-    evidence: Annotated[int, typer.Option(min=0, help="Evidence rows listed, most shared first.")] = 30,
+    cluster_id: Annotated[int, typer.Argument(metavar="CLUSTER_ID", show_default=False, help="Cluster id (the cluster column of detect and report).")],
+    members: Annotated[int, typer.Option(min=0, metavar="N", help="Members listed, most active first.")] = 25,
+    evidence: Annotated[int, typer.Option(min=0, metavar="N", help="Evidence rows listed, most shared first.")] = 30,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the cluster (row, reasons, members, evidence) as JSON on standard output.")] = False,
+    quiet: QuietJsonOpt = False,
 ) -> None:
-    """Show one cluster in the terminal: reasons, members and shared evidence."""
+    """Show one cluster in the terminal: reasons, members and shared evidence.
+
+    Tables are tab-separated rows when standard output is not a terminal.
+    """
     from graphlink.outputs import load_outputs, score_columns
 
     outputs = load_outputs(out_dir, [cluster_id], redact=redact, redact_key=redact_key)
@@ -290,6 +445,14 @@ def show(
     member_rows = outputs.members(cluster_id)
     evidence_rows = outputs.cluster_evidence(cluster_id)
     hours = outputs.hour_profile(cluster_id)
+    if as_json:
+        emit_json({"cluster": row, "reasons": [r for r in (row.get("why") or "").split("; ") if r],
+                   "redaction": outputs.redaction, "hours_utc": hours,
+                   "members_total": member_rows.height, "members": member_rows.head(members).to_dicts(),
+                   "evidence_total": evidence_rows.height, "evidence": evidence_rows.head(evidence).to_dicts()})
+        return
+    if quiet:
+        return
 
     title = Text(f"Cluster {cluster_id}", style="bold")
     if row["flagged"]:
@@ -304,38 +467,44 @@ def show(
     reasons = Table(title="Reasons", title_justify="left", show_header=False, box=None, padding=(0, 2))
     reasons.add_column("what", style="dim")
     reasons.add_column("value", overflow="fold")
+    reason_rows: list[list] = []
     for reason in [r for r in (row.get("why") or "").split("; ") if r] or ["no shared evidence recorded"]:
-        reasons.add_row("why", Text(terminal_safe(reason, limit=300)))
+        reason_rows.append(["why", terminal_safe(reason, limit=300)])
     for name in score_columns(outputs.clusters):
         value = row[name]
-        reasons.add_row(Text(terminal_safe(name)), Text(f"{value:.3f}" if isinstance(value, float) else f"{value}"))
-    reasons.add_row("linked by", Text(terminal_safe(", ".join(row.get("kinds") or []) or "none")))
+        reason_rows.append([name, f"{value:.3f}" if isinstance(value, float) else f"{value}"])
+    reason_rows.append(["linked by", ", ".join(row.get("kinds") or []) or "none"])
     if hours and any(hours):
-        reasons.add_row("hours (UTC)", Text(f"00 {sparkline(hours)} 23"))
-    out_console.print(reasons)
+        reason_rows.append(["hours (UTC)", f"00 {sparkline(hours)} 23"])
+    for what, value in reason_rows:
+        reasons.add_row(Text(terminal_safe(what)), Text(terminal_safe(value)))
+    print_table(reasons, reason_rows, ["what", "value"], titled=True)
 
     table = Table(title=f"Members ({member_rows.height:,})", title_justify="left")
-    for name, justify in (("account", "left"), ("events", "right"), ("first seen (UTC)", "left"),
-                          ("last seen (UTC)", "left")):
+    headers = ["account", "events", "first seen (UTC)", "last seen (UTC)"]
+    for name, justify in zip(headers, ("left", "right", "left", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     stamp = lambda t: f"{t:%Y-%m-%d %H:%M}" if t is not None else ""  # noqa: E731
-    for m in member_rows.head(members).iter_rows(named=True):
-        table.add_row(Text(terminal_safe(m["account_id"], limit=80)), f"{m['events']:,}",
-                      stamp(m["first_seen"]), stamp(m["last_seen"]))
+    rows = [[m["account_id"], m["events"], stamp(m["first_seen"]), stamp(m["last_seen"])]
+            for m in member_rows.head(members).iter_rows(named=True)]
+    for r in rows:
+        table.add_row(Text(terminal_safe(r[0], limit=80)), f"{r[1]:,}", r[2], r[3])
     if member_rows.height > members:
         table.caption = f"{member_rows.height - members:,} more (graphlink export DIR --format csv --clusters {cluster_id})"
-    out_console.print(table)
+    print_table(table, rows, headers, titled=True)
 
     table = Table(title=f"Shared evidence ({evidence_rows.height:,})", title_justify="left")
-    for name, justify in (("kind", "left"), ("value", "left"), ("sharing", "right"), ("weight", "right"),
-                          ("in input", "right")):
+    headers = ["kind", "value", "sharing", "weight", "in input"]
+    for name, justify in zip(headers, ("left", "left", "right", "right", "right")):
         table.add_column(name, justify=justify, overflow="fold")
-    for e in evidence_rows.head(evidence).iter_rows(named=True):
-        table.add_row(Text(terminal_safe(e["kind"])), Text(terminal_safe(e["value"], limit=120)),
-                      f"{e['accounts_sharing']:,}", f"{e['weight']:.3f}", f"{e['df']:,}")
+    rows = [[e["kind"], e["value"], e["accounts_sharing"], round(e["weight"], 3), e["df"]]
+            for e in evidence_rows.head(evidence).iter_rows(named=True)]
+    for r in rows:
+        table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:.3f}",
+                      f"{r[4]:,}")
     if evidence_rows.height > evidence:
         table.caption = f"{evidence_rows.height - evidence:,} more (use --evidence)"
-    out_console.print(table)
+    print_table(table, rows, headers, titled=True)
 
 
 def parse_clusters(values: list[str] | None) -> str | list[int]:
@@ -361,12 +530,12 @@ def parse_clusters(values: list[str] | None) -> str | list[int]:
 @cli_errors
 def export_command(
     out_dir: OutDirArg,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv and evidence.csv).")],
-    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", "-c", help="flagged (default), all, or cluster ids (repeatable or comma-separated: -c 3,7).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="File for gexf/graphml (default DIR/graph.FORMAT); folder for json (default DIR/cases) and csv (default DIR/csv).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="gexf|graphml|json|csv", show_default=False, help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv and evidence.csv).")],
+    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", "-c", metavar="flagged|all|ID,...", show_default=False, help="Clusters to export: flagged, all, or cluster ids (repeatable or comma-separated: -c 3,7). [default: flagged]")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="PATH", show_default=False, help="File for gexf/graphml [default: DIR/graph.FORMAT]; folder for json [default: DIR/cases, replaced as a whole] and csv [default: DIR/csv].")] = None,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Export chosen clusters: a Gephi-ready graph, JSON case files, or CSV."""
     from graphlink.export import export
@@ -386,10 +555,11 @@ def export_command(
 @app.command()
 @cli_errors
 def simulate(
-    out_dir: Annotated[Path, typer.Argument(help="Folder to write events.parquet, accounts.parquet and labels.parquet to.")],
-    preset: Annotated[str, typer.Option(help="small (fixture size), medium (~1M events) or campaign (>=24k ring accounts, >=16M prompts).")] = "small",
-    seed: Annotated[int, typer.Option(help="Simulator seed: the same seed gives byte-identical files.")] = 0,
-    camouflage: Annotated[Optional[float], typer.Option(help="Share of each ring account's traffic made to look benign (preset default otherwise).")] = None,
+    out_dir: Annotated[Path, typer.Argument(metavar="DIR", show_default=False, help="Folder to write events.parquet, accounts.parquet and labels.parquet to.")],
+    preset: Annotated[str, typer.Option(metavar="small|medium|campaign", help="small (fixture size), medium (~1M events) or campaign (>=24k ring accounts, >=16M prompts).")] = "small",
+    seed: Annotated[int, typer.Option(metavar="N", help="Simulator seed: the same seed gives byte-identical files.")] = 0,
+    camouflage: Annotated[Optional[float], typer.Option(metavar="SHARE", show_default=False, help="Share of each ring account's traffic made to look benign, in [0, 1) [default: the preset's].")] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Simulate an API log with planted rings, benign-linked teams and benign users."""
     from graphlink.simulate import PRESETS, write_world
@@ -402,6 +572,8 @@ def simulate(
             raise ConfigError("--camouflage must be in [0, 1)")
         config = config.replace(camouflage_share=camouflage)
     info = write_world(out_dir, config, seed=seed)
+    if quiet:
+        return
     out_console.print(
         f"wrote {info['n_events']:,} events from {info['n_accounts']:,} accounts "
         f"({info['n_ring_accounts']:,} ring accounts in {info['n_rings']} rings, "
@@ -411,9 +583,11 @@ def simulate(
 @app.command()
 @cli_errors
 def evaluate(
-    out_dir: Annotated[Path, typer.Argument(help="A graphlink detect output folder.")],
-    labels: Annotated[Path, typer.Argument(help="labels.parquet (account_id, ring_id, kind) from graphlink simulate.")],
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the metrics as JSON to this file.")] = None,
+    out_dir: OutDirArg,
+    labels: Annotated[Path, typer.Argument(metavar="LABELS", show_default=False, help="labels.parquet (account_id, ring_id, kind) from graphlink simulate.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON on standard output instead of the table.")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", show_default=False, help="Also write the metrics as JSON to this file (atomically).")] = None,
+    quiet: QuietJsonOpt = False,
 ) -> None:
     """Score a detect output against ground-truth labels (precision, recall, F1, ARI)."""
     import json
@@ -423,10 +597,15 @@ def evaluate(
     for path in (out_dir / "accounts.parquet", out_dir / "clusters.parquet", labels):
         if not path.is_file():
             raise GraphlinkError(f"{path}: file not found")
+    from graphlink.outputs import write_atomic
+
     result = evaluate_dir(out_dir, labels)
-    out_console.print(format_evaluation(result))
-    if json_path is not None:
-        json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    if output is not None:
+        write_atomic(output, json.dumps(result, indent=2, default=str) + "\n")
+    if as_json:
+        emit_json(result)
+    elif not quiet:
+        out_console.print(format_evaluation(result))
 
 
 def main() -> None:  # pragma: no cover - console entry
