@@ -562,7 +562,11 @@ def simulate(
     quiet: QuietOpt = False,
 ) -> None:
     """Simulate an API log with planted rings, benign-linked teams and benign users."""
-    from graphlink.simulate import PRESETS, write_world
+    try:
+        from graphlink.simulate import PRESETS, write_world
+    except ImportError as exc:  # pyarrow is an optional extra
+        raise ConfigError(f"graphlink simulate needs {exc.name or 'pyarrow'}: "
+                          "pip install 'graphlink[simulate]'") from None
 
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
