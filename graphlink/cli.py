@@ -431,19 +431,28 @@ def show(
     evidence: Annotated[int, typer.Option(min=0, metavar="N", help="Evidence rows listed, most shared first.")] = 30,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
+    all_values: Annotated[bool, typer.Option("--all-values", help="Also list values shared but too common to link anybody (weight 0), hidden by default.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the cluster (row, reasons, members, evidence) as JSON on standard output.")] = False,
     quiet: QuietJsonOpt = False,
 ) -> None:
     """Show one cluster in the terminal: reasons, members and shared evidence.
 
+    Evidence is grouped by kind, strongest kind first (graphlink.explain).
     Tables are tab-separated rows when standard output is not a terminal.
     """
+    from graphlink.explain import evidence_by_kind
     from graphlink.outputs import load_outputs, score_columns
 
     outputs = load_outputs(out_dir, [cluster_id], redact=redact, redact_key=redact_key)
     row = outputs.cluster_row(cluster_id)
     member_rows = outputs.members(cluster_id)
-    evidence_rows = outputs.cluster_evidence(cluster_id)
+    all_evidence = outputs.cluster_evidence(cluster_id)
+    groups = evidence_by_kind(all_evidence, int(row["size"]), include_zero=all_values)
+    hidden = 0 if all_values else int((all_evidence["weight"].fill_null(0.0) <= 0).sum())
+    evidence_rows = (pl.concat([g.values.with_columns(pl.lit(g.kind).alias("kind")) for g in groups],
+                               how="vertical_relaxed")
+                     .select("kind", "value", "accounts_sharing", "weight", "df") if groups
+                     else all_evidence.clear())
     hours = outputs.hour_profile(cluster_id)
     if as_json:
         emit_json({"cluster": row, "reasons": [r for r in (row.get("why") or "").split("; ") if r],
@@ -493,7 +502,7 @@ def show(
         table.caption = f"{member_rows.height - members:,} more (graphlink export DIR --format csv --clusters {cluster_id})"
     print_table(table, rows, headers, titled=True)
 
-    table = Table(title=f"Shared evidence ({evidence_rows.height:,})", title_justify="left")
+    table = Table(title=f"Shared evidence, strongest kind first ({evidence_rows.height:,})", title_justify="left")
     headers = ["kind", "value", "sharing", "weight", "in input"]
     for name, justify in zip(headers, ("left", "left", "right", "right", "right")):
         table.add_column(name, justify=justify, overflow="fold")
@@ -502,8 +511,13 @@ def show(
     for r in rows:
         table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:.3f}",
                       f"{r[4]:,}")
+    notes = []
     if evidence_rows.height > evidence:
-        table.caption = f"{evidence_rows.height - evidence:,} more (use --evidence)"
+        notes.append(f"{evidence_rows.height - evidence:,} more (use --evidence)")
+    if hidden:
+        notes.append(f"{hidden:,} values too common to link hidden (use --all-values)")
+    if notes:
+        table.caption = "; ".join(notes)
     print_table(table, rows, headers, titled=True)
 
 

@@ -372,3 +372,19 @@ def test_campaigns_open_the_report_when_present(world):
 def test_no_campaigns_section_without_campaigns_file(world):
     html = write_report(world, options=FAST).path.read_text()
     assert 'id="campaigns-section"' not in html
+
+
+def test_show_groups_evidence_and_hides_zero_weight(world_session):
+    evidence = pl.read_parquet(world_session / "evidence.parquet").filter(pl.col("cluster_id") == 1)
+    zero = evidence.filter(pl.col("weight") == 0).height
+    result = CliRunner().invoke(app, ["show", str(world_session), "1", "--evidence", "500"])
+    block = result.stdout[result.stdout.index("# Shared evidence"):].splitlines()
+    rows = [line.split("\t") for line in block[2:]]
+    assert len(rows) == evidence.height - zero and all(float(r[3]) > 0 for r in rows)
+    kinds = list(dict.fromkeys(r[0] for r in rows))
+    assert kinds[0] == "payment"  # strongest kind first
+    if zero:
+        assert f"{zero} values too common to link hidden (use --all-values)" in block[0]
+    every = CliRunner().invoke(app, ["show", str(world_session), "1", "--evidence", "500", "--all-values"])
+    block = every.stdout[every.stdout.index("# Shared evidence"):].splitlines()
+    assert len(block) - 2 == evidence.height
