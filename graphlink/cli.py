@@ -79,7 +79,7 @@ def emit_json(data) -> None:
 
 
 def tsv_cell(value) -> str:
-    """A table cell as plain text for tab-separated output: tabs and newlines become spaces.
+    r"""A table cell as plain text for tab-separated output: tabs and newlines become spaces.
 
     Examples
     --------
