@@ -88,7 +88,7 @@ def tsv_cell(value) -> str:
     """
     if value is None:
         return ""
-    return terminal_safe(str(value)).replace("\t", " ").replace("\n", " ").replace("\r", " ")
+    return terminal_safe(str(value).replace("\t", " ").replace("\n", " ").replace("\r", " "))
 
 
 def print_table(table: Table, rows: list[list], headers: list[str], titled: bool = False) -> None:

@@ -329,7 +329,7 @@ def test_evidence_in_human_terms(world):
     assert kinds[0] == "payment" and "prompt" in kinds
     assert "No repeating schedule found; active 02:00–05:00 UTC." in section
     assert "band " not in section.split("<details>")[0]
-    common = re.search(r"<details><summary>(\d+) values shared but too common to link anybody \(weight 0\), hidden",
+    common = re.search(r"<details><summary>(\d+) values? shared but too common to link anybody \(weight 0\), hidden",
                        section)
     evidence = pl.read_parquet(world / "evidence.parquet").filter((pl.col("cluster_id") == 1) & (pl.col("weight") == 0))
     assert (int(common.group(1)) if common else 0) == evidence.height
