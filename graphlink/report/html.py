@@ -586,9 +586,14 @@ class MemberEvents:
     note: str = ""
 
 
-def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluster: int = 40,
-                  prompts_per_account: int = 5) -> MemberEvents:
+def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluster: int = 20,
+                  prompts_per_account: int = 5, max_prompt_rows: int = 100_000) -> MemberEvents:
     """Read the section clusters' members' events from the events file recorded in ``run.json``.
+
+    Two streaming scans of the events file: ``account_id, timestamp`` of every
+    member (16 bytes per event), and the prompts (cut to 500 characters) of
+    ``accounts_per_cluster`` members per cluster, at most ``max_prompt_rows``
+    read, ``prompts_per_account`` kept per account.
 
     Never raises for a missing or unreadable events file: the note says why
     and the report falls back to what the output folder holds.
@@ -609,14 +614,15 @@ def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluste
         times = None
         if "timestamp" in schema:
             times = (lf.filter(pl.col("account_id").is_in(ids)).select("account_id", "timestamp")
-                     .drop_nulls("timestamp").collect())
+                     .drop_nulls("timestamp").collect(engine="streaming"))
         sample = None
         if prompts and "prompt" in schema:
             chosen = (members.sort("account_id").group_by("cluster_id", maintain_order=True)
                       .head(accounts_per_cluster)["account_id"])
             sample = (lf.filter(pl.col("account_id").is_in(chosen.implode()) & pl.col("prompt").is_not_null())
-                      .select("account_id", pl.col("prompt").cast(pl.String).str.slice(0, 2000))
-                      .collect().group_by("account_id", maintain_order=True).head(prompts_per_account)
+                      .select("account_id", pl.col("prompt").cast(pl.String).str.slice(0, 500))
+                      .head(max_prompt_rows).collect(engine="streaming").group_by("account_id", maintain_order=True)
+                      .head(prompts_per_account)
                       .sort("account_id", "prompt"))
     except (GraphlinkError, pl.exceptions.PolarsError, OSError) as exc:
         return MemberEvents(None, None, f"The events file {path} could not be read back "
