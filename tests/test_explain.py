@@ -164,3 +164,28 @@ def test_sync_counts_events_in_shared_minutes_and_names_the_busiest():
     assert describe_sync(events) == ("67% of events fall in minutes when at least 3 members act together "
                                      "(busiest: 4 accounts at 2025-01-06 00:00 UTC)")
     assert describe_sync(events, min_accounts=5) is None
+
+
+def test_notebook_cluster_view_schedule_and_templates(tmp_path):
+    import graphlink
+
+    rows = []
+    for a in range(8):
+        for k in range(40):  # every 10 minutes at :04:00 (± 5 s), one templated prompt each
+            rows.append((f"bot{a}", T0 + timedelta(minutes=10 * k, seconds=240 + (a + k) % 11 - 5), "card-1",
+                         f"Summarise chapter {k} of the novel and list every character who appears in it, "
+                         f"then {['rank', 'sort', 'count', 'tag'][k % 4]} them"))
+    for u in range(30):
+        rows.append((f"user{u}", T0 + timedelta(hours=u), f"card-u{u}", f"my own question number {u}"))
+    events = pl.DataFrame(rows, schema={"account_id": pl.String, "timestamp": pl.Datetime("us", "UTC"),
+                                        "payment_fingerprint": pl.String, "prompt": pl.String}, orient="row")
+    path = tmp_path / "events.parquet"
+    events.write_parquet(path)
+    result = graphlink.detect(str(path))
+    ring = result.cluster(int(result.clusters.sort("size", descending=True)["cluster_id"][0]))
+    assert ring.size >= 3 and all(a.startswith("bot") for a in ring.members["account_id"])  # detection's split
+    schedule = ring.schedule()
+    assert schedule.period == 600 and schedule.text().startswith("every 10 min at :04:0")
+    (template,) = ring.templates()
+    assert template.text().startswith("Summarise chapter ⟨#⟩ of the novel and list every character who appears")
+    assert template.example in events["prompt"].to_list() and template.accounts == ring.size
