@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args()
 
-    from graphlink.simulate import PRESETS, write_world
+    from graphlink.lab.simulate import PRESETS, write_world
 
     small = PRESETS["small"]
     scale = args.events / 75_000  # the small preset writes about 75k events

@@ -1,43 +1,87 @@
 """graphlink: find coordinated account rings in API logs.
 
-The public surface is small and re-exported here; everything else is internal.
+The public face: :func:`detect`, :func:`load`, :class:`Result`,
+:class:`ClusterView`, the stage configs with :func:`build_config`, and the
+errors. Names load on first use, so ``import graphlink`` is quick and has no
+side effects (the CLI entry point sets its allocator tuning before polars
+loads; see :mod:`graphlink.cli`).
+
+Layout: :mod:`graphlink.config` (settings, the one builder),
+:mod:`graphlink.contract` (output files and schemas), :mod:`graphlink.pipeline`
+(runs the stages in :mod:`graphlink.stages`), :mod:`graphlink.store` (atomic
+writes, the one output-folder reader and writer, redaction),
+:mod:`graphlink.views` (notebook objects, plots, report, export) and
+:mod:`graphlink.lab` (simulator, evaluation, baseline).
 
 >>> import graphlink
 >>> sorted(graphlink.PipelineConfig().graph.kinds)[:3]
 ['asn', 'created_hour', 'email_domain']
 """
 
-import os as _os
-import sys as _sys
+from __future__ import annotations
 
-if "polars" not in _sys.modules:
-    # Polars allocates through jemalloc, which by default returns freed pages to the OS
-    # within ~0.5 s; the pipeline frees and reallocates tens of millions of rows per
-    # stage, so each new frame faulted its pages in again. Keeping freed pages for 5 s
-    # (then releasing them at once) cut system time 27 s -> 17 s and wall time 6-12 s on
-    # the 24M-event campaign preset, for ~0.5 GiB more peak RSS. Read once, when polars
-    # loads; a value the user set wins (polars appends it after its own defaults).
-    _os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:0")
-
-from graphlink.api import ClusterView, Result, detect, load, override_names
-from graphlink.config import (
-    CommunityConfig,
-    GraphConfig,
-    IngestConfig,
-    KindSpec,
-    PipelineConfig,
-    ScoringConfig,
-    SignalConfig,
-    load_config,
-)
-from graphlink.errors import ConfigError, GraphlinkError, InputError
-from graphlink.pipeline import DetectResult, run_detect, write_outputs
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ClusterView", "Result", "detect", "load", "override_names",
-    "CommunityConfig", "ConfigError", "DetectResult", "GraphConfig", "GraphlinkError", "IngestConfig",
-    "InputError", "KindSpec", "PipelineConfig", "ScoringConfig", "SignalConfig", "load_config",
-    "run_detect", "write_outputs", "__version__",
-]
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "ClusterView": "graphlink.views.cluster",
+    "Result": "graphlink.views.result",
+    "detect": "graphlink.views.result",
+    "load": "graphlink.views.result",
+    "build_config": "graphlink.config",
+    "override_names": "graphlink.config",
+    "CommunityConfig": "graphlink.config",
+    "DrilldownConfig": "graphlink.config",
+    "GraphConfig": "graphlink.config",
+    "IngestConfig": "graphlink.config",
+    "KindSpec": "graphlink.config",
+    "PipelineConfig": "graphlink.config",
+    "ScoringConfig": "graphlink.config",
+    "SignalConfig": "graphlink.config",
+    "StableIdConfig": "graphlink.config",
+    "ConfigError": "graphlink.errors",
+    "GraphlinkError": "graphlink.errors",
+    "InputError": "graphlink.errors",
+    "DetectResult": "graphlink.pipeline",
+    "run_detect": "graphlink.pipeline",
+    "write_outputs": "graphlink.store.outputs",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphlink.config import (
+        CommunityConfig,
+        DrilldownConfig,
+        GraphConfig,
+        IngestConfig,
+        KindSpec,
+        PipelineConfig,
+        ScoringConfig,
+        SignalConfig,
+        StableIdConfig,
+        build_config,
+        override_names,
+    )
+    from graphlink.errors import ConfigError, GraphlinkError, InputError
+    from graphlink.pipeline import DetectResult, run_detect
+    from graphlink.store.outputs import write_outputs
+    from graphlink.views.cluster import ClusterView
+    from graphlink.views.result import Result, detect, load
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graphlink' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -6,21 +6,34 @@ result; library errors become a one-line message and exit code 2.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
+import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
-import polars as pl
-import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if "polars" not in sys.modules:
+    # Polars allocates through jemalloc, which by default returns freed pages to the OS
+    # within ~0.5 s; the pipeline frees and reallocates tens of millions of rows per
+    # stage, so each new frame faulted its pages in again. Keeping freed pages for 5 s
+    # (then releasing them at once) cut system time 27 s -> 17 s and wall time 6-12 s on
+    # the 24M-event campaign preset, for ~0.5 GiB more peak RSS. Read once, when polars
+    # loads, so it is set here, in the command-line entry point, before polars is
+    # imported (``import graphlink`` loads nothing and sets nothing); a value the user
+    # set wins (polars appends it after its own defaults). Library users who want the
+    # same tuning set ``_RJEM_MALLOC_CONF`` before importing polars.
+    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:0")
 
-from graphlink.config import PipelineConfig, load_config
-from graphlink.errors import ConfigError, GraphlinkError, safe_reason
-from graphlink.safety import terminal_safe
+import polars as pl  # noqa: E402  (after the allocator setting above)
+import typer
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+from rich.text import Text  # noqa: E402
+
+from graphlink.config import PipelineConfig, build_config  # noqa: E402
+from graphlink.errors import ConfigError, GraphlinkError, safe_reason  # noqa: E402
+from graphlink.views.safety import terminal_safe  # noqa: E402
 
 app = typer.Typer(
     name="graphlink",
@@ -157,32 +170,15 @@ def parse_maps(maps: list[str] | None) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def build_config(config_file: Path | None, maps, signals, fmt, seed, resolution, asn_table,
-                 ipv4_prefix, ipv6_prefix, threshold) -> PipelineConfig:
-    config = load_config(config_file)
-    ingest = dataclasses.replace(
-        config.ingest,
-        column_map=config.ingest.column_map + parse_maps(maps),
-        extra_signals=tuple(dict.fromkeys(config.ingest.extra_signals + tuple(signals or ()))),
-        format=fmt or config.ingest.format,
-    )
-    sig = config.signals
-    sig = dataclasses.replace(
-        sig,
-        asn_table=str(asn_table) if asn_table else sig.asn_table,
-        ipv4_prefix=ipv4_prefix or sig.ipv4_prefix,
-        ipv6_prefix=ipv6_prefix or sig.ipv6_prefix,
-    )
-    com = config.communities
-    com = dataclasses.replace(
-        com,
-        seed=com.seed if seed is None else seed,
-        resolution=com.resolution if resolution is None else resolution,
-    )
-    scoring = config.scoring
-    if threshold is not None:
-        scoring = dataclasses.replace(scoring, flag_threshold=threshold)
-    return dataclasses.replace(config, ingest=ingest, signals=sig, communities=com, scoring=scoring)
+def detect_config(config_file: Path | None, maps: list[str] | None, signals: list[str] | None,
+                  **flags: object) -> PipelineConfig:
+    """The config of ``graphlink detect``: the TOML file, then --map/--signal, then the flags given."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        config = build_config(toml=config_file, columns=parse_maps(maps), signals=signals or (), **flags)
+    for warning in caught:
+        err.print(Text(f"warning: {terminal_safe(str(warning.message))}", style="yellow"), soft_wrap=True)
+    return config
 
 
 CLUSTER_HEADERS = ["cluster", "size", "score", "flagged", "linked by", "why"]
@@ -294,10 +290,12 @@ def detect(
     error on a terminal; the summary to standard output (tab-separated rows
     when it is not a terminal).
     """
-    from graphlink.pipeline import carried_over, check_out_dir, run_detect, write_outputs
+    from graphlink.pipeline import run_detect
+    from graphlink.store.outputs import carried_over, check_out_dir, write_outputs
 
-    config = build_config(config_file, maps, signals, fmt, seed, resolution, asn_table,
-                          ipv4_prefix, ipv6_prefix, threshold)
+    config = detect_config(config_file, maps, signals, format=fmt, seed=seed, resolution=resolution,
+                           asn_table=asn_table, ipv4_prefix=ipv4_prefix, ipv6_prefix=ipv6_prefix,
+                           flag_threshold=threshold)
     check_out_dir(out_dir)  # refuse a foreign folder before any work
     if quiet or not err.is_terminal:
         result = run_detect(events, accounts, config, progress=None, previous=previous)
@@ -395,7 +393,7 @@ def report(
     activity plots, an interactive network and members; run details last.
     Opens offline in any browser.
     """
-    from graphlink.report import ReportOptions, write_report
+    from graphlink.views.report import ReportOptions, write_report
 
     options = ReportOptions(max_sections=max_sections, max_unflagged_sections=max_unflagged, max_members=max_members,
                             plots=plots, interactive=interactive, events=events)
@@ -405,21 +403,6 @@ def report(
         out_console.print(Text(f"wrote {terminal_safe(info.path)} ({human_size(info.bytes)}; {info.sections:,} "
                                f"cluster sections, {info.flagged:,} flagged of {info.clusters:,}{note}) "
                                f"in {info.seconds:.1f} s"), soft_wrap=True)
-
-
-def sparkline(values: list[int]) -> str:
-    """Unicode block sparkline of non-negative counts.
-
-    Examples
-    --------
-    >>> sparkline([0, 1, 2, 4])
-    ' ▂▄█'
-    """
-    blocks = " ▁▂▃▄▅▆▇█"
-    top = max(values) if values else 0
-    if top <= 0:
-        return " " * len(values)
-    return "".join(blocks[0 if v <= 0 else max(1, round(v / top * 8))] for v in values)
 
 
 @app.command()
@@ -437,11 +420,13 @@ def show(
 ) -> None:
     """Show one cluster in the terminal: reasons, members and shared evidence.
 
-    Evidence is grouped by kind, strongest kind first (graphlink.explain).
+    Evidence is grouped by kind, strongest kind first (graphlink.views.explain).
     Tables are tab-separated rows when standard output is not a terminal.
     """
-    from graphlink.explain import evidence_by_kind
-    from graphlink.outputs import load_outputs, score_columns
+    from graphlink.views.explain import evidence_by_kind
+    from graphlink.store.folder import score_columns
+    from graphlink.store.outputs import load_outputs
+    from graphlink.views.terminal import sparkline
 
     outputs = load_outputs(out_dir, [cluster_id], redact=redact, redact_key=redact_key)
     row = outputs.cluster_row(cluster_id)
@@ -552,7 +537,7 @@ def export_command(
     quiet: QuietOpt = False,
 ) -> None:
     """Export chosen clusters: a Gephi-ready graph, JSON case files, or CSV."""
-    from graphlink.export import export
+    from graphlink.views.export import export
 
     info = export(out_dir, fmt, parse_clusters(clusters), out, redact=redact, redact_key=redact_key)
     if quiet:
@@ -577,19 +562,12 @@ def simulate(
 ) -> None:
     """Simulate an API log with planted rings, benign-linked teams and benign users."""
     try:
-        from graphlink.simulate import PRESETS, write_world
+        from graphlink.lab.commands import simulate_preset
+
+        info = simulate_preset(out_dir, preset, seed=seed, camouflage=camouflage)
     except ImportError as exc:  # pyarrow is an optional extra
         raise ConfigError(f"graphlink simulate needs {exc.name or 'pyarrow'}: "
                           "pip install 'graphlink[simulate]'") from None
-
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-    config = PRESETS[preset]
-    if camouflage is not None:
-        if not 0.0 <= camouflage < 1.0:
-            raise ConfigError("--camouflage must be in [0, 1)")
-        config = config.replace(camouflage_share=camouflage)
-    info = write_world(out_dir, config, seed=seed)
     if quiet:
         return
     out_console.print(
@@ -608,18 +586,10 @@ def evaluate(
     quiet: QuietJsonOpt = False,
 ) -> None:
     """Score a detect output against ground-truth labels (precision, recall, F1, ARI)."""
-    import json
+    from graphlink.lab.commands import evaluate_output
+    from graphlink.lab.evaluate import format_evaluation
 
-    from graphlink.evaluate import evaluate_dir, format_evaluation
-
-    for path in (out_dir / "accounts.parquet", out_dir / "clusters.parquet", labels):
-        if not path.is_file():
-            raise GraphlinkError(f"{path}: file not found")
-    from graphlink.outputs import write_atomic
-
-    result = evaluate_dir(out_dir, labels)
-    if output is not None:
-        write_atomic(output, json.dumps(result, indent=2, default=str) + "\n")
+    result = evaluate_output(out_dir, labels, output)
     if as_json:
         emit_json(result)
     elif not quiet:

@@ -105,7 +105,8 @@ def make_world(root: Path, name: str = "out", **kwargs) -> Path:
     import dataclasses
 
     from graphlink.config import PipelineConfig, ScoringConfig
-    from graphlink.pipeline import run_detect, write_outputs
+    from graphlink.pipeline import run_detect
+    from graphlink.store.outputs import write_outputs
 
     # These rings are tiny rendering fixtures, not realistic fleets: flag every cluster of
     # 5+ accounts so the report has sections to render (scoring is tested elsewhere).

@@ -14,9 +14,10 @@ from matplotlib.figure import Figure
 from polars.testing import assert_frame_equal
 
 import graphlink
-from graphlink.api import apply_overrides, override_names
+import graphlink.config.build
+from graphlink.config import build_config, override_names
 from graphlink.errors import ConfigError, GraphlinkError
-from graphlink.plots import plot_cluster_network, plot_hour_profile, plot_timeline
+from graphlink.views.plots import plot_cluster_network, plot_hour_profile, plot_timeline
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +81,8 @@ def test_overrides_reach_configs(world):
 
 
 def test_overrides_on_top_of_config():
-    base = apply_overrides(ngram=3)
-    cfg = apply_overrides(base, resolution=2.0, kinds={"payment": {"max_accounts": 5}})
+    base = build_config(ngram=3)
+    cfg = build_config(base, resolution=2.0, kinds={"payment": {"max_accounts": 5}})
     assert cfg.signals.ngram == 3 and cfg.communities.resolution == 2.0
     assert cfg.graph.kinds["payment"].max_accounts == 5
     assert cfg.graph.kinds["payment"].weight == 3.0 and "ip" in cfg.graph.kinds
@@ -93,9 +94,9 @@ def test_unknown_override_lists_valid_names(world):
 
 
 def test_ambiguous_override(monkeypatch):
-    monkeypatch.setattr(graphlink.api, "_ALIASES", {})
+    monkeypatch.setattr(graphlink.config.build, "ALIASES", {})
     with pytest.raises(ConfigError, match="ambiguous; use one of signals__seed, communities__seed"):
-        apply_overrides(seed=1)
+        build_config(seed=1)
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -106,7 +107,7 @@ def test_ambiguous_override(monkeypatch):
 ])
 def test_invalid_override_values(overrides, message):
     with pytest.raises(ConfigError, match=message):
-        apply_overrides(**overrides)
+        build_config(**overrides)
 
 
 def test_override_names():
@@ -166,12 +167,12 @@ def test_loaded_events_file_moved(events_file, tmp_path):
 
 def test_loaded_graph_reads_memberships_file(result, tmp_path):
     out = result.save(tmp_path / "out")
-    result._membership_frame().select("account_id", "kind", "value", "weight").collect() \
+    result.affiliations().select("account_id", "kind", "value", "weight").collect() \
         .write_parquet(out / "memberships.parquet")
+    pl.DataFrame({"account_id": ["x"]}).write_parquet(out / "memberships.parquet")
     with pytest.raises(GraphlinkError, match="memberships.parquet: missing column"):
-        pl.DataFrame({"account_id": ["x"]}).write_parquet(out / "memberships.parquet")
-        graphlink.load(out).cluster(1).graph()
-    result._membership_frame().select("account_id", "kind", "value", "weight").collect() \
+        graphlink.load(out)  # the one reader checks every table's columns
+    result.affiliations().select("account_id", "kind", "value", "weight").collect() \
         .write_parquet(out / "memberships.parquet")
     loaded = graphlink.load(out).cluster(1).graph()
     expected = result.cluster(1).graph()
@@ -202,20 +203,20 @@ def test_graph_agrees_with_memberships(result):
     graph = view.graph()
     assert isinstance(graph, nx.Graph)
     members = set(view.members["account_id"])
-    memberships = result._membership_frame().collect().filter(pl.col("account_id").is_in(list(members)))
+    memberships = result.affiliations().collect().filter(pl.col("account_id").is_in(list(members)))
     shared = memberships.group_by("kind", "value").agg(pl.len().alias("n")).filter(pl.col("n") >= 2)
     links = memberships.join(shared, on=["kind", "value"], how="semi")
     assert graph.number_of_nodes() == len(members) + shared.height
     assert graph.number_of_edges() == links.height
     types = nx.get_node_attributes(graph, "type")
     assert sum(t == "account" for t in types.values()) == len(members)
-    assert {n for n, t in types.items() if t == "account"} == {("account", a) for a in members}
+    assert {n for n, t in types.items() if t == "account"} == {f"account:{a}" for a in members}
     signal = next(n for n, t in types.items() if t == "signal")
-    assert signal[0] == "signal" and graph.nodes[signal]["kind"] == signal[1]
+    assert signal == f"signal:{graph.nodes[signal]['kind']}:{graph.nodes[signal]['value']}"
     assert all("weight" in d for _, _, d in graph.edges(data=True))
     # Every evidence value is a signal node of the graph.
     for kind, value in view.evidence.select("kind", "value").iter_rows():
-        assert ("signal", kind, value) in graph
+        assert f"signal:{kind}:{value}" in graph
 
 
 def test_events_only_cluster_accounts(result, world):
@@ -282,9 +283,10 @@ def test_html_repr_escapes_attacker_text():
 def test_export(result, tmp_path):
     paths = result.cluster(1).export(tmp_path / "case")
     data = json.loads(paths["json"].read_text())
-    assert data["cluster"]["cluster_id"] == 1 and len(data["members"]) == 8
+    # The same case file as `graphlink export --format json` (one format, graphlink.case/1).
+    assert data["schema"] == "graphlink.case/1" and data["cluster_id"] == 1 and len(data["members"]) == 8
     members = pl.read_csv(paths["members"])
-    assert members["account_id"].to_list() == result.cluster(1).members["account_id"].to_list()
+    assert sorted(members["account_id"]) == sorted(result.cluster(1).members["account_id"])
     assert pl.read_csv(paths["evidence"]).height == result.cluster(1).evidence.height
 
 

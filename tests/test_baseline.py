@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from graphlink.baseline import BaselineConfig, baseline_detect
+from graphlink.lab.baseline import BaselineConfig, baseline_detect
 
 
 def frame(rows: list[tuple[str, str | None, str]]) -> pl.DataFrame:
@@ -98,8 +98,8 @@ def test_config_frozen_defaults():
 
 
 def test_runs_on_simulated_world():
-    from graphlink.evaluate import evaluate
-    from graphlink.simulate import PRESETS, simulate
+    from graphlink.lab.evaluate import evaluate
+    from graphlink.lab.simulate import PRESETS, simulate
 
     w = simulate(PRESETS["small"].replace(n_benign=400, n_ring_accounts=120, n_teams=2,
                                           n_university_nats=1, n_corporate_nats=1,

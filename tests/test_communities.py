@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from graphlink.communities import build_graph, detect_communities, number_clusters
+from graphlink.stages.communities import build_graph, detect_communities, number_clusters
 from graphlink.config import CommunityConfig
 
 

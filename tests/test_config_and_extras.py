@@ -3,17 +3,17 @@
 import polars as pl
 import pytest
 
-from graphlink.config import IngestConfig, PipelineConfig, load_config
+from graphlink.config import PipelineConfig, SignalConfig, build_config
 from graphlink.errors import ConfigError, InputError
 from graphlink.pipeline import run_detect
-from graphlink.signals import ip_signals, load_asn_table
+from graphlink.stages.signals import ip_signals, load_asn_table
 
 
 def test_toml_overrides_reach_each_stage(tmp_path):
     path = tmp_path / "graphlink.toml"
     path.write_text('[columns]\naccount_id = "user"\n[signals]\nngram = 4\n'
                     '[kinds.payment]\nmax_accounts = 7\n[communities]\nseed = 9\n')
-    config = load_config(path)
+    config = build_config(toml=path)
     assert config.ingest.column_map == (("account_id", "user"),)
     assert config.signals.ngram == 4 and config.communities.seed == 9
     assert config.graph.spec("payment").max_accounts == 7
@@ -30,7 +30,7 @@ def test_bad_config_is_a_clear_error(tmp_path, text, message):
     path = tmp_path / "graphlink.toml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
-        load_config(path)
+        build_config(toml=path)
 
 
 def test_asn_table_both_layouts(tmp_path):
@@ -57,7 +57,7 @@ def test_declared_signal_and_accounts_file_link_accounts(tmp_path):
     pl.DataFrame({"account_id": ["a", "b", "c", "d"],
                   "created_at": ["2024-01-01T10:05:00", "2024-01-01T10:40:00", "2024-01-01T10:10:00", "2024-02-01"],
                   "email_domain": ["x.example", "x.example", "y.example", "z.example"]}).write_csv(accounts)
-    config = PipelineConfig(ingest=IngestConfig(extra_signals=("device_id",)))
+    config = PipelineConfig(signals=SignalConfig(extra_signals=("device_id",)))
     result = run_detect(events, accounts, config)
     clustered = result.accounts.drop_nulls("cluster_id")
     assert sorted(clustered["account_id"]) == ["a", "b"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.drilldown import ACTIVITY_SCHEMA, MEMBER_SIGNALS_SCHEMA
+from graphlink.contract import ACTIVITY_SCHEMA, MEMBERSHIPS_SCHEMA
 from graphlink.pipeline import run_detect
 from tests._report_worlds import make_events, world_session  # noqa: F401
 
@@ -12,7 +12,7 @@ from tests._report_worlds import make_events, world_session  # noqa: F401
 def test_memberships_cover_clustered_accounts_only(world_session):
     accounts = pl.read_parquet(world_session / "accounts.parquet")
     memberships = pl.read_parquet(world_session / "memberships.parquet")
-    assert memberships.schema == MEMBER_SIGNALS_SCHEMA
+    assert memberships.schema == MEMBERSHIPS_SCHEMA
     clustered = set(accounts.drop_nulls("cluster_id")["account_id"].to_list())
     assert set(memberships["account_id"].to_list()) == clustered
     # Only values two members of the cluster share: a member's own IP (shared with nobody) is not
@@ -46,5 +46,5 @@ def test_activity_counts_every_event_of_clustered_accounts(world_session):
 def test_without_timestamps_activity_is_empty():
     result = run_detect(make_events().drop("timestamp"))
     assert result.activity.is_empty() and result.activity.schema == ACTIVITY_SCHEMA
-    assert result.member_signals.height > 0
+    assert result.member_affiliations.height > 0
     assert "drilldown" in result.run["timings"]

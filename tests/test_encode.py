@@ -4,7 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from graphlink.encode import count_by_account, encode_frame
+from graphlink.stages.encode import count_by_account, encode_frame
 from graphlink.errors import GraphlinkError
 
 
@@ -66,7 +66,7 @@ def test_a_hash_collision_raises_instead_of_merging_values(monkeypatch):
 
 
 def test_account_activity_matches_a_group_by_over_hours_and_days():
-    from graphlink.drilldown import account_activity
+    from graphlink.stages.drilldown import account_activity
 
     rng = np.random.default_rng(4)
     n = 5000
@@ -88,7 +88,7 @@ def test_account_activity_matches_a_group_by_over_hours_and_days():
 
 
 def test_member_signals_keep_the_most_shared_values_per_cluster_and_kind():
-    from graphlink.drilldown import member_signals
+    from graphlink.stages.drilldown import member_affiliations
 
     # Cluster 1 (accounts 0-3) shares ip 10 (4 members), ip 11 (3), ip 12 (2); a card (2); ip 13 is one member's.
     memberships = pl.DataFrame(
@@ -99,16 +99,16 @@ def test_member_signals_keep_the_most_shared_values_per_cluster_and_kind():
                            schema_overrides={"signal_idx": pl.UInt32})
     clustered = pl.DataFrame({"account_idx": [0, 1, 2, 3], "account_id": ["w", "x", "y", "z"], "cluster_id": [1] * 4},
                              schema_overrides={"account_idx": pl.UInt32})
-    everything = member_signals(memberships, signals, clustered)
+    everything = member_affiliations(memberships, signals, clustered)
     assert sorted(set(everything["value"])) == ["a", "b", "c", "card"]  # "d" is not shared
-    capped = member_signals(memberships, signals, clustered, per_kind=2)
+    capped = member_affiliations(memberships, signals, clustered, per_kind=2)
     assert sorted(set(capped["value"])) == ["a", "b", "card"]
     assert capped.filter(pl.col("value") == "a").height == 4
     assert capped["account_id"].is_sorted()
 
 
 def test_top_per_kind_matches_a_full_sort_with_ties_at_the_cut():
-    from graphlink.evidence import top_per_kind
+    from graphlink.stages.evidence import top_per_kind
 
     rng = np.random.default_rng(9)
     n = 3000

@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from graphlink.cli import app
-from graphlink.evaluate import evaluate
+from graphlink.lab.evaluate import evaluate
 from graphlink.pipeline import run_detect
-from graphlink.simulate import PRESETS, simulate
+from graphlink.lab.simulate import PRESETS, simulate
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -1,4 +1,4 @@
-"""Tests of graphlink.evaluate: hand-computed metrics and ARI references."""
+"""Tests of graphlink.lab.evaluate: hand-computed metrics and ARI references."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.table import Table
 
-from graphlink.evaluate import adjusted_rand_index, evaluate, evaluate_dir, format_evaluation
+from graphlink.lab.evaluate import adjusted_rand_index, evaluate, evaluate_dir, format_evaluation
 
 
 def ari(truth: list, pred: list) -> float:

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from graphlink.cli import app
 from graphlink.errors import GraphlinkError
-from graphlink.export import CASE_SCHEMA, cluster_graph, export
-from graphlink.outputs import load_outputs
+from graphlink.views.export import CASE_SCHEMA, cluster_graph, export
+from graphlink.store.outputs import load_outputs
 from tests._report_worlds import FORMULA_ACCOUNT, RING_B_CARDS, world, world_session  # noqa: F401
 
 

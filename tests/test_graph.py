@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from graphlink.config import GraphConfig, KindSpec
-from graphlink.graph import project, weigh_signals
+from graphlink.stages.graph import project, weigh_signals
 
 
 def _pairs(rows):

@@ -7,7 +7,7 @@ import pytest
 
 from graphlink.config import IngestConfig
 from graphlink.errors import InputError
-from graphlink.ingest import build_account_index, load_accounts, load_events
+from graphlink.stages.ingest import build_account_index, load_accounts, load_events
 
 
 def _collect(events):
@@ -100,9 +100,9 @@ def test_empty_file_is_valid(tmp_path):
 def test_extra_signal_must_exist(tmp_path):
     path = tmp_path / "e.csv"
     pl.DataFrame({"account_id": ["a"], "device_id": ["d"]}).write_csv(path)
-    assert "device_id" in load_events(path, IngestConfig(extra_signals=("device_id",))).columns
+    assert "device_id" in load_events(path, IngestConfig(), ("device_id",)).columns
     with pytest.raises(InputError, match="'card_bin' not found"):
-        load_events(path, IngestConfig(extra_signals=("card_bin",)))
+        load_events(path, IngestConfig(), ("card_bin",))
 
 
 def test_accounts_file_email_to_domain_and_index(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from graphlink.cli import app
-from graphlink.export import export
+from graphlink.views.export import export
 from tests._report_worlds import make_events, world, world_session  # noqa: F401
 
 runner = CliRunner()

@@ -6,7 +6,9 @@ import polars as pl
 import pytest
 
 from graphlink.errors import GraphlinkError
-from graphlink.pipeline import OUTPUT_FILES, run_detect, write_outputs
+from graphlink.contract import OUTPUT_FILES
+from graphlink.pipeline import run_detect
+from graphlink.store.outputs import write_outputs
 from tests._worlds import planted_world
 
 

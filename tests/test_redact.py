@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from graphlink.cli import app
-from graphlink.outputs import load_outputs
-from graphlink.redact import ENV_KEY, Redactor, apply_mapping, make_redactor
+from graphlink.store.outputs import load_outputs
+from graphlink.store.redact import ENV_KEY, Redactor, apply_mapping, make_redactor
 from tests._report_worlds import EMAILS, RING_A_CARD, RING_B_CARDS, world, world_session  # noqa: F401
 
 
@@ -125,7 +125,7 @@ def test_truncated_values_in_why_are_redacted(world):
 def test_cluster_table_of_unloaded_clusters_is_redacted(world):
     # Only the top cluster gets a section (and is loaded); the table still quotes
     # every cluster's why / top_values, which name cards and IPs of the others.
-    from graphlink.report import ReportOptions, write_report
+    from graphlink.views.report import ReportOptions, write_report
 
     raw = raw_sensitive_values(world)
     html = write_report(world, redact_key="k", options=ReportOptions(max_sections=1, plots=False)).path.read_text()

@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from graphlink.cli import app
-from graphlink.report import ReportOptions, write_report
-from graphlink.report.html import CONTENT_SECURITY_POLICY, NETVIEW_JS, SORT_JS, cytoscape_js
+from graphlink.views.report import ReportOptions, write_report
+from graphlink.views.report.html import CONTENT_SECURITY_POLICY, NETVIEW_JS, SORT_JS, cytoscape_js
 from tests._report_worlds import RING_A_UA, XSS_ACCOUNT, XSS_IMG, XSS_SCRIPT, world, world_session  # noqa: F401
 
 FIXED = datetime(2024, 5, 1, tzinfo=timezone.utc)
@@ -203,7 +203,7 @@ def test_extra_score_columns_render_generically(world):
 def test_report_is_atomic_and_replaces(world, monkeypatch):
     target = world / "report.html"
     target.write_text("old")
-    import graphlink.report as report_module
+    import graphlink.views.report as report_module
 
     def boom(*args, **kwargs):
         raise RuntimeError("render failed")
@@ -264,8 +264,8 @@ def test_show_unknown_cluster_exits_2_with_one_line(world_session):
 
 
 def test_plots_are_deterministic(world_session):
-    from graphlink.outputs import load_outputs
-    from graphlink.report import plots
+    from graphlink.store.outputs import load_outputs
+    from graphlink.views import plots
 
     outputs = load_outputs(world_session, [1])
     memberships = outputs.cluster_memberships(1)
@@ -278,7 +278,7 @@ def test_plots_are_deterministic(world_session):
 
 
 def test_network_sampling_caps_nodes():
-    from graphlink.report.plots import sample_network
+    from graphlink.views.plots import sample_network
 
     # One 400-account ring sharing 50 values: the drawing keeps to the node budget.
     accounts = [f"a{i:03d}" for i in range(400)]

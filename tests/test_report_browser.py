@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from graphlink.report import ReportOptions, write_report
+from graphlink.views.report import ReportOptions, write_report
 from tests._report_worlds import XSS_ACCOUNT, world, world_session  # noqa: F401
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 
 from graphlink.pipeline import run_detect
-from graphlink.scoring import COMPONENTS
+from graphlink.stages.scoring import COMPONENTS
 
 T0 = datetime(2024, 6, 3, tzinfo=timezone.utc)
 
@@ -73,7 +73,7 @@ def test_components_are_null_without_their_data():
 
 
 def test_bystanders_are_detached_from_proxy_fleets():
-    from graphlink.scoring import fleet_outsiders
+    from graphlink.stages.scoring import fleet_outsiders
 
     clusters = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "cluster_id": [1, 1, 1, 1, 2, 2]},
                             schema_overrides={"account_idx": pl.UInt32})
@@ -92,16 +92,16 @@ def test_scores_and_flags_do_not_depend_on_the_evidence_table():
     """The pipeline finds fleet outsiders with a provisional pass that skips the evidence table."""
     from conftest import planted_world
 
-    from graphlink.evidence import EVIDENCE_SCHEMA
-    from graphlink.ingest import events_from_frame
+    from graphlink.contract import EVIDENCE_SCHEMA
+    from graphlink.stages.ingest import events_from_frame
     from graphlink.pipeline import run_detect
-    from graphlink.scoring import score_clusters
+    from graphlink.stages.scoring import score_clusters
 
     events, _ = planted_world()
     result = run_detect(events)
     membership = result.index.join(result.accounts.select("account_id", "cluster_id"), on="account_id").select(
         "account_idx", "cluster_id")
-    common = dict(index=result.index, memberships=result.memberships, signals=result.signals,
+    common = dict(index=result.index, memberships=result.affiliations, signals=result.signals,
                   events=events_from_frame(events).frame)
     with_evidence = score_clusters(membership, evidence=result.evidence, **common)
     without = score_clusters(membership, evidence=pl.DataFrame(schema=EVIDENCE_SCHEMA), **common)

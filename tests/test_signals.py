@@ -7,8 +7,8 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphlink.signals import categorical_signals, ip_signals, prompt_signals, timing_signals
-from graphlink.signals.prompt import normalise_prompt
+from graphlink.stages.signals import categorical_signals, ip_signals, prompt_signals, timing_signals
+from graphlink.stages.signals.prompt import normalise_prompt
 
 
 def test_shared_card_is_one_value_two_accounts():
@@ -139,7 +139,7 @@ def test_frame_parser_agrees_with_expression_parser_and_ipaddress():
     import ipaddress
     import random
 
-    from graphlink.signals.ip import parse_ip_frame, parse_ips
+    from graphlink.stages.signals.ip import parse_ip_frame, parse_ips
 
     rng = random.Random(5)
     ips = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(200)]
@@ -190,7 +190,7 @@ def _ip_strings():
 
 
 def _table_and_reference(ips, v4_prefix, v6_prefix):
-    from graphlink.signals.ip import ip_table, ip_texts, parse_ips
+    from graphlink.stages.signals.ip import ip_table, ip_texts, parse_ips
 
     frame = pl.DataFrame({"value": ips}).unique().with_row_index("key").with_columns(pl.col("key").cast(pl.UInt64))
     table = ip_table(frame, v4_prefix, v6_prefix)
@@ -229,18 +229,18 @@ def test_ip_table_agrees_with_the_text_parser_on_junk(ips):
 
 
 def _full_choice(enc, max_prompts, max_total):
-    from graphlink.signals.prompt import _prompts_per_account, _ranked
+    from graphlink.stages.signals.prompt import prompts_per_account, ranked_prompts
 
-    distinct, counts = _ranked(enc.frame, enc.index.height)
-    cap = _prompts_per_account(counts["count"], max_prompts, max_total)
+    distinct, counts = ranked_prompts(enc.frame, enc.index.height)
+    cap = prompts_per_account(counts["count"], max_prompts, max_total)
     return distinct.filter(pl.col("rank") < cap).select("account_idx", "key"), cap
 
 
 def test_hash_prefiltered_prompt_choice_equals_the_full_count():
     import numpy as np
 
-    from graphlink.encode import encode_frame
-    from graphlink.signals.prompt import _smallest_prompts
+    from graphlink.stages.encode import encode_frame
+    from graphlink.stages.signals.prompt import smallest_prompts
 
     rng = np.random.default_rng(3)
     sizes = np.r_[rng.integers(1, 6, 300), rng.integers(150, 400, 40)]  # many small accounts, a few heavy ones
@@ -251,6 +251,6 @@ def test_hash_prefiltered_prompt_choice_equals_the_full_count():
         prompts = [None if rng.random() < 0.05 else p for p in prompts]
         enc = encode_frame(pl.DataFrame({"account_id": accounts, "prompt": prompts}), salt=5)
         for max_prompts, max_total in ((5, None), (40, 2000), (40, 900), (200, None)):
-            got, cap = _smallest_prompts(enc, max_prompts, max_total)
+            got, cap = smallest_prompts(enc, max_prompts, max_total)
             want, want_cap = _full_choice(enc, max_prompts, max_total)
             assert cap == want_cap and got.equals(want), (max_prompts, max_total)

@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from graphlink.simulate import PRESETS, SimulationConfig, simulate, write_world
-from graphlink.simulate.text import RING_TEMPLATES
+from graphlink.lab.simulate import PRESETS, SimulationConfig, simulate, write_world
+from graphlink.lab.simulate.text import RING_TEMPLATES
 
 SMALL = PRESETS["small"]
 # A reduced world for tests that simulate several variants.
@@ -104,7 +104,7 @@ def test_write_world_into_existing_dir_keeps_other_files(tmp_path):
 
 
 def test_write_world_failure_leaves_nothing(tmp_path, monkeypatch):
-    import graphlink.simulate.world as world_mod
+    import graphlink.lab.simulate.world as world_mod
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
@@ -261,7 +261,7 @@ def test_fixtures_match_small_seed_7(world):
 def test_benign_diurnal_and_ring_flat_hour_profiles():
     import pyarrow as pa
 
-    from graphlink.simulate import iter_event_chunks
+    from graphlink.lab.simulate import iter_event_chunks
 
     plan, chunks = iter_event_chunks(TINY, seed=11)
     events = pl.from_arrow(pa.concat_tables(list(chunks)))

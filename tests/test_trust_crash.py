@@ -13,8 +13,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from graphlink.atomic import cleanup_stale, pid_alive
-from graphlink.pipeline import OUTPUT_FILES, run_detect, write_outputs
+from graphlink.store.atomic import cleanup_stale, pid_alive
+from graphlink.contract import OUTPUT_FILES
+from graphlink.pipeline import run_detect
+from graphlink.store.outputs import write_outputs
 from tests._worlds import planted_world
 
 ROOT = Path(__file__).resolve().parents[1]

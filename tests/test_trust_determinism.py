@@ -6,7 +6,8 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graphlink.pipeline import run_detect, write_outputs
+from graphlink.pipeline import run_detect
+from graphlink.store.outputs import write_outputs
 from tests._worlds import planted_world
 
 worlds = st.builds(

@@ -20,7 +20,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from graphlink.errors import GraphlinkError, InputError
-from graphlink.pipeline import OUTPUT_FILES, run_detect, write_outputs
+from graphlink.contract import OUTPUT_FILES
+from graphlink.pipeline import run_detect
+from graphlink.store.outputs import write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = settings(max_examples=40, deadline=None, database=None,

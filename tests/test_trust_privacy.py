@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from graphlink.config import GraphConfig, IngestConfig, PipelineConfig
+from graphlink.config import GraphConfig, PipelineConfig, SignalConfig
 from graphlink.errors import GraphlinkError
 from graphlink.pipeline import run_detect
 from tests._worlds import planted_world
@@ -65,7 +65,7 @@ def planted(tmp_path_factory):
 
 
 def test_run_json_and_warnings_never_contain_input_values(planted):
-    config = PipelineConfig(ingest=IngestConfig(extra_signals=("device_id",)),
+    config = PipelineConfig(signals=SignalConfig(extra_signals=("device_id",)),
                             graph=GraphConfig(max_pairs=1000))  # forces a warning too
     result = run_detect(planted / "events.csv", planted / "accounts.csv", config)
     assert result.clusters.height and result.warnings

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphlink.config import GraphConfig, PipelineConfig
-from graphlink.graph import project
+from graphlink.stages.graph import project
 from graphlink.pipeline import run_detect
 from tests._worlds import planted_world
 

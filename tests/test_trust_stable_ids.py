@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphlink.errors import ConfigError, InputError
-from graphlink.pipeline import run_detect, write_outputs
-from graphlink.stable_ids import MAPPING_SCHEMA, match_clusters
+from graphlink.pipeline import run_detect
+from graphlink.store.outputs import write_outputs
+from graphlink.stages.stable_ids import MAPPING_SCHEMA, match_clusters
 from tests._worlds import planted_world
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,427 @@
+"""Configuration: one frozen dataclass per pipeline stage.
+
+Every threshold and seed graphlink uses lives here with its default and the
+reasoning behind the default, so a run is fully described by its config (it is
+written to ``run.json``). Each setting sits in the config of the stage that
+reads it. Every config validates itself on construction (:class:`ConfigError`)
+and holds no mutable values (mappings are read-only proxies). Build configs with
+:func:`graphlink.config.build_config` (keyword overrides, CLI flags, ``run.json``)
+or from a ``graphlink.toml``::
+
+    [columns]            # canonical = "column in your file"
+    account_id = "user"
+    [signals]
+    ngram = 4
+    [kinds.payment]      # per-kind weight / cap / strength
+    max_accounts = 30
+    [communities]
+    seed = 7
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from graphlink.config.checks import at_least, check, frozen_mapping, plain, share
+from graphlink.errors import ConfigError
+
+#: Canonical event columns. Only ``account_id`` is required.
+EVENT_COLUMNS = ("account_id", "timestamp", "ip", "payment_fingerprint", "prompt", "user_agent")
+#: Canonical accounts-file columns (``email`` is accepted in place of ``email_domain``).
+ACCOUNT_COLUMNS = ("account_id", "created_at", "email_domain", "email")
+#: Input formats :class:`IngestConfig` accepts (``None``: from the file extension).
+FORMATS = ("parquet", "csv", "tsv", "ndjson")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """How input files are read.
+
+    Attributes
+    ----------
+    format : {"parquet", "csv", "ndjson"} or None
+        Events file format; ``None`` picks it from the file extension.
+    column_map : tuple of (canonical, source) pairs
+        Renames applied before anything else, e.g. ``(("account_id", "user"),)``.
+    """
+
+    format: str | None = None
+    column_map: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        check(self.format is None or self.format in FORMATS,
+               f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        check(isinstance(self.column_map, tuple)
+               and all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(c, str) and c for c in p)
+                       for p in self.column_map),
+               f"column_map must be (canonical, source) pairs of column names, got {self.column_map!r}")
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """How account-signal pairs are extracted from events.
+
+    Attributes
+    ----------
+    ipv4_prefix : int
+        Network size for the ``ip_net`` signal. /24 is the unit residential
+        ISPs and proxy providers allocate and rotate within.
+    ipv6_prefix : int
+        /48 is a typical site allocation: one household or office gets a /48
+        (sometimes a /56) and rotates interface ids inside it freely.
+    asn_table : str or None
+        Optional IP-to-ASN table (``cidr,asn`` CSV or the start/end/ASN TSV
+        layout of iptoasn); adds the ``asn`` signal.
+    ngram : int
+        Word n-gram size for prompt shingles. 5 words are specific enough that
+        a shared shingle is rarely chance, yet short enough to survive a
+        template's varied fills.
+    max_prompts_per_account : int
+        At most this many distinct prompts per account are shingled (chosen
+        by a hash of the text, so independent of row order). 200 samples of a
+        template are plenty to see it; the cap bounds cost for accounts with
+        millions of prompts.
+    max_prompts_total : int
+        Bound on prompts shingled over all accounts. Past it the per-account
+        sample shrinks (same for every account, reported in ``run.json``) until
+        the total fits: shingling costs about 10 s per million prompts on 2
+        cores, and 2 million samples still show every templated account's
+        habit (a few prompts per account are enough to estimate a share of 0.5).
+    max_words_per_prompt : int
+        Only the first words of a prompt are shingled: templates announce
+        themselves early and this bounds the cost of megabyte prompts.
+    prompt_min_templated : float
+        Only accounts at least this share of whose sampled prompts contain a
+        shingle shared with another account give prompt signals. Fleets run on
+        templates (nearly all their traffic); people mix a stock phrase into
+        a few prompts among many. 0.5 leaves room for camouflage: a ring account
+        hiding 30% benign-looking traffic is still 70% templated.
+    prompt_min_share : float
+        Of a templated account, shingles in at least this share of its prompts
+        are its signals: each of an operator's few templates passes, an
+        incidental phrase does not.
+    prompt_min_prompts : int
+        Accounts with fewer sampled prompts give no prompt signal: one or two
+        prompts cannot show a habit.
+    timing_bucket_seconds : int
+        Co-activity resolution. Scripted fleets fire within the same minute.
+    timing_min_buckets : int
+        Accounts active in fewer distinct buckets get no timing signal: two
+        barely active accounts coinciding once or twice is chance.
+    timing_bands, timing_rows : int
+        MinHash LSH over each account's set of active buckets. Accounts whose
+        bucket sets have Jaccard similarity s share at least one band with
+        probability 1 - (1 - s**rows)**bands: with 24 bands of 3 rows that is
+        0.96 at s = 0.5, 0.48 at s = 0.3 and 0.02 at s = 0.1.
+    creation_bucket_seconds : int
+        Accounts created within the same bucket share a ``created_hour`` signal.
+    seed : int
+        Seed of every hash used for sampling and MinHash.
+    extra_signals : tuple of str
+        Further event columns to use as categorical shared signals
+        (``device_id``, ``card_bin``...). Each becomes its own signal kind;
+        ingest keeps these columns. (Was ``[ingest] extra_signals``.)
+    """
+
+    ipv4_prefix: int = 24
+    ipv6_prefix: int = 48
+    asn_table: str | None = None
+    ngram: int = 5
+    max_prompts_per_account: int = 200
+    max_prompts_total: int = 2_000_000
+    max_words_per_prompt: int = 64
+    prompt_min_templated: float = 0.5
+    prompt_min_share: float = 0.1
+    prompt_min_prompts: int = 3
+    timing_bucket_seconds: int = 60
+    timing_min_buckets: int = 5
+    timing_bands: int = 24
+    timing_rows: int = 3
+    creation_bucket_seconds: int = 3600
+    seed: int = 0
+    extra_signals: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        check(isinstance(self.extra_signals, tuple) and all(isinstance(c, str) and c for c in self.extra_signals),
+               f"extra_signals must be column names, got {self.extra_signals!r}")
+        share(self, "prompt_min_templated", "prompt_min_share")
+        at_least(self, 1, "prompt_min_prompts")
+        if not 8 <= self.ipv4_prefix <= 32:
+            raise ConfigError(f"ipv4_prefix must be between 8 and 32, got {self.ipv4_prefix}")
+        if not 16 <= self.ipv6_prefix <= 64:
+            raise ConfigError(f"ipv6_prefix must be between 16 and 64, got {self.ipv6_prefix}")
+        if self.ngram < 1:
+            raise ConfigError("ngram must be at least 1")
+        for name in ("max_prompts_per_account", "max_prompts_total", "max_words_per_prompt", "timing_bucket_seconds",
+                     "timing_min_buckets", "timing_bands", "timing_rows", "creation_bucket_seconds"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """How one signal kind links accounts.
+
+    Attributes
+    ----------
+    weight : float
+        Multiplier on the rarity weight ``log(N / df)`` of each value of the kind.
+    max_accounts : int
+        Hub cap: a value shared by more accounts than this links nobody (a
+        university NAT, a popular SDK's user agent, "can you help me with").
+    strong : bool
+        Weak kinds (user agent, email domain, creation hour, ASN) add weight to
+        links that strong kinds made but never link two accounts on their own.
+    """
+
+    weight: float
+    max_accounts: int
+    strong: bool = True
+
+    def __post_init__(self) -> None:
+        check(self.weight >= 0, f"weight must be at least 0, got {self.weight!r}")
+        check(self.max_accounts >= 2, f"max_accounts must be at least 2, got {self.max_accounts!r}")
+
+
+def _default_kinds() -> dict[str, KindSpec]:
+    # Weights encode how much one shared value says about common control.
+    # A shared card is the strongest single link; two accounts share many
+    # shingles when they share a template, so each shingle weighs little.
+    return {
+        "payment": KindSpec(weight=3.0, max_accounts=50),
+        "ip": KindSpec(weight=1.0, max_accounts=100),
+        # Neighbours on one ISP block share a /24: a network only reinforces.
+        "ip_net": KindSpec(weight=0.5, max_accounts=200, strong=False),
+        "asn": KindSpec(weight=0.2, max_accounts=200, strong=False),
+        # Templates are shared by a whole operator (all its cells) and by stock
+        # phrasing among people: they reinforce links cards, IPs and clocks made
+        # instead of merging everything that talks alike. The sparse projection
+        # keeps a high cap affordable; IDF discounts templates shared by thousands.
+        "prompt": KindSpec(weight=0.3, max_accounts=5000, strong=False),
+        "timing": KindSpec(weight=1.0, max_accounts=1000),
+        "user_agent": KindSpec(weight=0.2, max_accounts=100, strong=False),
+        "email_domain": KindSpec(weight=0.5, max_accounts=200, strong=False),
+        "created_hour": KindSpec(weight=0.3, max_accounts=300, strong=False),
+    }
+
+
+#: Spec of user-declared ``--signal`` columns unless configured otherwise.
+DEFAULT_CUSTOM_KIND = KindSpec(weight=1.0, max_accounts=100)
+
+
+@dataclass(frozen=True)
+class GraphConfig:
+    """How the account-signal graph is weighted and projected.
+
+    Attributes
+    ----------
+    kinds : dict of str to KindSpec
+        Per-kind weight, hub cap and strength (see :class:`KindSpec`).
+    clique_limit : int
+        A value shared by at most this many accounts links them all pairwise.
+        Above it (and under the hub cap) its accounts are linked by a sparse
+        random regular-like graph instead: each to ``sparse_degree`` pseudo-random
+        others, weights scaled so every account keeps the strength the clique
+        would have given it. Cost per value is then O(df * degree), not O(df**2).
+    sparse_degree : int
+        Neighbours per account in the sparse projection. 8 keeps the group an
+        expander (Leiden still sees one dense block) at 1/4 of the pairs of a
+        32-clique.
+    min_edge_weight : float
+        Account pairs linked with less total weight are dropped.
+    max_pairs : int
+        Memory guard: if the projection would create more account pairs than
+        this, the most popular values stop linking (a lower hub cap, with a
+        warning). Measured peak memory is about 300 bytes per planned pair
+        (projection joins and group-by ~240, igraph and Leiden ~50), so the
+        default of 20 million keeps the graph stages near 6 GiB.
+    """
+
+    kinds: dict[str, KindSpec] = field(default_factory=_default_kinds)
+    clique_limit: int = 32
+    sparse_degree: int = 8
+    min_edge_weight: float = 0.0
+    max_pairs: int = 20_000_000
+
+    def spec(self, kind: str) -> KindSpec:
+        """Return the spec of ``kind`` (user-declared kinds get the custom default)."""
+        return self.kinds.get(kind, DEFAULT_CUSTOM_KIND)
+
+    def __post_init__(self) -> None:
+        frozen_mapping(self, "kinds")
+        for kind, spec in self.kinds.items():
+            check(isinstance(spec, KindSpec), f"kinds[{kind!r}]: expected a KindSpec, got {spec!r}")
+        at_least(self, 0, "min_edge_weight")
+        at_least(self, 0, "max_pairs")
+        if self.clique_limit < 2:
+            raise ConfigError("clique_limit must be at least 2")
+        if self.sparse_degree < 1:
+            raise ConfigError("sparse_degree must be at least 1")
+        if self.clique_limit < 2 * self.sparse_degree:
+            # Otherwise circulant offsets wrap around and count a pair twice.
+            raise ConfigError("clique_limit must be at least twice sparse_degree")
+
+
+@dataclass(frozen=True)
+class CommunityConfig:
+    """Leiden community detection.
+
+    Attributes
+    ----------
+    resolution : float
+        Resolution of the modularity (RB configuration) objective; higher
+        gives smaller clusters.
+    seed : int
+        Leiden's random seed: the same graph and seed give the same partition.
+    n_iterations : int
+        Leiden iterations; negative runs until the partition stops changing.
+    min_cluster_size : int
+        Communities smaller than this get no cluster id.
+    backend : {"igraph", "leidenalg"}
+        Leiden implementation: igraph's built-in one (default, 30x faster
+        measured, see :mod:`graphlink.stages.communities`) or leidenalg's.
+    core_strength : float
+        A member whose link strength inside its community is below this share
+        of the community's median member strength is detached (pendant
+        accounts that touched one ring IP are not ring members). Ring members
+        sit near the median (their 5th percentile was 0.7 of it on simulated
+        worlds), stray accounts near 0.01; 0.1 keeps a wide margin (0.25 cut 2-3% of
+        ring members on small worlds). 0 disables.
+    """
+
+    resolution: float = 1.0
+    seed: int = 42
+    n_iterations: int = -1
+    min_cluster_size: int = 2
+    core_strength: float = 0.1
+    backend: str = "igraph"
+
+    def __post_init__(self) -> None:
+        check(self.resolution > 0, f"resolution must be greater than 0, got {self.resolution!r}")
+        at_least(self, 1, "min_cluster_size")
+        share(self, "core_strength")
+        if self.backend not in ("igraph", "leidenalg"):
+            raise ConfigError(f"backend must be 'igraph' or 'leidenalg', got {self.backend!r}")
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Cluster scoring and flagging (see :mod:`graphlink.stages.scoring`).
+
+    Attributes
+    ----------
+    flag_threshold : float
+        Clusters scoring at least this are flagged. 0.6 favours precision: on
+        simulated worlds flagged fleets scored 0.89 and above, while linked but
+        benign clusters (teams on one card, merged time zones) reached 0.57.
+    min_flag_size : int
+        Clusters smaller than this are never flagged: a ring worth banning
+        has many accounts, pairs are families and friends.
+    evidence_per_kind : int
+        How many top shared values per cluster and kind are kept as evidence.
+    component_weights : dict of str to float
+        Weight of each abuse component in the score (see :mod:`graphlink.stages.scoring`).
+        Volume weighs half: heavy users exist, and fleets can throttle.
+    org_discount : float
+        How much a cluster bound by its own private email domain (a company) is
+        discounted: at 0.6 a fully coherent team keeps at most 40% of its score.
+    outsider_network_share, outsider_min_spread : float
+        In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread``
+        (a proxy-rotating fleet), members using fewer than
+        ``outsider_network_share`` of the cluster's median number of networks
+        are detached before the final scoring (see
+        :func:`graphlink.stages.scoring.fleet_outsiders`). 0.2 sits between the fleet
+        members (above 0.8 of the median) and linked-in bystanders (below 0.03)
+        seen on simulated campaigns. 0 disables.
+    """
+
+    flag_threshold: float = 0.6
+    min_flag_size: int = 5
+    evidence_per_kind: int = 10
+    component_weights: dict[str, float] = field(default_factory=lambda: {
+        "payment_reuse": 1.0, "ip_spread": 1.0, "template_share": 1.0, "timing_sync": 1.0,
+        "around_the_clock": 1.0, "creation_burst": 1.0, "volume": 0.5,
+    })
+    org_discount: float = 0.6
+    outsider_network_share: float = 0.2
+    outsider_min_spread: float = 0.5
+
+    def __post_init__(self) -> None:
+        frozen_mapping(self, "component_weights")
+        for name, weight in self.component_weights.items():
+            check(isinstance(weight, (int, float)) and weight >= 0,
+                   f"component_weights[{name!r}] must be a number at least 0, got {weight!r}")
+        share(self, "flag_threshold", "org_discount", "outsider_network_share", "outsider_min_spread")
+        at_least(self, 1, "min_flag_size", "evidence_per_kind")
+
+
+@dataclass(frozen=True)
+class StableIdConfig:
+    """Cluster ids kept across runs (``--previous``; see :mod:`graphlink.stages.stable_ids`).
+
+    Attributes
+    ----------
+    previous_min_jaccard : float
+        A new cluster keeps a previous cluster's id when their member sets
+        overlap at least this much (Jaccard). 0.3 keeps the id of a ring that
+        grew by half again or lost a third of its members. (Was
+        ``[communities] previous_min_jaccard``.)
+    """
+
+    previous_min_jaccard: float = 0.3
+
+    def __post_init__(self) -> None:
+        check(0 < self.previous_min_jaccard <= 1,
+               f"previous_min_jaccard must be in (0, 1], got {self.previous_min_jaccard!r}")
+
+
+@dataclass(frozen=True)
+class DrilldownConfig:
+    """The drill-down tables (see :mod:`graphlink.stages.drilldown`).
+
+    Attributes
+    ----------
+    member_values_per_kind : int
+        How many shared values per cluster and kind ``memberships.parquet``
+        lists with the members carrying them (0: all). 50 draws and exports a
+        cluster's shared infrastructure legibly; a proxy fleet's full list
+        (thousands of rotating IPs per cluster) made that file 33M rows on the
+        campaign preset. (Was ``[scoring] member_values_per_kind``.)
+    """
+
+    member_values_per_kind: int = 50
+
+    def __post_init__(self) -> None:
+        at_least(self, 0, "member_values_per_kind")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """All stage configs together."""
+
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    signals: SignalConfig = field(default_factory=SignalConfig)
+    graph: GraphConfig = field(default_factory=GraphConfig)
+    communities: CommunityConfig = field(default_factory=CommunityConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    stable_ids: StableIdConfig = field(default_factory=StableIdConfig)
+    drilldown: DrilldownConfig = field(default_factory=DrilldownConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form for ``run.json`` (read back by :func:`graphlink.config.build_config`)."""
+        return plain(self)
+
+
+#: Stage name -> config class, in pipeline order (the sections of ``graphlink.toml`` and ``run.json``).
+STAGES: Mapping[str, type] = MappingProxyType({
+    "ingest": IngestConfig,
+    "signals": SignalConfig,
+    "graph": GraphConfig,
+    "communities": CommunityConfig,
+    "scoring": ScoringConfig,
+    "stable_ids": StableIdConfig,
+    "drilldown": DrilldownConfig,
+})

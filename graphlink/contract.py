@@ -1,0 +1,98 @@
+"""The output contract: every file a detect run writes, and every table's schema.
+
+This module is the one home of the output folder's names and schemas. The
+pipeline, the stages that build the tables (:mod:`graphlink.stages.scoring`,
+:mod:`graphlink.stages.evidence`, :mod:`graphlink.stages.drilldown`), the
+writer and the reader (:mod:`graphlink.store.outputs`) all import them from
+here, so a column added in one place is added everywhere.
+
+Files of an output folder
+-------------------------
+===================== ======== ==================================================
+file                  required contents
+===================== ======== ==================================================
+``accounts.parquet``  yes      one row per input account (:data:`ACCOUNTS_SCHEMA`)
+``clusters.parquet``  yes      one row per cluster (:data:`CLUSTERS_SCHEMA`)
+``evidence.parquet``  yes      top shared values per cluster and kind (:data:`EVIDENCE_SCHEMA`)
+``run.json``          yes      parameters, inputs, counts, timings; written last
+``memberships.parquet`` no     affiliations (account-value edges) of clustered
+                               accounts (:data:`MEMBERSHIPS_SCHEMA`)
+``activity.parquet``  no       clustered accounts' events per UTC hour and day
+                               (:data:`ACTIVITY_SCHEMA`)
+===================== ======== ==================================================
+
+A detect run writes all six; folders written before the two drill-down tables
+existed still load (they are optional for readers).
+
+Vocabulary: a *partition* maps accounts to clusters (``accounts.parquet``'s
+``cluster_id``); *affiliations* are the bipartite account-value edges (the
+``memberships.parquet`` file keeps its historical name).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+ACCOUNTS_FILE = "accounts.parquet"
+CLUSTERS_FILE = "clusters.parquet"
+EVIDENCE_FILE = "evidence.parquet"
+RUN_FILE = "run.json"
+MEMBERSHIPS_FILE = "memberships.parquet"
+ACTIVITY_FILE = "activity.parquet"
+
+#: Files a folder must have to be read as a detect output (``run.json`` marks it complete).
+REQUIRED_FILES = (ACCOUNTS_FILE, CLUSTERS_FILE, EVIDENCE_FILE, RUN_FILE)
+#: Drill-down files a detect run writes but a reader does without.
+OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE)
+#: Everything a detect run writes.
+OUTPUT_FILES = REQUIRED_FILES + OPTIONAL_FILES
+
+#: ``accounts.parquet``: the partition (``cluster_id`` null for unclustered accounts).
+ACCOUNTS_SCHEMA = pl.Schema({
+    "account_id": pl.String, "cluster_id": pl.Int64, "events": pl.Int64,
+    "first_seen": pl.Datetime("us", "UTC"), "last_seen": pl.Datetime("us", "UTC"),
+})
+
+#: Coordination components: one operator drives the accounts. Legitimate automation (a
+#: team's batch jobs on a corporate card) is coordinated too.
+COORDINATION = ("payment_reuse", "template_share", "timing_sync", "volume")
+#: Evasion components: the tooling of fake accounts — proxies, bots that never sleep, bulk sign-up.
+EVASION = ("ip_spread", "around_the_clock", "creation_burst")
+#: Every score component column of ``clusters.parquet``.
+COMPONENTS = COORDINATION + EVASION
+
+#: ``clusters.parquet`` (see :mod:`graphlink.stages.scoring` for each column's meaning).
+CLUSTERS_SCHEMA = pl.Schema({
+    "cluster_id": pl.Int64, "size": pl.UInt32, "score": pl.Float64, "flagged": pl.Boolean,
+    "coordination": pl.Float64, "evasion": pl.Float64,
+    **{c: pl.Float64 for c in COMPONENTS}, "org_coherence": pl.Float64,
+    "kinds": pl.List(pl.String), "top_values": pl.List(pl.String), "why": pl.String,
+})
+#: Cluster columns that are not score components.
+NON_COMPONENT_COLUMNS = ("cluster_id", "size", "flagged")
+
+#: ``evidence.parquet`` (see :mod:`graphlink.stages.evidence`).
+EVIDENCE_SCHEMA = pl.Schema({
+    "cluster_id": pl.Int64, "kind": pl.String, "value": pl.String,
+    "accounts_sharing": pl.UInt32, "weight": pl.Float64, "df": pl.UInt32,
+})
+
+#: ``memberships.parquet``: affiliations of clustered accounts (see :mod:`graphlink.stages.drilldown`).
+MEMBERSHIPS_SCHEMA = pl.Schema({
+    "account_id": pl.String, "kind": pl.String, "value": pl.String, "weight": pl.Float64,
+})
+
+#: ``activity.parquet`` (see :mod:`graphlink.stages.drilldown`).
+ACTIVITY_SCHEMA = pl.Schema({
+    "account_id": pl.String, "cluster_id": pl.Int64, "hour": pl.Int8, "day": pl.Date, "events": pl.Int64,
+})
+
+#: Dates and times in JSON exports (case files, ``ClusterView.export``): UTC, second precision.
+JSON_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+__all__ = [
+    "ACCOUNTS_FILE", "CLUSTERS_FILE", "EVIDENCE_FILE", "RUN_FILE", "MEMBERSHIPS_FILE", "ACTIVITY_FILE",
+    "REQUIRED_FILES", "OPTIONAL_FILES", "OUTPUT_FILES", "ACCOUNTS_SCHEMA", "CLUSTERS_SCHEMA",
+    "EVIDENCE_SCHEMA", "MEMBERSHIPS_SCHEMA", "ACTIVITY_SCHEMA", "COMPONENTS", "COORDINATION", "EVASION",
+    "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT",
+]

@@ -1,0 +1,294 @@
+"""Prompt templates and a vectorised template renderer.
+
+A template is a string with ``{slot}`` placeholders.  :func:`render` turns an
+array of template indices into an Arrow string array, filling every slot of
+every row at once with :mod:`pyarrow.compute` (one pass per template, never
+one per row).  Slots are word lists (:data:`~graphlink.lab.simulate.vocab.SLOT_WORDS`),
+random integers, free text drawn from a Zipf distribution over
+:data:`~graphlink.lab.simulate.vocab.WORDS`, or nested template libraries
+(``{problem}``, ``{subq}``).
+
+Examples
+--------
+>>> import numpy as np
+>>> out = render(BENIGN_TEMPLATES, np.zeros(3, dtype=np.int64),
+...              np.random.default_rng(0), free_words=(2, 3))
+>>> len(out), out[0].as_py().startswith("can you help me with")
+(3, True)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graphlink.lab.simulate.vocab import SLOT_WORDS, WORDS
+
+__all__ = [
+    "Template",
+    "BENIGN_TEMPLATES",
+    "RING_TEMPLATES",
+    "TEAM_TEMPLATES",
+    "PROBLEM_TEMPLATES",
+    "SUBQUESTION_TEMPLATES",
+    "render",
+    "free_text",
+]
+
+_SLOT = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A parsed prompt template.
+
+    Attributes
+    ----------
+    text : str
+        The raw template, e.g. ``"explain {concept} simply"``.
+    pieces : tuple[tuple[bool, str], ...]
+        ``(is_slot, value)`` pairs in order: literals and slot names.
+    """
+
+    text: str
+    pieces: tuple[tuple[bool, str], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> "Template":
+        """Parse ``text`` into literal and slot pieces.
+
+        Parameters
+        ----------
+        text : str
+            Template with ``{slot}`` placeholders.
+
+        Returns
+        -------
+        Template
+            The parsed template.
+
+        Examples
+        --------
+        >>> Template.parse("a {x} b").pieces
+        ((False, 'a '), (True, 'x'), (False, ' b'))
+        """
+        pieces: list[tuple[bool, str]] = []
+        pos = 0
+        for m in _SLOT.finditer(text):
+            if m.start() > pos:
+                pieces.append((False, text[pos : m.start()]))
+            pieces.append((True, m.group(1)))
+            pos = m.end()
+        if pos < len(text):
+            pieces.append((False, text[pos:]))
+        return cls(text, tuple(pieces))
+
+    @property
+    def prefix(self) -> str:
+        """Literal text before the first slot (used to recognise a template)."""
+        first_is_slot, value = self.pieces[0]
+        return "" if first_is_slot else value
+
+
+def _lib(texts: list[str]) -> list[Template]:
+    return [Template.parse(t) for t in texts]
+
+
+#: Generic prompts shared by the whole benign population.  ``{free}`` appends
+#: free text so prompts reach ~15-50 words.
+BENIGN_TEMPLATES: list[Template] = _lib([
+    "can you help me with {task} for my {thing}? {free}",
+    "write a {lang} function that {pyfunc}. {free}",
+    "explain {concept} in simple terms, {free}",
+    "what is the difference between {concept} and {concept}? {free}",
+    "fix this error: {error} {free}",
+    "summarize this text in {n} sentences: {free}",
+    "translate to {language}: {free}",
+    "give me {n} ideas for {thing} {free}",
+    "rewrite this in a {tone} tone: {free}",
+    "{free}",
+    "{free}?",
+    "i am working on {task} and i need help, {free}",
+    "how do i {free}",
+    "proofread the following paragraph: {free}",
+    "convert this to {format}: {free}",
+    "what are the pros and cons of {concept} for a {thing}? {free}",
+])
+
+#: Chain-of-thought extraction templates used by ring operators.
+RING_TEMPLATES: list[Template] = _lib([
+    "Solve the following problem. Think step by step and show all of your "
+    "reasoning before giving the final answer: {problem}",
+    "Explain your chain of thought in detail, listing every intermediate "
+    "step, then state the final answer clearly. Question: {problem}",
+    "You are an expert {subject} tutor. Work through this question "
+    "carefully, reasoning out loud at each step before you answer: {problem}",
+    "Before answering, write out your complete internal reasoning process "
+    "step by step. Problem: {problem} Then verify your answer. {subq}",
+    "Break this problem into sub-questions, answer each sub-question with "
+    "full reasoning, then combine them: {problem} {subq}",
+    "Show all of your thinking. {problem} Explain why each step follows from "
+    "the previous one and double check the result.",
+    "Reason through the following {subject} problem one step at a time and "
+    "do not skip any step: {problem}",
+    "Think carefully and write down every thought you have while solving "
+    "this, including mistakes you correct: {problem} {subq}",
+])
+
+#: The ``{problem}`` slot of ring templates.
+PROBLEM_TEMPLATES: list[Template] = _lib([
+    "A train travels {b} km in {c} hours. What is its average speed?",
+    "If {c} workers build a wall in {a} days, how long would {n} workers "
+    "take?",
+    "Find all integer solutions of x^2 - {a}x + {b} = 0.",
+    "Prove that the sum of the first {a} odd numbers is a perfect square.",
+    "A bag has {a} red and {c} blue {object}. What is the probability of "
+    "drawing {n} red {object} in a row without replacement?",
+    "Write a {lang} function that {pyfunc} and analyse its time complexity.",
+    "{name} has {b} {object} and gives {a} to {name}. How many are left "
+    "after doubling the rest?",
+    "What is the remainder when {d} is divided by {c}?",
+    "How many ways can {n} people sit around a round table of {c} seats?",
+    "Compute the derivative of x^{n} * sin({a}x) and evaluate it at x = {c}.",
+    "A rectangle has perimeter {b} and area {d}. Find its side lengths.",
+])
+
+#: The ``{subq}`` slot: extra sub-questions.
+SUBQUESTION_TEMPLATES: list[Template] = _lib([
+    "Also, what happens if the number {a} is replaced by {c}?",
+    "Then generalise the answer to {n} cases.",
+    "Finally, explain which step is most error prone.",
+    "Also give a second method and compare the two.",
+    "Then rate your confidence from 1 to 10.",
+])
+
+#: Scheduled batch jobs of benign-linked enterprise teams.
+TEAM_TEMPLATES: list[Template] = _lib([
+    "Summarize the following support ticket for the {dept} team in three "
+    "bullet points: {free}",
+    "Classify the sentiment of this customer review as positive, negative or "
+    "neutral and return {format}: {free}",
+    "Extract the invoice number, date, vendor and total from this text and "
+    "return {format}: {free}",
+    "Translate the following product description into {language}, keeping "
+    "the brand names: {free}",
+    "Draft a {tone} reply to this customer email from the {dept} "
+    "department: {free}",
+    "Tag this log excerpt with a severity level and a probable root cause: "
+    "{free}",
+])
+
+_WORDS = pa.array(WORDS, pa.string())
+_WORD_CDF = np.cumsum(1.0 / np.arange(1, len(WORDS) + 1) ** 0.8)
+_WORD_CDF /= _WORD_CDF[-1]
+_SLOT_ARRAYS = {k: pa.array(v, pa.string()) for k, v in SLOT_WORDS.items()}
+_INT_SLOTS = {"n": (2, 9), "a": (2, 99), "b": (10, 999), "c": (2, 48),
+              "d": (100, 9999)}
+_NESTED = {"problem": PROBLEM_TEMPLATES, "subq": SUBQUESTION_TEMPLATES}
+
+
+def free_text(
+    rng: np.random.Generator, n: int, words: tuple[int, int]
+) -> pa.Array:
+    """Draw ``n`` free-text snippets of ``words[0]..words[1]`` Zipf words.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of randomness.
+    n : int
+        Number of snippets.
+    words : tuple[int, int]
+        Inclusive range of words per snippet.
+
+    Returns
+    -------
+    pyarrow.Array
+        ``n`` strings.
+
+    Examples
+    --------
+    >>> s = free_text(np.random.default_rng(1), 4, (3, 3))
+    >>> [len(x.as_py().split()) for x in s]
+    [3, 3, 3, 3]
+    """
+    k = rng.integers(words[0], words[1] + 1, size=n)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(k, out=offsets[1:])
+    idx = np.searchsorted(_WORD_CDF, rng.random(int(offsets[-1])), side="right")
+    values = _WORDS.take(pa.array(np.minimum(idx, len(WORDS) - 1)))
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), values)
+    return pc.binary_join(lists, " ")
+
+
+def _fill(slot: str, rng: np.random.Generator, n: int,
+          free_words: tuple[int, int]) -> pa.Array:
+    if slot == "free":
+        return free_text(rng, n, free_words)
+    if slot in _INT_SLOTS:
+        lo, hi = _INT_SLOTS[slot]
+        return pc.cast(pa.array(rng.integers(lo, hi + 1, size=n)), pa.string())
+    if slot in _NESTED:
+        lib = _NESTED[slot]
+        return render(lib, rng.integers(0, len(lib), size=n), rng, free_words)
+    words = _SLOT_ARRAYS[slot]
+    return words.take(pa.array(rng.integers(0, len(words), size=n)))
+
+
+def render(
+    library: list[Template],
+    template_ids: np.ndarray,
+    rng: np.random.Generator,
+    free_words: tuple[int, int] = (5, 25),
+) -> pa.Array:
+    """Render one prompt per entry of ``template_ids``.
+
+    Parameters
+    ----------
+    library : list[Template]
+        Templates indexed by ``template_ids``.
+    template_ids : numpy.ndarray
+        Integer template index per output row.
+    rng : numpy.random.Generator
+        Source of randomness for slot fills.
+    free_words : tuple[int, int]
+        Word-count range of ``{free}`` slots.
+
+    Returns
+    -------
+    pyarrow.Array
+        Strings in the order of ``template_ids``.
+
+    Examples
+    --------
+    >>> lib = [Template.parse("x {n}"), Template.parse("y")]
+    >>> out = render(lib, np.array([1, 0, 1]), np.random.default_rng(0))
+    >>> [s.as_py()[0] for s in out]
+    ['y', 'x', 'y']
+    """
+    ids = np.asarray(template_ids, dtype=np.int64)
+    n = len(ids)
+    if n == 0:
+        return pa.array([], pa.string())
+    order = np.argsort(ids, kind="stable")
+    bounds = np.searchsorted(ids[order], np.arange(len(library) + 1))
+    parts = []
+    for t in range(len(library)):
+        m = int(bounds[t + 1] - bounds[t])
+        if m == 0:
+            continue
+        pieces = [
+            _fill(value, rng, m, free_words) if is_slot else pa.scalar(value)
+            for is_slot, value in library[t].pieces
+        ]
+        if not any(isinstance(p, pa.Array) for p in pieces):
+            parts.append(pa.repeat(pa.scalar(library[t].text), m))
+            continue
+        parts.append(pc.binary_join_element_wise(*pieces, ""))
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = np.arange(n)
+    return pa.concat_arrays(parts).take(pa.array(inverse))

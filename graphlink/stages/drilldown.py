@@ -1,0 +1,149 @@
+"""Drill-down tables: what investigators need about clustered accounts beyond the clusters.
+
+Both tables cover accounts that ended up in a multi-account cluster only, so
+they stay small next to the input, and let the report, ``show`` and ``export``
+work from the output folder alone.
+
+Output schemas
+--------------
+:func:`member_affiliations` (``memberships.parquet``): the bipartite account-signal
+edges of clustered accounts, linking or not, for values shared by at least two
+members of the account's cluster (at most ``DrilldownConfig.member_values_per_kind``
+values per cluster and kind: linking values first, then the most shared); sorted by account id, then signal.
+
+========== ======= ====================================================
+column     dtype   meaning
+========== ======= ====================================================
+account_id String
+kind       String  signal kind
+value      String  the signal value (prompts: normalised shingle text)
+weight     Float64 the value's rarity weight (0: it links nobody)
+========== ======= ====================================================
+
+:func:`member_activity` (``activity.parquet``): events per account, UTC hour
+of day and day.
+
+========== ============ ======================================
+column     dtype        meaning
+========== ============ ======================================
+account_id String
+cluster_id Int64
+hour       Int8         0-23, UTC
+day        Date         UTC
+events     Int64        the account's events in that hour and day
+========== ============ ======================================
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphlink.contract import ACTIVITY_SCHEMA
+from graphlink.contract import MEMBERSHIPS_SCHEMA
+from graphlink.stages.encode import count_by_account
+from graphlink.stages.evidence import shared_in_clusters, top_per_kind
+
+
+def clustered_accounts(index: pl.DataFrame, partition: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, account_id, cluster_id`` of accounts in a multi-account cluster of ``partition``."""
+    return (
+        index.select("account_idx", "account_id")
+        .join(partition.drop_nulls("cluster_id"), on="account_idx")
+        .select("account_idx", "account_id", "cluster_id")
+    )
+
+
+def member_affiliations(affiliations: pl.DataFrame, signals: pl.DataFrame, clustered: pl.DataFrame,
+                        per_kind: int = 0, shared: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Affiliations of clustered accounts: the ``memberships.parquet`` rows (schema in the module docstring).
+
+    ``affiliations`` are the bipartite ``account_idx, signal_idx`` edges.
+
+    Only values at least two members of the same cluster share, and with
+    ``per_kind`` > 0 only the ``per_kind`` values per cluster and kind shared by
+    the most members (as :mod:`graphlink.stages.evidence` ranks them): what the
+    report's drawing and the exports can show. A proxy fleet's members share
+    hundreds of rotating IPs each; listing all of them made this the largest
+    output (33M rows on the campaign preset) for no reader. ``shared`` is
+    :func:`graphlink.stages.evidence.shared_in_clusters` for these clusters, if already computed.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 1, 2, 0], "signal_idx": [0, 0, 1, 1]}, schema=[
+    ...     ("account_idx", pl.UInt32), ("signal_idx", pl.UInt32)])
+    >>> s = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "ip"], "value": ["c1", "1.2.3.4"],
+    ...                   "weight": [2.0, 0.0]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> c = pl.DataFrame({"account_idx": [0, 1], "account_id": ["a", "b"], "cluster_id": [1, 1]},
+    ...                  schema_overrides={"account_idx": pl.UInt32})
+    >>> member_affiliations(m, s, c).rows()
+    [('a', 'payment', 'c1', 2.0), ('b', 'payment', 'c1', 2.0)]
+    """
+    if shared is None:
+        shared = shared_in_clusters(affiliations, clustered.select("account_idx", "cluster_id"))
+    if per_kind > 0:
+        shared = top_per_kind(shared, per_kind, signals)
+    slot = (pl.col("cluster_id").cast(pl.UInt64) * 2**32 + pl.col("signal_idx")).alias("slot")
+    # Only the listed values' affiliations are joined to clusters (a few hundred thousand of 38M).
+    listed = shared["signal_idx"].unique().implode()
+    rows = (
+        affiliations.select("account_idx", "signal_idx").filter(pl.col("signal_idx").is_in(listed))
+        .join(clustered.select("account_idx", "account_id", "cluster_id"), on="account_idx")
+        .with_columns(slot)
+        .join(shared.select(slot), on="slot", how="semi")
+        .with_columns((pl.col("account_idx").cast(pl.UInt64) * 2**32 + pl.col("signal_idx")).alias("order"))
+        .sort("order")
+    )
+    return (
+        rows.join(signals.select("signal_idx", "kind", "value", "weight"), on="signal_idx", maintain_order="left")
+        .select(list(MEMBERSHIPS_SCHEMA.names()))
+        .cast(dict(MEMBERSHIPS_SCHEMA))
+    )
+
+
+def account_activity(events: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, hour, day, events``: encoded events per UTC hour and day of the given accounts.
+
+    ``events`` is :attr:`graphlink.stages.encode.EncodedEvents.frame`; without a
+    timestamp column the result is empty.
+    """
+    schema = {"account_idx": pl.UInt32, "hour": pl.Int8, "day": pl.Date, "events": pl.Int64}
+    if "timestamp" not in events.columns or accounts.is_empty():
+        return pl.DataFrame(schema=schema)
+    hours = (pl.col("timestamp").dt.epoch("s") // 3600).cast(pl.UInt64).alias("hours")
+    timed = (
+        events.lazy().select("account_idx", hours).drop_nulls("hours")
+        .join(accounts.lazy().select("account_idx"), on="account_idx", how="semi")
+        .collect()
+    )
+    # Sort-based counting on one packed (account, hour since epoch) key; hour of day and day follow from it.
+    counted = count_by_account(timed, "hours")
+    return counted.select(
+        "account_idx", (pl.col("key") % 24).cast(pl.Int8).alias("hour"),
+        (pl.col("key") // 24).cast(pl.Int32).cast(pl.Date).alias("day"), pl.col("count").cast(pl.Int64).alias("events"))
+
+
+def member_activity(activity: pl.DataFrame, columns: tuple[str, ...], clustered: pl.DataFrame) -> pl.DataFrame:
+    """Hour-of-day and daily event counts of clustered accounts (schema in the module docstring).
+
+    ``activity`` is :func:`account_activity`'s table. Events without a
+    timestamp are not counted; an input without a timestamp column gives an
+    empty table.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> act = pl.DataFrame({"account_idx": [0, 1], "hour": [3, 3], "day": [date(2024, 1, 2)] * 2, "events": [2, 1]},
+    ...                    schema_overrides={"account_idx": pl.UInt32, "hour": pl.Int8})
+    >>> c = pl.DataFrame({"account_idx": [0], "account_id": ["a"], "cluster_id": [1]},
+    ...                  schema_overrides={"account_idx": pl.UInt32})
+    >>> member_activity(act, ("account_id", "timestamp"), c).rows()
+    [('a', 1, 3, datetime.date(2024, 1, 2), 2)]
+    """
+    if "timestamp" not in columns or clustered.is_empty():
+        return pl.DataFrame(schema=ACTIVITY_SCHEMA)
+    return (
+        activity.join(clustered.select("account_idx", "account_id", "cluster_id"), on="account_idx")
+        .select(list(ACTIVITY_SCHEMA.names()))
+        .cast(dict(ACTIVITY_SCHEMA))
+        .sort("account_id", "day", "hour")
+    )

@@ -1,0 +1,244 @@
+"""Stable cluster ids: carry a previous run's ids over to a new run by member overlap.
+
+A ring found yesterday should keep its id today, when the log has grown by a
+day and Leiden (which numbers clusters by size) may have numbered it
+differently. :func:`match_clusters` pairs each new cluster with at most one
+previous cluster and vice versa:
+
+* the overlap of two clusters is the Jaccard similarity of their member sets,
+  ``|A ∩ B| / |A ∪ B|``; pairs below ``min_jaccard`` never match;
+* pairs are taken greedily, best first: higher Jaccard, then more shared
+  members, then the smaller previous id, then the smaller new id. The order
+  is total, so the matching is deterministic;
+* a matched new cluster takes the previous cluster's id; unmatched new
+  clusters get fresh ids above every id issued before (``id_floor`` and the
+  previous run's ids), in the order of their new ids (largest cluster first);
+  previous clusters left unmatched have *vanished*.
+
+Greedy best-first is computed without a Python loop over pairs: in each round
+every pair that is the best remaining pair of both its clusters is matched
+(the greedy algorithm would take exactly those), and the clusters matched are
+removed. Rounds are few (a chain of conflicting overlaps is needed for more
+than one).
+
+Output schema (:func:`match_clusters`)
+--------------------------------------
+One row per new cluster and per vanished previous cluster:
+
+=========== ======= =====================================================
+column      dtype   meaning
+=========== ======= =====================================================
+cluster_id  Int64   the new run's own id (null for a vanished cluster)
+previous_id Int64   the matched previous id (null for a new cluster)
+stable_id   Int64   the id to publish (null for a vanished cluster)
+jaccard     Float64 member overlap of the match (null when unmatched)
+status      String  ``matched``, ``new`` or ``vanished``
+=========== ======= =====================================================
+
+Sorted by status (matched, new, vanished), then stable or previous id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from graphlink.config import StableIdConfig
+from graphlink.errors import ConfigError, InputError, safe_reason
+from graphlink.store.atomic import cleanup_stale
+
+MAPPING_SCHEMA = pl.Schema({
+    "cluster_id": pl.Int64, "previous_id": pl.Int64, "stable_id": pl.Int64,
+    "jaccard": pl.Float64, "status": pl.String,
+})
+#: Default minimum member overlap for a new cluster to inherit a previous id
+#: (:attr:`graphlink.config.StableIdConfig.previous_min_jaccard`, with the reasons).
+DEFAULT_MIN_JACCARD = StableIdConfig().previous_min_jaccard
+
+
+def _members(accounts: pl.DataFrame, name: str) -> pl.DataFrame:
+    return (
+        accounts.select(pl.col("account_id").cast(pl.String), pl.col("cluster_id").cast(pl.Int64).alias(name))
+        .drop_nulls()
+        .unique()
+    )
+
+
+def match_clusters(previous_accounts: pl.DataFrame, new_accounts: pl.DataFrame,
+                   min_jaccard: float = DEFAULT_MIN_JACCARD, id_floor: int = 0) -> pl.DataFrame:
+    """Map the new run's cluster ids onto the previous run's (schema in the module docstring).
+
+    Parameters
+    ----------
+    previous_accounts, new_accounts : DataFrame
+        ``account_id`` and ``cluster_id`` (null = in no cluster) of each run,
+        e.g. the ``accounts.parquet`` files.
+    min_jaccard : float
+        Minimum member overlap (0 < min_jaccard <= 1) for a match.
+    id_floor : int
+        Fresh ids start above ``max(id_floor, previous ids)``; pass the
+        highest id ever issued so a vanished cluster's id is never reused.
+
+    Examples
+    --------
+    >>> prev = pl.DataFrame({"account_id": list("abcdefg"), "cluster_id": [1, 1, 1, 2, 2, 3, 3]})
+    >>> new = pl.DataFrame({"account_id": list("abcdexyz"), "cluster_id": [2, 2, 2, 2, None, 1, 1, 1]})
+    >>> match_clusters(prev, new).rows()
+    [(2, 1, 1, 0.75, 'matched'), (1, None, 4, None, 'new'), (None, 2, None, None, 'vanished'), (None, 3, None, None, 'vanished')]
+    """
+    if not 0 < min_jaccard <= 1:
+        raise ConfigError(f"previous_min_jaccard must be in (0, 1], got {min_jaccard}")
+    prev = _members(previous_accounts, "previous_id")
+    new = _members(new_accounts, "cluster_id")
+    prev_sizes = prev.group_by("previous_id").agg(pl.len().alias("prev_size"))
+    new_sizes = new.group_by("cluster_id").agg(pl.len().alias("new_size"))
+    candidates = (
+        prev.join(new, on="account_id")
+        .group_by("previous_id", "cluster_id").agg(pl.len().alias("shared"))
+        .join(prev_sizes, on="previous_id").join(new_sizes, on="cluster_id")
+        .with_columns((pl.col("shared") / (pl.col("prev_size") + pl.col("new_size") - pl.col("shared")))
+                      .alias("jaccard"))
+        .filter(pl.col("jaccard") >= min_jaccard)
+        .sort(["jaccard", "shared", "previous_id", "cluster_id"], descending=[True, True, False, False])
+        .with_row_index("rank")
+        .select("rank", "previous_id", "cluster_id", "jaccard")
+    )
+    matched = []
+    while candidates.height:
+        best = (pl.col("rank") == pl.col("rank").min().over("previous_id")) & (
+            pl.col("rank") == pl.col("rank").min().over("cluster_id"))
+        picked = candidates.filter(best)
+        matched.append(picked)
+        candidates = (
+            candidates.join(picked.select("previous_id"), on="previous_id", how="anti")
+            .join(picked.select("cluster_id"), on="cluster_id", how="anti")
+        )
+    pairs = (
+        pl.concat(matched).select("cluster_id", "previous_id", "jaccard") if matched
+        else pl.DataFrame(schema={"cluster_id": pl.Int64, "previous_id": pl.Int64, "jaccard": pl.Float64})
+    )
+    top = max(int(prev["previous_id"].max() or 0), int(id_floor))
+    fresh = (
+        new_sizes.select("cluster_id").join(pairs, on="cluster_id", how="anti").sort("cluster_id")
+        .with_row_index("n", offset=top + 1)
+        .select("cluster_id", pl.lit(None, pl.Int64).alias("previous_id"), pl.col("n").cast(pl.Int64).alias("stable_id"),
+                pl.lit(None, pl.Float64).alias("jaccard"), pl.lit("new").alias("status"))
+    )
+    kept = pairs.select("cluster_id", "previous_id", pl.col("previous_id").alias("stable_id"), "jaccard",
+                        pl.lit("matched").alias("status"))
+    vanished = (
+        prev_sizes.select("previous_id").join(pairs, on="previous_id", how="anti")
+        .select(pl.lit(None, pl.Int64).alias("cluster_id"), "previous_id", pl.lit(None, pl.Int64).alias("stable_id"),
+                pl.lit(None, pl.Float64).alias("jaccard"), pl.lit("vanished").alias("status"))
+    )
+    order = pl.col("status").replace_strict({"matched": 0, "new": 1, "vanished": 2}, return_dtype=pl.Int8)
+    return (
+        pl.concat([kept.cast(dict(MAPPING_SCHEMA)), fresh.cast(dict(MAPPING_SCHEMA)), vanished.cast(dict(MAPPING_SCHEMA))])
+        .sort(order, pl.coalesce("stable_id", "previous_id"))
+    )
+
+
+def apply_mapping(frame: pl.DataFrame, mapping: pl.DataFrame, column: str = "cluster_id") -> pl.DataFrame:
+    """Replace the run's own cluster ids in ``column`` by the stable ids of ``mapping``.
+
+    Rows keep their order; null ids stay null.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"cluster_id": [1, 2], "stable_id": [7, 3]})
+    >>> apply_mapping(pl.DataFrame({"cluster_id": [2, None, 1]}), m)["cluster_id"].to_list()
+    [3, None, 7]
+    """
+    lookup = mapping.drop_nulls("cluster_id").select(
+        pl.col("cluster_id").cast(pl.Int64), pl.col("stable_id").cast(pl.Int64).alias("__stable"))
+    return (
+        frame.with_columns(pl.col(column).cast(pl.Int64))
+        .join(lookup, left_on=column, right_on="cluster_id", how="left", maintain_order="left")
+        .with_columns(pl.col("__stable").alias(column))
+        .drop("__stable")
+    )
+
+
+def summarise(mapping: pl.DataFrame) -> dict[str, object]:
+    """Counts and id lists for ``run.json``'s ``previous`` section (ids only, no members).
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"stable_id": [1, 4, None], "previous_id": [1, None, 2],
+    ...                   "status": ["matched", "new", "vanished"]})
+    >>> summarise(m)
+    {'matched': 1, 'new': 1, 'vanished': 1, 'matched_ids': [1], 'new_ids': [4], 'vanished_ids': [2]}
+    """
+    def ids(status: str, column: str) -> list[int]:
+        return [int(v) for v in mapping.filter(pl.col("status") == status)[column].sort().to_list()]
+
+    matched, new, vanished = ids("matched", "stable_id"), ids("new", "stable_id"), ids("vanished", "previous_id")
+    return {"matched": len(matched), "new": len(new), "vanished": len(vanished),
+            "matched_ids": matched, "new_ids": new, "vanished_ids": vanished}
+
+
+def rekey(mapping: pl.DataFrame, accounts: pl.DataFrame, clusters: pl.DataFrame,
+          evidence: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Apply a mapping to the three output frames.
+
+    ``accounts`` keeps its row order (by account id); ``clusters`` is sorted by
+    the new ids; ``evidence`` by the new ids, each cluster's rows in their
+    original order.
+    """
+    return (
+        apply_mapping(accounts, mapping),
+        apply_mapping(clusters, mapping).sort("cluster_id"),
+        apply_mapping(evidence, mapping).sort("cluster_id", maintain_order=True),
+    )
+
+
+@dataclass
+class PreviousRun:
+    """What a new run needs from a previous one: its memberships and highest id issued."""
+
+    accounts: pl.DataFrame
+    max_cluster_id: int
+    path: str
+
+
+def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] = ()) -> PreviousRun:
+    """Read a previous output folder (``accounts.parquet``; ``run.json`` if present).
+
+    A frame with ``account_id, cluster_id`` is accepted as is. Leftovers of a
+    killed run writing that folder are cleaned up first, which may put its
+    previous output back (see :mod:`graphlink.store.atomic`).
+
+    Raises
+    ------
+    InputError
+        The folder or its ``accounts.parquet`` is missing or unreadable.
+    """
+    if isinstance(previous, pl.DataFrame):
+        missing = {"account_id", "cluster_id"} - set(previous.columns)
+        if missing:
+            raise InputError(f"previous accounts need column(s) {', '.join(sorted(missing))}", file="<frame>")
+        return PreviousRun(previous.select("account_id", "cluster_id"),
+                           int(previous["cluster_id"].cast(pl.Int64, strict=False).max() or 0), "<frame>")
+    folder = Path(previous)
+    cleanup_stale(folder, required)
+    accounts_path = folder / "accounts.parquet"
+    if not folder.is_dir() or not accounts_path.is_file():
+        raise InputError("not a previous graphlink output folder (no accounts.parquet)", file=str(folder))
+    try:
+        accounts = pl.read_parquet(accounts_path, columns=["account_id", "cluster_id"])
+        accounts = accounts.with_columns(pl.col("account_id").cast(pl.String), pl.col("cluster_id").cast(pl.Int64))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"cannot read the previous accounts: {safe_reason(exc)}", file=str(accounts_path)) from None
+    max_id = int(accounts["cluster_id"].max() or 0)
+    run_path = folder / "run.json"
+    if run_path.is_file():
+        try:
+            recorded = json.loads(run_path.read_text(encoding="utf-8")).get("counts", {}).get("max_cluster_id")
+            max_id = max(max_id, int(recorded or 0))
+        except (ValueError, TypeError, AttributeError, OSError):
+            raise InputError("previous run.json is not valid", file=str(run_path)) from None
+    return PreviousRun(accounts, max_id, str(folder))

@@ -1,0 +1,200 @@
+"""A detect output folder in memory: :class:`Outputs` and the helpers that navigate it.
+
+:func:`graphlink.store.outputs.load_outputs` builds an :class:`Outputs`; the
+notebook objects (:mod:`graphlink.views`), the report, ``show`` and ``export``
+read it. File names and schemas are in :mod:`graphlink.contract`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from graphlink.contract import NON_COMPONENT_COLUMNS
+from graphlink.errors import GraphlinkError
+
+Selection = str | Sequence[int]
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """A detect output folder, restricted to some clusters.
+
+    Attributes
+    ----------
+    path : Path
+        The folder.
+    run : dict
+        ``run.json``.
+    clusters : DataFrame
+        Every cluster (``clusters.parquet``), whatever the selection.
+    selected : list of int
+        Cluster ids the other tables are restricted to, in cluster-id order.
+    accounts : DataFrame
+        Members of the selected clusters (``accounts.parquet`` columns).
+    evidence : DataFrame
+        Evidence of the selected clusters.
+    memberships : DataFrame or None
+        ``account_id, cluster_id, kind, value, weight`` of the selected
+        clusters' members; ``None`` if the folder has no ``memberships.parquet``.
+    activity : DataFrame or None
+        ``activity.parquet`` rows of the selected clusters, or ``None``.
+    redaction : str or None
+        Set by :meth:`graphlink.store.redact.Redactor.outputs`: what was redacted and how.
+    """
+
+    path: Path
+    run: dict[str, Any]
+    clusters: pl.DataFrame
+    selected: list[int]
+    accounts: pl.DataFrame
+    evidence: pl.DataFrame
+    memberships: pl.DataFrame | None
+    activity: pl.DataFrame | None
+    redaction: str | None = None
+
+    def cluster_row(self, cluster_id: int) -> dict[str, Any]:
+        """The ``clusters.parquet`` row of ``cluster_id`` as a dict."""
+        rows = self.clusters.filter(pl.col("cluster_id") == cluster_id)
+        if rows.is_empty():
+            raise GraphlinkError(unknown_cluster_message(self.path, [cluster_id], self.clusters))
+        return rows.row(0, named=True)
+
+    def members(self, cluster_id: int) -> pl.DataFrame:
+        """Members of one cluster, most active first."""
+        return (self.accounts.filter(pl.col("cluster_id") == cluster_id)
+                .sort(["events", "account_id"], descending=[True, False]))
+
+    def cluster_evidence(self, cluster_id: int) -> pl.DataFrame:
+        """Evidence of one cluster, most shared and heaviest first."""
+        return (self.evidence.filter(pl.col("cluster_id") == cluster_id)
+                .sort(["accounts_sharing", "weight", "kind", "value"], descending=[True, True, False, False]))
+
+    def cluster_memberships(self, cluster_id: int) -> pl.DataFrame | None:
+        """Account-signal edges of one cluster's members, or ``None`` without ``memberships.parquet``."""
+        if self.memberships is None:
+            return None
+        return self.memberships.filter(pl.col("cluster_id") == cluster_id)
+
+    def cluster_activity(self, cluster_id: int) -> pl.DataFrame | None:
+        """Activity rows of one cluster's members, or ``None`` without ``activity.parquet``."""
+        if self.activity is None:
+            return None
+        return self.activity.filter(pl.col("cluster_id") == cluster_id)
+
+    def hour_profile(self, cluster_id: int) -> list[int] | None:
+        """Events of one cluster per UTC hour of day (24 counts), or ``None`` without ``activity.parquet``."""
+        activity = self.cluster_activity(cluster_id)
+        if activity is None:
+            return None
+        return hour_counts(activity)["events"].to_list()
+
+
+def score_columns(clusters: pl.DataFrame) -> list[str]:
+    """Numeric cluster columns shown as score components: ``score`` first, then any others.
+
+    Later scoring versions add component columns; they are picked up here
+    without code changes.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"cluster_id": [1], "size": [3], "score": [0.5], "why": ["x"], "ip_share": [0.2]})
+    >>> score_columns(df)
+    ['score', 'ip_share']
+    """
+    numeric = [name for name, dtype in clusters.schema.items()
+               if dtype.is_numeric() and name not in NON_COMPONENT_COLUMNS]
+    return sorted(numeric, key=lambda name: (name != "score", numeric.index(name)))
+
+
+def unknown_cluster_message(path: Path, missing: Sequence[int], clusters: pl.DataFrame) -> str:
+    """The error text for cluster ids a folder does not have."""
+    ids = ", ".join(str(c) for c in missing)
+    if clusters.is_empty():
+        return f"{path}: no cluster {ids}: this run found no clusters"
+    low, high = clusters["cluster_id"].min(), clusters["cluster_id"].max()
+    return f"{path}: no cluster {ids} (cluster ids run from {low} to {high})"
+
+
+def hour_counts(rows: pl.DataFrame, hour: str = "hour", events: str | None = "events") -> pl.DataFrame:
+    """Events per UTC hour of day: 24 rows ``hour`` (Int8, 0-23), ``events`` (Int64), empty hours 0.
+
+    The one hour-of-day profile of graphlink (case files, report, notebook).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        One row per event (``events=None``) or per count (``activity.parquet``
+        rows: an ``hour`` column and an ``events`` column).
+    hour, events : str
+        Column names.
+
+    Examples
+    --------
+    >>> activity = pl.DataFrame({"hour": [9, 9, 11], "events": [2, 1, 4]}, schema={"hour": pl.Int8, "events": pl.Int64})
+    >>> hour_counts(activity).filter(pl.col("events") > 0).rows()
+    [(9, 3), (11, 4)]
+    """
+    count = pl.len() if events is None else pl.col(events).sum()
+    counts = rows.group_by(pl.col(hour).cast(pl.Int8).alias("hour")).agg(count.cast(pl.Int64).alias("events"))
+    return (pl.DataFrame({"hour": pl.int_range(0, 24, eager=True).cast(pl.Int8)})
+            .join(counts, on="hour", how="left")
+            .with_columns(pl.col("events").fill_null(0)).sort("hour"))
+
+
+def score_columns(clusters: pl.DataFrame) -> list[str]:
+    """Numeric cluster columns shown as score components: ``score`` first, then any others.
+
+    Later scoring versions add component columns; they are picked up here
+    without code changes.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"cluster_id": [1], "size": [3], "score": [0.5], "why": ["x"], "ip_share": [0.2]})
+    >>> score_columns(df)
+    ['score', 'ip_share']
+    """
+    numeric = [name for name, dtype in clusters.schema.items()
+               if dtype.is_numeric() and name not in NON_COMPONENT_COLUMNS]
+    return sorted(numeric, key=lambda name: (name != "score", numeric.index(name)))
+
+
+def unknown_cluster_message(path: Path, missing: Sequence[int], clusters: pl.DataFrame) -> str:
+    """The error text for cluster ids a folder does not have."""
+    ids = ", ".join(str(c) for c in missing)
+    if clusters.is_empty():
+        return f"{path}: no cluster {ids}: this run found no clusters"
+    low, high = clusters["cluster_id"].min(), clusters["cluster_id"].max()
+    return f"{path}: no cluster {ids} (cluster ids run from {low} to {high})"
+
+
+def select_clusters(clusters: pl.DataFrame, selection: Selection, path: Path | str = "") -> list[int]:
+    """Resolve ``"flagged"``, ``"all"`` or explicit cluster ids to a sorted list of ids.
+
+    Raises
+    ------
+    GraphlinkError
+        An explicit id that is not a cluster, or an unknown keyword.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"cluster_id": [1, 2, 3], "flagged": [True, False, True]})
+    >>> select_clusters(df, "flagged"), select_clusters(df, "all"), select_clusters(df, [3, 1, 3])
+    ([1, 3], [1, 2, 3], [1, 3])
+    """
+    if isinstance(selection, str):
+        if selection == "flagged":
+            return sorted(clusters.filter("flagged")["cluster_id"].to_list())
+        if selection == "all":
+            return sorted(clusters["cluster_id"].to_list())
+        raise GraphlinkError(f"unknown cluster selection {selection!r}; use flagged, all or cluster ids")
+    wanted = sorted({int(c) for c in selection})
+    known = set(clusters["cluster_id"].to_list())
+    missing = [c for c in wanted if c not in known]
+    if missing:
+        raise GraphlinkError(unknown_cluster_message(Path(path), missing, clusters))
+    return wanted

@@ -1,0 +1,237 @@
+"""The one reader and the one writer of a ``graphlink detect`` output folder.
+
+:func:`load_outputs` is how every consumer reads a folder: the notebook
+(:func:`graphlink.load`), the report, ``show`` and ``export``. It reads the
+clusters table whole and everything else only for the clusters asked for
+(Parquet predicate pushdown), so drilling into a few clusters of a huge run
+stays cheap. Folders written before the drill-down tables existed still load:
+``memberships`` and ``activity`` are then ``None`` and the consumers say what
+they cannot show. :func:`write_outputs` writes a folder atomically. File names
+and schemas are in :mod:`graphlink.contract`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from graphlink.contract import (
+    ACCOUNTS_FILE,
+    ACCOUNTS_SCHEMA,
+    ACTIVITY_FILE,
+    ACTIVITY_SCHEMA,
+    CLUSTERS_FILE,
+    EVIDENCE_FILE,
+    EVIDENCE_SCHEMA,
+    MEMBERSHIPS_FILE,
+    MEMBERSHIPS_SCHEMA,
+    OUTPUT_FILES,
+    REQUIRED_FILES,
+    RUN_FILE,
+)
+from graphlink.errors import GraphlinkError
+from graphlink.store.atomic import cleanup_stale, write_atomic, write_dir_atomically
+from graphlink.store.folder import Outputs, Selection, score_columns, select_clusters
+from graphlink.store.redact import SAFE_KINDS, redactor_for
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphlink.pipeline import DetectResult
+
+__all__ = ["Outputs", "Selection", "load_outputs", "read_run", "score_columns", "select_clusters",
+           "write_atomic", "write_outputs"]
+
+
+def check_folder(out_dir: Path) -> None:
+    """Raise :class:`GraphlinkError` unless ``out_dir`` has every required output file."""
+    if not out_dir.is_dir():
+        raise GraphlinkError(f"{out_dir}: no such output folder (not a folder); "
+                             "pass the --out folder of graphlink detect")
+    missing = [name for name in REQUIRED_FILES if not (out_dir / name).is_file()]
+    if missing:
+        raise GraphlinkError(f"{out_dir}: not a graphlink detect output (missing {', '.join(missing)})")
+
+
+def read_run(out_dir: Path) -> dict[str, Any]:
+    """``run.json`` of an output folder as a dict.
+
+    Raises
+    ------
+    GraphlinkError
+        Not valid JSON or not a JSON object.
+    """
+    path = out_dir / RUN_FILE
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise GraphlinkError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(run, dict):
+        raise GraphlinkError(f"{path}: expected a JSON object")
+    return run
+
+
+def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: int | None = None, *,
+                 redact: bool = False, redact_key: str | None = None, whole: bool = False) -> Outputs:
+    """Read a detect output folder, restricted to the selected clusters.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The ``--out`` folder of ``graphlink detect``.
+    selection : "flagged", "all" or sequence of int
+        Which clusters' members, evidence and drill-down rows to read.
+    limit : int, optional
+        Read at most this many of the selected clusters, highest scores first.
+    redact : bool
+        Replace payment fingerprints, e-mails and IPs with keyed hashes
+        (:mod:`graphlink.store.redact`; uses the run's ``ip_net`` prefixes).
+    redact_key : str, optional
+        HMAC key; implies ``redact``. Default: ``GRAPHLINK_REDACT_KEY``, else random.
+    whole : bool
+        Read ``accounts``, ``evidence`` and ``activity`` whole, unclustered
+        accounts included (the notebook's :func:`graphlink.load`).
+
+    Returns
+    -------
+    Outputs
+        ``memberships`` / ``activity`` are ``None`` when the folder lacks them.
+
+    Raises
+    ------
+    GraphlinkError
+        Not an output folder, unreadable ``run.json`` or tables, or unknown cluster ids.
+    """
+    out_dir = Path(out_dir)
+    check_folder(out_dir)
+    run = read_run(out_dir)
+    try:
+        return _read_tables(out_dir, run, selection, limit, redact, redact_key, whole)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise GraphlinkError(f"{out_dir}: cannot read outputs: {str(exc).splitlines()[0]}") from None
+
+
+def _scan(out_dir: Path, name: str, columns: tuple[str, ...]) -> pl.LazyFrame:
+    """Scan one table, checking it has the columns readers rely on."""
+    lf = pl.scan_parquet(out_dir / name)
+    present = lf.collect_schema()
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise GraphlinkError(f"{out_dir / name}: missing column(s) {', '.join(missing)}")
+    return lf
+
+
+def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit: int | None,
+                 redact: bool, redact_key: str | None, whole: bool = False) -> Outputs:
+    clusters = _scan(out_dir, CLUSTERS_FILE, ("cluster_id", "size", "score", "flagged")).collect()
+    selected = select_clusters(clusters, selection, out_dir)
+    if limit is not None and len(selected) > limit:
+        top = (clusters.filter(pl.col("cluster_id").is_in(pl.Series(selected, dtype=pl.Int64).implode()))
+               .sort(["score", "size", "cluster_id"], descending=[True, True, False], nulls_last=True)
+               .head(max(limit, 0)))
+        selected = sorted(top["cluster_id"].to_list())
+    ids = pl.Series("cluster_id", selected, dtype=pl.Int64)
+    in_selection = pl.col("cluster_id").is_in(ids.implode())
+    keep = pl.lit(True) if whole else in_selection
+    accounts = _scan(out_dir, ACCOUNTS_FILE, tuple(ACCOUNTS_SCHEMA)).filter(keep).collect()
+    evidence = _scan(out_dir, EVIDENCE_FILE, tuple(EVIDENCE_SCHEMA)).filter(keep).collect()
+    memberships = None
+    if (out_dir / MEMBERSHIPS_FILE).is_file():
+        memberships = (
+            _scan(out_dir, MEMBERSHIPS_FILE, tuple(MEMBERSHIPS_SCHEMA))
+            .join(accounts.lazy().select("account_id", "cluster_id"), on="account_id")
+            .select("account_id", "cluster_id", "kind", "value", "weight")
+            .collect()
+        )
+    activity = None
+    if (out_dir / ACTIVITY_FILE).is_file():
+        activity = _scan(out_dir, ACTIVITY_FILE, tuple(ACTIVITY_SCHEMA)).filter(keep).collect()
+    outputs = Outputs(path=out_dir, run=run, clusters=clusters, selected=selected, accounts=accounts,
+                      evidence=evidence, memberships=memberships, activity=activity)
+    if redact or redact_key:
+        # why / top_values of every cluster quote evidence values: recognise them all.
+        context = (pl.scan_parquet(out_dir / EVIDENCE_FILE)
+                   .filter(~pl.col("kind").is_in(SAFE_KINDS) & ~in_selection)
+                   .select("kind", "value").unique().collect())
+        outputs = redactor_for(outputs, redact_key).outputs(outputs, context)
+    return outputs
+
+
+#: Every name a detect run may write into its output folder: these are replaced or removed by the next run.
+DETECT_WRITES = frozenset(OUTPUT_FILES) | {MEMBERSHIPS_FILE, ACTIVITY_FILE, "campaigns.parquet"}
+
+
+def check_out_dir(out_dir: str | Path) -> None:
+    """Refuse an ``--out`` that exists and is not a graphlink output folder (call before any work).
+
+    Also removes leftovers of killed runs writing ``out_dir`` (see
+    :func:`graphlink.store.atomic.cleanup_stale`).
+
+    Raises
+    ------
+    GraphlinkError
+        ``out_dir`` is a file, or a non-empty folder without ``run.json``.
+    """
+    out_dir = Path(out_dir)
+    cleanup_stale(out_dir, OUTPUT_FILES)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GraphlinkError(f"{out_dir}: exists and is a file, not a folder; choose another --out")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / RUN_FILE).exists():
+        raise GraphlinkError(f"{out_dir}: exists and is not a graphlink output folder (no run.json); "
+                             "nothing was written: choose another --out")
+
+
+def carried_over(out_dir: str | Path) -> list[str]:
+    """Names in an existing output folder that the next detect run keeps (it did not write them).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name in ("run.json", "report.html", "clusters.parquet", ".hidden"):
+    ...         _ = (Path(tmp) / name).write_text("x")
+    ...     (Path(tmp) / "cases").mkdir()
+    ...     carried_over(tmp)
+    ['cases/', 'report.html']
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return []
+    return sorted(p.name + ("/" if p.is_dir() else "") for p in out_dir.iterdir()
+                  if not p.name.startswith(".") and p.name not in DETECT_WRITES)
+
+
+def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
+    """Write a detect result to ``out_dir`` atomically (the output contract, :mod:`graphlink.contract`).
+
+    Files are written to a hidden temporary folder beside ``out_dir`` which is
+    renamed into place only when complete, so an interrupted (even killed) run
+    leaves either the previous output or none; leftovers of killed runs are
+    cleaned up by the next write (see :mod:`graphlink.store.atomic`). An existing
+    ``out_dir`` is replaced only if it is empty or a previous graphlink output
+    (it has a ``run.json``). Files and folders in it that detect does not
+    write (``report.html``, ``graph.gexf``, ``cases/``, ``csv/``, notes of
+    yours) are kept; detect outputs of the previous run that this run does
+    not write are removed (see :func:`carried_over`).
+
+    Raises
+    ------
+    GraphlinkError
+        ``out_dir`` exists and is something else.
+    """
+    out_dir = Path(out_dir)
+    check_out_dir(out_dir)
+
+    def write(tmp: Path) -> None:
+        result.accounts.write_parquet(tmp / ACCOUNTS_FILE)
+        result.clusters.write_parquet(tmp / CLUSTERS_FILE)
+        result.evidence.write_parquet(tmp / EVIDENCE_FILE)
+        if result.member_affiliations is not None:
+            result.member_affiliations.write_parquet(tmp / MEMBERSHIPS_FILE)
+        if result.activity is not None:
+            result.activity.write_parquet(tmp / ACTIVITY_FILE)
+        # run.json last: a folder with it is complete.
+        (tmp / RUN_FILE).write_text(json.dumps(result.run, indent=2, sort_keys=True, default=str) + "\n")
+
+    return write_dir_atomically(out_dir, write, OUTPUT_FILES, keep=lambda name: name not in DETECT_WRITES)

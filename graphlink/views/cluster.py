@@ -1,0 +1,363 @@
+"""One cluster of a result: :class:`ClusterView`, the notebook's drill-down.
+
+Obtained with :meth:`graphlink.Result.cluster`: members, evidence, raw events,
+the bipartite account-value graph (affiliations), activity over time and a
+plain-language explanation (:func:`graphlink.views.explain.why_text`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from graphlink.errors import GraphlinkError
+from graphlink.store.folder import hour_counts
+from graphlink.views.explain import table_html, why_text
+from graphlink.views.safety import html_safe
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
+
+    from graphlink.views.result import Result
+
+__all__ = ["ClusterView"]
+
+
+class ClusterView:
+    """One cluster of a :class:`Result`: who is in it, why, and what they did.
+
+    Obtain it with :meth:`Result.cluster`.
+
+    Attributes
+    ----------
+    cluster_id : int
+    size : int
+    score : float
+    flagged : bool
+
+    Examples
+    --------
+    >>> import polars as pl, graphlink
+    >>> events = pl.DataFrame({
+    ...     "account_id": ["a", "b", "c", "d"],
+    ...     "payment_fingerprint": ["k", "k", "k", "z"],
+    ...     "timestamp": ["2024-05-01T09:10:00Z", "2024-05-01T09:50:00Z", "2024-05-01T11:05:00Z", "2024-05-01T12:00:00Z"],
+    ... })
+    >>> ring = graphlink.detect(events).cluster(1)
+    >>> ring
+    <graphlink.ClusterView 1: 3 accounts, score 0..., not flagged>
+    >>> ring.events().collect()["account_id"].to_list()
+    ['a', 'b', 'c']
+    >>> ring.timeline("1h").rows()  # doctest: +NORMALIZE_WHITESPACE
+    [(datetime.datetime(2024, 5, 1, 9, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 2, 2),
+     (datetime.datetime(2024, 5, 1, 10, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 0, 0),
+     (datetime.datetime(2024, 5, 1, 11, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 1, 1)]
+    >>> ring.hour_profile().filter(pl.col("events") > 0).rows()
+    [(9, 2, 0.6666666666666666), (11, 1, 0.3333333333333333)]
+    >>> g = ring.graph()
+    >>> sorted(g.nodes)
+    ['account:a', 'account:b', 'account:c', 'signal:payment:k']
+    """
+
+    def __init__(self, result: Result, cluster_id: int) -> None:
+        try:
+            cid = operator.index(cluster_id)
+        except TypeError:
+            raise GraphlinkError(f"cluster id must be an integer, got {cluster_id!r}") from None
+        if isinstance(cluster_id, bool):
+            raise GraphlinkError(f"cluster id must be an integer, got {cluster_id!r}")
+        rows = result.clusters.filter(pl.col("cluster_id") == cid)
+        if rows.height == 0:
+            n = result.clusters.height
+            known = f"cluster ids are 1 to {n}" if n else "this result has no clusters"
+            raise GraphlinkError(f"no cluster {cid}; {known}")
+        self._result = result
+        self._row = rows.row(0, named=True)
+        self.cluster_id: int = cid
+        self.size: int = int(self._row["size"])
+        self.score: float = float(self._row["score"])
+        self.flagged: bool = bool(self._row["flagged"])
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The cluster's row of :attr:`Result.clusters` as a dict."""
+        return dict(self._row)
+
+    @property
+    def members(self) -> pl.DataFrame:
+        """The cluster's rows of :attr:`Result.accounts` (sorted by account id)."""
+        return self._result.accounts.filter(pl.col("cluster_id") == self.cluster_id)
+
+    @property
+    def evidence(self) -> pl.DataFrame:
+        """The cluster's rows of :attr:`Result.evidence`: the values its members share."""
+        return self._result.evidence.filter(pl.col("cluster_id") == self.cluster_id)
+
+    def events(self) -> pl.LazyFrame:
+        """The input events of the cluster's accounts, as a lazy frame.
+
+        All logged columns are kept; ``account_id`` and ``timestamp`` are in
+        canonical form (column mapping applied, timestamps parsed to UTC).
+        A result from :func:`load` scans the events file recorded in
+        ``run.json`` (or the one passed to ``load(..., events=)``).
+
+        Raises
+        ------
+        GraphlinkError
+            If the events are not available (in-memory input, moved file).
+        """
+        ids = self.members["account_id"]
+        return self._result.scan_events().filter(pl.col("account_id").is_in(ids.implode()))
+
+    def _timestamps(self) -> pl.DataFrame:
+        lf = self.events()
+        if "timestamp" not in lf.collect_schema():
+            raise GraphlinkError("the events have no timestamp column; activity over time is unavailable")
+        return lf.select("account_id", "timestamp").drop_nulls("timestamp").collect()
+
+    def timeline(self, every: str = "1h") -> pl.DataFrame:
+        """Events (and distinct active accounts) per time window, empty windows included.
+
+        Parameters
+        ----------
+        every : str
+            Window length as a polars duration: ``"1m"``, ``"15m"``, ``"1h"``, ``"1d"``.
+
+        Returns
+        -------
+        DataFrame
+            ``timestamp`` (window start, UTC), ``events``, ``accounts`` (Int64).
+        """
+        ts = self._timestamps()
+        schema = {"timestamp": pl.Datetime("us", "UTC"), "events": pl.Int64, "accounts": pl.Int64}
+        if ts.height == 0:
+            return pl.DataFrame(schema=schema)
+        try:
+            counts = (
+                ts.group_by(pl.col("timestamp").dt.truncate(every))
+                .agg(pl.len().alias("events"), pl.col("account_id").n_unique().alias("accounts"))
+            )
+            start, end = counts["timestamp"].min(), counts["timestamp"].max()
+            windows = pl.datetime_range(start, end, interval=every, eager=True, time_unit="us",
+                                        time_zone="UTC").alias("timestamp")
+        except (pl.exceptions.PolarsError, ValueError) as exc:
+            raise GraphlinkError(f"invalid every={every!r} (use a polars duration such as '15m', '1h', '1d'): "
+                                 f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        return (
+            windows.to_frame().join(counts, on="timestamp", how="left")
+            .with_columns(pl.col("events", "accounts").fill_null(0))
+            .cast(schema)
+        )
+
+    def hour_profile(self) -> pl.DataFrame:
+        """Events by hour of day (UTC): 24 rows, hours 0 to 23.
+
+        Human users follow a day; scripted fleets run around the clock or in
+        one operator's working hours.
+
+        Returns
+        -------
+        DataFrame
+            ``hour`` (Int8), ``events`` (Int64), ``share`` (Float64, of the cluster's events).
+        """
+        ts = self._timestamps()
+        total = max(ts.height, 1)
+        return (hour_counts(ts.select(pl.col("timestamp").dt.hour().alias("hour")), events=None)
+                .with_columns((pl.col("events") / total).alias("share")))
+
+    def shared_signals(self, min_shared: int = 2) -> pl.DataFrame:
+        """Every signal value at least ``min_shared`` members carry, with their accounts.
+
+        Unlike :attr:`evidence` (the top values per kind) this is complete.
+
+        Returns
+        -------
+        DataFrame
+            ``kind, value, weight, accounts_sharing, accounts`` (list of account ids),
+            most shared first.
+
+        Examples
+        --------
+        >>> import polars as pl, graphlink
+        >>> events = pl.DataFrame({"account_id": ["a", "b", "c", "d"], "ip": ["9.9.9.9"] * 3 + ["8.8.8.8"],
+        ...                        "payment_fingerprint": ["k", "k", "x", "y"]})
+        >>> ring = graphlink.detect(events).cluster(1)
+        >>> ring.shared_signals().select("kind", "value", "accounts").rows()
+        [('ip', '9.9.9.9', ['a', 'b', 'c']), ('ip_net', '9.9.9.0/24', ['a', 'b', 'c']), ('payment', 'k', ['a', 'b'])]
+        """
+        ids = self.members["account_id"]
+        return (
+            self._result.affiliations()
+            .filter(pl.col("account_id").is_in(ids.implode()))
+            .group_by("kind", "value")
+            .agg(pl.col("weight").first(), pl.len().cast(pl.UInt32).alias("accounts_sharing"),
+                 pl.col("account_id").sort().alias("accounts"))
+            .filter(pl.col("accounts_sharing") >= min_shared)
+            .sort(["accounts_sharing", "weight", "kind", "value"], descending=[True, True, False, False])
+            .collect()
+        )
+
+    def affiliations(self) -> pl.DataFrame:
+        """The members' affiliations: ``account_id, kind, value, weight``, one row per account and value.
+
+        Raises
+        ------
+        GraphlinkError
+            For a loaded result whose folder has no ``memberships.parquet``.
+        """
+        ids = self.members["account_id"]
+        return (self._result.affiliations().filter(pl.col("account_id").is_in(ids.implode()))
+                .select("account_id", "kind", "value", "weight").collect())
+
+    def graph(self, min_shared: int = 2) -> nx.Graph:
+        """The bipartite graph of the cluster's accounts and the signal values they share.
+
+        The same graph as ``graphlink export --format gexf`` for this cluster
+        (:func:`graphlink.views.export.cluster_graph`).
+
+        Parameters
+        ----------
+        min_shared : int
+            Signal values carried by fewer members are left out.
+
+        Returns
+        -------
+        networkx.Graph
+            Nodes ``account:<account_id>`` (``type="account"``, ``label``,
+            ``cluster_id``, ``score``, ``flagged``, ``events``, ``first_seen``,
+            ``last_seen``) and ``signal:<kind>:<value>`` (``type="signal"``,
+            ``kind``, ``value``, ``weight``: the value's rarity weight, 0 for
+            values too common to link, ``accounts``: members carrying it); an
+            edge joins an account to each shared value it carries, with the
+            value's ``weight``. Every member is a node, even without edges.
+
+        Raises
+        ------
+        GraphlinkError
+            For a loaded result whose folder has no ``memberships.parquet``.
+        """
+        from graphlink.views.export import cluster_graph  # networkx: imported on first use
+
+        affiliations = self.affiliations().with_columns(pl.lit(self.cluster_id, dtype=pl.Int64).alias("cluster_id"))
+        outputs = dataclasses.replace(self._result.outputs, selected=[self.cluster_id],
+                                      accounts=self.members, evidence=self.evidence,
+                                      memberships=affiliations.select("account_id", "cluster_id", "kind", "value",
+                                                                      "weight"))
+        return cluster_graph(outputs, min_shared)
+
+    def why(self) -> str:
+        """Plain-language explanation of the cluster: size, score, verdict and strongest evidence.
+
+        Logged values are made terminal-safe (control characters replaced) and shortened.
+
+        Examples
+        --------
+        >>> import polars as pl, graphlink
+        >>> events = pl.DataFrame({"account_id": ["a", "b", "c", "d"], "ip": ["9.9.9.9"] * 3 + ["8.8.8.8"],
+        ...                        "payment_fingerprint": ["k", "k", "x", "y"]})
+        >>> ring = graphlink.detect(events).cluster(1)
+        >>> print(ring.why())  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
+        Cluster 1: 3 accounts, score 0..., not flagged (flag_threshold 0.6, min_flag_size 5)
+        Linked by: payment, ip, ip_net
+        Shared evidence:
+          - 2 of 3 members share payment fingerprint 'k' (2 accounts carry it in the whole input)
+          - 3 of 3 members share IP address '9.9.9.9' (3 accounts carry it in the whole input)
+          - 3 of 3 members share IP network '9.9.9.0/24' (3 accounts carry it in the whole input)
+        """
+        scoring = self._result.config.scoring
+        return why_text(self._row, self.evidence, scoring.flag_threshold, scoring.min_flag_size)
+
+    def schedule(self):
+        """The clock the members act on, from their event timestamps, or ``None``.
+
+        Returns
+        -------
+        graphlink.views.explain.Schedule or None
+            ``.text()`` reads e.g. "every 10 min at :03:20 ± 30 s, 24 h a day,
+            96% of members" (:func:`graphlink.views.explain.describe_schedule`).
+
+        Raises
+        ------
+        GraphlinkError
+            The events are not available, or have no timestamp column.
+        """
+        from graphlink.views.explain import describe_schedule
+
+        return describe_schedule(self._timestamps())
+
+    def templates(self, accounts: int = 20, prompts_per_account: int = 5):
+        """The prompt templates of the cluster, each once, variable parts marked, with an example prompt.
+
+        Built from the cluster's shared prompt shingles and, when the events
+        are available, a sample of its members' prompts
+        (:func:`graphlink.views.explain.reconstruct_templates`).
+
+        Returns
+        -------
+        list of graphlink.views.explain.Template
+        """
+        from graphlink.views.explain import reconstruct_templates
+
+        shingles = self.evidence.filter(pl.col("kind") == "prompt")["value"].to_list()
+        sample: pl.DataFrame | list = []
+        try:
+            lf = self.events()
+            if "prompt" in lf.collect_schema():
+                chosen = self.members["account_id"].sort().head(accounts).implode()
+                sample = (lf.filter(pl.col("account_id").is_in(chosen) & pl.col("prompt").is_not_null())
+                          .select("account_id", pl.col("prompt").cast(pl.String))
+                          .collect().group_by("account_id", maintain_order=True).head(prompts_per_account)
+                          .sort("account_id", "prompt"))
+        except GraphlinkError:
+            pass  # in-memory or moved events: shingles only
+        return reconstruct_templates(shingles, sample)
+
+    def export(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write the cluster's case file and its members and evidence as CSV.
+
+        The same files as ``graphlink export --format json`` and ``--format csv``
+        (:mod:`graphlink.views.export`): ``cluster-<id>.json`` (schema
+        ``graphlink.case/1``: score and components, reasons, members, evidence,
+        hour profile, run provenance), ``cluster-<id>-members.csv`` and
+        ``cluster-<id>-evidence.csv``. CSV text cells are neutralised against
+        spreadsheet formulas (:func:`graphlink.views.safety.csv_safe`). Files
+        are written atomically.
+
+        Returns
+        -------
+        dict of str to Path
+            ``{"json": ..., "members": ..., "evidence": ...}``.
+
+        Examples
+        --------
+        >>> import polars as pl, graphlink
+        >>> events = pl.DataFrame({"account_id": ["a", "b", "c", "d"], "ip": ["9.9.9.9"] * 3 + ["8.8.8.8"],
+        ...                        "payment_fingerprint": ["k", "k", "x", "y"]})
+        >>> ring = graphlink.detect(events).cluster(1)
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     paths = ring.export(tmp)
+        ...     names = sorted(p.name for p in paths.values())
+        ...     members = pl.read_csv(paths["members"])["account_id"].to_list()
+        >>> names, sorted(members)
+        (['cluster-1-evidence.csv', 'cluster-1-members.csv', 'cluster-1.json'], ['a', 'b', 'c'])
+        """
+        from graphlink.views.export import write_case  # networkx and json writers: on first use only
+
+        return write_case(self._result.outputs, self.cluster_id, Path(out_dir))
+
+    # -- display -----------------------------------------------------------
+    def __repr__(self) -> str:
+        verdict = "flagged" if self.flagged else "not flagged"
+        return f"<graphlink.ClusterView {self.cluster_id}: {self.size:,} accounts, score {self.score:.3f}, {verdict}>"
+
+    def _repr_html_(self) -> str:
+        why = html_safe(self.why())
+        evidence = self.evidence.select("kind", "value", "accounts_sharing", "df", "weight")
+        return (f"<div><p><b>{html_safe(repr(self))}</b></p><pre>{why}</pre>"
+                f"<p>Evidence:</p>{table_html(evidence, 15)}"
+                f"<p>Members:</p>{table_html(self.members.drop('cluster_id'), 10)}</div>")

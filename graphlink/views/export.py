@@ -1,0 +1,314 @@
+"""Exports of chosen clusters for other tools.
+
+:func:`export` is the function behind ``graphlink export``. Formats:
+
+``gexf``, ``graphml``
+    A graph for Gephi (or any graph tool): account nodes and the signal nodes
+    they share, built by :func:`cluster_graph`. Every node has a ``type``
+    (``account`` or ``signal``), ``label``, ``cluster_id`` and ``score``;
+    accounts add ``events``, ``first_seen``, ``last_seen``, ``flagged``;
+    signals add ``kind``, ``value``, ``weight`` (rarity weight; 0 means too
+    common to link) and ``accounts`` (exported accounts carrying it). Edges
+    carry ``weight`` (the signal's weight), ``kind`` and the account's
+    ``cluster_id``. Only signals carried by at least two exported accounts
+    are included: the others link nothing. Default file: ``DIR/graph.gexf``
+    or ``DIR/graph.graphml``.
+``json``
+    One case file per cluster (``cluster-<id>.json``, schema
+    ``graphlink.case/1``) with the score and its components, reasons,
+    members, evidence, an hour-of-day profile and the run's parameters, for
+    case-management tools (:func:`case_file`). Default folder: ``DIR/cases``.
+    The folder is replaced as a whole: it then holds exactly the exported
+    clusters' files (a folder holding anything else is refused).
+``csv``
+    ``members.csv`` and ``evidence.csv``; cells that a spreadsheet would run
+    as a formula (starting ``=``, ``+``, ``-``, ``@``) get a leading ``'``.
+    Default folder: ``DIR/csv``.
+
+Text that is not valid in XML 1.0 (control characters an attacker may put in
+a user agent) is replaced by U+FFFD in graph exports. Every file is written
+atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import polars as pl
+
+from graphlink.errors import GraphlinkError
+from graphlink.contract import JSON_TIME_FORMAT
+from graphlink.store.atomic import write_atomic
+from graphlink.store.folder import Outputs, Selection, score_columns
+from graphlink.store.outputs import load_outputs
+from graphlink.views.explain import json_default
+from graphlink.views.safety import csv_safe_expr
+
+FORMATS = ("gexf", "graphml", "json", "csv")
+CASE_SCHEMA = "graphlink.case/1"
+_XML_INVALID = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """What :func:`export` wrote."""
+
+    format: str
+    paths: list[Path]
+    clusters: list[int]
+    nodes: int | None = None
+    edges: int | None = None
+    redacted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def xml_text(expr: pl.Expr) -> pl.Expr:
+    """Replace characters XML 1.0 cannot hold with U+FFFD.
+
+    Examples
+    --------
+    >>> pl.select(xml_text(pl.lit("a\\x07b"))).item()
+    'a\\ufffdb'
+    """
+    return expr.str.replace_all(_XML_INVALID, "\ufffd")
+
+
+def _require_memberships(outputs: Outputs) -> pl.DataFrame:
+    if outputs.memberships is None:
+        raise GraphlinkError(f"{outputs.path}: no memberships.parquet (written by an older graphlink); "
+                             "rerun graphlink detect to export graphs")
+    return outputs.memberships
+
+
+def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Node and edge tables of the cluster graph: ``(accounts, signals, edges)``.
+
+    Node ids are ``account:<account_id>`` and ``signal:<kind>:<value>``;
+    signal values carried by fewer than ``min_shared`` loaded accounts are left out.
+    """
+    memberships = _require_memberships(outputs)
+    info = outputs.clusters.select("cluster_id", "score", "flagged")
+    accounts = (
+        outputs.accounts.join(info, on="cluster_id", how="left")
+        .select(
+            (pl.lit("account:") + pl.col("account_id")).alias("node"),
+            pl.lit("account").alias("type"),
+            xml_text(pl.col("account_id")).alias("label"),
+            pl.col("cluster_id").cast(pl.Int64),
+            pl.col("score").cast(pl.Float64).fill_null(0.0),
+            pl.col("flagged").fill_null(False),
+            pl.col("events").cast(pl.Int64),
+            pl.col("first_seen").dt.strftime(JSON_TIME_FORMAT).fill_null(""),
+            pl.col("last_seen").dt.strftime(JSON_TIME_FORMAT).fill_null(""),
+        )
+        .sort("node")
+    )
+    per_cluster = (
+        memberships.group_by("kind", "value", "cluster_id").agg(pl.col("account_id").n_unique().alias("n"))
+        .join(info, on="cluster_id", how="left")
+        .sort(["kind", "value", "n", "cluster_id"], descending=[False, False, True, False])
+    )
+    signals = (
+        per_cluster.group_by("kind", "value", maintain_order=True)
+        .agg(pl.col("n").sum().alias("accounts"),
+             pl.col("cluster_id").first(), pl.col("score").first(),
+             pl.col("flagged").any(),
+             pl.col("cluster_id").sort().cast(pl.String).str.join(";").alias("clusters"))
+        .filter(pl.col("accounts") >= min_shared)
+        .join(memberships.group_by("kind", "value").agg(pl.col("weight").max()), on=["kind", "value"])
+        .select(
+            pl.concat_str([pl.lit("signal:"), pl.col("kind"), pl.lit(":"), pl.col("value")]).alias("node"),
+            pl.lit("signal").alias("type"),
+            xml_text(pl.col("value")).alias("label"),
+            "cluster_id", pl.col("score").fill_null(0.0), pl.col("flagged").fill_null(False),
+            "kind", xml_text(pl.col("value")).alias("value"), pl.col("weight").cast(pl.Float64),
+            pl.col("accounts").cast(pl.Int64), "clusters",
+        )
+        .sort("node")
+    )
+    edges = (
+        memberships.select(
+            (pl.lit("account:") + pl.col("account_id")).alias("source"),
+            pl.concat_str([pl.lit("signal:"), pl.col("kind"), pl.lit(":"), pl.col("value")]).alias("target"),
+            pl.col("weight").cast(pl.Float64), "kind", pl.col("cluster_id").cast(pl.Int64),
+        )
+        .join(signals.select(pl.col("node").alias("target")), on="target", how="semi")
+        .sort("source", "target")
+    )
+    # XML-safe node ids too (they appear as attributes in both formats).
+    fix = lambda frame, cols: frame.with_columns([xml_text(pl.col(c)) for c in cols])  # noqa: E731
+    return fix(accounts, ["node"]), fix(signals, ["node"]), fix(edges, ["source", "target"])
+
+
+def cluster_graph(outputs: Outputs, min_shared: int = 2) -> nx.Graph:
+    """The cluster graph of the loaded clusters as a networkx graph (see the module docstring).
+
+    The one account-value graph of graphlink: the GEXF/GraphML exports and the
+    notebook's :meth:`graphlink.ClusterView.graph` are this graph.
+    """
+    accounts, signals, edges = graph_tables(outputs, min_shared)
+    graph = nx.Graph()
+    for frame in (accounts, signals):
+        graph.add_nodes_from((row.pop("node"), row) for row in frame.to_dicts())
+    graph.add_edges_from((row.pop("source"), row.pop("target"), row) for row in edges.to_dicts())
+    return graph
+
+
+def _write_graph(graph: nx.Graph, fmt: str, path: Path) -> None:
+    buffer = io.BytesIO()
+    if fmt == "gexf":
+        nx.write_gexf(graph, buffer)
+    else:
+        nx.write_graphml(graph, buffer)
+    write_atomic(path, buffer.getvalue())
+
+
+def _iso_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns([pl.col(name).dt.strftime(JSON_TIME_FORMAT) for name, dtype in frame.schema.items()
+                               if isinstance(dtype, pl.Datetime)])
+
+
+def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None) -> dict[str, Any]:
+    """The JSON case of one cluster (schema ``graphlink.case/1``) as plain data."""
+    row = outputs.cluster_row(cluster_id)
+    members = _iso_columns(outputs.members(cluster_id).drop("cluster_id"))
+    evidence = outputs.cluster_evidence(cluster_id).drop("cluster_id")
+    hours = outputs.hour_profile(cluster_id)
+    run = outputs.run
+    first, last = members["first_seen"].drop_nulls().min(), members["last_seen"].drop_nulls().max()
+    return {
+        "schema": CASE_SCHEMA,
+        "cluster_id": int(cluster_id),
+        "size": int(row["size"]),
+        "score": row["score"],
+        "flagged": bool(row["flagged"]),
+        "score_components": {name: row[name] for name in score_columns(outputs.clusters)},
+        "kinds": list(row.get("kinds") or []),
+        "why": row.get("why") or "",
+        "top_values": list(row.get("top_values") or []),
+        "first_seen": first,
+        "last_seen": last,
+        "events_by_hour_utc": hours,
+        "members": members.to_dicts(),
+        "evidence": evidence.to_dicts(),
+        "redaction": outputs.redaction,
+        "source": {
+            "output_folder": str(outputs.path),
+            "parameters": run.get("parameters"),
+            "inputs": run.get("inputs"),
+            "versions": run.get("versions"),
+        },
+        "exported_at": (exported_at or datetime.now(timezone.utc)).strftime(JSON_TIME_FORMAT),
+    }
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """CSV of ``frame``: times in the JSON format, lists joined with ``; ``, formula-like text neutralised."""
+    frame = _iso_columns(frame)
+    frame = frame.with_columns([pl.col(name).list.join("; ") for name, dtype in frame.schema.items()
+                                if isinstance(dtype, pl.List)])
+    frame = frame.with_columns([csv_safe_expr(name) for name, dtype in frame.schema.items() if dtype == pl.String])
+    return frame.write_csv().encode("utf-8")
+
+
+def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None) -> str:
+    """The case file of one cluster as JSON text (see :func:`case_file`)."""
+    case = case_file(outputs, cluster_id, exported_at)
+    return json.dumps(case, indent=2, ensure_ascii=False, default=json_default, allow_nan=False) + "\n"
+
+
+def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Path]:
+    """Write one cluster's case file and its members and evidence CSVs into ``folder`` (atomically).
+
+    Returns ``{"json": cluster-<id>.json, "members": cluster-<id>-members.csv,
+    "evidence": cluster-<id>-evidence.csv}``; the notebook's
+    :meth:`graphlink.ClusterView.export`.
+    """
+    stem = f"cluster-{cluster_id}"
+    members = members_table(outputs).filter(pl.col("cluster_id") == cluster_id)
+    return {"json": write_atomic(folder / f"{stem}.json", case_json(outputs, cluster_id)),
+            "members": write_atomic(folder / f"{stem}-members.csv", csv_bytes(members)),
+            "evidence": write_atomic(folder / f"{stem}-evidence.csv",
+                                     csv_bytes(outputs.cluster_evidence(cluster_id)))}
+
+
+def members_table(outputs: Outputs) -> pl.DataFrame:
+    """Members of the loaded clusters with their cluster's score: the ``members.csv`` rows."""
+    info = outputs.clusters.select("cluster_id", "score", "flagged")
+    return (outputs.accounts.join(info, on="cluster_id", how="left")
+            .select("cluster_id", "score", "flagged", "account_id", "events", "first_seen", "last_seen")
+            .sort(["cluster_id", "events", "account_id"], descending=[False, True, False]))
+
+
+def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: str | Path | None = None, *,
+           redact: bool = False, redact_key: str | None = None,
+           exported_at: datetime | None = None) -> ExportInfo:
+    """Export the chosen clusters of a detect output folder.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The ``--out`` folder of ``graphlink detect``.
+    fmt : {"gexf", "graphml", "json", "csv"}
+    clusters : "flagged", "all" or sequence of int
+    out : str or Path, optional
+        File (gexf, graphml) or folder (json, csv); defaults in the module docstring.
+    redact : bool
+        Replace payment fingerprints, e-mails and IPs with keyed hashes.
+    redact_key : str, optional
+        HMAC key (default ``GRAPHLINK_REDACT_KEY``, else random).
+
+    Raises
+    ------
+    GraphlinkError
+        Unknown format, not an output folder, unknown cluster ids, or a graph
+        export from a folder without ``memberships.parquet``.
+    """
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise GraphlinkError(f"unknown export format {fmt!r}; use {', '.join(FORMATS)}")
+    out_dir = Path(out_dir)
+    outputs = load_outputs(out_dir, clusters, redact=redact, redact_key=redact_key)
+    redacted = outputs.redaction is not None
+    if fmt in ("gexf", "graphml"):
+        target = Path(out) if out is not None else out_dir / f"graph.{fmt}"
+        graph = cluster_graph(outputs)
+        _write_graph(graph, fmt, target)
+        return ExportInfo(fmt, [target], outputs.selected, graph.number_of_nodes(), graph.number_of_edges(), redacted)
+    folder = Path(out) if out is not None else out_dir / ("cases" if fmt == "json" else "csv")
+    if folder.exists() and not folder.is_dir():
+        raise GraphlinkError(f"{folder}: exists and is not a folder; --out for {fmt} is a folder")
+    if fmt == "json":
+        # One export = one consistent set: the folder is replaced as a whole (atomically), and only
+        # a folder holding nothing but case files may be replaced.
+        import re
+
+        from graphlink.store.atomic import write_dir_atomically
+
+        if folder.is_dir():
+            foreign = sorted(p.name for p in folder.iterdir() if not re.fullmatch(r"cluster-\d+\.json", p.name))
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+                raise GraphlinkError(f"{folder}: holds files that are not graphlink case files ({shown}); "
+                                     "nothing was written: choose an empty or new folder for --out")
+
+        def write(tmp: Path) -> None:
+            for cluster_id in outputs.selected:
+                text = case_json(outputs, cluster_id, exported_at)
+                (tmp / f"cluster-{cluster_id}.json").write_text(text, encoding="utf-8")
+
+        write_dir_atomically(folder, write)
+        paths = [folder / f"cluster-{cluster_id}.json" for cluster_id in outputs.selected]
+        return ExportInfo(fmt, paths, outputs.selected, redacted=redacted)
+    evidence = outputs.evidence.sort(["cluster_id", "accounts_sharing", "weight", "kind", "value"],
+                                     descending=[False, True, True, False, False])
+    paths = [write_atomic(folder / "members.csv", csv_bytes(members_table(outputs))),
+             write_atomic(folder / "evidence.csv", csv_bytes(evidence))]
+    return ExportInfo(fmt, paths, outputs.selected, redacted=redacted,
+                      extra={"members": outputs.accounts.height, "evidence": evidence.height})
