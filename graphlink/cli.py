@@ -34,6 +34,8 @@ from rich.text import Text  # noqa: E402
 from graphlink.config import PipelineConfig, build_config  # noqa: E402
 from graphlink.errors import ConfigError, GraphlinkError, safe_reason  # noqa: E402
 from graphlink.views.safety import terminal_safe  # noqa: E402
+from graphlink.views.terminal import (  # noqa: E402
+    CLUSTER_HEADERS, StageProgress, cluster_rows, clusters_table, plain_argument_usage, tsv_cell)
 
 app = typer.Typer(
     name="graphlink",
@@ -49,26 +51,7 @@ out_console = out  # commands with an --out option shadow the name ``out``
 err = Console(stderr=True)
 
 
-def _plain_argument_usage() -> None:
-    """Show required arguments as ``EVENTS`` (not ``{EVENTS}``) in usage lines (typer >= 0.20 braces them)."""
-    argument = getattr(typer.core, "TyperArgument", None)
-    if argument is not None and hasattr(argument, "_usage_display_name"):
-        def usage(self) -> str:
-            name = self.metavar or self.name.upper()
-            name = name if self.required else f"[{name}]"
-            return name + ("..." if self.nargs != 1 else "")
-
-        argument._usage_display_name = usage
-    if argument is not None and hasattr(argument, "display_type"):
-        original = argument.display_type
-
-        def display_type(self, ctx):  # the metavar says it: EVENTS, not EVENTS <path>
-            return "" if self.metavar else original(self, ctx)
-
-        argument.display_type = display_type
-
-
-_plain_argument_usage()
+plain_argument_usage()
 
 
 def _version(value: bool) -> None:
@@ -89,19 +72,6 @@ def emit_json(data) -> None:
 
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
-
-
-def tsv_cell(value) -> str:
-    r"""A table cell as plain text for tab-separated output: tabs and newlines become spaces.
-
-    Examples
-    --------
-    >>> tsv_cell("a\tb\nc"), tsv_cell(None), tsv_cell(0.5)
-    ('a b c', '', '0.5')
-    """
-    if value is None:
-        return ""
-    return terminal_safe(str(value).replace("\t", " ").replace("\n", " ").replace("\r", " "))
 
 
 def print_table(table: Table, rows: list[list], headers: list[str], titled: bool = False) -> None:
@@ -179,66 +149,6 @@ def detect_config(config_file: Path | None, maps: list[str] | None, signals: lis
     for warning in caught:
         err.print(Text(f"warning: {terminal_safe(str(warning.message))}", style="yellow"), soft_wrap=True)
     return config
-
-
-CLUSTER_HEADERS = ["cluster", "size", "score", "flagged", "linked by", "why"]
-
-
-def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for name, justify in zip(CLUSTER_HEADERS, ("right", "right", "right", "center", "left", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
-    for row in cluster_rows(clusters, top):
-        table.add_row(str(row[0]), f"{row[1]:,}", f"{row[2]:.3f}", "yes" if row[3] else "",
-                      Text(terminal_safe(row[4])), Text(terminal_safe(row[5], limit=160)))
-    return table
-
-
-def cluster_rows(clusters: pl.DataFrame, top: int) -> list[list]:
-    """The summary's top clusters (flagged first, then by score) as plain values."""
-    ranked = clusters.sort(["flagged", "score", "size"], descending=True).head(top)
-    return [[row["cluster_id"], row["size"], round(float(row["score"]), 3), bool(row["flagged"]),
-             ", ".join(row["kinds"] or []), row.get("why") or ""] for row in ranked.iter_rows(named=True)]
-
-
-class StageProgress:
-    """Rich progress for detect on a terminal: stage k of n, the current stage, elapsed time, done stages."""
-
-    STAGES = ("ingest", "signals", "graph", "communities", "scoring", "drilldown")
-
-    def __init__(self, console: Console) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, \
-            TimeElapsedColumn
-
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TextColumn("stages"), TimeElapsedColumn(),
-                                 console=console, transient=False)
-        self.task = self.progress.add_task("starting", total=len(self.STAGES))
-        self.current: str | None = None
-        self.started = 0.0
-
-    def __enter__(self) -> StageProgress:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._finish_stage()
-        self.progress.__exit__(*exc)
-
-    def _finish_stage(self) -> None:
-        import time
-
-        if self.current is not None:
-            self.progress.console.print(f"[dim]✓ {self.current} {time.perf_counter() - self.started:.1f} s[/dim]")
-            self.progress.advance(self.task)
-            self.current = None
-
-    def __call__(self, stage: str) -> None:
-        import time
-
-        self._finish_stage()
-        self.current, self.started = stage, time.perf_counter()
-        self.progress.update(self.task, description=stage)
 
 
 def previous_summary(section: dict, limit: int = 12) -> str:
@@ -420,90 +330,23 @@ def show(
 ) -> None:
     """Show one cluster in the terminal: reasons, members and shared evidence.
 
-    Evidence is grouped by kind, strongest kind first (graphlink.views.explain).
+    Evidence is grouped by kind, strongest kind first (graphlink.views.evidence).
     Tables are tab-separated rows when standard output is not a terminal.
     """
-    from graphlink.views.explain import evidence_by_kind
-    from graphlink.store.folder import score_columns
     from graphlink.store.outputs import load_outputs
-    from graphlink.views.terminal import sparkline
+    from graphlink.views.terminal import cluster_json, cluster_tables
 
     outputs = load_outputs(out_dir, [cluster_id], redact=redact, redact_key=redact_key)
-    row = outputs.cluster_row(cluster_id)
-    member_rows = outputs.members(cluster_id)
-    all_evidence = outputs.cluster_evidence(cluster_id)
-    groups = evidence_by_kind(all_evidence, int(row["size"]), include_zero=all_values)
-    hidden = 0 if all_values else int((all_evidence["weight"].fill_null(0.0) <= 0).sum())
-    evidence_rows = (pl.concat([g.values.with_columns(pl.lit(g.kind).alias("kind")) for g in groups],
-                               how="vertical_relaxed")
-                     .select("kind", "value", "accounts_sharing", "weight", "df") if groups
-                     else all_evidence.clear())
-    hours = outputs.hour_profile(cluster_id)
     if as_json:
-        emit_json({"cluster": row, "reasons": [r for r in (row.get("why") or "").split("; ") if r],
-                   "redaction": outputs.redaction, "hours_utc": hours,
-                   "members_total": member_rows.height, "members": member_rows.head(members).to_dicts(),
-                   "evidence_total": evidence_rows.height, "evidence": evidence_rows.head(evidence).to_dicts()})
+        emit_json(cluster_json(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values))
         return
     if quiet:
         return
-
-    title = Text(f"Cluster {cluster_id}", style="bold")
-    if row["flagged"]:
-        title.append("  flagged", style="bold red")
-    out_console.print(title)
-    first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
-    active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
-    out_console.print(Text(f"{row['size']:,} accounts; score {row['score']:.3f}{active}"))
-    if outputs.redaction:
-        out_console.print(Text(f"redacted: {outputs.redaction}", style="yellow"))
-
-    reasons = Table(title="Reasons", title_justify="left", show_header=False, box=None, padding=(0, 2))
-    reasons.add_column("what", style="dim")
-    reasons.add_column("value", overflow="fold")
-    reason_rows: list[list] = []
-    for reason in [r for r in (row.get("why") or "").split("; ") if r] or ["no shared evidence recorded"]:
-        reason_rows.append(["why", terminal_safe(reason, limit=300)])
-    for name in score_columns(outputs.clusters):
-        value = row[name]
-        reason_rows.append([name, f"{value:.3f}" if isinstance(value, float) else f"{value}"])
-    reason_rows.append(["linked by", ", ".join(row.get("kinds") or []) or "none"])
-    if hours and any(hours):
-        reason_rows.append(["hours (UTC)", f"00 {sparkline(hours)} 23"])
-    for what, value in reason_rows:
-        reasons.add_row(Text(terminal_safe(what)), Text(terminal_safe(value)))
-    print_table(reasons, reason_rows, ["what", "value"], titled=True)
-
-    table = Table(title=f"Members ({member_rows.height:,})", title_justify="left")
-    headers = ["account", "events", "first seen (UTC)", "last seen (UTC)"]
-    for name, justify in zip(headers, ("left", "right", "left", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
-    stamp = lambda t: f"{t:%Y-%m-%d %H:%M}" if t is not None else ""  # noqa: E731
-    rows = [[m["account_id"], m["events"], stamp(m["first_seen"]), stamp(m["last_seen"])]
-            for m in member_rows.head(members).iter_rows(named=True)]
-    for r in rows:
-        table.add_row(Text(terminal_safe(r[0], limit=80)), f"{r[1]:,}", r[2], r[3])
-    if member_rows.height > members:
-        table.caption = f"{member_rows.height - members:,} more (graphlink export DIR --format csv --clusters {cluster_id})"
-    print_table(table, rows, headers, titled=True)
-
-    table = Table(title=f"Shared evidence, strongest kind first ({evidence_rows.height:,})", title_justify="left")
-    headers = ["kind", "value", "sharing", "weight", "in input"]
-    for name, justify in zip(headers, ("left", "left", "right", "right", "right")):
-        table.add_column(name, justify=justify, overflow="fold")
-    rows = [[e["kind"], e["value"], e["accounts_sharing"], round(e["weight"], 3), e["df"]]
-            for e in evidence_rows.head(evidence).iter_rows(named=True)]
-    for r in rows:
-        table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:.3f}",
-                      f"{r[4]:,}")
-    notes = []
-    if evidence_rows.height > evidence:
-        notes.append(f"{evidence_rows.height - evidence:,} more (use --evidence)")
-    if hidden:
-        notes.append(f"{hidden:,} values too common to link hidden (use --all-values)")
-    if notes:
-        table.caption = "; ".join(notes)
-    print_table(table, rows, headers, titled=True)
+    heading, tables = cluster_tables(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values)
+    for line in heading:
+        out_console.print(line)
+    for table, rows, headers in tables:
+        print_table(table, rows, headers, titled=True)
 
 
 def parse_clusters(values: list[str] | None) -> str | list[int]:

@@ -1,4 +1,4 @@
-"""Evidence in human terms (graphlink.views.explain) on small hand-built clusters."""
+"""Evidence in human terms (graphlink.views.evidence, graphlink.views.schedule) on small hand-built clusters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import polars as pl
 
-from graphlink.views.explain import describe_schedule, describe_sync, evidence_by_kind, hours_text, reconstruct_templates, tokenise
+from graphlink.views.evidence import evidence_by_kind, reconstruct_templates, tokenise
+from graphlink.views.schedule import describe_schedule, describe_sync, hours_text
 
 T0 = datetime(2025, 1, 6, tzinfo=timezone.utc)
 

@@ -276,16 +276,16 @@ class ClusterView:
 
         Returns
         -------
-        graphlink.views.explain.Schedule or None
+        graphlink.views.schedule.Schedule or None
             ``.text()`` reads e.g. "every 10 min at :03:20 ± 30 s, 24 h a day,
-            96% of members" (:func:`graphlink.views.explain.describe_schedule`).
+            96% of members" (:func:`graphlink.views.schedule.describe_schedule`).
 
         Raises
         ------
         GraphlinkError
             The events are not available, or have no timestamp column.
         """
-        from graphlink.views.explain import describe_schedule
+        from graphlink.views.schedule import describe_schedule
 
         return describe_schedule(self._timestamps())
 
@@ -294,13 +294,13 @@ class ClusterView:
 
         Built from the cluster's shared prompt shingles and, when the events
         are available, a sample of its members' prompts
-        (:func:`graphlink.views.explain.reconstruct_templates`).
+        (:func:`graphlink.views.evidence.reconstruct_templates`).
 
         Returns
         -------
-        list of graphlink.views.explain.Template
+        list of graphlink.views.evidence.Template
         """
-        from graphlink.views.explain import reconstruct_templates
+        from graphlink.views.evidence import reconstruct_templates
 
         shingles = self.evidence.filter(pl.col("kind") == "prompt")["value"].to_list()
         sample: pl.DataFrame | list = []

@@ -39,8 +39,8 @@ from markupsafe import Markup
 
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views import plots
-from graphlink.views.explain import describe_schedule, describe_sync, evidence_by_kind, hours_text, \
-    reconstruct_templates
+from graphlink.views.evidence import evidence_by_kind, reconstruct_templates
+from graphlink.views.schedule import describe_schedule, describe_sync, hours_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -378,7 +378,8 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
                      members: pl.DataFrame, options: ReportOptions) -> dict[str, Any]:
     """The evidence of one cluster in human terms: its clock, then each kind, strongest first.
 
-    Built on :mod:`graphlink.views.explain` (shared with ``show`` and notebooks).
+    Built on :mod:`graphlink.views.evidence` and :mod:`graphlink.views.schedule` (shared with ``show``
+    and notebooks).
     """
     cid = int(cluster_id)
     ids = members["account_id"].implode()
