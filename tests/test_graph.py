@@ -142,7 +142,7 @@ def test_weak_kinds_at_most_double_a_link():
 
 
 def test_signal_numbering_falls_back_when_packed_hashes_collide(monkeypatch):
-    from graphlink import graph
+    from graphlink.stages import graph
 
     pairs = pl.DataFrame({"account_idx": [0, 1, 2, 3], "kind": ["payment"] * 4,
                           "value_key": [2**40, 2**40, 2**40 + 1, 2**40 + 1], "count": [1, 1, 1, 1]},

@@ -112,7 +112,8 @@ from datetime import datetime, timezone  # noqa: E402
 
 from graphlink.config import IngestConfig, PipelineConfig, SignalConfig, build_config  # noqa: E402
 from graphlink.errors import ConfigError, InputError  # noqa: E402
-from graphlink.stages.ingest import load_events, parse_timestamp  # noqa: E402
+from graphlink.stages.ingest import load_events  # noqa: E402
+from graphlink.stages.timestamps import parse_timestamp  # noqa: E402
 
 _WHEN = datetime(2025, 3, 3, 10, 15, 42, 123456, tzinfo=timezone.utc)
 _EPOCH_S = 1740996942

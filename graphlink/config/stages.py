@@ -51,7 +51,7 @@ class IngestConfig:
         A strftime/chrono format (``%d/%m/%Y %H:%M:%S``) for the events'
         ``timestamp`` text; ``None`` (default) reads the unambiguous spellings
         (ISO-8601 with ``T`` or a space, offsets, ``Z``/``UTC``/``GMT``, epoch
-        seconds to nanoseconds, see :func:`graphlink.stages.ingest.parse_timestamp`)
+        seconds to nanoseconds, see :func:`graphlink.stages.timestamps.parse_timestamp`)
         and never guesses day-first against month-first.
     separator : str or None
         Field separator of a CSV file; ``None`` (default) sniffs it from the

@@ -21,7 +21,9 @@ Rows without an account id, or with a timestamp that cannot be parsed (or lies
 outside 1990-2100), are rejected and counted by reason in ``Events.rejected``;
 an error is raised only when a timestamp column has values and none parse.
 Empty strings are treated as missing. The frame stays lazy so each later stage
-reads only the columns it needs.
+reads only the columns it needs. Files are opened by :mod:`graphlink.stages.reading`
+(format, encoding, CSV separator) and timestamps read by
+:mod:`graphlink.stages.timestamps`.
 """
 
 from __future__ import annotations
@@ -34,19 +36,13 @@ import polars as pl
 
 from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
 from graphlink.errors import InputError, safe_reason
+from graphlink.stages.reading import EXTENSIONS, collect_frame, normalise_header, read_schema, scan
+from graphlink.stages.timestamps import parse_timestamp
 
-_FORMATS = {
-    ".parquet": "parquet", ".pq": "parquet",
-    ".csv": "csv", ".tsv": "tsv",
-    ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson",
-}
-_TEXT_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
 # Log timestamps outside this window are corrupt (epoch zero, year 9999, unit mix-ups).
 _EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
 _LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
 _ROW = "__graphlink_row"
-# A text file whose first bytes are all whitespace and which is no longer than this is empty.
-_BLANK_PROBE = 1 << 16
 
 
 @dataclass
@@ -67,174 +63,6 @@ class Events:
     @property
     def rows_kept(self) -> int:
         return self.rows_read - sum(self.rejected.values())
-
-
-def detect_format(path: str | Path, override: str | None = None) -> str:
-    """Return ``parquet``, ``csv``, ``tsv`` or ``ndjson`` for ``path``.
-
-    Examples
-    --------
-    >>> detect_format("log.PARQUET"), detect_format("x.jsonl"), detect_format("x.txt", "csv")
-    ('parquet', 'ndjson', 'csv')
-    """
-    if override:
-        fmt = override.lower()
-        if fmt not in {"parquet", "csv", "tsv", "ndjson"}:
-            raise InputError(f"unknown format {override!r}; use parquet, csv, tsv or ndjson", file=str(path))
-        return fmt
-    fmt = _FORMATS.get(Path(path).suffix.lower())
-    if fmt is None:
-        raise InputError(
-            "unknown file format (expected .parquet, .csv, .tsv, .ndjson or .jsonl); pass --format",
-            file=str(path),
-        )
-    return fmt
-
-
-def _sniff(path: Path, fmt: str) -> bytes | None:
-    """Check the start of a text file; return NDJSON bytes to parse from memory, if any.
-
-    Raises for UTF-16/32 files (common from spreadsheet exports) instead of
-    reading them as garbage. A UTF-8 byte-order mark is fine: polars skips it
-    in CSV, and an NDJSON file with one is parsed from memory without it.
-    """
-    with open(path, "rb") as handle:
-        head = handle.read(4)
-        if head[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") or head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            raise InputError("file is UTF-16 or UTF-32 encoded; convert it to UTF-8", file=str(path))
-        if fmt == "ndjson" and head[:3] == b"\xef\xbb\xbf":
-            handle.seek(3)
-            return handle.read()
-    return None
-
-
-def _is_blank(path: Path) -> bool:
-    """True for an empty or whitespace-only file (no header, no records)."""
-    with open(path, "rb") as handle:
-        head = handle.read(_BLANK_PROBE + 1)
-    return len(head) <= _BLANK_PROBE and not head.lstrip(b"\xef\xbb\xbf").strip()
-
-
-def sniff_separator(path: str | Path, fmt: str = "csv", override: str | None = None) -> str:
-    """The field separator of a CSV/TSV file: ``override``, tab for TSV, else sniffed from the header.
-
-    The header line (up to 64 KiB) is checked for ``,``, ``;``, tab and ``|``
-    outside double quotes; the most frequent wins, ``,`` on a tie or when none
-    occurs. European spreadsheet exports write ``;``.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
-    ...     _ = f.write('account_id;"ip, as logged";ts\\na;1.2.3.4;2024-01-01\\n')
-    >>> sniff_separator(f.name); os.unlink(f.name)
-    ';'
-    """
-    if override:
-        return override
-    if fmt == "tsv":
-        return "\t"
-    with open(path, "rb") as handle:
-        head = handle.read(_BLANK_PROBE)
-    line = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
-    unquoted = b"".join(line.split(b'"')[0::2])
-    counts = {sep: unquoted.count(sep.encode()) for sep in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda sep: (counts[sep], sep == ","))
-    return best if counts[best] else ","
-
-
-def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = (),
-         separator: str | None = None) -> pl.LazyFrame:
-    """Lazily scan ``path``; text formats are read as strings so junk never fails inference.
-
-    An empty (or whitespace-only) CSV/TSV/NDJSON file is an empty log: it scans
-    to zero rows with only an ``account_id`` column. NDJSON values are read as
-    text too (numbers in canonical form, ``true``/``false``, nested values as
-    their JSON text), so one record's ``"ip": [..]`` cannot break another's
-    ``"ip": "1.2.3.4"``; if the keys themselves cannot be inferred, the
-    ``columns`` graphlink can use are read, those that occur kept.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", file=str(path))
-    fmt = detect_format(path, fmt)
-    try:
-        if fmt == "parquet":
-            return pl.scan_parquet(path)
-        if _is_blank(path):
-            return pl.LazyFrame(schema={"account_id": pl.String})
-        unmarked = _sniff(path, fmt)
-        if fmt in ("csv", "tsv"):
-            return pl.scan_csv(
-                path,
-                separator=sniff_separator(path, fmt, separator),
-                infer_schema=False,
-                encoding="utf8-lossy",
-                truncate_ragged_lines=True,
-            )
-        source = path if unmarked is None else unmarked
-        try:
-            names = pl.scan_ndjson(source, infer_schema_length=None).collect_schema().names()
-        except pl.exceptions.PolarsError:
-            if not columns:
-                raise
-            names = None
-        if names is not None:
-            return pl.scan_ndjson(source, schema={name: pl.String for name in names})
-        # No common type for some key: read the usable columns, keep those that occur.
-        as_text = pl.scan_ndjson(source, schema={name: pl.String for name in dict.fromkeys(columns)})
-        present = as_text.select(pl.all().is_not_null().any()).collect().row(0, named=True)
-        return as_text.select([name for name, seen in present.items() if seen])
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"cannot read as {fmt}: {safe_reason(exc)}", file=str(path)) from None
-
-
-def _schema(lf: pl.LazyFrame, path: str) -> pl.Schema:
-    try:
-        return lf.collect_schema()
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"cannot read: {safe_reason(exc)}", file=path) from None
-
-
-def _collect(lf: pl.LazyFrame, path: str) -> pl.DataFrame:
-    """Collect, turning read/compute errors into an :class:`InputError` naming the file."""
-    try:
-        return lf.collect()
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"cannot read: {safe_reason(exc)}", file=path) from None
-
-
-def _normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str | None,
-                      separator: str | None = None) -> pl.LazyFrame:
-    """Reject duplicate column names; trim whitespace (and stray BOMs) around names.
-
-    polars silently renames a repeated CSV header to ``NAME_duplicated_0``, so the
-    header is read raw. Repeated empty names (trailing commas) are harmless.
-    """
-    names = list(schema.names())
-    if detect_format(path, fmt) in ("csv", "tsv") and names and not _is_blank(path):
-        try:
-            raw = pl.read_csv(path, separator=sniff_separator(path, detect_format(path, fmt), separator),
-                              has_header=False,
-                              n_rows=1, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True).row(0)
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise InputError(f"cannot read the header: {safe_reason(exc)}", file=str(path)) from None
-        raw = [name or "" for name in raw]
-    else:
-        raw = names
-    clean = [name.strip().lstrip("\ufeff").strip() for name in raw]
-    seen: dict[str, int] = {}
-    for name in clean:
-        if name:
-            seen[name] = seen.get(name, 0) + 1
-    dup = [name for name, n in seen.items() if n > 1]
-    if dup:
-        raise InputError(f"duplicate column name(s): {', '.join(dup)}; rename or drop the repeated columns",
-                         file=str(path))
-    if len(clean) != len(names):
-        return lf
-    renames = {old: new for old, new in zip(names, clean) if new and old != new}
-    return lf.rename(renames) if renames else lf
 
 
 def _apply_column_map(lf: pl.LazyFrame, schema: pl.Schema, mapping, path: str) -> pl.LazyFrame:
@@ -265,97 +93,6 @@ def _blank_to_null(name: str) -> pl.Expr:
     text = pl.col(name).cast(pl.String)
     # A stripped view's length, not a regex search for non-space: 0.35 s against 0.7 s per pass on 24M prompts.
     return pl.when(text.str.strip_chars().str.len_bytes() > 0).then(text).otherwise(None).alias(name)
-
-
-def parse_timestamp(name: str, dtype: pl.DataType, fmt: str | None = None) -> pl.Expr:
-    """Expression turning column ``name`` of ``dtype`` into Datetime(us, UTC).
-
-    Accepts datetimes (naive ones are taken as UTC), dates, epoch numbers
-    (see :func:`_from_epoch`) and the unambiguous text spellings logs use:
-    ISO-8601 / RFC 3339 with ``T`` or a space between date and time, with or
-    without seconds and fractional seconds (``.`` or ``,``), with an offset
-    (``+05:30``, ``+0530``, ``+05``) or a ``Z``, ``UTC`` or ``GMT`` suffix
-    (``2025-03-03 10:15:42.123456 UTC``, BigQuery's text form), or none
-    (taken as UTC); a bare date; epoch numbers written as text. Day-first or
-    month-first dates (``03/05/2025``) are ambiguous and not guessed: pass
-    ``fmt``, a strftime/chrono format (``%d/%m/%Y %H:%M``), to read them; with
-    ``fmt`` only that format is used (an offset in it, ``%z``, is honoured,
-    else the time is UTC). Unparseable values become null.
-
-    Examples
-    --------
-    >>> df = pl.DataFrame({"t": ["2024-01-02T03:04:05Z", "1704164645", "1704164645000", "nope",
-    ...                          "2024-01-02 04:04:05.5 +01:00", "2024-01-02 03:04:05 UTC", "03/05/2025"]})
-    >>> df.select(parse_timestamp("t", pl.String))["t"].dt.hour().to_list()
-    [3, 3, 3, None, 3, 3, None]
-    >>> pl.DataFrame({"t": ["03/05/2025"]}).select(parse_timestamp("t", pl.String, "%d/%m/%Y"))["t"].dt.month()[0]
-    5
-    """
-    col = pl.col(name)
-    if isinstance(dtype, pl.Datetime):
-        ts = col.dt.cast_time_unit("us")
-        ts = ts.dt.convert_time_zone("UTC") if dtype.time_zone else ts.dt.replace_time_zone("UTC")
-        return ts.alias(name)
-    if dtype == pl.Date:
-        return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias(name)
-    if fmt is None and dtype.is_numeric():
-        return _from_epoch(col).alias(name)
-    text = col.cast(pl.String).str.strip_chars()
-    if fmt is not None:
-        parsed = text.str.to_datetime(fmt, strict=False, time_unit="us")
-        if "%z" in fmt or "%:z" in fmt or "%#z" in fmt or "%Z" in fmt:
-            return parsed.dt.convert_time_zone("UTC").alias(name)
-        return parsed.dt.replace_time_zone("UTC").alias(name)
-    numeric = pl.coalesce(_from_epoch(text.cast(pl.Int64, strict=False)),
-                          _from_epoch(text.cast(pl.Float64, strict=False)))
-    # One pass splits the text into date, time, seconds, fraction and zone; it is rebuilt as
-    # "YYYY-MM-DDTHH:MM:SS.f+HH:MM" (no zone: UTC) and parsed with one format.
-    parts = text.str.extract_groups(
-        r"^(\d{4}-\d{2}-\d{2})(?:[Tt ]\s*(\d{2}:\d{2})(?::(\d{2}))?(?:[.,](\d{1,9}))?)?\s*(.*)$")
-    zone = parts.struct.field("5").str.to_uppercase()
-    offset = zone.str.extract_groups(r"^(?:UTC|GMT)?([+-]\d{2}):?(\d{2})?$")
-    zone_text = (
-        pl.when(zone.is_in(["", "Z", "UTC", "GMT"])).then(pl.lit("+00:00"))
-        .otherwise(pl.concat_str([offset.struct.field("1"), pl.lit(":"),
-                                  offset.struct.field("2").fill_null(pl.lit("00"))]))
-    )
-    canonical = pl.concat_str([
-        parts.struct.field("1"), pl.lit("T"), parts.struct.field("2").fill_null(pl.lit("00:00")), pl.lit(":"),
-        parts.struct.field("3").fill_null(pl.lit("00")), pl.lit("."), parts.struct.field("4").fill_null(pl.lit("0")),
-        zone_text,
-    ])
-    parsed = canonical.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us")
-    return pl.coalesce(numeric, parsed.dt.convert_time_zone("UTC")).alias(name)
-
-
-def _from_epoch(value: pl.Expr) -> pl.Expr:
-    """Epoch seconds, milliseconds, microseconds or nanoseconds (integer or fractional) to Datetime(us, UTC).
-
-    The unit is told by magnitude: between 1990 and 2100 seconds lie in
-    [6.3e8, 4.1e9], milliseconds in [6.3e11, 4.1e12], microseconds in
-    [6.3e14, 4.1e15] and nanoseconds in [6.3e17, 4.1e18], so the decade
-    boundaries 1e11, 1e14 and 1e17 separate them. Integers are converted
-    exactly; other values through Float64 (about 0.25 microsecond rounding
-    for nanoseconds).
-    """
-    magnitude = value.cast(pl.Float64).abs()
-    as_float = value.cast(pl.Float64)
-    micros_float = (
-        pl.when(magnitude < 1e11).then(as_float * 1e6)
-        .when(magnitude < 1e14).then(as_float * 1e3)
-        .when(magnitude < 1e17).then(as_float)
-        .otherwise(as_float / 1e3)
-    ).round(0).cast(pl.Int64, strict=False)
-    as_int = value.cast(pl.Int64, strict=False)  # integer arithmetic keeps nanoseconds exact
-    micros_int = (
-        pl.when(magnitude < 1e11).then(as_int * 1_000_000)
-        .when(magnitude < 1e14).then(as_int * 1_000)
-        .when(magnitude < 1e17).then(as_int)
-        .otherwise(as_int // 1_000)
-    )
-    exact = value.cast(pl.Float64) == as_int.cast(pl.Float64)
-    micros = pl.when(exact & as_int.is_not_null()).then(micros_int).otherwise(micros_float)
-    return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
 
 
 def _check_types(lf: pl.LazyFrame, schema: pl.Schema, columns: list[str], path: str,
@@ -402,7 +139,7 @@ def _reject_counts(lf: pl.LazyFrame, reasons: dict[str, pl.Expr], path: str) -> 
 
 
 def _first_bad_row(lf: pl.LazyFrame, bad: pl.Expr, path: str) -> int | None:
-    hit = _collect(lf.with_row_index(_ROW, offset=1).filter(bad).select(_ROW).head(1), path)
+    hit = collect_frame(lf.with_row_index(_ROW, offset=1).filter(bad).select(_ROW).head(1), path)
     return int(hit[_ROW][0]) if hit.height else None
 
 
@@ -433,12 +170,12 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     path_str = str(path)
     lf = scan(path, config.format, EVENT_COLUMNS + extra_signals + tuple(s for _, s in config.column_map),
               config.separator)
-    schema = _schema(lf, path_str)
-    lf = _normalise_header(lf, schema, Path(path), config.format, config.separator)
-    schema = _schema(lf, path_str)
+    schema = read_schema(lf, path_str)
+    lf = normalise_header(lf, schema, Path(path), config.format, config.separator)
+    schema = read_schema(lf, path_str)
     file_columns = schema.names()
     lf = _apply_column_map(lf, schema, config.column_map, path_str)
-    schema = _schema(lf, path_str)
+    schema = read_schema(lf, path_str)
     if "account_id" not in schema:
         hint = "map one with --map account_id=COLUMN"
         if len(file_columns) == 1 and any(sep in file_columns[0] for sep in ";|\t,"):
@@ -473,7 +210,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     if "timestamp" in schema:
         bad_ts = rejected.get("unparseable_timestamp", 0) + rejected.get("timestamp_out_of_range", 0)
         # Another pass over the input only when some timestamps were bad.
-        if bad_ts and _collect(lf.select(pl.col("timestamp").is_not_null().sum()), path_str).item() == 0:
+        if bad_ts and collect_frame(lf.select(pl.col("timestamp").is_not_null().sum()), path_str).item() == 0:
             first = _first_bad_row(lf, reasons["unparseable_timestamp"] | reasons["timestamp_out_of_range"], path_str)
             expected = (f"expected the format {config.timestamp_format!r}" if config.timestamp_format else
                         "expected ISO-8601 or epoch seconds to nanoseconds; for other spellings such as "
@@ -529,14 +266,14 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     """
     config = config or IngestConfig()
     path_str = str(path)
-    fmt = None if Path(path).suffix.lower() in _FORMATS else config.format
+    fmt = None if Path(path).suffix.lower() in EXTENSIONS else config.format
     lf = scan(path, fmt, ACCOUNT_COLUMNS + tuple(s for _, s in config.column_map))
-    schema = _schema(lf, path_str)
-    lf = _normalise_header(lf, schema, Path(path), fmt)
-    schema = _schema(lf, path_str)
+    schema = read_schema(lf, path_str)
+    lf = normalise_header(lf, schema, Path(path), fmt)
+    schema = read_schema(lf, path_str)
     mapping = [(c, s) for c, s in config.column_map if c in ACCOUNT_COLUMNS and s in schema]
     lf = _apply_column_map(lf, schema, mapping, path_str)
-    schema = _schema(lf, path_str)
+    schema = read_schema(lf, path_str)
     if "account_id" not in schema:
         raise InputError("no account_id column in the accounts file; map one with --map account_id=COLUMN",
                          file=path_str)
@@ -555,7 +292,7 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     if "created_at" in schema:
         reasons["unparseable_created_at"] = pl.col("created_at").is_null() & pl.lit(True)
     rows, rejected = _reject_counts(lf, {"missing_account_id": reasons["missing_account_id"]}, path_str)
-    frame = _collect(lf.filter(~reasons["missing_account_id"]), path_str)
+    frame = collect_frame(lf.filter(~reasons["missing_account_id"]), path_str)
     aggs = []
     if "created_at" in frame.columns:
         aggs.append(pl.col("created_at").min())
@@ -614,9 +351,9 @@ def scan_events(source: str | Path | pl.DataFrame | pl.LazyFrame, config: Ingest
     else:
         lf = source.lazy()
         where = "<frame>"
-    schema = _schema(lf, where)
+    schema = read_schema(lf, where)
     lf = _apply_column_map(lf, schema, config.column_map, where)
-    schema = _schema(lf, where)
+    schema = read_schema(lf, where)
     if "account_id" not in schema:
         raise InputError("no account_id column", file=where)
     lf = lf.with_columns(_clean_text("account_id")).filter(pl.col("account_id").is_not_null())
