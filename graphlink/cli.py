@@ -31,9 +31,12 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from rich.text import Text  # noqa: E402
 
-from graphlink.config import PipelineConfig, build_config  # noqa: E402
+from graphlink.config import PipelineConfig, build_config, parse_column_maps  # noqa: E402
 from graphlink.errors import ConfigError, GraphlinkError, safe_reason  # noqa: E402
 from graphlink.views.safety import terminal_safe  # noqa: E402
+from graphlink.views.terminal import (  # noqa: E402
+    CLUSTER_HEADERS, StageProgress, cluster_rows, clusters_table, human_size, plain_argument_usage, previous_summary,
+    tsv_cell)
 
 app = typer.Typer(
     name="graphlink",
@@ -41,14 +44,59 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: option placeholders are the metavars given below (FILE, DIR, N…), never <bool>.
+    rich_markup_mode=None,
 )
 out = Console()
 out_console = out  # commands with an --out option shadow the name ``out``
 err = Console(stderr=True)
 
 
+plain_argument_usage()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from graphlink import __version__
+
+        out.print(f"graphlink {__version__}")
+        raise typer.Exit()
+
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+QuietJsonOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (--json output is still printed).")]
+
+
+def emit_json(data) -> None:
+    """Print one JSON document to standard output (machine-readable results, ``--json``)."""
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def print_table(table: Table, rows: list[list], headers: list[str], titled: bool = False) -> None:
+    """The rich table on a terminal; plain tab-separated rows (header first) when stdout is piped.
+
+    ``titled``: precede the rows with a ``# title`` line (commands printing several tables).
+    """
+    if out.is_terminal:
+        out.print(table)
+        return
+    if titled and table.title:
+        caption = f" ({table.caption})" if table.caption else ""
+        sys.stdout.write(f"# {table.title}{caption}\n")
+    sys.stdout.write("\t".join(headers) + "\n")
+    for row in rows:
+        sys.stdout.write("\t".join(tsv_cell(v) for v in row) + "\n")
+    sys.stdout.flush()
+
+
 @app.callback()
-def main_callback() -> None:
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", help="Print graphlink's version and exit.",
+                                          is_eager=True, callback=_version)] = False,
+) -> None:
     """Find coordinated account rings (distillation campaigns) in API logs.
 
     Typical run: graphlink detect events.parquet --accounts accounts.parquet --out out/,
@@ -83,114 +131,125 @@ def cli_errors(func):
     return wrapper
 
 
-def parse_maps(maps: list[str] | None) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for item in maps or []:
-        canonical, sep, source = item.partition("=")
-        if not sep or not canonical.strip() or not source.strip():
-            raise ConfigError(f"--map expects canonical=source, got {item!r}")
-        pairs.append((canonical.strip(), source.strip()))
-    return tuple(pairs)
-
-
 def detect_config(config_file: Path | None, maps: list[str] | None, signals: list[str] | None,
                   **flags: object) -> PipelineConfig:
-    """The config of ``graphlink detect``: the TOML file, then --map/--signal, then the flags given."""
+    """The config of ``graphlink detect``: the TOML file, then --map/--signal, then the flags given.
+
+    ``--separator`` also takes ``tab`` or ``\\t`` for a tab.
+    """
+    if flags.get("separator") in ("\\t", "tab"):
+        flags["separator"] = "\t"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DeprecationWarning)
-        config = build_config(toml=config_file, columns=parse_maps(maps), signals=signals or (), **flags)
+        config = build_config(toml=config_file, columns=parse_column_maps(maps), signals=signals or (), **flags)
     for warning in caught:
         err.print(Text(f"warning: {terminal_safe(str(warning.message))}", style="yellow"), soft_wrap=True)
     return config
 
 
-def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for name, justify in (("cluster", "right"), ("size", "right"), ("score", "right"), ("flagged", "center"),
-                          ("linked by", "left"), ("why", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
-    ranked = clusters.sort(["flagged", "score", "size"], descending=True).head(top)
-    for row in ranked.iter_rows(named=True):
-        table.add_row(
-            str(row["cluster_id"]), f"{row['size']:,}", f"{row['score']:.3f}",
-            "yes" if row["flagged"] else "",
-            Text(terminal_safe(", ".join(row["kinds"] or []))),
-            Text(terminal_safe(row.get("why") or "", limit=160)),
-        )
-    return table
-
-
-def previous_summary(section: dict, limit: int = 12) -> str:
-    """One line on how this run's cluster ids relate to the previous run's."""
-    def ids(values: list[int]) -> str:
-        shown = ", ".join(str(v) for v in values[:limit])
-        return f" ({shown}{', …' if len(values) > limit else ''})" if values else ""
-
-    return (f"vs previous run: {section['matched']:,} clusters kept their id, "
-            f"{section['new']:,} new{ids(section['new_ids'])}, "
-            f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}")
+_DEFAULTS = PipelineConfig()
 
 
 @app.command()
 @cli_errors
 def detect(
-    events: Annotated[Path, typer.Argument(help="Events file: Parquet, CSV/TSV or NDJSON (by extension).")],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder (written atomically).")],
-    accounts: Annotated[Optional[Path], typer.Option(help="Accounts file: account_id, created_at, email_domain or email.")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="Override the events format: parquet, csv, tsv, ndjson.")] = None,
-    maps: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping canonical=source (repeatable), e.g. account_id=user.")] = None,
-    signals: Annotated[Optional[list[str]], typer.Option("--signal", help="Extra column to use as a shared-identifier signal (repeatable).")] = None,
-    config_file: Annotated[Optional[Path], typer.Option("--config", help="graphlink.toml with \\[columns], stage settings and \\[kinds.*] tables.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Leiden seed (default 42).")] = None,
-    resolution: Annotated[Optional[float], typer.Option(help="Leiden resolution; higher gives smaller clusters (default 1.0).")] = None,
-    asn_table: Annotated[Optional[Path], typer.Option(help="IP-to-ASN table (cidr,asn CSV or start/end/ASN TSV).")] = None,
-    ipv4_prefix: Annotated[Optional[int], typer.Option(help="IPv4 network size for ip_net (default 24).")] = None,
-    ipv6_prefix: Annotated[Optional[int], typer.Option(help="IPv6 network size for ip_net (default 48).")] = None,
-    threshold: Annotated[Optional[float], typer.Option(help="Flag clusters scoring at least this.")] = None,
-    top: Annotated[int, typer.Option(help="Clusters shown in the summary table.")] = 10,
-    previous: Annotated[Optional[Path], typer.Option("--previous", help="A previous output folder: rings keep its cluster ids (matched by member overlap); new and vanished clusters are reported.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    events: Annotated[Path, typer.Argument(metavar="EVENTS", show_default=False,
+                                           help="Events file: Parquet, CSV/TSV or NDJSON (chosen by extension); - reads standard input "
+                                                "(CSV unless --format says otherwise).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", show_default=False,
+                                          help="Output folder: created, or replaced if it is a graphlink output "
+                                               "(files detect did not write are kept); any other folder is refused.")],
+    accounts: Annotated[Optional[Path], typer.Option(metavar="FILE", show_default=False, help="Accounts file: account_id, created_at, email_domain or email.")] = None,
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", metavar="parquet|csv|tsv|ndjson", show_default=False,
+        help="Read the events as this format whatever the extension [default: by extension].")] = None,
+    maps: Annotated[Optional[list[str]], typer.Option("--map", metavar="CANONICAL=COLUMN", show_default=False, help="Read a canonical column from another column name (repeatable or comma-separated), e.g. --map account_id=user,timestamp=ts.")] = None,
+    timestamp_format: Annotated[Optional[str], typer.Option("--timestamp-format", metavar="FORMAT", show_default=False, help="strftime format of the timestamp text, e.g. '%d/%m/%Y %H:%M' [default: ISO-8601 and epoch numbers].")] = None,
+    separator: Annotated[Optional[str], typer.Option("--separator", metavar="CHAR", show_default=False, help="CSV field separator (tab: 'tab') [default: sniffed from the header: , ; tab or |].")] = None,
+    signals: Annotated[Optional[list[str]], typer.Option("--signal", metavar="COLUMN", show_default=False, help="Use this column as an extra shared-identifier signal (repeatable), e.g. --signal device_id.")] = None,
+    config_file: Annotated[Optional[Path], typer.Option("--config", metavar="FILE", show_default=False, help="graphlink.toml with [columns], stage settings and [kinds.*] tables.")] = None,
+    seed: Annotated[Optional[int], typer.Option(metavar="N", show_default=False, help=f"Leiden seed. [default: {_DEFAULTS.communities.seed}]")] = None,
+    resolution: Annotated[Optional[float], typer.Option(metavar="X", show_default=False, help=f"Leiden resolution; higher gives smaller clusters. [default: {_DEFAULTS.communities.resolution}]")] = None,
+    asn_table: Annotated[Optional[Path], typer.Option(metavar="FILE", show_default=False, help="IP-to-ASN table (cidr,asn CSV or start/end/ASN TSV): adds the asn signal.")] = None,
+    ipv4_prefix: Annotated[Optional[int], typer.Option(metavar="BITS", show_default=False, help=f"IPv4 network size for the ip_net signal. [default: {_DEFAULTS.signals.ipv4_prefix}]")] = None,
+    ipv6_prefix: Annotated[Optional[int], typer.Option(metavar="BITS", show_default=False, help=f"IPv6 network size for the ip_net signal. [default: {_DEFAULTS.signals.ipv6_prefix}]")] = None,
+    threshold: Annotated[Optional[float], typer.Option(metavar="SCORE", show_default=False, help=f"Flag clusters of at least min_flag_size accounts scoring at least this (0..1). [default: {_DEFAULTS.scoring.flag_threshold}]")] = None,
+    top: Annotated[int, typer.Option(metavar="N", help="Clusters shown in the summary table.")] = 10,
+    previous: Annotated[Optional[Path], typer.Option("--previous", metavar="DIR", show_default=False, help="A previous output folder: rings keep its cluster ids (matched by member overlap); new and vanished clusters are reported.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on standard output (counts, warnings, top clusters).")] = False,
+    quiet: QuietJsonOpt = False,
 ) -> None:
     """Detect linked account clusters in an API log and score them.
 
-    Writes accounts.parquet, clusters.parquet, evidence.parquet and run.json to --out.
+    Writes to --out: accounts.parquet (account -> cluster), clusters.parquet
+    (score, flagged, why), evidence.parquet (shared values per cluster),
+    memberships.parquet and activity.parquet (for report, show and export) and
+    run.json (settings, counts, warnings, timings). Progress goes to standard
+    error on a terminal; the summary to standard output (tab-separated rows
+    when it is not a terminal).
     """
     from graphlink.pipeline import run_detect
-    from graphlink.store.outputs import write_outputs
+    from graphlink.store.outputs import carried_over, check_out_dir, write_outputs
+    from graphlink.store.spool import stdin_file
 
     config = detect_config(config_file, maps, signals, format=fmt, seed=seed, resolution=resolution,
                            asn_table=asn_table, ipv4_prefix=ipv4_prefix, ipv6_prefix=ipv6_prefix,
-                           flag_threshold=threshold)
-    if quiet or not sys.stderr.isatty():
-        progress = None if quiet else (lambda stage: err.print(f"[dim]… {stage}[/dim]"))
-        result = run_detect(events, accounts, config, progress=progress, previous=previous)
+                           flag_threshold=threshold, timestamp_format=timestamp_format, separator=separator)
+    check_out_dir(out_dir)  # refuse a foreign folder before any work
+
+    def run(path: Path):
+        if quiet or not err.is_terminal:
+            return run_detect(path, accounts, config, progress=None, previous=previous)
+        with StageProgress(err) as progress:
+            return run_detect(path, accounts, config, progress=progress, previous=previous)
+
+    if str(events) == "-":
+        with stdin_file(config.ingest.format) as spooled:
+            try:
+                result = run(spooled)
+            except GraphlinkError as exc:
+                raise GraphlinkError(str(exc).replace(str(spooled), "<stdin>")) from None
+            result.run["inputs"]["events"]["path"] = "<stdin>"
     else:
-        with err.status("starting") as status:
-            result = run_detect(events, accounts, config, progress=lambda s: status.update(f"{s} …"),
-                                previous=previous)
+        result = run(events)
+    kept = carried_over(out_dir)
     write_outputs(result, out_dir)
+    run = result.run
+    if as_json:
+        emit_json({"out": str(out_dir), "inputs": run["inputs"], "counts": run["counts"],
+                   "warnings": result.warnings, "kept_from_before": kept, "previous": run.get("previous"),
+                   "seconds": round(sum(run["timings"].values()), 3),
+                   "top_clusters": [dict(zip(["cluster_id", "size", "score", "flagged", "kinds", "why"], r))
+                                    for r in cluster_rows(result.clusters, top)]})
     if quiet:
         return
-    run = result.run
-    ev = run["inputs"]["events"]
     for warning in result.warnings:
         err.print(Text(f"warning: {terminal_safe(warning)}", style="yellow"))
+    if kept:
+        shown = ", ".join(kept[:8]) + (", …" if len(kept) > 8 else "")
+        err.print(Text(f"kept in {out_dir} from before this run: {terminal_safe(shown)} "
+                       "(they describe the previous results: rerun graphlink report / export)", style="yellow"))
+    if as_json:
+        return
+    ev = run["inputs"]["events"]
+    say = out.print if out.is_terminal else err.print  # piped: stdout carries only the rows
     rejected = ", ".join(f"{k}: {v:,}" for k, v in ev["rejected"].items()) or "none"
-    out.print(f"read {ev['rows_read']:,} events ({ev['rows_kept']:,} kept; rejected {rejected}) "
-              f"from {run['counts']['accounts']:,} accounts")
+    say(f"read {ev['rows_read']:,} events ({ev['rows_kept']:,} kept; rejected {rejected}) "
+        f"from {run['counts']['accounts']:,} accounts")
     invalid = run["counts"].get("invalid_ip_events", 0)
     if invalid:
-        out.print(f"{invalid:,} events had an invalid IP (kept for other signals)")
+        say(f"{invalid:,} events had an invalid IP (kept for other signals)")
     if result.accounts.height == 0:
-        out.print("the input has no events: wrote empty outputs")
+        say("the input has no events: wrote empty outputs")
     counts = run["counts"]
-    out.print(f"{counts['clusters']:,} clusters, {counts['flagged_clusters']:,} flagged "
-              f"({counts['accounts_flagged']:,} accounts); "
-              f"{sum(run['timings'].values()):.1f} s; outputs in {out_dir}")
+    say(f"{counts['clusters']:,} clusters, {counts['flagged_clusters']:,} flagged "
+        f"({counts['accounts_flagged']:,} accounts); "
+        f"{sum(run['timings'].values()):.1f} s; outputs in {out_dir}")
     if run.get("previous"):
-        out.print(previous_summary(run["previous"]))
+        say(previous_summary(run["previous"]))
     if result.clusters.height:
-        out.print(clusters_table(result.clusters, top, "Top clusters"))
+        print_table(clusters_table(result.clusters, top, "Top clusters"), cluster_rows(result.clusters, top),
+                    CLUSTER_HEADERS)
 
 
 RedactOpt = Annotated[bool, typer.Option(
@@ -198,49 +257,40 @@ RedactOpt = Annotated[bool, typer.Option(
     help="Replace payment fingerprints, e-mail addresses and IPs with keyed hashes "
          "(HMAC-SHA256; IP networks and e-mail domains are kept).")]
 RedactKeyOpt = Annotated[Optional[str], typer.Option(
-    "--redact-key", show_default=False,
+    "--redact-key", metavar="KEY", show_default=False,
     help="HMAC key for --redact (implies --redact). Default: $GRAPHLINK_REDACT_KEY, else a random key "
          "for this run only. Prefer the environment variable: command lines are visible to other users.")]
-OutDirArg = Annotated[Path, typer.Argument(help="Output folder written by graphlink detect --out.")]
-
-
-def human_size(n_bytes: int) -> str:
-    """``1.2 MB``-style size.
-
-    Examples
-    --------
-    >>> human_size(512), human_size(2_500_000)
-    ('512 B', '2.4 MB')
-    """
-    size = float(n_bytes)
-    for unit in ("B", "KB", "MB"):
-        if size < 1024 or unit == "MB":
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"  # pragma: no cover
+OutDirArg = Annotated[Path, typer.Argument(metavar="DIR", show_default=False,
+                                           help="Output folder written by graphlink detect --out.")]
 
 
 @app.command()
 @cli_errors
 def report(
     out_dir: OutDirArg,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report file (default: DIR/report.html).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", show_default=False, help="Report file [default: DIR/report.html].")] = None,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
-    max_sections: Annotated[int, typer.Option(min=0, help="Flagged clusters given a detailed section, highest scores first.")] = 100,
-    max_members: Annotated[int, typer.Option(min=1, help="Members listed per cluster section, most active first.")] = 500,
+    max_sections: Annotated[int, typer.Option(min=0, metavar="N", help="Flagged clusters given a detailed section, highest scores first.")] = 100,
+    max_unflagged: Annotated[int, typer.Option("--max-unflagged", min=0, metavar="N", help="Highest-scoring clusters that are not flagged also given a section (marked 'not flagged').")] = 10,
+    max_members: Annotated[int, typer.Option(min=1, metavar="N", help="Members listed per cluster section, most active first.")] = 500,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw hour-of-day, timeline and network plots.")] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    interactive: Annotated[bool, typer.Option("--interactive/--static", help="Add an interactive network view per section (about 440 kB once per report); --static keeps the drawings only.")] = True,
+    events: Annotated[bool, typer.Option("--events/--no-events", help="Read the members' events back from the events file in run.json, for schedules and example prompts.")] = True,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write a self-contained HTML report (DIR/report.html) for investigators.
 
-    Run summary, a sortable table of clusters ranked by score, and a section per
-    flagged cluster: reasons, members, shared evidence, activity plots and a
-    network drawing. Opens offline in any browser.
+    Campaigns first (when detect wrote campaigns.parquet), a sortable table of
+    clusters ranked by score, and a section per flagged cluster and per top
+    unflagged cluster: reasons, evidence in human terms (templates, schedule),
+    activity plots, an interactive network and members; run details last.
+    Opens offline in any browser.
     """
     from graphlink.views.report import ReportOptions, write_report
 
-    options = ReportOptions(max_sections=max_sections, max_members=max_members, plots=plots)
+    options = ReportOptions(max_sections=max_sections, max_unflagged_sections=max_unflagged, max_members=max_members,
+                            plots=plots, interactive=interactive, events=events)
     info = write_report(out_dir, out, redact=redact, redact_key=redact_key, options=options)
     if not quiet:
         note = ", redacted" if info.redacted else ""
@@ -253,18 +303,34 @@ def report(
 @cli_errors
 def show(
     out_dir: OutDirArg,
-    cluster_id: Annotated[int, typer.Argument(help="Cluster id (the cluster column of detect and report).")],
-    members: Annotated[int, typer.Option(min=0, help="Members listed, most active first.")] = 25,
-    evidence: Annotated[int, typer.Option(min=0, help="Evidence rows listed, most shared first.")] = 30,
+    cluster_id: Annotated[int, typer.Argument(metavar="CLUSTER_ID", show_default=False, help="Cluster id (the cluster column of detect and report).")],
+    members: Annotated[int, typer.Option(min=0, metavar="N", help="Members listed, most active first.")] = 25,
+    evidence: Annotated[int, typer.Option(min=0, metavar="N", help="Evidence rows listed, most shared first.")] = 30,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
+    all_values: Annotated[bool, typer.Option("--all-values", help="Also list values shared but too common to link anybody (weight 0), hidden by default.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the cluster (row, reasons, members, evidence) as JSON on standard output.")] = False,
+    quiet: QuietJsonOpt = False,
 ) -> None:
-    """Show one cluster in the terminal: reasons, members and shared evidence."""
-    from graphlink.views.terminal import show_cluster
+    """Show one cluster in the terminal: reasons, members and shared evidence.
 
-    for part in show_cluster(out_dir, cluster_id, members=members, evidence=evidence, redact=redact,
-                             redact_key=redact_key):
-        out_console.print(part)
+    Evidence is grouped by kind, strongest kind first (graphlink.views.evidence).
+    Tables are tab-separated rows when standard output is not a terminal.
+    """
+    from graphlink.store.outputs import load_outputs
+    from graphlink.views.terminal import cluster_json, cluster_tables
+
+    outputs = load_outputs(out_dir, [cluster_id], redact=redact, redact_key=redact_key)
+    if as_json:
+        emit_json(cluster_json(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values))
+        return
+    if quiet:
+        return
+    heading, tables = cluster_tables(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values)
+    for line in heading:
+        out_console.print(line)
+    for table, rows, headers in tables:
+        print_table(table, rows, headers, titled=True)
 
 
 def parse_clusters(values: list[str] | None) -> str | list[int]:
@@ -290,12 +356,12 @@ def parse_clusters(values: list[str] | None) -> str | list[int]:
 @cli_errors
 def export_command(
     out_dir: OutDirArg,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv and evidence.csv).")],
-    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", "-c", help="flagged (default), all, or cluster ids (repeatable or comma-separated: -c 3,7).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="File for gexf/graphml (default DIR/graph.FORMAT); folder for json (default DIR/cases) and csv (default DIR/csv).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="gexf|graphml|json|csv", show_default=False, help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv and evidence.csv).")],
+    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", "-c", metavar="flagged|all|ID,...", show_default=False, help="Clusters to export: flagged, all, or cluster ids (repeatable or comma-separated: -c 3,7). [default: flagged]")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="PATH", show_default=False, help="File for gexf/graphml [default: DIR/graph.FORMAT]; folder for json [default: DIR/cases, replaced as a whole] and csv [default: DIR/csv].")] = None,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Export chosen clusters: a Gephi-ready graph, JSON case files, or CSV."""
     from graphlink.views.export import export
@@ -315,15 +381,38 @@ def export_command(
 @app.command()
 @cli_errors
 def simulate(
-    out_dir: Annotated[Path, typer.Argument(help="Folder to write events.parquet, accounts.parquet and labels.parquet to.")],
-    preset: Annotated[str, typer.Option(help="small (fixture size), medium (~1M events) or campaign (>=24k ring accounts, >=16M prompts).")] = "small",
-    seed: Annotated[int, typer.Option(help="Simulator seed: the same seed gives byte-identical files.")] = 0,
-    camouflage: Annotated[Optional[float], typer.Option(help="Share of each ring account's traffic made to look benign (preset default otherwise).")] = None,
+    out_dir: Annotated[Path, typer.Argument(metavar="DIR", show_default=False, help="Folder to write events.parquet, accounts.parquet and labels.parquet to.")],
+    preset: Annotated[str, typer.Option(metavar="small|medium|campaign", help="small (fixture size), medium (~1M events) or campaign (>=24k ring accounts, >=16M prompts).")] = "small",
+    seed: Annotated[int, typer.Option(metavar="N", help="Simulator seed: the same seed gives byte-identical files.")] = 0,
+    camouflage: Annotated[Optional[float], typer.Option(metavar="SHARE", show_default=False, help="Share of each ring account's traffic made to look benign, in [0, 1) [default: the preset's].")] = None,
+    quiet: QuietOpt = False,
+    scenario: Annotated[Optional[str], typer.Option(metavar="pools|schedules|templates|crowds|giant|mixed", show_default=False, help="A scenario of the family: parameters drawn at random per seed; writes params.json too. Replaces --preset.")] = None,
+    scale: Annotated[str, typer.Option(metavar="small|1m|campaign", help="With --scenario: small (~10k accounts), 1m (~1M events) or campaign (~220k accounts, ~20M events).")] = "small",
 ) -> None:
     """Simulate an API log with planted rings, benign-linked teams and benign users."""
-    from graphlink.lab.commands import simulate_preset
+    try:
+        from graphlink.lab.commands import simulate_preset
 
-    info = simulate_preset(out_dir, preset, seed=seed, camouflage=camouflage)
+        if scenario is not None:
+            from graphlink.lab.commands import simulate_scenario_world
+
+            if camouflage is not None:
+                raise ConfigError("--camouflage applies to --preset worlds; scenarios draw it per seed")
+            info = simulate_scenario_world(out_dir, scenario, seed=seed, scale=scale)
+        else:
+            info = simulate_preset(out_dir, preset, seed=seed, camouflage=camouflage)
+    except ImportError as exc:  # pyarrow is an optional extra
+        raise ConfigError(f"graphlink simulate needs {exc.name or 'pyarrow'}: "
+                          "pip install 'graphlink[simulate]'") from None
+    if quiet:
+        return
+    if scenario is not None:
+        out_console.print(
+            f"wrote {info['n_events']:,} events from {info['n_accounts']:,} accounts "
+            f"({info['n_ring_accounts']:,} ring accounts in {info['n_cells']} cells of "
+            f"{info['n_campaigns']} operators, {info['n_benign_linked']:,} benign-linked) "
+            f"to {out_dir} in {info['seconds']:.1f} s")
+        return
     out_console.print(
         f"wrote {info['n_events']:,} events from {info['n_accounts']:,} accounts "
         f"({info['n_ring_accounts']:,} ring accounts in {info['n_rings']} rings, "
@@ -333,15 +422,21 @@ def simulate(
 @app.command()
 @cli_errors
 def evaluate(
-    out_dir: Annotated[Path, typer.Argument(help="A graphlink detect output folder.")],
-    labels: Annotated[Path, typer.Argument(help="labels.parquet (account_id, ring_id, kind) from graphlink simulate.")],
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the metrics as JSON to this file.")] = None,
+    out_dir: OutDirArg,
+    labels: Annotated[Path, typer.Argument(metavar="LABELS", show_default=False, help="Labels (Parquet/CSV/NDJSON): account_id, kind, ring_id and/or group_id (integer or string ids), optional campaign_id; e.g. labels.parquet from graphlink simulate.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON on standard output instead of the table.")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", show_default=False, help="Also write the metrics as JSON to this file (atomically).")] = None,
+    quiet: QuietJsonOpt = False,
 ) -> None:
-    """Score a detect output against ground-truth labels (precision, recall, F1, ARI)."""
+    """Score a detect output against ground-truth labels (precision, recall, F1, ARI by cell and campaign, pairwise F1)."""
     from graphlink.lab.commands import evaluate_output
     from graphlink.lab.evaluate import format_evaluation
 
-    out_console.print(format_evaluation(evaluate_output(out_dir, labels, json_path)))
+    result = evaluate_output(out_dir, labels, output)
+    if as_json:
+        emit_json(result)
+    elif not quiet:
+        out_console.print(format_evaluation(result))
 
 
 def main() -> None:  # pragma: no cover - console entry

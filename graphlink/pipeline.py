@@ -36,8 +36,9 @@ from typing import Any
 import polars as pl
 
 from graphlink.config import PipelineConfig
+from graphlink.config.kinds import default_kinds
 from graphlink.contract import ACCOUNTS_SCHEMA, EVIDENCE_SCHEMA, OUTPUT_FILES
-from graphlink.errors import GraphlinkError, InputError, safe_reason
+from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.campaigns import cluster_campaigns, score_campaigns
 from graphlink.stages.communities import build_graph, detect_communities, renumber
 from graphlink.stages.drilldown import (
@@ -170,6 +171,12 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
                 previous) -> DetectResult:
     """The stages in order, each handed its own config; timings and peak memory recorded per stage."""
     config = config or PipelineConfig()
+    # A [kinds.NAME] table must name a built-in kind or a --signal column: a typo would configure nothing.
+    known = list(default_kinds()) + list(config.signals.extra_signals)
+    unknown = [kind for kind in config.graph.kinds if kind not in known]
+    if unknown:
+        raise ConfigError(f"[kinds.{unknown[0]}]: unknown signal kind {unknown[0]!r}; kinds are "
+                          f"{', '.join(known)} (declare other columns with --signal)")
     prev: PreviousRun | None = None
     if previous is not None:
         prev = load_previous(previous, OUTPUT_FILES)
@@ -201,11 +208,12 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     with _stage("drilldown", timings, progress, memory):
         signals_out, activity = drilldown_stage(scored, index, accounts_out, projection, activity_idx, ev.columns,
                                                 config)
+    warnings = run_warnings(projection, signal_set)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
-                     timings, memory)
+                     timings, memory, warnings)
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=projection.memberships,
-                        edges=projection.edges, warnings=projection.warnings, cluster_mapping=mapping,
+                        edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
                         member_affiliations=signals_out, activity=activity, campaigns=scored.campaigns)
 
 
@@ -320,10 +328,20 @@ def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFr
     return signals_out, member_activity(activity_idx, event_columns, clustered)
 
 
+def run_warnings(projection: Any, signal_set: Any) -> list[str]:
+    """The projection's warnings, after one when most IP addresses are unreadable (the wrong column mapped?)."""
+    warnings = list(projection.warnings)
+    ip_events, invalid_ips = signal_set.stats.get("ip_events", 0), signal_set.stats.get("invalid_ip_events", 0)
+    if ip_events and invalid_ips > ip_events / 2:
+        warnings.insert(0, f"{invalid_ips:,} of {ip_events:,} events with an IP ({invalid_ips / ip_events:.0%}) have "
+                           "an invalid address: is the right column mapped to ip?")
+    return warnings
+
+
 def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_accounts: int, signal_set: Any,
                projection: Any, clusters: pl.DataFrame, scored: Scored, prev: PreviousRun | None,
                mapping: pl.DataFrame | None, max_id: int, timings: dict[str, float],
-               memory: dict[str, float | None]) -> dict[str, Any]:
+               memory: dict[str, float | None], warnings: list[str]) -> dict[str, Any]:
     """The content of ``run.json``."""
     return {
         "graphlink": "detect",
@@ -349,7 +367,7 @@ def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_a
         },
         "previous": None if prev is None else {
             "path": prev.path, "min_jaccard": config.stable_ids.previous_min_jaccard, **summarise(mapping)},
-        "warnings": projection.warnings,
+        "warnings": warnings,
         "versions": package_versions(),
         "timings": timings,
         "peak_rss_mb": memory,

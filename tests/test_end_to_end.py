@@ -42,7 +42,7 @@ def test_simulate_detect_evaluate_cli(tmp_path):
                                  str(world / "accounts.parquet"), "--out", str(tmp_path / "out"), "-q"])
     assert detect.exit_code == 0, detect.output
     result = runner.invoke(app, ["evaluate", str(tmp_path / "out"), str(world / "labels.parquet"),
-                                 "--json", str(tmp_path / "eval.json")])
+                                 "-o", str(tmp_path / "eval.json")])
     assert result.exit_code == 0 and "precision" in result.output
     assert (tmp_path / "eval.json").exists()
 

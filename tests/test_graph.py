@@ -214,7 +214,7 @@ def test_signal_numbering_falls_back_when_packed_hashes_collide(monkeypatch):
 
 
 def test_circulant_generators_follow_how_many_popular_values_members_hold():
-    from graphlink.stages.graph import generators
+    from graphlink.stages.linking import generators
 
     # 80 proxy rotators each hold 4 of 8 pool IPs (df 40 each): ceil(8 / 4) = 2 generators per IP;
     # 50 people behind one NAT hold only it: the full sparse_degree 8; a value under clique_limit: none.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 
 from graphlink.cli import app
 from graphlink.views.report import ReportOptions, write_report
-from graphlink.views.report.html import CONTENT_SECURITY_POLICY, SORT_JS
+from graphlink.views.report.html import CONTENT_SECURITY_POLICY, NETVIEW_JS, SORT_JS, cytoscape_js
 from tests._report_worlds import RING_A_UA, XSS_ACCOUNT, XSS_IMG, XSS_SCRIPT, world, world_session  # noqa: F401
 
 FIXED = datetime(2024, 5, 1, tzinfo=timezone.utc)
@@ -32,7 +33,8 @@ class Page(HTMLParser):
         self.ids: dict[str, str] = {}
         self.stack: list[tuple[str, dict]] = []
         self.rows: dict[str, int] = {}
-        self.scripts: list[str] = []
+        self.scripts: list[str] = []  # executable inline scripts
+        self.data_scripts: list[str] = []  # <script type="application/json"> (never executed)
         self.images: list[str] = []
         self.attributes: list[tuple[str, str | None]] = []
         self.meta: dict[str, str] = {}
@@ -50,7 +52,9 @@ class Page(HTMLParser):
                 self.rows[table] = self.rows.get(table, 0) + 1
         if tag == "script":
             self._in_script = True
-            self.scripts.append("")
+            target = self.data_scripts if attrs_d.get("type") == "application/json" else self.scripts
+            target.append("")
+            self._script_list = target
         if tag == "img":
             self.images.append(attrs_d.get("src") or "")
         if tag == "meta" and "http-equiv" in attrs_d:
@@ -68,7 +72,7 @@ class Page(HTMLParser):
 
     def handle_data(self, data):
         if self._in_script:
-            self.scripts[-1] += data
+            self._script_list[-1] += data
         else:
             self.text.append(data)
 
@@ -94,12 +98,15 @@ def test_report_structure(world):
     assert page.rows["clusters"] == clusters.height
     for cluster_id in flagged_ids(world):
         assert page.ids[f"cluster-{cluster_id}"] == "section"
-        assert page.rows[f"evidence-{cluster_id}"] >= 1
+        assert any(page.rows.get(f"evidence-{cluster_id}-{kind}", 0) >= 1 for kind in ("payment", "ip", "prompt"))
         assert page.rows[f"members-{cluster_id}"] == clusters.filter(pl.col("cluster_id") == cluster_id)["size"][0]
         assert f'href="#cluster-{cluster_id}"' in html
-    assert "cluster-4" not in page.ids  # not flagged: in the table, no section
-    # Three inline plots per flagged section, nothing fetched from anywhere.
-    assert len(page.images) == 3 * len(flagged_ids(world))
+    unflagged = clusters.filter(~pl.col("flagged"))["cluster_id"].to_list()
+    for cluster_id in unflagged:  # the top unflagged clusters get a section too, marked as such
+        assert page.ids[f"cluster-{cluster_id}"] == "section"
+    assert html.count('<span class="unflagged badge">not flagged</span>') == len(unflagged)
+    # Three inline plots per section, nothing fetched from anywhere.
+    assert len(page.images) == 3 * clusters.height
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
     for src in page.images:
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -107,8 +114,8 @@ def test_report_structure(world):
         if name in ("src", "href") and value:
             assert value.startswith(("#", "data:")), (name, value)
     text = " ".join(page.text)
-    assert "Run summary" in text and "events read" in text and "rows rejected" in text
-    assert info.sections == len(flagged_ids(world)) and info.bytes == len(html.encode())
+    assert "Run details" in text and "events read" in text and "rows rejected" in text
+    assert info.sections == clusters.height and info.bytes == len(html.encode())
 
 
 def test_report_table_ranked_by_score_without_js(world):
@@ -128,26 +135,33 @@ def test_xss_renders_as_text(world):
     for raw in (XSS_SCRIPT, XSS_IMG, "<img src=x", "<svg onload", XSS_ACCOUNT):
         assert raw not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
-    assert "ringA-11&quot;&gt;&lt;svg onload=alert(2)&gt;" in html
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in html  # markupsafe escapes quotes as &#34;
+    assert "ringA-11&#34;&gt;&lt;svg onload=alert(2)&gt;" in html
     page = parse(html)
-    # The planted text reads back as text, and the only script is the report's own.
+    # The planted text reads back as text, and the only scripts are the report's own.
     assert any(RING_A_UA in t for t in page.text)
-    assert page.scripts == [SORT_JS]
+    assert page.scripts == [SORT_JS, cytoscape_js(), NETVIEW_JS]
+    # Graph data (with the planted account ids) travels as JSON that cannot close its script element.
+    assert page.data_scripts and all("<" not in d and ">" not in d for d in page.data_scripts)
+    assert any(json.loads(d) for d in page.data_scripts)
+    assert any(XSS_ACCOUNT in n["tip"] for d in page.data_scripts for n in json.loads(d)["nodes"])
     assert not [n for n, _ in page.attributes if n.startswith("on")]
 
 
 def test_content_security_policy_allows_only_own_script(world):
     page = parse(write_report(world, options=FAST).path.read_text())
     csp = page.meta["Content-Security-Policy"]
-    assert csp == CONTENT_SECURITY_POLICY
-    digest = base64.b64encode(hashlib.sha256(page.scripts[0].encode()).digest()).decode()
-    assert f"script-src 'sha256-{digest}'" in csp
-    assert "default-src 'none'" in csp and "unsafe-inline" not in csp
+    digests = [base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() for s in page.scripts]
+    assert len(digests) == 3  # sorting, Cytoscape.js, the network views
+    assert f"script-src {' '.join(f'{chr(39)}sha256-{d}{chr(39)}' for d in digests)};" in csp
+    assert "default-src 'none'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    no_network = parse(write_report(world, options=ReportOptions(plots=False, interactive=False)).path.read_text())
+    assert no_network.scripts == [SORT_JS] and no_network.meta["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
 
 
 def test_limits_and_notes(world):
-    html = write_report(world, options=ReportOptions(max_sections=1, max_members=3, plots=False)).path.read_text()
+    html = write_report(world, options=ReportOptions(max_sections=1, max_unflagged_sections=0, max_members=3,
+                                                     plots=False)).path.read_text()
     page = parse(html)
     sections = [i for i, tag in page.ids.items() if i.startswith("cluster-") and tag == "section"]
     ranked = pl.read_parquet(world / "clusters.parquet").filter("flagged").sort(
@@ -172,7 +186,12 @@ def test_report_nothing_flagged(world):
     clusters = pl.read_parquet(world / "clusters.parquet").with_columns(pl.lit(False).alias("flagged"))
     clusters.write_parquet(world / "clusters.parquet")
     html = write_report(world, options=FAST).path.read_text()
-    assert "No cluster was flagged" in html and parse(html).rows["clusters"] == pl.read_parquet(world / "clusters.parquet").height
+    page = parse(html)
+    assert "No cluster was flagged" in html and page.rows["clusters"] == clusters.height
+    # Nothing flagged, yet the top clusters by score are there to review, marked as not flagged.
+    top = clusters.sort("score", descending=True)["cluster_id"].to_list()
+    assert [i for i in page.ids if i.startswith("cluster-")] == [f"cluster-{c}" for c in top]
+    assert html.count("not flagged</span>") == clusters.height
 
 
 def test_extra_score_columns_render_generically(world):
@@ -248,53 +267,6 @@ def test_show_unknown_cluster_exits_2_with_one_line(world_session):
     assert result.stderr.startswith("error:") and "no cluster 999" in result.stderr
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _chromium_args(tmp_path: Path) -> list[str]:
-    return [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-            f"--user-data-dir={tmp_path / 'chromium-profile'}"]
-
-
-@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed")
-def test_report_renders_in_headless_chromium(world, tmp_path):
-    report = write_report(world, generated_at=FIXED).path
-    shot = tmp_path / "report.png"  # kept under tmp_path for a look when the test fails
-    dom = subprocess.run([*_chromium_args(tmp_path), f"--screenshot={shot}", "--window-size=1280,2000",
-                          "--dump-dom", report.as_uri()],
-                         check=True, capture_output=True, timeout=60, text=True).stdout
-    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
-    page = parse(dom)
-    assert page.rows["clusters"] == pl.read_parquet(world / "clusters.parquet").height
-    # The sort script ran (it marks sortable tables) despite the strict CSP; injected text stayed text.
-    assert re.search(r'<table id="clusters" class="sortable js"', dom)
-    assert 'role="button"' in dom
-    assert "<svg onload" not in dom and "<img src=\"x\"" not in dom
-
-
-@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed")
-def test_sorting_in_headless_chromium(world, tmp_path):
-    """Click the size header twice (through a test copy without the CSP) and read the row order back."""
-    html = write_report(world, options=FAST).path.read_text()
-    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
-    click = ("<script>var th = document.querySelectorAll('#clusters th')[1]; th.click();"
-             "document.body.setAttribute('data-first', document.querySelector('#clusters tbody tr td').textContent);"
-             "th.click();</script>")
-    page_file = tmp_path / "sorted.html"
-    page_file.write_text(html.replace("</body>", click + "</body>"))
-    dom = subprocess.run([*_chromium_args(tmp_path), "--dump-dom", page_file.as_uri()],
-                         check=True, capture_output=True, timeout=60, text=True).stdout
-    table = dom[dom.index('id="clusters"'):]
-    first_cells = re.findall(r'<tr><td class="num" data-sort="[0-9.]+">(?:<a href="#cluster-\d+">)?(\d+)', table)
-    sizes = pl.read_parquet(world / "clusters.parquet").sort("size")["cluster_id"].to_list()
-    # First click: largest first; second click: smallest first.
-    assert 'data-first="1"' in dom
-    assert [int(c) for c in first_cells[:4]] == sizes
-    assert 'aria-sort="ascending"' in dom
-
-
 def test_plots_are_deterministic(world_session):
     from graphlink.store.outputs import load_outputs
     from graphlink.views import plots
@@ -326,3 +298,97 @@ def test_network_sampling_caps_nodes():
     assert edges["account_id"].n_unique() == stats["accounts_shown"]
     again, _ = sample_network(memberships.reverse(), max_nodes=150, max_signals=30)
     assert edges.equals(again)
+
+
+def _with_events_file(world: Path) -> Path:
+    """Point the world's run.json at a real events file (make_world detects from an in-memory frame)."""
+    import json
+
+    from tests._report_worlds import make_events
+
+    events = world.parent / "events.parquet"
+    make_events().write_parquet(events)
+    run = json.loads((world / "run.json").read_text())
+    run["inputs"]["events"]["path"] = str(events)
+    (world / "run.json").write_text(json.dumps(run))
+    return events
+
+
+def test_evidence_in_human_terms(world):
+    _with_events_file(world)
+    html = write_report(world, options=FAST).path.read_text()
+    section = html[html.index('id="cluster-1"'):]
+    section = section[: section.index('<section class="cluster"', 10)] if '<section class="cluster"' in section[10:] \
+        else section
+    # Ring A's template once, numbers and the varying word marked, with an original prompt as example.
+    assert section.count('<div class="template">') == 1
+    assert ('<div class="template">Think step by step and show all of your reasoning before answering question '
+            '<mark title="varies between prompts">#</mark> about <mark title="varies between prompts">…</mark>'
+            '</div>') in section
+    example = re.search(r'<blockquote class="example">(.*?)</blockquote>', section).group(1)
+    assert re.fullmatch(r"Think step by step and show all of your reasoning before answering question [0-3] about \w+",
+                        example)
+    # Kinds strongest first; timing said in words, with a minute to check; weight-0 values collapsed.
+    kinds = re.findall(r'id="kind-1-(\w+)"', section)
+    assert kinds[0] == "payment" and "prompt" in kinds
+    assert "No repeating schedule found; active 02:00–05:00 UTC." in section
+    assert "band " not in section.split("<details>")[0]
+    common = re.search(r"<details><summary>(\d+) values? shared but too common to link anybody \(weight 0\), hidden",
+                       section)
+    evidence = pl.read_parquet(world / "evidence.parquet").filter((pl.col("cluster_id") == 1) & (pl.col("weight") == 0))
+    assert (int(common.group(1)) if common else 0) == evidence.height
+
+
+def test_report_without_events_file_says_so(world):
+    html = write_report(world, options=FAST).path.read_text()  # run.json records an in-memory frame
+    assert "schedules and example prompts are not shown" in html
+    assert '<div class="template">' in html  # templates still reconstructed from the shared phrases
+
+
+def test_redacted_report_leaves_example_prompts_out(world):
+    _with_events_file(world)
+    html = write_report(world, options=FAST, redact_key="k").path.read_text()
+    assert "Example prompts are left out of a redacted report" in html
+    assert '<blockquote class="example">' not in html
+
+
+def test_campaigns_open_the_report_when_present(world):
+    clusters = pl.read_parquet(world / "clusters.parquet")
+    ids = sorted(clusters["cluster_id"].to_list())
+    pl.DataFrame({"campaign_id": ["op-7", "op-2"], "clusters": [ids[:2], ids[2:]],
+                  "accounts": [20, 9], "score": [0.4, 0.9], "flagged": [False, True],
+                  "why": ["two cells share one card", "<b>one operator</b>; same clock"]}
+                 ).write_parquet(world / "campaigns.parquet")
+    clusters.with_columns(pl.when(pl.col("cluster_id").is_in(ids[:2])).then(pl.lit("op-7")).otherwise(pl.lit("op-2"))
+                          .alias("campaign_id")).write_parquet(world / "clusters.parquet")
+    html = write_report(world, options=FAST).path.read_text()
+    page = parse(html)
+    assert html.index('id="campaigns-section"') < html.index('id="clusters-section"')
+    assert page.rows["campaigns"] == 2
+    order = re.findall(r'id="campaign-([^"]+)"', html)
+    assert order == ["op-2", "op-7"]  # highest score first, every campaign has a section
+    section = html[html.index('id="campaign-op-2"'):html.index('id="campaign-op-7"')]
+    assert "&lt;b&gt;one operator&lt;/b&gt;" in section and "not flagged" not in section
+    assert all(f'href="#cluster-{c}"' in section for c in ids[2:])
+    assert html.count('<a href="#campaign-op-7">op-7</a>') == 1 + 2  # campaigns table + its two clusters' rows
+
+
+def test_no_campaigns_section_without_campaigns_file(world):
+    html = write_report(world, options=FAST).path.read_text()
+    assert 'id="campaigns-section"' not in html
+
+
+def test_show_groups_evidence_and_hides_zero_weight(world_session):
+    evidence = pl.read_parquet(world_session / "evidence.parquet").filter(pl.col("cluster_id") == 1)
+    zero = evidence.filter(pl.col("weight") == 0).height
+    result = CliRunner().invoke(app, ["show", str(world_session), "1", "--evidence", "500"])
+    block = result.stdout[result.stdout.index("# Shared evidence"):].splitlines()
+    rows = [line.split("\t") for line in block[2:]]
+    assert len(rows) == evidence.height - zero and all(float(r[3]) > 0 for r in rows)
+    kinds = list(dict.fromkeys(r[0] for r in rows))
+    assert kinds[0] == "payment"  # strongest kind first
+    if zero:
+        assert f"{zero} values too common to link hidden (use --all-values)" in block[0]
+    every = CliRunner().invoke(app, ["show", str(world_session), "1", "--evidence", "500", "--all-values"])
+    block = every.stdout[every.stdout.index("# Shared evidence"):].splitlines()
+    assert len(block) - 2 == evidence.height

@@ -48,13 +48,19 @@ def test_prompt_normalisation():
 
 
 def _reference_normalise(text: str) -> str:
-    """Plain-Python reading of the normalisation rule, for the oracle test below."""
-    text = re.sub("[0-9]+", "0", text.lower())
-    text = "".join(" " if c in string.punctuation or c in " \t\n\x0b\x0c\r" else c for c in text)
+    """Plain-Python reading of the normalisation rule, for the oracle test below: NFKC, format
+    characters dropped, case folded, digits to 0, punctuation, separators and ASCII whitespace to spaces."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf").casefold()
+    text = re.sub("[0-9]+", "0", text)
+    text = "".join(" " if c in string.punctuation or c in " \t\n\x0b\x0c\r"
+                   or unicodedata.category(c)[0] in "PZ" else c for c in text)
     return re.sub(" {2,}", " ", text).strip(" ")  # no other whitespace is left among these characters
 
 
-_PROMPT_CHARS = st.sampled_from(list("aZ09 .,!?-_:\t\n\r\x0b\x0c\u00e9\u00c9\u3002\u2019\\\"'"))
+_PROMPT_CHARS = st.sampled_from(list("aZ09 .,!?-_:\t\n\r\x0b\x0c\u00e9\u00c9\u3002\u2019\\\"'\u200b\ufeff\u00df\uff21\u00a0"))
 
 
 @settings(max_examples=300, deadline=None)
@@ -74,8 +80,9 @@ def test_prompt_shingles_shared_only_across_accounts():
     })
     pairs, _, sampled = prompt_signals(lf, ngram=5, max_prompts=10, max_words=64, seed=0)
     assert set(pairs["account_id"]) == {"a", "b"}
-    values = set(pairs["value"])
-    assert "think step by step and" in values and "show your reasoning about cats" not in values
+    values = set(pairs["value"])  # quoted as written in one of the prompts
+    assert values & {"think step by step and", "THINK step by step and"}
+    assert not {v for v in values if "cats" in v or "dogs" in v}
     # "think step by step and show your reasoning about" -> 5 shared 5-grams
     assert pairs.filter(pl.col("account_id") == "a").height == 5
     assert sampled.sort("account_id").select("prompts_sampled", "prompts_templated").rows() == [(1, 1), (1, 1), (1, 0)]

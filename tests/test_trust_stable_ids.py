@@ -177,5 +177,6 @@ def test_cli_previous_reports_matched_new_and_vanished(tmp_path):
     assert new["ring0"] == old["ring0"]
     assert run["previous"]["vanished_ids"] == old["ring1"]
     assert new["ring2"][0] in run["previous"]["new_ids"]
-    assert "vs previous run:" in proc.stdout and "vanished" in proc.stdout
-    assert f"{run['previous']['matched']:,} clusters kept their id" in proc.stdout
+    # Piped: summary lines go to stderr (stdout carries the tab-separated cluster rows).
+    assert "vs previous run:" in proc.stderr and "vanished" in proc.stderr
+    assert f"{run['previous']['matched']:,} clusters kept their id" in proc.stderr

@@ -7,7 +7,7 @@
   built from ``graphlink.toml``, keyword overrides, CLI flags and ``run.json``.
 """
 
-from graphlink.config.build import build_config, override_names
+from graphlink.config.build import build_config, override_names, parse_column_maps
 from graphlink.config.stages import (
     ACCOUNT_COLUMNS,
     DEFAULT_CUSTOM_KIND,
@@ -23,8 +23,10 @@ from graphlink.config.stages import (
     ScoringConfig,
     SignalConfig,
     StableIdConfig,
+    check_column_map,
 )
 
 __all__ = ["ACCOUNT_COLUMNS", "DEFAULT_CUSTOM_KIND", "EVENT_COLUMNS", "FORMATS", "STAGES", "CommunityConfig",
            "DrilldownConfig", "GraphConfig", "IngestConfig", "KindSpec", "PipelineConfig", "ScoringConfig",
-           "SignalConfig", "StableIdConfig", "build_config", "override_names"]
+           "SignalConfig", "StableIdConfig", "build_config", "check_column_map", "override_names",
+           "parse_column_maps"]

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from graphlink.config.stages import STAGES, GraphConfig, KindSpec, PipelineConfig
+from graphlink.config.stages import STAGES, GraphConfig, KindSpec, PipelineConfig, check_column_map
 from graphlink.errors import ConfigError
 
-__all__ = ["ALIASES", "MOVED", "build_config", "override_names"]
+__all__ = ["ALIASES", "MOVED", "build_config", "override_names", "parse_column_maps"]
 
 #: Flat names that would be ambiguous but have one obvious meaning. ``seed`` is
 #: the Leiden seed, as in ``graphlink detect --seed``; the hashing seed is ``signals__seed``.
@@ -31,6 +31,35 @@ MOVED: dict[tuple[str, str], tuple[str, str]] = {
     ("communities", "previous_min_jaccard"): ("stable_ids", "previous_min_jaccard"),
     ("scoring", "member_values_per_kind"): ("drilldown", "member_values_per_kind"),
 }
+
+
+def parse_column_maps(maps: Iterable[str] | None) -> tuple[tuple[str, str], ...]:
+    """``canonical=source`` texts (``--map``), each possibly several comma-separated pairs, as pairs.
+
+    Canonical names are checked by :func:`build_config`. An item whose comma
+    parts are not all pairs is one pair whose source name contains a comma.
+
+    Raises
+    ------
+    ConfigError
+        An item without ``=`` or with an empty side.
+
+    Examples
+    --------
+    >>> parse_column_maps(["account_id=user_id,timestamp=ts", "ip = client ip"])
+    (('account_id', 'user_id'), ('timestamp', 'ts'), ('ip', 'client ip'))
+    """
+    pairs = []
+    for item in maps or []:
+        parts = item.split(",")
+        if not all("=" in part for part in parts):
+            parts = [item]  # a source column name with a comma in it
+        for part in parts:
+            canonical, sep, source = part.partition("=")
+            if not sep or not canonical.strip() or not source.strip():
+                raise ConfigError(f"--map expects canonical=source (comma-separated pairs allowed), got {item!r}")
+            pairs.append((canonical.strip(), source.strip()))
+    return tuple(pairs)
 
 
 def override_index() -> dict[str, list[tuple[str, str]]]:
@@ -174,6 +203,7 @@ def _apply_toml(config: PipelineConfig, path: Path) -> PipelineConfig:
         columns = data["columns"]
         if not all(isinstance(v, str) for v in columns.values()):
             raise ConfigError(f"{path} [columns]: values must be column names (strings)")
+        check_column_map(tuple(columns.items()), config.signals.extra_signals, f"{path} [columns]")
         config = _add(config, columns=tuple(columns.items()))
     return config
 
@@ -229,7 +259,8 @@ def build_config(base: PipelineConfig | None = None, *, toml: str | Path | None 
         ``run.json``'s ``parameters`` (what :meth:`PipelineConfig.to_dict` wrote);
         settings a newer or older graphlink does not know are ignored.
     columns : iterable of (canonical, source)
-        Column renames appended to ``column_map`` (``--map``).
+        Column renames appended to ``column_map`` (``--map``); canonical names
+        are checked (:func:`~graphlink.config.stages.check_column_map`).
     signals : iterable of str
         Event columns appended to ``extra_signals`` (``--signal``).
     **overrides
@@ -277,5 +308,7 @@ def build_config(base: PipelineConfig | None = None, *, toml: str | Path | None 
         config = _apply_sections(config, sections, "run.json", strict=False)
     if toml is not None:
         config = _apply_toml(config, Path(toml))
+    columns, signals = tuple(columns), tuple(signals)
+    check_column_map(columns, config.signals.extra_signals + signals, "--map")
     config = _add(config, columns, signals)
     return _apply_overrides(config, {k: v for k, v in overrides.items() if v is not None})

@@ -26,6 +26,8 @@ from types import MappingProxyType
 from typing import Any
 
 from graphlink.config.checks import at_least, check, frozen_mapping, plain, share
+from graphlink.config.graph import GraphConfig
+from graphlink.config.kinds import DEFAULT_CUSTOM_KIND, KindSpec
 from graphlink.errors import ConfigError
 
 #: Canonical event columns. Only ``account_id`` is required.
@@ -46,10 +48,30 @@ class IngestConfig:
         Events file format; ``None`` picks it from the file extension.
     column_map : tuple of (canonical, source) pairs
         Renames applied before anything else, e.g. ``(("account_id", "user"),)``.
+    timestamp_format : str or None
+        A strftime/chrono format (``%d/%m/%Y %H:%M:%S``) for the events'
+        ``timestamp`` text; ``None`` (default) reads the unambiguous spellings
+        (ISO-8601 with ``T`` or a space, offsets, ``Z``/``UTC``/``GMT``, epoch
+        seconds to nanoseconds, see :func:`graphlink.stages.timestamps.parse_timestamp`)
+        and never guesses day-first against month-first.
+    separator : str or None
+        Field separator of a CSV file; ``None`` (default) sniffs it from the
+        header line (``,``, ``;``, tab or ``|``; ``,`` when unsure).
+
+    Raises
+    ------
+    ConfigError
+        A malformed column map, or a separator that is not one character.
+        Canonical names in the column map are checked against the known
+        columns and the signal stage's ``extra_signals`` by
+        :class:`PipelineConfig` (see :func:`check_column_map`).
     """
 
     format: str | None = None
     column_map: tuple[tuple[str, str], ...] = ()
+
+    timestamp_format: str | None = None
+    separator: str | None = None
 
     def __post_init__(self) -> None:
         check(self.format is None or self.format in FORMATS,
@@ -58,6 +80,29 @@ class IngestConfig:
                and all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(c, str) and c for c in p)
                        for p in self.column_map),
                f"column_map must be (canonical, source) pairs of column names, got {self.column_map!r}")
+        if self.separator is not None and (not isinstance(self.separator, str)
+                                           or len(self.separator.encode("utf-8")) != 1):
+            raise ConfigError(f"separator must be one single-byte character, got {self.separator!r}")
+        if self.timestamp_format is not None and not self.timestamp_format.strip():
+            raise ConfigError("timestamp_format is empty")
+
+
+def check_column_map(column_map, extra_signals: tuple[str, ...] = (), where: str = "column mapping") -> None:
+    """Raise :class:`ConfigError` naming any canonical name in ``column_map`` graphlink does not know.
+
+    Valid canonical names are :data:`EVENT_COLUMNS`, the accounts file's
+    ``created_at``, ``email_domain`` and ``email``, and the ``extra_signals``
+    columns. A near miss (``acount_id``) is pointed at the name it resembles.
+    """
+    import difflib
+
+    valid = list(dict.fromkeys(EVENT_COLUMNS + ACCOUNT_COLUMNS + tuple(extra_signals)))
+    for canonical, _ in column_map:
+        if canonical not in valid:
+            close = difflib.get_close_matches(canonical, valid, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"{where}: unknown canonical column {canonical!r}{hint}; "
+                              f"valid names are {', '.join(valid)}")
 
 
 @dataclass(frozen=True)
@@ -72,6 +117,12 @@ class SignalConfig:
     ipv6_prefix : int
         /48 is a typical site allocation: one household or office gets a /48
         (sometimes a /56) and rotates interface ids inside it freely.
+    ip_chain_position : int
+        Which address of an ``X-Forwarded-For`` style chain (``client, proxy1,
+        proxy2``) is the account's: 0, the left-most, is the client as the
+        first proxy saw it (the usual reading); -1 is the right-most (the peer
+        your own edge saw, the only entry a client cannot forge), 1 the second
+        and so on. Ports, brackets and zone ids are stripped either way.
     asn_table : str or None
         Optional IP-to-ASN table (``cidr,asn`` CSV or the start/end/ASN TSV
         layout of iptoasn); adds the ``asn`` signal.
@@ -128,6 +179,7 @@ class SignalConfig:
 
     ipv4_prefix: int = 24
     ipv6_prefix: int = 48
+    ip_chain_position: int = 0
     asn_table: str | None = None
     ngram: int = 5
     max_prompts_per_account: int = 200
@@ -162,163 +214,25 @@ class SignalConfig:
 
 
 @dataclass(frozen=True)
-class KindSpec:
-    """How one signal kind links accounts.
-
-    Attributes
-    ----------
-    weight : float
-        Multiplier on the rarity weight ``log(N / df)`` of each value of the kind.
-    max_accounts : int
-        Hub cap: a value shared by more accounts than this links nobody (a
-        university NAT, a popular SDK's user agent, "can you help me with").
-    strong : bool
-        Weak kinds (user agent, email domain, creation hour, ASN) add weight to
-        links that strong kinds made but never link two accounts on their own.
-    """
-
-    weight: float
-    max_accounts: int | None = None
-    strong: bool = True
-
-    def __post_init__(self) -> None:
-        check(self.weight >= 0, f"weight must be at least 0, got {self.weight!r}")
-        check(self.max_accounts is None or self.max_accounts >= 2,
-              f"max_accounts must be None (no cap) or at least 2, got {self.max_accounts!r}")
-
-
-def _default_kinds() -> dict[str, KindSpec]:
-    # Weights encode how much one shared value says about common control.
-    # A shared card is the strongest single link; two accounts share many
-    # shingles when they share a template, so each shingle weighs little.
-    # No kind has a hub cap: a value shared by many accounts weighs little
-    # (1 / log(df + c)) but still links, so a proxy pool behind thousands of
-    # accounts is seen. What keeps an office NAT from becoming a cluster is
-    # the partition's density threshold (CPM), not a cap.
-    return {
-        "payment": KindSpec(weight=3.0),
-        "ip": KindSpec(weight=1.0),
-        # Neighbours on one ISP block share a /24: a network only reinforces.
-        "ip_net": KindSpec(weight=0.5, strong=False),
-        "asn": KindSpec(weight=0.2, strong=False),
-        # Templates are shared by a whole operator (all its cells) and by stock
-        # phrasing among people: they reinforce links cards, IPs and identifiers
-        # made instead of merging everything that talks alike.
-        "prompt": KindSpec(weight=0.3, strong=False),
-        # A common schedule (cron at :00) is shared by unrelated companies: being
-        # active in the same minutes corroborates a shared network, card or
-        # template but is no link on its own (SynchroTrap, CCS 2014, matches
-        # time jointly with the action and the address).
-        "timing": KindSpec(weight=1.0, strong=False),
-        "user_agent": KindSpec(weight=0.2, strong=False),
-        "email_domain": KindSpec(weight=0.5, strong=False),
-        "created_hour": KindSpec(weight=0.3, strong=False),
-    }
-
-
-#: Spec of user-declared ``--signal`` columns unless configured otherwise.
-DEFAULT_CUSTOM_KIND = KindSpec(weight=1.0)
-
-
-@dataclass(frozen=True)
-class GraphConfig:
-    """How the account-signal graph is weighted and projected.
-
-    Attributes
-    ----------
-    kinds : dict of str to KindSpec
-        Per-kind weight, hub cap and strength (see :class:`KindSpec`).
-    rarity_exponent : float
-        A value shared by ``df`` accounts weighs ``kind_weight * (2 / df) **
-        rarity_exponent`` per pair: 1 for a value two accounts share, falling
-        with popularity but never to 0, and independent of how many accounts
-        the log holds (a sample of a log weighs a pair as the whole log does).
-        At 0.5 a value's total weight over its pairs grows like ``df ** 1.5``:
-        between Adamic-Adar's ``1 / log df`` (Adamic & Adar 2003; FRAUDAR's
-        column weight, Hooi et al. KDD 2016), too flat to keep a NAT of a
-        thousand people from looking like a ring, and resource allocation's
-        ``1 / df`` (Zhou, Lü & Zhang 2009), under which a 40-account fleet on
-        one card no longer holds together.
-    damping : float
-        Rotation damping exponent: an account holding ``n`` values of a kind
-        where the median account holds ``r`` weighs ``min(1, r / n) **
-        damping`` on each. 0 (default) counts every shared value in full: a
-        proxy pool is many values shared by one account set, and damping it
-        hid pools (dev seeds: cell ARI 0.85 at 0, 0.63 at 0.5).
-    clique_limit : int
-        A value shared by at most this many accounts links them all pairwise.
-        Above it (and under the hub cap) its accounts are linked by a sparse
-        random regular-like graph instead: each to ``sparse_degree`` pseudo-random
-        others, weights scaled so every account keeps the strength the clique
-        would have given it. Cost per value is then O(df * degree), not O(df**2).
-    sparse_degree : int
-        Neighbours per account in the sparse projection. 8 keeps the group an
-        expander (Leiden still sees one dense block) at 1/4 of the pairs of a
-        32-clique.
-    min_edge_weight : float
-        Account pairs linked with less total weight are dropped.
-    max_pairs : int
-        Memory guard: if the projection would create more account pairs than
-        this, the most popular values stop linking (a lower hub cap, with a
-        warning). Measured peak memory is about 300 bytes per planned pair
-        (projection joins and group-by ~240, igraph and Leiden ~50), so the
-        default of 20 million keeps the graph stages near 6 GiB.
-    """
-
-    kinds: dict[str, KindSpec] = field(default_factory=_default_kinds)
-    rarity_exponent: float = 0.5
-    damping: float = 0.0
-    clique_limit: int = 32
-    sparse_degree: int = 8
-    min_edge_weight: float = 0.0
-    max_pairs: int = 20_000_000
-
-    def spec(self, kind: str) -> KindSpec:
-        """Return the spec of ``kind`` (user-declared kinds get the custom default)."""
-        return self.kinds.get(kind, DEFAULT_CUSTOM_KIND)
-
-    def __post_init__(self) -> None:
-        frozen_mapping(self, "kinds")
-        for kind, spec in self.kinds.items():
-            check(isinstance(spec, KindSpec), f"kinds[{kind!r}]: expected a KindSpec, got {spec!r}")
-        at_least(self, 0, "min_edge_weight")
-        at_least(self, 0, "max_pairs")
-        check(0 < self.rarity_exponent <= 2, f"rarity_exponent must be in (0, 2], got {self.rarity_exponent!r}")
-        share(self, "damping")
-        if self.clique_limit < 2:
-            raise ConfigError("clique_limit must be at least 2")
-        if self.sparse_degree < 1:
-            raise ConfigError("sparse_degree must be at least 1")
-        if self.clique_limit < 2 * self.sparse_degree:
-            # Otherwise circulant offsets wrap around and count a pair twice.
-            raise ConfigError("clique_limit must be at least twice sparse_degree")
-
-
-@dataclass(frozen=True)
 class CommunityConfig:
     """Leiden community detection.
 
     Attributes
     ----------
     resolution : float
-        CPM resolution: a cluster's member pairs must share, on average, at
-        least this much evidence (in units of one value privately shared by
-        two accounts, see ``GraphConfig.rarity_exponent``). CPM has no
-        resolution limit, unlike modularity, whose smallest resolvable
-        community grows with the square root of the graph's total weight
-        (Fortunato & Barthélemy 2007; Traag, Van Dooren & Nesterov 2011). 0.2:
-        a single value shared by more than about 50 accounts (an office or
-        university NAT) does not make a cluster on its own, while a pool of
-        shared addresses, a card pool or a card plus an address does.
-        Chosen on dev seeds (0.1-0.4 gave cell ARI 0.85-0.87; 0.4 split cells).
+        CPM resolution: a cluster's member pairs must share on average at
+        least this much evidence (1 = one value privately shared by two
+        accounts). CPM has no resolution limit, unlike modularity (Fortunato &
+        Barthélemy 2007; Traag, Van Dooren & Nesterov 2011). At 0.2 one value
+        shared by more than ~50 accounts (a NAT) makes no cluster alone; a
+        proxy pool, a card pool or a card plus an address does (dev seeds:
+        0.1-0.4 gave cell ARI 0.85-0.87).
     objective : {"CPM", "modularity"}
         Leiden's quality function. ``modularity`` (with ``resolution`` as the
         RB configuration resolution) is the pre-0.2 behaviour.
     campaign_resolution : float
-        Clusters whose profiles are this similar on average (shrunk weighted
-        cosine, see :func:`graphlink.stages.campaigns.cluster_campaigns`) form
-        one campaign. Chosen on dev seeds (0.2-0.7: campaign ARI 0.63-0.73,
-        best at 0.35).
+        Clusters whose value profiles are this similar on average form one
+        campaign (see :mod:`graphlink.stages.campaigns`; dev seeds 0.2-0.7).
     seed : int
         Leiden's random seed: the same graph and seed give the same partition.
     n_iterations : int
@@ -460,6 +374,9 @@ class PipelineConfig:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     stable_ids: StableIdConfig = field(default_factory=StableIdConfig)
     drilldown: DrilldownConfig = field(default_factory=DrilldownConfig)
+
+    def __post_init__(self) -> None:
+        check_column_map(self.ingest.column_map, self.signals.extra_signals)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form for ``run.json`` (read back by :func:`graphlink.config.build_config`)."""

@@ -17,7 +17,7 @@ from graphlink.lab.evaluate import evaluate_dir
 from graphlink.lab.simulate import PRESETS, write_world
 from graphlink.store.atomic import write_atomic
 
-__all__ = ["evaluate_output", "simulate_preset"]
+__all__ = ["evaluate_output", "simulate_preset", "simulate_scenario_world"]
 
 
 def simulate_preset(out_dir: str | Path, preset: str = "small", seed: int = 0,
@@ -54,6 +54,42 @@ def simulate_preset(out_dir: str | Path, preset: str = "small", seed: int = 0,
             raise ConfigError("--camouflage must be in [0, 1)")
         config = config.replace(camouflage_share=camouflage)
     return write_world(out_dir, config, seed=seed)
+
+
+def simulate_scenario_world(out_dir: str | Path, scenario: str, seed: int = 0,
+                            scale: str = "small") -> dict[str, Any]:
+    """Simulate a world of the scenario family and write it to ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : path
+        Folder for ``events.parquet``, ``accounts.parquet``, ``labels.parquet``
+        and ``params.json``.
+    scenario : str
+        One of :data:`graphlink.lab.simulate.scenarios.SCENARIOS`.
+    seed : int
+        Seed: parameters and data are drawn from it (dev/test seeds in
+        :mod:`graphlink.lab.simulate.seeds`).
+    scale : str
+        One of :data:`graphlink.lab.simulate.scenarios.SCALES`.
+
+    Returns
+    -------
+    dict
+        :func:`graphlink.lab.simulate.scenarios.write_scenario`'s summary.
+
+    Raises
+    ------
+    ConfigError
+        Unknown scenario or scale.
+    """
+    from graphlink.lab.simulate.scenarios import SCALES, SCENARIOS, write_scenario
+
+    if scenario not in SCENARIOS:
+        raise ConfigError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
+    if scale not in SCALES:
+        raise ConfigError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
+    return write_scenario(out_dir, scenario, seed, scale)
 
 
 def evaluate_output(out_dir: str | Path, labels: str | Path, json_path: str | Path | None = None) -> dict:

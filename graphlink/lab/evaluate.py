@@ -32,7 +32,9 @@ from pathlib import Path
 import polars as pl
 from rich.table import Table
 
-__all__ = ["evaluate", "evaluate_dir", "adjusted_rand_index", "format_evaluation"]
+from graphlink.errors import InputError, safe_reason
+
+__all__ = ["evaluate", "evaluate_dir", "adjusted_rand_index", "pair_scores", "format_evaluation"]
 
 
 def _pairs(col: str) -> pl.Expr:
@@ -82,20 +84,107 @@ def adjusted_rand_index(frame: pl.DataFrame, truth: str, predicted: str | list[s
     return float((nij - expected) / (max_index - expected))
 
 
-def evaluate(accounts: pl.DataFrame, clusters: pl.DataFrame, labels: pl.DataFrame) -> dict:
+def pair_scores(frame: pl.DataFrame, truth: str, predicted: str) -> dict:
+    """Pairwise precision, recall and F1 of "same cluster" against "same group".
+
+    A pair of rows is *predicted* when both have the same non-null
+    ``predicted`` value and *true* when both have the same non-null ``truth``
+    value; a null on either side makes the row a singleton there.  This is
+    the pair-counting score used for labelled real data (e.g. bot traders:
+    two users in one cluster are a false pair).
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        One row per item.
+    truth, predicted : str
+        Column names (any dtype; nulls are singletons).
+
+    Returns
+    -------
+    dict
+        ``pair_precision``, ``pair_recall``, ``pair_f1`` (0.0 when
+        undefined), ``true_pairs``, ``predicted_pairs``, ``correct_pairs``.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"g": ["a", "a", "a", None], "c": [1, 1, 2, 2]})
+    >>> r = pair_scores(df, "g", "c")
+    >>> r["correct_pairs"], r["true_pairs"], r["predicted_pairs"]
+    (1, 3, 2)
+    """
+    def pairs(cols: list[str]) -> int:
+        sub = frame.select(cols).drop_nulls()
+        if sub.height == 0:
+            return 0
+        return int(sub.group_by(cols).len().select(_pairs("len")).item() or 0)
+
+    both = pairs([truth, predicted])
+    t = pairs([truth])
+    p = pairs([predicted])
+    precision = both / p if p else 0.0
+    recall = both / t if t else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"pair_precision": precision, "pair_recall": recall, "pair_f1": f1,
+            "true_pairs": t, "predicted_pairs": p, "correct_pairs": both}
+
+
+def _labels_frame(labels: pl.DataFrame, source: str = "labels") -> pl.DataFrame:
+    """Canonical labels: account_id, kind, cell (String), campaign (String), group (String), ring_id."""
+    cols = labels.columns
+    missing = [c for c in ("account_id", "kind") if c not in cols]
+    if missing or not ({"ring_id", "group_id"} & set(cols)):
+        need = missing or ["ring_id or group_id"]
+        raise InputError(
+            f"labels need account_id, kind and ring_id or group_id; missing {', '.join(need)} "
+            f"(columns: {_describe(labels)})", file=source)
+    if labels.schema["kind"] not in (pl.String, pl.Categorical, pl.Enum):
+        raise InputError(f"expected text (ring, benign_linked, benign), found "
+                         f"{labels.schema['kind']}", file=source, column="kind")
+    is_ring = pl.col("kind").cast(pl.String) == "ring"
+    group = pl.col("group_id").cast(pl.String) if "group_id" in cols else pl.lit(None, pl.String)
+    ring_raw = pl.col("ring_id") if "ring_id" in cols else pl.col("group_id")
+    cell = pl.when(is_ring).then(ring_raw.cast(pl.String))
+    campaign = (pl.when(is_ring).then(pl.col("campaign_id").cast(pl.String))
+                if "campaign_id" in cols else pl.lit(None, pl.String))
+    return labels.select(
+        pl.col("account_id").cast(pl.String),
+        pl.col("kind").cast(pl.String),
+        pl.when(is_ring).then(ring_raw).alias("ring_id"),
+        cell.alias("cell"),
+        campaign.alias("campaign"),
+        # old labels carry only ring_id: a ring's cell is its group
+        pl.coalesce(group, cell).alias("group"),
+    )
+
+
+def _describe(frame: pl.DataFrame) -> str:
+    """Column names and types, never values: ``account_id (String), ...``."""
+    return ", ".join(f"{name} ({dtype})" for name, dtype in frame.schema.items())
+
+
+def evaluate(accounts: pl.DataFrame, clusters: pl.DataFrame, labels: pl.DataFrame,
+             source: str = "labels") -> dict:
     """Compare detector output with ground-truth labels.
 
     Parameters
     ----------
     accounts : polars.DataFrame
-        ``account_id`` and ``cluster_id`` (Int64, null = no cluster).
+        ``account_id`` and ``cluster_id`` (null = no cluster); optional
+        ``campaign_id`` (the detector's operator-level grouping, used for the
+        campaign-level ARI; ``cluster_id`` is used when absent).
     clusters : polars.DataFrame
         ``cluster_id`` and ``flagged`` (bool).  Clusters missing here are
         unflagged.
     labels : polars.DataFrame
-        ``account_id``, ``ring_id`` (null unless ring) and ``kind``.
+        ``account_id``, ``kind`` (``ring`` | ``benign_linked`` | ``benign``)
+        and the ring cell as ``ring_id`` and/or ``group_id`` (integer or
+        string ids); optional ``campaign_id`` (operator) and ``group_id``
+        (the benign group of a ``benign_linked`` account, e.g. ``team0012``).
         Labelled accounts missing from ``accounts`` count as unflagged and
         unclustered.
+    source : str
+        Name of the labels file, used in error messages.
 
     Returns
     -------
@@ -105,22 +194,38 @@ def evaluate(accounts: pl.DataFrame, clusters: pl.DataFrame, labels: pl.DataFram
         ``false_negatives``, ``flagged_accounts``, ``ring_accounts``,
         ``benign_flagged`` (kind ``benign``), ``benign_linked_flagged``,
         ``benign_linked_accounts``, ``benign_linked_flagged_share``,
-        ``flagged_clusters``, ``ari`` (ring recovery), ``rings``,
-        ``rings_detected`` (rings with at least half their accounts flagged),
-        ``unlabelled_accounts`` (in the output but not in the labels) and
-        ``per_ring`` (list of ``{ring_id, size, flagged_accounts,
-        recall}`` sorted by ``ring_id``).
+        ``flagged_clusters``, ``ari`` and ``ari_cell`` (ARI of clusters vs
+        cells over ring accounts, unclustered = singletons),
+        ``ari_campaign`` (ARI of the predicted campaign vs the operator over
+        ring accounts; None without ``campaign_id`` labels),
+        ``campaigns``, ``pair_precision``/``pair_recall``/``pair_f1`` (pairs
+        in one cluster vs pairs in one ring cell, every other labelled
+        account a singleton), ``group_pair_f1`` (same, with benign groups
+        as groups too), ``accounts_by_kind`` and ``flagged_by_kind`` (kind ->
+        count), ``benign_linked_flagged_by_type`` (group prefix such as
+        ``team`` -> flagged accounts), ``rings``, ``rings_detected`` (rings
+        with at least half their accounts flagged), ``unlabelled_accounts``
+        (in the output but not in the labels) and ``per_ring`` (list of
+        ``{ring_id, size, flagged_accounts, recall}`` sorted by ``ring_id``).
+
+    Raises
+    ------
+    InputError
+        Labels without the needed columns or with a non-text ``kind``; the
+        message names the file, the columns and their types, never values.
     """
+    lab = _labels_frame(labels, source)
+    has_campaign_pred = "campaign_id" in accounts.columns
     acc = accounts.select(
-        pl.col("account_id").cast(pl.String), pl.col("cluster_id").cast(pl.Int64)
+        pl.col("account_id").cast(pl.String), pl.col("cluster_id").cast(pl.Int64),
+        (pl.col("campaign_id").cast(pl.String) if has_campaign_pred
+         else pl.col("cluster_id").cast(pl.String)).alias("campaign_pred"),
     ).unique("account_id", keep="first")
     flags = (clusters.select(pl.col("cluster_id").cast(pl.Int64),
                              pl.col("flagged").cast(pl.Boolean).fill_null(False))
              .group_by("cluster_id").agg(pl.col("flagged").any()))
     df = (
-        labels.select(pl.col("account_id").cast(pl.String), pl.col("ring_id").cast(pl.Int64),
-                      pl.col("kind").cast(pl.String))
-        .join(acc, on="account_id", how="left")
+        lab.join(acc, on="account_id", how="left")
         .join(flags, on="cluster_id", how="left")
         .with_columns(pl.col("flagged").fill_null(False),
                       (pl.col("kind") == "ring").alias("is_ring"))
@@ -141,17 +246,30 @@ def evaluate(accounts: pl.DataFrame, clusters: pl.DataFrame, labels: pl.DataFram
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
     rings = df.filter(pl.col("is_ring")).with_columns(
-        singleton=pl.when(pl.col("cluster_id").is_null()).then(pl.col("account_id")))
-    ari = adjusted_rand_index(rings, "ring_id", ["cluster_id", "singleton"])
+        singleton=pl.when(pl.col("cluster_id").is_null()).then(pl.col("account_id")),
+        campaign_single=pl.when(pl.col("campaign_pred").is_null()).then(pl.col("account_id")))
+    ari = adjusted_rand_index(rings, "cell", ["cluster_id", "singleton"])
+    has_campaign = rings.height > 0 and rings["campaign"].null_count() < rings.height
+    ari_campaign = (adjusted_rand_index(rings.with_columns(pl.col("campaign").fill_null("?")),
+                                        "campaign", ["campaign_pred", "campaign_single"])
+                    if has_campaign else None)
     per_ring = (
         rings.group_by("ring_id")
         .agg(size=pl.len(), flagged_accounts=pl.col("flagged").sum())
         .with_columns(recall=pl.col("flagged_accounts") / pl.col("size"))
         .sort("ring_id")
     )
-    unlabelled = acc.join(labels.select(pl.col("account_id").cast(pl.String)),
-                          on="account_id", how="anti").height
+    unlabelled = acc.join(lab.select("account_id"), on="account_id", how="anti").height
     linked = counts["linked"]
+    by_kind = dict(df.group_by("kind").len().sort("kind").iter_rows())
+    flagged_by_kind = {k: 0 for k in by_kind}
+    flagged_by_kind.update(dict(df.filter(pl.col("flagged")).group_by("kind").len().iter_rows()))
+    by_type = dict(
+        df.filter(pl.col("flagged") & (pl.col("kind") == "benign_linked"))
+        .group_by(pl.col("group").str.extract(r"^([A-Za-z_]+)", 1).fill_null("?"))
+        .len().sort("group").iter_rows())
+    pairs = pair_scores(df, "cell", "cluster_id")
+    group_pairs = pair_scores(df, "group", "cluster_id")
     return {
         "precision": precision,
         "recall": recall,
@@ -167,11 +285,37 @@ def evaluate(accounts: pl.DataFrame, clusters: pl.DataFrame, labels: pl.DataFram
         "benign_linked_flagged_share": counts["linked_flagged"] / linked if linked else 0.0,
         "flagged_clusters": counts["flagged_clusters"],
         "ari": ari,
+        "ari_cell": ari,
+        "ari_campaign": ari_campaign,
+        "campaigns": rings["campaign"].n_unique() if has_campaign else None,
+        "pair_precision": pairs["pair_precision"],
+        "pair_recall": pairs["pair_recall"],
+        "pair_f1": pairs["pair_f1"],
+        "group_pair_f1": group_pairs["pair_f1"],
+        "accounts_by_kind": by_kind,
+        "flagged_by_kind": flagged_by_kind,
+        "benign_linked_flagged_by_type": by_type,
         "rings": per_ring.height,
         "rings_detected": per_ring.filter(pl.col("recall") >= 0.5).height,
         "unlabelled_accounts": unlabelled,
         "per_ring": per_ring.to_dicts(),
     }
+
+
+def _read_table(path: Path) -> pl.DataFrame:
+    """Read a Parquet, CSV/TSV or NDJSON table; errors name the file, never values."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".tsv"):
+            return pl.read_csv(path, separator="\t" if suffix == ".tsv" else ",",
+                               infer_schema_length=10_000)
+        if suffix in (".ndjson", ".jsonl", ".json"):
+            return pl.read_ndjson(path)
+        return pl.read_parquet(path)
+    except FileNotFoundError:
+        raise InputError("file not found", file=str(path)) from None
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the table: {safe_reason(exc)}", file=str(path)) from None
 
 
 def evaluate_dir(detect_dir: str | os.PathLike, labels_path: str | os.PathLike) -> dict:
@@ -182,17 +326,38 @@ def evaluate_dir(detect_dir: str | os.PathLike, labels_path: str | os.PathLike) 
     detect_dir : str or os.PathLike
         Directory containing ``accounts.parquet`` and ``clusters.parquet``.
     labels_path : str or os.PathLike
-        The simulator's ``labels.parquet``.
+        Labels (Parquet, CSV/TSV or NDJSON) with the columns described in
+        :func:`evaluate`, e.g. the simulator's ``labels.parquet``.
 
     Returns
     -------
     dict
         See :func:`evaluate`.
+
+    Raises
+    ------
+    InputError
+        A file is missing or unreadable, or a column is missing or of the
+        wrong type; the message names the file and keeps column names and
+        types but never cell values.
     """
     d = Path(detect_dir)
-    return evaluate(pl.read_parquet(d / "accounts.parquet"),
-                    pl.read_parquet(d / "clusters.parquet"),
-                    pl.read_parquet(labels_path))
+    labels_path = Path(labels_path)
+    accounts = _read_table(d / "accounts.parquet")
+    clusters = _read_table(d / "clusters.parquet")
+    labels = _read_table(labels_path)
+    for frame, path, need in ((accounts, d / "accounts.parquet", ("account_id", "cluster_id")),
+                              (clusters, d / "clusters.parquet", ("cluster_id", "flagged"))):
+        missing = [c for c in need if c not in frame.columns]
+        if missing:
+            raise InputError(f"missing column {', '.join(missing)} (columns: {_describe(frame)})",
+                             file=str(path))
+    try:
+        return evaluate(accounts, clusters, labels, source=str(labels_path))
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(
+            f"cannot evaluate ({safe_reason(exc)}); labels columns: {_describe(labels)}; "
+            f"accounts columns: {_describe(accounts)}", file=str(labels_path)) from None
 
 
 def format_evaluation(result: dict, max_rings: int = 20) -> Table:
@@ -226,7 +391,12 @@ def format_evaluation(result: dict, max_rings: int = 20) -> Table:
     for key, value in result.items():
         if key == "per_ring":
             continue
-        text = f"{value:.4f}" if isinstance(value, float) else str(value)
+        if isinstance(value, dict):
+            text = ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
+        elif value is None:
+            text = "-"
+        else:
+            text = f"{value:.4f}" if isinstance(value, float) else str(value)
         table.add_row(key, text)
     rings = sorted(result.get("per_ring", []), key=lambda r: (r["recall"], r["ring_id"]))
     for r in rings[:max_rings]:

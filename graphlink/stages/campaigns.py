@@ -24,7 +24,7 @@ import polars as pl
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.contract import CAMPAIGNS_SCHEMA
 from graphlink.stages.communities import build_graph
-from graphlink.stages.graph import generators, link
+from graphlink.stages.linking import generators, link
 
 def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                       graph_config: GraphConfig, config: CommunityConfig | None = None) -> pl.DataFrame:

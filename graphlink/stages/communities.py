@@ -26,7 +26,6 @@ from __future__ import annotations
 import random
 
 import igraph as ig
-import leidenalg
 import numpy as np
 import polars as pl
 
@@ -62,6 +61,13 @@ def leiden_membership(graph: ig.Graph, config: CommunityConfig) -> np.ndarray:
     if graph.ecount() == 0:
         return np.arange(graph.vcount())
     if config.backend == "leidenalg":
+        try:  # optional: pip install 'graphlink[leidenalg]'
+            import leidenalg
+        except ImportError:
+            from graphlink.errors import ConfigError
+
+            raise ConfigError("backend = 'leidenalg' needs the leidenalg package: "
+                              "pip install 'graphlink[leidenalg]' (the default backend is igraph)") from None
         kind = (leidenalg.CPMVertexPartition if config.objective == "CPM"
                 else leidenalg.RBConfigurationVertexPartition)
         partition = leidenalg.find_partition(

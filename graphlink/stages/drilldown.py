@@ -16,7 +16,7 @@ column     dtype   meaning
 ========== ======= ====================================================
 account_id String
 kind       String  signal kind
-value      String  the signal value (prompts: normalised shingle text)
+value      String  the signal value (prompts: a shingle as written in one prompt)
 weight     Float64 the value's rarity weight (0: it links nobody)
 ========== ======= ====================================================
 

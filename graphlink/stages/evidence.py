@@ -7,7 +7,7 @@ column         dtype   meaning
 ============== ======= ==========================================================
 cluster_id     Int64
 kind           String  signal kind
-value          String  the shared value (prompts: normalised shingle text, <= 200 chars)
+value          String  the shared value (prompts: a shingle as written in one prompt, <= 200 chars)
 accounts_sharing UInt32 cluster members carrying it
 weight         Float64 its rarity weight (0 if over the hub cap: shared, but too common to link)
 df             UInt32  accounts carrying it in the whole input

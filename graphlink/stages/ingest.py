@@ -21,7 +21,9 @@ Rows without an account id, or with a timestamp that cannot be parsed (or lies
 outside 1990-2100), are rejected and counted by reason in ``Events.rejected``;
 an error is raised only when a timestamp column has values and none parse.
 Empty strings are treated as missing. The frame stays lazy so each later stage
-reads only the columns it needs.
+reads only the columns it needs. Files are opened by :mod:`graphlink.stages.reading`
+(format, encoding, CSV separator) and timestamps read by
+:mod:`graphlink.stages.timestamps`.
 """
 
 from __future__ import annotations
@@ -34,19 +36,13 @@ import polars as pl
 
 from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
 from graphlink.errors import InputError, safe_reason
+from graphlink.stages.reading import EXTENSIONS, collect_frame, normalise_header, read_schema, scan
+from graphlink.stages.timestamps import parse_timestamp
 
-_FORMATS = {
-    ".parquet": "parquet", ".pq": "parquet",
-    ".csv": "csv", ".tsv": "tsv",
-    ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson",
-}
-_TEXT_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
 # Log timestamps outside this window are corrupt (epoch zero, year 9999, unit mix-ups).
 _EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
 _LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
 _ROW = "__graphlink_row"
-# A text file whose first bytes are all whitespace and which is no longer than this is empty.
-_BLANK_PROBE = 1 << 16
 
 
 @dataclass
@@ -67,143 +63,6 @@ class Events:
     @property
     def rows_kept(self) -> int:
         return self.rows_read - sum(self.rejected.values())
-
-
-def detect_format(path: str | Path, override: str | None = None) -> str:
-    """Return ``parquet``, ``csv``, ``tsv`` or ``ndjson`` for ``path``.
-
-    Examples
-    --------
-    >>> detect_format("log.PARQUET"), detect_format("x.jsonl"), detect_format("x.txt", "csv")
-    ('parquet', 'ndjson', 'csv')
-    """
-    if override:
-        fmt = override.lower()
-        if fmt not in {"parquet", "csv", "tsv", "ndjson"}:
-            raise InputError(f"unknown format {override!r}; use parquet, csv, tsv or ndjson", file=str(path))
-        return fmt
-    fmt = _FORMATS.get(Path(path).suffix.lower())
-    if fmt is None:
-        raise InputError(
-            "unknown file format (expected .parquet, .csv, .tsv, .ndjson or .jsonl); pass --format",
-            file=str(path),
-        )
-    return fmt
-
-
-def _sniff(path: Path, fmt: str) -> bytes | None:
-    """Check the start of a text file; return NDJSON bytes to parse from memory, if any.
-
-    Raises for UTF-16/32 files (common from spreadsheet exports) instead of
-    reading them as garbage. A UTF-8 byte-order mark is fine: polars skips it
-    in CSV, and an NDJSON file with one is parsed from memory without it.
-    """
-    with open(path, "rb") as handle:
-        head = handle.read(4)
-        if head[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") or head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            raise InputError("file is UTF-16 or UTF-32 encoded; convert it to UTF-8", file=str(path))
-        if fmt == "ndjson" and head[:3] == b"\xef\xbb\xbf":
-            handle.seek(3)
-            return handle.read()
-    return None
-
-
-def _is_blank(path: Path) -> bool:
-    """True for an empty or whitespace-only file (no header, no records)."""
-    with open(path, "rb") as handle:
-        head = handle.read(_BLANK_PROBE + 1)
-    return len(head) <= _BLANK_PROBE and not head.lstrip(b"\xef\xbb\xbf").strip()
-
-
-def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()) -> pl.LazyFrame:
-    """Lazily scan ``path``; text formats are read as strings so junk never fails inference.
-
-    An empty (or whitespace-only) CSV/TSV/NDJSON file is an empty log: it scans
-    to zero rows with only an ``account_id`` column. NDJSON values are read as
-    text too (numbers in canonical form, ``true``/``false``, nested values as
-    their JSON text), so one record's ``"ip": [..]`` cannot break another's
-    ``"ip": "1.2.3.4"``; if the keys themselves cannot be inferred, the
-    ``columns`` graphlink can use are read, those that occur kept.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", file=str(path))
-    fmt = detect_format(path, fmt)
-    try:
-        if fmt == "parquet":
-            return pl.scan_parquet(path)
-        if _is_blank(path):
-            return pl.LazyFrame(schema={"account_id": pl.String})
-        unmarked = _sniff(path, fmt)
-        if fmt in ("csv", "tsv"):
-            return pl.scan_csv(
-                path,
-                separator="\t" if fmt == "tsv" else ",",
-                infer_schema=False,
-                encoding="utf8-lossy",
-                truncate_ragged_lines=True,
-            )
-        source = path if unmarked is None else unmarked
-        try:
-            names = pl.scan_ndjson(source, infer_schema_length=None).collect_schema().names()
-        except pl.exceptions.PolarsError:
-            if not columns:
-                raise
-            names = None
-        if names is not None:
-            return pl.scan_ndjson(source, schema={name: pl.String for name in names})
-        # No common type for some key: read the usable columns, keep those that occur.
-        as_text = pl.scan_ndjson(source, schema={name: pl.String for name in dict.fromkeys(columns)})
-        present = as_text.select(pl.all().is_not_null().any()).collect().row(0, named=True)
-        return as_text.select([name for name, seen in present.items() if seen])
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"cannot read as {fmt}: {safe_reason(exc)}", file=str(path)) from None
-
-
-def _schema(lf: pl.LazyFrame, path: str) -> pl.Schema:
-    try:
-        return lf.collect_schema()
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"cannot read: {safe_reason(exc)}", file=path) from None
-
-
-def _collect(lf: pl.LazyFrame, path: str) -> pl.DataFrame:
-    """Collect, turning read/compute errors into an :class:`InputError` naming the file."""
-    try:
-        return lf.collect()
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"cannot read: {safe_reason(exc)}", file=path) from None
-
-
-def _normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str | None) -> pl.LazyFrame:
-    """Reject duplicate column names; trim whitespace (and stray BOMs) around names.
-
-    polars silently renames a repeated CSV header to ``NAME_duplicated_0``, so the
-    header is read raw. Repeated empty names (trailing commas) are harmless.
-    """
-    names = list(schema.names())
-    if detect_format(path, fmt) in ("csv", "tsv") and names and not _is_blank(path):
-        try:
-            raw = pl.read_csv(path, separator="\t" if detect_format(path, fmt) == "tsv" else ",", has_header=False,
-                              n_rows=1, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True).row(0)
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise InputError(f"cannot read the header: {safe_reason(exc)}", file=str(path)) from None
-        raw = [name or "" for name in raw]
-    else:
-        raw = names
-    clean = [name.strip().lstrip("\ufeff").strip() for name in raw]
-    seen: dict[str, int] = {}
-    for name in clean:
-        if name:
-            seen[name] = seen.get(name, 0) + 1
-    dup = [name for name, n in seen.items() if n > 1]
-    if dup:
-        raise InputError(f"duplicate column name(s): {', '.join(dup)}; rename or drop the repeated columns",
-                         file=str(path))
-    if len(clean) != len(names):
-        return lf
-    renames = {old: new for old, new in zip(names, clean) if new and old != new}
-    return lf.rename(renames) if renames else lf
 
 
 def _apply_column_map(lf: pl.LazyFrame, schema: pl.Schema, mapping, path: str) -> pl.LazyFrame:
@@ -234,50 +93,6 @@ def _blank_to_null(name: str) -> pl.Expr:
     text = pl.col(name).cast(pl.String)
     # A stripped view's length, not a regex search for non-space: 0.35 s against 0.7 s per pass on 24M prompts.
     return pl.when(text.str.strip_chars().str.len_bytes() > 0).then(text).otherwise(None).alias(name)
-
-
-def parse_timestamp(name: str, dtype: pl.DataType) -> pl.Expr:
-    """Expression turning column ``name`` of ``dtype`` into Datetime(us, UTC).
-
-    Accepts datetimes (naive ones are taken as UTC), dates, epoch seconds,
-    milliseconds or microseconds (told apart by magnitude) and ISO-8601 text
-    with or without an offset. Unparseable values become null.
-
-    Examples
-    --------
-    >>> df = pl.DataFrame({"t": ["2024-01-02T03:04:05Z", "1704164645", "1704164645000", "nope"]})
-    >>> df.select(parse_timestamp("t", pl.String))["t"].dt.hour().to_list()
-    [3, 3, 3, None]
-    """
-    col = pl.col(name)
-    if isinstance(dtype, pl.Datetime):
-        ts = col.dt.cast_time_unit("us")
-        ts = ts.dt.convert_time_zone("UTC") if dtype.time_zone else ts.dt.replace_time_zone("UTC")
-        return ts.alias(name)
-    if dtype == pl.Date:
-        return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias(name)
-    if dtype.is_numeric():
-        return _from_epoch(col.cast(pl.Float64)).alias(name)
-    text = col.cast(pl.String).str.strip_chars()
-    is_number = text.str.contains(r"^-?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$")
-    numeric = _from_epoch(pl.when(is_number).then(text).cast(pl.Float64, strict=False))
-    with_offset = text.str.replace(r"[zZ]$", "+00:00")
-    parsed = [numeric]
-    for fmt in _TEXT_FORMATS:
-        parsed.append(with_offset.str.to_datetime(fmt + "%z", strict=False, time_unit="us").dt.convert_time_zone("UTC"))
-        parsed.append(text.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone("UTC"))
-    parsed.append(text.str.to_datetime("%Y-%m-%d", strict=False, time_unit="us").dt.replace_time_zone("UTC"))
-    return pl.coalesce(parsed).alias(name)
-
-
-def _from_epoch(value: pl.Expr) -> pl.Expr:
-    # Seconds until 5138 AD are below 1e11; milliseconds below 1e14.
-    micros = (
-        pl.when(value.abs() < 1e11).then(value * 1e6)
-        .when(value.abs() < 1e14).then(value * 1e3)
-        .otherwise(value)
-    )
-    return micros.round(0).cast(pl.Int64, strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
 
 
 def _check_types(lf: pl.LazyFrame, schema: pl.Schema, columns: list[str], path: str,
@@ -324,7 +139,7 @@ def _reject_counts(lf: pl.LazyFrame, reasons: dict[str, pl.Expr], path: str) -> 
 
 
 def _first_bad_row(lf: pl.LazyFrame, bad: pl.Expr, path: str) -> int | None:
-    hit = _collect(lf.with_row_index(_ROW, offset=1).filter(bad).select(_ROW).head(1), path)
+    hit = collect_frame(lf.with_row_index(_ROW, offset=1).filter(bad).select(_ROW).head(1), path)
     return int(hit[_ROW][0]) if hit.height else None
 
 
@@ -336,9 +151,9 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     path : str or Path
         Parquet, CSV/TSV or NDJSON file.
     config : IngestConfig, optional
+        Format override, column mapping, timestamp format and CSV separator.
     extra_signals : tuple of str
         Further columns to keep, the signal stage's ``SignalConfig.extra_signals``.
-        Format override, column mapping and extra signal columns.
 
     Returns
     -------
@@ -353,16 +168,20 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     """
     config = config or IngestConfig()
     path_str = str(path)
-    lf = scan(path, config.format, EVENT_COLUMNS + extra_signals + tuple(s for _, s in config.column_map))
-    schema = _schema(lf, path_str)
-    lf = _normalise_header(lf, schema, Path(path), config.format)
-    schema = _schema(lf, path_str)
+    lf = scan(path, config.format, EVENT_COLUMNS + extra_signals + tuple(s for _, s in config.column_map),
+              config.separator)
+    schema = read_schema(lf, path_str)
+    lf = normalise_header(lf, schema, Path(path), config.format, config.separator)
+    schema = read_schema(lf, path_str)
+    file_columns = schema.names()
     lf = _apply_column_map(lf, schema, config.column_map, path_str)
-    schema = _schema(lf, path_str)
+    schema = read_schema(lf, path_str)
     if "account_id" not in schema:
+        hint = "map one with --map account_id=COLUMN"
+        if len(file_columns) == 1 and any(sep in file_columns[0] for sep in ";|\t,"):
+            hint = "the file has a single column: pass its field separator with --separator"
         raise InputError(
-            f"no account_id column (columns: {', '.join(schema.names()) or 'none'}); "
-            "map one with --map account_id=COLUMN",
+            f"no account_id column (columns in the file: {', '.join(file_columns) or 'none'}); {hint}",
             file=path_str,
         )
     for name in extra_signals:
@@ -378,7 +197,8 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     reasons = {"missing_account_id": pl.col("account_id").is_null()}
     if "timestamp" in schema:
         raw = pl.col("timestamp")
-        lf = lf.with_columns(raw.alias("__raw_ts"), parse_timestamp("timestamp", schema["timestamp"]))
+        lf = lf.with_columns(raw.alias("__raw_ts"),
+                             parse_timestamp("timestamp", schema["timestamp"], config.timestamp_format))
         raw_present = pl.col("__raw_ts").is_not_null()
         if schema["timestamp"] in (pl.String, pl.Categorical) or isinstance(schema["timestamp"], pl.Enum):
             raw_text = pl.col("__raw_ts").cast(pl.String).str.strip_chars()
@@ -390,10 +210,16 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     if "timestamp" in schema:
         bad_ts = rejected.get("unparseable_timestamp", 0) + rejected.get("timestamp_out_of_range", 0)
         # Another pass over the input only when some timestamps were bad.
-        if bad_ts and _collect(lf.select(pl.col("timestamp").is_not_null().sum()), path_str).item() == 0:
+        if bad_ts and collect_frame(lf.select(pl.col("timestamp").is_not_null().sum()), path_str).item() == 0:
             first = _first_bad_row(lf, reasons["unparseable_timestamp"] | reasons["timestamp_out_of_range"], path_str)
-            raise InputError("no timestamp could be parsed (expected ISO-8601 or epoch seconds/milliseconds)",
+            expected = (f"expected the format {config.timestamp_format!r}" if config.timestamp_format else
+                        "expected ISO-8601 or epoch seconds to nanoseconds; for other spellings such as "
+                        "03/05/2025 pass --timestamp-format")
+            raise InputError(f"no timestamp could be parsed ({expected})",
                              file=path_str, column="timestamp", row=first)
+    if rows and sum(rejected.values()) >= rows:
+        reasons_text = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in rejected.items())
+        raise InputError(f"every row was rejected ({reasons_text}); nothing left to analyse", file=path_str)
     any_bad = pl.any_horizontal(list(reasons.values()))
     unfiltered = lf
     lf = lf.filter(~any_bad)
@@ -440,14 +266,14 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     """
     config = config or IngestConfig()
     path_str = str(path)
-    fmt = None if Path(path).suffix.lower() in _FORMATS else config.format
+    fmt = None if Path(path).suffix.lower() in EXTENSIONS else config.format
     lf = scan(path, fmt, ACCOUNT_COLUMNS + tuple(s for _, s in config.column_map))
-    schema = _schema(lf, path_str)
-    lf = _normalise_header(lf, schema, Path(path), fmt)
-    schema = _schema(lf, path_str)
+    schema = read_schema(lf, path_str)
+    lf = normalise_header(lf, schema, Path(path), fmt)
+    schema = read_schema(lf, path_str)
     mapping = [(c, s) for c, s in config.column_map if c in ACCOUNT_COLUMNS and s in schema]
     lf = _apply_column_map(lf, schema, mapping, path_str)
-    schema = _schema(lf, path_str)
+    schema = read_schema(lf, path_str)
     if "account_id" not in schema:
         raise InputError("no account_id column in the accounts file; map one with --map account_id=COLUMN",
                          file=path_str)
@@ -466,7 +292,7 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     if "created_at" in schema:
         reasons["unparseable_created_at"] = pl.col("created_at").is_null() & pl.lit(True)
     rows, rejected = _reject_counts(lf, {"missing_account_id": reasons["missing_account_id"]}, path_str)
-    frame = _collect(lf.filter(~reasons["missing_account_id"]), path_str)
+    frame = collect_frame(lf.filter(~reasons["missing_account_id"]), path_str)
     aggs = []
     if "created_at" in frame.columns:
         aggs.append(pl.col("created_at").min())
@@ -525,9 +351,9 @@ def scan_events(source: str | Path | pl.DataFrame | pl.LazyFrame, config: Ingest
     else:
         lf = source.lazy()
         where = "<frame>"
-    schema = _schema(lf, where)
+    schema = read_schema(lf, where)
     lf = _apply_column_map(lf, schema, config.column_map, where)
-    schema = _schema(lf, where)
+    schema = read_schema(lf, where)
     if "account_id" not in schema:
         raise InputError("no account_id column", file=where)
     lf = lf.with_columns(_clean_text("account_id")).filter(pl.col("account_id").is_not_null())

@@ -255,7 +255,7 @@ def _component_exprs() -> dict[str, pl.Expr]:
     }
 
 
-def _reasons() -> dict[str, pl.Expr]:
+def reason_exprs() -> dict[str, pl.Expr]:
     """Plain-language text for each component, with its numbers."""
     c = pl.col
     return {
@@ -265,8 +265,14 @@ def _reasons() -> dict[str, pl.Expr]:
         "ip_spread": pl.concat_str([pl.lit("median account used "), _fmt_int(c("ips").round(0)),
                                     pl.lit(" IPs in "), _fmt_int(c("networks_per_account").round(0)),
                                     pl.lit(" networks")]),
-        "template_share": pl.concat_str([_pct(c("template_share")), pl.lit(" of prompts are templated (\""),
-                                         c("template").fill_null("").str.slice(0, 60), pl.lit("…\")")]),
+        # The template is quoted only when there is one to quote: never an empty "…".
+        "template_share": pl.concat_str([
+            _pct(c("template_share")), pl.lit(" of prompts are templated"),
+            pl.when(c("template").str.strip_chars().str.len_chars() > 0)
+            .then(pl.concat_str([pl.lit(" (\""), c("template").str.strip_chars().str.slice(0, 60),
+                                 pl.when(c("template").str.strip_chars().str.len_chars() > 60).then(pl.lit("…"))
+                                 .otherwise(pl.lit("")), pl.lit("\")")]))
+            .otherwise(pl.lit(""))]),
         "card_pool": pl.concat_str([_fmt_int(c("shared_cards")), pl.lit(" payment fingerprints each shared by "
                                                                           "several accounts (a card pool)")]),
         "timing_sync": pl.concat_str([_pct(c("timing_sync")), pl.lit(" of accounts act in the same minutes")]),
@@ -359,7 +365,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
         ((pl.col("size") >= config.min_flag_size) & (pl.col("score") >= config.flag_threshold)).alias("flagged"))
 
     # Why: the three components contributing most, each with its numbers.
-    reasons = _reasons()
+    reasons = reason_exprs()
     contrib = [pl.struct((pl.col(c).fill_null(0) * weights.get(c, 0.0)).alias("v"), pl.lit(i).alias("pos"),
                          reasons[c].alias("text")) for i, c in enumerate(COMPONENTS)]
     feats = feats.with_columns(pl.concat_list(contrib).alias("_r"))

@@ -104,9 +104,28 @@ def cleanup_stale(out_dir: str | Path, required: Iterable[str] = ()) -> list[str
 
 def _fsync_tree(path: Path) -> None:
     for child in path.iterdir():
+        if child.is_dir():  # a folder carried over from the previous output (cases/, csv/)
+            continue
         with open(child, "rb") as handle:
             os.fsync(handle.fileno())
     _fsync_dir(path)
+
+
+def _link(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _link_copy(src: Path, dst: Path) -> None:
+    """Hard-link (or copy) a file or a folder tree from the previous output into the new one."""
+    if src.is_dir() and not src.is_symlink():
+        shutil.copytree(src, dst, copy_function=_link, symlinks=True)
+    elif src.is_symlink():
+        os.symlink(os.readlink(src), dst)
+    else:
+        _link(str(src), str(dst))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -123,12 +142,19 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_dir_atomically(out_dir: str | Path, write: Callable[[Path], None],
-                         required: Iterable[str] = ()) -> Path:
+                         required: Iterable[str] = (), keep: Callable[[str], bool] | None = None) -> Path:
     """Create or replace ``out_dir`` with what ``write(folder)`` puts in an empty folder.
 
     The caller decides whether ``out_dir`` may be replaced; stale leftovers of
     killed runs are cleaned first (see :func:`cleanup_stale`). On any error the
     temporary folder is removed and ``out_dir`` is left as it was.
+
+    ``keep(name)`` selects entries of the previous ``out_dir`` (files or
+    folders, not hidden) to carry into the new one when ``write`` did not
+    write that name: they are hard-linked (copied where links are not
+    possible) into the temporary folder before the swap, so the previous
+    folder keeps them too until the swap has succeeded, and a crash loses
+    nothing.
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -141,6 +167,11 @@ def write_dir_atomically(out_dir: str | Path, write: Callable[[Path], None],
     tmp.mkdir()
     try:
         write(tmp)
+        if keep is not None and out_dir.is_dir():
+            for child in sorted(out_dir.iterdir()):
+                if child.name.startswith(".") or (tmp / child.name).exists() or not keep(child.name):
+                    continue
+                _link_copy(child, tmp / child.name)
         _fsync_tree(tmp)
         if out_dir.exists():
             out_dir.rename(old)

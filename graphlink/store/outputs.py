@@ -163,6 +163,50 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
     return outputs
 
 
+#: Every name a detect run may write into its output folder: these are replaced or removed by the next run.
+DETECT_WRITES = frozenset(OUTPUT_FILES) | {MEMBERSHIPS_FILE, ACTIVITY_FILE, "campaigns.parquet"}
+
+
+def check_out_dir(out_dir: str | Path) -> None:
+    """Refuse an ``--out`` that exists and is not a graphlink output folder (call before any work).
+
+    Also removes leftovers of killed runs writing ``out_dir`` (see
+    :func:`graphlink.store.atomic.cleanup_stale`).
+
+    Raises
+    ------
+    GraphlinkError
+        ``out_dir`` is a file, or a non-empty folder without ``run.json``.
+    """
+    out_dir = Path(out_dir)
+    cleanup_stale(out_dir, OUTPUT_FILES)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GraphlinkError(f"{out_dir}: exists and is a file, not a folder; choose another --out")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / RUN_FILE).exists():
+        raise GraphlinkError(f"{out_dir}: exists and is not a graphlink output folder (no run.json); "
+                             "nothing was written: choose another --out")
+
+
+def carried_over(out_dir: str | Path) -> list[str]:
+    """Names in an existing output folder that the next detect run keeps (it did not write them).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name in ("run.json", "report.html", "clusters.parquet", ".hidden"):
+    ...         _ = (Path(tmp) / name).write_text("x")
+    ...     (Path(tmp) / "cases").mkdir()
+    ...     carried_over(tmp)
+    ['cases/', 'report.html']
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return []
+    return sorted(p.name + ("/" if p.is_dir() else "") for p in out_dir.iterdir()
+                  if not p.name.startswith(".") and p.name not in DETECT_WRITES)
+
+
 def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
     """Write a detect result to ``out_dir`` atomically (the output contract, :mod:`graphlink.contract`).
 
@@ -171,7 +215,10 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
     leaves either the previous output or none; leftovers of killed runs are
     cleaned up by the next write (see :mod:`graphlink.store.atomic`). An existing
     ``out_dir`` is replaced only if it is empty or a previous graphlink output
-    (it has a ``run.json``).
+    (it has a ``run.json``). Files and folders in it that detect does not
+    write (``report.html``, ``graph.gexf``, ``cases/``, ``csv/``, notes of
+    yours) are kept; detect outputs of the previous run that this run does
+    not write are removed (see :func:`carried_over`).
 
     Raises
     ------
@@ -179,9 +226,7 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
         ``out_dir`` exists and is something else.
     """
     out_dir = Path(out_dir)
-    cleanup_stale(out_dir, OUTPUT_FILES)
-    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / RUN_FILE).exists())):
-        raise GraphlinkError(f"{out_dir}: exists and is not a graphlink output folder; choose another --out")
+    check_out_dir(out_dir)
 
     def write(tmp: Path) -> None:
         result.accounts.write_parquet(tmp / ACCOUNTS_FILE)
@@ -196,4 +241,4 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
         # run.json last: a folder with it is complete.
         (tmp / RUN_FILE).write_text(json.dumps(result.run, indent=2, sort_keys=True, default=str) + "\n")
 
-    return write_dir_atomically(out_dir, write, OUTPUT_FILES)
+    return write_dir_atomically(out_dir, write, OUTPUT_FILES, keep=lambda name: name not in DETECT_WRITES)

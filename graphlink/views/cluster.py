@@ -271,6 +271,51 @@ class ClusterView:
         scoring = self._result.config.scoring
         return why_text(self._row, self.evidence, scoring.flag_threshold, scoring.min_flag_size)
 
+    def schedule(self):
+        """The clock the members act on, from their event timestamps, or ``None``.
+
+        Returns
+        -------
+        graphlink.views.schedule.Schedule or None
+            ``.text()`` reads e.g. "every 10 min at :03:20 ± 30 s, 24 h a day,
+            96% of members" (:func:`graphlink.views.schedule.describe_schedule`).
+
+        Raises
+        ------
+        GraphlinkError
+            The events are not available, or have no timestamp column.
+        """
+        from graphlink.views.schedule import describe_schedule
+
+        return describe_schedule(self._timestamps())
+
+    def templates(self, accounts: int = 20, prompts_per_account: int = 5):
+        """The prompt templates of the cluster, each once, variable parts marked, with an example prompt.
+
+        Built from the cluster's shared prompt shingles and, when the events
+        are available, a sample of its members' prompts
+        (:func:`graphlink.views.evidence.reconstruct_templates`).
+
+        Returns
+        -------
+        list of graphlink.views.evidence.Template
+        """
+        from graphlink.views.evidence import reconstruct_templates
+
+        shingles = self.evidence.filter(pl.col("kind") == "prompt")["value"].to_list()
+        sample: pl.DataFrame | list = []
+        try:
+            lf = self.events()
+            if "prompt" in lf.collect_schema():
+                chosen = self.members["account_id"].sort().head(accounts).implode()
+                sample = (lf.filter(pl.col("account_id").is_in(chosen) & pl.col("prompt").is_not_null())
+                          .select("account_id", pl.col("prompt").cast(pl.String))
+                          .collect().group_by("account_id", maintain_order=True).head(prompts_per_account)
+                          .sort("account_id", "prompt"))
+        except GraphlinkError:
+            pass  # in-memory or moved events: shingles only
+        return reconstruct_templates(shingles, sample)
+
     def export(self, out_dir: str | Path) -> dict[str, Path]:
         """Write the cluster's case file and its members and evidence as CSV.
 

@@ -18,6 +18,8 @@
     ``graphlink.case/1``) with the score and its components, reasons,
     members, evidence, an hour-of-day profile and the run's parameters, for
     case-management tools (:func:`case_file`). Default folder: ``DIR/cases``.
+    The folder is replaced as a whole: it then holds exactly the exported
+    clusters' files (a folder holding anything else is refused).
 ``csv``
     ``members.csv`` and ``evidence.csv``; cells that a spreadsheet would run
     as a formula (starting ``=``, ``+``, ``-``, ``@``) get a leading ``'``.
@@ -283,9 +285,26 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
     if folder.exists() and not folder.is_dir():
         raise GraphlinkError(f"{folder}: exists and is not a folder; --out for {fmt} is a folder")
     if fmt == "json":
-        paths = []
-        for cluster_id in outputs.selected:
-            paths.append(write_atomic(folder / f"cluster-{cluster_id}.json", case_json(outputs, cluster_id, exported_at)))
+        # One export = one consistent set: the folder is replaced as a whole (atomically), and only
+        # a folder holding nothing but case files may be replaced.
+        import re
+
+        from graphlink.store.atomic import write_dir_atomically
+
+        if folder.is_dir():
+            foreign = sorted(p.name for p in folder.iterdir() if not re.fullmatch(r"cluster-\d+\.json", p.name))
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+                raise GraphlinkError(f"{folder}: holds files that are not graphlink case files ({shown}); "
+                                     "nothing was written: choose an empty or new folder for --out")
+
+        def write(tmp: Path) -> None:
+            for cluster_id in outputs.selected:
+                text = case_json(outputs, cluster_id, exported_at)
+                (tmp / f"cluster-{cluster_id}.json").write_text(text, encoding="utf-8")
+
+        write_dir_atomically(folder, write)
+        paths = [folder / f"cluster-{cluster_id}.json" for cluster_id in outputs.selected]
         return ExportInfo(fmt, paths, outputs.selected, redacted=redacted)
     evidence = outputs.evidence.sort(["cluster_id", "accounts_sharing", "weight", "kind", "value"],
                                      descending=[False, True, True, False, False])

@@ -8,16 +8,20 @@ Logged values are attacker-written and pass through
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from rich.console import RenderableType
+import polars as pl
+import typer
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from graphlink.store.folder import score_columns
+from graphlink.store.folder import Outputs, score_columns
 from graphlink.store.outputs import load_outputs
 from graphlink.views.safety import terminal_safe
 
-__all__ = ["show_cluster", "sparkline"]
+__all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
+           "human_size", "plain_argument_usage", "previous_summary", "show_cluster", "sparkline", "tsv_cell"]
 
 
 def sparkline(values: list[int]) -> str:
@@ -111,3 +115,221 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
         table.caption = f"{evidence_rows.height - evidence:,} more (use --evidence)"
     parts.append(table)
     return parts
+
+
+# --------------------------------------------------------------------------- detect summary and progress
+
+CLUSTER_HEADERS = ["cluster", "size", "score", "flagged", "linked by", "why"]
+
+
+def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name, justify in zip(CLUSTER_HEADERS, ("right", "right", "right", "center", "left", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for row in cluster_rows(clusters, top):
+        table.add_row(str(row[0]), f"{row[1]:,}", f"{row[2]:.3f}", "yes" if row[3] else "",
+                      Text(terminal_safe(row[4])), Text(terminal_safe(row[5], limit=160)))
+    return table
+
+
+def cluster_rows(clusters: pl.DataFrame, top: int) -> list[list]:
+    """The summary's top clusters (flagged first, then by score) as plain values."""
+    ranked = clusters.sort(["flagged", "score", "size"], descending=True).head(top)
+    return [[row["cluster_id"], row["size"], round(float(row["score"]), 3), bool(row["flagged"]),
+             ", ".join(row["kinds"] or []), row.get("why") or ""] for row in ranked.iter_rows(named=True)]
+
+
+class StageProgress:
+    """Rich progress for detect on a terminal: stage k of n, the current stage, elapsed time, done stages."""
+
+    STAGES = ("ingest", "signals", "graph", "communities", "scoring", "drilldown")
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, \
+            TimeElapsedColumn
+
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("stages"), TimeElapsedColumn(),
+                                 console=console, transient=False)
+        self.task = self.progress.add_task("starting", total=len(self.STAGES))
+        self.current: str | None = None
+        self.started = 0.0
+
+    def __enter__(self) -> StageProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._finish_stage()
+        self.progress.__exit__(*exc)
+
+    def _finish_stage(self) -> None:
+        import time
+
+        if self.current is not None:
+            self.progress.console.print(f"[dim]✓ {self.current} {time.perf_counter() - self.started:.1f} s[/dim]")
+            self.progress.advance(self.task)
+            self.current = None
+
+    def __call__(self, stage: str) -> None:
+        import time
+
+        self._finish_stage()
+        self.current, self.started = stage, time.perf_counter()
+        self.progress.update(self.task, description=stage)
+
+
+# --------------------------------------------------------------------------- show
+
+
+def _cluster_parts(outputs: Outputs, cluster_id: int, all_values: bool):
+    from graphlink.views.evidence import evidence_by_kind
+
+    row = outputs.cluster_row(cluster_id)
+    member_rows = outputs.members(cluster_id)
+    all_evidence = outputs.cluster_evidence(cluster_id)
+    groups = evidence_by_kind(all_evidence, int(row["size"]), include_zero=all_values)
+    hidden = 0 if all_values else int((all_evidence["weight"].fill_null(0.0) <= 0).sum())
+    evidence_rows = (pl.concat([g.values.with_columns(pl.lit(g.kind).alias("kind")) for g in groups],
+                               how="vertical_relaxed")
+                     .select("kind", "value", "accounts_sharing", "weight", "df") if groups
+                     else all_evidence.clear())
+    return row, member_rows, evidence_rows, hidden, outputs.hour_profile(cluster_id)
+
+
+def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, evidence: int = 30,
+                 all_values: bool = False) -> dict[str, Any]:
+    """One cluster for ``show --json``: its row, reasons, hour profile, members and evidence (strongest kind first)."""
+    row, member_rows, evidence_rows, hidden, hours = _cluster_parts(outputs, cluster_id, all_values)
+    return {"cluster": row, "reasons": [r for r in (row.get("why") or "").split("; ") if r],
+            "redaction": outputs.redaction, "hours_utc": hours,
+            "members_total": member_rows.height, "members": member_rows.head(members).to_dicts(),
+            "evidence_total": evidence_rows.height, "evidence_hidden_weight_0": hidden,
+            "evidence": evidence_rows.head(evidence).to_dicts()}
+
+
+def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evidence: int = 30,
+                   all_values: bool = False) -> tuple[list[Text], list[tuple[Table, list[list], list[str]]]]:
+    """``show``: heading lines, then (rich table, plain rows, headers) for reasons, members and evidence.
+
+    Evidence is grouped by kind, strongest kind first (:func:`graphlink.views.evidence.evidence_by_kind`);
+    values of weight 0 are hidden unless ``all_values``. The CLI prints the rich tables on a terminal
+    and the plain rows, tab-separated, otherwise.
+    """
+    row, member_rows, evidence_rows, hidden, hours = _cluster_parts(outputs, cluster_id, all_values)
+    title = Text(f"Cluster {cluster_id}", style="bold")
+    if row["flagged"]:
+        title.append("  flagged", style="bold red")
+    first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
+    active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
+    heading = [title, Text(f"{row['size']:,} accounts; score {row['score']:.3f}{active}")]
+    if outputs.redaction:
+        heading.append(Text(f"redacted: {outputs.redaction}", style="yellow"))
+
+    reasons = Table(title="Reasons", title_justify="left", show_header=False, box=None, padding=(0, 2))
+    reasons.add_column("what", style="dim")
+    reasons.add_column("value", overflow="fold")
+    reason_rows: list[list] = []
+    for reason in [r for r in (row.get("why") or "").split("; ") if r] or ["no shared evidence recorded"]:
+        reason_rows.append(["why", terminal_safe(reason, limit=300)])
+    for name in score_columns(outputs.clusters):
+        value = row[name]
+        reason_rows.append([name, f"{value:.3f}" if isinstance(value, float) else f"{value}"])
+    reason_rows.append(["linked by", ", ".join(row.get("kinds") or []) or "none"])
+    if hours and any(hours):
+        reason_rows.append(["hours (UTC)", f"00 {sparkline(hours)} 23"])
+    for what, value in reason_rows:
+        reasons.add_row(Text(terminal_safe(what)), Text(terminal_safe(value)))
+
+    table = Table(title=f"Members ({member_rows.height:,})", title_justify="left")
+    member_headers = ["account", "events", "first seen (UTC)", "last seen (UTC)"]
+    for name, justify in zip(member_headers, ("left", "right", "left", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    stamp = lambda t: f"{t:%Y-%m-%d %H:%M}" if t is not None else ""  # noqa: E731
+    member_list = [[m["account_id"], m["events"], stamp(m["first_seen"]), stamp(m["last_seen"])]
+                   for m in member_rows.head(members).iter_rows(named=True)]
+    for r in member_list:
+        table.add_row(Text(terminal_safe(r[0], limit=80)), f"{r[1]:,}", r[2], r[3])
+    if member_rows.height > members:
+        table.caption = f"{member_rows.height - members:,} more (graphlink export DIR --format csv --clusters {cluster_id})"
+
+    ev_table = Table(title=f"Shared evidence, strongest kind first ({evidence_rows.height:,})", title_justify="left")
+    ev_headers = ["kind", "value", "sharing", "weight", "in input"]
+    for name, justify in zip(ev_headers, ("left", "left", "right", "right", "right")):
+        ev_table.add_column(name, justify=justify, overflow="fold")
+    ev_list = [[e["kind"], e["value"], e["accounts_sharing"], round(e["weight"], 3), e["df"]]
+               for e in evidence_rows.head(evidence).iter_rows(named=True)]
+    for r in ev_list:
+        ev_table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}",
+                         f"{r[3]:.3f}", f"{r[4]:,}")
+    notes = []
+    if evidence_rows.height > evidence:
+        notes.append(f"{evidence_rows.height - evidence:,} more (use --evidence)")
+    if hidden:
+        notes.append(f"{hidden:,} values too common to link hidden (use --all-values)")
+    if notes:
+        ev_table.caption = "; ".join(notes)
+    return heading, [(reasons, reason_rows, ["what", "value"]), (table, member_list, member_headers),
+                     (ev_table, ev_list, ev_headers)]
+
+
+# --------------------------------------------------------------------------- CLI help and piped output
+
+
+def plain_argument_usage() -> None:
+    """Show required arguments as ``EVENTS`` (not ``{EVENTS}``) in usage lines (typer >= 0.20 braces them)."""
+    argument = getattr(typer.core, "TyperArgument", None)
+    if argument is not None and hasattr(argument, "_usage_display_name"):
+        def usage(self) -> str:
+            name = self.metavar or self.name.upper()
+            name = name if self.required else f"[{name}]"
+            return name + ("..." if self.nargs != 1 else "")
+
+        argument._usage_display_name = usage
+    if argument is not None and hasattr(argument, "display_type"):
+        original = argument.display_type
+
+        def display_type(self, ctx):  # the metavar says it: EVENTS, not EVENTS <path>
+            return "" if self.metavar else original(self, ctx)
+
+        argument.display_type = display_type
+
+
+def tsv_cell(value) -> str:
+    r"""A table cell as plain text for tab-separated output: tabs and newlines become spaces.
+
+    Examples
+    --------
+    >>> tsv_cell("a\tb\nc"), tsv_cell(None), tsv_cell(0.5)
+    ('a b c', '', '0.5')
+    """
+    if value is None:
+        return ""
+    return terminal_safe(str(value).replace("\t", " ").replace("\n", " ").replace("\r", " "))
+
+
+def previous_summary(section: dict, limit: int = 12) -> str:
+    """One line on how this run's cluster ids relate to the previous run's."""
+    def ids(values: list[int]) -> str:
+        shown = ", ".join(str(v) for v in values[:limit])
+        return f" ({shown}{', …' if len(values) > limit else ''})" if values else ""
+
+    return (f"vs previous run: {section['matched']:,} clusters kept their id, "
+            f"{section['new']:,} new{ids(section['new_ids'])}, "
+            f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}")
+
+
+def human_size(n_bytes: int) -> str:
+    """``1.2 MB``-style size.
+
+    Examples
+    --------
+    >>> human_size(512), human_size(2_500_000)
+    ('512 B', '2.4 MB')
+    """
+    size = float(n_bytes)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"  # pragma: no cover

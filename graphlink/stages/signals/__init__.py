@@ -37,7 +37,8 @@ from graphlink.stages.encode import (
     COUNT_SCHEMA, PAIR_SCHEMA, VALUE_SCHEMA, EncodedEvents, count_by_account, encode_frame, text_pairs,
 )
 from graphlink.stages.ingest import AccountsInfo
-from graphlink.stages.signals.ip import ip_pairs, ip_signals, load_asn_table, parse_ips
+from graphlink.stages.signals.asn import load_asn_table
+from graphlink.stages.signals.ip import ip_pairs, ip_signals, parse_ips
 from graphlink.stages.signals.prompt import normalise_prompt, prompt_pairs, prompt_signals, shingle_texts
 from graphlink.stages.signals.timing import timing_pairs, timing_signals
 
@@ -162,7 +163,7 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
                                          "prompts_templated": pl.UInt32})
     if "ip" in cols:
         asn = load_asn_table(config.asn_table) if config.asn_table else None
-        pairs, values, s, counts = ip_pairs(enc, config.ipv4_prefix, config.ipv6_prefix, asn)
+        pairs, values, s, counts = ip_pairs(enc, config.ipv4_prefix, config.ipv6_prefix, asn, config.ip_chain_position)
         add(pairs, values, counts)
         stats.update(s)
         lap("ip", "ip")

@@ -13,12 +13,13 @@ many accounts sent it.
 
 from __future__ import annotations
 
-import string
-
 import numpy as np
 import polars as pl
 
 from graphlink.config import SignalConfig
+from graphlink.stages.signals.normalise import (
+    SPACELESS, ascii_words, display_words, fold_unicode, is_ascii, normalise_prompt,
+)
 from graphlink.stages.encode import (
     EncodedEvents, count_by_account, encode_frame, position_in_run, text_pairs, value_counts, with_account_ids,
 )
@@ -29,33 +30,6 @@ _CHARS_PER_WORD = 24
 # Odd 64-bit multipliers (golden ratio and splitmix64 constants) weighting each word of a shingle.
 _MULTIPLIERS = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93,
                 0xA0761D6478BD642F, 0xE7037ED1A0B428DB, 0x8EBC6AF09C88C6E3, 0x589965CC75374CC3)
-
-
-# ASCII punctuation and whitespace but the space: what ``(?-u)[[:punct:]\s]`` matches.
-_SEPARATORS = [*string.punctuation, "\t", "\n", "\x0b", "\x0c", "\r"]
-
-
-def normalise_prompt(prompt: pl.Expr) -> pl.Expr:
-    """Lower-case, digits to ``0``, punctuation to spaces, whitespace collapsed.
-
-    Examples
-    --------
-    >>> df = pl.DataFrame({"p": ["  Solve: 12 + 7 = ?\\n Think STEP-by-step! "]})
-    >>> df.select(normalise_prompt(pl.col("p")))["p"][0]
-    'solve 0 0 think step by step'
-    """
-    # ASCII only: 2.5x faster than Unicode-aware classes (measured on 1M prompts);
-    # non-ASCII punctuation stays attached to its word, which only splits a shingle.
-    # Punctuation and whitespace become spaces one character at a time (an
-    # Aho-Corasick replace_many: 4x faster than a regex class on 2M prompts), then
-    # runs of spaces collapse.
-    return (
-        prompt.str.to_lowercase()
-        .str.replace_all(r"(?-u)[0-9]+", "0")
-        .str.replace_many(_SEPARATORS, [" "] * len(_SEPARATORS))
-        .str.replace_all(" {2,}", " ")
-        .str.strip_chars()
-    )
 
 
 def shingle_texts(texts: pl.LazyFrame, ngram: int, max_words: int, seed: int) -> pl.LazyFrame:
@@ -95,6 +69,43 @@ def shingle_texts(texts: pl.LazyFrame, ngram: int, max_words: int, seed: int) ->
         .filter(pl.col("within"))
         .select("text_hash", "pos", "shingle_hash")
     )
+
+
+def quote_shingles(enc: EncodedEvents, texts: pl.DataFrame, located: pl.DataFrame, text_keys: pl.DataFrame,
+                   ngram: int, max_words: int) -> pl.DataFrame:
+    """``shingle_hash, shingle``: each located shingle's words as a person wrote them (<= 200 chars).
+
+    The original prompt (the smallest prompt hash giving the located text) is
+    read back and split into the words :func:`normalise_prompt` would give
+    (:func:`display_words`), so the quote keeps its case, digits, script and
+    look-alike letters. Words of spaceless scripts are joined without spaces.
+    Where that split does not line up with the normalised words (a compatibility
+    character NFKC expands into punctuation) or two shingles would read alike,
+    the normalised words are quoted instead.
+    """
+    normalised = shingle_text(texts, located, ngram)
+    if located.is_empty():
+        return normalised
+    keys = (text_keys.join(located.select("text_hash").unique(), on="text_hash", how="semi")
+            .group_by("text_hash").agg(pl.col("key").min()))
+    # One more pass over the prompt column (about what reading it costs: 1.4 s on 1M events).
+    head = pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD)
+    originals = enc.texts("prompt", keys["key"], display_words(head)).rename({"prompt": "display"})
+    spaced = f"({SPACELESS}) ({SPACELESS})"
+    words = pl.col("display").str.split(" ")
+    quoted = (
+        located.join(keys, on="text_hash").join(originals, on="key")
+        .join(texts.select("text_hash", "norm"), on="text_hash")
+        .filter(words.list.len() == pl.col("norm").str.split(" ").list.len())
+        .select("shingle_hash", words.list.slice(pl.col("pos"), ngram).list.join(" ")
+                .str.replace_all(spaced, "$1$2").str.replace_all(spaced, "$1$2")
+                .str.slice(0, 200).alias("quote"))
+    )
+    out = normalised.join(quoted, on="shingle_hash", how="left").with_columns(
+        pl.coalesce("quote", "shingle").alias("shown"))
+    # Two shingles quoted alike would read as one value: those keep their normalised words.
+    return out.select("shingle_hash", pl.when(pl.col("shown").is_duplicated()).then(pl.col("shingle"))
+                      .otherwise(pl.col("shown")).alias("shingle"))
 
 
 def shingle_text(texts: pl.DataFrame, located: pl.DataFrame, ngram: int) -> pl.DataFrame:
@@ -172,25 +183,35 @@ def smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None
     return distinct.filter(pl.col("rank") < cap).select("account_idx", "key"), cap
 
 
-def _sample(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_words: int,
-            seed: int) -> tuple[pl.DataFrame, int]:
-    """``account_idx, norm, text_hash``: each account's sampled distinct prompts, normalised.
+def sample_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_words: int,
+            seed: int) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+    """``(account_idx, norm, text_hash; k; key, text_hash)``: each account's sampled distinct prompts,
+    normalised, the per-account sample size, and which prompt hashes (``key``) gave each text.
 
     The sample is each account's ``k`` distinct prompts with the smallest hash
     (``k`` from :func:`prompts_per_account`), chosen on the encoded hashes;
     only the chosen prompts' text is read back and normalised (the costly steps).
     """
     chosen, cap = smallest_prompts(enc, max_prompts, max_total)
-    # Only the chosen prompts' text is read back (normalised while streaming), once per distinct prompt.
-    norm = normalise_prompt(pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD))
-    texts = enc.texts("prompt", chosen["key"].unique(), norm).rename({"prompt": "norm"})
+    # Only the chosen prompts' text is read back, once per distinct prompt, copied out of the
+    # read buffers while streaming (a concatenation writes new strings; case is kept for the
+    # Unicode steps, which fold upper-case look-alikes before lower-casing).
+    head = pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD)
+    texts = enc.texts("prompt", chosen["key"].unique(), pl.concat_str([head, pl.lit("")]))
+    # Nearly all prompts are ASCII, where the Unicode steps change nothing: they run on the rest only
+    # (the same result as normalise_prompt on every row, tested).
+    ascii_ = is_ascii(pl.col("prompt"))
+    others = texts.filter(~ascii_)
+    texts = texts.filter(ascii_).select("key", ascii_words(pl.col("prompt").str.to_lowercase()).alias("norm"))
+    if others.height:  # (the confusables table is loaded only then)
+        texts = pl.concat([texts, others.select("key", ascii_words(fold_unicode(pl.col("prompt"))).alias("norm"))])
     sampled = (
         chosen.join(texts, on="key")
         .filter(pl.col("norm").str.len_bytes() > 0)
-        .select("account_idx", "norm", pl.col("norm").hash(seed).alias("text_hash"))
-        .unique(["account_idx", "text_hash"])
+        .select("account_idx", "norm", pl.col("norm").hash(seed).alias("text_hash"), "key")
     )
-    return sampled, cap
+    keys = sampled.select("key", "text_hash")
+    return sampled.drop("key").unique(["account_idx", "text_hash"]), cap, keys
 
 
 def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
@@ -208,7 +229,7 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
     min_share, min_templated, min_prompts = (config.prompt_min_share, config.prompt_min_templated,
                                              config.prompt_min_prompts)
     max_total = config.max_prompts_total
-    sampled, per_account_cap = _sample(enc, max_prompts, max_total, max_words, seed)
+    sampled, per_account_cap, text_keys = sample_prompts(enc, max_prompts, max_total, max_words, seed)
     texts = sampled.select("text_hash", "norm").unique("text_hash")
     shingles = shingle_texts(texts.lazy(), ngram, max_words, seed).collect()
     # Most shingles carry a template's fill and occur once (22M of 30M on the campaign
@@ -252,13 +273,15 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
         .filter(pl.col("count") >= min_share * pl.col("prompts_sampled"))
         .drop("prompts_sampled")
     )
-    # Any occurrence spells a shingle's text: a hash stands for the same words wherever it
-    # occurs (ordering 10M occurrences to pick a canonical one cost 1.5 s).
+    # Each shingle is quoted as written in one prompt: its first occurrence in the text with
+    # the smallest hash (the same whatever the row order).
+    occurring = shingles.join(kept.select("shingle_hash").unique(), on="shingle_hash", how="semi")
     located = (
-        shingles.join(kept.select("shingle_hash").unique(), on="shingle_hash", how="semi")
-        .unique("shingle_hash", keep="any")
+        occurring.group_by("shingle_hash").agg(pl.col("text_hash").min())
+        .join(occurring, on=["shingle_hash", "text_hash"])
+        .group_by("shingle_hash", "text_hash").agg(pl.col("pos").min())
     )
-    values = shingle_text(texts, located, ngram).select(
+    values = quote_shingles(enc, texts, located, text_keys, ngram, max_words).select(
         pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"), pl.col("shingle").alias("value"))
     pairs = kept.select("account_idx", pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"),
                         "count")
@@ -273,7 +296,7 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
                    max_total: int | None = None) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Account-signal pairs of kind ``prompt``: ``account_id, kind, value, count``.
 
-    ``value`` is the normalised shingle text (at most ``ngram`` words, cut to
+    ``value`` is the shingle as written in one prompt (at most ``ngram`` words, cut to
     200 characters) and ``count`` the number of the account's sampled distinct
     prompts containing it. Shingles seen in only one account are dropped.
 

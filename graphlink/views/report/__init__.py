@@ -14,7 +14,8 @@ from pathlib import Path
 
 from graphlink.store.atomic import write_atomic
 from graphlink.store.outputs import load_outputs
-from graphlink.views.report.html import ReportOptions, render_report, section_ids
+from graphlink.views.report.html import MemberEvents, ReportOptions, member_events, planned_sections, \
+    render_report, section_ids
 
 __all__ = ["ReportInfo", "ReportOptions", "render_report", "write_report"]
 
@@ -49,7 +50,8 @@ def write_report(out_dir: str | Path, out: str | Path | None = None, *, redact: 
     redact_key : str, optional
         HMAC key for ``redact`` (default: ``GRAPHLINK_REDACT_KEY``, else random).
     options : ReportOptions, optional
-        Size limits.
+        Size limits, plots, and whether to read the original events (for
+        schedules and example prompts; the events file recorded in ``run.json``).
     generated_at : datetime, optional
         Timestamp shown in the report (default: now).
 
@@ -63,8 +65,11 @@ def write_report(out_dir: str | Path, out: str | Path | None = None, *, redact: 
     out_dir = Path(out_dir)
     target = Path(out) if out is not None else out_dir / "report.html"
     # Read only the clusters that get a section.
-    outputs = load_outputs(out_dir, "flagged", limit=options.max_sections, redact=redact, redact_key=redact_key)
-    html = render_report(outputs, options, generated_at).encode("utf-8")
+    # Read only the clusters that get a section: the top flagged ones, then the top unflagged ones.
+    wanted = planned_sections(out_dir, options)
+    outputs = load_outputs(out_dir, wanted, redact=redact, redact_key=redact_key)
+    events = member_events(outputs, prompts=not outputs.redaction) if options.events else None
+    html = render_report(outputs, options, generated_at, events=events).encode("utf-8")
     write_atomic(target, html)
     return ReportInfo(path=target, bytes=len(html), sections=len(section_ids(outputs, options)),
                       flagged=int(outputs.clusters["flagged"].sum() or 0), clusters=outputs.clusters.height,

@@ -1,22 +1,25 @@
 """HTML rendering of the investigator report.
 
-The report is one self-contained file: inline CSS, a few lines of inline
-vanilla JavaScript (click a column header to sort a table; without JavaScript
-the tables are simply shown ranked), and plots inlined as base64 PNG. It
-needs no network access.
+The report is one self-contained file rendered from the Jinja2 templates in
+``templates/`` (``report.html.j2`` and the partials it includes; style in
+``report.css``, scripts beside it): inline CSS, inline JavaScript (click a
+column header to sort a table; without JavaScript the tables are simply shown
+ranked), and plots inlined as base64 PNG. It needs no network access. A
+designer can change the markup without touching the pipeline: this module
+only builds plain values (texts computed with polars expressions) for the
+templates.
 
 Security
 --------
 Prompts, user agents and account ids are written by the accounts under
-investigation. Every value from the data is HTML-escaped
-(:func:`graphlink.views.safety.html_safe`, or its polars form
-:func:`graphlink.views.safety.html_safe_expr` for table columns), and the page
-carries a Content-Security-Policy that allows only its own inline script and
-style (by hash) and ``data:`` images, so even a value that escaped escaping
-could not run script or load anything. The sort script reads cell text with
-``textContent`` and never writes HTML.
-
-Tables are rendered with polars expressions, one string per row.
+investigation. The Jinja2 environment escapes every value by default
+(``autoescape=True``); only the report's own style sheet and scripts are
+inserted unescaped. The page carries a Content-Security-Policy that allows
+only its own inline scripts and style (by hash) and ``data:`` images, so even
+a value that escaped escaping could not run script or load anything. Data for
+scripts travels in ``<script type="application/json">`` blocks written with
+Jinja2's ``tojson`` (``<``, ``>``, ``&`` and quotes escaped), which are never
+executed. The scripts read text with ``textContent`` and never write HTML.
 """
 
 from __future__ import annotations
@@ -24,110 +27,75 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import jinja2
 import polars as pl
+from markupsafe import Markup
 
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views import plots
-from graphlink.views.safety import html_safe, html_safe_expr
+from graphlink.views.evidence import evidence_by_kind, reconstruct_templates
+from graphlink.views.schedule import describe_schedule, describe_sync, hours_text
 
-CSS = """
-:root { --fg: #1d2733; --muted: #5b6776; --line: #d8dee6; --bg-alt: #f5f7fa; --accent: #b3261e; --link: #1f5fa8; }
-* { box-sizing: border-box; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
-       margin: 0 auto; max-width: 1200px; padding: 0 24px 48px; }
-header.top { border-bottom: 2px solid var(--fg); margin-bottom: 16px; padding: 16px 0 8px; }
-h1 { font-size: 22px; margin: 0 0 4px; }
-h2 { font-size: 18px; margin: 28px 0 8px; }
-h3 { font-size: 15px; margin: 18px 0 6px; }
-.muted, .note { color: var(--muted); }
-.note { font-size: 13px; }
-.redaction { background: #fff4e5; border: 1px solid #f0c36d; padding: 8px 12px; border-radius: 4px; }
-nav.toc { font-size: 13px; margin: 8px 0; }
-nav.toc a { margin-right: 10px; }
-a { color: var(--link); }
-.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 12px 0; }
-.card { border: 1px solid var(--line); border-radius: 6px; padding: 8px 14px; min-width: 140px; }
-.card .n { font-size: 20px; font-weight: 600; }
-.card .l { color: var(--muted); font-size: 12px; }
-table { border-collapse: collapse; margin: 6px 0 12px; font-size: 13px; }
-th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: var(--bg-alt); font-weight: 600; white-space: nowrap; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.text { overflow-wrap: anywhere; max-width: 560px; }
-tbody tr:nth-child(even) { background: #fbfcfd; }
-table.sortable.js th { cursor: pointer; user-select: none; }
-table.sortable.js th[aria-sort="ascending"]::after { content: " \\25B2"; }
-table.sortable.js th[aria-sort="descending"]::after { content: " \\25BC"; }
-table.kv th { text-align: left; background: none; font-weight: 500; color: var(--muted); }
-.flag { color: var(--accent); font-weight: 600; }
-section.cluster { border-top: 1px solid var(--line); margin-top: 28px; }
-section.cluster h2 .flag { font-size: 13px; margin-left: 8px; }
-ul.why { margin: 4px 0 8px; padding-left: 20px; }
-.plots { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
-figure { margin: 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
-figcaption { font-size: 12px; color: var(--muted); max-width: 540px; }
-.scroll { max-height: 480px; overflow: auto; border: 1px solid var(--line); }
-.scroll table { margin: 0; }
-.scroll th { position: sticky; top: 0; }
-pre { background: var(--bg-alt); padding: 8px; overflow: auto; font-size: 12px; }
-details { margin: 8px 0; }
-"""
+TEMPLATES = Path(__file__).parent / "templates"
 
-SORT_JS = """
-(function () {
-  var tables = document.querySelectorAll("table.sortable");
-  Array.prototype.forEach.call(tables, function (table) {
-    var heads = table.tHead.rows[0].cells;
-    table.classList.add("js");
-    Array.prototype.forEach.call(heads, function (th, col) {
-      th.tabIndex = 0;
-      th.setAttribute("role", "button");
-      function key(row) {
-        var cell = row.cells[col];
-        var raw = cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent;
-        if (th.getAttribute("data-type") === "num") {
-          var n = parseFloat(raw);
-          return isNaN(n) ? -Infinity : n;
-        }
-        return raw.toLowerCase();
-      }
-      function sort() {
-        var body = table.tBodies[0];
-        var rows = Array.prototype.slice.call(body.rows);
-        var current = th.getAttribute("aria-sort");
-        var numeric = th.getAttribute("data-type") === "num";
-        var dir = current ? (current === "ascending" ? -1 : 1) : (numeric ? -1 : 1);
-        rows.sort(function (a, b) {
-          var x = key(a), y = key(b);
-          return (x < y ? -1 : x > y ? 1 : 0) * dir;
-        });
-        rows.forEach(function (r) { body.appendChild(r); });
-        Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", dir > 0 ? "ascending" : "descending");
-      }
-      th.addEventListener("click", sort);
-      th.addEventListener("keydown", function (e) {
-        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); }
-      });
-    });
-  });
-})();
-"""
+
+def _read(name: str) -> str:
+    return (TEMPLATES / name).read_text(encoding="utf-8")
+
+
+#: The report's style sheet and scripts, inlined and allowed by hash in the CSP.
+CSS = _read("report.css")
+SORT_JS = _read("sort.js")
 
 
 def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-CONTENT_SECURITY_POLICY = (
-    f"default-src 'none'; img-src data:; style-src {_csp_hash(CSS)}; script-src {_csp_hash(SORT_JS)}; "
-    "base-uri 'none'; form-action 'none'"
-)
+def content_security_policy(scripts: list[str]) -> str:
+    """The page's Content-Security-Policy: only its own style and the given inline scripts (by hash).
+
+    Examples
+    --------
+    >>> csp = content_security_policy(["1"])
+    >>> "script-src 'sha256-" in csp and "default-src 'none'" in csp and "unsafe" not in csp
+    True
+    """
+    return (f"default-src 'none'; img-src data:; style-src {_csp_hash(CSS)}; "
+            f"script-src {' '.join(_csp_hash(s) for s in scripts)}; base-uri 'none'; form-action 'none'")
+
+
+CONTENT_SECURITY_POLICY = content_security_policy([SORT_JS])
+VENDOR = Path(__file__).parent / "vendor"
+NETVIEW_JS = _read("netview.js")
+
+
+@lru_cache(maxsize=1)
+def cytoscape_js() -> str:
+    """Cytoscape.js (MIT, ``vendor/cytoscape.LICENSE``), inlined for the interactive cluster views.
+
+    Raises
+    ------
+    ValueError
+        The vendored file could end the inline ``<script>`` element early.
+    """
+    text = (VENDOR / "cytoscape.min.js").read_text(encoding="utf-8")
+    if "</script" in text.lower() or "<!--" in text:
+        raise ValueError("vendor/cytoscape.min.js cannot be inlined in a <script> element")
+    return text
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of the report templates: autoescaping on, undefined names are errors."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False)
 
 
 @dataclass(frozen=True)
@@ -139,6 +107,10 @@ class ReportOptions:
     max_sections : int
         Flagged clusters given a detailed section (highest scores first); the
         rest are listed in the cluster table with a note.
+    max_unflagged_sections : int
+        Highest-scoring clusters that are *not* flagged also given a section
+        (marked "not flagged"), so a run with nothing flagged still offers
+        something to review.
     max_members : int
         Members listed per cluster (most active first).
     max_table_rows : int
@@ -149,14 +121,26 @@ class ReportOptions:
         Draw plots (False gives a text-only report, for speed).
     seed : int
         Seed of the network layouts.
+    events : bool
+        Read the members' original events (the events file recorded in
+        ``run.json``, if it is still there) for schedules and example prompts.
+    max_values_per_kind : int
+        Values listed per evidence kind before "more" (the rest are one click away).
+    interactive : bool
+        Add an interactive network view per section (Cytoscape.js, inlined:
+        about 440 kB once per report); the static drawing stays for print.
     """
 
     max_sections: int = 100
+    max_unflagged_sections: int = 10
     max_members: int = 500
     max_table_rows: int = 1000
     max_network_nodes: int = 150
     plots: bool = True
     seed: int = 0
+    events: bool = True
+    max_values_per_kind: int = 10
+    interactive: bool = True
 
 
 @dataclass(frozen=True)
@@ -174,6 +158,8 @@ class Column:
     sort: pl.Expr | None = None
     link: pl.Expr | None = None
     title: str = ""
+    cell_title: pl.Expr | None = None
+    css: str = ""
 
 
 # -- cell formatting (expressions) ---------------------------------------------
@@ -224,58 +210,68 @@ def fmt_list(expr: pl.Expr) -> pl.Expr:
 # -- building blocks -------------------------------------------------------------
 
 
-def html_table(frame: pl.DataFrame, columns: list[Column], *, table_id: str = "", sortable: bool = True,
-               css_class: str = "") -> str:
-    """A ``<table>`` of ``frame`` with the given columns, one polars-built string per row.
+@dataclass(frozen=True)
+class Table:
+    """A table ready for the ``table`` template macro: plain values, escaped when rendered."""
+
+    id: str
+    classes: str
+    columns: list[dict[str, str]]
+    rows: list[list[dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def height(self) -> int:
+        return len(self.rows)
+
+
+def build_table(frame: pl.DataFrame, columns: list[Column], *, table_id: str = "", sortable: bool = True,
+                css_class: str = "") -> Table:
+    """Cell texts, sort keys, links and titles of ``frame`` computed with polars, for the template.
 
     Examples
     --------
     >>> df = pl.DataFrame({"v": ["<b>"], "n": [2]})
-    >>> html = html_table(df, [Column("value", pl.col("v")), Column("n", fmt_int(pl.col("n")), numeric=True,
-    ...                                                                 sort=pl.col("n"))])
-    >>> "<td class=\\"text\\">&lt;b&gt;</td>" in html, 'data-sort="2.0"' in html
-    (True, True)
+    >>> t = build_table(df, [Column("value", pl.col("v")), Column("n", fmt_int(pl.col("n")), numeric=True,
+    ...                                                               sort=pl.col("n"))])
+    >>> t.rows[0][0]["text"], t.rows[0][1]["sort"]
+    ('<b>', '2.0')
     """
     heads = []
-    cells = []
-    for col in columns:
+    exprs = []
+    for i, col in enumerate(columns):
         kind = "num" if col.numeric else "text"
-        title = f' title="{html_safe(col.title)}"' if col.title else ""
-        heads.append(f'<th scope="col" class="{kind}" data-type="{kind}"{title}>{html_safe(col.header)}</th>')
-        text = html_safe_expr(col.text.cast(pl.String).fill_null(""))
-        if col.link is not None:  # rows whose link is null render as plain text
-            text = pl.coalesce(pl.concat_str([pl.lit('<a href="#'), html_safe_expr(col.link.cast(pl.String)),
-                                              pl.lit('">'), text, pl.lit("</a>")]), text)
-        opening = [pl.lit(f'<td class="{kind}"')]
-        if col.sort is not None:
-            opening += [pl.lit(' data-sort="'), col.sort.cast(pl.Float64).cast(pl.String).fill_null(""), pl.lit('"')]
-        cells.append(pl.concat_str([*opening, pl.lit(">"), text, pl.lit("</td>")]))
-    if frame.is_empty():
-        body = ""
-    else:
-        rows = frame.select(pl.concat_str([pl.lit("<tr>"), *cells, pl.lit("</tr>")]).alias("row"))["row"]
-        body = rows.str.join("\n").item()
+        heads.append({"header": col.header, "kind": kind, "title": col.title,
+                      "cell_class": " ".join(c for c in (kind, col.css) if c)})
+        exprs.append(col.text.cast(pl.String).fill_null("").alias(f"t{i}"))
+        exprs.append((col.sort.cast(pl.Float64).cast(pl.String) if col.sort is not None
+                      else pl.lit(None, pl.String)).alias(f"s{i}"))
+        exprs.append((col.link.cast(pl.String) if col.link is not None else pl.lit(None, pl.String)).alias(f"l{i}"))
+        exprs.append((col.cell_title.cast(pl.String) if col.cell_title is not None
+                      else pl.lit(None, pl.String)).alias(f"h{i}"))
+    rows: list[list[dict[str, Any]]] = []
+    if not frame.is_empty():
+        values = frame.select(exprs).rows()
+        n = len(columns)
+        rows = [[{"text": r[4 * i], "sort": r[4 * i + 1], "link": r[4 * i + 2], "title": r[4 * i + 3]}
+                 for i in range(n)] for r in values]
     classes = " ".join(c for c in ("sortable" if sortable else "", css_class) if c)
-    ident = f' id="{html_safe(table_id)}"' if table_id else ""
-    return (f'<table{ident} class="{classes}">\n<thead><tr>{"".join(heads)}</tr></thead>\n'
-            f"<tbody>\n{body}\n</tbody>\n</table>")
+    return Table(id=table_id, classes=classes, columns=heads, rows=rows)
 
 
-def kv_table(pairs: list[tuple[str, Any]]) -> str:
-    """A two-column key/value table of a few Python values (run metadata)."""
-    rows = "".join(f'<tr><th scope="row">{html_safe(k)}</th><td>{html_safe(v)}</td></tr>' for k, v in pairs)
-    return f'<table class="kv"><tbody>{rows}</tbody></table>'
-
-
-def figure(plot: plots.Plot, alt: str) -> str:
-    """An inline ``<figure>`` with the PNG as a data URI."""
-    data = base64.b64encode(plot.png).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{data}" width="{plot.width}" height="{plot.height}" '
-            f'alt="{html_safe(alt)}"><figcaption>{html_safe(plot.caption)}</figcaption></figure>')
+def figure(plot: plots.Plot, alt: str) -> dict[str, Any]:
+    """An inline figure (PNG as base64) for the ``figure`` template macro."""
+    return {"data": base64.b64encode(plot.png).decode("ascii"), "width": plot.width, "height": plot.height,
+            "alt": alt, "caption": plot.caption, "network": False}
 
 
 def _n(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return _n(value)
 
 
 # -- sections ----------------------------------------------------------------------
@@ -286,18 +282,25 @@ def ranked(clusters: pl.DataFrame) -> pl.DataFrame:
     return clusters.sort(["score", "size", "cluster_id"], descending=[True, True, False], nulls_last=True)
 
 
-def render_summary(outputs: Outputs) -> str:
+def summary_cards(outputs: Outputs) -> list[tuple[str, str]]:
+    """The headline counts of the run."""
     run = outputs.run
     counts = run.get("counts", {})
     events = (run.get("inputs") or {}).get("events") or {}
-    accounts_in = (run.get("inputs") or {}).get("accounts")
     cards = [
         ("events read", events.get("rows_read")), ("events kept", events.get("rows_kept")),
         ("accounts", counts.get("accounts")), ("clusters", counts.get("clusters")),
         ("flagged clusters", counts.get("flagged_clusters")), ("accounts flagged", counts.get("accounts_flagged")),
     ]
-    card_html = "".join(f'<div class="card"><div class="n">{html_safe(_n(v))}</div><div class="l">{html_safe(k)}</div></div>'
-                        for k, v in cards if v is not None)
+    return [(k, _n(v)) for k, v in cards if v is not None]
+
+
+def summary_context(outputs: Outputs) -> dict[str, Any]:
+    """Inputs, warnings, counts, timings, parameters and versions of the run, as plain text pairs."""
+    run = outputs.run
+    counts = run.get("counts", {})
+    events = (run.get("inputs") or {}).get("events") or {}
+    accounts_in = (run.get("inputs") or {}).get("accounts")
     rejected = events.get("rejected") or {}
     rejected_text = ", ".join(f"{k}: {_n(v)}" for k, v in sorted(rejected.items())) or "none"
     inputs = [("events file", events.get("path", "")), ("rows read", _n(events.get("rows_read", ""))),
@@ -310,96 +313,137 @@ def render_summary(outputs: Outputs) -> str:
                    ("accounts rows rejected", acc_rejected or "none")]
     else:
         inputs.append(("accounts file", "none"))
-    warnings = run.get("warnings") or []
-    warning_html = ("<ul>" + "".join(f"<li>{html_safe(w)}</li>" for w in warnings) + "</ul>") if warnings \
-        else '<p class="muted">None.</p>'
     timings = run.get("timings") or {}
     timing_pairs = [(k, f"{float(v):.2f} s") for k, v in timings.items()]
     timing_pairs.append(("total", f"{sum(float(v) for v in timings.values()):.2f} s"))
-    versions = run.get("versions") or {}
-    params = json.dumps(run.get("parameters", {}), indent=2, sort_keys=True, default=str)
-    return f"""<section id="summary">
-<h2>Run summary</h2>
-<div class="cards">{card_html}</div>
-<h3>Inputs</h3>
-{kv_table(inputs)}
-<h3>Warnings</h3>
-{warning_html}
-<details><summary>Counts</summary>
-{kv_table([(k, _n(v)) for k, v in sorted(counts.items())])}
-</details>
-<details><summary>Timings</summary>
-{kv_table(timing_pairs)}
-</details>
-<details><summary>Parameters</summary>
-<pre>{html_safe(params)}</pre>
-</details>
-<details><summary>Versions</summary>
-{kv_table(sorted(versions.items()))}
-</details>
-</section>"""
+    return {
+        "inputs": inputs,
+        "warnings": [str(w) for w in run.get("warnings") or []],
+        "counts": [(k, _n(v)) for k, v in sorted(counts.items())],
+        "timings": timing_pairs,
+        "parameters": json.dumps(run.get("parameters", {}), indent=2, sort_keys=True, default=str),
+        "versions": sorted((str(k), str(v)) for k, v in (run.get("versions") or {}).items()),
+    }
 
 
-def render_cluster_table(outputs: Outputs, sections: set[int], options: ReportOptions) -> str:
+def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions) -> tuple[Table, Table, str]:
+    """The ranked cluster table (one line per cluster), the score-components table and a note."""
     clusters = ranked(outputs.clusters)
     total = clusters.height
     shown = clusters.head(options.max_table_rows)
     components = [c for c in score_columns(shown) if c != "score"]
     section_ids = pl.Series(sorted(sections), dtype=pl.Int64).implode()
-    columns = [
-        Column("cluster", fmt_int(pl.col("cluster_id")), numeric=True, sort=pl.col("cluster_id"),
-               link=pl.when(pl.col("cluster_id").is_in(section_ids))
-               .then(pl.concat_str([pl.lit("cluster-"), pl.col("cluster_id").cast(pl.String)]))),
+    link = pl.when(pl.col("cluster_id").is_in(section_ids)).then(
+        pl.concat_str([pl.lit("cluster-"), pl.col("cluster_id").cast(pl.String)]))
+    ident = Column("cluster", fmt_int(pl.col("cluster_id")), numeric=True, sort=pl.col("cluster_id"), link=link)
+    kinds = fmt_list(pl.col("kinds")) if "kinds" in shown.columns else pl.lit("")
+    why = pl.col("why") if "why" in shown.columns else pl.lit("")
+    main = build_table(shown, [
+        ident,
         Column("size", fmt_int(pl.col("size")), numeric=True, sort=pl.col("size")),
         Column("score", fmt_float(pl.col("score")), numeric=True, sort=pl.col("score"),
                title="Higher is more suspicious"),
+        Column("flagged", pl.when(pl.col("flagged")).then(pl.lit("flagged")).otherwise(pl.lit("")), css="flagcell"),
+        *([Column("campaign", pl.col("campaign_id").cast(pl.String), link=pl.concat_str(
+            [pl.lit("campaign-"), pl.col("campaign_id").cast(pl.String)]))] if "campaign_id" in shown.columns else []),
+        Column("linked by", kinds, cell_title=kinds, css="kinds"),
+        Column("why", why, cell_title=why, css="why"),
+    ], table_id="clusters", css_class="ranked")
+    comps = build_table(shown, [
+        ident,
+        Column("score", fmt_float(pl.col("score")), numeric=True, sort=pl.col("score")),
         *[Column(name, fmt_number(pl.col(name), shown.schema[name]), numeric=True, sort=pl.col(name))
           for name in components],
-        Column("flagged", pl.when(pl.col("flagged")).then(pl.lit("flagged")).otherwise(pl.lit(""))),
-        Column("linked by", fmt_list(pl.col("kinds"))),
-        Column("why", pl.col("why")),
-    ]
-    table = html_table(shown, columns, table_id="clusters")
-    note = ""
+    ], table_id="components")
+    note = "Click a column header to sort; hover a reason to read it whole. Clusters with a section link to it."
     if total > shown.height:
-        note = (f'<p class="note">Showing the {shown.height:,} highest-scoring of {total:,} clusters; '
-                "all are in clusters.parquet.</p>")
-    return f"""<section id="clusters-section">
-<h2>Clusters ranked by score</h2>
-<p class="note">Click a column header to sort. Flagged clusters link to their section below.</p>
-{note}
-<div class="scroll">{table}</div>
-</section>"""
+        note += (f" Showing the {shown.height:,} highest-scoring of {total:,} clusters; "
+                 "all are in clusters.parquet.")
+    return main, comps, note
 
 
-def render_cluster(outputs: Outputs, cluster_id: int, options: ReportOptions) -> str:
+def _value_columns(kind: str) -> list[Column]:
+    return [
+        Column("value", pl.col("value"), css="text"),
+        Column("accounts sharing", fmt_int(pl.col("accounts_sharing")), numeric=True, sort=pl.col("accounts_sharing"),
+               title="Members of this cluster carrying the value"),
+        Column("accounts in input", fmt_int(pl.col("df")), numeric=True, sort=pl.col("df"),
+               title="Accounts carrying the value in the whole input"),
+        Column("weight", fmt_float(pl.col("weight")), numeric=True, sort=pl.col("weight"),
+               title="Rarity weight of the value; 0 means too common to link accounts"),
+    ]
+
+
+def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events: MemberEvents | None,
+                     members: pl.DataFrame, options: ReportOptions) -> dict[str, Any]:
+    """The evidence of one cluster in human terms: its clock, then each kind, strongest first.
+
+    Built on :mod:`graphlink.views.evidence` and :mod:`graphlink.views.schedule` (shared with ``show``
+    and notebooks).
+    """
+    cid = int(cluster_id)
+    ids = members["account_id"].implode()
+    times = prompts = None
+    if events is not None and events.times is not None:
+        times = events.times.filter(pl.col("account_id").is_in(ids))
+    if events is not None and events.prompts is not None:
+        prompts = events.prompts.filter(pl.col("account_id").is_in(ids))
+    clock = ""
+    if times is not None and times.height:
+        schedule = describe_schedule(times)
+        hours = times["timestamp"].dt.hour().unique().to_list()
+        clock = (f"Acts on a clock: {schedule.text()}." if schedule is not None else
+                 f"No repeating schedule found; active {hours_text(hours)}.")
+        sync = describe_sync(times)
+        if sync:
+            clock += f" {sync[0].upper()}{sync[1:]}."
+    kinds = []
+    limit = max(options.max_values_per_kind, 1)
+    for group in evidence_by_kind(evidence, size):
+        item: dict[str, Any] = {"kind": group.kind, "label": group.label, "summary": group.summary,
+                                "templates": [], "table": None, "more": None}
+        values = group.values
+        if group.kind == "prompt":
+            item["templates"] = [
+                {"parts": t.parts, "example": t.example,
+                 "used": (f"followed by {t.prompts:,} sampled prompts of {t.accounts:,} accounts"
+                          if t.accounts else "reconstructed from the shared phrases")}
+                for t in reconstruct_templates(values["value"].to_list(), prompts if prompts is not None else ())]
+        elif group.kind == "timing":
+            item["summary"] = (f"{values.height:,} shared activity signatures: accounts active in the same "
+                               f"60-second windows again and again (the largest group: "
+                               f"{int(values['accounts_sharing'].max()):,} accounts). A signature is a hash of "
+                               "the windows, to match, not to read.")
+        columns = _value_columns(group.kind)
+        if group.kind in ("prompt", "timing"):  # the template / clock says it; the raw values on request
+            item["more"] = build_table(values, columns, table_id=f"evidence-{cid}-{group.kind}")
+        else:
+            item["table"] = build_table(values.head(limit), columns, table_id=f"evidence-{cid}-{group.kind}")
+            if values.height > limit:
+                item["more"] = build_table(values.slice(limit), columns, table_id=f"evidence-{cid}-{group.kind}-more")
+        kinds.append(item)
+    zero = evidence.filter(pl.col("weight").fill_null(0.0) <= 0)
+    common = None
+    if zero.height:
+        common = build_table(zero.sort(["kind", "accounts_sharing"], descending=[False, True]),
+                             [Column("kind", pl.col("kind")), *_value_columns("")[:3]],
+                             table_id=f"evidence-{cid}-common")
+    return {"clock": clock, "kinds": kinds, "common": common, "n_common": f"{zero.height:,}"}
+
+
+def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
+                    events: MemberEvents | None = None) -> dict[str, Any]:
+    """Everything the cluster section template shows, as plain values."""
     row = outputs.cluster_row(cluster_id)
     members = outputs.members(cluster_id)
     evidence = outputs.cluster_evidence(cluster_id)
     activity = outputs.cluster_activity(cluster_id)
     memberships = outputs.cluster_memberships(cluster_id)
-    anchor = f"cluster-{int(cluster_id)}"
-    flag = '<span class="flag">flagged</span>' if row.get("flagged") else ""
     first, last = members["first_seen"].min(), members["last_seen"].max()
     active = f" · active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first is not None and last is not None else ""
     kinds = ", ".join(row.get("kinds") or []) or "none"
-    reasons = [r for r in (row.get("why") or "").split("; ") if r]
-    why = ("<ul class=\"why\">" + "".join(f"<li>{html_safe(r)}</li>" for r in reasons) + "</ul>") if reasons \
-        else '<p class="muted">No shared evidence recorded.</p>'
-    components = [(name, _fmt_value(row.get(name))) for name in score_columns(outputs.clusters)]
-    top_values = row.get("top_values") or []
-    evidence_columns = [
-        Column("kind", pl.col("kind")),
-        Column("value", pl.col("value")),
-        Column("accounts sharing", fmt_int(pl.col("accounts_sharing")), numeric=True, sort=pl.col("accounts_sharing"),
-               title="Members of this cluster carrying the value"),
-        Column("weight", fmt_float(pl.col("weight")), numeric=True, sort=pl.col("weight"),
-               title="Rarity weight of the value; 0 means too common to link accounts"),
-        Column("accounts in input", fmt_int(pl.col("df")), numeric=True, sort=pl.col("df"),
-               title="Accounts carrying the value in the whole input"),
-    ]
     member_columns = [
-        Column("account", pl.col("account_id")),
+        Column("account", pl.col("account_id"), css="text"),
         Column("events", fmt_int(pl.col("events")), numeric=True, sort=pl.col("events")),
         Column("first seen (UTC)", fmt_time(pl.col("first_seen"))),
         Column("last seen (UTC)", fmt_time(pl.col("last_seen"))),
@@ -407,62 +451,232 @@ def render_cluster(outputs: Outputs, cluster_id: int, options: ReportOptions) ->
     shown = members.head(options.max_members)
     member_note = ""
     if members.height > shown.height:
-        member_note = (f'<p class="note">Showing the {shown.height:,} most active of {members.height:,} members; '
-                       f"export all with: graphlink export DIR --format csv --clusters {int(cluster_id)}</p>")
-    return f"""<section class="cluster" id="{anchor}">
-<h2>Cluster {int(cluster_id)} {flag}</h2>
-<p class="muted">{int(row['size']):,} accounts · score {float(row['score']):.3f} · linked by {html_safe(kinds)}{html_safe(active)}</p>
-<h3>Why</h3>
-{why}
-<div class="plots">
-<div><h3>Score components</h3>{kv_table(components)}</div>
-<div><h3>Top shared values</h3><ul class="why">{"".join(f"<li>{html_safe(v)}</li>" for v in top_values) or "<li>none</li>"}</ul></div>
-</div>
-<h3>Shared evidence</h3>
-{html_table(evidence, evidence_columns, table_id=f"evidence-{int(cluster_id)}") if evidence.height else '<p class="muted">None.</p>'}
-{_render_plots(cluster_id, activity, memberships, options)}
-<h3>Members ({members.height:,})</h3>
-{member_note}
-<div class="scroll">{html_table(shown, member_columns, table_id=f"members-{int(cluster_id)}")}</div>
-</section>"""
+        member_note = (f"Showing the {shown.height:,} most active of {members.height:,} members; "
+                       f"export all with: graphlink export DIR --format csv --clusters {int(cluster_id)}")
+    figures, notes = _plots(cluster_id, activity, memberships, options)
+    network = None
+    if options.interactive and memberships is not None:
+        network = network_data(memberships, max_nodes=options.max_network_nodes, seed=options.seed)
+    return {
+        "id": int(cluster_id),
+        "flagged": bool(row.get("flagged")),
+        "subtitle": f"{int(row['size']):,} accounts · score {float(row['score']):.3f} · linked by {kinds}{active}",
+        "why": [r for r in (row.get("why") or "").split("; ") if r],
+        "components": [(name, _fmt_value(row.get(name))) for name in score_columns(outputs.clusters)],
+        "evidence": evidence_context(cluster_id, evidence, int(row["size"]), events, members, options),
+        "figures": figures,
+        "network": network,
+        "plots_note": "",
+        "notes": notes,
+        "n_members": f"{members.height:,}",
+        "member_note": member_note,
+        "members": build_table(shown, member_columns, table_id=f"members-{int(cluster_id)}"),
+    }
 
 
-def _fmt_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return _n(value)
+def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0) -> dict[str, Any] | None:
+    """Nodes (with positions, colours and hover texts) and edges of one cluster's interactive view.
+
+    The same sample of accounts and signals as the static drawing
+    (:func:`graphlink.views.plots.sample_network`) and the same seeded
+    spring layout (networkx), so both show the same picture. Returns
+    ``None`` when no signal is shared by two members.
+    """
+    import networkx as nx
+
+    edges, _ = plots.sample_network(memberships, max_nodes=max_nodes)
+    if edges.is_empty():
+        return None
+    signals = (edges.select("kind", "value", "sharing", "weight").unique(["kind", "value"]).sort("kind", "value")
+               .with_row_index("n").with_columns(pl.format("v{}", pl.col("n")).alias("node")))
+    edges = edges.join(signals.select("kind", "value", "node"), on=["kind", "value"])
+    accounts = edges["account_id"].unique().sort()
+    account_node = {a: f"a{i}" for i, a in enumerate(accounts.to_list())}
+    graph = nx.Graph()
+    graph.add_nodes_from(account_node.values())
+    graph.add_nodes_from(signals["node"].to_list())
+    pairs = list(zip([account_node[a] for a in edges["account_id"].to_list()], edges["node"].to_list()))
+    graph.add_edges_from(pairs)
+    pos = nx.spring_layout(graph, seed=seed, iterations=60)
+    kinds = signals["kind"].unique().sort().to_list()
+    # Hover text of an account: every value it shares with other members (memberships), linking ones first.
+    shared = (memberships.filter(pl.col("account_id").is_in(accounts.implode()))
+              .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
+              .group_by("account_id", maintain_order=True)
+              .agg(pl.concat_str([pl.col("kind"), pl.lit("="), pl.col("value").str.slice(0, 80)]).head(12).alias("v"),
+                   pl.len().alias("n")))
+    tips = {a: f"account {a}\nshares {n:,} value(s): " + "; ".join(v) + (" …" if n > len(v) else "")
+            for a, v, n in shared.iter_rows()}
+    top = max(int(signals["sharing"].max()), 1)
+    nodes = [{"id": account_node[a], "kind": "account", "colour": plots.ACCOUNT_COLOUR, "size": 8,
+              "x": round(float(pos[account_node[a]][0]) * 300, 2), "y": round(float(pos[account_node[a]][1]) * 300, 2),
+              "tip": tips.get(a, f"account {a}")} for a in accounts.to_list()]
+    nodes += [{"id": node, "kind": kind, "colour": plots.kind_colour(kind, kinds),
+               "size": round(10 + 16 * (sharing / top) ** 0.5, 1),
+               "x": round(float(pos[node][0]) * 300, 2), "y": round(float(pos[node][1]) * 300, 2),
+               "tip": f"{kind} {value}\nshared by {sharing:,} members · weight {weight:.2f}"}
+              for _, kind, value, sharing, weight, node in signals.iter_rows()]
+    return {"nodes": nodes, "edges": [list(p) for p in pairs], "kinds": [[k, plots.kind_colour(k, kinds)] for k in kinds]}
 
 
-def _render_plots(cluster_id: int, activity: pl.DataFrame | None, memberships: pl.DataFrame | None,
-                  options: ReportOptions) -> str:
+def _plots(cluster_id: int, activity: pl.DataFrame | None, memberships: pl.DataFrame | None,
+           options: ReportOptions) -> tuple[list[dict[str, Any]], list[str]]:
     if not options.plots:
-        return ""
-    parts = []
+        return [], []
+    figures, notes = [], []
     if activity is None:
-        parts.append('<p class="note">No activity.parquet in this output folder (written by an older graphlink): '
-                     "rerun detect for the hour-of-day and timeline plots.</p>")
+        notes.append("No activity.parquet in this output folder (written by an older graphlink): "
+                     "rerun detect for the hour-of-day and timeline plots.")
     else:
-        parts.append(figure(plots.hour_of_day(activity), f"Events by hour of day (UTC), cluster {cluster_id}"))
-        parts.append(figure(plots.timeline(activity), f"Events and active accounts over time, cluster {cluster_id}"))
+        figures.append(figure(plots.hour_of_day(activity), f"Events by hour of day (UTC), cluster {cluster_id}"))
+        figures.append(figure(plots.timeline(activity), f"Events and active accounts over time, cluster {cluster_id}"))
     if memberships is None:
-        parts.append('<p class="note">No memberships.parquet in this output folder: rerun detect for the '
-                     "network drawing.</p>")
+        notes.append("No memberships.parquet in this output folder: rerun detect for the network drawing.")
     else:
-        parts.append(figure(plots.network(memberships, max_nodes=options.max_network_nodes, seed=options.seed),
-                            f"Network of accounts and shared signals, cluster {cluster_id}"))
-    return '<h3>Activity and network</h3>\n<div class="plots">' + "\n".join(parts) + "</div>"
+        figures.append(figure(plots.network(memberships, max_nodes=options.max_network_nodes, seed=options.seed),
+                              f"Network of accounts and shared signals, cluster {cluster_id}") | {"network": True})
+    return figures, notes
+
+
+def _section_plan(clusters: pl.DataFrame, options: ReportOptions) -> tuple[list[int], list[int]]:
+    flagged = ranked(clusters.filter(pl.col("flagged")))
+    unflagged = ranked(clusters.filter(~pl.col("flagged")))
+    return (flagged.head(options.max_sections)["cluster_id"].to_list(),
+            unflagged.head(options.max_unflagged_sections)["cluster_id"].to_list())
+
+
+def planned_sections(out_dir: str | Path, options: ReportOptions) -> list[int]:
+    """Cluster ids a report of ``out_dir`` gives a section (read from ``clusters.parquet`` alone).
+
+    Raises
+    ------
+    GraphlinkError
+        ``out_dir`` is not a detect output folder.
+    """
+    from graphlink.store.outputs import check_folder
+
+    check_folder(Path(out_dir))
+    clusters = pl.read_parquet(Path(out_dir) / "clusters.parquet", columns=["cluster_id", "size", "score", "flagged"])
+    flagged, unflagged = _section_plan(clusters, options)
+    return sorted(flagged + unflagged)
 
 
 def section_ids(outputs: Outputs, options: ReportOptions) -> list[int]:
-    """Flagged clusters that get a section: the ``max_sections`` highest-scoring loaded ones."""
+    """Clusters that get a section, in report order: the ``max_sections`` highest-scoring flagged
+    ones, then the ``max_unflagged_sections`` highest-scoring unflagged ones (only loaded clusters)."""
     loaded = pl.Series(outputs.selected, dtype=pl.Int64).implode()
-    flagged = ranked(outputs.clusters.filter(pl.col("flagged") & pl.col("cluster_id").is_in(loaded)))
-    return flagged.head(options.max_sections)["cluster_id"].to_list()
+    flagged, unflagged = _section_plan(outputs.clusters.filter(pl.col("cluster_id").is_in(loaded)), options)
+    return flagged + unflagged
+
+
+@dataclass(frozen=True)
+class MemberEvents:
+    """Original events of the section clusters' members, read back from the events file.
+
+    Attributes
+    ----------
+    times : DataFrame or None
+        ``account_id, timestamp`` of every member event (None: no timestamp column).
+    prompts : DataFrame or None
+        ``account_id, prompt``: a few prompts of a sample of each cluster's members.
+    note : str
+        Why something is missing ("" when all is there).
+    """
+
+    times: pl.DataFrame | None
+    prompts: pl.DataFrame | None
+    note: str = ""
+
+
+def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluster: int = 20,
+                  prompts_per_account: int = 5, max_prompt_rows: int = 100_000) -> MemberEvents:
+    """Read the section clusters' members' events from the events file recorded in ``run.json``.
+
+    Two streaming scans of the events file: ``account_id, timestamp`` of every
+    member (16 bytes per event), and the prompts (cut to 500 characters) of
+    ``accounts_per_cluster`` members per cluster, at most ``max_prompt_rows``
+    read, ``prompts_per_account`` kept per account.
+
+    Never raises for a missing or unreadable events file: the note says why
+    and the report falls back to what the output folder holds.
+    """
+    from graphlink.config import build_config
+    from graphlink.errors import GraphlinkError
+    from graphlink.stages.ingest import scan_events
+
+    path = ((outputs.run.get("inputs") or {}).get("events") or {}).get("path")
+    if not path or path == "<frame>" or not Path(path).is_file():
+        return MemberEvents(None, None, f"The events file ({path or 'an in-memory frame'}) is not available, so "
+                                        "schedules and example prompts are not shown; rerun the report where it is.")
+    try:
+        config = build_config(parameters=outputs.run.get("parameters") or {})
+        lf = scan_events(path, config.ingest)
+        schema = lf.collect_schema()
+        members = outputs.accounts.select("account_id", "cluster_id")
+        ids = members["account_id"].implode()
+        times = None
+        if "timestamp" in schema:
+            times = (lf.filter(pl.col("account_id").is_in(ids)).select("account_id", "timestamp")
+                     .drop_nulls("timestamp").collect(engine="streaming"))
+        sample = None
+        if prompts and "prompt" in schema:
+            chosen = (members.sort("account_id").group_by("cluster_id", maintain_order=True)
+                      .head(accounts_per_cluster)["account_id"])
+            sample = (lf.filter(pl.col("account_id").is_in(chosen.implode()) & pl.col("prompt").is_not_null())
+                      .select("account_id", pl.col("prompt").cast(pl.String).str.slice(0, 500))
+                      .head(max_prompt_rows).collect(engine="streaming").group_by("account_id", maintain_order=True)
+                      .head(prompts_per_account)
+                      .sort("account_id", "prompt"))
+    except (GraphlinkError, pl.exceptions.PolarsError, OSError, TypeError, ValueError) as exc:
+        return MemberEvents(None, None, f"The events file {path} could not be read back "
+                                        f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}), "
+                                        "so schedules and example prompts are not shown.")
+    note = "" if prompts else "Example prompts are left out of a redacted report."
+    return MemberEvents(times, sample, note)
+
+
+def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptions) -> dict[str, Any] | None:
+    """The campaigns table and sections, when the folder has ``campaigns.parquet`` (operator level).
+
+    Expected columns: ``campaign_id``, ``clusters`` (list of cluster ids),
+    ``accounts``, ``score``, ``flagged``, ``why``; missing optional columns
+    are tolerated. Campaigns come first in the report, highest score first.
+    """
+    path = outputs.path / "campaigns.parquet"
+    if not path.is_file():
+        return None
+    campaigns = pl.read_parquet(path)
+    if "campaign_id" not in campaigns.columns:
+        return None
+    defaults = {"clusters": pl.lit(None, pl.List(pl.Int64)), "accounts": pl.lit(None, pl.Int64),
+                "score": pl.lit(None, pl.Float64), "flagged": pl.lit(False), "why": pl.lit("")}
+    campaigns = campaigns.with_columns([v.alias(k) for k, v in defaults.items() if k not in campaigns.columns])
+    campaigns = campaigns.sort(["score", "campaign_id"], descending=[True, False], nulls_last=True)
+    shown = campaigns.head(options.max_table_rows)
+    table = build_table(shown, [
+        Column("campaign", pl.col("campaign_id").cast(pl.String), link=pl.concat_str(
+            [pl.lit("campaign-"), pl.col("campaign_id").cast(pl.String)])),
+        Column("clusters", pl.col("clusters").list.len(), numeric=True, sort=pl.col("clusters").list.len()),
+        Column("accounts", fmt_int(pl.col("accounts")), numeric=True, sort=pl.col("accounts")),
+        Column("score", fmt_float(pl.col("score")), numeric=True, sort=pl.col("score")),
+        Column("flagged", pl.when(pl.col("flagged")).then(pl.lit("flagged")).otherwise(pl.lit("")), css="flagcell"),
+        Column("why", pl.col("why"), cell_title=pl.col("why"), css="why"),
+    ], table_id="campaigns", css_class="ranked")
+    items = []
+    for row in shown.iter_rows(named=True):
+        clusters = sorted(int(c) for c in (row["clusters"] or []))
+        accounts = f"{int(row['accounts']):,} accounts · " if row["accounts"] is not None else ""
+        score = f"score {float(row['score']):.3f}" if row["score"] is not None else "no score"
+        items.append({"id": str(row["campaign_id"]), "flagged": bool(row["flagged"]),
+                      "summary": f"{accounts}{len(clusters):,} clusters · {score}",
+                      "why": [r for r in str(row["why"] or "").split("; ") if r],
+                      "clusters": [(c, c in sections) for c in clusters]})
+    return {"table": table, "sections": items}
 
 
 def render_report(outputs: Outputs, options: ReportOptions | None = None,
-                  generated_at: datetime | None = None) -> str:
-    """The whole report as one HTML string.
+                  generated_at: datetime | None = None, events: MemberEvents | None = None) -> str:
+    """The whole report as one HTML string, rendered from the Jinja2 templates in ``templates/``.
 
     Parameters
     ----------
@@ -472,45 +686,50 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
     options : ReportOptions, optional
     generated_at : datetime, optional
         Shown in the header (default: now).
+    events : MemberEvents, optional
+        The members' original events (:func:`member_events`), for schedules
+        and example prompts; without them the report says so.
     """
+    from graphlink import __version__ as version
+
     options = options or ReportOptions()
     generated_at = generated_at or datetime.now(timezone.utc)
     ids = section_ids(outputs, options)
     n_flagged = int(outputs.clusters["flagged"].sum() or 0)
-    sections = "\n".join(render_cluster(outputs, c, options) for c in ids)
-    if not ids:
-        sections = '<p class="muted">No cluster was flagged in this run.</p>'
-    elif n_flagged > len(ids):
-        sections = (f'<p class="note">Detailed sections for the {len(ids):,} highest-scoring of {n_flagged:,} '
-                    "flagged clusters (raise the limit with graphlink report --max-sections).</p>\n" + sections)
-    redaction = f'<p class="redaction">Redacted: {html_safe(outputs.redaction)}</p>' if outputs.redaction else ""
-    toc = " ".join(f'<a href="#cluster-{c}">{c}</a>' for c in ids[:60])
-    more = " …" if len(ids) > 60 else ""
-    from graphlink import __version__ as version
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>graphlink report: {html_safe(outputs.path.name)}</title>
-<style>{CSS}</style>
-</head>
-<body>
-<header class="top">
-<h1>graphlink report</h1>
-<p class="muted">Output folder {html_safe(outputs.path)} · generated {generated_at:%Y-%m-%d %H:%M} UTC · graphlink {html_safe(version)}</p>
-{redaction}
-<nav class="toc"><a href="#summary">Summary</a> <a href="#clusters-section">Clusters</a> Flagged: {toc or "none"}{more}</nav>
-</header>
-{render_summary(outputs)}
-{render_cluster_table(outputs, set(ids), options)}
-<section id="flagged">
-<h2>Flagged clusters</h2>
-{sections}
-</section>
-<script>{SORT_JS}</script>
-</body>
-</html>
-"""
+    n_flagged_sections = sum(1 for c in ids if c in set(outputs.clusters.filter("flagged")["cluster_id"].to_list()))
+    notes = []
+    if not n_flagged:
+        notes.append("No cluster was flagged in this run.")
+    elif n_flagged > n_flagged_sections:
+        notes.append(f"Detailed sections for the {n_flagged_sections:,} highest-scoring of {n_flagged:,} flagged "
+                     "clusters (raise the limit with graphlink report --max-sections).")
+    if len(ids) > n_flagged_sections:
+        notes.append(f"The {len(ids) - n_flagged_sections:,} highest-scoring clusters that are not flagged have a "
+                     "section too, marked \"not flagged\": linked accounts below the flag threshold, worth a look.")
+    if events is not None and events.note:
+        notes.append(events.note)
+    main, comps, table_note = cluster_tables(outputs, set(ids), options)
+    sections = [cluster_context(outputs, c, options, events) for c in ids]
+    scripts = [SORT_JS]
+    if any(s["network"] for s in sections):
+        scripts += [cytoscape_js(), NETVIEW_JS]
+    context = {
+        "csp": content_security_policy(scripts),
+        "css": Markup(CSS),
+        "scripts": [Markup(s) for s in scripts],
+        "folder_name": outputs.path.name,
+        "folder": str(outputs.path),
+        "generated": f"{generated_at:%Y-%m-%d %H:%M}",
+        "version": version,
+        "redaction": outputs.redaction,
+        "cards": summary_cards(outputs),
+        "campaigns": campaigns_context(outputs, set(ids), options),
+        "ranked": main,
+        "components": comps,
+        "table_note": table_note,
+        "section_notes": notes,
+        "sections": sections,
+        "has_network": any(s["network"] for s in sections),
+        "summary": summary_context(outputs),
+    }
+    return environment().get_template("report.html.j2").render(context)

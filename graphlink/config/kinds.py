@@ -1,0 +1,72 @@
+"""How one signal kind links accounts: :class:`KindSpec` and the built-in kinds' defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graphlink.config.checks import check
+
+__all__ = ["DEFAULT_CUSTOM_KIND", "KindSpec", "default_kinds"]
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """How one signal kind links accounts.
+
+    Attributes
+    ----------
+    weight : float
+        Multiplier on the per-pair rarity weight ``(2 / df) ** rarity_exponent``
+        of each value of the kind (see :class:`graphlink.config.GraphConfig`).
+    max_accounts : int or None
+        Optional hub cap: a value shared by more accounts than this links
+        nobody. None (the default for every kind) links every shared value,
+        however popular, at its rarity weight.
+    strong : bool
+        Weak kinds (network, ASN, prompt shingles, timing, user agent, email
+        domain, creation hour) add weight to links that strong kinds made, at
+        most doubling them, but never link two accounts on their own.
+    """
+
+    weight: float
+    max_accounts: int | None = None
+    strong: bool = True
+
+    def __post_init__(self) -> None:
+        check(self.weight >= 0, f"weight must be at least 0, got {self.weight!r}")
+        check(self.max_accounts is None or self.max_accounts >= 2,
+              f"max_accounts must be None (no cap) or at least 2, got {self.max_accounts!r}")
+
+
+def default_kinds() -> dict[str, KindSpec]:
+    """The built-in signal kinds and their specs (a fresh dict each call)."""
+    # Weights encode how much one shared value says about common control.
+    # A shared card is the strongest single link; two accounts share many
+    # shingles when they share a template, so each shingle weighs little.
+    # No kind has a hub cap: a value shared by many accounts weighs little per
+    # pair but still links, so a proxy pool behind thousands of accounts is
+    # seen. What keeps an office NAT from becoming a cluster is the partition's
+    # density threshold (CPM), not a cap.
+    return {
+        "payment": KindSpec(weight=3.0),
+        "ip": KindSpec(weight=1.0),
+        # Neighbours on one ISP block share a /24: a network only reinforces.
+        "ip_net": KindSpec(weight=0.5, strong=False),
+        "asn": KindSpec(weight=0.2, strong=False),
+        # Templates are shared by a whole operator (all its cells) and by stock
+        # phrasing among people: they reinforce links cards, IPs and identifiers
+        # made instead of merging everything that talks alike.
+        "prompt": KindSpec(weight=0.3, strong=False),
+        # A common schedule (cron at :00) is shared by unrelated companies: being
+        # active in the same minutes corroborates a shared network, card or
+        # template but is no link on its own (SynchroTrap, CCS 2014, matches
+        # time jointly with the action and the address).
+        "timing": KindSpec(weight=1.0, strong=False),
+        "user_agent": KindSpec(weight=0.2, strong=False),
+        "email_domain": KindSpec(weight=0.5, strong=False),
+        "created_hour": KindSpec(weight=0.3, strong=False),
+    }
+
+
+#: Spec of user-declared ``--signal`` columns unless configured otherwise.
+DEFAULT_CUSTOM_KIND = KindSpec(weight=1.0)

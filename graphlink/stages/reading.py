@@ -1,0 +1,194 @@
+"""Reading input files: format from the extension, encoding checks, CSV separator sniffing, lazy scans.
+
+Used by :mod:`graphlink.stages.ingest`; every read error becomes an
+:class:`~graphlink.errors.InputError` naming the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from graphlink.errors import InputError, safe_reason
+
+__all__ = ["BLANK_PROBE", "EXTENSIONS", "collect_frame", "detect_format", "is_blank", "normalise_header",
+           "read_schema", "scan", "sniff_encoding", "sniff_separator"]
+
+#: File extension -> format.
+EXTENSIONS = {
+    ".parquet": "parquet", ".pq": "parquet",
+    ".csv": "csv", ".tsv": "tsv",
+    ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson",
+}
+# A text file whose first bytes are all whitespace and which is no longer than this is empty.
+BLANK_PROBE = 1 << 16
+
+
+def detect_format(path: str | Path, override: str | None = None) -> str:
+    """Return ``parquet``, ``csv``, ``tsv`` or ``ndjson`` for ``path``.
+
+    Examples
+    --------
+    >>> detect_format("log.PARQUET"), detect_format("x.jsonl"), detect_format("x.txt", "csv")
+    ('parquet', 'ndjson', 'csv')
+    """
+    if override:
+        fmt = override.lower()
+        if fmt not in {"parquet", "csv", "tsv", "ndjson"}:
+            raise InputError(f"unknown format {override!r}; use parquet, csv, tsv or ndjson", file=str(path))
+        return fmt
+    fmt = EXTENSIONS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise InputError(
+            "unknown file format (expected .parquet, .csv, .tsv, .ndjson or .jsonl); pass --format",
+            file=str(path),
+        )
+    return fmt
+
+
+def sniff_encoding(path: Path, fmt: str) -> bytes | None:
+    """Check the start of a text file; return NDJSON bytes to parse from memory, if any.
+
+    Raises for UTF-16/32 files (common from spreadsheet exports) instead of
+    reading them as garbage. A UTF-8 byte-order mark is fine: polars skips it
+    in CSV, and an NDJSON file with one is parsed from memory without it.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        if head[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") or head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise InputError("file is UTF-16 or UTF-32 encoded; convert it to UTF-8", file=str(path))
+        if fmt == "ndjson" and head[:3] == b"\xef\xbb\xbf":
+            handle.seek(3)
+            return handle.read()
+    return None
+
+
+def is_blank(path: Path) -> bool:
+    """True for an empty or whitespace-only file (no header, no records)."""
+    with open(path, "rb") as handle:
+        head = handle.read(BLANK_PROBE + 1)
+    return len(head) <= BLANK_PROBE and not head.lstrip(b"\xef\xbb\xbf").strip()
+
+
+def sniff_separator(path: str | Path, fmt: str = "csv", override: str | None = None) -> str:
+    """The field separator of a CSV/TSV file: ``override``, tab for TSV, else sniffed from the header.
+
+    The header line (up to 64 KiB) is checked for ``,``, ``;``, tab and ``|``
+    outside double quotes; the most frequent wins, ``,`` on a tie or when none
+    occurs. European spreadsheet exports write ``;``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+    ...     _ = f.write('account_id;"ip, as logged";ts\\na;1.2.3.4;2024-01-01\\n')
+    >>> sniff_separator(f.name); os.unlink(f.name)
+    ';'
+    """
+    if override:
+        return override
+    if fmt == "tsv":
+        return "\t"
+    with open(path, "rb") as handle:
+        head = handle.read(BLANK_PROBE)
+    line = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    unquoted = b"".join(line.split(b'"')[0::2])
+    counts = {sep: unquoted.count(sep.encode()) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda sep: (counts[sep], sep == ","))
+    return best if counts[best] else ","
+
+
+def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = (),
+         separator: str | None = None) -> pl.LazyFrame:
+    """Lazily scan ``path``; text formats are read as strings so junk never fails inference.
+
+    An empty (or whitespace-only) CSV/TSV/NDJSON file is an empty log: it scans
+    to zero rows with only an ``account_id`` column. NDJSON values are read as
+    text too (numbers in canonical form, ``true``/``false``, nested values as
+    their JSON text), so one record's ``"ip": [..]`` cannot break another's
+    ``"ip": "1.2.3.4"``; if the keys themselves cannot be inferred, the
+    ``columns`` graphlink can use are read, those that occur kept.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", file=str(path))
+    fmt = detect_format(path, fmt)
+    try:
+        if fmt == "parquet":
+            return pl.scan_parquet(path)
+        if is_blank(path):
+            return pl.LazyFrame(schema={"account_id": pl.String})
+        unmarked = sniff_encoding(path, fmt)
+        if fmt in ("csv", "tsv"):
+            return pl.scan_csv(
+                path,
+                separator=sniff_separator(path, fmt, separator),
+                infer_schema=False,
+                encoding="utf8-lossy",
+                truncate_ragged_lines=True,
+            )
+        source = path if unmarked is None else unmarked
+        try:
+            names = pl.scan_ndjson(source, infer_schema_length=None).collect_schema().names()
+        except pl.exceptions.PolarsError:
+            if not columns:
+                raise
+            names = None
+        if names is not None:
+            return pl.scan_ndjson(source, schema={name: pl.String for name in names})
+        # No common type for some key: read the usable columns, keep those that occur.
+        as_text = pl.scan_ndjson(source, schema={name: pl.String for name in dict.fromkeys(columns)})
+        present = as_text.select(pl.all().is_not_null().any()).collect().row(0, named=True)
+        return as_text.select([name for name, seen in present.items() if seen])
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"cannot read as {fmt}: {safe_reason(exc)}", file=str(path)) from None
+
+
+def read_schema(lf: pl.LazyFrame, path: str) -> pl.Schema:
+    """The frame's schema, read errors as an :class:`InputError` naming the file."""
+    try:
+        return lf.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"cannot read: {safe_reason(exc)}", file=path) from None
+
+
+def collect_frame(lf: pl.LazyFrame, path: str) -> pl.DataFrame:
+    """Collect, turning read/compute errors into an :class:`InputError` naming the file."""
+    try:
+        return lf.collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"cannot read: {safe_reason(exc)}", file=path) from None
+
+
+def normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str | None,
+                      separator: str | None = None) -> pl.LazyFrame:
+    """Reject duplicate column names; trim whitespace (and stray BOMs) around names.
+
+    polars silently renames a repeated CSV header to ``NAME_duplicated_0``, so the
+    header is read raw. Repeated empty names (trailing commas) are harmless.
+    """
+    names = list(schema.names())
+    if detect_format(path, fmt) in ("csv", "tsv") and names and not is_blank(path):
+        try:
+            raw = pl.read_csv(path, separator=sniff_separator(path, detect_format(path, fmt), separator),
+                              has_header=False,
+                              n_rows=1, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True).row(0)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise InputError(f"cannot read the header: {safe_reason(exc)}", file=str(path)) from None
+        raw = [name or "" for name in raw]
+    else:
+        raw = names
+    clean = [name.strip().lstrip("\ufeff").strip() for name in raw]
+    seen: dict[str, int] = {}
+    for name in clean:
+        if name:
+            seen[name] = seen.get(name, 0) + 1
+    dup = [name for name, n in seen.items() if n > 1]
+    if dup:
+        raise InputError(f"duplicate column name(s): {', '.join(dup)}; rename or drop the repeated columns",
+                         file=str(path))
+    if len(clean) != len(names):
+        return lf
+    renames = {old: new for old, new in zip(names, clean) if new and old != new}
+    return lf.rename(renames) if renames else lf

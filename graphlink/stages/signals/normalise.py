@@ -1,0 +1,157 @@
+"""Prompt text normalisation: what two prompts are compared as.
+
+Unicode NFKC, invisible characters removed, TR39 look-alike letters folded to
+Latin, full case folding, spaceless scripts split by character, digits to
+``0``, punctuation and whitespace to single spaces (:func:`normalise_prompt`);
+and the same split on the text as written (:func:`display_words`), for quoting.
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+
+import polars as pl
+
+__all__ = ["SPACELESS", "ascii_words", "casefold_table", "confusable_table", "display_words", "fold_unicode",
+           "is_ascii", "normalise_prompt"]
+
+# ASCII punctuation and whitespace but the space: what ``(?-u)[[:punct:]\s]`` matches.
+_SEPARATORS = [*string.punctuation, "\t", "\n", "\x0b", "\x0c", "\r"]
+
+
+# Invisible characters removed before comparing: every format character (Unicode
+# category Cf: zero-width space/joiners U+200B-D, word joiner U+2060, BOM U+FEFF,
+# soft hyphen, bidi controls, tags) and the invisible fillers and selectors of other
+# categories (combining grapheme joiner, Hangul fillers, Khmer inherent vowels,
+# Mongolian free variation selectors, braille blank, variation selectors).
+_INVISIBLE = (r"[\p{Cf}\x{034F}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180B}-\x{180F}\x{2800}\x{3164}"
+              r"\x{FE00}-\x{FE0F}\x{FFA0}\x{E0100}-\x{E01EF}]")
+# Scripts written without spaces between words: each character becomes a word, so
+# 5-word shingles are 5-character n-grams of those runs.
+SPACELESS = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}]"
+
+
+@functools.cache
+def confusable_table() -> tuple[tuple[list[str], list[str]], tuple[list[str], list[str]]]:
+    """Two ``(sources, targets)`` tables folding non-ASCII look-alike letters to the ASCII letter or digit they imitate.
+
+    Built from the Unicode TR39 confusables data shipped by the
+    ``confusable_homoglyphs`` package (MIT licence; its ``confusables.json``
+    is generated from Unicode's ``confusables.txt``). Only single characters
+    confusable with a single ASCII letter or digit of the same case are
+    folded (Cyrillic ``а`` and ``Т``, Greek ``ο`` and ``Ν``, Latin ``ɑ``...),
+    so text is folded to one script (Latin) and ASCII is never touched. The
+    first table applies before lower-casing (targets lower case); the second
+    after it: the lower-case forms of upper-case look-alikes not folded
+    already (Cyrillic ``Т`` may arrive as ``т``) and full case folding
+    (``ß`` -> ``ss``, ``ς`` -> ``σ``).
+    """
+    import importlib.resources
+    import json
+
+    data = json.loads((importlib.resources.files("confusable_homoglyphs") / "confusables.json")
+                      .read_text(encoding="utf-8"))
+    exact: dict[str, str] = {}
+    for char, glyphs in data.items():
+        if len(char) != 1 or char.isascii():
+            continue
+        ascii_ = sorted(g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalnum())
+        same_case = [c for c in ascii_ if c.isupper() == char.isupper()]
+        if same_case:
+            exact[char] = same_case[0].lower()
+    for char in data:  # an upper-case look-alike of only lower-case letters (Greek Ι, "l"): as its lower case
+        low = char.lower()
+        if len(char) == 1 and not char.isascii() and char not in exact and len(low) == 1 and low in exact:
+            exact[char] = exact[low]
+    after: dict[str, str] = {}
+    for char, target in exact.items():
+        low = char.lower()
+        if len(low) == 1 and not low.isascii() and low not in exact:
+            after.setdefault(low, target)
+    for char, target in casefold_table().items():
+        after.setdefault(char, target)
+    before_keys, after_keys = sorted(exact), sorted(after)
+    return (before_keys, [exact[k] for k in before_keys]), (after_keys, [after[k] for k in after_keys])
+
+
+@functools.cache
+def casefold_table() -> dict[str, str]:
+    """Lower-case characters whose Unicode case folding differs from themselves (``ß`` -> ``ss``, ``ς`` -> ``σ``)."""
+    table = {}
+    for code in range(0x80, 0x20000):
+        char = chr(code)
+        if char.lower() == char and char.casefold() != char:
+            table[char] = char.casefold()
+    return table
+
+
+def fold_unicode(text: pl.Expr) -> pl.Expr:
+    """Unicode normalisation and lower case before comparison (see :func:`normalise_prompt`)."""
+    (before, before_to), (after, after_to) = confusable_table()
+    return (
+        text.str.normalize("NFKC")
+        .str.replace_all(_INVISIBLE, "")
+        .str.replace_many(before, before_to)
+        .str.to_lowercase()
+        .str.replace_many(after, after_to)
+        .str.replace_all(SPACELESS, " $0 ")
+        .str.replace_all(r"[\p{P}\p{Z}]", " ")
+    )
+
+
+def ascii_words(lowered: pl.Expr) -> pl.Expr:
+    """Digits to ``0``, ASCII punctuation and whitespace to single spaces (ASCII-only classes)."""
+    # ASCII only: 2.5x faster than Unicode-aware classes (measured on 1M prompts).
+    # Punctuation and whitespace become spaces one character at a time (an
+    # Aho-Corasick replace_many: 4x faster than a regex class on 2M prompts), then
+    # runs of spaces collapse.
+    return (
+        lowered.str.replace_all(r"(?-u)[0-9]+", "0")
+        .str.replace_many(_SEPARATORS, [" "] * len(_SEPARATORS))
+        .str.replace_all(" {2,}", " ")
+        .str.strip_chars()
+    )
+
+
+def is_ascii(text: pl.Expr) -> pl.Expr:
+    """True where the text is pure ASCII (one byte per character)."""
+    return text.str.len_bytes() == text.str.len_chars()
+
+
+def normalise_prompt(prompt: pl.Expr) -> pl.Expr:
+    """Prompt text as compared: cosmetic variation removed, one word per space-separated token.
+
+    Steps: Unicode NFKC (full-width and mathematical letters, ligatures);
+    invisible and format characters removed (category Cf such as U+200B-D,
+    U+2060, U+FEFF, and invisible fillers); look-alike letters of other
+    scripts folded to the ASCII letters they imitate (Unicode TR39
+    confusables, see :func:`confusable_table`); lower case with full case
+    folding (``ß`` -> ``ss``); characters of scripts written without spaces (Han,
+    kana, Thai, Lao, Khmer, Myanmar, Tibetan) split into one word each;
+    digits to ``0``; punctuation and whitespace to single spaces.
+
+    ASCII text (nearly all prompts) needs none of the Unicode steps: the
+    prompt sampler (:mod:`graphlink.stages.signals.prompt`) runs them only on the others; this expression
+    runs them on every row and gives the same result.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"p": ["  Solve: 12 + 7 = ?\\n Think STEP-by-step! ",
+    ...                          "Thi\\u200bnk st\\u0435p ｂｙ step", "请把下面这段话翻译成英文"]})
+    >>> df.select(normalise_prompt(pl.col("p")))["p"].to_list()
+    ['solve 0 0 think step by step', 'think step by step', '请 把 下 面 这 段 话 翻 译 成 英 文']
+    """
+    return ascii_words(fold_unicode(prompt))
+
+
+def display_words(prompt: pl.Expr) -> pl.Expr:
+    """The prompt as written, split into the words :func:`normalise_prompt` would give (for quoting shingles)."""
+    return (
+        prompt.str.replace_all(_INVISIBLE, "")
+        .str.replace_all(SPACELESS, " $0 ")
+        .str.replace_all(r"[\p{P}\p{Z}]", " ")
+        .str.replace_many(_SEPARATORS, [" "] * len(_SEPARATORS))
+        .str.replace_all(" {2,}", " ")
+        .str.strip_chars()
+    )

@@ -1,0 +1,50 @@
+"""The core works without the optional extras (pyarrow: simulate; leidenalg: the other backend)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Make the optional packages unimportable, then run the CLI in this interpreter.
+BLOCK = ("import sys; sys.modules['pyarrow'] = None; sys.modules['leidenalg'] = None; "
+         "from graphlink.cli import app; sys.argv = ['graphlink', *sys.argv[1:]]; app()")
+
+
+def _cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-c", BLOCK, *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_optional_parts_are_extras():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = " ".join(project["dependencies"])
+    assert "pyarrow" not in core and "leidenalg" not in core
+    extras = project["optional-dependencies"]
+    assert any(d.startswith("pyarrow") for d in extras["simulate"])
+    assert any(d.startswith("leidenalg") for d in extras["leidenalg"])
+    assert {"pyarrow", "leidenalg"} <= {d.split(">")[0].split("=")[0] for d in extras["test"]}
+
+
+def test_detect_report_export_without_pyarrow_or_leidenalg(tmp_path):
+    out = tmp_path / "out"
+    proc = _cli("detect", ROOT / "fixtures" / "events.parquet", "--accounts", ROOT / "fixtures" / "accounts.parquet",
+                "--out", out, "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert _cli("report", out, "--no-plots", "-q").returncode == 0
+    assert _cli("export", out, "--format", "gexf", "-q").returncode == 0
+    assert (out / "report.html").is_file() and (out / "graph.gexf").is_file()
+
+
+def test_missing_extras_say_which_to_install(tmp_path):
+    proc = _cli("simulate", tmp_path / "w")
+    assert proc.returncode == 2 and proc.stderr.strip() == \
+        "error: graphlink simulate needs pyarrow: pip install 'graphlink[simulate]'"
+    config = tmp_path / "graphlink.toml"
+    config.write_text('[communities]\nbackend = "leidenalg"\n')
+    proc = _cli("detect", ROOT / "fixtures" / "events.parquet", "--config", config, "--out", tmp_path / "o")
+    assert proc.returncode == 2 and "pip install 'graphlink[leidenalg]'" in proc.stderr
+    assert proc.stderr.count("\n") == 1
