@@ -305,9 +305,6 @@ def test_d_two_companies_on_one_cron_minute_stay_apart():
     assert timing.height and int(timing["df"].max()) > 20
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cluster_campaigns takes the max over kinds of the profile cosine, timing included: two companies with "
-    "their own IP, card and wording but the same cron minute are tied by 24 timing values into one campaign"))
 def test_d_two_companies_on_one_cron_minute_are_two_campaigns():
     log, a, b = two_companies_world()
     result = run(log)

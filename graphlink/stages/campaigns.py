@@ -26,14 +26,32 @@ from graphlink.contract import CAMPAIGNS_SCHEMA
 from graphlink.stages.communities import build_graph
 from graphlink.stages.linking import generators, link
 
+#: Kinds whose shared values tie an operator's cells: its cards, its proxy and
+#: server addresses, its templates (``--signal`` identifier columns count too).
+#: Not timing (unrelated companies' cron jobs fire at the same minutes), nor
+#: networks, ASNs, user agents, e-mail domains or creation hours, which unrelated
+#: people share by living on one ISP or using one browser.
+TIE_KINDS = ("payment", "ip", "prompt")
+#: Built-in kinds that are never ties (everything else not in TIE_KINDS is a
+#: user-declared ``--signal`` column).
+AMBIENT_KINDS = ("timing", "ip_net", "asn", "user_agent", "email_domain", "created_hour")
+
+
+def _is_identifier(kind: str, graph_config: GraphConfig) -> bool:
+    """A user-declared strong ``--signal`` kind (device ids, card BINs...)."""
+    return kind not in AMBIENT_KINDS and graph_config.spec(kind).strong
+
+
 def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                       graph_config: GraphConfig, config: CommunityConfig | None = None) -> pl.DataFrame:
     """Group clusters into campaigns: cells run by one operator.
 
     An operator's cells are each dense inside (a card pool, a slice of a proxy
     pool) and tied to each other by what the operator reuses: one template
-    family, cards and addresses moved between cells, one clock. Each cluster
-    is summarised per signal kind by a profile over values: the share of its
+    family, cards and addresses moved between cells. Each cluster
+    is summarised per tie kind (:data:`TIE_KINDS` and strong ``--signal``
+    kinds; a clock shared with unrelated companies' cron jobs is no tie) by a
+    profile over values: the share of its
     members holding the value times the value's weight. Two clusters are as
     similar in a kind as the cosine of their profiles, shrunk towards 0 by a
     pseudo-mass of one privately shared value (``kind_weight`` added to
@@ -93,6 +111,8 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     )
     similarity = []
     for kind in profile["kind"].unique().sort().to_list():
+        if kind not in TIE_KINDS and not _is_identifier(kind, graph_config):
+            continue
         rows = profile.filter(pl.col("kind") == kind)
         pseudo = graph_config.spec(kind).weight
         norms = rows.group_by("account_idx").agg(

@@ -397,7 +397,9 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
 def _evidence_summary(evidence: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     linking = evidence.filter(pl.col("weight") > 0)
     kinds = (
-        linking.group_by("cluster_id", "kind").agg((pl.col("weight") * pl.col("accounts_sharing")).sum().alias("k"))
+        # A kind is as strong as its best value: a template's many overlapping shingles
+        # do not outrank one card every member pays with.
+        linking.group_by("cluster_id", "kind").agg((pl.col("weight") * pl.col("accounts_sharing")).max().alias("k"))
         .sort(["cluster_id", "k", "kind"], descending=[False, True, False])
         .group_by("cluster_id", maintain_order=True).agg(pl.col("kind").alias("kinds"))
     )
