@@ -20,8 +20,8 @@ component                 abuse pattern it looks for
                           that share a 5-word shingle with another account's prompts.
 ``timing_sync``           Scripted clocks: share of members whose active-minute profile
                           matches another member's (they share a timing MinHash band).
-``card_pool``             A pool of cards: ``1 - 1 / n`` for ``n`` cards each paying for two
-                          or more members. Payment providers limit accounts per card, so an
+``card_pool``             A pool of cards: ``1 - 1 / n`` for ``n`` cards each paying for three
+                          or more members (a card two people share is a couple's). Payment providers limit accounts per card, so an
                           operator needing many accounts pays from several cards; a company
                           or a family pays with one (0).
 ``around_the_clock``      Bots do not sleep: hours of the UTC day with at least a quarter
@@ -142,9 +142,10 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
         pay.group_by("cluster_id").agg(pl.col("account_idx").n_unique().alias("card_accounts"),
                                        pl.col("signal_idx").n_unique().alias("cards")),
         on="cluster_id", how="left")
-    # Cards each paying for several members: a pool, not one corporate or family card.
+    # Cards each paying for several (3 or more) members: a pool, not one corporate or
+    # family card, nor a card a couple shares.
     feats = feats.join(
-        pay.group_by("cluster_id", "signal_idx").agg(pl.len().alias("holders")).filter(pl.col("holders") >= 2)
+        pay.group_by("cluster_id", "signal_idx").agg(pl.len().alias("holders")).filter(pl.col("holders") >= 3)
         .group_by("cluster_id").agg(pl.len().alias("shared_cards")), on="cluster_id", how="left")
 
     # IPs: addresses and networks per member (shared or not), median over members.
