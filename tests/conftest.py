@@ -15,7 +15,10 @@ def planted_world(seed: int = 0, n_background: int = 60, ring_size: int = 8) -> 
     """Events of ``n_background`` independent accounts plus two rings.
 
     Ring ``card``: shares one payment fingerprint and a /24 of IPs.
-    Ring ``template``: sends one templated prompt, in lock-step minutes.
+    Ring ``template``: sends one templated prompt, in lock-step minutes, from a
+    pool of three server addresses (a lock-step template ring that shares no
+    infrastructure at all is not linked: prompts and timing only corroborate,
+    see ``tests/test_detection_classes.py``).
     Returns ``(events, rings)`` with the ring members by name.
     """
     rng = np.random.default_rng(seed)
@@ -44,7 +47,7 @@ def planted_world(seed: int = 0, n_background: int = 60, ring_size: int = 8) -> 
         frames.append(pl.DataFrame({
             "account_id": [acc] * 12,
             "timestamp": (minutes + rng.integers(0, 30, 12)).tolist(),
-            "ip": [f"198.51.{j}.{int(rng.integers(1, 255))}" for _ in range(12)],
+            "ip": [f"198.51.100.{int(rng.integers(1, 4))}" for _ in range(12)],
             "payment_fingerprint": [f"tmpl-card-{j}"] * 12,
             "prompt": [f"Think step by step and show all of your reasoning about {w} in detail please"
                        for w in rng.choice(WORDS, 12)],
