@@ -72,12 +72,12 @@ CLUSTERS_SCHEMA = pl.Schema({
     "kinds": pl.List(pl.String), "top_values": pl.List(pl.String), "why": pl.String,
     "campaign_id": pl.Int64,
 })
-#: ``campaigns.parquet`` (see :mod:`graphlink.stages.campaigns`): ``clusters`` and
-#: ``accounts`` it holds, ``score`` (its highest cluster score), ``flagged`` (any
+#: ``campaigns.parquet`` (see :mod:`graphlink.stages.campaigns`): the ids of the
+#: ``clusters`` it holds and how many ``accounts``, ``score`` (its highest cluster score), ``flagged`` (any
 #: cluster flagged), ``flagged_clusters``, ``ties`` (kinds of the values its clusters
 #: share, most shared first) and ``why``.
 CAMPAIGNS_SCHEMA = pl.Schema({
-    "campaign_id": pl.Int64, "clusters": pl.UInt32, "accounts": pl.UInt32, "score": pl.Float64,
+    "campaign_id": pl.Int64, "clusters": pl.List(pl.Int64), "accounts": pl.UInt32, "score": pl.Float64,
     "flagged": pl.Boolean, "flagged_clusters": pl.UInt32, "ties": pl.List(pl.String), "why": pl.String,
 })
 #: Columns a reader needs in ``accounts.parquet`` (``campaign_id`` came later).

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -39,7 +40,9 @@ def test_rerun_keeps_files_graphlink_did_not_write_in_this_run(events_file, tmp_
         assert (out / rel).read_bytes() == before[rel]
     assert sorted(p.name for p in (out / "cases").iterdir()) == sorted(str(p.name) for p in before
                                                                          if p.parts[0] == "cases")
-    assert not (out / "campaigns.parquet").exists()  # a detect output this run did not write: removed
+    # detect's own file from an older run is replaced by this run's, never kept
+    assert (out / "campaigns.parquet").read_bytes() != before[Path("campaigns.parquet")]
+    assert pl.read_parquet(out / "campaigns.parquet").columns[0] == "campaign_id"
     assert json.loads((out / "run.json").read_text())["counts"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
 

@@ -373,7 +373,10 @@ def test_campaigns_open_the_report_when_present(world):
     assert html.count('<a href="#campaign-op-7">op-7</a>') == 1 + 2  # campaigns table + its two clusters' rows
 
 
-def test_no_campaigns_section_without_campaigns_file(world):
+def test_campaigns_section_only_with_campaigns_file(world):
+    html = write_report(world, options=FAST).path.read_text()
+    assert 'id="campaigns-section"' in html  # detect writes campaigns.parquet
+    (world / "campaigns.parquet").unlink()  # a folder from before campaigns existed
     html = write_report(world, options=FAST).path.read_text()
     assert 'id="campaigns-section"' not in html
 

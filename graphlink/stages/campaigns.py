@@ -159,7 +159,8 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     cluster's own evidence (see :mod:`graphlink.stages.scoring`), and the
     campaign shows the investigator which other cells the same operator runs.
     Its score is its highest cluster score. ``ties`` lists the kinds of the
-    values shared by two or more of its clusters, most such values first, and
+    values (cards, addresses, templates, identifier columns: not the ambient
+    kinds of :data:`AMBIENT_KINDS`) shared by two or more of its clusters, most such values first, and
     ``why`` says how many of each.
 
     Parameters
@@ -188,18 +189,19 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     >>> sig = pl.DataFrame({"signal_idx": [7], "kind": ["payment"], "linked": [True]},
     ...                    schema_overrides={"signal_idx": pl.UInt32})
     >>> score_campaigns(cl, part, aff, sig).select("clusters", "accounts", "flagged", "why").row(0)
-    (2, 5, True, '2 clusters, 5 accounts, 1 flagged; tied by 1 payment value')
+    ([1, 2], 5, True, '2 clusters, 5 accounts, 1 flagged; tied by 1 payment value')
     """
     if clusters.height == 0:
         return pl.DataFrame(schema=CAMPAIGNS_SCHEMA)
     base = clusters.group_by("campaign_id").agg(
-        pl.len().cast(pl.UInt32).alias("clusters"), pl.col("size").sum().cast(pl.UInt32).alias("accounts"),
+        pl.col("cluster_id").sort().alias("clusters"), pl.col("size").sum().cast(pl.UInt32).alias("accounts"),
         pl.col("score").max().alias("score"), pl.col("flagged").any().alias("flagged"),
         pl.col("flagged").sum().cast(pl.UInt32).alias("flagged_clusters"))
     campaign_of = partition.drop_nulls("cluster_id").join(clusters.select("cluster_id", "campaign_id"), on="cluster_id")
     shared = (
         affiliations.select("account_idx", "signal_idx")
-        .join(signals.filter("linked").select("signal_idx", "kind"), on="signal_idx")
+        .join(signals.filter(pl.col("linked") & ~pl.col("kind").is_in(AMBIENT_KINDS)).select("signal_idx", "kind"),
+              on="signal_idx")
         .join(campaign_of, on="account_idx")
         .group_by("campaign_id", "kind", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"))
         .filter(pl.col("n") >= 2)
@@ -213,7 +215,9 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     )
     out = base.join(shared, on="campaign_id", how="left").with_columns(
         pl.col("ties").fill_null(pl.lit([], pl.List(pl.String))),
-        pl.concat_str([pl.col("clusters").cast(pl.String), pl.when(pl.col("clusters") == 1).then(pl.lit(" cluster, ")).otherwise(pl.lit(" clusters, ")),
+        pl.concat_str([pl.col("clusters").list.len().cast(pl.String),
+                       pl.when(pl.col("clusters").list.len() == 1).then(pl.lit(" cluster, "))
+                       .otherwise(pl.lit(" clusters, ")),
                        pl.col("accounts").cast(pl.String), pl.lit(" accounts, "),
                        pl.col("flagged_clusters").cast(pl.String), pl.lit(" flagged"),
                        pl.when(pl.col("tied_by").is_not_null()).then(pl.concat_str([pl.lit("; tied by "),

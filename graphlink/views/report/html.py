@@ -642,11 +642,8 @@ def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptio
     ``accounts``, ``score``, ``flagged``, ``why``; missing optional columns
     are tolerated. Campaigns come first in the report, highest score first.
     """
-    path = outputs.path / "campaigns.parquet"
-    if not path.is_file():
-        return None
-    campaigns = pl.read_parquet(path)
-    if "campaign_id" not in campaigns.columns:
+    campaigns = outputs.campaigns  # read with the folder (graphlink.store.outputs.load_outputs)
+    if campaigns is None or "campaign_id" not in campaigns.columns:
         return None
     defaults = {"clusters": pl.lit(None, pl.List(pl.Int64)), "accounts": pl.lit(None, pl.Int64),
                 "score": pl.lit(None, pl.Float64), "flagged": pl.lit(False), "why": pl.lit("")}
