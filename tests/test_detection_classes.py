@@ -436,7 +436,7 @@ def test_f_cells_of_one_operator_share_a_campaign():
     assert {campaign[a] for a in cell1 + cell2} == {campaign[cell1[0]]}
     assert {campaign[a] for a in other} == {campaign[other[0]]}
     row = result.campaigns.filter(pl.col("campaign_id") == campaign[cell1[0]]).row(0, named=True)
-    assert row["clusters"] == 2 and row["accounts"] == 30 and "prompt" in row["ties"]
+    assert len(row["clusters"]) == 2 and row["accounts"] == 30 and "prompt" in row["ties"]
 
 
 # --- Determinism ----------------------------------------------------------------------------------
