@@ -190,3 +190,11 @@ def test_notebook_cluster_view_schedule_and_templates(tmp_path):
     (template,) = ring.templates()
     assert template.text().startswith("Summarise chapter ⟨#⟩ of the novel and list every character who appears")
     assert template.example in events["prompt"].to_list() and template.accounts == ring.size
+
+
+def test_shingles_quoted_as_written_chain_whatever_their_case():
+    # Evidence quotes each shingle as written in one prompt (issue 14): two prompts' spellings of one template.
+    from graphlink.views.evidence import reconstruct_templates
+
+    got = reconstruct_templates(["Please THINK step by step", "think step by step about"], ngram=5)
+    assert [t.parts for t in got] == [[("please think step by step about", False)]]

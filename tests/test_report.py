@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from graphlink.cli import app
 from graphlink.views.report import ReportOptions, write_report
-from graphlink.views.report.html import CONTENT_SECURITY_POLICY, NETVIEW_JS, SORT_JS, cytoscape_js
+from graphlink.views.report.assets import CONTENT_SECURITY_POLICY, NETVIEW_JS, SORT_JS, cytoscape_js
 from tests._report_worlds import RING_A_UA, XSS_ACCOUNT, XSS_IMG, XSS_SCRIPT, world, world_session  # noqa: F401
 
 FIXED = datetime(2024, 5, 1, tzinfo=timezone.utc)

@@ -135,6 +135,15 @@ def test_sorting_by_clicking_headers(browser, world):
         page.close()
 
 
+def _zoom_grows(page, zoom: float, timeout_ms: int = 2000) -> bool:
+    """Poll (from Python: the page's CSP forbids string evaluation) until #net-1 zooms beyond ``zoom``."""
+    for _ in range(timeout_ms // 100):
+        if page.eval_on_selector("#net-1", "box => box.graphlinkCy.zoom()") > zoom:
+            return True
+        page.wait_for_timeout(100)
+    return False
+
+
 def test_interactive_network_renders_pans_zooms_and_hovers(browser, world):
     report = write_report(world).path
     page, errors, requests = _open(browser, report, 1400, 900)
@@ -166,10 +175,16 @@ def test_interactive_network_renders_pans_zooms_and_hovers(browser, world):
         assert tip == account_tip and "shares" in tip and "payment=" in tip
         # Zoom with the wheel, pan by dragging the background.
         zoom = page.eval_on_selector("#net-1", "box => box.graphlinkCy.zoom()")
-        box = page.locator("#net-1").bounding_box()
-        page.mouse.move(box["x"] + 10, box["y"] + 10)
-        page.mouse.wheel(0, -400)
-        page.wait_for_timeout(200)
+        for _ in range(3):
+            # Cytoscape ignores the wheel for 250 ms after a page scroll (the page scrolls instead, which
+            # moves the view): on a loaded machine wait it out, and measure the box again on a retry.
+            page.locator("#net-1").scroll_into_view_if_needed()
+            page.wait_for_timeout(400)
+            box = page.locator("#net-1").bounding_box()
+            page.mouse.move(box["x"] + 10, box["y"] + 10)
+            page.mouse.wheel(0, -400)
+            if _zoom_grows(page, zoom):
+                break
         assert page.eval_on_selector("#net-1", "box => box.graphlinkCy.zoom()") > zoom
         pan = page.eval_on_selector("#net-1", "box => box.graphlinkCy.pan()")
         page.mouse.move(box["x"] + 8, box["y"] + 8)

@@ -153,7 +153,7 @@ def evidence_by_kind(evidence: pl.DataFrame, size: int | None = None, *, include
 
 # --------------------------------------------------------------------------- prompt templates
 
-# What graphlink.signals.prompt.normalise_prompt treats as separators: ASCII punctuation and whitespace.
+# What graphlink.stages.signals.normalise.normalise_prompt treats as separators: ASCII punctuation and whitespace.
 _TOKEN = re.compile(r"[^\s!-/:-@\[-`{-~]+")
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -163,7 +163,7 @@ def tokenise(text: str) -> list[tuple[str, int, int]]:
 
     A word is a run of characters other than ASCII punctuation and
     whitespace, lower-cased, digit runs replaced by ``0``
-    (:func:`graphlink.signals.prompt.normalise_prompt` word by word).
+    (:func:`graphlink.stages.signals.normalise.normalise_prompt` word by word on ASCII text).
 
     Examples
     --------
@@ -312,7 +312,9 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     if isinstance(prompts, pl.DataFrame):
         prompts = list(prompts.select("account_id", "prompt").drop_nulls().iter_rows())
     prompts = [(str(a), str(p)) for a, p in prompts if p]
-    words_of = [tuple(s.split()) for s in shingles if s and len(s.split()) >= 2]
+    # Evidence quotes shingles as written in one prompt (case, digits): compare them as tokenised.
+    words_of = [tuple(w for w, _, _ in tokenise(s)) for s in shingles if s]
+    words_of = [w for w in words_of if len(w) >= 2]
     if prompts:
         words_of += _frequent_shingles(prompts, ngram, min_share)
     chains = _chains(words_of)

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphlink.lab.simulate.config import SimulationConfig
+from graphlink.lab.simulate.draws import offsets, sizes, uniform, weighted
 from graphlink.lab.simulate.network import (
     format_hex64,
     ipv6_prefixes,
@@ -118,30 +119,6 @@ class Plan:
         return Plan(**values, **rest)
 
 
-def _u(rng: np.random.Generator, rng_range: tuple[int, int], size: int) -> np.ndarray:
-    return rng.integers(rng_range[0], rng_range[1] + 1, size=size)
-
-
-def _weighted(rng: np.random.Generator, weights: list[float], size: int) -> np.ndarray:
-    cdf = np.cumsum(np.asarray(weights, dtype=float))
-    return np.searchsorted(cdf / cdf[-1], rng.random(size), side="right")
-
-
-def _sizes(rng: np.random.Generator, total: int, rng_range: tuple[int, int]) -> np.ndarray:
-    """Group sizes drawn from ``rng_range`` summing exactly to ``total``."""
-    if total <= 0:
-        return np.zeros(0, dtype=np.int64)
-    draws = _u(rng, rng_range, total // max(rng_range[0], 1) + 1)
-    cum = np.cumsum(draws)
-    k = int(np.searchsorted(cum, total)) + 1
-    sizes = draws[:k].copy()
-    sizes[-1] -= int(cum[k - 1] - total)
-    if len(sizes) > 1 and sizes[-1] < rng_range[0]:
-        sizes[-2] += sizes[-1]
-        sizes = sizes[:-1]
-    return sizes
-
-
 def _domain_table(rng: np.random.Generator, cfg: SimulationConfig) -> tuple[pa.Array, dict]:
     """Build the email-domain table and the index ranges of its sections."""
     ns, nx, nt = len(COMPANY_STEMS), len(COMPANY_SUFFIXES), len(COMPANY_TLDS)
@@ -195,7 +172,7 @@ def _ua_table(rng: np.random.Generator, cfg: SimulationConfig, companies: pa.Arr
 
 
 def _popular_or_rare(rng, n, ua_sec, rare_share=0.2):
-    pop = ua_sec["popular"][0] + _weighted(rng, [w for _, w in POPULAR_USER_AGENTS], n)
+    pop = ua_sec["popular"][0] + weighted(rng, [w for _, w in POPULAR_USER_AGENTS], n)
     rare = ua_sec["rare"][0] + rng.integers(0, max(ua_sec["rare"][1], 1), n)
     return np.where(rng.random(n) < rare_share, rare, pop)
 
@@ -204,7 +181,7 @@ def _networks(rng: np.random.Generator, cfg: SimulationConfig) -> SimpleNamespac
     """Residential /24s plus fresh ones for NAT hubs, offices, carriers, proxies."""
     n_hubs = cfg.n_university_nats + cfg.n_corporate_nats
     n_carrier = cfg.n_carriers * cfg.carrier_prefixes
-    op_nets = _u(rng, cfg.proxy_networks, cfg.n_operators)
+    op_nets = uniform(rng, cfg.proxy_networks, cfg.n_operators)
     op_overlap = np.round(op_nets * cfg.proxy_benign_overlap).astype(np.int64)
     n_fresh = n_hubs + cfg.n_teams + n_carrier + int((op_nets - op_overlap).sum())
     prefixes = residential_prefixes(rng, cfg.residential_networks + n_fresh)
@@ -229,16 +206,16 @@ def _networks(rng: np.random.Generator, cfg: SimulationConfig) -> SimpleNamespac
 def _teams(rng: np.random.Generator, cfg: SimulationConfig, dsec: dict) -> SimpleNamespace:
     """Enterprise teams: size, company, card, office, schedule, job template."""
     n = cfg.n_teams
-    size = _u(rng, cfg.team_size, n)
+    size = uniform(rng, cfg.team_size, n)
     company = dsec["company"][0] + rng.permutation(dsec["company"][1])[:n]
-    tz = _TZ[_weighted(rng, _TZ_W, n)]
+    tz = _TZ[weighted(rng, _TZ_W, n)]
     nightly = rng.random(n) < cfg.team_nightly_share
     hour = np.where(nightly, rng.integers(1, 5, n), rng.integers(8, 18, n))
     template = rng.integers(0, len(TEAM_TEMPLATES), n)
     card = rng.integers(1, 2**63, n, dtype=np.uint64)
-    office_ips = _u(rng, cfg.team_office_ips, n)
+    office_ips = uniform(rng, cfg.team_office_ips, n)
     shared = rng.random(n) < cfg.team_shared_nat_share
-    coworkers = np.where(shared, _u(rng, cfg.team_nat_coworkers, n), 0)
+    coworkers = np.where(shared, uniform(rng, cfg.team_nat_coworkers, n), 0)
     return SimpleNamespace(size=size, of=np.repeat(np.arange(n), size), company=company,
                            tz=tz, nightly=nightly, hour=hour, template=template, card=card,
                            office_ips=office_ips, coworkers=coworkers)
@@ -247,8 +224,8 @@ def _teams(rng: np.random.Generator, cfg: SimulationConfig, dsec: dict) -> Simpl
 def _hubs(rng: np.random.Generator, cfg: SimulationConfig, net: SimpleNamespace,
           teams: SimpleNamespace) -> SimpleNamespace:
     """Egress IPs of NAT hubs: universities, corporate offices, team offices."""
-    n = np.concatenate([_u(rng, cfg.university_nat_ips, cfg.n_university_nats),
-                        _u(rng, cfg.corporate_nat_ips, cfg.n_corporate_nats), teams.office_ips])
+    n = np.concatenate([uniform(rng, cfg.university_nat_ips, cfg.n_university_nats),
+                        uniform(rng, cfg.corporate_nat_ips, cfg.n_corporate_nats), teams.office_ips])
     lo = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
     ips = random_hosts(rng, np.repeat(np.concatenate([net.hub_prefixes, net.office_prefixes]), n))
     return SimpleNamespace(n=n, lo=lo, ips=ips)
@@ -265,7 +242,7 @@ def _benign(rng: np.random.Generator, cfg: SimulationConfig, dsec: dict, net: Si
     before = int(cfg.benign_created_years * 365 * DAY_US)
     created = np.where(during, start_us + rng.random(n) * max(end_us - DAY_US - start_us, 1),
                        start_us - rng.random(n) * before).astype(np.int64)
-    free = dsec["free"][0] + _weighted(rng, [w for _, w in FREE_MAIL_DOMAINS], n)
+    free = dsec["free"][0] + weighted(rng, [w for _, w in FREE_MAIL_DOMAINS], n)
     u = rng.random(n)
     domain = np.where(u < 0.75, free, np.where(
         u < 0.95, dsec["company"][0] + rng.integers(0, dsec["company"][1], n),
@@ -276,8 +253,8 @@ def _benign(rng: np.random.Generator, cfg: SimulationConfig, dsec: dict, net: Si
     hub = np.full(n, -1, np.int64)
     share = np.zeros(n)
     members_per_hub = np.concatenate([
-        _u(rng, cfg.university_nat_accounts, cfg.n_university_nats),
-        _u(rng, cfg.corporate_nat_accounts, cfg.n_corporate_nats), teams.coworkers])
+        uniform(rng, cfg.university_nat_accounts, cfg.n_university_nats),
+        uniform(rng, cfg.corporate_nat_accounts, cfg.n_corporate_nats), teams.coworkers])
     before_hub = np.concatenate([[0], np.cumsum(members_per_hub)[:-1]])
     members_per_hub = np.minimum(members_per_hub, np.maximum(n - before_hub, 0))
     members = rng.permutation(n)[: int(members_per_hub.sum())]
@@ -297,7 +274,7 @@ def _benign(rng: np.random.Generator, cfg: SimulationConfig, dsec: dict, net: Si
     card = rng.integers(1, 2**63, n, dtype=np.uint64)
     card[rng.random(n) < cfg.no_card_share] = 0
     fam_total = int(round(cfg.family_share * n))
-    fam_sizes = _sizes(rng, fam_total, cfg.family_size)
+    fam_sizes = sizes(rng, fam_total, cfg.family_size)
     fam_members = rng.permutation(n)[:fam_total]
     fam_of = np.repeat(np.arange(len(fam_sizes)), fam_sizes)
     card[fam_members] = rng.integers(1, 2**63, len(fam_sizes), dtype=np.uint64)[fam_of]
@@ -310,7 +287,7 @@ def _benign(rng: np.random.Generator, cfg: SimulationConfig, dsec: dict, net: Si
 def _rings(rng: np.random.Generator, cfg: SimulationConfig, dsec: dict, usec: dict,
            net: SimpleNamespace, start_us: int, end_us: int) -> SimpleNamespace:
     """Ring cells: creation bursts, card pools, proxy pools, burst schedules."""
-    cell_size = _sizes(rng, cfg.n_ring_accounts, cfg.ring_cell_size)
+    cell_size = sizes(rng, cfg.n_ring_accounts, cfg.ring_cell_size)
     n_cells, n = len(cell_size), int(cell_size.sum())
     cell_of = np.repeat(np.arange(n_cells), cell_size)
     cell_lo = np.concatenate([[0], np.cumsum(cell_size)[:-1]]).astype(np.int64)
@@ -319,21 +296,21 @@ def _rings(rng: np.random.Generator, cfg: SimulationConfig, dsec: dict, usec: di
     t0 = start_us + ((rng.random(n_cells) * (cfg.ring_precreate_days + cfg.days / 3))
                      - cfg.ring_precreate_days) * DAY_US
     created = (t0[cell_of] + rng.random(n) * cfg.ring_creation_hours * HOUR_US).astype(np.int64)
-    events = _u(rng, cfg.ring_events, n)
+    events = uniform(rng, cfg.ring_events, n)
     disposable = rng.random(n) < cfg.disposable_email_share
     domain = np.where(disposable,
                       dsec["disposable"][0] + rng.integers(0, dsec["disposable"][1], n),
-                      dsec["free"][0] + _weighted(rng, [w for _, w in FREE_MAIL_DOMAINS], n))
+                      dsec["free"][0] + weighted(rng, [w for _, w in FREE_MAIL_DOMAINS], n))
     card = np.zeros(n, np.uint64)
     burst_n = np.zeros(n_cells, np.int64)
     bursts, proxies = [], []
-    proxy_n = _u(rng, cfg.proxy_pool_size, n_cells)
+    proxy_n = uniform(rng, cfg.proxy_pool_size, n_cells)
     for c in range(n_cells):  # tens to ~a hundred cells: cards, proxies, bursts
         lo, hi = int(cell_lo[c]), int(cell_lo[c] + cell_size[c])
         members = lo + rng.permutation(hi - lo)
         unique = rng.random(len(members)) < cfg.ring_unique_card_share
         pooled = members[~unique]
-        pool_sizes = _sizes(rng, len(pooled), cfg.card_pool_size)
+        pool_sizes = sizes(rng, len(pooled), cfg.card_pool_size)
         pool_card = rng.integers(1, 2**63, len(pool_sizes), dtype=np.uint64)
         card[pooled] = pool_card[np.repeat(np.arange(len(pool_sizes)), pool_sizes)]
         card[members[unique]] = rng.integers(1, 2**63, int(unique.sum()), dtype=np.uint64)
@@ -343,7 +320,7 @@ def _rings(rng: np.random.Generator, cfg: SimulationConfig, dsec: dict, usec: di
         window = max(end_us - active - cfg.burst_window_seconds * US, HOUR_US)
         burst_n[c] = max(int(np.ceil(events[lo:hi].mean() / cfg.burst_participation)), 1)
         bursts.append(np.sort(active + (rng.random(burst_n[c]) * window).astype(np.int64)))
-    op_k = _u(rng, cfg.ring_templates_per_operator, n_ops).clip(1, len(RING_TEMPLATES))
+    op_k = uniform(rng, cfg.ring_templates_per_operator, n_ops).clip(1, len(RING_TEMPLATES))
     op_templates = np.stack([rng.permutation(len(RING_TEMPLATES)) for _ in range(n_ops)])
     common = rng.random(n_ops) < cfg.ring_common_ua_share
     op_ua = np.where(common[:, None], usec["popular"][0] + rng.integers(0, 4, (n_ops, 2)),
@@ -353,10 +330,6 @@ def _rings(rng: np.random.Generator, cfg: SimulationConfig, dsec: dict, usec: di
         n=n, cell_of=cell_of, created=created, events=events, domain=domain, card=card,
         ua1=ua1, operator=operator, op_templates=op_templates, op_k=op_k,
         burst_n=burst_n, bursts=bursts, proxy_n=proxy_n, proxies=proxies)
-
-
-def _offsets(counts: np.ndarray) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
 
 def build_plan(cfg: SimulationConfig, seed_seq: np.random.SeedSequence) -> Plan:
@@ -393,11 +366,11 @@ def build_plan(cfg: SimulationConfig, seed_seq: np.random.SeedSequence) -> Plan:
     t_sl, r_sl = slice(nb, nb + nt), slice(nb + nt, None)
     kind = np.concatenate([np.zeros(nb, np.int8), np.ones(nt, np.int8), np.full(nr, 2, np.int8)])
     n = len(kind)
-    tz = _TZ[_weighted(rng, _TZ_W, n)]
+    tz = _TZ[weighted(rng, _TZ_W, n)]
     tz[t_sl] = teams.tz[teams.of]
     shift = rng.integers(-2, 3, n)  # early birds and night owls
     shift[t_sl] = 0
-    n_home = _u(rng, cfg.home_ips, n)
+    n_home = uniform(rng, cfg.home_ips, n)
     res = net.residential
     home = random_hosts(rng, res[rng.integers(0, len(res), 3 * n)]).reshape(n, 3)
     home[ben.fam_members, 0] = home[ben.fam_head, 0][ben.fam_of]  # a family shares its router
@@ -409,7 +382,7 @@ def build_plan(cfg: SimulationConfig, seed_seq: np.random.SeedSequence) -> Plan:
     ua1[t_sl] = usec["team"][0] + teams.of
     ua1[r_sl] = ring.ua1
     ua2 = _popular_or_rare(rng, n, usec)
-    ua2[r_sl] = usec["popular"][0] + _weighted(rng, [w for _, w in POPULAR_USER_AGENTS], nr)
+    ua2[r_sl] = usec["popular"][0] + weighted(rng, [w for _, w in POPULAR_USER_AGENTS], nr)
     t_created = start_us - ((0.01 + rng.random(nt) * 0.99) * cfg.team_created_days
                             * DAY_US).astype(np.int64)
     job_minute = np.full(n, -1, np.int64)
@@ -424,7 +397,7 @@ def build_plan(cfg: SimulationConfig, seed_seq: np.random.SeedSequence) -> Plan:
         ring_id=np.concatenate([none(nb + nt, -1), ring.cell_of + 1]).astype(np.int64),
         created_us=np.concatenate([ben.created, t_created, ring.created]),
         domain=np.concatenate([ben.domain, teams.company[teams.of], ring.domain]).astype(np.int64),
-        n_events=np.concatenate([ben.events, _u(rng, cfg.team_events, nt), ring.events]),
+        n_events=np.concatenate([ben.events, uniform(rng, cfg.team_events, nt), ring.events]),
         tz_min=tz.astype(np.int64),
         hour_shift=shift,
         card=np.concatenate([ben.card, teams.card[teams.of], ring.card]),
@@ -433,7 +406,7 @@ def build_plan(cfg: SimulationConfig, seed_seq: np.random.SeedSequence) -> Plan:
         home=home,
         n_home=n_home,
         v6=v6,
-        n_v6=np.where(is_v6, _u(rng, cfg.ipv6_subnets, n), 0),
+        n_v6=np.where(is_v6, uniform(rng, cfg.ipv6_subnets, n), 0),
         v6_small_iid=rng.random(n) < 0.5,
         hub=np.concatenate([ben.hub, net.n_hubs + teams.of, none(nr, -1)]).astype(np.int64),
         hub_share=np.concatenate([ben.share, none(nt, cfg.team_office_ip_share), np.zeros(nr)]),
@@ -451,10 +424,10 @@ def build_plan(cfg: SimulationConfig, seed_seq: np.random.SeedSequence) -> Plan:
         team_nightly=teams.nightly,
         team_template=teams.template,
         cell_operator=ring.operator,
-        burst_lo=_offsets(ring.burst_n),
+        burst_lo=offsets(ring.burst_n),
         burst_n=ring.burst_n,
         burst_us=np.concatenate(ring.bursts) if ring.bursts else np.zeros(0, np.int64),
-        proxy_lo=_offsets(ring.proxy_n),
+        proxy_lo=offsets(ring.proxy_n),
         proxy_n=ring.proxy_n,
         proxy_ips=np.concatenate(ring.proxies) if ring.proxies else np.zeros(0, np.uint32),
         op_templates=ring.op_templates,

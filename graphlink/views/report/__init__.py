@@ -14,8 +14,8 @@ from pathlib import Path
 
 from graphlink.store.atomic import write_atomic
 from graphlink.store.outputs import load_outputs
-from graphlink.views.report.html import MemberEvents, ReportOptions, member_events, planned_sections, \
-    render_report, section_ids
+from graphlink.views.report.html import ReportOptions, planned_sections, render_report, section_ids
+from graphlink.views.report.members import MemberEvents, member_events
 
 __all__ = ["ReportInfo", "ReportOptions", "render_report", "write_report"]
 

@@ -24,78 +24,25 @@ executed. The scripts read text with ``textContent`` and never write HTML.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import polars as pl
 from markupsafe import Markup
 
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views import plots
 from graphlink.views.evidence import evidence_by_kind, reconstruct_templates
+from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
+from graphlink.views.report.members import MemberEvents, network_data
+from graphlink.views.report.tables import (
+    Column, Table, build_table, figure, fmt_float, fmt_int, fmt_list, fmt_number, fmt_time, number_text, value_text,
+)
 from graphlink.views.schedule import describe_schedule, describe_sync, hours_text
 
-TEMPLATES = Path(__file__).parent / "templates"
-
-
-def _read(name: str) -> str:
-    return (TEMPLATES / name).read_text(encoding="utf-8")
-
-
-#: The report's style sheet and scripts, inlined and allowed by hash in the CSP.
-CSS = _read("report.css")
-SORT_JS = _read("sort.js")
-
-
-def _csp_hash(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
-
-
-def content_security_policy(scripts: list[str]) -> str:
-    """The page's Content-Security-Policy: only its own style and the given inline scripts (by hash).
-
-    Examples
-    --------
-    >>> csp = content_security_policy(["1"])
-    >>> "script-src 'sha256-" in csp and "default-src 'none'" in csp and "unsafe" not in csp
-    True
-    """
-    return (f"default-src 'none'; img-src data:; style-src {_csp_hash(CSS)}; "
-            f"script-src {' '.join(_csp_hash(s) for s in scripts)}; base-uri 'none'; form-action 'none'")
-
-
-CONTENT_SECURITY_POLICY = content_security_policy([SORT_JS])
-VENDOR = Path(__file__).parent / "vendor"
-NETVIEW_JS = _read("netview.js")
-
-
-@lru_cache(maxsize=1)
-def cytoscape_js() -> str:
-    """Cytoscape.js (MIT, ``vendor/cytoscape.LICENSE``), inlined for the interactive cluster views.
-
-    Raises
-    ------
-    ValueError
-        The vendored file could end the inline ``<script>`` element early.
-    """
-    text = (VENDOR / "cytoscape.min.js").read_text(encoding="utf-8")
-    if "</script" in text.lower() or "<!--" in text:
-        raise ValueError("vendor/cytoscape.min.js cannot be inlined in a <script> element")
-    return text
-
-
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    """The Jinja2 environment of the report templates: autoescaping on, undefined names are errors."""
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False)
 
 
 @dataclass(frozen=True)
@@ -143,137 +90,6 @@ class ReportOptions:
     interactive: bool = True
 
 
-@dataclass(frozen=True)
-class Column:
-    """One rendered table column.
-
-    ``text`` is an expression giving the cell's plain text (escaped when
-    rendered); ``sort`` an optional numeric sort key; ``link`` an optional
-    expression giving an in-page anchor to wrap the text in (null: no link).
-    """
-
-    header: str
-    text: pl.Expr
-    numeric: bool = False
-    sort: pl.Expr | None = None
-    link: pl.Expr | None = None
-    title: str = ""
-    cell_title: pl.Expr | None = None
-    css: str = ""
-
-
-# -- cell formatting (expressions) ---------------------------------------------
-
-
-def fmt_int(expr: pl.Expr) -> pl.Expr:
-    """Integer text.
-
-    Examples
-    --------
-    >>> pl.select(fmt_int(pl.lit(1234))).item()
-    '1234'
-    """
-    return expr.cast(pl.Int64).cast(pl.String)
-
-
-def fmt_float(expr: pl.Expr, digits: int = 3) -> pl.Expr:
-    """Fixed-point text with ``digits`` decimals.
-
-    Examples
-    --------
-    >>> pl.DataFrame({"x": [0.5, -2.25, 3.0]}).select(fmt_float(pl.col("x"), 2).alias("x"))["x"].to_list()
-    ['0.50', '-2.25', '3.00']
-    """
-    scale = 10**digits
-    scaled = (expr.cast(pl.Float64).abs() * scale).round(0).cast(pl.Int64, strict=False)
-    sign = pl.when(expr < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    frac = (scaled % scale).cast(pl.String).str.zfill(digits)
-    return pl.concat_str([sign, (scaled // scale).cast(pl.String), pl.lit("."), frac]) if digits else \
-        pl.concat_str([sign, scaled.cast(pl.String)])
-
-
-def fmt_number(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Integers as integers, floats with 3 decimals."""
-    return fmt_int(expr) if dtype.is_integer() else fmt_float(expr, 3)
-
-
-def fmt_time(expr: pl.Expr) -> pl.Expr:
-    """``YYYY-MM-DD HH:MM`` (UTC)."""
-    return expr.dt.strftime("%Y-%m-%d %H:%M")
-
-
-def fmt_list(expr: pl.Expr) -> pl.Expr:
-    """Comma-separated list items."""
-    return expr.list.join(", ")
-
-
-# -- building blocks -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table ready for the ``table`` template macro: plain values, escaped when rendered."""
-
-    id: str
-    classes: str
-    columns: list[dict[str, str]]
-    rows: list[list[dict[str, Any]]] = field(default_factory=list)
-
-    @property
-    def height(self) -> int:
-        return len(self.rows)
-
-
-def build_table(frame: pl.DataFrame, columns: list[Column], *, table_id: str = "", sortable: bool = True,
-                css_class: str = "") -> Table:
-    """Cell texts, sort keys, links and titles of ``frame`` computed with polars, for the template.
-
-    Examples
-    --------
-    >>> df = pl.DataFrame({"v": ["<b>"], "n": [2]})
-    >>> t = build_table(df, [Column("value", pl.col("v")), Column("n", fmt_int(pl.col("n")), numeric=True,
-    ...                                                               sort=pl.col("n"))])
-    >>> t.rows[0][0]["text"], t.rows[0][1]["sort"]
-    ('<b>', '2.0')
-    """
-    heads = []
-    exprs = []
-    for i, col in enumerate(columns):
-        kind = "num" if col.numeric else "text"
-        heads.append({"header": col.header, "kind": kind, "title": col.title,
-                      "cell_class": " ".join(c for c in (kind, col.css) if c)})
-        exprs.append(col.text.cast(pl.String).fill_null("").alias(f"t{i}"))
-        exprs.append((col.sort.cast(pl.Float64).cast(pl.String) if col.sort is not None
-                      else pl.lit(None, pl.String)).alias(f"s{i}"))
-        exprs.append((col.link.cast(pl.String) if col.link is not None else pl.lit(None, pl.String)).alias(f"l{i}"))
-        exprs.append((col.cell_title.cast(pl.String) if col.cell_title is not None
-                      else pl.lit(None, pl.String)).alias(f"h{i}"))
-    rows: list[list[dict[str, Any]]] = []
-    if not frame.is_empty():
-        values = frame.select(exprs).rows()
-        n = len(columns)
-        rows = [[{"text": r[4 * i], "sort": r[4 * i + 1], "link": r[4 * i + 2], "title": r[4 * i + 3]}
-                 for i in range(n)] for r in values]
-    classes = " ".join(c for c in ("sortable" if sortable else "", css_class) if c)
-    return Table(id=table_id, classes=classes, columns=heads, rows=rows)
-
-
-def figure(plot: plots.Plot, alt: str) -> dict[str, Any]:
-    """An inline figure (PNG as base64) for the ``figure`` template macro."""
-    return {"data": base64.b64encode(plot.png).decode("ascii"), "width": plot.width, "height": plot.height,
-            "alt": alt, "caption": plot.caption, "network": False}
-
-
-def _n(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def _fmt_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return _n(value)
-
-
 # -- sections ----------------------------------------------------------------------
 
 
@@ -292,7 +108,7 @@ def summary_cards(outputs: Outputs) -> list[tuple[str, str]]:
         ("accounts", counts.get("accounts")), ("clusters", counts.get("clusters")),
         ("flagged clusters", counts.get("flagged_clusters")), ("accounts flagged", counts.get("accounts_flagged")),
     ]
-    return [(k, _n(v)) for k, v in cards if v is not None]
+    return [(k, number_text(v)) for k, v in cards if v is not None]
 
 
 def summary_context(outputs: Outputs) -> dict[str, Any]:
@@ -302,14 +118,14 @@ def summary_context(outputs: Outputs) -> dict[str, Any]:
     events = (run.get("inputs") or {}).get("events") or {}
     accounts_in = (run.get("inputs") or {}).get("accounts")
     rejected = events.get("rejected") or {}
-    rejected_text = ", ".join(f"{k}: {_n(v)}" for k, v in sorted(rejected.items())) or "none"
-    inputs = [("events file", events.get("path", "")), ("rows read", _n(events.get("rows_read", ""))),
-              ("rows kept", _n(events.get("rows_kept", ""))), ("rows rejected", rejected_text),
+    rejected_text = ", ".join(f"{k}: {number_text(v)}" for k, v in sorted(rejected.items())) or "none"
+    inputs = [("events file", events.get("path", "")), ("rows read", number_text(events.get("rows_read", ""))),
+              ("rows kept", number_text(events.get("rows_kept", ""))), ("rows rejected", rejected_text),
               ("columns", ", ".join(events.get("columns") or []))]
     if accounts_in:
-        acc_rejected = ", ".join(f"{k}: {_n(v)}" for k, v in sorted((accounts_in.get("rejected") or {}).items()))
+        acc_rejected = ", ".join(f"{k}: {number_text(v)}" for k, v in sorted((accounts_in.get("rejected") or {}).items()))
         inputs += [("accounts file", accounts_in.get("path", "")),
-                   ("accounts rows read", _n(accounts_in.get("rows_read", ""))),
+                   ("accounts rows read", number_text(accounts_in.get("rows_read", ""))),
                    ("accounts rows rejected", acc_rejected or "none")]
     else:
         inputs.append(("accounts file", "none"))
@@ -319,7 +135,7 @@ def summary_context(outputs: Outputs) -> dict[str, Any]:
     return {
         "inputs": inputs,
         "warnings": [str(w) for w in run.get("warnings") or []],
-        "counts": [(k, _n(v)) for k, v in sorted(counts.items())],
+        "counts": [(k, number_text(v)) for k, v in sorted(counts.items())],
         "timings": timing_pairs,
         "parameters": json.dumps(run.get("parameters", {}), indent=2, sort_keys=True, default=str),
         "versions": sorted((str(k), str(v)) for k, v in (run.get("versions") or {}).items()),
@@ -462,7 +278,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "flagged": bool(row.get("flagged")),
         "subtitle": f"{int(row['size']):,} accounts · score {float(row['score']):.3f} · linked by {kinds}{active}",
         "why": [r for r in (row.get("why") or "").split("; ") if r],
-        "components": [(name, _fmt_value(row.get(name))) for name in score_columns(outputs.clusters)],
+        "components": [(name, value_text(row.get(name))) for name in score_columns(outputs.clusters)],
         "evidence": evidence_context(cluster_id, evidence, int(row["size"]), events, members, options),
         "figures": figures,
         "network": network,
@@ -472,51 +288,6 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "member_note": member_note,
         "members": build_table(shown, member_columns, table_id=f"members-{int(cluster_id)}"),
     }
-
-
-def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0) -> dict[str, Any] | None:
-    """Nodes (with positions, colours and hover texts) and edges of one cluster's interactive view.
-
-    The same sample of accounts and signals as the static drawing
-    (:func:`graphlink.views.plots.sample_network`) and the same seeded
-    spring layout (networkx), so both show the same picture. Returns
-    ``None`` when no signal is shared by two members.
-    """
-    import networkx as nx
-
-    edges, _ = plots.sample_network(memberships, max_nodes=max_nodes)
-    if edges.is_empty():
-        return None
-    signals = (edges.select("kind", "value", "sharing", "weight").unique(["kind", "value"]).sort("kind", "value")
-               .with_row_index("n").with_columns(pl.format("v{}", pl.col("n")).alias("node")))
-    edges = edges.join(signals.select("kind", "value", "node"), on=["kind", "value"])
-    accounts = edges["account_id"].unique().sort()
-    account_node = {a: f"a{i}" for i, a in enumerate(accounts.to_list())}
-    graph = nx.Graph()
-    graph.add_nodes_from(account_node.values())
-    graph.add_nodes_from(signals["node"].to_list())
-    pairs = list(zip([account_node[a] for a in edges["account_id"].to_list()], edges["node"].to_list()))
-    graph.add_edges_from(pairs)
-    pos = nx.spring_layout(graph, seed=seed, iterations=60)
-    kinds = signals["kind"].unique().sort().to_list()
-    # Hover text of an account: every value it shares with other members (memberships), linking ones first.
-    shared = (memberships.filter(pl.col("account_id").is_in(accounts.implode()))
-              .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
-              .group_by("account_id", maintain_order=True)
-              .agg(pl.concat_str([pl.col("kind"), pl.lit("="), pl.col("value").str.slice(0, 80)]).head(12).alias("v"),
-                   pl.len().alias("n")))
-    tips = {a: f"account {a}\nshares {n:,} value(s): " + "; ".join(v) + (" …" if n > len(v) else "")
-            for a, v, n in shared.iter_rows()}
-    top = max(int(signals["sharing"].max()), 1)
-    nodes = [{"id": account_node[a], "kind": "account", "colour": plots.ACCOUNT_COLOUR, "size": 8,
-              "x": round(float(pos[account_node[a]][0]) * 300, 2), "y": round(float(pos[account_node[a]][1]) * 300, 2),
-              "tip": tips.get(a, f"account {a}")} for a in accounts.to_list()]
-    nodes += [{"id": node, "kind": kind, "colour": plots.kind_colour(kind, kinds),
-               "size": round(10 + 16 * (sharing / top) ** 0.5, 1),
-               "x": round(float(pos[node][0]) * 300, 2), "y": round(float(pos[node][1]) * 300, 2),
-               "tip": f"{kind} {value}\nshared by {sharing:,} members · weight {weight:.2f}"}
-              for _, kind, value, sharing, weight, node in signals.iter_rows()]
-    return {"nodes": nodes, "edges": [list(p) for p in pairs], "kinds": [[k, plots.kind_colour(k, kinds)] for k in kinds]}
 
 
 def _plots(cluster_id: int, activity: pl.DataFrame | None, memberships: pl.DataFrame | None,
@@ -569,72 +340,6 @@ def section_ids(outputs: Outputs, options: ReportOptions) -> list[int]:
     return flagged + unflagged
 
 
-@dataclass(frozen=True)
-class MemberEvents:
-    """Original events of the section clusters' members, read back from the events file.
-
-    Attributes
-    ----------
-    times : DataFrame or None
-        ``account_id, timestamp`` of every member event (None: no timestamp column).
-    prompts : DataFrame or None
-        ``account_id, prompt``: a few prompts of a sample of each cluster's members.
-    note : str
-        Why something is missing ("" when all is there).
-    """
-
-    times: pl.DataFrame | None
-    prompts: pl.DataFrame | None
-    note: str = ""
-
-
-def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluster: int = 20,
-                  prompts_per_account: int = 5, max_prompt_rows: int = 100_000) -> MemberEvents:
-    """Read the section clusters' members' events from the events file recorded in ``run.json``.
-
-    Two streaming scans of the events file: ``account_id, timestamp`` of every
-    member (16 bytes per event), and the prompts (cut to 500 characters) of
-    ``accounts_per_cluster`` members per cluster, at most ``max_prompt_rows``
-    read, ``prompts_per_account`` kept per account.
-
-    Never raises for a missing or unreadable events file: the note says why
-    and the report falls back to what the output folder holds.
-    """
-    from graphlink.config import build_config
-    from graphlink.errors import GraphlinkError
-    from graphlink.stages.ingest import scan_events
-
-    path = ((outputs.run.get("inputs") or {}).get("events") or {}).get("path")
-    if not path or path == "<frame>" or not Path(path).is_file():
-        return MemberEvents(None, None, f"The events file ({path or 'an in-memory frame'}) is not available, so "
-                                        "schedules and example prompts are not shown; rerun the report where it is.")
-    try:
-        config = build_config(parameters=outputs.run.get("parameters") or {})
-        lf = scan_events(path, config.ingest)
-        schema = lf.collect_schema()
-        members = outputs.accounts.select("account_id", "cluster_id")
-        ids = members["account_id"].implode()
-        times = None
-        if "timestamp" in schema:
-            times = (lf.filter(pl.col("account_id").is_in(ids)).select("account_id", "timestamp")
-                     .drop_nulls("timestamp").collect(engine="streaming"))
-        sample = None
-        if prompts and "prompt" in schema:
-            chosen = (members.sort("account_id").group_by("cluster_id", maintain_order=True)
-                      .head(accounts_per_cluster)["account_id"])
-            sample = (lf.filter(pl.col("account_id").is_in(chosen.implode()) & pl.col("prompt").is_not_null())
-                      .select("account_id", pl.col("prompt").cast(pl.String).str.slice(0, 500))
-                      .head(max_prompt_rows).collect(engine="streaming").group_by("account_id", maintain_order=True)
-                      .head(prompts_per_account)
-                      .sort("account_id", "prompt"))
-    except (GraphlinkError, pl.exceptions.PolarsError, OSError, TypeError, ValueError) as exc:
-        return MemberEvents(None, None, f"The events file {path} could not be read back "
-                                        f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}), "
-                                        "so schedules and example prompts are not shown.")
-    note = "" if prompts else "Example prompts are left out of a redacted report."
-    return MemberEvents(times, sample, note)
-
-
 def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptions) -> dict[str, Any] | None:
     """The campaigns table and sections, when the folder has ``campaigns.parquet`` (operator level).
 
@@ -684,7 +389,7 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
     generated_at : datetime, optional
         Shown in the header (default: now).
     events : MemberEvents, optional
-        The members' original events (:func:`member_events`), for schedules
+        The members' original events (:func:`graphlink.views.report.members.member_events`), for schedules
         and example prompts; without them the report says so.
     """
     from graphlink import __version__ as version

@@ -1,0 +1,125 @@
+"""What the report reads beyond the output tables: members' original events and the interactive network data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from graphlink.store.folder import Outputs
+from graphlink.views import plots
+
+__all__ = ["MemberEvents", "member_events", "network_data"]
+
+
+def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0) -> dict[str, Any] | None:
+    """Nodes (with positions, colours and hover texts) and edges of one cluster's interactive view.
+
+    The same sample of accounts and signals as the static drawing
+    (:func:`graphlink.views.plots.sample_network`) and the same seeded
+    spring layout (networkx), so both show the same picture. Returns
+    ``None`` when no signal is shared by two members.
+    """
+    import networkx as nx
+
+    edges, _ = plots.sample_network(memberships, max_nodes=max_nodes)
+    if edges.is_empty():
+        return None
+    signals = (edges.select("kind", "value", "sharing", "weight").unique(["kind", "value"]).sort("kind", "value")
+               .with_row_index("n").with_columns(pl.format("v{}", pl.col("n")).alias("node")))
+    edges = edges.join(signals.select("kind", "value", "node"), on=["kind", "value"])
+    accounts = edges["account_id"].unique().sort()
+    account_node = {a: f"a{i}" for i, a in enumerate(accounts.to_list())}
+    graph = nx.Graph()
+    graph.add_nodes_from(account_node.values())
+    graph.add_nodes_from(signals["node"].to_list())
+    pairs = list(zip([account_node[a] for a in edges["account_id"].to_list()], edges["node"].to_list()))
+    graph.add_edges_from(pairs)
+    pos = nx.spring_layout(graph, seed=seed, iterations=60)
+    kinds = signals["kind"].unique().sort().to_list()
+    # Hover text of an account: every value it shares with other members (memberships), linking ones first.
+    shared = (memberships.filter(pl.col("account_id").is_in(accounts.implode()))
+              .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
+              .group_by("account_id", maintain_order=True)
+              .agg(pl.concat_str([pl.col("kind"), pl.lit("="), pl.col("value").str.slice(0, 80)]).head(12).alias("v"),
+                   pl.len().alias("n")))
+    tips = {a: f"account {a}\nshares {n:,} value(s): " + "; ".join(v) + (" …" if n > len(v) else "")
+            for a, v, n in shared.iter_rows()}
+    top = max(int(signals["sharing"].max()), 1)
+    nodes = [{"id": account_node[a], "kind": "account", "colour": plots.ACCOUNT_COLOUR, "size": 8,
+              "x": round(float(pos[account_node[a]][0]) * 300, 2), "y": round(float(pos[account_node[a]][1]) * 300, 2),
+              "tip": tips.get(a, f"account {a}")} for a in accounts.to_list()]
+    nodes += [{"id": node, "kind": kind, "colour": plots.kind_colour(kind, kinds),
+               "size": round(10 + 16 * (sharing / top) ** 0.5, 1),
+               "x": round(float(pos[node][0]) * 300, 2), "y": round(float(pos[node][1]) * 300, 2),
+               "tip": f"{kind} {value}\nshared by {sharing:,} members · weight {weight:.2f}"}
+              for _, kind, value, sharing, weight, node in signals.iter_rows()]
+    return {"nodes": nodes, "edges": [list(p) for p in pairs], "kinds": [[k, plots.kind_colour(k, kinds)] for k in kinds]}
+
+
+@dataclass(frozen=True)
+class MemberEvents:
+    """Original events of the section clusters' members, read back from the events file.
+
+    Attributes
+    ----------
+    times : DataFrame or None
+        ``account_id, timestamp`` of every member event (None: no timestamp column).
+    prompts : DataFrame or None
+        ``account_id, prompt``: a few prompts of a sample of each cluster's members.
+    note : str
+        Why something is missing ("" when all is there).
+    """
+
+    times: pl.DataFrame | None
+    prompts: pl.DataFrame | None
+    note: str = ""
+
+
+def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluster: int = 20,
+                  prompts_per_account: int = 5, max_prompt_rows: int = 100_000) -> MemberEvents:
+    """Read the section clusters' members' events from the events file recorded in ``run.json``.
+
+    Two streaming scans of the events file: ``account_id, timestamp`` of every
+    member (16 bytes per event), and the prompts (cut to 500 characters) of
+    ``accounts_per_cluster`` members per cluster, at most ``max_prompt_rows``
+    read, ``prompts_per_account`` kept per account.
+
+    Never raises for a missing or unreadable events file: the note says why
+    and the report falls back to what the output folder holds.
+    """
+    from graphlink.config import build_config
+    from graphlink.errors import GraphlinkError
+    from graphlink.stages.ingest import scan_events
+
+    path = ((outputs.run.get("inputs") or {}).get("events") or {}).get("path")
+    if not path or path == "<frame>" or not Path(path).is_file():
+        return MemberEvents(None, None, f"The events file ({path or 'an in-memory frame'}) is not available, so "
+                                        "schedules and example prompts are not shown; rerun the report where it is.")
+    try:
+        config = build_config(parameters=outputs.run.get("parameters") or {})
+        lf = scan_events(path, config.ingest)
+        schema = lf.collect_schema()
+        members = outputs.accounts.select("account_id", "cluster_id")
+        ids = members["account_id"].implode()
+        times = None
+        if "timestamp" in schema:
+            times = (lf.filter(pl.col("account_id").is_in(ids)).select("account_id", "timestamp")
+                     .drop_nulls("timestamp").collect(engine="streaming"))
+        sample = None
+        if prompts and "prompt" in schema:
+            chosen = (members.sort("account_id").group_by("cluster_id", maintain_order=True)
+                      .head(accounts_per_cluster)["account_id"])
+            sample = (lf.filter(pl.col("account_id").is_in(chosen.implode()) & pl.col("prompt").is_not_null())
+                      .select("account_id", pl.col("prompt").cast(pl.String).str.slice(0, 500))
+                      .head(max_prompt_rows).collect(engine="streaming").group_by("account_id", maintain_order=True)
+                      .head(prompts_per_account)
+                      .sort("account_id", "prompt"))
+    except (GraphlinkError, pl.exceptions.PolarsError, OSError, TypeError, ValueError) as exc:
+        return MemberEvents(None, None, f"The events file {path} could not be read back "
+                                        f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}), "
+                                        "so schedules and example prompts are not shown.")
+    note = "" if prompts else "Example prompts are left out of a redacted report."
+    return MemberEvents(times, sample, note)
