@@ -182,7 +182,8 @@ def detect(
     """Detect linked account clusters in an API log and score them.
 
     Writes to --out: accounts.parquet (account -> cluster), clusters.parquet
-    (score, flagged, why), evidence.parquet (shared values per cluster),
+    (score, flagged, why, campaign), campaigns.parquet (clusters run by one
+    operator), evidence.parquet (shared values per cluster),
     memberships.parquet and activity.parquet (for report, show and export) and
     run.json (settings, counts, warnings, timings). Progress goes to standard
     error on a terminal; the summary to standard output (tab-separated rows

@@ -37,6 +37,9 @@ def test_detect_report_export_without_pyarrow_or_leidenalg(tmp_path):
     assert _cli("report", out, "--no-plots", "-q").returncode == 0
     assert _cli("export", out, "--format", "gexf", "-q").returncode == 0
     assert (out / "report.html").is_file() and (out / "graph.gexf").is_file()
+    # evaluate is core: it must not import the simulator (which needs pyarrow)
+    proc = _cli("evaluate", out, ROOT / "fixtures" / "labels.parquet", "-q")
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_missing_extras_say_which_to_install(tmp_path):

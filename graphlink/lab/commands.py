@@ -14,7 +14,6 @@ from typing import Any
 from graphlink.contract import ACCOUNTS_FILE, CLUSTERS_FILE
 from graphlink.errors import ConfigError, GraphlinkError
 from graphlink.lab.evaluate import evaluate_dir
-from graphlink.lab.simulate import PRESETS, write_world
 from graphlink.store.atomic import write_atomic
 
 __all__ = ["evaluate_output", "simulate_preset", "simulate_scenario_world"]
@@ -46,6 +45,10 @@ def simulate_preset(out_dir: str | Path, preset: str = "small", seed: int = 0,
     ConfigError
         Unknown preset or camouflage out of range.
     """
+    # The simulator needs pyarrow (the [simulate] extra): imported here, so that
+    # `graphlink evaluate` works on a core install.
+    from graphlink.lab.simulate import PRESETS, write_world
+
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     config = PRESETS[preset]

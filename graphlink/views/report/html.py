@@ -370,7 +370,7 @@ def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptio
         accounts = f"{int(row['accounts']):,} accounts · " if row["accounts"] is not None else ""
         score = f"score {float(row['score']):.3f}" if row["score"] is not None else "no score"
         items.append({"id": str(row["campaign_id"]), "flagged": bool(row["flagged"]),
-                      "summary": f"{accounts}{len(clusters):,} clusters · {score}",
+                      "summary": f"{accounts}{len(clusters):,} cluster{'' if len(clusters) == 1 else 's'} · {score}",
                       "why": [r for r in str(row["why"] or "").split("; ") if r],
                       "clusters": [(c, c in sections) for c in clusters]})
     return {"table": table, "sections": items}
