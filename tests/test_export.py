@@ -154,3 +154,16 @@ def test_commands_have_help():
         assert command.help
         for param in command.params:
             assert getattr(param, "help", None), (name, param.name)
+
+
+def test_csv_cells_carry_no_terminal_control_characters():
+    # An attacker-written card or prompt with escape sequences must not retitle or
+    # clear the terminal of an investigator who prints the exported CSV.
+    from graphlink.views.export import csv_bytes
+
+    frame = pl.DataFrame({"kind": ["payment", "prompt"], "value": ["\x1b]0;pwned\x07", "=\x1b[2J please"],
+                          "note": ["line one\nline two", "tab\there"]})
+    text = csv_bytes(frame).decode("utf-8")
+    assert not any(ch in text for ch in ("\x1b", "\x07"))
+    assert "\ufffd]0;pwned\ufffd" in text and "'=\ufffd[2J please" in text
+    assert "line one\nline two" in text and "tab\there" in text  # ordinary whitespace is kept

@@ -60,20 +60,32 @@ def html_safe_expr(expr: pl.Expr) -> pl.Expr:
     return expr
 
 
+#: Control characters (C0 but tab, newline and carriage return; DEL; C1) that a
+#: terminal would act on when a CSV file is printed (``cat evidence.csv``).
+_CSV_CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+
+
 def csv_safe(text: str | None) -> str | None:
-    """Neutralise spreadsheet formulas: cells starting with = + - @ (or tab/CR) get a leading '.
+    """Neutralise spreadsheet formulas and terminal control characters in a CSV cell.
+
+    Cells starting with = + - @ (or tab/CR) get a leading ' (OWASP, CSV
+    injection); control characters become U+FFFD, so printing the file cannot
+    retitle or clear a terminal.
 
     Examples
     --------
     >>> csv_safe("=HYPERLINK(\\"http://x\\")"), csv_safe("plain"), csv_safe("-1")
     ('\\'=HYPERLINK("http://x")', 'plain', "'-1")
+    >>> csv_safe("\\x1b]0;pwned\\x07 ok")
+    '\ufffd]0;pwned\ufffd ok'
     """
     if text is None:
         return None
+    text = re.sub(_CSV_CONTROL, "\ufffd", text)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def csv_safe_expr(column: str) -> pl.Expr:
     """Polars form of :func:`csv_safe` for a string column."""
-    col = pl.col(column).cast(pl.String)
+    col = pl.col(column).cast(pl.String).str.replace_all(_CSV_CONTROL, "\ufffd")
     return pl.when(col.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + col).otherwise(col).alias(column)
