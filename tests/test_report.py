@@ -395,3 +395,15 @@ def test_show_groups_evidence_and_hides_zero_weight(world_session):
     every = CliRunner().invoke(app, ["show", str(world_session), "1", "--evidence", "500", "--all-values"])
     block = every.stdout[every.stdout.index("# Shared evidence"):].splitlines()
     assert len(block) - 2 == evidence.height
+
+
+def test_campaign_sections_only_where_they_add_something(world):
+    campaigns = pl.read_parquet(world / "campaigns.parquet")
+    html = write_report(world, options=FAST).path.read_text()
+    ids = re.findall(r'id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))  # no element id twice
+    for row in campaigns.iter_rows(named=True):
+        wanted = row["flagged"] or len(row["clusters"]) >= 2
+        assert (f'id="campaign-{row["campaign_id"]}"' in html) == wanted
+        # the campaigns table links a campaign only when its section exists
+        assert (f'href="#campaign-{row["campaign_id"]}"' in html) == wanted

@@ -101,7 +101,8 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
         table.add_row(Text(terminal_safe(m["account_id"], limit=80)), f"{m['events']:,}",
                       stamp(m["first_seen"]), stamp(m["last_seen"]))
     if member_rows.height > members:
-        table.caption = f"{member_rows.height - members:,} more (graphlink export DIR --format csv --clusters {cluster_id})"
+        table.caption = (f"{member_rows.height - members:,} more: graphlink export {outputs.path} "
+                         f"--format csv --clusters {cluster_id}")
     parts.append(table)
 
     table = Table(title=f"Shared evidence ({evidence_rows.height:,})", title_justify="left")
@@ -251,7 +252,8 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     for r in member_list:
         table.add_row(Text(terminal_safe(r[0], limit=80)), f"{r[1]:,}", r[2], r[3])
     if member_rows.height > members:
-        table.caption = f"{member_rows.height - members:,} more (graphlink export DIR --format csv --clusters {cluster_id})"
+        table.caption = (f"{member_rows.height - members:,} more: graphlink export {outputs.path} "
+                         f"--format csv --clusters {cluster_id}")
 
     ev_table = Table(title=f"Shared evidence, strongest kind first ({evidence_rows.height:,})", title_justify="left")
     ev_headers = ["kind", "value", "sharing", "weight", "in input"]

@@ -354,10 +354,13 @@ def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptio
                 "score": pl.lit(None, pl.Float64), "flagged": pl.lit(False), "why": pl.lit("")}
     campaigns = campaigns.with_columns([v.alias(k) for k, v in defaults.items() if k not in campaigns.columns])
     campaigns = campaigns.sort(["score", "campaign_id"], descending=[True, False], nulls_last=True)
+    # A section for every flagged campaign and every campaign of two or more clusters;
+    # a lone unflagged cluster is its own campaign and has nothing to add.
+    has_section = pl.col("flagged").fill_null(False) | (pl.col("clusters").list.len() >= 2)
     shown = campaigns.head(options.max_table_rows)
     table = build_table(shown, [
-        Column("campaign", pl.col("campaign_id").cast(pl.String), link=pl.concat_str(
-            [pl.lit("campaign-"), pl.col("campaign_id").cast(pl.String)])),
+        Column("campaign", pl.col("campaign_id").cast(pl.String), link=pl.when(has_section).then(pl.concat_str(
+            [pl.lit("campaign-"), pl.col("campaign_id").cast(pl.String)]))),
         Column("clusters", pl.col("clusters").list.len(), numeric=True, sort=pl.col("clusters").list.len()),
         Column("accounts", fmt_int(pl.col("accounts")), numeric=True, sort=pl.col("accounts")),
         Column("score", fmt_float(pl.col("score")), numeric=True, sort=pl.col("score")),
@@ -365,7 +368,7 @@ def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptio
         Column("why", pl.col("why"), cell_title=pl.col("why"), css="why"),
     ], table_id="campaigns", css_class="ranked")
     items = []
-    for row in shown.iter_rows(named=True):
+    for row in shown.filter(has_section).iter_rows(named=True):
         clusters = sorted(int(c) for c in (row["clusters"] or []))
         accounts = f"{int(row['accounts']):,} accounts · " if row["accounts"] is not None else ""
         score = f"score {float(row['score']):.3f}" if row["score"] is not None else "no score"
