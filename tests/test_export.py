@@ -85,6 +85,11 @@ def test_csv_members_and_evidence_are_formula_safe(world):
     with evidence_path.open(newline="") as handle:
         evidence = list(csv.DictReader(handle))
     assert len(members) == pl.read_parquet(world / "clusters.parquet")["size"].sum()
+    from graphlink.views.safety import csv_safe
+
+    campaign_of = {csv_safe(a): c for a, c in
+                   pl.read_parquet(world / "accounts.parquet").select("account_id", "campaign_id").iter_rows()}
+    assert all(int(row["campaign_id"]) == campaign_of[row["account_id"]] for row in members)
     cells = [v for row in members + evidence for k, v in row.items() if k not in ("score", "weight")]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
     ids = {row["account_id"] for row in members}

@@ -407,3 +407,13 @@ def test_campaign_sections_only_where_they_add_something(world):
         assert (f'id="campaign-{row["campaign_id"]}"' in html) == wanted
         # the campaigns table links a campaign only when its section exists
         assert (f'href="#campaign-{row["campaign_id"]}"' in html) == wanted
+
+
+def test_show_names_the_campaign(world_session):
+    clusters = pl.read_parquet(world_session / "clusters.parquet")
+    campaigns = pl.read_parquet(world_session / "campaigns.parquet")
+    cid, camp = clusters.select("cluster_id", "campaign_id").row(0)
+    result = CliRunner().invoke(app, ["show", str(world_session), str(cid)])
+    assert result.exit_code == 0, result.output
+    why = campaigns.filter(pl.col("campaign_id") == camp)["why"][0]
+    assert f"campaign {camp}: {why}" in result.stdout.replace("\n", " ") or f"campaign {camp}:" in result.stdout

@@ -239,10 +239,17 @@ def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Pat
 
 
 def members_table(outputs: Outputs) -> pl.DataFrame:
-    """Members of the loaded clusters with their cluster's score: the ``members.csv`` rows."""
+    """Members of the loaded clusters with their cluster's score and campaign: the ``members.csv`` rows.
+
+    ``campaign_id`` is null for folders written before campaigns existed.
+    """
     info = outputs.clusters.select("cluster_id", "score", "flagged")
-    return (outputs.accounts.join(info, on="cluster_id", how="left")
-            .select("cluster_id", "score", "flagged", "account_id", "events", "first_seen", "last_seen")
+    accounts = outputs.accounts
+    if "campaign_id" not in accounts.columns:
+        accounts = accounts.with_columns(pl.lit(None, pl.Int64).alias("campaign_id"))
+    return (accounts.join(info, on="cluster_id", how="left")
+            .select("campaign_id", "cluster_id", "score", "flagged", "account_id", "events", "first_seen",
+                    "last_seen")
             .sort(["cluster_id", "events", "account_id"], descending=[False, True, False]))
 
 

@@ -224,6 +224,10 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
     heading = [title, Text(f"{row['size']:,} accounts; score {row['score']:.3f}{active}")]
+    if row.get("campaign_id") is not None and outputs.campaigns is not None:
+        camp = outputs.campaigns.filter(pl.col("campaign_id") == row["campaign_id"])
+        if camp.height:
+            heading.append(Text(f"campaign {row['campaign_id']}: {terminal_safe(camp['why'][0], limit=300)}"))
     if outputs.redaction:
         heading.append(Text(f"redacted: {outputs.redaction}", style="yellow"))
 
