@@ -342,12 +342,6 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     )
     weights = config.component_weights
 
-    def weighted_mean(components: tuple[str, ...]) -> pl.Expr:
-        num = pl.sum_horizontal([pl.col(c).fill_null(0) * weights.get(c, 0.0) for c in components])
-        den = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Float64) * weights.get(c, 0.0)
-                                 for c in components])
-        return pl.when(den > 0).then(num / den).otherwise(0.0)
-
     # Coordination: any one sign of a single operator (shared cards, templates, a shared
     # clock, heavy volume) is evidence; several add up as independent evidence would
     # (noisy-or: 1 - prod(1 - w * c)). Evasion: the strongest sign of fleet tooling

@@ -150,32 +150,6 @@ def hour_counts(rows: pl.DataFrame, hour: str = "hour", events: str | None = "ev
             .with_columns(pl.col("events").fill_null(0)).sort("hour"))
 
 
-def score_columns(clusters: pl.DataFrame) -> list[str]:
-    """Numeric cluster columns shown as score components: ``score`` first, then any others.
-
-    Later scoring versions add component columns; they are picked up here
-    without code changes.
-
-    Examples
-    --------
-    >>> df = pl.DataFrame({"cluster_id": [1], "size": [3], "score": [0.5], "why": ["x"], "ip_share": [0.2]})
-    >>> score_columns(df)
-    ['score', 'ip_share']
-    """
-    numeric = [name for name, dtype in clusters.schema.items()
-               if dtype.is_numeric() and name not in NON_COMPONENT_COLUMNS]
-    return sorted(numeric, key=lambda name: (name != "score", numeric.index(name)))
-
-
-def unknown_cluster_message(path: Path, missing: Sequence[int], clusters: pl.DataFrame) -> str:
-    """The error text for cluster ids a folder does not have."""
-    ids = ", ".join(str(c) for c in missing)
-    if clusters.is_empty():
-        return f"{path}: no cluster {ids}: this run found no clusters"
-    low, high = clusters["cluster_id"].min(), clusters["cluster_id"].max()
-    return f"{path}: no cluster {ids} (cluster ids run from {low} to {high})"
-
-
 def select_clusters(clusters: pl.DataFrame, selection: Selection, path: Path | str = "") -> list[int]:
     """Resolve ``"flagged"``, ``"all"`` or explicit cluster ids to a sorted list of ids.
 

@@ -38,6 +38,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graphlink.lab.simulate.events import EVENT_SCHEMA
 from graphlink.lab.simulate.network import format_hex64, format_ipv4, format_ipv6
 from graphlink.lab.simulate.vocab import HOUR_PROFILE, WORDS
 
@@ -48,15 +49,6 @@ DIURNAL, OFFICE, UNIFORM, CRON, BURST = range(5)
 KINDS = ("benign", "benign_linked", "ring")
 US = 1_000_000
 DAY = 86_400 * US
-
-EVENT_SCHEMA = pa.schema([
-    ("account_id", pa.string()),
-    ("timestamp", pa.timestamp("us", tz="UTC")),
-    ("ip", pa.string()),
-    ("payment_fingerprint", pa.string()),
-    ("prompt", pa.string()),
-    ("user_agent", pa.string()),
-])
 
 _HOUR_CDF = np.cumsum(HOUR_PROFILE) / np.sum(HOUR_PROFILE)
 _WORDS = pa.array(WORDS, pa.string())
