@@ -113,6 +113,9 @@ def account_hours(events: pl.LazyFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: Evasion components an organisation's own domain does not explain.
+ORG_UNEXPLAINED = ("ip_spread", "card_pool")
+
 #: The kinds whose memberships scoring reads (IPs are counted from value_counts).
 SCORED_KINDS = ("payment", "prompt", "timing")
 
@@ -353,9 +356,13 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
                                pl.max_horizontal([pl.col(c).fill_null(0) * weights.get(c, 0.0)
                                                   for c in EVASION]).alias("evasion"))
     # Geometric mean: a fleet is coordinated AND hides behind fake-account tooling.
+    # A private email domain is counter-evidence for what a company does for its own
+    # reasons (one card, one NAT, one schedule, a sign-up day); it explains neither
+    # proxy rotation nor a pool of cards, so it discounts only as far as those are absent.
+    tooling = pl.max_horizontal([pl.col(c).fill_null(0) * weights.get(c, 0.0) for c in ORG_UNEXPLAINED]).clip(0, 1)
     feats = feats.with_columns(
         ((pl.col("coordination") * pl.col("evasion")).sqrt()
-         * (1 - config.org_discount * pl.col("org_coherence").fill_null(0))).alias("score"))
+         * (1 - config.org_discount * pl.col("org_coherence").fill_null(0) * (1 - tooling))).alias("score"))
     feats = feats.with_columns(
         ((pl.col("size") >= config.min_flag_size) & (pl.col("score") >= config.flag_threshold)).alias("flagged"))
 
