@@ -59,8 +59,9 @@ ACCOUNTS_SCHEMA = pl.Schema({
 #: Coordination components: one operator drives the accounts. Legitimate automation (a
 #: team's batch jobs on a corporate card) is coordinated too.
 COORDINATION = ("payment_reuse", "template_share", "timing_sync", "volume")
-#: Evasion components: the tooling of fake accounts — proxies, bots that never sleep, bulk sign-up.
-EVASION = ("ip_spread", "card_pool", "around_the_clock", "creation_burst")
+#: Evasion components: the tooling of fake accounts — proxies, card pools, bots that never sleep,
+#: bulk sign-up, accounts worked hard and thrown away.
+EVASION = ("ip_spread", "card_pool", "around_the_clock", "creation_burst", "short_lived")
 #: Every score component column of ``clusters.parquet``.
 COMPONENTS = COORDINATION + EVASION
 

@@ -56,18 +56,21 @@ def test_team_one_cluster_not_flagged():
     assert all(0.0 <= (t[c] or 0.0) <= 1.0 for c in COMPONENTS)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 17 design: the fleet's 3 card groups (4 accounts each) are tied only by templates, same-second "
-    "timing and creation hour, all weak kinds, so they are 3 clusters of 4 < min_flag_size 5: a 12-account "
-    "fleet with proxies, 24 h activity and a bulk sign-up is never flagged (campaign unflagged too)"))
 def test_fleet_flagged_team_not():
+    """The fleet's three card groups (4 accounts each) are its cells: three clusters,
+    each below ``min_flag_size``, tied by the templates they send into one campaign
+    of 12, which is flagged whole; the team (one cluster, one campaign) is not."""
     events, accounts = _world()
     result = run_detect(events, accounts)
-    by_member = result.accounts.join(result.clusters, on="cluster_id")
+    by_member = result.accounts.join(result.clusters.drop("campaign_id"), on="cluster_id")
     fleet = by_member.filter(pl.col("account_id").str.starts_with("fleet"))
     team = by_member.filter(pl.col("account_id").str.starts_with("team"))
-    assert fleet["cluster_id"].n_unique() == 1 and fleet.height == 12
-    assert team["cluster_id"].n_unique() == 1 and team.height == 10
+    assert fleet.height == 12 and fleet["campaign_id"].n_unique() == 1 and fleet["cluster_id"].n_unique() <= 3
+    assert fleet["flagged"].all() and fleet["size"].min() >= 4
+    assert team["cluster_id"].n_unique() == 1 and team.height == 10 and not team["flagged"].any()
+    assert set(fleet["campaign_id"]).isdisjoint(set(team["campaign_id"]))
+    campaign = result.campaigns.filter(pl.col("campaign_id") == fleet["campaign_id"][0]).row(0, named=True)
+    assert campaign["accounts"] == 12 and campaign["flagged"] and "prompt" in campaign["ties"]
     f, t = fleet.row(0, named=True), team.row(0, named=True)
     assert f["flagged"] and not t["flagged"]
     assert f["score"] > t["score"]
@@ -77,7 +80,7 @@ def test_fleet_flagged_team_not():
     assert f["creation_burst"] == 1.0 and t["creation_burst"] == 0.0
     assert f["payment_reuse"] > 0.5 and t["payment_reuse"] == 0.0  # the team's card is its own company's
     assert t["org_coherence"] == 1.0 and f["org_coherence"] == 0.0
-    assert "median account used 48 IPs in 48 networks" in f["why"] and "active 24 h a day" in f["why"]
+    assert "median account used 48 IPs in 48 networks" in f["why"] and "of prompts are templated" in f["why"]
     assert all(0.0 <= (f[c] or 0.0) <= 1.0 for c in COMPONENTS)
 
 

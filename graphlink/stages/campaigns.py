@@ -196,7 +196,8 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     base = clusters.group_by("campaign_id").agg(
         pl.col("cluster_id").sort().alias("clusters"), pl.col("size").sum().cast(pl.UInt32).alias("accounts"),
         pl.col("score").max().alias("score"), pl.col("flagged").any().alias("flagged"),
-        pl.col("flagged").sum().cast(pl.UInt32).alias("flagged_clusters"))
+        pl.col("flagged_own" if "flagged_own" in clusters.columns else "flagged").sum().cast(pl.UInt32)
+        .alias("flagged_clusters"))
     campaign_of = partition.drop_nulls("cluster_id").join(clusters.select("cluster_id", "campaign_id"), on="cluster_id")
     shared = (
         affiliations.select("account_idx", "signal_idx")
@@ -224,3 +225,55 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
                                                                                     pl.col("tied_by")]))
                        .otherwise(pl.lit(""))]).alias("why"))
     return out.select(list(CAMPAIGNS_SCHEMA.names())).cast(dict(CAMPAIGNS_SCHEMA)).sort("campaign_id")
+
+
+def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_flag_size: int = 5) -> pl.DataFrame:
+    """Flag every cluster of a campaign that has a cluster flagged on its own evidence.
+
+    A campaign is one operator (its clusters are tied by cards, addresses,
+    templates or identifier columns they share, :func:`cluster_campaigns`);
+    when one of its cells shows fleet tooling, the operator is found, and its
+    other cells are its accounts too even when each alone looks tame (an
+    office-hours cell on one datacenter address, a card group too small for
+    ``min_flag_size``). Such a cluster's ``why`` starts by naming the campaign
+    and the cluster whose own evidence flagged it. ``min_flag_size`` guards
+    against tiny coincidental groups, so it counts the campaign's accounts: a
+    cluster scoring ``flag_threshold`` or more is flagged on its own evidence
+    when its campaign has ``min_flag_size`` accounts (three card groups of
+    four accounts tied by their templates are one operator of twelve).
+
+    Parameters
+    ----------
+    clusters : DataFrame
+        ``cluster_id, size, score, flagged, why, campaign_id`` (scored clusters).
+    flag_threshold, min_flag_size : float, int
+        :class:`graphlink.config.ScoringConfig` settings.
+
+    Returns
+    -------
+    DataFrame
+        ``clusters`` with ``flagged`` and ``why`` updated, same order, plus
+        ``flagged_own`` (flagged on its own evidence, which
+        :func:`score_campaigns` counts as ``flagged_clusters``).
+
+    Examples
+    --------
+    >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3], "size": [6, 4, 9], "score": [0.9, 0.2, 0.1],
+    ...                    "flagged": [True, False, False], "why": ["proxies", "one card", "one NAT"],
+    ...                    "campaign_id": [1, 1, 2]})
+    >>> flag_with_campaign(cl).select("flagged", "why").rows()  # doctest: +NORMALIZE_WHITESPACE
+    [(True, 'proxies'), (True, 'same operator as flagged cluster 1 (campaign 1); one card'), (False, 'one NAT')]
+    """
+    clusters = clusters.with_columns(pl.col("flagged") | (
+        (pl.col("score") >= flag_threshold) & (pl.col("size").sum().over("campaign_id") >= min_flag_size)))
+    lead = (clusters.filter("flagged").sort(["score", "cluster_id"], descending=[True, False])
+            .group_by("campaign_id", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead")))
+    joined = clusters.join(lead, on="campaign_id", how="left", maintain_order="left")
+    inherits = ~pl.col("flagged") & pl.col("lead").is_not_null()
+    return joined.with_columns(
+        pl.col("flagged").alias("flagged_own"),
+        (pl.col("flagged") | inherits).alias("flagged"),
+        pl.when(inherits).then(pl.concat_str([
+            pl.lit("same operator as flagged cluster "), pl.col("lead").cast(pl.String), pl.lit(" (campaign "),
+            pl.col("campaign_id").cast(pl.String), pl.lit("); "), pl.col("why")])).otherwise(pl.col("why")).alias("why"),
+    ).drop("lead")

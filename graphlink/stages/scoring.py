@@ -113,6 +113,13 @@ def account_hours(events: pl.LazyFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: A throwaway account: active at most this many hours (a fleet's cell ran for hours
+#: or a day or two, then its operator moved on; a company's accounts stay in use).
+SHORT_LIVED_HOURS = 48
+#: ... and sent at least this many requests in that time: a person trying the API
+#: once sends a handful, a scripted worker dozens.
+SHORT_LIVED_EVENTS = 10
+
 #: Evasion components an organisation's own domain does not explain.
 ORG_UNEXPLAINED = ("ip_spread", "card_pool")
 
@@ -192,6 +199,17 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
                        on="cluster_id", how="left")
     typical = float(index.filter(pl.col("events") > 0)["events"].median() or 1.0)
     feats = feats.with_columns(pl.lit(typical).alias("typical_events"))
+    if "last_seen" in info.columns:
+        # Throwaway accounts: worked (at least ``SHORT_LIVED_EVENTS`` requests) for at most
+        # ``SHORT_LIVED_HOURS`` and then silent for at least as long before the log ends.
+        # Measurable only in a log of at least three such spans.
+        seen = index.select(pl.col("first_seen").min().alias("start"), pl.col("last_seen").max().alias("end")).row(0)
+        if seen[0] is not None and (seen[1] - seen[0]).total_seconds() >= 3 * SHORT_LIVED_HOURS * 3600:
+            span = pl.duration(hours=SHORT_LIVED_HOURS)
+            gone = ((pl.col("last_seen") - pl.col("first_seen") <= span) & (pl.col("last_seen") <= seen[1] - span)
+                    & (pl.col("events") >= SHORT_LIVED_EVENTS))
+            feats = feats.join(info.drop_nulls("last_seen").group_by("cluster_id").agg(
+                pl.len().alias("seen_accounts"), gone.sum().alias("short_lived_accounts")), on="cluster_id", how="left")
     if "created_at" in info.columns:
         created = info.drop_nulls("created_at").with_columns(pl.col("created_at").dt.truncate("1h").alias("hour"))
         burst = created.with_columns(pl.len().over("cluster_id", "hour").alias("same_hour")).filter(
@@ -255,6 +273,7 @@ def _component_exprs() -> dict[str, pl.Expr]:
         "timing_sync": _clip01(col("synced_accounts").fill_null(0) / col("size")),
         "around_the_clock": _clip01((col("active_hours") - 12) / 12),
         "creation_burst": _clip01(col("burst_created").fill_null(0) / col("created_known")),
+        "short_lived": _clip01(col("short_lived_accounts").fill_null(0) / col("seen_accounts")),
         "volume": _clip01((col("median_events") / col("typical_events")).log() / math.log(10)),
     }
 
@@ -285,6 +304,9 @@ def reason_exprs() -> dict[str, pl.Expr]:
         "creation_burst": pl.concat_str([_fmt_int(c("burst_created")), pl.lit(" of "), _fmt_int(c("created_known")),
                                          pl.lit(" accounts created in "), c("burst_hours").cast(pl.Int64).cast(pl.String),
                                          pl.lit(" burst hour(s)")]),
+        "short_lived": pl.concat_str([_fmt_int(c("short_lived_accounts")), pl.lit(" of "), _fmt_int(c("seen_accounts")),
+                                      pl.lit(f" accounts sent {SHORT_LIVED_EVENTS}+ requests within "
+                                             f"{SHORT_LIVED_HOURS} h and went silent")]),
         "volume": pl.concat_str([pl.lit("median "), _fmt_int(c("median_events")), pl.lit(" events per account ("),
                                  (c("median_events") / c("typical_events")).round(0).cast(pl.Int64).cast(pl.String),
                                  pl.lit("× typical)")]),
@@ -327,7 +349,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     needed = {"cards", "card_accounts", "shared_cards", "networks_per_account", "ips", "template_prompts",
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
-              "private_domain_accounts", "domain_known", "domains"}
+              "private_domain_accounts", "domain_known", "domains", "seen_accounts", "short_lived_accounts"}
     feats = feats.with_columns([pl.lit(None, pl.Float64).alias(n) for n in sorted(needed - set(feats.columns))])
     feats = feats.with_columns(pl.col("template").cast(pl.String),
                                pl.col(sorted(needed - {"template"})).cast(pl.Float64))

@@ -44,6 +44,8 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     """
     size, score = int(row["size"]), float(row["score"])
     verdict = "flagged" if row["flagged"] else "not flagged"
+    if row["flagged"] and (score < flag_threshold or size < min_flag_size):
+        verdict = f"flagged with its campaign {row.get('campaign_id')} (same operator as a flagged cluster)"
     lines = [f"Cluster {row['cluster_id']}: {size:,} accounts, score {score:.3f}, {verdict} "
              f"(flag_threshold {flag_threshold:g}, min_flag_size {min_flag_size})"]
     kinds = row.get("kinds") or []

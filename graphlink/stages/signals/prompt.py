@@ -185,8 +185,9 @@ def smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None
 
 def sample_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_words: int,
             seed: int) -> tuple[pl.DataFrame, int, pl.DataFrame]:
-    """``(account_idx, norm, text_hash; k; key, text_hash)``: each account's sampled distinct prompts,
-    normalised, the per-account sample size, and which prompt hashes (``key``) gave each text.
+    """``(account_idx, text_hash, norm, prompts; k; key, text_hash)``: each account's sampled distinct prompts,
+    normalised (``prompts``: how many sampled raw prompts gave the text), the per-account sample size,
+    and which prompt hashes (``key``) gave each text.
 
     The sample is each account's ``k`` distinct prompts with the smallest hash
     (``k`` from :func:`prompts_per_account`), chosen on the encoded hashes;
@@ -211,7 +212,11 @@ def sample_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, 
         .select("account_idx", "norm", pl.col("norm").hash(seed).alias("text_hash"), "key")
     )
     keys = sampled.select("key", "text_hash")
-    return sampled.drop("key").unique(["account_idx", "text_hash"]), cap, keys
+    # Distinct raw prompts that normalise to one text (a job numbered 1, 2, 3...) are one
+    # text to shingle but each a sampled prompt: ``prompts`` counts them.
+    per_text = (sampled.group_by("account_idx", "text_hash")
+                .agg(pl.col("norm").first(), pl.len().cast(pl.UInt32).alias("prompts")).sort("account_idx", "text_hash"))
+    return per_text, cap, keys
 
 
 def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
@@ -255,10 +260,12 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
     )
     # A prompt text is templated when one of its shingles is shared: a property of the text.
     templated_texts = shingles.join(shared, on="shingle_hash", how="semi").select(pl.col("text_hash").unique())
+    # Shares are of sampled raw prompts (a text sent as 48 numbered jobs counts 48 times).
     per_account = (
-        sampled.group_by("account_idx").agg(pl.len().cast(pl.UInt32).alias("prompts_sampled"))
+        sampled.group_by("account_idx").agg(pl.col("prompts").sum().cast(pl.UInt32).alias("prompts_sampled"),
+                                            pl.len().cast(pl.UInt32).alias("texts"))
         .join(sampled.join(templated_texts, on="text_hash", how="semi").group_by("account_idx")
-              .agg(pl.len().cast(pl.UInt32).alias("prompts_templated")), on="account_idx", how="left")
+              .agg(pl.col("prompts").sum().cast(pl.UInt32).alias("prompts_templated")), on="account_idx", how="left")
         .with_columns(pl.col("prompts_templated").fill_null(0))
         .sort("account_idx")
     )
@@ -266,13 +273,15 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
         (pl.col("prompts_sampled") >= min_prompts)
         & (pl.col("prompts_templated") >= min_templated * pl.col("prompts_sampled"))
     )
+    # A shingle's count is of the account's distinct texts holding it, against its distinct texts.
     kept = (
         per_account_shingle.rename({"key": "shingle_hash"})
         .join(shared, on="shingle_hash", how="semi")
-        .join(templated.select("account_idx", "prompts_sampled"), on="account_idx")
-        .filter(pl.col("count") >= min_share * pl.col("prompts_sampled"))
-        .drop("prompts_sampled")
+        .join(templated.select("account_idx", "texts"), on="account_idx")
+        .filter(pl.col("count") >= min_share * pl.col("texts"))
+        .drop("texts")
     )
+    per_account = per_account.drop("texts")
     # Each shingle is quoted as written in one prompt: its first occurrence in the text with
     # the smallest hash (the same whatever the row order).
     occurring = shingles.join(kept.select("shingle_hash").unique(), on="shingle_hash", how="semi")
