@@ -12,6 +12,7 @@ attack style; plus campaigns and determinism.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from math import comb
 import zlib
@@ -370,14 +371,15 @@ def test_e_ordinary_people_in_one_time_zone_make_no_cluster():
 # --- 6. Score tied to one attack style, and campaigns ----------------------------------------------
 
 def add_ring(log: Log, rng: np.random.Generator, name: str, n: int, cards: int, ips: list[str],
-             template: str, hours: range = range(9, 18), days: int = 4) -> list[str]:
-    """A ring: accounts paying from a pool of ``cards`` cards, on ``ips``, sending one template."""
+             template: str, hours: range = range(9, 18), days: int = 4, start: int = 0) -> list[str]:
+    """A ring: accounts paying from a pool of ``cards`` cards, on ``ips``, sending one template
+    on ``days`` days from day ``start``."""
     names = []
     for i in range(n):
         acc = f"{name}{i}"
         names.append(acc)
         own = rng.choice(len(ips), size=min(4, len(ips)), replace=False)
-        for d in range(days):
+        for d in range(start, start + days):
             for h in hours:
                 for _ in range(2):
                     ts = T0 + timedelta(days=d, hours=h, minutes=int(rng.integers(0, 60)),
@@ -437,6 +439,63 @@ def test_f_cells_of_one_operator_share_a_campaign():
     assert {campaign[a] for a in other} == {campaign[other[0]]}
     row = result.campaigns.filter(pl.col("campaign_id") == campaign[cell1[0]]).row(0, named=True)
     assert len(row["clusters"]) == 2 and row["accounts"] == 30 and "prompt" in row["ties"]
+
+
+def test_f_a_tame_cell_is_flagged_with_its_operator():
+    """Cell B alone looks like a team (one card, one datacenter address, office hours); it
+    sends operator A's template, so it is A's campaign and flagged with it. A team is not."""
+    rng = np.random.default_rng(21)
+    log = Log()
+    loud = add_ring(log, rng, "opAloud", 20, 5, [f"34.{110 + k}.7.9" for k in range(12)], RING_TEMPLATE)
+    tame = add_ring(log, rng, "opAtame", 12, 1, ["35.190.3.3"], RING_TEMPLATE)
+    team = add_team(log, rng, "acme", 15, "192.0.2.50", "acme-card", minute=0)
+    add_people(log, rng, 100)
+    from graphlink.config import PipelineConfig
+    base = PipelineConfig()
+    alone = run(log, config=replace(base, scoring=replace(base.scoring, flag_campaigns=False)))
+    assert cluster_row(alone, loud[0])["flagged"] and not cluster_row(alone, tame[0])["flagged"]
+    result = run(log)
+    loud_row, tame_row = cluster_row(result, loud[0]), cluster_row(result, tame[0])
+    assert loud_row["campaign_id"] == tame_row["campaign_id"] and tame_row["flagged"]
+    assert tame_row["score"] < 0.6 and tame_row["why"].startswith(f"same operator as flagged cluster {loud_row['cluster_id']}")
+    assert not cluster_row(result, team[0])["flagged"]
+    camp = result.campaigns.filter(pl.col("campaign_id") == loud_row["campaign_id"]).row(0, named=True)
+    assert camp["flagged"] and camp["flagged_clusters"] == 1 and len(camp["clusters"]) == 2
+
+
+def test_f_accounts_worked_for_a_day_and_dropped_are_flagged():
+    """A cell that works one day on one card and one datacenter address and is never seen
+    again (throwaway accounts) is flagged by ``short_lived``; the same cell still working
+    on the log's last day cannot be judged yet, and a team seen all week is not flagged."""
+    rng = np.random.default_rng(22)
+    log = Log()
+    gone = add_ring(log, rng, "burner", 15, 1, ["35.191.4.4"], RING_TEMPLATE, days=1, start=1)
+    late = add_ring(log, rng, "late", 15, 1, ["35.192.5.5"], OTHER_TEMPLATE, days=1, start=6)
+    team = add_team(log, rng, "acme", 15, "192.0.2.51", "acme-card", minute=5, days=7)
+    add_people(log, rng, 100, days=7)
+    result = run(log)
+    g, l, t = cluster_row(result, gone[0]), cluster_row(result, late[0]), cluster_row(result, team[0])
+    assert g["short_lived"] == 1.0 and g["flagged"] and "went silent" in g["why"]
+    assert l["short_lived"] == 0.0 and not l["flagged"]
+    assert t["short_lived"] == 0.0 and not t["flagged"]
+
+
+def test_f_a_private_domain_does_not_excuse_proxies_and_a_card_pool():
+    """With the accounts file: a fleet on its own domain rotating proxies and paying from a
+    card pool is flagged; a team on its own domain, one card, one office address is not."""
+    rng = np.random.default_rng(23)
+    log = Log()
+    fleet = add_ring(log, rng, "fleet", 20, 5, [f"34.{120 + k}.8.{k}" for k in range(40)], RING_TEMPLATE)
+    team = add_team(log, rng, "acme", 15, "192.0.2.52", "acme-card", minute=0)
+    people = add_people(log, rng, 100)
+    accounts = pl.DataFrame({
+        "account_id": fleet + team + people,
+        "email_domain": ["quickmail-ops.top"] * len(fleet) + ["acme.example"] * len(team)
+        + ["gmail.com"] * len(people)})
+    result = run_detect(log.frame(), accounts)
+    f, t = cluster_row(result, fleet[0]), cluster_row(result, team[0])
+    assert f["org_coherence"] == 1.0 and t["org_coherence"] == 1.0
+    assert f["flagged"] and not t["flagged"]
 
 
 # --- Determinism ----------------------------------------------------------------------------------

@@ -370,7 +370,7 @@ def test_evidence_quotes_the_template_as_written_and_scores_it_in_full(tmp_path)
 
 
 def test_a_reason_never_quotes_an_empty_template():
-    from graphlink.stages.scoring import reason_exprs
+    from graphlink.stages.components import reason_exprs
 
     frame = pl.DataFrame({"template_share": [0.8, 0.8, 0.8, 0.8],
                           "template": ["", None, "   ", "think step by step " * 10]})

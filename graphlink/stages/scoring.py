@@ -29,6 +29,11 @@ component                 abuse pattern it looks for
                           is 1.
 ``creation_burst``        Accounts created in bulk: share of members created in a creation
                           hour shared by at least 3 members.
+``short_lived``           Throwaway accounts: share of members that sent at least 10
+                          requests within 48 h and were then silent for 48 h or more
+                          before the log ends (null in logs shorter than 6 days).
+                          Operators discard accounts (bans, a new model); a company's
+                          stay in use.
 ``volume``                Load spread over accounts is still heavy per account: median
                           events per member against the median account,
                           ``log(ratio) / log(10)``.
@@ -40,11 +45,13 @@ component                 abuse pattern it looks for
 The components fall in two groups. *Coordination* (payment reuse, templates,
 timing, volume) says one operator drives the accounts — but a company's batch
 jobs on its corporate card are coordinated too. *Evasion* (IP spread, card
-pool, creation bursts, around the clock) is the tooling of fake accounts:
-proxies, card pools, bulk sign-up, bots that never sleep. The score is their
-geometric mean, discounted for a private domain::
+pool, creation bursts, short-lived accounts, around the clock) is the tooling of fake accounts:
+proxies, card pools, bulk sign-up, throwaway accounts, bots that never sleep. The score is their
+geometric mean, discounted for a private domain as far as proxy rotation and a
+card pool (``tooling``, the larger of the two), which no company's own domain
+explains, are absent::
 
-    score = sqrt(coordination * evasion) * (1 - org_discount * org_coherence)
+    score = sqrt(coordination * evasion) * (1 - org_discount * org_coherence * (1 - tooling))
 
 Coordination is the noisy-or of its weighted components, ``1 - prod(1 - w*c)``:
 any one sign of a single operator is evidence and several add up, as
@@ -71,27 +78,14 @@ reasons with their numbers).
 
 from __future__ import annotations
 
-import math
 
 import polars as pl
 
 from graphlink.config import ScoringConfig
+from graphlink.stages.components import (ORG_UNEXPLAINED, SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, component_exprs,
+                                         reason_exprs)
 from graphlink.contract import CLUSTERS_SCHEMA as CLUSTER_SCHEMA
 from graphlink.contract import COMPONENTS, COORDINATION, EVASION
-
-
-def _clip01(expr: pl.Expr) -> pl.Expr:
-    return expr.clip(0.0, 1.0)
-
-
-def _fmt_int(expr: pl.Expr) -> pl.Expr:
-    """Thousands-separated integer text (polars has no format spec)."""
-    text = expr.cast(pl.Int64).cast(pl.String)
-    return text.str.reverse().str.replace_all(r"(\d{3})(\d)", "$1,$2").str.reverse()
-
-
-def _pct(expr: pl.Expr) -> pl.Expr:
-    return pl.concat_str([(expr * 100).round(0).cast(pl.Int64).cast(pl.String), pl.lit("%")])
 
 
 def _member_kind(memberships: pl.DataFrame, signals: pl.DataFrame, members: pl.DataFrame, kind: str) -> pl.DataFrame:
@@ -112,16 +106,6 @@ def account_hours(events: pl.LazyFrame, accounts: pl.DataFrame) -> pl.DataFrame:
         .collect()
     )
 
-
-#: A throwaway account: active at most this many hours (a fleet's cell ran for hours
-#: or a day or two, then its operator moved on; a company's accounts stay in use).
-SHORT_LIVED_HOURS = 48
-#: ... and sent at least this many requests in that time: a person trying the API
-#: once sends a handful, a scripted worker dozens.
-SHORT_LIVED_EVENTS = 10
-
-#: Evasion components an organisation's own domain does not explain.
-ORG_UNEXPLAINED = ("ip_spread", "card_pool")
 
 #: The kinds whose memberships scoring reads (IPs are counted from value_counts).
 SCORED_KINDS = ("payment", "prompt", "timing")
@@ -256,63 +240,6 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
     return feats
 
 
-def _component_exprs() -> dict[str, pl.Expr]:
-    def col(name: str) -> pl.Expr:
-        return pl.col(name) if name else pl.lit(None)
-
-    return {
-        "org_coherence": col("private_domain_accounts").fill_null(0) / col("domain_known"),
-        "payment_reuse": _clip01(1 - col("cards") / col("card_accounts")),
-        # One shared card is a company's or a family's; providers limit accounts per
-        # card, so an operator needing many accounts pays from a pool: 2 shared cards
-        # 0.5, 4 0.75, 10 0.9.
-        "card_pool": pl.when(col("card_accounts").is_null()).then(None)
-        .otherwise(_clip01(1 - 1 / col("shared_cards").fill_null(0).clip(1, None))),
-        "ip_spread": _clip01((col("networks_per_account") / 3).log() / math.log(10)),
-        "template_share": _clip01(col("template_prompts") / col("prompts_sampled")),
-        "timing_sync": _clip01(col("synced_accounts").fill_null(0) / col("size")),
-        "around_the_clock": _clip01((col("active_hours") - 12) / 12),
-        "creation_burst": _clip01(col("burst_created").fill_null(0) / col("created_known")),
-        "short_lived": _clip01(col("short_lived_accounts").fill_null(0) / col("seen_accounts")),
-        "volume": _clip01((col("median_events") / col("typical_events")).log() / math.log(10)),
-    }
-
-
-def reason_exprs() -> dict[str, pl.Expr]:
-    """Plain-language text for each component, with its numbers."""
-    c = pl.col
-    return {
-        "payment_reuse": pl.concat_str([_fmt_int(c("card_accounts")), pl.lit(" accounts share "),
-                                        _fmt_int(c("cards")), pl.lit(" payment fingerprint"),
-                                        pl.when(c("cards") == 1).then(pl.lit("")).otherwise(pl.lit("s"))]),
-        "ip_spread": pl.concat_str([pl.lit("median account used "), _fmt_int(c("ips").round(0)),
-                                    pl.lit(" IPs in "), _fmt_int(c("networks_per_account").round(0)),
-                                    pl.lit(" networks")]),
-        # The template is quoted only when there is one to quote: never an empty "…".
-        "template_share": pl.concat_str([
-            _pct(c("template_share")), pl.lit(" of prompts are templated"),
-            pl.when(c("template").str.strip_chars().str.len_chars() > 0)
-            .then(pl.concat_str([pl.lit(" (\""), c("template").str.strip_chars().str.slice(0, 60),
-                                 pl.when(c("template").str.strip_chars().str.len_chars() > 60).then(pl.lit("…"))
-                                 .otherwise(pl.lit("")), pl.lit("\")")]))
-            .otherwise(pl.lit(""))]),
-        "card_pool": pl.concat_str([_fmt_int(c("shared_cards")), pl.lit(" payment fingerprints each shared by "
-                                                                          "several accounts (a card pool)")]),
-        "timing_sync": pl.concat_str([_pct(c("timing_sync")), pl.lit(" of accounts act in the same minutes")]),
-        "around_the_clock": pl.concat_str([pl.lit("active "), c("active_hours").cast(pl.Int64).cast(pl.String),
-                                           pl.lit(" h a day")]),
-        "creation_burst": pl.concat_str([_fmt_int(c("burst_created")), pl.lit(" of "), _fmt_int(c("created_known")),
-                                         pl.lit(" accounts created in "), c("burst_hours").cast(pl.Int64).cast(pl.String),
-                                         pl.lit(" burst hour(s)")]),
-        "short_lived": pl.concat_str([_fmt_int(c("short_lived_accounts")), pl.lit(" of "), _fmt_int(c("seen_accounts")),
-                                      pl.lit(f" accounts sent {SHORT_LIVED_EVENTS}+ requests within "
-                                             f"{SHORT_LIVED_HOURS} h and went silent")]),
-        "volume": pl.concat_str([pl.lit("median "), _fmt_int(c("median_events")), pl.lit(" events per account ("),
-                                 (c("median_events") / c("typical_events")).round(0).cast(pl.Int64).cast(pl.String),
-                                 pl.lit("× typical)")]),
-    }
-
-
 def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.DataFrame,
                    signals: pl.DataFrame, evidence: pl.DataFrame, events: pl.LazyFrame | None = None,
                    account_stats: pl.DataFrame | None = None,
@@ -353,7 +280,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     feats = feats.with_columns([pl.lit(None, pl.Float64).alias(n) for n in sorted(needed - set(feats.columns))])
     feats = feats.with_columns(pl.col("template").cast(pl.String),
                                pl.col(sorted(needed - {"template"})).cast(pl.Float64))
-    comps = _component_exprs()
+    comps = component_exprs()
     feats = feats.with_columns([comps["org_coherence"].cast(pl.Float64).alias("org_coherence")])
     feats = feats.with_columns([comps[c].cast(pl.Float64).alias(c) for c in COMPONENTS if c != "payment_reuse"])
     feats = feats.with_columns(

@@ -1,0 +1,96 @@
+"""Score components: each one's transfer function and its plain-language reason.
+
+What each component looks for is in :mod:`graphlink.stages.scoring`; this
+module holds the expressions that turn a cluster's counted features into the
+0..1 components (:func:`component_exprs`) and the "why" text with its numbers
+(:func:`reason_exprs`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+__all__ = ["ORG_UNEXPLAINED", "SHORT_LIVED_EVENTS", "SHORT_LIVED_HOURS", "clip01", "component_exprs",
+           "fmt_int", "pct", "reason_exprs"]
+
+#: A throwaway account: active at most this many hours (a fleet's cell ran for hours
+#: or a day or two, then its operator moved on; a company's accounts stay in use).
+SHORT_LIVED_HOURS = 48
+#: ... and sent at least this many requests in that time: a person trying the API
+#: once sends a handful, a scripted worker dozens.
+SHORT_LIVED_EVENTS = 10
+
+#: Evasion components an organisation's own domain does not explain.
+ORG_UNEXPLAINED = ("ip_spread", "card_pool")
+
+def clip01(expr: pl.Expr) -> pl.Expr:
+    return expr.clip(0.0, 1.0)
+
+
+def fmt_int(expr: pl.Expr) -> pl.Expr:
+    """Thousands-separated integer text (polars has no format spec)."""
+    text = expr.cast(pl.Int64).cast(pl.String)
+    return text.str.reverse().str.replace_all(r"(\d{3})(\d)", "$1,$2").str.reverse()
+
+
+def pct(expr: pl.Expr) -> pl.Expr:
+    return pl.concat_str([(expr * 100).round(0).cast(pl.Int64).cast(pl.String), pl.lit("%")])
+
+
+def component_exprs() -> dict[str, pl.Expr]:
+    def col(name: str) -> pl.Expr:
+        return pl.col(name) if name else pl.lit(None)
+
+    return {
+        "org_coherence": col("private_domain_accounts").fill_null(0) / col("domain_known"),
+        "payment_reuse": clip01(1 - col("cards") / col("card_accounts")),
+        # One shared card is a company's or a family's; providers limit accounts per
+        # card, so an operator needing many accounts pays from a pool: 2 shared cards
+        # 0.5, 4 0.75, 10 0.9.
+        "card_pool": pl.when(col("card_accounts").is_null()).then(None)
+        .otherwise(clip01(1 - 1 / col("shared_cards").fill_null(0).clip(1, None))),
+        "ip_spread": clip01((col("networks_per_account") / 3).log() / math.log(10)),
+        "template_share": clip01(col("template_prompts") / col("prompts_sampled")),
+        "timing_sync": clip01(col("synced_accounts").fill_null(0) / col("size")),
+        "around_the_clock": clip01((col("active_hours") - 12) / 12),
+        "creation_burst": clip01(col("burst_created").fill_null(0) / col("created_known")),
+        "short_lived": clip01(col("short_lived_accounts").fill_null(0) / col("seen_accounts")),
+        "volume": clip01((col("median_events") / col("typical_events")).log() / math.log(10)),
+    }
+
+
+def reason_exprs() -> dict[str, pl.Expr]:
+    """Plain-language text for each component, with its numbers."""
+    c = pl.col
+    return {
+        "payment_reuse": pl.concat_str([fmt_int(c("card_accounts")), pl.lit(" accounts share "),
+                                        fmt_int(c("cards")), pl.lit(" payment fingerprint"),
+                                        pl.when(c("cards") == 1).then(pl.lit("")).otherwise(pl.lit("s"))]),
+        "ip_spread": pl.concat_str([pl.lit("median account used "), fmt_int(c("ips").round(0)),
+                                    pl.lit(" IPs in "), fmt_int(c("networks_per_account").round(0)),
+                                    pl.lit(" networks")]),
+        # The template is quoted only when there is one to quote: never an empty "…".
+        "template_share": pl.concat_str([
+            pct(c("template_share")), pl.lit(" of prompts are templated"),
+            pl.when(c("template").str.strip_chars().str.len_chars() > 0)
+            .then(pl.concat_str([pl.lit(" (\""), c("template").str.strip_chars().str.slice(0, 60),
+                                 pl.when(c("template").str.strip_chars().str.len_chars() > 60).then(pl.lit("…"))
+                                 .otherwise(pl.lit("")), pl.lit("\")")]))
+            .otherwise(pl.lit(""))]),
+        "card_pool": pl.concat_str([fmt_int(c("shared_cards")), pl.lit(" payment fingerprints each shared by "
+                                                                          "several accounts (a card pool)")]),
+        "timing_sync": pl.concat_str([pct(c("timing_sync")), pl.lit(" of accounts act in the same minutes")]),
+        "around_the_clock": pl.concat_str([pl.lit("active "), c("active_hours").cast(pl.Int64).cast(pl.String),
+                                           pl.lit(" h a day")]),
+        "creation_burst": pl.concat_str([fmt_int(c("burst_created")), pl.lit(" of "), fmt_int(c("created_known")),
+                                         pl.lit(" accounts created in "), c("burst_hours").cast(pl.Int64).cast(pl.String),
+                                         pl.lit(" burst hour(s)")]),
+        "short_lived": pl.concat_str([fmt_int(c("short_lived_accounts")), pl.lit(" of "), fmt_int(c("seen_accounts")),
+                                      pl.lit(f" accounts sent {SHORT_LIVED_EVENTS}+ requests within "
+                                             f"{SHORT_LIVED_HOURS} h and went silent")]),
+        "volume": pl.concat_str([pl.lit("median "), fmt_int(c("median_events")), pl.lit(" events per account ("),
+                                 (c("median_events") / c("typical_events")).round(0).cast(pl.Int64).cast(pl.String),
+                                 pl.lit("× typical)")]),
+    }
