@@ -40,7 +40,7 @@ from graphlink.config.kinds import default_kinds
 from graphlink.contract import ACCOUNTS_SCHEMA, EVIDENCE_SCHEMA, OUTPUT_FILES
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.campaigns import cluster_campaigns, flag_with_campaign, score_campaigns
-from graphlink.stages.communities import build_graph, detect_communities, renumber
+from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.drilldown import (
     account_activity,
     clustered_accounts,
@@ -50,6 +50,7 @@ from graphlink.stages.drilldown import (
 from graphlink.stages.encode import EncodedEvents, encode_events
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.stages.graph import project
+from graphlink.stages.linking import clique_support
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.scoring import fleet_outsiders, score_clusters, scored_memberships
 from graphlink.stages.signals import extract_signals
@@ -198,6 +199,10 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         graph = build_graph(projection.edges, n_accounts)
         partition = detect_communities(graph, config.communities, projection.edges)
         del graph
+        if config.communities.objective == "CPM" and config.communities.exact_support:
+            support = clique_support(partition, projection.memberships, projection.signals, config.graph)
+            partition = dissolve_unsupported(partition, support, config.communities.resolution,
+                                             config.communities.min_cluster_size)
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per hour and day, from the encoded events: serves
         # every scoring pass and the drill-down (cluster ids are attached later).

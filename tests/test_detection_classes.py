@@ -174,12 +174,10 @@ def nat_world(seed: int = 1) -> tuple[Log, list[str]]:
     return log, people
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sparse projection of a value above clique_limit: each cycle edge weighs (df - 1) / (2k) times the pair "
-    "weight (NAT df=400, k=8: 399/16 * (2/400)**0.5 = 1.76, far above CPM resolution 0.2), so CPM carves "
-    "the NAT into small clusters along the cycles (strided circulant: 16 of 17-33 people; random cycles: "
-    "49 of 4-13); with clique_limit=500 (the exact clique, pair weight 0.07 < 0.2) there is no cluster"))
 def test_a_nat_of_400_people_makes_no_cluster():
+    """The NAT's random cycles are locally denser than its clique (pair weight 0.07 < CPM
+    resolution 0.2), so Leiden carves slices; no slice has positive CPM quality under the
+    exact clique, so each is dissolved (:func:`graphlink.stages.communities.dissolve_unsupported`)."""
     log, people = nat_world()
     result = run(log)
     counts = clusters_of(result, people)

@@ -242,6 +242,11 @@ class CommunityConfig:
     backend : {"igraph", "leidenalg"}
         Leiden implementation: igraph's built-in one (default, 30x faster
         measured, see :mod:`graphlink.stages.communities`) or leidenalg's.
+    exact_support : bool
+        With CPM, dissolve clusters whose CPM quality under the exact (clique)
+        projection is not positive (:func:`graphlink.stages.communities.dissolve_unsupported`):
+        the random cycles that stand for a popular value are locally denser than
+        its clique, and without this check slices of a NAT's users become clusters.
     core_strength : float
         A member whose link strength inside its community is below this share
         of the community's median member strength is detached (pendant
@@ -258,6 +263,7 @@ class CommunityConfig:
     n_iterations: int = -1
     min_cluster_size: int = 2
     core_strength: float = 0.1
+    exact_support: bool = True
     backend: str = "igraph"
 
     def __post_init__(self) -> None:

@@ -178,3 +178,51 @@ def renumber(membership: pl.DataFrame, min_cluster_size: int = 2) -> pl.DataFram
     out = number_clusters(labels, min_cluster_size)
     return out.with_columns(pl.Series("account_idx", ordered["account_idx"]))
 
+
+
+def dissolve_unsupported(partition: pl.DataFrame, support: pl.DataFrame, resolution: float,
+                         min_cluster_size: int = 2) -> pl.DataFrame:
+    """Dissolve clusters the exact projection does not support under CPM.
+
+    A cluster of ``n`` members adds ``internal weight - resolution * n (n - 1) / 2``
+    to the CPM quality (Traag, Van Dooren & Nesterov 2011); where even an upper
+    bound of its exact internal weight (strong weight plus weak weight, weak
+    capped at strong as :func:`graphlink.stages.linking.link` caps it per pair)
+    makes that zero or less, its members are better off alone, and the cluster
+    exists only because the sparse projection drew a denser run than the clique
+    it stands for (a slice of the 400 users of one NAT address). Its members
+    leave it; clusters are renumbered canonically (:func:`renumber`).
+
+    Parameters
+    ----------
+    partition : DataFrame
+        ``account_idx, cluster_id``.
+    support : DataFrame
+        ``cluster_id, size, strong, weak`` from
+        :func:`graphlink.stages.linking.clique_support`.
+    resolution : float
+        The CPM resolution the partition was found at.
+    min_cluster_size : int
+
+    Returns
+    -------
+    DataFrame
+        ``account_idx, cluster_id`` (:data:`MEMBERSHIP_SCHEMA`).
+
+    Examples
+    --------
+    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 1, 2, 2]},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> sup = pl.DataFrame({"cluster_id": [1, 2], "size": [2, 2], "strong": [0.05, 3.0], "weak": [0.1, 0.0]})
+    >>> dissolve_unsupported(part, sup, 0.2)["cluster_id"].to_list()
+    [None, None, 1, 1]
+    """
+    exact = pl.col("strong") + pl.min_horizontal("weak", "strong")
+    pairs = pl.col("size").cast(pl.Float64) * (pl.col("size").cast(pl.Float64) - 1) / 2
+    gone = support.filter(exact - resolution * pairs <= 0)["cluster_id"]
+    if gone.len() == 0:
+        return partition
+    kept = partition.with_columns(
+        pl.when(pl.col("cluster_id").is_in(gone.implode())).then(None).otherwise(pl.col("cluster_id"))
+        .alias("cluster_id"))
+    return renumber(kept, min_cluster_size)

@@ -14,7 +14,7 @@ import polars as pl
 
 from graphlink.config import GraphConfig
 
-__all__ = ["apply_pair_budget", "generators", "link", "planned_pair_count", "planned_pairs", "with_projection"]
+__all__ = ["apply_pair_budget", "clique_support", "generators", "link", "planned_pair_count", "planned_pairs", "with_projection"]
 
 
 def generators(members: pl.DataFrame, config: GraphConfig) -> pl.DataFrame:
@@ -202,3 +202,51 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
                 (pl.col("key") % 2**32).cast(pl.UInt32).alias("target"), "weight")
     )
     return edges
+
+
+def clique_support(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
+                   config: GraphConfig) -> pl.DataFrame:
+    """``cluster_id, size, strong, weak``: each cluster's internal weight under the exact projection.
+
+    :func:`link` projects a popular value as random cycles whose total weight
+    is its clique's, but a run of one cycle is locally denser than the clique,
+    so Leiden can carve a slice of a NAT's users into a cluster the clique
+    (pair weight below the CPM resolution) would never support. This sums,
+    for the members of each cluster, every linking value's clique weight
+    ``weight * sum_{a<b} damp_a * damp_b`` inside it, strong and weak kinds
+    apart.
+
+    Parameters
+    ----------
+    partition : DataFrame
+        ``account_idx, cluster_id`` (null: in no cluster).
+    memberships : DataFrame
+        ``account_idx, signal_idx, damp``.
+    signals : DataFrame
+        ``signal_idx, kind, weight, linked``.
+    config : GraphConfig
+        Which kinds are strong.
+
+    Returns
+    -------
+    DataFrame
+        One row per cluster (``size`` UInt32, ``strong``/``weak`` Float64).
+    """
+    kinds = signals["kind"].unique().to_list()
+    strong = {k: config.spec(k).strong for k in kinds}
+    clustered = partition.drop_nulls("cluster_id")
+    values = (
+        memberships.select("account_idx", "signal_idx", "damp")
+        .join(clustered, on="account_idx")
+        .join(signals.filter("linked").select("signal_idx", "kind", "weight"), on="signal_idx")
+        .group_by("cluster_id", "signal_idx")
+        .agg(pl.col("kind").first(), pl.col("weight").first(), pl.col("damp").sum().alias("sd"),
+             (pl.col("damp") ** 2).sum().alias("sd2"))
+        .with_columns((pl.col("weight") * (pl.col("sd") ** 2 - pl.col("sd2")) / 2).alias("w"),
+                      pl.col("kind").replace_strict(strong, return_dtype=pl.Boolean).alias("strong"))
+    )
+    sizes = clustered.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
+    sums = values.group_by("cluster_id").agg(pl.col("w").filter("strong").sum().alias("strong"),
+                                              pl.col("w").filter(~pl.col("strong")).sum().alias("weak"))
+    return (sizes.join(sums, on="cluster_id", how="left")
+            .with_columns(pl.col("strong", "weak").fill_null(0.0)).sort("cluster_id"))
