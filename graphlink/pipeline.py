@@ -291,7 +291,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     clusters = clusters.drop("campaign_id", strict=False).join(campaign_of, on="cluster_id", how="left")
     if config.scoring.flag_campaigns:
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size)
-    campaigns = score_campaigns(clusters, partition, projection.memberships, projection.signals)
+    campaigns = score_campaigns(clusters, partition, projection.memberships, projection.signals, config.graph)
     clusters = clusters.drop("flagged_own", strict=False)
     return Scored(partition, shared, evidence, clusters, outsiders.len(), campaigns)
 

@@ -37,9 +37,21 @@ TIE_KINDS = ("payment", "ip", "prompt")
 AMBIENT_KINDS = ("timing", "ip_net", "asn", "user_agent", "email_domain", "created_hour")
 
 
-def _is_identifier(kind: str, graph_config: GraphConfig) -> bool:
-    """A user-declared strong ``--signal`` kind (device ids, card BINs...)."""
-    return kind not in AMBIENT_KINDS and graph_config.spec(kind).strong
+def is_tie_kind(kind: str, graph_config: GraphConfig | None = None) -> bool:
+    """Whether values of ``kind`` tie an operator's cells: :data:`TIE_KINDS` and
+    user-declared strong ``--signal`` kinds (device ids, card BINs...), never
+    :data:`AMBIENT_KINDS`. The one rule behind both campaign grouping and the
+    ``ties`` a campaign lists.
+
+    Examples
+    --------
+    >>> from graphlink.config import GraphConfig
+    >>> [is_tie_kind(k, GraphConfig()) for k in ("payment", "timing", "device_id")]
+    [True, False, True]
+    """
+    if kind in TIE_KINDS:
+        return True
+    return kind not in AMBIENT_KINDS and (graph_config or GraphConfig()).spec(kind).strong
 
 
 def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
@@ -111,7 +123,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     )
     similarity = []
     for kind in profile["kind"].unique().sort().to_list():
-        if kind not in TIE_KINDS and not _is_identifier(kind, graph_config):
+        if not is_tie_kind(kind, graph_config):
             continue
         rows = profile.filter(pl.col("kind") == kind)
         pseudo = graph_config.spec(kind).weight
@@ -152,7 +164,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
 
 
 def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
-                    signals: pl.DataFrame) -> pl.DataFrame:
+                    signals: pl.DataFrame, graph_config: GraphConfig | None = None) -> pl.DataFrame:
     """One row per campaign: size, score, flag and the evidence that ties its clusters.
 
     A campaign is flagged when any of its clusters is: the flag is earned by a
@@ -160,7 +172,7 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     campaign shows the investigator which other cells the same operator runs.
     Its score is its highest cluster score. ``ties`` lists the kinds of the
     values (cards, addresses, templates, identifier columns: not the ambient
-    kinds of :data:`AMBIENT_KINDS`) shared by two or more of its clusters, most such values first, and
+    kinds of :data:`AMBIENT_KINDS`, see :func:`is_tie_kind`) shared by two or more of its clusters, most such values first, and
     ``why`` says how many of each.
 
     Parameters
@@ -172,6 +184,8 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     affiliations, signals : DataFrame
         The projection's memberships (``account_idx, signal_idx``) and signals
         (``signal_idx, kind, linked``).
+    graph_config : GraphConfig, optional
+        Which user-declared kinds are strong (default settings when omitted).
 
     Returns
     -------
@@ -198,10 +212,11 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
         pl.col("score").max().alias("score"), pl.col("flagged").any().alias("flagged"),
         pl.col("flagged_own" if "flagged_own" in clusters.columns else "flagged").sum().cast(pl.UInt32)
         .alias("flagged_clusters"))
+    ties = [k for k in signals["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
     campaign_of = partition.drop_nulls("cluster_id").join(clusters.select("cluster_id", "campaign_id"), on="cluster_id")
     shared = (
         affiliations.select("account_idx", "signal_idx")
-        .join(signals.filter(pl.col("linked") & ~pl.col("kind").is_in(AMBIENT_KINDS)).select("signal_idx", "kind"),
+        .join(signals.filter(pl.col("linked") & pl.col("kind").is_in(ties)).select("signal_idx", "kind"),
               on="signal_idx")
         .join(campaign_of, on="account_idx")
         .group_by("campaign_id", "kind", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"))
