@@ -173,3 +173,27 @@ def test_evaluate_unreadable_file_named(tmp_path, world):
     csv.write_text(f"account_id,kind,group_id\na,ring,x\nb,{SECRET},y,z,w\n")
     r = CliRunner().invoke(app, ["evaluate", str(out), str(csv)])
     assert r.exit_code == 2 and "ragged.csv" in r.output and SECRET not in r.output
+
+
+def test_labels_that_cannot_be_right_are_refused():
+    """Empty labels, an unknown kind, an account labelled twice and labels of another log
+    are errors naming the file (ARI over no accounts would read as a perfect 1.0)."""
+    from graphlink.errors import InputError
+    from graphlink.lab.evaluate import evaluate
+
+    accounts = pl.DataFrame({"account_id": ["a", "b", "c"], "cluster_id": [1, 1, None]},
+                            schema_overrides={"cluster_id": pl.Int64})
+    clusters = pl.DataFrame({"cluster_id": [1], "flagged": [True]}, schema_overrides={"cluster_id": pl.Int64})
+    good = pl.DataFrame({"account_id": ["a", "b", "c"], "kind": ["ring", "ring", "benign"],
+                         "group_id": ["g", "g", None]})
+    assert evaluate(accounts, clusters, good, source="labels.parquet")["precision"] == 1.0
+    cases = {
+        "no rows": good.head(0),
+        "kind other than": good.with_columns(pl.lit("bot").alias("kind")),
+        "more than once": pl.concat([good, good.head(1)]),
+        "no labelled account": good.with_columns((pl.lit("zz") + pl.col("account_id")).alias("account_id")),
+    }
+    for needle, labels in cases.items():
+        with pytest.raises(InputError, match=needle) as err:
+            evaluate(accounts, clusters, labels, source="labels.parquet")
+        assert "labels.parquet" in str(err.value)

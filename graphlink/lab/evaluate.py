@@ -129,6 +129,10 @@ def pair_scores(frame: pl.DataFrame, truth: str, predicted: str) -> dict:
             "true_pairs": t, "predicted_pairs": p, "correct_pairs": both}
 
 
+#: The label kinds :func:`evaluate` understands.
+LABEL_KINDS = ("ring", "benign_linked", "benign")
+
+
 def _labels_frame(labels: pl.DataFrame, source: str = "labels") -> pl.DataFrame:
     """Canonical labels: account_id, kind, cell (String), campaign (String), group (String), ring_id."""
     cols = labels.columns
@@ -141,6 +145,15 @@ def _labels_frame(labels: pl.DataFrame, source: str = "labels") -> pl.DataFrame:
     if labels.schema["kind"] not in (pl.String, pl.Categorical, pl.Enum):
         raise InputError(f"expected text (ring, benign_linked, benign), found "
                          f"{labels.schema['kind']}", file=source, column="kind")
+    if labels.height == 0:
+        raise InputError("the labels table has no rows", file=source)
+    unknown = labels.filter(~pl.col("kind").cast(pl.String).is_in(list(LABEL_KINDS))).height
+    if unknown:
+        raise InputError(f"{unknown:,} row(s) with a kind other than {', '.join(LABEL_KINDS)}",
+                         file=source, column="kind")
+    duplicated = labels.height - labels["account_id"].n_unique()
+    if duplicated:
+        raise InputError(f"{duplicated:,} account(s) labelled more than once", file=source, column="account_id")
     is_ring = pl.col("kind").cast(pl.String) == "ring"
     group = pl.col("group_id").cast(pl.String) if "group_id" in cols else pl.lit(None, pl.String)
     ring_raw = pl.col("ring_id") if "ring_id" in cols else pl.col("group_id")
@@ -224,6 +237,8 @@ def evaluate(accounts: pl.DataFrame, clusters: pl.DataFrame, labels: pl.DataFram
     flags = (clusters.select(pl.col("cluster_id").cast(pl.Int64),
                              pl.col("flagged").cast(pl.Boolean).fill_null(False))
              .group_by("cluster_id").agg(pl.col("flagged").any()))
+    if acc.height and lab.join(acc, on="account_id", how="semi").height == 0:
+        raise InputError("no labelled account appears in the detect output (labels of another log?)", file=source)
     df = (
         lab.join(acc, on="account_id", how="left")
         .join(flags, on="cluster_id", how="left")
