@@ -213,7 +213,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     with _stage("drilldown", timings, progress, memory):
         signals_out, activity = drilldown_stage(scored, index, accounts_out, projection, activity_idx, ev.columns,
                                                 config)
-    warnings = run_warnings(projection, signal_set)
+    warnings = run_warnings(projection, signal_set, index, accounts is not None)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory, warnings)
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
@@ -336,9 +336,16 @@ def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFr
     return signals_out, member_activity(activity_idx, event_columns, clustered)
 
 
-def run_warnings(projection: Any, signal_set: Any) -> list[str]:
-    """The projection's warnings, after one when most IP addresses are unreadable (the wrong column mapped?)."""
+def run_warnings(projection: Any, signal_set: Any, index: pl.DataFrame | None = None,
+                 accounts_given: bool = False) -> list[str]:
+    """The projection's warnings, after one when most IP addresses are unreadable (the wrong column mapped?)
+    and one counting accounts of the accounts file that sent no event."""
     warnings = list(projection.warnings)
+    if accounts_given and index is not None:
+        silent = int((index["events"] == 0).sum())
+        if silent:
+            warnings.insert(0, f"{silent:,} of {index.height:,} accounts appear only in the accounts file (no event): "
+                               "kept with 0 events; they link only through its columns (a different log's accounts?)")
     ip_events, invalid_ips = signal_set.stats.get("ip_events", 0), signal_set.stats.get("invalid_ip_events", 0)
     if ip_events and invalid_ips > ip_events / 2:
         warnings.insert(0, f"{invalid_ips:,} of {ip_events:,} events with an IP ({invalid_ips / ip_events:.0%}) have "

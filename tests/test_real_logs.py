@@ -412,3 +412,19 @@ def test_the_pipeline_sample_normalises_like_normalise_prompt():
     want = set(pl.DataFrame({"p": texts}).select(normalise_prompt(pl.col("p")))["p"]) - {""}
     assert set(sampled["norm"]) == want
     assert "think now" in want
+
+
+def test_accounts_only_in_the_accounts_file_are_counted_not_silent():
+    """An accounts file listing accounts the log never saw (another day's, another log's)
+    keeps them with 0 events and says how many in the run's warnings."""
+    from datetime import datetime, timezone
+
+    from graphlink.pipeline import run_detect
+
+    t = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    events = pl.DataFrame({"account_id": ["a", "b"], "timestamp": [t, t], "ip": ["1.2.3.4", "1.2.3.4"]})
+    accounts = pl.DataFrame({"account_id": ["a", "b", "ghost1", "ghost2"], "email_domain": ["x.example"] * 4})
+    result = run_detect(events, accounts)
+    assert any(w.startswith("2 of 4 accounts appear only in the accounts file") for w in result.warnings)
+    assert result.accounts.filter(pl.col("account_id").str.starts_with("ghost"))["events"].to_list() == [0, 0]
+    assert not any("only in the accounts file" in w for w in run_detect(events, accounts.head(2)).warnings)
