@@ -83,3 +83,17 @@ def test_json_export_refuses_a_folder_with_other_files(world):
     result = runner.invoke(app, ["export", str(world), "--format", "json", "--out", str(target)])
     assert result.exit_code == 2 and "not graphlink case files (notes.txt)" in result.stderr
     assert [p.name for p in target.iterdir()] == ["notes.txt"]
+
+
+def test_a_damaged_table_is_named(world, tmp_path):
+    """A truncated clusters.parquet: show and report exit 2 naming the file, no traceback."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(world, copy)
+    damaged = copy / "clusters.parquet"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    for args in (["show", str(copy), "1"], ["report", str(copy)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "clusters.parquet: cannot read the table" in result.stderr and "Traceback" not in result.output

@@ -13,6 +13,7 @@ and schemas are in :mod:`graphlink.contract`.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,7 @@ from graphlink.store.redact import SAFE_KINDS, redactor_for
 if TYPE_CHECKING:  # pragma: no cover
     from graphlink.pipeline import DetectResult
 
-__all__ = ["Outputs", "Selection", "load_outputs", "read_run", "score_columns", "select_clusters",
+__all__ = ["Outputs", "Selection", "load_outputs", "read_clusters", "read_run", "score_columns", "select_clusters",
            "write_atomic", "write_outputs"]
 
 
@@ -113,10 +114,31 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
         raise GraphlinkError(f"{out_dir}: cannot read outputs: {str(exc).splitlines()[0]}") from None
 
 
+def read_clusters(out_dir: str | os.PathLike, columns: tuple[str, ...] = ("cluster_id", "size", "score", "flagged"),
+                  ) -> pl.DataFrame:
+    """``columns`` of an output folder's ``clusters.parquet`` alone (cheap planning reads).
+
+    Raises
+    ------
+    GraphlinkError
+        Not an output folder, or the table is damaged or lacks a column (the message names the file).
+    """
+    out_dir = Path(out_dir)
+    check_folder(out_dir)
+    try:
+        return _scan(out_dir, CLUSTERS_FILE, columns).select(list(columns)).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise GraphlinkError(f"{out_dir / CLUSTERS_FILE}: cannot read the table: {str(exc).splitlines()[0]}") from None
+
+
 def _scan(out_dir: Path, name: str, columns: tuple[str, ...]) -> pl.LazyFrame:
     """Scan one table, checking it has the columns readers rely on."""
-    lf = pl.scan_parquet(out_dir / name)
-    present = lf.collect_schema()
+    try:
+        lf = pl.scan_parquet(out_dir / name)
+        present = lf.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise GraphlinkError(f"{out_dir / name}: cannot read the table (damaged or not Parquet): "
+                             f"{str(exc).splitlines()[0]}") from None
     missing = [c for c in columns if c not in present]
     if missing:
         raise GraphlinkError(f"{out_dir / name}: missing column(s) {', '.join(missing)}")

@@ -324,10 +324,9 @@ def planned_sections(out_dir: str | Path, options: ReportOptions) -> list[int]:
     GraphlinkError
         ``out_dir`` is not a detect output folder.
     """
-    from graphlink.store.outputs import check_folder
+    from graphlink.store.outputs import read_clusters
 
-    check_folder(Path(out_dir))
-    clusters = pl.read_parquet(Path(out_dir) / "clusters.parquet", columns=["cluster_id", "size", "score", "flagged"])
+    clusters = read_clusters(out_dir)
     flagged, unflagged = _section_plan(clusters, options)
     return sorted(flagged + unflagged)
 
