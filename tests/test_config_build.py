@@ -102,3 +102,12 @@ def test_cli_order_toml_then_columns_then_flags(tmp_path):
     assert config.ingest.column_map == (("account_id", "user"), ("ip", "addr"))
     assert config.communities.seed == 3 and config.communities.resolution == 2.0  # None: flag not given
     assert config.signals.extra_signals == ("device",)
+
+
+def test_an_out_of_range_setting_in_a_toml_names_the_file_and_section(tmp_path):
+    from graphlink.errors import ConfigError
+
+    bad = tmp_path / "graphlink.toml"
+    bad.write_text("[scoring]\nflag_threshold = 7\n")
+    with pytest.raises(ConfigError, match=r"graphlink\.toml \[scoring\]: flag_threshold must be between 0 and 1"):
+        build_config(toml=bad)

@@ -172,7 +172,11 @@ def _apply_sections(config: PipelineConfig, sections: Mapping[str, Mapping[str, 
             else:
                 value = coerce(f"{where} [{stage}] {name}", current, value)
             updates.setdefault(stage, {})[name] = value
-    return _set(config, updates)
+    try:
+        return _set(config, updates)
+    except ConfigError as exc:  # a stage's own check (range, relation between settings)
+        stages = ", ".join(f"[{stage}]" for stage in sorted(updates))
+        raise ConfigError(f"{where} {stages}: {exc}") from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
