@@ -44,6 +44,8 @@ from graphlink.stages.communities import build_graph, detect_communities, renumb
 from graphlink.stages.drilldown import (
     account_activity,
     clustered_accounts,
+    link_table,
+    linking_values,
     member_activity,
     member_affiliations,
 )
@@ -89,6 +91,10 @@ class DetectResult:
     cluster_mapping: pl.DataFrame | None = None
     #: ``campaigns.parquet``: clusters grouped by operator (:mod:`graphlink.stages.campaigns`).
     campaigns: pl.DataFrame | None = None
+    #: ``links.parquet`` and ``linking.parquet``: the account graph and every account's linking
+    #: values, for ``expand`` and ``match`` (:func:`graphlink.stages.drilldown.link_table`).
+    links: pl.DataFrame | None = None
+    linking: pl.DataFrame | None = None
 
 
 def peak_rss_mb() -> float | None:
@@ -208,13 +214,16 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     with _stage("drilldown", timings, progress, memory):
         signals_out, activity = drilldown_stage(scored, index, accounts_out, projection, activity_idx, ev.columns,
                                                 config)
+        links, linking = link_table(projection.edges, index), linking_values(
+            projection.memberships, projection.signals, index)
     warnings = run_warnings(projection, signal_set)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory, warnings)
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=projection.memberships,
                         edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
-                        member_affiliations=signals_out, activity=activity, campaigns=scored.campaigns)
+                        member_affiliations=signals_out, activity=activity, campaigns=scored.campaigns,
+                        links=links, linking=linking)
 
 
 def ingest_stage(events, accounts, config: PipelineConfig) -> tuple[Events, AccountsInfo | None, EncodedEvents]:
