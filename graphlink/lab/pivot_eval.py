@@ -1,0 +1,126 @@
+"""Measure ``expand`` and ``match`` on simulated worlds with known answers.
+
+:func:`evaluate_expand` seeds each simulated ring cell with a few of its
+members and scores the ranked result against the cell (and its operator);
+:func:`evaluate_match` scores ``match`` assignments of a day-2 log
+(:func:`graphlink.lab.simulate.day_two.write_day_two`) against its labels.
+Used by ``benchmarks/pivot.py`` and the tests; nothing here prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from graphlink.stages.expand import DEFAULT_RESTART
+from graphlink.views.expand import expand, graph_outputs
+
+__all__ = ["evaluate_expand", "evaluate_match", "cell_of_cluster"]
+
+
+def evaluate_expand(out_dir: str | Path, labels: pl.DataFrame, *, n_seeds: int = 3, min_cell: int = 5,
+                    seed: int = 0, restart: float = DEFAULT_RESTART) -> pl.DataFrame:
+    """Expand from ``n_seeds`` random members of every ring cell of at least ``min_cell`` accounts.
+
+    Parameters
+    ----------
+    out_dir : path
+        Detect output of the world.
+    labels : DataFrame
+        The world's ``labels.parquet`` (``account_id, kind, ring_id, campaign_id``).
+    n_seeds : int
+        Seeds drawn per cell (without replacement).
+    min_cell : int
+        Smaller cells are skipped (3 seeds of a 4-account cell leave one to find).
+    seed : int
+        Seeds the draw of seed accounts.
+    restart : float
+        Restart probability of the walk.
+
+    Returns
+    -------
+    DataFrame
+        One row per cell: ``ring_id, campaign_id, size, listed, found`` (cell
+        members listed, seeds excluded), ``recall`` (found over the cell's
+        non-seed members), ``precision`` (found over listed) and
+        ``precision_operator`` (listed accounts of the same operator over listed;
+        1.0 when nothing was listed).
+    """
+    outputs = graph_outputs(out_dir)
+    ring = labels.filter(pl.col("kind") == "ring")
+    cells = (ring.group_by("ring_id", "campaign_id").agg(pl.col("account_id").sort(), pl.len().alias("size"))
+             .filter(pl.col("size") >= min_cell).sort("ring_id"))
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, Any]] = []
+    for cell in cells.iter_rows(named=True):  # one expand per cell (tens per world), not per row
+        members = cell["account_id"]
+        seeds = sorted(rng.choice(members, n_seeds, replace=False).tolist())
+        listed = expand(outputs, seeds, restart=restart).filter(pl.col("rank") > 0).select("account_id")
+        judged = listed.join(labels.select("account_id", "ring_id", "campaign_id"), on="account_id", how="left")
+        found = judged.filter(pl.col("ring_id") == cell["ring_id"]).height
+        same_op = judged.filter(pl.col("campaign_id") == cell["campaign_id"]).height
+        rows.append({"ring_id": cell["ring_id"], "campaign_id": cell["campaign_id"], "size": cell["size"],
+                     "listed": listed.height, "found": found,
+                     "recall": found / max(cell["size"] - n_seeds, 1),
+                     "precision": found / listed.height if listed.height else 1.0,
+                     "precision_operator": same_op / listed.height if listed.height else 1.0})
+    return pl.DataFrame(rows)
+
+
+def cell_of_cluster(known_dir: str | Path, labels: pl.DataFrame) -> pl.DataFrame:
+    """``ring_id, cluster_id``: the known run's cluster holding most of each cell's day-1 accounts."""
+    accounts = graph_outputs(known_dir).accounts.select("account_id", "cluster_id")
+    return (labels.filter(pl.col("kind") == "ring").join(accounts, on="account_id").drop_nulls("cluster_id")
+            .group_by("ring_id", "cluster_id").len().sort(["ring_id", "len", "cluster_id"],
+                                                          descending=[False, True, False])
+            .group_by("ring_id", maintain_order=True).first().select("ring_id", "cluster_id"))
+
+
+def evaluate_match(matches: pl.DataFrame, day2_labels: pl.DataFrame, known_dir: str | Path,
+                   known_labels: pl.DataFrame) -> dict[str, Any]:
+    """Score ``match`` on a day-2 log against its labels.
+
+    Parameters
+    ----------
+    matches : DataFrame
+        ``matches.parquet`` of the day-2 log.
+    day2_labels : DataFrame
+        Labels of the day-2 accounts (``account_id, kind, ring_id, campaign_id``).
+    known_dir : path
+        The day-1 detect output the matches refer to.
+    known_labels : DataFrame
+        Day-1 labels: which known cluster holds each cell (:func:`cell_of_cluster`).
+
+    Returns
+    -------
+    dict
+        ``ring_accounts`` (new ring accounts whose cell has a known cluster),
+        ``ring_matched`` (assigned to that cluster), ``recall``, ``matched``
+        (accounts assigned to any cluster), ``correct``, ``precision``
+        (correct over matched), ``benign_linked_flagged`` and
+        ``benign_flagged`` (benign accounts assigned to a cluster that holds a
+        cell), ``unknown_cells`` (new ring accounts of cells detect had not found).
+    """
+    home = cell_of_cluster(known_dir, known_labels)
+    judged = (matches.join(day2_labels.select("account_id", "kind", "ring_id"), on="account_id", how="left")
+              .join(home.rename({"cluster_id": "home"}), on="ring_id", how="left"))
+    ring_clusters = home["cluster_id"].implode()
+    ring = judged.filter(pl.col("kind") == "ring")
+    findable = ring.filter(pl.col("home").is_not_null())
+    hit = findable.filter(pl.col("cluster_id") == pl.col("home")).height
+    matched = judged.filter(pl.col("cluster_id").is_not_null())
+    correct = matched.filter(pl.col("cluster_id") == pl.col("home")).height
+    into_rings = matched.filter(pl.col("kind") != "ring").filter(pl.col("cluster_id").is_in(ring_clusters))
+    return {
+        "ring_accounts": findable.height, "ring_matched": hit,
+        "recall": hit / findable.height if findable.height else 1.0,
+        "matched": matched.height, "correct": correct,
+        "precision": correct / matched.height if matched.height else 1.0,
+        "matched_to_ring_clusters": matched.filter(pl.col("cluster_id").is_in(ring_clusters)).height,
+        "benign_linked_flagged": into_rings.filter(pl.col("kind") == "benign_linked").height,
+        "benign_flagged": into_rings.filter(pl.col("kind") == "benign").height,
+        "unknown_cells": ring.height - findable.height,
+    }
