@@ -17,9 +17,10 @@ Where the ring ends
 Accounts are ordered by ``p(v) / d(v)`` (``d``: the account's summed link
 weight), the degree-normalised score of Andersen, Chung & Lang 2006 ("Local
 graph partitioning using PageRank vectors"), and the listed set is the
-prefix of that order with the lowest *conductance* (links leaving the set
-over the set's link weight): the seeds' ring as the graph draws it, however
-large. ``score`` is that normalised visit rate, 1.0 for the best-tied
+prefix of that order at the first local minimum of *conductance* (link
+weight leaving the set over the set's link weight) that is tight enough
+(:data:`MAX_CONDUCTANCE`): the seeds' ring as the graph draws it, however
+large, and not the chain of rings a few stray links tie it to. ``score`` is that normalised visit rate, 1.0 for the best-tied
 non-seed account.
 
 Output schema
@@ -87,7 +88,7 @@ def personalised_pagerank(links: pl.DataFrame, seeds: list[str], restart: float 
     Examples
     --------
     >>> links = pl.DataFrame({"source": ["a", "b", "c"], "target": ["b", "c", "d"], "weight": [1.0, 1.0, 0.1]})
-    >>> ppr = personalised_pagerank(links, ["a"]).sort("p", descending=True)
+    >>> ppr = personalised_pagerank(links, ["a"], restart=0.5).sort("p", descending=True)
     >>> ppr["account_id"].to_list()
     ['a', 'b', 'c', 'd']
     """
@@ -133,10 +134,16 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
 
     Examples
     --------
-    >>> links = pl.DataFrame({"source": ["a", "a", "b", "c"], "target": ["b", "c", "c", "d"],
-    ...                       "weight": [1.0, 1.0, 1.0, 0.1]})
-    >>> order = pl.DataFrame({"account_id": ["a", "b", "c", "d"], "degree": [2.0, 2.0, 2.1, 0.1]})
-    >>> sweep_cut(order, links)
+    A triangle joined by a weak link to a block of five: the triangle is the first tight set.
+
+    >>> block = [("d", "e"), ("d", "f"), ("d", "g"), ("e", "f"), ("e", "h"), ("f", "g"), ("g", "h"), ("f", "h")]
+    >>> pairs = [("a", "b"), ("a", "c"), ("b", "c"), ("c", "d"), *block]
+    >>> links = pl.DataFrame({"source": [p[0] for p in pairs], "target": [p[1] for p in pairs],
+    ...                       "weight": [1.0, 1.0, 1.0, 0.1] + [1.0] * len(block)})
+    >>> degree = pl.concat([links.select(pl.col("source").alias("account_id"), "weight"),
+    ...                     links.select(pl.col("target").alias("account_id"), "weight")]).group_by(
+    ...     "account_id").agg(pl.col("weight").sum().alias("degree")).sort("account_id")
+    >>> sweep_cut(degree, links)
     3
     """
     pos = order.select("account_id").with_row_index("pos")
@@ -149,7 +156,7 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
               .with_columns(pl.Series("degree", order["degree"]))
               .with_columns(pl.col("degree").cum_sum().alias("vol"), pl.col("weight").fill_null(0).cum_sum().alias("inner"))
               .with_columns((pl.col("vol") - 2 * pl.col("inner")).alias("cut"))
-              .with_columns((pl.col("cut") / pl.min_horizontal("vol", total - pl.col("vol"))).alias("phi")))
+              .with_columns((pl.col("cut") / pl.col("vol")).alias("phi")))
     phi = pl.when(pl.col("phi").is_finite()).then("phi").otherwise(
         pl.when(pl.col("cut") <= 0).then(0.0).otherwise(float("inf")))
     # The first local minimum at most max_conductance: the smallest tight set around the seeds.
