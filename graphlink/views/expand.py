@@ -29,15 +29,16 @@ from graphlink.errors import GraphlinkError
 from graphlink.stages.expand import DEFAULT_RESTART, rank_accounts
 from graphlink.stages.reading import collect_frame, scan
 from graphlink.store.folder import Outputs
+from graphlink.store.atomic import write_atomic
 from graphlink.store.outputs import load_outputs
 
-__all__ = ["expand", "read_seeds", "graph_outputs"]
+__all__ = ["expand", "read_seeds", "graph_outputs", "write_parquet_atomic"]
 
 
 def read_seeds(values: Iterable[str]) -> list[str]:
     """Seed account ids from ``--seeds`` values: each an existing file or an account id.
 
-    A file is one id per line (``.txt``, blank lines and ``#`` comments
+    A value that is not a file may list several ids separated by commas. A file is one id per line (``.txt``, blank lines and ``#`` comments
     skipped) or a table with an ``account_id`` column (Parquet, CSV, NDJSON).
 
     Raises
@@ -47,14 +48,14 @@ def read_seeds(values: Iterable[str]) -> list[str]:
 
     Examples
     --------
-    >>> read_seeds(["acct_1", "acct_2", "acct_1"])
-    ['acct_1', 'acct_2']
+    >>> read_seeds(["acct_1", "acct_2,acct_3", "acct_1"])
+    ['acct_1', 'acct_2', 'acct_3']
     """
     seeds: list[str] = []
     for value in values:
         path = Path(value)
         if not path.is_file():
-            seeds.append(value)
+            seeds.extend(part.strip() for part in value.split(",") if part.strip())
             continue
         if path.suffix.lower() in (".parquet", ".csv", ".tsv", ".ndjson", ".jsonl"):
             table = collect_frame(scan(path), str(path))
@@ -115,3 +116,21 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
         return rank_accounts(outputs.links, outputs.linking, accounts, seeds, restart=restart, top=top)
     except GraphlinkError as exc:
         raise GraphlinkError(f"{outputs.path}: {exc}") from None
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` to ``path`` as Parquet atomically (a failed write leaves no partial file).
+
+    Raises
+    ------
+    GraphlinkError
+        ``path`` is an existing folder.
+    """
+    import io
+
+    path = Path(path)
+    if path.is_dir():
+        raise GraphlinkError(f"{path}: is a folder; give a file name such as {path / 'ranked.parquet'}")
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return write_atomic(path, buffer.getvalue())
