@@ -18,7 +18,7 @@ import polars as pl
 from graphlink.stages.expand import DEFAULT_RESTART
 from graphlink.views.expand import expand, graph_outputs
 
-__all__ = ["evaluate_expand", "evaluate_match", "cell_of_cluster"]
+__all__ = ["evaluate_expand", "evaluate_match", "home_clusters"]
 
 
 def evaluate_expand(out_dir: str | Path, labels: pl.DataFrame, *, n_seeds: int = 3, min_cell: int = 5,
@@ -70,13 +70,16 @@ def evaluate_expand(out_dir: str | Path, labels: pl.DataFrame, *, n_seeds: int =
     return pl.DataFrame(rows)
 
 
-def cell_of_cluster(known_dir: str | Path, labels: pl.DataFrame) -> pl.DataFrame:
-    """``ring_id, cluster_id``: the known run's cluster holding most of each cell's day-1 accounts."""
+def home_clusters(known_dir: str | Path, labels: pl.DataFrame) -> pl.DataFrame:
+    """``group_id, cluster_id``: the known run's cluster holding most of each labelled group's day-1 accounts.
+
+    Groups are ring cells, teams, families, hubs... (``group_id`` of the labels).
+    """
     accounts = graph_outputs(known_dir).accounts.select("account_id", "cluster_id")
-    return (labels.filter(pl.col("kind") == "ring").join(accounts, on="account_id").drop_nulls("cluster_id")
-            .group_by("ring_id", "cluster_id").len().sort(["ring_id", "len", "cluster_id"],
-                                                          descending=[False, True, False])
-            .group_by("ring_id", maintain_order=True).first().select("ring_id", "cluster_id"))
+    return (labels.drop_nulls("group_id").join(accounts, on="account_id").drop_nulls("cluster_id")
+            .group_by("group_id", "cluster_id").len().sort(["group_id", "len", "cluster_id"],
+                                                           descending=[False, True, False])
+            .group_by("group_id", maintain_order=True).first().select("group_id", "cluster_id"))
 
 
 def evaluate_match(matches: pl.DataFrame, day2_labels: pl.DataFrame, known_dir: str | Path,
@@ -88,38 +91,43 @@ def evaluate_match(matches: pl.DataFrame, day2_labels: pl.DataFrame, known_dir: 
     matches : DataFrame
         ``matches.parquet`` of the day-2 log.
     day2_labels : DataFrame
-        Labels of the day-2 accounts (``account_id, kind, ring_id, campaign_id``).
+        Labels of the day-2 accounts (``account_id, kind, group_id``).
     known_dir : path
         The day-1 detect output the matches refer to.
     known_labels : DataFrame
-        Day-1 labels: which known cluster holds each cell (:func:`cell_of_cluster`).
+        Day-1 labels: which known cluster is each group's home (:func:`home_clusters`).
 
     Returns
     -------
     dict
-        ``ring_accounts`` (new ring accounts whose cell has a known cluster),
-        ``ring_matched`` (assigned to that cluster), ``recall``, ``matched``
-        (accounts assigned to any cluster), ``correct``, ``precision``
-        (correct over matched), ``benign_linked_flagged`` and
-        ``benign_flagged`` (benign accounts assigned to a cluster that holds a
-        cell), ``unknown_cells`` (new ring accounts of cells detect had not found).
+        ``ring_accounts`` (new ring accounts whose cell has a home cluster),
+        ``ring_matched`` (assigned to it), ``recall``; ``matched`` (accounts
+        assigned to any cluster), ``correct`` (to their group's home),
+        ``precision``; ``ring_cluster_precision`` (of the accounts assigned
+        to a ring cell's home cluster, the share that are that cell's);
+        ``benign_linked_flagged`` / ``benign_flagged``: benign accounts
+        assigned to a ring cell's home cluster (must be 0);
+        ``unknown_cells``: new ring accounts of cells detect had not found.
     """
-    home = cell_of_cluster(known_dir, known_labels)
-    judged = (matches.join(day2_labels.select("account_id", "kind", "ring_id"), on="account_id", how="left")
-              .join(home.rename({"cluster_id": "home"}), on="ring_id", how="left"))
-    ring_clusters = home["cluster_id"].implode()
+    home = home_clusters(known_dir, known_labels)
+    ring_groups = known_labels.filter(pl.col("kind") == "ring")["group_id"].unique().implode()
+    ring_clusters = home.filter(pl.col("group_id").is_in(ring_groups))["cluster_id"].implode()
+    judged = (matches.join(day2_labels.select("account_id", "kind", "group_id"), on="account_id", how="left")
+              .join(home.rename({"cluster_id": "home"}), on="group_id", how="left"))
     ring = judged.filter(pl.col("kind") == "ring")
     findable = ring.filter(pl.col("home").is_not_null())
     hit = findable.filter(pl.col("cluster_id") == pl.col("home")).height
     matched = judged.filter(pl.col("cluster_id").is_not_null())
-    correct = matched.filter(pl.col("cluster_id") == pl.col("home")).height
-    into_rings = matched.filter(pl.col("kind") != "ring").filter(pl.col("cluster_id").is_in(ring_clusters))
+    correct = matched.filter(pl.col("cluster_id") == pl.col("home").fill_null(-1)).height
+    to_rings = matched.filter(pl.col("cluster_id").is_in(ring_clusters))
+    into_rings = to_rings.filter(pl.col("kind") != "ring")
     return {
         "ring_accounts": findable.height, "ring_matched": hit,
         "recall": hit / findable.height if findable.height else 1.0,
         "matched": matched.height, "correct": correct,
         "precision": correct / matched.height if matched.height else 1.0,
-        "matched_to_ring_clusters": matched.filter(pl.col("cluster_id").is_in(ring_clusters)).height,
+        "ring_cluster_precision": (to_rings.filter(pl.col("cluster_id") == pl.col("home").fill_null(-1)).height
+                                   / to_rings.height if to_rings.height else 1.0),
         "benign_linked_flagged": into_rings.filter(pl.col("kind") == "benign_linked").height,
         "benign_flagged": into_rings.filter(pl.col("kind") == "benign").height,
         "unknown_cells": ring.height - findable.height,
