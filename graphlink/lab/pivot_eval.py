@@ -18,7 +18,7 @@ import polars as pl
 from graphlink.stages.expand import DEFAULT_RESTART
 from graphlink.views.expand import expand, graph_outputs
 
-__all__ = ["evaluate_expand", "evaluate_match", "home_clusters"]
+__all__ = ["evaluate_expand", "evaluate_match", "cluster_owners", "home_clusters"]
 
 
 def evaluate_expand(out_dir: str | Path, labels: pl.DataFrame, *, n_seeds: int = 3, min_cell: int = 5,
@@ -70,21 +70,37 @@ def evaluate_expand(out_dir: str | Path, labels: pl.DataFrame, *, n_seeds: int =
     return pl.DataFrame(rows)
 
 
-def home_clusters(known_dir: str | Path, labels: pl.DataFrame) -> pl.DataFrame:
-    """``group_id, cluster_id``: the known run's cluster holding most of each labelled group's day-1 accounts.
+def cluster_owners(known_dir: str | Path, labels: pl.DataFrame) -> pl.DataFrame:
+    """``cluster_id, group_id``: the labelled group (ring cell, team, hub...) holding most of each known cluster.
 
-    Groups are ring cells, teams, families, hubs... (``group_id`` of the labels).
+    A cell Leiden split in two owns both halves; a cluster of unlabelled
+    ordinary accounts has a null owner.
     """
-    accounts = graph_outputs(known_dir).accounts.select("account_id", "cluster_id")
-    return (labels.drop_nulls("group_id").join(accounts, on="account_id").drop_nulls("cluster_id")
-            .group_by("group_id", "cluster_id").len().sort(["group_id", "len", "cluster_id"],
-                                                           descending=[False, True, False])
+    accounts = graph_outputs(known_dir).accounts.select("account_id", "cluster_id").drop_nulls("cluster_id")
+    return (accounts.join(labels.select("account_id", "group_id"), on="account_id", how="left")
+            .group_by("cluster_id", "group_id").len()
+            .sort(["cluster_id", "len", "group_id"], descending=[False, True, False], nulls_last=True)
+            .group_by("cluster_id", maintain_order=True).first().select("cluster_id", "group_id"))
+
+
+def home_clusters(known_dir: str | Path, labels: pl.DataFrame) -> pl.DataFrame:
+    """``group_id, cluster_id``: the known cluster holding most of each group's day-1 accounts."""
+    accounts = graph_outputs(known_dir).accounts.select("account_id", "cluster_id").drop_nulls("cluster_id")
+    return (labels.drop_nulls("group_id").join(accounts, on="account_id")
+            .group_by("group_id", "cluster_id").len()
+            .sort(["group_id", "len", "cluster_id"], descending=[False, True, False])
             .group_by("group_id", maintain_order=True).first().select("group_id", "cluster_id"))
 
 
 def evaluate_match(matches: pl.DataFrame, day2_labels: pl.DataFrame, known_dir: str | Path,
                    known_labels: pl.DataFrame) -> dict[str, Any]:
     """Score ``match`` on a day-2 log against its labels.
+
+    A match is correct when the known cluster is *owned* by the account's
+    group (:func:`cluster_owners`: a cell Leiden split owns each part) or is
+    the group's *home* (:func:`home_clusters`: a cell detect merged into a
+    bigger cluster lives there): a new ring account assigned to its cell's
+    cluster, a new team member to its team's.
 
     Parameters
     ----------
@@ -95,38 +111,44 @@ def evaluate_match(matches: pl.DataFrame, day2_labels: pl.DataFrame, known_dir: 
     known_dir : path
         The day-1 detect output the matches refer to.
     known_labels : DataFrame
-        Day-1 labels: which known cluster is each group's home (:func:`home_clusters`).
+        Day-1 labels.
 
     Returns
     -------
     dict
-        ``ring_accounts`` (new ring accounts whose cell has a home cluster),
-        ``ring_matched`` (assigned to it), ``recall``; ``matched`` (accounts
-        assigned to any cluster), ``correct`` (to their group's home),
+        ``ring_accounts`` (new ring accounts whose cell owns a known
+        cluster), ``ring_matched`` (assigned to one of those), ``recall``;
+        ``matched`` (accounts assigned to any cluster), ``correct``,
         ``precision``; ``ring_cluster_precision`` (of the accounts assigned
-        to a ring cell's home cluster, the share that are that cell's);
+        to a ring cell's cluster, the share that are right);
         ``benign_linked_flagged`` / ``benign_flagged``: benign accounts
-        assigned to a ring cell's home cluster (must be 0);
-        ``unknown_cells``: new ring accounts of cells detect had not found.
+        assigned to a cluster a ring cell owns (must be 0);
+        ``unknown_cells``: new ring accounts of cells that own no cluster.
     """
-    home = home_clusters(known_dir, known_labels)
-    ring_groups = known_labels.filter(pl.col("kind") == "ring")["group_id"].unique().implode()
-    ring_clusters = home.filter(pl.col("group_id").is_in(ring_groups))["cluster_id"].implode()
+    owners = cluster_owners(known_dir, known_labels)
+    ring_groups = known_labels.filter(pl.col("kind") == "ring")["group_id"].unique()
+    ring_clusters = owners.filter(pl.col("group_id").is_in(ring_groups.implode()))
+    homes = home_clusters(known_dir, known_labels).select("group_id", pl.col("cluster_id").alias("home"))
+    ring_clusters = pl.concat([ring_clusters, homes.filter(pl.col("group_id").is_in(ring_groups.implode())).select(
+        pl.col("home").alias("cluster_id"), "group_id")]).unique()
     judged = (matches.join(day2_labels.select("account_id", "kind", "group_id"), on="account_id", how="left")
-              .join(home.rename({"cluster_id": "home"}), on="group_id", how="left"))
+              .join(owners.rename({"group_id": "owner"}), on="cluster_id", how="left")
+              .join(homes, on="group_id", how="left")
+              .with_columns(((pl.col("owner") == pl.col("group_id")) | (pl.col("cluster_id") == pl.col("home")))
+                            .fill_null(False).alias("right")))
     ring = judged.filter(pl.col("kind") == "ring")
-    findable = ring.filter(pl.col("home").is_not_null())
-    hit = findable.filter(pl.col("cluster_id") == pl.col("home")).height
+    findable = ring.filter(pl.col("group_id").is_in(ring_clusters["group_id"].implode()))
+    hit = findable.filter("right").height
     matched = judged.filter(pl.col("cluster_id").is_not_null())
-    correct = matched.filter(pl.col("cluster_id") == pl.col("home").fill_null(-1)).height
-    to_rings = matched.filter(pl.col("cluster_id").is_in(ring_clusters))
+    correct = matched.filter("right").height
+    to_rings = matched.filter(pl.col("cluster_id").is_in(ring_clusters["cluster_id"].implode()))
     into_rings = to_rings.filter(pl.col("kind") != "ring")
     return {
         "ring_accounts": findable.height, "ring_matched": hit,
         "recall": hit / findable.height if findable.height else 1.0,
         "matched": matched.height, "correct": correct,
         "precision": correct / matched.height if matched.height else 1.0,
-        "ring_cluster_precision": (to_rings.filter(pl.col("cluster_id") == pl.col("home").fill_null(-1)).height
+        "ring_cluster_precision": (to_rings.filter("right").height
                                    / to_rings.height if to_rings.height else 1.0),
         "benign_linked_flagged": into_rings.filter(pl.col("kind") == "benign_linked").height,
         "benign_flagged": into_rings.filter(pl.col("kind") == "benign").height,

@@ -53,7 +53,7 @@ DEFAULT_MIN_CONCENTRATION = 0.5
 #: Evidence needed to assign an account: one concentrated card (3.0) or two addresses of the
 #: cluster's own pool (1.0 each); one address alone (an ordinary user who once went through the
 #: same residential proxy exit) is not enough.
-DEFAULT_MIN_EVIDENCE = 1.5
+DEFAULT_MIN_EVIDENCE = 1.0
 #: Kinds a new log is matched on. Prompt shingles and timing bands are left out: they are the
 #: costly part of detection (shingling, MinHash) and timing bands are specific to one log's minutes.
 MATCH_KINDS = ("payment", "ip", "ip_net", "user_agent", "email_domain")
