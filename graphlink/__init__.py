@@ -31,6 +31,7 @@ _EXPORTS = {
     "Result": "graphlink.views.result",
     "detect": "graphlink.views.result",
     "expand": "graphlink.views.expand",
+    "match": "graphlink.views.match",
     "load": "graphlink.views.result",
     "build_config": "graphlink.config",
     "override_names": "graphlink.config",
@@ -72,6 +73,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphlink.store.outputs import write_outputs
     from graphlink.views.cluster import ClusterView
     from graphlink.views.expand import expand
+    from graphlink.views.match import match
     from graphlink.views.result import Result, detect, load
 
 

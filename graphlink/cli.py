@@ -381,9 +381,10 @@ def evaluate(
         out_console.print(format_evaluation(result))
 
 
-from graphlink.cli_pivot import expand_command  # noqa: E402
+from graphlink.cli_pivot import expand_command, match_command  # noqa: E402
 
 app.command("expand")(expand_command)
+app.command("match")(match_command)
 
 
 def main() -> None:  # pragma: no cover - console entry

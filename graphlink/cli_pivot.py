@@ -87,3 +87,73 @@ def expand_command(
         table.add_row(str(row[0]), Text(terminal_safe(row[1])), f"{row[2]:.3f}", row[3], row[4],
                       Text(terminal_safe(row[5], limit=200)))
     print_table(table, rows, EXPAND_HEADERS)
+
+
+MATCH_HEADERS = ["account", "cluster", "campaign", "score", "why"]
+
+
+@cli_errors
+def match_command(
+    known_dir: Annotated[Path, typer.Argument(metavar="KNOWN_DIR", show_default=False,
+                                              help="Output folder of an earlier graphlink detect run.")],
+    events: Annotated[Path, typer.Argument(metavar="NEW_EVENTS", show_default=False,
+                                           help="The new log (Parquet, CSV/TSV or NDJSON), in the earlier log's "
+                                                "schema.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", show_default=False,
+                                          help="Folder for matches.parquet (one row per account of the new log) "
+                                               "and match.json; created, or replaced if it is a match output.")],
+    accounts: Annotated[Optional[Path], typer.Option(metavar="FILE", show_default=False,
+                                                     help="Accounts file of the new log (adds e-mail domains).")] = None,
+    maps: Annotated[Optional[list[str]], typer.Option("--map", metavar="CANONICAL=COLUMN", show_default=False,
+                                                      help="Read a canonical column of the new log from another "
+                                                           "column name (repeatable or comma-separated).")] = None,
+    min_evidence: Annotated[float, typer.Option(min=0.0, metavar="X",
+                                                help="Evidence needed to assign an account (a card of the "
+                                                     "cluster's own weighs 3, one of its addresses 1).")] = 1.0,
+    min_concentration: Annotated[float, typer.Option(min=0.0, max=1.0, metavar="SHARE",
+                                                     help="A value identifies a cluster only if at least this share "
+                                                          "of the earlier run's accounts with it were the cluster's.")
+                                 ] = 0.5,
+    shown: Annotated[int, typer.Option("--show", min=0, metavar="N", help="Matched accounts printed, best first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print counts and matched accounts as JSON on standard "
+                                                         "output.")] = False,
+    quiet: QuietJsonOpt = False,
+) -> None:
+    """Assign the accounts of a new log to the clusters and campaigns of an earlier run.
+
+    No detection runs: each new account is matched on the values the known
+    clusters are known by (cards, IP addresses and networks, clients, e-mail
+    domains, --signal columns), counting only values concentrated in one
+    cluster in the earlier run, so sharing a NAT or a common client with a
+    ring matches nothing. Unmatched accounts (null cluster_id in
+    matches.parquet) are left for a full graphlink detect run.
+    """
+    from graphlink.config import parse_column_maps
+    from graphlink.views.match import match, write_matches
+
+    result = match(known_dir, events, accounts, min_evidence=min_evidence, min_concentration=min_concentration,
+                   columns=parse_column_maps(maps))
+    write_matches(result, out_dir)
+    counts = result.run["counts"]
+    matched = result.matches.filter(pl.col("cluster_id").is_not_null()).sort(
+        ["score", "account_id"], descending=[True, False])
+    if as_json:
+        emit_json({"out": str(out_dir), "counts": counts, "seconds": result.run["seconds"],
+                   "matched": matched.to_dicts()})
+        return
+    if quiet:
+        return
+    say = out.print if out.is_terminal else err.print
+    say(Text(f"{counts['matched']:,} of {counts['accounts']:,} accounts matched {counts['clusters_matched']:,} "
+             f"known clusters ({counts['matched_to_flagged']:,} to flagged ones); {counts['unmatched']:,} unmatched "
+             f"(for a full run: graphlink detect {terminal_safe(events)} --previous {terminal_safe(known_dir)}); "
+             f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"))
+    rows = [[r["account_id"], _id(r["cluster_id"]), _id(r["campaign_id"]), round(r["score"], 3), r["why"] or ""]
+            for r in matched.head(shown).iter_rows(named=True)]
+    table = Table(title="Matched accounts", title_justify="left")
+    for name, justify in zip(MATCH_HEADERS, ("left", "right", "right", "right", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for row in rows:
+        table.add_row(Text(terminal_safe(row[0])), row[1], row[2], f"{row[3]:.3f}", Text(terminal_safe(row[4], limit=200)))
+    if rows:
+        print_table(table, rows, MATCH_HEADERS)

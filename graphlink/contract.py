@@ -118,9 +118,11 @@ ACTIVITY_SCHEMA = pl.Schema({
 LINKS_SCHEMA = pl.Schema({"source": pl.String, "target": pl.String, "weight": pl.Float64})
 
 #: ``linking.parquet``: account-value edges of every account (clustered or not) for the values that link
-#: accounts (``weight`` > 0), with ``df``, how many accounts of the run have the value; sorted by account, kind, value.
+#: accounts (``weight`` > 0), with ``df``, how many accounts of the run have the value, and the account's
+#: ``cluster_id`` (null when unclustered); sorted by account, kind, value.
 LINKING_SCHEMA = pl.Schema({
     "account_id": pl.String, "kind": pl.String, "value": pl.String, "df": pl.UInt32, "weight": pl.Float64,
+    "cluster_id": pl.Int64,
 })
 
 #: ``graphlink expand --out``: accounts ranked by their tie to the seeds (seeds first, ``rank`` 0).

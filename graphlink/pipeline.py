@@ -215,7 +215,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         signals_out, activity = drilldown_stage(scored, index, accounts_out, projection, activity_idx, ev.columns,
                                                 config)
         links, linking = link_table(projection.edges, index), linking_values(
-            projection.memberships, projection.signals, index)
+            projection.memberships, projection.signals, index, accounts_out)
     warnings = run_warnings(projection, signal_set)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory, warnings)

@@ -163,8 +163,12 @@ def link_table(edges: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
             .sort("source", "target").cast(dict(LINKS_SCHEMA)))
 
 
-def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
+def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.DataFrame,
+                   partition: pl.DataFrame | None = None) -> pl.DataFrame:
     """``linking.parquet``: every account's values that link accounts (``weight`` > 0), with ``df``.
+
+    ``partition`` (``account_id, cluster_id``, the output ids) gives each row
+    its account's cluster, so ``match`` reads one table.
 
     Values nobody else has, or too common to link (weight 0), are left out:
     ``expand`` quotes only what tied two accounts, and ``match`` recognises
@@ -178,10 +182,13 @@ def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.
     ...                   "df": [2, 1], "weight": [3.0, 0.0]}, schema_overrides={"signal_idx": pl.UInt32})
     >>> i = pl.DataFrame({"account_idx": [0, 1], "account_id": ["a", "b"]}, schema_overrides={"account_idx": pl.UInt32})
     >>> linking_values(m, s, i).rows()
-    [('a', 'payment', 'c1', 2, 3.0), ('b', 'payment', 'c1', 2, 3.0)]
+    [('a', 'payment', 'c1', 2, 3.0, None), ('b', 'payment', 'c1', 2, 3.0, None)]
     """
     linking = signals.filter(pl.col("weight") > 0).select("signal_idx", "kind", "value", "df", "weight")
+    ids = index.select("account_idx", "account_id")
+    ids = (ids.join(partition.select("account_id", "cluster_id"), on="account_id", how="left")
+           if partition is not None else ids.with_columns(pl.lit(None, pl.Int64).alias("cluster_id")))
     return (affiliations.select("account_idx", "signal_idx").join(linking, on="signal_idx")
-            .join(index.select("account_idx", "account_id"), on="account_idx")
+            .join(ids, on="account_idx")
             .select(list(LINKING_SCHEMA.names())).cast(dict(LINKING_SCHEMA))
             .sort("account_id", "kind", "value"))

@@ -59,18 +59,18 @@ DEFAULT_MIN_EVIDENCE = 1.0
 MATCH_KINDS = ("payment", "ip", "ip_net", "user_agent", "email_domain")
 
 
-def cluster_values(linking: pl.DataFrame, accounts: pl.DataFrame,
-                   min_concentration: float = DEFAULT_MIN_CONCENTRATION) -> pl.DataFrame:
+def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: float = DEFAULT_MIN_CONCENTRATION,
+                   kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
     """The values each known cluster is known by.
 
     Parameters
     ----------
-    linking : DataFrame
-        ``linking.parquet`` of the earlier run (``account_id, kind, value, df, weight``).
-    accounts : DataFrame
-        ``account_id, cluster_id`` of the earlier run.
+    linking : DataFrame or LazyFrame
+        ``linking.parquet`` of the earlier run (``account_id, kind, value, df, weight, cluster_id``).
     min_concentration : float
         Keep values at least this share of whose holders were the cluster's.
+    kinds : tuple of str, optional
+        Only these kinds (all when None).
 
     Returns
     -------
@@ -82,20 +82,21 @@ def cluster_values(linking: pl.DataFrame, accounts: pl.DataFrame,
     --------
     >>> linking = pl.DataFrame({"account_id": ["a", "b", "a", "b", "x", "y"], "kind": ["payment"] * 2 + ["ip"] * 4,
     ...                         "value": ["c1", "c1", "nat", "nat", "nat", "nat"], "df": [2, 2, 4, 4, 4, 4],
-    ...                         "weight": [3.0] * 6})
-    >>> accounts = pl.DataFrame({"account_id": ["a", "b", "x", "y"], "cluster_id": [1, 1, None, None]})
-    >>> cluster_values(linking, accounts, 0.6).select("cluster_id", "value", "concentration").rows()
+    ...                         "weight": [3.0] * 6, "cluster_id": [1, 1, 1, 1, None, None]})
+    >>> cluster_values(linking, 0.6).select("cluster_id", "value", "concentration").rows()
     [(1, 'c1', 1.0)]
     """
-    clustered = accounts.select("account_id", "cluster_id").drop_nulls("cluster_id")
+    rows = linking.lazy().drop_nulls("cluster_id")
+    if kinds is not None:
+        rows = rows.filter(pl.col("kind").is_in(list(kinds)))
     return (
-        linking.join(clustered, on="account_id")
-        .group_by("cluster_id", "kind", "value")
+        rows.group_by("cluster_id", "kind", "value")
         .agg(pl.len().alias("members"), pl.col("df").first())
         .filter(pl.col("members") >= 2)
         .with_columns((pl.col("members") / pl.col("df").cast(pl.Float64)).clip(upper_bound=1.0).alias("concentration"))
         .filter(pl.col("concentration") >= min_concentration)
         .sort("cluster_id", "kind", "value")
+        .collect()
     )
 
 

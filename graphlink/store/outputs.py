@@ -101,8 +101,9 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
         Read ``accounts``, ``evidence`` and ``activity`` whole, unclustered
         accounts included (the notebook's :func:`graphlink.load`).
     graph : bool
-        Also read ``links.parquet`` and ``linking.parquet`` whole (``expand``
-        and ``match``); an error if the folder lacks them.
+        Also scan ``links.parquet`` and ``linking.parquet`` (lazily: ``expand``
+        reads them whole, ``match`` only the kinds it matches on); an error if
+        the folder lacks them.
 
     Returns
     -------
@@ -125,8 +126,8 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
     try:
         outputs = _read_tables(out_dir, run, selection, limit, redact, redact_key, whole)
         if graph:
-            outputs = replace(outputs, links=_scan(out_dir, LINKS_FILE, tuple(LINKS_SCHEMA)).collect(),
-                              linking=_scan(out_dir, LINKING_FILE, tuple(LINKING_SCHEMA)).collect())
+            outputs = replace(outputs, links=_scan(out_dir, LINKS_FILE, tuple(LINKS_SCHEMA)),
+                              linking=_scan(out_dir, LINKING_FILE, tuple(LINKING_SCHEMA)))
         return outputs
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise GraphlinkError(f"{out_dir}: cannot read outputs: {str(exc).splitlines()[0]}") from None

@@ -70,13 +70,16 @@ def read_seeds(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(seeds))
 
 
-def graph_outputs(source: str | Path | Outputs) -> Outputs:
-    """An output folder (or one already read) with its account graph: every account, ``links``, ``linking``."""
+def graph_outputs(source: str | Path | Outputs, selection: str | list[int] = "all", whole: bool = True) -> Outputs:
+    """An output folder (or one already read) with its account graph scanned: ``links``, ``linking``.
+
+    By default every account is read (``expand``); ``match`` reads no cluster's rows (``selection=[]``).
+    """
     if isinstance(source, Outputs):
         if source.links is not None and source.linking is not None:
             return source
         source = source.path
-    return load_outputs(source, "all", whole=True, graph=True)
+    return load_outputs(source, selection, whole=whole, graph=True)
 
 
 def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart: float = DEFAULT_RESTART,
@@ -113,7 +116,8 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
     accounts = outputs.accounts.select("account_id", "cluster_id").join(
         outputs.clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")
     try:
-        return rank_accounts(outputs.links, outputs.linking, accounts, seeds, restart=restart, top=top)
+        return rank_accounts(outputs.links.collect(), outputs.linking.collect(), accounts, seeds, restart=restart,
+                             top=top)
     except GraphlinkError as exc:
         raise GraphlinkError(f"{outputs.path}: {exc}") from None
 

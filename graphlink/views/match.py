@@ -120,10 +120,9 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         clusters are known by (:class:`InputError`, naming the file).
     """
     start = time.perf_counter()
-    outputs = graph_outputs(known)
+    outputs = graph_outputs(known, [], whole=False)  # clusters, run.json and the scanned linking values
     config = known_config(outputs, columns)
-    known_values = cluster_values(outputs.linking.filter(pl.col("kind").is_in(MATCH_KINDS + config.signals.extra_signals)),
-                                  outputs.accounts, min_concentration)
+    known_values = cluster_values(outputs.linking, min_concentration, MATCH_KINDS + config.signals.extra_signals)
     kinds = set(known_values["kind"].unique().to_list())
     source = str(events) if isinstance(events, (str, Path)) else "<frame>"
     extra = config.signals.extra_signals
