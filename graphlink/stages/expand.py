@@ -176,18 +176,34 @@ def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 
     """``account_id, why``: what ties each ranked account to a seed or to a better-ranked account.
 
     ``ranked`` is ``account_id, rank`` (seeds rank 0); ``linking`` is
-    ``linking.parquet``. For each non-seed account, the heaviest values it
-    shares with the best-ranked account it shares any with (a seed when it
-    shares one directly), at most ``per_account``.
+    ``linking.parquet``. For each non-seed account the anchor is the seed it
+    shares the most value weight with, or, sharing nothing with a seed, the
+    better-ranked account it shares the most with; ``why`` quotes the
+    heaviest shared values (kind, value, accounts of the run that have it),
+    at most ``per_account``.
+
+    Examples
+    --------
+    >>> ranked = pl.DataFrame({"account_id": ["s", "a", "b"], "rank": [0, 1, 2]})
+    >>> linking = pl.DataFrame({"account_id": ["s", "a", "a", "b"], "kind": ["payment", "payment", "ip", "ip"],
+    ...                         "value": ["c1", "c1", "1.2.3.4", "1.2.3.4"], "df": [2, 2, 2, 2],
+    ...                         "weight": [3.0, 3.0, 1.0, 1.0]})
+    >>> tie_reasons(ranked, linking).sort("account_id").rows()
+    [('a', 'shares payment c1 (2 accounts) with seed s'), ('b', 'shares ip 1.2.3.4 (2 accounts) with rank-1 a')]
     """
-    values = linking.join(ranked.select("account_id", "rank"), on="account_id")
+    values = linking.select("account_id", "kind", "value", "df", "weight").join(
+        ranked.select("account_id", "rank"), on="account_id")
     pairs = (values.join(values.select("kind", "value", pl.col("account_id").alias("other"),
                                        pl.col("rank").alias("other_rank")), on=["kind", "value"])
              .filter(pl.col("other_rank") < pl.col("rank")))
-    best = pairs.filter(pl.col("other_rank") == pl.col("other_rank").min().over("account_id"))
-    best = best.filter(pl.col("other") == pl.col("other").min().over("account_id"))
-    top = best.sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False]).group_by(
-        "account_id", maintain_order=True).head(per_account)
+    anchors = (pairs.group_by("account_id", "other", "other_rank").agg(pl.col("weight").sum().alias("total"))
+               .with_columns((pl.col("other_rank") > 0).alias("indirect"))
+               .sort(["account_id", "indirect", "total", "other_rank", "other"],
+                     descending=[False, False, True, False, False])
+               .group_by("account_id", maintain_order=True).first().select("account_id", "other"))
+    top = (pairs.join(anchors, on=["account_id", "other"])
+           .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
+           .group_by("account_id", maintain_order=True).head(per_account))
     text = pl.format("{} {} ({} accounts)", "kind", "value", "df")
     return top.group_by("account_id", maintain_order=True).agg(
         pl.col("other").first(), pl.col("other_rank").first(), text.str.join("; ").alias("values")).select(
