@@ -102,12 +102,14 @@ def evaluate_match(matches: pl.DataFrame, day2_labels: pl.DataFrame, known_dir: 
     bigger cluster lives there): a new ring account assigned to its cell's
     cluster, a new team member to its team's.
 
+    Only new accounts are scored when the labels say which are new (``new``).
+
     Parameters
     ----------
     matches : DataFrame
         ``matches.parquet`` of the day-2 log.
     day2_labels : DataFrame
-        Labels of the day-2 accounts (``account_id, kind, group_id``).
+        Labels of the day-2 accounts (``account_id, kind, group_id``, optional ``new``).
     known_dir : path
         The day-1 detect output the matches refer to.
     known_labels : DataFrame
@@ -131,6 +133,8 @@ def evaluate_match(matches: pl.DataFrame, day2_labels: pl.DataFrame, known_dir: 
     homes = home_clusters(known_dir, known_labels).select("group_id", pl.col("cluster_id").alias("home"))
     ring_clusters = pl.concat([ring_clusters, homes.filter(pl.col("group_id").is_in(ring_groups.implode())).select(
         pl.col("home").alias("cluster_id"), "group_id")]).unique()
+    if "new" in day2_labels.columns:  # continuing accounts are known members: score the new ones
+        matches = matches.join(day2_labels.filter("new").select("account_id"), on="account_id", how="semi")
     judged = (matches.join(day2_labels.select("account_id", "kind", "group_id"), on="account_id", how="left")
               .join(owners.rename({"group_id": "owner"}), on="cluster_id", how="left")
               .join(homes, on="group_id", how="left")

@@ -35,7 +35,6 @@ through others, with the best-ranked account it shares one with.
 
 from __future__ import annotations
 
-import igraph as ig
 import numpy as np
 import polars as pl
 
@@ -92,6 +91,8 @@ def personalised_pagerank(links: pl.DataFrame, seeds: list[str], restart: float 
     >>> ppr["account_id"].to_list()
     ['a', 'b', 'c', 'd']
     """
+    import igraph as ig  # here, not at import: the command line loads this module for its defaults
+
     if not 0 < restart < 1:
         raise GraphlinkError(f"restart must be between 0 and 1 (exclusive), got {restart!r}")
     if not seeds:

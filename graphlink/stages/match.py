@@ -22,7 +22,8 @@ over the values it shares with the cluster. As in the graph
 domains) only add to evidence a strong kind (card, address, ``--signal``
 column) gave, at most doubling it: a /24 alone matches nothing. The account
 is assigned to the cluster with the most evidence if it reaches
-``min_evidence``; ``score = evidence / (evidence + 1)`` (0.5 at one address
+``min_evidence``; an account that was a member of a cluster in the earlier
+run keeps it; ``score = evidence / (evidence + 1)`` (0.5 at one address
 of a ring's own pool, 0.75 at a card of the ring's own).
 
 Output schema
@@ -138,7 +139,8 @@ def account_values(enc: EncodedEvents, config: PipelineConfig, kinds: set[str],
 
 def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.DataFrame,
                    clusters: pl.DataFrame, config: PipelineConfig,
-                   min_evidence: float = DEFAULT_MIN_EVIDENCE, per_account: int = 3) -> pl.DataFrame:
+                   min_evidence: float = DEFAULT_MIN_EVIDENCE, per_account: int = 3,
+                   members: pl.DataFrame | None = None) -> pl.DataFrame:
     """Assign each new account to the known cluster it shares the most concentrated values with.
 
     Parameters
@@ -157,6 +159,9 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
         Evidence needed to assign an account (:data:`DEFAULT_MIN_EVIDENCE`).
     per_account : int
         Values quoted in ``why``.
+    members : DataFrame, optional
+        ``account_id, cluster_id`` of the earlier run's clustered accounts: one
+        of them seen again keeps its cluster (score 1.0), whatever it shares.
 
     Returns
     -------
@@ -187,6 +192,12 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                .select("account_id", "cluster_id", "campaign_id",
                        (pl.col("evidence") / (pl.col("evidence") + 1)).alias("score"),
                        pl.format("shares {}", "values").alias("why")))
+    if members is not None and members.height:
+        again = (members.join(pl.DataFrame({"account_id": new_accounts.cast(pl.String)}), on="account_id", how="semi")
+                 .join(clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")
+                 .select("account_id", "cluster_id", "campaign_id", pl.lit(1.0).alias("score"),
+                         pl.lit("a member of this cluster in the earlier run").alias("why")))
+        matched = pl.concat([again, matched.join(again, on="account_id", how="anti")], how="vertical_relaxed")
     every = pl.DataFrame({"account_id": new_accounts.cast(pl.String)}).unique()
     return (every.join(matched, on="account_id", how="left").with_columns(pl.col("score").fill_null(0.0))
             .select(list(MATCHES_SCHEMA.names())).cast(dict(MATCHES_SCHEMA)).sort("account_id"))

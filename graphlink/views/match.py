@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -134,11 +134,17 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         acc = load_accounts(accounts, config.ingest)
     elif accounts is not None:
         acc = AccountsInfo(frame=accounts, path="<frame>", rows_read=accounts.height)
+    # Only the columns matched on are encoded (prompts, the costly part of detection, are not read).
+    needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds}
+    ev = replace(ev, columns=tuple(c for c in ev.columns if c == "account_id" or c in needed))
     try:
         enc = encode_events(ev, acc, salt=config.signals.seed)
         values = account_values(enc, config, kinds, None if acc is None else acc.frame)
         clusters = outputs.clusters.select("cluster_id", "campaign_id")
-        matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence)
+        members = (outputs.linking.select("account_id", "cluster_id").drop_nulls("cluster_id")
+                   .join(enc.index.lazy().select("account_id"), on="account_id", how="semi").unique().collect())
+        matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
+                                 members=members)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"could not process the input: {str(exc).splitlines()[0]}", file=source) from None
     matched = matches.filter(pl.col("cluster_id").is_not_null())
@@ -147,11 +153,11 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         "graphlink": "match",
         "known": str(outputs.path),
         "inputs": {"events": {"path": source, "rows_read": ev.rows_read, "rows_kept": ev.rows_kept,
-                              "columns": list(ev.columns)},
+                              "columns_read": list(ev.columns)},
                    "accounts": None if acc is None else {"path": acc.path, "rows_read": acc.rows_read}},
         "parameters": {"min_evidence": min_evidence, "min_concentration": min_concentration,
                        "kinds": sorted(kinds)},
-        "counts": {"accounts": matches.height, "matched": matched.height,
+        "counts": {"accounts": matches.height, "matched": matched.height, "known_members": members.height,
                    "matched_to_flagged": matched.filter(pl.col("cluster_id").is_in(flagged)).height,
                    "unmatched": matches.height - matched.height,
                    "clusters_matched": matched["cluster_id"].n_unique(),

@@ -14,11 +14,14 @@ accounts only:
   corporate card and tooling;
 * ``ordinary_share`` of the ordinary accounts get a newcomer with the same
   habits (and the same popular values: a hub's NAT, a common client) but a
-  card of their own.
+  card of their own;
+* ``continuing_share`` of all day-one accounts stay active under their own
+  ids (a day's log is mostly known accounts).
 
 New accounts have 12-hex-digit ids (day one's have 10), so ids never collide.
-Labels keep ``kind``, ``ring_id``, ``campaign_id`` and ``group_id``; every
-draw comes from ``SeedSequence([seed, 31])``.
+Labels keep ``kind``, ``ring_id``, ``campaign_id`` and ``group_id`` and add
+``new`` (False for continuing accounts); every draw comes from
+``SeedSequence([seed, 31])``.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def _pick_rows(rng: np.random.Generator, groups: np.ndarray, share: float) -> np
 
 
 def day_two_plan(plan: F.Plan, seed: int, ring_share: float = 0.3, linked_share: float = 0.1,
-                 ordinary_share: float = 0.1) -> F.Plan:
+                 ordinary_share: float = 0.1, continuing_share: float = 0.3) -> tuple[F.Plan, np.ndarray]:
     """The plan of the day after ``plan``'s log: new accounts only (see the module docstring).
 
     Parameters
@@ -60,11 +63,14 @@ def day_two_plan(plan: F.Plan, seed: int, ring_share: float = 0.3, linked_share:
         Seeds every draw.
     ring_share, linked_share, ordinary_share : float
         New accounts per ring cell, benign-linked and ordinary account.
+    continuing_share : float
+        Day-one accounts active again (same ids).
 
     Returns
     -------
-    Plan
-        One day long, starting where ``plan`` ends.
+    tuple
+        ``(plan, new)``: the plan, one day long from where ``plan`` ends, and
+        a boolean array, True for its new accounts.
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 31]))
     c = plan.cols
@@ -75,6 +81,9 @@ def day_two_plan(plan: F.Plan, seed: int, ring_share: float = 0.3, linked_share:
         np.flatnonzero((kind == 1) & (rng.random(plan.n) < linked_share)),
         np.flatnonzero((kind == 0) & (rng.random(plan.n) < ordinary_share)),
     ])
+    continuing = np.flatnonzero(rng.random(plan.n) < continuing_share)
+    new = np.r_[np.ones(len(rows), bool), np.zeros(len(continuing), bool)]
+    rows = np.r_[rows, continuing]
     n = len(rows)
     cols = {name: values[rows].copy() for name, values in c.items()}
     start = plan.start_us + plan.days * F.DAY
@@ -84,13 +93,13 @@ def day_two_plan(plan: F.Plan, seed: int, ring_share: float = 0.3, linked_share:
     cols["t0"] = np.full(n, start, np.int64)
     cols["t1"] = np.full(n, start + F.DAY, np.int64)
     cols["created"] = start - (rng.random(n) * 3600 * F.US).astype(np.int64)
-    ring = cols["kind"] == 2
-    # Ring accounts: a fresh sticky home address each (their camouflage traffic).
+    ring = (cols["kind"] == 2) & new
+    # New ring accounts: a fresh sticky home address each (their camouflage traffic).
     homes = format_ipv4(rng.integers(1 << 24, 223 << 24, int(ring.sum()), dtype=np.uint64).astype(np.uint32))
     cols["home_off"] = np.where(ring, len(plan.ips) + np.cumsum(ring) - 1, cols["home_off"])
     cols["home_n"] = np.where(ring, 1, cols["home_n"])
     # Ordinary newcomers pay with a card of their own.
-    own_card = (cols["kind"] == 0) & (cols["card"] >= 0)
+    own_card = (cols["kind"] == 0) & (cols["card"] >= 0) & new
     cols["card"] = np.where(own_card, len(plan.cards) + np.cumsum(own_card) - 1, cols["card"])
     cards = format_hex64(rng.integers(0, 2**63, int(own_card.sum()), dtype=np.uint64), "pf_")
     # The cells' burst clocks, moved into the new day (same time of day).
@@ -98,21 +107,24 @@ def day_two_plan(plan: F.Plan, seed: int, ring_share: float = 0.3, linked_share:
     code = rng.choice(1 << 47, n, replace=False).astype(np.uint64) + np.uint64(1 << 44)
     ids = np.char.add("acct_", np.array([f"{int(v):012x}" for v in code])).astype(object)
     email = np.array([f"{i[5:]}@{e.split('@')[-1]}" for i, e in zip(ids, plan.email[rows])], dtype=object)
+    ids = np.where(new, ids, plan.account_id[rows])
+    email = np.where(new, email, plan.email[rows])
+    cols["created"] = np.where(new, cols["created"], plan.cols["created"][rows])
     return replace(plan, cols=cols, group=plan.group[rows], email=email, account_id=ids,
                    ips=pa.concat_arrays([plan.ips, homes]), cards=pa.concat_arrays([plan.cards, cards]),
-                   bursts=np.sort(bursts), start_us=start, days=1)
+                   bursts=np.sort(bursts), start_us=start, days=1), new
 
 
 def simulate_day_two(scenario: str, seed: int, scale: str = "small", **shares: float):
-    """Day two of a scenario world in memory: ``(events, accounts, labels)`` polars frames."""
+    """Day two of a scenario world in memory: ``(events, accounts, labels)`` polars frames (labels with ``new``)."""
     import polars as pl
 
     from graphlink.lab.simulate.scenarios import accounts_frame, build_plan, draw_params, labels_frame
 
-    plan = day_two_plan(build_plan(draw_params(scenario, seed, scale)), seed, **shares)
+    plan, new = day_two_plan(build_plan(draw_params(scenario, seed, scale)), seed, **shares)
     events = F.generate_events(plan, np.arange(plan.n), np.random.default_rng(np.random.SeedSequence([seed, 37])))
-    return (pl.from_arrow(events), pl.from_arrow(accounts_frame(plan)),
-            pl.from_arrow(labels_frame(plan, scenario)))
+    labels = pl.from_arrow(labels_frame(plan, scenario)).with_columns(pl.Series("new", new))
+    return pl.from_arrow(events), pl.from_arrow(accounts_frame(plan)), labels
 
 
 def write_day_two(out_dir: str | Path, scenario: str, seed: int, scale: str = "small", **shares: float) -> dict:
@@ -121,7 +133,7 @@ def write_day_two(out_dir: str | Path, scenario: str, seed: int, scale: str = "s
     Returns
     -------
     dict
-        ``n_events``, ``n_accounts``, ``n_ring_accounts``, ``paths``.
+        ``n_events``, ``n_accounts``, ``n_new_accounts``, ``n_ring_accounts`` (new), ``paths``.
     """
     from graphlink.store.atomic import write_files_atomically
 
@@ -133,6 +145,6 @@ def write_day_two(out_dir: str | Path, scenario: str, seed: int, scale: str = "s
             frame.write_parquet(tmp / name)
 
     write_files_atomically(out, write, names)
-    return {"n_events": events.height, "n_accounts": accounts.height,
-            "n_ring_accounts": int((labels["kind"] == "ring").sum()),
+    return {"n_events": events.height, "n_accounts": accounts.height, "n_new_accounts": int(labels["new"].sum()),
+            "n_ring_accounts": int(((labels["kind"] == "ring") & labels["new"]).sum()),
             "paths": {name: str(out / name) for name in names}}
