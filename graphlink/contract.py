@@ -12,7 +12,8 @@ Files of an output folder
 file                  required contents
 ===================== ======== ==================================================
 ``accounts.parquet``  yes      one row per input account (:data:`ACCOUNTS_SCHEMA`)
-``clusters.parquet``  yes      one row per cluster (:data:`CLUSTERS_SCHEMA`)
+``clusters.parquet``  yes      one row per cluster (:data:`CLUSTERS_SCHEMA`, then
+                               :data:`CLUSTER_HISTORY_SCHEMA`)
 ``evidence.parquet``  yes      top shared values per cluster and kind (:data:`EVIDENCE_SCHEMA`)
 ``run.json``          yes      parameters, inputs, counts, timings; written last
 ``memberships.parquet`` no     affiliations (account-value edges) of clustered
@@ -92,10 +93,19 @@ CAMPAIGNS_SCHEMA = pl.Schema({
     "campaign_id": pl.Int64, "clusters": pl.List(pl.Int64), "accounts": pl.UInt32, "score": pl.Float64,
     "flagged": pl.Boolean, "flagged_clusters": pl.UInt32, "ties": pl.List(pl.String), "why": pl.String,
 })
+#: History columns detect appends to ``clusters.parquet`` after the stable ids
+#: (:func:`graphlink.stages.stable_ids.cluster_history`): ``since``, the first event of the
+#: cluster's members in the first run it was seen in (UTC); ``runs``, runs in a row it has been
+#: found in (``--previous`` chains); ``new_members``, members it did not have in the previous
+#: run; ``quiet_members``, previous members with no event since the previous run's last one.
+#: The last two are null without ``--previous``. Folders written before lack them.
+CLUSTER_HISTORY_SCHEMA = pl.Schema({
+    "since": pl.Datetime("us", "UTC"), "runs": pl.UInt32, "new_members": pl.UInt32, "quiet_members": pl.UInt32,
+})
 #: Columns a reader needs in ``accounts.parquet`` (``campaign_id`` came later).
 ACCOUNTS_READ_COLUMNS = ("account_id", "cluster_id", "events", "first_seen", "last_seen")
 #: Cluster columns that are not score components.
-NON_COMPONENT_COLUMNS = ("cluster_id", "size", "flagged", "campaign_id")
+NON_COMPONENT_COLUMNS = ("cluster_id", "size", "flagged", "campaign_id", *CLUSTER_HISTORY_SCHEMA)
 
 #: ``evidence.parquet`` (see :mod:`graphlink.stages.evidence`).
 EVIDENCE_SCHEMA = pl.Schema({
@@ -147,5 +157,5 @@ __all__ = [
     "EVIDENCE_SCHEMA", "MEMBERSHIPS_SCHEMA", "ACTIVITY_SCHEMA", "COMPONENTS", "COORDINATION", "EVASION",
     "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA", "ACCOUNTS_READ_COLUMNS",
     "LINKS_FILE", "LINKING_FILE", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
-    "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE",
+    "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA",
 ]

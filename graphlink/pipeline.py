@@ -55,7 +55,8 @@ from graphlink.stages.graph import project
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.scoring import fleet_outsiders, score_clusters, scored_memberships
 from graphlink.stages.signals import extract_signals
-from graphlink.stages.stable_ids import PreviousRun, load_previous, match_clusters, rekey, summarise
+from graphlink.stages.stable_ids import (PreviousRun, cluster_history, load_previous, match_clusters, rekey,
+                                        summarise)
 
 STAGES = ("ingest", "signals", "graph", "communities", "scoring", "drilldown")
 
@@ -315,6 +316,8 @@ def stable_ids_stage(scored: Scored, index: pl.DataFrame, prev: PreviousRun | No
                                  id_floor=prev.max_cluster_id)
         accounts_out, clusters, evidence = rekey(mapping, accounts_out, clusters, evidence)
         max_id = max(max_id, prev.max_cluster_id, int(clusters["cluster_id"].max() or 0))
+    # How long each cluster has existed and how it changed (CLUSTER_HISTORY_SCHEMA).
+    clusters = clusters.join(cluster_history(accounts_out, clusters, prev), on="cluster_id", how="left")
     return accounts_out, clusters, evidence, mapping, max_id
 
 
