@@ -47,12 +47,21 @@ def evaluate_expand(out_dir: str | Path, labels: pl.DataFrame, *, n_seeds: int =
         members listed, seeds excluded), ``recall`` (found over the cell's
         non-seed members), ``precision`` (found over listed) and
         ``precision_operator`` (listed accounts of the same operator over listed;
-        1.0 when nothing was listed).
+        1.0 when nothing was listed) and ``purity``: the share of the cell's
+        accounts in the detect cluster holding most of them (null when
+        unclustered): below 1, detect merged the cell with others, and the graph
+        does not separate them either.
     """
     outputs = graph_outputs(out_dir)
     ring = labels.filter(pl.col("kind") == "ring")
     cells = (ring.group_by("ring_id", "campaign_id").agg(pl.col("account_id").sort(), pl.len().alias("size"))
              .filter(pl.col("size") >= min_cell).sort("ring_id"))
+    clusters = outputs.accounts.select("account_id", "cluster_id").drop_nulls("cluster_id")
+    sizes = clusters.group_by("cluster_id").len().rename({"len": "cluster_size"})
+    main = (ring.join(clusters, on="account_id").group_by("ring_id", "cluster_id").len()
+            .sort(["ring_id", "len", "cluster_id"], descending=[False, True, False])
+            .group_by("ring_id", maintain_order=True).first().join(sizes, on="cluster_id")
+            .select("ring_id", (pl.col("len") / pl.col("cluster_size")).alias("purity")))
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
     for cell in cells.iter_rows(named=True):  # one expand per cell (tens per world), not per row
@@ -67,7 +76,7 @@ def evaluate_expand(out_dir: str | Path, labels: pl.DataFrame, *, n_seeds: int =
                      "recall": found / max(cell["size"] - n_seeds, 1),
                      "precision": found / listed.height if listed.height else 1.0,
                      "precision_operator": same_op / listed.height if listed.height else 1.0})
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows).join(main, on="ring_id", how="left")
 
 
 def cluster_owners(known_dir: str | Path, labels: pl.DataFrame) -> pl.DataFrame:
