@@ -8,7 +8,9 @@ identifies the cluster only if it is concentrated there:
 ``concentration = members / df``
 
 where ``members`` is how many of the cluster's accounts had the value and
-``df`` how many accounts of the whole earlier run had it. A proxy pool or a
+``df`` how many accounts of the whole earlier run had it (a value spread over
+clusters of one campaign counts the campaign's accounts and is credited to
+its cluster with the most of them). A proxy pool or a
 card used by the ring alone has concentration 1; an office NAT, a popular
 client or a stock phrase that the ring's five accounts shared with eighty
 ordinary people has 0.06 and is ignored (below ``min_concentration``), so an
@@ -20,7 +22,8 @@ Each new account gets, per cluster, ``evidence = sum(kind_weight * concentration
 over the values it shares with the cluster. As in the graph
 (:mod:`graphlink.stages.graph`), weak kinds (networks, user agents, e-mail
 domains) only add to evidence a strong kind (card, address, ``--signal``
-column) gave, at most doubling it: a /24 alone matches nothing. The account
+column) gave, at most doubling it: a /24 alone matches nothing (an IPv6
+network, one site's allocation, counts as an address). The account
 is assigned to the cluster with the most evidence if it reaches
 ``min_evidence``; an account that was a member of a cluster in the earlier
 run keeps it; ``score = evidence / (evidence + 1)`` (0.5 at one address
@@ -61,7 +64,7 @@ MATCH_KINDS = ("payment", "ip", "ip_net", "user_agent", "email_domain")
 
 
 def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: float = DEFAULT_MIN_CONCENTRATION,
-                   kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
+                   kinds: tuple[str, ...] | None = None, campaigns: pl.DataFrame | None = None) -> pl.DataFrame:
     """The values each known cluster is known by.
 
     Parameters
@@ -72,12 +75,18 @@ def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: floa
         Keep values at least this share of whose holders were the cluster's.
     kinds : tuple of str, optional
         Only these kinds (all when None).
+    campaigns : DataFrame, optional
+        ``cluster_id, campaign_id``. A value spread over several clusters of one
+        campaign (a cell Leiden split in two, cells sharing their operator's
+        pool) identifies the campaign if concentrated there; it is credited to
+        the campaign's cluster holding most of its holders, with the campaign's
+        concentration.
 
     Returns
     -------
     DataFrame
         ``cluster_id, kind, value, members, df, concentration``: values shared
-        by at least two of the cluster's accounts, shape (values, 6).
+        by at least two of the cluster's (campaign's) accounts, shape (values, 6).
 
     Examples
     --------
@@ -90,12 +99,21 @@ def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: floa
     rows = linking.lazy().drop_nulls("cluster_id")
     if kinds is not None:
         rows = rows.filter(pl.col("kind").is_in(list(kinds)))
+    per_cluster = rows.group_by("cluster_id", "kind", "value").agg(pl.len().alias("members"), pl.col("df").first())
+    found = [per_cluster]
+    if campaigns is not None:
+        per_campaign = (per_cluster.join(campaigns.lazy().select("cluster_id", "campaign_id").drop_nulls(),
+                                         on="cluster_id")
+                        .sort(["members", "cluster_id"], descending=[True, False])
+                        .group_by("campaign_id", "kind", "value")
+                        .agg(pl.col("cluster_id").first(), pl.col("members").sum(), pl.col("df").first()))
+        found.append(per_campaign.select("cluster_id", "kind", "value", "members", "df"))
+    concentration = (pl.col("members") / pl.col("df").cast(pl.Float64)).clip(upper_bound=1.0)
     return (
-        rows.group_by("cluster_id", "kind", "value")
-        .agg(pl.len().alias("members"), pl.col("df").first())
-        .filter(pl.col("members") >= 2)
-        .with_columns((pl.col("members") / pl.col("df").cast(pl.Float64)).clip(upper_bound=1.0).alias("concentration"))
-        .filter(pl.col("concentration") >= min_concentration)
+        pl.concat(found).with_columns(concentration.alias("concentration"))
+        .filter((pl.col("members") >= 2) & (pl.col("concentration") >= min_concentration))
+        .sort(["concentration", "members"], descending=True)
+        .unique(["cluster_id", "kind", "value"], keep="first")
         .sort("cluster_id", "kind", "value")
         .collect()
     )
@@ -173,8 +191,12 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     spec = pl.DataFrame({"kind": kinds, "kind_weight": [config.graph.spec(k).weight for k in kinds],
                          "strong": [config.graph.spec(k).strong for k in kinds]},
                         schema={"kind": pl.String, "kind_weight": pl.Float64, "strong": pl.Boolean})
+    # An IPv6 network is one site's allocation (a household, an office: SignalConfig.ipv6_prefix), not
+    # an ISP block of neighbours: concentrated in a cluster, it is that cluster's, as an address is.
+    site = (pl.col("kind") == "ip_net") & pl.col("value").str.contains(":", literal=True)
     hits = (new_values.join(known, on=["kind", "value"]).join(spec, on="kind")
-            .with_columns((pl.col("kind_weight") * pl.col("concentration")).alias("evidence")))
+            .with_columns((pl.col("kind_weight") * pl.col("concentration")).alias("evidence"),
+                          (pl.col("strong") | site).alias("strong")))
     per_cluster = (hits.group_by("account_id", "cluster_id")
                    .agg(pl.col("evidence").filter("strong").sum().alias("strong"),
                         pl.col("evidence").filter(~pl.col("strong")).sum().alias("weak"))

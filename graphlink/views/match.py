@@ -122,7 +122,8 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     start = time.perf_counter()
     outputs = graph_outputs(known, [], whole=False)  # clusters, run.json and the scanned linking values
     config = known_config(outputs, columns)
-    known_values = cluster_values(outputs.linking, min_concentration, MATCH_KINDS + config.signals.extra_signals)
+    known_values = cluster_values(outputs.linking, min_concentration, MATCH_KINDS + config.signals.extra_signals,
+                                  campaigns=outputs.clusters.select("cluster_id", "campaign_id"))
     kinds = set(known_values["kind"].unique().to_list())
     source = str(events) if isinstance(events, (str, Path)) else "<frame>"
     extra = config.signals.extra_signals
