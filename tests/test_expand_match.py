@@ -181,3 +181,38 @@ def test_cli_match_writes_matches_atomically_and_refuses_bad_input(tmp_path):
     mapped = runner.invoke(app, ["match", str(known), str(renamed), "--map", "payment_fingerprint=card",
                                  "--out", str(tmp_path / "z"), "-q"])
     assert mapped.exit_code == 0 and pl.read_parquet(tmp_path / "z" / "matches.parquet")["cluster_id"].null_count() == 1
+
+
+def test_clusters_remember_how_long_they_have_existed_and_how_they_changed(two_days, tmp_path):
+    day1, day2 = two_days / "day1", two_days / "day2"
+    first = pl.read_parquet(day1 / "out" / "clusters.parquet")
+    assert (first["runs"] == 1).all() and first["new_members"].is_null().all()
+    members1 = pl.read_parquet(day1 / "out" / "accounts.parquet")
+    since = members1.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.col("first_seen").min().alias("expected"))
+    assert first.join(since, on="cluster_id").filter(pl.col("since") != pl.col("expected")).is_empty()
+    # Day two appended to day one (a growing log), detected with --previous.
+    both = tmp_path / "both.parquet"
+    pl.concat([pl.read_parquet(day1 / "events.parquet"), pl.read_parquet(day2 / "events.parquet")]).write_parquet(both)
+    result = runner.invoke(app, ["detect", str(both), "--previous", str(day1 / "out"), "--out", str(tmp_path / "out"),
+                                 "-q"])
+    assert result.exit_code == 0, result.output
+    clusters = pl.read_parquet(tmp_path / "out" / "clusters.parquet")
+    members2 = pl.read_parquet(tmp_path / "out" / "accounts.parquet").drop_nulls("cluster_id")
+    active2 = pl.read_parquet(day2 / "events.parquet").select("account_id").unique()
+    kept = clusters.filter(pl.col("runs") == 2)
+    assert kept.height >= 5 and (clusters.filter(pl.col("runs") == 1)["new_members"] == clusters.filter(
+        pl.col("runs") == 1)["size"]).all()
+    before = members1.drop_nulls("cluster_id").select("account_id", "cluster_id")
+    expected_new = members2.join(before, on=["account_id", "cluster_id"], how="anti").group_by("cluster_id").len()
+    expected_quiet = before.join(active2, on="account_id", how="anti").group_by("cluster_id").len()
+    checked = (kept.join(expected_new.rename({"len": "new"}), on="cluster_id", how="left")
+               .join(expected_quiet.rename({"len": "quiet"}), on="cluster_id", how="left"))
+    assert (checked["new_members"] == checked["new"].fill_null(0)).all()
+    assert (checked["quiet_members"] == checked["quiet"].fill_null(0)).all()
+    assert checked["new_members"].sum() > 0 and checked["quiet_members"].sum() > 0
+    assert (kept.join(first.select("cluster_id", pl.col("since").alias("before")), on="cluster_id")
+            .filter(pl.col("since") > pl.col("before")).is_empty())  # a cluster's age never shrinks
+    report = runner.invoke(app, ["report", str(tmp_path / "out"), "-q", "--no-plots", "--static", "--no-events",
+                                 "--max-sections", "3"])
+    assert report.exit_code == 0, report.output
+    assert "found in 2 runs since" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
