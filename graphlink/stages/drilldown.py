@@ -148,6 +148,10 @@ def member_activity(activity: pl.DataFrame, columns: tuple[str, ...], clustered:
     )
 
 
+#: Kinds ``linking.parquet`` leaves out (see :func:`linking_values`).
+UNLISTED_KINDS = ("prompt", "timing")
+
+
 def link_table(edges: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
     """``links.parquet``: the projection's ``source, target, weight`` edges keyed by account id.
 
@@ -172,7 +176,10 @@ def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.
 
     Values nobody else has, or too common to link (weight 0), are left out:
     ``expand`` quotes only what tied two accounts, and ``match`` recognises
-    a cluster only by values its members share.
+    a cluster only by values its members share. So are the kinds in
+    :data:`UNLISTED_KINDS`: prompt shingles (half the rows, and never a link
+    on their own; ``memberships.parquet`` has clustered accounts' templates)
+    and timing bands (minutes of one log, meaningless in the next).
 
     Examples
     --------
@@ -184,7 +191,8 @@ def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.
     >>> linking_values(m, s, i).rows()
     [('a', 'payment', 'c1', 2, 3.0, None), ('b', 'payment', 'c1', 2, 3.0, None)]
     """
-    linking = signals.filter(pl.col("weight") > 0).select("signal_idx", "kind", "value", "df", "weight")
+    linking = signals.filter((pl.col("weight") > 0) & ~pl.col("kind").is_in(UNLISTED_KINDS)).select(
+        "signal_idx", "kind", "value", "df", "weight")
     ids = index.select("account_idx", "account_id")
     ids = (ids.join(partition.select("account_id", "cluster_id"), on="account_id", how="left")
            if partition is not None else ids.with_columns(pl.lit(None, pl.Int64).alias("cluster_id")))
