@@ -49,10 +49,11 @@ from graphlink.pipeline import run_detect  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "pivot_results.json"
 
 
-def cli(*args: str) -> float:
+def cli(*args: str, quiet: bool = True) -> float:
     """Wall seconds of ``python -m graphlink ARGS -q``."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "graphlink", *args, "-q"], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "graphlink", *args, *(["-q"] if quiet else [])], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -73,13 +74,15 @@ def world(root: Path, scenario: str, seed: int, repeat: int) -> dict:
     result = graphlink.match(day1 / "out", day2 / "events.parquet", day2 / "accounts.parquet")
     matching = evaluate_match(result.matches, pl.read_parquet(day2 / "labels.parquet"), day1 / "out", labels1)
     events, accounts = str(day2 / "events.parquet"), str(day2 / "accounts.parquet")
-    times: dict[str, list[float]] = {"cli_match": [], "cli_detect": [], "lib_match": [], "lib_detect": []}
+    times: dict[str, list[float]] = {"cli_match": [], "cli_detect": [], "lib_match": [], "lib_detect": [],
+                                     "cli_start": []}
     for i in range(repeat):  # interleaved, so load on the shared machine hits both alike
         times["cli_match"].append(cli("match", str(day1 / "out"), events, "--accounts", accounts,
                                       "--out", str(root / f"match{i}")))
         times["cli_detect"].append(cli("detect", events, "--accounts", accounts, "--out", str(root / f"detect{i}")))
         times["lib_match"].append(timed(lambda: graphlink.match(day1 / "out", events, accounts)))
         times["lib_detect"].append(timed(lambda: run_detect(events, accounts)))
+        times["cli_start"].append(cli("--version", quiet=False))  # interpreter and imports, paid by both
     medians = {k: round(statistics.median(v), 3) for k, v in times.items()}
     good = (pl.col("recall") >= 0.9) & (pl.col("precision") >= 0.9)
     ok = cells.filter(good).height
@@ -99,22 +102,26 @@ def world(root: Path, scenario: str, seed: int, repeat: int) -> dict:
         "match": {k: round(v, 4) if isinstance(v, float) else v for k, v in matching.items()},
         "seconds": medians, "runs": times,
         "ratio_cli": round(medians["cli_match"] / medians["cli_detect"], 3),
+        "ratio_cli_after_start": round((medians["cli_match"] - medians["cli_start"])
+                                       / max(medians["cli_detect"] - medians["cli_start"], 1e-9), 3),
         "ratio_lib": round(medians["lib_match"] / medians["lib_detect"], 3),
     }
 
 
 def markdown(rows: list[dict], split: str) -> str:
     lines = [f"| world ({split}) | expand cells ≥0.9/0.9 | of cells detect kept apart | expand recall / precision "
-             "(micro) | match recall | match precision | benign matched to rings | day-2 events | match / detect CLI s "
-             "| ratio | match / detect in-process s | ratio |", "|" + "---|" * 12]
+             "(micro) | match recall | match precision (cluster / campaign) | benign matched to rings | day-2 events | match / detect CLI s "
+             "| ratio (after start-up) | match / detect in-process s | ratio |", "|" + "---|" * 12]
     for r in rows:
         e, m, s = r["expand"], r["match"], r["seconds"]
         lines.append(
             f"| {r['scenario']} {r['seed']} | {e['cells_recall90_precision90']}/{e['cells']} | "
             f"{e['pure_cells_recall90_precision90']}/{e['pure_cells']} | "
             f"{e['micro_recall']:.3f} / {e['micro_precision']:.3f} | {m['ring_matched']}/{m['ring_accounts']} "
-            f"({m['recall']:.3f}) | {m['precision']:.3f} | {m['benign_linked_flagged'] + m['benign_flagged']} | "
-            f"{r['day2_events']:,} | {s['cli_match']:.2f} / {s['cli_detect']:.2f} | {r['ratio_cli']:.2f} | "
+            f"({m['recall']:.3f}) | {m['precision']:.3f} / {m['campaign_precision']:.3f} | "
+            f"{m['benign_linked_flagged'] + m['benign_flagged']} | "
+            f"{r['day2_events']:,} | {s['cli_match']:.2f} / {s['cli_detect']:.2f} | {r['ratio_cli']:.2f} "
+            f"({r['ratio_cli_after_start']:.2f}) | "
             f"{s['lib_match']:.2f} / {s['lib_detect']:.2f} | {r['ratio_lib']:.2f} |")
     cells = sum(r["expand"]["cells"] for r in rows)
     ok = sum(r["expand"]["cells_recall90_precision90"] for r in rows)
@@ -125,13 +132,16 @@ def markdown(rows: list[dict], split: str) -> str:
     hit = sum(r["match"]["ring_matched"] for r in rows)
     matched = sum(r["match"]["matched"] for r in rows)
     correct = sum(r["match"]["correct"] for r in rows)
+    by_campaign = sum(round(r["match"]["campaign_precision"] * r["match"]["matched"]) for r in rows)
     benign = sum(r["match"]["benign_linked_flagged"] + r["match"]["benign_flagged"] for r in rows)
     lines.append(f"\nAll worlds: expand {ok}/{cells} cells at recall ≥ 0.9 and precision ≥ 0.9 ({pure_ok}/{pure} "
                  f"of the cells detect kept apart, purity ≥ 0.9; {op_ok}/{cells} counting the operator's other "
                  f"cells as right); match recall "
                  f"{hit}/{ring} = {hit / max(ring, 1):.3f}, precision {correct}/{matched} = "
-                 f"{correct / max(matched, 1):.3f}, {benign} benign accounts matched to a ring's cluster; "
-                 f"median ratio match/detect {statistics.median(r['ratio_cli'] for r in rows):.2f} (CLI), "
+                 f"{correct / max(matched, 1):.3f} (campaign right: {by_campaign / max(matched, 1):.3f}), {benign} benign accounts matched to a ring's cluster; "
+                 f"median ratio match/detect {statistics.median(r['ratio_cli'] for r in rows):.2f} (CLI; "
+                 f"{statistics.median(r['ratio_cli_after_start'] for r in rows):.2f} after the "
+                 f"{statistics.median(r['seconds']['cli_start'] for r in rows):.2f} s start-up both pay), "
                  f"{statistics.median(r['ratio_lib'] for r in rows):.2f} (in-process).")
     return "\n".join(lines)
 

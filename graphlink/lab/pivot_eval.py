@@ -130,7 +130,10 @@ def evaluate_match(matches: pl.DataFrame, day2_labels: pl.DataFrame, known_dir: 
         ``ring_accounts`` (new ring accounts whose cell owns a known
         cluster), ``ring_matched`` (assigned to one of those), ``recall``;
         ``matched`` (accounts assigned to any cluster), ``correct``,
-        ``precision``; ``ring_cluster_precision`` (of the accounts assigned
+        ``precision``; ``campaign_precision`` (right, or in the campaign of
+        the group's home cluster: an operator's cells share its card pool, so
+        a new account may use a card only another cell used before);
+        ``ring_cluster_precision`` (of the accounts assigned
         to a ring cell's cluster, the share that are right);
         ``benign_linked_flagged`` / ``benign_flagged``: benign accounts
         assigned to a cluster a ring cell owns (must be 0);
@@ -140,6 +143,9 @@ def evaluate_match(matches: pl.DataFrame, day2_labels: pl.DataFrame, known_dir: 
     ring_groups = known_labels.filter(pl.col("kind") == "ring")["group_id"].unique()
     ring_clusters = owners.filter(pl.col("group_id").is_in(ring_groups.implode()))
     homes = home_clusters(known_dir, known_labels).select("group_id", pl.col("cluster_id").alias("home"))
+    campaign_of = graph_outputs(known_dir, [], whole=False).clusters.select("cluster_id", "campaign_id")
+    homes = homes.join(campaign_of.rename({"cluster_id": "home", "campaign_id": "home_campaign"}), on="home",
+                       how="left")
     ring_clusters = pl.concat([ring_clusters, homes.filter(pl.col("group_id").is_in(ring_groups.implode())).select(
         pl.col("home").alias("cluster_id"), "group_id")]).unique()
     if "new" in day2_labels.columns:  # continuing accounts are known members: score the new ones
@@ -161,6 +167,8 @@ def evaluate_match(matches: pl.DataFrame, day2_labels: pl.DataFrame, known_dir: 
         "recall": hit / findable.height if findable.height else 1.0,
         "matched": matched.height, "correct": correct,
         "precision": correct / matched.height if matched.height else 1.0,
+        "campaign_precision": (matched.filter(pl.col("right") | (pl.col("campaign_id") == pl.col("home_campaign")).fill_null(
+            False)).height / matched.height if matched.height else 1.0),
         "ring_cluster_precision": (to_rings.filter("right").height
                                    / to_rings.height if to_rings.height else 1.0),
         "benign_linked_flagged": into_rings.filter(pl.col("kind") == "benign_linked").height,
