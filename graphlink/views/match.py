@@ -21,7 +21,7 @@ import polars as pl
 
 from graphlink.config import PipelineConfig, build_config
 from graphlink.contract import MATCH_RUN_FILE, MATCHES_FILE, RUN_FILE
-from graphlink.errors import ConfigError, GraphlinkError, InputError
+from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.encode import encode_events
 from graphlink.stages.ingest import AccountsInfo, events_from_frame, load_accounts, load_events
 from graphlink.stages.match import (
@@ -147,7 +147,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
                                  members=members)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"could not process the input: {str(exc).splitlines()[0]}", file=source) from None
+        raise InputError(f"could not process the input: {safe_reason(exc)}", file=source) from None
     matched = matches.filter(pl.col("cluster_id").is_not_null())
     flagged = outputs.clusters.filter("flagged")["cluster_id"].implode()
     run = {
