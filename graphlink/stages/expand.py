@@ -52,8 +52,10 @@ DEFAULT_RESTART = 0.25
 #: they are beyond the walk's reach (numerical dust of the solver).
 MIN_PROBABILITY = 1e-7
 #: A set of accounts is a ring's boundary when at most this share of its link weight leaves it.
-#: Leiden's clusters of simulated cells leave 0-10 %; 0.25 accepts a ring whose members also
-#: talk to a few outsiders, not a fragment of a larger block (half its weight leaving).
+#: On the dev worlds a cell's boundary shows as a local minimum of a few per cent (3 % for a
+#: 10-account cell of mixed world 1000); 0.25 accepts a ring whose members also talk to a few
+#: outsiders, not a fragment of a larger block (half its weight leaving). Without such a minimum
+#: the first local minimum is taken, however loose.
 MAX_CONDUCTANCE = 0.25
 #: A local minimum must be lower than the next this many prefixes (one more account is noise).
 LOCAL_WINDOW = 3

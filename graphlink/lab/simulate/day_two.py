@@ -106,7 +106,8 @@ def day_two_plan(plan: F.Plan, seed: int, ring_share: float = 0.3, linked_share:
     bursts = start + (plan.bursts - plan.start_us) % F.DAY
     code = rng.choice(1 << 47, n, replace=False).astype(np.uint64) + np.uint64(1 << 44)
     ids = np.char.add("acct_", np.array([f"{int(v):012x}" for v in code])).astype(object)
-    email = np.array([f"{i[5:]}@{e.split('@')[-1]}" for i, e in zip(ids, plan.email[rows])], dtype=object)
+    domains = np.char.partition(plan.email[rows].astype(str), "@")[:, 2]
+    email = np.char.add(np.char.add(np.char.replace(ids.astype(str), "acct_", ""), "@"), domains).astype(object)
     ids = np.where(new, ids, plan.account_id[rows])
     email = np.where(new, email, plan.email[rows])
     cols["created"] = np.where(new, cols["created"], plan.cols["created"][rows])
