@@ -114,11 +114,13 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
     ------
     GraphlinkError
         Not an output folder, unreadable ``run.json`` or tables, unknown cluster
-        ids, or (with ``graph``) no account graph.
+        ids, or (with ``graph``) no account graph, or ``graph`` with ``redact``.
     """
     out_dir = Path(out_dir)
     check_folder(out_dir)
     run = read_run(out_dir)
+    if graph and (redact or redact_key):
+        raise GraphlinkError("the account graph tables (links, linking) are not redacted: read them without --redact")
     missing = [name for name in GRAPH_FILES if graph and not (out_dir / name).is_file()]
     if missing:
         raise GraphlinkError(f"{out_dir}: has no {' or '.join(missing)} (written by an older graphlink); "
