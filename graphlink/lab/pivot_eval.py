@@ -76,7 +76,9 @@ def evaluate_expand(out_dir: str | Path, labels: pl.DataFrame, *, n_seeds: int =
                      "recall": found / max(cell["size"] - n_seeds, 1),
                      "precision": found / listed.height if listed.height else 1.0,
                      "precision_operator": same_op / listed.height if listed.height else 1.0})
-    return pl.DataFrame(rows).join(main, on="ring_id", how="left")
+    schema = {"ring_id": pl.Int64, "campaign_id": pl.Int64, "size": pl.Int64, "listed": pl.Int64, "found": pl.Int64,
+              "recall": pl.Float64, "precision": pl.Float64, "precision_operator": pl.Float64}
+    return pl.DataFrame(rows, schema=schema).join(main, on="ring_id", how="left")
 
 
 def cluster_owners(known_dir: str | Path, labels: pl.DataFrame) -> pl.DataFrame:
