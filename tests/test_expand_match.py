@@ -83,6 +83,8 @@ def test_match_assigns_new_ring_accounts_and_spares_benign_ones(two_days):
     assert scores["recall"] >= 0.9 and scores["precision"] >= 0.98
     assert scores["benign_linked_flagged"] == 0 and scores["benign_flagged"] == 0
     assert result.unmatched.len() == result.run["counts"]["unmatched"] > 0
+    # Clocks corroborate: some accounts are active in their cluster's busy hours, and say so.
+    assert result.matches["why"].str.contains("active in the cluster's hours").any()
 
 
 def tiny_known_run(tmp_path: Path) -> Path:

@@ -19,7 +19,9 @@ matched to it (the same rarity argument as the graph's IDF weights, Sparck
 Jones 1972, applied to the earlier run's counts).
 
 Each new account gets, per cluster, ``evidence = sum(kind_weight * concentration)``
-over the values it shares with the cluster. As in the graph
+over the values it shares with the cluster, plus, when its activity falls in
+the cluster's busy hours more than chance would put it there
+(``activity.parquet``; :func:`clock_fit`), ``timing_weight * fit``. As in the graph
 (:mod:`graphlink.stages.graph`), weak kinds (networks, user agents, e-mail
 domains) only add to evidence a strong kind (card, address, ``--signal``
 column) gave, at most doubling it: a /24 alone matches nothing (an IPv6
@@ -49,7 +51,7 @@ from graphlink.stages.signals import account_signals, categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
 
 __all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "cluster_values", "account_values",
-           "match_accounts", "MATCH_KINDS"]
+           "match_accounts", "MATCH_KINDS", "cluster_clocks", "account_clocks"]
 
 #: A value identifies a cluster when at least this share of the earlier run's accounts holding
 #: it were the cluster's: a majority. An NAT or a common client shared with outsiders falls below.
@@ -155,10 +157,60 @@ def account_values(enc: EncodedEvents, config: PipelineConfig, kinds: set[str],
     return with_account_ids(pl.concat(frames), enc.index).select("account_id", "kind", "value")
 
 
+def cluster_clocks(activity: pl.DataFrame) -> pl.DataFrame:
+    """Each known cluster's clock: its *busy* UTC hours, where its members send more than a uniform 1/24.
+
+    ``activity`` is ``activity.parquet`` (``cluster_id, hour, events``). Returns
+    ``cluster_id, hour`` (the busy hours) and ``chance``, the share of the day
+    they cover (what an account active at random hours would put in them).
+
+    Examples
+    --------
+    >>> act = pl.DataFrame({"cluster_id": [1, 1, 1], "hour": [3, 4, 5], "events": [30, 30, 1]})
+    >>> cluster_clocks(act).rows()
+    [(1, 3, 0.08333333333333333), (1, 4, 0.08333333333333333)]
+    """
+    per_hour = activity.group_by("cluster_id", "hour").agg(pl.col("events").sum())
+    busy = per_hour.filter(pl.col("events") / pl.col("events").sum().over("cluster_id") > 1 / 24)
+    return (busy.with_columns((pl.len().over("cluster_id") / 24).alias("chance"))
+            .select("cluster_id", pl.col("hour").cast(pl.Int8), "chance").sort("cluster_id", "hour"))
+
+
+def account_clocks(enc: EncodedEvents) -> pl.DataFrame:
+    """``account_id, hour, share``: each new account's events per UTC hour of the day (empty without timestamps)."""
+    if "timestamp" not in enc.frame.columns:
+        return pl.DataFrame(schema={"account_id": pl.String, "hour": pl.Int8, "share": pl.Float64})
+    hours = (enc.frame.select("account_idx", pl.col("timestamp").dt.hour().cast(pl.Int8).alias("hour"))
+             .drop_nulls("hour").group_by("account_idx", "hour").len())
+    shares = hours.with_columns((pl.col("len") / pl.col("len").sum().over("account_idx")).alias("share"))
+    return with_account_ids(shares.select("account_idx", "hour", "share"), enc.index)
+
+
+def clock_fit(pairs: pl.DataFrame, accounts: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
+    """``account_id, cluster_id, fit``: how much more of an account's activity falls in a cluster's busy hours than chance.
+
+    ``fit = (in_busy - chance) / (1 - chance)``, clipped to [0, 1], where
+    ``in_busy`` is the share of the account's events in the cluster's busy
+    hours (:func:`cluster_clocks`) and ``chance`` the share of the day they
+    cover: 1 for an account active only when the cluster is, 0 for one active
+    at random hours or a cluster busy around the clock. Only the ``pairs``
+    asked for (accounts that already share values with the cluster).
+    """
+    chance = clusters.group_by("cluster_id").agg(pl.col("chance").first())
+    inside = (pairs.join(accounts, on="account_id").join(clusters.select("cluster_id", "hour"),
+                                                         on=["cluster_id", "hour"])
+              .group_by("account_id", "cluster_id").agg(pl.col("share").sum().alias("in_busy")))
+    fit = ((pl.col("in_busy").fill_null(0.0) - pl.col("chance")) / (1 - pl.col("chance"))).clip(0.0, 1.0)
+    return (pairs.join(inside, on=["account_id", "cluster_id"], how="left").join(chance, on="cluster_id", how="left")
+            .select("account_id", "cluster_id", pl.when(pl.col("chance") < 1).then(fit).otherwise(0.0).fill_null(0.0)
+                    .alias("fit")))
+
+
 def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.DataFrame,
                    clusters: pl.DataFrame, config: PipelineConfig,
                    min_evidence: float = DEFAULT_MIN_EVIDENCE, per_account: int = 3,
-                   members: pl.DataFrame | None = None) -> pl.DataFrame:
+                   members: pl.DataFrame | None = None,
+                   clocks: tuple[pl.DataFrame, pl.DataFrame] | None = None) -> pl.DataFrame:
     """Assign each new account to the known cluster it shares the most concentrated values with.
 
     Parameters
@@ -180,6 +232,11 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     members : DataFrame, optional
         ``account_id, cluster_id`` of the earlier run's clustered accounts: one
         of them seen again keeps its cluster (score 1.0), whatever it shares.
+    clocks : tuple of DataFrame, optional
+        ``(account_clocks(new log), cluster_clocks(activity))``: an account whose
+        hours fit a cluster's clock (:func:`clock_fit`) adds ``timing weight *
+        fit`` to that cluster's weak evidence, as a clock corroborates (never
+        makes) a match.
 
     Returns
     -------
@@ -200,8 +257,16 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     per_cluster = (hits.group_by("account_id", "cluster_id")
                    .agg(pl.col("evidence").filter("strong").sum().alias("strong"),
                         pl.col("evidence").filter(~pl.col("strong")).sum().alias("weak"))
-                   .with_columns((pl.col("strong") + pl.min_horizontal("weak", "strong")).alias("evidence"))
-                   .filter((pl.col("strong") > 0) & (pl.col("evidence") >= min_evidence)))
+                   .filter(pl.col("strong") > 0))
+    if clocks is not None and per_cluster.height:
+        fits = clock_fit(per_cluster.select("account_id", "cluster_id"), *clocks)
+        per_cluster = (per_cluster.join(fits, on=["account_id", "cluster_id"], how="left")
+                       .with_columns(pl.col("fit").fill_null(0.0))
+                       .with_columns(pl.col("weak") + config.graph.spec("timing").weight * pl.col("fit")))
+    else:
+        per_cluster = per_cluster.with_columns(pl.lit(0.0).alias("fit"))
+    per_cluster = (per_cluster.with_columns((pl.col("strong") + pl.min_horizontal("weak", "strong")).alias("evidence"))
+                   .filter(pl.col("evidence") >= min_evidence))
     best = (per_cluster.sort(["account_id", "evidence", "cluster_id"], descending=[False, True, False])
             .group_by("account_id", maintain_order=True).first())
     quoted = pl.format("{} {} ({} of the cluster's accounts, {} in all)", "kind", "value", "members", "df")
@@ -209,11 +274,13 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
            .sort(["account_id", "evidence", "kind", "value"], descending=[False, True, False, False])
            .group_by("account_id", maintain_order=True).head(per_account)
            .group_by("account_id", maintain_order=True).agg(quoted.str.join("; ").alias("values")))
+    clock = pl.when(pl.col("fit") >= 0.5).then(pl.format("; active in the cluster's hours (clock fit {})",
+                                                          pl.col("fit").round(2))).otherwise(pl.lit(""))
     matched = (best.join(why, on="account_id", how="left")
                .join(clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")
                .select("account_id", "cluster_id", "campaign_id",
                        (pl.col("evidence") / (pl.col("evidence") + 1)).alias("score"),
-                       pl.format("shares {}", "values").alias("why")))
+                       pl.concat_str([pl.format("shares {}", "values"), clock]).alias("why")))
     if members is not None and members.height:
         again = (members.join(pl.DataFrame({"account_id": new_accounts.cast(pl.String)}), on="account_id", how="semi")
                  .join(clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")

@@ -25,7 +25,8 @@ from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reaso
 from graphlink.stages.encode import encode_events
 from graphlink.stages.ingest import AccountsInfo, events_from_frame, load_accounts, load_events
 from graphlink.stages.match import (
-    DEFAULT_MIN_CONCENTRATION, DEFAULT_MIN_EVIDENCE, MATCH_KINDS, account_values, cluster_values, match_accounts)
+    DEFAULT_MIN_CONCENTRATION, DEFAULT_MIN_EVIDENCE, MATCH_KINDS, account_clocks, account_values, cluster_clocks,
+    cluster_values, match_accounts)
 from graphlink.store.atomic import write_dir_atomically
 from graphlink.store.folder import Outputs
 from graphlink.views.expand import graph_outputs
@@ -75,7 +76,7 @@ def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str]
         Naming the file and the missing columns.
     """
     before = ((outputs.run.get("inputs") or {}).get("events") or {}).get("columns") or []
-    needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds} - {"email_domain"}
+    needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds} | {"timestamp"} - {"email_domain"}
     missing = sorted(c for c in needed if c in before and c not in new_columns)
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)} that the known clusters are known by "
@@ -120,7 +121,8 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         clusters are known by (:class:`InputError`, naming the file).
     """
     start = time.perf_counter()
-    outputs = graph_outputs(known, [], whole=False)  # clusters, run.json and the scanned linking values
+    # Clusters, run.json, the scanned linking values and the clustered accounts' activity (their clocks).
+    outputs = graph_outputs(known, "all", whole=False)
     config = known_config(outputs, columns)
     known_values = cluster_values(outputs.linking, min_concentration, MATCH_KINDS + config.signals.extra_signals,
                                   campaigns=outputs.clusters.select("cluster_id", "campaign_id"))
@@ -136,7 +138,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     elif accounts is not None:
         acc = AccountsInfo(frame=accounts, path="<frame>", rows_read=accounts.height)
     # Only the columns matched on are encoded (prompts, the costly part of detection, are not read).
-    needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds}
+    needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds} | {"timestamp"}
     ev = replace(ev, columns=tuple(c for c in ev.columns if c == "account_id" or c in needed))
     try:
         enc = encode_events(ev, acc, salt=config.signals.seed)
@@ -144,8 +146,11 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         clusters = outputs.clusters.select("cluster_id", "campaign_id")
         members = (outputs.linking.select("account_id", "cluster_id").drop_nulls("cluster_id")
                    .join(enc.index.lazy().select("account_id"), on="account_id", how="semi").unique().collect())
+        clocks = None
+        if outputs.activity is not None and outputs.activity.height:
+            clocks = (account_clocks(enc), cluster_clocks(outputs.activity))
         matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
-                                 members=members)
+                                 members=members, clocks=clocks)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"could not process the input: {safe_reason(exc)}", file=source) from None
     matched = matches.filter(pl.col("cluster_id").is_not_null())
