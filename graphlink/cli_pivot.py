@@ -125,7 +125,7 @@ def match_command(
     clusters are known by (cards, IP addresses and networks, clients, e-mail
     domains, --signal columns), counting only values concentrated in one
     cluster in the earlier run, so sharing a NAT or a common client with a
-    ring matches nothing. Unmatched accounts (null cluster_id in
+    ring matches nothing; activity in a cluster's busy hours corroborates. Unmatched accounts (null cluster_id in
     matches.parquet) are left for a full graphlink detect run.
     """
     from graphlink.config import parse_column_maps
