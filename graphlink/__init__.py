@@ -1,6 +1,6 @@
 """graphlink: find coordinated account rings in API logs.
 
-The public face: :func:`detect`, :func:`load`, :class:`Result`,
+The public face: :func:`detect`, :func:`load`, :class:`Result`, :func:`expand`, :func:`match`,
 :class:`ClusterView`, the stage configs with :func:`build_config`, and the
 errors. Names load on first use, so ``import graphlink`` is quick and has no
 side effects (the CLI entry point sets its allocator tuning before polars
@@ -30,6 +30,8 @@ _EXPORTS = {
     "ClusterView": "graphlink.views.cluster",
     "Result": "graphlink.views.result",
     "detect": "graphlink.views.result",
+    "expand": "graphlink.views.expand",
+    "match": "graphlink.views.match",
     "load": "graphlink.views.result",
     "build_config": "graphlink.config",
     "override_names": "graphlink.config",
@@ -70,6 +72,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphlink.pipeline import DetectResult, run_detect
     from graphlink.store.outputs import write_outputs
     from graphlink.views.cluster import ClusterView
+    from graphlink.views.expand import expand
+    from graphlink.views.match import match
     from graphlink.views.result import Result, detect, load
 
 

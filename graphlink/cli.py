@@ -6,7 +6,6 @@ result; library errors become a one-line message and exit code 2.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import warnings
@@ -25,18 +24,17 @@ if "polars" not in sys.modules:
     # same tuning set ``_RJEM_MALLOC_CONF`` before importing polars.
     os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:0")
 
-import polars as pl  # noqa: E402  (after the allocator setting above)
+import polars  # noqa: E402,F401  (loaded after the allocator setting above)
 import typer
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
 from rich.text import Text  # noqa: E402
 
+from graphlink.cli_support import (  # noqa: E402
+    QuietJsonOpt, QuietOpt, cli_errors, emit_json, err, out, print_table)
 from graphlink.config import PipelineConfig, build_config, parse_column_maps  # noqa: E402
-from graphlink.errors import ConfigError, GraphlinkError, safe_reason  # noqa: E402
+from graphlink.errors import ConfigError, GraphlinkError  # noqa: E402
 from graphlink.views.safety import terminal_safe  # noqa: E402
 from graphlink.views.terminal import (  # noqa: E402
-    CLUSTER_HEADERS, StageProgress, cluster_rows, clusters_table, human_size, plain_argument_usage, previous_summary,
-    tsv_cell)
+    CLUSTER_HEADERS, StageProgress, cluster_rows, clusters_table, human_size, plain_argument_usage, previous_summary)
 
 app = typer.Typer(
     name="graphlink",
@@ -47,9 +45,7 @@ app = typer.Typer(
     # Plain help: option placeholders are the metavars given below (FILE, DIR, N…), never <bool>.
     rich_markup_mode=None,
 )
-out = Console()
 out_console = out  # commands with an --out option shadow the name ``out``
-err = Console(stderr=True)
 
 
 plain_argument_usage()
@@ -63,35 +59,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
-QuietJsonOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (--json output is still printed).")]
-
-
-def emit_json(data) -> None:
-    """Print one JSON document to standard output (machine-readable results, ``--json``)."""
-    import json
-
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-    sys.stdout.flush()
-
-
-def print_table(table: Table, rows: list[list], headers: list[str], titled: bool = False) -> None:
-    """The rich table on a terminal; plain tab-separated rows (header first) when stdout is piped.
-
-    ``titled``: precede the rows with a ``# title`` line (commands printing several tables).
-    """
-    if out.is_terminal:
-        out.print(table)
-        return
-    if titled and table.title:
-        caption = f" ({table.caption})" if table.caption else ""
-        sys.stdout.write(f"# {table.title}{caption}\n")
-    sys.stdout.write("\t".join(headers) + "\n")
-    for row in rows:
-        sys.stdout.write("\t".join(tsv_cell(v) for v in row) + "\n")
-    sys.stdout.flush()
-
-
 @app.callback()
 def main_callback(
     version: Annotated[bool, typer.Option("--version", help="Print graphlink's version and exit.",
@@ -103,32 +70,6 @@ def main_callback(
     then graphlink report out/ (HTML), graphlink show out/ 3 (one cluster in the terminal)
     and graphlink export out/ --format gexf (Gephi, case files, CSV).
     """
-
-
-def fail(message: str) -> None:
-    """Print a one-line error and exit 2."""
-    err.print(Text(f"error: {terminal_safe(message)}", style="bold red"), soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def cli_errors(func):
-    """Turn library errors into clean CLI errors (no traceback, exit 2)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except GraphlinkError as exc:
-            fail(str(exc))
-        except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
-            fail(f"could not process the input: {safe_reason(exc)}")
-        except (OSError, UnicodeDecodeError) as exc:
-            fail(str(exc))
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise typer.Exit(130)
-
-    return wrapper
 
 
 def detect_config(config_file: Path | None, maps: list[str] | None, signals: list[str] | None,
@@ -438,6 +379,12 @@ def evaluate(
         emit_json(result)
     elif not quiet:
         out_console.print(format_evaluation(result))
+
+
+from graphlink.cli_pivot import expand_command, match_command  # noqa: E402
+
+app.command("expand")(expand_command)
+app.command("match")(match_command)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -12,7 +12,8 @@ Files of an output folder
 file                  required contents
 ===================== ======== ==================================================
 ``accounts.parquet``  yes      one row per input account (:data:`ACCOUNTS_SCHEMA`)
-``clusters.parquet``  yes      one row per cluster (:data:`CLUSTERS_SCHEMA`)
+``clusters.parquet``  yes      one row per cluster (:data:`CLUSTERS_SCHEMA`, then
+                               :data:`CLUSTER_HISTORY_SCHEMA`)
 ``evidence.parquet``  yes      top shared values per cluster and kind (:data:`EVIDENCE_SCHEMA`)
 ``run.json``          yes      parameters, inputs, counts, timings; written last
 ``memberships.parquet`` no     affiliations (account-value edges) of clustered
@@ -21,9 +22,14 @@ file                  required contents
                                (:data:`ACTIVITY_SCHEMA`)
 ``campaigns.parquet`` no       one row per campaign: clusters run by one operator
                                (:data:`CAMPAIGNS_SCHEMA`)
+``links.parquet``     no       the weighted account graph Leiden partitioned
+                               (:data:`LINKS_SCHEMA`): what ``expand`` walks
+``linking.parquet``   no       every account's linking values with their rarity
+                               (:data:`LINKING_SCHEMA`): what ``expand`` quotes
+                               and ``match`` matches new accounts on
 ===================== ======== ==================================================
 
-A detect run writes all seven; folders written before the two drill-down tables
+A detect run writes all nine; folders written before the two drill-down tables
 existed still load (they are optional for readers).
 
 Vocabulary: a *partition* maps accounts to clusters (``accounts.parquet``'s
@@ -42,11 +48,18 @@ RUN_FILE = "run.json"
 MEMBERSHIPS_FILE = "memberships.parquet"
 ACTIVITY_FILE = "activity.parquet"
 CAMPAIGNS_FILE = "campaigns.parquet"
+LINKS_FILE = "links.parquet"
+LINKING_FILE = "linking.parquet"
+#: Written by ``graphlink match`` into its own ``--out`` folder (not a detect output).
+MATCHES_FILE = "matches.parquet"
+MATCH_RUN_FILE = "match.json"
 
 #: Files a folder must have to be read as a detect output (``run.json`` marks it complete).
 REQUIRED_FILES = (ACCOUNTS_FILE, CLUSTERS_FILE, EVIDENCE_FILE, RUN_FILE)
 #: Drill-down files a detect run writes but a reader does without.
-OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE)
+OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, LINKS_FILE, LINKING_FILE)
+#: What ``expand`` and ``match`` need besides the required files.
+GRAPH_FILES = (LINKS_FILE, LINKING_FILE)
 #: Everything a detect run writes.
 OUTPUT_FILES = REQUIRED_FILES + OPTIONAL_FILES
 
@@ -81,10 +94,19 @@ CAMPAIGNS_SCHEMA = pl.Schema({
     "campaign_id": pl.Int64, "clusters": pl.List(pl.Int64), "accounts": pl.UInt32, "score": pl.Float64,
     "flagged": pl.Boolean, "flagged_clusters": pl.UInt32, "ties": pl.List(pl.String), "why": pl.String,
 })
+#: History columns detect appends to ``clusters.parquet`` after the stable ids
+#: (:func:`graphlink.stages.stable_ids.cluster_history`): ``since``, the first event of the
+#: cluster's members in the first run it was seen in (UTC); ``runs``, runs in a row it has been
+#: found in (``--previous`` chains); ``new_members``, members it did not have in the previous
+#: run; ``quiet_members``, previous members with no event since the previous run's last one.
+#: The last two are null without ``--previous``. Folders written before lack them.
+CLUSTER_HISTORY_SCHEMA = pl.Schema({
+    "since": pl.Datetime("us", "UTC"), "runs": pl.UInt32, "new_members": pl.UInt32, "quiet_members": pl.UInt32,
+})
 #: Columns a reader needs in ``accounts.parquet`` (``campaign_id`` came later).
 ACCOUNTS_READ_COLUMNS = ("account_id", "cluster_id", "events", "first_seen", "last_seen")
 #: Cluster columns that are not score components.
-NON_COMPONENT_COLUMNS = ("cluster_id", "size", "flagged", "campaign_id")
+NON_COMPONENT_COLUMNS = ("cluster_id", "size", "flagged", "campaign_id", *CLUSTER_HISTORY_SCHEMA)
 
 #: ``evidence.parquet`` (see :mod:`graphlink.stages.evidence`).
 EVIDENCE_SCHEMA = pl.Schema({
@@ -102,6 +124,31 @@ ACTIVITY_SCHEMA = pl.Schema({
     "account_id": pl.String, "cluster_id": pl.Int64, "hour": pl.Int8, "day": pl.Date, "events": pl.Int64,
 })
 
+#: ``links.parquet``: the account graph's edges, ``source < target`` (account ids), summed weight of the
+#: values the two share (:mod:`graphlink.stages.graph`); sorted by (source, target).
+LINKS_SCHEMA = pl.Schema({"source": pl.String, "target": pl.String, "weight": pl.Float64})
+
+#: ``linking.parquet``: account-value edges of every account (clustered or not) for the values that link
+#: accounts (``weight`` > 0), with ``df``, how many accounts of the run have the value, and the account's
+#: ``cluster_id`` (null when unclustered); sorted by account, kind, value.
+LINKING_SCHEMA = pl.Schema({
+    "account_id": pl.String, "kind": pl.String, "value": pl.String, "df": pl.UInt32, "weight": pl.Float64,
+    "cluster_id": pl.Int64,
+})
+
+#: ``graphlink expand --out``: accounts ranked by their tie to the seeds (seeds first, ``rank`` 0).
+EXPAND_SCHEMA = pl.Schema({
+    "account_id": pl.String, "rank": pl.UInt32, "score": pl.Float64, "cluster_id": pl.Int64,
+    "campaign_id": pl.Int64, "why": pl.String,
+})
+
+#: ``graphlink match --out DIR``: ``DIR/matches.parquet``, one row per account of the new log;
+#: ``cluster_id`` / ``campaign_id`` null when nothing matched.
+MATCHES_SCHEMA = pl.Schema({
+    "account_id": pl.String, "cluster_id": pl.Int64, "campaign_id": pl.Int64, "score": pl.Float64,
+    "why": pl.String,
+})
+
 #: Dates and times in JSON exports (case files, ``ClusterView.export``): UTC, second precision.
 JSON_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -110,4 +157,6 @@ __all__ = [
     "REQUIRED_FILES", "OPTIONAL_FILES", "OUTPUT_FILES", "ACCOUNTS_SCHEMA", "CLUSTERS_SCHEMA",
     "EVIDENCE_SCHEMA", "MEMBERSHIPS_SCHEMA", "ACTIVITY_SCHEMA", "COMPONENTS", "COORDINATION", "EVASION",
     "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA", "ACCOUNTS_READ_COLUMNS",
+    "LINKS_FILE", "LINKING_FILE", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
+    "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA",
 ]

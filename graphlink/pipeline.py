@@ -44,6 +44,8 @@ from graphlink.stages.communities import build_graph, detect_communities, dissol
 from graphlink.stages.drilldown import (
     account_activity,
     clustered_accounts,
+    link_table,
+    linking_values,
     member_activity,
     member_affiliations,
 )
@@ -54,7 +56,8 @@ from graphlink.stages.linking import clique_support
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.scoring import fleet_outsiders, score_clusters, scored_memberships
 from graphlink.stages.signals import extract_signals
-from graphlink.stages.stable_ids import PreviousRun, load_previous, match_clusters, rekey, summarise
+from graphlink.stages.stable_ids import (PreviousRun, cluster_history, load_previous, match_clusters, rekey,
+                                        summarise)
 
 STAGES = ("ingest", "signals", "graph", "communities", "scoring", "drilldown")
 
@@ -90,6 +93,10 @@ class DetectResult:
     cluster_mapping: pl.DataFrame | None = None
     #: ``campaigns.parquet``: clusters grouped by operator (:mod:`graphlink.stages.campaigns`).
     campaigns: pl.DataFrame | None = None
+    #: ``links.parquet`` and ``linking.parquet``: the account graph and every account's linking
+    #: values, for ``expand`` and ``match`` (:func:`graphlink.stages.drilldown.link_table`).
+    links: pl.DataFrame | None = None
+    linking: pl.DataFrame | None = None
 
 
 def peak_rss_mb() -> float | None:
@@ -213,13 +220,16 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     with _stage("drilldown", timings, progress, memory):
         signals_out, activity = drilldown_stage(scored, index, accounts_out, projection, activity_idx, ev.columns,
                                                 config)
+        links, linking = link_table(projection.edges, index), linking_values(
+            projection.memberships, projection.signals, index, accounts_out)
     warnings = run_warnings(projection, signal_set, index, accounts is not None)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory, warnings)
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=projection.memberships,
                         edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
-                        member_affiliations=signals_out, activity=activity, campaigns=scored.campaigns)
+                        member_affiliations=signals_out, activity=activity, campaigns=scored.campaigns,
+                        links=links, linking=linking)
 
 
 def ingest_stage(events, accounts, config: PipelineConfig) -> tuple[Events, AccountsInfo | None, EncodedEvents]:
@@ -314,6 +324,8 @@ def stable_ids_stage(scored: Scored, index: pl.DataFrame, prev: PreviousRun | No
                                  id_floor=prev.max_cluster_id)
         accounts_out, clusters, evidence = rekey(mapping, accounts_out, clusters, evidence)
         max_id = max(max_id, prev.max_cluster_id, int(clusters["cluster_id"].max() or 0))
+    # How long each cluster has existed and how it changed (CLUSTER_HISTORY_SCHEMA).
+    clusters = clusters.join(cluster_history(accounts_out, clusters, prev), on="cluster_id", how="left")
     return accounts_out, clusters, evidence, mapping, max_id
 
 

@@ -38,8 +38,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.contract import ACTIVITY_SCHEMA
-from graphlink.contract import MEMBERSHIPS_SCHEMA
+from graphlink.contract import ACTIVITY_SCHEMA, LINKING_SCHEMA, LINKS_SCHEMA, MEMBERSHIPS_SCHEMA
 from graphlink.stages.encode import count_by_account
 from graphlink.stages.evidence import shared_in_clusters, top_per_kind
 
@@ -147,3 +146,57 @@ def member_activity(activity: pl.DataFrame, columns: tuple[str, ...], clustered:
         .cast(dict(ACTIVITY_SCHEMA))
         .sort("account_id", "day", "hour")
     )
+
+
+#: Kinds ``linking.parquet`` leaves out (see :func:`linking_values`).
+UNLISTED_KINDS = ("prompt", "timing")
+
+
+def link_table(edges: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
+    """``links.parquet``: the projection's ``source, target, weight`` edges keyed by account id.
+
+    ``edges`` is :attr:`graphlink.stages.graph.Projection.edges` (account
+    indices); the ids are ordered so that ``source < target`` and the rows
+    are sorted by (source, target), so the file does not depend on numbering.
+    """
+    ids = index.select("account_idx", "account_id")
+    named = (edges.join(ids.rename({"account_idx": "source", "account_id": "a"}), on="source")
+             .join(ids.rename({"account_idx": "target", "account_id": "b"}), on="target"))
+    return (named.select(pl.min_horizontal("a", "b").alias("source"), pl.max_horizontal("a", "b").alias("target"),
+                         "weight")
+            .sort("source", "target").cast(dict(LINKS_SCHEMA)))
+
+
+def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.DataFrame,
+                   partition: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``linking.parquet``: every account's values that link accounts (``weight`` > 0), with ``df``.
+
+    ``partition`` (``account_id, cluster_id``, the output ids) gives each row
+    its account's cluster, so ``match`` reads one table.
+
+    Values nobody else has, or too common to link (weight 0), are left out:
+    ``expand`` quotes only what tied two accounts, and ``match`` recognises
+    a cluster only by values its members share. So are the kinds in
+    :data:`UNLISTED_KINDS`: prompt shingles (half the rows, and never a link
+    on their own; ``memberships.parquet`` has clustered accounts' templates)
+    and timing bands (minutes of one log, meaningless in the next).
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 1, 0], "signal_idx": [0, 0, 1]}, schema=[
+    ...     ("account_idx", pl.UInt32), ("signal_idx", pl.UInt32)])
+    >>> s = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "ip"], "value": ["c1", "1.2.3.4"],
+    ...                   "df": [2, 1], "weight": [3.0, 0.0]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> i = pl.DataFrame({"account_idx": [0, 1], "account_id": ["a", "b"]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> linking_values(m, s, i).rows()
+    [('a', 'payment', 'c1', 2, 3.0, None), ('b', 'payment', 'c1', 2, 3.0, None)]
+    """
+    linking = signals.filter((pl.col("weight") > 0) & ~pl.col("kind").is_in(UNLISTED_KINDS)).select(
+        "signal_idx", "kind", "value", "df", "weight")
+    ids = index.select("account_idx", "account_id")
+    ids = (ids.join(partition.select("account_id", "cluster_id"), on="account_id", how="left")
+           if partition is not None else ids.with_columns(pl.lit(None, pl.Int64).alias("cluster_id")))
+    return (affiliations.select("account_idx", "signal_idx").join(linking, on="signal_idx")
+            .join(ids, on="account_idx")
+            .select(list(LINKING_SCHEMA.names())).cast(dict(LINKING_SCHEMA))
+            .sort("account_id", "kind", "value"))

@@ -198,11 +198,90 @@ def rekey(mapping: pl.DataFrame, accounts: pl.DataFrame, clusters: pl.DataFrame,
 
 @dataclass
 class PreviousRun:
-    """What a new run needs from a previous one: its memberships and highest id issued."""
+    """What a new run needs from a previous one: its memberships and highest id issued.
+
+    ``accounts`` is ``account_id, cluster_id`` (and ``last_seen`` when known);
+    ``clusters`` is ``cluster_id`` with the history columns it has (``since``,
+    ``runs``), None when unknown.
+    """
 
     accounts: pl.DataFrame
     max_cluster_id: int
     path: str
+    clusters: pl.DataFrame | None = None
+
+
+def cluster_history(accounts: pl.DataFrame, clusters: pl.DataFrame, prev: PreviousRun | None) -> pl.DataFrame:
+    """The history columns of ``clusters.parquet`` (:data:`graphlink.contract.CLUSTER_HISTORY_SCHEMA`).
+
+    Parameters
+    ----------
+    accounts : DataFrame
+        This run's ``accounts.parquet`` rows (``account_id, cluster_id, first_seen``), ids already stable.
+    clusters : DataFrame
+        This run's clusters (``cluster_id``).
+    prev : PreviousRun, optional
+        The previous run (``--previous``).
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id, since, runs, new_members, quiet_members``, one row per
+        cluster. A cluster that kept a previous id inherits its ``since`` (the
+        earlier of the two) and counts one more run; its ``new_members`` are
+        members the previous cluster of that id did not have, its
+        ``quiet_members`` the previous members with no event after the previous
+        run's last event (absent from this log, or last seen before then).
+        Without ``prev``: ``runs`` 1 and null member counts.
+
+    Examples
+    --------
+    Yesterday's cluster 7 was a, b, c (seen in two runs); today b and the new d
+    are active, c was last seen yesterday and a not at all.
+
+    >>> from datetime import datetime, timezone
+    >>> t = [datetime(2025, 1, d, tzinfo=timezone.utc) for d in (1, 2, 3, 4)]
+    >>> prev_acc = pl.DataFrame({"account_id": ["a", "b", "c"], "cluster_id": [7, 7, 7], "last_seen": t[:3]})
+    >>> prev = PreviousRun(prev_acc, 7, "<frame>", pl.DataFrame({"cluster_id": [7], "since": [t[0]], "runs": [2]}))
+    >>> now = pl.DataFrame({"account_id": ["b", "c", "d"], "cluster_id": [7, 7, 7], "first_seen": t[1:],
+    ...                     "last_seen": [t[3], t[2], t[3]]})
+    >>> cluster_history(now, pl.DataFrame({"cluster_id": [7]}), prev).row(0)[1:]
+    (datetime.datetime(2025, 1, 1, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 3, 1, 2)
+    """
+    utc = pl.Datetime("us", "UTC")
+    members = accounts.drop_nulls("cluster_id").select("account_id", "cluster_id", pl.col("first_seen").cast(utc))
+    history = clusters.select("cluster_id").join(
+        members.group_by("cluster_id").agg(pl.col("first_seen").min().alias("since")), on="cluster_id", how="left")
+    if prev is None:
+        return history.with_columns(pl.lit(1, pl.UInt32).alias("runs"), pl.lit(None, pl.UInt32).alias("new_members"),
+                                    pl.lit(None, pl.UInt32).alias("quiet_members"))
+    before = prev.accounts.drop_nulls("cluster_id")
+    new = (members.join(before.select("account_id", "cluster_id"), on=["account_id", "cluster_id"], how="anti")
+           .group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("new_members")))
+    # Quiet: no event after the previous run's last event (a rolling or a growing log alike).
+    end = before["last_seen"].max() if "last_seen" in before.columns else None
+    seen = accounts.select("account_id", pl.col("last_seen").cast(utc))
+    still = seen.filter(pl.col("last_seen") > end) if end is not None else seen
+    quiet = (before.join(still, on="account_id", how="anti")
+             .group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("quiet_members")))
+    past = (prev.clusters if prev.clusters is not None else pl.DataFrame({"cluster_id": []}, schema={"cluster_id": pl.Int64}))
+    past = past.select("cluster_id", *[c for c in ("since", "runs") if c in past.columns])
+    if "since" not in past.columns:
+        past = past.with_columns(pl.lit(None, utc).alias("since"))
+    if "runs" not in past.columns:
+        past = past.with_columns(pl.lit(1, pl.UInt32).alias("runs"))
+    kept = prev.accounts.drop_nulls("cluster_id")["cluster_id"].unique().implode()
+    return (
+        history.join(past.rename({"since": "since_before", "runs": "runs_before"}), on="cluster_id", how="left")
+        .join(new, on="cluster_id", how="left").join(quiet, on="cluster_id", how="left")
+        .with_columns(pl.col("cluster_id").is_in(kept).alias("__kept"))
+        .select("cluster_id",
+                pl.min_horizontal("since", pl.col("since_before").cast(utc)).alias("since"),
+                pl.when("__kept").then(pl.col("runs_before").fill_null(1) + 1).otherwise(1).cast(pl.UInt32).alias("runs"),
+                pl.col("new_members").fill_null(0).cast(pl.UInt32),
+                pl.when("__kept").then(pl.col("quiet_members").fill_null(0)).otherwise(0).cast(pl.UInt32)
+                .alias("quiet_members"))
+    )
 
 
 def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] = ()) -> PreviousRun:
@@ -229,8 +308,15 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
     if not folder.is_dir() or not accounts_path.is_file():
         raise InputError("not a previous graphlink output folder (no accounts.parquet)", file=str(folder))
     try:
-        accounts = pl.read_parquet(accounts_path, columns=["account_id", "cluster_id"])
+        present = pl.read_parquet_schema(accounts_path)
+        accounts = pl.read_parquet(accounts_path, columns=["account_id", "cluster_id",
+                                                           *(["last_seen"] if "last_seen" in present else [])])
         accounts = accounts.with_columns(pl.col("account_id").cast(pl.String), pl.col("cluster_id").cast(pl.Int64))
+        clusters = None
+        if (folder / "clusters.parquet").is_file():
+            known = pl.read_parquet_schema(folder / "clusters.parquet")
+            clusters = pl.read_parquet(folder / "clusters.parquet", columns=[
+                "cluster_id", *[c for c in ("since", "runs") if c in known]])
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"cannot read the previous accounts: {safe_reason(exc)}", file=str(accounts_path)) from None
     max_id = int(accounts["cluster_id"].max() or 0)
@@ -241,4 +327,4 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
             max_id = max(max_id, int(recorded or 0))
         except (ValueError, TypeError, AttributeError, OSError):
             raise InputError("previous run.json is not valid", file=str(run_path)) from None
-    return PreviousRun(accounts, max_id, str(folder))
+    return PreviousRun(accounts, max_id, str(folder), clusters)

@@ -46,6 +46,9 @@ class Outputs:
     campaigns : DataFrame or None
         ``campaigns.parquet`` (every campaign), or ``None`` for folders written
         before campaigns existed.
+    links, linking : LazyFrame or None
+        ``links.parquet`` and ``linking.parquet``, scanned when read with
+        ``load_outputs(..., graph=True)`` (``expand``, ``match``).
     redaction : str or None
         Set by :meth:`graphlink.store.redact.Redactor.outputs`: what was redacted and how.
     """
@@ -60,6 +63,8 @@ class Outputs:
     activity: pl.DataFrame | None
     campaigns: pl.DataFrame | None = None
     redaction: str | None = None
+    links: pl.LazyFrame | None = None
+    linking: pl.LazyFrame | None = None
 
     def cluster_row(self, cluster_id: int) -> dict[str, Any]:
         """The ``clusters.parquet`` row of ``cluster_id`` as a dict."""

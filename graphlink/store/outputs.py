@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,11 @@ from graphlink.contract import (
     OUTPUT_FILES,
     ACCOUNTS_READ_COLUMNS,
     CAMPAIGNS_FILE,
+    GRAPH_FILES,
+    LINKING_FILE,
+    LINKING_SCHEMA,
+    LINKS_FILE,
+    LINKS_SCHEMA,
     REQUIRED_FILES,
     RUN_FILE,
 )
@@ -75,7 +81,8 @@ def read_run(out_dir: Path) -> dict[str, Any]:
 
 
 def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: int | None = None, *,
-                 redact: bool = False, redact_key: str | None = None, whole: bool = False) -> Outputs:
+                 redact: bool = False, redact_key: str | None = None, whole: bool = False,
+                 graph: bool = False) -> Outputs:
     """Read a detect output folder, restricted to the selected clusters.
 
     Parameters
@@ -94,6 +101,10 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
     whole : bool
         Read ``accounts``, ``evidence`` and ``activity`` whole, unclustered
         accounts included (the notebook's :func:`graphlink.load`).
+    graph : bool
+        Also scan ``links.parquet`` and ``linking.parquet`` (lazily: ``expand``
+        reads them whole, ``match`` only the kinds it matches on); an error if
+        the folder lacks them.
 
     Returns
     -------
@@ -103,13 +114,24 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
     Raises
     ------
     GraphlinkError
-        Not an output folder, unreadable ``run.json`` or tables, or unknown cluster ids.
+        Not an output folder, unreadable ``run.json`` or tables, unknown cluster
+        ids, or (with ``graph``) no account graph, or ``graph`` with ``redact``.
     """
     out_dir = Path(out_dir)
     check_folder(out_dir)
     run = read_run(out_dir)
+    if graph and (redact or redact_key):
+        raise GraphlinkError("the account graph tables (links, linking) are not redacted: read them without --redact")
+    missing = [name for name in GRAPH_FILES if graph and not (out_dir / name).is_file()]
+    if missing:
+        raise GraphlinkError(f"{out_dir}: has no {' or '.join(missing)} (written by an older graphlink); "
+                             "rerun graphlink detect to write the account graph")
     try:
-        return _read_tables(out_dir, run, selection, limit, redact, redact_key, whole)
+        outputs = _read_tables(out_dir, run, selection, limit, redact, redact_key, whole)
+        if graph:
+            outputs = replace(outputs, links=_scan(out_dir, LINKS_FILE, tuple(LINKS_SCHEMA)),
+                              linking=_scan(out_dir, LINKING_FILE, tuple(LINKING_SCHEMA)))
+        return outputs
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise GraphlinkError(f"{out_dir}: cannot read outputs: {str(exc).splitlines()[0]}") from None
 
@@ -260,6 +282,10 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
             result.activity.write_parquet(tmp / ACTIVITY_FILE)
         if result.campaigns is not None:
             result.campaigns.write_parquet(tmp / CAMPAIGNS_FILE)
+        if result.links is not None:
+            result.links.write_parquet(tmp / LINKS_FILE)
+        if result.linking is not None:
+            result.linking.write_parquet(tmp / LINKING_FILE)
         # run.json last: a folder with it is complete.
         (tmp / RUN_FILE).write_text(json.dumps(result.run, indent=2, sort_keys=True, default=str) + "\n")
 

@@ -90,7 +90,9 @@ class Result:
             outputs = Outputs(path=Path("<memory>"), run=raw.run, clusters=raw.clusters,
                               selected=sorted(raw.clusters["cluster_id"].to_list()), accounts=raw.accounts,
                               evidence=raw.evidence, memberships=None, activity=raw.activity,
-                              campaigns=raw.campaigns)
+                              campaigns=raw.campaigns,
+                              links=None if raw.links is None else raw.links.lazy(),
+                              linking=None if raw.linking is None else raw.linking.lazy())
             self._origin: str | None = None
         else:
             self._origin = str(outputs.path)
@@ -174,6 +176,24 @@ class Result:
     def outputs(self) -> Outputs:
         """The result as the output-folder view the report and exports read (:class:`graphlink.store.folder.Outputs`)."""
         return self._outputs
+
+    def expand(self, seeds: str | list[str], *, restart: float | None = None, top: int | None = None) -> pl.DataFrame:
+        """Rank the accounts most strongly tied to ``seeds`` (see :func:`graphlink.expand`).
+
+        Returns
+        -------
+        DataFrame
+            ``account_id, rank, score, cluster_id, campaign_id, why``, seeds first (rank 0).
+
+        Raises
+        ------
+        GraphlinkError
+            An unknown seed id, or a loaded folder without the account graph.
+        """
+        from graphlink.stages.expand import DEFAULT_RESTART
+        from graphlink.views.expand import expand
+
+        return expand(self._outputs, seeds, restart=DEFAULT_RESTART if restart is None else restart, top=top)
 
     # -- used by ClusterView -------------------------------------------------
     def scan_events(self) -> pl.LazyFrame:

@@ -39,7 +39,8 @@ from graphlink.views.evidence import evidence_by_kind, reconstruct_templates
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
 from graphlink.views.report.members import MemberEvents, network_data
 from graphlink.views.report.tables import (
-    Column, Table, build_table, figure, fmt_float, fmt_int, fmt_list, fmt_number, fmt_time, number_text, value_text,
+    Column, Table, build_table, figure, fmt_float, fmt_int, fmt_list, fmt_number, fmt_time, history_text, number_text,
+    value_text,
 )
 from graphlink.views.schedule import describe_schedule, describe_sync, hours_text
 
@@ -162,6 +163,9 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
         Column("flagged", pl.when(pl.col("flagged")).then(pl.lit("flagged")).otherwise(pl.lit("")), css="flagcell"),
         *([Column("campaign", pl.col("campaign_id").cast(pl.String), link=pl.concat_str(
             [pl.lit("campaign-"), pl.col("campaign_id").cast(pl.String)]))] if "campaign_id" in shown.columns else []),
+        *([Column("runs", fmt_int(pl.col("runs")), numeric=True, sort=pl.col("runs"),
+                  title="Detect runs in a row (--previous) this cluster has been found in")]
+          if "runs" in shown.columns else []),
         Column("linked by", kinds, cell_title=kinds, css="kinds"),
         Column("why", why, cell_title=why, css="why"),
     ], table_id="clusters", css_class="ranked")
@@ -276,7 +280,8 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     return {
         "id": int(cluster_id),
         "flagged": bool(row.get("flagged")),
-        "subtitle": f"{int(row['size']):,} accounts · score {float(row['score']):.3f} · linked by {kinds}{active}",
+        "subtitle": (f"{int(row['size']):,} accounts · score {float(row['score']):.3f} · linked by {kinds}{active}"
+                     f"{history_text(row)}"),
         "why": [r for r in (row.get("why") or "").split("; ") if r],
         "components": [(name, value_text(row.get(name))) for name in score_columns(outputs.clusters)],
         "evidence": evidence_context(cluster_id, evidence, int(row["size"]), events, members, options),

@@ -11,7 +11,7 @@ import polars as pl
 from graphlink.views import plots
 
 __all__ = ["Column", "Table", "build_table", "figure", "fmt_float", "fmt_int", "fmt_list", "fmt_number", "fmt_time",
-           "number_text", "value_text"]
+           "number_text", "value_text", "history_text"]
 
 
 @dataclass(frozen=True)
@@ -145,3 +145,27 @@ def value_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return number_text(value)
+
+
+def history_text(row: dict[str, Any]) -> str:
+    """`` · found in 3 runs since 2025-01-06 · 4 new members, 2 gone quiet`` (empty for folders without history).
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> history_text({"since": datetime(2025, 1, 6, tzinfo=timezone.utc), "runs": 3, "new_members": 4,
+    ...               "quiet_members": 2})
+    ' · found in 3 runs since 2025-01-06 · 4 new members, 2 gone quiet since the previous run'
+    >>> history_text({"runs": 1, "since": None, "new_members": None, "quiet_members": None})
+    ' · first found in this run'
+    """
+    runs = row.get("runs")
+    if runs is None:
+        return ""
+    since = row.get("since")
+    text = (f" · found in {int(runs):,} runs" if runs > 1 else " · first found in this run") + (
+        f" since {since:%Y-%m-%d}" if since is not None and runs > 1 else "")
+    if row.get("new_members") is not None and runs > 1:
+        text += (f" · {int(row['new_members']):,} new members, {int(row.get('quiet_members') or 0):,} gone quiet "
+                 "since the previous run")
+    return text

@@ -1,0 +1,159 @@
+"""``graphlink expand`` and ``graphlink match``: start from known accounts or known rings.
+
+Each command parses its arguments, calls one library function
+(:func:`graphlink.views.expand.expand`, :func:`graphlink.views.match.match`)
+and renders the result; library errors become a one-line message and exit
+code 2 (:func:`graphlink.cli_support.cli_errors`). :mod:`graphlink.cli`
+registers them on the application.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import polars as pl
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from graphlink.cli_support import QuietJsonOpt, cli_errors, emit_json, err, out, print_table
+from graphlink.stages.expand import DEFAULT_RESTART
+from graphlink.views.safety import terminal_safe
+
+__all__ = ["expand_command", "match_command"]
+
+EXPAND_HEADERS = ["rank", "account", "score", "cluster", "campaign", "why"]
+
+
+def _id(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+@cli_errors
+def expand_command(
+    out_dir: Annotated[Path, typer.Argument(metavar="DIR", show_default=False,
+                                            help="Output folder written by graphlink detect --out.")],
+    seeds: Annotated[list[str], typer.Option("--seeds", "-s", metavar="FILE|ID", show_default=False,
+                                             help="Seed accounts: account ids or files of them (one id per line, "
+                                                  "or a Parquet/CSV table with account_id); repeatable.")],
+    out_file: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE.parquet", show_default=False,
+                                                     help="Also write the ranking (account_id, rank, score, "
+                                                          "cluster_id, campaign_id, why; seeds rank 0) to this "
+                                                          "Parquet file, atomically.")] = None,
+    top: Annotated[Optional[int], typer.Option(min=0, metavar="N", show_default=False,
+                                               help="List this many accounts besides the seeds [default: the "
+                                                    "ring the walk finds around the seeds].")] = None,
+    restart: Annotated[float, typer.Option(min=0.01, max=0.99, metavar="P",
+                                           help="Restart probability of the random walk: higher stays closer "
+                                                "to the seeds.")] = DEFAULT_RESTART,
+    shown: Annotated[int, typer.Option("--show", min=0, metavar="N",
+                                       help="Rows printed in the terminal table (the file and --json have all).")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the ranking as JSON on standard output.")] = False,
+    quiet: QuietJsonOpt = False,
+) -> None:
+    """Rank the accounts most strongly tied to a few known accounts (seeds).
+
+    A random walk with restart (personalised PageRank) over the weighted
+    account graph detect built: accounts the walk visits most, per unit of
+    their own link weight, come first; the list stops where the seeds' ring
+    ends (the first tight conductance minimum) unless --top says otherwise.
+    Each account comes with the values it shares with a seed (or with a
+    better-ranked account), how rare they are, and its cluster and campaign.
+    """
+    from graphlink.views.expand import expand, write_parquet_atomic
+
+    ranked = expand(out_dir, seeds, restart=restart, top=top)
+    if out_file is not None:
+        write_parquet_atomic(ranked, out_file)
+    if as_json:
+        emit_json({"out": None if out_file is None else str(out_file),
+                   "seeds": ranked.filter(pl.col("rank") == 0).height, "listed": ranked.filter(pl.col("rank") > 0).height,
+                   "accounts": ranked.to_dicts()})
+        return
+    if quiet:
+        return
+    listed = ranked.filter(pl.col("rank") > 0)
+    clusters = listed.drop_nulls("cluster_id")["cluster_id"].n_unique()
+    say = out.print if out.is_terminal else err.print
+    say(Text(f"{listed.height:,} accounts tied to {ranked.height - listed.height:,} seeds "
+             f"(in {clusters:,} cluster{'' if clusters == 1 else 's'})" + (f"; wrote {terminal_safe(out_file)}" if out_file else "")))
+    rows = [[r["rank"], r["account_id"], round(r["score"], 3), _id(r["cluster_id"]), _id(r["campaign_id"]),
+             r["why"] or ""] for r in ranked.head(shown).iter_rows(named=True)]
+    table = Table(title="Accounts tied to the seeds", title_justify="left")
+    for name, justify in zip(EXPAND_HEADERS, ("right", "left", "right", "right", "right", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for row in rows:
+        table.add_row(str(row[0]), Text(terminal_safe(row[1])), f"{row[2]:.3f}", row[3], row[4],
+                      Text(terminal_safe(row[5], limit=200)))
+    print_table(table, rows, EXPAND_HEADERS)
+
+
+MATCH_HEADERS = ["account", "cluster", "campaign", "score", "why"]
+
+
+@cli_errors
+def match_command(
+    known_dir: Annotated[Path, typer.Argument(metavar="KNOWN_DIR", show_default=False,
+                                              help="Output folder of an earlier graphlink detect run.")],
+    events: Annotated[Path, typer.Argument(metavar="NEW_EVENTS", show_default=False,
+                                           help="The new log (Parquet, CSV/TSV or NDJSON), in the earlier log's "
+                                                "schema.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", show_default=False,
+                                          help="Folder for matches.parquet (one row per account of the new log) "
+                                               "and match.json; created, or replaced if it is a match output.")],
+    accounts: Annotated[Optional[Path], typer.Option(metavar="FILE", show_default=False,
+                                                     help="Accounts file of the new log (adds e-mail domains).")] = None,
+    maps: Annotated[Optional[list[str]], typer.Option("--map", metavar="CANONICAL=COLUMN", show_default=False,
+                                                      help="Read a canonical column of the new log from another "
+                                                           "column name (repeatable or comma-separated).")] = None,
+    min_evidence: Annotated[float, typer.Option(min=0.0, metavar="X",
+                                                help="Evidence needed to assign an account (a card of the "
+                                                     "cluster's own weighs 3, one of its addresses 1).")] = 1.0,
+    min_concentration: Annotated[float, typer.Option(min=0.0, max=1.0, metavar="SHARE",
+                                                     help="A value identifies a cluster only if at least this share "
+                                                          "of the earlier run's accounts with it were the cluster's.")
+                                 ] = 0.5,
+    shown: Annotated[int, typer.Option("--show", min=0, metavar="N", help="Matched accounts printed, best first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print counts and matched accounts as JSON on standard "
+                                                         "output.")] = False,
+    quiet: QuietJsonOpt = False,
+) -> None:
+    """Assign the accounts of a new log to the clusters and campaigns of an earlier run.
+
+    No detection runs: each new account is matched on the values the known
+    clusters are known by (cards, IP addresses and networks, clients, e-mail
+    domains, --signal columns), counting only values concentrated in one
+    cluster in the earlier run, so sharing a NAT or a common client with a
+    ring matches nothing; activity in a cluster's busy hours corroborates. Unmatched accounts (null cluster_id in
+    matches.parquet) are left for a full graphlink detect run.
+    """
+    from graphlink.config import parse_column_maps
+    from graphlink.views.match import match, write_matches
+
+    result = match(known_dir, events, accounts, min_evidence=min_evidence, min_concentration=min_concentration,
+                   columns=parse_column_maps(maps))
+    write_matches(result, out_dir)
+    counts = result.run["counts"]
+    matched = result.matches.filter(pl.col("cluster_id").is_not_null()).sort(
+        ["score", "account_id"], descending=[True, False])
+    if as_json:
+        emit_json({"out": str(out_dir), "counts": counts, "seconds": result.run["seconds"],
+                   "matched": matched.to_dicts()})
+        return
+    if quiet:
+        return
+    say = out.print if out.is_terminal else err.print
+    say(Text(f"{counts['matched']:,} of {counts['accounts']:,} accounts matched {counts['clusters_matched']:,} "
+             f"known clusters ({counts['matched_to_flagged']:,} to flagged ones); {counts['unmatched']:,} unmatched "
+             f"(for a full run: graphlink detect {terminal_safe(events)} --previous {terminal_safe(known_dir)}); "
+             f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"))
+    rows = [[r["account_id"], _id(r["cluster_id"]), _id(r["campaign_id"]), round(r["score"], 3), r["why"] or ""]
+            for r in matched.head(shown).iter_rows(named=True)]
+    table = Table(title="Matched accounts", title_justify="left")
+    for name, justify in zip(MATCH_HEADERS, ("left", "right", "right", "right", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for row in rows:
+        table.add_row(Text(terminal_safe(row[0])), row[1], row[2], f"{row[3]:.3f}", Text(terminal_safe(row[4], limit=200)))
+    if rows:
+        print_table(table, rows, MATCH_HEADERS)

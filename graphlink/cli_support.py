@@ -1,0 +1,81 @@
+"""What every graphlink command shares: the consoles, JSON and table output, error handling.
+
+Imported by :mod:`graphlink.cli` (after it has set the allocator tuning) and by the
+command modules beside it (:mod:`graphlink.cli_pivot`).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from graphlink.errors import GraphlinkError, safe_reason
+from graphlink.views.safety import terminal_safe
+from graphlink.views.terminal import tsv_cell
+
+__all__ = ["out", "err", "QuietOpt", "QuietJsonOpt", "emit_json", "print_table", "fail", "cli_errors"]
+
+out = Console()
+err = Console(stderr=True)
+
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+QuietJsonOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (--json output is still printed).")]
+
+
+def emit_json(data) -> None:
+    """Print one JSON document to standard output (machine-readable results, ``--json``)."""
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def print_table(table: Table, rows: list[list], headers: list[str], titled: bool = False) -> None:
+    """The rich table on a terminal; plain tab-separated rows (header first) when stdout is piped.
+
+    ``titled``: precede the rows with a ``# title`` line (commands printing several tables).
+    """
+    if out.is_terminal:
+        out.print(table)
+        return
+    if titled and table.title:
+        caption = f" ({table.caption})" if table.caption else ""
+        sys.stdout.write(f"# {table.title}{caption}\n")
+    sys.stdout.write("\t".join(headers) + "\n")
+    for row in rows:
+        sys.stdout.write("\t".join(tsv_cell(v) for v in row) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str) -> None:
+    """Print a one-line error and exit 2."""
+    err.print(Text(f"error: {terminal_safe(message)}", style="bold red"), soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def cli_errors(func):
+    """Turn library errors into clean CLI errors (no traceback, exit 2)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except GraphlinkError as exc:
+            fail(str(exc))
+        except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
+            fail(f"could not process the input: {safe_reason(exc)}")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130)
+
+    return wrapper

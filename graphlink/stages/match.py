@@ -1,0 +1,292 @@
+"""Match: assign the accounts of a new log to the clusters of an earlier run.
+
+No detection runs on either log. A known cluster is *known by* the values its
+members share in the earlier run (``linking.parquet``): cards, IP addresses
+and networks, user agents, e-mail domains, ``--signal`` columns. A value
+identifies the cluster only if it is concentrated there:
+
+``concentration = members / df``
+
+where ``members`` is how many of the cluster's accounts had the value and
+``df`` how many accounts of the whole earlier run had it (a value spread over
+clusters of one campaign counts the campaign's accounts and is credited to
+its cluster with the most of them). A proxy pool or a
+card used by the ring alone has concentration 1; an office NAT, a popular
+client or a stock phrase that the ring's five accounts shared with eighty
+ordinary people has 0.06 and is ignored (below ``min_concentration``), so an
+ordinary account that merely shares a popular value with a ring is never
+matched to it (the same rarity argument as the graph's IDF weights, Sparck
+Jones 1972, applied to the earlier run's counts).
+
+Each new account gets, per cluster, ``evidence = sum(kind_weight * concentration)``
+over the values it shares with the cluster, plus, when its activity falls in
+the cluster's busy hours more than chance would put it there
+(``activity.parquet``; :func:`clock_fit`), ``timing_weight * fit``. As in the graph
+(:mod:`graphlink.stages.graph`), weak kinds (networks, user agents, e-mail
+domains) only add to evidence a strong kind (card, address, ``--signal``
+column) gave, at most doubling it: a /24 alone matches nothing (an IPv6
+network, one site's allocation, counts as an address). The account
+is assigned to the cluster with the most evidence if it reaches
+``min_evidence``; an account that was a member of a cluster in the earlier
+run keeps it; ``score = evidence / (evidence + 1)`` (0.5 at one address
+of a ring's own pool, 0.75 at a card of the ring's own).
+
+Output schema
+-------------
+:func:`match_accounts` returns :data:`graphlink.contract.MATCHES_SCHEMA`,
+one row per account of the new log: ``account_id``, ``cluster_id`` and
+``campaign_id`` (null when nothing matched), ``score`` (0 when unmatched) and
+``why`` (the strongest shared values: kind, value, how many of the cluster's
+accounts and of the earlier run's accounts had it).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphlink.config import PipelineConfig
+from graphlink.contract import MATCHES_SCHEMA
+from graphlink.stages.encode import EncodedEvents, count_by_account, with_account_ids
+from graphlink.stages.signals import account_signals, categorical_pairs
+from graphlink.stages.signals.ip import ip_table, ip_texts
+
+__all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "cluster_values", "account_values",
+           "match_accounts", "MATCH_KINDS", "cluster_clocks", "account_clocks"]
+
+#: A value identifies a cluster when at least this share of the earlier run's accounts holding
+#: it were the cluster's: a majority. An NAT or a common client shared with outsiders falls below.
+DEFAULT_MIN_CONCENTRATION = 0.5
+#: Evidence needed to assign an account: one concentrated card (3.0) or two addresses of the
+#: cluster's own pool (1.0 each); one address alone (an ordinary user who once went through the
+#: same residential proxy exit) is not enough.
+DEFAULT_MIN_EVIDENCE = 1.0
+#: Kinds a new log is matched on. Prompt shingles and timing bands are left out: they are the
+#: costly part of detection (shingling, MinHash) and timing bands are specific to one log's minutes.
+MATCH_KINDS = ("payment", "ip", "ip_net", "user_agent", "email_domain")
+
+
+def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: float = DEFAULT_MIN_CONCENTRATION,
+                   kinds: tuple[str, ...] | None = None, campaigns: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The values each known cluster is known by.
+
+    Parameters
+    ----------
+    linking : DataFrame or LazyFrame
+        ``linking.parquet`` of the earlier run (``account_id, kind, value, df, weight, cluster_id``).
+    min_concentration : float
+        Keep values at least this share of whose holders were the cluster's.
+    kinds : tuple of str, optional
+        Only these kinds (all when None).
+    campaigns : DataFrame, optional
+        ``cluster_id, campaign_id``. A value spread over several clusters of one
+        campaign (a cell Leiden split in two, cells sharing their operator's
+        pool) identifies the campaign if concentrated there; it is credited to
+        the campaign's cluster holding most of its holders, with the campaign's
+        concentration.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id, kind, value, members, df, concentration``: values shared
+        by at least two of the cluster's (campaign's) accounts, shape (values, 6).
+
+    Examples
+    --------
+    >>> linking = pl.DataFrame({"account_id": ["a", "b", "a", "b", "x", "y"], "kind": ["payment"] * 2 + ["ip"] * 4,
+    ...                         "value": ["c1", "c1", "nat", "nat", "nat", "nat"], "df": [2, 2, 4, 4, 4, 4],
+    ...                         "weight": [3.0] * 6, "cluster_id": [1, 1, 1, 1, None, None]})
+    >>> cluster_values(linking, 0.6).select("cluster_id", "value", "concentration").rows()
+    [(1, 'c1', 1.0)]
+    """
+    rows = linking.lazy().drop_nulls("cluster_id")
+    if kinds is not None:
+        rows = rows.filter(pl.col("kind").is_in(list(kinds)))
+    per_cluster = rows.group_by("cluster_id", "kind", "value").agg(pl.len().alias("members"), pl.col("df").first())
+    found = [per_cluster]
+    if campaigns is not None:
+        per_campaign = (per_cluster.join(campaigns.lazy().select("cluster_id", "campaign_id").drop_nulls(),
+                                         on="cluster_id")
+                        .sort(["members", "cluster_id"], descending=[True, False])
+                        .group_by("campaign_id", "kind", "value")
+                        .agg(pl.col("cluster_id").first(), pl.col("members").sum(), pl.col("df").first()))
+        found.append(per_campaign.select("cluster_id", "kind", "value", "members", "df"))
+    concentration = (pl.col("members") / pl.col("df").cast(pl.Float64)).clip(upper_bound=1.0)
+    return (
+        pl.concat(found).with_columns(concentration.alias("concentration"))
+        .filter((pl.col("members") >= 2) & (pl.col("concentration") >= min_concentration))
+        .sort(["concentration", "members"], descending=True)
+        .unique(["cluster_id", "kind", "value"], keep="first")
+        .sort("cluster_id", "kind", "value")
+        .collect()
+    )
+
+
+def account_values(enc: EncodedEvents, config: PipelineConfig, kinds: set[str],
+                   accounts: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``account_id, kind, value``: every value of ``kinds`` each account of the new log has, shared or not.
+
+    Spelled as the earlier run spells them (:mod:`graphlink.stages.signals`):
+    addresses canonical, networks ``a.b.c.0/24``, cards and columns as given.
+    """
+    frames: list[pl.DataFrame] = []
+    columns = set(enc.columns)
+    n = enc.index.height
+    sig = config.signals
+    if "ip" in columns and kinds & {"ip", "ip_net"}:
+        per_ip = count_by_account(enc.frame, "ip", n).select("account_idx", "key")
+        table = ip_table(enc.dictionary("ip"), sig.ipv4_prefix, sig.ipv6_prefix, sig.ip_chain_position
+                         ).drop_nulls("version")
+        for kind, key in (("ip", "addr_key"), ("ip_net", "net_key")):
+            if kind not in kinds:
+                continue
+            keyed = per_ip.join(table.select("key", pl.col(key).alias("value_key")), on="key").select(
+                "account_idx", "value_key").unique()
+            texts = ip_texts(keyed.select("value_key").unique(), table, kind, sig.ipv4_prefix, sig.ipv6_prefix)
+            frames.append(keyed.join(texts, on="value_key").select("account_idx", "kind", "value"))
+    for column, kind in (("payment_fingerprint", "payment"), ("user_agent", "user_agent"),
+                         *((c, c) for c in sig.extra_signals)):
+        if column in columns and kind in kinds:
+            pairs, values = categorical_pairs(enc, column, kind)
+            frames.append(pairs.join(values, on=["kind", "value_key"]).select("account_idx", "kind", "value"))
+    if accounts is not None and "email_domain" in kinds:
+        pairs, values = account_signals(accounts, enc.index, sig.creation_bucket_seconds)
+        frames.append(pairs.join(values, on=["kind", "value_key"]).filter(pl.col("kind") == "email_domain")
+                      .select("account_idx", "kind", "value"))
+    if not frames:
+        return pl.DataFrame(schema={"account_id": pl.String, "kind": pl.String, "value": pl.String})
+    return with_account_ids(pl.concat(frames), enc.index).select("account_id", "kind", "value")
+
+
+def cluster_clocks(activity: pl.DataFrame) -> pl.DataFrame:
+    """Each known cluster's clock: its *busy* UTC hours, where its members send more than a uniform 1/24.
+
+    ``activity`` is ``activity.parquet`` (``cluster_id, hour, events``). Returns
+    ``cluster_id, hour`` (the busy hours) and ``chance``, the share of the day
+    they cover (what an account active at random hours would put in them).
+
+    Examples
+    --------
+    >>> act = pl.DataFrame({"cluster_id": [1, 1, 1], "hour": [3, 4, 5], "events": [30, 30, 1]})
+    >>> cluster_clocks(act).rows()
+    [(1, 3, 0.08333333333333333), (1, 4, 0.08333333333333333)]
+    """
+    per_hour = activity.group_by("cluster_id", "hour").agg(pl.col("events").sum())
+    busy = per_hour.filter(pl.col("events") / pl.col("events").sum().over("cluster_id") > 1 / 24)
+    return (busy.with_columns((pl.len().over("cluster_id") / 24).alias("chance"))
+            .select("cluster_id", pl.col("hour").cast(pl.Int8), "chance").sort("cluster_id", "hour"))
+
+
+def account_clocks(enc: EncodedEvents) -> pl.DataFrame:
+    """``account_id, hour, share``: each new account's events per UTC hour of the day (empty without timestamps)."""
+    if "timestamp" not in enc.frame.columns:
+        return pl.DataFrame(schema={"account_id": pl.String, "hour": pl.Int8, "share": pl.Float64})
+    hours = (enc.frame.select("account_idx", pl.col("timestamp").dt.hour().cast(pl.Int8).alias("hour"))
+             .drop_nulls("hour").group_by("account_idx", "hour").len())
+    shares = hours.with_columns((pl.col("len") / pl.col("len").sum().over("account_idx")).alias("share"))
+    return with_account_ids(shares.select("account_idx", "hour", "share"), enc.index)
+
+
+def clock_fit(pairs: pl.DataFrame, accounts: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
+    """``account_id, cluster_id, fit``: how much more of an account's activity falls in a cluster's busy hours than chance.
+
+    ``fit = (in_busy - chance) / (1 - chance)``, clipped to [0, 1], where
+    ``in_busy`` is the share of the account's events in the cluster's busy
+    hours (:func:`cluster_clocks`) and ``chance`` the share of the day they
+    cover: 1 for an account active only when the cluster is, 0 for one active
+    at random hours or a cluster busy around the clock. Only the ``pairs``
+    asked for (accounts that already share values with the cluster).
+    """
+    chance = clusters.group_by("cluster_id").agg(pl.col("chance").first())
+    inside = (pairs.join(accounts, on="account_id").join(clusters.select("cluster_id", "hour"),
+                                                         on=["cluster_id", "hour"])
+              .group_by("account_id", "cluster_id").agg(pl.col("share").sum().alias("in_busy")))
+    fit = ((pl.col("in_busy").fill_null(0.0) - pl.col("chance")) / (1 - pl.col("chance"))).clip(0.0, 1.0)
+    return (pairs.join(inside, on=["account_id", "cluster_id"], how="left").join(chance, on="cluster_id", how="left")
+            .select("account_id", "cluster_id", pl.when(pl.col("chance") < 1).then(fit).otherwise(0.0).fill_null(0.0)
+                    .alias("fit")))
+
+
+def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.DataFrame,
+                   clusters: pl.DataFrame, config: PipelineConfig,
+                   min_evidence: float = DEFAULT_MIN_EVIDENCE, per_account: int = 3,
+                   members: pl.DataFrame | None = None,
+                   clocks: tuple[pl.DataFrame, pl.DataFrame] | None = None) -> pl.DataFrame:
+    """Assign each new account to the known cluster it shares the most concentrated values with.
+
+    Parameters
+    ----------
+    new_values : DataFrame
+        ``account_id, kind, value`` of the new log (:func:`account_values`).
+    new_accounts : Series
+        Every account id of the new log (one output row each).
+    known : DataFrame
+        :func:`cluster_values` of the earlier run.
+    clusters : DataFrame
+        ``cluster_id, campaign_id`` of the earlier run.
+    config : PipelineConfig
+        The earlier run's configuration: kind weights and which kinds are strong.
+    min_evidence : float
+        Evidence needed to assign an account (:data:`DEFAULT_MIN_EVIDENCE`).
+    per_account : int
+        Values quoted in ``why``.
+    members : DataFrame, optional
+        ``account_id, cluster_id`` of the earlier run's clustered accounts: one
+        of them seen again keeps its cluster (score 1.0), whatever it shares.
+    clocks : tuple of DataFrame, optional
+        ``(account_clocks(new log), cluster_clocks(activity))``: an account whose
+        hours fit a cluster's clock (:func:`clock_fit`) adds ``timing weight *
+        fit`` to that cluster's weak evidence, as a clock corroborates (never
+        makes) a match.
+
+    Returns
+    -------
+    DataFrame
+        :data:`graphlink.contract.MATCHES_SCHEMA`, one row per account of
+        ``new_accounts``, sorted by account id.
+    """
+    kinds = known["kind"].unique().sort().to_list()
+    spec = pl.DataFrame({"kind": kinds, "kind_weight": [config.graph.spec(k).weight for k in kinds],
+                         "strong": [config.graph.spec(k).strong for k in kinds]},
+                        schema={"kind": pl.String, "kind_weight": pl.Float64, "strong": pl.Boolean})
+    # An IPv6 network is one site's allocation (a household, an office: SignalConfig.ipv6_prefix), not
+    # an ISP block of neighbours: concentrated in a cluster, it is that cluster's, as an address is.
+    site = (pl.col("kind") == "ip_net") & pl.col("value").str.contains(":", literal=True)
+    hits = (new_values.join(known, on=["kind", "value"]).join(spec, on="kind")
+            .with_columns((pl.col("kind_weight") * pl.col("concentration")).alias("evidence"),
+                          (pl.col("strong") | site).alias("strong")))
+    per_cluster = (hits.group_by("account_id", "cluster_id")
+                   .agg(pl.col("evidence").filter("strong").sum().alias("strong"),
+                        pl.col("evidence").filter(~pl.col("strong")).sum().alias("weak"))
+                   .filter(pl.col("strong") > 0))
+    if clocks is not None and per_cluster.height:
+        fits = clock_fit(per_cluster.select("account_id", "cluster_id"), *clocks)
+        per_cluster = (per_cluster.join(fits, on=["account_id", "cluster_id"], how="left")
+                       .with_columns(pl.col("fit").fill_null(0.0))
+                       .with_columns(pl.col("weak") + config.graph.spec("timing").weight * pl.col("fit")))
+    else:
+        per_cluster = per_cluster.with_columns(pl.lit(0.0).alias("fit"))
+    per_cluster = (per_cluster.with_columns((pl.col("strong") + pl.min_horizontal("weak", "strong")).alias("evidence"))
+                   .filter(pl.col("evidence") >= min_evidence))
+    best = (per_cluster.sort(["account_id", "evidence", "cluster_id"], descending=[False, True, False])
+            .group_by("account_id", maintain_order=True).first())
+    quoted = pl.format("{} {} ({} of the cluster's accounts, {} in all)", "kind", "value", "members", "df")
+    why = (hits.join(best.select("account_id", "cluster_id"), on=["account_id", "cluster_id"])
+           .sort(["account_id", "evidence", "kind", "value"], descending=[False, True, False, False])
+           .group_by("account_id", maintain_order=True).head(per_account)
+           .group_by("account_id", maintain_order=True).agg(quoted.str.join("; ").alias("values")))
+    clock = pl.when(pl.col("fit") >= 0.5).then(pl.format("; active in the cluster's hours (clock fit {})",
+                                                          pl.col("fit").round(2))).otherwise(pl.lit(""))
+    matched = (best.join(why, on="account_id", how="left")
+               .join(clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")
+               .select("account_id", "cluster_id", "campaign_id",
+                       (pl.col("evidence") / (pl.col("evidence") + 1)).alias("score"),
+                       pl.concat_str([pl.format("shares {}", "values"), clock]).alias("why")))
+    if members is not None and members.height:
+        again = (members.join(pl.DataFrame({"account_id": new_accounts.cast(pl.String)}), on="account_id", how="semi")
+                 .join(clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")
+                 .select("account_id", "cluster_id", "campaign_id", pl.lit(1.0).alias("score"),
+                         pl.lit("a member of this cluster in the earlier run").alias("why")))
+        matched = pl.concat([again, matched.join(again, on="account_id", how="anti")], how="vertical_relaxed")
+    every = pl.DataFrame({"account_id": new_accounts.cast(pl.String)}).unique()
+    return (every.join(matched, on="account_id", how="left").with_columns(pl.col("score").fill_null(0.0))
+            .select(list(MATCHES_SCHEMA.names())).cast(dict(MATCHES_SCHEMA)).sort("account_id"))

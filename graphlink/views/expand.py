@@ -1,0 +1,140 @@
+"""``graphlink expand`` and :func:`graphlink.expand`: from a few known accounts to their ring.
+
+Reads a detect output folder through :func:`graphlink.store.outputs.load_outputs`
+(``graph=True``: the account graph ``links.parquet`` and the linking values
+``linking.parquet``) and ranks accounts by a random walk with restart from the
+seeds (:mod:`graphlink.stages.expand` has the method, its sources and defaults).
+Nothing here prints; the ranked frame has :data:`graphlink.contract.EXPAND_SCHEMA`.
+
+Examples
+--------
+>>> import tempfile, polars as pl, graphlink
+>>> events = pl.DataFrame({"account_id": ["r1", "r2", "r3", "r4", "x"],
+...                        "payment_fingerprint": ["k", "k", "k", "k", "z"]})
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     out = graphlink.detect(events).save(f"{tmp}/out")
+...     ranked = graphlink.expand(out, ["r1"])
+>>> ranked.select("account_id", "rank").rows()
+[('r1', 0), ('r2', 1), ('r3', 2), ('r4', 3)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import polars as pl
+
+from graphlink.errors import GraphlinkError
+from graphlink.stages.expand import DEFAULT_RESTART, rank_accounts
+from graphlink.stages.reading import collect_frame, scan
+from graphlink.store.folder import Outputs
+from graphlink.store.atomic import write_atomic
+from graphlink.store.outputs import load_outputs
+
+__all__ = ["expand", "read_seeds", "graph_outputs", "write_parquet_atomic"]
+
+
+def read_seeds(values: Iterable[str]) -> list[str]:
+    """Seed account ids from ``--seeds`` values: each an existing file or an account id.
+
+    A value that is not a file may list several ids separated by commas. A file is one id per line (``.txt``, blank lines and ``#`` comments
+    skipped) or a table with an ``account_id`` column (Parquet, CSV, NDJSON).
+
+    Raises
+    ------
+    GraphlinkError
+        A table without ``account_id``, or no seed at all.
+
+    Examples
+    --------
+    >>> read_seeds(["acct_1", "acct_2,acct_3", "acct_1"])
+    ['acct_1', 'acct_2', 'acct_3']
+    """
+    seeds: list[str] = []
+    for value in values:
+        path = Path(value)
+        if not path.is_file():
+            seeds.extend(part.strip() for part in value.split(",") if part.strip())
+            continue
+        if path.suffix.lower() in (".parquet", ".csv", ".tsv", ".ndjson", ".jsonl"):
+            table = collect_frame(scan(path), str(path))
+            if "account_id" not in table.columns:
+                raise GraphlinkError(f"{path}: no account_id column (columns: {', '.join(table.columns[:8])})")
+            seeds.extend(table["account_id"].cast(pl.String).drop_nulls().to_list())
+        else:
+            lines = path.read_text(encoding="utf-8").splitlines()
+            seeds.extend(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+    if not seeds:
+        raise GraphlinkError("no seed accounts given (--seeds takes account ids or a file of them)")
+    return list(dict.fromkeys(seeds))
+
+
+def graph_outputs(source: str | Path | Outputs, selection: str | list[int] = "all", whole: bool = True) -> Outputs:
+    """An output folder (or one already read) with its account graph scanned: ``links``, ``linking``.
+
+    By default every account is read (``expand``); ``match`` reads no cluster's rows (``selection=[]``).
+    """
+    if isinstance(source, Outputs):
+        if source.links is not None and source.linking is not None:
+            return source
+        source = source.path
+    return load_outputs(source, selection, whole=whole, graph=True)
+
+
+def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart: float = DEFAULT_RESTART,
+           top: int | None = None) -> pl.DataFrame:
+    """Rank the accounts most strongly tied to ``seeds`` in a detect output.
+
+    Parameters
+    ----------
+    source : path or Outputs
+        A ``graphlink detect --out`` folder (written by a graphlink that
+        saves ``links.parquet`` and ``linking.parquet``).
+    seeds : str or iterable of str
+        Seed account ids, or files of them (see :func:`read_seeds`).
+    restart : float
+        Restart probability of the walk (default
+        :data:`graphlink.stages.expand.DEFAULT_RESTART`, 0.25: see there).
+    top : int, optional
+        List this many accounts besides the seeds; default: the ring the
+        sweep cut finds around the seeds (:func:`graphlink.stages.expand.sweep_cut`).
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, rank, score, cluster_id, campaign_id, why``, seeds first
+        (rank 0), shape (seeds + listed, 6).
+
+    Raises
+    ------
+    GraphlinkError
+        Not an output folder, one without the account graph, an unknown seed id.
+    """
+    outputs = graph_outputs(source)
+    seeds = read_seeds([seeds] if isinstance(seeds, str) else seeds)
+    accounts = outputs.accounts.select("account_id", "cluster_id").join(
+        outputs.clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")
+    try:
+        return rank_accounts(outputs.links.collect(), outputs.linking.collect(), accounts, seeds, restart=restart,
+                             top=top)
+    except GraphlinkError as exc:
+        raise GraphlinkError(f"{outputs.path}: {exc}") from None
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` to ``path`` as Parquet atomically (a failed write leaves no partial file).
+
+    Raises
+    ------
+    GraphlinkError
+        ``path`` is an existing folder.
+    """
+    import io
+
+    path = Path(path)
+    if path.is_dir():
+        raise GraphlinkError(f"{path}: is a folder; give a file name such as {path / 'ranked.parquet'}")
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return write_atomic(path, buffer.getvalue())

@@ -1,0 +1,199 @@
+"""``graphlink match`` and :func:`graphlink.match`: yesterday's rings, today's new accounts.
+
+Reads the earlier run through :func:`graphlink.store.outputs.load_outputs`
+(``graph=True``: ``linking.parquet`` has the values each cluster is known by
+and their rarity in that run), reads and encodes the new log with the earlier
+run's settings (column map, IP prefixes, ``--signal`` columns) and assigns its
+accounts with :func:`graphlink.stages.match.match_accounts` (method and
+defaults there). No detection runs; :func:`write_matches` writes
+``DIR/matches.parquet`` and ``DIR/match.json`` atomically. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from graphlink.config import PipelineConfig, build_config
+from graphlink.contract import MATCH_RUN_FILE, MATCHES_FILE, RUN_FILE
+from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
+from graphlink.stages.encode import encode_events
+from graphlink.stages.ingest import AccountsInfo, events_from_frame, load_accounts, load_events
+from graphlink.stages.match import (
+    DEFAULT_MIN_CONCENTRATION, DEFAULT_MIN_EVIDENCE, MATCH_KINDS, account_clocks, account_values, cluster_clocks,
+    cluster_values, match_accounts)
+from graphlink.store.atomic import write_dir_atomically
+from graphlink.store.folder import Outputs
+from graphlink.views.expand import graph_outputs
+
+__all__ = ["MatchResult", "match", "write_matches"]
+
+#: Event columns each matched kind is read from.
+KIND_COLUMNS = {"payment": "payment_fingerprint", "ip": "ip", "ip_net": "ip", "user_agent": "user_agent"}
+
+
+@dataclass
+class MatchResult:
+    """What :func:`match` found.
+
+    Attributes
+    ----------
+    matches : DataFrame
+        :data:`graphlink.contract.MATCHES_SCHEMA`, one row per account of the new log.
+    run : dict
+        ``match.json``: inputs, parameters, counts, seconds.
+    """
+
+    matches: pl.DataFrame
+    run: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def unmatched(self) -> pl.Series:
+        """Accounts that matched no known cluster: run ``graphlink detect`` on the new log for them."""
+        return self.matches.filter(pl.col("cluster_id").is_null())["account_id"]
+
+
+def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = ()) -> PipelineConfig:
+    """The earlier run's configuration (``run.json``), with ``columns`` (canonical, column) mapped on top."""
+    try:
+        config = build_config(parameters=outputs.run.get("parameters") or {})
+        return build_config(config, columns=columns) if columns else config
+    except (TypeError, ValueError, ConfigError) as exc:
+        raise GraphlinkError(f"{outputs.path / RUN_FILE}: unreadable parameters: {exc}") from None
+
+
+def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str], source: str) -> None:
+    """Refuse a new log that lacks a column the known clusters are known by.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the missing columns.
+    """
+    before = ((outputs.run.get("inputs") or {}).get("events") or {}).get("columns") or []
+    needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds} | {"timestamp"} - {"email_domain"}
+    missing = sorted(c for c in needed if c in before and c not in new_columns)
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)} that the known clusters are known by "
+                         f"(the earlier log had {', '.join(before)}); map them with --map CANONICAL=COLUMN",
+                         file=source)
+
+
+def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.LazyFrame,
+          accounts: str | Path | pl.DataFrame | None = None, *, min_evidence: float = DEFAULT_MIN_EVIDENCE,
+          min_concentration: float = DEFAULT_MIN_CONCENTRATION,
+          columns: tuple[tuple[str, str], ...] = ()) -> MatchResult:
+    """Assign the accounts of a new log to the clusters and campaigns of an earlier detect run.
+
+    Parameters
+    ----------
+    known : path or Outputs
+        The earlier run's output folder (written by a graphlink that saves
+        ``linking.parquet``).
+    events : path or polars frame
+        The new log, in the earlier log's schema (or mapped with ``columns``).
+    accounts : path or DataFrame, optional
+        The new accounts file (adds e-mail domains).
+    min_evidence : float
+        Evidence needed to assign an account (default 1.5: a card, or two
+        addresses of a cluster's own pool; see :mod:`graphlink.stages.match`).
+    min_concentration : float
+        Share of a value's earlier holders that must have been the cluster's
+        for the value to identify it (default 0.5).
+    columns : tuple of (canonical, column)
+        Column map for the new log on top of the earlier run's.
+
+    Returns
+    -------
+    MatchResult
+        ``matches`` (one row per new account) and the ``match.json`` record.
+
+    Raises
+    ------
+    GraphlinkError
+        ``known`` is not a graphlink output or lacks ``linking.parquet``; the
+        new log is unreadable, has no ``account_id`` or lacks a column the
+        clusters are known by (:class:`InputError`, naming the file).
+    """
+    start = time.perf_counter()
+    # Clusters, run.json, the scanned linking values and the clustered accounts' activity (their clocks).
+    outputs = graph_outputs(known, "all", whole=False)
+    config = known_config(outputs, columns)
+    known_values = cluster_values(outputs.linking, min_concentration, MATCH_KINDS + config.signals.extra_signals,
+                                  campaigns=outputs.clusters.select("cluster_id", "campaign_id"))
+    kinds = set(known_values["kind"].unique().to_list())
+    source = str(events) if isinstance(events, (str, Path)) else "<frame>"
+    extra = config.signals.extra_signals
+    ev = (load_events(events, config.ingest, extra) if isinstance(events, (str, Path))
+          else events_from_frame(events, config.ingest, extra_signals=extra))
+    check_schema(outputs, ev.columns, kinds, source)
+    acc: AccountsInfo | None = None
+    if isinstance(accounts, (str, Path)):
+        acc = load_accounts(accounts, config.ingest)
+    elif accounts is not None:
+        acc = AccountsInfo(frame=accounts, path="<frame>", rows_read=accounts.height)
+    # Only the columns matched on are encoded (prompts, the costly part of detection, are not read).
+    needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds} | {"timestamp"}
+    ev = replace(ev, columns=tuple(c for c in ev.columns if c == "account_id" or c in needed))
+    try:
+        enc = encode_events(ev, acc, salt=config.signals.seed)
+        values = account_values(enc, config, kinds, None if acc is None else acc.frame)
+        clusters = outputs.clusters.select("cluster_id", "campaign_id")
+        members = (outputs.linking.select("account_id", "cluster_id").drop_nulls("cluster_id")
+                   .join(enc.index.lazy().select("account_id"), on="account_id", how="semi").unique().collect())
+        clocks = None
+        if outputs.activity is not None and outputs.activity.height:
+            clocks = (account_clocks(enc), cluster_clocks(outputs.activity))
+        matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
+                                 members=members, clocks=clocks)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"could not process the input: {safe_reason(exc)}", file=source) from None
+    matched = matches.filter(pl.col("cluster_id").is_not_null())
+    flagged = outputs.clusters.filter("flagged")["cluster_id"].implode()
+    run = {
+        "graphlink": "match",
+        "known": str(outputs.path),
+        "inputs": {"events": {"path": source, "rows_read": ev.rows_read, "rows_kept": ev.rows_kept,
+                              "columns_read": list(ev.columns)},
+                   "accounts": None if acc is None else {"path": acc.path, "rows_read": acc.rows_read}},
+        "parameters": {"min_evidence": min_evidence, "min_concentration": min_concentration,
+                       "kinds": sorted(kinds)},
+        "counts": {"accounts": matches.height, "matched": matched.height, "known_members": members.height,
+                   "matched_to_flagged": matched.filter(pl.col("cluster_id").is_in(flagged)).height,
+                   "unmatched": matches.height - matched.height,
+                   "clusters_matched": matched["cluster_id"].n_unique(),
+                   "known_values": known_values.height},
+        "seconds": round(time.perf_counter() - start, 4),
+    }
+    return MatchResult(matches=matches, run=run)
+
+
+def write_matches(result: MatchResult, out_dir: str | Path) -> Path:
+    """Write ``matches.parquet`` and ``match.json`` into ``out_dir`` atomically.
+
+    An existing ``out_dir`` is replaced only if it is empty or an earlier
+    match output (other files in it are kept).
+
+    Raises
+    ------
+    GraphlinkError
+        ``out_dir`` is a file, a detect output, or a non-empty folder that is not a match output.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GraphlinkError(f"{out_dir}: exists and is a file, not a folder; choose another --out")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MATCH_RUN_FILE).exists():
+        raise GraphlinkError(f"{out_dir}: exists and is not a graphlink match output (no {MATCH_RUN_FILE}); "
+                             "nothing was written: choose another --out")
+    names = (MATCHES_FILE, MATCH_RUN_FILE)
+
+    def write(tmp: Path) -> None:
+        result.matches.write_parquet(tmp / MATCHES_FILE)
+        (tmp / MATCH_RUN_FILE).write_text(json.dumps(result.run, indent=2, sort_keys=True, default=str) + "\n")
+
+    return write_dir_atomically(out_dir, write, names, keep=lambda name: name not in names)

@@ -1,0 +1,220 @@
+"""expand and match on simulated worlds with known answers, and their CLI contracts.
+
+One small scenario world (``crowds``, dev seed 1004: ~3k accounts, cells of 5-40
+accounts behind NAT hubs and resellers) is simulated and detected once per
+session, with its second day (:mod:`graphlink.lab.simulate.day_two`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import graphlink
+from graphlink.cli import app
+from graphlink.contract import EXPAND_SCHEMA, MATCHES_SCHEMA
+from graphlink.errors import GraphlinkError, InputError
+from graphlink.lab.pivot_eval import evaluate_expand, evaluate_match
+
+runner = CliRunner()
+SCENARIO, SEED = "crowds", 1004
+
+
+@pytest.fixture(scope="session")
+def two_days(tmp_path_factory) -> Path:
+    """Day one (``day1``, detected into ``day1/out``) and day two (``day2``) of one world."""
+    pytest.importorskip("pyarrow")
+    from graphlink.lab.commands import simulate_scenario_world
+    from graphlink.lab.simulate.day_two import write_day_two
+
+    root = tmp_path_factory.mktemp("two_days")
+    simulate_scenario_world(root / "day1", SCENARIO, seed=SEED)
+    graphlink.detect(root / "day1" / "events.parquet", root / "day1" / "accounts.parquet").save(root / "day1" / "out")
+    write_day_two(root / "day2", SCENARIO, SEED)
+    return root
+
+
+def whole_cells(root: Path) -> pl.DataFrame:
+    """Cells detect found as exactly one cluster, theirs alone: ``group_id, account_id`` (sorted list)."""
+    labels = pl.read_parquet(root / "day1" / "labels.parquet")
+    accounts = pl.read_parquet(root / "day1" / "out" / "accounts.parquet").join(labels, on="account_id")
+    sizes = accounts.drop_nulls("cluster_id").group_by("cluster_id").len()
+    per_cell = accounts.filter(pl.col("kind") == "ring").group_by("group_id").agg(
+        pl.col("account_id").sort(), pl.col("cluster_id").drop_nulls().n_unique().alias("clusters"),
+        pl.col("cluster_id").null_count().alias("loose"), pl.col("cluster_id").first(), pl.len().alias("size"))
+    return (per_cell.filter((pl.col("clusters") == 1) & (pl.col("loose") == 0))
+            .join(sizes, on="cluster_id").filter(pl.col("len") == pl.col("size")).sort("group_id"))
+
+
+def test_seeds_from_one_cell_rank_that_cell_first(two_days):
+    cells = whole_cells(two_days)
+    assert cells.height >= 3
+    result = graphlink.load(two_days / "day1" / "out")
+    for cell in cells.iter_rows(named=True):
+        members = cell["account_id"]
+        ranked = result.expand(members[:3])
+        assert ranked.schema == EXPAND_SCHEMA
+        assert ranked.filter(pl.col("rank") == 0)["account_id"].sort().to_list() == members[:3]
+        first = ranked.filter(pl.col("rank") > 0).head(len(members) - 3)["account_id"]
+        assert first.is_in(pl.Series(members).implode()).all(), cell["group_id"]
+        assert ranked.filter(pl.col("rank") > 0)["why"].str.starts_with("shares ").all()
+
+
+def test_expand_finds_most_of_each_cell(two_days):
+    scores = evaluate_expand(two_days / "day1" / "out", pl.read_parquet(two_days / "day1" / "labels.parquet"))
+    assert scores.height >= 10
+    assert scores["recall"].mean() >= 0.9
+    assert scores.filter(pl.col("precision") >= 0.9).height >= scores.height // 2
+
+
+def test_match_assigns_new_ring_accounts_and_spares_benign_ones(two_days):
+    result = graphlink.match(two_days / "day1" / "out", two_days / "day2" / "events.parquet",
+                             two_days / "day2" / "accounts.parquet")
+    labels2 = pl.read_parquet(two_days / "day2" / "labels.parquet")
+    assert result.matches.schema == MATCHES_SCHEMA
+    assert sorted(result.matches["account_id"]) == sorted(labels2["account_id"])  # one row per new account
+    scores = evaluate_match(result.matches, labels2, two_days / "day1" / "out",
+                            pl.read_parquet(two_days / "day1" / "labels.parquet"))
+    assert scores["ring_accounts"] >= 30
+    assert scores["recall"] >= 0.9 and scores["precision"] >= 0.98
+    assert scores["benign_linked_flagged"] == 0 and scores["benign_flagged"] == 0
+    assert result.unmatched.len() == result.run["counts"]["unmatched"] > 0
+    # Clocks corroborate: some accounts are active in their cluster's busy hours, and say so.
+    assert result.matches["why"].str.contains("active in the cluster's hours").any()
+
+
+def tiny_known_run(tmp_path: Path) -> Path:
+    """A ring of 6 on one card and three proxy addresses; 40 people with a card and an address each."""
+    ring = [f"ring{i}" for i in range(6)]
+    people = [f"person{i:02d}" for i in range(40)]
+    events = pl.DataFrame({
+        "account_id": ring * 3 + people,
+        "payment_fingerprint": ["card-ring"] * 18 + [f"card-{p}" for p in people],
+        "ip": [f"203.0.113.{i % 3 + 1}" for i in range(18)] + [f"10.0.0.{i + 1}" for i in range(40)],
+        "user_agent": ["curl/8.0"] * 58,
+    })
+    return graphlink.detect(events, seed=1).save(tmp_path / "known")
+
+
+def test_match_ignores_a_popular_value_and_keeps_a_concentrated_one():
+    from graphlink.config import PipelineConfig
+    from graphlink.stages.match import cluster_values, match_accounts
+
+    # Cluster 1 (six accounts) shares a card, and an office NAT with 40 unclustered people.
+    ring = [f"r{i}" for i in range(6)]
+    people = [f"p{i:02d}" for i in range(40)]
+    linking = pl.DataFrame({
+        "account_id": ring + ring + people, "kind": ["payment"] * 6 + ["ip"] * 46,
+        "value": ["card-ring"] * 6 + ["198.51.100.7"] * 46, "df": [6] * 6 + [46] * 46, "weight": [1.0] * 52,
+        "cluster_id": [1] * 12 + [None] * 40}, schema_overrides={"df": pl.UInt32})
+    known = cluster_values(linking)
+    assert known.select("kind", "value").rows() == [("payment", "card-ring")]
+    new = pl.DataFrame({"account_id": ["newring", "newperson", "newperson"],
+                        "kind": ["payment", "payment", "ip"], "value": ["card-ring", "card-new", "198.51.100.7"]})
+    matches = match_accounts(new, pl.Series(["newring", "newperson", "quiet"]), known,
+                             pl.DataFrame({"cluster_id": [1], "campaign_id": [4]}), PipelineConfig())
+    assert matches.select("account_id", "cluster_id", "campaign_id").rows() == [
+        ("newperson", None, None), ("newring", 1, 4), ("quiet", None, None)]
+    assert matches["why"][1] == "shares payment card-ring (6 of the cluster's accounts, 6 in all)"
+    assert matches["score"][1] == pytest.approx(3 / 4)
+
+
+def test_library_errors(tmp_path):
+    known = tiny_known_run(tmp_path)
+    with pytest.raises(GraphlinkError, match="unknown seed account 'nobody'"):
+        graphlink.expand(known, ["ring0", "nobody"])
+    with pytest.raises(GraphlinkError, match="not a graphlink detect output"):
+        graphlink.match(tmp_path, pl.DataFrame({"account_id": ["a"]}))
+    with pytest.raises(InputError, match="missing column.*payment_fingerprint"):
+        graphlink.match(known, pl.DataFrame({"account_id": ["a"], "ip": ["1.2.3.4"], "user_agent": ["x"]}))
+    (known / "linking.parquet").unlink()
+    with pytest.raises(GraphlinkError, match="rerun graphlink detect"):
+        graphlink.expand(known, ["ring0"])
+
+
+def test_cli_expand_writes_the_ranking_and_json(tmp_path):
+    known = tiny_known_run(tmp_path)
+    target = tmp_path / "ranked.parquet"
+    result = runner.invoke(app, ["expand", str(known), "--seeds", "ring0,ring1", "-s", "ring2", "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    ranked = pl.read_parquet(target)
+    assert ranked.columns == ["account_id", "rank", "score", "cluster_id", "campaign_id", "why"]
+    assert ranked.filter(pl.col("rank") == 0)["account_id"].sort().to_list() == ["ring0", "ring1", "ring2"]
+    assert set(ranked.filter(pl.col("rank") > 0)["account_id"]) == {"ring3", "ring4", "ring5"}
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("# from the ticket\nring0\n\nring1\n")
+    data = json.loads(runner.invoke(app, ["expand", str(known), "--seeds", str(seeds), "--json"]).stdout)
+    assert data["seeds"] == 2 and data["listed"] == 4 and data["accounts"][0]["rank"] == 0
+    why = data["accounts"][2]["why"]
+    assert why.startswith("shares payment card-ring (6 accounts)") and why[-len(" with seed ring0"):-1] == " with seed ring"
+    quiet = runner.invoke(app, ["expand", str(known), "-s", "ring0", "-q"])
+    assert quiet.exit_code == 0 and quiet.stdout == ""
+    bad = runner.invoke(app, ["expand", str(known), "-s", "ring\x1b[2Jevil", "-o", str(tmp_path / "no.parquet")])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output and "\x1b" not in bad.output
+    assert "unknown seed account" in bad.output and not (tmp_path / "no.parquet").exists()
+
+
+def test_cli_match_writes_matches_atomically_and_refuses_bad_input(tmp_path):
+    known = tiny_known_run(tmp_path)
+    new = tmp_path / "new.csv"
+    pl.DataFrame({"account_id": ["newring", "newperson"], "payment_fingerprint": ["card-ring", "card-new"],
+                  "ip": ["203.0.113.2", "10.9.9.9"], "user_agent": ["curl/8.0"] * 2}).write_csv(new)
+    out = tmp_path / "matched"
+    result = runner.invoke(app, ["match", str(known), str(new), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["counts"]["matched"] == 1 and data["matched"][0]["account_id"] == "newring"
+    matches = pl.read_parquet(out / "matches.parquet")
+    assert matches.height == 2 and matches.columns == ["account_id", "cluster_id", "campaign_id", "score", "why"]
+    assert json.loads((out / "match.json").read_text())["counts"]["unmatched"] == 1
+    assert runner.invoke(app, ["match", str(known), str(new), "--out", str(out), "-q"]).stdout == ""
+    renamed = tmp_path / "renamed.csv"
+    pl.read_csv(new).rename({"payment_fingerprint": "card"}).write_csv(renamed)
+    for args in (["match", str(tmp_path), str(new), "--out", str(tmp_path / "x")],
+                 ["match", str(known), str(renamed), "--out", str(tmp_path / "y")],
+                 ["match", str(known), str(new), "--out", str(known)]):
+        failed = runner.invoke(app, args)
+        assert failed.exit_code == 2 and "Traceback" not in failed.output, args
+        assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    mapped = runner.invoke(app, ["match", str(known), str(renamed), "--map", "payment_fingerprint=card",
+                                 "--out", str(tmp_path / "z"), "-q"])
+    assert mapped.exit_code == 0 and pl.read_parquet(tmp_path / "z" / "matches.parquet")["cluster_id"].null_count() == 1
+
+
+def test_clusters_remember_how_long_they_have_existed_and_how_they_changed(two_days, tmp_path):
+    day1, day2 = two_days / "day1", two_days / "day2"
+    first = pl.read_parquet(day1 / "out" / "clusters.parquet")
+    assert (first["runs"] == 1).all() and first["new_members"].is_null().all()
+    members1 = pl.read_parquet(day1 / "out" / "accounts.parquet")
+    since = members1.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.col("first_seen").min().alias("expected"))
+    assert first.join(since, on="cluster_id").filter(pl.col("since") != pl.col("expected")).is_empty()
+    # Day two appended to day one (a growing log), detected with --previous.
+    both = tmp_path / "both.parquet"
+    pl.concat([pl.read_parquet(day1 / "events.parquet"), pl.read_parquet(day2 / "events.parquet")]).write_parquet(both)
+    result = runner.invoke(app, ["detect", str(both), "--previous", str(day1 / "out"), "--out", str(tmp_path / "out"),
+                                 "-q"])
+    assert result.exit_code == 0, result.output
+    clusters = pl.read_parquet(tmp_path / "out" / "clusters.parquet")
+    members2 = pl.read_parquet(tmp_path / "out" / "accounts.parquet").drop_nulls("cluster_id")
+    active2 = pl.read_parquet(day2 / "events.parquet").select("account_id").unique()
+    kept = clusters.filter(pl.col("runs") == 2)
+    assert kept.height >= 5 and (clusters.filter(pl.col("runs") == 1)["new_members"] == clusters.filter(
+        pl.col("runs") == 1)["size"]).all()
+    before = members1.drop_nulls("cluster_id").select("account_id", "cluster_id")
+    expected_new = members2.join(before, on=["account_id", "cluster_id"], how="anti").group_by("cluster_id").len()
+    expected_quiet = before.join(active2, on="account_id", how="anti").group_by("cluster_id").len()
+    checked = (kept.join(expected_new.rename({"len": "new"}), on="cluster_id", how="left")
+               .join(expected_quiet.rename({"len": "quiet"}), on="cluster_id", how="left"))
+    assert (checked["new_members"] == checked["new"].fill_null(0)).all()
+    assert (checked["quiet_members"] == checked["quiet"].fill_null(0)).all()
+    assert checked["new_members"].sum() > 0 and checked["quiet_members"].sum() > 0
+    assert (kept.join(first.select("cluster_id", pl.col("since").alias("before")), on="cluster_id")
+            .filter(pl.col("since") > pl.col("before")).is_empty())  # a cluster's age never shrinks
+    report = runner.invoke(app, ["report", str(tmp_path / "out"), "-q", "--no-plots", "--static", "--no-events",
+                                 "--max-sections", "3"])
+    assert report.exit_code == 0, report.output
+    assert "found in 2 runs since" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
