@@ -109,8 +109,10 @@ def test_quiet_everywhere(events_file, tmp_path, world):
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (args, result.output)
         assert result.stdout == "" and result.stderr == "", args
-    labels = tmp_path / "sim" / "labels.parquet"
-    result = runner.invoke(app, ["evaluate", str(out), str(labels), "-q"])
+    sim_out = tmp_path / "sim-out"
+    result = runner.invoke(app, ["detect", str(tmp_path / "sim" / "events.parquet"), "--out", str(sim_out), "-q"])
+    assert result.exit_code == 0 and result.stdout == ""
+    result = runner.invoke(app, ["evaluate", str(sim_out), str(tmp_path / "sim" / "labels.parquet"), "-q"])
     assert result.exit_code == 0 and result.stdout == ""
 
 

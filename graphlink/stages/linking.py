@@ -243,7 +243,7 @@ def clique_support(partition: pl.DataFrame, memberships: pl.DataFrame, signals: 
         .agg(pl.col("kind").first(), pl.col("weight").first(), pl.col("damp").sum().alias("sd"),
              (pl.col("damp") ** 2).sum().alias("sd2"))
         .with_columns((pl.col("weight") * (pl.col("sd") ** 2 - pl.col("sd2")) / 2).alias("w"),
-                      pl.col("kind").replace_strict(strong, return_dtype=pl.Boolean).alias("strong"))
+                      pl.col("kind").is_in([k for k, is_strong in strong.items() if is_strong]).alias("strong"))
     )
     sizes = clustered.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     sums = values.group_by("cluster_id").agg(pl.col("w").filter("strong").sum().alias("strong"),
