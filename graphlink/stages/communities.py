@@ -90,8 +90,13 @@ def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
                        edges: pl.DataFrame | None = None) -> pl.DataFrame:
     """Run Leiden, prune each community's periphery and number the clusters.
 
-    Schema in the module docstring. ``edges`` (the frame the graph was built
-    from) enables pruning (see :func:`prune_periphery`).
+    Schema in the module docstring. ``edges`` is the frame the graph was
+    built from (read off the graph when not given). Leiden runs on each
+    connected component on its own, in canonical vertex order
+    (:func:`component_edges`, :func:`partition_component`): the partition is
+    then a function of each component alone, which is what lets the Spark
+    engine partition components on different machines and still give the
+    same result.
 
     Examples
     --------
@@ -101,10 +106,80 @@ def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
     [1, 1, 1, 2, 2]
     """
     config = config or CommunityConfig()
-    labels = leiden_membership(graph, config)
-    if edges is not None and config.core_strength > 0:
-        labels = prune_periphery(labels, edges, config.core_strength)
+    if edges is None:
+        edges = graph_edges(graph)
+    # Isolated accounts keep labels 0 .. n-1; each component's labels are shifted above all before.
+    labels = np.arange(graph.vcount(), dtype=np.int64)
+    offset = graph.vcount()
+    for vertices, local in component_edges(edges, graph.vcount()):
+        found = partition_component(local, len(vertices), config)
+        labels[vertices] = found + offset
+        offset += int(found.max()) + 1
     return number_clusters(labels, config.min_cluster_size)
+
+
+def graph_edges(graph: ig.Graph) -> pl.DataFrame:
+    """``source, target, weight`` of an igraph graph, ``source < target``, sorted."""
+    pairs = np.asarray(graph.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    lo, hi = pairs.min(axis=1), pairs.max(axis=1)
+    return pl.DataFrame({"source": lo.astype(np.uint32), "target": hi.astype(np.uint32),
+                         "weight": np.asarray(graph.es["weight"] if graph.ecount() else [], dtype=np.float64)}
+                        ).sort("source", "target")
+
+
+def component_edges(edges: pl.DataFrame, n_vertices: int) -> list[tuple[np.ndarray, pl.DataFrame]]:
+    """The connected components with at least one edge: ``(vertices, local edges)`` each.
+
+    ``vertices`` are the component's account indices in ascending order (the
+    canonical vertex order); ``local edges`` are ``source, target, weight``
+    with each vertex replaced by its position in ``vertices``, ``source <
+    target``, sorted. Every engine hands :func:`partition_component` exactly
+    these, so the partition does not depend on how the graph was split or
+    distributed.
+    """
+    if edges.is_empty():
+        return []
+    graph = ig.Graph(n=n_vertices, edges=list(zip(edges["source"].to_list(), edges["target"].to_list())))
+    component = np.asarray(graph.connected_components().membership, dtype=np.int64)
+    order = np.argsort(component, kind="stable")  # vertices by component, ascending within each
+    bounds = np.flatnonzero(np.r_[True, np.diff(component[order]) != 0, True])
+    edge_component = component[edges["source"].to_numpy()]
+    by_component = edges.with_columns(pl.Series("component", edge_component)).sort(
+        "component", "source", "target", maintain_order=True)
+    edge_bounds = np.searchsorted(by_component["component"].to_numpy(), component[order[bounds[:-1]]])
+    edge_bounds = np.r_[edge_bounds, by_component.height]
+    out = []
+    for i in range(len(bounds) - 1):
+        vertices = order[bounds[i]:bounds[i + 1]]
+        if len(vertices) < 2:
+            continue
+        part = by_component.slice(int(edge_bounds[i]), int(edge_bounds[i + 1] - edge_bounds[i]))
+        local = pl.DataFrame({
+            "source": np.searchsorted(vertices, part["source"].to_numpy()).astype(np.uint32),
+            "target": np.searchsorted(vertices, part["target"].to_numpy()).astype(np.uint32),
+            "weight": part["weight"]})
+        out.append((vertices, local))
+    return out
+
+
+def partition_component(edges: pl.DataFrame, n_vertices: int, config: CommunityConfig) -> np.ndarray:
+    """Leiden labels (then periphery pruning) of one connected component in canonical vertex order.
+
+    ``edges`` are local (``0 .. n_vertices - 1``, see :func:`component_edges`).
+    Leiden is reseeded with ``config.seed`` for every component, so a
+    component's partition depends on that component alone. Running CPM per
+    connected component finds the same kind of partition as on the whole
+    graph: CPM's quality is a sum over communities with no global term
+    (Traag, Van Dooren & Nesterov 2011), and no community of an optimum spans
+    two components (splitting it along the component gains ``resolution``
+    per separated pair). The exact labels of a whole-graph run differ only by
+    the random choices Leiden makes (Traag, Waltman & van Eck 2019).
+    """
+    graph = build_graph(edges, n_vertices)
+    labels = leiden_membership(graph, config)
+    if config.core_strength > 0:
+        labels = prune_periphery(labels, edges, config.core_strength)
+    return np.asarray(labels, dtype=np.int64)
 
 
 def prune_periphery(labels: np.ndarray, edges: pl.DataFrame, core_strength: float) -> np.ndarray:
