@@ -21,6 +21,7 @@ written by the same atomic writer.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -104,7 +105,11 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
         raise ConfigError("the Spark engine runs igraph's Leiden; backend = 'leidenalg' needs the polars engine")
     prev: PreviousRun | None = load_previous(previous, OUTPUT_FILES) if previous is not None else None
     session = get_session(spark, master)
-    scratch = Path(tempfile.mkdtemp(prefix="graphlink-spark-"))
+    # The prompt handover folder: local in local mode; on a cluster a folder both the executors
+    # and the driver's polars reach (GRAPHLINK_SPARK_SCRATCH, e.g. s3://bucket/tmp or a shared mount).
+    shared = os.environ.get("GRAPHLINK_SPARK_SCRATCH")
+    local = None if shared else tempfile.mkdtemp(prefix="graphlink-spark-")
+    scratch = f"{shared.rstrip('/')}/graphlink-{os.getpid()}-{time.time_ns()}" if shared else local
     try:
         return _run(session, str(events), accounts, config, progress, prev, scratch)
     except GraphlinkError:
@@ -117,11 +122,12 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
             raise InputError(f"Spark failed: {str(exc).splitlines()[0][:300]}", file=str(events)) from None
         raise
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if local:
+            shutil.rmtree(local, ignore_errors=True)
 
 
 def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progress: Progress | None,
-         prev: PreviousRun | None, scratch: Path) -> DetectResult:
+         prev: PreviousRun | None, scratch: str) -> DetectResult:
     from pyspark.sql import functions as F
 
     timings: dict[str, float] = {}

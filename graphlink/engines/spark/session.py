@@ -6,6 +6,7 @@ imported here, on first use, never by ``import graphlink``.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from graphlink.errors import ConfigError
@@ -51,7 +52,11 @@ def get_session(spark: Any = None, master: str | None = None) -> Any:
     builder = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true")
     builder = builder.config("spark.ui.showConsoleProgress", "false")
     if (master or "local[*]").startswith("local"):
+        # Local mode: one JVM holds driver and executors. Spark's 1 GiB default heap ran out on the
+        # fixture's plans; 4 GiB covers the 1M-event world. Set SPARK_DRIVER_MEMORY to change it.
         builder = builder.config("spark.sql.shuffle.partitions", "8")
+        builder = builder.config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
+        builder = builder.config("spark.sql.session.timeZone", "UTC")
     try:
         return builder.getOrCreate()
     except Exception as exc:  # the JVM failed to start: no Java, a bad master URL

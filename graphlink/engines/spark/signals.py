@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -132,7 +131,7 @@ def _encoded(frame: pl.DataFrame, index: pl.DataFrame, source: pl.LazyFrame, col
 
 
 def spark_signals(events: SparkEvents, indexed: Any, index: pl.DataFrame, config: SignalConfig,
-                  accounts: AccountsInfo | None, scratch: Path) -> SparkSignals:
+                  accounts: AccountsInfo | None, scratch: str) -> SparkSignals:
     """All account-value pairs (schema :data:`PAIR_DDL`) and the driver-side tables (see module docstring).
 
     ``indexed`` is the canonical events with ``account_idx`` in place of
@@ -175,10 +174,10 @@ def spark_signals(events: SparkEvents, indexed: Any, index: pl.DataFrame, config
             texts.append(values)
             lap(kind)
     if "prompt" in cols:
-        target = scratch / "prompts.parquet"
+        target = f"{scratch}/prompts.parquet"
         indexed.where(F.col("prompt").isNotNull()).select(
-            F.col("account_idx").cast("int"), "prompt").write.mode("overwrite").parquet(str(target))
-        source = pl.scan_parquet(str(target / "*.parquet")).with_columns(pl.col("account_idx").cast(pl.UInt32))
+            F.col("account_idx").cast("int"), "prompt").write.mode("overwrite").parquet(target)
+        source = pl.scan_parquet(f"{target}/*.parquet").with_columns(pl.col("account_idx").cast(pl.UInt32))
         frame = source.select("account_idx", hash_text("prompt", config.seed)).collect()
         enc = _encoded(frame, index, source, ("account_id", "prompt"), config.seed)
         pairs, values, s, account_stats = prompt_pairs(enc, config)
