@@ -77,10 +77,9 @@ def _local_partition(frame: Any, config: CommunityConfig) -> Any:
     source = frame["source"].to_numpy(np.int64)
     target = frame["target"].to_numpy(np.int64)
     vertices = np.unique(np.concatenate([source, target]))
-    local = pl.DataFrame({"source": np.searchsorted(vertices, source).astype(np.uint32),
-                          "target": np.searchsorted(vertices, target).astype(np.uint32),
-                          "weight": frame["weight"].to_numpy(np.float64)})
-    labels = partition_component(local, len(vertices), config)
+    labels = partition_component(np.searchsorted(vertices, source).astype(np.uint32),
+                                 np.searchsorted(vertices, target).astype(np.uint32),
+                                 frame["weight"].to_numpy(np.float64), len(vertices), config)
     component = int(frame["component"].iloc[0]) if len(frame) else 0
     return pd.DataFrame({"account_idx": vertices, "component": np.full(len(vertices), component, dtype=np.int64),
                          "label": labels.astype(np.int64)})
