@@ -127,3 +127,12 @@ def test_bad_input_is_one_line_and_exit_2(spark, tmp_path):
     assert result.exit_code == 2
     assert result.output.strip().startswith("error:") and result.output.strip().count("\n") == 0
     assert not (tmp_path / "o").exists()
+
+
+def test_spark_options_need_the_spark_engine(tmp_path):
+    result = CliRunner().invoke(app, ["detect", str(ROOT / "fixtures" / "events.parquet"), "--spark-master",
+                                      "local[2]", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--engine spark" in result.output
+    result = CliRunner().invoke(app, ["detect", str(ROOT / "fixtures" / "events.parquet"), "--engine", "dask",
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "polars, spark" in result.output

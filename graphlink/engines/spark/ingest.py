@@ -100,7 +100,8 @@ def _blank_to_null(column: str) -> Any:
     from pyspark.sql import functions as F
 
     text = F.col(column).cast("string")
-    return F.when(F.length(F.regexp_replace(text, _TRIM, "")) > 0, text).alias(column)
+    # A search for one non-space character, not a rewrite of the whole prompt.
+    return F.when(text.rlike(r"(?U)\S"), text).alias(column)
 
 
 def _epoch_micros(value: Any) -> Any:

@@ -153,7 +153,9 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
         acc = AccountsInfo(frame=accounts, path="<frame>", rows_read=accounts.height)
     index = account_index(sev, acc)
     ids = to_spark(spark, index.select("account_id", "account_idx"))
-    indexed = sev.frame.join(ids, on="account_id").drop("account_id").localCheckpoint()
+    # Not materialised: each extractor reads only its columns (Parquet column pruning), where a
+    # checkpoint would hold every column, prompt text included, in the executors' storage.
+    indexed = sev.frame.join(ids, on="account_id").drop("account_id")
     n_accounts = index.height
     done("ingest")
     stage("signals")

@@ -107,8 +107,9 @@ def _ips(events: Any, config: SignalConfig) -> tuple[list[Any], list[pl.DataFram
     valid = table.drop_nulls("version")
     parsed = to_spark(spark, valid.join(distinct, on="key").select(pl.col("value").alias("ip"), "addr_key", "net_key"))
     joined = per_ip.join(parsed, on="ip")
-    totals = per_ip.agg(F.sum("count").alias("n")).collect()[0]["n"] or 0
-    kept = joined.agg(F.sum("count").alias("n")).collect()[0]["n"] or 0
+    sums = per_ip.join(parsed.select("ip", F.lit(True).alias("valid")), on="ip", how="left").agg(
+        F.sum("count").alias("all"), F.sum(F.when(F.col("valid"), F.col("count"))).alias("kept")).collect()[0]
+    totals, kept = sums["all"] or 0, sums["kept"] or 0
     pairs, values, counts = [], [], []
     for kind, key in (("ip", "addr_key"), ("ip_net", "net_key")):
         per_value = joined.groupBy("account_idx", F.col(key).alias("value_key")).agg(F.sum("count").alias("count"))
