@@ -69,8 +69,10 @@ def to_spark(spark: Any, frame: pl.DataFrame, ddl: str | None = None) -> Any:
     casts = {name: pl.Int64 for name, dtype in frame.schema.items() if dtype in (pl.UInt64, pl.UInt32, pl.UInt8,
                                                                                   pl.UInt16, pl.Int32, pl.Int8)}
     frame = frame.with_columns(pl.col(n).cast(pl.Int64, wrap_numerical=True) for n in casts)
-    if frame.is_empty():
-        return spark.createDataFrame([], ddl) if ddl else spark.createDataFrame(frame.to_pandas())
+    if frame.is_empty():  # pandas cannot tell an empty frame's types: say them
+        types = {pl.Int64: "long", pl.Float64: "double", pl.Boolean: "boolean"}
+        ddl = ddl or ", ".join(f"`{n}` {types.get(t, 'string')}" for n, t in frame.schema.items())
+        return spark.createDataFrame([], ddl)
     made = spark.createDataFrame(frame.to_arrow()) if ddl is None else spark.createDataFrame(frame.to_pandas(), ddl)
     # Materialised once: a local relation reused by several joins is otherwise copied into
     # every branch of the plan (the optimiser's time grew 20x on the fixture).
