@@ -70,7 +70,8 @@ def xxhash64_arrays(*values: np.ndarray | int) -> np.ndarray:
     """
     arrays = [np.asarray([v & _MASK], dtype=np.uint64) if isinstance(v, int)
               else np.asarray(v).astype(np.int64, copy=False).view(np.uint64) for v in values]
-    n = max(len(a) for a in arrays)
+    columns = [a for a, v in zip(arrays, values) if not isinstance(v, int)]
+    n = len(columns[0]) if columns else 1  # literals broadcast to the columns' length (0 included)
     h = np.full(n, SPARK_SEED, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for a in arrays:
