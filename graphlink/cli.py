@@ -94,7 +94,7 @@ _DEFAULTS = PipelineConfig()
 @app.command()
 @cli_errors
 def detect(
-    events: Annotated[Path, typer.Argument(metavar="EVENTS", show_default=False,
+    events: Annotated[str, typer.Argument(metavar="EVENTS", show_default=False,
                                            help="Events file: Parquet, CSV/TSV or NDJSON (chosen by extension); - reads standard input "
                                                 "(CSV unless --format says otherwise).")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", show_default=False,
@@ -117,6 +117,8 @@ def detect(
     threshold: Annotated[Optional[float], typer.Option(metavar="SCORE", show_default=False, help=f"Flag clusters of at least min_flag_size accounts scoring at least this (0..1). [default: {_DEFAULTS.scoring.flag_threshold}]")] = None,
     top: Annotated[int, typer.Option(metavar="N", help="Clusters shown in the summary table.")] = 10,
     previous: Annotated[Optional[Path], typer.Option("--previous", metavar="DIR", show_default=False, help="A previous output folder: rings keep its cluster ids (matched by member overlap); new and vanished clusters are reported.")] = None,
+    engine: Annotated[str, typer.Option(metavar="polars|spark", help="Where the stages run: polars on this machine, or Apache Spark (pip install 'graphlink[spark]'; EVENTS may then be any path, URI or table name Spark reads).")] = "polars",
+    spark_master: Annotated[Optional[str], typer.Option("--spark-master", metavar="URL", show_default=False, help="Spark master for --engine spark, e.g. local[4], spark://host:7077, yarn [default: the active session, else local[*]].")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on standard output (counts, warnings, top clusters).")] = False,
     quiet: QuietJsonOpt = False,
 ) -> None:
@@ -130,7 +132,7 @@ def detect(
     error on a terminal; the summary to standard output (tab-separated rows
     when it is not a terminal).
     """
-    from graphlink.pipeline import run_detect
+    from graphlink.engines import run_engine
     from graphlink.store.outputs import carried_over, check_out_dir, write_outputs
     from graphlink.store.spool import stdin_file
 
@@ -139,11 +141,11 @@ def detect(
                            flag_threshold=threshold, timestamp_format=timestamp_format, separator=separator)
     check_out_dir(out_dir)  # refuse a foreign folder before any work
 
-    def run(path: Path):
+    def run(path: Path | str):
         if quiet or not err.is_terminal:
-            return run_detect(path, accounts, config, progress=None, previous=previous)
+            return run_engine(engine, path, accounts, config, None, previous, master=spark_master)
         with StageProgress(err) as progress:
-            return run_detect(path, accounts, config, progress=progress, previous=previous)
+            return run_engine(engine, path, accounts, config, progress, previous, master=spark_master)
 
     if str(events) == "-":
         with stdin_file(config.ingest.format) as spooled:
@@ -152,8 +154,8 @@ def detect(
             except GraphlinkError as exc:
                 raise GraphlinkError(str(exc).replace(str(spooled), "<stdin>")) from None
             result.run["inputs"]["events"]["path"] = "<stdin>"
-    else:
-        result = run(events)
+    else:  # Spark reads URIs and table names as given
+        result = run(events if engine == "spark" else Path(events))
     kept = carried_over(out_dir)
     write_outputs(result, out_dir)
     run = result.run

@@ -76,3 +76,40 @@ def test_number_clusters_ignores_label_values_and_drops_small():
 def test_graph_without_edges_has_no_clusters():
     empty = pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
     assert detect_communities(build_graph(empty, 4))["cluster_id"].is_null().all()
+
+
+def test_numpy_pruning_matches_the_frame_version():
+    from graphlink.stages.communities import prune_arrays, prune_periphery
+
+    rng = np.random.default_rng(5)
+    edges, n = planted_cliques([12, 9, 7], 25, seed=5)
+    edges = edges.with_columns(pl.Series("weight", rng.uniform(0.05, 3.0, edges.height)))
+    pendants = pl.DataFrame({"source": [0, 12, 21], "target": [n, n + 1, n + 2], "weight": [0.05, 0.3, 0.01]},
+                            schema=edges.schema)
+    edges = pl.concat([edges, pendants]).sort("source", "target")
+    labels = np.r_[np.repeat(np.arange(3), [12, 9, 7]), [0, 1, 2]]
+    arrays = prune_arrays(labels, edges["source"].to_numpy(), edges["target"].to_numpy(),
+                          edges["weight"].to_numpy(), 0.3)
+    frame = prune_periphery(labels, edges, 0.3)
+    assert number_clusters(arrays).equals(number_clusters(frame))
+    assert (arrays != labels).any()  # something was pruned: the comparison has teeth
+
+
+def test_a_components_partition_does_not_depend_on_the_rest_of_the_graph():
+    # What lets the Spark engine partition components on different machines.
+    edges, n = planted_cliques([10, 8, 6], 12, seed=6)
+    alone = detect_communities(build_graph(edges, n), CommunityConfig(seed=1), edges)
+    other = pl.DataFrame({"source": [n, n, n + 1], "target": [n + 1, n + 2, n + 2], "weight": [2.0, 2.0, 2.0]},
+                         schema=edges.schema)
+    both = pl.concat([edges, other])
+    together = detect_communities(build_graph(both, n + 3), CommunityConfig(seed=1), both)
+    first = together.filter(pl.col("account_idx") < n)
+    assert first.select(pl.col("cluster_id").rank("dense")).equals(alone.select(pl.col("cluster_id").rank("dense")))
+
+
+@pytest.mark.parametrize("weight, together", [(0.5, True), (0.1, False)])
+def test_a_lone_pair_is_one_cluster_exactly_when_its_weight_beats_the_resolution(weight, together):
+    edges = pl.DataFrame({"source": [0], "target": [1], "weight": [weight]},
+                         schema={"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
+    found = detect_communities(build_graph(edges, 2), CommunityConfig(resolution=0.2), edges)
+    assert found["cluster_id"].is_not_null().all() == together

@@ -206,7 +206,7 @@ def test_signal_numbering_falls_back_when_packed_hashes_collide(monkeypatch):
                           schema_overrides={"value_key": pl.UInt64})
     fast = graph.project(pairs, 4, values=values)
     # The identity "hash" keeps only the top bits the packing uses: c1 and c2 collide there.
-    monkeypatch.setattr(graph, "_SIGNAL_HASH", pl.col("value_key"))
+    monkeypatch.setattr(graph, "signal_hash", lambda kinds: pl.col("value_key"))
     slow = graph.project(pairs, 4, values=values)
     assert sorted(slow.signals.select("value", "df").rows()) == [("c1", 2), ("c2", 2)]
     assert slow.edges.select("source", "target").rows() == fast.edges.select("source", "target").rows() == [

@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # Make the optional packages unimportable, then run the CLI in this interpreter.
-BLOCK = ("import sys; sys.modules['pyarrow'] = None; sys.modules['leidenalg'] = None; "
+BLOCK = ("import sys; sys.modules['pyarrow'] = None; sys.modules['leidenalg'] = None; sys.modules['pyspark'] = None; "
          "from graphlink.cli import app; sys.argv = ['graphlink', *sys.argv[1:]]; app()")
 
 
@@ -22,11 +22,12 @@ def _cli(*args, cwd=ROOT):
 def test_optional_parts_are_extras():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     core = " ".join(project["dependencies"])
-    assert "pyarrow" not in core and "leidenalg" not in core
+    assert "pyarrow" not in core and "leidenalg" not in core and "pyspark" not in core
     extras = project["optional-dependencies"]
     assert any(d.startswith("pyarrow") for d in extras["simulate"])
     assert any(d.startswith("leidenalg") for d in extras["leidenalg"])
-    assert {"pyarrow", "leidenalg"} <= {d.split(">")[0].split("=")[0] for d in extras["test"]}
+    assert {"pyarrow", "leidenalg", "pyspark"} <= {d.split(">")[0].split("=")[0] for d in extras["test"]}
+    assert any(d.startswith("pyspark") for d in extras["spark"])
 
 
 def test_detect_report_export_without_pyarrow_or_leidenalg(tmp_path):
@@ -51,3 +52,6 @@ def test_missing_extras_say_which_to_install(tmp_path):
     proc = _cli("detect", ROOT / "fixtures" / "events.parquet", "--config", config, "--out", tmp_path / "o")
     assert proc.returncode == 2 and "pip install 'graphlink[leidenalg]'" in proc.stderr
     assert proc.stderr.count("\n") == 1
+    proc = _cli("detect", ROOT / "fixtures" / "events.parquet", "--engine", "spark", "--out", tmp_path / "s")
+    assert proc.returncode == 2 and "pip install 'graphlink[spark]'" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and not (tmp_path / "s").exists()

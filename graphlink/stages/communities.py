@@ -90,8 +90,13 @@ def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
                        edges: pl.DataFrame | None = None) -> pl.DataFrame:
     """Run Leiden, prune each community's periphery and number the clusters.
 
-    Schema in the module docstring. ``edges`` (the frame the graph was built
-    from) enables pruning (see :func:`prune_periphery`).
+    Schema in the module docstring. ``edges`` is the frame the graph was
+    built from (read off the graph when not given). Leiden runs on each
+    connected component on its own, in canonical vertex order
+    (:func:`component_edges`, :func:`partition_component`): the partition is
+    then a function of each component alone, which is what lets the Spark
+    engine partition components on different machines and still give the
+    same result.
 
     Examples
     --------
@@ -101,10 +106,114 @@ def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
     [1, 1, 1, 2, 2]
     """
     config = config or CommunityConfig()
-    labels = leiden_membership(graph, config)
-    if edges is not None and config.core_strength > 0:
-        labels = prune_periphery(labels, edges, config.core_strength)
+    if edges is None:
+        edges = graph_edges(graph)
+    # Isolated accounts keep labels 0 .. n-1; each component's labels are shifted above all before.
+    labels = np.arange(graph.vcount(), dtype=np.int64)
+    offset = graph.vcount()
+    for vertices, source, target, weight in component_edges(edges, graph.vcount()):
+        found = partition_component(source, target, weight, len(vertices), config)
+        labels[vertices] = found + offset
+        offset += int(found.max()) + 1
     return number_clusters(labels, config.min_cluster_size)
+
+
+def graph_edges(graph: ig.Graph) -> pl.DataFrame:
+    """``source, target, weight`` of an igraph graph, ``source < target``, sorted."""
+    pairs = np.asarray(graph.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    lo, hi = pairs.min(axis=1), pairs.max(axis=1)
+    return pl.DataFrame({"source": lo.astype(np.uint32), "target": hi.astype(np.uint32),
+                         "weight": np.asarray(graph.es["weight"] if graph.ecount() else [], dtype=np.float64)}
+                        ).sort("source", "target")
+
+
+def component_edges(edges: pl.DataFrame, n_vertices: int) -> list[tuple[np.ndarray, ...]]:
+    """The connected components with at least one edge: ``(vertices, source, target, weight)`` each.
+
+    ``vertices`` are the component's account indices in ascending order (the
+    canonical vertex order); ``source``, ``target`` (``uint32``) and
+    ``weight`` (``float64``) its edges with each vertex replaced by its
+    position in ``vertices``, ``source < target``, sorted. Every engine hands
+    :func:`partition_component` exactly these, so the partition does not
+    depend on how the graph was split or distributed.
+    """
+    if edges.is_empty():
+        return []
+    graph = ig.Graph(n=n_vertices, edges=list(zip(edges["source"].to_list(), edges["target"].to_list())))
+    component = np.asarray(graph.connected_components().membership, dtype=np.int64)
+    order = np.argsort(component, kind="stable")  # vertices by component, ascending within each
+    bounds = np.flatnonzero(np.r_[True, np.diff(component[order]) != 0, True])
+    source, target = edges["source"].to_numpy(), edges["target"].to_numpy()
+    edge_order = np.argsort(component[source], kind="stable")  # edges stay sorted within a component
+    source, target, weight = source[edge_order], target[edge_order], edges["weight"].to_numpy()[edge_order]
+    edge_bounds = np.r_[np.searchsorted(component[source], component[order[bounds[:-1]]]), len(source)]
+    out = []
+    for i in range(len(bounds) - 1):
+        vertices = order[bounds[i]:bounds[i + 1]]
+        if len(vertices) < 2:
+            continue
+        cut = slice(int(edge_bounds[i]), int(edge_bounds[i + 1]))
+        out.append((vertices, np.searchsorted(vertices, source[cut]).astype(np.uint32),
+                    np.searchsorted(vertices, target[cut]).astype(np.uint32), weight[cut]))
+    return out
+
+
+def partition_component(source: np.ndarray, target: np.ndarray, weight: np.ndarray, n_vertices: int,
+                        config: CommunityConfig) -> np.ndarray:
+    """Leiden labels (then periphery pruning) of one connected component in canonical vertex order.
+
+    ``source``, ``target`` are local vertex numbers (``0 .. n_vertices - 1``,
+    sorted, see :func:`component_edges`), ``weight`` the edge weights.
+    Leiden is reseeded with ``config.seed`` for every component, so a
+    component's partition depends on that component alone. Running CPM per
+    connected component finds the same kind of partition as on the whole
+    graph: CPM's quality is a sum over communities with no global term
+    (Traag, Van Dooren & Nesterov 2011), and no community of an optimum spans
+    two components (splitting it along the component gains ``resolution``
+    per separated pair). The exact labels of a whole-graph run differ only by
+    the random choices Leiden makes (Traag, Waltman & van Eck 2019).
+
+    A two-account component under CPM is solved in closed form: together
+    gains ``weight - resolution``, so the pair is one community exactly when
+    its weight exceeds the resolution (what Leiden returns, without building a
+    graph for each of the many such components); a tie goes to Leiden.
+    """
+    if n_vertices == 2 and config.objective == "CPM" and len(weight) == 1 and weight[0] != config.resolution:
+        return np.array([0, 0] if weight[0] > config.resolution else [0, 1], dtype=np.int64)
+    graph = ig.Graph(n=n_vertices, edges=list(zip(source.tolist(), target.tolist())))
+    graph.es["weight"] = weight.tolist()
+    labels = np.asarray(leiden_membership(graph, config), dtype=np.int64)
+    if config.core_strength > 0 and n_vertices > 2:
+        labels = prune_arrays(labels, source, target, weight, config.core_strength)
+    return labels
+
+
+def prune_arrays(labels: np.ndarray, source: np.ndarray, target: np.ndarray, weight: np.ndarray,
+                 core_strength: float) -> np.ndarray:
+    """:func:`prune_periphery` on numpy edge arrays (one component's; no frame per component).
+
+    Examples
+    --------
+    >>> prune_arrays(np.array([0, 0, 0, 0]), np.array([0, 0, 1, 2]), np.array([1, 2, 2, 3]),
+    ...              np.array([5.0, 5.0, 5.0, 0.1]), 0.1).tolist()
+    [0, 0, 0, 4]
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    n = len(labels)
+    same = labels[source] == labels[target]
+    strength = (np.bincount(source[same], weight[same], minlength=n)
+                + np.bincount(target[same], weight[same], minlength=n))
+    _, group = np.unique(labels, return_inverse=True)
+    order = np.lexsort((strength, group))
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    sizes = np.diff(np.r_[starts, n])
+    low = strength[order[starts + (sizes - 1) // 2]]
+    high = strength[order[starts + sizes // 2]]
+    median = (low + high) / 2
+    weak = np.flatnonzero(strength < core_strength * median[group])
+    pruned = labels.copy()
+    pruned[weak] = labels.max(initial=-1) + 1 + weak
+    return pruned
 
 
 def prune_periphery(labels: np.ndarray, edges: pl.DataFrame, core_strength: float) -> np.ndarray:

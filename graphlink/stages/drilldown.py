@@ -115,7 +115,11 @@ def account_activity(events: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFra
         .collect()
     )
     # Sort-based counting on one packed (account, hour since epoch) key; hour of day and day follow from it.
-    counted = count_by_account(timed, "hours")
+    return activity_from_counts(count_by_account(timed, "hours"))
+
+
+def activity_from_counts(counted: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, hour, day, events`` from ``account_idx, key`` (hours since the epoch), ``count``."""
     return counted.select(
         "account_idx", (pl.col("key") % 24).cast(pl.Int8).alias("hour"),
         (pl.col("key") // 24).cast(pl.Int32).cast(pl.Date).alias("day"), pl.col("count").cast(pl.Int64).alias("events"))

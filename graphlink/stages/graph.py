@@ -59,6 +59,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import GraphConfig
+from graphlink.stages.portable import signal_hash
 from graphlink.stages.linking import apply_pair_budget, generators, link, planned_pairs, with_projection
 
 EDGE_SCHEMA = pl.Schema({"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
@@ -76,7 +77,6 @@ class Projection:
     warnings: list[str] = field(default_factory=list)
 
 
-_SIGNAL_HASH = pl.struct("kind", "value_key").hash(0x5EED)
 
 
 def _number(pairs: pl.DataFrame, values: pl.DataFrame, n_accounts: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -85,7 +85,7 @@ def _number(pairs: pl.DataFrame, values: pl.DataFrame, n_accounts: int) -> tuple
     ``memberships`` is ``account_idx, signal_idx, count`` sorted by (signal,
     account); ``signals`` is ``signal_idx, kind, value_key, value, df``.
     Signals are numbered in the order of a fixed 64-bit hash of (kind,
-    value_key), so numbering does not depend on input order; two distinct
+    value_key) (:func:`graphlink.stages.portable.signal_hash`, the same in every engine), so numbering does not depend on input order; two distinct
     values would share an id only on a hash collision, about 1 in 10^5 runs at
     ten million distinct values.
 
@@ -95,12 +95,13 @@ def _number(pairs: pl.DataFrame, values: pl.DataFrame, n_accounts: int) -> tuple
     in ~3 s, against ~8 s sorting on two columns with every column carried.
     """
     bits = max(1, (max(n_accounts, 1) - 1).bit_length())
+    hashed = signal_hash(sorted(set(values["kind"].unique().to_list()) | set(pairs["kind"].unique().to_list())))
     top = pl.col("signal_hash") // 2**bits
-    table = values.select("kind", "value_key", "value", _SIGNAL_HASH.alias("signal_hash")).with_columns(
+    table = values.select("kind", "value_key", "value", hashed.alias("signal_hash")).with_columns(
         top.alias("top"))
     if table["top"].n_unique() == table.height:
         rows = (
-            pairs.select((_SIGNAL_HASH // 2**bits * 2**bits + pl.col("account_idx")).alias("__packed"), "count")
+            pairs.select((hashed // 2**bits * 2**bits + pl.col("account_idx")).alias("__packed"), "count")
             .sort("__packed")
             .with_columns((pl.col("__packed") // 2**bits).alias("top"))
         )
@@ -114,7 +115,7 @@ def _number(pairs: pl.DataFrame, values: pl.DataFrame, n_accounts: int) -> tuple
             return memberships, signals.select("signal_idx", "kind", "value_key", "value", "df")
     # Two values agree on the packed bits (or a pair's value has no text): number exactly.
     rows = (
-        pairs.select("account_idx", "kind", "value_key", "count", _SIGNAL_HASH.alias("signal_hash"))
+        pairs.select("account_idx", "kind", "value_key", "count", hashed.alias("signal_hash"))
         .sort("signal_hash", "account_idx")
         .with_columns(pl.col("signal_hash").rle_id().cast(pl.UInt32).alias("signal_idx"))
     )
@@ -128,6 +129,40 @@ def _number(pairs: pl.DataFrame, values: pl.DataFrame, n_accounts: int) -> tuple
     )
     return rows.select("account_idx", "signal_idx", "count"), signals.select(
         "signal_idx", "kind", "value_key", "value", "df")
+
+
+def kind_specs(kinds: list[str], config: GraphConfig) -> pl.DataFrame:
+    """``kind, kind_code, kind_weight, cap, strong`` of the given (sorted) kinds; ``kind_code`` is the position."""
+    return pl.DataFrame(
+        {
+            "kind": kinds,
+            "kind_code": list(range(len(kinds))),
+            "kind_weight": [config.spec(k).weight for k in kinds],
+            "cap": [config.spec(k).max_accounts or 2**62 for k in kinds],
+            "strong": [config.spec(k).strong for k in kinds],
+        },
+        schema={"kind": pl.String, "kind_code": pl.UInt64, "kind_weight": pl.Float64, "cap": pl.Int64,
+                "strong": pl.Boolean},
+    )
+
+
+def rate(frame: pl.DataFrame, config: GraphConfig) -> pl.DataFrame:
+    """``frame`` (``df, kind_weight, cap``) plus ``linked`` and the per-pair ``weight`` of each value.
+
+    Per-pair weight of a value: 1 when two accounts share it, falling with
+    popularity as (2 / df) ** exponent (see GraphConfig.rarity_exponent).
+    A function of ``(kind, df)`` alone: the Spark engine applies it to the
+    distinct ``(kind, df)`` combinations and joins the result back.
+    """
+    rarity = (2.0 / pl.col("df").cast(pl.Float64)).pow(config.rarity_exponent)
+    linked = (pl.col("df") >= 2) & (pl.col("df") <= pl.col("cap")) & (pl.col("kind_weight") > 0)
+    return frame.with_columns(linked.alias("linked")).with_columns(
+        pl.when("linked").then(pl.col("kind_weight") * rarity).otherwise(0.0).alias("weight"))
+
+
+def damping(median: pl.Expr, config: GraphConfig) -> pl.Expr:
+    """Rotation damping of an account holding ``n_values`` values of a kind whose median account holds ``median``."""
+    return (median / pl.col("n_values")).clip(upper_bound=1.0).pow(config.damping)
 
 
 def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
@@ -160,28 +195,9 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
             pl.col("value_key").cast(pl.String).alias("value"))
     count = pl.col("count") if "count" in pairs.columns else pl.lit(1, pl.UInt32).alias("count")
     numbered, signals = _number(pairs.select("account_idx", "kind", "value_key", count), values, n_accounts)
-    kinds = signals["kind"].unique().sort().to_list()
-    big = 2**62
-    spec = pl.DataFrame(
-        {
-            "kind": kinds,
-            "kind_code": list(range(len(kinds))),
-            "kind_weight": [config.spec(k).weight for k in kinds],
-            "cap": [config.spec(k).max_accounts or big for k in kinds],
-            "strong": [config.spec(k).strong for k in kinds],
-        },
-        schema={"kind": pl.String, "kind_code": pl.UInt64, "kind_weight": pl.Float64, "cap": pl.Int64, "strong": pl.Boolean},
-    )
-    # Per-pair weight of a value: 1 when two accounts share it, falling with
-    # popularity as (2 / df) ** exponent (see GraphConfig.rarity_exponent).
-    rarity = (2.0 / pl.col("df").cast(pl.Float64)).pow(config.rarity_exponent)
-    linked = (pl.col("df") >= 2) & (pl.col("df") <= pl.col("cap")) & (pl.col("kind_weight") > 0)
-    signals = (
-        signals.join(spec, on="kind", how="left", maintain_order="left")
-        .with_columns(linked.alias("linked"))
-        .with_columns(pl.when("linked").then(pl.col("kind_weight") * rarity).otherwise(0.0).alias("weight"))
-        .select("signal_idx", "kind", "value", "df", "weight", "linked", "strong", "cap")
-    )
+    spec = kind_specs(signals["kind"].unique().sort().to_list(), config)
+    signals = rate(signals.join(spec, on="kind", how="left", maintain_order="left"), config).select(
+        "signal_idx", "kind", "value", "df", "weight", "linked", "strong", "cap")
     # Rotation damping: an account holding n values of a kind, against the median
     # account's r, weighs sqrt(min(1, r / n)) on each of them (see module docstring).
     # Each (account, kind) is a slot of a dense array: memberships read their damping
@@ -203,8 +219,7 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
     if counted is not None:
         per_account = pl.concat([per_account, counted])
     per_account = per_account.with_columns(
-        (pl.col("n_values").median().over(pl.col("slot") % n_kinds) / pl.col("n_values"))
-        .clip(upper_bound=1.0).pow(config.damping).alias("damp"))
+        damping(pl.col("n_values").median().over(pl.col("slot") % n_kinds), config).alias("damp"))
     dense = np.ones(max(n_accounts, int(numbered["account_idx"].max() or 0) + 1) * n_kinds)
     dense[per_account["slot"].to_numpy()] = per_account["damp"].to_numpy()
     # A polars gather: numpy's fancy indexing took 1.4 s for 38M memberships, this 0.4 s.

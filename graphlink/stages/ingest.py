@@ -318,7 +318,15 @@ def index_accounts(events: pl.LazyFrame | pl.DataFrame, has_ts: bool, accounts: 
     aggs = [pl.len().cast(pl.Int64).alias("events")]
     if has_ts:
         aggs += [pl.col("timestamp").min().alias("first_seen"), pl.col("timestamp").max().alias("last_seen")]
-    per_account = events.lazy().group_by("account_id").agg(aggs).collect()
+    return finish_index(events.lazy().group_by("account_id").agg(aggs).collect(), has_ts, accounts)
+
+
+def finish_index(per_account: pl.DataFrame, has_ts: bool, accounts: AccountsInfo | None = None) -> pl.DataFrame:
+    """The account index from one row per account with events (``account_id, events[, first_seen,
+    last_seen]``): accounts-file rows joined, sorted by ``account_id`` (byte order), numbered.
+
+    Shared by :func:`index_accounts` and the Spark engine, which aggregates the events itself.
+    """
     if not has_ts:
         per_account = per_account.with_columns(
             pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("first_seen"),

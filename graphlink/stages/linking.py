@@ -13,8 +13,35 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import GraphConfig
+from graphlink.stages.encode import position_in_run
+from graphlink.stages.portable import signed, xxhash64
 
-__all__ = ["apply_pair_budget", "clique_support", "generators", "link", "planned_pair_count", "planned_pairs", "with_projection"]
+__all__ = ["apply_pair_budget", "clique_support", "generators", "link", "planned_pair_count", "planned_pairs", "with_projection",
+           "cycle_order", "WEIGHT_SCALE", "quantised", "combine_weights"]
+
+#: Pair weights are summed as integers in units of ``1 / WEIGHT_SCALE`` (2**-32, ~2e-10):
+#: integer sums do not depend on the order of summation, so every engine (and any
+#: partitioning of the work) gets the same edge weights bit for bit.
+WEIGHT_SCALE = 2**32
+
+
+def cycle_order(seed: int, generator: int) -> pl.Expr:
+    """Position key of an account on a value's ``generator``-th cycle: ``xxhash64(seed, generator,
+    signal_idx, account_idx)`` read as a signed 64-bit integer (:mod:`graphlink.stages.portable`).
+
+    Accounts of a value are ordered by this key, ties by ``account_idx``.
+    """
+    return signed(xxhash64(seed, generator, pl.col("signal_idx"), pl.col("account_idx"))).alias("order")
+
+
+def quantised(weight: pl.Expr) -> pl.Expr:
+    """A contribution's weight as an integer count of ``1 / WEIGHT_SCALE`` (floor; exact in any engine)."""
+    return (weight * float(WEIGHT_SCALE)).floor().cast(pl.Int64)
+
+
+def combine_weights(strong: pl.Expr, weak: pl.Expr) -> pl.Expr:
+    """A pair's weight from its strong and weak integer sums: strong plus at most as much again from weak."""
+    return (strong + pl.min_horizontal(weak.fill_null(0), strong)).cast(pl.Float64) / float(WEIGHT_SCALE)
 
 
 def generators(members: pl.DataFrame, config: GraphConfig) -> pl.DataFrame:
@@ -165,8 +192,8 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
         for j in range(1, int(large["generators"].max()) + 1):
             cycle = (
                 large.filter(pl.col("generators") >= j)
-                .with_columns(pl.struct("account_idx", "signal_idx").hash(seed + 7919 * j).alias("order"))
-                .with_columns((pl.col("order").rank("ordinal").over("signal_idx") - 1).cast(pl.Int64).alias("pos"))
+                .sort("signal_idx", cycle_order(seed, j), "account_idx")
+                .with_columns(position_in_run(pl.col("signal_idx") != pl.col("signal_idx").shift(1)).alias("pos"))
             )
             nxt = cycle.select("signal_idx", ((pl.col("pos") + 1) % pl.col("df").cast(pl.Int64)).alias("pos"),
                                pl.col("account_idx").alias("other"), pl.col("damp").alias("damp_other"))
@@ -185,7 +212,7 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
     # being grouped (1M-event world: 5 s -> 0.5 s).
     candidates = pl.concat(parts).select(
         (pl.col("source").cast(pl.UInt64) * 2**32 + pl.col("target").cast(pl.UInt64)).alias("key"),
-        "weight", "strong")
+        quantised(pl.col("weight")).alias("weight"), "strong")
     strong = candidates.filter("strong").group_by("key").agg(pl.col("weight").sum().alias("strong_weight"))
     weak = (
         candidates.filter(~pl.col("strong")).join(strong.select("key"), on="key", how="semi")
@@ -194,8 +221,7 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
     edges = (
         strong.join(weak, on="key", how="left")
         .filter(pl.col("strong_weight") > 0)
-        .with_columns((pl.col("strong_weight") + pl.min_horizontal(pl.col("weak_weight").fill_null(0.0),
-                                                                   "strong_weight")).alias("weight"))
+        .with_columns(combine_weights(pl.col("strong_weight"), pl.col("weak_weight")).alias("weight"))
         .filter(pl.col("weight") >= config.min_edge_weight)
         .sort("key")
         .select((pl.col("key") // 2**32).cast(pl.UInt32).alias("source"),

@@ -41,7 +41,8 @@ import polars as pl
 from graphlink.config import PipelineConfig, build_config
 from graphlink.contract import MEMBERSHIPS_FILE, RUN_FILE
 from graphlink.errors import ConfigError, GraphlinkError, InputError
-from graphlink.pipeline import DetectResult, run_detect
+from graphlink.engines import run_engine
+from graphlink.pipeline import DetectResult
 from graphlink.stages.ingest import scan_events
 from graphlink.store.folder import Outputs
 from graphlink.store.outputs import load_outputs, write_outputs
@@ -270,7 +271,8 @@ class Result:
 
 
 def detect(events: Source, accounts: str | Path | pl.DataFrame | pl.LazyFrame | None = None, *,
-           config: PipelineConfig | None = None, **overrides: Any) -> Result:
+           config: PipelineConfig | None = None, engine: str = "polars", spark: Any = None,
+           **overrides: Any) -> Result:
     """Run detection on an API log and return a :class:`Result`.
 
     Parameters
@@ -282,6 +284,13 @@ def detect(events: Source, accounts: str | Path | pl.DataFrame | pl.LazyFrame | 
         ``account_id, created_at, email_domain`` (or ``email``).
     config : PipelineConfig, optional
         Base configuration (defaults when omitted).
+    engine : {"polars", "spark"}
+        ``"spark"`` runs the heavy stages on Apache Spark
+        (:mod:`graphlink.engines.spark`; ``pip install 'graphlink[spark]'``):
+        ``events`` is then a path, URI or table name Spark reads. Both engines
+        give the same outputs.
+    spark : SparkSession, optional
+        The session of ``engine="spark"`` (default: the active one, else a local one).
     **overrides
         Flat stage settings applied on top of ``config``: ``seed=7`` (Leiden),
         ``resolution=1.2``, ``ngram=4``, ``flag_threshold=0.6``,
@@ -308,17 +317,19 @@ def detect(events: Source, accounts: str | Path | pl.DataFrame | pl.LazyFrame | 
     ([3], 3)
     """
     config = build_config(config, **overrides)
-    if isinstance(events, (str, Path)):
+    if engine == "spark" and isinstance(events, str) and not Path(events).expanduser().exists():
+        source: Source = events  # a URI or a table name: Spark resolves it
+    elif isinstance(events, (str, Path)):
         # An absolute path in run.json lets load() find the events from any working directory.
         events = Path(events).expanduser().absolute()
-        source: Source = events
+        source = events
     else:
         if not isinstance(events, (pl.DataFrame, pl.LazyFrame)):
             raise InputError(f"events must be a path or a polars DataFrame/LazyFrame, not {type(events).__name__}")
         source = events
     if isinstance(accounts, pl.LazyFrame):
         accounts = accounts.collect()
-    raw = run_detect(events, accounts, config)
+    raw = run_engine(engine, events, accounts, config, spark=spark)
     return Result(raw, config=config, events_source=source)
 
 

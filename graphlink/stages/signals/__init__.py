@@ -46,7 +46,7 @@ __all__ = [
     "SignalSet", "extract_signals", "categorical_signals", "ip_signals", "prompt_signals",
     "timing_signals", "account_signals", "normalise_prompt", "shingle_texts", "parse_ips",
     "load_asn_table", "PAIR_SCHEMA", "VALUE_SCHEMA", "categorical_pairs", "ip_pairs", "prompt_pairs",
-    "timing_pairs",
+    "timing_pairs", "text_ranks",
 ]
 
 
@@ -78,9 +78,20 @@ def categorical_pairs(enc: EncodedEvents, column: str, kind: str | None = None,
     kind = kind or column
     # Identifiers repeat within an account: few (account, value) groups, so hash grouping.
     counted = count_by_account(enc.frame, column, enc.index.height, strategy="hash")
-    pairs = counted.select("account_idx", pl.lit(kind).alias("kind"), pl.col("key").alias("value_key"), "count")
-    values = enc.dictionary(column).select(pl.lit(kind).alias("kind"), pl.col("key").alias("value_key"), "value")
+    # The value's key is its rank among the column's distinct values (byte order): the
+    # same in every engine, where the encoding hash is polars' own.
+    ranked = text_ranks(enc.dictionary(column))
+    pairs = counted.join(ranked.select("key", "value_key"), on="key").select(
+        "account_idx", pl.lit(kind).alias("kind"), "value_key", "count")
+    values = ranked.select(pl.lit(kind).alias("kind"), "value_key", "value")
     return pairs, values
+
+
+def text_ranks(dictionary: pl.DataFrame) -> pl.DataFrame:
+    """``key, value, value_key``: each distinct text's 0-based rank in byte order (``UInt64``), the
+    portable key of categorical values (:mod:`graphlink.stages.portable`)."""
+    return dictionary.sort("value").with_row_index("value_key").select(
+        "key", "value", pl.col("value_key").cast(pl.UInt64))
 
 
 def categorical_signals(events: pl.LazyFrame, column: str, kind: str | None = None) -> pl.DataFrame:
@@ -111,7 +122,9 @@ def account_signals(accounts: pl.DataFrame, index: pl.DataFrame, creation_bucket
             "account_id", pl.lit("email_domain").alias("kind"), pl.col("email_domain").alias("value")))
     if not frames:
         return pl.DataFrame(schema=PAIR_SCHEMA), pl.DataFrame(schema=VALUE_SCHEMA)
-    rows = pl.concat(frames).with_columns(pl.col("value").hash(0).alias("value_key")).join(
+    # Keys as for categorical values: the rank of the text within its kind (byte order).
+    rank = (pl.col("value").rank("dense").over("kind") - 1).cast(pl.UInt64)
+    rows = pl.concat(frames).with_columns(rank.alias("value_key")).join(
         index.select("account_id", "account_idx"), on="account_id")
     pairs = rows.select("account_idx", "kind", "value_key", pl.lit(1, pl.UInt32).alias("count"))
     return pairs, rows.select("kind", "value_key", "value").unique(["kind", "value_key"])

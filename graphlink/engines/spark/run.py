@@ -1,0 +1,201 @@
+"""``run_detect`` on Spark: the heavy stages on the cluster, scoring and drill-down on the driver.
+
+Stages and where they run (see the package docstring for what is collected):
+
+=============== ================================================================
+ingest          Spark (:mod:`graphlink.engines.spark.ingest`); the account index
+                is numbered on the driver
+signals         Spark, with driver-side keying of distinct values
+                (:mod:`graphlink.engines.spark.signals`)
+graph           Spark (:mod:`graphlink.engines.spark.projection`)
+communities     Spark components, Leiden per component on workers / driver
+                (:mod:`graphlink.engines.spark.communities`)
+scoring,        the polars engine's own functions
+drilldown       (:func:`graphlink.pipeline.scoring_stage` and the rest) on the
+                clustered accounts' memberships and activity, collected
+=============== ================================================================
+
+The result is the polars engine's :class:`graphlink.pipeline.DetectResult`,
+written by the same atomic writer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from graphlink.config import PipelineConfig
+from graphlink.config.kinds import default_kinds
+from graphlink.engines.spark.communities import spark_partition
+from graphlink.engines.spark.ingest import SparkEvents, account_index, read_events, to_polars
+from graphlink.engines.spark.projection import spark_project
+from graphlink.engines.spark.session import get_session
+from graphlink.engines.spark.signals import spark_signals, to_spark
+from graphlink.errors import ConfigError, GraphlinkError, InputError
+from graphlink.pipeline import (
+    DetectResult, Progress, drilldown_stage, peak_rss_mb, run_record, run_warnings, scoring_stage, stable_ids_stage,
+)
+from graphlink.contract import OUTPUT_FILES
+from graphlink.stages.drilldown import activity_from_counts
+from graphlink.stages.graph import Projection
+from graphlink.stages.ingest import AccountsInfo, Events, load_accounts
+from graphlink.stages.signals import SignalSet
+from graphlink.stages.stable_ids import PreviousRun, load_previous
+
+__all__ = ["run_detect_spark"]
+
+_DEBUG = bool(__import__("os").environ.get("GRAPHLINK_SPARK_DEBUG"))
+
+
+def _events_record(events: SparkEvents) -> Events:
+    """The polars engine's :class:`Events` bookkeeping for ``run.json`` (no frame: the events stay on Spark)."""
+    frame = pl.LazyFrame(schema={c: pl.String for c in events.columns if c != "timestamp"})
+    return Events(frame=frame, path=events.path, rows_read=events.rows_read, rejected=events.rejected,
+                  columns=events.columns)
+
+
+def _activity(indexed: Any, clustered: pl.DataFrame) -> pl.DataFrame:
+    """:func:`graphlink.stages.drilldown.account_activity` of the clustered accounts, counted on Spark."""
+    from pyspark.sql import functions as F
+
+    spark = indexed.sparkSession
+    wanted = to_spark(spark, clustered.select("account_idx"))
+    counted = (indexed.where(F.col("__ts").isNotNull()).join(F.broadcast(wanted), on="account_idx")
+               .select("account_idx", F.floor(F.col("__ts") / 3_600_000_000).cast("long").alias("key"))
+               .groupBy("account_idx", "key").agg(F.count(F.lit(1)).alias("count")))
+    frame = to_polars(counted).select(pl.col("account_idx").cast(pl.UInt32), pl.col("key").cast(pl.UInt64),
+                                      pl.col("count").cast(pl.UInt32)).sort("account_idx", "key")
+    return activity_from_counts(frame)
+
+
+def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | None = None,
+                     config: PipelineConfig | None = None, progress: Progress | None = None,
+                     previous: str | Path | pl.DataFrame | None = None, spark: Any = None,
+                     master: str | None = None) -> DetectResult:
+    """Run detection with the heavy stages on Spark; same arguments and result as :func:`graphlink.pipeline.run_detect`.
+
+    Parameters
+    ----------
+    events : str or Path
+        A path or URI Spark reads (Parquet, CSV/TSV, NDJSON) or a catalog table name.
+    spark : SparkSession, optional
+        The session to use; else the active one, else a new one on ``master``.
+    master : str, optional
+        Spark master URL for a new session (``local[*]`` when omitted).
+
+    Raises
+    ------
+    GraphlinkError
+        Bad input or configuration, PySpark missing, Spark failing to start.
+    """
+    config = config or PipelineConfig()
+    if not isinstance(events, (str, Path)):
+        raise InputError("the Spark engine reads events from a path, URI or table name, not a frame")
+    known = list(default_kinds()) + list(config.signals.extra_signals)
+    unknown = [kind for kind in config.graph.kinds if kind not in known]
+    if unknown:
+        raise ConfigError(f"[kinds.{unknown[0]}]: unknown signal kind {unknown[0]!r}; kinds are {', '.join(known)}")
+    if config.communities.backend != "igraph":
+        raise ConfigError("the Spark engine runs igraph's Leiden; backend = 'leidenalg' needs the polars engine")
+    prev: PreviousRun | None = load_previous(previous, OUTPUT_FILES) if previous is not None else None
+    session = get_session(spark, master)
+    # The prompt handover folder: local in local mode; on a cluster a folder both the executors
+    # and the driver's polars reach (GRAPHLINK_SPARK_SCRATCH, e.g. s3://bucket/tmp or a shared mount).
+    shared = os.environ.get("GRAPHLINK_SPARK_SCRATCH")
+    local = None if shared else tempfile.mkdtemp(prefix="graphlink-spark-")
+    scratch = f"{shared.rstrip('/')}/graphlink-{os.getpid()}-{time.time_ns()}" if shared else local
+    try:
+        return _run(session, str(events), accounts, config, progress, prev, scratch)
+    except GraphlinkError:
+        raise
+    except Exception as exc:  # Spark's own errors (Py4J, analysis, worker failures) become one line
+        from pyspark.errors import PySparkException
+        from py4j.protocol import Py4JError
+
+        if isinstance(exc, (PySparkException, Py4JError, pl.exceptions.PolarsError, OSError)) and not _DEBUG:
+            raise InputError(f"Spark failed: {str(exc).splitlines()[0][:300]}", file=str(events)) from None
+        raise
+    finally:
+        if local:
+            shutil.rmtree(local, ignore_errors=True)
+
+
+def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progress: Progress | None,
+         prev: PreviousRun | None, scratch: str) -> DetectResult:
+    from pyspark.sql import functions as F
+
+    timings: dict[str, float] = {}
+    memory: dict[str, float | None] = {}
+    clock = [time.perf_counter()]
+
+    def stage(name: str) -> None:
+        if progress:
+            progress(name)
+
+    def done(name: str) -> None:
+        now = time.perf_counter()
+        timings[name] = round(now - clock[0], 4)
+        memory[name] = peak_rss_mb()
+        clock[0] = now
+
+    stage("ingest")
+    sev = read_events(spark, source, config.ingest, config.signals.extra_signals)
+    acc: AccountsInfo | None = None
+    if isinstance(accounts, (str, Path)):
+        acc = load_accounts(accounts, config.ingest)
+    elif accounts is not None:
+        acc = AccountsInfo(frame=accounts, path="<frame>", rows_read=accounts.height)
+    index = account_index(sev, acc)
+    ids = to_spark(spark, index.select("account_id", "account_idx"))
+    # Not materialised: each extractor reads only its columns (Parquet column pruning), where a
+    # checkpoint would hold every column, prompt text included, in the executors' storage.
+    indexed = sev.frame.join(ids, on="account_id").drop("account_id")
+    n_accounts = index.height
+    done("ingest")
+    stage("signals")
+    found = spark_signals(sev, indexed, index, config.signals, acc, scratch)
+    done("signals")
+    stage("graph")
+    projected = spark_project(found.pairs, found.values, found.value_counts, config.graph, seed=config.signals.seed)
+    done("graph")
+    stage("communities")
+    partition, on_driver = spark_partition(projected.edges, n_accounts, config.communities)
+    done("communities")
+    stage("scoring")
+    clustered = partition.drop_nulls("cluster_id").select("account_idx")
+    wanted = to_spark(spark, clustered)
+    memberships = to_polars(projected.memberships.join(F.broadcast(wanted), on="account_idx")).select(
+        pl.col("account_idx").cast(pl.UInt32), pl.col("signal_idx").cast(pl.UInt32),
+        pl.col("count").cast(pl.UInt32), pl.col("damp").cast(pl.Float64)).sort("signal_idx", "account_idx")
+    projection = Projection(edges=pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32,
+                                                        "weight": pl.Float64}),
+                            signals=projected.signals, memberships=memberships, n_accounts=n_accounts,
+                            stats=projected.stats, warnings=projected.warnings)
+    signal_set = SignalSet(pairs=pl.DataFrame(), values=found.values, stats=found.stats,
+                           account_stats=found.account_stats, value_counts=found.value_counts,
+                           seconds=found.seconds)
+    ev = _events_record(sev)
+    activity_idx = (_activity(indexed, clustered) if "timestamp" in sev.columns else
+                    activity_from_counts(pl.DataFrame(schema={"account_idx": pl.UInt32, "key": pl.UInt64,
+                                                              "count": pl.UInt32})))
+    scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config)
+    accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
+    done("scoring")
+    stage("drilldown")
+    signals_out, activity = drilldown_stage(scored, index, accounts_out, projection, activity_idx, ev.columns, config)
+    done("drilldown")
+    warnings = run_warnings(projection, signal_set)
+    run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
+                     timings, memory, warnings)
+    run["engine"] = {"name": "spark", "master": spark.sparkContext.master, "spark": spark.version,
+                     "components_on_driver": on_driver}
+    return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
+                        signals=projection.signals, affiliations=memberships, edges=None, warnings=warnings,
+                        cluster_mapping=mapping, member_affiliations=signals_out, activity=activity,
+                        campaigns=scored.campaigns)

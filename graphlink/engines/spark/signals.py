@@ -1,0 +1,226 @@
+"""Spark signal extraction: account-value pairs with the polars engine's keys.
+
+Event-level work (one row per event to one row per account and value) runs on
+Spark; whatever needs only the *distinct* values runs on the driver with the
+polars engine's own functions, so both engines give the same keys:
+
+=============== ===================================================================
+kind            how
+=============== ===================================================================
+payment,        Spark counts events per (account, text); the distinct texts are
+user_agent,     collected and keyed by :func:`graphlink.stages.signals.text_ranks`
+``--signal``    (rank in byte order) and joined back.
+ip, ip_net      Spark counts events per (account, address text); the distinct
+                address texts (``O(distinct IPs)``) are parsed on the driver by
+                :func:`graphlink.stages.signals.ip.ip_table` and joined back;
+                per-value sums, sharing (``df >= 2``) and values per account on Spark.
+timing          Spark reduces events to distinct (account, bucket) rows; the
+                MinHash bands are computed on the driver by
+                :func:`graphlink.stages.signals.timing.timing_pairs`.
+prompt          Prompt text is normalised with Unicode tables Spark lacks (NFKC,
+                TR39 confusables): Spark writes the kept ``account_idx, prompt``
+                rows to Parquet in the run's scratch folder and the driver runs
+                :func:`graphlink.stages.signals.prompt.prompt_pairs` on them
+                (streaming; it keeps at most 200 prompts per account).
+accounts file   ``--accounts`` is read on the driver (:func:`graphlink.stages.ingest.load_accounts`).
+=============== ===================================================================
+
+ASN lookups (``[signals] asn_table``) are not available with the Spark engine.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from graphlink.config import SignalConfig
+from graphlink.engines.spark.ingest import SparkEvents, to_polars
+from graphlink.errors import ConfigError
+from graphlink.stages.encode import COUNT_SCHEMA, PAIR_SCHEMA, VALUE_SCHEMA, EncodedEvents, hash_text
+from graphlink.stages.ingest import AccountsInfo
+from graphlink.stages.signals import account_signals, text_ranks
+from graphlink.stages.signals.ip import ip_table, ip_texts
+from graphlink.stages.signals.prompt import prompt_pairs
+from graphlink.stages.signals.timing import timing_pairs
+
+__all__ = ["SparkSignals", "spark_signals", "to_spark"]
+
+#: Spark schema of account-value pairs (``value_key``: the polars engine's UInt64 key, same bits).
+PAIR_DDL = "account_idx long, kind string, value_key long, count long"
+
+
+@dataclass
+class SparkSignals:
+    """Pairs on Spark plus the driver-side tables the polars engine's ``SignalSet`` holds."""
+
+    pairs: Any
+    values: pl.DataFrame
+    stats: dict[str, int] = field(default_factory=dict)
+    account_stats: pl.DataFrame | None = None
+    value_counts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COUNT_SCHEMA))
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def to_spark(spark: Any, frame: pl.DataFrame, ddl: str | None = None) -> Any:
+    """A polars frame as a Spark DataFrame (through Arrow); UInt columns become signed longs, same bits."""
+    casts = {name: pl.Int64 for name, dtype in frame.schema.items() if dtype in (pl.UInt64, pl.UInt32, pl.UInt8,
+                                                                                  pl.UInt16, pl.Int32, pl.Int8)}
+    frame = frame.with_columns(pl.col(n).cast(pl.Int64, wrap_numerical=True) for n in casts)
+    if frame.is_empty():  # pandas cannot tell an empty frame's types: say them
+        types = {pl.Int64: "long", pl.Float64: "double", pl.Boolean: "boolean"}
+        ddl = ddl or ", ".join(f"`{n}` {types.get(t, 'string')}" for n, t in frame.schema.items())
+        return spark.createDataFrame([], ddl)
+    made = spark.createDataFrame(frame.to_arrow()) if ddl is None else spark.createDataFrame(frame.to_pandas(), ddl)
+    # Materialised once: a local relation reused by several joins is otherwise copied into
+    # every branch of the plan (the optimiser's time grew 20x on the fixture).
+    return made.localCheckpoint()
+
+
+def _pairs_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(list(PAIR_SCHEMA.names())).cast(dict(PAIR_SCHEMA))
+
+
+def _categorical(events: Any, column: str, kind: str) -> tuple[Any, pl.DataFrame]:
+    from pyspark.sql import functions as F
+
+    spark = events.sparkSession
+    counted = events.where(F.col(column).isNotNull()).groupBy("account_idx", column).agg(
+        F.count(F.lit(1)).alias("count"))
+    distinct = to_polars(events.select(column).where(F.col(column).isNotNull()).distinct())
+    ranked = text_ranks(distinct.select(pl.int_range(pl.len(), dtype=pl.UInt64).alias("key"),
+                                        pl.col(column).alias("value")))
+    keys = to_spark(spark, ranked.select(pl.col("value").alias(column), "value_key"))
+    pairs = counted.join(keys, on=column).select("account_idx", F.lit(kind).alias("kind"), "value_key", "count")
+    return pairs, ranked.select(pl.lit(kind).alias("kind"), "value_key", "value")
+
+
+def _ips(events: Any, config: SignalConfig) -> tuple[list[Any], list[pl.DataFrame], dict[str, int], pl.DataFrame]:
+    from pyspark.sql import functions as F
+
+    spark = events.sparkSession
+    per_ip = events.where(F.col("ip").isNotNull()).groupBy("account_idx", "ip").agg(F.count(F.lit(1)).alias("count"))
+    per_ip = per_ip.cache()
+    distinct = to_polars(per_ip.select("ip").distinct()).select(
+        pl.int_range(pl.len(), dtype=pl.UInt64).alias("key"), pl.col("ip").alias("value"))
+    table = ip_table(distinct, config.ipv4_prefix, config.ipv6_prefix, config.ip_chain_position)
+    valid = table.drop_nulls("version")
+    parsed = to_spark(spark, valid.join(distinct, on="key").select(pl.col("value").alias("ip"), "addr_key", "net_key"))
+    joined = per_ip.join(parsed, on="ip")
+    sums = per_ip.join(parsed.select("ip", F.lit(True).alias("valid")), on="ip", how="left").agg(
+        F.sum("count").alias("all"), F.sum(F.when(F.col("valid"), F.col("count"))).alias("kept")).collect()[0]
+    totals, kept = sums["all"] or 0, sums["kept"] or 0
+    pairs, values, counts = [], [], []
+    for kind, key in (("ip", "addr_key"), ("ip_net", "net_key")):
+        per_value = joined.groupBy("account_idx", F.col(key).alias("value_key")).agg(F.sum("count").alias("count"))
+        per_value = per_value.cache()
+        shared_keys = per_value.groupBy("value_key").count().where(F.col("count") >= 2).select("value_key")
+        pairs.append(per_value.join(shared_keys, on="value_key").select(
+            "account_idx", F.lit(kind).alias("kind"), "value_key", "count"))
+        counts.append(to_polars(per_value.groupBy("account_idx").agg(F.count(F.lit(1)).alias("n_values")))
+                      .select(pl.col("account_idx").cast(pl.UInt32), pl.lit(kind).alias("kind"),
+                              pl.col("n_values").cast(pl.UInt32)))
+        keys = to_polars(shared_keys).select(pl.col("value_key").cast(pl.UInt64))
+        values.append(ip_texts(keys, table, kind, config.ipv4_prefix, config.ipv6_prefix))
+    stats = {"invalid_ip_events": int(totals - kept), "ip_events": int(totals), "distinct_ips": distinct.height}
+    return pairs, values, stats, pl.concat(counts)
+
+
+def _encoded(frame: pl.DataFrame, index: pl.DataFrame, source: pl.LazyFrame, columns: tuple[str, ...],
+             salt: int) -> EncodedEvents:
+    return EncodedEvents(frame=frame, index=index, source=source, columns=columns, salt=salt)
+
+
+def spark_signals(events: SparkEvents, indexed: Any, index: pl.DataFrame, config: SignalConfig,
+                  accounts: AccountsInfo | None, scratch: str) -> SparkSignals:
+    """All account-value pairs (schema :data:`PAIR_DDL`) and the driver-side tables (see module docstring).
+
+    ``indexed`` is the canonical events with ``account_idx`` in place of
+    ``account_id``; ``scratch`` a folder for the prompt handover.
+    """
+    from pyspark.sql import functions as F
+
+    if config.asn_table:
+        raise ConfigError("[signals] asn_table is not supported with --engine spark (use the polars engine)")
+    spark = indexed.sparkSession
+    cols = set(events.columns)
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 3)
+        clock = now
+
+    spark_pairs: list[Any] = []
+    driver_pairs: list[pl.DataFrame] = []
+    texts: list[pl.DataFrame] = []
+    counts: list[pl.DataFrame] = []
+    stats: dict[str, int] = {}
+    account_stats = pl.DataFrame(schema={"account_idx": pl.UInt32, "prompts_sampled": pl.UInt32,
+                                         "prompts_templated": pl.UInt32})
+    if "ip" in cols:
+        pairs, values, s, c = _ips(indexed, config)
+        spark_pairs += pairs
+        texts += values
+        stats.update(s)
+        counts.append(c)
+        lap("ip")
+    for column, kind in (("payment_fingerprint", "payment"), ("user_agent", "user_agent"),
+                         *((c, c) for c in config.extra_signals)):
+        if column in cols:
+            pairs, values = _categorical(indexed, column, kind)
+            spark_pairs.append(pairs)
+            texts.append(values)
+            lap(kind)
+    if "prompt" in cols:
+        target = f"{scratch}/prompts.parquet"
+        indexed.where(F.col("prompt").isNotNull()).select(
+            F.col("account_idx").cast("int"), "prompt").write.mode("overwrite").parquet(target)
+        source = pl.scan_parquet(f"{target}/*.parquet").with_columns(pl.col("account_idx").cast(pl.UInt32))
+        frame = source.select("account_idx", hash_text("prompt", config.seed)).collect()
+        enc = _encoded(frame, index, source, ("account_id", "prompt"), config.seed)
+        pairs, values, s, account_stats = prompt_pairs(enc, config)
+        driver_pairs.append(pairs)
+        texts.append(values)
+        stats.update(s)
+        lap("prompt")
+    if "timestamp" in cols:
+        bucket_us = config.timing_bucket_seconds * 1_000_000
+        buckets = to_polars(indexed.where(F.col("__ts").isNotNull()).select(
+            "account_idx", F.floor(F.col("__ts") / bucket_us).cast("long").alias("bucket")).distinct())
+        frame = buckets.select(pl.col("account_idx").cast(pl.UInt32),
+                               (pl.col("bucket") * bucket_us).cast(pl.Datetime("us", "UTC")).alias("timestamp"))
+        enc = _encoded(frame, index, frame.lazy(), ("account_id", "timestamp"), config.seed)
+        pairs, values, s, c = timing_pairs(enc, config.timing_bucket_seconds, config.timing_min_buckets,
+                                           config.timing_bands, config.timing_rows, config.seed)
+        driver_pairs.append(pairs)
+        texts.append(values)
+        stats.update(s)
+        counts.append(c)
+        lap("timing")
+    if accounts is not None:
+        pairs, values = account_signals(accounts.frame, index, config.creation_bucket_seconds)
+        driver_pairs.append(pairs)
+        texts.append(values)
+        lap("accounts")
+    driver = [_pairs_frame(p) for p in driver_pairs if p.height]
+    all_pairs = spark_pairs + ([to_spark(spark, pl.concat(driver), PAIR_DDL)] if driver else [])
+    if all_pairs:
+        union = all_pairs[0]
+        for more in all_pairs[1:]:
+            union = union.unionByName(more)
+    else:
+        union = spark.createDataFrame([], PAIR_DDL)
+    union = union.select(F.col("account_idx").cast("long"), "kind", F.col("value_key").cast("long"),
+                         F.col("count").cast("long")).localCheckpoint()
+    stats["signal_pairs"] = union.count()
+    lap("combine")
+    values = pl.concat([t.select(list(VALUE_SCHEMA.names())).cast(dict(VALUE_SCHEMA)) for t in texts if t.height]) \
+        if any(t.height for t in texts) else pl.DataFrame(schema=VALUE_SCHEMA)
+    value_counts = pl.concat([c.cast(dict(COUNT_SCHEMA)) for c in counts]) if counts else \
+        pl.DataFrame(schema=COUNT_SCHEMA)
+    return SparkSignals(union, values, stats, account_stats, value_counts, seconds)

@@ -1,0 +1,138 @@
+"""The Spark engine (``--engine spark``) against the polars engine: the same outputs, bit for bit.
+
+"Equal" is checked as strictly as it can be: every output table is equal
+(same rows, same order, same floats), which implies the same partition
+(ARI = 1 after canonical relabelling, asserted explicitly too), the same flags
+and the same evidence. Spark runs in local mode, one session for the module.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from graphlink.cli import app
+from graphlink.contract import OUTPUT_FILES, RUN_FILE
+from graphlink.stages.portable import xxhash64
+from tests._worlds import planted_world
+
+pyspark = pytest.importorskip("pyspark", reason="the test extra installs pyspark; .ci/run installs Java")
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+TABLES = [name for name in OUTPUT_FILES if name != RUN_FILE]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from graphlink.engines.spark.session import get_session
+
+    session = get_session(None, "local[2]")
+    session.sparkContext.setLogLevel("ERROR")
+    session.conf.set("spark.sql.shuffle.partitions", "2")  # small worlds: few, busy partitions
+    yield session
+    session.stop()
+
+
+def ari(a: np.ndarray, b: np.ndarray) -> float:
+    """Adjusted Rand index of two labelings (unclustered accounts are singletons)."""
+    from math import comb
+
+    table = pl.DataFrame({"a": a, "b": b}).group_by("a", "b").len()
+    both = sum(comb(int(n), 2) for n in table["len"])
+    left = sum(comb(int(n), 2) for n in table.group_by("a").agg(pl.col("len").sum())["len"])
+    right = sum(comb(int(n), 2) for n in table.group_by("b").agg(pl.col("len").sum())["len"])
+    expected = left * right / comb(len(a), 2)
+    top = (left + right) / 2
+    return 1.0 if top == expected else (both - expected) / (top - expected)
+
+
+def labels(accounts: pl.DataFrame) -> np.ndarray:
+    singles = pl.int_range(pl.len(), dtype=pl.Int64) + 1_000_000_000
+    return accounts.sort("account_id").select(pl.coalesce("cluster_id", singles))["cluster_id"].to_numpy()
+
+
+def assert_same(polars_result, spark_result) -> None:
+    for name in ("accounts", "clusters", "evidence", "campaigns", "member_affiliations", "activity"):
+        left, right = getattr(polars_result, name), getattr(spark_result, name)
+        assert left.schema == right.schema, name
+        assert left.equals(right), f"{name} differs"
+    assert ari(labels(polars_result.accounts), labels(spark_result.accounts)) == 1.0
+    assert polars_result.clusters["flagged"].to_list() == spark_result.clusters["flagged"].to_list()
+    assert polars_result.run["counts"] == spark_result.run["counts"]
+
+
+def test_portable_hash_is_sparks_xxhash64(spark):
+    from pyspark.sql import functions as F
+
+    rng = np.random.default_rng(3)
+    a = [0, 1, -1, 2**63 - 1, -(2**63), 42, *rng.integers(-(2**63), 2**63 - 1, 40, dtype=np.int64).tolist()]
+    b = rng.integers(0, 2**32, len(a)).tolist()
+    frame = spark.createDataFrame(list(zip(a, b)), "a long, b long")
+    got = frame.select(F.xxhash64("a").alias("one"), F.xxhash64(F.lit(7).cast("long"), "a", "b").alias("three"))
+    got = got.toPandas()
+    mine = pl.DataFrame({"a": a, "b": b}, schema={"a": pl.Int64, "b": pl.Int64}).select(
+        xxhash64(pl.col("a")).reinterpret(signed=True).alias("one"),
+        xxhash64(7, pl.col("a"), pl.col("b")).reinterpret(signed=True).alias("three"))
+    assert mine["one"].to_list() == got["one"].tolist()
+    assert mine["three"].to_list() == got["three"].tolist()
+
+
+def test_fixture_cli_spark_writes_the_polars_outputs(spark, tmp_path):
+    args = [str(ROOT / "fixtures" / "events.parquet"), "--accounts", str(ROOT / "fixtures" / "accounts.parquet")]
+    runner = CliRunner()
+    assert runner.invoke(app, ["detect", *args, "--out", str(tmp_path / "p"), "-q"]).exit_code == 0
+    result = runner.invoke(app, ["detect", *args, "--engine", "spark", "--spark-master", "local[2]",
+                                 "--out", str(tmp_path / "s"), "-q"])
+    assert result.exit_code == 0, result.output
+    for name in TABLES:
+        left, right = pl.read_parquet(tmp_path / "p" / name), pl.read_parquet(tmp_path / "s" / name)
+        assert left.equals(right), f"{name} differs"
+    accounts = pl.read_parquet(tmp_path / "p" / "accounts.parquet")
+    assert accounts["cluster_id"].n_unique() > 50  # the fixture has many clusters: a real comparison
+    assert ari(labels(accounts), labels(pl.read_parquet(tmp_path / "s" / "accounts.parquet"))) == 1.0
+    run = __import__("json").loads((tmp_path / "s" / RUN_FILE).read_text())
+    assert run["engine"]["name"] == "spark" and set(run["timings"]) >= {"ingest", "graph", "communities"}
+
+
+@pytest.mark.parametrize("scenario", ["pools", "templates", "mixed"])
+def test_simulated_worlds_agree(spark, tmp_path, scenario):
+    import graphlink
+    from graphlink.lab.simulate.scenarios import simulate_scenario
+
+    events, accounts, _, _ = simulate_scenario(scenario, 7, "tiny")
+    events.write_parquet(tmp_path / "events.parquet")
+    a = graphlink.detect(tmp_path / "events.parquet", accounts)
+    b = graphlink.detect(str(tmp_path / "events.parquet"), accounts, engine="spark", spark=spark)
+    assert a.clusters.height >= 5
+    assert_same(a._raw, b._raw)
+
+
+def test_csv_text_timestamps_and_signal_columns_agree(spark, tmp_path):
+    import graphlink
+
+    events, _ = planted_world(seed=4, n_benign=150)
+    events = events.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"),
+                                 (pl.col("payment_fingerprint") + "_dev").alias("device"))
+    events.write_csv(tmp_path / "events.csv")
+    a = graphlink.detect(tmp_path / "events.csv", extra_signals=("device",))
+    b = graphlink.detect(str(tmp_path / "events.csv"), engine="spark", spark=spark, extra_signals=("device",))
+    assert a.clusters.height >= 2 and "device" in a.evidence["kind"].to_list()
+    assert_same(a._raw, b._raw)
+
+
+def test_bad_input_is_one_line_and_exit_2(spark, tmp_path):
+    result = CliRunner().invoke(app, ["detect", str(tmp_path / "missing.parquet"), "--engine", "spark",
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("error:") and result.output.strip().count("\n") == 0
+    assert not (tmp_path / "o").exists()
+
+
+def test_spark_options_need_the_spark_engine(tmp_path):
+    result = CliRunner().invoke(app, ["detect", str(ROOT / "fixtures" / "events.parquet"), "--spark-master",
+                                      "local[2]", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--engine spark" in result.output
+    result = CliRunner().invoke(app, ["detect", str(ROOT / "fixtures" / "events.parquet"), "--engine", "dask",
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "polars, spark" in result.output
