@@ -206,10 +206,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         graph = build_graph(projection.edges, n_accounts)
         partition = detect_communities(graph, config.communities, projection.edges)
         del graph
-        if config.communities.objective == "CPM" and config.communities.exact_support:
-            support = clique_support(partition, projection.memberships, projection.signals, config.graph)
-            partition = dissolve_unsupported(partition, support, config.communities.resolution,
-                                             config.communities.min_cluster_size)
+        partition = supported_partition(partition, projection.memberships, projection.signals, config)
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per hour and day, from the encoded events: serves
         # every scoring pass and the drill-down (cluster ids are attached later).
@@ -346,6 +343,17 @@ def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFr
     signals_out = member_affiliations(projection.memberships, projection.signals, clustered,
                                  config.drilldown.member_values_per_kind, shared)
     return signals_out, member_activity(activity_idx, event_columns, clustered)
+
+
+def supported_partition(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
+                        config: PipelineConfig) -> pl.DataFrame:
+    """The Leiden partition without clusters the exact clique projection does not support (CPM only;
+    :func:`graphlink.stages.communities.dissolve_unsupported`). Every engine calls this."""
+    if config.communities.objective != "CPM" or not config.communities.exact_support:
+        return partition
+    support = clique_support(partition, memberships, signals, config.graph)
+    return dissolve_unsupported(partition, support, config.communities.resolution,
+                                config.communities.min_cluster_size)
 
 
 def run_warnings(projection: Any, signal_set: Any, index: pl.DataFrame | None = None,

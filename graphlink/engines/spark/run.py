@@ -40,9 +40,10 @@ from graphlink.engines.spark.signals import spark_signals, to_spark
 from graphlink.errors import ConfigError, GraphlinkError, InputError
 from graphlink.pipeline import (
     DetectResult, Progress, drilldown_stage, peak_rss_mb, run_record, run_warnings, scoring_stage, stable_ids_stage,
+    supported_partition,
 )
 from graphlink.contract import OUTPUT_FILES
-from graphlink.stages.drilldown import activity_from_counts
+from graphlink.stages.drilldown import UNLISTED_KINDS, activity_from_counts, link_table, linking_values
 from graphlink.stages.graph import Projection
 from graphlink.stages.ingest import AccountsInfo, Events, load_accounts
 from graphlink.stages.signals import SignalSet
@@ -173,6 +174,8 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     memberships = to_polars(projected.memberships.join(F.broadcast(wanted), on="account_idx")).select(
         pl.col("account_idx").cast(pl.UInt32), pl.col("signal_idx").cast(pl.UInt32),
         pl.col("count").cast(pl.UInt32), pl.col("damp").cast(pl.Float64)).sort("signal_idx", "account_idx")
+    partition = supported_partition(partition, memberships, projected.signals, config)
+    clustered = partition.drop_nulls("cluster_id").select("account_idx")
     projection = Projection(edges=pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32,
                                                         "weight": pl.Float64}),
                             signals=projected.signals, memberships=memberships, n_accounts=n_accounts,
@@ -189,8 +192,17 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     done("scoring")
     stage("drilldown")
     signals_out, activity = drilldown_stage(scored, index, accounts_out, projection, activity_idx, ev.columns, config)
+    # links.parquet / linking.parquet (expand, match): the edges and the linking values,
+    # collected to the driver (one row per account pair, per account and linking value).
+    edges = to_polars(projected.edges).select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32),
+                                              pl.col("weight").cast(pl.Float64))
+    listed = projected.signals.filter((pl.col("weight") > 0) & ~pl.col("kind").is_in(UNLISTED_KINDS))
+    linking_rows = to_polars(projected.memberships.join(F.broadcast(to_spark(spark, listed.select("signal_idx"))),
+                                                         on="signal_idx")).select(
+        pl.col("account_idx").cast(pl.UInt32), pl.col("signal_idx").cast(pl.UInt32))
+    links, linking = link_table(edges, index), linking_values(linking_rows, projected.signals, index, accounts_out)
     done("drilldown")
-    warnings = run_warnings(projection, signal_set)
+    warnings = run_warnings(projection, signal_set, index, acc is not None)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory, warnings)
     run["engine"] = {"name": "spark", "master": spark.sparkContext.master, "spark": spark.version,
@@ -198,4 +210,4 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=memberships, edges=None, warnings=warnings,
                         cluster_mapping=mapping, member_affiliations=signals_out, activity=activity,
-                        campaigns=scored.campaigns)
+                        campaigns=scored.campaigns, links=links, linking=linking)
