@@ -40,7 +40,8 @@ def expand_command(
     out_file: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE.parquet", show_default=False,
                                                      help="Also write the ranking (account_id, rank, score, "
                                                           "cluster_id, campaign_id, why; seeds rank 0) to this "
-                                                          "Parquet file, atomically.")] = None,
+                                                          "Parquet file, atomically; an existing file is replaced "
+                                                          "only if it is an earlier expand output.")] = None,
     top: Annotated[Optional[int], typer.Option(min=0, metavar="N", show_default=False,
                                                help="List this many accounts besides the seeds [default: the "
                                                     "ring the walk finds around the seeds].")] = None,
@@ -61,8 +62,10 @@ def expand_command(
     Each account comes with the values it shares with a seed (or with a
     better-ranked account), how rare they are, and its cluster and campaign.
     """
-    from graphlink.views.expand import expand, write_parquet_atomic
+    from graphlink.views.expand import check_ranking_target, expand, write_parquet_atomic
 
+    if out_file is not None:
+        check_ranking_target(out_file, out_dir, seeds)  # before any work: never overwrite what expand did not write
     ranked = expand(out_dir, seeds, restart=restart, top=top)
     if out_file is not None:
         write_parquet_atomic(ranked, out_file)

@@ -218,3 +218,31 @@ def test_clusters_remember_how_long_they_have_existed_and_how_they_changed(two_d
                                  "--max-sections", "3"])
     assert report.exit_code == 0, report.output
     assert "found in 2 runs since" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def test_cli_expand_out_never_overwrites_what_expand_did_not_write(tmp_path):
+    known = tiny_known_run(tmp_path)
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("ring0\n")
+    mine = tmp_path / "mine.csv"
+    mine.write_text("keep me\n")
+    other = tmp_path / "other.parquet"
+    pl.DataFrame({"x": [1]}).write_parquet(other)
+    links_before = (known / "links.parquet").read_bytes()
+    for target, says in ((known / "links.parquet", "inside the detect output"), (known / "new.parquet", "inside"),
+                         (seeds, "parquet"), (mine, "parquet"), (other, "exists and is not an expand output")):
+        failed = runner.invoke(app, ["expand", str(known), "-s", str(seeds), "--out", str(target)])
+        assert failed.exit_code == 2 and "Traceback" not in failed.output, target
+        assert says in failed.output, (target, failed.output)
+    named_seeds = tmp_path / "seeds.parquet"
+    pl.DataFrame({"account_id": ["ring0"]}).write_parquet(named_seeds)
+    failed = runner.invoke(app, ["expand", str(known), "-s", str(named_seeds), "--out", str(named_seeds)])
+    assert failed.exit_code == 2 and "seeds file" in failed.output
+    assert (known / "links.parquet").read_bytes() == links_before and not (known / "new.parquet").exists()
+    assert mine.read_text() == "keep me\n" and seeds.read_text() == "ring0\n"
+    assert pl.read_parquet(other).columns == ["x"]
+    target = tmp_path / "ranked.parquet"
+    for _ in range(2):  # an earlier expand output is replaced
+        ok = runner.invoke(app, ["expand", str(known), "-s", str(seeds), "--out", str(target), "-q"])
+        assert ok.exit_code == 0, ok.output
+    assert pl.read_parquet(target).schema == EXPAND_SCHEMA

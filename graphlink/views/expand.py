@@ -25,6 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
+from graphlink.contract import EXPAND_SCHEMA
 from graphlink.errors import GraphlinkError
 from graphlink.stages.expand import DEFAULT_RESTART, rank_accounts
 from graphlink.stages.reading import collect_frame, scan
@@ -32,7 +33,7 @@ from graphlink.store.folder import Outputs
 from graphlink.store.atomic import write_atomic
 from graphlink.store.outputs import load_outputs
 
-__all__ = ["expand", "read_seeds", "graph_outputs", "write_parquet_atomic"]
+__all__ = ["expand", "read_seeds", "graph_outputs", "check_ranking_target", "write_parquet_atomic"]
 
 
 def read_seeds(values: Iterable[str]) -> list[str]:
@@ -120,6 +121,62 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
                              top=top)
     except GraphlinkError as exc:
         raise GraphlinkError(f"{outputs.path}: {exc}") from None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def check_ranking_target(path: str | Path, source: str | Path | None = None, seeds: Iterable[str] = ()) -> Path:
+    """Refuse a ``--out`` file that would overwrite something expand did not write.
+
+    The target must end in ``.parquet``, lie outside the detect output folder
+    ``source``, not be one of the ``seeds`` files, and, if it exists, be an
+    earlier expand output (a Parquet file with exactly
+    :data:`graphlink.contract.EXPAND_SCHEMA`).
+
+    Raises
+    ------
+    GraphlinkError
+        Naming the file and what to do instead.
+
+    Examples
+    --------
+    >>> check_ranking_target("ranked.csv")
+    Traceback (most recent call last):
+    ...
+    graphlink.errors.GraphlinkError: ranked.csv: the ranking is written as Parquet: give a file name ending in .parquet
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise GraphlinkError(f"{path}: is a folder; give a file name such as {path / 'ranked.parquet'}")
+    if path.suffix.lower() != ".parquet":
+        raise GraphlinkError(f"{path}: the ranking is written as Parquet: give a file name ending in .parquet")
+    if source is not None and Path(source).is_dir() and _inside(path, Path(source)):
+        raise GraphlinkError(f"{path}: is inside the detect output {source}, which expand only reads; "
+                             "choose another --out")
+    for value in seeds:
+        if Path(value).is_file() and _same_file(path, Path(value)):
+            raise GraphlinkError(f"{path}: is the seeds file; choose another --out")
+    if path.exists():
+        try:
+            schema = pl.read_parquet_schema(path)
+        except Exception:  # noqa: BLE001  (any unreadable file is not ours)
+            schema = None
+        if schema is None or pl.Schema(schema) != EXPAND_SCHEMA:
+            raise GraphlinkError(f"{path}: exists and is not an expand output; choose another --out")
+    return path
 
 
 def write_parquet_atomic(frame: pl.DataFrame, path: str | Path) -> Path:
