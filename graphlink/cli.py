@@ -29,7 +29,7 @@ import typer
 from rich.text import Text  # noqa: E402
 
 from graphlink.cli_support import (  # noqa: E402
-    QuietJsonOpt, QuietOpt, cli_errors, emit_json, err, out, print_table)
+    QuietJsonOpt, QuietOpt, cli_errors, emit_json, err, out, print_table, print_warnings, read_summary)
 from graphlink.config import PipelineConfig, build_config, parse_column_maps  # noqa: E402
 from graphlink.errors import ConfigError, GraphlinkError  # noqa: E402
 from graphlink.views.safety import terminal_safe  # noqa: E402
@@ -165,8 +165,7 @@ def detect(
                                     for r in cluster_rows(result.clusters, top)]})
     if quiet:
         return
-    for warning in result.warnings:
-        err.print(Text(f"warning: {terminal_safe(warning)}", style="yellow"))
+    print_warnings(result.warnings)
     if kept:
         shown = ", ".join(kept[:8]) + (", …" if len(kept) > 8 else "")
         err.print(Text(f"kept in {out_dir} from before this run: {terminal_safe(shown)} "
@@ -175,12 +174,8 @@ def detect(
         return
     ev = run["inputs"]["events"]
     say = out.print if out.is_terminal else err.print  # piped: stdout carries only the rows
-    rejected = ", ".join(f"{k}: {v:,}" for k, v in ev["rejected"].items()) or "none"
-    say(f"read {ev['rows_read']:,} events ({ev['rows_kept']:,} kept; rejected {rejected}) "
-        f"from {run['counts']['accounts']:,} accounts")
-    invalid = run["counts"].get("invalid_ip_events", 0)
-    if invalid:
-        say(f"{invalid:,} events had an invalid IP (kept for other signals)")
+    for line in read_summary(ev, run["counts"]["accounts"], run["counts"].get("invalid_ip_events", 0)):
+        say(line)
     if result.accounts.height == 0:
         say("the input has no events: wrote empty outputs")
     counts = run["counts"]

@@ -17,7 +17,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from graphlink.cli_support import QuietJsonOpt, cli_errors, emit_json, err, out, print_table
+from graphlink.cli_support import (
+    QuietJsonOpt, cli_errors, emit_json, err, out, print_table, print_warnings, read_summary)
 from graphlink.stages.expand import DEFAULT_RESTART
 from graphlink.views.safety import terminal_safe
 
@@ -141,12 +142,16 @@ def match_command(
     matched = result.matches.filter(pl.col("cluster_id").is_not_null()).sort(
         ["score", "account_id"], descending=[True, False])
     if as_json:
-        emit_json({"out": str(out_dir), "counts": counts, "seconds": result.run["seconds"],
-                   "matched": matched.to_dicts()})
-        return
+        emit_json({"out": str(out_dir), "inputs": result.run["inputs"], "counts": counts,
+                   "warnings": result.run["warnings"], "seconds": result.run["seconds"], "matched": matched.to_dicts()})
     if quiet:
         return
+    print_warnings(result.run["warnings"])
+    if as_json:
+        return
     say = out.print if out.is_terminal else err.print
+    for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"]):
+        say(Text(terminal_safe(line)))
     say(Text(f"{counts['matched']:,} of {counts['accounts']:,} accounts matched {counts['clusters_matched']:,} "
              f"known clusters ({counts['matched_to_flagged']:,} to flagged ones); {counts['unmatched']:,} unmatched "
              f"(for a full run: graphlink detect {terminal_safe(events)} --previous {terminal_safe(known_dir)}); "

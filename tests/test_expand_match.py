@@ -246,3 +246,31 @@ def test_cli_expand_out_never_overwrites_what_expand_did_not_write(tmp_path):
         ok = runner.invoke(app, ["expand", str(known), "-s", str(seeds), "--out", str(target), "-q"])
         assert ok.exit_code == 0, ok.output
     assert pl.read_parquet(target).schema == EXPAND_SCHEMA
+
+
+def test_match_counts_and_reports_rejected_rows_and_invalid_ips(tmp_path):
+    known = tiny_known_run(tmp_path)
+    new = tmp_path / "new.csv"
+    pl.DataFrame({"account_id": ["newring", "newperson", "", "other", "third"],
+                  "timestamp": ["2025-03-01T10:00:00Z", "2025-03-01T11:00:00Z", "2025-03-01T11:00:00Z", "garbage",
+                                "2025-03-01T12:00:00Z"],
+                  "payment_fingerprint": ["card-ring", "card-new", "card-x", "card-y", "card-z"],
+                  "ip": ["203.0.113.2", "not-an-ip", "10.9.9.9", "10.9.9.8", "10.9.9.7"],
+                  "user_agent": ["curl/8.0"] * 5}).write_csv(new)
+    result = graphlink.match(known, new)
+    events = result.run["inputs"]["events"]
+    assert events["rejected"] == {"missing_account_id": 1, "unparseable_timestamp": 1}
+    assert events["rows_read"] == 5 and events["rows_kept"] == 3
+    assert result.run["counts"]["invalid_ip_events"] == 1
+    written = tmp_path / "matched"
+    shown = runner.invoke(app, ["match", str(known), str(new), "--out", str(written)])
+    assert shown.exit_code == 0, shown.output
+    assert "rejected missing_account_id: 1, unparseable_timestamp: 1" in shown.output
+    assert "1 events had an invalid IP" in shown.output
+    saved = json.loads((written / "match.json").read_text())
+    assert saved["inputs"]["events"]["rejected"]["missing_account_id"] == 1
+    assert runner.invoke(app, ["match", str(known), str(new), "--out", str(written), "-q"]).output == ""
+    # Mostly unreadable addresses: the detect warning (the wrong column mapped?).
+    pl.read_csv(new).with_columns(pl.lit("nope").alias("ip")).write_csv(new)
+    warned = runner.invoke(app, ["match", str(known), str(new), "--out", str(written)])
+    assert warned.exit_code == 0 and "is the right column mapped to ip?" in warned.output

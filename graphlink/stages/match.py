@@ -122,20 +122,27 @@ def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: floa
 
 
 def account_values(enc: EncodedEvents, config: PipelineConfig, kinds: set[str],
-                   accounts: pl.DataFrame | None = None) -> pl.DataFrame:
+                   accounts: pl.DataFrame | None = None, stats: dict[str, int] | None = None) -> pl.DataFrame:
     """``account_id, kind, value``: every value of ``kinds`` each account of the new log has, shared or not.
 
     Spelled as the earlier run spells them (:mod:`graphlink.stages.signals`):
     addresses canonical, networks ``a.b.c.0/24``, cards and columns as given.
+    ``stats``, when given, receives ``ip_events`` and ``invalid_ip_events``
+    (events whose IP is unreadable: kept for the other kinds), as detect counts them.
     """
     frames: list[pl.DataFrame] = []
     columns = set(enc.columns)
     n = enc.index.height
     sig = config.signals
     if "ip" in columns and kinds & {"ip", "ip_net"}:
-        per_ip = count_by_account(enc.frame, "ip", n).select("account_idx", "key")
-        table = ip_table(enc.dictionary("ip"), sig.ipv4_prefix, sig.ipv6_prefix, sig.ip_chain_position
-                         ).drop_nulls("version")
+        counted = count_by_account(enc.frame, "ip", n)
+        per_ip = counted.select("account_idx", "key")
+        table = ip_table(enc.dictionary("ip"), sig.ipv4_prefix, sig.ipv6_prefix, sig.ip_chain_position)
+        if stats is not None:
+            invalid = counted.join(table.filter(pl.col("version").is_null()).select("key"), on="key", how="semi")
+            stats["ip_events"] = int(counted["count"].sum() or 0)
+            stats["invalid_ip_events"] = int(invalid["count"].sum() or 0)
+        table = table.drop_nulls("version")
         for kind, key in (("ip", "addr_key"), ("ip_net", "net_key")):
             if kind not in kinds:
                 continue

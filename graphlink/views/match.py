@@ -27,6 +27,7 @@ from graphlink.stages.ingest import AccountsInfo, events_from_frame, load_accoun
 from graphlink.stages.match import (
     DEFAULT_MIN_CONCENTRATION, DEFAULT_MIN_EVIDENCE, MATCH_KINDS, account_clocks, account_values, cluster_clocks,
     cluster_values, match_accounts)
+from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.store.atomic import write_dir_atomically
 from graphlink.store.folder import Outputs
 from graphlink.views.expand import graph_outputs
@@ -142,7 +143,8 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     ev = replace(ev, columns=tuple(c for c in ev.columns if c == "account_id" or c in needed))
     try:
         enc = encode_events(ev, acc, salt=config.signals.seed)
-        values = account_values(enc, config, kinds, None if acc is None else acc.frame)
+        ip_stats: dict[str, int] = {}
+        values = account_values(enc, config, kinds, None if acc is None else acc.frame, stats=ip_stats)
         clusters = outputs.clusters.select("cluster_id", "campaign_id")
         members = (outputs.linking.select("account_id", "cluster_id").drop_nulls("cluster_id")
                    .join(enc.index.lazy().select("account_id"), on="account_id", how="semi").unique().collect())
@@ -159,15 +161,19 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         "graphlink": "match",
         "known": str(outputs.path),
         "inputs": {"events": {"path": source, "rows_read": ev.rows_read, "rows_kept": ev.rows_kept,
-                              "columns_read": list(ev.columns)},
-                   "accounts": None if acc is None else {"path": acc.path, "rows_read": acc.rows_read}},
+                              "rejected": dict(ev.rejected), "columns_read": list(ev.columns)},
+                   "accounts": None if acc is None else {"path": acc.path, "rows_read": acc.rows_read,
+                                                         "rejected": dict(acc.rejected)}},
         "parameters": {"min_evidence": min_evidence, "min_concentration": min_concentration,
                        "kinds": sorted(kinds)},
         "counts": {"accounts": matches.height, "matched": matched.height, "known_members": members.height,
                    "matched_to_flagged": matched.filter(pl.col("cluster_id").is_in(flagged)).height,
                    "unmatched": matches.height - matched.height,
                    "clusters_matched": matched["cluster_id"].n_unique(),
-                   "known_values": known_values.height},
+                   "known_values": known_values.height,
+                   "invalid_ip_events": ip_stats.get("invalid_ip_events", 0)},
+        "warnings": [w for w in (invalid_ip_warning(ip_stats.get("ip_events", 0),
+                                                    ip_stats.get("invalid_ip_events", 0)),) if w],
         "seconds": round(time.perf_counter() - start, 4),
     }
     return MatchResult(matches=matches, run=run)
