@@ -18,7 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from graphlink.cli_support import (
-    QuietJsonOpt, cli_errors, emit_json, err, out, print_table, print_warnings, read_summary)
+    FormatOpt, QuietJsonOpt, SeparatorOpt, TimestampFormatOpt, cli_errors, emit_json, err, out, print_table,
+    print_warnings, read_summary, separator_value)
 from graphlink.stages.expand import DEFAULT_RESTART
 from graphlink.views.safety import terminal_safe
 
@@ -118,6 +119,9 @@ def match_command(
                                                      help="A value identifies a cluster only if at least this share "
                                                           "of the earlier run's accounts with it were the cluster's.")
                                  ] = 0.5,
+    fmt: FormatOpt = None,
+    timestamp_format: TimestampFormatOpt = None,
+    separator: SeparatorOpt = None,
     shown: Annotated[int, typer.Option("--show", min=0, metavar="N", help="Matched accounts printed, best first.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print counts and matched accounts as JSON on standard "
                                                          "output.")] = False,
@@ -130,13 +134,16 @@ def match_command(
     domains, --signal columns), counting only values concentrated in one
     cluster in the earlier run, so sharing a NAT or a common client with a
     ring matches nothing; activity in a cluster's busy hours corroborates. Unmatched accounts (null cluster_id in
-    matches.parquet) are left for a full graphlink detect run.
+    matches.parquet) are left for a full graphlink detect run. The new log is
+    read as the earlier one was (column map, format, timestamp format,
+    separator) unless --map, --format, --timestamp-format or --separator say otherwise.
     """
     from graphlink.config import parse_column_maps
     from graphlink.views.match import match, write_matches
 
     result = match(known_dir, events, accounts, min_evidence=min_evidence, min_concentration=min_concentration,
-                   columns=parse_column_maps(maps))
+                   columns=parse_column_maps(maps), format=fmt, timestamp_format=timestamp_format,
+                   separator=separator_value(separator))
     write_matches(result, out_dir)
     counts = result.run["counts"]
     matched = result.matches.filter(pl.col("cluster_id").is_not_null()).sort(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import polars as pl
 import typer
@@ -21,7 +21,7 @@ from graphlink.views.safety import terminal_safe
 from graphlink.views.terminal import tsv_cell
 
 __all__ = ["out", "err", "QuietOpt", "QuietJsonOpt", "emit_json", "print_table", "fail", "cli_errors", "read_summary",
-           "print_warnings"]
+           "print_warnings", "FormatOpt", "TimestampFormatOpt", "SeparatorOpt", "separator_value"]
 
 out = Console()
 err = Console(stderr=True)
@@ -29,6 +29,22 @@ err = Console(stderr=True)
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 QuietJsonOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (--json output is still printed).")]
+
+# How an events file is read (detect, match): the ingest settings a command line can override.
+FormatOpt = Annotated[Optional[str], typer.Option(
+    "--format", metavar="parquet|csv|tsv|ndjson", show_default=False,
+    help="Read the events as this format whatever the extension [default: by extension].")]
+TimestampFormatOpt = Annotated[Optional[str], typer.Option(
+    "--timestamp-format", metavar="FORMAT", show_default=False,
+    help="strftime format of the timestamp text, e.g. '%d/%m/%Y %H:%M' [default: ISO-8601 and epoch numbers].")]
+SeparatorOpt = Annotated[Optional[str], typer.Option(
+    "--separator", metavar="CHAR", show_default=False,
+    help="CSV field separator (tab: 'tab') [default: sniffed from the header: , ; tab or |].")]
+
+
+def separator_value(separator: str | None) -> str | None:
+    """``--separator`` as given, ``tab`` or ``\\t`` read as a tab."""
+    return "\t" if separator in ("\\t", "tab") else separator
 
 
 def emit_json(data) -> None:

@@ -274,3 +274,22 @@ def test_match_counts_and_reports_rejected_rows_and_invalid_ips(tmp_path):
     pl.read_csv(new).with_columns(pl.lit("nope").alias("ip")).write_csv(new)
     warned = runner.invoke(app, ["match", str(known), str(new), "--out", str(written)])
     assert warned.exit_code == 0 and "is the right column mapped to ip?" in warned.output
+
+
+def test_match_takes_detects_reading_options(tmp_path):
+    known = tiny_known_run(tmp_path)
+    new = tmp_path / "new.log"  # no known extension, an unusual separator, day-first timestamps
+    new.write_text("account_id^timestamp^payment_fingerprint^ip\n"
+                   "newring^01/03/2025 10:00^card-ring^203.0.113.2\nnewperson^02/03/2025 11:00^card-new^10.9.9.9\n")
+    bare = runner.invoke(app, ["match", str(known), str(new), "--out", str(tmp_path / "a")])
+    assert bare.exit_code == 2 and "--format" in bare.output
+    args = ["match", str(known), str(new), "--format", "csv", "--separator", "^",
+            "--timestamp-format", "%d/%m/%Y %H:%M", "--out", str(tmp_path / "b"), "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["inputs"]["events"]["rows_kept"] == 2 and data["matched"][0]["account_id"] == "newring"
+    wrong = runner.invoke(app, args[:-3] + ["--timestamp-format", "%Y", "--out", str(tmp_path / "c")])
+    assert wrong.exit_code == 2 and "column timestamp" in wrong.output and "'%Y'" in wrong.output
+    bad_sep = runner.invoke(app, ["match", str(known), str(new), "--separator", "^^", "--out", str(tmp_path / "d")])
+    assert bad_sep.exit_code == 2 and "--separator" in bad_sep.output and "run.json" not in bad_sep.output

@@ -59,13 +59,39 @@ class MatchResult:
         return self.matches.filter(pl.col("cluster_id").is_null())["account_id"]
 
 
-def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = ()) -> PipelineConfig:
-    """The earlier run's configuration (``run.json``), with ``columns`` (canonical, column) mapped on top."""
+#: How the new log is read, overriding the earlier run's settings: keyword -> the CLI option.
+READ_OPTIONS = {"format": "--format", "timestamp_format": "--timestamp-format", "separator": "--separator"}
+
+
+def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), **reading: str | None) -> PipelineConfig:
+    """The earlier run's configuration (``run.json``), with ``columns`` (canonical, column) mapped on top.
+
+    ``reading`` (``format``, ``timestamp_format``, ``separator``; None: the
+    earlier run's) says how the new log is read.
+
+    Raises
+    ------
+    GraphlinkError
+        Unreadable ``run.json`` parameters (naming the file).
+    ConfigError
+        A bad reading setting (naming its option).
+    """
     try:
         config = build_config(parameters=outputs.run.get("parameters") or {})
-        return build_config(config, columns=columns) if columns else config
     except (TypeError, ValueError, ConfigError) as exc:
         raise GraphlinkError(f"{outputs.path / RUN_FILE}: unreadable parameters: {exc}") from None
+    if columns:
+        config = build_config(config, columns=columns)
+    for name, value in reading.items():
+        if value is None:
+            continue
+        if name not in READ_OPTIONS:
+            raise TypeError(f"unexpected keyword argument {name!r}")
+        try:
+            config = build_config(config, **{name: value})
+        except (TypeError, ValueError, ConfigError) as exc:
+            raise ConfigError(f"{READ_OPTIONS[name]}: {exc}") from None
+    return config
 
 
 def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str], source: str) -> None:
@@ -88,7 +114,8 @@ def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str]
 def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.LazyFrame,
           accounts: str | Path | pl.DataFrame | None = None, *, min_evidence: float = DEFAULT_MIN_EVIDENCE,
           min_concentration: float = DEFAULT_MIN_CONCENTRATION,
-          columns: tuple[tuple[str, str], ...] = ()) -> MatchResult:
+          columns: tuple[tuple[str, str], ...] = (), format: str | None = None,  # noqa: A002  (detect's name)
+          timestamp_format: str | None = None, separator: str | None = None) -> MatchResult:
     """Assign the accounts of a new log to the clusters and campaigns of an earlier detect run.
 
     Parameters
@@ -108,6 +135,9 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         for the value to identify it (default 0.5).
     columns : tuple of (canonical, column)
         Column map for the new log on top of the earlier run's.
+    format, timestamp_format, separator : str, optional
+        How the new log is read (as ``graphlink detect``'s options); None
+        keeps the earlier run's setting.
 
     Returns
     -------
@@ -124,7 +154,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     start = time.perf_counter()
     # Clusters, run.json, the scanned linking values and the clustered accounts' activity (their clocks).
     outputs = graph_outputs(known, "all", whole=False)
-    config = known_config(outputs, columns)
+    config = known_config(outputs, columns, format=format, timestamp_format=timestamp_format, separator=separator)
     known_values = cluster_values(outputs.linking, min_concentration, MATCH_KINDS + config.signals.extra_signals,
                                   campaigns=outputs.clusters.select("cluster_id", "campaign_id"))
     kinds = set(known_values["kind"].unique().to_list())
