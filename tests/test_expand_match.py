@@ -293,3 +293,16 @@ def test_match_takes_detects_reading_options(tmp_path):
     assert wrong.exit_code == 2 and "column timestamp" in wrong.output and "'%Y'" in wrong.output
     bad_sep = runner.invoke(app, ["match", str(known), str(new), "--separator", "^^", "--out", str(tmp_path / "d")])
     assert bad_sep.exit_code == 2 and "--separator" in bad_sep.output and "run.json" not in bad_sep.output
+
+
+def test_expand_with_a_huge_top_lists_every_account_reached(tmp_path):
+    known = tiny_known_run(tmp_path)
+    everyone = graphlink.expand(known, ["ring0"], top=10**30)
+    assert everyone.filter(pl.col("rank") > 0).height == 5
+    with pytest.raises(GraphlinkError, match="top must be a whole number"):
+        graphlink.expand(known, ["ring0"], top=-1)
+    with pytest.raises(GraphlinkError, match="top must be a whole number"):
+        graphlink.expand(known, ["ring0"], top=2.5)
+    result = runner.invoke(app, ["expand", str(known), "-s", "ring0", "--top", "99999999999999999999999", "--json"])
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert json.loads(result.stdout)["listed"] == 5
