@@ -306,3 +306,28 @@ def test_expand_with_a_huge_top_lists_every_account_reached(tmp_path):
     result = runner.invoke(app, ["expand", str(known), "-s", "ring0", "--top", "99999999999999999999999", "--json"])
     assert result.exit_code == 0 and "Traceback" not in result.output, result.output
     assert json.loads(result.stdout)["listed"] == 5
+
+
+def test_seed_files_drop_a_bom_name_a_bad_encoding_and_skip_empty_ids(tmp_path):
+    from graphlink.views.expand import read_seeds
+
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes("\ufeffring0\r\nring1\n".encode("utf-8"))
+    assert read_seeds([str(bom)]) == ["ring0", "ring1"]
+    utf16 = tmp_path / "wide.txt"
+    utf16.write_text("ring0\nring1\n", encoding="utf-16")
+    with pytest.raises(InputError, match="wide.txt"):
+        read_seeds([str(utf16)])
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("r\xe9seau\n".encode("latin-1"))
+    with pytest.raises(InputError, match="latin.txt.*UTF-8"):
+        read_seeds([str(latin)])
+    table = tmp_path / "seeds.csv"
+    table.write_text('account_id,note\nring0,a\n"",b\n  ,c\nring2,d\n')
+    assert read_seeds([str(table)]) == ["ring0", "ring2"]
+    parquet = tmp_path / "seeds.parquet"
+    pl.DataFrame({"account_id": ["ring3", "", None]}).write_parquet(parquet)
+    assert read_seeds([str(parquet)]) == ["ring3"]
+    known = tiny_known_run(tmp_path)
+    failed = runner.invoke(app, ["expand", str(known), "-s", str(utf16)])
+    assert failed.exit_code == 2 and "wide.txt" in failed.output and "Traceback" not in failed.output

@@ -26,9 +26,9 @@ from pathlib import Path
 import polars as pl
 
 from graphlink.contract import EXPAND_SCHEMA
-from graphlink.errors import GraphlinkError
+from graphlink.errors import GraphlinkError, InputError
 from graphlink.stages.expand import DEFAULT_RESTART, rank_accounts
-from graphlink.stages.reading import collect_frame, scan
+from graphlink.stages.reading import collect_frame, scan, sniff_encoding
 from graphlink.store.folder import Outputs
 from graphlink.store.atomic import write_atomic
 from graphlink.store.outputs import load_outputs
@@ -40,12 +40,14 @@ def read_seeds(values: Iterable[str]) -> list[str]:
     """Seed account ids from ``--seeds`` values: each an existing file or an account id.
 
     A value that is not a file may list several ids separated by commas. A file is one id per line (``.txt``, blank lines and ``#`` comments
-    skipped) or a table with an ``account_id`` column (Parquet, CSV, NDJSON).
+    skipped; UTF-8, a byte-order mark dropped) or a table with an ``account_id`` column (Parquet, CSV, NDJSON;
+    empty ids skipped).
 
     Raises
     ------
     GraphlinkError
-        A table without ``account_id``, or no seed at all.
+        A table without ``account_id``, a text file not in UTF-8 (:class:`InputError`
+        naming it), or no seed at all.
 
     Examples
     --------
@@ -62,9 +64,14 @@ def read_seeds(values: Iterable[str]) -> list[str]:
             table = collect_frame(scan(path), str(path))
             if "account_id" not in table.columns:
                 raise GraphlinkError(f"{path}: no account_id column (columns: {', '.join(table.columns[:8])})")
-            seeds.extend(table["account_id"].cast(pl.String).drop_nulls().to_list())
+            ids = table["account_id"].cast(pl.String).str.strip_chars().drop_nulls()
+            seeds.extend(ids.filter(ids != "").to_list())  # an empty id is skipped, like a blank line
         else:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            sniff_encoding(path, "csv")  # UTF-16/32: an error naming the file
+            try:
+                lines = path.read_text(encoding="utf-8-sig").splitlines()  # a UTF-8 byte-order mark is dropped
+            except UnicodeDecodeError as exc:
+                raise InputError(f"not UTF-8 text (byte {exc.start}): convert it to UTF-8", file=str(path)) from None
             seeds.extend(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
     if not seeds:
         raise GraphlinkError("no seed accounts given (--seeds takes account ids or a file of them)")
