@@ -129,8 +129,9 @@ def test_library_errors(tmp_path):
         graphlink.expand(known, ["ring0", "nobody"])
     with pytest.raises(GraphlinkError, match="not a graphlink detect output"):
         graphlink.match(tmp_path, pl.DataFrame({"account_id": ["a"]}))
-    with pytest.raises(InputError, match="missing column.*payment_fingerprint"):
-        graphlink.match(known, pl.DataFrame({"account_id": ["a"], "ip": ["1.2.3.4"], "user_agent": ["x"]}))
+    without_cards = graphlink.match(known, pl.DataFrame({"account_id": ["a"], "ip": ["1.2.3.4"], "user_agent": ["x"]}))
+    assert "payment_fingerprint" in without_cards.run["warnings"][0]
+    assert "payment" not in without_cards.run["parameters"]["kinds"]
     (known / "linking.parquet").unlink()
     with pytest.raises(GraphlinkError, match="rerun graphlink detect"):
         graphlink.expand(known, ["ring0"])
@@ -174,12 +175,16 @@ def test_cli_match_writes_matches_atomically_and_refuses_bad_input(tmp_path):
     assert runner.invoke(app, ["match", str(known), str(new), "--out", str(out), "-q"]).stdout == ""
     renamed = tmp_path / "renamed.csv"
     pl.read_csv(new).rename({"payment_fingerprint": "card"}).write_csv(renamed)
+    no_id = tmp_path / "no_id.csv"
+    pl.read_csv(new).drop("account_id").write_csv(no_id)
     for args in (["match", str(tmp_path), str(new), "--out", str(tmp_path / "x")],
-                 ["match", str(known), str(renamed), "--out", str(tmp_path / "y")],
+                 ["match", str(known), str(no_id), "--out", str(tmp_path / "y")],
                  ["match", str(known), str(new), "--out", str(known)]):
         failed = runner.invoke(app, args)
         assert failed.exit_code == 2 and "Traceback" not in failed.output, args
         assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    unmapped = runner.invoke(app, ["match", str(known), str(renamed), "--out", str(tmp_path / "w")])
+    assert unmapped.exit_code == 0 and "no column payment_fingerprint" in unmapped.output
     mapped = runner.invoke(app, ["match", str(known), str(renamed), "--map", "payment_fingerprint=card",
                                  "--out", str(tmp_path / "z"), "-q"])
     assert mapped.exit_code == 0 and pl.read_parquet(tmp_path / "z" / "matches.parquet")["cluster_id"].null_count() == 1
@@ -331,3 +336,19 @@ def test_seed_files_drop_a_bom_name_a_bad_encoding_and_skip_empty_ids(tmp_path):
     known = tiny_known_run(tmp_path)
     failed = runner.invoke(app, ["expand", str(known), "-s", str(utf16)])
     assert failed.exit_code == 2 and "wide.txt" in failed.output and "Traceback" not in failed.output
+
+
+def test_match_without_an_optional_column_warns_and_matches_on_the_rest(two_days, tmp_path):
+    new = tmp_path / "day2.parquet"
+    events = pl.read_parquet(two_days / "day2" / "events.parquet")
+    assert {"timestamp", "user_agent"} <= set(events.columns)
+    events.drop("timestamp", "user_agent").write_parquet(new)
+    result = runner.invoke(app, ["match", str(two_days / "day1" / "out"), str(new), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert "warning: the new log has no column timestamp" in result.output and "activity clocks" in result.output
+    matches = pl.read_parquet(tmp_path / "m" / "matches.parquet")
+    assert matches.filter(pl.col("cluster_id").is_not_null()).height >= 30
+    known = tiny_known_run(tmp_path)
+    only_ids = graphlink.match(known, pl.DataFrame({"account_id": ["ring0", "stranger"]}))
+    assert only_ids.matches.filter(pl.col("cluster_id").is_not_null())["account_id"].to_list() == ["ring0"]
+    assert "payment_fingerprint" in only_ids.run["warnings"][0]

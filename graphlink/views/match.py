@@ -94,21 +94,29 @@ def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), **
     return config
 
 
-def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str], source: str) -> None:
-    """Refuse a new log that lacks a column the known clusters are known by.
+def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str]) -> tuple[set[str], list[str]]:
+    """The kinds the new log can be matched on, and a warning for each column of the earlier log it lacks.
 
-    Raises
-    ------
-    InputError
-        Naming the file and the missing columns.
+    Only ``account_id`` is required: a kind whose column is missing (a card,
+    a client, the timestamps the clocks need) is left out, with a warning
+    saying so and how to map a column of another name.
+
+    Returns
+    -------
+    tuple
+        ``(kinds, warnings)``: ``kinds`` without those whose column is missing.
     """
     before = ((outputs.run.get("inputs") or {}).get("events") or {}).get("columns") or []
-    needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds} | {"timestamp"} - {"email_domain"}
+    needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds - {"email_domain"}} | {"timestamp"}
     missing = sorted(c for c in needed if c in before and c not in new_columns)
-    if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)} that the known clusters are known by "
-                         f"(the earlier log had {', '.join(before)}); map them with --map CANONICAL=COLUMN",
-                         file=source)
+    if not missing:
+        return kinds, []
+    lost = sorted(k for k in kinds if KIND_COLUMNS.get(k, k) in missing)
+    what = ", ".join(lost) + (" values" if lost else "") + (" and " if lost and "timestamp" in missing else "") + (
+        "activity clocks" if "timestamp" in missing else "")
+    warning = (f"the new log has no column {', '.join(missing)} (the earlier log had {'it' if len(missing) == 1 else 'them'}): matching without "
+               f"{what}; if it is there under another name, map it with --map CANONICAL=COLUMN")
+    return kinds - set(lost), [warning]
 
 
 def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.LazyFrame,
@@ -148,8 +156,9 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     ------
     GraphlinkError
         ``known`` is not a graphlink output or lacks ``linking.parquet``; the
-        new log is unreadable, has no ``account_id`` or lacks a column the
-        clusters are known by (:class:`InputError`, naming the file).
+        new log is unreadable or has no ``account_id`` (:class:`InputError`,
+        naming the file). A column the clusters are known by that the new log
+        lacks is a warning (``run["warnings"]``): that kind is left out.
     """
     start = time.perf_counter()
     # Clusters, run.json, the scanned linking values and the clustered accounts' activity (their clocks).
@@ -162,7 +171,8 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     extra = config.signals.extra_signals
     ev = (load_events(events, config.ingest, extra) if isinstance(events, (str, Path))
           else events_from_frame(events, config.ingest, extra_signals=extra))
-    check_schema(outputs, ev.columns, kinds, source)
+    kinds, warnings = check_schema(outputs, ev.columns, kinds)
+    known_values = known_values.filter(pl.col("kind").is_in(sorted(kinds)))
     acc: AccountsInfo | None = None
     if isinstance(accounts, (str, Path)):
         acc = load_accounts(accounts, config.ingest)
@@ -179,7 +189,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         members = (outputs.linking.select("account_id", "cluster_id").drop_nulls("cluster_id")
                    .join(enc.index.lazy().select("account_id"), on="account_id", how="semi").unique().collect())
         clocks = None
-        if outputs.activity is not None and outputs.activity.height:
+        if outputs.activity is not None and outputs.activity.height and "timestamp" in ev.columns:
             clocks = (account_clocks(enc), cluster_clocks(outputs.activity))
         matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
                                  members=members, clocks=clocks)
@@ -202,8 +212,8 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
                    "clusters_matched": matched["cluster_id"].n_unique(),
                    "known_values": known_values.height,
                    "invalid_ip_events": ip_stats.get("invalid_ip_events", 0)},
-        "warnings": [w for w in (invalid_ip_warning(ip_stats.get("ip_events", 0),
-                                                    ip_stats.get("invalid_ip_events", 0)),) if w],
+        "warnings": warnings + [w for w in (invalid_ip_warning(ip_stats.get("ip_events", 0),
+                                                               ip_stats.get("invalid_ip_events", 0)),) if w],
         "seconds": round(time.perf_counter() - start, 4),
     }
     return MatchResult(matches=matches, run=run)
