@@ -352,3 +352,13 @@ def test_match_without_an_optional_column_warns_and_matches_on_the_rest(two_days
     only_ids = graphlink.match(known, pl.DataFrame({"account_id": ["ring0", "stranger"]}))
     assert only_ids.matches.filter(pl.col("cluster_id").is_not_null())["account_id"].to_list() == ["ring0"]
     assert "payment_fingerprint" in only_ids.run["warnings"][0]
+
+
+def test_match_blames_a_bad_map_on_the_option_not_on_run_json(tmp_path):
+    known = tiny_known_run(tmp_path)
+    new = tmp_path / "new.csv"
+    pl.DataFrame({"account_id": ["a"], "pf": ["card-ring"]}).write_csv(new)
+    failed = runner.invoke(app, ["match", str(known), str(new), "--map", "card=pf", "--out", str(tmp_path / "m")])
+    assert failed.exit_code == 2 and "Traceback" not in failed.output
+    assert "--map" in failed.output and "card" in failed.output and "run.json" not in failed.output
+    assert not (tmp_path / "m").exists()

@@ -81,7 +81,10 @@ def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), **
     except (TypeError, ValueError, ConfigError) as exc:
         raise GraphlinkError(f"{outputs.path / RUN_FILE}: unreadable parameters: {exc}") from None
     if columns:
-        config = build_config(config, columns=columns)
+        try:
+            config = build_config(config, columns=columns)
+        except (TypeError, ValueError, ConfigError) as exc:
+            raise ConfigError(f"--map: {exc}") from None
     for name, value in reading.items():
         if value is None:
             continue
