@@ -84,7 +84,8 @@ def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), **
         try:
             config = build_config(config, columns=columns)
         except (TypeError, ValueError, ConfigError) as exc:
-            raise ConfigError(f"--map: {exc}") from None
+            message = str(exc)
+            raise ConfigError(message if message.startswith("--map") else f"--map: {message}") from None
     for name, value in reading.items():
         if value is None:
             continue
