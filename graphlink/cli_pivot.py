@@ -9,6 +9,7 @@ registers them on the application.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -97,6 +98,23 @@ def expand_command(
 MATCH_HEADERS = ["account", "cluster", "campaign", "score", "why"]
 
 
+def full_run_command(events: Path, known_dir: Path, accounts: Path | None = None, maps: list[str] | None = None) -> str:
+    """The shell command for a full detect run of the new log, keeping the earlier run's cluster ids.
+
+    Examples
+    --------
+    >>> full_run_command(Path("day 2.csv"), Path("out"))
+    "graphlink detect 'day 2.csv' --previous out --out out-next"
+    """
+    suggested = known_dir.with_name(f"{known_dir.name}-next") if known_dir.name else Path("out-next")
+    words = ["graphlink", "detect", str(events), "--previous", str(known_dir), "--out", str(suggested)]
+    if accounts is not None:
+        words += ["--accounts", str(accounts)]
+    for value in maps or ():
+        words += ["--map", value]
+    return " ".join(shlex.quote(word) if i > 1 else word for i, word in enumerate(words))
+
+
 @cli_errors
 def match_command(
     known_dir: Annotated[Path, typer.Argument(metavar="KNOWN_DIR", show_default=False,
@@ -161,8 +179,8 @@ def match_command(
         say(Text(terminal_safe(line)))
     say(Text(f"{counts['matched']:,} of {counts['accounts']:,} accounts matched {counts['clusters_matched']:,} "
              f"known clusters ({counts['matched_to_flagged']:,} to flagged ones); {counts['unmatched']:,} unmatched "
-             f"(for a full run: graphlink detect {terminal_safe(events)} --previous {terminal_safe(known_dir)}); "
-             f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"))
+             f"(for a full run: {terminal_safe(full_run_command(events, known_dir, accounts, maps))}); "
+             f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"), soft_wrap=True)  # copy-pastable
     rows = [[r["account_id"], _id(r["cluster_id"]), _id(r["campaign_id"]), round(r["score"], 3), r["why"] or ""]
             for r in matched.head(shown).iter_rows(named=True)]
     table = Table(title="Matched accounts", title_justify="left")

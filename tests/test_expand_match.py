@@ -362,3 +362,23 @@ def test_match_blames_a_bad_map_on_the_option_not_on_run_json(tmp_path):
     assert failed.exit_code == 2 and "Traceback" not in failed.output
     assert "error: --map: unknown canonical column 'card'" in failed.output and "run.json" not in failed.output
     assert not (tmp_path / "m").exists()
+
+
+def test_match_suggests_a_runnable_full_detect_command(tmp_path):
+    import shlex
+
+    known = tiny_known_run(tmp_path)
+    folder = tmp_path / "day two's logs"
+    folder.mkdir()
+    new = folder / "new events.csv"
+    pl.DataFrame({"account_id": ["newring", "newperson"], "card": ["card-ring", "card-new"]}).write_csv(new)
+    result = runner.invoke(app, ["match", str(known), str(new), "--map", "payment_fingerprint=card",
+                                 "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    hint = result.output.split("(for a full run: ", 1)[1].split("); ", 1)[0]
+    words = shlex.split(hint)
+    assert words[:3] == ["graphlink", "detect", str(new)]
+    assert words[words.index("--previous") + 1] == str(known)
+    assert words[words.index("--map") + 1] == "payment_fingerprint=card"
+    suggested = Path(words[words.index("--out") + 1])
+    assert not suggested.exists() and suggested != known
