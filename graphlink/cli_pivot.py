@@ -140,7 +140,9 @@ def match_command(
     fmt: FormatOpt = None,
     timestamp_format: TimestampFormatOpt = None,
     separator: SeparatorOpt = None,
-    shown: Annotated[int, typer.Option("--show", min=0, metavar="N", help="Matched accounts printed, best first.")] = 20,
+    shown: Annotated[int, typer.Option("--show", min=0, metavar="N",
+                                       help="Matched accounts printed: newly matched first, best first, then "
+                                            "accounts already members.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print counts and matched accounts as JSON on standard "
                                                          "output.")] = False,
     quiet: QuietJsonOpt = False,
@@ -152,11 +154,14 @@ def match_command(
     domains, --signal columns), counting only values concentrated in one
     cluster in the earlier run, so sharing a NAT or a common client with a
     ring matches nothing; activity in a cluster's busy hours corroborates. Unmatched accounts (null cluster_id in
-    matches.parquet) are left for a full graphlink detect run. The new log is
+    matches.parquet) are left for a full graphlink detect run. An account that
+    was already a member of a cluster in the earlier run keeps it, with score
+    1.0 (listed after the newly matched accounts). The new log is
     read as the earlier one was (column map, format, timestamp format,
     separator) unless --map, --format, --timestamp-format or --separator say otherwise.
     """
     from graphlink.config import parse_column_maps
+    from graphlink.stages.match import KNOWN_MEMBER_WHY
     from graphlink.views.match import match, write_matches
 
     result = match(known_dir, events, accounts, min_evidence=min_evidence, min_concentration=min_concentration,
@@ -164,8 +169,9 @@ def match_command(
                    separator=separator_value(separator))
     write_matches(result, out_dir)
     counts = result.run["counts"]
+    # Newly matched accounts first (what match is for), best first; accounts already in a cluster after.
     matched = result.matches.filter(pl.col("cluster_id").is_not_null()).sort(
-        ["score", "account_id"], descending=[True, False])
+        [pl.col("why") == KNOWN_MEMBER_WHY, "score", "account_id"], descending=[False, True, False])
     if as_json:
         emit_json({"out": str(out_dir), "inputs": result.run["inputs"], "counts": counts,
                    "warnings": result.run["warnings"], "seconds": result.run["seconds"], "matched": matched.to_dicts()})
@@ -178,7 +184,8 @@ def match_command(
     for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"]):
         say(Text(terminal_safe(line)))
     say(Text(f"{counts['matched']:,} of {counts['accounts']:,} accounts matched {counts['clusters_matched']:,} "
-             f"known clusters ({counts['matched_to_flagged']:,} to flagged ones); {counts['unmatched']:,} unmatched "
+             f"known clusters ({counts['matched_to_flagged']:,} to flagged ones): {counts['matched_new']:,} new, "
+             f"{counts['known_members']:,} already members; {counts['unmatched']:,} unmatched "
              f"(for a full run: {terminal_safe(full_run_command(events, known_dir, accounts, maps))}); "
              f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"), soft_wrap=True)  # copy-pastable
     rows = [[r["account_id"], _id(r["cluster_id"]), _id(r["campaign_id"]), round(r["score"], 3), r["why"] or ""]

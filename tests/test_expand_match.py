@@ -382,3 +382,21 @@ def test_match_suggests_a_runnable_full_detect_command(tmp_path):
     assert words[words.index("--map") + 1] == "payment_fingerprint=card"
     suggested = Path(words[words.index("--out") + 1])
     assert not suggested.exists() and suggested != known
+
+
+def test_match_lists_newly_matched_accounts_before_known_members(tmp_path):
+    known = tiny_known_run(tmp_path)
+    new = tmp_path / "new.csv"
+    pl.DataFrame({"account_id": ["ring0", "ring1", "zz-newring", "person"],
+                  "payment_fingerprint": ["card-ring", "card-ring", "card-ring", "card-other"],
+                  "ip": ["203.0.113.1", "203.0.113.2", "203.0.113.3", "10.1.1.1"],
+                  "user_agent": ["curl/8.0"] * 4}).write_csv(new)
+    result = runner.invoke(app, ["match", str(known), str(new), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert "3 of 4 accounts matched 1 known clusters (0 to flagged ones): 1 new, 2 already members" in result.output
+    rows = [line.split("\t")[0] for line in result.stdout.splitlines()[1:]]
+    assert rows == ["zz-newring", "ring0", "ring1"]
+    data = json.loads((tmp_path / "m" / "match.json").read_text())
+    assert data["counts"]["matched_new"] == 1 and data["counts"]["known_members"] == 2
+    scores = pl.read_parquet(tmp_path / "m" / "matches.parquet").filter(pl.col("account_id").str.starts_with("ring"))
+    assert scores["score"].to_list() == [1.0, 1.0]

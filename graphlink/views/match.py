@@ -211,6 +211,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         "parameters": {"min_evidence": min_evidence, "min_concentration": min_concentration,
                        "kinds": sorted(kinds)},
         "counts": {"accounts": matches.height, "matched": matched.height, "known_members": members.height,
+                   "matched_new": matched.height - members.height,
                    "matched_to_flagged": matched.filter(pl.col("cluster_id").is_in(flagged)).height,
                    "unmatched": matches.height - matched.height,
                    "clusters_matched": matched["cluster_id"].n_unique(),
