@@ -400,3 +400,25 @@ def test_match_lists_newly_matched_accounts_before_known_members(tmp_path):
     assert data["counts"]["matched_new"] == 1 and data["counts"]["known_members"] == 2
     scores = pl.read_parquet(tmp_path / "m" / "matches.parquet").filter(pl.col("account_id").str.starts_with("ring"))
     assert scores["score"].to_list() == [1.0, 1.0]
+
+
+def readme_blocks(after: str) -> list[str]:
+    import re
+
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text[text.index(after):], re.S)
+
+
+def test_readme_expand_snippet_runs_on_the_fixture_output(tmp_path, monkeypatch):
+    fixtures = Path(__file__).parents[1] / "fixtures"
+    monkeypatch.chdir(tmp_path)
+    graphlink.detect(fixtures / "events.parquet", fixtures / "accounts.parquet").save(tmp_path / "out")
+    block = readme_blocks("From a few known accounts to their ring")[0]
+    scope: dict = {}
+    exec(compile(block, "README.md", "exec"), scope)  # noqa: S102  (our own documentation)
+    assert scope["ranked"].filter(pl.col("rank") == 0).height == 3 and scope["ranked"].height > 3
+    day_two = readme_blocks("From yesterday's rings to today's accounts")[0]
+    assert "write_day_two(" in day_two and "simulate_scenario_world(" in day_two
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "needs the `simulate` extra" in text and "need an `account_id` column" in text
+    assert "one id per line" in text and "score 1.0" in text
