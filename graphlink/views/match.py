@@ -89,8 +89,6 @@ def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), **
     for name, value in reading.items():
         if value is None:
             continue
-        if name not in READ_OPTIONS:
-            raise TypeError(f"unexpected keyword argument {name!r}")
         try:
             config = build_config(config, **{name: value})
         except (TypeError, ValueError, ConfigError) as exc:
@@ -116,10 +114,11 @@ def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str]
     if not missing:
         return kinds, []
     lost = sorted(k for k in kinds if KIND_COLUMNS.get(k, k) in missing)
-    what = ", ".join(lost) + (" values" if lost else "") + (" and " if lost and "timestamp" in missing else "") + (
-        "activity clocks" if "timestamp" in missing else "")
-    warning = (f"the new log has no column {', '.join(missing)} (the earlier log had {'it' if len(missing) == 1 else 'them'}): matching without "
-               f"{what}; if it is there under another name, map it with --map CANONICAL=COLUMN")
+    without = ([f"{', '.join(lost)} values"] if lost else []) + (["activity clocks"] if "timestamp" in missing else [])
+    them = "it" if len(missing) == 1 else "them"
+    warning = (f"the new log has no column {', '.join(missing)} (the earlier log had {them}): matching without "
+               f"{' and '.join(without)}; if {them} {'is' if them == 'it' else 'are'} there under another name, "
+               "map with --map CANONICAL=COLUMN")
     return kinds - set(lost), [warning]
 
 
