@@ -29,7 +29,8 @@ import typer
 from rich.text import Text  # noqa: E402
 
 from graphlink.cli_support import (  # noqa: E402
-    QuietJsonOpt, QuietOpt, cli_errors, emit_json, err, out, print_table)
+    FormatOpt, QuietJsonOpt, QuietOpt, SeparatorOpt, TimestampFormatOpt, cli_errors, emit_json, err, out, print_table,
+    print_warnings, read_summary, separator_value)
 from graphlink.config import PipelineConfig, build_config, parse_column_maps  # noqa: E402
 from graphlink.errors import ConfigError, GraphlinkError  # noqa: E402
 from graphlink.views.safety import terminal_safe  # noqa: E402
@@ -78,8 +79,7 @@ def detect_config(config_file: Path | None, maps: list[str] | None, signals: lis
 
     ``--separator`` also takes ``tab`` or ``\\t`` for a tab.
     """
-    if flags.get("separator") in ("\\t", "tab"):
-        flags["separator"] = "\t"
+    flags["separator"] = separator_value(flags.get("separator"))  # type: ignore[arg-type]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DeprecationWarning)
         config = build_config(toml=config_file, columns=parse_column_maps(maps), signals=signals or (), **flags)
@@ -101,12 +101,10 @@ def detect(
                                           help="Output folder: created, or replaced if it is a graphlink output "
                                                "(files detect did not write are kept); any other folder is refused.")],
     accounts: Annotated[Optional[Path], typer.Option(metavar="FILE", show_default=False, help="Accounts file: account_id, created_at, email_domain or email.")] = None,
-    fmt: Annotated[Optional[str], typer.Option(
-        "--format", metavar="parquet|csv|tsv|ndjson", show_default=False,
-        help="Read the events as this format whatever the extension [default: by extension].")] = None,
+    fmt: FormatOpt = None,
     maps: Annotated[Optional[list[str]], typer.Option("--map", metavar="CANONICAL=COLUMN", show_default=False, help="Read a canonical column from another column name (repeatable or comma-separated), e.g. --map account_id=user,timestamp=ts.")] = None,
-    timestamp_format: Annotated[Optional[str], typer.Option("--timestamp-format", metavar="FORMAT", show_default=False, help="strftime format of the timestamp text, e.g. '%d/%m/%Y %H:%M' [default: ISO-8601 and epoch numbers].")] = None,
-    separator: Annotated[Optional[str], typer.Option("--separator", metavar="CHAR", show_default=False, help="CSV field separator (tab: 'tab') [default: sniffed from the header: , ; tab or |].")] = None,
+    timestamp_format: TimestampFormatOpt = None,
+    separator: SeparatorOpt = None,
     signals: Annotated[Optional[list[str]], typer.Option("--signal", metavar="COLUMN", show_default=False, help="Use this column as an extra shared-identifier signal (repeatable), e.g. --signal device_id.")] = None,
     config_file: Annotated[Optional[Path], typer.Option("--config", metavar="FILE", show_default=False, help="graphlink.toml with [columns], stage settings and [kinds.*] tables.")] = None,
     seed: Annotated[Optional[int], typer.Option(metavar="N", show_default=False, help=f"Leiden seed. [default: {_DEFAULTS.communities.seed}]")] = None,
@@ -167,8 +165,7 @@ def detect(
                                     for r in cluster_rows(result.clusters, top)]})
     if quiet:
         return
-    for warning in result.warnings:
-        err.print(Text(f"warning: {terminal_safe(warning)}", style="yellow"))
+    print_warnings(result.warnings)
     if kept:
         shown = ", ".join(kept[:8]) + (", …" if len(kept) > 8 else "")
         err.print(Text(f"kept in {out_dir} from before this run: {terminal_safe(shown)} "
@@ -177,12 +174,8 @@ def detect(
         return
     ev = run["inputs"]["events"]
     say = out.print if out.is_terminal else err.print  # piped: stdout carries only the rows
-    rejected = ", ".join(f"{k}: {v:,}" for k, v in ev["rejected"].items()) or "none"
-    say(f"read {ev['rows_read']:,} events ({ev['rows_kept']:,} kept; rejected {rejected}) "
-        f"from {run['counts']['accounts']:,} accounts")
-    invalid = run["counts"].get("invalid_ip_events", 0)
-    if invalid:
-        say(f"{invalid:,} events had an invalid IP (kept for other signals)")
+    for line in read_summary(ev, run["counts"]["accounts"], run["counts"].get("invalid_ip_events", 0)):
+        say(line)
     if result.accounts.height == 0:
         say("the input has no events: wrote empty outputs")
     counts = run["counts"]

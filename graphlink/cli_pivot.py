@@ -9,6 +9,7 @@ registers them on the application.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,7 +18,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from graphlink.cli_support import QuietJsonOpt, cli_errors, emit_json, err, out, print_table
+from graphlink.cli_support import (
+    FormatOpt, QuietJsonOpt, SeparatorOpt, TimestampFormatOpt, cli_errors, emit_json, err, out, print_table,
+    print_warnings, read_summary, separator_value)
 from graphlink.stages.expand import DEFAULT_RESTART
 from graphlink.views.safety import terminal_safe
 
@@ -40,7 +43,8 @@ def expand_command(
     out_file: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE.parquet", show_default=False,
                                                      help="Also write the ranking (account_id, rank, score, "
                                                           "cluster_id, campaign_id, why; seeds rank 0) to this "
-                                                          "Parquet file, atomically.")] = None,
+                                                          "Parquet file, atomically; an existing file is replaced "
+                                                          "only if it is an earlier expand output.")] = None,
     top: Annotated[Optional[int], typer.Option(min=0, metavar="N", show_default=False,
                                                help="List this many accounts besides the seeds [default: the "
                                                     "ring the walk finds around the seeds].")] = None,
@@ -61,8 +65,10 @@ def expand_command(
     Each account comes with the values it shares with a seed (or with a
     better-ranked account), how rare they are, and its cluster and campaign.
     """
-    from graphlink.views.expand import expand, write_parquet_atomic
+    from graphlink.views.expand import check_ranking_target, expand, write_parquet_atomic
 
+    if out_file is not None:
+        check_ranking_target(out_file, out_dir, seeds)  # before any work: never overwrite what expand did not write
     ranked = expand(out_dir, seeds, restart=restart, top=top)
     if out_file is not None:
         write_parquet_atomic(ranked, out_file)
@@ -92,6 +98,23 @@ def expand_command(
 MATCH_HEADERS = ["account", "cluster", "campaign", "score", "why"]
 
 
+def full_run_command(events: Path, known_dir: Path, accounts: Path | None = None, maps: list[str] | None = None) -> str:
+    """The shell command for a full detect run of the new log, keeping the earlier run's cluster ids.
+
+    Examples
+    --------
+    >>> full_run_command(Path("day 2.csv"), Path("out"))
+    "graphlink detect 'day 2.csv' --previous out --out out-next"
+    """
+    suggested = known_dir.with_name(f"{known_dir.name}-next") if known_dir.name else Path("out-next")
+    words = ["graphlink", "detect", str(events), "--previous", str(known_dir), "--out", str(suggested)]
+    if accounts is not None:
+        words += ["--accounts", str(accounts)]
+    for value in maps or ():
+        words += ["--map", value]
+    return " ".join(shlex.quote(word) if i > 1 else word for i, word in enumerate(words))
+
+
 @cli_errors
 def match_command(
     known_dir: Annotated[Path, typer.Argument(metavar="KNOWN_DIR", show_default=False,
@@ -114,7 +137,12 @@ def match_command(
                                                      help="A value identifies a cluster only if at least this share "
                                                           "of the earlier run's accounts with it were the cluster's.")
                                  ] = 0.5,
-    shown: Annotated[int, typer.Option("--show", min=0, metavar="N", help="Matched accounts printed, best first.")] = 20,
+    fmt: FormatOpt = None,
+    timestamp_format: TimestampFormatOpt = None,
+    separator: SeparatorOpt = None,
+    shown: Annotated[int, typer.Option("--show", min=0, metavar="N",
+                                       help="Matched accounts printed: newly matched first, best first, then "
+                                            "accounts already members.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print counts and matched accounts as JSON on standard "
                                                          "output.")] = False,
     quiet: QuietJsonOpt = False,
@@ -126,28 +154,40 @@ def match_command(
     domains, --signal columns), counting only values concentrated in one
     cluster in the earlier run, so sharing a NAT or a common client with a
     ring matches nothing; activity in a cluster's busy hours corroborates. Unmatched accounts (null cluster_id in
-    matches.parquet) are left for a full graphlink detect run.
+    matches.parquet) are left for a full graphlink detect run. An account that
+    was already a member of a cluster in the earlier run keeps it, with score
+    1.0 (listed after the newly matched accounts). The new log is
+    read as the earlier one was (column map, format, timestamp format,
+    separator) unless --map, --format, --timestamp-format or --separator say otherwise.
     """
     from graphlink.config import parse_column_maps
+    from graphlink.stages.match import KNOWN_MEMBER_WHY
     from graphlink.views.match import match, write_matches
 
     result = match(known_dir, events, accounts, min_evidence=min_evidence, min_concentration=min_concentration,
-                   columns=parse_column_maps(maps))
+                   columns=parse_column_maps(maps), format=fmt, timestamp_format=timestamp_format,
+                   separator=separator_value(separator))
     write_matches(result, out_dir)
     counts = result.run["counts"]
+    # Newly matched accounts first (what match is for), best first; accounts already in a cluster after.
     matched = result.matches.filter(pl.col("cluster_id").is_not_null()).sort(
-        ["score", "account_id"], descending=[True, False])
+        [pl.col("why") == KNOWN_MEMBER_WHY, "score", "account_id"], descending=[False, True, False])
     if as_json:
-        emit_json({"out": str(out_dir), "counts": counts, "seconds": result.run["seconds"],
-                   "matched": matched.to_dicts()})
-        return
+        emit_json({"out": str(out_dir), "inputs": result.run["inputs"], "counts": counts,
+                   "warnings": result.run["warnings"], "seconds": result.run["seconds"], "matched": matched.to_dicts()})
     if quiet:
         return
+    print_warnings(result.run["warnings"])
+    if as_json:
+        return
     say = out.print if out.is_terminal else err.print
+    for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"]):
+        say(Text(terminal_safe(line)))
     say(Text(f"{counts['matched']:,} of {counts['accounts']:,} accounts matched {counts['clusters_matched']:,} "
-             f"known clusters ({counts['matched_to_flagged']:,} to flagged ones); {counts['unmatched']:,} unmatched "
-             f"(for a full run: graphlink detect {terminal_safe(events)} --previous {terminal_safe(known_dir)}); "
-             f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"))
+             f"known clusters ({counts['matched_to_flagged']:,} to flagged ones): {counts['matched_new']:,} new, "
+             f"{counts['known_members']:,} already members; {counts['unmatched']:,} unmatched "
+             f"(for a full run: {terminal_safe(full_run_command(events, known_dir, accounts, maps))}); "
+             f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"), soft_wrap=True)  # copy-pastable
     rows = [[r["account_id"], _id(r["cluster_id"]), _id(r["campaign_id"]), round(r["score"], 3), r["why"] or ""]
             for r in matched.head(shown).iter_rows(named=True)]
     table = Table(title="Matched accounts", title_justify="left")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import polars as pl
 import typer
@@ -20,7 +20,8 @@ from graphlink.errors import GraphlinkError, safe_reason
 from graphlink.views.safety import terminal_safe
 from graphlink.views.terminal import tsv_cell
 
-__all__ = ["out", "err", "QuietOpt", "QuietJsonOpt", "emit_json", "print_table", "fail", "cli_errors"]
+__all__ = ["out", "err", "QuietOpt", "QuietJsonOpt", "emit_json", "print_table", "fail", "cli_errors", "read_summary",
+           "print_warnings", "FormatOpt", "TimestampFormatOpt", "SeparatorOpt", "separator_value"]
 
 out = Console()
 err = Console(stderr=True)
@@ -28,6 +29,22 @@ err = Console(stderr=True)
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 QuietJsonOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (--json output is still printed).")]
+
+# How an events file is read (detect, match): the ingest settings a command line can override.
+FormatOpt = Annotated[Optional[str], typer.Option(
+    "--format", metavar="parquet|csv|tsv|ndjson", show_default=False,
+    help="Read the events as this format whatever the extension [default: by extension].")]
+TimestampFormatOpt = Annotated[Optional[str], typer.Option(
+    "--timestamp-format", metavar="FORMAT", show_default=False,
+    help="strftime format of the timestamp text, e.g. '%d/%m/%Y %H:%M' [default: ISO-8601 and epoch numbers].")]
+SeparatorOpt = Annotated[Optional[str], typer.Option(
+    "--separator", metavar="CHAR", show_default=False,
+    help="CSV field separator (tab: 'tab') [default: sniffed from the header: , ; tab or |].")]
+
+
+def separator_value(separator: str | None) -> str | None:
+    """``--separator`` as given, ``tab`` or ``\\t`` read as a tab."""
+    return "\t" if separator in ("\\t", "tab") else separator
 
 
 def emit_json(data) -> None:
@@ -53,6 +70,28 @@ def print_table(table: Table, rows: list[list], headers: list[str], titled: bool
     for row in rows:
         sys.stdout.write("\t".join(tsv_cell(v) for v in row) + "\n")
     sys.stdout.flush()
+
+
+def read_summary(events: dict, n_accounts: int, invalid_ips: int = 0) -> list[str]:
+    """What was read: rows read, kept, rejected by reason (``run.json``/``match.json`` inputs.events), invalid IPs.
+
+    Examples
+    --------
+    >>> read_summary({"rows_read": 10, "rows_kept": 8, "rejected": {"missing_account_id": 2}}, 3, 1)
+    ['read 10 events (8 kept; rejected missing_account_id: 2) from 3 accounts', '1 events had an invalid IP (kept for other signals)']
+    """
+    rejected = ", ".join(f"{k}: {v:,}" for k, v in (events.get("rejected") or {}).items()) or "none"
+    lines = [f"read {events['rows_read']:,} events ({events['rows_kept']:,} kept; rejected {rejected}) "
+             f"from {n_accounts:,} accounts"]
+    if invalid_ips:
+        lines.append(f"{invalid_ips:,} events had an invalid IP (kept for other signals)")
+    return lines
+
+
+def print_warnings(warnings: list[str]) -> None:
+    """Each warning on standard error, one line, attacker-written text neutralised."""
+    for warning in warnings:
+        err.print(Text(f"warning: {terminal_safe(warning)}", style="yellow"), soft_wrap=True)
 
 
 def fail(message: str) -> None:

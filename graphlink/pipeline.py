@@ -56,6 +56,7 @@ from graphlink.stages.linking import clique_support
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.scoring import fleet_outsiders, score_clusters, scored_memberships
 from graphlink.stages.signals import extract_signals
+from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, load_previous, match_clusters, rekey,
                                         summarise)
 
@@ -366,10 +367,9 @@ def run_warnings(projection: Any, signal_set: Any, index: pl.DataFrame | None = 
         if silent:
             warnings.insert(0, f"{silent:,} of {index.height:,} accounts appear only in the accounts file (no event): "
                                "kept with 0 events; they link only through its columns (a different log's accounts?)")
-    ip_events, invalid_ips = signal_set.stats.get("ip_events", 0), signal_set.stats.get("invalid_ip_events", 0)
-    if ip_events and invalid_ips > ip_events / 2:
-        warnings.insert(0, f"{invalid_ips:,} of {ip_events:,} events with an IP ({invalid_ips / ip_events:.0%}) have "
-                           "an invalid address: is the right column mapped to ip?")
+    invalid = invalid_ip_warning(signal_set.stats.get("ip_events", 0), signal_set.stats.get("invalid_ip_events", 0))
+    if invalid:
+        warnings.insert(0, invalid)
     return warnings
 
 

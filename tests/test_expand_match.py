@@ -129,8 +129,9 @@ def test_library_errors(tmp_path):
         graphlink.expand(known, ["ring0", "nobody"])
     with pytest.raises(GraphlinkError, match="not a graphlink detect output"):
         graphlink.match(tmp_path, pl.DataFrame({"account_id": ["a"]}))
-    with pytest.raises(InputError, match="missing column.*payment_fingerprint"):
-        graphlink.match(known, pl.DataFrame({"account_id": ["a"], "ip": ["1.2.3.4"], "user_agent": ["x"]}))
+    without_cards = graphlink.match(known, pl.DataFrame({"account_id": ["a"], "ip": ["1.2.3.4"], "user_agent": ["x"]}))
+    assert "payment_fingerprint" in without_cards.run["warnings"][0]
+    assert "payment" not in without_cards.run["parameters"]["kinds"]
     (known / "linking.parquet").unlink()
     with pytest.raises(GraphlinkError, match="rerun graphlink detect"):
         graphlink.expand(known, ["ring0"])
@@ -174,12 +175,16 @@ def test_cli_match_writes_matches_atomically_and_refuses_bad_input(tmp_path):
     assert runner.invoke(app, ["match", str(known), str(new), "--out", str(out), "-q"]).stdout == ""
     renamed = tmp_path / "renamed.csv"
     pl.read_csv(new).rename({"payment_fingerprint": "card"}).write_csv(renamed)
+    no_id = tmp_path / "no_id.csv"
+    pl.read_csv(new).drop("account_id").write_csv(no_id)
     for args in (["match", str(tmp_path), str(new), "--out", str(tmp_path / "x")],
-                 ["match", str(known), str(renamed), "--out", str(tmp_path / "y")],
+                 ["match", str(known), str(no_id), "--out", str(tmp_path / "y")],
                  ["match", str(known), str(new), "--out", str(known)]):
         failed = runner.invoke(app, args)
         assert failed.exit_code == 2 and "Traceback" not in failed.output, args
         assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    unmapped = runner.invoke(app, ["match", str(known), str(renamed), "--out", str(tmp_path / "w")])
+    assert unmapped.exit_code == 0 and "no column payment_fingerprint" in unmapped.output
     mapped = runner.invoke(app, ["match", str(known), str(renamed), "--map", "payment_fingerprint=card",
                                  "--out", str(tmp_path / "z"), "-q"])
     assert mapped.exit_code == 0 and pl.read_parquet(tmp_path / "z" / "matches.parquet")["cluster_id"].null_count() == 1
@@ -218,3 +223,202 @@ def test_clusters_remember_how_long_they_have_existed_and_how_they_changed(two_d
                                  "--max-sections", "3"])
     assert report.exit_code == 0, report.output
     assert "found in 2 runs since" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def test_cli_expand_out_never_overwrites_what_expand_did_not_write(tmp_path):
+    known = tiny_known_run(tmp_path)
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("ring0\n")
+    mine = tmp_path / "mine.csv"
+    mine.write_text("keep me\n")
+    other = tmp_path / "other.parquet"
+    pl.DataFrame({"x": [1]}).write_parquet(other)
+    links_before = (known / "links.parquet").read_bytes()
+    for target, says in ((known / "links.parquet", "inside the detect output"), (known / "new.parquet", "inside"),
+                         (seeds, "parquet"), (mine, "parquet"), (other, "exists and is not an expand output")):
+        failed = runner.invoke(app, ["expand", str(known), "-s", str(seeds), "--out", str(target)])
+        assert failed.exit_code == 2 and "Traceback" not in failed.output, target
+        assert says in failed.output, (target, failed.output)
+    named_seeds = tmp_path / "seeds.parquet"
+    pl.DataFrame({"account_id": ["ring0"]}).write_parquet(named_seeds)
+    failed = runner.invoke(app, ["expand", str(known), "-s", str(named_seeds), "--out", str(named_seeds)])
+    assert failed.exit_code == 2 and "seeds file" in failed.output
+    assert (known / "links.parquet").read_bytes() == links_before and not (known / "new.parquet").exists()
+    assert mine.read_text() == "keep me\n" and seeds.read_text() == "ring0\n"
+    assert pl.read_parquet(other).columns == ["x"]
+    target = tmp_path / "ranked.parquet"
+    for _ in range(2):  # an earlier expand output is replaced
+        ok = runner.invoke(app, ["expand", str(known), "-s", str(seeds), "--out", str(target), "-q"])
+        assert ok.exit_code == 0, ok.output
+    assert pl.read_parquet(target).schema == EXPAND_SCHEMA
+
+
+def test_match_counts_and_reports_rejected_rows_and_invalid_ips(tmp_path):
+    known = tiny_known_run(tmp_path)
+    new = tmp_path / "new.csv"
+    pl.DataFrame({"account_id": ["newring", "newperson", "", "other", "third"],
+                  "timestamp": ["2025-03-01T10:00:00Z", "2025-03-01T11:00:00Z", "2025-03-01T11:00:00Z", "garbage",
+                                "2025-03-01T12:00:00Z"],
+                  "payment_fingerprint": ["card-ring", "card-new", "card-x", "card-y", "card-z"],
+                  "ip": ["203.0.113.2", "not-an-ip", "10.9.9.9", "10.9.9.8", "10.9.9.7"],
+                  "user_agent": ["curl/8.0"] * 5}).write_csv(new)
+    result = graphlink.match(known, new)
+    events = result.run["inputs"]["events"]
+    assert events["rejected"] == {"missing_account_id": 1, "unparseable_timestamp": 1}
+    assert events["rows_read"] == 5 and events["rows_kept"] == 3
+    assert result.run["counts"]["invalid_ip_events"] == 1
+    written = tmp_path / "matched"
+    shown = runner.invoke(app, ["match", str(known), str(new), "--out", str(written)])
+    assert shown.exit_code == 0, shown.output
+    assert "rejected missing_account_id: 1, unparseable_timestamp: 1" in shown.output
+    assert "1 events had an invalid IP" in shown.output
+    saved = json.loads((written / "match.json").read_text())
+    assert saved["inputs"]["events"]["rejected"]["missing_account_id"] == 1
+    assert runner.invoke(app, ["match", str(known), str(new), "--out", str(written), "-q"]).output == ""
+    # Mostly unreadable addresses: the detect warning (the wrong column mapped?).
+    pl.read_csv(new).with_columns(pl.lit("nope").alias("ip")).write_csv(new)
+    warned = runner.invoke(app, ["match", str(known), str(new), "--out", str(written)])
+    assert warned.exit_code == 0 and "is the right column mapped to ip?" in warned.output
+
+
+def test_match_takes_detects_reading_options(tmp_path):
+    known = tiny_known_run(tmp_path)
+    new = tmp_path / "new.log"  # no known extension, an unusual separator, day-first timestamps
+    new.write_text("account_id^timestamp^payment_fingerprint^ip\n"
+                   "newring^01/03/2025 10:00^card-ring^203.0.113.2\nnewperson^02/03/2025 11:00^card-new^10.9.9.9\n")
+    bare = runner.invoke(app, ["match", str(known), str(new), "--out", str(tmp_path / "a")])
+    assert bare.exit_code == 2 and "--format" in bare.output
+    args = ["match", str(known), str(new), "--format", "csv", "--separator", "^",
+            "--timestamp-format", "%d/%m/%Y %H:%M", "--out", str(tmp_path / "b"), "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["inputs"]["events"]["rows_kept"] == 2 and data["matched"][0]["account_id"] == "newring"
+    wrong = runner.invoke(app, args[:-3] + ["--timestamp-format", "%Y", "--out", str(tmp_path / "c")])
+    assert wrong.exit_code == 2 and "column timestamp" in wrong.output and "'%Y'" in wrong.output
+    bad_sep = runner.invoke(app, ["match", str(known), str(new), "--separator", "^^", "--out", str(tmp_path / "d")])
+    assert bad_sep.exit_code == 2 and "--separator" in bad_sep.output and "run.json" not in bad_sep.output
+
+
+def test_expand_with_a_huge_top_lists_every_account_reached(tmp_path):
+    known = tiny_known_run(tmp_path)
+    everyone = graphlink.expand(known, ["ring0"], top=10**30)
+    assert everyone.filter(pl.col("rank") > 0).height == 5
+    with pytest.raises(GraphlinkError, match="top must be a whole number"):
+        graphlink.expand(known, ["ring0"], top=-1)
+    with pytest.raises(GraphlinkError, match="top must be a whole number"):
+        graphlink.expand(known, ["ring0"], top=2.5)
+    result = runner.invoke(app, ["expand", str(known), "-s", "ring0", "--top", "99999999999999999999999", "--json"])
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert json.loads(result.stdout)["listed"] == 5
+
+
+def test_seed_files_drop_a_bom_name_a_bad_encoding_and_skip_empty_ids(tmp_path):
+    from graphlink.views.expand import read_seeds
+
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes("\ufeffring0\r\nring1\n".encode("utf-8"))
+    assert read_seeds([str(bom)]) == ["ring0", "ring1"]
+    utf16 = tmp_path / "wide.txt"
+    utf16.write_text("ring0\nring1\n", encoding="utf-16")
+    with pytest.raises(InputError, match="wide.txt"):
+        read_seeds([str(utf16)])
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("r\xe9seau\n".encode("latin-1"))
+    with pytest.raises(InputError, match="latin.txt.*UTF-8"):
+        read_seeds([str(latin)])
+    table = tmp_path / "seeds.csv"
+    table.write_text('account_id,note\nring0,a\n"",b\n  ,c\nring2,d\n')
+    assert read_seeds([str(table)]) == ["ring0", "ring2"]
+    parquet = tmp_path / "seeds.parquet"
+    pl.DataFrame({"account_id": ["ring3", "", None]}).write_parquet(parquet)
+    assert read_seeds([str(parquet)]) == ["ring3"]
+    known = tiny_known_run(tmp_path)
+    failed = runner.invoke(app, ["expand", str(known), "-s", str(utf16)])
+    assert failed.exit_code == 2 and "wide.txt" in failed.output and "Traceback" not in failed.output
+
+
+def test_match_without_an_optional_column_warns_and_matches_on_the_rest(two_days, tmp_path):
+    new = tmp_path / "day2.parquet"
+    events = pl.read_parquet(two_days / "day2" / "events.parquet")
+    assert {"timestamp", "user_agent"} <= set(events.columns)
+    events.drop("timestamp", "user_agent").write_parquet(new)
+    result = runner.invoke(app, ["match", str(two_days / "day1" / "out"), str(new), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert "warning: the new log has no column timestamp" in result.output and "activity clocks" in result.output
+    matches = pl.read_parquet(tmp_path / "m" / "matches.parquet")
+    assert matches.filter(pl.col("cluster_id").is_not_null()).height >= 30
+    known = tiny_known_run(tmp_path)
+    only_ids = graphlink.match(known, pl.DataFrame({"account_id": ["ring0", "stranger"]}))
+    assert only_ids.matches.filter(pl.col("cluster_id").is_not_null())["account_id"].to_list() == ["ring0"]
+    assert "payment_fingerprint" in only_ids.run["warnings"][0]
+
+
+def test_match_blames_a_bad_map_on_the_option_not_on_run_json(tmp_path):
+    known = tiny_known_run(tmp_path)
+    new = tmp_path / "new.csv"
+    pl.DataFrame({"account_id": ["a"], "pf": ["card-ring"]}).write_csv(new)
+    failed = runner.invoke(app, ["match", str(known), str(new), "--map", "card=pf", "--out", str(tmp_path / "m")])
+    assert failed.exit_code == 2 and "Traceback" not in failed.output
+    assert "error: --map: unknown canonical column 'card'" in failed.output and "run.json" not in failed.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_match_suggests_a_runnable_full_detect_command(tmp_path):
+    import shlex
+
+    known = tiny_known_run(tmp_path)
+    folder = tmp_path / "day two's logs"
+    folder.mkdir()
+    new = folder / "new events.csv"
+    pl.DataFrame({"account_id": ["newring", "newperson"], "card": ["card-ring", "card-new"]}).write_csv(new)
+    result = runner.invoke(app, ["match", str(known), str(new), "--map", "payment_fingerprint=card",
+                                 "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    hint = result.output.split("(for a full run: ", 1)[1].split("); ", 1)[0]
+    words = shlex.split(hint)
+    assert words[:3] == ["graphlink", "detect", str(new)]
+    assert words[words.index("--previous") + 1] == str(known)
+    assert words[words.index("--map") + 1] == "payment_fingerprint=card"
+    suggested = Path(words[words.index("--out") + 1])
+    assert not suggested.exists() and suggested != known
+
+
+def test_match_lists_newly_matched_accounts_before_known_members(tmp_path):
+    known = tiny_known_run(tmp_path)
+    new = tmp_path / "new.csv"
+    pl.DataFrame({"account_id": ["ring0", "ring1", "zz-newring", "person"],
+                  "payment_fingerprint": ["card-ring", "card-ring", "card-ring", "card-other"],
+                  "ip": ["203.0.113.1", "203.0.113.2", "203.0.113.3", "10.1.1.1"],
+                  "user_agent": ["curl/8.0"] * 4}).write_csv(new)
+    result = runner.invoke(app, ["match", str(known), str(new), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert "3 of 4 accounts matched 1 known clusters (0 to flagged ones): 1 new, 2 already members" in result.output
+    rows = [line.split("\t")[0] for line in result.stdout.splitlines()[1:]]
+    assert rows == ["zz-newring", "ring0", "ring1"]
+    data = json.loads((tmp_path / "m" / "match.json").read_text())
+    assert data["counts"]["matched_new"] == 1 and data["counts"]["known_members"] == 2
+    scores = pl.read_parquet(tmp_path / "m" / "matches.parquet").filter(pl.col("account_id").str.starts_with("ring"))
+    assert scores["score"].to_list() == [1.0, 1.0]
+
+
+def readme_blocks(after: str) -> list[str]:
+    import re
+
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text[text.index(after):], re.S)
+
+
+def test_readme_expand_snippet_runs_on_the_fixture_output(tmp_path, monkeypatch):
+    fixtures = Path(__file__).parents[1] / "fixtures"
+    monkeypatch.chdir(tmp_path)
+    graphlink.detect(fixtures / "events.parquet", fixtures / "accounts.parquet").save(tmp_path / "out")
+    block = readme_blocks("From a few known accounts to their ring")[0]
+    scope: dict = {}
+    exec(compile(block, "README.md", "exec"), scope)  # noqa: S102  (our own documentation)
+    assert scope["ranked"].filter(pl.col("rank") == 0).height == 3 and scope["ranked"].height > 3
+    day_two = readme_blocks("From yesterday's rings to today's accounts")[0]
+    assert "write_day_two(" in day_two and "simulate_scenario_world(" in day_two
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "needs the `simulate` extra" in text and "need an `account_id` column" in text
+    assert "one id per line" in text and "score 1.0" in text

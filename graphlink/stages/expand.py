@@ -35,6 +35,8 @@ through others, with the best-ranked account it shares one with.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import polars as pl
 
@@ -241,8 +243,12 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     Raises
     ------
     GraphlinkError
-        An unknown seed id (the message names it), no seeds, a bad ``restart``.
+        An unknown seed id (the message names it), no seeds, a bad ``restart``
+        or ``top`` (negative, not a whole number; a huge one lists every account reached).
     """
+    if top is not None and (isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 0):
+        raise GraphlinkError(f"top must be a whole number of accounts, 0 or more, got {top!r}")
+    top = None if top is None else int(top)
     seeds = list(dict.fromkeys(seeds))
     unknown = pl.Series(seeds, dtype=pl.String).filter(~pl.Series(seeds, dtype=pl.String).is_in(
         accounts["account_id"].implode()))
@@ -257,7 +263,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
                .sort([is_seed, "rate", "p", "account_id"], descending=[True, True, True, False]))
     n_seeds = ordered.filter(is_seed).height
     keep = (sweep_cut(ordered.select("account_id", "degree"), links, min_size=n_seeds)
-            if top is None else n_seeds + max(top, 0))
+            if top is None else n_seeds + min(top, ordered.height))  # a huge top: every account the walk reaches
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)
     scale = float(listed["rate"].max() or 1.0) or 1.0
     seed_rows = pl.DataFrame({"account_id": seeds, "rank": [0] * len(seeds), "score": [1.0] * len(seeds)})

@@ -51,7 +51,7 @@ from graphlink.stages.signals import account_signals, categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
 
 __all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "cluster_values", "account_values",
-           "match_accounts", "MATCH_KINDS", "cluster_clocks", "account_clocks"]
+           "match_accounts", "MATCH_KINDS", "KNOWN_MEMBER_WHY", "cluster_clocks", "account_clocks"]
 
 #: A value identifies a cluster when at least this share of the earlier run's accounts holding
 #: it were the cluster's: a majority. An NAT or a common client shared with outsiders falls below.
@@ -63,6 +63,8 @@ DEFAULT_MIN_EVIDENCE = 1.0
 #: Kinds a new log is matched on. Prompt shingles and timing bands are left out: they are the
 #: costly part of detection (shingling, MinHash) and timing bands are specific to one log's minutes.
 MATCH_KINDS = ("payment", "ip", "ip_net", "user_agent", "email_domain")
+#: ``why`` of an account that was already a member of the cluster in the earlier run (score 1.0).
+KNOWN_MEMBER_WHY = "a member of this cluster in the earlier run"
 
 
 def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: float = DEFAULT_MIN_CONCENTRATION,
@@ -122,20 +124,27 @@ def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: floa
 
 
 def account_values(enc: EncodedEvents, config: PipelineConfig, kinds: set[str],
-                   accounts: pl.DataFrame | None = None) -> pl.DataFrame:
+                   accounts: pl.DataFrame | None = None, stats: dict[str, int] | None = None) -> pl.DataFrame:
     """``account_id, kind, value``: every value of ``kinds`` each account of the new log has, shared or not.
 
     Spelled as the earlier run spells them (:mod:`graphlink.stages.signals`):
     addresses canonical, networks ``a.b.c.0/24``, cards and columns as given.
+    ``stats``, when given, receives ``ip_events`` and ``invalid_ip_events``
+    (events whose IP is unreadable: kept for the other kinds), as detect counts them.
     """
     frames: list[pl.DataFrame] = []
     columns = set(enc.columns)
     n = enc.index.height
     sig = config.signals
     if "ip" in columns and kinds & {"ip", "ip_net"}:
-        per_ip = count_by_account(enc.frame, "ip", n).select("account_idx", "key")
-        table = ip_table(enc.dictionary("ip"), sig.ipv4_prefix, sig.ipv6_prefix, sig.ip_chain_position
-                         ).drop_nulls("version")
+        counted = count_by_account(enc.frame, "ip", n)
+        per_ip = counted.select("account_idx", "key")
+        table = ip_table(enc.dictionary("ip"), sig.ipv4_prefix, sig.ipv6_prefix, sig.ip_chain_position)
+        if stats is not None:
+            invalid = counted.join(table.filter(pl.col("version").is_null()).select("key"), on="key", how="semi")
+            stats["ip_events"] = int(counted["count"].sum() or 0)
+            stats["invalid_ip_events"] = int(invalid["count"].sum() or 0)
+        table = table.drop_nulls("version")
         for kind, key in (("ip", "addr_key"), ("ip_net", "net_key")):
             if kind not in kinds:
                 continue
@@ -285,7 +294,7 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
         again = (members.join(pl.DataFrame({"account_id": new_accounts.cast(pl.String)}), on="account_id", how="semi")
                  .join(clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")
                  .select("account_id", "cluster_id", "campaign_id", pl.lit(1.0).alias("score"),
-                         pl.lit("a member of this cluster in the earlier run").alias("why")))
+                         pl.lit(KNOWN_MEMBER_WHY).alias("why")))
         matched = pl.concat([again, matched.join(again, on="account_id", how="anti")], how="vertical_relaxed")
     every = pl.DataFrame({"account_id": new_accounts.cast(pl.String)}).unique()
     return (every.join(matched, on="account_id", how="left").with_columns(pl.col("score").fill_null(0.0))

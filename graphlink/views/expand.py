@@ -25,26 +25,29 @@ from pathlib import Path
 
 import polars as pl
 
-from graphlink.errors import GraphlinkError
+from graphlink.contract import EXPAND_SCHEMA
+from graphlink.errors import GraphlinkError, InputError
 from graphlink.stages.expand import DEFAULT_RESTART, rank_accounts
-from graphlink.stages.reading import collect_frame, scan
+from graphlink.stages.reading import collect_frame, scan, sniff_encoding
 from graphlink.store.folder import Outputs
 from graphlink.store.atomic import write_atomic
 from graphlink.store.outputs import load_outputs
 
-__all__ = ["expand", "read_seeds", "graph_outputs", "write_parquet_atomic"]
+__all__ = ["expand", "read_seeds", "graph_outputs", "check_ranking_target", "write_parquet_atomic"]
 
 
 def read_seeds(values: Iterable[str]) -> list[str]:
     """Seed account ids from ``--seeds`` values: each an existing file or an account id.
 
     A value that is not a file may list several ids separated by commas. A file is one id per line (``.txt``, blank lines and ``#`` comments
-    skipped) or a table with an ``account_id`` column (Parquet, CSV, NDJSON).
+    skipped; UTF-8, a byte-order mark dropped) or a table with an ``account_id`` column (Parquet, CSV, NDJSON;
+    empty ids skipped).
 
     Raises
     ------
     GraphlinkError
-        A table without ``account_id``, or no seed at all.
+        A table without ``account_id``, a text file not in UTF-8 (:class:`InputError`
+        naming it), or no seed at all.
 
     Examples
     --------
@@ -61,9 +64,14 @@ def read_seeds(values: Iterable[str]) -> list[str]:
             table = collect_frame(scan(path), str(path))
             if "account_id" not in table.columns:
                 raise GraphlinkError(f"{path}: no account_id column (columns: {', '.join(table.columns[:8])})")
-            seeds.extend(table["account_id"].cast(pl.String).drop_nulls().to_list())
+            ids = table["account_id"].cast(pl.String).str.strip_chars().drop_nulls()
+            seeds.extend(ids.filter(ids != "").to_list())  # an empty id is skipped, like a blank line
         else:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            sniff_encoding(path, "csv")  # UTF-16/32: an error naming the file
+            try:
+                lines = path.read_text(encoding="utf-8-sig").splitlines()  # a UTF-8 byte-order mark is dropped
+            except UnicodeDecodeError as exc:
+                raise InputError(f"not UTF-8 text (byte {exc.start}): convert it to UTF-8", file=str(path)) from None
             seeds.extend(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
     if not seeds:
         raise GraphlinkError("no seed accounts given (--seeds takes account ids or a file of them)")
@@ -120,6 +128,62 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
                              top=top)
     except GraphlinkError as exc:
         raise GraphlinkError(f"{outputs.path}: {exc}") from None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def check_ranking_target(path: str | Path, source: str | Path | None = None, seeds: Iterable[str] = ()) -> Path:
+    """Refuse a ``--out`` file that would overwrite something expand did not write.
+
+    The target must end in ``.parquet``, lie outside the detect output folder
+    ``source``, not be one of the ``seeds`` files, and, if it exists, be an
+    earlier expand output (a Parquet file with exactly
+    :data:`graphlink.contract.EXPAND_SCHEMA`).
+
+    Raises
+    ------
+    GraphlinkError
+        Naming the file and what to do instead.
+
+    Examples
+    --------
+    >>> check_ranking_target("ranked.csv")
+    Traceback (most recent call last):
+    ...
+    graphlink.errors.GraphlinkError: ranked.csv: the ranking is written as Parquet: give a file name ending in .parquet
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise GraphlinkError(f"{path}: is a folder; give a file name such as {path / 'ranked.parquet'}")
+    if path.suffix.lower() != ".parquet":
+        raise GraphlinkError(f"{path}: the ranking is written as Parquet: give a file name ending in .parquet")
+    if source is not None and Path(source).is_dir() and _inside(path, Path(source)):
+        raise GraphlinkError(f"{path}: is inside the detect output {source}, which expand only reads; "
+                             "choose another --out")
+    for value in seeds:
+        if Path(value).is_file() and _same_file(path, Path(value)):
+            raise GraphlinkError(f"{path}: is the seeds file; choose another --out")
+    if path.exists():
+        try:
+            schema = pl.read_parquet_schema(path)
+        except Exception:  # noqa: BLE001  (any unreadable file is not ours)
+            schema = None
+        if schema is None or pl.Schema(schema) != EXPAND_SCHEMA:
+            raise GraphlinkError(f"{path}: exists and is not an expand output; choose another --out")
+    return path
 
 
 def write_parquet_atomic(frame: pl.DataFrame, path: str | Path) -> Path:

@@ -27,6 +27,7 @@ from graphlink.stages.ingest import AccountsInfo, events_from_frame, load_accoun
 from graphlink.stages.match import (
     DEFAULT_MIN_CONCENTRATION, DEFAULT_MIN_EVIDENCE, MATCH_KINDS, account_clocks, account_values, cluster_clocks,
     cluster_values, match_accounts)
+from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.store.atomic import write_dir_atomically
 from graphlink.store.folder import Outputs
 from graphlink.views.expand import graph_outputs
@@ -58,36 +59,74 @@ class MatchResult:
         return self.matches.filter(pl.col("cluster_id").is_null())["account_id"]
 
 
-def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = ()) -> PipelineConfig:
-    """The earlier run's configuration (``run.json``), with ``columns`` (canonical, column) mapped on top."""
-    try:
-        config = build_config(parameters=outputs.run.get("parameters") or {})
-        return build_config(config, columns=columns) if columns else config
-    except (TypeError, ValueError, ConfigError) as exc:
-        raise GraphlinkError(f"{outputs.path / RUN_FILE}: unreadable parameters: {exc}") from None
+#: How the new log is read, overriding the earlier run's settings: keyword -> the CLI option.
+READ_OPTIONS = {"format": "--format", "timestamp_format": "--timestamp-format", "separator": "--separator"}
 
 
-def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str], source: str) -> None:
-    """Refuse a new log that lacks a column the known clusters are known by.
+def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), **reading: str | None) -> PipelineConfig:
+    """The earlier run's configuration (``run.json``), with ``columns`` (canonical, column) mapped on top.
+
+    ``reading`` (``format``, ``timestamp_format``, ``separator``; None: the
+    earlier run's) says how the new log is read.
 
     Raises
     ------
-    InputError
-        Naming the file and the missing columns.
+    GraphlinkError
+        Unreadable ``run.json`` parameters (naming the file).
+    ConfigError
+        A bad reading setting (naming its option).
+    """
+    try:
+        config = build_config(parameters=outputs.run.get("parameters") or {})
+    except (TypeError, ValueError, ConfigError) as exc:
+        raise GraphlinkError(f"{outputs.path / RUN_FILE}: unreadable parameters: {exc}") from None
+    if columns:
+        try:
+            config = build_config(config, columns=columns)
+        except (TypeError, ValueError, ConfigError) as exc:
+            message = str(exc)
+            raise ConfigError(message if message.startswith("--map") else f"--map: {message}") from None
+    for name, value in reading.items():
+        if value is None:
+            continue
+        try:
+            config = build_config(config, **{name: value})
+        except (TypeError, ValueError, ConfigError) as exc:
+            raise ConfigError(f"{READ_OPTIONS[name]}: {exc}") from None
+    return config
+
+
+def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str]) -> tuple[set[str], list[str]]:
+    """The kinds the new log can be matched on, and a warning for each column of the earlier log it lacks.
+
+    Only ``account_id`` is required: a kind whose column is missing (a card,
+    a client, the timestamps the clocks need) is left out, with a warning
+    saying so and how to map a column of another name.
+
+    Returns
+    -------
+    tuple
+        ``(kinds, warnings)``: ``kinds`` without those whose column is missing.
     """
     before = ((outputs.run.get("inputs") or {}).get("events") or {}).get("columns") or []
-    needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds} | {"timestamp"} - {"email_domain"}
+    needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds - {"email_domain"}} | {"timestamp"}
     missing = sorted(c for c in needed if c in before and c not in new_columns)
-    if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)} that the known clusters are known by "
-                         f"(the earlier log had {', '.join(before)}); map them with --map CANONICAL=COLUMN",
-                         file=source)
+    if not missing:
+        return kinds, []
+    lost = sorted(k for k in kinds if KIND_COLUMNS.get(k, k) in missing)
+    without = ([f"{', '.join(lost)} values"] if lost else []) + (["activity clocks"] if "timestamp" in missing else [])
+    them = "it" if len(missing) == 1 else "them"
+    warning = (f"the new log has no column {', '.join(missing)} (the earlier log had {them}): matching without "
+               f"{' and '.join(without)}; if {them} {'is' if them == 'it' else 'are'} there under another name, "
+               "map with --map CANONICAL=COLUMN")
+    return kinds - set(lost), [warning]
 
 
 def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.LazyFrame,
           accounts: str | Path | pl.DataFrame | None = None, *, min_evidence: float = DEFAULT_MIN_EVIDENCE,
           min_concentration: float = DEFAULT_MIN_CONCENTRATION,
-          columns: tuple[tuple[str, str], ...] = ()) -> MatchResult:
+          columns: tuple[tuple[str, str], ...] = (), format: str | None = None,  # noqa: A002  (detect's name)
+          timestamp_format: str | None = None, separator: str | None = None) -> MatchResult:
     """Assign the accounts of a new log to the clusters and campaigns of an earlier detect run.
 
     Parameters
@@ -107,6 +146,9 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         for the value to identify it (default 0.5).
     columns : tuple of (canonical, column)
         Column map for the new log on top of the earlier run's.
+    format, timestamp_format, separator : str, optional
+        How the new log is read (as ``graphlink detect``'s options); None
+        keeps the earlier run's setting.
 
     Returns
     -------
@@ -117,13 +159,14 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     ------
     GraphlinkError
         ``known`` is not a graphlink output or lacks ``linking.parquet``; the
-        new log is unreadable, has no ``account_id`` or lacks a column the
-        clusters are known by (:class:`InputError`, naming the file).
+        new log is unreadable or has no ``account_id`` (:class:`InputError`,
+        naming the file). A column the clusters are known by that the new log
+        lacks is a warning (``run["warnings"]``): that kind is left out.
     """
     start = time.perf_counter()
     # Clusters, run.json, the scanned linking values and the clustered accounts' activity (their clocks).
     outputs = graph_outputs(known, "all", whole=False)
-    config = known_config(outputs, columns)
+    config = known_config(outputs, columns, format=format, timestamp_format=timestamp_format, separator=separator)
     known_values = cluster_values(outputs.linking, min_concentration, MATCH_KINDS + config.signals.extra_signals,
                                   campaigns=outputs.clusters.select("cluster_id", "campaign_id"))
     kinds = set(known_values["kind"].unique().to_list())
@@ -131,7 +174,8 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     extra = config.signals.extra_signals
     ev = (load_events(events, config.ingest, extra) if isinstance(events, (str, Path))
           else events_from_frame(events, config.ingest, extra_signals=extra))
-    check_schema(outputs, ev.columns, kinds, source)
+    kinds, warnings = check_schema(outputs, ev.columns, kinds)
+    known_values = known_values.filter(pl.col("kind").is_in(sorted(kinds)))
     acc: AccountsInfo | None = None
     if isinstance(accounts, (str, Path)):
         acc = load_accounts(accounts, config.ingest)
@@ -142,12 +186,13 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     ev = replace(ev, columns=tuple(c for c in ev.columns if c == "account_id" or c in needed))
     try:
         enc = encode_events(ev, acc, salt=config.signals.seed)
-        values = account_values(enc, config, kinds, None if acc is None else acc.frame)
+        ip_stats: dict[str, int] = {}
+        values = account_values(enc, config, kinds, None if acc is None else acc.frame, stats=ip_stats)
         clusters = outputs.clusters.select("cluster_id", "campaign_id")
         members = (outputs.linking.select("account_id", "cluster_id").drop_nulls("cluster_id")
                    .join(enc.index.lazy().select("account_id"), on="account_id", how="semi").unique().collect())
         clocks = None
-        if outputs.activity is not None and outputs.activity.height:
+        if outputs.activity is not None and outputs.activity.height and "timestamp" in ev.columns:
             clocks = (account_clocks(enc), cluster_clocks(outputs.activity))
         matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
                                  members=members, clocks=clocks)
@@ -159,15 +204,20 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         "graphlink": "match",
         "known": str(outputs.path),
         "inputs": {"events": {"path": source, "rows_read": ev.rows_read, "rows_kept": ev.rows_kept,
-                              "columns_read": list(ev.columns)},
-                   "accounts": None if acc is None else {"path": acc.path, "rows_read": acc.rows_read}},
+                              "rejected": dict(ev.rejected), "columns_read": list(ev.columns)},
+                   "accounts": None if acc is None else {"path": acc.path, "rows_read": acc.rows_read,
+                                                         "rejected": dict(acc.rejected)}},
         "parameters": {"min_evidence": min_evidence, "min_concentration": min_concentration,
                        "kinds": sorted(kinds)},
         "counts": {"accounts": matches.height, "matched": matched.height, "known_members": members.height,
+                   "matched_new": matched.height - members.height,
                    "matched_to_flagged": matched.filter(pl.col("cluster_id").is_in(flagged)).height,
                    "unmatched": matches.height - matched.height,
                    "clusters_matched": matched["cluster_id"].n_unique(),
-                   "known_values": known_values.height},
+                   "known_values": known_values.height,
+                   "invalid_ip_events": ip_stats.get("invalid_ip_events", 0)},
+        "warnings": warnings + [w for w in (invalid_ip_warning(ip_stats.get("ip_events", 0),
+                                                               ip_stats.get("invalid_ip_events", 0)),) if w],
         "seconds": round(time.perf_counter() - start, 4),
     }
     return MatchResult(matches=matches, run=run)

@@ -383,6 +383,22 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
     return pl.concat(frames), pl.concat(values), stats, pl.concat(counts)
 
 
+def invalid_ip_warning(ip_events: int, invalid_events: int) -> str | None:
+    """The warning when most events with an IP have an unreadable address (the wrong column mapped?), else None.
+
+    Examples
+    --------
+    >>> invalid_ip_warning(10, 6)
+    '6 of 10 events with an IP (60%) have an invalid address: is the right column mapped to ip?'
+    >>> invalid_ip_warning(10, 5) is None
+    True
+    """
+    if ip_events and invalid_events > ip_events / 2:
+        return (f"{invalid_events:,} of {ip_events:,} events with an IP ({invalid_events / ip_events:.0%}) have "
+                "an invalid address: is the right column mapped to ip?")
+    return None
+
+
 def _asn_lookup(table: pl.DataFrame, asn_table: pl.DataFrame) -> pl.DataFrame:
     """``key, asn`` for the parsed distinct IPs (ranges keyed like :func:`graphlink.stages.signals.asn.load_asn_table`)."""
     keys = table.select("key", "version", "int_key").sort("version", "int_key")
