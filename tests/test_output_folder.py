@@ -97,3 +97,11 @@ def test_a_damaged_table_is_named(world, tmp_path):
         result = runner.invoke(app, args)
         assert result.exit_code == 2, result.output
         assert "clusters.parquet: cannot read the table" in result.stderr and "Traceback" not in result.output
+
+
+def test_out_as_a_uri_is_refused(events_file, tmp_path, monkeypatch):
+    """--out s3a://bucket/out would silently become the local folder ./s3a:/bucket/out."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["detect", str(events_file), "--out", "s3a://bucket/out"])
+    assert result.exit_code == 2 and "must be a local folder, not a URI" in result.stderr
+    assert not (tmp_path / "s3a:").exists()

@@ -109,16 +109,25 @@ def test_simulated_worlds_agree(spark, tmp_path, scenario):
 
 
 def test_csv_text_timestamps_and_signal_columns_agree(spark, tmp_path):
+    """Text timestamps without an offset are UTC in both engines even when the caller's
+    session runs in another time zone (restored after the run)."""
     import graphlink
 
     events, _ = planted_world(seed=4, n_benign=150)
-    events = events.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"),
+    events = events.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%d %H:%M:%S%.6f"),
                                  (pl.col("payment_fingerprint") + "_dev").alias("device"))
     events.write_csv(tmp_path / "events.csv")
     a = graphlink.detect(tmp_path / "events.csv", extra_signals=("device",))
-    b = graphlink.detect(str(tmp_path / "events.csv"), engine="spark", spark=spark, extra_signals=("device",))
+    before = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        b = graphlink.detect(str(tmp_path / "events.csv"), engine="spark", spark=spark, extra_signals=("device",))
+        assert spark.conf.get("spark.sql.session.timeZone") == "America/New_York"
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", before)
     assert a.clusters.height >= 2 and "device" in a.evidence["kind"].to_list()
     assert_same(a._raw, b._raw)
+    assert a.accounts["first_seen"].equals(b.accounts["first_seen"])
 
 
 def test_bad_input_is_one_line_and_exit_2(spark, tmp_path):

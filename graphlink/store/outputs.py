@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -220,8 +221,11 @@ def check_out_dir(out_dir: str | Path) -> None:
     Raises
     ------
     GraphlinkError
-        ``out_dir`` is a file, or a non-empty folder without ``run.json``.
+        ``out_dir`` is a URI, a file, or a non-empty folder without ``run.json``.
     """
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]+:/", str(out_dir)):  # s3a://b/out (Path makes it "s3a:/b/out")
+        raise GraphlinkError(f"{out_dir}: --out must be a local folder, not a URI "
+                             "(write locally, then copy the folder)")
     out_dir = Path(out_dir)
     cleanup_stale(out_dir, OUTPUT_FILES)
     if out_dir.exists() and not out_dir.is_dir():

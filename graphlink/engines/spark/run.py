@@ -111,6 +111,10 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
     shared = os.environ.get("GRAPHLINK_SPARK_SCRATCH")
     local = None if shared else tempfile.mkdtemp(prefix="graphlink-spark-")
     scratch = f"{shared.rstrip('/')}/graphlink-{os.getpid()}-{time.time_ns()}" if shared else local
+    # Timestamps without an offset are UTC (README "Timestamps"); Spark reads them in the
+    # session's time zone, so the run sets UTC and puts the caller's setting back after.
+    zone = session.conf.get("spark.sql.session.timeZone", None)
+    session.conf.set("spark.sql.session.timeZone", "UTC")
     try:
         return _run(session, str(events), accounts, config, progress, prev, scratch)
     except GraphlinkError:
@@ -123,6 +127,8 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
             raise InputError(f"Spark failed: {str(exc).splitlines()[0][:300]}", file=str(events)) from None
         raise
     finally:
+        if zone is not None and zone != "UTC":
+            session.conf.set("spark.sql.session.timeZone", zone)
         if local:
             shutil.rmtree(local, ignore_errors=True)
 
