@@ -6,7 +6,7 @@ accounts file, unless a test says otherwise). The classes:
 
 1. schedules shared by unrelated groups, 2. absolute hub caps, 3. splitting by
 the projection, 4. resolution limit, 5. timing collisions, 6. score tied to one
-attack style; plus campaigns and determinism.
+attack style, 7. budget cuts quality at scale; plus campaigns and determinism.
 """
 
 from __future__ import annotations
@@ -494,6 +494,59 @@ def test_f_a_private_domain_does_not_excuse_proxies_and_a_card_pool():
     f, t = cluster_row(result, fleet[0]), cluster_row(result, team[0])
     assert f["org_coherence"] == 1.0 and t["org_coherence"] == 1.0
     assert f["flagged"] and not t["flagged"]
+
+
+# --- 7. Budget cuts quality at scale ----------------------------------------------------------------
+
+FRAMEWORK_JOB = "Summarise support ticket {} in three bullet points for the on-call engineer of the service desk"
+
+
+def numbered_jobs_world(seed: int = 31) -> tuple[Log, list[str], list[str], list[str]]:
+    """Two unrelated companies run the same framework job (one wording, a ticket number that
+    differs in every request) at :00 past each office hour, each from its own office on its own
+    card; a ring of 20 sends its own template from a card pool and datacenter addresses."""
+    rng = np.random.default_rng(seed)
+    log = Log()
+    a = add_team(log, rng, "initech", 20, "192.0.2.71", "initech-card", minute=0, template=FRAMEWORK_JOB)
+    b = add_team(log, rng, "hooli", 20, "198.51.100.72", "hooli-card", minute=0, template=FRAMEWORK_JOB)
+    ring = add_ring(log, rng, "distil", 20, 4, [f"34.{120 + k}.5.5" for k in range(10)], RING_TEMPLATE)
+    add_people(log, rng, 80)
+    return log, a, b, ring
+
+
+def test_h_teams_on_one_numbered_job_template_stay_apart_and_unflagged():
+    """Digit normalisation makes every ticket number one template: the shared wording must not tie
+    two companies into one cluster or get either flagged (issue 17, class 7). (Campaigns group
+    clusters by a shared playbook, so the two do share a campaign: an unflagged one.)"""
+    log, a, b, ring = numbered_jobs_world()
+    result = run(log)
+    prompts = result.signals.filter(pl.col("kind") == "prompt")
+    assert prompts.height and int(prompts["df"].max()) >= 40  # the wording is seen as shared by both teams
+    assert list(clusters_of(result, a).values()) == [20]
+    assert list(clusters_of(result, b).values()) == [20]
+    assert set(clusters_of(result, a)) != set(clusters_of(result, b))
+    ca, cb = cluster_row(result, a[0]), cluster_row(result, b[0])
+    assert not ca["flagged"] and not cb["flagged"]
+    camp = result.campaigns.filter(pl.col("campaign_id") == ca["campaign_id"]).row(0, named=True)
+    assert not camp["flagged"]
+    assert cluster_row(result, ring[0])["flagged"]
+
+
+def test_h_a_tight_prompt_budget_still_finds_the_template():
+    """At 224k accounts the global prompt budget leaves ~10 prompts per account; with 3 per account
+    the ring's template is still its evidence and nothing benign is tied by it."""
+    log, a, b, ring = numbered_jobs_world()
+    from graphlink.config import PipelineConfig
+    base = PipelineConfig()
+    n_accounts = len(set(log.frame()["account_id"]))
+    tight = replace(base, signals=replace(base.signals, max_prompts_total=3 * n_accounts))
+    result = run(log, config=tight)
+    assert result.run["counts"]["prompts_per_account_used"] == 3
+    row = cluster_row(result, ring[0])
+    assert list(clusters_of(result, ring).values()) == [20]
+    assert row["flagged"] and row["template_share"] > 0.5
+    assert set(clusters_of(result, a)) != set(clusters_of(result, b))
+    assert not cluster_row(result, a[0])["flagged"] and not cluster_row(result, b[0])["flagged"]
 
 
 # --- Determinism ----------------------------------------------------------------------------------
