@@ -98,7 +98,7 @@ CAMPAIGNS_SCHEMA = pl.Schema({
 #: (:func:`graphlink.stages.stable_ids.cluster_history`): ``since``, the first event of the
 #: cluster's members in the first run it was seen in (UTC); ``runs``, runs in a row it has been
 #: found in (``--previous`` chains); ``new_members``, members it did not have in the previous
-#: run; ``quiet_members``, previous members with no event since the previous run's last one.
+#: run; ``quiet_members``, previous members with no event since the previous run's last one (null when this log has no later event).
 #: The last two are null without ``--previous``. Folders written before lack them.
 CLUSTER_HISTORY_SCHEMA = pl.Schema({
     "since": pl.Datetime("us", "UTC"), "runs": pl.UInt32, "new_members": pl.UInt32, "quiet_members": pl.UInt32,

@@ -180,3 +180,23 @@ def test_cli_previous_reports_matched_new_and_vanished(tmp_path):
     # Piped: summary lines go to stderr (stdout carries the tab-separated cluster rows).
     assert "vs previous run:" in proc.stderr and "vanished" in proc.stderr
     assert f"{run['previous']['matched']:,} clusters kept their id" in proc.stderr
+
+
+def test_rerun_on_the_same_log_counts_nobody_gone_quiet(tmp_path):
+    """``quiet_members`` needs time after the previous run: on the same log it is null (not every
+    member), while a grown log counts the previous members with no later event."""
+    events, _ = planted_world(seed=3, n_benign=30, rings=(8, 6))
+    first = run_detect(events)
+    write_outputs(first, tmp_path / "day1")
+    again = run_detect(events, previous=tmp_path / "day1")
+    kept = again.clusters.filter(pl.col("runs") == 2)
+    assert kept.height == first.clusters.height
+    assert kept["quiet_members"].null_count() == kept.height
+    assert (kept["new_members"] == 0).all()
+    # A later day where one ring member is silent: exactly that member is quiet.
+    ring_member = first.accounts.drop_nulls("cluster_id").row(0, named=True)
+    later = (events.filter(pl.col("account_id") != ring_member["account_id"])
+             .with_columns(pl.col("timestamp") + pl.duration(days=30)))
+    grown = run_detect(pl.concat([events, later]), previous=tmp_path / "day1")
+    row = grown.clusters.filter(pl.col("runs") == 2)
+    assert row["quiet_members"].null_count() == 0 and int(row["quiet_members"].sum()) == 1

@@ -231,8 +231,10 @@ def cluster_history(accounts: pl.DataFrame, clusters: pl.DataFrame, prev: Previo
         earlier of the two) and counts one more run; its ``new_members`` are
         members the previous cluster of that id did not have, its
         ``quiet_members`` the previous members with no event after the previous
-        run's last event (absent from this log, or last seen before then).
-        Without ``prev``: ``runs`` 1 and null member counts.
+        run's last event (absent from this log, or last seen before then) --
+        null when this log has no event after that moment (a rerun on the same
+        or an older log: there is no later period anyone could have been quiet
+        in). Without ``prev``: ``runs`` 1 and null member counts.
 
     Examples
     --------
@@ -259,9 +261,11 @@ def cluster_history(accounts: pl.DataFrame, clusters: pl.DataFrame, prev: Previo
     new = (members.join(before.select("account_id", "cluster_id"), on=["account_id", "cluster_id"], how="anti")
            .group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("new_members")))
     # Quiet: no event after the previous run's last event (a rolling or a growing log alike).
-    end = before["last_seen"].max() if "last_seen" in before.columns else None
+    end = prev.accounts["last_seen"].max() if "last_seen" in prev.accounts.columns else None
     seen = accounts.select("account_id", pl.col("last_seen").cast(utc))
     still = seen.filter(pl.col("last_seen") > end) if end is not None else seen
+    # Quiet is only defined when this log reaches past the previous run's last event.
+    later = end is None or still.height > 0
     quiet = (before.join(still, on="account_id", how="anti")
              .group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("quiet_members")))
     past = (prev.clusters if prev.clusters is not None else pl.DataFrame({"cluster_id": []}, schema={"cluster_id": pl.Int64}))
@@ -279,8 +283,8 @@ def cluster_history(accounts: pl.DataFrame, clusters: pl.DataFrame, prev: Previo
                 pl.min_horizontal("since", pl.col("since_before").cast(utc)).alias("since"),
                 pl.when("__kept").then(pl.col("runs_before").fill_null(1) + 1).otherwise(1).cast(pl.UInt32).alias("runs"),
                 pl.col("new_members").fill_null(0).cast(pl.UInt32),
-                pl.when("__kept").then(pl.col("quiet_members").fill_null(0)).otherwise(0).cast(pl.UInt32)
-                .alias("quiet_members"))
+                (pl.when("__kept").then(pl.col("quiet_members").fill_null(0)).otherwise(0) if later
+                 else pl.lit(None)).cast(pl.UInt32).alias("quiet_members"))
     )
 
 

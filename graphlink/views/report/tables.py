@@ -156,6 +156,9 @@ def history_text(row: dict[str, Any]) -> str:
     >>> history_text({"since": datetime(2025, 1, 6, tzinfo=timezone.utc), "runs": 3, "new_members": 4,
     ...               "quiet_members": 2})
     ' · found in 3 runs since 2025-01-06 · 4 new members, 2 gone quiet since the previous run'
+    >>> history_text({"since": datetime(2025, 1, 6, tzinfo=timezone.utc), "runs": 2, "new_members": 0,
+    ...               "quiet_members": None})  # a rerun on a log that ends where the previous run's did
+    ' · found in 2 runs since 2025-01-06 · 0 new members since the previous run'
     >>> history_text({"runs": 1, "since": None, "new_members": None, "quiet_members": None})
     ' · first found in this run'
     """
@@ -166,6 +169,7 @@ def history_text(row: dict[str, Any]) -> str:
     text = (f" · found in {int(runs):,} runs" if runs > 1 else " · first found in this run") + (
         f" since {since:%Y-%m-%d}" if since is not None and runs > 1 else "")
     if row.get("new_members") is not None and runs > 1:
-        text += (f" · {int(row['new_members']):,} new members, {int(row.get('quiet_members') or 0):,} gone quiet "
-                 "since the previous run")
+        quiet = row.get("quiet_members")
+        text += (f" · {int(row['new_members']):,} new members"
+                 + (f", {int(quiet):,} gone quiet" if quiet is not None else "") + " since the previous run")
     return text
