@@ -12,24 +12,33 @@ import re
 import polars as pl
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: Invisible format characters (soft hyphen, Arabic letter mark, Mongolian vowel separator,
+#: zero-width space/joiners and direction marks, word joiner and invisible operators, BOM):
+#: shown as ``⟨U+200B⟩`` so an account id or a template cannot hide them from the investigator.
+_INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u2060-\u2064\ufeff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def terminal_safe(text: object, limit: int | None = None) -> str:
     """Neutralise control characters (ANSI escapes, bidi overrides) for a terminal.
 
-    Newlines become ``⏎``. Rich markup must additionally be avoided by passing
-    the result as ``rich.text.Text``, never as a markup string.
+    Newlines become ``⏎``; invisible format characters (zero-width space and
+    joiners, BOM, direction marks) are spelled out as ``⟨U+200B⟩``. Rich markup
+    must additionally be avoided by passing the result as ``rich.text.Text``,
+    never as a markup string.
 
     Examples
     --------
     >>> terminal_safe("hi\\x1b[31m there\\nnext")
     'hi\\ufffd[31m there⏎next'
+    >>> terminal_safe("ring\\u200b42")
+    'ring⟨U+200B⟩42'
     >>> terminal_safe("abcdef", limit=4)
     'abc…'
     """
     value = "" if text is None else str(text)
     value = _CONTROL.sub("\ufffd", value.replace("\r\n", "\n").replace("\n", "⏎"))
+    value = _INVISIBLE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", value)
     if limit is not None and len(value) > limit:
         value = value[: max(limit - 1, 0)] + "…"
     return value

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.store.outputs import load_outputs
-from graphlink.views.safety import terminal_safe
+from graphlink.views.safety import csv_safe, terminal_safe
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
            "human_size", "plain_argument_usage", "previous_summary", "show_cluster", "sparkline", "tsv_cell"]
@@ -304,14 +304,23 @@ def plain_argument_usage() -> None:
 def tsv_cell(value) -> str:
     r"""A table cell as plain text for tab-separated output: tabs and newlines become spaces.
 
+    Text goes through :func:`graphlink.views.safety.terminal_safe` (control and
+    invisible characters) and, like a CSV export, a text cell starting with
+    ``= + - @`` gets a leading ``'`` so a spreadsheet opening the redirected
+    output does not run it as a formula (OWASP, CSV injection). Numbers are
+    written as they are.
+
     Examples
     --------
-    >>> tsv_cell("a\tb\nc"), tsv_cell(None), tsv_cell(0.5)
-    ('a b c', '', '0.5')
+    >>> tsv_cell("a\tb\nc"), tsv_cell(None), tsv_cell(0.5), tsv_cell(-2)
+    ('a b c', '', '0.5', '-2')
+    >>> print(tsv_cell('=HYPERLINK("http://x")'))
+    '=HYPERLINK("http://x")
     """
     if value is None:
         return ""
-    return terminal_safe(str(value).replace("\t", " ").replace("\n", " ").replace("\r", " "))
+    text = terminal_safe(str(value).replace("\t", " ").replace("\n", " ").replace("\r", " "))
+    return csv_safe(text) if isinstance(value, str) else text
 
 
 def previous_summary(section: dict, limit: int = 12) -> str:
