@@ -57,8 +57,8 @@ from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, loa
 from graphlink.stages.scoring import fleet_outsiders, score_clusters, scored_memberships
 from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
-from graphlink.stages.stable_ids import (PreviousRun, cluster_history, load_previous, match_clusters, rekey,
-                                        summarise)
+from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters,
+                                        rekey, summarise)
 
 STAGES = ("ingest", "signals", "graph", "communities", "scoring", "drilldown")
 
@@ -222,7 +222,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
             projection.memberships, projection.signals, index, accounts_out)
     warnings = run_warnings(projection, signal_set, index, accounts is not None)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
-                     timings, memory, warnings)
+                     timings, memory, warnings, later_seconds(accounts_out, prev))
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=projection.memberships,
                         edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
@@ -376,8 +376,9 @@ def run_warnings(projection: Any, signal_set: Any, index: pl.DataFrame | None = 
 def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_accounts: int, signal_set: Any,
                projection: Any, clusters: pl.DataFrame, scored: Scored, prev: PreviousRun | None,
                mapping: pl.DataFrame | None, max_id: int, timings: dict[str, float],
-               memory: dict[str, float | None], warnings: list[str]) -> dict[str, Any]:
-    """The content of ``run.json``."""
+               memory: dict[str, float | None], warnings: list[str],
+               later_seconds: float | None = None) -> dict[str, Any]:
+    """The content of ``run.json`` (``later_seconds``: see :func:`graphlink.stages.stable_ids.later_seconds`)."""
     return {
         "graphlink": "detect",
         "parameters": config.to_dict(),
@@ -401,7 +402,8 @@ def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_a
             "max_cluster_id": max_id,
         },
         "previous": None if prev is None else {
-            "path": prev.path, "min_jaccard": config.stable_ids.previous_min_jaccard, **summarise(mapping)},
+            "path": prev.path, "min_jaccard": config.stable_ids.previous_min_jaccard, **summarise(mapping),
+            "later_seconds": later_seconds},
         "warnings": warnings,
         "versions": package_versions(),
         "timings": timings,

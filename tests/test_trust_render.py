@@ -1,5 +1,5 @@
-"""Piped (tab-separated) CLI output: attacker-chosen text cannot become a spreadsheet formula or hide
-invisible characters from the investigator."""
+"""Rendering attacker-chosen text: the terminal shows invisible characters; piped (tab-separated) output
+keeps ids exact so scripts can feed them back; CSV exports neutralise spreadsheet formulas."""
 
 from __future__ import annotations
 
@@ -9,38 +9,57 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from graphlink.pipeline import run_detect
 from graphlink.store.outputs import write_outputs
-from graphlink.views.safety import terminal_safe
+from graphlink.views.safety import csv_safe, terminal_safe
 from graphlink.views.terminal import tsv_cell
 from tests._worlds import planted_world
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_tsv_cells_neutralise_formulas_and_show_invisible_characters():
-    assert tsv_cell('=HYPERLINK("http://evil")').startswith("'=")
-    assert tsv_cell("@SUM(A1)") == "'@SUM(A1)" and tsv_cell("+1") == "'+1"
-    assert tsv_cell(-3) == "-3" and tsv_cell(0.25) == "0.25"  # numbers are numbers
-    assert tsv_cell("acc\u200bount\ufeff") == "acc⟨U+200B⟩ount⟨U+FEFF⟩"
-    assert terminal_safe("a\u2060b\u00adc") == "a⟨U+2060⟩b⟨U+00AD⟩c"
+@pytest.mark.parametrize("char", ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u061c", "\u00ad", "\u2060",
+                                  "\ufeff", "\u202e", "\u2066", "\U000e0041", "\u3164", "\u115f", "\ufe0f"])
+def test_the_terminal_spells_out_every_invisible_character(char):
+    assert terminal_safe(f"a{char}b") == f"a⟨U+{ord(char):04X}⟩b"
 
 
-def test_piped_expand_output_has_no_formula_and_no_hidden_character(tmp_path):
+def test_the_terminal_cuts_before_spelling_and_keeps_visible_text():
+    assert terminal_safe("\u200b" * 10 + "a", limit=5) == "⟨U+200B⟩" * 4 + "…"
+    assert terminal_safe("مرحبا user ✓ 日本") == "مرحبا user ✓ 日本"
+    assert terminal_safe("x\x1b]0;pwned\x07") == "x\ufffd]0;pwned\ufffd"
+
+
+def test_tsv_cells_are_exact_but_for_layout_and_control_characters():
+    for value in ("-42", "+15551234567", "@alice", "=1+1", "acc\u200bount", "یک\u200cشنبه"):
+        assert tsv_cell(value) == value
+    assert tsv_cell("a\tb\nc\x1b[2J") == "a b c\ufffd[2J"
+    assert csv_safe("=1+1") == "'=1+1"  # spreadsheets get the neutralised CSV export
+
+
+def test_piped_expand_ids_round_trip_into_seeds(tmp_path):
+    """Ids that start like formulas or carry invisible characters come out of piped output exactly,
+    so ``cut -f2`` of expand's rows is a valid ``--seeds`` file."""
     events, _ = planted_world(seed=5, n_benign=40, rings=(8,))
-    hostile = {a: f"=cmd|'/C calc'!A{i}\u200b" for i, a in enumerate(sorted(set(events["account_id"])))}
-    renamed = events.with_columns(pl.col("account_id").replace_strict(hostile))
-    write_outputs(run_detect(renamed), tmp_path / "out")
+    hostile = {a: (f"=cmd|'/C calc'!A{i}\u200b" if i % 3 == 0 else f"-{i}" if i % 3 == 1 else f"@user{i}")
+               for i, a in enumerate(sorted(set(events["account_id"])))}
+    write_outputs(run_detect(events.with_columns(pl.col("account_id").replace_strict(hostile))), tmp_path / "out")
     accounts = pl.read_parquet(tmp_path / "out" / "accounts.parquet").drop_nulls("cluster_id")
     assert accounts.height, "the planted ring should be clustered"
-    seed = accounts["account_id"][0]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "graphlink", "expand", str(tmp_path / "out"), "--seeds", seed],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=180)
-    assert proc.returncode == 0, proc.stderr
-    rows = [line.split("\t") for line in proc.stdout.splitlines() if line and not line.startswith("#")]
-    cells = [cell for row in rows[1:] for cell in row]
-    assert any(cell.startswith("'=cmd") for cell in cells)  # the ids are there, neutralised
-    assert not any(cell.startswith(("=", "+", "@")) for cell in cells)
-    assert "\u200b" not in proc.stdout and "⟨U+200B⟩" in proc.stdout
+
+    def expand(*seeds: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "graphlink", "expand", str(tmp_path / "out"), "--seeds", *seeds],
+                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=180)
+
+    first = expand(accounts["account_id"][0])
+    assert first.returncode == 0, first.stderr
+    rows = [line.split("\t") for line in first.stdout.splitlines() if line and not line.startswith("#")]
+    column = rows[0].index("account")
+    ids = [row[column] for row in rows[1:]]
+    assert set(ids) <= set(hostile.values()) and len(ids) > 1
+    (tmp_path / "seeds.txt").write_text("\n".join(ids) + "\n", encoding="utf-8")
+    again = expand(str(tmp_path / "seeds.txt"))
+    assert again.returncode == 0, again.stderr

@@ -200,3 +200,28 @@ def test_rerun_on_the_same_log_counts_nobody_gone_quiet(tmp_path):
     grown = run_detect(pl.concat([events, later]), previous=tmp_path / "day1")
     row = grown.clusters.filter(pl.col("runs") == 2)
     assert row["quiet_members"].null_count() == 0 and int(row["quiet_members"].sum()) == 1
+
+
+def test_quiet_members_is_null_when_either_run_has_no_times_and_the_period_is_recorded(tmp_path):
+    events, _ = planted_world(seed=3, n_benign=30, rings=(8, 6))
+    first = run_detect(events)
+    write_outputs(first, tmp_path / "day1")
+    # A frame with last_seen (the notebook path) behaves like the folder: same log, nothing to be quiet in.
+    assert run_detect(events, previous=first.accounts).clusters["quiet_members"].null_count() > 0
+    # A previous folder from an older graphlink (no last_seen): quiet is unknown, not 0.
+    old = tmp_path / "old"
+    old.mkdir()
+    first.accounts.drop("first_seen", "last_seen").write_parquet(old / "accounts.parquet")
+    later = events.with_columns(pl.col("timestamp") + pl.duration(days=30))
+    from_old = run_detect(pl.concat([events, later]), previous=old)
+    assert from_old.clusters.filter(pl.col("runs") == 2)["quiet_members"].null_count() == from_old.clusters.filter(
+        pl.col("runs") == 2).height
+    assert from_old.run["previous"]["later_seconds"] is None
+    # A previous folder whose last_seen lost its time zone (rewritten by another tool) is read as UTC.
+    naive = tmp_path / "naive"
+    naive.mkdir()
+    first.accounts.with_columns(pl.col("last_seen").dt.replace_time_zone(None)).write_parquet(naive / "accounts.parquet")
+    grown = run_detect(pl.concat([events, later]), previous=naive)
+    span = (later["timestamp"].max() - events["timestamp"].max()).total_seconds()
+    assert grown.run["previous"]["later_seconds"] == pytest.approx(span)
+    assert grown.clusters.filter(pl.col("runs") == 2)["quiet_members"].null_count() == 0

@@ -234,7 +234,9 @@ def cluster_history(accounts: pl.DataFrame, clusters: pl.DataFrame, prev: Previo
         run's last event (absent from this log, or last seen before then) --
         null when this log has no event after that moment (a rerun on the same
         or an older log: there is no later period anyone could have been quiet
-        in). Without ``prev``: ``runs`` 1 and null member counts.
+        in) or when either run's times are unknown (no ``last_seen``, no
+        timestamps); :func:`later_seconds` says how long that period is.
+        Without ``prev``: ``runs`` 1 and null member counts.
 
     Examples
     --------
@@ -264,8 +266,8 @@ def cluster_history(accounts: pl.DataFrame, clusters: pl.DataFrame, prev: Previo
     end = prev.accounts["last_seen"].max() if "last_seen" in prev.accounts.columns else None
     seen = accounts.select("account_id", pl.col("last_seen").cast(utc))
     still = seen.filter(pl.col("last_seen") > end) if end is not None else seen
-    # Quiet is only defined when this log reaches past the previous run's last event.
-    later = end is None or still.height > 0
+    # Quiet is only defined when both ends are known and this log reaches past the previous run's.
+    later = end is not None and still.height > 0
     quiet = (before.join(still, on="account_id", how="anti")
              .group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("quiet_members")))
     past = (prev.clusters if prev.clusters is not None else pl.DataFrame({"cluster_id": []}, schema={"cluster_id": pl.Int64}))
@@ -288,6 +290,41 @@ def cluster_history(accounts: pl.DataFrame, clusters: pl.DataFrame, prev: Previo
     )
 
 
+def later_seconds(accounts: pl.DataFrame, prev: PreviousRun | None) -> float | None:
+    """How far (seconds) this log reaches past the previous run's last event: the period
+    ``quiet_members`` is counted over. ``None`` when either end is unknown or this log does not
+    reach past it (then ``quiet_members`` is null).
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> t = [datetime(2025, 1, d, tzinfo=timezone.utc) for d in (1, 2)]
+    >>> prev = PreviousRun(pl.DataFrame({"account_id": ["a"], "cluster_id": [1], "last_seen": [t[0]]}), 1, "<frame>")
+    >>> later_seconds(pl.DataFrame({"account_id": ["a"], "last_seen": [t[1]]}), prev)
+    86400.0
+    >>> later_seconds(pl.DataFrame({"account_id": ["a"], "last_seen": [t[0]]}), prev) is None
+    True
+    """
+    if prev is None or "last_seen" not in prev.accounts.columns or "last_seen" not in accounts.columns:
+        return None
+    end, now = prev.accounts["last_seen"].max(), accounts["last_seen"].max()
+    if end is None or now is None or now <= end:
+        return None
+    return (now - end).total_seconds()
+
+
+def _utc_last_seen(accounts: pl.DataFrame) -> pl.DataFrame:
+    """``last_seen`` as UTC microseconds (a naive time is read as UTC, as at ingest); dropped when not a time."""
+    if "last_seen" not in accounts.columns:
+        return accounts
+    dtype = accounts.schema["last_seen"]
+    if not isinstance(dtype, pl.Datetime):
+        return accounts.drop("last_seen")
+    column = pl.col("last_seen")
+    column = column.dt.replace_time_zone("UTC") if dtype.time_zone is None else column.dt.convert_time_zone("UTC")
+    return accounts.with_columns(column.cast(pl.Datetime("us", "UTC")))
+
+
 def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] = ()) -> PreviousRun:
     """Read a previous output folder (``accounts.parquet``; ``run.json`` if present).
 
@@ -304,7 +341,8 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
         missing = {"account_id", "cluster_id"} - set(previous.columns)
         if missing:
             raise InputError(f"previous accounts need column(s) {', '.join(sorted(missing))}", file="<frame>")
-        return PreviousRun(previous.select("account_id", "cluster_id"),
+        return PreviousRun(_utc_last_seen(previous.select("account_id", "cluster_id",
+                                                          *(["last_seen"] if "last_seen" in previous.columns else []))),
                            int(previous["cluster_id"].cast(pl.Int64, strict=False).max() or 0), "<frame>")
     folder = Path(previous)
     cleanup_stale(folder, required)
@@ -316,6 +354,7 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
         accounts = pl.read_parquet(accounts_path, columns=["account_id", "cluster_id",
                                                            *(["last_seen"] if "last_seen" in present else [])])
         accounts = accounts.with_columns(pl.col("account_id").cast(pl.String), pl.col("cluster_id").cast(pl.Int64))
+        accounts = _utc_last_seen(accounts)
         clusters = None
         if (folder / "clusters.parquet").is_file():
             known = pl.read_parquet_schema(folder / "clusters.parquet")

@@ -8,22 +8,41 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 import polars as pl
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-#: Invisible format characters (soft hyphen, Arabic letter mark, Mongolian vowel separator,
-#: zero-width space/joiners and direction marks, word joiner and invisible operators, BOM):
-#: shown as ``⟨U+200B⟩`` so an account id or a template cannot hide them from the investigator.
-_INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u2060-\u2064\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Invisible characters besides the format characters (Unicode category Cf: zero-width
+#: space and joiners, BOM, bidi marks and overrides, tags): the same fillers and selectors
+#: the prompt normaliser removes (:mod:`graphlink.stages.signals.normalise`).
+_INVISIBLE_EXTRA = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, *range(0x180B, 0x1810), 0x2800, 0x3164,
+                              *range(0xFE00, 0xFE10), 0xFFA0, *range(0xE0100, 0xE01F0)])
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def terminal_safe(text: object, limit: int | None = None) -> str:
-    """Neutralise control characters (ANSI escapes, bidi overrides) for a terminal.
+def spell_invisible(text: str) -> str:
+    """Spell out invisible characters as ``⟨U+200B⟩``: format characters (category Cf, bidi
+    controls included) and the invisible fillers and selectors the prompt normaliser removes.
 
-    Newlines become ``⏎``; invisible format characters (zero-width space and
-    joiners, BOM, direction marks) are spelled out as ``⟨U+200B⟩``. Rich markup
+    Examples
+    --------
+    >>> spell_invisible("ring\\u200b42\\u202e"), spell_invisible("plain")
+    ('ring⟨U+200B⟩42⟨U+202E⟩', 'plain')
+    """
+    if text.isascii():
+        return text
+    return "".join(f"⟨U+{ord(c):04X}⟩" if unicodedata.category(c) == "Cf" or ord(c) in _INVISIBLE_EXTRA else c
+                   for c in text)
+
+
+def terminal_safe(text: object, limit: int | None = None) -> str:
+    """Neutralise control characters (ANSI escapes) and show invisible ones for a terminal.
+
+    Newlines become ``⏎``, other control characters U+FFFD; invisible
+    characters (zero-width space and joiners, BOM, bidi marks and overrides,
+    tag characters, Hangul fillers...) are spelled out as ``⟨U+200B⟩``
+    (:func:`spell_invisible`) after the text is cut to ``limit``. Rich markup
     must additionally be avoided by passing the result as ``rich.text.Text``,
     never as a markup string.
 
@@ -38,10 +57,9 @@ def terminal_safe(text: object, limit: int | None = None) -> str:
     """
     value = "" if text is None else str(text)
     value = _CONTROL.sub("\ufffd", value.replace("\r\n", "\n").replace("\n", "⏎"))
-    value = _INVISIBLE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", value)
     if limit is not None and len(value) > limit:
         value = value[: max(limit - 1, 0)] + "…"
-    return value
+    return spell_invisible(value)
 
 
 def html_safe(text: object) -> str:

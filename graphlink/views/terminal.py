@@ -7,6 +7,7 @@ Logged values are attacker-written and pass through
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from rich.text import Text
 
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.store.outputs import load_outputs
-from graphlink.views.safety import csv_safe, terminal_safe
+from graphlink.views.safety import terminal_safe
+
+_TSV_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
            "human_size", "plain_argument_usage", "previous_summary", "show_cluster", "sparkline", "tsv_cell"]
@@ -302,25 +305,24 @@ def plain_argument_usage() -> None:
 
 
 def tsv_cell(value) -> str:
-    r"""A table cell as plain text for tab-separated output: tabs and newlines become spaces.
+    r"""A table cell as plain text for tab-separated output: exact, but for tabs, newlines and control characters.
 
-    Text goes through :func:`graphlink.views.safety.terminal_safe` (control and
-    invisible characters) and, like a CSV export, a text cell starting with
-    ``= + - @`` gets a leading ``'`` so a spreadsheet opening the redirected
-    output does not run it as a formula (OWASP, CSV injection). Numbers are
-    written as they are.
+    Piped output is for scripts (``cut``, ``--seeds`` files): ids and values
+    are written exactly as they are (no formula prefix, invisible characters
+    kept), only tabs and newlines become spaces and other control characters
+    U+FFFD so printing the stream cannot drive a terminal. For a spreadsheet
+    use ``graphlink export --format csv``, whose cells are neutralised
+    (:func:`graphlink.views.safety.csv_safe`).
 
     Examples
     --------
-    >>> tsv_cell("a\tb\nc"), tsv_cell(None), tsv_cell(0.5), tsv_cell(-2)
-    ('a b c', '', '0.5', '-2')
-    >>> print(tsv_cell('=HYPERLINK("http://x")'))
-    '=HYPERLINK("http://x")
+    >>> tsv_cell("a\tb\nc"), tsv_cell(None), tsv_cell(0.5), tsv_cell("-42"), tsv_cell("\x1b[2J")
+    ('a b c', '', '0.5', '-42', '\ufffd[2J')
     """
     if value is None:
         return ""
-    text = terminal_safe(str(value).replace("\t", " ").replace("\n", " ").replace("\r", " "))
-    return csv_safe(text) if isinstance(value, str) else text
+    return _TSV_CONTROL.sub("\ufffd", str(value).replace("\t", " ").replace("\r\n", " ").replace("\n", " ")
+                            .replace("\r", " "))
 
 
 def previous_summary(section: dict, limit: int = 12) -> str:
@@ -329,9 +331,31 @@ def previous_summary(section: dict, limit: int = 12) -> str:
         shown = ", ".join(str(v) for v in values[:limit])
         return f" ({shown}{', …' if len(values) > limit else ''})" if values else ""
 
+    later = section.get("later_seconds")
+    period = ("; members gone quiet are not counted (this log does not reach past the previous run's last "
+              "event, or either run has no times)"
+              if later is None else f"; members gone quiet counted over the {duration_text(later)} after the "
+              "previous run's last event")
     return (f"vs previous run: {section['matched']:,} clusters kept their id, "
             f"{section['new']:,} new{ids(section['new_ids'])}, "
-            f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}")
+            f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}{period}")
+
+
+def duration_text(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``5.5 h``, ``3.2 days``.
+
+    Examples
+    --------
+    >>> duration_text(1), duration_text(720), duration_text(19800), duration_text(276480)
+    ('1 s', '12 min', '5.5 h', '3.2 days')
+    """
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def human_size(n_bytes: int) -> str:

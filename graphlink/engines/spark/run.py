@@ -47,7 +47,7 @@ from graphlink.stages.drilldown import UNLISTED_KINDS, activity_from_counts, lin
 from graphlink.stages.graph import Projection
 from graphlink.stages.ingest import AccountsInfo, Events, load_accounts
 from graphlink.stages.signals import SignalSet
-from graphlink.stages.stable_ids import PreviousRun, load_previous
+from graphlink.stages.stable_ids import PreviousRun, later_seconds, load_previous
 
 __all__ = ["run_detect_spark"]
 
@@ -210,7 +210,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     done("drilldown")
     warnings = run_warnings(projection, signal_set, index, acc is not None)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
-                     timings, memory, warnings)
+                     timings, memory, warnings, later_seconds(accounts_out, prev))
     run["engine"] = {"name": "spark", "master": spark.sparkContext.master, "spark": spark.version,
                      "components_on_driver": on_driver}
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
