@@ -39,7 +39,7 @@ from graphlink.config import PipelineConfig
 from graphlink.config.kinds import default_kinds
 from graphlink.contract import ACCOUNTS_SCHEMA, EVIDENCE_SCHEMA, OUTPUT_FILES
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
-from graphlink.stages.campaigns import cluster_campaigns, flag_with_campaign, score_campaigns
+from graphlink.stages.campaigns import cluster_campaigns, flag_with_campaign, score_campaigns, substantial_campaigns
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.drilldown import (
     account_activity,
@@ -298,7 +298,9 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
                                     config.communities)
     clusters = clusters.drop("campaign_id", strict=False).join(campaign_of, on="cluster_id", how="left")
     if config.scoring.flag_campaigns:
-        clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size)
+        tied = substantial_campaigns(campaign_of, partition, projection.memberships, projection.signals,
+                                     config.graph)
+        clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied)
     campaigns = score_campaigns(clusters, partition, projection.memberships, projection.signals, config.graph)
     clusters = clusters.drop("flagged_own", strict=False)
     return Scored(partition, shared, evidence, clusters, outsiders.len(), campaigns)

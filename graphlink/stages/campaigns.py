@@ -32,6 +32,16 @@ from graphlink.stages.linking import generators, link
 #: networks, ASNs, user agents, e-mail domains or creation hours, which unrelated
 #: people share by living on one ISP or using one browser.
 TIE_KINDS = ("payment", "ip", "prompt")
+#: A campaign's tie is substantial -- enough to flag its tame cells with its loud one and to count
+#: its accounts for ``min_flag_size`` -- when its clusters share a card or a user-declared
+#: identifier (private to an operator), or at least this many address or template values. A
+#: 9-word sentence shared by both gives 5 prompt shingles; one stock phrase ("tell me a fun fact",
+#: "make a study plan for") gives 1-4, and strangers share those: on an independent world,
+#: campaigns "tied by 1 prompt value" spread flags to small groups of ordinary users. A
+#: distillation template (a long instruction) or a proxy pool shares far more.
+MIN_TIE_VALUES = 5
+#: Tie kinds whose single shared value is substantial (cards); user-declared kinds count too.
+PRIVATE_TIE_KINDS = ("payment",)
 #: Built-in kinds that are never ties (everything else not in TIE_KINDS is a
 #: user-declared ``--signal`` column).
 AMBIENT_KINDS = ("timing", "ip_net", "asn", "user_agent", "email_domain", "created_hour")
@@ -242,7 +252,58 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     return out.select(list(CAMPAIGNS_SCHEMA.names())).cast(dict(CAMPAIGNS_SCHEMA)).sort("campaign_id")
 
 
-def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_flag_size: int = 5) -> pl.DataFrame:
+def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
+                          signals: pl.DataFrame, graph_config: GraphConfig | None = None) -> pl.DataFrame:
+    """Which campaigns are tied by substantial evidence (see :data:`MIN_TIE_VALUES`).
+
+    Parameters
+    ----------
+    campaign_of : DataFrame
+        ``cluster_id, campaign_id``.
+    partition, affiliations, signals : DataFrame
+        ``account_idx, cluster_id``; ``account_idx, signal_idx``; ``signal_idx, kind, linked``.
+    graph_config : GraphConfig, optional
+        Which user-declared kinds are strong.
+
+    Returns
+    -------
+    DataFrame
+        ``campaign_id, substantial`` (bool), one row per campaign of ``campaign_of``: True when
+        its clusters share a card or a user-declared identifier, or at least
+        :data:`MIN_TIE_VALUES` address or template values (each held by two or more of them).
+
+    Examples
+    --------
+    >>> camp = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "campaign_id": [1, 1, 2, 2]})
+    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 2, 3, 4]},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": [0, 1, 2, 3], "signal_idx": [0, 0, 1, 1]},
+    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "prompt"], "linked": [True, True]},
+    ...                    schema_overrides={"signal_idx": pl.UInt32})
+    >>> substantial_campaigns(camp, part, aff, sig).rows()  # a shared card; one shared phrase
+    [(1, True), (2, False)]
+    """
+    graph_config = graph_config or GraphConfig()
+    kinds = [k for k in signals["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
+    private = [k for k in kinds if k in PRIVATE_TIE_KINDS or k not in TIE_KINDS]
+    mapped = partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
+    shared = (
+        affiliations.select("account_idx", "signal_idx")
+        .join(signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx", "kind"),
+              on="signal_idx")
+        .join(mapped, on="account_idx")
+        .group_by("campaign_id", "kind", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"))
+        .filter(pl.col("n") >= 2)
+        .group_by("campaign_id").agg(
+            (pl.col("kind").is_in(private).any() | (pl.len() >= MIN_TIE_VALUES)).alias("substantial"))
+    )
+    return (campaign_of.select("campaign_id").unique().join(shared, on="campaign_id", how="left")
+            .select("campaign_id", pl.col("substantial").fill_null(False)).sort("campaign_id"))
+
+
+def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_flag_size: int = 5,
+                       substantial: pl.DataFrame | None = None) -> pl.DataFrame:
     """Flag every cluster of a campaign that has a cluster flagged on its own evidence.
 
     A campaign is one operator (its clusters are tied by cards, addresses,
@@ -255,7 +316,9 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     against tiny coincidental groups, so it counts the campaign's accounts: a
     cluster scoring ``flag_threshold`` or more is flagged on its own evidence
     when its campaign has ``min_flag_size`` accounts (three card groups of
-    four accounts tied by their templates are one operator of twelve).
+    four accounts tied by their templates are one operator of twelve). Both
+    need the campaign's tie to be substantial (:func:`substantial_campaigns`):
+    one shared stock phrase makes no operator.
 
     Parameters
     ----------
@@ -263,6 +326,8 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         ``cluster_id, size, score, flagged, why, campaign_id`` (scored clusters).
     flag_threshold, min_flag_size : float, int
         :class:`graphlink.config.ScoringConfig` settings.
+    substantial : DataFrame, optional
+        ``campaign_id, substantial`` (:func:`substantial_campaigns`); every campaign when omitted.
 
     Returns
     -------
@@ -279,16 +344,21 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     >>> flag_with_campaign(cl).select("flagged", "why").rows()  # doctest: +NORMALIZE_WHITESPACE
     [(True, 'proxies'), (True, 'same operator as flagged cluster 1 (campaign 1); one card'), (False, 'one NAT')]
     """
-    clusters = clusters.with_columns(pl.col("flagged") | (
-        (pl.col("score") >= flag_threshold) & (pl.col("size").sum().over("campaign_id") >= min_flag_size)))
+    if substantial is None:
+        clusters = clusters.with_columns(pl.lit(True).alias("__tied"))
+    else:
+        clusters = clusters.join(substantial.rename({"substantial": "__tied"}), on="campaign_id", how="left",
+                                 maintain_order="left").with_columns(pl.col("__tied").fill_null(False))
+    size = pl.when("__tied").then(pl.col("size").sum().over("campaign_id")).otherwise(pl.col("size"))
+    clusters = clusters.with_columns(pl.col("flagged") | ((pl.col("score") >= flag_threshold) & (size >= min_flag_size)))
     lead = (clusters.filter("flagged").sort(["score", "cluster_id"], descending=[True, False])
             .group_by("campaign_id", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead")))
     joined = clusters.join(lead, on="campaign_id", how="left", maintain_order="left")
-    inherits = ~pl.col("flagged") & pl.col("lead").is_not_null()
+    inherits = ~pl.col("flagged") & pl.col("lead").is_not_null() & pl.col("__tied")
     return joined.with_columns(
         pl.col("flagged").alias("flagged_own"),
         (pl.col("flagged") | inherits).alias("flagged"),
         pl.when(inherits).then(pl.concat_str([
             pl.lit("same operator as flagged cluster "), pl.col("lead").cast(pl.String), pl.lit(" (campaign "),
             pl.col("campaign_id").cast(pl.String), pl.lit("); "), pl.col("why")])).otherwise(pl.col("why")).alias("why"),
-    ).drop("lead")
+    ).drop("lead", "__tied")
