@@ -63,6 +63,32 @@ def analyse(world: Path, out: str = "out") -> dict:
                         flagged=pl.col("flagged").first())
                    .filter(pl.col("ring") > 0).sort("size", descending=True))
     res["ring_clusters"] = in_clusters
+    camp = ring.filter(pl.col("campaign_id_right").is_not_null()) if "campaign_id_right" in ring.columns else None
+    pred = "campaign_id_right" if camp is not None else None
+    if pred:
+        per_op = (ring.group_by("campaign_id")
+                  .agg(accounts=pl.len(), campaigns=pl.col(pred).drop_nulls().n_unique(),
+                       in_largest=pl.col(pred).drop_nulls().value_counts(sort=True).first().struct.field("count"),
+                       uncampaigned=pl.col(pred).is_null().sum())
+                  .sort("campaign_id"))
+        mixed = (ring.filter(pl.col(pred).is_not_null()).group_by(pred)
+                 .agg(n=pl.len(), operators=pl.col("campaign_id").n_unique()))
+        res["per_operator"] = per_op
+        res["ring_in_mixed_campaigns"] = int(mixed.filter(pl.col("operators") > 1)["n"].sum())
+    # ring accounts left in no cluster: where does their link weight go?
+    lonely = ring.filter(pl.col("cluster_id").is_null()).select("account_id", "ring_id")
+    links = pl.read_parquet(world / out / "links.parquet")
+    tag = lab.select("account_id", other=pl.col("ring_id"))
+    both = pl.concat([links.select(a="source", b="target", w="weight"), links.select(a="target", b="source", w="weight")])
+    lw = (both.join(lonely, left_on="a", right_on="account_id").join(tag, left_on="b", right_on="account_id")
+          .with_columns(to=pl.when(pl.col("other") == pl.col("ring_id")).then(pl.lit("own cell"))
+                        .when(pl.col("other").is_not_null()).then(pl.lit("other cell")).otherwise(pl.lit("non-ring")))
+          .group_by("a").agg(own=pl.col("w").filter(pl.col("to") == "own cell").sum(),
+                             other=pl.col("w").filter(pl.col("to") == "other cell").sum(),
+                             nonring=pl.col("w").filter(pl.col("to") == "non-ring").sum()))
+    res["unclustered_ring"] = {"accounts": lonely.height, "with_links": lw.height,
+                               "more_weight_to_other_cells": lw.filter(pl.col("other") > pl.col("own")).height,
+                               "no_link_to_own_cell": lw.filter(pl.col("own") == 0).height}
     return res
 
 
@@ -79,7 +105,11 @@ def summary(worlds: list[Path], out: str) -> None:
                        "multi_cell": rc.filter(pl.col("cells") > 1).height,
                        "multi_operator": rc.filter(pl.col("operators") > 1).height,
                        "ring_in_multi_operator": int(rc.filter(pl.col("operators") > 1)["ring"].sum()),
-                       "ring": int(rc["ring"].sum())})
+                       "ring": int(rc["ring"].sum()),
+                       "ring_in_mixed_campaigns": res.get("ring_in_mixed_campaigns"),
+                       **{f"unclustered_{k}": v for k, v in res["unclustered_ring"].items()},
+                       "campaigns_per_operator": res["per_operator"]["campaigns"].to_list()
+                       if "per_operator" in res else None})
     c = pl.concat(cells, how="diagonal_relaxed").with_columns(
         kept=pl.col("largest").fill_null(0) / pl.col("size"))
     t = pl.concat(types)
@@ -132,6 +162,11 @@ def main(argv=None) -> None:
     rc = res["ring_clusters"]
     print("== clusters with ring accounts: merged cells / operators")
     print(rc.filter((pl.col("cells") > 1) | (pl.col("ring") < pl.col("size"))))
+    print("== ring accounts in no cluster:", res["unclustered_ring"])
+    if "per_operator" in res:
+        print("== operators vs predicted campaigns")
+        print(res["per_operator"])
+        print(f"ring accounts in campaigns mixing operators: {res['ring_in_mixed_campaigns']}")
     print(f"clusters with ring accounts: {rc.height}; holding >1 cell: {rc.filter(pl.col('cells') > 1).height}; "
           f">1 operator: {rc.filter(pl.col('operators') > 1).height}")
 
