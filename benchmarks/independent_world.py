@@ -31,7 +31,8 @@ World (21 days from 2026-03-02 00:00 UTC):
   home IP, resellers (one card, 20-200 sub-accounts behind 1-3 datacenter
   IPs, varied prompts), framework users sharing a long system prompt, and
   ordinary users (the majority: home IPs that change, own card or none,
-  diurnal clocks in their time zone, some on the commercial VPN network).
+  diurnal clocks in their time zone, 10% of requests over their region's carrier
+  CGNAT /24, some on the commercial VPN network).
 
 Outputs (``--out DIR``): ``events.parquet`` (account_id, timestamp UTC, ip,
 payment_fingerprint, prompt, user_agent), ``accounts.parquet`` (account_id,
@@ -765,9 +766,11 @@ def _ordinary(B, rng, txt, net, n_ord, commercial_ips):
     vpn = rng.random(n_ord) < 0.03
     on_vpn = vpn[ai] & (rng.random(n) < 0.8)
     ipint = np.where(on_vpn, commercial_ips[rng.integers(0, len(commercial_ips), n)], ipint)
-    mobile_blocks = net.blocks(8, ISP_OCTETS)
+    # mobile data: one carrier CGNAT /24 per time zone (regional), a random exit per request
+    mobile_blocks = net.blocks(len(tz_keys), ISP_OCTETS)
     mobile = rng.random(n) < 0.1
-    ipint = np.where(mobile, mobile_blocks[rng.integers(0, 8, n)] + rng.integers(2, 254, n), ipint)
+    region = np.searchsorted(np.array(sorted(tz_keys)), tzs[ai])
+    ipint = np.where(mobile, mobile_blocks[region] + rng.integers(2, 254, n), ipint)
     cards = [c if rng.random() < 0.55 else None for c in hexid(rng, "pf_", n_ord)]
     sdk_user = rng.random(n_ord) < 0.2
     uas_b = _ua_browser(rng, n_ord)
