@@ -261,7 +261,7 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
     campaign_of : DataFrame
         ``cluster_id, campaign_id``.
     partition, affiliations, signals : DataFrame
-        ``account_idx, cluster_id``; ``account_idx, signal_idx``; ``signal_idx, kind, linked``.
+        ``account_idx, cluster_id``; ``account_idx, signal_idx``; ``signal_idx, kind, linked, df``.
     graph_config : GraphConfig, optional
         Which user-declared kinds are strong.
 
@@ -270,7 +270,8 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
     DataFrame
         ``campaign_id, substantial`` (bool), one row per campaign of ``campaign_of``: True when
         its clusters share a card or a user-declared identifier, or at least
-        :data:`MIN_TIE_VALUES` address or template values (each held by two or more of them).
+        :data:`MIN_TIE_VALUES` address or template values -- each held by two or more of its
+        clusters, and with at least half of its holders in the whole log inside the campaign.
 
     Examples
     --------
@@ -279,8 +280,8 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
     ...                     schema_overrides={"account_idx": pl.UInt32})
     >>> aff = pl.DataFrame({"account_idx": [0, 1, 2, 3], "signal_idx": [0, 0, 1, 1]},
     ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "prompt"], "linked": [True, True]},
-    ...                    schema_overrides={"signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "prompt"], "linked": [True, True],
+    ...                     "df": [2, 2]}, schema_overrides={"signal_idx": pl.UInt32})
     >>> substantial_campaigns(camp, part, aff, sig).rows()  # a shared card; one shared phrase
     [(1, True), (2, False)]
     """
@@ -293,8 +294,13 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
         .join(signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx", "kind"),
               on="signal_idx")
         .join(mapped, on="account_idx")
-        .group_by("campaign_id", "kind", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"))
-        .filter(pl.col("n") >= 2)
+        .group_by("campaign_id", "kind", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"),
+                                                           pl.len().alias("inside"))
+        .join(signals.select("signal_idx", "df"), on="signal_idx")
+        # Only values specific to the campaign count: at least half of their holders in the whole log
+        # are its accounts (a carrier's CGNAT exit, a stock phrase or a proxy network shared with
+        # other operators is held mostly outside it), the rule `match` uses for known rings.
+        .filter((pl.col("n") >= 2) & (pl.col("inside") * 2 >= pl.col("df")))
         .group_by("campaign_id").agg(
             (pl.col("kind").is_in(private).any() | (pl.len() >= MIN_TIE_VALUES)).alias("substantial"))
     )
