@@ -29,15 +29,20 @@ networks"), weighted by rarity as in Adamic & Adar 2003 ("Friends and
 neighbors on the Web"), taken over the bipartite account-value graph and
 required of the whole seed set (a set-expansion query, as in Ghahramani &
 Heller 2005, "Bayesian sets", where a feature counts by how consistently
-the query items share it). Seeds that share no value, and a single seed
-(:data:`MIN_CONSENSUS_SEEDS`), are ordered by the walk alone. Measured on dev worlds (mixed 1000-1004, 85 cells, 3 seeds each):
-cells found at recall and precision >= 0.9 went from 53 to 60 (the best
-prefix of the walk's order reaches 59, of the consensus order 65);
-consensus over two of three seeds (56), over any seed weighted by the
-share of seeds (54-56), the walk on the bipartite account-value graph
-(25-42; without prompt templates and clocks, which ``linking.parquet``
-leaves out, it finds less than the projected graph) and a restart vector
-weighted by the evidence (49-53) did worse.
+the query items share it). A value counts only if every seed holding it
+by chance is unlikely (:data:`MAX_CHANCE`): a popular client all seeds use
+is no evidence. Seeds that share no such value, and a single seed
+(:data:`MIN_CONSENSUS_SEEDS`), are ordered by the walk alone.
+
+Measured on dev worlds (mixed 1000-1004, 85 cells, 3 seeds each, the draw
+of ``benchmarks/pivot.py``), cells found at recall and precision >= 0.9:
+53 before; 54 with the consensus order and the old cut, 56 with the new cut
+(below) and the walk's order, 59 with both (the best prefix of the walk's
+order would reach 59, of the consensus order 65). Tried and worse: the walk
+on the bipartite account-value graph (25-42: ``linking.parquet`` leaves out
+prompt templates and clocks, which the projected graph has), consensus of
+two of three seeds (56), any seed weighted by the share of seeds (54-56), a
+restart vector weighted by the evidence (43-53), restart 0.05-0.5 (53).
 
 Where the ring ends
 -------------------
@@ -79,7 +84,7 @@ import polars as pl
 from graphlink.contract import EXPAND_SCHEMA
 from graphlink.errors import GraphlinkError
 
-__all__ = ["DEFAULT_RESTART", "personalised_pagerank", "seed_consensus", "sweep_cut", "rank_accounts",
+__all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut", "rank_accounts",
            "tie_reasons"]
 
 #: Probability of jumping back to a seed at each step. Tong et al. (2006) use 0.1-0.2 for
@@ -87,8 +92,8 @@ __all__ = ["DEFAULT_RESTART", "personalised_pagerank", "seed_consensus", "sweep_
 #: 0.25 keeps 3/4 of the mass within two hops of the seeds, so a neighbouring ring reached
 #: through one stray link gets little. Lower values reach further (larger, looser results).
 DEFAULT_RESTART = 0.25
-#: Accounts with a visit probability below this share of the seeds' total are never listed:
-#: they are beyond the walk's reach (numerical dust of the solver).
+#: Accounts with a visit probability below this share of the seeds' total are not listed unless
+#: they share evidence with every seed: they are beyond the walk's reach (numerical dust of the solver).
 MIN_PROBABILITY = 1e-7
 #: A set of accounts is a ring's boundary when at most this share of its link weight leaves it.
 #: On the dev worlds a cell's boundary shows as a local minimum of a few per cent (3 % for a
@@ -100,8 +105,8 @@ MAX_CONDUCTANCE = 0.25
 LOCAL_WINDOW = 3
 #: A local minimum of conductance above :data:`MAX_CONDUCTANCE` still ends the list when the
 #: ordering key drops this many times from the last listed account to the next (evidence shared
-#: with every seed, or the walk's visit rate). Dev worlds: 2, 3 and 5 find the same cells (60 of
-#: 85), 10 misses three; a cell's members sit within a factor of two of each other.
+#: with every seed, or the walk's visit rate). Dev worlds: 2, 3 and 5 find the same cells (59 of
+#: 85), 10 one fewer; with ``MAX_CONDUCTANCE`` 0.15 59, 0.4 58.
 MIN_DROP = 5.0
 #: Seed consensus needs at least this many seeds: a value every one of two or more seeds holds
 #: is the ring's; every value of a single seed is only that seed's.
@@ -166,6 +171,21 @@ def personalised_pagerank(links: pl.DataFrame, seeds: list[str], restart: float 
     return ids.with_columns(pl.Series("p", p), pl.Series("degree", degree)).filter(pl.col("p") > 0).drop("idx")
 
 
+def consensus_values(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
+                     max_chance: float = MAX_CHANCE) -> pl.DataFrame:
+    """``kind, value`` of the values every seed has and that many seeds sharing by chance is unlikely.
+
+    ``(df / n_accounts) ** len(seeds) <= max_chance`` (:data:`MAX_CHANCE`);
+    parameters as :func:`seed_consensus`. Shape (n, 2), sorted.
+    """
+    seed_list = pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String)
+    is_seed = pl.col("account_id").is_in(seed_list.implode())
+    chance = (pl.col("df").cast(pl.Float64) / max(n_accounts, 1)).pow(seed_list.len())
+    return (linking.filter(is_seed & (chance <= max_chance)).group_by("kind", "value")
+            .agg(pl.col("account_id").n_unique().alias("k"))
+            .filter(pl.col("k") == seed_list.len()).select("kind", "value").sort("kind", "value"))
+
+
 def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
                    max_chance: float = MAX_CHANCE) -> pl.DataFrame:
     """Evidence each account shares with every seed: the summed weight of the values all seeds have.
@@ -208,12 +228,8 @@ def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
     >>> seed_consensus(linking, ["s1", "s2"], n_accounts=1000).rows()
     [('a', 3.0)]
     """
-    seed_list = pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String)
-    is_seed = pl.col("account_id").is_in(seed_list.implode())
-    chance = (pl.col("df").cast(pl.Float64) / max(n_accounts, 1)).pow(seed_list.len())
-    shared = (linking.filter(is_seed & (chance <= max_chance)).group_by("kind", "value")
-              .agg(pl.col("account_id").n_unique().alias("k"))
-              .filter(pl.col("k") == seed_list.len()).select("kind", "value"))
+    shared = consensus_values(linking, seeds, n_accounts, max_chance)
+    is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
     return (linking.filter(~is_seed).join(shared, on=["kind", "value"])
             .group_by("account_id").agg(pl.col("weight").sum().alias("evidence"))
             .filter(pl.col("evidence") > 0).sort("account_id"))
@@ -304,7 +320,8 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
     return int(best["pos"]) + 1
 
 
-def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 3) -> pl.DataFrame:
+def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 3,
+                shared: pl.DataFrame | None = None, n_seeds: int = 0) -> pl.DataFrame:
     """``account_id, why``: what ties each ranked account to a seed or to a better-ranked account.
 
     ``ranked`` is ``account_id, rank`` (seeds rank 0); ``linking`` is
@@ -312,7 +329,10 @@ def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 
     shares the most value weight with, or, sharing nothing with a seed, the
     better-ranked account it shares the most with; ``why`` quotes the
     heaviest shared values (kind, value, accounts of the run that have it),
-    at most ``per_account``.
+    at most ``per_account``. An account holding values of ``shared`` (``kind,
+    value``: the values every one of ``n_seeds`` >= 2 seeds has,
+    :func:`consensus_values`) quotes those instead, "with all N seeds" (or
+    "with both seeds"): the evidence it was ranked by.
 
     Examples
     --------
@@ -337,11 +357,21 @@ def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 
            .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
            .group_by("account_id", maintain_order=True).head(per_account))
     text = pl.format("{} {} ({} accounts)", "kind", "value", "df")
-    return top.group_by("account_id", maintain_order=True).agg(
+    if shared is not None and shared.height and n_seeds >= 2:
+        everyone = "both seeds" if n_seeds == 2 else f"all {n_seeds} seeds"
+        consensus = (values.filter(pl.col("rank") > 0).join(shared.select("kind", "value"), on=["kind", "value"])
+                     .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
+                     .group_by("account_id", maintain_order=True).head(per_account)
+                     .group_by("account_id", maintain_order=True).agg(text.str.join("; ").alias("values"))
+                     .select("account_id", pl.format("shares {} with {}", "values", pl.lit(everyone)).alias("why")))
+        top = top.filter(~pl.col("account_id").is_in(consensus["account_id"].implode()))
+    else:
+        consensus = pl.DataFrame(schema={"account_id": pl.String, "why": pl.String})
+    return pl.concat([consensus, top.group_by("account_id", maintain_order=True).agg(
         pl.col("other").first(), pl.col("other_rank").first(), text.str.join("; ").alias("values")).select(
         "account_id", pl.format("shares {} with {} {}", "values",
                                 pl.when(pl.col("other_rank") == 0).then(pl.lit("seed")).otherwise(pl.lit("rank-")
-                                .add(pl.col("other_rank").cast(pl.String))), "other").alias("why"))
+                                .add(pl.col("other_rank").cast(pl.String))), "other").alias("why"))])
 
 
 def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataFrame, seeds: list[str],
@@ -384,17 +414,19 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
                              f"({unknown.len()} of {len(seeds)} seeds unknown)")
     ppr = personalised_pagerank(links, seeds, restart)
     # One seed has no consensus (every value of it would count): the walk alone orders, as measured.
-    evidence = (seed_consensus(linking, seeds, accounts.height) if len(seeds) >= MIN_CONSENSUS_SEEDS
+    shared = (consensus_values(linking, seeds, accounts.height) if len(seeds) >= MIN_CONSENSUS_SEEDS
+              else pl.DataFrame(schema={"kind": pl.String, "value": pl.String}))
+    evidence = (seed_consensus(linking, seeds, accounts.height) if shared.height
                 else pl.DataFrame(schema={"account_id": pl.String, "evidence": pl.Float64}))
     is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
     # An account without links (a seed nobody shares a value with) has no rate.
     rate = pl.when(pl.col("degree") > 0).then(pl.col("p") / pl.col("degree")).otherwise(0.0)
-    # Accounts the walk reaches, and those sharing a value with every seed (weak kinds alone make no link).
     # Summed link weight of every account (one the walk never reaches still has its links, which
     # leave the listed set and count in the sweep's conductance).
     degree = pl.concat([links.select(pl.col("source").alias("account_id"), "weight"),
                         links.select(pl.col("target").alias("account_id"), "weight")]).group_by(
         "account_id").agg(pl.col("weight").sum().alias("degree"))
+    # Accounts the walk reaches, and those sharing a value with every seed (weak kinds alone make no link).
     ordered = (ppr.drop("degree").join(evidence, on="account_id", how="full", coalesce=True)
                .join(degree, on="account_id", how="left")
                .with_columns(pl.col("p", "degree", "evidence").fill_null(0.0))
@@ -415,7 +447,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         seed_rows.cast({"rank": pl.UInt32}),
         listed.with_row_index("rank", offset=1).select("account_id", "rank", score.alias("score")),
     ], how="vertical_relaxed")
-    reasons = tie_reasons(ranked.select("account_id", "rank"), linking)
+    reasons = tie_reasons(ranked.select("account_id", "rank"), linking, shared=shared, n_seeds=len(seeds))
     return (ranked.join(accounts.select("account_id", "cluster_id", "campaign_id"), on="account_id", how="left")
             .join(reasons, on="account_id", how="left")
             .with_columns(pl.when(pl.col("rank") == 0).then(pl.lit("seed")).otherwise(pl.col("why")).alias("why"))
