@@ -14,35 +14,28 @@ it exactly (no sampling, so no seed is needed: the result is deterministic).
 
 Seed consensus
 --------------
-Three accounts of one cell share its proxy pool, templates and often cards
-with the operator's other cells, and the projected graph blurs which value
-ties whom: on the dev worlds a cell inside such a block (a sibling cell
-holding a quarter to nine tenths of its link weight) drew the siblings in.
-What the cell has alone, and its members with every seed, is the evidence
-of its own registration burst, card or addresses. So accounts are ordered
-first by their *seed-consensus evidence*: the summed rarity weight
-(``linking.parquet``'s ``weight``) of the values they share with **every**
-seed (a value one seed has is that seed's; one all of them have is the
-ring's), then by the walk. This is the "common neighbours" proximity of
-Liben-Nowell & Kleinberg 2007 ("The link-prediction problem for social
-networks"), weighted by rarity as in Adamic & Adar 2003 ("Friends and
-neighbors on the Web"), taken over the bipartite account-value graph and
-required of the whole seed set (a set-expansion query, as in Ghahramani &
-Heller 2005, "Bayesian sets", where a feature counts by how consistently
-the query items share it). A value counts only if every seed holding it
-by chance is unlikely (:data:`MAX_CHANCE`): a popular client all seeds use
-is no evidence. Seeds that share no such value, and a single seed
-(:data:`MIN_CONSENSUS_SEEDS`), are ordered by the walk alone.
+An operator's cells share its proxy pool, templates and often cards, and the
+projected graph blurs which value ties whom, so a cell inside such a block
+drew its siblings in. What its seeds all have is the cell's own evidence
+(registration burst, card, addresses). Accounts are ordered first by their
+*seed-consensus evidence*: the summed rarity weight (``linking.parquet``'s
+``weight``) of the values they share with **every** seed, then by the walk:
+"common neighbours" (Liben-Nowell & Kleinberg 2007, "The link-prediction
+problem for social networks") over the bipartite account-value graph,
+rarity-weighted as in Adamic & Adar 2003 ("Friends and neighbors on the
+Web"), required of the whole seed set (a set-expansion query: Ghahramani &
+Heller 2005, "Bayesian sets", count a feature by how consistently the query
+items share it). A value counts only if every seed holding it by chance is
+unlikely (:data:`MAX_CHANCE`: a popular client all seeds use is no
+evidence). A single seed (:data:`MIN_CONSENSUS_SEEDS`), or seeds sharing no
+such value, are ordered by the walk alone.
 
-Measured on dev worlds (mixed 1000-1004, 85 cells, 3 seeds each, the draw
-of ``benchmarks/pivot.py``), cells found at recall and precision >= 0.9:
-53 before; 54 with the consensus order and the old cut, 56 with the new cut
-(below) and the walk's order, 59 with both (the best prefix of the walk's
-order would reach 59, of the consensus order 65). Tried and worse: the walk
-on the bipartite account-value graph (25-42: ``linking.parquet`` leaves out
-prompt templates and clocks, which the projected graph has), consensus of
-two of three seeds (56), any seed weighted by the share of seeds (54-56), a
-restart vector weighted by the evidence (43-53), restart 0.05-0.5 (53).
+Dev worlds (mixed 1000-1004, 85 cells, 3 seeds, ``benchmarks/pivot.py``'s
+draw), cells at recall and precision >= 0.9: 53 before, 54 with this order
+and the old cut, 56 with the new cut (below) alone, 59 with both. Worse: a
+walk on the bipartite graph (25-42: ``linking.parquet`` lacks templates and
+clocks), consensus of 2 of 3 seeds (56), an evidence-weighted restart
+vector (43-53), restart 0.05-0.5 (53).
 
 Where the ring ends
 -------------------
@@ -54,24 +47,23 @@ listed set is the prefix of the order at the first local minimum of
 is tight enough (:data:`MAX_CONDUCTANCE`) or that the ordering key itself
 marks as a boundary: the next account's evidence (or, without evidence, its
 visit rate) is at least :data:`MIN_DROP` times lower, or it shares nothing
-with every seed while the last listed did. A small cell inside its operator's
-block keeps half its link weight going to its siblings, so no tight set
-closes around it, and the first tight set was the whole block; the drop
-marks it (dev worlds: 53 -> 56 cells with the walk's order alone). The
-result is the seeds' ring as the data draws it, however large, and not the
-chain of rings a few stray links tie it to. ``score`` is monotone in rank:
-above 0.5 the account shares values with every seed (``0.5 + 0.5 x``
-evidence over the best listed evidence, 1.0 the most); 0.5 and below it is
-tied through the graph only (``0.5 x`` visit rate over the best such rate).
+with every seed while the last listed did: a small cell inside its
+operator's block sends half its link weight to its siblings, so the first
+tight set was the whole block. The result is the seeds' ring as the data
+draws it, however large, not the chain of rings a few stray links tie it
+to. ``score`` is monotone in rank: above 0.5 the account shares values with
+every seed (``0.5 + 0.5 x`` evidence over the best listed, 1.0 the most);
+0.5 and below, tied through the graph only (``0.5 x`` visit rate over the
+best such rate).
 
 Output schema
 -------------
 :func:`rank_accounts` returns :data:`graphlink.contract.EXPAND_SCHEMA`:
 ``account_id, rank`` (0 for the seeds, then 1, 2, ...), ``score``,
 ``cluster_id``, ``campaign_id`` (null when unclustered) and ``why``: the
-strongest values the account shares with a seed (kind, value, how many
-accounts of the run have it), or, for an account tied to the seeds only
-through others, with the best-ranked account it shares one with.
+values it shares with every seed, else the strongest it shares with a seed
+(kind, value, how many accounts of the run have it), or, tied to the seeds
+only through others, with the best-ranked account it shares one with.
 """
 
 from __future__ import annotations
