@@ -21,6 +21,7 @@ Examples::
 
     python benchmarks/pivot.py --split dev --n 3          # while designing
     python benchmarks/pivot.py --split test --n 10        # the reported figures
+    python benchmarks/pivot.py --split test --n 10 --no-timing   # quality only (expand, match)
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def world(root: Path, scenario: str, seed: int, repeat: int, scale: str = "small
         times["lib_match"].append(timed(lambda: graphlink.match(day1 / "out", events, accounts)))
         times["lib_detect"].append(timed(lambda: run_detect(events, accounts)))
         times["cli_start"].append(cli("--version", quiet=False))  # interpreter and imports, paid by both
-    medians = {k: round(statistics.median(v), 3) for k, v in times.items()}
+    medians = {k: round(statistics.median(v), 3) for k, v in times.items() if v}  # --no-timing: none
     if cells.is_empty():
         cells = pl.DataFrame(schema={"recall": pl.Float64, "precision": pl.Float64, "purity": pl.Float64,
                                      "precision_operator": pl.Float64, "found": pl.Int64, "size": pl.Int64,
@@ -105,10 +106,10 @@ def world(root: Path, scenario: str, seed: int, repeat: int, scale: str = "small
                    "micro_precision": round(cells["found"].sum() / max(int(cells["listed"].sum()), 1), 4)},
         "match": {k: round(v, 4) if isinstance(v, float) else v for k, v in matching.items()},
         "seconds": medians, "runs": times,
-        "ratio_cli": round(medians["cli_match"] / medians["cli_detect"], 3),
+        "ratio_cli": round(medians["cli_match"] / medians["cli_detect"], 3) if medians else None,
         "ratio_cli_after_start": round((medians["cli_match"] - medians["cli_start"])
-                                       / max(medians["cli_detect"] - medians["cli_start"], 1e-9), 3),
-        "ratio_lib": round(medians["lib_match"] / medians["lib_detect"], 3),
+                                       / max(medians["cli_detect"] - medians["cli_start"], 1e-9), 3) if medians else None,
+        "ratio_lib": round(medians["lib_match"] / medians["lib_detect"], 3) if medians else None,
     }
 
 
@@ -116,8 +117,12 @@ def markdown(rows: list[dict], split: str) -> str:
     lines = [f"| world ({split}) | expand cells ≥0.9/0.9 | of cells detect kept apart | expand recall / precision "
              "(micro) | match recall | match precision (cluster / campaign) | benign matched to rings | day-2 events | match / detect CLI s "
              "| ratio (after start-up) | match / detect in-process s | ratio |", "|" + "---|" * 12]
+    timed_rows = [r for r in rows if r["seconds"]]
     for r in rows:
         e, m, s = r["expand"], r["match"], r["seconds"]
+        if not s:  # --no-timing
+            s = {k: float("nan") for k in ("cli_match", "cli_detect", "lib_match", "lib_detect")}
+            r = {**r, "ratio_cli": float("nan"), "ratio_cli_after_start": float("nan"), "ratio_lib": float("nan")}
         lines.append(
             f"| {r['scenario']} {r['seed']} | {e['cells_recall90_precision90']}/{e['cells']} | "
             f"{e['pure_cells_recall90_precision90']}/{e['pure_cells']} | "
@@ -143,10 +148,11 @@ def markdown(rows: list[dict], split: str) -> str:
                  f"cells as right); match recall "
                  f"{hit}/{ring} = {hit / max(ring, 1):.3f}, precision {correct}/{matched} = "
                  f"{correct / max(matched, 1):.3f} (campaign right: {by_campaign / max(matched, 1):.3f}), {benign} benign accounts matched to a ring's cluster; "
-                 f"median ratio match/detect {statistics.median(r['ratio_cli'] for r in rows):.2f} (CLI; "
-                 f"{statistics.median(r['ratio_cli_after_start'] for r in rows):.2f} after the "
-                 f"{statistics.median(r['seconds']['cli_start'] for r in rows):.2f} s start-up both pay), "
-                 f"{statistics.median(r['ratio_lib'] for r in rows):.2f} (in-process).")
+                 + (f"median ratio match/detect {statistics.median(r['ratio_cli'] for r in timed_rows):.2f} (CLI; "
+                    f"{statistics.median(r['ratio_cli_after_start'] for r in timed_rows):.2f} after the "
+                    f"{statistics.median(r['seconds']['cli_start'] for r in timed_rows):.2f} s start-up both pay), "
+                    f"{statistics.median(r['ratio_lib'] for r in timed_rows):.2f} (in-process)."
+                    if timed_rows else "no timings (--no-timing)."))
     return "\n".join(lines)
 
 
@@ -158,13 +164,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scale", default="small", help="world scale: small (~10k accounts) or 1m (~1M events)")
     parser.add_argument("--timing-only", action="store_true", help="skip the expand quality figures")
+    parser.add_argument("--no-timing", action="store_true",
+                        help="quality figures only (no match/detect timing; written to pivot_results_quality.json)")
     args = parser.parse_args()
     rows = []
     for seed in split_seeds(args.split, args.n):
         with tempfile.TemporaryDirectory() as tmp:
-            rows.append(world(Path(tmp), args.scenario, seed, args.repeat, args.scale, not args.timing_only))
+            rows.append(world(Path(tmp), args.scenario, seed, 0 if args.no_timing else args.repeat, args.scale,
+                              not args.timing_only))
         print(json.dumps({k: v for k, v in rows[-1].items() if k != "runs"}), flush=True)
     target = RESULTS if args.scale == "small" else RESULTS.with_name(f"pivot_results_{args.scale}.json")
+    if args.no_timing:  # the timed record stays as it was
+        target = target.with_name(target.stem + "_quality.json")
     target.write_text(json.dumps({"split": args.split, "scenario": args.scenario, "scale": args.scale, "worlds": rows},
                                  indent=1) + "\n")
     print(markdown(rows, args.split))

@@ -58,11 +58,14 @@ def expand_command(
 ) -> None:
     """Rank the accounts most strongly tied to a few known accounts (seeds).
 
-    A random walk with restart (personalised PageRank) over the weighted
-    account graph detect built: accounts the walk visits most, per unit of
-    their own link weight, come first; the list stops where the seeds' ring
-    ends (the first tight conductance minimum) unless --top says otherwise.
-    Each account comes with the values it shares with a seed (or with a
+    With two seeds or more, accounts sharing rare values with every seed
+    come first (score above 0.5), by how much they share; then a random walk
+    with restart (personalised PageRank) over the weighted account graph
+    detect built ranks the rest: accounts the walk visits most, per unit of
+    their own link weight (score 0.5 and below). The list stops where the
+    seeds' ring ends (a conductance minimum that is tight, or after which the
+    ranking drops five-fold) unless --top says otherwise. Each account comes
+    with the values it shares with every seed (or with a seed, or with a
     better-ranked account), how rare they are, and its cluster and campaign.
     """
     from graphlink.views.expand import check_ranking_target, expand, write_parquet_atomic

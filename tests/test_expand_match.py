@@ -87,6 +87,99 @@ def test_match_assigns_new_ring_accounts_and_spares_benign_ones(two_days):
     assert result.matches["why"].str.contains("active in the cluster's hours").any()
 
 
+def sibling_block(n_filler: int = 200) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Two cells of one operator in one proxy pool: ``links``, ``linking``, ``accounts``.
+
+    Cell ``z`` (5 accounts, card ``card-z``) and cell ``b`` (10 accounts, card ``card-b``)
+    are one clique of equal links (the pool, the templates): the account graph cannot tell
+    them apart. ``n_filler`` unlinked accounts make the run large enough for a card of five
+    to be rare. Cell ``b``'s ids sort first, so ties broken by id favour it.
+    """
+    cell_z, cell_b = [f"z{i}" for i in range(5)], [f"b{i}" for i in range(10)]
+    block = sorted(cell_z + cell_b)
+    pairs = [(a, b) for i, a in enumerate(block) for b in block[i + 1:]]
+    links = pl.DataFrame({"source": [a for a, _ in pairs], "target": [b for _, b in pairs],
+                          "weight": [2.0] * len(pairs)})
+    pool = [f"198.51.100.{i}" for i in range(30)]
+    rows = [(acct, "ip", address, 15, 0.3) for acct in block for address in pool]
+    rows += [(acct, "payment", "card-z", 5, 2.0) for acct in cell_z]
+    rows += [(acct, "payment", "card-b", 10, 1.5) for acct in cell_b]
+    rows += [(acct, "user_agent", "python-httpx/0.27.0", 150, 0.01) for acct in block]
+    rows += [(f"filler{i:03d}", "user_agent", "python-httpx/0.27.0", 150, 0.01) for i in range(135)]
+    linking = pl.DataFrame(rows, schema={"account_id": pl.String, "kind": pl.String, "value": pl.String,
+                                         "df": pl.UInt32, "weight": pl.Float64}, orient="row")
+    accounts = pl.DataFrame({"account_id": block + [f"filler{i:03d}" for i in range(n_filler)],
+                             "cluster_id": [1] * len(block) + [None] * n_filler,
+                             "campaign_id": [7] * len(block) + [None] * n_filler},
+                            schema={"account_id": pl.String, "cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    return links, linking, accounts
+
+
+def test_expand_ranks_the_cell_that_shares_every_seeds_values_before_its_siblings():
+    from graphlink.stages.expand import rank_accounts
+
+    links, linking, accounts = sibling_block()
+    ranked = rank_accounts(links, linking, accounts, ["z0", "z1", "z2"])
+    listed = ranked.filter(pl.col("rank") > 0)
+    # The card all three seeds use puts the rest of their cell first; cell b follows, tied only
+    # through the graph (one clique of equal links: no conductance minimum closes around cell z).
+    assert listed["account_id"].head(2).to_list() == ["z3", "z4"]
+    assert listed["why"].head(2).str.starts_with("shares payment card-z (5 accounts) with all 3 seeds").all()
+    assert listed["score"].head(2).to_list() == [1.0, 1.0] and (listed["score"].tail(-2) <= 0.5).all()
+    assert listed["score"].is_sorted(descending=True)
+    top = rank_accounts(links, linking, accounts, ["z0", "z1", "z2"], top=2).filter(pl.col("rank") > 0)
+    assert top["account_id"].to_list() == ["z3", "z4"]
+    # The walk alone cannot separate them: from one seed (no consensus) the siblings come first
+    # (equal visit rates, ids of cell b sort first).
+    alone = rank_accounts(links, linking, accounts, ["z0"]).filter(pl.col("rank") > 0)
+    assert alone["account_id"][0] == "b0" and (alone["score"] <= 0.5).all()
+    assert not alone["why"].str.contains("seeds").any()
+
+
+def test_seed_consensus_needs_every_seed_and_a_value_unlikely_by_chance():
+    from graphlink.stages.expand import seed_consensus
+
+    _, linking, accounts = sibling_block()
+    evidence = seed_consensus(linking, ["z0", "z1", "z2"], accounts.height)
+    assert evidence["account_id"].to_list() == ["z3", "z4"] and evidence["evidence"].to_list() == [2.0, 2.0]
+    # The client all seeds use is held by 150 of 215 accounts: no evidence (with it, every holder would score).
+    assert seed_consensus(linking, ["z0", "z1", "z2"], accounts.height, max_chance=1.0).height == 147
+    # Seeds of both cells share no card, only the pool's addresses (15 of 215 accounts each: two
+    # seeds sharing them by chance is likely); in a run of 10,000 accounts the pool is rare.
+    assert seed_consensus(linking, ["z0", "b0"], accounts.height).is_empty()
+    assert seed_consensus(linking, ["z0", "b0"], 10_000).height == 13
+    # One seed having a card five of 215 accounts have is no surprise (rank_accounts asks for two seeds).
+    assert seed_consensus(linking, ["z0"], accounts.height).is_empty()
+
+
+def test_sweep_cut_stops_where_the_ordering_key_drops():
+    from graphlink.stages.expand import MAX_CONDUCTANCE, sweep_cut
+
+    # A cell of four (a-d) tied to a sibling cell of six (s0-s5): a third of the cell's link
+    # weight leaves it (conductance 0.33 at d, a local minimum but not a tight one), and the
+    # first tight set is both cells.
+    cell, block = ["a", "b", "c", "d"], [f"s{i}" for i in range(6)]
+    pairs = [(x, y, 2.0) for i, x in enumerate(cell) for y in cell[i + 1:]]
+    pairs += [(x, y, 0.5) for x in cell for y in block]
+    pairs += [(x, y, 3.0) for i, x in enumerate(block) for y in block[i + 1:]]
+    links = pl.DataFrame({"source": [p[0] for p in pairs], "target": [p[1] for p in pairs],
+                          "weight": [p[2] for p in pairs]})
+    degree = pl.concat([links.select(pl.col("source").alias("account_id"), "weight"),
+                        links.select(pl.col("target").alias("account_id"), "weight")]).group_by(
+        "account_id").agg(pl.col("weight").sum().alias("degree"))
+    order = pl.DataFrame({"account_id": cell + block}).join(degree, on="account_id", how="left", maintain_order="left")
+    plain = sweep_cut(order, links, min_size=2)
+    assert plain == 10  # conductance alone: the block
+    keyed = order.with_columns(pl.Series("evidence", [0.0, 0.0, 2.0, 2.0] + [0.0] * 6),
+                               pl.Series("rate", [0.0, 0.0, 0.2, 0.2] + [0.01] * 6))
+    assert sweep_cut(keyed, links, min_size=2) == 4  # the evidence ends after d
+    flat = keyed.with_columns(pl.lit(0.0).alias("evidence"), pl.Series("rate", [0.0, 0.0, 0.2, 0.2] + [0.1] * 6))
+    assert sweep_cut(flat, links, min_size=2) == 10  # a two-fold drop of the visit rate is no boundary
+    rates = keyed.with_columns(pl.lit(0.0).alias("evidence"))
+    assert sweep_cut(rates, links, min_size=2) == 4  # a twenty-fold drop of the visit rate is one
+    assert sweep_cut(order, links, min_size=2, max_conductance=0.34) == 4 and MAX_CONDUCTANCE < 0.33
+
+
 def tiny_known_run(tmp_path: Path) -> Path:
     """A ring of 6 on one card and three proxy addresses; 40 people with a card and an address each."""
     ring = [f"ring{i}" for i in range(6)]

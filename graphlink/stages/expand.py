@@ -12,25 +12,58 @@ Faloutsos & Pan 2006, "Fast random walk with restart and its applications",
 for its use as a proximity between nodes). igraph's PRPACK solver computes
 it exactly (no sampling, so no seed is needed: the result is deterministic).
 
+Seed consensus
+--------------
+An operator's cells share its proxy pool, templates and often cards, and the
+projected graph blurs which value ties whom, so a cell inside such a block
+drew its siblings in. What its seeds all have is the cell's own evidence
+(registration burst, card, addresses). Accounts are ordered first by their
+*seed-consensus evidence*: the summed rarity weight (``linking.parquet``'s
+``weight``) of the values they share with **every** seed, then by the walk:
+"common neighbours" (Liben-Nowell & Kleinberg 2007, "The link-prediction
+problem for social networks") over the bipartite account-value graph,
+rarity-weighted as in Adamic & Adar 2003 ("Friends and neighbors on the
+Web"), required of the whole seed set (a set-expansion query: Ghahramani &
+Heller 2005, "Bayesian sets", count a feature by how consistently the query
+items share it). A value counts only if every seed holding it by chance is
+unlikely (:data:`MAX_CHANCE`: a popular client all seeds use is no
+evidence). A single seed (:data:`MIN_CONSENSUS_SEEDS`), or seeds sharing no
+such value, are ordered by the walk alone.
+
+Dev worlds (mixed 1000-1004, 85 cells, 3 seeds, ``benchmarks/pivot.py``'s
+draw), cells at recall and precision >= 0.9: 53 before, 54 with this order
+and the old cut, 56 with the new cut (below) alone, 59 with both. Worse: a
+walk on the bipartite graph (25-42: ``linking.parquet`` lacks templates and
+clocks), consensus of 2 of 3 seeds (56), an evidence-weighted restart
+vector (43-53), restart 0.05-0.5 (53).
+
 Where the ring ends
 -------------------
-Accounts are ordered by ``p(v) / d(v)`` (``d``: the account's summed link
-weight), the degree-normalised score of Andersen, Chung & Lang 2006 ("Local
-graph partitioning using PageRank vectors"), and the listed set is the
-prefix of that order at the first local minimum of *conductance* (link
-weight leaving the set over the set's link weight) that is tight enough
-(:data:`MAX_CONDUCTANCE`): the seeds' ring as the graph draws it, however
-large, and not the chain of rings a few stray links tie it to. ``score`` is that normalised visit rate, 1.0 for the best-tied
-non-seed account.
+Without consensus evidence, accounts are ordered by ``p(v) / d(v)`` (``d``:
+the account's summed link weight), the degree-normalised score of Andersen,
+Chung & Lang 2006 ("Local graph partitioning using PageRank vectors"). The
+listed set is the prefix of the order at the first local minimum of
+*conductance* (link weight leaving the set over the set's link weight) that
+is tight enough (:data:`MAX_CONDUCTANCE`) or that the ordering key itself
+marks as a boundary: the next account's evidence (or, without evidence, its
+visit rate) is at least :data:`MIN_DROP` times lower, or it shares nothing
+with every seed while the last listed did: a small cell inside its
+operator's block sends half its link weight to its siblings, so the first
+tight set was the whole block. The result is the seeds' ring as the data
+draws it, however large, not the chain of rings a few stray links tie it
+to. ``score`` is monotone in rank: above 0.5 the account shares values with
+every seed (``0.5 + 0.5 x`` evidence over the best listed, 1.0 the most);
+0.5 and below, tied through the graph only (``0.5 x`` visit rate over the
+best such rate).
 
 Output schema
 -------------
 :func:`rank_accounts` returns :data:`graphlink.contract.EXPAND_SCHEMA`:
 ``account_id, rank`` (0 for the seeds, then 1, 2, ...), ``score``,
 ``cluster_id``, ``campaign_id`` (null when unclustered) and ``why``: the
-strongest values the account shares with a seed (kind, value, how many
-accounts of the run have it), or, for an account tied to the seeds only
-through others, with the best-ranked account it shares one with.
+values it shares with every seed, else the strongest it shares with a seed
+(kind, value, how many accounts of the run have it), or, tied to the seeds
+only through others, with the best-ranked account it shares one with.
 """
 
 from __future__ import annotations
@@ -43,15 +76,16 @@ import polars as pl
 from graphlink.contract import EXPAND_SCHEMA
 from graphlink.errors import GraphlinkError
 
-__all__ = ["DEFAULT_RESTART", "personalised_pagerank", "sweep_cut", "rank_accounts", "tie_reasons"]
+__all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut", "rank_accounts",
+           "tie_reasons"]
 
 #: Probability of jumping back to a seed at each step. Tong et al. (2006) use 0.1-0.2 for
 #: proximity on social graphs; a ring is a dense block one or two hops from its seeds, and
 #: 0.25 keeps 3/4 of the mass within two hops of the seeds, so a neighbouring ring reached
 #: through one stray link gets little. Lower values reach further (larger, looser results).
 DEFAULT_RESTART = 0.25
-#: Accounts with a visit probability below this share of the seeds' total are never listed:
-#: they are beyond the walk's reach (numerical dust of the solver).
+#: Accounts with a visit probability below this share of the seeds' total are not listed unless
+#: they share evidence with every seed: they are beyond the walk's reach (numerical dust of the solver).
 MIN_PROBABILITY = 1e-7
 #: A set of accounts is a ring's boundary when at most this share of its link weight leaves it.
 #: On the dev worlds a cell's boundary shows as a local minimum of a few per cent (3 % for a
@@ -61,6 +95,21 @@ MIN_PROBABILITY = 1e-7
 MAX_CONDUCTANCE = 0.25
 #: A local minimum must be lower than the next this many prefixes (one more account is noise).
 LOCAL_WINDOW = 3
+#: A local minimum of conductance above :data:`MAX_CONDUCTANCE` still ends the list when the
+#: ordering key drops this many times from the last listed account to the next (evidence shared
+#: with every seed, or the walk's visit rate). Dev worlds: 2, 3 and 5 find the same cells (59 of
+#: 85), 10 one fewer; with ``MAX_CONDUCTANCE`` 0.15 59, 0.4 58.
+MIN_DROP = 5.0
+#: Seed consensus needs at least this many seeds: a value every one of two or more seeds holds
+#: is the ring's; every value of a single seed is only that seed's.
+MIN_CONSENSUS_SEEDS = 2
+#: A value every seed has is the ring's evidence only if that is unlikely by chance:
+#: ``(df / accounts) ** seeds <= MAX_CHANCE`` (3 seeds: held by at most 4.6 % of the run's accounts).
+#: Without it, a popular client every seed uses (half the accounts of a crowded world) put thousands
+#: of ordinary accounts level with the cell, ahead of the members that use another client
+#: (crowds world 1004: 8 of 15 cells found instead of 11). Dev worlds (mixed 1000-1004): 1e-4 and
+#: 1e-5 find 59 of 85 cells, 1e-6 and below 57, no bound 60.
+MAX_CHANCE = 1e-4
 
 
 def personalised_pagerank(links: pl.DataFrame, seeds: list[str], restart: float = DEFAULT_RESTART,
@@ -114,28 +163,101 @@ def personalised_pagerank(links: pl.DataFrame, seeds: list[str], restart: float 
     return ids.with_columns(pl.Series("p", p), pl.Series("degree", degree)).filter(pl.col("p") > 0).drop("idx")
 
 
+def consensus_values(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
+                     max_chance: float = MAX_CHANCE) -> pl.DataFrame:
+    """``kind, value`` of the values every seed has and that many seeds sharing by chance is unlikely.
+
+    ``(df / n_accounts) ** len(seeds) <= max_chance`` (:data:`MAX_CHANCE`);
+    parameters as :func:`seed_consensus`. Shape (n, 2), sorted.
+    """
+    seed_list = pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String)
+    is_seed = pl.col("account_id").is_in(seed_list.implode())
+    chance = (pl.col("df").cast(pl.Float64) / max(n_accounts, 1)).pow(seed_list.len())
+    return (linking.filter(is_seed & (chance <= max_chance)).group_by("kind", "value")
+            .agg(pl.col("account_id").n_unique().alias("k"))
+            .filter(pl.col("k") == seed_list.len()).select("kind", "value").sort("kind", "value"))
+
+
+def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
+                   max_chance: float = MAX_CHANCE) -> pl.DataFrame:
+    """Evidence each account shares with every seed: the summed weight of the values all seeds have.
+
+    Parameters
+    ----------
+    linking : DataFrame
+        ``account_id, kind, value, df, weight`` (``linking.parquet``: one row
+        per linking value of an account, ``df`` how many accounts of the run
+        have it, ``weight`` its rarity weight, the same for every holder).
+    seeds : list of str
+        Seed account ids.
+    n_accounts : int
+        Accounts in the run (the chance a random account has a value is ``df / n_accounts``).
+    max_chance : float
+        A value counts only if every seed having it by chance is this unlikely:
+        ``(df / n_accounts) ** len(seeds) <= max_chance`` (:data:`MAX_CHANCE`).
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, evidence`` (float, > 0), one row per non-seed account
+        holding at least one such value, sorted by id, shape (n, 2). Empty
+        when the seeds share no such value.
+
+    Notes
+    -----
+    Common neighbours in the bipartite account-value graph (Liben-Nowell &
+    Kleinberg 2007), rarity-weighted (Adamic & Adar 2003), required of the
+    whole seed set (module docstring).
+
+    Examples
+    --------
+    Both seeds pay with card ``c1``; an address one seed used is not the ring's evidence.
+
+    >>> linking = pl.DataFrame({"account_id": ["s1", "s2", "a", "b", "s1", "b"],
+    ...                         "kind": ["payment"] * 4 + ["ip", "ip"],
+    ...                         "value": ["c1", "c1", "c1", "c2", "9.9.9.9", "9.9.9.9"],
+    ...                         "df": [3, 3, 3, 1, 2, 2], "weight": [3.0, 3.0, 3.0, 3.0, 1.0, 1.0]})
+    >>> seed_consensus(linking, ["s1", "s2"], n_accounts=1000).rows()
+    [('a', 3.0)]
+    """
+    shared = consensus_values(linking, seeds, n_accounts, max_chance)
+    is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
+    return (linking.filter(~is_seed).join(shared, on=["kind", "value"])
+            .group_by("account_id").agg(pl.col("weight").sum().alias("evidence"))
+            .filter(pl.col("evidence") > 0).sort("account_id"))
+
+
 def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
-              max_conductance: float = MAX_CONDUCTANCE) -> int:
+              max_conductance: float = MAX_CONDUCTANCE, min_drop: float = MIN_DROP) -> int:
     """Length of the first prefix of ``order`` at a local minimum of conductance (Andersen, Chung & Lang 2006).
 
     Parameters
     ----------
     order : DataFrame
-        ``account_id, degree`` in sweep order (best-tied first), shape (n, 2).
+        ``account_id, degree`` in sweep order (best-tied first), optionally
+        ``evidence`` and ``rate`` (the ordering key: seed-consensus evidence,
+        then visit rate), shape (n, 2 or 4).
     links : DataFrame
         ``source, target, weight``.
     min_size : int
         Shortest prefix considered (the seeds).
     max_conductance : float
-        A local minimum counts only if at most this share of the set's link
-        weight leaves it (:data:`MAX_CONDUCTANCE`); without one, the global minimum.
+        A local minimum counts if at most this share of the set's link
+        weight leaves it (:data:`MAX_CONDUCTANCE`) ...
+    min_drop : float
+        ... or if the ordering key drops at least this many times to the next
+        account (:data:`MIN_DROP`; needs ``evidence`` and ``rate``): the next
+        evidence is that much lower, the next account has no evidence while
+        the last listed had some, or neither has any and the next visit rate is
+        that much lower. The seeds' own keys are not compared.
 
     Returns
     -------
     int
         The prefix length: the first prefix (from ``min_size`` on) whose
-        conductance is at most ``max_conductance`` and lower than the next
-        prefix's.
+        conductance is lower than the next :data:`LOCAL_WINDOW` prefixes' and
+        that is tight enough or followed by a drop; without one, the first
+        local minimum, however loose; without any, every account.
 
     Examples
     --------
@@ -152,7 +274,6 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
     3
     """
     pos = order.select("account_id").with_row_index("pos")
-    total = float(links["weight"].sum() or 0.0) * 2
     # An edge becomes internal when its later end joins the prefix.
     internal = (links.join(pos.rename({"account_id": "source", "pos": "ps"}), on="source")
                 .join(pos.rename({"account_id": "target", "pos": "pt"}), on="target")
@@ -164,20 +285,35 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
               .with_columns((pl.col("cut") / pl.col("vol")).alias("phi")))
     phi = pl.when(pl.col("phi").is_finite()).then("phi").otherwise(
         pl.when(pl.col("cut") <= 0).then(0.0).otherwise(float("inf")))
-    # The first local minimum at most max_conductance: the smallest tight set around the seeds.
+    if {"evidence", "rate"} <= set(order.columns):
+        e, r = order["evidence"].fill_null(0.0), order["rate"].fill_null(0.0)
+        e_next, r_next = pl.col("e").shift(-1).fill_null(0.0), pl.col("r").shift(-1).fill_null(0.0)
+        # Drop from the last listed account to the next; the list's end is an infinite drop.
+        drop = (pl.when((pl.col("e") > 0) & (e_next > 0)).then(pl.col("e") / e_next)
+                .when(pl.col("e") > 0).then(float("inf"))
+                .when(r_next > 0).then(pl.col("r") / r_next)
+                .otherwise(float("inf")))
+        prefix = prefix.with_columns(pl.Series("e", e), pl.Series("r", r)).with_columns(
+            pl.when(pl.col("pos") >= min_size).then(drop).otherwise(0.0).alias("drop"))
+    else:
+        prefix = prefix.with_columns(pl.lit(0.0).alias("drop"))
+    # The first local minimum that is tight or marked by a drop: the smallest set around the seeds.
     # The global minimum is the seeds' whole connected component (nothing leaves it), and an
     # operator's cells chained by a few links each would be swept up together.
     prefix = prefix.with_columns(phi.alias("phi")).filter(pl.col("pos") >= min_size - 1).with_columns(
         (pl.col("phi") < pl.min_horizontal([pl.col("phi").shift(-k).fill_null(float("inf"))
                                             for k in range(1, LOCAL_WINDOW + 1)])).alias("local"))
-    good = prefix.filter(pl.col("local") & (pl.col("phi") <= max_conductance))
+    good = prefix.filter(pl.col("local") & ((pl.col("phi") <= max_conductance) | (pl.col("drop") >= min_drop)))
     # No tight set: the first local minimum, however loose (a ring that talks to many outsiders).
     loose = prefix.filter(pl.col("local"))
+    if not prefix.height:
+        return order.height
     best = (good if good.height else loose if loose.height else prefix).row(0, named=True)
     return int(best["pos"]) + 1
 
 
-def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 3) -> pl.DataFrame:
+def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 3,
+                shared: pl.DataFrame | None = None, n_seeds: int = 0) -> pl.DataFrame:
     """``account_id, why``: what ties each ranked account to a seed or to a better-ranked account.
 
     ``ranked`` is ``account_id, rank`` (seeds rank 0); ``linking`` is
@@ -185,7 +321,10 @@ def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 
     shares the most value weight with, or, sharing nothing with a seed, the
     better-ranked account it shares the most with; ``why`` quotes the
     heaviest shared values (kind, value, accounts of the run that have it),
-    at most ``per_account``.
+    at most ``per_account``. An account holding values of ``shared`` (``kind,
+    value``: the values every one of ``n_seeds`` >= 2 seeds has,
+    :func:`consensus_values`) quotes those instead, "with all N seeds" (or
+    "with both seeds"): the evidence it was ranked by.
 
     Examples
     --------
@@ -210,11 +349,21 @@ def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 
            .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
            .group_by("account_id", maintain_order=True).head(per_account))
     text = pl.format("{} {} ({} accounts)", "kind", "value", "df")
-    return top.group_by("account_id", maintain_order=True).agg(
+    if shared is not None and shared.height and n_seeds >= 2:
+        everyone = "both seeds" if n_seeds == 2 else f"all {n_seeds} seeds"
+        consensus = (values.filter(pl.col("rank") > 0).join(shared.select("kind", "value"), on=["kind", "value"])
+                     .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
+                     .group_by("account_id", maintain_order=True).head(per_account)
+                     .group_by("account_id", maintain_order=True).agg(text.str.join("; ").alias("values"))
+                     .select("account_id", pl.format("shares {} with {}", "values", pl.lit(everyone)).alias("why")))
+        top = top.filter(~pl.col("account_id").is_in(consensus["account_id"].implode()))
+    else:
+        consensus = pl.DataFrame(schema={"account_id": pl.String, "why": pl.String})
+    return pl.concat([consensus, top.group_by("account_id", maintain_order=True).agg(
         pl.col("other").first(), pl.col("other_rank").first(), text.str.join("; ").alias("values")).select(
         "account_id", pl.format("shares {} with {} {}", "values",
                                 pl.when(pl.col("other_rank") == 0).then(pl.lit("seed")).otherwise(pl.lit("rank-")
-                                .add(pl.col("other_rank").cast(pl.String))), "other").alias("why"))
+                                .add(pl.col("other_rank").cast(pl.String))), "other").alias("why"))])
 
 
 def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataFrame, seeds: list[str],
@@ -256,22 +405,41 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         raise GraphlinkError(f"unknown seed account {unknown[0]!r}: not an account of this run "
                              f"({unknown.len()} of {len(seeds)} seeds unknown)")
     ppr = personalised_pagerank(links, seeds, restart)
+    # One seed has no consensus (every value of it would count): the walk alone orders, as measured.
+    shared = (consensus_values(linking, seeds, accounts.height) if len(seeds) >= MIN_CONSENSUS_SEEDS
+              else pl.DataFrame(schema={"kind": pl.String, "value": pl.String}))
+    evidence = (seed_consensus(linking, seeds, accounts.height) if shared.height
+                else pl.DataFrame(schema={"account_id": pl.String, "evidence": pl.Float64}))
     is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
     # An account without links (a seed nobody shares a value with) has no rate.
     rate = pl.when(pl.col("degree") > 0).then(pl.col("p") / pl.col("degree")).otherwise(0.0)
-    ordered = (ppr.filter(pl.col("p") >= MIN_PROBABILITY).with_columns(rate.alias("rate"))
-               .sort([is_seed, "rate", "p", "account_id"], descending=[True, True, True, False]))
+    # Summed link weight of every account (one the walk never reaches still has its links, which
+    # leave the listed set and count in the sweep's conductance).
+    degree = pl.concat([links.select(pl.col("source").alias("account_id"), "weight"),
+                        links.select(pl.col("target").alias("account_id"), "weight")]).group_by(
+        "account_id").agg(pl.col("weight").sum().alias("degree"))
+    # Accounts the walk reaches, and those sharing a value with every seed (weak kinds alone make no link).
+    ordered = (ppr.drop("degree").join(evidence, on="account_id", how="full", coalesce=True)
+               .join(degree, on="account_id", how="left")
+               .with_columns(pl.col("p", "degree", "evidence").fill_null(0.0))
+               .filter((pl.col("p") >= MIN_PROBABILITY) | (pl.col("evidence") > 0) | is_seed)
+               .with_columns(rate.alias("rate"))
+               .sort([is_seed, "evidence", "rate", "p", "account_id"], descending=[True, True, True, True, False]))
     n_seeds = ordered.filter(is_seed).height
-    keep = (sweep_cut(ordered.select("account_id", "degree"), links, min_size=n_seeds)
+    keep = (sweep_cut(ordered.select("account_id", "degree", "evidence", "rate"), links, min_size=n_seeds)
             if top is None else n_seeds + min(top, ordered.height))  # a huge top: every account the walk reaches
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)
-    scale = float(listed["rate"].max() or 1.0) or 1.0
+    best_evidence = float(listed["evidence"].max() or 0.0)
+    best_rate = float(listed.filter(pl.col("evidence") <= 0)["rate"].max() or 0.0)
+    # Monotone in rank: (0.5, 1] shares values with every seed, [0, 0.5] tied through the graph only.
+    score = (pl.when(pl.col("evidence") > 0).then(0.5 + 0.5 * pl.col("evidence") / (best_evidence or 1.0))
+             .otherwise(0.5 * pl.col("rate") / (best_rate or 1.0)))
     seed_rows = pl.DataFrame({"account_id": seeds, "rank": [0] * len(seeds), "score": [1.0] * len(seeds)})
     ranked = pl.concat([
         seed_rows.cast({"rank": pl.UInt32}),
-        listed.with_row_index("rank", offset=1).select("account_id", "rank", (pl.col("rate") / scale).alias("score")),
+        listed.with_row_index("rank", offset=1).select("account_id", "rank", score.alias("score")),
     ], how="vertical_relaxed")
-    reasons = tie_reasons(ranked.select("account_id", "rank"), linking)
+    reasons = tie_reasons(ranked.select("account_id", "rank"), linking, shared=shared, n_seeds=len(seeds))
     return (ranked.join(accounts.select("account_id", "cluster_id", "campaign_id"), on="account_id", how="left")
             .join(reasons, on="account_id", how="left")
             .with_columns(pl.when(pl.col("rank") == 0).then(pl.lit("seed")).otherwise(pl.col("why")).alias("why"))
