@@ -61,18 +61,25 @@ def generators(members: pl.DataFrame, config: GraphConfig) -> pl.DataFrame:
     Values shared by at most 4 accounts are always cliques.
     """
     empty = pl.DataFrame(schema={"signal_idx": pl.UInt32, "generators": pl.Int64, "sparse": pl.Boolean})
-    popular = members.filter(pl.col("df") > 4)
+    # Only the three columns read, cut lazily (not a copy of every column of 35M memberships).
+    popular = members.lazy().filter(pl.col("df") > 4).select("account_idx", "kind_code", "signal_idx").collect()
     if popular.height == 0:
         return empty
     n_kinds = int(popular["kind_code"].max()) + 1
-    slot = (popular["account_idx"].cast(pl.UInt64) * n_kinds + popular["kind_code"].cast(pl.UInt64)).to_numpy()
+    slot = popular.select(pl.col("account_idx").cast(pl.UInt64) * n_kinds
+                          + pl.col("kind_code").cast(pl.UInt64)).to_series().to_numpy()
     held = np.bincount(slot)  # popular values per (account, kind)
     per_member = held[slot].astype(np.float64)
+    del slot
     signal = popular["signal_idx"].to_numpy()
-    mean_held = np.bincount(signal, weights=per_member) / np.maximum(np.bincount(signal), 1)
-    ids = np.unique(signal)
+    del popular
+    # Signal ids are small integers: their counts list the distinct ids (np.unique sorted 35M).
+    counts = np.bincount(signal)
+    mean_held = np.bincount(signal, weights=per_member) / np.maximum(counts, 1)
+    del per_member, signal
+    ids = np.flatnonzero(counts)
     k = np.clip(np.ceil(config.sparse_degree / mean_held[ids]), 1, config.sparse_degree).astype(np.int64)
-    df = np.bincount(signal)[ids]
+    df = counts[ids]
     sparse = (df > config.clique_limit) | ((k < config.sparse_degree) & (df > 4 * k))
     return pl.DataFrame({"signal_idx": ids.astype(np.uint32), "generators": k, "sparse": sparse})
 
