@@ -164,25 +164,22 @@ def link_table(edges: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
     are sorted by (source, target), so the file does not depend on numbering.
     """
     ids = index.select("account_idx", "account_id")
-    if not _ids_in_index_order(ids):
-        named = (edges.join(ids.rename({"account_idx": "source", "account_id": "a"}), on="source")
-                 .join(ids.rename({"account_idx": "target", "account_id": "b"}), on="target"))
-        return (named.select(pl.min_horizontal("a", "b").alias("source"),
-                             pl.max_horizontal("a", "b").alias("target"), "weight")
-                .sort("source", "target").cast(dict(LINKS_SCHEMA)))
-    # Account indices are ranks of the ids in byte order: ordering and sorting the pairs by
-    # index orders them by id, on integers instead of 2.5M pairs of strings.
-    ordered = edges.select(pl.min_horizontal("source", "target").alias("source"),
-                           pl.max_horizontal("source", "target").alias("target"), "weight").sort("source", "target")
-    return (ordered.join(ids.rename({"account_idx": "source", "account_id": "a"}), on="source", maintain_order="left")
-            .join(ids.rename({"account_idx": "target", "account_id": "b"}), on="target", maintain_order="left")
-            .select(pl.col("a").alias("source"), pl.col("b").alias("target"), "weight").cast(dict(LINKS_SCHEMA)))
+    named = (edges.join(ids.rename({"account_idx": "source", "account_id": "a"}), on="source")
+             .join(ids.rename({"account_idx": "target", "account_id": "b"}), on="target"))
+    return (named.select(pl.min_horizontal("a", "b").alias("source"), pl.max_horizontal("a", "b").alias("target"),
+                         "weight")
+            .sort("source", "target").cast(dict(LINKS_SCHEMA)))
 
 
-def _ids_in_index_order(ids: pl.DataFrame) -> bool:
-    """Whether ``account_idx`` orders ``account_id`` in byte order (as the account index numbers them)."""
+def _positional_ids(ids: pl.DataFrame) -> pl.DataFrame | None:
+    """``ids`` sorted by ``account_idx`` when the index numbers accounts ``0 .. n-1`` in byte order of
+    their ids (as :func:`graphlink.stages.ingest.finish_index` does), else None."""
     ordered = ids.sort("account_idx")
-    return bool(ordered["account_id"].is_sorted()) and ordered["account_id"].n_unique() == ordered.height
+    positional = ordered["account_idx"].equals(pl.int_range(ordered.height, dtype=pl.UInt32, eager=True),
+                                               check_names=False)
+    if positional and ordered["account_id"].is_sorted() and ordered["account_id"].n_unique() == ordered.height:
+        return ordered
+    return None
 
 
 def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.DataFrame,
@@ -214,23 +211,27 @@ def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.
     ids = index.select("account_idx", "account_id")
     ids = (ids.join(partition.select("account_id", "cluster_id"), on="account_id", how="left")
            if partition is not None else ids.with_columns(pl.lit(None, pl.Int64).alias("cluster_id")))
-    if not _ids_in_index_order(ids.select("account_idx", "account_id")):
+    ordered = _positional_ids(ids)
+    if ordered is None:
         return (affiliations.select("account_idx", "signal_idx").join(linking, on="signal_idx")
                 .join(ids, on="account_idx")
                 .select(list(LINKING_SCHEMA.names())).cast(dict(LINKING_SCHEMA))
                 .sort("account_id", "kind", "value"))
-    # Sorted by (account, kind, value) as one integer key: the account index (ids' byte order)
-    # and the value's rank among the linking values, instead of three string columns of
-    # 11M rows on the campaign preset; the text columns are joined on in that order.
+    # Sorted by (account, kind, value) as one integer key, the account index (the ids' byte
+    # order) over the value's rank among the linking values, instead of on three string
+    # columns (11M rows on the campaign preset); the columns are then read by position.
     ranked = linking.sort("kind", "value", "signal_idx").with_row_index("rank")
-    rows = (
+    key = (
         affiliations.lazy().select("account_idx", "signal_idx")
         .join(ranked.lazy().select("signal_idx", "rank"), on="signal_idx")
-        .select("account_idx", "signal_idx",
-                (pl.col("account_idx").cast(pl.UInt64) * 2**32 + pl.col("rank").cast(pl.UInt64)).alias("order"))
-        .sort("order").drop("order")
-        .collect()
+        .select((pl.col("account_idx").cast(pl.UInt64) * 2**32 + pl.col("rank").cast(pl.UInt64)).alias("key"))
+        .sort("key")
+        .collect()["key"]
     )
-    return (rows.join(linking, on="signal_idx", maintain_order="left")
-            .join(ids, on="account_idx", maintain_order="left")
-            .select(list(LINKING_SCHEMA.names())).cast(dict(LINKING_SCHEMA)))
+    account, rank = (key // 2**32).cast(pl.UInt32), (key % 2**32).cast(pl.UInt32)
+    del key
+    return pl.DataFrame({
+        "account_id": ordered["account_id"].gather(account),
+        **{name: ranked[name].gather(rank) for name in ("kind", "value", "df", "weight")},
+        "cluster_id": ordered["cluster_id"].gather(account),
+    }).select(list(LINKING_SCHEMA.names())).cast(dict(LINKING_SCHEMA))
