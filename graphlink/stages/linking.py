@@ -13,7 +13,6 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import GraphConfig
-from graphlink.stages.encode import position_in_run
 from graphlink.stages.portable import signed, xxhash64
 
 __all__ = ["apply_pair_budget", "clique_support", "generators", "link", "planned_pair_count", "planned_pairs", "with_projection",
