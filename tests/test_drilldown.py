@@ -48,3 +48,45 @@ def test_without_timestamps_activity_is_empty():
     assert result.activity.is_empty() and result.activity.schema == ACTIVITY_SCHEMA
     assert result.member_affiliations.height > 0
     assert "drilldown" in result.run["timings"]
+
+
+def test_linking_table_is_sorted_by_id_kind_value_whichever_way_accounts_are_numbered():
+    """linking.parquet sorts on integer keys when account indices follow the ids' byte order
+    (as the account index numbers them) and on the text otherwise: both give the same rows in
+    the order (account_id, kind, value), unlinked values and prompt/timing kinds left out."""
+    import numpy as np
+
+    from graphlink.stages.drilldown import linking_values
+
+    rng = np.random.default_rng(7)
+    ids = sorted({f"acct-{rng.integers(0, 10**6):06d}" for _ in range(300)} | {"Z", "a", "é"})
+    n, n_signals = len(ids), 60
+    kinds = ["payment", "ip", "prompt", "timing", "ip_net", "user_agent"]
+    signals = pl.DataFrame({
+        "signal_idx": np.arange(n_signals, dtype=np.uint32),
+        "kind": [kinds[i % len(kinds)] for i in range(n_signals)],
+        # Texts repeat across kinds, never within one (a kind's values are distinct texts).
+        "value": [f"v{(i // len(kinds)) * 7 % 10}" for i in range(n_signals)],
+        "df": rng.integers(1, 9, n_signals).astype(np.uint32),
+        "weight": np.where(rng.random(n_signals) < 0.2, 0.0, rng.random(n_signals)),
+    })
+    affiliations = pl.DataFrame({"account_idx": rng.integers(0, n, 2000).astype(np.uint32),
+                                 "signal_idx": rng.integers(0, n_signals, 2000).astype(np.uint32)}).unique()
+    index = pl.DataFrame({"account_idx": np.arange(n, dtype=np.uint32), "account_id": ids})
+    partition = pl.DataFrame({"account_id": ids, "cluster_id": [i // 40 if i % 3 else None for i in range(n)]},
+                             schema_overrides={"cluster_id": pl.Int64})
+    fast = linking_values(affiliations, signals, index, partition)
+    # The same accounts numbered out of id order take the text sort.
+    shuffled = rng.permutation(n).astype(np.uint32)
+    renumbered = affiliations.with_columns(pl.lit(pl.Series(shuffled)).gather(pl.col("account_idx")).alias("account_idx"))
+    slow = linking_values(renumbered, signals, index.with_columns(pl.Series("account_idx", shuffled)), partition)
+    assert fast.equals(slow)
+    expected = (
+        affiliations.join(signals.filter((pl.col("weight") > 0) & ~pl.col("kind").is_in(["prompt", "timing"])),
+                          on="signal_idx")
+        .join(index, on="account_idx").join(partition, on="account_id", how="left")
+        .select(fast.columns).sort("account_id", "kind", "value", "df", "weight")
+    )
+    assert fast.height == expected.height > 100
+    assert fast.select("account_id", "kind", "value").equals(expected.select("account_id", "kind", "value"))
+    assert fast.sort(fast.columns).equals(expected.sort(expected.columns), null_equal=True)

@@ -171,6 +171,17 @@ def link_table(edges: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
             .sort("source", "target").cast(dict(LINKS_SCHEMA)))
 
 
+def _positional_ids(ids: pl.DataFrame) -> pl.DataFrame | None:
+    """``ids`` sorted by ``account_idx`` when the index numbers accounts ``0 .. n-1`` in byte order of
+    their ids (as :func:`graphlink.stages.ingest.finish_index` does), else None."""
+    ordered = ids.sort("account_idx")
+    positional = ordered["account_idx"].equals(pl.int_range(ordered.height, dtype=pl.UInt32, eager=True),
+                                               check_names=False)
+    if positional and ordered["account_id"].is_sorted() and ordered["account_id"].n_unique() == ordered.height:
+        return ordered
+    return None
+
+
 def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.DataFrame,
                    partition: pl.DataFrame | None = None) -> pl.DataFrame:
     """``linking.parquet``: every account's values that link accounts (``weight`` > 0), with ``df``.
@@ -200,7 +211,27 @@ def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.
     ids = index.select("account_idx", "account_id")
     ids = (ids.join(partition.select("account_id", "cluster_id"), on="account_id", how="left")
            if partition is not None else ids.with_columns(pl.lit(None, pl.Int64).alias("cluster_id")))
-    return (affiliations.select("account_idx", "signal_idx").join(linking, on="signal_idx")
-            .join(ids, on="account_idx")
-            .select(list(LINKING_SCHEMA.names())).cast(dict(LINKING_SCHEMA))
-            .sort("account_id", "kind", "value"))
+    ordered = _positional_ids(ids)
+    if ordered is None:
+        return (affiliations.select("account_idx", "signal_idx").join(linking, on="signal_idx")
+                .join(ids, on="account_idx")
+                .select(list(LINKING_SCHEMA.names())).cast(dict(LINKING_SCHEMA))
+                .sort("account_id", "kind", "value"))
+    # Sorted by (account, kind, value) as one integer key, the account index (the ids' byte
+    # order) over the value's rank among the linking values, instead of on three string
+    # columns (11M rows on the campaign preset); the columns are then read by position.
+    ranked = linking.sort("kind", "value", "signal_idx").with_row_index("rank")
+    key = (
+        affiliations.lazy().select("account_idx", "signal_idx")
+        .join(ranked.lazy().select("signal_idx", "rank"), on="signal_idx")
+        .select((pl.col("account_idx").cast(pl.UInt64) * 2**32 + pl.col("rank").cast(pl.UInt64)).alias("key"))
+        .sort("key")
+        .collect()["key"]
+    )
+    account, rank = (key // 2**32).cast(pl.UInt32), (key % 2**32).cast(pl.UInt32)
+    del key
+    return pl.DataFrame({
+        "account_id": ordered["account_id"].gather(account),
+        **{name: ranked[name].gather(rank) for name in ("kind", "value", "df", "weight")},
+        "cluster_id": ordered["cluster_id"].gather(account),
+    }).select(list(LINKING_SCHEMA.names())).cast(dict(LINKING_SCHEMA))

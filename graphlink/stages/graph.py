@@ -268,7 +268,9 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     kinds = signals.select("kind").unique().sort("kind").with_row_index("kind_code")
     linked = signals.filter("linked").join(kinds, on="kind").select(
         "signal_idx", "kind", "kind_code", "df", "weight", "strong")
-    members = memberships.select("account_idx", "signal_idx", "damp").join(linked, on="signal_idx")
+    # 38M rows on the campaign preset: only the columns generators() and link() read (not kind's text).
+    members = memberships.select("account_idx", "signal_idx", "damp").join(
+        linked.select("signal_idx", "kind_code", "df", "weight", "strong"), on="signal_idx")
     linked = with_projection(linked.join(generators(members, config), on="signal_idx", how="left"), config)
     linked, warnings = apply_pair_budget(linked, config)
     if len(warnings):

@@ -13,7 +13,6 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import GraphConfig
-from graphlink.stages.encode import position_in_run
 from graphlink.stages.portable import signed, xxhash64
 
 __all__ = ["apply_pair_budget", "clique_support", "generators", "link", "planned_pair_count", "planned_pairs", "with_projection",
@@ -61,18 +60,25 @@ def generators(members: pl.DataFrame, config: GraphConfig) -> pl.DataFrame:
     Values shared by at most 4 accounts are always cliques.
     """
     empty = pl.DataFrame(schema={"signal_idx": pl.UInt32, "generators": pl.Int64, "sparse": pl.Boolean})
-    popular = members.filter(pl.col("df") > 4)
+    # Only the three columns read, cut lazily (not a copy of every column of 35M memberships).
+    popular = members.lazy().filter(pl.col("df") > 4).select("account_idx", "kind_code", "signal_idx").collect()
     if popular.height == 0:
         return empty
     n_kinds = int(popular["kind_code"].max()) + 1
-    slot = (popular["account_idx"].cast(pl.UInt64) * n_kinds + popular["kind_code"].cast(pl.UInt64)).to_numpy()
+    slot = popular.select(pl.col("account_idx").cast(pl.UInt64) * n_kinds
+                          + pl.col("kind_code").cast(pl.UInt64)).to_series().to_numpy()
     held = np.bincount(slot)  # popular values per (account, kind)
     per_member = held[slot].astype(np.float64)
+    del slot
     signal = popular["signal_idx"].to_numpy()
-    mean_held = np.bincount(signal, weights=per_member) / np.maximum(np.bincount(signal), 1)
-    ids = np.unique(signal)
+    del popular
+    # Signal ids are small integers: their counts list the distinct ids (np.unique sorted 35M).
+    counts = np.bincount(signal)
+    mean_held = np.bincount(signal, weights=per_member) / np.maximum(counts, 1)
+    del per_member, signal
+    ids = np.flatnonzero(counts)
     k = np.clip(np.ceil(config.sparse_degree / mean_held[ids]), 1, config.sparse_degree).astype(np.int64)
-    df = np.bincount(signal)[ids]
+    df = counts[ids]
     sparse = (df > config.clique_limit) | ((k < config.sparse_degree) & (df > 4 * k))
     return pl.DataFrame({"signal_idx": ids.astype(np.uint32), "generators": k, "sparse": sparse})
 
@@ -167,18 +173,29 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
         again from weak kinds.
     """
     members = with_projection(members, config)
-    small = members.filter(~pl.col("sparse")).select(
+    # One u64 key per pair (source in the top 32 bits) and the contribution as an integer
+    # count of 1 / WEIGHT_SCALE, computed in each part: a candidate is 17 bytes from the
+    # start, and no wider pair list (ids, float weights, both endpoints' columns) is kept.
+    def keyed(source: pl.Expr, target: pl.Expr, weight: pl.Expr) -> list[pl.Expr]:
+        return [(source.cast(pl.UInt64) * 2**32 + target.cast(pl.UInt64)).alias("key"),
+                quantised(weight).alias("weight"), pl.col("strong")]
+
+    small = members.lazy().filter(~pl.col("sparse")).select(
         "signal_idx", "account_idx", "weight", "strong", "damp")
     clique = (
         small.join(small.select("signal_idx", pl.col("account_idx").alias("other"),
                                 pl.col("damp").alias("damp_other")), on="signal_idx")
         .filter(pl.col("account_idx") < pl.col("other"))
-        .select(pl.col("account_idx").alias("source"), pl.col("other").alias("target"),
-                pl.col("weight") * pl.col("damp") * pl.col("damp_other"), "strong")
+        .select(keyed(pl.col("account_idx"), pl.col("other"), pl.col("weight") * pl.col("damp") * pl.col("damp_other")))
+        .collect()
     )
     parts = [clique]
+    del clique
+    # Each account gets 2 * k neighbours instead of df - 1: weights scaled so the
+    # value's total weight (and each account's expected strength) is the clique's.
+    scale = (pl.col("df").cast(pl.Float64) - 1) / (2 * pl.col("generators"))
     large = members.filter(pl.col("sparse")).select(
-        "signal_idx", "account_idx", "weight", "strong", "df", "generators", "damp")
+        "signal_idx", "account_idx", (pl.col("weight") * scale).alias("scaled"), "strong", "generators", "damp")
     if large.height:
         # Each generator is a random Hamiltonian cycle through the value's accounts
         # (its own seeded order, next account around the circle): a union of k random
@@ -186,38 +203,38 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
         # clique's share of weight, so Leiden sees one dense block and no arc of one
         # order is denser than a random subset (a single order with k strides was: arcs
         # held its short strides, and CPM cut large values into arcs).
-        # Each account gets 2 * k neighbours instead of df - 1: weights scaled so the
-        # value's total weight (and each account's expected strength) is the clique's.
-        scale = (pl.col("df").cast(pl.Float64) - 1) / (2 * pl.col("generators"))
+        # The next account around the circle is the next row of the value's run, the
+        # run's first after its last (its position + 1 modulo df: a run holds the df
+        # accounts of its value). Read with shifts, not by joining the run to itself.
+        signal = pl.col("signal_idx")
+        first = (signal != signal.shift(1)).fill_null(True)
+        last = (signal != signal.shift(-1)).fill_null(True)
+
+        def around(column: str) -> pl.Expr:
+            return (pl.when(last).then(pl.when(first).then(pl.col(column)).forward_fill())
+                    .otherwise(pl.col(column).shift(-1)))
+
         for j in range(1, int(large["generators"].max()) + 1):
-            cycle = (
-                large.filter(pl.col("generators") >= j)
-                .sort("signal_idx", cycle_order(seed, j), "account_idx")
-                .with_columns(position_in_run(pl.col("signal_idx") != pl.col("signal_idx").shift(1)).alias("pos"))
-            )
-            nxt = cycle.select("signal_idx", ((pl.col("pos") + 1) % pl.col("df").cast(pl.Int64)).alias("pos"),
-                               pl.col("account_idx").alias("other"), pl.col("damp").alias("damp_other"))
             parts.append(
-                cycle.join(nxt, on=["signal_idx", "pos"])
+                large.lazy().filter(pl.col("generators") >= j)
+                .sort("signal_idx", cycle_order(seed, j), "account_idx")
+                .with_columns(around("account_idx").alias("other"), around("damp").alias("damp_other"))
                 .filter(pl.col("account_idx") != pl.col("other"))
-                .select(
-                    pl.min_horizontal("account_idx", "other").alias("source"),
-                    pl.max_horizontal("account_idx", "other").alias("target"),
-                    (pl.col("weight") * scale * pl.col("damp") * pl.col("damp_other")).alias("weight"),
-                    "strong",
-                )
+                .select(keyed(pl.min_horizontal("account_idx", "other"), pl.max_horizontal("account_idx", "other"),
+                              pl.col("scaled") * pl.col("damp") * pl.col("damp_other")))
+                .collect()
             )
-    # One u64 key per pair; strong pairs first, so the many weak-only candidate
-    # pairs (stock phrasing, shared /24s) are dropped by a semi-join instead of
-    # being grouped (1M-event world: 5 s -> 0.5 s).
-    candidates = pl.concat(parts).select(
-        (pl.col("source").cast(pl.UInt64) * 2**32 + pl.col("target").cast(pl.UInt64)).alias("key"),
-        quantised(pl.col("weight")).alias("weight"), "strong")
+    del large, small
+    # Strong pairs first, so the many weak-only candidate pairs (stock phrasing, shared
+    # /24s) are dropped by a semi-join instead of being grouped (1M-event world: 5 s -> 0.5 s).
+    candidates = pl.concat(parts, rechunk=False)
+    del parts
     strong = candidates.filter("strong").group_by("key").agg(pl.col("weight").sum().alias("strong_weight"))
     weak = (
         candidates.filter(~pl.col("strong")).join(strong.select("key"), on="key", how="semi")
         .group_by("key").agg(pl.col("weight").sum().alias("weak_weight"))
     )
+    del candidates
     edges = (
         strong.join(weak, on="key", how="left")
         .filter(pl.col("strong_weight") > 0)
