@@ -168,13 +168,13 @@ def _epoch_micros(value: Any) -> Any:
     """Epoch seconds .. nanoseconds (integers exactly, others through doubles) to microseconds."""
     from pyspark.sql import functions as F
 
-    as_double = value.cast("double")
+    as_double = value.try_cast("double")  # (ANSI mode: junk text is null, not an error)
     magnitude = F.abs(as_double)
-    as_long = value.cast("long")
+    as_long = value.try_cast("long")
     micros_long = (F.when(magnitude < 1e11, as_long * 1_000_000).when(magnitude < 1e14, as_long * 1_000)
                    .when(magnitude < 1e17, as_long).otherwise(F.floor(as_long / 1_000)))
     micros_double = F.round(F.when(magnitude < 1e11, as_double * 1e6).when(magnitude < 1e14, as_double * 1e3)
-                            .when(magnitude < 1e17, as_double).otherwise(as_double / 1e3), 0).cast("long")
+                            .when(magnitude < 1e17, as_double).otherwise(as_double / 1e3), 0).try_cast("long")
     exact = as_long.isNotNull() & (as_double == as_long.cast("double"))
     return F.when(exact, micros_long).otherwise(micros_double)
 

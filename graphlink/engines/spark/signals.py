@@ -124,10 +124,11 @@ def _ips(events: Any, ids: Any, config: SignalConfig
     table = ip_table(distinct, config.ipv4_prefix, config.ipv6_prefix, config.ip_chain_position)
     valid = table.drop_nulls("version")
     parsed = to_spark(spark, valid.join(distinct, on="key").select(pl.col("value").alias("ip"), "addr_key", "net_key"))
-    joined = per_ip.join(parsed, on="ip")
-    sums = per_ip.join(parsed.select("ip", F.lit(True).alias("valid")), on="ip", how="left").agg(
-        F.sum("count").alias("all"), F.sum(F.when(F.col("valid"), F.col("count"))).alias("kept")).collect()[0]
-    totals, kept = sums["all"] or 0, sums["kept"] or 0
+    # The one join on address text; both kinds and the valid-event count read the cached result.
+    joined = per_ip.join(parsed, on="ip").select("account_idx", "addr_key", "net_key", "count").persist()
+    cached.append(joined)
+    totals = per_ip.agg(F.sum("count")).collect()[0][0] or 0
+    kept = joined.agg(F.sum("count")).collect()[0][0] or 0
     pairs, values, counts = [], [], []
     for kind, key in (("ip", "addr_key"), ("ip_net", "net_key")):
         per_value = joined.groupBy("account_idx", F.col(key).alias("value_key")).agg(F.sum("count").alias("count"))
