@@ -265,7 +265,9 @@ def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: Si
         union = spark.createDataFrame([], PAIR_DDL)
     union = union.select(F.col("account_idx").cast("long"), "kind", F.col("value_key").cast("long"),
                          F.col("count").cast("long")).localCheckpoint()
-    stats["signal_pairs"] = union.count()
+    n_pairs = union.count()
+    if n_pairs:  # as the polars engine: no count when no pair was found
+        stats["signal_pairs"] = n_pairs
     lap("combine")
     values = pl.concat([t.select(list(VALUE_SCHEMA.names())).cast(dict(VALUE_SCHEMA)) for t in texts if t.height]) \
         if any(t.height for t in texts) else pl.DataFrame(schema=VALUE_SCHEMA)
