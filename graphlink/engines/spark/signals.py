@@ -18,8 +18,10 @@ timing          Spark reduces events to distinct (account, bucket) rows; the
                 MinHash bands are computed on the driver by
                 :func:`graphlink.stages.signals.timing.timing_pairs`.
 prompt          Prompt text is normalised with Unicode tables Spark lacks (NFKC,
-                TR39 confusables): Spark writes the kept ``account_idx, prompt``
-                rows to Parquet in the run's scratch folder and the driver runs
+                TR39 confusables): the driver's polars reads the kept rows'
+                ``account_id, prompt`` from the ingest's Parquet copy of the
+                events (:func:`graphlink.engines.spark.ingest.read_events`),
+                numbers the accounts and runs
                 :func:`graphlink.stages.signals.prompt.prompt_pairs` on them
                 (streaming; it keeps at most 200 prompts per account).
 accounts file   ``--accounts`` is read on the driver (:func:`graphlink.stages.ingest.load_accounts`).
@@ -83,7 +85,7 @@ def _pairs_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(list(PAIR_SCHEMA.names())).cast(dict(PAIR_SCHEMA))
 
 
-def per_account(events: Any, ids: Any, *columns: Any) -> Any:
+def per_account(events: Any, ids: Any, *columns: str) -> Any:
     """``account_idx, <columns>, count``: events per account and value, counted before the account join.
 
     Grouping by ``account_id`` first and joining the (broadcast) account
@@ -93,8 +95,7 @@ def per_account(events: Any, ids: Any, *columns: Any) -> Any:
 
     frame = events
     for column in columns:
-        if isinstance(column, str):
-            frame = frame.where(F.col(column).isNotNull())
+        frame = frame.where(F.col(column).isNotNull())
     counted = frame.groupBy("account_id", *columns).agg(F.count(F.lit(1)).alias("count"))
     return counted.join(F.broadcast(ids), on="account_id").drop("account_id")
 
