@@ -77,8 +77,10 @@ def to_spark(spark: Any, frame: pl.DataFrame, ddl: str | None = None) -> Any:
         return spark.createDataFrame([], ddl)
     made = spark.createDataFrame(frame.to_arrow()) if ddl is None else spark.createDataFrame(frame.to_pandas(), ddl)
     # Materialised once: a local relation reused by several joins is otherwise copied into
-    # every branch of the plan (the optimiser's time grew 20x on the fixture).
-    return made.localCheckpoint()
+    # every branch of the plan (the optimiser's time grew 20x on the fixture). Arrow batches
+    # become one partition each (380 for the campaign preset's distinct IPs): merged to one
+    # partition per core, so joins with it do not run hundreds of tiny tasks.
+    return made.coalesce(max(1, spark.sparkContext.defaultParallelism)).localCheckpoint()
 
 
 def _pairs_frame(frame: pl.DataFrame) -> pl.DataFrame:
