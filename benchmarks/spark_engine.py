@@ -27,7 +27,7 @@ from pathlib import Path
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = ("accounts", "clusters", "evidence", "campaigns", "memberships", "activity")
+TABLES = ("accounts", "clusters", "evidence", "campaigns", "memberships", "activity", "links", "linking")
 
 
 def run(engine: str, world: Path, out: Path, master: str) -> dict:

@@ -38,6 +38,8 @@ def ari(a: np.ndarray, b: np.ndarray) -> float:
     """Adjusted Rand index of two labelings (unclustered accounts are singletons)."""
     from math import comb
 
+    if len(a) < 2:  # no pair of accounts to agree or disagree on
+        return 1.0
     table = pl.DataFrame({"a": a, "b": b}).group_by("a", "b").len()
     both = sum(comb(int(n), 2) for n in table["len"])
     left = sum(comb(int(n), 2) for n in table.group_by("a").agg(pl.col("len").sum())["len"])
@@ -95,16 +97,25 @@ def test_fixture_cli_spark_writes_the_polars_outputs(spark, tmp_path):
     assert run["engine"]["name"] == "spark" and set(run["timings"]) >= {"ingest", "graph", "communities"}
 
 
-@pytest.mark.parametrize("scenario", ["pools", "templates", "mixed"])
-def test_simulated_worlds_agree(spark, tmp_path, scenario):
+def test_simulated_worlds_agree(spark, tmp_path):
+    """The pools, templates and mixed scenarios side by side in one log (account ids kept apart
+    by a prefix): one Spark run covers all three, and each still forms its own clusters."""
     import graphlink
     from graphlink.lab.simulate.scenarios import simulate_scenario
 
-    events, accounts, _, _ = simulate_scenario(scenario, 7, "tiny")
-    events.write_parquet(tmp_path / "events.parquet")
+    events, accounts = [], []
+    for seed, scenario in enumerate(("pools", "templates", "mixed"), start=7):
+        e, a, _, _ = simulate_scenario(scenario, seed, "tiny")
+        prefix = pl.lit(f"{scenario}:")
+        events.append(e.with_columns(pl.concat_str([prefix, pl.col("account_id")]).alias("account_id")))
+        accounts.append(a.with_columns(pl.concat_str([prefix, pl.col("account_id")]).alias("account_id")))
+    pl.concat(events).write_parquet(tmp_path / "events.parquet")
+    accounts = pl.concat(accounts)
     a = graphlink.detect(tmp_path / "events.parquet", accounts)
     b = graphlink.detect(str(tmp_path / "events.parquet"), accounts, engine="spark", spark=spark)
-    assert a.clusters.height >= 5
+    clustered = a.accounts.drop_nulls("cluster_id")["account_id"].str.split(":").list.first().value_counts()
+    assert set(clustered["account_id"]) == {"pools", "templates", "mixed"}
+    assert a.clusters.height >= 15
     assert_same(a._raw, b._raw)
 
 
@@ -114,8 +125,13 @@ def test_csv_text_timestamps_and_signal_columns_agree(spark, tmp_path):
     import graphlink
 
     events, _ = planted_world(seed=4, n_benign=150)
-    events = events.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%d %H:%M:%S%.6f"),
-                                 (pl.col("payment_fingerprint") + "_dev").alias("device"))
+    spelled = pl.int_range(pl.len()) % 3  # ISO-8601 spellings logs use, the comma and lower-case ones too
+    ts = pl.col("timestamp")
+    events = events.with_columns(
+        pl.when(spelled == 0).then(ts.dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
+        .when(spelled == 1).then(ts.dt.strftime("%Y-%m-%d %H:%M:%S,%6f"))
+        .otherwise(ts.dt.strftime("%Y-%m-%dt%H:%M:%S%.3fz")).alias("timestamp"),
+        (pl.col("payment_fingerprint") + "_dev").alias("device"))
     events.write_csv(tmp_path / "events.csv")
     a = graphlink.detect(tmp_path / "events.csv", extra_signals=("device",))
     before = spark.conf.get("spark.sql.session.timeZone")
@@ -126,16 +142,57 @@ def test_csv_text_timestamps_and_signal_columns_agree(spark, tmp_path):
     finally:
         spark.conf.set("spark.sql.session.timeZone", before)
     assert a.clusters.height >= 2 and "device" in a.evidence["kind"].to_list()
+    kept = [r.run["inputs"]["events"] for r in (a._raw, b._raw)]
+    assert kept[0]["rejected"] == kept[1]["rejected"] == {} and kept[0]["rows_kept"] == kept[1]["rows_kept"] > 0
     assert_same(a._raw, b._raw)
     assert a.accounts["first_seen"].equals(b.accounts["first_seen"])
 
 
-def test_bad_input_is_one_line_and_exit_2(spark, tmp_path):
-    result = CliRunner().invoke(app, ["detect", str(tmp_path / "missing.parquet"), "--engine", "spark",
-                                      "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2
-    assert result.output.strip().startswith("error:") and result.output.strip().count("\n") == 0
+def test_bad_input_is_one_line_and_exit_2_before_java_starts(tmp_path, monkeypatch):
+    """A missing local path (or a refused setting) is reported before a Spark session is even looked for."""
+    import graphlink.engines.spark.run as spark_run
+
+    def no_session(*args, **kwargs):
+        raise AssertionError("Spark was started")
+
+    monkeypatch.setattr(spark_run, "get_session", no_session)
+    for args in ([str(tmp_path / "missing.parquet")], [str(tmp_path / "nothing-*.csv")],
+                 [str(ROOT / "fixtures" / "events.parquet"), "--asn-table", str(tmp_path / "asn.csv")]):
+        if "--asn-table" in args:
+            (tmp_path / "asn.csv").write_text("network,asn\n10.0.0.0/8,1\n")
+        result = CliRunner().invoke(app, ["detect", *args, "--engine", "spark", "--out", str(tmp_path / "o")])
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().startswith("error:") and result.output.strip().count("\n") == 0
+        assert "Traceback" not in result.output and "java" not in result.output.lower()
+    assert "file not found" in CliRunner().invoke(app, ["detect", str(tmp_path / "missing.parquet"), "--engine",
+                                                        "spark", "--out", str(tmp_path / "o")]).output
     assert not (tmp_path / "o").exists()
+
+
+def test_empty_csv_is_an_empty_run_as_with_polars(spark, tmp_path):
+    import graphlink
+
+    for name, text in (("zero.csv", ""), ("blank.csv", "\n  \n")):
+        (tmp_path / name).write_text(text)
+        a = graphlink.detect(tmp_path / name)
+        b = graphlink.detect(str(tmp_path / name), engine="spark", spark=spark)
+        assert a.accounts.height == b.accounts.height == 0
+        assert_same(a._raw, b._raw)
+
+
+def test_bad_spark_master_gives_sparks_reason_on_one_line(tmp_path):
+    """A fresh process (a session already running would be reused whatever the master)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "graphlink", "detect", str(ROOT / "fixtures" / "events.parquet"),
+                           "--engine", "spark", "--spark-master", "nonsense://x", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stdout.splitlines() + proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "master URL" in lines[0] and "nonsense://x" in lines[0], proc.stdout + proc.stderr
+    assert "yarn" in lines[0]  # Spark's rule for master URLs, stated
+    assert "Traceback" not in proc.stdout + proc.stderr and "Exception in thread" not in proc.stdout + proc.stderr
 
 
 def test_spark_options_need_the_spark_engine(tmp_path):
@@ -145,3 +202,24 @@ def test_spark_options_need_the_spark_engine(tmp_path):
     result = CliRunner().invoke(app, ["detect", str(ROOT / "fixtures" / "events.parquet"), "--engine", "dask",
                                       "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "polars, spark" in result.output
+
+
+def test_text_timestamps_parse_as_the_polars_engine(spark):
+    """Every spelling the polars engine reads (comma fractions, lower-case ``t``/``z``, offsets,
+    ``UTC`` suffixes, bare dates, epoch text) gives the same microseconds on Spark; junk is null in both."""
+    from graphlink.engines.spark.ingest import _micros
+    from graphlink.stages.timestamps import parse_timestamp
+    from pyspark.sql import types as T
+
+    texts = ["2024-01-01 10:00:00,123", "2024-01-01t10:00:00z", "2024-01-01T10:00:00.123456789Z",
+             "2024-01-01 10:00:00.5 +01:00", "2024-01-01 10:00:00-0530", "2024-01-01T10:00+05",
+             "2024-01-01 10:00:00 utc", "2024-01-01 10:00:00 GMT", "2024-01-01", "2024-01-01 10:00",
+             "  2024-01-01T10:00:00Z  ", "2024-02-30 10:00:00", "2024-01-01 25:00:00", "2024-01-01 10:00:00 +25:00",
+             "2024-01-01 10:00:00 CET", "03/05/2025", "nope", "", "1704164645", "1704164645123", "1704164645.5",
+             "2024-01-01T10:00:00.1234567+00:00", "2024-01-01 10:00:00UTC+02:00"]
+    expected = pl.DataFrame({"t": texts}).select(parse_timestamp("t", pl.String)).select(
+        pl.col("t").dt.epoch("us"))["t"].to_list()
+    frame = spark.createDataFrame([(t,) for t in texts], "t string")
+    got = [row[0] for row in frame.select(_micros("t", T.StringType())).collect()]
+    assert got == expected
+    assert sum(v is not None for v in expected) >= 15  # most spellings parse: a real comparison

@@ -54,16 +54,19 @@ def spark_components(edges: Any) -> Any:
     both = edges.select(F.col("source").alias("a"), F.col("target").alias("b")).unionByName(
         edges.select(F.col("target").alias("a"), F.col("source").alias("b"))).cache()
     labels = both.groupBy("a").agg(F.least(F.first("a"), F.min("b")).alias("c")).localCheckpoint()
+    # A label never exceeds its vertex and never grows (each step takes a minimum, each jump the
+    # label of a smaller vertex): the labels' sum falls while any label changes, so comparing
+    # sums (a scan of the materialised labels) is the convergence test, not a join with the last round.
+    total = labels.agg(F.sum("c")).collect()[0][0]
     for _ in range(MAX_ROUNDS):
         seen = both.join(labels.select(F.col("a").alias("b"), F.col("c").alias("cb")), on="b").groupBy("a").agg(
             F.min("cb").alias("cb"))
         step = labels.join(seen, on="a").select("a", F.least("c", "cb").alias("c"))
         jumped = step.join(step.select(F.col("a").alias("c"), F.col("c").alias("cc")), on="c", how="left").select(
             "a", F.coalesce("cc", "c").alias("c")).localCheckpoint()
-        changed = jumped.join(labels.select("a", F.col("c").alias("old")), on="a").where(
-            F.col("c") != F.col("old")).limit(1).count()
-        labels = jumped
-        if not changed:
+        labels, previous = jumped, total
+        total = labels.agg(F.sum("c")).collect()[0][0]
+        if total == previous:
             break
     both.unpersist()
     return labels.select(F.col("a").alias("account_idx"), F.col("c").alias("component"))

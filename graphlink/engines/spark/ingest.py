@@ -38,7 +38,7 @@ from graphlink.config import EVENT_COLUMNS, IngestConfig
 from graphlink.errors import ConfigError, InputError
 from graphlink.stages.ingest import AccountsInfo, finish_index
 
-__all__ = ["SparkEvents", "read_events", "account_index", "to_polars"]
+__all__ = ["SparkEvents", "read_events", "account_index", "to_polars", "local_path", "check_source"]
 
 _EARLIEST_US = int(datetime(1990, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
 _LATEST_US = int(datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
@@ -56,6 +56,8 @@ class SparkEvents:
     rows_read: int
     columns: tuple[str, ...]
     rejected: dict[str, int] = field(default_factory=dict)
+    #: The Parquet copy ``frame`` reads (cleaned rows plus ``__reject``: null for kept rows), if any.
+    materialised: str | None = None
 
     @property
     def rows_kept(self) -> int:
@@ -68,6 +70,50 @@ def to_polars(frame: Any) -> pl.DataFrame:
     return pl.from_arrow(table) if table.num_rows else pl.from_arrow(table.schema.empty_table())
 
 
+def local_path(source: str) -> str | None:
+    """The local filesystem path ``source`` names (no scheme, or ``file:``), else None (a URI or a table)."""
+    if source.startswith("file:"):
+        return "/" + source[len("file:"):].lstrip("/")
+    return None if "://" in source else source
+
+
+def check_source(source: str, config: IngestConfig | None = None) -> None:
+    """Refuse a local EVENTS path that does not exist, before Spark (and Java) starts.
+
+    A bare name without a folder or a known extension may be a table in
+    Spark's catalog and is left to Spark; so are URIs (``s3a://`` ...).
+
+    Raises
+    ------
+    InputError
+        ``file not found`` (one line) for a missing local path or a glob matching nothing.
+    """
+    import glob
+    import os
+
+    path = local_path(source)
+    if path is None:
+        return
+    if any(ch in path for ch in "*?[{"):
+        if not glob.glob(path):
+            raise InputError("file not found (the pattern matches nothing)", file=source)
+        return
+    suffix = os.path.splitext(path)[1].lower()
+    looks_like_path = os.sep in path or "/" in path or suffix in _FORMATS or bool(config and config.format)
+    if looks_like_path and not os.path.exists(path):
+        raise InputError("file not found", file=source)
+
+
+def _blank_text_file(source: str, fmt: str | None) -> bool:
+    """A local CSV/TSV/NDJSON file that is empty or blank: an empty log, as with the polars engine."""
+    from pathlib import Path
+
+    from graphlink.stages.reading import is_blank
+
+    path = local_path(source)
+    return fmt in ("csv", "tsv", "ndjson") and path is not None and Path(path).is_file() and is_blank(Path(path))
+
+
 def _read(spark: Any, source: str, config: IngestConfig) -> Any:
     from pyspark.errors import PySparkException
 
@@ -78,6 +124,8 @@ def _read(spark: Any, source: str, config: IngestConfig) -> Any:
             if "/" not in source and spark.catalog.tableExists(source):
                 return spark.table(source)
             fmt = "parquet"  # a folder of part files
+        if _blank_text_file(source, fmt):  # Spark cannot infer a schema from no header at all
+            return spark.createDataFrame([], "account_id string")
         reader = spark.read
         if fmt in ("csv", "tsv"):
             sep = config.separator or ("\t" if fmt == "tsv" else ",")
@@ -89,32 +137,44 @@ def _read(spark: Any, source: str, config: IngestConfig) -> Any:
         raise InputError(f"Spark cannot read it: {str(exc).splitlines()[0][:300]}", file=source) from None
 
 
+def _maybe_space(character: Any) -> Any:
+    """Whether a one-character string could be Unicode White_Space (or is empty): every White_Space
+    character is at most U+0020 or at least U+0085, so ordinary text skips the regular expression."""
+    from pyspark.sql import functions as F
+
+    code = F.ascii(character)  # the first code point, 0 for ""
+    return (code <= 32) | (code >= 0x85)
+
+
 def _clean_text(column: str) -> Any:
     from pyspark.sql import functions as F
 
-    text = F.regexp_replace(F.col(column).cast("string"), _TRIM, "")
-    return F.when(F.length(text) > 0, text).alias(column)
+    text = F.col(column).cast("string")
+    edges = _maybe_space(text) | _maybe_space(F.substring(text, -1, 1))
+    trimmed = F.when(edges, F.regexp_replace(text, _TRIM, "")).otherwise(text)
+    return F.when(F.length(trimmed) > 0, trimmed).alias(column)
 
 
 def _blank_to_null(column: str) -> Any:
     from pyspark.sql import functions as F
 
     text = F.col(column).cast("string")
-    # A search for one non-space character, not a rewrite of the whole prompt.
-    return F.when(text.rlike(r"(?U)\S"), text).alias(column)
+    # A search for one non-space character, not a rewrite of the whole prompt; most
+    # prompts start with one.
+    return F.when(~_maybe_space(text), text).when(text.rlike(r"(?U)\S"), text).alias(column)
 
 
 def _epoch_micros(value: Any) -> Any:
     """Epoch seconds .. nanoseconds (integers exactly, others through doubles) to microseconds."""
     from pyspark.sql import functions as F
 
-    as_double = value.cast("double")
+    as_double = value.try_cast("double")  # (ANSI mode: junk text is null, not an error)
     magnitude = F.abs(as_double)
-    as_long = value.cast("long")
+    as_long = value.try_cast("long")
     micros_long = (F.when(magnitude < 1e11, as_long * 1_000_000).when(magnitude < 1e14, as_long * 1_000)
                    .when(magnitude < 1e17, as_long).otherwise(F.floor(as_long / 1_000)))
     micros_double = F.round(F.when(magnitude < 1e11, as_double * 1e6).when(magnitude < 1e14, as_double * 1e3)
-                            .when(magnitude < 1e17, as_double).otherwise(as_double / 1e3), 0).cast("long")
+                            .when(magnitude < 1e17, as_double).otherwise(as_double / 1e3), 0).try_cast("long")
     exact = as_long.isNotNull() & (as_double == as_long.cast("double"))
     return F.when(exact, micros_long).otherwise(micros_double)
 
@@ -132,13 +192,55 @@ def _micros(column: str, dtype: Any) -> Any:
         return _epoch_micros(col)
     text = F.regexp_replace(col.cast("string"), _TRIM, "")
     numeric = F.when(text.rlike(r"^[+-]?\d+(\.\d*)?([eE][+-]?\d+)?$"), _epoch_micros(text))
-    zoned = F.regexp_replace(text, r"(?i)\s*(UTC|GMT)$", "Z")
-    return F.coalesce(numeric, F.unix_micros(F.try_to_timestamp(zoned)))
+    return F.coalesce(numeric, _text_micros(text))
+
+
+#: :func:`graphlink.stages.timestamps.parse_timestamp`'s split of ISO-8601 text: date, hours and
+#: minutes, seconds, fraction (``.`` or ``,``), zone. Digits are ASCII here: polars' Unicode
+#: digits match its pattern but never parse, so both engines give null for them.
+_ISO_PARTS = r"(?U)^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[Tt ]\s*([0-9]{2}:[0-9]{2})(?::([0-9]{2}))?(?:[.,]([0-9]{1,9}))?)?\s*(.*)$"
+_ZONE = r"^(?:UTC|GMT)?([+-][0-9]{2}):?([0-9]{2})?$"
+
+
+def _text_micros(text: Any) -> Any:
+    """ISO-8601 text to epoch microseconds, exactly as :func:`graphlink.stages.timestamps.parse_timestamp`.
+
+    The text is split with the polars engine's pattern (``T``, ``t`` or a
+    space between date and time; optional seconds; a ``.`` or ``,``
+    fraction of up to 9 digits, cut to microseconds; a ``Z``/``UTC``/``GMT``
+    suffix in any case or a ``+HH[:MM]`` offset, none meaning UTC); the
+    date and time are read by Spark in UTC (the run's session time zone),
+    the fraction and offset added as integers. Anything else is null.
+    """
+    from pyspark.sql import functions as F
+
+    def part(i: int) -> Any:
+        found = F.regexp_extract(text, _ISO_PARTS, i)
+        return F.when(found != "", found)
+
+    date, clock, seconds, fraction = part(1), part(2), part(3), part(4)
+    zone = F.upper(F.regexp_extract(text, _ISO_PARTS, 5))
+    whole = F.concat(date, F.lit(" "), F.coalesce(clock, F.lit("00:00")), F.lit(":"),
+                     F.coalesce(seconds, F.lit("00")))
+    base = F.unix_micros(F.try_to_timestamp(whole, F.lit("yyyy-MM-dd HH:mm:ss")))
+    micros = F.coalesce(F.rpad(F.substring(fraction, 1, 6), 6, "0").cast("long"), F.lit(0).cast("long"))
+    sign = F.when(F.regexp_extract(zone, _ZONE, 1).startswith("-"), F.lit(-1)).otherwise(F.lit(1))
+    hours = F.regexp_extract(zone, _ZONE, 1).substr(2, 2)
+    minutes = F.regexp_extract(zone, _ZONE, 2)
+    offset = sign * (hours.cast("long") * 60 + F.when(minutes != "", minutes.cast("long")).otherwise(F.lit(0)))
+    valid = (hours != "") & (hours.cast("long") < 24) & ((minutes == "") | (minutes.cast("long") < 60))
+    offset = F.when(zone.isin("", "Z", "UTC", "GMT"), F.lit(0).cast("long")).when(valid, offset)
+    return base + micros - offset * 60_000_000
 
 
 def read_events(spark: Any, source: str, config: IngestConfig | None = None,
-                extra_signals: tuple[str, ...] = ()) -> SparkEvents:
+                extra_signals: tuple[str, ...] = (), scratch: str | None = None) -> SparkEvents:
     """Read and canonicalise EVENTS on Spark (see the module docstring); rejected rows counted.
+
+    With ``scratch`` (a folder Spark writes and the driver's polars reads),
+    the cleaned rows are written there once as Parquet (``events.parquet``,
+    rejected rows flagged in ``__reject``) and ``frame`` reads that copy, so
+    the source is parsed once however many passes follow.
 
     Raises
     ------
@@ -183,29 +285,46 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
             present = present & (F.length(F.regexp_replace(raw, _TRIM, "")) > 0)
         exprs += [_micros("timestamp", schema["timestamp"]).alias("__ts"), present.alias("__present")]
     frame = frame.select(*exprs)
-    if "timestamp" in keep:
-        ts = F.col("__ts")
-        reasons["unparseable_timestamp"] = F.col("__present") & ts.isNull()
-        reasons["timestamp_out_of_range"] = ts.isNotNull() & ((ts < _EARLIEST_US) | (ts >= _LATEST_US))
     earlier = F.lit(False)
-    aggs = [F.count(F.lit(1)).alias("__rows")]
-    for reason, bad in reasons.items():
-        aggs.append(F.sum((bad & ~earlier).cast("long")).alias(reason))
+    code = None
+    for number, (reason, bad) in enumerate(reasons.items(), start=1):
+        code = F.when(bad & ~earlier, F.lit(number).cast("byte")) if code is None else \
+            code.when(bad & ~earlier, F.lit(number).cast("byte"))
         earlier = earlier | bad
-    counts = frame.agg(*aggs).collect()[0].asDict()
-    rows = int(counts.pop("__rows"))
-    rejected = {k: int(v) for k, v in counts.items() if v}
-    if "timestamp" in keep and rows and not frame.filter(F.col("__ts").isNotNull()).limit(1).count() and \
-            rejected.get("unparseable_timestamp"):
+    has_ts = "timestamp" in keep
+    frame = frame.withColumn("__reject", code)
+    if has_ts:
+        frame = frame.drop("__present")
+    if scratch is not None:
+        # One pass over the source: the cleaned rows (rejected ones flagged) are written once to
+        # the run's scratch folder and every later pass reads the few columns it needs from there
+        # (a local Parquet copy: no repeated parsing, trimming and timestamp reading of the source).
+        materialised = f"{scratch.rstrip('/')}/events.parquet"
+        frame.write.mode("overwrite").parquet(materialised)
+        frame = spark.read.parquet(materialised)
+    else:
+        materialised = None
+    groups = [F.col("__reject")] + ([F.col("__ts").isNotNull().alias("__parsed")] if has_ts else [])
+    rows, rejected, parsed = 0, {}, 0
+    names = list(reasons)
+    for row in frame.groupBy(*groups).agg(F.count(F.lit(1)).alias("n")).collect():
+        n = int(row["n"])
+        rows += n
+        if row["__reject"] is not None:
+            name = names[int(row["__reject"]) - 1]
+            rejected[name] = rejected.get(name, 0) + n
+        if has_ts and row["__parsed"]:
+            parsed += n
+    rejected = {name: rejected[name] for name in names if rejected.get(name)}
+    if has_ts and rows and not parsed and rejected.get("unparseable_timestamp"):
         raise InputError("no timestamp could be parsed (expected ISO-8601 or epoch seconds to nanoseconds)",
                          file=source, column="timestamp")
     if rows and sum(rejected.values()) >= rows:
         reasons_text = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in rejected.items())
         raise InputError(f"every row was rejected ({reasons_text}); nothing left to analyse", file=source)
-    frame = frame.filter(~earlier)
-    if "timestamp" in keep:
-        frame = frame.drop("__present")
-    return SparkEvents(frame=frame, path=source, rows_read=rows, columns=tuple(keep), rejected=rejected)
+    frame = frame.where(F.col("__reject").isNull()).drop("__reject")
+    return SparkEvents(frame=frame, path=source, rows_read=rows, columns=tuple(keep), rejected=rejected,
+                       materialised=materialised)
 
 
 def account_index(events: SparkEvents, accounts: AccountsInfo | None) -> pl.DataFrame:

@@ -78,8 +78,9 @@ def _number(pairs: Any, values: pl.DataFrame, config: GraphConfig) -> tuple[pl.D
     )
     signals = rate(signals, config)
     numbering = to_spark(spark, signals.select("kind", "value_key", "signal_idx", "kind_code"))
+    # Materialised: the damping counts and the damped table both read it (one join, not two).
     memberships = pairs.join(numbering, on=["kind", "value_key"]).select(
-        "account_idx", "signal_idx", "count", "kind", "kind_code")
+        "account_idx", "signal_idx", "count", "kind", "kind_code").localCheckpoint()
     out = signals.select("signal_idx", "kind", "value", "df", "weight", "linked", "strong", "cap").unique(
         "signal_idx", keep="first", maintain_order=True)
     return out, memberships

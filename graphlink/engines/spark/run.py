@@ -33,9 +33,9 @@ import polars as pl
 from graphlink.config import PipelineConfig
 from graphlink.config.kinds import default_kinds
 from graphlink.engines.spark.communities import spark_partition
-from graphlink.engines.spark.ingest import SparkEvents, account_index, read_events, to_polars
+from graphlink.engines.spark.ingest import SparkEvents, account_index, check_source, read_events, to_polars
 from graphlink.engines.spark.projection import spark_project
-from graphlink.engines.spark.session import get_session
+from graphlink.engines.spark.session import get_session, spark_reason
 from graphlink.engines.spark.signals import spark_signals, to_spark
 from graphlink.errors import ConfigError, GraphlinkError, InputError
 from graphlink.pipeline import (
@@ -61,13 +61,14 @@ def _events_record(events: SparkEvents) -> Events:
                   columns=events.columns)
 
 
-def _activity(indexed: Any, clustered: pl.DataFrame) -> pl.DataFrame:
+def _activity(events: Any, index: pl.DataFrame, clustered: pl.DataFrame) -> pl.DataFrame:
     """:func:`graphlink.stages.drilldown.account_activity` of the clustered accounts, counted on Spark."""
     from pyspark.sql import functions as F
 
-    spark = indexed.sparkSession
-    wanted = to_spark(spark, clustered.select("account_idx"))
-    counted = (indexed.where(F.col("__ts").isNotNull()).join(F.broadcast(wanted), on="account_idx")
+    spark = events.sparkSession
+    wanted = to_spark(spark, index.join(clustered.select("account_idx"), on="account_idx").select(
+        "account_id", "account_idx"))
+    counted = (events.where(F.col("__ts").isNotNull()).join(F.broadcast(wanted), on="account_id")
                .select("account_idx", F.floor(F.col("__ts") / 3_600_000_000).cast("long").alias("key"))
                .groupBy("account_idx", "key").agg(F.count(F.lit(1)).alias("count")))
     frame = to_polars(counted).select(pl.col("account_idx").cast(pl.UInt32), pl.col("key").cast(pl.UInt64),
@@ -102,9 +103,12 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
     unknown = [kind for kind in config.graph.kinds if kind not in known]
     if unknown:
         raise ConfigError(f"[kinds.{unknown[0]}]: unknown signal kind {unknown[0]!r}; kinds are {', '.join(known)}")
+    if config.signals.asn_table:
+        raise ConfigError("[signals] asn_table is not supported with --engine spark (use the polars engine)")
     if config.communities.backend != "igraph":
         raise ConfigError("the Spark engine runs igraph's Leiden; backend = 'leidenalg' needs the polars engine")
     prev: PreviousRun | None = load_previous(previous, OUTPUT_FILES) if previous is not None else None
+    check_source(str(events), config.ingest)  # a missing local file: one line, before Java starts
     session = get_session(spark, master)
     # The prompt handover folder: local in local mode; on a cluster a folder both the executors
     # and the driver's polars reach (GRAPHLINK_SPARK_SCRATCH, e.g. s3://bucket/tmp or a shared mount).
@@ -124,7 +128,7 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
         from py4j.protocol import Py4JError
 
         if isinstance(exc, (PySparkException, Py4JError, pl.exceptions.PolarsError, OSError)) and not _DEBUG:
-            raise InputError(f"Spark failed: {str(exc).splitlines()[0][:300]}", file=str(events)) from None
+            raise InputError(f"Spark failed: {spark_reason(exc)}", file=str(events)) from None
         raise
     finally:
         if zone is not None and zone != "UTC":
@@ -152,21 +156,19 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
         clock[0] = now
 
     stage("ingest")
-    sev = read_events(spark, source, config.ingest, config.signals.extra_signals)
+    sev = read_events(spark, source, config.ingest, config.signals.extra_signals, scratch)
     acc: AccountsInfo | None = None
     if isinstance(accounts, (str, Path)):
         acc = load_accounts(accounts, config.ingest)
     elif accounts is not None:
         acc = AccountsInfo(frame=accounts, path="<frame>", rows_read=accounts.height)
     index = account_index(sev, acc)
-    ids = to_spark(spark, index.select("account_id", "account_idx"))
-    # Not materialised: each extractor reads only its columns (Parquet column pruning), where a
-    # checkpoint would hold every column, prompt text included, in the executors' storage.
-    indexed = sev.frame.join(ids, on="account_id").drop("account_id")
+    # The account numbering, joined (broadcast) to rows already reduced per account and value.
+    ids = to_spark(spark, index.filter(pl.col("events") > 0).select("account_id", "account_idx"))
     n_accounts = index.height
     done("ingest")
     stage("signals")
-    found = spark_signals(sev, indexed, index, config.signals, acc, scratch)
+    found = spark_signals(sev, ids, index, config.signals, acc, scratch)
     done("signals")
     stage("graph")
     projected = spark_project(found.pairs, found.values, found.value_counts, config.graph, seed=config.signals.seed)
@@ -190,7 +192,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
                            account_stats=found.account_stats, value_counts=found.value_counts,
                            seconds=found.seconds)
     ev = _events_record(sev)
-    activity_idx = (_activity(indexed, clustered) if "timestamp" in sev.columns else
+    activity_idx = (_activity(sev.frame, index, clustered) if "timestamp" in sev.columns else
                     activity_from_counts(pl.DataFrame(schema={"account_idx": pl.UInt32, "key": pl.UInt64,
                                                               "count": pl.UInt32})))
     scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config)

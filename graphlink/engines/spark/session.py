@@ -11,7 +11,7 @@ from typing import Any
 
 from graphlink.errors import ConfigError
 
-__all__ = ["require_pyspark", "get_session", "SPARK_EXTRA_HINT"]
+__all__ = ["require_pyspark", "get_session", "check_master", "spark_reason", "SPARK_EXTRA_HINT"]
 
 SPARK_EXTRA_HINT = "pip install 'graphlink[spark]' (PySpark, with pandas and pyarrow for the Leiden workers)"
 
@@ -45,6 +45,8 @@ def get_session(spark: Any = None, master: str | None = None) -> Any:
 
     if spark is not None:
         return spark
+    if master is not None:
+        check_master(master)
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active
@@ -60,5 +62,40 @@ def get_session(spark: Any = None, master: str | None = None) -> Any:
     try:
         return builder.getOrCreate()
     except Exception as exc:  # the JVM failed to start: no Java, a bad master URL
-        raise ConfigError(f"could not start Spark ({master or 'local[*]'}): {str(exc).splitlines()[0][:300]}"
-                          ) from None
+        raise ConfigError(f"could not start Spark ({master or 'local[*]'}): {spark_reason(exc)}") from None
+
+
+#: The master URLs Spark accepts (SparkSubmit: "Master must either be yarn or start with spark,
+#: k8s, or local"); anything else makes the JVM exit before Python hears why.
+_MASTER = r"local(\[\s*(\*|\d+)\s*(,\s*\d+\s*)?\])?|local-cluster\[.+\]|yarn|spark://.+|k8s://.+"
+
+
+def check_master(master: str) -> None:
+    """Refuse a master URL Spark would refuse, before Java starts, with Spark's rule on one line.
+
+    Raises
+    ------
+    ConfigError
+        ``master`` is not ``local``, ``local[N]``, ``local[*]``, ``local[N,F]``,
+        ``local-cluster[...]``, ``yarn``, ``spark://...`` or ``k8s://...``.
+    """
+    import re
+
+    if not re.fullmatch(_MASTER, master.strip()):
+        raise ConfigError(f"could not start Spark: bad master URL {master!r}: Spark's master must be yarn or start "
+                          "with spark://, k8s:// or local (e.g. local[4], spark://host:7077, yarn)")
+
+
+def spark_reason(exc: BaseException) -> str:
+    """Spark's own reason for a failure, on one line (at most 300 characters).
+
+    Py4J wraps Java exceptions as "An error occurred while calling ...",
+    followed by the Java stack trace; the reason is the message of the
+    (first) Java exception in it, e.g. ``Could not parse Master URL: 'x'``.
+    """
+    import re
+
+    text = str(exc)
+    found = re.search(r"^\s*(?:Caused by: )?[\w$.]+(?:Exception|Error): (.+)$", text, re.MULTILINE)
+    reason = found.group(1) if found else next((line for line in text.splitlines() if line.strip()), repr(exc))
+    return " ".join(reason.split())[:300]
