@@ -207,7 +207,7 @@ def test_spark_options_need_the_spark_engine(tmp_path):
 def test_text_timestamps_parse_as_the_polars_engine(spark):
     """Every spelling the polars engine reads (comma fractions, lower-case ``t``/``z``, offsets,
     ``UTC`` suffixes, bare dates, epoch text) gives the same microseconds on Spark; junk is null in both."""
-    from graphlink.engines.spark.ingest import _micros
+    from graphlink.engines.spark.ingest import timestamp_micros
     from graphlink.stages.timestamps import parse_timestamp
     from pyspark.sql import types as T
 
@@ -220,6 +220,6 @@ def test_text_timestamps_parse_as_the_polars_engine(spark):
     expected = pl.DataFrame({"t": texts}).select(parse_timestamp("t", pl.String)).select(
         pl.col("t").dt.epoch("us"))["t"].to_list()
     frame = spark.createDataFrame([(t,) for t in texts], "t string")
-    got = [row[0] for row in frame.select(_micros("t", T.StringType())).collect()]
+    got = [row[0] for row in frame.select(timestamp_micros("t", T.StringType())).collect()]
     assert got == expected
     assert sum(v is not None for v in expected) >= 15  # most spellings parse: a real comparison

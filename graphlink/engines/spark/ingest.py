@@ -38,7 +38,7 @@ from graphlink.config import EVENT_COLUMNS, IngestConfig
 from graphlink.errors import ConfigError, InputError
 from graphlink.stages.ingest import AccountsInfo, finish_index
 
-__all__ = ["SparkEvents", "read_events", "account_index", "to_polars", "local_path", "check_source"]
+__all__ = ["SparkEvents", "read_events", "account_index", "to_polars", "local_path", "check_source", "timestamp_micros"]
 
 _EARLIEST_US = int(datetime(1990, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
 _LATEST_US = int(datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
@@ -179,7 +179,11 @@ def _epoch_micros(value: Any) -> Any:
     return F.when(exact, micros_long).otherwise(micros_double)
 
 
-def _micros(column: str, dtype: Any) -> Any:
+def timestamp_micros(column: str, dtype: Any) -> Any:
+    """A Spark column of UTC microseconds since the epoch from ``column`` of Spark type ``dtype``,
+    parsed as the polars engine does (:func:`graphlink.stages.timestamps.parse_timestamp`): timestamps
+    as they are, numbers and numeric text as epoch seconds/milliseconds, text in the polars engine's
+    spellings; null where polars gives null."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -283,7 +287,7 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
         present = raw.isNotNull()
         if isinstance(schema["timestamp"], T.StringType):
             present = present & (F.length(F.regexp_replace(raw, _TRIM, "")) > 0)
-        exprs += [_micros("timestamp", schema["timestamp"]).alias("__ts"), present.alias("__present")]
+        exprs += [timestamp_micros("timestamp", schema["timestamp"]).alias("__ts"), present.alias("__present")]
     frame = frame.select(*exprs)
     earlier = F.lit(False)
     code = None
