@@ -89,7 +89,7 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
         reasons.add_row("why", Text(terminal_safe(reason, limit=300)))
     for name in score_columns(outputs.clusters):
         value = row[name]
-        reasons.add_row(Text(terminal_safe(name)), Text(f"{value:.3f}" if isinstance(value, float) else f"{value}"))
+        reasons.add_row(Text(terminal_safe(name)), Text(component_text(value)))
     reasons.add_row("linked by", Text(terminal_safe(", ".join(row.get("kinds") or []) or "none")))
     if hours and any(hours):
         reasons.add_row("hours (UTC)", Text(f"00 {sparkline(hours)} 23"))
@@ -242,7 +242,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
         reason_rows.append(["why", terminal_safe(reason, limit=300)])
     for name in score_columns(outputs.clusters):
         value = row[name]
-        reason_rows.append([name, f"{value:.3f}" if isinstance(value, float) else f"{value}"])
+        reason_rows.append([name, component_text(value)])
     reason_rows.append(["linked by", ", ".join(row.get("kinds") or []) or "none"])
     if hours and any(hours):
         reason_rows.append(["hours (UTC)", f"00 {sparkline(hours)} 23"])
@@ -302,6 +302,19 @@ def plain_argument_usage() -> None:
             return "" if self.metavar else original(self, ctx)
 
         argument.display_type = display_type
+
+
+def component_text(value: Any) -> str:
+    """A score component as shown: 3 decimals, ``n/a`` when the log lacks its data (null).
+
+    Examples
+    --------
+    >>> component_text(0.12345), component_text(None), component_text(1)
+    ('0.123', 'n/a', '1')
+    """
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}" if isinstance(value, float) else f"{value}"
 
 
 def tsv_cell(value) -> str:
