@@ -367,13 +367,13 @@ def evaluate(
 ) -> None:
     """Score a detect output against ground-truth labels (precision, recall, F1, ARI by cell and campaign, pairwise F1)."""
     from graphlink.lab.commands import evaluate_output
-    from graphlink.lab.evaluate import format_evaluation
+    from graphlink.lab.evaluate import evaluation_rows, format_evaluation
 
     result = evaluate_output(out_dir, labels, output)
     if as_json:
         emit_json(result)
-    elif not quiet:
-        out_console.print(format_evaluation(result))
+    elif not quiet:  # a rich table on a terminal, tab-separated rows when piped
+        print_table(format_evaluation(result), evaluation_rows(result), ["metric", "value"])
 
 
 from graphlink.cli_pivot import expand_command, match_command  # noqa: E402

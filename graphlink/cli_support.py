@@ -7,6 +7,7 @@ command modules beside it (:mod:`graphlink.cli_pivot`).
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Annotated, Optional
 
@@ -111,6 +112,11 @@ def cli_errors(func):
             fail(str(exc))
         except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
             fail(f"could not process the input: {safe_reason(exc)}")
+        except BrokenPipeError:
+            # The reader of piped output left early (``| head``): stop quietly, as Unix tools do
+            # (Python docs, "Note on SIGPIPE"), with stdout pointed at devnull so the exit flush cannot fail.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
         except (OSError, UnicodeDecodeError) as exc:
             fail(str(exc))
         except KeyboardInterrupt:

@@ -167,3 +167,22 @@ def test_format_evaluation(tiny):
     Console(file=buf, width=100).print(table)
     text = buf.getvalue()
     assert "precision" in text and "ring 2 (size 2)" in text
+
+
+def test_evaluate_piped_prints_tab_separated_rows(tmp_path, tiny):
+    """Like every table command, ``evaluate`` writes ``metric<TAB>value`` rows when stdout is not a terminal."""
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+
+    accounts, clusters, labels = tiny
+    accounts.write_parquet(tmp_path / "accounts.parquet")
+    clusters.with_columns(size=pl.lit(1), score=pl.lit(0.5)).write_parquet(tmp_path / "clusters.parquet")
+    labels.write_parquet(tmp_path / "labels.parquet")
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path), str(tmp_path / "labels.parquet")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "metric\tvalue"
+    rows = dict(line.split("\t") for line in lines[1:])
+    assert float(rows["precision"]) == pytest.approx(evaluate(*tiny)["precision"], abs=1e-4)
+    assert "ring 2 (size 2)" in rows and "┃" not in result.output

@@ -34,7 +34,7 @@ from rich.table import Table
 
 from graphlink.errors import InputError, safe_reason
 
-__all__ = ["evaluate", "evaluate_dir", "adjusted_rand_index", "pair_scores", "format_evaluation"]
+__all__ = ["evaluate", "evaluate_dir", "adjusted_rand_index", "pair_scores", "format_evaluation", "evaluation_rows"]
 
 
 def _pairs(col: str) -> pl.Expr:
@@ -375,8 +375,36 @@ def evaluate_dir(detect_dir: str | os.PathLike, labels_path: str | os.PathLike) 
             f"accounts columns: {_describe(accounts)}", file=str(labels_path)) from None
 
 
+def evaluation_rows(result: dict, max_rings: int = 20) -> list[list[str]]:
+    """``[metric, value]`` rows of an :func:`evaluate` result: metrics, then the worst-recovered rings.
+
+    Examples
+    --------
+    >>> evaluation_rows({"precision": 1.0, "benign_flagged": 0, "ari_campaign": None, "per_ring": []})
+    [['precision', '1.0000'], ['benign_flagged', '0'], ['ari_campaign', '-']]
+    """
+    rows = []
+    for key, value in result.items():
+        if key == "per_ring":
+            continue
+        if isinstance(value, dict):
+            text = ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
+        elif value is None:
+            text = "-"
+        else:
+            text = f"{value:.4f}" if isinstance(value, float) else str(value)
+        rows.append([key, text])
+    rings = sorted(result.get("per_ring", []), key=lambda r: (r["recall"], r["ring_id"]))
+    for r in rings[:max_rings]:
+        rows.append([f"ring {r['ring_id']} (size {r['size']})",
+                     f"{r['flagged_accounts']} flagged, recall {r['recall']:.2f}"])
+    if len(rings) > max_rings:
+        rows.append(["…", f"{len(rings) - max_rings} more rings"])
+    return rows
+
+
 def format_evaluation(result: dict, max_rings: int = 20) -> Table:
-    """Render an :func:`evaluate` result as a rich table.
+    """Render an :func:`evaluate` result as a rich table (the rows of :func:`evaluation_rows`).
 
     Parameters
     ----------
@@ -403,20 +431,6 @@ def format_evaluation(result: dict, max_rings: int = 20) -> Table:
     table = Table(title="graphlink evaluation", show_lines=False)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key, value in result.items():
-        if key == "per_ring":
-            continue
-        if isinstance(value, dict):
-            text = ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
-        elif value is None:
-            text = "-"
-        else:
-            text = f"{value:.4f}" if isinstance(value, float) else str(value)
+    for key, text in evaluation_rows(result, max_rings):
         table.add_row(key, text)
-    rings = sorted(result.get("per_ring", []), key=lambda r: (r["recall"], r["ring_id"]))
-    for r in rings[:max_rings]:
-        table.add_row(f"ring {r['ring_id']} (size {r['size']})",
-                      f"{r['flagged_accounts']} flagged, recall {r['recall']:.2f}")
-    if len(rings) > max_rings:
-        table.add_row("…", f"{len(rings) - max_rings} more rings")
     return table
