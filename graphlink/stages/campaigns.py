@@ -222,15 +222,8 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
         pl.col("score").max().alias("score"), pl.col("flagged").any().alias("flagged"),
         pl.col("flagged_own" if "flagged_own" in clusters.columns else "flagged").sum().cast(pl.UInt32)
         .alias("flagged_clusters"))
-    ties = [k for k in signals["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
-    campaign_of = partition.drop_nulls("cluster_id").join(clusters.select("cluster_id", "campaign_id"), on="cluster_id")
     shared = (
-        affiliations.select("account_idx", "signal_idx")
-        .join(signals.filter(pl.col("linked") & pl.col("kind").is_in(ties)).select("signal_idx", "kind"),
-              on="signal_idx")
-        .join(campaign_of, on="account_idx")
-        .group_by("campaign_id", "kind", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"))
-        .filter(pl.col("n") >= 2)
+        tie_values(clusters, partition, affiliations, signals, graph_config)
         .group_by("campaign_id", "kind").agg(pl.len().alias("values"))
         .sort(["campaign_id", "values", "kind"], descending=[False, True, False])
         .group_by("campaign_id", maintain_order=True)
@@ -250,6 +243,29 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
                                                                                     pl.col("tied_by")]))
                        .otherwise(pl.lit(""))]).alias("why"))
     return out.select(list(CAMPAIGNS_SCHEMA.names())).cast(dict(CAMPAIGNS_SCHEMA)).sort("campaign_id")
+
+
+def tie_values(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
+               signals: pl.DataFrame, graph_config: GraphConfig | None = None) -> pl.DataFrame:
+    """The linking values of tie kinds (:func:`is_tie_kind`) held by two or more clusters of a campaign.
+
+    ``campaign_of`` is ``cluster_id, campaign_id``; the other frames as in
+    :func:`substantial_campaigns`. Returns ``campaign_id, kind, signal_idx,
+    n`` (clusters of the campaign holding the value), ``inside`` (its accounts
+    holding it), one row per (campaign, value).
+    """
+    graph_config = graph_config or GraphConfig()
+    kinds = [k for k in signals["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
+    mapped = partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
+    return (
+        affiliations.select("account_idx", "signal_idx")
+        .join(signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx", "kind"),
+              on="signal_idx")
+        .join(mapped, on="account_idx")
+        .group_by("campaign_id", "kind", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"),
+                                                           pl.len().alias("inside"))
+        .filter(pl.col("n") >= 2)
+    )
 
 
 def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
@@ -285,24 +301,16 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
     >>> substantial_campaigns(camp, part, aff, sig).rows()  # a shared card; one shared phrase
     [(1, True), (2, False)]
     """
-    graph_config = graph_config or GraphConfig()
-    kinds = [k for k in signals["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
-    private = [k for k in kinds if k in PRIVATE_TIE_KINDS or k not in TIE_KINDS]
-    mapped = partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
+    private = pl.col("kind").is_in(PRIVATE_TIE_KINDS) | ~pl.col("kind").is_in(TIE_KINDS)
     shared = (
-        affiliations.select("account_idx", "signal_idx")
-        .join(signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx", "kind"),
-              on="signal_idx")
-        .join(mapped, on="account_idx")
-        .group_by("campaign_id", "kind", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"),
-                                                           pl.len().alias("inside"))
+        tie_values(campaign_of, partition, affiliations, signals, graph_config)
         .join(signals.select("signal_idx", "df"), on="signal_idx")
         # Only values specific to the campaign count: at least half of their holders in the whole log
         # are its accounts (a carrier's CGNAT exit, a stock phrase or a proxy network shared with
         # other operators is held mostly outside it), the rule `match` uses for known rings.
-        .filter((pl.col("n") >= 2) & (pl.col("inside") * 2 >= pl.col("df")))
+        .filter(pl.col("inside") * 2 >= pl.col("df"))
         .group_by("campaign_id").agg(
-            (pl.col("kind").is_in(private).any() | (pl.len() >= MIN_TIE_VALUES)).alias("substantial"))
+            (private.any() | (pl.len() >= MIN_TIE_VALUES)).alias("substantial"))
     )
     return (campaign_of.select("campaign_id").unique().join(shared, on="campaign_id", how="left")
             .select("campaign_id", pl.col("substantial").fill_null(False)).sort("campaign_id"))

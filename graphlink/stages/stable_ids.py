@@ -262,14 +262,14 @@ def cluster_history(accounts: pl.DataFrame, clusters: pl.DataFrame, prev: Previo
     before = prev.accounts.drop_nulls("cluster_id")
     new = (members.join(before.select("account_id", "cluster_id"), on=["account_id", "cluster_id"], how="anti")
            .group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("new_members")))
-    # Quiet: no event after the previous run's last event (a rolling or a growing log alike).
-    end = prev.accounts["last_seen"].max() if "last_seen" in prev.accounts.columns else None
-    seen = accounts.select("account_id", pl.col("last_seen").cast(utc))
-    still = seen.filter(pl.col("last_seen") > end) if end is not None else seen
-    # Quiet is only defined when both ends are known and this log reaches past the previous run's.
-    later = end is not None and still.height > 0
-    quiet = (before.join(still, on="account_id", how="anti")
-             .group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("quiet_members")))
+    # Quiet: no event after the previous run's last event (a rolling or a growing log alike),
+    # defined only when both ends are known and this log reaches past it.
+    later = later_seconds(accounts, prev) is not None
+    quiet = pl.DataFrame(schema={"cluster_id": before.schema["cluster_id"], "quiet_members": pl.UInt32})
+    if later:
+        still = accounts.filter(pl.col("last_seen").cast(utc) > prev.accounts["last_seen"].max()).select("account_id")
+        quiet = (before.join(still, on="account_id", how="anti")
+                 .group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("quiet_members")))
     past = (prev.clusters if prev.clusters is not None else pl.DataFrame({"cluster_id": []}, schema={"cluster_id": pl.Int64}))
     past = past.select("cluster_id", *[c for c in ("since", "runs") if c in past.columns])
     if "since" not in past.columns:

@@ -21,6 +21,17 @@ _INVISIBLE_EXTRA = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, *range(0x1
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def replace_controls(text: str) -> str:
+    """Control characters a terminal would act on (C0 but tab and newline, DEL, C1) as U+FFFD.
+
+    Examples
+    --------
+    >>> replace_controls("ok\\x1b[2J\\tend")
+    'ok\\ufffd[2J\\tend'
+    """
+    return _CONTROL.sub("\ufffd", text)
+
+
 def spell_invisible(text: str) -> str:
     """Spell out invisible characters as ``⟨U+200B⟩``: format characters (category Cf, bidi
     controls included) and the invisible fillers and selectors the prompt normaliser removes.
@@ -56,7 +67,7 @@ def terminal_safe(text: object, limit: int | None = None) -> str:
     'abc…'
     """
     value = "" if text is None else str(text)
-    value = _CONTROL.sub("\ufffd", value.replace("\r\n", "\n").replace("\n", "⏎"))
+    value = replace_controls(value.replace("\r\n", "\n").replace("\n", "⏎"))
     if limit is not None and len(value) > limit:
         value = value[: max(limit - 1, 0)] + "…"
     return spell_invisible(value)

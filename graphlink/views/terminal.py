@@ -7,7 +7,6 @@ Logged values are attacker-written and pass through
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,7 @@ from rich.text import Text
 
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.store.outputs import load_outputs
-from graphlink.views.safety import terminal_safe
-
-_TSV_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from graphlink.views.safety import replace_controls, terminal_safe
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
            "human_size", "plain_argument_usage", "previous_summary", "show_cluster", "sparkline", "tsv_cell"]
@@ -334,8 +331,7 @@ def tsv_cell(value) -> str:
     """
     if value is None:
         return ""
-    return _TSV_CONTROL.sub("\ufffd", str(value).replace("\t", " ").replace("\r\n", " ").replace("\n", " ")
-                            .replace("\r", " "))
+    return replace_controls(str(value).replace("\t", " ").replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
 
 
 def previous_summary(section: dict, limit: int = 12) -> str:
