@@ -174,7 +174,8 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
 
 
 def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
-                    signals: pl.DataFrame, graph_config: GraphConfig | None = None) -> pl.DataFrame:
+                    signals: pl.DataFrame, graph_config: GraphConfig | None = None,
+                    pooled: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per campaign: size, score, flag and the evidence that ties its clusters.
 
     A campaign is flagged when any of its clusters is: the flag is earned by a
@@ -196,6 +197,11 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
         (``signal_idx, kind, linked``).
     graph_config : GraphConfig, optional
         Which user-declared kinds are strong (default settings when omitted).
+    pooled : DataFrame, optional
+        ``campaign_id, score, why`` of campaigns scored as a whole
+        (:func:`pooled_partition`): the campaign's score is the larger of its
+        pooled score and its best cluster's, and a campaign flagged as a whole
+        says so in ``why``.
 
     Returns
     -------
@@ -232,6 +238,13 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
                             pl.when(pl.col("values") == 1).then(pl.lit(" value")).otherwise(pl.lit(" values"))])
              .str.join(", ").alias("tied_by"))
     )
+    if pooled is not None and pooled.height:
+        base = (base.join(pooled.select("campaign_id", pl.col("score").alias("__pscore"), pl.col("why").alias("__pwhy")),
+                          on="campaign_id", how="left")
+                .with_columns(pl.max_horizontal("score", "__pscore").alias("score")))
+    else:
+        base = base.with_columns(pl.lit(None, pl.String).alias("__pwhy"))
+    whole = pl.col("flagged") & (pl.col("flagged_clusters") == 0) & pl.col("__pwhy").is_not_null()
     out = base.join(shared, on="campaign_id", how="left").with_columns(
         pl.col("ties").fill_null(pl.lit([], pl.List(pl.String))),
         pl.concat_str([pl.col("clusters").list.len().cast(pl.String),
@@ -241,6 +254,8 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
                        pl.col("flagged_clusters").cast(pl.String), pl.lit(" flagged"),
                        pl.when(pl.col("tied_by").is_not_null()).then(pl.concat_str([pl.lit("; tied by "),
                                                                                     pl.col("tied_by")]))
+                       .otherwise(pl.lit("")),
+                       pl.when(whole).then(pl.concat_str([pl.lit("; flagged as a whole: "), pl.col("__pwhy")]))
                        .otherwise(pl.lit(""))]).alias("why"))
     return out.select(list(CAMPAIGNS_SCHEMA.names())).cast(dict(CAMPAIGNS_SCHEMA)).sort("campaign_id")
 
@@ -284,10 +299,14 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
     Returns
     -------
     DataFrame
-        ``campaign_id, substantial`` (bool), one row per campaign of ``campaign_of``: True when
-        its clusters share a card or a user-declared identifier, or at least
-        :data:`MIN_TIE_VALUES` address or template values -- each held by two or more of its
-        clusters, and with at least half of its holders in the whole log inside the campaign.
+        ``campaign_id, substantial, infrastructure`` (bool), one row per campaign of
+        ``campaign_of``. ``substantial`` is True when its clusters share a card or a
+        user-declared identifier, or at least :data:`MIN_TIE_VALUES` address or template
+        values -- each held by two or more of its clusters, and with at least half of its
+        holders in the whole log inside the campaign. ``infrastructure`` is True when the tie
+        is made of what an operator runs rather than what it writes: a card or identifier,
+        or at least :data:`MIN_TIE_VALUES` such addresses. Text alone can be shared by
+        unrelated teams on one framework or job template; addresses and cards cannot.
 
     Examples
     --------
@@ -299,7 +318,7 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "prompt"], "linked": [True, True],
     ...                     "df": [2, 2]}, schema_overrides={"signal_idx": pl.UInt32})
     >>> substantial_campaigns(camp, part, aff, sig).rows()  # a shared card; one shared phrase
-    [(1, True), (2, False)]
+    [(1, True, True), (2, False, False)]
     """
     private = pl.col("kind").is_in(PRIVATE_TIE_KINDS) | ~pl.col("kind").is_in(TIE_KINDS)
     shared = (
@@ -310,14 +329,16 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
         # other operators is held mostly outside it), the rule `match` uses for known rings.
         .filter(pl.col("inside") * 2 >= pl.col("df"))
         .group_by("campaign_id").agg(
-            (private.any() | (pl.len() >= MIN_TIE_VALUES)).alias("substantial"))
+            (private.any() | (pl.len() >= MIN_TIE_VALUES)).alias("substantial"),
+            (private.any() | ((pl.col("kind") == "ip").sum() >= MIN_TIE_VALUES)).alias("infrastructure"))
     )
     return (campaign_of.select("campaign_id").unique().join(shared, on="campaign_id", how="left")
-            .select("campaign_id", pl.col("substantial").fill_null(False)).sort("campaign_id"))
+            .select("campaign_id", pl.col("substantial").fill_null(False), pl.col("infrastructure").fill_null(False))
+            .sort("campaign_id"))
 
 
 def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_flag_size: int = 5,
-                       substantial: pl.DataFrame | None = None) -> pl.DataFrame:
+                       substantial: pl.DataFrame | None = None, pooled: pl.DataFrame | None = None) -> pl.DataFrame:
     """Flag every cluster of a campaign that has a cluster flagged on its own evidence.
 
     A campaign is one operator (its clusters are tied by cards, addresses,
@@ -342,6 +363,12 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         :class:`graphlink.config.ScoringConfig` settings.
     substantial : DataFrame, optional
         ``campaign_id, substantial`` (:func:`substantial_campaigns`); every campaign when omitted.
+    pooled : DataFrame, optional
+        ``campaign_id, size, score, why``: campaigns scored as a whole (their
+        accounts as one group, :func:`pooled_partition`). A substantially tied
+        campaign scoring ``flag_threshold`` or more with ``min_flag_size``
+        accounts is flagged whole even when none of its clusters is: its
+        clusters' ``why`` starts with the campaign's own reasons.
 
     Returns
     -------
@@ -361,18 +388,67 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     if substantial is None:
         clusters = clusters.with_columns(pl.lit(True).alias("__tied"))
     else:
-        clusters = clusters.join(substantial.rename({"substantial": "__tied"}), on="campaign_id", how="left",
+        clusters = clusters.join(substantial.select("campaign_id", pl.col("substantial").alias("__tied")),
+                                 on="campaign_id", how="left",
                                  maintain_order="left").with_columns(pl.col("__tied").fill_null(False))
     size = pl.when("__tied").then(pl.col("size").sum().over("campaign_id")).otherwise(pl.col("size"))
     clusters = clusters.with_columns(pl.col("flagged") | ((pl.col("score") >= flag_threshold) & (size >= min_flag_size)))
     lead = (clusters.filter("flagged").sort(["score", "cluster_id"], descending=[True, False])
             .group_by("campaign_id", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead")))
     joined = clusters.join(lead, on="campaign_id", how="left", maintain_order="left")
+    if pooled is not None and pooled.height:
+        joined = joined.join(pooled.select("campaign_id", pl.col("size").alias("__psize"),
+                                           pl.col("score").alias("__pscore"), pl.col("why").alias("__pwhy")),
+                             on="campaign_id", how="left", maintain_order="left")
+    else:
+        joined = joined.with_columns(pl.lit(None, pl.UInt32).alias("__psize"), pl.lit(None, pl.Float64).alias("__pscore"),
+                                     pl.lit(None, pl.String).alias("__pwhy"))
     inherits = ~pl.col("flagged") & pl.col("lead").is_not_null() & pl.col("__tied")
+    whole = (~pl.col("flagged") & ~inherits & pl.col("__tied") & (pl.col("__pscore") >= flag_threshold)
+             & (pl.col("__psize") >= min_flag_size)).fill_null(False)
     return joined.with_columns(
         pl.col("flagged").alias("flagged_own"),
-        (pl.col("flagged") | inherits).alias("flagged"),
+        (pl.col("flagged") | inherits | whole).alias("flagged"),
         pl.when(inherits).then(pl.concat_str([
             pl.lit("same operator as flagged cluster "), pl.col("lead").cast(pl.String), pl.lit(" (campaign "),
-            pl.col("campaign_id").cast(pl.String), pl.lit("); "), pl.col("why")])).otherwise(pl.col("why")).alias("why"),
-    ).drop("lead", "__tied")
+            pl.col("campaign_id").cast(pl.String), pl.lit("); "), pl.col("why")]))
+        .when(whole).then(pl.concat_str([
+            pl.lit("campaign "), pl.col("campaign_id").cast(pl.String), pl.lit(" as a whole ("),
+            pl.col("__psize").cast(pl.String), pl.lit(" accounts): "), pl.col("__pwhy"), pl.lit("; this cluster: "),
+            pl.col("why").fill_null("")]))
+        .otherwise(pl.col("why")).alias("why"),
+    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy")
+
+
+def pooled_partition(campaign_of: pl.DataFrame, partition: pl.DataFrame, clusters: pl.DataFrame,
+                     substantial: pl.DataFrame, flag_threshold: float = 0.6) -> pl.DataFrame:
+    """The campaigns worth scoring as a whole, as a partition: ``account_idx, cluster_id`` (= campaign id).
+
+    Campaigns tied by infrastructure (cards, identifiers or addresses: the
+    ``infrastructure`` column of :func:`substantial_campaigns`), of two or
+    more clusters, none of which scores ``flag_threshold`` on its own (a
+    campaign with such a cluster is flagged through it already). Teams tied
+    only by a job or framework template are not pooled: their corporate cards
+    and time zones would add up to a false card pool and a 24-hour clock
+    (issue 17, class 1: aggregates over merged groups look like evasion).
+    Scoring this
+    partition with :func:`graphlink.stages.scoring.score_clusters` gives each
+    campaign's pooled score: an operator's card pool or proxy pool spread over
+    its cells shows in the whole, not in any one cell.
+
+    Examples
+    --------
+    >>> camp = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "campaign_id": [1, 1, 2, 2]})
+    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [1, 1, 2, 3, 4]},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "score": [0.1, 0.2, 0.9, 0.1]})
+    >>> tied = pl.DataFrame({"campaign_id": [1, 2], "substantial": [True, True], "infrastructure": [True, True]})
+    >>> pooled_partition(camp, part, cl, tied).rows()  # campaign 2 has a flagged cluster already
+    [(0, 1), (1, 1), (2, 1)]
+    """
+    loud = clusters.filter(pl.col("score") >= flag_threshold).join(campaign_of, on="cluster_id")["campaign_id"]
+    wanted = (campaign_of.filter(pl.len().over("campaign_id") >= 2)
+              .join(substantial.filter("infrastructure"), on="campaign_id", how="semi")
+              .filter(~pl.col("campaign_id").is_in(loud.implode())))
+    return (partition.join(wanted, on="cluster_id").sort("account_idx")
+            .select("account_idx", pl.col("campaign_id").cast(pl.Int64).alias("cluster_id")))
