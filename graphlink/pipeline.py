@@ -39,8 +39,8 @@ from graphlink.config import PipelineConfig
 from graphlink.config.kinds import default_kinds
 from graphlink.contract import ACCOUNTS_SCHEMA, EVIDENCE_SCHEMA, OUTPUT_FILES
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
-from graphlink.stages.campaigns import (cluster_campaigns, flag_with_campaign, pooled_partition, score_campaigns,
-                                        substantial_campaigns)
+from graphlink.stages.campaign_flags import flag_with_campaign, pooled_partition, substantial_campaigns
+from graphlink.stages.campaigns import cluster_campaigns, score_campaigns
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.drilldown import (
     account_activity,

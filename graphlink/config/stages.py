@@ -303,7 +303,7 @@ class ScoringConfig:
         which no organisation's own domain explains.
     flag_campaigns : bool
         Flag every cluster of a campaign one of whose clusters is flagged on its
-        own evidence (:func:`graphlink.stages.campaigns.flag_with_campaign`): a
+        own evidence (:func:`graphlink.stages.campaign_flags.flag_with_campaign`): a
         campaign is one operator, tied by cards, addresses or templates its cells
         share, so its tame-looking cells (office hours on one datacenter address,
         a card group below ``min_flag_size``) are its accounts too. On dev seeds
@@ -312,10 +312,10 @@ class ScoringConfig:
     pool_campaigns : bool
         Also score each campaign as a whole: the accounts of a campaign tied by
         infrastructure -- a shared card, identifier, or five or more addresses
-        specific to it (:func:`graphlink.stages.campaigns.substantial_campaigns`) -- of two
+        specific to it (:func:`graphlink.stages.campaign_flags.substantial_campaigns`) -- of two
         or more clusters, none flagged, are scored as one group, and when that
         group scores ``flag_threshold`` or more every cluster of the campaign is
-        flagged (:func:`graphlink.stages.campaigns.flag_with_campaign`). A cell
+        flagged (:func:`graphlink.stages.campaign_flags.flag_with_campaign`). A cell
         drawn at random from an operator's card and address pool is a sparse
         graph that CPM cuts into card groups, each paying with one card; the
         pool shows only in the whole (independent worlds 1-3: a 310-account
