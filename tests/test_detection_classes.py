@@ -523,6 +523,67 @@ def test_f_strangers_sharing_a_stock_phrase_are_not_an_operator():
     assert max(row["score"] for row in rows) >= 0.6  # each group alone scores like a flag: only size holds it back
 
 
+def card_group_cell_world(seed: int = 42) -> tuple[Log, list[list[str]], list[str]]:
+    """An operator's cell drawn from its pools: 12 card groups of 5 accounts (one card each), every
+    account on its own datacenter address, adjacent groups sharing one more address (an account of
+    each), all sending the operator's template in office hours. Three teams, each on its own card
+    and office address, send one job template. Ordinary people around them."""
+    rng = np.random.default_rng(seed)
+    log = Log()
+    groups = []
+    for g in range(12):
+        names = []
+        for i in range(5):
+            acc = f"pool{g}x{i}"
+            names.append(acc)
+            own = f"34.{150 + g}.{i}.9"
+            tie = []
+            if i == 0 and g > 0:
+                tie.append(f"35.200.{g - 1}.1")  # shared with the previous group's last account
+            if i == 4 and g < 11:
+                tie.append(f"35.200.{g}.1")
+            for d in range(4):
+                for h in range(9, 17):
+                    ts = T0 + timedelta(days=d, hours=h, minutes=int(rng.integers(0, 60)),
+                                        seconds=int(rng.integers(0, 60)))
+                    ip = tie[0] if tie and h % 2 else own
+                    log.add(acc, ts, ip, f"pool-card-{g}", RING_TEMPLATE.format(_words(rng, 3), int(rng.integers(0, 1000))))
+        groups.append(names)
+    teams = []
+    for t in range(3):
+        teams += add_team(log, rng, f"firm{t}x", 12, f"192.0.2.{60 + t}", f"firm{t}-card", minute=5 * t,
+                          template=FRAMEWORK_JOB)
+    add_people(log, rng, 100)
+    return log, groups, teams
+
+
+def test_f_a_cell_cut_into_card_groups_is_flagged_as_a_whole():
+    """Each card group alone is a tame team (one card, office hours): no cluster scores. The
+    operator's pool shows only in the whole campaign -- 12 cards each paying for five accounts,
+    tied by addresses the groups share -- so the campaign is scored as one group and flagged.
+    Teams tied only by one job template are not pooled (their cards would make a false pool)."""
+    log, groups, teams = card_group_cell_world()
+    ring = [a for g in groups for a in g]
+    from graphlink.config import PipelineConfig
+    base = PipelineConfig()
+    alone = run(log, config=replace(base, scoring=replace(base.scoring, pool_campaigns=False)))
+    result = run(log)
+    for res in (alone, result):
+        assert len(clusters_of(res, ring)) >= 6  # CPM keeps the card groups apart
+    assert not any(cluster_row(alone, a)["flagged"] for a in ring)
+    rows = [cluster_row(result, a) for a in ring]
+    assert all(r["flagged"] for r in rows)
+    assert all(r["score"] < 0.6 for r in rows)  # no group earns the flag on its own
+    campaign = {r["campaign_id"] for r in rows}
+    assert len(campaign) == 1
+    assert rows[0]["why"].startswith(f"campaign {campaign.pop()} as a whole (60 accounts): ")
+    assert "card pool" in rows[0]["why"]
+    camp = result.campaigns.filter(pl.col("campaign_id") == rows[0]["campaign_id"]).row(0, named=True)
+    assert camp["flagged"] and camp["flagged_clusters"] == 0 and camp["score"] >= 0.6
+    assert "flagged as a whole" in camp["why"]
+    assert not any(cluster_row(result, a)["flagged"] for a in teams)
+
+
 # --- 7. Budget cuts quality at scale ----------------------------------------------------------------
 
 FRAMEWORK_JOB = "Summarise support ticket {} in three bullet points for the on-call engineer of the service desk"

@@ -303,12 +303,27 @@ class ScoringConfig:
         which no organisation's own domain explains.
     flag_campaigns : bool
         Flag every cluster of a campaign one of whose clusters is flagged on its
-        own evidence (:func:`graphlink.stages.campaigns.flag_with_campaign`): a
+        own evidence (:func:`graphlink.stages.campaign_flags.flag_with_campaign`): a
         campaign is one operator, tied by cards, addresses or templates its cells
         share, so its tame-looking cells (office hours on one datacenter address,
         a card group below ``min_flag_size``) are its accounts too. On dev seeds
         1000-1002 of the scenario family this raised recall from 0.84 to 0.98 with
         no benign account flagged. ``False`` flags clusters on their own evidence only.
+    pool_campaigns : bool
+        Also score each campaign as a whole: the accounts of a campaign tied by
+        infrastructure -- a shared card, identifier, or five or more addresses
+        specific to it (:func:`graphlink.stages.campaign_flags.substantial_campaigns`) -- of two
+        or more clusters, none flagged, are scored as one group, and when that
+        group scores ``flag_threshold`` or more every cluster of the campaign is
+        flagged (:func:`graphlink.stages.campaign_flags.flag_with_campaign`). A cell
+        drawn at random from an operator's card and address pool is a sparse
+        graph that CPM cuts into card groups, each paying with one card; the
+        pool shows only in the whole (independent worlds 1-3: a 310-account
+        office-hours cell on datacenter addresses, cut into 57 clusters, scored
+        0 in every piece and 0.98 as a whole). Only infrastructure pools
+        evidence: teams tied by one job template would add up their corporate
+        cards and time zones into a false pool (dev seeds: 260-370 benign accounts
+        flagged per mixed world when template ties pooled too). ``False`` scores clusters only.
     outsider_network_share, outsider_min_spread : float
         In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread``
         (a proxy-rotating fleet), members using fewer than
@@ -328,6 +343,7 @@ class ScoringConfig:
     })
     org_discount: float = 0.6
     flag_campaigns: bool = True
+    pool_campaigns: bool = True
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
 

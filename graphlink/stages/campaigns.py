@@ -174,7 +174,8 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
 
 
 def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
-                    signals: pl.DataFrame, graph_config: GraphConfig | None = None) -> pl.DataFrame:
+                    signals: pl.DataFrame, graph_config: GraphConfig | None = None,
+                    pooled: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per campaign: size, score, flag and the evidence that ties its clusters.
 
     A campaign is flagged when any of its clusters is: the flag is earned by a
@@ -196,6 +197,11 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
         (``signal_idx, kind, linked``).
     graph_config : GraphConfig, optional
         Which user-declared kinds are strong (default settings when omitted).
+    pooled : DataFrame, optional
+        ``campaign_id, score, why`` of campaigns scored as a whole
+        (:func:`graphlink.stages.campaign_flags.pooled_partition`): the campaign's score is the larger of its
+        pooled score and its best cluster's, and a campaign flagged as a whole
+        says so in ``why``.
 
     Returns
     -------
@@ -232,6 +238,13 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
                             pl.when(pl.col("values") == 1).then(pl.lit(" value")).otherwise(pl.lit(" values"))])
              .str.join(", ").alias("tied_by"))
     )
+    if pooled is not None and pooled.height:
+        base = (base.join(pooled.select("campaign_id", pl.col("score").alias("__pscore"), pl.col("why").alias("__pwhy")),
+                          on="campaign_id", how="left")
+                .with_columns(pl.max_horizontal("score", "__pscore").alias("score")))
+    else:
+        base = base.with_columns(pl.lit(None, pl.String).alias("__pwhy"))
+    whole = pl.col("flagged") & (pl.col("flagged_clusters") == 0) & pl.col("__pwhy").is_not_null()
     out = base.join(shared, on="campaign_id", how="left").with_columns(
         pl.col("ties").fill_null(pl.lit([], pl.List(pl.String))),
         pl.concat_str([pl.col("clusters").list.len().cast(pl.String),
@@ -241,6 +254,8 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
                        pl.col("flagged_clusters").cast(pl.String), pl.lit(" flagged"),
                        pl.when(pl.col("tied_by").is_not_null()).then(pl.concat_str([pl.lit("; tied by "),
                                                                                     pl.col("tied_by")]))
+                       .otherwise(pl.lit("")),
+                       pl.when(whole).then(pl.concat_str([pl.lit("; flagged as a whole: "), pl.col("__pwhy")]))
                        .otherwise(pl.lit(""))]).alias("why"))
     return out.select(list(CAMPAIGNS_SCHEMA.names())).cast(dict(CAMPAIGNS_SCHEMA)).sort("campaign_id")
 
@@ -250,7 +265,7 @@ def tie_values(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations:
     """The linking values of tie kinds (:func:`is_tie_kind`) held by two or more clusters of a campaign.
 
     ``campaign_of`` is ``cluster_id, campaign_id``; the other frames as in
-    :func:`substantial_campaigns`. Returns ``campaign_id, kind, signal_idx,
+    :func:`graphlink.stages.campaign_flags.substantial_campaigns`. Returns ``campaign_id, kind, signal_idx,
     n`` (clusters of the campaign holding the value), ``inside`` (its accounts
     holding it), one row per (campaign, value).
     """
@@ -266,113 +281,3 @@ def tie_values(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations:
                                                            pl.len().alias("inside"))
         .filter(pl.col("n") >= 2)
     )
-
-
-def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
-                          signals: pl.DataFrame, graph_config: GraphConfig | None = None) -> pl.DataFrame:
-    """Which campaigns are tied by substantial evidence (see :data:`MIN_TIE_VALUES`).
-
-    Parameters
-    ----------
-    campaign_of : DataFrame
-        ``cluster_id, campaign_id``.
-    partition, affiliations, signals : DataFrame
-        ``account_idx, cluster_id``; ``account_idx, signal_idx``; ``signal_idx, kind, linked, df``.
-    graph_config : GraphConfig, optional
-        Which user-declared kinds are strong.
-
-    Returns
-    -------
-    DataFrame
-        ``campaign_id, substantial`` (bool), one row per campaign of ``campaign_of``: True when
-        its clusters share a card or a user-declared identifier, or at least
-        :data:`MIN_TIE_VALUES` address or template values -- each held by two or more of its
-        clusters, and with at least half of its holders in the whole log inside the campaign.
-
-    Examples
-    --------
-    >>> camp = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "campaign_id": [1, 1, 2, 2]})
-    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 2, 3, 4]},
-    ...                     schema_overrides={"account_idx": pl.UInt32})
-    >>> aff = pl.DataFrame({"account_idx": [0, 1, 2, 3], "signal_idx": [0, 0, 1, 1]},
-    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "prompt"], "linked": [True, True],
-    ...                     "df": [2, 2]}, schema_overrides={"signal_idx": pl.UInt32})
-    >>> substantial_campaigns(camp, part, aff, sig).rows()  # a shared card; one shared phrase
-    [(1, True), (2, False)]
-    """
-    private = pl.col("kind").is_in(PRIVATE_TIE_KINDS) | ~pl.col("kind").is_in(TIE_KINDS)
-    shared = (
-        tie_values(campaign_of, partition, affiliations, signals, graph_config)
-        .join(signals.select("signal_idx", "df"), on="signal_idx")
-        # Only values specific to the campaign count: at least half of their holders in the whole log
-        # are its accounts (a carrier's CGNAT exit, a stock phrase or a proxy network shared with
-        # other operators is held mostly outside it), the rule `match` uses for known rings.
-        .filter(pl.col("inside") * 2 >= pl.col("df"))
-        .group_by("campaign_id").agg(
-            (private.any() | (pl.len() >= MIN_TIE_VALUES)).alias("substantial"))
-    )
-    return (campaign_of.select("campaign_id").unique().join(shared, on="campaign_id", how="left")
-            .select("campaign_id", pl.col("substantial").fill_null(False)).sort("campaign_id"))
-
-
-def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_flag_size: int = 5,
-                       substantial: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Flag every cluster of a campaign that has a cluster flagged on its own evidence.
-
-    A campaign is one operator (its clusters are tied by cards, addresses,
-    templates or identifier columns they share, :func:`cluster_campaigns`);
-    when one of its cells shows fleet tooling, the operator is found, and its
-    other cells are its accounts too even when each alone looks tame (an
-    office-hours cell on one datacenter address, a card group too small for
-    ``min_flag_size``). Such a cluster's ``why`` starts by naming the campaign
-    and the cluster whose own evidence flagged it. ``min_flag_size`` guards
-    against tiny coincidental groups, so it counts the campaign's accounts: a
-    cluster scoring ``flag_threshold`` or more is flagged on its own evidence
-    when its campaign has ``min_flag_size`` accounts (three card groups of
-    four accounts tied by their templates are one operator of twelve). Both
-    need the campaign's tie to be substantial (:func:`substantial_campaigns`):
-    one shared stock phrase makes no operator.
-
-    Parameters
-    ----------
-    clusters : DataFrame
-        ``cluster_id, size, score, flagged, why, campaign_id`` (scored clusters).
-    flag_threshold, min_flag_size : float, int
-        :class:`graphlink.config.ScoringConfig` settings.
-    substantial : DataFrame, optional
-        ``campaign_id, substantial`` (:func:`substantial_campaigns`); every campaign when omitted.
-
-    Returns
-    -------
-    DataFrame
-        ``clusters`` with ``flagged`` and ``why`` updated, same order, plus
-        ``flagged_own`` (flagged on its own evidence, which
-        :func:`score_campaigns` counts as ``flagged_clusters``).
-
-    Examples
-    --------
-    >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3], "size": [6, 4, 9], "score": [0.9, 0.2, 0.1],
-    ...                    "flagged": [True, False, False], "why": ["proxies", "one card", "one NAT"],
-    ...                    "campaign_id": [1, 1, 2]})
-    >>> flag_with_campaign(cl).select("flagged", "why").rows()  # doctest: +NORMALIZE_WHITESPACE
-    [(True, 'proxies'), (True, 'same operator as flagged cluster 1 (campaign 1); one card'), (False, 'one NAT')]
-    """
-    if substantial is None:
-        clusters = clusters.with_columns(pl.lit(True).alias("__tied"))
-    else:
-        clusters = clusters.join(substantial.rename({"substantial": "__tied"}), on="campaign_id", how="left",
-                                 maintain_order="left").with_columns(pl.col("__tied").fill_null(False))
-    size = pl.when("__tied").then(pl.col("size").sum().over("campaign_id")).otherwise(pl.col("size"))
-    clusters = clusters.with_columns(pl.col("flagged") | ((pl.col("score") >= flag_threshold) & (size >= min_flag_size)))
-    lead = (clusters.filter("flagged").sort(["score", "cluster_id"], descending=[True, False])
-            .group_by("campaign_id", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead")))
-    joined = clusters.join(lead, on="campaign_id", how="left", maintain_order="left")
-    inherits = ~pl.col("flagged") & pl.col("lead").is_not_null() & pl.col("__tied")
-    return joined.with_columns(
-        pl.col("flagged").alias("flagged_own"),
-        (pl.col("flagged") | inherits).alias("flagged"),
-        pl.when(inherits).then(pl.concat_str([
-            pl.lit("same operator as flagged cluster "), pl.col("lead").cast(pl.String), pl.lit(" (campaign "),
-            pl.col("campaign_id").cast(pl.String), pl.lit("); "), pl.col("why")])).otherwise(pl.col("why")).alias("why"),
-    ).drop("lead", "__tied")

@@ -1,0 +1,195 @@
+"""Campaign flags: which campaigns are tied substantially, and how their flags spread.
+
+A campaign (:func:`graphlink.stages.campaigns.cluster_campaigns`) is one
+operator only when what ties its clusters is substantial and specific to it
+(:func:`substantial_campaigns`). Then a flag earned by one of its clusters
+spreads to its tame cells, and a campaign tied by infrastructure (cards,
+identifiers, addresses) whose clusters are each tame is scored as a whole
+(:func:`pooled_partition`); :func:`flag_with_campaign` applies both.
+
+Output schemas
+--------------
+:func:`substantial_campaigns`: ``campaign_id`` Int64, ``substantial``, ``infrastructure`` Boolean.
+:func:`pooled_partition`: ``account_idx`` UInt32, ``cluster_id`` Int64 (the campaign id).
+:func:`flag_with_campaign`: the clusters frame with ``flagged``/``why`` updated and ``flagged_own``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphlink.config import GraphConfig
+from graphlink.stages.campaigns import MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, tie_values
+
+__all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition"]
+
+
+def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
+                          signals: pl.DataFrame, graph_config: GraphConfig | None = None) -> pl.DataFrame:
+    """Which campaigns are tied by substantial evidence (see :data:`MIN_TIE_VALUES`).
+
+    Parameters
+    ----------
+    campaign_of : DataFrame
+        ``cluster_id, campaign_id``.
+    partition, affiliations, signals : DataFrame
+        ``account_idx, cluster_id``; ``account_idx, signal_idx``; ``signal_idx, kind, linked, df``.
+    graph_config : GraphConfig, optional
+        Which user-declared kinds are strong.
+
+    Returns
+    -------
+    DataFrame
+        ``campaign_id, substantial, infrastructure`` (bool), one row per campaign of
+        ``campaign_of``. ``substantial`` is True when its clusters share a card or a
+        user-declared identifier, or at least :data:`MIN_TIE_VALUES` address or template
+        values -- each held by two or more of its clusters, and with at least half of its
+        holders in the whole log inside the campaign. ``infrastructure`` is True when the tie
+        is made of what an operator runs rather than what it writes: a card or identifier,
+        or at least :data:`MIN_TIE_VALUES` such addresses. Text alone can be shared by
+        unrelated teams on one framework or job template; addresses and cards cannot.
+
+    Examples
+    --------
+    >>> camp = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "campaign_id": [1, 1, 2, 2]})
+    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 2, 3, 4]},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": [0, 1, 2, 3], "signal_idx": [0, 0, 1, 1]},
+    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "prompt"], "linked": [True, True],
+    ...                     "df": [2, 2]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> substantial_campaigns(camp, part, aff, sig).rows()  # a shared card; one shared phrase
+    [(1, True, True), (2, False, False)]
+    """
+    private = pl.col("kind").is_in(PRIVATE_TIE_KINDS) | ~pl.col("kind").is_in(TIE_KINDS)
+    shared = (
+        tie_values(campaign_of, partition, affiliations, signals, graph_config)
+        .join(signals.select("signal_idx", "df"), on="signal_idx")
+        # Only values specific to the campaign count: at least half of their holders in the whole log
+        # are its accounts (a carrier's CGNAT exit, a stock phrase or a proxy network shared with
+        # other operators is held mostly outside it), the rule `match` uses for known rings.
+        .filter(pl.col("inside") * 2 >= pl.col("df"))
+        .group_by("campaign_id").agg(
+            (private.any() | (pl.len() >= MIN_TIE_VALUES)).alias("substantial"),
+            (private.any() | ((pl.col("kind") == "ip").sum() >= MIN_TIE_VALUES)).alias("infrastructure"))
+    )
+    return (campaign_of.select("campaign_id").unique().join(shared, on="campaign_id", how="left")
+            .select("campaign_id", pl.col("substantial").fill_null(False), pl.col("infrastructure").fill_null(False))
+            .sort("campaign_id"))
+
+
+def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_flag_size: int = 5,
+                       substantial: pl.DataFrame | None = None, pooled: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Flag every cluster of a campaign that has a cluster flagged on its own evidence.
+
+    A campaign is one operator (its clusters are tied by cards, addresses,
+    templates or identifier columns they share, :func:`cluster_campaigns`);
+    when one of its cells shows fleet tooling, the operator is found, and its
+    other cells are its accounts too even when each alone looks tame (an
+    office-hours cell on one datacenter address, a card group too small for
+    ``min_flag_size``). Such a cluster's ``why`` starts by naming the campaign
+    and the cluster whose own evidence flagged it. ``min_flag_size`` guards
+    against tiny coincidental groups, so it counts the campaign's accounts: a
+    cluster scoring ``flag_threshold`` or more is flagged on its own evidence
+    when its campaign has ``min_flag_size`` accounts (three card groups of
+    four accounts tied by their templates are one operator of twelve). Both
+    need the campaign's tie to be substantial (:func:`substantial_campaigns`):
+    one shared stock phrase makes no operator.
+
+    Parameters
+    ----------
+    clusters : DataFrame
+        ``cluster_id, size, score, flagged, why, campaign_id`` (scored clusters).
+    flag_threshold, min_flag_size : float, int
+        :class:`graphlink.config.ScoringConfig` settings.
+    substantial : DataFrame, optional
+        ``campaign_id, substantial`` (:func:`substantial_campaigns`); every campaign when omitted.
+    pooled : DataFrame, optional
+        ``campaign_id, size, score, why``: campaigns scored as a whole (their
+        accounts as one group, :func:`pooled_partition`). A substantially tied
+        campaign scoring ``flag_threshold`` or more with ``min_flag_size``
+        accounts is flagged whole even when none of its clusters is: its
+        clusters' ``why`` starts with the campaign's own reasons.
+
+    Returns
+    -------
+    DataFrame
+        ``clusters`` with ``flagged`` and ``why`` updated, same order, plus
+        ``flagged_own`` (flagged on its own evidence, which
+        :func:`score_campaigns` counts as ``flagged_clusters``).
+
+    Examples
+    --------
+    >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3], "size": [6, 4, 9], "score": [0.9, 0.2, 0.1],
+    ...                    "flagged": [True, False, False], "why": ["proxies", "one card", "one NAT"],
+    ...                    "campaign_id": [1, 1, 2]})
+    >>> flag_with_campaign(cl).select("flagged", "why").rows()  # doctest: +NORMALIZE_WHITESPACE
+    [(True, 'proxies'), (True, 'same operator as flagged cluster 1 (campaign 1); one card'), (False, 'one NAT')]
+    """
+    if substantial is None:
+        clusters = clusters.with_columns(pl.lit(True).alias("__tied"))
+    else:
+        clusters = clusters.join(substantial.select("campaign_id", pl.col("substantial").alias("__tied")),
+                                 on="campaign_id", how="left",
+                                 maintain_order="left").with_columns(pl.col("__tied").fill_null(False))
+    size = pl.when("__tied").then(pl.col("size").sum().over("campaign_id")).otherwise(pl.col("size"))
+    clusters = clusters.with_columns(pl.col("flagged") | ((pl.col("score") >= flag_threshold) & (size >= min_flag_size)))
+    lead = (clusters.filter("flagged").sort(["score", "cluster_id"], descending=[True, False])
+            .group_by("campaign_id", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead")))
+    joined = clusters.join(lead, on="campaign_id", how="left", maintain_order="left")
+    if pooled is not None and pooled.height:
+        joined = joined.join(pooled.select("campaign_id", pl.col("size").alias("__psize"),
+                                           pl.col("score").alias("__pscore"), pl.col("why").alias("__pwhy")),
+                             on="campaign_id", how="left", maintain_order="left")
+    else:
+        joined = joined.with_columns(pl.lit(None, pl.UInt32).alias("__psize"), pl.lit(None, pl.Float64).alias("__pscore"),
+                                     pl.lit(None, pl.String).alias("__pwhy"))
+    inherits = ~pl.col("flagged") & pl.col("lead").is_not_null() & pl.col("__tied")
+    whole = (~pl.col("flagged") & ~inherits & pl.col("__tied") & (pl.col("__pscore") >= flag_threshold)
+             & (pl.col("__psize") >= min_flag_size)).fill_null(False)
+    return joined.with_columns(
+        pl.col("flagged").alias("flagged_own"),
+        (pl.col("flagged") | inherits | whole).alias("flagged"),
+        pl.when(inherits).then(pl.concat_str([
+            pl.lit("same operator as flagged cluster "), pl.col("lead").cast(pl.String), pl.lit(" (campaign "),
+            pl.col("campaign_id").cast(pl.String), pl.lit("); "), pl.col("why")]))
+        .when(whole).then(pl.concat_str([
+            pl.lit("campaign "), pl.col("campaign_id").cast(pl.String), pl.lit(" as a whole ("),
+            pl.col("__psize").cast(pl.String), pl.lit(" accounts): "), pl.col("__pwhy"), pl.lit("; this cluster: "),
+            pl.col("why").fill_null("")]))
+        .otherwise(pl.col("why")).alias("why"),
+    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy")
+
+
+def pooled_partition(campaign_of: pl.DataFrame, partition: pl.DataFrame, clusters: pl.DataFrame,
+                     substantial: pl.DataFrame, flag_threshold: float = 0.6) -> pl.DataFrame:
+    """The campaigns worth scoring as a whole, as a partition: ``account_idx, cluster_id`` (= campaign id).
+
+    Campaigns tied by infrastructure (cards, identifiers or addresses: the
+    ``infrastructure`` column of :func:`substantial_campaigns`), of two or
+    more clusters, none of which scores ``flag_threshold`` on its own (a
+    campaign with such a cluster is flagged through it already). Teams tied
+    only by a job or framework template are not pooled: their corporate cards
+    and time zones would add up to a false card pool and a 24-hour clock
+    (issue 17, class 1: aggregates over merged groups look like evasion).
+    Scoring this
+    partition with :func:`graphlink.stages.scoring.score_clusters` gives each
+    campaign's pooled score: an operator's card pool or proxy pool spread over
+    its cells shows in the whole, not in any one cell.
+
+    Examples
+    --------
+    >>> camp = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "campaign_id": [1, 1, 2, 2]})
+    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [1, 1, 2, 3, 4]},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "score": [0.1, 0.2, 0.9, 0.1]})
+    >>> tied = pl.DataFrame({"campaign_id": [1, 2], "substantial": [True, True], "infrastructure": [True, True]})
+    >>> pooled_partition(camp, part, cl, tied).rows()  # campaign 2 has a flagged cluster already
+    [(0, 1), (1, 1), (2, 1)]
+    """
+    loud = clusters.filter(pl.col("score") >= flag_threshold).join(campaign_of, on="cluster_id")["campaign_id"]
+    wanted = (campaign_of.filter(pl.len().over("campaign_id") >= 2)
+              .join(substantial.filter("infrastructure"), on="campaign_id", how="semi")
+              .filter(~pl.col("campaign_id").is_in(loud.implode())))
+    return (partition.join(wanted, on="cluster_id").sort("account_idx")
+            .select("account_idx", pl.col("campaign_id").cast(pl.Int64).alias("cluster_id")))
