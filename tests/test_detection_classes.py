@@ -461,6 +461,21 @@ def test_f_a_tame_cell_is_flagged_with_its_operator():
     assert camp["flagged"] and camp["flagged_clusters"] == 1 and len(camp["clusters"]) == 2
 
 
+def test_f_an_inherited_flag_names_the_lead_by_its_stable_id():
+    """With ``previous``, cluster ids are re-keyed to the previous run's: the tame cell's ``why``
+    must name the loud cell by the id it carries in this run's output, not its provisional id."""
+    rng = np.random.default_rng(21)
+    log = Log()
+    loud = add_ring(log, rng, "opAloud", 20, 5, [f"34.{110 + k}.7.9" for k in range(12)], RING_TEMPLATE)
+    tame = add_ring(log, rng, "opAtame", 12, 1, ["35.190.3.3"], RING_TEMPLATE)
+    add_people(log, rng, 100)
+    previous = pl.DataFrame({"account_id": loud + tame, "cluster_id": [50] * len(loud) + [60] * len(tame)})
+    result = run(log, previous=previous)
+    loud_row, tame_row = cluster_row(result, loud[0]), cluster_row(result, tame[0])
+    assert (loud_row["cluster_id"], tame_row["cluster_id"]) == (50, 60)
+    assert tame_row["why"].startswith("same operator as flagged cluster 50 (campaign ")
+
+
 def test_f_accounts_worked_for_a_day_and_dropped_are_flagged():
     """A cell that works one day on one card and one datacenter address and is never seen
     again (throwaway accounts) is flagged by ``short_lived``; the same cell still working

@@ -189,11 +189,38 @@ def rekey(mapping: pl.DataFrame, accounts: pl.DataFrame, clusters: pl.DataFrame,
     the new ids; ``evidence`` by the new ids, each cluster's rows in their
     original order.
     """
+    if "why" in clusters.columns:
+        clusters = rekey_why(clusters, mapping)
     return (
         apply_mapping(accounts, mapping),
         apply_mapping(clusters, mapping).sort("cluster_id"),
         apply_mapping(evidence, mapping).sort("cluster_id", maintain_order=True),
     )
+
+
+#: The cluster a flag was inherited from, named at the start of ``why`` (campaign_flags.flag_with_campaign).
+_INHERITED = r"^same operator as flagged cluster (\d+)"
+
+
+def rekey_why(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
+    """Rewrite the cluster id a ``why`` names ("same operator as flagged cluster N") to its stable id.
+
+    Examples
+    --------
+    >>> cl = pl.DataFrame({"cluster_id": [1, 2], "why": ["same operator as flagged cluster 2 (campaign 1); x", "proxies"]})
+    >>> m = pl.DataFrame({"cluster_id": [1, 2], "stable_id": [7, 3]})
+    >>> rekey_why(cl, m)["why"].to_list()
+    ['same operator as flagged cluster 3 (campaign 1); x', 'proxies']
+    """
+    lookup = mapping.drop_nulls("cluster_id").select(pl.col("cluster_id").cast(pl.Int64).alias("__ref"),
+                                                     pl.col("stable_id").cast(pl.Int64).alias("__new"))
+    named = clusters.with_columns(pl.col("why").str.extract(_INHERITED, 1).cast(pl.Int64).alias("__ref")).join(
+        lookup, on="__ref", how="left", maintain_order="left")
+    return named.with_columns(
+        pl.when(pl.col("__new").is_not_null())
+        .then(pl.concat_str([pl.lit("same operator as flagged cluster "), pl.col("__new").cast(pl.String),
+                             pl.col("why").str.replace(_INHERITED, "")]))
+        .otherwise(pl.col("why")).alias("why")).drop("__ref", "__new")
 
 
 @dataclass
