@@ -59,6 +59,7 @@ from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters,
                                         rekey, summarise)
+from graphlink.views.words import plural
 
 STAGES = ("ingest", "signals", "graph", "communities", "scoring", "drilldown")
 
@@ -367,7 +368,7 @@ def run_warnings(projection: Any, signal_set: Any, index: pl.DataFrame | None = 
     if accounts_given and index is not None:
         silent = int((index["events"] == 0).sum())
         if silent:
-            warnings.insert(0, f"{silent:,} of {index.height:,} accounts appear only in the accounts file (no event): "
+            warnings.insert(0, f"{silent:,} of {plural(index.height, 'account')} {'appears' if silent == 1 else 'appear'} only in the accounts file (no event): "
                                "kept with 0 events; they link only through its columns (a different log's accounts?)")
     invalid = invalid_ip_warning(signal_set.stats.get("ip_events", 0), signal_set.stats.get("invalid_ip_events", 0))
     if invalid:

@@ -23,3 +23,31 @@ def test_readme_score_formula_states_the_code_weights():
     assert dict(zip(names, values)) == dict(config.component_weights)
     assert set(names) == set(COORDINATION) | set(EVASION)
     assert f"× (1 − {config.org_discount:g} × org_coherence × (1 − tooling))" in readme
+
+
+def test_counted_nouns_agree_with_their_count(tmp_path):
+    """'1 seed', '1 event had', '1 cluster kept': one helper (graphlink.views.words) for every counted noun."""
+    import graphlink
+    import polars as pl
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+    from graphlink.cli_support import read_summary
+    from graphlink.views.report.tables import history_text
+    from graphlink.views.terminal import previous_summary
+    from graphlink.views.words import plural
+
+    assert [plural(1, "seed"), plural(2, "seed"), plural(0, "account"), plural(1_000, "event")] == \
+        ["1 seed", "2 seeds", "0 accounts", "1,000 events"]
+    assert read_summary({"rows_read": 1, "rows_kept": 1, "rejected": {}}, 1, 1) == [
+        "read 1 event (1 kept; rejected none) from 1 account", "1 event had an invalid IP (kept for other signals)"]
+    assert previous_summary({"matched": 1, "new": 0, "new_ids": [], "vanished": 0, "vanished_ids": [],
+                             "later_seconds": None}).startswith("vs previous run: 1 cluster kept their id")
+    assert "1 new member since" in history_text({"runs": 2, "since": None, "new_members": 1, "quiet_members": None})
+    ring = [f"ring{i}" for i in range(6)]
+    events = pl.DataFrame({"account_id": ring * 2 + ["loner"], "payment_fingerprint": ["card"] * 12 + ["own"],
+                           "ip": ["203.0.113.9"] * 13})
+    known = graphlink.detect(events, seed=1).save(tmp_path / "known")
+    said = CliRunner().invoke(app, ["expand", str(known), "-s", "ring0"])
+    assert said.exit_code == 0, said.output
+    assert " tied to 1 seed (in 1 cluster)" in said.output and "1 seeds" not in said.output

@@ -18,6 +18,7 @@ from graphlink.errors import GraphlinkError
 from graphlink.store.folder import hour_counts
 from graphlink.views.explain import table_html, why_text
 from graphlink.views.safety import html_safe
+from graphlink.views.words import plural
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -353,7 +354,7 @@ class ClusterView:
     # -- display -----------------------------------------------------------
     def __repr__(self) -> str:
         verdict = "flagged" if self.flagged else "not flagged"
-        return f"<graphlink.ClusterView {self.cluster_id}: {self.size:,} accounts, score {self.score:.3f}, {verdict}>"
+        return f"<graphlink.ClusterView {self.cluster_id}: {plural(self.size, 'account')}, score {self.score:.3f}, {verdict}>"
 
     def _repr_html_(self) -> str:
         why = html_safe(self.why())

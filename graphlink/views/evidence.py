@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from graphlink.views.words import noun
+
 __all__ = ["KIND_NAMES", "KindEvidence", "Template", "evidence_by_kind", "kind_label", "reconstruct_templates",
            "tokenise"]
 
@@ -141,9 +143,10 @@ def evidence_by_kind(evidence: pl.DataFrame, size: int | None = None, *, include
                   .select("value", "accounts_sharing", "weight", "df"))
         top = int(values["accounts_sharing"].max())
         of = f" of {size:,}" if size else ""
-        summary = f"{values.height:,} {kind_label(kind, values.height)} shared; the most shared by {top:,}{of} accounts"
+        accounts = noun(size or top, "account")
+        summary = f"{values.height:,} {kind_label(kind, values.height)} shared; the most shared by {top:,}{of} {accounts}"
         if values.height == 1:
-            summary = f"1 {kind_label(kind, 1)} shared by {top:,}{of} accounts"
+            summary = f"1 {kind_label(kind, 1)} shared by {top:,}{of} {accounts}"
         if hidden:
             summary += f" ({hidden:,} more too common to link, hidden)"
         groups.append(KindEvidence(kind=kind, label=kind_label(kind, 2), strength=float(strength), values=values,

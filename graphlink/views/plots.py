@@ -40,6 +40,7 @@ from PIL import Image
 
 from graphlink.store.folder import hour_counts
 from graphlink.views.safety import terminal_safe
+from graphlink.views.words import plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphlink.views.cluster import ClusterView
@@ -235,7 +236,7 @@ def hour_of_day(activity: pl.DataFrame, title: str = "") -> Plot:
         draw_hour_profile(ax, per_hour, share=True)
         top = (per_hour.filter(pl.col("events") > 0)
                .sort(["events", "hour"], descending=[True, False]).head(3)["hour"].to_list())
-        caption = (f"{total:,} events by hour of day (UTC); busiest hours "
+        caption = (f"{plural(total, 'event')} by hour of day (UTC); busiest hours "
                    + ", ".join(f"{h:02d}:00" for h in top) + ".")
     ax.set_title(title or "Activity by hour of day (UTC)", fontsize=10)
     return _png(fig, caption)
@@ -278,8 +279,8 @@ def timeline(activity: pl.DataFrame, title: str = "") -> Plot:
     fig.legend(handles=handles, fontsize=7, loc="lower center", ncols=2, frameon=False)
     ax.set_title(title or "Timeline (UTC)", fontsize=10)
     busiest = series.sort(["events", "period"], descending=[True, False]).row(0, named=True)
-    caption = (f"Activity from {first} to {last} ({span} days); busiest {unit} {busiest['period']} "
-               f"with {busiest['events']:,} events from {busiest['accounts']:,} accounts.")
+    caption = (f"Activity from {first} to {last} ({plural(span, 'day')}); busiest {unit} {busiest['period']} "
+               f"with {plural(busiest['events'], 'event')} from {plural(busiest['accounts'], 'account')}.")
     return _png(fig, caption)
 
 
@@ -294,8 +295,8 @@ def network(memberships: pl.DataFrame, title: str = "", max_nodes: int = 150, se
         _empty(ax, "no signal shared by two members")
         return _png(fig, "No signal is shared by two members of this cluster.")
     draw_network(ax, edges, seed)
-    caption = (f"{stats['accounts_shown']:,} of {stats['accounts_total']:,} accounts and "
-               f"{stats['signals_shown']:,} of {stats['signals_total']:,} shared signals "
+    caption = (f"{stats['accounts_shown']:,} of {plural(stats['accounts_total'], 'account')} and "
+               f"{stats['signals_shown']:,} of {plural(stats['signals_total'], 'shared signal')} "
                "(the most shared, heaviest signals and their best-connected accounts).")
     return _png(fig, caption)
 
@@ -418,9 +419,9 @@ def plot_cluster_network(view: ClusterView, seed: int = 0, max_nodes: int = 150,
                                   min_shared=min_shared)
     fig, ax = _axes(ax, (8, 7))
     n_sig = stats["signals_total"]
-    title = f"Cluster {view.cluster_id}: {view.size:,} accounts, {n_sig:,} shared signal value{'' if n_sig == 1 else 's'}"
+    title = f"Cluster {view.cluster_id}: {plural(view.size, 'account')}, {plural(n_sig, 'shared signal value')}"
     if stats["accounts_shown"] < view.size or stats["signals_shown"] < n_sig:
-        title += (f"\n(showing {stats['accounts_shown']:,} accounts and {stats['signals_shown']:,} signals "
+        title += (f"\n(showing {plural(stats['accounts_shown'], 'account')} and {plural(stats['signals_shown'], 'signal')} "
                   "of the most shared)")
     ax.set_title(title, loc="left")
     ax.set_axis_off()

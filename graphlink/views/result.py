@@ -48,6 +48,7 @@ from graphlink.store.folder import Outputs
 from graphlink.store.outputs import load_outputs, write_outputs
 from graphlink.views.cluster import ClusterView
 from graphlink.views.explain import table_html
+from graphlink.views import words
 from graphlink.views.safety import html_safe, terminal_safe
 
 __all__ = ["ClusterView", "Result", "Source", "detect", "load"]
@@ -255,8 +256,7 @@ class Result:
         n_clusters = self.clusters.height
         flagged = int(self.clusters["flagged"].sum() or 0)
         source = ((self.run.get("inputs") or {}).get("events") or {}).get("path", "?")
-        plural = "" if n_clusters == 1 else "s"
-        return (f"{self.accounts.height:,} accounts, {n_clusters:,} cluster{plural} ({flagged:,} flagged), "
+        return (f"{words.plural(self.accounts.height, 'account')}, {words.plural(n_clusters, 'cluster')} ({flagged:,} flagged), "
                 f"events from {source}")
 
     def __repr__(self) -> str:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from graphlink.views.words import plural
+
 __all__ = ["PERIODS", "Schedule", "describe_schedule", "describe_sync", "hours_text"]
 
 # --------------------------------------------------------------------------- schedules
@@ -245,5 +247,5 @@ def describe_sync(events: pl.DataFrame, *, window: str = "1m", min_accounts: int
     share = shared["events"].sum() / frame.height
     busiest = shared.sort(["accounts", "w"], descending=[True, False]).row(0, named=True)
     unit = "minutes" if window == "1m" else f"{window} windows"
-    return (f"{share:.0%} of events fall in {unit} when at least {min_accounts} members act together "
-            f"(busiest: {busiest['accounts']:,} accounts at {busiest['w']:%Y-%m-%d %H:%M} UTC)")
+    return (f"{share:.0%} of events fall in {unit} when at least {plural(min_accounts, 'member')} act together "
+            f"(busiest: {plural(busiest['accounts'], 'account')} at {busiest['w']:%Y-%m-%d %H:%M} UTC)")

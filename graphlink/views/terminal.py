@@ -19,6 +19,7 @@ from rich.text import Text
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.store.outputs import load_outputs
 from graphlink.views.safety import replace_controls, terminal_safe
+from graphlink.views.words import plural
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
            "human_size", "plain_argument_usage", "previous_summary", "show_cluster", "sparkline", "tsv_cell"]
@@ -75,7 +76,7 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
     parts.append(title)
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
-    parts.append(Text(f"{row['size']:,} accounts; score {row['score']:.3f}{active}"))
+    parts.append(Text(f"{plural(row['size'], 'account')}; score {row['score']:.3f}{active}"))
     if outputs.redaction:
         parts.append(Text(f"redacted: {outputs.redaction}", style="yellow"))
 
@@ -223,7 +224,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
         title.append("  flagged", style="bold red")
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
-    heading = [title, Text(f"{row['size']:,} accounts; score {row['score']:.3f}{active}")]
+    heading = [title, Text(f"{plural(row['size'], 'account')}; score {row['score']:.3f}{active}")]
     if row.get("campaign_id") is not None and outputs.campaigns is not None:
         camp = outputs.campaigns.filter(pl.col("campaign_id") == row["campaign_id"])
         if camp.height:
@@ -272,7 +273,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     if evidence_rows.height > evidence:
         notes.append(f"{evidence_rows.height - evidence:,} more (use --evidence)")
     if hidden:
-        notes.append(f"{hidden:,} values too common to link hidden (use --all-values)")
+        notes.append(f"{plural(hidden, 'value')} too common to link hidden (use --all-values)")
     if notes:
         ev_table.caption = "; ".join(notes)
     return heading, [(reasons, reason_rows, ["what", "value"]), (table, member_list, member_headers),
@@ -345,7 +346,7 @@ def previous_summary(section: dict, limit: int = 12) -> str:
               "event, or either run has no times)"
               if later is None else f"; members gone quiet counted over the {duration_text(later)} after the "
               "previous run's last event")
-    return (f"vs previous run: {section['matched']:,} clusters kept their id, "
+    return (f"vs previous run: {plural(section['matched'], 'cluster')} kept their id, "
             f"{section['new']:,} new{ids(section['new_ids'])}, "
             f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}{period}")
 

@@ -43,7 +43,7 @@ from graphlink.views.report.tables import (
     value_text,
 )
 from graphlink.views.schedule import describe_schedule, describe_sync, hours_text
-
+from graphlink.views.words import plural
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,7 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
         if group.kind == "prompt":
             item["templates"] = [
                 {"parts": t.parts, "example": t.example,
-                 "used": (f"followed by {t.prompts:,} sampled prompts of {t.accounts:,} accounts"
+                 "used": (f"followed by {plural(t.prompts, 'sampled prompt')} of {plural(t.accounts, 'account')}"
                           if t.accounts else "reconstructed from the shared phrases")}
                 for t in reconstruct_templates(values["value"].to_list(), prompts if prompts is not None else ())]
         elif group.kind == "timing":
@@ -280,7 +280,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     return {
         "id": int(cluster_id),
         "flagged": bool(row.get("flagged")),
-        "subtitle": (f"{int(row['size']):,} accounts · score {float(row['score']):.3f} · linked by {kinds}{active}"
+        "subtitle": (f"{plural(int(row['size']), 'account')} · score {float(row['score']):.3f} · linked by {kinds}{active}"
                      f"{history_text(row)}"),
         "why": [r for r in (row.get("why") or "").split("; ") if r],
         "components": [(name, value_text(row.get(name))) for name in score_columns(outputs.clusters)],
@@ -374,10 +374,10 @@ def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptio
     items = []
     for row in shown.filter(has_section).iter_rows(named=True):
         clusters = sorted(int(c) for c in (row["clusters"] or []))
-        accounts = f"{int(row['accounts']):,} accounts · " if row["accounts"] is not None else ""
+        accounts = f"{plural(int(row['accounts']), 'account')} · " if row["accounts"] is not None else ""
         score = f"score {float(row['score']):.3f}" if row["score"] is not None else "no score"
         items.append({"id": str(row["campaign_id"]), "flagged": bool(row["flagged"]),
-                      "summary": f"{accounts}{len(clusters):,} cluster{'' if len(clusters) == 1 else 's'} · {score}",
+                      "summary": f"{accounts}{plural(len(clusters), 'cluster')} · {score}",
                       "why": [r for r in str(row["why"] or "").split("; ") if r],
                       "clusters": [(c, c in sections) for c in clusters]})
     return {"table": table, "sections": items}

@@ -10,6 +10,7 @@ import polars as pl
 
 from graphlink.store.folder import Outputs
 from graphlink.views import plots
+from graphlink.views.words import plural
 
 __all__ = ["MemberEvents", "member_events", "network_data"]
 
@@ -45,7 +46,7 @@ def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0)
               .group_by("account_id", maintain_order=True)
               .agg(pl.concat_str([pl.col("kind"), pl.lit("="), pl.col("value").str.slice(0, 80)]).head(12).alias("v"),
                    pl.len().alias("n")))
-    tips = {a: f"account {a}\nshares {n:,} value(s): " + "; ".join(v) + (" …" if n > len(v) else "")
+    tips = {a: f"account {a}\nshares {plural(n, 'value')}: " + "; ".join(v) + (" …" if n > len(v) else "")
             for a, v, n in shared.iter_rows()}
     top = max(int(signals["sharing"].max()), 1)
     nodes = [{"id": account_node[a], "kind": "account", "colour": plots.ACCOUNT_COLOUR, "size": 8,
@@ -54,7 +55,7 @@ def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0)
     nodes += [{"id": node, "kind": kind, "colour": plots.kind_colour(kind, kinds),
                "size": round(10 + 16 * (sharing / top) ** 0.5, 1),
                "x": round(float(pos[node][0]) * 300, 2), "y": round(float(pos[node][1]) * 300, 2),
-               "tip": f"{kind} {value}\nshared by {sharing:,} members · weight {weight:.2f}"}
+               "tip": f"{kind} {value}\nshared by {plural(sharing, 'member')} · weight {weight:.2f}"}
               for _, kind, value, sharing, weight, node in signals.iter_rows()]
     return {"nodes": nodes, "edges": [list(p) for p in pairs], "kinds": [[k, plots.kind_colour(k, kinds)] for k in kinds]}
 
