@@ -179,7 +179,9 @@ def test_cli_previous_reports_matched_new_and_vanished(tmp_path):
     assert new["ring2"][0] in run["previous"]["new_ids"]
     # Piped: summary lines go to stderr (stdout carries the tab-separated cluster rows).
     assert "vs previous run:" in proc.stderr and "vanished" in proc.stderr
-    assert f"{run['previous']['matched']:,} clusters kept their id" in proc.stderr
+    from graphlink.views.words import plural
+
+    assert f"{plural(run['previous']['matched'], 'cluster')} kept their id" in proc.stderr
 
 
 def test_rerun_on_the_same_log_counts_nobody_gone_quiet(tmp_path):
