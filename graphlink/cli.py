@@ -153,6 +153,7 @@ def detect(
             except GraphlinkError as exc:
                 raise GraphlinkError(str(exc).replace(str(spooled), "<stdin>")) from None
             result.run["inputs"]["events"]["path"] = "<stdin>"
+            result.run["inputs"]["events"].pop("given", None)
     else:  # Spark reads URIs and table names as given
         result = run(events if engine == "spark" else Path(events))
     kept = carried_over(out_dir)
@@ -231,6 +232,7 @@ def report(
                             plots=plots, interactive=interactive, events=events)
     info = write_report(out_dir, out, redact=redact, redact_key=redact_key, options=options)
     if not quiet:
+        print_warnings(list(info.warnings))
         note = ", redacted" if info.redacted else ""
         out_console.print(Text(f"wrote {terminal_safe(info.path)} ({human_size(info.bytes)}; {info.sections:,} "
                                f"cluster sections, {info.flagged:,} flagged of {info.clusters:,}{note}) "

@@ -59,6 +59,7 @@ from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters,
                                         rekey, summarise)
+from graphlink.store.outputs import input_path
 from graphlink.views.words import plural
 
 STAGES = ("ingest", "signals", "graph", "communities", "scoring", "drilldown")
@@ -386,9 +387,9 @@ def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_a
         "graphlink": "detect",
         "parameters": config.to_dict(),
         "inputs": {
-            "events": {"path": ev.path, "rows_read": ev.rows_read, "rows_kept": ev.rows_kept,
+            "events": {**input_path(ev.path), "rows_read": ev.rows_read, "rows_kept": ev.rows_kept,
                        "rejected": ev.rejected, "columns": list(ev.columns)},
-            "accounts": None if acc is None else {"path": acc.path, "rows_read": acc.rows_read,
+            "accounts": None if acc is None else {**input_path(acc.path), "rows_read": acc.rows_read,
                                                   "rejected": acc.rejected},
         },
         "counts": {

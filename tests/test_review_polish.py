@@ -51,3 +51,37 @@ def test_counted_nouns_agree_with_their_count(tmp_path):
     said = CliRunner().invoke(app, ["expand", str(known), "-s", "ring0"])
     assert said.exit_code == 0, said.output
     assert " tied to 1 seed (in 1 cluster)" in said.output and "1 seeds" not in said.output
+
+
+def test_report_finds_the_events_from_another_directory_and_warns_when_they_are_gone(tmp_path, monkeypatch):
+    """run.json records the events file absolutely (and as typed); a missing file is one warning line."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+    from tests._report_worlds import make_events
+
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    work.mkdir(), elsewhere.mkdir()
+    make_events().write_parquet(work / "events.parquet")
+    runner = CliRunner()
+    monkeypatch.chdir(work)
+    done = runner.invoke(app, ["detect", "events.parquet", "--out", "out", "--threshold", "0", "-q"])
+    assert done.exit_code == 0, done.output
+    recorded = json.loads((work / "out" / "run.json").read_text())["inputs"]["events"]
+    assert recorded == {**recorded, "path": str((work / "events.parquet").resolve()), "given": "events.parquet"}
+    monkeypatch.chdir(elsewhere)
+    shown = runner.invoke(app, ["report", str(work / "out"), "--static", "--no-plots"])
+    assert shown.exit_code == 0, shown.output
+    assert "warning" not in shown.output
+    html = (work / "out" / "report.html").read_text()
+    assert "Acts on a clock" in html or "No repeating schedule" in html
+    (work / "events.parquet").rename(work / "moved.parquet")
+    shown = runner.invoke(app, ["report", str(work / "out"), "--static", "--no-plots"])
+    assert shown.exit_code == 0, shown.output
+    warnings = [line for line in shown.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "events file" in warnings[0] and "events.parquet" in warnings[0]
+    html = (work / "out" / "report.html").read_text()
+    assert "Schedules and example prompts are not shown: the events file" in html
+    assert "Acts on a clock" not in html and "No repeating schedule" not in html

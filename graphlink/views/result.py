@@ -45,7 +45,7 @@ from graphlink.engines import run_engine
 from graphlink.pipeline import DetectResult
 from graphlink.stages.ingest import scan_events
 from graphlink.store.folder import Outputs
-from graphlink.store.outputs import load_outputs, write_outputs
+from graphlink.store.outputs import events_file, load_outputs, write_outputs
 from graphlink.views.cluster import ClusterView
 from graphlink.views.explain import table_html
 from graphlink.views import words
@@ -208,12 +208,12 @@ class Result:
         """
         source = self._events_source
         if source is None:
-            path = ((self.run.get("inputs") or {}).get("events") or {}).get("path")
+            path, found = events_file(self.run)
             if not path or path == "<frame>":
                 raise GraphlinkError(
                     "this result was computed from an in-memory frame, so its events are not on disk; "
                     "pass the events to load(dir, events=...)")
-            source = path
+            source = found or path
         if isinstance(source, (str, Path)) and not Path(source).is_file():
             raise GraphlinkError(f"events file {source} (recorded in run.json) not found; "
                                  "pass its current location to load(dir, events=...)")

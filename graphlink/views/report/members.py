@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from graphlink.store.folder import Outputs
+from graphlink.store.outputs import events_file
 from graphlink.views import plots
 from graphlink.views.words import plural
 
@@ -72,11 +72,14 @@ class MemberEvents:
         ``account_id, prompt``: a few prompts of a sample of each cluster's members.
     note : str
         Why something is missing ("" when all is there).
+    missing : bool
+        The events could not be read back (the note is then a warning for the command line too).
     """
 
     times: pl.DataFrame | None
     prompts: pl.DataFrame | None
     note: str = ""
+    missing: bool = False
 
 
 def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluster: int = 20,
@@ -95,10 +98,12 @@ def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluste
     from graphlink.errors import GraphlinkError
     from graphlink.stages.ingest import scan_events
 
-    path = ((outputs.run.get("inputs") or {}).get("events") or {}).get("path")
-    if not path or path == "<frame>" or not Path(path).is_file():
-        return MemberEvents(None, None, f"The events file ({path or 'an in-memory frame'}) is not available, so "
-                                        "schedules and example prompts are not shown; rerun the report where it is.")
+    recorded, path = events_file(outputs.run)
+    if path is None:
+        what = ("were read from memory or standard input" if recorded in ("", "<frame>", "<stdin>")
+                else f"file {recorded} recorded in run.json is not there")
+        return MemberEvents(None, None, f"Schedules and example prompts are not shown: the events {what} "
+                                        "(rerun graphlink report where the events file is).", missing=True)
     try:
         config = build_config(parameters=outputs.run.get("parameters") or {})
         lf = scan_events(path, config.ingest)
@@ -119,8 +124,9 @@ def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluste
                       .head(prompts_per_account)
                       .sort("account_id", "prompt"))
     except (GraphlinkError, pl.exceptions.PolarsError, OSError, TypeError, ValueError) as exc:
-        return MemberEvents(None, None, f"The events file {path} could not be read back "
-                                        f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}), "
-                                        "so schedules and example prompts are not shown.")
+        return MemberEvents(None, None, f"Schedules and example prompts are not shown: the events file {path} "
+                                        "could not be read back "
+                                        f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}).",
+                            missing=True)
     note = "" if prompts else "Example prompts are left out of a redacted report."
     return MemberEvents(times, sample, note)
