@@ -58,7 +58,7 @@ from graphlink.stages.scoring import fleet_outsiders, score_clusters, scored_mem
 from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters,
-                                        rekey, summarise)
+                                        rekey, same_log, summarise)
 from graphlink.store.outputs import input_path
 from graphlink.views.words import plural
 
@@ -225,6 +225,8 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     warnings = run_warnings(projection, signal_set, index, accounts is not None)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory, warnings, later_seconds(accounts_out, prev))
+    if run["previous"] is not None:  # a rerun on the same log does not advance the clusters' runs
+        run["previous"]["same_log"] = same_log(accounts_out, prev)
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=projection.memberships,
                         edges=projection.edges, warnings=warnings, cluster_mapping=mapping,

@@ -85,3 +85,36 @@ def test_report_finds_the_events_from_another_directory_and_warns_when_they_are_
     html = (work / "out" / "report.html").read_text()
     assert "Schedules and example prompts are not shown: the events file" in html
     assert "Acts on a clock" not in html and "No repeating schedule" not in html
+
+
+def test_identical_rerun_is_not_another_run_in_the_history(tmp_path):
+    """``runs`` counts distinct logs: rerunning detect on the same log into the same folder (--previous it)
+    keeps the history as it was; a later log advances it once, and rerunning that keeps it."""
+    import polars as pl
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+    from tests._report_worlds import make_events
+
+    day1, day2 = tmp_path / "day1.parquet", tmp_path / "day2.parquet"
+    events = make_events()
+    events.write_parquet(day1)
+    pl.concat([events, events.with_columns(pl.col("timestamp") + pl.duration(days=7))]).write_parquet(day2)
+    out, runner = tmp_path / "out", CliRunner()
+
+    def detect(log):
+        done = runner.invoke(app, ["detect", str(log), "--out", str(out), "--previous", str(out), "-q"]
+                             if out.exists() else ["detect", str(log), "--out", str(out), "-q"])
+        assert done.exit_code == 0, done.output
+        return pl.read_parquet(out / "clusters.parquet").sort("cluster_id")
+
+    first = detect(day1)
+    assert first.height and (first["runs"] == 1).all()
+    again = detect(day1)
+    assert again.select("cluster_id", "runs", "since").equals(first.select("cluster_id", "runs", "since"))
+    later = detect(day2)
+    assert later.filter(pl.col("cluster_id").is_in(first["cluster_id"].implode()))["runs"].max() == 2
+    rerun = detect(day2)
+    assert rerun.select("cluster_id", "runs").equals(later.select("cluster_id", "runs"))
+    shown = runner.invoke(app, ["detect", str(day2), "--out", str(out), "--previous", str(out)])
+    assert "the same log as the previous run" in shown.output

@@ -346,6 +346,8 @@ def previous_summary(section: dict, limit: int = 12) -> str:
               "event, or either run has no times)"
               if later is None else f"; members gone quiet counted over the {duration_text(later)} after the "
               "previous run's last event")
+    if section.get("same_log"):
+        period += "; the same log as the previous run, so no cluster's run count grew"
     return (f"vs previous run: {plural(section['matched'], 'cluster')} kept their id, "
             f"{section['new']:,} new{ids(section['new_ids'])}, "
             f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}{period}")
