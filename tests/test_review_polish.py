@@ -118,3 +118,38 @@ def test_identical_rerun_is_not_another_run_in_the_history(tmp_path):
     assert rerun.select("cluster_id", "runs").equals(later.select("cluster_id", "runs"))
     shown = runner.invoke(app, ["detect", str(day2), "--out", str(out), "--previous", str(out)])
     assert "the same log as the previous run" in shown.output
+
+
+def test_report_spells_out_invisible_and_control_characters_and_still_escapes(tmp_path):
+    """Account ids, prompts and user agents with bidi overrides, zero-width and control characters are
+    shown as ⟨U+XXXX⟩ / U+FFFD in the page and in the network hover data; HTML stays escaped."""
+    import json
+    import re
+
+    import polars as pl
+
+    from graphlink.config import PipelineConfig, ScoringConfig
+    from graphlink.pipeline import run_detect
+    from graphlink.store.outputs import write_outputs
+    from graphlink.views.report import ReportOptions, write_report
+    from tests._report_worlds import make_events
+
+    hostile = {"ringA-00": "ringA-00\u202egpj.exe", "ringA-01": "ringA\u200b-01", "ringA-02": "ringA-02\x1b[2J<b>"}
+    events = make_events().with_columns(
+        pl.col("account_id").replace(hostile),
+        pl.when(pl.col("account_id") == "ringA-03").then(pl.lit("curl/8.0\u2066 \u200d")).otherwise("user_agent")
+        .alias("user_agent"))
+    import dataclasses
+
+    config = dataclasses.replace(PipelineConfig(), scoring=ScoringConfig(flag_threshold=0.0))
+    out = write_outputs(run_detect(events, config=config), tmp_path / "out")
+    html = write_report(out, options=ReportOptions(plots=False, events=False)).path.read_text(encoding="utf-8")
+    page = re.sub(r"<script>.*?</script>", "", html, flags=re.S)  # the vendored Cytoscape.js has its own \u200b
+    for char in ("\u202e", "\u200b", "\u2066", "\u200d", "\x1b"):
+        assert char not in page
+    assert "ringA-00⟨U+202E⟩gpj.exe" in page and "ringA⟨U+200B⟩-01" in page
+    assert "ringA-02\ufffd[2J&lt;b&gt;" in page and "[2J<b>" not in page
+    graphs = [json.loads(g) for g in re.findall(r'<script type="application/json" id="graph-\d+">(.*?)</script>',
+                                                html, re.S)]
+    tips = " ".join(node["tip"] for graph in graphs for node in graph["nodes"])
+    assert "⟨U+202E⟩" in tips and "\u202e" not in tips

@@ -10,6 +10,7 @@ import polars as pl
 from graphlink.store.folder import Outputs
 from graphlink.store.outputs import events_file
 from graphlink.views import plots
+from graphlink.views.safety import visible_text
 from graphlink.views.words import plural
 
 __all__ = ["MemberEvents", "member_events", "network_data"]
@@ -57,7 +58,10 @@ def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0)
                "x": round(float(pos[node][0]) * 300, 2), "y": round(float(pos[node][1]) * 300, 2),
                "tip": f"{kind} {value}\nshared by {plural(sharing, 'member')} · weight {weight:.2f}"}
               for _, kind, value, sharing, weight, node in signals.iter_rows()]
-    return {"nodes": nodes, "edges": [list(p) for p in pairs], "kinds": [[k, plots.kind_colour(k, kinds)] for k in kinds]}
+    for node in nodes:  # hover texts are read with textContent: invisible characters spelled out there too
+        node["tip"] = visible_text(node["tip"])
+    return {"nodes": nodes, "edges": [list(p) for p in pairs],
+            "kinds": [[visible_text(k), plots.kind_colour(k, kinds)] for k in kinds]}
 
 
 @dataclass(frozen=True)
