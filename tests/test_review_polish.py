@@ -153,3 +153,56 @@ def test_report_spells_out_invisible_and_control_characters_and_still_escapes(tm
                                                 html, re.S)]
     tips = " ".join(node["tip"] for graph in graphs for node in graph["nodes"])
     assert "⟨U+202E⟩" in tips and "\u202e" not in tips
+
+
+def _clocked_ring_run(tmp_path):
+    """Eight accounts on one card acting in the same 30 minutes (14:00-15:00 UTC, two days); 30 people at random."""
+    from datetime import datetime, timedelta, timezone
+
+    import numpy as np
+    import polars as pl
+
+    import graphlink
+
+    start = datetime(2025, 3, 3, 14, 0, 5, tzinfo=timezone.utc)
+    minutes = [start + timedelta(days=d, minutes=2 * k) for d in (0, 1) for k in range(15)]
+    rng = np.random.default_rng(4)
+    rows = [(f"ring{i}", t, "card-ring") for i in range(8) for t in minutes]
+    rows += [(f"user{j:02d}", start + timedelta(seconds=int(s)), f"card{j}")
+             for j in range(30) for s in rng.integers(0, 20 * 86400, 12)]
+    events = pl.DataFrame(rows, schema=["account_id", "timestamp", "payment_fingerprint"], orient="row")
+    return graphlink.detect(events, seed=1).save(tmp_path / "out")
+
+
+def test_timing_evidence_says_who_acts_together_and_when_not_a_band_hash(tmp_path):
+    """report, show, the case file and why() quote a timing value by its meaning (members, shared
+    windows, the hours all of them act), not as 'band 3: <hash>'."""
+    import json
+    import re
+
+    import polars as pl
+    from typer.testing import CliRunner
+
+    import graphlink
+    from graphlink.cli import app
+    from graphlink.views.report import ReportOptions, write_report
+
+    out = _clocked_ring_run(tmp_path)
+    timing = pl.read_parquet(out / "evidence.parquet").filter(pl.col("kind") == "timing")
+    assert timing.height and timing["value"].str.starts_with("band ").all()  # detection output unchanged
+    cluster = int(timing["cluster_id"][0])
+    meaning = "8 members active in the same 60-second windows; hours when all of them act: 14:00–15:00 UTC, " \
+              "on 2 days from 2025-03-03 to 2025-03-04"
+    html = write_report(out, options=ReportOptions(plots=False, interactive=False)).path.read_text()
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert meaning in cells and not any(c.startswith("band ") for c in cells)
+    shown = CliRunner().invoke(app, ["show", str(out), str(cluster)])
+    assert meaning in shown.output and "band " not in shown.output
+    case = json.loads(CliRunner().invoke(app, ["show", str(out), str(cluster), "--json"]).stdout)
+    assert {e["meaning"] for e in case["evidence"] if e["kind"] == "timing"} == {meaning}
+    why = graphlink.load(out).cluster(cluster).why()
+    assert f"activity-timing signature: {meaning}" in why and "band " not in why
+    exported = CliRunner().invoke(app, ["export", str(out), "--format", "json", "--clusters", str(cluster)])
+    assert exported.exit_code == 0, exported.output
+    case_file = json.loads((out / "cases" / f"cluster-{cluster}.json").read_text())
+    assert {e["meaning"] for e in case_file["evidence"] if e["kind"] == "timing"} == {meaning}
