@@ -7,6 +7,7 @@ from pathlib import Path
 
 from graphlink.config import ScoringConfig
 from graphlink.contract import COORDINATION, EVASION
+from tests._report_worlds import world, world_session  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -206,3 +207,39 @@ def test_timing_evidence_says_who_acts_together_and_when_not_a_band_hash(tmp_pat
     assert exported.exit_code == 0, exported.output
     case_file = json.loads((out / "cases" / f"cluster-{cluster}.json").read_text())
     assert {e["meaning"] for e in case_file["evidence"] if e["kind"] == "timing"} == {meaning}
+
+
+def test_report_is_the_same_drawn_here_or_in_helper_processes(world, monkeypatch):
+    """Plots drawn by a helper process (graphlink.views.report.figures) give the very same report bytes,
+    and a helper that cannot start is replaced by drawing here."""
+    from datetime import datetime, timezone
+
+    from graphlink.views.report import ReportOptions, write_report
+    from graphlink.views.report import figures
+
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def report(workers):
+        path = world / f"report-{workers}.html"
+        write_report(world, path, options=ReportOptions(interactive=False, workers=workers), generated_at=when)
+        return path.read_bytes()
+
+    here = report(0)
+    assert b"data:image/png;base64," in here
+    assert report(2) == here
+    monkeypatch.setattr(figures.sys, "executable", "/nonexistent/python")
+    assert report(1) == here
+    monkeypatch.undo()
+    assert figures.plot_workers(3) == 0 and figures.plot_workers(40, requested=2) == 2
+    # The helper itself (not its fallback) draws what this process draws.
+    import pickle
+    import subprocess
+    import sys
+
+    from graphlink.store.outputs import load_outputs
+
+    outputs = load_outputs(world, "all")
+    jobs = [(c, outputs.cluster_activity(c), outputs.cluster_memberships(c), 150, 0) for c in outputs.selected[:1]]
+    done = subprocess.run([sys.executable, "-m", "graphlink.views.report.figures"], input=pickle.dumps(jobs),
+                          capture_output=True, check=True)
+    assert pickle.loads(done.stdout) == {job[0]: figures.section_plots(*job) for job in jobs}

@@ -21,6 +21,7 @@ shortened and drawn with mathtext parsing off (a ``$`` cannot break rendering).
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -176,6 +177,34 @@ def sample_network(memberships: pl.DataFrame, max_nodes: int = 150, max_signals:
     return edges, stats
 
 
+@functools.lru_cache(maxsize=8)
+def _spring(n_nodes: int, links: tuple[tuple[int, int], ...], seed: int) -> np.ndarray:
+    """networkx's seeded spring layout of nodes ``0 .. n_nodes - 1``, as an ``(n_nodes, 2)`` array (cached:
+    the report's static drawing and interactive view lay out the same sample)."""
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n_nodes))
+    graph.add_edges_from(links)
+    pos = nx.spring_layout(graph, seed=seed, iterations=60)
+    return np.array([pos[i] for i in range(n_nodes)]).reshape(-1, 2)
+
+
+def network_layout(edges: pl.DataFrame, seed: int = 0) -> tuple[list[str], pl.DataFrame, np.ndarray]:
+    """Positions of a :func:`sample_network` sample: ``(accounts, signals, xy)``.
+
+    ``accounts`` sorted, then ``signals`` (``kind, value, sharing, weight``, one row per value, sorted by kind
+    and value): rows of ``xy`` in that order, from networkx's spring layout with a fixed seed, so the same
+    cluster is always drawn the same way (static drawing and interactive view alike).
+    """
+    columns = [c for c in ("kind", "value", "sharing", "weight") if c in edges.columns]
+    signals = edges.select(columns).unique(["kind", "value"]).sort("kind", "value")
+    accounts = edges["account_id"].unique().sort().to_list()
+    index = (pl.DataFrame({"account_id": accounts, "a": pl.int_range(len(accounts), eager=True)})
+             .join(edges.join(signals.select("kind", "value").with_row_index("s", offset=len(accounts)),
+                              on=["kind", "value"], maintain_order="left"), on="account_id", maintain_order="right"))
+    links = tuple(zip(index["a"].to_list(), index["s"].cast(pl.Int64).to_list()))
+    return accounts, signals, _spring(len(accounts) + signals.height, links, seed)
+
+
 def draw_network(ax: Axes, edges: pl.DataFrame, seed: int = 0, labels: bool = False) -> None:
     """Bipartite drawing: accounts (dark dots) and the signals they share (squares coloured by kind).
 
@@ -183,16 +212,11 @@ def draw_network(ax: Axes, edges: pl.DataFrame, seed: int = 0, labels: bool = Fa
     layout with a fixed seed, so the same cluster is always drawn the same
     way. ``labels`` writes the (terminal-safe, shortened) values beside their squares.
     """
-    signals = edges.select("kind", "value", "sharing").unique().sort("kind", "value")
+    accounts, signals, positions = network_layout(edges, seed)
     signal_ids = [f"s{i}" for i in range(signals.height)]
     signals = signals.with_columns(pl.Series("node", signal_ids))
     edges = edges.join(signals.select("kind", "value", "node"), on=["kind", "value"])
-    graph = nx.Graph()
-    accounts = edges["account_id"].unique().sort().to_list()
-    graph.add_nodes_from(("a:" + a for a in accounts))
-    graph.add_nodes_from(signal_ids)
-    graph.add_edges_from(zip(("a:" + edges["account_id"]).to_list(), edges["node"].to_list()))
-    pos = nx.spring_layout(graph, seed=seed, iterations=60)
+    pos = dict(zip(["a:" + a for a in accounts] + signal_ids, positions))
     xy = lambda nodes: np.array([pos[n] for n in nodes]).reshape(-1, 2)  # noqa: E731
     segments = np.stack([xy(("a:" + edges["account_id"]).to_list()), xy(edges["node"].to_list())], axis=1)
     ax.add_collection(LineCollection(segments, colors="#9aa5b1", linewidths=0.6, alpha=0.6, zorder=1))

@@ -34,12 +34,12 @@ import polars as pl
 from markupsafe import Markup
 
 from graphlink.store.folder import Outputs, score_columns
-from graphlink.views import plots
 from graphlink.views.evidence import evidence_by_kind, reconstruct_templates
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
+from graphlink.views.report.figures import SectionPlots, section_plots, start_section_plots
 from graphlink.views.report.members import MemberEvents, network_data
 from graphlink.views.report.tables import (
-    Column, Table, build_table, figure, fmt_float, fmt_int, fmt_list, fmt_number, fmt_time, history_text, number_text,
+    Column, Table, build_table, fmt_float, fmt_int, fmt_list, fmt_number, fmt_time, history_text, number_text,
     value_text,
 )
 from graphlink.views.schedule import describe_schedule, describe_sync, hours_text
@@ -77,6 +77,9 @@ class ReportOptions:
     interactive : bool
         Add an interactive network view per section (Cytoscape.js, inlined:
         about 440 kB once per report); the static drawing stays for print.
+    workers : int, optional
+        Helper processes drawing plots besides this one (0: none; default: one per idle
+        CPU, :func:`graphlink.views.report.figures.plot_workers`). The report is the same.
     """
 
     max_sections: int = 100
@@ -89,6 +92,7 @@ class ReportOptions:
     events: bool = True
     max_values_per_kind: int = 10
     interactive: bool = True
+    workers: int | None = None
 
 
 # -- sections ----------------------------------------------------------------------
@@ -252,8 +256,8 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
 
 
 def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
-                    events: MemberEvents | None = None) -> dict[str, Any]:
-    """Everything the cluster section template shows, as plain values."""
+                    events: MemberEvents | None = None, drawn: SectionPlots | None = None) -> dict[str, Any]:
+    """Everything the cluster section template shows, as plain values (``drawn``: its plots, being drawn)."""
     row = outputs.cluster_row(cluster_id)
     members = outputs.members(cluster_id)
     evidence = outputs.cluster_evidence(cluster_id)
@@ -273,7 +277,8 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     if members.height > shown.height:
         member_note = (f"Showing the {shown.height:,} most active of {members.height:,} members; "
                        f"export all with: graphlink export DIR --format csv --clusters {int(cluster_id)}")
-    figures, notes = _plots(cluster_id, activity, memberships, options)
+    figures, notes = (drawn.get(cluster_id) if drawn is not None else section_plots(
+        cluster_id, activity, memberships, options.max_network_nodes, options.seed) if options.plots else ([], []))
     network = None
     if options.interactive and memberships is not None:
         network = network_data(memberships, max_nodes=options.max_network_nodes, seed=options.seed)
@@ -293,25 +298,6 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "member_note": member_note,
         "members": build_table(shown, member_columns, table_id=f"members-{int(cluster_id)}"),
     }
-
-
-def _plots(cluster_id: int, activity: pl.DataFrame | None, memberships: pl.DataFrame | None,
-           options: ReportOptions) -> tuple[list[dict[str, Any]], list[str]]:
-    if not options.plots:
-        return [], []
-    figures, notes = [], []
-    if activity is None:
-        notes.append("No activity.parquet in this output folder (written by an older graphlink): "
-                     "rerun detect for the hour-of-day and timeline plots.")
-    else:
-        figures.append(figure(plots.hour_of_day(activity), f"Events by hour of day (UTC), cluster {cluster_id}"))
-        figures.append(figure(plots.timeline(activity), f"Events and active accounts over time, cluster {cluster_id}"))
-    if memberships is None:
-        notes.append("No memberships.parquet in this output folder: rerun detect for the network drawing.")
-    else:
-        figures.append(figure(plots.network(memberships, max_nodes=options.max_network_nodes, seed=options.seed),
-                              f"Network of accounts and shared signals, cluster {cluster_id}") | {"network": True})
-    return figures, notes
 
 
 def _section_plan(clusters: pl.DataFrame, options: ReportOptions) -> tuple[list[int], list[int]]:
@@ -418,7 +404,9 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
     if events is not None and events.note:
         notes.append(events.note)
     main, comps, table_note = cluster_tables(outputs, set(ids), options)
-    sections = [cluster_context(outputs, c, options, events) for c in ids]
+    with start_section_plots(outputs, ids, enabled=options.plots, max_nodes=options.max_network_nodes,
+                             seed=options.seed, workers=options.workers) as drawn:  # a share in helper processes
+        sections = [cluster_context(outputs, c, options, events, drawn) for c in ids]
     scripts = [SORT_JS]
     if any(s["network"] for s in sections):
         scripts += [cytoscape_js(), NETVIEW_JS]

@@ -24,22 +24,16 @@ def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0)
     spring layout (networkx), so both show the same picture. Returns
     ``None`` when no signal is shared by two members.
     """
-    import networkx as nx
-
     edges, _ = plots.sample_network(memberships, max_nodes=max_nodes)
     if edges.is_empty():
         return None
-    signals = (edges.select("kind", "value", "sharing", "weight").unique(["kind", "value"]).sort("kind", "value")
-               .with_row_index("n").with_columns(pl.format("v{}", pl.col("n")).alias("node")))
+    account_list, signals, positions = plots.network_layout(edges, seed)  # the static drawing's layout
+    signals = signals.with_row_index("n").with_columns(pl.format("v{}", pl.col("n")).alias("node"))
     edges = edges.join(signals.select("kind", "value", "node"), on=["kind", "value"])
-    accounts = edges["account_id"].unique().sort()
-    account_node = {a: f"a{i}" for i, a in enumerate(accounts.to_list())}
-    graph = nx.Graph()
-    graph.add_nodes_from(account_node.values())
-    graph.add_nodes_from(signals["node"].to_list())
+    accounts = pl.Series("account_id", account_list, dtype=pl.String)
+    account_node = {a: f"a{i}" for i, a in enumerate(account_list)}
     pairs = list(zip([account_node[a] for a in edges["account_id"].to_list()], edges["node"].to_list()))
-    graph.add_edges_from(pairs)
-    pos = nx.spring_layout(graph, seed=seed, iterations=60)
+    pos = dict(zip(list(account_node.values()) + signals["node"].to_list(), positions))
     kinds = signals["kind"].unique().sort().to_list()
     # Hover text of an account: every value it shares with other members (memberships), linking ones first.
     shared = (memberships.filter(pl.col("account_id").is_in(accounts.implode()))
