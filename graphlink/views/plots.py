@@ -179,8 +179,7 @@ def sample_network(memberships: pl.DataFrame, max_nodes: int = 150, max_signals:
 
 @functools.lru_cache(maxsize=8)
 def _spring(n_nodes: int, links: tuple[tuple[int, int], ...], seed: int) -> np.ndarray:
-    """networkx's seeded spring layout of nodes ``0 .. n_nodes - 1``, as an ``(n_nodes, 2)`` array (cached:
-    the report's static drawing and interactive view lay out the same sample)."""
+    """Seeded spring layout of nodes ``0 .. n_nodes - 1`` as an ``(n_nodes, 2)`` array (cached: reused)."""
     graph = nx.Graph()
     graph.add_nodes_from(range(n_nodes))
     graph.add_edges_from(links)
@@ -189,12 +188,8 @@ def _spring(n_nodes: int, links: tuple[tuple[int, int], ...], seed: int) -> np.n
 
 
 def network_layout(edges: pl.DataFrame, seed: int = 0) -> tuple[list[str], pl.DataFrame, np.ndarray]:
-    """Positions of a :func:`sample_network` sample: ``(accounts, signals, xy)``.
-
-    ``accounts`` sorted, then ``signals`` (``kind, value, sharing, weight``, one row per value, sorted by kind
-    and value): rows of ``xy`` in that order, from networkx's spring layout with a fixed seed, so the same
-    cluster is always drawn the same way (static drawing and interactive view alike).
-    """
+    """Positions of a :func:`sample_network` sample, ``(accounts, signals, xy)``: ``accounts`` sorted, then
+    ``signals`` (``kind, value, sharing, weight`` per value, sorted) are the rows of ``xy`` (seeded spring layout)."""
     columns = [c for c in ("kind", "value", "sharing", "weight") if c in edges.columns]
     signals = edges.select(columns).unique(["kind", "value"]).sort("kind", "value")
     accounts = edges["account_id"].unique().sort().to_list()
