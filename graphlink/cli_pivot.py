@@ -23,7 +23,7 @@ from graphlink.cli_support import (
     print_warnings, read_summary, separator_value)
 from graphlink.stages.expand import DEFAULT_RESTART
 from graphlink.views.safety import terminal_safe
-from graphlink.views.words import plural
+from graphlink.views.words import noun, plural
 
 __all__ = ["expand_command", "match_command"]
 
@@ -189,7 +189,8 @@ def match_command(
         say(Text(terminal_safe(line)))
     say(Text(f"{counts['matched']:,} of {plural(counts['accounts'], 'account')} matched "
              f"{plural(counts['clusters_matched'], 'known cluster')} ({counts['matched_to_flagged']:,} to flagged ones): {counts['matched_new']:,} new, "
-             f"{counts['known_members']:,} already members; {counts['unmatched']:,} unmatched "
+             f"{counts['known_members']:,} already {noun(counts['known_members'], 'a member', 'members')}; "
+             f"{counts['unmatched']:,} unmatched "
              f"(for a full run: {terminal_safe(full_run_command(events, known_dir, accounts, maps))}); "
              f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"), soft_wrap=True)  # copy-pastable
     rows = [[r["account_id"], _id(r["cluster_id"]), _id(r["campaign_id"]), round(r["score"], 3), r["why"] or ""]
