@@ -72,8 +72,9 @@ class KindEvidence:
         ordered by it.
     values : DataFrame
         ``value, accounts_sharing, weight, df`` (``df``: accounts carrying the
-        value in the whole input), strongest first; zero-weight values only
-        when asked for.
+        value in the whole input), strongest first, and ``meaning`` when the
+        evidence has it (:func:`graphlink.views.schedule.timing_meanings`);
+        zero-weight values only when asked for.
     hidden : int
         Zero-weight values (shared, but too common to link anybody) left out.
     summary : str
@@ -140,7 +141,8 @@ def evidence_by_kind(evidence: pl.DataFrame, size: int | None = None, *, include
             if values.is_empty():
                 continue
         values = (values.sort(["_strength", "accounts_sharing", "value"], descending=[True, True, False])
-                  .select("value", "accounts_sharing", "weight", "df"))
+                  .select("value", "accounts_sharing", "weight", "df", *(["meaning"] if "meaning" in frame.columns
+                                                                          else [])))
         top = int(values["accounts_sharing"].max())
         of = f" of {size:,}" if size else ""
         accounts = noun(size or top, "account")

@@ -34,7 +34,9 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     row : dict
         The cluster's ``clusters.parquet`` row.
     evidence : DataFrame
-        The cluster's ``evidence.parquet`` rows.
+        The cluster's ``evidence.parquet`` rows; with a ``meaning`` column
+        (:func:`graphlink.views.schedule.timing_meanings`) a timing value is
+        quoted by its meaning, not its hash.
     flag_threshold, min_flag_size : float, int
         The run's :class:`graphlink.config.ScoringConfig` settings, quoted in the verdict.
 
@@ -57,7 +59,9 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     ranked = (
         evidence.sort(["accounts_sharing", "weight", "value"], descending=[True, True, False])
         .group_by("kind", maintain_order=True)
-        .agg(pl.col("value").first(), pl.col("accounts_sharing").first(), pl.col("weight").first(),
+        .agg((pl.coalesce("meaning", "value") if "meaning" in evidence.columns else pl.col("value")).first()
+             .alias("value"),
+             pl.col("accounts_sharing").first(), pl.col("weight").first(),
              pl.col("df").first(), pl.len().alias("n_values"))
         .with_columns(pl.col("kind").replace_strict(order, default=len(order), return_dtype=pl.Int64)
                       .alias("rank"))
@@ -70,8 +74,9 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
         note = (f"{plural(df, 'account')} {'carries' if df == 1 else 'carry'} it in the whole input" if weight > 0
                 else f"too common to link on its own: {plural(df, 'account')} carry it")
         more = f"; {plural(n_values - 1, 'more shared ' + label + ' value')} in the evidence" if n_values > 1 else ""
-        lines.append(f"  - {n:,} of {plural(size, 'member')} share {label} "
-                     f"{terminal_safe(value, limit=80)!r} ({note}{more})")
+        quoted = (f"{label}: {terminal_safe(value, limit=200)}" if kind == "timing"  # its meaning, not its hash
+                  else f"{label} {terminal_safe(value, limit=80)!r}")
+        lines.append(f"  - {n:,} of {plural(size, 'member')} share {quoted} ({note}{more})")
     return "\n".join(lines)
 
 

@@ -198,6 +198,10 @@ class Result:
         return expand(self._outputs, seeds, restart=DEFAULT_RESTART if restart is None else restart, top=top)
 
     # -- used by ClusterView -------------------------------------------------
+    def activity_of(self, cluster_id: int) -> pl.DataFrame | None:
+        """``activity.parquet`` rows (``account_id, cluster_id, hour, day, events``) of one cluster, or ``None``."""
+        return self._outputs.cluster_activity(cluster_id)
+
     def scan_events(self) -> pl.LazyFrame:
         """The input events, lazily (see :meth:`ClusterView.events`).
 

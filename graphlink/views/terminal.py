@@ -186,16 +186,18 @@ class StageProgress:
 
 def _cluster_parts(outputs: Outputs, cluster_id: int, all_values: bool):
     from graphlink.views.evidence import evidence_by_kind
+    from graphlink.views.schedule import timing_bucket, timing_meanings
 
     row = outputs.cluster_row(cluster_id)
     member_rows = outputs.members(cluster_id)
-    all_evidence = outputs.cluster_evidence(cluster_id)
+    all_evidence = timing_meanings(outputs.cluster_evidence(cluster_id), outputs.cluster_memberships(cluster_id),
+                                   outputs.cluster_activity(cluster_id), timing_bucket(outputs.run))
     groups = evidence_by_kind(all_evidence, int(row["size"]), include_zero=all_values)
     hidden = 0 if all_values else int((all_evidence["weight"].fill_null(0.0) <= 0).sum())
     evidence_rows = (pl.concat([g.values.with_columns(pl.lit(g.kind).alias("kind")) for g in groups],
                                how="vertical_relaxed")
-                     .select("kind", "value", "accounts_sharing", "weight", "df") if groups
-                     else all_evidence.clear())
+                     .select("kind", "value", "accounts_sharing", "weight", "df", "meaning") if groups
+                     else all_evidence.clear().select("kind", "value", "accounts_sharing", "weight", "df", "meaning"))
     return row, member_rows, evidence_rows, hidden, outputs.hour_profile(cluster_id)
 
 
@@ -264,7 +266,8 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     ev_headers = ["kind", "value", "sharing", "weight", "in input"]
     for name, justify in zip(ev_headers, ("left", "left", "right", "right", "right")):
         ev_table.add_column(name, justify=justify, overflow="fold")
-    ev_list = [[e["kind"], e["value"], e["accounts_sharing"], round(e["weight"], 3), e["df"]]
+    # A timing value is a hash: show what it means (who acts in the same windows, and when).
+    ev_list = [[e["kind"], e["meaning"] or e["value"], e["accounts_sharing"], round(e["weight"], 3), e["df"]]
                for e in evidence_rows.head(evidence).iter_rows(named=True)]
     for r in ev_list:
         ev_table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}",

@@ -42,7 +42,7 @@ from graphlink.views.report.tables import (
     Column, Table, build_table, fmt_float, fmt_int, fmt_list, fmt_number, fmt_time, history_text, number_text,
     value_text,
 )
-from graphlink.views.schedule import describe_schedule, describe_sync, hours_text
+from graphlink.views.schedule import describe_schedule, describe_sync, hours_text, timing_bucket, timing_meanings
 from graphlink.views.words import plural
 
 
@@ -187,8 +187,9 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
 
 
 def _value_columns(kind: str) -> list[Column]:
-    return [
-        Column("value", pl.col("value"), css="text"),
+    return [  # a timing value is a hash: its meaning is shown, the hash on hover
+        Column("shared windows", pl.col("meaning"), css="text", cell_title=pl.col("value")) if kind == "timing"
+        else Column("value", pl.col("value"), css="text"),
         Column("accounts sharing", fmt_int(pl.col("accounts_sharing")), numeric=True, sort=pl.col("accounts_sharing"),
                title="Members of this cluster carrying the value"),
         Column("accounts in input", fmt_int(pl.col("df")), numeric=True, sort=pl.col("df"),
@@ -234,10 +235,10 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
                           if t.accounts else "reconstructed from the shared phrases")}
                 for t in reconstruct_templates(values["value"].to_list(), prompts if prompts is not None else ())]
         elif group.kind == "timing":
-            item["summary"] = (f"{values.height:,} shared activity signatures: accounts active in the same "
-                               f"60-second windows again and again (the largest group: "
-                               f"{int(values['accounts_sharing'].max()):,} accounts). A signature is a hash of "
-                               "the windows, to match, not to read.")
+            item["summary"] = (f"{plural(values.height, 'shared activity signature')}: accounts active in the same "
+                               f"windows again and again (the largest group: "
+                               f"{plural(int(values['accounts_sharing'].max()), 'account')}), with the hours in "
+                               "which all of each group are active.")
         columns = _value_columns(group.kind)
         if group.kind in ("prompt", "timing"):  # the template / clock says it; the raw values on request
             item["more"] = build_table(values, columns, table_id=f"evidence-{cid}-{group.kind}")
@@ -260,9 +261,8 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     """Everything the cluster section template shows, as plain values (``drawn``: its plots, being drawn)."""
     row = outputs.cluster_row(cluster_id)
     members = outputs.members(cluster_id)
-    evidence = outputs.cluster_evidence(cluster_id)
-    activity = outputs.cluster_activity(cluster_id)
-    memberships = outputs.cluster_memberships(cluster_id)
+    activity, memberships = outputs.cluster_activity(cluster_id), outputs.cluster_memberships(cluster_id)
+    evidence = timing_meanings(outputs.cluster_evidence(cluster_id), memberships, activity, timing_bucket(outputs.run))
     first, last = members["first_seen"].min(), members["last_seen"].max()
     active = f" · active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first is not None and last is not None else ""
     kinds = ", ".join(row.get("kinds") or []) or "none"
