@@ -45,9 +45,10 @@ Drawn = tuple[list[dict[str, Any]], list[str]]
 def plot_workers(sections: int, requested: int | None = None) -> int:
     """Helper processes to draw ``sections`` sections besides this process.
 
-    ``requested`` when given; else one per idle CPU (CPUs this process may use, less the
-    one-minute load average, less this process), while every process keeps
-    :data:`MIN_SECTIONS_PER_PROCESS` sections: on a busy machine a helper only competes for a CPU.
+    ``requested`` when given; else one per idle CPU (CPUs this process may use less the
+    one-minute load average, rounded, less this process: one helper on an idle two-CPU machine),
+    while every process keeps :data:`MIN_SECTIONS_PER_PROCESS` sections: on a busy machine a
+    helper would only compete for a CPU.
 
     Examples
     --------
@@ -58,7 +59,7 @@ def plot_workers(sections: int, requested: int | None = None) -> int:
         return max(int(requested), 0)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    idle = int(cpus - load) - 1
+    idle = round(cpus - load) - 1
     return max(min(idle, sections // MIN_SECTIONS_PER_PROCESS - 1), 0)
 
 
