@@ -34,6 +34,7 @@ from graphlink.cli_support import (  # noqa: E402
 from graphlink.config import PipelineConfig, build_config, parse_column_maps  # noqa: E402
 from graphlink.errors import ConfigError, GraphlinkError  # noqa: E402
 from graphlink.views.safety import terminal_safe  # noqa: E402
+from graphlink.views.words import plural  # noqa: E402
 from graphlink.views.terminal import (  # noqa: E402
     CLUSTER_HEADERS, StageProgress, cluster_rows, clusters_table, human_size, plain_argument_usage, previous_summary)
 
@@ -152,6 +153,7 @@ def detect(
             except GraphlinkError as exc:
                 raise GraphlinkError(str(exc).replace(str(spooled), "<stdin>")) from None
             result.run["inputs"]["events"]["path"] = "<stdin>"
+            result.run["inputs"]["events"].pop("given", None)
     else:  # Spark reads URIs and table names as given
         result = run(events if engine == "spark" else Path(events))
     kept = carried_over(out_dir)
@@ -179,8 +181,8 @@ def detect(
     if result.accounts.height == 0:
         say("the input has no events: wrote empty outputs")
     counts = run["counts"]
-    say(f"{counts['clusters']:,} clusters, {counts['flagged_clusters']:,} flagged "
-        f"({counts['accounts_flagged']:,} accounts); "
+    say(f"{plural(counts['clusters'], 'cluster')}, {counts['flagged_clusters']:,} flagged "
+        f"({plural(counts['accounts_flagged'], 'account')}); "
         f"{sum(run['timings'].values()):.1f} s; outputs in {out_dir}")
     if run.get("previous"):
         say(previous_summary(run["previous"]))
@@ -230,6 +232,7 @@ def report(
                             plots=plots, interactive=interactive, events=events)
     info = write_report(out_dir, out, redact=redact, redact_key=redact_key, options=options)
     if not quiet:
+        print_warnings(list(info.warnings))
         note = ", redacted" if info.redacted else ""
         out_console.print(Text(f"wrote {terminal_safe(info.path)} ({human_size(info.bytes)}; {info.sections:,} "
                                f"cluster sections, {info.flagged:,} flagged of {info.clusters:,}{note}) "
@@ -306,9 +309,9 @@ def export_command(
     info = export(out_dir, fmt, parse_clusters(clusters), out, redact=redact, redact_key=redact_key)
     if quiet:
         return
-    what = f"{len(info.clusters):,} cluster{'' if len(info.clusters) == 1 else 's'}"
+    what = plural(len(info.clusters), "cluster")
     if info.nodes is not None:
-        what += f", {info.nodes:,} nodes, {info.edges:,} edges"
+        what += f", {plural(info.nodes, 'node')}, {plural(info.edges, 'edge')}"
     if info.redacted:
         what += ", redacted"
     where = info.paths[0] if len(info.paths) == 1 else (info.paths[0].parent if info.paths else out_dir)
@@ -345,14 +348,14 @@ def simulate(
         return
     if scenario is not None:
         out_console.print(
-            f"wrote {info['n_events']:,} events from {info['n_accounts']:,} accounts "
-            f"({info['n_ring_accounts']:,} ring accounts in {info['n_cells']} cells of "
-            f"{info['n_campaigns']} operators, {info['n_benign_linked']:,} benign-linked) "
+            f"wrote {plural(info['n_events'], 'event')} from {plural(info['n_accounts'], 'account')} "
+            f"({plural(info['n_ring_accounts'], 'ring account')} in {plural(info['n_cells'], 'cell')} of "
+            f"{plural(info['n_campaigns'], 'operator')}, {info['n_benign_linked']:,} benign-linked) "
             f"to {out_dir} in {info['seconds']:.1f} s")
         return
     out_console.print(
-        f"wrote {info['n_events']:,} events from {info['n_accounts']:,} accounts "
-        f"({info['n_ring_accounts']:,} ring accounts in {info['n_rings']} rings, "
+        f"wrote {plural(info['n_events'], 'event')} from {plural(info['n_accounts'], 'account')} "
+        f"({plural(info['n_ring_accounts'], 'ring account')} in {plural(info['n_rings'], 'ring')}, "
         f"{info['n_benign_linked']:,} benign-linked) to {out_dir} in {info['seconds']:.1f} s")
 
 

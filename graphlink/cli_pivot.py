@@ -23,6 +23,7 @@ from graphlink.cli_support import (
     print_warnings, read_summary, separator_value)
 from graphlink.stages.expand import DEFAULT_RESTART
 from graphlink.views.safety import terminal_safe
+from graphlink.views.words import noun, plural
 
 __all__ = ["expand_command", "match_command"]
 
@@ -85,8 +86,8 @@ def expand_command(
     listed = ranked.filter(pl.col("rank") > 0)
     clusters = listed.drop_nulls("cluster_id")["cluster_id"].n_unique()
     say = out.print if out.is_terminal else err.print
-    say(Text(f"{listed.height:,} accounts tied to {ranked.height - listed.height:,} seeds "
-             f"(in {clusters:,} cluster{'' if clusters == 1 else 's'})" + (f"; wrote {terminal_safe(out_file)}" if out_file else "")))
+    say(Text(f"{plural(listed.height, 'account')} tied to {plural(ranked.height - listed.height, 'seed')} "
+             f"(in {plural(clusters, 'cluster')})" + (f"; wrote {terminal_safe(out_file)}" if out_file else "")))
     rows = [[r["rank"], r["account_id"], round(r["score"], 3), _id(r["cluster_id"]), _id(r["campaign_id"]),
              r["why"] or ""] for r in ranked.head(shown).iter_rows(named=True)]
     table = Table(title="Accounts tied to the seeds", title_justify="left")
@@ -186,9 +187,10 @@ def match_command(
     say = out.print if out.is_terminal else err.print
     for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"]):
         say(Text(terminal_safe(line)))
-    say(Text(f"{counts['matched']:,} of {counts['accounts']:,} accounts matched {counts['clusters_matched']:,} "
-             f"known clusters ({counts['matched_to_flagged']:,} to flagged ones): {counts['matched_new']:,} new, "
-             f"{counts['known_members']:,} already members; {counts['unmatched']:,} unmatched "
+    say(Text(f"{counts['matched']:,} of {plural(counts['accounts'], 'account')} matched "
+             f"{plural(counts['clusters_matched'], 'known cluster')} ({counts['matched_to_flagged']:,} to flagged ones): {counts['matched_new']:,} new, "
+             f"{counts['known_members']:,} already {noun(counts['known_members'], 'a member', 'members')}; "
+             f"{counts['unmatched']:,} unmatched "
              f"(for a full run: {terminal_safe(full_run_command(events, known_dir, accounts, maps))}); "
              f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"), soft_wrap=True)  # copy-pastable
     rows = [[r["account_id"], _id(r["cluster_id"]), _id(r["campaign_id"]), round(r["score"], 3), r["why"] or ""]

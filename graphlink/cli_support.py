@@ -20,6 +20,7 @@ from rich.text import Text
 from graphlink.errors import GraphlinkError, safe_reason
 from graphlink.views.safety import terminal_safe
 from graphlink.views.terminal import tsv_cell
+from graphlink.views.words import plural
 
 __all__ = ["out", "err", "QuietOpt", "QuietJsonOpt", "emit_json", "print_table", "fail", "cli_errors", "read_summary",
            "print_warnings", "FormatOpt", "TimestampFormatOpt", "SeparatorOpt", "separator_value"]
@@ -79,13 +80,13 @@ def read_summary(events: dict, n_accounts: int, invalid_ips: int = 0) -> list[st
     Examples
     --------
     >>> read_summary({"rows_read": 10, "rows_kept": 8, "rejected": {"missing_account_id": 2}}, 3, 1)
-    ['read 10 events (8 kept; rejected missing_account_id: 2) from 3 accounts', '1 events had an invalid IP (kept for other signals)']
+    ['read 10 events (8 kept; rejected missing_account_id: 2) from 3 accounts', '1 event had an invalid IP (kept for other signals)']
     """
     rejected = ", ".join(f"{k}: {v:,}" for k, v in (events.get("rejected") or {}).items()) or "none"
-    lines = [f"read {events['rows_read']:,} events ({events['rows_kept']:,} kept; rejected {rejected}) "
-             f"from {n_accounts:,} accounts"]
+    lines = [f"read {plural(events['rows_read'], 'event')} ({events['rows_kept']:,} kept; rejected {rejected}) "
+             f"from {plural(n_accounts, 'account')}"]
     if invalid_ips:
-        lines.append(f"{invalid_ips:,} events had an invalid IP (kept for other signals)")
+        lines.append(f"{plural(invalid_ips, 'event')} had an invalid IP (kept for other signals)")
     return lines
 
 

@@ -59,7 +59,9 @@ from graphlink.stages.scoring import fleet_outsiders, score_clusters, scored_mem
 from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters,
-                                        rekey, summarise)
+                                        rekey, same_log, summarise)
+from graphlink.store.outputs import input_path
+from graphlink.views.words import plural
 
 STAGES = ("ingest", "signals", "graph", "communities", "scoring", "drilldown")
 
@@ -224,6 +226,8 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     warnings = run_warnings(projection, signal_set, index, accounts is not None)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory, warnings, later_seconds(accounts_out, prev))
+    if run["previous"] is not None:  # a rerun on the same log does not advance the clusters' runs
+        run["previous"]["same_log"] = same_log(accounts_out, prev)
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=projection.memberships,
                         edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
@@ -377,7 +381,7 @@ def run_warnings(projection: Any, signal_set: Any, index: pl.DataFrame | None = 
     if accounts_given and index is not None:
         silent = int((index["events"] == 0).sum())
         if silent:
-            warnings.insert(0, f"{silent:,} of {index.height:,} accounts appear only in the accounts file (no event): "
+            warnings.insert(0, f"{silent:,} of {plural(index.height, 'account')} {'appears' if silent == 1 else 'appear'} only in the accounts file (no event): "
                                "kept with 0 events; they link only through its columns (a different log's accounts?)")
     invalid = invalid_ip_warning(signal_set.stats.get("ip_events", 0), signal_set.stats.get("invalid_ip_events", 0))
     if invalid:
@@ -395,9 +399,9 @@ def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_a
         "graphlink": "detect",
         "parameters": config.to_dict(),
         "inputs": {
-            "events": {"path": ev.path, "rows_read": ev.rows_read, "rows_kept": ev.rows_kept,
+            "events": {**input_path(ev.path), "rows_read": ev.rows_read, "rows_kept": ev.rows_kept,
                        "rejected": ev.rejected, "columns": list(ev.columns)},
-            "accounts": None if acc is None else {"path": acc.path, "rows_read": acc.rows_read,
+            "accounts": None if acc is None else {**input_path(acc.path), "rows_read": acc.rows_read,
                                                   "rejected": acc.rejected},
         },
         "counts": {

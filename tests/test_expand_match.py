@@ -364,7 +364,7 @@ def test_match_counts_and_reports_rejected_rows_and_invalid_ips(tmp_path):
     shown = runner.invoke(app, ["match", str(known), str(new), "--out", str(written)])
     assert shown.exit_code == 0, shown.output
     assert "rejected missing_account_id: 1, unparseable_timestamp: 1" in shown.output
-    assert "1 events had an invalid IP" in shown.output
+    assert "1 event had an invalid IP" in shown.output
     saved = json.loads((written / "match.json").read_text())
     assert saved["inputs"]["events"]["rejected"]["missing_account_id"] == 1
     assert runner.invoke(app, ["match", str(known), str(new), "--out", str(written), "-q"]).output == ""
@@ -486,7 +486,7 @@ def test_match_lists_newly_matched_accounts_before_known_members(tmp_path):
                   "user_agent": ["curl/8.0"] * 4}).write_csv(new)
     result = runner.invoke(app, ["match", str(known), str(new), "--out", str(tmp_path / "m")])
     assert result.exit_code == 0, result.output
-    assert "3 of 4 accounts matched 1 known clusters (0 to flagged ones): 1 new, 2 already members" in result.output
+    assert "3 of 4 accounts matched 1 known cluster (0 to flagged ones): 1 new, 2 already members" in result.output
     rows = [line.split("\t")[0] for line in result.stdout.splitlines()[1:]]
     assert rows == ["zz-newring", "ring0", "ring1"]
     data = json.loads((tmp_path / "m" / "match.json").read_text())

@@ -341,7 +341,7 @@ def test_evidence_in_human_terms(world):
 
 def test_report_without_events_file_says_so(world):
     html = write_report(world, options=FAST).path.read_text()  # run.json records an in-memory frame
-    assert "schedules and example prompts are not shown" in html
+    assert "Schedules and example prompts are not shown: the events were read from memory" in html
     assert '<div class="template">' in html  # templates still reconstructed from the shared phrases
 
 

@@ -40,6 +40,7 @@ Sorted by status (matched, new, vanished), then stable or previous id.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -229,13 +230,41 @@ class PreviousRun:
 
     ``accounts`` is ``account_id, cluster_id`` (and ``last_seen`` when known);
     ``clusters`` is ``cluster_id`` with the history columns it has (``since``,
-    ``runs``), None when unknown.
+    ``runs``), None when unknown; ``log`` is :func:`log_digest` of its accounts
+    (None when unknown): which log it read.
     """
 
     accounts: pl.DataFrame
     max_cluster_id: int
     path: str
     clusters: pl.DataFrame | None = None
+    log: str | None = None
+
+
+#: ``accounts.parquet`` columns that depend on the log alone (not on the settings): what :func:`log_digest` reads.
+LOG_COLUMNS = ("account_id", "events", "first_seen", "last_seen")
+
+
+def log_digest(accounts: pl.DataFrame) -> str | None:
+    """SHA-256 of the log a run read, as its accounts show it: each account's id, events, first and last event.
+
+    Two runs on the same log agree whatever their settings; a log with one more event, or
+    one that reaches further, does not. ``None`` when ``accounts`` lacks a column of
+    :data:`LOG_COLUMNS` (folders written before they existed).
+
+    Examples
+    --------
+    >>> a = pl.DataFrame({"account_id": ["x", "y"], "events": [3, 1], "first_seen": [None, None],
+    ...                   "last_seen": [None, None]})
+    >>> log_digest(a) == log_digest(a.reverse()), log_digest(a) == log_digest(a.with_columns(events=pl.lit(2)))
+    (True, False)
+    """
+    if any(c not in accounts.columns for c in LOG_COLUMNS):
+        return None
+    lines = (accounts.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in LOG_COLUMNS],
+                                           separator="\t").alias("line"))
+             .sort("line")["line"].str.join("\n"))
+    return hashlib.sha256((lines[0] or "").encode("utf-8")).hexdigest()
 
 
 def cluster_history(accounts: pl.DataFrame, clusters: pl.DataFrame, prev: PreviousRun | None) -> pl.DataFrame:
@@ -255,7 +284,8 @@ def cluster_history(accounts: pl.DataFrame, clusters: pl.DataFrame, prev: Previo
     DataFrame
         ``cluster_id, since, runs, new_members, quiet_members``, one row per
         cluster. A cluster that kept a previous id inherits its ``since`` (the
-        earlier of the two) and counts one more run; its ``new_members`` are
+        earlier of the two) and counts one more run (none for a rerun on the
+        log the previous run read, :func:`same_log`); its ``new_members`` are
         members the previous cluster of that id did not have, its
         ``quiet_members`` the previous members with no event after the previous
         run's last event (absent from this log, or last seen before then) --
@@ -310,11 +340,18 @@ def cluster_history(accounts: pl.DataFrame, clusters: pl.DataFrame, prev: Previo
         .with_columns(pl.col("cluster_id").is_in(kept).alias("__kept"))
         .select("cluster_id",
                 pl.min_horizontal("since", pl.col("since_before").cast(utc)).alias("since"),
-                pl.when("__kept").then(pl.col("runs_before").fill_null(1) + 1).otherwise(1).cast(pl.UInt32).alias("runs"),
+                pl.when("__kept").then(pl.col("runs_before").fill_null(1) + (0 if same_log(accounts, prev) else 1))
+                .otherwise(1).cast(pl.UInt32).alias("runs"),
                 pl.col("new_members").fill_null(0).cast(pl.UInt32),
                 (pl.when("__kept").then(pl.col("quiet_members").fill_null(0)).otherwise(0) if later
                  else pl.lit(None)).cast(pl.UInt32).alias("quiet_members"))
     )
+
+
+def same_log(accounts: pl.DataFrame, prev: PreviousRun | None) -> bool:
+    """Whether this run (its ``accounts.parquet`` rows) read the very log ``prev`` read (:func:`log_digest`):
+    a rerun, whatever its settings, is not another period, so ``runs`` does not grow."""
+    return prev is not None and prev.log is not None and prev.log == log_digest(accounts)
 
 
 def later_seconds(accounts: pl.DataFrame, prev: PreviousRun | None) -> float | None:
@@ -380,6 +417,8 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
         present = pl.read_parquet_schema(accounts_path)
         accounts = pl.read_parquet(accounts_path, columns=["account_id", "cluster_id",
                                                            *(["last_seen"] if "last_seen" in present else [])])
+        log = log_digest(pl.read_parquet(accounts_path, columns=list(LOG_COLUMNS))) if all(
+            c in present for c in LOG_COLUMNS) else None
         accounts = accounts.with_columns(pl.col("account_id").cast(pl.String), pl.col("cluster_id").cast(pl.Int64))
         accounts = _utc_last_seen(accounts)
         clusters = None
@@ -397,4 +436,4 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
             max_id = max(max_id, int(recorded or 0))
         except (ValueError, TypeError, AttributeError, OSError):
             raise InputError("previous run.json is not valid", file=str(run_path)) from None
-    return PreviousRun(accounts, max_id, str(folder), clusters)
+    return PreviousRun(accounts, max_id, str(folder), clusters, log)

@@ -49,8 +49,43 @@ from graphlink.store.redact import SAFE_KINDS, redactor_for
 if TYPE_CHECKING:  # pragma: no cover
     from graphlink.pipeline import DetectResult
 
-__all__ = ["Outputs", "Selection", "load_outputs", "read_clusters", "read_run", "score_columns", "select_clusters",
-           "write_atomic", "write_outputs"]
+__all__ = ["Outputs", "Selection", "events_file", "input_path", "load_outputs", "read_clusters", "read_run",
+           "score_columns", "select_clusters", "write_atomic", "write_outputs"]
+
+
+def input_path(path: str | os.PathLike) -> dict[str, str]:
+    """How ``run.json`` records an input: ``path`` absolute (symlinks resolved) for a local file,
+    and ``given``, the path as typed, when it differs.
+
+    URIs (``s3a://…``), Spark table names and placeholders (``<stdin>``, ``<frame>``) are
+    kept as given, so a report or notebook reads the events back from any working directory.
+
+    Examples
+    --------
+    >>> input_path("<stdin>"), input_path("s3a://logs/day/")
+    ({'path': '<stdin>'}, {'path': 's3a://logs/day/'})
+    """
+    given = str(path)
+    if given.startswith("<") or re.match(r"[A-Za-z][A-Za-z0-9+.-]+:/", given) or not Path(given).exists():
+        return {"path": given}
+    resolved = str(Path(given).expanduser().resolve())
+    return {"path": resolved} if resolved == given else {"path": resolved, "given": given}
+
+
+def events_file(run: dict[str, Any]) -> tuple[str, Path | None]:
+    """The events file a run read: ``(its path as recorded, the existing file or None)``.
+
+    Tries the recorded ``path`` (absolute since graphlink records it so), then the path as typed
+    (``given``, relative to the working directory), so an output folder moved together with its
+    events still finds them. ``None`` when neither is a file or the run read no file (``<frame>``,
+    ``<stdin>``, a URI).
+    """
+    events = (run.get("inputs") or {}).get("events") or {}
+    recorded = str(events.get("path") or "")
+    for candidate in (recorded, str(events.get("given") or "")):
+        if candidate and not candidate.startswith("<") and Path(candidate).is_file():
+            return recorded, Path(candidate)
+    return recorded, None
 
 
 def check_folder(out_dir: Path) -> None:

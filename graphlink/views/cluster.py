@@ -17,7 +17,9 @@ import polars as pl
 from graphlink.errors import GraphlinkError
 from graphlink.store.folder import hour_counts
 from graphlink.views.explain import table_html, why_text
+from graphlink.views.schedule import timing_bucket, timing_meanings
 from graphlink.views.safety import html_safe
+from graphlink.views.words import plural
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -269,7 +271,13 @@ class ClusterView:
           - 3 of 3 members share IP network '9.9.9.0/24' (3 accounts carry it in the whole input)
         """
         scoring = self._result.config.scoring
-        return why_text(self._row, self.evidence, scoring.flag_threshold, scoring.min_flag_size)
+        try:  # timing values are quoted by what they mean (members, hours): needs the affiliations
+            affiliations = self.affiliations()
+        except GraphlinkError:
+            affiliations = None
+        evidence = timing_meanings(self.evidence, affiliations, self._result.activity_of(self.cluster_id),
+                                   timing_bucket(self._result.run))
+        return why_text(self._row, evidence, scoring.flag_threshold, scoring.min_flag_size)
 
     def schedule(self):
         """The clock the members act on, from their event timestamps, or ``None``.
@@ -353,7 +361,7 @@ class ClusterView:
     # -- display -----------------------------------------------------------
     def __repr__(self) -> str:
         verdict = "flagged" if self.flagged else "not flagged"
-        return f"<graphlink.ClusterView {self.cluster_id}: {self.size:,} accounts, score {self.score:.3f}, {verdict}>"
+        return f"<graphlink.ClusterView {self.cluster_id}: {plural(self.size, 'account')}, score {self.score:.3f}, {verdict}>"
 
     def _repr_html_(self) -> str:
         why = html_safe(self.why())

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from graphlink.views.words import noun
+
 __all__ = ["KIND_NAMES", "KindEvidence", "Template", "evidence_by_kind", "kind_label", "reconstruct_templates",
            "tokenise"]
 
@@ -70,8 +72,9 @@ class KindEvidence:
         ordered by it.
     values : DataFrame
         ``value, accounts_sharing, weight, df`` (``df``: accounts carrying the
-        value in the whole input), strongest first; zero-weight values only
-        when asked for.
+        value in the whole input), strongest first, and ``meaning`` when the
+        evidence has it (:func:`graphlink.views.schedule.timing_meanings`);
+        zero-weight values only when asked for.
     hidden : int
         Zero-weight values (shared, but too common to link anybody) left out.
     summary : str
@@ -138,12 +141,14 @@ def evidence_by_kind(evidence: pl.DataFrame, size: int | None = None, *, include
             if values.is_empty():
                 continue
         values = (values.sort(["_strength", "accounts_sharing", "value"], descending=[True, True, False])
-                  .select("value", "accounts_sharing", "weight", "df"))
+                  .select("value", "accounts_sharing", "weight", "df", *(["meaning"] if "meaning" in frame.columns
+                                                                          else [])))
         top = int(values["accounts_sharing"].max())
         of = f" of {size:,}" if size else ""
-        summary = f"{values.height:,} {kind_label(kind, values.height)} shared; the most shared by {top:,}{of} accounts"
+        accounts = noun(size or top, "account")
+        summary = f"{values.height:,} {kind_label(kind, values.height)} shared; the most shared by {top:,}{of} {accounts}"
         if values.height == 1:
-            summary = f"1 {kind_label(kind, 1)} shared by {top:,}{of} accounts"
+            summary = f"1 {kind_label(kind, 1)} shared by {top:,}{of} {accounts}"
         if hidden:
             summary += f" ({hidden:,} more too common to link, hidden)"
         groups.append(KindEvidence(kind=kind, label=kind_label(kind, 2), strength=float(strength), values=values,

@@ -16,6 +16,7 @@ import polars as pl
 
 from graphlink.contract import JSON_TIME_FORMAT
 from graphlink.views.safety import html_safe, terminal_safe
+from graphlink.views.words import plural
 
 #: Signal kinds in words.
 KIND_LABELS = {
@@ -33,7 +34,9 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     row : dict
         The cluster's ``clusters.parquet`` row.
     evidence : DataFrame
-        The cluster's ``evidence.parquet`` rows.
+        The cluster's ``evidence.parquet`` rows; with a ``meaning`` column
+        (:func:`graphlink.views.schedule.timing_meanings`) a timing value is
+        quoted by its meaning, not its hash.
     flag_threshold, min_flag_size : float, int
         The run's :class:`graphlink.config.ScoringConfig` settings, quoted in the verdict.
 
@@ -46,7 +49,7 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     verdict = "flagged" if row["flagged"] else "not flagged"
     if row["flagged"] and (score < flag_threshold or size < min_flag_size):
         verdict = f"flagged with its campaign {row.get('campaign_id')} (same operator as a flagged cluster)"
-    lines = [f"Cluster {row['cluster_id']}: {size:,} accounts, score {score:.3f}, {verdict} "
+    lines = [f"Cluster {row['cluster_id']}: {plural(size, 'account')}, score {score:.3f}, {verdict} "
              f"(flag_threshold {flag_threshold:g}, min_flag_size {min_flag_size})"]
     kinds = row.get("kinds") or []
     if kinds:
@@ -56,7 +59,9 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     ranked = (
         evidence.sort(["accounts_sharing", "weight", "value"], descending=[True, True, False])
         .group_by("kind", maintain_order=True)
-        .agg(pl.col("value").first(), pl.col("accounts_sharing").first(), pl.col("weight").first(),
+        .agg((pl.coalesce("meaning", "value") if "meaning" in evidence.columns else pl.col("value")).first()
+             .alias("value"),
+             pl.col("accounts_sharing").first(), pl.col("weight").first(),
              pl.col("df").first(), pl.len().alias("n_values"))
         .with_columns(pl.col("kind").replace_strict(order, default=len(order), return_dtype=pl.Int64)
                       .alias("rank"))
@@ -66,11 +71,12 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     for kind, value, n, weight, df, n_values in ranked.select(
             "kind", "value", "accounts_sharing", "weight", "df", "n_values").iter_rows():
         label = KIND_LABELS.get(kind, terminal_safe(kind))
-        note = (f"{df:,} accounts carry it in the whole input" if weight > 0
-                else f"too common to link on its own: {df:,} accounts carry it")
-        more = f"; {n_values - 1} more shared {label} value(s) in the evidence" if n_values > 1 else ""
-        lines.append(f"  - {n:,} of {size:,} members share {label} "
-                     f"{terminal_safe(value, limit=80)!r} ({note}{more})")
+        note = (f"{plural(df, 'account')} {'carries' if df == 1 else 'carry'} it in the whole input" if weight > 0
+                else f"too common to link on its own: {plural(df, 'account')} carry it")
+        more = f"; {plural(n_values - 1, 'more shared ' + label + ' value')} in the evidence" if n_values > 1 else ""
+        quoted = (f"{label}: {terminal_safe(value, limit=200)}" if kind == "timing"  # its meaning, not its hash
+                  else f"{label} {terminal_safe(value, limit=80)!r}")
+        lines.append(f"  - {n:,} of {plural(size, 'member')} share {quoted} ({note}{more})")
     return "\n".join(lines)
 
 
@@ -89,7 +95,7 @@ def table_html(frame: pl.DataFrame, max_rows: int = 10, max_chars: int = 120) ->
                 text = "" if value is None else str(value)
             cells.append(f"<td style='text-align:left'>{html_safe(terminal_safe(text, limit=max_chars))}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    more = (f"<p><small>… {frame.height - max_rows:,} more rows</small></p>" if frame.height > max_rows else "")
+    more = (f"<p><small>… {plural(frame.height - max_rows, 'more row')}</small></p>" if frame.height > max_rows else "")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
 
 

@@ -49,6 +49,7 @@ from graphlink.store.folder import Outputs, Selection, score_columns
 from graphlink.store.outputs import load_outputs
 from graphlink.views.explain import json_default
 from graphlink.views.safety import csv_safe_expr
+from graphlink.views.schedule import timing_bucket, timing_meanings
 
 FORMATS = ("gexf", "graphml", "json", "csv")
 CASE_SCHEMA = "graphlink.case/1"
@@ -178,9 +179,12 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
     """The JSON case of one cluster (schema ``graphlink.case/1``) as plain data."""
     row = outputs.cluster_row(cluster_id)
     members = _iso_columns(outputs.members(cluster_id).drop("cluster_id"))
-    evidence = outputs.cluster_evidence(cluster_id).drop("cluster_id")
-    hours = outputs.hour_profile(cluster_id)
     run = outputs.run
+    # A timing value is a hash: ``meaning`` says who acts in the same windows and when (null for other kinds).
+    evidence = timing_meanings(outputs.cluster_evidence(cluster_id).drop("cluster_id"),
+                               outputs.cluster_memberships(cluster_id), outputs.cluster_activity(cluster_id),
+                               timing_bucket(run))
+    hours = outputs.hour_profile(cluster_id)
     first, last = members["first_seen"].drop_nulls().min(), members["last_seen"].drop_nulls().max()
     return {
         "schema": CASE_SCHEMA,

@@ -21,6 +21,7 @@ shortened and drawn with mathtext parsing off (a ``$`` cannot break rendering).
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -40,6 +41,7 @@ from PIL import Image
 
 from graphlink.store.folder import hour_counts
 from graphlink.views.safety import terminal_safe
+from graphlink.views.words import plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphlink.views.cluster import ClusterView
@@ -175,6 +177,29 @@ def sample_network(memberships: pl.DataFrame, max_nodes: int = 150, max_signals:
     return edges, stats
 
 
+@functools.lru_cache(maxsize=8)
+def _spring(n_nodes: int, links: tuple[tuple[int, int], ...], seed: int) -> np.ndarray:
+    """Seeded spring layout of nodes ``0 .. n_nodes - 1`` as an ``(n_nodes, 2)`` array (cached: reused)."""
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n_nodes))
+    graph.add_edges_from(links)
+    pos = nx.spring_layout(graph, seed=seed, iterations=60)
+    return np.array([pos[i] for i in range(n_nodes)]).reshape(-1, 2)
+
+
+def network_layout(edges: pl.DataFrame, seed: int = 0) -> tuple[list[str], pl.DataFrame, np.ndarray]:
+    """Positions of a :func:`sample_network` sample, ``(accounts, signals, xy)``: ``accounts`` sorted, then
+    ``signals`` (``kind, value, sharing, weight`` per value, sorted) are the rows of ``xy`` (seeded spring layout)."""
+    columns = [c for c in ("kind", "value", "sharing", "weight") if c in edges.columns]
+    signals = edges.select(columns).unique(["kind", "value"]).sort("kind", "value")
+    accounts = edges["account_id"].unique().sort().to_list()
+    index = (pl.DataFrame({"account_id": accounts, "a": pl.int_range(len(accounts), eager=True)})
+             .join(edges.join(signals.select("kind", "value").with_row_index("s", offset=len(accounts)),
+                              on=["kind", "value"], maintain_order="left"), on="account_id", maintain_order="right"))
+    links = tuple(zip(index["a"].to_list(), index["s"].cast(pl.Int64).to_list()))
+    return accounts, signals, _spring(len(accounts) + signals.height, links, seed)
+
+
 def draw_network(ax: Axes, edges: pl.DataFrame, seed: int = 0, labels: bool = False) -> None:
     """Bipartite drawing: accounts (dark dots) and the signals they share (squares coloured by kind).
 
@@ -182,16 +207,11 @@ def draw_network(ax: Axes, edges: pl.DataFrame, seed: int = 0, labels: bool = Fa
     layout with a fixed seed, so the same cluster is always drawn the same
     way. ``labels`` writes the (terminal-safe, shortened) values beside their squares.
     """
-    signals = edges.select("kind", "value", "sharing").unique().sort("kind", "value")
+    accounts, signals, positions = network_layout(edges, seed)
     signal_ids = [f"s{i}" for i in range(signals.height)]
     signals = signals.with_columns(pl.Series("node", signal_ids))
     edges = edges.join(signals.select("kind", "value", "node"), on=["kind", "value"])
-    graph = nx.Graph()
-    accounts = edges["account_id"].unique().sort().to_list()
-    graph.add_nodes_from(("a:" + a for a in accounts))
-    graph.add_nodes_from(signal_ids)
-    graph.add_edges_from(zip(("a:" + edges["account_id"]).to_list(), edges["node"].to_list()))
-    pos = nx.spring_layout(graph, seed=seed, iterations=60)
+    pos = dict(zip(["a:" + a for a in accounts] + signal_ids, positions))
     xy = lambda nodes: np.array([pos[n] for n in nodes]).reshape(-1, 2)  # noqa: E731
     segments = np.stack([xy(("a:" + edges["account_id"]).to_list()), xy(edges["node"].to_list())], axis=1)
     ax.add_collection(LineCollection(segments, colors="#9aa5b1", linewidths=0.6, alpha=0.6, zorder=1))
@@ -235,7 +255,7 @@ def hour_of_day(activity: pl.DataFrame, title: str = "") -> Plot:
         draw_hour_profile(ax, per_hour, share=True)
         top = (per_hour.filter(pl.col("events") > 0)
                .sort(["events", "hour"], descending=[True, False]).head(3)["hour"].to_list())
-        caption = (f"{total:,} events by hour of day (UTC); busiest hours "
+        caption = (f"{plural(total, 'event')} by hour of day (UTC); busiest hours "
                    + ", ".join(f"{h:02d}:00" for h in top) + ".")
     ax.set_title(title or "Activity by hour of day (UTC)", fontsize=10)
     return _png(fig, caption)
@@ -278,8 +298,8 @@ def timeline(activity: pl.DataFrame, title: str = "") -> Plot:
     fig.legend(handles=handles, fontsize=7, loc="lower center", ncols=2, frameon=False)
     ax.set_title(title or "Timeline (UTC)", fontsize=10)
     busiest = series.sort(["events", "period"], descending=[True, False]).row(0, named=True)
-    caption = (f"Activity from {first} to {last} ({span} days); busiest {unit} {busiest['period']} "
-               f"with {busiest['events']:,} events from {busiest['accounts']:,} accounts.")
+    caption = (f"Activity from {first} to {last} ({plural(span, 'day')}); busiest {unit} {busiest['period']} "
+               f"with {plural(busiest['events'], 'event')} from {plural(busiest['accounts'], 'account')}.")
     return _png(fig, caption)
 
 
@@ -294,8 +314,8 @@ def network(memberships: pl.DataFrame, title: str = "", max_nodes: int = 150, se
         _empty(ax, "no signal shared by two members")
         return _png(fig, "No signal is shared by two members of this cluster.")
     draw_network(ax, edges, seed)
-    caption = (f"{stats['accounts_shown']:,} of {stats['accounts_total']:,} accounts and "
-               f"{stats['signals_shown']:,} of {stats['signals_total']:,} shared signals "
+    caption = (f"{stats['accounts_shown']:,} of {plural(stats['accounts_total'], 'account')} and "
+               f"{stats['signals_shown']:,} of {plural(stats['signals_total'], 'shared signal')} "
                "(the most shared, heaviest signals and their best-connected accounts).")
     return _png(fig, caption)
 
@@ -418,9 +438,9 @@ def plot_cluster_network(view: ClusterView, seed: int = 0, max_nodes: int = 150,
                                   min_shared=min_shared)
     fig, ax = _axes(ax, (8, 7))
     n_sig = stats["signals_total"]
-    title = f"Cluster {view.cluster_id}: {view.size:,} accounts, {n_sig:,} shared signal value{'' if n_sig == 1 else 's'}"
+    title = f"Cluster {view.cluster_id}: {plural(view.size, 'account')}, {plural(n_sig, 'shared signal value')}"
     if stats["accounts_shown"] < view.size or stats["signals_shown"] < n_sig:
-        title += (f"\n(showing {stats['accounts_shown']:,} accounts and {stats['signals_shown']:,} signals "
+        title += (f"\n(showing {plural(stats['accounts_shown'], 'account')} and {plural(stats['signals_shown'], 'signal')} "
                   "of the most shared)")
     ax.set_title(title, loc="left")
     ax.set_axis_off()

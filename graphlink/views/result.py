@@ -45,9 +45,10 @@ from graphlink.engines import run_engine
 from graphlink.pipeline import DetectResult
 from graphlink.stages.ingest import scan_events
 from graphlink.store.folder import Outputs
-from graphlink.store.outputs import load_outputs, write_outputs
+from graphlink.store.outputs import events_file, load_outputs, write_outputs
 from graphlink.views.cluster import ClusterView
 from graphlink.views.explain import table_html
+from graphlink.views import words
 from graphlink.views.safety import html_safe, terminal_safe
 
 __all__ = ["ClusterView", "Result", "Source", "detect", "load"]
@@ -197,6 +198,10 @@ class Result:
         return expand(self._outputs, seeds, restart=DEFAULT_RESTART if restart is None else restart, top=top)
 
     # -- used by ClusterView -------------------------------------------------
+    def activity_of(self, cluster_id: int) -> pl.DataFrame | None:
+        """``activity.parquet`` rows (``account_id, cluster_id, hour, day, events``) of one cluster, or ``None``."""
+        return self._outputs.cluster_activity(cluster_id)
+
     def scan_events(self) -> pl.LazyFrame:
         """The input events, lazily (see :meth:`ClusterView.events`).
 
@@ -207,12 +212,12 @@ class Result:
         """
         source = self._events_source
         if source is None:
-            path = ((self.run.get("inputs") or {}).get("events") or {}).get("path")
+            path, found = events_file(self.run)
             if not path or path == "<frame>":
                 raise GraphlinkError(
                     "this result was computed from an in-memory frame, so its events are not on disk; "
                     "pass the events to load(dir, events=...)")
-            source = path
+            source = found or path
         if isinstance(source, (str, Path)) and not Path(source).is_file():
             raise GraphlinkError(f"events file {source} (recorded in run.json) not found; "
                                  "pass its current location to load(dir, events=...)")
@@ -255,8 +260,7 @@ class Result:
         n_clusters = self.clusters.height
         flagged = int(self.clusters["flagged"].sum() or 0)
         source = ((self.run.get("inputs") or {}).get("events") or {}).get("path", "?")
-        plural = "" if n_clusters == 1 else "s"
-        return (f"{self.accounts.height:,} accounts, {n_clusters:,} cluster{plural} ({flagged:,} flagged), "
+        return (f"{words.plural(self.accounts.height, 'account')}, {words.plural(n_clusters, 'cluster')} ({flagged:,} flagged), "
                 f"events from {source}")
 
     def __repr__(self) -> str:

@@ -73,6 +73,22 @@ def terminal_safe(text: object, limit: int | None = None) -> str:
     return spell_invisible(value)
 
 
+def visible_text(text: object) -> str:
+    """Attacker-written text made visible for a page: control characters (but tab and newline) as
+    U+FFFD (:func:`replace_controls`), invisible ones spelled out as ``⟨U+200B⟩`` (:func:`spell_invisible`).
+
+    What the report shows wherever it renders a value (its templates' ``finalize``), before HTML
+    escaping: a right-to-left override or a zero-width space in an account id or a prompt can
+    neither reorder the text around it nor make two ids look the same.
+
+    Examples
+    --------
+    >>> visible_text("acct\u202egpj.exe\x1b[2J"), visible_text(None)
+    ('acct⟨U+202E⟩gpj.exe\ufffd[2J', '')
+    """
+    return spell_invisible(replace_controls("" if text is None else str(text)))
+
+
 def html_safe(text: object) -> str:
     """HTML-escape text, quotes included.
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-__all__ = ["PERIODS", "Schedule", "describe_schedule", "describe_sync", "hours_text"]
+from graphlink.views.words import plural
+
+__all__ = ["PERIODS", "Schedule", "describe_schedule", "describe_sync", "hours_text", "timing_bucket", "timing_meanings"]
 
 # --------------------------------------------------------------------------- schedules
 
@@ -245,5 +247,57 @@ def describe_sync(events: pl.DataFrame, *, window: str = "1m", min_accounts: int
     share = shared["events"].sum() / frame.height
     busiest = shared.sort(["accounts", "w"], descending=[True, False]).row(0, named=True)
     unit = "minutes" if window == "1m" else f"{window} windows"
-    return (f"{share:.0%} of events fall in {unit} when at least {min_accounts} members act together "
-            f"(busiest: {busiest['accounts']:,} accounts at {busiest['w']:%Y-%m-%d %H:%M} UTC)")
+    return (f"{share:.0%} of events fall in {unit} when at least {plural(min_accounts, 'member')} act together "
+            f"(busiest: {plural(busiest['accounts'], 'account')} at {busiest['w']:%Y-%m-%d %H:%M} UTC)")
+
+
+# --------------------------------------------------------------------------- timing values
+
+
+def timing_bucket(run: dict) -> int:
+    """The timing signal's window in seconds recorded in ``run.json`` (``signals.timing_bucket_seconds``, else 60)."""
+    return int(((run.get("parameters") or {}).get("signals") or {}).get("timing_bucket_seconds") or 60)
+
+
+def timing_meanings(evidence: pl.DataFrame, memberships: pl.DataFrame | None, activity: pl.DataFrame | None,
+                    bucket_seconds: int = 60) -> pl.DataFrame:
+    """``evidence`` with a ``meaning`` column: what each shared ``timing`` value says, in clock terms.
+
+    A timing value (``"band 3: 4851…"``, :mod:`graphlink.stages.signals.timing`) is a MinHash band of an
+    account's set of active ``bucket_seconds`` windows: the accounts sharing it act, with high
+    probability, in many of the same windows; the text itself is a hash. The meaning names who holds it
+    (``memberships``: ``account_id, kind, value``) and the UTC hours and days in which all of them are
+    active (``activity``: ``account_id, day, hour``), where those shared windows lie. Without the
+    drill-down tables it says what the signature measures. Other kinds get a null ``meaning``.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> ev = pl.DataFrame({"kind": ["timing", "ip"], "value": ["band 3: 42", "1.2.3.4"]})
+    >>> m = pl.DataFrame({"account_id": ["a", "b", "c"], "kind": ["timing"] * 3, "value": ["band 3: 42"] * 3})
+    >>> act = pl.DataFrame({"account_id": ["a", "b", "c", "a", "b", "c", "c"], "hour": [14] * 6 + [3],
+    ...                     "day": [date(2025, 3, 3)] * 3 + [date(2025, 3, 4)] * 3 + [date(2025, 3, 5)]})
+    >>> timing_meanings(ev, m, act)["meaning"].to_list()
+    ['3 members active in the same 60-second windows; hours when all of them act: 14:00–15:00 UTC, on 2 days from 2025-03-03 to 2025-03-04', None]
+    >>> timing_meanings(ev, None, None)["meaning"][0]
+    'members active in the same 60-second windows again and again (a signature of their active windows)'
+    """
+    generic = (f"members active in the same {bucket_seconds}-second windows again and again "
+               "(a signature of their active windows)")
+    timing = evidence.filter(pl.col("kind") == "timing")["value"].unique()
+    meanings: dict[str, str] = {}
+    if timing.len() and memberships is not None and activity is not None:
+        holders = (memberships.filter((pl.col("kind") == "timing") & pl.col("value").is_in(timing.implode()))
+                   .select("account_id", "value").unique())
+        counts = holders.group_by("value").agg(pl.len().alias("holders"))
+        cells = (holders.join(activity.select("account_id", "day", "hour").unique(), on="account_id")
+                 .group_by("value", "day", "hour").agg(pl.len().alias("active"))
+                 .join(counts, on="value").filter(pl.col("active") == pl.col("holders"))
+                 .group_by("value").agg(pl.col("hour").unique().sort(), pl.col("day").unique().sort()))
+        for value, n in counts.iter_rows():
+            meanings[value] = f"{plural(n, 'member')} active in the same {bucket_seconds}-second windows"
+        for value, hours, days in cells.iter_rows():
+            when = f"on {days[0]}" if len(days) == 1 else f"on {len(days)} days from {days[0]} to {days[-1]}"
+            meanings[value] += f"; hours when all of them act: {hours_text(hours)}, {when}"
+    meaning = pl.col("value").replace_strict(meanings, default=generic, return_dtype=pl.String)
+    return evidence.with_columns(pl.when(pl.col("kind") == "timing").then(meaning).otherwise(None).alias("meaning"))

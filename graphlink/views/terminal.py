@@ -19,6 +19,7 @@ from rich.text import Text
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.store.outputs import load_outputs
 from graphlink.views.safety import replace_controls, terminal_safe
+from graphlink.views.words import plural
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
            "human_size", "plain_argument_usage", "previous_summary", "show_cluster", "sparkline", "tsv_cell"]
@@ -75,7 +76,7 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
     parts.append(title)
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
-    parts.append(Text(f"{row['size']:,} accounts; score {row['score']:.3f}{active}"))
+    parts.append(Text(f"{plural(row['size'], 'account')}; score {row['score']:.3f}{active}"))
     if outputs.redaction:
         parts.append(Text(f"redacted: {outputs.redaction}", style="yellow"))
 
@@ -185,16 +186,18 @@ class StageProgress:
 
 def _cluster_parts(outputs: Outputs, cluster_id: int, all_values: bool):
     from graphlink.views.evidence import evidence_by_kind
+    from graphlink.views.schedule import timing_bucket, timing_meanings
 
     row = outputs.cluster_row(cluster_id)
     member_rows = outputs.members(cluster_id)
-    all_evidence = outputs.cluster_evidence(cluster_id)
+    all_evidence = timing_meanings(outputs.cluster_evidence(cluster_id), outputs.cluster_memberships(cluster_id),
+                                   outputs.cluster_activity(cluster_id), timing_bucket(outputs.run))
     groups = evidence_by_kind(all_evidence, int(row["size"]), include_zero=all_values)
     hidden = 0 if all_values else int((all_evidence["weight"].fill_null(0.0) <= 0).sum())
     evidence_rows = (pl.concat([g.values.with_columns(pl.lit(g.kind).alias("kind")) for g in groups],
                                how="vertical_relaxed")
-                     .select("kind", "value", "accounts_sharing", "weight", "df") if groups
-                     else all_evidence.clear())
+                     .select("kind", "value", "accounts_sharing", "weight", "df", "meaning") if groups
+                     else all_evidence.clear().select("kind", "value", "accounts_sharing", "weight", "df", "meaning"))
     return row, member_rows, evidence_rows, hidden, outputs.hour_profile(cluster_id)
 
 
@@ -223,7 +226,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
         title.append("  flagged", style="bold red")
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
-    heading = [title, Text(f"{row['size']:,} accounts; score {row['score']:.3f}{active}")]
+    heading = [title, Text(f"{plural(row['size'], 'account')}; score {row['score']:.3f}{active}")]
     if row.get("campaign_id") is not None and outputs.campaigns is not None:
         camp = outputs.campaigns.filter(pl.col("campaign_id") == row["campaign_id"])
         if camp.height:
@@ -263,7 +266,8 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     ev_headers = ["kind", "value", "sharing", "weight", "in input"]
     for name, justify in zip(ev_headers, ("left", "left", "right", "right", "right")):
         ev_table.add_column(name, justify=justify, overflow="fold")
-    ev_list = [[e["kind"], e["value"], e["accounts_sharing"], round(e["weight"], 3), e["df"]]
+    # A timing value is a hash: show what it means (who acts in the same windows, and when).
+    ev_list = [[e["kind"], e["meaning"] or e["value"], e["accounts_sharing"], round(e["weight"], 3), e["df"]]
                for e in evidence_rows.head(evidence).iter_rows(named=True)]
     for r in ev_list:
         ev_table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}",
@@ -272,7 +276,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     if evidence_rows.height > evidence:
         notes.append(f"{evidence_rows.height - evidence:,} more (use --evidence)")
     if hidden:
-        notes.append(f"{hidden:,} values too common to link hidden (use --all-values)")
+        notes.append(f"{plural(hidden, 'value')} too common to link hidden (use --all-values)")
     if notes:
         ev_table.caption = "; ".join(notes)
     return heading, [(reasons, reason_rows, ["what", "value"]), (table, member_list, member_headers),
@@ -345,7 +349,9 @@ def previous_summary(section: dict, limit: int = 12) -> str:
               "event, or either run has no times)"
               if later is None else f"; members gone quiet counted over the {duration_text(later)} after the "
               "previous run's last event")
-    return (f"vs previous run: {section['matched']:,} clusters kept their id, "
+    if section.get("same_log"):
+        period += "; the same log as the previous run, so no cluster's run count grew"
+    return (f"vs previous run: {plural(section['matched'], 'cluster')} kept their id, "
             f"{section['new']:,} new{ids(section['new_ids'])}, "
             f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}{period}")
 

@@ -22,7 +22,7 @@ __all__ = ["ReportInfo", "ReportOptions", "render_report", "write_report"]
 
 @dataclass(frozen=True)
 class ReportInfo:
-    """What :func:`write_report` wrote."""
+    """What :func:`write_report` wrote; ``warnings``: what it could not show (e.g. the events file is gone)."""
 
     path: Path
     bytes: int
@@ -31,6 +31,7 @@ class ReportInfo:
     clusters: int
     redacted: bool
     seconds: float
+    warnings: tuple[str, ...] = ()
 
 
 def write_report(out_dir: str | Path, out: str | Path | None = None, *, redact: bool = False,
@@ -73,4 +74,5 @@ def write_report(out_dir: str | Path, out: str | Path | None = None, *, redact: 
     write_atomic(target, html)
     return ReportInfo(path=target, bytes=len(html), sections=len(section_ids(outputs, options)),
                       flagged=int(outputs.clusters["flagged"].sum() or 0), clusters=outputs.clusters.height,
-                      redacted=outputs.redaction is not None, seconds=round(time.perf_counter() - start, 3))
+                      redacted=outputs.redaction is not None, seconds=round(time.perf_counter() - start, 3),
+                      warnings=(events.note,) if events is not None and events.missing else ())

@@ -8,6 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
+
+from graphlink.views.safety import visible_text
 
 __all__ = ["CONTENT_SECURITY_POLICY", "CSS", "NETVIEW_JS", "SORT_JS", "TEMPLATES", "VENDOR", "content_security_policy",
            "csp_hash", "cytoscape_js", "environment", "read_asset"]
@@ -63,8 +66,17 @@ def cytoscape_js() -> str:
     return text
 
 
+def _finalize(value: object) -> object:
+    """Every value a template prints: text made visible (:func:`graphlink.views.safety.visible_text`), then
+    autoescaped; the report's own markup (``Markup``: style, scripts, ``tojson`` data) as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible_text(value)
+    return value
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment of the report templates: autoescaping on, undefined names are errors."""
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+    """The Jinja2 environment of the report templates: autoescaping on, undefined names are errors, and
+    invisible and control characters of every printed value spelled out (:func:`_finalize`)."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, finalize=_finalize,
                               undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False)

@@ -34,16 +34,16 @@ import polars as pl
 from markupsafe import Markup
 
 from graphlink.store.folder import Outputs, score_columns
-from graphlink.views import plots
 from graphlink.views.evidence import evidence_by_kind, reconstruct_templates
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
+from graphlink.views.report.figures import SectionPlots, section_plots, start_section_plots
 from graphlink.views.report.members import MemberEvents, network_data
 from graphlink.views.report.tables import (
-    Column, Table, build_table, figure, fmt_float, fmt_int, fmt_list, fmt_number, fmt_time, history_text, number_text,
+    Column, Table, build_table, fmt_float, fmt_int, fmt_list, fmt_number, fmt_time, history_text, number_text,
     value_text,
 )
-from graphlink.views.schedule import describe_schedule, describe_sync, hours_text
-
+from graphlink.views.schedule import describe_schedule, describe_sync, hours_text, timing_bucket, timing_meanings
+from graphlink.views.words import plural
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,9 @@ class ReportOptions:
     interactive : bool
         Add an interactive network view per section (Cytoscape.js, inlined:
         about 440 kB once per report); the static drawing stays for print.
+    workers : int, optional
+        Helper processes drawing plots besides this one (0: none; default: one per idle
+        CPU, :func:`graphlink.views.report.figures.plot_workers`). The report is the same.
     """
 
     max_sections: int = 100
@@ -89,6 +92,7 @@ class ReportOptions:
     events: bool = True
     max_values_per_kind: int = 10
     interactive: bool = True
+    workers: int | None = None
 
 
 # -- sections ----------------------------------------------------------------------
@@ -183,8 +187,9 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
 
 
 def _value_columns(kind: str) -> list[Column]:
-    return [
-        Column("value", pl.col("value"), css="text"),
+    return [  # a timing value is a hash: its meaning is shown, the hash on hover
+        Column("shared windows", pl.col("meaning"), css="text", cell_title=pl.col("value")) if kind == "timing"
+        else Column("value", pl.col("value"), css="text"),
         Column("accounts sharing", fmt_int(pl.col("accounts_sharing")), numeric=True, sort=pl.col("accounts_sharing"),
                title="Members of this cluster carrying the value"),
         Column("accounts in input", fmt_int(pl.col("df")), numeric=True, sort=pl.col("df"),
@@ -226,14 +231,14 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
         if group.kind == "prompt":
             item["templates"] = [
                 {"parts": t.parts, "example": t.example,
-                 "used": (f"followed by {t.prompts:,} sampled prompts of {t.accounts:,} accounts"
+                 "used": (f"followed by {plural(t.prompts, 'sampled prompt')} of {plural(t.accounts, 'account')}"
                           if t.accounts else "reconstructed from the shared phrases")}
                 for t in reconstruct_templates(values["value"].to_list(), prompts if prompts is not None else ())]
         elif group.kind == "timing":
-            item["summary"] = (f"{values.height:,} shared activity signatures: accounts active in the same "
-                               f"60-second windows again and again (the largest group: "
-                               f"{int(values['accounts_sharing'].max()):,} accounts). A signature is a hash of "
-                               "the windows, to match, not to read.")
+            item["summary"] = (f"{plural(values.height, 'shared activity signature')}: accounts active in the same "
+                               f"windows again and again (the largest group: "
+                               f"{plural(int(values['accounts_sharing'].max()), 'account')}), with the hours in "
+                               "which all of each group are active.")
         columns = _value_columns(group.kind)
         if group.kind in ("prompt", "timing"):  # the template / clock says it; the raw values on request
             item["more"] = build_table(values, columns, table_id=f"evidence-{cid}-{group.kind}")
@@ -252,13 +257,12 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
 
 
 def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
-                    events: MemberEvents | None = None) -> dict[str, Any]:
-    """Everything the cluster section template shows, as plain values."""
+                    events: MemberEvents | None = None, drawn: SectionPlots | None = None) -> dict[str, Any]:
+    """Everything the cluster section template shows, as plain values (``drawn``: its plots, being drawn)."""
     row = outputs.cluster_row(cluster_id)
     members = outputs.members(cluster_id)
-    evidence = outputs.cluster_evidence(cluster_id)
-    activity = outputs.cluster_activity(cluster_id)
-    memberships = outputs.cluster_memberships(cluster_id)
+    activity, memberships = outputs.cluster_activity(cluster_id), outputs.cluster_memberships(cluster_id)
+    evidence = timing_meanings(outputs.cluster_evidence(cluster_id), memberships, activity, timing_bucket(outputs.run))
     first, last = members["first_seen"].min(), members["last_seen"].max()
     active = f" · active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first is not None and last is not None else ""
     kinds = ", ".join(row.get("kinds") or []) or "none"
@@ -273,14 +277,15 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     if members.height > shown.height:
         member_note = (f"Showing the {shown.height:,} most active of {members.height:,} members; "
                        f"export all with: graphlink export DIR --format csv --clusters {int(cluster_id)}")
-    figures, notes = _plots(cluster_id, activity, memberships, options)
+    figures, notes = (drawn.get(cluster_id) if drawn is not None else section_plots(
+        cluster_id, activity, memberships, options.max_network_nodes, options.seed) if options.plots else ([], []))
     network = None
     if options.interactive and memberships is not None:
         network = network_data(memberships, max_nodes=options.max_network_nodes, seed=options.seed)
     return {
         "id": int(cluster_id),
         "flagged": bool(row.get("flagged")),
-        "subtitle": (f"{int(row['size']):,} accounts · score {float(row['score']):.3f} · linked by {kinds}{active}"
+        "subtitle": (f"{plural(int(row['size']), 'account')} · score {float(row['score']):.3f} · linked by {kinds}{active}"
                      f"{history_text(row)}"),
         "why": [r for r in (row.get("why") or "").split("; ") if r],
         "components": [(name, value_text(row.get(name))) for name in score_columns(outputs.clusters)],
@@ -293,25 +298,6 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "member_note": member_note,
         "members": build_table(shown, member_columns, table_id=f"members-{int(cluster_id)}"),
     }
-
-
-def _plots(cluster_id: int, activity: pl.DataFrame | None, memberships: pl.DataFrame | None,
-           options: ReportOptions) -> tuple[list[dict[str, Any]], list[str]]:
-    if not options.plots:
-        return [], []
-    figures, notes = [], []
-    if activity is None:
-        notes.append("No activity.parquet in this output folder (written by an older graphlink): "
-                     "rerun detect for the hour-of-day and timeline plots.")
-    else:
-        figures.append(figure(plots.hour_of_day(activity), f"Events by hour of day (UTC), cluster {cluster_id}"))
-        figures.append(figure(plots.timeline(activity), f"Events and active accounts over time, cluster {cluster_id}"))
-    if memberships is None:
-        notes.append("No memberships.parquet in this output folder: rerun detect for the network drawing.")
-    else:
-        figures.append(figure(plots.network(memberships, max_nodes=options.max_network_nodes, seed=options.seed),
-                              f"Network of accounts and shared signals, cluster {cluster_id}") | {"network": True})
-    return figures, notes
 
 
 def _section_plan(clusters: pl.DataFrame, options: ReportOptions) -> tuple[list[int], list[int]]:
@@ -374,10 +360,10 @@ def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptio
     items = []
     for row in shown.filter(has_section).iter_rows(named=True):
         clusters = sorted(int(c) for c in (row["clusters"] or []))
-        accounts = f"{int(row['accounts']):,} accounts · " if row["accounts"] is not None else ""
+        accounts = f"{plural(int(row['accounts']), 'account')} · " if row["accounts"] is not None else ""
         score = f"score {float(row['score']):.3f}" if row["score"] is not None else "no score"
         items.append({"id": str(row["campaign_id"]), "flagged": bool(row["flagged"]),
-                      "summary": f"{accounts}{len(clusters):,} cluster{'' if len(clusters) == 1 else 's'} · {score}",
+                      "summary": f"{accounts}{plural(len(clusters), 'cluster')} · {score}",
                       "why": [r for r in str(row["why"] or "").split("; ") if r],
                       "clusters": [(c, c in sections) for c in clusters]})
     return {"table": table, "sections": items}
@@ -418,7 +404,9 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
     if events is not None and events.note:
         notes.append(events.note)
     main, comps, table_note = cluster_tables(outputs, set(ids), options)
-    sections = [cluster_context(outputs, c, options, events) for c in ids]
+    with start_section_plots(outputs, ids, enabled=options.plots, max_nodes=options.max_network_nodes,
+                             seed=options.seed, workers=options.workers) as drawn:  # a share in helper processes
+        sections = [cluster_context(outputs, c, options, events, drawn) for c in ids]
     scripts = [SORT_JS]
     if any(s["network"] for s in sections):
         scripts += [cytoscape_js(), NETVIEW_JS]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from graphlink.store.folder import Outputs
+from graphlink.store.outputs import events_file
 from graphlink.views import plots
+from graphlink.views.safety import visible_text
+from graphlink.views.words import plural
 
 __all__ = ["MemberEvents", "member_events", "network_data"]
 
@@ -22,22 +24,16 @@ def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0)
     spring layout (networkx), so both show the same picture. Returns
     ``None`` when no signal is shared by two members.
     """
-    import networkx as nx
-
     edges, _ = plots.sample_network(memberships, max_nodes=max_nodes)
     if edges.is_empty():
         return None
-    signals = (edges.select("kind", "value", "sharing", "weight").unique(["kind", "value"]).sort("kind", "value")
-               .with_row_index("n").with_columns(pl.format("v{}", pl.col("n")).alias("node")))
+    account_list, signals, positions = plots.network_layout(edges, seed)  # the static drawing's layout
+    signals = signals.with_row_index("n").with_columns(pl.format("v{}", pl.col("n")).alias("node"))
     edges = edges.join(signals.select("kind", "value", "node"), on=["kind", "value"])
-    accounts = edges["account_id"].unique().sort()
-    account_node = {a: f"a{i}" for i, a in enumerate(accounts.to_list())}
-    graph = nx.Graph()
-    graph.add_nodes_from(account_node.values())
-    graph.add_nodes_from(signals["node"].to_list())
+    accounts = pl.Series("account_id", account_list, dtype=pl.String)
+    account_node = {a: f"a{i}" for i, a in enumerate(account_list)}
     pairs = list(zip([account_node[a] for a in edges["account_id"].to_list()], edges["node"].to_list()))
-    graph.add_edges_from(pairs)
-    pos = nx.spring_layout(graph, seed=seed, iterations=60)
+    pos = dict(zip(list(account_node.values()) + signals["node"].to_list(), positions))
     kinds = signals["kind"].unique().sort().to_list()
     # Hover text of an account: every value it shares with other members (memberships), linking ones first.
     shared = (memberships.filter(pl.col("account_id").is_in(accounts.implode()))
@@ -45,7 +41,7 @@ def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0)
               .group_by("account_id", maintain_order=True)
               .agg(pl.concat_str([pl.col("kind"), pl.lit("="), pl.col("value").str.slice(0, 80)]).head(12).alias("v"),
                    pl.len().alias("n")))
-    tips = {a: f"account {a}\nshares {n:,} value(s): " + "; ".join(v) + (" …" if n > len(v) else "")
+    tips = {a: f"account {a}\nshares {plural(n, 'value')}: " + "; ".join(v) + (" …" if n > len(v) else "")
             for a, v, n in shared.iter_rows()}
     top = max(int(signals["sharing"].max()), 1)
     nodes = [{"id": account_node[a], "kind": "account", "colour": plots.ACCOUNT_COLOUR, "size": 8,
@@ -54,9 +50,12 @@ def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0)
     nodes += [{"id": node, "kind": kind, "colour": plots.kind_colour(kind, kinds),
                "size": round(10 + 16 * (sharing / top) ** 0.5, 1),
                "x": round(float(pos[node][0]) * 300, 2), "y": round(float(pos[node][1]) * 300, 2),
-               "tip": f"{kind} {value}\nshared by {sharing:,} members · weight {weight:.2f}"}
+               "tip": f"{kind} {value}\nshared by {plural(sharing, 'member')} · weight {weight:.2f}"}
               for _, kind, value, sharing, weight, node in signals.iter_rows()]
-    return {"nodes": nodes, "edges": [list(p) for p in pairs], "kinds": [[k, plots.kind_colour(k, kinds)] for k in kinds]}
+    for node in nodes:  # hover texts are read with textContent: invisible characters spelled out there too
+        node["tip"] = visible_text(node["tip"])
+    return {"nodes": nodes, "edges": [list(p) for p in pairs],
+            "kinds": [[visible_text(k), plots.kind_colour(k, kinds)] for k in kinds]}
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,14 @@ class MemberEvents:
         ``account_id, prompt``: a few prompts of a sample of each cluster's members.
     note : str
         Why something is missing ("" when all is there).
+    missing : bool
+        The events could not be read back (the note is then a warning for the command line too).
     """
 
     times: pl.DataFrame | None
     prompts: pl.DataFrame | None
     note: str = ""
+    missing: bool = False
 
 
 def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluster: int = 20,
@@ -94,10 +96,12 @@ def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluste
     from graphlink.errors import GraphlinkError
     from graphlink.stages.ingest import scan_events
 
-    path = ((outputs.run.get("inputs") or {}).get("events") or {}).get("path")
-    if not path or path == "<frame>" or not Path(path).is_file():
-        return MemberEvents(None, None, f"The events file ({path or 'an in-memory frame'}) is not available, so "
-                                        "schedules and example prompts are not shown; rerun the report where it is.")
+    recorded, path = events_file(outputs.run)
+    if path is None:
+        what = ("were read from memory or standard input" if recorded in ("", "<frame>", "<stdin>")
+                else f"file {recorded} recorded in run.json is not there")
+        return MemberEvents(None, None, f"Schedules and example prompts are not shown: the events {what} "
+                                        "(rerun graphlink report where the events file is).", missing=True)
     try:
         config = build_config(parameters=outputs.run.get("parameters") or {})
         lf = scan_events(path, config.ingest)
@@ -118,8 +122,9 @@ def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluste
                       .head(prompts_per_account)
                       .sort("account_id", "prompt"))
     except (GraphlinkError, pl.exceptions.PolarsError, OSError, TypeError, ValueError) as exc:
-        return MemberEvents(None, None, f"The events file {path} could not be read back "
-                                        f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}), "
-                                        "so schedules and example prompts are not shown.")
+        return MemberEvents(None, None, f"Schedules and example prompts are not shown: the events file {path} "
+                                        "could not be read back "
+                                        f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}).",
+                            missing=True)
     note = "" if prompts else "Example prompts are left out of a redacted report."
     return MemberEvents(times, sample, note)

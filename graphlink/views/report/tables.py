@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.views import plots
+from graphlink.views.words import plural
 
 __all__ = ["Column", "Table", "build_table", "figure", "fmt_float", "fmt_int", "fmt_list", "fmt_number", "fmt_time",
            "number_text", "value_text", "history_text"]
@@ -170,6 +171,6 @@ def history_text(row: dict[str, Any]) -> str:
         f" since {since:%Y-%m-%d}" if since is not None and runs > 1 else "")
     if row.get("new_members") is not None and runs > 1:
         quiet = row.get("quiet_members")
-        text += (f" · {int(row['new_members']):,} new members"
+        text += (f" · {plural(int(row['new_members']), 'new member')}"
                  + (f", {int(quiet):,} gone quiet" if quiet is not None else "") + " since the previous run")
     return text
