@@ -69,6 +69,7 @@ only through others, with the best-ranked account it shares one with.
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 import polars as pl
@@ -110,6 +111,10 @@ MIN_CONSENSUS_SEEDS = 2
 #: (crowds world 1004: 8 of 15 cells found instead of 11). Dev worlds (mixed 1000-1004): 1e-4 and
 #: 1e-5 find 59 of 85 cells, 1e-6 and below 57, no bound 60.
 MAX_CHANCE = 1e-4
+#: Kinds whose values are the starts of time buckets (``%Y-%m-%dT%H:%M:%SZ``): a batch of accounts
+#: registered over a few hours spreads over consecutive buckets, so seeds of one batch rarely share
+#: one; for seed consensus they share the span from the earliest seed's bucket to the latest's.
+TIME_KINDS = ("created_hour",)
 
 
 def personalised_pagerank(links: pl.DataFrame, seeds: list[str], restart: float = DEFAULT_RESTART,
@@ -165,17 +170,48 @@ def personalised_pagerank(links: pl.DataFrame, seeds: list[str], restart: float 
 
 def consensus_values(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
                      max_chance: float = MAX_CHANCE) -> pl.DataFrame:
-    """``kind, value`` of the values every seed has and that many seeds sharing by chance is unlikely.
+    """``kind, value, weight`` of the values every seed has and that many seeds sharing by chance is unlikely.
 
     ``(df / n_accounts) ** len(seeds) <= max_chance`` (:data:`MAX_CHANCE`);
-    parameters as :func:`seed_consensus`. Shape (n, 2), sorted.
+    parameters as :func:`seed_consensus`. A kind of :data:`TIME_KINDS`
+    (bucket starts) counts as one value, the seeds' *span*: every bucket from
+    the seeds' earliest to their latest, held by the accounts of all those
+    buckets (``df`` summed), weighted as one value that rare (``weight x
+    sqrt(df / df_span)``, the ``1 / sqrt(df)`` rarity weighting). Shape (n, 3), sorted.
     """
     seed_list = pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String)
     is_seed = pl.col("account_id").is_in(seed_list.implode())
-    chance = (pl.col("df").cast(pl.Float64) / max(n_accounts, 1)).pow(seed_list.len())
-    return (linking.filter(is_seed & (chance <= max_chance)).group_by("kind", "value")
-            .agg(pl.col("account_id").n_unique().alias("k"))
-            .filter(pl.col("k") == seed_list.len()).select("kind", "value").sort("kind", "value"))
+    n = seed_list.len()
+    chance = (pl.col("df").cast(pl.Float64) / max(n_accounts, 1)).pow(n)
+    timed = pl.col("kind").is_in(pl.Series(TIME_KINDS, dtype=pl.String).implode())
+    exact = (linking.filter(is_seed & ~timed & (chance <= max_chance)).group_by("kind", "value")
+             .agg(pl.col("account_id").n_unique().alias("k"), pl.col("weight").first())
+             .filter(pl.col("k") == n).select("kind", "value", pl.col("weight").cast(pl.Float64)))
+    spans = [exact]
+    at = pl.col("value").str.to_datetime("%Y-%m-%dT%H:%M:%SZ", strict=False, time_zone="UTC")
+    for kind in TIME_KINDS:
+        values = linking.filter(pl.col("kind") == kind)
+        seeds_at = values.filter(is_seed).select("account_id", at.alias("at")).drop_nulls("at")
+        if n < MIN_CONSENSUS_SEEDS or seeds_at["account_id"].n_unique() < n:
+            continue  # a seed without the kind: no span all seeds share
+        lo, hi = seeds_at["at"].min(), seeds_at["at"].max()
+        buckets = values.select(at.alias("at")).drop_nulls().unique().sort("at")["at"]
+        width = buckets.diff().drop_nulls().min() if buckets.len() > 1 else None
+        import os, datetime as dt
+        if os.environ.get("PAD") and width is not None:
+            ext = (hi - lo) / (n - 1)
+            lo, hi = lo - ext, hi + width + ext  # bucket [start, start + width) overlaps [lo, hi)
+            span = (values.group_by("value").agg(pl.col("df").first(), pl.col("weight").first())
+                    .filter((at + width > lo) & (at < hi)))
+        else:
+            span = (values.group_by("value").agg(pl.col("df").first(), pl.col("weight").first())
+                    .filter(at.is_between(lo, hi)))
+        df_span = int(span["df"].sum())
+        if not df_span or (df_span / max(n_accounts, 1)) ** n > max_chance:
+            continue
+        weight = float((span["weight"] * (span["df"].cast(pl.Float64) / df_span).sqrt()).mean())
+        spans.append(span.select(pl.lit(kind).alias("kind"), "value", pl.lit(weight).alias("weight")))
+    return pl.concat(spans).sort("kind", "value")
 
 
 def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
@@ -222,8 +258,9 @@ def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
     """
     shared = consensus_values(linking, seeds, n_accounts, max_chance)
     is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
-    return (linking.filter(~is_seed).join(shared, on=["kind", "value"])
-            .group_by("account_id").agg(pl.col("weight").sum().alias("evidence"))
+    return (linking.filter(~is_seed).drop("weight").join(shared, on=["kind", "value"])
+            .group_by("account_id").agg(pl.col("weight").sum().alias("evidence"),
+                                        pl.col("weight").filter(~pl.col("kind").is_in(list(TIME_KINDS))).sum().alias("exact"))
             .filter(pl.col("evidence") > 0).sort("account_id"))
 
 
@@ -303,7 +340,11 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
     prefix = prefix.with_columns(phi.alias("phi")).filter(pl.col("pos") >= min_size - 1).with_columns(
         (pl.col("phi") < pl.min_horizontal([pl.col("phi").shift(-k).fill_null(float("inf"))
                                             for k in range(1, LOCAL_WINDOW + 1)])).alias("local"))
-    good = prefix.filter(pl.col("local") & ((pl.col("phi") <= max_conductance) | (pl.col("drop") >= min_drop)))
+    import os
+    tier_end = (pl.col("e") > 0) & (pl.col("e").shift(-1).fill_null(0.0) <= 0) if "e" in prefix.columns else pl.lit(False)
+    if not os.environ.get("TIER_END"):
+        tier_end = pl.lit(False)
+    good = prefix.filter((pl.col("local") & ((pl.col("phi") <= max_conductance) | (pl.col("drop") >= min_drop))) | tier_end)
     # No tight set: the first local minimum, however loose (a ring that talks to many outsiders).
     loose = prefix.filter(pl.col("local"))
     if not prefix.height:
@@ -409,7 +450,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     shared = (consensus_values(linking, seeds, accounts.height) if len(seeds) >= MIN_CONSENSUS_SEEDS
               else pl.DataFrame(schema={"kind": pl.String, "value": pl.String}))
     evidence = (seed_consensus(linking, seeds, accounts.height) if shared.height
-                else pl.DataFrame(schema={"account_id": pl.String, "evidence": pl.Float64}))
+                else pl.DataFrame(schema={"account_id": pl.String, "evidence": pl.Float64, "exact": pl.Float64}))
     is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
     # An account without links (a seed nobody shares a value with) has no rate.
     rate = pl.when(pl.col("degree") > 0).then(pl.col("p") / pl.col("degree")).otherwise(0.0)
@@ -418,11 +459,14 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     degree = pl.concat([links.select(pl.col("source").alias("account_id"), "weight"),
                         links.select(pl.col("target").alias("account_id"), "weight")]).group_by(
         "account_id").agg(pl.col("weight").sum().alias("degree"))
+    linked = links.filter(pl.col("source").is_in(pl.Series(seeds, dtype=pl.String).implode())
+                          | pl.col("target").is_in(pl.Series(seeds, dtype=pl.String).implode())).height
+    isolated = pl.lit(linked == 0 or not os.environ.get("REACH"))
     # Accounts the walk reaches, and those sharing a value with every seed (weak kinds alone make no link).
     ordered = (ppr.drop("degree").join(evidence, on="account_id", how="full", coalesce=True)
                .join(degree, on="account_id", how="left")
-               .with_columns(pl.col("p", "degree", "evidence").fill_null(0.0))
-               .filter((pl.col("p") >= MIN_PROBABILITY) | (pl.col("evidence") > 0) | is_seed)
+               .with_columns(pl.col("p", "degree", "evidence", "exact").fill_null(0.0))
+               .filter((pl.col("p") >= MIN_PROBABILITY) | ((pl.col("evidence") > 0) & isolated) | is_seed)
                .with_columns(rate.alias("rate"))
                .sort([is_seed, "evidence", "rate", "p", "account_id"], descending=[True, True, True, True, False]))
     n_seeds = ordered.filter(is_seed).height
