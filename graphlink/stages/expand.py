@@ -69,7 +69,6 @@ only through others, with the best-ranked account it shares one with.
 from __future__ import annotations
 
 import numbers
-import os
 
 import numpy as np
 import polars as pl
@@ -173,45 +172,52 @@ def consensus_values(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
     """``kind, value, weight`` of the values every seed has and that many seeds sharing by chance is unlikely.
 
     ``(df / n_accounts) ** len(seeds) <= max_chance`` (:data:`MAX_CHANCE`);
-    parameters as :func:`seed_consensus`. A kind of :data:`TIME_KINDS`
-    (bucket starts) counts as one value, the seeds' *span*: every bucket from
-    the seeds' earliest to their latest, held by the accounts of all those
-    buckets (``df`` summed), weighted as one value that rare (``weight x
-    sqrt(df / df_span)``, the ``1 / sqrt(df)`` rarity weighting). Shape (n, 3), sorted.
+    parameters as :func:`seed_consensus`. Each value keeps its rarity weight,
+    except a kind of :data:`TIME_KINDS` (bucket starts): there the seeds share
+    their *span*, every bucket overlapping the seeds' earliest to latest bucket
+    widened on each side by ``range / (seeds - 1)`` (the minimum-variance
+    unbiased estimate of a uniform interval's ends from that many draws), when
+    every seed has a bucket. The span counts as one value held by the accounts
+    of all its buckets (``df`` summed, the chance test on that sum) and weighs
+    as that rare (``weight x sqrt(df / df_span)``: weights fall as ``1 / sqrt(df)``).
+    Shape (n, 3), sorted by kind and value.
+
+    Examples
+    --------
+    Three seeds registered at 10:00, 11:00 and 12:00; the span reaches 09:00 and 13:00.
+
+    >>> hours = ["2025-01-01T%02d:00:00Z" % h for h in (8, 9, 10, 11, 12, 13, 14)]
+    >>> linking = pl.DataFrame({"account_id": ["x", "a", "s1", "s2", "s3", "b", "y"], "kind": "created_hour",
+    ...                         "value": hours, "df": 2, "weight": 0.2})
+    >>> consensus_values(linking, ["s1", "s2", "s3"], n_accounts=10_000)["value"].to_list()
+    ['2025-01-01T09:00:00Z', '2025-01-01T10:00:00Z', '2025-01-01T11:00:00Z', '2025-01-01T12:00:00Z', '2025-01-01T13:00:00Z']
     """
     seed_list = pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String)
     is_seed = pl.col("account_id").is_in(seed_list.implode())
     n = seed_list.len()
     chance = (pl.col("df").cast(pl.Float64) / max(n_accounts, 1)).pow(n)
     timed = pl.col("kind").is_in(pl.Series(TIME_KINDS, dtype=pl.String).implode())
-    exact = (linking.filter(is_seed & ~timed & (chance <= max_chance)).group_by("kind", "value")
-             .agg(pl.col("account_id").n_unique().alias("k"), pl.col("weight").first())
-             .filter(pl.col("k") == n).select("kind", "value", pl.col("weight").cast(pl.Float64)))
-    spans = [exact]
+    shared = [linking.filter(is_seed & ~timed & (chance <= max_chance)).group_by("kind", "value")
+              .agg(pl.col("account_id").n_unique().alias("k"), pl.col("weight").first())
+              .filter(pl.col("k") == n).select("kind", "value", pl.col("weight").cast(pl.Float64))]
     at = pl.col("value").str.to_datetime("%Y-%m-%dT%H:%M:%SZ", strict=False, time_zone="UTC")
-    for kind in TIME_KINDS:
-        values = linking.filter(pl.col("kind") == kind)
-        seeds_at = values.filter(is_seed).select("account_id", at.alias("at")).drop_nulls("at")
-        if n < MIN_CONSENSUS_SEEDS or seeds_at["account_id"].n_unique() < n:
-            continue  # a seed without the kind: no span all seeds share
+    for kind in TIME_KINDS if n >= MIN_CONSENSUS_SEEDS else ():
+        values = (linking.filter(pl.col("kind") == kind).group_by("value")
+                  .agg(pl.col("df").first(), pl.col("weight").first(), is_seed.any().alias("seed"))
+                  .with_columns(at.alias("at")).drop_nulls("at").sort("at"))
+        seeds_at = linking.filter(is_seed & (pl.col("kind") == kind)).with_columns(at.alias("at")).drop_nulls("at")
+        if seeds_at["account_id"].n_unique() < n or values.height < 2:
+            continue  # a seed without a bucket: no span every seed shares
+        width = values["at"].diff().drop_nulls().min()  # the bucket width (the closest buckets held)
         lo, hi = seeds_at["at"].min(), seeds_at["at"].max()
-        buckets = values.select(at.alias("at")).drop_nulls().unique().sort("at")["at"]
-        width = buckets.diff().drop_nulls().min() if buckets.len() > 1 else None
-        import os, datetime as dt
-        if os.environ.get("PAD") and width is not None:
-            ext = (hi - lo) / (n - 1)
-            lo, hi = lo - ext, hi + width + ext  # bucket [start, start + width) overlaps [lo, hi)
-            span = (values.group_by("value").agg(pl.col("df").first(), pl.col("weight").first())
-                    .filter((at + width > lo) & (at < hi)))
-        else:
-            span = (values.group_by("value").agg(pl.col("df").first(), pl.col("weight").first())
-                    .filter(at.is_between(lo, hi)))
+        pad = (hi - lo) / (n - 1)
+        span = values.filter((pl.col("at") + width > lo - pad) & (pl.col("at") < hi + width + pad))
         df_span = int(span["df"].sum())
-        if not df_span or (df_span / max(n_accounts, 1)) ** n > max_chance:
+        if (df_span / max(n_accounts, 1)) ** n > max_chance:
             continue
         weight = float((span["weight"] * (span["df"].cast(pl.Float64) / df_span).sqrt()).mean())
-        spans.append(span.select(pl.lit(kind).alias("kind"), "value", pl.lit(weight).alias("weight")))
-    return pl.concat(spans).sort("kind", "value")
+        shared.append(span.select(pl.lit(kind).alias("kind"), "value", pl.lit(weight).alias("weight")))
+    return pl.concat(shared).sort("kind", "value")
 
 
 def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
@@ -259,8 +265,7 @@ def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
     shared = consensus_values(linking, seeds, n_accounts, max_chance)
     is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
     return (linking.filter(~is_seed).drop("weight").join(shared, on=["kind", "value"])
-            .group_by("account_id").agg(pl.col("weight").sum().alias("evidence"),
-                                        pl.col("weight").filter(~pl.col("kind").is_in(list(TIME_KINDS))).sum().alias("exact"))
+            .group_by("account_id").agg(pl.col("weight").sum().alias("evidence"))
             .filter(pl.col("evidence") > 0).sort("account_id"))
 
 
@@ -340,11 +345,12 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
     prefix = prefix.with_columns(phi.alias("phi")).filter(pl.col("pos") >= min_size - 1).with_columns(
         (pl.col("phi") < pl.min_horizontal([pl.col("phi").shift(-k).fill_null(float("inf"))
                                             for k in range(1, LOCAL_WINDOW + 1)])).alias("local"))
-    import os
-    tier_end = (pl.col("e") > 0) & (pl.col("e").shift(-1).fill_null(0.0) <= 0) if "e" in prefix.columns else pl.lit(False)
-    if not os.environ.get("TIER_END"):
-        tier_end = pl.lit(False)
-    good = prefix.filter((pl.col("local") & ((pl.col("phi") <= max_conductance) | (pl.col("drop") >= min_drop))) | tier_end)
+    # The last account sharing values with every seed ends the list, minimum or not: past it the
+    # walk follows the links an operator's cells share (a block Leiden may have merged).
+    tier_end = ((pl.col("e") > 0) & (pl.col("e").shift(-1).fill_null(0.0) <= 0) & (pl.col("pos") >= min_size)
+                if "e" in prefix.columns else pl.lit(False))
+    good = prefix.filter((pl.col("local") & ((pl.col("phi") <= max_conductance) | (pl.col("drop") >= min_drop)))
+                         | tier_end)
     # No tight set: the first local minimum, however loose (a ring that talks to many outsiders).
     loose = prefix.filter(pl.col("local"))
     if not prefix.height:
@@ -450,7 +456,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     shared = (consensus_values(linking, seeds, accounts.height) if len(seeds) >= MIN_CONSENSUS_SEEDS
               else pl.DataFrame(schema={"kind": pl.String, "value": pl.String}))
     evidence = (seed_consensus(linking, seeds, accounts.height) if shared.height
-                else pl.DataFrame(schema={"account_id": pl.String, "evidence": pl.Float64, "exact": pl.Float64}))
+                else pl.DataFrame(schema={"account_id": pl.String, "evidence": pl.Float64}))
     is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
     # An account without links (a seed nobody shares a value with) has no rate.
     rate = pl.when(pl.col("degree") > 0).then(pl.col("p") / pl.col("degree")).otherwise(0.0)
@@ -459,14 +465,16 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     degree = pl.concat([links.select(pl.col("source").alias("account_id"), "weight"),
                         links.select(pl.col("target").alias("account_id"), "weight")]).group_by(
         "account_id").agg(pl.col("weight").sum().alias("degree"))
-    linked = links.filter(pl.col("source").is_in(pl.Series(seeds, dtype=pl.String).implode())
-                          | pl.col("target").is_in(pl.Series(seeds, dtype=pl.String).implode())).height
-    isolated = pl.lit(linked == 0 or not os.environ.get("REACH"))
+    # An account the walk never reaches is listed for its evidence only when the seeds have no link
+    # at all (then evidence is all there is): otherwise values every seed has but that link no one
+    # (weak kinds: a client, a creation hour) would list accounts the graph does not tie to them.
+    seed_list = pl.Series(seeds, dtype=pl.String).implode()
+    isolated = links.filter(pl.col("source").is_in(seed_list) | pl.col("target").is_in(seed_list)).is_empty()
     # Accounts the walk reaches, and those sharing a value with every seed (weak kinds alone make no link).
     ordered = (ppr.drop("degree").join(evidence, on="account_id", how="full", coalesce=True)
                .join(degree, on="account_id", how="left")
-               .with_columns(pl.col("p", "degree", "evidence", "exact").fill_null(0.0))
-               .filter((pl.col("p") >= MIN_PROBABILITY) | ((pl.col("evidence") > 0) & isolated) | is_seed)
+               .with_columns(pl.col("p", "degree", "evidence").fill_null(0.0))
+               .filter((pl.col("p") >= MIN_PROBABILITY) | ((pl.col("evidence") > 0) & pl.lit(isolated)) | is_seed)
                .with_columns(rate.alias("rate"))
                .sort([is_seed, "evidence", "rate", "p", "account_id"], descending=[True, True, True, True, False]))
     n_seeds = ordered.filter(is_seed).height
