@@ -60,12 +60,14 @@ def expand_command(
     """Rank the accounts most strongly tied to a few known accounts (seeds).
 
     With two seeds or more, accounts sharing rare values with every seed
-    come first (score above 0.5), by how much they share; then a random walk
-    with restart (personalised PageRank) over the weighted account graph
-    detect built ranks the rest: accounts the walk visits most, per unit of
-    their own link weight (score 0.5 and below). The list stops where the
-    seeds' ring ends (a conductance minimum that is tight, or after which the
-    ranking drops five-fold) unless --top says otherwise. Each account comes
+    (creation hours: the span of the seeds' hours) come first (score above
+    0.5), by how much they share; then a random walk with restart
+    (personalised PageRank) over the weighted account graph detect built
+    ranks the rest: accounts the walk visits most, per unit of their own link
+    weight (score 0.5 and below). The list stops where the seeds' ring ends
+    (a conductance minimum that is tight, or after which the ranking drops
+    five-fold, or the last account sharing values with every seed) unless
+    --top says otherwise. Each account comes
     with the values it shares with every seed (or with a seed, or with a
     better-ranked account), how rare they are, and its cluster and campaign.
     """

@@ -136,6 +136,62 @@ def test_expand_ranks_the_cell_that_shares_every_seeds_values_before_its_sibling
     assert not alone["why"].str.contains("seeds").any()
 
 
+def test_expand_stops_where_the_evidence_every_seed_shares_ends():
+    from graphlink.stages.expand import rank_accounts
+
+    # One clique of equal links: no conductance minimum closes around cell z, but past its card
+    # the walk only follows the pool the sibling cell shares.
+    links, linking, accounts = sibling_block()
+    ranked = rank_accounts(links, linking, accounts, ["z0", "z1", "z2"])
+    assert ranked.filter(pl.col("rank") > 0)["account_id"].to_list() == ["z3", "z4"]
+
+
+def registration_bursts() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Two cells of one operator in one proxy pool, each registered in a burst of hours.
+
+    Cell ``z`` (8 accounts, two per hour 10:00-13:00) and cell ``b`` (8, 20:00-23:00) are one
+    clique of equal links and pay with cards of their own (no card two accounts share); a
+    person registered at 11:00 has no link to anyone; 300 unlinked accounts registered on
+    other days. Returns ``links, linking, accounts``.
+    """
+    cell_z, cell_b = [f"z{i}" for i in range(8)], [f"b{i}" for i in range(8)]
+    block = cell_z + cell_b
+    pairs = [(a, b) for i, a in enumerate(sorted(block)) for b in sorted(block)[i + 1:]]
+    links = pl.DataFrame({"source": [a for a, _ in pairs], "target": [b for _, b in pairs],
+                          "weight": [2.0] * len(pairs)})
+    hour = {**{a: 10 + i // 2 for i, a in enumerate(cell_z)}, **{a: 20 + i // 2 for i, a in enumerate(cell_b)},
+            "person": 11}
+    rows = [(a, "ip", f"198.51.100.{i}", 16, 0.25) for a in block for i in range(20)]
+    rows += [(a, "created_hour", f"2025-01-01T{h:02d}:00:00Z", 3 if h == 11 else 2, 0.3) for a, h in hour.items()]
+    rows += [(f"other{i:03d}", "created_hour", f"2025-01-{2 + i // 20:02d}T{i % 20:02d}:00:00Z", 1, 0.4)
+             for i in range(300)]
+    linking = pl.DataFrame(rows, schema={"account_id": pl.String, "kind": pl.String, "value": pl.String,
+                                         "df": pl.UInt32, "weight": pl.Float64}, orient="row")
+    ids = block + ["person"] + [f"other{i:03d}" for i in range(300)]
+    accounts = pl.DataFrame({"account_id": ids, "cluster_id": [1] * len(block) + [None] * 301,
+                             "campaign_id": [7] * len(block) + [None] * 301},
+                            schema={"account_id": pl.String, "cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    return links, linking, accounts
+
+
+def test_seeds_registered_in_one_burst_share_its_span():
+    from graphlink.stages.expand import consensus_values, rank_accounts
+
+    links, linking, accounts = registration_bursts()
+    # Seeds registered at 10:00, 11:00 and 12:00 (no hour all three share): the span, widened by
+    # half the seeds' range on each side, is 09:00-13:00 and holds cell z's eight accounts and the person.
+    shared = consensus_values(linking, ["z0", "z2", "z4"], accounts.height)
+    assert shared["value"].to_list() == [f"2025-01-01T{h}:00:00Z" for h in (10, 11, 12, 13)]
+    ranked = rank_accounts(links, linking, accounts, ["z0", "z2", "z4"])
+    listed = ranked.filter(pl.col("rank") > 0)
+    # The rest of cell z, not its sibling in the same pool, nor the person the graph does not tie to them.
+    assert sorted(listed["account_id"]) == ["z1", "z3", "z5", "z6", "z7"]
+    assert listed["why"].str.contains("created_hour 2025-01-01T1").all()
+    # Seeds registered in one hour share only that hour; seeds a day apart span too many accounts.
+    assert consensus_values(linking, ["z0", "z1"], accounts.height)["value"].to_list() == ["2025-01-01T10:00:00Z"]
+    assert consensus_values(linking, ["z0", "other000"], accounts.height).is_empty()
+
+
 def test_seed_consensus_needs_every_seed_and_a_value_unlikely_by_chance():
     from graphlink.stages.expand import seed_consensus
 

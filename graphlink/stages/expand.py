@@ -26,16 +26,25 @@ rarity-weighted as in Adamic & Adar 2003 ("Friends and neighbors on the
 Web"), required of the whole seed set (a set-expansion query: Ghahramani &
 Heller 2005, "Bayesian sets", count a feature by how consistently the query
 items share it). A value counts only if every seed holding it by chance is
-unlikely (:data:`MAX_CHANCE`: a popular client all seeds use is no
-evidence). A single seed (:data:`MIN_CONSENSUS_SEEDS`), or seeds sharing no
-such value, are ordered by the walk alone.
+unlikely (:data:`graphlink.stages.consensus.MAX_CHANCE`: a popular client
+all seeds use is no evidence). Creation hours count as the seeds' *span*:
+a batch registered over several hours puts each seed in another hour, and
+the batch is the hours from the earliest seed's to the latest's, widened by
+the expected overshoot of three draws (:func:`consensus_values`). A single
+seed, or seeds sharing no such value, are ordered by the walk alone. An
+account the walk never reaches is not listed (a value every seed has that
+links no one, a client or a creation hour, is no tie on its own) unless the
+seeds have no link at all, when their shared values are all there is.
 
 Dev worlds (mixed 1000-1004, 85 cells, 3 seeds, ``benchmarks/pivot.py``'s
 draw), cells at recall and precision >= 0.9: 53 before, 54 with this order
-and the old cut, 56 with the new cut (below) alone, 59 with both. Worse: a
-walk on the bipartite graph (25-42: ``linking.parquet`` lacks templates and
-clocks), consensus of 2 of 3 seeds (56), an evidence-weighted restart
-vector (43-53), restart 0.05-0.5 (53).
+and the old cut, 56 with the new cut (below) alone, 59 with both; 66 with
+the span, the reach rule and the end of the evidence as a boundary (mixed
+1005-1009, 201 cells: 142 -> 165). Worse: a walk on the bipartite graph
+(25-42: ``linking.parquet`` lacks templates and clocks), consensus of 2 of 3
+seeds (56), an evidence-weighted restart vector (43-53), restart 0.05-0.5
+(53); the span without widening (62 with the other two changes); no
+evidence drop inside the evidence (66, 1005-1009: 160).
 
 Where the ring ends
 -------------------
@@ -46,10 +55,13 @@ listed set is the prefix of the order at the first local minimum of
 *conductance* (link weight leaving the set over the set's link weight) that
 is tight enough (:data:`MAX_CONDUCTANCE`) or that the ordering key itself
 marks as a boundary: the next account's evidence (or, without evidence, its
-visit rate) is at least :data:`MIN_DROP` times lower, or it shares nothing
-with every seed while the last listed did: a small cell inside its
-operator's block sends half its link weight to its siblings, so the first
-tight set was the whole block. The result is the seeds' ring as the data
+visit rate) is at least :data:`MIN_DROP` times lower. The last account that
+shares values with every seed ends the list whether or not conductance has
+a minimum there: a small cell inside its operator's block sends half its
+link weight to its siblings (more than it keeps), so no prefix around it is
+tight and the first tight set was the whole block (the cost: a cell Leiden
+found whole whose seeds share a value only part of it has, e.g. one of its
+cards, is cut to that part; 2 of 85 dev cells, 5 of 201). The result is the seeds' ring as the data
 draws it, however large, not the chain of rings a few stray links tie it
 to. ``score`` is monotone in rank: above 0.5 the account shares values with
 every seed (``0.5 + 0.5 x`` evidence over the best listed, 1.0 the most);
@@ -75,6 +87,7 @@ import polars as pl
 
 from graphlink.contract import EXPAND_SCHEMA
 from graphlink.errors import GraphlinkError
+from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS, TIME_KINDS, consensus_values, seed_consensus
 
 __all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut", "rank_accounts",
            "tie_reasons"]
@@ -97,19 +110,10 @@ MAX_CONDUCTANCE = 0.25
 LOCAL_WINDOW = 3
 #: A local minimum of conductance above :data:`MAX_CONDUCTANCE` still ends the list when the
 #: ordering key drops this many times from the last listed account to the next (evidence shared
-#: with every seed, or the walk's visit rate). Dev worlds: 2, 3 and 5 find the same cells (59 of
-#: 85), 10 one fewer; with ``MAX_CONDUCTANCE`` 0.15 59, 0.4 58.
+#: with every seed, or the walk's visit rate). Dev worlds (before the span and the evidence's end
+#: as a boundary): 2, 3 and 5 find the same cells (59 of 85), 10 one fewer; with
+#: ``MAX_CONDUCTANCE`` 0.15 59, 0.4 58.
 MIN_DROP = 5.0
-#: Seed consensus needs at least this many seeds: a value every one of two or more seeds holds
-#: is the ring's; every value of a single seed is only that seed's.
-MIN_CONSENSUS_SEEDS = 2
-#: A value every seed has is the ring's evidence only if that is unlikely by chance:
-#: ``(df / accounts) ** seeds <= MAX_CHANCE`` (3 seeds: held by at most 4.6 % of the run's accounts).
-#: Without it, a popular client every seed uses (half the accounts of a crowded world) put thousands
-#: of ordinary accounts level with the cell, ahead of the members that use another client
-#: (crowds world 1004: 8 of 15 cells found instead of 11). Dev worlds (mixed 1000-1004): 1e-4 and
-#: 1e-5 find 59 of 85 cells, 1e-6 and below 57, no bound 60.
-MAX_CHANCE = 1e-4
 
 
 def personalised_pagerank(links: pl.DataFrame, seeds: list[str], restart: float = DEFAULT_RESTART,
@@ -163,70 +167,6 @@ def personalised_pagerank(links: pl.DataFrame, seeds: list[str], restart: float 
     return ids.with_columns(pl.Series("p", p), pl.Series("degree", degree)).filter(pl.col("p") > 0).drop("idx")
 
 
-def consensus_values(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
-                     max_chance: float = MAX_CHANCE) -> pl.DataFrame:
-    """``kind, value`` of the values every seed has and that many seeds sharing by chance is unlikely.
-
-    ``(df / n_accounts) ** len(seeds) <= max_chance`` (:data:`MAX_CHANCE`);
-    parameters as :func:`seed_consensus`. Shape (n, 2), sorted.
-    """
-    seed_list = pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String)
-    is_seed = pl.col("account_id").is_in(seed_list.implode())
-    chance = (pl.col("df").cast(pl.Float64) / max(n_accounts, 1)).pow(seed_list.len())
-    return (linking.filter(is_seed & (chance <= max_chance)).group_by("kind", "value")
-            .agg(pl.col("account_id").n_unique().alias("k"))
-            .filter(pl.col("k") == seed_list.len()).select("kind", "value").sort("kind", "value"))
-
-
-def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
-                   max_chance: float = MAX_CHANCE) -> pl.DataFrame:
-    """Evidence each account shares with every seed: the summed weight of the values all seeds have.
-
-    Parameters
-    ----------
-    linking : DataFrame
-        ``account_id, kind, value, df, weight`` (``linking.parquet``: one row
-        per linking value of an account, ``df`` how many accounts of the run
-        have it, ``weight`` its rarity weight, the same for every holder).
-    seeds : list of str
-        Seed account ids.
-    n_accounts : int
-        Accounts in the run (the chance a random account has a value is ``df / n_accounts``).
-    max_chance : float
-        A value counts only if every seed having it by chance is this unlikely:
-        ``(df / n_accounts) ** len(seeds) <= max_chance`` (:data:`MAX_CHANCE`).
-
-    Returns
-    -------
-    DataFrame
-        ``account_id, evidence`` (float, > 0), one row per non-seed account
-        holding at least one such value, sorted by id, shape (n, 2). Empty
-        when the seeds share no such value.
-
-    Notes
-    -----
-    Common neighbours in the bipartite account-value graph (Liben-Nowell &
-    Kleinberg 2007), rarity-weighted (Adamic & Adar 2003), required of the
-    whole seed set (module docstring).
-
-    Examples
-    --------
-    Both seeds pay with card ``c1``; an address one seed used is not the ring's evidence.
-
-    >>> linking = pl.DataFrame({"account_id": ["s1", "s2", "a", "b", "s1", "b"],
-    ...                         "kind": ["payment"] * 4 + ["ip", "ip"],
-    ...                         "value": ["c1", "c1", "c1", "c2", "9.9.9.9", "9.9.9.9"],
-    ...                         "df": [3, 3, 3, 1, 2, 2], "weight": [3.0, 3.0, 3.0, 3.0, 1.0, 1.0]})
-    >>> seed_consensus(linking, ["s1", "s2"], n_accounts=1000).rows()
-    [('a', 3.0)]
-    """
-    shared = consensus_values(linking, seeds, n_accounts, max_chance)
-    is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
-    return (linking.filter(~is_seed).join(shared, on=["kind", "value"])
-            .group_by("account_id").agg(pl.col("weight").sum().alias("evidence"))
-            .filter(pl.col("evidence") > 0).sort("account_id"))
-
-
 def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
               max_conductance: float = MAX_CONDUCTANCE, min_drop: float = MIN_DROP) -> int:
     """Length of the first prefix of ``order`` at a local minimum of conductance (Andersen, Chung & Lang 2006).
@@ -256,8 +196,10 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
     int
         The prefix length: the first prefix (from ``min_size`` on) whose
         conductance is lower than the next :data:`LOCAL_WINDOW` prefixes' and
-        that is tight enough or followed by a drop; without one, the first
-        local minimum, however loose; without any, every account.
+        that is tight enough or followed by a drop, or that ends with the
+        last account with ``evidence`` (minimum or not: past the evidence
+        every seed shares, only links the siblings share too); without one,
+        the first local minimum, however loose; without any, every account.
 
     Examples
     --------
@@ -303,7 +245,12 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
     prefix = prefix.with_columns(phi.alias("phi")).filter(pl.col("pos") >= min_size - 1).with_columns(
         (pl.col("phi") < pl.min_horizontal([pl.col("phi").shift(-k).fill_null(float("inf"))
                                             for k in range(1, LOCAL_WINDOW + 1)])).alias("local"))
-    good = prefix.filter(pl.col("local") & ((pl.col("phi") <= max_conductance) | (pl.col("drop") >= min_drop)))
+    # The last account sharing values with every seed ends the list, minimum or not: past it the
+    # walk follows the links an operator's cells share (a block Leiden may have merged).
+    tier_end = ((pl.col("e") > 0) & (pl.col("e").shift(-1).fill_null(0.0) <= 0) & (pl.col("pos") >= min_size)
+                if "e" in prefix.columns else pl.lit(False))
+    good = prefix.filter((pl.col("local") & ((pl.col("phi") <= max_conductance) | (pl.col("drop") >= min_drop)))
+                         | tier_end)
     # No tight set: the first local minimum, however loose (a ring that talks to many outsiders).
     loose = prefix.filter(pl.col("local"))
     if not prefix.height:
@@ -351,10 +298,13 @@ def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 
     text = pl.format("{} {} ({} accounts)", "kind", "value", "df")
     if shared is not None and shared.height and n_seeds >= 2:
         everyone = "both seeds" if n_seeds == 2 else f"all {n_seeds} seeds"
+        # A creation hour is shared as the seeds' span, not as the hour itself.
+        spanned = pl.when(pl.col("kind").is_in(list(TIME_KINDS))).then(
+            pl.format("{} {} ({} accounts, in the seeds' span)", "kind", "value", "df")).otherwise(text)
         consensus = (values.filter(pl.col("rank") > 0).join(shared.select("kind", "value"), on=["kind", "value"])
                      .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
                      .group_by("account_id", maintain_order=True).head(per_account)
-                     .group_by("account_id", maintain_order=True).agg(text.str.join("; ").alias("values"))
+                     .group_by("account_id", maintain_order=True).agg(spanned.str.join("; ").alias("values"))
                      .select("account_id", pl.format("shares {} with {}", "values", pl.lit(everyone)).alias("why")))
         top = top.filter(~pl.col("account_id").is_in(consensus["account_id"].implode()))
     else:
@@ -418,11 +368,16 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     degree = pl.concat([links.select(pl.col("source").alias("account_id"), "weight"),
                         links.select(pl.col("target").alias("account_id"), "weight")]).group_by(
         "account_id").agg(pl.col("weight").sum().alias("degree"))
+    # An account the walk never reaches is listed for its evidence only when the seeds have no link
+    # at all (then evidence is all there is): otherwise values every seed has but that link no one
+    # (weak kinds: a client, a creation hour) would list accounts the graph does not tie to them.
+    seed_list = pl.Series(seeds, dtype=pl.String).implode()
+    isolated = links.filter(pl.col("source").is_in(seed_list) | pl.col("target").is_in(seed_list)).is_empty()
     # Accounts the walk reaches, and those sharing a value with every seed (weak kinds alone make no link).
     ordered = (ppr.drop("degree").join(evidence, on="account_id", how="full", coalesce=True)
                .join(degree, on="account_id", how="left")
                .with_columns(pl.col("p", "degree", "evidence").fill_null(0.0))
-               .filter((pl.col("p") >= MIN_PROBABILITY) | (pl.col("evidence") > 0) | is_seed)
+               .filter((pl.col("p") >= MIN_PROBABILITY) | ((pl.col("evidence") > 0) & pl.lit(isolated)) | is_seed)
                .with_columns(rate.alias("rate"))
                .sort([is_seed, "evidence", "rate", "p", "account_id"], descending=[True, True, True, True, False]))
     n_seeds = ordered.filter(is_seed).height
