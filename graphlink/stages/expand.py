@@ -353,7 +353,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         accounts["account_id"].implode()))
     if unknown.len():
         raise GraphlinkError(f"unknown seed account {unknown[0]!r}: not an account of this run "
-                             f"({unknown.len()} of {len(seeds)} seeds unknown)")
+                             f"({unknown.len()} of {len(seeds)} {'seed' if len(seeds) == 1 else 'seeds'} unknown)")
     ppr = personalised_pagerank(links, seeds, restart)
     # One seed has no consensus (every value of it would count): the walk alone orders, as measured.
     shared = (consensus_values(linking, seeds, accounts.height) if len(seeds) >= MIN_CONSENSUS_SEEDS
