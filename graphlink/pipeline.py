@@ -59,7 +59,7 @@ from graphlink.stages.scoring import fleet_outsiders, score_clusters, scored_mem
 from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters,
-                                        rekey, same_log, summarise)
+                                        rekey, rekey_campaigns, same_log, summarise)
 from graphlink.store.outputs import input_path
 from graphlink.views.words import plural
 
@@ -231,7 +231,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=projection.memberships,
                         edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
-                        member_affiliations=signals_out, activity=activity, campaigns=scored.campaigns,
+                        member_affiliations=signals_out, activity=activity, campaigns=rekey_campaigns(scored.campaigns, mapping),
                         links=links, linking=linking)
 
 

@@ -51,6 +51,7 @@ import polars as pl
 from graphlink.config import StableIdConfig
 from graphlink.errors import ConfigError, InputError, safe_reason
 from graphlink.store.atomic import cleanup_stale
+from graphlink.stages.rekeying import apply_mapping, rekey, rekey_campaigns, rekey_why  # noqa: F401 (public here too)
 
 MAPPING_SCHEMA = pl.Schema({
     "cluster_id": pl.Int64, "previous_id": pl.Int64, "stable_id": pl.Int64,
@@ -143,27 +144,6 @@ def match_clusters(previous_accounts: pl.DataFrame, new_accounts: pl.DataFrame,
     )
 
 
-def apply_mapping(frame: pl.DataFrame, mapping: pl.DataFrame, column: str = "cluster_id") -> pl.DataFrame:
-    """Replace the run's own cluster ids in ``column`` by the stable ids of ``mapping``.
-
-    Rows keep their order; null ids stay null.
-
-    Examples
-    --------
-    >>> m = pl.DataFrame({"cluster_id": [1, 2], "stable_id": [7, 3]})
-    >>> apply_mapping(pl.DataFrame({"cluster_id": [2, None, 1]}), m)["cluster_id"].to_list()
-    [3, None, 7]
-    """
-    lookup = mapping.drop_nulls("cluster_id").select(
-        pl.col("cluster_id").cast(pl.Int64), pl.col("stable_id").cast(pl.Int64).alias("__stable"))
-    return (
-        frame.with_columns(pl.col(column).cast(pl.Int64))
-        .join(lookup, left_on=column, right_on="cluster_id", how="left", maintain_order="left")
-        .with_columns(pl.col("__stable").alias(column))
-        .drop("__stable")
-    )
-
-
 def summarise(mapping: pl.DataFrame) -> dict[str, object]:
     """Counts and id lists for ``run.json``'s ``previous`` section (ids only, no members).
 
@@ -180,48 +160,6 @@ def summarise(mapping: pl.DataFrame) -> dict[str, object]:
     matched, new, vanished = ids("matched", "stable_id"), ids("new", "stable_id"), ids("vanished", "previous_id")
     return {"matched": len(matched), "new": len(new), "vanished": len(vanished),
             "matched_ids": matched, "new_ids": new, "vanished_ids": vanished}
-
-
-def rekey(mapping: pl.DataFrame, accounts: pl.DataFrame, clusters: pl.DataFrame,
-          evidence: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Apply a mapping to the three output frames.
-
-    ``accounts`` keeps its row order (by account id); ``clusters`` is sorted by
-    the new ids; ``evidence`` by the new ids, each cluster's rows in their
-    original order.
-    """
-    if "why" in clusters.columns:
-        clusters = rekey_why(clusters, mapping)
-    return (
-        apply_mapping(accounts, mapping),
-        apply_mapping(clusters, mapping).sort("cluster_id"),
-        apply_mapping(evidence, mapping).sort("cluster_id", maintain_order=True),
-    )
-
-
-#: The cluster a flag was inherited from, named at the start of ``why`` (campaign_flags.flag_with_campaign).
-_INHERITED = r"^same operator as flagged cluster (\d+)"
-
-
-def rekey_why(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
-    """Rewrite the cluster id a ``why`` names ("same operator as flagged cluster N") to its stable id.
-
-    Examples
-    --------
-    >>> cl = pl.DataFrame({"cluster_id": [1, 2], "why": ["same operator as flagged cluster 2 (campaign 1); x", "proxies"]})
-    >>> m = pl.DataFrame({"cluster_id": [1, 2], "stable_id": [7, 3]})
-    >>> rekey_why(cl, m)["why"].to_list()
-    ['same operator as flagged cluster 3 (campaign 1); x', 'proxies']
-    """
-    lookup = mapping.drop_nulls("cluster_id").select(pl.col("cluster_id").cast(pl.Int64).alias("__ref"),
-                                                     pl.col("stable_id").cast(pl.Int64).alias("__new"))
-    named = clusters.with_columns(pl.col("why").str.extract(_INHERITED, 1).cast(pl.Int64).alias("__ref")).join(
-        lookup, on="__ref", how="left", maintain_order="left")
-    return named.with_columns(
-        pl.when(pl.col("__new").is_not_null())
-        .then(pl.concat_str([pl.lit("same operator as flagged cluster "), pl.col("__new").cast(pl.String),
-                             pl.col("why").str.replace(_INHERITED, "")]))
-        .otherwise(pl.col("why")).alias("why")).drop("__ref", "__new")
 
 
 @dataclass

@@ -47,7 +47,7 @@ from graphlink.stages.drilldown import UNLISTED_KINDS, activity_from_counts, lin
 from graphlink.stages.graph import Projection
 from graphlink.stages.ingest import AccountsInfo, Events, load_accounts
 from graphlink.stages.signals import SignalSet
-from graphlink.stages.stable_ids import PreviousRun, later_seconds, load_previous
+from graphlink.stages.stable_ids import PreviousRun, later_seconds, load_previous, rekey_campaigns
 
 __all__ = ["run_detect_spark"]
 
@@ -218,4 +218,4 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=memberships, edges=None, warnings=warnings,
                         cluster_mapping=mapping, member_affiliations=signals_out, activity=activity,
-                        campaigns=scored.campaigns, links=links, linking=linking)
+                        campaigns=rekey_campaigns(scored.campaigns, mapping), links=links, linking=linking)
