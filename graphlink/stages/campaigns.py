@@ -24,6 +24,7 @@ import polars as pl
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.contract import CAMPAIGNS_SCHEMA
 from graphlink.stages.communities import build_graph
+from graphlink.stages.components import fmt_int
 from graphlink.stages.linking import generators, link
 
 #: Kinds whose shared values tie an operator's cells: its cards, its proxy and
@@ -227,14 +228,14 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
         pl.col("cluster_id").sort().alias("clusters"), pl.col("size").sum().cast(pl.UInt32).alias("accounts"),
         pl.col("score").max().alias("score"), pl.col("flagged").any().alias("flagged"),
         pl.col("flagged_own" if "flagged_own" in clusters.columns else "flagged").sum().cast(pl.UInt32)
-        .alias("flagged_clusters"))
+        .alias("flagged_clusters"), pl.col("flagged").sum().cast(pl.UInt32).alias("__all_flagged"))
     shared = (
         tie_values(clusters, partition, affiliations, signals, graph_config)
         .group_by("campaign_id", "kind").agg(pl.len().alias("values"))
         .sort(["campaign_id", "values", "kind"], descending=[False, True, False])
         .group_by("campaign_id", maintain_order=True)
         .agg(pl.col("kind").alias("ties"),
-             pl.concat_str([pl.col("values").cast(pl.String), pl.lit(" "), pl.col("kind"),
+             pl.concat_str([fmt_int(pl.col("values")), pl.lit(" "), pl.col("kind"),
                             pl.when(pl.col("values") == 1).then(pl.lit(" value")).otherwise(pl.lit(" values"))])
              .str.join(", ").alias("tied_by"))
     )
@@ -250,8 +251,12 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
         pl.concat_str([pl.col("clusters").list.len().cast(pl.String),
                        pl.when(pl.col("clusters").list.len() == 1).then(pl.lit(" cluster, "))
                        .otherwise(pl.lit(" clusters, ")),
-                       pl.col("accounts").cast(pl.String), pl.lit(" accounts, "),
-                       pl.col("flagged_clusters").cast(pl.String), pl.lit(" flagged"),
+                       fmt_int(pl.col("accounts")), pl.lit(" accounts, "),
+                       # Flagged clusters, and how many of them on their own evidence when not all.
+                       pl.col("__all_flagged").cast(pl.String), pl.lit(" flagged"),
+                       pl.when(pl.col("__all_flagged") != pl.col("flagged_clusters"))
+                       .then(pl.concat_str([pl.lit(" ("), pl.col("flagged_clusters").cast(pl.String),
+                                            pl.lit(" on their own evidence)")])).otherwise(pl.lit("")),
                        pl.when(pl.col("tied_by").is_not_null()).then(pl.concat_str([pl.lit("; tied by "),
                                                                                     pl.col("tied_by")]))
                        .otherwise(pl.lit("")),

@@ -65,7 +65,9 @@ def reason_exprs() -> dict[str, pl.Expr]:
     """Plain-language text for each component, with its numbers."""
     c = pl.col
     return {
-        "payment_reuse": pl.concat_str([fmt_int(c("card_accounts")), pl.lit(" accounts share "),
+        # Accounts with a card and the distinct cards they pay with (not all of them shared:
+        # ``card_pool`` counts the shared ones).
+        "payment_reuse": pl.concat_str([fmt_int(c("card_accounts")), pl.lit(" accounts pay with "),
                                         fmt_int(c("cards")), pl.lit(" payment fingerprint"),
                                         pl.when(c("cards") == 1).then(pl.lit("")).otherwise(pl.lit("s"))]),
         "ip_spread": pl.concat_str([pl.lit("median account used "), fmt_int(c("ips").round(0)),
@@ -86,7 +88,8 @@ def reason_exprs() -> dict[str, pl.Expr]:
                                            pl.lit(" h a day")]),
         "creation_burst": pl.concat_str([fmt_int(c("burst_created")), pl.lit(" of "), fmt_int(c("created_known")),
                                          pl.lit(" accounts created in "), c("burst_hours").cast(pl.Int64).cast(pl.String),
-                                         pl.lit(" burst hour(s)")]),
+                                         pl.when(c("burst_hours") == 1).then(pl.lit(" burst hour"))
+                                         .otherwise(pl.lit(" burst hours"))]),
         "short_lived": pl.concat_str([fmt_int(c("short_lived_accounts")), pl.lit(" of "), fmt_int(c("seen_accounts")),
                                       pl.lit(f" accounts sent {SHORT_LIVED_EVENTS}+ requests within "
                                              f"{SHORT_LIVED_HOURS} h and went silent")]),
