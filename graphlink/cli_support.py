@@ -25,8 +25,10 @@ from graphlink.views.words import plural
 __all__ = ["out", "err", "QuietOpt", "QuietJsonOpt", "emit_json", "print_table", "fail", "cli_errors", "read_summary",
            "print_warnings", "FormatOpt", "TimestampFormatOpt", "SeparatorOpt", "separator_value"]
 
-out = Console()
-err = Console(stderr=True)
+# Soft wrap: a message is one line however long (the terminal wraps it on screen), so piped
+# output and logs are not hard-wrapped at rich's 80 columns mid-sentence. Tables lay out as before.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
