@@ -97,12 +97,17 @@ def hours_text(hours: Sequence[int]) -> str:
     ('24 h a day', '02:00–05:00 UTC', '09:00–10:00 and 22:00–02:00 UTC')
     >>> hours_text([])
     'no active hours'
+    >>> hours_text([h for h in range(24) if h != 7])  # the quiet hours are the news
+    '23 h a day (all but 07:00–08:00 UTC)'
     """
     present = sorted({int(h) % 24 for h in hours})
     if len(present) == 24:
         return "24 h a day"
     if not present:
         return "no active hours"
+    if len(present) >= 18:
+        quiet = hours_text([h for h in range(24) if h not in present])
+        return f"{len(present)} h a day (all but {quiet})"
     runs: list[list[int]] = []
     for h in present:
         if runs and h == runs[-1][-1] + 1:
