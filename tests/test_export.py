@@ -172,3 +172,22 @@ def test_csv_cells_carry_no_terminal_control_characters():
     assert not any(ch in text for ch in ("\x1b", "\x07"))
     assert "\ufffd]0;pwned\ufffd" in text and "'=\ufffd[2J please" in text
     assert "line one\nline two" in text and "tab\there" in text  # ordinary whitespace is kept
+
+
+def test_csv_evidence_says_what_a_timing_value_means(tmp_path):
+    """A timing value is a hash: the CSV's ``meaning`` names its holders and the hours they all act
+    (the bundled fixture's rings run on a scripted clock)."""
+    from pathlib import Path
+
+    from graphlink.pipeline import run_detect
+    from graphlink.store.outputs import write_outputs
+
+    fixture = Path(__file__).resolve().parent.parent / "fixtures"
+    write_outputs(run_detect(fixture / "events.parquet"), tmp_path / "out")
+    info = export(tmp_path / "out", "csv", "flagged")
+    evidence = pl.read_csv(info.paths[1], infer_schema=False)
+    timing = evidence.filter(pl.col("kind") == "timing")
+    assert timing.height and timing["meaning"].null_count() == 0
+    assert timing["meaning"].str.contains("members active in the same").all()
+    assert evidence.filter(pl.col("kind") != "timing")["meaning"].null_count() == evidence.filter(
+        pl.col("kind") != "timing").height

@@ -227,6 +227,24 @@ def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
     return json.dumps(case, indent=2, ensure_ascii=False, default=json_default, allow_nan=False) + "\n"
 
 
+def evidence_with_meaning(outputs: Outputs, evidence: pl.DataFrame) -> pl.DataFrame:
+    """``evidence`` rows (any clusters) with the ``meaning`` column of their timing values.
+
+    Each cluster's timing values are read against its own members' memberships and activity
+    (:func:`graphlink.views.schedule.timing_meanings`), so a spreadsheet gets the clock a value
+    stands for, not only its hash. Row order is kept.
+    """
+    timed = evidence.filter(pl.col("kind") == "timing")["cluster_id"].unique().sort().to_list()
+    bucket = timing_bucket(outputs.run)
+    meanings = [timing_meanings(evidence.filter((pl.col("cluster_id") == c) & (pl.col("kind") == "timing")),
+                                outputs.cluster_memberships(c), outputs.cluster_activity(c), bucket)
+                .select("cluster_id", "kind", "value", "meaning") for c in timed]
+    if not meanings:
+        return evidence.with_columns(pl.lit(None, pl.String).alias("meaning"))
+    return evidence.join(pl.concat(meanings).unique(["cluster_id", "kind", "value"]),
+                         on=["cluster_id", "kind", "value"], how="left", maintain_order="left")
+
+
 def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Path]:
     """Write one cluster's case file and its members and evidence CSVs into ``folder`` (atomically).
 
@@ -239,7 +257,7 @@ def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Pat
     return {"json": write_atomic(folder / f"{stem}.json", case_json(outputs, cluster_id)),
             "members": write_atomic(folder / f"{stem}-members.csv", csv_bytes(members)),
             "evidence": write_atomic(folder / f"{stem}-evidence.csv",
-                                     csv_bytes(outputs.cluster_evidence(cluster_id)))}
+                                     csv_bytes(evidence_with_meaning(outputs, outputs.cluster_evidence(cluster_id))))}
 
 
 def members_table(outputs: Outputs) -> pl.DataFrame:
@@ -317,8 +335,8 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
         write_dir_atomically(folder, write)
         paths = [folder / f"cluster-{cluster_id}.json" for cluster_id in outputs.selected]
         return ExportInfo(fmt, paths, outputs.selected, redacted=redacted)
-    evidence = outputs.evidence.sort(["cluster_id", "accounts_sharing", "weight", "kind", "value"],
-                                     descending=[False, True, True, False, False])
+    evidence = evidence_with_meaning(outputs, outputs.evidence.sort(
+        ["cluster_id", "accounts_sharing", "weight", "kind", "value"], descending=[False, True, True, False, False]))
     paths = [write_atomic(folder / "members.csv", csv_bytes(members_table(outputs))),
              write_atomic(folder / "evidence.csv", csv_bytes(evidence))]
     return ExportInfo(fmt, paths, outputs.selected, redacted=redacted,
