@@ -355,8 +355,12 @@ def _evidence_summary(evidence: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
         .group_by("cluster_id", maintain_order=True).agg(pl.col("kind").alias("kinds"))
     )
     top = (
-        linking.sort(["cluster_id", "accounts_sharing", "weight", "kind", "value"],
-                     descending=[False, True, True, False, False])
+        # Strongest evidence first: what a value adds to the cluster's links (its per-pair weight times
+        # the members sharing it), so two cards that bind the cluster come before an address 271
+        # accounts share; ties by how many share it.
+        linking.with_columns((pl.col("weight") * pl.col("accounts_sharing")).alias("__strength"))
+        .sort(["cluster_id", "__strength", "accounts_sharing", "kind", "value"],
+              descending=[False, True, True, False, False])
         .group_by("cluster_id", maintain_order=True).head(5)
         .group_by("cluster_id", maintain_order=True)
         .agg(pl.concat_str([pl.col("kind"), pl.lit("="), pl.col("value").str.slice(0, 80)]).alias("top_values"))
