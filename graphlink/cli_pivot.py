@@ -190,7 +190,8 @@ def match_command(
     for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"]):
         say(Text(terminal_safe(line)))
     say(Text(f"{counts['matched']:,} of {plural(counts['accounts'], 'account')} matched "
-             f"{plural(counts['clusters_matched'], 'known cluster')} ({counts['matched_to_flagged']:,} to flagged ones): {counts['matched_new']:,} new, "
+             f"{plural(counts['clusters_matched'], 'known cluster')} ({counts['matched_to_flagged']:,} of them to "
+             f"{plural(counts.get('flagged_clusters_matched', 0), 'flagged cluster')}): {counts['matched_new']:,} new, "
              f"{counts['known_members']:,} already {noun(counts['known_members'], 'a member', 'members')}; "
              f"{counts['unmatched']:,} unmatched "
              f"(for a full run: {terminal_safe(full_run_command(events, known_dir, accounts, maps))}); "

@@ -542,7 +542,7 @@ def test_match_lists_newly_matched_accounts_before_known_members(tmp_path):
                   "user_agent": ["curl/8.0"] * 4}).write_csv(new)
     result = runner.invoke(app, ["match", str(known), str(new), "--out", str(tmp_path / "m")])
     assert result.exit_code == 0, result.output
-    assert "3 of 4 accounts matched 1 known cluster (0 to flagged ones): 1 new, 2 already members" in result.output
+    assert "3 of 4 accounts matched 1 known cluster (0 of them to 0 flagged clusters): 1 new, 2 already members" in result.output
     rows = [line.split("\t")[0] for line in result.stdout.splitlines()[1:]]
     assert rows == ["zz-newring", "ring0", "ring1"]
     data = json.loads((tmp_path / "m" / "match.json").read_text())

@@ -212,6 +212,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         "counts": {"accounts": matches.height, "matched": matched.height, "known_members": members.height,
                    "matched_new": matched.height - members.height,
                    "matched_to_flagged": matched.filter(pl.col("cluster_id").is_in(flagged)).height,
+                   "flagged_clusters_matched": matched.filter(pl.col("cluster_id").is_in(flagged))["cluster_id"].n_unique(),
                    "unmatched": matches.height - matched.height,
                    "clusters_matched": matched["cluster_id"].n_unique(),
                    "known_values": known_values.height,
