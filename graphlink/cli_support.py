@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import threading
 from typing import Annotated, Optional
 
 import polars as pl
@@ -104,13 +106,28 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread while a command runs, so that its clean-up runs
+    (``finally`` blocks: the Spark engine's scratch folder, half-written outputs) before it exits."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def cli_errors(func):
-    """Turn library errors into clean CLI errors (no traceback, exit 2)."""
+    """Turn library errors into clean CLI errors (no traceback, exit 2); SIGINT exits 130, SIGTERM 143,
+    both after the command's clean-up has run."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminate) if main else None
         try:
             return func(*args, **kwargs)
+        except Terminated:
+            err.print("terminated")
+            raise typer.Exit(143) from None
         except GraphlinkError as exc:
             fail(str(exc))
         except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
@@ -125,5 +142,8 @@ def cli_errors(func):
         except KeyboardInterrupt:
             err.print("interrupted")
             raise typer.Exit(130)
+        finally:
+            if main:  # (None: a handler not set from Python; the default is the closest)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
     return wrapper

@@ -132,7 +132,11 @@ def test_csv_text_timestamps_and_signal_columns_agree(spark, tmp_path):
         .when(spelled == 1).then(ts.dt.strftime("%Y-%m-%d %H:%M:%S,%6f"))
         .otherwise(ts.dt.strftime("%Y-%m-%dt%H:%M:%S%.3fz")).alias("timestamp"),
         (pl.col("payment_fingerprint") + "_dev").alias("device"))
-    events.write_csv(tmp_path / "events.csv")
+    # Rejected rows, one per reason, counted alike: no account id, junk timestamp, one before 1990.
+    bad = events.head(3).with_columns(
+        pl.Series("account_id", [" ", "acct_junk", "acct_old"]),
+        pl.Series("timestamp", ["2024-01-01 10:00:00", "not a time", "1980-01-01 00:00:00"]))
+    pl.concat([events, bad]).write_csv(tmp_path / "events.csv")
     a = graphlink.detect(tmp_path / "events.csv", extra_signals=("device",))
     before = spark.conf.get("spark.sql.session.timeZone")
     spark.conf.set("spark.sql.session.timeZone", "America/New_York")
@@ -143,7 +147,9 @@ def test_csv_text_timestamps_and_signal_columns_agree(spark, tmp_path):
         spark.conf.set("spark.sql.session.timeZone", before)
     assert a.clusters.height >= 2 and "device" in a.evidence["kind"].to_list()
     kept = [r.run["inputs"]["events"] for r in (a._raw, b._raw)]
-    assert kept[0]["rejected"] == kept[1]["rejected"] == {} and kept[0]["rows_kept"] == kept[1]["rows_kept"] > 0
+    assert kept[0]["rejected"] == kept[1]["rejected"] == {"missing_account_id": 1, "unparseable_timestamp": 1,
+                                                         "timestamp_out_of_range": 1}
+    assert kept[0]["rows_kept"] == kept[1]["rows_kept"] > 0
     assert_same(a._raw, b._raw)
     assert a.accounts["first_seen"].equals(b.accounts["first_seen"])
 
@@ -223,3 +229,33 @@ def test_text_timestamps_parse_as_the_polars_engine(spark):
     got = [row[0] for row in frame.select(timestamp_micros("t", T.StringType())).collect()]
     assert got == expected
     assert sum(v is not None for v in expected) >= 15  # most spellings parse: a real comparison
+
+
+def test_sigterm_removes_the_scratch_copy(tmp_path):
+    """``kill PID`` (SIGTERM) during a Spark run: the CLI turns it into an exception, so the run's
+    scratch folder (here a CSV's cleaned copy) is deleted and nothing is written to --out (exit 143)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pl.read_parquet(ROOT / "fixtures" / "events.parquet").write_csv(tmp_path / "events.csv")
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch_root), "PYTHONPATH": str(ROOT)}
+    env.pop("GRAPHLINK_SPARK_SCRATCH", None)
+    proc = subprocess.Popen([sys.executable, "-m", "graphlink", "detect", str(tmp_path / "events.csv"), "--engine",
+                             "spark", "--spark-master", "local[2]", "--out", str(tmp_path / "o"), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 400
+    while not list(scratch_root.glob("graphlink-spark-*/events.parquet/_SUCCESS")):  # the copy is written
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    # (py4j and the JVM log the interrupted call above it: their loggers, not an uncaught error)
+    assert stderr.strip().splitlines()[-1] == "terminated"
+    assert not list(scratch_root.glob("graphlink-spark-*")), "scratch folder left behind"
+    assert not (tmp_path / "o" / "accounts.parquet").exists()

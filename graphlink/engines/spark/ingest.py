@@ -28,6 +28,7 @@ and last seen), collected to the driver (``O(accounts)``) and numbered by
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -58,6 +59,12 @@ class SparkEvents:
     rejected: dict[str, int] = field(default_factory=dict)
     #: The Parquet copy ``frame`` reads (cleaned rows plus ``__reject``: null for kept rows), if any.
     materialised: str | None = None
+    #: Kept events per account id (``account_id, events[, first_seen, last_seen]``), from the counting pass.
+    per_account: pl.DataFrame | None = None
+    #: A local Parquet file the driver's polars can read itself (the prompt handover), else None.
+    polars_source: str | None = None
+    config: IngestConfig | None = None
+    extra_signals: tuple[str, ...] = ()
 
     @property
     def rows_kept(self) -> int:
@@ -114,11 +121,16 @@ def _blank_text_file(source: str, fmt: str | None) -> bool:
     return fmt in ("csv", "tsv", "ndjson") and path is not None and Path(path).is_file() and is_blank(Path(path))
 
 
+def _format(source: str, config: IngestConfig) -> str | None:
+    """``parquet``, ``csv``, ``tsv`` or ``ndjson`` (``--format``, else the extension), None if unknown."""
+    suffix = "." + source.rsplit(".", 1)[-1].lower() if "." in source.rsplit("/", 1)[-1] else ""
+    return config.format or _FORMATS.get(suffix)
+
+
 def _read(spark: Any, source: str, config: IngestConfig) -> Any:
     from pyspark.errors import PySparkException
 
-    suffix = "." + source.rsplit(".", 1)[-1].lower() if "." in source.rsplit("/", 1)[-1] else ""
-    fmt = config.format or _FORMATS.get(suffix)
+    fmt = _format(source, config)
     try:
         if fmt is None:
             if "/" not in source and spark.catalog.tableExists(source):
@@ -289,6 +301,10 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
             present = present & (F.length(F.regexp_replace(raw, _TRIM, "")) > 0)
         exprs += [timestamp_micros("timestamp", schema["timestamp"]).alias("__ts"), present.alias("__present")]
     frame = frame.select(*exprs)
+    if "timestamp" in keep:  # the polars engine's reasons, in its order (first failing reason wins)
+        ts = F.col("__ts")
+        reasons["unparseable_timestamp"] = F.col("__present") & ts.isNull()
+        reasons["timestamp_out_of_range"] = ts.isNotNull() & ((ts < _EARLIEST_US) | (ts >= _LATEST_US))
     earlier = F.lit(False)
     code = None
     for number, (reason, bad) in enumerate(reasons.items(), start=1):
@@ -299,26 +315,30 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
     frame = frame.withColumn("__reject", code)
     if has_ts:
         frame = frame.drop("__present")
-    if scratch is not None:
-        # One pass over the source: the cleaned rows (rejected ones flagged) are written once to
-        # the run's scratch folder and every later pass reads the few columns it needs from there
-        # (a local Parquet copy: no repeated parsing, trimming and timestamp reading of the source).
+    fmt = _format(source, config)
+    if scratch is not None and fmt in ("csv", "tsv", "ndjson"):
+        # Text sources: the cleaned rows (rejected ones flagged) are written once to the run's
+        # scratch folder and every later pass reads the few columns it needs from there (no
+        # repeated parsing of the text). Parquet and tables are read directly by each pass (a
+        # columnar source read column by column costs less than writing a copy of it).
         materialised = f"{scratch.rstrip('/')}/events.parquet"
         frame.write.mode("overwrite").parquet(materialised)
         frame = spark.read.parquet(materialised)
     else:
         materialised = None
-    groups = [F.col("__reject")] + ([F.col("__ts").isNotNull().alias("__parsed")] if has_ts else [])
-    rows, rejected, parsed = 0, {}, 0
+    # One pass counts the rejections and aggregates the account index (one row per account id
+    # and rejection code: O(accounts) rows collected), instead of a pass for each.
+    aggs = [F.count(F.lit(1)).alias("n")]
+    if has_ts:
+        aggs += [F.count("__ts").alias("parsed"), F.min("__ts").alias("first_seen"),
+                 F.max("__ts").alias("last_seen")]
+    groups = to_polars(frame.groupBy("account_id", "__reject").agg(*aggs))
+    rows = int(groups["n"].sum()) if groups.height else 0
+    parsed = int(groups["parsed"].sum()) if has_ts and groups.height else 0
     names = list(reasons)
-    for row in frame.groupBy(*groups).agg(F.count(F.lit(1)).alias("n")).collect():
-        n = int(row["n"])
-        rows += n
-        if row["__reject"] is not None:
-            name = names[int(row["__reject"]) - 1]
-            rejected[name] = rejected.get(name, 0) + n
-        if has_ts and row["__parsed"]:
-            parsed += n
+    rejected = {}
+    for code_value, n in groups.drop_nulls("__reject").group_by("__reject").agg(pl.col("n").sum()).iter_rows():
+        rejected[names[int(code_value) - 1]] = int(n)
     rejected = {name: rejected[name] for name in names if rejected.get(name)}
     if has_ts and rows and not parsed and rejected.get("unparseable_timestamp"):
         raise InputError("no timestamp could be parsed (expected ISO-8601 or epoch seconds to nanoseconds)",
@@ -327,8 +347,15 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
         reasons_text = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in rejected.items())
         raise InputError(f"every row was rejected ({reasons_text}); nothing left to analyse", file=source)
     frame = frame.where(F.col("__reject").isNull()).drop("__reject")
+    kept = groups.filter(pl.col("__reject").is_null()).drop("__reject")
+    per_account = kept.group_by("account_id").agg(
+        pl.col("n").sum().cast(pl.Int64).alias("events"),
+        *([pl.col("first_seen").min(), pl.col("last_seen").max()] if has_ts else []))
+    local = local_path(source)
+    polars_source = local if fmt == "parquet" and local is not None and os.path.isfile(local) else None
     return SparkEvents(frame=frame, path=source, rows_read=rows, columns=tuple(keep), rejected=rejected,
-                       materialised=materialised)
+                       materialised=materialised, per_account=per_account, polars_source=polars_source,
+                       config=config, extra_signals=tuple(extra_signals))
 
 
 def account_index(events: SparkEvents, accounts: AccountsInfo | None) -> pl.DataFrame:
@@ -336,10 +363,13 @@ def account_index(events: SparkEvents, accounts: AccountsInfo | None) -> pl.Data
     from pyspark.sql import functions as F
 
     has_ts = "timestamp" in events.columns
-    aggs = [F.count(F.lit(1)).alias("events")]
-    if has_ts:
-        aggs += [F.min("__ts").alias("first_seen"), F.max("__ts").alias("last_seen")]
-    per_account = to_polars(events.frame.groupBy("account_id").agg(*aggs))
+    if events.per_account is not None:  # aggregated by read_events' counting pass
+        per_account = events.per_account
+    else:
+        aggs = [F.count(F.lit(1)).alias("events")]
+        if has_ts:
+            aggs += [F.min("__ts").alias("first_seen"), F.max("__ts").alias("last_seen")]
+        per_account = to_polars(events.frame.groupBy("account_id").agg(*aggs))
     per_account = per_account.with_columns(pl.col("events").cast(pl.Int64))
     if has_ts:
         per_account = per_account.with_columns(

@@ -143,23 +143,30 @@ def _link(members: Any, config: GraphConfig, seed: int) -> Any:
         F.explode(F.sequence(F.lit(1).cast("long"), F.col("generators"))).alias("j"))
     order = F.xxhash64(F.lit(seed).cast("long"), F.col("j"), F.col("signal_idx").cast("long"),
                        F.col("account_idx").cast("long"))
+    # Each cycle is one window partition in its order; the next account around the circle is
+    # the next row, the first row after the last (as the polars engine's shifts over the run),
+    # read with lead/first instead of numbering the rows and joining the cycle to itself.
     window = Window.partitionBy("signal_idx", "j").orderBy(order, F.col("account_idx"))
-    cycle = large.withColumn("pos", F.row_number().over(window) - 1)
-    nxt = cycle.select("signal_idx", "j", F.pmod(F.col("pos") + 1, F.col("df").cast("long")).alias("pos"),
-                       F.col("account_idx").alias("other"), F.col("damp").alias("damp_other"))
+
+    def around(column: str) -> Any:
+        return F.coalesce(F.lead(column).over(window), F.first(column).over(window))
+
     scale = (F.col("df").cast("double") - 1) / (2 * F.col("generators"))
-    cycles = cycle.join(nxt, on=["signal_idx", "j", "pos"]).where(F.col("account_idx") != F.col("other")).select(
+    cycles = large.select("account_idx", "weight", "strong", "damp", scale.alias("scale"),
+                          around("account_idx").alias("other"), around("damp").alias("damp_other"))
+    cycles = cycles.where(F.col("account_idx") != F.col("other")).select(
         F.least("account_idx", "other").alias("source"), F.greatest("account_idx", "other").alias("target"),
-        (F.col("weight") * scale * F.col("damp") * F.col("damp_other")).alias("weight"), "strong")
+        (F.col("weight") * F.col("scale") * F.col("damp") * F.col("damp_other")).alias("weight"), "strong")
     candidates = clique.unionByName(cycles).select(
         "source", "target", F.floor(F.col("weight") * float(WEIGHT_SCALE)).cast("long").alias("weight"), "strong")
-    strong = candidates.where("strong").groupBy("source", "target").agg(F.sum("weight").alias("strong_weight"))
-    weak = (candidates.where(~F.col("strong")).join(strong.select("source", "target"), on=["source", "target"],
-                                                   how="left_semi")
-            .groupBy("source", "target").agg(F.sum("weight").alias("weak_weight")))
+    # One aggregation per pair: its strong sum (null when no strong kind links it: dropped) and
+    # its weak sum; integers, so the order Spark adds them in does not matter.
+    summed = candidates.groupBy("source", "target").agg(
+        F.sum(F.when(F.col("strong"), F.col("weight"))).alias("strong_weight"),
+        F.sum(F.when(~F.col("strong"), F.col("weight"))).alias("weak_weight"))
     s, w = F.col("strong_weight"), F.coalesce(F.col("weak_weight"), F.lit(0).cast("long"))
     return (
-        strong.join(weak, on=["source", "target"], how="left").where(s > 0)
+        summed.where(s.isNotNull() & (s > 0))
         .select("source", "target", ((s + F.least(w, s)).cast("double") / float(WEIGHT_SCALE)).alias("weight"))
         .where(F.col("weight") >= config.min_edge_weight)
     )

@@ -131,10 +131,12 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
             raise InputError(f"Spark failed: {spark_reason(exc)}", file=str(events)) from None
         raise
     finally:
-        if zone is not None and zone != "UTC":
-            session.conf.set("spark.sql.session.timeZone", zone)
+        # The scratch copy first: an interrupted run (Ctrl-C, or SIGTERM, which the CLI turns into
+        # an exception) may leave the Spark connection unusable for the time zone reset.
         if local:
             shutil.rmtree(local, ignore_errors=True)
+        if zone is not None and zone != "UTC":
+            session.conf.set("spark.sql.session.timeZone", zone)
 
 
 def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progress: Progress | None,

@@ -19,8 +19,9 @@ timing          Spark reduces events to distinct (account, bucket) rows; the
                 :func:`graphlink.stages.signals.timing.timing_pairs`.
 prompt          Prompt text is normalised with Unicode tables Spark lacks (NFKC,
                 TR39 confusables): the driver's polars reads the kept rows'
-                ``account_id, prompt`` from the ingest's Parquet copy of the
-                events (:func:`graphlink.engines.spark.ingest.read_events`),
+                ``account_id, prompt`` (a local Parquet source directly, with
+                the polars engine's ingest; otherwise the ingest's Parquet copy
+                of the events, :func:`graphlink.engines.spark.ingest.read_events`),
                 numbers the accounts and runs
                 :func:`graphlink.stages.signals.prompt.prompt_pairs` on them
                 (streaming; it keeps at most 200 prompts per account).
@@ -158,12 +159,24 @@ def _prompt_source(events: SparkEvents, frame: Any, ids: Any, index: pl.DataFram
                    ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """``(account_idx, prompt of the kept events with a prompt; the prompt texts)``, for the driver's polars code.
 
-    Read from the materialised events when there are some (the copy Spark
+    A local Parquet source is read by the driver's polars directly (the polars
+    engine's ingest); text sources from the materialised events (the copy Spark
     already wrote: no second copy of the text), numbered with the account
-    index on the driver; otherwise Spark writes the rows to ``scratch`` first.
+    index on the driver; otherwise (a URI or table) Spark writes the rows to
+    ``scratch`` first.
     """
     from pyspark.sql import functions as F
 
+    if events.polars_source is not None:
+        # A local Parquet source: the driver's polars reads account_id and prompt itself, cleaned
+        # and filtered by the polars engine's own ingest (the same rows Spark keeps), so no copy
+        # of the prompt text is written.
+        from graphlink.stages.ingest import load_events
+
+        canonical = load_events(events.polars_source, events.config, events.extra_signals).frame
+        numbering = index.lazy().select("account_id", pl.col("account_idx").cast(pl.UInt32))
+        kept = canonical.select("account_id", "prompt").filter(pl.col("prompt").is_not_null())
+        return kept.join(numbering, on="account_id").select("account_idx", "prompt"), kept.select("prompt")
     if events.materialised is not None:
         numbering = index.lazy().select("account_id", pl.col("account_idx").cast(pl.UInt32))
         scan = pl.scan_parquet(f"{events.materialised.rstrip('/')}/*.parquet")
