@@ -21,7 +21,11 @@ import polars as pl
 from graphlink.config import GraphConfig
 from graphlink.stages.campaigns import MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, tie_values
 
-__all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition"]
+__all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "INHERITED"]
+
+#: How an inherited flag's ``why`` starts, followed by the lead cluster's id (re-keyed by
+#: :func:`graphlink.stages.rekeying.rekey_why` when ids are made stable).
+INHERITED = "same operator as flagged cluster "
 
 
 def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
@@ -151,7 +155,7 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         pl.col("flagged").alias("flagged_own"),
         (pl.col("flagged") | inherits | whole).alias("flagged"),
         pl.when(inherits).then(pl.concat_str([
-            pl.lit("same operator as flagged cluster "), pl.col("lead").cast(pl.String), pl.lit(" (campaign "),
+            pl.lit(INHERITED), pl.col("lead").cast(pl.String), pl.lit(" (campaign "),
             pl.col("campaign_id").cast(pl.String), pl.lit("); "), pl.col("why")]))
         .when(whole).then(pl.concat_str([
             pl.lit("campaign "), pl.col("campaign_id").cast(pl.String), pl.lit(" as a whole ("),

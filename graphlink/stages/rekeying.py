@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.stages.campaign_flags import INHERITED
+
 __all__ = ["apply_mapping", "rekey", "rekey_campaigns", "rekey_why"]
 
 
@@ -71,10 +73,6 @@ def rekey_campaigns(campaigns: pl.DataFrame, mapping: pl.DataFrame | None) -> pl
             .with_columns(pl.col("clusters").cast(dtype)).select(campaigns.columns))
 
 
-#: The cluster a flag was inherited from, named at the start of ``why`` (campaign_flags.flag_with_campaign).
-_INHERITED = r"^same operator as flagged cluster (\d+)"
-
-
 def rekey_why(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
     """Rewrite the cluster id a ``why`` names ("same operator as flagged cluster N") to its stable id.
 
@@ -85,12 +83,10 @@ def rekey_why(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
     >>> rekey_why(cl, m)["why"].to_list()
     ['same operator as flagged cluster 3 (campaign 1); x', 'proxies']
     """
-    lookup = mapping.drop_nulls("cluster_id").select(pl.col("cluster_id").cast(pl.Int64).alias("__ref"),
-                                                     pl.col("stable_id").cast(pl.Int64).alias("__new"))
-    named = clusters.with_columns(pl.col("why").str.extract(_INHERITED, 1).cast(pl.Int64).alias("__ref")).join(
-        lookup, on="__ref", how="left", maintain_order="left")
-    return named.with_columns(
-        pl.when(pl.col("__new").is_not_null())
-        .then(pl.concat_str([pl.lit("same operator as flagged cluster "), pl.col("__new").cast(pl.String),
-                             pl.col("why").str.replace(_INHERITED, "")]))
-        .otherwise(pl.col("why")).alias("why")).drop("__ref", "__new")
+    named = f"^{INHERITED}(\\d+)"
+    lead = clusters.with_columns(pl.col("why").str.extract(named, 1).alias("__lead")).pipe(
+        apply_mapping, mapping, "__lead")
+    return lead.with_columns(
+        pl.when(pl.col("__lead").is_not_null())
+        .then(pl.concat_str([pl.lit(INHERITED), pl.col("__lead").cast(pl.String), pl.col("why").str.replace(named, "")]))
+        .otherwise(pl.col("why")).alias("why")).drop("__lead")

@@ -228,21 +228,9 @@ def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
 
 
 def evidence_with_meaning(outputs: Outputs, evidence: pl.DataFrame) -> pl.DataFrame:
-    """``evidence`` rows (any clusters) with the ``meaning`` column of their timing values.
-
-    Each cluster's timing values are read against its own members' memberships and activity
-    (:func:`graphlink.views.schedule.timing_meanings`), so a spreadsheet gets the clock a value
-    stands for, not only its hash. Row order is kept.
-    """
-    timed = evidence.filter(pl.col("kind") == "timing")["cluster_id"].unique().sort().to_list()
-    bucket = timing_bucket(outputs.run)
-    meanings = [timing_meanings(evidence.filter((pl.col("cluster_id") == c) & (pl.col("kind") == "timing")),
-                                outputs.cluster_memberships(c), outputs.cluster_activity(c), bucket)
-                .select("cluster_id", "kind", "value", "meaning") for c in timed]
-    if not meanings:
-        return evidence.with_columns(pl.lit(None, pl.String).alias("meaning"))
-    return evidence.join(pl.concat(meanings).unique(["cluster_id", "kind", "value"]),
-                         on=["cluster_id", "kind", "value"], how="left", maintain_order="left")
+    """``evidence`` rows (any clusters) with the ``meaning`` of their timing values
+    (:func:`graphlink.views.schedule.timing_meanings`, each cluster against its own members)."""
+    return timing_meanings(evidence, outputs.memberships, outputs.activity, timing_bucket(outputs.run))
 
 
 def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Path]:

@@ -273,7 +273,9 @@ def timing_meanings(evidence: pl.DataFrame, memberships: pl.DataFrame | None, ac
     probability, in many of the same windows; the text itself is a hash. The meaning names who holds it
     (``memberships``: ``account_id, kind, value``) and the UTC hours and days in which all of them are
     active (``activity``: ``account_id, day, hour``), where those shared windows lie. Without the
-    drill-down tables it says what the signature measures. Other kinds get a null ``meaning``.
+    drill-down tables it says what the signature measures. Other kinds get a null ``meaning``. When
+    ``evidence`` and ``memberships`` both carry ``cluster_id``, each cluster's values are read
+    against its own members (one call for many clusters). Row order is kept.
 
     Examples
     --------
@@ -289,20 +291,31 @@ def timing_meanings(evidence: pl.DataFrame, memberships: pl.DataFrame | None, ac
     """
     generic = (f"members active in the same {bucket_seconds}-second windows again and again "
                "(a signature of their active windows)")
-    timing = evidence.filter(pl.col("kind") == "timing")["value"].unique()
-    meanings: dict[str, str] = {}
-    if timing.len() and memberships is not None and activity is not None:
-        holders = (memberships.filter((pl.col("kind") == "timing") & pl.col("value").is_in(timing.implode()))
-                   .select("account_id", "value").unique())
-        counts = holders.group_by("value").agg(pl.len().alias("holders"))
+    # Several clusters at once (an export's evidence table): each cluster's values are read against
+    # its own members, so the key is (cluster, value) when both tables carry the cluster.
+    keys = (["cluster_id", "value"] if memberships is not None and "cluster_id" in evidence.columns
+            and "cluster_id" in memberships.columns else ["value"])
+    timing = evidence.filter(pl.col("kind") == "timing").select(keys).unique()
+    texts = pl.DataFrame(schema={**{k: evidence.schema[k] for k in keys}, "__meaning": pl.String})
+    if timing.height and memberships is not None and activity is not None:
+        holders = (memberships.filter(pl.col("kind") == "timing").join(timing, on=keys, how="semi")
+                   .select("account_id", *keys).unique())
+        counts = holders.group_by(keys).agg(pl.len().alias("holders"))
         cells = (holders.join(activity.select("account_id", "day", "hour").unique(), on="account_id")
-                 .group_by("value", "day", "hour").agg(pl.len().alias("active"))
-                 .join(counts, on="value").filter(pl.col("active") == pl.col("holders"))
-                 .group_by("value").agg(pl.col("hour").unique().sort(), pl.col("day").unique().sort()))
-        for value, n in counts.iter_rows():
-            meanings[value] = f"{plural(n, 'member')} active in the same {bucket_seconds}-second windows"
-        for value, hours, days in cells.iter_rows():
-            when = f"on {days[0]}" if len(days) == 1 else f"on {len(days)} days from {days[0]} to {days[-1]}"
-            meanings[value] += f"; hours when all of them act: {hours_text(hours)}, {when}"
-    meaning = pl.col("value").replace_strict(meanings, default=generic, return_dtype=pl.String)
-    return evidence.with_columns(pl.when(pl.col("kind") == "timing").then(meaning).otherwise(None).alias("meaning"))
+                 .group_by(*keys, "day", "hour").agg(pl.len().alias("active"))
+                 .join(counts, on=keys).filter(pl.col("active") == pl.col("holders"))
+                 .group_by(keys).agg(pl.col("hour").unique().sort(), pl.col("day").unique().sort()))
+        rows = []
+        for row in counts.join(cells, on=keys, how="left").iter_rows(named=True):
+            text = f"{plural(row['holders'], 'member')} active in the same {bucket_seconds}-second windows"
+            if row["hour"] is not None:
+                days = row["day"]
+                when = f"on {days[0]}" if len(days) == 1 else f"on {len(days)} days from {days[0]} to {days[-1]}"
+                text += f"; hours when all of them act: {hours_text(row['hour'])}, {when}"
+            rows.append({**{k: row[k] for k in keys}, "__meaning": text})
+        if rows:
+            texts = pl.DataFrame(rows, schema=texts.schema)
+    meaning = pl.col("__meaning").fill_null(generic)
+    evidence = evidence.join(texts, on=keys, how="left", maintain_order="left")
+    return evidence.with_columns(pl.when(pl.col("kind") == "timing").then(meaning).otherwise(None)
+                                 .alias("meaning")).drop("__meaning")
