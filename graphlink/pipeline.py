@@ -278,7 +278,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
                     if shared is not None else pl.DataFrame(schema=EVIDENCE_SCHEMA))
         clusters = score_clusters(partition, index, scoring_rows, projection.signals, evidence,
                                   ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
-                                  hour_counts)
+                                  hour_counts, projection.memberships)
         return evidence, clusters
 
     # A provisional pass finds fleet outsiders: flags do not depend on the evidence

@@ -128,7 +128,9 @@ def test_branches_tied_by_addresses_only_are_not_pooled():
 @pytest.mark.xfail(strict=True, reason=(
     "not the pool rule (main before it too): branches on their own cards who share the VPN for 3 hours "
     "a week are merged into one cluster by the shared addresses, and that cluster's cards read as a "
-    "card pool (score 0.86, flagged)"))
+    "card pool (flagged). Card alignment (graphlink.stages.card_pools) only halves it: the 12 VPN "
+    "addresses and the office /24 are the company's own and cross cards, and each counts as much as "
+    "the office address however little of a member's traffic it carries"))
 def test_branches_sharing_a_vpn_more_are_not_flagged_as_one_card_pool():
     log, groups, _ = branches_world(template=None, vpn=12, vpn_hours=3)
     staff = [a for g in groups for a in g]
@@ -266,11 +268,11 @@ JOBS = ("Classify the sentiment of this customer review as positive or negative:
         "Write a two sentence product teaser for our catalogue entry named {}")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not the pool rule (main before it too): four unrelated companies' batch jobs, each on its own card "
-    "with its own job template, leaving by a serverless platform's 8 shared egress addresses, are merged "
-    "into one cluster whose four cards read as a card pool (flagged)"))
 def test_unrelated_batch_jobs_on_shared_serverless_egress_are_not_flagged():
+    """Four companies' batch jobs, each on its own card with its own job template and minute,
+    leaving by a serverless platform's 8 shared egress addresses, are merged into one cluster.
+    Its four cards used to read as a card pool (flagged); each card's accounts keep their own
+    template and clock, so the cards are aligned with groups (graphlink.stages.card_pools)."""
     rng = np.random.default_rng(8)
     log = Log()
     egress = [f"52.10.3.{4 + k}" for k in range(8)]

@@ -407,7 +407,8 @@ def test_f_office_hours_ring_on_a_card_pool_is_flagged_and_team_is_not():
     assert list(clusters_of(result, ring).values()) == [30]
     assert list(clusters_of(result, team).values()) == [30]
     r, t = cluster_row(result, ring[0]), cluster_row(result, team[0])
-    assert r["card_pool"] == pytest.approx(1 - 1 / 6)  # 6 cards, each shared by 5 members
+    # 6 cards, each shared by 5 members, drawn blind to the addresses: alignment ~0 (card_pools)
+    assert r["card_pool"] == pytest.approx(1 - 1 / 6, abs=0.02)
     assert t["card_pool"] == pytest.approx(0.0)  # one corporate card is not a pool
     assert r["around_the_clock"] == 0.0  # office hours: the flag does not need 24 h activity
     assert r["flagged"] and not t["flagged"]

@@ -49,8 +49,11 @@ def component_exprs() -> dict[str, pl.Expr]:
         # One shared card is a company's or a family's; providers limit accounts per
         # card, so an operator needing many accounts pays from a pool: 2 shared cards
         # 0.5, 4 0.75, 10 0.9.
+        # Counted only as far as the cards are not each one unit's (a branch, a family,
+        # a firm merged into the cluster): see graphlink.stages.card_pools.
         "card_pool": pl.when(col("card_accounts").is_null()).then(None)
-        .otherwise(clip01(1 - 1 / col("shared_cards").fill_null(0).clip(1, None))),
+        .otherwise(clip01(1 - 1 / col("shared_cards").fill_null(0).clip(1, None))
+                   * (1 - col("card_alignment").fill_null(0).clip(0, 1))),
         "ip_spread": clip01((col("networks_per_account") / 3).log() / math.log(10)),
         "template_share": clip01(col("template_prompts") / col("prompts_sampled")),
         "timing_sync": clip01(col("synced_accounts").fill_null(0) / col("size")),

@@ -23,7 +23,10 @@ component                 abuse pattern it looks for
 ``card_pool``             A pool of cards: ``1 - 1 / n`` for ``n`` cards each paying for three
                           or more members (a card two people share is a couple's). Payment providers limit accounts per card, so an
                           operator needing many accounts pays from several cards; a company
-                          or a family pays with one (0).
+                          or a family pays with one (0). Times ``1 - card_alignment``:
+                          organisations merged into one cluster each keep their own card
+                          *and* their own address, template or clock; an operator's cards
+                          cross its proxies, template and clock (:mod:`graphlink.stages.card_pools`).
 ``around_the_clock``      Bots do not sleep: hours of the UTC day with at least a quarter
                           of the mean hourly activity; 12 such hours or fewer is 0, all 24
                           is 1.
@@ -82,6 +85,7 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.config import ScoringConfig
+from graphlink.stages.card_pools import card_alignment
 from graphlink.stages.components import (ORG_UNEXPLAINED, SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, component_exprs,
                                          reason_exprs)
 from graphlink.contract import CLUSTERS_SCHEMA as CLUSTER_SCHEMA
@@ -123,10 +127,13 @@ def scored_memberships(memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.D
 def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl.DataFrame,
                      signals: pl.DataFrame, events: pl.LazyFrame | None,
                      account_stats: pl.DataFrame | None, value_counts: pl.DataFrame | None = None,
-                     hour_counts: pl.DataFrame | None = None) -> pl.DataFrame:
+                     hour_counts: pl.DataFrame | None = None, affiliations: pl.DataFrame | None = None) -> pl.DataFrame:
     """Raw per-cluster facts the components are computed from (one row per cluster)."""
     sizes = members.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     feats = sizes
+    if affiliations is not None and "weight" in signals.columns:
+        # Are the shared cards a pool, or one card per organisation merged into the cluster?
+        feats = feats.join(card_alignment(members, affiliations, signals), on="cluster_id", how="left")
     memberships = scored_memberships(memberships, signals).join(
         members.select("account_idx"), on="account_idx", how="semi")
 
@@ -244,7 +251,8 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
                    signals: pl.DataFrame, evidence: pl.DataFrame, events: pl.LazyFrame | None = None,
                    account_stats: pl.DataFrame | None = None,
                    config: ScoringConfig | None = None, value_counts: pl.DataFrame | None = None,
-                   hour_counts: pl.DataFrame | None = None) -> pl.DataFrame:
+                   hour_counts: pl.DataFrame | None = None,
+                   affiliations: pl.DataFrame | None = None) -> pl.DataFrame:
     """Score, flag and explain clusters (schema in the module docstring).
 
     Parameters
@@ -268,15 +276,20 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     hour_counts : DataFrame, optional
         :func:`account_hours` of (at least) the clustered accounts; computed
         from ``events`` when not given.
+    affiliations : DataFrame, optional
+        ``account_idx, signal_idx`` of every kind (the projection's
+        memberships): with them a card pool counts only as far as the cards are
+        not each one organisation's (:func:`graphlink.stages.card_pools.card_alignment`).
     """
     config = config or ScoringConfig()
     members = clusters.drop_nulls("cluster_id")
     feats = cluster_features(members, index, memberships, signals, events, account_stats, value_counts,
-                             hour_counts)
+                             hour_counts, affiliations)
     needed = {"cards", "card_accounts", "shared_cards", "networks_per_account", "ips", "template_prompts",
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
-              "private_domain_accounts", "domain_known", "domains", "seen_accounts", "short_lived_accounts"}
+              "private_domain_accounts", "domain_known", "domains", "seen_accounts", "short_lived_accounts",
+              "card_alignment"}
     feats = feats.with_columns([pl.lit(None, pl.Float64).alias(n) for n in sorted(needed - set(feats.columns))])
     feats = feats.with_columns(pl.col("template").cast(pl.String),
                                pl.col(sorted(needed - {"template"})).cast(pl.Float64))

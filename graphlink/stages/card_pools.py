@@ -1,0 +1,120 @@
+"""Is a cluster's set of shared cards a pool, or one card per organisation?
+
+An operator needing many accounts pays from a pool of cards: which card an
+account uses is a billing detail, so the accounts on one card are no more alike
+than accounts on different cards -- they rotate through the same proxies, send
+the same template and run on the same clock. Organisations merged into one
+cluster (a company's branches on their own corporate cards, families behind a
+campus NAT, firms whose batch jobs leave through one serverless egress) also
+show several cards each paying for several members, but there each card is a
+unit: its holders share their office address, their own job template, their own
+schedule, and only a thin tie (the VPN, the NAT, the egress) crosses cards.
+
+:func:`card_alignment` measures that as the nominal assortativity of the card
+attribute on the cluster's weighted co-affiliation graph (Newman 2003): the
+share of the rarity-weighted link mass between members that joins holders of
+the same card, against the share a card-blind mixing would give,
+
+    alignment = (f_same - e_same) / (1 - e_same)
+
+with ``f_same = sum_v w_v sum_c C(h_vc, 2) / sum_v w_v C(h_v, 2)`` over the
+members' non-payment values ``v`` of weight ``w_v`` specific to the cluster (at
+least half their holders are members: a campus NAT or a stock phrase is
+everyone's and ties no two members in particular) (``h_v`` members hold it,
+``h_vc`` of them on card ``c``) and ``e_same = sum_c C(n_c, 2) / C(n, 2)``
+(``n_c`` members on card ``c``). 0 is a pool's card-blind mixing, 1 means all
+shared evidence stays inside card groups. Scoring counts a card pool only to
+the extent the cards are not aligned: ``card_pool * (1 - max(alignment, 0))``.
+
+References
+----------
+M. E. J. Newman, "Mixing patterns in networks", Phys. Rev. E 67, 026126 (2003).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["POOL_HOLDERS", "SPECIFIC_SHARE", "card_alignment"]
+
+#: A card pays for a pool only when it pays for this many members: a card two people
+#: share is a couple's (the same rule as ``card_pool``).
+POOL_HOLDERS = 3
+#: A value is the cluster's own when at least this share of its holders are members
+#: (the rule campaign ties and ``match`` use for "specific").
+SPECIFIC_SHARE = 0.5
+
+
+def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
+    """Card assortativity of each cluster with two or more pooled cards.
+
+    Parameters
+    ----------
+    members : DataFrame
+        ``cluster_id, account_idx`` (the partition, unclustered accounts dropped).
+    memberships : DataFrame
+        ``account_idx, signal_idx`` (and more) -- the affiliations of every kind.
+    signals : DataFrame
+        ``signal_idx, kind, weight, df``: the projection's weighted signal table.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id`` Int64, ``card_alignment`` Float64 in -1..1 (Newman's
+        assortativity; null when the members on pooled cards share no other
+        value). Only clusters with two or more cards each paying for
+        :data:`POOL_HOLDERS` or more members have a row.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> members = pl.DataFrame({"cluster_id": [1] * 6, "account_idx": list(range(6))})
+    >>> signals = pl.DataFrame({"signal_idx": [0, 1, 2, 3], "kind": ["payment", "payment", "ip", "ip"],
+    ...                         "weight": [3.0, 3.0, 1.0, 1.0], "df": [3, 3, 3, 3]})
+    >>> memberships = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5],
+    ...                             "signal_idx": [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]})
+    >>> card_alignment(members, memberships, signals)["card_alignment"].to_list()  # one office per card
+    [1.0]
+    """
+    kinds = signals.select("signal_idx", "kind", pl.col("weight").cast(pl.Float64), "df")
+    affil = memberships.select("account_idx", "signal_idx").join(members.select("cluster_id", "account_idx"),
+                                                                 on="account_idx")
+    pay = affil.join(kinds.filter(pl.col("kind") == "payment").select("signal_idx"), on="signal_idx")
+    pooled = pay.with_columns(pl.len().over("cluster_id", "signal_idx").alias("holders")).filter(
+        pl.col("holders") >= POOL_HOLDERS)
+    # Each member on a pooled card counts on one of them: the most used, then the lowest index.
+    card_of = (pooled.sort(["cluster_id", "account_idx", "holders", "signal_idx"],
+                           descending=[False, False, True, False])
+               .group_by("cluster_id", "account_idx", maintain_order=True).first()
+               .select("cluster_id", "account_idx", pl.col("signal_idx").alias("card")))
+    sizes = card_of.group_by("cluster_id", "card").agg(pl.len().cast(pl.Float64).alias("n_c"))
+    expected = (sizes.group_by("cluster_id")
+                .agg((pl.col("n_c") * (pl.col("n_c") - 1) / 2).sum().alias("same"),
+                     pl.col("n_c").sum().alias("n"), pl.len().alias("cards"))
+                .filter(pl.col("cards") >= 2)
+                .select("cluster_id", (pl.col("same") / (pl.col("n") * (pl.col("n") - 1) / 2)).alias("e_same")))
+    # Only values specific to the cluster (most of their holders are members) say whether its card
+    # groups act as one: a campus NAT or a stock phrase is everyone's, and ties nobody in particular.
+    specific = (affil.join(kinds.filter((pl.col("kind") != "payment") & (pl.col("weight") > 0)), on="signal_idx")
+                .group_by("cluster_id", "signal_idx").agg(pl.len().alias("inside"))
+                .join(kinds.select("signal_idx", "df"), on="signal_idx")
+                .filter(pl.col("inside") >= SPECIFIC_SHARE * pl.col("df")).select("cluster_id", "signal_idx"))
+    others = (affil.join(card_of, on=["cluster_id", "account_idx"])
+              .join(specific, on=["cluster_id", "signal_idx"])
+              .join(kinds.select("signal_idx", "weight"), on="signal_idx")
+              .join(expected.select("cluster_id"), on="cluster_id", how="semi"))
+    pairs = pl.col("h") * (pl.col("h") - 1) / 2
+    by_card = (others.group_by("cluster_id", "signal_idx", "card")
+               .agg(pl.len().cast(pl.Float64).alias("h"), pl.col("weight").first())
+               .group_by("cluster_id", "signal_idx")
+               .agg((pairs * pl.col("weight")).sum().alias("same_mass"),
+                    pl.col("h").sum().alias("h"), pl.col("weight").first()))
+    observed = (by_card.group_by("cluster_id")
+                .agg(pl.col("same_mass").sum(), (pairs * pl.col("weight")).sum().alias("mass")))
+    return (expected.join(observed, on="cluster_id", how="left")
+            .select(pl.col("cluster_id").cast(pl.Int64),
+                    pl.when(pl.col("mass") > 0).then(
+                        ((pl.col("same_mass") / pl.col("mass") - pl.col("e_same"))
+                         / (1 - pl.col("e_same"))).clip(-1, 1))
+                    .otherwise(None).cast(pl.Float64).alias("card_alignment"))
+            .sort("cluster_id"))

@@ -1,0 +1,136 @@
+"""Card pool or one card per organisation (:mod:`graphlink.stages.card_pools`).
+
+The statistic is checked against a brute-force oracle over every pair of members, and
+the scoring rule on two hand-built logs of the same shape: families behind one campus
+NAT (each family's card and home address its own) must not read as a card pool, an
+operator paying at random from a pool of the same size must.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from graphlink.pipeline import run_detect
+from graphlink.stages.card_pools import card_alignment
+from tests.test_detection_classes import T0, Log, _private_ip, _words, add_people
+
+
+def oracle(cluster_of: dict[int, int], affiliations: list[tuple[int, int]], kind: dict[int, str],
+           weight: dict[int, float]) -> dict[int, float]:
+    """Every pair of members, counted one by one (no aggregation shared with the code under test);
+    only values at least half of whose holders are members count."""
+    holders: dict[int, list[int]] = {}
+    for a, s in affiliations:
+        holders.setdefault(s, []).append(a)
+    out = {}
+    for c in sorted(set(cluster_of.values())):
+        members = [a for a, k in cluster_of.items() if k == c]
+        cards = {s: [a for a in hs if a in members] for s, hs in holders.items() if kind[s] == "payment"}
+        pooled = {s: hs for s, hs in cards.items() if len(hs) >= 3}
+        card = {}
+        for a in members:
+            mine = sorted((-len(hs), s) for s, hs in pooled.items() if a in hs)
+            if mine:
+                card[a] = mine[0][1]
+        if len(set(card.values())) < 2:
+            continue
+        on = sorted(card)
+        pairs = list(itertools.combinations(on, 2))
+        e_same = sum(card[a] == card[b] for a, b in pairs) / len(pairs)
+        same = total = 0.0
+        for s, hs in holders.items():
+            inside = [h for h in hs if h in members]
+            if kind[s] == "payment" or weight[s] <= 0 or 2 * len(inside) < len(hs):
+                continue
+            for a, b in itertools.combinations([h for h in hs if h in card], 2):
+                total += weight[s]
+                same += weight[s] * (card[a] == card[b])
+        if total:
+            out[c] = max(-1.0, min(1.0, (same / total - e_same) / (1 - e_same)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_card_alignment_matches_a_pair_by_pair_oracle(seed):
+    rng = np.random.default_rng(seed)
+    n, n_signals = 40, 25
+    cluster_of = {a: int(rng.integers(0, 3)) for a in range(n)}
+    kind = {s: ("payment" if s < 6 else str(rng.choice(["ip", "prompt", "timing"]))) for s in range(n_signals)}
+    weight = {s: float(rng.choice([0.0, 0.3, 1.0, 2.5])) for s in range(n_signals)}
+    affiliations = sorted({(a, int(rng.integers(0, 6))) for a in range(n) if rng.random() < 0.9}
+                          | {(int(rng.integers(0, n)), s) for s in range(6, n_signals) for _ in range(8)})
+    members = pl.DataFrame({"cluster_id": list(cluster_of.values()), "account_idx": list(cluster_of)},
+                           schema={"cluster_id": pl.Int64, "account_idx": pl.UInt32})
+    memberships = pl.DataFrame(affiliations, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
+    df = {s: sum(1 for _, t in affiliations if t == s) for s in kind}
+    signals = pl.DataFrame({"signal_idx": list(kind), "kind": list(kind.values()), "weight": list(weight.values()),
+                            "df": [df[s] for s in kind]},
+                           schema={"signal_idx": pl.UInt32, "kind": pl.String, "weight": pl.Float64, "df": pl.UInt32})
+    got = {r["cluster_id"]: r["card_alignment"] for r in card_alignment(members, memberships, signals).iter_rows(named=True)}
+    want = oracle(cluster_of, affiliations, kind, weight)
+    assert set(want) <= set(got)
+    for c, value in want.items():
+        assert got[c] == pytest.approx(value, abs=1e-9)
+    assert all(got[c] is None for c in set(got) - set(want))
+
+
+def campus_world(pooled: bool, seed: int = 6, nat_share: int = 2, students: int = 100) -> tuple[Log, list[str]]:
+    """Four families of four behind one campus NAT (the campus's ``students`` use it too), asking
+    the stock questions everyone asks. With ``pooled`` the same sixteen accounts are an operator's:
+    each account pays with a card drawn at random from four and goes out through a random one of
+    the four home addresses, so neither card nor address marks a group."""
+    rng = np.random.default_rng(seed)
+    log = Log()
+    nat = "203.0.113.7"
+    stock = ("what are the pros and cons of {}", "can you help me with a {} plan", "give me 9 ideas for {}")
+    family = []
+    for f in range(4):
+        for i in range(4):
+            acc = f"fam{f}x{i}"
+            family.append(acc)
+            for k in range(30):
+                ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(0, 24)),
+                                    minutes=int(rng.integers(0, 60)))
+                g = int(rng.integers(0, 4)) if pooled else f
+                ip = nat if k % nat_share == 0 else f"198.51.{100 + (int(rng.integers(0, 4)) if pooled else f)}.9"
+                prompt = stock[int(rng.integers(0, 3))].format(_words(rng, 3))
+                log.add(acc, ts, ip, f"family-card-{g}", prompt)
+    for i in range(students):  # the campus
+        for _ in range(int(rng.integers(2, 6))):
+            ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(8, 22)),
+                                minutes=int(rng.integers(0, 60)))
+            log.add(f"student{i}", ts, nat if rng.random() < 0.7 else _private_ip(i), f"student-card-{i}",
+                    stock[int(rng.integers(0, 3))].format(_words(rng, 3)) if rng.random() < 0.5
+                    else f"how do I {_words(rng, 6)}")
+    add_people(log, rng, 100)
+    return log, family
+
+
+def _row(result, account):
+    cid = result.accounts.filter(pl.col("account_id") == account)["cluster_id"][0]
+    return result.clusters.filter(pl.col("cluster_id") == cid).row(0, named=True)
+
+
+def test_families_behind_one_campus_nat_are_not_a_card_pool():
+    """Fails before card alignment: three families merged by the NAT (score 0.82): their three
+    cards, each paying for four, read as a pool of 0.67."""
+    log, family = campus_world(pooled=False)
+    result = run_detect(log.frame())
+    in_clusters = result.accounts.filter(pl.col("account_id").is_in(family)).drop_nulls("cluster_id")
+    for cid in in_clusters["cluster_id"].unique():
+        row = result.clusters.filter(pl.col("cluster_id") == cid).row(0, named=True)
+        assert not row["flagged"], row["why"]
+        assert (row["card_pool"] or 0) < 0.2
+
+
+def test_the_same_accounts_paying_from_a_pool_at_random_are_one():
+    log, family = campus_world(pooled=True)
+    result = run_detect(log.frame())
+    row = _row(result, family[0])
+    assert row["card_pool"] >= 0.5
+    assert row["flagged"], row["why"]
