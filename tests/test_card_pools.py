@@ -79,7 +79,7 @@ def test_card_alignment_matches_a_pair_by_pair_oracle(seed):
     assert all(got[c] is None for c in set(got) - set(want))
 
 
-def campus_world(pooled: bool, seed: int = 6, nat_share: int = 2, students: int = 100) -> tuple[Log, list[str]]:
+def campus_world(pooled: bool, seed: int = 6, nat_share: int = 2, students: int = 100, askers: int = 0) -> tuple[Log, list[str]]:
     """Four families of four behind one campus NAT (the campus's ``students`` use it too), asking
     the stock questions everyone asks. With ``pooled`` the same sixteen accounts are an operator's:
     each account pays with a card drawn at random from four and goes out through a random one of
@@ -108,6 +108,14 @@ def campus_world(pooled: bool, seed: int = 6, nat_share: int = 2, students: int 
                     stock[int(rng.integers(0, 3))].format(_words(rng, 3)) if rng.random() < 0.5
                     else f"how do I {_words(rng, 6)}")
     add_people(log, rng, 100)
+    # People elsewhere asking the same stock questions (drawn apart: the campus above is unchanged).
+    other = np.random.default_rng(seed + 1000)
+    for i in range(askers):
+        for _ in range(int(other.integers(2, 6))):
+            ts = T0 + timedelta(days=int(other.integers(0, 5)), hours=int(other.integers(8, 22)),
+                                minutes=int(other.integers(0, 60)))
+            log.add(f"asker{i}", ts, _private_ip(1000 + i), f"asker-card-{i}",
+                    stock[int(other.integers(0, 3))].format(_words(other, 3)))
     return log, family
 
 

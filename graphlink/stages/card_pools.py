@@ -35,14 +35,13 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["POOL_HOLDERS", "SPECIFIC_SHARE", "card_alignment"]
+from graphlink.stages.specific_templates import SPECIFIC_SHARE
+
+__all__ = ["POOL_HOLDERS", "card_alignment"]
 
 #: A card pays for a pool only when it pays for this many members: a card two people
 #: share is a couple's (the same rule as ``card_pool``).
 POOL_HOLDERS = 3
-#: A value is the cluster's own when at least this share of its holders are members
-#: (the rule campaign ties and ``match`` use for "specific").
-SPECIFIC_SHARE = 0.5
 
 
 def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
