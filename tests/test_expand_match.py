@@ -571,3 +571,61 @@ def test_readme_expand_snippet_runs_on_the_fixture_output(tmp_path, monkeypatch)
     text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert "needs the `simulate` extra" in text and "need an `account_id` column" in text
     assert "one id per line" in text and "score 1.0" in text
+
+
+def one_cell_two_cards() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """A cell of 10 in a clique (its own cluster 1), paying with two cards; a looser group nearby.
+
+    ``c0``-``c5`` pay with ``card-a``, ``c6``-``c9`` with ``card-b``; ``o0``-``o9`` (cluster 2) are
+    a clique of their own, tied to the cell by one weak link; 400 unlinked accounts make the cards rare.
+    """
+    cell, other = [f"c{i}" for i in range(10)], [f"o{i}" for i in range(10)]
+    pairs = [(a, b, 2.0) for group in (cell, other) for i, a in enumerate(group) for b in group[i + 1:]]
+    pairs.append(("c9", "o0", 0.5))
+    links = pl.DataFrame({"source": [p[0] for p in pairs], "target": [p[1] for p in pairs],
+                          "weight": [p[2] for p in pairs]})
+    rows = [(a, "payment", "card-a" if i < 6 else "card-b", 6 if i < 6 else 4, 2.0) for i, a in enumerate(cell)]
+    rows += [(a, "payment", "card-o", 10, 1.5) for a in other]
+    linking = pl.DataFrame(rows, schema={"account_id": pl.String, "kind": pl.String, "value": pl.String,
+                                         "df": pl.UInt32, "weight": pl.Float64}, orient="row")
+    filler = [f"filler{i:03d}" for i in range(400)]
+    accounts = pl.DataFrame({"account_id": cell + other + filler,
+                             "cluster_id": [1] * 10 + [2] * 10 + [None] * 400,
+                             "campaign_id": [7] * 20 + [None] * 400},
+                            schema={"account_id": pl.String, "cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    return links, linking, accounts
+
+
+def test_expand_lists_the_rest_of_a_coherent_cluster_its_seeds_mostly_cover():
+    from graphlink.stages.expand import rank_accounts
+
+    links, linking, accounts = one_cell_two_cards()
+    # The seeds share card-a, which six of the cell's ten hold: the evidence ends at c5, but the
+    # list already holds six of its cluster's ten accounts and the cluster keeps nearly all its
+    # link weight, so the cell's members on card-b follow (not the neighbouring group).
+    listed = rank_accounts(links, linking, accounts, ["c0", "c1", "c2"]).filter(pl.col("rank") > 0)
+    assert listed["account_id"].head(3).sort().to_list() == ["c3", "c4", "c5"]
+    assert sorted(listed["account_id"]) == [f"c{i}" for i in range(3, 10)]
+    assert listed["why"].head(3).str.contains("with all 3 seeds").all()
+    assert listed["score"].is_sorted(descending=True) and (listed["score"].tail(4) <= 0.5).all()
+    # A list that is a minority of its cluster (a cell of a merged block) is not completed: two seeds
+    # and the one account sharing their card hold three of the cluster's ten.
+    first = pl.col("account_id").is_in(["c0", "c1", "c2"])
+    linking2 = linking.with_columns(pl.when(first).then(pl.lit("card-x")).otherwise("value").alias("value"),
+                                    pl.when(first | pl.col("account_id").is_in(["c3", "c4", "c5"])).then(3)
+                                    .otherwise("df").cast(pl.UInt32).alias("df"))
+    few = rank_accounts(links, linking2, accounts, ["c0", "c1"]).filter(pl.col("rank") > 0)
+    assert few["account_id"].to_list() == ["c2"]
+    # Seeds in different clusters, or a list running past the cluster: nothing to complete.
+    from graphlink.stages.seed_cluster import complete_cluster
+
+    degree = pl.concat([links.select(pl.col("source").alias("account_id"), "weight"),
+                        links.select(pl.col("target").alias("account_id"), "weight")]).group_by(
+        "account_id").agg(pl.col("weight").sum().alias("degree"))
+    order = pl.DataFrame({"account_id": ["c0", "c1", "o1", "c3", "c4", "c5", "c6", "c7", "c8", "c9"]})
+    assert complete_cluster(order, 6, accounts, links, degree, ["c0", "c1", "o1"], 0.25)[1] == 6
+    order = pl.DataFrame({"account_id": ["c0", "c1", "c2", "c3", "c4", "c5", "o0", "c6", "c7", "c8", "c9"]})
+    assert complete_cluster(order, 7, accounts, links, degree, ["c0", "c1", "c2"], 0.25)[1] == 7
+    done, keep = complete_cluster(order, 6, accounts, links, degree, ["c0", "c1", "c2"], 0.25)
+    assert keep == 10 and done["account_id"].head(10).to_list() == [f"c{i}" for i in range(10)]
+    assert complete_cluster(order, 6, accounts, links, degree, ["c0", "c1", "c2"], 0.0)[1] == 6  # not tight enough

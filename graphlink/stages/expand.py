@@ -61,7 +61,11 @@ a minimum there: a small cell inside its operator's block sends half its
 link weight to its siblings (more than it keeps), so no prefix around it is
 tight and the first tight set was the whole block (the cost: a cell Leiden
 found whole whose seeds share a value only part of it has, e.g. one of its
-cards, is cut to that part; 2 of 85 dev cells, 5 of 201). The result is the seeds' ring as the data
+cards, is cut to that part; 2 of 85 dev cells, 5 of 201). Where that part is most of the seeds'
+own Leiden cluster and the cluster is coherent, the cluster completes the list
+(:func:`graphlink.stages.seed_cluster.complete_cluster`; dev cells 231 -> 234 of 286; a second
+round of consensus, values most of the evidence set holds, found 229; the evidence drop or the
+walk's rate as a boundary past the evidence, 223 and 186-193). The result is the seeds' ring as the data
 draws it, however large, not the chain of rings a few stray links tie it
 to. ``score`` is monotone in rank: above 0.5 the account shares values with
 every seed (``0.5 + 0.5 x`` evidence over the best listed, 1.0 the most);
@@ -88,9 +92,10 @@ import polars as pl
 from graphlink.contract import EXPAND_SCHEMA
 from graphlink.errors import GraphlinkError
 from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS, TIME_KINDS, consensus_values, seed_consensus
+from graphlink.stages.seed_cluster import complete_cluster
 
-__all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut", "rank_accounts",
-           "tie_reasons"]
+__all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut",
+           "complete_cluster", "rank_accounts", "tie_reasons"]
 
 #: Probability of jumping back to a seed at each step. Tong et al. (2006) use 0.1-0.2 for
 #: proximity on social graphs; a ring is a dense block one or two hops from its seeds, and
@@ -383,6 +388,8 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     n_seeds = ordered.filter(is_seed).height
     keep = (sweep_cut(ordered.select("account_id", "degree", "evidence", "rate"), links, min_size=n_seeds)
             if top is None else n_seeds + min(top, ordered.height))  # a huge top: every account the walk reaches
+    if top is None:
+        ordered, keep = complete_cluster(ordered, keep, accounts, links, degree, seeds, MAX_CONDUCTANCE)
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)
     best_evidence = float(listed["evidence"].max() or 0.0)
     best_rate = float(listed.filter(pl.col("evidence") <= 0)["rate"].max() or 0.0)
