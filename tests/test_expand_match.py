@@ -629,3 +629,30 @@ def test_expand_lists_the_rest_of_a_coherent_cluster_its_seeds_mostly_cover():
     done, keep = complete_cluster(order, 6, accounts, links, degree, ["c0", "c1", "c2"], 0.25)
     assert keep == 10 and done["account_id"].head(10).to_list() == [f"c{i}" for i in range(10)]
     assert complete_cluster(order, 6, accounts, links, degree, ["c0", "c1", "c2"], 0.0)[1] == 6  # not tight enough
+
+
+def test_expand_stops_where_the_evidence_falls_to_a_fleet_wide_value():
+    from graphlink.stages.expand import rank_accounts
+
+    # Cell z (5 accounts, card-z) inside a block of 35 of one operator (one clique of equal links,
+    # one cluster); the whole block uses a rare client, python-fleet/1.0 (35 of 2,035 accounts:
+    # every seed holding it by chance is unlikely, so it is evidence too). Past cell z the evidence
+    # falls forty-fold to accounts holding only the client, which seven times the five listed hold.
+    cell_z, cell_b = [f"z{i}" for i in range(5)], [f"b{i:02d}" for i in range(30)]
+    block = sorted(cell_z + cell_b)
+    pairs = [(a, b) for i, a in enumerate(block) for b in block[i + 1:]]
+    links = pl.DataFrame({"source": [a for a, _ in pairs], "target": [b for _, b in pairs],
+                          "weight": [2.0] * len(pairs)})
+    rows = [(a, "payment", "card-z", 5, 2.0) for a in cell_z]
+    rows += [(a, "user_agent", "python-fleet/1.0", 35, 0.05) for a in block]
+    linking = pl.DataFrame(rows, schema={"account_id": pl.String, "kind": pl.String, "value": pl.String,
+                                         "df": pl.UInt32, "weight": pl.Float64}, orient="row")
+    filler = [f"filler{i:04d}" for i in range(2000)]
+    accounts = pl.DataFrame({"account_id": block + filler, "cluster_id": [1] * 35 + [None] * 2000,
+                             "campaign_id": [7] * 35 + [None] * 2000},
+                            schema={"account_id": pl.String, "cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    listed = rank_accounts(links, linking, accounts, ["z0", "z1", "z2"]).filter(pl.col("rank") > 0)
+    assert listed["account_id"].to_list() == ["z3", "z4"]
+    # Seeds that share only the client get the block (nothing more specific to stop at).
+    fleet = rank_accounts(links, linking, accounts, ["b00", "b01", "b02"]).filter(pl.col("rank") > 0)
+    assert fleet.height == 32
