@@ -571,3 +571,88 @@ def test_readme_expand_snippet_runs_on_the_fixture_output(tmp_path, monkeypatch)
     text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert "needs the `simulate` extra" in text and "need an `account_id` column" in text
     assert "one id per line" in text and "score 1.0" in text
+
+
+def one_cell_two_cards() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """A cell of 10 in a clique (its own cluster 1), paying with two cards; a looser group nearby.
+
+    ``c0``-``c5`` pay with ``card-a``, ``c6``-``c9`` with ``card-b``; ``o0``-``o9`` (cluster 2) are
+    a clique of their own, tied to the cell by one weak link; 400 unlinked accounts make the cards rare.
+    """
+    cell, other = [f"c{i}" for i in range(10)], [f"o{i}" for i in range(10)]
+    pairs = [(a, b, 2.0) for group in (cell, other) for i, a in enumerate(group) for b in group[i + 1:]]
+    pairs.append(("c9", "o0", 0.5))
+    links = pl.DataFrame({"source": [p[0] for p in pairs], "target": [p[1] for p in pairs],
+                          "weight": [p[2] for p in pairs]})
+    rows = [(a, "payment", "card-a" if i < 6 else "card-b", 6 if i < 6 else 4, 2.0) for i, a in enumerate(cell)]
+    rows += [(a, "payment", "card-o", 10, 1.5) for a in other]
+    linking = pl.DataFrame(rows, schema={"account_id": pl.String, "kind": pl.String, "value": pl.String,
+                                         "df": pl.UInt32, "weight": pl.Float64}, orient="row")
+    filler = [f"filler{i:03d}" for i in range(400)]
+    accounts = pl.DataFrame({"account_id": cell + other + filler,
+                             "cluster_id": [1] * 10 + [2] * 10 + [None] * 400,
+                             "campaign_id": [7] * 20 + [None] * 400},
+                            schema={"account_id": pl.String, "cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    return links, linking, accounts
+
+
+def test_expand_lists_the_rest_of_a_coherent_cluster_its_seeds_mostly_cover():
+    from graphlink.stages.expand import rank_accounts
+
+    links, linking, accounts = one_cell_two_cards()
+    # The seeds share card-a, which six of the cell's ten hold: the evidence ends at c5, but the
+    # list already holds six of its cluster's ten accounts and the cluster keeps nearly all its
+    # link weight, so the cell's members on card-b follow (not the neighbouring group).
+    listed = rank_accounts(links, linking, accounts, ["c0", "c1", "c2"]).filter(pl.col("rank") > 0)
+    assert listed["account_id"].head(3).sort().to_list() == ["c3", "c4", "c5"]
+    assert sorted(listed["account_id"]) == [f"c{i}" for i in range(3, 10)]
+    assert listed["why"].head(3).str.contains("with all 3 seeds").all()
+    assert listed["score"].is_sorted(descending=True) and (listed["score"].tail(4) <= 0.5).all()
+    # A list that is a minority of its cluster (a cell of a merged block) is not completed: two seeds
+    # and the one account sharing their card hold three of the cluster's ten.
+    first = pl.col("account_id").is_in(["c0", "c1", "c2"])
+    linking2 = linking.with_columns(pl.when(first).then(pl.lit("card-x")).otherwise("value").alias("value"),
+                                    pl.when(first | pl.col("account_id").is_in(["c3", "c4", "c5"])).then(3)
+                                    .otherwise("df").cast(pl.UInt32).alias("df"))
+    few = rank_accounts(links, linking2, accounts, ["c0", "c1"]).filter(pl.col("rank") > 0)
+    assert few["account_id"].to_list() == ["c2"]
+    # Seeds in different clusters, or a list running past the cluster: nothing to complete.
+    from graphlink.stages.seed_cluster import complete_cluster
+
+    degree = pl.concat([links.select(pl.col("source").alias("account_id"), "weight"),
+                        links.select(pl.col("target").alias("account_id"), "weight")]).group_by(
+        "account_id").agg(pl.col("weight").sum().alias("degree"))
+    order = pl.DataFrame({"account_id": ["c0", "c1", "o1", "c3", "c4", "c5", "c6", "c7", "c8", "c9"]})
+    assert complete_cluster(order, 6, accounts, links, degree, ["c0", "c1", "o1"], 0.25)[1] == 6
+    order = pl.DataFrame({"account_id": ["c0", "c1", "c2", "c3", "c4", "c5", "o0", "c6", "c7", "c8", "c9"]})
+    assert complete_cluster(order, 7, accounts, links, degree, ["c0", "c1", "c2"], 0.25)[1] == 7
+    done, keep = complete_cluster(order, 6, accounts, links, degree, ["c0", "c1", "c2"], 0.25)
+    assert keep == 10 and done["account_id"].head(10).to_list() == [f"c{i}" for i in range(10)]
+    assert complete_cluster(order, 6, accounts, links, degree, ["c0", "c1", "c2"], 0.0)[1] == 6  # not tight enough
+
+
+def test_expand_stops_where_the_evidence_falls_to_a_fleet_wide_value():
+    from graphlink.stages.expand import rank_accounts
+
+    # Cell z (5 accounts, card-z) inside a block of 35 of one operator (one clique of equal links,
+    # one cluster); the whole block uses a rare client, python-fleet/1.0 (35 of 2,035 accounts:
+    # every seed holding it by chance is unlikely, so it is evidence too). Past cell z the evidence
+    # falls forty-fold to accounts holding only the client, which seven times the five listed hold.
+    cell_z, cell_b = [f"z{i}" for i in range(5)], [f"b{i:02d}" for i in range(30)]
+    block = sorted(cell_z + cell_b)
+    pairs = [(a, b) for i, a in enumerate(block) for b in block[i + 1:]]
+    links = pl.DataFrame({"source": [a for a, _ in pairs], "target": [b for _, b in pairs],
+                          "weight": [2.0] * len(pairs)})
+    rows = [(a, "payment", "card-z", 5, 2.0) for a in cell_z]
+    rows += [(a, "user_agent", "python-fleet/1.0", 35, 0.05) for a in block]
+    linking = pl.DataFrame(rows, schema={"account_id": pl.String, "kind": pl.String, "value": pl.String,
+                                         "df": pl.UInt32, "weight": pl.Float64}, orient="row")
+    filler = [f"filler{i:04d}" for i in range(2000)]
+    accounts = pl.DataFrame({"account_id": block + filler, "cluster_id": [1] * 35 + [None] * 2000,
+                             "campaign_id": [7] * 35 + [None] * 2000},
+                            schema={"account_id": pl.String, "cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    listed = rank_accounts(links, linking, accounts, ["z0", "z1", "z2"]).filter(pl.col("rank") > 0)
+    assert listed["account_id"].to_list() == ["z3", "z4"]
+    # Seeds that share only the client get the block (nothing more specific to stop at).
+    fleet = rank_accounts(links, linking, accounts, ["b00", "b01", "b02"]).filter(pl.col("rank") > 0)
+    assert fleet.height == 32

@@ -112,11 +112,12 @@ def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
     Returns
     -------
     DataFrame
-        ``account_id, evidence`` (float, > 0): the summed weight of the
-        values of :func:`consensus_values` each non-seed account holds (an
-        hour of the seeds' creation span weighs as the span), one row per
-        account holding at least one, sorted by id, shape (n, 2). Empty when
-        the seeds share no such value.
+        ``account_id, evidence, specific``: ``evidence`` (float, > 0) the
+        summed weight of the values of :func:`consensus_values` each non-seed
+        account holds (an hour of the seeds' creation span weighs as the span),
+        ``specific`` how many accounts of the run hold the rarest of them (the
+        span: every account of its buckets), one row per account holding at
+        least one, sorted by id, shape (n, 3). Empty when the seeds share no such value.
 
     Notes
     -----
@@ -133,10 +134,17 @@ def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
     ...                         "value": ["c1", "c1", "c1", "c2", "9.9.9.9", "9.9.9.9"],
     ...                         "df": [3, 3, 3, 1, 2, 2], "weight": [3.0, 3.0, 3.0, 3.0, 1.0, 1.0]})
     >>> seed_consensus(linking, ["s1", "s2"], n_accounts=1000).rows()
-    [('a', 3.0)]
+    [('a', 3.0, 3)]
     """
     shared = consensus_values(linking, seeds, n_accounts, max_chance)
     is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
-    return (linking.filter(~is_seed).drop("weight").join(shared, on=["kind", "value"])
-            .group_by("account_id").agg(pl.col("weight").sum().alias("evidence"))
+    timed = pl.col("kind").is_in(pl.Series(TIME_KINDS, dtype=pl.String).implode())
+    held = linking.filter(~is_seed).drop("weight").join(shared, on=["kind", "value"])
+    # How many accounts of the run hold the value (a time span: all its buckets).
+    spans = (linking.join(shared.filter(timed).select("kind", "value"), on=["kind", "value"])
+             .group_by("kind").agg(pl.col("account_id").n_unique().alias("span_df")))
+    held = held.join(spans, on="kind", how="left").with_columns(
+        pl.when(timed).then(pl.col("span_df")).otherwise(pl.col("df")).alias("held"))
+    return (held.group_by("account_id").agg(pl.col("weight").sum().alias("evidence"),
+                                            pl.col("held").min().alias("specific"))
             .filter(pl.col("evidence") > 0).sort("account_id"))

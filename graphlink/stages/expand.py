@@ -61,7 +61,14 @@ a minimum there: a small cell inside its operator's block sends half its
 link weight to its siblings (more than it keeps), so no prefix around it is
 tight and the first tight set was the whole block (the cost: a cell Leiden
 found whole whose seeds share a value only part of it has, e.g. one of its
-cards, is cut to that part; 2 of 85 dev cells, 5 of 201). The result is the seeds' ring as the data
+cards, is cut to that part; 2 of 85 dev cells, 5 of 201). Where that part is most of the seeds'
+own Leiden cluster and the cluster is coherent, the cluster completes the list
+(:func:`graphlink.stages.seed_cluster.complete_cluster`; dev cells 231 -> 234 of 286; a second
+round of consensus, values most of the evidence set holds, found 229; the evidence drop or the
+walk's rate as a boundary past the evidence, 223 and 186-193). The evidence also ends where it
+falls (:data:`TIER_DROP`) to accounts whose rarest shared value many more accounts hold than are
+listed: a client an operator's whole fleet uses under the cell's own burst (234 -> 240).
+The result is the seeds' ring as the data
 draws it, however large, not the chain of rings a few stray links tie it
 to. ``score`` is monotone in rank: above 0.5 the account shares values with
 every seed (``0.5 + 0.5 x`` evidence over the best listed, 1.0 the most);
@@ -88,9 +95,10 @@ import polars as pl
 from graphlink.contract import EXPAND_SCHEMA
 from graphlink.errors import GraphlinkError
 from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS, TIME_KINDS, consensus_values, seed_consensus
+from graphlink.stages.seed_cluster import complete_cluster
 
-__all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut", "rank_accounts",
-           "tie_reasons"]
+__all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut",
+           "complete_cluster", "rank_accounts", "tie_reasons"]
 
 #: Probability of jumping back to a seed at each step. Tong et al. (2006) use 0.1-0.2 for
 #: proximity on social graphs; a ring is a dense block one or two hops from its seeds, and
@@ -114,6 +122,11 @@ LOCAL_WINDOW = 3
 #: as a boundary): 2, 3 and 5 find the same cells (59 of 85), 10 one fewer; with
 #: ``MAX_CONDUCTANCE`` 0.15 59, 0.4 58.
 MIN_DROP = 5.0
+#: The evidence also ends where it falls at least this many times (it halves) and the next
+#: account's rarest shared value is held by :data:`MIN_DROP` times as many accounts as are listed
+#: (:func:`sweep_cut`). Dev worlds (mixed 1000-1009, 286 cells, with the cluster completion):
+#: 234 cells without the rule, any fall 233, 1.5 and 2 240, 3 239.
+TIER_DROP = 2.0
 
 
 def personalised_pagerank(links: pl.DataFrame, seeds: list[str], restart: float = DEFAULT_RESTART,
@@ -168,7 +181,8 @@ def personalised_pagerank(links: pl.DataFrame, seeds: list[str], restart: float 
 
 
 def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
-              max_conductance: float = MAX_CONDUCTANCE, min_drop: float = MIN_DROP) -> int:
+              max_conductance: float = MAX_CONDUCTANCE, min_drop: float = MIN_DROP,
+              tier_drop: float = TIER_DROP) -> int:
     """Length of the first prefix of ``order`` at a local minimum of conductance (Andersen, Chung & Lang 2006).
 
     Parameters
@@ -176,7 +190,8 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
     order : DataFrame
         ``account_id, degree`` in sweep order (best-tied first), optionally
         ``evidence`` and ``rate`` (the ordering key: seed-consensus evidence,
-        then visit rate), shape (n, 2 or 4).
+        then visit rate) and ``specific`` (how many accounts of the run hold
+        the rarest value behind the evidence), shape (n, 2, 4 or 5).
     links : DataFrame
         ``source, target, weight``.
     min_size : int
@@ -190,6 +205,10 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
         evidence is that much lower, the next account has no evidence while
         the last listed had some, or neither has any and the next visit rate is
         that much lower. The seeds' own keys are not compared.
+    tier_drop : float
+        With ``specific``: the evidence also ends where it falls at least this
+        many times (:data:`TIER_DROP`) to an account whose rarest value is held
+        by at least ``min_drop`` times as many accounts as the prefix holds.
 
     Returns
     -------
@@ -198,7 +217,8 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
         conductance is lower than the next :data:`LOCAL_WINDOW` prefixes' and
         that is tight enough or followed by a drop, or that ends with the
         last account with ``evidence`` (minimum or not: past the evidence
-        every seed shares, only links the siblings share too); without one,
+        every seed shares, only links the siblings share too) or before such a
+        fall into broad evidence (an operator's fleet-wide client); without one,
         the first local minimum, however loose; without any, every account.
 
     Examples
@@ -249,6 +269,14 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
     # walk follows the links an operator's cells share (a block Leiden may have merged).
     tier_end = ((pl.col("e") > 0) & (pl.col("e").shift(-1).fill_null(0.0) <= 0) & (pl.col("pos") >= min_size)
                 if "e" in prefix.columns else pl.lit(False))
+    if "e" in prefix.columns and "specific" in order.columns:
+        # A fall of the evidence into values held far more widely than the list so far (a client the
+        # operator's whole fleet uses, under the cell's own burst): past it, the fleet, not the ring.
+        broad = pl.Series("broad", order["specific"].cast(pl.Float64).shift(-1).fill_null(0.0))
+        prefix = prefix.join(pl.DataFrame({"pos": pos["pos"], "broad": broad}), on="pos", how="left")
+        e_next = pl.col("e").shift(-1).fill_null(0.0)
+        tier_end = tier_end | ((e_next > 0) & (e_next * tier_drop <= pl.col("e")) & (pl.col("pos") >= min_size)
+                               & (pl.col("broad") >= min_drop * (pl.col("pos") + 1)))
     good = prefix.filter((pl.col("local") & ((pl.col("phi") <= max_conductance) | (pl.col("drop") >= min_drop)))
                          | tier_end)
     # No tight set: the first local minimum, however loose (a ring that talks to many outsiders).
@@ -359,7 +387,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     shared = (consensus_values(linking, seeds, accounts.height) if len(seeds) >= MIN_CONSENSUS_SEEDS
               else pl.DataFrame(schema={"kind": pl.String, "value": pl.String}))
     evidence = (seed_consensus(linking, seeds, accounts.height) if shared.height
-                else pl.DataFrame(schema={"account_id": pl.String, "evidence": pl.Float64}))
+                else pl.DataFrame(schema={"account_id": pl.String, "evidence": pl.Float64, "specific": pl.Int64}))
     is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
     # An account without links (a seed nobody shares a value with) has no rate.
     rate = pl.when(pl.col("degree") > 0).then(pl.col("p") / pl.col("degree")).otherwise(0.0)
@@ -381,8 +409,11 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
                .with_columns(rate.alias("rate"))
                .sort([is_seed, "evidence", "rate", "p", "account_id"], descending=[True, True, True, True, False]))
     n_seeds = ordered.filter(is_seed).height
-    keep = (sweep_cut(ordered.select("account_id", "degree", "evidence", "rate"), links, min_size=n_seeds)
+    keep = (sweep_cut(ordered.select("account_id", "degree", "evidence", "rate", "specific"), links,
+                      min_size=n_seeds)
             if top is None else n_seeds + min(top, ordered.height))  # a huge top: every account the walk reaches
+    if top is None:
+        ordered, keep = complete_cluster(ordered, keep, accounts, links, degree, seeds, MAX_CONDUCTANCE)
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)
     best_evidence = float(listed["evidence"].max() or 0.0)
     best_rate = float(listed.filter(pl.col("evidence") <= 0)["rate"].max() or 0.0)
