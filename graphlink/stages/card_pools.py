@@ -103,12 +103,14 @@ def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
               .join(kinds.select("signal_idx", "weight"), on="signal_idx")
               .join(expected.select("cluster_id"), on="cluster_id", how="semi"))
     pairs = pl.col("h") * (pl.col("h") - 1) / 2
+    # Float sums in a fixed order (sorted groups, kept order): the same result for any input row order.
     by_card = (others.group_by("cluster_id", "signal_idx", "card")
                .agg(pl.len().cast(pl.Float64).alias("h"), pl.col("weight").first())
-               .group_by("cluster_id", "signal_idx")
+               .sort("cluster_id", "signal_idx", "card")
+               .group_by("cluster_id", "signal_idx", maintain_order=True)
                .agg((pairs * pl.col("weight")).sum().alias("same_mass"),
                     pl.col("h").sum().alias("h"), pl.col("weight").first()))
-    observed = (by_card.group_by("cluster_id")
+    observed = (by_card.group_by("cluster_id", maintain_order=True)
                 .agg(pl.col("same_mass").sum(), (pairs * pl.col("weight")).sum().alias("mass")))
     return (expected.join(observed, on="cluster_id", how="left")
             .select(pl.col("cluster_id").cast(pl.Int64),
