@@ -333,3 +333,96 @@ def test_no_cards_gives_no_pool_and_no_crash(cards):
     assert r["card_pool"] is None and r["payment_reuse"] is None
     assert r["template_share"] == 1.0
     assert not t["flagged"]
+
+
+# --- (b) Benign groups still (or newly) flagged --------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason=(
+    "not the rules (flagged before them too): a company of 30 at one office whose staff pay with either "
+    "of two corporate cards at random is flagged (score 0.707): card_pool 0.5, payment_reuse 0.93. Every "
+    "member is on both cards, so each member counts on the same card and the cluster gets no alignment "
+    "row (alignment null -> no discount); two cards each paying for everybody is no pool"))
+def test_company_paying_with_two_corporate_cards_at_random_is_not_flagged():
+    result, (staff,) = run_world("company", cards=2, random_cards=True)
+    assert list(clusters_of(result, staff).values()) == [30]
+    assert alignment_of(result, staff[0]) is None
+    row = cluster_row(result, staff[0])
+    assert not row["flagged"], row["why"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "not the rules (flagged before them too): a company of 30 at one office, one card per department "
+    "(2 departments), one in-house template: nothing but the card separates departments, so card "
+    "alignment is ~0 (-0.0001) and card_pool 0.5 counts in full: score 0.707, flagged"))
+def test_company_with_one_card_per_department_is_not_flagged():
+    result, (staff,) = run_world("company", cards=2, random_cards=False)
+    assert list(clusters_of(result, staff).values()) == [30]
+    assert abs(alignment_of(result, staff[0])) < 0.05
+    row = cluster_row(result, staff[0])
+    assert not row["flagged"], row["why"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "card alignment misses departments that keep their own job template: 3 departments, own card and own "
+    "template each, one office, one cron minute. The office address and the shared clock (one company's, "
+    "crossing cards) outweigh the templates: alignment 0.045, card_pool 0.667 -> 0.637, score 0.816 -> "
+    "0.798, flagged. Alignment discounts only organisations *merged by a thin tie*, not one organisation "
+    "with several cards"))
+def test_company_with_department_cards_and_templates_is_not_flagged():
+    result, (staff,) = run_world("company", cards=3, random_cards=False, templates=JOBS[:3])
+    assert list(clusters_of(result, staff).values()) == [30]
+    row = cluster_row(result, staff[0])
+    assert not row["flagged"], f"alignment {alignment_of(result, staff[0]):.3f}, {row['why']}"
+
+
+def test_two_families_of_three_sharing_a_holiday_flat_are_not_flagged():
+    """Tiny cluster, 2 pooled cards of 3: flagged before the rule (0.619), alignment 0.36 saves it."""
+    result, (fam,) = run_world("families", families=2, size=3, shared_share=0.3)
+    before, _ = run_world("families", rules=False, families=2, size=3, shared_share=0.3)
+    assert list(clusters_of(result, fam).values()) == [6]
+    assert cluster_row(before, fam[0])["flagged"]
+    assert alignment_of(result, fam[0]) > 0.3
+    assert not cluster_row(result, fam[0])["flagged"]
+
+
+def test_three_families_sharing_a_holiday_flat_are_not_flagged():
+    """Three families of three: flagged before the rule (0.715); after it 0.597 -- unflagged, but by a
+    margin of 0.003 below the 0.6 threshold (alignment only 0.30 although each family's home address
+    is its own)."""
+    result, (fam,) = run_world("families", families=3)
+    assert list(clusters_of(result, fam).values()) == [9]
+    row = cluster_row(result, fam[0])
+    assert not row["flagged"], row["why"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "card alignment counts pairs, so one value every member shares outweighs every family's own address "
+    "as the cluster grows: 4 families of 3 (own card, own home) sending half their requests from one "
+    "holiday flat: alignment 0.27, card_pool 0.75 -> 0.55, score 0.765 -> 0.650, flagged. One shared "
+    "value adds C(12,2)=66 cross pairs, the four homes 4*C(3,2)=12 same-card pairs"))
+def test_four_families_sharing_a_holiday_flat_are_not_flagged():
+    result, (fam,) = run_world("families", families=4, size=3, shared_share=0.5)
+    assert list(clusters_of(result, fam).values()) == [12]
+    row = cluster_row(result, fam[0])
+    assert not row["flagged"], f"alignment {alignment_of(result, fam[0]):.2f}, {row['why']}"
+
+
+def test_campus_families_with_the_population_present_are_not_flagged():
+    """Control for the export below: the four campus families (test_card_pools) in the whole log."""
+    log, family = campus_world(pooled=False, askers=300)
+    result = run_detect(log.frame())
+    assert clusters_of(result, family)
+    assert not any(cluster_row(result, a)["flagged"] for a in family if a in
+                   set(result.accounts.drop_nulls("cluster_id")["account_id"]))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "both rules need the population in the input: exporting just the 16 campus family accounts (one "
+    "cluster; the NAT every account holds weighs 0) makes the stock questions 'templates' (all holders "
+    "clustered: template_share 0.10 -> 1.0) and they cross cards, so alignment is 0.15 and card_pool "
+    "0.63: score 0.797, flagged. In the whole log the same families score <= 0.41"))
+def test_campus_families_exported_alone_are_not_flagged():
+    log, family = campus_world(pooled=False, askers=300)
+    result = run_detect(log.frame().filter(pl.col("account_id").is_in(family)))
+    row = cluster_row(result, family[0])
+    assert not row["flagged"], row["why"]
