@@ -77,7 +77,8 @@ def worker_ring(seed: int = 50, clock: bool = True) -> tuple[Log, list[str]]:
                     minute = (7 * g + 30 * k) % 60 if clock else int(rng.integers(0, 60))
                     ts = T0 + timedelta(days=d, hours=h, minutes=minute, seconds=int(rng.integers(0, 20)))
                     ip = "35.210.0.1" if h == 9 else f"34.{60 + g}.7.11"
-                    log.add(acc, ts, ip, f"vm-card-{g}", RING_TEMPLATE.format(_words(rng, 3), int(rng.integers(0, 1000))))
+                    log.add(acc, ts, ip, f"vm-card-{g}",
+                            RING_TEMPLATE.format(_words(rng, 3), int(rng.integers(0, 1000))))
     add_people(log, rng, 100)
     return log, ring
 
@@ -161,7 +162,8 @@ def company_world(seed: int = 53, cards: int = 2, random_cards: bool = True,
     return log, staff
 
 
-def families_world(seed: int = 54, families: int = 3, size: int = 3, shared_share: float = 0.3) -> tuple[Log, list[str]]:
+def families_world(seed: int = 54, families: int = 3, size: int = 3,
+                   shared_share: float = 0.3) -> tuple[Log, list[str]]:
     """``families`` families of ``size``: own card, own home address, free-form questions at home
     hours; ``shared_share`` of everyone's requests leave through one address they all use and
     nobody else does (the grandparents' house, a holiday flat). 100 people around."""
@@ -197,7 +199,8 @@ def cards_world(seed: int = 55) -> tuple[Log, list[str], list[str]]:
         for d in range(4):
             for h in range(9, 18):
                 for _ in range(2):
-                    ts = T0 + timedelta(days=d, hours=h, minutes=int(rng.integers(0, 60)), seconds=int(rng.integers(0, 60)))
+                    ts = T0 + timedelta(days=d, hours=h, minutes=int(rng.integers(0, 60)),
+                                        seconds=int(rng.integers(0, 60)))
                     log.add(anti[-1], ts, f"34.{70 + i // 6}.3.{int(rng.integers(1, 3))}", f"anti-card-{i % 6}",
                             RING_TEMPLATE.format(_words(rng, 3), int(rng.integers(0, 1000))))
                     log.add(rot[-1], ts, ips[int(rng.choice(own))], f"rot-card-{int(rng.integers(0, 6))}",
@@ -400,8 +403,9 @@ def test_three_families_sharing_a_holiday_flat_are_not_flagged():
 @pytest.mark.xfail(strict=True, reason=(
     "card alignment counts pairs, so one value every member shares outweighs every family's own address "
     "as the cluster grows: 4 families of 3 (own card, own home) sending half their requests from one "
-    "holiday flat: alignment 0.27, card_pool 0.75 -> 0.55, score 0.765 -> 0.650, flagged. One shared "
-    "value adds C(12,2)=66 cross pairs, the four homes 4*C(3,2)=12 same-card pairs"))
+    "holiday flat: alignment 0.27, card_pool 0.75 -> 0.55, score 0.765 -> 0.650, flagged. The one shared "
+    "value adds C(12,2)=66 pairs (54 across cards), the four homes 4*C(3,2)=12 same-card pairs, whatever "
+    "share of each member's traffic either carries"))
 def test_four_families_sharing_a_holiday_flat_are_not_flagged():
     result, (fam,) = run_world("families", families=4, size=3, shared_share=0.5)
     assert list(clusters_of(result, fam).values()) == [12]
@@ -476,7 +480,8 @@ def vm_groups_world(seed: int = 50) -> tuple[Log, list[str]]:
         for d in range(4):
             for h in range(9, 18):
                 for _ in range(2):
-                    ts = T0 + timedelta(days=d, hours=h, minutes=int(rng.integers(0, 60)), seconds=int(rng.integers(0, 20)))
+                    ts = T0 + timedelta(days=d, hours=h, minutes=int(rng.integers(0, 60)),
+                                        seconds=int(rng.integers(0, 20)))
                     log.add(acc, ts, f"34.{60 + g}.{int(rng.integers(0, 2))}.12", f"vmg-card-{g}",
                             RING_TEMPLATE.format(_words(rng, 3), int(rng.integers(0, 1000))))
     add_people(log, rng, 100)
@@ -549,7 +554,8 @@ def test_ring_wrapping_a_public_jailbreak_around_its_own_template_is_flagged():
         for _ in range(int(rng.integers(2, 5))):
             ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(8, 22)),
                                 minutes=int(rng.integers(0, 60)))
-            log.add(f"fan{i}", ts, _private_ip(5000 + i), f"fan-card-{i}", JAILBREAK.format(f"how do I {_words(rng, 4)}"))
+            log.add(f"fan{i}", ts, _private_ip(5000 + i), f"fan-card-{i}",
+                    JAILBREAK.format(f"how do I {_words(rng, 4)}"))
     add_people(log, rng, 100)
     row = cluster_row(run_detect(log.frame()), ring[0])
     assert row["template_share"] == 1.0 and row["flagged"], row["why"]
