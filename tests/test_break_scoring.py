@@ -442,14 +442,36 @@ def test_campus_families_exported_alone_are_not_flagged():
     "domain score 0.495 (unflagged)"))
 def test_company_with_department_cards_on_its_own_domain_is_not_flagged():
     log, staff = company_world(cards=3, random_cards=False, templates=JOBS[:3], more_people=400)
-    frame = log.frame()
-    ids = frame["account_id"].unique().sort().to_list()
-    accounts = pl.DataFrame({"account_id": ids,
-                             "email_domain": ["acme.example" if a.startswith("acme") else "gmail.com" for a in ids]})
-    result = run_detect(frame, accounts)
+    result = run_detect(*_with_domain(log))
     row = cluster_row(result, staff[0])
     assert row["org_coherence"] == 1.0
     assert not row["flagged"], row["why"]
+
+
+def _with_domain(log: Log) -> tuple[pl.DataFrame, pl.DataFrame]:
+    frame = log.frame()
+    ids = frame["account_id"].unique().sort().to_list()
+    return frame, pl.DataFrame({"account_id": ids, "email_domain": [
+        "acme.example" if a.startswith("acme") else "gmail.com" for a in ids]})
+
+
+def test_two_card_company_on_its_own_domain_in_a_large_log_is_not_flagged():
+    """The company paying with two cards at random, with its own domain, among 500 people: the org
+    discount applies (org_coherence 1.0, score 0.707 -> 0.495)."""
+    result = run_detect(*_with_domain(company_world(cards=2, random_cards=True, more_people=400)[0]))
+    row = cluster_row(result, "acme0")
+    assert row["org_coherence"] == 1.0 and not row["flagged"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "not the rules (scoring's private-domain test): the same two-card company with its own domain in a log "
+    "of 130 accounts (an investigator's export) gets org_coherence 0.0 and is flagged (0.707): a domain is "
+    "private only when its share inside the cluster is 5x the cluster's share of the log (30/130 = 0.23, "
+    "so 5x > 1 is unreachable for any cluster above a fifth of the log)"))
+def test_two_card_company_on_its_own_domain_in_a_small_export_is_not_flagged():
+    result = run_detect(*_with_domain(company_world(cards=2, random_cards=True)[0]))
+    row = cluster_row(result, "acme0")
+    assert row["org_coherence"] == 1.0 and not row["flagged"], row["why"]
 
 
 # --- (a) continued: what still catches an aligned ring, and what never did --------------------------------
@@ -596,3 +618,37 @@ def test_shuffled_rows_give_the_same_alignment_and_score(world):
                 .sort("account_id"))
     assert per_account(first).height == len(ring)
     assert per_account(first).equals(per_account(second))
+
+
+TASKS = (RING_TEMPLATE,
+         "Answer as a domain expert and give a numbered chain of reasoning before the final answer: {} ({})",
+         "Produce a detailed tutorial with worked examples and common pitfalls on the topic: {} ({})",
+         "List ten diverse exam questions with model answers and marking notes about: {} ({})",
+         "Translate then paraphrase the passage three ways, explaining each change you made: {} ({})",
+         "Critique the following solution line by line and write a corrected version: {} ({})")
+
+
+def test_ring_with_one_task_template_per_card_is_flagged():
+    """An operator whose 6 card groups each run their own extraction task (own template), rotating
+    the same 15 datacenter addresses across cards: the addresses cross cards, alignment 0.24,
+    card_pool 0.83 -> 0.63, score 0.913 -> 0.796, still flagged."""
+    rng = np.random.default_rng(58)
+    log = Log()
+    ips = [f"34.{90 + k}.12.{k + 3}" for k in range(15)]
+    ring = []
+    for i in range(30):
+        acc, g = f"task{i}", i % 6
+        ring.append(acc)
+        own = rng.choice(15, size=4, replace=False)
+        for d in range(4):
+            for h in range(9, 18):
+                for _ in range(2):
+                    ts = T0 + timedelta(days=d, hours=h, minutes=int(rng.integers(0, 60)),
+                                        seconds=int(rng.integers(0, 60)))
+                    log.add(acc, ts, ips[int(rng.choice(own))], f"task-card-{g}",
+                            TASKS[g].format(_words(rng, 3), int(rng.integers(0, 1000))))
+    add_people(log, rng, 100)
+    result = run_detect(log.frame())
+    assert list(clusters_of(result, ring).values()) == [30]
+    assert 0.1 < alignment_of(result, ring[0]) < 0.4
+    assert cluster_row(result, ring[0])["flagged"]
