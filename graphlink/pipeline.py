@@ -56,7 +56,6 @@ from graphlink.stages.graph import project
 from graphlink.stages.linking import clique_support
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.scoring import fleet_outsiders, score_clusters, scored_memberships
-from graphlink.stages.specific_templates import group_shingles
 from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters,
@@ -273,14 +272,13 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     # Both scoring passes read the same few kinds: cut their affiliations out once.
     scoring_rows = scored_memberships(projection.memberships, projection.signals)
 
-    def score(partition: pl.DataFrame, shared: pl.DataFrame | None = None,
-              templates: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def score(partition: pl.DataFrame, shared: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
         evidence = (cluster_evidence(projection.memberships, projection.signals, partition,
                                      config.scoring.evidence_per_kind, shared)
                     if shared is not None else pl.DataFrame(schema=EVIDENCE_SCHEMA))
         clusters = score_clusters(partition, index, scoring_rows, projection.signals, evidence,
                                   ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
-                                  hour_counts, projection.memberships, templates)
+                                  hour_counts, projection.memberships)
         return evidence, clusters
 
     # A provisional pass finds fleet outsiders: flags do not depend on the evidence
@@ -299,9 +297,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     listed_per_kind = config.drilldown.member_values_per_kind
     if listed_per_kind > 0:
         shared = top_per_kind(shared, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)
-    # A phrase is a template when linked groups use it, not people linked to nobody.
-    templates = group_shingles(partition, projection.memberships, projection.signals)
-    evidence, clusters = score(partition, shared, templates)
+    evidence, clusters = score(partition, shared)
     # Campaigns: the final clusters grouped by operator, and what ties them.
     campaign_of = cluster_campaigns(partition, projection.memberships, projection.signals, config.graph,
                                     config.communities)
@@ -315,7 +311,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
             # shows across its cells, see ScoringConfig.pool_campaigns).
             whole = pooled_partition(campaign_of, partition, clusters, tied, config.scoring.flag_threshold)
             if whole.height:
-                pooled = score(whole, templates=templates)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
+                pooled = score(whole)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied,
                                       pooled)
     campaigns = score_campaigns(clusters, partition, projection.memberships, projection.signals, config.graph,

@@ -42,7 +42,7 @@ def oracle(cluster_of: dict[int, int], affiliations: list[tuple[int, int]], kind
         on = sorted(card)
         pairs = list(itertools.combinations(on, 2))
         e_same = sum(card[a] == card[b] for a, b in pairs) / len(pairs)
-        same = total = 0.0
+        same = total = text_same = text_total = 0.0
         for s, hs in holders.items():
             inside = [h for h in hs if h in members]
             if kind[s] == "payment" or weight[s] <= 0 or 2 * len(inside) < len(hs):
@@ -50,8 +50,14 @@ def oracle(cluster_of: dict[int, int], affiliations: list[tuple[int, int]], kind
             for a, b in itertools.combinations([h for h in hs if h in card], 2):
                 total += weight[s]
                 same += weight[s] * (card[a] == card[b])
+                if kind[s] == "prompt":
+                    text_total += weight[s]
+                    text_same += weight[s] * (card[a] == card[b])
         if total:
-            out[c] = max(-1.0, min(1.0, (same / total - e_same) / (1 - e_same)))
+            value = max(-1.0, min(1.0, (same / total - e_same) / (1 - e_same)))
+            if text_total:  # shared phrasing across cards cancels the alignment
+                value *= max(0.0, min(1.0, (text_same / text_total - e_same) / (1 - e_same)))
+            out[c] = value
     return out
 
 

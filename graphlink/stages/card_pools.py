@@ -23,7 +23,13 @@ least half their holders are members: a campus NAT or a stock phrase is
 everyone's and ties no two members in particular) (``h_v`` members hold it,
 ``h_vc`` of them on card ``c``) and ``e_same = sum_c C(n_c, 2) / C(n, 2)``
 (``n_c`` members on card ``c``). 0 is a pool's card-blind mixing, 1 means all
-shared evidence stays inside card groups. Scoring counts a card pool only to
+shared evidence stays inside card groups. Phrasing is the exception: a
+template specific to the cluster that the card groups share is one operator's
+own (organisations merged by a NAT or an egress each keep their own job
+template), so the alignment is multiplied by that of the cluster's specific
+prompt shingles alone (clipped to 0..1; 1 when there are none) -- a worker per
+card on its own VM and clock, sending the operator's template, is no
+organisation. Scoring counts a card pool only to
 the extent the cards are not aligned: ``card_pool * (1 - max(alignment, 0))``.
 
 References
@@ -35,13 +41,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.stages.specific_templates import SPECIFIC_SHARE
-
-__all__ = ["POOL_HOLDERS", "card_alignment"]
+__all__ = ["POOL_HOLDERS", "SPECIFIC_SHARE", "card_alignment"]
 
 #: A card pays for a pool only when it pays for this many members: a card two people
 #: share is a couple's (the same rule as ``card_pool``).
 POOL_HOLDERS = 3
+#: A value is the cluster's own when at least this share of its holders are members
+#: (the rule campaign ties and ``match`` use for "specific").
+SPECIFIC_SHARE = 0.5
 
 
 def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
@@ -100,22 +107,27 @@ def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
                 .filter(pl.col("inside") >= SPECIFIC_SHARE * pl.col("df")).select("cluster_id", "signal_idx"))
     others = (affil.join(card_of, on=["cluster_id", "account_idx"])
               .join(specific, on=["cluster_id", "signal_idx"])
-              .join(kinds.select("signal_idx", "weight"), on="signal_idx")
+              .join(kinds.select("signal_idx", "kind", "weight"), on="signal_idx")
               .join(expected.select("cluster_id"), on="cluster_id", how="semi"))
     pairs = pl.col("h") * (pl.col("h") - 1) / 2
     # Float sums in a fixed order (sorted groups, kept order): the same result for any input row order.
     by_card = (others.group_by("cluster_id", "signal_idx", "card")
-               .agg(pl.len().cast(pl.Float64).alias("h"), pl.col("weight").first())
+               .agg(pl.len().cast(pl.Float64).alias("h"), pl.col("weight").first(), pl.col("kind").first())
                .sort("cluster_id", "signal_idx", "card")
                .group_by("cluster_id", "signal_idx", maintain_order=True)
                .agg((pairs * pl.col("weight")).sum().alias("same_mass"),
-                    pl.col("h").sum().alias("h"), pl.col("weight").first()))
+                    pl.col("h").sum().alias("h"), pl.col("weight").first(), pl.col("kind").first()))
+    text = pl.col("kind") == "prompt"
     observed = (by_card.group_by("cluster_id", maintain_order=True)
-                .agg(pl.col("same_mass").sum(), (pairs * pl.col("weight")).sum().alias("mass")))
+                .agg(pl.col("same_mass").sum(), (pairs * pl.col("weight")).sum().alias("mass"),
+                     pl.col("same_mass").filter(text).sum().alias("text_same"),
+                     (pairs * pl.col("weight")).filter(text).sum().alias("text_mass")))
+    kappa = (lambda same, mass: ((pl.col(same) / pl.col(mass) - pl.col("e_same")) / (1 - pl.col("e_same"))).clip(-1, 1))
+    # Phrasing the card groups share (a template specific to the cluster, sent across cards) is one
+    # operator's: it cancels the alignment other kinds show (a worker's own VM or clock per card).
+    text_factor = pl.when(pl.col("text_mass") > 0).then(kappa("text_same", "text_mass").clip(0, 1)).otherwise(1.0)
     return (expected.join(observed, on="cluster_id", how="left")
             .select(pl.col("cluster_id").cast(pl.Int64),
-                    pl.when(pl.col("mass") > 0).then(
-                        ((pl.col("same_mass") / pl.col("mass") - pl.col("e_same"))
-                         / (1 - pl.col("e_same"))).clip(-1, 1))
+                    pl.when(pl.col("mass") > 0).then(kappa("same_mass", "mass") * text_factor)
                     .otherwise(None).cast(pl.Float64).alias("card_alignment"))
             .sort("cluster_id"))

@@ -17,10 +17,7 @@ component                 abuse pattern it looks for
                           /48) networks. ``log(median networks / 3) / log(10)``: home,
                           office and phone (3) is 0, thirty or more is 1.
 ``template_share``        Templated extraction prompts: share of members' sampled prompts
-                          that share a 5-word shingle with another account's prompts, each
-                          member's counted as far as its phrasing is held mostly by
-                          clustered accounts (:mod:`graphlink.stages.specific_templates`;
-                          stock phrases are used by people linked to nobody).
+                          that share a 5-word shingle with another account's prompts.
 ``timing_sync``           Scripted clocks: share of members whose active-minute profile
                           matches another member's (they share a timing MinHash band).
 ``card_pool``             A pool of cards: ``1 - 1 / n`` for ``n`` cards each paying for three
@@ -89,7 +86,6 @@ import polars as pl
 
 from graphlink.config import ScoringConfig
 from graphlink.stages.card_pools import card_alignment
-from graphlink.stages.specific_templates import specific_template_ratio
 from graphlink.stages.components import (ORG_UNEXPLAINED, SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, component_exprs,
                                          reason_exprs)
 from graphlink.contract import CLUSTERS_SCHEMA as CLUSTER_SCHEMA
@@ -131,8 +127,7 @@ def scored_memberships(memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.D
 def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl.DataFrame,
                      signals: pl.DataFrame, events: pl.LazyFrame | None,
                      account_stats: pl.DataFrame | None, value_counts: pl.DataFrame | None = None,
-                     hour_counts: pl.DataFrame | None = None, affiliations: pl.DataFrame | None = None,
-                     templates: pl.DataFrame | None = None) -> pl.DataFrame:
+                     hour_counts: pl.DataFrame | None = None, affiliations: pl.DataFrame | None = None) -> pl.DataFrame:
     """Raw per-cluster facts the components are computed from (one row per cluster)."""
     sizes = members.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     feats = sizes
@@ -167,20 +162,11 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
     # and the cluster's most common template shingle to quote.
     prompts = _member_kind(memberships, signals, members, "prompt")
     if account_stats is not None and account_stats.height and prompts.height:
-        stats = account_stats.join(members, on="account_idx")
-        quoted = prompts
-        if templates is not None:
-            # Only linked groups' phrasing is a template (stock phrases are everyone's).
-            ratio = specific_template_ratio(prompts, templates)
-            stats = stats.join(ratio, on="account_idx", how="left").with_columns(
-                pl.col("prompts_templated") * pl.col("specific_ratio").fill_null(0))
-            quoted = prompts.join(templates.select(pl.col("signal_idx").cast(prompts.schema["signal_idx"])),
-                                  on="signal_idx", how="semi")
-        sampled = stats.group_by("cluster_id").agg(
+        sampled = account_stats.join(members, on="account_idx").group_by("cluster_id").agg(
             pl.col("prompts_sampled").sum(), pl.col("prompts_templated").sum().alias("template_prompts"))
         top = (
-            quoted.group_by("cluster_id", "signal_idx").agg(pl.col("count").sum().alias("n"),
-                                                            pl.col("value").first().alias("template"))
+            prompts.group_by("cluster_id", "signal_idx").agg(pl.col("count").sum().alias("n"),
+                                                             pl.col("value").first().alias("template"))
             .sort(["cluster_id", "n", "signal_idx"], descending=[False, True, False])
             .group_by("cluster_id", maintain_order=True).first()
             .select("cluster_id", "template")
@@ -266,7 +252,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
                    account_stats: pl.DataFrame | None = None,
                    config: ScoringConfig | None = None, value_counts: pl.DataFrame | None = None,
                    hour_counts: pl.DataFrame | None = None,
-                   affiliations: pl.DataFrame | None = None, templates: pl.DataFrame | None = None) -> pl.DataFrame:
+                   affiliations: pl.DataFrame | None = None) -> pl.DataFrame:
     """Score, flag and explain clusters (schema in the module docstring).
 
     Parameters
@@ -294,16 +280,11 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
         ``account_idx, signal_idx`` of every kind (the projection's
         memberships): with them a card pool counts only as far as the cards are
         not each one organisation's (:func:`graphlink.stages.card_pools.card_alignment`).
-    templates : DataFrame, optional
-        ``signal_idx`` of the prompt shingles held mostly by clustered accounts
-        (:func:`graphlink.stages.specific_templates.group_shingles`). With it a
-        templated prompt counts only as far as its phrasing is one of those
-        (:func:`graphlink.stages.specific_templates.specific_template_ratio`).
     """
     config = config or ScoringConfig()
     members = clusters.drop_nulls("cluster_id")
     feats = cluster_features(members, index, memberships, signals, events, account_stats, value_counts,
-                             hour_counts, affiliations, templates)
+                             hour_counts, affiliations)
     needed = {"cards", "card_accounts", "shared_cards", "networks_per_account", "ips", "template_prompts",
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
