@@ -54,14 +54,17 @@ def main() -> None:
     parser.add_argument("worlds", nargs="+", type=Path)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--keep", type=Path, help="write both engines' outputs under this folder (kept)")
     args = parser.parse_args()
     results = []
     for world in args.worlds:
         events = pl.scan_parquet(world / "events.parquet").select(pl.len()).collect().item()
         with tempfile.TemporaryDirectory() as tmp:
-            polars_run = run("polars", world, Path(tmp) / "p", args.master)
-            spark_run = run("spark", world, Path(tmp) / "s", args.master)
-            equal = same_outputs(Path(tmp) / "p", Path(tmp) / "s")
+            base = args.keep / world.name if args.keep else Path(tmp)
+            polars_run = run("polars", world, base / "p", args.master)
+            print(json.dumps({"world": str(world), "polars": polars_run}), flush=True)  # before Spark starts
+            spark_run = run("spark", world, base / "s", args.master)
+            equal = same_outputs(base / "p", base / "s")
         row = {"world": str(world), "events": events, "polars": polars_run, "spark": spark_run,
                "ratio": round(spark_run["seconds"] / polars_run["seconds"], 2), "identical_tables": equal}
         print(json.dumps(row), flush=True)
