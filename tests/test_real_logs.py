@@ -428,3 +428,15 @@ def test_accounts_only_in_the_accounts_file_are_counted_not_silent():
     assert any(w.startswith("2 of 4 accounts appear only in the accounts file") for w in result.warnings)
     assert result.accounts.filter(pl.col("account_id").str.starts_with("ghost"))["events"].to_list() == [0, 0]
     assert not any("only in the accounts file" in w for w in run_detect(events, accounts.head(2)).warnings)
+
+
+def test_addresses_written_with_non_ascii_digits_are_counted_invalid_not_a_crash(tmp_path):
+    """Arabic-Indic or full-width digits look like digits to a Unicode regex but are no address:
+    they used to fail a strict cast ("conversion ... failed") and stop the run."""
+    lines = ["account_id,ip"] + [f"a{i},\u0661\u0662.2.3.{i}" for i in range(3)] + [f"b{i},\uff11.2.3.4" for i in range(3)]
+    lines += [f"c{i},192.0.2.7" for i in range(4)]
+    result, out = _detect(tmp_path, "\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["counts"]["invalid_ip_events"] == 6
+    assert _linked(out, "c0", "c1")

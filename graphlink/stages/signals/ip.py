@@ -47,13 +47,13 @@ def _clean_ip(ip: pl.Expr, chain_position: int = 0) -> pl.Expr:
         text.str.strip_chars(" \t\r\n\"'").str.to_lowercase()
         .str.replace(r"^for=\s*", "").str.strip_chars(" \"'")
         # [v6]:port or [v6] -> v6;  v4:port -> v4;  zone id dropped
-        .str.replace(r"^\[([^\]]*)\](?::\d{1,5})?$", "$1")
-        .str.replace(r"^(\d+\.\d+\.\d+\.\d+):\d{1,5}$", "$1")
+        .str.replace(r"^\[([^\]]*)\](?::[0-9]{1,5})?$", "$1")
+        .str.replace(r"^([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+):[0-9]{1,5}$", "$1")
         .str.replace(r"%.*$", "")
-        .str.replace(r"^(?:::|(?:0{1,4}:){5})ffff:(\d+\.\d+\.\d+\.\d+)$", "$1")
+        .str.replace(r"^(?:::|(?:0{1,4}:){5})ffff:([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+)$", "$1")
     )
     # IPv6 ending in a dotted quad: the quad becomes two hextets (invalid octets make it invalid).
-    quad = text.str.extract_groups(r"^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+    quad = text.str.extract_groups(r"^(.*:)([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$")
     octets = [quad.struct.field(str(i)).cast(pl.Int64, strict=False) for i in range(2, 6)]
     in_range = pl.all_horizontal([o <= 255 for o in octets])
     rewritten = pl.concat_str([quad.struct.field("1"), _hex16(octets[0] * 256 + octets[1]), pl.lit(":"),
@@ -63,7 +63,7 @@ def _clean_ip(ip: pl.Expr, chain_position: int = 0) -> pl.Expr:
 
 
 def _parse_v4(text: pl.Expr, prefix: int) -> dict[str, pl.Expr]:
-    groups = text.str.extract_groups(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+    groups = text.str.extract_groups(r"^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$")
     octets = [groups.struct.field(str(i)).cast(pl.UInt64, strict=False) for i in range(1, 5)]
     valid = pl.all_horizontal([o.is_not_null() & (o <= 255) for o in octets])
     key = octets[0] * 16777216 + octets[1] * 65536 + octets[2] * 256 + octets[3]
@@ -181,7 +181,7 @@ def parse_ip_frame(frame: pl.DataFrame, column: str = "ip", ipv4_prefix: int = 2
     )
 
 
-_V4 = r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$"
+_V4 = r"^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$"
 # IPv6 addresses and networks are numbered from here, above every IPv4 integer key,
 # so all keys stay small enough to pack beside an account index (fast counting).
 _V6_BASE = 2**32
