@@ -21,7 +21,13 @@ import polars as pl
 from graphlink.config import GraphConfig
 from graphlink.stages.campaigns import MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, tie_values
 
-__all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "INHERITED"]
+__all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "INHERITED", "SPECIFIC_SHARE"]
+
+#: A value is a group's own when at least this share of the accounts holding it in the whole log
+#: are the group's (a carrier's CGNAT exit, a stock phrase, a proxy network shared with other
+#: operators is held mostly outside it): campaign ties here, card alignment in
+#: :mod:`graphlink.stages.card_pools`.
+SPECIFIC_SHARE = 0.5
 
 #: How an inherited flag's ``why`` starts, followed by the lead cluster's id (re-keyed by
 #: :func:`graphlink.stages.rekeying.rekey_why` when ids are made stable).
@@ -72,7 +78,7 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
         # Only values specific to the campaign count: at least half of their holders in the whole log
         # are its accounts (a carrier's CGNAT exit, a stock phrase or a proxy network shared with
         # other operators is held mostly outside it), the rule `match` uses for known rings.
-        .filter(pl.col("inside") * 2 >= pl.col("df"))
+        .filter(pl.col("inside") >= SPECIFIC_SHARE * pl.col("df"))
         .group_by("campaign_id").agg(
             (private.any() | (pl.len() >= MIN_TIE_VALUES)).alias("substantial"),
             (private.any() | ((pl.col("kind") == "ip").sum() >= MIN_TIE_VALUES)).alias("infrastructure"))

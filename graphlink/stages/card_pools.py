@@ -41,14 +41,13 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["POOL_HOLDERS", "SPECIFIC_SHARE", "card_alignment"]
+from graphlink.stages.campaign_flags import SPECIFIC_SHARE
+
+__all__ = ["POOL_HOLDERS", "card_alignment"]
 
 #: A card pays for a pool only when it pays for this many members: a card two people
 #: share is a couple's (the same rule as ``card_pool``).
 POOL_HOLDERS = 3
-#: A value is the cluster's own when at least this share of its holders are members
-#: (the rule campaign ties and ``match`` use for "specific").
-SPECIFIC_SHARE = 0.5
 
 
 def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
@@ -102,12 +101,12 @@ def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     # Only values specific to the cluster (most of their holders are members) say whether its card
     # groups act as one: a campus NAT or a stock phrase is everyone's, and ties nobody in particular.
     specific = (affil.join(kinds.filter((pl.col("kind") != "payment") & (pl.col("weight") > 0)), on="signal_idx")
-                .group_by("cluster_id", "signal_idx").agg(pl.len().alias("inside"))
-                .join(kinds.select("signal_idx", "df"), on="signal_idx")
-                .filter(pl.col("inside") >= SPECIFIC_SHARE * pl.col("df")).select("cluster_id", "signal_idx"))
+                .group_by("cluster_id", "signal_idx")
+                .agg(pl.len().alias("inside"), pl.col("df").first(), pl.col("kind").first(), pl.col("weight").first())
+                .filter(pl.col("inside") >= SPECIFIC_SHARE * pl.col("df")).select("cluster_id", "signal_idx", "kind",
+                                                                                   "weight"))
     others = (affil.join(card_of, on=["cluster_id", "account_idx"])
               .join(specific, on=["cluster_id", "signal_idx"])
-              .join(kinds.select("signal_idx", "kind", "weight"), on="signal_idx")
               .join(expected.select("cluster_id"), on="cluster_id", how="semi"))
     pairs = pl.col("h") * (pl.col("h") - 1) / 2
     # Float sums in a fixed order (sorted groups, kept order): the same result for any input row order.

@@ -92,7 +92,7 @@ def consensus_values(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
 
 
 def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
-                   max_chance: float = MAX_CHANCE) -> pl.DataFrame:
+                   max_chance: float = MAX_CHANCE, shared: pl.DataFrame | None = None) -> pl.DataFrame:
     """Evidence each account shares with every seed: the summed weight of the values all seeds have.
 
     Parameters
@@ -108,6 +108,9 @@ def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
     max_chance : float
         A value counts only if every seed having it by chance is this unlikely:
         ``(df / n_accounts) ** len(seeds) <= max_chance`` (:data:`MAX_CHANCE`).
+    shared : DataFrame, optional
+        :func:`consensus_values` of the same arguments, when the caller has it
+        already (computed here otherwise).
 
     Returns
     -------
@@ -136,7 +139,8 @@ def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
     >>> seed_consensus(linking, ["s1", "s2"], n_accounts=1000).rows()
     [('a', 3.0, 3)]
     """
-    shared = consensus_values(linking, seeds, n_accounts, max_chance)
+    if shared is None:
+        shared = consensus_values(linking, seeds, n_accounts, max_chance)
     is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
     timed = pl.col("kind").is_in(pl.Series(TIME_KINDS, dtype=pl.String).implode())
     held = linking.filter(~is_seed).drop("weight").join(shared, on=["kind", "value"])

@@ -386,7 +386,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     # One seed has no consensus (every value of it would count): the walk alone orders, as measured.
     shared = (consensus_values(linking, seeds, accounts.height) if len(seeds) >= MIN_CONSENSUS_SEEDS
               else pl.DataFrame(schema={"kind": pl.String, "value": pl.String}))
-    evidence = (seed_consensus(linking, seeds, accounts.height) if shared.height
+    evidence = (seed_consensus(linking, seeds, accounts.height, shared=shared) if shared.height
                 else pl.DataFrame(schema={"account_id": pl.String, "evidence": pl.Float64, "specific": pl.Int64}))
     is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
     # An account without links (a seed nobody shares a value with) has no rate.

@@ -85,7 +85,7 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.config import ScoringConfig
-from graphlink.stages.card_pools import card_alignment
+from graphlink.stages.card_pools import POOL_HOLDERS, card_alignment
 from graphlink.stages.components import (ORG_UNEXPLAINED, SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, component_exprs,
                                          reason_exprs)
 from graphlink.contract import CLUSTERS_SCHEMA as CLUSTER_SCHEMA
@@ -131,7 +131,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
     """Raw per-cluster facts the components are computed from (one row per cluster)."""
     sizes = members.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     feats = sizes
-    if affiliations is not None and "weight" in signals.columns:
+    if affiliations is not None:
         # Are the shared cards a pool, or one card per organisation merged into the cluster?
         feats = feats.join(card_alignment(members, affiliations, signals), on="cluster_id", how="left")
     memberships = scored_memberships(memberships, signals).join(
@@ -146,7 +146,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
     # Cards each paying for several (3 or more) members: a pool, not one corporate or
     # family card, nor a card a couple shares.
     feats = feats.join(
-        pay.group_by("cluster_id", "signal_idx").agg(pl.len().alias("holders")).filter(pl.col("holders") >= 3)
+        pay.group_by("cluster_id", "signal_idx").agg(pl.len().alias("holders")).filter(pl.col("holders") >= POOL_HOLDERS)
         .group_by("cluster_id").agg(pl.len().alias("shared_cards")), on="cluster_id", how="left")
 
     # IPs: addresses and networks per member (shared or not), median over members.
