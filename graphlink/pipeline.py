@@ -55,7 +55,8 @@ from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_
 from graphlink.stages.graph import project
 from graphlink.stages.linking import clique_support
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
-from graphlink.stages.scoring import fleet_outsiders, score_clusters, scored_memberships
+from graphlink.stages.outsiders import fleet_outsiders
+from graphlink.stages.scoring import score_clusters, scored_memberships
 from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters,
@@ -284,7 +285,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     # A provisional pass finds fleet outsiders: flags do not depend on the evidence
     # table (it only words the "why"), so it is computed once, for the final clusters.
     _, provisional = score(partition)
-    outsiders = fleet_outsiders(partition, provisional, signal_set.value_counts, config.scoring)
+    outsiders = fleet_outsiders(partition, provisional, signal_set.value_counts, config.scoring,
+                                projection.memberships, projection.signals)
     if outsiders.len():
         # Detached members leave their cluster; clusters are renumbered and rescored.
         detached = partition.with_columns(

@@ -94,7 +94,7 @@ def test_components_are_null_without_their_data():
 
 
 def test_bystanders_are_detached_from_proxy_fleets():
-    from graphlink.stages.scoring import fleet_outsiders
+    from graphlink.stages.outsiders import fleet_outsiders
 
     clusters = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "cluster_id": [1, 1, 1, 1, 2, 2]},
                             schema_overrides={"account_idx": pl.UInt32})
@@ -106,6 +106,32 @@ def test_bystanders_are_detached_from_proxy_fleets():
     assert fleet_outsiders(clusters, scored, counts).to_list() == [3]
     calm = scored.with_columns(pl.lit(0.2).alias("ip_spread"))
     assert fleet_outsiders(clusters, calm, counts).to_list() == []
+
+
+def test_static_members_tied_to_the_fleet_by_its_card_or_template_stay():
+    """A member rotating less than the fleet (a static server, three requests) stays when it shares
+    the fleet's own card or template; one sharing only a reused address and a stock phrase leaves."""
+    from graphlink.stages.outsiders import fleet_outsiders
+
+    u32 = {"account_idx": pl.UInt32}
+    # Cluster 1: a rotating fleet (0-3) and three static members: 4 pays from the fleet's card,
+    # 5 sends the fleet's template, 6 shares only a stock phrase that 40 people outside use.
+    clusters = pl.DataFrame({"account_idx": list(range(7)), "cluster_id": [1] * 7}, schema_overrides=u32)
+    scored = pl.DataFrame({"cluster_id": [1], "flagged": [True], "ip_spread": [1.0]})
+    counts = pl.DataFrame({"account_idx": list(range(7)), "kind": ["ip_net"] * 7,
+                           "n_values": [60, 58, 62, 55, 1, 2, 1]}, schema_overrides=u32)
+    card, template, stock, address = 10, 11, 12, 13
+    rows = ([(a, card) for a in (0, 1, 4)] + [(a, template) for a in (0, 1, 2, 3, 5)]
+            + [(a, stock) for a in (2, 6)] + [(a, address) for a in range(7)])
+    memberships = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
+    signals = pl.DataFrame({"signal_idx": [card, template, stock, address],
+                            "kind": ["payment", "prompt", "prompt", "ip"], "df": [3, 5, 42, 7]},
+                           schema_overrides={"signal_idx": pl.UInt32})
+    assert fleet_outsiders(clusters, scored, counts).to_list() == [4, 5, 6]  # the network count alone
+    assert fleet_outsiders(clusters, scored, counts, memberships=memberships, signals=signals).to_list() == [6]
+    # A value the fleet holds must be shared inside the member's own cluster to keep it.
+    alone = memberships.filter(~((pl.col("signal_idx") == card) & (pl.col("account_idx") != 4)))
+    assert fleet_outsiders(clusters, scored, counts, memberships=alone, signals=signals).to_list() == [4, 6]
 
 
 

@@ -335,10 +335,14 @@ class ScoringConfig:
         In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread``
         (a proxy-rotating fleet), members using fewer than
         ``outsider_network_share`` of the cluster's median number of networks
-        are detached before the final scoring (see
-        :func:`graphlink.stages.scoring.fleet_outsiders`). 0.2 sits between the fleet
+        are detached before the final scoring, unless they share with the cluster
+        a card, template or identifier the flagged clusters hold as their own (see
+        :func:`graphlink.stages.outsiders.fleet_outsiders`). 0.2 sits between the fleet
         members (above 0.8 of the median) and linked-in bystanders (below 0.03)
-        seen on simulated campaigns. 0 disables.
+        seen on simulated campaigns. The tie test keeps an operator's members that
+        rotate less (a static server, three requests): on independent worlds the
+        network count alone detached 77 ring members and 4 ordinary accounts,
+        with the test 0 and 4. 0 disables.
     """
 
     flag_threshold: float = 0.6

@@ -380,34 +380,3 @@ def _evidence_summary(evidence: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
     )
     return kinds, top
 
-
-def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: pl.DataFrame | None,
-                    config: ScoringConfig | None = None) -> pl.Series:
-    """Members of flagged proxy-rotating clusters that do not rotate like the fleet.
-
-    Proxy pools reuse residential and office addresses, so a person who once
-    shared an address with a fleet can be linked into its cluster. In a
-    flagged cluster whose ``ip_spread`` is at least ``outsider_min_spread``, a
-    member that used fewer than ``outsider_network_share`` of the cluster's
-    median number of networks does not share the fleet's tooling and is
-    detached. Returns their ``account_idx``.
-
-    On the simulated campaign such members used under 3% of their cluster's
-    median networks (95th percentile), fleet members over 83% (1st percentile).
-    """
-    config = config or ScoringConfig()
-    empty = pl.Series("account_idx", [], dtype=pl.UInt32)
-    if value_counts is None or not value_counts.height or config.outsider_network_share <= 0:
-        return empty
-    fleets = scored.filter(pl.col("flagged") & (pl.col("ip_spread") >= config.outsider_min_spread))
-    if not fleets.height:
-        return empty
-    nets = value_counts.filter(pl.col("kind") == "ip_net").select("account_idx", "n_values")
-    members = (
-        clusters.join(fleets.select("cluster_id"), on="cluster_id")
-        .join(nets, on="account_idx", how="left")
-        .with_columns(pl.col("n_values").fill_null(0).cast(pl.Float64))
-        .with_columns(pl.col("n_values").median().over("cluster_id").alias("median_networks"))
-    )
-    return members.filter(
-        pl.col("n_values") < config.outsider_network_share * pl.col("median_networks"))["account_idx"].sort()
