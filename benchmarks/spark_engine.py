@@ -42,7 +42,8 @@ def run(engine: str, world: Path, out: Path, master: str) -> dict:
         (out.parent / "spark-events").mkdir(parents=True, exist_ok=True)
         conf.mkdir(parents=True, exist_ok=True)
         (conf / "spark-defaults.conf").write_text(
-            f"spark.eventLog.enabled true\nspark.eventLog.dir file://{(out.parent / 'spark-events').resolve()}\n")
+            "spark.eventLog.enabled true\nspark.eventLog.compress false\n"
+            f"spark.eventLog.dir file://{(out.parent / 'spark-events').resolve()}\n")
         env["SPARK_CONF_DIR"] = str(conf.resolve())
     timed = ["/usr/bin/time", "-f", "%e %M", *cmd]
     proc = subprocess.run(timed, capture_output=True, text=True, env=env)
