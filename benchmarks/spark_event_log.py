@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/spark_event_log.py EVENT_LOG [--top N]
 
-EVENT_LOG is one file written with ``spark.eventLog.enabled`` (``spark_engine.py
+EVENT_LOG is a file (or Spark 4's ``eventlog_v2_*`` folder) written with ``spark.eventLog.enabled`` (``spark_engine.py
 --keep DIR`` writes them under ``DIR/WORLD/spark-events``). Prints one line per
 job in start order (wall clock, seconds, the summed ``Result Size`` of its
 tasks, i.e. what its collect sent to the driver, and the Python call site),
@@ -64,7 +64,10 @@ def main() -> None:
     parser.add_argument("log", type=Path)
     parser.add_argument("--top", type=int, default=5)
     args = parser.parse_args()
-    jobs = summarise(args.log)
+    log = args.log
+    if log.is_dir():  # Spark 4's event log folder (eventlog_v2_*): its events_N_* file(s)
+        log = sorted(log.glob("events_*"), key=lambda p: int(p.name.split("_")[1]))[-1]
+    jobs = summarise(log)
     for j in jobs:
         seconds = f"{j['end'] - j['start']:8.1f}" if j["end"] else "unfinished"
         print(f"{time.strftime('%H:%M:%S', time.gmtime(j['start']))} {seconds} s "
