@@ -33,10 +33,19 @@ TABLES = ("accounts", "clusters", "evidence", "campaigns", "memberships", "activ
 def run(engine: str, world: Path, out: Path, master: str) -> dict:
     cmd = [sys.executable, "-m", "graphlink", "detect", str(world / "events.parquet"), "--accounts",
            str(world / "accounts.parquet"), "--out", str(out), "-q", "--engine", engine]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if engine == "spark":
         cmd += ["--spark-master", master]
+        # Spark's event log beside the outputs (SPARK_CONF_DIR's spark-defaults.conf, read when the
+        # JVM starts): every job's call site, times and task result sizes, also of a failed run.
+        conf = out.parent / "spark-conf"
+        (out.parent / "spark-events").mkdir(parents=True, exist_ok=True)
+        conf.mkdir(parents=True, exist_ok=True)
+        (conf / "spark-defaults.conf").write_text(
+            "spark.eventLog.enabled true\nspark.eventLog.compress false\n"
+            f"spark.eventLog.dir file://{(out.parent / 'spark-events').resolve()}\n")
+        env["SPARK_CONF_DIR"] = str(conf.resolve())
     timed = ["/usr/bin/time", "-f", "%e %M", *cmd]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(timed, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"{engine} failed on {world}: {proc.stderr[-2000:]}")

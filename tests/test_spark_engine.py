@@ -154,6 +154,32 @@ def test_csv_text_timestamps_and_signal_columns_agree(spark, tmp_path):
     assert a.accounts["first_seen"].equals(b.accounts["first_seen"])
 
 
+def test_ip_spellings_keyed_on_spark_and_driver_agree(spark, tmp_path):
+    """Canonical dotted quads are keyed on Spark, every other spelling on the driver: the same address
+    written several ways still links accounts, and the distinct-IP and invalid-address counts match."""
+    import graphlink
+
+    events, _ = planted_world(seed=5, n_benign=150)
+    row = pl.int_range(pl.len()) % 9
+    octets = pl.col("ip").str.split(".")
+    padded = pl.concat_str([octets.list.get(i).str.zfill(3) for i in range(4)], separator=".")
+    events = events.with_columns(
+        pl.when(row == 1).then(padded)  # leading zeros: the same address (decimal, never octal)
+        .when(row == 2).then(pl.col("ip") + ":443")  # a port
+        .when(row == 3).then("::FFFF:" + pl.col("ip"))  # IPv4-mapped IPv6, upper case
+        .when(row == 4).then(pl.lit("2001:DB8::1"))
+        .when(row == 5).then(pl.lit("[2001:db8:0:0:0:0:0:1]:8443"))
+        .when(row == 6).then(pl.col("ip").str.replace(r"^\d+", "300"))  # an octet above 255: invalid
+        .when(row == 7).then(pl.col("ip").str.replace(r"\.\d+$", ""))  # three octets: invalid
+        .otherwise(pl.col("ip")).alias("ip"))
+    events.write_parquet(tmp_path / "events.parquet")
+    a = graphlink.detect(tmp_path / "events.parquet")
+    b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark)
+    counts = a._raw.run["counts"]
+    assert counts["invalid_ip_events"] > 0 and counts["distinct_ips"] > events.filter(row == 0)["ip"].n_unique()
+    assert_same(a._raw, b._raw)
+
+
 def test_bad_input_is_one_line_and_exit_2_before_java_starts(tmp_path, monkeypatch):
     """A missing local path (or a refused setting) is reported before a Spark session is even looked for."""
     import graphlink.engines.spark.run as spark_run

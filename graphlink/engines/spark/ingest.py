@@ -72,8 +72,21 @@ class SparkEvents:
 
 
 def to_polars(frame: Any) -> pl.DataFrame:
-    """Collect a (small) Spark DataFrame to the driver as a polars frame, through Arrow."""
-    table = frame.toArrow()
+    """Collect a (small) Spark DataFrame to the driver as a polars frame, through Arrow.
+
+    The job is described (Spark UI, event log) by the caller's file and line, so
+    that what a collect returned to the driver can be traced to the code.
+    """
+    import sys
+
+    caller = sys._getframe(1)
+    context = frame.sparkSession.sparkContext
+    context.setJobDescription(f"to_polars from {os.path.basename(caller.f_code.co_filename)}:{caller.f_lineno} "
+                              f"({caller.f_code.co_name})")
+    try:
+        table = frame.toArrow()
+    finally:
+        context.setJobDescription(None)
     return pl.from_arrow(table) if table.num_rows else pl.from_arrow(table.schema.empty_table())
 
 

@@ -181,7 +181,12 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     stage("scoring")
     clustered = partition.drop_nulls("cluster_id").select("account_idx")
     wanted = to_spark(spark, clustered)
-    memberships = to_polars(projected.memberships.join(F.broadcast(wanted), on="account_idx")).select(
+    # The clustered accounts' memberships, prompt shingles included (the largest collect: 1.05 GiB
+    # at 32 bytes a row on the campaign preset, ~780 per clustered account), collected as 4-byte
+    # integers and the 8-byte damping factor (20 bytes a row).
+    memberships = to_polars(projected.memberships.join(F.broadcast(wanted), on="account_idx").select(
+        F.col("account_idx").cast("int"), F.col("signal_idx").cast("int"), F.col("count").cast("int"), "damp")
+    ).select(
         pl.col("account_idx").cast(pl.UInt32), pl.col("signal_idx").cast(pl.UInt32),
         pl.col("count").cast(pl.UInt32), pl.col("damp").cast(pl.Float64)).sort("signal_idx", "account_idx")
     partition = supported_partition(partition, memberships, projected.signals, config)
@@ -203,12 +208,17 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     stage("drilldown")
     signals_out, activity = drilldown_stage(scored, index, accounts_out, projection, activity_idx, ev.columns, config)
     # links.parquet / linking.parquet (expand, match): the edges and the linking values,
-    # collected to the driver (one row per account pair, per account and linking value).
-    edges = to_polars(projected.edges).select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32),
-                                              pl.col("weight").cast(pl.Float64))
+    # collected to the driver (one row per account pair, per account and linking value), as
+    # 4-byte integers and only the columns used: on the campaign preset the memberships with
+    # all four columns (32 bytes a row, ~33M rows) were 1.05 GiB, over Spark's default
+    # spark.driver.maxResultSize; the two int columns are a quarter of that.
+    edges = to_polars(projected.edges.select(F.col("source").cast("int"), F.col("target").cast("int"), "weight")
+                      ).select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32),
+                               pl.col("weight").cast(pl.Float64))
     listed = projected.signals.filter((pl.col("weight") > 0) & ~pl.col("kind").is_in(UNLISTED_KINDS))
     linking_rows = to_polars(projected.memberships.join(F.broadcast(to_spark(spark, listed.select("signal_idx"))),
-                                                         on="signal_idx")).select(
+                                                         on="signal_idx").select(
+        F.col("account_idx").cast("int"), F.col("signal_idx").cast("int"))).select(
         pl.col("account_idx").cast(pl.UInt32), pl.col("signal_idx").cast(pl.UInt32))
     links, linking = link_table(edges, index), linking_values(linking_rows, projected.signals, index, accounts_out)
     done("drilldown")

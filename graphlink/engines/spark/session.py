@@ -55,9 +55,17 @@ def get_session(spark: Any = None, master: str | None = None) -> Any:
     builder = builder.config("spark.ui.showConsoleProgress", "false")
     if (master or "local[*]").startswith("local"):
         # Local mode: one JVM holds driver and executors. Spark's 1 GiB default heap ran out on the
-        # fixture's plans; 4 GiB covers the 1M-event world. Set SPARK_DRIVER_MEMORY to change it.
+        # fixture's plans; 4 GiB covered the 1M-event world. The driver collects tables that grow
+        # with accounts, distinct values and the accounts' (minute) rows (README, "Running on a
+        # cluster"): on the campaign preset (232k accounts, 24M events) one collect of 8 tasks
+        # came to 1.05 GiB, over Spark's default spark.driver.maxResultSize of 1 GiB, and the run
+        # failed. Hence 8 GiB of heap and a 4 GiB result limit (a limit still: a runaway collect
+        # fails with Spark's message instead of taking the machine's memory). Set
+        # SPARK_DRIVER_MEMORY / SPARK_DRIVER_MAX_RESULT_SIZE to change them.
         builder = builder.config("spark.sql.shuffle.partitions", "8")
-        builder = builder.config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
+        builder = builder.config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "8g"))
+        builder = builder.config("spark.driver.maxResultSize",
+                                 os.environ.get("SPARK_DRIVER_MAX_RESULT_SIZE", "4g"))
         builder = builder.config("spark.sql.session.timeZone", "UTC")
     try:
         return builder.getOrCreate()

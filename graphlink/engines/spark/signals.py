@@ -1,19 +1,26 @@
 """Spark signal extraction: account-value pairs with the polars engine's keys.
 
 Event-level work (one row per event to one row per account and value) runs on
-Spark; whatever needs only the *distinct* values runs on the driver with the
+Spark, on the events numbered first (the account index joined by broadcast, so
+aggregations group by long keys); whatever needs only the *distinct* values runs on the driver with the
 polars engine's own functions, so both engines give the same keys:
 
 =============== ===================================================================
 kind            how
 =============== ===================================================================
-payment,        Spark counts events per (account, text); the distinct texts are
-user_agent,     collected and keyed by :func:`graphlink.stages.signals.text_ranks`
-``--signal``    (rank in byte order) and joined back.
-ip, ip_net      Spark counts events per (account, address text); the distinct
-                address texts (``O(distinct IPs)``) are parsed on the driver by
+payment,        Spark counts events per (account, column, text) in one aggregation
+user_agent,     (each event exploded into one row per such column it carries); the
+``--signal``    distinct texts of all these columns are collected in one job, keyed
+                by :func:`graphlink.stages.signals.text_ranks` (rank in byte order)
+                and joined back once.
+ip, ip_net      canonical dotted quads (decimal 0-255, no leading zeros: text and
+                integer are one-to-one) are parsed to integers on Spark with
+                built-in functions (:func:`_v4_integer`); the other spellings'
+                distinct texts (IPv6, ports, chains, leading zeros, junk:
+                ``O(distinct such IPs)``) are parsed on the driver by
                 :func:`graphlink.stages.signals.ip.ip_table` and joined back;
-                per-value sums, sharing (``df >= 2``) and values per account on Spark.
+                per-value sums, sharing (``df >= 2``, a window count) and values
+                per account on Spark.
 timing          Spark reduces events to distinct (account, bucket) rows; the
                 MinHash bands are computed on the driver by
                 :func:`graphlink.stages.signals.timing.timing_pairs`.
@@ -88,65 +95,115 @@ def _pairs_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(list(PAIR_SCHEMA.names())).cast(dict(PAIR_SCHEMA))
 
 
-def per_account(events: Any, ids: Any, *columns: str) -> Any:
-    """``account_idx, <columns>, count``: events per account and value, counted before the account join.
+def _numbered(events: Any, ids: Any) -> Any:
+    """The events with ``account_idx`` (the account numbering joined by broadcast: one hash lookup
+    per event), so that per-account aggregations group by fixed-width long keys, not account text."""
+    from pyspark.sql import functions as F
 
-    Grouping by ``account_id`` first and joining the (broadcast) account
-    numbering to the reduced rows keeps the join off the event rows.
+    return events.join(F.broadcast(ids), on="account_id")
+
+
+def _categorical(events: Any, columns: list[str], kinds: list[str]) -> tuple[Any, list[pl.DataFrame], Any]:
+    """Pairs of every categorical column: events counted per (account, column, text) in one
+    aggregation (each event exploded into one row per categorical column it carries: these rows
+    reduce well, an account has few payment methods and user agents), the distinct texts of all
+    columns collected in one job, ranked on the driver by
+    :func:`graphlink.stages.signals.text_ranks` per column and joined back once."""
+    from pyspark.sql import functions as F
+
+    spark = events.sparkSession
+    entries = [F.when(F.col(c).isNotNull(), F.struct(F.lit(i).alias("tag"), F.col(c).cast("string").alias("text")))
+               for i, c in enumerate(columns)]
+    rows = events.select("account_idx", F.explode(F.array(*entries)).alias("e")).where(F.col("e").isNotNull())
+    counted = rows.groupBy("account_idx", F.col("e.tag").alias("tag"), F.col("e.text").alias("text")).agg(
+        F.count(F.lit(1)).alias("count")).persist()
+    distinct = to_polars(counted.select("tag", "text").distinct())
+    keyed, values = [], []
+    for i, kind in enumerate(kinds):
+        mine = distinct.filter(pl.col("tag") == i)
+        ranked = text_ranks(mine.select(pl.int_range(pl.len(), dtype=pl.UInt64).alias("key"),
+                                        pl.col("text").alias("value")))
+        keyed.append(ranked.select(pl.lit(i, pl.Int32).alias("tag"), pl.col("value").alias("text"), "value_key"))
+        values.append(ranked.select(pl.lit(kind).alias("kind"), "value_key", "value"))
+    names = F.create_map(*[x for i, kind in enumerate(kinds) for x in (F.lit(i), F.lit(kind))])
+    keys = to_spark(spark, pl.concat(keyed))
+    pairs = counted.join(keys, on=["tag", "text"]).select(
+        "account_idx", names[F.col("tag")].alias("kind"), "value_key", "count")
+    return pairs, values, counted
+
+
+def _v4_integer(ip: Any) -> Any:
+    """The IPv4 address of *canonical* dotted-quad text as an integer, null for any other text.
+
+    Canonical is the polars engine's address text: four decimal octets 0-255
+    in ASCII digits without leading zeros, so text and integer are one-to-one
+    and the distinct-IP count is the count of distinct integers. Tested by a
+    round trip (the octets parsed, printed back and compared with the text),
+    cheaper than a regular expression; ``get`` and ``try_cast`` give null, not
+    an ANSI-mode error, on other text. Every other spelling (IPv6, ports,
+    chains, leading zeros, junk) is keyed on the driver by
+    :func:`graphlink.stages.signals.ip.ip_table`.
     """
     from pyspark.sql import functions as F
 
-    frame = events
-    for column in columns:
-        frame = frame.where(F.col(column).isNotNull())
-    counted = frame.groupBy("account_id", *columns).agg(F.count(F.lit(1)).alias("count"))
-    return counted.join(F.broadcast(ids), on="account_id").drop("account_id")
+    parts = F.split(ip, r"\.", 5)
+    octets = [F.get(parts, F.lit(i)).try_cast("int") for i in range(4)]
+    canonical = ((F.size(parts) == 4) & (F.least(*octets) >= 0) & (F.greatest(*octets) <= 255)
+                 & (F.concat_ws(".", *[o.cast("string") for o in octets]) == ip))
+    value = F.lit(0).cast("long")
+    for octet in octets:
+        value = value * 256 + octet
+    return F.when(canonical, value)
 
 
-def _categorical(events: Any, ids: Any, column: str, kind: str) -> tuple[Any, pl.DataFrame, Any]:
-    from pyspark.sql import functions as F
-
-    spark = events.sparkSession
-    counted = per_account(events, ids, column).persist()
-    distinct = to_polars(counted.select(column).distinct())
-    ranked = text_ranks(distinct.select(pl.int_range(pl.len(), dtype=pl.UInt64).alias("key"),
-                                        pl.col(column).alias("value")))
-    keys = to_spark(spark, ranked.select(pl.col("value").alias(column), "value_key"))
-    pairs = counted.join(keys, on=column).select("account_idx", F.lit(kind).alias("kind"), "value_key", "count")
-    return pairs, ranked.select(pl.lit(kind).alias("kind"), "value_key", "value"), counted
-
-
-def _ips(events: Any, ids: Any, config: SignalConfig
+def _ips(events: Any, config: SignalConfig
          ) -> tuple[list[Any], list[pl.DataFrame], dict[str, int], pl.DataFrame, list[Any]]:
+    """IP and IP-network pairs from the numbered events (``account_idx``): canonical dotted quads
+    keyed on Spark (:func:`_v4_integer`), other spellings' distinct texts on the driver."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     spark = events.sparkSession
-    per_ip = per_account(events, ids, "ip").persist()
+    ip = F.col("ip")
+    v4 = _v4_integer(ip)
+    per_ip = events.where(ip.isNotNull()).select("account_idx", v4.alias("num"), F.when(v4.isNull(), ip).alias("text")
+                                                 ).groupBy("account_idx", "num", "text").agg(
+        F.count(F.lit(1)).alias("count")).persist()
     cached = [per_ip]
-    distinct = to_polars(per_ip.select("ip").distinct()).select(
-        pl.int_range(pl.len(), dtype=pl.UInt64).alias("key"), pl.col("ip").alias("value"))
-    table = ip_table(distinct, config.ipv4_prefix, config.ipv6_prefix, config.ip_chain_position)
+    # Canonical dotted quads are keyed here; the other spellings' distinct texts (with their event
+    # counts, for the invalid-address count) go to the driver's ip_table.
+    total_events, v4_distinct = per_ip.agg(F.sum("count"), F.countDistinct("num")).collect()[0]
+    others = to_polars(per_ip.where(F.col("text").isNotNull()).groupBy("text").agg(F.sum("count").alias("events")))
+    distinct = others.select(pl.int_range(pl.len(), dtype=pl.UInt64).alias("key"), pl.col("text").alias("value"),
+                             pl.col("events").cast(pl.Int64))
+    table = ip_table(distinct.select("key", "value"), config.ipv4_prefix, config.ipv6_prefix, config.ip_chain_position)
     valid = table.drop_nulls("version")
-    parsed = to_spark(spark, valid.join(distinct, on="key").select(pl.col("value").alias("ip"), "addr_key", "net_key"))
-    # The one join on address text; both kinds and the valid-event count read the cached result.
-    joined = per_ip.join(parsed, on="ip").select("account_idx", "addr_key", "net_key", "count").persist()
-    cached.append(joined)
-    totals = per_ip.agg(F.sum("count")).collect()[0][0] or 0
-    kept = joined.agg(F.sum("count")).collect()[0][0] or 0
+    invalid_events = distinct.join(valid, on="key", how="anti")["events"].sum() or 0
+    span = 2 ** (32 - config.ipv4_prefix)
+    v4_rows = per_ip.where(F.col("text").isNull()).select(
+        "account_idx", F.col("num").alias("addr_key"), (F.floor(F.col("num") / span) * span).cast("long")
+        .alias("net_key"), "count")
+    joined = v4_rows
+    if valid.height:
+        parsed = to_spark(spark, valid.join(distinct, on="key").select(pl.col("value").alias("text"), "addr_key",
+                                                                       "net_key"))
+        joined = v4_rows.unionByName(per_ip.where(F.col("text").isNotNull()).join(parsed, on="text").select(
+            "account_idx", "addr_key", "net_key", "count"))
     pairs, values, counts = [], [], []
     for kind, key in (("ip", "addr_key"), ("ip_net", "net_key")):
         per_value = joined.groupBy("account_idx", F.col(key).alias("value_key")).agg(F.sum("count").alias("count"))
-        per_value = per_value.persist()
+        # How many accounts have each value, beside each row (one shuffle; no join back).
+        per_value = per_value.withColumn("df", F.count(F.lit(1)).over(Window.partitionBy("value_key"))).persist()
         cached.append(per_value)
-        shared_keys = per_value.groupBy("value_key").count().where(F.col("count") >= 2).select("value_key")
-        pairs.append(per_value.join(shared_keys, on="value_key").select(
-            "account_idx", F.lit(kind).alias("kind"), "value_key", "count"))
         counts.append(to_polars(per_value.groupBy("account_idx").agg(F.count(F.lit(1)).alias("n_values")))
                       .select(pl.col("account_idx").cast(pl.UInt32), pl.lit(kind).alias("kind"),
                               pl.col("n_values").cast(pl.UInt32)))
-        keys = to_polars(shared_keys).select(pl.col("value_key").cast(pl.UInt64))
+        shared = per_value.where(F.col("df") >= 2)
+        pairs.append(shared.select("account_idx", F.lit(kind).alias("kind"), "value_key", "count"))
+        keys = to_polars(shared.select("value_key").distinct()).select(pl.col("value_key").cast(pl.UInt64))
         values.append(ip_texts(keys, table, kind, config.ipv4_prefix, config.ipv6_prefix))
-    stats = {"invalid_ip_events": int(totals - kept), "ip_events": int(totals), "distinct_ips": distinct.height}
+    stats = {"invalid_ip_events": int(invalid_events), "ip_events": int(total_events or 0),
+             "distinct_ips": int(v4_distinct or 0) + distinct.height}
     return pairs, values, stats, pl.concat(counts), cached
 
 
@@ -225,22 +282,23 @@ def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: Si
     stats: dict[str, int] = {}
     account_stats = pl.DataFrame(schema={"account_idx": pl.UInt32, "prompts_sampled": pl.UInt32,
                                          "prompts_templated": pl.UInt32})
+    numbered = _numbered(frame, ids)
     if "ip" in cols:
-        pairs, values, s, c, held = _ips(frame, ids, config)
+        pairs, values, s, c, held = _ips(numbered, config)
         spark_pairs += pairs
         texts += values
         stats.update(s)
         counts.append(c)
         cached += held
         lap("ip")
-    for column, kind in (("payment_fingerprint", "payment"), ("user_agent", "user_agent"),
-                         *((c, c) for c in config.extra_signals)):
-        if column in cols:
-            pairs, values, held = _categorical(frame, ids, column, kind)
-            spark_pairs.append(pairs)
-            texts.append(values)
-            cached.append(held)
-            lap(kind)
+    text_cols = [(c, k) for c, k in (("payment_fingerprint", "payment"), ("user_agent", "user_agent"),
+                                     *((c, c) for c in config.extra_signals)) if c in cols]
+    if text_cols:
+        pairs, values, held = _categorical(numbered, [c for c, _ in text_cols], [k for _, k in text_cols])
+        spark_pairs.append(pairs)
+        texts += values
+        cached.append(held)
+        lap("categorical")
     if "prompt" in cols:
         source, prompt_texts = _prompt_source(events, frame, ids, index, scratch)
         prompts = source.select("account_idx", hash_text("prompt", config.seed)).collect(engine="streaming")
@@ -252,9 +310,10 @@ def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: Si
         lap("prompt")
     if "timestamp" in cols:
         bucket_us = config.timing_bucket_seconds * 1_000_000
-        minutes = frame.where(F.col("__ts").isNotNull()).select(
-            "account_id", F.floor(F.col("__ts") / bucket_us).cast("long").alias("bucket")).distinct()
-        buckets = to_polars(minutes.join(F.broadcast(ids), on="account_id").select("account_idx", "bucket"))
+        minutes = numbered.where(F.col("__ts").isNotNull()).select(
+            F.col("account_idx").cast("int"), F.floor(F.col("__ts") / bucket_us).cast("long").alias("bucket")
+        ).distinct()
+        buckets = to_polars(minutes)
         timed = buckets.select(pl.col("account_idx").cast(pl.UInt32),
                                (pl.col("bucket") * bucket_us).cast(pl.Datetime("us", "UTC")).alias("timestamp"))
         del buckets
