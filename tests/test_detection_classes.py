@@ -184,6 +184,35 @@ def test_a_nat_of_400_people_makes_no_cluster():
     assert max(counts.values(), default=0) <= 10, f"NAT people clustered: {sorted(counts.values())[-5:]}"
 
 
+def test_a_cluster_spread_over_many_popular_values_is_not_dissolved_as_a_slice():
+    """The exact-support check dissolves a slice of one value; a cell whose members share many
+    popular pool addresses, each weighing little per pair, is kept even below the resolution."""
+    from graphlink.config import GraphConfig
+    from graphlink.stages.communities import ONE_VALUE_SHARE, dissolve_unsupported
+    from graphlink.stages.linking import clique_support
+
+    u32 = {"account_idx": pl.UInt32, "signal_idx": pl.UInt32}
+    # Cluster 1: four accounts on one NAT address (weight 0.07). Cluster 2: four accounts, each pair
+    # sharing one of six pool addresses (weight 0.07 each). Same exact weight, different shape.
+    nat = [(a, 0) for a in range(4)]
+    pool = [(4 + a, 1 + k) for k, (a, b) in enumerate([(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)])
+            for a in (a, b)]
+    memberships = pl.DataFrame(nat + pool, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32},
+                               orient="row").with_columns(pl.lit(1.0).alias("damp"))
+    signals = pl.DataFrame({"signal_idx": list(range(7)), "kind": ["ip"] * 7, "weight": [0.07] * 7,
+                            "linked": [True] * 7}, schema_overrides=u32)
+    partition = pl.DataFrame({"account_idx": list(range(8)), "cluster_id": [1] * 4 + [2] * 4}, schema_overrides=u32)
+    support = clique_support(partition, memberships, signals, GraphConfig())
+    # Oracle: C(4, 2) pairs x 0.07 in both; one value carries all of cluster 1, a sixth of cluster 2.
+    assert support["strong"].to_list() == pytest.approx([6 * 0.07, 6 * 0.07])
+    assert support["top"].to_list() == pytest.approx([6 * 0.07, 0.07])
+    assert 0.07 < ONE_VALUE_SHARE * 6 * 0.07
+    kept = dissolve_unsupported(partition, support, resolution=0.2)
+    assert kept.filter(pl.col("account_idx") < 4)["cluster_id"].null_count() == 4  # the slice dissolved
+    assert kept.filter(pl.col("account_idx") >= 4)["cluster_id"].n_unique() == 1  # the block kept
+    assert kept.filter(pl.col("account_idx") >= 4)["cluster_id"].null_count() == 0
+
+
 def test_a_nat_of_400_people_is_not_flagged():
     log, people = nat_world()
     result = run(log)

@@ -289,6 +289,12 @@ def renumber(membership: pl.DataFrame, min_cluster_size: int = 2) -> pl.DataFram
 
 
 
+#: A cluster below the CPM resolution under the exact projection is dissolved as a slice of one
+#: value when a single value carries at least this share of its strong weight: more than half of
+#: the evidence from one value is what "a slice of the users of one NAT address" means.
+ONE_VALUE_SHARE = 0.5
+
+
 def dissolve_unsupported(partition: pl.DataFrame, support: pl.DataFrame, resolution: float,
                          min_cluster_size: int = 2) -> pl.DataFrame:
     """Dissolve clusters the exact projection does not support under CPM.
@@ -299,16 +305,27 @@ def dissolve_unsupported(partition: pl.DataFrame, support: pl.DataFrame, resolut
     capped at strong as :func:`graphlink.stages.linking.link` caps it per pair)
     makes that zero or less, its members are better off alone, and the cluster
     exists only because the sparse projection drew a denser run than the clique
-    it stands for (a slice of the 400 users of one NAT address). Its members
-    leave it; clusters are renumbered canonically (:func:`renumber`).
+    it stands for (a slice of the 400 users of one NAT address). That is a
+    slice of one value, so a cluster is dissolved only when a single strong
+    value carries at least :data:`ONE_VALUE_SHARE` of its strong weight
+    (``support.top``). A cell rotating through a slice of a proxy pool that
+    hundreds of other accounts also use shares many popular addresses, each
+    weighing little per pair under ``(2 / df) ** 0.5``: its exact pair average
+    can fall below the resolution although no value explains it, and the
+    projection found it from the many values its members hold together (the
+    dense block of FRAUDAR, Hooi et al. KDD 2016). On an independent world of
+    224,000 accounts the unrestricted check dissolved such cells: 24% of the
+    ring accounts were in no cluster, against 1.6% at 11,000 accounts. Its
+    members leave it; clusters are renumbered canonically (:func:`renumber`).
 
     Parameters
     ----------
     partition : DataFrame
         ``account_idx, cluster_id``.
     support : DataFrame
-        ``cluster_id, size, strong, weak`` from
-        :func:`graphlink.stages.linking.clique_support`.
+        ``cluster_id, size, strong, weak`` and optionally ``top`` from
+        :func:`graphlink.stages.linking.clique_support` (without ``top`` every
+        cluster below the resolution is dissolved).
     resolution : float
         The CPM resolution the partition was found at.
     min_cluster_size : int
@@ -325,10 +342,18 @@ def dissolve_unsupported(partition: pl.DataFrame, support: pl.DataFrame, resolut
     >>> sup = pl.DataFrame({"cluster_id": [1, 2], "size": [2, 2], "strong": [0.05, 3.0], "weak": [0.1, 0.0]})
     >>> dissolve_unsupported(part, sup, 0.2)["cluster_id"].to_list()
     [None, None, 1, 1]
+    >>> spread = sup.with_columns(pl.Series("top", [0.01, 3.0]))  # cluster 1: five values of 0.01
+    >>> dissolve_unsupported(part, spread, 0.2)["cluster_id"].to_list()
+    [1, 1, 2, 2]
     """
     exact = pl.col("strong") + pl.min_horizontal("weak", "strong")
     pairs = pl.col("size").cast(pl.Float64) * (pl.col("size").cast(pl.Float64) - 1) / 2
-    gone = support.filter(exact - resolution * pairs <= 0)["cluster_id"]
+    unsupported = exact - resolution * pairs <= 0
+    if "top" in support.columns:
+        # Only a slice of one value: a cluster whose weight is spread over many values is a block
+        # of accounts sharing many popular values, which the projection found, not drew.
+        unsupported = unsupported & (pl.col("top") >= ONE_VALUE_SHARE * pl.col("strong"))
+    gone = support.filter(unsupported)["cluster_id"]
     if gone.len() == 0:
         return partition
     kept = partition.with_columns(

@@ -249,7 +249,7 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
 
 def clique_support(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
                    config: GraphConfig) -> pl.DataFrame:
-    """``cluster_id, size, strong, weak``: each cluster's internal weight under the exact projection.
+    """``cluster_id, size, strong, weak, top``: each cluster's internal weight under the exact projection.
 
     :func:`link` projects a popular value as random cycles whose total weight
     is its clique's, but a run of one cycle is locally denser than the clique,
@@ -257,7 +257,8 @@ def clique_support(partition: pl.DataFrame, memberships: pl.DataFrame, signals: 
     (pair weight below the CPM resolution) would never support. This sums,
     for the members of each cluster, every linking value's clique weight
     ``weight * sum_{a<b} damp_a * damp_b`` inside it, strong and weak kinds
-    apart.
+    apart, and ``top``, the largest single strong value's share of it (in
+    weight units): a slice of one value is made of that value alone.
 
     Parameters
     ----------
@@ -273,7 +274,7 @@ def clique_support(partition: pl.DataFrame, memberships: pl.DataFrame, signals: 
     Returns
     -------
     DataFrame
-        One row per cluster (``size`` UInt32, ``strong``/``weak`` Float64).
+        One row per cluster (``size`` UInt32, ``strong``/``weak``/``top`` Float64).
     """
     kinds = signals["kind"].unique().to_list()
     strong = {k: config.spec(k).strong for k in kinds}
@@ -290,6 +291,7 @@ def clique_support(partition: pl.DataFrame, memberships: pl.DataFrame, signals: 
     )
     sizes = clustered.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     sums = values.group_by("cluster_id").agg(pl.col("w").filter("strong").sum().alias("strong"),
-                                              pl.col("w").filter(~pl.col("strong")).sum().alias("weak"))
+                                              pl.col("w").filter(~pl.col("strong")).sum().alias("weak"),
+                                              pl.col("w").filter("strong").max().alias("top"))
     return (sizes.join(sums, on="cluster_id", how="left")
-            .with_columns(pl.col("strong", "weak").fill_null(0.0)).sort("cluster_id"))
+            .with_columns(pl.col("strong", "weak", "top").fill_null(0.0)).sort("cluster_id"))
