@@ -117,7 +117,8 @@ def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
     DataFrame
         ``account_id, evidence, specific``: ``evidence`` (float, > 0) the
         summed weight of the values of :func:`consensus_values` each non-seed
-        account holds (an hour of the seeds' creation span weighs as the span),
+        account holds (an hour of the seeds' creation span weighs as the span)
+        times the share of those values it holds (the span counts as one value),
         ``specific`` how many accounts of the run hold the rarest of them (the
         span: every account of its buckets), one row per account holding at
         least one, sorted by id, shape (n, 3). Empty when the seeds share no such value.
