@@ -686,6 +686,15 @@ def test_expand_does_not_complete_a_cluster_whose_rest_is_a_block_of_its_own():
         pl.lit(2.0).alias("weight"))
     listed = rank_accounts(dense, linking, accounts, ["a0", "a1", "a2"]).filter(pl.col("rank") > 0)
     assert sorted(listed["account_id"]) == sorted(cell_a[3:] + cell_b)
+    # A rest of one loosely tied account has no ties of its own to be a block: it is a member, listed.
+    lone = links.filter(~pl.col("source").str.starts_with("b") & ~pl.col("target").str.starts_with("b"))
+    lone = pl.concat([lone, pl.DataFrame({"source": ["a5"], "target": ["z"], "weight": [0.2]})])
+    one = accounts.with_columns(pl.when(pl.col("account_id").str.starts_with("b")).then(None)
+                                .otherwise("cluster_id").alias("cluster_id"))
+    one = pl.concat([one, pl.DataFrame({"account_id": ["z"], "cluster_id": [1], "campaign_id": [7]},
+                                       schema=one.schema)])
+    listed = rank_accounts(lone, linking, one, ["a0", "a1", "a2"]).filter(pl.col("rank") > 0)
+    assert sorted(listed["account_id"]) == ["a3", "a4", "a5", "z"]
 
 
 def test_seed_consensus_weighs_evidence_by_the_share_of_the_seeds_values_held():

@@ -69,11 +69,11 @@ round of consensus, values most of the evidence set holds, found 229; the eviden
 walk's rate as a boundary past the evidence, 223 and 186-193). The evidence also ends where it
 falls (:data:`TIER_DROP`) to accounts whose rarest shared value many more accounts hold than are
 listed: a client an operator's whole fleet uses under the cell's own burst (234 -> 240).
-The cluster completes the list only if its rest is tied to the list at least half as densely per
-pair as the list within (:data:`graphlink.stages.seed_cluster.MIN_TIE`: a rest loosely tied is a
-sibling cell Leiden merged), and each account's evidence is scaled by the share of the seeds'
-common values it holds (one fleet client without the seeds' burst or card is a sibling's):
-dev mixed 1000-1009 240 -> 241 of 286, 1010-1019 258 -> 260 of 328.
+The cluster does not complete the list when the list and the rest are two blocks, each tied within
+more than twice as densely per pair as across (:data:`graphlink.stages.seed_cluster.MIN_TIE`: the
+rest is a sibling cell Leiden merged), and each account's evidence is scaled by the share of the
+seeds' common values it holds (one fleet client without the seeds' burst or card is a sibling's):
+dev mixed 1000-1009 240 -> 243 of 286, 1010-1019 258 -> 259 of 328.
 The result is the seeds' ring as the data
 draws it, however large, not the chain of rings a few stray links tie it
 to. ``score`` is monotone in rank: above 0.5 the account shares values with
