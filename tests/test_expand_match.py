@@ -656,3 +656,58 @@ def test_expand_stops_where_the_evidence_falls_to_a_fleet_wide_value():
     # Seeds that share only the client get the block (nothing more specific to stop at).
     fleet = rank_accounts(links, linking, accounts, ["b00", "b01", "b02"]).filter(pl.col("rank") > 0)
     assert fleet.height == 32
+
+
+def test_expand_does_not_complete_a_cluster_whose_rest_is_a_block_of_its_own():
+    from graphlink.stages.expand import rank_accounts
+
+    # Cluster 1 holds cell a (6 accounts, a clique of weight 2) and a sibling cell b (4, likewise),
+    # tied by two weak links (Leiden merged them: nothing leaves the cluster). The seeds share card-a,
+    # which all of cell a holds: the list is cell a, six of the cluster's ten, a majority, but cell b
+    # is tied to it at 0.4 / 24 per pair against 2.0 within: a block of its own, not listed.
+    cell_a, cell_b = [f"a{i}" for i in range(6)], [f"b{i}" for i in range(4)]
+    pairs = [(x, y, 2.0) for group in (cell_a, cell_b) for i, x in enumerate(group) for y in group[i + 1:]]
+    pairs += [("a5", "b0", 0.2), ("a4", "b1", 0.2)]
+    links = pl.DataFrame({"source": [p[0] for p in pairs], "target": [p[1] for p in pairs],
+                          "weight": [p[2] for p in pairs]})
+    rows = [(x, "payment", "card-a", 6, 2.0) for x in cell_a] + [(x, "payment", "card-b", 4, 2.0) for x in cell_b]
+    linking = pl.DataFrame(rows, schema={"account_id": pl.String, "kind": pl.String, "value": pl.String,
+                                         "df": pl.UInt32, "weight": pl.Float64}, orient="row")
+    filler = [f"filler{i:03d}" for i in range(400)]
+    accounts = pl.DataFrame({"account_id": cell_a + cell_b + filler, "cluster_id": [1] * 10 + [None] * 400,
+                             "campaign_id": [7] * 10 + [None] * 400},
+                            schema={"account_id": pl.String, "cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    listed = rank_accounts(links, linking, accounts, ["a0", "a1", "a2"]).filter(pl.col("rank") > 0)
+    assert sorted(listed["account_id"]) == ["a3", "a4", "a5"]
+    # The same cluster as one block (the two cells as tied to each other as within): completed.
+    whole = cell_a + cell_b
+    dense = pl.DataFrame({"source": [x for i, x in enumerate(whole) for _ in whole[i + 1:]],
+                          "target": [y for i, _ in enumerate(whole) for y in whole[i + 1:]]}).with_columns(
+        pl.lit(2.0).alias("weight"))
+    listed = rank_accounts(dense, linking, accounts, ["a0", "a1", "a2"]).filter(pl.col("rank") > 0)
+    assert sorted(listed["account_id"]) == sorted(cell_a[3:] + cell_b)
+    # A rest of one loosely tied account has no ties of its own to be a block: it is a member, listed.
+    lone = links.filter(~pl.col("source").str.starts_with("b") & ~pl.col("target").str.starts_with("b"))
+    lone = pl.concat([lone, pl.DataFrame({"source": ["a5"], "target": ["z"], "weight": [0.2]})])
+    one = accounts.with_columns(pl.when(pl.col("account_id").str.starts_with("b")).then(None)
+                                .otherwise("cluster_id").alias("cluster_id"))
+    one = pl.concat([one, pl.DataFrame({"account_id": ["z"], "cluster_id": [1], "campaign_id": [7]},
+                                       schema=one.schema)])
+    listed = rank_accounts(lone, linking, one, ["a0", "a1", "a2"]).filter(pl.col("rank") > 0)
+    assert sorted(listed["account_id"]) == ["a3", "a4", "a5", "z"]
+
+
+def test_seed_consensus_weighs_evidence_by_the_share_of_the_seeds_values_held():
+    from graphlink.stages.consensus import seed_consensus
+
+    # The seeds share card c (weight 1.0) and two rare clients u and v (0.4 each). x holds only the
+    # card; y holds both clients: y has two thirds of what every seed has, x one third.
+    seeds = ["s1", "s2", "s3"]
+    rows = [(s, kind, value, 4, w) for s in seeds for kind, value, w in
+            (("payment", "c", 1.0), ("user_agent", "u", 0.4), ("user_agent", "v", 0.4))]
+    rows += [("x", "payment", "c", 4, 1.0), ("y", "user_agent", "u", 4, 0.4), ("y", "user_agent", "v", 4, 0.4)]
+    linking = pl.DataFrame(rows, schema={"account_id": pl.String, "kind": pl.String, "value": pl.String,
+                                         "df": pl.UInt32, "weight": pl.Float64}, orient="row")
+    evidence = dict(seed_consensus(linking, seeds, n_accounts=1000).select("account_id", "evidence").rows())
+    assert evidence["y"] > evidence["x"]
+    assert evidence["x"] == pytest.approx(1.0 / 3) and evidence["y"] == pytest.approx(0.8 * 2 / 3)

@@ -117,7 +117,8 @@ def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
     DataFrame
         ``account_id, evidence, specific``: ``evidence`` (float, > 0) the
         summed weight of the values of :func:`consensus_values` each non-seed
-        account holds (an hour of the seeds' creation span weighs as the span),
+        account holds (an hour of the seeds' creation span weighs as the span)
+        times the share of those values it holds (the span counts as one value),
         ``specific`` how many accounts of the run hold the rarest of them (the
         span: every account of its buckets), one row per account holding at
         least one, sorted by id, shape (n, 3). Empty when the seeds share no such value.
@@ -149,6 +150,13 @@ def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
              .group_by("kind").agg(pl.col("account_id").n_unique().alias("span_df")))
     held = held.join(spans, on="kind", how="left").with_columns(
         pl.when(timed).then(pl.col("span_df")).otherwise(pl.col("df")).alias("held"))
+    # Each value every seed has counts once; the creation span (all its buckets) is one value.
+    one = pl.when(timed).then(pl.col("kind")).otherwise(pl.concat_str("kind", pl.lit("\x00"), "value"))
+    n_values = max(shared.select(one.n_unique()).item() if shared.height else 1, 1)
+    # Evidence is scaled by the share of the seeds' common values the account holds (a query's
+    # consistent features all count: Ghahramani & Heller 2005): one of the operator's clients
+    # alone, without the seeds' burst or card, is a sibling cell's, not theirs.
     return (held.group_by("account_id").agg(pl.col("weight").sum().alias("evidence"),
-                                            pl.col("held").min().alias("specific"))
+                                            pl.col("held").min().alias("specific"), pl.len().alias("n"))
+            .with_columns(pl.col("evidence") * pl.col("n") / n_values).drop("n")
             .filter(pl.col("evidence") > 0).sort("account_id"))

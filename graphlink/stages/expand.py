@@ -19,7 +19,8 @@ projected graph blurs which value ties whom, so a cell inside such a block
 drew its siblings in. What its seeds all have is the cell's own evidence
 (registration burst, card, addresses). Accounts are ordered first by their
 *seed-consensus evidence*: the summed rarity weight (``linking.parquet``'s
-``weight``) of the values they share with **every** seed, then by the walk:
+``weight``) of the values they share with **every** seed, times the share of
+those values they hold, then by the walk:
 "common neighbours" (Liben-Nowell & Kleinberg 2007, "The link-prediction
 problem for social networks") over the bipartite account-value graph,
 rarity-weighted as in Adamic & Adar 2003 ("Friends and neighbors on the
@@ -68,6 +69,11 @@ round of consensus, values most of the evidence set holds, found 229; the eviden
 walk's rate as a boundary past the evidence, 223 and 186-193). The evidence also ends where it
 falls (:data:`TIER_DROP`) to accounts whose rarest shared value many more accounts hold than are
 listed: a client an operator's whole fleet uses under the cell's own burst (234 -> 240).
+The cluster does not complete the list when the list and the rest are two blocks, each tied within
+more than twice as densely per pair as across (:data:`graphlink.stages.seed_cluster.MIN_TIE`: the
+rest is a sibling cell Leiden merged), and each account's evidence is scaled by the share of the
+seeds' common values it holds (one fleet client without the seeds' burst or card is a sibling's):
+dev mixed 1000-1009 240 -> 243 of 286, 1010-1019 258 -> 259 of 328.
 The result is the seeds' ring as the data
 draws it, however large, not the chain of rings a few stray links tie it
 to. ``score`` is monotone in rank: above 0.5 the account shares values with
