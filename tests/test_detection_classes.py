@@ -157,8 +157,9 @@ def test_a_proxy_pool_above_any_cap_keeps_its_cell_together():
     assert result.clusters.filter(pl.col("cluster_id") == cid)["size"].item() <= len(cell) + 2
 
 
-def nat_world(seed: int = 1) -> tuple[Log, list[str]]:
-    """400 people behind one NAT address, each with 1-2 private home addresses besides; own cards."""
+def nat_world(seed: int = 1, exits: int = 1) -> tuple[Log, list[str]]:
+    """400 people behind one NAT address (or a carrier-grade NAT's pool of ``exits`` addresses, one
+    drawn per request), each with 1-2 private home addresses besides; own cards."""
     rng = np.random.default_rng(seed)
     log = Log()
     people = []
@@ -169,7 +170,8 @@ def nat_world(seed: int = 1) -> tuple[Log, list[str]]:
         for j in range(int(rng.integers(4, 9))):
             ts = T0 + timedelta(days=int(rng.integers(0, 7)), hours=int(rng.integers(7, 23)),
                                 minutes=int(rng.integers(0, 60)))
-            ip = "198.51.100.1" if j % 2 == 0 else homes[j // 2 % len(homes)]
+            nat = "198.51.100.1" if exits == 1 else f"198.51.100.{1 + int(rng.integers(0, exits))}"
+            ip = nat if j % 2 == 0 else homes[j // 2 % len(homes)]
             log.add(acc, ts, ip, f"nat-card-{i}", f"please {_words(rng, 7)}")
     return log, people
 
@@ -182,6 +184,19 @@ def test_a_nat_of_400_people_makes_no_cluster():
     result = run(log)
     counts = clusters_of(result, people)
     assert max(counts.values(), default=0) <= 10, f"NAT people clustered: {sorted(counts.values())[-5:]}"
+
+
+@pytest.mark.xfail(strict=True, reason="known defect: the exact-support check dissolves only a slice of ONE value, "
+                   "so slices of a carrier-grade NAT's pool of 4 exits (each ~a quarter of the weight) stay "
+                   "clusters (322 of 400 people clustered, largest 34; none flagged). Before the one-value "
+                   "restriction: 47 clustered, largest 16. Needs a test of whether the members co-use the "
+                   "values more than a random set of their holders would.")
+def test_a_carrier_grade_nat_of_400_people_on_4_exits_makes_no_cluster():
+    log, people = nat_world(exits=4)
+    result = run(log)
+    counts = clusters_of(result, people)
+    assert not result.clusters["flagged"].any()
+    assert max(counts.values(), default=0) <= 10, f"CGNAT people clustered: {sorted(counts.values())[-5:]}"
 
 
 def test_a_cluster_spread_over_many_popular_values_is_not_dissolved_as_a_slice():
