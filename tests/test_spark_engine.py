@@ -154,6 +154,28 @@ def test_csv_text_timestamps_and_signal_columns_agree(spark, tmp_path):
     assert a.accounts["first_seen"].equals(b.accounts["first_seen"])
 
 
+def test_csv_quotes_doubled_inside_fields_are_read_as_polars_reads_them(spark, tmp_path):
+    """RFC 4180: a field with a comma is quoted and a quote inside it doubled (break-it review:
+    Spark's backslash escape split such prompts at the comma, shifted the later columns and
+    rejected a quarter of the rows as unparseable timestamps, exit 0)."""
+    import graphlink
+
+    events, _ = planted_world(seed=4, n_benign=60)
+    quoted = pl.int_range(pl.len()) % 4 == 0
+    events = events.with_columns(
+        pl.when(quoted).then(pl.lit('Write "a poem, please" about ') + pl.col("prompt"))
+        .otherwise(pl.col("prompt")).alias("prompt"))
+    columns = ["account_id", "prompt"] + [c for c in events.columns if c not in ("account_id", "prompt")]
+    events.select(columns).write_csv(tmp_path / "events.csv")
+    assert '""a poem, please""' in (tmp_path / "events.csv").read_text(encoding="utf-8")
+    a = graphlink.detect(tmp_path / "events.csv")
+    b = graphlink.detect(str(tmp_path / "events.csv"), engine="spark", spark=spark)
+    kept = [r.run["inputs"]["events"] for r in (a._raw, b._raw)]
+    assert kept[0]["rejected"] == kept[1]["rejected"] == {}
+    assert kept[0]["rows_kept"] == kept[1]["rows_kept"] == events.height
+    assert_same(a._raw, b._raw)
+
+
 def test_ip_spellings_keyed_on_spark_and_driver_agree(spark, tmp_path):
     """Canonical dotted quads are keyed on Spark, every other spelling on the driver: the same address
     written several ways still links accounts, and the distinct-IP and invalid-address counts match."""

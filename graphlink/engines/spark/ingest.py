@@ -154,7 +154,10 @@ def _read(spark: Any, source: str, config: IngestConfig) -> Any:
         reader = spark.read
         if fmt in ("csv", "tsv"):
             sep = config.separator or ("\t" if fmt == "tsv" else ",")
-            return reader.option("header", "true").option("sep", sep).option("mode", "PERMISSIVE").csv(source)
+            # RFC 4180 quoting, as polars reads it: a quote inside a quoted field is doubled ("");
+            # Spark's default escape is a backslash, which splits such a field at its commas.
+            return (reader.option("header", "true").option("sep", sep).option("quote", '"').option("escape", '"')
+                    .option("mode", "PERMISSIVE").csv(source))
         if fmt == "ndjson":
             return reader.option("primitivesAsString", "true").json(source)
         return reader.parquet(source)
