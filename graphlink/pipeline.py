@@ -286,7 +286,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     # table (it only words the "why"), so it is computed once, for the final clusters.
     _, provisional = score(partition)
     outsiders = fleet_outsiders(partition, provisional, signal_set.value_counts, config.scoring,
-                                projection.memberships, projection.signals)
+                                projection.memberships, projection.signals, config.graph)
     if outsiders.len():
         # Detached members leave their cluster; clusters are renumbered and rescored.
         detached = partition.with_columns(

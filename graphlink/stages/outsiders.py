@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.config import ScoringConfig
+from graphlink.config import GraphConfig, ScoringConfig
 from graphlink.stages.campaign_flags import SPECIFIC_SHARE
-from graphlink.stages.campaigns import AMBIENT_KINDS
+from graphlink.stages.campaigns import is_tie_kind
 
-__all__ = ["ADDRESS_AND_AMBIENT", "fleet_outsiders"]
-
-#: Kinds that do not keep a static member in a proxy fleet: the pool's addresses (and what
-#: unrelated people share anyway, :data:`graphlink.stages.campaigns.AMBIENT_KINDS`).
-ADDRESS_AND_AMBIENT = ("ip", *AMBIENT_KINDS)
+__all__ = ["fleet_outsiders"]
 
 
 def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: pl.DataFrame | None,
                     config: ScoringConfig | None = None, memberships: pl.DataFrame | None = None,
-                    signals: pl.DataFrame | None = None) -> pl.Series:
+                    signals: pl.DataFrame | None = None, graph_config: GraphConfig | None = None) -> pl.Series:
     """Members of flagged proxy-rotating clusters linked in only by addresses the pool reused.
 
     Proxy pools reuse residential and office addresses, so a person who once
@@ -51,6 +47,10 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
     memberships, signals : DataFrame, optional
         ``account_idx, signal_idx`` and ``signal_idx, kind, df``: the
         affiliations. Without them a member's other ties are not checked.
+    graph_config : GraphConfig, optional
+        Which user-declared kinds are strong: the ties are the campaign tie
+        kinds (:func:`graphlink.stages.campaigns.is_tie_kind`) other than
+        addresses, the pool's own currency.
 
     Returns
     -------
@@ -88,7 +88,8 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
     )
     static = members.filter(pl.col("n_values") < config.outsider_network_share * pl.col("median_networks"))
     if memberships is not None and signals is not None and static.height:
-        ties = signals.filter(~pl.col("kind").is_in(ADDRESS_AND_AMBIENT)).select("signal_idx", "df")
+        kinds = [k for k in signals["kind"].unique().to_list() if k != "ip" and is_tie_kind(k, graph_config)]
+        ties = signals.filter(pl.col("kind").is_in(kinds)).select("signal_idx", "df")
         flagged = clusters.join(scored.filter("flagged").select("cluster_id"), on="cluster_id", how="semi")
         held = memberships.select("account_idx", "signal_idx").join(ties, on="signal_idx")
         own = (held.join(flagged.select("account_idx"), on="account_idx", how="semi")
