@@ -101,6 +101,7 @@ import polars as pl
 from graphlink.contract import EXPAND_SCHEMA
 from graphlink.errors import GraphlinkError
 from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS, TIME_KINDS, consensus_values, seed_consensus
+from graphlink.stages.seed_clock import apply_clock
 from graphlink.stages.seed_cluster import complete_cluster
 
 __all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut",
@@ -351,7 +352,8 @@ def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 
 
 
 def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataFrame, seeds: list[str],
-                  restart: float = DEFAULT_RESTART, top: int | None = None) -> pl.DataFrame:
+                  restart: float = DEFAULT_RESTART, top: int | None = None,
+                  activity: pl.DataFrame | None = None) -> pl.DataFrame:
     """Seeds, then the accounts most tied to them (schema in the module docstring).
 
     Parameters
@@ -420,6 +422,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
             if top is None else n_seeds + min(top, ordered.height))  # a huge top: every account the walk reaches
     if top is None:
         ordered, keep = complete_cluster(ordered, keep, accounts, links, degree, seeds, MAX_CONDUCTANCE)
+        ordered, keep = apply_clock(ordered, keep, activity, seeds, accounts)
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)
     best_evidence = float(listed["evidence"].max() or 0.0)
     best_rate = float(listed.filter(pl.col("evidence") <= 0)["rate"].max() or 0.0)

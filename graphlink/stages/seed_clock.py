@@ -1,0 +1,154 @@
+"""The seeds' clock: the hours in which the seed accounts act together, and who else acts in them.
+
+Used by :func:`graphlink.stages.expand.rank_accounts` after the sweep cut and the cluster
+completion (reasoning and measurements in BENCHMARKS.md, issue 15, "expand, fifth pass").
+A scripted cell fires in bursts: every account of the cell sends its requests within a minute
+of the cell's burst instants, so the cell's accounts are active in the same hours of the same
+days, and an operator's other cells, on their own burst instants, in other hours. Link weights
+cannot tell a cell from the siblings it shares a proxy pool and cards with; the clock can.
+
+The clock is read from ``activity.parquet`` (events per account, UTC day and hour; detect writes
+it for clustered accounts only, so an unclustered account has no clock and is never judged by
+it). The seeds' *shared hours* are the (day, hour) buckets in which at least
+:data:`MIN_CLOCK_SEEDS` seeds were active; the seeds *keep a clock* when every seed with activity
+sent at least :data:`CLOCK_SHARE` of its events in the shared hours (seeds active around the
+clock share a few hours by chance, each only a small part of its events) and the shared hours are
+few against the run's hours (:data:`MAX_CLOCK_COVER`). An account's *fit* is the share of its
+events in the shared hours. This is co-activity, the temporal "lockstep" signal of CopyCatch
+(Beutel, Xu, Guruswami, Palow & Faloutsos 2013, "CopyCatch: stopping group attacks by spotting
+lockstep behavior in social networks"), read from the seeds instead of searched for.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["CLOCK_SHARE", "MAX_CLOCK_COVER", "MIN_CLOCK_SEEDS", "seed_clock", "clock_fit"]
+
+#: An hour bucket is one of the seeds' shared hours when at least this many seeds were active in it
+#: (all of them when fewer seeds have activity).
+MIN_CLOCK_SEEDS = 2
+#: The seeds keep a clock when each sent at least this share of its events in their shared hours, and
+#: an account fits it with at least this share of its events there.
+CLOCK_SHARE = 0.5
+#: ... and when the shared hours are at most this share of the run's hours (day-hour buckets from the
+#: first to the last active one): a clock busy most of the time tells nobody apart.
+MAX_CLOCK_COVER = 0.2
+
+
+def seed_clock(activity: pl.DataFrame | None, seeds: list[str], share: float = CLOCK_SHARE,
+               max_cover: float = MAX_CLOCK_COVER) -> pl.DataFrame | None:
+    """The seeds' shared hours, when the seeds keep a clock; else ``None``.
+
+    Parameters
+    ----------
+    activity : DataFrame or None
+        ``account_id, day, hour, events`` (``activity.parquet``); ``None``: no clock.
+    seeds : list of str
+        Seed account ids.
+    share : float
+        :data:`CLOCK_SHARE`.
+    max_cover : float
+        :data:`MAX_CLOCK_COVER`.
+
+    Returns
+    -------
+    DataFrame or None
+        ``day, hour``: the (UTC day, hour) buckets in which at least
+        ``min(MIN_CLOCK_SEEDS, seeds with activity)`` seeds were active, shape
+        (n, 2); ``None`` when fewer than two seeds have activity, a seed with
+        activity sent less than ``share`` of its events in them, or they cover
+        more than ``max_cover`` of the run's hours.
+
+    Examples
+    --------
+    Three seeds firing at 03:00 and 04:00 on two days (one also browsing at noon):
+
+    >>> import datetime as dt
+    >>> d1, d2 = dt.date(2025, 1, 1), dt.date(2025, 1, 2)
+    >>> rows = [(s, d, h, 5) for s in ("s1", "s2", "s3") for d in (d1, d2) for h in (3, 4)] + [("s1", d1, 12, 1)]
+    >>> act = pl.DataFrame(rows, schema=["account_id", "day", "hour", "events"], orient="row")
+    >>> seed_clock(act, ["s1", "s2", "s3"], max_cover=1.0).height
+    4
+    """
+    if activity is None or activity.is_empty():
+        return None
+    seed_list = pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String).implode()
+    own = activity.filter(pl.col("account_id").is_in(seed_list)).group_by("account_id", "day", "hour").agg(
+        pl.col("events").sum())
+    active = own["account_id"].n_unique()
+    if active < 2:
+        return None
+    need = min(MIN_CLOCK_SEEDS, active)
+    shared = own.group_by("day", "hour").agg(pl.col("account_id").n_unique().alias("k")).filter(
+        pl.col("k") >= need).select("day", "hour")
+    if shared.is_empty():
+        return None
+    inside = (own.join(shared.with_columns(pl.lit(True).alias("shared")), on=["day", "hour"], how="left")
+              .group_by("account_id").agg((pl.col("events").filter(pl.col("shared").is_not_null()).sum()
+                                           / pl.col("events").sum()).alias("fit")))
+    if float(inside["fit"].min()) < share:
+        return None
+    stamp = pl.col("day").cast(pl.Datetime("us")) + pl.duration(hours=pl.col("hour").cast(pl.Int64))
+    bounds = activity.select(stamp.min().alias("lo"), stamp.max().alias("hi")).row(0)
+    hours = (bounds[1] - bounds[0]).total_seconds() / 3600 + 1
+    if shared.height > max_cover * hours:
+        return None
+    return shared.sort("day", "hour")
+
+
+def clock_fit(activity: pl.DataFrame, shared: pl.DataFrame) -> pl.DataFrame:
+    """``account_id, fit``: the share of each account's events in the seeds' shared hours.
+
+    One row per account of ``activity`` (``account_id, day, hour, events``);
+    ``shared`` is :func:`seed_clock`'s ``day, hour``. Shape (n, 2).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> d = dt.date(2025, 1, 1)
+    >>> act = pl.DataFrame({"account_id": ["a", "a", "b"], "day": [d, d, d], "hour": [3, 9, 9], "events": [3, 1, 2]})
+    >>> clock_fit(act, pl.DataFrame({"day": [d], "hour": [3]}, schema_overrides={"hour": pl.Int8})).sort("account_id").rows()
+    [('a', 0.75), ('b', 0.0)]
+    """
+    marked = shared.select("day", pl.col("hour").cast(activity.schema["hour"]), pl.lit(True).alias("shared"))
+    return (activity.join(marked, on=["day", "hour"], how="left").group_by("account_id")
+            .agg((pl.col("events").filter(pl.col("shared").is_not_null()).sum() / pl.col("events").sum())
+                 .alias("fit")))
+
+
+#: Experimental switches (measured on dev worlds; see BENCHMARKS.md).
+ADD = "reach"
+DROP_UNKNOWN = False
+DROP = True
+DROP_SHARE = 0.1
+
+
+def apply_clock(ordered: pl.DataFrame, keep: int, activity: pl.DataFrame | None, seeds: list[str],
+                accounts: pl.DataFrame, share: float | None = None) -> tuple[pl.DataFrame, int]:
+    """Keep the listed accounts that fit the seeds' clock, and list the reached ones that fit it."""
+    share = CLOCK_SHARE if share is None else share
+    shared = seed_clock(activity, seeds, share, MAX_CLOCK_COVER)
+    if shared is None:
+        return ordered, keep
+    fit = clock_fit(activity, shared)
+    seed_list = pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String).implode()
+    is_seed = pl.col("account_id").is_in(seed_list)
+    marked = ordered.with_row_index("_pos").join(fit, on="account_id", how="left").sort("_pos")
+    head, rest = marked.head(keep), marked.slice(keep)
+    fits = pl.col("fit") >= share
+    unknown = pl.col("fit").is_null()
+    stay = is_seed | (pl.col("fit") >= DROP_SHARE) | (unknown & pl.lit(not DROP_UNKNOWN)) | pl.lit(not DROP)
+    kept = head.filter(stay)
+    dropped = head.filter(~stay)
+    if ADD == "none":
+        add = rest.clear()
+    elif ADD == "cluster":
+        clusters = accounts.filter(is_seed)["cluster_id"].drop_nulls().implode()
+        members = accounts.filter(pl.col("cluster_id").is_in(clusters))["account_id"].implode()
+        add = rest.filter(fits & pl.col("account_id").is_in(members))
+    else:
+        add = rest.filter(fits)
+    others = rest.join(add.select("account_id"), on="account_id", how="anti")
+    out = pl.concat([kept, add, dropped, others]).drop("_pos", "fit")
+    return out, kept.height + add.height
