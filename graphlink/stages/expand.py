@@ -136,6 +136,22 @@ MIN_DROP = 5.0
 TIER_DROP = 2.0
 
 
+CARD_TIER = True
+CARD_KINDS = ("payment",)
+CARD_SHARE = 0.1
+
+
+def card_evidence(linking: pl.DataFrame, seeds: list[str]) -> pl.DataFrame:
+    """``account_id, evidence, specific`` of the accounts sharing a card with any seed."""
+    seed_list = pl.Series(seeds, dtype=pl.String).implode()
+    cards = linking.filter(pl.col("account_id").is_in(seed_list) & pl.col("kind").is_in(list(CARD_KINDS)))
+    held = (linking.filter(~pl.col("account_id").is_in(seed_list))
+            .join(cards.select("kind", "value", pl.col("account_id").alias("seed")), on=["kind", "value"]))
+    return (held.group_by("account_id").agg((pl.col("weight").sum() * pl.col("seed").n_unique() / len(seeds))
+                                            .alias("evidence"), pl.col("df").min().cast(pl.Int64).alias("specific"))
+            .sort("account_id"))
+
+
 def personalised_pagerank(links: pl.DataFrame, seeds: list[str], restart: float = DEFAULT_RESTART,
                           ) -> pl.DataFrame:
     """Visit probability of a random walk restarting at ``seeds``.
@@ -396,6 +412,10 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
               else pl.DataFrame(schema={"kind": pl.String, "value": pl.String}))
     evidence = (seed_consensus(linking, seeds, accounts.height, shared=shared) if shared.height
                 else pl.DataFrame(schema={"account_id": pl.String, "evidence": pl.Float64, "specific": pl.Int64}))
+    card_used = False
+    if CARD_TIER and evidence.is_empty() and len(seeds) >= MIN_CONSENSUS_SEEDS:
+        evidence = card_evidence(linking, seeds)
+        card_used = not evidence.is_empty()
     is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
     # An account without links (a seed nobody shares a value with) has no rate.
     rate = pl.when(pl.col("degree") > 0).then(pl.col("p") / pl.col("degree")).otherwise(0.0)
@@ -421,7 +441,8 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
                       min_size=n_seeds)
             if top is None else n_seeds + min(top, ordered.height))  # a huge top: every account the walk reaches
     if top is None:
-        ordered, keep = complete_cluster(ordered, keep, accounts, links, degree, seeds, MAX_CONDUCTANCE)
+        ordered, keep = complete_cluster(ordered, keep, accounts, links, degree, seeds, MAX_CONDUCTANCE,
+                                         **({"min_share": CARD_SHARE} if card_used else {}))
         ordered, keep = apply_clock(ordered, keep, activity, seeds, accounts)
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)
     best_evidence = float(listed["evidence"].max() or 0.0)

@@ -122,6 +122,7 @@ ADD = "reach"
 DROP_UNKNOWN = False
 DROP = True
 DROP_SHARE = 0.1
+DROP_REL = 0.0
 
 
 def apply_clock(ordered: pl.DataFrame, keep: int, activity: pl.DataFrame | None, seeds: list[str],
@@ -134,11 +135,13 @@ def apply_clock(ordered: pl.DataFrame, keep: int, activity: pl.DataFrame | None,
     fit = clock_fit(activity, shared)
     seed_list = pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String).implode()
     is_seed = pl.col("account_id").is_in(seed_list)
+    strength = float(fit.filter(is_seed)["fit"].min())
+    drop_at = max(DROP_SHARE, DROP_REL * strength)
     marked = ordered.with_row_index("_pos").join(fit, on="account_id", how="left").sort("_pos")
     head, rest = marked.head(keep), marked.slice(keep)
     fits = pl.col("fit") >= share
     unknown = pl.col("fit").is_null()
-    stay = is_seed | (pl.col("fit") >= DROP_SHARE) | (unknown & pl.lit(not DROP_UNKNOWN)) | pl.lit(not DROP)
+    stay = is_seed | (pl.col("fit") >= drop_at) | (unknown & pl.lit(not DROP_UNKNOWN)) | pl.lit(not DROP)
     kept = head.filter(stay)
     dropped = head.filter(~stay)
     if ADD == "none":
