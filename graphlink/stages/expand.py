@@ -136,15 +136,46 @@ MIN_DROP = 5.0
 TIER_DROP = 2.0
 
 
-CARD_TIER = True
+#: Kinds whose values are cards: one holder's or one operator's, never a crowd's. When the seeds
+#: share no value (each on its own card, a client the whole run uses), the accounts sharing a card
+#: with any seed are their evidence (:func:`card_evidence`).
 CARD_KINDS = ("payment",)
-CARD_SHARE = 0.1
+#: Such a list is completed from the seeds' coherent Leiden cluster when it holds at least this share
+#: of it (instead of :data:`graphlink.stages.seed_cluster.MIN_CLUSTER_SHARE`): a card is one of the
+#: cell's several, so its holders are a part of the cell. Dev worlds (mixed 1000-1019, 614 cells):
+#: 523 cells at 0.5, 525 at 0.1, 522 at 0 (a few seeds' card holders inside a merged block of
+#: hundreds then took the whole block).
+CARD_CLUSTER_SHARE = 0.1
 
 
-def card_evidence(linking: pl.DataFrame, seeds: list[str]) -> pl.DataFrame:
-    """``account_id, evidence, specific`` of the accounts sharing a card with any seed."""
+def card_evidence(linking: pl.DataFrame, seeds: list[str], kinds: tuple[str, ...] = CARD_KINDS) -> pl.DataFrame:
+    """Evidence of the accounts sharing a card with any seed: the fallback when the seeds share no value.
+
+    Parameters
+    ----------
+    linking : DataFrame
+        ``account_id, kind, value, df, weight`` (``linking.parquet``).
+    seeds : list of str
+        Seed account ids.
+    kinds : tuple of str
+        Card kinds (:data:`CARD_KINDS`).
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, evidence, specific``: ``evidence`` the summed weight of the seeds' cards each
+        non-seed account holds times the share of the seeds it shares one with, ``specific`` how many
+        accounts hold the rarest of them (as :func:`seed_consensus`), sorted by id, shape (n, 3).
+
+    Examples
+    --------
+    >>> linking = pl.DataFrame({"account_id": ["s1", "s2", "a", "b", "c"], "kind": "payment",
+    ...                         "value": ["c1", "c2", "c1", "c2", "c9"], "df": [2, 2, 2, 2, 1], "weight": 3.0})
+    >>> card_evidence(linking, ["s1", "s2"]).rows()
+    [('a', 1.5, 2), ('b', 1.5, 2)]
+    """
     seed_list = pl.Series(seeds, dtype=pl.String).implode()
-    cards = linking.filter(pl.col("account_id").is_in(seed_list) & pl.col("kind").is_in(list(CARD_KINDS)))
+    cards = linking.filter(pl.col("account_id").is_in(seed_list) & pl.col("kind").is_in(list(kinds)))
     held = (linking.filter(~pl.col("account_id").is_in(seed_list))
             .join(cards.select("kind", "value", pl.col("account_id").alias("seed")), on=["kind", "value"]))
     return (held.group_by("account_id").agg((pl.col("weight").sum() * pl.col("seed").n_unique() / len(seeds))
@@ -413,7 +444,8 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     evidence = (seed_consensus(linking, seeds, accounts.height, shared=shared) if shared.height
                 else pl.DataFrame(schema={"account_id": pl.String, "evidence": pl.Float64, "specific": pl.Int64}))
     card_used = False
-    if CARD_TIER and evidence.is_empty() and len(seeds) >= MIN_CONSENSUS_SEEDS:
+    if evidence.is_empty() and len(seeds) >= MIN_CONSENSUS_SEEDS:
+        # No value every seed has: the cards any seed holds are the cell's (one of its several each).
         evidence = card_evidence(linking, seeds)
         card_used = not evidence.is_empty()
     is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
@@ -442,8 +474,10 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
             if top is None else n_seeds + min(top, ordered.height))  # a huge top: every account the walk reaches
     if top is None:
         ordered, keep = complete_cluster(ordered, keep, accounts, links, degree, seeds, MAX_CONDUCTANCE,
-                                         **({"min_share": CARD_SHARE} if card_used else {}))
-        ordered, keep = apply_clock(ordered, keep, activity, seeds, accounts)
+                                         **({"min_share": CARD_CLUSTER_SHARE} if card_used else {}))
+        ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
+    else:
+        on_clock = pl.DataFrame(schema={"account_id": pl.String, "fit": pl.Float64})
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)
     best_evidence = float(listed["evidence"].max() or 0.0)
     best_rate = float(listed.filter(pl.col("evidence") <= 0)["rate"].max() or 0.0)
@@ -453,9 +487,17 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     seed_rows = pl.DataFrame({"account_id": seeds, "rank": [0] * len(seeds), "score": [1.0] * len(seeds)})
     ranked = pl.concat([
         seed_rows.cast({"rank": pl.UInt32}),
-        listed.with_row_index("rank", offset=1).select("account_id", "rank", score.alias("score")),
+        # Accounts joining for the seeds' clock come after the kept ones whatever their key: the
+        # running minimum keeps the score monotone in rank.
+        listed.with_row_index("rank", offset=1).select("account_id", "rank", score.cum_min().alias("score")),
     ], how="vertical_relaxed")
     reasons = tie_reasons(ranked.select("account_id", "rank"), linking, shared=shared, n_seeds=len(seeds))
+    clock = pl.format("active in the seeds' hours ({}% of its events)", (pl.col("fit") * 100).round(0).cast(pl.Int64))
+    reasons = (reasons.join(on_clock, on="account_id", how="full", coalesce=True)
+               .with_columns(pl.when(pl.col("fit").is_null()).then(pl.col("why"))
+                             .when(pl.col("why").is_null()).then(clock)
+                             .otherwise(pl.concat_str(pl.col("why"), pl.lit("; "), clock)).alias("why"))
+               .select("account_id", "why"))
     return (ranked.join(accounts.select("account_id", "cluster_id", "campaign_id"), on="account_id", how="left")
             .join(reasons, on="account_id", how="left")
             .with_columns(pl.when(pl.col("rank") == 0).then(pl.lit("seed")).otherwise(pl.col("why")).alias("why"))

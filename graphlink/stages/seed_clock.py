@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["CLOCK_SHARE", "MAX_CLOCK_COVER", "MIN_CLOCK_SEEDS", "seed_clock", "clock_fit"]
+__all__ = ["CLOCK_SHARE", "MAX_CLOCK_COVER", "MIN_CLOCK_SEEDS", "OFF_CLOCK", "seed_clock", "clock_fit", "apply_clock"]
 
 #: An hour bucket is one of the seeds' shared hours when at least this many seeds were active in it
 #: (all of them when fewer seeds have activity).
@@ -31,6 +31,9 @@ MIN_CLOCK_SEEDS = 2
 #: The seeds keep a clock when each sent at least this share of its events in their shared hours, and
 #: an account fits it with at least this share of its events there.
 CLOCK_SHARE = 0.5
+#: A listed account whose activity is known leaves the list when less than this share of its events
+#: falls in the seeds' shared hours (another cell of the operator, on its own burst instants).
+OFF_CLOCK = 0.1
 #: ... and when the shared hours are at most this share of the run's hours (day-hour buckets from the
 #: first to the last active one): a clock busy most of the time tells nobody apart.
 MAX_CLOCK_COVER = 0.2
@@ -117,41 +120,64 @@ def clock_fit(activity: pl.DataFrame, shared: pl.DataFrame) -> pl.DataFrame:
                  .alias("fit")))
 
 
-#: Experimental switches (measured on dev worlds; see BENCHMARKS.md).
-ADD = "reach"
-DROP_UNKNOWN = False
-DROP = True
-DROP_SHARE = 0.1
-DROP_REL = 0.0
-
-
 def apply_clock(ordered: pl.DataFrame, keep: int, activity: pl.DataFrame | None, seeds: list[str],
-                accounts: pl.DataFrame, share: float | None = None) -> tuple[pl.DataFrame, int]:
-    """Keep the listed accounts that fit the seeds' clock, and list the reached ones that fit it."""
-    share = CLOCK_SHARE if share is None else share
-    shared = seed_clock(activity, seeds, share, MAX_CLOCK_COVER)
-    if shared is None:
-        return ordered, keep
+                share: float = CLOCK_SHARE, off_clock: float = OFF_CLOCK, max_cover: float = MAX_CLOCK_COVER,
+                ) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+    """Hold an ``expand`` list to the seeds' clock, when they keep one (:func:`seed_clock`).
+
+    Listed accounts whose activity is known and falls almost entirely outside the seeds' shared hours
+    (fit below ``off_clock``) leave the list; accounts further down the order (reached by the walk or
+    sharing evidence) whose fit is at least ``share`` join it, after the kept ones, in their order.
+    Accounts without activity (unclustered) are never judged by the clock.
+
+    Parameters
+    ----------
+    ordered : DataFrame
+        ``account_id`` first column, seeds first, in rank order.
+    keep : int
+        Length of the listed prefix (seeds included).
+    activity : DataFrame or None
+        ``activity.parquet`` (``account_id, day, hour, events``).
+    seeds : list of str
+        The seed ids.
+    share : float
+        :data:`CLOCK_SHARE`.
+    off_clock : float
+        :data:`OFF_CLOCK`.
+    max_cover : float
+        :data:`MAX_CLOCK_COVER`.
+
+    Returns
+    -------
+    tuple of (DataFrame, int, DataFrame)
+        ``ordered`` rearranged (the kept prefix, the accounts joining, then the rest), the new prefix
+        length, and ``account_id, fit`` of the accounts that joined for the clock (empty when the
+        seeds keep no clock: then ``ordered`` and ``keep`` are returned unchanged).
+
+    Examples
+    --------
+    Seeds s1, s2 fire at 03:00 on two days; ``a`` (listed) never does, ``b`` (not listed) always does.
+
+    >>> import datetime as dt
+    >>> days = (dt.date(2025, 1, 1), dt.date(2025, 1, 2))
+    >>> rows = [(s, d, 3, 4) for s in ("s1", "s2", "b") for d in days] + [("a", d, 15, 4) for d in days]
+    >>> act = pl.DataFrame(rows, schema=["account_id", "day", "hour", "events"], orient="row")
+    >>> ordered = pl.DataFrame({"account_id": ["s1", "s2", "a", "b"]})
+    >>> out, keep, joined = apply_clock(ordered, 3, act, ["s1", "s2"], max_cover=1.0)
+    >>> out["account_id"].to_list()[:keep], joined["account_id"].to_list()
+    (['s1', 's2', 'b'], ['b'])
+    """
+    none = pl.DataFrame(schema={"account_id": pl.String, "fit": pl.Float64})
+    shared = seed_clock(activity, seeds, share, max_cover)
+    if shared is None or activity is None:
+        return ordered, keep, none
     fit = clock_fit(activity, shared)
-    seed_list = pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String).implode()
-    is_seed = pl.col("account_id").is_in(seed_list)
-    strength = float(fit.filter(is_seed)["fit"].min())
-    drop_at = max(DROP_SHARE, DROP_REL * strength)
+    is_seed = pl.col("account_id").is_in(pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String).implode())
     marked = ordered.with_row_index("_pos").join(fit, on="account_id", how="left").sort("_pos")
     head, rest = marked.head(keep), marked.slice(keep)
-    fits = pl.col("fit") >= share
-    unknown = pl.col("fit").is_null()
-    stay = is_seed | (pl.col("fit") >= drop_at) | (unknown & pl.lit(not DROP_UNKNOWN)) | pl.lit(not DROP)
-    kept = head.filter(stay)
-    dropped = head.filter(~stay)
-    if ADD == "none":
-        add = rest.clear()
-    elif ADD == "cluster":
-        clusters = accounts.filter(is_seed)["cluster_id"].drop_nulls().implode()
-        members = accounts.filter(pl.col("cluster_id").is_in(clusters))["account_id"].implode()
-        add = rest.filter(fits & pl.col("account_id").is_in(members))
-    else:
-        add = rest.filter(fits)
-    others = rest.join(add.select("account_id"), on="account_id", how="anti")
-    out = pl.concat([kept, add, dropped, others]).drop("_pos", "fit")
-    return out, kept.height + add.height
+    stay = is_seed | pl.col("fit").is_null() | (pl.col("fit") >= off_clock)
+    kept, dropped = head.filter(stay), head.filter(~stay)
+    joining = rest.filter(pl.col("fit") >= share)
+    others = rest.join(joining.select("account_id"), on="account_id", how="anti")
+    out = pl.concat([kept, joining, dropped, others]).drop("_pos", "fit")
+    return out, kept.height + joining.height, joining.select("account_id", pl.col("fit").cast(pl.Float64))
