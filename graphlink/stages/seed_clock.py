@@ -151,8 +151,9 @@ def apply_clock(ordered: pl.DataFrame, keep: int, activity: pl.DataFrame | None,
     -------
     tuple of (DataFrame, int, DataFrame)
         ``ordered`` rearranged (the kept prefix, the accounts joining, then the rest), the new prefix
-        length, and ``account_id, fit`` of the accounts that joined for the clock (empty when the
-        seeds keep no clock: then ``ordered`` and ``keep`` are returned unchanged).
+        length, and ``account_id, fit`` of the listed non-seed accounts that fit the clock (fit at
+        least ``share``; empty when the seeds keep no clock: then ``ordered`` and ``keep`` are
+        returned unchanged).
 
     Examples
     --------
@@ -180,4 +181,5 @@ def apply_clock(ordered: pl.DataFrame, keep: int, activity: pl.DataFrame | None,
     joining = rest.filter(pl.col("fit") >= share)
     others = rest.join(joining.select("account_id"), on="account_id", how="anti")
     out = pl.concat([kept, joining, dropped, others]).drop("_pos", "fit")
-    return out, kept.height + joining.height, joining.select("account_id", pl.col("fit").cast(pl.Float64))
+    on_clock = pl.concat([kept, joining]).filter(~is_seed & (pl.col("fit") >= share))
+    return out, kept.height + joining.height, on_clock.select("account_id", pl.col("fit").cast(pl.Float64))
