@@ -74,15 +74,9 @@ more than twice as densely per pair as across (:data:`graphlink.stages.seed_clus
 rest is a sibling cell Leiden merged), and each account's evidence is scaled by the share of the
 seeds' common values it holds (one fleet client without the seeds' burst or card is a sibling's):
 dev mixed 1000-1009 240 -> 243 of 286, 1010-1019 258 -> 259 of 328.
-Seeds that share no value at all (each on its own card; a client the whole run uses) fall back to
-the cards any seed holds as their evidence (:func:`card_evidence`, :data:`CARD_KINDS`): a cell's
-several cards are its own, the pool it shares with other operators' cells is not; such a list is
-completed from the seeds' coherent cluster when it holds a tenth of it (:data:`CARD_CLUSTER_SHARE`).
-Last, when the seeds keep a *clock* (they act in the same hours of the same days: a scripted cell's
-bursts), the list is held to it (:func:`graphlink.stages.seed_clock.apply_clock`): a listed account
-whose activity lies almost wholly outside the seeds' shared hours leaves it (a sibling cell on its
-own burst instants, which the links cannot tell apart), and a reached account acting mostly in them
-joins it. Dev worlds (mixed 1000-1019, 614 cells): 502 -> 520 with the clock, 525 with the cards.
+Seeds sharing no value fall back to the cards any seed holds (:func:`card_evidence`); seeds that
+keep a clock (a scripted cell's bursts) have the list held to it
+(:func:`graphlink.stages.seed_clock.apply_clock`). Dev mixed 1000-1019: 502 -> 525 of 614 cells.
 The result is the seeds' ring as the data
 draws it, however large, not the chain of rings a few stray links tie it
 to. ``score`` is monotone in rank: above 0.5 the account holds the seeds'
@@ -112,9 +106,10 @@ import polars as pl
 
 from graphlink.contract import EXPAND_SCHEMA
 from graphlink.errors import GraphlinkError
-from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS, TIME_KINDS, consensus_values, seed_consensus
-from graphlink.stages.seed_clock import apply_clock
-from graphlink.stages.seed_cluster import complete_cluster
+from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS, card_evidence, consensus_values, seed_consensus
+from graphlink.stages.expand_reasons import tie_reasons
+from graphlink.stages.seed_clock import apply_clock, clock_reasons
+from graphlink.stages.seed_cluster import CARD_CLUSTER_SHARE, complete_cluster
 
 __all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut",
            "complete_cluster", "card_evidence", "rank_accounts", "tie_reasons"]
@@ -146,53 +141,6 @@ MIN_DROP = 5.0
 #: (:func:`sweep_cut`). Dev worlds (mixed 1000-1009, 286 cells, with the cluster completion):
 #: 234 cells without the rule, any fall 233, 1.5 and 2 240, 3 239.
 TIER_DROP = 2.0
-
-
-#: Kinds whose values are cards: one holder's or one operator's, never a crowd's. When the seeds
-#: share no value (each on its own card, a client the whole run uses), the accounts sharing a card
-#: with any seed are their evidence (:func:`card_evidence`).
-CARD_KINDS = ("payment",)
-#: Such a list is completed from the seeds' coherent Leiden cluster when it holds at least this share
-#: of it (instead of :data:`graphlink.stages.seed_cluster.MIN_CLUSTER_SHARE`): a card is one of the
-#: cell's several, so its holders are a part of the cell. Dev worlds (mixed 1000-1019, 614 cells):
-#: 523 cells at 0.5, 525 at 0.1, 522 at 0 (a few seeds' card holders inside a merged block of
-#: hundreds then took the whole block).
-CARD_CLUSTER_SHARE = 0.1
-
-
-def card_evidence(linking: pl.DataFrame, seeds: list[str], kinds: tuple[str, ...] = CARD_KINDS) -> pl.DataFrame:
-    """Evidence of the accounts sharing a card with any seed: the fallback when the seeds share no value.
-
-    Parameters
-    ----------
-    linking : DataFrame
-        ``account_id, kind, value, df, weight`` (``linking.parquet``).
-    seeds : list of str
-        Seed account ids.
-    kinds : tuple of str
-        Card kinds (:data:`CARD_KINDS`).
-
-    Returns
-    -------
-    DataFrame
-        ``account_id, evidence, specific``: ``evidence`` the summed weight of the seeds' cards each
-        non-seed account holds times the share of the seeds it shares one with, ``specific`` how many
-        accounts hold the rarest of them (as :func:`seed_consensus`), sorted by id, shape (n, 3).
-
-    Examples
-    --------
-    >>> linking = pl.DataFrame({"account_id": ["s1", "s2", "a", "b", "c"], "kind": "payment",
-    ...                         "value": ["c1", "c2", "c1", "c2", "c9"], "df": [2, 2, 2, 2, 1], "weight": 3.0})
-    >>> card_evidence(linking, ["s1", "s2"]).rows()
-    [('a', 1.5, 2), ('b', 1.5, 2)]
-    """
-    seed_list = pl.Series(seeds, dtype=pl.String).implode()
-    cards = linking.filter(pl.col("account_id").is_in(seed_list) & pl.col("kind").is_in(list(kinds)))
-    held = (linking.filter(~pl.col("account_id").is_in(seed_list))
-            .join(cards.select("kind", "value", pl.col("account_id").alias("seed")), on=["kind", "value"]))
-    return (held.group_by("account_id").agg((pl.col("weight").sum() * pl.col("seed").n_unique() / len(seeds))
-                                            .alias("evidence"), pl.col("df").min().cast(pl.Int64).alias("specific"))
-            .sort("account_id"))
 
 
 def personalised_pagerank(links: pl.DataFrame, seeds: list[str], restart: float = DEFAULT_RESTART,
@@ -353,63 +301,6 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
     return int(best["pos"]) + 1
 
 
-def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 3,
-                shared: pl.DataFrame | None = None, n_seeds: int = 0) -> pl.DataFrame:
-    """``account_id, why``: what ties each ranked account to a seed or to a better-ranked account.
-
-    ``ranked`` is ``account_id, rank`` (seeds rank 0); ``linking`` is
-    ``linking.parquet``. For each non-seed account the anchor is the seed it
-    shares the most value weight with, or, sharing nothing with a seed, the
-    better-ranked account it shares the most with; ``why`` quotes the
-    heaviest shared values (kind, value, accounts of the run that have it),
-    at most ``per_account``. An account holding values of ``shared`` (``kind,
-    value``: the values every one of ``n_seeds`` >= 2 seeds has,
-    :func:`consensus_values`) quotes those instead, "with all N seeds" (or
-    "with both seeds"): the evidence it was ranked by.
-
-    Examples
-    --------
-    >>> ranked = pl.DataFrame({"account_id": ["s", "a", "b"], "rank": [0, 1, 2]})
-    >>> linking = pl.DataFrame({"account_id": ["s", "a", "a", "b"], "kind": ["payment", "payment", "ip", "ip"],
-    ...                         "value": ["c1", "c1", "1.2.3.4", "1.2.3.4"], "df": [2, 2, 2, 2],
-    ...                         "weight": [3.0, 3.0, 1.0, 1.0]})
-    >>> tie_reasons(ranked, linking).sort("account_id").rows()
-    [('a', 'shares payment c1 (2 accounts) with seed s'), ('b', 'shares ip 1.2.3.4 (2 accounts) with rank-1 a')]
-    """
-    values = linking.select("account_id", "kind", "value", "df", "weight").join(
-        ranked.select("account_id", "rank"), on="account_id")
-    pairs = (values.join(values.select("kind", "value", pl.col("account_id").alias("other"),
-                                       pl.col("rank").alias("other_rank")), on=["kind", "value"])
-             .filter(pl.col("other_rank") < pl.col("rank")))
-    anchors = (pairs.group_by("account_id", "other", "other_rank").agg(pl.col("weight").sum().alias("total"))
-               .with_columns((pl.col("other_rank") > 0).alias("indirect"))
-               .sort(["account_id", "indirect", "total", "other_rank", "other"],
-                     descending=[False, False, True, False, False])
-               .group_by("account_id", maintain_order=True).first().select("account_id", "other"))
-    top = (pairs.join(anchors, on=["account_id", "other"])
-           .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
-           .group_by("account_id", maintain_order=True).head(per_account))
-    text = pl.format("{} {} ({} accounts)", "kind", "value", "df")
-    if shared is not None and shared.height and n_seeds >= 2:
-        everyone = "both seeds" if n_seeds == 2 else f"all {n_seeds} seeds"
-        # A creation hour is shared as the seeds' span, not as the hour itself.
-        spanned = pl.when(pl.col("kind").is_in(list(TIME_KINDS))).then(
-            pl.format("{} {} ({} accounts, in the seeds' span)", "kind", "value", "df")).otherwise(text)
-        consensus = (values.filter(pl.col("rank") > 0).join(shared.select("kind", "value"), on=["kind", "value"])
-                     .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
-                     .group_by("account_id", maintain_order=True).head(per_account)
-                     .group_by("account_id", maintain_order=True).agg(spanned.str.join("; ").alias("values"))
-                     .select("account_id", pl.format("shares {} with {}", "values", pl.lit(everyone)).alias("why")))
-        top = top.filter(~pl.col("account_id").is_in(consensus["account_id"].implode()))
-    else:
-        consensus = pl.DataFrame(schema={"account_id": pl.String, "why": pl.String})
-    return pl.concat([consensus, top.group_by("account_id", maintain_order=True).agg(
-        pl.col("other").first(), pl.col("other_rank").first(), text.str.join("; ").alias("values")).select(
-        "account_id", pl.format("shares {} with {} {}", "values",
-                                pl.when(pl.col("other_rank") == 0).then(pl.lit("seed")).otherwise(pl.lit("rank-")
-                                .add(pl.col("other_rank").cast(pl.String))), "other").alias("why"))])
-
-
 def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataFrame, seeds: list[str],
                   restart: float = DEFAULT_RESTART, top: int | None = None,
                   activity: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -508,12 +399,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         listed.with_row_index("rank", offset=1).select("account_id", "rank", score.cum_min().alias("score")),
     ], how="vertical_relaxed")
     reasons = tie_reasons(ranked.select("account_id", "rank"), linking, shared=shared, n_seeds=len(seeds))
-    clock = pl.format("active in the seeds' hours ({}% of its events)", (pl.col("fit") * 100).round(0).cast(pl.Int64))
-    reasons = (reasons.join(on_clock, on="account_id", how="full", coalesce=True)
-               .with_columns(pl.when(pl.col("fit").is_null()).then(pl.col("why"))
-                             .when(pl.col("why").is_null()).then(clock)
-                             .otherwise(pl.concat_str(pl.col("why"), pl.lit("; "), clock)).alias("why"))
-               .select("account_id", "why"))
+    reasons = clock_reasons(reasons, on_clock)
     return (ranked.join(accounts.select("account_id", "cluster_id", "campaign_id"), on="account_id", how="left")
             .join(reasons, on="account_id", how="left")
             .with_columns(pl.when(pl.col("rank") == 0).then(pl.lit("seed")).otherwise(pl.col("why")).alias("why"))

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["CLOCK_SHARE", "MAX_CLOCK_COVER", "MIN_CLOCK_SEEDS", "OFF_CLOCK", "seed_clock", "clock_fit", "apply_clock"]
+__all__ = ["CLOCK_SHARE", "MAX_CLOCK_COVER", "MIN_CLOCK_SEEDS", "OFF_CLOCK", "seed_clock", "clock_fit", "apply_clock",
+           "clock_reasons"]
 
 #: An hour bucket is one of the seeds' shared hours when at least this many seeds were active in it
 #: (all of them when fewer seeds have activity).
@@ -183,3 +184,23 @@ def apply_clock(ordered: pl.DataFrame, keep: int, activity: pl.DataFrame | None,
     out = pl.concat([kept, joining, dropped, others]).drop("_pos", "fit")
     on_clock = pl.concat([kept, joining]).filter(~is_seed & (pl.col("fit") >= share))
     return out, kept.height + joining.height, on_clock.select("account_id", pl.col("fit").cast(pl.Float64))
+
+
+def clock_reasons(reasons: pl.DataFrame, on_clock: pl.DataFrame) -> pl.DataFrame:
+    """``account_id, why`` with "active in the seeds' hours (N% of its events)" for the accounts of ``on_clock``.
+
+    ``reasons`` is ``account_id, why`` (:func:`graphlink.stages.expand.tie_reasons`), ``on_clock``
+    :func:`apply_clock`'s ``account_id, fit``; the clock is appended to a reason, or is the reason.
+
+    Examples
+    --------
+    >>> reasons = pl.DataFrame({"account_id": ["a", "b"], "why": ["shares ip 1.2.3.4 (2 accounts) with seed s", None]})
+    >>> clock_reasons(reasons, pl.DataFrame({"account_id": ["b"], "fit": [0.916]})).sort("account_id")["why"].to_list()
+    ['shares ip 1.2.3.4 (2 accounts) with seed s', "active in the seeds' hours (92% of its events)"]
+    """
+    clock = pl.format("active in the seeds' hours ({}% of its events)", (pl.col("fit") * 100).round(0).cast(pl.Int64))
+    return (reasons.join(on_clock, on="account_id", how="full", coalesce=True)
+            .with_columns(pl.when(pl.col("fit").is_null()).then(pl.col("why"))
+                          .when(pl.col("why").is_null()).then(clock)
+                          .otherwise(pl.concat_str(pl.col("why"), pl.lit("; "), clock)).alias("why"))
+            .select("account_id", "why"))
