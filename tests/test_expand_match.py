@@ -711,3 +711,101 @@ def test_seed_consensus_weighs_evidence_by_the_share_of_the_seeds_values_held():
     evidence = dict(seed_consensus(linking, seeds, n_accounts=1000).select("account_id", "evidence").rows())
     assert evidence["y"] > evidence["x"]
     assert evidence["x"] == pytest.approx(1.0 / 3) and evidence["y"] == pytest.approx(0.8 * 2 / 3)
+
+
+def block_without_shared_values() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """:func:`sibling_block` where cell z's seeds share no value: each member of z holds one of three cards.
+
+    ``z0, z3`` pay with ``card-z0``, ``z1, z4`` with ``card-z1``, ``z2`` with ``card-z2``; cell b
+    keeps ``card-b``; the client every account uses is held by too many accounts to count.
+    """
+    links, linking, accounts = sibling_block()
+    own = {"z0": "card-z0", "z3": "card-z0", "z1": "card-z1", "z4": "card-z1", "z2": "card-z2"}
+    linking = linking.with_columns(
+        pl.when(pl.col("value") == "card-z").then(pl.col("account_id").replace_strict(own, default=None))
+        .otherwise("value").alias("value"),
+        pl.when(pl.col("value") == "card-z").then(pl.lit(2, pl.UInt32)).otherwise("df").alias("df"))
+    return links, linking, accounts
+
+
+def test_expand_falls_back_to_the_cards_any_seed_holds():
+    from graphlink.stages.expand import card_evidence, rank_accounts
+
+    links, linking, accounts = block_without_shared_values()
+    # Leiden kept cell b apart (cluster 2), though the links tie it as closely as cell z.
+    accounts = accounts.with_columns(pl.when(pl.col("account_id").str.starts_with("b")).then(2)
+                                     .otherwise("cluster_id").alias("cluster_id"))
+    seeds = ["z0", "z1", "z2"]
+    # Each card is one seed's: z3 and z4 share one with a seed each, cell b none.
+    evidence = card_evidence(linking, seeds)
+    assert evidence["account_id"].to_list() == ["z3", "z4"]
+    assert evidence["evidence"].to_list() == pytest.approx([2.0 / 3, 2.0 / 3])
+    listed = rank_accounts(links, linking, accounts, seeds).filter(pl.col("rank") > 0)
+    # Without the fallback the walk listed the whole block (cell b is as tied as cell z).
+    assert listed["account_id"].to_list() == ["z3", "z4"]
+    assert listed["why"].str.contains("shares payment card-z").all()
+    assert listed["score"].is_sorted(descending=True)
+    # In one cluster with cell b (merged, as tied within as across) the list is completed to the cluster.
+    merged = rank_accounts(links, linking, block_without_shared_values()[2], seeds).filter(pl.col("rank") > 0)
+    assert merged.height == 12
+
+
+def bursts(accounts: list[str], hour: int, days: int = 4, events: int = 3) -> list[tuple]:
+    import datetime as dt
+
+    return [(a, dt.date(2025, 1, 1) + dt.timedelta(days=d), hour, events) for a in accounts for d in range(days)]
+
+
+def activity_frame(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"account_id": pl.String, "day": pl.Date, "hour": pl.Int8, "events": pl.Int64},
+                        orient="row")
+
+
+def test_seed_clock_needs_seeds_that_act_together_in_few_hours():
+    import datetime as dt
+
+    from graphlink.stages.seed_clock import clock_fit, seed_clock
+
+    # Cell z fires at 03:00, cell b at 15:00, over four days; the run spans the four days.
+    act = activity_frame(bursts(["z0", "z1", "z2", "z3"], 3) + bursts(["b0", "b1"], 15)
+                         + [("z3", dt.date(2025, 1, 1), 9, 1)])
+    shared = seed_clock(act, ["z0", "z1", "z2"])
+    assert shared is not None and shared["hour"].unique().to_list() == [3] and shared.height == 4
+    fit = dict(clock_fit(act, shared).rows())
+    assert fit["z3"] == pytest.approx(12 / 13) and fit["b0"] == 0.0
+    # Seeds active at their own hours share none: no clock; nor without activity or with one seed active.
+    apart = activity_frame(bursts(["z0"], 3) + bursts(["z1"], 9) + bursts(["z2"], 20) + bursts(["b0"], 15))
+    assert seed_clock(apart, ["z0", "z1", "z2"]) is None
+    assert seed_clock(None, ["z0", "z1"]) is None
+    assert seed_clock(act, ["z0", "x", "y"]) is None
+    # Seeds busy around the clock share most hours: a clock that covers the run tells nobody apart.
+    busy = activity_frame([row for h in range(24) for row in bursts(["z0", "z1", "z2"], h)])
+    assert seed_clock(busy, ["z0", "z1", "z2"]) is None
+
+
+def test_expand_holds_the_list_to_the_seeds_clock():
+    from graphlink.stages.expand import rank_accounts
+
+    # The walk cannot tell cell z from its sibling b (one clique); their clocks can.
+    links, linking, accounts = block_without_shared_values()
+    linking = linking.filter(pl.col("kind") != "payment")  # no card either: the walk lists the block
+    seeds = ["z0", "z1", "z2"]
+    blind = rank_accounts(links, linking, accounts, seeds).filter(pl.col("rank") > 0)
+    assert blind.height == 12
+    act = activity_frame(bursts([f"z{i}" for i in range(5)], 3) + bursts([f"b{i}" for i in range(10)], 15))
+    listed = rank_accounts(links, linking, accounts, seeds, activity=act).filter(pl.col("rank") > 0)
+    assert sorted(listed["account_id"]) == ["z3", "z4"]
+    # An account of the cell the sweep did not list joins for the clock, and says so.
+    act = act.vstack(activity_frame(bursts(["late"], 3)))
+    late_links = pl.concat([links, pl.DataFrame({"source": ["b0"], "target": ["late"], "weight": [0.01]})])
+    late_accounts = pl.concat([accounts, pl.DataFrame({"account_id": ["late"], "cluster_id": [9], "campaign_id": [7]},
+                                                      schema=accounts.schema)])
+    listed = rank_accounts(late_links, linking, late_accounts, seeds, activity=act).filter(pl.col("rank") > 0)
+    assert sorted(listed["account_id"]) == ["late", "z3", "z4"]
+    why = dict(listed.select("account_id", "why").rows())
+    assert why["late"].endswith("active in the seeds' hours (100% of its events)")
+    assert listed["score"].is_sorted(descending=True)
+    # Without a clock (activity at every seed's own hours) the list is as without activity.
+    apart = activity_frame(bursts(["z0"], 3) + bursts(["z1"], 9) + bursts(["z2"], 20))
+    assert rank_accounts(links, linking, accounts, seeds, activity=apart).equals(
+        rank_accounts(links, linking, accounts, seeds))

@@ -16,7 +16,8 @@ from datetime import timedelta
 
 import polars as pl
 
-__all__ = ["MIN_CONSENSUS_SEEDS", "MAX_CHANCE", "TIME_KINDS", "consensus_values", "seed_consensus"]
+__all__ = ["CARD_KINDS", "MIN_CONSENSUS_SEEDS", "MAX_CHANCE", "TIME_KINDS", "card_evidence", "consensus_values",
+           "seed_consensus"]
 
 #: Seed consensus needs at least this many seeds: a value every one of two or more seeds holds
 #: is the ring's; every value of a single seed is only that seed's.
@@ -33,6 +34,10 @@ MAX_CHANCE = 1e-4
 #: registered over a few hours spreads over consecutive buckets, so seeds of one batch rarely share
 #: one; for seed consensus they share the span from the earliest seed's bucket to the latest's.
 TIME_KINDS = ("created_hour",)
+#: Kinds whose values are cards: one holder's or one operator's, never a crowd's. When the seeds
+#: share no value (each on its own card, a client the whole run uses), the accounts sharing a card
+#: with any seed are their evidence (:func:`card_evidence`).
+CARD_KINDS = ("payment",)
 
 
 def consensus_values(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
@@ -160,3 +165,38 @@ def seed_consensus(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
                                             pl.col("held").min().alias("specific"), pl.len().alias("n"))
             .with_columns(pl.col("evidence") * pl.col("n") / n_values).drop("n")
             .filter(pl.col("evidence") > 0).sort("account_id"))
+
+
+def card_evidence(linking: pl.DataFrame, seeds: list[str], kinds: tuple[str, ...] = CARD_KINDS) -> pl.DataFrame:
+    """Evidence of the accounts sharing a card with any seed: the fallback when the seeds share no value.
+
+    Parameters
+    ----------
+    linking : DataFrame
+        ``account_id, kind, value, df, weight`` (``linking.parquet``).
+    seeds : list of str
+        Seed account ids.
+    kinds : tuple of str
+        Card kinds (:data:`CARD_KINDS`).
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, evidence, specific``: ``evidence`` the summed weight of the seeds' cards each
+        non-seed account holds times the share of the seeds it shares one with, ``specific`` how many
+        accounts hold the rarest of them (as :func:`seed_consensus`), sorted by id, shape (n, 3).
+
+    Examples
+    --------
+    >>> linking = pl.DataFrame({"account_id": ["s1", "s2", "a", "b", "c"], "kind": "payment",
+    ...                         "value": ["c1", "c2", "c1", "c2", "c9"], "df": [2, 2, 2, 2, 1], "weight": 3.0})
+    >>> card_evidence(linking, ["s1", "s2"]).rows()
+    [('a', 1.5, 2), ('b', 1.5, 2)]
+    """
+    seed_list = pl.Series(seeds, dtype=pl.String).implode()
+    cards = linking.filter(pl.col("account_id").is_in(seed_list) & pl.col("kind").is_in(list(kinds)))
+    held = (linking.filter(~pl.col("account_id").is_in(seed_list))
+            .join(cards.select("kind", "value", pl.col("account_id").alias("seed")), on=["kind", "value"]))
+    return (held.group_by("account_id").agg((pl.col("weight").sum() * pl.col("seed").n_unique() / len(seeds))
+                                            .alias("evidence"), pl.col("df").min().cast(pl.Int64).alias("specific"))
+            .sort("account_id"))

@@ -74,12 +74,16 @@ more than twice as densely per pair as across (:data:`graphlink.stages.seed_clus
 rest is a sibling cell Leiden merged), and each account's evidence is scaled by the share of the
 seeds' common values it holds (one fleet client without the seeds' burst or card is a sibling's):
 dev mixed 1000-1009 240 -> 243 of 286, 1010-1019 258 -> 259 of 328.
+Seeds sharing no value fall back to the cards any seed holds (:func:`card_evidence`); seeds that
+keep a clock (a scripted cell's bursts) have the list held to it
+(:func:`graphlink.stages.seed_clock.apply_clock`). Dev mixed 1000-1019: 502 -> 525 of 614 cells.
 The result is the seeds' ring as the data
 draws it, however large, not the chain of rings a few stray links tie it
-to. ``score`` is monotone in rank: above 0.5 the account shares values with
-every seed (``0.5 + 0.5 x`` evidence over the best listed, 1.0 the most);
-0.5 and below, tied through the graph only (``0.5 x`` visit rate over the
-best such rate).
+to. ``score`` is monotone in rank: above 0.5 the account holds the seeds'
+evidence (values every seed shares, or failing those a seed's card;
+``0.5 + 0.5 x`` evidence over the best listed, 1.0 the most);
+0.5 and below, tied through the graph (or the seeds' clock) only (``0.5 x``
+visit rate over the best such rate, capped by the score above it).
 
 Output schema
 -------------
@@ -88,7 +92,9 @@ Output schema
 ``cluster_id``, ``campaign_id`` (null when unclustered) and ``why``: the
 values it shares with every seed, else the strongest it shares with a seed
 (kind, value, how many accounts of the run have it), or, tied to the seeds
-only through others, with the best-ranked account it shares one with.
+only through others, with the best-ranked account it shares one with; an
+account that fits the seeds' clock adds "active in the seeds' hours (N% of
+its events)".
 """
 
 from __future__ import annotations
@@ -100,11 +106,13 @@ import polars as pl
 
 from graphlink.contract import EXPAND_SCHEMA
 from graphlink.errors import GraphlinkError
-from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS, TIME_KINDS, consensus_values, seed_consensus
-from graphlink.stages.seed_cluster import complete_cluster
+from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS, card_evidence, consensus_values, seed_consensus
+from graphlink.stages.expand_reasons import tie_reasons
+from graphlink.stages.seed_clock import apply_clock, clock_reasons
+from graphlink.stages.seed_cluster import CARD_CLUSTER_SHARE, complete_cluster
 
 __all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut",
-           "complete_cluster", "rank_accounts", "tie_reasons"]
+           "complete_cluster", "card_evidence", "rank_accounts", "tie_reasons"]
 
 #: Probability of jumping back to a seed at each step. Tong et al. (2006) use 0.1-0.2 for
 #: proximity on social graphs; a ring is a dense block one or two hops from its seeds, and
@@ -293,65 +301,9 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
     return int(best["pos"]) + 1
 
 
-def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 3,
-                shared: pl.DataFrame | None = None, n_seeds: int = 0) -> pl.DataFrame:
-    """``account_id, why``: what ties each ranked account to a seed or to a better-ranked account.
-
-    ``ranked`` is ``account_id, rank`` (seeds rank 0); ``linking`` is
-    ``linking.parquet``. For each non-seed account the anchor is the seed it
-    shares the most value weight with, or, sharing nothing with a seed, the
-    better-ranked account it shares the most with; ``why`` quotes the
-    heaviest shared values (kind, value, accounts of the run that have it),
-    at most ``per_account``. An account holding values of ``shared`` (``kind,
-    value``: the values every one of ``n_seeds`` >= 2 seeds has,
-    :func:`consensus_values`) quotes those instead, "with all N seeds" (or
-    "with both seeds"): the evidence it was ranked by.
-
-    Examples
-    --------
-    >>> ranked = pl.DataFrame({"account_id": ["s", "a", "b"], "rank": [0, 1, 2]})
-    >>> linking = pl.DataFrame({"account_id": ["s", "a", "a", "b"], "kind": ["payment", "payment", "ip", "ip"],
-    ...                         "value": ["c1", "c1", "1.2.3.4", "1.2.3.4"], "df": [2, 2, 2, 2],
-    ...                         "weight": [3.0, 3.0, 1.0, 1.0]})
-    >>> tie_reasons(ranked, linking).sort("account_id").rows()
-    [('a', 'shares payment c1 (2 accounts) with seed s'), ('b', 'shares ip 1.2.3.4 (2 accounts) with rank-1 a')]
-    """
-    values = linking.select("account_id", "kind", "value", "df", "weight").join(
-        ranked.select("account_id", "rank"), on="account_id")
-    pairs = (values.join(values.select("kind", "value", pl.col("account_id").alias("other"),
-                                       pl.col("rank").alias("other_rank")), on=["kind", "value"])
-             .filter(pl.col("other_rank") < pl.col("rank")))
-    anchors = (pairs.group_by("account_id", "other", "other_rank").agg(pl.col("weight").sum().alias("total"))
-               .with_columns((pl.col("other_rank") > 0).alias("indirect"))
-               .sort(["account_id", "indirect", "total", "other_rank", "other"],
-                     descending=[False, False, True, False, False])
-               .group_by("account_id", maintain_order=True).first().select("account_id", "other"))
-    top = (pairs.join(anchors, on=["account_id", "other"])
-           .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
-           .group_by("account_id", maintain_order=True).head(per_account))
-    text = pl.format("{} {} ({} accounts)", "kind", "value", "df")
-    if shared is not None and shared.height and n_seeds >= 2:
-        everyone = "both seeds" if n_seeds == 2 else f"all {n_seeds} seeds"
-        # A creation hour is shared as the seeds' span, not as the hour itself.
-        spanned = pl.when(pl.col("kind").is_in(list(TIME_KINDS))).then(
-            pl.format("{} {} ({} accounts, in the seeds' span)", "kind", "value", "df")).otherwise(text)
-        consensus = (values.filter(pl.col("rank") > 0).join(shared.select("kind", "value"), on=["kind", "value"])
-                     .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
-                     .group_by("account_id", maintain_order=True).head(per_account)
-                     .group_by("account_id", maintain_order=True).agg(spanned.str.join("; ").alias("values"))
-                     .select("account_id", pl.format("shares {} with {}", "values", pl.lit(everyone)).alias("why")))
-        top = top.filter(~pl.col("account_id").is_in(consensus["account_id"].implode()))
-    else:
-        consensus = pl.DataFrame(schema={"account_id": pl.String, "why": pl.String})
-    return pl.concat([consensus, top.group_by("account_id", maintain_order=True).agg(
-        pl.col("other").first(), pl.col("other_rank").first(), text.str.join("; ").alias("values")).select(
-        "account_id", pl.format("shares {} with {} {}", "values",
-                                pl.when(pl.col("other_rank") == 0).then(pl.lit("seed")).otherwise(pl.lit("rank-")
-                                .add(pl.col("other_rank").cast(pl.String))), "other").alias("why"))])
-
-
 def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataFrame, seeds: list[str],
-                  restart: float = DEFAULT_RESTART, top: int | None = None) -> pl.DataFrame:
+                  restart: float = DEFAULT_RESTART, top: int | None = None,
+                  activity: pl.DataFrame | None = None) -> pl.DataFrame:
     """Seeds, then the accounts most tied to them (schema in the module docstring).
 
     Parameters
@@ -367,6 +319,10 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     top : int, optional
         List this many accounts besides the seeds, best first, whatever the
         sweep cut says (default: the accounts the sweep cut keeps).
+    activity : DataFrame, optional
+        ``activity.parquet`` (``account_id, day, hour, events``; clustered
+        accounts only): the seeds' clock holds the list to their shared hours
+        (:func:`graphlink.stages.seed_clock.apply_clock`); without it, no clock.
 
     Returns
     -------
@@ -394,6 +350,11 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
               else pl.DataFrame(schema={"kind": pl.String, "value": pl.String}))
     evidence = (seed_consensus(linking, seeds, accounts.height, shared=shared) if shared.height
                 else pl.DataFrame(schema={"account_id": pl.String, "evidence": pl.Float64, "specific": pl.Int64}))
+    card_used = False
+    if evidence.is_empty() and len(seeds) >= MIN_CONSENSUS_SEEDS:
+        # No value every seed has: the cards any seed holds are the cell's (one of its several each).
+        evidence = card_evidence(linking, seeds)
+        card_used = not evidence.is_empty()
     is_seed = pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
     # An account without links (a seed nobody shares a value with) has no rate.
     rate = pl.when(pl.col("degree") > 0).then(pl.col("p") / pl.col("degree")).otherwise(0.0)
@@ -419,7 +380,11 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
                       min_size=n_seeds)
             if top is None else n_seeds + min(top, ordered.height))  # a huge top: every account the walk reaches
     if top is None:
-        ordered, keep = complete_cluster(ordered, keep, accounts, links, degree, seeds, MAX_CONDUCTANCE)
+        ordered, keep = complete_cluster(ordered, keep, accounts, links, degree, seeds, MAX_CONDUCTANCE,
+                                         **({"min_share": CARD_CLUSTER_SHARE} if card_used else {}))
+        ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
+    else:
+        on_clock = pl.DataFrame(schema={"account_id": pl.String, "fit": pl.Float64})
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)
     best_evidence = float(listed["evidence"].max() or 0.0)
     best_rate = float(listed.filter(pl.col("evidence") <= 0)["rate"].max() or 0.0)
@@ -429,9 +394,12 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     seed_rows = pl.DataFrame({"account_id": seeds, "rank": [0] * len(seeds), "score": [1.0] * len(seeds)})
     ranked = pl.concat([
         seed_rows.cast({"rank": pl.UInt32}),
-        listed.with_row_index("rank", offset=1).select("account_id", "rank", score.alias("score")),
+        # Accounts joining for the seeds' clock come after the kept ones whatever their key: the
+        # running minimum keeps the score monotone in rank.
+        listed.with_row_index("rank", offset=1).select("account_id", "rank", score.cum_min().alias("score")),
     ], how="vertical_relaxed")
     reasons = tie_reasons(ranked.select("account_id", "rank"), linking, shared=shared, n_seeds=len(seeds))
+    reasons = clock_reasons(reasons, on_clock)
     return (ranked.join(accounts.select("account_id", "cluster_id", "campaign_id"), on="account_id", how="left")
             .join(reasons, on="account_id", how="left")
             .with_columns(pl.when(pl.col("rank") == 0).then(pl.lit("seed")).otherwise(pl.col("why")).alias("why"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["MIN_CLUSTER_SHARE", "MIN_TIE", "complete_cluster"]
+__all__ = ["CARD_CLUSTER_SHARE", "MIN_CLUSTER_SHARE", "MIN_TIE", "complete_cluster"]
 
 #: The seeds' cluster completes a list that ended inside it when the list (seeds included)
 #: already holds more than this share of the cluster: a majority. Dev worlds (mixed 1000-1009,
@@ -26,6 +26,12 @@ MIN_CLUSTER_SHARE = 0.5
 #: at recall and precision >= 0.9 (before: 240 and 258); comparing with the list's density alone,
 #: 241 and 260 (tiny cells whose last member is loosely tied were lost); 0.4 (list alone) 241 / 259.
 MIN_TIE = 0.5
+#: A list of the seeds' cards (:func:`graphlink.stages.consensus.card_evidence`) is completed from the seeds' coherent Leiden cluster when it holds at least this share
+#: of it (instead of :data:`MIN_CLUSTER_SHARE`): a card is one of the
+#: cell's several, so its holders are a part of the cell. Dev worlds (mixed 1000-1019, 614 cells):
+#: 523 cells at 0.5, 525 at 0.1, 522 at 0 (a few seeds' card holders inside a merged block of
+#: hundreds then took the whole block).
+CARD_CLUSTER_SHARE = 0.1
 
 
 def complete_cluster(ordered: pl.DataFrame, keep: int, accounts: pl.DataFrame, links: pl.DataFrame,

@@ -1,0 +1,71 @@
+"""Why each account of an ``expand`` list is there: the values it shares with a seed or a better-ranked account.
+
+Used by :func:`graphlink.stages.expand.rank_accounts` (the output's ``why`` column; schema and
+reasoning in :mod:`graphlink.stages.expand`). Attacker-written values are quoted as they are; the
+terminal table and exports neutralise them where rendered.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphlink.stages.consensus import TIME_KINDS
+
+__all__ = ["tie_reasons"]
+
+
+def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 3,
+                shared: pl.DataFrame | None = None, n_seeds: int = 0) -> pl.DataFrame:
+    """``account_id, why``: what ties each ranked account to a seed or to a better-ranked account.
+
+    ``ranked`` is ``account_id, rank`` (seeds rank 0); ``linking`` is
+    ``linking.parquet``. For each non-seed account the anchor is the seed it
+    shares the most value weight with, or, sharing nothing with a seed, the
+    better-ranked account it shares the most with; ``why`` quotes the
+    heaviest shared values (kind, value, accounts of the run that have it),
+    at most ``per_account``. An account holding values of ``shared`` (``kind,
+    value``: the values every one of ``n_seeds`` >= 2 seeds has,
+    :func:`consensus_values`) quotes those instead, "with all N seeds" (or
+    "with both seeds"): the evidence it was ranked by.
+
+    Examples
+    --------
+    >>> ranked = pl.DataFrame({"account_id": ["s", "a", "b"], "rank": [0, 1, 2]})
+    >>> linking = pl.DataFrame({"account_id": ["s", "a", "a", "b"], "kind": ["payment", "payment", "ip", "ip"],
+    ...                         "value": ["c1", "c1", "1.2.3.4", "1.2.3.4"], "df": [2, 2, 2, 2],
+    ...                         "weight": [3.0, 3.0, 1.0, 1.0]})
+    >>> tie_reasons(ranked, linking).sort("account_id").rows()
+    [('a', 'shares payment c1 (2 accounts) with seed s'), ('b', 'shares ip 1.2.3.4 (2 accounts) with rank-1 a')]
+    """
+    values = linking.select("account_id", "kind", "value", "df", "weight").join(
+        ranked.select("account_id", "rank"), on="account_id")
+    pairs = (values.join(values.select("kind", "value", pl.col("account_id").alias("other"),
+                                       pl.col("rank").alias("other_rank")), on=["kind", "value"])
+             .filter(pl.col("other_rank") < pl.col("rank")))
+    anchors = (pairs.group_by("account_id", "other", "other_rank").agg(pl.col("weight").sum().alias("total"))
+               .with_columns((pl.col("other_rank") > 0).alias("indirect"))
+               .sort(["account_id", "indirect", "total", "other_rank", "other"],
+                     descending=[False, False, True, False, False])
+               .group_by("account_id", maintain_order=True).first().select("account_id", "other"))
+    top = (pairs.join(anchors, on=["account_id", "other"])
+           .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
+           .group_by("account_id", maintain_order=True).head(per_account))
+    text = pl.format("{} {} ({} accounts)", "kind", "value", "df")
+    if shared is not None and shared.height and n_seeds >= 2:
+        everyone = "both seeds" if n_seeds == 2 else f"all {n_seeds} seeds"
+        # A creation hour is shared as the seeds' span, not as the hour itself.
+        spanned = pl.when(pl.col("kind").is_in(list(TIME_KINDS))).then(
+            pl.format("{} {} ({} accounts, in the seeds' span)", "kind", "value", "df")).otherwise(text)
+        consensus = (values.filter(pl.col("rank") > 0).join(shared.select("kind", "value"), on=["kind", "value"])
+                     .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
+                     .group_by("account_id", maintain_order=True).head(per_account)
+                     .group_by("account_id", maintain_order=True).agg(spanned.str.join("; ").alias("values"))
+                     .select("account_id", pl.format("shares {} with {}", "values", pl.lit(everyone)).alias("why")))
+        top = top.filter(~pl.col("account_id").is_in(consensus["account_id"].implode()))
+    else:
+        consensus = pl.DataFrame(schema={"account_id": pl.String, "why": pl.String})
+    return pl.concat([consensus, top.group_by("account_id", maintain_order=True).agg(
+        pl.col("other").first(), pl.col("other_rank").first(), text.str.join("; ").alias("values")).select(
+        "account_id", pl.format("shares {} with {} {}", "values",
+                                pl.when(pl.col("other_rank") == 0).then(pl.lit("seed")).otherwise(pl.lit("rank-")
+                                .add(pl.col("other_rank").cast(pl.String))), "other").alias("why"))])
