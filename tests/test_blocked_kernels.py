@@ -1,7 +1,7 @@
 """The cache-blocked numpy kernels give the bits of their whole-column definitions.
 
 :func:`graphlink.stages.portable.xxhash64_arrays` and
-:func:`graphlink.stages.signals.timing._minhash` process their columns in
+:func:`graphlink.stages.signals.timing.minhash` process their columns in
 blocks (and on two threads) for speed; these tests compare them with the
 plain whole-column arithmetic on sizes that cross block and threading
 boundaries, including one account larger than a block.
@@ -18,18 +18,18 @@ from graphlink.stages.signals import timing
 
 
 def _xxhash_reference(*values):
-    arrays = [np.asarray([v & portable._MASK], dtype=np.uint64) if isinstance(v, int)
+    arrays = [np.asarray([v & (2**64 - 1)], dtype=np.uint64) if isinstance(v, int)
               else np.asarray(v).astype(np.int64, copy=False).view(np.uint64) for v in values]
     columns = [a for a, v in zip(arrays, values) if not isinstance(v, int)]
     n = len(columns[0]) if columns else 1
     h = np.full(n, portable.SPARK_SEED, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for a in arrays:
-            h = portable._hash_long(np.broadcast_to(a, (n,)), h)
+            h = portable.hash_long(np.broadcast_to(a, (n,)), h)
     return h
 
 
-@pytest.mark.parametrize("n", [0, 1, 7, portable._BLOCK, portable._BLOCK + 1, portable._THREADED + 3])
+@pytest.mark.parametrize("n", [0, 1, 7, portable.HASH_BLOCK, portable.HASH_BLOCK + 1, portable.THREADED_FROM + 3])
 def test_xxhash64_blocks_match_whole_columns(n):
     rng = np.random.default_rng(n)
     a = rng.integers(-2**63, 2**63, n, dtype=np.int64)
@@ -58,7 +58,7 @@ def test_minhash_blocks_match_whole_columns(n_accounts, huge):
     rng = np.random.default_rng(n_accounts)
     sizes = rng.integers(1, 200, n_accounts)
     if huge:
-        sizes[n_accounts // 2] = 3 * timing._BLOCK  # one account wider than a block
+        sizes[n_accounts // 2] = 3 * timing.MINHASH_BLOCK  # one account wider than a block
     account = np.repeat(np.arange(n_accounts), sizes).astype(np.uint32)
     buckets = pl.DataFrame({"account_idx": account, "key": rng.integers(0, 2**40, len(account)).astype(np.uint64)})
-    assert timing._minhash(buckets, 24, 5).equals(_minhash_reference(buckets, 24, 5))
+    assert timing.minhash(buckets, 24, 5).equals(_minhash_reference(buckets, 24, 5))

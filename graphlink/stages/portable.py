@@ -44,7 +44,7 @@ def _rotl(x: np.ndarray, r: int) -> np.ndarray:
     return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
 
 
-def _hash_long(value: np.ndarray, seed: np.ndarray) -> np.ndarray:
+def hash_long(value: np.ndarray, seed: np.ndarray) -> np.ndarray:
     """XXH64 of 64-bit integers (``uint64`` arrays; numpy's unsigned arithmetic wraps)."""
     p1, p2, p3, p4, p5 = (np.uint64(p) for p in PRIME64)
     h = seed + p5 + np.uint64(8)
@@ -63,7 +63,7 @@ _U = {r: np.uint64(r) for r in (8, 27, 29, 31, 32, 33, 37, 64 - 27, 64 - 31)}
 
 
 def _hash_long_into(value: np.ndarray, h: np.ndarray, tmp: np.ndarray) -> None:
-    """:func:`_hash_long` in place: ``h`` (the seeds) becomes the hashes; ``tmp`` is scratch of the same length.
+    """:func:`hash_long` in place: ``h`` (the seeds) becomes the hashes; ``tmp`` is scratch of the same length.
 
     The same arithmetic step by step with ``out=``, so a block that fits in the
     CPU cache makes no temporary arrays (the whole-column form allocated one per
@@ -91,9 +91,9 @@ def _hash_long_into(value: np.ndarray, h: np.ndarray, tmp: np.ndarray) -> None:
 
 
 #: Elements hashed per block (4 arrays of 8 bytes: 1 MiB, within a core's L2 cache).
-_BLOCK = 32768
+HASH_BLOCK = 32768
 #: Columns shorter than this are hashed in the calling thread.
-_THREADED = 1 << 20
+THREADED_FROM = 1 << 20
 
 
 def xxhash64_arrays(*values: np.ndarray | int) -> np.ndarray:
@@ -119,7 +119,7 @@ def xxhash64_arrays(*values: np.ndarray | int) -> np.ndarray:
     lead = 0
     with np.errstate(over="ignore"):
         while lead < len(values) and isinstance(values[lead], int):
-            seed = _hash_long(arrays[lead], seed)
+            seed = hash_long(arrays[lead], seed)
             lead += 1
     rest = [np.broadcast_to(a, (n,)) if isinstance(v, int) else a
             for a, v in zip(arrays[lead:], values[lead:])]
@@ -128,15 +128,15 @@ def xxhash64_arrays(*values: np.ndarray | int) -> np.ndarray:
         return h
 
     def run(start: int, stop: int) -> None:
-        tmp = np.empty(min(_BLOCK, stop - start), dtype=np.uint64)
+        tmp = np.empty(min(HASH_BLOCK, stop - start), dtype=np.uint64)
         with np.errstate(over="ignore"):
-            for lo in range(start, stop, _BLOCK):
-                hi = min(lo + _BLOCK, stop)
+            for lo in range(start, stop, HASH_BLOCK):
+                hi = min(lo + HASH_BLOCK, stop)
                 block, scratch = h[lo:hi], tmp[:hi - lo]
                 for a in rest:
                     _hash_long_into(a[lo:hi], block, scratch)
 
-    if n < _THREADED:
+    if n < THREADED_FROM:
         run(0, n)
     else:
         from concurrent.futures import ThreadPoolExecutor

@@ -31,11 +31,11 @@ from graphlink.stages.encode import (
 )
 
 
-#: Buckets per block of :func:`_minhash` (256 KiB of hashes and as much scratch: in a core's L2 cache).
-_BLOCK = 32768
+#: Buckets per block of :func:`minhash` (256 KiB of hashes and as much scratch: in a core's L2 cache).
+MINHASH_BLOCK = 32768
 
 
-def _minhash(buckets: pl.DataFrame, n_hashes: int, seed: int) -> pl.DataFrame:
+def minhash(buckets: pl.DataFrame, n_hashes: int, seed: int) -> pl.DataFrame:
     """``account_idx, m0 .. m{n-1}``: MinHash signatures of account-sorted distinct ``account_idx, key`` rows."""
     x = buckets.select(pl.col("key").hash(seed + 1))["key"].to_numpy()
     account = buckets["account_idx"].to_numpy()
@@ -44,10 +44,10 @@ def _minhash(buckets: pl.DataFrame, n_hashes: int, seed: int) -> pl.DataFrame:
     mult = rng.integers(0, 2**63, n_hashes, dtype=np.uint64) * np.uint64(2) + np.uint64(1)  # odd: a bijection
     add = rng.integers(0, 2**63, n_hashes, dtype=np.uint64)
     out = np.empty((len(starts), n_hashes), dtype=np.uint64)
-    # Blocks of whole accounts, about _BLOCK buckets each: every function runs over a
+    # Blocks of whole accounts, about MINHASH_BLOCK buckets each: every function runs over a
     # block while it is in the CPU cache (72 passes over the whole column were bound by
     # memory traffic). Same arithmetic, same minima.
-    cuts = np.unique(np.searchsorted(starts, np.arange(0, len(x), _BLOCK), side="left"))
+    cuts = np.unique(np.searchsorted(starts, np.arange(0, len(x), MINHASH_BLOCK), side="left"))
     bounds = [(int(a), int(b)) for a, b in zip(cuts, list(cuts[1:]) + [len(starts)]) if a < b]
     ends = np.r_[starts, len(x)]
     widest = max((int(ends[b] - ends[a]) for a, b in bounds), default=0)
@@ -93,7 +93,7 @@ def timing_pairs(enc: EncodedEvents, bucket_seconds: int, min_buckets: int, band
     if buckets.is_empty():
         return (pl.DataFrame(schema=PAIR_SCHEMA), pl.DataFrame(schema=VALUE_SCHEMA), {"accounts_with_timing": 0},
                 pl.DataFrame(schema=COUNT_SCHEMA))
-    sig = _minhash(buckets, bands * rows, seed)
+    sig = minhash(buckets, bands * rows, seed)
     band_keys = [
         pl.struct(pl.lit(b).alias("band"), *[f"m{b * rows + r}" for r in range(rows)]).hash(seed).alias(str(b))
         for b in range(bands)
