@@ -82,9 +82,10 @@ def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     [1.0]
     """
     kinds = signals.select("signal_idx", "kind", pl.col("weight").cast(pl.Float64), "df")
-    affil = memberships.select("account_idx", "signal_idx").join(members.select("cluster_id", "account_idx"),
-                                                                 on="account_idx")
-    pay = affil.join(kinds.filter(pl.col("kind") == "payment").select("signal_idx"), on="signal_idx")
+    members = members.select("cluster_id", "account_idx")
+    affiliations = memberships.select("account_idx", "signal_idx")
+    pay = (affiliations.join(kinds.filter(pl.col("kind") == "payment").select("signal_idx"), on="signal_idx")
+           .join(members, on="account_idx"))
     pooled = pay.with_columns(pl.len().over("cluster_id", "signal_idx").alias("holders")).filter(
         pl.col("holders") >= POOL_HOLDERS)
     # Each member on a pooled card counts on one of them: the most used, then the lowest index.
@@ -98,6 +99,10 @@ def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
                      pl.col("n_c").sum().alias("n"), pl.len().alias("cards"))
                 .filter(pl.col("cards") >= 2)
                 .select("cluster_id", (pl.col("same") / (pl.col("n") * (pl.col("n") - 1) / 2)).alias("e_same")))
+    # Only clusters with two or more pooled cards get a value: only their members' other
+    # values are read (a few clusters' of the tens of millions of affiliations).
+    affil = affiliations.join(members.join(expected.select("cluster_id"), on="cluster_id", how="semi"),
+                              on="account_idx")
     # Only values specific to the cluster (most of their holders are members) say whether its card
     # groups act as one: a campus NAT or a stock phrase is everyone's, and ties nobody in particular.
     specific = (affil.join(kinds.filter((pl.col("kind") != "payment") & (pl.col("weight") > 0)), on="signal_idx")
