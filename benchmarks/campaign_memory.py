@@ -53,8 +53,11 @@ def run_once(checkout: Path, events: Path, accounts: Path | None, out: Path, int
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=checkout, stdout=subprocess.DEVNULL)
 
+    done = threading.Event()
+
     def sample() -> None:
-        while proc.poll() is None:
+        # Not proc.poll(): it reaps the child, and os.wait4 below then fails (lost a run's figures).
+        while not done.is_set():
             rss = _rss_mib(proc.pid)
             if rss is not None:
                 samples.append((time.perf_counter() - start, rss))
@@ -64,6 +67,7 @@ def run_once(checkout: Path, events: Path, accounts: Path | None, out: Path, int
     sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    done.set()
     proc.returncode = os.waitstatus_to_exitcode(status)
     sampler.join()
     if proc.returncode != 0:

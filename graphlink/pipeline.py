@@ -56,7 +56,7 @@ from graphlink.stages.graph import project
 from graphlink.stages.linking import clique_support
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.outsiders import fleet_outsiders
-from graphlink.stages.scoring import score_clusters, scored_memberships
+from graphlink.stages.scoring import clustered_affiliations, score_clusters, scored_memberships
 from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters,
@@ -270,23 +270,27 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     if "timestamp" in ev.columns:
         hour_counts = activity_idx.group_by("account_idx", "hour").agg(pl.col("events").sum().alias("n")).join(
             index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
+    # Every step below reads only clustered accounts' affiliations, and clusters only lose
+    # members from here (fleet outsiders): cut them out of the 38M once, in order, instead of
+    # joining the whole table to the partition in each of a dozen steps.
+    affiliations = clustered_affiliations(projection.memberships, partition)
     # Both scoring passes read the same few kinds: cut their affiliations out once.
-    scoring_rows = scored_memberships(projection.memberships, projection.signals)
+    scoring_rows = scored_memberships(affiliations, projection.signals)
 
     def score(partition: pl.DataFrame, shared: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-        evidence = (cluster_evidence(projection.memberships, projection.signals, partition,
+        evidence = (cluster_evidence(affiliations, projection.signals, partition,
                                      config.scoring.evidence_per_kind, shared)
                     if shared is not None else pl.DataFrame(schema=EVIDENCE_SCHEMA))
         clusters = score_clusters(partition, index, scoring_rows, projection.signals, evidence,
                                   ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
-                                  hour_counts, projection.memberships)
+                                  hour_counts, affiliations)
         return evidence, clusters
 
     # A provisional pass finds fleet outsiders: flags do not depend on the evidence
     # table (it only words the "why"), so it is computed once, for the final clusters.
     _, provisional = score(partition)
     outsiders = fleet_outsiders(partition, provisional, signal_set.value_counts, config.scoring,
-                                projection.memberships, projection.signals, config.graph)
+                                affiliations, projection.signals, config.graph)
     if outsiders.len():
         # Detached members leave their cluster; clusters are renumbered and rescored.
         detached = partition.with_columns(
@@ -295,18 +299,18 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         partition = renumber(detached, config.communities.min_cluster_size)
     # Values shared inside the final clusters, cut once to what the evidence and the
     # drill-down list (a longest list's top values contain every shorter one's).
-    shared = shared_in_clusters(projection.memberships, partition)
+    shared = shared_in_clusters(affiliations, partition)
     listed_per_kind = config.drilldown.member_values_per_kind
     if listed_per_kind > 0:
         shared = top_per_kind(shared, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)
     evidence, clusters = score(partition, shared)
     # Campaigns: the final clusters grouped by operator, and what ties them.
-    campaign_of = cluster_campaigns(partition, projection.memberships, projection.signals, config.graph,
+    campaign_of = cluster_campaigns(partition, affiliations, projection.signals, config.graph,
                                     config.communities)
     clusters = clusters.drop("campaign_id", strict=False).join(campaign_of, on="cluster_id", how="left")
     pooled = None
     if config.scoring.flag_campaigns:
-        tied = substantial_campaigns(campaign_of, partition, projection.memberships, projection.signals,
+        tied = substantial_campaigns(campaign_of, partition, affiliations, projection.signals,
                                      config.graph)
         if config.scoring.pool_campaigns:
             # Campaigns none of whose clusters is loud are scored as a whole (one operator's pool
@@ -316,7 +320,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
                 pooled = score(whole)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied,
                                       pooled)
-    campaigns = score_campaigns(clusters, partition, projection.memberships, projection.signals, config.graph,
+    campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph,
                                 pooled)
     clusters = clusters.drop("flagged_own", strict=False)
     return Scored(partition, shared, evidence, clusters, outsiders.len(), campaigns)

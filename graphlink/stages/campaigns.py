@@ -277,12 +277,32 @@ def tie_values(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations:
     graph_config = graph_config or GraphConfig()
     kinds = [k for k in signals["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
     mapped = partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
+    ties = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx", "kind")
+    if mapped.is_empty() or ties.is_empty() or affiliations.is_empty():
+        return (affiliations.select("account_idx", "signal_idx").join(ties, on="signal_idx").join(mapped, on="account_idx")
+                .group_by("campaign_id", "kind", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"),
+                                                                   pl.len().alias("inside"))
+                .filter(pl.col("n") >= 2))
+    # Each affiliation's campaign and cluster read by position (per-account arrays), the tie
+    # kinds by a per-value mask, and grouped on integers; the kind's text joins the result.
+    size = int(max(affiliations["account_idx"].max(), mapped["account_idx"].max())) + 1
+    per_account = pl.DataFrame({"account_idx": pl.int_range(size, dtype=pl.UInt32, eager=True)}).join(
+        mapped.select(pl.col("account_idx").cast(pl.UInt32), "cluster_id", "campaign_id"), on="account_idx",
+        how="left", maintain_order="left")
+    n_values = int(max(affiliations["signal_idx"].max(), ties["signal_idx"].max())) + 1
+    is_tie = pl.DataFrame({"signal_idx": pl.int_range(n_values, eager=True)}).select(
+        pl.col("signal_idx").is_in(ties["signal_idx"].cast(pl.Int64).implode()))["signal_idx"]
+    account = pl.col("account_idx")
+    rows = (
+        affiliations.select("account_idx", "signal_idx").filter(pl.lit(is_tie).gather(pl.col("signal_idx")))
+        .select(pl.lit(per_account["campaign_id"]).gather(account).alias("campaign_id"),
+                pl.lit(per_account["cluster_id"]).gather(account).alias("cluster_id"), "signal_idx")
+        .drop_nulls("campaign_id")
+    )
     return (
-        affiliations.select("account_idx", "signal_idx")
-        .join(signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx", "kind"),
-              on="signal_idx")
-        .join(mapped, on="account_idx")
-        .group_by("campaign_id", "kind", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"),
-                                                           pl.len().alias("inside"))
+        rows.group_by("campaign_id", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"),
+                                                       pl.len().alias("inside"))
         .filter(pl.col("n") >= 2)
+        .join(ties, on="signal_idx")
+        .select("campaign_id", "kind", "signal_idx", "n", "inside")
     )

@@ -42,6 +42,7 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.stages.campaign_flags import SPECIFIC_SHARE
+from graphlink.stages.encode import value_counts
 
 __all__ = ["POOL_HOLDERS", "card_alignment"]
 
@@ -82,9 +83,10 @@ def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     [1.0]
     """
     kinds = signals.select("signal_idx", "kind", pl.col("weight").cast(pl.Float64), "df")
-    affil = memberships.select("account_idx", "signal_idx").join(members.select("cluster_id", "account_idx"),
-                                                                 on="account_idx")
-    pay = affil.join(kinds.filter(pl.col("kind") == "payment").select("signal_idx"), on="signal_idx")
+    members = members.select("cluster_id", "account_idx")
+    affiliations = memberships.select("account_idx", "signal_idx")
+    pay = (affiliations.join(kinds.filter(pl.col("kind") == "payment").select("signal_idx"), on="signal_idx")
+           .join(members, on="account_idx"))
     pooled = pay.with_columns(pl.len().over("cluster_id", "signal_idx").alias("holders")).filter(
         pl.col("holders") >= POOL_HOLDERS)
     # Each member on a pooled card counts on one of them: the most used, then the lowest index.
@@ -98,21 +100,14 @@ def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
                      pl.col("n_c").sum().alias("n"), pl.len().alias("cards"))
                 .filter(pl.col("cards") >= 2)
                 .select("cluster_id", (pl.col("same") / (pl.col("n") * (pl.col("n") - 1) / 2)).alias("e_same")))
-    # Only values specific to the cluster (most of their holders are members) say whether its card
-    # groups act as one: a campus NAT or a stock phrase is everyone's, and ties nobody in particular.
-    specific = (affil.join(kinds.filter((pl.col("kind") != "payment") & (pl.col("weight") > 0)), on="signal_idx")
-                .group_by("cluster_id", "signal_idx")
-                .agg(pl.len().alias("inside"), pl.col("df").first(), pl.col("kind").first(), pl.col("weight").first())
-                .filter(pl.col("inside") >= SPECIFIC_SHARE * pl.col("df")).select("cluster_id", "signal_idx", "kind",
-                                                                                   "weight"))
-    others = (affil.join(card_of, on=["cluster_id", "account_idx"])
-              .join(specific, on=["cluster_id", "signal_idx"])
-              .join(expected.select("cluster_id"), on="cluster_id", how="semi"))
+    # Only clusters with two or more pooled cards get a value: only their members' other
+    # values are read. Their proxy fleets hold most of the tens of millions of affiliations, so
+    # (cluster, value) and (cluster, value, card) are counted on packed integer keys, each
+    # account's cluster and card read by position, not by multi-column joins and group-bys.
+    by_card = _card_counts(members, affiliations, kinds, card_of, expected)
     pairs = pl.col("h") * (pl.col("h") - 1) / 2
     # Float sums in a fixed order (sorted groups, kept order): the same result for any input row order.
-    by_card = (others.group_by("cluster_id", "signal_idx", "card")
-               .agg(pl.len().cast(pl.Float64).alias("h"), pl.col("weight").first(), pl.col("kind").first())
-               .sort("cluster_id", "signal_idx", "card")
+    by_card = (by_card.sort("cluster_id", "signal_idx", "card")
                .group_by("cluster_id", "signal_idx", maintain_order=True)
                .agg((pairs * pl.col("weight")).sum().alias("same_mass"),
                     pl.col("h").sum().alias("h"), pl.col("weight").first(), pl.col("kind").first()))
@@ -130,3 +125,64 @@ def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
                     pl.when(pl.col("mass") > 0).then(kappa("same_mass", "mass") * text_factor)
                     .otherwise(None).cast(pl.Float64).alias("card_alignment"))
             .sort("cluster_id"))
+
+
+def _card_counts(members: pl.DataFrame, affiliations: pl.DataFrame, kinds: pl.DataFrame, card_of: pl.DataFrame,
+                 expected: pl.DataFrame) -> pl.DataFrame:
+    """``cluster_id, signal_idx, card, h, weight, kind``: members of each card holding each value specific
+    to a cluster of ``expected`` (most of the value's holders, :data:`SPECIFIC_SHARE`, are members).
+
+    Values are linking (weight > 0) values of kinds other than payment. One
+    row per (cluster, value, card) with ``h`` (Float64) members, sorted by them.
+    """
+    clusters = expected.select("cluster_id").sort("cluster_id").with_row_index("__code")
+    inside = members.join(clusters, on="cluster_id")
+    schema = {"cluster_id": expected.schema["cluster_id"], "signal_idx": pl.UInt32, "card": pl.UInt32, "h": pl.Float64,
+              "weight": pl.Float64, "kind": pl.String}
+    if inside.is_empty() or affiliations.is_empty():
+        return pl.DataFrame(schema=schema)
+    n_accounts = int(max(affiliations["account_idx"].max(), inside["account_idx"].max())) + 1
+    n_signals = int(max(affiliations["signal_idx"].max(), kinds["signal_idx"].max())) + 1
+    # Per account: its cluster's code (null: not in a cluster of ``expected``) and its card.
+    code = pl.DataFrame({"account_idx": pl.int_range(n_accounts, dtype=pl.UInt32, eager=True)}).join(
+        inside.select("account_idx", "__code"), on="account_idx", how="left", maintain_order="left")["__code"]
+    # Cards by their rank (order kept): a few bits in the packed key.
+    cards = card_of.select(pl.col("card").unique().sort()).with_row_index("__card")
+    card = pl.DataFrame({"account_idx": pl.int_range(n_accounts, dtype=pl.UInt32, eager=True)}).join(
+        card_of.join(cards, on="card").select("account_idx", "__card"), on="account_idx", how="left",
+        maintain_order="left")["__card"]
+    # Per value: whether it can be specific (linking, not a card), its holders and weight.
+    table = pl.DataFrame({"signal_idx": pl.int_range(n_signals, dtype=pl.UInt32, eager=True)}).join(
+        kinds, on="signal_idx", how="left", maintain_order="left")
+    wanted = ((table["kind"] != "payment") & (table["weight"] > 0)).fill_null(False)
+    sig_bits = max(1, (n_signals - 1).bit_length())
+    rows = (
+        affiliations.select("account_idx", "signal_idx")
+        .filter(pl.lit(wanted).gather(pl.col("signal_idx")))
+        .select(pl.lit(code).gather(pl.col("account_idx")).alias("__code"), "account_idx", "signal_idx")
+        .drop_nulls("__code")
+        .select((pl.col("__code").cast(pl.UInt64) * 2**sig_bits + pl.col("signal_idx").cast(pl.UInt64)).alias("__key"),
+                pl.lit(card).gather(pl.col("account_idx")).alias("card"))
+    )
+    # Specific values: at least SPECIFIC_SHARE of the value's holders are the cluster's members.
+    df = table["df"].cast(pl.Float64)
+    counted = value_counts(rows["__key"])
+    specific = counted.filter(
+        pl.col("count") >= SPECIFIC_SHARE * pl.lit(df).gather((pl.col("__key") % 2**sig_bits).cast(pl.UInt32)))
+    card_bits = max(1, (cards.height - 1).bit_length())
+    if (clusters.height - 1).bit_length() + sig_bits + card_bits > 64:
+        raise ValueError("card alignment: too many clusters, values and cards to pack in 64 bits")
+    held = (
+        rows.drop_nulls("card").filter(pl.col("__key").is_in(specific["__key"].implode()))
+        .select((pl.col("__key") * 2**card_bits + pl.col("card").cast(pl.UInt64)).alias("__key"))
+    )
+    counts = value_counts(held["__key"])
+    signal = (counts["__key"] // 2**card_bits) % 2**sig_bits
+    return pl.DataFrame({
+        "cluster_id": clusters["cluster_id"].gather(counts["__key"] // 2 ** (card_bits + sig_bits)),
+        "signal_idx": signal.cast(pl.UInt32),
+        "card": cards["card"].cast(pl.UInt32).gather(counts["__key"] % 2**card_bits),
+        "h": counts["count"].cast(pl.Float64),
+        "weight": table["weight"].gather(signal),
+        "kind": table["kind"].gather(signal),
+    }, schema=schema)

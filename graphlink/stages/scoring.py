@@ -82,6 +82,7 @@ reasons with their numbers).
 from __future__ import annotations
 
 
+import numpy as np
 import polars as pl
 
 from graphlink.config import ScoringConfig
@@ -122,6 +123,22 @@ def scored_memberships(memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.D
     """
     wanted = signals.filter(pl.col("kind").is_in(SCORED_KINDS)).select("signal_idx")
     return memberships.join(wanted, on="signal_idx", how="semi", maintain_order="left")
+
+
+def clustered_affiliations(memberships: pl.DataFrame, partition: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``memberships`` whose account is in a cluster of ``partition``, in their order.
+
+    A filter through a per-account mask (a gather), not a join: the scoring
+    steps see the same rows in the same order as when each joined the whole
+    table to the partition itself.
+    """
+    clustered = partition.drop_nulls("cluster_id")["account_idx"]
+    if memberships.is_empty() or clustered.is_empty():
+        return memberships.clear()
+    size = int(max(memberships["account_idx"].max(), clustered.max())) + 1
+    mask = np.zeros(size, dtype=bool)
+    mask[clustered.to_numpy()] = True
+    return memberships.filter(pl.lit(pl.Series(mask)).gather(pl.col("account_idx")))
 
 
 def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl.DataFrame,

@@ -72,7 +72,7 @@ def shingle_texts(texts: pl.LazyFrame, ngram: int, max_words: int, seed: int) ->
 
 
 def quote_shingles(enc: EncodedEvents, texts: pl.DataFrame, located: pl.DataFrame, text_keys: pl.DataFrame,
-                   ngram: int, max_words: int) -> pl.DataFrame:
+                   ngram: int, max_words: int, raw: pl.DataFrame | None = None) -> pl.DataFrame:
     """``shingle_hash, shingle``: each located shingle's words as a person wrote them (<= 200 chars).
 
     The original prompt (the smallest prompt hash giving the located text) is
@@ -81,16 +81,23 @@ def quote_shingles(enc: EncodedEvents, texts: pl.DataFrame, located: pl.DataFram
     look-alike letters. Words of spaceless scripts are joined without spaces.
     Where that split does not line up with the normalised words (a compatibility
     character NFKC expands into punctuation) or two shingles would read alike,
-    the normalised words are quoted instead.
+    the normalised words are quoted instead. ``raw`` (``key, prompt``: the
+    prompts' first ``max_words * _CHARS_PER_WORD`` characters, as
+    :func:`sample_prompts` read them) saves reading the prompt column again.
     """
     normalised = shingle_text(texts, located, ngram)
     if located.is_empty():
         return normalised
     keys = (text_keys.join(located.select("text_hash").unique(), on="text_hash", how="semi")
             .group_by("text_hash").agg(pl.col("key").min()))
-    # One more pass over the prompt column (about what reading it costs: 1.4 s on 1M events).
     head = pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD)
-    originals = enc.texts("prompt", keys["key"], display_words(head)).rename({"prompt": "display"})
+    if raw is not None:
+        # The sampled prompts' heads, kept from the read that chose them.
+        originals = raw.join(keys.select("key"), on="key", how="semi").select(
+            "key", display_words(pl.col("prompt")).alias("display"))
+    else:
+        # One more pass over the prompt column (about what reading it costs: 1.4 s on 1M events).
+        originals = enc.texts("prompt", keys["key"], display_words(head)).rename({"prompt": "display"})
     spaced = f"({SPACELESS}) ({SPACELESS})"
     words = pl.col("display").str.split(" ")
     quoted = (
@@ -185,9 +192,17 @@ def smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None
 
 def sample_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_words: int,
             seed: int) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+    """:func:`sampled_prompts` without the prompts' raw heads: ``(per_text, k, keys)``."""
+    per_text, cap, keys, _ = sampled_prompts(enc, max_prompts, max_total, max_words, seed)
+    return per_text, cap, keys
+
+
+def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_words: int,
+                    seed: int) -> tuple[pl.DataFrame, int, pl.DataFrame, pl.DataFrame]:
     """``(account_idx, text_hash, norm, prompts; k; key, text_hash)``: each account's sampled distinct prompts,
     normalised (``prompts``: how many sampled raw prompts gave the text), the per-account sample size,
-    and which prompt hashes (``key``) gave each text.
+    and which prompt hashes (``key``) gave each text; last, ``key, prompt``: each chosen prompt's
+    first ``max_words * _CHARS_PER_WORD`` characters as read (for :func:`quote_shingles`).
 
     The sample is each account's ``k`` distinct prompts with the smallest hash
     (``k`` from :func:`prompts_per_account`), chosen on the encoded hashes;
@@ -198,12 +213,12 @@ def sample_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, 
     # read buffers while streaming (a concatenation writes new strings; case is kept for the
     # Unicode steps, which fold upper-case look-alikes before lower-casing).
     head = pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD)
-    texts = enc.texts("prompt", chosen["key"].unique(), pl.concat_str([head, pl.lit("")]))
+    raw = enc.texts("prompt", chosen["key"].unique(), pl.concat_str([head, pl.lit("")]))
     # Nearly all prompts are ASCII, where the Unicode steps change nothing: they run on the rest only
     # (the same result as normalise_prompt on every row, tested).
     ascii_ = is_ascii(pl.col("prompt"))
-    others = texts.filter(~ascii_)
-    texts = texts.filter(ascii_).select("key", ascii_words(pl.col("prompt").str.to_lowercase()).alias("norm"))
+    others = raw.filter(~ascii_)
+    texts = raw.filter(ascii_).select("key", ascii_words(pl.col("prompt").str.to_lowercase()).alias("norm"))
     if others.height:  # (the confusables table is loaded only then)
         texts = pl.concat([texts, others.select("key", ascii_words(fold_unicode(pl.col("prompt"))).alias("norm"))])
     sampled = (
@@ -216,7 +231,7 @@ def sample_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, 
     # text to shingle but each a sampled prompt: ``prompts`` counts them.
     per_text = (sampled.group_by("account_idx", "text_hash")
                 .agg(pl.col("norm").first(), pl.len().cast(pl.UInt32).alias("prompts")).sort("account_idx", "text_hash"))
-    return per_text, cap, keys
+    return per_text, cap, keys, raw
 
 
 def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
@@ -234,7 +249,7 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
     min_share, min_templated, min_prompts = (config.prompt_min_share, config.prompt_min_templated,
                                              config.prompt_min_prompts)
     max_total = config.max_prompts_total
-    sampled, per_account_cap, text_keys = sample_prompts(enc, max_prompts, max_total, max_words, seed)
+    sampled, per_account_cap, text_keys, raw = sampled_prompts(enc, max_prompts, max_total, max_words, seed)
     texts = sampled.select("text_hash", "norm").unique("text_hash")
     shingles = shingle_texts(texts.lazy(), ngram, max_words, seed).collect()
     # Most shingles carry a template's fill and occur once (22M of 30M on the campaign
@@ -290,7 +305,7 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
         .join(occurring, on=["shingle_hash", "text_hash"])
         .group_by("shingle_hash", "text_hash").agg(pl.col("pos").min())
     )
-    values = quote_shingles(enc, texts, located, text_keys, ngram, max_words).select(
+    values = quote_shingles(enc, texts, located, text_keys, ngram, max_words, raw).select(
         pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"), pl.col("shingle").alias("value"))
     pairs = kept.select("account_idx", pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"),
                         "count")

@@ -31,7 +31,11 @@ from graphlink.stages.encode import (
 )
 
 
-def _minhash(buckets: pl.DataFrame, n_hashes: int, seed: int) -> pl.DataFrame:
+#: Buckets per block of :func:`minhash` (256 KiB of hashes and as much scratch: in a core's L2 cache).
+MINHASH_BLOCK = 32768
+
+
+def minhash(buckets: pl.DataFrame, n_hashes: int, seed: int) -> pl.DataFrame:
     """``account_idx, m0 .. m{n-1}``: MinHash signatures of account-sorted distinct ``account_idx, key`` rows."""
     x = buckets.select(pl.col("key").hash(seed + 1))["key"].to_numpy()
     account = buckets["account_idx"].to_numpy()
@@ -40,19 +44,30 @@ def _minhash(buckets: pl.DataFrame, n_hashes: int, seed: int) -> pl.DataFrame:
     mult = rng.integers(0, 2**63, n_hashes, dtype=np.uint64) * np.uint64(2) + np.uint64(1)  # odd: a bijection
     add = rng.integers(0, 2**63, n_hashes, dtype=np.uint64)
     out = np.empty((len(starts), n_hashes), dtype=np.uint64)
+    # Blocks of whole accounts, about MINHASH_BLOCK buckets each: every function runs over a
+    # block while it is in the CPU cache (72 passes over the whole column were bound by
+    # memory traffic). Same arithmetic, same minima.
+    cuts = np.unique(np.searchsorted(starts, np.arange(0, len(x), MINHASH_BLOCK), side="left"))
+    bounds = [(int(a), int(b)) for a, b in zip(cuts, list(cuts[1:]) + [len(starts)]) if a < b]
+    ends = np.r_[starts, len(x)]
+    widest = max((int(ends[b] - ends[a]) for a, b in bounds), default=0)
 
-    def run(functions: range) -> None:
-        scratch = np.empty_like(x)
-        for i in functions:
-            np.multiply(x, mult[i], out=scratch)
-            np.add(scratch, add[i], out=scratch)
-            # The top 32 bits are the hash; a shift is monotone, so the minimum is
-            # taken first and only the per-account minima are shifted (a pass less).
-            out[:, i] = np.minimum.reduceat(scratch, starts) >> np.uint64(32)
+    def run(blocks: list[tuple[int, int]]) -> None:
+        scratch = np.empty(widest, dtype=np.uint64)
+        for first, stop in blocks:  # accounts first .. stop - 1
+            lo, hi = int(ends[first]), int(ends[stop])
+            local = starts[first:stop] - lo
+            block, tmp = x[lo:hi], scratch[:hi - lo]
+            for i in range(n_hashes):
+                np.multiply(block, mult[i], out=tmp)
+                np.add(tmp, add[i], out=tmp)
+                # The top 32 bits are the hash; a shift is monotone, so the minimum is
+                # taken first and only the per-account minima are shifted (a pass less).
+                out[first:stop, i] = np.minimum.reduceat(tmp, local) >> np.uint64(32)
 
-    half = n_hashes // 2
+    half = len(bounds) // 2
     with ThreadPoolExecutor(2) as pool:  # numpy releases the GIL in these loops
-        list(pool.map(run, (range(0, half), range(half, n_hashes))))
+        list(pool.map(run, (bounds[:half], bounds[half:])))
     return pl.DataFrame({"account_idx": account[starts]}).with_columns(
         pl.DataFrame(out, schema=[f"m{i}" for i in range(n_hashes)]))
 
@@ -78,7 +93,7 @@ def timing_pairs(enc: EncodedEvents, bucket_seconds: int, min_buckets: int, band
     if buckets.is_empty():
         return (pl.DataFrame(schema=PAIR_SCHEMA), pl.DataFrame(schema=VALUE_SCHEMA), {"accounts_with_timing": 0},
                 pl.DataFrame(schema=COUNT_SCHEMA))
-    sig = _minhash(buckets, bands * rows, seed)
+    sig = minhash(buckets, bands * rows, seed)
     band_keys = [
         pl.struct(pl.lit(b).alias("band"), *[f"m{b * rows + r}" for r in range(rows)]).hash(seed).alias(str(b))
         for b in range(bands)
