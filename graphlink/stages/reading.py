@@ -12,8 +12,8 @@ import polars as pl
 
 from graphlink.errors import InputError, safe_reason
 
-__all__ = ["BLANK_PROBE", "EXTENSIONS", "collect_frame", "detect_format", "is_blank", "normalise_header",
-           "read_schema", "scan", "sniff_encoding", "sniff_separator"]
+__all__ = ["BLANK_PROBE", "EXTENSIONS", "clean_header", "collect_frame", "detect_format", "header_separator",
+           "is_blank", "normalise_header", "raw_header", "read_schema", "scan", "sniff_encoding", "sniff_separator"]
 
 #: File extension -> format.
 EXTENSIONS = {
@@ -92,6 +92,11 @@ def sniff_separator(path: str | Path, fmt: str = "csv", override: str | None = N
         return "\t"
     with open(path, "rb") as handle:
         head = handle.read(BLANK_PROBE)
+    return header_separator(head)
+
+
+def header_separator(head: bytes) -> str:
+    """:func:`sniff_separator`'s choice from the first bytes of a file (its header line)."""
     line = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
     unquoted = b"".join(line.split(b'"')[0::2])
     counts = {sep: unquoted.count(sep.encode()) for sep in (",", ";", "\t", "|")}
@@ -142,6 +147,12 @@ def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()
         present = as_text.select(pl.all().is_not_null().any()).collect().row(0, named=True)
         return as_text.select([name for name, seen in present.items() if seen])
     except (pl.exceptions.PolarsError, OSError) as exc:
+        if fmt == "ndjson":  # a broken line: named, as the Spark engine names it
+            from graphlink.stages.validation import first_bad_json_line, json_line_error
+
+            line = first_bad_json_line(path)
+            if line is not None:
+                raise json_line_error(str(path), line) from None
         raise InputError(f"cannot read as {fmt}: {safe_reason(exc)}", file=str(path)) from None
 
 
@@ -170,15 +181,34 @@ def normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str |
     """
     names = list(schema.names())
     if detect_format(path, fmt) in ("csv", "tsv") and names and not is_blank(path):
-        try:
-            raw = pl.read_csv(path, separator=sniff_separator(path, detect_format(path, fmt), separator),
-                              has_header=False,
-                              n_rows=1, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True).row(0)
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise InputError(f"cannot read the header: {safe_reason(exc)}", file=str(path)) from None
-        raw = [name or "" for name in raw]
+        raw = raw_header(path, sniff_separator(path, detect_format(path, fmt), separator))
     else:
         raw = names
+    clean = clean_header(raw, str(path))
+    if len(clean) != len(names):
+        return lf
+    renames = {old: new for old, new in zip(names, clean) if new and old != new}
+    return lf.rename(renames) if renames else lf
+
+
+def raw_header(path: str | Path, separator: str) -> list[str]:
+    """The first line of a CSV/TSV file as written (polars renames repeated names when it reads a header)."""
+    try:
+        raw = pl.read_csv(path, separator=separator, has_header=False, n_rows=1, infer_schema=False,
+                          encoding="utf8-lossy", truncate_ragged_lines=True).row(0)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"cannot read the header: {safe_reason(exc)}", file=str(path)) from None
+    return [name or "" for name in raw]
+
+
+def clean_header(raw: list[str], path: str) -> list[str]:
+    """Column names trimmed (white space, stray byte-order marks); a repeated name is an error.
+
+    Raises
+    ------
+    InputError
+        ``duplicate column name(s)``; repeated empty names (trailing commas) are harmless.
+    """
     clean = [name.strip().lstrip("\ufeff").strip() for name in raw]
     seen: dict[str, int] = {}
     for name in clean:
@@ -186,9 +216,5 @@ def normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str |
             seen[name] = seen.get(name, 0) + 1
     dup = [name for name, n in seen.items() if n > 1]
     if dup:
-        raise InputError(f"duplicate column name(s): {', '.join(dup)}; rename or drop the repeated columns",
-                         file=str(path))
-    if len(clean) != len(names):
-        return lf
-    renames = {old: new for old, new in zip(names, clean) if new and old != new}
-    return lf.rename(renames) if renames else lf
+        raise InputError(f"duplicate column name(s): {', '.join(dup)}; rename or drop the repeated columns", file=path)
+    return clean

@@ -31,13 +31,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from graphlink.config import EVENT_COLUMNS, IngestConfig
+from graphlink.config import IngestConfig
 from graphlink.errors import ConfigError, InputError
 from graphlink.stages.ingest import AccountsInfo, finish_index
+from graphlink.stages.reading import clean_header, header_separator, raw_header, sniff_encoding, sniff_separator
+from graphlink.stages.validation import (
+    check_columns, first_bad_json_line, float_error, is_float, json_line_error, spark_float_bad, spark_float_text,
+)
 
 __all__ = ["SparkEvents", "read_events", "account_index", "to_polars", "local_path", "check_source", "timestamp_micros"]
 
@@ -152,17 +157,44 @@ def _read(spark: Any, source: str, config: IngestConfig) -> Any:
         if _blank_text_file(source, fmt):  # Spark cannot infer a schema from no header at all
             return spark.createDataFrame([], "account_id string")
         reader = spark.read
+        local = local_path(source)
+        local_file = local is not None and os.path.isfile(local)
+        if fmt in ("csv", "tsv", "ndjson") and local_file:
+            sniff_encoding(Path(local), fmt)  # UTF-16/32: the polars engine's one-line refusal
         if fmt in ("csv", "tsv"):
-            sep = config.separator or ("\t" if fmt == "tsv" else ",")
+            sep = _separator(spark, source, fmt, config, local if local_file else None)
             # RFC 4180 quoting, as polars reads it: a quote inside a quoted field is doubled ("");
             # Spark's default escape is a backslash, which splits such a field at its commas.
-            return (reader.option("header", "true").option("sep", sep).option("quote", '"').option("escape", '"')
-                    .option("mode", "PERMISSIVE").csv(source))
+            text = reader.option("sep", sep).option("quote", '"').option("escape", '"').option("mode", "PERMISSIVE")
+            # Spark renames a repeated header name (ip -> ip1, ip2); the polars engine refuses it.
+            if local_file:
+                raw = raw_header(local, sep)
+            else:
+                first = text.option("header", "false").csv(source).first()
+                raw = [name or "" for name in first] if first is not None else []
+            clean_header(raw, source)
+            return text.option("header", "true").csv(source)
         if fmt == "ndjson":
-            return reader.option("primitivesAsString", "true").json(source)
+            frame = reader.option("primitivesAsString", "true").json(source)
+            if "_corrupt_record" in frame.columns:  # a line that is not a JSON object: refused, as polars does
+                line = first_bad_json_line(local) if local_file else None
+                if line is not None:
+                    raise json_line_error(source, line)
+                raise InputError("a line is not a JSON object (NDJSON needs one object per line); fix or remove it",
+                                 file=source)
+            return frame
         return reader.parquet(source)
     except PySparkException as exc:
         raise InputError(f"Spark cannot read it: {str(exc).splitlines()[0][:300]}", file=source) from None
+
+
+def _separator(spark: Any, source: str, fmt: str, config: IngestConfig, local: str | None) -> str:
+    """The CSV field separator, chosen as the polars engine chooses it (:func:`graphlink.stages.reading.sniff_separator`):
+    ``--separator``, tab for TSV, else sniffed from the header line (a remote source's first line read by Spark)."""
+    if config.separator or fmt == "tsv" or local is not None:
+        return sniff_separator(local or source, fmt, config.separator)
+    first = spark.read.text(source).first()
+    return header_separator(first[0].encode("utf-8")) if first is not None else ","
 
 
 def _maybe_space(character: Any) -> Any:
@@ -199,10 +231,13 @@ def _epoch_micros(value: Any) -> Any:
     as_double = value.try_cast("double")  # (ANSI mode: junk text is null, not an error)
     magnitude = F.abs(as_double)
     as_long = value.try_cast("long")
+    # Nanoseconds: floor division in exact decimals (a double quotient rounds 1714730400500000999 / 1000 up
+    # to ...501); fractions rounded half to even, as polars' round (bround, not Spark's half-up round).
+    nanos_floor = F.floor(as_long.cast("decimal(20,0)") / F.lit(1_000).cast("decimal(20,0)")).try_cast("long")
     micros_long = (F.when(magnitude < 1e11, as_long * 1_000_000).when(magnitude < 1e14, as_long * 1_000)
-                   .when(magnitude < 1e17, as_long).otherwise(F.floor(as_long / 1_000)))
-    micros_double = F.round(F.when(magnitude < 1e11, as_double * 1e6).when(magnitude < 1e14, as_double * 1e3)
-                            .when(magnitude < 1e17, as_double).otherwise(as_double / 1e3), 0).try_cast("long")
+                   .when(magnitude < 1e17, as_long).otherwise(nanos_floor))
+    micros_double = F.bround(F.when(magnitude < 1e11, as_double * 1e6).when(magnitude < 1e14, as_double * 1e3)
+                             .when(magnitude < 1e17, as_double).otherwise(as_double / 1e3), 0).try_cast("long")
     exact = as_long.isNotNull() & (as_double == as_long.cast("double"))
     return F.when(exact, micros_long).otherwise(micros_double)
 
@@ -252,9 +287,12 @@ def _text_micros(text: Any) -> Any:
 
     date, clock, seconds, fraction = part(1), part(2), part(3), part(4)
     zone = F.upper(F.regexp_extract(text, _ISO_PARTS, 5))
+    # A leap second (second 60) is the next second, as polars (chrono) reads it; Spark refuses it.
+    leap = F.coalesce(seconds == "60", F.lit(False))
     whole = F.concat(date, F.lit(" "), F.coalesce(clock, F.lit("00:00")), F.lit(":"),
-                     F.coalesce(seconds, F.lit("00")))
-    base = F.unix_micros(F.try_to_timestamp(whole, F.lit("yyyy-MM-dd HH:mm:ss")))
+                     F.when(leap, F.lit("59")).otherwise(F.coalesce(seconds, F.lit("00"))))
+    base = (F.unix_micros(F.try_to_timestamp(whole, F.lit("yyyy-MM-dd HH:mm:ss")))
+            + F.when(leap, F.lit(1_000_000)).otherwise(F.lit(0)))
     micros = F.coalesce(F.rpad(F.substring(fraction, 1, 6), 6, "0").cast("long"), F.lit(0).cast("long"))
     sign = F.when(F.regexp_extract(zone, _ZONE, 1).startswith("-"), F.lit(-1)).otherwise(F.lit(1))
     hours = F.regexp_extract(zone, _ZONE, 1).substr(2, 2)
@@ -290,24 +328,27 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
         raise ConfigError("--timestamp-format is not supported with --engine spark; write ISO-8601 or epoch "
                           "timestamps, or use the polars engine")
     frame = _read(spark, source, config)
-    frame = frame.toDF(*[c.strip() for c in frame.columns])
+    clean = clean_header(frame.columns, source)
+    renames = {old: new for old, new in zip(frame.columns, clean) if new and old != new}
+    frame = frame.toDF(*[renames.get(c, c) for c in frame.columns]) if renames else frame
+    file_columns = list(frame.columns)
     for canonical, name in config.column_map:
-        if name in frame.columns and canonical != name:
+        if name not in frame.columns:
+            raise InputError(f"column {name!r} (mapped to {canonical}) not found; columns are: "
+                             f"{', '.join(frame.columns)}", file=source)
+        if canonical != name:
             frame = frame.drop(canonical) if canonical in frame.columns else frame
             frame = frame.withColumnRenamed(name, canonical)
-    if "account_id" not in frame.columns:
-        raise InputError(f"no account_id column (columns: {', '.join(frame.columns) or 'none'}); "
-                         "map one with --map account_id=COLUMN", file=source)
-    for name in extra_signals:
-        if name not in frame.columns:
-            raise InputError(f"signal column {name!r} not found; columns are: {', '.join(frame.columns)}",
-                             file=source)
-    keep = [c for c in EVENT_COLUMNS if c in frame.columns] + list(dict.fromkeys(extra_signals))
+    keep = check_columns(frame.columns, file_columns, extra_signals, source)
     schema = {f.name: f.dataType for f in frame.schema.fields}
     for name in keep:
         if isinstance(schema[name], (T.ArrayType, T.MapType, T.StructType)):
             raise InputError("values are nested; expected text or numbers: flatten the column first",
                              file=source, column=name)
+    floats = [c for c in keep if c != "timestamp" and is_float(schema[c])]
+    if floats:  # identifiers stored as floats: the polars engine's rule (graphlink.stages.validation)
+        _check_floats(frame, floats, source)
+        frame = frame.withColumns({c: spark_float_text(c) for c in floats})
     exprs = [_blank_to_null(c) if c == "prompt" else _clean_text(c) for c in keep if c != "timestamp"]
     reasons = {"missing_account_id": F.col("account_id").isNull()}
     if "timestamp" in keep:
@@ -372,6 +413,21 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
     return SparkEvents(frame=frame, path=source, rows_read=rows, columns=tuple(keep), rejected=rejected,
                        materialised=materialised, per_account=per_account, polars_source=polars_source,
                        config=config, extra_signals=tuple(extra_signals))
+
+
+def _check_floats(frame: Any, floats: list[str], source: str) -> None:
+    """Raise :func:`graphlink.stages.validation.float_error` for the first float column (in output order)
+    holding a value with no integer spelling, naming the first such row in Spark's reading order
+    (the file's order for one file)."""
+    from pyspark.sql import functions as F
+
+    found = frame.select([F.max(spark_float_bad(c).cast("int")).alias(c) for c in floats]).first()
+    bad = [c for c in floats if found[c] == 1]
+    if not bad:
+        return
+    numbered = frame.select(spark_float_bad(bad[0]).alias("bad"), F.monotonically_increasing_id().alias("i"))
+    first = numbered.where("bad").agg(F.min("i")).first()[0]
+    raise float_error(source, bad[0], numbered.where(F.col("i") < first).count() + 1)
 
 
 def account_index(events: SparkEvents, accounts: AccountsInfo | None) -> pl.DataFrame:

@@ -119,6 +119,11 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
     # session's time zone, so the run sets UTC and puts the caller's setting back after.
     zone = session.conf.get("spark.sql.session.timeZone", None)
     session.conf.set("spark.sql.session.timeZone", "UTC")
+    # Column names are matched exactly, as polars matches them: with Spark's default (case-insensitive)
+    # a Parquet file holding both Account_ID and account_id cannot even be read; graphlink then refuses
+    # it with the polars engine's message (graphlink.stages.validation.check_columns).
+    case_sensitive = session.conf.get("spark.sql.caseSensitive", None)
+    session.conf.set("spark.sql.caseSensitive", "true")
     try:
         return _run(session, str(events), accounts, config, progress, prev, scratch)
     except GraphlinkError:
@@ -137,6 +142,8 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
             shutil.rmtree(local, ignore_errors=True)
         if zone is not None and zone != "UTC":
             session.conf.set("spark.sql.session.timeZone", zone)
+        if case_sensitive != "true":
+            session.conf.set("spark.sql.caseSensitive", case_sensitive or "false")
 
 
 def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progress: Progress | None,
