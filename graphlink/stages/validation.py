@@ -169,5 +169,5 @@ def first_bad_json_line(path: str | Path) -> int | None:
 
 def json_line_error(path: str, line: int) -> InputError:
     """The error for an NDJSON line that is not a JSON object."""
-    return InputError(f"line {line:,} is not a JSON object (NDJSON needs one object per line); fix or remove it",
-                      file=path)
+    return InputError(f"cannot read as ndjson: line {line:,} is not a JSON object (NDJSON needs one object "
+                      "per line); fix or remove it", file=path)

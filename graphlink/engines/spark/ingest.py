@@ -180,8 +180,8 @@ def _read(spark: Any, source: str, config: IngestConfig) -> Any:
                 line = first_bad_json_line(local) if local_file else None
                 if line is not None:
                     raise json_line_error(source, line)
-                raise InputError("a line is not a JSON object (NDJSON needs one object per line); fix or remove it",
-                                 file=source)
+                raise InputError("cannot read as ndjson: a line is not a JSON object (NDJSON needs one object "
+                                 "per line); fix or remove it", file=source)
             return frame
         return reader.parquet(source)
     except PySparkException as exc:
