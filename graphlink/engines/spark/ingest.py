@@ -189,8 +189,9 @@ def _read(spark: Any, source: str, config: IngestConfig) -> Any:
 
 
 def _separator(spark: Any, source: str, fmt: str, config: IngestConfig, local: str | None) -> str:
-    """The CSV field separator, chosen as the polars engine chooses it (:func:`graphlink.stages.reading.sniff_separator`):
-    ``--separator``, tab for TSV, else sniffed from the header line (a remote source's first line read by Spark)."""
+    """The CSV field separator, chosen as the polars engine chooses it
+    (:func:`graphlink.stages.reading.sniff_separator`): ``--separator``, tab for TSV, else sniffed
+    from the header line (a remote source's first line read by Spark)."""
     if config.separator or fmt == "tsv" or local is not None:
         return sniff_separator(local or source, fmt, config.separator)
     first = spark.read.text(source).first()
