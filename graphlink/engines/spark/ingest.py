@@ -15,6 +15,12 @@ operations so billions of events never reach the driver:
   is refused with the Spark engine.
 * Rows without an account id, with an unparseable timestamp, or one outside
   1990-2100 are dropped and counted by reason (first failing reason wins).
+* What is accepted is decided by the polars engine's own code: the CSV
+  separator (:func:`graphlink.stages.reading.sniff_separator`), header names
+  (:func:`graphlink.stages.reading.clean_header`: trimmed, a repeated name
+  refused), used columns and their names up to case, float identifier
+  columns and broken NDJSON lines (:mod:`graphlink.stages.validation`), so
+  odd input gives the same tables or the same one-line error in both.
 
 EVENTS is a path or URI Spark reads (Parquet, CSV/TSV with a header, NDJSON,
 chosen by extension or ``--format``) or the name of a table in Spark's
