@@ -100,6 +100,21 @@ def test_semicolon_csv_leap_second_and_sub_microsecond_times_agree(spark, tmp_pa
     assert a.accounts["last_seen"].equals(b.accounts["last_seen"])
 
 
+def test_nanosecond_parquet_timestamps_agree(spark, tmp_path):
+    """pandas and polars write nanosecond Parquet timestamps, which Spark refuses to read ("Illegal Parquet
+    type"); the Spark engine reads them as int64 nanoseconds and floors them to microseconds as polars does,
+    and puts the session's setting back after."""
+    events = small_world()
+    ts = pl.col("timestamp").dt.cast_time_unit("ns") + pl.duration(nanoseconds=pl.int_range(pl.len()) % 1000)
+    events.with_columns(ts.alias("timestamp")).write_parquet(tmp_path / "events.parquet")
+    a = graphlink.detect(tmp_path / "events.parquet")
+    b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark)
+    assert a._raw.run["inputs"]["events"]["rejected"] == {} and a.clusters.height >= 1
+    assert_same_run(a, b)
+    assert a.accounts["last_seen"].equals(b.accounts["last_seen"])
+    assert spark.conf.get("spark.sql.legacy.parquet.nanosAsLong") == "false"
+
+
 def test_timestamp_edge_values_parse_as_the_polars_engine(spark):
     """Leap seconds, nanosecond integers (exact floor division) and half-microsecond values (half to
     even) as text, integers and doubles: the same microseconds in both engines."""
@@ -125,7 +140,8 @@ def test_timestamp_edge_values_parse_as_the_polars_engine(spark):
 def test_inputs_one_engine_accepted_and_the_other_refused_are_refused_alike(spark, tmp_path):
     """A repeated CSV header (Spark renamed it ip1, ip2), a broken NDJSON line (Spark kept the good lines
     silently), names equal up to case (Spark could not read the Parquet file; polars took one of them),
-    ``--signal`` naming a built-in column (Spark crashed with a traceback), a UTF-16 CSV."""
+    ``--signal`` naming a built-in column (Spark crashed with a traceback), a UTF-16 CSV (Spark listed
+    garbled column names), a CSV named ``.parquet`` and an empty folder (each engine's own words)."""
     (tmp_path / "dup.csv").write_text("account_id,ip,ip\na,1.2.3.4,5.6.7.8\n")
     assert "duplicate column name(s): ip" in both_refuse(spark, tmp_path / "dup.csv")
     (tmp_path / "bad.ndjson").write_text('{"account_id": "a", "ip": "1.2.3.4"}\n{not json\n')
@@ -140,5 +156,11 @@ def test_inputs_one_engine_accepted_and_the_other_refused_are_refused_alike(spar
                                                        extra_signals=("account_id",))
     (tmp_path / "utf16.csv").write_bytes(events.write_csv().encode("utf-16"))
     assert "UTF-16" in both_refuse(spark, tmp_path / "utf16.csv")
+    # A CSV named .parquet, an empty folder: the same words (were polars' and Spark's own).
+    (tmp_path / "csv.parquet").write_text(events.write_csv())
+    assert "not a Parquet file" in both_refuse(spark, tmp_path / "csv.parquet")
+    (tmp_path / "empty.parquet").mkdir()
+    (tmp_path / "empty.parquet" / "_SUCCESS").write_text("")
+    assert "is an empty folder" in both_refuse(spark, tmp_path / "empty.parquet")
     # The caller's session keeps its own case setting.
     assert spark.conf.get("spark.sql.caseSensitive") == "false"

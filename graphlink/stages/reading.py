@@ -12,7 +12,7 @@ import polars as pl
 
 from graphlink.errors import InputError, safe_reason
 
-__all__ = ["BLANK_PROBE", "EXTENSIONS", "clean_header", "collect_frame", "detect_format", "header_separator",
+__all__ = ["BLANK_PROBE", "EXTENSIONS", "check_folder", "check_parquet_magic", "clean_header", "collect_frame", "detect_format", "header_separator",
            "is_blank", "normalise_header", "raw_header", "read_schema", "scan", "sniff_encoding", "sniff_separator"]
 
 #: File extension -> format.
@@ -116,11 +116,16 @@ def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()
     ``columns`` graphlink can use are read, those that occur kept.
     """
     path = Path(path)
+    if path.is_dir():
+        check_folder(path)
+        raise InputError("is a folder: the polars engine reads one file (--engine spark reads a folder of "
+                         "part files)", file=str(path))
     if not path.is_file():
         raise InputError("file not found", file=str(path))
     fmt = detect_format(path, fmt)
     try:
         if fmt == "parquet":
+            check_parquet_magic(path)
             return pl.scan_parquet(path)
         if is_blank(path):
             return pl.LazyFrame(schema={"account_id": pl.String})
@@ -218,3 +223,35 @@ def clean_header(raw: list[str], path: str) -> list[str]:
     if dup:
         raise InputError(f"duplicate column name(s): {', '.join(dup)}; rename or drop the repeated columns", file=path)
     return clean
+
+
+def check_folder(path: str | Path) -> None:
+    """Refuse a folder holding no data files (only names starting with ``_`` or ``.``, as Spark skips).
+
+    Raises
+    ------
+    InputError
+        ``is an empty folder``, the same for both engines.
+    """
+    if not any(not name.startswith(("_", ".")) for name in __import__("os").listdir(path)):
+        raise InputError("is an empty folder (no data files in it)", file=str(path))
+
+
+def check_parquet_magic(path: str | Path) -> None:
+    """Refuse a local file that lacks Parquet's ``PAR1`` markers at its start and end (a CSV named
+    ``.parquet``), with one message for both engines.
+
+    Raises
+    ------
+    InputError
+        ``not a Parquet file``.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(size - 4, 0))
+        tail = handle.read(4)
+    if size < 12 or head != b"PAR1" or tail != b"PAR1":
+        raise InputError("not a Parquet file (no PAR1 markers at its start and end); check the file, or pass "
+                         "--format if it is CSV, TSV or NDJSON", file=str(path))

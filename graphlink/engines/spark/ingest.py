@@ -45,12 +45,16 @@ import polars as pl
 from graphlink.config import IngestConfig
 from graphlink.errors import ConfigError, InputError
 from graphlink.stages.ingest import AccountsInfo, finish_index
-from graphlink.stages.reading import clean_header, header_separator, raw_header, sniff_encoding, sniff_separator
+from graphlink.stages.reading import (
+    check_folder, check_parquet_magic, clean_header, header_separator, raw_header, sniff_encoding, sniff_separator,
+)
+from graphlink.engines.spark.timestamps import timestamp_micros
 from graphlink.stages.validation import (
     check_columns, first_bad_json_line, float_error, is_float, json_line_error, spark_float_bad, spark_float_text,
 )
 
-__all__ = ["SparkEvents", "read_events", "account_index", "to_polars", "local_path", "check_source", "timestamp_micros"]
+__all__ = ["NANOS_AS_LONG", "SparkEvents", "read_events", "account_index", "to_polars", "local_path", "check_source",
+           "timestamp_micros"]
 
 _EARLIEST_US = int(datetime(1990, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
 _LATEST_US = int(datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
@@ -133,6 +137,10 @@ def check_source(source: str, config: IngestConfig | None = None) -> None:
     looks_like_path = os.sep in path or "/" in path or suffix in _FORMATS or bool(config and config.format)
     if looks_like_path and not os.path.exists(path):
         raise InputError("file not found", file=source)
+    if os.path.isdir(path):
+        check_folder(path)
+    elif os.path.isfile(path) and _format(source, config or IngestConfig()) == "parquet":
+        check_parquet_magic(path)
 
 
 def _blank_text_file(source: str, fmt: str | None) -> bool:
@@ -189,9 +197,36 @@ def _read(spark: Any, source: str, config: IngestConfig) -> Any:
                 raise InputError("cannot read as ndjson: a line is not a JSON object (NDJSON needs one object "
                                  "per line); fix or remove it", file=source)
             return frame
-        return reader.parquet(source)
+        try:
+            return reader.parquet(source)
+        except PySparkException as exc:
+            if "PARQUET_TYPE_ILLEGAL" not in str(exc) or "NANOS" not in str(exc):
+                raise
+        # Nanosecond timestamps (pandas and polars write them): Spark reads them only as their
+        # int64 nanoseconds; the run puts the caller's setting back after.
+        spark.conf.set(NANOS_AS_LONG, "true")
+        return spark.read.parquet(source)
     except PySparkException as exc:
         raise InputError(f"Spark cannot read it: {str(exc).splitlines()[0][:300]}", file=source) from None
+
+
+#: The Spark setting that reads Parquet nanosecond timestamps as int64 nanoseconds (else an error).
+NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
+
+
+def _nanosecond_columns(spark: Any, source: str) -> set[str]:
+    """Columns of a Parquet source Spark read as int64 nanoseconds (:data:`NANOS_AS_LONG`): from the
+    file's schema for a local file, else ``timestamp`` (the only column read as a time)."""
+    if spark.conf.get(NANOS_AS_LONG, "false") != "true":
+        return set()
+    local = local_path(source)
+    if local is not None and os.path.isfile(local):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(local)
+        return {f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"}
+    return {"timestamp"}
 
 
 def _separator(spark: Any, source: str, fmt: str, config: IngestConfig, local: str | None) -> str:
@@ -229,85 +264,6 @@ def _blank_to_null(column: str) -> Any:
     # A search for one non-space character, not a rewrite of the whole prompt; most
     # prompts start with one.
     return F.when(~_maybe_space(text), text).when(text.rlike(r"(?U)\S"), text).alias(column)
-
-
-def _epoch_micros(value: Any) -> Any:
-    """Epoch seconds .. nanoseconds (integers exactly, others through doubles) to microseconds."""
-    from pyspark.sql import functions as F
-
-    as_double = value.try_cast("double")  # (ANSI mode: junk text is null, not an error)
-    magnitude = F.abs(as_double)
-    as_long = value.try_cast("long")
-    # Nanoseconds: floor division in exact decimals (a double quotient rounds 1714730400500000999 / 1000 up
-    # to ...501); fractions rounded half to even, as polars' round (bround, not Spark's half-up round).
-    nanos_floor = F.floor(as_long.cast("decimal(20,0)") / F.lit(1_000).cast("decimal(20,0)")).try_cast("long")
-    micros_long = (F.when(magnitude < 1e11, as_long * 1_000_000).when(magnitude < 1e14, as_long * 1_000)
-                   .when(magnitude < 1e17, as_long).otherwise(nanos_floor))
-    micros_double = F.bround(F.when(magnitude < 1e11, as_double * 1e6).when(magnitude < 1e14, as_double * 1e3)
-                             .when(magnitude < 1e17, as_double).otherwise(as_double / 1e3), 0).try_cast("long")
-    exact = as_long.isNotNull() & (as_double == as_long.cast("double"))
-    return F.when(exact, micros_long).otherwise(micros_double)
-
-
-def timestamp_micros(column: str, dtype: Any) -> Any:
-    """A Spark column of UTC microseconds since the epoch from ``column`` of Spark type ``dtype``,
-    parsed as the polars engine does (:func:`graphlink.stages.timestamps.parse_timestamp`): timestamps
-    as they are, numbers and numeric text as epoch seconds/milliseconds, text in the polars engine's
-    spellings; null where polars gives null."""
-    from pyspark.sql import functions as F
-    from pyspark.sql import types as T
-
-    col = F.col(column)
-    if isinstance(dtype, (T.TimestampType, T.TimestampNTZType)):
-        return F.unix_micros(col.cast("timestamp"))
-    if isinstance(dtype, T.DateType):
-        return F.unix_micros(col.cast("timestamp"))
-    if isinstance(dtype, T.NumericType):
-        return _epoch_micros(col)
-    text = F.regexp_replace(col.cast("string"), _TRIM, "")
-    numeric = F.when(text.rlike(r"^[+-]?\d+(\.\d*)?([eE][+-]?\d+)?$"), _epoch_micros(text))
-    return F.coalesce(numeric, _text_micros(text))
-
-
-#: :func:`graphlink.stages.timestamps.parse_timestamp`'s split of ISO-8601 text: date, hours and
-#: minutes, seconds, fraction (``.`` or ``,``), zone. Digits are ASCII here: polars' Unicode
-#: digits match its pattern but never parse, so both engines give null for them.
-_ISO_PARTS = r"(?U)^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[Tt ]\s*([0-9]{2}:[0-9]{2})(?::([0-9]{2}))?(?:[.,]([0-9]{1,9}))?)?\s*(.*)$"
-_ZONE = r"^(?:UTC|GMT)?([+-][0-9]{2}):?([0-9]{2})?$"
-
-
-def _text_micros(text: Any) -> Any:
-    """ISO-8601 text to epoch microseconds, exactly as :func:`graphlink.stages.timestamps.parse_timestamp`.
-
-    The text is split with the polars engine's pattern (``T``, ``t`` or a
-    space between date and time; optional seconds; a ``.`` or ``,``
-    fraction of up to 9 digits, cut to microseconds; a ``Z``/``UTC``/``GMT``
-    suffix in any case or a ``+HH[:MM]`` offset, none meaning UTC); the
-    date and time are read by Spark in UTC (the run's session time zone),
-    the fraction and offset added as integers. Anything else is null.
-    """
-    from pyspark.sql import functions as F
-
-    def part(i: int) -> Any:
-        found = F.regexp_extract(text, _ISO_PARTS, i)
-        return F.when(found != "", found)
-
-    date, clock, seconds, fraction = part(1), part(2), part(3), part(4)
-    zone = F.upper(F.regexp_extract(text, _ISO_PARTS, 5))
-    # A leap second (second 60) is the next second, as polars (chrono) reads it; Spark refuses it.
-    leap = F.coalesce(seconds == "60", F.lit(False))
-    whole = F.concat(date, F.lit(" "), F.coalesce(clock, F.lit("00:00")), F.lit(":"),
-                     F.when(leap, F.lit("59")).otherwise(F.coalesce(seconds, F.lit("00"))))
-    base = (F.unix_micros(F.try_to_timestamp(whole, F.lit("yyyy-MM-dd HH:mm:ss")))
-            + F.when(leap, F.lit(1_000_000)).otherwise(F.lit(0)))
-    micros = F.coalesce(F.rpad(F.substring(fraction, 1, 6), 6, "0").cast("long"), F.lit(0).cast("long"))
-    sign = F.when(F.regexp_extract(zone, _ZONE, 1).startswith("-"), F.lit(-1)).otherwise(F.lit(1))
-    hours = F.regexp_extract(zone, _ZONE, 1).substr(2, 2)
-    minutes = F.regexp_extract(zone, _ZONE, 2)
-    offset = sign * (hours.cast("long") * 60 + F.when(minutes != "", minutes.cast("long")).otherwise(F.lit(0)))
-    valid = (hours != "") & (hours.cast("long") < 24) & ((minutes == "") | (minutes.cast("long") < 60))
-    offset = F.when(zone.isin("", "Z", "UTC", "GMT"), F.lit(0).cast("long")).when(valid, offset)
-    return base + micros - offset * 60_000_000
 
 
 def read_events(spark: Any, source: str, config: IngestConfig | None = None,
@@ -363,7 +319,8 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
         present = raw.isNotNull()
         if isinstance(schema["timestamp"], T.StringType):
             present = present & (F.length(F.regexp_replace(raw, _TRIM, "")) > 0)
-        exprs += [timestamp_micros("timestamp", schema["timestamp"]).alias("__ts"), present.alias("__present")]
+        ts_type = "nanoseconds" if "timestamp" in _nanosecond_columns(spark, source) else schema["timestamp"]
+        exprs += [timestamp_micros("timestamp", ts_type).alias("__ts"), present.alias("__present")]
     frame = frame.select(*exprs)
     if "timestamp" in keep:  # the polars engine's reasons, in its order (first failing reason wins)
         ts = F.col("__ts")
