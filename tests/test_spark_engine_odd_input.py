@@ -42,19 +42,23 @@ def both_refuse(spark, path, **kwargs) -> str:
 
 
 def small_world() -> pl.DataFrame:
-    events, _ = planted_world(seed=4, n_benign=40)
+    events, _ = planted_world(seed=4, n_benign=30)
     return events
 
 
-def test_whole_float_ids_and_signals_are_spelled_as_integers_in_both(spark, tmp_path):
+def test_whole_float_ids_and_nanosecond_times_agree(spark, tmp_path):
     """Integers stored as floats (pandas writes an int column with gaps so): ``12.0`` is the id ``12``
     in both engines, NaN a missing id; the prompts (read on the driver by polars) still join to the
-    accounts (before: Spark spelled ids ``1.0E18``, polars ``1e+18``, and the prompt signal was lost)."""
+    accounts (before: Spark spelled ids ``1.0E18``, polars ``1e+18``, and the prompt signal was lost).
+    The same file has nanosecond timestamps (pandas and polars write them), which Spark refused to read
+    ("Illegal Parquet type"): read as int64 nanoseconds, floored to microseconds as polars casts them,
+    and the session's setting put back after."""
     events = small_world()
     number = pl.col("account_id").rank("dense").cast(pl.Float64) * 1000
+    ts = pl.col("timestamp").dt.cast_time_unit("ns") + pl.duration(nanoseconds=pl.int_range(pl.len()) % 1000)
     events = events.with_columns(
         pl.when(pl.int_range(pl.len()) == 5).then(float("nan")).otherwise(number).alias("account_id"),
-        (pl.col("payment_fingerprint").rank("dense").cast(pl.Float32)).alias("device"))
+        (pl.col("payment_fingerprint").rank("dense").cast(pl.Float32)).alias("device"), ts.alias("timestamp"))
     events.write_parquet(tmp_path / "events.parquet")
     a = graphlink.detect(tmp_path / "events.parquet", extra_signals=("device",))
     b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark, extra_signals=("device",))
@@ -63,6 +67,8 @@ def test_whole_float_ids_and_signals_are_spelled_as_integers_in_both(spark, tmp_
     assert a._raw.run["counts"]["distinct_prompt_texts"] > 0 and a.clusters.height >= 1
     assert "device" in a.evidence["kind"].to_list()
     assert_same_run(a, b)
+    assert a.accounts["last_seen"].equals(b.accounts["last_seen"])
+    assert spark.conf.get("spark.sql.legacy.parquet.nanosAsLong") == "false"
 
 
 @pytest.mark.parametrize("bad", [0.25, 1e18, float("inf")], ids=["fraction", "beyond-2**53", "infinity"])
@@ -98,21 +104,6 @@ def test_semicolon_csv_leap_second_and_sub_microsecond_times_agree(spark, tmp_pa
     assert_same_run(a, b)
     assert a.accounts["first_seen"].equals(b.accounts["first_seen"])
     assert a.accounts["last_seen"].equals(b.accounts["last_seen"])
-
-
-def test_nanosecond_parquet_timestamps_agree(spark, tmp_path):
-    """pandas and polars write nanosecond Parquet timestamps, which Spark refuses to read ("Illegal Parquet
-    type"); the Spark engine reads them as int64 nanoseconds and floors them to microseconds as polars does,
-    and puts the session's setting back after."""
-    events = small_world()
-    ts = pl.col("timestamp").dt.cast_time_unit("ns") + pl.duration(nanoseconds=pl.int_range(pl.len()) % 1000)
-    events.with_columns(ts.alias("timestamp")).write_parquet(tmp_path / "events.parquet")
-    a = graphlink.detect(tmp_path / "events.parquet")
-    b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark)
-    assert a._raw.run["inputs"]["events"]["rejected"] == {} and a.clusters.height >= 1
-    assert_same_run(a, b)
-    assert a.accounts["last_seen"].equals(b.accounts["last_seen"])
-    assert spark.conf.get("spark.sql.legacy.parquet.nanosAsLong") == "false"
 
 
 def test_timestamp_edge_values_parse_as_the_polars_engine(spark):
