@@ -155,3 +155,16 @@ def test_inputs_one_engine_accepted_and_the_other_refused_are_refused_alike(spar
     assert "is an empty folder" in both_refuse(spark, tmp_path / "empty.parquet")
     # The caller's session keeps its own case setting.
     assert spark.conf.get("spark.sql.caseSensitive") == "false"
+
+
+def test_accounts_file_float_ids_follow_the_events_rule(tmp_path):
+    """The accounts file (read by polars for both engines) spells whole-number float ids as the events
+    file does, so ``12.0`` in one joins ``12`` in the other; a fraction is refused naming the row."""
+    from graphlink.stages.ingest import load_accounts
+
+    pl.DataFrame({"account_id": [12.0, 7.0, float("nan")], "email_domain": ["a.com", "b.com", "c.com"]}
+                 ).write_parquet(tmp_path / "accounts.parquet")
+    assert load_accounts(tmp_path / "accounts.parquet").frame["account_id"].to_list() == ["12", "7"]
+    pl.DataFrame({"account_id": [1.0, 2.5]}).write_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(InputError, match="column account_id, row 2: floating-point"):
+        load_accounts(tmp_path / "bad.parquet")

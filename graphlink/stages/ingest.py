@@ -281,6 +281,7 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
                          file=path_str)
     used = ["account_id", "created_at", "email_domain" if "email_domain" in schema else "email"]
     _check_types(lf, schema, [c for c in used if c in schema], path_str, timestamps=("created_at",))
+    lf = _float_ids_as_text(lf, schema, ["account_id"], path_str)  # spelled as the events file's ids
     exprs = [_clean_text("account_id")]
     if "created_at" in schema:
         exprs.append(parse_timestamp("created_at", schema["created_at"]))
