@@ -145,6 +145,9 @@ def test_inputs_one_engine_accepted_and_the_other_refused_are_refused_alike(spar
     events.write_parquet(tmp_path / "events.parquet")
     assert "already a built-in signal" in both_refuse(spark, tmp_path / "events.parquet",
                                                        extra_signals=("account_id",))
+    # A datetime as a --signal: printed differently by the engines (tables differed); refused alike.
+    events.with_columns(pl.col("timestamp").alias("seen")).write_parquet(tmp_path / "seen.parquet")
+    assert "column seen: holds datetimes" in both_refuse(spark, tmp_path / "seen.parquet", extra_signals=("seen",))
     (tmp_path / "utf16.csv").write_bytes(events.write_csv().encode("utf-16"))
     assert "UTF-16" in both_refuse(spark, tmp_path / "utf16.csv")
     # A CSV named .parquet, an empty folder: the same words (were polars' and Spark's own).

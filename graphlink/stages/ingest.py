@@ -38,7 +38,9 @@ from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
 from graphlink.errors import InputError, safe_reason
 from graphlink.stages.reading import EXTENSIONS, collect_frame, normalise_header, read_schema, scan
 from graphlink.stages.timestamps import parse_timestamp
-from graphlink.stages.validation import check_columns, float_bad, float_error, float_text, is_float
+from graphlink.stages.validation import (
+    check_columns, check_not_a_time, float_bad, float_error, float_text, is_float,
+)
 
 # Log timestamps outside this window are corrupt (epoch zero, year 9999, unit mix-ups).
 _EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
@@ -193,6 +195,8 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     keep = check_columns(schema.names(), file_columns, extra_signals, path_str)
     _check_types(lf, schema, keep, path_str)
     text_cols = [c for c in keep if c != "timestamp"]
+    for name in text_cols:
+        check_not_a_time(name, schema[name], path_str)
     lf = _float_ids_as_text(lf, schema, text_cols, path_str)
     lf = lf.select(keep).with_columns([_blank_to_null(c) if c == "prompt" else _clean_text(c) for c in text_cols])
 

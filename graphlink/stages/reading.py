@@ -12,8 +12,8 @@ import polars as pl
 
 from graphlink.errors import InputError, safe_reason
 
-__all__ = ["BLANK_PROBE", "EXTENSIONS", "check_folder", "check_parquet_magic", "clean_header", "collect_frame", "detect_format", "header_separator",
-           "is_blank", "normalise_header", "raw_header", "read_schema", "scan", "sniff_encoding", "sniff_separator"]
+__all__ = ["BLANK_PROBE", "EXTENSIONS", "check_folder", "check_parquet_magic", "clean_header", "collect_frame",
+           "detect_format", "header_separator", "is_blank", "normalise_header", "raw_header", "read_schema", "scan", "sniff_encoding", "sniff_separator"]
 
 #: File extension -> format.
 EXTENSIONS = {

@@ -23,6 +23,9 @@ Rules
   pandas way of writing an integer column with gaps): each is spelled as the
   integer (``12.0`` -> ``12``), NaN is missing. Any other value (``0.25``,
   ``1e18``, infinity) is an error naming the column and the first such row.
+* Datetime columns are not identifiers (:func:`check_not_a_time`): the engines
+  print them differently; as a ``--signal`` or identifier column they are an
+  error (dates are read as ``YYYY-MM-DD`` by both).
 * NDJSON: a line that is not a JSON object is an error naming the line
   (:func:`first_bad_json_line`), rather than read by one engine and refused
   by the other.
@@ -43,8 +46,8 @@ import polars as pl
 from graphlink.config import EVENT_COLUMNS
 from graphlink.errors import InputError
 
-__all__ = ["MAX_EXACT_FLOAT", "check_columns", "first_bad_json_line", "float_bad", "float_error", "float_text",
-           "is_float", "json_line_error", "spark_float_bad", "spark_float_text"]
+__all__ = ["MAX_EXACT_FLOAT", "check_columns", "check_not_a_time", "first_bad_json_line", "float_bad", "float_error",
+           "float_text", "is_float", "json_line_error", "spark_float_bad", "spark_float_text"]
 
 #: Whole numbers up to this magnitude are exact in a double (IEEE 754 binary64: 53-bit significand).
 MAX_EXACT_FLOAT = 2 ** 53
@@ -103,6 +106,23 @@ def is_float(dtype: Any) -> bool:
     if isinstance(dtype, pl.DataType) or (isinstance(dtype, type) and issubclass(dtype, pl.DataType)):
         return dtype in (pl.Float32, pl.Float64)
     return type(dtype).__name__ in ("FloatType", "DoubleType")
+
+
+def check_not_a_time(name: str, dtype: Any, path: str) -> None:
+    """Refuse a datetime column used as an identifier or ``--signal`` column (not ``timestamp``).
+
+    The engines print times differently (polars ``2024-05-03 08:47:56 UTC``, Spark
+    ``2024-05-03 08:47:56``), and an exact instant is no shared identifier; dates are fine.
+
+    Raises
+    ------
+    InputError
+        ``holds datetimes``, naming the column.
+    """
+    kind = type(dtype).__name__ if not isinstance(dtype, type) else dtype.__name__
+    if kind in ("Datetime", "Time", "TimestampType", "TimestampNTZType"):
+        raise InputError("holds datetimes, which are not identifiers (the engines print them differently); "
+                         "store the column as text", file=path, column=name)
 
 
 def float_text(name: str) -> pl.Expr:

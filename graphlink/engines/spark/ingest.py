@@ -50,7 +50,8 @@ from graphlink.stages.reading import (
 )
 from graphlink.engines.spark.timestamps import timestamp_micros
 from graphlink.stages.validation import (
-    check_columns, first_bad_json_line, float_error, is_float, json_line_error, spark_float_bad, spark_float_text,
+    check_columns, check_not_a_time, first_bad_json_line, float_error, is_float, json_line_error, spark_float_bad,
+    spark_float_text,
 )
 
 __all__ = ["NANOS_AS_LONG", "SparkEvents", "read_events", "account_index", "to_polars", "local_path", "check_source",
@@ -200,6 +201,9 @@ def _read(spark: Any, source: str, config: IngestConfig) -> Any:
         try:
             return reader.parquet(source)
         except PySparkException as exc:
+            if "UNSUPPORTED_TIME_TYPE" in str(exc):
+                raise InputError("has a time-of-day column, which Spark cannot read; drop the column or use "
+                                 "the polars engine", file=source) from None
             if "PARQUET_TYPE_ILLEGAL" not in str(exc) or "NANOS" not in str(exc):
                 raise
         # Nanosecond timestamps (pandas and polars write them): Spark reads them only as their
@@ -308,6 +312,9 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
         if isinstance(schema[name], (T.ArrayType, T.MapType, T.StructType)):
             raise InputError("values are nested; expected text or numbers: flatten the column first",
                              file=source, column=name)
+    for name in keep:
+        if name != "timestamp":
+            check_not_a_time(name, schema[name], source)
     floats = [c for c in keep if c != "timestamp" and is_float(schema[c])]
     if floats:  # identifiers stored as floats: the polars engine's rule (graphlink.stages.validation)
         _check_floats(frame, floats, source)
