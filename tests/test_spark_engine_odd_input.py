@@ -52,13 +52,15 @@ def test_whole_float_ids_and_nanosecond_times_agree(spark, tmp_path):
     accounts (before: Spark spelled ids ``1.0E18``, polars ``1e+18``, and the prompt signal was lost).
     The same file has nanosecond timestamps (pandas and polars write them), which Spark refused to read
     ("Illegal Parquet type"): read as int64 nanoseconds, floored to microseconds as polars casts them,
-    and the session's setting put back after."""
+    and the session's setting put back after. An unused time-of-day column (Spark 4.0 refused the whole file)
+    is left out, as polars leaves it."""
     events = small_world()
     number = pl.col("account_id").rank("dense").cast(pl.Float64) * 1000
     ts = pl.col("timestamp").dt.cast_time_unit("ns") + pl.duration(nanoseconds=pl.int_range(pl.len()) % 1000)
     events = events.with_columns(
         pl.when(pl.int_range(pl.len()) == 5).then(float("nan")).otherwise(number).alias("account_id"),
-        (pl.col("payment_fingerprint").rank("dense").cast(pl.Float32)).alias("device"), ts.alias("timestamp"))
+        (pl.col("payment_fingerprint").rank("dense").cast(pl.Float32)).alias("device"), ts.alias("timestamp"),
+        pl.col("timestamp").dt.time().alias("time_of_day"))  # unused; Spark cannot read the type at all
     events.write_parquet(tmp_path / "events.parquet")
     a = graphlink.detect(tmp_path / "events.parquet", extra_signals=("device",))
     b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark, extra_signals=("device",))
@@ -148,6 +150,8 @@ def test_inputs_one_engine_accepted_and_the_other_refused_are_refused_alike(spar
     # A datetime as a --signal: printed differently by the engines (tables differed); refused alike.
     events.with_columns(pl.col("timestamp").alias("seen")).write_parquet(tmp_path / "seen.parquet")
     assert "column seen: holds datetimes" in both_refuse(spark, tmp_path / "seen.parquet", extra_signals=("seen",))
+    events.with_columns(pl.col("timestamp").dt.time().alias("tod")).write_parquet(tmp_path / "tod.parquet")
+    assert "column tod: holds datetimes" in both_refuse(spark, tmp_path / "tod.parquet", extra_signals=("tod",))
     (tmp_path / "utf16.csv").write_bytes(events.write_csv().encode("utf-16"))
     assert "UTF-16" in both_refuse(spark, tmp_path / "utf16.csv")
     # A CSV named .parquet, an empty folder: the same words (were polars' and Spark's own).

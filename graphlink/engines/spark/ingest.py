@@ -42,7 +42,7 @@ from typing import Any
 
 import polars as pl
 
-from graphlink.config import IngestConfig
+from graphlink.config import EVENT_COLUMNS, IngestConfig
 from graphlink.errors import ConfigError, InputError
 from graphlink.stages.ingest import AccountsInfo, finish_index
 from graphlink.stages.reading import (
@@ -160,7 +160,7 @@ def _format(source: str, config: IngestConfig) -> str | None:
     return config.format or _FORMATS.get(suffix)
 
 
-def _read(spark: Any, source: str, config: IngestConfig) -> Any:
+def _read(spark: Any, source: str, config: IngestConfig, extra_signals: tuple[str, ...] = ()) -> Any:
     from pyspark.errors import PySparkException
 
     fmt = _format(source, config)
@@ -198,20 +198,52 @@ def _read(spark: Any, source: str, config: IngestConfig) -> Any:
                 raise InputError("cannot read as ndjson: a line is not a JSON object (NDJSON needs one object "
                                  "per line); fix or remove it", file=source)
             return frame
-        try:
-            return reader.parquet(source)
-        except PySparkException as exc:
-            if "UNSUPPORTED_TIME_TYPE" in str(exc):
-                raise InputError("has a time-of-day column, which Spark cannot read; drop the column or use "
-                                 "the polars engine", file=source) from None
-            if "PARQUET_TYPE_ILLEGAL" not in str(exc) or "NANOS" not in str(exc):
-                raise
-        # Nanosecond timestamps (pandas and polars write them): Spark reads them only as their
-        # int64 nanoseconds; the run puts the caller's setting back after.
-        spark.conf.set(NANOS_AS_LONG, "true")
+        for _ in range(2):  # a second read after setting NANOS_AS_LONG
+            try:
+                return spark.read.parquet(source)
+            except PySparkException as exc:
+                if "UNSUPPORTED_TIME_TYPE" in str(exc):
+                    if not local_file:
+                        raise InputError("has a time-of-day column, which Spark cannot read; drop the column or "
+                                         "use the polars engine", file=source) from None
+                    return _without_times(spark, local, source, config, extra_signals)
+                if "PARQUET_TYPE_ILLEGAL" not in str(exc) or "NANOS" not in str(exc):
+                    raise
+            # Nanosecond timestamps (pandas, polars): Spark reads them only as int64 (setting restored by the run).
+            spark.conf.set(NANOS_AS_LONG, "true")
         return spark.read.parquet(source)
     except PySparkException as exc:
         raise InputError(f"Spark cannot read it: {str(exc).splitlines()[0][:300]}", file=source) from None
+
+
+def _without_times(spark: Any, local: str, source: str, config: IngestConfig, extra_signals: tuple[str, ...]) -> Any:
+    """A local Parquet file with time-of-day columns (Spark 4.0 cannot read the type), read without them
+    as polars reads it; a time-of-day column graphlink would use is refused with the polars engine's error."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark.sql import types as T
+    from pyspark.sql.pandas.types import from_arrow_type
+
+    schema = pq.read_schema(local)
+    renamed = {name: canonical for canonical, name in config.column_map}
+    for field in schema:
+        if pa.types.is_time(field.type):
+            name = renamed.get(field.name.strip(), field.name.strip())
+            if name == "timestamp":
+                raise InputError("has type Time; expected datetimes, ISO-8601 text or epoch seconds/milliseconds",
+                                 file=source, column=name)
+            if name in EVENT_COLUMNS or name in extra_signals:
+                check_not_a_time(name, pl.Time, source)
+    fields = []
+    for field in schema:
+        if pa.types.is_time(field.type):
+            continue
+        if pa.types.is_timestamp(field.type) and field.type.unit == "ns":
+            spark.conf.set(NANOS_AS_LONG, "true")
+            fields.append(T.StructField(field.name, T.LongType()))
+        else:
+            fields.append(T.StructField(field.name, from_arrow_type(field.type)))
+    return spark.read.schema(T.StructType(fields)).parquet(source)
 
 
 #: The Spark setting that reads Parquet nanosecond timestamps as int64 nanoseconds (else an error).
@@ -234,9 +266,8 @@ def _nanosecond_columns(spark: Any, source: str) -> set[str]:
 
 
 def _separator(spark: Any, source: str, fmt: str, config: IngestConfig, local: str | None) -> str:
-    """The CSV field separator, chosen as the polars engine chooses it
-    (:func:`graphlink.stages.reading.sniff_separator`): ``--separator``, tab for TSV, else sniffed
-    from the header line (a remote source's first line read by Spark)."""
+    """The CSV separator as :func:`graphlink.stages.reading.sniff_separator` chooses it (a remote source's
+    header line read by Spark)."""
     if config.separator or fmt == "tsv" or local is not None:
         return sniff_separator(local or source, fmt, config.separator)
     first = spark.read.text(source).first()
@@ -294,7 +325,7 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
     if config.timestamp_format:
         raise ConfigError("--timestamp-format is not supported with --engine spark; write ISO-8601 or epoch "
                           "timestamps, or use the polars engine")
-    frame = _read(spark, source, config)
+    frame = _read(spark, source, config, tuple(extra_signals))
     clean = clean_header(frame.columns, source)
     renames = {old: new for old, new in zip(frame.columns, clean) if new and old != new}
     frame = frame.toDF(*[renames.get(c, c) for c in frame.columns]) if renames else frame
@@ -387,9 +418,8 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
 
 
 def _check_floats(frame: Any, floats: list[str], source: str) -> None:
-    """Raise :func:`graphlink.stages.validation.float_error` for the first float column (in output order)
-    holding a value with no integer spelling, naming the first such row in Spark's reading order
-    (the file's order for one file)."""
+    """Raise :func:`graphlink.stages.validation.float_error` for the first float column holding a value with
+    no integer spelling, naming the first such row in Spark's reading order (the file's for one file)."""
     from pyspark.sql import functions as F
 
     found = frame.select([F.max(spark_float_bad(c).cast("int")).alias(c) for c in floats]).first()
