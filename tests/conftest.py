@@ -59,3 +59,16 @@ def planted_world(seed: int = 0, n_background: int = 60, ring_size: int = 8) -> 
 @pytest.fixture(scope="session")
 def world() -> tuple[pl.DataFrame, dict[str, list[str]]]:
     return planted_world()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (2 cores) for every Spark test of the run: starting Java costs seconds."""
+    pytest.importorskip("pyspark", reason="the test extra installs pyspark; .ci/run installs Java")
+    from graphlink.engines.spark.session import get_session
+
+    session = get_session(None, "local[2]")
+    session.sparkContext.setLogLevel("ERROR")
+    session.conf.set("spark.sql.shuffle.partitions", "2")  # small worlds: few, busy partitions
+    yield session
+    session.stop()

@@ -3,7 +3,7 @@
 "Equal" is checked as strictly as it can be: every output table is equal
 (same rows, same order, same floats), which implies the same partition
 (ARI = 1 after canonical relabelling, asserted explicitly too), the same flags
-and the same evidence. Spark runs in local mode, one session for the module.
+and the same evidence. Spark runs in local mode, one session for the test run (``spark`` in conftest.py).
 """
 
 from __future__ import annotations
@@ -21,17 +21,6 @@ from tests._worlds import planted_world
 pyspark = pytest.importorskip("pyspark", reason="the test extra installs pyspark; .ci/run installs Java")
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 TABLES = [name for name in OUTPUT_FILES if name != RUN_FILE]
-
-
-@pytest.fixture(scope="module")
-def spark():
-    from graphlink.engines.spark.session import get_session
-
-    session = get_session(None, "local[2]")
-    session.sparkContext.setLogLevel("ERROR")
-    session.conf.set("spark.sql.shuffle.partitions", "2")  # small worlds: few, busy partitions
-    yield session
-    session.stop()
 
 
 def ari(a: np.ndarray, b: np.ndarray) -> float:

@@ -38,6 +38,9 @@ from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
 from graphlink.errors import InputError, safe_reason
 from graphlink.stages.reading import EXTENSIONS, collect_frame, normalise_header, read_schema, scan
 from graphlink.stages.timestamps import parse_timestamp
+from graphlink.stages.validation import (
+    check_columns, check_not_a_time, float_bad, float_error, float_text, is_float,
+)
 
 # Log timestamps outside this window are corrupt (epoch zero, year 9999, unit mix-ups).
 _EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
@@ -138,6 +141,19 @@ def _reject_counts(lf: pl.LazyFrame, reasons: dict[str, pl.Expr], path: str) -> 
     return rows, {k: int(v) for k, v in counts.items() if v}
 
 
+def _float_ids_as_text(lf: pl.LazyFrame, schema: pl.Schema, columns: list[str], path: str) -> pl.LazyFrame:
+    """Float identifier columns spelled as integers (:func:`graphlink.stages.validation.float_text`,
+    the Spark engine's rule too); a value with no integer spelling is an error naming the first row."""
+    floats = [c for c in columns if is_float(schema[c])]
+    if not floats:
+        return lf
+    bad = collect_frame(lf.select([float_bad(c).any() for c in floats]), path).row(0)
+    for name, any_bad in zip(floats, bad):
+        if any_bad:
+            raise float_error(path, name, _first_bad_row(lf, float_bad(name), path))
+    return lf.with_columns([float_text(c) for c in floats])
+
+
 def _first_bad_row(lf: pl.LazyFrame, bad: pl.Expr, path: str) -> int | None:
     hit = collect_frame(lf.with_row_index(_ROW, offset=1).filter(bad).select(_ROW).head(1), path)
     return int(hit[_ROW][0]) if hit.height else None
@@ -176,22 +192,12 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     file_columns = schema.names()
     lf = _apply_column_map(lf, schema, config.column_map, path_str)
     schema = read_schema(lf, path_str)
-    if "account_id" not in schema:
-        hint = "map one with --map account_id=COLUMN"
-        if len(file_columns) == 1 and any(sep in file_columns[0] for sep in ";|\t,"):
-            hint = "the file has a single column: pass its field separator with --separator"
-        raise InputError(
-            f"no account_id column (columns in the file: {', '.join(file_columns) or 'none'}); {hint}",
-            file=path_str,
-        )
-    for name in extra_signals:
-        if name not in schema:
-            raise InputError(f"signal column {name!r} not found; columns are: {', '.join(schema.names())}", file=path_str)
-        if name in EVENT_COLUMNS:
-            raise InputError(f"{name!r} is already a built-in signal; --signal is for other columns", file=path_str)
-    keep = [c for c in EVENT_COLUMNS if c in schema] + list(dict.fromkeys(extra_signals))
+    keep = check_columns(schema.names(), file_columns, extra_signals, path_str)
     _check_types(lf, schema, keep, path_str)
     text_cols = [c for c in keep if c != "timestamp"]
+    for name in text_cols:
+        check_not_a_time(name, schema[name], path_str)
+    lf = _float_ids_as_text(lf, schema, text_cols, path_str)
     lf = lf.select(keep).with_columns([_blank_to_null(c) if c == "prompt" else _clean_text(c) for c in text_cols])
 
     reasons = {"missing_account_id": pl.col("account_id").is_null()}
@@ -279,6 +285,7 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
                          file=path_str)
     used = ["account_id", "created_at", "email_domain" if "email_domain" in schema else "email"]
     _check_types(lf, schema, [c for c in used if c in schema], path_str, timestamps=("created_at",))
+    lf = _float_ids_as_text(lf, schema, ["account_id"], path_str)  # spelled as the events file's ids
     exprs = [_clean_text("account_id")]
     if "created_at" in schema:
         exprs.append(parse_timestamp("created_at", schema["created_at"]))

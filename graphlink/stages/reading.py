@@ -12,8 +12,8 @@ import polars as pl
 
 from graphlink.errors import InputError, safe_reason
 
-__all__ = ["BLANK_PROBE", "EXTENSIONS", "collect_frame", "detect_format", "is_blank", "normalise_header",
-           "read_schema", "scan", "sniff_encoding", "sniff_separator"]
+__all__ = ["BLANK_PROBE", "EXTENSIONS", "check_folder", "check_parquet_magic", "clean_header", "collect_frame",
+           "detect_format", "header_separator", "is_blank", "normalise_header", "raw_header", "read_schema", "scan", "sniff_encoding", "sniff_separator"]
 
 #: File extension -> format.
 EXTENSIONS = {
@@ -92,6 +92,11 @@ def sniff_separator(path: str | Path, fmt: str = "csv", override: str | None = N
         return "\t"
     with open(path, "rb") as handle:
         head = handle.read(BLANK_PROBE)
+    return header_separator(head)
+
+
+def header_separator(head: bytes) -> str:
+    """:func:`sniff_separator`'s choice from the first bytes of a file (its header line)."""
     line = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
     unquoted = b"".join(line.split(b'"')[0::2])
     counts = {sep: unquoted.count(sep.encode()) for sep in (",", ";", "\t", "|")}
@@ -111,11 +116,16 @@ def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()
     ``columns`` graphlink can use are read, those that occur kept.
     """
     path = Path(path)
+    if path.is_dir():
+        check_folder(path)
+        raise InputError("is a folder: the polars engine reads one file (--engine spark reads a folder of "
+                         "part files)", file=str(path))
     if not path.is_file():
         raise InputError("file not found", file=str(path))
     fmt = detect_format(path, fmt)
     try:
         if fmt == "parquet":
+            check_parquet_magic(path)
             return pl.scan_parquet(path)
         if is_blank(path):
             return pl.LazyFrame(schema={"account_id": pl.String})
@@ -142,6 +152,12 @@ def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()
         present = as_text.select(pl.all().is_not_null().any()).collect().row(0, named=True)
         return as_text.select([name for name, seen in present.items() if seen])
     except (pl.exceptions.PolarsError, OSError) as exc:
+        if fmt == "ndjson":  # a broken line: named, as the Spark engine names it
+            from graphlink.stages.validation import first_bad_json_line, json_line_error
+
+            line = first_bad_json_line(path)
+            if line is not None:
+                raise json_line_error(str(path), line) from None
         raise InputError(f"cannot read as {fmt}: {safe_reason(exc)}", file=str(path)) from None
 
 
@@ -170,15 +186,34 @@ def normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str |
     """
     names = list(schema.names())
     if detect_format(path, fmt) in ("csv", "tsv") and names and not is_blank(path):
-        try:
-            raw = pl.read_csv(path, separator=sniff_separator(path, detect_format(path, fmt), separator),
-                              has_header=False,
-                              n_rows=1, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True).row(0)
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise InputError(f"cannot read the header: {safe_reason(exc)}", file=str(path)) from None
-        raw = [name or "" for name in raw]
+        raw = raw_header(path, sniff_separator(path, detect_format(path, fmt), separator))
     else:
         raw = names
+    clean = clean_header(raw, str(path))
+    if len(clean) != len(names):
+        return lf
+    renames = {old: new for old, new in zip(names, clean) if new and old != new}
+    return lf.rename(renames) if renames else lf
+
+
+def raw_header(path: str | Path, separator: str) -> list[str]:
+    """The first line of a CSV/TSV file as written (polars renames repeated names when it reads a header)."""
+    try:
+        raw = pl.read_csv(path, separator=separator, has_header=False, n_rows=1, infer_schema=False,
+                          encoding="utf8-lossy", truncate_ragged_lines=True).row(0)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"cannot read the header: {safe_reason(exc)}", file=str(path)) from None
+    return [name or "" for name in raw]
+
+
+def clean_header(raw: list[str], path: str) -> list[str]:
+    """Column names trimmed (white space, stray byte-order marks); a repeated name is an error.
+
+    Raises
+    ------
+    InputError
+        ``duplicate column name(s)``; repeated empty names (trailing commas) are harmless.
+    """
     clean = [name.strip().lstrip("\ufeff").strip() for name in raw]
     seen: dict[str, int] = {}
     for name in clean:
@@ -186,9 +221,37 @@ def normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str |
             seen[name] = seen.get(name, 0) + 1
     dup = [name for name, n in seen.items() if n > 1]
     if dup:
-        raise InputError(f"duplicate column name(s): {', '.join(dup)}; rename or drop the repeated columns",
-                         file=str(path))
-    if len(clean) != len(names):
-        return lf
-    renames = {old: new for old, new in zip(names, clean) if new and old != new}
-    return lf.rename(renames) if renames else lf
+        raise InputError(f"duplicate column name(s): {', '.join(dup)}; rename or drop the repeated columns", file=path)
+    return clean
+
+
+def check_folder(path: str | Path) -> None:
+    """Refuse a folder holding no data files (only names starting with ``_`` or ``.``, as Spark skips).
+
+    Raises
+    ------
+    InputError
+        ``is an empty folder``, the same for both engines.
+    """
+    if not any(not name.startswith(("_", ".")) for name in __import__("os").listdir(path)):
+        raise InputError("is an empty folder (no data files in it)", file=str(path))
+
+
+def check_parquet_magic(path: str | Path) -> None:
+    """Refuse a local file that lacks Parquet's ``PAR1`` markers at its start and end (a CSV named
+    ``.parquet``), with one message for both engines.
+
+    Raises
+    ------
+    InputError
+        ``not a Parquet file``.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(size - 4, 0))
+        tail = handle.read(4)
+    if size < 12 or head != b"PAR1" or tail != b"PAR1":
+        raise InputError("not a Parquet file (no PAR1 markers at its start and end); check the file, or pass "
+                         "--format if it is CSV, TSV or NDJSON", file=str(path))

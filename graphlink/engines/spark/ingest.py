@@ -15,6 +15,12 @@ operations so billions of events never reach the driver:
   is refused with the Spark engine.
 * Rows without an account id, with an unparseable timestamp, or one outside
   1990-2100 are dropped and counted by reason (first failing reason wins).
+* What is accepted is decided by the polars engine's own code: the CSV
+  separator (:func:`graphlink.stages.reading.sniff_separator`), header names
+  (:func:`graphlink.stages.reading.clean_header`: trimmed, a repeated name
+  refused), used columns and their names up to case, float identifier
+  columns and broken NDJSON lines (:mod:`graphlink.stages.validation`), so
+  odd input gives the same tables or the same one-line error in both.
 
 EVENTS is a path or URI Spark reads (Parquet, CSV/TSV with a header, NDJSON,
 chosen by extension or ``--format``) or the name of a table in Spark's
@@ -31,6 +37,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -38,8 +45,17 @@ import polars as pl
 from graphlink.config import EVENT_COLUMNS, IngestConfig
 from graphlink.errors import ConfigError, InputError
 from graphlink.stages.ingest import AccountsInfo, finish_index
+from graphlink.stages.reading import (
+    check_folder, check_parquet_magic, clean_header, header_separator, raw_header, sniff_encoding, sniff_separator,
+)
+from graphlink.engines.spark.timestamps import timestamp_micros
+from graphlink.stages.validation import (
+    check_columns, check_not_a_time, first_bad_json_line, float_error, is_float, json_line_error, spark_float_bad,
+    spark_float_text,
+)
 
-__all__ = ["SparkEvents", "read_events", "account_index", "to_polars", "local_path", "check_source", "timestamp_micros"]
+__all__ = ["NANOS_AS_LONG", "SparkEvents", "read_events", "account_index", "to_polars", "local_path", "check_source",
+           "timestamp_micros"]
 
 _EARLIEST_US = int(datetime(1990, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
 _LATEST_US = int(datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
@@ -122,6 +138,10 @@ def check_source(source: str, config: IngestConfig | None = None) -> None:
     looks_like_path = os.sep in path or "/" in path or suffix in _FORMATS or bool(config and config.format)
     if looks_like_path and not os.path.exists(path):
         raise InputError("file not found", file=source)
+    if os.path.isdir(path):
+        check_folder(path)
+    elif os.path.isfile(path) and _format(source, config or IngestConfig()) == "parquet":
+        check_parquet_magic(path)
 
 
 def _blank_text_file(source: str, fmt: str | None) -> bool:
@@ -140,7 +160,7 @@ def _format(source: str, config: IngestConfig) -> str | None:
     return config.format or _FORMATS.get(suffix)
 
 
-def _read(spark: Any, source: str, config: IngestConfig) -> Any:
+def _read(spark: Any, source: str, config: IngestConfig, extra_signals: tuple[str, ...] = ()) -> Any:
     from pyspark.errors import PySparkException
 
     fmt = _format(source, config)
@@ -152,17 +172,106 @@ def _read(spark: Any, source: str, config: IngestConfig) -> Any:
         if _blank_text_file(source, fmt):  # Spark cannot infer a schema from no header at all
             return spark.createDataFrame([], "account_id string")
         reader = spark.read
+        local = local_path(source)
+        local_file = local is not None and os.path.isfile(local)
+        if fmt in ("csv", "tsv", "ndjson") and local_file:
+            sniff_encoding(Path(local), fmt)  # UTF-16/32: the polars engine's one-line refusal
         if fmt in ("csv", "tsv"):
-            sep = config.separator or ("\t" if fmt == "tsv" else ",")
+            sep = _separator(spark, source, fmt, config, local if local_file else None)
             # RFC 4180 quoting, as polars reads it: a quote inside a quoted field is doubled ("");
             # Spark's default escape is a backslash, which splits such a field at its commas.
-            return (reader.option("header", "true").option("sep", sep).option("quote", '"').option("escape", '"')
-                    .option("mode", "PERMISSIVE").csv(source))
+            text = reader.option("sep", sep).option("quote", '"').option("escape", '"').option("mode", "PERMISSIVE")
+            # Spark renames a repeated header name (ip -> ip1, ip2); the polars engine refuses it.
+            if local_file:
+                raw = raw_header(local, sep)
+            else:
+                first = text.option("header", "false").csv(source).first()
+                raw = [name or "" for name in first] if first is not None else []
+            clean_header(raw, source)
+            return text.option("header", "true").csv(source)
         if fmt == "ndjson":
-            return reader.option("primitivesAsString", "true").json(source)
-        return reader.parquet(source)
+            frame = reader.option("primitivesAsString", "true").json(source)
+            if "_corrupt_record" in frame.columns:  # a line that is not a JSON object: refused, as polars does
+                line = first_bad_json_line(local) if local_file else None
+                if line is not None:
+                    raise json_line_error(source, line)
+                raise InputError("cannot read as ndjson: a line is not a JSON object (NDJSON needs one object "
+                                 "per line); fix or remove it", file=source)
+            return frame
+        for _ in range(2):  # a second read after setting NANOS_AS_LONG
+            try:
+                return spark.read.parquet(source)
+            except PySparkException as exc:
+                if "UNSUPPORTED_TIME_TYPE" in str(exc):
+                    if not local_file:
+                        raise InputError("has a time-of-day column, which Spark cannot read; drop the column or "
+                                         "use the polars engine", file=source) from None
+                    return _without_times(spark, local, source, config, extra_signals)
+                if "PARQUET_TYPE_ILLEGAL" not in str(exc) or "NANOS" not in str(exc):
+                    raise
+            # Nanosecond timestamps (pandas, polars): Spark reads them only as int64 (setting restored by the run).
+            spark.conf.set(NANOS_AS_LONG, "true")
+        return spark.read.parquet(source)
     except PySparkException as exc:
         raise InputError(f"Spark cannot read it: {str(exc).splitlines()[0][:300]}", file=source) from None
+
+
+def _without_times(spark: Any, local: str, source: str, config: IngestConfig, extra_signals: tuple[str, ...]) -> Any:
+    """A local Parquet file with time-of-day columns (Spark 4.0 cannot read the type), read without them
+    as polars reads it; a time-of-day column graphlink would use is refused with the polars engine's error."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark.sql import types as T
+    from pyspark.sql.pandas.types import from_arrow_type
+
+    schema = pq.read_schema(local)
+    renamed = {name: canonical for canonical, name in config.column_map}
+    for field in schema:
+        if pa.types.is_time(field.type):
+            name = renamed.get(field.name.strip(), field.name.strip())
+            if name == "timestamp":
+                raise InputError("has type Time; expected datetimes, ISO-8601 text or epoch seconds/milliseconds",
+                                 file=source, column=name)
+            if name in EVENT_COLUMNS or name in extra_signals:
+                check_not_a_time(name, pl.Time, source)
+    fields = []
+    for field in schema:
+        if pa.types.is_time(field.type):
+            continue
+        if pa.types.is_timestamp(field.type) and field.type.unit == "ns":
+            spark.conf.set(NANOS_AS_LONG, "true")
+            fields.append(T.StructField(field.name, T.LongType()))
+        else:
+            fields.append(T.StructField(field.name, from_arrow_type(field.type)))
+    return spark.read.schema(T.StructType(fields)).parquet(source)
+
+
+#: The Spark setting that reads Parquet nanosecond timestamps as int64 nanoseconds (else an error).
+NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
+
+
+def _nanosecond_columns(spark: Any, source: str) -> set[str]:
+    """Columns of a Parquet source Spark read as int64 nanoseconds (:data:`NANOS_AS_LONG`): from the
+    file's schema for a local file, else ``timestamp`` (the only column read as a time)."""
+    if spark.conf.get(NANOS_AS_LONG, "false") != "true":
+        return set()
+    local = local_path(source)
+    if local is not None and os.path.isfile(local):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(local)
+        return {f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"}
+    return {"timestamp"}
+
+
+def _separator(spark: Any, source: str, fmt: str, config: IngestConfig, local: str | None) -> str:
+    """The CSV separator as :func:`graphlink.stages.reading.sniff_separator` chooses it (a remote source's
+    header line read by Spark)."""
+    if config.separator or fmt == "tsv" or local is not None:
+        return sniff_separator(local or source, fmt, config.separator)
+    first = spark.read.text(source).first()
+    return header_separator(first[0].encode("utf-8")) if first is not None else ","
 
 
 def _maybe_space(character: Any) -> Any:
@@ -192,79 +301,6 @@ def _blank_to_null(column: str) -> Any:
     return F.when(~_maybe_space(text), text).when(text.rlike(r"(?U)\S"), text).alias(column)
 
 
-def _epoch_micros(value: Any) -> Any:
-    """Epoch seconds .. nanoseconds (integers exactly, others through doubles) to microseconds."""
-    from pyspark.sql import functions as F
-
-    as_double = value.try_cast("double")  # (ANSI mode: junk text is null, not an error)
-    magnitude = F.abs(as_double)
-    as_long = value.try_cast("long")
-    micros_long = (F.when(magnitude < 1e11, as_long * 1_000_000).when(magnitude < 1e14, as_long * 1_000)
-                   .when(magnitude < 1e17, as_long).otherwise(F.floor(as_long / 1_000)))
-    micros_double = F.round(F.when(magnitude < 1e11, as_double * 1e6).when(magnitude < 1e14, as_double * 1e3)
-                            .when(magnitude < 1e17, as_double).otherwise(as_double / 1e3), 0).try_cast("long")
-    exact = as_long.isNotNull() & (as_double == as_long.cast("double"))
-    return F.when(exact, micros_long).otherwise(micros_double)
-
-
-def timestamp_micros(column: str, dtype: Any) -> Any:
-    """A Spark column of UTC microseconds since the epoch from ``column`` of Spark type ``dtype``,
-    parsed as the polars engine does (:func:`graphlink.stages.timestamps.parse_timestamp`): timestamps
-    as they are, numbers and numeric text as epoch seconds/milliseconds, text in the polars engine's
-    spellings; null where polars gives null."""
-    from pyspark.sql import functions as F
-    from pyspark.sql import types as T
-
-    col = F.col(column)
-    if isinstance(dtype, (T.TimestampType, T.TimestampNTZType)):
-        return F.unix_micros(col.cast("timestamp"))
-    if isinstance(dtype, T.DateType):
-        return F.unix_micros(col.cast("timestamp"))
-    if isinstance(dtype, T.NumericType):
-        return _epoch_micros(col)
-    text = F.regexp_replace(col.cast("string"), _TRIM, "")
-    numeric = F.when(text.rlike(r"^[+-]?\d+(\.\d*)?([eE][+-]?\d+)?$"), _epoch_micros(text))
-    return F.coalesce(numeric, _text_micros(text))
-
-
-#: :func:`graphlink.stages.timestamps.parse_timestamp`'s split of ISO-8601 text: date, hours and
-#: minutes, seconds, fraction (``.`` or ``,``), zone. Digits are ASCII here: polars' Unicode
-#: digits match its pattern but never parse, so both engines give null for them.
-_ISO_PARTS = r"(?U)^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[Tt ]\s*([0-9]{2}:[0-9]{2})(?::([0-9]{2}))?(?:[.,]([0-9]{1,9}))?)?\s*(.*)$"
-_ZONE = r"^(?:UTC|GMT)?([+-][0-9]{2}):?([0-9]{2})?$"
-
-
-def _text_micros(text: Any) -> Any:
-    """ISO-8601 text to epoch microseconds, exactly as :func:`graphlink.stages.timestamps.parse_timestamp`.
-
-    The text is split with the polars engine's pattern (``T``, ``t`` or a
-    space between date and time; optional seconds; a ``.`` or ``,``
-    fraction of up to 9 digits, cut to microseconds; a ``Z``/``UTC``/``GMT``
-    suffix in any case or a ``+HH[:MM]`` offset, none meaning UTC); the
-    date and time are read by Spark in UTC (the run's session time zone),
-    the fraction and offset added as integers. Anything else is null.
-    """
-    from pyspark.sql import functions as F
-
-    def part(i: int) -> Any:
-        found = F.regexp_extract(text, _ISO_PARTS, i)
-        return F.when(found != "", found)
-
-    date, clock, seconds, fraction = part(1), part(2), part(3), part(4)
-    zone = F.upper(F.regexp_extract(text, _ISO_PARTS, 5))
-    whole = F.concat(date, F.lit(" "), F.coalesce(clock, F.lit("00:00")), F.lit(":"),
-                     F.coalesce(seconds, F.lit("00")))
-    base = F.unix_micros(F.try_to_timestamp(whole, F.lit("yyyy-MM-dd HH:mm:ss")))
-    micros = F.coalesce(F.rpad(F.substring(fraction, 1, 6), 6, "0").cast("long"), F.lit(0).cast("long"))
-    sign = F.when(F.regexp_extract(zone, _ZONE, 1).startswith("-"), F.lit(-1)).otherwise(F.lit(1))
-    hours = F.regexp_extract(zone, _ZONE, 1).substr(2, 2)
-    minutes = F.regexp_extract(zone, _ZONE, 2)
-    offset = sign * (hours.cast("long") * 60 + F.when(minutes != "", minutes.cast("long")).otherwise(F.lit(0)))
-    valid = (hours != "") & (hours.cast("long") < 24) & ((minutes == "") | (minutes.cast("long") < 60))
-    offset = F.when(zone.isin("", "Z", "UTC", "GMT"), F.lit(0).cast("long")).when(valid, offset)
-    return base + micros - offset * 60_000_000
-
-
 def read_events(spark: Any, source: str, config: IngestConfig | None = None,
                 extra_signals: tuple[str, ...] = (), scratch: str | None = None) -> SparkEvents:
     """Read and canonicalise EVENTS on Spark (see the module docstring); rejected rows counted.
@@ -289,25 +325,31 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
     if config.timestamp_format:
         raise ConfigError("--timestamp-format is not supported with --engine spark; write ISO-8601 or epoch "
                           "timestamps, or use the polars engine")
-    frame = _read(spark, source, config)
-    frame = frame.toDF(*[c.strip() for c in frame.columns])
+    frame = _read(spark, source, config, tuple(extra_signals))
+    clean = clean_header(frame.columns, source)
+    renames = {old: new for old, new in zip(frame.columns, clean) if new and old != new}
+    frame = frame.toDF(*[renames.get(c, c) for c in frame.columns]) if renames else frame
+    file_columns = list(frame.columns)
     for canonical, name in config.column_map:
-        if name in frame.columns and canonical != name:
+        if name not in frame.columns:
+            raise InputError(f"column {name!r} (mapped to {canonical}) not found; columns are: "
+                             f"{', '.join(frame.columns)}", file=source)
+        if canonical != name:
             frame = frame.drop(canonical) if canonical in frame.columns else frame
             frame = frame.withColumnRenamed(name, canonical)
-    if "account_id" not in frame.columns:
-        raise InputError(f"no account_id column (columns: {', '.join(frame.columns) or 'none'}); "
-                         "map one with --map account_id=COLUMN", file=source)
-    for name in extra_signals:
-        if name not in frame.columns:
-            raise InputError(f"signal column {name!r} not found; columns are: {', '.join(frame.columns)}",
-                             file=source)
-    keep = [c for c in EVENT_COLUMNS if c in frame.columns] + list(dict.fromkeys(extra_signals))
+    keep = check_columns(frame.columns, file_columns, extra_signals, source)
     schema = {f.name: f.dataType for f in frame.schema.fields}
     for name in keep:
         if isinstance(schema[name], (T.ArrayType, T.MapType, T.StructType)):
             raise InputError("values are nested; expected text or numbers: flatten the column first",
                              file=source, column=name)
+    for name in keep:
+        if name != "timestamp":
+            check_not_a_time(name, schema[name], source)
+    floats = [c for c in keep if c != "timestamp" and is_float(schema[c])]
+    if floats:  # identifiers stored as floats: the polars engine's rule (graphlink.stages.validation)
+        _check_floats(frame, floats, source)
+        frame = frame.withColumns({c: spark_float_text(c) for c in floats})
     exprs = [_blank_to_null(c) if c == "prompt" else _clean_text(c) for c in keep if c != "timestamp"]
     reasons = {"missing_account_id": F.col("account_id").isNull()}
     if "timestamp" in keep:
@@ -315,7 +357,8 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
         present = raw.isNotNull()
         if isinstance(schema["timestamp"], T.StringType):
             present = present & (F.length(F.regexp_replace(raw, _TRIM, "")) > 0)
-        exprs += [timestamp_micros("timestamp", schema["timestamp"]).alias("__ts"), present.alias("__present")]
+        ts_type = "nanoseconds" if "timestamp" in _nanosecond_columns(spark, source) else schema["timestamp"]
+        exprs += [timestamp_micros("timestamp", ts_type).alias("__ts"), present.alias("__present")]
     frame = frame.select(*exprs)
     if "timestamp" in keep:  # the polars engine's reasons, in its order (first failing reason wins)
         ts = F.col("__ts")
@@ -372,6 +415,20 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
     return SparkEvents(frame=frame, path=source, rows_read=rows, columns=tuple(keep), rejected=rejected,
                        materialised=materialised, per_account=per_account, polars_source=polars_source,
                        config=config, extra_signals=tuple(extra_signals))
+
+
+def _check_floats(frame: Any, floats: list[str], source: str) -> None:
+    """Raise :func:`graphlink.stages.validation.float_error` for the first float column holding a value with
+    no integer spelling, naming the first such row in Spark's reading order (the file's for one file)."""
+    from pyspark.sql import functions as F
+
+    found = frame.select([F.max(spark_float_bad(c).cast("int")).alias(c) for c in floats]).first()
+    bad = [c for c in floats if found[c] == 1]
+    if not bad:
+        return
+    numbered = frame.select(spark_float_bad(bad[0]).alias("bad"), F.monotonically_increasing_id().alias("i"))
+    first = numbered.where("bad").agg(F.min("i")).first()[0]
+    raise float_error(source, bad[0], numbered.where(F.col("i") < first).count() + 1)
 
 
 def account_index(events: SparkEvents, accounts: AccountsInfo | None) -> pl.DataFrame:

@@ -33,7 +33,9 @@ import polars as pl
 from graphlink.config import PipelineConfig
 from graphlink.config.kinds import default_kinds
 from graphlink.engines.spark.communities import spark_partition
-from graphlink.engines.spark.ingest import SparkEvents, account_index, check_source, read_events, to_polars
+from graphlink.engines.spark.ingest import (
+    NANOS_AS_LONG, SparkEvents, account_index, check_source, read_events, to_polars,
+)
 from graphlink.engines.spark.projection import spark_project
 from graphlink.engines.spark.session import get_session, spark_reason
 from graphlink.engines.spark.signals import spark_signals, to_spark
@@ -119,6 +121,12 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
     # session's time zone, so the run sets UTC and puts the caller's setting back after.
     zone = session.conf.get("spark.sql.session.timeZone", None)
     session.conf.set("spark.sql.session.timeZone", "UTC")
+    # Column names are matched exactly, as polars matches them: with Spark's default (case-insensitive)
+    # a Parquet file holding both Account_ID and account_id cannot even be read; graphlink then refuses
+    # it with the polars engine's message (graphlink.stages.validation.check_columns).
+    case_sensitive = session.conf.get("spark.sql.caseSensitive", None)
+    session.conf.set("spark.sql.caseSensitive", "true")
+    nanos_as_long = session.conf.get(NANOS_AS_LONG, None)  # read_events may set it (nanosecond Parquet times)
     try:
         return _run(session, str(events), accounts, config, progress, prev, scratch)
     except GraphlinkError:
@@ -137,6 +145,10 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
             shutil.rmtree(local, ignore_errors=True)
         if zone is not None and zone != "UTC":
             session.conf.set("spark.sql.session.timeZone", zone)
+        if case_sensitive != "true":
+            session.conf.set("spark.sql.caseSensitive", case_sensitive or "false")
+        if session.conf.get(NANOS_AS_LONG, None) != nanos_as_long:
+            session.conf.set(NANOS_AS_LONG, nanos_as_long or "false")
 
 
 def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progress: Progress | None,
