@@ -30,7 +30,7 @@ from rich.text import Text  # noqa: E402
 
 from graphlink.cli_support import (  # noqa: E402
     FormatOpt, QuietJsonOpt, QuietOpt, SeparatorOpt, TimestampFormatOpt, cli_errors, emit_json, err, out, print_table,
-    print_warnings, read_summary, separator_value)
+    print_warnings, read_summary, separator_value, check_terminated)
 from graphlink.config import PipelineConfig, build_config, parse_column_maps  # noqa: E402
 from graphlink.errors import ConfigError, GraphlinkError  # noqa: E402
 from graphlink.views.safety import terminal_safe  # noqa: E402
@@ -157,6 +157,7 @@ def detect(
     else:  # Spark reads URIs and table names as given
         result = run(events if engine == "spark" else Path(events))
     kept = carried_over(out_dir)
+    check_terminated()  # a SIGTERM whose exception a finaliser swallowed: publish nothing
     write_outputs(result, out_dir)
     run = result.run
     if as_json:

@@ -111,8 +111,22 @@ class Terminated(KeyboardInterrupt):
     (``finally`` blocks: the Spark engine's scratch folder, half-written outputs) before it exits."""
 
 
+#: Set by the SIGTERM handler. Python ignores an exception raised while a finaliser runs (a
+#: py4j ``JavaObject`` collected during a Spark run: "Exception ignored in ..."), so the raise
+#: alone can be lost and the run go on; commands check this before they publish outputs.
+_terminated = threading.Event()
+
+
 def _terminate(signum: int, frame: object) -> None:
+    _terminated.set()
     raise Terminated()
+
+
+def check_terminated() -> None:
+    """Raise :class:`Terminated` if SIGTERM arrived during this command, even when the exception
+    the handler raised was swallowed by a finaliser: call before publishing outputs."""
+    if _terminated.is_set():
+        raise Terminated()
 
 
 def cli_errors(func):
@@ -123,8 +137,11 @@ def cli_errors(func):
     def wrapper(*args, **kwargs):
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, _terminate) if main else None
+        _terminated.clear()
         try:
-            return func(*args, **kwargs)
+            out = func(*args, **kwargs)
+            check_terminated()
+            return out
         except Terminated:
             err.print("terminated")
             raise typer.Exit(143) from None
