@@ -114,18 +114,18 @@ class Terminated(KeyboardInterrupt):
 #: Set by the SIGTERM handler. Python ignores an exception raised while a finaliser runs (a
 #: py4j ``JavaObject`` collected during a Spark run: "Exception ignored in ..."), so the raise
 #: alone can be lost and the run go on; commands check this before they publish outputs.
-_terminated = threading.Event()
+TERMINATED = threading.Event()
 
 
-def _terminate(signum: int, frame: object) -> None:
-    _terminated.set()
+def on_sigterm(signum: int, frame: object) -> None:
+    TERMINATED.set()
     raise Terminated()
 
 
 def check_terminated() -> None:
     """Raise :class:`Terminated` if SIGTERM arrived during this command, even when the exception
     the handler raised was swallowed by a finaliser: call before publishing outputs."""
-    if _terminated.is_set():
+    if TERMINATED.is_set():
         raise Terminated()
 
 
@@ -136,8 +136,8 @@ def cli_errors(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _terminate) if main else None
-        _terminated.clear()
+        previous = signal.signal(signal.SIGTERM, on_sigterm) if main else None
+        TERMINATED.clear()
         try:
             out = func(*args, **kwargs)
             check_terminated()

@@ -16,7 +16,7 @@ def test_a_sigterm_swallowed_by_a_finaliser_still_ends_the_command_with_143():
 
     class Collected:
         def __del__(self):
-            cli_support._terminate(15, None)
+            cli_support.on_sigterm(15, None)
 
     ran = []
 
@@ -40,7 +40,7 @@ def test_check_terminated_raises_only_after_a_sigterm():
         return "ok"
 
     assert command() == "ok"
-    cli_support._terminated.set()
+    cli_support.TERMINATED.set()
     with pytest.raises(cli_support.Terminated):
         cli_support.check_terminated()
-    cli_support._terminated.clear()
+    cli_support.TERMINATED.clear()
