@@ -29,8 +29,8 @@ import typer
 from rich.text import Text  # noqa: E402
 
 from graphlink.cli_support import (  # noqa: E402
-    FormatOpt, QuietJsonOpt, QuietOpt, SeparatorOpt, TimestampFormatOpt, cli_errors, emit_json, err, out, print_table,
-    print_warnings, read_summary, separator_value, check_terminated)
+    FormatOpt, QuietJsonOpt, QuietOpt, SeparatorOpt, TimestampFormatOpt, check_terminated, cli_errors, emit_json, err,
+    out, print_table, print_warnings, read_summary, separator_value)
 from graphlink.config import PipelineConfig, build_config, parse_column_maps  # noqa: E402
 from graphlink.errors import ConfigError, GraphlinkError  # noqa: E402
 from graphlink.views.safety import terminal_safe  # noqa: E402

@@ -118,6 +118,7 @@ TERMINATED = threading.Event()
 
 
 def on_sigterm(signum: int, frame: object) -> None:
+    """The SIGTERM handler :func:`cli_errors` installs: set :data:`TERMINATED`, raise :class:`Terminated`."""
     TERMINATED.set()
     raise Terminated()
 
@@ -139,9 +140,9 @@ def cli_errors(func):
         previous = signal.signal(signal.SIGTERM, on_sigterm) if main else None
         TERMINATED.clear()
         try:
-            out = func(*args, **kwargs)
+            result = func(*args, **kwargs)
             check_terminated()
-            return out
+            return result
         except Terminated:
             err.print("terminated")
             raise typer.Exit(143) from None
