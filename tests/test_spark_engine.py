@@ -108,6 +108,23 @@ def test_simulated_worlds_agree(spark, tmp_path):
     assert_same(a._raw, b._raw)
 
 
+def test_a_catalog_table_name_is_read_like_the_file(spark, tmp_path):
+    """EVENTS may name a table or view in the session's catalog (the log warehouse's table); a path
+    with no such table is still read as a path."""
+    import graphlink
+
+    events, _ = planted_world(seed=7, n_benign=120)
+    events.write_parquet(tmp_path / "events.parquet")
+    spark.read.parquet(str(tmp_path / "events.parquet")).createOrReplaceTempView("graphlink_test_events")
+    try:
+        a = graphlink.detect(tmp_path / "events.parquet")
+        b = graphlink.detect("graphlink_test_events", engine="spark", spark=spark)
+    finally:
+        spark.catalog.dropTempView("graphlink_test_events")
+    assert a.clusters.height >= 2
+    assert_same(a._raw, b._raw)
+
+
 def test_csv_text_timestamps_and_signal_columns_agree(spark, tmp_path):
     """Text timestamps without an offset are UTC in both engines even when the caller's
     session runs in another time zone (restored after the run)."""
