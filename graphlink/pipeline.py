@@ -226,9 +226,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
             projection.memberships, projection.signals, index, accounts_out)
     warnings = run_warnings(projection, signal_set, index, accounts is not None)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
-                     timings, memory, warnings, later_seconds(accounts_out, prev))
-    if run["previous"] is not None:  # a rerun on the same log does not advance the clusters' runs
-        run["previous"]["same_log"] = same_log(accounts_out, prev)
+                     timings, memory, warnings, accounts_out)
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=projection.memberships,
                         edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
@@ -399,8 +397,9 @@ def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_a
                projection: Any, clusters: pl.DataFrame, scored: Scored, prev: PreviousRun | None,
                mapping: pl.DataFrame | None, max_id: int, timings: dict[str, float],
                memory: dict[str, float | None], warnings: list[str],
-               later_seconds: float | None = None) -> dict[str, Any]:
-    """The content of ``run.json`` (``later_seconds``: see :func:`graphlink.stages.stable_ids.later_seconds`)."""
+               accounts_out: pl.DataFrame | None = None) -> dict[str, Any]:
+    """The content of ``run.json``, one record for both engines. With a previous run, ``accounts_out``
+    (the run's accounts) gives ``later_seconds`` and ``same_log`` (:mod:`graphlink.stages.stable_ids`)."""
     return {
         "graphlink": "detect",
         "parameters": config.to_dict(),
@@ -425,7 +424,9 @@ def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_a
         },
         "previous": None if prev is None else {
             "path": prev.path, "min_jaccard": config.stable_ids.previous_min_jaccard, **summarise(mapping),
-            "later_seconds": later_seconds},
+            "later_seconds": None if accounts_out is None else later_seconds(accounts_out, prev),
+            # A rerun on the same log does not advance the clusters' runs.
+            "same_log": None if accounts_out is None else same_log(accounts_out, prev)},
         "warnings": warnings,
         "versions": package_versions(),
         "timings": timings,

@@ -229,6 +229,47 @@ def test_bad_input_is_one_line_and_exit_2_before_java_starts(tmp_path, monkeypat
     assert not (tmp_path / "o").exists()
 
 
+def test_a_rerun_with_previous_on_spark_says_it_is_the_same_log(spark, tmp_path):
+    """``--previous`` on the same log: both engines record ``same_log`` (no cluster's run count grows)
+    and say so, and carry the same history."""
+    import json
+
+    events, _ = planted_world(seed=8, n_benign=100)
+    events.write_parquet(tmp_path / "events.parquet")
+    runner = CliRunner()
+    first = runner.invoke(app, ["detect", str(tmp_path / "events.parquet"), "--out", str(tmp_path / "p0"), "-q"])
+    assert first.exit_code == 0, first.output
+    previous = {}
+    for engine in ("polars", "spark"):
+        res = runner.invoke(app, ["detect", str(tmp_path / "events.parquet"), "--previous", str(tmp_path / "p0"),
+                                  "--engine", engine, "--out", str(tmp_path / engine)])
+        assert res.exit_code == 0, res.output
+        assert "the same log as the previous run" in " ".join(res.output.split()), res.output
+        previous[engine] = json.loads((tmp_path / engine / "run.json").read_text())["previous"]
+    assert previous["polars"]["same_log"] is True
+    assert previous["polars"] == previous["spark"]
+    a, b = (pl.read_parquet(tmp_path / e / "clusters.parquet") for e in ("polars", "spark"))
+    assert a.equals(b)
+
+
+def test_jobs_cancelled_by_ctrl_c_exit_130_not_as_an_input_error(spark, tmp_path, monkeypatch):
+    """PySpark's SIGINT handler cancels every job; the call then returns SPARK_JOB_CANCELLED instead of
+    the interrupt. That is an interrupt (exit 130, "interrupted"), not "Spark failed" (exit 2)."""
+    from pyspark.errors import PySparkException
+
+    import graphlink.engines.spark.run as spark_run
+
+    def cancelled_run(*args, **kwargs):
+        raise PySparkException(message="[SPARK_JOB_CANCELLED] Job 7 cancelled part of cancelled job group 2")
+
+    monkeypatch.setattr(spark_run, "_run", cancelled_run)
+    result = CliRunner().invoke(app, ["detect", str(ROOT / "fixtures" / "events.parquet"), "--engine", "spark",
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 130, result.output
+    assert "interrupted" in result.output and "Spark failed" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
 def test_empty_csv_is_an_empty_run_as_with_polars(spark, tmp_path):
     import graphlink
 

@@ -146,7 +146,7 @@ def spark_float_text(name: str) -> Any:
     """:func:`float_text` as a Spark column."""
     from pyspark.sql import functions as F
 
-    x = F.col(name).cast("double")
+    x = F.col("`" + name.replace("`", "``") + "`").cast("double")  # the literal name, dots and all
     whole = ~F.isnan(x) & (F.abs(x) <= float(MAX_EXACT_FLOAT)) & (x.cast("long").cast("double") == x)
     return F.when(whole, x.cast("long").cast("string")).alias(name)
 
@@ -156,7 +156,7 @@ def spark_float_bad(name: str) -> Any:
     so NaN is excluded first)."""
     from pyspark.sql import functions as F
 
-    x = F.col(name).cast("double")
+    x = F.col("`" + name.replace("`", "``") + "`").cast("double")  # the literal name, dots and all
     whole = (F.abs(x) <= float(MAX_EXACT_FLOAT)) & (x.cast("long").cast("double") == x)
     return x.isNotNull() & ~F.isnan(x) & ~whole
 

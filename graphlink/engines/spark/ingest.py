@@ -48,6 +48,7 @@ from graphlink.stages.ingest import AccountsInfo, finish_index
 from graphlink.stages.reading import (
     check_folder, check_parquet_magic, clean_header, header_separator, raw_header, sniff_encoding, sniff_separator,
 )
+from graphlink.engines.spark.columns import TRIM, blank_to_null, clean_text
 from graphlink.engines.spark.timestamps import timestamp_micros
 from graphlink.stages.validation import (
     check_columns, check_not_a_time, first_bad_json_line, float_error, is_float, json_line_error, spark_float_bad,
@@ -59,7 +60,6 @@ __all__ = ["NANOS_AS_LONG", "SparkEvents", "read_events", "account_index", "to_p
 
 _EARLIEST_US = int(datetime(1990, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
 _LATEST_US = int(datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
-_TRIM = r"(?U)^\s+|\s+$"
 _FORMATS = {".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".ndjson": "ndjson", ".jsonl": "ndjson",
             ".json": "ndjson"}
 
@@ -180,7 +180,10 @@ def _read(spark: Any, source: str, config: IngestConfig, extra_signals: tuple[st
             sep = _separator(spark, source, fmt, config, local if local_file else None)
             # RFC 4180 quoting, as polars reads it: a quote inside a quoted field is doubled ("");
             # Spark's default escape is a backslash, which splits such a field at its commas.
-            text = reader.option("sep", sep).option("quote", '"').option("escape", '"').option("mode", "PERMISSIVE")
+            # multiLine: a quoted field may hold line breaks (a prompt's paragraphs), as polars reads it;
+            # without it Spark splits the record at the break (a file is then read by one task).
+            text = (reader.option("sep", sep).option("quote", '"').option("escape", '"').option("mode", "PERMISSIVE")
+                    .option("multiLine", "true"))
             # Spark renames a repeated header name (ip -> ip1, ip2); the polars engine refuses it.
             if local_file:
                 raw = raw_header(local, sep)
@@ -274,33 +277,6 @@ def _separator(spark: Any, source: str, fmt: str, config: IngestConfig, local: s
     return header_separator(first[0].encode("utf-8")) if first is not None else ","
 
 
-def _maybe_space(character: Any) -> Any:
-    """Whether a one-character string could be Unicode White_Space (or is empty): every White_Space
-    character is at most U+0020 or at least U+0085, so ordinary text skips the regular expression."""
-    from pyspark.sql import functions as F
-
-    code = F.ascii(character)  # the first code point, 0 for ""
-    return (code <= 32) | (code >= 0x85)
-
-
-def _clean_text(column: str) -> Any:
-    from pyspark.sql import functions as F
-
-    text = F.col(column).cast("string")
-    edges = _maybe_space(text) | _maybe_space(F.substring(text, -1, 1))
-    trimmed = F.when(edges, F.regexp_replace(text, _TRIM, "")).otherwise(text)
-    return F.when(F.length(trimmed) > 0, trimmed).alias(column)
-
-
-def _blank_to_null(column: str) -> Any:
-    from pyspark.sql import functions as F
-
-    text = F.col(column).cast("string")
-    # A search for one non-space character, not a rewrite of the whole prompt; most
-    # prompts start with one.
-    return F.when(~_maybe_space(text), text).when(text.rlike(r"(?U)\S"), text).alias(column)
-
-
 def read_events(spark: Any, source: str, config: IngestConfig | None = None,
                 extra_signals: tuple[str, ...] = (), scratch: str | None = None) -> SparkEvents:
     """Read and canonicalise EVENTS on Spark (see the module docstring); rejected rows counted.
@@ -350,13 +326,13 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
     if floats:  # identifiers stored as floats: the polars engine's rule (graphlink.stages.validation)
         _check_floats(frame, floats, source)
         frame = frame.withColumns({c: spark_float_text(c) for c in floats})
-    exprs = [_blank_to_null(c) if c == "prompt" else _clean_text(c) for c in keep if c != "timestamp"]
+    exprs = [blank_to_null(c) if c == "prompt" else clean_text(c) for c in keep if c != "timestamp"]
     reasons = {"missing_account_id": F.col("account_id").isNull()}
     if "timestamp" in keep:
         raw = F.col("timestamp")
         present = raw.isNotNull()
         if isinstance(schema["timestamp"], T.StringType):
-            present = present & (F.length(F.regexp_replace(raw, _TRIM, "")) > 0)
+            present = present & (F.length(F.regexp_replace(raw, TRIM, "")) > 0)
         ts_type = "nanoseconds" if "timestamp" in _nanosecond_columns(spark, source) else schema["timestamp"]
         exprs += [timestamp_micros("timestamp", ts_type).alias("__ts"), present.alias("__present")]
     frame = frame.select(*exprs)

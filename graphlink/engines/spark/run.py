@@ -37,7 +37,7 @@ from graphlink.engines.spark.ingest import (
     NANOS_AS_LONG, SparkEvents, account_index, check_source, read_events, to_polars,
 )
 from graphlink.engines.spark.projection import spark_project
-from graphlink.engines.spark.session import get_session, spark_reason
+from graphlink.engines.spark.session import cancelled, get_session, spark_reason
 from graphlink.engines.spark.signals import spark_signals, to_spark
 from graphlink.errors import ConfigError, GraphlinkError, InputError
 from graphlink.pipeline import (
@@ -49,7 +49,7 @@ from graphlink.stages.drilldown import UNLISTED_KINDS, activity_from_counts, lin
 from graphlink.stages.graph import Projection
 from graphlink.stages.ingest import AccountsInfo, Events, load_accounts
 from graphlink.stages.signals import SignalSet
-from graphlink.stages.stable_ids import PreviousRun, later_seconds, load_previous, rekey_campaigns
+from graphlink.stages.stable_ids import PreviousRun, load_previous, rekey_campaigns
 
 __all__ = ["run_detect_spark"]
 
@@ -135,6 +135,10 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
         from pyspark.errors import PySparkException
         from py4j.protocol import Py4JError
 
+        if isinstance(exc, (PySparkException, Py4JError)) and cancelled(exc):
+            # Ctrl-C: PySpark's SIGINT handler cancels every job, and the running call returns that
+            # cancellation instead of the interrupt; it is one (exit 130), not a failure of the input.
+            raise KeyboardInterrupt from None
         if isinstance(exc, (PySparkException, Py4JError, pl.exceptions.PolarsError, OSError)) and not _DEBUG:
             raise InputError(f"Spark failed: {spark_reason(exc)}", file=str(events)) from None
         raise
@@ -236,7 +240,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     done("drilldown")
     warnings = run_warnings(projection, signal_set, index, acc is not None)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
-                     timings, memory, warnings, later_seconds(accounts_out, prev))
+                     timings, memory, warnings, accounts_out)
     run["engine"] = {"name": "spark", "master": spark.sparkContext.master, "spark": spark.version,
                      "components_on_driver": on_driver}
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,

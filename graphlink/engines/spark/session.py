@@ -11,7 +11,7 @@ from typing import Any
 
 from graphlink.errors import ConfigError
 
-__all__ = ["require_pyspark", "get_session", "check_master", "spark_reason", "SPARK_EXTRA_HINT"]
+__all__ = ["require_pyspark", "get_session", "check_master", "spark_reason", "cancelled", "SPARK_EXTRA_HINT"]
 
 SPARK_EXTRA_HINT = "pip install 'graphlink[spark]' (PySpark, with pandas and pyarrow for the Leiden workers)"
 
@@ -107,3 +107,19 @@ def spark_reason(exc: BaseException) -> str:
     found = re.search(r"^\s*(?:Caused by: )?[\w$.]+(?:Exception|Error): (.+)$", text, re.MULTILINE)
     reason = found.group(1) if found else next((line for line in text.splitlines() if line.strip()), repr(exc))
     return " ".join(reason.split())[:300]
+
+
+def cancelled(exc: BaseException) -> bool:
+    """Whether a Spark failure is the cancellation of its jobs (``SPARK_JOB_CANCELLED``, or the
+    ``Job N cancelled`` of older versions): what PySpark's SIGINT handler does to a running call.
+
+    Examples
+    --------
+    >>> cancelled(RuntimeError("[SPARK_JOB_CANCELLED] Job 3 cancelled part of cancelled job group 1"))
+    True
+    >>> cancelled(RuntimeError("Could not parse Master URL: 'x'"))
+    False
+    """
+    import re
+
+    return re.search(r"SPARK_JOB_CANCELLED|\bJob \d+ cancelled\b", str(exc)) is not None

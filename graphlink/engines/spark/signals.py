@@ -47,6 +47,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.config import SignalConfig
+from graphlink.engines.spark.columns import column_ref
 from graphlink.engines.spark.ingest import SparkEvents, to_polars
 from graphlink.errors import ConfigError
 from graphlink.stages.encode import COUNT_SCHEMA, PAIR_SCHEMA, VALUE_SCHEMA, EncodedEvents, hash_text
@@ -112,7 +113,7 @@ def _categorical(events: Any, columns: list[str], kinds: list[str]) -> tuple[Any
     from pyspark.sql import functions as F
 
     spark = events.sparkSession
-    entries = [F.when(F.col(c).isNotNull(), F.struct(F.lit(i).alias("tag"), F.col(c).cast("string").alias("text")))
+    entries = [F.when(column_ref(c).isNotNull(), F.struct(F.lit(i).alias("tag"), column_ref(c).cast("string").alias("text")))
                for i, c in enumerate(columns)]
     rows = events.select("account_idx", F.explode(F.array(*entries)).alias("e")).where(F.col("e").isNotNull())
     counted = rows.groupBy("account_idx", F.col("e.tag").alias("tag"), F.col("e.text").alias("text")).agg(
