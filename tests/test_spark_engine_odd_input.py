@@ -175,3 +175,22 @@ def test_accounts_file_float_ids_follow_the_events_rule(tmp_path):
     pl.DataFrame({"account_id": [1.0, 2.5]}).write_parquet(tmp_path / "bad.parquet")
     with pytest.raises(InputError, match="column account_id, row 2: floating-point"):
         load_accounts(tmp_path / "bad.parquet")
+
+
+def test_quoted_line_breaks_in_csv_and_dotted_signal_names_agree(spark, tmp_path):
+    """Session 8's break-it review: a prompt with line breaks inside its quotes (``\\n`` and ``\\r\\n``)
+    is one field of one row for both engines (Spark split the row at the break: 882 of 2,644 rows
+    unreadable, prompts cut); a ``--signal`` column named ``dev.id`` is a column, not a struct's
+    field (Spark failed with UNRESOLVED_COLUMN)."""
+    events = small_world()
+    row = pl.int_range(pl.len()) % 4
+    events = events.with_columns(
+        pl.when(row == 0).then(pl.col("prompt") + "\nsecond line, with a comma\r\nthird").otherwise(pl.col("prompt"))
+        .alias("prompt"),
+        (pl.col("payment_fingerprint") + "-d").alias("dev.id"))
+    events.write_csv(tmp_path / "events.csv")
+    a = graphlink.detect(tmp_path / "events.csv", extra_signals=("dev.id",))
+    b = graphlink.detect(str(tmp_path / "events.csv"), engine="spark", spark=spark, extra_signals=("dev.id",))
+    assert a._raw.run["inputs"]["events"]["rows_read"] == events.height
+    assert (a._raw.evidence["kind"] == "dev.id").any()
+    assert_same_run(a, b)
