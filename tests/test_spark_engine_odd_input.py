@@ -194,3 +194,11 @@ def test_quoted_line_breaks_in_csv_and_dotted_signal_names_agree(spark, tmp_path
     assert a._raw.run["inputs"]["events"]["rows_read"] == events.height
     assert (a._raw.evidence["kind"] == "dev.id").any()
     assert_same_run(a, b)
+
+
+def test_a_json_array_file_is_refused_by_both(spark, tmp_path):
+    """``json.dump(records)`` writes one JSON array, not NDJSON: polars refused it, Spark read its
+    elements as rows and ran (session 8's review)."""
+    path = tmp_path / "events.json"
+    path.write_text('[{"account_id": "a", "ip": "1.2.3.4"},\n {"account_id": "b", "ip": "1.2.3.4"}]\n')
+    assert "line 1 is not a JSON object" in both_refuse(spark, path)

@@ -209,6 +209,8 @@ def test_typed_parquet_columns_never_crash(tmp_path_factory, data):
 @pytest.mark.parametrize("name, body, message", [
     ("utf16.csv", "account_id,ip\na,1.2.3.4\n".encode("utf-16"), "UTF-16"),
     ("dup.csv", b"account_id,ip,ip\na,1.2.3.4,1.2.3.5\n", "duplicate column name(s): ip"),
+    # Classic Mac OS line endings: the "header" is the whole file, its "names" the log's values.
+    ("cr_only.csv", b"account_id,ip\rsecret-key,10.0.0.1\rsecret-key,10.0.0.1\r", "carriage return only"),
     ("bad.ndjson", b'{"account_id": "a"}\n{oops\n', "cannot read"),
     ("nested.parquet", {"account_id": [["a"]]}, "column account_id: values are nested (list)"),
     ("struct.parquet", {"account_id": ["a"], "ip": [{"secret-key": 1}]}, "column ip: values are nested (struct)"),

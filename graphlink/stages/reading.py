@@ -212,8 +212,14 @@ def clean_header(raw: list[str], path: str) -> list[str]:
     Raises
     ------
     InputError
-        ``duplicate column name(s)``; repeated empty names (trailing commas) are harmless.
+        ``duplicate column name(s)``; repeated empty names (trailing commas) are harmless. ``line
+        endings``: a carriage return inside the header line means the file's lines end in CR only
+        (classic Mac OS), so the "header" is the whole file; refused without quoting it (its
+        "names" would be the log's values).
     """
+    if any("\r" in name.rstrip("\r") for name in raw):
+        raise InputError("its lines end in a carriage return only (classic Mac OS line endings), so no header "
+                         "line can be told apart; convert the line endings to LF or CRLF", file=path)
     clean = [name.strip().lstrip("\ufeff").strip() for name in raw]
     seen: dict[str, int] = {}
     for name in clean:

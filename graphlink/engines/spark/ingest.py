@@ -193,6 +193,8 @@ def _read(spark: Any, source: str, config: IngestConfig, extra_signals: tuple[st
             clean_header(raw, source)
             return text.option("header", "true").csv(source)
         if fmt == "ndjson":
+            if local_file and not _starts_with_object(local):  # a JSON array file: Spark reads its elements
+                raise json_line_error(source, first_bad_json_line(local) or 1)
             frame = reader.option("primitivesAsString", "true").json(source)
             if "_corrupt_record" in frame.columns:  # a line that is not a JSON object: refused, as polars does
                 line = first_bad_json_line(local) if local_file else None
@@ -266,6 +268,13 @@ def _nanosecond_columns(spark: Any, source: str) -> set[str]:
         schema = pq.read_schema(local)
         return {f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"}
     return {"timestamp"}
+
+
+def _starts_with_object(path: str) -> bool:
+    """Whether the first non-blank character of a local NDJSON file (after a byte-order mark) is ``{``."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
+    return not head or head.startswith(b"{")
 
 
 def _separator(spark: Any, source: str, fmt: str, config: IngestConfig, local: str | None) -> str:
