@@ -54,4 +54,5 @@ def test_missing_extras_say_which_to_install(tmp_path):
     assert proc.stderr.count("\n") == 1
     proc = _cli("detect", ROOT / "fixtures" / "events.parquet", "--engine", "spark", "--out", tmp_path / "s")
     assert proc.returncode == 2 and "pip install 'graphlink[spark]'" in proc.stderr
+    assert "needs pyspark, pyarrow:" in proc.stderr  # every missing package named, PySpark first
     assert proc.stderr.count("\n") == 1 and not (tmp_path / "s").exists()

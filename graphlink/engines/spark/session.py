@@ -6,12 +6,14 @@ imported here, on first use, never by ``import graphlink``.
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any
 
 from graphlink.errors import ConfigError
 
-__all__ = ["require_pyspark", "get_session", "check_master", "spark_reason", "cancelled", "SPARK_EXTRA_HINT"]
+__all__ = ["require_pyspark", "get_session", "check_master", "spark_reason", "cancelled", "start_hint",
+           "SPARK_EXTRA_HINT"]
 
 SPARK_EXTRA_HINT = "pip install 'graphlink[spark]' (PySpark, with pandas and pyarrow for the Leiden workers)"
 
@@ -24,13 +26,15 @@ def require_pyspark() -> Any:
     ConfigError
         PySpark (or pandas/pyarrow, which ``applyInPandas`` needs) is not installed.
     """
-    try:
-        import pandas  # noqa: F401  (applyInPandas)
-        import pyarrow  # noqa: F401  (Arrow transfers between Spark and polars)
-        import pyspark
-    except ImportError as exc:
-        raise ConfigError(f"--engine spark needs {exc.name}: {SPARK_EXTRA_HINT}") from None
-    return pyspark
+    missing = []
+    for name in ("pyspark", "pandas", "pyarrow"):  # pandas: applyInPandas; pyarrow: Arrow transfers
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:  # all of them named (PySpark first), not just the first import that failed
+        raise ConfigError(f"the Spark engine needs {', '.join(missing)}: {SPARK_EXTRA_HINT}")
+    return importlib.import_module("pyspark")
 
 
 def get_session(spark: Any = None, master: str | None = None) -> Any:
@@ -70,7 +74,25 @@ def get_session(spark: Any = None, master: str | None = None) -> Any:
     try:
         return builder.getOrCreate()
     except Exception as exc:  # the JVM failed to start: no Java, a bad master URL
-        raise ConfigError(f"could not start Spark ({master or 'local[*]'}): {spark_reason(exc)}") from None
+        raise ConfigError(f"could not start Spark ({master or 'local[*]'}): {spark_reason(exc)}"
+                          f"{start_hint(str(exc), master)}") from None
+
+
+def start_hint(text: str, master: str | None) -> str:
+    """What to check when a session could not start, from Spark's message (empty when nothing fits).
+
+    Examples
+    --------
+    >>> start_hint("[JAVA_GATEWAY_EXITED] Java gateway process exited", None)
+    '; is Java 17 or later installed (java on PATH or JAVA_HOME set)?'
+    >>> start_hint("An error occurred while calling None.org.apache.spark.sql.SparkSession.", "spark://h:7077")
+    '; is a Spark master running at spark://h:7077 and reachable from here?'
+    """
+    if "JAVA_GATEWAY_EXITED" in text or "Java gateway process exited" in text:
+        return "; is Java 17 or later installed (java on PATH or JAVA_HOME set)?"
+    if master and master.startswith("spark://"):
+        return f"; is a Spark master running at {master} and reachable from here?"
+    return ""
 
 
 #: The master URLs Spark accepts (SparkSubmit: "Master must either be yarn or start with spark,
