@@ -202,3 +202,20 @@ def test_a_json_array_file_is_refused_by_both(spark, tmp_path):
     path = tmp_path / "events.json"
     path.write_text('[{"account_id": "a", "ip": "1.2.3.4"},\n {"account_id": "b", "ip": "1.2.3.4"}]\n')
     assert "line 1 is not a JSON object" in both_refuse(spark, path)
+
+
+def test_epoch_text_with_a_leading_dot_agrees(spark, tmp_path):
+    """Epoch seconds written ``.17147304e10`` or ``+.17147304e10`` (polars' float parser reads them;
+    Spark's numeric pattern wanted a digit before the dot: null, so the row was unparseable)."""
+    events = small_world()
+    row = pl.int_range(pl.len()) % 3
+    epoch = pl.col("timestamp").dt.epoch("s")
+    events = events.with_columns(
+        pl.when(row == 0).then(pl.concat_str([pl.lit("."), epoch.cast(pl.String), pl.lit("e10")]))
+        .when(row == 1).then(pl.concat_str([pl.lit(" +."), epoch.cast(pl.String), pl.lit("e10 ")]))
+        .otherwise(epoch.cast(pl.String)).alias("timestamp"))
+    events.write_csv(tmp_path / "events.csv")
+    a = graphlink.detect(tmp_path / "events.csv")
+    b = graphlink.detect(str(tmp_path / "events.csv"), engine="spark", spark=spark)
+    assert a._raw.run["inputs"]["events"]["rejected"] == {}
+    assert_same_run(a, b)

@@ -50,7 +50,8 @@ def timestamp_micros(column: str, dtype: Any) -> Any:
     if isinstance(dtype, str) and dtype == "nanoseconds":  # a Parquet nanosecond timestamp read as int64
         return F.floor(col.cast("decimal(20,0)") / F.lit(1_000).cast("decimal(20,0)")).try_cast("long")
     text = F.regexp_replace(col.cast("string"), _TRIM, "")
-    numeric = F.when(text.rlike(r"^[+-]?\d+(\.\d*)?([eE][+-]?\d+)?$"), _epoch_micros(text))
+    # Decimal numbers as polars' float parser reads them, a leading dot too (".5e9", "+.17e10").
+    numeric = F.when(text.rlike(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"), _epoch_micros(text))
     return F.coalesce(numeric, _text_micros(text))
 
 
