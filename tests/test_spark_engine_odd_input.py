@@ -219,3 +219,17 @@ def test_epoch_text_with_a_leading_dot_agrees(spark, tmp_path):
     b = graphlink.detect(str(tmp_path / "events.csv"), engine="spark", spark=spark)
     assert a._raw.run["inputs"]["events"]["rejected"] == {}
     assert_same_run(a, b)
+
+
+@pytest.mark.parametrize("name", ["ev 2024-05-03T10:00.parquet", "ev{a,b}.csv"])
+def test_file_names_hadoop_would_parse_are_read_as_named(spark, tmp_path, name):
+    """A ``:`` (timestamped exports) or glob braces in a local file's name: Spark failed ("Relative path
+    in absolute URI") or named another file; it now reads the file through a link in its scratch
+    folder, and messages still name the file."""
+    path = tmp_path / name
+    events = small_world()
+    events.write_parquet(path) if name.endswith(".parquet") else events.write_csv(path)
+    a = graphlink.detect(path)
+    b = graphlink.detect(str(path), engine="spark", spark=spark)
+    assert a._raw.run["inputs"]["events"]["rows_read"] == events.height
+    assert_same_run(a, b)

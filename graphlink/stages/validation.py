@@ -47,7 +47,8 @@ from graphlink.config import EVENT_COLUMNS
 from graphlink.errors import InputError
 
 __all__ = ["MAX_EXACT_FLOAT", "check_columns", "check_not_a_time", "first_bad_json_line", "float_bad", "float_error",
-           "float_text", "is_float", "json_line_error", "spark_float_bad", "spark_float_text"]
+           "float_text", "is_float", "json_line_error", "spark_float_bad", "spark_float_text",
+           "starts_with_json_object"]
 
 #: Whole numbers up to this magnitude are exact in a double (IEEE 754 binary64: 53-bit significand).
 MAX_EXACT_FLOAT = 2 ** 53
@@ -185,6 +186,14 @@ def first_bad_json_line(path: str | Path) -> int | None:
             if not isinstance(value, dict):
                 return number
     return None
+
+
+def starts_with_json_object(path: str | Path) -> bool:
+    """Whether the first non-blank character of a local NDJSON file (after a byte-order mark) is ``{``
+    (or it is blank): a JSON array file (``json.dump(records)``) is not NDJSON."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
+    return not head or head.startswith(b"{")
 
 
 def json_line_error(path: str, line: int) -> InputError:

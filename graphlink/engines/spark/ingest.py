@@ -35,6 +35,7 @@ and last seen), collected to the driver (``O(accounts)``) and numbered by
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,7 +53,7 @@ from graphlink.engines.spark.columns import TRIM, blank_to_null, clean_text
 from graphlink.engines.spark.timestamps import timestamp_micros
 from graphlink.stages.validation import (
     check_columns, check_not_a_time, first_bad_json_line, float_error, is_float, json_line_error, spark_float_bad,
-    spark_float_text,
+    spark_float_text, starts_with_json_object,
 )
 
 __all__ = ["NANOS_AS_LONG", "SparkEvents", "read_events", "account_index", "to_polars", "local_path", "check_source",
@@ -60,6 +61,7 @@ __all__ = ["NANOS_AS_LONG", "SparkEvents", "read_events", "account_index", "to_p
 
 _EARLIEST_US = int(datetime(1990, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
 _LATEST_US = int(datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
+_HADOOP = r"[:{}\[\]*?\\]"  # characters Hadoop's Path parses (a URI scheme, globs)
 _FORMATS = {".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".ndjson": "ndjson", ".jsonl": "ndjson",
             ".json": "ndjson"}
 
@@ -160,10 +162,26 @@ def _format(source: str, config: IngestConfig) -> str | None:
     return config.format or _FORMATS.get(suffix)
 
 
-def _read(spark: Any, source: str, config: IngestConfig, extra_signals: tuple[str, ...] = ()) -> Any:
+def hadoop_safe(source: str, scratch: str | None) -> str:
+    """``source``, or for a local path Hadoop cannot take (a ``:``, as timestamped exports have, or glob
+    characters ``{}[]*?``) a link to it in ``scratch``, same extension: Spark reads the link."""
+    local = local_path(source)
+    if scratch is None or local is None or not os.path.exists(local):
+        return source
+    if not re.search(_HADOOP, os.path.abspath(local)):
+        return source
+    link = os.path.join(scratch, "source" + "".join(Path(local).suffixes[-2:]))
+    if not os.path.lexists(link):
+        os.symlink(os.path.abspath(local), link)
+    return link
+
+
+def _read(spark: Any, source: str, config: IngestConfig, extra_signals: tuple[str, ...] = (),
+          scratch: str | None = None) -> Any:
     from pyspark.errors import PySparkException
 
     fmt = _format(source, config)
+    target = hadoop_safe(source, scratch)  # what Spark is given to read
     try:
         if fmt is None:
             if "/" not in source and spark.catalog.tableExists(source):
@@ -191,11 +209,11 @@ def _read(spark: Any, source: str, config: IngestConfig, extra_signals: tuple[st
                 first = text.option("header", "false").csv(source).first()
                 raw = [name or "" for name in first] if first is not None else []
             clean_header(raw, source)
-            return text.option("header", "true").csv(source)
+            return text.option("header", "true").csv(target)
         if fmt == "ndjson":
-            if local_file and not _starts_with_object(local):  # a JSON array file: Spark reads its elements
+            if local_file and not starts_with_json_object(local):  # a JSON array file: Spark reads its elements
                 raise json_line_error(source, first_bad_json_line(local) or 1)
-            frame = reader.option("primitivesAsString", "true").json(source)
+            frame = reader.option("primitivesAsString", "true").json(target)
             if "_corrupt_record" in frame.columns:  # a line that is not a JSON object: refused, as polars does
                 line = first_bad_json_line(local) if local_file else None
                 if line is not None:
@@ -205,23 +223,24 @@ def _read(spark: Any, source: str, config: IngestConfig, extra_signals: tuple[st
             return frame
         for _ in range(2):  # a second read after setting NANOS_AS_LONG
             try:
-                return spark.read.parquet(source)
+                return spark.read.parquet(target)
             except PySparkException as exc:
                 if "UNSUPPORTED_TIME_TYPE" in str(exc):
                     if not local_file:
                         raise InputError("has a time-of-day column, which Spark cannot read; drop the column or "
                                          "use the polars engine", file=source) from None
-                    return _without_times(spark, local, source, config, extra_signals)
+                    return _without_times(spark, local, source, config, extra_signals, target)
                 if "PARQUET_TYPE_ILLEGAL" not in str(exc) or "NANOS" not in str(exc):
                     raise
             # Nanosecond timestamps (pandas, polars): Spark reads them only as int64 (setting restored by the run).
             spark.conf.set(NANOS_AS_LONG, "true")
-        return spark.read.parquet(source)
+        return spark.read.parquet(target)
     except PySparkException as exc:
         raise InputError(f"Spark cannot read it: {str(exc).splitlines()[0][:300]}", file=source) from None
 
 
-def _without_times(spark: Any, local: str, source: str, config: IngestConfig, extra_signals: tuple[str, ...]) -> Any:
+def _without_times(spark: Any, local: str, source: str, config: IngestConfig, extra_signals: tuple[str, ...],
+                   target: str | None = None) -> Any:
     """A local Parquet file with time-of-day columns (Spark 4.0 cannot read the type), read without them
     as polars reads it; a time-of-day column graphlink would use is refused with the polars engine's error."""
     import pyarrow as pa
@@ -248,7 +267,7 @@ def _without_times(spark: Any, local: str, source: str, config: IngestConfig, ex
             fields.append(T.StructField(field.name, T.LongType()))
         else:
             fields.append(T.StructField(field.name, from_arrow_type(field.type)))
-    return spark.read.schema(T.StructType(fields)).parquet(source)
+    return spark.read.schema(T.StructType(fields)).parquet(target or source)
 
 
 #: The Spark setting that reads Parquet nanosecond timestamps as int64 nanoseconds (else an error).
@@ -268,13 +287,6 @@ def _nanosecond_columns(spark: Any, source: str) -> set[str]:
         schema = pq.read_schema(local)
         return {f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"}
     return {"timestamp"}
-
-
-def _starts_with_object(path: str) -> bool:
-    """Whether the first non-blank character of a local NDJSON file (after a byte-order mark) is ``{``."""
-    with open(path, "rb") as handle:
-        head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
-    return not head or head.startswith(b"{")
 
 
 def _separator(spark: Any, source: str, fmt: str, config: IngestConfig, local: str | None) -> str:
@@ -310,7 +322,7 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
     if config.timestamp_format:
         raise ConfigError("--timestamp-format is not supported with --engine spark; write ISO-8601 or epoch "
                           "timestamps, or use the polars engine")
-    frame = _read(spark, source, config, tuple(extra_signals))
+    frame = _read(spark, source, config, tuple(extra_signals), scratch)
     clean = clean_header(frame.columns, source)
     renames = {old: new for old, new in zip(frame.columns, clean) if new and old != new}
     frame = frame.toDF(*[renames.get(c, c) for c in frame.columns]) if renames else frame
