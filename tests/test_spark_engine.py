@@ -273,6 +273,30 @@ def test_jobs_cancelled_by_ctrl_c_exit_130_not_as_an_input_error(spark, tmp_path
     assert not (tmp_path / "o").exists()
 
 
+def test_py4j_report_of_an_interrupted_call_is_dropped_and_other_records_kept():
+    """py4j logs ``logging.exception("KeyboardInterrupt while sending command.")`` on the root logger when
+    Ctrl-C or SIGTERM interrupts a call: a traceback on stderr after the CLI's "interrupted"."""
+    import logging
+
+    from graphlink.engines.spark.session import quiet_interrupt_log
+
+    quiet_interrupt_log()
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            logging.exception("KeyboardInterrupt while sending command.")
+        logging.error("something else went wrong")
+    finally:
+        root.removeHandler(handler)
+    assert seen == ["something else went wrong"]
+
+
 def test_empty_csv_is_an_empty_run_as_with_polars(spark, tmp_path):
     import graphlink
 

@@ -7,13 +7,14 @@ imported here, on first use, never by ``import graphlink``.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from typing import Any
 
 from graphlink.errors import ConfigError
 
 __all__ = ["require_pyspark", "get_session", "check_master", "spark_reason", "cancelled", "start_hint",
-           "SPARK_EXTRA_HINT"]
+           "quiet_interrupt_log", "SPARK_EXTRA_HINT"]
 
 SPARK_EXTRA_HINT = "pip install 'graphlink[spark]' (PySpark, with pandas and pyarrow for the Leiden workers)"
 
@@ -45,6 +46,7 @@ def get_session(spark: Any = None, master: str | None = None) -> Any:
     in local mode (200 partitions of a few rows each cost more than the work).
     """
     require_pyspark()
+    quiet_interrupt_log()
     from pyspark.sql import SparkSession
 
     if spark is not None:
@@ -145,3 +147,18 @@ def cancelled(exc: BaseException) -> bool:
     import re
 
     return re.search(r"SPARK_JOB_CANCELLED|\bJob \d+ cancelled\b", str(exc)) is not None
+
+
+def _not_an_interrupt_report(record: logging.LogRecord) -> bool:
+    """False for py4j's report of a call interrupted by Ctrl-C or SIGTERM (``logging.exception`` on the
+    root logger: "ERROR:root:KeyboardInterrupt while sending command." and a traceback on stderr)."""
+    return record.getMessage() != "KeyboardInterrupt while sending command."
+
+
+def quiet_interrupt_log() -> None:
+    """Drop py4j's traceback of an interrupted call (the CLI says "interrupted" or "terminated" and
+    exits 130 or 143; the traceback told the user nothing); every other log record is kept.
+    Installed once, by :func:`get_session`."""
+    root = logging.getLogger()
+    if _not_an_interrupt_report not in root.filters:
+        root.addFilter(_not_an_interrupt_report)
