@@ -47,8 +47,8 @@ from graphlink.config import EVENT_COLUMNS
 from graphlink.errors import InputError
 
 __all__ = ["MAX_EXACT_FLOAT", "check_columns", "check_not_a_time", "first_bad_json_line", "float_bad", "float_error",
-           "float_text", "is_float", "json_line_error", "spark_float_bad", "spark_float_text",
-           "starts_with_json_object"]
+           "float_text", "is_float", "json_line_error", "spark_column", "spark_float_bad",
+           "spark_float_text", "starts_with_json_object"]
 
 #: Whole numbers up to this magnitude are exact in a double (IEEE 754 binary64: 53-bit significand).
 MAX_EXACT_FLOAT = 2 ** 53
@@ -143,11 +143,19 @@ def float_bad(name: str) -> pl.Expr:
     return x.is_not_null() & x.is_not_nan() & ~whole
 
 
+def spark_column(name: str) -> Any:
+    """``F.col`` of a Spark column by its literal name: backquoted, so a ``.`` or a backtick is part of the
+    name (``dev.id`` is a column, not a struct's field)."""
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
 def spark_float_text(name: str) -> Any:
     """:func:`float_text` as a Spark column."""
     from pyspark.sql import functions as F
 
-    x = F.col("`" + name.replace("`", "``") + "`").cast("double")  # the literal name, dots and all
+    x = spark_column(name).cast("double")
     whole = ~F.isnan(x) & (F.abs(x) <= float(MAX_EXACT_FLOAT)) & (x.cast("long").cast("double") == x)
     return F.when(whole, x.cast("long").cast("string")).alias(name)
 
@@ -157,7 +165,7 @@ def spark_float_bad(name: str) -> Any:
     so NaN is excluded first)."""
     from pyspark.sql import functions as F
 
-    x = F.col("`" + name.replace("`", "``") + "`").cast("double")  # the literal name, dots and all
+    x = spark_column(name).cast("double")
     whole = (F.abs(x) <= float(MAX_EXACT_FLOAT)) & (x.cast("long").cast("double") == x)
     return x.isNotNull() & ~F.isnan(x) & ~whole
 

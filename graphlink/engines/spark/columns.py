@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphlink.stages.validation import spark_column as column_ref
+
 __all__ = ["TRIM", "blank_to_null", "clean_text", "column_ref"]
 
 #: Leading and trailing Unicode White_Space.
@@ -18,13 +20,6 @@ def _maybe_space(character: Any) -> Any:
 
     code = F.ascii(character)  # the first code point, 0 for ""
     return (code <= 32) | (code >= 0x85)
-
-
-def column_ref(name: str) -> Any:
-    """``F.col`` of a column by its literal name (``dev.id`` is a column, not a struct's field)."""
-    from pyspark.sql import functions as F
-
-    return F.col("`" + name.replace("`", "``") + "`")
 
 
 def clean_text(column: str) -> Any:

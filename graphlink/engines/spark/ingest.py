@@ -240,7 +240,7 @@ def _read(spark: Any, source: str, config: IngestConfig, extra_signals: tuple[st
 
 
 def _without_times(spark: Any, local: str, source: str, config: IngestConfig, extra_signals: tuple[str, ...],
-                   target: str | None = None) -> Any:
+                   target: str) -> Any:
     """A local Parquet file with time-of-day columns (Spark 4.0 cannot read the type), read without them
     as polars reads it; a time-of-day column graphlink would use is refused with the polars engine's error."""
     import pyarrow as pa
@@ -267,7 +267,7 @@ def _without_times(spark: Any, local: str, source: str, config: IngestConfig, ex
             fields.append(T.StructField(field.name, T.LongType()))
         else:
             fields.append(T.StructField(field.name, from_arrow_type(field.type)))
-    return spark.read.schema(T.StructType(fields)).parquet(target or source)
+    return spark.read.schema(T.StructType(fields)).parquet(target)
 
 
 #: The Spark setting that reads Parquet nanosecond timestamps as int64 nanoseconds (else an error).

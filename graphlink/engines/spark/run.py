@@ -111,9 +111,9 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
         raise ConfigError("the Spark engine runs igraph's Leiden; backend = 'leidenalg' needs the polars engine")
     prev: PreviousRun | None = load_previous(previous, OUTPUT_FILES) if previous is not None else None
     check_source(str(events), config.ingest)  # a missing local file: one line, before Java starts
-    started = time.perf_counter()
+    asked = time.perf_counter()
     session = get_session(spark, master)
-    started = time.perf_counter() - started  # the JVM's start (0 for a running session): counted in the run's time
+    started = time.perf_counter() - asked  # the JVM's start (0 for a running session): counted in the run's time
     # The prompt handover folder: local in local mode; on a cluster a folder both the executors
     # and the driver's polars reach (GRAPHLINK_SPARK_SCRATCH, e.g. s3://bucket/tmp or a shared mount).
     shared = os.environ.get("GRAPHLINK_SPARK_SCRATCH")

@@ -113,7 +113,8 @@ def _categorical(events: Any, columns: list[str], kinds: list[str]) -> tuple[Any
     from pyspark.sql import functions as F
 
     spark = events.sparkSession
-    entries = [F.when(column_ref(c).isNotNull(), F.struct(F.lit(i).alias("tag"), column_ref(c).cast("string").alias("text")))
+    entries = [F.when(column_ref(c).isNotNull(),
+                      F.struct(F.lit(i).alias("tag"), column_ref(c).cast("string").alias("text")))
                for i, c in enumerate(columns)]
     rows = events.select("account_idx", F.explode(F.array(*entries)).alias("e")).where(F.col("e").isNotNull())
     counted = rows.groupBy("account_idx", F.col("e.tag").alias("tag"), F.col("e.text").alias("text")).agg(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["timestamp_micros"]
+from graphlink.engines.spark.columns import TRIM
 
-_TRIM = r"(?U)^\s+|\s+$"
+__all__ = ["timestamp_micros"]
 
 
 def _epoch_micros(value: Any) -> Any:
@@ -49,7 +49,7 @@ def timestamp_micros(column: str, dtype: Any) -> Any:
         return _epoch_micros(col)
     if isinstance(dtype, str) and dtype == "nanoseconds":  # a Parquet nanosecond timestamp read as int64
         return F.floor(col.cast("decimal(20,0)") / F.lit(1_000).cast("decimal(20,0)")).try_cast("long")
-    text = F.regexp_replace(col.cast("string"), _TRIM, "")
+    text = F.regexp_replace(col.cast("string"), TRIM, "")
     # Decimal numbers as polars' float parser reads them, a leading dot too (".5e9", "+.17e10").
     numeric = F.when(text.rlike(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"), _epoch_micros(text))
     return F.coalesce(numeric, _text_micros(text))
