@@ -206,12 +206,15 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         # The affiliations carry everything later stages need from the pairs (1.2 GiB on 24M
         # events): the projection frees them once numbered, before its own high-water mark.
         projection = project(signal_set.take_pairs(), n_accounts, config.graph, seed=config.signals.seed,
-                             value_counts=signal_set.value_counts, values=signal_set.values)
+                             value_counts=signal_set.value_counts, values=signal_set.values,
+                             minutes=signal_set.minutes)
+        signal_set.minutes = None
     with _stage("communities", timings, progress, memory):
         graph = build_graph(projection.edges, n_accounts)
         partition = detect_communities(graph, config.communities, projection.edges)
         del graph
-        partition = supported_partition(partition, projection.memberships, projection.signals, config)
+        partition = supported_partition(partition, projection.memberships, projection.signals, config,
+                                        projection.co_timed)
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per hour and day, from the encoded events: serves
         # every scoring pass and the drill-down (cluster ids are attached later).
@@ -367,12 +370,23 @@ def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFr
 
 
 def supported_partition(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
-                        config: PipelineConfig) -> pl.DataFrame:
+                        config: PipelineConfig, co_timed: pl.DataFrame | None = None) -> pl.DataFrame:
     """The Leiden partition without clusters the exact clique projection does not support (CPM only;
-    :func:`graphlink.stages.communities.dissolve_unsupported`). Every engine calls this."""
+    :func:`graphlink.stages.communities.dissolve_unsupported`). Every engine calls this.
+    Pairs co-timing linked (``source, target, weight``) are explicit pairs: their weight inside a
+    cluster is strong support."""
     if config.communities.objective != "CPM" or not config.communities.exact_support:
         return partition
     support = clique_support(partition, memberships, signals, config.graph)
+    if co_timed is not None and co_timed.height:
+        cluster = partition.select("account_idx", "cluster_id")
+        inside = (co_timed.join(cluster.rename({"account_idx": "source"}), on="source")
+                  .join(cluster.rename({"account_idx": "target", "cluster_id": "other"}), on="target")
+                  .filter(pl.col("cluster_id") == pl.col("other"))
+                  .group_by("cluster_id").agg(pl.col("weight").sum().alias("co_timed")))
+        support = (support.join(inside, on="cluster_id", how="left")
+                   .with_columns((pl.col("strong") + pl.col("co_timed").fill_null(0.0)).alias("strong"))
+                   .drop("co_timed"))
     return dissolve_unsupported(partition, support, config.communities.resolution,
                                 config.communities.min_cluster_size)
 

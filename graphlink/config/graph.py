@@ -58,6 +58,7 @@ class GraphConfig:
     damping: float = 0.0
     clique_limit: int = 32
     sparse_degree: int = 8
+    co_timing: bool = True
     min_edge_weight: float = 0.0
     max_pairs: int = 12_000_000
 

@@ -59,6 +59,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import GraphConfig
+from graphlink.stages.cotiming import JOINT_KINDS, verify_pairs
 from graphlink.stages.portable import signal_hash
 from graphlink.stages.linking import apply_pair_budget, generators, link, planned_pairs, with_projection
 
@@ -75,6 +76,8 @@ class Projection:
     n_accounts: int
     stats: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: ``source, target, weight``: the pairs co-timing linked (:mod:`graphlink.stages.cotiming`), part of ``edges``.
+    co_timed: pl.DataFrame | None = None
 
 
 
@@ -230,7 +233,7 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
 
 def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = None,
             seed: int = 0, value_counts: pl.DataFrame | None = None,
-            values: pl.DataFrame | None = None) -> Projection:
+            values: pl.DataFrame | None = None, minutes: pl.DataFrame | None = None) -> Projection:
     """Project account-signal pairs onto weighted account-account edges.
 
     Parameters
@@ -247,6 +250,10 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
         Accepted for compatibility; unused.
     values : DataFrame, optional
         ``kind, value_key, value``: the text of keyed values.
+    minutes : DataFrame, optional
+        ``account_idx, minute``: active minutes, to verify pairs a template alone
+        projected (:mod:`graphlink.stages.cotiming`; off when None or
+        ``config.co_timing`` is False).
 
     Returns
     -------
@@ -279,7 +286,21 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     signals = signals.with_columns(pl.when("linked").then(pl.col("weight")).otherwise(0.0).alias("weight"))
 
     members = members.join(linked.select("signal_idx", "generators", "sparse"), on="signal_idx", how="left")
-    edges = link(members, config, seed)
+    verify = None
+    if minutes is not None and config.co_timing:
+        joint_codes = kinds.filter(pl.col("kind").is_in(list(JOINT_KINDS)))["kind_code"]
+        members = members.with_columns(pl.col("kind_code").is_in(joint_codes.implode()).alias("joint"))
+        found: list[pl.DataFrame] = []
+
+        def verify(pairs: pl.DataFrame) -> pl.DataFrame:
+            found.append(verify_pairs(pairs, minutes, n_accounts, weight=config.spec("timing").weight))
+            return found[-1]
+    edges = link(members, config, seed, verify)
+    co_timed = None
+    if verify is not None:
+        co_timed = found[0].select((pl.col("key") // 2**32).cast(pl.UInt32).alias("source"),
+                                   (pl.col("key") % 2**32).cast(pl.UInt32).alias("target"),
+                                   (pl.col("weight").cast(pl.Float64) / 2**32).alias("weight"))
     stats = {
         "signals": signals.height,
         "signals_linking": int(signals["linked"].sum() or 0),
@@ -287,5 +308,7 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
         "projected_pairs": edges.height,
         "planned_pairs": int(linked.select(planned_pairs().sum()).item() or 0),
     }
+    if co_timed is not None:
+        stats["co_timed_pairs"] = co_timed.height
     return Projection(edges=edges, signals=signals.drop("strong", "cap"), memberships=memberships,
-                      n_accounts=n_accounts, stats=stats, warnings=warnings)
+                      n_accounts=n_accounts, stats=stats, warnings=warnings, co_timed=co_timed)

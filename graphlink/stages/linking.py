@@ -151,7 +151,7 @@ def apply_pair_budget(linked: pl.DataFrame, config: GraphConfig) -> tuple[pl.Dat
     return linked.filter(pl.col("df") <= new_cap), warnings
 
 
-def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFrame:
+def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0, verify=None) -> pl.DataFrame:
     """Weighted node pairs from node-value affiliations (the projection proper).
 
     Parameters
@@ -171,6 +171,10 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
         ``source, target, weight`` (``EDGE_SCHEMA``), ``source < target``,
         sorted. A pair's weight is its strong kinds' sum plus at most as much
         again from weak kinds.
+    verify : callable, optional
+        Given ``key, weight`` of the pairs only ``joint`` values (a ``members``
+        column) projected and no strong value linked, returns those to link as
+        if strongly (:func:`graphlink.stages.cotiming.verify_pairs`).
     """
     members = with_projection(members, config)
     # One u64 key per pair (source in the top 32 bits) and the contribution as an integer
@@ -178,10 +182,13 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
     # start, and no wider pair list (ids, float weights, both endpoints' columns) is kept.
     def keyed(source: pl.Expr, target: pl.Expr, weight: pl.Expr) -> list[pl.Expr]:
         return [(source.cast(pl.UInt64) * 2**32 + target.cast(pl.UInt64)).alias("key"),
-                quantised(weight).alias("weight"), pl.col("strong")]
+                quantised(weight).alias("weight"), pl.col("strong"), pl.col("joint")]
+
+    if "joint" not in members.columns:
+        members = members.with_columns(pl.lit(False).alias("joint"))
 
     small = members.lazy().filter(~pl.col("sparse")).select(
-        "signal_idx", "account_idx", "weight", "strong", "damp")
+        "signal_idx", "account_idx", "weight", "strong", "damp", "joint")
     clique = (
         small.join(small.select("signal_idx", pl.col("account_idx").alias("other"),
                                 pl.col("damp").alias("damp_other")), on="signal_idx")
@@ -195,7 +202,7 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
     # value's total weight (and each account's expected strength) is the clique's.
     scale = (pl.col("df").cast(pl.Float64) - 1) / (2 * pl.col("generators"))
     large = members.filter(pl.col("sparse")).select(
-        "signal_idx", "account_idx", (pl.col("weight") * scale).alias("scaled"), "strong", "generators", "damp")
+        "signal_idx", "account_idx", (pl.col("weight") * scale).alias("scaled"), "strong", "generators", "damp", "joint")
     if large.height:
         # Each generator is a random Hamiltonian cycle through the value's accounts
         # (its own seeded order, next account around the circle): a union of k random
@@ -230,6 +237,11 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0) -> pl.DataFr
     candidates = pl.concat(parts, rechunk=False)
     del parts
     strong = candidates.filter("strong").group_by("key").agg(pl.col("weight").sum().alias("strong_weight"))
+    if verify is not None:
+        joint = (candidates.filter(pl.col("joint")).join(strong.select("key"), on="key", how="anti")
+                 .group_by("key").agg(pl.col("weight").sum()))
+        promoted = verify(joint)
+        strong = pl.concat([strong, promoted.select("key", pl.col("weight").alias("strong_weight"))])
     weak = (
         candidates.filter(~pl.col("strong")).join(strong.select("key"), on="key", how="semi")
         .group_by("key").agg(pl.col("weight").sum().alias("weak_weight"))

@@ -41,6 +41,7 @@ from graphlink.stages.signals.asn import load_asn_table
 from graphlink.stages.signals.ip import ip_pairs, ip_signals, parse_ips
 from graphlink.stages.signals.prompt import normalise_prompt, prompt_pairs, prompt_signals, shingle_texts
 from graphlink.stages.signals.timing import timing_pairs, timing_signals
+from graphlink.stages.cotiming import account_minutes
 
 __all__ = [
     "SignalSet", "extract_signals", "categorical_signals", "ip_signals", "prompt_signals",
@@ -63,6 +64,8 @@ class SignalSet:
     #: ``account_idx, kind, n_values``: values per account of kinds whose unshared values were
     #: dropped from ``pairs`` (ip, ip_net, timing), shared or not.
     value_counts: pl.DataFrame | None = None
+    #: ``account_idx, minute``: active minutes (:func:`graphlink.stages.cotiming.account_minutes`).
+    minutes: pl.DataFrame | None = None
     #: Seconds spent per extractor (``run.json``: ``timings_signals``).
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -191,11 +194,14 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
         stats.update(s)
         lap("prompt", "prompt")
     if "timestamp" in cols:
+        minutes = account_minutes(enc.frame.select("account_idx", "timestamp"), config.timing_bucket_seconds)
         pairs, values, s, counts = timing_pairs(enc, config.timing_bucket_seconds, config.timing_min_buckets,
                                                 config.timing_bands, config.timing_rows, config.seed)
         add(pairs, values, counts)
         stats.update(s)
         lap("timing")
+    else:
+        minutes = None
     if accounts is not None:
         add(*account_signals(accounts.frame, enc.index, config.creation_bucket_seconds))
         lap("accounts")
@@ -205,8 +211,8 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
     texts = [t.select(list(VALUE_SCHEMA.names())).cast(dict(VALUE_SCHEMA)) for t in texts if t.height]
     if not frames:
         return SignalSet(pl.DataFrame(schema=PAIR_SCHEMA), pl.DataFrame(schema=VALUE_SCHEMA), stats, account_stats,
-                         counts_out, seconds)
+                         counts_out, minutes, seconds)
     pairs = pl.concat(frames)
     stats["signal_pairs"] = pairs.height
     lap("combine")
-    return SignalSet(pairs, pl.concat(texts), stats, account_stats, counts_out, seconds)
+    return SignalSet(pairs, pl.concat(texts), stats, account_stats, counts_out, minutes, seconds)
