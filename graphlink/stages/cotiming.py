@@ -1,114 +1,152 @@
-"""Co-timing: a shared template verified by a shared clock links two accounts.
+"""Co-timing: pairs a template or a clock proposes, linked when their minutes agree.
 
-A template (prompt n-grams) is shared by a whole operator and by unrelated
-people writing stock phrases, and a clock (active minutes) by unrelated
-companies whose cron jobs fire at :00; each alone is weak evidence
-(:class:`graphlink.config.KindSpec` ``strong=False``). Together, on the same
-pair of accounts, they are what an operator's script leaves: SynchroTrap
-(Cao et al., CCS 2014) matches users on time *and* action jointly, and
-CopyCatch (Beutel et al., WWW 2013) on lockstep behaviour. This module checks
-the pairs a template projected (and nothing strong linked) against their
-active minutes: the rarity-weighted Jaccard similarity of the two accounts'
-minute sets, each minute weighing ``log(N / d)`` where ``d`` is how many
-accounts were active in it (a busy minute says little, a burst only one fleet
-was in says much).
+A template (prompt n-grams) is shared by a whole operator and by strangers
+writing stock phrases; a clock (a MinHash band of active minutes, kind
+``timing``) by unrelated companies whose cron jobs fire at :00. Each alone is
+weak evidence (``KindSpec.strong = False``: it only reinforces a link a card,
+an address or an identifier made). An operator that pays with a card per
+account and rotates through a residential pool leaves nothing strong at all,
+and its cells used to fall apart into slivers of chance address meetings.
+What its script does leave is the same minutes, again and again, on the
+accounts of one cell: SynchroTrap (Cao et al., CCS 2014) matches users on
+time *and* action jointly, CopyCatch (Beutel et al., WWW 2013) on lockstep
+behaviour.
+
+So the pairs these weak kinds project (:data:`CANDIDATE_KINDS`) that nothing
+strong links are checked against their exact active minutes
+(:func:`verify_pairs`):
+
+* the rarity-weighted Jaccard similarity of the two minute sets, a minute
+  weighing ``log(N / d)`` where ``d`` accounts were active in it (a busy
+  minute says little), at least :data:`MIN_MINUTE_JACCARD`;
+* at least :data:`MIN_SHARED_MINUTES` shared minutes;
+* shared minutes spread over the hour: at least :data:`MIN_PHASES` distinct
+  minutes past the hour, none holding more than :data:`MAX_PHASE_SHARE` of
+  them. Co-activity a common schedule explains (every job at :00, or :00 and
+  :30) is what unrelated companies share; a script's bursts fall at any
+  minute.
+
+A verified pair is linked as strongly as ``GraphConfig.co_timing_weight``.
 
 Output schemas
 --------------
-:func:`account_minutes`: ``account_idx`` UInt32, ``minute`` UInt64 (minutes since the epoch), sorted, distinct.
-:func:`verify_pairs`: ``key`` UInt64 (``source * 2**32 + target``), ``weight`` Int64 (integer units of
-:data:`graphlink.stages.linking.WEIGHT_SCALE`).
+:func:`account_minutes`: ``account_idx`` UInt32, ``minute`` UInt32 (minutes since the epoch),
+distinct, sorted.
+:func:`verify_pairs`: ``key`` UInt64 (``source * 2**32 + target``), ``weight`` Int64 (integer units
+of :data:`graphlink.stages.linking.WEIGHT_SCALE`), sorted by key.
 """
 
 from __future__ import annotations
 
 import math
-import os
 
 import polars as pl
 
 from graphlink.stages.linking import WEIGHT_SCALE
 
-#: Kinds whose pairs, with nothing strong between them, are verified by their minutes: templates.
-JOINT_KINDS = tuple(os.environ.get("COT_KINDS", "prompt").split(","))
-#: Smallest rarity-weighted minute Jaccard of a verified pair. On an independent dev world (seed 1,
-#: 11,000 accounts), among pairs sharing a value and no card or address: 22 % of same-cell pairs reach
-#: 0.1, pairs of two cells of one operator 0.0 %, of two operators 0 %, ordinary pairs 0.0 %.
+__all__ = ["CANDIDATE_KINDS", "MIN_MINUTE_JACCARD", "MIN_SHARED_MINUTES", "MIN_PHASES", "MAX_PHASE_SHARE",
+           "account_minutes", "verify_pairs"]
+
+#: Weak kinds whose projected pairs are checked: a template and a clock. Not networks, ASNs, user
+#: agents, e-mail domains or creation hours, which neighbours and colleagues share by where they are.
+CANDIDATE_KINDS = ("prompt", "timing")
+#: Smallest rarity-weighted minute Jaccard of a verified pair. Independent dev world 1 (11,000
+#: accounts), pairs sharing a value and no card or address: 22 % of same-cell pairs reach 0.1,
+#: pairs of two cells of one operator 0.0 %, of two operators 0 %, other pairs 0.0 %; pairs of two
+#: benign teams 0.6 % (cron jobs at :00, which the phase rule below removes).
 MIN_MINUTE_JACCARD = 0.1
-#: Fewest shared minutes of a verified pair: one shared minute is a coincidence at any Jaccard.
+#: Fewest shared minutes: one shared minute is a coincidence whatever the Jaccard of two tiny sets.
 MIN_SHARED_MINUTES = 2
-
-
-import os
-MIN_PHASES = int(os.environ.get("COT_PH", "3"))
-MAX_PHASE_SHARE = float(os.environ.get("COT_PS", "0.5"))
-
-
-def _promoted(jaccard, weight, template):
-    import os
-    mode = os.environ.get("COT_MODE", "const")
-    w = float(os.environ.get("COT_W", "1.0"))
-    if mode == "const":
-        return pl.lit(int(w * weight * WEIGHT_SCALE), pl.Int64)
-    if mode == "jac":
-        return (jaccard * w * weight * WEIGHT_SCALE).floor().cast(pl.Int64)
-    if mode == "min":
-        return pl.min_horizontal(template, pl.lit(int(w * weight * WEIGHT_SCALE), pl.Int64))
-    return template
+#: Fewest distinct minutes past the hour among the shared minutes (a job at :00 and :30 has 2).
+MIN_PHASES = 3
+#: Largest share of the shared minutes at one minute past the hour.
+MAX_PHASE_SHARE = 0.5
 
 
 def account_minutes(frame: pl.DataFrame, bucket_seconds: int = 60) -> pl.DataFrame:
-    """Distinct ``account_idx, minute`` of events (``account_idx, timestamp``), sorted."""
-    bucket = (pl.col("timestamp").dt.epoch("s") // bucket_seconds).cast(pl.UInt64).alias("minute")
+    """Distinct ``account_idx, minute`` of events (``account_idx, timestamp``), sorted.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> t = [datetime(2026, 1, 1, 0, m, s, tzinfo=timezone.utc) for m, s in ((0, 5), (0, 50), (3, 0))]
+    >>> f = pl.DataFrame({"account_idx": [1, 1, 0], "timestamp": t}, schema_overrides={"account_idx": pl.UInt32})
+    >>> account_minutes(f).rows()
+    [(0, 29453763), (1, 29453760)]
+    """
+    bucket = (pl.col("timestamp").dt.epoch("s") // bucket_seconds).cast(pl.UInt32).alias("minute")
     return (frame.lazy().select("account_idx", bucket).drop_nulls().unique()
             .sort("account_idx", "minute").collect())
 
 
-def verify_pairs(candidates: pl.DataFrame, minutes: pl.DataFrame, n_accounts: int,
-                 min_jaccard: float = MIN_MINUTE_JACCARD,
-                 min_shared: int = MIN_SHARED_MINUTES, weight: float = 1.0) -> pl.DataFrame:
-    """The candidate pairs whose active minutes agree, with their weight.
+def verify_pairs(candidates: pl.DataFrame, minutes: pl.DataFrame, n_accounts: int, weight: float = 3.0,
+                 min_jaccard: float = MIN_MINUTE_JACCARD, min_shared: int = MIN_SHARED_MINUTES,
+                 min_phases: int = MIN_PHASES, max_phase_share: float = MAX_PHASE_SHARE) -> pl.DataFrame:
+    """The candidate pairs whose active minutes agree (rules in the module docstring).
 
     Parameters
     ----------
     candidates : DataFrame
-        ``key`` (UInt64 pair key, source in the top 32 bits), ``weight`` (Int64).
+        ``key`` (UInt64 pair key, source in the top 32 bits); other columns are ignored.
     minutes : DataFrame
         ``account_idx, minute`` (:func:`account_minutes`).
     n_accounts : int
-        Accounts in the run (N of each minute's rarity ``log(N / d)``).
+        Accounts in the run (the ``N`` of a minute's rarity ``log(N / d)``).
+    weight : float
+        Weight of a verified pair.
 
     Returns
     -------
     DataFrame
-        ``key, weight`` of the candidates with rarity-weighted minute Jaccard at
-        least ``min_jaccard`` over at least ``min_shared`` shared minutes.
+        ``key, weight`` (Int64 units of ``WEIGHT_SCALE``) of the verified pairs, sorted by key.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 0, 0, 1, 1, 1, 2, 2], "minute": [7, 131, 250, 7, 131, 250, 60, 120]},
+    ...                  schema={"account_idx": pl.UInt32, "minute": pl.UInt32})
+    >>> c = pl.DataFrame({"key": [0 * 2**32 + 1, 0 * 2**32 + 2]}, schema={"key": pl.UInt64})
+    >>> verify_pairs(c, m, 100, weight=1.0)["key"].to_list()  # 0 and 1 share 3 minutes at :07, :11, :10
+    [1]
     """
+    empty = pl.DataFrame(schema={"key": pl.UInt64, "weight": pl.Int64})
     if candidates.is_empty() or minutes.is_empty():
-        return candidates.clear().select("key", "weight")
-    n = float(max(n_accounts, 2))
-    rare = minutes.with_columns(
-        (math.log(n) - pl.len().over("minute").cast(pl.Float64).log()).clip(lower_bound=0.0).alias("idf"))
-    total = rare.group_by("account_idx").agg(pl.col("idf").sum().alias("total"))
-    pairs = candidates.select("key", "weight", (pl.col("key") // 2**32).cast(pl.UInt32).alias("a"),
-                              (pl.col("key") % 2**32).cast(pl.UInt32).alias("b"))
-    shared = (
-        pairs.lazy().select("key", "a", "b")
-        .join(rare.lazy().select(pl.col("account_idx").alias("a"), "minute", "idf"), on="a")
-        .join(rare.lazy().select(pl.col("account_idx").alias("b"), "minute"), on=["b", "minute"], how="semi")
-        .with_columns((pl.col("minute") % 60).alias("phase"))
-        .group_by("key").agg(pl.col("idf").sum().alias("shared"), pl.len().alias("n_shared"),
-                             pl.col("phase").n_unique().alias("phases"),
-                             pl.col("phase").value_counts(sort=True).first().struct.field("count").alias("top_phase"))
+        return empty
+    log_n = math.log(max(n_accounts, 2))
+    rarity = (minutes.group_by("minute").agg(pl.len().alias("d"))
+              .select("minute", (log_n - pl.col("d").cast(pl.Float64).log()).clip(lower_bound=0.0).alias("idf")))
+    per_account = (minutes.lazy().join(rarity.lazy(), on="minute").group_by("account_idx")
+                   .agg(pl.col("idf").sum().alias("total"), pl.len().alias("n")).collect())
+    pairs = (
+        candidates.lazy().select(pl.col("key").unique())
+        .select("key", (pl.col("key") // 2**32).cast(pl.UInt32).alias("a"),
+                (pl.col("key") % 2**32).cast(pl.UInt32).alias("b"))
+        .join(per_account.lazy().select(pl.col("account_idx").alias("a"), pl.col("total").alias("ta"),
+                                        pl.col("n").alias("na")), on="a")
+        .join(per_account.lazy().select(pl.col("account_idx").alias("b"), pl.col("total").alias("tb"),
+                                        pl.col("n").alias("nb")), on="b")
+        # Enough minutes on both sides to share min_shared and reach the Jaccard at all.
+        .filter((pl.min_horizontal("na", "nb") >= min_shared))
         .collect()
     )
+    # Walk the smaller minute set of each pair and look each minute up in the other's.
+    walk = pairs.select("key", pl.when(pl.col("na") <= pl.col("nb")).then("a").otherwise("b").alias("walk"),
+                        pl.when(pl.col("na") <= pl.col("nb")).then("b").otherwise("a").alias("look"))
+    shared = (
+        walk.lazy()
+        .join(minutes.lazy().select(pl.col("account_idx").alias("walk"), "minute"), on="walk")
+        .join(minutes.lazy().select(pl.col("account_idx").alias("look"), "minute"), on=["look", "minute"],
+              how="semi")
+        .join(rarity.lazy(), on="minute")
+        .group_by("key").agg(pl.col("idf").sum().alias("shared"), pl.len().alias("n_shared"),
+                             (pl.col("minute") % 60).n_unique().alias("phases"),
+                             (pl.col("minute") % 60).value_counts(sort=True).first().struct.field("count")
+                             .alias("top_phase"))
+        .collect()
+    )
+    union = pl.col("ta") + pl.col("tb") - pl.col("shared")
     return (
         pairs.join(shared, on="key")
-        .join(total.rename({"account_idx": "a", "total": "ta"}), on="a")
-        .join(total.rename({"account_idx": "b", "total": "tb"}), on="b")
-        .filter((pl.col("n_shared") >= min_shared) & (pl.col("phases") >= MIN_PHASES)
-                & (pl.col("top_phase") <= MAX_PHASE_SHARE * pl.col("n_shared"))
-                & (pl.col("shared") >= min_jaccard * (pl.col("ta") + pl.col("tb") - pl.col("shared"))))
-        .select("key", _promoted(pl.col("shared") / (pl.col("ta") + pl.col("tb") - pl.col("shared")), weight,
-                                 pl.col("weight")).alias("weight")).sort("key")
+        .filter((pl.col("n_shared") >= min_shared) & (pl.col("shared") >= min_jaccard * union)
+                & (pl.col("phases") >= min_phases) & (pl.col("top_phase") <= max_phase_share * pl.col("n_shared")))
+        .select("key", pl.lit(math.floor(weight * WEIGHT_SCALE), pl.Int64).alias("weight")).sort("key")
     )

@@ -59,7 +59,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import GraphConfig
-from graphlink.stages.cotiming import JOINT_KINDS, verify_pairs
+from graphlink.stages.cotiming import CANDIDATE_KINDS, verify_pairs
 from graphlink.stages.portable import signal_hash
 from graphlink.stages.linking import apply_pair_budget, generators, link, planned_pairs, with_projection
 
@@ -253,7 +253,7 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     minutes : DataFrame, optional
         ``account_idx, minute``: active minutes, to verify pairs a template alone
         projected (:mod:`graphlink.stages.cotiming`; off when None or
-        ``config.co_timing`` is False).
+        ``config.co_timing_weight`` is 0).
 
     Returns
     -------
@@ -287,13 +287,13 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
 
     members = members.join(linked.select("signal_idx", "generators", "sparse"), on="signal_idx", how="left")
     verify = None
-    if minutes is not None and config.co_timing:
-        joint_codes = kinds.filter(pl.col("kind").is_in(list(JOINT_KINDS)))["kind_code"]
+    if minutes is not None and config.co_timing_weight > 0:
+        joint_codes = kinds.filter(pl.col("kind").is_in(list(CANDIDATE_KINDS)))["kind_code"]
         members = members.with_columns(pl.col("kind_code").is_in(joint_codes.implode()).alias("joint"))
         found: list[pl.DataFrame] = []
 
         def verify(pairs: pl.DataFrame) -> pl.DataFrame:
-            found.append(verify_pairs(pairs, minutes, n_accounts, weight=config.spec("timing").weight))
+            found.append(verify_pairs(pairs, minutes, n_accounts, weight=config.co_timing_weight))
             return found[-1]
     edges = link(members, config, seed, verify)
     co_timed = None
