@@ -53,6 +53,7 @@ from graphlink.stages.drilldown import (
 from graphlink.stages.encode import EncodedEvents, encode_events
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.stages.graph import project
+from graphlink.stages.cotiming import with_co_timed_support
 from graphlink.stages.linking import clique_support
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.outsiders import fleet_outsiders
@@ -379,14 +380,7 @@ def supported_partition(partition: pl.DataFrame, memberships: pl.DataFrame, sign
         return partition
     support = clique_support(partition, memberships, signals, config.graph)
     if co_timed is not None and co_timed.height:
-        cluster = partition.select("account_idx", "cluster_id")
-        inside = (co_timed.join(cluster.rename({"account_idx": "source"}), on="source")
-                  .join(cluster.rename({"account_idx": "target", "cluster_id": "other"}), on="target")
-                  .filter(pl.col("cluster_id") == pl.col("other"))
-                  .group_by("cluster_id").agg(pl.col("weight").sum().alias("co_timed")))
-        support = (support.join(inside, on="cluster_id", how="left")
-                   .with_columns((pl.col("strong") + pl.col("co_timed").fill_null(0.0)).alias("strong"))
-                   .drop("co_timed"))
+        support = with_co_timed_support(support, partition, co_timed)
     return dissolve_unsupported(partition, support, config.communities.resolution,
                                 config.communities.min_cluster_size)
 

@@ -282,7 +282,7 @@ def test_negative_alignment_keeps_the_full_pool():
     clipped, the pool counts in full (1 - 1/6)."""
     result, (anti, _) = run_world("cards")
     assert list(clusters_of(result, anti).values()) == [30]
-    assert alignment_of(result, anti[0]) <= 0  # negative, or cancelled by the shared template
+    assert alignment_of(result, anti[0]) <= 1e-12  # negative, or cancelled by the shared template (to rounding)
     row = cluster_row(result, anti[0])
     assert row["card_pool"] == pytest.approx(1 - 1 / 6) and row["flagged"]
 

@@ -368,10 +368,6 @@ def test_d_accounts_sharing_only_timing_are_not_clustered():
     assert clusters_of(result, cron) == Counter()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "prompt and timing are both weak kinds and weak kinds only add to pairs a strong kind linked, so a ring "
-    "sending one template in lock-step minutes from its own IPs and cards (SynchroTrap's joint time+action "
-    "evidence) links nobody; same cause as tests/test_api.py::test_detect_finds_planted_rings"))
 def test_d_template_sent_in_lock_step_minutes_links_a_ring():
     rng = np.random.default_rng(13)
     log = Log()

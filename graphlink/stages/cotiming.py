@@ -45,7 +45,7 @@ import polars as pl
 from graphlink.stages.linking import WEIGHT_SCALE
 
 __all__ = ["CANDIDATE_KINDS", "MIN_MINUTE_JACCARD", "MIN_SHARED_MINUTES", "MIN_PHASES", "MAX_PHASE_SHARE",
-           "account_minutes", "verify_pairs"]
+           "account_minutes", "verify_pairs", "with_co_timed_support"]
 
 #: Weak kinds whose projected pairs are checked: a template and a clock. Not networks, ASNs, user
 #: agents, e-mail domains or creation hours, which neighbours and colleagues share by where they are.
@@ -150,3 +150,17 @@ def verify_pairs(candidates: pl.DataFrame, minutes: pl.DataFrame, n_accounts: in
                 & (pl.col("phases") >= min_phases) & (pl.col("top_phase") <= max_phase_share * pl.col("n_shared")))
         .select("key", pl.lit(math.floor(weight * WEIGHT_SCALE), pl.Int64).alias("weight")).sort("key")
     )
+
+
+def with_co_timed_support(support: pl.DataFrame, partition: pl.DataFrame, co_timed: pl.DataFrame) -> pl.DataFrame:
+    """``support`` (:func:`graphlink.stages.linking.clique_support`) with the weight of the co-timed
+    pairs (``source, target, weight``) inside each cluster of ``partition`` added to ``strong``:
+    explicit pairs, so support as a card's clique is, and never a slice of one value."""
+    cluster = partition.select("account_idx", "cluster_id").drop_nulls("cluster_id")
+    inside = (co_timed.join(cluster.rename({"account_idx": "source"}), on="source")
+              .join(cluster.rename({"account_idx": "target", "cluster_id": "other"}), on="target")
+              .filter(pl.col("cluster_id") == pl.col("other"))
+              .group_by("cluster_id").agg(pl.col("weight").sum().alias("co_timed")))
+    return (support.join(inside, on="cluster_id", how="left")
+            .with_columns((pl.col("strong") + pl.col("co_timed").fill_null(0.0)).alias("strong"))
+            .drop("co_timed"))

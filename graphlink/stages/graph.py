@@ -61,7 +61,9 @@ import polars as pl
 from graphlink.config import GraphConfig
 from graphlink.stages.cotiming import CANDIDATE_KINDS, verify_pairs
 from graphlink.stages.portable import signal_hash
-from graphlink.stages.linking import apply_pair_budget, generators, link, planned_pairs, with_projection
+from graphlink.stages.linking import (
+    WEIGHT_SCALE, apply_pair_budget, generators, link, planned_pairs, with_projection,
+)
 
 EDGE_SCHEMA = pl.Schema({"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
 
@@ -132,6 +134,13 @@ def _number(pairs: pl.DataFrame, values: pl.DataFrame, n_accounts: int) -> tuple
     )
     return rows.select("account_idx", "signal_idx", "count"), signals.select(
         "signal_idx", "kind", "value_key", "value", "df")
+
+
+def co_timed_edges(verified: pl.DataFrame) -> pl.DataFrame:
+    """``source, target, weight`` (:data:`EDGE_SCHEMA`) of verified ``key, weight`` pairs (:mod:`graphlink.stages.cotiming`)."""
+    return verified.select((pl.col("key") // 2**32).cast(pl.UInt32).alias("source"),
+                           (pl.col("key") % 2**32).cast(pl.UInt32).alias("target"),
+                           (pl.col("weight").cast(pl.Float64) / WEIGHT_SCALE).alias("weight"))
 
 
 def kind_specs(kinds: list[str], config: GraphConfig) -> pl.DataFrame:
@@ -296,11 +305,7 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
             found.append(verify_pairs(pairs, minutes, n_accounts, weight=config.co_timing_weight))
             return found[-1]
     edges = link(members, config, seed, verify)
-    co_timed = None
-    if verify is not None:
-        co_timed = found[0].select((pl.col("key") // 2**32).cast(pl.UInt32).alias("source"),
-                                   (pl.col("key") % 2**32).cast(pl.UInt32).alias("target"),
-                                   (pl.col("weight").cast(pl.Float64) / 2**32).alias("weight"))
+    co_timed = co_timed_edges(found[0]) if verify is not None else None
     stats = {
         "signals": signals.height,
         "signals_linking": int(signals["linked"].sum() or 0),

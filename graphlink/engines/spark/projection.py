@@ -35,7 +35,8 @@ import polars as pl
 from graphlink.config import GraphConfig
 from graphlink.engines.spark.ingest import to_polars
 from graphlink.engines.spark.signals import to_spark
-from graphlink.stages.graph import damping, kind_specs, rate
+from graphlink.stages.cotiming import CANDIDATE_KINDS, verify_pairs
+from graphlink.stages.graph import co_timed_edges, damping, kind_specs, rate
 from graphlink.stages.linking import WEIGHT_SCALE, apply_pair_budget
 from graphlink.stages.portable import SIGNAL_SEED, kind_code
 
@@ -51,6 +52,8 @@ class SparkProjection:
     signals: pl.DataFrame
     stats: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: ``source, target, weight`` on the driver: the pairs co-timing linked (``Projection.co_timed``).
+    co_timed: pl.DataFrame | None = None
 
 
 def _number(pairs: Any, values: pl.DataFrame, config: GraphConfig) -> tuple[pl.DataFrame, Any]:
@@ -128,18 +131,25 @@ def _planned() -> Any:
     return F.when(~F.col("sparse"), F.shiftright(df * (df - 1), 1)).otherwise(df * F.col("generators"))
 
 
-def _link(members: Any, config: GraphConfig, seed: int) -> Any:
-    """Edges ``source, target, weight`` (:func:`graphlink.stages.linking.link` on Spark)."""
+def _link(members: Any, config: GraphConfig, seed: int, verify: Any = None) -> Any:
+    """Edges ``source, target, weight`` (:func:`graphlink.stages.linking.link` on Spark).
+
+    ``verify``, as in :func:`graphlink.stages.linking.link`, gets the keys of the pairs only
+    ``joint`` values projected and nothing strong (collected to the driver) and returns those to
+    link (``key, weight``), which are sent back and linked as strong.
+    """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    small = members.where(~F.col("sparse")).select("signal_idx", "account_idx", "weight", "strong", "damp")
+    if "joint" not in members.columns:
+        members = members.withColumn("joint", F.lit(False))
+    small = members.where(~F.col("sparse")).select("signal_idx", "account_idx", "weight", "strong", "damp", "joint")
     other = small.select("signal_idx", F.col("account_idx").alias("other"), F.col("damp").alias("damp_other"))
     clique = small.join(other, on="signal_idx").where(F.col("account_idx") < F.col("other")).select(
         F.col("account_idx").alias("source"), F.col("other").alias("target"),
-        (F.col("weight") * F.col("damp") * F.col("damp_other")).alias("weight"), "strong")
+        (F.col("weight") * F.col("damp") * F.col("damp_other")).alias("weight"), "strong", "joint")
     large = members.where(F.col("sparse")).select(
-        "signal_idx", "account_idx", "weight", "strong", "df", "generators", "damp",
+        "signal_idx", "account_idx", "weight", "strong", "df", "generators", "damp", "joint",
         F.explode(F.sequence(F.lit(1).cast("long"), F.col("generators"))).alias("j"))
     order = F.xxhash64(F.lit(seed).cast("long"), F.col("j"), F.col("signal_idx").cast("long"),
                        F.col("account_idx").cast("long"))
@@ -152,18 +162,31 @@ def _link(members: Any, config: GraphConfig, seed: int) -> Any:
         return F.coalesce(F.lead(column).over(window), F.first(column).over(window))
 
     scale = (F.col("df").cast("double") - 1) / (2 * F.col("generators"))
-    cycles = large.select("account_idx", "weight", "strong", "damp", scale.alias("scale"),
+    cycles = large.select("account_idx", "weight", "strong", "joint", "damp", scale.alias("scale"),
                           around("account_idx").alias("other"), around("damp").alias("damp_other"))
     cycles = cycles.where(F.col("account_idx") != F.col("other")).select(
         F.least("account_idx", "other").alias("source"), F.greatest("account_idx", "other").alias("target"),
-        (F.col("weight") * F.col("scale") * F.col("damp") * F.col("damp_other")).alias("weight"), "strong")
+        (F.col("weight") * F.col("scale") * F.col("damp") * F.col("damp_other")).alias("weight"), "strong", "joint")
     candidates = clique.unionByName(cycles).select(
-        "source", "target", F.floor(F.col("weight") * float(WEIGHT_SCALE)).cast("long").alias("weight"), "strong")
+        "source", "target", F.floor(F.col("weight") * float(WEIGHT_SCALE)).cast("long").alias("weight"), "strong",
+        "joint")
     # One aggregation per pair: its strong sum (null when no strong kind links it: dropped) and
     # its weak sum; integers, so the order Spark adds them in does not matter.
     summed = candidates.groupBy("source", "target").agg(
         F.sum(F.when(F.col("strong"), F.col("weight"))).alias("strong_weight"),
-        F.sum(F.when(~F.col("strong"), F.col("weight"))).alias("weak_weight"))
+        F.sum(F.when(~F.col("strong"), F.col("weight"))).alias("weak_weight"),
+        F.max(F.when(~F.col("strong") & F.col("joint"), F.lit(True))).alias("joint"))
+    if verify is not None:
+        summed = summed.localCheckpoint()
+        keys = to_polars(summed.where(F.col("strong_weight").isNull() & F.col("joint")).select(
+            (F.col("source") * F.lit(2**32) + F.col("target")).alias("key")))
+        promoted = verify(keys.select(pl.col("key").cast(pl.UInt64)))
+        if promoted.height:
+            back = to_spark(summed.sparkSession, promoted.select(
+                (pl.col("key") // 2**32).cast(pl.Int64).alias("source"), (pl.col("key") % 2**32).cast(pl.Int64)
+                .alias("target"), pl.col("weight").alias("promoted")))
+            summed = summed.join(back, on=["source", "target"], how="left").withColumn(
+                "strong_weight", F.coalesce("strong_weight", "promoted"))
     s, w = F.col("strong_weight"), F.coalesce(F.col("weak_weight"), F.lit(0).cast("long"))
     return (
         summed.where(s.isNotNull() & (s > 0))
@@ -173,12 +196,14 @@ def _link(members: Any, config: GraphConfig, seed: int) -> Any:
 
 
 def spark_project(pairs: Any, values: pl.DataFrame, value_counts: pl.DataFrame, config: GraphConfig | None = None,
-                  seed: int = 0) -> SparkProjection:
+                  seed: int = 0, minutes: pl.DataFrame | None = None, n_accounts: int = 0) -> SparkProjection:
     """Weigh the signals and project the pairs onto weighted account pairs, on Spark.
 
     Same result as :func:`graphlink.stages.graph.project` (see the module
     docstring for what makes it the same); ``edges`` and ``memberships``
-    (``account_idx, signal_idx, count, damp``) stay on Spark.
+    (``account_idx, signal_idx, count, damp``) stay on Spark. With ``minutes``
+    (``account_idx, minute`` on the driver) and ``n_accounts`` (the run's accounts), pairs
+    co-timing verifies are linked (:mod:`graphlink.stages.cotiming`, checked on the driver).
     """
     from pyspark.sql import functions as F
 
@@ -209,9 +234,17 @@ def spark_project(pairs: Any, values: pl.DataFrame, value_counts: pl.DataFrame, 
         signals = signals.with_columns(pl.when("linked").then(pl.col("weight")).otherwise(0.0).alias("weight"))
         planned = planned_after
     members = memberships.select("account_idx", "signal_idx", "damp").join(
-        linked_spark.select("signal_idx", "df", "weight", "strong", "generators", "sparse"), on="signal_idx"
-    ).localCheckpoint()
-    edges = _link(members, config, seed).localCheckpoint()
+        linked_spark.select("signal_idx", "kind", "df", "weight", "strong", "generators", "sparse"), on="signal_idx"
+    )
+    verify, found = None, []
+    if minutes is not None and config.co_timing_weight > 0:
+        members = members.withColumn("joint", F.col("kind").isin(list(CANDIDATE_KINDS)))
+
+        def verify(keys: pl.DataFrame) -> pl.DataFrame:
+            found.append(verify_pairs(keys, minutes, n_accounts, weight=config.co_timing_weight))
+            return found[-1]
+    members = members.drop("kind").localCheckpoint()
+    edges = _link(members, config, seed, verify).localCheckpoint()
     stats = {
         "signals": signals.height,
         "signals_linking": int(signals["linked"].sum() or 0),
@@ -219,5 +252,8 @@ def spark_project(pairs: Any, values: pl.DataFrame, value_counts: pl.DataFrame, 
         "projected_pairs": edges.count(),
         "planned_pairs": planned,
     }
+    co_timed = co_timed_edges(found[0]) if found else None
+    if co_timed is not None:
+        stats["co_timed_pairs"] = co_timed.height
     return SparkProjection(edges=edges, memberships=memberships.select("account_idx", "signal_idx", "count", "damp"),
-                           signals=signals.drop("strong", "cap"), stats=stats, warnings=warnings)
+                           signals=signals.drop("strong", "cap"), stats=stats, warnings=warnings, co_timed=co_timed)

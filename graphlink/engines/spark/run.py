@@ -192,7 +192,9 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     found = spark_signals(sev, ids, index, config.signals, acc, scratch)
     done("signals")
     stage("graph")
-    projected = spark_project(found.pairs, found.values, found.value_counts, config.graph, seed=config.signals.seed)
+    projected = spark_project(found.pairs, found.values, found.value_counts, config.graph, seed=config.signals.seed,
+                              minutes=found.minutes, n_accounts=n_accounts)
+    found.minutes = None
     done("graph")
     stage("communities")
     partition, on_driver = spark_partition(projected.edges, n_accounts, config.communities)
@@ -208,7 +210,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     ).select(
         pl.col("account_idx").cast(pl.UInt32), pl.col("signal_idx").cast(pl.UInt32),
         pl.col("count").cast(pl.UInt32), pl.col("damp").cast(pl.Float64)).sort("signal_idx", "account_idx")
-    partition = supported_partition(partition, memberships, projected.signals, config)
+    partition = supported_partition(partition, memberships, projected.signals, config, projected.co_timed)
     clustered = partition.drop_nulls("cluster_id").select("account_idx")
     projection = Projection(edges=pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32,
                                                         "weight": pl.Float64}),

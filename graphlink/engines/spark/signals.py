@@ -55,6 +55,7 @@ from graphlink.stages.ingest import AccountsInfo
 from graphlink.stages.signals import account_signals, text_ranks
 from graphlink.stages.signals.ip import ip_table, ip_texts
 from graphlink.stages.signals.prompt import prompt_pairs
+from graphlink.stages.cotiming import account_minutes
 from graphlink.stages.signals.timing import timing_pairs
 
 __all__ = ["SparkSignals", "spark_signals", "to_spark"]
@@ -73,6 +74,8 @@ class SparkSignals:
     account_stats: pl.DataFrame | None = None
     value_counts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COUNT_SCHEMA))
     seconds: dict[str, float] = field(default_factory=dict)
+    #: ``account_idx, minute`` on the driver (:func:`graphlink.stages.cotiming.account_minutes`).
+    minutes: pl.DataFrame | None = None
 
 
 def to_spark(spark: Any, frame: pl.DataFrame, ddl: str | None = None) -> Any:
@@ -318,6 +321,7 @@ def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: Si
         buckets = to_polars(minutes)
         timed = buckets.select(pl.col("account_idx").cast(pl.UInt32),
                                (pl.col("bucket") * bucket_us).cast(pl.Datetime("us", "UTC")).alias("timestamp"))
+        active_minutes = account_minutes(timed, config.timing_bucket_seconds)
         del buckets
         enc = _encoded(timed, index, timed.lazy(), ("account_id", "timestamp"), config.seed)
         pairs, values, s, c = timing_pairs(enc, config.timing_bucket_seconds, config.timing_min_buckets,
@@ -352,4 +356,5 @@ def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: Si
         pl.DataFrame(schema=COUNT_SCHEMA)
     for held in cached:  # the union is materialised: the per-value counts are no longer needed
         held.unpersist()
-    return SparkSignals(union, values, stats, account_stats, value_counts, seconds)
+    return SparkSignals(union, values, stats, account_stats, value_counts, seconds,
+                        active_minutes if "timestamp" in cols else None)

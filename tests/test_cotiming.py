@@ -1,0 +1,126 @@
+"""Co-timing (graphlink.stages.cotiming): pairs a template or clock proposes, verified by their minutes.
+
+``verify_pairs`` is checked against a plain-Python oracle of its rules on random minute sets; the
+pipeline tests below are small hand-built logs with the right answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from graphlink.config import GraphConfig, PipelineConfig
+from graphlink.stages.cotiming import (
+    MAX_PHASE_SHARE, MIN_MINUTE_JACCARD, MIN_PHASES, MIN_SHARED_MINUTES, verify_pairs,
+)
+from graphlink.stages.linking import WEIGHT_SCALE
+
+from tests.test_detection_classes import RING_TEMPLATE, T0, Log, _words, add_people, add_team, clusters_of, run
+
+
+def oracle(sets: dict[int, set[int]], n_accounts: int, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The module docstring's rules, on Python sets."""
+    d = Counter(m for minutes in sets.values() for m in minutes)
+    idf = {m: max(0.0, math.log(n_accounts) - math.log(c)) for m, c in d.items()}
+    kept = set()
+    for a, b in pairs:
+        shared = sets[a] & sets[b]
+        if len(shared) < MIN_SHARED_MINUTES:
+            continue
+        s = sum(idf[m] for m in shared)
+        union = sum(idf[m] for m in sets[a]) + sum(idf[m] for m in sets[b]) - s
+        phases = Counter(m % 60 for m in shared)
+        if (s >= MIN_MINUTE_JACCARD * union and len(phases) >= MIN_PHASES
+                and max(phases.values()) <= MAX_PHASE_SHARE * len(shared)):
+            kept.add((a, b))
+    return kept
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_verify_pairs_agrees_with_a_set_oracle(seed):
+    rng = np.random.default_rng(seed)
+    n = 60
+    # Accounts in small groups active in the group's bursts plus minutes of their own; some groups
+    # on a :00 schedule; a few accounts nearly silent.
+    sets: dict[int, set[int]] = {}
+    for g in range(12):
+        cron = g % 4 == 0
+        burst = ({int(h) * 60 for h in rng.choice(400, 20, replace=False)} if cron
+                 else {int(m) for m in rng.choice(24_000, 15, replace=False)})
+        for i in range(5):
+            own = {int(m) for m in rng.choice(24_000, int(rng.integers(0, 30)), replace=False)}
+            keep = {m for m in burst if rng.random() < 0.7}
+            sets[g * 5 + i] = own | keep
+    sets[0] = {5}
+    pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    keys = pl.DataFrame({"key": [a * 2**32 + b for a, b in pairs]}, schema={"key": pl.UInt64})
+    minutes = pl.DataFrame([(a, m) for a, ms in sets.items() for m in ms], schema={"account_idx": pl.UInt32,
+                           "minute": pl.UInt32}, orient="row").sort("account_idx", "minute")
+    got = verify_pairs(keys, minutes, n, weight=2.0)
+    found = {(k // 2**32, k % 2**32) for k in got["key"].to_list()}
+    expected = oracle(sets, n, pairs)
+    assert found == expected
+    assert expected  # the worlds have verified pairs...
+    assert len(expected) < len(pairs) // 4  # ...and far more pairs that are not
+    # no pair of two cron groups' members (every shared minute at :00) is verified
+    assert not {(a, b) for a, b in found if (a // 5) % 4 == 0 and (b // 5) % 4 == 0}
+    assert got["weight"].to_list() == [math.floor(2.0 * WEIGHT_SCALE)] * got.height
+    assert got["key"].is_sorted()
+
+
+def test_verify_pairs_of_nothing():
+    keys = pl.DataFrame({"key": [1]}, schema={"key": pl.UInt64})
+    empty = pl.DataFrame(schema={"account_idx": pl.UInt32, "minute": pl.UInt32})
+    assert verify_pairs(keys, empty, 10).is_empty()
+    assert verify_pairs(keys.clear(), empty, 10).schema == pl.Schema({"key": pl.UInt64, "weight": pl.Int64})
+
+
+def scripted_ring_world(seed: int = 21) -> tuple[Log, list[str]]:
+    """A ring with nothing strong between its accounts: a card and a residential address of its
+    own for each request, one template, bursts at random minutes over two days."""
+    rng = np.random.default_rng(seed)
+    log = Log()
+    bursts = np.sort(rng.choice(2 * 24 * 60, 12, replace=False))
+    ring = []
+    for i in range(16):
+        acc = f"bot{i}"
+        ring.append(acc)
+        for k, m in enumerate(bursts):
+            if rng.random() < 0.8:
+                ts = T0 + timedelta(minutes=int(m), seconds=int(rng.integers(0, 50)))
+                log.add(acc, ts, f"73.{i}.{k}.{int(rng.integers(1, 250))}", f"bot-card-{i}",
+                        RING_TEMPLATE.format(_words(rng, 3), int(rng.integers(0, 1000))))
+    add_people(log, rng, 100)
+    return log, ring
+
+
+def test_a_scripted_ring_with_nothing_strong_is_one_cluster():
+    log, ring = scripted_ring_world()
+    result = run(log)
+    assert list(clusters_of(result, ring).values()) == [16]
+    assert result.accounts.drop_nulls("cluster_id").height == 16  # and nobody else
+    assert result.run["counts"]["co_timed_pairs"] > 16
+    # without co-timing nothing links them
+    off = run(log, config=PipelineConfig(graph=GraphConfig(co_timing_weight=0)))
+    assert clusters_of(off, ring) == Counter()
+
+
+def test_two_companies_with_one_job_template_at_00_stay_apart():
+    """The trap co-timing must not fall in: two companies sending the same vendor's job template,
+    every job at :00 of each office hour (the same minutes, all at one minute past the hour)."""
+    rng = np.random.default_rng(22)
+    log = Log()
+    vendor = "helpdesk vendor job: summarise ticket {} and suggest a reply"
+    a = add_team(log, rng, "initech", 15, "192.0.2.30", "initech-card", minute=0, template=vendor)
+    b = add_team(log, rng, "umbrella", 15, "198.51.100.40", "umbrella-card", minute=0, template=vendor)
+    add_people(log, rng, 60)
+    result = run(log)
+    assert list(clusters_of(result, a).values()) == [15]
+    assert list(clusters_of(result, b).values()) == [15]
+    assert set(clusters_of(result, a)) != set(clusters_of(result, b))
+    assert result.run["counts"]["co_timed_pairs"] == 0
