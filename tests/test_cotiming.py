@@ -16,7 +16,7 @@ import pytest
 
 from graphlink.config import GraphConfig, PipelineConfig
 from graphlink.stages.cotiming import (
-    MAX_PHASE_SHARE, MIN_MINUTE_JACCARD, MIN_PHASES, MIN_SHARED_MINUTES, verify_pairs,
+    MAX_PHASE_SHARE, MIN_MINUTE_JACCARD, MIN_PARTNERS, MIN_PHASES, MIN_SHARED_MINUTES, verify_pairs,
 )
 from graphlink.stages.linking import WEIGHT_SCALE
 
@@ -38,7 +38,8 @@ def oracle(sets: dict[int, set[int]], n_accounts: int, pairs: list[tuple[int, in
         if (s >= MIN_MINUTE_JACCARD * union and len(phases) >= MIN_PHASES
                 and max(phases.values()) <= MAX_PHASE_SHARE * len(shared)):
             kept.add((a, b))
-    return kept
+    partners = Counter(x for pair in kept for x in pair)
+    return {(a, b) for a, b in kept if partners[a] >= MIN_PARTNERS and partners[b] >= MIN_PARTNERS}
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -24,7 +24,11 @@ strong links are checked against their exact active minutes
   minutes past the hour, none holding more than :data:`MAX_PHASE_SHARE` of
   them. Co-activity a common schedule explains (every job at :00, or :00 and
   :30) is what unrelated companies share; a script's bursts fall at any
-  minute.
+  minute;
+* each account of the pair agrees so with another account too
+  (:data:`MIN_PARTNERS`): lockstep is a group's (CopyCatch looks for groups of
+  at least ``m`` users acting together), while two strangers busy in the same
+  evening make an agreeing pair by chance and rarely a third.
 
 A verified pair is linked as strongly as ``GraphConfig.co_timing_weight``.
 
@@ -44,7 +48,7 @@ import polars as pl
 
 from graphlink.stages.linking import WEIGHT_SCALE
 
-__all__ = ["CANDIDATE_KINDS", "MIN_MINUTE_JACCARD", "MIN_SHARED_MINUTES", "MIN_PHASES", "MAX_PHASE_SHARE",
+__all__ = ["CANDIDATE_KINDS", "MIN_MINUTE_JACCARD", "MIN_SHARED_MINUTES", "MIN_PHASES", "MAX_PHASE_SHARE", "MIN_PARTNERS",
            "account_minutes", "verify_pairs", "with_co_timed_support"]
 
 #: Weak kinds whose projected pairs are checked: a template and a clock. Not networks, ASNs, user
@@ -61,6 +65,9 @@ MIN_SHARED_MINUTES = 2
 MIN_PHASES = 3
 #: Largest share of the shared minutes at one minute past the hour.
 MAX_PHASE_SHARE = 0.5
+#: Fewest accounts each account of a kept pair agrees with (itself in the pair included): lockstep
+#: is a group's, and a pair alone is what two busy strangers in one evening make by chance.
+MIN_PARTNERS = 2
 
 
 def account_minutes(frame: pl.DataFrame, bucket_seconds: int = 60) -> pl.DataFrame:
@@ -102,11 +109,12 @@ def verify_pairs(candidates: pl.DataFrame, minutes: pl.DataFrame, n_accounts: in
 
     Examples
     --------
-    >>> m = pl.DataFrame({"account_idx": [0, 0, 0, 1, 1, 1, 2, 2], "minute": [7, 131, 250, 7, 131, 250, 60, 120]},
+    >>> m = pl.DataFrame({"account_idx": [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3],
+    ...                   "minute": [7, 131, 250, 7, 131, 250, 7, 131, 250, 60, 120]},
     ...                  schema={"account_idx": pl.UInt32, "minute": pl.UInt32})
-    >>> c = pl.DataFrame({"key": [0 * 2**32 + 1, 0 * 2**32 + 2]}, schema={"key": pl.UInt64})
-    >>> verify_pairs(c, m, 100, weight=1.0)["key"].to_list()  # 0 and 1 share 3 minutes at :07, :11, :10
-    [1]
+    >>> c = pl.DataFrame({"key": [1, 2, 3, 2**32 + 2]}, schema={"key": pl.UInt64})  # (0,1) (0,2) (0,3) (1,2)
+    >>> verify_pairs(c, m, 100, weight=1.0)["key"].to_list()  # 0, 1, 2 share minutes at :07, :11, :10
+    [1, 2, 4294967298]
     """
     empty = pl.DataFrame(schema={"key": pl.UInt64, "weight": pl.Int64})
     if candidates.is_empty() or minutes.is_empty():
@@ -144,10 +152,20 @@ def verify_pairs(candidates: pl.DataFrame, minutes: pl.DataFrame, n_accounts: in
         .collect()
     )
     union = pl.col("ta") + pl.col("tb") - pl.col("shared")
-    return (
+    agreed = (
         pairs.join(shared, on="key")
         .filter((pl.col("n_shared") >= min_shared) & (pl.col("shared") >= min_jaccard * union)
                 & (pl.col("phases") >= min_phases) & (pl.col("top_phase") <= max_phase_share * pl.col("n_shared")))
+        .select("key", "a", "b")
+    )
+    # Lockstep is a group's (CopyCatch's m >= 3 accounts): each account of a kept pair agrees with
+    # another account too. Two people busy in the same evening meet by chance; a third is rare.
+    partners = pl.concat([agreed["a"], agreed["b"]]).value_counts(name="partners")
+    partners = partners.rename({partners.columns[0]: "account"})
+    return (
+        agreed.join(partners.rename({"account": "a", "partners": "pa"}), on="a")
+        .join(partners.rename({"account": "b", "partners": "pb"}), on="b")
+        .filter((pl.col("pa") >= MIN_PARTNERS) & (pl.col("pb") >= MIN_PARTNERS))
         .select("key", pl.lit(math.floor(weight * WEIGHT_SCALE), pl.Int64).alias("weight")).sort("key")
     )
 
