@@ -382,3 +382,23 @@ def test_sigterm_removes_the_scratch_copy(tmp_path):
     assert "terminated" in [line.strip() for line in stderr.splitlines()], stderr
     assert not list(scratch_root.glob("graphlink-spark-*")), "scratch folder left behind"
     assert not (tmp_path / "o" / "accounts.parquet").exists()
+
+
+def test_co_timed_pairs_agree(spark, tmp_path):
+    """A ring linked only by co-timing (its own card and address per account, one template, the
+    same bursts) next to two companies on one vendor job template at :00: Spark verifies the
+    same pairs on the driver and every table agrees."""
+    import graphlink
+    from tests.test_cotiming import scripted_ring_world
+    from tests.test_detection_classes import add_team
+
+    log, ring = scripted_ring_world()
+    rng = np.random.default_rng(5)
+    add_team(log, rng, "initech", 12, "192.0.2.30", "initech-card", minute=0, template="vendor job {}")
+    add_team(log, rng, "umbrella", 12, "198.51.100.40", "umbrella-card", minute=0, template="vendor job {}")
+    log.frame().write_parquet(tmp_path / "events.parquet")
+    a = graphlink.detect(tmp_path / "events.parquet")
+    b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark)
+    assert a._raw.run["counts"]["co_timed_pairs"] > 16
+    assert len(set(a.accounts.filter(pl.col("account_id").is_in(ring))["cluster_id"].to_list())) == 1
+    assert_same(a._raw, b._raw)
