@@ -24,7 +24,7 @@ evaluated here on Spark columns:
 Collected to the driver: the signal table (one row per distinct value:
 ``O(signals)``), per-account value counts (``O(accounts x kinds)``) and the
 keys of the pairs co-timing checks (pairs a template or timing band projected
-and nothing strong linked: ~0.7M on the campaign preset), verified there by
+and nothing strong linked, 8 bytes each), verified there by
 :func:`graphlink.stages.cotiming.verify_pairs` against the active minutes the
 timing signal already collects, and sent back as strong pairs.
 """
