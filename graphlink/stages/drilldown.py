@@ -32,13 +32,26 @@ hour       Int8         0-23, UTC
 day        Date         UTC
 events     Int64        the account's events in that hour and day
 ========== ============ ======================================
+
+:func:`member_minutes` (``minutes.parquet``): events per account and UTC minute, one row
+per active minute (a scripted cell's bursts are a minute wide; ``expand`` reads the seeds'
+clock from it, :mod:`graphlink.stages.seed_clock`).
+
+========== ================= ======================================
+column     dtype             meaning
+========== ================= ======================================
+account_id String
+cluster_id Int64
+minute     Datetime(us, UTC) the minute's start
+events     Int64             the account's events in that minute
+========== ================= ======================================
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from graphlink.contract import ACTIVITY_SCHEMA, LINKING_SCHEMA, LINKS_SCHEMA, MEMBERSHIPS_SCHEMA
+from graphlink.contract import ACTIVITY_SCHEMA, LINKING_SCHEMA, LINKS_SCHEMA, MEMBERSHIPS_SCHEMA, MINUTES_SCHEMA
 from graphlink.stages.encode import count_by_account
 from graphlink.stages.evidence import shared_in_clusters, top_per_kind
 
@@ -116,6 +129,77 @@ def account_activity(events: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFra
     )
     # Sort-based counting on one packed (account, hour since epoch) key; hour of day and day follow from it.
     return activity_from_counts(count_by_account(timed, "hours"))
+
+
+def account_minutes(events: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, key, count``: encoded events per UTC minute (``key``, minutes since the epoch) of the given accounts.
+
+    ``events`` is :attr:`graphlink.stages.encode.EncodedEvents.frame`; sorted by account and
+    minute; without a timestamp column the result is empty. :func:`hours_from_minutes` turns it
+    into :func:`account_activity`'s table.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t = dt.datetime(2025, 1, 1, 3, 7, tzinfo=dt.timezone.utc)
+    >>> ev = pl.DataFrame({"account_idx": [0, 0, 0], "timestamp": [t, t + dt.timedelta(seconds=30), t + dt.timedelta(hours=1)]},
+    ...                   schema_overrides={"account_idx": pl.UInt32})
+    >>> [(k % 1440, n) for _, k, n in account_minutes(ev, pl.DataFrame({"account_idx": [0]}, schema={"account_idx": pl.UInt32})).rows()]
+    [(187, 2), (247, 1)]
+    """
+    schema = {"account_idx": pl.UInt32, "key": pl.UInt64, "count": pl.UInt32}
+    if "timestamp" not in events.columns or accounts.is_empty():
+        return pl.DataFrame(schema=schema)
+    minutes = (pl.col("timestamp").dt.epoch("s") // 60).cast(pl.UInt64).alias("minutes")
+    timed = (
+        events.lazy().select("account_idx", minutes).drop_nulls("minutes")
+        .join(accounts.lazy().select("account_idx"), on="account_idx", how="semi")
+        .collect()
+    )
+    return count_by_account(timed, "minutes").cast(schema)
+
+
+def hours_from_minutes(minutes: pl.DataFrame) -> pl.DataFrame:
+    """:func:`account_activity`'s table (events per UTC hour and day) from :func:`account_minutes`' counts.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 0, 0], "key": [60, 61, 125], "count": [1, 2, 1]},
+    ...                  schema={"account_idx": pl.UInt32, "key": pl.UInt64, "count": pl.UInt32})
+    >>> hours_from_minutes(m).select("hour", "events").rows()
+    [(1, 3), (2, 1)]
+    """
+    # Sorted by account and minute, so by account and hour too: the first-seen order is sorted.
+    hours = minutes.group_by("account_idx", (pl.col("key") // 60).alias("key"), maintain_order=True).agg(
+        pl.col("count").sum())
+    return activity_from_counts(hours)
+
+
+def member_minutes(minutes: pl.DataFrame, columns: tuple[str, ...], clustered: pl.DataFrame) -> pl.DataFrame:
+    """Events per UTC minute of clustered accounts (``minutes.parquet``; schema in the module docstring).
+
+    ``minutes`` is :func:`account_minutes`' table; an input without a timestamp column gives an
+    empty table.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 1], "key": [60, 60], "count": [2, 1]},
+    ...                  schema={"account_idx": pl.UInt32, "key": pl.UInt64, "count": pl.UInt32})
+    >>> c = pl.DataFrame({"account_idx": [0], "account_id": ["a"], "cluster_id": [1]},
+    ...                  schema_overrides={"account_idx": pl.UInt32})
+    >>> member_minutes(m, ("account_id", "timestamp"), c).rows()
+    [('a', 1, datetime.datetime(1970, 1, 1, 1, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 2)]
+    """
+    if "timestamp" not in columns or clustered.is_empty():
+        return pl.DataFrame(schema=MINUTES_SCHEMA)
+    return (
+        minutes.join(clustered.select("account_idx", "account_id", "cluster_id"), on="account_idx")
+        .select("account_id", "cluster_id",
+                (pl.col("key").cast(pl.Int64) * 60_000_000).cast(pl.Datetime("us", "UTC")).alias("minute"),
+                pl.col("count").alias("events"))
+        .cast(dict(MINUTES_SCHEMA))
+        .sort("account_id", "minute")
+    )
 
 
 def activity_from_counts(counted: pl.DataFrame) -> pl.DataFrame:
