@@ -116,19 +116,10 @@ def account_activity(events: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFra
     """``account_idx, hour, day, events``: encoded events per UTC hour and day of the given accounts.
 
     ``events`` is :attr:`graphlink.stages.encode.EncodedEvents.frame`; without a
-    timestamp column the result is empty.
+    timestamp column the result is empty. The per-minute counts of :func:`account_minutes`,
+    summed by :func:`hours_from_minutes` (detect counts the minutes once and keeps both).
     """
-    schema = {"account_idx": pl.UInt32, "hour": pl.Int8, "day": pl.Date, "events": pl.Int64}
-    if "timestamp" not in events.columns or accounts.is_empty():
-        return pl.DataFrame(schema=schema)
-    hours = (pl.col("timestamp").dt.epoch("s") // 3600).cast(pl.UInt64).alias("hours")
-    timed = (
-        events.lazy().select("account_idx", hours).drop_nulls("hours")
-        .join(accounts.lazy().select("account_idx"), on="account_idx", how="semi")
-        .collect()
-    )
-    # Sort-based counting on one packed (account, hour since epoch) key; hour of day and day follow from it.
-    return activity_from_counts(count_by_account(timed, "hours"))
+    return hours_from_minutes(account_minutes(events, accounts))
 
 
 def account_minutes(events: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
