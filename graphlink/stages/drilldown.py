@@ -49,6 +49,7 @@ events     Int64             the account's events in that minute
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from graphlink.contract import ACTIVITY_SCHEMA, LINKING_SCHEMA, LINKS_SCHEMA, MEMBERSHIPS_SCHEMA, MINUTES_SCHEMA
@@ -160,10 +161,17 @@ def hours_from_minutes(minutes: pl.DataFrame) -> pl.DataFrame:
     >>> hours_from_minutes(m).select("hour", "events").rows()
     [(1, 3), (2, 1)]
     """
-    # Sorted by account and minute, so by account and hour too: the first-seen order is sorted.
-    hours = minutes.group_by("account_idx", (pl.col("key") // 60).alias("key"), maintain_order=True).agg(
-        pl.col("count").sum())
-    return activity_from_counts(hours)
+    # Sorted by account and minute, so by account and hour too: each (account, hour) is one run of
+    # rows, summed where it starts (a segmented sum: ~20x faster than a group-by on 5M rows).
+    account = minutes["account_idx"].to_numpy()
+    hour = minutes["key"].to_numpy() // 60
+    starts = np.flatnonzero(np.r_[True, (account[1:] != account[:-1]) | (hour[1:] != hour[:-1])]) \
+        if len(account) else np.zeros(0, dtype=np.int64)
+    counts = np.add.reduceat(minutes["count"].to_numpy().astype(np.int64), starts) if len(starts) else \
+        np.zeros(0, dtype=np.int64)
+    return activity_from_counts(pl.DataFrame({"account_idx": pl.Series(account[starts], dtype=pl.UInt32),
+                                              "key": pl.Series(hour[starts], dtype=pl.UInt64),
+                                              "count": pl.Series(counts, dtype=pl.Int64)}))
 
 
 def member_minutes(minutes: pl.DataFrame, columns: tuple[str, ...], clustered: pl.DataFrame) -> pl.DataFrame:
