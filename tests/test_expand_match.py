@@ -836,7 +836,9 @@ def test_seed_minutes_need_seeds_tied_beyond_chance_to_each_others_minutes():
     import datetime as dt
 
     from graphlink.stages.seed_minutes import minute_fit, seed_minutes
-    from graphlink.stages.seed_minutes import _as_minutes as as_minutes
+
+    def as_minutes(frame: pl.DataFrame) -> pl.DataFrame:  # account_id, m (minutes since the epoch), events
+        return frame.select("account_id", (pl.col("minute").dt.epoch("s") // 60).alias("m"), "events")
 
     span = 4 * 1440
     mins = as_minutes(minutes_frame(minute_bursts(["z0", "z1", "z2", "z3"], 5) + minute_bursts(["b0"], 35)))

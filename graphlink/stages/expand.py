@@ -97,7 +97,8 @@ values it shares with every seed, else the strongest it shares with a seed
 (kind, value, how many accounts of the run have it), or, tied to the seeds
 only through others, with the best-ranked account it shares one with; an
 account that fits the seeds' clock adds "active in the seeds' hours (N% of
-its events)".
+its events)", one tied to their minutes "active within a minute of the seeds
+(N% of its events)".
 """
 
 from __future__ import annotations
