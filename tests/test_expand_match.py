@@ -895,3 +895,32 @@ def test_expand_holds_the_list_to_the_seeds_minute_clock():
     apart = minutes_frame(minute_bursts(["z0"], 5) + minute_bursts(["z1"], 25) + minute_bursts(["z2"], 45))
     assert rank_accounts(links, linking, accounts, seeds, minutes=apart).equals(
         rank_accounts(links, linking, accounts, seeds))
+
+
+def test_expand_reads_minutes_when_the_folder_has_them_and_does_without(tmp_path):
+    from graphlink.store.outputs import load_outputs
+
+    import datetime as dt
+
+    day = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    ring = [f"ring{i}" for i in range(6)]
+    people = [f"person{i:02d}" for i in range(30)]
+    events = pl.DataFrame({
+        "account_id": ring * 4 + people,
+        "payment_fingerprint": ["card-ring"] * 24 + [f"card-{p}" for p in people],
+        "ip": [f"203.0.113.{i % 3 + 1}" for i in range(24)] + [f"10.0.0.{i + 1}" for i in range(30)],
+        "timestamp": [day + dt.timedelta(minutes=60 * (i // 6) + 5) for i in range(24)]
+        + [day + dt.timedelta(minutes=37 * i) for i in range(30)],
+    })
+    known = graphlink.detect(events, seed=1).save(tmp_path / "known")
+    outputs = load_outputs(known, "all", whole=True, graph=True)
+    assert outputs.minutes is not None
+    minutes = outputs.minutes.collect()
+    assert set(minutes["account_id"]) == set(ring) and minutes["events"].sum() == 24
+    with_minutes = graphlink.expand(known, ["ring0", "ring1", "ring2"])
+    assert sorted(with_minutes.filter(pl.col("rank") > 0)["account_id"]) == ["ring3", "ring4", "ring5"]
+    # A folder written before minutes.parquet existed: no minute clock, the same list here.
+    (known / "minutes.parquet").unlink()
+    assert load_outputs(known, "all", whole=True, graph=True).minutes is None
+    assert graphlink.expand(known, ["ring0", "ring1", "ring2"]).select("account_id", "rank").equals(
+        with_minutes.select("account_id", "rank"))
