@@ -126,7 +126,8 @@ def detect(
     Writes to --out: accounts.parquet (account -> cluster), clusters.parquet
     (score, flagged, why, campaign), campaigns.parquet (clusters run by one
     operator), evidence.parquet (shared values per cluster),
-    memberships.parquet and activity.parquet (for report, show and export) and
+    memberships.parquet and activity.parquet (for report, show and export),
+    links.parquet, linking.parquet and minutes.parquet (for expand and match) and
     run.json (settings, counts, warnings, timings). Progress goes to standard
     error on a terminal; the summary to standard output (tab-separated rows
     when it is not a terminal).

@@ -43,12 +43,14 @@ from graphlink.stages.campaign_flags import flag_with_campaign, pooled_partition
 from graphlink.stages.campaigns import cluster_campaigns, score_campaigns
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.drilldown import (
-    account_activity,
+    account_minutes,
     clustered_accounts,
+    hours_from_minutes,
     link_table,
     linking_values,
     member_activity,
     member_affiliations,
+    member_minutes,
 )
 from graphlink.stages.encode import EncodedEvents, encode_events
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
@@ -95,6 +97,8 @@ class DetectResult:
     warnings: list[str] = field(default_factory=list)
     member_affiliations: pl.DataFrame | None = None
     activity: pl.DataFrame | None = None
+    #: ``minutes.parquet``: clustered accounts' events per UTC minute (:func:`graphlink.stages.drilldown.member_minutes`).
+    minutes: pl.DataFrame | None = None
     #: With ``previous``: :func:`graphlink.stages.stable_ids.match_clusters`'s mapping.
     cluster_mapping: pl.DataFrame | None = None
     #: ``campaigns.parquet``: clusters grouped by operator (:mod:`graphlink.stages.campaigns`).
@@ -219,13 +223,15 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per hour and day, from the encoded events: serves
         # every scoring pass and the drill-down (cluster ids are attached later).
-        activity_idx = account_activity(encoded.frame, partition.drop_nulls("cluster_id").select("account_idx"))
+        # Counted per minute (minutes.parquet, the clock expand reads), then summed into hours.
+        minutes_idx = account_minutes(encoded.frame, partition.drop_nulls("cluster_id").select("account_idx"))
+        activity_idx = hours_from_minutes(minutes_idx)
         del encoded  # the last use of the per-event frame
         scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config)
         accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
     with _stage("drilldown", timings, progress, memory):
-        signals_out, activity = drilldown_stage(scored, index, accounts_out, projection, activity_idx, ev.columns,
-                                                config)
+        signals_out, activity, minutes = drilldown_stage(scored, index, accounts_out, projection, activity_idx,
+                                                         ev.columns, config, minutes_idx)
         links, linking = link_table(projection.edges, index), linking_values(
             projection.memberships, projection.signals, index, accounts_out)
     warnings = run_warnings(projection, signal_set, index, accounts is not None)
@@ -234,7 +240,8 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=projection.memberships,
                         edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
-                        member_affiliations=signals_out, activity=activity, campaigns=rekey_campaigns(scored.campaigns, mapping),
+                        member_affiliations=signals_out, activity=activity, minutes=minutes,
+                        campaigns=rekey_campaigns(scored.campaigns, mapping),
                         links=links, linking=linking)
 
 
@@ -353,8 +360,8 @@ def stable_ids_stage(scored: Scored, index: pl.DataFrame, prev: PreviousRun | No
 
 def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFrame, projection: Any,
                     activity_idx: pl.DataFrame, event_columns: Any, config: PipelineConfig,
-                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``memberships.parquet`` and ``activity.parquet`` rows, with the ids the outputs use."""
+                    minutes_idx: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``memberships.parquet``, ``activity.parquet`` and ``minutes.parquet`` rows, with the ids the outputs use."""
     # After any re-keying, so the drill-down tables carry the ids the outputs use.
     rekeyed = index.select("account_idx", "account_id").join(
         accounts_out.select("account_id", "cluster_id"), on="account_id")
@@ -367,7 +374,8 @@ def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFr
                                                                  "accounts_sharing")
     signals_out = member_affiliations(projection.memberships, projection.signals, clustered,
                                  config.drilldown.member_values_per_kind, shared)
-    return signals_out, member_activity(activity_idx, event_columns, clustered)
+    minutes = member_minutes(minutes_idx, event_columns if minutes_idx is not None else (), clustered)
+    return signals_out, member_activity(activity_idx, event_columns, clustered), minutes
 
 
 def supported_partition(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.contract import ACTIVITY_SCHEMA, MEMBERSHIPS_SCHEMA
+from graphlink.contract import ACTIVITY_SCHEMA, MEMBERSHIPS_SCHEMA, MINUTES_SCHEMA
 from graphlink.pipeline import run_detect
 from tests._report_worlds import make_events, world_session  # noqa: F401
 
@@ -43,9 +43,25 @@ def test_activity_counts_every_event_of_clustered_accounts(world_session):
     assert set(ring_a["hour"].to_list()) <= {2, 3, 4}
 
 
+def test_minutes_count_every_event_of_clustered_accounts_per_minute(world_session):
+    activity = pl.read_parquet(world_session / "activity.parquet")
+    minutes = pl.read_parquet(world_session / "minutes.parquet")
+    assert minutes.schema == MINUTES_SCHEMA and minutes.height > 0
+    assert minutes.select(pl.col("minute").dt.second().max().alias("s"),
+                          pl.col("minute").dt.microsecond().max().alias("us")).row(0) == (0, 0)
+    assert minutes.select("account_id", "minute").is_unique().all()
+    assert minutes.equals(minutes.sort("account_id", "minute"))
+    # Summed per hour and day, the minutes are activity.parquet, row for row.
+    hours = (minutes.group_by("account_id", "cluster_id", pl.col("minute").dt.hour().cast(pl.Int8).alias("hour"),
+                              pl.col("minute").dt.date().alias("day"))
+             .agg(pl.col("events").sum()).sort("account_id", "day", "hour"))
+    assert hours.select(activity.columns).equals(activity.sort("account_id", "day", "hour"))
+
+
 def test_without_timestamps_activity_is_empty():
     result = run_detect(make_events().drop("timestamp"))
     assert result.activity.is_empty() and result.activity.schema == ACTIVITY_SCHEMA
+    assert result.minutes.is_empty() and result.minutes.schema == MINUTES_SCHEMA
     assert result.member_affiliations.height > 0
     assert "drilldown" in result.run["timings"]
 

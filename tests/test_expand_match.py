@@ -809,3 +809,118 @@ def test_expand_holds_the_list_to_the_seeds_clock():
     apart = activity_frame(bursts(["z0"], 3) + bursts(["z1"], 9) + bursts(["z2"], 20))
     assert rank_accounts(links, linking, accounts, seeds, activity=apart).equals(
         rank_accounts(links, linking, accounts, seeds))
+
+
+def minute_bursts(accounts: list[str], minute: int, days: int = 4, hours: tuple[int, ...] = (3, 9, 15, 21),
+                  events: int = 2, skip: int = 3) -> list[tuple]:
+    """``account_id, cluster_id, minute, events`` rows: each account fires at ``minute`` past ``hours``, on ``days`` days,
+    missing one burst in ``skip`` (its own ones: the seeds share only some of their bursts)."""
+    import datetime as dt
+
+    t0 = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    rows = []
+    for i, a in enumerate(accounts):
+        for j, (d, h) in enumerate((d, h) for d in range(days) for h in hours):
+            if (j + i) % skip:
+                rows.append((a, 1, t0 + dt.timedelta(days=d, hours=h, minutes=minute), events))
+    return rows
+
+
+def minutes_frame(rows: list[tuple]) -> pl.DataFrame:
+    from graphlink.contract import MINUTES_SCHEMA
+
+    return pl.DataFrame(rows, schema=MINUTES_SCHEMA, orient="row")
+
+
+def test_seed_minutes_need_seeds_tied_beyond_chance_to_each_others_minutes():
+    import datetime as dt
+
+    from graphlink.stages.seed_minutes import minute_fit, seed_minutes
+
+    def as_minutes(frame: pl.DataFrame) -> pl.DataFrame:  # account_id, m (minutes since the epoch), events
+        return frame.select("account_id", (pl.col("minute").dt.epoch("s") // 60).alias("m"), "events")
+
+    span = 4 * 1440
+    mins = as_minutes(minutes_frame(minute_bursts(["z0", "z1", "z2", "z3"], 5) + minute_bursts(["b0"], 35)))
+    wide = seed_minutes(mins, ["z0", "z1", "z2"], span)
+    # Every minute within one of a seed's request: 16 bursts, each with its neighbours.
+    assert wide is not None and wide.height == 16 * 3
+    fit = dict(minute_fit(mins, wide, wide.height / span).select("account_id", "fit").rows())
+    assert fit["z3"] == 1.0 and fit["b0"] == 0.0
+    # Seeds each at their own minutes (an hour's worth apart) are not tied: no clock.
+    apart = as_minutes(minutes_frame(minute_bursts(["z0"], 5) + minute_bursts(["z1"], 25) + minute_bursts(["z2"], 45)))
+    assert seed_minutes(apart, ["z0", "z1", "z2"], span) is None
+    # One seed with rows (the others unclustered) is no clock; nor a seed whose requests meet the others' by chance:
+    # z2 acts in 40 spread minutes, one of them next to a burst of z0 / z1.
+    assert seed_minutes(mins, ["z0", "x", "y"], span) is None
+    t0 = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    stray = [("z2", 1, t0 + dt.timedelta(minutes=137 * k + 1), 1) for k in range(40)] + [
+        ("z2", 1, t0 + dt.timedelta(hours=3, minutes=6), 1)]
+    chance = as_minutes(minutes_frame(minute_bursts(["z0", "z1"], 5) + stray))
+    assert seed_minutes(chance, ["z0", "z1", "z2"], span) is None
+
+
+def test_expand_holds_the_list_to_the_seeds_minute_clock():
+    from graphlink.stages.expand import rank_accounts
+
+    # Cells z and b fire in the same hours, z at :05 and b at :35: the hour clock cannot tell them apart
+    # (and keeps both), the minute clock can.
+    links, linking, accounts = block_without_shared_values()
+    linking = linking.filter(pl.col("kind") != "payment")
+    seeds = ["z0", "z1", "z2"]
+    hours = activity_frame(bursts([f"z{i}" for i in range(5)], 3) + bursts([f"b{i}" for i in range(10)], 3))
+    by_hour = rank_accounts(links, linking, accounts, seeds, activity=hours).filter(pl.col("rank") > 0)
+    assert by_hour.height == 12
+    mins = minutes_frame(minute_bursts([f"z{i}" for i in range(5)], 5) + minute_bursts([f"b{i}" for i in range(10)], 35))
+    listed = rank_accounts(links, linking, accounts, seeds, activity=hours, minutes=mins).filter(pl.col("rank") > 0)
+    assert sorted(listed["account_id"]) == ["z3", "z4"]
+    # Lazily read (as expand reads minutes.parquet), the same list.
+    assert rank_accounts(links, linking, accounts, seeds, activity=hours, minutes=mins.lazy()).equals(
+        rank_accounts(links, linking, accounts, seeds, activity=hours, minutes=mins))
+    # An account of the cell the sweep did not list joins for the minute clock, and says so; an account
+    # without minutes (unclustered) is never judged.
+    late_links = pl.concat([links, pl.DataFrame({"source": ["b0"], "target": ["late"], "weight": [0.01]})])
+    late_accounts = pl.concat([accounts, pl.DataFrame({"account_id": ["late"], "cluster_id": [9], "campaign_id": [7]},
+                                                      schema=accounts.schema)])
+    late = mins.vstack(minutes_frame(minute_bursts(["late"], 5)))
+    listed = rank_accounts(late_links, linking, late_accounts, seeds, minutes=late).filter(pl.col("rank") > 0)
+    assert sorted(listed["account_id"]) == ["late", "z3", "z4"]
+    why = dict(listed.select("account_id", "why").rows())
+    assert why["late"].endswith("active within a minute of the seeds (100% of its events)")
+    assert listed["score"].is_sorted(descending=True)
+    unjudged = mins.filter(~pl.col("account_id").is_in(["b0", "b1"]))
+    kept = rank_accounts(links, linking, accounts, seeds, minutes=unjudged).filter(pl.col("rank") > 0)
+    assert sorted(kept["account_id"]) == ["b0", "b1", "z3", "z4"]
+    # Seeds without a minute clock (each at its own minutes): the list is as without minutes.
+    apart = minutes_frame(minute_bursts(["z0"], 5) + minute_bursts(["z1"], 25) + minute_bursts(["z2"], 45))
+    assert rank_accounts(links, linking, accounts, seeds, minutes=apart).equals(
+        rank_accounts(links, linking, accounts, seeds))
+
+
+def test_expand_reads_minutes_when_the_folder_has_them_and_does_without(tmp_path):
+    from graphlink.store.outputs import load_outputs
+
+    import datetime as dt
+
+    day = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    ring = [f"ring{i}" for i in range(6)]
+    people = [f"person{i:02d}" for i in range(30)]
+    events = pl.DataFrame({
+        "account_id": ring * 4 + people,
+        "payment_fingerprint": ["card-ring"] * 24 + [f"card-{p}" for p in people],
+        "ip": [f"203.0.113.{i % 3 + 1}" for i in range(24)] + [f"10.0.0.{i + 1}" for i in range(30)],
+        "timestamp": [day + dt.timedelta(minutes=60 * (i // 6) + 5) for i in range(24)]
+        + [day + dt.timedelta(minutes=37 * i) for i in range(30)],
+    })
+    known = graphlink.detect(events, seed=1).save(tmp_path / "known")
+    outputs = load_outputs(known, "all", whole=True, graph=True)
+    assert outputs.minutes is not None
+    minutes = outputs.minutes.collect()
+    assert set(minutes["account_id"]) == set(ring) and minutes["events"].sum() == 24
+    with_minutes = graphlink.expand(known, ["ring0", "ring1", "ring2"])
+    assert sorted(with_minutes.filter(pl.col("rank") > 0)["account_id"]) == ["ring3", "ring4", "ring5"]
+    # A folder written before minutes.parquet existed: no minute clock, the same list here.
+    (known / "minutes.parquet").unlink()
+    assert load_outputs(known, "all", whole=True, graph=True).minutes is None
+    assert graphlink.expand(known, ["ring0", "ring1", "ring2"]).select("account_id", "rank").equals(
+        with_minutes.select("account_id", "rank"))

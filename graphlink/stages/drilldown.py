@@ -32,13 +32,27 @@ hour       Int8         0-23, UTC
 day        Date         UTC
 events     Int64        the account's events in that hour and day
 ========== ============ ======================================
+
+:func:`member_minutes` (``minutes.parquet``): events per account and UTC minute, one row
+per active minute (a scripted cell's bursts are a minute wide; ``expand`` reads the seeds'
+clock from it, :mod:`graphlink.stages.seed_clock`).
+
+========== ================= ======================================
+column     dtype             meaning
+========== ================= ======================================
+account_id String
+cluster_id Int64
+minute     Datetime(us, UTC) the minute's start
+events     Int64             the account's events in that minute
+========== ================= ======================================
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
-from graphlink.contract import ACTIVITY_SCHEMA, LINKING_SCHEMA, LINKS_SCHEMA, MEMBERSHIPS_SCHEMA
+from graphlink.contract import ACTIVITY_SCHEMA, LINKING_SCHEMA, LINKS_SCHEMA, MEMBERSHIPS_SCHEMA, MINUTES_SCHEMA
 from graphlink.stages.encode import count_by_account
 from graphlink.stages.evidence import shared_in_clusters, top_per_kind
 
@@ -103,19 +117,88 @@ def account_activity(events: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFra
     """``account_idx, hour, day, events``: encoded events per UTC hour and day of the given accounts.
 
     ``events`` is :attr:`graphlink.stages.encode.EncodedEvents.frame`; without a
-    timestamp column the result is empty.
+    timestamp column the result is empty. The per-minute counts of :func:`account_minutes`,
+    summed by :func:`hours_from_minutes` (detect counts the minutes once and keeps both).
     """
-    schema = {"account_idx": pl.UInt32, "hour": pl.Int8, "day": pl.Date, "events": pl.Int64}
+    return hours_from_minutes(account_minutes(events, accounts))
+
+
+def account_minutes(events: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, key, count``: encoded events per UTC minute (``key``, minutes since the epoch) of the given accounts.
+
+    ``events`` is :attr:`graphlink.stages.encode.EncodedEvents.frame`; sorted by account and
+    minute; without a timestamp column the result is empty. :func:`hours_from_minutes` turns it
+    into :func:`account_activity`'s table.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t = dt.datetime(2025, 1, 1, 3, 7, tzinfo=dt.timezone.utc)
+    >>> ev = pl.DataFrame({"account_idx": [0, 0, 0], "timestamp": [t, t + dt.timedelta(seconds=30), t + dt.timedelta(hours=1)]},
+    ...                   schema_overrides={"account_idx": pl.UInt32})
+    >>> [(k % 1440, n) for _, k, n in account_minutes(ev, pl.DataFrame({"account_idx": [0]}, schema={"account_idx": pl.UInt32})).rows()]
+    [(187, 2), (247, 1)]
+    """
+    schema = {"account_idx": pl.UInt32, "key": pl.UInt64, "count": pl.UInt32}
     if "timestamp" not in events.columns or accounts.is_empty():
         return pl.DataFrame(schema=schema)
-    hours = (pl.col("timestamp").dt.epoch("s") // 3600).cast(pl.UInt64).alias("hours")
+    minutes = (pl.col("timestamp").dt.epoch("s") // 60).cast(pl.UInt64).alias("minutes")
     timed = (
-        events.lazy().select("account_idx", hours).drop_nulls("hours")
+        events.lazy().select("account_idx", minutes).drop_nulls("minutes")
         .join(accounts.lazy().select("account_idx"), on="account_idx", how="semi")
         .collect()
     )
-    # Sort-based counting on one packed (account, hour since epoch) key; hour of day and day follow from it.
-    return activity_from_counts(count_by_account(timed, "hours"))
+    return count_by_account(timed, "minutes").cast(schema)
+
+
+def hours_from_minutes(minutes: pl.DataFrame) -> pl.DataFrame:
+    """:func:`account_activity`'s table (events per UTC hour and day) from :func:`account_minutes`' counts.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 0, 0], "key": [60, 61, 125], "count": [1, 2, 1]},
+    ...                  schema={"account_idx": pl.UInt32, "key": pl.UInt64, "count": pl.UInt32})
+    >>> hours_from_minutes(m).select("hour", "events").rows()
+    [(1, 3), (2, 1)]
+    """
+    # Sorted by account and minute, so by account and hour too: each (account, hour) is one run of
+    # rows, summed where it starts (a segmented sum: ~20x faster than a group-by on 5M rows).
+    account = minutes["account_idx"].to_numpy()
+    hour = minutes["key"].to_numpy() // 60
+    starts = np.flatnonzero(np.r_[True, (account[1:] != account[:-1]) | (hour[1:] != hour[:-1])]) \
+        if len(account) else np.zeros(0, dtype=np.int64)
+    counts = np.add.reduceat(minutes["count"].to_numpy().astype(np.int64), starts) if len(starts) else \
+        np.zeros(0, dtype=np.int64)
+    return activity_from_counts(pl.DataFrame({"account_idx": pl.Series(account[starts], dtype=pl.UInt32),
+                                              "key": pl.Series(hour[starts], dtype=pl.UInt64),
+                                              "count": pl.Series(counts, dtype=pl.Int64)}))
+
+
+def member_minutes(minutes: pl.DataFrame, columns: tuple[str, ...], clustered: pl.DataFrame) -> pl.DataFrame:
+    """Events per UTC minute of clustered accounts (``minutes.parquet``; schema in the module docstring).
+
+    ``minutes`` is :func:`account_minutes`' table; an input without a timestamp column gives an
+    empty table.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 1], "key": [60, 60], "count": [2, 1]},
+    ...                  schema={"account_idx": pl.UInt32, "key": pl.UInt64, "count": pl.UInt32})
+    >>> c = pl.DataFrame({"account_idx": [0], "account_id": ["a"], "cluster_id": [1]},
+    ...                  schema_overrides={"account_idx": pl.UInt32})
+    >>> member_minutes(m, ("account_id", "timestamp"), c).rows()
+    [('a', 1, datetime.datetime(1970, 1, 1, 1, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 2)]
+    """
+    if "timestamp" not in columns or clustered.is_empty():
+        return pl.DataFrame(schema=MINUTES_SCHEMA)
+    return (
+        minutes.join(clustered.select("account_idx", "account_id", "cluster_id"), on="account_idx")
+        .select("account_id", "cluster_id",
+                (pl.col("key").cast(pl.Int64) * 60_000_000).cast(pl.Datetime("us", "UTC")).alias("minute"),
+                pl.col("count").alias("events"))
+        .cast(dict(MINUTES_SCHEMA))
+        .sort("account_id", "minute")
+    )
 
 
 def activity_from_counts(counted: pl.DataFrame) -> pl.DataFrame:

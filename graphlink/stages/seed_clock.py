@@ -186,11 +186,13 @@ def apply_clock(ordered: pl.DataFrame, keep: int, activity: pl.DataFrame | None,
     return out, kept.height + joining.height, on_clock.select("account_id", pl.col("fit").cast(pl.Float64))
 
 
-def clock_reasons(reasons: pl.DataFrame, on_clock: pl.DataFrame) -> pl.DataFrame:
+def clock_reasons(reasons: pl.DataFrame, on_clock: pl.DataFrame, label: str = "active in the seeds' hours",
+                  ) -> pl.DataFrame:
     """``account_id, why`` with "active in the seeds' hours (N% of its events)" for the accounts of ``on_clock``.
 
     ``reasons`` is ``account_id, why`` (:func:`graphlink.stages.expand.tie_reasons`), ``on_clock``
     :func:`apply_clock`'s ``account_id, fit``; the clock is appended to a reason, or is the reason.
+    ``label`` names the clock (the minute clock of :mod:`graphlink.stages.seed_minutes` has its own).
 
     Examples
     --------
@@ -198,7 +200,8 @@ def clock_reasons(reasons: pl.DataFrame, on_clock: pl.DataFrame) -> pl.DataFrame
     >>> clock_reasons(reasons, pl.DataFrame({"account_id": ["b"], "fit": [0.916]})).sort("account_id")["why"].to_list()
     ['shares ip 1.2.3.4 (2 accounts) with seed s', "active in the seeds' hours (92% of its events)"]
     """
-    clock = pl.format("active in the seeds' hours ({}% of its events)", (pl.col("fit") * 100).round(0).cast(pl.Int64))
+    clock = pl.concat_str(pl.lit(f"{label} ("), (pl.col("fit") * 100).round(0).cast(pl.Int64).cast(pl.String),
+                          pl.lit("% of its events)"))
     return (reasons.join(on_clock, on="account_id", how="full", coalesce=True)
             .with_columns(pl.when(pl.col("fit").is_null()).then(pl.col("why"))
                           .when(pl.col("why").is_null()).then(clock)

@@ -49,6 +49,9 @@ class Outputs:
     links, linking : LazyFrame or None
         ``links.parquet`` and ``linking.parquet``, scanned when read with
         ``load_outputs(..., graph=True)`` (``expand``, ``match``).
+    minutes : LazyFrame or None
+        ``minutes.parquet`` (clustered accounts' events per UTC minute), scanned with
+        ``graph=True`` when the folder has it; the clock of ``expand``.
     redaction : str or None
         Set by :meth:`graphlink.store.redact.Redactor.outputs`: what was redacted and how.
     """
@@ -65,6 +68,7 @@ class Outputs:
     redaction: str | None = None
     links: pl.LazyFrame | None = None
     linking: pl.LazyFrame | None = None
+    minutes: pl.LazyFrame | None = None
 
     def cluster_row(self, cluster_id: int) -> dict[str, Any]:
         """The ``clusters.parquet`` row of ``cluster_id`` as a dict."""

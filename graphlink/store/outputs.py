@@ -30,6 +30,8 @@ from graphlink.contract import (
     EVIDENCE_SCHEMA,
     MEMBERSHIPS_FILE,
     MEMBERSHIPS_SCHEMA,
+    MINUTES_FILE,
+    MINUTES_SCHEMA,
     OUTPUT_FILES,
     ACCOUNTS_READ_COLUMNS,
     CAMPAIGNS_FILE,
@@ -140,7 +142,8 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
     graph : bool
         Also scan ``links.parquet`` and ``linking.parquet`` (lazily: ``expand``
         reads them whole, ``match`` only the kinds it matches on); an error if
-        the folder lacks them.
+        the folder lacks them. ``minutes.parquet`` is scanned too when the folder
+        has it (``expand``'s clock; folders written before it existed have none).
 
     Returns
     -------
@@ -165,8 +168,10 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
     try:
         outputs = _read_tables(out_dir, run, selection, limit, redact, redact_key, whole)
         if graph:
+            minutes = (_scan(out_dir, MINUTES_FILE, tuple(MINUTES_SCHEMA)) if (out_dir / MINUTES_FILE).is_file()
+                       else None)  # written since the minute clock; older folders have none
             outputs = replace(outputs, links=_scan(out_dir, LINKS_FILE, tuple(LINKS_SCHEMA)),
-                              linking=_scan(out_dir, LINKING_FILE, tuple(LINKING_SCHEMA)))
+                              linking=_scan(out_dir, LINKING_FILE, tuple(LINKING_SCHEMA)), minutes=minutes)
         return outputs
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise GraphlinkError(f"{out_dir}: cannot read outputs: {str(exc).splitlines()[0]}") from None
@@ -319,6 +324,8 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
             result.member_affiliations.write_parquet(tmp / MEMBERSHIPS_FILE)
         if result.activity is not None:
             result.activity.write_parquet(tmp / ACTIVITY_FILE)
+        if result.minutes is not None:
+            result.minutes.write_parquet(tmp / MINUTES_FILE)
         if result.campaigns is not None:
             result.campaigns.write_parquet(tmp / CAMPAIGNS_FILE)
         if result.links is not None:

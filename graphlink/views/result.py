@@ -94,7 +94,8 @@ class Result:
                               evidence=raw.evidence, memberships=None, activity=raw.activity,
                               campaigns=raw.campaigns,
                               links=None if raw.links is None else raw.links.lazy(),
-                              linking=None if raw.linking is None else raw.linking.lazy())
+                              linking=None if raw.linking is None else raw.linking.lazy(),
+                              minutes=None if raw.minutes is None else raw.minutes.lazy())
             self._origin: str | None = None
         else:
             self._origin = str(outputs.path)

@@ -45,7 +45,7 @@ from graphlink.pipeline import (
     supported_partition,
 )
 from graphlink.contract import OUTPUT_FILES
-from graphlink.stages.drilldown import UNLISTED_KINDS, activity_from_counts, link_table, linking_values
+from graphlink.stages.drilldown import UNLISTED_KINDS, hours_from_minutes, link_table, linking_values
 from graphlink.stages.graph import Projection
 from graphlink.stages.ingest import AccountsInfo, Events, load_accounts
 from graphlink.stages.signals import SignalSet
@@ -63,19 +63,18 @@ def _events_record(events: SparkEvents) -> Events:
                   columns=events.columns)
 
 
-def _activity(events: Any, index: pl.DataFrame, clustered: pl.DataFrame) -> pl.DataFrame:
-    """:func:`graphlink.stages.drilldown.account_activity` of the clustered accounts, counted on Spark."""
+def _minutes(events: Any, index: pl.DataFrame, clustered: pl.DataFrame) -> pl.DataFrame:
+    """:func:`graphlink.stages.drilldown.account_minutes` of the clustered accounts, counted on Spark."""
     from pyspark.sql import functions as F
 
     spark = events.sparkSession
     wanted = to_spark(spark, index.join(clustered.select("account_idx"), on="account_idx").select(
         "account_id", "account_idx"))
     counted = (events.where(F.col("__ts").isNotNull()).join(F.broadcast(wanted), on="account_id")
-               .select("account_idx", F.floor(F.col("__ts") / 3_600_000_000).cast("long").alias("key"))
+               .select("account_idx", F.floor(F.col("__ts") / 60_000_000).cast("long").alias("key"))
                .groupBy("account_idx", "key").agg(F.count(F.lit(1)).alias("count")))
-    frame = to_polars(counted).select(pl.col("account_idx").cast(pl.UInt32), pl.col("key").cast(pl.UInt64),
-                                      pl.col("count").cast(pl.UInt32)).sort("account_idx", "key")
-    return activity_from_counts(frame)
+    return to_polars(counted).select(pl.col("account_idx").cast(pl.UInt32), pl.col("key").cast(pl.UInt64),
+                                     pl.col("count").cast(pl.UInt32)).sort("account_idx", "key")
 
 
 def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | None = None,
@@ -220,14 +219,15 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
                            account_stats=found.account_stats, value_counts=found.value_counts,
                            seconds=found.seconds)
     ev = _events_record(sev)
-    activity_idx = (_activity(sev.frame, index, clustered) if "timestamp" in sev.columns else
-                    activity_from_counts(pl.DataFrame(schema={"account_idx": pl.UInt32, "key": pl.UInt64,
-                                                              "count": pl.UInt32})))
+    minutes_idx = (_minutes(sev.frame, index, clustered) if "timestamp" in sev.columns else
+                   pl.DataFrame(schema={"account_idx": pl.UInt32, "key": pl.UInt64, "count": pl.UInt32}))
+    activity_idx = hours_from_minutes(minutes_idx)
     scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config)
     accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
     done("scoring")
     stage("drilldown")
-    signals_out, activity = drilldown_stage(scored, index, accounts_out, projection, activity_idx, ev.columns, config)
+    signals_out, activity, minutes = drilldown_stage(scored, index, accounts_out, projection, activity_idx, ev.columns,
+                                                     config, minutes_idx)
     # links.parquet / linking.parquet (expand, match): the edges and the linking values,
     # collected to the driver (one row per account pair, per account and linking value), as
     # 4-byte integers and only the columns used: on the campaign preset the memberships with
@@ -251,4 +251,4 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=memberships, edges=None, warnings=warnings,
                         cluster_mapping=mapping, member_affiliations=signals_out, activity=activity,
-                        campaigns=rekey_campaigns(scored.campaigns, mapping), links=links, linking=linking)
+                        minutes=minutes, campaigns=rekey_campaigns(scored.campaigns, mapping), links=links, linking=linking)
