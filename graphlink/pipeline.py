@@ -43,14 +43,8 @@ from graphlink.stages.campaign_flags import flag_with_campaign, pooled_partition
 from graphlink.stages.campaigns import cluster_campaigns, score_campaigns
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.drilldown import (
-    account_minutes,
-    clustered_accounts,
-    hours_from_minutes,
-    link_table,
-    linking_values,
-    member_activity,
-    member_affiliations,
-    member_minutes,
+    account_minutes, clustered_accounts, hours_from_minutes, link_table, linking_values, member_activity,
+    member_affiliations, member_minutes,
 )
 from graphlink.stages.encode import EncodedEvents, encode_events
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
