@@ -90,6 +90,14 @@ def _clean_text(name: str) -> pl.Expr:
     return pl.when(text.str.len_bytes() > 0).then(text).otherwise(None).alias(name)
 
 
+def _clean_texts(lf: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
+    """:func:`_clean_text` of each column, stripped once: the one expression strips twice (the test
+    and the value), ~0.7 s per column of 24M values."""
+    stripped = lf.with_columns([pl.col(c).cast(pl.String).str.strip_chars() for c in names])
+    return stripped.with_columns([pl.when(pl.col(c).str.len_bytes() > 0).then(pl.col(c)).otherwise(None).alias(c)
+                                  for c in names])
+
+
 def _blank_to_null(name: str) -> pl.Expr:
     """Free text (prompts): kept as sent, null when blank. Stripping would copy gigabytes
     of prompt text for nothing: prompts are normalised before any comparison."""
@@ -198,7 +206,9 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     for name in text_cols:
         check_not_a_time(name, schema[name], path_str)
     lf = _float_ids_as_text(lf, schema, text_cols, path_str)
-    lf = lf.select(keep).with_columns([_blank_to_null(c) if c == "prompt" else _clean_text(c) for c in text_cols])
+    lf = _clean_texts(lf.select(keep), [c for c in text_cols if c != "prompt"])
+    if "prompt" in text_cols:
+        lf = lf.with_columns(_blank_to_null("prompt"))
 
     reasons = {"missing_account_id": pl.col("account_id").is_null()}
     if "timestamp" in schema:
