@@ -175,7 +175,8 @@ def _prompt_pass(source: pl.LazyFrame, mask: pl.Series | None, account_idx: pl.S
 
     A row's ``text`` is kept when its hash is at most its account's limit
     (rejected rows: limit 0); the per-row limits ride along as a gathered
-    literal, so the column's text is never held whole.
+    literal, so the column's text is never held whole. ``text`` must map a
+    null prompt to null.
     """
     per_row = limits[account_idx.to_numpy()]
     if mask is not None:
@@ -183,9 +184,12 @@ def _prompt_pass(source: pl.LazyFrame, mask: pl.Series | None, account_idx: pl.S
         full[mask.to_numpy()] = per_row
         per_row = full
     key = pl.col("__key")
+    # Other rows' prompts become null before ``text`` (null stays null): a when/then around
+    # ``text`` would build every row's text and throw most away.
+    taken = pl.when(key <= pl.lit(pl.Series(per_row)).gather(pl.col("__row"))).then(pl.col("prompt"))
     out = (
         source.select("prompt").with_row_index("__row").with_columns(hash_text("prompt", salt).alias("__key"))
-        .select(key, pl.when(key <= pl.lit(pl.Series(per_row)).gather(pl.col("__row"))).then(text).alias("__head"))
+        .with_columns(taken.alias("prompt")).select(key, text.alias("__head"))
         .collect(engine="streaming")
     )
     del per_row
