@@ -238,7 +238,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
 def ingest_stage(events, accounts, config: PipelineConfig) -> tuple[Events, AccountsInfo | None, EncodedEvents]:
     """Read the events (and accounts) and encode them: ``(events, accounts, encoded)``."""
     ev: Events = (
-        load_events(events, config.ingest, config.signals.extra_signals)
+        load_events(events, config.ingest, config.signals.extra_signals, keep_base=True)
         if isinstance(events, (str, Path))
         else events_from_frame(events, config.ingest, extra_signals=config.signals.extra_signals)
     )

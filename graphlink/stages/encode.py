@@ -132,7 +132,10 @@ def encode_events(events: Events, accounts: AccountsInfo | None = None, salt: in
     firsts = ["account_id", *(["timestamp"] if has_ts else [])]
     if events.unfiltered is not None and events.kept is not None:
         source = events.unfiltered
-        base = source.select(*firsts, events.kept.alias("__kept")).collect(engine="streaming")
+        base = events.base
+        events.base = None  # taken: not held by the caller's Events for the rest of the run
+        if base is None:
+            base = source.select(*firsts, events.kept.alias("__kept")).collect(engine="streaming")
         mask = base["__kept"]
         base = base.filter(mask).drop("__kept")
     else:
