@@ -93,8 +93,8 @@ def quote_shingles(enc: EncodedEvents, texts: pl.DataFrame, located: pl.DataFram
     head = pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD)
     if raw is not None:
         # The sampled prompts' heads, kept from the read that chose them.
-        originals = raw.join(keys.select("key"), on="key", how="semi").select(
-            "key", display_words(pl.col("prompt")).alias("display"))
+        originals = raw.join(keys.select("key"), on="key", how="semi").lazy().select(
+            "key", display_words(pl.col("prompt")).alias("display")).collect(engine="streaming")
     else:
         # One more pass over the prompt column (about what reading it costs: 1.4 s on 1M events).
         originals = enc.texts("prompt", keys["key"], display_words(head)).rename({"prompt": "display"})
@@ -256,7 +256,9 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
     # (the same result as normalise_prompt on every row, tested).
     ascii_ = is_ascii(pl.col("prompt"))
     others = raw.filter(~ascii_)
-    texts = raw.filter(ascii_).select("key", ascii_words(pl.col("prompt").str.to_lowercase()).alias("norm"))
+    # Streaming splits the rows over the threads (an eager select of one column runs on one).
+    texts = raw.lazy().filter(ascii_).select("key", ascii_words(pl.col("prompt").str.to_lowercase()).alias("norm")
+                                             ).collect(engine="streaming")
     if others.height:  # (the confusables table is loaded only then)
         texts = pl.concat([texts, others.select("key", ascii_words(fold_unicode(pl.col("prompt"))).alias("norm"))])
     sampled = (
