@@ -72,7 +72,8 @@ class EncodedEvents:
     #: The input before rejected rows were dropped (None: only ``source`` is known).
     unfiltered: pl.LazyFrame | None = None
     #: ``key, prompt``: :attr:`PromptHeads.text` of the prompts below their account's
-    #: hash limit, one row per key (None: none kept, see :class:`PromptHeads`).
+    #: hash limit, one row per key (None: none kept, see :class:`PromptHeads`); the prompt
+    #: sampler takes what it needs and sets it to None.
     prompt_heads: pl.DataFrame | None = None
 
     def texts(self, column: str, keys: pl.Series, transform: pl.Expr) -> pl.DataFrame:
@@ -196,8 +197,10 @@ def _prompt_pass(source: pl.LazyFrame, mask: pl.Series | None, account_idx: pl.S
         .collect(engine="streaming")
     )
     del per_row
+    # Copied out (a concatenation writes new strings): filtered views would hold every row's buffers.
     kept = out.filter(pl.col("__head").is_not_null()).select(pl.col("__key").alias("key"),
                                                              pl.col("__head").alias("prompt")).unique("key")
+    kept = kept.with_columns(pl.concat_str([pl.col("prompt"), pl.lit("")]))
     hashes = out["__key"] if mask is None else out["__key"].filter(mask)
     return hashes.alias("prompt"), kept
 

@@ -248,7 +248,10 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
     if heads is None:
         raw = enc.texts("prompt", wanted, head_text(max_words))
     else:
-        raw = heads.join(wanted.to_frame(), on="key", how="semi")
+        # Copied out of the kept heads, which are released here (the sample is their only use).
+        raw = heads.join(wanted.to_frame(), on="key", how="semi").with_columns(
+            pl.concat_str([pl.col("prompt"), pl.lit("")]))
+        enc.prompt_heads = heads = None
         missing = wanted.to_frame().join(raw, on="key", how="anti")["key"]
         if missing.len():  # a cut account kept too few below its limit (smallest_prompts counted all)
             raw = pl.concat([raw, enc.texts("prompt", missing, head_text(max_words))])
