@@ -70,7 +70,7 @@ def _quad_rewrite(text: pl.Expr, quad: pl.Expr, octets: list[pl.Expr] | None = N
             .when(in_range).then(rewritten).otherwise(pl.lit("invalid")))
 
 
-def _clean_ip_column(frame: pl.DataFrame, column: str, chain_position: int = 0) -> pl.DataFrame:
+def clean_ip_column(frame: pl.DataFrame, column: str, chain_position: int = 0) -> pl.DataFrame:
     """``frame`` with ``column`` replaced by :func:`_clean_ip` of it, each step computed once: as one
     expression the cleaned text is recomputed for every use (3.4 s against 0.3 s on 424k IPv6 texts)."""
     quad = pl.col("__quad")
@@ -288,7 +288,7 @@ def ip_table(ips: pl.DataFrame, ipv4_prefix: int, ipv6_prefix: int, chain_positi
     span = 2 ** (32 - ipv4_prefix)
     v6_span = 2 ** (64 - ipv6_prefix)
     plain = pl.col("value").str.contains(_V4)
-    cleaned = _clean_ip_column(ips.filter(~plain).select("key", "value"), "value", chain_position)
+    cleaned = clean_ip_column(ips.filter(~plain).select("key", "value"), "value", chain_position)
     dotted = pl.concat([ips.filter(plain), cleaned.filter(plain)])
     octets = [pl.col(f"field_{i}") for i in range(4)]
     valid = pl.all_horizontal([o <= 255 for o in octets])
