@@ -56,6 +56,7 @@ from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.scoring import clustered_affiliations, score_clusters, scored_memberships
 from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
+from graphlink.stages.signals.prompt import prompt_heads
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters,
                                         rekey, rekey_campaigns, same_log, summarise)
 from graphlink.store.outputs import input_path
@@ -242,7 +243,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
 def ingest_stage(events, accounts, config: PipelineConfig) -> tuple[Events, AccountsInfo | None, EncodedEvents]:
     """Read the events (and accounts) and encode them: ``(events, accounts, encoded)``."""
     ev: Events = (
-        load_events(events, config.ingest, config.signals.extra_signals)
+        load_events(events, config.ingest, config.signals.extra_signals, keep_base=True)
         if isinstance(events, (str, Path))
         else events_from_frame(events, config.ingest, extra_signals=config.signals.extra_signals)
     )
@@ -251,7 +252,8 @@ def ingest_stage(events, accounts, config: PipelineConfig) -> tuple[Events, Acco
         acc = load_accounts(accounts, config.ingest)
     elif accounts is not None:
         acc = AccountsInfo(frame=accounts, path="<frame>", rows_read=accounts.height)
-    return ev, acc, encode_events(ev, acc, salt=config.signals.seed)
+    # The prompt hashing pass keeps the text the prompt sampler needs (no second read of the prompts).
+    return ev, acc, encode_events(ev, acc, salt=config.signals.seed, heads=prompt_heads(config.signals))
 
 
 @dataclass

@@ -22,14 +22,16 @@ rather than merging the values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from graphlink.errors import GraphlinkError
 from graphlink.stages.ingest import AccountsInfo, Events, index_accounts
 
-__all__ = ["EncodedEvents", "encode_events", "encode_frame", "hash_text", "count_by_account", "value_counts",
+__all__ = ["EncodedEvents", "PromptHeads", "encode_events", "encode_frame", "hash_text", "count_by_account", "value_counts",
            "position_in_run", "with_account_ids", "text_pairs", "shared_only", "PAIR_SCHEMA", "VALUE_SCHEMA",
            "COUNT_SCHEMA"]
 
@@ -38,6 +40,21 @@ def hash_text(column: str, salt: int) -> pl.Expr:
     """64-bit hash of a text column, null where the value is missing."""
     col = pl.col(column)
     return pl.when(col.is_not_null()).then(col.hash(salt)).alias(column)
+
+
+@dataclass
+class PromptHeads:
+    """Which prompts' text :func:`encode_events` keeps while it reads the prompt column to hash it.
+
+    ``limits`` maps the index's events per account (``account_idx`` order) to
+    the largest prompt hash kept per account (``uint64``), or None to keep
+    none; ``text`` (on column ``prompt``) is what is kept of each. The prompt
+    signal's sampler (:func:`graphlink.stages.signals.prompt.prompt_heads`)
+    then finds its sample's text there instead of reading the column again.
+    """
+
+    limits: Callable[[pl.Series], np.ndarray | None]
+    text: pl.Expr
 
 
 @dataclass
@@ -54,6 +71,10 @@ class EncodedEvents:
     dictionaries: dict[str, pl.DataFrame] = field(default_factory=dict)
     #: The input before rejected rows were dropped (None: only ``source`` is known).
     unfiltered: pl.LazyFrame | None = None
+    #: ``key, prompt``: :attr:`PromptHeads.text` of the prompts below their account's
+    #: hash limit, one row per key (None: none kept, see :class:`PromptHeads`); the prompt
+    #: sampler takes what it needs and sets it to None.
+    prompt_heads: pl.DataFrame | None = None
 
     def texts(self, column: str, keys: pl.Series, transform: pl.Expr) -> pl.DataFrame:
         """``key, <column>``: ``transform`` of the text behind the given hashes of ``column``.
@@ -95,7 +116,8 @@ def _dictionary(raw: pl.DataFrame, column: str, salt: int) -> tuple[pl.Series, p
     return hashes, table
 
 
-def encode_events(events: Events, accounts: AccountsInfo | None = None, salt: int = 0) -> EncodedEvents:
+def encode_events(events: Events, accounts: AccountsInfo | None = None, salt: int = 0,
+                  heads: PromptHeads | None = None) -> EncodedEvents:
     """Read ``events`` once into integer form (schema in the module docstring).
 
     The account index (:func:`graphlink.stages.ingest.build_account_index`) and the
@@ -103,13 +125,18 @@ def encode_events(events: Events, accounts: AccountsInfo | None = None, salt: in
     own streaming pass, hashed and dropped, so only one column's text is ever
     in memory (prompts not even that: they are hashed while streaming); which
     rows are kept is read once from the columns the ingest filter needs.
+    With ``heads``, the pass that hashes the prompts also keeps the text the
+    prompt sampler will need (:class:`PromptHeads`).
     """
     has_ts = "timestamp" in events.columns
     text = [c for c in events.columns if c not in ("account_id", "timestamp", "prompt")]
     firsts = ["account_id", *(["timestamp"] if has_ts else [])]
     if events.unfiltered is not None and events.kept is not None:
         source = events.unfiltered
-        base = source.select(*firsts, events.kept.alias("__kept")).collect(engine="streaming")
+        base = events.base
+        events.base = None  # taken: not held by the caller's Events for the rest of the run
+        if base is None:
+            base = source.select(*firsts, events.kept.alias("__kept")).collect(engine="streaming")
         mask = base["__kept"]
         base = base.filter(mask).drop("__kept")
     else:
@@ -131,13 +158,51 @@ def encode_events(events: Events, accounts: AccountsInfo | None = None, salt: in
     for column in text:
         hashes, dictionaries[column] = _dictionary(read(column), column, salt)
         frame = frame.with_columns(hashes)
-    if "prompt" in events.columns:
-        frame = frame.with_columns(read(hash_text("prompt", salt))["prompt"])
     # Accounts with events only; the index may also hold accounts-file-only rows.
-    frame = frame.join(keys, on="__account", maintain_order="left").drop("__account").select(
-        "account_idx", pl.exclude("account_idx"))
+    frame = frame.join(keys, on="__account", maintain_order="left").drop("__account")
+    kept_heads = None
+    if "prompt" in events.columns:
+        limits = heads.limits(index["events"]) if heads is not None else None
+        if limits is None:
+            frame = frame.with_columns(read(hash_text("prompt", salt))["prompt"])
+        else:
+            hashes, kept_heads = _prompt_pass(source, mask, frame["account_idx"], limits, heads.text, salt)
+            frame = frame.with_columns(hashes)
+    frame = frame.select("account_idx", pl.exclude("account_idx"))
     return EncodedEvents(frame=frame, index=index, source=events.frame, columns=events.columns, salt=salt,
-                         dictionaries=dictionaries, unfiltered=events.unfiltered)
+                         dictionaries=dictionaries, unfiltered=events.unfiltered, prompt_heads=kept_heads)
+
+
+def _prompt_pass(source: pl.LazyFrame, mask: pl.Series | None, account_idx: pl.Series, limits: np.ndarray,
+                 text: pl.Expr, salt: int) -> tuple[pl.Series, pl.DataFrame]:
+    """``(prompt hashes of the kept rows, key/prompt heads)``: one streaming pass over the prompt column.
+
+    A row's ``text`` is kept when its hash is at most its account's limit
+    (rejected rows: limit 0); the per-row limits ride along as a gathered
+    literal, so the column's text is never held whole. ``text`` must map a
+    null prompt to null.
+    """
+    per_row = limits[account_idx.to_numpy()]
+    if mask is not None:
+        full = np.zeros(mask.len(), dtype=np.uint64)
+        full[mask.to_numpy()] = per_row
+        per_row = full
+    key = pl.col("__key")
+    # Other rows' prompts become null before ``text`` (null stays null): a when/then around
+    # ``text`` would build every row's text and throw most away.
+    taken = pl.when(key <= pl.lit(pl.Series(per_row)).gather(pl.col("__row"))).then(pl.col("prompt"))
+    out = (
+        source.select("prompt").with_row_index("__row").with_columns(hash_text("prompt", salt).alias("__key"))
+        .with_columns(taken.alias("prompt")).select(key, text.alias("__head"))
+        .collect(engine="streaming")
+    )
+    del per_row
+    # Copied out (a concatenation writes new strings): filtered views would hold every row's buffers.
+    kept = out.filter(pl.col("__head").is_not_null()).select(pl.col("__key").alias("key"),
+                                                             pl.col("__head").alias("prompt")).unique("key")
+    kept = kept.with_columns(pl.concat_str([pl.col("prompt"), pl.lit("")]))
+    hashes = out["__key"] if mask is None else out["__key"].filter(mask)
+    return hashes.alias("prompt"), kept
 
 
 def encode_frame(events: pl.LazyFrame | pl.DataFrame, salt: int = 0) -> EncodedEvents:

@@ -191,6 +191,9 @@ def signal_hash(kinds: list[str] | tuple[str, ...]) -> pl.Expr:
     (:func:`graphlink.stages.graph.weigh_signals`), so numbering depends on
     neither input order nor engine. ``kinds`` lists every kind the frame holds.
     """
-    codes = {kind: kind_code(kind) for kind in kinds}
-    code = pl.col("kind").replace_strict(codes, return_dtype=pl.Int64)
+    kinds = sorted(set(kinds))
+    # The kind's position in an Enum of the kinds, then its code by position: a strict mapping
+    # (an unlisted kind fails the cast) at a third of replace_strict's cost on 38M rows.
+    codes = pl.Series([kind_code(kind) for kind in kinds], dtype=pl.Int64)
+    code = pl.lit(codes).gather(pl.col("kind").cast(pl.Enum(kinds)).to_physical()).alias("kind")
     return xxhash64(SIGNAL_SEED, code, pl.col("value_key"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -317,21 +318,16 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
     check_out_dir(out_dir)
 
     def write(tmp: Path) -> None:
-        result.accounts.write_parquet(tmp / ACCOUNTS_FILE)
-        result.clusters.write_parquet(tmp / CLUSTERS_FILE)
-        result.evidence.write_parquet(tmp / EVIDENCE_FILE)
-        if result.member_affiliations is not None:
-            result.member_affiliations.write_parquet(tmp / MEMBERSHIPS_FILE)
-        if result.activity is not None:
-            result.activity.write_parquet(tmp / ACTIVITY_FILE)
-        if result.minutes is not None:
-            result.minutes.write_parquet(tmp / MINUTES_FILE)
-        if result.campaigns is not None:
-            result.campaigns.write_parquet(tmp / CAMPAIGNS_FILE)
-        if result.links is not None:
-            result.links.write_parquet(tmp / LINKS_FILE)
-        if result.linking is not None:
-            result.linking.write_parquet(tmp / LINKING_FILE)
+        tables = [(result.linking, LINKING_FILE), (result.links, LINKS_FILE), (result.activity, ACTIVITY_FILE),
+                  (result.minutes, MINUTES_FILE),
+                  (result.accounts, ACCOUNTS_FILE), (result.member_affiliations, MEMBERSHIPS_FILE),
+                  (result.clusters, CLUSTERS_FILE), (result.evidence, EVIDENCE_FILE),
+                  (result.campaigns, CAMPAIGNS_FILE)]
+        # Two at a time, largest first (the same bytes: each file is written as before; polars
+        # releases the GIL while it encodes). Any error is raised here, before run.json.
+        with ThreadPoolExecutor(2) as pool:
+            for done in [pool.submit(frame.write_parquet, tmp / name) for frame, name in tables if frame is not None]:
+                done.result()
         # run.json last: a folder with it is complete.
         (tmp / RUN_FILE).write_text(json.dumps(result.run, indent=2, sort_keys=True, default=str) + "\n")
 

@@ -164,6 +164,8 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
         clock = now
         if release and column is not None and column in enc.frame.columns:
             enc.frame = enc.frame.drop(column)
+            if column == "prompt":
+                enc.prompt_heads = None
 
     frames: list[pl.DataFrame] = []
     texts: list[pl.DataFrame] = []

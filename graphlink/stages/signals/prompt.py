@@ -21,7 +21,7 @@ from graphlink.stages.signals.normalise import (
     SPACELESS, ascii_words, display_words, fold_unicode, is_ascii, normalise_prompt,
 )
 from graphlink.stages.encode import (
-    EncodedEvents, count_by_account, encode_frame, position_in_run, text_pairs, value_counts, with_account_ids,
+    EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run, text_pairs, value_counts, with_account_ids,
 )
 
 # Characters kept per word on average before the word cap applies; only bounds
@@ -93,8 +93,8 @@ def quote_shingles(enc: EncodedEvents, texts: pl.DataFrame, located: pl.DataFram
     head = pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD)
     if raw is not None:
         # The sampled prompts' heads, kept from the read that chose them.
-        originals = raw.join(keys.select("key"), on="key", how="semi").select(
-            "key", display_words(pl.col("prompt")).alias("display"))
+        originals = raw.join(keys.select("key"), on="key", how="semi").lazy().select(
+            "key", display_words(pl.col("prompt")).alias("display")).collect(engine="streaming")
     else:
         # One more pass over the prompt column (about what reading it costs: 1.4 s on 1M events).
         originals = enc.texts("prompt", keys["key"], display_words(head)).rename({"prompt": "display"})
@@ -155,6 +155,41 @@ def ranked_prompts(frame: pl.DataFrame, n_accounts: int) -> tuple[pl.DataFrame, 
     return distinct, value_counts(distinct["account_idx"])
 
 
+def hash_limits(events: pl.Series, max_prompts: int, max_total: int | None) -> np.ndarray | None:
+    """Per account (``account_idx`` order): the largest prompt hash :func:`smallest_prompts` looks at first.
+
+    ``events`` is the index's events per account. ``2**64 - 1`` for accounts
+    not cut (few events); None when no account is cut. Also tells
+    :func:`graphlink.stages.encode.encode_events` which prompts' heads to keep
+    while it reads the prompt column, so the sample's text needs no second read.
+    """
+    lower = prompts_per_account(events.filter(events > 0), max_prompts, max_total)
+    share = np.minimum(_HEADROOM * lower / np.maximum(events.to_numpy().astype(np.float64), 1.0), 1.0)
+    cut = share < 1.0
+    if not cut.any():
+        return None
+    limits = (share * 2.0**63).astype(np.uint64) * np.uint64(2)  # below 2**64: no overflow
+    limits[~cut] = np.uint64(2**64 - 1)
+    return limits
+
+
+def head_text(max_words: int) -> pl.Expr:
+    """A prompt's first ``max_words * _CHARS_PER_WORD`` characters, as new strings.
+
+    A concatenation writes new strings, so the kept heads do not hold the read
+    buffers; case is kept for the Unicode steps, which fold upper-case
+    look-alikes before lower-casing.
+    """
+    return pl.concat_str([pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD), pl.lit("")])
+
+
+def prompt_heads(config: SignalConfig) -> PromptHeads:
+    """What :func:`graphlink.stages.encode.encode_events` keeps of the prompts for :func:`sampled_prompts`."""
+    return PromptHeads(limits=lambda events: hash_limits(events, config.max_prompts_per_account,
+                                                         config.max_prompts_total),
+                       text=head_text(config.max_words_per_prompt))
+
+
 def smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None) -> tuple[pl.DataFrame, int]:
     """``(account_idx, key of each chosen prompt; k)``: each account's ``k`` distinct prompts with the smallest hash.
 
@@ -168,14 +203,10 @@ def smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None
     """
     n_accounts = enc.index.height
     frame = enc.frame.select("account_idx", "prompt")
-    events = enc.index["events"]
-    lower = prompts_per_account(events.filter(events > 0), max_prompts, max_total)
-    share = np.minimum(_HEADROOM * lower / np.maximum(events.to_numpy().astype(np.float64), 1.0), 1.0)
-    cut = share < 1.0
+    limits = hash_limits(enc.index["events"], max_prompts, max_total)
     distinct = None
-    if cut.any():
-        limits = (share * 2.0**63).astype(np.uint64) * np.uint64(2)  # below 2**64: no overflow
-        limits[~cut] = np.uint64(2**64 - 1)
+    if limits is not None:
+        cut = limits != np.uint64(2**64 - 1)
         kept = frame.filter(pl.col("prompt") <= pl.lit(pl.Series(limits)).gather(pl.col("account_idx")))
         distinct, counts = ranked_prompts(kept, n_accounts)
         # Cut accounts' counts are lower bounds: the k they give is exact when every cut
@@ -209,16 +240,28 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
     only the chosen prompts' text is read back and normalised (the costly steps).
     """
     chosen, cap = smallest_prompts(enc, max_prompts, max_total)
-    # Only the chosen prompts' text is read back, once per distinct prompt, copied out of the
-    # read buffers while streaming (a concatenation writes new strings; case is kept for the
-    # Unicode steps, which fold upper-case look-alikes before lower-casing).
-    head = pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD)
-    raw = enc.texts("prompt", chosen["key"].unique(), pl.concat_str([head, pl.lit("")]))
+    # Only the chosen prompts' text is used, once per distinct prompt: kept while the encoder
+    # hashed the column (enc.prompt_heads: every prompt below its account's hash limit) or
+    # read back in one more pass over the column.
+    wanted = chosen["key"].unique()
+    heads = enc.prompt_heads
+    if heads is None:
+        raw = enc.texts("prompt", wanted, head_text(max_words))
+    else:
+        # Copied out of the kept heads, which are released here (the sample is their only use).
+        raw = heads.join(wanted.to_frame(), on="key", how="semi").with_columns(
+            pl.concat_str([pl.col("prompt"), pl.lit("")]))
+        enc.prompt_heads = heads = None
+        missing = wanted.to_frame().join(raw, on="key", how="anti")["key"]
+        if missing.len():  # a cut account kept too few below its limit (smallest_prompts counted all)
+            raw = pl.concat([raw, enc.texts("prompt", missing, head_text(max_words))])
     # Nearly all prompts are ASCII, where the Unicode steps change nothing: they run on the rest only
     # (the same result as normalise_prompt on every row, tested).
     ascii_ = is_ascii(pl.col("prompt"))
     others = raw.filter(~ascii_)
-    texts = raw.filter(ascii_).select("key", ascii_words(pl.col("prompt").str.to_lowercase()).alias("norm"))
+    # Streaming splits the rows over the threads (an eager select of one column runs on one).
+    texts = raw.lazy().filter(ascii_).select("key", ascii_words(pl.col("prompt").str.to_lowercase()).alias("norm")
+                                             ).collect(engine="streaming")
     if others.height:  # (the confusables table is loaded only then)
         texts = pl.concat([texts, others.select("key", ascii_words(fold_unicode(pl.col("prompt"))).alias("norm"))])
     sampled = (
