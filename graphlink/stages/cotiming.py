@@ -48,7 +48,7 @@ import polars as pl
 
 from graphlink.stages.linking import WEIGHT_SCALE
 
-__all__ = ["CANDIDATE_KINDS", "MIN_MINUTE_JACCARD", "MIN_SHARED_MINUTES", "MIN_PHASES", "MAX_PHASE_SHARE", "MIN_PARTNERS",
+__all__ = ["CANDIDATE_KINDS", "MIN_MINUTE_JACCARD", "MIN_SHARED_MINUTES", "MIN_PHASES", "MAX_PHASE_SHARE", "MIN_PARTNERS", "MAX_MINUTES",
            "account_minutes", "verify_pairs", "with_co_timed_support"]
 
 #: Weak kinds whose projected pairs are checked: a template and a clock. Not networks, ASNs, user
@@ -65,13 +65,17 @@ MIN_SHARED_MINUTES = 2
 MIN_PHASES = 3
 #: Largest share of the shared minutes at one minute past the hour.
 MAX_PHASE_SHARE = 0.5
+#: Most active minutes of an account co-timing checks: a week of requests every other minute. An
+#: always-on client's minutes are no clock, and the check walks each pair's smaller minute set.
+MAX_MINUTES = 5_040
 #: Fewest accounts each account of a kept pair agrees with (itself in the pair included): lockstep
 #: is a group's, and a pair alone is what two busy strangers in one evening make by chance.
 MIN_PARTNERS = 2
 
 
-def account_minutes(frame: pl.DataFrame, bucket_seconds: int = 60) -> pl.DataFrame:
-    """Distinct ``account_idx, minute`` of events (``account_idx, timestamp``), sorted.
+def account_minutes(frame: pl.DataFrame) -> pl.DataFrame:
+    """Distinct ``account_idx, minute`` (60-second buckets from the epoch, whatever the timing
+    signal's bucket) of events (``account_idx, timestamp``), sorted.
 
     Examples
     --------
@@ -81,7 +85,7 @@ def account_minutes(frame: pl.DataFrame, bucket_seconds: int = 60) -> pl.DataFra
     >>> account_minutes(f).rows()
     [(0, 29453763), (1, 29453760)]
     """
-    bucket = (pl.col("timestamp").dt.epoch("s") // bucket_seconds).cast(pl.UInt32).alias("minute")
+    bucket = (pl.col("timestamp").dt.epoch("s") // 60).cast(pl.UInt32).alias("minute")
     return (frame.lazy().select("account_idx", bucket).drop_nulls().unique()
             .sort("account_idx", "minute").collect())
 
@@ -132,8 +136,9 @@ def verify_pairs(candidates: pl.DataFrame, minutes: pl.DataFrame, n_accounts: in
                                         pl.col("n").alias("na")), on="a")
         .join(per_account.lazy().select(pl.col("account_idx").alias("b"), pl.col("total").alias("tb"),
                                         pl.col("n").alias("nb")), on="b")
-        # Enough minutes on both sides to share min_shared and reach the Jaccard at all.
-        .filter((pl.min_horizontal("na", "nb") >= min_shared))
+        # Enough minutes on both sides to share min_shared; an account active in more than
+        # MAX_MINUTES minutes (always on) is not checked: its minutes are no clock.
+        .filter((pl.min_horizontal("na", "nb") >= min_shared) & (pl.max_horizontal("na", "nb") <= MAX_MINUTES))
         .collect()
     )
     # Walk the smaller minute set of each pair and look each minute up in the other's.
@@ -154,7 +159,7 @@ def verify_pairs(candidates: pl.DataFrame, minutes: pl.DataFrame, n_accounts: in
     union = pl.col("ta") + pl.col("tb") - pl.col("shared")
     agreed = (
         pairs.join(shared, on="key")
-        .filter((pl.col("n_shared") >= min_shared) & (pl.col("shared") >= min_jaccard * union)
+        .filter((pl.col("n_shared") >= min_shared) & (pl.col("shared") > 0) & (pl.col("shared") >= min_jaccard * union)
                 & (pl.col("phases") >= min_phases) & (pl.col("top_phase") <= max_phase_share * pl.col("n_shared")))
         .select("key", "a", "b")
     )

@@ -321,7 +321,13 @@ def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: Si
         buckets = to_polars(minutes)
         timed = buckets.select(pl.col("account_idx").cast(pl.UInt32),
                                (pl.col("bucket") * bucket_us).cast(pl.Datetime("us", "UTC")).alias("timestamp"))
-        active_minutes = account_minutes(timed, config.timing_bucket_seconds)
+        if config.timing_bucket_seconds == 60:
+            active_minutes = account_minutes(timed)
+        else:  # co-timing reads 60-second minutes whatever the timing signal's bucket
+            active_minutes = account_minutes(to_polars(numbered.where(F.col("__ts").isNotNull()).select(
+                F.col("account_idx").cast("int"), F.floor(F.col("__ts") / 60_000_000).cast("long").alias("minute")
+            ).distinct()).select(pl.col("account_idx").cast(pl.UInt32),
+                                 (pl.col("minute") * 60_000_000).cast(pl.Datetime("us", "UTC")).alias("timestamp")))
         del buckets
         enc = _encoded(timed, index, timed.lazy(), ("account_id", "timestamp"), config.seed)
         pairs, values, s, c = timing_pairs(enc, config.timing_bucket_seconds, config.timing_min_buckets,

@@ -196,7 +196,7 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
         stats.update(s)
         lap("prompt", "prompt")
     if "timestamp" in cols:
-        minutes = account_minutes(enc.frame.select("account_idx", "timestamp"), config.timing_bucket_seconds)
+        minutes = account_minutes(enc.frame.select("account_idx", "timestamp"))
         pairs, values, s, counts = timing_pairs(enc, config.timing_bucket_seconds, config.timing_min_buckets,
                                                 config.timing_bands, config.timing_rows, config.seed)
         add(pairs, values, counts)
