@@ -136,6 +136,17 @@ def cli_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        try:
+            return handled(*args, **kwargs)
+        except BaseException as exc:
+            # SIGTERM arrived and what followed failed too (a Spark write whose folder the clean-up
+            # removed under it): the run was terminated, whatever the error it ended in.
+            if TERMINATED.is_set() and not (isinstance(exc, typer.Exit) and exc.exit_code == 143):
+                err.print("terminated")
+                raise typer.Exit(143) from None
+            raise
+
+    def handled(*args, **kwargs):
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, on_sigterm) if main else None
         TERMINATED.clear()
