@@ -49,7 +49,7 @@ from graphlink.stages.drilldown import (
 from graphlink.stages.encode import EncodedEvents, encode_events
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.stages.graph import project
-from graphlink.stages.cotiming import with_co_timed_support
+from graphlink.stages.cotiming import with_co_timed_support, with_co_timing_reason
 from graphlink.stages.linking import clique_support
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.outsiders import fleet_outsiders
@@ -309,6 +309,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     if listed_per_kind > 0:
         shared = top_per_kind(shared, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)
     evidence, clusters = score(partition, shared)
+    if getattr(projection, "co_timed", None) is not None and projection.co_timed.height:
+        clusters = with_co_timing_reason(clusters, partition, projection.co_timed)
     # Campaigns: the final clusters grouped by operator, and what ties them.
     campaign_of = cluster_campaigns(partition, affiliations, projection.signals, config.graph,
                                     config.communities)

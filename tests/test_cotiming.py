@@ -106,6 +106,8 @@ def test_a_scripted_ring_with_nothing_strong_is_one_cluster():
     assert list(clusters_of(result, ring).values()) == [16]
     assert result.accounts.drop_nulls("cluster_id").height == 16  # and nobody else
     assert result.run["counts"]["co_timed_pairs"] > 16
+    why = result.clusters["why"].item()
+    assert "account pairs active in the same minutes again and again (co-timing)" in why
     # without co-timing nothing links them
     off = run(log, config=PipelineConfig(graph=GraphConfig(co_timing_weight=0)))
     assert clusters_of(off, ring) == Counter()

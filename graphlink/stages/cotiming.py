@@ -49,7 +49,7 @@ import polars as pl
 from graphlink.stages.linking import WEIGHT_SCALE
 
 __all__ = ["CANDIDATE_KINDS", "MIN_MINUTE_JACCARD", "MIN_SHARED_MINUTES", "MIN_PHASES", "MAX_PHASE_SHARE", "MIN_PARTNERS", "MAX_MINUTES",
-           "account_minutes", "verify_pairs", "with_co_timed_support"]
+           "account_minutes", "verify_pairs", "with_co_timed_support", "with_co_timing_reason"]
 
 #: Weak kinds whose projected pairs are checked: a template and a clock. Not networks, ASNs, user
 #: agents, e-mail domains or creation hours, which neighbours and colleagues share by where they are.
@@ -175,15 +175,33 @@ def verify_pairs(candidates: pl.DataFrame, minutes: pl.DataFrame, n_accounts: in
     )
 
 
+def _inside(partition: pl.DataFrame, co_timed: pl.DataFrame) -> pl.DataFrame:
+    """``cluster_id, co_timed, pairs``: weight and count of the co-timed pairs inside each cluster."""
+    cluster = partition.select("account_idx", "cluster_id").drop_nulls("cluster_id")
+    return (co_timed.join(cluster.rename({"account_idx": "source"}), on="source")
+            .join(cluster.rename({"account_idx": "target", "cluster_id": "other"}), on="target")
+            .filter(pl.col("cluster_id") == pl.col("other"))
+            .group_by("cluster_id").agg(pl.col("weight").sum().alias("co_timed"), pl.len().alias("pairs")))
+
+
+def with_co_timing_reason(clusters: pl.DataFrame, partition: pl.DataFrame, co_timed: pl.DataFrame) -> pl.DataFrame:
+    """``clusters`` with ``why`` naming the co-timed pairs inside each cluster, when it has any:
+    "N account pairs active in the same minutes again and again (co-timing)"."""
+    counts = _inside(partition, co_timed).select("cluster_id", "pairs")
+    reason = pl.concat_str([pl.col("pairs").cast(pl.String),
+                            pl.lit(" account pairs active in the same minutes again and again (co-timing)")])
+    return (clusters.join(counts, on="cluster_id", how="left")
+            .with_columns(pl.when(pl.col("pairs").is_null()).then(pl.col("why"))
+                          .when(pl.col("why").is_null() | (pl.col("why") == "")).then(reason)
+                          .otherwise(pl.concat_str([pl.col("why"), pl.lit("; "), reason])).alias("why"))
+            .drop("pairs"))
+
+
 def with_co_timed_support(support: pl.DataFrame, partition: pl.DataFrame, co_timed: pl.DataFrame) -> pl.DataFrame:
     """``support`` (:func:`graphlink.stages.linking.clique_support`) with the weight of the co-timed
     pairs (``source, target, weight``) inside each cluster of ``partition`` added to ``strong``:
     explicit pairs, so support as a card's clique is, and never a slice of one value."""
-    cluster = partition.select("account_idx", "cluster_id").drop_nulls("cluster_id")
-    inside = (co_timed.join(cluster.rename({"account_idx": "source"}), on="source")
-              .join(cluster.rename({"account_idx": "target", "cluster_id": "other"}), on="target")
-              .filter(pl.col("cluster_id") == pl.col("other"))
-              .group_by("cluster_id").agg(pl.col("weight").sum().alias("co_timed")))
+    inside = _inside(partition, co_timed).select("cluster_id", "co_timed")
     return (support.join(inside, on="cluster_id", how="left")
             .with_columns((pl.col("strong") + pl.col("co_timed").fill_null(0.0)).alias("strong"))
             .drop("co_timed"))

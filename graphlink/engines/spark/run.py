@@ -214,7 +214,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     projection = Projection(edges=pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32,
                                                         "weight": pl.Float64}),
                             signals=projected.signals, memberships=memberships, n_accounts=n_accounts,
-                            stats=projected.stats, warnings=projected.warnings)
+                            stats=projected.stats, warnings=projected.warnings, co_timed=projected.co_timed)
     signal_set = SignalSet(pairs=pl.DataFrame(), values=found.values, stats=found.stats,
                            account_stats=found.account_stats, value_counts=found.value_counts,
                            seconds=found.seconds)
