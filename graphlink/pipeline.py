@@ -309,7 +309,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     if listed_per_kind > 0:
         shared = top_per_kind(shared, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)
     evidence, clusters = score(partition, shared)
-    if getattr(projection, "co_timed", None) is not None and projection.co_timed.height:
+    if projection.co_timed is not None and projection.co_timed.height:
         clusters = with_co_timing_reason(clusters, partition, projection.co_timed)
     # Campaigns: the final clusters grouped by operator, and what ties them.
     campaign_of = cluster_campaigns(partition, affiliations, projection.signals, config.graph,

@@ -43,12 +43,13 @@ of :data:`graphlink.stages.linking.WEIGHT_SCALE`), sorted by key.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import polars as pl
 
 from graphlink.stages.linking import WEIGHT_SCALE
 
-__all__ = ["CANDIDATE_KINDS", "MIN_MINUTE_JACCARD", "MIN_SHARED_MINUTES", "MIN_PHASES", "MAX_PHASE_SHARE", "MIN_PARTNERS", "MAX_MINUTES",
+__all__ = ["CoTiming", "CANDIDATE_KINDS", "MIN_MINUTE_JACCARD", "MIN_SHARED_MINUTES", "MIN_PHASES", "MAX_PHASE_SHARE", "MIN_PARTNERS", "MAX_MINUTES",
            "account_minutes", "verify_pairs", "with_co_timed_support", "with_co_timing_reason"]
 
 #: Weak kinds whose projected pairs are checked: a template and a clock. Not networks, ASNs, user
@@ -182,6 +183,29 @@ def _inside(partition: pl.DataFrame, co_timed: pl.DataFrame) -> pl.DataFrame:
             .join(cluster.rename({"account_idx": "target", "cluster_id": "other"}), on="target")
             .filter(pl.col("cluster_id") == pl.col("other"))
             .group_by("cluster_id").agg(pl.col("weight").sum().alias("co_timed"), pl.len().alias("pairs")))
+
+
+@dataclass
+class CoTiming:
+    """The ``verify`` step of :func:`graphlink.stages.linking.link` (both engines): checks the
+    candidate keys with :func:`verify_pairs` and keeps what it linked for the later stages."""
+
+    minutes: pl.DataFrame
+    n_accounts: int
+    weight: float
+    verified: pl.DataFrame | None = None
+
+    def __call__(self, candidates: pl.DataFrame) -> pl.DataFrame:
+        self.verified = verify_pairs(candidates, self.minutes, self.n_accounts, weight=self.weight)
+        return self.verified
+
+    def edges(self) -> pl.DataFrame | None:
+        """``source, target, weight`` of the verified pairs (None before the check ran)."""
+        if self.verified is None:
+            return None
+        return self.verified.select((pl.col("key") // 2**32).cast(pl.UInt32).alias("source"),
+                                    (pl.col("key") % 2**32).cast(pl.UInt32).alias("target"),
+                                    (pl.col("weight").cast(pl.Float64) / WEIGHT_SCALE).alias("weight"))
 
 
 def with_co_timing_reason(clusters: pl.DataFrame, partition: pl.DataFrame, co_timed: pl.DataFrame) -> pl.DataFrame:

@@ -59,11 +59,9 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import GraphConfig
-from graphlink.stages.cotiming import CANDIDATE_KINDS, verify_pairs
+from graphlink.stages.cotiming import CANDIDATE_KINDS, CoTiming
 from graphlink.stages.portable import signal_hash
-from graphlink.stages.linking import (
-    WEIGHT_SCALE, apply_pair_budget, generators, link, planned_pairs, with_projection,
-)
+from graphlink.stages.linking import apply_pair_budget, generators, link, planned_pairs, with_projection
 
 EDGE_SCHEMA = pl.Schema({"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
 
@@ -134,13 +132,6 @@ def _number(pairs: pl.DataFrame, values: pl.DataFrame, n_accounts: int) -> tuple
     )
     return rows.select("account_idx", "signal_idx", "count"), signals.select(
         "signal_idx", "kind", "value_key", "value", "df")
-
-
-def co_timed_edges(verified: pl.DataFrame) -> pl.DataFrame:
-    """``source, target, weight`` (:data:`EDGE_SCHEMA`) of verified ``key, weight`` pairs (:mod:`graphlink.stages.cotiming`)."""
-    return verified.select((pl.col("key") // 2**32).cast(pl.UInt32).alias("source"),
-                           (pl.col("key") % 2**32).cast(pl.UInt32).alias("target"),
-                           (pl.col("weight").cast(pl.Float64) / WEIGHT_SCALE).alias("weight"))
 
 
 def kind_specs(kinds: list[str], config: GraphConfig) -> pl.DataFrame:
@@ -260,9 +251,9 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     values : DataFrame, optional
         ``kind, value_key, value``: the text of keyed values.
     minutes : DataFrame, optional
-        ``account_idx, minute``: active minutes, to verify pairs a template alone
-        projected (:mod:`graphlink.stages.cotiming`; off when None or
-        ``config.co_timing_weight`` is 0).
+        ``account_idx, minute``: active minutes, to verify the pairs a template or
+        a timing band projected and nothing strong linked
+        (:mod:`graphlink.stages.cotiming`; off when None or ``config.co_timing_weight`` is 0).
 
     Returns
     -------
@@ -299,13 +290,9 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     if minutes is not None and config.co_timing_weight > 0:
         joint_codes = kinds.filter(pl.col("kind").is_in(list(CANDIDATE_KINDS)))["kind_code"]
         members = members.with_columns(pl.col("kind_code").is_in(joint_codes.implode()).alias("joint"))
-        found: list[pl.DataFrame] = []
-
-        def verify(pairs: pl.DataFrame) -> pl.DataFrame:
-            found.append(verify_pairs(pairs, minutes, n_accounts, weight=config.co_timing_weight))
-            return found[-1]
+        verify = CoTiming(minutes, n_accounts, config.co_timing_weight)
     edges = link(members, config, seed, verify)
-    co_timed = co_timed_edges(found[0]) if verify is not None else None
+    co_timed = verify.edges() if verify is not None else None
     stats = {
         "signals": signals.height,
         "signals_linking": int(signals["linked"].sum() or 0),

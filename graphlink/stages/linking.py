@@ -172,9 +172,9 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0, verify=None)
         sorted. A pair's weight is its strong kinds' sum plus at most as much
         again from weak kinds.
     verify : callable, optional
-        Given ``key, weight`` of the pairs only ``joint`` values (a ``members``
-        column) projected and no strong value linked, returns those to link as
-        if strongly (:func:`graphlink.stages.cotiming.verify_pairs`).
+        Given the ``key`` of each pair only ``joint`` values (a ``members``
+        column) projected and no strong value linked, returns ``key, weight`` of
+        those to link as if strongly (:class:`graphlink.stages.cotiming.CoTiming`).
     """
     members = with_projection(members, config)
     # One u64 key per pair (source in the top 32 bits) and the contribution as an integer
@@ -238,8 +238,8 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0, verify=None)
     del parts
     strong = candidates.filter("strong").group_by("key").agg(pl.col("weight").sum().alias("strong_weight"))
     if verify is not None:
-        joint = (candidates.filter(pl.col("joint")).join(strong.select("key"), on="key", how="anti")
-                 .group_by("key").agg(pl.col("weight").sum()))
+        joint = candidates.filter(pl.col("joint")).select("key").unique().join(strong.select("key"), on="key",
+                                                                               how="anti")
         promoted = verify(joint)
         strong = pl.concat([strong, promoted.select("key", pl.col("weight").alias("strong_weight"))])
     weak = (

@@ -39,8 +39,8 @@ import polars as pl
 from graphlink.config import GraphConfig
 from graphlink.engines.spark.ingest import to_polars
 from graphlink.engines.spark.signals import to_spark
-from graphlink.stages.cotiming import CANDIDATE_KINDS, verify_pairs
-from graphlink.stages.graph import co_timed_edges, damping, kind_specs, rate
+from graphlink.stages.cotiming import CANDIDATE_KINDS, CoTiming
+from graphlink.stages.graph import damping, kind_specs, rate
 from graphlink.stages.linking import WEIGHT_SCALE, apply_pair_budget
 from graphlink.stages.portable import SIGNAL_SEED, kind_code
 
@@ -240,13 +240,10 @@ def spark_project(pairs: Any, values: pl.DataFrame, value_counts: pl.DataFrame, 
     members = memberships.select("account_idx", "signal_idx", "damp").join(
         linked_spark.select("signal_idx", "kind", "df", "weight", "strong", "generators", "sparse"), on="signal_idx"
     )
-    verify, found = None, []
+    verify = None
     if minutes is not None and config.co_timing_weight > 0:
         members = members.withColumn("joint", F.col("kind").isin(list(CANDIDATE_KINDS)))
-
-        def verify(keys: pl.DataFrame) -> pl.DataFrame:
-            found.append(verify_pairs(keys, minutes, n_accounts, weight=config.co_timing_weight))
-            return found[-1]
+        verify = CoTiming(minutes, n_accounts, config.co_timing_weight)
     members = members.drop("kind").localCheckpoint()
     edges = _link(members, config, seed, verify).localCheckpoint()
     stats = {
@@ -256,7 +253,7 @@ def spark_project(pairs: Any, values: pl.DataFrame, value_counts: pl.DataFrame, 
         "projected_pairs": edges.count(),
         "planned_pairs": planned,
     }
-    co_timed = co_timed_edges(found[0]) if found else None
+    co_timed = verify.edges() if verify is not None else None
     if co_timed is not None:
         stats["co_timed_pairs"] = co_timed.height
     return SparkProjection(edges=edges, memberships=memberships.select("account_idx", "signal_idx", "count", "damp"),

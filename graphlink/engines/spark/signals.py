@@ -253,6 +253,19 @@ def _prompt_source(events: SparkEvents, frame: Any, ids: Any, index: pl.DataFram
     return source, source
 
 
+def _buckets(numbered: Any, seconds: int) -> pl.DataFrame:
+    """Distinct ``account_idx`` (UInt32), ``timestamp`` (the start of each ``seconds``-long bucket from the
+    epoch an account was active in), on the driver."""
+    from pyspark.sql import functions as F
+
+    bucket_us = seconds * 1_000_000
+    buckets = to_polars(numbered.where(F.col("__ts").isNotNull()).select(
+        F.col("account_idx").cast("int"), F.floor(F.col("__ts") / bucket_us).cast("long").alias("bucket")
+    ).distinct())
+    return buckets.select(pl.col("account_idx").cast(pl.UInt32),
+                          (pl.col("bucket") * bucket_us).cast(pl.Datetime("us", "UTC")).alias("timestamp"))
+
+
 def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: SignalConfig,
                   accounts: AccountsInfo | None, scratch: str) -> SparkSignals:
     """All account-value pairs (schema :data:`PAIR_DDL`) and the driver-side tables (see module docstring).
@@ -314,21 +327,9 @@ def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: Si
         stats.update(s)
         lap("prompt")
     if "timestamp" in cols:
-        bucket_us = config.timing_bucket_seconds * 1_000_000
-        minutes = numbered.where(F.col("__ts").isNotNull()).select(
-            F.col("account_idx").cast("int"), F.floor(F.col("__ts") / bucket_us).cast("long").alias("bucket")
-        ).distinct()
-        buckets = to_polars(minutes)
-        timed = buckets.select(pl.col("account_idx").cast(pl.UInt32),
-                               (pl.col("bucket") * bucket_us).cast(pl.Datetime("us", "UTC")).alias("timestamp"))
-        if config.timing_bucket_seconds == 60:
-            active_minutes = account_minutes(timed)
-        else:  # co-timing reads 60-second minutes whatever the timing signal's bucket
-            active_minutes = account_minutes(to_polars(numbered.where(F.col("__ts").isNotNull()).select(
-                F.col("account_idx").cast("int"), F.floor(F.col("__ts") / 60_000_000).cast("long").alias("minute")
-            ).distinct()).select(pl.col("account_idx").cast(pl.UInt32),
-                                 (pl.col("minute") * 60_000_000).cast(pl.Datetime("us", "UTC")).alias("timestamp")))
-        del buckets
+        timed = _buckets(numbered, config.timing_bucket_seconds)
+        # co-timing reads 60-second minutes whatever the timing signal's bucket
+        active_minutes = account_minutes(timed if config.timing_bucket_seconds == 60 else _buckets(numbered, 60))
         enc = _encoded(timed, index, timed.lazy(), ("account_id", "timestamp"), config.seed)
         pairs, values, s, c = timing_pairs(enc, config.timing_bucket_seconds, config.timing_min_buckets,
                                            config.timing_bands, config.timing_rows, config.seed)
