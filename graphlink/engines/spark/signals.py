@@ -299,7 +299,7 @@ def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: Si
     cached: list[Any] = []
     stats: dict[str, int] = {}
     account_stats = pl.DataFrame(schema={"account_idx": pl.UInt32, "prompts_sampled": pl.UInt32,
-                                         "prompts_templated": pl.UInt32})
+                                         "prompts_templated": pl.UInt32, "prompts_scripted": pl.UInt32})
     numbered = _numbered(frame, ids)
     if "ip" in cols:
         pairs, values, s, c, held = _ips(numbered, config)
