@@ -295,7 +295,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     # table (it only words the "why"), so it is computed once, for the final clusters.
     _, provisional = score(partition)
     outsiders = fleet_outsiders(partition, provisional, signal_set.value_counts, config.scoring,
-                                affiliations, projection.signals, config.graph)
+                                affiliations, projection.signals, config.graph, signal_set.account_stats)
     if outsiders.len():
         # Detached members leave their cluster; clusters are renumbered and rescored.
         detached = partition.with_columns(

@@ -135,6 +135,36 @@ def test_static_members_tied_to_the_fleet_by_its_card_or_template_stay():
 
 
 
+def test_rotating_bystanders_on_the_fleets_proxy_leave_when_the_fleet_is_known_by_its_values():
+    """A bystander on the fleet's own commercial proxy rotates like the fleet. In a fleet whose
+    members each hold its template with another member (IDENTITY_COVER), a member holding none of
+    its values and phrasing otherwise (a stock passage in 1 of 10 prompts) leaves; a camouflaged member (the template in 40 % of its
+    prompts, too few for prompt values) stays; without ``account_stats`` nobody rotating is judged."""
+    from graphlink.stages.outsiders import IDENTITY_COVER, PHRASING_SHARE, fleet_outsiders
+
+    u32 = {"account_idx": pl.UInt32}
+    n = 20  # 0-17 the fleet, 18 a camouflaged member, 19 a bystander; all rotate
+    clusters = pl.DataFrame({"account_idx": list(range(n)), "cluster_id": [1] * n}, schema_overrides=u32)
+    scored = pl.DataFrame({"cluster_id": [1], "flagged": [True], "ip_spread": [1.0]})
+    counts = pl.DataFrame({"account_idx": list(range(n)), "kind": ["ip_net"] * n, "n_values": [50] * n},
+                          schema_overrides=u32)
+    template, address = 11, 13
+    rows = [(a, template) for a in range(18)] + [(a, address) for a in range(n)]
+    memberships = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
+    signals = pl.DataFrame({"signal_idx": [template, address], "kind": ["prompt", "ip"], "df": [18, 30]},
+                           schema_overrides={"signal_idx": pl.UInt32})
+    stats = pl.DataFrame({"account_idx": list(range(n)), "prompts_sampled": [10] * n,
+                          "prompts_scripted": [10] * 18 + [4, 1]}, schema_overrides=u32)
+    assert 18 / n >= IDENTITY_COVER and 0.1 < PHRASING_SHARE * (185 / 200) <= 0.4
+    args = (clusters, scored, counts)
+    kw = dict(memberships=memberships, signals=signals)
+    assert fleet_outsiders(*args, **kw, account_stats=stats).to_list() == [19]
+    assert fleet_outsiders(*args, **kw).to_list() == []
+    # A fleet most of whose members hold none of its values (own cards, few templates) is not judged so.
+    sparse = memberships.filter((pl.col("signal_idx") != template) | (pl.col("account_idx") < 5))
+    assert fleet_outsiders(*args, memberships=sparse, signals=signals, account_stats=stats).to_list() == []
+
+
 def test_scores_and_flags_do_not_depend_on_the_evidence_table():
     """The pipeline finds fleet outsiders with a provisional pass that skips the evidence table."""
     from conftest import planted_world

@@ -13,12 +13,28 @@ from graphlink.config import GraphConfig, ScoringConfig
 from graphlink.stages.campaign_flags import SPECIFIC_SHARE
 from graphlink.stages.campaigns import is_tie_kind
 
-__all__ = ["fleet_outsiders"]
+__all__ = ["fleet_outsiders", "IDENTITY_COVER", "PHRASING_SHARE"]
+
+#: A rotating fleet is *known by* its own values when at least this share of its members each hold
+#: one (a card, a template shingle, an identifier the flagged clusters hold as their own) with
+#: another member. Only then does a member holding none stand out: in a fleet whose accounts pay
+#: with their own cards and send few templated prompts, most members hold none, and lacking one
+#: says nothing (such fleets keep the network-count rule alone).
+IDENTITY_COVER = 0.9
+#: ... and a member phrasing like the fleet -- its sampled prompts sharing a template's passage
+#: (``prompts_scripted``) at least this share of the fleet's own rate -- is the operator's,
+#: camouflage or not (an account sending its operator's template in under half its prompts has
+#: no prompt values, :attr:`graphlink.config.SignalConfig.prompt_min_templated`): a quarter keeps a
+#: member hiding the template among three times as many ordinary prompts. A bystander on the same
+#: commercial proxy sends its own requests (independent dev world 1: 10 % of ordinary people's
+#: prompts share such a passage by chance, against ~90 % of a fleet's).
+PHRASING_SHARE = 0.25
 
 
 def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: pl.DataFrame | None,
                     config: ScoringConfig | None = None, memberships: pl.DataFrame | None = None,
-                    signals: pl.DataFrame | None = None, graph_config: GraphConfig | None = None) -> pl.Series:
+                    signals: pl.DataFrame | None = None, graph_config: GraphConfig | None = None,
+                    account_stats: pl.DataFrame | None = None) -> pl.Series:
     """Members of flagged proxy-rotating clusters linked in only by addresses the pool reused.
 
     Proxy pools reuse residential and office addresses, so a person who once
@@ -34,6 +50,14 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
     its template from a static server (or sent three requests from three
     networks) is the operator's; a bystander shares a reused address, and at
     most phrasing or a client everyone has.
+
+    A bystander on the fleet's own commercial proxy rotates like the fleet, so
+    the network count cannot tell it. When the fleet is known by its own
+    values (:data:`IDENTITY_COVER` of its members hold one with another
+    member), a member holding none whose prompts follow the fleet's template
+    less than :data:`PHRASING_SHARE` of the fleet's rate
+    (``account_stats``' ``prompts_scripted / prompts_sampled``) is detached
+    too, rotating or not.
 
     Parameters
     ----------
@@ -51,6 +75,9 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
         Which user-declared kinds are strong: the ties are the campaign tie
         kinds (:func:`graphlink.stages.campaigns.is_tie_kind`) other than
         addresses, the pool's own currency.
+    account_stats : DataFrame, optional
+        ``account_idx, prompts_sampled, prompts_scripted`` (signal extraction).
+        Without it only members rotating less than the fleet are judged.
 
     Returns
     -------
@@ -87,6 +114,18 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
         .with_columns(pl.col("n_values").median().over("cluster_id").alias("median_networks"))
     )
     static = members.filter(pl.col("n_values") < config.outsider_network_share * pl.col("median_networks"))
+    phrasing = None
+    if account_stats is not None and account_stats.height and memberships is not None and signals is not None:
+        # Every member is judged; the phrasing clause below keeps the operator's rotating members.
+        phrasing = (members.select("account_idx", "cluster_id")
+                    .join(account_stats.select("account_idx", "prompts_sampled", "prompts_scripted"),
+                          on="account_idx", how="left")
+                    .with_columns(pl.col("prompts_sampled", "prompts_scripted").fill_null(0).cast(pl.Float64))
+                    .with_columns((pl.col("prompts_scripted").sum().over("cluster_id")
+                                   / pl.col("prompts_sampled").sum().over("cluster_id")).fill_nan(0.0).alias("fleet_rate"),
+                                  (pl.col("prompts_scripted") / pl.col("prompts_sampled")).fill_nan(0.0).alias("rate")))
+        static = pl.concat([static.select("account_idx", "cluster_id"),
+                            members.select("account_idx", "cluster_id")]).unique(maintain_order=True)
     if memberships is not None and signals is not None and static.height:
         kinds = [k for k in signals["kind"].unique().to_list() if k != "ip" and is_tie_kind(k, graph_config)]
         ties = signals.filter(pl.col("kind").is_in(kinds)).select("signal_idx", "df")
@@ -98,5 +137,17 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
         # Held with another member of the static member's own cluster.
         shared = (held.join(own, on="signal_idx", how="semi").join(flagged, on="account_idx")
                   .filter(pl.len().over("cluster_id", "signal_idx") >= 2))
-        static = static.join(shared.select("account_idx").unique(), on="account_idx", how="anti")
+        holders = shared.select("account_idx").unique()
+        if phrasing is not None:
+            # Rotating members are judged only in fleets known by their own values, and keep their
+            # place when they phrase like the fleet.
+            cover = (phrasing.join(holders.with_columns(pl.lit(1.0).alias("h")), on="account_idx", how="left")
+                     .group_by("cluster_id").agg(pl.col("h").fill_null(0.0).mean().alias("cover")))
+            rotating = phrasing.join(cover, on="cluster_id").filter(
+                (pl.col("cover") >= IDENTITY_COVER)
+                & (pl.col("rate") < PHRASING_SHARE * pl.col("fleet_rate")))
+            network = members.filter(pl.col("n_values") < config.outsider_network_share * pl.col("median_networks"))
+            static = pl.concat([network.select("account_idx", "cluster_id"),
+                                rotating.select("account_idx", "cluster_id")]).unique()
+        static = static.join(holders, on="account_idx", how="anti")
     return static["account_idx"].sort()
