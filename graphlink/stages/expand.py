@@ -82,7 +82,9 @@ seeds' minutes hold the list to them (``minutes.parquet``,
 :func:`graphlink.stages.seed_minutes.apply_minute_clock`): 525 -> 545 of 614, no cell lost.
 Seeds whose common values include an address (one of a cell's several, like a card) have their list
 completed from a tenth of their cluster, not a majority
-(:data:`graphlink.stages.seed_cluster.PARTIAL_KINDS`): 549 -> 554 of 614, none lost.
+(:data:`graphlink.stages.seed_cluster.PARTIAL_KINDS`): 549 -> 554 of 614, none lost. Last, seeds
+that share prompt templates drop listed accounts sending none of them (another operator's cells on
+a shared pool; ``templates.parquet``, :func:`graphlink.stages.seed_templates.apply_templates`).
 The result is the seeds' ring as the data
 draws it, however large, not the chain of rings a few stray links tie it
 to. ``score`` is monotone in rank: above 0.5 the account holds the seeds'
@@ -118,6 +120,7 @@ from graphlink.stages.expand_reasons import tie_reasons
 from graphlink.stages.seed_clock import apply_clock, clock_reasons
 from graphlink.stages.seed_cluster import CARD_CLUSTER_SHARE, complete_cluster, partial_evidence
 from graphlink.stages.seed_minutes import apply_minute_clock
+from graphlink.stages.seed_templates import apply_templates
 
 __all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut",
            "complete_cluster", "card_evidence", "rank_accounts", "tie_reasons"]
@@ -312,7 +315,8 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
 def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataFrame, seeds: list[str],
                   restart: float = DEFAULT_RESTART, top: int | None = None,
                   activity: pl.DataFrame | None = None,
-                  minutes: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
+                  minutes: pl.DataFrame | pl.LazyFrame | None = None,
+                  templates: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
     """Seeds, then the accounts most tied to them (schema in the module docstring).
 
     Parameters
@@ -336,6 +340,10 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         ``minutes.parquet`` (``account_id, cluster_id, minute, events``; clustered accounts only):
         the seeds' minute clock, after the hour clock
         (:func:`graphlink.stages.seed_minutes.apply_minute_clock`); without it, none.
+    templates : DataFrame or LazyFrame, optional
+        ``templates.parquet`` (``account_id, cluster_id, shingle, df``): listed accounts sending none of
+        the seeds' templates leave the list, last
+        (:func:`graphlink.stages.seed_templates.apply_templates`); without it, no such test.
 
     Returns
     -------
@@ -400,6 +408,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
                                          **({"min_share": CARD_CLUSTER_SHARE} if partial else {}))
         ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
         ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds)
+        ordered, keep = apply_templates(ordered, keep, templates, seeds, accounts.height)
     else:
         on_clock = on_minutes = pl.DataFrame(schema={"account_id": pl.String, "fit": pl.Float64})
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)
