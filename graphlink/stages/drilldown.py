@@ -131,8 +131,8 @@ def member_affiliations(affiliations: pl.DataFrame, signals: pl.DataFrame, clust
 #: At most this many prompt shingles per account in ``templates.parquet``: the ones with the smallest
 #: signal number (a fixed hash of the shingle, :func:`graphlink.stages.graph.project`), so two accounts
 #: sending one template keep the same sample of it (a bottom-k sketch: Cohen & Kaplan 2007, "Summarizing
-#: data using bottom-k sketches"). Dev worlds (mixed, small): 36 per clustered account on average; an
-#: account of a fleet sends its operator's 2-4 templates, of a few dozen shingles each.
+#: data using bottom-k sketches"). Dev world mixed 1000 (small): 32 per account on average, 52 at most;
+#: an account of a fleet sends its operator's 2-4 templates, of a few dozen shingles each.
 TEMPLATES_PER_ACCOUNT = 128
 
 
