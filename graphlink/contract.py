@@ -23,6 +23,9 @@ file                  required contents
 ``minutes.parquet``   no       clustered accounts' events per UTC minute
                                (:data:`MINUTES_SCHEMA`): the clock ``expand``
                                holds a list to
+``templates.parquet`` no       clustered accounts' prompt template shingles
+                               (:data:`TEMPLATES_SCHEMA`): whose templates
+                               ``expand`` holds a list to
 ``campaigns.parquet`` no       one row per campaign: clusters run by one operator
                                (:data:`CAMPAIGNS_SCHEMA`)
 ``links.parquet``     no       the weighted account graph Leiden partitioned
@@ -32,7 +35,7 @@ file                  required contents
                                and ``match`` matches new accounts on
 ===================== ======== ==================================================
 
-A detect run writes all ten; folders written before the two drill-down tables
+A detect run writes all eleven; folders written before the two drill-down tables
 existed still load (they are optional for readers).
 
 Vocabulary: a *partition* maps accounts to clusters (``accounts.parquet``'s
@@ -51,6 +54,7 @@ RUN_FILE = "run.json"
 MEMBERSHIPS_FILE = "memberships.parquet"
 ACTIVITY_FILE = "activity.parquet"
 MINUTES_FILE = "minutes.parquet"
+TEMPLATES_FILE = "templates.parquet"
 CAMPAIGNS_FILE = "campaigns.parquet"
 LINKS_FILE = "links.parquet"
 LINKING_FILE = "linking.parquet"
@@ -61,7 +65,7 @@ MATCH_RUN_FILE = "match.json"
 #: Files a folder must have to be read as a detect output (``run.json`` marks it complete).
 REQUIRED_FILES = (ACCOUNTS_FILE, CLUSTERS_FILE, EVIDENCE_FILE, RUN_FILE)
 #: Drill-down files a detect run writes but a reader does without.
-OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, LINKS_FILE, LINKING_FILE, MINUTES_FILE)
+OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, LINKS_FILE, LINKING_FILE, MINUTES_FILE, TEMPLATES_FILE)
 #: What ``expand`` and ``match`` need besides the required files.
 GRAPH_FILES = (LINKS_FILE, LINKING_FILE)
 #: Everything a detect run writes.
@@ -136,6 +140,13 @@ MINUTES_SCHEMA = pl.Schema({
     "account_id": pl.String, "cluster_id": pl.Int64, "minute": pl.Datetime("us", "UTC"), "events": pl.Int64,
 })
 
+#: ``templates.parquet`` (see :mod:`graphlink.stages.drilldown`): each clustered account's prompt
+#: shingles (the word n-grams detect found templated, as written in one prompt), with ``df``, how many
+#: accounts of the run sent them; at most :data:`graphlink.stages.drilldown.TEMPLATES_PER_ACCOUNT` per
+#: account, sorted by account and shingle. ``expand`` reads whose templates the seeds share
+#: (:mod:`graphlink.stages.seed_templates`).
+TEMPLATES_SCHEMA = pl.Schema({"account_id": pl.String, "cluster_id": pl.Int64, "shingle": pl.String, "df": pl.UInt32})
+
 #: ``links.parquet``: the account graph's edges, ``source < target`` (account ids), summed weight of the
 #: values the two share (:mod:`graphlink.stages.graph`); sorted by (source, target).
 LINKS_SCHEMA = pl.Schema({"source": pl.String, "target": pl.String, "weight": pl.Float64})
@@ -168,7 +179,7 @@ __all__ = [
     "ACCOUNTS_FILE", "CLUSTERS_FILE", "EVIDENCE_FILE", "RUN_FILE", "MEMBERSHIPS_FILE", "ACTIVITY_FILE",
     "REQUIRED_FILES", "OPTIONAL_FILES", "OUTPUT_FILES", "ACCOUNTS_SCHEMA", "CLUSTERS_SCHEMA",
     "EVIDENCE_SCHEMA", "MEMBERSHIPS_SCHEMA", "ACTIVITY_SCHEMA", "COMPONENTS", "COORDINATION", "EVASION",
-    "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "MINUTES_FILE", "MINUTES_SCHEMA", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA", "ACCOUNTS_READ_COLUMNS",
+    "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "MINUTES_FILE", "MINUTES_SCHEMA", "TEMPLATES_FILE", "TEMPLATES_SCHEMA", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA", "ACCOUNTS_READ_COLUMNS",
     "LINKS_FILE", "LINKING_FILE", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
     "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA",
 ]

@@ -44,7 +44,7 @@ from graphlink.stages.campaigns import cluster_campaigns, score_campaigns
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.drilldown import (
     account_minutes, clustered_accounts, hours_from_minutes, link_table, linking_values, member_activity,
-    member_affiliations, member_minutes,
+    member_affiliations, member_minutes, member_templates,
 )
 from graphlink.stages.encode import EncodedEvents, encode_events
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
@@ -92,8 +92,9 @@ class DetectResult:
     warnings: list[str] = field(default_factory=list)
     member_affiliations: pl.DataFrame | None = None
     activity: pl.DataFrame | None = None
-    #: ``minutes.parquet``: clustered accounts' events per UTC minute (:func:`graphlink.stages.drilldown.member_minutes`).
+    #: ``minutes.parquet`` / ``templates.parquet``: clustered accounts' events per UTC minute, prompt shingles.
     minutes: pl.DataFrame | None = None
+    templates: pl.DataFrame | None = None
     #: With ``previous``: :func:`graphlink.stages.stable_ids.match_clusters`'s mapping.
     cluster_mapping: pl.DataFrame | None = None
     #: ``campaigns.parquet``: clusters grouped by operator (:mod:`graphlink.stages.campaigns`).
@@ -225,8 +226,8 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config)
         accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
     with _stage("drilldown", timings, progress, memory):
-        signals_out, activity, minutes = drilldown_stage(scored, index, accounts_out, projection, activity_idx,
-                                                         ev.columns, config, minutes_idx)
+        signals_out, activity, minutes, templates = drilldown_stage(scored, index, accounts_out, projection,
+                                                                    activity_idx, ev.columns, config, minutes_idx)
         links, linking = link_table(projection.edges, index), linking_values(
             projection.memberships, projection.signals, index, accounts_out)
     warnings = run_warnings(projection, signal_set, index, accounts is not None)
@@ -235,7 +236,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=projection.memberships,
                         edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
-                        member_affiliations=signals_out, activity=activity, minutes=minutes,
+                        member_affiliations=signals_out, activity=activity, minutes=minutes, templates=templates,
                         campaigns=rekey_campaigns(scored.campaigns, mapping),
                         links=links, linking=linking)
 
@@ -357,8 +358,8 @@ def stable_ids_stage(scored: Scored, index: pl.DataFrame, prev: PreviousRun | No
 
 def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFrame, projection: Any,
                     activity_idx: pl.DataFrame, event_columns: Any, config: PipelineConfig,
-                    minutes_idx: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """``memberships.parquet``, ``activity.parquet`` and ``minutes.parquet`` rows, with the ids the outputs use."""
+                    minutes_idx: pl.DataFrame | None = None) -> tuple[pl.DataFrame, ...]:
+    """``memberships``, ``activity``, ``minutes`` and ``templates.parquet`` rows, with the ids the outputs use."""
     # After any re-keying, so the drill-down tables carry the ids the outputs use.
     rekeyed = index.select("account_idx", "account_id").join(
         accounts_out.select("account_id", "cluster_id"), on="account_id")
@@ -367,12 +368,12 @@ def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFr
     relabel = scored.partition.drop_nulls("cluster_id").join(
         clustered.select("account_idx", pl.col("cluster_id").alias("new_id")), on="account_idx").select(
         "cluster_id", "new_id").unique("cluster_id")
-    shared = scored.shared.join(relabel, on="cluster_id").select(pl.col("new_id").alias("cluster_id"), "signal_idx",
-                                                                 "accounts_sharing")
+    shared = scored.shared.join(relabel, on="cluster_id").select(pl.col("new_id").alias("cluster_id"), "signal_idx", "accounts_sharing")
     signals_out = member_affiliations(projection.memberships, projection.signals, clustered,
                                  config.drilldown.member_values_per_kind, shared)
     minutes = member_minutes(minutes_idx, event_columns if minutes_idx is not None else (), clustered)
-    return signals_out, member_activity(activity_idx, event_columns, clustered), minutes
+    return (signals_out, member_activity(activity_idx, event_columns, clustered), minutes,
+            member_templates(projection.memberships, projection.signals, clustered))
 
 
 def supported_partition(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.contract import ACTIVITY_SCHEMA, MEMBERSHIPS_SCHEMA, MINUTES_SCHEMA
+from graphlink.contract import ACTIVITY_SCHEMA, MEMBERSHIPS_SCHEMA, MINUTES_SCHEMA, TEMPLATES_SCHEMA
 from graphlink.pipeline import run_detect
 from tests._report_worlds import make_events, world_session  # noqa: F401
 
@@ -56,6 +56,27 @@ def test_minutes_count_every_event_of_clustered_accounts_per_minute(world_sessio
                               pl.col("minute").dt.date().alias("day"))
              .agg(pl.col("events").sum()).sort("account_id", "day", "hour"))
     assert hours.select(activity.columns).equals(activity.sort("account_id", "day", "hour"))
+
+
+def test_templates_list_clustered_accounts_prompt_shingles(world_session):
+    from graphlink.stages.drilldown import TEMPLATES_PER_ACCOUNT
+
+    accounts = pl.read_parquet(world_session / "accounts.parquet")
+    templates = pl.read_parquet(world_session / "templates.parquet")
+    memberships = pl.read_parquet(world_session / "memberships.parquet")
+    assert templates.schema == TEMPLATES_SCHEMA and templates.height > 0
+    assert templates.equals(templates.sort("account_id", "shingle"))
+    # Clustered accounts only, with their cluster, each shingle once, at most the cap per account.
+    joined = templates.join(accounts.select("account_id", pl.col("cluster_id").alias("c")), on="account_id")
+    assert joined.height == templates.height and (joined["cluster_id"] == joined["c"]).all()
+    assert templates.select("account_id", "shingle").is_unique().all()
+    assert templates.group_by("account_id").len()["len"].max() <= TEMPLATES_PER_ACCOUNT
+    # The prompt shingles the drill-down lists for a member are among its templates (under the cap).
+    few = templates.group_by("account_id").len().filter(pl.col("len") < TEMPLATES_PER_ACCOUNT)
+    drill = memberships.filter(pl.col("kind") == "prompt").join(few, on="account_id", how="semi")
+    assert drill.height > 0
+    assert drill.join(templates, left_on=["account_id", "value"], right_on=["account_id", "shingle"],
+                      how="anti").is_empty()
 
 
 def test_without_timestamps_activity_is_empty():

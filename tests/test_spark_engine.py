@@ -44,7 +44,7 @@ def labels(accounts: pl.DataFrame) -> np.ndarray:
 
 
 def assert_same(polars_result, spark_result) -> None:
-    for name in ("accounts", "clusters", "evidence", "campaigns", "member_affiliations", "activity"):
+    for name in ("accounts", "clusters", "evidence", "campaigns", "member_affiliations", "activity", "templates"):
         left, right = getattr(polars_result, name), getattr(spark_result, name)
         assert left.schema == right.schema, name
         assert left.equals(right), f"{name} differs"

@@ -45,6 +45,19 @@ cluster_id Int64
 minute     Datetime(us, UTC) the minute's start
 events     Int64             the account's events in that minute
 ========== ================= ======================================
+
+:func:`member_templates` (``templates.parquet``): each clustered account's prompt shingles
+(the word n-grams detect found templated), at most :data:`TEMPLATES_PER_ACCOUNT` per account
+(``expand`` holds a list to the seeds' templates, :mod:`graphlink.stages.seed_templates`).
+
+========== ======= ====================================================
+column     dtype   meaning
+========== ======= ====================================================
+account_id String
+cluster_id Int64
+shingle    String  the shingle as written in one prompt
+df         UInt32  how many accounts of the run sent it
+========== ======= ====================================================
 """
 
 from __future__ import annotations
@@ -52,7 +65,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from graphlink.contract import ACTIVITY_SCHEMA, LINKING_SCHEMA, LINKS_SCHEMA, MEMBERSHIPS_SCHEMA, MINUTES_SCHEMA
+from graphlink.contract import (
+    ACTIVITY_SCHEMA, LINKING_SCHEMA, LINKS_SCHEMA, MEMBERSHIPS_SCHEMA, MINUTES_SCHEMA, TEMPLATES_SCHEMA,
+)
 from graphlink.stages.encode import count_by_account
 from graphlink.stages.evidence import shared_in_clusters, top_per_kind
 
@@ -111,6 +126,43 @@ def member_affiliations(affiliations: pl.DataFrame, signals: pl.DataFrame, clust
         .select(list(MEMBERSHIPS_SCHEMA.names()))
         .cast(dict(MEMBERSHIPS_SCHEMA))
     )
+
+
+#: At most this many prompt shingles per account in ``templates.parquet``: the ones with the smallest
+#: signal number (a fixed hash of the shingle, :func:`graphlink.stages.graph.project`), so two accounts
+#: sending one template keep the same sample of it (a bottom-k sketch: Cohen & Kaplan 2007, "Summarizing
+#: data using bottom-k sketches"). Dev world mixed 1000 (small): 32 per account on average, 52 at most;
+#: an account of a fleet sends its operator's 2-4 templates, of a few dozen shingles each.
+TEMPLATES_PER_ACCOUNT = 128
+
+
+def member_templates(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: pl.DataFrame,
+                     per_account: int = TEMPLATES_PER_ACCOUNT) -> pl.DataFrame:
+    """Prompt shingles of clustered accounts (``templates.parquet``; schema in the module docstring).
+
+    ``memberships`` are the projection's ``account_idx, signal_idx`` edges, ``signals`` its
+    ``signal_idx, kind, value, df`` table (prompt shingles have kind ``prompt``), ``clustered``
+    :func:`clustered_accounts`. Each account keeps its ``per_account`` shingles with the smallest
+    ``signal_idx`` (0: all).
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 0, 0, 1], "signal_idx": [3, 1, 2, 1]}, schema=[
+    ...     ("account_idx", pl.UInt32), ("signal_idx", pl.UInt32)])
+    >>> s = pl.DataFrame({"signal_idx": [1, 2, 3], "kind": ["prompt", "ip", "prompt"], "value": ["step by", "1.2.3.4", "show all"],
+    ...                   "df": [2, 5, 1]}, schema_overrides={"signal_idx": pl.UInt32, "df": pl.UInt32})
+    >>> c = pl.DataFrame({"account_idx": [0, 1], "account_id": ["a", "b"], "cluster_id": [1, 1]},
+    ...                  schema_overrides={"account_idx": pl.UInt32})
+    >>> member_templates(m, s, c, per_account=1).rows()
+    [('a', 1, 'step by', 2), ('b', 1, 'step by', 2)]
+    """
+    prompts = signals.filter(pl.col("kind") == "prompt").select("signal_idx", pl.col("value").alias("shingle"), "df")
+    rows = (memberships.select("account_idx", "signal_idx").join(prompts, on="signal_idx")
+            .join(clustered.select("account_idx", "account_id", "cluster_id"), on="account_idx")
+            .sort("account_idx", "signal_idx"))
+    if per_account > 0:
+        rows = rows.group_by("account_idx", maintain_order=True).head(per_account)
+    return rows.select(list(TEMPLATES_SCHEMA.names())).cast(dict(TEMPLATES_SCHEMA)).sort("account_id", "shingle")
 
 
 def account_activity(events: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:

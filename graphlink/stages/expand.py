@@ -80,6 +80,11 @@ keep a clock (a scripted cell's bursts) have the list held to it
 Then the same per minute (a burst is a minute wide): seeds each tied beyond chance to the other
 seeds' minutes hold the list to them (``minutes.parquet``,
 :func:`graphlink.stages.seed_minutes.apply_minute_clock`): 525 -> 545 of 614, no cell lost.
+Seeds whose common values include an address (one of a cell's several, like a card) have their list
+completed from a tenth of their cluster, not a majority
+(:data:`graphlink.stages.seed_cluster.PARTIAL_KINDS`): 549 -> 554 of 614, none lost. Last, seeds
+that share prompt templates drop listed accounts sending none of them (another operator's cells on
+a shared pool; ``templates.parquet``, :func:`graphlink.stages.seed_templates.apply_templates`).
 The result is the seeds' ring as the data
 draws it, however large, not the chain of rings a few stray links tie it
 to. ``score`` is monotone in rank: above 0.5 the account holds the seeds'
@@ -113,8 +118,9 @@ from graphlink.errors import GraphlinkError
 from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS, card_evidence, consensus_values, seed_consensus
 from graphlink.stages.expand_reasons import tie_reasons
 from graphlink.stages.seed_clock import apply_clock, clock_reasons
-from graphlink.stages.seed_cluster import CARD_CLUSTER_SHARE, complete_cluster
+from graphlink.stages.seed_cluster import CARD_CLUSTER_SHARE, complete_cluster, partial_evidence
 from graphlink.stages.seed_minutes import apply_minute_clock
+from graphlink.stages.seed_templates import apply_templates
 
 __all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut",
            "complete_cluster", "card_evidence", "rank_accounts", "tie_reasons"]
@@ -309,7 +315,8 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
 def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataFrame, seeds: list[str],
                   restart: float = DEFAULT_RESTART, top: int | None = None,
                   activity: pl.DataFrame | None = None,
-                  minutes: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
+                  minutes: pl.DataFrame | pl.LazyFrame | None = None,
+                  templates: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
     """Seeds, then the accounts most tied to them (schema in the module docstring).
 
     Parameters
@@ -333,6 +340,10 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         ``minutes.parquet`` (``account_id, cluster_id, minute, events``; clustered accounts only):
         the seeds' minute clock, after the hour clock
         (:func:`graphlink.stages.seed_minutes.apply_minute_clock`); without it, none.
+    templates : DataFrame or LazyFrame, optional
+        ``templates.parquet`` (``account_id, cluster_id, shingle, df``): listed accounts sending none of
+        the seeds' templates leave the list, last
+        (:func:`graphlink.stages.seed_templates.apply_templates`); without it, no such test.
 
     Returns
     -------
@@ -390,10 +401,14 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
                       min_size=n_seeds)
             if top is None else n_seeds + min(top, ordered.height))  # a huge top: every account the walk reaches
     if top is None:
+        # The holders of a seed's card, or of an address every seed used, are a part of the cell (it
+        # has several of each): completed from a tenth of the seeds' cluster, not a majority.
+        partial = card_used or partial_evidence(shared)
         ordered, keep = complete_cluster(ordered, keep, accounts, links, degree, seeds, MAX_CONDUCTANCE,
-                                         **({"min_share": CARD_CLUSTER_SHARE} if card_used else {}))
+                                         **({"min_share": CARD_CLUSTER_SHARE} if partial else {}))
         ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
         ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds)
+        ordered, keep = apply_templates(ordered, keep, templates, seeds, accounts.height)
     else:
         on_clock = on_minutes = pl.DataFrame(schema={"account_id": pl.String, "fit": pl.Float64})
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)

@@ -52,6 +52,9 @@ class Outputs:
     minutes : LazyFrame or None
         ``minutes.parquet`` (clustered accounts' events per UTC minute), scanned with
         ``graph=True`` when the folder has it; the clock of ``expand``.
+    templates : LazyFrame or None
+        ``templates.parquet`` (clustered accounts' prompt shingles), scanned with
+        ``graph=True`` when the folder has it; whose templates ``expand`` holds a list to.
     redaction : str or None
         Set by :meth:`graphlink.store.redact.Redactor.outputs`: what was redacted and how.
     """
@@ -69,6 +72,7 @@ class Outputs:
     links: pl.LazyFrame | None = None
     linking: pl.LazyFrame | None = None
     minutes: pl.LazyFrame | None = None
+    templates: pl.LazyFrame | None = None
 
     def cluster_row(self, cluster_id: int) -> dict[str, Any]:
         """The ``clusters.parquet`` row of ``cluster_id`` as a dict."""

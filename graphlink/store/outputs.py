@@ -33,6 +33,8 @@ from graphlink.contract import (
     MEMBERSHIPS_SCHEMA,
     MINUTES_FILE,
     MINUTES_SCHEMA,
+    TEMPLATES_FILE,
+    TEMPLATES_SCHEMA,
     OUTPUT_FILES,
     ACCOUNTS_READ_COLUMNS,
     CAMPAIGNS_FILE,
@@ -144,7 +146,8 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
         Also scan ``links.parquet`` and ``linking.parquet`` (lazily: ``expand``
         reads them whole, ``match`` only the kinds it matches on); an error if
         the folder lacks them. ``minutes.parquet`` is scanned too when the folder
-        has it (``expand``'s clock; folders written before it existed have none).
+        has it (``expand``'s clock; folders written before it existed have none), and
+        ``templates.parquet`` likewise (the seeds' templates).
 
     Returns
     -------
@@ -171,8 +174,11 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
         if graph:
             minutes = (_scan(out_dir, MINUTES_FILE, tuple(MINUTES_SCHEMA)) if (out_dir / MINUTES_FILE).is_file()
                        else None)  # written since the minute clock; older folders have none
+            templates = (_scan(out_dir, TEMPLATES_FILE, tuple(TEMPLATES_SCHEMA))
+                         if (out_dir / TEMPLATES_FILE).is_file() else None)  # likewise, since the template test
             outputs = replace(outputs, links=_scan(out_dir, LINKS_FILE, tuple(LINKS_SCHEMA)),
-                              linking=_scan(out_dir, LINKING_FILE, tuple(LINKING_SCHEMA)), minutes=minutes)
+                              linking=_scan(out_dir, LINKING_FILE, tuple(LINKING_SCHEMA)), minutes=minutes,
+                              templates=templates)
         return outputs
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise GraphlinkError(f"{out_dir}: cannot read outputs: {str(exc).splitlines()[0]}") from None
@@ -319,7 +325,7 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
 
     def write(tmp: Path) -> None:
         tables = [(result.linking, LINKING_FILE), (result.links, LINKS_FILE), (result.activity, ACTIVITY_FILE),
-                  (result.minutes, MINUTES_FILE),
+                  (result.minutes, MINUTES_FILE), (result.templates, TEMPLATES_FILE),
                   (result.accounts, ACCOUNTS_FILE), (result.member_affiliations, MEMBERSHIPS_FILE),
                   (result.clusters, CLUSTERS_FILE), (result.evidence, EVIDENCE_FILE),
                   (result.campaigns, CAMPAIGNS_FILE)]

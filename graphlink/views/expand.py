@@ -125,7 +125,8 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
         outputs.clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")
     try:
         return rank_accounts(outputs.links.collect(), outputs.linking.collect(), accounts, seeds, restart=restart,
-                             top=top, activity=outputs.activity, minutes=outputs.minutes)
+                             top=top, activity=outputs.activity, minutes=outputs.minutes,
+                             templates=outputs.templates)
     except GraphlinkError as exc:
         raise GraphlinkError(f"{outputs.path}: {exc}") from None
 

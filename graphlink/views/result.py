@@ -95,7 +95,8 @@ class Result:
                               campaigns=raw.campaigns,
                               links=None if raw.links is None else raw.links.lazy(),
                               linking=None if raw.linking is None else raw.linking.lazy(),
-                              minutes=None if raw.minutes is None else raw.minutes.lazy())
+                              minutes=None if raw.minutes is None else raw.minutes.lazy(),
+                              templates=None if raw.templates is None else raw.templates.lazy())
             self._origin: str | None = None
         else:
             self._origin = str(outputs.path)

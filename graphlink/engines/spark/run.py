@@ -226,8 +226,8 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
     done("scoring")
     stage("drilldown")
-    signals_out, activity, minutes = drilldown_stage(scored, index, accounts_out, projection, activity_idx, ev.columns,
-                                                     config, minutes_idx)
+    signals_out, activity, minutes, templates = drilldown_stage(scored, index, accounts_out, projection, activity_idx,
+                                                                ev.columns, config, minutes_idx)
     # links.parquet / linking.parquet (expand, match): the edges and the linking values,
     # collected to the driver (one row per account pair, per account and linking value), as
     # 4-byte integers and only the columns used: on the campaign preset the memberships with
@@ -251,4 +251,5 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=memberships, edges=None, warnings=warnings,
                         cluster_mapping=mapping, member_affiliations=signals_out, activity=activity,
-                        minutes=minutes, campaigns=rekey_campaigns(scored.campaigns, mapping), links=links, linking=linking)
+                        minutes=minutes, templates=templates, campaigns=rekey_campaigns(scored.campaigns, mapping),
+                        links=links, linking=linking)
