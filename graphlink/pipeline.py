@@ -39,7 +39,7 @@ from graphlink.config import PipelineConfig
 from graphlink.config.kinds import default_kinds
 from graphlink.contract import ACCOUNTS_SCHEMA, EVIDENCE_SCHEMA, OUTPUT_FILES
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
-from graphlink.stages.campaign_flags import flag_ties, flag_with_campaign, pooled_partition, with_campaigns
+from graphlink.stages.campaign_flags import flag_with_campaign, pooled_partition, substantial_campaigns
 from graphlink.stages.campaigns import cluster_campaigns, score_campaigns
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.drilldown import (
@@ -318,15 +318,16 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     clusters = clusters.drop("campaign_id", strict=False).join(campaign_of, on="cluster_id", how="left")
     pooled = None
     if config.scoring.flag_campaigns:
-        flag_of, tied = flag_ties(campaign_of, partition, affiliations, projection.signals, config.graph)
+        tied = substantial_campaigns(campaign_of, partition, affiliations, projection.signals,
+                                     config.graph)
         if config.scoring.pool_campaigns:
             # Campaigns none of whose clusters is loud are scored as a whole (one operator's pool
             # shows across its cells, see ScoringConfig.pool_campaigns).
-            whole = pooled_partition(flag_of, partition, clusters, tied, config.scoring.flag_threshold)
+            whole = pooled_partition(campaign_of, partition, clusters, tied, config.scoring.flag_threshold)
             if whole.height:
                 pooled = score(whole)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
-        clusters = with_campaigns(flag_with_campaign(with_campaigns(clusters, flag_of), config.scoring.flag_threshold,
-                                                     config.scoring.min_flag_size, tied, pooled), campaign_of)
+        clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied,
+                                      pooled)
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph,
                                 pooled)
     clusters = clusters.drop("flagged_own", strict=False)

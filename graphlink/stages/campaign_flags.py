@@ -2,16 +2,14 @@
 
 A campaign (:func:`graphlink.stages.campaigns.cluster_campaigns`) is one
 operator only when what ties its clusters is substantial and specific to it
-(:func:`substantial_campaigns`), and each of its clusters counts as the
-operator's only when it is tied to the campaign itself (:func:`cohesive_campaigns`).
-Then a flag earned by one of its clusters spreads to its tame cells, and a campaign tied by infrastructure (cards,
+(:func:`substantial_campaigns`). Then a flag earned by one of its clusters
+spreads to its tame cells, and a campaign tied by infrastructure (cards,
 identifiers, addresses) whose clusters are each tame is scored as a whole
 (:func:`pooled_partition`); :func:`flag_with_campaign` applies both.
 
 Output schemas
 --------------
 :func:`substantial_campaigns`: ``campaign_id`` Int64, ``substantial``, ``infrastructure`` Boolean.
-:func:`cohesive_campaigns`: ``cluster_id, campaign_id`` Int64 (a cluster not tied itself: its own, negative id).
 :func:`pooled_partition`: ``account_idx`` UInt32, ``cluster_id`` Int64 (the campaign id).
 :func:`flag_with_campaign`: the clusters frame with ``flagged``/``why`` updated and ``flagged_own``.
 """
@@ -23,8 +21,7 @@ import polars as pl
 from graphlink.config import GraphConfig
 from graphlink.stages.campaigns import MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, tie_values
 
-__all__ = ["substantial_campaigns", "cohesive_campaigns", "flag_ties", "with_campaigns", "flag_with_campaign",
-           "pooled_partition", "INHERITED", "SPECIFIC_SHARE"]
+__all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "INHERITED", "SPECIFIC_SHARE"]
 
 #: A value is a group's own when at least this share of the accounts holding it in the whole log
 #: are the group's (a carrier's CGNAT exit, a stock phrase, a proxy network shared with other
@@ -89,87 +86,6 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
     return (campaign_of.select("campaign_id").unique().join(shared, on="campaign_id", how="left")
             .select("campaign_id", pl.col("substantial").fill_null(False), pl.col("infrastructure").fill_null(False))
             .sort("campaign_id"))
-
-
-def cohesive_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
-                       signals: pl.DataFrame, graph_config: GraphConfig | None = None) -> pl.DataFrame:
-    """Campaigns as flags see them: each cluster in its campaign only when it is tied to it itself.
-
-    A campaign's tie (:func:`substantial_campaigns`) is counted over all its clusters, so a cluster
-    grouped in by weaker likeness (a network, a few phrases) would share the flag its siblings'
-    cards and templates earned: on an independent world, two dozen clusters of ordinary users of one
-    carrier region, grouped by its /24 and their stock phrases, added up to ``min_flag_size`` around
-    one loud cluster. A cluster stays in its campaign here when it holds a card or identifier, or at
-    least :data:`MIN_TIE_VALUES` address or template values, that are held by another of its
-    campaign's clusters too and specific to the campaign (:data:`SPECIFIC_SHARE`); any other cluster
-    is a campaign of its own (id ``-cluster_id``) for :func:`substantial_campaigns`,
-    :func:`flag_with_campaign` and :func:`pooled_partition`.
-
-    Parameters
-    ----------
-    campaign_of : DataFrame
-        ``cluster_id, campaign_id``.
-    partition, affiliations, signals : DataFrame
-        As in :func:`substantial_campaigns`.
-    graph_config : GraphConfig, optional
-        Which user-declared kinds are strong.
-
-    Returns
-    -------
-    DataFrame
-        ``cluster_id, campaign_id`` (Int64), one row per row of ``campaign_of``, same order.
-
-    Examples
-    --------
-    >>> camp = pl.DataFrame({"cluster_id": [1, 2, 3], "campaign_id": [1, 1, 1]})
-    >>> part = pl.DataFrame({"account_idx": [0, 1, 2], "cluster_id": [1, 2, 3]},
-    ...                     schema_overrides={"account_idx": pl.UInt32})
-    >>> aff = pl.DataFrame({"account_idx": [0, 1, 2], "signal_idx": [0, 0, 1]},
-    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "prompt"], "linked": [True, True],
-    ...                     "df": [2, 3]}, schema_overrides={"signal_idx": pl.UInt32})
-    >>> cohesive_campaigns(camp, part, aff, sig).rows()  # clusters 1 and 2 share a card; 3 nothing
-    [(1, 1), (2, 1), (3, -3)]
-    """
-    private = pl.col("kind").is_in(PRIVATE_TIE_KINDS) | ~pl.col("kind").is_in(TIE_KINDS)
-    values = (tie_values(campaign_of, partition, affiliations, signals, graph_config)
-              .join(signals.select("signal_idx", "df"), on="signal_idx")
-              .filter(pl.col("inside") >= SPECIFIC_SHARE * pl.col("df"))
-              .select("campaign_id", "signal_idx", "kind"))
-    tied = (
-        affiliations.select("account_idx", "signal_idx").join(values.select("signal_idx").unique(), on="signal_idx",
-                                                             how="semi")
-        .join(partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64)),
-              on="account_idx")
-        .join(campaign_of.select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64)),
-              on="cluster_id")
-        .join(values.with_columns(pl.col("campaign_id").cast(pl.Int64)), on=["campaign_id", "signal_idx"])
-        .group_by("cluster_id").agg(
-            (private.any() | (pl.col("signal_idx").n_unique() >= MIN_TIE_VALUES)).alias("tied"),
-            pl.col("account_idx").n_unique().alias("holders"))
-        .join(partition.drop_nulls("cluster_id").group_by(pl.col("cluster_id").cast(pl.Int64)).agg(pl.len().alias("size")),
-              on="cluster_id")
-        # The cluster as a whole, not a few of its members, holds the campaign's values.
-        .select("cluster_id", pl.col("tied") & (pl.col("holders") >= SPECIFIC_SHARE * pl.col("size")))
-    )
-    return (campaign_of.select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64))
-            .join(tied, on="cluster_id", how="left", maintain_order="left")
-            .select("cluster_id", pl.when(pl.col("tied").fill_null(False)).then(pl.col("campaign_id"))
-                    .otherwise(-pl.col("cluster_id")).alias("campaign_id")))
-
-
-def flag_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
-              signals: pl.DataFrame, graph_config: GraphConfig | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """What flags see: the campaigns of :func:`cohesive_campaigns` (``cluster_id, campaign_id``) and
-    their :func:`substantial_campaigns`, for :func:`flag_with_campaign` and :func:`pooled_partition`."""
-    flag_of = cohesive_campaigns(campaign_of, partition, affiliations, signals, graph_config)
-    return flag_of, substantial_campaigns(flag_of, partition, affiliations, signals, graph_config)
-
-
-def with_campaigns(clusters: pl.DataFrame, campaign_of: pl.DataFrame) -> pl.DataFrame:
-    """``clusters`` (same rows, same order) with ``campaign_id`` taken from ``campaign_of``, last."""
-    return clusters.drop("campaign_id", strict=False).join(campaign_of.select("cluster_id", "campaign_id"),
-                                                           on="cluster_id", how="left", maintain_order="left")
 
 
 def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_flag_size: int = 5,

@@ -3,7 +3,7 @@
 A distillation operator runs its accounts in cells: each cell is dense inside
 (a card pool, a slice of a proxy pool, one schedule) and the cells are tied
 more thinly by what the operator reuses: its template family, cards and
-addresses moved between cells, its network ranges. graphlink reports both levels: the
+addresses moved between cells, its clock. graphlink reports both levels: the
 partition's *clusters* are cells, and :func:`cluster_campaigns` groups them
 into *campaigns*; :func:`score_campaigns` summarises each campaign.
 
@@ -25,14 +25,13 @@ from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.contract import CAMPAIGNS_SCHEMA
 from graphlink.stages.communities import build_graph
 from graphlink.stages.components import fmt_int
-from graphlink.stages.linking import WEIGHT_SCALE, combine_weights, quantised
+from graphlink.stages.linking import generators, link
 
 #: Kinds whose shared values tie an operator's cells: its cards, its proxy and
 #: server addresses, its templates (``--signal`` identifier columns count too).
 #: Not timing (unrelated companies' cron jobs fire at the same minutes), nor
 #: networks, ASNs, user agents, e-mail domains or creation hours, which unrelated
 #: people share by living on one ISP or using one browser.
-#: (Grouping compares networks too, :func:`grouping_kinds`; they never tie for flags.)
 TIE_KINDS = ("payment", "ip", "prompt")
 #: A campaign's tie is substantial -- enough to flag its tame cells with its loud one and to count
 #: its accounts for ``min_flag_size`` -- when its clusters share a card or a user-declared
@@ -66,91 +65,25 @@ def is_tie_kind(kind: str, graph_config: GraphConfig | None = None) -> bool:
     return kind not in AMBIENT_KINDS and (graph_config or GraphConfig()).spec(kind).strong
 
 
-def grouping_kinds(kinds: list[str], graph_config: GraphConfig | None = None) -> list[str]:
-    """The kinds :func:`cluster_campaigns` compares clusters on: the tie kinds
-    (:func:`is_tie_kind`) and the network (``ip_net``), sorted.
-
-    A network is no tie for flags (unrelated people share a carrier's /24), but
-    an operator runs its cells on its own ranges (a datacenter block split into
-    VMs, a residential slice): in :func:`cluster_campaigns` /24s (and /48s) that
-    few other clusters hold reinforce what cards, addresses and templates tie,
-    at most doubling it, as a weak kind does between accounts; a carrier's /24
-    held by many clusters weighs almost nothing.
-
-    Examples
-    --------
-    >>> grouping_kinds(["timing", "ip_net", "prompt", "payment", "user_agent"])
-    ['ip_net', 'payment', 'prompt']
-    """
-    return sorted(k for k in set(kinds) if k == "ip_net" or is_tie_kind(k, graph_config))
-
-
-#: Kinds whose members each send the value: a cluster's profile weighs a value by the share of its
-#: members holding it (a cell's template is in most of its prompts). Every other grouping kind is
-#: compared by presence: an operator's pool of cards or addresses is spread over its members, each
-#: value held by a few, so what two cells share is which values, not how many members hold each.
-SHARE_KINDS = ("prompt",)
-
-
-def _profiles(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
-              graph_config: GraphConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Cluster nodes (``cluster_id, node, size``) and their profiles
-    (``node, signal_idx, kind, value``, ``ncl`` clusters holding the value, ``mass`` its
-    squared entry) over the grouping kinds."""
-    clusters = partition.drop_nulls("cluster_id")
-    sizes = clusters.group_by("cluster_id").agg(pl.len().alias("size")).sort("cluster_id")
-    node = sizes.with_row_index("node").with_columns(pl.col("node").cast(pl.UInt32))
-    kinds = grouping_kinds(signals["kind"].unique().to_list(), graph_config)
-    linked = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx", "kind", "weight")
-    n = max(node.height, 1)
-    # Presence kinds weigh a value by its rarity among clusters (BM25's idf: ~0 for a value
-    # nearly every cluster holds, ln(n / ncl) for rare ones, positive for any n).
-    idf = (1 + (n - pl.col("ncl") + 0.5) / (pl.col("ncl") + 0.5)).log()
-    share = pl.col("kind").is_in(SHARE_KINDS)
-    profile = (
-        affiliations.select("account_idx", "signal_idx")
-        .join(linked.select("signal_idx"), on="signal_idx", how="semi")
-        .join(clusters, on="account_idx")
-        .group_by("cluster_id", "signal_idx").agg(pl.len().alias("n"))
-        .join(node, on="cluster_id").join(linked, on="signal_idx")
-        .with_columns(pl.len().over("signal_idx").alias("ncl"))
-        .with_columns(pl.when(share).then(pl.col("weight") * (pl.col("n") / pl.col("size")) ** 2)
-                      .otherwise(idf).alias("mass"))
-        .select("node", "signal_idx", "kind", "ncl", "mass", pl.col("mass").sqrt().alias("value"))
-    )
-    return node, profile
-
-
 def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                       graph_config: GraphConfig, config: CommunityConfig | None = None) -> pl.DataFrame:
     """Group clusters into campaigns: cells run by one operator.
 
     An operator's cells are each dense inside (a card pool, a slice of a proxy
-    pool) and tied to each other by what the operator reuses: its template
-    family, cards and addresses moved between cells, its network ranges. Each
-    cluster is summarised per grouping kind (:func:`grouping_kinds`: cards,
-    addresses, templates, strong ``--signal`` kinds, networks; a clock shared
-    with unrelated companies' cron jobs is no tie) by a profile over values.
-    Templates (:data:`SHARE_KINDS`) weigh a value by the share of the
-    cluster's members holding it times its weight; cards, addresses and
-    networks by presence, weighted by the value's rarity among clusters (an
-    operator's pool is spread over its members, a proxy network's exit or a
-    carrier's /24 is held by clusters everywhere). Two clusters are as similar
-    in a kind as the cosine of their profiles, shrunk towards 0 by a
-    pseudo-mass of one value held by every member (templates: ``kind_weight``)
-    or by two clusters (presence kinds) added to each squared norm, so a
-    profile made only of popular values ties nobody however closely it
-    matches. Their similarity is the sum over kinds (evidence of different
-    kinds adds up: a cell sharing part of a template and part of an address
-    pool with another), the network's part at most as large as the others'
-    (it reinforces, never groups on its own), computed exactly pair by pair
-    (:func:`graphlink.stages.linking.link`'s random cycles would link a
-    popular value's clusters sparsely, and CPM needs the density), and Leiden optimises
-    CPM on the cluster graph at resolution ``campaign_resolution``: a set of
-    clusters is a campaign when their pairwise similarity averages at least
-    that (Traag, Van Dooren & Nesterov 2011). When the pairs would exceed
-    ``max_pairs``, the most popular values (whole popularity levels) still
-    count in the norms but link no pair.
+    pool) and tied to each other by what the operator reuses: one template
+    family, cards and addresses moved between cells. Each cluster
+    is summarised per tie kind (:data:`TIE_KINDS` and strong ``--signal``
+    kinds; a clock shared with unrelated companies' cron jobs is no tie) by a
+    profile over values: the share of its
+    members holding the value times the value's weight. Two clusters are as
+    similar in a kind as the cosine of their profiles, shrunk towards 0 by a
+    pseudo-mass of one privately shared value (``kind_weight`` added to
+    each squared norm), so a profile made only of popular values (a stock user
+    agent, a generic phrase) ties nobody however closely it matches. Their
+    similarity is the largest over kinds, and Leiden optimises CPM on the
+    cluster graph at resolution ``campaign_resolution``: a set of clusters is a
+    campaign when their pairwise similarity averages at least that (Traag, Van
+    Dooren & Nesterov 2011).
 
     Parameters
     ----------
@@ -161,7 +94,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     signals : DataFrame
         ``signal_idx, kind, df, weight, linked`` (the projection's signals).
     graph_config : GraphConfig
-        Kind weights, strong user kinds and ``max_pairs``.
+        Kind weights and projection limits.
     config : CommunityConfig
 
     Returns
@@ -184,65 +117,54 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     """
 
     config = config or CommunityConfig()
-    node, profile = _profiles(partition, affiliations, signals, graph_config)
-    if node.height == 0:
+    clusters = partition.drop_nulls("cluster_id")
+    sizes = clusters.group_by("cluster_id").agg(pl.len().alias("size")).sort("cluster_id")
+    if sizes.height == 0:
         return pl.DataFrame(schema={"cluster_id": pl.Int64, "campaign_id": pl.Int64})
-    n_presence = max(node.height, 1)
-    # A template's pseudo-mass: one value of weight kind_weight (held by two accounts) held by every
-    # member; a presence kind's: one value held by two clusters (the idf of _profiles).
-    kinds = profile["kind"].unique().sort().to_list()
-    pseudo = pl.DataFrame({"kind": kinds, "pseudo": [
-        graph_config.spec(k).weight if k in SHARE_KINDS else float(np.log(1 + (n_presence - 1.5) / 2.5))
-        for k in kinds]}, schema={"kind": pl.String, "pseudo": pl.Float64})
-    norms = (profile.group_by("node", "kind").agg(quantised(pl.col("mass")).sum()).join(pseudo, on="kind")
-             .select("node", "kind", (pl.col("mass").cast(pl.Float64) / WEIGHT_SCALE + pl.col("pseudo")).sqrt()
-                     .alias("norm")))
-    shared = profile.filter(pl.col("ncl") >= 2)
-    # Exact pairs of every shared value, within the projection's pair budget: the most popular
-    # values (whole levels of ncl, so the cut never depends on numbering) link no pair beyond it.
-    levels = (shared.group_by("signal_idx").agg(pl.col("ncl").first()).group_by("ncl")
-              .agg(pl.len().cast(pl.Int64).alias("values")).sort("ncl")
-              .with_columns((pl.col("values") * pl.col("ncl").cast(pl.Int64) * (pl.col("ncl").cast(pl.Int64) - 1) // 2)
-                            .alias("pairs"))
-              .with_columns(pl.col("pairs").cum_sum().alias("cum")))
-    cap = levels.filter(pl.col("cum") <= graph_config.max_pairs)["ncl"].max()
-    shared = shared.filter(pl.col("ncl") <= (cap or 1)).select("node", "signal_idx", "kind", "value")
-    per_kind = []
-    for kind in sorted(shared["kind"].unique().to_list()):
-        # One kind at a time, the pairs' cosines only (the pair lists of all kinds never at once).
-        rows = shared.lazy().filter(pl.col("kind") == kind).select("node", "signal_idx", "value")
-        norm = norms.lazy().filter(pl.col("kind") == kind).select("node", "norm")
-        per_kind.append(
-            rows.join(rows.select("signal_idx", pl.col("node").alias("other"), pl.col("value").alias("v2")),
-                      on="signal_idx")
-            .filter(pl.col("node") < pl.col("other"))
-            # Integer sums (units of 1 / WEIGHT_SCALE) do not depend on the order of summation.
-            .group_by("node", "other").agg(quantised(pl.col("value") * pl.col("v2")).sum().alias("dot"))
-            .join(norm.rename({"norm": "ns"}), on="node")
-            .join(norm.rename({"node": "other", "norm": "nt"}), on="other")
-            .select("node", "other", quantised(pl.col("dot").cast(pl.Float64) / WEIGHT_SCALE
-                                              / (pl.col("ns") * pl.col("nt"))).alias("cosine"),
-                    pl.lit(kind != "ip_net").alias("tie")).collect())
-    edges = (pl.concat(per_kind) if per_kind
-             else pl.DataFrame(schema={"node": pl.UInt32, "other": pl.UInt32, "cosine": pl.Int64, "tie": pl.Boolean}))
-    # A network only reinforces (as a weak kind does between accounts): it adds at most as much
-    # as the tie kinds gave the pair, and never groups two clusters on its own.
-    edges = (edges.group_by("node", "other").agg(pl.col("cosine").filter("tie").sum().alias("strong"),
-                                                 pl.col("cosine").filter(~pl.col("tie")).sum().alias("weak"))
-             .with_columns(combine_weights(pl.col("strong"), pl.col("weak")).alias("weight"))
-             .filter(pl.col("weight") > 0).sort("node", "other")
-             .select(pl.col("node").alias("source"), pl.col("other").alias("target"), "weight"))
-    labels = np.arange(node.height)
-    if edges.height:
-        graph = build_graph(edges, node.height)
-        ig.set_random_number_generator(random.Random(config.seed))
-        try:
-            labels = np.asarray(graph.community_leiden(
-                objective_function="CPM", weights="weight", resolution=config.campaign_resolution,
-                n_iterations=config.n_iterations).membership)
-        finally:
-            ig.set_random_number_generator(random)
-    frame = node.with_columns(pl.Series("label", labels, dtype=pl.Int64))
+    node = sizes.select("cluster_id").with_row_index("node").with_columns(pl.col("node").cast(pl.UInt32))
+    linked = signals.filter("linked").select("signal_idx", "kind", "weight")
+    profile = (
+        affiliations.select("account_idx", "signal_idx")
+        .join(linked.select("signal_idx"), on="signal_idx", how="semi")
+        .join(clusters, on="account_idx")
+        .group_by("cluster_id", "signal_idx").agg(pl.len().alias("n"))
+        .join(sizes, on="cluster_id").join(node, on="cluster_id").join(linked, on="signal_idx")
+        .select(pl.col("node").alias("account_idx"), "signal_idx", "kind", "weight",
+                (pl.col("n") / pl.col("size")).alias("damp"))
+    )
+    similarity = []
+    for kind in profile["kind"].unique().sort().to_list():
+        if not is_tie_kind(kind, graph_config):
+            continue
+        rows = profile.filter(pl.col("kind") == kind)
+        pseudo = graph_config.spec(kind).weight
+        norms = rows.group_by("account_idx").agg(
+            ((pl.col("weight") * pl.col("damp") ** 2).sum() + pseudo).sqrt().alias("norm"))
+        shared = rows.with_columns(pl.len().over("signal_idx").alias("df")).filter(pl.col("df") >= 2)
+        if shared.height == 0:
+            continue
+        members = shared.with_columns(pl.lit(True).alias("strong"), pl.lit(0, pl.UInt32).alias("kind_code"))
+        members = members.join(generators(members, graph_config), on="signal_idx", how="left")
+        dot = link(members, graph_config, seed=config.seed)
+        similarity.append(
+            dot.join(norms.rename({"account_idx": "source", "norm": "ns"}), on="source")
+            .join(norms.rename({"account_idx": "target", "norm": "nt"}), on="target")
+            .select("source", "target", (pl.col("weight") / (pl.col("ns") * pl.col("nt"))).alias("weight")))
+    n = node.height
+    labels = np.arange(n)
+    if similarity:
+        edges = (pl.concat(similarity).group_by("source", "target").agg(pl.col("weight").max())
+                 .filter(pl.col("weight") > 0).sort("source", "target"))
+        if edges.height:
+            graph = build_graph(edges, n)
+            ig.set_random_number_generator(random.Random(config.seed))
+            try:
+                labels = np.asarray(graph.community_leiden(
+                    objective_function="CPM", weights="weight", resolution=config.campaign_resolution,
+                    n_iterations=config.n_iterations).membership)
+            finally:
+                ig.set_random_number_generator(random)
+    frame = node.with_columns(pl.Series("label", labels, dtype=pl.Int64)).join(sizes, on="cluster_id")
     order = (
         frame.group_by("label").agg(pl.col("size").sum().alias("accounts"), pl.col("cluster_id").min().alias("first"))
         .sort(["accounts", "first"], descending=[True, False])
