@@ -70,3 +70,23 @@ def test_seeds_without_templates_of_their_own_are_not_tested():
     # With the seeds' template: o0 leaves, z3 stays, and an account without rows is not judged.
     out, keep = apply_templates(order, 6, templates, seeds, accounts.height)
     assert out["account_id"].to_list()[:keep] == seeds + ["z3", "other001"] and keep == 5
+
+
+def test_an_account_on_the_seeds_card_stays_whatever_template_it_writes():
+    """An operator writes from several templates: a listed account paying with a seed's card is the
+    seeds' own even when it sends none of their shingles; one sharing only the seeds' proxy address
+    (a public kind) still leaves (break-it review: a ring of two templates on one card pool)."""
+    from graphlink.stages.seed_templates import apply_templates
+
+    seeds = ["s1", "s2", "s3"]
+    rows = ([(s, 1, "solve this maths problem step", 3) for s in seeds]
+            + [("c1", 1, "write the code for this", 3), ("p1", 1, "write the code for this", 3)])
+    templates = pl.DataFrame(rows, schema=["account_id", "cluster_id", "shingle", "df"], orient="row")
+    linking = pl.DataFrame({"account_id": ["s1", "s2", "s3", "c1", "p1", "s1", "p1"],
+                            "kind": ["payment"] * 4 + ["payment", "ip", "ip"],
+                            "value": ["card-A", "card-A", "card-B", "card-B", "card-Z", "10.0.0.1", "10.0.0.1"]})
+    order = pl.DataFrame({"account_id": seeds + ["c1", "p1"]})
+    out, keep = apply_templates(order, 5, templates, seeds, 1000, linking=linking)
+    assert out["account_id"].to_list()[:keep] == seeds + ["c1"]
+    out, keep = apply_templates(order, 5, templates, seeds, 1000)
+    assert out["account_id"].to_list()[:keep] == seeds

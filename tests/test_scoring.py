@@ -163,6 +163,16 @@ def test_rotating_bystanders_on_the_fleets_proxy_leave_when_the_fleet_is_known_b
     # A fleet most of whose members hold none of its values (own cards, few templates) is not judged so.
     sparse = memberships.filter((pl.col("signal_idx") != template) | (pl.col("account_idx") < 5))
     assert fleet_outsiders(*args, memberships=sparse, signals=signals, account_stats=stats).to_list() == []
+    # A member with no sampled prompt is not judged by its phrasing (unknown, not zero).
+    silent = stats.with_columns(pl.when(pl.col("account_idx") == 19).then(0).otherwise(pl.col(c)).alias(c)
+                                for c in ("prompts_sampled", "prompts_scripted"))
+    assert fleet_outsiders(*args, **kw, account_stats=silent).to_list() == []
+    # A fleet that does not phrase (a short template, free writing: under MIN_FLEET_PHRASING of its
+    # prompts scripted) says nothing by its members' phrasing.
+    from graphlink.stages.outsiders import MIN_FLEET_PHRASING
+    free = stats.with_columns(pl.when(pl.col("account_idx") < 18).then(1).otherwise(0).alias("prompts_scripted"))
+    assert 18 / 200 < MIN_FLEET_PHRASING
+    assert fleet_outsiders(*args, **kw, account_stats=free).to_list() == []
 
 
 def test_scores_and_flags_do_not_depend_on_the_evidence_table():

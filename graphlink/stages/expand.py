@@ -408,7 +408,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
                                          **({"min_share": CARD_CLUSTER_SHARE} if partial else {}))
         ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
         ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds)
-        ordered, keep = apply_templates(ordered, keep, templates, seeds, accounts.height)
+        ordered, keep = apply_templates(ordered, keep, templates, seeds, accounts.height, linking=linking)
     else:
         on_clock = on_minutes = pl.DataFrame(schema={"account_id": pl.String, "fit": pl.Float64})
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)

@@ -13,7 +13,7 @@ from graphlink.config import GraphConfig, ScoringConfig
 from graphlink.stages.campaign_flags import SPECIFIC_SHARE
 from graphlink.stages.campaigns import is_tie_kind
 
-__all__ = ["fleet_outsiders", "IDENTITY_COVER", "PHRASING_SHARE"]
+__all__ = ["fleet_outsiders", "IDENTITY_COVER", "PHRASING_SHARE", "MIN_FLEET_PHRASING"]
 
 #: A rotating fleet is *known by* its own values when at least this share of its members each hold
 #: one (a card, a template shingle, an identifier the flagged clusters hold as their own) with
@@ -29,6 +29,11 @@ IDENTITY_COVER = 0.9
 #: commercial proxy sends its own requests (independent dev world 1: 10 % of ordinary people's
 #: prompts share such a passage by chance, against ~90 % of a fleet's).
 PHRASING_SHARE = 0.25
+#: The phrasing test needs a fleet that phrases: at least this share of its sampled prompts
+#: scripted (long shared passages). A fleet writing freely, or on a short template, says nothing by
+#: its members' phrasing (break-it review: one chance shared passage in a fleet writing freely gave
+#: it a rate of 0.3 % and detached its members on their own cards).
+MIN_FLEET_PHRASING = 0.5
 
 
 def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: pl.DataFrame | None,
@@ -54,7 +59,8 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
     A bystander on the fleet's own commercial proxy rotates like the fleet, so
     the network count cannot tell it. When the fleet is known by its own
     values (:data:`IDENTITY_COVER` of its members hold one with another
-    member), a member holding none whose prompts follow the fleet's template
+    member) and phrases (:data:`MIN_FLEET_PHRASING` of its sampled prompts
+    scripted), a member holding none whose prompts follow the fleet's template
     less than :data:`PHRASING_SHARE` of the fleet's rate
     (``account_stats``' ``prompts_scripted / prompts_sampled``) is detached
     too, rotating or not.
@@ -123,7 +129,9 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
                     .with_columns(pl.col("prompts_sampled", "prompts_scripted").fill_null(0).cast(pl.Float64))
                     .with_columns((pl.col("prompts_scripted").sum().over("cluster_id")
                                    / pl.col("prompts_sampled").sum().over("cluster_id")).fill_nan(0.0).alias("fleet_rate"),
-                                  (pl.col("prompts_scripted") / pl.col("prompts_sampled")).fill_nan(0.0).alias("rate")))
+                                  # No sampled prompt: phrasing unknown (null), never judged by it.
+                                  pl.when(pl.col("prompts_sampled") > 0)
+                                  .then(pl.col("prompts_scripted") / pl.col("prompts_sampled")).alias("rate")))
         static = pl.concat([static.select("account_idx", "cluster_id"),
                             members.select("account_idx", "cluster_id")]).unique(maintain_order=True)
     if memberships is not None and signals is not None and static.height:
@@ -144,8 +152,8 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
             cover = (phrasing.join(holders.with_columns(pl.lit(1.0).alias("h")), on="account_idx", how="left")
                      .group_by("cluster_id").agg(pl.col("h").fill_null(0.0).mean().alias("cover")))
             rotating = phrasing.join(cover, on="cluster_id").filter(
-                (pl.col("cover") >= IDENTITY_COVER)
-                & (pl.col("rate") < PHRASING_SHARE * pl.col("fleet_rate")))
+                (pl.col("cover") >= IDENTITY_COVER) & (pl.col("fleet_rate") >= MIN_FLEET_PHRASING)
+                & pl.col("rate").is_not_null() & (pl.col("rate") < PHRASING_SHARE * pl.col("fleet_rate")))
             network = members.filter(pl.col("n_values") < config.outsider_network_share * pl.col("median_networks"))
             static = pl.concat([network.select("account_idx", "cluster_id"),
                                 rotating.select("account_idx", "cluster_id")]).unique()

@@ -23,7 +23,12 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["MAX_TEMPLATE_SHARE", "MIN_OWN", "apply_templates", "seed_templates"]
+__all__ = ["MAX_TEMPLATE_SHARE", "MIN_OWN", "PUBLIC_KINDS", "apply_templates", "seed_templates"]
+
+#: Kinds shared by accounts of several operators or cells (a proxy pool, a network, a template
+#: family, a clock, a client, a sign-up hour or domain): holding a seed's value of one of these says
+#: nothing about being the seeds' own. Any other kind (cards, user-declared identifiers) does.
+PUBLIC_KINDS = ("ip", "ip_net", "asn", "prompt", "timing", "user_agent", "email_domain", "created_hour")
 
 #: A shingle counts as a template when at most this share of the run's accounts send it: three seeds
 #: sharing a phrase that common by chance is 1 in 1,000 (``0.1 ** 3``, the chance bound of
@@ -85,11 +90,14 @@ def seed_templates(templates: pl.DataFrame, seeds: list[str], n_accounts: int,
 
 def apply_templates(ordered: pl.DataFrame, keep: int, templates: pl.DataFrame | pl.LazyFrame | None,
                     seeds: list[str], n_accounts: int, max_share: float = MAX_TEMPLATE_SHARE,
-                    ) -> tuple[pl.DataFrame, int]:
+                    linking: pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
     """Hold an ``expand`` list to the seeds' templates, when they keep some (:func:`seed_templates`).
 
     Listed non-seed accounts with rows in ``templates`` but none of the seeds' counted shingles
-    leave the list (they follow it, in their order); accounts without rows are never judged.
+    leave the list (they follow it, in their order); accounts without rows are never judged, nor
+    accounts holding a card or identifier a seed holds (``linking``): an operator writes from several
+    templates, and one paying with the seeds' card is theirs whatever it writes (break-it review: a
+    ring of two templates on one card pool lost the half writing the other).
 
     Parameters
     ----------
@@ -105,6 +113,9 @@ def apply_templates(ordered: pl.DataFrame, keep: int, templates: pl.DataFrame | 
         Accounts of the run.
     max_share : float
         :data:`MAX_TEMPLATE_SHARE`.
+    linking : DataFrame, optional
+        ``linking.parquet`` (``account_id, kind, value``): holders of a seed's value of a private kind
+        (any kind not in :data:`PUBLIC_KINDS`: cards, user-declared identifiers) are never judged.
 
     Returns
     -------
@@ -135,5 +146,10 @@ def apply_templates(ordered: pl.DataFrame, keep: int, templates: pl.DataFrame | 
     judged = rows["account_id"].unique().implode()
     sending = rows.join(common, on="shingle", how="semi")["account_id"].unique().implode()
     leave = ~pl.col("account_id").is_in(seed_list) & pl.col("account_id").is_in(judged) & ~pl.col("account_id").is_in(sending)
+    if linking is not None and linking.height:
+        private = linking.filter(~pl.col("kind").is_in(list(PUBLIC_KINDS))).select("account_id", "kind", "value")
+        seeds_values = private.filter(pl.col("account_id").is_in(seed_list)).select("kind", "value").unique()
+        tied = private.join(seeds_values, on=["kind", "value"], how="semi")["account_id"].unique().implode()
+        leave = leave & ~pl.col("account_id").is_in(tied)
     kept = head.filter(~leave)
     return pl.concat([kept, head.filter(leave), rest]), kept.height
