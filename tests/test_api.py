@@ -48,7 +48,10 @@ def test_detect_finds_planted_rings(result, world):
     # Lock-step templated accounts are coordinated; nothing here shows fleet tooling (proxies,
     # bulk sign-up), so neither small ring is flagged on its own.
     info = {name: result.cluster(ring_cluster(result, members)).info for name, members in rings.items()}
-    assert info["template"]["template_share"] == 1.0 and info["template"]["coordination"] > info["card"]["coordination"]
+    # The ring's template has a fixed lead of 11 words before its fill: prompts sharing only that
+    # (7 shingles) fall short of a template's passage (TEMPLATE_SHINGLES, 12 words); those whose
+    # fill another member used too count, so most but not all prompts do.
+    assert info["template"]["template_share"] >= 0.8 and info["template"]["coordination"] > info["card"]["coordination"]
     assert not any(i["flagged"] for i in info.values())
     for members in rings.values():
         view = result.cluster(ring_cluster(result, members))

@@ -576,7 +576,11 @@ def test_f_strangers_sharing_a_stock_phrase_are_not_an_operator():
     assert cluster_row(result, ring[0])["flagged"]
     rows = [cluster_row(result, a) for a in strangers if a in set(result.accounts.drop_nulls("cluster_id")["account_id"])]
     assert rows and not any(row["flagged"] for row in rows)
-    assert max(row["score"] for row in rows) >= 0.6  # each group alone scores like a flag: only size holds it back
+    # A stock request of a few words is no template's (TEMPLATE_SHINGLES): the groups' prompts do not
+    # count as templated, so each group alone no longer scores like a flag (before: >= 0.6, held back
+    # only by its size).
+    assert all(row["template_share"] == 0.0 for row in rows)
+    assert max(row["score"] for row in rows) < 0.6
 
 
 def card_group_cell_world(seed: int = 42) -> tuple[Log, list[list[str]], list[str]]:
@@ -713,3 +717,27 @@ def test_g_same_input_and_seed_give_identical_outputs_and_shuffling_keeps_the_pa
                  .agg(pl.col("account_id"))["account_id"].to_list()}
     assert campaigns == {frozenset(m) for m in third.accounts.drop_nulls("campaign_id").group_by("campaign_id")
                          .agg(pl.col("account_id"))["account_id"].to_list()}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known defect (break-it review, session 10): template_share counts a prompt only when it shares a passage of "
+    "TEMPLATE_SHINGLES (8) shingles, which keeps ordinary people's stock requests out (a cluster of Japanese "
+    "speakers on a VPN was flagged for 'templated' stock phrases) but lets an operator with a short template "
+    "(8 fixed words, 4 shingles) escape: 30 rotating accounts, one card each, score 0.50 (0.88 when any shared "
+    "shingle counted). Needs a template test by how much of a shingle's use is inside the cluster, not by length"))
+def test_a_rotating_ring_with_a_short_template_is_flagged():
+    rng = np.random.default_rng(5)
+    log = Log()
+    ring = []
+    short = "Think step by step and explain your reasoning: {} ({})"
+    for i in range(30):
+        acc = f"ring{i}"
+        ring.append(acc)
+        for _ in range(20):
+            ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(8, 22)),
+                                minutes=int(rng.integers(0, 60)), seconds=int(rng.integers(0, 60)))
+            log.add(acc, ts, f"73.{int(rng.integers(0, 80))}.9.9", f"ring-card-{i}",
+                    short.format(_words(rng, 3), int(rng.integers(0, 1000))))
+    add_people(log, rng, 150)
+    result = run(log)
+    assert cluster_row(result, ring[0])["flagged"]

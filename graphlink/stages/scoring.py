@@ -17,7 +17,9 @@ component                 abuse pattern it looks for
                           /48) networks. ``log(median networks / 3) / log(10)``: home,
                           office and phone (3) is 0, thirty or more is 1.
 ``template_share``        Templated extraction prompts: share of members' sampled prompts
-                          that share a 5-word shingle with another account's prompts.
+                          that share a passage of 8 or more 5-word shingles (12 words) with
+                          other accounts' prompts (``TEMPLATE_SHINGLES``): an instruction an
+                          operator scripts, not a stock request of a few words.
 ``timing_sync``           Scripted clocks: share of members whose active-minute profile
                           matches another member's (they share a timing MinHash band).
 ``card_pool``             A pool of cards: ``1 - 1 / n`` for ``n`` cards each paying for three
@@ -180,7 +182,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
     prompts = _member_kind(memberships, signals, members, "prompt")
     if account_stats is not None and account_stats.height and prompts.height:
         sampled = account_stats.join(members, on="account_idx").group_by("cluster_id").agg(
-            pl.col("prompts_sampled").sum(), pl.col("prompts_templated").sum().alias("template_prompts"))
+            pl.col("prompts_sampled").sum(), pl.col("prompts_scripted").sum().alias("template_prompts"))
         top = (
             prompts.group_by("cluster_id", "signal_idx").agg(pl.col("count").sum().alias("n"),
                                                              pl.col("value").first().alias("template"))
@@ -286,7 +288,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     events : LazyFrame, optional
         Canonical events (for the hour-of-day profile).
     account_stats : DataFrame, optional
-        ``account_idx, prompts_sampled, prompts_templated`` (and more) from signal extraction.
+        ``account_idx, prompts_sampled, prompts_scripted`` (and more) from signal extraction.
     config : ScoringConfig
     value_counts : DataFrame, optional
         ``account_idx, kind, n_values`` (IPs and networks per account).

@@ -141,13 +141,15 @@ def prompts_per_account(counts: pl.Series, max_prompts: int, max_total: int | No
 
 # The hash pre-filter keeps about this many times the prompts an account may contribute.
 _HEADROOM = 4
-#: Fewest shingles a prompt shares with other accounts' prompts (anywhere in it, with anyone) to
-#: count as *scripted* (``prompts_scripted``): a long instruction, not a stock request of a few
-#: words. Independent dev world 1 (11,000 accounts): 89 % of ring prompts share 8 or more shingles,
-#: 10 % of ordinary people's (92 % share one). Read by the fleet-outsider test
-#: (:mod:`graphlink.stages.outsiders`) to tell a fleet's phrasing from a bystander's, not by
-#: ``template_share``: an operator's short template (4 shared shingles) is a template too (a
-#: break-it review: counting only scripted prompts unflagged a 30-account rotating ring).
+#: Fewest shingles a prompt shares with other accounts' prompts to count as a *template's* for
+#: scoring (``prompts_scripted``; ``template_share``): a shared passage of at least ``ngram + 7``
+#: words (12 at the default 5). A stock request ("what are common mistakes with X", "give me an
+#: example of Y") shares a frame of a few words, and when two people ask the very same short thing,
+#: a whole prompt of a few shingles; an operator's extraction template is an instruction of
+#: sentences. Independent dev world 1 (11,000 accounts): 89 % of ring prompts share 8 or more
+#: shingles, 10 % of ordinary people's (92 % share one); graphlink's own dev world mixed_1000:
+#: 48 % of ring prompts against 51 % sharing any. Linking is unchanged: a shared shingle of any
+#: prompt still links (``prompts_templated``).
 TEMPLATE_SHINGLES = 8
 #: ``max_total`` of :func:`prompt_signals` when not given: no bound on the prompts sampled in all.
 NO_TOTAL_CAP = 2**62
