@@ -122,7 +122,7 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
     static = members.filter(pl.col("n_values") < config.outsider_network_share * pl.col("median_networks"))
     phrasing = None
     if account_stats is not None and account_stats.height and memberships is not None and signals is not None:
-        # Every member is judged; the phrasing clause below keeps the operator's rotating members.
+        # Rotating members are judged too; the phrasing clause below keeps the operator's.
         phrasing = (members.select("account_idx", "cluster_id")
                     .join(account_stats.select("account_idx", "prompts_sampled", "prompts_scripted"),
                           on="account_idx", how="left")
@@ -132,9 +132,7 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
                                   # No sampled prompt: phrasing unknown (null), never judged by it.
                                   pl.when(pl.col("prompts_sampled") > 0)
                                   .then(pl.col("prompts_scripted") / pl.col("prompts_sampled")).alias("rate")))
-        static = pl.concat([static.select("account_idx", "cluster_id"),
-                            members.select("account_idx", "cluster_id")]).unique(maintain_order=True)
-    if memberships is not None and signals is not None and static.height:
+    if memberships is not None and signals is not None and (static.height or phrasing is not None):
         kinds = [k for k in signals["kind"].unique().to_list() if k != "ip" and is_tie_kind(k, graph_config)]
         ties = signals.filter(pl.col("kind").is_in(kinds)).select("signal_idx", "df")
         flagged = clusters.join(scored.filter("flagged").select("cluster_id"), on="cluster_id", how="semi")
@@ -154,8 +152,7 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
             rotating = phrasing.join(cover, on="cluster_id").filter(
                 (pl.col("cover") >= IDENTITY_COVER) & (pl.col("fleet_rate") >= MIN_FLEET_PHRASING)
                 & pl.col("rate").is_not_null() & (pl.col("rate") < PHRASING_SHARE * pl.col("fleet_rate")))
-            network = members.filter(pl.col("n_values") < config.outsider_network_share * pl.col("median_networks"))
-            static = pl.concat([network.select("account_idx", "cluster_id"),
+            static = pl.concat([static.select("account_idx", "cluster_id"),
                                 rotating.select("account_idx", "cluster_id")]).unique()
         static = static.join(holders, on="account_idx", how="anti")
     return static["account_idx"].sort()

@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.stages.campaigns import AMBIENT_KINDS, PRIVATE_TIE_KINDS, TIE_KINDS
+
 __all__ = ["MAX_TEMPLATE_SHARE", "MIN_OWN", "PUBLIC_KINDS", "apply_templates", "seed_templates"]
 
 #: Kinds shared by accounts of several operators or cells (a proxy pool, a network, a template
 #: family, a clock, a client, a sign-up hour or domain): holding a seed's value of one of these says
-#: nothing about being the seeds' own. Any other kind (cards, user-declared identifiers) does.
-PUBLIC_KINDS = ("ip", "ip_net", "asn", "prompt", "timing", "user_agent", "email_domain", "created_hour")
+#: nothing about being the seeds' own. Any other kind (cards, user-declared identifiers) does: the
+#: campaigns' rule (:data:`graphlink.stages.campaigns.AMBIENT_KINDS`, and the tie kinds that are not
+#: private, :data:`~graphlink.stages.campaigns.PRIVATE_TIE_KINDS`).
+PUBLIC_KINDS = AMBIENT_KINDS + tuple(k for k in TIE_KINDS if k not in PRIVATE_TIE_KINDS)
 
 #: A shingle counts as a template when at most this share of the run's accounts send it: three seeds
 #: sharing a phrase that common by chance is 1 in 1,000 (``0.1 ** 3``, the chance bound of

@@ -332,17 +332,16 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
     # a template's (scripted) when it shares a passage of TEMPLATE_SHINGLES shingles or more.
     shared_per_text = (shingles.join(shared, on="shingle_hash", how="semi")
                        .group_by("text_hash").agg(pl.len().alias("n_shared")))
-    templated_texts = shared_per_text.select("text_hash")
-    scripted_texts = shared_per_text.filter(pl.col("n_shared") >= TEMPLATE_SHINGLES).select("text_hash")
-    # Shares are of sampled raw prompts (a text sent as 48 numbered jobs counts 48 times).
+    # Shares are of sampled raw prompts (a text sent as 48 numbered jobs counts 48 times); one pass
+    # over the sampled texts counts all three.
+    n_shared = pl.col("n_shared").fill_null(0)
     per_account = (
-        sampled.group_by("account_idx").agg(pl.col("prompts").sum().cast(pl.UInt32).alias("prompts_sampled"),
-                                            pl.len().cast(pl.UInt32).alias("texts"))
-        .join(sampled.join(templated_texts, on="text_hash", how="semi").group_by("account_idx")
-              .agg(pl.col("prompts").sum().cast(pl.UInt32).alias("prompts_templated")), on="account_idx", how="left")
-        .join(sampled.join(scripted_texts, on="text_hash", how="semi").group_by("account_idx")
-              .agg(pl.col("prompts").sum().cast(pl.UInt32).alias("prompts_scripted")), on="account_idx", how="left")
-        .with_columns(pl.col("prompts_templated").fill_null(0), pl.col("prompts_scripted").fill_null(0))
+        sampled.join(shared_per_text, on="text_hash", how="left")
+        .group_by("account_idx").agg(
+            pl.col("prompts").sum().cast(pl.UInt32).alias("prompts_sampled"),
+            pl.len().cast(pl.UInt32).alias("texts"),
+            pl.col("prompts").filter(n_shared > 0).sum().cast(pl.UInt32).alias("prompts_templated"),
+            pl.col("prompts").filter(n_shared >= TEMPLATE_SHINGLES).sum().cast(pl.UInt32).alias("prompts_scripted"))
         .sort("account_idx")
     )
     templated = per_account.filter(
