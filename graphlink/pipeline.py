@@ -283,13 +283,13 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     # Both scoring passes read the same few kinds: cut their affiliations out once.
     scoring_rows = scored_memberships(affiliations, projection.signals)
 
-    def score(partition: pl.DataFrame, shared: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def score(partition: pl.DataFrame, shared: pl.DataFrame | None = None, whole: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
         evidence = (cluster_evidence(affiliations, projection.signals, partition,
                                      config.scoring.evidence_per_kind, shared)
                     if shared is not None else pl.DataFrame(schema=EVIDENCE_SCHEMA))
         clusters = score_clusters(partition, index, scoring_rows, projection.signals, evidence,
                                   ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
-                                  hour_counts, affiliations)
+                                  hour_counts, affiliations, whole)
         return evidence, clusters
 
     # A provisional pass finds fleet outsiders: flags do not depend on the evidence
@@ -325,7 +325,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
             # shows across its cells, see ScoringConfig.pool_campaigns).
             whole = pooled_partition(campaign_of, partition, clusters, tied, config.scoring.flag_threshold)
             if whole.height:
-                pooled = score(whole)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
+                pooled = score(whole, whole=True)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied,
                                       pooled)
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph,

@@ -1,10 +1,12 @@
 """Review of "flagged as a whole" (``ScoringConfig.pool_campaigns``): benign groups it may flag.
 
 Each world is a small seeded log built with the helpers of ``test_detection_classes``; each
-test runs :func:`graphlink.pipeline.run_detect` with ``pool_campaigns`` on (``POOLED``) and off
-(the default since this review: ``ALONE``) and states what an investigator needs.
+test runs :func:`graphlink.pipeline.run_detect` with ``pool_campaigns`` on (``POOLED``, the default
+since session 11) and off (``ALONE``) and states what an investigator needs.
 Tests marked ``xfail(strict=True)`` show a real defect: they pass once it is fixed. The first
-three are why pooling is off by default: with it on, benign organisations are flagged.
+three were why pooling was off by default (benign organisations pooled into a false card pool);
+they pass since a campaign's cards are judged by their own evidence
+(:func:`graphlink.stages.card_pools.card_units`): each branch's card has its office address.
 """
 
 from __future__ import annotations
@@ -65,10 +67,6 @@ def branches_world(seed: int = 7, branches: int = 5, per: int = 8, vpn: int = 50
 
 # --- 1. One company's branches on the corporate VPN, one in-house tool ------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pool rule (opt-in, pool_campaigns=True): a company's branches (one corporate card each) running one in-house tool and sharing "
-    "the corporate VPN are pooled into a false 'card pool' and flagged; the campaign is formed by the "
-    "template, the 5+ VPN addresses only qualify it as infrastructure"))
 def test_company_branches_on_corporate_vpn_are_not_flagged_as_a_whole():
     log, groups, _ = branches_world()
     staff = [a for g in groups for a in g]
@@ -78,9 +76,6 @@ def test_company_branches_on_corporate_vpn_are_not_flagged_as_a_whole():
     assert flagged(after, staff) == 0, cluster_row(after, staff[0])["why"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pool rule (opt-in): the company's own e-mail domain does not save it: each branch cluster holds a fifth of "
-    "the domain (org_coherence 0), and the pooled group's card 'pool' (0.8) cancels the org discount"))
 def test_company_branches_with_their_email_domain_are_not_flagged_as_a_whole():
     log, groups, people = branches_world(n_people=400)
     staff = [a for g in groups for a in g]
@@ -92,9 +87,6 @@ def test_company_branches_with_their_email_domain_are_not_flagged_as_a_whole():
     assert flagged(after, staff) == 0, cluster_row(after, staff[0])["why"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pool rule (opt-in): unrelated firms on one open-source framework's prompt who meet on one venue's Wi-Fi "
-    "(a conference, a co-working space: 5+ addresses nobody else in the log uses) are pooled and flagged"))
 def test_unrelated_firms_on_one_framework_meeting_on_one_wifi_are_not_flagged():
     """Same shape seen from outside: three firms, own card and office each, the same framework
     job template (test_h: they must stay unflagged), each employee spending two hours on the
@@ -106,8 +98,10 @@ def test_unrelated_firms_on_one_framework_meeting_on_one_wifi_are_not_flagged():
     assert flagged(after, staff) == 0, cluster_row(after, staff[0])["why"]
 
 
-def test_defaults_do_not_pool_so_company_branches_and_firms_stay_unflagged():
-    """Pooling is off by default (the three defects above): the branches and firms are not flagged."""
+def test_defaults_pool_and_company_branches_and_firms_stay_unflagged():
+    """Pooling is on by default since each card's own evidence is read (card_units): the branches
+    and firms above are not flagged by the defaults either."""
+    assert BASE.scoring.pool_campaigns
     for log, groups in (branches_world()[:2], branches_world(seed=3, branches=3, per=12, vpn=30)[:2]):
         staff = [a for g in groups for a in g]
         assert flagged(run_detect(log.frame()), staff) == 0

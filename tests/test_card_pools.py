@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from graphlink.pipeline import run_detect
-from graphlink.stages.card_pools import card_alignment
+from graphlink.stages.card_pools import UNIT_COVER, card_alignment, card_units
 from tests.test_detection_classes import T0, Log, _private_ip, _words, add_people
 
 
@@ -83,6 +83,67 @@ def test_card_alignment_matches_a_pair_by_pair_oracle(seed):
     for c, value in want.items():
         assert got[c] == pytest.approx(value, abs=1e-9)
     assert all(got[c] is None for c in set(got) - set(want))
+
+
+def units_oracle(cluster_of: dict[int, int], affiliations: list[tuple[int, int]], kind: dict[int, str],
+                 weight: dict[int, float]) -> dict[int, float]:
+    """Card by card: does a non-text linking value held by two or more of the card's members, and by
+    at least half of its holders in the whole log, cover UNIT_COVER of them? Share of members on such cards."""
+    holders: dict[int, list[int]] = {}
+    for a, s in affiliations:
+        holders.setdefault(s, []).append(a)
+    out = {}
+    for c in sorted(set(cluster_of.values())):
+        members = [a for a, k in cluster_of.items() if k == c]
+        pooled = {s: [a for a in hs if a in members] for s, hs in holders.items() if kind[s] == "payment"}
+        pooled = {s: hs for s, hs in pooled.items() if len(hs) >= 3}
+        card = {}
+        for a in members:
+            mine = sorted((-len(hs), s) for s, hs in pooled.items() if a in hs)
+            if mine:
+                card[a] = mine[0][1]
+        if len(set(card.values())) < 2:
+            continue
+        on_unit = 0
+        for k in set(card.values()):
+            mine = [a for a in card if card[a] == k]
+            own = []
+            for s, hs in holders.items():
+                h = sum(a in mine for a in hs)
+                if kind[s] not in ("payment", "prompt") and weight[s] > 0 and h >= 2 and 2 * h >= len(hs):
+                    own.append(h)
+            if own and max(own) >= UNIT_COVER * len(mine):
+                on_unit += len(mine)
+        out[c] = on_unit / len(card)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_card_units_match_a_card_by_card_oracle(seed):
+    rng = np.random.default_rng(100 + seed)
+    n, n_signals = 60, 40
+    cluster_of = {a: int(rng.integers(0, 3)) for a in range(n)}
+    kind = {s: ("payment" if s < 8 else str(rng.choice(["ip", "ip_net", "prompt", "timing"]))) for s in range(n_signals)}
+    weight = {s: float(rng.choice([0.0, 0.3, 1.0, 2.5])) for s in range(n_signals)}
+    card = {a: int(rng.integers(0, 8)) for a in range(n)}
+    affiliations = sorted({(a, card[a]) for a in range(n) if rng.random() < 0.9}
+                          # the first four cards' holders mostly share a value of their own (an office) ...
+                          | {(a, 8 + card[a]) for a in range(n) if card[a] < 4 and rng.random() < 0.7}
+                          # ... and values spread at random
+                          | {(int(rng.integers(0, n)), s) for s in range(16, n_signals) for _ in range(6)})
+    members = pl.DataFrame({"cluster_id": list(cluster_of.values()), "account_idx": list(cluster_of)},
+                           schema={"cluster_id": pl.Int64, "account_idx": pl.UInt32})
+    memberships = pl.DataFrame(affiliations, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
+    df = {s: sum(1 for _, t in affiliations if t == s) for s in kind}
+    signals = pl.DataFrame({"signal_idx": list(kind), "kind": list(kind.values()), "weight": list(weight.values()),
+                            "df": [df[s] for s in kind]},
+                           schema={"signal_idx": pl.UInt32, "kind": pl.String, "weight": pl.Float64, "df": pl.UInt32})
+    got = dict(card_units(members, memberships, signals).iter_rows())
+    want = units_oracle(cluster_of, affiliations, kind, weight)
+    assert set(got) == set(want)
+    assert want  # the draw has groups with pooled cards
+    for c, value in want.items():
+        assert got[c] == pytest.approx(value, abs=1e-12)
 
 
 def campus_world(pooled: bool, seed: int = 6, nat_share: int = 2, students: int = 100, askers: int = 0) -> tuple[Log, list[str]]:

@@ -327,14 +327,13 @@ class ScoringConfig:
         0 in every piece and 0.98 as a whole). Only infrastructure pools
         evidence: teams tied by one job template would add up their corporate
         cards and time zones into a false pool (dev seeds: 260-370 benign accounts
-        flagged per mixed world when template ties pooled too). **Off by default**:
-        a review found benign organisations it flags -- a company's branches,
-        each on its own corporate card, running one in-house tool and sharing
-        the corporate VPN (5+ addresses nobody else uses), pool into a false
-        "card pool" of one card per branch, even with their own e-mail domain
-        (``tests/test_break_pool.py``). A pool that proves an operator would need
-        cards paying for accounts in several clusters, which a fragmented cell
-        does not show either. Turn it on to review campaigns of tame cells, not to ban.
+        flagged per mixed world when template ties pooled too). The whole's cards are
+        judged by each card's own evidence (:func:`graphlink.stages.card_pools.card_units`),
+        not by what the campaign's clusters share: a company's branches, each on its own
+        corporate card, running one in-house tool and sharing the corporate VPN form one
+        campaign too, but each branch's card has its office address, so their cards are
+        units, not a pool (``tests/test_break_pool.py``; it was off by default until
+        session 11 for exactly that). ``False`` flags clusters and inherited flags only.
     outsider_network_share, outsider_min_spread : float
         In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread``
         (a proxy-rotating fleet), members using fewer than
@@ -362,7 +361,7 @@ class ScoringConfig:
     })
     org_discount: float = 0.6
     flag_campaigns: bool = True
-    pool_campaigns: bool = False
+    pool_campaigns: bool = True
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
 

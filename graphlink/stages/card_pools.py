@@ -44,11 +44,18 @@ import polars as pl
 from graphlink.stages.campaign_flags import SPECIFIC_SHARE
 from graphlink.stages.encode import value_counts
 
-__all__ = ["POOL_HOLDERS", "card_alignment"]
+__all__ = ["POOL_HOLDERS", "UNIT_COVER", "card_alignment", "card_units"]
 
 #: A card pays for a pool only when it pays for this many members: a card two people
 #: share is a couple's (the same rule as ``card_pool``).
 POOL_HOLDERS = 3
+
+#: A card is an organisation's unit when a value of its own (an office address, a clock, an
+#: identifier: at least half of the value's holders in the whole log are on this card) is held by at
+#: least this share of the card's members -- most of a branch works from its office. Half, so a
+#: branch where some staff work remotely is still one; an operator's card never has such a value
+#: unless its accounts run on a machine of their own.
+UNIT_COVER = 0.5
 
 
 def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
@@ -85,15 +92,7 @@ def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     kinds = signals.select("signal_idx", "kind", pl.col("weight").cast(pl.Float64), "df")
     members = members.select("cluster_id", "account_idx")
     affiliations = memberships.select("account_idx", "signal_idx")
-    pay = (affiliations.join(kinds.filter(pl.col("kind") == "payment").select("signal_idx"), on="signal_idx")
-           .join(members, on="account_idx"))
-    pooled = pay.with_columns(pl.len().over("cluster_id", "signal_idx").alias("holders")).filter(
-        pl.col("holders") >= POOL_HOLDERS)
-    # Each member on a pooled card counts on one of them: the most used, then the lowest index.
-    card_of = (pooled.sort(["cluster_id", "account_idx", "holders", "signal_idx"],
-                           descending=[False, False, True, False])
-               .group_by("cluster_id", "account_idx", maintain_order=True).first()
-               .select("cluster_id", "account_idx", pl.col("signal_idx").alias("card")))
+    card_of = _pooled_cards(members, affiliations, kinds)
     sizes = card_of.group_by("cluster_id", "card").agg(pl.len().cast(pl.Float64).alias("n_c"))
     expected = (sizes.group_by("cluster_id")
                 .agg((pl.col("n_c") * (pl.col("n_c") - 1) / 2).sum().alias("same"),
@@ -125,6 +124,81 @@ def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
                     pl.when(pl.col("mass") > 0).then(kappa("same_mass", "mass") * text_factor)
                     .otherwise(None).cast(pl.Float64).alias("card_alignment"))
             .sort("cluster_id"))
+
+
+def _pooled_cards(members: pl.DataFrame, affiliations: pl.DataFrame, kinds: pl.DataFrame) -> pl.DataFrame:
+    """``cluster_id, account_idx, card``: each member on a card paying for :data:`POOL_HOLDERS` or more
+    members of its cluster, counted on one such card (the most used, then the lowest index)."""
+    pay = (affiliations.join(kinds.filter(pl.col("kind") == "payment").select("signal_idx"), on="signal_idx")
+           .join(members, on="account_idx"))
+    pooled = pay.with_columns(pl.len().over("cluster_id", "signal_idx").alias("holders")).filter(
+        pl.col("holders") >= POOL_HOLDERS)
+    return (pooled.sort(["cluster_id", "account_idx", "holders", "signal_idx"], descending=[False, False, True, False])
+            .group_by("cluster_id", "account_idx", maintain_order=True).first()
+            .select("cluster_id", "account_idx", pl.col("signal_idx").alias("card")))
+
+
+def card_units(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
+    """How far a group's pooled cards are each an organisation's unit: ``cluster_id, card_alignment``.
+
+    The measure for a campaign scored as a whole
+    (:func:`graphlink.stages.campaign_flags.pooled_partition`), where :func:`card_alignment`
+    cannot be used: its clusters were grouped *by* what they share (a template, a VPN, a
+    hosting range), so that shared mass says nothing of the cards, and a company's branches
+    running its in-house tool share one template as an operator's cells do. What tells them
+    apart is each card's *own* evidence: a branch's card is a unit whose holders mostly share
+    a value nobody else holds -- their office address, their own clock -- while an operator's
+    accounts draw addresses from the pool whatever card pays for them. The result is the
+    share of the members on pooled cards whose card has such a value: at least
+    :data:`UNIT_COVER` of its members hold one non-text, non-payment linking value of which
+    at least :data:`graphlink.stages.campaign_flags.SPECIFIC_SHARE` of the holders in the
+    whole log are on the card. Scoring counts the pool as ``card_pool * (1 - share)``, as
+    for :func:`card_alignment`.
+
+    Parameters
+    ----------
+    members, memberships, signals : DataFrame
+        As for :func:`card_alignment`: ``cluster_id, account_idx``; ``account_idx, signal_idx``;
+        ``signal_idx, kind, weight, df``.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id`` Int64, ``card_alignment`` Float64 in 0..1, one row per group with two or
+        more cards each paying for :data:`POOL_HOLDERS` or more members.
+
+    Examples
+    --------
+    >>> members = pl.DataFrame({"cluster_id": [1] * 6, "account_idx": list(range(6))})
+    >>> signals = pl.DataFrame({"signal_idx": [0, 1, 2, 3, 4], "kind": ["payment", "payment", "ip", "ip", "ip"],
+    ...                         "weight": [3.0, 3.0, 1.0, 1.0, 1.0], "df": [3, 3, 3, 3, 6]})
+    >>> offices = pl.DataFrame({"account_idx": list(range(6)) * 3,
+    ...                         "signal_idx": [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 4, 4, 4]})
+    >>> card_units(members, offices, signals)["card_alignment"].to_list()  # an office per card (and a VPN)
+    [1.0]
+    >>> pool = pl.DataFrame({"account_idx": list(range(6)) * 2, "signal_idx": [0, 0, 0, 1, 1, 1, 2, 3, 4, 2, 3, 4]})
+    >>> card_units(members, pool, signals)["card_alignment"].to_list()  # addresses cross the cards
+    [0.0]
+    """
+    kinds = signals.select("signal_idx", "kind", pl.col("weight").cast(pl.Float64), "df")
+    members = members.select("cluster_id", "account_idx")
+    affiliations = memberships.select("account_idx", "signal_idx")
+    card_of = _pooled_cards(members, affiliations, kinds)
+    sizes = card_of.group_by("cluster_id", "card").agg(pl.len().alias("n_c"))
+    groups = sizes.group_by("cluster_id").agg(pl.len().alias("cards")).filter(pl.col("cards") >= 2)
+    card_of = card_of.join(groups.select("cluster_id"), on="cluster_id", how="semi")
+    own_kinds = kinds.filter(~pl.col("kind").is_in(["payment", "prompt"]) & (pl.col("weight") > 0))
+    held = (affiliations.join(card_of, on="account_idx")
+            .join(own_kinds.select("signal_idx", "df"), on="signal_idx")
+            .group_by("cluster_id", "card", "signal_idx").agg(pl.len().alias("h"), pl.col("df").first())
+            .filter((pl.col("h") >= 2) & (pl.col("h") >= SPECIFIC_SHARE * pl.col("df")))
+            .group_by("cluster_id", "card").agg(pl.col("h").max().alias("own")))
+    units = (sizes.join(card_of.select("cluster_id").unique(), on="cluster_id")
+             .join(held, on=["cluster_id", "card"], how="left")
+             .with_columns((pl.col("own").fill_null(0) >= UNIT_COVER * pl.col("n_c")).alias("unit")))
+    return (units.group_by("cluster_id")
+            .agg((pl.col("n_c").filter("unit").sum() / pl.col("n_c").sum()).cast(pl.Float64).alias("card_alignment"))
+            .select(pl.col("cluster_id").cast(pl.Int64), "card_alignment").sort("cluster_id"))
 
 
 def _card_counts(members: pl.DataFrame, affiliations: pl.DataFrame, kinds: pl.DataFrame, card_of: pl.DataFrame,

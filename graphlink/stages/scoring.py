@@ -88,7 +88,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import ScoringConfig
-from graphlink.stages.card_pools import POOL_HOLDERS, card_alignment
+from graphlink.stages.card_pools import POOL_HOLDERS, card_alignment, card_units
 from graphlink.stages.components import (ORG_UNEXPLAINED, SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, component_exprs,
                                          reason_exprs)
 from graphlink.contract import CLUSTERS_SCHEMA as CLUSTER_SCHEMA
@@ -146,13 +146,14 @@ def clustered_affiliations(memberships: pl.DataFrame, partition: pl.DataFrame) -
 def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl.DataFrame,
                      signals: pl.DataFrame, events: pl.LazyFrame | None,
                      account_stats: pl.DataFrame | None, value_counts: pl.DataFrame | None = None,
-                     hour_counts: pl.DataFrame | None = None, affiliations: pl.DataFrame | None = None) -> pl.DataFrame:
+                     hour_counts: pl.DataFrame | None = None, affiliations: pl.DataFrame | None = None,
+                     whole: bool = False) -> pl.DataFrame:
     """Raw per-cluster facts the components are computed from (one row per cluster)."""
     sizes = members.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     feats = sizes
     if affiliations is not None:
         # Are the shared cards a pool, or one card per organisation merged into the cluster?
-        feats = feats.join(card_alignment(members, affiliations, signals), on="cluster_id", how="left")
+        feats = feats.join((card_units if whole else card_alignment)(members, affiliations, signals), on="cluster_id", how="left")
     memberships = scored_memberships(memberships, signals).join(
         members.select("account_idx"), on="account_idx", how="semi")
 
@@ -271,7 +272,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
                    account_stats: pl.DataFrame | None = None,
                    config: ScoringConfig | None = None, value_counts: pl.DataFrame | None = None,
                    hour_counts: pl.DataFrame | None = None,
-                   affiliations: pl.DataFrame | None = None) -> pl.DataFrame:
+                   affiliations: pl.DataFrame | None = None, whole: bool = False) -> pl.DataFrame:
     """Score, flag and explain clusters (schema in the module docstring).
 
     Parameters
@@ -299,11 +300,15 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
         ``account_idx, signal_idx`` of every kind (the projection's
         memberships): with them a card pool counts only as far as the cards are
         not each one organisation's (:func:`graphlink.stages.card_pools.card_alignment`).
+    whole : bool
+        Each row of ``clusters`` is a campaign scored as a whole: the cards' alignment is
+        :func:`graphlink.stages.card_pools.card_units` (each card's own evidence), not what the
+        campaign's clusters share.
     """
     config = config or ScoringConfig()
     members = clusters.drop_nulls("cluster_id")
     feats = cluster_features(members, index, memberships, signals, events, account_stats, value_counts,
-                             hour_counts, affiliations)
+                             hour_counts, affiliations, whole)
     needed = {"cards", "card_accounts", "shared_cards", "networks_per_account", "ips", "template_prompts",
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
