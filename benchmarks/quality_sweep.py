@@ -14,7 +14,7 @@ The 18 dev worlds of session 10: ``python benchmarks/independent_world.py --seed
 /tmp/tl/ind_sS_N`` for S in 1-3, N in 4500 and 11000, and ``python -m graphlink simulate /tmp/tl/SC_SEED
 --scenario SC --seed SEED -q`` for SEED 1000-1001 and each scenario.
 
-Prints F1, precision, recall, non-ring accounts flagged, ARI by cell and by campaign per world and their
+Prints F1, precision, recall, ordinary (``benign``) and linked-but-benign (teams, NATs, families) accounts flagged, ARI by cell and by campaign per world and their
 means; writes ``/tmp/sweep_<tag>.json``.
 """
 
@@ -38,7 +38,7 @@ def one(args):
     labels = pl.read_parquet(f"{w}/labels.parquet")
     ev = evaluate(r.accounts, r.clusters, labels)
     return dict(world=os.path.basename(w), secs=round(secs, 1), f1=ev["f1"], precision=ev["precision"], recall=ev["recall"],
-                benign=ev["benign_flagged"], ari_cell=ev["ari_cell"], ari_campaign=ev["ari_campaign"],
+                benign=ev["benign_flagged"], linked=ev["benign_linked_flagged"], ari_cell=ev["ari_cell"], ari_campaign=ev["ari_campaign"],
                 co=r.run.get("co_timed_pairs"))
 
 if __name__ == "__main__":
@@ -50,8 +50,8 @@ if __name__ == "__main__":
     with ProcessPoolExecutor(int(os.environ.get("J", "2"))) as ex:
         rows = list(ex.map(one, [(w, over, acc) for w in worlds]))
     for r in rows:
-        print(f"{r['world']:22s} F1 {r['f1']:.3f} P {r['precision']:.3f} R {r['recall']:.3f} benign {r['benign']:4d} ARIc {r['ari_cell']:.3f} ARIk {r['ari_campaign']:.3f} {r['secs']}s co={r['co']}")
+        print(f"{r['world']:22s} F1 {r['f1']:.3f} P {r['precision']:.3f} R {r['recall']:.3f} benign {r['benign']:4d} linked {r['linked']:4d} ARIc {r['ari_cell']:.3f} ARIk {r['ari_campaign']:.3f} {r['secs']}s co={r['co']}")
     n = len(rows)
     m = lambda k: sum(r[k] for r in rows) / n
-    print(f"MEAN n={n} F1 {m('f1'):.3f} P {m('precision'):.3f} benign(sum) {sum(r['benign'] for r in rows)} ARIc {m('ari_cell'):.3f} ARIk {m('ari_campaign'):.3f}")
+    print(f"MEAN n={n} F1 {m('f1'):.3f} P {m('precision'):.3f} benign(sum) {sum(r['benign'] for r in rows)} linked(sum) {sum(r['linked'] for r in rows)} ARIc {m('ari_cell'):.3f} ARIk {m('ari_campaign'):.3f}")
     json.dump(rows, open(f"/tmp/sweep_{tag}.json", "w"), indent=1)

@@ -319,7 +319,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     pooled = None
     if config.scoring.flag_campaigns:
         tied = substantial_campaigns(campaign_of, partition, affiliations, projection.signals,
-                                     config.graph)
+                                     config.graph, clusters.filter("flagged")["cluster_id"])
         if config.scoring.pool_campaigns:
             # Campaigns none of whose clusters is loud are scored as a whole (one operator's pool
             # shows across its cells, see ScoringConfig.pool_campaigns).

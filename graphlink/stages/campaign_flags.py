@@ -35,7 +35,8 @@ INHERITED = "same operator as flagged cluster "
 
 
 def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
-                          signals: pl.DataFrame, graph_config: GraphConfig | None = None) -> pl.DataFrame:
+                          signals: pl.DataFrame, graph_config: GraphConfig | None = None,
+                          loud: pl.Series | None = None) -> pl.DataFrame:
     """Which campaigns are tied by substantial evidence (see :data:`MIN_TIE_VALUES`).
 
     Parameters
@@ -46,6 +47,12 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
         ``account_idx, cluster_id``; ``account_idx, signal_idx``; ``signal_idx, kind, linked, df``.
     graph_config : GraphConfig, optional
         Which user-declared kinds are strong.
+    loud : Series, optional
+        Ids of the clusters flagged on their own evidence. Their accounts outside the campaign
+        are set aside when judging whether a value is specific (at least half of the *other*
+        holders are the campaign's): an operator split over several campaigns holds its template
+        and proxies in all of them, which makes them no stock phrase or carrier exit, while a
+        phrase ordinary people share stays theirs however many of an operator's accounts use it.
 
     Returns
     -------
@@ -73,12 +80,14 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
     """
     private = pl.col("kind").is_in(PRIVATE_TIE_KINDS) | ~pl.col("kind").is_in(TIE_KINDS)
     shared = (
-        tie_values(campaign_of, partition, affiliations, signals, graph_config)
+        tie_values(campaign_of, partition, affiliations, signals, graph_config, loud)
         .join(signals.select("signal_idx", "df"), on="signal_idx")
         # Only values specific to the campaign count: at least half of their holders in the whole log
         # are its accounts (a carrier's CGNAT exit, a stock phrase or a proxy network shared with
-        # other operators is held mostly outside it), the rule `match` uses for known rings.
-        .filter(pl.col("inside") >= SPECIFIC_SHARE * pl.col("df"))
+        # other operators is held mostly outside it), the rule `match` uses for known rings. Holders
+        # in clusters flagged on their own evidence elsewhere (``loud``) are set aside first: the
+        # operator's other campaigns explain them, while the people sharing a stock phrase stay.
+        .filter(pl.col("inside") >= SPECIFIC_SHARE * (pl.col("df") - (pl.col("loud_outside") if loud is not None else 0)))
         .group_by("campaign_id").agg(
             (private.any() | (pl.len() >= MIN_TIE_VALUES)).alias("substantial"),
             (private.any() | ((pl.col("kind") == "ip").sum() >= MIN_TIE_VALUES)).alias("infrastructure"))

@@ -266,23 +266,26 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
 
 
 def tie_values(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
-               signals: pl.DataFrame, graph_config: GraphConfig | None = None) -> pl.DataFrame:
+               signals: pl.DataFrame, graph_config: GraphConfig | None = None,
+               loud: pl.Series | None = None) -> pl.DataFrame:
     """The linking values of tie kinds (:func:`is_tie_kind`) held by two or more clusters of a campaign.
 
     ``campaign_of`` is ``cluster_id, campaign_id``; the other frames as in
     :func:`graphlink.stages.campaign_flags.substantial_campaigns`. Returns ``campaign_id, kind, signal_idx,
     n`` (clusters of the campaign holding the value), ``inside`` (its accounts
-    holding it), one row per (campaign, value).
+    holding it), one row per (campaign, value). With ``loud`` (cluster ids), also
+    ``loud_outside``: the value's holders in those clusters outside the campaign.
     """
     graph_config = graph_config or GraphConfig()
     kinds = [k for k in signals["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
     mapped = partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
     ties = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx", "kind")
     if mapped.is_empty() or ties.is_empty() or affiliations.is_empty():
-        return (affiliations.select("account_idx", "signal_idx").join(ties, on="signal_idx").join(mapped, on="account_idx")
-                .group_by("campaign_id", "kind", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"),
-                                                                   pl.len().alias("inside"))
-                .filter(pl.col("n") >= 2))
+        empty = (affiliations.select("account_idx", "signal_idx").join(ties, on="signal_idx").join(mapped, on="account_idx")
+                 .group_by("campaign_id", "kind", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"),
+                                                                    pl.len().alias("inside"))
+                 .filter(pl.col("n") >= 2))
+        return empty if loud is None else empty.with_columns(pl.lit(0, pl.UInt32).alias("loud_outside"))
     # Each affiliation's campaign and cluster read by position (per-account arrays), the tie
     # kinds by a per-value mask, and grouped on integers; the kind's text joins the result.
     size = int(max(affiliations["account_idx"].max(), mapped["account_idx"].max())) + 1
@@ -299,10 +302,15 @@ def tie_values(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations:
                 pl.lit(per_account["cluster_id"]).gather(account).alias("cluster_id"), "signal_idx")
         .drop_nulls("campaign_id")
     )
-    return (
-        rows.group_by("campaign_id", "signal_idx").agg(pl.col("cluster_id").n_unique().alias("n"),
-                                                       pl.len().alias("inside"))
-        .filter(pl.col("n") >= 2)
-        .join(ties, on="signal_idx")
-        .select("campaign_id", "kind", "signal_idx", "n", "inside")
-    )
+    if loud is not None:
+        rows = rows.with_columns(pl.col("cluster_id").is_in(loud.implode()).alias("__loud"))
+    grouped = rows.group_by("campaign_id", "signal_idx").agg(
+        pl.col("cluster_id").n_unique().alias("n"), pl.len().alias("inside"),
+        *([pl.col("__loud").sum().alias("__loud_in")] if loud is not None else []))
+    columns = ["campaign_id", "kind", "signal_idx", "n", "inside"]
+    if loud is not None:
+        totals = rows.filter("__loud").group_by("signal_idx").agg(pl.len().alias("__loud_all"))
+        grouped = grouped.join(totals, on="signal_idx", how="left").with_columns(
+            (pl.col("__loud_all").fill_null(0) - pl.col("__loud_in")).cast(pl.UInt32).alias("loud_outside"))
+        columns.append("loud_outside")
+    return grouped.filter(pl.col("n") >= 2).join(ties, on="signal_idx").select(columns)
