@@ -121,7 +121,6 @@ from graphlink.stages.seed_clock import apply_clock, clock_reasons
 from graphlink.stages.seed_cluster import CARD_CLUSTER_SHARE, complete_cluster, partial_evidence
 from graphlink.stages.seed_clients import apply_clients
 from graphlink.stages.seed_minutes import apply_minute_clock
-from graphlink.stages.seed_span import apply_span
 from graphlink.stages.seed_templates import apply_templates
 
 __all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut",
@@ -411,7 +410,6 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
         ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds)
         ordered, keep = apply_templates(ordered, keep, templates, seeds, accounts.height, linking=linking)
-        ordered, keep = apply_span(ordered, keep, activity, seeds, linking=linking)
         ordered, keep = apply_clients(ordered, keep, linking, seeds, accounts.height)
     else:
         on_clock = on_minutes = pl.DataFrame(schema={"account_id": pl.String, "fit": pl.Float64})
