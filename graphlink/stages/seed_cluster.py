@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["CARD_CLUSTER_SHARE", "MIN_CLUSTER_SHARE", "MIN_TIE", "PARTIAL_KINDS", "complete_cluster", "partial_evidence"]
+__all__ = ["CARD_CLUSTER_SHARE", "MIN_CLUSTER_SHARE", "MIN_TIE", "PARTIAL_KINDS", "complete_cluster", "outside_seed_cluster",
+           "partial_evidence"]
 
 #: The seeds' cluster completes a list that ended inside it when the list (seeds included)
 #: already holds more than this share of the cluster: a majority. Dev worlds (mixed 1000-1009,
@@ -54,6 +55,44 @@ def partial_evidence(shared: pl.DataFrame) -> bool:
     False
     """
     return bool(shared.height) and bool(shared["kind"].is_in(list(PARTIAL_KINDS)).any())
+
+
+def outside_seed_cluster(ordered: pl.DataFrame, accounts: pl.DataFrame, seeds: list[str]) -> pl.Series:
+    """Whether each account of ``ordered`` lies outside the Leiden cluster every seed is in.
+
+    Detect put the seeds' cell in that cluster; a value the seeds share with accounts of *other*
+    clusters (or unclustered ones) is, past the values only the cluster holds, their operator's: a
+    card of its pool, a client of its fleet. :func:`graphlink.stages.expand.sweep_cut` ends the
+    evidence where it falls (:data:`graphlink.stages.expand.TIER_DROP`) into such an account (dev
+    worlds, BENCHMARKS.md "expand, eighth pass": 1018/3, a cell Leiden found whole on its own,
+    listed 45 accounts of two sibling cells paying with the operator's card after its 37).
+
+    Parameters
+    ----------
+    ordered : DataFrame
+        ``account_id`` first column.
+    accounts : DataFrame
+        ``account_id, cluster_id`` of every account of the run.
+    seeds : list of str
+        The seed ids.
+
+    Returns
+    -------
+    Series
+        ``outside`` (bool), one per row of ``ordered``, in its order; all ``False`` when the seeds are
+        not all in one cluster (a seed unclustered, or seeds in several: no cluster is theirs).
+
+    Examples
+    --------
+    >>> acc = pl.DataFrame({"account_id": ["s1", "s2", "a", "b", "c"], "cluster_id": [1, 1, 1, 2, None]})
+    >>> outside_seed_cluster(pl.DataFrame({"account_id": ["s1", "s2", "a", "b", "c"]}), acc, ["s1", "s2"]).to_list()
+    [False, False, False, True, True]
+    """
+    seed_clusters = accounts.filter(pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode()))["cluster_id"]
+    if seed_clusters.null_count() or seed_clusters.n_unique() != 1:
+        return pl.Series("outside", [False] * ordered.height, dtype=pl.Boolean)
+    members = accounts.filter(pl.col("cluster_id") == seed_clusters[0])["account_id"].implode()
+    return ordered.select(~pl.col("account_id").is_in(members))["account_id"].alias("outside")
 
 
 def complete_cluster(ordered: pl.DataFrame, keep: int, accounts: pl.DataFrame, links: pl.DataFrame,
