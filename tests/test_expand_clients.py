@@ -80,3 +80,38 @@ def test_an_account_without_client_rows_or_on_the_seeds_card_is_not_judged():
     # c1 shares s1's card and stays; p1 shares only an address (a public kind) and leaves; n1 has no client row.
     assert out["account_id"].to_list()[:keep] == seeds + ["c1", "n1"]
     assert out["account_id"].to_list()[keep:] == ["p1"]
+
+
+def cell_and_sibling_on_the_operators_card(merged: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Cell ``z`` (5 accounts: a catch-all e-mail domain of its own, the operator's card) and sibling cell ``y``
+    (6 accounts on the same card). Leiden put ``z`` in cluster 1 and ``y`` in cluster 2 (``merged``: both in 1).
+    300 unlinked accounts fill the run. Returns ``links, linking, accounts``."""
+    cell_z, cell_y = [f"z{i}" for i in range(5)], [f"y{i}" for i in range(6)]
+    block = cell_z + cell_y
+    pairs = [(a, b) for i, a in enumerate(block) for b in block[i + 1:]]
+    links = pl.DataFrame({"source": [a for a, _ in pairs], "target": [b for _, b in pairs],
+                          "weight": [3.3 if a[0] == b[0] == "z" else 3.0 for a, b in pairs]})
+    rows = [(a, "payment", "card-op", 11, 3.0) for a in block] + [(a, "email_domain", "zcell.example", 5, 0.3)
+                                                                   for a in cell_z]
+    linking = pl.DataFrame(rows, schema={"account_id": pl.String, "kind": pl.String, "value": pl.String,
+                                         "df": pl.UInt32, "weight": pl.Float64}, orient="row")
+    others = [f"other{i:03d}" for i in range(300)]
+    accounts = pl.DataFrame({"account_id": block + others,
+                             "cluster_id": [1] * 5 + [1 if merged else 2] * 6 + [None] * 300,
+                             "campaign_id": [7] * 11 + [None] * 300},
+                            schema={"account_id": pl.String, "cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    return links, linking, accounts
+
+
+def test_the_evidence_ends_where_it_falls_out_of_the_seeds_cluster():
+    """Past the values only the seeds' cluster holds (the cell's domain), the operator's card ties the sibling
+    cell Leiden kept apart: the list ends at the fall into it. Merged into one cluster, nothing marks the end."""
+    from graphlink.stages.expand import rank_accounts
+
+    seeds = ["z0", "z1", "z2"]
+    links, linking, accounts = cell_and_sibling_on_the_operators_card(merged=False)
+    listed = rank_accounts(links, linking, accounts, seeds).filter(pl.col("rank") > 0)
+    assert sorted(listed["account_id"].to_list()) == ["z3", "z4"]
+    links, linking, accounts = cell_and_sibling_on_the_operators_card(merged=True)
+    merged = rank_accounts(links, linking, accounts, seeds).filter(pl.col("rank") > 0)
+    assert set(merged["account_id"]) == {"z3", "z4", *(f"y{i}" for i in range(6))}
