@@ -84,7 +84,10 @@ Seeds whose common values include an address (one of a cell's several, like a ca
 completed from a tenth of their cluster, not a majority
 (:data:`graphlink.stages.seed_cluster.PARTIAL_KINDS`): 549 -> 554 of 614, none lost. Last, seeds
 that share prompt templates drop listed accounts sending none of them (another operator's cells on
-a shared pool; ``templates.parquet``, :func:`graphlink.stages.seed_templates.apply_templates`).
+a shared pool; ``templates.parquet``, :func:`graphlink.stages.seed_templates.apply_templates`), then
+accounts running none of the clients every seed runs
+(:func:`graphlink.stages.seed_clients.apply_clients`); and the evidence ends where it halves into accounts
+outside the seeds' cluster (:func:`graphlink.stages.seed_cluster.outside_seed_cluster`): 558 -> 566 of 614.
 The result is the seeds' ring as the data
 draws it, however large, not the chain of rings a few stray links tie it
 to. ``score`` is monotone in rank: above 0.5 the account holds the seeds'
