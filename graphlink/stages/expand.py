@@ -121,8 +121,8 @@ from graphlink.errors import GraphlinkError
 from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS, card_evidence, consensus_values, seed_consensus
 from graphlink.stages.expand_reasons import tie_reasons
 from graphlink.stages.seed_clock import apply_clock, clock_reasons
-from graphlink.stages.seed_cluster import (CARD_CLUSTER_SHARE, complete_cluster, outside_seed_cluster,
-                                          partial_evidence)
+from graphlink.stages.seed_cluster import (CARD_CLUSTER_SHARE, complete_cluster, complete_reach,
+                                          outside_seed_cluster, partial_evidence)
 from graphlink.stages.seed_clients import apply_clients
 from graphlink.stages.seed_minutes import apply_minute_clock
 from graphlink.stages.seed_templates import apply_templates
@@ -417,6 +417,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         partial = card_used or partial_evidence(shared)
         ordered, keep = complete_cluster(ordered, keep, accounts, links, degree, seeds, MAX_CONDUCTANCE,
                                          **({"min_share": CARD_CLUSTER_SHARE} if partial else {}))
+        ordered, keep = complete_reach(ordered, keep, accounts, links, degree, seeds, ppr["account_id"], MAX_CONDUCTANCE)
         ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
         ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds)
         ordered, keep = apply_templates(ordered, keep, templates, seeds, accounts.height, linking=linking)
