@@ -115,3 +115,40 @@ def test_the_evidence_ends_where_it_falls_out_of_the_seeds_cluster():
     links, linking, accounts = cell_and_sibling_on_the_operators_card(merged=True)
     merged = rank_accounts(links, linking, accounts, seeds).filter(pl.col("rank") > 0)
     assert set(merged["account_id"]) == {"z3", "z4", *(f"y{i}" for i in range(6))}
+
+
+def ring_split_over_clusters(attached: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """A ring of 12 accounts tied alike (one clique) that links to nothing else, which detect split into three
+    clusters of four; eight of them (clusters 1 and 2) pay with card ``k``. ``attached``: a second clique of
+    12 (cluster 9) hangs on it by one weak link, in the same component. 300 unlinked accounts fill the run.
+    Returns ``links, linking, accounts``."""
+    ring = [f"r{i:02d}" for i in range(12)]
+    block = [f"b{i:02d}" for i in range(12)] if attached else []
+    pairs = [(a, b, 1.0) for group in (ring, block) for i, a in enumerate(group) for b in group[i + 1:]]
+    pairs += [("r11", "b00", 0.1)] if attached else []
+    links = pl.DataFrame({"source": [p[0] for p in pairs], "target": [p[1] for p in pairs],
+                          "weight": [p[2] for p in pairs]})
+    linking = pl.DataFrame({"account_id": ring[:8], "kind": "payment", "value": "k", "df": 8, "weight": 2.0},
+                           schema_overrides={"df": pl.UInt32})
+    others = [f"other{i:03d}" for i in range(300)]
+    accounts = pl.DataFrame({"account_id": ring + block + others,
+                             "cluster_id": [1] * 4 + [2] * 4 + [3] * 4 + [9] * len(block) + [None] * 300,
+                             "campaign_id": [7] * (12 + len(block)) + [None] * 300},
+                            schema={"account_id": pl.String, "cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    return links, linking, accounts
+
+
+def test_the_seeds_component_completes_a_list_holding_most_of_it():
+    """Seeds in two of the ring's three clusters share its card: the card's holders (8 of the component's
+    12) end the list, and the cluster completion does not apply (the seeds are in two clusters). The
+    component is the ring, so its last four follow; with another block in the component the list is a
+    minority of it (8 of 24) and stays as it is."""
+    from graphlink.stages.expand import rank_accounts
+
+    seeds = ["r00", "r01", "r05"]
+    links, linking, accounts = ring_split_over_clusters(attached=False)
+    listed = rank_accounts(links, linking, accounts, seeds).filter(pl.col("rank") > 0)
+    assert sorted(listed["account_id"]) == [f"r{i:02d}" for i in range(12) if f"r{i:02d}" not in seeds]
+    links, linking, accounts = ring_split_over_clusters(attached=True)
+    listed = rank_accounts(links, linking, accounts, seeds).filter(pl.col("rank") > 0)
+    assert sorted(listed["account_id"]) == ["r02", "r03", "r04", "r06", "r07"]
