@@ -84,7 +84,10 @@ Seeds whose common values include an address (one of a cell's several, like a ca
 completed from a tenth of their cluster, not a majority
 (:data:`graphlink.stages.seed_cluster.PARTIAL_KINDS`): 549 -> 554 of 614, none lost. Last, seeds
 that share prompt templates drop listed accounts sending none of them (another operator's cells on
-a shared pool; ``templates.parquet``, :func:`graphlink.stages.seed_templates.apply_templates`).
+a shared pool; ``templates.parquet``, :func:`graphlink.stages.seed_templates.apply_templates`), then
+accounts running none of the clients every seed runs
+(:func:`graphlink.stages.seed_clients.apply_clients`); and the evidence ends where it halves into accounts
+outside the seeds' cluster (:func:`graphlink.stages.seed_cluster.outside_seed_cluster`): 558 -> 566 of 614.
 The result is the seeds' ring as the data
 draws it, however large, not the chain of rings a few stray links tie it
 to. ``score`` is monotone in rank: above 0.5 the account holds the seeds'
@@ -118,7 +121,9 @@ from graphlink.errors import GraphlinkError
 from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS, card_evidence, consensus_values, seed_consensus
 from graphlink.stages.expand_reasons import tie_reasons
 from graphlink.stages.seed_clock import apply_clock, clock_reasons
-from graphlink.stages.seed_cluster import CARD_CLUSTER_SHARE, complete_cluster, partial_evidence
+from graphlink.stages.seed_cluster import (CARD_CLUSTER_SHARE, complete_cluster, complete_reach,
+                                          outside_seed_cluster, partial_evidence)
+from graphlink.stages.seed_clients import apply_clients
 from graphlink.stages.seed_minutes import apply_minute_clock
 from graphlink.stages.seed_templates import apply_templates
 
@@ -233,7 +238,9 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
     tier_drop : float
         With ``specific``: the evidence also ends where it falls at least this
         many times (:data:`TIER_DROP`) to an account whose rarest value is held
-        by at least ``min_drop`` times as many accounts as the prefix holds.
+        by at least ``min_drop`` times as many accounts as the prefix holds, or,
+        with a boolean ``outside`` column in ``order`` (the account is not in the
+        seeds' common Leiden cluster), to an account outside it.
 
     Returns
     -------
@@ -300,8 +307,12 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
         broad = pl.Series("broad", order["specific"].cast(pl.Float64).shift(-1).fill_null(0.0))
         prefix = prefix.join(pl.DataFrame({"pos": pos["pos"], "broad": broad}), on="pos", how="left")
         e_next = pl.col("e").shift(-1).fill_null(0.0)
-        tier_end = tier_end | ((e_next > 0) & (e_next * tier_drop <= pl.col("e")) & (pl.col("pos") >= min_size)
-                               & (pl.col("broad") >= min_drop * (pl.col("pos") + 1)))
+        fall = (e_next > 0) & (e_next * tier_drop <= pl.col("e")) & (pl.col("pos") >= min_size)
+        tier_end = tier_end | (fall & (pl.col("broad") >= min_drop * (pl.col("pos") + 1)))
+        if "outside" in order.columns:  # ... or into accounts outside the seeds' own cluster: their operator's value
+            prefix = prefix.join(pl.DataFrame({"pos": pos["pos"], "out_next": order["outside"].shift(-1).fill_null(
+                False)}), on="pos", how="left")
+            tier_end = tier_end | (fall & pl.col("out_next"))
     good = prefix.filter((pl.col("local") & ((pl.col("phi") <= max_conductance) | (pl.col("drop") >= min_drop)))
                          | tier_end)
     # No tight set: the first local minimum, however loose (a ring that talks to many outsiders).
@@ -397,8 +408,8 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
                .with_columns(rate.alias("rate"))
                .sort([is_seed, "evidence", "rate", "p", "account_id"], descending=[True, True, True, True, False]))
     n_seeds = ordered.filter(is_seed).height
-    keep = (sweep_cut(ordered.select("account_id", "degree", "evidence", "rate", "specific"), links,
-                      min_size=n_seeds)
+    keep = (sweep_cut(ordered.select("account_id", "degree", "evidence", "rate", "specific").with_columns(
+                          outside_seed_cluster(ordered, accounts, seeds)), links, min_size=n_seeds)
             if top is None else n_seeds + min(top, ordered.height))  # a huge top: every account the walk reaches
     if top is None:
         # The holders of a seed's card, or of an address every seed used, are a part of the cell (it
@@ -406,9 +417,11 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         partial = card_used or partial_evidence(shared)
         ordered, keep = complete_cluster(ordered, keep, accounts, links, degree, seeds, MAX_CONDUCTANCE,
                                          **({"min_share": CARD_CLUSTER_SHARE} if partial else {}))
+        ordered, keep = complete_reach(ordered, keep, accounts, links, degree, seeds, ppr["account_id"], MAX_CONDUCTANCE)
         ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
         ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds)
         ordered, keep = apply_templates(ordered, keep, templates, seeds, accounts.height, linking=linking)
+        ordered, keep = apply_clients(ordered, keep, linking, seeds, accounts.height)
     else:
         on_clock = on_minutes = pl.DataFrame(schema={"account_id": pl.String, "fit": pl.Float64})
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)

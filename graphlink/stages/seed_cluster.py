@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["CARD_CLUSTER_SHARE", "MIN_CLUSTER_SHARE", "MIN_TIE", "PARTIAL_KINDS", "complete_cluster", "partial_evidence"]
+__all__ = ["CARD_CLUSTER_SHARE", "MIN_CLUSTER_SHARE", "MIN_TIE", "PARTIAL_KINDS", "complete_cluster", "complete_reach",
+           "outside_seed_cluster",
+           "partial_evidence"]
 
 #: The seeds' cluster completes a list that ended inside it when the list (seeds included)
 #: already holds more than this share of the cluster: a majority. Dev worlds (mixed 1000-1009,
@@ -54,6 +56,46 @@ def partial_evidence(shared: pl.DataFrame) -> bool:
     False
     """
     return bool(shared.height) and bool(shared["kind"].is_in(list(PARTIAL_KINDS)).any())
+
+
+def outside_seed_cluster(ordered: pl.DataFrame, accounts: pl.DataFrame, seeds: list[str]) -> pl.Series:
+    """Whether each account of ``ordered`` lies outside the Leiden cluster every seed is in.
+
+    Detect put the seeds' cell in that cluster; a value the seeds share with accounts of *other*
+    clusters (or unclustered ones) is, past the values only the cluster holds, their operator's: a
+    card of its pool, a client of its fleet. :func:`graphlink.stages.expand.sweep_cut` ends the
+    evidence where it falls (:data:`graphlink.stages.expand.TIER_DROP`) into such an account (dev
+    worlds, BENCHMARKS.md "expand, eighth pass": 1018/3, a cell Leiden found whole on its own,
+    listed 45 accounts of two sibling cells paying with the operator's card after its 37; mixed
+    1000-1019: 564 -> 566 of 614 cells, none lost, the same at any fall; dropping every listed account
+    outside the cluster instead: 560).
+
+    Parameters
+    ----------
+    ordered : DataFrame
+        ``account_id`` first column.
+    accounts : DataFrame
+        ``account_id, cluster_id`` of every account of the run.
+    seeds : list of str
+        The seed ids.
+
+    Returns
+    -------
+    Series
+        ``outside`` (bool), one per row of ``ordered``, in its order; all ``False`` when the seeds are
+        not all in one cluster (a seed unclustered, or seeds in several: no cluster is theirs).
+
+    Examples
+    --------
+    >>> acc = pl.DataFrame({"account_id": ["s1", "s2", "a", "b", "c"], "cluster_id": [1, 1, 1, 2, None]})
+    >>> outside_seed_cluster(pl.DataFrame({"account_id": ["s1", "s2", "a", "b", "c"]}), acc, ["s1", "s2"]).to_list()
+    [False, False, False, True, True]
+    """
+    seed_clusters = accounts.filter(pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode()))["cluster_id"]
+    if seed_clusters.null_count() or seed_clusters.n_unique() != 1:
+        return pl.Series("outside", [False] * ordered.height, dtype=pl.Boolean)
+    members = accounts.filter(pl.col("cluster_id") == seed_clusters[0])["account_id"].implode()
+    return ordered.select(~pl.col("account_id").is_in(members))["account_id"].alias("outside")
 
 
 def complete_cluster(ordered: pl.DataFrame, keep: int, accounts: pl.DataFrame, links: pl.DataFrame,
@@ -127,3 +169,59 @@ def complete_cluster(ordered: pl.DataFrame, keep: int, accounts: pl.DataFrame, l
         return ordered, keep
     extra = rest.filter(in_cluster)
     return pl.concat([head, extra, rest.filter(~in_cluster)]), keep + extra.height
+
+
+def complete_reach(ordered: pl.DataFrame, keep: int, accounts: pl.DataFrame, links: pl.DataFrame,
+                   degree: pl.DataFrame, seeds: list[str], reach: pl.Series, max_conductance: float,
+                   min_share: float = MIN_CLUSTER_SHARE, min_tie: float = MIN_TIE) -> tuple[pl.DataFrame, int]:
+    """List the rest of the seeds' connected component of the account graph when the list holds most of it.
+
+    The coarsest structure the graph has: a ring that links to nothing else is its own component,
+    however many clusters detect split it into (dev world 1003: a 713-account cell over 24 clusters,
+    its seeds in two, listed 390 from one seed's card). The component keeps all its link weight
+    (conductance 0), so :func:`complete_cluster`'s rule applies to it as to a cluster: when every seed
+    is in it and the list lies inside it and holds more than ``min_share`` of it, its other members
+    follow, unless the list and the rest are two blocks. Dev worlds (mixed 1000-1019, 614 cells): 566 ->
+    569 at recall and precision >= 0.9, none lost; completing only with the clusters the list reaches,
+    567. Its cost, seen on the templates family's dev world 1003: a sibling cell in the component that
+    the two-block test does not separate is completed too.
+
+    Parameters
+    ----------
+    ordered, keep, accounts, links, degree, seeds, max_conductance, min_share, min_tie
+        As :func:`complete_cluster` (``accounts``: ``account_id`` of every account of the run).
+    reach : Series
+        Account ids the seeds' walk reaches (visit probability above 0): the union of the seeds'
+        components.
+
+    Returns
+    -------
+    tuple of (DataFrame, int)
+        As :func:`complete_cluster`; unchanged when the list is not a majority of the reach or the
+        seeds lie in several components.
+
+    Examples
+    --------
+    A chain a-b-c-d with seeds a, b and c listed: d, the rest of the component, follows.
+
+    >>> links = pl.DataFrame({"source": ["a", "b", "c"], "target": ["b", "c", "d"], "weight": [1.0, 1.0, 1.0]})
+    >>> acc = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e"]})
+    >>> deg = pl.DataFrame({"account_id": ["a", "b", "c", "d"], "degree": [1.0, 2.0, 2.0, 1.0]})
+    >>> out, keep = complete_reach(pl.DataFrame({"account_id": ["a", "b", "c", "d"]}), 3, acc, links, deg,
+    ...                            ["a", "b"], pl.Series(["a", "b", "c", "d"]), 0.25)
+    >>> out["account_id"].to_list()[:keep]
+    ['a', 'b', 'c', 'd']
+    """
+    import igraph as ig  # here, not at import: the command line loads expand for its defaults
+
+    if keep <= min_share * reach.len():
+        return ordered, keep
+    ids = pl.DataFrame({"account_id": reach.cast(pl.String).unique().sort()}).with_row_index("idx")
+    coded = (links.join(ids.rename({"account_id": "source", "idx": "s"}), on="source")
+             .join(ids.rename({"account_id": "target", "idx": "t"}), on="target"))
+    graph = ig.Graph(n=ids.height, edges=list(zip(coded["s"].to_list(), coded["t"].to_list())), directed=False)
+    if len(graph.connected_components()) != 1:
+        return ordered, keep  # seeds in several components: no one structure is theirs
+    labelled = accounts.select("account_id", pl.when(pl.col("account_id").is_in(ids["account_id"].implode()))
+                               .then(pl.lit(0, pl.Int64)).otherwise(None).alias("cluster_id"))
+    return complete_cluster(ordered, keep, labelled, links, degree, seeds, max_conductance, min_share, min_tie)

@@ -25,7 +25,7 @@ import polars as pl
 
 from graphlink.stages.campaigns import AMBIENT_KINDS, PRIVATE_TIE_KINDS, TIE_KINDS
 
-__all__ = ["MAX_TEMPLATE_SHARE", "MIN_OWN", "PUBLIC_KINDS", "apply_templates", "seed_templates"]
+__all__ = ["MAX_TEMPLATE_SHARE", "MIN_OWN", "PUBLIC_KINDS", "apply_templates", "private_ties", "seed_templates"]
 
 #: Kinds shared by accounts of several operators or cells (a proxy pool, a network, a template
 #: family, a clock, a client, a sign-up hour or domain): holding a seed's value of one of these says
@@ -45,6 +45,34 @@ MAX_TEMPLATE_SHARE = 0.1
 #: with 3-7 of 42-46 shingles counted), 558 with it, none lost (a majority, over half: 557, 1010/15
 #: lost: a seed with exactly half).
 MIN_OWN = 0.5
+
+
+def private_ties(linking: pl.DataFrame, seeds: list[str]) -> pl.Series:
+    """Accounts holding a value of a private kind (not in :data:`PUBLIC_KINDS`: a card) that a seed holds.
+
+    Parameters
+    ----------
+    linking : DataFrame
+        ``account_id, kind, value`` (``linking.parquet``).
+    seeds : list of str
+        Seed account ids.
+
+    Returns
+    -------
+    Series
+        The holders' ids (the seeds among them), imploded into one list for ``is_in``.
+
+    Examples
+    --------
+    >>> lk = pl.DataFrame({"account_id": ["s1", "a", "b"], "kind": ["payment", "payment", "ip"],
+    ...                    "value": ["c1", "c1", "c1"]})
+    >>> sorted(private_ties(lk, ["s1"]).explode().to_list())
+    ['a', 's1']
+    """
+    private = linking.filter(~pl.col("kind").is_in(list(PUBLIC_KINDS))).select("account_id", "kind", "value")
+    seed_list = pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String).implode()
+    seeds_values = private.filter(pl.col("account_id").is_in(seed_list)).select("kind", "value").unique()
+    return private.join(seeds_values, on=["kind", "value"], how="semi")["account_id"].unique().implode()
 
 
 def seed_templates(templates: pl.DataFrame, seeds: list[str], n_accounts: int,
@@ -151,9 +179,6 @@ def apply_templates(ordered: pl.DataFrame, keep: int, templates: pl.DataFrame | 
     sending = rows.join(common, on="shingle", how="semi")["account_id"].unique().implode()
     leave = ~pl.col("account_id").is_in(seed_list) & pl.col("account_id").is_in(judged) & ~pl.col("account_id").is_in(sending)
     if linking is not None and linking.height:
-        private = linking.filter(~pl.col("kind").is_in(list(PUBLIC_KINDS))).select("account_id", "kind", "value")
-        seeds_values = private.filter(pl.col("account_id").is_in(seed_list)).select("kind", "value").unique()
-        tied = private.join(seeds_values, on=["kind", "value"], how="semi")["account_id"].unique().implode()
-        leave = leave & ~pl.col("account_id").is_in(tied)
+        leave = leave & ~pl.col("account_id").is_in(private_ties(linking, seeds))
     kept = head.filter(~leave)
     return pl.concat([kept, head.filter(leave), rest]), kept.height
