@@ -20,25 +20,36 @@ from graphlink.stages.card_pools import UNIT_COVER, card_alignment, card_units
 from tests.test_detection_classes import T0, Log, _private_ip, _words, add_people
 
 
+def pooled_card_of(members: list[int], holders: dict[int, list[int]], kind: dict[int, str]) -> dict[int, int]:
+    """Each member on a card paying for three or more members: its most used such card (then the lowest)."""
+    cards = {s: [a for a in hs if a in members] for s, hs in holders.items() if kind[s] == "payment"}
+    pooled = {s: hs for s, hs in cards.items() if len(hs) >= 3}
+    card = {}
+    for a in members:
+        mine = sorted((-len(hs), s) for s, hs in pooled.items() if a in hs)
+        if mine:
+            card[a] = mine[0][1]
+    return card
+
+
+def clusters_on_pooled_cards(cluster_of: dict[int, int], affiliations: list[tuple[int, int]], kind: dict[int, str]):
+    """``(cluster, holders of every value, pooled card of each member)`` for each cluster with two or more pooled cards."""
+    holders: dict[int, list[int]] = {}
+    for a, s in affiliations:
+        holders.setdefault(s, []).append(a)
+    for c in sorted(set(cluster_of.values())):
+        card = pooled_card_of([a for a, k in cluster_of.items() if k == c], holders, kind)
+        if len(set(card.values())) >= 2:
+            yield c, holders, card
+
+
 def oracle(cluster_of: dict[int, int], affiliations: list[tuple[int, int]], kind: dict[int, str],
            weight: dict[int, float]) -> dict[int, float]:
     """Every pair of members, counted one by one (no aggregation shared with the code under test);
     only values at least half of whose holders are members count."""
-    holders: dict[int, list[int]] = {}
-    for a, s in affiliations:
-        holders.setdefault(s, []).append(a)
     out = {}
-    for c in sorted(set(cluster_of.values())):
+    for c, holders, card in clusters_on_pooled_cards(cluster_of, affiliations, kind):
         members = [a for a, k in cluster_of.items() if k == c]
-        cards = {s: [a for a in hs if a in members] for s, hs in holders.items() if kind[s] == "payment"}
-        pooled = {s: hs for s, hs in cards.items() if len(hs) >= 3}
-        card = {}
-        for a in members:
-            mine = sorted((-len(hs), s) for s, hs in pooled.items() if a in hs)
-            if mine:
-                card[a] = mine[0][1]
-        if len(set(card.values())) < 2:
-            continue
         on = sorted(card)
         pairs = list(itertools.combinations(on, 2))
         e_same = sum(card[a] == card[b] for a, b in pairs) / len(pairs)
@@ -61,6 +72,19 @@ def oracle(cluster_of: dict[int, int], affiliations: list[tuple[int, int]], kind
     return out
 
 
+def frames(cluster_of: dict[int, int], affiliations: list[tuple[int, int]], kind: dict[int, str],
+           weight: dict[int, float]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The random world as the functions under test take it: ``(members, memberships, signals)``."""
+    members = pl.DataFrame({"cluster_id": list(cluster_of.values()), "account_idx": list(cluster_of)},
+                           schema={"cluster_id": pl.Int64, "account_idx": pl.UInt32})
+    memberships = pl.DataFrame(affiliations, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
+    df = {s: sum(1 for _, t in affiliations if t == s) for s in kind}
+    signals = pl.DataFrame({"signal_idx": list(kind), "kind": list(kind.values()), "weight": list(weight.values()),
+                            "df": [df[s] for s in kind]},
+                           schema={"signal_idx": pl.UInt32, "kind": pl.String, "weight": pl.Float64, "df": pl.UInt32})
+    return members, memberships, signals
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_card_alignment_matches_a_pair_by_pair_oracle(seed):
     rng = np.random.default_rng(seed)
@@ -70,13 +94,7 @@ def test_card_alignment_matches_a_pair_by_pair_oracle(seed):
     weight = {s: float(rng.choice([0.0, 0.3, 1.0, 2.5])) for s in range(n_signals)}
     affiliations = sorted({(a, int(rng.integers(0, 6))) for a in range(n) if rng.random() < 0.9}
                           | {(int(rng.integers(0, n)), s) for s in range(6, n_signals) for _ in range(8)})
-    members = pl.DataFrame({"cluster_id": list(cluster_of.values()), "account_idx": list(cluster_of)},
-                           schema={"cluster_id": pl.Int64, "account_idx": pl.UInt32})
-    memberships = pl.DataFrame(affiliations, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
-    df = {s: sum(1 for _, t in affiliations if t == s) for s in kind}
-    signals = pl.DataFrame({"signal_idx": list(kind), "kind": list(kind.values()), "weight": list(weight.values()),
-                            "df": [df[s] for s in kind]},
-                           schema={"signal_idx": pl.UInt32, "kind": pl.String, "weight": pl.Float64, "df": pl.UInt32})
+    members, memberships, signals = frames(cluster_of, affiliations, kind, weight)
     got = {r["cluster_id"]: r["card_alignment"] for r in card_alignment(members, memberships, signals).iter_rows(named=True)}
     want = oracle(cluster_of, affiliations, kind, weight)
     assert set(want) <= set(got)
@@ -89,21 +107,8 @@ def units_oracle(cluster_of: dict[int, int], affiliations: list[tuple[int, int]]
                  weight: dict[int, float]) -> dict[int, float]:
     """Card by card: does a non-text linking value held by two or more of the card's members, and by
     at least half of its holders in the whole log, cover UNIT_COVER of them? Share of members on such cards."""
-    holders: dict[int, list[int]] = {}
-    for a, s in affiliations:
-        holders.setdefault(s, []).append(a)
     out = {}
-    for c in sorted(set(cluster_of.values())):
-        members = [a for a, k in cluster_of.items() if k == c]
-        pooled = {s: [a for a in hs if a in members] for s, hs in holders.items() if kind[s] == "payment"}
-        pooled = {s: hs for s, hs in pooled.items() if len(hs) >= 3}
-        card = {}
-        for a in members:
-            mine = sorted((-len(hs), s) for s, hs in pooled.items() if a in hs)
-            if mine:
-                card[a] = mine[0][1]
-        if len(set(card.values())) < 2:
-            continue
+    for c, holders, card in clusters_on_pooled_cards(cluster_of, affiliations, kind):
         on_unit = 0
         for k in set(card.values()):
             mine = [a for a in card if card[a] == k]
@@ -131,13 +136,7 @@ def test_card_units_match_a_card_by_card_oracle(seed):
                           | {(a, 8 + card[a]) for a in range(n) if card[a] < 4 and rng.random() < 0.7}
                           # ... and values spread at random
                           | {(int(rng.integers(0, n)), s) for s in range(16, n_signals) for _ in range(6)})
-    members = pl.DataFrame({"cluster_id": list(cluster_of.values()), "account_idx": list(cluster_of)},
-                           schema={"cluster_id": pl.Int64, "account_idx": pl.UInt32})
-    memberships = pl.DataFrame(affiliations, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
-    df = {s: sum(1 for _, t in affiliations if t == s) for s in kind}
-    signals = pl.DataFrame({"signal_idx": list(kind), "kind": list(kind.values()), "weight": list(weight.values()),
-                            "df": [df[s] for s in kind]},
-                           schema={"signal_idx": pl.UInt32, "kind": pl.String, "weight": pl.Float64, "df": pl.UInt32})
+    members, memberships, signals = frames(cluster_of, affiliations, kind, weight)
     got = dict(card_units(members, memberships, signals).iter_rows())
     want = units_oracle(cluster_of, affiliations, kind, weight)
     assert set(got) == set(want)
