@@ -442,3 +442,65 @@ def test_reseller_on_one_card_is_linked_not_flagged():
     result = run_detect(log.frame())
     assert list(clusters_of(result, subs).values()) == [30]
     assert flagged(result, subs) == 0
+
+
+JAPANESE_TOPICS = ("東京", "天気", "料理", "歴史", "経済", "野球", "音楽", "映画", "旅行", "健康", "数学", "英語", "会社", "電車",
+                   "季節", "文化")
+JAPANESE_REQUESTS = ("{}について、わかりやすく説明してください。", "{}の意味を教えてください。")
+
+
+def japanese_world(seed: int = 3, carrier: bool = True) -> tuple[Log, list[str], list[str]]:
+    """12 Japanese speakers in 4 groups of 3 (behind a mobile carrier's rotating exits, 8 addresses
+    in 8 networks per group, no card; or ``carrier=False``: a family's home line and card) and 20
+    more on their own home lines, all asking in ordinary polite phrasing ("...について、わかりやすく
+    説明してください", "...の意味を教えてください") about two-word topics. Ordinary people around."""
+    rng = np.random.default_rng(seed)
+    log = Log()
+    groups, loners = [], []
+
+    def request() -> str:
+        topic = "".join(JAPANESE_TOPICS[int(i)] for i in rng.integers(0, len(JAPANESE_TOPICS), 2))
+        return JAPANESE_REQUESTS[int(rng.integers(0, 2))].format(topic)
+
+    for g in range(4):
+        exits = [f"{110 + g}.{20 + k}.{g}.{k + 1}" for k in range(8)]
+        for i in range(3):
+            acc = f"jp{g}x{i}"
+            groups.append(acc)
+            for _ in range(int(rng.integers(12, 20))):
+                ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(7, 24)),
+                                    minutes=int(rng.integers(0, 60)))
+                log.add(acc, ts, exits[int(rng.integers(0, 8))] if carrier else _private_ip(8000 + g),
+                        None if carrier else f"jp-family-card-{g}", request())
+    for u in range(20):
+        acc = f"jplone{u}"
+        loners.append(acc)
+        for _ in range(int(rng.integers(3, 8))):
+            ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(8, 22)),
+                                minutes=int(rng.integers(0, 60)))
+            log.add(acc, ts, _private_ip(8500 + u), f"jplone-card-{u}", request())
+    add_people(log, rng, 80)
+    return log, groups, loners
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pre-existing (all session 11 states): in spaceless scripts each character is a word, so the template "
+    "bar (a passage of 8 shared shingles, 12 'words') is 12 characters -- ordinary polite phrasing. Japanese "
+    "speakers asking '...について、わかりやすく説明してください' read as 100% templated, and behind a mobile "
+    "carrier's exits ('proxy rotation') all 12 are flagged, though 20 more people use the same phrasing"))
+def test_japanese_speakers_on_mobile_carriers_are_not_flagged():
+    log, groups, loners = japanese_world()
+    result = run_detect(log.frame())
+    assert len(clusters_of(result, groups)) == 4
+    assert flagged(result, groups + loners) == 0, flag_why(result, groups + loners)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pre-existing: the root of the case above, without the carrier -- families on their home line and card "
+    "are not flagged (score < 0.4) but their ordinary Japanese requests count as 100% templated"))
+def test_ordinary_japanese_requests_are_not_a_template():
+    log, groups, _ = japanese_world(carrier=False)
+    result = run_detect(log.frame())
+    rows = {cluster_row(result, a)["cluster_id"]: cluster_row(result, a) for a in groups}
+    assert flagged(result, groups) == 0
+    assert max(row["template_share"] for row in rows.values()) < 0.5
