@@ -1,8 +1,8 @@
 """Review of "flagged as a whole" (``ScoringConfig.pool_campaigns``): benign groups it may flag.
 
 Each world is a small seeded log built with the helpers of ``test_detection_classes``; each
-test runs :func:`graphlink.pipeline.run_detect` with ``pool_campaigns`` on (``POOLED``, the default
-since session 11) and off (``ALONE``) and states what an investigator needs.
+test runs :func:`graphlink.pipeline.run_detect` with ``pool_campaigns`` on (``POOLED``) and off
+(``ALONE``, the default) and states what an investigator needs.
 Tests marked ``xfail(strict=True)`` show a real defect: they pass once it is fixed. The first
 three were why pooling was off by default (benign organisations pooled into a false card pool);
 they pass since a campaign's cards are judged by their own evidence
@@ -98,10 +98,10 @@ def test_unrelated_firms_on_one_framework_meeting_on_one_wifi_are_not_flagged():
     assert flagged(after, staff) == 0, cluster_row(after, staff[0])["why"]
 
 
-def test_defaults_pool_and_company_branches_and_firms_stay_unflagged():
-    """Pooling is on by default since each card's own evidence is read (card_units): the branches
-    and firms above are not flagged by the defaults either."""
-    assert BASE.scoring.pool_campaigns
+def test_defaults_do_not_pool_so_company_branches_and_firms_stay_unflagged():
+    """Pooling is off by default (tests/test_break_session11.py: organisations with no value of their
+    own per card still pool): the branches and firms above are not flagged by the defaults either."""
+    assert not BASE.scoring.pool_campaigns
     for log, groups in (branches_world()[:2], branches_world(seed=3, branches=3, per=12, vpn=30)[:2]):
         staff = [a for g in groups for a in g]
         assert flagged(run_detect(log.frame()), staff) == 0

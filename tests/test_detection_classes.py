@@ -617,8 +617,8 @@ def card_group_cell_world(seed: int = 42) -> tuple[Log, list[list[str]], list[st
     return log, groups, teams
 
 
-def test_f_a_cell_cut_into_card_groups_is_flagged_as_a_whole():
-    """With ``pool_campaigns`` on (the default). Each card group alone is a tame team (one card, office hours): no cluster scores. The
+def test_f_a_cell_cut_into_card_groups_is_flagged_as_a_whole_when_pooling():
+    """With ``pool_campaigns`` on (opt-in). Each card group alone is a tame team (one card, office hours): no cluster scores. The
     operator's pool shows only in the whole campaign -- 12 cards each paying for five accounts,
     tied by addresses the groups share -- so the campaign is scored as one group and flagged.
     Teams tied only by one job template are not pooled (their cards would make a false pool)."""
@@ -626,8 +626,8 @@ def test_f_a_cell_cut_into_card_groups_is_flagged_as_a_whole():
     ring = [a for g in groups for a in g]
     from graphlink.config import PipelineConfig
     base = PipelineConfig()
-    alone = run(log, config=replace(base, scoring=replace(base.scoring, pool_campaigns=False)))
-    result = run(log)  # the default pools (tests/test_break_pool.py: benign organisations stay unflagged)
+    alone = run(log)  # the default: pooling is opt-in (tests/test_break_session11.py says why)
+    result = run(log, config=replace(base, scoring=replace(base.scoring, pool_campaigns=True)))
     for res in (alone, result):
         assert len(clusters_of(res, ring)) >= 6  # CPM keeps the card groups apart
     assert not any(cluster_row(alone, a)["flagged"] for a in ring)

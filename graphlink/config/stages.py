@@ -332,8 +332,13 @@ class ScoringConfig:
         not by what the campaign's clusters share: a company's branches, each on its own
         corporate card, running one in-house tool and sharing the corporate VPN form one
         campaign too, but each branch's card has its office address, so their cards are
-        units, not a pool (``tests/test_break_pool.py``; it was off by default until
-        session 11 for exactly that). ``False`` flags clusters and inherited flags only.
+        units, not a pool (``tests/test_break_pool.py``). **Off by default**: a second review
+        (``tests/test_break_session11.py``) found benign organisations that have no such value --
+        a hybrid company whose staff mostly work from home, branches in co-working spaces whose
+        address others share -- and an operator that escapes it by giving each card one value of
+        its own (a VM, a /24, one decoy request). With events alone a pooled flag needs positive
+        evidence of a pool (cards paying across clusters, or a second fleet sign over the whole),
+        not yet built. Turn it on to review campaigns of tame cells, not to ban.
     outsider_network_share, outsider_min_spread : float
         In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread``
         (a proxy-rotating fleet), members using fewer than
@@ -361,7 +366,7 @@ class ScoringConfig:
     })
     org_discount: float = 0.6
     flag_campaigns: bool = True
-    pool_campaigns: bool = True
+    pool_campaigns: bool = False
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
 
