@@ -1,7 +1,7 @@
-"""Minute and community kernels rewritten for speed (session 11) give what their former definitions
-gave, kept here as references, on random worlds: active minutes by one packed sort, timing buckets
-taken from those minutes, co-timing's shared minutes by a packed hash lookup, and components read
-off the caller's graph."""
+"""Kernels rewritten for speed (session 11) give what their former definitions gave, kept here as
+references, on random worlds: active minutes by one packed sort, timing buckets taken from those
+minutes, co-timing's shared minutes by a packed hash lookup, components read off the caller's
+graph, and count_by_account's lazily collected sort."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from graphlink.config import CommunityConfig
 from graphlink.stages.communities import build_graph, component_edges, detect_communities
 from graphlink.stages.cotiming import MAX_MINUTES, MIN_PARTNERS, account_minutes, verify_pairs
-from graphlink.stages.encode import encode_frame
+from graphlink.stages.encode import count_by_account, encode_frame
 from graphlink.stages.linking import WEIGHT_SCALE
 from graphlink.stages.signals.timing import timing_pairs
 
@@ -176,3 +176,20 @@ def test_components_read_off_the_callers_graph(seed):
     # The partition itself: Leiden per component is unchanged whichever way the components were found.
     config = CommunityConfig()
     assert detect_communities(graph, config, edges).equals(detect_communities(graph, config))
+
+
+@pytest.mark.parametrize("weight", [None, "w"])
+def test_count_by_account_sorted_lazily_matches_group_by_across_morsels(weight):
+    # Session 11 sorts the packed keys in a lazy query (the streaming engine in polars 2.x): on a
+    # frame of many morsels the counts must still be the exact group-by's, in (account, key) order.
+    rng = np.random.default_rng(12)
+    n_rows, n_accounts = 600_000, 5_000
+    keys = rng.integers(0, 2**63, 3_000, dtype=np.uint64) * 2
+    frame = pl.DataFrame({"account_idx": rng.integers(0, n_accounts, n_rows).astype(np.uint32),
+                          "key": rng.choice(keys, n_rows), "w": rng.integers(1, 9, n_rows).astype(np.uint32)})
+    total = pl.col(weight).sum() if weight else pl.len()
+    expected = (frame.group_by("account_idx", "key").agg(total.cast(pl.UInt32).alias("count"))
+                .sort("account_idx", "key"))
+    got = count_by_account(frame, "key", n_accounts, weight=weight)
+    assert got.height < n_rows  # repeated (account, key) rows were counted together
+    assert got.equals(expected)
