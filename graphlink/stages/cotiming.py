@@ -92,9 +92,15 @@ def account_minutes(frame: pl.DataFrame) -> pl.DataFrame:
     >>> account_minutes(f).rows()
     [(0, 29453763), (1, 29453760)]
     """
-    bucket = (pl.col("timestamp").dt.epoch("s") // 60).cast(pl.UInt32).alias("minute")
-    return (frame.lazy().select("account_idx", bucket).drop_nulls().unique()
-            .sort("account_idx", "minute").collect())
+    # One packed key (account in the top 32 bits, minute below) sorted and read off its runs: on
+    # the campaign preset's 24M events 1.5 s of CPU, against 4-10 s for unique() and a sort on
+    # two columns (tests/test_packed_counts.py checks it against that definition).
+    bucket = (pl.col("timestamp").dt.epoch("s") // 60).cast(pl.UInt32)
+    packed = (pl.col("account_idx").cast(pl.UInt64) * 2**32 + bucket).alias("packed")
+    keys = frame.lazy().select(packed).drop_nulls().collect()["packed"].sort()
+    return pl.DataFrame({"packed": keys}).filter((pl.col("packed") != pl.col("packed").shift(1)).fill_null(True)).select(
+        (pl.col("packed") // 2**32).cast(pl.UInt32).alias("account_idx"),
+        (pl.col("packed") % 2**32).cast(pl.UInt32).alias("minute"))
 
 
 def verify_pairs(candidates: pl.DataFrame, minutes: pl.DataFrame, n_accounts: int, weight: float = 3.0,
@@ -151,11 +157,18 @@ def verify_pairs(candidates: pl.DataFrame, minutes: pl.DataFrame, n_accounts: in
     # Walk the smaller minute set of each pair and look each minute up in the other's.
     walk = pairs.select("key", pl.when(pl.col("na") <= pl.col("nb")).then("a").otherwise("b").alias("walk"),
                         pl.when(pl.col("na") <= pl.col("nb")).then("b").otherwise("a").alias("look"))
+    # A walked minute is shared when (look account, minute) is one of the looked-up accounts'
+    # minutes: one packed 64-bit key tested against a hash set of those accounts' minutes only
+    # (campaign preset: 39M walked minutes against 10M, 2 s of CPU where a semi-join on the two
+    # columns against all 20M took 6 s). A filter keeps the walked rows' order, so every sum
+    # below adds the same numbers in the same order as the semi-join did.
+    packed = pl.col("account_idx").cast(pl.UInt64) * 2**32 + pl.col("minute")
+    looked = (minutes.lazy().join(walk.lazy().select(pl.col("look").unique().alias("account_idx")),
+                                  on="account_idx", how="semi").select(packed.alias("packed")).collect()["packed"])
     shared = (
         walk.lazy()
         .join(minutes.lazy().select(pl.col("account_idx").alias("walk"), "minute"), on="walk")
-        .join(minutes.lazy().select(pl.col("account_idx").alias("look"), "minute"), on=["look", "minute"],
-              how="semi")
+        .filter((pl.col("look").cast(pl.UInt64) * 2**32 + pl.col("minute")).is_in(looked.implode()))
         .join(rarity.lazy(), on="minute")
         .group_by("key").agg(pl.col("idf").sum().alias("shared"), pl.len().alias("n_shared"),
                              (pl.col("minute") % 60).n_unique().alias("phases"),

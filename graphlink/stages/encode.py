@@ -263,7 +263,9 @@ def count_by_account(frame: pl.DataFrame, column: str, n_accounts: int | None = 
               + (pl.col(column) if fits else pl.col(column) // 2**bits)).alias("__packed")
     payload = ([] if fits else [pl.col(column).alias("key")]) + ([pl.col(weight).cast(pl.UInt64).alias("__amount")]
                                                                   if weight else [])
-    rows = frame.select(packed, *payload).drop_nulls("__packed").sort("__packed")
+    # Sorted in a lazy query: polars' eager DataFrame.sort took 3.3-3.6 s of CPU on 24M packed IP keys
+    # and their payload, the same sort collected lazily 2.1 s (equal rows: ties carry equal keys).
+    rows = frame.lazy().select(packed, *payload).drop_nulls("__packed").sort("__packed").collect()
     same = pl.col("__packed") == pl.col("__packed").shift(1)
     if not fits and rows.select((same & (pl.col("key") != pl.col("key").shift(1))).any()).item():
         return _group_count(frame, column, weight)

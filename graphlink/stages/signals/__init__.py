@@ -199,7 +199,7 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
     if "timestamp" in cols:
         minutes = account_minutes(enc.frame.select("account_idx", "timestamp"))
         pairs, values, s, counts = timing_pairs(enc, config.timing_bucket_seconds, config.timing_min_buckets,
-                                                config.timing_bands, config.timing_rows, config.seed)
+                                                config.timing_bands, config.timing_rows, config.seed, minutes)
         add(pairs, values, counts)
         stats.update(s)
         lap("timing")

@@ -73,7 +73,7 @@ def minhash(buckets: pl.DataFrame, n_hashes: int, seed: int) -> pl.DataFrame:
 
 
 def timing_pairs(enc: EncodedEvents, bucket_seconds: int, min_buckets: int, bands: int, rows: int, seed: int,
-                 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame]:
+                 minutes: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Keyed timing pairs: ``(pairs, values, stats, value_counts)``.
 
     ``pairs`` has ``account_idx, kind, value_key, count`` where the value is a
@@ -82,11 +82,19 @@ def timing_pairs(enc: EncodedEvents, bucket_seconds: int, min_buckets: int, band
     than ``min_buckets`` buckets get no timing signal. Only band values two
     accounts share are returned; ``value_counts`` (``account_idx, kind,
     n_values``) records that every timed account had ``bands`` values.
+
+    ``minutes`` (``account_idx, minute``: :func:`graphlink.stages.cotiming.account_minutes`, distinct and
+    sorted) are the buckets when ``bucket_seconds`` is 60: the pipeline lists them anyway for
+    co-timing, and the same rows need not be sorted out of the 24M events a second time.
     """
     n_accounts = enc.index.height
-    bucket = (pl.col("timestamp").dt.epoch("s") // bucket_seconds).cast(pl.UInt64)
-    timed = enc.frame.select("account_idx", bucket.alias("bucket")).drop_nulls()
-    buckets = count_by_account(timed, "bucket", n_accounts)
+    if minutes is not None and bucket_seconds == 60:
+        # Only the distinct (account, bucket) rows are read below, in this order, as UInt64 keys.
+        buckets = minutes.select("account_idx", pl.col("minute").cast(pl.UInt64).alias("key"))
+    else:
+        bucket = (pl.col("timestamp").dt.epoch("s") // bucket_seconds).cast(pl.UInt64)
+        timed = enc.frame.select("account_idx", bucket.alias("bucket")).drop_nulls()
+        buckets = count_by_account(timed, "bucket", n_accounts)
     n_buckets = value_counts(buckets["account_idx"])
     active = n_buckets.filter(pl.col("count") >= min_buckets)
     buckets = buckets.join(active.select("account_idx"), on="account_idx", how="semi", maintain_order="left")
