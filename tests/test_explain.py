@@ -198,3 +198,20 @@ def test_shingles_quoted_as_written_chain_whatever_their_case():
 
     got = reconstruct_templates(["Please THINK step by step", "think step by step about"], ngram=5)
     assert [t.parts for t in got] == [[("please think step by step about", False)]]
+
+
+def test_why_text_says_how_a_cluster_under_the_bar_was_flagged():
+    """A cluster scoring under the threshold (or under min_flag_size) is flagged through its campaign
+    in one of three ways; the verdict names the right one, quoting only numbers."""
+    from graphlink.views.explain import why_text
+    empty = pl.DataFrame(schema={"kind": pl.String, "value": pl.String, "accounts_sharing": pl.UInt32,
+                                 "weight": pl.Float64, "df": pl.UInt32})
+    base = {"cluster_id": 82, "size": 13, "score": 0.0, "flagged": True, "campaign_id": 4, "kinds": []}
+    inherited = why_text({**base, "why": "same operator as flagged cluster 7 (campaign 4); 80% templated"}, empty, 0.6, 5)
+    assert "same operator as flagged cluster 7 (campaign 4)" in inherited.splitlines()[0]
+    whole = why_text({**base, "why": "campaign 4 as a whole (298 accounts): a card pool; this cluster: x"}, empty, 0.6, 5)
+    assert "campaign 4 scored as a whole (298 accounts)" in whole.splitlines()[0]
+    assert "same operator" not in whole
+    small = why_text({**base, "size": 3, "score": 0.9, "why": "<script>x</script>"}, empty, 0.6, 5)
+    assert "on its own evidence" in small.splitlines()[0] and "<script>" not in small
+    assert why_text({**base, "flagged": False, "why": ""}, empty, 0.6, 5).splitlines()[0].endswith("not flagged (flag_threshold 0.6, min_flag_size 5)")

@@ -417,3 +417,11 @@ def test_show_names_the_campaign(world_session):
     assert result.exit_code == 0, result.output
     why = campaigns.filter(pl.col("campaign_id") == camp)["why"][0]
     assert f"campaign {camp}: {why}" in result.stdout.replace("\n", " ") or f"campaign {camp}:" in result.stdout
+
+
+def test_ranked_puts_clusters_flagged_through_their_campaign_before_higher_unflagged_ones():
+    """A cluster flagged with its operator can score 0; a table capped at N rows must still list it."""
+    from graphlink.views.report.html import ranked
+    clusters = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "score": [0.0, 0.55, 0.9, None],
+                             "size": [13, 40, 8, 2], "flagged": [True, False, True, False]})
+    assert ranked(clusters)["cluster_id"].to_list() == [3, 1, 2, 4]

@@ -336,9 +336,8 @@ class ScoringConfig:
         (``tests/test_break_session11.py``) found benign organisations that have no such value --
         a hybrid company whose staff mostly work from home, branches in co-working spaces whose
         address others share -- and an operator that escapes it by giving each card one value of
-        its own (a VM, a /24, one decoy request). With events alone a pooled flag needs positive
-        evidence of a pool (cards paying across clusters, or a second fleet sign over the whole),
-        not yet built. Turn it on to review campaigns of tame cells, not to ban.
+        its own (a VM, a /24, one decoy request). Turn it on to review campaigns of tame cells,
+        not to ban.
     outsider_network_share, outsider_min_spread : float
         In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread``
         (a proxy-rotating fleet), members using fewer than

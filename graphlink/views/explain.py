@@ -9,12 +9,14 @@ made terminal-safe and HTML escaped (:mod:`graphlink.views.safety`).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from typing import Any
 
 import polars as pl
 
 from graphlink.contract import JSON_TIME_FORMAT
+from graphlink.stages.campaign_flags import INHERITED
 from graphlink.views.safety import html_safe, terminal_safe
 from graphlink.views.words import plural
 
@@ -48,7 +50,7 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     size, score = int(row["size"]), float(row["score"])
     verdict = "flagged" if row["flagged"] else "not flagged"
     if row["flagged"] and (score < flag_threshold or size < min_flag_size):
-        verdict = f"flagged with its campaign {row.get('campaign_id')} (same operator as a flagged cluster)"
+        verdict = _campaign_verdict(row)
     lines = [f"Cluster {row['cluster_id']}: {plural(size, 'account')}, score {score:.3f}, {verdict} "
              f"(flag_threshold {flag_threshold:g}, min_flag_size {min_flag_size})"]
     kinds = row.get("kinds") or []
@@ -117,3 +119,19 @@ def json_default(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def _campaign_verdict(row: dict[str, Any]) -> str:
+    """Why a cluster under the threshold or ``min_flag_size`` is flagged, read off its ``why``
+    (:func:`graphlink.stages.campaign_flags.flag_with_campaign` writes its start): with a flagged
+    cluster of its campaign, with its campaign scored as a whole, or on its own evidence with its
+    campaign's accounts counted for ``min_flag_size``. Only numbers are quoted (``why`` may quote
+    prompts)."""
+    why, campaign = row.get("why") or "", row.get("campaign_id")
+    lead = re.match(re.escape(INHERITED) + r"(\d+)", why)
+    if lead:
+        return f"flagged with its operator: same operator as flagged cluster {lead.group(1)} (campaign {campaign})"
+    whole = re.match(r"campaign (\d+) as a whole \((\d+) accounts\)", why)
+    if whole:
+        return f"flagged with campaign {whole.group(1)} scored as a whole ({whole.group(2)} accounts)"
+    return f"flagged on its own evidence, its campaign {campaign}'s accounts counted for min_flag_size"

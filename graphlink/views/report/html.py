@@ -99,8 +99,11 @@ class ReportOptions:
 
 
 def ranked(clusters: pl.DataFrame) -> pl.DataFrame:
-    """Clusters by score, highest first (ties: larger first, then lower id)."""
-    return clusters.sort(["score", "size", "cluster_id"], descending=[True, True, False], nulls_last=True)
+    """Flagged clusters first, then by score, highest first (ties: larger first, then lower id): a
+    cluster flagged through its campaign can score under an unflagged one, and a capped table must
+    not drop it."""
+    return clusters.sort(["flagged", "score", "size", "cluster_id"], descending=[True, True, True, False],
+                         nulls_last=True)
 
 
 def summary_cards(outputs: Outputs) -> list[tuple[str, str]]:
@@ -181,7 +184,7 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
     ], table_id="components")
     note = "Click a column header to sort; hover a reason to read it whole. Clusters with a section link to it."
     if total > shown.height:
-        note += (f" Showing the {shown.height:,} highest-scoring of {total:,} clusters; "
+        note += (f" Showing the {shown.height:,} first of {total:,} clusters (flagged first, then by score); "
                  "all are in clusters.parquet.")
     return main, comps, note
 
