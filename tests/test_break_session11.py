@@ -485,21 +485,16 @@ def japanese_world(seed: int = 3, carrier: bool = True) -> tuple[Log, list[str],
     return log, groups, loners
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pre-existing (all session 11 states): in spaceless scripts each character is a word, so the template "
-    "bar (a passage of 8 shared shingles, 12 'words') is 12 characters -- ordinary polite phrasing. Japanese "
-    "speakers asking '...について、わかりやすく説明してください' read as 100% templated, and behind a mobile "
-    "carrier's exits ('proxy rotation') all 12 are flagged, though 20 more people use the same phrasing"))
 def test_japanese_speakers_on_mobile_carriers_are_not_flagged():
+    """Was a strict xfail: in spaceless scripts each character is a word, so a passage of 8 shared
+    shingles was 12 characters -- ordinary polite phrasing, 100% "templated", and behind a carrier's
+    exits all 12 were flagged. Fixed by SPACELESS_TEMPLATE_SHINGLES (about 24 characters)."""
     log, groups, loners = japanese_world()
     result = run_detect(log.frame())
     assert len(clusters_of(result, groups)) == 4
     assert flagged(result, groups + loners) == 0, flag_why(result, groups + loners)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pre-existing: the root of the case above, without the carrier -- families on their home line and card "
-    "are not flagged (score < 0.4) but their ordinary Japanese requests count as 100% templated"))
 def test_ordinary_japanese_requests_are_not_a_template():
     log, groups, _ = japanese_world(carrier=False)
     result = run_detect(log.frame())

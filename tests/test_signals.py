@@ -261,3 +261,19 @@ def test_hash_prefiltered_prompt_choice_equals_the_full_count():
             got, cap = smallest_prompts(enc, max_prompts, max_total)
             want, want_cap = _full_choice(enc, max_prompts, max_total)
             assert cap == want_cap and got.equals(want), (max_prompts, max_total)
+
+
+def test_a_template_in_a_spaceless_script_is_a_passage_of_characters_not_of_twelve_of_them():
+    """Spaceless scripts are split by character, so the 12-word bar would be 12 characters (a polite
+    phrase many people write). A shared run of ~18 characters is no template there; ~40 are."""
+    from graphlink.stages.signals.prompt import prompt_signals
+    polite = "について、わかりやすく説明してください"            # 18 characters many people write
+    script = "あなたは専門家です。以下の問題について、すべての推論過程を省略せずに番号付きで詳しく書き出してください"
+    topics = ["量子", "経済", "歴史", "化学", "統計", "物理"]
+    rows = [(f"p{i}", f"{t}{polite}") for i, t in enumerate(topics)]
+    rows += [(f"r{i}", f"{script}問題{t}") for i, t in enumerate(topics)]
+    lf = pl.LazyFrame({"account_id": [a for a, _ in rows], "prompt": [p for _, p in rows]})
+    _, _, per_account = prompt_signals(lf, 5, 10, 256, 0)
+    scripted = dict(zip(per_account["account_id"], per_account["prompts_scripted"]))
+    assert all(scripted[f"p{i}"] == 0 for i in range(6))
+    assert all(scripted[f"r{i}"] == 1 for i in range(6))

@@ -151,6 +151,12 @@ _HEADROOM = 4
 #: 48 % of ring prompts against 51 % sharing any. Linking is unchanged: a shared shingle of any
 #: prompt still links (``prompts_templated``).
 TEMPLATE_SHINGLES = 8
+#: The same passage in a script written without spaces (Han, kana, Thai...), whose words
+#: :func:`normalise_prompt` splits by character: 12 words are about 24 characters (Chinese words
+#: average under two characters, Japanese about two with its kana), so 20 shingles of 5 characters.
+#: At 8, a polite request ("...について、わかりやすく説明してください", 18 characters shared by many
+#: speakers) read as a template (break-it review, session 11).
+SPACELESS_TEMPLATE_SHINGLES = 20
 #: ``max_total`` of :func:`prompt_signals` when not given: no bound on the prompts sampled in all.
 NO_TOTAL_CAP = 2**62
 
@@ -332,6 +338,13 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
     # a template's (scripted) when it shares a passage of TEMPLATE_SHINGLES shingles or more.
     shared_per_text = (shingles.join(shared, on="shingle_hash", how="semi")
                        .group_by("text_hash").agg(pl.len().alias("n_shared")))
+    # A text mostly in a spaceless script needs the longer passage (its words are characters);
+    # only texts past the shorter bar are read.
+    words = pl.col("norm").str.count_matches(" ") + 1
+    bar = (shared_per_text.filter(pl.col("n_shared") >= TEMPLATE_SHINGLES).join(texts, on="text_hash")
+           .select("text_hash", pl.when(2 * pl.col("norm").str.count_matches(SPACELESS) > words)
+                   .then(SPACELESS_TEMPLATE_SHINGLES).otherwise(TEMPLATE_SHINGLES).alias("bar")))
+    shared_per_text = shared_per_text.join(bar, on="text_hash", how="left")
     # Shares are of sampled raw prompts (a text sent as 48 numbered jobs counts 48 times); one pass
     # over the sampled texts counts all three.
     n_shared = pl.col("n_shared").fill_null(0)
@@ -341,7 +354,8 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
             pl.col("prompts").sum().cast(pl.UInt32).alias("prompts_sampled"),
             pl.len().cast(pl.UInt32).alias("texts"),
             pl.col("prompts").filter(n_shared > 0).sum().cast(pl.UInt32).alias("prompts_templated"),
-            pl.col("prompts").filter(n_shared >= TEMPLATE_SHINGLES).sum().cast(pl.UInt32).alias("prompts_scripted"))
+            pl.col("prompts").filter(n_shared >= pl.col("bar").fill_null(TEMPLATE_SHINGLES)).sum().cast(pl.UInt32)
+            .alias("prompts_scripted"))
         .sort("account_idx")
     )
     templated = per_account.filter(
