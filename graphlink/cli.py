@@ -113,7 +113,7 @@ def detect(
     asn_table: Annotated[Optional[Path], typer.Option(metavar="FILE", show_default=False, help="IP-to-ASN table (cidr,asn CSV or start/end/ASN TSV): adds the asn signal.")] = None,
     ipv4_prefix: Annotated[Optional[int], typer.Option(metavar="BITS", show_default=False, help=f"IPv4 network size for the ip_net signal. [default: {_DEFAULTS.signals.ipv4_prefix}]")] = None,
     ipv6_prefix: Annotated[Optional[int], typer.Option(metavar="BITS", show_default=False, help=f"IPv6 network size for the ip_net signal. [default: {_DEFAULTS.signals.ipv6_prefix}]")] = None,
-    threshold: Annotated[Optional[float], typer.Option(metavar="SCORE", show_default=False, help=f"Flag clusters of at least min_flag_size accounts scoring at least this (0..1). [default: {_DEFAULTS.scoring.flag_threshold}]")] = None,
+    threshold: Annotated[Optional[float], typer.Option(metavar="SCORE", show_default=False, help=f"Flag clusters scoring at least this (0..1) whose campaign (or the cluster alone, when its campaign's tie is not substantial) has min_flag_size accounts. [default: {_DEFAULTS.scoring.flag_threshold}]")] = None,
     top: Annotated[int, typer.Option(metavar="N", help="Clusters shown in the summary table.")] = 10,
     previous: Annotated[Optional[Path], typer.Option("--previous", metavar="DIR", show_default=False, help="A previous output folder: rings keep its cluster ids (matched by member overlap); new and vanished clusters are reported.")] = None,
     engine: Annotated[str, typer.Option(metavar="polars|spark", help="Where the stages run: polars on this machine, or Apache Spark (pip install 'graphlink[spark]'; EVENTS may then be any path, URI or table name Spark reads).")] = "polars",

@@ -261,3 +261,15 @@ def test_two_companies_on_a_20_minute_schedule_stay_apart():
     result = run(log)
     a, b = (set(clusters_of(result, t)) for t in teams)
     assert not (a & b)
+
+
+def test_co_timing_reason_counts_pairs_in_words():
+    from graphlink.stages.cotiming import with_co_timing_reason
+    partition = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [1, 1, 2, 2, 2]},
+                             schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
+    co_timed = pl.DataFrame({"source": [0, 2, 2], "target": [1, 3, 4], "weight": [1.0, 1.0, 1.0]},
+                            schema={"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
+    clusters = pl.DataFrame({"cluster_id": [1, 2], "why": ["a card", ""]})
+    why = dict(with_co_timing_reason(clusters, partition, co_timed).iter_rows())
+    assert why[1] == "a card; 1 account pair active in the same minutes again and again (co-timing)"
+    assert why[2] == "2 account pairs active in the same minutes again and again (co-timing)"

@@ -232,7 +232,8 @@ def with_co_timing_reason(clusters: pl.DataFrame, partition: pl.DataFrame, co_ti
     "N account pairs active in the same minutes again and again (co-timing)"."""
     counts = _inside(partition, co_timed).select("cluster_id", "pairs")
     reason = pl.concat_str([pl.col("pairs").cast(pl.String),
-                            pl.lit(" account pairs active in the same minutes again and again (co-timing)")])
+                            pl.when(pl.col("pairs") == 1).then(pl.lit(" account pair")).otherwise(pl.lit(" account pairs")),
+                            pl.lit(" active in the same minutes again and again (co-timing)")])
     return (clusters.join(counts, on="cluster_id", how="left")
             .with_columns(pl.when(pl.col("pairs").is_null()).then(pl.col("why"))
                           .when(pl.col("why").is_null() | (pl.col("why") == "")).then(reason)
