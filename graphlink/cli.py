@@ -124,8 +124,8 @@ def detect(
     """Detect linked account clusters in an API log and score them.
 
     Writes to --out: accounts.parquet (account -> cluster), clusters.parquet
-    (score, flagged, why, campaign), campaigns.parquet (clusters run by one
-    operator), evidence.parquet (shared values per cluster),
+    (score, flagged, why, campaign), campaigns.parquet (clusters tied by the
+    values they share; a flagged one is one operator's), evidence.parquet (shared values per cluster),
     memberships.parquet and activity.parquet (for report, show and export),
     links.parquet, linking.parquet and minutes.parquet (for expand and match) and
     run.json (settings, counts, warnings, timings). Progress goes to standard

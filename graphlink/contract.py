@@ -26,7 +26,7 @@ file                  required contents
 ``templates.parquet`` no       clustered accounts' prompt template shingles
                                (:data:`TEMPLATES_SCHEMA`): whose templates
                                ``expand`` holds a list to
-``campaigns.parquet`` no       one row per campaign: clusters run by one operator
+``campaigns.parquet`` no       one row per campaign: clusters tied by shared values (a flagged one: one operator)
                                (:data:`CAMPAIGNS_SCHEMA`)
 ``links.parquet``     no       the weighted account graph Leiden partitioned
                                (:data:`LINKS_SCHEMA`): what ``expand`` walks
