@@ -42,27 +42,48 @@ def branches_world(seed: int = 7, branches: int = 5, per: int = 8, vpn: int = 50
     when None) in office hours. Each employee works from home one day of the week and, for its
     first ``vpn_hours`` hours, goes out through the corporate VPN (``vpn`` addresses in one /24,
     used by nobody else). Ordinary people around."""
+    log, groups, people, _ = company_world(seed, branches, per, vpn, vpn_hours, template, n_people)
+    return log, groups, people
+
+
+def company_world(seed: int = 7, branches: int = 5, per: int = 8, vpn: int = 50, vpn_hours: int = 2,
+                  template: str | None = FRAMEWORK_JOB, n_people: int = 100, in_office: int | None = None,
+                  coworkers: int = 0) -> tuple[Log, list[list[str]], list[str], list[str]]:
+    """:func:`branches_world` with two variations (``tests/test_break_session11.py``): only
+    ``in_office`` of each branch's staff work from its office, the others from their own home
+    address (hybrid work; all when None); and each office address is also used by ``coworkers``
+    people of other firms (own cards, own homes, free-form prompts) for 60 % of their requests (a
+    co-working space). Returns ``(log, staff by branch, ordinary people, co-workers)``."""
     rng = np.random.default_rng(seed)
     log = Log()
     pool = [f"198.18.7.{20 + k}" for k in range(vpn)]
-    groups = []
+    groups, others = [], []
     for b in range(branches):
         names = []
         for i in range(per):
             acc = f"branch{b}x{i}"
             names.append(acc)
             home_day = int(rng.integers(0, 5))
+            office = f"192.0.2.{100 + b}" if in_office is None or i < in_office else _private_ip(6000 + 50 * b + i)
             for day in range(5):
                 for h in range(9, 17):
                     ts = T0 + timedelta(days=day, hours=h, minutes=int(rng.integers(0, 60)),
                                         seconds=int(rng.integers(0, 60)))
-                    ip = pool[int(rng.integers(0, vpn))] if day == home_day and h < 9 + vpn_hours else f"192.0.2.{100 + b}"
+                    ip = pool[int(rng.integers(0, vpn))] if day == home_day and h < 9 + vpn_hours else office
                     prompt = (template.format(f"{_words(rng, 2)} {int(rng.integers(0, 10_000))}") if template
                               else f"how do I {_words(rng, 6)}")
                     log.add(acc, ts, ip, f"corp-card-branch{b}", prompt)
         groups.append(names)
+        for u in range(coworkers):
+            acc = f"cowork{b}x{u}"
+            others.append(acc)
+            for _ in range(int(rng.integers(4, 9))):
+                ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(9, 18)),
+                                    minutes=int(rng.integers(0, 60)))
+                ip = f"192.0.2.{100 + b}" if rng.random() < 0.6 else _private_ip(7000 + 50 * b + u)
+                log.add(acc, ts, ip, f"cowork-card-{b}-{u}", f"how do I {_words(rng, 6)}")
     people = add_people(log, rng, n_people)
-    return log, groups, people
+    return log, groups, people, others
 
 
 # --- 1. One company's branches on the corporate VPN, one in-house tool ------------------------------

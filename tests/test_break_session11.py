@@ -26,9 +26,10 @@ import pytest
 from graphlink.config import PipelineConfig
 from graphlink.pipeline import run_detect
 from graphlink.stages.campaign_flags import substantial_campaigns
-from tests.test_break_pool import flagged
-from tests.test_detection_classes import (FRAMEWORK_JOB, RING_TEMPLATE, T0, Log, _private_ip, _words, add_people,
-                                          add_ring, add_team, cluster_row, clusters_of)
+from tests.test_break_pool import company_world, flagged
+from tests.test_detection_classes import (FRAMEWORK_JOB, RING_TEMPLATE, T0, Log, _private_ip, _words,
+                                          add_carrier_strangers, add_people, add_ring, add_team, cluster_row,
+                                          clusters_of)
 
 BASE = PipelineConfig()
 ALONE = replace(BASE, scoring=replace(BASE.scoring, pool_campaigns=False))
@@ -55,29 +56,7 @@ def hybrid_world(seed: int = 7, branches: int = 5, per: int = 8, in_office: int 
     address all week; everyone goes out through the corporate VPN (``vpn`` addresses nobody else
     uses) for ``vpn_hours`` hours of one day a week. One corporate card per branch, the company's
     in-house tool (``FRAMEWORK_JOB``) in office hours. Ordinary people around."""
-    rng = np.random.default_rng(seed)
-    log = Log()
-    pool = [f"198.18.7.{20 + k}" for k in range(vpn)]
-    groups = []
-    for b in range(branches):
-        names = []
-        for i in range(per):
-            acc = f"branch{b}x{i}"
-            names.append(acc)
-            home_day = int(rng.integers(0, 5))
-            home = _private_ip(6000 + 50 * b + i)
-            for day in range(5):
-                for h in range(9, 17):
-                    ts = T0 + timedelta(days=day, hours=h, minutes=int(rng.integers(0, 60)),
-                                        seconds=int(rng.integers(0, 60)))
-                    if day == home_day and h < 9 + vpn_hours:
-                        ip = pool[int(rng.integers(0, vpn))]
-                    else:
-                        ip = f"192.0.2.{100 + b}" if i < in_office else home
-                    log.add(acc, ts, ip, f"corp-card-branch{b}",
-                            FRAMEWORK_JOB.format(f"{_words(rng, 2)} {int(rng.integers(0, 10_000))}"))
-        groups.append(names)
-    add_people(log, rng, 100)
+    log, groups, _, _ = company_world(seed, branches, per, vpn, vpn_hours, in_office=in_office)
     return log, groups
 
 
@@ -111,33 +90,7 @@ def cowork_world(seed: int = 7, branches: int = 5, per: int = 8, coworkers: int 
     two hours a week, one card per branch, the in-house tool) where each branch rents desks in a
     co-working space: its office address is also used by ``coworkers`` people of other firms
     (own cards, own homes, free-form prompts) for 60 % of their requests."""
-    rng = np.random.default_rng(seed)
-    log = Log()
-    pool = [f"198.18.7.{20 + k}" for k in range(vpn)]
-    groups, others = [], []
-    for b in range(branches):
-        names = []
-        for i in range(per):
-            acc = f"branch{b}x{i}"
-            names.append(acc)
-            home_day = int(rng.integers(0, 5))
-            for day in range(5):
-                for h in range(9, 17):
-                    ts = T0 + timedelta(days=day, hours=h, minutes=int(rng.integers(0, 60)),
-                                        seconds=int(rng.integers(0, 60)))
-                    ip = pool[int(rng.integers(0, vpn))] if day == home_day and h < 9 + vpn_hours else f"192.0.2.{100 + b}"
-                    log.add(acc, ts, ip, f"corp-card-branch{b}",
-                            FRAMEWORK_JOB.format(f"{_words(rng, 2)} {int(rng.integers(0, 10_000))}"))
-        groups.append(names)
-        for u in range(coworkers):
-            acc = f"cowork{b}x{u}"
-            others.append(acc)
-            for _ in range(int(rng.integers(4, 9))):
-                ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(9, 18)),
-                                    minutes=int(rng.integers(0, 60)))
-                ip = f"192.0.2.{100 + b}" if rng.random() < 0.6 else _private_ip(7000 + 50 * b + u)
-                log.add(acc, ts, ip, f"cowork-card-{b}-{u}", f"how do I {_words(rng, 6)}")
-    add_people(log, rng, 100)
+    log, groups, _, others = company_world(seed, branches, per, vpn, vpn_hours, coworkers=coworkers)
     return log, groups, others
 
 
@@ -379,17 +332,7 @@ VIRAL = ("Let's think step by step and explain your reasoning carefully before g
 def test_strangers_pasting_one_viral_prompt_are_not_flagged():
     rng = np.random.default_rng(41)
     log = Log()
-    strangers = []
-    for g in range(4):
-        exits = [f"{100 + g}.{20 + k}.{g}.{k + 1}" for k in range(8)]
-        for i in range(3):
-            acc = f"mob{g}x{i}"
-            strangers.append(acc)
-            for _ in range(int(rng.integers(12, 20))):
-                ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(0, 24)),
-                                    minutes=int(rng.integers(0, 60)))
-                log.add(acc, ts, exits[int(rng.integers(0, 8))], None,
-                        VIRAL.format(_words(rng, 4), int(rng.integers(0, 10**6))))
+    strangers = add_carrier_strangers(log, rng, lambda r: VIRAL.format(_words(r, 4), int(r.integers(0, 10**6))))
     add_people(log, rng, 80)
     result = run_detect(log.frame())
     assert len(clusters_of(result, strangers)) == 4

@@ -552,13 +552,10 @@ def test_f_a_private_domain_does_not_excuse_proxies_and_a_card_pool():
     assert f["flagged"] and not t["flagged"]
 
 
-def test_f_strangers_sharing_a_stock_phrase_are_not_an_operator():
-    """Four groups of three strangers, each behind one mobile carrier's rotating exits (8 addresses
-    in 8 networks: "proxy rotation" to the score), all asking "tell me a fun fact about ...": the
-    phrase ties their clusters into a campaign, but one stock phrase is no operator -- its accounts
-    do not add up to ``min_flag_size`` and no flag spreads through it. A templated ring is flagged."""
-    rng = np.random.default_rng(41)
-    log = Log()
+def add_carrier_strangers(log: Log, rng: np.random.Generator, prompt) -> list[str]:
+    """Four groups of three strangers, each group behind one mobile carrier's rotating exits (8
+    addresses in 8 networks), 12-19 requests each at any hour over five days, no card, each
+    request's text ``prompt(rng)``. Returns their account ids."""
     strangers = []
     for g in range(4):
         exits = [f"{100 + g}.{20 + k}.{g}.{k + 1}" for k in range(8)]
@@ -568,8 +565,18 @@ def test_f_strangers_sharing_a_stock_phrase_are_not_an_operator():
             for _ in range(int(rng.integers(12, 20))):
                 ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(0, 24)),
                                     minutes=int(rng.integers(0, 60)))
-                log.add(acc, ts, exits[int(rng.integers(0, 8))], None,
-                        f"tell me a fun fact about item{int(rng.integers(0, 10**6))} please")
+                log.add(acc, ts, exits[int(rng.integers(0, 8))], None, prompt(rng))
+    return strangers
+
+
+def test_f_strangers_sharing_a_stock_phrase_are_not_an_operator():
+    """Four groups of three strangers, each behind one mobile carrier's rotating exits (8 addresses
+    in 8 networks: "proxy rotation" to the score), all asking "tell me a fun fact about ...": the
+    phrase ties their clusters into a campaign, but one stock phrase is no operator -- its accounts
+    do not add up to ``min_flag_size`` and no flag spreads through it. A templated ring is flagged."""
+    rng = np.random.default_rng(41)
+    log = Log()
+    strangers = add_carrier_strangers(log, rng, lambda r: f"tell me a fun fact about item{int(r.integers(0, 10**6))} please")
     ring = add_ring(log, rng, "distil", 20, 4, [f"34.{120 + k}.5.5" for k in range(10)], RING_TEMPLATE)
     add_people(log, rng, 80)
     result = run(log)

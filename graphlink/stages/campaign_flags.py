@@ -21,7 +21,8 @@ import polars as pl
 from graphlink.config import GraphConfig
 from graphlink.stages.campaigns import MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, tie_values
 
-__all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "INHERITED", "SPECIFIC_SHARE"]
+__all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "INHERITED", "AS_A_WHOLE",
+           "SPECIFIC_SHARE"]
 
 #: A value is a group's own when at least this share of the accounts holding it in the whole log
 #: are the group's (a carrier's CGNAT exit, a stock phrase, a proxy network shared with other
@@ -32,6 +33,9 @@ SPECIFIC_SHARE = 0.5
 #: How an inherited flag's ``why`` starts, followed by the lead cluster's id (re-keyed by
 #: :func:`graphlink.stages.rekeying.rekey_why` when ids are made stable).
 INHERITED = "same operator as flagged cluster "
+#: How the ``why`` of a cluster flagged with its campaign scored as a whole starts:
+#: ``campaign M as a whole (N accounts): ...`` (read back by :mod:`graphlink.views.explain`).
+AS_A_WHOLE = " as a whole ("
 
 
 def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
@@ -173,7 +177,7 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
             pl.lit(INHERITED), pl.col("lead").cast(pl.String), pl.lit(" (campaign "),
             pl.col("campaign_id").cast(pl.String), pl.lit("); "), pl.col("why")]))
         .when(whole).then(pl.concat_str([
-            pl.lit("campaign "), pl.col("campaign_id").cast(pl.String), pl.lit(" as a whole ("),
+            pl.lit("campaign "), pl.col("campaign_id").cast(pl.String), pl.lit(AS_A_WHOLE),
             pl.col("__psize").cast(pl.String), pl.lit(" accounts): "), pl.col("__pwhy"), pl.lit("; this cluster: "),
             pl.col("why").fill_null("")]))
         .otherwise(pl.col("why")).alias("why"),

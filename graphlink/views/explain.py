@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.contract import JSON_TIME_FORMAT
-from graphlink.stages.campaign_flags import INHERITED
+from graphlink.stages.campaign_flags import AS_A_WHOLE, INHERITED
 from graphlink.views.safety import html_safe, terminal_safe
 from graphlink.views.words import plural
 
@@ -131,7 +131,7 @@ def _campaign_verdict(row: dict[str, Any]) -> str:
     lead = re.match(re.escape(INHERITED) + r"(\d+)", why)
     if lead:
         return f"flagged with its operator: same operator as flagged cluster {lead.group(1)} (campaign {campaign})"
-    whole = re.match(r"campaign (\d+) as a whole \((\d+) accounts\)", why)
+    whole = re.match(r"campaign (\d+)" + re.escape(AS_A_WHOLE) + r"(\d+) accounts\)", why)
     if whole:
         return f"flagged with campaign {whole.group(1)} scored as a whole ({whole.group(2)} accounts)"
     return f"flagged on its own evidence, its campaign {campaign}'s accounts counted for min_flag_size"
