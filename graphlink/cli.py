@@ -165,7 +165,7 @@ def detect(
         emit_json({"out": str(out_dir), "inputs": run["inputs"], "counts": run["counts"],
                    "warnings": result.warnings, "kept_from_before": kept, "previous": run.get("previous"),
                    "seconds": round(sum(run["timings"].values()), 3),
-                   "top_clusters": [dict(zip(["cluster_id", "size", "score", "flagged", "kinds", "why"], r))
+                   "top_clusters": [dict(zip(["cluster_id", "size", "score", "flagged", "campaign_id", "kinds", "why"], r))
                                     for r in cluster_rows(result.clusters, top)]})
     if quiet:
         return
@@ -183,7 +183,9 @@ def detect(
     if result.accounts.height == 0:
         say("the input has no events: wrote empty outputs")
     counts = run["counts"]
-    say(f"{plural(counts['clusters'], 'cluster')}, {counts['flagged_clusters']:,} flagged "
+    in_campaigns = (f" in {plural(counts['campaigns'], 'campaign')}" if "campaigns" in counts else "")
+    flagged_in = (f" in {counts['flagged_campaigns']:,}" if "flagged_campaigns" in counts else "")
+    say(f"{plural(counts['clusters'], 'cluster')}{in_campaigns}; {counts['flagged_clusters']:,} flagged{flagged_in} "
         f"({plural(counts['accounts_flagged'], 'account')}); "
         f"{sum(run['timings'].values()):.1f} s; outputs in {out_dir}")
     if run.get("previous"):

@@ -94,6 +94,26 @@ CLUSTERS_SCHEMA = pl.Schema({
     "kinds": pl.List(pl.String), "top_values": pl.List(pl.String), "why": pl.String,
     "campaign_id": pl.Int64,
 })
+#: Separates the reasons of a ``why`` (clusters and campaigns). A quoted template cannot hold it (quotes are
+#: words without punctuation); a ``why`` nested in another is joined by :func:`nested_reasons`.
+REASON_SEPARATOR = "; "
+
+
+def why_reasons(why: str | None) -> list[str]:
+    """The reasons of a ``why`` value, in order (``[]`` for null or empty).
+
+    >>> why_reasons('90% of prompts are templated ("show your reasoning"); active 24 h a day')
+    ['90% of prompts are templated ("show your reasoning")', 'active 24 h a day']
+    """
+    return [r for r in (why or "").split(REASON_SEPARATOR) if r]
+
+
+def nested_reasons(why: pl.Expr) -> pl.Expr:
+    """A ``why`` quoted inside another (a campaign's reasons in a cluster's): its reasons joined by ", ",
+    so that :func:`why_reasons` of the outer ``why`` keeps them in the one reason that introduces them."""
+    return why.str.replace_all(REASON_SEPARATOR, ", ", literal=True)
+
+
 #: ``campaigns.parquet`` (see :mod:`graphlink.stages.campaigns`): the ids of the
 #: ``clusters`` it holds and how many ``accounts``, ``score`` (its highest cluster score), ``flagged`` (any
 #: cluster flagged), ``flagged_clusters``, ``ties`` (kinds of the values its clusters
@@ -181,5 +201,5 @@ __all__ = [
     "EVIDENCE_SCHEMA", "MEMBERSHIPS_SCHEMA", "ACTIVITY_SCHEMA", "COMPONENTS", "COORDINATION", "EVASION",
     "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "MINUTES_FILE", "MINUTES_SCHEMA", "TEMPLATES_FILE", "TEMPLATES_SCHEMA", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA", "ACCOUNTS_READ_COLUMNS",
     "LINKS_FILE", "LINKING_FILE", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
-    "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA",
+    "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
 ]

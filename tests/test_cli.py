@@ -71,9 +71,17 @@ def test_detect_prints_summary_and_writes_outputs(tmp_path):
     # Not a terminal: the summary lines go to stderr, stdout carries tab-separated rows only.
     assert "clusters" in result.stderr and "outputs in" in result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "cluster\tsize\tscore\tflagged\tlinked by\twhy"
-    assert 1 <= len(lines) - 1 <= 3 and all(line.count("\t") == 5 for line in lines)
+    assert lines[0] == "cluster\tsize\tscore\tflagged\tcampaign\tlinked by\twhy"
+    assert 1 <= len(lines) - 1 <= 3 and all(line.count("\t") == 6 for line in lines)
     assert (tmp_path / "out" / "clusters.parquet").exists()
+    # The summary counts campaigns, and each row names its cluster's campaign as clusters.parquet does.
+    clusters = pl.read_parquet(tmp_path / "out" / "clusters.parquet")
+    campaigns = pl.read_parquet(tmp_path / "out" / "campaigns.parquet")
+    assert f"in {campaigns.height:,} campaign" in result.stderr
+    of = dict(clusters.select("cluster_id", "campaign_id").iter_rows())
+    for line in lines[1:]:
+        cells = line.split("\t")
+        assert cells[4] == ("" if of[int(cells[0])] is None else str(of[int(cells[0])]))
 
 
 def test_detect_on_empty_file_says_so(tmp_path):

@@ -78,7 +78,7 @@ def test_json_on_detect_show_and_evaluate(events_file, tmp_path, world_session):
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["counts"]["clusters"] >= 3 and len(data["top_clusters"]) == 2
-    assert {"cluster_id", "size", "score", "flagged", "kinds", "why"} <= set(data["top_clusters"][0])
+    assert {"cluster_id", "size", "score", "flagged", "campaign_id", "kinds", "why"} <= set(data["top_clusters"][0])
     shown = json.loads(runner.invoke(app, ["show", str(world_session), "1", "--json", "--members", "3"]).stdout)
     assert shown["cluster"]["cluster_id"] == 1 and len(shown["members"]) == 3 and shown["members_total"] == 12
     assert shown["evidence"] and shown["reasons"]
@@ -122,8 +122,8 @@ def test_piped_detect_prints_tab_separated_rows_and_no_progress(events_file, tmp
                           env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0].split("\t") == ["cluster", "size", "score", "flagged", "linked by", "why"]
-    assert len(lines) > 1 and all(len(line.split("\t")) == 6 for line in lines)
+    assert lines[0].split("\t") == ["cluster", "size", "score", "flagged", "campaign", "linked by", "why"]
+    assert len(lines) > 1 and all(len(line.split("\t")) == 7 for line in lines)
     assert any(len(line) > 80 for line in lines)  # not wrapped to the 80-column terminal width
     assert "ingest" not in proc.stderr and "stages" not in proc.stderr  # no progress when not a terminal
 

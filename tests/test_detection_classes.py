@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from graphlink.contract import why_reasons
 from graphlink.pipeline import run_detect
 
 T0 = datetime(2024, 6, 3, tzinfo=timezone.utc)  # a Monday
@@ -645,9 +646,14 @@ def test_f_a_cell_cut_into_card_groups_is_flagged_as_a_whole_when_pooling():
     assert len(campaign) == 1
     assert rows[0]["why"].startswith(f"campaign {campaign.pop()} as a whole (60 accounts): ")
     assert "card pool" in rows[0]["why"]
+    # Read as reasons (show, report): the campaign's reasons stay in the one reason that introduces them.
+    reasons = why_reasons(rows[0]["why"])
+    assert reasons[0].startswith("campaign ") and "card pool" in reasons[0]
+    assert not any("card pool" in r for r in reasons[1:] if not r.startswith("this cluster: "))
     camp = result.campaigns.filter(pl.col("campaign_id") == rows[0]["campaign_id"]).row(0, named=True)
     assert camp["flagged"] and camp["flagged_clusters"] == 0 and camp["score"] >= 0.6
     assert "flagged as a whole" in camp["why"]
+    assert [r for r in why_reasons(camp["why"]) if "card pool" in r][0].startswith("flagged as a whole: ")
     assert not any(cluster_row(result, a)["flagged"] for a in teams)
 
 

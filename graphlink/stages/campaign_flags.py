@@ -19,6 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.config import GraphConfig
+from graphlink.contract import nested_reasons
 from graphlink.stages.campaigns import MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, tie_values
 
 __all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "INHERITED", "AS_A_WHOLE",
@@ -178,7 +179,7 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
             pl.col("campaign_id").cast(pl.String), pl.lit("); "), pl.col("why")]))
         .when(whole).then(pl.concat_str([
             pl.lit("campaign "), pl.col("campaign_id").cast(pl.String), pl.lit(AS_A_WHOLE),
-            pl.col("__psize").cast(pl.String), pl.lit(" accounts): "), pl.col("__pwhy"), pl.lit("; this cluster: "),
+            pl.col("__psize").cast(pl.String), pl.lit(" accounts): "), nested_reasons(pl.col("__pwhy")), pl.lit("; this cluster: "),
             pl.col("why").fill_null("")]))
         .otherwise(pl.col("why")).alias("why"),
     ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy")

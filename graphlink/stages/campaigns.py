@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
-from graphlink.contract import CAMPAIGNS_SCHEMA
+from graphlink.contract import CAMPAIGNS_SCHEMA, nested_reasons
 from graphlink.stages.communities import build_graph
 from graphlink.stages.components import fmt_int
 from graphlink.stages.linking import generators, link
@@ -260,7 +260,8 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
                        pl.when(pl.col("tied_by").is_not_null()).then(pl.concat_str([pl.lit("; tied by "),
                                                                                     pl.col("tied_by")]))
                        .otherwise(pl.lit("")),
-                       pl.when(whole).then(pl.concat_str([pl.lit("; flagged as a whole: "), pl.col("__pwhy")]))
+                       pl.when(whole).then(pl.concat_str([pl.lit("; flagged as a whole: "),
+                                                          nested_reasons(pl.col("__pwhy"))]))
                        .otherwise(pl.lit(""))]).alias("why"))
     return out.select(list(CAMPAIGNS_SCHEMA.names())).cast(dict(CAMPAIGNS_SCHEMA)).sort("campaign_id")
 

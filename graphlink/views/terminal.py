@@ -16,6 +16,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.store.outputs import load_outputs
 from graphlink.views.safety import replace_controls, terminal_safe
@@ -83,7 +84,7 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
     reasons = Table(title="Reasons", title_justify="left", show_header=False, box=None, padding=(0, 2))
     reasons.add_column("what", style="dim")
     reasons.add_column("value", overflow="fold")
-    for reason in [r for r in (row.get("why") or "").split("; ") if r] or ["no shared evidence recorded"]:
+    for reason in why_reasons(row.get("why")) or ["no shared evidence recorded"]:
         reasons.add_row("why", Text(terminal_safe(reason, limit=300)))
     for name in score_columns(outputs.clusters):
         value = row[name]
@@ -121,24 +122,27 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
 
 # --------------------------------------------------------------------------- detect summary and progress
 
-CLUSTER_HEADERS = ["cluster", "size", "score", "flagged", "linked by", "why"]
+CLUSTER_HEADERS = ["cluster", "size", "score", "flagged", "campaign", "linked by", "why"]
 
 
 def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for name, justify in zip(CLUSTER_HEADERS, ("right", "right", "right", "center", "left", "left")):
+    for name, justify in zip(CLUSTER_HEADERS, ("right", "right", "right", "center", "right", "left", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for row in cluster_rows(clusters, top):
         table.add_row(str(row[0]), f"{row[1]:,}", f"{row[2]:.3f}", "yes" if row[3] else "",
-                      Text(terminal_safe(row[4])), Text(terminal_safe(row[5], limit=160)))
+                      "" if row[4] is None else str(row[4]),
+                      Text(terminal_safe(row[5])), Text(terminal_safe(row[6], limit=160)))
     return table
 
 
 def cluster_rows(clusters: pl.DataFrame, top: int) -> list[list]:
-    """The summary's top clusters (flagged first, then by score) as plain values."""
+    """The summary's top clusters (flagged first, then by score) as plain values, in ``CLUSTER_HEADERS`` order
+    (``campaign`` None for a cluster in no campaign, or an output written before campaigns)."""
     ranked = clusters.sort(["flagged", "score", "size"], descending=True).head(top)
     return [[row["cluster_id"], row["size"], round(float(row["score"]), 3), bool(row["flagged"]),
-             ", ".join(row["kinds"] or []), row.get("why") or ""] for row in ranked.iter_rows(named=True)]
+             row.get("campaign_id"), ", ".join(row["kinds"] or []), row.get("why") or ""]
+            for row in ranked.iter_rows(named=True)]
 
 
 class StageProgress:
@@ -205,7 +209,7 @@ def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, eviden
                  all_values: bool = False) -> dict[str, Any]:
     """One cluster for ``show --json``: its row, reasons, hour profile, members and evidence (strongest kind first)."""
     row, member_rows, evidence_rows, hidden, hours = _cluster_parts(outputs, cluster_id, all_values)
-    return {"cluster": row, "reasons": [r for r in (row.get("why") or "").split("; ") if r],
+    return {"cluster": row, "reasons": why_reasons(row.get("why")),
             "redaction": outputs.redaction, "hours_utc": hours,
             "members_total": member_rows.height, "members": member_rows.head(members).to_dicts(),
             "evidence_total": evidence_rows.height, "evidence_hidden_weight_0": hidden,
@@ -238,7 +242,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     reasons.add_column("what", style="dim")
     reasons.add_column("value", overflow="fold")
     reason_rows: list[list] = []
-    for reason in [r for r in (row.get("why") or "").split("; ") if r] or ["no shared evidence recorded"]:
+    for reason in why_reasons(row.get("why")) or ["no shared evidence recorded"]:
         reason_rows.append(["why", terminal_safe(reason, limit=300)])
     for name in score_columns(outputs.clusters):
         value = row[name]

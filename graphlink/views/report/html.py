@@ -33,6 +33,7 @@ from typing import Any
 import polars as pl
 from markupsafe import Markup
 
+from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views.evidence import evidence_by_kind, reconstruct_templates
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
@@ -290,7 +291,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "flagged": bool(row.get("flagged")),
         "subtitle": (f"{plural(int(row['size']), 'account')} · score {float(row['score']):.3f} · linked by {kinds}{active}"
                      f"{history_text(row)}"),
-        "why": [r for r in (row.get("why") or "").split("; ") if r],
+        "why": why_reasons(row.get("why")),
         "components": [(name, value_text(row.get(name))) for name in score_columns(outputs.clusters)],
         "evidence": evidence_context(cluster_id, evidence, int(row["size"]), events, members, options),
         "figures": figures,
@@ -367,7 +368,7 @@ def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptio
         score = f"score {float(row['score']):.3f}" if row["score"] is not None else "no score"
         items.append({"id": str(row["campaign_id"]), "flagged": bool(row["flagged"]),
                       "summary": f"{accounts}{plural(len(clusters), 'cluster')} · {score}",
-                      "why": [r for r in str(row["why"] or "").split("; ") if r],
+                      "why": why_reasons(row["why"]),
                       "clusters": [(c, c in sections) for c in clusters]})
     return {"table": table, "sections": items}
 
