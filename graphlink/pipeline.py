@@ -51,6 +51,7 @@ from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_
 from graphlink.stages.graph import project
 from graphlink.stages.cotiming import with_co_timed_support, with_co_timing_reason
 from graphlink.stages.linking import clique_support
+from graphlink.stages.network_cells import network_cells
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.scoring import clustered_affiliations, score_clusters, scored_memberships
@@ -379,17 +380,16 @@ def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFr
 
 def supported_partition(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
                         config: PipelineConfig, co_timed: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The Leiden partition without clusters the exact clique projection does not support (CPM only;
-    :func:`graphlink.stages.communities.dissolve_unsupported`). Every engine calls this.
-    Pairs co-timing linked (``source, target, weight``) are explicit pairs: their weight inside a
-    cluster is strong support."""
-    if config.communities.objective != "CPM" or not config.communities.exact_support:
-        return partition
-    support = clique_support(partition, memberships, signals, config.graph)
-    if co_timed is not None and co_timed.height:
-        support = with_co_timed_support(support, partition, co_timed)
-    return dissolve_unsupported(partition, support, config.communities.resolution,
-                                config.communities.min_cluster_size)
+    """The Leiden partition without clusters the exact clique projection does not support (CPM; co-timed pairs
+    are strong support: :func:`graphlink.stages.communities.dissolve_unsupported`), then, with ``network_cells``,
+    clusters joined by exclusive networks (:func:`graphlink.stages.network_cells.network_cells`). Every engine calls this."""
+    c = config.communities
+    if c.objective == "CPM" and c.exact_support:
+        support = clique_support(partition, memberships, signals, config.graph)
+        support = with_co_timed_support(support, partition, co_timed) if co_timed is not None and co_timed.height else support
+        partition = dissolve_unsupported(partition, support, c.resolution, c.min_cluster_size)
+    partition = network_cells(partition, memberships, signals, c.min_cluster_size) if c.network_cells else partition
+    return partition
 
 
 def run_warnings(projection: Any, signal_set: Any, index: pl.DataFrame | None = None,
