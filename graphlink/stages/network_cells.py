@@ -10,8 +10,9 @@ accounts in 57 card groups, its four /24s used by nobody else).
 :func:`network_cells` joins such pieces when the network evidence is *exclusive* and *principal*:
 
 * a network is a member's **principal** network when it carries at least half of the member's events
-  with an address (:data:`PRINCIPAL_SHARE`): an ordinary user's occasional mobile-carrier exit (10 % of
-  requests) or a VPN is not where the user lives;
+  (:data:`PRINCIPAL_SHARE`; all its events count, since the memberships hold only networks two accounts
+  share): an ordinary user's occasional mobile-carrier exit (10 % of requests) or a VPN is not where the
+  user lives;
 * a network is **exclusive** when at least :data:`CLUSTERED_SHARE` of the accounts seen on it in the
   whole log (``signals.df``) are clustered: a datacenter /24 rented by one operator, not a residential
   block whose other users are single people in no cluster;
@@ -39,6 +40,8 @@ import igraph as ig
 import numpy as np
 import polars as pl
 
+from graphlink.config import CommunityConfig, GraphConfig
+from graphlink.stages.campaigns import cluster_campaigns
 from graphlink.stages.communities import renumber
 
 #: A member's network is principal when it carries at least this share of its events with an address:
@@ -60,7 +63,7 @@ NETWORK_KINDS = ("ip_net",)
 
 
 def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: pl.DataFrame,
-                       kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:
+                       events: pl.DataFrame, kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:
     """Each clustered member's principal exclusive networks.
 
     Parameters
@@ -72,6 +75,8 @@ def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partiti
         ``signal_idx, kind, df`` (``df``: accounts carrying the value in the whole log).
     partition : DataFrame
         ``account_idx, cluster_id`` (null: in no cluster).
+    events : DataFrame
+        ``account_idx, events``: every account's events (the account index), the share's denominator.
     kinds : tuple of str
         Network kinds.
 
@@ -84,8 +89,8 @@ def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partiti
     clustered = partition.drop_nulls("cluster_id")
     nets = signals.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx", "kind", "df")
     rows = (memberships.select("account_idx", "signal_idx", "count").join(clustered, on="account_idx")
-            .join(nets, on="signal_idx")
-            .with_columns((pl.col("count") / pl.col("count").sum().over("account_idx", "kind")).alias("share")))
+            .join(nets, on="signal_idx").join(events.select("account_idx", "events"), on="account_idx")
+            .with_columns((pl.col("count") / pl.col("events")).alias("share")))
     exclusive = (rows.group_by("signal_idx").agg(pl.len().alias("clustered"), pl.col("df").first())
                  .filter(pl.col("clustered") >= CLUSTERED_SHARE * pl.col("df")).select("signal_idx"))
     return (rows.filter(pl.col("share") >= PRINCIPAL_SHARE).join(exclusive, on="signal_idx", how="semi")
@@ -93,7 +98,7 @@ def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partiti
 
 
 def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
-                  min_cluster_size: int = 2, kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:
+                  events: pl.DataFrame, min_cluster_size: int = 2, kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:
     """Join clusters whose members live on the same exclusive networks (see the module docstring).
 
     Parameters
@@ -104,6 +109,8 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
         ``account_idx, signal_idx, count``.
     signals : DataFrame
         ``signal_idx, kind, df``.
+    events : DataFrame
+        ``account_idx, events`` (the account index: every account's events).
     min_cluster_size : int
         Passed to :func:`graphlink.stages.communities.renumber`.
     kinds : tuple of str
@@ -124,10 +131,11 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     >>> mem = pl.DataFrame({"account_idx": [0, 1, 2, 3], "signal_idx": [5, 5, 5, 5], "count": [9, 9, 9, 9]},
     ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
     >>> sig = pl.DataFrame({"signal_idx": [5], "kind": ["ip_net"], "df": [4]}, schema_overrides={"signal_idx": pl.UInt32})
-    >>> network_cells(part, mem, sig)["cluster_id"].to_list()
+    >>> ev = pl.DataFrame({"account_idx": [0, 1, 2, 3], "events": [9, 9, 9, 9]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> network_cells(part, mem, sig, ev)["cluster_id"].to_list()
     [1, 1, 1, 1]
     """
-    main = principal_networks(memberships, signals, partition, kinds)
+    main = principal_networks(memberships, signals, partition, events, kinds)
     tied = (main.group_by("cluster_id", "signal_idx").agg(pl.len().alias("n"))
             .filter(pl.col("n") >= MIN_MEMBERS_ON_NETWORK).select("cluster_id", "signal_idx"))
     if tied.height == 0:
@@ -155,3 +163,45 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     merged = partition.join(target, on="cluster_id", how="left").select(
         "account_idx", pl.coalesce("group", "cluster_id").alias("cluster_id"))
     return renumber(merged, min_cluster_size)
+
+
+def piece_campaigns(partition: pl.DataFrame, pieces: pl.DataFrame | None, affiliations: pl.DataFrame,
+                    signals: pl.DataFrame, graph_config: GraphConfig, config: CommunityConfig | None = None,
+                    ) -> pl.DataFrame:
+    """Campaigns of the final clusters, grouped from the pieces :func:`network_cells` joined.
+
+    :func:`graphlink.stages.campaigns.cluster_campaigns` groups clusters by the cosine of their value
+    profiles at ``campaign_resolution``, a threshold set on clusters as Leiden leaves them. A joined
+    cell has a different profile (the union of its pieces'), and on dev worlds regrouping with it
+    reshuffled campaigns far from the joined cells: unrelated small clusters of ordinary users landed in
+    flagged campaigns (ordinary accounts flagged 52 -> 62). So campaigns are grouped from the pieces
+    (restricted to accounts still clustered) and each final cluster takes the campaign holding most of
+    its members (ties: the smaller campaign id).
+
+    Parameters
+    ----------
+    partition : DataFrame
+        The final ``account_idx, cluster_id``.
+    pieces : DataFrame or None
+        ``account_idx, cluster_id`` before :func:`network_cells`; None (it is off): the final clusters
+        are grouped directly.
+    affiliations, signals, graph_config, config
+        As for :func:`graphlink.stages.campaigns.cluster_campaigns`.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id, campaign_id`` (Int64), one row per final cluster; campaign ids are the pieces'
+        (numbered by :func:`~graphlink.stages.campaigns.cluster_campaigns`), so some may go unused.
+    """
+    if pieces is None:
+        return cluster_campaigns(partition, affiliations, signals, graph_config, config)
+    live = pieces.join(partition.drop_nulls("cluster_id").select("account_idx"), on="account_idx", how="semi")
+    of_piece = cluster_campaigns(live, affiliations, signals, graph_config, config)
+    votes = (partition.drop_nulls("cluster_id")
+             .join(live.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").alias("piece")), on="account_idx")
+             .join(of_piece.select(pl.col("cluster_id").alias("piece"), "campaign_id"), on="piece")
+             .group_by("cluster_id", "campaign_id").agg(pl.len().alias("n")))
+    return (votes.sort(["cluster_id", "n", "campaign_id"], descending=[False, True, False])
+            .group_by("cluster_id", maintain_order=True).first()
+            .select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64)).sort("cluster_id"))
