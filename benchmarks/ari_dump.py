@@ -3,7 +3,7 @@
 
 Usage::
 
-    WT=/path/to/checkout python benchmarks/ari_dump.py OUTDIR WORLD [WORLD ...]
+    WT=/path/to/checkout python benchmarks/ari_dump.py OUTDIR WORLD [WORLD ...] ['{"network_cells": true}']
 
 Writes ``OUTDIR/<world>/``: ``accounts.parquet`` (account_id, account_idx, cluster_id, campaign_id,
 flagged, kind, cell, operator, group), ``memberships.parquet`` (account_idx, signal_idx, count, damp),
@@ -25,8 +25,9 @@ import polars as pl  # noqa: E402
 from graphlink.pipeline import run_detect  # noqa: E402
 
 
-def dump(world: Path, out: Path) -> None:
-    r = run_detect(world / "events.parquet")
+def dump(world: Path, out: Path, over: dict | None = None) -> None:
+    from graphlink.config.build import build_config
+    r = run_detect(world / "events.parquet", None, build_config(**over) if over else None)
     out.mkdir(parents=True, exist_ok=True)
     lab = pl.read_parquet(world / "labels.parquet")
     lab = lab.select(pl.col("account_id").cast(pl.String), pl.col("kind").cast(pl.String),
@@ -48,6 +49,8 @@ def dump(world: Path, out: Path) -> None:
 
 
 if __name__ == "__main__":
+    import json
     dest = Path(sys.argv[1])
-    for w in sys.argv[2:]:
-        dump(Path(w), dest / Path(w).name)
+    over = json.loads(sys.argv[-1]) if sys.argv[-1].startswith("{") else None
+    for w in [a for a in sys.argv[2:] if not a.startswith("{")]:
+        dump(Path(w), dest / Path(w).name, over)
