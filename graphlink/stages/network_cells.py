@@ -26,9 +26,8 @@ accounts in 57 card groups, its four /24s used by nobody else).
 The rule reads only what any log holds (an address per event) and has no constant of a simulator: an
 office behind one NAT /24 whose staff Leiden cut into several clusters becomes one group (the same
 team), and a residential block or a carrier exit shared with people outside clusters joins nobody. What
-it cannot tell apart: an operator that rents one datacenter block for several of its cells gets them
-joined (its campaign, not one cell: on dev worlds independent 4,500 seed 2 joined 26 clusters of four
-cells of one operator).
+it cannot tell apart: an operator that rents one block for several of its cells gets them joined (its
+campaign, not one cell: on dev world crowds_1000 two clusters holding cells 0 and 2-6 of one operator).
 
 Output schema: the partition's (``account_idx`` UInt32, ``cluster_id`` Int64), renumbered by
 :func:`graphlink.stages.communities.renumber`.
@@ -44,8 +43,8 @@ from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaigns import cluster_campaigns
 from graphlink.stages.communities import renumber
 
-#: A member's network is principal when it carries at least this share of its events with an address:
-#: "where the account lives". Half is the least share only one network can hold.
+#: A member's network is principal when it carries at least this share of its events: "where the account
+#: lives". Half is the least share only one network can hold.
 PRINCIPAL_SHARE = 0.5
 #: A network is exclusive to clusters when at least this share of the accounts seen on it are clustered
 #: (``df`` counts every account on it). 0.9 tolerates a few members the partition left out (on the dev
