@@ -203,3 +203,30 @@ def rule4(acc, mem, sig, kinds=("ip_net",), principal=0.5, edge_min=2, clustered
 
 if __name__ == "__main__":
     run(rule4, json.loads(sys.argv[1]), sys.argv[2:])
+
+
+def rule5(acc, mem, sig, kinds=("ip_net",), clustered_share=0.9, live=0.5, cosine=0.5):
+    """Profiles over exclusive networks: clusters whose members mostly (``live``) send their events over
+    exclusive networks are joined when the cosine of their network profiles is at least ``cosine``."""
+    part = acc.select("account_idx", "cluster_id")
+    sizes = part.drop_nulls().group_by("cluster_id").agg(pl.len().alias("size"))
+    events = mem.group_by("account_idx").agg(pl.col("count").max().alias("_"))  # placeholder
+    ev = acc.select("account_idx").join(mem.join(sig.filter(pl.col("kind") == "ip").select("signal_idx"), on="signal_idx")
+                                        .group_by("account_idx").agg(pl.col("count").sum().alias("ipev")), on="account_idx", how="left")
+    nets = sig.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx", "df")
+    m = mem.select("account_idx", "signal_idx", "count").join(nets, on="signal_idx").join(part.drop_nulls(), on="account_idx")
+    excl = m.group_by("signal_idx").agg(pl.len().alias("c"), pl.col("df").first()).filter(pl.col("c") >= clustered_share * pl.col("df")).select("signal_idx")
+    tot = mem.join(sig.filter(pl.col("kind") == "ip_net").select("signal_idx"), on="signal_idx").group_by("account_idx").agg(pl.col("count").sum().alias("tot"))
+    m = m.join(excl, on="signal_idx").join(EVENTS, on="account_idx").with_columns((pl.col("count") / pl.col("events")).alias("share"))
+    prof = m.group_by("cluster_id", "signal_idx").agg(pl.col("share").sum()).join(sizes, on="cluster_id").with_columns(pl.col("share") / pl.col("size"))
+    liv = prof.group_by("cluster_id").agg(pl.col("share").sum().alias("live"), (pl.col("share") ** 2).sum().sqrt().alias("norm")).filter(pl.col("live") >= live)
+    prof = prof.join(liv, on="cluster_id")
+    pairs = prof.select("cluster_id", "signal_idx", "share", "norm").join(prof.select(pl.col("cluster_id").alias("c2"), "signal_idx", pl.col("share").alias("s2"), pl.col("norm").alias("n2")), on="signal_idx").filter(pl.col("cluster_id") < pl.col("c2"))
+    cos = pairs.group_by("cluster_id", "c2").agg(((pl.col("share") * pl.col("s2")).sum() / (pl.col("norm").first() * pl.col("n2").first())).alias("cos")).filter(pl.col("cos") >= cosine)
+    n = int(sizes["cluster_id"].max() or 0) + 1
+    g = coo_matrix((np.ones(cos.height), (cos["cluster_id"].to_numpy(), cos["c2"].to_numpy())), shape=(n, n))
+    _, lab = connected_components(g, directed=False)
+    cc = pl.DataFrame({"cluster_id": np.arange(n), "merged": lab}).with_columns(pl.col("cluster_id").cast(acc["cluster_id"].dtype))
+    cc = cc.filter(pl.len().over("merged") >= 2)
+    out = acc.join(cc, on="cluster_id", how="left").with_columns(pl.coalesce(pl.col("merged").cast(pl.Int64), -pl.col("cluster_id").cast(pl.Int64)).alias("merged"))
+    return out, excl.height
