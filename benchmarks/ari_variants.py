@@ -207,16 +207,14 @@ if __name__ == "__main__":
 
 def rule5(acc, mem, sig, kinds=("ip_net",), clustered_share=0.9, live=0.5, cosine=0.5):
     """Profiles over exclusive networks: clusters whose members mostly (``live``) send their events over
-    exclusive networks are joined when the cosine of their network profiles is at least ``cosine``."""
+    exclusive networks are joined when the cosine of their network profiles is at least ``cosine``.
+    Needs the module global ``EVENTS`` (``account_idx, events``: every account's events, from the world's
+    events.parquet) set by the caller."""
     part = acc.select("account_idx", "cluster_id")
     sizes = part.drop_nulls().group_by("cluster_id").agg(pl.len().alias("size"))
-    events = mem.group_by("account_idx").agg(pl.col("count").max().alias("_"))  # placeholder
-    ev = acc.select("account_idx").join(mem.join(sig.filter(pl.col("kind") == "ip").select("signal_idx"), on="signal_idx")
-                                        .group_by("account_idx").agg(pl.col("count").sum().alias("ipev")), on="account_idx", how="left")
     nets = sig.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx", "df")
     m = mem.select("account_idx", "signal_idx", "count").join(nets, on="signal_idx").join(part.drop_nulls(), on="account_idx")
     excl = m.group_by("signal_idx").agg(pl.len().alias("c"), pl.col("df").first()).filter(pl.col("c") >= clustered_share * pl.col("df")).select("signal_idx")
-    tot = mem.join(sig.filter(pl.col("kind") == "ip_net").select("signal_idx"), on="signal_idx").group_by("account_idx").agg(pl.col("count").sum().alias("tot"))
     m = m.join(excl, on="signal_idx").join(EVENTS, on="account_idx").with_columns((pl.col("count") / pl.col("events")).alias("share"))
     prof = m.group_by("cluster_id", "signal_idx").agg(pl.col("share").sum()).join(sizes, on="cluster_id").with_columns(pl.col("share") / pl.col("size"))
     liv = prof.group_by("cluster_id").agg(pl.col("share").sum().alias("live"), (pl.col("share") ** 2).sum().sqrt().alias("norm")).filter(pl.col("live") >= live)
