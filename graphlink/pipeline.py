@@ -40,7 +40,7 @@ from graphlink.config.kinds import default_kinds
 from graphlink.contract import ACCOUNTS_SCHEMA, EVIDENCE_SCHEMA, OUTPUT_FILES
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.campaign_flags import flag_with_campaign, pooled_partition, substantial_campaigns
-from graphlink.stages.campaigns import cluster_campaigns, score_campaigns
+from graphlink.stages.campaigns import score_campaigns
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.drilldown import (
     account_minutes, clustered_accounts, hours_from_minutes, link_table, linking_values, member_activity,
@@ -51,6 +51,7 @@ from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_
 from graphlink.stages.graph import project
 from graphlink.stages.cotiming import with_co_timed_support, with_co_timing_reason
 from graphlink.stages.linking import clique_support
+from graphlink.stages.network_cells import network_cells, piece_campaigns
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.scoring import clustered_affiliations, score_clusters, scored_memberships
@@ -272,10 +273,11 @@ class Scored:
 def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, signal_set: Any, projection: Any,
                   activity_idx: pl.DataFrame, config: PipelineConfig) -> Scored:
     """Score the partition, detach fleet outsiders, rescore: the final partition, evidence and clusters."""
-    hour_counts = None
-    if "timestamp" in ev.columns:
-        hour_counts = activity_idx.group_by("account_idx", "hour").agg(pl.col("events").sum().alias("n")).join(
-            index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
+    # Opt-in: pieces of one cell on networks no one else uses are joined; campaigns are grouped from the pieces.
+    pieces, c = partition, config.communities
+    partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size) if c.network_cells else partition
+    hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
+        pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
     # Every step below reads only clustered accounts' affiliations, and clusters only lose
     # members from here (fleet outsiders): cut them out of the 38M once, in order, instead of
     # joining the whole table to the partition in each of a dozen steps.
@@ -313,8 +315,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     if projection.co_timed is not None and projection.co_timed.height:
         clusters = with_co_timing_reason(clusters, partition, projection.co_timed)
     # Campaigns: the final clusters grouped by operator, and what ties them.
-    campaign_of = cluster_campaigns(partition, affiliations, projection.signals, config.graph,
-                                    config.communities)
+    campaign_of = piece_campaigns(partition, pieces if c.network_cells else None, affiliations, projection.signals, config.graph, config.communities)
     clusters = clusters.drop("campaign_id", strict=False).join(campaign_of, on="cluster_id", how="left")
     pooled = None
     if config.scoring.flag_campaigns:
@@ -383,13 +384,12 @@ def supported_partition(partition: pl.DataFrame, memberships: pl.DataFrame, sign
     :func:`graphlink.stages.communities.dissolve_unsupported`). Every engine calls this.
     Pairs co-timing linked (``source, target, weight``) are explicit pairs: their weight inside a
     cluster is strong support."""
-    if config.communities.objective != "CPM" or not config.communities.exact_support:
+    c = config.communities
+    if c.objective != "CPM" or not c.exact_support:
         return partition
     support = clique_support(partition, memberships, signals, config.graph)
-    if co_timed is not None and co_timed.height:
-        support = with_co_timed_support(support, partition, co_timed)
-    return dissolve_unsupported(partition, support, config.communities.resolution,
-                                config.communities.min_cluster_size)
+    support = with_co_timed_support(support, partition, co_timed) if co_timed is not None and co_timed.height else support
+    return dissolve_unsupported(partition, support, c.resolution, c.min_cluster_size)
 
 
 def run_warnings(projection: Any, signal_set: Any, index: pl.DataFrame | None = None,

@@ -205,8 +205,7 @@ class SignalConfig:
             raise ConfigError(f"ipv4_prefix must be between 8 and 32, got {self.ipv4_prefix}")
         if not 16 <= self.ipv6_prefix <= 64:
             raise ConfigError(f"ipv6_prefix must be between 16 and 64, got {self.ipv6_prefix}")
-        if self.ngram < 1:
-            raise ConfigError("ngram must be at least 1")
+        check(self.ngram >= 1, "ngram must be at least 1")
         for name in ("max_prompts_per_account", "max_prompts_total", "max_words_per_prompt", "timing_bucket_seconds",
                      "timing_min_buckets", "timing_bands", "timing_rows", "creation_bucket_seconds"):
             if getattr(self, name) < 1:
@@ -258,6 +257,9 @@ class CommunityConfig:
         sit near the median (their 5th percentile was 0.7 of it on simulated
         worlds), stray accounts near 0.01; 0.1 keeps a wide margin (0.25 cut 2-3% of
         ring members on small worlds). 0 disables.
+    network_cells : bool
+        Opt-in: join clusters whose members live on networks used almost only by clustered
+        accounts (a datacenter cell cut into card groups; :mod:`graphlink.stages.network_cells`).
     """
 
     resolution: float = 0.2
@@ -269,17 +271,15 @@ class CommunityConfig:
     core_strength: float = 0.1
     exact_support: bool = True
     backend: str = "igraph"
+    network_cells: bool = False
 
     def __post_init__(self) -> None:
         check(self.resolution > 0, f"resolution must be greater than 0, got {self.resolution!r}")
-        check(self.campaign_resolution > 0,
-              f"campaign_resolution must be greater than 0, got {self.campaign_resolution!r}")
-        check(self.objective in ("CPM", "modularity"),
-              f"objective must be 'CPM' or 'modularity', got {self.objective!r}")
+        check(self.campaign_resolution > 0, f"campaign_resolution must be greater than 0, got {self.campaign_resolution!r}")
+        check(self.objective in ("CPM", "modularity"), f"objective must be 'CPM' or 'modularity', got {self.objective!r}")
         at_least(self, 1, "min_cluster_size")
         share(self, "core_strength")
-        if self.backend not in ("igraph", "leidenalg"):
-            raise ConfigError(f"backend must be 'igraph' or 'leidenalg', got {self.backend!r}")
+        check(self.backend in ("igraph", "leidenalg"), f"backend must be 'igraph' or 'leidenalg', got {self.backend!r}")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,206 @@
+"""Network cells: clusters joined because their members live on networks no one else uses.
+
+An operator's cell with no shared exact address -- datacenter VMs, one per few accounts, or IPv6
+addresses rotated per account-day -- falls apart under CPM into its card or VM groups: across them the
+members share only their /24 or /48 (``ip_net``), which by design only reinforces links a card or an
+exact address made (one network is shared by neighbours on an ISP block). On independent dev worlds such
+cells were cut into 13-14 clusters each (BENCHMARKS.md "Where it fails"; 11,000 seed 3 cell 2: 310
+accounts in 57 card groups, its four /24s used by nobody else).
+
+:func:`network_cells` joins such pieces when the network evidence is *exclusive* and *principal*:
+
+* a network is a member's **principal** network when it carries at least half of the member's events
+  (:data:`PRINCIPAL_SHARE`; all its events count, since the memberships hold only networks two accounts
+  share): an ordinary user's occasional mobile-carrier exit (10 % of requests) or a VPN is not where the
+  user lives;
+* a network is **exclusive** when at least :data:`CLUSTERED_SHARE` of the accounts seen on it in the
+  whole log (``signals.df``) are clustered: a datacenter /24 rented by one operator, not a residential
+  block whose other users are single people in no cluster;
+* a cluster is tied to a network when at least :data:`MIN_MEMBERS_ON_NETWORK` of its members have it as
+  their principal network; clusters and exclusive networks form a bipartite graph, and each connected
+  component proposes one group;
+* a cluster joins its component's group only when at least :data:`COVER` of its members have their
+  principal network among the component's networks: a cluster that merely touches the networks (a few
+  members on them) keeps its own id.
+
+The rule reads only what any log holds (an address per event) and has no constant of a simulator: an
+office behind one NAT /24 whose staff Leiden cut into several clusters becomes one group (the same
+team), and a residential block or a carrier exit shared with people outside clusters joins nobody. What
+it cannot tell apart: an operator that rents one block for several of its cells gets them joined (its
+campaign, not one cell: on dev world crowds_1000 two clusters holding cells 0 and 2-6 of one operator).
+
+Output schema: the partition's (``account_idx`` UInt32, ``cluster_id`` Int64), renumbered by
+:func:`graphlink.stages.communities.renumber`.
+"""
+
+from __future__ import annotations
+
+import igraph as ig
+import numpy as np
+import polars as pl
+
+from graphlink.config import CommunityConfig, GraphConfig
+from graphlink.stages.campaigns import cluster_campaigns
+from graphlink.stages.communities import renumber
+
+#: A member's network is principal when it carries at least this share of its events: "where the account
+#: lives". Half is the least share only one network can hold.
+PRINCIPAL_SHARE = 0.5
+#: A network is exclusive to clusters when at least this share of the accounts seen on it are clustered
+#: (``df`` counts every account on it). 0.9 tolerates a few members the partition left out (on the dev
+#: cell of 310 accounts, 4-7 of 69-86 accounts per /24 were in no cluster).
+CLUSTERED_SHARE = 0.9
+#: Members of a cluster that must have the network as principal for the cluster to be tied to it: one
+#: member is a coincidence (one employee's home ISP), two are a shared habit.
+MIN_MEMBERS_ON_NETWORK = 2
+#: A cluster joins its component's group when at least this share of its members have their principal
+#: network among the component's networks. Dev worlds (18, ARI by cell): 0.5 -> 0.685, 0.8 -> 0.697,
+#: 0.9 -> 0.694 (0.5 joined clusters that only half lived there, merging an operator's sibling cells).
+COVER = 0.8
+#: The kinds whose values are networks (IPv4 /24 and IPv6 /48 by default).
+NETWORK_KINDS = ("ip_net",)
+
+
+def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: pl.DataFrame,
+                       events: pl.DataFrame, kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:
+    """Each clustered member's principal exclusive networks.
+
+    Parameters
+    ----------
+    memberships : DataFrame
+        ``account_idx, signal_idx, count`` (events of the account carrying the value); only clustered
+        accounts' rows are read.
+    signals : DataFrame
+        ``signal_idx, kind, df`` (``df``: accounts carrying the value in the whole log).
+    partition : DataFrame
+        ``account_idx, cluster_id`` (null: in no cluster).
+    events : DataFrame
+        ``account_idx, events``: every account's events (the account index), the share's denominator.
+    kinds : tuple of str
+        Network kinds.
+
+    Returns
+    -------
+    DataFrame
+        ``account_idx, cluster_id, signal_idx``: one row per member and principal network that is
+        exclusive (:data:`CLUSTERED_SHARE` of its accounts clustered).
+    """
+    clustered = partition.drop_nulls("cluster_id")
+    nets = signals.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx", "kind", "df")
+    rows = (memberships.select("account_idx", "signal_idx", "count").join(clustered, on="account_idx")
+            .join(nets, on="signal_idx").join(events.select("account_idx", "events"), on="account_idx")
+            .with_columns((pl.col("count") / pl.col("events")).alias("share")))
+    exclusive = (rows.group_by("signal_idx").agg(pl.len().alias("clustered"), pl.col("df").first())
+                 .filter(pl.col("clustered") >= CLUSTERED_SHARE * pl.col("df")).select("signal_idx"))
+    return (rows.filter(pl.col("share") >= PRINCIPAL_SHARE).join(exclusive, on="signal_idx", how="semi")
+            .select("account_idx", "cluster_id", "signal_idx"))
+
+
+def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
+                  events: pl.DataFrame, min_cluster_size: int = 2, kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:
+    """Join clusters whose members live on the same exclusive networks (see the module docstring).
+
+    Parameters
+    ----------
+    partition : DataFrame
+        ``account_idx, cluster_id`` (null: in no cluster).
+    memberships : DataFrame
+        ``account_idx, signal_idx, count``.
+    signals : DataFrame
+        ``signal_idx, kind, df``.
+    events : DataFrame
+        ``account_idx, events`` (the account index: every account's events).
+    min_cluster_size : int
+        Passed to :func:`graphlink.stages.communities.renumber`.
+    kinds : tuple of str
+        Network kinds.
+
+    Returns
+    -------
+    DataFrame
+        The partition with joined clusters under one id, renumbered (1, 2, ... by decreasing size);
+        unclustered accounts stay unclustered.
+
+    Examples
+    --------
+    Two card groups of one cell on a /24 nobody else uses become one cluster:
+
+    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 1, 2, 2]},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> mem = pl.DataFrame({"account_idx": [0, 1, 2, 3], "signal_idx": [5, 5, 5, 5], "count": [9, 9, 9, 9]},
+    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [5], "kind": ["ip_net"], "df": [4]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> ev = pl.DataFrame({"account_idx": [0, 1, 2, 3], "events": [9, 9, 9, 9]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> network_cells(part, mem, sig, ev)["cluster_id"].to_list()
+    [1, 1, 1, 1]
+    """
+    main = principal_networks(memberships, signals, partition, events, kinds)
+    tied = (main.group_by("cluster_id", "signal_idx").agg(pl.len().alias("n"))
+            .filter(pl.col("n") >= MIN_MEMBERS_ON_NETWORK).select("cluster_id", "signal_idx"))
+    if tied.height == 0:
+        return partition
+    clusters = tied.select("cluster_id").unique().sort("cluster_id").with_row_index("node")
+    nets = tied.select("signal_idx").unique().sort("signal_idx").with_row_index("vnode")
+    edges = tied.join(clusters, on="cluster_id").join(nets, on="signal_idx").with_columns(
+        (pl.col("vnode") + clusters.height).alias("vnode"))
+    graph = ig.Graph(n=clusters.height + nets.height,
+                     edges=np.column_stack([edges["node"].to_numpy(), edges["vnode"].to_numpy()]).tolist())
+    label = np.asarray(graph.connected_components().membership)
+    comp = clusters.with_columns(pl.Series("comp", label[: clusters.height], dtype=pl.Int64))
+    vcomp = nets.select("signal_idx", pl.Series("vcomp", label[clusters.height:], dtype=pl.Int64))
+    sizes = partition.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.len().alias("size"))
+    # Members whose principal network lies in their cluster's component.
+    inside = (main.join(vcomp, on="signal_idx").join(comp.select("cluster_id", "comp"), on="cluster_id")
+              .filter(pl.col("vcomp") == pl.col("comp"))
+              .group_by("cluster_id", "comp").agg(pl.col("account_idx").n_unique().alias("inside")))
+    joined = (inside.join(sizes, on="cluster_id").filter(pl.col("inside") >= COVER * pl.col("size"))
+              .filter(pl.len().over("comp") >= 2).select("cluster_id", "comp"))
+    if joined.height == 0:
+        return partition
+    # A joined group takes the smallest id among its clusters; renumber orders them again.
+    target = joined.with_columns(pl.col("cluster_id").min().over("comp").alias("group")).select("cluster_id", "group")
+    merged = partition.join(target, on="cluster_id", how="left").select(
+        "account_idx", pl.coalesce("group", "cluster_id").alias("cluster_id"))
+    return renumber(merged, min_cluster_size)
+
+
+def piece_campaigns(partition: pl.DataFrame, pieces: pl.DataFrame | None, affiliations: pl.DataFrame,
+                    signals: pl.DataFrame, graph_config: GraphConfig, config: CommunityConfig | None = None,
+                    ) -> pl.DataFrame:
+    """Campaigns of the final clusters, grouped from the pieces :func:`network_cells` joined.
+
+    :func:`graphlink.stages.campaigns.cluster_campaigns` groups clusters by the cosine of their value
+    profiles at ``campaign_resolution``, a threshold set on clusters as Leiden leaves them. A joined
+    cell has a different profile (the union of its pieces'), and on dev worlds regrouping with it
+    reshuffled campaigns far from the joined cells: unrelated small clusters of ordinary users landed in
+    flagged campaigns (ordinary accounts flagged 52 -> 62). So campaigns are grouped from the pieces
+    (restricted to accounts still clustered) and each final cluster takes the campaign holding most of
+    its members (ties: the smaller campaign id).
+
+    Parameters
+    ----------
+    partition : DataFrame
+        The final ``account_idx, cluster_id``.
+    pieces : DataFrame or None
+        ``account_idx, cluster_id`` before :func:`network_cells`; None (it is off): the final clusters
+        are grouped directly.
+    affiliations, signals, graph_config, config
+        As for :func:`graphlink.stages.campaigns.cluster_campaigns`.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id, campaign_id`` (Int64), one row per final cluster; campaign ids are the pieces'
+        (numbered by :func:`~graphlink.stages.campaigns.cluster_campaigns`), so some may go unused.
+    """
+    if pieces is None:
+        return cluster_campaigns(partition, affiliations, signals, graph_config, config)
+    live = pieces.join(partition.drop_nulls("cluster_id").select("account_idx"), on="account_idx", how="semi")
+    of_piece = cluster_campaigns(live, affiliations, signals, graph_config, config)
+    votes = (partition.drop_nulls("cluster_id")
+             .join(live.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").alias("piece")), on="account_idx")
+             .join(of_piece.select(pl.col("cluster_id").alias("piece"), "campaign_id"), on="piece")
+             .group_by("cluster_id", "campaign_id").agg(pl.len().alias("n")))
+    return (votes.sort(["cluster_id", "n", "campaign_id"], descending=[False, True, False])
+            .group_by("cluster_id", maintain_order=True).first()
+            .select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64)).sort("cluster_id"))
