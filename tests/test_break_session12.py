@@ -26,7 +26,7 @@ import pytest
 from graphlink.config.build import build_config
 from graphlink.pipeline import run_detect
 from tests.test_break_pool import company_world, flagged
-from tests.test_detection_classes import (FRAMEWORK_JOB, RING_TEMPLATE, T0, Log, _words, add_people, add_ring,
+from tests.test_detection_classes import (FRAMEWORK_JOB, OTHER_TEMPLATE, RING_TEMPLATE, T0, Log, _words, add_people, add_ring,
                                           add_team, card_group_cell_world, clusters_of)
 
 ON = build_config(network_cells=True)
@@ -209,6 +209,44 @@ def test_households_of_one_building_block_control():
     assert flagged(off, fam) == 0 and flagged(on, fam) == 0
 
 
+def follow_the_sun_world(seed: int = 14, regions: int = 4, per: int = 10, own_cards: bool = True
+                         ) -> tuple[Log, list[list[str]]]:
+    """A company's support desk in ``regions`` regions 24/``regions`` hours apart, each behind its own
+    NAT address of one /24 (192.0.2.10+r), the in-house tool in local office hours; each employee pays
+    with a personal corporate card (``own_cards``) or each region with one card."""
+    rng = np.random.default_rng(seed)
+    log, groups = Log(), []
+    for r in range(regions):
+        names = []
+        for i in range(per):
+            acc = f"sun{r}x{i}"
+            names.append(acc)
+            for d in range(5):
+                for h in range(9, 17):
+                    if rng.random() < 0.5:
+                        continue
+                    ts = T0 + timedelta(days=d, hours=(h + r * 24 // regions) % 24, minutes=int(rng.integers(0, 60)),
+                                        seconds=int(rng.integers(0, 60)))
+                    log.add(acc, ts, f"192.0.2.{10 + r}", f"sun-card-{r}-{i}" if own_cards else f"sun-card-{r}",
+                            FRAMEWORK_JOB.format(f"{_words(rng, 2)} {int(rng.integers(0, 10_000))}"))
+        groups.append(names)
+    add_people(log, rng, 100)
+    return log, groups
+
+
+def test_follow_the_sun_desk_is_joined_but_flagged_only_through_its_cards_control():
+    """Regions in four time zones joined on their /24 make one cluster active around the clock; with a
+    card per employee that alone does not flag it, with a card per region (a "card pool") it does
+    (40 staff; OFF: 4 clusters of 10, none flagged) -- the card pool is what the join turns into a flag."""
+    for own_cards, expected in ((True, 0), (False, 40)):
+        log, groups = follow_the_sun_world(own_cards=own_cards)
+        off, on = both(log)
+        staff = flat(groups)
+        assert sorted(clusters_of(off, staff).values()) == [10] * 4 and flagged(off, staff) == 0
+        assert sorted(clusters_of(on, staff).values()) == [40]
+        assert flagged(on, staff) == expected
+
+
 def add_outsiders(log: Log, n: int, net: str = "192.0.2", seed: int = 1) -> list[str]:
     """``n`` people of other firms, each on its own address of ``net``/24 (own card, six free-form requests)."""
     rng = np.random.default_rng(seed)
@@ -266,6 +304,23 @@ def test_a_team_on_an_operators_datacenter_block_is_not_joined_to_it():
     assert flagged(on, team) == 0, flag_why(on, team)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "network_cells: two unrelated operators (own cards, own templates, own schedules) renting addresses of one "
+    "datacenter /24 (45.67.89.10-17 and .100-107) are joined into one cluster and one campaign of 40 (OFF: two "
+    "clusters, two campaigns; both flagged either way): the case file of one operator holds the other's "
+    "accounts, cards and prompts"))
+def test_two_operators_on_one_datacenter_block_stay_apart():
+    rng = np.random.default_rng(21)
+    log = Log()
+    a = add_ring(log, rng, "opa", 20, 4, [f"45.67.89.{10 + k}" for k in range(8)], RING_TEMPLATE, hours=range(0, 24))
+    b = add_ring(log, rng, "opb", 20, 4, [f"45.67.89.{100 + k}" for k in range(8)], OTHER_TEMPLATE, hours=range(6, 20))
+    add_people(log, rng, 100)
+    off, on = both(log)
+    assert len(set(clusters_of(off, a)) | set(clusters_of(off, b))) == 2
+    assert flagged(on, a + b) == 40
+    assert not set(clusters_of(on, a)) & set(clusters_of(on, b))
+
+
 # --- 3. An operator evading the join ----------------------------------------------------------------
 
 def test_a_cell_on_its_own_datacenter_block_is_joined_and_flagged_control():
@@ -313,8 +368,9 @@ def test_a_cell_spread_over_two_blocks_is_joined_control():
 @pytest.mark.xfail(strict=True, reason=(
     "network_cells: the why of a joined cluster does not say it was joined, nor on which network: the "
     "company's 40 staff read '100% of prompts are templated ...; 40 accounts pay with 5 payment fingerprints; "
-    "... (a card pool)' as if Leiden had found one fleet; the only tie between the 5 branches (a shared /24) "
-    "appears nowhere in the reasons, so a reviewer cannot see the flag rests on it"))
+    "... (a card pool)' as if Leiden had found one fleet; the only tie that made it one cluster (the /24) "
+    "is one row among 27 of evidence (ip_net 192.0.2.0/24, 40 accounts) and in no reason, so a reviewer "
+    "cannot see the flag rests on it"))
 def test_the_why_of_a_joined_cluster_names_the_join():
     log, groups, _, _ = company_world()
     on = run_detect(log.frame(), config=ON)
@@ -335,6 +391,38 @@ def test_previous_ids_of_joined_pieces_do_not_vanish():
     after = run_detect(events, config=ON, previous=before.accounts.select("account_id", "cluster_id"))
     mapping = after.cluster_mapping
     assert mapping.filter(pl.col("status") == "vanished").height == 0, mapping
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "network_cells: expand and detect disagree on a joined cluster. Seeded with two accounts of the joined "
+    "(flagged) cell of 30, expand lists only their own card group of 5: the join reads member shares of "
+    "networks, expand walks links.parquet, where an ip_net value only reinforces a link a card or an address "
+    "made, so no edge crosses between pieces -- the investigator's pivot 'who else is in this ring' misses "
+    "25 of the 30 accounts detect flagged with them"))
+def test_expand_from_a_joined_cluster_reaches_its_other_pieces(tmp_path):
+    import graphlink
+
+    log, groups, _ = dc_cell_world()
+    log.frame().write_parquet(tmp_path / "events.parquet")
+    graphlink.detect(tmp_path / "events.parquet", network_cells=True).save(tmp_path / "out")
+    listed = graphlink.expand(tmp_path / "out", groups[0][:2])["account_id"].to_list()
+    assert set(flat(groups[1:])) & set(listed)
+
+
+def test_match_does_not_attribute_strangers_on_a_joined_block_control(tmp_path):
+    """New people on the company's joined /24 (own cards, own addresses) are matched to no cluster,
+    on or off: the network alone is not enough evidence for match."""
+    import graphlink
+
+    log, _, _, _ = company_world()
+    log.frame().write_parquet(tmp_path / "events.parquet")
+    new = Log()
+    strangers = add_outsiders(new, 3, seed=2)
+    new.frame().write_parquet(tmp_path / "new.parquet")
+    for on in (False, True):
+        graphlink.detect(tmp_path / "events.parquet", network_cells=on).save(tmp_path / f"out{on}")
+        got = graphlink.match(tmp_path / f"out{on}", tmp_path / "new.parquet").matches
+        assert got.filter(pl.col("account_id").is_in(strangers))["cluster_id"].null_count() == len(strangers)
 
 
 def test_network_cells_is_deterministic_and_order_free():
