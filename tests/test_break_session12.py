@@ -288,6 +288,27 @@ def test_co_working_spaces_in_one_block_are_not_flagged():
     assert flagged(on, staff + others) == 0, flag_why(on, staff + others)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "before session 12 (network_cells off too): one company, 4 branches of 8 (one corporate card each, the "
+    "in-house tool, office hours), every employee behind the corporate full-tunnel VPN (40 exits of one /24): "
+    "Leiden makes one cluster of 32 whose 4 branch cards read as a card pool, all 32 flagged, on and off"))
+def test_branches_behind_a_full_tunnel_vpn_are_not_flagged():
+    rng = np.random.default_rng(4)
+    log, staff = Log(), []
+    for b in range(4):
+        for i in range(8):
+            acc = f"vpnb{b}x{i}"
+            staff.append(acc)
+            for day in range(5):
+                for h in range(9, 17):
+                    ts = T0 + timedelta(days=day, hours=(h + 6 * b) % 24, minutes=int(rng.integers(0, 60)),
+                                        seconds=int(rng.integers(0, 60)))
+                    log.add(acc, ts, f"198.18.9.{10 + int(rng.integers(0, 40))}", f"vpncorp-card-{b}",
+                            FRAMEWORK_JOB.format(f"{_words(rng, 2)} {int(rng.integers(0, 10_000))}"))
+    add_people(log, rng, 100)
+    assert flagged(run_detect(log.frame(), config=OFF), staff) == 0
+
+
 # --- 2. A benign cluster dragged into an operator's flagged cluster ---------------------------------
 
 @pytest.mark.xfail(strict=True, reason=(
