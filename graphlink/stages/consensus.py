@@ -44,8 +44,9 @@ CARD_KINDS = ("payment",)
 #: (:func:`batch_run`): seeds that all fell in one hour of a four-hour batch shared that hour alone and
 #: their list was cut to a quarter of the cell. Dev worlds (mixed 1000-1019, 614 cells, BENCHMARKS.md
 #: "expand, ninth pass"): with the fall measured from the best evidence, 569 -> 574 cells at recall and
-#: precision >= 0.9 at 3, 573 at 2 with buckets also holding half the seeds' own (the batch's thinner
-#: edges then left out), none lost.
+#: precision >= 0.9 at 3, none lost; 573 at 2 with buckets also holding half the seeds' own (the batch's
+#: thinner edges then left out). With the rules of :mod:`graphlink.stages.seed_batch`, 578 at 3 and at 2
+#: (2: one cell gained whose batch's edge hour holds 4 sign-ups, one 5-account cell lost).
 BATCH_OVER_TYPICAL = 3.0
 
 
