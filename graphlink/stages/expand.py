@@ -239,8 +239,8 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
         With ``specific``: the evidence also ends where it falls at least this
         many times (:data:`TIER_DROP`) to an account whose rarest value is held
         by at least ``min_drop`` times as many accounts as the prefix holds, or,
-        with a boolean ``outside`` column in ``order`` (the account is not in the
-        seeds' common Leiden cluster), to an account outside it.
+        with a boolean ``outside`` column in ``order`` (the account is not in the seeds' common
+        Leiden cluster), to an account outside it holding ``1 / tier_drop`` of the best evidence or less.
 
     Returns
     -------
