@@ -37,15 +37,13 @@ account the walk never reaches is not listed (a value every seed has that
 links no one, a client or a creation hour, is no tie on its own) unless the
 seeds have no link at all, when their shared values are all there is.
 
-Dev worlds (mixed 1000-1004, 85 cells, 3 seeds, ``benchmarks/pivot.py``'s
-draw), cells at recall and precision >= 0.9: 53 before, 54 with this order
-and the old cut, 56 with the new cut (below) alone, 59 with both; 66 with
-the span, the reach rule and the end of the evidence as a boundary (mixed
-1005-1009, 201 cells: 142 -> 165). Worse: a walk on the bipartite graph
-(25-42: ``linking.parquet`` lacks templates and clocks), consensus of 2 of 3
-seeds (56), an evidence-weighted restart vector (43-53), restart 0.05-0.5
-(53); the span without widening (62 with the other two changes); no
-evidence drop inside the evidence (66, 1005-1009: 160).
+Dev worlds (mixed 1000-1004, 85 cells, 3 seeds, ``benchmarks/pivot.py``'s draw), cells at recall and
+precision >= 0.9: 53 before, 54 with this order and the old cut, 56 with the new cut (below) alone, 59 with
+both; 66 with the span, the reach rule and the end of the evidence as a boundary (mixed 1005-1009, 201
+cells: 142 -> 165). Worse: a walk on the bipartite graph (25-42: ``linking.parquet`` lacks templates and
+clocks), consensus of 2 of 3 seeds (56), an evidence-weighted restart vector (43-53), restart 0.05-0.5
+(53); the span without widening (62 with the other two changes); no evidence drop inside the evidence (66,
+1005-1009: 160).
 
 Where the ring ends
 -------------------
@@ -86,12 +84,13 @@ completed from a tenth of their cluster, not a majority
 that share prompt templates drop listed accounts sending none of them (another operator's cells on
 a shared pool; ``templates.parquet``, :func:`graphlink.stages.seed_templates.apply_templates`), then
 accounts running none of the clients every seed runs
-(:func:`graphlink.stages.seed_clients.apply_clients`); and the evidence ends where it halves into accounts
-outside the seeds' cluster (:func:`graphlink.stages.seed_cluster.outside_seed_cluster`): 558 -> 566 of 614.
-The result is the seeds' ring as the data
-draws it, however large, not the chain of rings a few stray links tie it
-to. ``score`` is monotone in rank: above 0.5 the account holds the seeds'
-evidence (values every seed shares, or failing those a seed's card;
+(:func:`graphlink.stages.seed_clients.apply_clients`); and the evidence ends where it falls to half the
+seeds' best into accounts outside their cluster (:func:`graphlink.stages.seed_cluster.outside_seed_cluster`):
+558 -> 566 of 614. Seeds registered in a batch share all of it (:func:`consensus_values`), their cluster's
+members of the batch join and accounts registered a day or more from it leave
+(:mod:`graphlink.stages.seed_batch`): 569 -> 578. The result is the seeds' ring as the data draws it, however
+large, not the chain of rings a few stray links tie it to. ``score`` is monotone in rank: above 0.5 the
+account holds the seeds' evidence (values every seed shares, or failing those a seed's card;
 ``0.5 + 0.5 x`` evidence over the best listed, 1.0 the most);
 0.5 and below, tied through the graph (or the seeds' clock) only (``0.5 x``
 visit rate over the best such rate, capped by the score above it).
@@ -120,6 +119,7 @@ from graphlink.contract import EXPAND_SCHEMA
 from graphlink.errors import GraphlinkError
 from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS, card_evidence, consensus_values, seed_consensus
 from graphlink.stages.expand_reasons import tie_reasons
+from graphlink.stages.seed_batch import fill_batch, hold_to_batch
 from graphlink.stages.seed_clock import apply_clock, clock_reasons
 from graphlink.stages.seed_cluster import (CARD_CLUSTER_SHARE, complete_cluster, complete_reach,
                                           outside_seed_cluster, partial_evidence)
@@ -239,8 +239,8 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
         With ``specific``: the evidence also ends where it falls at least this
         many times (:data:`TIER_DROP`) to an account whose rarest value is held
         by at least ``min_drop`` times as many accounts as the prefix holds, or,
-        with a boolean ``outside`` column in ``order`` (the account is not in the
-        seeds' common Leiden cluster), to an account outside it.
+        with a boolean ``outside`` column in ``order`` (the account is not in the seeds' common
+        Leiden cluster), to an account outside it holding ``1 / tier_drop`` of the best evidence or less.
 
     Returns
     -------
@@ -312,7 +312,10 @@ def sweep_cut(order: pl.DataFrame, links: pl.DataFrame, min_size: int = 1,
         if "outside" in order.columns:  # ... or into accounts outside the seeds' own cluster: their operator's value
             prefix = prefix.join(pl.DataFrame({"pos": pos["pos"], "out_next": order["outside"].shift(-1).fill_null(
                 False)}), on="pos", how="left")
-            tier_end = tier_end | (fall & pl.col("out_next"))
+            # From the seeds' best evidence (a member holding part of it would hide the fall past it).
+            e_top = pl.col("e").filter(pl.col("pos") >= min_size).max()
+            tier_end = tier_end | ((e_next > 0) & (e_next * tier_drop <= e_top) & (pl.col("pos") >= min_size)
+                                   & pl.col("out_next"))
     good = prefix.filter((pl.col("local") & ((pl.col("phi") <= max_conductance) | (pl.col("drop") >= min_drop)))
                          | tier_end)
     # No tight set: the first local minimum, however loose (a ring that talks to many outsiders).
@@ -418,10 +421,12 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         ordered, keep = complete_cluster(ordered, keep, accounts, links, degree, seeds, MAX_CONDUCTANCE,
                                          **({"min_share": CARD_CLUSTER_SHARE} if partial else {}))
         ordered, keep = complete_reach(ordered, keep, accounts, links, degree, seeds, ppr["account_id"], MAX_CONDUCTANCE)
+        ordered, keep = fill_batch(ordered, keep, accounts, linking, shared, seeds)
         ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
         ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds)
         ordered, keep = apply_templates(ordered, keep, templates, seeds, accounts.height, linking=linking)
         ordered, keep = apply_clients(ordered, keep, linking, seeds, accounts.height)
+        ordered, keep = hold_to_batch(ordered, keep, linking, shared, seeds)
     else:
         on_clock = on_minutes = pl.DataFrame(schema={"account_id": pl.String, "fit": pl.Float64})
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)

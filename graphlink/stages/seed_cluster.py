@@ -68,7 +68,8 @@ def outside_seed_cluster(ordered: pl.DataFrame, accounts: pl.DataFrame, seeds: l
     worlds, BENCHMARKS.md "expand, eighth pass": 1018/3, a cell Leiden found whole on its own,
     listed 45 accounts of two sibling cells paying with the operator's card after its 37; mixed
     1000-1019: 564 -> 566 of 614 cells, none lost, the same at any fall; dropping every listed account
-    outside the cluster instead: 560).
+    outside the cluster instead: 560). The fall is measured from the seeds' best evidence, not the last
+    listed account's (ninth pass: a member holding part of it hid the fall past it, 1012/14).
 
     Parameters
     ----------
