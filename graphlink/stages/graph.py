@@ -294,8 +294,11 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     extra = None
     if config.transient_share > 0:
         exits = transient_exits(signals, memberships, config.transient_share, config.clique_limit, *ip_prefixes)
+        # Values projected as cycles (generators() chose it) keep their projection: a clique would add pairs.
+        exits = exits.join(members.filter(~pl.col("sparse")).select("signal_idx"), on="signal_idx", how="semi").unique()
         if exits.height:
-            extra = excess_pairs(members.join(exits, on="signal_idx", how="semi"), exits.height)
+            extra = excess_pairs(members.join(exits, on="signal_idx", how="semi"), exits.height,
+                                 config.transient_min_shared)
             members = members.join(exits, on="signal_idx", how="anti")
     verify = None
     if minutes is not None and config.co_timing_weight > 0:

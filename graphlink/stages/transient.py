@@ -17,9 +17,10 @@ The rule (``GraphConfig.transient_share`` > 0):
 * its shared exits (``ip`` values, ``df <= clique_limit``) leave the ordinary
   projection. Under a configuration model over all ``E`` such exits, accounts
   holding ``d_a`` and ``d_b`` of them share ``lambda = d_a * d_b / E`` by
-  chance; a pair sharing ``k`` keeps ``max(0, 1 - lambda / k)`` of the
-  weight those exits gave it (``sum weight * damp_a * damp_b``), as strong
-  evidence.
+  chance; a pair sharing ``k >= transient_min_shared`` of them keeps
+  ``max(0, 1 - lambda / k)`` of the weight those exits gave it (``sum weight *
+  damp_a * damp_b``), as strong evidence; a pair sharing fewer keeps nothing
+  (one exit in common among hundreds is what heavy users of one network have).
 
 A cell rotating over its own pool shares many exits with its own members
 (``k`` far above ``lambda``: the pool is a small part of all transient
@@ -90,7 +91,7 @@ def transient_exits(signals: pl.DataFrame, memberships: pl.DataFrame, share: flo
         "signal_idx")
 
 
-def excess_pairs(members: pl.DataFrame, n_exits: int) -> pl.DataFrame:
+def excess_pairs(members: pl.DataFrame, n_exits: int, min_shared: int = 2) -> pl.DataFrame:
     """Pairs sharing transient exits, weighted by their excess over a configuration model.
 
     Parameters
@@ -100,6 +101,8 @@ def excess_pairs(members: pl.DataFrame, n_exits: int) -> pl.DataFrame:
         exits :func:`transient_exits` chose (``weight`` = the value's per-pair weight).
     n_exits : int
         ``E``, the number of such exits.
+    min_shared : int
+        Pairs sharing fewer of these exits get nothing (``GraphConfig.transient_min_shared``).
 
     Returns
     -------
@@ -124,7 +127,7 @@ def excess_pairs(members: pl.DataFrame, n_exits: int) -> pl.DataFrame:
              pl.col("d").first(), pl.col("d_other").first())
     )
     expected = pl.col("d").cast(pl.Float64) * pl.col("d_other").cast(pl.Float64) / max(n_exits, 1)
-    kept = (1.0 - expected / pl.col("k")).clip(lower_bound=0.0)
+    kept = pl.when(pl.col("k") >= min_shared).then((1.0 - expected / pl.col("k")).clip(lower_bound=0.0)).otherwise(0.0)
     return (
         pairs.with_columns((pl.col("w") * kept).alias("excess"))
         .filter(pl.col("excess") > 0)
