@@ -208,8 +208,8 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         # The affiliations carry everything later stages need from the pairs (1.2 GiB on 24M
         # events): the projection frees them once numbered, before its own high-water mark.
         projection = project(signal_set.take_pairs(), n_accounts, config.graph, seed=config.signals.seed,
-                             value_counts=signal_set.value_counts, values=signal_set.values,
-                             minutes=signal_set.minutes)
+                             value_counts=signal_set.value_counts, values=signal_set.values, minutes=signal_set.minutes,
+                             ip_prefixes=(config.signals.ipv4_prefix, config.signals.ipv6_prefix))
         signal_set.minutes = None
     with _stage("communities", timings, progress, memory):
         graph = build_graph(projection.edges, n_accounts)

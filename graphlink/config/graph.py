@@ -48,6 +48,19 @@ class GraphConfig:
         3, a card two accounts share: the same minutes, spread over the hour,
         again and again, are private to the pair's script. Dev worlds (18, events
         only): 1 gave cell ARI 0.635, 3 gave 0.645.
+    transient_share : float
+        0 (default) is off. Above 0, a network (``ip_net``) whose median holder
+        sends less than this share of its traffic there is *transient* (a
+        rotating proxy network), and an exit of it two accounts share counts
+        only for the excess over chance (:mod:`graphlink.stages.transient`).
+        Off by default: measured on dev worlds only, no clear win (BENCHMARKS
+        twelfth pass). 0.05: the commercial network's /24s carry a median 1% of
+        their holders' traffic, homes, offices and NATs 60% (dev worlds).
+    transient_min_shared : int
+        With ``transient_share`` on, a pair must share at least this many
+        transient exits to be linked by them at all. 2: dev independent worlds
+        lose ARI by cell to pairs of different operators sharing one exit
+        (mean 1.2 shared, 0.6 expected by chance), same-cell pairs share 3.4.
     min_edge_weight : float
         Account pairs linked with less total weight are dropped.
     max_pairs : int
@@ -65,6 +78,8 @@ class GraphConfig:
     clique_limit: int = 32
     sparse_degree: int = 8
     co_timing_weight: float = 3.0
+    transient_share: float = 0.0
+    transient_min_shared: int = 2
     min_edge_weight: float = 0.0
     max_pairs: int = 12_000_000
 
@@ -79,8 +94,9 @@ class GraphConfig:
         at_least(self, 0, "min_edge_weight")
         at_least(self, 0, "co_timing_weight")
         at_least(self, 0, "max_pairs")
+        at_least(self, 1, "transient_min_shared")
         check(0 < self.rarity_exponent <= 2, f"rarity_exponent must be in (0, 2], got {self.rarity_exponent!r}")
-        share(self, "damping")
+        share(self, "damping", "transient_share")
         if self.clique_limit < 2:
             raise ConfigError("clique_limit must be at least 2")
         if self.sparse_degree < 1:

@@ -62,6 +62,7 @@ from graphlink.config import GraphConfig
 from graphlink.stages.cotiming import CANDIDATE_KINDS, CoTiming
 from graphlink.stages.portable import signal_hash
 from graphlink.stages.linking import apply_pair_budget, generators, link, planned_pairs, with_projection
+from graphlink.stages.transient import excess_pairs, transient_exits
 
 EDGE_SCHEMA = pl.Schema({"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
 
@@ -233,7 +234,8 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
 
 def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = None,
             seed: int = 0, value_counts: pl.DataFrame | None = None,
-            values: pl.DataFrame | None = None, minutes: pl.DataFrame | None = None) -> Projection:
+            values: pl.DataFrame | None = None, minutes: pl.DataFrame | None = None,
+            ip_prefixes: tuple[int, int] = (24, 48)) -> Projection:
     """Project account-signal pairs onto weighted account-account edges.
 
     Parameters
@@ -254,6 +256,9 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
         ``account_idx, minute``: active minutes, to verify the pairs a template or
         a timing band projected and nothing strong linked
         (:mod:`graphlink.stages.cotiming`; off when None or ``config.co_timing_weight`` is 0).
+    ip_prefixes : (int, int)
+        IPv4 and IPv6 network sizes of the ``ip_net`` signal, to find each exit's
+        network when ``config.transient_share`` is on (:mod:`graphlink.stages.transient`).
 
     Returns
     -------
@@ -286,12 +291,21 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     signals = signals.with_columns(pl.when("linked").then(pl.col("weight")).otherwise(0.0).alias("weight"))
 
     members = members.join(linked.select("signal_idx", "generators", "sparse"), on="signal_idx", how="left")
+    extra = None
+    if config.transient_share > 0:
+        exits = transient_exits(signals, memberships, config.transient_share, config.clique_limit, *ip_prefixes)
+        # Values projected as cycles (generators() chose it) keep their projection: a clique would add pairs.
+        exits = exits.join(members.filter(~pl.col("sparse")).select("signal_idx"), on="signal_idx", how="semi").unique()
+        if exits.height:
+            extra = excess_pairs(members.join(exits, on="signal_idx", how="semi"), exits.height,
+                                 config.transient_min_shared)
+            members = members.join(exits, on="signal_idx", how="anti")
     verify = None
     if minutes is not None and config.co_timing_weight > 0:
         joint_codes = kinds.filter(pl.col("kind").is_in(list(CANDIDATE_KINDS)))["kind_code"]
         members = members.with_columns(pl.col("kind_code").is_in(joint_codes.implode()).alias("joint"))
         verify = CoTiming(minutes, n_accounts, config.co_timing_weight)
-    edges = link(members, config, seed, verify)
+    edges = link(members, config, seed, verify, extra)
     co_timed = verify.edges() if verify is not None else None
     stats = {
         "signals": signals.height,

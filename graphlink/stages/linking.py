@@ -151,7 +151,8 @@ def apply_pair_budget(linked: pl.DataFrame, config: GraphConfig) -> tuple[pl.Dat
     return linked.filter(pl.col("df") <= new_cap), warnings
 
 
-def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0, verify=None) -> pl.DataFrame:
+def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0, verify=None,
+         extra: pl.DataFrame | None = None) -> pl.DataFrame:
     """Weighted node pairs from node-value affiliations (the projection proper).
 
     Parameters
@@ -175,6 +176,9 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0, verify=None)
         Given the ``key`` of each pair only ``joint`` values (a ``members``
         column) projected and no strong value linked, returns ``key, weight`` of
         those to link as if strongly (:class:`graphlink.stages.cotiming.CoTiming`).
+    extra : DataFrame, optional
+        More candidate rows ``key, weight, strong, joint`` (as built here), summed
+        with the projected ones (:func:`graphlink.stages.transient.excess_pairs`).
     """
     members = with_projection(members, config)
     # One u64 key per pair (source in the top 32 bits) and the contribution as an integer
@@ -196,7 +200,7 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0, verify=None)
         .select(keyed(pl.col("account_idx"), pl.col("other"), pl.col("weight") * pl.col("damp") * pl.col("damp_other")))
         .collect()
     )
-    parts = [clique]
+    parts = [clique] if extra is None else [clique, extra.select(clique.columns).cast(clique.schema)]
     del clique
     # Each account gets 2 * k neighbours instead of df - 1: weights scaled so the
     # value's total weight (and each account's expected strength) is the clique's.

@@ -106,6 +106,8 @@ def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | N
         raise ConfigError(f"[kinds.{unknown[0]}]: unknown signal kind {unknown[0]!r}; kinds are {', '.join(known)}")
     if config.signals.asn_table:
         raise ConfigError("[signals] asn_table is not supported with --engine spark (use the polars engine)")
+    if config.graph.transient_share > 0:
+        raise ConfigError("[graph] transient_share is not supported with --engine spark (use the polars engine)")
     if config.communities.backend != "igraph":
         raise ConfigError("the Spark engine runs igraph's Leiden; backend = 'leidenalg' needs the polars engine")
     prev: PreviousRun | None = load_previous(previous, OUTPUT_FILES) if previous is not None else None
