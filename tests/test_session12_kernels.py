@@ -1,0 +1,74 @@
+"""Kernels rewritten for speed (session 12) give what their former definitions gave, kept here as
+references, on random worlds: signal numbering with the kind as an Enum code and the numbering sort
+collected lazily (``graph.weigh_signals`` / ``project``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from graphlink.config import GraphConfig
+from graphlink.stages.graph import coded_kinds, project, weigh_signals
+from graphlink.stages.portable import signal_hash
+
+KINDS = ["ip", "ip_net", "payment", "prompt", "timing"]
+
+
+def _pairs(seed: int, n_accounts: int = 300, n_rows: int = 6000) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keyed ``(pairs, values)``: unique (account, kind, value_key) rows, popular and rare values."""
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(0, len(KINDS), n_rows)
+    # A few popular values per kind and a long tail, so df ranges from 1 to ~100.
+    key = np.where(rng.random(n_rows) < 0.5, rng.integers(0, 20, n_rows), rng.integers(0, 5000, n_rows))
+    frame = pl.DataFrame({"account_idx": rng.integers(0, n_accounts, n_rows).astype(np.uint32),
+                          "kind": [KINDS[k] for k in kind], "value_key": key.astype(np.uint64),
+                          "count": rng.integers(1, 9, n_rows).astype(np.uint32)})
+    pairs = frame.unique(["account_idx", "kind", "value_key"], keep="first", maintain_order=True)
+    values = pairs.select("kind", "value_key").unique().with_columns(
+        pl.format("{}-{}", "kind", "value_key").alias("value"))
+    return pairs, values
+
+
+def _number_reference(pairs: pl.DataFrame, values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Session 11's numbering: the text kinds hashed, sorted on (signal hash, account) eagerly."""
+    hashed = signal_hash(sorted(set(values["kind"].to_list()) | set(pairs["kind"].to_list())))
+    rows = (pairs.select("account_idx", "kind", "value_key", "count", hashed.alias("signal_hash"))
+            .sort("signal_hash", "account_idx")
+            .with_columns(pl.col("signal_hash").rle_id().cast(pl.UInt32).alias("signal_idx")))
+    signals = (rows.group_by("signal_idx", maintain_order=True)
+               .agg(pl.col("kind").first(), pl.col("value_key").first(), pl.len().cast(pl.UInt32).alias("df"))
+               .join(values, on=["kind", "value_key"], how="left", maintain_order="left"))
+    return rows.select("account_idx", "signal_idx", "count"), signals
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_numbering_matches_former_definition(seed):
+    pairs, values = _pairs(seed)
+    members_ref, signals_ref = _number_reference(pairs, values)
+    for given in (pairs, coded_kinds(pairs, values)):
+        signals, members = weigh_signals(given, 300, GraphConfig(), values=values)
+        assert members.select("account_idx", "signal_idx", "count").equals(members_ref)
+        assert signals.select("signal_idx", "kind", "value", "df").equals(
+            signals_ref.select("signal_idx", "kind", "value", "df"))
+    assert signals_ref["df"].max() > 20 and signals_ref["df"].min() == 1  # popular and unshared values
+
+
+def test_coded_kinds_is_an_enum_of_all_kinds_and_keeps_rows():
+    pairs, values = _pairs(5)
+    extra = pl.DataFrame({"kind": ["user_agent"], "value_key": [1], "value": ["ua"]},
+                         schema=values.schema)
+    coded = coded_kinds(pairs, pl.concat([values, extra]))
+    assert coded["kind"].dtype == pl.Enum(sorted(KINDS + ["user_agent"]))
+    assert coded.with_columns(pl.col("kind").cast(pl.String)).equals(pairs)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_project_same_with_text_or_coded_kinds(seed):
+    pairs, values = _pairs(seed)
+    text = project(pairs, 300, GraphConfig(), seed=3, values=values)
+    coded = project(coded_kinds(pairs, values), 300, GraphConfig(), seed=3, values=values)
+    assert text.edges.height > 0
+    assert text.edges.equals(coded.edges)
+    assert text.signals.equals(coded.signals)
+    assert text.memberships.equals(coded.memberships)
