@@ -1,6 +1,7 @@
 """Kernels rewritten for speed (session 12) give what their former definitions gave, kept here as
 references, on random worlds: signal numbering with the kind as an Enum code and the numbering sort
-collected lazily (``graph.weigh_signals`` / ``project``)."""
+collected lazily (``graph.weigh_signals`` / ``project``), and integer keys sorted by numpy
+(``encode.sort_keys``: ``value_counts``, ``cotiming.account_minutes``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import polars as pl
 import pytest
 
 from graphlink.config import GraphConfig
+from graphlink.stages.encode import sort_keys, value_counts
 from graphlink.stages.graph import coded_kinds, project, weigh_signals
 from graphlink.stages.portable import signal_hash
 
@@ -72,3 +74,30 @@ def test_project_same_with_text_or_coded_kinds(seed):
     assert text.edges.equals(coded.edges)
     assert text.signals.equals(coded.signals)
     assert text.memberships.equals(coded.memberships)
+
+
+@pytest.mark.parametrize("dtype", [pl.UInt64, pl.UInt32, pl.Int64, pl.UInt8])
+def test_sort_keys_and_value_counts_match_polars_sort(dtype):
+    rng = np.random.default_rng(7)
+    high = 200 if dtype == pl.UInt8 else 2**31
+    raw = rng.integers(0, high, 50_000)
+    values = pl.Series("k", raw, dtype=dtype)
+    got = sort_keys(values)
+    assert got.dtype == dtype and got.name == "k"
+    assert got.equals(values.sort())
+    assert got.flags["SORTED_ASC"]
+    # value_counts' former definition: polars' sort read off its runs.
+    runs = values.sort().rle().struct.unnest()
+    expected = runs.select(pl.col("value").alias("k"), pl.col("len").cast(pl.UInt32).alias("count"))
+    counted = value_counts(values)
+    assert counted.equals(expected)
+    assert counted["count"].max() > 1  # repeated keys: runs are read, not just rows
+
+
+def test_sort_keys_falls_back_for_nulls_text_and_short():
+    with_null = pl.Series("k", [3, None, 1], dtype=pl.UInt64)
+    assert sort_keys(with_null).equals(with_null.sort())
+    text = pl.Series("k", ["b", "a"])
+    assert sort_keys(text).to_list() == ["a", "b"]
+    assert sort_keys(pl.Series("k", [], dtype=pl.UInt64)).len() == 0
+    assert value_counts(with_null).rows() == [(1, 1), (3, 1)]
