@@ -11,7 +11,7 @@ import pytest
 
 from graphlink.config import GraphConfig
 from graphlink.stages.encode import sort_keys, value_counts
-from graphlink.stages.graph import coded_kinds, project, weigh_signals
+from graphlink.stages.graph import coded_kinds, project, sort_unique_keys, weigh_signals
 from graphlink.stages.portable import signal_hash
 
 KINDS = ["ip", "ip_net", "payment", "prompt", "timing"]
@@ -101,3 +101,21 @@ def test_sort_keys_falls_back_for_nulls_text_and_short():
     assert sort_keys(text).to_list() == ["a", "b"]
     assert sort_keys(pl.Series("k", [], dtype=pl.UInt64)).len() == 0
     assert value_counts(with_null).rows() == [(1, 1), (3, 1)]
+
+
+@pytest.mark.parametrize("share_one", [0.0, 0.3, 0.85, 1.0])
+def test_sort_unique_keys_matches_sort_with_counts(share_one):
+    rng = np.random.default_rng(int(share_one * 10))
+    keys = np.unique(rng.integers(0, 2**64 - 1, 20_000, dtype=np.uint64))
+    rng.shuffle(keys)
+    counts = np.where(rng.random(keys.size) < share_one, 1, rng.integers(2, 40, keys.size)).astype(np.uint32)
+    keyed = pl.DataFrame({"__packed": keys, "count": counts})
+    got = sort_unique_keys(keyed)
+    assert got.equals(keyed.sort("__packed"))
+    assert got["count"].n_unique() > (1 if share_one < 1 else 0)
+
+
+def test_sort_unique_keys_repeated_key_sorts_with_counts():
+    keyed = pl.DataFrame({"__packed": [5, 3, 5, 1], "count": [1, 1, 1, 2]},
+                         schema={"__packed": pl.UInt64, "count": pl.UInt32})
+    assert sort_unique_keys(keyed).equals(keyed.sort("__packed"))
