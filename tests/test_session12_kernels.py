@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from graphlink.config import GraphConfig
-from graphlink.stages.encode import sort_keys, value_counts
+from graphlink.stages.encode import n_distinct, sort_keys, value_counts
 from graphlink.stages.graph import coded_kinds, project, sort_unique_keys, weigh_signals
 from graphlink.stages.portable import signal_hash
 
@@ -119,3 +119,13 @@ def test_sort_unique_keys_repeated_key_sorts_with_counts():
     keyed = pl.DataFrame({"__packed": [5, 3, 5, 1], "count": [1, 1, 1, 2]},
                          schema={"__packed": pl.UInt64, "count": pl.UInt32})
     assert sort_unique_keys(keyed).equals(keyed.sort("__packed"))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_n_distinct_matches_n_unique(seed):
+    rng = np.random.default_rng(seed)
+    values = pl.Series("h", rng.integers(0, 500, 20_000), dtype=pl.UInt64)
+    with_nulls = pl.select(pl.when(pl.int_range(values.len()) % 7 != 0).then(pl.lit(values))).to_series()
+    for series in (values, with_nulls, values.clear(), pl.Series([None], dtype=pl.UInt64),
+                   pl.Series(["a", None, "a"])):
+        assert n_distinct(series) == series.n_unique()

@@ -105,12 +105,13 @@ def _dictionary(raw: pl.DataFrame, column: str, salt: int) -> tuple[pl.Series, p
 
     A second, independently salted hash must find as many distinct values as
     the first, or two values collided (about 1 in 10^7 runs at a few million
-    distinct values); checking costs ~0.4 s on 24M rows, comparing strings ~2 s.
+    distinct values); checking costs ~0.3 s of CPU on 24M rows (:func:`n_distinct`; polars'
+    ``n_unique`` 0.7 s), comparing strings ~2 s.
     """
     hashes = raw.select(hash_text(column, salt))[column]
     first = hashes.arg_unique()  # one position per distinct hash: its length is the number of hashes
     second = raw.select(hash_text(column, salt + 0x9E37))[column]
-    if first.len() != second.n_unique():
+    if first.len() != n_distinct(second):
         raise GraphlinkError(f"hash collision between two {column} values; rerun with another --seed")
     table = pl.DataFrame({"key": hashes.gather(first), "value": raw[column].gather(first)}).drop_nulls("key")
     return hashes, table
@@ -335,6 +336,22 @@ def value_counts(values: pl.Series) -> pl.DataFrame:
     name = values.name
     runs = sort_keys(values.drop_nulls()).rle().struct.unnest()
     return runs.select(pl.col("value").alias(name), pl.col("len").cast(pl.UInt32).alias("count"))
+
+
+def n_distinct(values: pl.Series) -> int:
+    """``values.n_unique()`` (a null counts as one value): integers counted off numpy's sort.
+
+    Examples
+    --------
+    >>> n_distinct(pl.Series([3, None, 3, 1, None], dtype=pl.UInt64))
+    3
+    """
+    present = values.drop_nulls()
+    if not present.dtype.is_integer():
+        return values.n_unique()
+    keys = sort_keys(present).to_numpy()
+    distinct = int(np.count_nonzero(keys[1:] != keys[:-1])) + 1 if keys.size else 0
+    return distinct + (1 if values.null_count() else 0)
 
 
 def sort_keys(values: pl.Series) -> pl.Series:
