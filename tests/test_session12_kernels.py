@@ -1,15 +1,22 @@
 """Kernels rewritten for speed (session 12) give what their former definitions gave, kept here as
 references, on random worlds: signal numbering with the kind as an Enum code and the numbering sort
 collected lazily (``graph.weigh_signals`` / ``project``), and integer keys sorted by numpy
-(``encode.sort_keys``: ``value_counts``, ``cotiming.account_minutes``)."""
+(``encode.sort_keys``: ``value_counts``, ``cotiming.account_minutes``, ``drilldown.linking_order``);
+and the largest component's Leiden in a second process beside the drill-down's link tables
+(``communities.detect_communities(beside=...)``, :mod:`graphlink.stages.offload`)."""
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 import polars as pl
 import pytest
 
-from graphlink.config import GraphConfig
+from graphlink.config import CommunityConfig, GraphConfig
+from graphlink.stages import offload
+from graphlink.stages.communities import build_graph, component_edges, detect_communities, partition_component
+from graphlink.stages.drilldown import linking_order, linking_values
 from graphlink.stages.encode import n_distinct, sort_keys, value_counts
 from graphlink.stages.graph import coded_kinds, project, sort_unique_keys, weigh_signals
 from graphlink.stages.portable import signal_hash
@@ -129,3 +136,70 @@ def test_n_distinct_matches_n_unique(seed):
     for series in (values, with_nulls, values.clear(), pl.Series([None], dtype=pl.UInt64),
                    pl.Series(["a", None, "a"])):
         assert n_distinct(series) == series.n_unique()
+
+
+def _component_world(seed: int) -> tuple[pl.DataFrame, int]:
+    """A large noisy component of planted groups, a few small components and isolated accounts."""
+    rng = np.random.default_rng(seed)
+    groups = [range(s, s + 8) for s in range(0, 160, 8)]
+    rows = [(a, b, float(rng.uniform(2, 6))) for g in groups for a in g for b in g if a < b]
+    rows += [tuple(sorted(rng.choice(160, 2, replace=False).tolist())) + (0.3,) for _ in range(120)]
+    rows += [(200, 201, 4.0), (202, 203, 0.01), (204, 205, 3.0), (205, 206, 3.0)]
+    edges = (pl.DataFrame(rows, schema={"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64},
+                          orient="row").group_by("source", "target").agg(pl.col("weight").sum())
+             .sort("source", "target"))
+    return edges, 210
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_offloaded_component_gives_the_same_partition(seed):
+    edges, n = _component_world(seed)
+    config = CommunityConfig(seed=seed + 2)
+    inline = detect_communities(build_graph(edges, n), config, edges)
+    calls = []
+    offloaded = detect_communities(build_graph(edges, n), config, edges, beside=lambda: calls.append(1),
+                                   offload_edges=100)  # the large component goes to a second process
+    assert calls == [1]
+    assert offloaded.equals(inline)
+    assert inline["cluster_id"].drop_nulls().n_unique() >= 10
+
+
+def test_offload_falls_back_in_process_when_the_child_cannot_start(monkeypatch):
+    edges, n = _component_world(3)
+    config = CommunityConfig(seed=4)
+    inline = detect_communities(build_graph(edges, n), config, edges)
+    parts = component_edges(edges, n, build_graph(edges, n))
+    vertices, source, target, weight = max(parts, key=lambda p: len(p[1]))
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    job = offload.start(source, target, weight, len(vertices), config)
+    assert job.process is None
+    assert np.array_equal(offload.finish(job), partition_component(source, target, weight, len(vertices), config))
+    assert detect_communities(build_graph(edges, n), config, edges, beside=lambda: None,
+                              offload_edges=100).equals(inline)
+
+
+def test_offload_cancelled_when_beside_fails():
+    edges, n = _component_world(0)
+
+    def fail() -> None:
+        raise RuntimeError("beside failed")
+
+    with pytest.raises(RuntimeError, match="beside failed"):
+        detect_communities(build_graph(edges, n), CommunityConfig(), edges, beside=fail, offload_edges=100)
+
+
+def test_linking_order_given_or_built_gives_the_same_table():
+    pairs, values = _pairs(4)
+    proj = project(pairs, 300, GraphConfig(), seed=1, values=values)
+    index = pl.DataFrame({"account_idx": np.arange(300, dtype=np.uint32),
+                          "account_id": [f"acct{i:04d}" for i in range(300)]})
+    order = linking_order(proj.memberships, proj.signals)
+    built = linking_values(proj.memberships, proj.signals, index)
+    assert built.height > 0
+    assert linking_values(proj.memberships, proj.signals, index, order=order).equals(built)
+    # Former definition (session 11): the lazy sort of the packed key.
+    key = (proj.memberships.lazy().select("account_idx", "signal_idx")
+           .join(order[0].lazy().select("signal_idx", "rank"), on="signal_idx")
+           .select((pl.col("account_idx").cast(pl.UInt64) * 2**32 + pl.col("rank").cast(pl.UInt64)).alias("key"))
+           .sort("key").collect()["key"])
+    assert order[1].equals((key // 2**32).cast(pl.UInt32)) and order[2].equals((key % 2**32).cast(pl.UInt32))
