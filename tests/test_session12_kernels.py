@@ -3,7 +3,8 @@ references, on random worlds: signal numbering with the kind as an Enum code and
 collected lazily (``graph.weigh_signals`` / ``project``), and integer keys sorted by numpy
 (``encode.sort_keys``: ``value_counts``, ``cotiming.account_minutes``, ``drilldown.linking_order``);
 and the largest component's Leiden in a second process beside the drill-down's link tables
-(``communities.detect_communities(beside=...)``, :mod:`graphlink.stages.offload`)."""
+(``communities.detect_communities(beside=...)``, :mod:`graphlink.stages.offload`); campaign ties
+grouped on one sorted integer key (``campaigns.tie_values``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages import offload
+from graphlink.stages.campaigns import tie_values
 from graphlink.stages.communities import build_graph, component_edges, detect_communities, partition_component
 from graphlink.stages.drilldown import linking_order, linking_values
 from graphlink.stages.encode import n_distinct, sort_keys, value_counts
@@ -203,3 +205,56 @@ def test_linking_order_given_or_built_gives_the_same_table():
            .select((pl.col("account_idx").cast(pl.UInt64) * 2**32 + pl.col("rank").cast(pl.UInt64)).alias("key"))
            .sort("key").collect()["key"])
     assert order[1].equals((key // 2**32).cast(pl.UInt32)) and order[2].equals((key % 2**32).cast(pl.UInt32))
+
+
+def _tie_world(seed: int) -> tuple[pl.DataFrame, ...]:
+    """Clusters in campaigns sharing cards and IPs (tie kinds) and timing (not one)."""
+    rng = np.random.default_rng(seed)
+    n_accounts, n_values = 400, 120
+    partition = pl.DataFrame({"account_idx": np.arange(n_accounts, dtype=np.uint32),
+                              "cluster_id": rng.integers(1, 40, n_accounts), "alone": rng.random(n_accounts) < 0.15},
+                             schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64, "alone": pl.Boolean}).select(
+        "account_idx", pl.when(~pl.col("alone")).then(pl.col("cluster_id")).alias("cluster_id"))
+    campaign_of = pl.DataFrame({"cluster_id": np.arange(1, 40), "campaign_id": rng.integers(1, 9, 39)},
+                               schema={"cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    affiliations = pl.DataFrame({"account_idx": rng.integers(0, n_accounts, 3000).astype(np.uint32),
+                                 "signal_idx": rng.integers(0, n_values, 3000).astype(np.uint32)}).unique()
+    signals = pl.DataFrame({"signal_idx": np.arange(n_values, dtype=np.uint32),
+                            "kind": rng.choice(["payment", "ip", "timing"], n_values).tolist(),
+                            "linked": rng.random(n_values) < 0.9,
+                            "df": rng.integers(2, 50, n_values)})
+    return campaign_of, partition, affiliations, signals
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("with_loud", [False, True])
+def test_tie_values_match_the_group_by(seed, with_loud):
+    campaign_of, partition, affiliations, signals = _tie_world(seed)
+    loud = pl.Series("cluster_id", [1, 5, 9], dtype=pl.Int64) if with_loud else None
+    got = tie_values(campaign_of, partition, affiliations, signals, GraphConfig(), loud)
+    expected = _tie_values_reference(campaign_of, partition, affiliations, signals, loud)
+    order = ["campaign_id", "signal_idx"]
+    assert got.schema == expected.schema
+    assert got.sort(order).equals(expected.sort(order))
+    assert got.height > 10 and got["n"].max() > 2
+
+
+def _tie_values_reference(campaign_of, partition, affiliations, signals, loud):
+    """Session 11's tie_values core: joins and a hash group-by with a distinct count."""
+    kinds = ["ip", "payment"]
+    mapped = partition.drop_nulls("cluster_id").join(campaign_of, on="cluster_id")
+    ties = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx", "kind")
+    rows = (affiliations.join(ties.select("signal_idx"), on="signal_idx")
+            .join(mapped, on="account_idx").select("campaign_id", "cluster_id", "signal_idx"))
+    aggs = [pl.col("cluster_id").n_unique().alias("n"), pl.len().alias("inside")]
+    if loud is not None:
+        rows = rows.with_columns(pl.col("cluster_id").is_in(loud.implode()).alias("__loud"))
+        aggs.append(pl.col("__loud").sum().alias("__loud_in"))
+    grouped = rows.group_by("campaign_id", "signal_idx").agg(aggs)
+    columns = ["campaign_id", "kind", "signal_idx", "n", "inside"]
+    if loud is not None:
+        totals = rows.filter("__loud").group_by("signal_idx").agg(pl.len().alias("__loud_all"))
+        grouped = grouped.join(totals, on="signal_idx", how="left").with_columns(
+            (pl.col("__loud_all").fill_null(0) - pl.col("__loud_in")).cast(pl.UInt32).alias("loud_outside"))
+        columns.append("loud_outside")
+    return grouped.filter(pl.col("n") >= 2).join(ties, on="signal_idx").select(columns)
