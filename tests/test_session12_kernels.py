@@ -258,3 +258,17 @@ def _tie_values_reference(campaign_of, partition, affiliations, signals, loud):
             (pl.col("__loud_all").fill_null(0) - pl.col("__loud_in")).cast(pl.UInt32).alias("loud_outside"))
         columns.append("loud_outside")
     return grouped.filter(pl.col("n") >= 2).join(ties, on="signal_idx").select(columns)
+
+
+def test_spawned_process_dismissed_when_no_component_is_large_enough():
+    edges, n = _component_world(2)
+    # Two copies of the world side by side: twice the edges, the same largest component.
+    both = pl.concat([edges, edges.with_columns(pl.col("source") + n, pl.col("target") + n)])
+    largest = max(len(p[1]) for p in component_edges(both, 2 * n, build_graph(both, 2 * n)))
+    assert largest < both.height
+    config = CommunityConfig(seed=6)
+    inline = detect_communities(build_graph(both, 2 * n), config, both)
+    calls = []
+    beside = detect_communities(build_graph(both, 2 * n), config, both, beside=lambda: calls.append(1),
+                                offload_edges=largest + 1)  # spawned (enough edges in all), then dismissed
+    assert calls == [1] and beside.equals(inline)

@@ -136,11 +136,15 @@ def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
     offset = graph.vcount()
     # The graph was built from these edges: its components are read off it (building a second
     # igraph graph of the 2.5M campaign-preset edges only to find them took ~1 s).
+    # Started before the components are found (its imports overlap them); dismissed if none is large.
+    spare = offload.spawn() if beside is not None and edges.height >= offload_edges else None
     parts = component_edges(edges, graph.vcount(), graph)
     big = max(range(len(parts)), key=lambda i: len(parts[i][1]), default=-1)  # the first largest
     job = None
-    if beside is not None and big >= 0 and len(parts[big][1]) >= offload_edges:
-        job = offload.start(*parts[big][1:], len(parts[big][0]), config)
+    if spare is not None and big >= 0 and len(parts[big][1]) >= offload_edges:
+        job = offload.start(*parts[big][1:], len(parts[big][0]), config, spare)
+    else:
+        offload.dismiss(spare)
     try:
         found = [None if job is not None and i == big else partition_component(source, target, weight, len(vertices),
                                                                                 config)

@@ -36,7 +36,7 @@ from graphlink.config import CommunityConfig
 #: for the campaign preset's 2.5M-edge component (~7 s of Leiden), not for the 1M world's (~0.4 s).
 OFFLOAD_EDGES = 1_000_000
 
-_CHILD = "import sys; from graphlink.stages.offload import run_saved; run_saved(sys.argv[1])"
+_CHILD = "from graphlink.stages.offload import serve; serve()"
 
 
 @dataclass
@@ -50,23 +50,46 @@ class Offloaded:
     process: subprocess.Popen | None
 
 
+def spawn() -> subprocess.Popen | None:
+    """Start the second process early: it loads igraph (~0.6 s of CPU) while the caller finds the
+    components, then waits on its stdin for :func:`start`'s folder (or stops at end of input)."""
+    # The child imports the same graphlink as this process, wherever that was imported from.
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])]))
+    try:
+        return subprocess.Popen([sys.executable, "-c", _CHILD], env=env, stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
+def dismiss(process: subprocess.Popen | None) -> None:
+    """Stop a spawned process that got no component (end of its input)."""
+    if process is not None:
+        try:
+            process.stdin.close()
+        except OSError:
+            pass
+        process.wait()
+
+
 def start(source: np.ndarray, target: np.ndarray, weight: np.ndarray, n_vertices: int,
-          config: CommunityConfig) -> Offloaded:
-    """Save one component (:func:`graphlink.stages.communities.component_edges`'s arrays) and start
-    partitioning it in a second Python process; :func:`finish` returns its labels."""
+          config: CommunityConfig, process: subprocess.Popen | None = None) -> Offloaded:
+    """Save one component (:func:`graphlink.stages.communities.component_edges`'s arrays) and have
+    a second process (``process`` from :func:`spawn`, or a new one) partition it; :func:`finish`
+    returns its labels."""
     folder = tempfile.TemporaryDirectory(prefix="graphlink-leiden-")
     path = Path(folder.name)
     for name, array in (("source", source), ("target", target), ("weight", weight)):
         np.save(path / f"{name}.npy", array)
     (path / "config.pickle").write_bytes(pickle.dumps((n_vertices, config)))
-    # The child imports the same graphlink as this process, wherever that was imported from.
-    root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])]))
-    try:
-        process = subprocess.Popen([sys.executable, "-c", _CHILD, str(path)], env=env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    except OSError:
-        process = None
+    process = process if process is not None else spawn()
+    if process is not None:
+        try:
+            process.stdin.write(f"{path}\n".encode())
+            process.stdin.close()
+        except OSError:  # the process is gone: finish() partitions here
+            pass
     return Offloaded((source, target, weight), n_vertices, config, folder, process)
 
 
@@ -96,10 +119,14 @@ def cancel(job: Offloaded) -> None:
     job.folder.cleanup()
 
 
-def run_saved(folder: str) -> None:
-    """The second process: partition the saved component and save its labels (``labels.npy``)."""
+def serve() -> None:
+    """The second process: load the partitioning code, wait for a folder on stdin, partition the
+    component saved there and save its labels (``labels.npy``); nothing at end of input."""
     from graphlink.stages.communities import partition_component
 
+    folder = sys.stdin.readline().strip()
+    if not folder:
+        return
     path = Path(folder)
     n_vertices, config = pickle.loads((path / "config.pickle").read_bytes())
     arrays = [np.load(path / f"{name}.npy") for name in ("source", "target", "weight")]
