@@ -19,7 +19,7 @@ from graphlink.stages import offload
 from graphlink.stages.campaigns import tie_values
 from graphlink.stages.communities import build_graph, component_edges, detect_communities, partition_component
 from graphlink.stages.drilldown import linking_order, linking_values
-from graphlink.stages.encode import n_distinct, sort_keys, value_counts
+from graphlink.stages.encode import count_by_account, n_distinct, sort_keys, value_counts
 from graphlink.stages.graph import coded_kinds, project, sort_unique_keys, weigh_signals
 from graphlink.stages.portable import signal_hash
 
@@ -109,6 +109,8 @@ def test_sort_keys_falls_back_for_nulls_text_and_short():
     text = pl.Series("k", ["b", "a"])
     assert sort_keys(text).to_list() == ["a", "b"]
     assert sort_keys(pl.Series("k", [], dtype=pl.UInt64)).len() == 0
+    wide = pl.Series("k", [2**70, 1, 5], dtype=pl.Int128)  # no numpy dtype: polars sorts it
+    assert sort_keys(wide).to_list() == [1, 5, 2**70] and n_distinct(wide) == 3
     assert value_counts(with_null).rows() == [(1, 1), (3, 1)]
 
 
@@ -272,3 +274,21 @@ def test_spawned_process_dismissed_when_no_component_is_large_enough():
     beside = detect_communities(build_graph(both, 2 * n), config, both, beside=lambda: calls.append(1),
                                 offload_edges=largest + 1)  # spawned (enough edges in all), then dismissed
     assert calls == [1] and beside.equals(inline)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_count_by_account_small_keys_match_the_lazy_sort(seed):
+    rng = np.random.default_rng(seed)
+    frame = pl.DataFrame({"account_idx": rng.integers(0, 500, 30_000).astype(np.uint32),
+                          "cluster_id": rng.integers(0, 60, 30_000)})
+    frame = frame.with_columns(pl.when(pl.int_range(pl.len()) % 11 != 3).then(pl.col("cluster_id")).alias("cluster_id"))
+    got = count_by_account(frame, "cluster_id", 500)
+    # Former definition (session 11): the packed key sorted in a lazy query and read off its runs.
+    bits = 9
+    packed = (pl.col("account_idx").cast(pl.UInt64) * 2 ** (64 - bits) + pl.col("cluster_id")).alias("p")
+    rows = frame.lazy().select(packed).drop_nulls().sort("p").collect().cast({"p": pl.UInt64})
+    expected = (rows.group_by("p", maintain_order=True).agg(pl.len().cast(pl.UInt32).alias("count"))
+                .select((pl.col("p") // 2 ** (64 - bits)).cast(pl.UInt32).alias("account_idx"),
+                        (pl.col("p") % 2 ** (64 - bits)).cast(pl.UInt64).alias("key"), "count"))
+    assert got.equals(expected)
+    assert got["count"].max() > 1
