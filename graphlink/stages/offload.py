@@ -14,6 +14,10 @@ arrays with the same config; Leiden installs ``random.Random(config.seed)`` for 
 (a component's partition depends on that component alone), so the labels are the ones the
 calling process would have found. Should the process fail to start or finish, the component is
 partitioned in the calling process instead: the result never depends on which process ran it.
+
+A trade for wall time on an idle machine: the second process costs ~0.6-1 s of CPU (its
+interpreter and imports), which a machine with no core to spare pays without gaining anything
+(measured on the saved campaign projection at load ~3: 10.24 s inline, 9.57 s offloaded).
 """
 
 from __future__ import annotations
