@@ -44,7 +44,7 @@ from graphlink.stages.campaigns import score_campaigns
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.drilldown import (
     account_minutes, clustered_accounts, hours_from_minutes, link_table, linking_values, member_activity,
-    member_affiliations, member_minutes, member_templates,
+    member_affiliations, member_minutes, member_templates, linking_order,
 )
 from graphlink.stages.encode import EncodedEvents, encode_events
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
@@ -213,7 +213,9 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         signal_set.minutes = None
     with _stage("communities", timings, progress, memory):
         graph = build_graph(projection.edges, n_accounts)
-        partition = detect_communities(graph, config.communities, projection.edges)
+        early: dict[str, Any] = {}  # the drill-down's link tables need no partition: built beside Leiden
+        partition = detect_communities(graph, config.communities, projection.edges, beside=lambda: early.update(
+            links=link_table(projection.edges, index), order=linking_order(projection.memberships, projection.signals)))
         del graph
         partition = supported_partition(partition, projection.memberships, projection.signals, config,
                                         projection.co_timed)
@@ -229,8 +231,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     with _stage("drilldown", timings, progress, memory):
         signals_out, activity, minutes, templates = drilldown_stage(scored, index, accounts_out, projection,
                                                                     activity_idx, ev.columns, config, minutes_idx)
-        links, linking = link_table(projection.edges, index), linking_values(
-            projection.memberships, projection.signals, index, accounts_out)
+        links, linking = early["links"], linking_values(projection.memberships, projection.signals, index, accounts_out, early["order"])
     warnings = run_warnings(projection, signal_set, index, accounts is not None)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory, warnings, accounts_out)
@@ -345,8 +346,7 @@ def stable_ids_stage(scored: Scored, index: pl.DataFrame, prev: PreviousRun | No
         .cast(dict(ACCOUNTS_SCHEMA))
         .sort("account_id")
     )
-    clusters, evidence = scored.clusters, scored.evidence
-    mapping = None
+    clusters, evidence, mapping = scored.clusters, scored.evidence, None
     max_id = int(clusters["cluster_id"].max() or 0)
     if prev is not None:
         mapping = match_clusters(prev.accounts, accounts_out, config.stable_ids.previous_min_jaccard,

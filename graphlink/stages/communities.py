@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import gc
 import random
+from collections.abc import Callable
 
 import igraph as ig
 import numpy as np
 import polars as pl
 
 from graphlink.config import CommunityConfig
+from graphlink.stages import offload
+from graphlink.stages.offload import OFFLOAD_EDGES
 
 MEMBERSHIP_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "cluster_id": pl.Int64})
 
@@ -101,7 +104,8 @@ def leiden_membership(graph: ig.Graph, config: CommunityConfig) -> np.ndarray:
 
 
 def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
-                       edges: pl.DataFrame | None = None) -> pl.DataFrame:
+                       edges: pl.DataFrame | None = None, beside: Callable[[], object] | None = None,
+                       offload_edges: int = OFFLOAD_EDGES) -> pl.DataFrame:
     """Run Leiden, prune each community's periphery and number the clusters.
 
     Schema in the module docstring. ``edges`` is the frame the graph was
@@ -111,6 +115,11 @@ def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
     then a function of each component alone, which is what lets the Spark
     engine partition components on different machines and still give the
     same result.
+
+    ``beside``, when given, is called once while the components are partitioned: work that does
+    not depend on the partition. A component of at least ``offload_edges`` edges is then
+    partitioned in a second process meanwhile (:mod:`graphlink.stages.offload`: Leiden holds the
+    GIL, so a thread could not run beside it); the labels are the same either way.
 
     Examples
     --------
@@ -127,10 +136,30 @@ def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
     offset = graph.vcount()
     # The graph was built from these edges: its components are read off it (building a second
     # igraph graph of the 2.5M campaign-preset edges only to find them took ~1 s).
-    for vertices, source, target, weight in component_edges(edges, graph.vcount(), graph):
-        found = partition_component(source, target, weight, len(vertices), config)
-        labels[vertices] = found + offset
-        offset += int(found.max()) + 1
+    # Started before the components are found (its imports overlap them); dismissed if none is large.
+    spare = offload.spawn() if beside is not None and edges.height >= offload_edges else None
+    parts = component_edges(edges, graph.vcount(), graph)
+    big = max(range(len(parts)), key=lambda i: len(parts[i][1]), default=-1)  # the first largest
+    job = None
+    if spare is not None and big >= 0 and len(parts[big][1]) >= offload_edges:
+        job = offload.start(*parts[big][1:], len(parts[big][0]), config, spare)
+    else:
+        offload.dismiss(spare)
+    try:
+        found = [None if job is not None and i == big else partition_component(source, target, weight, len(vertices),
+                                                                                config)
+                 for i, (vertices, source, target, weight) in enumerate(parts)]
+        if beside is not None:
+            beside()
+    except BaseException:
+        if job is not None:
+            offload.cancel(job)
+        raise
+    if job is not None:
+        found[big] = offload.finish(job)
+    for (vertices, *_), labels_of in zip(parts, found):  # components in order: the same offsets as one by one
+        labels[vertices] = labels_of + offset
+        offset += int(labels_of.max()) + 1
     return number_clusters(labels, config.min_cluster_size)
 
 

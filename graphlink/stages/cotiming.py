@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from graphlink.stages.encode import sort_keys
 from graphlink.stages.linking import WEIGHT_SCALE
 
 __all__ = ["CoTiming", "CANDIDATE_KINDS", "MIN_MINUTE_JACCARD", "MIN_SHARED_MINUTES", "MIN_PHASES", "MAX_PHASE_SHARE", "MIN_PARTNERS", "MAX_MINUTES",
@@ -94,10 +95,11 @@ def account_minutes(frame: pl.DataFrame) -> pl.DataFrame:
     """
     # One packed key (account in the top 32 bits, minute below) sorted and read off its runs: on
     # the campaign preset's 24M events 1.5 s of CPU, against 4-10 s for unique() and a sort on
-    # two columns (tests/test_packed_counts.py checks it against that definition).
+    # two columns (tests/test_packed_counts.py checks it against that definition); numpy sorts
+    # the key (sort_keys: ~0.3 s of the 1.5).
     bucket = (pl.col("timestamp").dt.epoch("s") // 60).cast(pl.UInt32)
     packed = (pl.col("account_idx").cast(pl.UInt64) * 2**32 + bucket).alias("packed")
-    keys = frame.lazy().select(packed).drop_nulls().collect()["packed"].sort()
+    keys = sort_keys(frame.lazy().select(packed).drop_nulls().collect()["packed"])
     return pl.DataFrame({"packed": keys}).filter((pl.col("packed") != pl.col("packed").shift(1)).fill_null(True)).select(
         (pl.col("packed") // 2**32).cast(pl.UInt32).alias("account_idx"),
         (pl.col("packed") % 2**32).cast(pl.UInt32).alias("minute"))

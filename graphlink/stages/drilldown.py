@@ -68,7 +68,7 @@ import polars as pl
 from graphlink.contract import (
     ACTIVITY_SCHEMA, LINKING_SCHEMA, LINKS_SCHEMA, MEMBERSHIPS_SCHEMA, MINUTES_SCHEMA, TEMPLATES_SCHEMA,
 )
-from graphlink.stages.encode import count_by_account
+from graphlink.stages.encode import count_by_account, sort_keys
 from graphlink.stages.evidence import shared_in_clusters, top_per_kind
 
 
@@ -317,8 +317,33 @@ def _positional_ids(ids: pl.DataFrame) -> pl.DataFrame | None:
     return None
 
 
+def linking_order(affiliations: pl.DataFrame, signals: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series, pl.Series]:
+    """``(ranked, account, rank)``: the order of :func:`linking_values`' rows, which needs no partition.
+
+    ``ranked`` lists the linking values (``rank``, ``signal_idx``, ``kind``, ``value``, ``df``,
+    ``weight``) sorted by (kind, value); ``account`` and ``rank`` (``UInt32``) give each row's
+    account index and value rank, sorted by (account, rank) as one integer key (the account
+    index is the ids' byte order where the index is positional), instead of sorting three
+    string columns (11M rows on the campaign preset); the columns are then read by position.
+    The pipeline builds it beside Leiden (:func:`graphlink.stages.communities.detect_communities`).
+    """
+    linking = signals.filter((pl.col("weight") > 0) & ~pl.col("kind").is_in(UNLISTED_KINDS)).select(
+        "signal_idx", "kind", "value", "df", "weight")
+    ranked = linking.sort("kind", "value", "signal_idx").with_row_index("rank")
+    key = (
+        affiliations.lazy().select("account_idx", "signal_idx")
+        .join(ranked.lazy().select("signal_idx", "rank"), on="signal_idx")
+        .select((pl.col("account_idx").cast(pl.UInt64) * 2**32 + pl.col("rank").cast(pl.UInt64)).alias("key"))
+        .collect()["key"]
+    )
+    key = sort_keys(key)  # an account holds a value once: distinct keys, numpy's sort (encode.sort_keys)
+    account, rank = (key // 2**32).cast(pl.UInt32), (key % 2**32).cast(pl.UInt32)
+    return ranked, account, rank
+
+
 def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.DataFrame,
-                   partition: pl.DataFrame | None = None) -> pl.DataFrame:
+                   partition: pl.DataFrame | None = None,
+                   order: tuple[pl.DataFrame, pl.Series, pl.Series] | None = None) -> pl.DataFrame:
     """``linking.parquet``: every account's values that link accounts (``weight`` > 0), with ``df``.
 
     ``partition`` (``account_id, cluster_id``, the output ids) gives each row
@@ -329,7 +354,8 @@ def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.
     a cluster only by values its members share. So are the kinds in
     :data:`UNLISTED_KINDS`: prompt shingles (half the rows, and never a link
     on their own; ``memberships.parquet`` has clustered accounts' templates)
-    and timing bands (minutes of one log, meaningless in the next).
+    and timing bands (minutes of one log, meaningless in the next). ``order`` is
+    :func:`linking_order` of the same affiliations and signals, if already built.
 
     Examples
     --------
@@ -352,19 +378,7 @@ def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.
                 .join(ids, on="account_idx")
                 .select(list(LINKING_SCHEMA.names())).cast(dict(LINKING_SCHEMA))
                 .sort("account_id", "kind", "value"))
-    # Sorted by (account, kind, value) as one integer key, the account index (the ids' byte
-    # order) over the value's rank among the linking values, instead of on three string
-    # columns (11M rows on the campaign preset); the columns are then read by position.
-    ranked = linking.sort("kind", "value", "signal_idx").with_row_index("rank")
-    key = (
-        affiliations.lazy().select("account_idx", "signal_idx")
-        .join(ranked.lazy().select("signal_idx", "rank"), on="signal_idx")
-        .select((pl.col("account_idx").cast(pl.UInt64) * 2**32 + pl.col("rank").cast(pl.UInt64)).alias("key"))
-        .sort("key")
-        .collect()["key"]
-    )
-    account, rank = (key // 2**32).cast(pl.UInt32), (key % 2**32).cast(pl.UInt32)
-    del key
+    ranked, account, rank = order if order is not None else linking_order(affiliations, signals)
     return pl.DataFrame({
         "account_id": ordered["account_id"].gather(account),
         **{name: ranked[name].gather(rank) for name in ("kind", "value", "df", "weight")},

@@ -105,12 +105,13 @@ def _dictionary(raw: pl.DataFrame, column: str, salt: int) -> tuple[pl.Series, p
 
     A second, independently salted hash must find as many distinct values as
     the first, or two values collided (about 1 in 10^7 runs at a few million
-    distinct values); checking costs ~0.4 s on 24M rows, comparing strings ~2 s.
+    distinct values); checking costs ~0.3 s of CPU on 24M rows (:func:`n_distinct`; polars'
+    ``n_unique`` 0.7 s), comparing strings ~2 s.
     """
     hashes = raw.select(hash_text(column, salt))[column]
     first = hashes.arg_unique()  # one position per distinct hash: its length is the number of hashes
     second = raw.select(hash_text(column, salt + 0x9E37))[column]
-    if first.len() != second.n_unique():
+    if first.len() != n_distinct(second):
         raise GraphlinkError(f"hash collision between two {column} values; rerun with another --seed")
     table = pl.DataFrame({"key": hashes.gather(first), "value": raw[column].gather(first)}).drop_nulls("key")
     return hashes, table
@@ -259,13 +260,18 @@ def count_by_account(frame: pl.DataFrame, column: str, n_accounts: int | None = 
     # hashes lose their low bits. Only what cannot be recomputed from the packed
     # key rides along the sort: gathering payload columns is most of its cost.
     fits = int(frame[column].max() or 0) < 2 ** (64 - bits)
+    # A small signed key (cluster ids) packs as UInt64, not Int128: numpy can sort it.
+    small = pl.col(column).cast(pl.UInt64) if fits and int(frame[column].min() or 0) >= 0 else pl.col(column)
     packed = (pl.col("account_idx").cast(pl.UInt64) * 2 ** (64 - bits)
-              + (pl.col(column) if fits else pl.col(column) // 2**bits)).alias("__packed")
+              + (small if fits else pl.col(column) // 2**bits)).alias("__packed")
     payload = ([] if fits else [pl.col(column).alias("key")]) + ([pl.col(weight).cast(pl.UInt64).alias("__amount")]
                                                                   if weight else [])
     # Sorted in a lazy query: polars' eager DataFrame.sort took 3.3-3.6 s of CPU on 24M packed IP keys
     # and their payload, the same sort collected lazily 2.1 s (equal rows: ties carry equal keys).
-    rows = frame.lazy().select(packed, *payload).drop_nulls("__packed").sort("__packed").collect()
+    if payload:
+        rows = frame.lazy().select(packed, *payload).drop_nulls("__packed").sort("__packed").collect()
+    else:  # the key alone: numpy's sort (sort_keys), equal keys being indistinguishable
+        rows = sort_keys(frame.lazy().select(packed).drop_nulls("__packed").collect()["__packed"]).to_frame()
     same = pl.col("__packed") == pl.col("__packed").shift(1)
     if not fits and rows.select((same & (pl.col("key") != pl.col("key").shift(1))).any()).item():
         return _group_count(frame, column, weight)
@@ -333,8 +339,47 @@ def value_counts(values: pl.Series) -> pl.DataFrame:
     [(1, 1), (3, 2)]
     """
     name = values.name
-    runs = values.drop_nulls().sort().rle().struct.unnest()
+    runs = sort_keys(values.drop_nulls()).rle().struct.unnest()
     return runs.select(pl.col("value").alias(name), pl.col("len").cast(pl.UInt32).alias("count"))
+
+
+#: Integer dtypes numpy sorts as they are (not Int128).
+NUMPY_KEYS = (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64, pl.Int8, pl.Int16, pl.Int32, pl.Int64)
+
+
+def n_distinct(values: pl.Series) -> int:
+    """``values.n_unique()`` (a null counts as one value): integers counted off numpy's sort.
+
+    Examples
+    --------
+    >>> n_distinct(pl.Series([3, None, 3, 1, None], dtype=pl.UInt64))
+    3
+    """
+    present = values.drop_nulls()
+    if present.dtype not in NUMPY_KEYS:
+        return values.n_unique()
+    keys = sort_keys(present).to_numpy()
+    distinct = int(np.count_nonzero(keys[1:] != keys[:-1])) + 1 if keys.size else 0
+    return distinct + (1 if values.null_count() else 0)
+
+
+def sort_keys(values: pl.Series) -> pl.Series:
+    """``values`` sorted ascending (nulls first, as ``Series.sort``), the same Series ``values.sort()`` gives.
+
+    Integer keys without nulls are sorted by numpy (a vectorised quicksort: 38M UInt64 keys in
+    0.4 s of CPU on the campaign preset's machine, against 1.2 s for polars' ``Series.sort``);
+    equal integers are indistinguishable, so the order is the same. Other dtypes, and keys with
+    nulls, are sorted by polars.
+
+    Examples
+    --------
+    >>> sort_keys(pl.Series("k", [3, 1, 2], dtype=pl.UInt64)).to_list()
+    [1, 2, 3]
+    """
+    if values.dtype not in NUMPY_KEYS or values.null_count() or values.len() < 2:
+        return values.sort()
+    # Flagged sorted, as polars' own sort leaves it (later joins and run reads use the flag).
+    return pl.Series(values.name, np.sort(values.to_numpy()), dtype=values.dtype).set_sorted()
 
 
 def shared_only(pairs: pl.DataFrame) -> pl.DataFrame:
