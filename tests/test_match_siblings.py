@@ -61,3 +61,19 @@ def test_clusters_of_other_campaigns_are_not_candidates():
     rows = [(a, "payment", "card-1", 1) for a in one] + [(a, "ip", "192.0.2.9", 5) for a in other]
     clusters = pl.DataFrame({"cluster_id": [1, 5], "campaign_id": [3, 8], "size": [4, 2]})
     assert match_one(linking_of(rows), clusters, [("payment", "card-1"), ("ip", "192.0.2.9")]) == (1, 3)
+
+
+def test_an_address_a_sibling_held_alone_by_chance_does_not_move_the_account():
+    # Campaign 2: two 60-account cells on one proxy pool share card-s (40 of cluster 1's, 10 of cluster 2's)
+    # and by chance only two of cluster 2's accounts used address 192.0.2.77. Two of sixty (0.03) is no mark
+    # of cluster 2 (below DEFAULT_MIN_TYPICAL): the campaign's evidence keeps the account in cluster 1.
+    one = [f"a{i:02d}" for i in range(60)]
+    two = [f"z{i:02d}" for i in range(60)]
+    rows = [(a, "payment", "card-s", 1) for a in one[:40]] + [(a, "payment", "card-s", 2) for a in two[:10]]
+    rows += [(a, "ip", "192.0.2.77", 2) for a in two[:2]]
+    rows += [(a, "user_agent", "client-1", 1) for a in one] + [(a, "user_agent", "client-2", 2) for a in two]
+    clusters = pl.DataFrame({"cluster_id": [1, 2], "campaign_id": [2, 2], "size": [60, 60]})
+    assert match_one(linking_of(rows), clusters, [("payment", "card-s"), ("ip", "192.0.2.77")]) == (1, 2)
+    # The same address used by twelve of cluster 2's accounts (0.2) is its mark.
+    rows += [(a, "ip", "192.0.2.77", 2) for a in two[2:12]]
+    assert match_one(linking_of(rows), clusters, [("payment", "card-s"), ("ip", "192.0.2.77")]) == (2, 2)

@@ -50,7 +50,7 @@ from graphlink.stages.encode import EncodedEvents, count_by_account, with_accoun
 from graphlink.stages.signals import account_signals, categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
 
-__all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "DEFAULT_MIN_OWN_SHARE", "cluster_values", "account_values",
+__all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "DEFAULT_MIN_OWN_SHARE", "DEFAULT_MIN_TYPICAL", "cluster_values", "account_values",
            "match_accounts", "pick_cluster", "MATCH_KINDS", "KNOWN_MEMBER_WHY", "cluster_clocks", "account_clocks"]
 
 #: A value identifies a cluster when at least this share of the earlier run's accounts holding
@@ -65,6 +65,11 @@ DEFAULT_MIN_EVIDENCE = 1.0
 #: their operator's pool (0.7 / 0.3) is campaign evidence. 0.9 measured best of 0, 0.75, 0.9 on dev
 #: scenario seeds 1002-1011 (BENCHMARKS.md, "match, session 12").
 DEFAULT_MIN_OWN_SHARE = 0.9
+#: ... and only if at least this share of the cluster's accounts used it. Two cells on one proxy pool each
+#: hold some of its addresses alone by chance; 5 of a 151-account cluster's members (0.03) is such a chance,
+#: not the cell's mark, and must not move an account from its 370-account sibling. 0.05 measured best of
+#: 0, 0.05, 0.1, 0.2, 0.3, 0.5 (a plateau from 0.05) on dev seeds 1002-1011 (BENCHMARKS.md, "match, session 12").
+DEFAULT_MIN_TYPICAL = 0.05
 #: Kinds a new log is matched on. Prompt shingles and timing bands are left out: they are the
 #: costly part of detection (shingling, MinHash) and timing bands are specific to one log's minutes.
 MATCH_KINDS = ("payment", "ip", "ip_net", "user_agent", "email_domain")
@@ -227,14 +232,15 @@ def clock_fit(pairs: pl.DataFrame, accounts: pl.DataFrame, clusters: pl.DataFram
 
 
 def pick_cluster(per_cluster: pl.DataFrame, hits: pl.DataFrame, clusters: pl.DataFrame,
-                 min_share: float = DEFAULT_MIN_OWN_SHARE) -> pl.DataFrame:
+                 min_share: float = DEFAULT_MIN_OWN_SHARE, min_typical: float = DEFAULT_MIN_TYPICAL) -> pl.DataFrame:
     """Each account's cluster: its campaign by evidence, the cluster within it by the values characteristic of it.
 
     The campaign is the one of the cluster with the most ``evidence``. Among
     that campaign's clusters the account qualifies for, the one with the most
     *characteristic* evidence wins: ``sum(kind_weight * own / df * own / size)``
     over the shared values the cluster itself holds almost alone (``own / df >=
-    min_share``), where ``own`` is how many of the cluster's own
+    min_share``) and at least a few of its members used (``own / size >=
+    min_typical``), where ``own`` is how many of the cluster's own
     accounts had the value (:func:`cluster_values`), ``df`` how many of the
     earlier run's, ``size`` the cluster's accounts. ``own / df`` is how
     specific the value is to the cluster (a pool card or proxy used by sibling
@@ -258,6 +264,9 @@ def pick_cluster(per_cluster: pl.DataFrame, hits: pl.DataFrame, clusters: pl.Dat
         Share of a value's earlier holders the cluster's own accounts must be
         for the value to tell the cluster from its siblings
         (:data:`DEFAULT_MIN_OWN_SHARE`).
+    min_typical : float
+        Share of the cluster's accounts that must have used the value
+        (:data:`DEFAULT_MIN_TYPICAL`).
 
     Returns
     -------
@@ -271,7 +280,8 @@ def pick_cluster(per_cluster: pl.DataFrame, hits: pl.DataFrame, clusters: pl.Dat
     typical = (pl.col("own") / pl.col("size").fill_null(pl.col("own").cast(pl.Float64))).clip(upper_bound=1.0)
     share = pl.col("own") / pl.col("df").cast(pl.Float64)
     specific = (sized.group_by("account_id", "cluster_id")
-                .agg((pl.col("kind_weight") * share * (share >= min_share) * typical).sum()
+                .agg((pl.col("kind_weight") * share * typical * ((share >= min_share) & (typical >= min_typical)))
+                     .sum()
                      .alias("specific")))
     ranked = (per_cluster.join(specific, on=["account_id", "cluster_id"], how="left")
               .with_columns(pl.col("specific").fill_null(0.0))
