@@ -26,8 +26,11 @@ the cluster's busy hours more than chance would put it there
 domains) only add to evidence a strong kind (card, address, ``--signal``
 column) gave, at most doubling it: a /24 alone matches nothing (an IPv6
 network, one site's allocation, counts as an address). The account
-is assigned to the cluster with the most evidence if it reaches
-``min_evidence``; an account that was a member of a cluster in the earlier
+is assigned to the campaign of the cluster with the most evidence if it
+reaches ``min_evidence``, and within that campaign to the cluster whose own
+values it shares (:func:`pick_cluster`: values the cluster's accounts hold
+almost alone and that a fair share of them used, so a card or proxy pool the
+operator's sibling cells share decides the campaign, not the cell); an account that was a member of a cluster in the earlier
 run keeps it; ``score = evidence / (evidence + 1)`` (0.5 at one address
 of a ring's own pool, 0.75 at a card of the ring's own).
 
