@@ -26,8 +26,11 @@ the cluster's busy hours more than chance would put it there
 domains) only add to evidence a strong kind (card, address, ``--signal``
 column) gave, at most doubling it: a /24 alone matches nothing (an IPv6
 network, one site's allocation, counts as an address). The account
-is assigned to the cluster with the most evidence if it reaches
-``min_evidence``; an account that was a member of a cluster in the earlier
+is assigned to the campaign of the cluster with the most evidence if it
+reaches ``min_evidence``, and within that campaign to the cluster whose own
+values it shares (:func:`pick_cluster`: values the cluster's accounts hold
+almost alone and that a fair share of them used, so a card or proxy pool the
+operator's sibling cells share decides the campaign, not the cell); an account that was a member of a cluster in the earlier
 run keeps it; ``score = evidence / (evidence + 1)`` (0.5 at one address
 of a ring's own pool, 0.75 at a card of the ring's own).
 
@@ -50,8 +53,8 @@ from graphlink.stages.encode import EncodedEvents, count_by_account, with_accoun
 from graphlink.stages.signals import account_signals, categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
 
-__all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "cluster_values", "account_values",
-           "match_accounts", "MATCH_KINDS", "KNOWN_MEMBER_WHY", "cluster_clocks", "account_clocks"]
+__all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "DEFAULT_MIN_OWN_SHARE", "DEFAULT_MIN_TYPICAL", "cluster_values", "account_values",
+           "match_accounts", "pick_cluster", "MATCH_KINDS", "KNOWN_MEMBER_WHY", "cluster_clocks", "account_clocks"]
 
 #: A value identifies a cluster when at least this share of the earlier run's accounts holding
 #: it were the cluster's: a majority. An NAT or a common client shared with outsiders falls below.
@@ -60,6 +63,16 @@ DEFAULT_MIN_CONCENTRATION = 0.5
 #: cluster's own pool (1.0 each); one address alone (an ordinary user who once went through the
 #: same residential proxy exit) is not enough.
 DEFAULT_MIN_EVIDENCE = 1.0
+#: A value tells a cluster from its campaign's other clusters only if at least this share of its earlier
+#: holders were the cluster's own (a few unclustered holders allowed): a card two sibling cells drew from
+#: their operator's pool (0.7 / 0.3) is campaign evidence. 0.9 measured best of 0, 0.75, 0.9 on dev
+#: scenario seeds 1002-1011 (BENCHMARKS.md, "match, session 12").
+DEFAULT_MIN_OWN_SHARE = 0.9
+#: ... and only if at least this share of the cluster's accounts used it. Two cells on one proxy pool each
+#: hold some of its addresses alone by chance; 5 of a 151-account cluster's members (0.03) is such a chance,
+#: not the cell's mark, and must not move an account from its 370-account sibling. 0.05 measured best of
+#: 0, 0.05, 0.1, 0.2, 0.3, 0.5 (a plateau from 0.05) on dev seeds 1002-1011 (BENCHMARKS.md, "match, session 12").
+DEFAULT_MIN_TYPICAL = 0.05
 #: Kinds a new log is matched on. Prompt shingles and timing bands are left out: they are the
 #: costly part of detection (shingling, MinHash) and timing bands are specific to one log's minutes.
 MATCH_KINDS = ("payment", "ip", "ip_net", "user_agent", "email_domain")
@@ -89,8 +102,11 @@ def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: floa
     Returns
     -------
     DataFrame
-        ``cluster_id, kind, value, members, df, concentration``: values shared
-        by at least two of the cluster's (campaign's) accounts, shape (values, 6).
+        ``cluster_id, kind, value, members, df, own, concentration``: values
+        shared by at least two of the cluster's (campaign's) accounts, shape
+        (values, 7); ``own`` counts the cluster's own holders only (``members``
+        those of its campaign when the value was credited to it as the
+        campaign's).
 
     Examples
     --------
@@ -103,18 +119,21 @@ def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: floa
     rows = linking.lazy().drop_nulls("cluster_id")
     if kinds is not None:
         rows = rows.filter(pl.col("kind").is_in(list(kinds)))
-    per_cluster = rows.group_by("cluster_id", "kind", "value").agg(pl.len().alias("members"), pl.col("df").first())
+    per_cluster = (rows.group_by("cluster_id", "kind", "value").agg(pl.len().alias("members"), pl.col("df").first())
+                   .with_columns(pl.col("members").alias("own")))
     found = [per_cluster]
     if campaigns is not None:
         per_campaign = (per_cluster.join(campaigns.lazy().select("cluster_id", "campaign_id").drop_nulls(),
                                          on="cluster_id")
                         .sort(["members", "cluster_id"], descending=[True, False])
                         .group_by("campaign_id", "kind", "value")
-                        .agg(pl.col("cluster_id").first(), pl.col("members").sum(), pl.col("df").first()))
-        found.append(per_campaign.select("cluster_id", "kind", "value", "members", "df"))
+                        .agg(pl.col("cluster_id").first(), pl.col("members").sum(), pl.col("df").first(),
+                             pl.col("own").first()))
+        found.append(per_campaign.select("cluster_id", "kind", "value", "members", "df", "own"))
     concentration = (pl.col("members") / pl.col("df").cast(pl.Float64)).clip(upper_bound=1.0)
     return (
         pl.concat(found).with_columns(concentration.alias("concentration"))
+        .select("cluster_id", "kind", "value", "members", "df", "own", "concentration")
         .filter((pl.col("members") >= 2) & (pl.col("concentration") >= min_concentration))
         .sort(["concentration", "members"], descending=True)
         .unique(["cluster_id", "kind", "value"], keep="first")
@@ -215,6 +234,72 @@ def clock_fit(pairs: pl.DataFrame, accounts: pl.DataFrame, clusters: pl.DataFram
                     .alias("fit")))
 
 
+def pick_cluster(per_cluster: pl.DataFrame, hits: pl.DataFrame, clusters: pl.DataFrame,
+                 min_share: float = DEFAULT_MIN_OWN_SHARE, min_typical: float = DEFAULT_MIN_TYPICAL) -> pl.DataFrame:
+    """Each account's cluster: its campaign by evidence, the cluster within it by the values characteristic of it.
+
+    The campaign is the one of the cluster with the most ``evidence``. Among
+    that campaign's clusters the account qualifies for, the one with the most
+    *characteristic* evidence wins: ``sum(kind_weight * own / df * own / size)``
+    over the shared values the cluster itself holds almost alone (``own / df >=
+    min_share``) and at least a few of its members used (``own / size >=
+    min_typical``), where ``own`` is how many of the cluster's own
+    accounts had the value (:func:`cluster_values`), ``df`` how many of the
+    earlier run's, ``size`` the cluster's accounts. ``own / df`` is how
+    specific the value is to the cluster (a pool card or proxy used by sibling
+    cells is campaign evidence, not the cluster's), ``own / size`` how typical
+    it is of the cluster's members (a card 36 of a 37-account cell used is
+    its mark; an address 5 of a 297-account cluster went through is not), so
+    a dozen pool addresses a big sibling holds do not outvote the card of a
+    cell detect split into small clusters. A tie keeps the most evidence.
+    Without a ``size`` column in ``clusters`` the typicality is left out.
+
+    Parameters
+    ----------
+    per_cluster : DataFrame
+        ``account_id, cluster_id, evidence, fit`` of the (account, cluster)
+        pairs that reached the evidence bar.
+    hits : DataFrame
+        ``account_id, cluster_id, kind_weight, own, df``: the shared values.
+    clusters : DataFrame
+        ``cluster_id, campaign_id`` and optionally ``size``.
+    min_share : float
+        Share of a value's earlier holders the cluster's own accounts must be
+        for the value to tell the cluster from its siblings
+        (:data:`DEFAULT_MIN_OWN_SHARE`).
+    min_typical : float
+        Share of the cluster's accounts that must have used the value
+        (:data:`DEFAULT_MIN_TYPICAL`).
+
+    Returns
+    -------
+    DataFrame
+        ``per_cluster``'s row of each account's chosen cluster, shape (accounts, columns of per_cluster).
+    """
+    size = (pl.col("size").cast(pl.Float64) if "size" in clusters.columns else pl.col("own").cast(pl.Float64))
+    sized = hits.join(clusters.select("cluster_id", size.alias("size")) if "size" in clusters.columns
+                      else clusters.select("cluster_id", pl.lit(None, pl.Float64).alias("size")), on="cluster_id",
+                      how="left")
+    typical = (pl.col("own") / pl.col("size").fill_null(pl.col("own").cast(pl.Float64))).clip(upper_bound=1.0)
+    share = pl.col("own") / pl.col("df").cast(pl.Float64)
+    specific = (sized.group_by("account_id", "cluster_id")
+                .agg((pl.col("kind_weight") * share * typical * ((share >= min_share) & (typical >= min_typical)))
+                     .sum()
+                     .alias("specific")))
+    ranked = (per_cluster.join(specific, on=["account_id", "cluster_id"], how="left")
+              .with_columns(pl.col("specific").fill_null(0.0))
+              .join(clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left"))
+    top = (ranked.sort(["account_id", "evidence", "cluster_id"], descending=[False, True, False])
+           .group_by("account_id", maintain_order=True).first()
+           .select("account_id", pl.col("cluster_id").alias("top_cluster"), pl.col("campaign_id").alias("top_campaign")))
+    return (ranked.join(top, on="account_id")
+            .filter((pl.col("campaign_id") == pl.col("top_campaign")).fill_null(False)
+                    | (pl.col("cluster_id") == pl.col("top_cluster")))
+            .sort(["account_id", "specific", "evidence", "cluster_id"], descending=[False, True, True, False])
+            .group_by("account_id", maintain_order=True).first()
+            .select(per_cluster.columns))
+
+
 def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.DataFrame,
                    clusters: pl.DataFrame, config: PipelineConfig,
                    min_evidence: float = DEFAULT_MIN_EVIDENCE, per_account: int = 3,
@@ -276,8 +361,7 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
         per_cluster = per_cluster.with_columns(pl.lit(0.0).alias("fit"))
     per_cluster = (per_cluster.with_columns((pl.col("strong") + pl.min_horizontal("weak", "strong")).alias("evidence"))
                    .filter(pl.col("evidence") >= min_evidence))
-    best = (per_cluster.sort(["account_id", "evidence", "cluster_id"], descending=[False, True, False])
-            .group_by("account_id", maintain_order=True).first())
+    best = pick_cluster(per_cluster, hits, clusters)
     quoted = pl.format("{} {} ({} of the cluster's accounts, {} in all)", "kind", "value", "members", "df")
     why = (hits.join(best.select("account_id", "cluster_id"), on=["account_id", "cluster_id"])
            .sort(["account_id", "evidence", "kind", "value"], descending=[False, True, False, False])

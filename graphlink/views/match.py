@@ -188,7 +188,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         enc = encode_events(ev, acc, salt=config.signals.seed)
         ip_stats: dict[str, int] = {}
         values = account_values(enc, config, kinds, None if acc is None else acc.frame, stats=ip_stats)
-        clusters = outputs.clusters.select("cluster_id", "campaign_id")
+        clusters = outputs.clusters.select("cluster_id", "campaign_id", "size")
         members = (outputs.linking.select("account_id", "cluster_id").drop_nulls("cluster_id")
                    .join(enc.index.lazy().select("account_id"), on="account_id", how="semi").unique().collect())
         clocks = None
