@@ -33,18 +33,34 @@ World (21 days from 2026-03-02 00:00 UTC):
   ordinary users (the majority: home IPs that change, own card or none,
   diurnal clocks in their time zone, 10% of requests over their region's carrier
   CGNAT /24, some on the commercial VPN network).
+* **Organisations** (``--orgs``, off by default; session 12): benign groups
+  that look like an operator's cell split by cards, 4-8% of accounts taken
+  from the ordinary users and drawn from their own generator
+  (``default_rng([seed, 12])``), so the rest of the world is unchanged and
+  without the option every earlier world is byte-identical.  Companies
+  (``corp``, 6-80 staff) with one card per branch office or department
+  (2-6), offices in 1-3 time zones, egress per office (its own /24) or all
+  through one company /24 nobody else uses (HQ NAT with 1-3 exits or a
+  full-tunnel VPN with 4-16), a few cron service accounts; hosting /24s
+  (``host``) where 3-10 small customers each run 1-4 bot accounts (cron
+  every 1-24 h, the customer's own card and VM address, a client library
+  user agent); co-working offices (``cowork``): one /24 (1-4 exits) shared
+  by 3-8 small firms (1-6 people each, own card and domain, office hours,
+  a fifth of requests from home).
 
 Outputs (``--out DIR``): ``events.parquet`` (account_id, timestamp UTC, ip,
 payment_fingerprint, prompt, user_agent), ``accounts.parquet`` (account_id,
 created_at, email_domain), ``labels.parquet`` (account_id, kind
 ring/benign_linked/benign, ring_id int64 cell, campaign_id int64 operator,
 group_id string such as ``cell0003``/``team0012``/``nat0002``/``fam0101``/
-``res0004``/``fw0001``) and ``params.json`` (drawn parameters, declared group
+``res0004``/``fw0001``, with ``--orgs`` also ``corp0001``/``host0001``/
+``cowork0001``, all kind benign_linked) and ``params.json`` (drawn parameters, declared group
 sizes).
 
 Usage::
 
     python benchmarks/independent_world.py --seed 11 --accounts 4500 --out /tmp/iw11
+    python benchmarks/independent_world.py --seed 1 --accounts 11000 --orgs --out /tmp/orgs/ind_s1_11000
 """
 
 from __future__ import annotations
