@@ -33,18 +33,34 @@ World (21 days from 2026-03-02 00:00 UTC):
   ordinary users (the majority: home IPs that change, own card or none,
   diurnal clocks in their time zone, 10% of requests over their region's carrier
   CGNAT /24, some on the commercial VPN network).
+* **Organisations** (``--orgs``, off by default; session 12): benign groups
+  that look like an operator's cell split by cards, 4-8% of accounts taken
+  from the ordinary users and drawn from their own generator
+  (``default_rng([seed, 12])``), so the rest of the world is unchanged and
+  without the option every earlier world is byte-identical.  Companies
+  (``corp``, 6-80 staff) with one card per branch office or department
+  (2-6), offices in 1-3 time zones, egress per office (its own /24) or all
+  through one company /24 nobody else uses (HQ NAT with 1-3 exits or a
+  full-tunnel VPN with 4-16), a few cron service accounts; hosting /24s
+  (``host``) where 3-10 small customers each run 1-4 bot accounts (cron
+  every 1-24 h, the customer's own card and VM address, a client library
+  user agent); co-working offices (``cowork``): one /24 (1-4 exits) shared
+  by 3-8 small firms (1-6 people each, own card and domain, office hours,
+  a fifth of requests from home).
 
 Outputs (``--out DIR``): ``events.parquet`` (account_id, timestamp UTC, ip,
 payment_fingerprint, prompt, user_agent), ``accounts.parquet`` (account_id,
 created_at, email_domain), ``labels.parquet`` (account_id, kind
 ring/benign_linked/benign, ring_id int64 cell, campaign_id int64 operator,
 group_id string such as ``cell0003``/``team0012``/``nat0002``/``fam0101``/
-``res0004``/``fw0001``) and ``params.json`` (drawn parameters, declared group
+``res0004``/``fw0001``, with ``--orgs`` also ``corp0001``/``host0001``/
+``cowork0001``, all kind benign_linked) and ``params.json`` (drawn parameters, declared group
 sizes).
 
 Usage::
 
     python benchmarks/independent_world.py --seed 11 --accounts 4500 --out /tmp/iw11
+    python benchmarks/independent_world.py --seed 1 --accounts 11000 --orgs --out /tmp/orgs/ind_s1_11000
 """
 
 from __future__ import annotations
@@ -346,8 +362,14 @@ ISP_OCTETS = [5, 31, 37, 62, 68, 75, 84, 90, 96, 99, 112, 121, 174, 180, 190, 21
 # --------------------------------------------------------------------------- the world
 
 
-def generate(seed: int, n_accounts: int) -> dict:
-    """Generate a world; returns events, accounts, labels (polars) and params (dict)."""
+def generate(seed: int, n_accounts: int, orgs: bool = False) -> dict:
+    """Generate a world; returns events, accounts, labels (polars) and params (dict).
+
+    ``orgs`` adds benign organisations that look like split fleets (see the module docstring); they are
+    drawn from their own generator (``default_rng([seed, 12])``) and take their accounts from the ordinary
+    users, so everything else -- rings, teams, NATs, families, resellers, frameworks -- is the same world as
+    without them, and ``orgs=False`` (the default) is byte-identical to the worlds reported before session 12.
+    """
     rng = np.random.default_rng(seed)
     B = Builder(rng)
     txt = Text(rng)
@@ -455,6 +477,12 @@ def generate(seed: int, n_accounts: int) -> dict:
         fw_budget -= size
         _framework(B, rng, txt, net, w, size)
     P["frameworks"] = w
+
+    # ---------------------------------------------------------------- organisations (opt-in, own rng)
+    if orgs:
+        onet = Net(np.random.default_rng([seed, 12]))
+        onet.used = net.used  # no block handed out twice
+        _orgs(B, onet.rng, onet, N, P)
 
     # ---------------------------------------------------------------- ordinary users (the rest)
     n_ord = max(0, N - len(B.acc_kind))
@@ -746,6 +774,155 @@ def _framework(B, rng, txt, net, w, size):
           [sdk.format(v=int(v)) for v in rng.integers(0, 9, n)])
 
 
+def _orgs(B, rng, net, N, P):
+    """Companies with a card per unit, hosting /24s, co-working /24s: linked by a block, split by cards."""
+    txt = Text(rng)
+    share = float(rng.uniform(0.04, 0.08))
+    budgets = np.round(N * share * rng.dirichlet(np.full(3, 3.0))).astype(np.int64)
+    O: dict = {"share": round(share, 4), "companies": [], "hosting": [], "coworking": []}
+    c = h = k = 0
+    b = int(budgets[0])
+    while b >= 6:
+        c += 1
+        size = int(min(b, np.clip(round(rng.lognormal(np.log(18), 0.6)), 6, 80)))
+        b -= size
+        O["companies"].append(_company(B, rng, txt, net, c, size))
+    b = int(budgets[1])
+    while b >= 3:
+        h += 1
+        O["hosting"].append(_hosting(B, rng, txt, net, h, b))
+        b -= O["hosting"][-1]["accounts"]
+    b = int(budgets[2])
+    while b >= 3:
+        k += 1
+        O["coworking"].append(_cowork(B, rng, txt, net, k, b))
+        b -= O["coworking"][-1]["accounts"]
+    P["orgs"] = O
+
+
+def _split(rng, size, units):
+    """Every unit non-empty: a random assignment of ``size`` members to ``units`` groups."""
+    return rng.permutation(np.r_[np.arange(units), rng.integers(0, units, size - units)])
+
+
+def _cron(rng):
+    """One job's run times (s): every 1/2/4/6/12/24 h at a fixed minute over 3-21 days, 1-3 calls a run."""
+    minute = int(rng.choice([0, 5, 15, 30, int(rng.integers(0, 60))]))
+    every = int(rng.choice([1, 2, 4, 6, 12, 24]))
+    days = int(rng.integers(3, SPAN_DAYS + 1))
+    d0 = int(rng.integers(0, SPAN_DAYS - days + 1))
+    hours = np.arange(d0 * 24, (d0 + days) * 24, every) + (int(rng.integers(0, every)) if every > 1 else 0)
+    t = np.repeat(hours * HOUR + minute * 60, rng.integers(1, 4, len(hours)))
+    t = t + rng.integers(0, 30, len(t))
+    return t[t < SPAN]
+
+
+def _company(B, rng, txt, net, c, size):
+    """A company: one card per branch office or department (2-6), 1-3 offices in as many time zones,
+    egress per office (own /24 each) or all through one company /24 (HQ NAT or a full-tunnel VPN)."""
+    group = f"corp{c:04d}"
+    slug = txt.lex[int(rng.integers(0, len(txt.lex)))] + txt.lex[int(rng.integers(0, len(txt.lex)))]
+    domain = f"{slug}.{rng.choice(['com', 'io', 'co', 'de', 'net'])}"
+    acc = B.new_accounts(size, "benign_linked", group, created_spread(rng, size, 600), [domain] * size)
+    units = int(min(size, rng.integers(2, 7)))
+    unit_of = _split(rng, size, units)
+    offices = int(min(units, rng.choice([1, 2, 2, 3])))
+    tzs = rng.choice(list(TZ_WEIGHTS), offices, replace=False)
+    office_of_unit = _split(rng, units, offices)
+    egress = str(rng.choice(["offices", "hq_nat", "vpn"], p=[0.4, 0.3, 0.3]))
+    if egress == "offices":
+        exits = [np.array([x]) for x in net.blocks(offices, DC_OCTETS + ISP_OCTETS) + rng.integers(2, 254, offices)]
+    else:
+        block = net.blocks(1, DC_OCTETS + ISP_OCTETS)[0]
+        k = int(rng.integers(1, 4)) if egress == "hq_nat" else int(rng.integers(4, 17))
+        pool = block + rng.choice(np.arange(2, 254), k, replace=False)
+        exits = [pool] * offices
+    cards = hexid(rng, "pf_", units)
+    card_of = [cards[unit_of[i]] if rng.random() < 0.9 else None for i in range(size)]
+    office = office_of_unit[unit_of]
+    counts = lognorm_counts(rng, size, 18, 0.7)
+    ai = np.repeat(np.arange(size), counts)
+    ts_l, ai_l = [office_times(rng, len(ai), tzs[office[ai]])], [ai]
+    p_l, ua_l = [txt.ordinary(len(ai))], [_ua_browser(rng, len(ai))]
+    svc = rng.choice(size, max(1, int(round(size * rng.uniform(0.05, 0.2)))), replace=False)
+    for s in svc:
+        t = _cron(rng)
+        instr = JOB_INSTRUCTIONS[int(rng.integers(0, len(JOB_INSTRUCTIONS)))]
+        job = txt.lex[int(rng.integers(0, len(txt.lex)))]
+        p_l.append([f"[{slug}-{job} #{int(j)}] {instr} Record: {x}" for j, x in
+                    zip(rng.integers(1, 10**6, len(t)), txt.ordinary(len(t)))])
+        ts_l.append(t), ai_l.append(np.full(len(t), s))
+        ua_l.append([f"{slug}-jobs/2.{int(rng.integers(0, 9))} openai-python/1.4{int(rng.integers(0, 9))}.0"] * len(t))
+    loc = np.concatenate(ai_l)
+    ex_of = [exits[o] for o in office[loc]]
+    pick = rng.random(len(loc))
+    ipint = np.array([e[int(p * len(e))] for e, p in zip(ex_of, pick)], dtype=np.int64)
+    B.add(acc[loc], np.concatenate(ts_l), ipv4(ipint), [card_of[i] for i in loc], sum(p_l, []), sum(ua_l, []))
+    return {"group": group, "accounts": size, "cards": units, "offices": offices, "egress": egress}
+
+
+def _hosting(B, rng, txt, net, h, budget):
+    """A hosting provider's /24 used by nobody else: 3-10 small customers, each 1-4 bot accounts on its own
+    VM address, its own card, a client library user agent and cron schedules."""
+    group = f"host{h:04d}"
+    customers = int(rng.integers(3, 11))
+    per = rng.integers(1, 5, customers)
+    while per.sum() > max(3, budget) and customers > 3:
+        customers -= 1
+        per = per[:customers]
+    size = int(per.sum())
+    cust_of = np.repeat(np.arange(customers), per)
+    names = [txt.lex[int(rng.integers(0, len(txt.lex)))] for _ in range(customers)]
+    own_dom = rng.random(customers) < 0.6
+    doms = [f"{names[c]}.io" if own_dom[c] else str(rng.choice(WEBMAIL)) for c in cust_of]
+    acc = B.new_accounts(size, "benign_linked", group, created_spread(rng, size, 400), doms)
+    block = net.blocks(1, DC_OCTETS)[0]
+    vm = block + rng.choice(np.arange(2, 254), customers, replace=False)
+    cards = hexid(rng, "pf_", customers)
+    uas = [SDK_UA[int(rng.integers(0, len(SDK_UA)))].format(v=int(rng.integers(0, 9))) for _ in range(customers)]
+    ts_l, ai_l, p_l = [], [], []
+    for i in range(size):
+        t = _cron(rng)
+        c = cust_of[i]
+        instr = JOB_INSTRUCTIONS[int(rng.integers(0, len(JOB_INSTRUCTIONS)))]
+        p_l.append([f"{instr} ({names[c]} job {int(j)}) {x}" for j, x in
+                    zip(rng.integers(1, 10**5, len(t)), txt.ordinary(len(t)))])
+        ts_l.append(t), ai_l.append(np.full(len(t), i))
+    loc = np.concatenate(ai_l)
+    c = cust_of[loc]
+    B.add(acc[loc], np.concatenate(ts_l), ipv4(vm[c]), [cards[x] for x in c], sum(p_l, []), [uas[x] for x in c])
+    return {"group": group, "accounts": size, "customers": customers}
+
+
+def _cowork(B, rng, txt, net, k, budget):
+    """A co-working office: one /24 (1-4 exits) shared by 3-8 small firms, each with its own card and domain,
+    office hours in the building's time zone, a fifth of requests from home."""
+    group = f"cowork{k:04d}"
+    firms = int(rng.integers(3, 9))
+    per = rng.integers(1, 7, firms)
+    while per.sum() > max(3, budget) and firms > 3:
+        firms -= 1
+        per = per[:firms]
+    size = int(per.sum())
+    firm_of = np.repeat(np.arange(firms), per)
+    names = [txt.lex[int(rng.integers(0, len(txt.lex)))] for _ in range(firms)]
+    acc = B.new_accounts(size, "benign_linked", group, created_spread(rng, size, 500),
+                         [f"{names[f]}.{'com' if f % 2 else 'co'}" for f in firm_of])
+    block = net.blocks(1, ISP_OCTETS)[0]
+    pool = block + rng.choice(np.arange(2, 254), int(rng.integers(1, 5)), replace=False)
+    tz = int(rng.choice(list(TZ_WEIGHTS)))
+    cards = hexid(rng, "pf_", firms)
+    card_of = [cards[firm_of[i]] if rng.random() < 0.9 else None for i in range(size)]
+    home = _home_ips(rng, net, size)
+    counts = lognorm_counts(rng, size, 15, 0.7)
+    ai = np.repeat(np.arange(size), counts)
+    n = len(ai)
+    ipint = np.where(rng.random(n) < 0.8, pool[rng.integers(0, len(pool), n)], home[ai])
+    B.add(acc[ai], office_times(rng, n, np.full(n, tz)), ipv4(ipint), [card_of[i] for i in ai],
+          txt.ordinary(n), _ua_browser(rng, n))
+    return {"group": group, "accounts": size, "firms": firms}
+
+
 def _ordinary(B, rng, txt, net, n_ord, commercial_ips):
     if n_ord == 0:
         return
@@ -843,8 +1020,10 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--accounts", type=int, default=4500, help="total accounts (scale)")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--orgs", action="store_true",
+                    help="add benign organisations that look like split fleets (off: the pre-session-12 worlds)")
     a = ap.parse_args(argv)
-    w = generate(a.seed, a.accounts)
+    w = generate(a.seed, a.accounts, a.orgs)
     write(w, a.out)
     p = w["params"]
     print(f"{a.out}: {p['accounts']:,} accounts ({p['ring_accounts']:,} ring in {len(p['cells'])} cells of "

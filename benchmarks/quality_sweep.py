@@ -39,7 +39,7 @@ def one(args):
     ev = evaluate(r.accounts, r.clusters, labels)
     return dict(world=os.path.basename(w), secs=round(secs, 1), f1=ev["f1"], precision=ev["precision"], recall=ev["recall"],
                 benign=ev["benign_flagged"], linked=ev["benign_linked_flagged"], ari_cell=ev["ari_cell"], ari_campaign=ev["ari_campaign"],
-                co=r.run.get("co_timed_pairs"))
+                co=r.run.get("co_timed_pairs"), linked_by_type=ev["benign_linked_flagged_by_type"])
 
 if __name__ == "__main__":
     pat = sys.argv[1]
@@ -50,7 +50,7 @@ if __name__ == "__main__":
     with ProcessPoolExecutor(int(os.environ.get("J", "2"))) as ex:
         rows = list(ex.map(one, [(w, over, acc) for w in worlds]))
     for r in rows:
-        print(f"{r['world']:22s} F1 {r['f1']:.3f} P {r['precision']:.3f} R {r['recall']:.3f} benign {r['benign']:4d} linked {r['linked']:4d} ARIc {r['ari_cell']:.3f} ARIk {r['ari_campaign']:.3f} {r['secs']}s co={r['co']}")
+        print(f"{r['world']:22s} F1 {r['f1']:.3f} P {r['precision']:.3f} R {r['recall']:.3f} benign {r['benign']:4d} linked {r['linked']:4d} ARIc {r['ari_cell']:.3f} ARIk {r['ari_campaign']:.3f} {r['secs']}s co={r['co']} linked by type {r['linked_by_type']}")
     n = len(rows)
     m = lambda k: sum(r[k] for r in rows) / n
     print(f"MEAN n={n} F1 {m('f1'):.3f} P {m('precision'):.3f} benign(sum) {sum(r['benign'] for r in rows)} linked(sum) {sum(r['linked'] for r in rows)} ARIc {m('ari_cell'):.3f} ARIk {m('ari_campaign'):.3f}")

@@ -94,3 +94,68 @@ def test_write_round_trip(iw, world, tmp_path):
     assert pl.read_parquet(tmp_path / "labels.parquet").equals(world["labels"])
     assert pl.read_parquet(tmp_path / "events.parquet").height == world["events"].height
     assert (tmp_path / "params.json").exists()
+
+
+# ------------------------------------------------------------------ --orgs: benign organisations (session 12)
+
+_ORG_PREFIXES = ("corp", "host", "cowork")
+
+
+@pytest.fixture(scope="module")
+def pair(iw):
+    """The same seed with and without organisations (1,500 accounts: every organisation shape appears)."""
+    return iw.generate(seed=3, n_accounts=1500), iw.generate(seed=3, n_accounts=1500, orgs=True)
+
+
+def _with_group(world):
+    return world["events"].join(world["labels"], on="account_id").with_columns(
+        prefix=pl.col("group_id").str.extract(r"^([a-z]+)", 1))
+
+
+def test_orgs_off_is_the_default(iw, world):
+    assert iw.generate(seed=5, n_accounts=400, orgs=False)["events"].equals(world["events"])
+    assert "orgs" not in world["params"]
+
+
+def test_orgs_leave_the_rest_of_the_world_unchanged(pair):
+    plain, orgs = (_with_group(w) for w in pair)
+    cols = ["group_id", "timestamp", "ip", "payment_fingerprint", "prompt", "user_agent"]
+    for prefix in ("cell", "team", "nat", "fam", "res", "fw"):
+        a = plain.filter(pl.col("prefix") == prefix).select(cols).sort(cols)
+        b = orgs.filter(pl.col("prefix") == prefix).select(cols).sort(cols)
+        assert a.height > 0 or prefix in ("nat", "res", "fw")
+        assert a.equals(b), prefix
+    assert pair[1]["labels"].height == pair[0]["labels"].height
+    # the organisations' accounts come out of the ordinary users
+    n_org = pair[1]["labels"].filter(pl.col("group_id").str.contains(r"^(corp|host|cowork)")).height
+    n_ord = lambda w: w["labels"].filter(pl.col("kind") == "benign").height
+    assert n_org > 0 and n_ord(pair[0]) - n_ord(pair[1]) == n_org
+
+
+def test_org_groups_are_linked_benign_several_cards_one_exclusive_block(pair):
+    ev = _with_group(pair[1]).with_columns(block=pl.col("ip").str.replace(r"\.\d+$", ""))
+    org = ev.filter(pl.col("prefix").is_in(_ORG_PREFIXES))
+    assert set(org["prefix"].unique()) == set(_ORG_PREFIXES)
+    assert set(org["kind"].unique()) == {"benign_linked"}
+    per = org.group_by("group_id", "prefix").agg(
+        cards=pl.col("payment_fingerprint").drop_nulls().n_unique(),
+        top_block=pl.col("block").mode().first())
+    assert per["cards"].min() >= 2  # split by cards, the shape that reads as a card pool
+    # hosting and co-working /24s: nobody outside the group sends from the group's main block
+    shared = per.filter(pl.col("prefix") != "corp")
+    users = ev.join(shared.select(pl.col("top_block").alias("block"), pl.col("group_id").alias("owner")),
+                    on="block")
+    assert users.height > 0 and (users["group_id"] == users["owner"]).all()
+
+
+def test_evaluate_counts_org_groups_as_linked_but_benign(pair):
+    from graphlink.lab.evaluate import evaluate
+
+    lab = pair[1]["labels"]
+    org = lab.filter(pl.col("group_id").str.contains(r"^(corp|host|cowork)"))
+    # a detector that flags every organisation as one cluster each
+    acc = org.select("account_id", pl.col("group_id").rank("dense").cast(pl.Int64).alias("cluster_id"))
+    clusters = acc.select(pl.col("cluster_id").unique()).with_columns(flagged=pl.lit(True))
+    r = evaluate(acc, clusters, lab)
+    assert r["benign_linked_flagged"] == org.height and r["benign_flagged"] == 0
+    assert set(r["benign_linked_flagged_by_type"]) == set(_ORG_PREFIXES)
