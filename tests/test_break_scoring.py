@@ -387,12 +387,7 @@ def test_three_families_sharing_a_holiday_flat_are_not_flagged():
     assert not row["flagged"], row["why"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "card alignment counts pairs, so one value every member shares outweighs every family's own address "
-    "as the cluster grows: 4 families of 3 (own card, own home) sending half their requests from one "
-    "holiday flat: alignment 0.27, card_pool 0.75 -> 0.55, score 0.765 -> 0.650, flagged. The one shared "
-    "value adds C(12,2)=66 pairs (54 across cards), the four homes 4*C(3,2)=12 same-card pairs, whatever "
-    "share of each member's traffic either carries"))
+# Was a strict xfail; passes since the card pool is scaled by the template share (session 12).
 def test_four_families_sharing_a_holiday_flat_are_not_flagged():
     result, (fam,) = run_world("families", families=4, size=3, shared_share=0.5)
     assert list(clusters_of(result, fam).values()) == [12]
@@ -409,11 +404,7 @@ def test_campus_families_with_the_population_present_are_not_flagged():
                    set(result.accounts.drop_nulls("cluster_id")["account_id"]))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "both rules need the population in the input: exporting just the 16 campus family accounts (one "
-    "cluster; the NAT every account holds weighs 0) makes the stock questions 'templates' (all holders "
-    "clustered: template_share 0.10 -> 1.0) and they cross cards, so alignment is 0.15 and card_pool "
-    "0.63: score 0.797, flagged. In the whole log the same families score <= 0.41"))
+# Was a strict xfail; passes since the card pool is scaled by the template share (session 12).
 def test_campus_families_exported_alone_are_not_flagged():
     log, family = campus_world(pooled=False, askers=300)
     result = run_detect(log.frame().filter(pl.col("account_id").is_in(family)))
@@ -421,12 +412,7 @@ def test_campus_families_exported_alone_are_not_flagged():
     assert not row["flagged"], row["why"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not the rules, but they do not help: the company of 3 department cards (own template each, one "
-    "office) with the accounts file and its own e-mail domain (org_coherence 1.0, 530 accounts in the "
-    "log) is still flagged, score 0.625: card_pool 0.637 counts as tooling no domain explains "
-    "(ORG_UNEXPLAINED), so the org discount shrinks from 0.6 to 0.22. Two department cards with the "
-    "domain score 0.495 (unflagged)"))
+# Was a strict xfail; passes since the card pool is scaled by the template share (session 12).
 def test_company_with_department_cards_on_its_own_domain_is_not_flagged():
     log, staff = company_world(cards=3, random_cards=False, templates=JOBS[:3], more_people=400)
     result = run_detect(*_with_domain(log))
@@ -541,7 +527,9 @@ def test_two_teams_merged_by_building_wifi_are_not_flagged():
     frame = log.frame()
     result, before = run_detect(frame), without_rules(frame)
     assert list(clusters_of(result, a + b).values()) == [30]  # one merged cluster
-    assert cluster_row(before, a[0])["flagged"]
+    # Without the rules the two cards read as more of a pool (flagged before the pool was also scaled
+    # by the template share: the teams' lunch questions are no script).
+    assert cluster_row(result, a[0])["card_pool"] < cluster_row(before, a[0])["card_pool"]
     assert alignment_of(result, a[0]) > 0.6
     assert not cluster_row(result, a[0])["flagged"]
 

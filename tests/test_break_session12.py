@@ -185,11 +185,7 @@ def test_hosting_customers_bots_on_one_provider_block_are_not_flagged():
     assert flagged(on, bots) == 0, flag_why(on, bots)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "network_cells: 12 households of 3 (one family card each, privacy addresses inside their own /56) of one "
-    "ISP /48 whose only API users they are: ON joins them into one cluster of 36 and flags all 36 as a card "
-    "pool (OFF: 12 clusters of 3, none flagged). An ISP's /48 holds many customers' /56s: it says nothing "
-    "about one operator"))
+# Was a strict xfail; passes since the card pool is scaled by the template share (session 12).
 def test_ipv6_households_of_one_isp_48_are_not_flagged():
     log, groups = households_world(households=12, ipv6=True)
     off, on = both(log)

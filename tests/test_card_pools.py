@@ -145,11 +145,13 @@ def test_card_units_match_a_card_by_card_oracle(seed):
         assert got[c] == pytest.approx(value, abs=1e-12)
 
 
-def campus_world(pooled: bool, seed: int = 6, nat_share: int = 2, students: int = 100, askers: int = 0) -> tuple[Log, list[str]]:
+def campus_world(pooled: bool, seed: int = 6, nat_share: int = 2, students: int = 100, askers: int = 0,
+                 template: str | None = None) -> tuple[Log, list[str]]:
     """Four families of four behind one campus NAT (the campus's ``students`` use it too), asking
     the stock questions everyone asks. With ``pooled`` the same sixteen accounts are an operator's:
     each account pays with a card drawn at random from four and goes out through a random one of
-    the four home addresses, so neither card nor address marks a group."""
+    the four home addresses, so neither card nor address marks a group. ``template`` (with a ``{}``
+    for the fill-in): the sixteen send it instead of stock questions (scripted traffic)."""
     rng = np.random.default_rng(seed)
     log = Log()
     nat = "203.0.113.7"
@@ -165,6 +167,8 @@ def campus_world(pooled: bool, seed: int = 6, nat_share: int = 2, students: int 
                 g = int(rng.integers(0, 4)) if pooled else f
                 ip = nat if k % nat_share == 0 else f"198.51.{100 + (int(rng.integers(0, 4)) if pooled else f)}.9"
                 prompt = stock[int(rng.integers(0, 3))].format(_words(rng, 3))
+                if template is not None:
+                    prompt = template.format(prompt)
                 log.add(acc, ts, ip, f"family-card-{g}", prompt)
     for i in range(students):  # the campus
         for _ in range(int(rng.integers(2, 6))):
@@ -202,9 +206,28 @@ def test_families_behind_one_campus_nat_are_not_a_card_pool():
         assert (row["card_pool"] or 0) < 0.2
 
 
+SCRIPT = ("Solve the following problem and show every step of your reasoning in full detail before "
+          "giving the final answer, then check each step again: {}")
+
+
 def test_the_same_accounts_paying_from_a_pool_at_random_are_one():
+    """The sixteen paying from four cards at random and sending one script: a fleet's card pool."""
+    log, family = campus_world(pooled=True, template=SCRIPT)
+    result = run_detect(log.frame())
+    row = _row(result, family[0])
+    assert row["template_share"] >= 0.9
+    assert row["card_pool"] >= 0.5
+    assert row["flagged"], row["why"]
+
+
+def test_a_card_pool_paying_for_stock_questions_is_not_a_fleets():
+    """The same pool, but the accounts ask the stock questions people ask (no script): the cards pay
+    for no scripted traffic, so they are no fleet's pool (``card_pool`` times the template share) --
+    staff on a card per office or department look like this, and so would an operator that writes no
+    template, which other evidence must then show."""
     log, family = campus_world(pooled=True)
     result = run_detect(log.frame())
     row = _row(result, family[0])
-    assert row["card_pool"] >= 0.5
-    assert row["flagged"], row["why"]
+    assert row["template_share"] < 0.2
+    assert row["card_pool"] < 0.2
+    assert not row["flagged"], row["why"]

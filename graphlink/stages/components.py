@@ -51,9 +51,18 @@ def component_exprs() -> dict[str, pl.Expr]:
         # 0.5, 4 0.75, 10 0.9.
         # Counted only as far as the cards are not each one unit's (a branch, a family,
         # a firm merged into the cluster): see graphlink.stages.card_pools.
+        # And only as far as the traffic the cards pay for is scripted (template share): a
+        # company's staff on a card per office or department write their own requests; a
+        # fleet's accounts send its template. Independent dev worlds with benign
+        # organisations (benchmarks/independent_world.py --orgs, seeds 1-3 at 11k): 1,216 of
+        # 2,106 organisation accounts flagged without this factor, 103 with it; 662 with the
+        # factor saturating at half the traffic scripted. Logs without prompts: unchanged.
         "card_pool": pl.when(col("card_accounts").is_null()).then(None)
         .otherwise(clip01(1 - 1 / col("shared_cards").fill_null(0).clip(1, None))
-                   * (1 - col("card_alignment").fill_null(0).clip(0, 1))),
+                   * (1 - col("card_alignment").fill_null(0).clip(0, 1))
+                   * pl.when(col("prompts_sampled").fill_null(0) > 0)
+                   .then(clip01(col("template_prompts").fill_null(0) / col("prompts_sampled")))
+                   .otherwise(1.0)),
         "ip_spread": clip01((col("networks_per_account") / 3).log() / math.log(10)),
         "template_share": clip01(col("template_prompts") / col("prompts_sampled")),
         "timing_sync": clip01(col("synced_accounts").fill_null(0) / col("size")),

@@ -30,6 +30,9 @@ component                 abuse pattern it looks for
                           organisations merged into one cluster each keep their own card
                           *and* their own address, template or clock; an operator's cards
                           cross its proxies, template and clock (:mod:`graphlink.stages.card_pools`).
+                          Times ``template_share`` (when prompts were read): a pool pays
+                          for a fleet's scripted traffic; staff on a card per office or
+                          department write their own requests.
 ``around_the_clock``      Bots do not sleep: hours of the UTC day with at least a quarter
                           of the mean hourly activity; 12 such hours or fewer is 0, all 24
                           is 1.
