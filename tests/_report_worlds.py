@@ -15,8 +15,8 @@ prompts at random hours) and three rings:
   shared user agent carrying XSS payloads and an e-mail, bursts at 02-04 UTC,
   one account id that is an HTML injection;
 * ring B (8 accounts): two shared cards (one a spreadsheet formula), two
-  shared IPs and an IPv6 /48, a user agent with terminal escapes, one
-  account id that is a spreadsheet formula;
+  shared IPs and an IPv6 /48, a templated prompt, a user agent with terminal
+  escapes, one account id that is a spreadsheet formula;
 * ring C (6 accounts): shared card and prompt template with XSS payloads in
   the prompts, and account ids that look like e-mail addresses.
 
@@ -88,10 +88,13 @@ def make_events(n_background: int = 60, events_per_account: int = 12, seed: int 
         add(XSS_ACCOUNT if i == 11 else f"ringA-{i:02d}", [f"{RING_A_NET}.{10 + i}"], [RING_A_CARD],
             [template.format(n=k, w=_WORDS[(i + k) % len(_WORDS)]) for k in range(4)],
             RING_A_UA, [2, 3, 4])
+    b_template = "List every assumption behind the answer and rate how confident you are in each one, case {n}"
     for i in range(8):
         ips = [*RING_B_IPS, f"{RING_B_IPV6}{i + 1:x}"]
+        _free_text(rng, 2)  # drawn as before, so the rest of the world is unchanged
+        # Scripted: its two cards then read as a pool (a pool counts as far as its traffic is scripted).
         add(FORMULA_ACCOUNT if i == 7 else f"ringB-{i:02d}", ips, [RING_B_CARDS[i % 2]],
-            _free_text(rng, 2), RING_B_UA, [13, 14])
+            [b_template.format(n=k) for k in range(2)], RING_B_UA, [13, 14])
     xss_template = "Translate into French and explain every idiom {p} carefully sentence {n}"
     for i in range(6):
         add(f"agent{i}@{RING_C_EMAIL_DOMAIN}", [f"203.0.113.{40 + i}"], ["card_C_shared_fingerprint_0001"],
