@@ -861,15 +861,22 @@ def _company(B, rng, txt, net, c, size):
     return {"group": group, "accounts": size, "cards": units, "offices": offices, "egress": egress}
 
 
+def _units(rng, lo, hi, per_hi, budget):
+    """How many units (customers, firms) a shared block holds, ``lo``-``hi - 1``, and each unit's accounts
+    (1 to ``per_hi - 1``), dropping units from the end while they exceed ``budget`` (at least ``lo`` kept)."""
+    n = int(rng.integers(lo, hi))
+    per = rng.integers(1, per_hi, n)
+    while per.sum() > max(3, budget) and n > lo:
+        n -= 1
+        per = per[:n]
+    return n, per
+
+
 def _hosting(B, rng, txt, net, h, budget):
     """A hosting provider's /24 used by nobody else: 3-10 small customers, each 1-4 bot accounts on its own
     VM address, its own card, a client library user agent and cron schedules."""
     group = f"host{h:04d}"
-    customers = int(rng.integers(3, 11))
-    per = rng.integers(1, 5, customers)
-    while per.sum() > max(3, budget) and customers > 3:
-        customers -= 1
-        per = per[:customers]
+    customers, per = _units(rng, 3, 11, 5, budget)
     size = int(per.sum())
     cust_of = np.repeat(np.arange(customers), per)
     names = [txt.lex[int(rng.integers(0, len(txt.lex)))] for _ in range(customers)]
@@ -898,11 +905,7 @@ def _cowork(B, rng, txt, net, k, budget):
     """A co-working office: one /24 (1-4 exits) shared by 3-8 small firms, each with its own card and domain,
     office hours in the building's time zone, a fifth of requests from home."""
     group = f"cowork{k:04d}"
-    firms = int(rng.integers(3, 9))
-    per = rng.integers(1, 7, firms)
-    while per.sum() > max(3, budget) and firms > 3:
-        firms -= 1
-        per = per[:firms]
+    firms, per = _units(rng, 3, 9, 7, budget)
     size = int(per.sum())
     firm_of = np.repeat(np.arange(firms), per)
     names = [txt.lex[int(rng.integers(0, len(txt.lex)))] for _ in range(firms)]

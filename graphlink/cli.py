@@ -183,9 +183,8 @@ def detect(
     if result.accounts.height == 0:
         say("the input has no events: wrote empty outputs")
     counts = run["counts"]
-    in_campaigns = (f" in {plural(counts['campaigns'], 'campaign')}" if "campaigns" in counts else "")
-    flagged_in = (f" in {plural(counts['flagged_campaigns'], 'campaign')}" if "flagged_campaigns" in counts else "")
-    say(f"{plural(counts['clusters'], 'cluster')}{in_campaigns}; {counts['flagged_clusters']:,} flagged{flagged_in} "
+    say(f"{plural(counts['clusters'], 'cluster')} in {plural(counts['campaigns'], 'campaign')}; "
+        f"{counts['flagged_clusters']:,} flagged in {plural(counts['flagged_campaigns'], 'campaign')} "
         f"({plural(counts['accounts_flagged'], 'account')}); "
         f"{sum(run['timings'].values()):.1f} s; outputs in {out_dir}")
     if run.get("previous"):
