@@ -169,6 +169,7 @@ def test_evaluate_unreadable_file_named(tmp_path, world):
     path.write_text(f"not parquet {SECRET}\n")
     r = CliRunner().invoke(app, ["evaluate", str(out), str(path)])
     assert r.exit_code == 2 and "broken.parquet" in r.output and SECRET not in r.output
+    assert "not a Parquet file" in r.output and "File out of specification" not in r.output
     csv = tmp_path / "ragged.csv"
     csv.write_text(f"account_id,kind,group_id\na,ring,x\nb,{SECRET},y,z,w\n")
     r = CliRunner().invoke(app, ["evaluate", str(out), str(csv)])

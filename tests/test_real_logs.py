@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -440,3 +441,25 @@ def test_addresses_written_with_non_ascii_digits_are_counted_invalid_not_a_crash
     run = json.loads((out / "run.json").read_text())
     assert run["counts"]["invalid_ip_events"] == 6
     assert _linked(out, "c0", "c1")
+
+
+
+def test_why_quotes_each_clusters_own_phrasing_not_one_stock_phrase_for_all(tmp_path):
+    """On the bundled fixture, clusters of ordinary people who all also write stock requests
+    ("give me 9 ideas for ...") quoted that same stock phrase as their "template" (19 clusters
+    each, new-user review, session 13). The quoted shingle is ranked by members holding it times
+    the share of its holders that are members, so each cluster quotes its own phrasing."""
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+
+    root = Path(__file__).resolve().parent.parent / "fixtures"
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["detect", str(root / "events.parquet"), "--accounts", str(root / "accounts.parquet"),
+                                 "--out", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    quotes = (pl.read_parquet(out / "clusters.parquet")
+              .select(pl.col("why").str.extract(r'templated \("([^"]*)"\)', 1).alias("quote")).drop_nulls())
+    assert quotes.height >= 20  # the fixture's clusters do quote templates
+    most = quotes.group_by("quote").len().sort("len", descending=True).row(0)
+    assert most[1] <= 3, most

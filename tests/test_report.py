@@ -425,3 +425,14 @@ def test_ranked_puts_clusters_flagged_through_their_campaign_before_higher_unfla
     clusters = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "score": [0.0, 0.55, 0.9, None],
                              "size": [13, 40, 8, 2], "flagged": [True, False, True, False]})
     assert ranked(clusters)["cluster_id"].to_list() == [3, 1, 2, 4]
+
+
+def test_components_the_input_has_no_data_for_read_n_a_not_none(world):
+    """A component with no data (no accounts file: no creation times; one member: no timing)
+    is null in clusters.parquet: the report says ``n/a`` as ``show`` does, never Python's None."""
+    clusters = pl.read_parquet(world / "clusters.parquet").with_columns(
+        pl.lit(None, pl.Float64).alias("creation_burst"))
+    clusters.write_parquet(world / "clusters.parquet")
+    html = write_report(world, options=FAST).path.read_text()
+    assert "creation_burst</th><td>n/a</td>" in html
+    assert "<td>None</td>" not in html

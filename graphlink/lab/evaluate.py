@@ -33,6 +33,7 @@ import polars as pl
 from rich.table import Table
 
 from graphlink.errors import InputError, safe_reason
+from graphlink.stages.reading import check_parquet_magic
 
 __all__ = ["evaluate", "evaluate_dir", "adjusted_rand_index", "pair_scores", "format_evaluation", "evaluation_rows"]
 
@@ -330,6 +331,12 @@ def _read_table(path: Path) -> pl.DataFrame:
     except FileNotFoundError:
         raise InputError("file not found", file=str(path)) from None
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        if suffix not in (".csv", ".tsv", ".ndjson", ".jsonl", ".json"):
+            try:
+                check_parquet_magic(path)
+            except InputError:
+                raise InputError("not a Parquet file (no PAR1 markers at its start and end); a labels table is "
+                                 "read by its suffix: .parquet, .csv, .tsv or .ndjson", file=str(path)) from None
         raise InputError(f"cannot read the table: {safe_reason(exc)}", file=str(path)) from None
 
 

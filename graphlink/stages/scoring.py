@@ -183,15 +183,20 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
                                    on="cluster_id", how="left")
 
     # Prompts: share of members' sampled prompts that share shingles with other accounts,
-    # and the cluster's most common template shingle to quote.
+    # and the shingle to quote: the cluster's own phrasing, not the most common stock phrase.
+    # Ranked by holders * (holders / df) -- members holding it times the share of its holders
+    # in the whole log that are members (tf-idf's support times specificity): a template nine
+    # members send and no one else (9 * 1) outranks "give me 9 ideas for" that 28 members and
+    # 500 strangers write (28 * 0.056).
     prompts = _member_kind(memberships, signals, members, "prompt")
     if account_stats is not None and account_stats.height and prompts.height:
         sampled = account_stats.join(members, on="account_idx").group_by("cluster_id").agg(
             pl.col("prompts_sampled").sum(), pl.col("prompts_scripted").sum().alias("template_prompts"))
         top = (
-            prompts.group_by("cluster_id", "signal_idx").agg(pl.col("count").sum().alias("n"),
-                                                             pl.col("value").first().alias("template"))
-            .sort(["cluster_id", "n", "signal_idx"], descending=[False, True, False])
+            prompts.group_by("cluster_id", "signal_idx").agg(
+                (pl.len().cast(pl.Float64) ** 2 / pl.col("df").first().cast(pl.Float64).clip(1, None)).alias("rank"),
+                pl.col("count").sum().alias("n"), pl.col("value").first().alias("template"))
+            .sort(["cluster_id", "rank", "n", "signal_idx"], descending=[False, True, True, False])
             .group_by("cluster_id", maintain_order=True).first()
             .select("cluster_id", "template")
         )

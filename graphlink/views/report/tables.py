@@ -142,7 +142,16 @@ def number_text(value: Any) -> str:
 
 
 def value_text(value: Any) -> str:
-    """Floats with 3 decimals, else :func:`number_text`."""
+    """Floats with 3 decimals, a missing value (a component the input has no data for) as
+    ``n/a`` as ``show`` prints it, else :func:`number_text`.
+
+    Examples
+    --------
+    >>> value_text(0.12345), value_text(None), value_text(1200)
+    ('0.123', 'n/a', '1,200')
+    """
+    if value is None:
+        return "n/a"
     if isinstance(value, float):
         return f"{value:.3f}"
     return number_text(value)
