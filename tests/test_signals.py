@@ -48,19 +48,23 @@ def test_prompt_normalisation():
 
 
 def _reference_normalise(text: str) -> str:
-    """Plain-Python reading of the normalisation rule, for the oracle test below: NFKC, format
-    characters dropped, case folded, digits to 0, punctuation, separators and ASCII whitespace to spaces."""
+    """Plain-Python reading of the normalisation rule, for the oracle test below: NFKD, nonspacing
+    marks dropped, NFKC, format characters dropped, CamelCase split at each lower-to-upper ASCII
+    letter, case folded, digits to 0, punctuation, separators and ASCII whitespace to spaces."""
     import unicodedata
 
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf").casefold()
+    text = unicodedata.normalize("NFKD", text)
+    text = unicodedata.normalize("NFKC", "".join(c for c in text if unicodedata.category(c) != "Mn"))
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = re.sub("(?<=[a-z])(?=[A-Z])", " ", text).casefold()
     text = re.sub("[0-9]+", "0", text)
     text = "".join(" " if c in string.punctuation or c in " \t\n\x0b\x0c\r"
                    or unicodedata.category(c)[0] in "PZ" else c for c in text)
     return re.sub(" {2,}", " ", text).strip(" ")  # no other whitespace is left among these characters
 
 
-_PROMPT_CHARS = st.sampled_from(list("aZ09 .,!?-_:\t\n\r\x0b\x0c\u00e9\u00c9\u3002\u2019\\\"'\u200b\ufeff\u00df\uff21\u00a0"))
+_PROMPT_CHARS = st.sampled_from(list("aZ09 .,!?-_:\t\n\r\x0b\x0c\u00e9\u00c9\u3002\u2019\\\"'\u200b\ufeff\u00df\uff21\u00a0"
+                                     "\u0301\u0308bQ"))
 
 
 @settings(max_examples=300, deadline=None)

@@ -188,10 +188,16 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
     # in the whole log that are members (tf-idf's support times specificity): a template nine
     # members send and no one else (9 * 1) outranks "give me 9 ideas for" that 28 members and
     # 500 strangers write (28 * 0.056).
+    # Whether a cluster sent prompts is its own members' fact: a run where no clustered account
+    # shares a shingle still read prompts, and each cluster's share is then 0, not unknown (the
+    # card pool of a company alone in its log is scaled as it is beside a ring; break-it review,
+    # session 13).
     prompts = _member_kind(memberships, signals, members, "prompt")
+    if account_stats is not None and account_stats.height:
+        feats = feats.join(account_stats.join(members, on="account_idx").group_by("cluster_id").agg(
+            pl.col("prompts_sampled").sum(), pl.col("prompts_scripted").sum().alias("template_prompts")),
+            on="cluster_id", how="left")
     if account_stats is not None and account_stats.height and prompts.height:
-        sampled = account_stats.join(members, on="account_idx").group_by("cluster_id").agg(
-            pl.col("prompts_sampled").sum(), pl.col("prompts_scripted").sum().alias("template_prompts"))
         top = (
             prompts.group_by("cluster_id", "signal_idx").agg(
                 (pl.len().cast(pl.Float64) ** 2 / pl.col("df").first().cast(pl.Float64).clip(1, None)).alias("rank"),
@@ -200,7 +206,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             .group_by("cluster_id", maintain_order=True).first()
             .select("cluster_id", "template")
         )
-        feats = feats.join(sampled, on="cluster_id", how="left").join(top, on="cluster_id", how="left")
+        feats = feats.join(top, on="cluster_id", how="left")
 
     # Timing: members sharing a timing band with another member.
     timing = _member_kind(memberships, signals, members, "timing")

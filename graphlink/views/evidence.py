@@ -161,6 +161,8 @@ def evidence_by_kind(evidence: pl.DataFrame, size: int | None = None, *, include
 # What graphlink.stages.signals.normalise.normalise_prompt treats as separators: ASCII punctuation and whitespace.
 _TOKEN = re.compile(r"[^\s!-/:-@\[-`{-~]+")
 _DIGITS = re.compile(r"[0-9]+")
+# The normaliser splits CamelCase at each lower-to-upper ASCII letter.
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
 def tokenise(text: str) -> list[tuple[str, int, int]]:
@@ -174,8 +176,14 @@ def tokenise(text: str) -> list[tuple[str, int, int]]:
     --------
     >>> tokenise("Give me 12 ideas, fast!")
     [('give', 0, 4), ('me', 5, 7), ('0', 8, 10), ('ideas', 11, 16), ('fast', 18, 22)]
+    >>> [w for w, _, _ in tokenise("YouAreAnExpert.")]
+    ['you', 'are', 'an', 'expert']
     """
-    return [(_DIGITS.sub("0", m.group().lower()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    words = []
+    for m in _TOKEN.finditer(text):
+        cuts = [m.start()] + [m.start() + c.start() for c in _CAMEL.finditer(m.group())] + [m.end()]
+        words.extend((_DIGITS.sub("0", text[a:b].lower()), a, b) for a, b in zip(cuts, cuts[1:]))
+    return words
 
 
 @dataclass(frozen=True)

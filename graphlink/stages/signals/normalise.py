@@ -13,7 +13,7 @@ import string
 
 import polars as pl
 
-__all__ = ["SPACELESS", "ascii_words", "casefold_table", "confusable_table", "display_words", "fold_unicode",
+__all__ = ["SPACELESS", "ascii_lower", "ascii_words", "casefold_table", "confusable_table", "display_words", "fold_unicode",
            "is_ascii", "normalise_prompt"]
 
 # ASCII punctuation and whitespace but the space: what ``(?-u)[[:punct:]\s]`` matches.
@@ -27,6 +27,14 @@ _SEPARATORS = [*string.punctuation, "\t", "\n", "\x0b", "\x0c", "\r"]
 # Mongolian free variation selectors, braille blank, variation selectors).
 _INVISIBLE = (r"[\p{Cf}\x{034F}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180B}-\x{180F}\x{2800}\x{3164}"
               r"\x{FE00}-\x{FE0F}\x{FFA0}\x{E0100}-\x{E01EF}]")
+# Nonspacing combining marks (accents, kana voicing marks, stacked diacritics): removed after
+# canonical decomposition, so a mark dropped into every word ("Thi\u0301nk") or an accent
+# written or left out compares alike; precomposed letters are decomposed first (NFKD), so
+# "é" and "e\u0301" both read "e".
+_MARKS = r"\p{Mn}"
+# A lower-case ASCII letter followed by an upper-case one is a word boundary: a template written
+# in CamelCase without spaces ("YouAreAnExpert") reads as its words, as a model reads it.
+_CAMEL = r"(?-u)([a-z])([A-Z])"
 # Scripts written without spaces between words: each character becomes a word, so
 # 5-word shingles are 5-character n-grams of those runs.
 SPACELESS = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}]"
@@ -90,8 +98,11 @@ def fold_unicode(text: pl.Expr) -> pl.Expr:
     """Unicode normalisation and lower case before comparison (see :func:`normalise_prompt`)."""
     (before, before_to), (after, after_to) = confusable_table()
     return (
-        text.str.normalize("NFKC")
+        text.str.normalize("NFKD")
+        .str.replace_all(_MARKS, "")
+        .str.normalize("NFKC")
         .str.replace_all(_INVISIBLE, "")
+        .str.replace_all(_CAMEL, "$1 $2")
         .str.replace_many(before, before_to)
         .str.to_lowercase()
         .str.replace_many(after, after_to)
@@ -114,6 +125,11 @@ def ascii_words(lowered: pl.Expr) -> pl.Expr:
     )
 
 
+def ascii_lower(text: pl.Expr) -> pl.Expr:
+    """ASCII text as :func:`fold_unicode` would give it: CamelCase split, lower case."""
+    return text.str.replace_all(_CAMEL, "$1 $2").str.to_lowercase()
+
+
 def is_ascii(text: pl.Expr) -> pl.Expr:
     """True where the text is pure ASCII (one byte per character)."""
     return text.str.len_bytes() == text.str.len_chars()
@@ -122,12 +138,15 @@ def is_ascii(text: pl.Expr) -> pl.Expr:
 def normalise_prompt(prompt: pl.Expr) -> pl.Expr:
     """Prompt text as compared: cosmetic variation removed, one word per space-separated token.
 
-    Steps: Unicode NFKC (full-width and mathematical letters, ligatures);
+    Steps: Unicode NFKD, nonspacing combining marks removed (accents, kana
+    voicing marks, marks stacked on letters to break matching), then NFKC
+    (full-width and mathematical letters, ligatures);
     invisible and format characters removed (category Cf such as U+200B-D,
     U+2060, U+FEFF, and invisible fillers); look-alike letters of other
     scripts folded to the ASCII letters they imitate (Unicode TR39
     confusables, see :func:`confusable_table`); lower case with full case
-    folding (``ß`` -> ``ss``); characters of scripts written without spaces (Han,
+    folding (``ß`` -> ``ss``), a CamelCase run split at each lower-to-upper
+    ASCII letter; characters of scripts written without spaces (Han,
     kana, Thai, Lao, Khmer, Myanmar, Tibetan) split into one word each;
     digits to ``0``; punctuation and whitespace to single spaces.
 
@@ -149,6 +168,8 @@ def display_words(prompt: pl.Expr) -> pl.Expr:
     """The prompt as written, split into the words :func:`normalise_prompt` would give (for quoting shingles)."""
     return (
         prompt.str.replace_all(_INVISIBLE, "")
+        .str.replace_all(_MARKS, "")
+        .str.replace_all(_CAMEL, "$1 $2")
         .str.replace_all(SPACELESS, " $0 ")
         .str.replace_all(r"[\p{P}\p{Z}]", " ")
         .str.replace_many(_SEPARATORS, [" "] * len(_SEPARATORS))

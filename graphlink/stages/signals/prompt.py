@@ -18,7 +18,7 @@ import polars as pl
 
 from graphlink.config import SignalConfig
 from graphlink.stages.signals.normalise import (
-    SPACELESS, ascii_words, display_words, fold_unicode, is_ascii, normalise_prompt,
+    SPACELESS, ascii_lower, ascii_words, display_words, fold_unicode, is_ascii, normalise_prompt,
 )
 from graphlink.stages.encode import (
     EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run, text_pairs, value_counts, with_account_ids,
@@ -276,7 +276,7 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
     ascii_ = is_ascii(pl.col("prompt"))
     others = raw.filter(~ascii_)
     # Streaming splits the rows over the threads (an eager select of one column runs on one).
-    texts = raw.lazy().filter(ascii_).select("key", ascii_words(pl.col("prompt").str.to_lowercase()).alias("norm")
+    texts = raw.lazy().filter(ascii_).select("key", ascii_words(ascii_lower(pl.col("prompt"))).alias("norm")
                                              ).collect(engine="streaming")
     if others.height:  # (the confusables table is loaded only then)
         texts = pl.concat([texts, others.select("key", ascii_words(fold_unicode(pl.col("prompt"))).alias("norm"))])
