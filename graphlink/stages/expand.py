@@ -82,7 +82,7 @@ half the seeds' best into accounts outside their cluster
 (:func:`graphlink.stages.seed_cluster.outside_seed_cluster`): 558 -> 566 of 614. Seeds registered in a batch
 share all of it (:func:`consensus_values`), their cluster's members of the batch join and accounts
 registered a day or more from it leave (:mod:`graphlink.stages.seed_batch`): 569 -> 578. The holders of the
-narrowest address or card every seed holds are listed across clusters, reached by the walk or not
+narrowest address every seed used are listed across clusters, reached by the walk or not
 (:mod:`graphlink.stages.seed_ties`): 585. The result is the seeds' ring as the data draws it, however large,
 not the chain of rings a few stray links tie it to. ``score`` is monotone in rank: above 0.5 the account
 holds the seeds' evidence (values every seed shares, or failing those a seed's card; ``0.5 + 0.5 x``
@@ -394,7 +394,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
                         links.select(pl.col("target").alias("account_id"), "weight")]).group_by(
         "account_id").agg(pl.col("weight").sum().alias("degree"))
     # An account the walk never reaches is listed for its evidence only when the seeds have no link at all
-    # (then evidence is all there is) or it holds the seeds' own address or card (seed_ties): values every
+    # (then evidence is all there is) or it holds the seeds' own address (seed_ties): values every
     # seed has that link no one (a client, a creation hour) would list accounts the graph does not tie to them.
     seed_list = pl.Series(seeds, dtype=pl.String).implode()
     isolated = links.filter(pl.col("source").is_in(seed_list) | pl.col("target").is_in(seed_list)).is_empty()
