@@ -32,7 +32,7 @@ __all__ = ["OWN_KINDS", "fill_own", "own_value_holders"]
 #: (:mod:`graphlink.stages.expand`). Cards are not counted either: a card every seed pays with may be
 #: their operator's pool card, held by sibling cells Leiden kept apart, which the fall out of the seeds'
 #: cluster ends the list before (:func:`graphlink.stages.seed_cluster.outside_seed_cluster`); on dev, 7 % of
-#: the holders of a narrowest card were not the cell's, against 0.07 % of an address's. Dev worlds (mixed
+#: the holders of a narrowest card were not the cell's, against 0.3 % of an address's. Dev worlds (mixed
 #: 1000-1019, 614 cells, BENCHMARKS.md "expand, tenth pass"): 578 -> 585 cells at recall and precision
 #: >= 0.9, none lost, with or without cards.
 OWN_KINDS = ("ip", "ip_net")
