@@ -39,6 +39,24 @@ def pct(expr: pl.Expr) -> pl.Expr:
     return pl.concat_str([(expr * 100).round(0).cast(pl.Int64).cast(pl.String), pl.lit("%")])
 
 
+import os
+_V = os.environ.get("GL_POOL13", "main")
+
+
+def _pool_factor(col):
+    if _V == "off":
+        return pl.lit(1.0)
+    if _V.startswith("acc"):
+        # share of members with sampled prompts that send a template
+        return (pl.when(col("prompt_accounts").fill_null(0) > 0)
+                .then(clip01(col("template_accounts").fill_null(0) / col("prompt_accounts"))).otherwise(1.0))
+    if _V in ("mean", "median"):
+        return (pl.when(col("prompts_sampled").fill_null(0) > 0)
+                .then(clip01(col("member_template_" + _V).fill_null(0))).otherwise(1.0))
+    return (pl.when(col("prompts_sampled").fill_null(0) > 0)
+            .then(clip01(col("template_prompts").fill_null(0) / col("prompts_sampled"))).otherwise(1.0))
+
+
 def component_exprs() -> dict[str, pl.Expr]:
     def col(name: str) -> pl.Expr:
         return pl.col(name) if name else pl.lit(None)
@@ -60,9 +78,7 @@ def component_exprs() -> dict[str, pl.Expr]:
         "card_pool": pl.when(col("card_accounts").is_null()).then(None)
         .otherwise(clip01(1 - 1 / col("shared_cards").fill_null(0).clip(1, None))
                    * (1 - col("card_alignment").fill_null(0).clip(0, 1))
-                   * pl.when(col("prompts_sampled").fill_null(0) > 0)
-                   .then(clip01(col("template_prompts").fill_null(0) / col("prompts_sampled")))
-                   .otherwise(1.0)),
+                   * _pool_factor(col)),
         "ip_spread": clip01((col("networks_per_account") / 3).log() / math.log(10)),
         "template_share": clip01(col("template_prompts") / col("prompts_sampled")),
         "timing_sync": clip01(col("synced_accounts").fill_null(0) / col("size")),

@@ -99,6 +99,10 @@ from graphlink.contract import CLUSTERS_SCHEMA as CLUSTER_SCHEMA
 from graphlink.contract import COMPONENTS, COORDINATION, EVASION
 
 
+import os
+_ACC_T = float(os.environ.get("GL_POOL13_T", "0.1"))
+
+
 def _member_kind(memberships: pl.DataFrame, signals: pl.DataFrame, members: pl.DataFrame, kind: str) -> pl.DataFrame:
     """``cluster_id, account_idx, signal_idx, count, df`` for members' values of one kind."""
     ids = signals.filter(pl.col("kind") == kind).select("signal_idx", "df", "value")
@@ -187,7 +191,12 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
     prompts = _member_kind(memberships, signals, members, "prompt")
     if account_stats is not None and account_stats.height and prompts.height:
         sampled = account_stats.join(members, on="account_idx").group_by("cluster_id").agg(
-            pl.col("prompts_sampled").sum(), pl.col("prompts_scripted").sum().alias("template_prompts"))
+            pl.col("prompts_sampled").sum(), pl.col("prompts_scripted").sum().alias("template_prompts"),
+            (pl.col("prompts_sampled") > 0).sum().alias("prompt_accounts"),
+            ((pl.col("prompts_sampled") > 0) & (pl.col("prompts_scripted") >= _ACC_T * pl.col("prompts_sampled"))
+             & (pl.col("prompts_scripted") > 0)).sum().alias("template_accounts"),
+            (pl.col("prompts_scripted") / pl.col("prompts_sampled")).filter(pl.col("prompts_sampled") > 0).mean().alias("member_template_mean"),
+            (pl.col("prompts_scripted") / pl.col("prompts_sampled")).filter(pl.col("prompts_sampled") > 0).median().alias("member_template_median"))
         top = (
             prompts.group_by("cluster_id", "signal_idx").agg(pl.col("count").sum().alias("n"),
                                                              pl.col("value").first().alias("template"))
@@ -317,7 +326,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
               "private_domain_accounts", "domain_known", "domains", "seen_accounts", "short_lived_accounts",
-              "card_alignment"}
+              "card_alignment", "prompt_accounts", "template_accounts", "member_template_mean", "member_template_median"}
     feats = feats.with_columns([pl.lit(None, pl.Float64).alias(n) for n in sorted(needed - set(feats.columns))])
     feats = feats.with_columns(pl.col("template").cast(pl.String),
                                pl.col(sorted(needed - {"template"})).cast(pl.Float64))
