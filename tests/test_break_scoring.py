@@ -368,11 +368,14 @@ def test_company_with_department_cards_and_templates_is_not_flagged():
 
 
 def test_two_families_of_three_sharing_a_holiday_flat_are_not_flagged():
-    """Tiny cluster, 2 pooled cards of 3: flagged before the rule (0.619), alignment 0.36 saves it."""
+    """Tiny cluster, 2 pooled cards of 3: flagged before the rule (0.619), alignment 0.36 saves it.
+    Since session 13 the card pool also counts only as far as the members' own traffic is scripted
+    (the families write their own requests), so the rule-less run is no longer flagged either; the
+    alignment still reads the two families apart."""
     result, (fam,) = run_world("families", families=2, size=3, shared_share=0.3)
     before, _ = run_world("families", rules=False, families=2, size=3, shared_share=0.3)
     assert list(clusters_of(result, fam).values()) == [6]
-    assert cluster_row(before, fam[0])["flagged"]
+    assert cluster_row(before, fam[0])["card_pool"] == 0.0  # own requests: no scripted pool
     assert alignment_of(result, fam[0]) > 0.3
     assert not cluster_row(result, fam[0])["flagged"]
 

@@ -269,13 +269,14 @@ def test_an_office_block_with_outsiders_joins_nobody_control():
         assert flagged(on, staff) == (40 if joined else 0) and flagged(on, outsiders) == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "network_cells: session 11's co-working world -- each of the 5 branch offices (one card each) shares its "
-    "address with 9 people of other firms (own cards, 60 % of their requests from it). Leiden puts each "
-    "office's co-workers in the branch's cluster (OFF: 5 clusters of 17, none flagged), so the /24 counts as "
-    "'exclusive' (every account on it clustered): ON joins 85 accounts and flags all of them -- 40 staff and "
-    "45 people of other firms whose only tie is the office Wi-Fi. 'Clustered' is read from the partition "
-    "being corrected: people Leiden attached to a benign cluster make a network exclusive"))
+# Was a strict xfail (network_cells: session 11's co-working world -- each of the 5 branch offices, one card
+# each, shares its address with 9 people of other firms, own cards, 60 % of their requests from it. Leiden
+# puts each office's co-workers in the branch's cluster (OFF: 5 clusters of 17, none flagged), so the /24
+# counts as 'exclusive': ON joins 85 accounts and flagged all of them, 40 staff and 45 people of other firms
+# whose only tie is the office Wi-Fi). Passes since session 13, narrowly (score 0.589 against the 0.6
+# threshold), because the card pool counts the members' mean template share: the 45 co-workers send no
+# script, so the 5 branch cards' pool (0.8) counts about 0.47 instead of the prompts' 0.86. The join itself
+# (network_cells reading 'exclusive' from the partition being corrected) is unchanged.
 def test_co_working_spaces_in_one_block_are_not_flagged():
     log, groups, _, others = company_world(coworkers=9)
     off, on = both(log)

@@ -522,13 +522,9 @@ def test_the_same_company_with_its_staff_prompts_logged_is_not_flagged_control()
     assert row(unscaled(log.frame()), staff + bots)["flagged"]  # 0.865 before the factor
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the share pools prompts over accounts, and each account contributes up to 200 sampled prompts: one "
-    "busy cron account per department (6 jobs an hour, 240 distinct prompts, 200 sampled) outweighs the 8 "
-    "staff's 20 questions each -- 5 of 45 accounts send a template, yet template share 0.56, card pool 0.44, "
-    "score 0.654: 45 benign accounts flagged (0.878 without the factor). A share of accounts (or a mean of "
-    "per-account shares) would read 0.11"))
 def test_a_company_with_a_busy_cron_account_per_department_is_not_flagged():
+    """Fixed in session 13 (was a strict xfail): the card pool is scaled by the members' mean
+    template share, so 5 busy cron accounts among 45 are 5 accounts (0.11), not 56 % of the prompts."""
     log, staff, bots, _ = office_world(cron=1, cron_per_hour=6)
     r = row(run_detect(log.frame()), staff + bots)
     assert not r["flagged"], say(r)

@@ -1,9 +1,10 @@
 """Card pool or one card per organisation (:mod:`graphlink.stages.card_pools`).
 
 The statistic is checked against a brute-force oracle over every pair of members, and
-the scoring rule on two hand-built logs of the same shape: families behind one campus
+the scoring rule on hand-built logs of the same shape: families behind one campus
 NAT (each family's card and home address its own) must not read as a card pool, an
-operator paying at random from a pool of the same size must.
+operator paying at random from a pool of the same size must -- when its accounts do
+scripted work, camouflaged or not, and not when a few busy accounts do it for the rest.
 """
 
 from __future__ import annotations
@@ -146,12 +147,16 @@ def test_card_units_match_a_card_by_card_oracle(seed):
 
 
 def campus_world(pooled: bool, seed: int = 6, nat_share: int = 2, students: int = 100, askers: int = 0,
-                 template: str | None = None) -> tuple[Log, list[str]]:
+                 template: str | None = None, scripting: int = 16, script_tenths: int = 10,
+                 script_requests: int = 30) -> tuple[Log, list[str]]:
     """Four families of four behind one campus NAT (the campus's ``students`` use it too), asking
     the stock questions everyone asks. With ``pooled`` the same sixteen accounts are an operator's:
     each account pays with a card drawn at random from four and goes out through a random one of
     the four home addresses, so neither card nor address marks a group. ``template`` (with a ``{}``
-    for the fill-in): the sixteen send it instead of stock questions (scripted traffic)."""
+    for the fill-in): the first ``scripting`` of the sixteen send it instead of stock questions
+    (scripted traffic) in ``script_tenths`` of every ten requests, and send ``script_requests``
+    requests each (the others 30). The defaults (all sixteen, every request, 30) draw the same log
+    as before these three existed."""
     rng = np.random.default_rng(seed)
     log = Log()
     nat = "203.0.113.7"
@@ -161,13 +166,14 @@ def campus_world(pooled: bool, seed: int = 6, nat_share: int = 2, students: int 
         for i in range(4):
             acc = f"fam{f}x{i}"
             family.append(acc)
-            for k in range(30):
+            scripts = template is not None and len(family) <= scripting
+            for k in range(script_requests if scripts else 30):
                 ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(0, 24)),
                                     minutes=int(rng.integers(0, 60)))
                 g = int(rng.integers(0, 4)) if pooled else f
                 ip = nat if k % nat_share == 0 else f"198.51.{100 + (int(rng.integers(0, 4)) if pooled else f)}.9"
                 prompt = stock[int(rng.integers(0, 3))].format(_words(rng, 3))
-                if template is not None:
+                if scripts and k % 10 < script_tenths:
                     prompt = template.format(prompt)
                 log.add(acc, ts, ip, f"family-card-{g}", prompt)
     for i in range(students):  # the campus
@@ -222,12 +228,41 @@ def test_the_same_accounts_paying_from_a_pool_at_random_are_one():
 
 def test_a_card_pool_paying_for_stock_questions_is_not_a_fleets():
     """The same pool, but the accounts ask the stock questions people ask (no script): the cards pay
-    for no scripted traffic, so they are no fleet's pool (``card_pool`` times the template share) --
-    staff on a card per office or department look like this, and so would an operator that writes no
-    template, which other evidence must then show."""
+    for no scripted traffic, so they are no fleet's pool (``card_pool`` times the members' mean
+    template share) -- staff on a card per office or department look like this, and so would an
+    operator that writes no template, which other evidence must then show."""
     log, family = campus_world(pooled=True)
     result = run_detect(log.frame())
     row = _row(result, family[0])
     assert row["template_share"] < 0.2
     assert row["card_pool"] < 0.2
     assert not row["flagged"], row["why"]
+
+
+def test_a_pool_whose_scripted_traffic_is_a_few_service_accounts_is_not_a_fleets():
+    """The same pool where three of the sixteen are service accounts sending the script 200 times
+    each and the other thirteen ask stock questions: over half the cluster's *prompts* are scripted
+    (the service accounts' volume), but the typical account sends none. A company's cron accounts
+    look like this beside staff on a card per department; a fleet's accounts all do the scripted job.
+    Fails with the share of prompts (session 12: flagged at 0.655, card pool 0.45): the cards count
+    only as far as the members' own traffic is scripted, account by account (mean 3 / 16)."""
+    log, family = campus_world(pooled=True, template=SCRIPT, scripting=3, script_requests=200)
+    result = run_detect(log.frame())
+    row = _row(result, family[0])
+    assert _row(result, family[-1])["cluster_id"] == row["cluster_id"]  # staff and service accounts together
+    assert row["template_share"] >= 0.5
+    assert row["card_pool"] < 0.3
+    assert not row["flagged"], row["why"]
+
+
+def test_a_camouflaged_fleet_keeps_its_card_pool():
+    """Control: all sixteen send the script in six of every ten requests and ask stock questions in
+    the rest (camouflage). The share of scripted prompts is about that of the service accounts
+    above, but here every account does the scripted job: the pool still counts and the fleet is
+    flagged."""
+    log, family = campus_world(pooled=True, template=SCRIPT, script_tenths=6)
+    result = run_detect(log.frame())
+    row = _row(result, family[0])
+    assert 0.5 <= row["template_share"] <= 0.7
+    assert row["card_pool"] >= 0.4
+    assert row["flagged"], row["why"]

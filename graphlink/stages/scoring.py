@@ -30,9 +30,13 @@ component                 abuse pattern it looks for
                           organisations merged into one cluster each keep their own card
                           *and* their own address, template or clock; an operator's cards
                           cross its proxies, template and clock (:mod:`graphlink.stages.card_pools`).
-                          Times ``template_share`` (when prompts were read): a pool pays
-                          for a fleet's scripted traffic; staff on a card per office or
-                          department write their own requests.
+                          Times the members' mean template share (each member's share of
+                          its own sampled prompts that are scripted, averaged over members;
+                          when prompts were read): a pool pays for a fleet whose accounts
+                          all send its template, however much camouflage each mixes in;
+                          staff on a card per office or department write their own
+                          requests, and a company's few busy cron accounts stay a few
+                          accounts (the share of *prompts* let their volume speak for all).
 ``around_the_clock``      Bots do not sleep: hours of the UTC day with at least a quarter
                           of the mean hourly activity; 12 such hours or fewer is 0, all 24
                           is 1.
@@ -195,7 +199,11 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
     prompts = _member_kind(memberships, signals, members, "prompt")
     if account_stats is not None and account_stats.height:
         feats = feats.join(account_stats.join(members, on="account_idx").group_by("cluster_id").agg(
-            pl.col("prompts_sampled").sum(), pl.col("prompts_scripted").sum().alias("template_prompts")),
+            pl.col("prompts_sampled").sum(), pl.col("prompts_scripted").sum().alias("template_prompts"),
+            # Each member's own scripted share, averaged over the members with sampled prompts
+            # (one account, one vote: a few busy service accounts are a few accounts).
+            (pl.col("prompts_scripted") / pl.col("prompts_sampled")).filter(pl.col("prompts_sampled") > 0)
+            .mean().alias("member_template_share")),
             on="cluster_id", how="left")
     if account_stats is not None and account_stats.height and prompts.height:
         top = (
@@ -328,7 +336,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
               "private_domain_accounts", "domain_known", "domains", "seen_accounts", "short_lived_accounts",
-              "card_alignment"}
+              "card_alignment", "member_template_share"}
     feats = feats.with_columns([pl.lit(None, pl.Float64).alias(n) for n in sorted(needed - set(feats.columns))])
     feats = feats.with_columns(pl.col("template").cast(pl.String),
                                pl.col(sorted(needed - {"template"})).cast(pl.Float64))
