@@ -59,17 +59,32 @@ MIN_MEMBERS_ON_NETWORK = 2
 COVER = 0.8
 #: The kinds whose values are networks (IPv4 /24 and IPv6 /48 by default).
 NETWORK_KINDS = ("ip_net",)
+#: A member's principal networks are at most this many (the fewest carrying half its events): a cell
+#: drawing each request evenly from three rented blocks still lives on them; more is a rotating network.
+MAX_PRINCIPAL = 3
+#: Kinds whose values mark an operator's pieces as one: its template's shingles, its client. Two
+#: clusters on one network are joined only through such a value (a building's households, a co-working
+#: space's firms and unrelated operators write different things).
+SHARED_KINDS = ("prompt", "user_agent")
+#: A value marks a cluster when at least this share of its members hold it (a template every member
+#: sends, not one employee's question that a neighbour also asked).
+MARK_SHARE = 0.5
 
 
 def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: pl.DataFrame,
                        events: pl.DataFrame, kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:
     """Each clustered member's principal exclusive networks.
 
+    A network is exclusive when clustered accounts send at least :data:`CLUSTERED_SHARE` of the events
+    seen on it (traffic, not accounts: a few throw-away accounts with a handful of requests do not make
+    an operator's block shared). A member's principal networks are the smallest set of exclusive
+    networks, at most :data:`MAX_PRINCIPAL`, that carries at least :data:`PRINCIPAL_SHARE` of its events
+    (an account spreading its requests evenly over three blocks still lives on them).
+
     Parameters
     ----------
     memberships : DataFrame
-        ``account_idx, signal_idx, count`` (events of the account carrying the value); only clustered
-        accounts' rows are read.
+        ``account_idx, signal_idx, count`` (events of the account carrying the value), every account.
     signals : DataFrame
         ``signal_idx, kind, df`` (``df``: accounts carrying the value in the whole log).
     partition : DataFrame
@@ -82,18 +97,80 @@ def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partiti
     Returns
     -------
     DataFrame
-        ``account_idx, cluster_id, signal_idx``: one row per member and principal network that is
-        exclusive (:data:`CLUSTERED_SHARE` of its accounts clustered).
+        ``account_idx, cluster_id, signal_idx``: one row per member and principal network.
     """
     clustered = partition.drop_nulls("cluster_id")
-    nets = signals.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx", "kind", "df")
-    rows = (memberships.select("account_idx", "signal_idx", "count").join(clustered, on="account_idx")
-            .join(nets, on="signal_idx").join(events.select("account_idx", "events"), on="account_idx")
-            .with_columns((pl.col("count") / pl.col("events")).alias("share")))
-    exclusive = (rows.group_by("signal_idx").agg(pl.len().alias("clustered"), pl.col("df").first())
-                 .filter(pl.col("clustered") >= CLUSTERED_SHARE * pl.col("df")).select("signal_idx"))
-    return (rows.filter(pl.col("share") >= PRINCIPAL_SHARE).join(exclusive, on="signal_idx", how="semi")
-            .select("account_idx", "cluster_id", "signal_idx"))
+    nets = signals.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx")
+    on_nets = memberships.select("account_idx", "signal_idx", "count").join(nets, on="signal_idx")
+    exclusive = (on_nets.join(clustered, on="account_idx", how="left").group_by("signal_idx")
+                 .agg(pl.col("count").sum().alias("all"), pl.col("count").filter(pl.col("cluster_id").is_not_null()).sum().alias("clustered"))
+                 .filter(pl.col("clustered") >= CLUSTERED_SHARE * pl.col("all")).select("signal_idx"))
+    rows = (on_nets.join(exclusive, on="signal_idx").join(clustered, on="account_idx")
+            .join(events.select("account_idx", "events"), on="account_idx")
+            .with_columns((pl.col("count") / pl.col("events")).alias("share"))
+            .sort(["account_idx", "share", "signal_idx"], descending=[False, True, False])
+            .with_columns(pl.int_range(pl.len()).over("account_idx").alias("rank"),
+                          (pl.col("share").cum_sum().over("account_idx") - pl.col("share")).alias("before"))
+            .filter(pl.col("rank") < MAX_PRINCIPAL))
+    # The set: networks taken in order of share until half the events are covered, within the bound.
+    reach = rows.group_by("account_idx").agg(pl.col("share").sum().alias("reach"))
+    return (rows.filter(pl.col("before") < PRINCIPAL_SHARE).join(reach, on="account_idx")
+            .filter(pl.col("reach") >= PRINCIPAL_SHARE).select("account_idx", "cluster_id", "signal_idx"))
+
+
+def home_clusters(memberships: pl.DataFrame, signals: pl.DataFrame, partition: pl.DataFrame,
+                  events: pl.DataFrame, kind: str = "ip", clock: str = "timing") -> pl.DataFrame:
+    """Clusters with an address or a clock of their own: a unit (an office, a customer's job), not a piece.
+
+    A cluster has a home when one exact address (``kind``) is principal (:data:`PRINCIPAL_SHARE` of the
+    events) for at least :data:`COVER` of its members and two or more, and they are at least half of
+    the clustered accounts whose principal address it is: a branch office's NAT, a firm's office
+    address, a customer's VM its bots share. Or when one ``clock`` value (a timing band: the same active
+    minutes) is held by :data:`COVER` of its members and two or more, who are at least half of its
+    holders in the whole log: a customer's cron job firing its bots together and apart from its
+    neighbours'. An operator's card group on a datacenter block spreads over VM addresses (one per
+    account or a few) and keeps the cell's clock, so it has neither.
+
+    Parameters
+    ----------
+    memberships, signals, partition, events
+        As for :func:`principal_networks`.
+    kind, clock : str
+        The exact address kind and the timing kind.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id`` of the clusters with a home (unique).
+    """
+    clustered = partition.drop_nulls("cluster_id")
+    vals = signals.filter(pl.col("kind").is_in([kind, clock]) & (pl.col("df") >= 2)).select("signal_idx", "kind", "df")
+    rows = (memberships.select("account_idx", "signal_idx", "count").join(vals, on="signal_idx")
+            .join(clustered, on="account_idx").join(events.select("account_idx", "events"), on="account_idx")
+            .filter((pl.col("kind") == clock) | (pl.col("count") >= PRINCIPAL_SHARE * pl.col("events")))
+            .group_by("cluster_id", "signal_idx", "kind", "df").agg(pl.len().alias("n"))
+            .with_columns(pl.when(pl.col("kind") == clock).then(pl.col("df")).otherwise(pl.col("n").sum().over("signal_idx")).alias("all")))
+    sizes = clustered.group_by("cluster_id").agg(pl.len().alias("size"))
+    return (rows.join(sizes, on="cluster_id")
+            .filter((pl.col("n") >= 2) & (pl.col("n") >= COVER * pl.col("size")) & (2 * pl.col("n") >= pl.col("all")))
+            .select("cluster_id").unique())
+
+
+def cluster_marks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: pl.DataFrame,
+                  kinds: tuple[str, ...] = SHARED_KINDS) -> pl.DataFrame:
+    """Values (templates' shingles, clients) held by at least :data:`MARK_SHARE` of a cluster's members.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id, mark`` (the value's ``signal_idx``).
+    """
+    clustered = partition.drop_nulls("cluster_id")
+    vals = signals.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx")
+    sizes = clustered.group_by("cluster_id").agg(pl.len().alias("size"))
+    return (memberships.select("account_idx", "signal_idx").join(vals, on="signal_idx").join(clustered, on="account_idx")
+            .group_by("cluster_id", "signal_idx").agg(pl.len().alias("n")).join(sizes, on="cluster_id")
+            .filter(pl.col("n") >= MARK_SHARE * pl.col("size")).select("cluster_id", pl.col("signal_idx").alias("mark")))
 
 
 def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
@@ -123,34 +200,41 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
 
     Examples
     --------
-    Two card groups of one cell on a /24 nobody else uses become one cluster:
+    Two card groups of one cell, each account on its own address of a /24 nobody else uses, one
+    template shingle, become one cluster:
 
     >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 1, 2, 2]},
     ...                     schema_overrides={"account_idx": pl.UInt32})
-    >>> mem = pl.DataFrame({"account_idx": [0, 1, 2, 3], "signal_idx": [5, 5, 5, 5], "count": [9, 9, 9, 9]},
+    >>> mem = pl.DataFrame({"account_idx": [0, 1, 2, 3] * 2, "signal_idx": [5] * 4 + [6] * 4, "count": [9] * 8},
     ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    >>> sig = pl.DataFrame({"signal_idx": [5], "kind": ["ip_net"], "df": [4]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [5, 6], "kind": ["ip_net", "prompt"], "df": [4, 4]},
+    ...                    schema_overrides={"signal_idx": pl.UInt32})
     >>> ev = pl.DataFrame({"account_idx": [0, 1, 2, 3], "events": [9, 9, 9, 9]}, schema_overrides={"account_idx": pl.UInt32})
     >>> network_cells(part, mem, sig, ev)["cluster_id"].to_list()
     [1, 1, 1, 1]
     """
     main = principal_networks(memberships, signals, partition, events, kinds)
-    tied = (main.group_by("cluster_id", "signal_idx").agg(pl.len().alias("n"))
+    homes = home_clusters(memberships, signals, partition, events)
+    tied = (main.join(homes, on="cluster_id", how="anti").group_by("cluster_id", "signal_idx").agg(pl.len().alias("n"))
             .filter(pl.col("n") >= MIN_MEMBERS_ON_NETWORK).select("cluster_id", "signal_idx"))
     if tied.height == 0:
         return partition
-    clusters = tied.select("cluster_id").unique().sort("cluster_id").with_row_index("node")
-    nets = tied.select("signal_idx").unique().sort("signal_idx").with_row_index("vnode")
-    edges = tied.join(clusters, on="cluster_id").join(nets, on="signal_idx").with_columns(
-        (pl.col("vnode") + clusters.height).alias("vnode"))
-    graph = ig.Graph(n=clusters.height + nets.height,
-                     edges=np.column_stack([edges["node"].to_numpy(), edges["vnode"].to_numpy()]).tolist())
-    label = np.asarray(graph.connected_components().membership)
-    comp = clusters.with_columns(pl.Series("comp", label[: clusters.height], dtype=pl.Int64))
-    vcomp = nets.select("signal_idx", pl.Series("vcomp", label[clusters.height:], dtype=pl.Int64))
+    # Two clusters tied to one network are linked when they also share a mark (the operator's template or
+    # client): a star per (network, mark) connects them; components of these links propose the groups.
+    marks = cluster_marks(memberships, signals, partition.join(tied.select("cluster_id").unique(), on="cluster_id"))
+    star = (tied.join(marks, on="cluster_id").with_columns(pl.col("cluster_id").min().over("signal_idx", "mark").alias("hub"))
+            .filter(pl.col("hub") != pl.col("cluster_id")).select("hub", "cluster_id").unique())
+    if star.height == 0:
+        return partition
+    clusters = pl.concat([star["hub"], star["cluster_id"]]).unique().sort().to_frame("cluster_id").with_row_index("node")
+    edges = (star.join(clusters.rename({"cluster_id": "hub", "node": "a"}), on="hub")
+             .join(clusters.rename({"node": "b"}), on="cluster_id"))
+    graph = ig.Graph(n=clusters.height, edges=np.column_stack([edges["a"].to_numpy(), edges["b"].to_numpy()]).tolist())
+    comp = clusters.with_columns(pl.Series("comp", graph.connected_components().membership, dtype=pl.Int64))
+    vcomp = tied.join(comp, on="cluster_id").select("signal_idx", pl.col("comp").alias("vcomp")).unique()
     sizes = partition.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.len().alias("size"))
     # Members whose principal network lies in their cluster's component.
-    inside = (main.join(vcomp, on="signal_idx").join(comp.select("cluster_id", "comp"), on="cluster_id")
+    inside = (main.join(comp.select("cluster_id", "comp"), on="cluster_id").join(vcomp, on="signal_idx")
               .filter(pl.col("vcomp") == pl.col("comp"))
               .group_by("cluster_id", "comp").agg(pl.col("account_idx").n_unique().alias("inside")))
     joined = (inside.join(sizes, on="cluster_id").filter(pl.col("inside") >= COVER * pl.col("size"))
