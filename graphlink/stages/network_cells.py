@@ -248,6 +248,50 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     return renumber(merged, min_cluster_size)
 
 
+def with_join_reason(clusters: pl.DataFrame, pieces: pl.DataFrame, partition: pl.DataFrame,
+                     memberships: pl.DataFrame, signals: pl.DataFrame, kinds: tuple[str, ...] = NETWORK_KINDS,
+                     ) -> pl.DataFrame:
+    """``clusters`` with ``why`` saying which clusters :func:`network_cells` joined, and on what networks.
+
+    "joined: K clusters living on <network>[, <network> ...] and sharing a template or client (network
+    cells)", the networks being
+    those held by the most members (at most three), appended to the why of every final cluster whose
+    members came from two or more pieces: a reviewer sees that the cluster is not one Leiden found.
+
+    Parameters
+    ----------
+    clusters : DataFrame
+        ``cluster_id, why`` (and any other columns, kept).
+    pieces, partition : DataFrame
+        ``account_idx, cluster_id`` before and after the join (after any later detachment).
+    memberships, signals, kinds
+        As for :func:`network_cells`; ``signals`` needs ``value``.
+
+    Returns
+    -------
+    DataFrame
+        ``clusters``, ``why`` extended where a join happened.
+    """
+    final = partition.drop_nulls("cluster_id")
+    count = (final.join(pieces.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").alias("piece")), on="account_idx")
+             .group_by("cluster_id").agg(pl.col("piece").n_unique().alias("pieces")).filter(pl.col("pieces") >= 2))
+    if count.height == 0:
+        return clusters
+    nets = signals.filter(pl.col("kind").is_in(list(kinds))).select("signal_idx", "value")
+    top = (memberships.select("account_idx", "signal_idx").join(final.join(count, on="cluster_id", how="semi"), on="account_idx")
+           .join(nets, on="signal_idx").group_by("cluster_id", "value").agg(pl.len().alias("n"))
+           .sort(["cluster_id", "n", "value"], descending=[False, True, False]).group_by("cluster_id", maintain_order=True)
+           .agg(pl.col("value").head(3).str.join(", ").alias("nets")))
+    reason = (count.join(top, on="cluster_id", how="left").select("cluster_id", pl.concat_str(
+        [pl.lit("joined: "), pl.col("pieces").cast(pl.String), pl.lit(" clusters living on "),
+         pl.col("nets").fill_null("their networks"), pl.lit(" and sharing a template or client (network cells)")]).alias("joined")))
+    return (clusters.join(reason, on="cluster_id", how="left")
+            .with_columns(pl.when(pl.col("joined").is_null()).then(pl.col("why"))
+                          .when(pl.col("why").is_null() | (pl.col("why") == "")).then(pl.col("joined"))
+                          .otherwise(pl.concat_str([pl.col("why"), pl.lit("; "), pl.col("joined")])).alias("why"))
+            .drop("joined"))
+
+
 def piece_campaigns(partition: pl.DataFrame, pieces: pl.DataFrame | None, affiliations: pl.DataFrame,
                     signals: pl.DataFrame, graph_config: GraphConfig, config: CommunityConfig | None = None,
                     ) -> pl.DataFrame:
