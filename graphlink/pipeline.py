@@ -275,12 +275,12 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
                   activity_idx: pl.DataFrame, config: PipelineConfig) -> Scored:
     """Score the partition, detach fleet outsiders, rescore: the final partition, evidence and clusters."""
     pieces, c = partition, config.communities  # network_cells: pieces of one cell joined (campaigns from the pieces)
-    partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size) if c.network_cells else partition
+    partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size,
+                              totals=projection.network_events) if c.network_cells else partition
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
         pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
-    # Every step below reads only clustered accounts' affiliations, and clusters only lose
-    # members from here (fleet outsiders): cut them out of the 38M once, in order, instead of
-    # joining the whole table to the partition in each of a dozen steps.
+    # Every step below reads only clustered accounts' affiliations, and clusters only lose members from here
+    # (fleet outsiders): cut them out of the 38M once, instead of joining the whole table in a dozen steps.
     affiliations = clustered_affiliations(projection.memberships, partition)
     # Both scoring passes read the same few kinds: cut their affiliations out once.
     scoring_rows = scored_memberships(affiliations, projection.signals)

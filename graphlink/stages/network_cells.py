@@ -7,27 +7,39 @@ exact address made (one network is shared by neighbours on an ISP block). On ind
 cells were cut into 13-14 clusters each (BENCHMARKS.md "Where it fails"; 11,000 seed 3 cell 2: 310
 accounts in 57 card groups, its four /24s used by nobody else).
 
-:func:`network_cells` joins such pieces when the network evidence is *exclusive* and *principal*:
+:func:`network_cells` joins such pieces when the network evidence is *exclusive* and *principal*, and only
+pieces -- never units that merely rent addresses of one block:
 
-* a network is a member's **principal** network when it carries at least half of the member's events
-  (:data:`PRINCIPAL_SHARE`; all its events count, since the memberships hold only networks two accounts
-  share): an ordinary user's occasional mobile-carrier exit (10 % of requests) or a VPN is not where the
-  user lives;
-* a network is **exclusive** when at least :data:`CLUSTERED_SHARE` of the accounts seen on it in the
-  whole log (``signals.df``) are clustered: a datacenter /24 rented by one operator, not a residential
-  block whose other users are single people in no cluster;
+* a network is **exclusive** when clustered accounts send at least :data:`CLUSTERED_SHARE` of the events
+  seen on it in the whole log (memberships of every account): a datacenter /24 rented by one operator,
+  not a residential block whose other users are single people in no cluster. Traffic, not accounts: a few
+  throw-away accounts with a handful of requests do not make an operator's block shared;
+* a member's **principal** networks are the fewest exclusive networks, at most :data:`MAX_PRINCIPAL`,
+  carrying at least :data:`PRINCIPAL_SHARE` of its events (all its events count, since the memberships
+  hold only networks two accounts share): an ordinary user's occasional mobile-carrier exit or a VPN is
+  not where the user lives, a cell drawing its requests evenly from three blocks lives on them;
+* a cluster with a **home** -- an exact address principal for :data:`COVER` of its members (a branch
+  office's NAT, a firm's office address, a customer's VM), or a timing band most of them share with no
+  one else (a customer's cron job) -- is a unit, not a piece, and is never joined
+  (:func:`home_clusters`). An operator's card group on a datacenter block spreads over VM addresses and
+  keeps the cell's clock;
 * a cluster is tied to a network when at least :data:`MIN_MEMBERS_ON_NETWORK` of its members have it as
-  their principal network; clusters and exclusive networks form a bipartite graph, and each connected
-  component proposes one group;
-* a cluster joins its component's group only when at least :data:`COVER` of its members have their
-  principal network among the component's networks: a cluster that merely touches the networks (a few
-  members on them) keeps its own id.
+  a principal network; two clusters tied to one network are **linked only through a mark they share**
+  (:func:`cluster_marks`: a template shingle or client held by :data:`MARK_SHARE` of each): households of
+  a building, a co-working space's firms and two operators renting one block write different things.
+  Each connected component of linked clusters proposes one group;
+* a cluster joins its component's group only when at least :data:`COVER` of its members have a principal
+  network among the component's networks: a cluster that merely touches the networks keeps its own id.
 
-The rule reads only what any log holds (an address per event) and has no constant of a simulator: an
-office behind one NAT /24 whose staff Leiden cut into several clusters becomes one group (the same
-team), and a residential block or a carrier exit shared with people outside clusters joins nobody. What
-it cannot tell apart: an operator that rents one block for several of its cells gets them joined (its
-campaign, not one cell: on dev world crowds_1000 two clusters holding cells 0 and 2-6 of one operator).
+The join groups, and the flag a joined cluster gets rests on more than the network: its pieces share a
+mark, have no address or clock of their own, and together carry nearly all traffic of their block.
+:func:`with_join_reason` says so in the why. The rule reads only what any log holds (an address and a
+time per event, a prompt or client when present) and has no constant of a simulator. What it cannot tell
+apart: an operator that rents one block for several of its cells gets them joined (its campaign, not one
+cell: on dev world crowds_1000 two clusters holding cells 0 and 2-6 of one operator); an operator giving
+each card group its own proxy address or its own cron minute looks like a set of units and is not
+joined; a company whose branches share neither address nor clock but send one in-house template from
+their own VMs on one block looks like a cell.
 
 Output schema: the partition's (``account_idx`` UInt32, ``cluster_id`` Int64), renumbered by
 :func:`graphlink.stages.communities.renumber`.
@@ -72,7 +84,8 @@ MARK_SHARE = 0.5
 
 
 def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: pl.DataFrame,
-                       events: pl.DataFrame, kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:
+                       events: pl.DataFrame, kinds: tuple[str, ...] = NETWORK_KINDS,
+                       totals: pl.DataFrame | None = None) -> pl.DataFrame:
     """Each clustered member's principal exclusive networks.
 
     A network is exclusive when clustered accounts send at least :data:`CLUSTERED_SHARE` of the events
@@ -93,6 +106,9 @@ def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partiti
         ``account_idx, events``: every account's events (the account index), the share's denominator.
     kinds : tuple of str
         Network kinds.
+    totals : DataFrame, optional
+        ``signal_idx, all``: each network's events over every account, when ``memberships`` holds only
+        clustered accounts (the Spark engine); None: summed from ``memberships``.
 
     Returns
     -------
@@ -102,8 +118,10 @@ def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partiti
     clustered = partition.drop_nulls("cluster_id")
     nets = signals.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx")
     on_nets = memberships.select("account_idx", "signal_idx", "count").join(nets, on="signal_idx")
-    exclusive = (on_nets.join(clustered, on="account_idx", how="left").group_by("signal_idx")
-                 .agg(pl.col("count").sum().alias("all"), pl.col("count").filter(pl.col("cluster_id").is_not_null()).sum().alias("clustered"))
+    if totals is None:
+        totals = on_nets.group_by("signal_idx").agg(pl.col("count").sum().alias("all"))
+    exclusive = (on_nets.join(clustered, on="account_idx").group_by("signal_idx").agg(pl.col("count").sum().alias("clustered"))
+                 .join(totals.select("signal_idx", pl.col("all").cast(pl.Int64)), on="signal_idx")
                  .filter(pl.col("clustered") >= CLUSTERED_SHARE * pl.col("all")).select("signal_idx"))
     rows = (on_nets.join(exclusive, on="signal_idx").join(clustered, on="account_idx")
             .join(events.select("account_idx", "events"), on="account_idx")
@@ -174,7 +192,8 @@ def cluster_marks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: p
 
 
 def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
-                  events: pl.DataFrame, min_cluster_size: int = 2, kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:
+                  events: pl.DataFrame, min_cluster_size: int = 2, kinds: tuple[str, ...] = NETWORK_KINDS,
+                  totals: pl.DataFrame | None = None) -> pl.DataFrame:
     """Join clusters whose members live on the same exclusive networks (see the module docstring).
 
     Parameters
@@ -191,6 +210,8 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
         Passed to :func:`graphlink.stages.communities.renumber`.
     kinds : tuple of str
         Network kinds.
+    totals : DataFrame, optional
+        As for :func:`principal_networks`.
 
     Returns
     -------
@@ -213,7 +234,7 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     >>> network_cells(part, mem, sig, ev)["cluster_id"].to_list()
     [1, 1, 1, 1]
     """
-    main = principal_networks(memberships, signals, partition, events, kinds)
+    main = principal_networks(memberships, signals, partition, events, kinds, totals)
     homes = home_clusters(memberships, signals, partition, events)
     tied = (main.join(homes, on="cluster_id", how="anti").group_by("cluster_id", "signal_idx").agg(pl.len().alias("n"))
             .filter(pl.col("n") >= MIN_MEMBERS_ON_NETWORK).select("cluster_id", "signal_idx"))
@@ -332,3 +353,4 @@ def piece_campaigns(partition: pl.DataFrame, pieces: pl.DataFrame | None, affili
     return (votes.sort(["cluster_id", "n", "campaign_id"], descending=[False, True, False])
             .group_by("cluster_id", maintain_order=True).first()
             .select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64)).sort("cluster_id"))
+
