@@ -25,7 +25,8 @@ pieces -- never units that merely rent addresses of one block:
   keeps the cell's clock;
 * a cluster is tied to a network when at least :data:`MIN_MEMBERS_ON_NETWORK` of its members have it as
   a principal network; two clusters tied to one network are **linked only through a mark they share**
-  (:func:`cluster_marks`: a template shingle or client held by :data:`MARK_SHARE` of each): households of
+  (:func:`cluster_marks`: a template shingle or client held by :data:`MARK_SHARE` of each, and most of
+  whose holders are in the network's clusters, :data:`MARK_SPECIFIC`): households of
   a building, a co-working space's firms and two operators renting one block write different things.
   Each connected component of linked clusters proposes one group;
 * a cluster joins its component's group only when at least :data:`COVER` of its members have a principal
@@ -81,6 +82,10 @@ SHARED_KINDS = ("prompt", "user_agent")
 #: A value marks a cluster when at least this share of its members hold it (a template every member
 #: sends, not one employee's question that a neighbour also asked).
 MARK_SHARE = 0.5
+#: A mark links clusters on a network only when they hold at least this share of its holders in the whole
+#: log: the block's own template, not a stock question everyone asks (a campus's students and an
+#: operator on the campus NAT ask the same ones).
+MARK_SPECIFIC = 0.5
 
 
 def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: pl.DataFrame,
@@ -181,14 +186,16 @@ def cluster_marks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: p
     Returns
     -------
     DataFrame
-        ``cluster_id, mark`` (the value's ``signal_idx``).
+        ``cluster_id, mark, n, df``: the value's ``signal_idx``, its holders in the cluster and in the log.
     """
     clustered = partition.drop_nulls("cluster_id")
     vals = signals.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx")
     sizes = clustered.group_by("cluster_id").agg(pl.len().alias("size"))
     return (memberships.select("account_idx", "signal_idx").join(vals, on="signal_idx").join(clustered, on="account_idx")
             .group_by("cluster_id", "signal_idx").agg(pl.len().alias("n")).join(sizes, on="cluster_id")
-            .filter(pl.col("n") >= MARK_SHARE * pl.col("size")).select("cluster_id", pl.col("signal_idx").alias("mark")))
+            .filter(pl.col("n") >= MARK_SHARE * pl.col("size"))
+            .join(signals.select("signal_idx", "df"), on="signal_idx")
+            .select("cluster_id", pl.col("signal_idx").alias("mark"), "n", "df"))
 
 
 def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
@@ -243,7 +250,11 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     # Two clusters tied to one network are linked when they also share a mark (the operator's template or
     # client): a star per (network, mark) connects them; components of these links propose the groups.
     marks = cluster_marks(memberships, signals, partition.join(tied.select("cluster_id").unique(), on="cluster_id"))
-    star = (tied.join(marks, on="cluster_id").with_columns(pl.col("cluster_id").min().over("signal_idx", "mark").alias("hub"))
+    # A mark counts on a network only when the clusters tied to it hold most of its holders (MARK_SPECIFIC):
+    # a stock question the whole campus asks is no operator's template.
+    star = (tied.join(marks, on="cluster_id")
+            .filter(pl.col("n").sum().over("signal_idx", "mark") >= MARK_SPECIFIC * pl.col("df"))
+            .with_columns(pl.col("cluster_id").min().over("signal_idx", "mark").alias("hub"))
             .filter(pl.col("hub") != pl.col("cluster_id")).select("hub", "cluster_id").unique())
     if star.height == 0:
         return partition
