@@ -51,7 +51,7 @@ from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_
 from graphlink.stages.graph import project
 from graphlink.stages.cotiming import with_co_timed_support, with_co_timing_reason
 from graphlink.stages.linking import clique_support
-from graphlink.stages.network_cells import network_cells, piece_campaigns
+from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.scoring import clustered_affiliations, score_clusters, scored_memberships
@@ -274,14 +274,13 @@ class Scored:
 def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, signal_set: Any, projection: Any,
                   activity_idx: pl.DataFrame, config: PipelineConfig) -> Scored:
     """Score the partition, detach fleet outsiders, rescore: the final partition, evidence and clusters."""
-    # Opt-in: pieces of one cell on networks no one else uses are joined; campaigns are grouped from the pieces.
-    pieces, c = partition, config.communities
-    partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size) if c.network_cells else partition
+    pieces, c = partition, config.communities  # network_cells: pieces of one cell joined (campaigns from the pieces)
+    partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size,
+                              totals=projection.network_events) if c.network_cells else partition
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
         pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
-    # Every step below reads only clustered accounts' affiliations, and clusters only lose
-    # members from here (fleet outsiders): cut them out of the 38M once, in order, instead of
-    # joining the whole table to the partition in each of a dozen steps.
+    # Every step below reads only clustered accounts' affiliations, and clusters only lose members from here
+    # (fleet outsiders): cut them out of the 38M once, instead of joining the whole table in a dozen steps.
     affiliations = clustered_affiliations(projection.memberships, partition)
     # Both scoring passes read the same few kinds: cut their affiliations out once.
     scoring_rows = scored_memberships(affiliations, projection.signals)
@@ -315,6 +314,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     evidence, clusters = score(partition, shared)
     if projection.co_timed is not None and projection.co_timed.height:
         clusters = with_co_timing_reason(clusters, partition, projection.co_timed)
+    clusters = with_join_reason(clusters, pieces, partition, affiliations, projection.signals) if c.network_cells else clusters
     # Campaigns: the final clusters grouped by operator, and what ties them.
     campaign_of = piece_campaigns(partition, pieces if c.network_cells else None, affiliations, projection.signals, config.graph, config.communities)
     clusters = clusters.drop("campaign_id", strict=False).join(campaign_of, on="cluster_id", how="left")

@@ -13,6 +13,11 @@ Joined, their cards read as a card pool of one "fleet" and the whole group is fl
 "these groups share a /24" into the evidence the score flags. Nothing separates them from an operator's
 cell cut into card groups on a datacenter /24 (:func:`dc_cell_world`), which is what the rule was built
 to join: the same shape, with one card per group and one template.
+
+Session 13 (issue 17): a cluster with an address or a clock of its own is a unit and is not joined, clusters
+on one network are linked only through a shared template or client, exclusivity is measured by traffic and
+principal networks are a set (up to 3). The fixed xfails lost their markers; the controls that pinned
+session 12's joins (households, follow-the-sun desk, outsiders) now assert that those units stay apart.
 """
 
 from __future__ import annotations
@@ -147,11 +152,7 @@ def dc_cell_world(seed: int = 12, groups_n: int = 6, per: int = 5, decoys: int =
 
 # --- 1. Benign groups that are the only users of one network: joined and flagged as a fleet --------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "network_cells: a company's 5 branch offices (one NAT address and one corporate card each, the in-house "
-    "tool) sit in one /24 (192.0.2.100-104) nobody else uses; Leiden keeps the 5 branches apart (OFF: 5 "
-    "clusters of 8, none flagged), ON joins them into one cluster of 40 whose 5 cards read as a card pool: "
-    "all 40 staff flagged (score 0.89). Each branch's card has its own exact office address: a unit, not a pool"))
+# Was a strict xfail; passes since session 13 (a branch with an office address of its own is a unit, not joined).
 def test_company_branches_in_one_office_block_are_not_flagged():
     log, groups, _, _ = company_world()
     off, on = both(log)
@@ -160,11 +161,7 @@ def test_company_branches_in_one_office_block_are_not_flagged():
     assert flagged(on, staff) == 0, flag_why(on, staff)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "network_cells: three unrelated firms (own card, own office address 192.0.2.60-62, one framework's job "
-    "template) rent neighbouring addresses of one /24: ON joins them into one cluster of 36, 'same minutes, 36 "
-    "accounts pay with 3 payment fingerprints', all 36 flagged (OFF: 3 clusters of 12, none flagged); the "
-    "world is test_detection_classes.card_group_cell_world, whose operator is not joined (own /24 per group)"))
+# Was a strict xfail; passes since session 13 (each firm has an office address of its own).
 def test_firms_renting_neighbouring_office_addresses_are_not_flagged():
     log, groups, teams = card_group_cell_world()
     off, on = both(log)
@@ -172,11 +169,7 @@ def test_firms_renting_neighbouring_office_addresses_are_not_flagged():
     assert flagged(on, teams) == 0, flag_why(on, teams)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "network_cells: a hosting provider's /24 rented by 6 unrelated small customers (3 cron bots each, own VM "
-    "address, own card, own job template): ON joins the 6 customers into one cluster of 18 and flags all 18 "
-    "(OFF: 6 clusters of 3, none flagged); same with the bots running around the clock. The customers share "
-    "nothing but the provider's block"))
+# Was a strict xfail; passes since session 13 (each customer's bots fire in their own minutes: a clock of its own).
 def test_hosting_customers_bots_on_one_provider_block_are_not_flagged():
     log, groups = hosting_world()
     off, on = both(log)
@@ -195,13 +188,14 @@ def test_ipv6_households_of_one_isp_48_are_not_flagged():
 
 
 def test_households_of_one_building_block_control():
-    """The edge of the IPv6 case: 5 households of 3 on one IPv4 /24 are joined (15 accounts, 5 cards) but
-    the group is not flagged, on or off."""
+    """The edge of the IPv6 case: 5 households of 3 on one IPv4 /24, one address each. Session 12 joined
+    them (15 accounts, 5 cards, not flagged); since session 13 a household's own address makes it a unit,
+    not a piece: not joined, not flagged, on or off."""
     log, groups = households_world(households=5)
     off, on = both(log)
     fam = flat(groups)
     assert sorted(clusters_of(off, fam).values()) == [3] * 5
-    assert sorted(clusters_of(on, fam).values()) == [15]
+    assert sorted(clusters_of(on, fam).values()) == [3] * 5
     assert flagged(off, fam) == 0 and flagged(on, fam) == 0
 
 
@@ -230,17 +224,17 @@ def follow_the_sun_world(seed: int = 14, regions: int = 4, per: int = 10, own_ca
     return log, groups
 
 
-def test_follow_the_sun_desk_is_joined_but_flagged_only_through_its_cards_control():
-    """Regions in four time zones joined on their /24 make one cluster active around the clock; with a
-    card per employee that alone does not flag it, with a card per region (a "card pool") it does
-    (40 staff; OFF: 4 clusters of 10, none flagged) -- the card pool is what the join turns into a flag."""
-    for own_cards, expected in ((True, 0), (False, 40)):
+def test_follow_the_sun_desk_is_not_joined_control():
+    """Regions in four time zones, each behind its own NAT address of one /24. Session 12 joined them into
+    one cluster active around the clock, flagged with a card per region (a "card pool": 40 staff); since
+    session 13 each region's own address makes it a unit: 4 clusters of 10, none flagged, with a card per
+    employee or per region."""
+    for own_cards in (True, False):
         log, groups = follow_the_sun_world(own_cards=own_cards)
         off, on = both(log)
         staff = flat(groups)
         assert sorted(clusters_of(off, staff).values()) == [10] * 4 and flagged(off, staff) == 0
-        assert sorted(clusters_of(on, staff).values()) == [40]
-        assert flagged(on, staff) == expected
+        assert sorted(clusters_of(on, staff).values()) == [10] * 4 and flagged(on, staff) == 0
 
 
 def add_outsiders(log: Log, n: int, net: str = "192.0.2", seed: int = 1) -> list[str]:
@@ -257,26 +251,24 @@ def add_outsiders(log: Log, n: int, net: str = "192.0.2", seed: int = 1) -> list
 
 
 def test_an_office_block_with_outsiders_joins_nobody_control():
-    """The edge of the company case: 5 people of other firms on their own addresses of the /24 (in no
-    cluster: 40 of 45 accounts there clustered, < 90 %) keep the branches apart and unflagged; with 4
-    (40 of 44 >= 90 %) the branches are joined and flagged."""
-    for n, joined in ((5, False), (4, True)):
+    """The edge of the company case: 4 or 5 people of other firms on their own addresses of the /24 (in
+    no cluster). Session 12 joined and flagged the 40 staff with 4 of them (40 of 44 accounts clustered
+    >= 90 %); since session 13 the branches' own office addresses keep them apart whatever the outsiders."""
+    for n in (5, 4):
         log, groups, _, _ = company_world()
         outsiders = add_outsiders(log, n)
         on = run_detect(log.frame(), config=ON)
         staff = flat(groups)
-        assert sorted(clusters_of(on, staff).values()) == ([40] if joined else [8] * 5)
-        assert flagged(on, staff) == (40 if joined else 0) and flagged(on, outsiders) == 0
+        assert sorted(clusters_of(on, staff).values()) == [8] * 5
+        assert flagged(on, staff) == 0 and flagged(on, outsiders) == 0
 
 
 # Was a strict xfail (network_cells: session 11's co-working world -- each of the 5 branch offices, one card
 # each, shares its address with 9 people of other firms, own cards, 60 % of their requests from it. Leiden
 # puts each office's co-workers in the branch's cluster (OFF: 5 clusters of 17, none flagged), so the /24
-# counts as 'exclusive': ON joins 85 accounts and flagged all of them, 40 staff and 45 people of other firms
-# whose only tie is the office Wi-Fi). Passes since session 13, narrowly (score 0.589 against the 0.6
-# threshold), because the card pool counts the members' mean template share: the 45 co-workers send no
-# script, so the 5 branch cards' pool (0.8) counts about 0.47 instead of the prompts' 0.86. The join itself
-# (network_cells reading 'exclusive' from the partition being corrected) is unchanged.
+# counted as 'exclusive': ON joined 85 accounts and flagged all of them). Passes since session 13 twice over:
+# the card pool counts the members' mean template share (pool13: 0.589 against the 0.6 threshold, narrowly),
+# and network_cells no longer joins the offices (nc13: each office address is its cluster's own).
 def test_co_working_spaces_in_one_block_are_not_flagged():
     log, groups, _, others = company_world(coworkers=9)
     off, on = both(log)
@@ -308,12 +300,7 @@ def test_branches_behind_a_full_tunnel_vpn_are_not_flagged():
 
 # --- 2. A benign cluster dragged into an operator's flagged cluster ---------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "network_cells: a company team (12 staff, one office VM address, one card, office-hours batch job) rents "
-    "an address in the datacenter /24 where an operator's flagged ring (30 accounts, 6 cards) lives: ON the "
-    "team is joined INTO the ring's cluster (42 accounts, '7 payment fingerprints ... a card pool') and its "
-    "12 staff are flagged as ring members, their card counted in the operator's pool (OFF: the team is its "
-    "own unflagged cluster). Two tenants of one datacenter /24 are not one operator"))
+# Was a strict xfail; passes since session 13 (the team's office VM is its own address).
 def test_a_team_on_an_operators_datacenter_block_is_not_joined_to_it():
     log, ring, team = neighbour_world()
     off, on = both(log)
@@ -322,11 +309,7 @@ def test_a_team_on_an_operators_datacenter_block_is_not_joined_to_it():
     assert flagged(on, team) == 0, flag_why(on, team)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "network_cells: two unrelated operators (own cards, own templates, own schedules) renting addresses of one "
-    "datacenter /24 (45.67.89.10-17 and .100-107) are joined into one cluster and one campaign of 40 (OFF: two "
-    "clusters, two campaigns; both flagged either way): the case file of one operator holds the other's "
-    "accounts, cards and prompts"))
+# Was a strict xfail; passes since session 13 (clusters on one network are linked only through a shared template or client).
 def test_two_operators_on_one_datacenter_block_stay_apart():
     rng = np.random.default_rng(21)
     log = Log()
@@ -351,11 +334,7 @@ def test_a_cell_on_its_own_datacenter_block_is_joined_and_flagged_control():
     assert sorted(clusters_of(on, cell).values()) == [30] and flagged(on, cell) == 30
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "network_cells evasion: the operator of the control above places 4 throw-away accounts on its /24 (own "
-    "card, 4 free-form requests each: 16 requests against the cell's 1,920); 30 of 34 accounts clustered < "
-    "90 %, the /24 is no longer exclusive and the cell stays 6 unflagged clusters of 5. Exclusivity counts "
-    "accounts, not traffic"))
+# Was a strict xfail; passes since session 13 (exclusivity is measured by traffic).
 def test_decoy_accounts_do_not_keep_a_cell_apart():
     log, groups, decoys = dc_cell_world(decoys=4)
     on = run_detect(log.frame(), config=ON)
@@ -364,10 +343,7 @@ def test_decoy_accounts_do_not_keep_a_cell_apart():
     assert flagged(on, cell) == len(cell)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "network_cells evasion: the same cell drawing each request from one of 3 /24s it rents (evenly) has no "
-    "principal network (none carries half an account's events): nothing is joined, 6 unflagged clusters of "
-    "5 (with 2 /24s each still carries about half and the cell is joined)"))
+# Was a strict xfail; passes since session 13 (principal networks: the fewest, up to 3, carrying half the events).
 def test_a_cell_spread_over_three_blocks_is_still_joined():
     log, groups, _ = dc_cell_world(spread=3)
     on = run_detect(log.frame(), config=ON)
@@ -383,32 +359,34 @@ def test_a_cell_spread_over_two_blocks_is_joined_control():
 
 # --- 4. Outputs: why, previous ids, determinism, engines -------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "network_cells: the why of a joined cluster does not say it was joined, nor on which network: the "
-    "company's 40 staff read '100% of prompts are templated ...; 40 accounts pay with 5 payment fingerprints; "
-    "... (a card pool)' as if Leiden had found one fleet; the only tie that made it one cluster (the /24) "
-    "is one row among 27 of evidence (ip_net 192.0.2.0/24, 40 accounts) and in no reason, so a reviewer "
-    "cannot see the flag rests on it"))
+# Was a strict xfail (on the company world, which is no longer joined); passes since session 13.
 def test_the_why_of_a_joined_cluster_names_the_join():
-    log, groups, _, _ = company_world()
+    """The why of the joined cell says it was joined, on which network, and through what."""
+    log, groups, _ = dc_cell_world()
     on = run_detect(log.frame(), config=ON)
-    why = flag_why(on, flat(groups)) or on.clusters["why"][0]
-    assert "network" in why or "/24" in why or "joined" in why, why
+    why = flag_why(on, flat(groups))
+    assert "joined: 6 clusters" in why and "203.0.113.0/24" in why, why
+    off = run_detect(log.frame(), config=OFF)
+    assert not off.clusters["why"].str.contains("joined").any()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "network_cells with --previous: the previous run (setting off) had the company's 5 branch clusters; "
-    "with the setting on their 40 members are all in one cluster, yet cluster_mapping reports all 5 "
-    "previous ids 'vanished' and the joined cluster 'new' (each piece's Jaccard 0.2 < min_jaccard 0.3): "
-    "turning the default on makes every joined cell's tracked ids vanish, and the mapping does not say "
-    "which pieces went where"))
+# Was a strict xfail (on the company world, which is no longer joined); passes since session 13.
 def test_previous_ids_of_joined_pieces_do_not_vanish():
-    log, groups, _, _ = company_world()
+    """The previous run (setting off) had the cell's 6 card groups; with the setting on they are one
+    cluster (each piece's Jaccard 5/30 < min_jaccard 0.3, so none is matched): each previous id is
+    'merged' and names the id of the joined cluster, none 'vanished'."""
+    log, groups, _ = dc_cell_world()
     events = log.frame()
     before = run_detect(events, config=OFF)
     after = run_detect(events, config=ON, previous=before.accounts.select("account_id", "cluster_id"))
     mapping = after.cluster_mapping
+    pieces = set(clusters_of(before, flat(groups)))
+    joined = set(clusters_of(after, flat(groups)))
+    merged = mapping.filter(pl.col("status") == "merged")
+    assert len(pieces) == 6 and len(joined) == 1
+    assert set(merged["previous_id"]) == pieces and set(merged["stable_id"]) == joined, mapping
     assert mapping.filter(pl.col("status") == "vanished").height == 0, mapping
+    assert after.run["previous"]["merged"] == 6
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -464,16 +442,20 @@ def test_off_is_the_default():
         b.accounts.select("account_id", "cluster_id", "campaign_id"))
 
 
-def test_spark_engine_joins_the_neighbouring_team_alike(spark, tmp_path):
-    """Engine parity on the drag world: Spark joins the same clusters and flags the same accounts
-    (parity holds; the defect above is in both engines)."""
+def test_spark_engine_joins_alike(spark, tmp_path):
+    """Engine parity (session 13): the cell's /24 also carries 40 people in no cluster (a fifth of its
+    traffic), so it is not exclusive and the card groups stay apart, in both engines. Spark's memberships
+    on the driver hold only clustered accounts: the outsiders' traffic comes from the Spark-side totals
+    (``Projection.network_events``); without them Spark would see only clustered traffic and join."""
     import graphlink
 
-    log, ring, team = neighbour_world()
+    log, groups, _ = dc_cell_world()
+    add_outsiders(log, 40, net="203.0.113")
     log.frame().write_parquet(tmp_path / "events.parquet")
     a = graphlink.detect(tmp_path / "events.parquet", network_cells=True)
     b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark, network_cells=True)
     cols = ("account_id", "cluster_id", "campaign_id")
     assert a.accounts.sort("account_id").select(cols).equals(b.accounts.sort("account_id").select(cols))
     assert a.clusters["flagged"].to_list() == b.clusters["flagged"].to_list()
-    assert set(clusters_of(a, ring)) & set(clusters_of(a, team))  # joined in both
+    assert a.clusters["why"].to_list() == b.clusters["why"].to_list()
+    assert sorted(clusters_of(a, flat(groups)).values()) == [5] * 6  # joined in neither

@@ -1,4 +1,5 @@
-"""Network cells (session 12): clusters joined when their members live on networks no one else uses.
+"""Network cells (session 12, narrowed in session 13): clusters joined when their members live on networks no
+one else uses, share a template or client, and have no address or clock of their own.
 
 Hand-built partitions with the answer known, each beside the control that must not be joined, then one
 small event log through the whole pipeline with the setting on and off.
@@ -34,6 +35,14 @@ def frames(clusters: dict[int, int | None], holdings: list[tuple[int, int, int]]
     return part, mem, sig, ev
 
 
+def with_template(part, mem, sig, accounts, signal: int = 99):
+    """The frames with a template shingle (``prompt`` value ``signal``) sent by ``accounts``."""
+    mem = pl.concat([mem, pl.DataFrame({"account_idx": accounts, "signal_idx": [signal] * len(accounts),
+                                        "count": [1] * len(accounts)}, schema=mem.schema)])
+    sig = pl.concat([sig, pl.DataFrame({"signal_idx": [signal], "kind": ["prompt"], "df": [len(accounts)]}, schema=sig.schema)])
+    return part, mem, sig
+
+
 def groups(part: pl.DataFrame) -> list[list[int]]:
     """The partition's clusters as sorted lists of accounts, unclustered accounts left out."""
     return sorted(sorted(g) for g in part.drop_nulls("cluster_id").group_by("cluster_id")
@@ -42,16 +51,49 @@ def groups(part: pl.DataFrame) -> list[list[int]]:
 
 def test_card_groups_of_one_datacenter_cell_are_joined():
     # Three card groups (clusters 1-3) whose members all send their traffic from one /24 (signal 7)
-    # nobody else uses: one cell.
+    # nobody else uses, each account from its own VM address, one template: one cell.
     clusters = {a: 1 + a // 4 for a in range(12)}
     part, mem, sig, ev = frames(clusters, [(a, 7, 20) for a in range(12)], {7: 12})
+    part, mem, sig = with_template(part, mem, sig, list(range(12)))
+    assert groups(network_cells(part, mem, sig, ev)) == [list(range(12))]
+
+
+def test_groups_on_one_block_that_share_no_template_stay_apart():
+    # The same block with nothing else shared (a building's households, two operators renting one block).
+    clusters = {a: 1 + a // 4 for a in range(12)}
+    part, mem, sig, ev = frames(clusters, [(a, 7, 20) for a in range(12)], {7: 12})
+    assert groups(network_cells(part, mem, sig, ev)) == groups(part)
+    # A template sent by one group only (one member of another group once asked it too) ties nobody.
+    part, mem, sig = with_template(part, mem, sig, [0, 1, 2, 3, 4])
+    assert groups(network_cells(part, mem, sig, ev)) == groups(part)
+
+
+def test_a_group_with_an_address_of_its_own_is_a_unit():
+    # Cluster 3's members all send from one office address (signal 50) no one else uses: a branch office
+    # of the block's company, not a card group of a cell. Clusters 1-2 (own VM per account) are joined.
+    clusters = {a: 1 + a // 4 for a in range(12)}
+    holdings = [(a, 7, 20) for a in range(12)] + [(a, 50, 20) for a in range(8, 12)]
+    part, mem, sig, ev = frames(clusters, holdings, {7: 12, 50: 4}, kinds={50: "ip"})
+    ev = ev.with_columns(pl.lit(20, pl.Int64).alias("events"))
+    part, mem, sig = with_template(part, mem, sig, list(range(12)))
+    assert groups(network_cells(part, mem, sig, ev)) == [list(range(8)), list(range(8, 12))]
+
+
+def test_a_few_light_accounts_on_the_block_do_not_make_it_shared():
+    # Four throw-away accounts in no cluster, one request each on the cell's /24: 4 of 244 events
+    # (exclusivity is by traffic, not by the 12 of 16 accounts).
+    clusters = {**{a: 1 + a // 4 for a in range(12)}, **{a: None for a in range(12, 16)}}
+    part, mem, sig, ev = frames(clusters, [(a, 7, 20) for a in range(12)] + [(a, 7, 1) for a in range(12, 16)], {7: 16})
+    part, mem, sig = with_template(part, mem, sig, list(range(12)))
     assert groups(network_cells(part, mem, sig, ev)) == [list(range(12))]
 
 
 def test_a_network_shared_with_people_in_no_cluster_joins_nobody():
-    # The same clusters on a residential block where six neighbours in no cluster also live: 12 of 18.
+    # The same clusters on a residential block where six neighbours in no cluster also live: a third
+    # of its traffic is theirs.
     clusters = {**{a: 1 + a // 4 for a in range(12)}, **{a: None for a in range(12, 18)}}
     part, mem, sig, ev = frames(clusters, [(a, 7, 20) for a in range(18)], {7: 18})
+    part, mem, sig = with_template(part, mem, sig, list(range(12)))
     assert groups(network_cells(part, mem, sig, ev)) == groups(part)
 
 
@@ -61,6 +103,8 @@ def test_an_occasional_network_is_not_where_members_live():
     # The home networks link nobody, so they are no memberships: only the account's events count them.
     clusters = {a: 1 + a // 4 for a in range(12)}
     part, mem, sig, ev = frames(clusters, [(a, 7, 2) for a in range(12)], {7: 12})
+    part, mem, sig = with_template(part, mem, sig, list(range(12)))
+    ev = ev.with_columns(pl.lit(2, pl.Int64).alias("events"))
     assert groups(network_cells(part, mem, sig, ev)) == [list(range(12))]  # without the home events
     ev = ev.with_columns(pl.lit(20, pl.Int64).alias("events"))
     assert groups(network_cells(part, mem, sig, ev)) == groups(part)
@@ -72,6 +116,7 @@ def test_a_cluster_only_partly_on_the_networks_keeps_its_id():
     clusters = {**{a: 1 + a // 4 for a in range(8)}, **{a: 3 for a in range(8, 13)}}
     holdings = [(a, 7, 20) for a in range(10)] + [(a, 100 + a, 20) for a in range(10, 13)]
     part, mem, sig, ev = frames(clusters, holdings, {7: 10, **{100 + a: 2 for a in range(10, 13)}})
+    part, mem, sig = with_template(part, mem, sig, list(range(13)))
     assert groups(network_cells(part, mem, sig, ev)) == [list(range(8)), list(range(8, 13))]
 
 
@@ -81,7 +126,23 @@ def test_several_blocks_of_one_cell_are_one_group():
     clusters = {a: 1 + a // 4 for a in range(12)}
     holdings = [(a, 7 if a % 2 else 8, 20) for a in range(12)]
     part, mem, sig, ev = frames(clusters, holdings, {7: 6, 8: 6})
+    part, mem, sig = with_template(part, mem, sig, list(range(12)))
     assert groups(network_cells(part, mem, sig, ev)) == [list(range(12))]
+
+
+def test_a_cell_spread_evenly_over_three_blocks_lives_on_them():
+    # Each account sends a third of its events from each of three /24s: no single block carries half,
+    # the two largest do (principal networks are a set of up to three).
+    clusters = {a: 1 + a // 4 for a in range(12)}
+    holdings = [(a, net, 10) for a in range(12) for net in (7, 8, 9)]
+    part, mem, sig, ev = frames(clusters, holdings, {7: 12, 8: 12, 9: 12})
+    part, mem, sig = with_template(part, mem, sig, list(range(12)))
+    assert groups(network_cells(part, mem, sig, ev)) == [list(range(12))]
+    # Over seven blocks (a rotating network), the fewest carrying half are more than three: no join.
+    holdings = [(a, net, 10) for a in range(12) for net in range(7, 14)]
+    part, mem, sig, ev = frames(clusters, holdings, {n: 12 for n in range(7, 14)})
+    part, mem, sig = with_template(part, mem, sig, list(range(12)))
+    assert groups(network_cells(part, mem, sig, ev)) == groups(part)
 
 
 def test_other_kinds_do_not_join():
@@ -111,8 +172,8 @@ def test_joined_clusters_take_their_pieces_majority_campaign():
 
 
 def cell_and_neighbours_log(seed: int = 3) -> pl.DataFrame:
-    """Ordinary users, a datacenter cell in three card groups (one VM address each, one /24 nobody else
-    uses), and two households on a residential /24 shared with ten neighbours in no cluster."""
+    """Ordinary users, a datacenter cell in three card groups (one VM address per account, one /24 nobody
+    else uses, one template), and two households on a residential /24 shared with ten neighbours in no cluster."""
     rng = np.random.default_rng(seed)
     vocab = np.array("the a cat dog model water river light code bread music train glass paper stone".split())
     rows = []
@@ -125,8 +186,11 @@ def cell_and_neighbours_log(seed: int = 3) -> pl.DataFrame:
     for a in range(80):
         user(f"user{a:03d}", [f"{20 + a % 150}.{a % 7}.{a}.{a % 250 + 1}"], f"pf_u{a}", int(rng.integers(4, 12)))
     for g in range(3):
-        for i in range(5):
-            user(f"cell_g{g}_{i}", [f"203.0.113.{10 + g}"], f"pf_cell{g}", 20)
+        for i in range(5):  # one VM address per account, the operator's template (session 13: a shared mark)
+            for _ in range(20):
+                rows.append((f"cell_g{g}_{i}", int(rng.integers(0, 14 * 86400)), f"203.0.113.{10 + 5 * g + i}", f"pf_cell{g}",
+                             "You are an expert. Solve the following task and show every step: " + " ".join(rng.choice(vocab, 4)),
+                             "python-requests/2.31"))
     for h in range(2):
         for i in range(3):
             user(f"home{h}_{i}", [f"198.51.100.{20 + h}"], f"pf_home{h}", 12)

@@ -78,7 +78,17 @@ def test_matching_is_greedy_best_first_one_to_one_and_order_free(prev, new, min_
     # fresh ids follow the new run's numbering (largest cluster first)
     assert fresh.sort("stable_id")["cluster_id"].is_sorted()
     vanished = set(mapping.filter(pl.col("status") == "vanished")["previous_id"])
-    assert vanished == prev_ids - set(matched["previous_id"])
+    merged = mapping.filter(pl.col("status") == "merged")
+    assert vanished | set(merged["previous_id"]) == prev_ids - set(matched["previous_id"])
+    assert not vanished & set(merged["previous_id"])
+    # a merged previous cluster names the stable id of the new cluster holding most of its members
+    stable_of = dict(published.select("cluster_id", "stable_id").iter_rows())
+    for pid, into in merged.select("previous_id", "stable_id").iter_rows():
+        members = [a for a, c in prev.items() if c == pid]
+        assert 2 * sum(stable_of.get(new.get(a)) == into for a in members) > len(members)
+    for pid in vanished:
+        members = [a for a, c in prev.items() if c == pid]
+        assert all(2 * sum(new.get(a) == nid for a in members) <= len(members) for nid in new_ids)
     # the row order of the inputs does not matter
     shuffled = match_clusters(_frame(dict(rnd.sample(list(prev.items()), len(prev)))),
                               _frame(dict(rnd.sample(list(new.items()), len(new)))), min_jaccard, id_floor=floor)
@@ -90,7 +100,7 @@ def test_ties_break_by_smaller_previous_then_new_id():
     new = _frame({"a": 1, "b": 1, "c": 1, "d": 1})  # both previous clusters overlap 0.5
     mapping = match_clusters(prev, new)
     assert mapping.select("cluster_id", "previous_id", "status").rows() == [
-        (1, 1, "matched"), (None, 2, "vanished")]
+        (1, 1, "matched"), (None, 2, "merged")]  # cluster 2 went into new 1 (was 'vanished' before session 13)
 
 
 def test_min_jaccard_out_of_range_is_a_config_error():

@@ -80,7 +80,9 @@ class Projection:
     warnings: list[str] = field(default_factory=list)
     #: ``source, target, weight``: the pairs co-timing linked (:mod:`graphlink.stages.cotiming`), part of ``edges``.
     co_timed: pl.DataFrame | None = None
-
+    #: ``signal_idx, all``: events per network value over every account, when ``memberships`` holds only
+    #: clustered accounts (the Spark engine); None: read from ``memberships`` (:mod:`graphlink.stages.network_cells`).
+    network_events: pl.DataFrame | None = None
 
 
 

@@ -7,27 +7,40 @@ exact address made (one network is shared by neighbours on an ISP block). On ind
 cells were cut into 13-14 clusters each (BENCHMARKS.md "Where it fails"; 11,000 seed 3 cell 2: 310
 accounts in 57 card groups, its four /24s used by nobody else).
 
-:func:`network_cells` joins such pieces when the network evidence is *exclusive* and *principal*:
+:func:`network_cells` joins such pieces when the network evidence is *exclusive* and *principal*, and only
+pieces -- never units that merely rent addresses of one block:
 
-* a network is a member's **principal** network when it carries at least half of the member's events
-  (:data:`PRINCIPAL_SHARE`; all its events count, since the memberships hold only networks two accounts
-  share): an ordinary user's occasional mobile-carrier exit (10 % of requests) or a VPN is not where the
-  user lives;
-* a network is **exclusive** when at least :data:`CLUSTERED_SHARE` of the accounts seen on it in the
-  whole log (``signals.df``) are clustered: a datacenter /24 rented by one operator, not a residential
-  block whose other users are single people in no cluster;
+* a network is **exclusive** when clustered accounts send at least :data:`CLUSTERED_SHARE` of the events
+  seen on it in the whole log (memberships of every account): a datacenter /24 rented by one operator,
+  not a residential block whose other users are single people in no cluster. Traffic, not accounts: a few
+  throw-away accounts with a handful of requests do not make an operator's block shared;
+* a member's **principal** networks are the fewest exclusive networks, at most :data:`MAX_PRINCIPAL`,
+  carrying at least :data:`PRINCIPAL_SHARE` of its events (all its events count, since the memberships
+  hold only networks two accounts share): an ordinary user's occasional mobile-carrier exit or a VPN is
+  not where the user lives, a cell drawing its requests evenly from three blocks lives on them;
+* a cluster with a **home** -- an exact address principal for :data:`COVER` of its members (a branch
+  office's NAT, a firm's office address, a customer's VM), or a timing band most of them share with no
+  one else (a customer's cron job) -- is a unit, not a piece, and is never joined
+  (:func:`home_clusters`). An operator's card group on a datacenter block spreads over VM addresses and
+  keeps the cell's clock;
 * a cluster is tied to a network when at least :data:`MIN_MEMBERS_ON_NETWORK` of its members have it as
-  their principal network; clusters and exclusive networks form a bipartite graph, and each connected
-  component proposes one group;
-* a cluster joins its component's group only when at least :data:`COVER` of its members have their
-  principal network among the component's networks: a cluster that merely touches the networks (a few
-  members on them) keeps its own id.
+  a principal network; two clusters tied to one network are **linked only through a mark they share**
+  (:func:`cluster_marks`: a template shingle or client held by :data:`MARK_SHARE` of each, and most of
+  whose holders are in the network's clusters, :data:`MARK_SPECIFIC`): households of
+  a building, a co-working space's firms and two operators renting one block write different things.
+  Each connected component of linked clusters proposes one group;
+* a cluster joins its component's group only when at least :data:`COVER` of its members have a principal
+  network among the component's networks: a cluster that merely touches the networks keeps its own id.
 
-The rule reads only what any log holds (an address per event) and has no constant of a simulator: an
-office behind one NAT /24 whose staff Leiden cut into several clusters becomes one group (the same
-team), and a residential block or a carrier exit shared with people outside clusters joins nobody. What
-it cannot tell apart: an operator that rents one block for several of its cells gets them joined (its
-campaign, not one cell: on dev world crowds_1000 two clusters holding cells 0 and 2-6 of one operator).
+The join groups, and the flag a joined cluster gets rests on more than the network: its pieces share a
+mark, have no address or clock of their own, and together carry nearly all traffic of their block.
+:func:`with_join_reason` says so in the why. The rule reads only what any log holds (an address and a
+time per event, a prompt or client when present) and has no constant of a simulator. What it cannot tell
+apart: an operator that rents one block for several of its cells gets them joined (its campaign, not one
+cell: on dev world crowds_1000 two clusters holding cells 0 and 2-6 of one operator); an operator giving
+each card group its own proxy address or its own cron minute looks like a set of units and is not
+joined; a company whose branches share neither address nor clock but send one in-house template from
+their own VMs on one block looks like a cell.
 
 Output schema: the partition's (``account_idx`` UInt32, ``cluster_id`` Int64), renumbered by
 :func:`graphlink.stages.communities.renumber`.
@@ -59,17 +72,37 @@ MIN_MEMBERS_ON_NETWORK = 2
 COVER = 0.8
 #: The kinds whose values are networks (IPv4 /24 and IPv6 /48 by default).
 NETWORK_KINDS = ("ip_net",)
+#: A member's principal networks are at most this many (the fewest carrying half its events): a cell
+#: drawing each request evenly from three rented blocks still lives on them; more is a rotating network.
+MAX_PRINCIPAL = 3
+#: Kinds whose values mark an operator's pieces as one: its template's shingles, its client. Two
+#: clusters on one network are joined only through such a value (a building's households, a co-working
+#: space's firms and unrelated operators write different things).
+SHARED_KINDS = ("prompt", "user_agent")
+#: A value marks a cluster when at least this share of its members hold it (a template every member
+#: sends, not one employee's question that a neighbour also asked).
+MARK_SHARE = 0.5
+#: A mark links clusters on a network only when they hold at least this share of its holders in the whole
+#: log: the block's own template, not a stock question everyone asks (a campus's students and an
+#: operator on the campus NAT ask the same ones).
+MARK_SPECIFIC = 0.5
 
 
 def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: pl.DataFrame,
-                       events: pl.DataFrame, kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:
+                       events: pl.DataFrame, kinds: tuple[str, ...] = NETWORK_KINDS,
+                       totals: pl.DataFrame | None = None) -> pl.DataFrame:
     """Each clustered member's principal exclusive networks.
+
+    A network is exclusive when clustered accounts send at least :data:`CLUSTERED_SHARE` of the events
+    seen on it (traffic, not accounts: a few throw-away accounts with a handful of requests do not make
+    an operator's block shared). A member's principal networks are the smallest set of exclusive
+    networks, at most :data:`MAX_PRINCIPAL`, that carries at least :data:`PRINCIPAL_SHARE` of its events
+    (an account spreading its requests evenly over three blocks still lives on them).
 
     Parameters
     ----------
     memberships : DataFrame
-        ``account_idx, signal_idx, count`` (events of the account carrying the value); only clustered
-        accounts' rows are read.
+        ``account_idx, signal_idx, count`` (events of the account carrying the value), every account.
     signals : DataFrame
         ``signal_idx, kind, df`` (``df``: accounts carrying the value in the whole log).
     partition : DataFrame
@@ -78,26 +111,96 @@ def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partiti
         ``account_idx, events``: every account's events (the account index), the share's denominator.
     kinds : tuple of str
         Network kinds.
+    totals : DataFrame, optional
+        ``signal_idx, all``: each network's events over every account, when ``memberships`` holds only
+        clustered accounts (the Spark engine); None: summed from ``memberships``.
 
     Returns
     -------
     DataFrame
-        ``account_idx, cluster_id, signal_idx``: one row per member and principal network that is
-        exclusive (:data:`CLUSTERED_SHARE` of its accounts clustered).
+        ``account_idx, cluster_id, signal_idx``: one row per member and principal network.
     """
     clustered = partition.drop_nulls("cluster_id")
-    nets = signals.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx", "kind", "df")
-    rows = (memberships.select("account_idx", "signal_idx", "count").join(clustered, on="account_idx")
-            .join(nets, on="signal_idx").join(events.select("account_idx", "events"), on="account_idx")
-            .with_columns((pl.col("count") / pl.col("events")).alias("share")))
-    exclusive = (rows.group_by("signal_idx").agg(pl.len().alias("clustered"), pl.col("df").first())
-                 .filter(pl.col("clustered") >= CLUSTERED_SHARE * pl.col("df")).select("signal_idx"))
-    return (rows.filter(pl.col("share") >= PRINCIPAL_SHARE).join(exclusive, on="signal_idx", how="semi")
-            .select("account_idx", "cluster_id", "signal_idx"))
+    nets = signals.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx")
+    on_nets = memberships.select("account_idx", "signal_idx", "count").join(nets, on="signal_idx")
+    if totals is None:
+        totals = on_nets.group_by("signal_idx").agg(pl.col("count").sum().alias("all"))
+    exclusive = (on_nets.join(clustered, on="account_idx").group_by("signal_idx").agg(pl.col("count").sum().alias("clustered"))
+                 .join(totals.select("signal_idx", pl.col("all").cast(pl.Int64)), on="signal_idx")
+                 .filter(pl.col("clustered") >= CLUSTERED_SHARE * pl.col("all")).select("signal_idx"))
+    rows = (on_nets.join(exclusive, on="signal_idx").join(clustered, on="account_idx")
+            .join(events.select("account_idx", "events"), on="account_idx")
+            .with_columns((pl.col("count") / pl.col("events")).alias("share"))
+            .sort(["account_idx", "share", "signal_idx"], descending=[False, True, False])
+            .with_columns(pl.int_range(pl.len()).over("account_idx").alias("rank"),
+                          (pl.col("share").cum_sum().over("account_idx") - pl.col("share")).alias("before"))
+            .filter(pl.col("rank") < MAX_PRINCIPAL))
+    # The set: networks taken in order of share until half the events are covered, within the bound.
+    reach = rows.group_by("account_idx").agg(pl.col("share").sum().alias("reach"))
+    return (rows.filter(pl.col("before") < PRINCIPAL_SHARE).join(reach, on="account_idx")
+            .filter(pl.col("reach") >= PRINCIPAL_SHARE).select("account_idx", "cluster_id", "signal_idx"))
+
+
+def home_clusters(memberships: pl.DataFrame, signals: pl.DataFrame, partition: pl.DataFrame,
+                  events: pl.DataFrame, kind: str = "ip", clock: str = "timing") -> pl.DataFrame:
+    """Clusters with an address or a clock of their own: a unit (an office, a customer's job), not a piece.
+
+    A cluster has a home when one exact address (``kind``) is principal (:data:`PRINCIPAL_SHARE` of the
+    events) for at least :data:`COVER` of its members and two or more, and they are at least half of
+    the clustered accounts whose principal address it is: a branch office's NAT, a firm's office
+    address, a customer's VM its bots share. Or when one ``clock`` value (a timing band: the same active
+    minutes) is held by :data:`COVER` of its members and two or more, who are at least half of its
+    holders in the whole log: a customer's cron job firing its bots together and apart from its
+    neighbours'. An operator's card group on a datacenter block spreads over VM addresses (one per
+    account or a few) and keeps the cell's clock, so it has neither.
+
+    Parameters
+    ----------
+    memberships, signals, partition, events
+        As for :func:`principal_networks`.
+    kind, clock : str
+        The exact address kind and the timing kind.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id`` of the clusters with a home (unique).
+    """
+    clustered = partition.drop_nulls("cluster_id")
+    vals = signals.filter(pl.col("kind").is_in([kind, clock]) & (pl.col("df") >= 2)).select("signal_idx", "kind", "df")
+    rows = (memberships.select("account_idx", "signal_idx", "count").join(vals, on="signal_idx")
+            .join(clustered, on="account_idx").join(events.select("account_idx", "events"), on="account_idx")
+            .filter((pl.col("kind") == clock) | (pl.col("count") >= PRINCIPAL_SHARE * pl.col("events")))
+            .group_by("cluster_id", "signal_idx", "kind", "df").agg(pl.len().alias("n"))
+            .with_columns(pl.when(pl.col("kind") == clock).then(pl.col("df")).otherwise(pl.col("n").sum().over("signal_idx")).alias("all")))
+    sizes = clustered.group_by("cluster_id").agg(pl.len().alias("size"))
+    return (rows.join(sizes, on="cluster_id")
+            .filter((pl.col("n") >= 2) & (pl.col("n") >= COVER * pl.col("size")) & (2 * pl.col("n") >= pl.col("all")))
+            .select("cluster_id").unique())
+
+
+def cluster_marks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: pl.DataFrame,
+                  kinds: tuple[str, ...] = SHARED_KINDS) -> pl.DataFrame:
+    """Values (templates' shingles, clients) held by at least :data:`MARK_SHARE` of a cluster's members.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id, mark, n, df``: the value's ``signal_idx``, its holders in the cluster and in the log.
+    """
+    clustered = partition.drop_nulls("cluster_id")
+    vals = signals.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx")
+    sizes = clustered.group_by("cluster_id").agg(pl.len().alias("size"))
+    return (memberships.select("account_idx", "signal_idx").join(vals, on="signal_idx").join(clustered, on="account_idx")
+            .group_by("cluster_id", "signal_idx").agg(pl.len().alias("n")).join(sizes, on="cluster_id")
+            .filter(pl.col("n") >= MARK_SHARE * pl.col("size"))
+            .join(signals.select("signal_idx", "df"), on="signal_idx")
+            .select("cluster_id", pl.col("signal_idx").alias("mark"), "n", "df"))
 
 
 def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
-                  events: pl.DataFrame, min_cluster_size: int = 2, kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:
+                  events: pl.DataFrame, min_cluster_size: int = 2, kinds: tuple[str, ...] = NETWORK_KINDS,
+                  totals: pl.DataFrame | None = None) -> pl.DataFrame:
     """Join clusters whose members live on the same exclusive networks (see the module docstring).
 
     Parameters
@@ -114,6 +217,8 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
         Passed to :func:`graphlink.stages.communities.renumber`.
     kinds : tuple of str
         Network kinds.
+    totals : DataFrame, optional
+        As for :func:`principal_networks`.
 
     Returns
     -------
@@ -123,34 +228,45 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
 
     Examples
     --------
-    Two card groups of one cell on a /24 nobody else uses become one cluster:
+    Two card groups of one cell, each account on its own address of a /24 nobody else uses, one
+    template shingle, become one cluster:
 
     >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 1, 2, 2]},
     ...                     schema_overrides={"account_idx": pl.UInt32})
-    >>> mem = pl.DataFrame({"account_idx": [0, 1, 2, 3], "signal_idx": [5, 5, 5, 5], "count": [9, 9, 9, 9]},
+    >>> mem = pl.DataFrame({"account_idx": [0, 1, 2, 3] * 2, "signal_idx": [5] * 4 + [6] * 4, "count": [9] * 8},
     ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    >>> sig = pl.DataFrame({"signal_idx": [5], "kind": ["ip_net"], "df": [4]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [5, 6], "kind": ["ip_net", "prompt"], "df": [4, 4]},
+    ...                    schema_overrides={"signal_idx": pl.UInt32})
     >>> ev = pl.DataFrame({"account_idx": [0, 1, 2, 3], "events": [9, 9, 9, 9]}, schema_overrides={"account_idx": pl.UInt32})
     >>> network_cells(part, mem, sig, ev)["cluster_id"].to_list()
     [1, 1, 1, 1]
     """
-    main = principal_networks(memberships, signals, partition, events, kinds)
-    tied = (main.group_by("cluster_id", "signal_idx").agg(pl.len().alias("n"))
+    main = principal_networks(memberships, signals, partition, events, kinds, totals)
+    homes = home_clusters(memberships, signals, partition, events)
+    tied = (main.join(homes, on="cluster_id", how="anti").group_by("cluster_id", "signal_idx").agg(pl.len().alias("n"))
             .filter(pl.col("n") >= MIN_MEMBERS_ON_NETWORK).select("cluster_id", "signal_idx"))
     if tied.height == 0:
         return partition
-    clusters = tied.select("cluster_id").unique().sort("cluster_id").with_row_index("node")
-    nets = tied.select("signal_idx").unique().sort("signal_idx").with_row_index("vnode")
-    edges = tied.join(clusters, on="cluster_id").join(nets, on="signal_idx").with_columns(
-        (pl.col("vnode") + clusters.height).alias("vnode"))
-    graph = ig.Graph(n=clusters.height + nets.height,
-                     edges=np.column_stack([edges["node"].to_numpy(), edges["vnode"].to_numpy()]).tolist())
-    label = np.asarray(graph.connected_components().membership)
-    comp = clusters.with_columns(pl.Series("comp", label[: clusters.height], dtype=pl.Int64))
-    vcomp = nets.select("signal_idx", pl.Series("vcomp", label[clusters.height:], dtype=pl.Int64))
+    # Two clusters tied to one network are linked when they also share a mark (the operator's template or
+    # client): a star per (network, mark) connects them; components of these links propose the groups.
+    marks = cluster_marks(memberships, signals, partition.join(tied.select("cluster_id").unique(), on="cluster_id"))
+    # A mark counts on a network only when the clusters tied to it hold most of its holders (MARK_SPECIFIC):
+    # a stock question the whole campus asks is no operator's template.
+    star = (tied.join(marks, on="cluster_id")
+            .filter(pl.col("n").sum().over("signal_idx", "mark") >= MARK_SPECIFIC * pl.col("df"))
+            .with_columns(pl.col("cluster_id").min().over("signal_idx", "mark").alias("hub"))
+            .filter(pl.col("hub") != pl.col("cluster_id")).select("hub", "cluster_id").unique())
+    if star.height == 0:
+        return partition
+    clusters = pl.concat([star["hub"], star["cluster_id"]]).unique().sort().to_frame("cluster_id").with_row_index("node")
+    edges = (star.join(clusters.rename({"cluster_id": "hub", "node": "a"}), on="hub")
+             .join(clusters.rename({"node": "b"}), on="cluster_id"))
+    graph = ig.Graph(n=clusters.height, edges=np.column_stack([edges["a"].to_numpy(), edges["b"].to_numpy()]).tolist())
+    comp = clusters.with_columns(pl.Series("comp", graph.connected_components().membership, dtype=pl.Int64))
+    vcomp = tied.join(comp, on="cluster_id").select("signal_idx", pl.col("comp").alias("vcomp")).unique()
     sizes = partition.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.len().alias("size"))
     # Members whose principal network lies in their cluster's component.
-    inside = (main.join(vcomp, on="signal_idx").join(comp.select("cluster_id", "comp"), on="cluster_id")
+    inside = (main.join(comp.select("cluster_id", "comp"), on="cluster_id").join(vcomp, on="signal_idx")
               .filter(pl.col("vcomp") == pl.col("comp"))
               .group_by("cluster_id", "comp").agg(pl.col("account_idx").n_unique().alias("inside")))
     joined = (inside.join(sizes, on="cluster_id").filter(pl.col("inside") >= COVER * pl.col("size"))
@@ -162,6 +278,50 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     merged = partition.join(target, on="cluster_id", how="left").select(
         "account_idx", pl.coalesce("group", "cluster_id").alias("cluster_id"))
     return renumber(merged, min_cluster_size)
+
+
+def with_join_reason(clusters: pl.DataFrame, pieces: pl.DataFrame, partition: pl.DataFrame,
+                     memberships: pl.DataFrame, signals: pl.DataFrame, kinds: tuple[str, ...] = NETWORK_KINDS,
+                     ) -> pl.DataFrame:
+    """``clusters`` with ``why`` saying which clusters :func:`network_cells` joined, and on what networks.
+
+    "joined: K clusters living on <network>[, <network> ...] and sharing a template or client (network
+    cells)", the networks being
+    those held by the most members (at most three), appended to the why of every final cluster whose
+    members came from two or more pieces: a reviewer sees that the cluster is not one Leiden found.
+
+    Parameters
+    ----------
+    clusters : DataFrame
+        ``cluster_id, why`` (and any other columns, kept).
+    pieces, partition : DataFrame
+        ``account_idx, cluster_id`` before and after the join (after any later detachment).
+    memberships, signals, kinds
+        As for :func:`network_cells`; ``signals`` needs ``value``.
+
+    Returns
+    -------
+    DataFrame
+        ``clusters``, ``why`` extended where a join happened.
+    """
+    final = partition.drop_nulls("cluster_id")
+    count = (final.join(pieces.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").alias("piece")), on="account_idx")
+             .group_by("cluster_id").agg(pl.col("piece").n_unique().alias("pieces")).filter(pl.col("pieces") >= 2))
+    if count.height == 0:
+        return clusters
+    nets = signals.filter(pl.col("kind").is_in(list(kinds))).select("signal_idx", "value")
+    top = (memberships.select("account_idx", "signal_idx").join(final.join(count, on="cluster_id", how="semi"), on="account_idx")
+           .join(nets, on="signal_idx").group_by("cluster_id", "value").agg(pl.len().alias("n"))
+           .sort(["cluster_id", "n", "value"], descending=[False, True, False]).group_by("cluster_id", maintain_order=True)
+           .agg(pl.col("value").head(3).str.join(", ").alias("nets")))
+    reason = (count.join(top, on="cluster_id", how="left").select("cluster_id", pl.concat_str(
+        [pl.lit("joined: "), pl.col("pieces").cast(pl.String), pl.lit(" clusters living on "),
+         pl.col("nets").fill_null("their networks"), pl.lit(" and sharing a template or client (network cells)")]).alias("joined")))
+    return (clusters.join(reason, on="cluster_id", how="left")
+            .with_columns(pl.when(pl.col("joined").is_null()).then(pl.col("why"))
+                          .when(pl.col("why").is_null() | (pl.col("why") == "")).then(pl.col("joined"))
+                          .otherwise(pl.concat_str([pl.col("why"), pl.lit("; "), pl.col("joined")])).alias("why"))
+            .drop("joined"))
 
 
 def piece_campaigns(partition: pl.DataFrame, pieces: pl.DataFrame | None, affiliations: pl.DataFrame,
@@ -204,3 +364,4 @@ def piece_campaigns(partition: pl.DataFrame, pieces: pl.DataFrame | None, affili
     return (votes.sort(["cluster_id", "n", "campaign_id"], descending=[False, True, False])
             .group_by("cluster_id", maintain_order=True).first()
             .select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64)).sort("cluster_id"))
+

@@ -13,7 +13,9 @@ previous cluster and vice versa:
 * a matched new cluster takes the previous cluster's id; unmatched new
   clusters get fresh ids above every id issued before (``id_floor`` and the
   previous run's ids), in the order of their new ids (largest cluster first);
-  previous clusters left unmatched have *vanished*.
+  previous clusters left unmatched were *merged* into the new cluster holding
+  most of their members (:data:`MERGED_SHARE`; two pieces joined by Leiden or
+  :mod:`graphlink.stages.network_cells`) or have *vanished*.
 
 Greedy best-first is computed without a Python loop over pairs: in each round
 every pair that is the best remaining pair of both its clusters is matched
@@ -23,19 +25,19 @@ than one).
 
 Output schema (:func:`match_clusters`)
 --------------------------------------
-One row per new cluster and per vanished previous cluster:
+One row per new cluster and per merged or vanished previous cluster:
 
 =========== ======= =====================================================
 column      dtype   meaning
 =========== ======= =====================================================
-cluster_id  Int64   the new run's own id (null for a vanished cluster)
+cluster_id  Int64   the new run's own id (null for a merged or vanished previous cluster)
 previous_id Int64   the matched previous id (null for a new cluster)
-stable_id   Int64   the id to publish (null for a vanished cluster)
-jaccard     Float64 member overlap of the match (null when unmatched)
-status      String  ``matched``, ``new`` or ``vanished``
+stable_id   Int64   the id to publish; for a merged cluster the id it went to (null: vanished)
+jaccard     Float64 member overlap of the match or merge (null when new or vanished)
+status      String  ``matched``, ``new``, ``merged`` or ``vanished``
 =========== ======= =====================================================
 
-Sorted by status (matched, new, vanished), then stable or previous id.
+Sorted by status (matched, new, merged, vanished), then stable or previous id.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ MAPPING_SCHEMA = pl.Schema({
 #: Default minimum member overlap for a new cluster to inherit a previous id
 #: (:attr:`graphlink.config.StableIdConfig.previous_min_jaccard`, with the reasons).
 DEFAULT_MIN_JACCARD = StableIdConfig().previous_min_jaccard
+#: An unmatched previous cluster is *merged* into the new cluster holding more than this share of its
+#: members (most of them: at most one new cluster can), else it has *vanished*.
+MERGED_SHARE = 0.5
 
 
 def _members(accounts: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -91,6 +96,13 @@ def match_clusters(previous_accounts: pl.DataFrame, new_accounts: pl.DataFrame,
     >>> new = pl.DataFrame({"account_id": list("abcdexyz"), "cluster_id": [2, 2, 2, 2, None, 1, 1, 1]})
     >>> match_clusters(prev, new).rows()
     [(2, 1, 1, 0.75, 'matched'), (1, None, 4, None, 'new'), (None, 2, None, None, 'vanished'), (None, 3, None, None, 'vanished')]
+
+    Two previous clusters joined into one: the larger keeps its id, the other names where it went.
+
+    >>> prev = pl.DataFrame({"account_id": list("abcdef"), "cluster_id": [1, 1, 1, 1, 2, 2]})
+    >>> new = pl.DataFrame({"account_id": list("abcdef"), "cluster_id": [1] * 6})
+    >>> match_clusters(prev, new).select("previous_id", "stable_id", "status").rows()
+    [(1, 1, 'matched'), (2, 1, 'merged')]
     """
     if not 0 < min_jaccard <= 1:
         raise ConfigError(f"previous_min_jaccard must be in (0, 1], got {min_jaccard}")
@@ -98,13 +110,15 @@ def match_clusters(previous_accounts: pl.DataFrame, new_accounts: pl.DataFrame,
     new = _members(new_accounts, "cluster_id")
     prev_sizes = prev.group_by("previous_id").agg(pl.len().alias("prev_size"))
     new_sizes = new.group_by("cluster_id").agg(pl.len().alias("new_size"))
-    candidates = (
+    overlaps = (
         prev.join(new, on="account_id")
         .group_by("previous_id", "cluster_id").agg(pl.len().alias("shared"))
         .join(prev_sizes, on="previous_id").join(new_sizes, on="cluster_id")
         .with_columns((pl.col("shared") / (pl.col("prev_size") + pl.col("new_size") - pl.col("shared")))
                       .alias("jaccard"))
-        .filter(pl.col("jaccard") >= min_jaccard)
+    )
+    candidates = (
+        overlaps.filter(pl.col("jaccard") >= min_jaccard)
         .sort(["jaccard", "shared", "previous_id", "cluster_id"], descending=[True, True, False, False])
         .with_row_index("rank")
         .select("rank", "previous_id", "cluster_id", "jaccard")
@@ -132,12 +146,18 @@ def match_clusters(previous_accounts: pl.DataFrame, new_accounts: pl.DataFrame,
     )
     kept = pairs.select("cluster_id", "previous_id", pl.col("previous_id").alias("stable_id"), "jaccard",
                         pl.lit("matched").alias("status"))
+    # An unmatched previous cluster most of whose members sit in one new cluster was merged into it (Leiden
+    # or network_cells joined it with others): it names the id it went to, with no cluster_id of its own.
+    published = pl.concat([kept.select("cluster_id", "stable_id"), fresh.select("cluster_id", "stable_id")])
+    into = (overlaps.join(pairs, on="previous_id", how="anti").filter(pl.col("shared") > MERGED_SHARE * pl.col("prev_size"))
+            .join(published, on="cluster_id").select("previous_id", pl.col("stable_id").alias("into"), pl.col("jaccard").alias("j")))
     vanished = (
-        prev_sizes.select("previous_id").join(pairs, on="previous_id", how="anti")
-        .select(pl.lit(None, pl.Int64).alias("cluster_id"), "previous_id", pl.lit(None, pl.Int64).alias("stable_id"),
-                pl.lit(None, pl.Float64).alias("jaccard"), pl.lit("vanished").alias("status"))
+        prev_sizes.select("previous_id").join(pairs, on="previous_id", how="anti").join(into, on="previous_id", how="left")
+        .select(pl.lit(None, pl.Int64).alias("cluster_id"), "previous_id", pl.col("into").alias("stable_id"),
+                pl.col("j").alias("jaccard"),
+                pl.when(pl.col("into").is_null()).then(pl.lit("vanished")).otherwise(pl.lit("merged")).alias("status"))
     )
-    order = pl.col("status").replace_strict({"matched": 0, "new": 1, "vanished": 2}, return_dtype=pl.Int8)
+    order = pl.col("status").replace_strict({"matched": 0, "new": 1, "merged": 2, "vanished": 3}, return_dtype=pl.Int8)
     return (
         pl.concat([kept.cast(dict(MAPPING_SCHEMA)), fresh.cast(dict(MAPPING_SCHEMA)), vanished.cast(dict(MAPPING_SCHEMA))])
         .sort(order, pl.coalesce("stable_id", "previous_id"))
@@ -149,17 +169,18 @@ def summarise(mapping: pl.DataFrame) -> dict[str, object]:
 
     Examples
     --------
-    >>> m = pl.DataFrame({"stable_id": [1, 4, None], "previous_id": [1, None, 2],
-    ...                   "status": ["matched", "new", "vanished"]})
+    >>> m = pl.DataFrame({"stable_id": [1, 4, 1, None], "previous_id": [1, None, 3, 2],
+    ...                   "status": ["matched", "new", "merged", "vanished"]})
     >>> summarise(m)
-    {'matched': 1, 'new': 1, 'vanished': 1, 'matched_ids': [1], 'new_ids': [4], 'vanished_ids': [2]}
+    {'matched': 1, 'new': 1, 'merged': 1, 'vanished': 1, 'matched_ids': [1], 'new_ids': [4], 'merged_ids': [3], 'vanished_ids': [2]}
     """
     def ids(status: str, column: str) -> list[int]:
         return [int(v) for v in mapping.filter(pl.col("status") == status)[column].sort().to_list()]
 
     matched, new, vanished = ids("matched", "stable_id"), ids("new", "stable_id"), ids("vanished", "previous_id")
-    return {"matched": len(matched), "new": len(new), "vanished": len(vanished),
-            "matched_ids": matched, "new_ids": new, "vanished_ids": vanished}
+    merged = ids("merged", "previous_id")
+    return {"matched": len(matched), "new": len(new), "merged": len(merged), "vanished": len(vanished),
+            "matched_ids": matched, "new_ids": new, "merged_ids": merged, "vanished_ids": vanished}
 
 
 @dataclass

@@ -357,7 +357,8 @@ def previous_summary(section: dict, limit: int = 12) -> str:
         period += "; the same log as the previous run, so no cluster's run count grew"
     return (f"vs previous run: {plural(section['matched'], 'cluster')} kept their id, "
             f"{section['new']:,} new{ids(section['new_ids'])}, "
-            f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}{period}")
+            + (f"{section['merged']:,} merged into another{ids(section['merged_ids'])}, " if section.get("merged") else "")
+            + f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}{period}")
 
 
 def duration_text(seconds: float) -> str:

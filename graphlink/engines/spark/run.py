@@ -48,6 +48,7 @@ from graphlink.contract import OUTPUT_FILES
 from graphlink.stages.drilldown import UNLISTED_KINDS, hours_from_minutes, link_table, linking_values
 from graphlink.stages.graph import Projection
 from graphlink.stages.ingest import AccountsInfo, Events, load_accounts
+from graphlink.stages.network_cells import NETWORK_KINDS
 from graphlink.stages.signals import SignalSet
 from graphlink.stages.stable_ids import PreviousRun, load_previous, rekey_campaigns
 
@@ -216,7 +217,9 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     projection = Projection(edges=pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32,
                                                         "weight": pl.Float64}),
                             signals=projected.signals, memberships=memberships, n_accounts=n_accounts,
-                            stats=projected.stats, warnings=projected.warnings, co_timed=projected.co_timed)
+                            stats=projected.stats, warnings=projected.warnings, co_timed=projected.co_timed,
+                            network_events=(network_totals(projected.memberships, projected.signals)
+                                            if config.communities.network_cells else None))
     signal_set = SignalSet(pairs=pl.DataFrame(), values=found.values, stats=found.stats,
                            account_stats=found.account_stats, value_counts=found.value_counts,
                            seconds=found.seconds)
@@ -255,3 +258,15 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
                         cluster_mapping=mapping, member_affiliations=signals_out, activity=activity,
                         minutes=minutes, templates=templates, campaigns=rekey_campaigns(scored.campaigns, mapping),
                         links=links, linking=linking)
+
+
+def network_totals(memberships: Any, signals: pl.DataFrame, kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:
+    """``signal_idx, all``: events per network value over every account (Spark ``memberships`` of the
+    whole log), the denominator of :mod:`graphlink.stages.network_cells`' exclusivity, since the
+    memberships collected to the driver hold only clustered accounts."""
+    from pyspark.sql import functions as F
+
+    nets = signals.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select(pl.col("signal_idx").cast(pl.Int64))
+    rows = memberships.join(F.broadcast(to_spark(memberships.sparkSession, nets)), on="signal_idx").groupBy("signal_idx").agg(
+        F.sum("count").cast("long").alias("all"))
+    return to_polars(rows).select(pl.col("signal_idx").cast(pl.UInt32), pl.col("all").cast(pl.Int64))
