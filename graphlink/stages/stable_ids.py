@@ -37,7 +37,8 @@ jaccard     Float64 member overlap of the match or merge (null when new or vanis
 status      String  ``matched``, ``new``, ``merged`` or ``vanished``
 =========== ======= =====================================================
 
-Sorted by status (matched, new, merged, vanished), then stable or previous id.
+Sorted by status (matched, new, merged, vanished), then stable or previous id, then previous id
+(several previous clusters merged into one new cluster share its stable id).
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def match_clusters(previous_accounts: pl.DataFrame, new_accounts: pl.DataFrame,
     order = pl.col("status").replace_strict({"matched": 0, "new": 1, "merged": 2, "vanished": 3}, return_dtype=pl.Int8)
     return (
         pl.concat([kept.cast(dict(MAPPING_SCHEMA)), fresh.cast(dict(MAPPING_SCHEMA)), vanished.cast(dict(MAPPING_SCHEMA))])
-        .sort(order, pl.coalesce("stable_id", "previous_id"))
+        .sort(order, pl.coalesce("stable_id", "previous_id"), "previous_id", nulls_last=True)
     )
 
 
