@@ -28,7 +28,7 @@ from datetime import timedelta
 import polars as pl
 
 from graphlink.stages.consensus import BATCH_OVER_TYPICAL, TIME_KINDS
-from graphlink.stages.seed_templates import private_ties
+from graphlink.stages.seed_templates import hold_prefix
 
 __all__ = ["BATCH_MARGIN", "seed_batch", "fill_batch", "hold_to_batch"]
 
@@ -168,11 +168,8 @@ def hold_to_batch(ordered: pl.DataFrame, keep: int, linking: pl.DataFrame, share
     lo, hi = span.select(_AT.min(), _AT.max().alias("hi")).row(0)
     width = linking.filter(pl.col("kind").is_in(list(TIME_KINDS))).select(_AT.unique().sort().diff().min()).item()
     reach = max(hi - lo + (width or timedelta(0)), margin)
-    head, rest = ordered.head(keep), ordered.slice(keep)
-    timed = linking.filter(pl.col("kind").is_in(list(TIME_KINDS)) & pl.col("account_id").is_in(head["account_id"].implode()))
+    timed = linking.filter(pl.col("kind").is_in(list(TIME_KINDS))
+                           & pl.col("account_id").is_in(ordered.head(keep)["account_id"].implode()))
     near = timed.filter(_AT.is_between(lo - reach, hi + reach))["account_id"].implode()
-    leave = (pl.col("account_id").is_in(timed["account_id"].implode()) & ~pl.col("account_id").is_in(near)
-             & ~pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())
-             & ~pl.col("account_id").is_in(private_ties(linking, seeds)))
-    kept = head.filter(~leave)
-    return pl.concat([kept, head.filter(leave), rest]), kept.height
+    leave = pl.col("account_id").is_in(timed["account_id"].implode()) & ~pl.col("account_id").is_in(near)
+    return hold_prefix(ordered, keep, leave, seeds, linking)

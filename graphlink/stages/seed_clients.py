@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.stages.seed_templates import private_ties
+from graphlink.stages.seed_templates import hold_prefix
 
 __all__ = ["CLIENT_KINDS", "MAX_CLIENT_SHARE", "seed_clients", "apply_clients"]
 
@@ -118,12 +118,9 @@ def apply_clients(ordered: pl.DataFrame, keep: int, linking: pl.DataFrame, seeds
     common = seed_clients(linking, seeds, n_accounts, max_share, kinds)
     if common is None:
         return ordered, keep
-    seed_list = pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String).implode()
-    head, rest = ordered.head(keep), ordered.slice(keep)
-    rows = linking.filter(pl.col("kind").is_in(list(kinds)) & pl.col("account_id").is_in(head["account_id"].implode()))
+    rows = linking.filter(pl.col("kind").is_in(list(kinds))
+                          & pl.col("account_id").is_in(ordered.head(keep)["account_id"].implode()))
     judged = rows["account_id"].unique().implode()
     using = rows.join(common, on=["kind", "value"], how="semi")["account_id"].unique().implode()
-    leave = (~pl.col("account_id").is_in(seed_list) & pl.col("account_id").is_in(judged)
-             & ~pl.col("account_id").is_in(using) & ~pl.col("account_id").is_in(private_ties(linking, seeds)))
-    kept = head.filter(~leave)
-    return pl.concat([kept, head.filter(leave), rest]), kept.height
+    return hold_prefix(ordered, keep, pl.col("account_id").is_in(judged) & ~pl.col("account_id").is_in(using),
+                       seeds, linking)

@@ -25,7 +25,7 @@ import polars as pl
 
 from graphlink.stages.campaigns import AMBIENT_KINDS, PRIVATE_TIE_KINDS, TIE_KINDS
 
-__all__ = ["MAX_TEMPLATE_SHARE", "MIN_OWN", "PUBLIC_KINDS", "apply_templates", "private_ties", "seed_templates"]
+__all__ = ["MAX_TEMPLATE_SHARE", "MIN_OWN", "PUBLIC_KINDS", "apply_templates", "hold_prefix", "private_ties", "seed_templates"]
 
 #: Kinds shared by accounts of several operators or cells (a proxy pool, a network, a template
 #: family, a clock, a client, a sign-up hour or domain): holding a seed's value of one of these says
@@ -73,6 +73,35 @@ def private_ties(linking: pl.DataFrame, seeds: list[str]) -> pl.Series:
     seed_list = pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String).implode()
     seeds_values = private.filter(pl.col("account_id").is_in(seed_list)).select("kind", "value").unique()
     return private.join(seeds_values, on=["kind", "value"], how="semi")["account_id"].unique().implode()
+
+
+def hold_prefix(ordered: pl.DataFrame, keep: int, leave: pl.Expr, seeds: list[str],
+                linking: pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
+    """The listed accounts matching ``leave`` leave the list's prefix -- never a seed, nor a holder of a
+    private value a seed holds (:func:`private_ties`, when ``linking`` is given).
+
+    The one step behind every check that holds an ``expand`` list to the seeds' evidence (their
+    templates, clients, registration batch).
+
+    Returns
+    -------
+    tuple of (DataFrame, int)
+        ``ordered`` rearranged (the kept prefix, the accounts leaving it, then the rest) and the new
+        prefix length.
+
+    Examples
+    --------
+    >>> o = pl.DataFrame({"account_id": ["s1", "a", "b", "c"]})
+    >>> out, keep = hold_prefix(o, 3, pl.col("account_id").is_in(["s1", "a"]), ["s1"])
+    >>> out["account_id"].to_list(), keep
+    (['s1', 'b', 'a', 'c'], 2)
+    """
+    leave = leave & ~pl.col("account_id").is_in(pl.Series(list(dict.fromkeys(seeds)), dtype=pl.String).implode())
+    if linking is not None and linking.height:
+        leave = leave & ~pl.col("account_id").is_in(private_ties(linking, seeds))
+    head, rest = ordered.head(keep), ordered.slice(keep)
+    kept = head.filter(~leave)
+    return pl.concat([kept, head.filter(leave), rest]), kept.height
 
 
 def seed_templates(templates: pl.DataFrame, seeds: list[str], n_accounts: int,
@@ -173,12 +202,8 @@ def apply_templates(ordered: pl.DataFrame, keep: int, templates: pl.DataFrame | 
     common = seed_templates(lazy.filter(pl.col("account_id").is_in(seed_list)).collect(), seeds, n_accounts, max_share)
     if common is None:
         return ordered, keep
-    head, rest = ordered.head(keep), ordered.slice(keep)
-    rows = lazy.filter(pl.col("account_id").is_in(head["account_id"].implode())).collect()
+    rows = lazy.filter(pl.col("account_id").is_in(ordered.head(keep)["account_id"].implode())).collect()
     judged = rows["account_id"].unique().implode()
     sending = rows.join(common, on="shingle", how="semi")["account_id"].unique().implode()
-    leave = ~pl.col("account_id").is_in(seed_list) & pl.col("account_id").is_in(judged) & ~pl.col("account_id").is_in(sending)
-    if linking is not None and linking.height:
-        leave = leave & ~pl.col("account_id").is_in(private_ties(linking, seeds))
-    kept = head.filter(~leave)
-    return pl.concat([kept, head.filter(leave), rest]), kept.height
+    leave = pl.col("account_id").is_in(judged) & ~pl.col("account_id").is_in(sending)
+    return hold_prefix(ordered, keep, leave, seeds, linking)
