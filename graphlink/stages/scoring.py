@@ -186,17 +186,11 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
                 feats = feats.join(per_member.group_by("cluster_id").agg(pl.col(kind).median().alias(name)),
                                    on="cluster_id", how="left")
 
-    # Prompts: share of members' sampled prompts that share shingles with other accounts,
-    # and the shingle to quote: the cluster's own phrasing, not the most common stock phrase.
-    # Ranked by holders * (holders / df) -- members holding it times the share of its holders
-    # in the whole log that are members (tf-idf's support times specificity): a template nine
-    # members send and no one else (9 * 1) outranks "give me 9 ideas for" that 28 members and
-    # 500 strangers write (28 * 0.056).
+    # Prompts: share of members' sampled prompts that share shingles with other accounts.
     # Whether a cluster sent prompts is its own members' fact: a run where no clustered account
     # shares a shingle still read prompts, and each cluster's share is then 0, not unknown (the
     # card pool of a company alone in its log is scaled as it is beside a ring; break-it review,
     # session 13).
-    prompts = _member_kind(memberships, signals, members, "prompt")
     if account_stats is not None and account_stats.height:
         feats = feats.join(account_stats.join(members, on="account_idx").group_by("cluster_id").agg(
             pl.col("prompts_sampled").sum(), pl.col("prompts_scripted").sum().alias("template_prompts"),
@@ -205,16 +199,22 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             (pl.col("prompts_scripted") / pl.col("prompts_sampled")).filter(pl.col("prompts_sampled") > 0)
             .mean().alias("member_template_share")),
             on="cluster_id", how="left")
-    if account_stats is not None and account_stats.height and prompts.height:
-        top = (
-            prompts.group_by("cluster_id", "signal_idx").agg(
-                (pl.len().cast(pl.Float64) ** 2 / pl.col("df").first().cast(pl.Float64).clip(1, None)).alias("rank"),
-                pl.col("count").sum().alias("n"), pl.col("value").first().alias("template"))
-            .sort(["cluster_id", "rank", "n", "signal_idx"], descending=[False, True, True, False])
-            .group_by("cluster_id", maintain_order=True).first()
-            .select("cluster_id", "template")
-        )
-        feats = feats.join(top, on="cluster_id", how="left")
+        # The shingle to quote: the cluster's own phrasing, not the most common stock phrase.
+        # Ranked by holders * (holders / df) -- members holding it times the share of its holders
+        # in the whole log that are members (tf-idf's support times specificity): a template nine
+        # members send and no one else (9 * 1) outranks "give me 9 ideas for" that 28 members and
+        # 500 strangers write (28 * 0.056).
+        prompts = _member_kind(memberships, signals, members, "prompt")
+        if prompts.height:
+            top = (
+                prompts.group_by("cluster_id", "signal_idx").agg(
+                    (pl.len().cast(pl.Float64) ** 2 / pl.col("df").first().cast(pl.Float64).clip(1, None)).alias("rank"),
+                    pl.col("count").sum().alias("n"), pl.col("value").first().alias("template"))
+                .sort(["cluster_id", "rank", "n", "signal_idx"], descending=[False, True, True, False])
+                .group_by("cluster_id", maintain_order=True).first()
+                .select("cluster_id", "template")
+            )
+            feats = feats.join(top, on="cluster_id", how="left")
 
     # Timing: members sharing a timing band with another member.
     timing = _member_kind(memberships, signals, members, "timing")
