@@ -349,11 +349,11 @@ class ScoringConfig:
         seen on simulated campaigns. The tie test keeps an operator's members that
         rotate less (a static server, three requests): on independent worlds the
         network count alone detached 77 ring members and 4 ordinary accounts,
-        with the test 0 and 4. Members that rotate like the fleet are judged too when
-        the fleet is known by its own values and ``account_stats`` are at hand: a
-        bystander on the fleet's own commercial proxy holds none of them and does
-        not phrase like it (:data:`graphlink.stages.outsiders.IDENTITY_COVER`,
-        :data:`~graphlink.stages.outsiders.PHRASING_SHARE`). 0 disables.
+        with the test 0 and 4. Members rotating like the fleet are judged too when it is known by
+        its own values and ``account_stats`` are at hand (a bystander on its commercial proxy holds
+        none and does not phrase like it, :data:`graphlink.stages.outsiders.IDENTITY_COVER`); so are
+        members of any cluster, the cover counted over the others
+        (:func:`graphlink.stages.outsiders.address_bystanders`). 0 disables both.
     """
 
     flag_threshold: float = 0.6

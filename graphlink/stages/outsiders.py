@@ -1,4 +1,6 @@
-"""Fleet outsiders: members of a flagged proxy-rotating cluster linked in only by a reused address.
+"""Fleet outsiders: members of a flagged proxy-rotating cluster linked in only by a reused address,
+and address bystanders: members of any cluster bound by its own values that hold none of them and do
+not phrase like it.
 
 Output schema
 -------------
@@ -13,7 +15,7 @@ from graphlink.config import GraphConfig, ScoringConfig
 from graphlink.stages.campaign_flags import SPECIFIC_SHARE
 from graphlink.stages.campaigns import is_tie_kind
 
-__all__ = ["fleet_outsiders", "IDENTITY_COVER", "PHRASING_SHARE", "MIN_FLEET_PHRASING"]
+__all__ = ["fleet_outsiders", "address_bystanders", "IDENTITY_COVER", "PHRASING_SHARE", "MIN_FLEET_PHRASING"]
 
 #: A rotating fleet is *known by* its own values when at least this share of its members each hold
 #: one (a card, a template shingle, an identifier the flagged clusters hold as their own) with
@@ -63,7 +65,10 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
     scripted), a member holding none whose prompts follow the fleet's template
     less than :data:`PHRASING_SHARE` of the fleet's rate
     (``account_stats``' ``prompts_scripted / prompts_sampled``) is detached
-    too, rotating or not.
+    too, rotating or not. The same test runs on every cluster, flagged or not
+    (:func:`address_bystanders`, the cover counted over the other members):
+    a piece too small to be flagged on its own is flagged later through its
+    campaign, with the VPN user an exit address linked into it.
 
     Parameters
     ----------
@@ -107,11 +112,13 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
     """
     config = config or ScoringConfig()
     empty = pl.Series("account_idx", [], dtype=pl.UInt32)
-    if value_counts is None or not value_counts.height or config.outsider_network_share <= 0:
+    if config.outsider_network_share <= 0:
         return empty
     fleets = scored.filter(pl.col("flagged") & (pl.col("ip_spread") >= config.outsider_min_spread))
-    if not fleets.height:
-        return empty
+    if value_counts is None or not value_counts.height:
+        # Without network counts no member is judged by its rotation (address bystanders still are).
+        fleets = fleets.clear()
+        value_counts = pl.DataFrame(schema={"account_idx": pl.UInt32, "kind": pl.String, "n_values": pl.UInt32})
     nets = value_counts.filter(pl.col("kind") == "ip_net").select("account_idx", "n_values")
     members = (
         clusters.join(fleets.select("cluster_id"), on="cluster_id")
@@ -155,4 +162,50 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
             static = pl.concat([static.select("account_idx", "cluster_id"),
                                 rotating.select("account_idx", "cluster_id")]).unique()
         static = static.join(holders, on="account_idx", how="anti")
-    return static["account_idx"].sort()
+    if account_stats is not None and account_stats.height and memberships is not None and signals is not None:
+        static = pl.concat([static.select("account_idx", "cluster_id"),
+                            address_bystanders(clusters, memberships, signals, account_stats, graph_config)]).unique()
+    return static["account_idx"].unique().sort()
+
+
+def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
+                       account_stats: pl.DataFrame, graph_config: GraphConfig | None = None) -> pl.DataFrame:
+    """Members linked into a cluster bound by its own values through an address alone.
+
+    In any cluster (flagged or not: a small piece is flagged later through its campaign), a member
+    is a bystander when (1) it holds no value of a tie kind other than addresses (a card, a template
+    passage, a strong identifier) with another member; (2) at least :data:`IDENTITY_COVER` of the
+    *other* members each hold one with another member (the judged member does not vote on whether
+    its cluster is known by its own values: in a cluster of four, one bystander alone put the cover
+    at 0.75); (3) the other members phrase (:data:`MIN_FLEET_PHRASING` of their sampled prompts
+    scripted); and (4) its own sampled prompts follow a template less than :data:`PHRASING_SHARE`
+    of the others' rate (no sampled prompt: unknown, never judged).
+
+    Returns
+    -------
+    DataFrame
+        ``account_idx, cluster_id`` of the bystanders.
+    """
+    members = clusters.drop_nulls("cluster_id").select("account_idx", "cluster_id")
+    kinds = [k for k in signals["kind"].unique().to_list() if k != "ip" and is_tie_kind(k, graph_config)]
+    ties = signals.filter(pl.col("kind").is_in(kinds)).select("signal_idx")
+    held = (memberships.select("account_idx", "signal_idx").join(ties, on="signal_idx")
+            .join(members, on="account_idx")
+            .filter(pl.len().over("cluster_id", "signal_idx") >= 2))
+    holders = held.select("account_idx").unique().with_columns(pl.lit(1.0).alias("holds"))
+    stats = account_stats.select("account_idx", pl.col("prompts_sampled").cast(pl.Float64).alias("sampled"),
+                                 pl.col("prompts_scripted").cast(pl.Float64).alias("scripted"))
+    others = lambda c: pl.col(c).sum().over("cluster_id") - pl.col(c)  # noqa: E731 -- leave-one-out sums
+    judged = (
+        members.join(holders, on="account_idx", how="left").join(stats, on="account_idx", how="left")
+        .with_columns(pl.col("holds", "sampled", "scripted").fill_null(0.0))
+        .with_columns((pl.len().over("cluster_id") - 1).alias("n_others"))
+        .with_columns((others("holds") / pl.col("n_others")).alias("cover"),
+                      (others("scripted") / others("sampled")).alias("others_rate"),
+                      pl.when(pl.col("sampled") > 0).then(pl.col("scripted") / pl.col("sampled")).alias("rate"))
+    )
+    return judged.filter(
+        (pl.col("holds") == 0) & (pl.col("n_others") >= 2) & (pl.col("cover") >= IDENTITY_COVER)
+        & (pl.col("others_rate") >= MIN_FLEET_PHRASING) & pl.col("rate").is_not_null()
+        & (pl.col("rate") < PHRASING_SHARE * pl.col("others_rate"))
+    ).select("account_idx", "cluster_id")
