@@ -409,15 +409,13 @@ def test_a_ring_resending_one_instruction_is_flagged_control():
     assert r["flagged"], say(r)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the share counts distinct prompts, not requests: the ring resending one fixed instruction with a tenth "
-    "of its requests free-form camouflage (about 7 of 72 per account) has 1 template text against ~7 "
-    "camouflage texts per account: template share 0.118, card pool 0.098, score 0.338, the ring of 30 is "
-    "missed (0.872 without the factor) although 90 % of its traffic is the instruction. The cheapest "
-    "evasion found"))
 def test_a_ring_resending_one_instruction_with_a_tenth_camouflage_is_flagged():
+    """The share is of requests (was a strict xfail: 1 template text against ~7 camouflage texts read
+    0.118, card pool 0.098, the ring of 30 missed at 0.338 though 90 % of its traffic is the
+    instruction). Each sampled prompt now weighs the account's events sending it (session 14)."""
     log, ring = ring_world(prompts="repeat", camo=0.1)
     r = row(run_detect(log.frame()), ring)
+    assert r["template_share"] > 0.8, say(r)
     assert r["flagged"], say(r)
 
 
@@ -441,14 +439,10 @@ def test_uniform_camouflage_of_a_third_leaves_a_heavy_ring_flagged_control():
     assert r["flagged"], say(r)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the prompt sample is each account's 200 distinct prompts with the smallest hash, and the hash "
-    "(polars hash with salt signals.seed, 0 by default) is public: an operator grinds 200 camouflage prompts "
-    "per account whose hash lies in the lowest 1/1000 of the range (7.8M candidates, a few seconds) and the "
-    "sample holds camouflage only. With the same third of its traffic as camouflage as the control above, "
-    "template share 0.003, card pool 0.002, score 0.349: the heavy ring of 30 is missed (0.895 without the "
-    "factor). The same grinding also hides its template from prompt linking"))
 def test_hash_ground_camouflage_does_not_hide_a_heavy_rings_template():
+    """Prompts are hashed with a per-run salt (:func:`graphlink.stages.encode.prompt_salt`: the seed and a
+    digest of the log's accounts), so camouflage ground against the public seed is a random draw in the
+    sample (was a strict xfail: share 0.003, the heavy ring of 30 missed at 0.349; session 14)."""
     log, ring = heavy_ring_world(camouflage="ground")
     r = row(run_detect(log.frame()), ring)
     assert r["template_share"] > 0.5, say(r)
@@ -535,11 +529,9 @@ def test_a_company_with_a_busy_cron_account_per_department_is_not_flagged():
         "not the factor (flagged before it too, 0.894): staff on 5 department cards whose in-house assistant "
         "wraps every question in its system prompt send 100 % scripted prompts, so the factor is 1; 40 flagged. "
         "With events alone this is an operator's shape (one template, several cards, one address)"))),
-    pytest.param("framework", marks=pytest.mark.xfail(strict=True, reason=(
-        "not the factor (0.894 before it too): staff on 5 department cards all behind a public agent "
-        "framework's default prompt, which 60 unrelated developers elsewhere in the log send as well: 'scripted' "
-        "counts a passage shared with ANY account, so a public prompt counts as the cluster's template; 40 "
-        "flagged. A template held mostly outside the cluster is no operator's own"))),
+    # Fixed in session 14 (was a strict xfail, 0.894, 40 flagged): the public framework prompt that 60
+    # developers whom nothing links also send is no one's template, so the card pool is not kept for it.
+    "framework",
     pytest.param("class", marks=pytest.mark.xfail(strict=True, reason=(
         "not the factor (0.816 before it too): a school, 3 classes of 10 on one card each behind the school's "
         "address, pupils pasting the teacher's assignment before their answer: 100 % scripted, card pool 0.67, "
