@@ -549,6 +549,42 @@ def test_benign_groups_sharing_one_prompt_across_several_cards_are_not_flagged(w
     assert not r["flagged"], say(r)
 
 
+def public_prompt_ring_world(seed: int = 31, devs: int = 60) -> tuple[Log, list[str]]:
+    """:func:`ring_world`'s ring (30 accounts, 6 cards, datacenter addresses) whose template is the public
+    agent framework's prompt around its questions, with no passage of its own; ``devs`` unrelated developers
+    elsewhere send the same framework prompt. Ordinary people around."""
+    rng = np.random.default_rng(seed)
+    log = Log()
+    ring = add_ring(log, rng, "ring", 30, 6, DATACENTER, FRAMEWORK.replace("{}", "{} ({})"))
+    for u in range(devs):
+        for _ in range(int(rng.integers(3, 8))):
+            ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(8, 22)),
+                                minutes=int(rng.integers(0, 60)))
+            log.add(f"dev{u}", ts, _private_ip(4000 + u), f"dev-card-{u}", FRAMEWORK.format(_words(rng, 8)))
+    add_people(log, rng, 100)
+    return log, ring
+
+
+def test_a_ring_on_a_public_prompt_that_fewer_strangers_send_keeps_its_card_pool_control():
+    """Control of the public-passage rule's edge: with 20 developers sending the framework prompt, the
+    ring's 30 members outnumber its holders in no cluster: it is the ring's own, card pool 0.83, flagged."""
+    log, ring = public_prompt_ring_world(devs=20)
+    r = row(run_detect(log.frame()), ring)
+    assert r["card_pool"] > 0.8 and r["flagged"], say(r)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the price of the public-passage rule (session 14): a ring whose template is a public framework prompt "
+    "with no passage of its own, which 60 developers whom nothing links also send, owns no template, so its "
+    "card pool counts 0 like the benign framework company's: score 0.353, the ring of 30 missed (0.905 "
+    "without the factor). The card pool cannot tell the two apart; an operator's cells of 5 would need only "
+    "more than 5 unlinked senders each"))
+def test_a_ring_hiding_behind_a_public_prompt_is_flagged():
+    log, ring = public_prompt_ring_world(devs=60)
+    r = row(run_detect(log.frame()), ring)
+    assert r["flagged"], say(r)
+
+
 def test_a_resellers_customers_writing_their_own_requests_are_not_flagged_control():
     """Control, the factor's gain: the reseller's 30 customers on 3 reseller cards, each writing their own
     requests around the clock: template share 0, unflagged (0.525); without the factor flagged (0.783)."""
