@@ -654,15 +654,21 @@ def test_shuffled_rows_give_the_same_template_share_card_pool_and_flags_control(
 
 
 def test_spark_engine_scales_the_card_pool_alike(spark, tmp_path):
-    """Engine parity, both defects of section 1 and 2 included: the company alone (flagged: the factor is
-    not applied), the company next to a ring (unflagged), the ring with 60 % camouflage (missed)."""
+    """Engine parity: the company alone, the company next to a ring, the ring with 60 % camouflage
+    (missed); session 14: the ring resending one instruction (shares of requests), the heavy ring
+    (more than 200 distinct prompts per account: the sample under the per-run salt) and the framework
+    company (public passages)."""
     import graphlink
 
     alone, staff, _, _ = office_world()
     beside, staff2, _, ring2 = office_world(ring=True)
     camo, ring3 = ring_world(camo=0.6)
+    repeat, ring4 = ring_world(prompts="repeat", camo=0.1)
+    heavy, ring5 = heavy_ring_world(camouflage="uniform")
+    framework, staff6, _, _ = office_world(staff="framework", framework_users=60)
     for name, (log, accounts) in {"alone": (alone, staff), "beside": (beside, staff2 + ring2),
-                                  "camo": (camo, ring3)}.items():
+                                  "repeat": (repeat, ring4), "heavy": (heavy, ring5),
+                                  "framework": (framework, staff6), "camo": (camo, ring3)}.items():
         path = tmp_path / f"{name}.parquet"
         log.frame().write_parquet(path)
         a = graphlink.detect(path)
