@@ -17,10 +17,10 @@ component                 abuse pattern it looks for
                           /48) networks. ``log(median networks / 3) / log(10)``: home,
                           office and phone (3) is 0, thirty or more is 1.
 ``template_share``        Templated extraction prompts: share of members' requests (sampled
-                          prompts, each weighed by its events) whose prompt shares a passage of 8 or more 5-word shingles (12 words; 20 in
-                          spaceless scripts) with other accounts' prompts
-                          (``TEMPLATE_SHINGLES``): an instruction an
-                          operator scripts, not a stock request of a few words.
+                          prompts, each weighed by its events) whose prompt shares a passage
+                          of 8 or more 5-word shingles (12 words; 20 in spaceless scripts)
+                          with other accounts' prompts (``TEMPLATE_SHINGLES``): an instruction
+                          an operator scripts, not a stock request of a few words.
 ``timing_sync``           Scripted clocks: share of members whose active-minute profile
                           matches another member's (they share a timing MinHash band).
 ``card_pool``             A pool of cards: ``1 - 1 / n`` for ``n`` cards each paying for three
