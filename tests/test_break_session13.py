@@ -409,15 +409,13 @@ def test_a_ring_resending_one_instruction_is_flagged_control():
     assert r["flagged"], say(r)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the share counts distinct prompts, not requests: the ring resending one fixed instruction with a tenth "
-    "of its requests free-form camouflage (about 7 of 72 per account) has 1 template text against ~7 "
-    "camouflage texts per account: template share 0.118, card pool 0.098, score 0.338, the ring of 30 is "
-    "missed (0.872 without the factor) although 90 % of its traffic is the instruction. The cheapest "
-    "evasion found"))
 def test_a_ring_resending_one_instruction_with_a_tenth_camouflage_is_flagged():
+    """The share is of requests (was a strict xfail: 1 template text against ~7 camouflage texts read
+    0.118, card pool 0.098, the ring of 30 missed at 0.338 though 90 % of its traffic is the
+    instruction). Each sampled prompt now weighs the account's events sending it (session 14)."""
     log, ring = ring_world(prompts="repeat", camo=0.1)
     r = row(run_detect(log.frame()), ring)
+    assert r["template_share"] > 0.8, say(r)
     assert r["flagged"], say(r)
 
 
@@ -441,14 +439,10 @@ def test_uniform_camouflage_of_a_third_leaves_a_heavy_ring_flagged_control():
     assert r["flagged"], say(r)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the prompt sample is each account's 200 distinct prompts with the smallest hash, and the hash "
-    "(polars hash with salt signals.seed, 0 by default) is public: an operator grinds 200 camouflage prompts "
-    "per account whose hash lies in the lowest 1/1000 of the range (7.8M candidates, a few seconds) and the "
-    "sample holds camouflage only. With the same third of its traffic as camouflage as the control above, "
-    "template share 0.003, card pool 0.002, score 0.349: the heavy ring of 30 is missed (0.895 without the "
-    "factor). The same grinding also hides its template from prompt linking"))
 def test_hash_ground_camouflage_does_not_hide_a_heavy_rings_template():
+    """Prompts are hashed with a per-run salt (:func:`graphlink.stages.encode.prompt_salt`: the seed and a
+    digest of the log's accounts), so camouflage ground against the public seed is a random draw in the
+    sample (was a strict xfail: share 0.003, the heavy ring of 30 missed at 0.349; session 14)."""
     log, ring = heavy_ring_world(camouflage="ground")
     r = row(run_detect(log.frame()), ring)
     assert r["template_share"] > 0.5, say(r)
@@ -535,11 +529,9 @@ def test_a_company_with_a_busy_cron_account_per_department_is_not_flagged():
         "not the factor (flagged before it too, 0.894): staff on 5 department cards whose in-house assistant "
         "wraps every question in its system prompt send 100 % scripted prompts, so the factor is 1; 40 flagged. "
         "With events alone this is an operator's shape (one template, several cards, one address)"))),
-    pytest.param("framework", marks=pytest.mark.xfail(strict=True, reason=(
-        "not the factor (0.894 before it too): staff on 5 department cards all behind a public agent "
-        "framework's default prompt, which 60 unrelated developers elsewhere in the log send as well: 'scripted' "
-        "counts a passage shared with ANY account, so a public prompt counts as the cluster's template; 40 "
-        "flagged. A template held mostly outside the cluster is no operator's own"))),
+    # Fixed in session 14 (was a strict xfail, 0.894, 40 flagged): the public framework prompt that 60
+    # developers whom nothing links also send is no one's template, so the card pool is not kept for it.
+    "framework",
     pytest.param("class", marks=pytest.mark.xfail(strict=True, reason=(
         "not the factor (0.816 before it too): a school, 3 classes of 10 on one card each behind the school's "
         "address, pupils pasting the teacher's assignment before their answer: 100 % scripted, card pool 0.67, "
@@ -555,6 +547,42 @@ def test_benign_groups_sharing_one_prompt_across_several_cards_are_not_flagged(w
         log, names = group_world(kind=world)
     r = row(run_detect(log.frame()), names)
     assert not r["flagged"], say(r)
+
+
+def public_prompt_ring_world(seed: int = 31, devs: int = 60) -> tuple[Log, list[str]]:
+    """:func:`ring_world`'s ring (30 accounts, 6 cards, datacenter addresses) whose template is the public
+    agent framework's prompt around its questions, with no passage of its own; ``devs`` unrelated developers
+    elsewhere send the same framework prompt. Ordinary people around."""
+    rng = np.random.default_rng(seed)
+    log = Log()
+    ring = add_ring(log, rng, "ring", 30, 6, DATACENTER, FRAMEWORK.replace("{}", "{} ({})"))
+    for u in range(devs):
+        for _ in range(int(rng.integers(3, 8))):
+            ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(8, 22)),
+                                minutes=int(rng.integers(0, 60)))
+            log.add(f"dev{u}", ts, _private_ip(4000 + u), f"dev-card-{u}", FRAMEWORK.format(_words(rng, 8)))
+    add_people(log, rng, 100)
+    return log, ring
+
+
+def test_a_ring_on_a_public_prompt_that_fewer_strangers_send_keeps_its_card_pool_control():
+    """Control of the public-passage rule's edge: with 20 developers sending the framework prompt, the
+    ring's 30 members outnumber its holders in no cluster: it is the ring's own, card pool 0.83, flagged."""
+    log, ring = public_prompt_ring_world(devs=20)
+    r = row(run_detect(log.frame()), ring)
+    assert r["card_pool"] > 0.8 and r["flagged"], say(r)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the price of the public-passage rule (session 14): a ring whose template is a public framework prompt "
+    "with no passage of its own, which 60 developers whom nothing links also send, owns no template, so its "
+    "card pool counts 0 like the benign framework company's: score 0.353, the ring of 30 missed (0.905 "
+    "without the factor). The card pool cannot tell the two apart; an operator's cells of 5 would need only "
+    "more than 5 unlinked senders each"))
+def test_a_ring_hiding_behind_a_public_prompt_is_flagged():
+    log, ring = public_prompt_ring_world(devs=60)
+    r = row(run_detect(log.frame()), ring)
+    assert r["flagged"], say(r)
 
 
 def test_a_resellers_customers_writing_their_own_requests_are_not_flagged_control():
@@ -626,15 +654,21 @@ def test_shuffled_rows_give_the_same_template_share_card_pool_and_flags_control(
 
 
 def test_spark_engine_scales_the_card_pool_alike(spark, tmp_path):
-    """Engine parity, both defects of section 1 and 2 included: the company alone (flagged: the factor is
-    not applied), the company next to a ring (unflagged), the ring with 60 % camouflage (missed)."""
+    """Engine parity: the company alone, the company next to a ring, the ring with 60 % camouflage
+    (missed); session 14: the ring resending one instruction (shares of requests), the heavy ring
+    (more than 200 distinct prompts per account: the sample under the per-run salt) and the framework
+    company (public passages)."""
     import graphlink
 
     alone, staff, _, _ = office_world()
     beside, staff2, _, ring2 = office_world(ring=True)
     camo, ring3 = ring_world(camo=0.6)
+    repeat, ring4 = ring_world(prompts="repeat", camo=0.1)
+    heavy, ring5 = heavy_ring_world(camouflage="uniform")
+    framework, staff6, _, _ = office_world(staff="framework", framework_users=60)
     for name, (log, accounts) in {"alone": (alone, staff), "beside": (beside, staff2 + ring2),
-                                  "camo": (camo, ring3)}.items():
+                                  "repeat": (repeat, ring4), "heavy": (heavy, ring5),
+                                  "framework": (framework, staff6), "camo": (camo, ring3)}.items():
         path = tmp_path / f"{name}.parquet"
         log.frame().write_parquet(path)
         a = graphlink.detect(path)

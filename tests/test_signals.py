@@ -244,7 +244,7 @@ def _full_choice(enc, max_prompts, max_total):
 
     distinct, counts = ranked_prompts(enc.frame, enc.index.height)
     cap = prompts_per_account(counts["count"], max_prompts, max_total)
-    return distinct.filter(pl.col("rank") < cap).select("account_idx", "key"), cap
+    return distinct.filter(pl.col("rank") < cap).select("account_idx", "key", "requests"), cap
 
 
 def test_hash_prefiltered_prompt_choice_equals_the_full_count():

@@ -52,8 +52,10 @@ def component_exprs() -> dict[str, pl.Expr]:
         # Counted only as far as the cards are not each one unit's (a branch, a family,
         # a firm merged into the cluster): see graphlink.stages.card_pools.
         # And only as far as the accounts the cards pay for do scripted work: the members'
-        # mean template share, each member's share of its own sampled prompts averaged over
-        # the members with prompts (``member_template_share``). A fleet's accounts all send
+        # mean template share, each member's share of its own sampled requests averaged over
+        # the members with prompts (``member_template_share``; requests, so a resent fixed
+        # instruction counts each time; only members holding a passage of the cluster's own,
+        # not a public prompt unlinked accounts also send: scoring._own_template). A fleet's accounts all send
         # its template, camouflaged or not; a company's staff on a card per office or
         # department write their own requests, and its few cron service accounts, however
         # busy, are a few accounts (weighting by prompts let their volume read as the whole

@@ -17,7 +17,9 @@ so memory grows by ~8 bytes per event and column (README, "Memory model"),
 plus one ``key, value`` dictionary per text column with each distinct value
 once (:meth:`EncodedEvents.dictionary`). Hashes are salted with the run's
 seed; a collision between two values of a column is detected and raises
-rather than merging the values.
+rather than merging the values. Prompts are hashed with a per-run salt
+(:func:`prompt_salt`: the seed and a digest of the log's accounts), since the
+prompt sample is chosen by smallest hash.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import polars as pl
 from graphlink.errors import GraphlinkError
 from graphlink.stages.ingest import AccountsInfo, Events, index_accounts
 
-__all__ = ["EncodedEvents", "PromptHeads", "encode_events", "encode_frame", "hash_text", "count_by_account", "value_counts",
+__all__ = ["EncodedEvents", "PromptHeads", "encode_events", "encode_frame", "hash_text", "prompt_salt", "count_by_account",
+           "value_counts",
            "position_in_run", "with_account_ids", "text_pairs", "shared_only", "PAIR_SCHEMA", "VALUE_SCHEMA",
            "COUNT_SCHEMA"]
 
@@ -40,6 +43,47 @@ def hash_text(column: str, salt: int) -> pl.Expr:
     """64-bit hash of a text column, null where the value is missing."""
     col = pl.col(column)
     return pl.when(col.is_not_null()).then(col.hash(salt)).alias(column)
+
+
+def prompt_salt(index: pl.DataFrame, seed: int) -> int:
+    """The salt prompts are hashed with in this run: ``seed`` mixed with a digest of the log's accounts.
+
+    The prompt sample keeps each account's distinct prompts with the smallest
+    hash (:func:`graphlink.stages.signals.prompt.smallest_prompts`). With a salt
+    anyone can know (``signals.seed``, 0 by default) an operator can grind
+    camouflage prompts whose hash is smallest offline and fill its accounts'
+    samples with them (break-it review, session 13: a third of its traffic as
+    ground camouflage read its template share 0.003). The digest is of every
+    account with events in the log -- its id and its number of events, summed
+    over accounts (wrapping 64-bit), so row order does not matter -- which a
+    sender cannot know when writing its prompts: it holds everyone else's
+    traffic. The same log and seed give the same salt (the output is
+    reproducible); another day's log, a subset of it or another seed gives
+    another sample.
+
+    Parameters
+    ----------
+    index : DataFrame
+        The account index (``account_id`` String, ``events`` Int64; rows with
+        no events, from an accounts file, are left out).
+    seed : int
+        The run's ``signals.seed``.
+
+    Returns
+    -------
+    int
+        A salt in ``[0, 2**63)`` for :func:`hash_text`.
+
+    Examples
+    --------
+    >>> ix = pl.DataFrame({"account_id": ["a", "b"], "events": [3, 1]})
+    >>> prompt_salt(ix, 0) == prompt_salt(ix.reverse(), 0) != prompt_salt(ix, 1)
+    True
+    """
+    rows = index.filter(pl.col("events") > 0).select(
+        pl.struct(pl.col("account_id"), pl.col("events").cast(pl.Int64)).hash(seed).alias("h"))
+    digest = int(rows["h"].sum() or 0)  # UInt64 sums wrap: order-free
+    return int(pl.Series([digest], dtype=pl.UInt64).hash(seed)[0]) >> 1
 
 
 @dataclass
@@ -75,6 +119,8 @@ class EncodedEvents:
     #: hash limit, one row per key (None: none kept, see :class:`PromptHeads`); the prompt
     #: sampler takes what it needs and sets it to None.
     prompt_heads: pl.DataFrame | None = None
+    #: The salt of the ``prompt`` column's hashes (:func:`prompt_salt`; None: ``salt``).
+    prompt_salt: int | None = None
 
     def texts(self, column: str, keys: pl.Series, transform: pl.Expr) -> pl.DataFrame:
         """``key, <column>``: ``transform`` of the text behind the given hashes of ``column``.
@@ -87,7 +133,8 @@ class EncodedEvents:
         be read too: a hash names its text whichever row carries it.
         """
         source = self.unfiltered if self.unfiltered is not None else self.source
-        key = hash_text(column, self.salt).alias("key")
+        salt = self.prompt_salt if column == "prompt" and self.prompt_salt is not None else self.salt
+        key = hash_text(column, salt).alias("key")
         return (
             source.select(key, pl.col(column)).filter(pl.col("key").is_in(keys.implode()))
             .select("key", transform.alias(column))
@@ -161,17 +208,20 @@ def encode_events(events: Events, accounts: AccountsInfo | None = None, salt: in
         frame = frame.with_columns(hashes)
     # Accounts with events only; the index may also hold accounts-file-only rows.
     frame = frame.join(keys, on="__account", maintain_order="left").drop("__account")
-    kept_heads = None
+    kept_heads, salted = None, None
     if "prompt" in events.columns:
+        # Prompts are hashed with a per-run salt: the sample (smallest hashes) cannot be aimed at.
+        salted = prompt_salt(index, salt)
         limits = heads.limits(index["events"]) if heads is not None else None
         if limits is None:
-            frame = frame.with_columns(read(hash_text("prompt", salt))["prompt"])
+            frame = frame.with_columns(read(hash_text("prompt", salted))["prompt"])
         else:
-            hashes, kept_heads = _prompt_pass(source, mask, frame["account_idx"], limits, heads.text, salt)
+            hashes, kept_heads = _prompt_pass(source, mask, frame["account_idx"], limits, heads.text, salted)
             frame = frame.with_columns(hashes)
     frame = frame.select("account_idx", pl.exclude("account_idx"))
     return EncodedEvents(frame=frame, index=index, source=events.frame, columns=events.columns, salt=salt,
-                         dictionaries=dictionaries, unfiltered=events.unfiltered, prompt_heads=kept_heads)
+                         dictionaries=dictionaries, unfiltered=events.unfiltered, prompt_heads=kept_heads,
+                         prompt_salt=salted)
 
 
 def _prompt_pass(source: pl.LazyFrame, mask: pl.Series | None, account_idx: pl.Series, limits: np.ndarray,

@@ -16,11 +16,11 @@ component                 abuse pattern it looks for
 ``ip_spread``             Residential-proxy rotation: the median member uses many /24 (or
                           /48) networks. ``log(median networks / 3) / log(10)``: home,
                           office and phone (3) is 0, thirty or more is 1.
-``template_share``        Templated extraction prompts: share of members' sampled prompts
-                          that share a passage of 8 or more 5-word shingles (12 words; 20 in
-                          spaceless scripts) with other accounts' prompts
-                          (``TEMPLATE_SHINGLES``): an instruction an
-                          operator scripts, not a stock request of a few words.
+``template_share``        Templated extraction prompts: share of members' requests (sampled
+                          prompts, each weighed by its events) whose prompt shares a passage
+                          of 8 or more 5-word shingles (12 words; 20 in spaceless scripts)
+                          with other accounts' prompts (``TEMPLATE_SHINGLES``): an instruction
+                          an operator scripts, not a stock request of a few words.
 ``timing_sync``           Scripted clocks: share of members whose active-minute profile
                           matches another member's (they share a timing MinHash band).
 ``card_pool``             A pool of cards: ``1 - 1 / n`` for ``n`` cards each paying for three
@@ -97,6 +97,7 @@ import polars as pl
 
 from graphlink.config import ScoringConfig
 from graphlink.stages.card_pools import POOL_HOLDERS, card_alignment, card_units
+from graphlink.stages.signals.prompt import TEMPLATE_SHINGLES
 from graphlink.stages.components import (ORG_UNEXPLAINED, SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, component_exprs,
                                          reason_exprs)
 from graphlink.contract import CLUSTERS_SCHEMA as CLUSTER_SCHEMA
@@ -120,6 +121,23 @@ def account_hours(events: pl.LazyFrame, accounts: pl.DataFrame) -> pl.DataFrame:
         .group_by("account_id", "hour").agg(pl.len().alias("n"))
         .collect()
     )
+
+
+def _own_template(prompts: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, own``: does a member hold a prompt passage mostly its cluster's?
+
+    ``prompts``: :func:`_member_kind` of kind ``prompt`` over every cluster's members. A
+    shingle's holders in no cluster are its ``df`` less its holders in any cluster; it is the
+    cluster's own when its members outnumber those, and a member owns a template when it holds
+    :data:`~graphlink.stages.signals.prompt.TEMPLATE_SHINGLES` such shingles (a passage, not
+    where a public prompt meets its fill: "you must answer" + a word). A public agent
+    framework's prompt that 40 staff and 60 developers whom nothing links send is no one's
+    template (break-it review, session 13); an operator's cells, all clustered, each own
+    theirs. Members holding no prompt value are absent (their share is taken as it is)."""
+    inside = pl.len().over("cluster_id", "signal_idx").cast(pl.Int64)
+    outside = pl.col("df").cast(pl.Int64) - pl.len().over("signal_idx").cast(pl.Int64)
+    return (prompts.select("account_idx", (inside > outside).alias("own"))
+            .group_by("account_idx").agg(pl.col("own").sum() >= TEMPLATE_SHINGLES))
 
 
 #: The kinds whose memberships scoring reads (IPs are counted from value_counts).
@@ -186,25 +204,28 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
                 feats = feats.join(per_member.group_by("cluster_id").agg(pl.col(kind).median().alias(name)),
                                    on="cluster_id", how="left")
 
-    # Prompts: share of members' sampled prompts that share shingles with other accounts.
-    # Whether a cluster sent prompts is its own members' fact: a run where no clustered account
-    # shares a shingle still read prompts, and each cluster's share is then 0, not unknown (the
-    # card pool of a company alone in its log is scaled as it is beside a ring; break-it review,
-    # session 13).
+    # Prompts: share of members' sampled requests whose prompt shares a passage with other accounts.
+    # Whether a cluster sent prompts is its own members' fact: a run where no clustered account shares
+    # a shingle still read prompts, and each share is 0, not unknown (break-it review, session 13).
     if account_stats is not None and account_stats.height:
-        feats = feats.join(account_stats.join(members, on="account_idx").group_by("cluster_id").agg(
-            pl.col("prompts_sampled").sum(), pl.col("prompts_scripted").sum().alias("template_prompts"),
+        # Shares of requests (each sampled prompt weighs the events sending it), where counted.
+        sent, scripted = (("requests_sampled", "requests_scripted") if "requests_scripted" in account_stats.columns
+                          else ("prompts_sampled", "prompts_scripted"))
+        prompts = _member_kind(memberships, signals, members, "prompt")
+        stats = account_stats.join(members, on="account_idx").join(_own_template(prompts), on="account_idx", how="left")
+        feats = feats.join(stats.group_by("cluster_id").agg(
+            pl.col(sent).sum().alias("prompts_sampled"), pl.col(scripted).sum().alias("template_prompts"),
             # Each member's own scripted share, averaged over the members with sampled prompts
-            # (one account, one vote: a few busy service accounts are a few accounts).
-            (pl.col("prompts_scripted") / pl.col("prompts_sampled")).filter(pl.col("prompts_sampled") > 0)
-            .mean().alias("member_template_share")),
+            # (one account, one vote: a few busy service accounts are a few accounts); a member
+            # whose passages are all public (_own_template) scripts nothing of the cluster's own.
+            (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64))
+            .filter(pl.col(sent) > 0).mean().alias("member_template_share")),
             on="cluster_id", how="left")
         # The shingle to quote: the cluster's own phrasing, not the most common stock phrase.
         # Ranked by holders * (holders / df) -- members holding it times the share of its holders
         # in the whole log that are members (tf-idf's support times specificity): a template nine
         # members send and no one else (9 * 1) outranks "give me 9 ideas for" that 28 members and
         # 500 strangers write (28 * 0.056).
-        prompts = _member_kind(memberships, signals, members, "prompt")
         if prompts.height:
             top = (
                 prompts.group_by("cluster_id", "signal_idx").agg(

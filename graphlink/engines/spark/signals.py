@@ -50,7 +50,7 @@ from graphlink.config import SignalConfig
 from graphlink.engines.spark.columns import column_ref
 from graphlink.engines.spark.ingest import SparkEvents, to_polars
 from graphlink.errors import ConfigError
-from graphlink.stages.encode import COUNT_SCHEMA, PAIR_SCHEMA, VALUE_SCHEMA, EncodedEvents, hash_text
+from graphlink.stages.encode import COUNT_SCHEMA, PAIR_SCHEMA, VALUE_SCHEMA, EncodedEvents, hash_text, prompt_salt
 from graphlink.stages.ingest import AccountsInfo
 from graphlink.stages.signals import account_signals, text_ranks
 from graphlink.stages.signals.ip import ip_table, ip_texts
@@ -213,8 +213,8 @@ def _ips(events: Any, config: SignalConfig
 
 
 def _encoded(frame: pl.DataFrame, index: pl.DataFrame, source: pl.LazyFrame, columns: tuple[str, ...],
-             salt: int) -> EncodedEvents:
-    return EncodedEvents(frame=frame, index=index, source=source, columns=columns, salt=salt)
+             salt: int, prompts: int | None = None) -> EncodedEvents:
+    return EncodedEvents(frame=frame, index=index, source=source, columns=columns, salt=salt, prompt_salt=prompts)
 
 
 def _prompt_source(events: SparkEvents, frame: Any, ids: Any, index: pl.DataFrame, scratch: str
@@ -299,7 +299,8 @@ def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: Si
     cached: list[Any] = []
     stats: dict[str, int] = {}
     account_stats = pl.DataFrame(schema={"account_idx": pl.UInt32, "prompts_sampled": pl.UInt32,
-                                         "prompts_templated": pl.UInt32, "prompts_scripted": pl.UInt32})
+                                         "prompts_templated": pl.UInt32, "prompts_scripted": pl.UInt32,
+                                         "requests_sampled": pl.UInt32, "requests_scripted": pl.UInt32})
     numbered = _numbered(frame, ids)
     if "ip" in cols:
         pairs, values, s, c, held = _ips(numbered, config)
@@ -319,8 +320,10 @@ def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: Si
         lap("categorical")
     if "prompt" in cols:
         source, prompt_texts = _prompt_source(events, frame, ids, index, scratch)
-        prompts = source.select("account_idx", hash_text("prompt", config.seed)).collect(engine="streaming")
-        enc = _encoded(prompts, index, prompt_texts, ("account_id", "prompt"), config.seed)
+        # The polars engine's per-run prompt salt (the sample is the smallest hashes: not aimable).
+        salted = prompt_salt(index, config.seed)
+        prompts = source.select("account_idx", hash_text("prompt", salted)).collect(engine="streaming")
+        enc = _encoded(prompts, index, prompt_texts, ("account_id", "prompt"), config.seed, salted)
         pairs, values, s, account_stats = prompt_pairs(enc, config)
         driver_pairs.append(pairs)
         texts.append(values)

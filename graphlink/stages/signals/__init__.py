@@ -60,7 +60,8 @@ class SignalSet:
     values: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=VALUE_SCHEMA))
     stats: dict[str, int] = field(default_factory=dict)
     #: Per-account facts learned on the way: ``account_idx, prompts_sampled, prompts_templated,
-    #: prompts_scripted`` (:func:`graphlink.stages.signals.prompt.prompt_pairs`).
+    #: prompts_scripted, requests_sampled, requests_scripted``
+    #: (:func:`graphlink.stages.signals.prompt.prompt_pairs`).
     account_stats: pl.DataFrame | None = None
     #: ``account_idx, kind, n_values``: values per account of kinds whose unshared values were
     #: dropped from ``pairs`` (ip, ip_net, timing), shared or not.
@@ -179,7 +180,8 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
             value_counts.append(counts)
     stats: dict[str, int] = {}
     account_stats = pl.DataFrame(schema={"account_idx": pl.UInt32, "prompts_sampled": pl.UInt32,
-                                         "prompts_templated": pl.UInt32, "prompts_scripted": pl.UInt32})
+                                         "prompts_templated": pl.UInt32, "prompts_scripted": pl.UInt32,
+                                         "requests_sampled": pl.UInt32, "requests_scripted": pl.UInt32})
     if "ip" in cols:
         asn = load_asn_table(config.asn_table) if config.asn_table else None
         pairs, values, s, counts = ip_pairs(enc, config.ipv4_prefix, config.ipv6_prefix, asn, config.ip_chain_position)

@@ -162,9 +162,11 @@ NO_TOTAL_CAP = 2**62
 
 
 def ranked_prompts(frame: pl.DataFrame, n_accounts: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``(distinct, counts)``: distinct ``account_idx, key`` prompts with their rank in the
-    account (by hash), and ``account_idx, count``: distinct prompts per account."""
-    distinct = count_by_account(frame, "prompt", n_accounts).select("account_idx", "key")
+    """``(distinct, counts)``: distinct ``account_idx, key, requests`` prompts (``requests``: the
+    account's events sending it) with their rank in the account (by hash), and ``account_idx,
+    count``: distinct prompts per account."""
+    distinct = count_by_account(frame, "prompt", n_accounts).select("account_idx", "key",
+                                                                    pl.col("count").alias("requests"))
     # Sorted by (account, hash): an account's rank is its row number from its first row.
     account = pl.col("account_idx")
     distinct = distinct.with_columns(position_in_run(account != account.shift(1)).alias("rank"))
@@ -207,7 +209,8 @@ def prompt_heads(config: SignalConfig) -> PromptHeads:
 
 
 def smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None) -> tuple[pl.DataFrame, int]:
-    """``(account_idx, key of each chosen prompt; k)``: each account's ``k`` distinct prompts with the smallest hash.
+    """``(account_idx, key, requests of each chosen prompt; k)``: each account's ``k`` distinct prompts with the
+    smallest hash, with the account's events sending each (``requests``).
 
     Counting the distinct prompts of every event (24M on the campaign preset)
     is not needed to find the smallest few: an account with ``n`` events
@@ -234,7 +237,8 @@ def smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None
     if distinct is None:
         distinct, counts = ranked_prompts(frame, n_accounts)
         cap = prompts_per_account(counts["count"], max_prompts, max_total)
-    return distinct.filter(pl.col("rank") < cap).select("account_idx", "key"), cap
+    # (a cut account's kept rows hold every event of the prompts kept: requests are exact)
+    return distinct.filter(pl.col("rank") < cap).select("account_idx", "key", "requests"), cap
 
 
 def sample_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_words: int,
@@ -246,8 +250,9 @@ def sample_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, 
 
 def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_words: int,
                     seed: int) -> tuple[pl.DataFrame, int, pl.DataFrame, pl.DataFrame]:
-    """``(account_idx, text_hash, norm, prompts; k; key, text_hash)``: each account's sampled distinct prompts,
-    normalised (``prompts``: how many sampled raw prompts gave the text), the per-account sample size,
+    """``(account_idx, text_hash, norm, prompts, requests; k; key, text_hash)``: each account's sampled distinct
+    prompts, normalised (``prompts``: how many sampled raw prompts gave the text; ``requests``: the
+    account's events sending them), the per-account sample size,
     and which prompt hashes (``key``) gave each text; last, ``key, prompt``: each chosen prompt's
     first ``max_words * _CHARS_PER_WORD`` characters as read (for :func:`quote_shingles`).
 
@@ -283,13 +288,15 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
     sampled = (
         chosen.join(texts, on="key")
         .filter(pl.col("norm").str.len_bytes() > 0)
-        .select("account_idx", "norm", pl.col("norm").hash(seed).alias("text_hash"), "key")
+        .select("account_idx", "norm", pl.col("norm").hash(seed).alias("text_hash"), "key", "requests")
     )
     keys = sampled.select("key", "text_hash")
     # Distinct raw prompts that normalise to one text (a job numbered 1, 2, 3...) are one
     # text to shingle but each a sampled prompt: ``prompts`` counts them.
     per_text = (sampled.group_by("account_idx", "text_hash")
-                .agg(pl.col("norm").first(), pl.len().cast(pl.UInt32).alias("prompts")).sort("account_idx", "text_hash"))
+                .agg(pl.col("norm").first(), pl.len().cast(pl.UInt32).alias("prompts"),
+                     pl.col("requests").sum().cast(pl.UInt32).alias("requests"))
+                .sort("account_idx", "text_hash"))
     return per_text, cap, keys, raw
 
 
@@ -301,7 +308,8 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
     value per shingle), ``values`` the shingle texts; ``per_account`` has
     ``account_idx, prompts_sampled, prompts_templated, prompts_scripted`` (sampled prompts, those
     sharing a shingle with another account's, those sharing :data:`TEMPLATE_SHINGLES` or more:
-    a template's). Settings are the
+    a template's) and ``requests_sampled, requests_scripted`` (the account's events sending the
+    sampled prompts and the scripted ones, for scoring's share of traffic). Settings are the
     ``ngram``, ``max_*`` and ``prompt_*`` fields and ``seed`` of ``config``;
     semantics as in :func:`prompt_signals`.
     """
@@ -345,8 +353,10 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
            .select("text_hash", pl.when(2 * pl.col("norm").str.count_matches(SPACELESS) > words)
                    .then(SPACELESS_TEMPLATE_SHINGLES).otherwise(TEMPLATE_SHINGLES).alias("bar")))
     shared_per_text = shared_per_text.join(bar, on="text_hash", how="left")
-    # Shares are of sampled raw prompts (a text sent as 48 numbered jobs counts 48 times); one pass
-    # over the sampled texts counts all three.
+    # Shares are of sampled raw prompts (a text sent as 48 numbered jobs counts 48 times) and, for
+    # scoring, of requests: each sampled prompt weighs its events, so a ring resending one fixed
+    # instruction with a tenth free-form reads 0.9, not 1 text of 8 (0.118; break-it review, session
+    # 13). The sample stays k distinct prompts per account. One pass over the sampled texts.
     n_shared = pl.col("n_shared").fill_null(0)
     per_account = (
         sampled.join(shared_per_text, on="text_hash", how="left")
@@ -355,7 +365,10 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
             pl.len().cast(pl.UInt32).alias("texts"),
             pl.col("prompts").filter(n_shared > 0).sum().cast(pl.UInt32).alias("prompts_templated"),
             pl.col("prompts").filter(n_shared >= pl.col("bar").fill_null(TEMPLATE_SHINGLES)).sum().cast(pl.UInt32)
-            .alias("prompts_scripted"))
+            .alias("prompts_scripted"),
+            pl.col("requests").sum().cast(pl.UInt32).alias("requests_sampled"),
+            pl.col("requests").filter(n_shared >= pl.col("bar").fill_null(TEMPLATE_SHINGLES)).sum().cast(pl.UInt32)
+            .alias("requests_scripted"))
         .sort("account_idx")
     )
     templated = per_account.filter(
@@ -413,7 +426,7 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
     Returns ``(pairs, stats, per_account)`` where ``per_account`` has
     ``account_id, prompts_sampled, prompts_templated, prompts_scripted`` (distinct prompts
     shingled, those sharing a shingle with another account, and those sharing
-    :data:`TEMPLATE_SHINGLES` or more) for scoring.
+    :data:`TEMPLATE_SHINGLES` or more) and ``requests_sampled, requests_scripted`` for scoring.
     The pipeline runs :func:`prompt_pairs` on the encoded events instead.
 
     Examples
@@ -423,8 +436,8 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
     >>> pairs, _, per_account = prompt_signals(lf, 4, 10, 64, 0, min_templated=0.5, min_prompts=2)
     >>> sorted(set(pairs["value"]))
     ['step by step about', 'think step by step']
-    >>> per_account.sort("account_id").rows()  # account_id, sampled, templated, scripted
-    [('a', 2, 2, 0), ('b', 2, 1, 0)]
+    >>> per_account.sort("account_id").rows()  # account_id, sampled, templated, scripted; requests
+    [('a', 2, 2, 0, 2, 0), ('b', 2, 1, 0, 2, 0)]
     """
     enc = encode_frame(events.select("account_id", "prompt"), seed)
     config = SignalConfig(ngram=ngram, max_prompts_per_account=max_prompts, max_words_per_prompt=max_words,
