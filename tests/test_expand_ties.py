@@ -85,9 +85,11 @@ def test_own_values_are_the_narrowest_address_and_never_a_card_or_client():
     assert own_value_holders(linking, weak, accounts, SEEDS)[0].is_empty()
 
 
-def test_an_address_alone_makes_no_holder_eligible():
-    """Part B holds the /48 and the seeds' client (a second value every seed holds): eligible. The sibling holds
-    only the proxy, an address: not eligible (nor is it in the seeds' cluster). Part A is the seeds' cluster."""
+def test_a_network_alone_makes_no_holder_eligible():
+    """Part B holds the /48 and the seeds' client (a second value every seed holds): eligible; with the /48 alone
+    (a network) it is eligible as a cluster of the /48's holders, and not when unclustered (then only the seeds'
+    cluster, part A, is). One address (the proxy, an ``ip``) links on its own in detect: its holders are
+    eligible (the fill's share and the cluster stop judge them)."""
     from graphlink.stages.seed_ties import own_value_holders
 
     _, linking, accounts = split_cell_world()
@@ -95,11 +97,19 @@ def test_an_address_alone_makes_no_holder_eligible():
     block = pl.DataFrame({"kind": ["ip_net"], "value": [BLOCK]})
     held = own_value_holders(linking, pl.concat([block, client]), accounts, SEEDS)[0]
     assert sorted(held.filter("eligible")["account_id"]) == sorted(PART_A + PART_B)
-    held = own_value_holders(linking, block, accounts, SEEDS)[0]  # no second value: only the seeds' cluster
+    held = own_value_holders(linking, block, accounts, SEEDS)[0]  # no second value: the clusters of its holders
+    assert sorted(held.filter("eligible")["account_id"]) == sorted(PART_A + PART_B)
+    loose = accounts.with_columns(pl.when(pl.col("cluster_id") == 2).then(None).otherwise(pl.col("cluster_id"))
+                                  .alias("cluster_id"))
+    held = own_value_holders(linking, block, loose, SEEDS)[0]
+    assert sorted(held.filter("eligible")["account_id"]) == sorted(PART_A)
+    mixed = accounts.with_columns(pl.when(pl.col("cluster_id") == 2).then(3).otherwise(pl.col("cluster_id"))
+                                  .alias("cluster_id"))  # part B in the sibling's cluster: 6 of 16 hold the /48
+    held = own_value_holders(linking, block, mixed, SEEDS)[0]
     assert sorted(held.filter("eligible")["account_id"]) == sorted(PART_A)
     proxy = pl.DataFrame({"kind": ["ip"], "value": ["198.51.100.7"]})
-    held = own_value_holders(linking, pl.concat([proxy, client]), accounts, SEEDS)[0]
-    assert sorted(held.filter("eligible")["account_id"]) == sorted(PART_A)
+    held = own_value_holders(linking, proxy, accounts, SEEDS)[0]
+    assert sorted(held.filter("eligible")["account_id"]) == sorted(PART_A + SIBLING)
 
 
 def test_the_block_is_not_filled_when_the_list_is_a_corner_of_its_holders():
@@ -128,3 +138,37 @@ def test_an_account_the_fill_listed_says_so():
     assert all(why[b].startswith(f"added for the seeds' narrowest common address ip_net {BLOCK} (12 accounts), "
                                  "not reached through links: ") for b in PART_B)
     assert not any(why[a].startswith("added") for a in PART_A[3:])
+
+
+def hosting_block(customers_clustered: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``links, linking, accounts``: a cell of 12 (cluster 1, a clique, 3 cards, client ``opbot/2``) on a hosting
+    /24 with 40 other customers (each its own server address; with ``customers_clustered`` Leiden put them in
+    one cluster 2, tied by a framework they all run, ``fw/1``); 3,000 ordinary accounts hold nothing. The /24 is
+    held by 52 of 3,052 (three seeds by chance: 5e-6)."""
+    cell = [f"c{i:02d}" for i in range(12)]
+    hosts = [f"h{i:02d}" for i in range(40)]
+    pairs = clique(cell, 1.0) + (clique(hosts, 0.3) if customers_clustered else [])
+    links = pl.DataFrame(pairs, schema={"source": pl.String, "target": pl.String, "weight": pl.Float64},
+                         orient="row")
+    rows = [(a, "ip_net", "34.90.12.0/24", 52, 0.1) for a in cell + hosts]
+    rows += [(a, "payment", f"card{i % 3}", 4, 3.0) for i, a in enumerate(cell)]
+    rows += [(a, "user_agent", "opbot/2", 12, 0.05) for a in cell]
+    rows += [(a, "user_agent", "fw/1", 40, 0.02) for a in hosts] if customers_clustered else []
+    linking = pl.DataFrame(rows, schema=SCHEMA, orient="row")
+    others = [f"o{i:04d}" for i in range(3000)]
+    accounts = pl.DataFrame({"account_id": cell + hosts + others,
+                             "cluster_id": [1] * 12 + ([2] * 40 if customers_clustered else [None] * 40)
+                             + [None] * 3000, "campaign_id": [7] * 12 + [None] * 3040}, schema=ACCOUNTS)
+    return links, linking, accounts
+
+
+def test_customers_of_the_seeds_slash24_are_not_listed_clustered_or_not():
+    """The cell's 9 other members are listed, none of the 40 customers: the /24 is all the seeds share with them,
+    and the list (12) is a corner of its 52 holders, even where Leiden put the customers in a cluster of their
+    own made of holders of the /24."""
+    from graphlink.stages.expand import rank_accounts
+
+    for clustered in (False, True):
+        links, linking, accounts = hosting_block(clustered)
+        got = rank_accounts(links, linking, accounts, ["c00", "c01", "c02"]).filter(pl.col("rank") > 0)
+        assert sorted(got["account_id"]) == [f"c{i:02d}" for i in range(3, 12)], clustered

@@ -12,15 +12,16 @@ An address is a place, not a person: a hosting provider's /24 or an ISP's /48 al
 customers and the neighbouring households, whom nothing else ties to the seeds. So:
 
 * :func:`own_value_holders`: the narrowest value of :data:`OWN_KINDS` every seed holds (the seeds' consensus,
-  :func:`graphlink.stages.consensus.consensus_values`) names the seeds' group, but **an address alone adds no
-  one**: of its holders only those that also hold a consensus value of another kind (the seeds' card, client,
-  registration batch), or sit in a seed's Leiden cluster, are ranked where the walk does not reach them.
+  :func:`graphlink.stages.consensus.consensus_values`) names the seeds' group, but **a network alone adds no
+  one**: of the holders of a /24 or /48 only those that also hold a consensus value of another kind (the seeds'
+  card, client, registration batch), or sit in a seed's Leiden cluster or in one made mostly of the network's
+  holders (a piece of a cell Leiden split), are ranked where the walk does not reach them.
 * :func:`fill_own`: those holders join the list after the sweep and the cluster completions **only when the
   list already holds** :data:`MIN_OWN_SHARE` **of the address's holders** (a 12-account list beside 40 other
   customers of its /24 is the block, not the cell), and **never past the fall out of the seeds' cluster**: when
   that stop (:func:`graphlink.stages.seed_cluster.outside_seed_cluster`) ended the list, the accounts outside the
-  cluster the walk reached stay off (a sibling cell on the operator's pool proxy). The later vetoes (the seeds' clock, templates,
-  clients and registration batch) still apply.
+  cluster the walk reached stay off (a sibling cell on the operator's pool proxy). The later vetoes (the seeds'
+  clock, templates, clients and registration batch) still apply.
 * :func:`own_reasons`: an account the fill listed says so in ``why`` (and whether the walk reached it).
 """
 
@@ -28,12 +29,17 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["MIN_OWN_SHARE", "OWN_KINDS", "cluster_stopped", "fill_own", "own_reasons", "own_value_holders"]
+__all__ = ["MIN_CLUSTER_HOLDERS", "MIN_OWN_SHARE", "NETWORK_KINDS", "OWN_KINDS", "cluster_stopped", "fill_own",
+           "own_reasons", "own_value_holders"]
 
 #: Kinds of value a cell holds as its own: its addresses (an IP, a /24 or an IPv6 /48 network). Cards are not
 #: counted: a card every seed pays with may be their operator's pool card, held by sibling cells Leiden kept
 #: apart (tenth pass, dev: 7 % of the holders of a narrowest card were not the cell's, 0.3 % of an address's).
 OWN_KINDS = ("ip", "ip_net")
+#: Of :data:`OWN_KINDS`, the networks: a place many unrelated accounts share (a hosting provider's /24, an ISP's
+#: /48), which detect lets only reinforce a link (``strong=False``). Their holders need a second tie to the seeds
+#: (:func:`own_value_holders`); one address (``ip``) is a link of its own in detect, and its holders do not.
+NETWORK_KINDS = ("ip_net",)
 #: The fill lists the address's eligible holders only when the list (seeds included) already holds at least
 #: this share of all the address's holders: then the address is the list's, and the rest of its holders are the
 #: part of the cell the walk or the sweep missed; below it, the address is a block the list is a corner of
@@ -41,11 +47,19 @@ OWN_KINDS = ("ip", "ip_net")
 #: BENCHMARKS.md "expand, eleventh pass" gives the dev figures at 1/3, 1/2 and 2/3.
 MIN_OWN_SHARE = 0.5
 
+#: ... or whose Leiden cluster is more than this share holders of the network: detect tied them to each other by
+#: other values, and the cluster is a part of the network's group (a cell Leiden split in pieces, each its own
+#: cluster), not a crowd on it (a provider's customers, an ISP's households: unclustered, or clusters of
+#: other addresses). The tenth pass's review suggested "clustered" (part B of its split cell); a majority keeps a
+#: pool's or a campus's mixed clusters out.
+MIN_CLUSTER_HOLDERS = 0.5
+
 _EMPTY = pl.DataFrame(schema={"account_id": pl.String, "cluster_id": pl.Int64, "eligible": pl.Boolean})
 
 
 def own_value_holders(linking: pl.DataFrame, shared: pl.DataFrame, accounts: pl.DataFrame, seeds: list[str],
-                      kinds: tuple[str, ...] = OWN_KINDS) -> tuple[pl.DataFrame, int, str]:
+                      kinds: tuple[str, ...] = OWN_KINDS,
+                      min_cluster: float = MIN_CLUSTER_HOLDERS) -> tuple[pl.DataFrame, int, str]:
     """Holders of the seeds' narrowest common address that something besides the address ties to the seeds.
 
     Parameters
@@ -60,25 +74,29 @@ def own_value_holders(linking: pl.DataFrame, shared: pl.DataFrame, accounts: pl.
         The seed ids.
     kinds : tuple of str
         :data:`OWN_KINDS`.
+    min_cluster : float
+        :data:`MIN_CLUSTER_HOLDERS`.
 
     Returns
     -------
     tuple of (DataFrame, int, str)
         ``account_id, cluster_id, eligible`` of every holder (seeds included, unique, in id order) of the
         value(s) of ``kinds`` in ``shared`` held by the fewest accounts (ties: all of them); ``eligible``: the
-        holder also holds a value of ``shared`` of another kind, or its cluster is a seed's, or it is a seed.
+        holder holds such a value that is not a network (:data:`NETWORK_KINDS`), or a value of ``shared`` of
+        another kind than ``kinds``, or its cluster is a seed's or more than ``min_cluster`` holders of the
+        value, or it is a seed.
         Then how many accounts hold that value (``df``; 0 without one) and its text (``"kind value"``; empty
         without one).
 
     Examples
     --------
     Every seed used the /48 ``p`` (4 holders) and the proxy ``q`` (6) and runs client ``u``: ``p`` is the
-    group's; ``a`` runs ``u`` too, ``b`` holds only ``p`` and is in no seed's cluster.
+    group's; ``a`` runs ``u`` too, ``b`` holds only ``p`` and its cluster is mostly other accounts.
 
     >>> lk = pl.DataFrame({"account_id": ["s1", "s2", "a", "b", "s1", "s2", "a", "x", "y", "z", "s1", "s2", "a"],
     ...                    "kind": ["ip_net"] * 4 + ["ip"] * 6 + ["user_agent"] * 3,
     ...                    "value": ["p"] * 4 + ["q"] * 6 + ["u"] * 3, "df": [4] * 4 + [6] * 6 + [3] * 3})
-    >>> acc = pl.DataFrame({"account_id": ["s1", "s2", "a", "b", "x", "y", "z"], "cluster_id": [1, 1, 2, 3, 4, 4, 4]})
+    >>> acc = pl.DataFrame({"account_id": ["s1", "s2", "a", "b", "x", "y", "z"], "cluster_id": [1, 1, 2, 4, 4, 4, 4]})
     >>> held, df, text = own_value_holders(lk, pl.DataFrame({"kind": ["ip_net", "ip", "user_agent"],
     ...                                                       "value": ["p", "q", "u"]}), acc, ["s1", "s2"])
     >>> held.filter("eligible")["account_id"].to_list(), held.height, df, text
@@ -98,17 +116,23 @@ def own_value_holders(linking: pl.DataFrame, shared: pl.DataFrame, accounts: pl.
     seed_list = pl.Series(seeds, dtype=pl.String).implode()
     seed_clusters = (accounts.filter(pl.col("account_id").is_in(seed_list))["cluster_id"].cast(pl.Int64)
                      .drop_nulls().implode())
-    holders = (narrowest.select("account_id").unique()
-               .join(accounts.select("account_id", pl.col("cluster_id").cast(pl.Int64)), on="account_id", how="left")
-               .with_columns((pl.col("account_id").is_in(tied) | pl.col("cluster_id").is_in(seed_clusters)
-                              | pl.col("account_id").is_in(seed_list)).fill_null(False).alias("eligible"))
-               .sort("account_id"))
+    holders = (narrowest.group_by("account_id").agg(pl.col("kind").is_in(list(NETWORK_KINDS)).all().alias("network"))
+               .join(accounts.select("account_id", pl.col("cluster_id").cast(pl.Int64)), on="account_id", how="left"))
+    # Clusters made mostly of the value's holders: a piece of the group (a cell Leiden split).
+    pieces = (accounts.filter(pl.col("cluster_id").is_not_null()).select(pl.col("cluster_id").cast(pl.Int64))
+              .join(holders.group_by("cluster_id").len("held"), on="cluster_id", how="left")
+              .group_by("cluster_id").agg((pl.col("held").fill_null(0).first() > min_cluster * pl.len()).alias("piece"))
+              .filter("piece")["cluster_id"].implode())
+    holders = (holders.with_columns((~pl.col("network") | pl.col("account_id").is_in(tied)
+                                     | pl.col("cluster_id").is_in(seed_clusters) | pl.col("cluster_id").is_in(pieces)
+                                     | pl.col("account_id").is_in(seed_list)).fill_null(False).alias("eligible"))
+               .drop("network").sort("account_id"))
     return holders, df, f"{first['kind']} {first['value']}"
 
 
 def cluster_stopped(ordered: pl.DataFrame, keep: int, outside: pl.Series, n_seeds: int, tier_drop: float,
                     min_probability: float) -> pl.Series:
-    """The accounts the fall out of the seeds' cluster ended the list before (:func:`graphlink.stages.expand.sweep_cut`).
+    """The accounts the fall out of the seeds' cluster ended the list before (``expand.sweep_cut``'s stop).
 
     Parameters
     ----------
@@ -206,15 +230,15 @@ def fill_own(ordered: pl.DataFrame, keep: int, holders: pl.DataFrame, df: int, e
     return pl.concat([head, extra, rest.filter(~move)]), keep + extra.height, extra["account_id"]
 
 
-def own_reasons(reasons: pl.DataFrame, moved: pl.Series, reached: pl.Series, text: str, df: int) -> pl.DataFrame:
+def own_reasons(reasons: pl.DataFrame, moved: pl.Series | None, reached: pl.Series, text: str, df: int) -> pl.DataFrame:
     """``account_id, why`` with the accounts :func:`fill_own` listed saying so, before their ties.
 
     Parameters
     ----------
     reasons : DataFrame
         ``account_id, why`` (:func:`graphlink.stages.expand_reasons.tie_reasons`).
-    moved : Series
-        Ids listed by :func:`fill_own`.
+    moved : Series or None
+        Ids listed by :func:`fill_own` (``None``: it did not run).
     reached : Series
         Ids the walk reached (personalised PageRank above its floor).
     text, df : str, int
@@ -232,7 +256,7 @@ def own_reasons(reasons: pl.DataFrame, moved: pl.Series, reached: pl.Series, tex
     >>> own_reasons(r, pl.Series(["b"]), pl.Series(["a"]), "ip_net p", 4)["why"].to_list()[1]
     "added for the seeds' narrowest common address ip_net p (4 accounts), not reached through links: shares y"
     """
-    if moved.is_empty():
+    if moved is None or moved.is_empty():
         return reasons
     lead = pl.format("added for the seeds' narrowest common address {} ({} accounts){}: ", pl.lit(text), pl.lit(df),
                      pl.when(pl.col("account_id").is_in(reached.implode())).then(pl.lit(""))
