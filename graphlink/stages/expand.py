@@ -411,7 +411,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     keep = (sweep_cut(ordered.select("account_id", "degree", "evidence", "rate", "specific").with_columns(outside),
                       links, min_size=n_seeds)
             if top is None else n_seeds + min(top, ordered.height))  # a huge top: every account the walk reaches
-    ended, moved = cluster_stopped(ordered, keep, outside, n_seeds, TIER_DROP, MIN_PROBABILITY), pl.Series([], dtype=pl.String)
+    ended, moved = cluster_stopped(ordered, keep, outside, n_seeds, TIER_DROP, MIN_PROBABILITY), None
     if top is None:
         # The holders of a seed's card, or of an address every seed used, are a part of the cell (it
         # has several of each): completed from a tenth of the seeds' cluster, not a majority.
@@ -422,7 +422,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         ordered, keep = fill_batch(ordered, keep, accounts, linking, shared, seeds)
         ordered, keep, moved = fill_own(ordered, keep, own_held, own_df, ended)
         ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
-        ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds)
+        ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds, accounts=accounts)
         ordered, keep = apply_templates(ordered, keep, templates, seeds, accounts.height, linking=linking)
         ordered, keep = apply_clients(ordered, keep, linking, seeds, accounts.height)
         ordered, keep = hold_to_batch(ordered, keep, linking, shared, seeds)
