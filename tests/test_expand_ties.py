@@ -140,11 +140,13 @@ def test_an_account_the_fill_listed_says_so():
     assert not any(why[a].startswith("added") for a in PART_A[3:])
 
 
-def hosting_block(customers_clustered: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def hosting_block(customers_clustered: bool,
+                  customers_client: bool = False) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """``links, linking, accounts``: a cell of 12 (cluster 1, a clique, 3 cards, client ``opbot/2``) on a hosting
     /24 with 40 other customers (each its own server address; with ``customers_clustered`` Leiden put them in
-    one cluster 2, tied by a framework they all run, ``fw/1``); 3,000 ordinary accounts hold nothing. The /24 is
-    held by 52 of 3,052 (three seeds by chance: 5e-6)."""
+    one cluster 2, tied by a framework they all run, ``fw/1``; with ``customers_client`` they run the cell's
+    client too); 3,000 ordinary accounts hold nothing. The /24 is held by 52 of 3,052 (three seeds by chance:
+    5e-6)."""
     cell = [f"c{i:02d}" for i in range(12)]
     hosts = [f"h{i:02d}" for i in range(40)]
     pairs = clique(cell, 1.0) + (clique(hosts, 0.3) if customers_clustered else [])
@@ -152,7 +154,8 @@ def hosting_block(customers_clustered: bool) -> tuple[pl.DataFrame, pl.DataFrame
                          orient="row")
     rows = [(a, "ip_net", "34.90.12.0/24", 52, 0.1) for a in cell + hosts]
     rows += [(a, "payment", f"card{i % 3}", 4, 3.0) for i, a in enumerate(cell)]
-    rows += [(a, "user_agent", "opbot/2", 12, 0.05) for a in cell]
+    rows += [(a, "user_agent", "opbot/2", 52 if customers_client else 12, 0.05)
+             for a in cell + (hosts if customers_client else [])]
     rows += [(a, "user_agent", "fw/1", 40, 0.02) for a in hosts] if customers_clustered else []
     linking = pl.DataFrame(rows, schema=SCHEMA, orient="row")
     others = [f"o{i:04d}" for i in range(3000)]
@@ -165,10 +168,11 @@ def hosting_block(customers_clustered: bool) -> tuple[pl.DataFrame, pl.DataFrame
 def test_customers_of_the_seeds_slash24_are_not_listed_clustered_or_not():
     """The cell's 9 other members are listed, none of the 40 customers: the /24 is all the seeds share with them,
     and the list (12) is a corner of its 52 holders, even where Leiden put the customers in a cluster of their
-    own made of holders of the /24."""
+    own made of holders of the /24, or where they run the seeds' client too (a second value every seed holds:
+    eligible, but the walk never reached them, so only the fill could list them, and 12 of 52 is no share)."""
     from graphlink.stages.expand import rank_accounts
 
-    for clustered in (False, True):
-        links, linking, accounts = hosting_block(clustered)
+    for clustered, client in ((False, False), (True, False), (False, True), (True, True)):
+        links, linking, accounts = hosting_block(clustered, client)
         got = rank_accounts(links, linking, accounts, ["c00", "c01", "c02"]).filter(pl.col("rank") > 0)
-        assert sorted(got["account_id"]) == [f"c{i:02d}" for i in range(3, 12)], clustered
+        assert sorted(got["account_id"]) == [f"c{i:02d}" for i in range(3, 12)], (clustered, client)

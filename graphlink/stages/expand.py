@@ -399,14 +399,13 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     # client, a creation hour) would list accounts the graph does not tie to them ...
     seed_list = pl.Series(seeds, dtype=pl.String).implode()
     isolated = links.filter(pl.col("source").is_in(seed_list) | pl.col("target").is_in(seed_list)).is_empty()
-    own_held, own_df, own_text = own_value_holders(linking, shared, accounts, seeds)  # ... or seed_ties's eligible
-    ordered = (ppr.drop("degree").join(evidence, on="account_id", how="full", coalesce=True)
-               .join(degree, on="account_id", how="left")
-               .with_columns(pl.col("p", "degree", "evidence").fill_null(0.0))
-               .filter((pl.col("p") >= MIN_PROBABILITY) | ((pl.col("evidence") > 0) & pl.lit(isolated)) | is_seed
-                       | pl.col("account_id").is_in(own_held.filter("eligible")["account_id"].implode()))
-               .with_columns(rate.alias("rate"))
-               .sort([is_seed, "evidence", "rate", "p", "account_id"], descending=[True, True, True, True, False]))
+    own_held, own_df, own_text = own_value_holders(linking, shared, accounts, seeds)  # ... or seed_ties's fill
+    reach = (pl.col("p") >= MIN_PROBABILITY) | ((pl.col("evidence") > 0) & pl.lit(isolated)) | is_seed
+    scored = (ppr.drop("degree").join(evidence, on="account_id", how="full", coalesce=True)
+              .join(degree, on="account_id", how="left").with_columns(pl.col("p", "degree", "evidence").fill_null(0.0))
+              .with_columns(rate.alias("rate"))
+              .sort([is_seed, "evidence", "rate", "p", "account_id"], descending=[True, True, True, True, False]))
+    ordered = scored.filter(reach)
     n_seeds, outside = ordered.filter(is_seed).height, outside_seed_cluster(ordered, accounts, seeds)
     keep = (sweep_cut(ordered.select("account_id", "degree", "evidence", "rate", "specific").with_columns(outside),
                       links, min_size=n_seeds)
@@ -420,7 +419,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
                                          **({"min_share": CARD_CLUSTER_SHARE} if partial else {}))
         ordered, keep = complete_reach(ordered, keep, accounts, links, degree, seeds, ppr["account_id"], MAX_CONDUCTANCE)
         ordered, keep = fill_batch(ordered, keep, accounts, linking, shared, seeds)
-        ordered, keep, moved = fill_own(ordered, keep, own_held, own_df, ended)
+        ordered, keep, moved = fill_own(ordered, keep, own_held, own_df, ended, scored.filter(~reach))
         ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
         ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds, accounts=accounts)
         ordered, keep = apply_templates(ordered, keep, templates, seeds, accounts.height, linking=linking)

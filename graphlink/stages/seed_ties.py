@@ -178,6 +178,7 @@ def cluster_stopped(ordered: pl.DataFrame, keep: int, outside: pl.Series, n_seed
 
 
 def fill_own(ordered: pl.DataFrame, keep: int, holders: pl.DataFrame, df: int, ended: pl.Series,
+             unreached: pl.DataFrame | None = None,
              min_share: float = MIN_OWN_SHARE) -> tuple[pl.DataFrame, int, pl.Series]:
     """List the eligible ``holders`` of the seeds' own address not yet listed, after the prefix.
 
@@ -194,14 +195,18 @@ def fill_own(ordered: pl.DataFrame, keep: int, holders: pl.DataFrame, df: int, e
         How many accounts of the run hold the address.
     ended : Series
         :func:`cluster_stopped`: ids the fall out of the seeds' cluster ended the list before; never listed here.
+    unreached : DataFrame, optional
+        Rows of accounts the walk did not reach, ``ordered``'s columns, in its order: its eligible holders are
+        listed too (after the reached ones). They are never in ``ordered`` itself, so neither the sweep nor
+        ``top`` lists them: an unreached holder is listed by this fill only.
     min_share : float
         :data:`MIN_OWN_SHARE`: the listed prefix must already hold this share of the ``df`` holders.
 
     Returns
     -------
     tuple of (DataFrame, int, Series)
-        ``ordered`` with the holders past the prefix moved right after it (in their order), the new prefix
-        length, and the ids moved (str). Holders absent from ``ordered`` are not added.
+        ``ordered`` with the holders past the prefix (and those of ``unreached``) right after it, in their
+        order, the new prefix length, and the ids moved (str).
 
     Examples
     --------
@@ -226,6 +231,8 @@ def fill_own(ordered: pl.DataFrame, keep: int, holders: pl.DataFrame, df: int, e
     # What the fall out of the seeds' cluster ended stays ended (a sibling cell on the operator's pool proxy).
     holders = holders.filter(~pl.col("account_id").is_in(ended.cast(pl.String).implode()))
     move = pl.col("account_id").is_in(holders["account_id"].implode())
+    if unreached is not None:  # never swept: listed here or not at all
+        rest = pl.concat([rest, unreached.filter(move).select(rest.columns)])
     extra = rest.filter(move)
     return pl.concat([head, extra, rest.filter(~move)]), keep + extra.height, extra["account_id"]
 
