@@ -82,13 +82,14 @@ half the seeds' best into accounts outside their cluster
 (:func:`graphlink.stages.seed_cluster.outside_seed_cluster`): 558 -> 566 of 614. Seeds registered in a batch
 share all of it (:func:`consensus_values`), their cluster's members of the batch join and accounts
 registered a day or more from it leave (:mod:`graphlink.stages.seed_batch`): 569 -> 578. The holders of the
-narrowest address every seed used that also hold another of the seeds' values (or sit in a seed's cluster) are
-listed across clusters, reached by the walk or not, when the list already holds half the address's holders
-(:mod:`graphlink.stages.seed_ties`). The result is the seeds' ring as the data draws it, however large,
-not the chain of rings a few stray links tie it to. ``score`` is monotone in rank: above 0.5 the account
-holds the seeds' evidence (values every seed shares, or failing those a seed's card; ``0.5 + 0.5 x``
-evidence over the best listed, 1.0 the most); 0.5 and below, tied through the graph (or the seeds' clock)
-only (``0.5 x`` visit rate over the best such rate, capped by the score above it).
+narrowest address every seed used join across clusters, reached by the walk or not, when the list holds half
+of them (a /24 or /48 adds only holders with another of the seeds' values or in a cluster of its holders:
+:mod:`graphlink.stages.seed_ties`), and the seeds' cluster joins the minute clock at 0.2: 578 -> 585. The
+result is the seeds' ring as the data draws it, however large, not the chain of rings a few stray links tie
+it to. ``score`` is monotone in rank: above 0.5 the account holds the seeds' evidence (values every seed
+shares, or failing those a seed's card; ``0.5 + 0.5 x`` evidence over the best listed, 1.0 the most); 0.5
+and below, tied through the graph (or the seeds' clock) only (``0.5 x`` visit rate over the best such rate,
+capped by the score above it).
 
 Output schema
 -------------
