@@ -50,7 +50,8 @@ ON_MINUTES = 0.3
 #: the cell to its block-mates alike, and the minutes the seeds act in are what an investigator reads it by:
 #: on dev (mixed 1000-1019, the seeds' cluster of cells whose seeds keep a minute clock) 14,051 cell members
 #: and 104 others had at least 0.2 of their requests there beyond chance, 12,758 and 22 at 0.3; no benign
-#: account either way. BENCHMARKS.md "expand, eleventh pass" gives the cells at 0.15, 0.2 and 0.3.
+#: account either way. Dev cells at recall and precision >= 0.9 (BENCHMARKS.md "expand, eleventh pass"): 584 at
+#: 0.3 (i.e. without this), 585 at 0.2 (1019/18), 586 at 0.15 (1011/12 too, but two more sibling accounts listed).
 CLUSTER_ON_MINUTES = 0.2
 
 _MINUTE_US = 60_000_000

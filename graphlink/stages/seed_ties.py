@@ -43,15 +43,18 @@ NETWORK_KINDS = ("ip_net",)
 #: The fill lists the address's eligible holders only when the list (seeds included) already holds at least
 #: this share of all the address's holders: then the address is the list's, and the rest of its holders are the
 #: part of the cell the walk or the sweep missed; below it, the address is a block the list is a corner of
-#: (break-it review of the tenth pass: 12 cell accounts beside 40 hosting customers on one /24). A majority:
-#: BENCHMARKS.md "expand, eleventh pass" gives the dev figures at 1/3, 1/2 and 2/3.
+#: (break-it review of the tenth pass: 12 cell accounts beside 40 hosting customers on one /24). A majority.
+#: Dev (mixed 1000-1019, 614 cells, BENCHMARKS.md "expand, eleventh pass"): 585 cells at 1/3 and 1/2, 583 at
+#: 2/3 (1003/4 and 1019/7, cells Leiden split, listed 22 of 41 and 49 of 92 before the fill), 579 without a fill.
 MIN_OWN_SHARE = 0.5
 
 #: ... or whose Leiden cluster is more than this share holders of the network: detect tied them to each other by
 #: other values, and the cluster is a part of the network's group (a cell Leiden split in pieces, each its own
 #: cluster), not a crowd on it (a provider's customers, an ISP's households: unclustered, or clusters of
 #: other addresses). The tenth pass's review suggested "clustered" (part B of its split cell); a majority keeps a
-#: pool's or a campus's mixed clusters out.
+#: pool's or a campus's mixed clusters out. Dev: 582 -> 584 cells (1003/4's piece of 12 and 1010/11's of 4, every
+#: member a /48 holder); letting a network alone make a holder eligible would add 1010/0 (586), whose missing
+#: member is unclustered and holds nothing but the /48 -- as a neighbouring household would.
 MIN_CLUSTER_HOLDERS = 0.5
 
 _EMPTY = pl.DataFrame(schema={"account_id": pl.String, "cluster_id": pl.Int64, "eligible": pl.Boolean})
