@@ -47,53 +47,49 @@ clocks), consensus of 2 of 3 seeds (56), an evidence-weighted restart vector (43
 
 Where the ring ends
 -------------------
-Without consensus evidence, accounts are ordered by ``p(v) / d(v)`` (``d``:
-the account's summed link weight), the degree-normalised score of Andersen,
-Chung & Lang 2006 ("Local graph partitioning using PageRank vectors"). The
-listed set is the prefix of the order at the first local minimum of
-*conductance* (link weight leaving the set over the set's link weight) that
-is tight enough (:data:`MAX_CONDUCTANCE`) or that the ordering key itself
-marks as a boundary: the next account's evidence (or, without evidence, its
-visit rate) is at least :data:`MIN_DROP` times lower. The last account that
-shares values with every seed ends the list whether or not conductance has
-a minimum there: a small cell inside its operator's block sends half its
-link weight to its siblings (more than it keeps), so no prefix around it is
-tight and the first tight set was the whole block (the cost: a cell Leiden
-found whole whose seeds share a value only part of it has, e.g. one of its
-cards, is cut to that part; 2 of 85 dev cells, 5 of 201). Where that part is most of the seeds'
-own Leiden cluster and the cluster is coherent, the cluster completes the list
-(:func:`graphlink.stages.seed_cluster.complete_cluster`; dev cells 231 -> 234 of 286; a second
-round of consensus, values most of the evidence set holds, found 229; the evidence drop or the
-walk's rate as a boundary past the evidence, 223 and 186-193). The evidence also ends where it
-falls (:data:`TIER_DROP`) to accounts whose rarest shared value many more accounts hold than are
-listed: a client an operator's whole fleet uses under the cell's own burst (234 -> 240).
-The cluster does not complete the list when the list and the rest are two blocks, each tied within
-more than twice as densely per pair as across (:data:`graphlink.stages.seed_cluster.MIN_TIE`: the
-rest is a sibling cell Leiden merged), and each account's evidence is scaled by the share of the
-seeds' common values it holds (one fleet client without the seeds' burst or card is a sibling's):
-dev mixed 1000-1009 240 -> 243 of 286, 1010-1019 258 -> 259 of 328.
-Seeds sharing no value fall back to the cards any seed holds (:func:`card_evidence`); seeds that
-keep a clock (a scripted cell's bursts) have the list held to it
-(:func:`graphlink.stages.seed_clock.apply_clock`). Dev mixed 1000-1019: 502 -> 525 of 614 cells.
-Then the same per minute (a burst is a minute wide): seeds each tied beyond chance to the other
-seeds' minutes hold the list to them (``minutes.parquet``,
-:func:`graphlink.stages.seed_minutes.apply_minute_clock`): 525 -> 545 of 614, no cell lost.
-Seeds whose common values include an address (one of a cell's several, like a card) have their list
-completed from a tenth of their cluster, not a majority
-(:data:`graphlink.stages.seed_cluster.PARTIAL_KINDS`): 549 -> 554 of 614, none lost. Last, seeds
-that share prompt templates drop listed accounts sending none of them (another operator's cells on
-a shared pool; ``templates.parquet``, :func:`graphlink.stages.seed_templates.apply_templates`), then
-accounts running none of the clients every seed runs
-(:func:`graphlink.stages.seed_clients.apply_clients`); and the evidence ends where it falls to half the
-seeds' best into accounts outside their cluster (:func:`graphlink.stages.seed_cluster.outside_seed_cluster`):
-558 -> 566 of 614. Seeds registered in a batch share all of it (:func:`consensus_values`), their cluster's
-members of the batch join and accounts registered a day or more from it leave
-(:mod:`graphlink.stages.seed_batch`): 569 -> 578. The result is the seeds' ring as the data draws it, however
-large, not the chain of rings a few stray links tie it to. ``score`` is monotone in rank: above 0.5 the
-account holds the seeds' evidence (values every seed shares, or failing those a seed's card;
-``0.5 + 0.5 x`` evidence over the best listed, 1.0 the most);
-0.5 and below, tied through the graph (or the seeds' clock) only (``0.5 x``
-visit rate over the best such rate, capped by the score above it).
+Without consensus evidence, accounts are ordered by ``p(v) / d(v)`` (``d``: the account's summed link
+weight), the degree-normalised score of Andersen, Chung & Lang 2006 ("Local graph partitioning using
+PageRank vectors"). The listed set is the prefix of the order at the first local minimum of *conductance*
+(link weight leaving the set over the set's link weight) that is tight enough (:data:`MAX_CONDUCTANCE`) or
+that the ordering key itself marks as a boundary: the next account's evidence (or, without evidence, its
+visit rate) is at least :data:`MIN_DROP` times lower. The last account that shares values with every seed
+ends the list whether or not conductance has a minimum there: a small cell inside its operator's block sends
+half its link weight to its siblings (more than it keeps), so no prefix around it is tight and the first
+tight set was the whole block (the cost: a cell Leiden found whole whose seeds share a value only part of it
+has, e.g. one of its cards, is cut to that part; 2 of 85 dev cells, 5 of 201). Where that part is most of
+the seeds' own Leiden cluster and the cluster is coherent, the cluster completes the list
+(:func:`graphlink.stages.seed_cluster.complete_cluster`; dev cells 231 -> 234 of 286; a second round of
+consensus, values most of the evidence set holds, found 229; the evidence drop or the walk's rate as a
+boundary past the evidence, 223 and 186-193). The evidence also ends where it falls (:data:`TIER_DROP`) to
+accounts whose rarest shared value many more accounts hold than are listed: a client an operator's whole
+fleet uses under the cell's own burst (234 -> 240). The cluster does not complete the list when the list and
+the rest are two blocks, each tied within more than twice as densely per pair as across
+(:data:`graphlink.stages.seed_cluster.MIN_TIE`: the rest is a sibling cell Leiden merged), and each
+account's evidence is scaled by the share of the seeds' common values it holds (one fleet client without the
+seeds' burst or card is a sibling's): dev mixed 1000-1009 240 -> 243 of 286, 1010-1019 258 -> 259 of 328.
+Seeds sharing no value fall back to the cards any seed holds (:func:`card_evidence`); seeds that keep a
+clock (a scripted cell's bursts) have the list held to it (:func:`graphlink.stages.seed_clock.apply_clock`).
+Dev mixed 1000-1019: 502 -> 525 of 614 cells. Then the same per minute (a burst is a minute wide): seeds
+each tied beyond chance to the other seeds' minutes hold the list to them (``minutes.parquet``,
+:func:`graphlink.stages.seed_minutes.apply_minute_clock`): 525 -> 545 of 614, no cell lost. Seeds whose
+common values include an address (one of a cell's several, like a card) have their list completed from a
+tenth of their cluster, not a majority (:data:`graphlink.stages.seed_cluster.PARTIAL_KINDS`): 549 -> 554 of
+614, none lost. Last, seeds that share prompt templates drop listed accounts sending none of them (another
+operator's cells on a shared pool; ``templates.parquet``,
+:func:`graphlink.stages.seed_templates.apply_templates`), then accounts running none of the clients every
+seed runs (:func:`graphlink.stages.seed_clients.apply_clients`); and the evidence ends where it falls to
+half the seeds' best into accounts outside their cluster
+(:func:`graphlink.stages.seed_cluster.outside_seed_cluster`): 558 -> 566 of 614. Seeds registered in a batch
+share all of it (:func:`consensus_values`), their cluster's members of the batch join and accounts
+registered a day or more from it leave (:mod:`graphlink.stages.seed_batch`): 569 -> 578. The holders of the
+narrowest address every seed used join across clusters, reached by the walk or not, when the list holds half
+of them (a /24 or /48 adds only holders with another of the seeds' values or in a cluster of its holders:
+:mod:`graphlink.stages.seed_ties`), and the seeds' cluster joins the minute clock at 0.2: 578 -> 585. The
+result is the seeds' ring as the data draws it, however large, not the chain of rings a few stray links tie
+it to. ``score`` is monotone in rank: above 0.5 the account holds the seeds' evidence (values every seed
+shares, or failing those a seed's card; ``0.5 + 0.5 x`` evidence over the best listed, 1.0 the most); 0.5
+and below, tied through the graph (or the seeds' clock) only (``0.5 x`` visit rate over the best such rate,
+capped by the score above it).
 
 Output schema
 -------------
@@ -126,6 +122,7 @@ from graphlink.stages.seed_cluster import (CARD_CLUSTER_SHARE, complete_cluster,
 from graphlink.stages.seed_clients import apply_clients
 from graphlink.stages.seed_minutes import apply_minute_clock
 from graphlink.stages.seed_templates import apply_templates
+from graphlink.stages.seed_ties import cluster_stopped, fill_own, own_reasons, own_value_holders
 
 __all__ = ["DEFAULT_RESTART", "personalised_pagerank", "consensus_values", "seed_consensus", "sweep_cut",
            "complete_cluster", "card_evidence", "rank_accounts", "tie_reasons"]
@@ -398,22 +395,23 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     degree = pl.concat([links.select(pl.col("source").alias("account_id"), "weight"),
                         links.select(pl.col("target").alias("account_id"), "weight")]).group_by(
         "account_id").agg(pl.col("weight").sum().alias("degree"))
-    # An account the walk never reaches is listed for its evidence only when the seeds have no link
-    # at all (then evidence is all there is): otherwise values every seed has but that link no one
-    # (weak kinds: a client, a creation hour) would list accounts the graph does not tie to them.
+    # An account the walk never reaches is listed for its evidence only when the seeds have no link at all
+    # (then evidence is all there is): otherwise values every seed has but that link no one (weak kinds: a
+    # client, a creation hour) would list accounts the graph does not tie to them ...
     seed_list = pl.Series(seeds, dtype=pl.String).implode()
     isolated = links.filter(pl.col("source").is_in(seed_list) | pl.col("target").is_in(seed_list)).is_empty()
-    # Accounts the walk reaches, and those sharing a value with every seed (weak kinds alone make no link).
-    ordered = (ppr.drop("degree").join(evidence, on="account_id", how="full", coalesce=True)
-               .join(degree, on="account_id", how="left")
-               .with_columns(pl.col("p", "degree", "evidence").fill_null(0.0))
-               .filter((pl.col("p") >= MIN_PROBABILITY) | ((pl.col("evidence") > 0) & pl.lit(isolated)) | is_seed)
-               .with_columns(rate.alias("rate"))
-               .sort([is_seed, "evidence", "rate", "p", "account_id"], descending=[True, True, True, True, False]))
-    n_seeds = ordered.filter(is_seed).height
-    keep = (sweep_cut(ordered.select("account_id", "degree", "evidence", "rate", "specific").with_columns(
-                          outside_seed_cluster(ordered, accounts, seeds)), links, min_size=n_seeds)
+    own_held, own_df, own_text = own_value_holders(linking, shared, accounts, seeds)  # ... or seed_ties's fill
+    reach = (pl.col("p") >= MIN_PROBABILITY) | ((pl.col("evidence") > 0) & pl.lit(isolated)) | is_seed
+    scored = (ppr.drop("degree").join(evidence, on="account_id", how="full", coalesce=True)
+              .join(degree, on="account_id", how="left").with_columns(pl.col("p", "degree", "evidence").fill_null(0.0))
+              .with_columns(rate.alias("rate"))
+              .sort([is_seed, "evidence", "rate", "p", "account_id"], descending=[True, True, True, True, False]))
+    ordered = scored.filter(reach)
+    n_seeds, outside = ordered.filter(is_seed).height, outside_seed_cluster(ordered, accounts, seeds)
+    keep = (sweep_cut(ordered.select("account_id", "degree", "evidence", "rate", "specific").with_columns(outside),
+                      links, min_size=n_seeds)
             if top is None else n_seeds + min(top, ordered.height))  # a huge top: every account the walk reaches
+    ended, moved = cluster_stopped(ordered, keep, outside, n_seeds, TIER_DROP, MIN_PROBABILITY), None
     if top is None:
         # The holders of a seed's card, or of an address every seed used, are a part of the cell (it
         # has several of each): completed from a tenth of the seeds' cluster, not a majority.
@@ -422,8 +420,9 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
                                          **({"min_share": CARD_CLUSTER_SHARE} if partial else {}))
         ordered, keep = complete_reach(ordered, keep, accounts, links, degree, seeds, ppr["account_id"], MAX_CONDUCTANCE)
         ordered, keep = fill_batch(ordered, keep, accounts, linking, shared, seeds)
+        ordered, keep, moved = fill_own(ordered, keep, own_held, own_df, ended, scored.filter(~reach))
         ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
-        ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds)
+        ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds, accounts=accounts)
         ordered, keep = apply_templates(ordered, keep, templates, seeds, accounts.height, linking=linking)
         ordered, keep = apply_clients(ordered, keep, linking, seeds, accounts.height)
         ordered, keep = hold_to_batch(ordered, keep, linking, shared, seeds)
@@ -444,6 +443,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     ], how="vertical_relaxed")
     reasons = tie_reasons(ranked.select("account_id", "rank"), linking, shared=shared, n_seeds=len(seeds))
     reasons = clock_reasons(clock_reasons(reasons, on_clock), on_minutes, "active within a minute of the seeds")
+    reasons = own_reasons(reasons, moved, ppr.filter(pl.col("p") >= MIN_PROBABILITY)["account_id"], own_text, own_df)
     return (ranked.join(accounts.select("account_id", "cluster_id", "campaign_id"), on="account_id", how="left")
             .join(reasons, on="account_id", how="left")
             .with_columns(pl.when(pl.col("rank") == 0).then(pl.lit("seed")).otherwise(pl.col("why")).alias("why"))

@@ -39,17 +39,6 @@ def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 
     """
     values = linking.select("account_id", "kind", "value", "df", "weight").join(
         ranked.select("account_id", "rank"), on="account_id")
-    pairs = (values.join(values.select("kind", "value", pl.col("account_id").alias("other"),
-                                       pl.col("rank").alias("other_rank")), on=["kind", "value"])
-             .filter(pl.col("other_rank") < pl.col("rank")))
-    anchors = (pairs.group_by("account_id", "other", "other_rank").agg(pl.col("weight").sum().alias("total"))
-               .with_columns((pl.col("other_rank") > 0).alias("indirect"))
-               .sort(["account_id", "indirect", "total", "other_rank", "other"],
-                     descending=[False, False, True, False, False])
-               .group_by("account_id", maintain_order=True).first().select("account_id", "other"))
-    top = (pairs.join(anchors, on=["account_id", "other"])
-           .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
-           .group_by("account_id", maintain_order=True).head(per_account))
     text = pl.format("{} {} ({} accounts)", "kind", "value", "df")
     if shared is not None and shared.height and n_seeds >= 2:
         everyone = "both seeds" if n_seeds == 2 else f"all {n_seeds} seeds"
@@ -61,9 +50,23 @@ def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 
                      .group_by("account_id", maintain_order=True).head(per_account)
                      .group_by("account_id", maintain_order=True).agg(spanned.str.join("; ").alias("values"))
                      .select("account_id", pl.format("shares {} with {}", "values", pl.lit(everyone)).alias("why")))
-        top = top.filter(~pl.col("account_id").is_in(consensus["account_id"].implode()))
     else:
         consensus = pl.DataFrame(schema={"account_id": pl.String, "why": pl.String})
+    # Accounts quoting the seeds' common values need no anchor: leaving them out before the pairs are built
+    # keeps the join linear in a value's listed holders (thousands of a block's holders paired with each other
+    # cost 30-70 s and 9 GB on one expand call: break-it review of the tenth pass).
+    pairs = (values.filter(~pl.col("account_id").is_in(consensus["account_id"].implode()))
+             .join(values.select("kind", "value", pl.col("account_id").alias("other"),
+                                 pl.col("rank").alias("other_rank")), on=["kind", "value"])
+             .filter(pl.col("other_rank") < pl.col("rank")))
+    anchors = (pairs.group_by("account_id", "other", "other_rank").agg(pl.col("weight").sum().alias("total"))
+               .with_columns((pl.col("other_rank") > 0).alias("indirect"))
+               .sort(["account_id", "indirect", "total", "other_rank", "other"],
+                     descending=[False, False, True, False, False])
+               .group_by("account_id", maintain_order=True).first().select("account_id", "other"))
+    top = (pairs.join(anchors, on=["account_id", "other"])
+           .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
+           .group_by("account_id", maintain_order=True).head(per_account))
     return pl.concat([consensus, top.group_by("account_id", maintain_order=True).agg(
         pl.col("other").first(), pl.col("other_rank").first(), text.str.join("; ").alias("values")).select(
         "account_id", pl.format("shares {} with {} {}", "values",

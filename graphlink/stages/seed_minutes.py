@@ -30,7 +30,8 @@ import math
 
 import polars as pl
 
-__all__ = ["MAX_CHANCE", "MINUTE_TOLERANCE", "OFF_MINUTES", "ON_MINUTES", "apply_minute_clock", "chance_bound",
+__all__ = ["CLUSTER_ON_MINUTES", "MAX_CHANCE", "MINUTE_TOLERANCE", "OFF_MINUTES", "ON_MINUTES", "apply_minute_clock",
+           "chance_bound",
            "minute_fit", "seed_minutes"]
 
 #: A request is in the seeds' minutes when it falls within this many minutes of a seed's request
@@ -44,6 +45,14 @@ OFF_MINUTES = 0.08
 #: An account further down the order joins the list with at least this share there (and beyond chance):
 #: dev worlds 544 cells at 0.2, 545 at 0.3, 541 at 0.1 (see BENCHMARKS.md).
 ON_MINUTES = 0.3
+#: ... or this share, for an account in the Leiden cluster every seed is in (with ``accounts`` given). Inside a
+#: block of an operator's cells Leiden merged on its shared proxy pool, the links, the pool and the clients tie
+#: the cell to its block-mates alike, and the minutes the seeds act in are what an investigator reads it by:
+#: on dev (mixed 1000-1019, the seeds' cluster of cells whose seeds keep a minute clock) 14,051 cell members
+#: and 104 others had at least 0.2 of their requests there beyond chance, 12,758 and 22 at 0.3; no benign
+#: account either way. Dev cells at recall and precision >= 0.9 (BENCHMARKS.md "expand, eleventh pass"): 584 at
+#: 0.3 (i.e. without this), 585 at 0.2 (1019/18), 586 at 0.15 (1011/12 too, but two more sibling accounts listed).
+CLUSTER_ON_MINUTES = 0.2
 
 _MINUTE_US = 60_000_000
 
@@ -145,14 +154,14 @@ def seed_minutes(minutes: pl.DataFrame, seeds: list[str], span: int, tolerance: 
 
 def apply_minute_clock(ordered: pl.DataFrame, keep: int, minutes: pl.DataFrame | pl.LazyFrame | None,
                        seeds: list[str], tolerance: int = MINUTE_TOLERANCE, max_chance: float = MAX_CHANCE,
-                       off: float = OFF_MINUTES, on: float = ON_MINUTES,
-                       ) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+                       off: float = OFF_MINUTES, on: float = ON_MINUTES, accounts: pl.DataFrame | None = None,
+                       cluster_on: float = CLUSTER_ON_MINUTES) -> tuple[pl.DataFrame, int, pl.DataFrame]:
     """Hold an ``expand`` list to the seeds' minute clock, when they keep one (:func:`seed_minutes`).
 
     Listed non-seed accounts with rows in ``minutes`` and less than ``off`` of their requests in the
-    seeds' minutes leave the list; accounts further down the order with at least ``on`` there,
-    beyond chance, join it after the kept ones, in their order. Accounts without rows (unclustered)
-    are never judged.
+    seeds' minutes leave the list; accounts further down the order with at least ``on`` there (``cluster_on``
+    for an account of the Leiden cluster every seed is in, with ``accounts``), beyond chance, join it after the
+    kept ones, in their order. Accounts without rows (unclustered) are never judged.
 
     Parameters
     ----------
@@ -166,6 +175,11 @@ def apply_minute_clock(ordered: pl.DataFrame, keep: int, minutes: pl.DataFrame |
         The seed ids.
     tolerance, max_chance, off, on
         :data:`MINUTE_TOLERANCE`, :data:`MAX_CHANCE`, :data:`OFF_MINUTES`, :data:`ON_MINUTES`.
+    accounts : DataFrame, optional
+        ``account_id, cluster_id`` of every account of the run: the seeds' common cluster (none when a seed is
+        unclustered or the seeds are in several), whose members join at ``cluster_on``; without it, ``on`` only.
+    cluster_on : float
+        :data:`CLUSTER_ON_MINUTES`.
 
     Returns
     -------
@@ -205,14 +219,21 @@ def apply_minute_clock(ordered: pl.DataFrame, keep: int, minutes: pl.DataFrame |
         return ordered, keep, none
     fit = minute_fit(_as_minutes(lazy.collect()), wide, wide.height / span)
     is_seed = pl.col("account_id").is_in(seed_list)
+    home = pl.Series("account_id", [], dtype=pl.String)
+    if accounts is not None:
+        clusters = accounts.filter(pl.col("account_id").is_in(seed_list))["cluster_id"]
+        if not clusters.null_count() and clusters.n_unique() == 1:
+            home = accounts.filter(pl.col("cluster_id") == clusters[0])["account_id"]
+    # The share an account needs: lower inside the seeds' own cluster (the block's cells told apart by their minutes).
+    need = pl.when(pl.col("account_id").is_in(home.implode())).then(pl.lit(min(on, cluster_on))).otherwise(pl.lit(on))
     marked = ordered.with_row_index("_pos").join(fit.select("account_id", "fit", "chance"), on="account_id",
                                                   how="left").sort("_pos")
     head, rest = marked.head(keep), marked.slice(keep)
     stay = is_seed | pl.col("fit").is_null() | (pl.col("fit") >= off)
     kept, dropped = head.filter(stay), head.filter(~stay)
-    joining = rest.filter((pl.col("fit") >= on) & (pl.col("chance") <= math.log(max_chance)))
+    joining = rest.filter((pl.col("fit") >= need) & (pl.col("chance") <= math.log(max_chance)))
     others = rest.join(joining.select("account_id"), on="account_id", how="anti")
     out = pl.concat([kept, joining, dropped, others]).drop("_pos", "fit", "chance")
-    tied = (~is_seed & (pl.col("fit") >= on) & (pl.col("chance") <= math.log(max_chance)))
+    tied = (~is_seed & (pl.col("fit") >= need) & (pl.col("chance") <= math.log(max_chance)))
     on_clock = pl.concat([kept, joining]).filter(tied)
     return out, kept.height + joining.height, on_clock.select("account_id", pl.col("fit").cast(pl.Float64))
