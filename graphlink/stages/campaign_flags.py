@@ -70,6 +70,10 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
         is made of what an operator runs rather than what it writes: a card or identifier,
         or at least :data:`MIN_TIE_VALUES` such addresses. Text alone can be shared by
         unrelated teams on one framework or job template; addresses and cards cannot.
+        ``tied_clusters`` (list of cluster ids) are the clusters whose own members hold
+        such a tie with the campaign's other clusters (a card or identifier, or
+        :data:`MIN_TIE_VALUES` specific values): only they take a flag from their
+        campaign (:func:`flag_with_campaign`).
 
     Examples
     --------
@@ -81,10 +85,10 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "prompt"], "linked": [True, True],
     ...                     "df": [2, 2]}, schema_overrides={"signal_idx": pl.UInt32})
     >>> substantial_campaigns(camp, part, aff, sig).rows()  # a shared card; one shared phrase
-    [(1, True, True), (2, False, False)]
+    [(1, True, True, [1, 2]), (2, False, False, [])]
     """
     private = pl.col("kind").is_in(PRIVATE_TIE_KINDS) | ~pl.col("kind").is_in(TIE_KINDS)
-    shared = (
+    specific = (
         tie_values(campaign_of, partition, affiliations, signals, graph_config, loud)
         .join(signals.select("signal_idx", "df"), on="signal_idx")
         # Only values specific to the campaign count: at least half of their holders in the whole log
@@ -93,12 +97,28 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
         # in clusters flagged on their own evidence elsewhere (``loud``) are set aside first: the
         # operator's other campaigns explain them, while the people sharing a stock phrase stay.
         .filter(pl.col("inside") >= SPECIFIC_SHARE * (pl.col("df") - (pl.col("loud_outside") if loud is not None else 0)))
-        .group_by("campaign_id").agg(
+    )
+    # Each cluster's own part of the tie: the same test on the specific values its members hold (a
+    # cluster joined to an operator's campaign by one stock phrase is not the operator's cell).
+    own = (
+        affiliations.select("account_idx", "signal_idx")
+        .join(specific.select("signal_idx").unique(), on="signal_idx", how="semi")
+        .join(partition.drop_nulls("cluster_id").select("account_idx", "cluster_id"), on="account_idx")
+        .join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
+        .join(specific.select("campaign_id", "signal_idx", "kind"), on=["campaign_id", "signal_idx"])
+        .group_by("campaign_id", "cluster_id")
+        .agg((private.any() | (pl.col("signal_idx").n_unique() >= MIN_TIE_VALUES)).alias("tied"))
+        .filter("tied").group_by("campaign_id").agg(pl.col("cluster_id").sort().alias("tied_clusters"))
+    )
+    shared = (
+        specific.group_by("campaign_id").agg(
             (private.any() | (pl.len() >= MIN_TIE_VALUES)).alias("substantial"),
             (private.any() | ((pl.col("kind") == "ip").sum() >= MIN_TIE_VALUES)).alias("infrastructure"))
     )
     return (campaign_of.select("campaign_id").unique().join(shared, on="campaign_id", how="left")
-            .select("campaign_id", pl.col("substantial").fill_null(False), pl.col("infrastructure").fill_null(False))
+            .join(own, on="campaign_id", how="left")
+            .select("campaign_id", pl.col("substantial").fill_null(False), pl.col("infrastructure").fill_null(False),
+                    pl.col("tied_clusters").fill_null(pl.lit([], pl.List(pl.Int64))))
             .sort("campaign_id"))
 
 
@@ -127,7 +147,10 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     flag_threshold, min_flag_size : float, int
         :class:`graphlink.config.ScoringConfig` settings.
     substantial : DataFrame, optional
-        ``campaign_id, substantial`` (:func:`substantial_campaigns`); every campaign when omitted.
+        ``campaign_id, substantial[, tied_clusters]`` (:func:`substantial_campaigns`); every
+        campaign when omitted. With ``tied_clusters``, a cluster not in its campaign's list
+        (it holds no substantial part of the tie itself) neither takes the campaign's flag nor
+        counts towards its size.
     pooled : DataFrame, optional
         ``campaign_id, size, score, why``: campaigns scored as a whole (their
         accounts as one group, :func:`pooled_partition`). A substantially tied
@@ -156,7 +179,11 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         clusters = clusters.join(substantial.select("campaign_id", pl.col("substantial").alias("__tied")),
                                  on="campaign_id", how="left",
                                  maintain_order="left").with_columns(pl.col("__tied").fill_null(False))
-    size = pl.when("__tied").then(pl.col("size").sum().over("campaign_id")).otherwise(pl.col("size"))
+    if substantial is not None and "tied_clusters" in substantial.columns:
+        # Only the clusters holding the tie themselves are the campaign's cells (a flag spreads to them).
+        own = substantial.select(pl.col("tied_clusters").explode().alias("cluster_id")).drop_nulls()["cluster_id"]
+        clusters = clusters.with_columns(pl.col("__tied") & pl.col("cluster_id").is_in(own.implode()))
+    size = pl.when("__tied").then(pl.col("size").filter("__tied").sum().over("campaign_id")).otherwise(pl.col("size"))
     clusters = clusters.with_columns(pl.col("flagged") | ((pl.col("score") >= flag_threshold) & (size >= min_flag_size)))
     lead = (clusters.filter("flagged").sort(["score", "cluster_id"], descending=[True, False])
             .group_by("campaign_id", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead")))
