@@ -4,8 +4,8 @@ Found on a fresh independent test world at 224k accounts: a cluster of 30 people
 NAT was grouped into an operator's campaign (8 clusters tied by 241 template values, a card and an
 address) through one stock phrase 22 of them had written, and took the campaign's flag at a score of
 0.107. The campaign as a whole is tied; the NAT cluster's own part of the tie is one value held by
-thousands. Each cluster is now held to the same rule as its campaign (a card or identifier, or
-``MIN_TIE_VALUES`` specific values shared with the campaign's other clusters).
+thousands. A cluster now takes its campaign's flag only when its own members hold at least one of
+the values specific to the campaign (held mostly by it, and by two of its clusters).
 """
 
 import polars as pl
@@ -54,9 +54,13 @@ def test_a_nat_cluster_joined_by_one_stock_phrase_does_not_take_the_campaigns_fl
     assert flags([("prompt", 1000)]) == {1: True, 2: True, 3: False}
 
 
-def test_a_nat_cluster_holding_a_few_specific_values_is_still_no_cell():
-    # Fewer specific values than MIN_TIE_VALUES (each held by the campaign only).
-    assert flags([("prompt", 0)] * (MIN_TIE_VALUES - 1))[3] is False
+def test_a_nat_cluster_holding_only_phrases_others_share_takes_no_flag():
+    # Four common phrases, each held by more people outside the campaign than inside it.
+    assert flags([("prompt", 40)] * 4)[3] is False
+
+
+def test_a_cluster_holding_one_value_specific_to_the_campaign_takes_the_flag_control():
+    assert flags([("prompt", 0)]) == {1: True, 2: True, 3: True}
 
 
 def test_a_cluster_holding_the_operators_template_takes_the_flag_control():
@@ -74,17 +78,12 @@ def test_tied_clusters_lists_the_clusters_holding_the_tie():
                                        "tied_clusters": [1, 2]}
 
 
-def test_an_untied_cluster_does_not_count_towards_the_campaigns_size():
-    # Cluster 2 scores above the threshold but has 4 accounts (min_flag_size 5); the untied NAT's 30
-    # accounts must not lift it, while the tied loud cell's 6 do.
+def test_the_campaigns_size_still_counts_every_cluster_control():
+    # min_flag_size counts the accounts of a tied campaign: cluster 2 (4 accounts, 0.7) is flagged on its
+    # own evidence with its campaign, whose loud cell 1 (0.1 here) then takes the flag from it.
     aff, sig = world([("prompt", 1000)])
     tied = substantial_campaigns(CAMPAIGNS, PARTITION, aff, sig, loud=pl.Series([1]))
-    cl = CLUSTERS.with_columns(pl.when(pl.col("cluster_id") == 1).then(pl.lit(False)).otherwise("flagged").alias("flagged"),
-                               pl.when(pl.col("cluster_id") == 1).then(0.1).when(pl.col("cluster_id") == 2).then(0.7)
-                               .otherwise(0.1).alias("score"))
+    cl = CLUSTERS.with_columns(pl.lit(False).alias("flagged"),
+                               pl.when(pl.col("cluster_id") == 2).then(0.7).otherwise(0.1).alias("score"))
     out = dict(flag_with_campaign(cl, substantial=tied).select("cluster_id", "flagged").iter_rows())
     assert out == {1: True, 2: True, 3: False}
-    only_nat = tied.with_columns(pl.lit([2, 3], pl.List(pl.Int64)).alias("tied_clusters"))
-    out = dict(flag_with_campaign(cl.filter(pl.col("cluster_id") != 1), substantial=only_nat)
-               .select("cluster_id", "flagged").iter_rows())
-    assert out == {2: True, 3: True}

@@ -71,8 +71,7 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
         or at least :data:`MIN_TIE_VALUES` such addresses. Text alone can be shared by
         unrelated teams on one framework or job template; addresses and cards cannot.
         ``tied_clusters`` (list of cluster ids) are the clusters whose own members hold
-        such a tie with the campaign's other clusters (a card or identifier, or
-        :data:`MIN_TIE_VALUES` specific values): only they take a flag from their
+        at least one of those specific values: only they take a flag from their
         campaign (:func:`flag_with_campaign`).
 
     Examples
@@ -85,7 +84,7 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "prompt"], "linked": [True, True],
     ...                     "df": [2, 2]}, schema_overrides={"signal_idx": pl.UInt32})
     >>> substantial_campaigns(camp, part, aff, sig).rows()  # a shared card; one shared phrase
-    [(1, True, True, [1, 2]), (2, False, False, [])]
+    [(1, True, True, [1, 2]), (2, False, False, [3, 4])]
     """
     private = pl.col("kind").is_in(PRIVATE_TIE_KINDS) | ~pl.col("kind").is_in(TIE_KINDS)
     specific = (
@@ -98,17 +97,18 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
         # operator's other campaigns explain them, while the people sharing a stock phrase stay.
         .filter(pl.col("inside") >= SPECIFIC_SHARE * (pl.col("df") - (pl.col("loud_outside") if loud is not None else 0)))
     )
-    # Each cluster's own part of the tie: the same test on the specific values its members hold (a
-    # cluster joined to an operator's campaign by one stock phrase is not the operator's cell).
+    # Each cluster's own part of the tie: a cluster holding none of the values specific to its
+    # campaign (joined to an operator's campaign by a stock phrase or a carrier's exit) is no cell of
+    # it. One is enough: each is held mostly by the campaign and by two of its clusters, while the
+    # campaign as a whole needs MIN_TIE_VALUES (dev: 5 per cluster lost an operator's 3-account
+    # templated cells, whose template family other campaigns share).
     own = (
         affiliations.select("account_idx", "signal_idx")
         .join(specific.select("signal_idx").unique(), on="signal_idx", how="semi")
         .join(partition.drop_nulls("cluster_id").select("account_idx", "cluster_id"), on="account_idx")
         .join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
         .join(specific.select("campaign_id", "signal_idx", "kind"), on=["campaign_id", "signal_idx"])
-        .group_by("campaign_id", "cluster_id")
-        .agg((private.any() | (pl.col("signal_idx").n_unique() >= MIN_TIE_VALUES)).alias("tied"))
-        .filter("tied").group_by("campaign_id").agg(pl.col("cluster_id").sort().alias("tied_clusters"))
+        .select("campaign_id", "cluster_id").unique().group_by("campaign_id").agg(pl.col("cluster_id").sort().alias("tied_clusters"))
     )
     shared = (
         specific.group_by("campaign_id").agg(
@@ -149,8 +149,7 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     substantial : DataFrame, optional
         ``campaign_id, substantial[, tied_clusters]`` (:func:`substantial_campaigns`); every
         campaign when omitted. With ``tied_clusters``, a cluster not in its campaign's list
-        (it holds no substantial part of the tie itself) neither takes the campaign's flag nor
-        counts towards its size.
+        (it holds none of the values that tie the campaign) does not take the campaign's flag.
     pooled : DataFrame, optional
         ``campaign_id, size, score, why``: campaigns scored as a whole (their
         accounts as one group, :func:`pooled_partition`). A substantially tied
@@ -182,8 +181,10 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     if substantial is not None and "tied_clusters" in substantial.columns:
         # Only the clusters holding the tie themselves are the campaign's cells (a flag spreads to them).
         own = substantial.select(pl.col("tied_clusters").explode().alias("cluster_id")).drop_nulls()["cluster_id"]
-        clusters = clusters.with_columns(pl.col("__tied") & pl.col("cluster_id").is_in(own.implode()))
-    size = pl.when("__tied").then(pl.col("size").filter("__tied").sum().over("campaign_id")).otherwise(pl.col("size"))
+        clusters = clusters.with_columns((pl.col("__tied") & pl.col("cluster_id").is_in(own.implode())).alias("__own"))
+    else:
+        clusters = clusters.with_columns(pl.col("__tied").alias("__own"))
+    size = pl.when("__tied").then(pl.col("size").sum().over("campaign_id")).otherwise(pl.col("size"))
     clusters = clusters.with_columns(pl.col("flagged") | ((pl.col("score") >= flag_threshold) & (size >= min_flag_size)))
     lead = (clusters.filter("flagged").sort(["score", "cluster_id"], descending=[True, False])
             .group_by("campaign_id", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead")))
@@ -195,8 +196,8 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     else:
         joined = joined.with_columns(pl.lit(None, pl.UInt32).alias("__psize"), pl.lit(None, pl.Float64).alias("__pscore"),
                                      pl.lit(None, pl.String).alias("__pwhy"))
-    inherits = ~pl.col("flagged") & pl.col("lead").is_not_null() & pl.col("__tied")
-    whole = (~pl.col("flagged") & ~inherits & pl.col("__tied") & (pl.col("__pscore") >= flag_threshold)
+    inherits = ~pl.col("flagged") & pl.col("lead").is_not_null() & pl.col("__own")
+    whole = (~pl.col("flagged") & ~inherits & pl.col("__own") & (pl.col("__pscore") >= flag_threshold)
              & (pl.col("__psize") >= min_flag_size)).fill_null(False)
     return joined.with_columns(
         pl.col("flagged").alias("flagged_own"),
@@ -209,7 +210,7 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
             pl.col("__psize").cast(pl.String), pl.lit(" accounts): "), nested_reasons(pl.col("__pwhy")), pl.lit("; this cluster: "),
             pl.col("why").fill_null("")]))
         .otherwise(pl.col("why")).alias("why"),
-    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy")
+    ).drop("lead", "__tied", "__own", "__psize", "__pscore", "__pwhy")
 
 
 def pooled_partition(campaign_of: pl.DataFrame, partition: pl.DataFrame, clusters: pl.DataFrame,
