@@ -70,9 +70,6 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
         is made of what an operator runs rather than what it writes: a card or identifier,
         or at least :data:`MIN_TIE_VALUES` such addresses. Text alone can be shared by
         unrelated teams on one framework or job template; addresses and cards cannot.
-        ``tied_clusters`` (list of cluster ids) are the clusters whose own members hold
-        at least one of those specific values: only they take a flag from their
-        campaign (:func:`flag_with_campaign`).
 
     Examples
     --------
@@ -84,10 +81,10 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "prompt"], "linked": [True, True],
     ...                     "df": [2, 2]}, schema_overrides={"signal_idx": pl.UInt32})
     >>> substantial_campaigns(camp, part, aff, sig).rows()  # a shared card; one shared phrase
-    [(1, True, True, [1, 2]), (2, False, False, [3, 4])]
+    [(1, True, True), (2, False, False)]
     """
     private = pl.col("kind").is_in(PRIVATE_TIE_KINDS) | ~pl.col("kind").is_in(TIE_KINDS)
-    specific = (
+    shared = (
         tie_values(campaign_of, partition, affiliations, signals, graph_config, loud)
         .join(signals.select("signal_idx", "df"), on="signal_idx")
         # Only values specific to the campaign count: at least half of their holders in the whole log
@@ -96,29 +93,12 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
         # in clusters flagged on their own evidence elsewhere (``loud``) are set aside first: the
         # operator's other campaigns explain them, while the people sharing a stock phrase stay.
         .filter(pl.col("inside") >= SPECIFIC_SHARE * (pl.col("df") - (pl.col("loud_outside") if loud is not None else 0)))
-    )
-    # Each cluster's own part of the tie: a cluster holding none of the values specific to its
-    # campaign (joined to an operator's campaign by a stock phrase or a carrier's exit) is no cell of
-    # it. One is enough: each is held mostly by the campaign and by two of its clusters, while the
-    # campaign as a whole needs MIN_TIE_VALUES (dev: 5 per cluster lost an operator's 3-account
-    # templated cells, whose template family other campaigns share).
-    own = (
-        affiliations.select("account_idx", "signal_idx")
-        .join(specific.select("signal_idx").unique(), on="signal_idx", how="semi")
-        .join(partition.drop_nulls("cluster_id").select("account_idx", "cluster_id"), on="account_idx")
-        .join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
-        .join(specific.select("campaign_id", "signal_idx", "kind"), on=["campaign_id", "signal_idx"])
-        .select("campaign_id", "cluster_id").unique().group_by("campaign_id").agg(pl.col("cluster_id").sort().alias("tied_clusters"))
-    )
-    shared = (
-        specific.group_by("campaign_id").agg(
+        .group_by("campaign_id").agg(
             (private.any() | (pl.len() >= MIN_TIE_VALUES)).alias("substantial"),
             (private.any() | ((pl.col("kind") == "ip").sum() >= MIN_TIE_VALUES)).alias("infrastructure"))
     )
     return (campaign_of.select("campaign_id").unique().join(shared, on="campaign_id", how="left")
-            .join(own, on="campaign_id", how="left")
-            .select("campaign_id", pl.col("substantial").fill_null(False), pl.col("infrastructure").fill_null(False),
-                    pl.col("tied_clusters").fill_null(pl.lit([], pl.List(pl.Int64))))
+            .select("campaign_id", pl.col("substantial").fill_null(False), pl.col("infrastructure").fill_null(False))
             .sort("campaign_id"))
 
 
@@ -147,9 +127,7 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     flag_threshold, min_flag_size : float, int
         :class:`graphlink.config.ScoringConfig` settings.
     substantial : DataFrame, optional
-        ``campaign_id, substantial[, tied_clusters]`` (:func:`substantial_campaigns`); every
-        campaign when omitted. With ``tied_clusters``, a cluster not in its campaign's list
-        (it holds none of the values that tie the campaign) does not take the campaign's flag.
+        ``campaign_id, substantial`` (:func:`substantial_campaigns`); every campaign when omitted.
     pooled : DataFrame, optional
         ``campaign_id, size, score, why``: campaigns scored as a whole (their
         accounts as one group, :func:`pooled_partition`). A substantially tied
@@ -178,12 +156,6 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         clusters = clusters.join(substantial.select("campaign_id", pl.col("substantial").alias("__tied")),
                                  on="campaign_id", how="left",
                                  maintain_order="left").with_columns(pl.col("__tied").fill_null(False))
-    if substantial is not None and "tied_clusters" in substantial.columns:
-        # Only the clusters holding the tie themselves are the campaign's cells (a flag spreads to them).
-        own = substantial.select(pl.col("tied_clusters").explode().alias("cluster_id")).drop_nulls()["cluster_id"]
-        clusters = clusters.with_columns((pl.col("__tied") & pl.col("cluster_id").is_in(own.implode())).alias("__own"))
-    else:
-        clusters = clusters.with_columns(pl.col("__tied").alias("__own"))
     size = pl.when("__tied").then(pl.col("size").sum().over("campaign_id")).otherwise(pl.col("size"))
     clusters = clusters.with_columns(pl.col("flagged") | ((pl.col("score") >= flag_threshold) & (size >= min_flag_size)))
     lead = (clusters.filter("flagged").sort(["score", "cluster_id"], descending=[True, False])
@@ -196,8 +168,8 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     else:
         joined = joined.with_columns(pl.lit(None, pl.UInt32).alias("__psize"), pl.lit(None, pl.Float64).alias("__pscore"),
                                      pl.lit(None, pl.String).alias("__pwhy"))
-    inherits = ~pl.col("flagged") & pl.col("lead").is_not_null() & pl.col("__own")
-    whole = (~pl.col("flagged") & ~inherits & pl.col("__own") & (pl.col("__pscore") >= flag_threshold)
+    inherits = ~pl.col("flagged") & pl.col("lead").is_not_null() & pl.col("__tied")
+    whole = (~pl.col("flagged") & ~inherits & pl.col("__tied") & (pl.col("__pscore") >= flag_threshold)
              & (pl.col("__psize") >= min_flag_size)).fill_null(False)
     return joined.with_columns(
         pl.col("flagged").alias("flagged_own"),
@@ -210,7 +182,7 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
             pl.col("__psize").cast(pl.String), pl.lit(" accounts): "), nested_reasons(pl.col("__pwhy")), pl.lit("; this cluster: "),
             pl.col("why").fill_null("")]))
         .otherwise(pl.col("why")).alias("why"),
-    ).drop("lead", "__tied", "__own", "__psize", "__pscore", "__pwhy")
+    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy")
 
 
 def pooled_partition(campaign_of: pl.DataFrame, partition: pl.DataFrame, clusters: pl.DataFrame,
