@@ -87,8 +87,8 @@ def test_own_values_are_the_narrowest_address_and_never_a_card_or_client():
 
 def test_a_network_alone_makes_no_holder_eligible():
     """Part B holds the /48 and the seeds' client (a second value every seed holds): eligible; with the /48 alone
-    (a network) it is eligible as a cluster of the /48's holders, and not when unclustered (then only the seeds'
-    cluster, part A, is). One address (the proxy, an ``ip``) links on its own in detect: its holders are
+    (a network) it is not, clustered or not (being a cluster of the /48's holders is no second tie: every
+    family an ISP's /48 serves is one, break-it review of session 14), and only the seeds' cluster, part A, is. One address (the proxy, an ``ip``) links on its own in detect: its holders are
     eligible (the fill's share and the cluster stop judge them)."""
     from graphlink.stages.seed_ties import own_value_holders
 
@@ -97,8 +97,8 @@ def test_a_network_alone_makes_no_holder_eligible():
     block = pl.DataFrame({"kind": ["ip_net"], "value": [BLOCK]})
     held = own_value_holders(linking, pl.concat([block, client]), accounts, SEEDS)[0]
     assert sorted(held.filter("eligible")["account_id"]) == sorted(PART_A + PART_B)
-    held = own_value_holders(linking, block, accounts, SEEDS)[0]  # no second value: the clusters of its holders
-    assert sorted(held.filter("eligible")["account_id"]) == sorted(PART_A + PART_B)
+    held = own_value_holders(linking, block, accounts, SEEDS)[0]  # no second value: the seeds' cluster only
+    assert sorted(held.filter("eligible")["account_id"]) == sorted(PART_A)
     loose = accounts.with_columns(pl.when(pl.col("cluster_id") == 2).then(None).otherwise(pl.col("cluster_id"))
                                   .alias("cluster_id"))
     held = own_value_holders(linking, block, loose, SEEDS)[0]

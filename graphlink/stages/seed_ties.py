@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["MIN_CLUSTER_HOLDERS", "MIN_OWN_SHARE", "NETWORK_KINDS", "OWN_KINDS", "cluster_stopped", "fill_own",
+from graphlink.stages.consensus import TIME_KINDS
+
+__all__ = ["MIN_OWN_SHARE", "NETWORK_KINDS", "OWN_KINDS", "cluster_stopped", "fill_own",
            "own_reasons", "own_value_holders"]
 
 #: Kinds of value a cell holds as its own: its addresses (an IP, a /24 or an IPv6 /48 network). Cards are not
@@ -48,21 +50,17 @@ NETWORK_KINDS = ("ip_net",)
 #: 2/3 (1003/4 and 1019/7, cells Leiden split, listed 22 of 41 and 49 of 92 before the fill), 579 without a fill.
 MIN_OWN_SHARE = 0.5
 
-#: ... or whose Leiden cluster is more than this share holders of the network: detect tied them to each other by
-#: other values, and the cluster is a part of the network's group (a cell Leiden split in pieces, each its own
-#: cluster), not a crowd on it (a provider's customers, an ISP's households: unclustered, or clusters of
-#: other addresses). The tenth pass's review suggested "clustered" (part B of its split cell); a majority keeps a
-#: pool's or a campus's mixed clusters out. Dev: 582 -> 584 cells (1003/4's piece of 12 and 1010/11's of 4, every
-#: member a /48 holder); letting a network alone make a holder eligible would add 1010/0 (586), whose missing
-#: member is unclustered and holds nothing but the /48 -- as a neighbouring household would.
-MIN_CLUSTER_HOLDERS = 0.5
+#: Not a second tie: being in a Leiden cluster made mostly of the network's holders (the eleventh pass's
+#: ``MIN_CLUSTER_HOLDERS``, removed after its break-it review: every family an ISP's /48 serves is such a
+#: cluster, on its home address and card, and the fill listed them as the cell; dev 585 -> see BENCHMARKS), nor
+#: a sign-up hour of the seeds' span (:data:`graphlink.stages.consensus.TIME_KINDS`: held by up to ~5 % of
+#: the run by the chance test, neighbours who signed up the same morning hold one).
 
 _EMPTY = pl.DataFrame(schema={"account_id": pl.String, "cluster_id": pl.Int64, "eligible": pl.Boolean})
 
 
 def own_value_holders(linking: pl.DataFrame, shared: pl.DataFrame, accounts: pl.DataFrame, seeds: list[str],
-                      kinds: tuple[str, ...] = OWN_KINDS,
-                      min_cluster: float = MIN_CLUSTER_HOLDERS) -> tuple[pl.DataFrame, int, str]:
+                      kinds: tuple[str, ...] = OWN_KINDS) -> tuple[pl.DataFrame, int, str]:
     """Holders of the seeds' narrowest common address that something besides the address ties to the seeds.
 
     Parameters
@@ -77,8 +75,6 @@ def own_value_holders(linking: pl.DataFrame, shared: pl.DataFrame, accounts: pl.
         The seed ids.
     kinds : tuple of str
         :data:`OWN_KINDS`.
-    min_cluster : float
-        :data:`MIN_CLUSTER_HOLDERS`.
 
     Returns
     -------
@@ -86,8 +82,8 @@ def own_value_holders(linking: pl.DataFrame, shared: pl.DataFrame, accounts: pl.
         ``account_id, cluster_id, eligible`` of every holder (seeds included, unique, in id order) of the
         value(s) of ``kinds`` in ``shared`` held by the fewest accounts (ties: all of them); ``eligible``: the
         holder holds such a value that is not a network (:data:`NETWORK_KINDS`), or a value of ``shared`` of
-        another kind than ``kinds``, or its cluster is a seed's or more than ``min_cluster`` holders of the
-        value, or it is a seed.
+        another kind than ``kinds`` and :data:`graphlink.stages.consensus.TIME_KINDS`, or its cluster is a
+        seed's, or it is a seed.
         Then how many accounts hold that value (``df``; 0 without one) and its text (``"kind value"``; empty
         without one).
 
@@ -113,21 +109,16 @@ def own_value_holders(linking: pl.DataFrame, shared: pl.DataFrame, accounts: pl.
     narrowest = held.filter(pl.col("df") == pl.col("df").min())
     df = int(narrowest["df"].max())
     first = narrowest.sort("kind", "value").row(0, named=True)
-    # A second tie: a value every seed holds that is not an address (a card, a client, the registration batch).
-    other = shared.filter(~pl.col("kind").is_in(list(kinds))).select("kind", "value")
+    # A second tie: a value every seed holds that is not an address nor a sign-up hour (a card, a client).
+    other = shared.filter(~pl.col("kind").is_in(list(kinds) + list(TIME_KINDS))).select("kind", "value")
     tied = linking.join(other, on=["kind", "value"], how="semi")["account_id"].implode()
     seed_list = pl.Series(seeds, dtype=pl.String).implode()
     seed_clusters = (accounts.filter(pl.col("account_id").is_in(seed_list))["cluster_id"].cast(pl.Int64)
                      .drop_nulls().implode())
     holders = (narrowest.group_by("account_id").agg(pl.col("kind").is_in(list(NETWORK_KINDS)).all().alias("network"))
                .join(accounts.select("account_id", pl.col("cluster_id").cast(pl.Int64)), on="account_id", how="left"))
-    # Clusters made mostly of the value's holders: a piece of the group (a cell Leiden split).
-    pieces = (accounts.filter(pl.col("cluster_id").is_not_null()).select(pl.col("cluster_id").cast(pl.Int64))
-              .join(holders.group_by("cluster_id").len("held"), on="cluster_id", how="left")
-              .group_by("cluster_id").agg((pl.col("held").fill_null(0).first() > min_cluster * pl.len()).alias("piece"))
-              .filter("piece")["cluster_id"].implode())
     holders = (holders.with_columns((~pl.col("network") | pl.col("account_id").is_in(tied)
-                                     | pl.col("cluster_id").is_in(seed_clusters) | pl.col("cluster_id").is_in(pieces)
+                                     | pl.col("cluster_id").is_in(seed_clusters)
                                      | pl.col("account_id").is_in(seed_list)).fill_null(False).alias("eligible"))
                .drop("network").sort("account_id"))
     return holders, df, f"{first['kind']} {first['value']}"
