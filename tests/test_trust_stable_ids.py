@@ -28,7 +28,8 @@ def _frame(assignment: dict[str, int | None]) -> pl.DataFrame:
 
 
 def _greedy_oracle(prev: dict, new: dict, min_jaccard: float) -> dict[int, int]:
-    """Plain-Python greedy best-first matching: new id -> previous id."""
+    """Plain-Python greedy best-first matching: new id -> previous id (a previous cluster counts only its
+    members seen in the new log)."""
     def groups(assignment):
         out: dict[int, set] = {}
         for account, cluster in assignment.items():
@@ -36,7 +37,7 @@ def _greedy_oracle(prev: dict, new: dict, min_jaccard: float) -> dict[int, int]:
                 out.setdefault(cluster, set()).add(account)
         return out
 
-    p, n = groups(prev), groups(new)
+    p, n = groups({a: c for a, c in prev.items() if a in new}), groups(new)
     pairs = []
     for pid, pm in p.items():
         for nid, nm in n.items():
@@ -84,10 +85,10 @@ def test_matching_is_greedy_best_first_one_to_one_and_order_free(prev, new, min_
     # a merged previous cluster names the stable id of the new cluster holding most of its members
     stable_of = dict(published.select("cluster_id", "stable_id").iter_rows())
     for pid, into in merged.select("previous_id", "stable_id").iter_rows():
-        members = [a for a, c in prev.items() if c == pid]
+        members = [a for a, c in prev.items() if c == pid and a in new]
         assert 2 * sum(stable_of.get(new.get(a)) == into for a in members) > len(members)
     for pid in vanished:
-        members = [a for a, c in prev.items() if c == pid]
+        members = [a for a, c in prev.items() if c == pid and a in new]
         assert all(2 * sum(new.get(a) == nid for a in members) <= len(members) for nid in new_ids)
     # the row order of the inputs does not matter
     shuffled = match_clusters(_frame(dict(rnd.sample(list(prev.items()), len(prev)))),
@@ -237,3 +238,21 @@ def test_quiet_members_is_null_when_either_run_has_no_times_and_the_period_is_re
     span = (later["timestamp"].max() - events["timestamp"].max()).total_seconds()
     assert grown.run["previous"]["later_seconds"] == pytest.approx(span)
     assert grown.clusters.filter(pl.col("runs") == 2)["quiet_members"].null_count() == 0
+
+
+def test_a_rings_id_carries_to_a_log_of_the_next_day_alone():
+    """New-user review, session 14: a day-two log holds the members active that day. Ring 18 had 40 members;
+    14 are active on day two, all in one new cluster with 14 new accounts. Counting the 26 quiet members
+    put the overlap at 14/54 = 0.26, under the 0.3 default, and the ring got a new id while ``match`` put
+    the same accounts in cluster 18; counting the members seen in the new log: 14/28 = 0.5, matched."""
+    ring = [f"r{i}" for i in range(40)]
+    prev = _frame({**{a: 18 for a in ring}, **{f"o{i}": 3 for i in range(10)}})
+    day_two = {**{a: 1 for a in ring[:14]}, **{f"n{i}": 1 for i in range(14)}, **{f"o{i}": 2 for i in range(10)}}
+    mapping = match_clusters(prev, _frame(day_two), 0.3)
+    row = mapping.filter(pl.col("cluster_id") == 1).row(0, named=True)
+    assert (row["previous_id"], row["stable_id"], row["status"]) == (18, 18, "matched")
+    assert row["jaccard"] == pytest.approx(0.5)
+    # A log that includes day one (every member seen) keeps the old overlap: the 26 quiet members count.
+    both = {**{a: None for a in ring[14:]}, **day_two}
+    row = match_clusters(prev, _frame(both), 0.3).filter(pl.col("cluster_id") == 1).row(0, named=True)
+    assert row["status"] == "new" and row["previous_id"] is None

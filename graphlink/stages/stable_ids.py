@@ -6,7 +6,10 @@ differently. :func:`match_clusters` pairs each new cluster with at most one
 previous cluster and vice versa:
 
 * the overlap of two clusters is the Jaccard similarity of their member sets,
-  ``|A ∩ B| / |A ∪ B|``; pairs below ``min_jaccard`` never match;
+  ``|A ∩ B| / |A ∪ B|``, the previous cluster ``A`` counting only its members
+  that appear in the new log (a day's log holds the members active that day;
+  a log that includes the earlier period counts them all); pairs below
+  ``min_jaccard`` never match;
 * pairs are taken greedily, best first: higher Jaccard, then more shared
   members, then the smaller previous id, then the smaller new id. The order
   is total, so the matching is deterministic;
@@ -109,7 +112,11 @@ def match_clusters(previous_accounts: pl.DataFrame, new_accounts: pl.DataFrame,
         raise ConfigError(f"previous_min_jaccard must be in (0, 1], got {min_jaccard}")
     prev = _members(previous_accounts, "previous_id")
     new = _members(new_accounts, "cluster_id")
-    prev_sizes = prev.group_by("previous_id").agg(pl.len().alias("prev_size"))
+    # A previous cluster's size counts only its members seen in the new log: a day's log holds the
+    # members active that day, and the quiet ones say nothing about whether the ring is the same.
+    seen = new_accounts.select(pl.col("account_id").cast(pl.String)).unique()
+    prev_sizes = (prev.join(seen, on="account_id", how="semi")
+                  .group_by("previous_id").agg(pl.len().alias("prev_size")))
     new_sizes = new.group_by("cluster_id").agg(pl.len().alias("new_size"))
     overlaps = (
         prev.join(new, on="account_id")
@@ -153,7 +160,7 @@ def match_clusters(previous_accounts: pl.DataFrame, new_accounts: pl.DataFrame,
     into = (overlaps.join(pairs, on="previous_id", how="anti").filter(pl.col("shared") > MERGED_SHARE * pl.col("prev_size"))
             .join(published, on="cluster_id").select("previous_id", pl.col("stable_id").alias("into"), pl.col("jaccard").alias("j")))
     vanished = (
-        prev_sizes.select("previous_id").join(pairs, on="previous_id", how="anti").join(into, on="previous_id", how="left")
+        prev.select("previous_id").unique().join(pairs, on="previous_id", how="anti").join(into, on="previous_id", how="left")
         .select(pl.lit(None, pl.Int64).alias("cluster_id"), "previous_id", pl.col("into").alias("stable_id"),
                 pl.col("j").alias("jaccard"),
                 pl.when(pl.col("into").is_null()).then(pl.lit("vanished")).otherwise(pl.lit("merged")).alias("status"))
