@@ -104,13 +104,20 @@ def expand_command(
 MATCH_HEADERS = ["account", "cluster", "campaign", "score", "why"]
 
 
-def full_run_command(events: Path, known_dir: Path, accounts: Path | None = None, maps: list[str] | None = None) -> str:
+def full_run_command(events: Path, known_dir: Path, accounts: Path | None = None, maps: list[str] | None = None,
+                     reading: dict[str, str | None] | None = None) -> str:
     """The shell command for a full detect run of the new log, keeping the earlier run's cluster ids.
+
+    ``reading`` holds the reading options given to ``match`` (``--format``, ``--timestamp-format``,
+    ``--separator``: option name to value); they are carried over, as ``--map`` is, so the command
+    reads the log as match did.
 
     Examples
     --------
     >>> full_run_command(Path("day 2.csv"), Path("out"))
     "graphlink detect 'day 2.csv' --previous out --out out-next"
+    >>> full_run_command(Path("d.csv"), Path("out"), reading={"--timestamp-format": "%d/%m/%Y %H:%M"})
+    "graphlink detect d.csv --previous out --out out-next --timestamp-format '%d/%m/%Y %H:%M'"
     """
     suggested = known_dir.with_name(f"{known_dir.name}-next") if known_dir.name else Path("out-next")
     words = ["graphlink", "detect", str(events), "--previous", str(known_dir), "--out", str(suggested)]
@@ -118,6 +125,9 @@ def full_run_command(events: Path, known_dir: Path, accounts: Path | None = None
         words += ["--accounts", str(accounts)]
     for value in maps or ():
         words += ["--map", value]
+    for option, value in (reading or {}).items():
+        if value is not None:
+            words += [option, str(getattr(value, "value", value))]
     return " ".join(shlex.quote(word) if i > 1 else word for i, word in enumerate(words))
 
 
@@ -190,11 +200,11 @@ def match_command(
     for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"]):
         say(Text(terminal_safe(line)))
     say(Text(f"{counts['matched']:,} of {plural(counts['accounts'], 'account')} matched "
-             f"{plural(counts['clusters_matched'], 'known cluster')} ({counts['matched_to_flagged']:,} of them to "
-             f"{plural(counts.get('flagged_clusters_matched', 0), 'flagged cluster')}): {counts['matched_new']:,} new, "
+             f"{plural(counts['clusters_matched'], 'known cluster')} ({plural(counts['matched_to_flagged'], 'account')} "
+             f"to {plural(counts.get('flagged_clusters_matched', 0), 'flagged cluster')}): {counts['matched_new']:,} new, "
              f"{counts['known_members']:,} already {noun(counts['known_members'], 'a member', 'members')}; "
              f"{counts['unmatched']:,} unmatched "
-             f"(for a full run: {terminal_safe(full_run_command(events, known_dir, accounts, maps))}); "
+             f"(for a full run: {terminal_safe(full_run_command(events, known_dir, accounts, maps, {'--format': fmt, '--timestamp-format': timestamp_format, '--separator': separator}))}); "
              f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"), soft_wrap=True)  # copy-pastable
     rows = [[r["account_id"], _id(r["cluster_id"]), _id(r["campaign_id"]), round(r["score"], 3), r["why"] or ""]
             for r in matched.head(shown).iter_rows(named=True)]

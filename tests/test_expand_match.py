@@ -533,6 +533,26 @@ def test_match_suggests_a_runnable_full_detect_command(tmp_path):
     assert not suggested.exists() and suggested != known
 
 
+def test_the_suggested_command_reads_the_log_as_match_did(tmp_path):
+    """New-user review, session 14: a day log with day-first timestamps needs --timestamp-format; match's
+    suggested detect command dropped it, and pasting it failed on row 1. It now carries the reading options."""
+    import shlex
+
+    known = tiny_known_run(tmp_path)
+    new = tmp_path / "dmy.csv"
+    pl.DataFrame({"account_id": ["newring", "newperson", "other"], "payment_fingerprint": ["card-ring", "c2", "c3"],
+                  "timestamp": ["25/03/2026 10:00", "25/03/2026 11:00", "26/03/2026 09:30"]}).write_csv(new)
+    result = runner.invoke(app, ["match", str(known), str(new), "--timestamp-format", "%d/%m/%Y %H:%M",
+                                 "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    words = shlex.split(result.output.split("(for a full run: ", 1)[1].split("); ", 1)[0])
+    assert words[words.index("--timestamp-format") + 1] == "%d/%m/%Y %H:%M"
+    assert "--separator" not in words and "--format" not in words
+    words[words.index("--out") + 1] = str(tmp_path / "next")
+    rerun = runner.invoke(app, words[1:])
+    assert rerun.exit_code == 0, rerun.output
+
+
 def test_match_lists_newly_matched_accounts_before_known_members(tmp_path):
     known = tiny_known_run(tmp_path)
     new = tmp_path / "new.csv"
@@ -542,7 +562,7 @@ def test_match_lists_newly_matched_accounts_before_known_members(tmp_path):
                   "user_agent": ["curl/8.0"] * 4}).write_csv(new)
     result = runner.invoke(app, ["match", str(known), str(new), "--out", str(tmp_path / "m")])
     assert result.exit_code == 0, result.output
-    assert "3 of 4 accounts matched 1 known cluster (0 of them to 0 flagged clusters): 1 new, 2 already members" in result.output
+    assert "3 of 4 accounts matched 1 known cluster (0 accounts to 0 flagged clusters): 1 new, 2 already members" in result.output
     rows = [line.split("\t")[0] for line in result.stdout.splitlines()[1:]]
     assert rows == ["zz-newring", "ring0", "ring1"]
     data = json.loads((tmp_path / "m" / "match.json").read_text())
