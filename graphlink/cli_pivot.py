@@ -21,6 +21,7 @@ from rich.text import Text
 from graphlink.cli_support import (
     FormatOpt, QuietJsonOpt, SeparatorOpt, TimestampFormatOpt, cli_errors, emit_json, err, out, print_table,
     print_warnings, read_summary, separator_value)
+from graphlink.errors import GraphlinkError
 from graphlink.stages.expand import DEFAULT_RESTART
 from graphlink.views.safety import terminal_safe
 from graphlink.views.words import noun, plural
@@ -75,7 +76,15 @@ def expand_command(
 
     if out_file is not None:
         check_ranking_target(out_file, out_dir, seeds)  # before any work: never overwrite what expand did not write
-    ranked = expand(out_dir, seeds, restart=restart, top=top)
+    try:
+        ranked = expand(out_dir, seeds, restart=restart, top=top)
+    except GraphlinkError as exc:
+        # A --seeds value read as an id because no such file exists is most likely a mistyped file name.
+        missing = [v for v in seeds if "," not in v and Path(v).suffix.lower() in SEED_FILE_SUFFIXES
+                   and not Path(v).exists()]
+        if missing and "unknown seed account" in str(exc):
+            raise GraphlinkError(f"{exc}; no file {missing[0]!r} either") from None
+        raise
     if out_file is not None:
         write_parquet_atomic(ranked, out_file)
     if as_json:
@@ -102,6 +111,8 @@ def expand_command(
 
 
 MATCH_HEADERS = ["account", "cluster", "campaign", "score", "why"]
+#: Suffixes of the seed files ``--seeds`` reads (a value with one that is no file is named in the error).
+SEED_FILE_SUFFIXES = (".txt", ".csv", ".tsv", ".parquet", ".ndjson", ".jsonl")
 
 
 def full_run_command(events: Path, known_dir: Path, accounts: Path | None = None, maps: list[str] | None = None,

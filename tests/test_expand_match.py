@@ -306,6 +306,11 @@ def test_cli_expand_writes_the_ranking_and_json(tmp_path):
     bad = runner.invoke(app, ["expand", str(known), "-s", "ring\x1b[2Jevil", "-o", str(tmp_path / "no.parquet")])
     assert bad.exit_code == 2 and "Traceback" not in bad.output and "\x1b" not in bad.output
     assert "unknown seed account" in bad.output and not (tmp_path / "no.parquet").exists()
+    assert "no file" not in bad.output
+    # A mistyped seeds file is read as an id: the error says no such file exists either (new-user review).
+    typo = runner.invoke(app, ["expand", str(known), "--seeds", str(tmp_path / "seedz.txt")])
+    assert typo.exit_code == 2 and "Traceback" not in typo.output
+    assert "unknown seed account" in typo.output and f"no file '{tmp_path / 'seedz.txt'}' either" in typo.output
 
 
 def test_cli_match_writes_matches_atomically_and_refuses_bad_input(tmp_path):
