@@ -208,6 +208,8 @@ def match_command(
     if as_json:
         return
     say = out.print if out.is_terminal else err.print
+    reading = {"--format": fmt, "--timestamp-format": timestamp_format, "--separator": separator}
+    full_run = full_run_command(events, known_dir, accounts, maps, reading)
     for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"]):
         say(Text(terminal_safe(line)))
     say(Text(f"{counts['matched']:,} of {plural(counts['accounts'], 'account')} matched "
@@ -215,7 +217,7 @@ def match_command(
              f"to {plural(counts.get('flagged_clusters_matched', 0), 'flagged cluster')}): {counts['matched_new']:,} new, "
              f"{counts['known_members']:,} already {noun(counts['known_members'], 'a member', 'members')}; "
              f"{counts['unmatched']:,} unmatched "
-             f"(for a full run: {terminal_safe(full_run_command(events, known_dir, accounts, maps, {'--format': fmt, '--timestamp-format': timestamp_format, '--separator': separator}))}); "
+             f"(for a full run: {terminal_safe(full_run)}); "
              f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"), soft_wrap=True)  # copy-pastable
     rows = [[r["account_id"], _id(r["cluster_id"]), _id(r["campaign_id"]), round(r["score"], 3), r["why"] or ""]
             for r in matched.head(shown).iter_rows(named=True)]

@@ -14,8 +14,8 @@ customers and the neighbouring households, whom nothing else ties to the seeds. 
 * :func:`own_value_holders`: the narrowest value of :data:`OWN_KINDS` every seed holds (the seeds' consensus,
   :func:`graphlink.stages.consensus.consensus_values`) names the seeds' group, but **a network alone adds no
   one**: of the holders of a /24 or /48 only those that also hold a consensus value of another kind (the seeds'
-  card, client, registration batch), or sit in a seed's Leiden cluster or in one made mostly of the network's
-  holders (a piece of a cell Leiden split), are ranked where the walk does not reach them.
+  card, client, registration batch; not a sign-up hour of their span), or sit in a seed's Leiden cluster, are
+  ranked where the walk does not reach them.
 * :func:`fill_own`: those holders join the list after the sweep and the cluster completions **only when the
   list already holds** :data:`MIN_OWN_SHARE` **of the address's holders** (a 12-account list beside 40 other
   customers of its /24 is the block, not the cell), and **never past the fall out of the seeds' cluster**: when
@@ -52,7 +52,7 @@ MIN_OWN_SHARE = 0.5
 
 #: Not a second tie: being in a Leiden cluster made mostly of the network's holders (the eleventh pass's
 #: ``MIN_CLUSTER_HOLDERS``, removed after its break-it review: every family an ISP's /48 serves is such a
-#: cluster, on its home address and card, and the fill listed them as the cell; dev 585 -> see BENCHMARKS), nor
+#: cluster, on its home address and card, and the fill listed them as the cell; dev 585 -> 582 cells), nor
 #: a sign-up hour of the seeds' span (:data:`graphlink.stages.consensus.TIME_KINDS`: held by up to ~5 % of
 #: the run by the chance test, neighbours who signed up the same morning hold one).
 
