@@ -82,6 +82,34 @@ def test_an_account_without_client_rows_or_on_the_seeds_card_is_not_judged():
     assert out["account_id"].to_list()[keep:] == ["p1"]
 
 
+def test_a_fleet_on_two_scripts_keeps_the_other_scripts_accounts_on_its_cards_and_clock():
+    """An operator spreads its fleet over two scripts and the three seeds all run the first by chance (issue 15,
+    bundled fixture: 2 seeds found their ring in 46 of 100 draws). A listed account on the other script stays when
+    it pays with the card of a listed account running the seeds' script, or fires in the seeds' minutes; another
+    operator's account on the shared pool, on neither, still leaves."""
+    from graphlink.stages.seed_clients import apply_clients
+
+    seeds = ["s1", "s2", "s3"]
+    rows = [(a, "user_agent", "httpx/0.27", 5) for a in seeds + ["a1"]]
+    rows += [(a, "user_agent", "Dalvik/2.1", 5) for a in ("b1", "b2")] + [("o1", "user_agent", "Go/2", 9)]
+    rows += [("a1", "payment", "card-pool", 2), ("b1", "payment", "card-pool", 2), ("b2", "payment", "card-b2", 1),
+             ("o1", "payment", "card-o1", 1)]
+    linking = pl.DataFrame(rows, schema=["account_id", "kind", "value", "df"], orient="row")
+    order = pl.DataFrame({"account_id": seeds + ["a1", "b1", "b2", "o1"]})
+    # b1 shares a card with a1 (who runs the seeds' script): the fleet's; b2 and o1 are on neither.
+    out, keep = apply_clients(order, 7, linking, seeds, 1000)
+    assert out["account_id"].to_list()[:keep] == seeds + ["a1", "b1"]
+    # b2 fires in the seeds' minutes (``clocked``, from :func:`apply_minute_clock`): it stays too; o1 still leaves.
+    out, keep = apply_clients(order, 7, linking, seeds, 1000, clocked=pl.Series(["b2"]))
+    assert out["account_id"].to_list()[:keep] == seeds + ["a1", "b1", "b2"]
+    assert out["account_id"].to_list()[keep:] == ["o1"]
+    # A card held by a listed account outside the seeds' script only (b2 and o1 sharing one) rescues no one.
+    shared = linking.with_columns(pl.when(pl.col("value") == "card-o1").then(pl.lit("card-b2"))
+                                  .otherwise(pl.col("value")).alias("value"))
+    out, keep = apply_clients(order, 7, shared, seeds, 1000)
+    assert out["account_id"].to_list()[:keep] == seeds + ["a1", "b1"]
+
+
 def cell_and_sibling_on_the_operators_card(merged: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Cell ``z`` (5 accounts: a catch-all e-mail domain of its own, the operator's card) and sibling cell ``y``
     (6 accounts on the same card). Leiden put ``z`` in cluster 1 and ``y`` in cluster 2 (``merged``: both in 1).

@@ -424,7 +424,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
         ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds, accounts=accounts)
         ordered, keep = apply_templates(ordered, keep, templates, seeds, accounts.height, linking=linking)
-        ordered, keep = apply_clients(ordered, keep, linking, seeds, accounts.height)
+        ordered, keep = apply_clients(ordered, keep, linking, seeds, accounts.height, clocked=on_minutes["account_id"])
         ordered, keep = hold_to_batch(ordered, keep, linking, shared, seeds)
     else:
         on_clock = on_minutes = pl.DataFrame(schema={"account_id": pl.String, "fit": pl.Float64})
