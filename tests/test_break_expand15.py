@@ -104,6 +104,51 @@ def test_the_cron_without_the_clock_is_dropped_by_the_client_rule_control():
     assert listed_ids(expand_stage.rank_accounts(links, linking, accounts, SEEDS)) == {"z3", "z4", "z5"}
 
 
+def monitoring_company() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, list[str]]:
+    """:func:`two_operators_on_one_pool_writing_alike`'s block plus a benign company's four monitoring accounts ``m*``
+    (their own Leiden cluster 2, ``Prometheus/2.45``), tied to the block only by an office NAT address seed z0 once
+    went through (link weight 0.3 each). Minutes, 4 days: cell ``z`` fires at the top of every third hour, cell ``o``
+    half an hour later, the company's probes at the top of every hour (``0 * * * *``). Returns
+    ``links, linking, accounts, minutes, company``."""
+    links, linking, accounts = two_operators_on_one_pool_writing_alike()
+    company = [f"m{i}" for i in range(4)]
+    rows = [(a, "ip", "192.0.2.50", 5, 0.5) for a in company + ["z0"]]
+    rows += [(a, "user_agent", "Prometheus/2.45", 4, 0.1) for a in company]
+    linking = pl.concat([linking, pl.DataFrame(rows, schema=SCHEMA, orient="row")])
+    pairs = [(a, b, 1.0) for i, a in enumerate(company) for b in company[i + 1:]] + [(a, "z0", 0.3) for a in company]
+    links = pl.concat([links, pl.DataFrame(pairs, schema={"source": pl.String, "target": pl.String,
+                                                          "weight": pl.Float64}, orient="row")])
+    accounts = pl.concat([accounts.filter(~pl.col("account_id").is_in([f"other{i}" for i in range(296, 300)])),
+                          pl.DataFrame({"account_id": company, "cluster_id": [2] * 4, "campaign_id": [None] * 4},
+                                       schema=ACCOUNTS)])
+
+    def fire(acc: str, cluster: int, hours) -> list[tuple]:
+        return [(acc, cluster, T0 + timedelta(days=d, hours=h), 2) for d in range(4) for h in hours]
+
+    mins = [r for i in range(6) for r in fire(f"z{i}", 1, range(0, 24, 3))]
+    mins += [r for i in range(6) for r in fire(f"o{i}", 1, [h + 0.5 for h in range(0, 24, 3)])]
+    mins += [r for a in company for r in fire(a, 2, range(24))]
+    minutes = pl.DataFrame(mins, schema={"account_id": pl.String, "cluster_id": pl.Int64,
+                                         "minute": pl.Datetime("us", "UTC"), "events": pl.UInt32}, orient="row")
+    return links, linking, accounts, minutes, company
+
+
+# Defect (high): the same through ON_MINUTES, outside the seeds' cluster. A benign company's hourly probes meet each
+# of the cell's 3-hourly :00 bursts, fit 8/24 = 0.33 >= 0.3 beyond chance: the minute clock brings them in from down
+# the order, and where the client rule used to send them out again (Prometheus, none of the seeds' clients) it now
+# spares them. Measured: 4 of 4 of the company's accounts listed beside the cell's 3; 0 of 4 with the eighth pass's
+# rule; 0 of 4 without the minutes.
+@pytest.mark.xfail(strict=True, reason="a benign company's :00 hourly probes in another cluster: 4 of 4 joined by the "
+                                       "minute clock and now spared by the client rule; 0 before f883491")
+def test_a_benign_companys_hourly_probes_are_not_spared_by_the_clock():
+    links, linking, accounts, minutes, company = monitoring_company()
+    assert not listed_ids(rank_before(links, linking, accounts, SEEDS, minutes=minutes)) & set(company)
+    assert not listed_ids(expand_stage.rank_accounts(links, linking, accounts, SEEDS)) & set(company)
+    got = listed_ids(expand_stage.rank_accounts(links, linking, accounts, SEEDS, minutes=minutes))
+    assert got >= {"z3", "z4", "z5"}
+    assert not got & set(company)
+
+
 # --- The card exemption: one card shared with a listed account on the seeds' client ----------------------------------
 
 def fleet_and_other_operator(extra: list[tuple] = (), n_a: int = 12, n_b: int = 5,
@@ -142,6 +187,20 @@ def test_the_fleets_other_script_on_its_card_is_kept_and_the_other_operator_drop
     got = listed_ids(expand_stage.rank_accounts(*fleet_and_other_operator(card), SEEDS))
     assert got == FLEET_AXIOS | {"z9", "z10", "z11"}
     assert listed_ids(expand_stage.rank_accounts(*fleet_and_other_operator(), SEEDS)) == FLEET_AXIOS
+
+
+# Defect (medium, ``why``): an account kept for a fleet card reads like any other -- z9 (Dalvik, none of the seeds'
+# clients) is listed for "shares ip 198.51.100.0 (40 accounts); ip 198.51.100.1 ...; ip 198.51.100.2 ... with seed z0",
+# the pool every account of the block shares; the card it shares with z5, the one reason it survived the client rule,
+# is not named, so the investigator cannot tell it from operator B's accounts (same text) nor check the card.
+@pytest.mark.xfail(strict=True, reason="why of a fleet-card-spared account (z9) quotes only the pool's addresses, not "
+                                       "the card it shares with z5")
+def test_why_of_an_account_kept_for_a_fleet_card_names_the_card():
+    card = [(a, "payment", "card-fleet", 4, 3.0) for a in ("z5", "z9", "z10", "z11")]
+    ranked = expand_stage.rank_accounts(*fleet_and_other_operator(card), SEEDS)
+    why = dict(zip(ranked["account_id"], ranked["why"]))
+    assert "z9" in why, "z9 is no longer listed: nothing to read"
+    assert "card-fleet" in why["z9"]
 
 
 # Defect (high): a card shared by one listed account on the seeds' client and by another operator's accounts -- a
