@@ -14,9 +14,9 @@ unclustered accounts are judged too; an account with no client row is not). A cl
 every seed uses it and at most :data:`MAX_CLIENT_SHARE` of the run's accounts do (a browser string
 half the run sends says nothing about an operator). Accounts holding a card or identifier a seed
 holds are never judged (:data:`graphlink.stages.seed_templates.PUBLIC_KINDS`: one paying with the
-seeds' card is theirs whatever client it runs), nor are those paying with the card of a listed account that
-runs the seeds' client, or firing in the seeds' minutes (:mod:`graphlink.stages.seed_minutes`): an operator
-may spread its fleet over several scripts, and seeds all on one of them by chance do not make the rest strangers. This is the consistency test of a set-expansion
+seeds' card is theirs whatever client it runs), nor are those firing in the seeds' minutes beyond chance and
+beyond their own schedule (:mod:`graphlink.stages.seed_minutes`): an operator may spread its fleet over several
+scripts, and seeds all on one of them by chance do not make the rest strangers. This is the consistency test of a set-expansion
 query (Ghahramani & Heller 2005, "Bayesian sets": a feature every query item has, which a candidate
 lacks, counts against it), applied to one kind as a veto.
 """
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.stages.seed_templates import hold_prefix, private_ties
+from graphlink.stages.seed_templates import hold_prefix
 
 __all__ = ["CLIENT_KINDS", "MAX_CLIENT_SHARE", "seed_clients", "apply_clients"]
 
@@ -88,12 +88,13 @@ def apply_clients(ordered: pl.DataFrame, keep: int, linking: pl.DataFrame, seeds
 
     Listed non-seed accounts with rows of ``kinds`` but none of the seeds' common clients leave the
     list (they follow it, in their order). Never judged: accounts without such rows, accounts holding a
-    private value a seed holds (a card), accounts holding a private value a *listed* account running the
-    seeds' client holds, and the ``clocked`` accounts. The last two are an operator spreading its fleet
-    over several scripts: three seeds on one of them by chance do not make the others strangers when they
-    pay with the fleet's cards or fire in its bursts (bundled fixture, whose rings run one of two scripts per
-    account: 2 seeds found their ring in 46 of 100 draws without them, 100 with; BENCHMARKS.md, "expand,
-    twelfth pass").
+    private value a seed holds (a card), and the ``clocked`` accounts (firing in the seeds' minutes beyond
+    chance and beyond their own schedule): an operator spreading its fleet over several scripts, three seeds
+    on one of them by chance do not make the others strangers when they fire in its bursts (bundled fixture,
+    whose rings run one of two scripts per account: 2 seeds found their ring in 46 of 100 draws without it,
+    100 with; BENCHMARKS.md, "expand, twelfth pass"). A card a listed account on the seeds' client shares is
+    no such evidence (break-it review: one marketplace card, or a team's corporate card, carried another
+    operator or a team in).
 
     Parameters
     ----------
@@ -131,8 +132,6 @@ def apply_clients(ordered: pl.DataFrame, keep: int, linking: pl.DataFrame, seeds
     listed = ordered.head(keep)["account_id"].implode()
     rows = linking.filter(pl.col("kind").is_in(list(kinds)) & pl.col("account_id").is_in(listed))
     using = rows.join(common, on=["kind", "value"], how="semi")["account_id"].unique()
-    fleet = private_ties(linking.filter(pl.col("account_id").is_in(listed)), [*seeds, *using.to_list()])
-    spared = pl.concat([using, fleet.explode(), pl.Series("account_id", [] if clocked is None else clocked,
-                                                           dtype=pl.String)])
+    spared = pl.concat([using, pl.Series("account_id", [] if clocked is None else clocked, dtype=pl.String)])
     leave = pl.col("account_id").is_in(rows["account_id"].unique().implode()) & ~pl.col("account_id").is_in(spared.implode())
     return hold_prefix(ordered, keep, leave, seeds, linking)

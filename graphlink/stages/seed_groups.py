@@ -1,0 +1,157 @@
+"""The seeds' groups: seeds tied to none of the others are expanded on their own.
+
+Used by :func:`graphlink.views.expand.expand` before :func:`graphlink.stages.expand.rank_accounts`
+(reasoning and measurements in BENCHMARKS.md, issue 15, "expand, twelfth pass"). Every rule of the
+ranking reads the seeds as one group: the values every seed holds, the clients every seed runs, the
+minutes every seed fires in. A ticket naming two accounts of a ring and one wrong account (a customer
+who complained, a typo) has no such consensus, and the list collapsed: two ring seeds list their whole
+ring alone, but with one stranger added the list lost most of it (new-user review of session 15; bundled
+fixture, 2 ring seeds and 1 ordinary account, 6 draws per ring: 21 of 30 found the ring, worst recall 0.12).
+
+Two seeds are *tied* when Leiden put them in one campaign, when the account graph links them
+(``links.parquet``) or links both to a common account, or when they hold a common linking value (a card,
+an address or network, a client, a sign-up hour, a ``--signal`` value) held by at most :data:`MAX_TIE_SHARE`
+of the run. The groups are the connected components of that relation. One group: the ranking is unchanged. Several: each group of two or more seeds is ranked on its own (the largest first)
+and the lists follow each other, so a second ring in the same ticket is listed too; a seed tied to no
+other is listed but not expanded (from one account the walk lists its whole neighbourhood), and its
+``why`` says so. With these rules the draws above find the ring in 30 of 30 (100 of 100 with 20 draws per
+ring, ordinary or benign-linked strangers alike).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS
+
+__all__ = ["LONE_SEED", "MAX_TIE_SHARE", "rank_groups", "seed_groups"]
+
+#: A value two seeds share ties them when at most this share of the run holds it. An account holds ~30 linking
+#: values (addresses, networks, a client, a card, a sign-up hour); a stranger shares one given value this rare
+#: with chance 0.3 %, so one of them with chance ~9 %, and a seed wrongly tied falls back to the ranking as
+#: before. Bundled fixture, 2 ring seeds and 1 stranger (100 draws each, ordinary and benign-linked strangers):
+#: 100 and 100 rings found at 0.3 %, 99 and 99 at 1 %; dev cells (mixed 1000-1019) 581 of 614 at both.
+MAX_TIE_SHARE = 0.003
+#: ``why`` of a seed tied to none of the others while some are tied among themselves: it is listed, not
+#: expanded (from one account alone the walk lists its whole neighbourhood: 112-329 accounts around a
+#: fixture's ordinary account, flooding the ring's list).
+LONE_SEED = ("seed, tied to none of the other seeds (no shared rare value, link or campaign): "
+             "not expanded here; expand it on its own")
+
+
+def seed_groups(seeds: list[str], links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataFrame,
+                max_share: float = MAX_TIE_SHARE) -> list[list[str]]:
+    """The seeds split into groups tied among themselves, largest first (ties: the earlier seed first).
+
+    Parameters
+    ----------
+    seeds : list of str
+        Seed account ids, in the order given (duplicates dropped).
+    links : DataFrame
+        ``source, target, weight`` (``links.parquet``).
+    linking : DataFrame
+        ``account_id, kind, value, df`` (``linking.parquet``).
+    accounts : DataFrame
+        ``account_id, campaign_id`` of every account of the run (``accounts.height`` is the run's size).
+    max_share : float
+        :data:`MAX_TIE_SHARE`.
+
+    Returns
+    -------
+    list of list of str
+        Each group's seeds in the order given; one group holding every seed when they are all tied.
+
+    Examples
+    --------
+    ``s1`` and ``s2`` share a card; ``x`` shares only a popular client with them.
+
+    >>> lk = pl.DataFrame({"account_id": ["s1", "s2", "s1", "s2", "x"], "kind": ["payment", "payment"] + ["user_agent"] * 3,
+    ...                    "value": ["c1", "c1", "ua", "ua", "ua"], "df": [2, 2, 3, 3, 3]})
+    >>> acc = pl.DataFrame({"account_id": [f"a{i}" for i in range(1000)] + ["s1", "s2", "x"],
+    ...                     "campaign_id": [None] * 1003}, schema={"account_id": pl.String, "campaign_id": pl.Int64})
+    >>> links = pl.DataFrame(schema={"source": pl.String, "target": pl.String, "weight": pl.Float64})
+    >>> seed_groups(["x", "s1", "s2"], links, lk, acc)
+    [['s1', 's2'], ['x']]
+    """
+    seeds = list(dict.fromkeys(seeds))
+    if len(seeds) < 2:
+        return [seeds]
+    ids = pl.Series("account_id", seeds, dtype=pl.String)
+    order = pl.DataFrame({"account_id": ids, "i": range(len(seeds))})
+    held = (linking.filter(pl.col("account_id").is_in(ids.implode()) & (pl.col("df") <= max_share * accounts.height))
+            .select("account_id", pl.concat_str("kind", pl.lit("\x1f"), "value").alias("key")))
+    campaign = (accounts.filter(pl.col("account_id").is_in(ids.implode())).drop_nulls("campaign_id")
+                .select("account_id", pl.format("campaign {}", "campaign_id").alias("key")))
+    keyed = pl.concat([held, campaign]).join(order, on="account_id")
+    pairs = keyed.join(keyed, on="key").filter(pl.col("i") < pl.col("i_right")).select("i", "i_right")
+    # Linked, or linked to a common account (a cell's members are a dense block: two of them share neighbours).
+    both = pl.concat([links.select("source", "target"), links.select(pl.col("target").alias("source"),
+                                                                     pl.col("source").alias("target"))])
+    near = pl.concat([both.join(order.rename({"account_id": "source"}), on="source").select("i", "target"),
+                      order.select("i", pl.col("account_id").alias("target"))])
+    linked = near.join(near, on="target").filter(pl.col("i") < pl.col("i_right")).select("i", "i_right")
+    pairs = pl.concat([pairs, linked]).unique()
+    import igraph as ig  # loaded by expand's walk anyway
+
+    membership = ig.Graph(n=len(seeds), edges=pairs.rows()).connected_components().membership
+    groups: dict[int, list[str]] = {}
+    for k, seed in enumerate(seeds):
+        groups.setdefault(membership[k], []).append(seed)
+    return sorted(groups.values(), key=lambda g: (-len(g), seeds.index(g[0])))
+
+
+def rank_groups(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataFrame, seeds: list[str],
+                **ranking) -> pl.DataFrame:
+    """:func:`graphlink.stages.expand.rank_accounts` for each group of :func:`seed_groups`, lists one after another.
+
+    One group, or no two seeds tied: exactly ``rank_accounts`` over every seed. Otherwise each group of
+    at least :data:`graphlink.stages.consensus.MIN_CONSENSUS_SEEDS` seeds is ranked on its own, its seeds'
+    ``why`` naming the group when there are several (``seed, group 2 of 2: tied to no seed of another
+    group ...``), and a seed tied to no other is listed at rank 0 but not expanded (``why``:
+    :data:`LONE_SEED`). Every seed comes first (rank 0), then the first group's list, the second's, ...;
+    an account two groups list stays where it came first. Scores fall within each group's part, not
+    across them.
+
+    Parameters
+    ----------
+    links, linking, accounts, seeds
+        As :func:`graphlink.stages.expand.rank_accounts` (``accounts`` with ``campaign_id``).
+    **ranking
+        Passed on to :func:`graphlink.stages.expand.rank_accounts` (``restart``, ``top``, ``activity``,
+        ``minutes``, ``templates``).
+
+    Returns
+    -------
+    DataFrame
+        :data:`graphlink.contract.EXPAND_SCHEMA`.
+
+    Raises
+    ------
+    GraphlinkError
+        As :func:`graphlink.stages.expand.rank_accounts` (an unknown seed is named before grouping).
+    """
+    from graphlink.stages.expand import rank_accounts
+
+    seeds = list(dict.fromkeys(seeds))
+    known = pl.Series(seeds, dtype=pl.String).is_in(accounts["account_id"].implode())
+    groups = seed_groups(seeds, links, linking, accounts) if bool(known.all()) else [seeds]
+    tied = [g for g in groups if len(g) >= MIN_CONSENSUS_SEEDS]
+    if len(groups) == 1 or not tied:  # one group, or no two seeds tied: nothing to set apart
+        return rank_accounts(links, linking, accounts, seeds, **ranking)
+    parts = []
+    for k, group in enumerate(tied, start=1):
+        ranked = rank_accounts(links, linking, accounts, group, **ranking)
+        note = ("seed" if len(tied) == 1 else
+                f"seed, group {k} of {len(tied)}: tied to no seed of another group (no shared rare value, link or campaign)")
+        parts.append(ranked.with_columns(pl.when(pl.col("rank") == 0).then(pl.lit(note)).otherwise(pl.col("why"))
+                                         .alias("why")))
+    alone = [seed for g in groups if len(g) < MIN_CONSENSUS_SEEDS for seed in g]
+    if alone:
+        parts.append(rank_accounts(links, linking, accounts, alone, top=0).filter(pl.col("rank") == 0)
+                     .with_columns(pl.lit(LONE_SEED).alias("why")))
+    every = pl.concat(parts)
+    seed_rows = every.filter(pl.col("rank") == 0)
+    listed = (every.filter((pl.col("rank") > 0) & ~pl.col("account_id").is_in(seed_rows["account_id"].implode()))
+              .unique("account_id", keep="first", maintain_order=True))
+    listed = listed.with_columns(pl.int_range(1, listed.height + 1).cast(pl.UInt32).alias("rank"))
+    return pl.concat([seed_rows, listed]).cast(every.schema)

@@ -1,0 +1,80 @@
+"""expand: seeds tied to none of the others are set apart (issue 15, twelfth pass; new-user review of session 15:
+two ring seeds and one stray account listed none of the ring)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def ring_and_households() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Ring ``r`` (8 accounts, one card, a pool of 4 addresses) and ring ``q`` (6 accounts, its own card);
+    households ``h`` and ``g`` (3 people each, one home address). 400 unlinked accounts fill the run.
+    Returns ``links, linking, accounts``."""
+    ring_r, ring_q = [f"r{i}" for i in range(8)], [f"q{i}" for i in range(6)]
+    home_h, home_g = [f"h{i}" for i in range(3)], [f"g{i}" for i in range(3)]
+    pairs = [(a, b, w) for grp, w in ((ring_r, 3.0), (ring_q, 3.0), (home_h, 1.0), (home_g, 1.0))
+             for i, a in enumerate(grp) for b in grp[i + 1:]]
+    links = pl.DataFrame(pairs, schema={"source": pl.String, "target": pl.String, "weight": pl.Float64}, orient="row")
+    rows = [(a, "payment", "card-r", 8) for a in ring_r] + [(a, "ip", f"203.0.113.{i % 4}", 2) for i, a in enumerate(ring_r)]
+    rows += [(a, "payment", "card-q", 6) for a in ring_q] + [(a, "ip", "198.51.100.9", 3) for a in home_h]
+    rows += [(a, "ip", "192.0.2.7", 3) for a in home_g]
+    rows += [(a, "user_agent", "Mozilla/5.0", 30) for a in ring_r[:2] + home_h[:1]]  # a popular client ties no one
+    linking = pl.DataFrame(rows, schema={"account_id": pl.String, "kind": pl.String, "value": pl.String,
+                                         "df": pl.UInt32}, orient="row").with_columns(weight=pl.lit(1.0))
+    others = [f"o{i:03d}" for i in range(400)]
+    ids = ring_r + ring_q + home_h + home_g + others
+    cluster = [1] * 8 + [2] * 6 + [3] * 3 + [4] * 3 + [None] * 400
+    accounts = pl.DataFrame({"account_id": ids, "cluster_id": cluster,
+                             "campaign_id": [c if c is None else 10 + c for c in cluster]},
+                            schema={"account_id": pl.String, "cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    return links, linking, accounts
+
+
+def test_seeds_tied_by_a_card_link_or_campaign_form_one_group_a_stranger_its_own():
+    from graphlink.stages.seed_groups import seed_groups
+
+    links, linking, accounts = ring_and_households()
+    assert seed_groups(["r0", "r5", "h0"], links, linking, accounts) == [["r0", "r5"], ["h0"]]
+    assert seed_groups(["h0", "q1", "r0", "q2"], links, linking, accounts) == [["q1", "q2"], ["h0"], ["r0"]]
+    # A shared popular client (30 of 420 accounts: over MAX_TIE_SHARE) ties no one; a shared campaign does.
+    assert seed_groups(["r0", "h0"], links.clear(), linking, accounts) == [["r0"], ["h0"]]
+    one_campaign = accounts.with_columns(pl.lit(7, pl.Int64).alias("campaign_id"))
+    assert seed_groups(["r0", "h0"], links.clear(), linking, one_campaign) == [["r0", "h0"]]
+
+
+def test_a_stray_seed_is_listed_not_expanded_and_the_ring_is_found():
+    from graphlink.stages.expand import rank_accounts
+    from graphlink.stages.seed_groups import LONE_SEED, rank_groups
+
+    links, linking, accounts = ring_and_households()
+    ranked = rank_groups(links, linking, accounts, ["r0", "r1", "h0"])
+    seeds = ranked.filter(pl.col("rank") == 0)
+    assert sorted(seeds["account_id"]) == ["h0", "r0", "r1"]
+    assert seeds.filter(pl.col("account_id") == "h0")["why"].to_list() == [LONE_SEED]
+    listed = ranked.filter(pl.col("rank") > 0)
+    assert sorted(listed["account_id"]) == [f"r{i}" for i in range(2, 8)]  # the ring, no household member
+    assert listed["rank"].to_list() == list(range(1, 7))
+    # All seeds tied: exactly rank_accounts.
+    assert rank_groups(links, linking, accounts, ["r0", "r1"]).equals(rank_accounts(links, linking, accounts, ["r0", "r1"]))
+
+
+def test_two_rings_in_one_ticket_are_each_expanded():
+    from graphlink.stages.seed_groups import rank_groups
+
+    links, linking, accounts = ring_and_households()
+    ranked = rank_groups(links, linking, accounts, ["q0", "r0", "r1", "q1"])
+    seeds = ranked.filter(pl.col("rank") == 0)
+    notes = dict(zip(seeds["account_id"], seeds["why"]))
+    # Groups of equal size come in the order their first seed was given: q's first.
+    assert notes["q0"].startswith("seed, group 1 of 2") and notes["r1"].startswith("seed, group 2 of 2")
+    listed = ranked.filter(pl.col("rank") > 0)["account_id"].to_list()
+    assert sorted(listed[:4]) == [f"q{i}" for i in range(2, 6)] and sorted(listed[4:]) == [f"r{i}" for i in range(2, 8)]
+
+
+def test_seeds_tied_to_no_one_are_ranked_together_as_before():
+    from graphlink.stages.expand import rank_accounts
+    from graphlink.stages.seed_groups import rank_groups
+
+    links, linking, accounts = ring_and_households()
+    seeds = ["r0", "q0", "h0"]  # three strangers: no group of two to set anyone apart from
+    assert rank_groups(links, linking, accounts, seeds).equals(rank_accounts(links, linking, accounts, seeds))
