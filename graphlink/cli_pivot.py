@@ -206,7 +206,9 @@ def match_command(
     ring matches nothing; activity in a cluster's busy hours corroborates. Unmatched accounts (null cluster_id in
     matches.parquet) are left for a full graphlink detect run. An account that
     was already a member of a cluster in the earlier run keeps it, with score
-    1.0 (listed after the newly matched accounts). The new log is
+    1.0 (listed after the newly matched accounts). Each matched row says
+    whether the earlier run flagged its cluster (flagged), and the summary
+    counts matches to flagged and to unflagged clusters apart. The new log is
     read as the earlier one was (column map, format, timestamp format,
     separator) unless --map, --format, --timestamp-format or --separator say otherwise.
     """

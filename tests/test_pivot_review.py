@@ -62,6 +62,18 @@ def test_an_accounts_file_given_as_events_is_a_one_line_error(tmp_path, fixture_
         graphlink.detect(pl.read_parquet(accounts))
 
 
+def test_the_spark_engine_refuses_an_accounts_file_as_events_alike(spark, tmp_path):
+    """The rule lives in graphlink.stages.validation.check_columns, which both engines call."""
+    pytest.importorskip("pyspark")
+    path = tmp_path / "accounts.csv"
+    pl.read_parquet(FIXTURES / "accounts.parquet").head(50).write_csv(path)
+    with pytest.raises(InputError) as polars_error:
+        graphlink.detect(path)
+    with pytest.raises(InputError) as spark_error:
+        graphlink.detect(str(path), engine="spark", spark=spark)
+    assert str(polars_error.value) == str(spark_error.value) and EVENT_COLUMNS_TEXT in str(spark_error.value)
+
+
 def test_partly_bad_input_is_still_read_counted_and_warned_about(tmp_path, fixture_run):
     """The warning paths stay warnings: a column the clusters are known by missing, invalid IPs, rejected rows."""
     events = pl.read_parquet(FIXTURES / "events.parquet").head(2000)
@@ -85,6 +97,8 @@ def test_partly_bad_input_is_still_read_counted_and_warned_about(tmp_path, fixtu
     assert runner.invoke(app, ["detect", str(ids), "--out", str(tmp_path / "i"), "-q"]).exit_code == 0
     (tmp_path / "zero.csv").write_text("")
     assert runner.invoke(app, ["detect", str(tmp_path / "zero.csv"), "--out", str(tmp_path / "z"), "-q"]).exit_code == 0
+    (tmp_path / "trailing.csv").write_text("account_id,\na,\nb,\n")  # a trailing comma's unnamed column
+    assert runner.invoke(app, ["detect", str(tmp_path / "trailing.csv"), "--out", str(tmp_path / "t"), "-q"]).exit_code == 0
 
 
 def terminal_console(monkeypatch) -> io.StringIO:

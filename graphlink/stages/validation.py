@@ -104,14 +104,15 @@ def check_columns(columns: Sequence[str], file_columns: Sequence[str], extra_sig
         if name in EVENT_COLUMNS:
             raise InputError(f"{name!r} is already a built-in signal; --signal is for other columns", file=path)
     keep = [c for c in EVENT_COLUMNS if c in columns] + extra
-    if len(keep) == 1 and len(columns) > 1:
+    named = [c for c in file_columns if c.strip()]  # a trailing comma's unnamed column is no column
+    if len(keep) == 1 and len([c for c in columns if c.strip()]) > 1:
         # Columns, none of which graphlink reads as events: another table (an accounts file, labels) given as the
         # log. An ``account_id`` column alone is an empty log's scan (nothing to misread) and stays valid.
         hint = ("it looks like an accounts file: give the events log here and this file with --accounts"
                 if set(columns) & set(ACCOUNT_EVENT_HINTS) else
                 "map one with --map CANONICAL=COLUMN, or declare a column with --signal NAME")
         raise InputError(f"no event column: missing {', '.join(EVENT_COLUMNS[1:])} (at least one is needed besides "
-                         f"account_id; columns in the file: {', '.join(file_columns)}); {hint}", file=path)
+                         f"account_id; columns in the file: {', '.join(named)}); {hint}", file=path)
     for name in keep:
         twins = [c for c in columns if c != name and c.casefold() == name.casefold()]
         if twins:
