@@ -37,8 +37,9 @@ of a ring's own pool, 0.75 at a card of the ring's own).
 Output schema
 -------------
 :func:`match_accounts` returns :data:`graphlink.contract.MATCHES_SCHEMA`,
-one row per account of the new log: ``account_id``, ``cluster_id`` and
-``campaign_id`` (null when nothing matched), ``score`` (0 when unmatched) and
+one row per account of the new log: ``account_id``, ``cluster_id``,
+``flagged`` (whether the earlier run flagged that cluster) and
+``campaign_id`` (all null when nothing matched), ``score`` (0 when unmatched) and
 ``why`` (the strongest shared values: kind, value, how many of the cluster's
 accounts and of the earlier run's accounts had it).
 """
@@ -316,7 +317,9 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     known : DataFrame
         :func:`cluster_values` of the earlier run.
     clusters : DataFrame
-        ``cluster_id, campaign_id`` of the earlier run.
+        ``cluster_id, campaign_id`` of the earlier run, optionally ``size``
+        (:func:`pick_cluster`) and ``flagged`` (copied to each matched row;
+        null throughout without it).
     config : PipelineConfig
         The earlier run's configuration: kind weights and which kinds are strong.
     min_evidence : float
@@ -381,5 +384,8 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                          pl.lit(KNOWN_MEMBER_WHY).alias("why")))
         matched = pl.concat([again, matched.join(again, on="account_id", how="anti")], how="vertical_relaxed")
     every = pl.DataFrame({"account_id": new_accounts.cast(pl.String)}).unique()
+    flagged = (clusters.select("cluster_id", pl.col("flagged").cast(pl.Boolean)) if "flagged" in clusters.columns
+               else clusters.select("cluster_id", pl.lit(None, pl.Boolean).alias("flagged")))
     return (every.join(matched, on="account_id", how="left").with_columns(pl.col("score").fill_null(0.0))
+            .join(flagged.unique("cluster_id"), on="cluster_id", how="left")  # null cluster_id: null flagged
             .select(list(MATCHES_SCHEMA.names())).cast(dict(MATCHES_SCHEMA)).sort("account_id"))

@@ -113,7 +113,12 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
     -------
     DataFrame
         ``account_id, rank, score, cluster_id, campaign_id, why``, seeds first
-        (rank 0), shape (seeds + listed, 6).
+        (rank 0), shape (seeds + listed, 6). ``score`` is unitless, in [0, 1]
+        and relative to this ranking only (normalised to its best listed
+        account; not comparable across runs, seed sets or options): 1.0 the
+        seeds, above 0.5 an account sharing values with every seed (or a
+        seed's card), 0.5 and below one tied through the graph only; with one
+        seed at most 0.5 (:data:`graphlink.contract.EXPAND_SCHEMA`).
 
     Raises
     ------
