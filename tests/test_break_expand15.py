@@ -306,8 +306,7 @@ def newcomers_on_the_pool(own_block: bool, n: int = 30) -> pl.DataFrame:
 # are matched to the ring (score 0.5; 0.6 when the pool's /24 is the ring's alone, which adds half again though it
 # is the same address seen twice). Nor does match look at the new log: one address 10 new accounts share and which
 # gives them nothing else of the ring's is a crowd's exit there, whatever it was the day before.
-@pytest.mark.xfail(strict=True, reason="30 of 30 ordinary newcomers through one ring proxy address matched "
-                                       "(score 0.5 alone, 0.6 with the ring's /24)")
+# Fixed in session 15: one address alone matches only corroborated by the cluster's client, e-mail domain or hours (match.SINGLE_VALUE_FACTOR).
 @pytest.mark.parametrize("own_block", [False, True])
 def test_newcomers_once_through_one_ring_address_are_not_matched(tmp_path, own_block):
     known = ring_known_run(tmp_path, own_block)
@@ -356,8 +355,7 @@ def hosting_neighbours(hours: tuple[int, ...]) -> pl.DataFrame:
 # client), whose jobs fire in the ring's two busy hours, are matched to the ring (score 0.5, why: "shares ip_net
 # 2001:db8:1::/48 (6 of the cluster's accounts, 6 in all); active in the cluster's hours (clock fit 1.0)"); at other
 # hours none is (control below). match_accounts says a clock "corroborates (never makes) a match": here it makes it.
-@pytest.mark.xfail(strict=True, reason="10 of 10 hosting neighbours on the ring's IPv6 /48 firing in its hours matched "
-                                       "at 0.5: the /48 (0.5) plus the clock (0.5)")
+# Fixed in session 15: a site network is never a match's only strong value.
 def test_hosting_neighbours_on_the_rings_slash48_in_its_hours_are_not_matched(tmp_path):
     known = hosting_known_run(tmp_path)
     matches = graphlink.match(known, hosting_neighbours((2, 3))).matches

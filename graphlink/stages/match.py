@@ -54,7 +54,7 @@ from graphlink.stages.encode import EncodedEvents, count_by_account, with_accoun
 from graphlink.stages.signals import account_signals, categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
 
-__all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "DEFAULT_MIN_OWN_SHARE", "DEFAULT_MIN_TYPICAL", "cluster_values", "account_values",
+__all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "SINGLE_VALUE_FACTOR", "DEFAULT_MIN_OWN_SHARE", "DEFAULT_MIN_TYPICAL", "cluster_values", "account_values",
            "match_accounts", "pick_cluster", "MATCH_KINDS", "KNOWN_MEMBER_WHY", "cluster_clocks", "account_clocks"]
 
 #: A value identifies a cluster when at least this share of the earlier run's accounts holding
@@ -64,6 +64,12 @@ DEFAULT_MIN_CONCENTRATION = 0.5
 #: cluster's own pool (1.0 each); one address alone (an ordinary user who once went through the
 #: same residential proxy exit) is not enough.
 DEFAULT_MIN_EVIDENCE = 1.0
+#: ... and from one value alone, at least this many times that: a card of the cluster's own (3.0 at
+#: concentration 1; 2.0 at two thirds) matches alone; one address (1.0) only with something else of the cluster's
+#: (its client or e-mail domain, its hours), and a site network never (break-it review of session 15: 30 of 30
+#: ordinary newcomers once through one ring address, own card and browser, were matched at exactly 1.0; 10 of 10
+#: hosting neighbours on a ring's IPv6 /48 in its hours at 0.5 + 0.5).
+SINGLE_VALUE_FACTOR = 2.0
 #: A value tells a cluster from its campaign's other clusters only if at least this share of its earlier
 #: holders were the cluster's own (a few unclustered holders allowed): a card two sibling cells drew from
 #: their operator's pool (0.7 / 0.3) is campaign evidence. 0.9 measured best of 0, 0.75, 0.9 on dev
@@ -351,10 +357,25 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     hits = (new_values.join(known, on=["kind", "value"]).join(spec, on="kind")
             .with_columns((pl.col("kind_weight") * pl.col("concentration")).alias("evidence"),
                           (pl.col("strong") | site).alias("strong")))
+    # Independent strong values: addresses, cards, --signal values; a site network is the address's own site
+    # again, so it adds evidence but is not a second value.
+    independent = pl.col("strong") & ~site
+    # ... counted over the campaign: a card of the operator's and an address of the cell's are two values.
+    campaign_of = clusters.select("cluster_id", "campaign_id").unique("cluster_id")
+    by_campaign = (hits.join(campaign_of, on="cluster_id", how="left")
+                   .with_columns(pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
+                   .group_by("account_id", "_campaign")
+                   .agg(pl.concat_str("kind", "value").filter(independent).n_unique().alias("n_values"),
+                        pl.col("evidence").filter(independent).max().fill_null(0.0).alias("best"),
+                        (pl.col("evidence").filter(~pl.col("strong") & (pl.col("kind") != "ip_net")).sum() > 0)
+                        .alias("corroborated")))
     per_cluster = (hits.group_by("account_id", "cluster_id")
                    .agg(pl.col("evidence").filter("strong").sum().alias("strong"),
                         pl.col("evidence").filter(~pl.col("strong")).sum().alias("weak"))
-                   .filter(pl.col("strong") > 0))
+                   .filter(pl.col("strong") > 0)
+                   .join(campaign_of, on="cluster_id", how="left")
+                   .with_columns(pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
+                   .join(by_campaign, on=["account_id", "_campaign"], how="left").drop("campaign_id", "_campaign"))
     if clocks is not None and per_cluster.height:
         fits = clock_fit(per_cluster.select("account_id", "cluster_id"), *clocks)
         per_cluster = (per_cluster.join(fits, on=["account_id", "cluster_id"], how="left")
@@ -362,8 +383,13 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                        .with_columns(pl.col("weak") + config.graph.spec("timing").weight * pl.col("fit")))
     else:
         per_cluster = per_cluster.with_columns(pl.lit(0.0).alias("fit"))
+    # One value alone makes a match only at a card's weight (SINGLE_VALUE_FACTOR x min_evidence) or corroborated by
+    # something else of the cluster's (its client, its e-mail domain, its hours): one address of a ring's pool an
+    # ordinary newcomer once went through with its own card and browser, or a site network, is not enough.
+    alone = (pl.col("n_values") >= 2) | (pl.col("best") >= SINGLE_VALUE_FACTOR * min_evidence) | (
+        (pl.col("n_values") == 1) & (pl.col("corroborated") | (pl.col("fit") > 0)))
     per_cluster = (per_cluster.with_columns((pl.col("strong") + pl.min_horizontal("weak", "strong")).alias("evidence"))
-                   .filter(pl.col("evidence") >= min_evidence))
+                   .filter((pl.col("evidence") >= min_evidence) & alone))
     best = pick_cluster(per_cluster, hits, clusters)
     quoted = pl.format("{} {} ({} of the cluster's accounts, {} in all)", "kind", "value", "members", "df")
     why = (hits.join(best.select("account_id", "cluster_id"), on=["account_id", "cluster_id"])
