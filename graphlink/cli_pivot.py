@@ -23,6 +23,7 @@ from graphlink.cli_support import (
     print_warnings, read_summary, separator_value)
 from graphlink.errors import GraphlinkError
 from graphlink.stages.expand import DEFAULT_RESTART
+from graphlink.stages.seed_groups import LONE_SEED
 from graphlink.views.safety import terminal_safe
 from graphlink.views.words import noun, plural
 
@@ -56,7 +57,8 @@ def expand_command(
                                            help="Restart probability of the random walk: higher stays closer "
                                                 "to the seeds.")] = DEFAULT_RESTART,
     shown: Annotated[int, typer.Option("--show", min=0, metavar="N",
-                                       help="Rows printed in the terminal table (the file and --json have all).")] = 30,
+                                       help="Listed accounts printed in the terminal table, after the seeds (the "
+                                            "file and --json have all).")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="Print the ranking as JSON on standard output.")] = False,
     quiet: QuietJsonOpt = False,
 ) -> None:
@@ -103,16 +105,24 @@ def expand_command(
         return
     if quiet:
         return
-    listed = ranked.filter(pl.col("rank") > 0)
+    listed, seed_rows = ranked.filter(pl.col("rank") > 0), ranked.filter(pl.col("rank") == 0)
     clusters = listed.drop_nulls("cluster_id")["cluster_id"].n_unique()
+    lone = seed_rows.filter(pl.col("why") == LONE_SEED).height
+    groups = seed_rows.filter(pl.col("why").str.starts_with("seed, group ")).select(
+        pl.col("why").str.extract(r"^seed, group \d+ of (\d+)").cast(pl.Int64).max()).item()
     say = out.print if out.is_terminal else err.print
-    say(Text(f"{plural(listed.height, 'account')} tied to {plural(ranked.height - listed.height, 'seed')} "
-             f"(in {plural(clusters, 'cluster')})" + (f"; wrote {terminal_safe(out_file)}" if out_file else "")))
+    say(Text(f"{plural(listed.height, 'account')} tied to {plural(seed_rows.height, 'seed')} "
+             f"(in {plural(clusters, 'cluster')})"
+             + (f"; the seeds fall in {groups} unrelated groups, each expanded on its own" if groups else "")
+             + (f"; {plural(lone, 'seed')} tied to none of the others not expanded (see why)" if lone else "")
+             + (f"; wrote {terminal_safe(out_file)}" if out_file else "")))
     rows = [[r["rank"], r["account_id"], round(r["score"], 3), _id(r["cluster_id"]), _id(r["campaign_id"]),
-             r["why"] or ""] for r in ranked.head(shown).iter_rows(named=True)]
+             r["why"] or ""] for r in pl.concat([seed_rows, listed.head(shown)]).iter_rows(named=True)]
     table = Table(title=f"Accounts tied to the seeds ({EXPAND_SCORE_NOTE})", title_justify="left")
+    # Ids are copied from here: the account column is as wide as its longest id (to 40), the why column folds.
+    widest = min(max((len(terminal_safe(r[1])) for r in rows), default=7), 40)
     for name, justify in zip(EXPAND_HEADERS, ("right", "left", "right", "right", "right", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
+        table.add_column(name, justify=justify, overflow="fold", min_width=widest if name == "account" else None)
     for row in rows:
         table.add_row(str(row[0]), Text(terminal_safe(row[1])), f"{row[2]:.3f}", row[3], row[4],
                       Text(terminal_safe(row[5], limit=200)))

@@ -78,3 +78,28 @@ def test_seeds_tied_to_no_one_are_ranked_together_as_before():
     links, linking, accounts = ring_and_households()
     seeds = ["r0", "q0", "h0"]  # three strangers: no group of two to set anyone apart from
     assert rank_groups(links, linking, accounts, seeds).equals(rank_accounts(links, linking, accounts, seeds))
+
+
+def test_the_command_says_a_seed_was_set_apart_and_show_counts_listed_accounts(tmp_path):
+    """The terminal summary names a seed tied to none of the others; ``--show N`` prints the seeds and then N
+    listed accounts (a ticket of 30 seeds with --show 3 printed only seeds: new-user review of session 15)."""
+    import graphlink
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+
+    ring = [f"ring{i}" for i in range(8)]
+    people = [f"person{i:02d}" for i in range(40)]
+    events = pl.DataFrame({
+        "account_id": ring * 3 + people + ["home0", "home1", "home2"],
+        "payment_fingerprint": ["card-ring"] * 24 + [f"card-{p}" for p in people] + ["card-h0", "card-h1", "card-h2"],
+        "ip": [f"203.0.113.{i % 4 + 1}" for i in range(24)] + [f"10.0.{i}.1" for i in range(40)] + ["192.0.2.9"] * 3,
+    })
+    known = graphlink.detect(events, seed=1).save(tmp_path / "known")
+    result = CliRunner().invoke(app, ["expand", str(known), "--seeds", "ring0,ring1,home0", "--show", "2"])
+    assert result.exit_code == 0, result.output
+    assert "1 seed tied to none of the others not expanded" in result.output
+    lines = [line.split("\t") for line in result.stdout.splitlines()]
+    assert lines[0][:2] == ["rank", "account"]
+    assert [row[0] for row in lines[1:]] == ["0", "0", "0", "1", "2"]  # three seeds, then two listed
+    assert {row[1] for row in lines[4:]} <= set(ring)

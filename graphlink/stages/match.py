@@ -25,7 +25,10 @@ the cluster's busy hours more than chance would put it there
 (:mod:`graphlink.stages.graph`), weak kinds (networks, user agents, e-mail
 domains) only add to evidence a strong kind (card, address, ``--signal``
 column) gave, at most doubling it: a /24 alone matches nothing (an IPv6
-network, one site's allocation, counts as an address). The account
+network, one site's allocation, counts as an address, but never as the only one).
+One strong value alone matches only at a card's weight, or an address
+corroborated by the cluster's client, e-mail domain or hours
+(:data:`SINGLE_VALUE_FACTOR`). The account
 is assigned to the campaign of the cluster with the most evidence if it
 reaches ``min_evidence``, and within that campaign to the cluster whose own
 values it shares (:func:`pick_cluster`: values the cluster's accounts hold
