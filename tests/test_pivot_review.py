@@ -210,3 +210,20 @@ def test_simulate_day_two_and_the_readme_match_recipe_run_as_written(tmp_path, m
         failed = runner.invoke(app, args)
         assert failed.exit_code == 2 and message in failed.output and "Traceback" not in failed.output
         assert not (tmp_path / args[1]).exists()
+
+
+def test_an_events_log_given_as_the_accounts_file_is_a_one_line_error(tmp_path):
+    """The two files swapped the other way (``--accounts EVENTS``) ran silently with nothing added (new-user
+    review of session 15: 114 clusters instead of 122); now exit 2, one line naming the file, no output."""
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["detect", str(fixtures / "events.parquet"), "--accounts",
+                                      str(fixtures / "events.parquet"), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "events.parquet: no created_at, email_domain or email column in the accounts file" in result.output
+    assert "it looks like an events log" in result.output and "Traceback" not in result.output
+    assert not out.exists()
