@@ -23,7 +23,7 @@ from graphlink.cli_support import (
     print_warnings, read_summary, separator_value)
 from graphlink.errors import GraphlinkError
 from graphlink.stages.expand import DEFAULT_RESTART
-from graphlink.stages.seed_groups import LONE_SEED
+from graphlink.stages.seed_groups import LONE_SEED, OTHER_CELL_SEED
 from graphlink.views.safety import terminal_safe
 from graphlink.views.words import noun, plural
 
@@ -107,14 +107,14 @@ def expand_command(
         return
     listed, seed_rows = ranked.filter(pl.col("rank") > 0), ranked.filter(pl.col("rank") == 0)
     clusters = listed.drop_nulls("cluster_id")["cluster_id"].n_unique()
-    lone = seed_rows.filter(pl.col("why") == LONE_SEED).height
+    lone = seed_rows.filter(pl.col("why").is_in([LONE_SEED, OTHER_CELL_SEED])).height
     groups = seed_rows.filter(pl.col("why").str.starts_with("seed, group ")).select(
         pl.col("why").str.extract(r"^seed, group \d+ of (\d+)").cast(pl.Int64).max()).item()
     say = out.print if out.is_terminal else err.print
     say(Text(f"{plural(listed.height, 'account')} tied to {plural(seed_rows.height, 'seed')} "
              f"(in {plural(clusters, 'cluster')})"
              + (f"; the seeds fall in {groups} unrelated groups, each expanded on its own" if groups else "")
-             + (f"; {plural(lone, 'seed')} tied to none of the others not expanded (see why)" if lone else "")
+             + (f"; {plural(lone, 'seed')} set apart from the others, not expanded (see why)" if lone else "")
              + (f"; wrote {terminal_safe(out_file)}" if out_file else "")))
     rows = [[r["rank"], r["account_id"], round(r["score"], 3), _id(r["cluster_id"]), _id(r["campaign_id"]),
              r["why"] or ""] for r in pl.concat([seed_rows, listed.head(shown)]).iter_rows(named=True)]

@@ -14,7 +14,10 @@ an address or network, a client, a sign-up hour, a ``--signal`` value) held by a
 of the run. The groups are the connected components of that relation. One group: the ranking is unchanged. Several: each group of two or more seeds is ranked on its own (the largest first)
 and the lists follow each other, so a second ring in the same ticket is listed too; a seed tied to no
 other is listed but not expanded (from one account the walk lists its whole neighbourhood), and its
-``why`` says so. With these rules the draws above find the ring in 30 of 30 (100 of 100 with 20 draws per
+``why`` says so. A group whose seeds lie in several detect clusters -- one operator's cells are tied by its
+pool and templates -- is ranked per cluster when its joint list keeps less than :data:`KEEP_SHARE` of what
+its largest cluster's seeds list alone (each cell's clock, clients and templates are its own; together
+they listed next to nothing). With these rules the draws above find the ring in 30 of 30 (100 of 100 with 20 draws per
 ring, ordinary or benign-linked strangers alike).
 """
 
@@ -24,7 +27,7 @@ import polars as pl
 
 from graphlink.stages.consensus import MIN_CONSENSUS_SEEDS
 
-__all__ = ["LONE_SEED", "MAX_TIE_SHARE", "rank_groups", "seed_groups"]
+__all__ = ["KEEP_SHARE", "LONE_SEED", "MAX_TIE_SHARE", "OTHER_CELL_SEED", "by_cluster", "rank_groups", "seed_groups"]
 
 #: A value two seeds share ties them when at most this share of the run holds it. An account holds ~30 linking
 #: values (addresses, networks, a client, a card, a sign-up hour); a stranger shares one given value this rare
@@ -37,6 +40,16 @@ MAX_TIE_SHARE = 0.003
 #: fixture's ordinary account, flooding the ring's list).
 LONE_SEED = ("seed, tied to none of the other seeds (no shared rare value, link or campaign): "
              "not expanded here; expand it on its own")
+#: ``why`` of a seed in another detect cluster than the others whose joint list lost their cell with it.
+OTHER_CELL_SEED = ("seed, in another cluster than the other seeds (likely another cell of their operator: with it "
+                   "their list lost most of theirs): not expanded here; expand it on its own")
+#: A group of seeds over several clusters is ranked per cluster when its joint list keeps less than this share
+#: of what its largest cluster's seeds list alone: adding a seed should not lose what the others found.
+#: Bundled fixture, 2 seeds of a ring and 1 of another (every ordered pair of the five rings, 2 draws; new-user
+#: review of session 15): the ring found in 2 of 40 jointly, 28 at 0.5, 37 at 0.8, 38 at 0.9, 40 when every
+#: such group is split; dev cells (mixed 1000-1019: seeds of one cell that Leiden split over clusters) 580 of
+#: 614 at 0.5, 579 at 0.9, 575 when every such group is split.
+KEEP_SHARE = 0.9
 
 
 def seed_groups(seeds: list[str], links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataFrame,
@@ -135,23 +148,61 @@ def rank_groups(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataFra
     seeds = list(dict.fromkeys(seeds))
     known = pl.Series(seeds, dtype=pl.String).is_in(accounts["account_id"].implode())
     groups = seed_groups(seeds, links, linking, accounts) if bool(known.all()) else [seeds]
+    cache: dict[tuple[str, ...], pl.DataFrame] = {}
+
+    def ranked(group: list[str]) -> pl.DataFrame:
+        if tuple(group) not in cache:
+            cache[tuple(group)] = rank_accounts(links, linking, accounts, group, **ranking)
+        return cache[tuple(group)]
+
+    split: set[str] = set()  # seeds set apart as another cell's
+    final: list[list[str]] = []
+    for group in groups:
+        cells = by_cluster(group, accounts)
+        if len(cells) > 1:
+            # Seeds of one operator's several cells: when the group's joint list keeps less than KEEP_SHARE of
+            # what its largest cluster's seeds list alone, the cells' consensus broke it: each is ranked alone.
+            joint = set(ranked(group).filter(pl.col("rank") > 0)["account_id"])
+            first = set(ranked(cells[0]).filter(pl.col("rank") > 0)["account_id"])
+            if len(joint & first) < KEEP_SHARE * len(first):
+                final.extend(cells)
+                split |= {s for cell in cells[1:] if len(cell) < MIN_CONSENSUS_SEEDS for s in cell}
+                continue
+        final.append(group)
+    groups = sorted(final, key=lambda g: (-len(g), seeds.index(g[0])))
     tied = [g for g in groups if len(g) >= MIN_CONSENSUS_SEEDS]
     if len(groups) == 1 or not tied:  # one group, or no two seeds tied: nothing to set apart
-        return rank_accounts(links, linking, accounts, seeds, **ranking)
+        return ranked(seeds)
     parts = []
     for k, group in enumerate(tied, start=1):
-        ranked = rank_accounts(links, linking, accounts, group, **ranking)
-        note = ("seed" if len(tied) == 1 else
-                f"seed, group {k} of {len(tied)}: tied to no seed of another group (no shared rare value, link or campaign)")
-        parts.append(ranked.with_columns(pl.when(pl.col("rank") == 0).then(pl.lit(note)).otherwise(pl.col("why"))
-                                         .alias("why")))
+        note = "seed" if len(tied) == 1 else f"seed, group {k} of {len(tied)}, expanded on its own"
+        parts.append(ranked(group).with_columns(pl.when(pl.col("rank") == 0).then(pl.lit(note)).otherwise(pl.col("why"))
+                                                .alias("why")))
     alone = [seed for g in groups if len(g) < MIN_CONSENSUS_SEEDS for seed in g]
     if alone:
         parts.append(rank_accounts(links, linking, accounts, alone, top=0).filter(pl.col("rank") == 0)
-                     .with_columns(pl.lit(LONE_SEED).alias("why")))
+                     .with_columns(pl.when(pl.col("account_id").is_in(sorted(split))).then(pl.lit(OTHER_CELL_SEED))
+                                   .otherwise(pl.lit(LONE_SEED)).alias("why")))
     every = pl.concat(parts)
     seed_rows = every.filter(pl.col("rank") == 0)
     listed = (every.filter((pl.col("rank") > 0) & ~pl.col("account_id").is_in(seed_rows["account_id"].implode()))
               .unique("account_id", keep="first", maintain_order=True))
     listed = listed.with_columns(pl.int_range(1, listed.height + 1).cast(pl.UInt32).alias("rank"))
     return pl.concat([seed_rows, listed]).cast(every.schema)
+
+
+def by_cluster(group: list[str], accounts: pl.DataFrame) -> list[list[str]]:
+    """``group`` split by detect's cluster when two or more clusters hold its seeds and one holds at least two
+    (seeds of two cells of one operator: each cell's consensus is its own); unclustered seeds join the largest
+    part. Else ``[group]``."""
+    cluster = dict(accounts.filter(pl.col("account_id").is_in(pl.Series(group, dtype=pl.String).implode()))
+                   .select("account_id", "cluster_id").iter_rows())
+    parts: dict[int, list[str]] = {}
+    for seed in group:
+        if cluster.get(seed) is not None:
+            parts.setdefault(int(cluster[seed]), []).append(seed)
+    if len(parts) < 2 or max(len(p) for p in parts.values()) < MIN_CONSENSUS_SEEDS:
+        return [group]
+    ordered = sorted(parts.values(), key=lambda p: (-len(p), group.index(p[0])))
+    ordered[0] = [s for s in group if s in ordered[0] or cluster.get(s) is None]
+    return ordered
