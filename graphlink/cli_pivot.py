@@ -21,6 +21,7 @@ from rich.text import Text
 from graphlink.cli_support import (
     FormatOpt, QuietJsonOpt, SeparatorOpt, TimestampFormatOpt, cli_errors, emit_json, err, out, print_table,
     print_warnings, read_summary, separator_value)
+from graphlink.contract import MATCHES_FILE
 from graphlink.errors import GraphlinkError
 from graphlink.stages.expand import DEFAULT_RESTART
 from graphlink.stages.seed_groups import LONE_SEED, OTHER_CELL_SEED
@@ -127,6 +128,9 @@ def expand_command(
         table.add_row(str(row[0]), Text(terminal_safe(row[1])), f"{row[2]:.3f}", row[3], row[4],
                       Text(terminal_safe(row[5], limit=200)))
     print_table(table, rows, EXPAND_HEADERS)
+    if listed.height > shown:
+        say(Text(f"{listed.height - shown:,} more listed accounts not shown (--show N; --out FILE.parquet or --json "
+                 "has all)"))
 
 
 MATCH_HEADERS = ["account", "cluster", "flagged", "campaign", "score", "why"]
@@ -263,3 +267,6 @@ def match_command(
                       f"{row[4]:.3f}", Text(terminal_safe(row[5], limit=200)))
     if rows:
         print_table(table, rows, MATCH_HEADERS)
+    if matched.height > shown:
+        say(Text(f"{matched.height - shown:,} more matched accounts not shown (--show N; {MATCHES_FILE} in "
+                 f"{terminal_safe(out_dir)} has all)"))

@@ -124,3 +124,23 @@ def test_seeds_of_two_cells_of_one_operator_are_ranked_per_cluster_when_together
     listed = set(ranked.filter(pl.col("rank") > 0)["account_id"])
     assert len(listed & ring) >= 0.9 * len(ring) and len(listed & ring) >= 0.9 * len(listed)
     assert ranked.filter(pl.col("account_id") == seeds[2])["why"].to_list() == [OTHER_CELL_SEED]
+
+
+def test_the_tables_say_how_many_rows_were_not_shown(tmp_path):
+    """No 'N more not shown' line: 139 listed, 30 shown, no hint (new-user review of session 15)."""
+    import graphlink
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+
+    fixtures = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures"
+    known = graphlink.detect(fixtures / "events.parquet").save(tmp_path / "known")
+    ring = pl.read_parquet(fixtures / "labels.parquet").filter(pl.col("ring_id") == 1)["account_id"].sort()
+    result = CliRunner().invoke(app, ["expand", str(known), "--seeds", ",".join(ring.head(3)), "--show", "5"])
+    assert result.exit_code == 0, result.output
+    listed = int(result.output.split(" accounts tied to")[0].split()[-1].replace(",", ""))
+    assert f"{listed - 5:,} more listed accounts not shown" in result.output
+    matched = CliRunner().invoke(app, ["match", str(known), str(fixtures / "events.parquet"), "--out",
+                                       str(tmp_path / "m"), "--show", "4"])
+    assert matched.exit_code == 0, matched.output
+    assert "more matched accounts not shown (--show N; matches.parquet in" in matched.output

@@ -227,3 +227,19 @@ def test_an_events_log_given_as_the_accounts_file_is_a_one_line_error(tmp_path):
     assert "events.parquet: no created_at, email_domain or email column in the accounts file" in result.output
     assert "it looks like an events log" in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_a_long_comma_separated_seed_list_is_read_as_ids_and_a_match_without_clocks_says_so(tmp_path):
+    """Twelve pasted ids in one --seeds value (over 255 characters) crashed with 'File name too long'; a match
+    against a folder without activity.parquet dropped the clusters' clocks without a word (new-user review of
+    session 15)."""
+    import graphlink
+    from graphlink.views.expand import read_seeds
+
+    ids = [f"acct_{i:016x}" for i in range(12)]
+    assert read_seeds([",".join(ids)]) == ids
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    out = graphlink.detect(fixtures / "events.parquet").save(tmp_path / "out")
+    (out / "activity.parquet").unlink()
+    result = graphlink.match(out, fixtures / "events.parquet")
+    assert any("has no activity.parquet" in w and "without the clusters' clocks" in w for w in result.run["warnings"])

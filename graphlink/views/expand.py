@@ -58,7 +58,7 @@ def read_seeds(values: Iterable[str]) -> list[str]:
     seeds: list[str] = []
     for value in values:
         path = Path(value)
-        if not path.is_file():
+        if not _is_file(path):  # a long comma-separated list is no file name (and no OSError)
             seeds.extend(part.strip() for part in value.split(",") if part.strip())
             continue
         if path.suffix.lower() in (".parquet", ".csv", ".tsv", ".ndjson", ".jsonl"):
@@ -145,6 +145,15 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
         raise GraphlinkError(f"{outputs.path}: {exc}") from None
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False where the name cannot be a file (too long for the file system: ids pasted
+    as one comma-separated ``--seeds`` value; Python 3.11 raises there)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def _inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
@@ -189,7 +198,7 @@ def check_ranking_target(path: str | Path, source: str | Path | None = None, see
         raise GraphlinkError(f"{path}: is inside the detect output {source}, which expand only reads; "
                              "choose another --out")
     for value in seeds:
-        if Path(value).is_file() and _same_file(path, Path(value)):
+        if _is_file(Path(value)) and _same_file(path, Path(value)):
             raise GraphlinkError(f"{path}: is the seeds file; choose another --out")
     if path.exists():
         try:

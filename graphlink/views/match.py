@@ -199,6 +199,9 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         clocks = None
         if outputs.activity is not None and outputs.activity.height and "timestamp" in ev.columns:
             clocks = (account_clocks(enc), cluster_clocks(outputs.activity))
+        elif outputs.activity is None and "timestamp" in ev.columns:  # say so, as for a log without times
+            warnings = warnings + [f"{outputs.path}: has no activity.parquet (an older graphlink's, or copied in "
+                                   "part): matched without the clusters' clocks; rerun graphlink detect for them"]
         matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
                                  members=members, clocks=clocks)
     except (pl.exceptions.PolarsError, OSError) as exc:
