@@ -79,7 +79,7 @@ def seed_groups(seeds: list[str], links: pl.DataFrame, linking: pl.DataFrame, ac
     ``s1`` and ``s2`` share a card; ``x`` shares only a popular client with them.
 
     >>> lk = pl.DataFrame({"account_id": ["s1", "s2", "s1", "s2", "x"], "kind": ["payment", "payment"] + ["user_agent"] * 3,
-    ...                    "value": ["c1", "c1", "ua", "ua", "ua"], "df": [2, 2, 3, 3, 3]})
+    ...                    "value": ["c1", "c1", "ua", "ua", "ua"], "df": [2, 2, 30, 30, 30]})
     >>> acc = pl.DataFrame({"account_id": [f"a{i}" for i in range(1000)] + ["s1", "s2", "x"],
     ...                     "campaign_id": [None] * 1003}, schema={"account_id": pl.String, "campaign_id": pl.Int64})
     >>> links = pl.DataFrame(schema={"source": pl.String, "target": pl.String, "weight": pl.Float64})
