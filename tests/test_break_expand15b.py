@@ -280,3 +280,44 @@ def test_one_address_without_hours_or_client_is_not_matched_control(tmp_path):
 def test_a_concentrated_common_client_does_not_corroborate_one_address(tmp_path, shared_client):
     known = scripted_ring_run(tmp_path, shared_client=shared_client)
     assert matched(known, newcomers("python-requests/2.31", 1).drop("timestamp")) == 0
+
+
+# --- the minute clock from seeds with few events -------------------------------------------------------------------------
+
+def fleet_bursts_seeds_in_few(seed_in) -> pl.DataFrame:
+    """``minutes.parquet`` for :func:`fleet_and_other_operator`, 4 days: the whole fleet z0-z11 fires together in one
+    burst an hour (at a random minute, seeded); the seeds z0-z2 take part only in the bursts ``seed_in(b)`` says
+    (accounts opened late, or used sparingly). Operator B fires half an hour after each burst."""
+    offsets = np.random.default_rng(3).integers(0, 60, 96)
+    rows = []
+    for b in range(96):
+        at = T0 + timedelta(hours=b, minutes=int(offsets[b]))
+        rows += [(f"z{i}", 1, at, 2) for i in range(12) if f"z{i}" not in SEEDS or seed_in(b)]
+        rows += [(f"o{j}", 1, at + timedelta(minutes=30), 2) for j in range(5)]
+    return pl.DataFrame(rows, schema=MINUTES, orient="row")
+
+
+# Defect (high; the minute clock of session 14, not a session-15 change, but the brief's "seeds with very few events"):
+# the seeds keep a minute clock from as few as one shared burst each (chance bound ~ q^n), and then every listed
+# account whose requests fall less than OFF_MINUTES (0.08) in the seeds' minutes leaves -- measured over the account's
+# whole history. Seeds opened in the fleet's last 6 of 96 hourly bursts (or using 6 of them, one in 16), so every
+# fleet member fires in all 6 of the seeds' bursts and in 90 others: fit 6/96 = 0.06, and the list is empty. Measured:
+# 0 of 9 fleet members listed (z3-z8 listed without minutes.parquet; all 9 when the seeds fire in the last 24 bursts,
+# control below). Principle: judge an account's fit only over the span the seeds were active (the seeds' first to
+# last minute), or drop a listed account only when it fired near the seeds' bursts and missed them, never because
+# it also fired when the seeds did not exist or were idle.
+@pytest.mark.parametrize("seed_in", [lambda b: b >= 90, lambda b: b % 16 == 0], ids=["opened-late", "sparse"])
+@pytest.mark.xfail(strict=True, reason="seeds in 6 of the fleet's 96 bursts: fit 0.06 < OFF_MINUTES, 0 of 9 listed")
+def test_seeds_with_few_bursts_do_not_empty_the_list(seed_in):
+    world = fleet_and_other_operator()
+    assert listed_ids(expand_stage.rank_accounts(*world, SEEDS)) == {f"z{i}" for i in range(3, 9)}
+    got = listed_ids(expand_stage.rank_accounts(*world, SEEDS, minutes=fleet_bursts_seeds_in_few(seed_in)))
+    assert got >= {f"z{i}" for i in range(3, 9)}
+
+
+def test_seeds_in_a_day_of_bursts_keep_the_fleet_control():
+    """Control: seeds in the fleet's last 24 of 96 bursts (fit 0.25): the fleet's 9 other accounts are listed, its
+    second script z9-z11 too (clocked in the seeds' cluster at CLUSTER_ON_MINUTES 0.2), operator B is not."""
+    got = listed_ids(expand_stage.rank_accounts(*fleet_and_other_operator(), SEEDS,
+                                                minutes=fleet_bursts_seeds_in_few(lambda b: b >= 72)))
+    assert got == {f"z{i}" for i in range(3, 12)}
