@@ -58,9 +58,9 @@ def without_schedule_test(*args, **kwargs) -> pl.DataFrame:
 
 
 # Defect (high): a ring whose job fires every hour at its own minute (:17), each run on 4 of its 12 accounts, is read
-# as "a schedule": the three seeds fired in ~70 % of the hours, a member fires in a random third of them, so its
+# as "a schedule": the three seeds fired in 66 of the 96 hours, a member fires in a random third of them, so its
 # requests are as dense in the seeds' :17 minutes as in the :17 minutes one-two hours away that no seed happened to
-# fire in (ratio ~1 < BEYOND_SCHEDULE 2). The members on the fleet's second script (Dalvik, which no seed runs) are no
+# fire in (z9, z10, z11: fit 0.50, 0.72, 0.60; density ratio 0.5, 1.3, 0.75 < BEYOND_SCHEDULE 2). The members on the fleet's second script (Dalvik, which no seed runs) are no
 # longer "clocked", and the client rule cuts them. Measured: z9-z11 listed 0 of 3 (list z3-z8); 3 of 3 with the
 # clock as before session 15 (BEYOND_SCHEDULE 0), and 3 of 3 when every run uses all 12 accounts (control below).
 # An hourly :00 cron and an hourly ring at :17 look alike to the hour-shift control; what tells them apart is that
