@@ -347,7 +347,7 @@ def clique_of_seeds(n: int) -> tuple[list[str], pl.DataFrame, pl.DataFrame, pl.D
 # values 1.2 / 0.5 / 4.8 / 17.7 s; a whole ring of a few thousand would not finish. Principle: only connectivity is
 # needed -- connected components of the bipartite graph seeds + their neighbours + their rare keys (or union-find
 # over seed-neighbour and seed-key edges), linear in the edges, with a short cut when the seeds share one campaign.
-@pytest.mark.xfail(strict=True, reason="400 clique seeds: seed_groups cubic self-join, 11.4 s measured (100/200/300: 0.8/1.2/5.0 s)")
+# Fixed in session 15: seed_groups takes connected components of seeds and the nodes they hold (linear).
 def test_grouping_a_ring_pasted_whole_is_fast():
     import time
 
