@@ -364,21 +364,18 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     # again, so it adds evidence but is not a second value.
     independent = pl.col("strong") & ~site
     # ... counted over the campaign: a card of the operator's and an address of the cell's are two values.
-    campaign_of = clusters.select("cluster_id", "campaign_id").unique("cluster_id")
-    by_campaign = (hits.join(campaign_of, on="cluster_id", how="left")
-                   .with_columns(pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
-                   .group_by("account_id", "_campaign")
+    campaign_of = clusters.select("cluster_id", pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
+    hits = hits.join(campaign_of.unique("cluster_id"), on="cluster_id", how="left")
+    by_campaign = (hits.group_by("account_id", "_campaign")
                    .agg(pl.concat_str("kind", "value").filter(independent).n_unique().alias("n_values"),
                         pl.col("evidence").filter(independent).max().fill_null(0.0).alias("best"),
                         (pl.col("evidence").filter(~pl.col("strong") & (pl.col("kind") != "ip_net")).sum() > 0)
                         .alias("corroborated")))
     per_cluster = (hits.group_by("account_id", "cluster_id")
                    .agg(pl.col("evidence").filter("strong").sum().alias("strong"),
-                        pl.col("evidence").filter(~pl.col("strong")).sum().alias("weak"))
+                        pl.col("evidence").filter(~pl.col("strong")).sum().alias("weak"), pl.col("_campaign").first())
                    .filter(pl.col("strong") > 0)
-                   .join(campaign_of, on="cluster_id", how="left")
-                   .with_columns(pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
-                   .join(by_campaign, on=["account_id", "_campaign"], how="left").drop("campaign_id", "_campaign"))
+                   .join(by_campaign, on=["account_id", "_campaign"], how="left").drop("_campaign"))
     if clocks is not None and per_cluster.height:
         fits = clock_fit(per_cluster.select("account_id", "cluster_id"), *clocks)
         per_cluster = (per_cluster.join(fits, on=["account_id", "cluster_id"], how="left")
