@@ -54,6 +54,7 @@ import polars as pl
 from graphlink.config import PipelineConfig
 from graphlink.contract import MATCHES_SCHEMA
 from graphlink.stages.encode import EncodedEvents, count_by_account, with_account_ids
+from graphlink.stages.match_pools import pooled_rank
 from graphlink.stages.signals import account_signals, categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
 
@@ -299,13 +300,14 @@ def pick_cluster(per_cluster: pl.DataFrame, hits: pl.DataFrame, clusters: pl.Dat
     ranked = (per_cluster.join(specific, on=["account_id", "cluster_id"], how="left")
               .with_columns(pl.col("specific").fill_null(0.0))
               .join(clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left"))
-    top = (ranked.sort(["account_id", "evidence", "cluster_id"], descending=[False, True, False])
+    order = ["rank", "evidence"] if "rank" in ranked.columns else ["evidence"]  # rank: match_pools.pooled_rank
+    top = (ranked.sort(["account_id", *order, "cluster_id"], descending=[False, *[True] * len(order), False])
            .group_by("account_id", maintain_order=True).first()
            .select("account_id", pl.col("cluster_id").alias("top_cluster"), pl.col("campaign_id").alias("top_campaign")))
     return (ranked.join(top, on="account_id")
             .filter((pl.col("campaign_id") == pl.col("top_campaign")).fill_null(False)
                     | (pl.col("cluster_id") == pl.col("top_cluster")))
-            .sort(["account_id", "specific", "evidence", "cluster_id"], descending=[False, True, True, False])
+            .sort(["account_id", "specific", *order, "cluster_id"], descending=[False, True, *[True] * len(order), False])
             .group_by("account_id", maintain_order=True).first()
             .select(per_cluster.columns))
 
@@ -314,7 +316,8 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                    clusters: pl.DataFrame, config: PipelineConfig,
                    min_evidence: float = DEFAULT_MIN_EVIDENCE, per_account: int = 3,
                    members: pl.DataFrame | None = None,
-                   clocks: tuple[pl.DataFrame, pl.DataFrame] | None = None) -> pl.DataFrame:
+                   clocks: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+                   pools: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
     """Assign each new account to the known cluster it shares the most concentrated values with.
 
     Parameters
@@ -343,6 +346,11 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
         hours fit a cluster's clock (:func:`clock_fit`) adds ``timing weight *
         fit`` to that cluster's weak evidence, as a clock corroborates (never
         makes) a match.
+    pools : DataFrame or LazyFrame, optional
+        The earlier run's ``linking.parquet``: among the clusters an account
+        qualified for, those on one shared address pool are told apart by
+        the values that differ, not by the pool's addresses
+        (:func:`graphlink.stages.match_pools.pooled_rank`).
 
     Returns
     -------
@@ -390,6 +398,8 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
         (pl.col("n_values") == 1) & (pl.col("corroborated") | (pl.col("fit") > 0)))
     per_cluster = (per_cluster.with_columns((pl.col("strong") + pl.min_horizontal("weak", "strong")).alias("evidence"))
                    .filter((pl.col("evidence") >= min_evidence) & alone))
+    if pools is not None and per_cluster.height:
+        per_cluster = pooled_rank(hits, per_cluster, pools)
     best = pick_cluster(per_cluster, hits, clusters)
     quoted = pl.format("{} {} ({} of the cluster's accounts, {} in all)", "kind", "value", "members", "df")
     why = (hits.join(best.select("account_id", "cluster_id"), on=["account_id", "cluster_id"])

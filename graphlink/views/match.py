@@ -203,7 +203,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
             warnings = warnings + [f"{outputs.path}: has no activity.parquet (an older graphlink's, or copied in "
                                    "part): matched without the clusters' clocks; rerun graphlink detect for them"]
         matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
-                                 members=members, clocks=clocks)
+                                 members=members, clocks=clocks, pools=outputs.linking)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"could not process the input: {safe_reason(exc)}", file=source) from None
     matched = matches.filter(pl.col("cluster_id").is_not_null())
