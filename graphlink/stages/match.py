@@ -54,7 +54,8 @@ import polars as pl
 from graphlink.config import PipelineConfig
 from graphlink.contract import MATCHES_SCHEMA
 from graphlink.stages.encode import EncodedEvents, count_by_account, with_account_ids
-from graphlink.stages.match_pools import pooled_rank
+from graphlink.stages.match_coact import move_to_riders
+from graphlink.stages.match_pools import address_holdings, pooled_rank
 from graphlink.stages.signals import account_signals, categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
 
@@ -317,7 +318,8 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                    min_evidence: float = DEFAULT_MIN_EVIDENCE, per_account: int = 3,
                    members: pl.DataFrame | None = None,
                    clocks: tuple[pl.DataFrame, pl.DataFrame] | None = None,
-                   pools: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
+                   pools: pl.DataFrame | pl.LazyFrame | None = None,
+                   minutes: pl.DataFrame | None = None) -> pl.DataFrame:
     """Assign each new account to the known cluster it shares the most concentrated values with.
 
     Parameters
@@ -351,6 +353,11 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
         qualified for, those on one shared address pool are told apart by
         the values that differ, not by the pool's addresses
         (:func:`graphlink.stages.match_pools.pooled_rank`).
+    minutes : DataFrame, optional
+        ``account_id, m, events`` of the new log (with ``pools``): an account
+        matched on a pool's addresses alone moves to a cluster riding that
+        pool whose accounts it acts with, minute by minute, beyond chance and
+        schedule (:func:`graphlink.stages.match_coact.riders_by_minutes`).
 
     Returns
     -------
@@ -398,8 +405,9 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
         (pl.col("n_values") == 1) & (pl.col("corroborated") | (pl.col("fit") > 0)))
     per_cluster = (per_cluster.with_columns((pl.col("strong") + pl.min_horizontal("weak", "strong")).alias("evidence"))
                    .filter((pl.col("evidence") >= min_evidence) & alone))
-    if pools is not None and per_cluster.height:
-        per_cluster = pooled_rank(hits, per_cluster, pools)
+    held = address_holdings(pools) if pools is not None and per_cluster.height else None
+    if held is not None:
+        per_cluster = pooled_rank(hits, per_cluster, held)
     best = pick_cluster(per_cluster, hits, clusters)
     quoted = pl.format("{} {} ({} of the cluster's accounts, {} in all)", "kind", "value", "members", "df")
     why = (hits.join(best.select("account_id", "cluster_id"), on=["account_id", "cluster_id"])
@@ -413,6 +421,8 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                .select("account_id", "cluster_id", "campaign_id",
                        (pl.col("evidence") / (pl.col("evidence") + 1)).alias("score"),
                        pl.concat_str([pl.format("shares {}", "values"), clock]).alias("why")))
+    if held is not None and minutes is not None and matched.height:
+        matched = move_to_riders(matched, best, hits, members, clusters, minutes, held)
     if members is not None and members.height:
         again = (members.join(pl.DataFrame({"account_id": new_accounts.cast(pl.String)}), on="account_id", how="semi")
                  .join(clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["DEFAULT_MIN_POOL_SHARE", "POOL_KINDS", "pool_mates", "pooled_rank"]
+__all__ = ["DEFAULT_MIN_POOL_SHARE", "POOL_KINDS", "address_holdings", "pool_mates", "pooled_rank"]
 
 #: Two clusters are pool mates when at least this share of either one's address holdings are on addresses the
 #: other also held: a majority, so a few addresses an office NAT or an ISP block gave both do not make a pool.
@@ -36,14 +36,20 @@ DEFAULT_MIN_POOL_SHARE = 0.5
 POOL_KINDS = ("ip", "ip_net")
 
 
-def pool_mates(linking: pl.DataFrame | pl.LazyFrame, pairs: pl.DataFrame,
+def address_holdings(linking: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """``value, cluster_id, own``: how many of each known cluster's accounts held each address (``linking.parquet``)."""
+    return (linking.lazy().filter(pl.col("kind") == "ip").drop_nulls("cluster_id")
+            .group_by("value", "cluster_id").agg(pl.len().alias("own")).collect())
+
+
+def pool_mates(held: pl.DataFrame, pairs: pl.DataFrame,
                min_share: float = DEFAULT_MIN_POOL_SHARE) -> pl.DataFrame:
     """The ``pairs`` of known clusters where the first rides the second's address pool.
 
     Parameters
     ----------
-    linking : DataFrame or LazyFrame
-        ``linking.parquet`` of the earlier run (``account_id, kind, value, cluster_id``).
+    held : DataFrame
+        :func:`address_holdings` of the earlier run.
     pairs : DataFrame
         ``cluster_id, mate_id``: the pairs to judge.
     min_share : float
@@ -60,14 +66,12 @@ def pool_mates(linking: pl.DataFrame | pl.LazyFrame, pairs: pl.DataFrame,
     --------
     >>> linking = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e"], "kind": ["ip"] * 5,
     ...                         "value": ["p1", "p2", "p1", "p2", "own"], "cluster_id": [1, 1, 2, 2, 3]})
-    >>> pool_mates(linking, pl.DataFrame({"cluster_id": [1, 1], "mate_id": [2, 3]})).rows()
+    >>> pool_mates(address_holdings(linking), pl.DataFrame({"cluster_id": [1, 1], "mate_id": [2, 3]})).rows()
     [(1, 2, 1.0)]
     """
     pairs = pairs.select("cluster_id", "mate_id").unique()
-    # One read of the address rows; the join is over the first clusters' holdings only (a pool's big user,
-    # the usual mate, is read once, not once per small cluster riding it).
-    held = (linking.lazy().filter(pl.col("kind") == "ip").drop_nulls("cluster_id")
-            .group_by("value", "cluster_id").agg(pl.len().alias("own")).collect())
+    # The join is over the first clusters' holdings only (a pool's big user, the usual mate, is not read
+    # once per small cluster riding it).
     on_mate = held.select("value", pl.col("cluster_id").alias("mate_id"), pl.lit(True).alias("on_mate"))
     return (held.join(pairs, on="cluster_id").join(on_mate, on=["value", "mate_id"], how="left")
             .group_by("cluster_id", "mate_id")
@@ -75,7 +79,7 @@ def pool_mates(linking: pl.DataFrame | pl.LazyFrame, pairs: pl.DataFrame,
             .filter(pl.col("shared") >= min_share).sort("cluster_id", "mate_id"))
 
 
-def pooled_rank(hits: pl.DataFrame, per_cluster: pl.DataFrame, linking: pl.DataFrame | pl.LazyFrame,
+def pooled_rank(hits: pl.DataFrame, per_cluster: pl.DataFrame, held: pl.DataFrame,
                 min_share: float = DEFAULT_MIN_POOL_SHARE) -> pl.DataFrame:
     """``per_cluster`` with ``rank``: its evidence with the address evidence of its pool mates added.
 
@@ -99,8 +103,8 @@ def pooled_rank(hits: pl.DataFrame, per_cluster: pl.DataFrame, linking: pl.DataF
         ``account_id, cluster_id, strong, weak, evidence``: the (account,
         cluster) pairs that reached the bar, with their strong and weak
         evidence (``weak`` with the clock's part) and the total.
-    linking : DataFrame or LazyFrame
-        The earlier run's ``linking.parquet`` (:func:`pool_mates`).
+    held : DataFrame
+        :func:`address_holdings` of the earlier run.
     min_share : float
         :data:`DEFAULT_MIN_POOL_SHARE`.
 
@@ -118,7 +122,7 @@ def pooled_rank(hits: pl.DataFrame, per_cluster: pl.DataFrame, linking: pl.DataF
               .filter(pl.col("cluster_id") != pl.col("top")))
     if not others.height:
         return per_cluster.with_columns(pl.col("evidence").alias("rank"))
-    mates = pool_mates(linking, others.select("cluster_id", pl.col("top").alias("mate_id")).unique(), min_share)
+    mates = pool_mates(held, others.select("cluster_id", pl.col("top").alias("mate_id")).unique(), min_share)
     edges = others.join(mates.select("cluster_id", pl.col("mate_id").alias("top")), on=["cluster_id", "top"])
     # Both ways: the rider gets the top's address hits, the top the rider's.
     lend = pl.concat([edges.select("account_id", pl.col("cluster_id").alias("receiver"), pl.col("top").alias("giver")),
