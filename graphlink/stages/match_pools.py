@@ -70,12 +70,15 @@ def pool_mates(held: pl.DataFrame, pairs: pl.DataFrame,
     [(1, 2, 1.0)]
     """
     pairs = pairs.select("cluster_id", "mate_id").unique()
-    # The join is over the first clusters' holdings only (a pool's big user, the usual mate, is not read
-    # once per small cluster riding it).
-    on_mate = held.select("value", pl.col("cluster_id").alias("mate_id"), pl.lit(True).alias("on_mate"))
-    return (held.join(pairs, on="cluster_id").join(on_mate, on=["value", "mate_id"], how="left")
-            .group_by("cluster_id", "mate_id")
-            .agg((pl.col("own").filter(pl.col("on_mate").is_not_null()).sum() / pl.col("own").sum()).alias("shared"))
+    # Only the pairs' clusters' holdings are joined, address by address (an address has few holders).
+    first = held.filter(pl.col("cluster_id").is_in(pairs["cluster_id"].unique().implode()))
+    second = (held.filter(pl.col("cluster_id").is_in(pairs["mate_id"].unique().implode()))
+              .select("value", pl.col("cluster_id").alias("mate_id")))
+    total = first.group_by("cluster_id").agg(pl.col("own").sum().alias("total"))
+    shared = (first.join(second, on="value").join(pairs, on=["cluster_id", "mate_id"], how="semi")
+              .group_by("cluster_id", "mate_id").agg(pl.col("own").sum().alias("on_mate")))
+    return (shared.join(total, on="cluster_id")
+            .select("cluster_id", "mate_id", (pl.col("on_mate") / pl.col("total")).alias("shared"))
             .filter(pl.col("shared") >= min_share).sort("cluster_id", "mate_id"))
 
 
