@@ -131,16 +131,16 @@ def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: floa
     rows = linking.lazy().drop_nulls("cluster_id")
     if kinds is not None:
         rows = rows.filter(pl.col("kind").is_in(list(kinds)))
-    per_cluster = (rows.group_by("cluster_id", "kind", "value").agg(pl.len().alias("members"), pl.col("df").first())
-                   .with_columns(pl.col("members").alias("own")))
+    # df is the value's (one per kind and value): a key, not an aggregate (half the time of .first() at 1m).
+    per_cluster = (rows.group_by("cluster_id", "kind", "value", "df").agg(pl.len().alias("members"))
+                   .select("cluster_id", "kind", "value", "members", "df", pl.col("members").alias("own")))
     found = [per_cluster]
     if campaigns is not None:
+        top = pl.col("cluster_id").sort_by(["members", "cluster_id"], descending=[True, False]).first()
         per_campaign = (per_cluster.join(campaigns.lazy().select("cluster_id", "campaign_id").drop_nulls(),
                                          on="cluster_id")
-                        .sort(["members", "cluster_id"], descending=[True, False])
-                        .group_by("campaign_id", "kind", "value")
-                        .agg(pl.col("cluster_id").first(), pl.col("members").sum(), pl.col("df").first(),
-                             pl.col("own").first()))
+                        .group_by("campaign_id", "kind", "value", "df")
+                        .agg(top, pl.col("members").sum(), pl.col("own").max()))
         found.append(per_campaign.select("cluster_id", "kind", "value", "members", "df", "own"))
     concentration = (pl.col("members") / pl.col("df").cast(pl.Float64)).clip(upper_bound=1.0)
     return (
