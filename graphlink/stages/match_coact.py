@@ -121,24 +121,27 @@ def riders_by_minutes(doubt: pl.DataFrame, settled: pl.DataFrame, minutes: pl.Da
     own = minutes.join(candidates.select("account_id").unique(), on="account_id")
     n = own.group_by("account_id").agg(pl.col("events").sum().alias("n"))
 
-    def hits(shift: int) -> pl.DataFrame:
-        return (own.with_columns(pl.col("m") + 60 * shift).join(candidates.select("account_id", "rider"), on="account_id")
+    def hits(shift: int, pairs: pl.DataFrame) -> pl.DataFrame:
+        return (own.with_columns(pl.col("m") + 60 * shift).join(pairs.select("account_id", "rider"), on="account_id")
                 .join(wide, on=["rider", "m"]).group_by("account_id", "rider").agg(pl.col("events").sum().alias("k")))
 
-    off = (pl.concat([hits(s) for s in SCHEDULE_SHIFTS]).group_by("account_id", "rider")
-           .agg((pl.col("k").sum() / len(SCHEDULE_SHIFTS)).alias("k_off")))
     # seed_minutes.chance_bound, with the chance q a column (each rider's own).
     k, nn, q = pl.col("k").cast(pl.Float64), pl.col("n").cast(pl.Float64), pl.col("q").clip(1e-12, 1 - 1e-12)
     kl = (k / nn) * ((k / nn) / q).log() + (1 - k / nn) * ((1 - k / nn).clip(1e-12) / (1 - q)).log()
     bound = pl.when(k / nn <= q).then(0.0).when(k >= nn).then(nn * q.log()).otherwise(-nn * kl)
-    scored = (candidates.join(hits(0), on=["account_id", "rider"], how="left").join(n, on="account_id")
-              .join(off, on=["account_id", "rider"], how="left").join(share, on="rider", how="left")
-              .with_columns(pl.col("k").fill_null(0), pl.col("k_off").fill_null(0.0), pl.col("q").fill_null(0.0))
+    scored = (candidates.join(hits(0, candidates), on=["account_id", "rider"], how="left").join(n, on="account_id")
+              .join(share, on="rider", how="left").with_columns(pl.col("k").fill_null(0), pl.col("q").fill_null(0.0))
               .with_columns(bound.alias("bound")))
-    passed = (pl.col("bound") <= math.log(max_chance)) & (pl.col("k") >= beyond * pl.col("k_off"))
     stay = scored.filter(pl.col("rider") == pl.col("cluster_id")).select("account_id", pl.col("bound").alias("stay"))
-    best = (scored.filter((pl.col("rider") != pl.col("cluster_id")) & passed)
-            .join(stay, on="account_id", how="left").filter(pl.col("bound") < pl.col("stay").fill_null(0.0))
+    chance = (scored.filter((pl.col("rider") != pl.col("cluster_id")) & (pl.col("bound") <= math.log(max_chance)))
+              .join(stay, on="account_id", how="left").filter(pl.col("bound") < pl.col("stay").fill_null(0.0)))
+    if not chance.height:
+        return empty
+    # ... and beyond the account's own schedule: the rider's minutes shifted by hours hold far fewer of its requests.
+    off = (pl.concat([hits(s, chance) for s in SCHEDULE_SHIFTS]).group_by("account_id", "rider")
+           .agg((pl.col("k").sum() / len(SCHEDULE_SHIFTS)).alias("k_off")))
+    best = (chance.join(off, on=["account_id", "rider"], how="left")
+            .filter(pl.col("k") >= beyond * pl.col("k_off").fill_null(0.0))
             .sort(["account_id", "bound", "rider"]).group_by("account_id", maintain_order=True).first())
     return best.select("account_id", pl.col("rider").cast(pl.Int64).alias("cluster_id"),
                        pl.col("k").cast(pl.Int64), pl.col("n").cast(pl.Int64))

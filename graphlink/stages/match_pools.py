@@ -136,9 +136,10 @@ def pooled_rank(hits: pl.DataFrame, per_cluster: pl.DataFrame, held: pl.DataFram
     borrowed = lend.join(pool, on=["account_id", "giver"]).rename({"receiver": "cluster_id"}).drop("giver")
     pooled = (per_cluster.select("account_id", "cluster_id").join(edges.select("account_id").unique(), on="account_id")
               .join(hits.select(*key, "evidence", "strong"), on=["account_id", "cluster_id"]))
-    # Each value once per cluster (its own hit first); summed in one order so that equal sets give equal ranks.
-    ranked = (pl.concat([pooled, borrowed.select(pooled.columns)])
-              .unique(key, keep="first", maintain_order=True).sort(key)
+    # Each value once per cluster (a value is credited to one cluster of a campaign, and above half its holders
+    # in at most one campaign, so a value borrowed is one the cluster lacks but at a 0.5 tie, of equal evidence);
+    # rounded below, so that equal sets of values give equal ranks whatever order they are summed in.
+    ranked = (pl.concat([pooled, borrowed.select(pooled.columns)]).unique(key)
               .group_by("account_id", "cluster_id")
               .agg(pl.col("evidence").filter("strong").sum().alias("s"), pl.col("evidence").filter(~pl.col("strong"))
                    .sum().alias("w"))
