@@ -106,8 +106,9 @@ def riders_by_minutes(doubt: pl.DataFrame, settled: pl.DataFrame, minutes: pl.Da
                .filter(pl.col("cluster_id") != pl.col("rider")).select("account_id", "cluster_id", "rider").unique())
     if not touched.height:
         return empty
-    riders = pool_mates(held, touched.select(pl.col("rider").alias("cluster_id"), pl.col("cluster_id").alias("mate_id"))
-                        .unique(), min_share).select(pl.col("mate_id").alias("cluster_id"), pl.col("cluster_id").alias("rider"))
+    pairs = touched.select(pl.col("rider").alias("cluster_id"), pl.col("cluster_id").alias("mate_id")).unique()
+    riders = pool_mates(held, pairs, min_share).select(pl.col("mate_id").alias("cluster_id"),
+                                                       pl.col("cluster_id").alias("rider"))
     candidates = pl.concat([doubt.select("account_id", "cluster_id", pl.col("cluster_id").alias("rider")),
                             touched.join(riders, on=["cluster_id", "rider"])])
     if candidates.height == doubt.height:
