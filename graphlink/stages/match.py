@@ -33,7 +33,9 @@ is assigned to the campaign of the cluster with the most evidence if it
 reaches ``min_evidence``, and within that campaign to the cluster whose own
 values it shares (:func:`pick_cluster`: values the cluster's accounts hold
 almost alone and that a fair share of them used, so a card or proxy pool the
-operator's sibling cells share decides the campaign, not the cell); an account that was a member of a cluster in the earlier
+operator's sibling cells share decides the campaign, not the cell; clusters on one shared proxy pool are
+told apart by what differs, not by the pool: :mod:`graphlink.stages.match_pools`,
+:mod:`graphlink.stages.match_coact`); an account that was a member of a cluster in the earlier
 run keeps it; ``score = evidence / (evidence + 1)`` (0.5 at one address
 of a ring's own pool, 0.75 at a card of the ring's own).
 
@@ -263,7 +265,9 @@ def pick_cluster(per_cluster: pl.DataFrame, hits: pl.DataFrame, clusters: pl.Dat
     it is of the cluster's members (a card 36 of a 37-account cell used is
     its mark; an address 5 of a 297-account cluster went through is not), so
     a dozen pool addresses a big sibling holds do not outvote the card of a
-    cell detect split into small clusters. A tie keeps the most evidence.
+    cell detect split into small clusters. A tie keeps the most ``rank``
+    (:func:`graphlink.stages.match_pools.pooled_rank`, when ``per_cluster``
+    has it: the campaign too is then the top cluster's by rank), then evidence.
     Without a ``size`` column in ``clusters`` the typicality is left out.
 
     Parameters
