@@ -87,12 +87,14 @@ def minutes_of(rows: list[tuple[str, int]]) -> pl.DataFrame:
             .group_by("account_id", "m").agg(pl.len().cast(pl.Int64).alias("events")))
 
 
-def riders_case(newcomer: list[int]) -> pl.DataFrame:
-    """Cluster 2 (rider of cluster 1's pool) has earlier members firing in 1-minute bursts at minutes 100 + 97 k;
-    cluster 1's earlier members act every minute of the day (the pool's big user)."""
+def riders_case(newcomer: list[int], together: bool = True) -> pl.DataFrame:
+    """Cluster 2 (rider of cluster 1's pool) has earlier members firing in 1-minute bursts at minutes 100 + 97 k
+    (``together=False``: only c0 does, c1 and c2 at minutes of their own); cluster 1's earlier members act every
+    minute of the day (the pool's big user)."""
     linking, _ = pool_world()
     bursts = [100 + 97 * k for k in range(14)]
-    rows = [(f"c{i}", b) for i in range(3) for b in bursts] + [(f"b{i:02d}", m) for i in range(3) for m in range(1440)]
+    rows = [(f"c{i}", b if together or i == 0 else b + 31 * i) for i in range(3) for b in bursts]
+    rows += [(f"b{i:02d}", m) for i in range(3) for m in range(1440)]
     rows += [("new", m) for m in newcomer]
     settled = pl.DataFrame({"account_id": ["c0", "c1", "c2", "b00", "b01", "b02"], "cluster_id": [2, 2, 2, 1, 1, 1]})
     doubt = pl.DataFrame({"account_id": ["new"], "cluster_id": [1]})
@@ -113,3 +115,9 @@ def test_an_account_firing_every_hour_at_the_riders_minutes_is_a_schedule_not_th
     # A job firing every hour hits the rider's bursts as often as the same minutes an hour or two away.
     hourly = [100 + 97 * k + 60 * h for k in range(0, 14, 2) for h in (-2, -1, 0, 1, 2)]
     assert riders_case([m for m in hourly if 0 <= m < 1440]).height == 0
+
+
+def test_a_rider_whose_members_keep_no_clock_together_takes_no_one():
+    # The same newcomer, in c0's bursts; but cluster 2's members do not fire together: its minutes are no clock.
+    newcomer = [100 + 97 * k for k in range(0, 14, 2)]
+    assert riders_case(newcomer, together=False).height == 0
