@@ -33,7 +33,9 @@ is assigned to the campaign of the cluster with the most evidence if it
 reaches ``min_evidence``, and within that campaign to the cluster whose own
 values it shares (:func:`pick_cluster`: values the cluster's accounts hold
 almost alone and that a fair share of them used, so a card or proxy pool the
-operator's sibling cells share decides the campaign, not the cell); an account that was a member of a cluster in the earlier
+operator's sibling cells share decides the campaign, not the cell; clusters on one shared proxy pool are
+told apart by what differs, not by the pool: :mod:`graphlink.stages.match_pools`,
+:mod:`graphlink.stages.match_coact`); an account that was a member of a cluster in the earlier
 run keeps it; ``score = evidence / (evidence + 1)`` (0.5 at one address
 of a ring's own pool, 0.75 at a card of the ring's own).
 
@@ -54,6 +56,8 @@ import polars as pl
 from graphlink.config import PipelineConfig
 from graphlink.contract import MATCHES_SCHEMA
 from graphlink.stages.encode import EncodedEvents, count_by_account, with_account_ids
+from graphlink.stages.match_coact import move_to_riders
+from graphlink.stages.match_pools import address_holdings, pooled_rank
 from graphlink.stages.signals import account_signals, categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
 
@@ -129,16 +133,16 @@ def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: floa
     rows = linking.lazy().drop_nulls("cluster_id")
     if kinds is not None:
         rows = rows.filter(pl.col("kind").is_in(list(kinds)))
-    per_cluster = (rows.group_by("cluster_id", "kind", "value").agg(pl.len().alias("members"), pl.col("df").first())
-                   .with_columns(pl.col("members").alias("own")))
+    # df is the value's (one per kind and value): a key, not an aggregate (half the time of .first() at 1m).
+    per_cluster = (rows.group_by("cluster_id", "kind", "value", "df").agg(pl.len().alias("members"))
+                   .select("cluster_id", "kind", "value", "members", "df", pl.col("members").alias("own")))
     found = [per_cluster]
     if campaigns is not None:
+        top = pl.col("cluster_id").sort_by(["members", "cluster_id"], descending=[True, False]).first()
         per_campaign = (per_cluster.join(campaigns.lazy().select("cluster_id", "campaign_id").drop_nulls(),
                                          on="cluster_id")
-                        .sort(["members", "cluster_id"], descending=[True, False])
-                        .group_by("campaign_id", "kind", "value")
-                        .agg(pl.col("cluster_id").first(), pl.col("members").sum(), pl.col("df").first(),
-                             pl.col("own").first()))
+                        .group_by("campaign_id", "kind", "value", "df")
+                        .agg(top, pl.col("members").sum(), pl.col("own").max()))
         found.append(per_campaign.select("cluster_id", "kind", "value", "members", "df", "own"))
     concentration = (pl.col("members") / pl.col("df").cast(pl.Float64)).clip(upper_bound=1.0)
     return (
@@ -261,7 +265,9 @@ def pick_cluster(per_cluster: pl.DataFrame, hits: pl.DataFrame, clusters: pl.Dat
     it is of the cluster's members (a card 36 of a 37-account cell used is
     its mark; an address 5 of a 297-account cluster went through is not), so
     a dozen pool addresses a big sibling holds do not outvote the card of a
-    cell detect split into small clusters. A tie keeps the most evidence.
+    cell detect split into small clusters. A tie keeps the most ``rank``
+    (:func:`graphlink.stages.match_pools.pooled_rank`, when ``per_cluster``
+    has it: the campaign too is then the top cluster's by rank), then evidence.
     Without a ``size`` column in ``clusters`` the typicality is left out.
 
     Parameters
@@ -299,13 +305,14 @@ def pick_cluster(per_cluster: pl.DataFrame, hits: pl.DataFrame, clusters: pl.Dat
     ranked = (per_cluster.join(specific, on=["account_id", "cluster_id"], how="left")
               .with_columns(pl.col("specific").fill_null(0.0))
               .join(clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left"))
-    top = (ranked.sort(["account_id", "evidence", "cluster_id"], descending=[False, True, False])
+    order = ["rank", "evidence"] if "rank" in ranked.columns else ["evidence"]  # rank: match_pools.pooled_rank
+    top = (ranked.sort(["account_id", *order, "cluster_id"], descending=[False, *[True] * len(order), False])
            .group_by("account_id", maintain_order=True).first()
            .select("account_id", pl.col("cluster_id").alias("top_cluster"), pl.col("campaign_id").alias("top_campaign")))
     return (ranked.join(top, on="account_id")
             .filter((pl.col("campaign_id") == pl.col("top_campaign")).fill_null(False)
                     | (pl.col("cluster_id") == pl.col("top_cluster")))
-            .sort(["account_id", "specific", "evidence", "cluster_id"], descending=[False, True, True, False])
+            .sort(["account_id", "specific", *order, "cluster_id"], descending=[False, True, *[True] * len(order), False])
             .group_by("account_id", maintain_order=True).first()
             .select(per_cluster.columns))
 
@@ -314,7 +321,9 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                    clusters: pl.DataFrame, config: PipelineConfig,
                    min_evidence: float = DEFAULT_MIN_EVIDENCE, per_account: int = 3,
                    members: pl.DataFrame | None = None,
-                   clocks: tuple[pl.DataFrame, pl.DataFrame] | None = None) -> pl.DataFrame:
+                   clocks: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+                   pools: pl.DataFrame | pl.LazyFrame | None = None,
+                   minutes: pl.DataFrame | None = None) -> pl.DataFrame:
     """Assign each new account to the known cluster it shares the most concentrated values with.
 
     Parameters
@@ -343,6 +352,16 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
         hours fit a cluster's clock (:func:`clock_fit`) adds ``timing weight *
         fit`` to that cluster's weak evidence, as a clock corroborates (never
         makes) a match.
+    pools : DataFrame or LazyFrame, optional
+        The earlier run's ``linking.parquet``: among the clusters an account
+        qualified for, those on one shared address pool are told apart by
+        the values that differ, not by the pool's addresses
+        (:func:`graphlink.stages.match_pools.pooled_rank`).
+    minutes : DataFrame, optional
+        ``account_id, m, events`` of the new log (with ``pools``): an account
+        matched on a pool's addresses alone moves to a cluster riding that
+        pool whose accounts it acts with, minute by minute, beyond chance and
+        schedule (:func:`graphlink.stages.match_coact.riders_by_minutes`).
 
     Returns
     -------
@@ -390,6 +409,9 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
         (pl.col("n_values") == 1) & (pl.col("corroborated") | (pl.col("fit") > 0)))
     per_cluster = (per_cluster.with_columns((pl.col("strong") + pl.min_horizontal("weak", "strong")).alias("evidence"))
                    .filter((pl.col("evidence") >= min_evidence) & alone))
+    held = address_holdings(pools) if pools is not None and per_cluster.height else None
+    if held is not None:
+        per_cluster = pooled_rank(hits, per_cluster, held)
     best = pick_cluster(per_cluster, hits, clusters)
     quoted = pl.format("{} {} ({} of the cluster's accounts, {} in all)", "kind", "value", "members", "df")
     why = (hits.join(best.select("account_id", "cluster_id"), on=["account_id", "cluster_id"])
@@ -403,6 +425,8 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                .select("account_id", "cluster_id", "campaign_id",
                        (pl.col("evidence") / (pl.col("evidence") + 1)).alias("score"),
                        pl.concat_str([pl.format("shares {}", "values"), clock]).alias("why")))
+    if held is not None and minutes is not None and matched.height:
+        matched = move_to_riders(matched, best, hits, members, clusters, minutes, held)
     if members is not None and members.height:
         again = (members.join(pl.DataFrame({"account_id": new_accounts.cast(pl.String)}), on="account_id", how="semi")
                  .join(clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")

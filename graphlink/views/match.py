@@ -23,6 +23,7 @@ from graphlink.config import PipelineConfig, build_config
 from graphlink.contract import MATCH_RUN_FILE, MATCHES_FILE, RUN_FILE
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.encode import encode_events
+from graphlink.stages.match_coact import new_minutes
 from graphlink.stages.ingest import AccountsInfo, events_from_frame, load_accounts, load_events
 from graphlink.stages.match import (
     DEFAULT_MIN_CONCENTRATION, DEFAULT_MIN_EVIDENCE, KNOWN_MEMBER_WHY, MATCH_KINDS, account_clocks, account_values,
@@ -203,7 +204,8 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
             warnings = warnings + [f"{outputs.path}: has no activity.parquet (an older graphlink's, or copied in "
                                    "part): matched without the clusters' clocks; rerun graphlink detect for them"]
         matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
-                                 members=members, clocks=clocks)
+                                 members=members, clocks=clocks, pools=outputs.linking,
+                                 minutes=new_minutes(enc.frame, enc.index) if "timestamp" in ev.columns else None)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"could not process the input: {safe_reason(exc)}", file=source) from None
     matched = matches.filter(pl.col("cluster_id").is_not_null())
