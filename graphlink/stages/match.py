@@ -51,6 +51,8 @@ accounts and of the earlier run's accounts had it).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import polars as pl
 
 from graphlink.config import PipelineConfig
@@ -58,6 +60,7 @@ from graphlink.contract import MATCHES_SCHEMA
 from graphlink.stages.encode import EncodedEvents, count_by_account, with_account_ids
 from graphlink.stages.match_coact import move_to_riders
 from graphlink.stages.match_pools import address_holdings, pooled_rank
+from graphlink.stages.match_templates import with_templates
 from graphlink.stages.signals import account_signals, categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
 
@@ -323,7 +326,8 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                    members: pl.DataFrame | None = None,
                    clocks: tuple[pl.DataFrame, pl.DataFrame] | None = None,
                    pools: pl.DataFrame | pl.LazyFrame | None = None,
-                   minutes: pl.DataFrame | None = None) -> pl.DataFrame:
+                   minutes: pl.DataFrame | None = None,
+                   templates: Callable[[pl.Series], pl.DataFrame] | None = None) -> pl.DataFrame:
     """Assign each new account to the known cluster it shares the most concentrated values with.
 
     Parameters
@@ -362,6 +366,8 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
         matched on a pool's addresses alone moves to a cluster riding that
         pool whose accounts it acts with, minute by minute, beyond chance and
         schedule (:func:`graphlink.stages.match_coact.riders_by_minutes`).
+    templates : callable, optional
+        The accounts in doubt -> the known campaigns' templates they send (:mod:`graphlink.stages.match_templates`).
 
     Returns
     -------
@@ -379,10 +385,9 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     hits = (new_values.join(known, on=["kind", "value"]).join(spec, on="kind")
             .with_columns((pl.col("kind_weight") * pl.col("concentration")).alias("evidence"),
                           (pl.col("strong") | site).alias("strong")))
-    # Independent strong values: addresses, cards, --signal values; a site network is the address's own site
-    # again, so it adds evidence but is not a second value.
+    # Independent strong values: addresses, cards, --signal values (a site network is the address's own site again:
+    # evidence, not a second value), counted over the campaign: an operator's card and a cell's address are two.
     independent = pl.col("strong") & ~site
-    # ... counted over the campaign: a card of the operator's and an address of the cell's are two values.
     campaign_of = clusters.select("cluster_id", pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
     hits = hits.join(campaign_of.unique("cluster_id"), on="cluster_id", how="left")
     by_campaign = (hits.group_by("account_id", "_campaign")
@@ -403,9 +408,12 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     else:
         per_cluster = per_cluster.with_columns(pl.lit(0.0).alias("fit"))
     # One value alone makes a match only at a card's weight (SINGLE_VALUE_FACTOR x min_evidence) or corroborated by
-    # something else of the cluster's (its client, its e-mail domain, its hours): one address of a ring's pool an
+    # something else of the cluster's (its client, e-mail domain, hours, templates): one address of a ring's pool an
     # ordinary newcomer once went through with its own card and browser, or a site network, is not enough.
-    alone = (pl.col("n_values") >= 2) | (pl.col("best") >= SINGLE_VALUE_FACTOR * min_evidence) | (
+    per_cluster = with_templates(per_cluster, campaign_of.unique("cluster_id"), templates, min_evidence,
+                                 SINGLE_VALUE_FACTOR)
+    sent = pl.col("templates") > 0  # a site network (n_values 0) too, with the campaign's templates
+    alone = (pl.col("n_values") >= 2) | (pl.col("best") >= SINGLE_VALUE_FACTOR * min_evidence) | sent | (
         (pl.col("n_values") == 1) & (pl.col("corroborated") | (pl.col("fit") > 0)))
     per_cluster = (per_cluster.with_columns((pl.col("strong") + pl.min_horizontal("weak", "strong")).alias("evidence"))
                    .filter((pl.col("evidence") >= min_evidence) & alone))
@@ -420,11 +428,12 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
            .group_by("account_id", maintain_order=True).agg(quoted.str.join("; ").alias("values")))
     clock = pl.when(pl.col("fit") >= 0.5).then(pl.format("; active in the cluster's hours (clock fit {})",
                                                           pl.col("fit").round(2))).otherwise(pl.lit(""))
+    sends = pl.when(sent).then(pl.format("; sends its campaign's templates ({} shingles)", "templates")).otherwise(pl.lit(""))
     matched = (best.join(why, on="account_id", how="left")
                .join(clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")
                .select("account_id", "cluster_id", "campaign_id",
                        (pl.col("evidence") / (pl.col("evidence") + 1)).alias("score"),
-                       pl.concat_str([pl.format("shares {}", "values"), clock]).alias("why")))
+                       pl.concat_str([pl.format("shares {}", "values"), clock, sends]).alias("why")))
     if held is not None and minutes is not None and matched.height:
         matched = move_to_riders(matched, best, hits, members, clusters, minutes, held)
     if members is not None and members.height:

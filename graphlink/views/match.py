@@ -24,6 +24,7 @@ from graphlink.contract import MATCH_RUN_FILE, MATCHES_FILE, RUN_FILE
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.encode import encode_events
 from graphlink.stages.match_coact import new_minutes
+from graphlink.stages.match_templates import doubt_reader
 from graphlink.stages.ingest import AccountsInfo, events_from_frame, load_accounts, load_events
 from graphlink.stages.match import (
     DEFAULT_MIN_CONCENTRATION, DEFAULT_MIN_EVIDENCE, KNOWN_MEMBER_WHY, MATCH_KINDS, account_clocks, account_values,
@@ -189,6 +190,12 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         acc = AccountsInfo(frame=accounts, path="<frame>", rows_read=accounts.height)
     # Only the columns matched on are encoded (prompts, the costly part of detection, are not read).
     needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds} | {"timestamp"}
+    # ... except for the accounts in doubt, whose prompts are read and shingled when it comes to them.
+    doubt = None
+    if "prompt" in ev.columns and outputs.templates is not None:
+        doubt = doubt_reader(ev.frame, outputs.templates, outputs.clusters.select("cluster_id", "campaign_id"),
+                             config.signals, int((outputs.run.get("counts") or {}).get("accounts") or 0),
+                             min_concentration)
     ev = replace(ev, columns=tuple(c for c in ev.columns if c == "account_id" or c in needed))
     try:
         enc = encode_events(ev, acc, salt=config.signals.seed)
@@ -205,7 +212,8 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
                                    "part): matched without the clusters' clocks; rerun graphlink detect for them"]
         matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
                                  members=members, clocks=clocks, pools=outputs.linking,
-                                 minutes=new_minutes(enc.frame, enc.index) if "timestamp" in ev.columns else None)
+                                 minutes=new_minutes(enc.frame, enc.index) if "timestamp" in ev.columns else None,
+                                 templates=doubt)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"could not process the input: {safe_reason(exc)}", file=source) from None
     matched = matches.filter(pl.col("cluster_id").is_not_null())

@@ -1,0 +1,177 @@
+"""Match by templates: the prompts of a new log's accounts *in doubt*, against the templates known clusters send.
+
+Issue 15's fourth kind of value a cluster is known by. An operator writes its accounts' prompts from a
+few templates of its own; an account of the new log that sends them (shingles held mostly by one
+known campaign's accounts and rare in the earlier run) and also holds a value of the campaign's
+(an address of its pool, its site network) is the campaign's, where the value alone would not do:
+
+* a rotating-IPv6 ring: new addresses, unseen cards; the only concentrated value is the cell's /48,
+  never enough alone (a hosting provider's other customer on the ring's /48 must not be matched;
+  it does not send the operator's templates);
+* one address of a ring's pool: an ordinary newcomer once through a residential proxy exit is not
+  the ring's, a ring newcomer writing the ring's templates through it is.
+
+A template never matches alone (a jailbreak prompt is copied across the internet): it only
+corroborates a value of the same campaign that :func:`graphlink.stages.match.match_accounts` found.
+
+Cost: prompts are the costly part of detection (shingling, MinHash), and ``match`` must stay a small
+share of ``detect``'s time, so only the accounts in doubt are read and shingled -- those whose
+best values fall short of a match alone (one address, a site network), a few per cent of a log --
+exactly as detect shingles them (:func:`graphlink.stages.signals.normalise.normalise_prompt`,
+word ``ngram``-grams of the first ``max_words_per_prompt`` words, at most
+``max_prompts_per_account`` distinct prompts per account, those with the smallest hash). The known
+shingles (``templates.parquet``, quoted as written) are normalised the same way before comparing.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import polars as pl
+
+from graphlink.config import SignalConfig
+from graphlink.stages.seed_templates import MAX_TEMPLATE_SHARE
+from graphlink.stages.signals.normalise import ascii_lower, ascii_words, is_ascii, normalise_prompt
+from graphlink.stages.signals.prompt import head_text
+
+__all__ = ["MIN_TEMPLATE_SHINGLES", "TEMPLATE_WEIGHT", "known_templates", "prompt_shingles", "template_hits",
+           "in_doubt", "with_templates", "doubt_reader"]
+
+#: An account sends a campaign's templates when at least this many distinct counted shingles of the
+#: campaign's are in its prompts: one 5-word phrase can be met by chance or quoted; a template of
+#: a dozen words or more gives 8 or more shingles, so two is still one template sent, not a fragment.
+MIN_TEMPLATE_SHINGLES = 2
+#: Evidence of a campaign's templates sent (times their best concentration): an address's weight. Only
+#: shingles concentrated in the campaign (a majority of their earlier holders) and rare in the run
+#: (at most :data:`~graphlink.stages.seed_templates.MAX_TEMPLATE_SHARE` of its accounts) count, which
+#: makes them as specific as one address of the ring's pool (the graph's prompt weight, 0.3, is for
+#: any shared shingle); and like one address they never match alone.
+TEMPLATE_WEIGHT = 1.0
+
+
+def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFrame, n_accounts: int,
+                    min_concentration: float, max_share: float = MAX_TEMPLATE_SHARE,
+                    sent: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``cluster_id, value, members, df, concentration``: the templates each known cluster (campaign) is known by.
+
+    ``templates`` is ``templates.parquet`` (``account_id, cluster_id, shingle, df``); shingles are
+    normalised (:func:`normalise_prompt`) and kept when at most ``max_share`` of the run's
+    ``n_accounts`` sent them (not a stock phrase) and concentrated in a cluster or campaign as
+    :func:`graphlink.stages.match.cluster_values` concentrates any value (``min_concentration``).
+    ``sent`` (``value``), when given, keeps only those shingles (the ones the accounts in doubt sent:
+    every earlier holder of each is still counted, so the concentration is the same).
+    """
+    from graphlink.stages.match import cluster_values  # match imports this module
+
+    rows = templates.lazy().filter(pl.col("df") <= max_share * n_accounts).collect()
+    spelled = words_of(rows.select("shingle").unique(), "shingle")
+    if sent is not None:
+        spelled = spelled.join(sent.select("value").unique(), on="value", how="semi")
+        rows = rows.filter(pl.col("shingle").is_in(spelled["shingle"].implode()))
+    # Two quotes of one shingle (case, look-alikes) are one value: counted once per account.
+    rows = (rows.join(spelled, on="shingle").select("account_id", "cluster_id", pl.lit("template").alias("kind"),
+                                                    "value", "df").unique(["account_id", "value"]))
+    return cluster_values(rows, min_concentration, campaigns=campaigns).select(
+        "cluster_id", "value", "members", "df", "concentration")
+
+
+def words_of(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``frame`` with ``value``, ``column`` normalised (:func:`normalise_prompt`), rows reordered.
+
+    ASCII texts need none of the Unicode steps (as in detect's sampler): the same words, 10x faster.
+    """
+    plain = is_ascii(pl.col(column))
+    return pl.concat([frame.filter(plain).with_columns(ascii_words(ascii_lower(pl.col(column))).alias("value")),
+                      frame.filter(~plain).with_columns(normalise_prompt(pl.col(column)).alias("value"))])
+
+
+def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_prompts: int) -> pl.DataFrame:
+    """``account_id, value``: the distinct normalised word ``ngram``-grams of each account's prompts.
+
+    At most ``max_prompts`` distinct prompts per account (the smallest hashes, as detect samples),
+    each cut to its first ``max_words`` words.
+
+    Examples
+    --------
+    >>> p = pl.DataFrame({"account_id": ["a", "a"], "prompt": ["Think STEP by step", "hi"]})
+    >>> sorted(prompt_shingles(p, 3, 64, 10)["value"])
+    ['step by step', 'think step by']
+    """
+    sample = (prompts.drop_nulls("prompt").unique(["account_id", "prompt"])
+              .with_columns(pl.col("prompt").hash(0).alias("h")).sort("account_id", "h")
+              .group_by("account_id", maintain_order=True).head(max_prompts)
+              .select("account_id", head_text(max_words).alias("prompt")))
+    texts = words_of(sample, "prompt").rename({"value": "n"}).with_row_index("text")
+    # Words in order, each text's run contiguous: a shift reads the next words of the same text (as shingle_texts).
+    words = (texts.select("text", "account_id", pl.col("n").str.strip_chars(" ").str.split(" ").list.head(max_words)
+                          .alias("word")).explode("word").drop_nulls("word"))
+    gram = pl.concat_str([pl.col("word").shift(-i) for i in range(ngram)], separator=" ")
+    grams = (words.with_columns(gram.alias("value"), (pl.col("text").shift(-(ngram - 1)) == pl.col("text")).alias("in"))
+             .filter(pl.col("in")).select("account_id", "value"))
+    return grams.unique()
+
+
+def template_hits(shingles: pl.DataFrame, known: pl.DataFrame, campaign_of: pl.DataFrame,
+                  min_shingles: int = MIN_TEMPLATE_SHINGLES) -> pl.DataFrame:
+    """``account_id, _campaign, templates, template_evidence``: the campaigns whose templates each account sends.
+
+    ``campaign_of`` maps ``cluster_id`` to ``_campaign`` (a cluster without a campaign is its own);
+    ``templates`` counts the distinct known shingles sent (at least ``min_shingles``),
+    ``template_evidence`` is :data:`TEMPLATE_WEIGHT` times their best concentration.
+    """
+    return (shingles.join(known.join(campaign_of, on="cluster_id"), on="value")
+            .group_by("account_id", "_campaign")
+            .agg(pl.col("value").n_unique().alias("templates"),
+                 (TEMPLATE_WEIGHT * pl.col("concentration").max()).alias("template_evidence"))
+            .filter(pl.col("templates") >= min_shingles))
+
+
+def in_doubt(per_cluster: pl.DataFrame, min_evidence: float, factor: float) -> pl.Series:
+    """Accounts none of whose (account, cluster) rows is decided by two values or one strong enough alone."""
+    decided = (pl.col("n_values").fill_null(0) >= 2) | (pl.col("best").fill_null(0.0) >= factor * min_evidence)
+    return (per_cluster.group_by("account_id").agg(decided.any().alias("decided"))
+            .filter(~pl.col("decided"))["account_id"])
+
+
+def with_templates(per_cluster: pl.DataFrame, campaign_of: pl.DataFrame,
+                   templates: Callable[[pl.Series], pl.DataFrame] | None,
+                   min_evidence: float, factor: float) -> pl.DataFrame:
+    """``per_cluster`` with ``templates`` (distinct known shingles sent, 0 when none) and their evidence in ``strong``.
+
+    ``templates`` is called once with the accounts :func:`in_doubt` and returns their
+    ``account_id, value`` shingles (:func:`prompt_shingles`) already joined to the known ones as
+    :func:`template_hits` does; None (no ``templates.parquet``, no prompt column): nothing added.
+    """
+    if templates is None or not per_cluster.height:
+        return per_cluster.with_columns(pl.lit(0, pl.UInt32).alias("templates"))
+    doubt = in_doubt(per_cluster, min_evidence, factor)
+    hits = templates(doubt) if doubt.len() else None
+    if hits is None or not hits.height:
+        return per_cluster.with_columns(pl.lit(0, pl.UInt32).alias("templates"))
+    paired = (per_cluster.select("account_id", "cluster_id").join(campaign_of, on="cluster_id", how="left")
+              .join(hits, on=["account_id", "_campaign"]).drop("_campaign"))
+    return (per_cluster.join(paired, on=["account_id", "cluster_id"], how="left")
+            .with_columns(pl.col("templates").fill_null(0).cast(pl.UInt32),
+                          pl.col("strong") + pl.col("template_evidence").fill_null(0.0))
+            .drop("template_evidence"))
+
+
+def doubt_reader(events: pl.LazyFrame, templates: pl.DataFrame | pl.LazyFrame, clusters: pl.DataFrame,
+                 signals: SignalConfig, n_accounts: int, min_concentration: float
+                 ) -> Callable[[pl.Series], pl.DataFrame]:
+    """The ``templates`` argument of :func:`graphlink.stages.match.match_accounts` for a new log.
+
+    ``events`` (``account_id, prompt``, lazily read) is read for the accounts in doubt only, shingled
+    as the earlier run's ``signals`` settings say, and compared with ``templates.parquet``'s
+    shingles concentrated in a campaign of ``clusters`` (``cluster_id, campaign_id``) of the earlier
+    run's ``n_accounts`` accounts (:func:`known_templates`).
+    """
+    def read(accounts: pl.Series) -> pl.DataFrame:
+        campaign_of = clusters.select("cluster_id", pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
+        prompts = (events.filter(pl.col("account_id").is_in(accounts.cast(pl.String).implode()))
+                   .select("account_id", "prompt").collect())
+        shingles = prompt_shingles(prompts, signals.ngram, signals.max_words_per_prompt, signals.max_prompts_per_account)
+        known = known_templates(templates, clusters.select("cluster_id", "campaign_id"), n_accounts, min_concentration,
+                                sent=shingles)
+        return template_hits(shingles, known, campaign_of.unique("cluster_id"))
+    return read
