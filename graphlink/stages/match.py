@@ -24,14 +24,12 @@ the cluster's busy hours more than chance would put it there
 (``activity.parquet``; :func:`clock_fit`), ``timing_weight * fit``. As in the graph
 (:mod:`graphlink.stages.graph`), weak kinds (networks, user agents, e-mail
 domains) only add to evidence a strong kind (card, address, ``--signal``
-column) gave, at most doubling it: a /24 alone matches nothing (an IPv6
-network, one site's allocation, counts as an address, but never as the only one).
-One strong value alone matches only at a card's weight, or an address
-corroborated by the cluster's client, e-mail domain or hours
-(:data:`SINGLE_VALUE_FACTOR`). The account
-is assigned to the campaign of the cluster with the most evidence if it
-reaches ``min_evidence``, and within that campaign to the cluster whose own
-values it shares (:func:`pick_cluster`: values the cluster's accounts hold
+column) gave, at most doubling it: a /24 alone matches nothing (an IPv6 /48, one site's, counts as an
+address, never as the only one but with the campaign's templates, :mod:`graphlink.stages.match_templates`). One
+strong value alone matches only at a card's weight (:data:`SINGLE_VALUE_FACTOR`), or an address corroborated by
+the cluster's client, e-mail domain, hours (:data:`MIN_CLOCK_FIT`) or templates. The account is assigned to
+the campaign of the cluster with the most evidence if it reaches ``min_evidence``, and within that campaign to the
+cluster whose own values it shares (:func:`pick_cluster`: values the cluster's accounts hold
 almost alone and that a fair share of them used, so a card or proxy pool the
 operator's sibling cells share decides the campaign, not the cell; clusters on one shared proxy pool are
 told apart by what differs, not by the pool: :mod:`graphlink.stages.match_pools`,
@@ -65,7 +63,7 @@ from graphlink.stages.signals import account_signals, categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
 
 __all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "SINGLE_VALUE_FACTOR", "DEFAULT_MIN_OWN_SHARE", "DEFAULT_MIN_TYPICAL", "cluster_values", "account_values",
-           "match_accounts", "pick_cluster", "MATCH_KINDS", "KNOWN_MEMBER_WHY", "cluster_clocks", "account_clocks"]
+           "match_accounts", "pick_cluster", "MATCH_KINDS", "MIN_CLOCK_FIT", "KNOWN_MEMBER_WHY", "cluster_clocks", "account_clocks"]
 
 #: A value identifies a cluster when at least this share of the earlier run's accounts holding
 #: it were the cluster's: a majority. An NAT or a common client shared with outsiders falls below.
@@ -90,8 +88,12 @@ DEFAULT_MIN_OWN_SHARE = 0.9
 #: not the cell's mark, and must not move an account from its 370-account sibling. 0.05 measured best of
 #: 0, 0.05, 0.1, 0.2, 0.3, 0.5 (a plateau from 0.05) on dev seeds 1002-1011 (BENCHMARKS.md, "match, session 12").
 DEFAULT_MIN_TYPICAL = 0.05
-#: Kinds a new log is matched on. Prompt shingles and timing bands are left out: they are the
-#: costly part of detection (shingling, MinHash) and timing bands are specific to one log's minutes.
+#: The clock corroborates one value when an account's hours fit the cluster's at least this well (:func:`clock_fit`):
+#: one request of four in a ring's two busy hours is 0.18, chance's (break-it review 15b: 10 of 30 ordinary
+#: newcomers through one ring address matched so); measured with templates corroborating (BENCHMARKS.md, match 16).
+MIN_CLOCK_FIT = 0.5
+#: Kinds a new log is matched on. Timing bands are specific to one log's minutes; prompt shingles, the costly part
+#: of detection, are read only for accounts in doubt (:mod:`graphlink.stages.match_templates`).
 MATCH_KINDS = ("payment", "ip", "ip_net", "user_agent", "email_domain")
 #: ``why`` of an account that was already a member of the cluster in the earlier run (score 1.0).
 KNOWN_MEMBER_WHY = "a member of this cluster in the earlier run"
@@ -379,8 +381,7 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     spec = pl.DataFrame({"kind": kinds, "kind_weight": [config.graph.spec(k).weight for k in kinds],
                          "strong": [config.graph.spec(k).strong for k in kinds]},
                         schema={"kind": pl.String, "kind_weight": pl.Float64, "strong": pl.Boolean})
-    # An IPv6 network is one site's allocation (a household, an office: SignalConfig.ipv6_prefix), not
-    # an ISP block of neighbours: concentrated in a cluster, it is that cluster's, as an address is.
+    # An IPv6 network is one site's allocation (SignalConfig.ipv6_prefix), not an ISP block: concentrated, the cluster's.
     site = (pl.col("kind") == "ip_net") & pl.col("value").str.contains(":", literal=True)
     hits = (new_values.join(known, on=["kind", "value"]).join(spec, on="kind")
             .with_columns((pl.col("kind_weight") * pl.col("concentration")).alias("evidence"),
@@ -407,16 +408,15 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                        .with_columns(pl.col("weak") + config.graph.spec("timing").weight * pl.col("fit")))
     else:
         per_cluster = per_cluster.with_columns(pl.lit(0.0).alias("fit"))
-    # One value alone makes a match only at a card's weight (SINGLE_VALUE_FACTOR x min_evidence) or corroborated by
-    # something else of the cluster's (its client, e-mail domain, hours, templates): one address of a ring's pool an
-    # ordinary newcomer once went through with its own card and browser, or a site network, is not enough.
-    per_cluster = with_templates(per_cluster, campaign_of.unique("cluster_id"), templates, min_evidence,
-                                 SINGLE_VALUE_FACTOR)
+    # One value alone matches only at a card's weight or corroborated by the cluster's client, e-mail domain, hours or
+    # templates: one ring address an ordinary newcomer once went through (own card, browser), or a site, is not enough.
+    alone = (pl.col("n_values") >= 2) | (pl.col("best") >= SINGLE_VALUE_FACTOR * min_evidence) | (
+        (pl.col("n_values") == 1) & (pl.col("corroborated") | (pl.col("fit") >= MIN_CLOCK_FIT)))
+    evidence = pl.col("strong") + pl.min_horizontal("weak", "strong")
+    # Accounts matched by none of these are in doubt: their templates (match_templates) may corroborate a value.
+    per_cluster = with_templates(per_cluster, campaign_of.unique("cluster_id"), templates, alone & (evidence >= min_evidence))
     sent = pl.col("templates") > 0  # a site network (n_values 0) too, with the campaign's templates
-    alone = (pl.col("n_values") >= 2) | (pl.col("best") >= SINGLE_VALUE_FACTOR * min_evidence) | sent | (
-        (pl.col("n_values") == 1) & (pl.col("corroborated") | (pl.col("fit") > 0)))
-    per_cluster = (per_cluster.with_columns((pl.col("strong") + pl.min_horizontal("weak", "strong")).alias("evidence"))
-                   .filter((pl.col("evidence") >= min_evidence) & alone))
+    per_cluster = per_cluster.with_columns(evidence.alias("evidence")).filter((pl.col("evidence") >= min_evidence) & (alone | sent))
     held = address_holdings(pools) if pools is not None and per_cluster.height else None
     if held is not None:
         per_cluster = pooled_rank(hits, per_cluster, held)
@@ -426,7 +426,7 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
            .sort(["account_id", "evidence", "kind", "value"], descending=[False, True, False, False])
            .group_by("account_id", maintain_order=True).head(per_account)
            .group_by("account_id", maintain_order=True).agg(quoted.str.join("; ").alias("values")))
-    clock = pl.when(pl.col("fit") >= 0.5).then(pl.format("; active in the cluster's hours (clock fit {})",
+    clock = pl.when(pl.col("fit") >= MIN_CLOCK_FIT).then(pl.format("; active in the cluster's hours (clock fit {})",
                                                           pl.col("fit").round(2))).otherwise(pl.lit(""))
     sends = pl.when(sent).then(pl.format("; sends its campaign's templates ({} shingles)", "templates")).otherwise(pl.lit(""))
     matched = (best.join(why, on="account_id", how="left")

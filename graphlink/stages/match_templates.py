@@ -126,25 +126,22 @@ def template_hits(shingles: pl.DataFrame, known: pl.DataFrame, campaign_of: pl.D
             .filter(pl.col("templates") >= min_shingles))
 
 
-def in_doubt(per_cluster: pl.DataFrame, min_evidence: float, factor: float) -> pl.Series:
-    """Accounts none of whose (account, cluster) rows is decided by two values or one strong enough alone."""
-    decided = (pl.col("n_values").fill_null(0) >= 2) | (pl.col("best").fill_null(0.0) >= factor * min_evidence)
-    return (per_cluster.group_by("account_id").agg(decided.any().alias("decided"))
-            .filter(~pl.col("decided"))["account_id"])
+def in_doubt(per_cluster: pl.DataFrame, decided: pl.Expr) -> pl.Series:
+    """Accounts none of whose (account, cluster) rows is ``decided`` (matched without templates)."""
+    return per_cluster.group_by("account_id").agg(decided.any().alias("decided")).filter(~pl.col("decided"))["account_id"]
 
 
 def with_templates(per_cluster: pl.DataFrame, campaign_of: pl.DataFrame,
-                   templates: Callable[[pl.Series], pl.DataFrame] | None,
-                   min_evidence: float, factor: float) -> pl.DataFrame:
+                   templates: Callable[[pl.Series], pl.DataFrame] | None, decided: pl.Expr) -> pl.DataFrame:
     """``per_cluster`` with ``templates`` (distinct known shingles sent, 0 when none) and their evidence in ``strong``.
 
-    ``templates`` is called once with the accounts :func:`in_doubt` and returns their
+    ``templates`` is called once with the accounts :func:`in_doubt` (no row ``decided``) and returns their
     ``account_id, value`` shingles (:func:`prompt_shingles`) already joined to the known ones as
     :func:`template_hits` does; None (no ``templates.parquet``, no prompt column): nothing added.
     """
     if templates is None or not per_cluster.height:
         return per_cluster.with_columns(pl.lit(0, pl.UInt32).alias("templates"))
-    doubt = in_doubt(per_cluster, min_evidence, factor)
+    doubt = in_doubt(per_cluster, decided)
     hits = templates(doubt) if doubt.len() else None
     if hits is None or not hits.height:
         return per_cluster.with_columns(pl.lit(0, pl.UInt32).alias("templates"))
