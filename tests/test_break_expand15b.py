@@ -256,7 +256,8 @@ def matched(known: Path, day_two: pl.DataFrame) -> int:
 # at fit >= 0.5). Measured: 10 of 30 matched (score 0.63); 0 of 30 without timestamps. Principle: hours corroborate
 # only beyond chance (fit >= the 0.5 the why already uses, or a binomial bound on the requests in the busy hours),
 # and the why names what corroborated.
-@pytest.mark.xfail(strict=True, reason="10/30 ordinary newcomers matched through one ring address + clock fit 0.18")
+# Fixed in session 16 (match16b): the clock corroborates one value only at a fit of match.MIN_CLOCK_FIT (0.5), the
+# templates an account sends (match_templates) corroborating instead for the ring's own newcomers.
 def test_one_request_in_the_rings_hours_does_not_corroborate_one_address(tmp_path):
     known = scripted_ring_run(tmp_path, shared_client=False)
     assert matched(known, newcomers("Mozilla/5.0", 4)) == 0

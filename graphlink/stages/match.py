@@ -106,7 +106,7 @@ def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: floa
     Parameters
     ----------
     linking : DataFrame or LazyFrame
-        ``linking.parquet`` of the earlier run (``account_id, kind, value, df, weight, cluster_id``).
+        ``linking.parquet`` of the earlier run (``account_id, kind, value, df, weight, cluster_id``), or counted rows.
     min_concentration : float
         Keep values at least this share of whose holders were the cluster's.
     kinds : tuple of str, optional
@@ -136,10 +136,11 @@ def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: floa
     [(1, 'c1', 1.0)]
     """
     rows = linking.lazy().drop_nulls("cluster_id")
-    if kinds is not None:
-        rows = rows.filter(pl.col("kind").is_in(list(kinds)))
-    # df is the value's (one per kind and value): a key, not an aggregate (half the time of .first() at 1m).
-    per_cluster = (rows.group_by("cluster_id", "kind", "value", "df").agg(pl.len().alias("members"))
+    rows = rows if kinds is None else rows.filter(pl.col("kind").is_in(list(kinds)))
+    # df is the value's (one per kind and value): a key, not an aggregate (half the time of .first() at 1m). Counted
+    # rows (``members``: the cluster's holders of the value, templates' rows) are summed instead.
+    counted = pl.col("members").sum() if "members" in rows.collect_schema().names() else pl.len()
+    per_cluster = (rows.group_by("cluster_id", "kind", "value", "df").agg(counted.alias("members"))
                    .select("cluster_id", "kind", "value", "members", "df", pl.col("members").alias("own")))
     found = [per_cluster]
     if campaigns is not None:
@@ -409,11 +410,10 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     else:
         per_cluster = per_cluster.with_columns(pl.lit(0.0).alias("fit"))
     # One value alone matches only at a card's weight or corroborated by the cluster's client, e-mail domain, hours or
-    # templates: one ring address an ordinary newcomer once went through (own card, browser), or a site, is not enough.
+    # templates (read for accounts not matched without): one ring address an ordinary newcomer used, or a site, is not.
     alone = (pl.col("n_values") >= 2) | (pl.col("best") >= SINGLE_VALUE_FACTOR * min_evidence) | (
         (pl.col("n_values") == 1) & (pl.col("corroborated") | (pl.col("fit") >= MIN_CLOCK_FIT)))
     evidence = pl.col("strong") + pl.min_horizontal("weak", "strong")
-    # Accounts matched by none of these are in doubt: their templates (match_templates) may corroborate a value.
     per_cluster = with_templates(per_cluster, campaign_of.unique("cluster_id"), templates, alone & (evidence >= min_evidence))
     sent = pl.col("templates") > 0  # a site network (n_values 0) too, with the campaign's templates
     per_cluster = per_cluster.with_columns(evidence.alias("evidence")).filter((pl.col("evidence") >= min_evidence) & (alone | sent))

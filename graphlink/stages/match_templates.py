@@ -63,14 +63,15 @@ def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFr
     """
     from graphlink.stages.match import cluster_values  # match imports this module
 
-    rows = templates.lazy().filter(pl.col("df") <= max_share * n_accounts).collect()
-    spelled = words_of(rows.select("shingle").unique(), "shingle")
+    rows = templates.lazy().filter(pl.col("df") <= max_share * n_accounts)
+    spelled = words_of(rows.select("shingle").unique().collect(), "shingle")
     if sent is not None:
-        spelled = spelled.join(sent.select("value").unique(), on="value", how="semi")
+        spelled = spelled.filter(pl.col("value").is_in(sent["value"].implode()))
         rows = rows.filter(pl.col("shingle").is_in(spelled["shingle"].implode()))
-    # Two quotes of one shingle (case, look-alikes) are one value: counted once per account.
-    rows = (rows.join(spelled, on="shingle").select("account_id", "cluster_id", pl.lit("template").alias("kind"),
-                                                    "value", "df").unique(["account_id", "value"]))
+    # One row per account and shingle (templates.parquet), one shingle per normalised value (both are the shingle's
+    # hash's): counted per cluster before anything is joined.
+    rows = (rows.group_by("cluster_id", "shingle", "df").agg(pl.len().alias("members")).collect()
+            .join(spelled, on="shingle").select("cluster_id", pl.lit("template").alias("kind"), "value", "df", "members"))
     return cluster_values(rows, min_concentration, campaigns=campaigns).select(
         "cluster_id", "value", "members", "df", "concentration")
 
@@ -86,7 +87,7 @@ def words_of(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_prompts: int) -> pl.DataFrame:
-    """``account_id, value``: the distinct normalised word ``ngram``-grams of each account's prompts.
+    """``account_id, value``: the normalised word ``ngram``-grams of each account's prompts (repeats kept).
 
     At most ``max_prompts`` distinct prompts per account (the smallest hashes, as detect samples),
     each cut to its first ``max_words`` words.
@@ -108,7 +109,7 @@ def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_promp
     gram = pl.concat_str([pl.col("word").shift(-i) for i in range(ngram)], separator=" ")
     grams = (words.with_columns(gram.alias("value"), (pl.col("text").shift(-(ngram - 1)) == pl.col("text")).alias("in"))
              .filter(pl.col("in")).select("account_id", "value"))
-    return grams.unique()
+    return grams
 
 
 def template_hits(shingles: pl.DataFrame, known: pl.DataFrame, campaign_of: pl.DataFrame,
