@@ -19,8 +19,10 @@ share of ``detect``'s time, so only the accounts in doubt are read and shingled 
 best values fall short of a match alone (one address, a site network), a few per cent of a log --
 exactly as detect shingles them (:func:`graphlink.stages.signals.normalise.normalise_prompt`,
 word ``ngram``-grams of the first ``max_words_per_prompt`` words, at most
-``max_prompts_per_account`` distinct prompts per account, those with the smallest hash). The known
-shingles (``templates.parquet``, quoted as written) are normalised the same way before comparing.
+``max_prompts_per_account`` distinct prompts per account, those with the smallest hash of the text:
+detect's sample of an account sending more may differ). The known shingles (``templates.parquet``, quoted
+as written) are normalised the same way before comparing. On the 1m dev worlds: 200-250 accounts in doubt
+of ~40,000, 0.15-0.2 s a run (BENCHMARKS.md, "match, session 16", "templates for accounts in doubt").
 """
 
 from __future__ import annotations
@@ -40,12 +42,14 @@ __all__ = ["MIN_TEMPLATE_SHINGLES", "TEMPLATE_WEIGHT", "known_templates", "promp
 #: An account sends a campaign's templates when at least this many distinct counted shingles of the
 #: campaign's are in its prompts: one 5-word phrase can be met by chance or quoted; a template of
 #: a dozen words or more gives 8 or more shingles, so two is still one template sent, not a fragment.
+#: Not tuned (the 1m and small dev figures were measured with 2).
 MIN_TEMPLATE_SHINGLES = 2
 #: Evidence of a campaign's templates sent (times their best concentration): an address's weight. Only
 #: shingles concentrated in the campaign (a majority of their earlier holders) and rare in the run
 #: (at most :data:`~graphlink.stages.seed_templates.MAX_TEMPLATE_SHARE` of its accounts) count, which
 #: makes them as specific as one address of the ring's pool (the graph's prompt weight, 0.3, is for
-#: any shared shingle); and like one address they never match alone.
+#: any shared shingle); and like one address they never match alone. Not tuned: 1.0 lets a site network
+#: (0.5) with the campaign's templates reach ``min_evidence`` (1.0), as the rotating-IPv6 rings need.
 TEMPLATE_WEIGHT = 1.0
 
 
