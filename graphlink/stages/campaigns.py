@@ -42,11 +42,11 @@ TIE_KINDS = ("payment", "ip", "prompt")
 #: campaigns "tied by 1 prompt value" spread flags to small groups of ordinary users. A
 #: distillation template (a long instruction) or a proxy pool shares far more.
 MIN_TIE_VALUES = 5
-#: Leiden runs whose majority groups campaigns (:func:`consensus_groups`): one run's seed moved dev
-#: world ind_s3_11000's F1 by 0.01-0.1 through which tame cells shared a flagged cell's campaign; ten
-#: runs agree between seed sets at ARI 0.99 and cost ~10 Leiden runs on a graph of clusters (a few
-#: thousand nodes: well under a second).
-CONSENSUS_RUNS = 10
+#: Leiden runs whose majority groups campaigns (:func:`consensus_groups`). On dev world ind_s3_11000's
+#: cluster graph (1,111 linked clusters, 47,612 edges) two seeds' single runs agree at ARI 0.82-0.91
+#: over accounts; majorities of 10 runs at 0.86-0.98 (a pair near half the runs flips between seed
+#: sets), of 30 runs at 0.95-0.99, of 50 no better (0.94-0.97). 30 runs cost ~0.9 s there.
+CONSENSUS_RUNS = 30
 #: Tie kinds whose single shared value is substantial (cards); user-declared kinds count too.
 PRIVATE_TIE_KINDS = ("payment",)
 #: Built-in kinds that are never ties (everything else not in TIE_KINDS is a
@@ -202,19 +202,19 @@ def consensus_groups(graph: ig.Graph, edges: pl.DataFrame, config: CommunityConf
     optima: one run's seed alone moved the grouping (ARI 0.75-0.85 between seeds on one graph) and, with
     it, which tame cells inherit a flag. Edges kept by a majority are those most optima agree on; a pair
     split in a third of the runs is not a campaign the evidence fixes. Measured in BENCHMARKS.md
-    (fourteenth pass, campaign stability): ARI between seed sets 0.989.
+    (fourteenth pass, campaign stability); see :data:`CONSENSUS_RUNS`.
     """
     src, tgt = edges["source"].to_numpy(), edges["target"].to_numpy()
     together = np.zeros(src.size, dtype=np.int64)
     member = np.zeros(graph.vcount(), dtype=np.int64)
     # Each connected component on its own, seeded alike: Leiden draws one random visiting order over
     # all nodes, so a group added anywhere else would reshuffle this one's.
-    parts = [p for p in graph.connected_components() if len(p) > 1]
+    parts = [(p, graph.subgraph(p)) for p in graph.connected_components() if len(p) > 1]
     try:
         for run in range(runs):
-            for part in parts:
+            for part, sub in parts:
                 ig.set_random_number_generator(random.Random(config.seed + run))
-                member[part] = np.asarray(graph.subgraph(part).community_leiden(
+                member[part] = np.asarray(sub.community_leiden(
                     objective_function="CPM", weights="weight", resolution=config.campaign_resolution,
                     n_iterations=config.n_iterations).membership) + part[0] * graph.vcount()
             together += member[src] == member[tgt]
