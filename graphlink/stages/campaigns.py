@@ -93,6 +93,8 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     campaigns are what most runs agree on (:func:`consensus_groups`), with
     clusters visited in the order of their first account: a ring's campaign
     does not hang on one seed, nor on clusters elsewhere being renumbered.
+    The cosine is exact -- every pair of clusters sharing a value -- within
+    ``graph_config.max_pairs`` pairs (past it, the projection's random cycles).
 
     Parameters
     ----------
@@ -200,6 +202,17 @@ def consensus_groups(graph: ig.Graph, edges: pl.DataFrame, config: CommunityConf
     ... alike in every component, so a component's groups depend on it alone); two nodes joined by an
     edge of ``edges`` (``source, target``, the graph's edges in its order) stay together when more
     than half of the runs group them, and the groups are the connected components of those edges.
+
+    Parameters
+    ----------
+    graph : igraph.Graph
+        The cluster similarity graph (undirected, edge attribute ``weight``), one node per cluster.
+    edges : DataFrame
+        ``source, target`` (node numbers), the graph's edges in its order.
+    config : CommunityConfig
+        ``seed``, ``campaign_resolution`` (CPM resolution) and ``n_iterations``.
+    runs : int
+        Leiden runs (default :data:`CONSENSUS_RUNS`); 1 gives one run's grouping.
 
     Returns
     -------
