@@ -42,6 +42,11 @@ TIE_KINDS = ("payment", "ip", "prompt")
 #: campaigns "tied by 1 prompt value" spread flags to small groups of ordinary users. A
 #: distillation template (a long instruction) or a proxy pool shares far more.
 MIN_TIE_VALUES = 5
+#: Leiden runs whose majority groups campaigns (:func:`consensus_groups`). On dev world ind_s3_11000's
+#: cluster graph (1,111 linked clusters, 47,612 edges) two seeds' single runs agree at ARI 0.82-0.91
+#: over accounts; majorities of 10 runs at 0.86-0.98 (a pair near half the runs flips between seed
+#: sets), of 30 runs at 0.95-0.99, of 50 no better (0.94-0.97). 30 runs cost ~0.9 s there.
+CONSENSUS_RUNS = 30
 #: Tie kinds whose single shared value is substantial (cards); user-declared kinds count too.
 PRIVATE_TIE_KINDS = ("payment",)
 #: Built-in kinds that are never ties (everything else not in TIE_KINDS is a
@@ -84,7 +89,12 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     similarity is the largest over kinds, and Leiden optimises CPM on the
     cluster graph at resolution ``campaign_resolution``: a set of clusters is a
     campaign when their pairwise similarity averages at least that (Traag, Van
-    Dooren & Nesterov 2011).
+    Dooren & Nesterov 2011). Leiden runs :data:`CONSENSUS_RUNS` times and the
+    campaigns are what most runs agree on (:func:`consensus_groups`), with
+    clusters visited in the order of their first account: a ring's campaign
+    does not hang on one seed, nor on clusters elsewhere being renumbered.
+    The cosine is exact -- every pair of clusters sharing a value -- within
+    ``graph_config.max_pairs`` pairs (past it, the projection's random cycles).
 
     Parameters
     ----------
@@ -119,10 +129,15 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
 
     config = config or CommunityConfig()
     clusters = partition.drop_nulls("cluster_id")
-    sizes = clusters.group_by("cluster_id").agg(pl.len().alias("size")).sort("cluster_id")
+    # Nodes in the order of each cluster's first account, not of its id: ids are renumbered when a
+    # cluster elsewhere in the log gains, loses or drops members, and Leiden's result depends on the
+    # order it visits nodes in, so numbering by id let an unrelated change regroup a ring's cells.
+    sizes = (clusters.group_by("cluster_id").agg(pl.len().alias("size"), pl.col("account_idx").min().alias("__first"))
+             .sort("__first", "cluster_id"))
     if sizes.height == 0:
         return pl.DataFrame(schema={"cluster_id": pl.Int64, "campaign_id": pl.Int64})
     node = sizes.select("cluster_id").with_row_index("node").with_columns(pl.col("node").cast(pl.UInt32))
+    sizes = sizes.drop("__first")
     linked = signals.filter("linked").select("signal_idx", "kind", "weight")
     profile = (
         affiliations.select("account_idx", "signal_idx")
@@ -134,6 +149,9 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
                 (pl.col("n") / pl.col("size")).alias("damp"))
     )
     similarity = []
+    # Every pair of clusters sharing a value linked (no random cycles through a value's holders): a
+    # sparsifier's cycles are drawn over node numbers, so which two clusters a popular template links
+    # moved whenever a cluster elsewhere appeared or vanished.
     for kind in profile["kind"].unique().sort().to_list():
         if not is_tie_kind(kind, graph_config):
             continue
@@ -146,6 +164,14 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
             continue
         members = shared.with_columns(pl.lit(True).alias("strong"), pl.lit(0, pl.UInt32).alias("kind_code"))
         members = members.join(generators(members, graph_config), on="signal_idx", how="left")
+        # Every pair of clusters sharing a value linked, not random cycles through its holders (the
+        # projection's sparsifier): cycles are drawn over node numbers, so which two clusters a
+        # popular template tied moved whenever a cluster elsewhere appeared or vanished (dev world
+        # ind_s3_11000: 14 ring-free accounts detached moved ring flags by up to 398 accounts).
+        # Within the projection's pair budget; past it (a huge log), the cycles again.
+        pairs = shared.group_by("signal_idx").agg(pl.len()).select((pl.col("len") * (pl.col("len") - 1) // 2).sum()).item()
+        if pairs <= graph_config.max_pairs:
+            members = members.with_columns(pl.lit(False).alias("sparse"))
         dot = link(members, graph_config, seed=config.seed)
         similarity.append(
             dot.join(norms.rename({"account_idx": "source", "norm": "ns"}), on="source")
@@ -157,14 +183,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
         edges = (pl.concat(similarity).group_by("source", "target").agg(pl.col("weight").max())
                  .filter(pl.col("weight") > 0).sort("source", "target"))
         if edges.height:
-            graph = build_graph(edges, n)
-            ig.set_random_number_generator(random.Random(config.seed))
-            try:
-                labels = np.asarray(graph.community_leiden(
-                    objective_function="CPM", weights="weight", resolution=config.campaign_resolution,
-                    n_iterations=config.n_iterations).membership)
-            finally:
-                ig.set_random_number_generator(random)
+            labels = consensus_groups(build_graph(edges, n), edges, config)
     frame = node.with_columns(pl.Series("label", labels, dtype=pl.Int64)).join(sizes, on="cluster_id")
     order = (
         frame.group_by("label").agg(pl.col("size").sum().alias("accounts"), pl.col("cluster_id").min().alias("first"))
@@ -173,6 +192,61 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
         .select("label", pl.col("campaign_id").cast(pl.Int64))
     )
     return frame.join(order, on="label").select(pl.col("cluster_id").cast(pl.Int64), "campaign_id").sort("cluster_id")
+
+
+def consensus_groups(graph: ig.Graph, edges: pl.DataFrame, config: CommunityConfig,
+                     runs: int = CONSENSUS_RUNS) -> np.ndarray:
+    """Groups of ``graph``'s nodes that Leiden (CPM at ``campaign_resolution``) puts together in most runs.
+
+    Leiden runs ``runs`` times on each connected component (seeded ``config.seed``, ``config.seed + 1``,
+    ... alike in every component, so a component's groups depend on it alone); two nodes joined by an
+    edge of ``edges`` (``source, target``, the graph's edges in its order) stay together when more
+    than half of the runs group them, and the groups are the connected components of those edges.
+
+    Parameters
+    ----------
+    graph : igraph.Graph
+        The cluster similarity graph (undirected, edge attribute ``weight``), one node per cluster.
+    edges : DataFrame
+        ``source, target`` (node numbers), the graph's edges in its order.
+    config : CommunityConfig
+        ``seed``, ``campaign_resolution`` (CPM resolution) and ``n_iterations``.
+    runs : int
+        Leiden runs (default :data:`CONSENSUS_RUNS`); 1 gives one run's grouping.
+
+    Returns
+    -------
+    numpy.ndarray
+        One group label (int) per node, ``graph.vcount()`` long.
+
+    Notes
+    -----
+    The cluster similarity graph has no clear campaign boundary (on dev world ind_s3_11000 the median
+    edge is 0.06 and the 90th percentile 0.44 against a resolution of 0.35), so CPM has many near-equal
+    optima: one run's seed alone moved the grouping (ARI 0.75-0.85 between seeds on one graph) and, with
+    it, which tame cells inherit a flag. Edges kept by a majority are those most optima agree on; a pair
+    split in a third of the runs is not a campaign the evidence fixes. Measured in BENCHMARKS.md
+    (fourteenth pass, campaign stability); see :data:`CONSENSUS_RUNS`.
+    """
+    src, tgt = edges["source"].to_numpy(), edges["target"].to_numpy()
+    together = np.zeros(src.size, dtype=np.int64)
+    member = np.zeros(graph.vcount(), dtype=np.int64)
+    # Each connected component on its own, seeded alike: Leiden draws one random visiting order over
+    # all nodes, so a group added anywhere else would reshuffle this one's.
+    parts = [(p, graph.subgraph(p)) for p in graph.connected_components() if len(p) > 1]
+    try:
+        for run in range(runs):
+            for part, sub in parts:
+                ig.set_random_number_generator(random.Random(config.seed + run))
+                member[part] = np.asarray(sub.community_leiden(
+                    objective_function="CPM", weights="weight", resolution=config.campaign_resolution,
+                    n_iterations=config.n_iterations).membership) + part[0] * graph.vcount()
+            together += member[src] == member[tgt]
+    finally:
+        ig.set_random_number_generator(random)
+    keep = 2 * together > runs
+    kept = ig.Graph(n=graph.vcount(), edges=np.column_stack([src[keep], tgt[keep]]).tolist())
+    return np.asarray(kept.connected_components().membership)
 
 
 def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
