@@ -2,15 +2,19 @@
 
 A campaign (:func:`graphlink.stages.campaigns.cluster_campaigns`) is one
 operator only when what ties its clusters is substantial and specific to it
-(:func:`substantial_campaigns`). Then a flag earned by one of its clusters
-spreads to its tame cells, and a campaign tied by infrastructure (cards,
-identifiers, addresses) whose clusters are each tame is scored as a whole
-(:func:`pooled_partition`); :func:`flag_with_campaign` applies both.
+(:func:`substantial_campaigns`). A flag earned by a cluster spreads to the
+tame cells tied to it by values specific to its operator
+(:func:`operator_ties`: a template, card or address the cells share, not a
+stock phrase thousands hold), whichever campaign the grouping put them in;
+a campaign tied by infrastructure (cards, identifiers, addresses) whose
+clusters are each tame is scored as a whole (:func:`pooled_partition`);
+:func:`flag_with_campaign` applies both.
 
 Output schemas
 --------------
 :func:`substantial_campaigns`: ``campaign_id`` Int64, ``substantial``, ``infrastructure`` Boolean.
 :func:`pooled_partition`: ``account_idx`` UInt32, ``cluster_id`` Int64 (the campaign id).
+:func:`operator_ties`: ``cluster_id``, ``lead`` Int64, ``ties`` UInt32.
 :func:`flag_with_campaign`: the clusters frame with ``flagged``/``why`` updated and ``flagged_own``.
 """
 
@@ -154,11 +158,11 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     >>> camp = pl.DataFrame({"cluster_id": [1, 2, 3], "campaign_id": [1, 2, 2]})
     >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "cluster_id": [1, 1, 2, 2, 3, 3]},
     ...                     schema_overrides={"account_idx": pl.UInt32})
-    >>> aff = pl.DataFrame({"account_idx": [0, 2, 4, 6, 7, 8], "signal_idx": [0, 0, 1, 1, 1, 1]},
+    >>> aff = pl.DataFrame({"account_idx": [0, 2, 3, 1, 4, 5, 6, 7, 8], "signal_idx": [0, 0, 0, 1, 1, 1, 1, 1, 1]},
     ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "linked": [True] * 2,
-    ...                     "df": [2, 4]}, schema_overrides={"signal_idx": pl.UInt32})
-    >>> operator_ties(camp, part, aff, sig, pl.Series([1])).rows()  # cluster 3's card is mostly others'
+    ...                     "df": [3, 6]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> operator_ties(camp, part, aff, sig, pl.Series([1])).rows()  # card 1: 3 of its 5 other holders unclustered
     [(2, 1, 1)]
     """
     graph_config = graph_config or GraphConfig()
