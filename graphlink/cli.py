@@ -331,17 +331,26 @@ def simulate(
     quiet: QuietOpt = False,
     scenario: Annotated[Optional[str], typer.Option(metavar="pools|schedules|templates|crowds|giant|mixed", show_default=False, help="A scenario of the family: parameters drawn at random per seed; writes params.json too. Replaces --preset.")] = None,
     scale: Annotated[str, typer.Option(metavar="small|1m|campaign", help="With --scenario: small (~10k accounts), 1m (~1M events) or campaign (~220k accounts, ~20M events).")] = "small",
+    day_two: Annotated[Optional[Path], typer.Option("--day-two", metavar="DIR2", show_default=False, help="With --scenario: also write the day after to DIR2 (new accounts of the same ring cells, teams and people, plus continuing accounts; labels.parquet marks the new ones), the log to try graphlink match on.")] = None,
 ) -> None:
-    """Simulate an API log with planted rings, benign-linked teams and benign users."""
+    """Simulate an API log with planted rings, benign-linked teams and benign users.
+
+    To try graphlink match: simulate DIR --scenario NAME --seed N --day-two DIR2,
+    detect DIR/events.parquet, then match that output with DIR2/events.parquet.
+    """
     try:
         from graphlink.lab.commands import simulate_preset
 
+        if day_two is not None and scenario is None:
+            raise ConfigError("--day-two needs --scenario (a second day exists for scenario worlds, not presets)")
         if scenario is not None:
-            from graphlink.lab.commands import simulate_scenario_world
+            from graphlink.lab.commands import simulate_scenario_world, simulate_two_days
 
             if camouflage is not None:
                 raise ConfigError("--camouflage applies to --preset worlds; scenarios draw it per seed")
-            info = simulate_scenario_world(out_dir, scenario, seed=seed, scale=scale)
+            days = (simulate_two_days(out_dir, day_two, scenario, seed=seed, scale=scale) if day_two is not None
+                    else {"day_one": simulate_scenario_world(out_dir, scenario, seed=seed, scale=scale)})
+            info = days["day_one"]
         else:
             info = simulate_preset(out_dir, preset, seed=seed, camouflage=camouflage)
     except ImportError as exc:  # pyarrow is an optional extra
@@ -355,6 +364,12 @@ def simulate(
             f"({plural(info['n_ring_accounts'], 'ring account')} in {plural(info['n_cells'], 'cell')} of "
             f"{plural(info['n_campaigns'], 'operator')}, {info['n_benign_linked']:,} benign-linked) "
             f"to {out_dir} in {info['seconds']:.1f} s")
+        if "day_two" in days:
+            two = days["day_two"]
+            out_console.print(
+                f"wrote day two: {plural(two['n_events'], 'event')} from {plural(two['n_accounts'], 'account')} "
+                f"({two['n_new_accounts']:,} new, of them {plural(two['n_ring_accounts'], 'ring account')}) to "
+                f"{day_two}")
         return
     out_console.print(
         f"wrote {plural(info['n_events'], 'event')} from {plural(info['n_accounts'], 'account')} "

@@ -21,14 +21,18 @@ from rich.text import Text
 from graphlink.cli_support import (
     FormatOpt, QuietJsonOpt, SeparatorOpt, TimestampFormatOpt, cli_errors, emit_json, err, out, print_table,
     print_warnings, read_summary, separator_value)
+from graphlink.contract import MATCHES_FILE
 from graphlink.errors import GraphlinkError
 from graphlink.stages.expand import DEFAULT_RESTART
+from graphlink.stages.seed_groups import LONE_SEED, OTHER_CELL_SEED
 from graphlink.views.safety import terminal_safe
 from graphlink.views.words import noun, plural
 
 __all__ = ["expand_command", "match_command"]
 
 EXPAND_HEADERS = ["rank", "account", "score", "cluster", "campaign", "why"]
+#: What expand's score is, in the terminal table's title (the full definition: :data:`graphlink.contract.EXPAND_SCHEMA`).
+EXPAND_SCORE_NOTE = "score: relative to this list, 1.0 = seeds and best tie; not comparable across runs"
 
 
 def _id(value: object) -> str:
@@ -54,7 +58,8 @@ def expand_command(
                                            help="Restart probability of the random walk: higher stays closer "
                                                 "to the seeds.")] = DEFAULT_RESTART,
     shown: Annotated[int, typer.Option("--show", min=0, metavar="N",
-                                       help="Rows printed in the terminal table (the file and --json have all).")] = 30,
+                                       help="Listed accounts printed in the terminal table, after the seeds (the "
+                                            "file and --json have all).")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="Print the ranking as JSON on standard output.")] = False,
     quiet: QuietJsonOpt = False,
 ) -> None:
@@ -71,6 +76,13 @@ def expand_command(
     --top says otherwise. Each account comes
     with the values it shares with every seed (or with a seed, or with a
     better-ranked account), how rare they are, and its cluster and campaign.
+
+    score: unitless, 0 to 1, relative to this one ranking and NOT comparable
+    across runs, seed sets or options. Seeds 1.0; above 0.5 the account shares
+    values with every seed (or a seed's card): 0.5 + 0.5 x its evidence / the
+    best listed account's; 0.5 and below: tied through the graph only, 0.5 x
+    its visit rate / the best such rate. It never rises down the list. With
+    one seed nothing is shared by every seed: all scores are 0.5 or less.
     """
     from graphlink.views.expand import check_ranking_target, expand, write_parquet_atomic
 
@@ -94,23 +106,48 @@ def expand_command(
         return
     if quiet:
         return
-    listed = ranked.filter(pl.col("rank") > 0)
+    listed, seed_rows = ranked.filter(pl.col("rank") > 0), ranked.filter(pl.col("rank") == 0)
     clusters = listed.drop_nulls("cluster_id")["cluster_id"].n_unique()
+    lone = seed_rows.filter(pl.col("why").is_in([LONE_SEED, OTHER_CELL_SEED])).height
+    groups = seed_rows.filter(pl.col("why").str.starts_with("seed, group ")).select(
+        pl.col("why").str.extract(r"^seed, group \d+ of (\d+)").cast(pl.Int64).max()).item()
     say = out.print if out.is_terminal else err.print
-    say(Text(f"{plural(listed.height, 'account')} tied to {plural(ranked.height - listed.height, 'seed')} "
-             f"(in {plural(clusters, 'cluster')})" + (f"; wrote {terminal_safe(out_file)}" if out_file else "")))
+    say(Text(f"{plural(listed.height, 'account')} tied to {plural(seed_rows.height, 'seed')} "
+             f"(in {plural(clusters, 'cluster')})"
+             + (f"; the seeds fall in {groups} unrelated groups, each expanded on its own" if groups else "")
+             + (f"; {plural(lone, 'seed')} set apart from the others, not expanded (see why)" if lone else "")
+             + (f"; wrote {terminal_safe(out_file)}" if out_file else "")))
     rows = [[r["rank"], r["account_id"], round(r["score"], 3), _id(r["cluster_id"]), _id(r["campaign_id"]),
-             r["why"] or ""] for r in ranked.head(shown).iter_rows(named=True)]
-    table = Table(title="Accounts tied to the seeds", title_justify="left")
+             r["why"] or ""] for r in pl.concat([seed_rows, listed.head(shown)]).iter_rows(named=True)]
+    table = Table(title=f"Accounts tied to the seeds ({EXPAND_SCORE_NOTE})", title_justify="left")
+    # Ids are copied from here: the account column is as wide as its longest id (to 40), the why column folds.
+    widest = min(max((len(terminal_safe(r[1])) for r in rows), default=7), 40)
     for name, justify in zip(EXPAND_HEADERS, ("right", "left", "right", "right", "right", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
+        table.add_column(name, justify=justify, overflow="fold", min_width=widest if name == "account" else None)
     for row in rows:
         table.add_row(str(row[0]), Text(terminal_safe(row[1])), f"{row[2]:.3f}", row[3], row[4],
                       Text(terminal_safe(row[5], limit=200)))
     print_table(table, rows, EXPAND_HEADERS)
+    if listed.height > shown:
+        say(Text(f"{listed.height - shown:,} more listed accounts not shown (--show N; --out FILE.parquet or --json "
+                 "has all)"))
 
 
-MATCH_HEADERS = ["account", "cluster", "campaign", "score", "why"]
+MATCH_HEADERS = ["account", "cluster", "flagged", "campaign", "score", "why"]
+
+
+def matched_part(counts: dict, which: str) -> str:
+    """The summary's words for the accounts matched to flagged (``which="flagged"``) or unflagged clusters.
+
+    Examples
+    --------
+    >>> matched_part({"matched_to_flagged": 12, "flagged_clusters_matched": 2, "new_to_flagged": 3}, "flagged")
+    '12 to 2 flagged clusters (3 new, 9 already members)'
+    """
+    n, new = counts[f"matched_to_{which}"], counts[f"new_to_{which}"]
+    members = n - new
+    return (f"{n:,} to {plural(counts[f'{which}_clusters_matched'], f'{which} cluster')} "
+            f"({new:,} new, {members:,} already {noun(members, 'a member', 'members')})")
 #: Suffixes of the seed files ``--seeds`` reads (a value with one that is no file is named in the error).
 SEED_FILE_SUFFIXES = (".txt", ".csv", ".tsv", ".parquet", ".ndjson", ".jsonl")
 
@@ -183,7 +220,9 @@ def match_command(
     ring matches nothing; activity in a cluster's busy hours corroborates. Unmatched accounts (null cluster_id in
     matches.parquet) are left for a full graphlink detect run. An account that
     was already a member of a cluster in the earlier run keeps it, with score
-    1.0 (listed after the newly matched accounts). The new log is
+    1.0 (listed after the newly matched accounts). Each matched row says
+    whether the earlier run flagged its cluster (flagged), and the summary
+    counts matches to flagged and to unflagged clusters apart. The new log is
     read as the earlier one was (column map, format, timestamp format,
     separator) unless --map, --format, --timestamp-format or --separator say otherwise.
     """
@@ -213,18 +252,21 @@ def match_command(
     for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"]):
         say(Text(terminal_safe(line)))
     say(Text(f"{counts['matched']:,} of {plural(counts['accounts'], 'account')} matched "
-             f"{plural(counts['clusters_matched'], 'known cluster')} ({plural(counts['matched_to_flagged'], 'account')} "
-             f"to {plural(counts.get('flagged_clusters_matched', 0), 'flagged cluster')}): {counts['matched_new']:,} new, "
-             f"{counts['known_members']:,} already {noun(counts['known_members'], 'a member', 'members')}; "
+             f"{plural(counts['clusters_matched'], 'known cluster')}: "
+             f"{matched_part(counts, 'flagged')}, {matched_part(counts, 'unflagged')}; "
              f"{counts['unmatched']:,} unmatched "
              f"(for a full run: {terminal_safe(full_run)}); "
              f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"), soft_wrap=True)  # copy-pastable
-    rows = [[r["account_id"], _id(r["cluster_id"]), _id(r["campaign_id"]), round(r["score"], 3), r["why"] or ""]
-            for r in matched.head(shown).iter_rows(named=True)]
+    rows = [[r["account_id"], _id(r["cluster_id"]), r["flagged"], _id(r["campaign_id"]), round(r["score"], 3),
+             r["why"] or ""] for r in matched.head(shown).iter_rows(named=True)]
     table = Table(title="Matched accounts", title_justify="left")
-    for name, justify in zip(MATCH_HEADERS, ("left", "right", "right", "right", "left")):
+    for name, justify in zip(MATCH_HEADERS, ("left", "right", "center", "right", "right", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for row in rows:
-        table.add_row(Text(terminal_safe(row[0])), row[1], row[2], f"{row[3]:.3f}", Text(terminal_safe(row[4], limit=200)))
+        table.add_row(Text(terminal_safe(row[0])), row[1], {True: "yes", False: "no"}.get(row[2], ""), row[3],
+                      f"{row[4]:.3f}", Text(terminal_safe(row[5], limit=200)))
     if rows:
         print_table(table, rows, MATCH_HEADERS)
+    if matched.height > shown:
+        say(Text(f"{matched.height - shown:,} more matched accounts not shown (--show N; {MATCHES_FILE} in "
+                 f"{terminal_safe(out_dir)} has all)"))

@@ -180,16 +180,25 @@ LINKING_SCHEMA = pl.Schema({
 })
 
 #: ``graphlink expand --out``: accounts ranked by their tie to the seeds (seeds first, ``rank`` 0).
+#: ``score`` is unitless, in [0, 1], and relative to this one ranking: normalised to its best listed
+#: account, so it is not comparable across runs, seed sets or options, and is no probability. Seeds
+#: 1.0; (0.5, 1]: the account shares values with every seed (or, when they share none, a seed's card),
+#: ``0.5 + 0.5 * evidence / best listed evidence``; [0, 0.5]: tied through the graph (or the seeds'
+#: clock) only, ``0.5 * visit rate / best such rate``; never above the score ranked before it. One seed
+#: has no shared evidence, so its list scores 0.5 at most (:mod:`graphlink.stages.expand`).
 EXPAND_SCHEMA = pl.Schema({
     "account_id": pl.String, "rank": pl.UInt32, "score": pl.Float64, "cluster_id": pl.Int64,
     "campaign_id": pl.Int64, "why": pl.String,
 })
 
 #: ``graphlink match --out DIR``: ``DIR/matches.parquet``, one row per account of the new log;
-#: ``cluster_id`` / ``campaign_id`` null when nothing matched.
+#: ``cluster_id`` / ``flagged`` / ``campaign_id`` null when nothing matched. ``flagged`` is the matched
+#: cluster's ``flagged`` in the earlier run's ``clusters.parquet`` (a match to a ring the run flagged,
+#: or to an ordinary cluster: households, teams); ``score`` in [0, 1], 0 when unmatched, 1.0 for an
+#: account that was already a member (:mod:`graphlink.stages.match`).
 MATCHES_SCHEMA = pl.Schema({
-    "account_id": pl.String, "cluster_id": pl.Int64, "campaign_id": pl.Int64, "score": pl.Float64,
-    "why": pl.String,
+    "account_id": pl.String, "cluster_id": pl.Int64, "flagged": pl.Boolean, "campaign_id": pl.Int64,
+    "score": pl.Float64, "why": pl.String,
 })
 
 #: Dates and times in JSON exports (case files, ``ClusterView.export``): UTC, second precision.

@@ -241,8 +241,7 @@ def cron_minutes(cron_cluster: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.Data
 # cell both fire at the top of the hour: an hourly job meets every one of a 4-hourly cell's bursts, fit 24/96 = 0.25,
 # "beyond chance" (q = 48/5,700), between CLUSTER_ON_MINUTES 0.2 and ON_MINUTES 0.3. In the seeds' cluster it joins
 # the list ("active within a minute of the seeds"); the same job in another cluster does not (control below).
-@pytest.mark.xfail(strict=True, reason="an hourly :00 cron job in the seeds' Leiden cluster joins the list at fit "
-                                       "0.25 (the cell fires at :00 every 4 h)")
+# Fixed in session 15: the minute clock counts co-activity only beyond the account's own schedule.
 def test_an_hourly_cron_in_the_seeds_cluster_does_not_join_on_their_minutes():
     from graphlink.stages.seed_minutes import apply_minute_clock
 

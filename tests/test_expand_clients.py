@@ -82,6 +82,28 @@ def test_an_account_without_client_rows_or_on_the_seeds_card_is_not_judged():
     assert out["account_id"].to_list()[keep:] == ["p1"]
 
 
+def test_a_fleet_on_two_scripts_keeps_the_other_scripts_accounts_in_its_bursts():
+    """An operator spreads its fleet over two scripts and the three seeds all run the first by chance (issue 15,
+    bundled fixture: 2 seeds found their ring in 46 of 100 draws). A listed account on the other script stays
+    when it fires in the seeds' minutes (``clocked``); a card shared with a listed account on the seeds' script
+    is no such evidence (a marketplace card, a team's card: break-it review of session 15), and another
+    operator's account on the shared pool, in neither, leaves."""
+    from graphlink.stages.seed_clients import apply_clients
+
+    seeds = ["s1", "s2", "s3"]
+    rows = [(a, "user_agent", "httpx/0.27", 5) for a in seeds + ["a1"]]
+    rows += [(a, "user_agent", "Dalvik/2.1", 5) for a in ("b1", "b2")] + [("o1", "user_agent", "Go/2", 9)]
+    rows += [("a1", "payment", "card-pool", 2), ("b1", "payment", "card-pool", 2), ("b2", "payment", "card-b2", 1),
+             ("o1", "payment", "card-o1", 1)]
+    linking = pl.DataFrame(rows, schema=["account_id", "kind", "value", "df"], orient="row")
+    order = pl.DataFrame({"account_id": seeds + ["a1", "b1", "b2", "o1"]})
+    out, keep = apply_clients(order, 7, linking, seeds, 1000)
+    assert out["account_id"].to_list()[:keep] == seeds + ["a1"]  # b1's card is a1's, not a seed's: no exemption
+    out, keep = apply_clients(order, 7, linking, seeds, 1000, clocked=pl.Series(["b2"]))
+    assert out["account_id"].to_list()[:keep] == seeds + ["a1", "b2"]
+    assert out["account_id"].to_list()[keep:] == ["b1", "o1"]
+
+
 def cell_and_sibling_on_the_operators_card(merged: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Cell ``z`` (5 accounts: a catch-all e-mail domain of its own, the operator's card) and sibling cell ``y``
     (6 accounts on the same card). Leiden put ``z`` in cluster 1 and ``y`` in cluster 2 (``merged``: both in 1).

@@ -324,7 +324,8 @@ def test_cli_match_writes_matches_atomically_and_refuses_bad_input(tmp_path):
     data = json.loads(result.stdout)
     assert data["counts"]["matched"] == 1 and data["matched"][0]["account_id"] == "newring"
     matches = pl.read_parquet(out / "matches.parquet")
-    assert matches.height == 2 and matches.columns == ["account_id", "cluster_id", "campaign_id", "score", "why"]
+    assert matches.height == 2 and matches.columns == ["account_id", "cluster_id", "flagged", "campaign_id", "score",
+                                                       "why"]
     assert json.loads((out / "match.json").read_text())["counts"]["unmatched"] == 1
     assert runner.invoke(app, ["match", str(known), str(new), "--out", str(out), "-q"]).stdout == ""
     renamed = tmp_path / "renamed.csv"
@@ -567,7 +568,8 @@ def test_match_lists_newly_matched_accounts_before_known_members(tmp_path):
                   "user_agent": ["curl/8.0"] * 4}).write_csv(new)
     result = runner.invoke(app, ["match", str(known), str(new), "--out", str(tmp_path / "m")])
     assert result.exit_code == 0, result.output
-    assert "3 of 4 accounts matched 1 known cluster (0 accounts to 0 flagged clusters): 1 new, 2 already members" in result.output
+    assert ("3 of 4 accounts matched 1 known cluster: 0 to 0 flagged clusters (0 new, 0 already members), "
+            "3 to 1 unflagged cluster (1 new, 2 already members)") in result.output
     rows = [line.split("\t")[0] for line in result.stdout.splitlines()[1:]]
     assert rows == ["zz-newring", "ring0", "ring1"]
     data = json.loads((tmp_path / "m" / "match.json").read_text())
@@ -592,7 +594,7 @@ def test_readme_expand_snippet_runs_on_the_fixture_output(tmp_path, monkeypatch)
     exec(compile(block, "README.md", "exec"), scope)  # noqa: S102  (our own documentation)
     assert scope["ranked"].filter(pl.col("rank") == 0).height == 3 and scope["ranked"].height > 3
     day_two = readme_blocks("From yesterday's rings to today's accounts")[0]
-    assert "write_day_two(" in day_two and "simulate_scenario_world(" in day_two
+    assert "simulate_two_days(" in day_two and "--day-two day2" in day_two
     text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert "needs the `simulate` extra" in text and "need an `account_id` column" in text
     assert "one id per line" in text and "score 1.0" in text
@@ -944,8 +946,9 @@ def test_expand_reads_minutes_when_the_folder_has_them_and_does_without(tmp_path
     assert set(minutes["account_id"]) == set(ring) and minutes["events"].sum() == 24
     with_minutes = graphlink.expand(known, ["ring0", "ring1", "ring2"])
     assert sorted(with_minutes.filter(pl.col("rank") > 0)["account_id"]) == ["ring3", "ring4", "ring5"]
-    # A folder written before minutes.parquet existed: no minute clock, the same list here.
+    # A folder written before minutes.parquet existed (or copied in part) is read without it, but expand,
+    # whose list the clock holds to the ring, says so and how to fix it instead of listing quietly worse.
     (known / "minutes.parquet").unlink()
     assert load_outputs(known, "all", whole=True, graph=True).minutes is None
-    assert graphlink.expand(known, ["ring0", "ring1", "ring2"]).select("account_id", "rank").equals(
-        with_minutes.select("account_id", "rank"))
+    with pytest.raises(GraphlinkError, match=r"has no minutes\.parquet .*rerun graphlink detect"):
+        graphlink.expand(known, ["ring0", "ring1", "ring2"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -36,3 +37,7 @@ def test_notebook_executes(tmp_path):
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) == 3, "the timeline, hour-profile and network figures render"
     assert list(tmp_path.glob("graphlink-notebook-*/case-cluster-*/cluster-*.json")), "the ring was exported"
+    printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    matched = re.search(r"(\d+) of \d+ matched: (\d+) to flagged clusters", printed)
+    assert re.search(r"\d+ accounts tied to 3 seeds", printed) and matched, "the pivot section ran"
+    assert int(matched.group(2)) >= int(matched.group(1)) // 2, "the top ring's new accounts matched it, flagged"

@@ -256,3 +256,28 @@ def test_a_rings_id_carries_to_a_log_of_the_next_day_alone():
     both = {**{a: None for a in ring[14:]}, **day_two}
     row = match_clusters(prev, _frame(both), 0.3).filter(pl.col("cluster_id") == 1).row(0, named=True)
     assert row["status"] == "new" and row["previous_id"] is None
+
+
+def test_vanished_clusters_the_previous_run_flagged_are_named_with_where_their_members_went(tmp_path):
+    """A flagged ring that split below the overlap needed to keep its id was reported only as 'vanished' among
+    hundreds (new-user review of session 15): the summary names the flagged ones and their members' clusters now."""
+    import graphlink
+    from graphlink.stages.stable_ids import PreviousRun, load_previous, summarise
+    from graphlink.views.terminal import previous_summary
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    out = graphlink.detect(fixtures / "events.parquet", fixtures / "accounts.parquet").save(tmp_path / "out")
+    clusters = pl.read_parquet(out / "clusters.parquet")
+    assert load_previous(out).flagged == sorted(clusters.filter(pl.col("flagged"))["cluster_id"].to_list())
+    mapping = pl.DataFrame({"stable_id": [None, None], "previous_id": [7, 9], "status": ["vanished", "vanished"]},
+                           schema={"stable_id": pl.Int64, "previous_id": pl.Int64, "status": pl.String})
+    prev = PreviousRun(pl.DataFrame({"account_id": ["a", "b", "c", "d"], "cluster_id": [7, 7, 7, 9]}), 9, "<frame>",
+                       flagged=[7])
+    now = pl.DataFrame({"account_id": ["a", "b", "c"], "cluster_id": [12, 15, None]},
+                       schema={"account_id": pl.String, "cluster_id": pl.Int64})
+    section = summarise(mapping, prev, now)
+    assert section["vanished_flagged_ids"] == [7] and section["vanished_flagged_to"] == {"7": [12, 15]}
+    line = previous_summary({**section, "later_seconds": None})
+    assert "2 vanished (7, 9); 1 of them flagged before: 7 (now in 12, 15)" in line
+    gone = summarise(mapping, prev, now.filter(pl.col("account_id") == "d"))
+    assert "7 (not clustered in this log)" in previous_summary({**gone, "later_seconds": None})

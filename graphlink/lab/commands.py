@@ -16,7 +16,7 @@ from graphlink.errors import ConfigError, GraphlinkError
 from graphlink.lab.evaluate import evaluate_dir
 from graphlink.store.atomic import write_atomic
 
-__all__ = ["evaluate_output", "simulate_preset", "simulate_scenario_world"]
+__all__ = ["evaluate_output", "simulate_preset", "simulate_scenario_world", "simulate_two_days"]
 
 
 def simulate_preset(out_dir: str | Path, preset: str = "small", seed: int = 0,
@@ -93,6 +93,42 @@ def simulate_scenario_world(out_dir: str | Path, scenario: str, seed: int = 0,
     if scale not in SCALES:
         raise ConfigError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
     return write_scenario(out_dir, scenario, seed, scale)
+
+
+def simulate_two_days(out_dir: str | Path, day_two_dir: str | Path, scenario: str, seed: int = 0,
+                      scale: str = "small") -> dict[str, Any]:
+    """Simulate a scenario world into ``out_dir`` and the day after it into ``day_two_dir``.
+
+    Day one is :func:`simulate_scenario_world`'s world; day two
+    (:func:`graphlink.lab.simulate.day_two.write_day_two`, same scenario, seed
+    and scale) holds new accounts of its ring cells, teams and people plus
+    continuing day-one accounts, with ``labels.parquet`` marking them
+    (``new``): the log to try ``graphlink match`` on after ``detect`` ran on
+    day one.
+
+    Returns
+    -------
+    dict
+        ``day_one``: :func:`simulate_scenario_world`'s summary; ``day_two``:
+        ``write_day_two``'s (``n_events``, ``n_accounts``, ``n_new_accounts``,
+        ``n_ring_accounts`` new ones, ``paths``).
+
+    Raises
+    ------
+    ConfigError
+        Unknown scenario or scale, or both days given the same folder (day two
+        would replace day one's files).
+    """
+    try:
+        same = Path(out_dir).resolve() == Path(day_two_dir).resolve()
+    except OSError:
+        same = False
+    if same:
+        raise ConfigError(f"--day-two {day_two_dir}: is the folder day one is written to; give another folder")
+    day_one = simulate_scenario_world(out_dir, scenario, seed=seed, scale=scale)  # validates scenario and scale
+    from graphlink.lab.simulate.day_two import write_day_two
+
+    return {"day_one": day_one, "day_two": write_day_two(day_two_dir, scenario, seed, scale)}
 
 
 def evaluate_output(out_dir: str | Path, labels: str | Path, json_path: str | Path | None = None) -> dict:

@@ -16,8 +16,8 @@ Output schemas
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
-import igraph as ig
 import numpy as np
 import polars as pl
 
@@ -27,6 +27,10 @@ from graphlink.stages.communities import build_graph
 from graphlink.stages.components import fmt_int
 from graphlink.stages.encode import sort_keys
 from graphlink.stages.linking import generators, link
+
+# igraph (and matplotlib through it: ~0.4 s) loads where a graph is built: `match` and the CLI's start-up never pay for it.
+if TYPE_CHECKING:
+    import igraph as ig
 
 #: Kinds whose shared values tie an operator's cells: its cards, its proxy and
 #: server addresses, its templates (``--signal`` identifier columns count too).
@@ -126,6 +130,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     >>> cluster_campaigns(part, aff, sig, GraphConfig())["campaign_id"].to_list()
     [1, 1, 2]
     """
+    import igraph as ig
 
     config = config or CommunityConfig()
     clusters = partition.drop_nulls("cluster_id")

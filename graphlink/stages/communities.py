@@ -26,14 +26,18 @@ from __future__ import annotations
 import gc
 import random
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import igraph as ig
 import numpy as np
 import polars as pl
 
 from graphlink.config import CommunityConfig
 from graphlink.stages import offload
 from graphlink.stages.offload import OFFLOAD_EDGES
+
+# igraph (and matplotlib through it: ~0.4 s) loads where a graph is built: `match` and the CLI's start-up never pay for it.
+if TYPE_CHECKING:
+    import igraph as ig
 
 MEMBERSHIP_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "cluster_id": pl.Int64})
 
@@ -64,6 +68,7 @@ def build_graph(edges: pl.DataFrame, n_accounts: int) -> ig.Graph:
     >>> g.vcount(), g.ecount(), g.es["weight"]
     (3, 1, [2.0])
     """
+    import igraph as ig
     # python-igraph 1.0 reads a numpy edge array one item at a time through a
     # memoryview: measured 2.1 s for 2.1M edges against 1.0 s for tuples zipped
     # from two columns (transiently ~120 bytes per edge).
@@ -75,6 +80,7 @@ def build_graph(edges: pl.DataFrame, n_accounts: int) -> ig.Graph:
 
 def leiden_membership(graph: ig.Graph, config: CommunityConfig) -> np.ndarray:
     """Leiden community label of every vertex (labels are arbitrary integers)."""
+    import igraph as ig
     if graph.ecount() == 0:
         return np.arange(graph.vcount())
     if config.backend == "leidenalg":
@@ -123,6 +129,7 @@ def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
 
     Examples
     --------
+    >>> import igraph as ig
     >>> g = ig.Graph(n=5, edges=[(0, 1), (1, 2), (0, 2), (3, 4)])
     >>> g.es["weight"] = [1.0] * 4
     >>> detect_communities(g)["cluster_id"].to_list()
@@ -186,6 +193,7 @@ def component_edges(edges: pl.DataFrame, n_vertices: int, graph: ig.Graph | None
     :func:`partition_component` exactly these, so the partition does not
     depend on how the graph was split or distributed.
     """
+    import igraph as ig
     if edges.is_empty():
         return []
     if graph is None or graph.vcount() != n_vertices or graph.ecount() != edges.height:
@@ -228,6 +236,7 @@ def partition_component(source: np.ndarray, target: np.ndarray, weight: np.ndarr
     its weight exceeds the resolution (what Leiden returns, without building a
     graph for each of the many such components); a tie goes to Leiden.
     """
+    import igraph as ig
     if n_vertices == 2 and config.objective == "CPM" and len(weight) == 1 and weight[0] != config.resolution:
         return np.array([0, 0] if weight[0] > config.resolution else [0, 1], dtype=np.int64)
     graph = ig.Graph(n=n_vertices, edges=_pairs(source.tolist(), target.tolist()))

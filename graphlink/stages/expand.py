@@ -85,16 +85,16 @@ registered a day or more from it leave (:mod:`graphlink.stages.seed_batch`): 569
 narrowest address every seed used join across clusters, reached by the walk or not, when the list holds half
 of them (a /24 or /48 adds only holders with another of the seeds' values or in a cluster of its holders:
 :mod:`graphlink.stages.seed_ties`), and the seeds' cluster joins the minute clock at 0.2: 578 -> 585. The
-result is the seeds' ring as the data draws it, however large, not the chain of rings a few stray links tie
-it to. ``score`` is monotone in rank: above 0.5 the account holds the seeds' evidence (values every seed
-shares, or failing those a seed's card; ``0.5 + 0.5 x`` evidence over the best listed, 1.0 the most); 0.5
-and below, tied through the graph (or the seeds' clock) only (``0.5 x`` visit rate over the best such rate,
-capped by the score above it).
+result is the seeds' ring as the data draws it, however large, not the chain of rings a few stray links tie it to.
 
 Output schema
 -------------
 :func:`rank_accounts` returns :data:`graphlink.contract.EXPAND_SCHEMA`:
-``account_id, rank`` (0 for the seeds, then 1, 2, ...), ``score``,
+``account_id, rank`` (0 for the seeds, then 1, 2, ...), ``score``: unitless, in [0, 1], **relative to this one
+ranking** (normalised to its best listed account: not comparable across runs, seed sets or options; no probability):
+seeds 1.0; in (0.5, 1] an account holding the seeds' evidence (values every seed shares, or failing those a seed's
+card), ``0.5 + 0.5 x`` its evidence over the best listed account's; in [0, 0.5] one tied through the graph (or the
+seeds' clock) only, ``0.5 x`` its visit rate over the best such; never above the score before it (one seed: <= 0.5).
 ``cluster_id``, ``campaign_id`` (null when unclustered) and ``why``: the
 values it shares with every seed, else the strongest it shares with a seed
 (kind, value, how many accounts of the run have it), or, tied to the seeds
@@ -424,7 +424,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         ordered, keep, on_clock = apply_clock(ordered, keep, activity, seeds)
         ordered, keep, on_minutes = apply_minute_clock(ordered, keep, minutes, seeds, accounts=accounts)
         ordered, keep = apply_templates(ordered, keep, templates, seeds, accounts.height, linking=linking)
-        ordered, keep = apply_clients(ordered, keep, linking, seeds, accounts.height)
+        ordered, keep = apply_clients(ordered, keep, linking, seeds, accounts.height, clocked=on_minutes["account_id"])
         ordered, keep = hold_to_batch(ordered, keep, linking, shared, seeds)
     else:
         on_clock = on_minutes = pl.DataFrame(schema={"account_id": pl.String, "fit": pl.Float64})

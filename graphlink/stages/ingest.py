@@ -308,6 +308,12 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     ``email`` is accepted in place of ``email_domain`` (the domain is taken
     after the last ``@``). Rows without an account id are rejected and counted;
     duplicate account ids keep the earliest ``created_at``.
+
+    Raises
+    ------
+    InputError
+        No ``account_id`` column, or an events log given as the accounts file (event columns and none of
+        ``created_at``, ``email_domain``, ``email``: it adds nothing; an error naming the file, not a silent run).
     """
     config = config or IngestConfig()
     path_str = str(path)
@@ -322,6 +328,12 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     if "account_id" not in schema:
         raise InputError("no account_id column in the accounts file; map one with --map account_id=COLUMN",
                          file=path_str)
+    if not {"created_at", "email_domain", "email"} & set(schema) and (
+            {"timestamp", "ip", "payment_fingerprint", "prompt", "user_agent"} & set(schema)):
+        # An events log given as the accounts file: it would add nothing, silently (new-user review, session 15).
+        raise InputError(f"no created_at, email_domain or email column in the accounts file (columns: "
+                         f"{', '.join(list(schema)[:8])}); it looks like an events log: give it as the events and "
+                         "the accounts file with --accounts, or map a column with --map created_at=COLUMN", file=path_str)
     used = ["account_id", "created_at", "email_domain" if "email_domain" in schema else "email"]
     _check_types(lf, schema, [c for c in used if c in schema], path_str, timestamps=("created_at",))
     lf = _float_ids_as_text(lf, schema, ["account_id"], path_str)  # spelled as the events file's ids

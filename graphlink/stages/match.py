@@ -25,7 +25,10 @@ the cluster's busy hours more than chance would put it there
 (:mod:`graphlink.stages.graph`), weak kinds (networks, user agents, e-mail
 domains) only add to evidence a strong kind (card, address, ``--signal``
 column) gave, at most doubling it: a /24 alone matches nothing (an IPv6
-network, one site's allocation, counts as an address). The account
+network, one site's allocation, counts as an address, but never as the only one).
+One strong value alone matches only at a card's weight, or an address
+corroborated by the cluster's client, e-mail domain or hours
+(:data:`SINGLE_VALUE_FACTOR`). The account
 is assigned to the campaign of the cluster with the most evidence if it
 reaches ``min_evidence``, and within that campaign to the cluster whose own
 values it shares (:func:`pick_cluster`: values the cluster's accounts hold
@@ -37,8 +40,9 @@ of a ring's own pool, 0.75 at a card of the ring's own).
 Output schema
 -------------
 :func:`match_accounts` returns :data:`graphlink.contract.MATCHES_SCHEMA`,
-one row per account of the new log: ``account_id``, ``cluster_id`` and
-``campaign_id`` (null when nothing matched), ``score`` (0 when unmatched) and
+one row per account of the new log: ``account_id``, ``cluster_id``,
+``flagged`` (whether the earlier run flagged that cluster) and
+``campaign_id`` (all null when nothing matched), ``score`` (0 when unmatched) and
 ``why`` (the strongest shared values: kind, value, how many of the cluster's
 accounts and of the earlier run's accounts had it).
 """
@@ -53,7 +57,7 @@ from graphlink.stages.encode import EncodedEvents, count_by_account, with_accoun
 from graphlink.stages.signals import account_signals, categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
 
-__all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "DEFAULT_MIN_OWN_SHARE", "DEFAULT_MIN_TYPICAL", "cluster_values", "account_values",
+__all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "SINGLE_VALUE_FACTOR", "DEFAULT_MIN_OWN_SHARE", "DEFAULT_MIN_TYPICAL", "cluster_values", "account_values",
            "match_accounts", "pick_cluster", "MATCH_KINDS", "KNOWN_MEMBER_WHY", "cluster_clocks", "account_clocks"]
 
 #: A value identifies a cluster when at least this share of the earlier run's accounts holding
@@ -63,6 +67,12 @@ DEFAULT_MIN_CONCENTRATION = 0.5
 #: cluster's own pool (1.0 each); one address alone (an ordinary user who once went through the
 #: same residential proxy exit) is not enough.
 DEFAULT_MIN_EVIDENCE = 1.0
+#: ... and from one value alone, at least this many times that: a card of the cluster's own (3.0 at
+#: concentration 1; 2.0 at two thirds) matches alone; one address (1.0) only with something else of the cluster's
+#: (its client or e-mail domain, its hours), and a site network never (break-it review of session 15: 30 of 30
+#: ordinary newcomers once through one ring address, own card and browser, were matched at exactly 1.0; 10 of 10
+#: hosting neighbours on a ring's IPv6 /48 in its hours at 0.5 + 0.5).
+SINGLE_VALUE_FACTOR = 2.0
 #: A value tells a cluster from its campaign's other clusters only if at least this share of its earlier
 #: holders were the cluster's own (a few unclustered holders allowed): a card two sibling cells drew from
 #: their operator's pool (0.7 / 0.3) is campaign evidence. 0.9 measured best of 0, 0.75, 0.9 on dev
@@ -316,7 +326,9 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     known : DataFrame
         :func:`cluster_values` of the earlier run.
     clusters : DataFrame
-        ``cluster_id, campaign_id`` of the earlier run.
+        ``cluster_id, campaign_id`` of the earlier run, optionally ``size``
+        (:func:`pick_cluster`) and ``flagged`` (copied to each matched row;
+        null throughout without it).
     config : PipelineConfig
         The earlier run's configuration: kind weights and which kinds are strong.
     min_evidence : float
@@ -348,10 +360,22 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     hits = (new_values.join(known, on=["kind", "value"]).join(spec, on="kind")
             .with_columns((pl.col("kind_weight") * pl.col("concentration")).alias("evidence"),
                           (pl.col("strong") | site).alias("strong")))
+    # Independent strong values: addresses, cards, --signal values; a site network is the address's own site
+    # again, so it adds evidence but is not a second value.
+    independent = pl.col("strong") & ~site
+    # ... counted over the campaign: a card of the operator's and an address of the cell's are two values.
+    campaign_of = clusters.select("cluster_id", pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
+    hits = hits.join(campaign_of.unique("cluster_id"), on="cluster_id", how="left")
+    by_campaign = (hits.group_by("account_id", "_campaign")
+                   .agg(pl.concat_str("kind", "value").filter(independent).n_unique().alias("n_values"),
+                        pl.col("evidence").filter(independent).max().fill_null(0.0).alias("best"),
+                        (pl.col("evidence").filter(~pl.col("strong") & (pl.col("kind") != "ip_net")).sum() > 0)
+                        .alias("corroborated")))
     per_cluster = (hits.group_by("account_id", "cluster_id")
                    .agg(pl.col("evidence").filter("strong").sum().alias("strong"),
-                        pl.col("evidence").filter(~pl.col("strong")).sum().alias("weak"))
-                   .filter(pl.col("strong") > 0))
+                        pl.col("evidence").filter(~pl.col("strong")).sum().alias("weak"), pl.col("_campaign").first())
+                   .filter(pl.col("strong") > 0)
+                   .join(by_campaign, on=["account_id", "_campaign"], how="left").drop("_campaign"))
     if clocks is not None and per_cluster.height:
         fits = clock_fit(per_cluster.select("account_id", "cluster_id"), *clocks)
         per_cluster = (per_cluster.join(fits, on=["account_id", "cluster_id"], how="left")
@@ -359,8 +383,13 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                        .with_columns(pl.col("weak") + config.graph.spec("timing").weight * pl.col("fit")))
     else:
         per_cluster = per_cluster.with_columns(pl.lit(0.0).alias("fit"))
+    # One value alone makes a match only at a card's weight (SINGLE_VALUE_FACTOR x min_evidence) or corroborated by
+    # something else of the cluster's (its client, its e-mail domain, its hours): one address of a ring's pool an
+    # ordinary newcomer once went through with its own card and browser, or a site network, is not enough.
+    alone = (pl.col("n_values") >= 2) | (pl.col("best") >= SINGLE_VALUE_FACTOR * min_evidence) | (
+        (pl.col("n_values") == 1) & (pl.col("corroborated") | (pl.col("fit") > 0)))
     per_cluster = (per_cluster.with_columns((pl.col("strong") + pl.min_horizontal("weak", "strong")).alias("evidence"))
-                   .filter(pl.col("evidence") >= min_evidence))
+                   .filter((pl.col("evidence") >= min_evidence) & alone))
     best = pick_cluster(per_cluster, hits, clusters)
     quoted = pl.format("{} {} ({} of the cluster's accounts, {} in all)", "kind", "value", "members", "df")
     why = (hits.join(best.select("account_id", "cluster_id"), on=["account_id", "cluster_id"])
@@ -381,5 +410,8 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                          pl.lit(KNOWN_MEMBER_WHY).alias("why")))
         matched = pl.concat([again, matched.join(again, on="account_id", how="anti")], how="vertical_relaxed")
     every = pl.DataFrame({"account_id": new_accounts.cast(pl.String)}).unique()
+    flagged = (clusters.select("cluster_id", pl.col("flagged").cast(pl.Boolean)) if "flagged" in clusters.columns
+               else clusters.select("cluster_id", pl.lit(None, pl.Boolean).alias("flagged")))
     return (every.join(matched, on="account_id", how="left").with_columns(pl.col("score").fill_null(0.0))
+            .join(flagged.unique("cluster_id"), on="cluster_id", how="left")  # null cluster_id: null flagged
             .select(list(MATCHES_SCHEMA.names())).cast(dict(MATCHES_SCHEMA)).sort("account_id"))

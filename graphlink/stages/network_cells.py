@@ -48,13 +48,18 @@ Output schema: the partition's (``account_idx`` UInt32, ``cluster_id`` Int64), r
 
 from __future__ import annotations
 
-import igraph as ig
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaigns import cluster_campaigns
 from graphlink.stages.communities import renumber
+
+# igraph (and matplotlib through it: ~0.4 s) loads where a graph is built: `match` and the CLI's start-up never pay for it.
+if TYPE_CHECKING:
+    import igraph as ig
 
 #: A member's network is principal when it carries at least this share of its events: "where the account
 #: lives". Half is the least share only one network can hold.
@@ -241,6 +246,7 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     >>> network_cells(part, mem, sig, ev)["cluster_id"].to_list()
     [1, 1, 1, 1]
     """
+    import igraph as ig
     main = principal_networks(memberships, signals, partition, events, kinds, totals)
     homes = home_clusters(memberships, signals, partition, events)
     tied = (main.join(homes, on="cluster_id", how="anti").group_by("cluster_id", "signal_idx").agg(pl.len().alias("n"))

@@ -30,7 +30,8 @@ import math
 
 import polars as pl
 
-__all__ = ["CLUSTER_ON_MINUTES", "MAX_CHANCE", "MINUTE_TOLERANCE", "OFF_MINUTES", "ON_MINUTES", "apply_minute_clock",
+__all__ = ["BEYOND_SCHEDULE", "CLUSTER_ON_MINUTES", "MAX_CHANCE", "MINUTE_TOLERANCE", "OFF_MINUTES", "ON_MINUTES",
+           "SCHEDULE_SHIFTS", "apply_minute_clock",
            "chance_bound",
            "minute_fit", "seed_minutes"]
 
@@ -53,6 +54,16 @@ ON_MINUTES = 0.3
 #: account either way. Dev cells at recall and precision >= 0.9 (BENCHMARKS.md "expand, eleventh pass"): 584 at
 #: 0.3 (i.e. without this), 585 at 0.2 (1019/18), 586 at 0.15 (1011/12 too, but two more sibling accounts listed).
 CLUSTER_ON_MINUTES = 0.2
+
+#: Hours by which the seeds' minutes are shifted to read an account's own schedule: a job firing at :00 every
+#: hour hits the seeds' :00 bursts and, as often, the :00 minutes one and two hours away; a member of the
+#: seeds' cell fires with their bursts and rarely an hour off them.
+SCHEDULE_SHIFTS = (-2, -1, 1, 2)
+#: An account's co-activity with the seeds counts only when its requests fall in the seeds' minutes at least
+#: this many times as densely (per minute) as in those shifted minutes: co-activity a common schedule explains
+#: (cron at :00, hourly probes) is no one operator's mark (SynchroTrap, Cao et al. 2014, matches on time *and*
+#: action; issue 17's first failure class). 2 is the smallest ratio a schedule cannot reach by its own jitter.
+BEYOND_SCHEDULE = 2.0
 
 _MINUTE_US = 60_000_000
 
@@ -217,7 +228,15 @@ def apply_minute_clock(ordered: pl.DataFrame, keep: int, minutes: pl.DataFrame |
     wide = seed_minutes(own, seeds, span, tolerance, max_chance)
     if wide is None:
         return ordered, keep, none
-    fit = minute_fit(_as_minutes(lazy.collect()), wide, wide.height / span)
+    every = _as_minutes(lazy.collect())
+    fit = minute_fit(every, wide, wide.height / span)
+    # The same minutes an hour or two away, the seeds' own excluded: what the account's schedule alone hits.
+    shifted = pl.concat([wide.select(pl.col("m") + 60 * h) for h in SCHEDULE_SHIFTS]).unique().join(wide, on="m",
+                                                                                                   how="anti")
+    control = minute_fit(every, shifted, shifted.height / span).select("account_id", pl.col("k").alias("k_shifted"))
+    fit = fit.join(control, on="account_id", how="left").with_columns(
+        (pl.col("k") * max(shifted.height, 1) >= BEYOND_SCHEDULE * pl.col("k_shifted").fill_null(0) * wide.height)
+        .alias("beyond"))
     is_seed = pl.col("account_id").is_in(seed_list)
     home = pl.Series("account_id", [], dtype=pl.String)
     if accounts is not None:
@@ -226,14 +245,15 @@ def apply_minute_clock(ordered: pl.DataFrame, keep: int, minutes: pl.DataFrame |
             home = accounts.filter(pl.col("cluster_id") == clusters[0])["account_id"]
     # The share an account needs: lower inside the seeds' own cluster (the block's cells told apart by their minutes).
     need = pl.when(pl.col("account_id").is_in(home.implode())).then(pl.lit(min(on, cluster_on))).otherwise(pl.lit(on))
-    marked = ordered.with_row_index("_pos").join(fit.select("account_id", "fit", "chance"), on="account_id",
+    marked = ordered.with_row_index("_pos").join(fit.select("account_id", "fit", "chance", "beyond"), on="account_id",
                                                   how="left").sort("_pos")
     head, rest = marked.head(keep), marked.slice(keep)
     stay = is_seed | pl.col("fit").is_null() | (pl.col("fit") >= off)
     kept, dropped = head.filter(stay), head.filter(~stay)
-    joining = rest.filter((pl.col("fit") >= need) & (pl.col("chance") <= math.log(max_chance)))
+    tied = (pl.col("fit") >= need) & (pl.col("chance") <= math.log(max_chance)) & pl.col("beyond")
+    joining = rest.filter(tied)
     others = rest.join(joining.select("account_id"), on="account_id", how="anti")
-    out = pl.concat([kept, joining, dropped, others]).drop("_pos", "fit", "chance")
-    tied = (~is_seed & (pl.col("fit") >= need) & (pl.col("chance") <= math.log(max_chance)))
+    out = pl.concat([kept, joining, dropped, others]).drop("_pos", "fit", "chance", "beyond")
+    tied = ~is_seed & tied
     on_clock = pl.concat([kept, joining]).filter(tied)
     return out, kept.height + joining.height, on_clock.select("account_id", pl.col("fit").cast(pl.Float64))

@@ -172,8 +172,15 @@ def match_clusters(previous_accounts: pl.DataFrame, new_accounts: pl.DataFrame,
     )
 
 
-def summarise(mapping: pl.DataFrame) -> dict[str, object]:
+def summarise(mapping: pl.DataFrame, previous: PreviousRun | None = None,
+              accounts: pl.DataFrame | None = None) -> dict[str, object]:
     """Counts and id lists for ``run.json``'s ``previous`` section (ids only, no members).
+
+    With ``previous`` (its ``flagged`` ids known) and this run's ``accounts`` (``account_id, cluster_id``, ids
+    published), ``vanished_flagged_ids`` lists the vanished clusters the previous run flagged and
+    ``vanished_flagged_to`` where their members seen in this log are now (cluster id as text -> this run's
+    cluster ids holding them, ascending; ``[]``: unclustered or not in this log): a ring that split below
+    the overlap needed to keep its id is not gone (new-user review of session 15).
 
     Examples
     --------
@@ -181,14 +188,26 @@ def summarise(mapping: pl.DataFrame) -> dict[str, object]:
     ...                   "status": ["matched", "new", "merged", "vanished"]})
     >>> summarise(m)
     {'matched': 1, 'new': 1, 'merged': 1, 'vanished': 1, 'matched_ids': [1], 'new_ids': [4], 'merged_ids': [3], 'vanished_ids': [2]}
+    >>> prev = PreviousRun(pl.DataFrame({"account_id": ["a", "b"], "cluster_id": [2, 2]}), 4, "<frame>", flagged=[2])
+    >>> now = pl.DataFrame({"account_id": ["a", "b"], "cluster_id": [4, None]}, schema_overrides={"cluster_id": pl.Int64})
+    >>> {k: v for k, v in summarise(m, prev, now).items() if "flagged" in k}
+    {'vanished_flagged_ids': [2], 'vanished_flagged_to': {'2': [4]}}
     """
     def ids(status: str, column: str) -> list[int]:
         return [int(v) for v in mapping.filter(pl.col("status") == status)[column].sort().to_list()]
 
     matched, new, vanished = ids("matched", "stable_id"), ids("new", "stable_id"), ids("vanished", "previous_id")
     merged = ids("merged", "previous_id")
-    return {"matched": len(matched), "new": len(new), "merged": len(merged), "vanished": len(vanished),
-            "matched_ids": matched, "new_ids": new, "merged_ids": merged, "vanished_ids": vanished}
+    out: dict[str, object] = {"matched": len(matched), "new": len(new), "merged": len(merged), "vanished": len(vanished),
+                              "matched_ids": matched, "new_ids": new, "merged_ids": merged, "vanished_ids": vanished}
+    if previous is not None and previous.flagged is not None and accounts is not None:
+        gone = sorted(set(vanished) & set(previous.flagged))
+        went = (previous.accounts.filter(pl.col("cluster_id").is_in(gone)).select("account_id", "cluster_id")
+                .join(accounts.select("account_id", pl.col("cluster_id").alias("now")), on="account_id")
+                .drop_nulls("now").group_by("cluster_id").agg(pl.col("now").unique().sort()))
+        to = {int(k): [int(v) for v in vs] for k, vs in went.iter_rows()}
+        out |= {"vanished_flagged_ids": gone, "vanished_flagged_to": {str(k): to.get(k, []) for k in gone}}
+    return out
 
 
 @dataclass
@@ -206,6 +225,8 @@ class PreviousRun:
     path: str
     clusters: pl.DataFrame | None = None
     log: str | None = None
+    #: Ids of the clusters the previous run flagged (None when unknown).
+    flagged: list[int] | None = None
 
 
 #: ``accounts.parquet`` columns that depend on the log alone (not on the settings): what :func:`log_digest` reads.
@@ -388,11 +409,14 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
             c in present for c in LOG_COLUMNS) else None
         accounts = accounts.with_columns(pl.col("account_id").cast(pl.String), pl.col("cluster_id").cast(pl.Int64))
         accounts = _utc_last_seen(accounts)
-        clusters = None
+        clusters, flagged = None, None
         if (folder / "clusters.parquet").is_file():
             known = pl.read_parquet_schema(folder / "clusters.parquet")
             clusters = pl.read_parquet(folder / "clusters.parquet", columns=[
-                "cluster_id", *[c for c in ("since", "runs") if c in known]])
+                "cluster_id", *[c for c in ("since", "runs", "flagged") if c in known]])
+            flagged = (clusters.filter(pl.col("flagged"))["cluster_id"].cast(pl.Int64).sort().to_list()
+                       if "flagged" in clusters.columns else None)
+            clusters = clusters.drop("flagged", strict=False)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"cannot read the previous accounts: {safe_reason(exc)}", file=str(accounts_path)) from None
     max_id = int(accounts["cluster_id"].max() or 0)
@@ -403,4 +427,4 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
             max_id = max(max_id, int(recorded or 0))
         except (ValueError, TypeError, AttributeError, OSError):
             raise InputError("previous run.json is not valid", file=str(run_path)) from None
-    return PreviousRun(accounts, max_id, str(folder), clusters, log)
+    return PreviousRun(accounts, max_id, str(folder), clusters, log, flagged)

@@ -9,8 +9,12 @@ tables, or the same one-line error, in both.
 
 Rules
 -----
-* Column names: ``account_id`` must exist (:func:`check_columns`); a
-  ``--signal`` column must exist and not be a built-in column; a used column
+* Column names: ``account_id`` must exist (:func:`check_columns`), and so
+  must one event column besides it (``timestamp``, ``ip``,
+  ``payment_fingerprint``, ``prompt``, ``user_agent`` or a ``--signal``)
+  unless ``account_id`` is the source's only column (an empty log): an
+  accounts file given as the events is an error naming what it lacks, not
+  an empty run; a ``--signal`` column must exist and not be a built-in column; a used column
   (``account_id``, ``timestamp``, ``ip`` ... or a ``--signal``) may not share
   its name up to case with another column (``Account_ID`` next to
   ``account_id``): Spark and most warehouses do not tell such names apart,
@@ -50,6 +54,9 @@ __all__ = ["MAX_EXACT_FLOAT", "check_columns", "check_not_a_time", "first_bad_js
            "float_text", "is_float", "json_line_error", "spark_column", "spark_float_bad",
            "spark_float_text", "starts_with_json_object"]
 
+#: Columns of an accounts file (``--accounts``) that an events file does not have: named in the hint when
+#: a file with them and no event column is given as the events.
+ACCOUNT_EVENT_HINTS = ("created_at", "email_domain", "email")
 #: Whole numbers up to this magnitude are exact in a double (IEEE 754 binary64: 53-bit significand).
 MAX_EXACT_FLOAT = 2 ** 53
 
@@ -78,8 +85,11 @@ def check_columns(columns: Sequence[str], file_columns: Sequence[str], extra_sig
     Raises
     ------
     InputError
-        No ``account_id`` column; a ``--signal`` column missing or built in; a used column whose
-        name equals another column's up to case.
+        No ``account_id`` column; no event column besides it (``timestamp``, ``ip``,
+        ``payment_fingerprint``, ``prompt``, ``user_agent`` or a ``--signal``) in a source that has
+        other columns (an accounts file given as the events: the message names the missing
+        columns); a ``--signal`` column missing or built in; a used column whose name equals
+        another column's up to case.
     """
     extra = list(dict.fromkeys(extra_signals))
     if "account_id" not in columns:
@@ -94,6 +104,15 @@ def check_columns(columns: Sequence[str], file_columns: Sequence[str], extra_sig
         if name in EVENT_COLUMNS:
             raise InputError(f"{name!r} is already a built-in signal; --signal is for other columns", file=path)
     keep = [c for c in EVENT_COLUMNS if c in columns] + extra
+    named = [c for c in file_columns if c.strip()]  # a trailing comma's unnamed column is no column
+    if len(keep) == 1 and len([c for c in columns if c.strip()]) > 1:
+        # Columns, none of which graphlink reads as events: another table (an accounts file, labels) given as the
+        # log. An ``account_id`` column alone is an empty log's scan (nothing to misread) and stays valid.
+        hint = ("it looks like an accounts file: give the events log here and this file with --accounts"
+                if set(columns) & set(ACCOUNT_EVENT_HINTS) else
+                "map one with --map CANONICAL=COLUMN, or declare a column with --signal NAME")
+        raise InputError(f"no event column: missing {', '.join(EVENT_COLUMNS[1:])} (at least one is needed besides "
+                         f"account_id; columns in the file: {', '.join(named)}); {hint}", file=path)
     for name in keep:
         twins = [c for c in columns if c != name and c.casefold() == name.casefold()]
         if twins:

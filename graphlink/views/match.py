@@ -25,14 +25,14 @@ from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reaso
 from graphlink.stages.encode import encode_events
 from graphlink.stages.ingest import AccountsInfo, events_from_frame, load_accounts, load_events
 from graphlink.stages.match import (
-    DEFAULT_MIN_CONCENTRATION, DEFAULT_MIN_EVIDENCE, MATCH_KINDS, account_clocks, account_values, cluster_clocks,
-    cluster_values, match_accounts)
+    DEFAULT_MIN_CONCENTRATION, DEFAULT_MIN_EVIDENCE, KNOWN_MEMBER_WHY, MATCH_KINDS, account_clocks, account_values,
+    cluster_clocks, cluster_values, match_accounts)
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.store.atomic import write_dir_atomically
 from graphlink.store.folder import Outputs
 from graphlink.views.expand import graph_outputs
 
-__all__ = ["MatchResult", "match", "write_matches"]
+__all__ = ["MatchResult", "flagged_counts", "match", "write_matches"]
 
 #: Event columns each matched kind is read from.
 KIND_COLUMNS = {"payment": "payment_fingerprint", "ip": "ip", "ip_net": "ip", "user_agent": "user_agent"}
@@ -99,9 +99,12 @@ def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), **
 def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str]) -> tuple[set[str], list[str]]:
     """The kinds the new log can be matched on, and a warning for each column of the earlier log it lacks.
 
-    Only ``account_id`` is required: a kind whose column is missing (a card,
-    a client, the timestamps the clocks need) is left out, with a warning
-    saying so and how to map a column of another name.
+    The log's required columns are the events file's
+    (:func:`graphlink.stages.validation.check_columns`: ``account_id`` and
+    one event column, or ``account_id`` alone, which says which accounts are
+    members already); a kind whose column is missing (a card, a client, the
+    timestamps the clocks need) is left out, with a warning saying so and
+    how to map a column of another name.
 
     Returns
     -------
@@ -115,10 +118,10 @@ def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str]
         return kinds, []
     lost = sorted(k for k in kinds if KIND_COLUMNS.get(k, k) in missing)
     without = ([f"{', '.join(lost)} values"] if lost else []) + (["activity clocks"] if "timestamp" in missing else [])
-    them = "it" if len(missing) == 1 else "them"
-    warning = (f"the new log has no column {', '.join(missing)} (the earlier log had {them}): matching without "
-               f"{' and '.join(without)}; if {them} {'is' if them == 'it' else 'are'} there under another name, "
-               "map with --map CANONICAL=COLUMN")
+    one = len(missing) == 1
+    warning = (f"the new log has no column {', '.join(missing)} (the earlier log had {'it' if one else 'them'}): "
+               f"matching without {' and '.join(without)}; if {'it is' if one else 'they are'} there under another "
+               "name, map with --map CANONICAL=COLUMN")
     return kinds - set(lost), [warning]
 
 
@@ -139,7 +142,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     accounts : path or DataFrame, optional
         The new accounts file (adds e-mail domains).
     min_evidence : float
-        Evidence needed to assign an account (default 1.5: a card, or two
+        Evidence needed to assign an account (default 1.0: a card, or two
         addresses of a cluster's own pool; see :mod:`graphlink.stages.match`).
     min_concentration : float
         Share of a value's earlier holders that must have been the cluster's
@@ -159,9 +162,11 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     ------
     GraphlinkError
         ``known`` is not a graphlink output or lacks ``linking.parquet``; the
-        new log is unreadable or has no ``account_id`` (:class:`InputError`,
-        naming the file). A column the clusters are known by that the new log
-        lacks is a warning (``run["warnings"]``): that kind is left out.
+        new log is unreadable, has no ``account_id``, or has other columns
+        but no event column (an accounts file given as the log)
+        (:class:`InputError`, naming the file and the missing columns). A
+        column the clusters are known by that the new log lacks is a warning
+        (``run["warnings"]``): that kind is left out, the rest matched.
     """
     start = time.perf_counter()
     # Clusters, run.json, the scanned linking values and the clustered accounts' activity (their clocks).
@@ -188,18 +193,20 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         enc = encode_events(ev, acc, salt=config.signals.seed)
         ip_stats: dict[str, int] = {}
         values = account_values(enc, config, kinds, None if acc is None else acc.frame, stats=ip_stats)
-        clusters = outputs.clusters.select("cluster_id", "campaign_id", "size")
+        clusters = outputs.clusters.select("cluster_id", "campaign_id", "size", "flagged")
         members = (outputs.linking.select("account_id", "cluster_id").drop_nulls("cluster_id")
                    .join(enc.index.lazy().select("account_id"), on="account_id", how="semi").unique().collect())
         clocks = None
         if outputs.activity is not None and outputs.activity.height and "timestamp" in ev.columns:
             clocks = (account_clocks(enc), cluster_clocks(outputs.activity))
+        elif outputs.activity is None and "timestamp" in ev.columns:  # say so, as for a log without times
+            warnings = warnings + [f"{outputs.path}: has no activity.parquet (an older graphlink's, or copied in "
+                                   "part): matched without the clusters' clocks; rerun graphlink detect for them"]
         matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
                                  members=members, clocks=clocks)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"could not process the input: {safe_reason(exc)}", file=source) from None
     matched = matches.filter(pl.col("cluster_id").is_not_null())
-    flagged = outputs.clusters.filter("flagged")["cluster_id"].implode()
     run = {
         "graphlink": "match",
         "known": str(outputs.path),
@@ -210,9 +217,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         "parameters": {"min_evidence": min_evidence, "min_concentration": min_concentration,
                        "kinds": sorted(kinds)},
         "counts": {"accounts": matches.height, "matched": matched.height, "known_members": members.height,
-                   "matched_new": matched.height - members.height,
-                   "matched_to_flagged": matched.filter(pl.col("cluster_id").is_in(flagged)).height,
-                   "flagged_clusters_matched": matched.filter(pl.col("cluster_id").is_in(flagged))["cluster_id"].n_unique(),
+                   "matched_new": matched.height - members.height, **flagged_counts(matched),
                    "unmatched": matches.height - matched.height,
                    "clusters_matched": matched["cluster_id"].n_unique(),
                    "known_values": known_values.height,
@@ -222,6 +227,30 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         "seconds": round(time.perf_counter() - start, 4),
     }
     return MatchResult(matches=matches, run=run)
+
+
+def flagged_counts(matched: pl.DataFrame) -> dict[str, int]:
+    """``match.json`` counts of the matched rows apart by whether the earlier run flagged their cluster.
+
+    ``matched_to_flagged`` / ``matched_to_unflagged`` accounts, of them
+    ``new_to_flagged`` / ``new_to_unflagged`` newly matched (not members in
+    the earlier run), and the clusters they went to
+    (``flagged_clusters_matched`` / ``unflagged_clusters_matched``).
+
+    Examples
+    --------
+    >>> rows = pl.DataFrame({"cluster_id": [1, 1, 2], "flagged": [True, True, False],
+    ...                      "why": ["shares ...", "a member of this cluster in the earlier run", "shares ..."]})
+    >>> flagged_counts(rows)["new_to_flagged"], flagged_counts(rows)["unflagged_clusters_matched"]
+    (1, 1)
+    """
+    counts: dict[str, int] = {}
+    for name, rows in (("flagged", matched.filter(pl.col("flagged").fill_null(False))),
+                       ("unflagged", matched.filter(~pl.col("flagged").fill_null(False)))):
+        counts[f"matched_to_{name}"] = rows.height
+        counts[f"new_to_{name}"] = rows.filter(pl.col("why") != KNOWN_MEMBER_WHY).height
+        counts[f"{name}_clusters_matched"] = rows["cluster_id"].n_unique()
+    return counts
 
 
 def write_matches(result: MatchResult, out_dir: str | Path) -> Path:

@@ -358,7 +358,16 @@ def previous_summary(section: dict, limit: int = 12) -> str:
     return (f"vs previous run: {plural(section['matched'], 'cluster')} kept their id, "
             f"{section['new']:,} new{ids(section['new_ids'])}, "
             + (f"{section['merged']:,} merged into another{ids(section['merged_ids'])}, " if section.get("merged") else "")
-            + f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}{period}")
+            + f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}{flagged_gone(section, limit)}{period}")
+
+
+def flagged_gone(section: dict, limit: int = 12) -> str:
+    """``; 2 of them flagged before: 15 (now in 602, 608), 128 (not clustered in this log)`` ('' when none or unknown)."""
+    gone = section.get("vanished_flagged_ids") or []
+    to = section.get("vanished_flagged_to") or {}
+    parts = [f"{g} ({'now in ' + ', '.join(str(c) for c in to.get(str(g), [])[:limit]) if to.get(str(g)) else 'not clustered in this log'})"
+             for g in gone[:limit]]
+    return f"; {len(gone)} of them flagged before: {', '.join(parts)}{', …' if len(gone) > limit else ''}" if gone else ""
 
 
 def duration_text(seconds: float) -> str:
