@@ -233,6 +233,8 @@ def consensus_groups(graph: ig.Graph, edges: pl.DataFrame, config: CommunityConf
     split in a third of the runs is not a campaign the evidence fixes. Measured in BENCHMARKS.md
     (fourteenth pass, campaign stability); see :data:`CONSENSUS_RUNS`.
     """
+    import igraph as ig
+
     src, tgt = edges["source"].to_numpy(), edges["target"].to_numpy()
     together = np.zeros(src.size, dtype=np.int64)
     member = np.zeros(graph.vcount(), dtype=np.int64)
