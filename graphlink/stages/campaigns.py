@@ -15,22 +15,15 @@ Output schemas
 
 from __future__ import annotations
 
-import random
-from typing import TYPE_CHECKING
-
 import numpy as np
 import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.contract import CAMPAIGNS_SCHEMA, nested_reasons
-from graphlink.stages.communities import build_graph
+from graphlink.stages.campaign_consensus import consensus_groups
 from graphlink.stages.components import fmt_int
 from graphlink.stages.encode import sort_keys
 from graphlink.stages.linking import generators, link
-
-# igraph (and matplotlib through it: ~0.4 s) loads where a graph is built: `match` and the CLI's start-up never pay for it.
-if TYPE_CHECKING:
-    import igraph as ig
 
 #: Kinds whose shared values tie an operator's cells: its cards, its proxy and
 #: server addresses, its templates (``--signal`` identifier columns count too).
@@ -46,11 +39,6 @@ TIE_KINDS = ("payment", "ip", "prompt")
 #: campaigns "tied by 1 prompt value" spread flags to small groups of ordinary users. A
 #: distillation template (a long instruction) or a proxy pool shares far more.
 MIN_TIE_VALUES = 5
-#: Leiden runs whose majority groups campaigns (:func:`consensus_groups`). On dev world ind_s3_11000's
-#: cluster graph (1,111 linked clusters, 47,612 edges) two seeds' single runs agree at ARI 0.82-0.91
-#: over accounts; majorities of 10 runs at 0.86-0.98 (a pair near half the runs flips between seed
-#: sets), of 30 runs at 0.95-0.99, of 50 no better (0.94-0.97). 30 runs cost ~0.9 s there.
-CONSENSUS_RUNS = 30
 #: Tie kinds whose single shared value is substantial (cards); user-declared kinds count too.
 PRIVATE_TIE_KINDS = ("payment",)
 #: Built-in kinds that are never ties (everything else not in TIE_KINDS is a
@@ -93,8 +81,8 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     similarity is the largest over kinds, and Leiden optimises CPM on the
     cluster graph at resolution ``campaign_resolution``: a set of clusters is a
     campaign when their pairwise similarity averages at least that (Traag, Van
-    Dooren & Nesterov 2011). Leiden runs :data:`CONSENSUS_RUNS` times and the
-    campaigns are what most runs agree on (:func:`consensus_groups`), with
+    Dooren & Nesterov 2011). Leiden runs several times and the campaigns
+    are what most runs agree on (:func:`~graphlink.stages.campaign_consensus.consensus_groups`), with
     clusters visited in the order of their first account: a ring's campaign
     does not hang on one seed, nor on clusters elsewhere being renumbered.
     The cosine is exact -- every pair of clusters sharing a value -- within
@@ -130,8 +118,6 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     >>> cluster_campaigns(part, aff, sig, GraphConfig())["campaign_id"].to_list()
     [1, 1, 2]
     """
-    import igraph as ig
-
     config = config or CommunityConfig()
     clusters = partition.drop_nulls("cluster_id")
     # Nodes in the order of each cluster's first account, not of its id: ids are renumbered when a
@@ -188,7 +174,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
         edges = (pl.concat(similarity).group_by("source", "target").agg(pl.col("weight").max())
                  .filter(pl.col("weight") > 0).sort("source", "target"))
         if edges.height:
-            labels = consensus_groups(build_graph(edges, n), edges, config)
+            labels = consensus_groups(edges, n, config)
     frame = node.with_columns(pl.Series("label", labels, dtype=pl.Int64)).join(sizes, on="cluster_id")
     order = (
         frame.group_by("label").agg(pl.col("size").sum().alias("accounts"), pl.col("cluster_id").min().alias("first"))
@@ -197,63 +183,6 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
         .select("label", pl.col("campaign_id").cast(pl.Int64))
     )
     return frame.join(order, on="label").select(pl.col("cluster_id").cast(pl.Int64), "campaign_id").sort("cluster_id")
-
-
-def consensus_groups(graph: ig.Graph, edges: pl.DataFrame, config: CommunityConfig,
-                     runs: int = CONSENSUS_RUNS) -> np.ndarray:
-    """Groups of ``graph``'s nodes that Leiden (CPM at ``campaign_resolution``) puts together in most runs.
-
-    Leiden runs ``runs`` times on each connected component (seeded ``config.seed``, ``config.seed + 1``,
-    ... alike in every component, so a component's groups depend on it alone); two nodes joined by an
-    edge of ``edges`` (``source, target``, the graph's edges in its order) stay together when more
-    than half of the runs group them, and the groups are the connected components of those edges.
-
-    Parameters
-    ----------
-    graph : igraph.Graph
-        The cluster similarity graph (undirected, edge attribute ``weight``), one node per cluster.
-    edges : DataFrame
-        ``source, target`` (node numbers), the graph's edges in its order.
-    config : CommunityConfig
-        ``seed``, ``campaign_resolution`` (CPM resolution) and ``n_iterations``.
-    runs : int
-        Leiden runs (default :data:`CONSENSUS_RUNS`); 1 gives one run's grouping.
-
-    Returns
-    -------
-    numpy.ndarray
-        One group label (int) per node, ``graph.vcount()`` long.
-
-    Notes
-    -----
-    The cluster similarity graph has no clear campaign boundary (on dev world ind_s3_11000 the median
-    edge is 0.06 and the 90th percentile 0.44 against a resolution of 0.35), so CPM has many near-equal
-    optima: one run's seed alone moved the grouping (ARI 0.75-0.85 between seeds on one graph) and, with
-    it, which tame cells inherit a flag. Edges kept by a majority are those most optima agree on; a pair
-    split in a third of the runs is not a campaign the evidence fixes. Measured in BENCHMARKS.md
-    (fourteenth pass, campaign stability); see :data:`CONSENSUS_RUNS`.
-    """
-    import igraph as ig
-
-    src, tgt = edges["source"].to_numpy(), edges["target"].to_numpy()
-    together = np.zeros(src.size, dtype=np.int64)
-    member = np.zeros(graph.vcount(), dtype=np.int64)
-    # Each connected component on its own, seeded alike: Leiden draws one random visiting order over
-    # all nodes, so a group added anywhere else would reshuffle this one's.
-    parts = [(p, graph.subgraph(p)) for p in graph.connected_components() if len(p) > 1]
-    try:
-        for run in range(runs):
-            for part, sub in parts:
-                ig.set_random_number_generator(random.Random(config.seed + run))
-                member[part] = np.asarray(sub.community_leiden(
-                    objective_function="CPM", weights="weight", resolution=config.campaign_resolution,
-                    n_iterations=config.n_iterations).membership) + part[0] * graph.vcount()
-            together += member[src] == member[tgt]
-    finally:
-        ig.set_random_number_generator(random)
-    keep = 2 * together > runs
-    kept = ig.Graph(n=graph.vcount(), edges=np.column_stack([src[keep], tgt[keep]]).tolist())
-    return np.asarray(kept.connected_components().membership)
 
 
 def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
