@@ -37,7 +37,7 @@ CONSENSUS_RUNS = 30
 #: Edges lighter than this share of ``campaign_resolution`` are left out of the grouping (0.0525 at
 #: the default 0.35): a group's mean similarity moves by less than that. Dev ind_s3_11000 (1,098
 #: clusters, 381,039 edges, median 0.0065): at 0.05 20,606 edges are left and the 30-run majority is
-#: the full graph's (account ARI 1.000 with 2-pass runs), 0.9 s instead of 24 s; dev 224k s2 (9,871
+#: the full graph's (account ARI 1.000 with 2-pass runs), 0.3 s instead of 24 s; dev 224k s2 (9,871
 #: clusters, 1.63M edges, the prompt kind projected as cycles past ``max_pairs``): 687,184 edges left.
 EDGE_FLOOR = 0.15
 #: Leiden passes per consensus run (igraph's default; the partition's own Leiden runs to convergence).
@@ -46,10 +46,10 @@ EDGE_FLOOR = 0.15
 #: and on ind_s3_11000 they are the same groups (1.000).
 CONSENSUS_ITERATIONS = 2
 #: Edge-runs the consensus may spend: ``runs = CONSENSUS_EDGE_RUNS // edges`` (after the floor),
-#: between :data:`MIN_CONSENSUS_RUNS` and :data:`CONSENSUS_RUNS`. 11k-account worlds (< 60k edges
-#: left) keep all 30 runs; the dev 224k world (687,184 edges) gets 8, 17 s at load ~6 against 22 s for
-#: main's one converged run on the same graph -- its majority agrees with a second seed set's at ARI
-#: 0.945 (one converged run: 0.917; 30 two-pass runs: 0.978 at 52 s).
+#: between :data:`MIN_CONSENSUS_RUNS` and :data:`CONSENSUS_RUNS`. Graphs of up to 200,000 edges left keep
+#: all 30 runs (ind_s3_11000: 11,498); the dev 224k world (~687,000 edges) gets 8, 17 s at load ~6
+#: against 22 s for one converged run on the unfloored graph (main's one run: 13.6 s in a detect at
+#: load ~2) -- its majority agrees with a second seed set's at ARI 0.945 (one converged run: 0.917; 30 two-pass runs: 0.978 at 52 s).
 CONSENSUS_EDGE_RUNS = 6_000_000
 #: Fewest runs a majority is taken over, however large the graph (a single run's groups moved with its
 #: seed at ARI 0.80 on the dev 224k world).
@@ -128,7 +128,7 @@ def consensus_groups(edges: pl.DataFrame, n: int, config: CommunityConfig, runs:
     Notes
     -----
     The cluster similarity graph has no clear campaign boundary (on dev world ind_s3_11000 the median
-    edge is 0.0065 and the 90th percentile far below a resolution of 0.35), so CPM has many near-equal
+    edge is 0.0065 and the 90th percentile 0.028 against a resolution of 0.35), so CPM has many near-equal
     optima: one run's seed alone moved the grouping (ARI 0.75-0.85 between seeds on one graph) and, with
     it, which tame cells inherit a flag. Edges kept by a majority are those most optima agree on; a pair
     split in a third of the runs is not a campaign the evidence fixes. Measured in BENCHMARKS.md
