@@ -49,7 +49,8 @@ CONSENSUS_ITERATIONS = 2
 #: between :data:`MIN_CONSENSUS_RUNS` and :data:`CONSENSUS_RUNS`. Graphs of up to 200,000 edges left keep
 #: all 30 runs (ind_s3_11000: 11,498); the dev 224k world (~687,000 edges) gets 8, 17 s at load ~6
 #: against 22 s for one converged run on the unfloored graph (main's one run: 13.6 s in a detect at
-#: load ~2) -- its majority agrees with a second seed set's at ARI 0.945 (one converged run: 0.917; 30 two-pass runs: 0.978 at 52 s).
+#: load ~2) -- its majority agrees with a second seed set's at ARI 0.945 (one converged run: 0.917;
+#: 30 two-pass runs: 0.978 at 52 s).
 CONSENSUS_EDGE_RUNS = 6_000_000
 #: Fewest runs a majority is taken over, however large the graph (a single run's groups moved with its
 #: seed at ARI 0.80 on the dev 224k world).
