@@ -39,7 +39,7 @@ from graphlink.config import PipelineConfig
 from graphlink.config.kinds import default_kinds
 from graphlink.contract import ACCOUNTS_SCHEMA, EVIDENCE_SCHEMA, OUTPUT_FILES
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
-from graphlink.stages.campaign_flags import flag_with_campaign, pooled_partition, substantial_campaigns
+from graphlink.stages.campaign_flags import flag_with_campaign, operator_ties, pooled_partition, substantial_campaigns
 from graphlink.stages.campaigns import score_campaigns
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.drilldown import (
@@ -320,18 +320,18 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     clusters = clusters.drop("campaign_id", strict=False).join(campaign_of, on="cluster_id", how="left")
     pooled = None
     if config.scoring.flag_campaigns:
-        tied = substantial_campaigns(campaign_of, partition, affiliations, projection.signals,
-                                     config.graph, clusters.filter("flagged")["cluster_id"])
+        loud = clusters.filter("flagged")["cluster_id"]
+        tied = substantial_campaigns(campaign_of, partition, affiliations, projection.signals, config.graph, loud)
         if config.scoring.pool_campaigns:
             # Campaigns none of whose clusters is loud are scored as a whole (one operator's pool
             # shows across its cells, see ScoringConfig.pool_campaigns).
             whole = pooled_partition(campaign_of, partition, clusters, tied, config.scoring.flag_threshold)
             if whole.height:
                 pooled = score(whole, whole=True)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
-        clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied,
-                                      pooled)
-    campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph,
-                                pooled)
+        # Flags spread along values specific to a flagged operator, not by campaign placement.
+        operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph)
+        clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
+    campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     clusters = clusters.drop("flagged_own", strict=False)
     return Scored(partition, shared, evidence, clusters, outsiders.len(), campaigns)
 

@@ -306,13 +306,13 @@ class ScoringConfig:
         The discount shrinks as the cluster shows proxy rotation or a card pool,
         which no organisation's own domain explains.
     flag_campaigns : bool
-        Flag every cluster of a campaign one of whose clusters is flagged on its
-        own evidence (:func:`graphlink.stages.campaign_flags.flag_with_campaign`): a
-        campaign is one operator, tied by cards, addresses or templates its cells
-        share, so its tame-looking cells (office hours on one datacenter address,
-        a card group below ``min_flag_size``) are its accounts too. On dev seeds
-        1000-1002 of the scenario family this raised recall from 0.84 to 0.98 with
-        no benign account flagged. ``False`` flags clusters on their own evidence only.
+        Flag the tame cells of an operator one of whose clusters is flagged on its own
+        evidence (office hours on one datacenter address, a card group below
+        ``min_flag_size``): a cell whose members hold values specific to that operator
+        (its template, cards, addresses; :func:`graphlink.stages.campaign_flags.operator_ties`)
+        takes its flag whatever campaign it is grouped in, and no cluster does through
+        a stock phrase (first campaign-wide: scenario dev 1000-1002 recall 0.84 -> 0.98).
+        ``False`` flags clusters on their own evidence only.
     pool_campaigns : bool
         Also score each campaign as a whole: the accounts of a campaign tied by
         infrastructure -- a shared card, identifier, or five or more addresses

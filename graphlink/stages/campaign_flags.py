@@ -2,15 +2,19 @@
 
 A campaign (:func:`graphlink.stages.campaigns.cluster_campaigns`) is one
 operator only when what ties its clusters is substantial and specific to it
-(:func:`substantial_campaigns`). Then a flag earned by one of its clusters
-spreads to its tame cells, and a campaign tied by infrastructure (cards,
-identifiers, addresses) whose clusters are each tame is scored as a whole
-(:func:`pooled_partition`); :func:`flag_with_campaign` applies both.
+(:func:`substantial_campaigns`). A flag earned by a cluster spreads to the
+tame cells tied to it by values specific to its operator
+(:func:`operator_ties`: a template, card or address the cells share, not a
+stock phrase thousands hold), whichever campaign the grouping put them in;
+a campaign tied by infrastructure (cards, identifiers, addresses) whose
+clusters are each tame is scored as a whole (:func:`pooled_partition`);
+:func:`flag_with_campaign` applies both.
 
 Output schemas
 --------------
 :func:`substantial_campaigns`: ``campaign_id`` Int64, ``substantial``, ``infrastructure`` Boolean.
 :func:`pooled_partition`: ``account_idx`` UInt32, ``cluster_id`` Int64 (the campaign id).
+:func:`operator_ties`: ``cluster_id``, ``lead`` Int64, ``ties`` UInt32.
 :func:`flag_with_campaign`: the clusters frame with ``flagged``/``why`` updated and ``flagged_own``.
 """
 
@@ -20,16 +24,28 @@ import polars as pl
 
 from graphlink.config import GraphConfig
 from graphlink.contract import nested_reasons
-from graphlink.stages.campaigns import MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, tie_values
+from graphlink.stages.campaigns import MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, is_tie_kind, tie_values
 
-__all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "INHERITED", "AS_A_WHOLE",
-           "SPECIFIC_SHARE"]
+__all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "operator_ties", "INHERITED",
+           "AS_A_WHOLE", "SPECIFIC_SHARE", "OPERATOR_ROUNDS"]
 
 #: A value is a group's own when at least this share of the accounts holding it in the whole log
 #: are the group's (a carrier's CGNAT exit, a stock phrase, a proxy network shared with other
 #: operators is held mostly outside it): campaign ties here, card alignment in
 #: :mod:`graphlink.stages.card_pools`.
 SPECIFIC_SHARE = 0.5
+
+#: Rounds of :func:`operator_ties`: each sets aside the holders in the clusters the previous found to be
+#: a flagged operator's, so its tame cells spread over several campaigns do not hide each other's
+#: template. Each round only adds clusters; it stops early when none is added.
+OPERATOR_ROUNDS = 4
+
+#: A value ties a cluster to its operator in :func:`operator_ties` only when at least this many of its
+#: members hold it: a cell shares what its operator reuses (a template, a card, an address), while
+#: one member's home address that a residential proxy pool also passes through is a coincidence
+#: (dev world ind_s3_11000: 256 ordinary accounts in 20 clusters were tied to a proxy cell by
+#: single members' addresses, each held by 2-4 accounts in the whole log).
+MIN_CELL_HOLDERS = 2
 
 #: How an inherited flag's ``why`` starts, followed by the lead cluster's id (re-keyed by
 #: :func:`graphlink.stages.rekeying.rekey_why` when ids are made stable).
@@ -102,8 +118,96 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
             .sort("campaign_id"))
 
 
+def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
+                  signals: pl.DataFrame, loud: pl.Series, graph_config: GraphConfig | None = None,
+                  rounds: int = OPERATOR_ROUNDS) -> pl.DataFrame:
+    """Clusters tied to a cluster flagged on its own evidence by values specific to the flagged operator.
+
+    A flag spreads along what an operator reuses (its template, cards, addresses) and not along
+    what everybody shares (a stock phrase, a carrier's exit). A value of a tie kind
+    (:func:`graphlink.stages.campaigns.is_tie_kind`) held by a cluster ``C`` is its *operator's* when
+    at least :data:`SPECIFIC_SHARE` of its holders in the whole log are in ``C``'s campaign, once the
+    holders in the flagged operator's clusters elsewhere are set aside -- the loud clusters and,
+    round by round, the clusters this function has found tied to them (an operator's tame cells
+    sit in several campaigns and hold its template in all of them). ``C`` is tied when it holds a
+    card or identifier, or at least :data:`MIN_TIE_VALUES` values, that are its operator's and held
+    by a loud cluster. Whichever campaign the grouping puts ``C`` in, its flag then follows from its
+    own values, not from which flagged cluster a Leiden run placed beside it; and a cluster tied
+    only by a phrase thousands hold (a NAT's ordinary users) holds nothing of the operator's.
+
+    Parameters
+    ----------
+    campaign_of, partition, affiliations, signals : DataFrame
+        As for :func:`substantial_campaigns` (``signals`` needs ``signal_idx, kind, linked, df``).
+    loud : Series
+        Ids of the clusters flagged on their own evidence.
+    graph_config : GraphConfig, optional
+        Which user-declared kinds are strong.
+    rounds : int
+        At most this many rounds (:data:`OPERATOR_ROUNDS`).
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id`` (Int64), ``lead`` (Int64: the loud cluster holding most of the tying
+        values, ties by smaller id), ``ties`` (UInt32: the tying values), one row per tied
+        cluster not in ``loud``, sorted by ``cluster_id``.
+
+    Examples
+    --------
+    >>> camp = pl.DataFrame({"cluster_id": [1, 2, 3], "campaign_id": [1, 2, 2]})
+    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "cluster_id": [1, 1, 2, 2, 3, 3]},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": [0, 2, 3, 1, 4, 5, 6, 7, 8], "signal_idx": [0, 0, 0, 1, 1, 1, 1, 1, 1]},
+    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "linked": [True] * 2,
+    ...                     "df": [3, 6]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> operator_ties(camp, part, aff, sig, pl.Series([1])).rows()  # card 1: 3 of its 5 other holders unclustered
+    [(2, 1, 1)]
+    """
+    graph_config = graph_config or GraphConfig()
+    kinds = [k for k in signals["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
+    ties = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select(
+        "signal_idx", "df", pl.col("kind").is_in(PRIVATE_TIE_KINDS).alias("private")
+        | ~pl.col("kind").is_in(TIE_KINDS))
+    loud_ids = loud.cast(pl.Int64).implode()
+    # Holders of each tie value per cluster: the only table the rounds read.
+    held = (partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
+            .join(affiliations.select("account_idx", "signal_idx"), on="account_idx")
+            .join(ties.select("signal_idx"), on="signal_idx", how="semi")
+            .group_by("campaign_id", "cluster_id", "signal_idx").agg(pl.len().alias("h"))
+            .with_columns(pl.col("cluster_id").cast(pl.Int64), pl.col("cluster_id").is_in(loud_ids).alias("loud")))
+    # Per value, the loud cluster holding it most (the lead a tied cluster names).
+    lead = (held.filter("loud").sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
+            .group_by("signal_idx", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead")))
+    inside = held.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("inside"))
+    found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, "ties": pl.UInt32})
+    for _ in range(max(rounds, 1)):
+        operator = pl.col("loud") | pl.col("cluster_id").is_in(found["cluster_id"].implode())
+        aside = held.filter(operator)
+        specific = (inside.join(aside.group_by("signal_idx").agg(pl.col("h").sum().alias("all_op")), on="signal_idx", how="left")
+                    .join(aside.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("in_op")),
+                          on=["campaign_id", "signal_idx"], how="left")
+                    .join(ties, on="signal_idx")
+                    .filter(pl.col("inside") >= SPECIFIC_SHARE * (pl.col("df") - pl.col("all_op").fill_null(0)
+                                                                  + pl.col("in_op").fill_null(0))))
+        tied = (held.filter(~pl.col("loud") & (pl.col("h") >= MIN_CELL_HOLDERS)).join(specific.select("campaign_id", "signal_idx", "private"),
+                                                  on=["campaign_id", "signal_idx"])
+                .join(lead, on="signal_idx")
+                .group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("ties"), pl.col("private").any(),
+                                            pl.col("lead").mode().min())
+                .filter(pl.col("private") | (pl.col("ties") >= MIN_TIE_VALUES))
+                .select("cluster_id", "lead", "ties").sort("cluster_id"))
+        grew = tied.height > found.height
+        found = tied
+        if not grew:
+            break
+    return found
+
+
 def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_flag_size: int = 5,
-                       substantial: pl.DataFrame | None = None, pooled: pl.DataFrame | None = None) -> pl.DataFrame:
+                       substantial: pl.DataFrame | None = None, pooled: pl.DataFrame | None = None,
+                       tied_to: pl.DataFrame | None = None) -> pl.DataFrame:
     """Flag every cluster of a campaign that has a cluster flagged on its own evidence.
 
     A campaign is one operator (its clusters are tied by cards, addresses,
@@ -134,6 +238,13 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         campaign scoring ``flag_threshold`` or more with ``min_flag_size``
         accounts is flagged whole even when none of its clusters is: its
         clusters' ``why`` starts with the campaign's own reasons.
+    tied_to : DataFrame, optional
+        ``cluster_id, lead`` (:func:`operator_ties`): when given, a cluster inherits a flag when it
+        is tied to a flagged cluster (``lead``) by values specific to that operator, whichever
+        campaign either is in, instead of whenever its campaign holds a flagged cluster. Campaign
+        grouping then decides no flag: a tame cell keeps its operator's flag under any grouping,
+        and a cluster the grouping put beside an operator through one stock phrase does not
+        take it. The ``why`` names the lead and this cluster's campaign.
 
     Returns
     -------
@@ -168,7 +279,13 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     else:
         joined = joined.with_columns(pl.lit(None, pl.UInt32).alias("__psize"), pl.lit(None, pl.Float64).alias("__pscore"),
                                      pl.lit(None, pl.String).alias("__pwhy"))
-    inherits = ~pl.col("flagged") & pl.col("lead").is_not_null() & pl.col("__tied")
+    if tied_to is not None:
+        joined = joined.drop("lead").join(tied_to.select(pl.col("cluster_id").cast(joined.schema["cluster_id"]),
+                                                         pl.col("lead").cast(pl.Int64)),
+                                          on="cluster_id", how="left", maintain_order="left")
+        inherits = ~pl.col("flagged") & pl.col("lead").is_not_null()
+    else:
+        inherits = ~pl.col("flagged") & pl.col("lead").is_not_null() & pl.col("__tied")
     whole = (~pl.col("flagged") & ~inherits & pl.col("__tied") & (pl.col("__pscore") >= flag_threshold)
              & (pl.col("__psize") >= min_flag_size)).fill_null(False)
     return joined.with_columns(
