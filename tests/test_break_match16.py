@@ -1,0 +1,154 @@
+"""Trying to break match's session-16 rules (issue 15): templates of accounts in doubt, shared pools.
+
+Hand-built logs as in tests/test_match_templates.py: a ring of 6 on one card and a three-address proxy pool
+writes its prompts from one template; 100 ordinary people write free text. Day two's accounts go once through
+one pool address (a residential proxy exit, not enough alone) and send various prompts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import shutil
+from datetime import timedelta
+
+import polars as pl
+import pytest
+
+import graphlink
+
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+TEMPLATE = "Think step by step and show all of your reasoning before you answer this question about {}"
+# A public agent framework's fixed system prompt (ReAct style): sent verbatim by anyone using the framework.
+FRAMEWORK = ("Answer the following questions as best you can. You have access to the following tools: "
+             "search calculator. Use the following format: Question: the input question you must answer")
+WORDS = [f"w{i}" for i in range(400)] + ["the", "a", "of", "and", "to", "is", "in", "my", "how", "why"]
+COLUMNS = ["account_id", "payment_fingerprint", "ip", "user_agent", "timestamp", "prompt"]
+
+
+def free_text(rng: random.Random) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 14)))
+
+
+def templated(rng: random.Random) -> str:
+    return TEMPLATE.format(" ".join(rng.choice(WORDS) for _ in range(3)))
+
+
+def framework(rng: random.Random) -> str:
+    return FRAMEWORK + " " + " ".join(rng.choice(WORDS) for _ in range(4))
+
+
+def known_run(path, ring_prompt, framework_people: int = 0):
+    """Ring ``ring0-5`` on 203.0.113.1-3, card-ring, curl, 02:00-03:59 for 3 days, prompts ``ring_prompt``;
+    people on own addresses; the first ``framework_people`` of them send the framework prompt too."""
+    rng = random.Random(7)
+    rows = [(a, "card-ring", f"203.0.113.{i % 3 + 1}", "curl/8.0", T0 + timedelta(days=d, hours=h, minutes=i),
+             ring_prompt(rng)) for i, a in enumerate(f"ring{i}" for i in range(6)) for d in range(3) for h in (2, 3)]
+    rows += [(p, f"card-{p}", f"10.0.{i}.1", "Mozilla/5.0", T0 + timedelta(days=d, hours=(i * 5) % 24, minutes=i),
+              framework(rng) if i < framework_people and d == 0 else free_text(rng))
+             for i, p in enumerate(f"person{i:02d}" for i in range(100)) for d in range(3)]
+    known = graphlink.detect(pl.DataFrame(rows, schema=COLUMNS, orient="row"), seed=1).save(path)
+    ring = pl.read_parquet(known / "accounts.parquet").filter(pl.col("account_id").str.starts_with("ring"))
+    assert ring["cluster_id"].null_count() == 0 and ring["cluster_id"].n_unique() == 1
+    return known, ring["cluster_id"][0]
+
+
+@pytest.fixture(scope="module")
+def pool_ring(tmp_path_factory):
+    return known_run(tmp_path_factory.mktemp("pool") / "known", templated)
+
+
+@pytest.fixture(scope="module")
+def framework_ring(tmp_path_factory):
+    """The ring's 'template' is the public framework prompt; two ordinary people sent it in the earlier run too."""
+    return known_run(tmp_path_factory.mktemp("fw") / "known", framework, framework_people=2)
+
+
+def day_two(prefix: str, prompt, hours=(9, 15, 20), n: int = 10, through_pool: bool = True) -> pl.DataFrame:
+    rng = random.Random(11)
+    ip = (lambda i, k: f"203.0.113.{i % 3 + 1}" if k == 0 else f"100.64.{i}.{k}") if through_pool else \
+        (lambda i, k: f"198.51.{i}.{k + 1}")
+    rows = [(f"{prefix}{i:02d}", f"card-{prefix}{i}", ip(i, k), "Go-http-client/2.0",
+             T0 + timedelta(days=5, hours=h, minutes=k), prompt(rng)) for i in range(n) for k, h in enumerate(hours)]
+    return pl.DataFrame(rows, schema=COLUMNS, orient="row")
+
+
+def unmatched(known, log) -> int:
+    return graphlink.match(known, log).matches["cluster_id"].null_count()
+
+
+# --- controls -------------------------------------------------------------------------------------------------
+
+def test_control_ring_newcomer_through_one_pool_address_with_template_is_matched(pool_ring):
+    known, ring = pool_ring
+    assert graphlink.match(known, day_two("new", templated)).matches["cluster_id"].to_list() == [ring] * 10
+
+
+def test_control_ordinary_newcomer_through_one_pool_address_is_not_matched(pool_ring):
+    known, _ = pool_ring
+    assert unmatched(known, day_two("ord", free_text)) == 10
+
+
+# --- crashes: odd new logs and folders ------------------------------------------------------------------------
+
+def test_empty_and_null_prompts_of_accounts_in_doubt_do_not_crash(pool_ring):
+    known, _ = pool_ring
+    log = day_two("emp", templated).with_columns(
+        pl.when(pl.col("account_id").str.ends_with("1")).then(None)
+        .when(pl.col("account_id").str.ends_with("2")).then(pl.lit(""))
+        .when(pl.col("account_id").str.ends_with("3")).then(pl.lit("   \n\t "))
+        .when(pl.col("account_id").str.ends_with("4")).then(pl.lit("hi"))
+        .when(pl.col("account_id").str.ends_with("5")).then(pl.lit("\u200b\u200b\ufeff"))
+        .otherwise(pl.col("prompt")).alias("prompt"))
+    matches = graphlink.match(known, log).matches
+    assert matches.height == 10
+    # Only the accounts whose prompts are still the template are matched.
+    got = matches.filter(pl.col("cluster_id").is_not_null())["account_id"].sort().to_list()
+    assert got == [f"emp{i:02d}" for i in (0, 6, 7, 8, 9)]
+
+
+def test_all_prompts_null_does_not_crash(pool_ring):
+    known, _ = pool_ring
+    log = day_two("nul", templated).with_columns(pl.lit(None, pl.String).alias("prompt"))
+    assert unmatched(known, log) == 10
+
+
+def test_null_timestamps_do_not_crash(pool_ring):
+    known, ring = pool_ring
+    log = day_two("nts", templated).with_columns(
+        pl.when(pl.col("account_id").str.ends_with("1")).then(None).otherwise(pl.col("timestamp")).alias("timestamp"))
+    matches = graphlink.match(known, log).matches
+    assert matches.filter(pl.col("account_id") == "nts00")["cluster_id"].to_list() == [ring]
+
+
+def test_new_log_without_prompt_column_does_not_crash(pool_ring):
+    known, _ = pool_ring
+    assert unmatched(known, day_two("npc", templated).drop("prompt")) == 10
+
+
+def test_known_folder_without_templates_parquet_does_not_crash(pool_ring, tmp_path):
+    known, _ = pool_ring
+    copy = shutil.copytree(known, tmp_path / "copy")
+    (copy / "templates.parquet").unlink()
+    assert unmatched(copy, day_two("nt", templated)) == 10
+
+
+def test_account_ids_that_look_like_numbers_do_not_crash(pool_ring):
+    known, _ = pool_ring
+    log = day_two("", templated).with_columns(pl.col("account_id").str.replace(r"^", "9"))
+    assert graphlink.match(known, log).matches.height == 10
+
+
+# --- benign accounts matched to a ring ------------------------------------------------------------------------
+
+def test_control_framework_prompt_alone_matches_no_one(framework_ring):
+    known, _ = framework_ring
+    assert unmatched(known, day_two("fwo", framework, through_pool=False)) == 10
+
+
+@pytest.mark.xfail(strict=True, reason="a public framework's fixed prompt, sent by ordinary people in the earlier "
+                   "run as well, still counts as the ring's template when the ring sends it most: a company using "
+                   "the framework once through a residential proxy exit the ring rode is matched to the ring")
+def test_company_using_a_public_framework_through_one_proxy_exit_is_not_matched(framework_ring):
+    known, _ = framework_ring
+    assert unmatched(known, day_two("co", framework)) == 10
