@@ -200,3 +200,38 @@ def test_control_a_daily_job_at_another_minute_stays():
                    "cron job at 02:00 among the pool's users moves to that rider")
 def test_a_daily_cron_job_at_the_riders_minute_is_a_schedule_not_the_rider():
     assert cron_case([d * DAY + 120 for d in range(7)]).height == 0
+
+
+# --- a stock phrase the ring's template opens with; look-alike spellings -------------------------------------
+
+STOCK = "Think step by step and show all of your reasoning."  # a common chain-of-thought instruction
+
+
+def stock_then_free(rng: random.Random) -> str:
+    return STOCK + " " + free_text(rng)
+
+
+@pytest.mark.xfail(strict=True, reason="two shingles of the ring's template suffice (MIN_TEMPLATE_SHINGLES): the "
+                   "common chain-of-thought phrase the template opens with (10 words, 6 shingles) corroborates one "
+                   "proxy exit, and an ordinary newcomer writing it before free text is matched to the ring")
+def test_an_ordinary_newcomer_writing_a_stock_phrase_the_template_opens_with_is_not_matched(pool_ring):
+    known, _ = pool_ring
+    assert unmatched(known, day_two("cot", stock_then_free)) == 10
+
+
+def test_control_stock_phrase_without_the_pool_address_matches_no_one(pool_ring):
+    known, _ = pool_ring
+    assert unmatched(known, day_two("cot", stock_then_free, through_pool=False)) == 10
+
+
+LOOK_ALIKE = str.maketrans({"e": "\u0435", "o": "\u043e", "a": "\u0430", "p": "\u0440"})  # Cyrillic letters
+
+
+def disguised(rng: random.Random) -> str:
+    text = templated(rng).translate(LOOK_ALIKE)
+    return "\u200b".join(text[i:i + 7] for i in range(0, len(text), 7)).replace("Think", "Ｔｈｉｎｋ")
+
+
+def test_ring_newcomer_disguising_the_template_with_look_alikes_is_still_matched(pool_ring):
+    known, ring = pool_ring
+    assert graphlink.match(known, day_two("dis", disguised)).matches["cluster_id"].to_list() == [ring] * 10
