@@ -235,3 +235,9 @@ def disguised(rng: random.Random) -> str:
 def test_ring_newcomer_disguising_the_template_with_look_alikes_is_still_matched(pool_ring):
     known, ring = pool_ring
     assert graphlink.match(known, day_two("dis", disguised)).matches["cluster_id"].to_list() == [ring] * 10
+
+
+def test_a_prompt_column_of_numbers_does_not_crash(pool_ring):
+    known, _ = pool_ring
+    log = day_two("int", templated).with_columns(pl.int_range(pl.len()).alias("prompt"))
+    assert unmatched(known, log) == 10
