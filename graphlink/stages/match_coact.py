@@ -43,7 +43,7 @@ import math
 import polars as pl
 
 from graphlink.stages.match_pools import DEFAULT_MIN_POOL_SHARE, POOL_KINDS, pool_mates
-from graphlink.stages.seed_minutes import BEYOND_SCHEDULE, MAX_CHANCE, MINUTE_TOLERANCE, SCHEDULE_SHIFTS
+from graphlink.stages.seed_minutes import BEYOND_SCHEDULE, MAX_CHANCE, MINUTE_TOLERANCE, SCHEDULE_SHIFTS, chance_bound
 
 __all__ = ["in_doubt", "move_to_riders", "new_minutes", "riders_by_minutes"]
 
@@ -128,10 +128,8 @@ def riders_by_minutes(doubt: pl.DataFrame, settled: pl.DataFrame, minutes: pl.Da
                            on="account_id").select(pl.col("cluster_id").alias("rider"), "m").unique())
     wide = pl.concat([active.select("rider", pl.col("m") + d) for d in range(-tolerance, tolerance + 1)]).unique()
     share = wide.group_by("rider").agg((pl.len() / span).alias("q"))
-    # seed_minutes.chance_bound, with the chance q a column (each rider's own).
-    k, nn, q = pl.col("k").cast(pl.Float64), pl.col("n").cast(pl.Float64), pl.col("q").clip(1e-12, 1 - 1e-12)
-    kl = (k / nn) * ((k / nn) / q).log() + (1 - k / nn) * ((1 - k / nn).clip(1e-12) / (1 - q)).log()
-    bound = pl.when(k / nn <= q).then(0.0).when(k >= nn).then(nn * q.log()).otherwise(-nn * kl)
+    # The chance q is a column: each rider's own.
+    bound = chance_bound(pl.col("k").cast(pl.Float64), pl.col("n").cast(pl.Float64), pl.col("q"))
     # A rider's minutes are a clock only if its earlier members keep one together (seed_minutes' test: each of
     # them tied beyond chance to the others' minutes): two members of different cells are no cell's bursts.
     ridden = riders.select("rider").unique()

@@ -68,8 +68,10 @@ BEYOND_SCHEDULE = 2.0
 _MINUTE_US = 60_000_000
 
 
-def chance_bound(k: pl.Expr, n: pl.Expr, q: float) -> pl.Expr:
+def chance_bound(k: pl.Expr, n: pl.Expr, q: float | pl.Expr) -> pl.Expr:
     """Natural log of the Chernoff bound on ``P(X >= k)``, ``X ~ Binomial(n, q)``: ``-n KL(k/n || q)``, 0 when ``k/n <= q``.
+
+    ``q`` is one chance for every row, or a column of them (each row's own).
 
     Examples
     --------
@@ -79,10 +81,10 @@ def chance_bound(k: pl.Expr, n: pl.Expr, q: float) -> pl.Expr:
     >>> [round(v, 2) for v in df.select(chance_bound(pl.col("k"), pl.col("n"), 0.05).alias("b"))["b"]]
     [0.0, -16.61, -59.91]
     """
-    q = min(max(q, 1e-12), 1 - 1e-12)
+    q = q.clip(1e-12, 1 - 1e-12) if isinstance(q, pl.Expr) else pl.lit(min(max(q, 1e-12), 1 - 1e-12))
     f = k / n
     inner = f * (f / q).log() + (1 - f) * ((1 - f) / (1 - q)).log()
-    kl = pl.when(f >= 1).then(-math.log(q)).otherwise(inner)
+    kl = pl.when(f >= 1).then(-q.log()).otherwise(inner)
     return pl.when(f <= q).then(0.0).otherwise(-n * kl)
 
 
