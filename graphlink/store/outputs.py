@@ -25,6 +25,8 @@ import polars as pl
 from graphlink.contract import (
     MATCH_INDEX_FILE,
     MATCH_INDEX_SCHEMA,
+    MATCH_POOLS_FILE,
+    MATCH_POOLS_SCHEMA,
     ACCOUNTS_FILE,
     ACTIVITY_FILE,
     ACTIVITY_SCHEMA,
@@ -320,6 +322,16 @@ def match_index(result: DetectResult) -> pl.DataFrame | None:
     return cluster_values(result.linking, DEFAULT_MIN_CONCENTRATION, campaigns=campaigns).cast(dict(MATCH_INDEX_SCHEMA))
 
 
+def match_pools(result: DetectResult) -> pl.DataFrame | None:
+    """``match_pools.parquet`` (:data:`graphlink.contract.MATCH_POOLS_SCHEMA`): each cluster's address holdings, None
+    without linking; prepared once so ``match`` does not count ``linking.parquet``'s address rows on each run."""
+    if result.linking is None:
+        return None
+    from graphlink.stages.match_pools import address_holdings  # stages read the store, not back
+
+    return address_holdings(result.linking).cast(dict(MATCH_POOLS_SCHEMA))
+
+
 def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
     """Write a detect result to ``out_dir`` atomically (the output contract, :mod:`graphlink.contract`).
 
@@ -346,7 +358,8 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
                   (result.minutes, MINUTES_FILE), (result.templates, TEMPLATES_FILE),
                   (result.accounts, ACCOUNTS_FILE), (result.member_affiliations, MEMBERSHIPS_FILE),
                   (result.clusters, CLUSTERS_FILE), (result.evidence, EVIDENCE_FILE),
-                  (result.campaigns, CAMPAIGNS_FILE), (match_index(result), MATCH_INDEX_FILE)]
+                  (result.campaigns, CAMPAIGNS_FILE), (match_index(result), MATCH_INDEX_FILE),
+                  (match_pools(result), MATCH_POOLS_FILE)]
         # Two at a time, largest first (the same bytes: each file is written as before; polars
         # releases the GIL while it encodes). Any error is raised here, before run.json.
         with ThreadPoolExecutor(2) as pool:

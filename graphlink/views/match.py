@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.config import PipelineConfig, build_config
-from graphlink.contract import MATCH_INDEX_FILE, MATCH_RUN_FILE, MATCHES_FILE, RUN_FILE
+from graphlink.contract import MATCH_INDEX_FILE, MATCH_POOLS_FILE, MATCH_RUN_FILE, MATCHES_FILE, RUN_FILE
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.encode import encode_events
 from graphlink.stages.match_coact import new_minutes
@@ -137,6 +137,12 @@ def known_cluster_values(outputs: Outputs, min_concentration: float, kinds: tupl
                           campaigns=outputs.clusters.select("cluster_id", "campaign_id"))
 
 
+def known_pools(outputs: Outputs) -> pl.DataFrame | pl.LazyFrame | None:
+    """Detect's ``match_pools.parquet`` (the clusters' address holdings) when present, else ``linking.parquet``."""
+    pools = Path(outputs.path) / MATCH_POOLS_FILE if outputs.path is not None else None
+    return pl.read_parquet(pools).rechunk() if pools is not None and pools.is_file() else outputs.linking
+
+
 def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.LazyFrame,
           accounts: str | Path | pl.DataFrame | None = None, *, min_evidence: float = DEFAULT_MIN_EVIDENCE,
           min_concentration: float = DEFAULT_MIN_CONCENTRATION,
@@ -220,7 +226,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
             warnings = warnings + [f"{outputs.path}: has no activity.parquet (an older graphlink's, or copied in "
                                    "part): matched without the clusters' clocks; rerun graphlink detect for them"]
         matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
-                                 members=members, clocks=clocks, pools=outputs.linking,
+                                 members=members, clocks=clocks, pools=known_pools(outputs),
                                  minutes=new_minutes(enc.frame, enc.index) if "timestamp" in ev.columns else None,
                                  templates=doubt)
     except (pl.exceptions.PolarsError, OSError) as exc:
