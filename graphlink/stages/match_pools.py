@@ -37,12 +37,9 @@ POOL_KINDS = ("ip", "ip_net")
 
 
 def address_holdings(linking: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """``value, cluster_id, own``: how many of each known cluster's accounts held each address (``linking.parquet``).
-
-    Sorted by ``cluster_id, value`` (the rows of detect's ``match_pools.parquet``, the same bytes on each run).
-    """
+    """``value, cluster_id, own``: how many of each known cluster's accounts held each address (``linking.parquet``)."""
     return (linking.lazy().filter(pl.col("kind") == "ip").drop_nulls("cluster_id")
-            .group_by("value", "cluster_id").agg(pl.len().alias("own")).sort("cluster_id", "value").collect())
+            .group_by("value", "cluster_id").agg(pl.len().alias("own")).collect())
 
 
 def holdings_of(pools: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:

@@ -329,7 +329,7 @@ def match_pools(result: DetectResult) -> pl.DataFrame | None:
         return None
     from graphlink.stages.match_pools import address_holdings  # stages read the store, not back
 
-    return address_holdings(result.linking).cast(dict(MATCH_POOLS_SCHEMA))
+    return address_holdings(result.linking).sort("cluster_id", "value").cast(dict(MATCH_POOLS_SCHEMA))  # same bytes
 
 
 def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
