@@ -361,8 +361,8 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
         makes) a match.
     pools : DataFrame or LazyFrame, optional
         The earlier run's ``linking.parquet`` or its address holdings (``match_pools.parquet``,
-        :func:`graphlink.stages.match_pools.holdings_of`): among the clusters an account qualified for, those on one shared address pool are told apart by
-        the values that differ, not by the pool's addresses
+        :func:`graphlink.stages.match_pools.holdings_of`): among the clusters an account qualified for, those
+        on one shared address pool are told apart by the values that differ, not by the pool's addresses
         (:func:`graphlink.stages.match_pools.pooled_rank`).
     minutes : DataFrame, optional
         ``account_id, m, events`` of the new log (with ``pools``): an account
