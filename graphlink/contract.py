@@ -58,6 +58,10 @@ TEMPLATES_FILE = "templates.parquet"
 CAMPAIGNS_FILE = "campaigns.parquet"
 LINKS_FILE = "links.parquet"
 LINKING_FILE = "linking.parquet"
+#: What ``match`` derives from ``linking.parquet`` on every run, prepared once by detect (an index).
+MATCH_INDEX_FILE = "match_index.parquet"
+#: ... and how many of each cluster's accounts held each address (``match``'s shared address pools).
+MATCH_POOLS_FILE = "match_pools.parquet"
 #: Written by ``graphlink match`` into its own ``--out`` folder (not a detect output).
 MATCHES_FILE = "matches.parquet"
 MATCH_RUN_FILE = "match.json"
@@ -65,7 +69,8 @@ MATCH_RUN_FILE = "match.json"
 #: Files a folder must have to be read as a detect output (``run.json`` marks it complete).
 REQUIRED_FILES = (ACCOUNTS_FILE, CLUSTERS_FILE, EVIDENCE_FILE, RUN_FILE)
 #: Drill-down files a detect run writes but a reader does without.
-OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, LINKS_FILE, LINKING_FILE, MINUTES_FILE, TEMPLATES_FILE)
+OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, LINKS_FILE, LINKING_FILE, MINUTES_FILE,
+                  TEMPLATES_FILE, MATCH_INDEX_FILE, MATCH_POOLS_FILE)
 #: What ``expand`` and ``match`` need besides the required files.
 GRAPH_FILES = (LINKS_FILE, LINKING_FILE)
 #: Everything a detect run writes.
@@ -179,6 +184,19 @@ LINKING_SCHEMA = pl.Schema({
     "cluster_id": pl.Int64,
 })
 
+#: ``match_index.parquet``: the values each cluster is known by (:func:`graphlink.stages.match.cluster_values` of
+#: ``linking.parquet`` at the default ``min_concentration``, every kind, the campaign credit), written by detect so
+#: ``match`` need not group linking's rows on each run; ``match`` falls back to linking when it is absent (an older
+#: folder) or ``--min-concentration`` is not the default.
+MATCH_INDEX_SCHEMA = pl.Schema({
+    "cluster_id": pl.Int64, "kind": pl.String, "value": pl.String, "members": pl.UInt32, "df": pl.UInt32,
+    "own": pl.UInt32, "concentration": pl.Float64,
+})
+
+#: ``match_pools.parquet``: how many of each cluster's accounts held each address (``linking.parquet`` rows of kind
+#: ``ip``; :func:`graphlink.stages.match_pools.address_holdings`), sorted by ``cluster_id, value``.
+MATCH_POOLS_SCHEMA = pl.Schema({"value": pl.String, "cluster_id": pl.Int64, "own": pl.UInt32})
+
 #: ``graphlink expand --out``: accounts ranked by their tie to the seeds (seeds first, ``rank`` 0).
 #: ``score`` is unitless, in [0, 1], and relative to this one ranking: normalised to its best listed
 #: account, so it is not comparable across runs, seed sets or options, and is no probability. Seeds
@@ -209,6 +227,7 @@ __all__ = [
     "REQUIRED_FILES", "OPTIONAL_FILES", "OUTPUT_FILES", "ACCOUNTS_SCHEMA", "CLUSTERS_SCHEMA",
     "EVIDENCE_SCHEMA", "MEMBERSHIPS_SCHEMA", "ACTIVITY_SCHEMA", "COMPONENTS", "COORDINATION", "EVASION",
     "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "MINUTES_FILE", "MINUTES_SCHEMA", "TEMPLATES_FILE", "TEMPLATES_SCHEMA", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA", "ACCOUNTS_READ_COLUMNS",
-    "LINKS_FILE", "LINKING_FILE", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
+    "LINKS_FILE", "LINKING_FILE", "MATCH_INDEX_FILE", "MATCH_INDEX_SCHEMA", "MATCH_POOLS_FILE",
+    "MATCH_POOLS_SCHEMA", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
     "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
 ]

@@ -87,6 +87,37 @@ def test_match_assigns_new_ring_accounts_and_spares_benign_ones(two_days):
     assert result.matches["why"].str.contains("active in the cluster's hours").any()
 
 
+def test_match_indexes_written_by_detect_give_the_same_matches_as_linking(two_days, tmp_path):
+    import shutil
+
+    from graphlink.contract import MATCH_INDEX_FILE, MATCH_INDEX_SCHEMA, MATCH_POOLS_FILE, MATCH_POOLS_SCHEMA
+    from graphlink.stages.match import cluster_values
+    from graphlink.stages.match_pools import address_holdings
+
+    out = two_days / "day1" / "out"
+    index = pl.read_parquet(out / MATCH_INDEX_FILE)
+    assert index.schema == MATCH_INDEX_SCHEMA and index.height > 0
+    counted = cluster_values(pl.read_parquet(out / "linking.parquet"),
+                             campaigns=pl.read_parquet(out / "clusters.parquet").select("cluster_id", "campaign_id"))
+    assert index.equals(counted.cast(dict(MATCH_INDEX_SCHEMA)))
+    pools = pl.read_parquet(out / MATCH_POOLS_FILE)
+    assert pools.schema == MATCH_POOLS_SCHEMA and pools.height > 0
+    holdings = address_holdings(pl.read_parquet(out / "linking.parquet")).cast(dict(MATCH_POOLS_SCHEMA))
+    assert pools.equals(holdings.sort("cluster_id", "value"))
+    # An older folder (no index) is matched from linking.parquet: the same matches, bit for bit.
+    older = tmp_path / "older"
+    shutil.copytree(out, older)
+    (older / MATCH_INDEX_FILE).unlink()
+    (older / MATCH_POOLS_FILE).unlink()
+    new = (two_days / "day2" / "events.parquet", two_days / "day2" / "accounts.parquet")
+    with_index, without = graphlink.match(out, *new), graphlink.match(older, *new)
+    assert with_index.matches.equals(without.matches)
+    assert with_index.run["counts"] == without.run["counts"]
+    # A non-default threshold is counted from linking, not read from the index built at the default.
+    stricter = graphlink.match(out, *new, min_concentration=0.95)
+    assert stricter.run["counts"]["known_values"] < with_index.run["counts"]["known_values"]
+
+
 def sibling_block(n_filler: int = 200) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Two cells of one operator in one proxy pool: ``links``, ``linking``, ``accounts``.
 

@@ -57,7 +57,7 @@ from graphlink.config import PipelineConfig
 from graphlink.contract import MATCHES_SCHEMA
 from graphlink.stages.encode import EncodedEvents, count_by_account, with_account_ids
 from graphlink.stages.match_coact import move_to_riders
-from graphlink.stages.match_pools import address_holdings, pooled_rank
+from graphlink.stages.match_pools import holdings_of, pooled_rank
 from graphlink.stages.match_templates import with_templates
 from graphlink.stages.signals import account_signals, categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
@@ -360,9 +360,9 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
         fit`` to that cluster's weak evidence, as a clock corroborates (never
         makes) a match.
     pools : DataFrame or LazyFrame, optional
-        The earlier run's ``linking.parquet``: among the clusters an account
-        qualified for, those on one shared address pool are told apart by
-        the values that differ, not by the pool's addresses
+        The earlier run's ``linking.parquet`` or its address holdings (``match_pools.parquet``,
+        :func:`graphlink.stages.match_pools.holdings_of`): among the clusters an account qualified for, those
+        on one shared address pool are told apart by the values that differ, not by the pool's addresses
         (:func:`graphlink.stages.match_pools.pooled_rank`).
     minutes : DataFrame, optional
         ``account_id, m, events`` of the new log (with ``pools``): an account
@@ -417,7 +417,7 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     per_cluster = with_templates(per_cluster, campaign_of.unique("cluster_id"), templates, alone & (evidence >= min_evidence))
     sent = pl.col("templates") > 0  # a site network (n_values 0) too, with the campaign's templates
     per_cluster = per_cluster.with_columns(evidence.alias("evidence")).filter((pl.col("evidence") >= min_evidence) & (alone | sent))
-    held = address_holdings(pools) if pools is not None and per_cluster.height else None
+    held = None if pools is None or not per_cluster.height else holdings_of(pools)
     if held is not None:
         per_cluster = pooled_rank(hits, per_cluster, held)
     best = pick_cluster(per_cluster, hits, clusters)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["DEFAULT_MIN_POOL_SHARE", "POOL_KINDS", "address_holdings", "pool_mates", "pooled_rank"]
+__all__ = ["DEFAULT_MIN_POOL_SHARE", "POOL_KINDS", "address_holdings", "holdings_of", "pool_mates", "pooled_rank"]
 
 #: Two clusters are pool mates when at least this share of either one's address holdings are on addresses the
 #: other also held: a majority, so a few addresses an office NAT or an ISP block gave both do not make a pool.
@@ -40,6 +40,12 @@ def address_holdings(linking: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """``value, cluster_id, own``: how many of each known cluster's accounts held each address (``linking.parquet``)."""
     return (linking.lazy().filter(pl.col("kind") == "ip").drop_nulls("cluster_id")
             .group_by("value", "cluster_id").agg(pl.len().alias("own")).collect())
+
+
+def holdings_of(pools: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """:func:`address_holdings` of ``linking.parquet``, or ``pools`` itself when it is already the holdings
+    (``value, cluster_id, own``: detect's ``match_pools.parquet``, :data:`graphlink.contract.MATCH_POOLS_SCHEMA`)."""
+    return pools.lazy().collect() if "own" in pools.lazy().collect_schema().names() else address_holdings(pools)
 
 
 def pool_mates(held: pl.DataFrame, pairs: pl.DataFrame,

@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.config import PipelineConfig, build_config
-from graphlink.contract import MATCH_RUN_FILE, MATCHES_FILE, RUN_FILE
+from graphlink.contract import MATCH_INDEX_FILE, MATCH_POOLS_FILE, MATCH_RUN_FILE, MATCHES_FILE, RUN_FILE
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.encode import encode_events
 from graphlink.stages.match_coact import new_minutes
@@ -127,6 +127,22 @@ def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str]
     return kinds - set(lost), [warning]
 
 
+def known_cluster_values(outputs: Outputs, min_concentration: float, kinds: tuple[str, ...]) -> pl.DataFrame:
+    """:func:`cluster_values` of the known run: detect's ``match_index.parquet`` when present at the default
+    ``min_concentration``, else counted from ``linking.parquet`` (an older folder, another threshold)."""
+    index = Path(outputs.path) / MATCH_INDEX_FILE if outputs.path is not None else None
+    if index is not None and min_concentration == DEFAULT_MIN_CONCENTRATION and index.is_file():
+        return pl.read_parquet(index).filter(pl.col("kind").is_in(list(kinds))).rechunk()
+    return cluster_values(outputs.linking, min_concentration, kinds,
+                          campaigns=outputs.clusters.select("cluster_id", "campaign_id"))
+
+
+def known_pools(outputs: Outputs) -> pl.DataFrame | pl.LazyFrame | None:
+    """Detect's ``match_pools.parquet`` (the clusters' address holdings) when present, else ``linking.parquet``."""
+    pools = Path(outputs.path) / MATCH_POOLS_FILE if outputs.path is not None else None
+    return pl.read_parquet(pools).rechunk() if pools is not None and pools.is_file() else outputs.linking
+
+
 def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.LazyFrame,
           accounts: str | Path | pl.DataFrame | None = None, *, min_evidence: float = DEFAULT_MIN_EVIDENCE,
           min_concentration: float = DEFAULT_MIN_CONCENTRATION,
@@ -174,8 +190,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     # Clusters, run.json, the scanned linking values and the clustered accounts' activity (their clocks).
     outputs = graph_outputs(known, "all", whole=False)
     config = known_config(outputs, columns, format=format, timestamp_format=timestamp_format, separator=separator)
-    known_values = cluster_values(outputs.linking, min_concentration, MATCH_KINDS + config.signals.extra_signals,
-                                  campaigns=outputs.clusters.select("cluster_id", "campaign_id"))
+    known_values = known_cluster_values(outputs, min_concentration, MATCH_KINDS + config.signals.extra_signals)
     kinds = set(known_values["kind"].unique().to_list())
     source = str(events) if isinstance(events, (str, Path)) else "<frame>"
     extra = config.signals.extra_signals
@@ -211,7 +226,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
             warnings = warnings + [f"{outputs.path}: has no activity.parquet (an older graphlink's, or copied in "
                                    "part): matched without the clusters' clocks; rerun graphlink detect for them"]
         matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
-                                 members=members, clocks=clocks, pools=outputs.linking,
+                                 members=members, clocks=clocks, pools=known_pools(outputs),
                                  minutes=new_minutes(enc.frame, enc.index) if "timestamp" in ev.columns else None,
                                  templates=doubt)
     except (pl.exceptions.PolarsError, OSError) as exc:
