@@ -62,6 +62,10 @@ LINKING_FILE = "linking.parquet"
 MATCH_INDEX_FILE = "match_index.parquet"
 #: ... and how many of each cluster's accounts held each address (``match``'s shared address pools).
 MATCH_POOLS_FILE = "match_pools.parquet"
+#: ... and which clusters ride one another's address pools (``match``'s pool mates).
+MATCH_MATES_FILE = "match_mates.parquet"
+#: ... and each cluster's busy hours (``match``'s clocks, from ``activity.parquet``).
+MATCH_CLOCKS_FILE = "match_clocks.parquet"
 #: Written by ``graphlink match`` into its own ``--out`` folder (not a detect output).
 MATCHES_FILE = "matches.parquet"
 MATCH_RUN_FILE = "match.json"
@@ -70,7 +74,8 @@ MATCH_RUN_FILE = "match.json"
 REQUIRED_FILES = (ACCOUNTS_FILE, CLUSTERS_FILE, EVIDENCE_FILE, RUN_FILE)
 #: Drill-down files a detect run writes but a reader does without.
 OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, LINKS_FILE, LINKING_FILE, MINUTES_FILE,
-                  TEMPLATES_FILE, MATCH_INDEX_FILE, MATCH_POOLS_FILE)
+                  TEMPLATES_FILE, MATCH_INDEX_FILE, MATCH_POOLS_FILE, MATCH_MATES_FILE,
+                  MATCH_CLOCKS_FILE)
 #: What ``expand`` and ``match`` need besides the required files.
 GRAPH_FILES = (LINKS_FILE, LINKING_FILE)
 #: Everything a detect run writes.
@@ -197,6 +202,17 @@ MATCH_INDEX_SCHEMA = pl.Schema({
 #: ``ip``; :func:`graphlink.stages.match_pools.address_holdings`), sorted by ``cluster_id, value``.
 MATCH_POOLS_SCHEMA = pl.Schema({"value": pl.String, "cluster_id": pl.Int64, "own": pl.UInt32})
 
+#: ``match_mates.parquet``: every pair of clusters where ``cluster_id`` rides ``mate_id``'s address pool (``shared``:
+#: the share of its address holdings on addresses ``mate_id`` also held, at least the default
+#: :data:`graphlink.stages.match_pools.DEFAULT_MIN_POOL_SHARE`; :func:`graphlink.stages.match_pools.all_pool_mates`),
+#: sorted by ``cluster_id, mate_id``; ``match`` judges the pairs it needs from ``match_pools.parquet`` without it.
+MATCH_MATES_SCHEMA = pl.Schema({"cluster_id": pl.Int64, "mate_id": pl.Int64, "shared": pl.Float64})
+
+#: ``match_clocks.parquet``: each cluster's busy UTC hours and the share of the day they cover
+#: (:func:`graphlink.stages.match_clocks.cluster_clocks` of ``activity.parquet``'s clustered rows), sorted by
+#: ``cluster_id, hour``; ``match`` reads ``activity.parquet`` without it.
+MATCH_CLOCKS_SCHEMA = pl.Schema({"cluster_id": pl.Int64, "hour": pl.Int8, "chance": pl.Float64})
+
 #: ``graphlink expand --out``: accounts ranked by their tie to the seeds (seeds first, ``rank`` 0).
 #: ``score`` is unitless, in [0, 1], and relative to this one ranking: normalised to its best listed
 #: account, so it is not comparable across runs, seed sets or options, and is no probability. Seeds
@@ -228,6 +244,7 @@ __all__ = [
     "EVIDENCE_SCHEMA", "MEMBERSHIPS_SCHEMA", "ACTIVITY_SCHEMA", "COMPONENTS", "COORDINATION", "EVASION",
     "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "MINUTES_FILE", "MINUTES_SCHEMA", "TEMPLATES_FILE", "TEMPLATES_SCHEMA", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA", "ACCOUNTS_READ_COLUMNS",
     "LINKS_FILE", "LINKING_FILE", "MATCH_INDEX_FILE", "MATCH_INDEX_SCHEMA", "MATCH_POOLS_FILE",
-    "MATCH_POOLS_SCHEMA", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
+    "MATCH_POOLS_SCHEMA", "MATCH_MATES_FILE", "MATCH_MATES_SCHEMA",
+    "MATCH_CLOCKS_FILE", "MATCH_CLOCKS_SCHEMA", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
     "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
 ]

@@ -241,5 +241,10 @@ def test_a_long_comma_separated_seed_list_is_read_as_ids_and_a_match_without_clo
     fixtures = Path(__file__).resolve().parents[1] / "fixtures"
     out = graphlink.detect(fixtures / "events.parquet").save(tmp_path / "out")
     (out / "activity.parquet").unlink()
+    # detect's clock index still holds the clocks ...
+    kept = graphlink.match(out, fixtures / "events.parquet")
+    assert not any("has no activity.parquet" in w for w in kept.run["warnings"])
+    # ... without it too, there are none, and match says so.
+    (out / "match_clocks.parquet").unlink()
     result = graphlink.match(out, fixtures / "events.parquet")
     assert any("has no activity.parquet" in w and "without the clusters' clocks" in w for w in result.run["warnings"])

@@ -56,6 +56,7 @@ import polars as pl
 from graphlink.config import PipelineConfig
 from graphlink.contract import MATCHES_SCHEMA
 from graphlink.stages.encode import EncodedEvents, count_by_account, with_account_ids
+from graphlink.stages.match_clocks import account_clocks, clock_fit, cluster_clocks
 from graphlink.stages.match_coact import move_to_riders
 from graphlink.stages.match_pools import holdings_of, pooled_rank
 from graphlink.stages.match_templates import with_templates
@@ -95,6 +96,9 @@ MIN_CLOCK_FIT = 0.5
 #: Kinds a new log is matched on. Timing bands are specific to one log's minutes; prompt shingles, the costly part
 #: of detection, are read only for accounts in doubt (:mod:`graphlink.stages.match_templates`).
 MATCH_KINDS = ("payment", "ip", "ip_net", "user_agent", "email_domain")
+#: Sums of evidence are rounded to this many decimals: polars sums a group's floats in an order that varies with its
+#: threads, and equal sets of values must give equal evidence (ties broken the same way, scores equal run to run).
+SUM_DECIMALS = 9
 #: ``why`` of an account that was already a member of the cluster in the earlier run (score 1.0).
 KNOWN_MEMBER_WHY = "a member of this cluster in the earlier run"
 
@@ -205,55 +209,6 @@ def account_values(enc: EncodedEvents, config: PipelineConfig, kinds: set[str],
     return with_account_ids(pl.concat(frames), enc.index).select("account_id", "kind", "value")
 
 
-def cluster_clocks(activity: pl.DataFrame) -> pl.DataFrame:
-    """Each known cluster's clock: its *busy* UTC hours, where its members send more than a uniform 1/24.
-
-    ``activity`` is ``activity.parquet`` (``cluster_id, hour, events``). Returns
-    ``cluster_id, hour`` (the busy hours) and ``chance``, the share of the day
-    they cover (what an account active at random hours would put in them).
-
-    Examples
-    --------
-    >>> act = pl.DataFrame({"cluster_id": [1, 1, 1], "hour": [3, 4, 5], "events": [30, 30, 1]})
-    >>> cluster_clocks(act).rows()
-    [(1, 3, 0.08333333333333333), (1, 4, 0.08333333333333333)]
-    """
-    per_hour = activity.group_by("cluster_id", "hour").agg(pl.col("events").sum())
-    busy = per_hour.filter(pl.col("events") / pl.col("events").sum().over("cluster_id") > 1 / 24)
-    return (busy.with_columns((pl.len().over("cluster_id") / 24).alias("chance"))
-            .select("cluster_id", pl.col("hour").cast(pl.Int8), "chance").sort("cluster_id", "hour"))
-
-
-def account_clocks(enc: EncodedEvents) -> pl.DataFrame:
-    """``account_id, hour, share``: each new account's events per UTC hour of the day (empty without timestamps)."""
-    if "timestamp" not in enc.frame.columns:
-        return pl.DataFrame(schema={"account_id": pl.String, "hour": pl.Int8, "share": pl.Float64})
-    hours = (enc.frame.select("account_idx", pl.col("timestamp").dt.hour().cast(pl.Int8).alias("hour"))
-             .drop_nulls("hour").group_by("account_idx", "hour").len())
-    shares = hours.with_columns((pl.col("len") / pl.col("len").sum().over("account_idx")).alias("share"))
-    return with_account_ids(shares.select("account_idx", "hour", "share"), enc.index)
-
-
-def clock_fit(pairs: pl.DataFrame, accounts: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
-    """``account_id, cluster_id, fit``: how much more of an account's activity falls in a cluster's busy hours than chance.
-
-    ``fit = (in_busy - chance) / (1 - chance)``, clipped to [0, 1], where
-    ``in_busy`` is the share of the account's events in the cluster's busy
-    hours (:func:`cluster_clocks`) and ``chance`` the share of the day they
-    cover: 1 for an account active only when the cluster is, 0 for one active
-    at random hours or a cluster busy around the clock. Only the ``pairs``
-    asked for (accounts that already share values with the cluster).
-    """
-    chance = clusters.group_by("cluster_id").agg(pl.col("chance").first())
-    inside = (pairs.join(accounts, on="account_id").join(clusters.select("cluster_id", "hour"),
-                                                         on=["cluster_id", "hour"])
-              .group_by("account_id", "cluster_id").agg(pl.col("share").sum().alias("in_busy")))
-    fit = ((pl.col("in_busy").fill_null(0.0) - pl.col("chance")) / (1 - pl.col("chance"))).clip(0.0, 1.0)
-    return (pairs.join(inside, on=["account_id", "cluster_id"], how="left").join(chance, on="cluster_id", how="left")
-            .select("account_id", "cluster_id", pl.when(pl.col("chance") < 1).then(fit).otherwise(0.0).fill_null(0.0)
-                    .alias("fit")))
-
-
 def pick_cluster(per_cluster: pl.DataFrame, hits: pl.DataFrame, clusters: pl.DataFrame,
                  min_share: float = DEFAULT_MIN_OWN_SHARE, min_typical: float = DEFAULT_MIN_TYPICAL) -> pl.DataFrame:
     """Each account's cluster: its campaign by evidence, the cluster within it by the values characteristic of it.
@@ -306,7 +261,7 @@ def pick_cluster(per_cluster: pl.DataFrame, hits: pl.DataFrame, clusters: pl.Dat
     share = pl.col("own") / pl.col("df").cast(pl.Float64)
     specific = (sized.group_by("account_id", "cluster_id")
                 .agg((pl.col("kind_weight") * share * typical * ((share >= min_share) & (typical >= min_typical)))
-                     .sum()
+                     .sum().round(SUM_DECIMALS)
                      .alias("specific")))
     ranked = (per_cluster.join(specific, on=["account_id", "cluster_id"], how="left")
               .with_columns(pl.col("specific").fill_null(0.0))
@@ -329,7 +284,7 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                    members: pl.DataFrame | None = None,
                    clocks: tuple[pl.DataFrame, pl.DataFrame] | None = None,
                    pools: pl.DataFrame | pl.LazyFrame | None = None,
-                   minutes: pl.DataFrame | None = None,
+                   minutes: pl.DataFrame | None = None, mates: pl.DataFrame | None = None,
                    templates: Callable[[pl.Series], pl.DataFrame] | None = None) -> pl.DataFrame:
     """Assign each new account to the known cluster it shares the most concentrated values with.
 
@@ -369,6 +324,9 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
         matched on a pool's addresses alone moves to a cluster riding that
         pool whose accounts it acts with, minute by minute, beyond chance and
         schedule (:func:`graphlink.stages.match_coact.riders_by_minutes`).
+    mates : DataFrame, optional
+        :func:`graphlink.stages.match_pools.all_pool_mates` of the address holdings (detect's
+        ``match_mates.parquet``): which clusters ride one another's pools, looked up instead of judged.
     templates : callable, optional
         The accounts in doubt -> the known campaigns' templates they send (:mod:`graphlink.stages.match_templates`).
 
@@ -398,8 +356,9 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                         (pl.col("evidence").filter(~pl.col("strong") & (pl.col("kind") != "ip_net")).sum() > 0)
                         .alias("corroborated")))
     per_cluster = (hits.group_by("account_id", "cluster_id")
-                   .agg(pl.col("evidence").filter("strong").sum().alias("strong"),
-                        pl.col("evidence").filter(~pl.col("strong")).sum().alias("weak"), pl.col("_campaign").first())
+                   .agg(pl.col("evidence").filter("strong").sum().round(SUM_DECIMALS).alias("strong"),
+                        pl.col("evidence").filter(~pl.col("strong")).sum().round(SUM_DECIMALS).alias("weak"),
+                        pl.col("_campaign").first())
                    .filter(pl.col("strong") > 0)
                    .join(by_campaign, on=["account_id", "_campaign"], how="left").drop("_campaign"))
     if clocks is not None and per_cluster.height:
@@ -419,7 +378,7 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     per_cluster = per_cluster.with_columns(evidence.alias("evidence")).filter((pl.col("evidence") >= min_evidence) & (alone | sent))
     held = None if pools is None or not per_cluster.height else holdings_of(pools)
     if held is not None:
-        per_cluster = pooled_rank(hits, per_cluster, held)
+        per_cluster = pooled_rank(hits, per_cluster, held, mates=mates)
     best = pick_cluster(per_cluster, hits, clusters)
     quoted = pl.format("{} {} ({} of the cluster's accounts, {} in all)", "kind", "value", "members", "df")
     why = (hits.join(best.select("account_id", "cluster_id"), on=["account_id", "cluster_id"])
@@ -435,7 +394,7 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                        (pl.col("evidence") / (pl.col("evidence") + 1)).alias("score"),
                        pl.concat_str([pl.format("shares {}", "values"), clock, sends]).alias("why")))
     if held is not None and minutes is not None and matched.height:
-        matched = move_to_riders(matched, best, hits, members, clusters, minutes, held)
+        matched = move_to_riders(matched, best, hits, members, clusters, minutes, held, mates)
     if members is not None and members.height:
         again = (members.join(pl.DataFrame({"account_id": new_accounts.cast(pl.String)}), on="account_id", how="semi")
                  .join(clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")

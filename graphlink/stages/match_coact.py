@@ -75,7 +75,7 @@ def in_doubt(best: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
 def riders_by_minutes(doubt: pl.DataFrame, settled: pl.DataFrame, minutes: pl.DataFrame,
                       held: pl.DataFrame, addresses: pl.DataFrame, min_share: float = DEFAULT_MIN_POOL_SHARE,
                       max_chance: float = MAX_CHANCE, beyond: float = BEYOND_SCHEDULE,
-                      tolerance: int = MINUTE_TOLERANCE) -> pl.DataFrame:
+                      tolerance: int = MINUTE_TOLERANCE, mates: pl.DataFrame | None = None) -> pl.DataFrame:
     """The accounts in doubt that move to a rider of their cluster's pool, and why.
 
     Parameters
@@ -97,6 +97,8 @@ def riders_by_minutes(doubt: pl.DataFrame, settled: pl.DataFrame, minutes: pl.Da
         :data:`graphlink.stages.seed_minutes.MAX_CHANCE`,
         :data:`graphlink.stages.seed_minutes.BEYOND_SCHEDULE`,
         :data:`graphlink.stages.seed_minutes.MINUTE_TOLERANCE`.
+    mates : DataFrame, optional
+        :func:`graphlink.stages.match_pools.all_pool_mates` of ``held``, looked up instead of judged.
 
     Returns
     -------
@@ -116,7 +118,7 @@ def riders_by_minutes(doubt: pl.DataFrame, settled: pl.DataFrame, minutes: pl.Da
     if not touched.height:
         return empty
     pairs = touched.select(pl.col("rider").alias("cluster_id"), pl.col("cluster_id").alias("mate_id")).unique()
-    riders = pool_mates(held, pairs, min_share).select(pl.col("mate_id").alias("cluster_id"),
+    riders = pool_mates(held, pairs, min_share, mates).select(pl.col("mate_id").alias("cluster_id"),
                                                        pl.col("cluster_id").alias("rider"))
     candidates = pl.concat([doubt.select("account_id", "cluster_id", pl.col("cluster_id").alias("rider")),
                             touched.join(riders, on=["cluster_id", "rider"])])
@@ -173,7 +175,8 @@ def riders_by_minutes(doubt: pl.DataFrame, settled: pl.DataFrame, minutes: pl.Da
 
 
 def move_to_riders(matched: pl.DataFrame, best: pl.DataFrame, hits: pl.DataFrame, members: pl.DataFrame | None,
-                   clusters: pl.DataFrame, minutes: pl.DataFrame, held: pl.DataFrame) -> pl.DataFrame:
+                   clusters: pl.DataFrame, minutes: pl.DataFrame, held: pl.DataFrame,
+                   mates: pl.DataFrame | None = None) -> pl.DataFrame:
     """``matched`` with the accounts in doubt moved to the rider they act with (:func:`riders_by_minutes`).
 
     ``matched`` has ``account_id, cluster_id, campaign_id, score, why`` (the
@@ -183,7 +186,8 @@ def move_to_riders(matched: pl.DataFrame, best: pl.DataFrame, hits: pl.DataFrame
     minutes are a cluster's, so that an account matched by mistake does not
     carry its own cell's minutes to another cluster), ``clusters``
     ``cluster_id, campaign_id``,
-    ``held`` :func:`graphlink.stages.match_pools.address_holdings`.
+    ``held`` :func:`graphlink.stages.match_pools.address_holdings` (``mates``, optional, their
+    :func:`graphlink.stages.match_pools.all_pool_mates`).
     A moved account keeps its score (the pool's addresses count alike for
     the rider) and its ``why`` says the move.
     """
@@ -192,7 +196,7 @@ def move_to_riders(matched: pl.DataFrame, best: pl.DataFrame, hits: pl.DataFrame
     doubt = in_doubt(best, hits).join(members, on="account_id", how="anti")
     addresses = hits.filter(pl.col("kind") == "ip").join(doubt, on="account_id", how="semi").select("account_id", "value")
     moved = riders_by_minutes(doubt, members.select("account_id", "cluster_id").unique("account_id"), minutes, held,
-                              addresses.unique())
+                              addresses.unique(), mates=mates)
     if not moved.height:
         return matched
     rows = (moved.join(clusters.select("cluster_id", pl.col("campaign_id").alias("moved_campaign")).unique("cluster_id"),

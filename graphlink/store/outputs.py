@@ -25,6 +25,10 @@ import polars as pl
 from graphlink.contract import (
     MATCH_INDEX_FILE,
     MATCH_INDEX_SCHEMA,
+    MATCH_CLOCKS_FILE,
+    MATCH_CLOCKS_SCHEMA,
+    MATCH_MATES_FILE,
+    MATCH_MATES_SCHEMA,
     MATCH_POOLS_FILE,
     MATCH_POOLS_SCHEMA,
     ACCOUNTS_FILE,
@@ -332,6 +336,26 @@ def match_pools(result: DetectResult) -> pl.DataFrame | None:
     return address_holdings(result.linking).sort("cluster_id", "value").cast(dict(MATCH_POOLS_SCHEMA))  # same bytes
 
 
+def match_mates(pools: pl.DataFrame | None) -> pl.DataFrame | None:
+    """``match_mates.parquet`` (:data:`graphlink.contract.MATCH_MATES_SCHEMA`) of :func:`match_pools`' holdings: the
+    clusters riding one another's address pools, judged once here (0.15 s at 1m) instead of on each ``match``."""
+    if pools is None:
+        return None
+    from graphlink.stages.match_pools import all_pool_mates  # stages read the store, not back
+
+    return all_pool_mates(pools).cast(dict(MATCH_MATES_SCHEMA))
+
+
+def match_clocks(result: DetectResult) -> pl.DataFrame | None:
+    """``match_clocks.parquet`` (:data:`graphlink.contract.MATCH_CLOCKS_SCHEMA`): each cluster's busy hours, from the
+    clustered rows of the activity (what ``match`` reads of ``activity.parquet``), None without activity."""
+    if result.activity is None:
+        return None
+    from graphlink.stages.match_clocks import cluster_clocks  # stages read the store, not back
+
+    return cluster_clocks(result.activity.drop_nulls("cluster_id")).cast(dict(MATCH_CLOCKS_SCHEMA))
+
+
 def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
     """Write a detect result to ``out_dir`` atomically (the output contract, :mod:`graphlink.contract`).
 
@@ -358,8 +382,10 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
                   (result.minutes, MINUTES_FILE), (result.templates, TEMPLATES_FILE),
                   (result.accounts, ACCOUNTS_FILE), (result.member_affiliations, MEMBERSHIPS_FILE),
                   (result.clusters, CLUSTERS_FILE), (result.evidence, EVIDENCE_FILE),
-                  (result.campaigns, CAMPAIGNS_FILE), (match_index(result), MATCH_INDEX_FILE),
-                  (match_pools(result), MATCH_POOLS_FILE)]
+                  (result.campaigns, CAMPAIGNS_FILE), (match_index(result), MATCH_INDEX_FILE)]
+        pools = match_pools(result)
+        tables += [(pools, MATCH_POOLS_FILE), (match_mates(pools), MATCH_MATES_FILE),
+                   (match_clocks(result), MATCH_CLOCKS_FILE)]
         # Two at a time, largest first (the same bytes: each file is written as before; polars
         # releases the GIL while it encodes). Any error is raised here, before run.json.
         with ThreadPoolExecutor(2) as pool:

@@ -20,7 +20,8 @@ from typing import Any
 import polars as pl
 
 from graphlink.config import PipelineConfig, build_config
-from graphlink.contract import MATCH_INDEX_FILE, MATCH_POOLS_FILE, MATCH_RUN_FILE, MATCHES_FILE, RUN_FILE
+from graphlink.contract import (MATCH_CLOCKS_FILE, MATCH_INDEX_FILE, MATCH_MATES_FILE, MATCH_POOLS_FILE, MATCH_RUN_FILE, MATCHES_FILE,
+                                RUN_FILE)
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.encode import encode_events
 from graphlink.stages.match_coact import new_minutes
@@ -143,6 +144,27 @@ def known_pools(outputs: Outputs) -> pl.DataFrame | pl.LazyFrame | None:
     return pl.read_parquet(pools).rechunk() if pools is not None and pools.is_file() else outputs.linking
 
 
+def known_clocks(outputs: Outputs) -> pl.DataFrame | None:
+    """The clusters' clocks: detect's ``match_clocks.parquet`` when present, else :func:`cluster_clocks` of the
+    activity read; None without either (or with no activity at all)."""
+    index = Path(outputs.path) / MATCH_CLOCKS_FILE if outputs.path is not None else None
+    if index is not None and index.is_file():
+        clocks = pl.read_parquet(index)
+        return clocks if clocks.height else None
+    if outputs.activity is None or not outputs.activity.height:
+        return None
+    return cluster_clocks(outputs.activity)
+
+
+def known_mates(outputs: Outputs) -> pl.DataFrame | None:
+    """Detect's ``match_mates.parquet`` (the clusters riding one another's pools) beside its ``match_pools.parquet``,
+    else None (``match`` judges the pairs it needs from the holdings)."""
+    if outputs.path is None:
+        return None
+    mates, pools = Path(outputs.path) / MATCH_MATES_FILE, Path(outputs.path) / MATCH_POOLS_FILE
+    return pl.read_parquet(mates) if mates.is_file() and pools.is_file() else None
+
+
 def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.LazyFrame,
           accounts: str | Path | pl.DataFrame | None = None, *, min_evidence: float = DEFAULT_MIN_EVIDENCE,
           min_concentration: float = DEFAULT_MIN_CONCENTRATION,
@@ -188,7 +210,9 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     """
     start = time.perf_counter()
     # Clusters, run.json, the scanned linking values and the clustered accounts' activity (their clocks).
-    outputs = graph_outputs(known, "all", whole=False)
+    # With detect's clock index no cluster's rows are read (the activity is 0.5M rows at 1m), else all are (clocks).
+    indexed = isinstance(known, (str, Path)) and (Path(known) / MATCH_CLOCKS_FILE).is_file()
+    outputs = graph_outputs(known, [] if indexed else "all", whole=False)
     config = known_config(outputs, columns, format=format, timestamp_format=timestamp_format, separator=separator)
     known_values = known_cluster_values(outputs, min_concentration, MATCH_KINDS + config.signals.extra_signals)
     kinds = set(known_values["kind"].unique().to_list())
@@ -220,13 +244,14 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         members = (outputs.linking.select("account_id", "cluster_id").drop_nulls("cluster_id")
                    .join(enc.index.lazy().select("account_id"), on="account_id", how="semi").unique().collect())
         clocks = None
-        if outputs.activity is not None and outputs.activity.height and "timestamp" in ev.columns:
-            clocks = (account_clocks(enc), cluster_clocks(outputs.activity))
+        busy = known_clocks(outputs)
+        if busy is not None and "timestamp" in ev.columns:
+            clocks = (account_clocks(enc), busy)
         elif outputs.activity is None and "timestamp" in ev.columns:  # say so, as for a log without times
             warnings = warnings + [f"{outputs.path}: has no activity.parquet (an older graphlink's, or copied in "
                                    "part): matched without the clusters' clocks; rerun graphlink detect for them"]
         matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
-                                 members=members, clocks=clocks, pools=known_pools(outputs),
+                                 members=members, clocks=clocks, pools=known_pools(outputs), mates=known_mates(outputs),
                                  minutes=new_minutes(enc.frame, enc.index) if "timestamp" in ev.columns else None,
                                  templates=doubt)
     except (pl.exceptions.PolarsError, OSError) as exc:
