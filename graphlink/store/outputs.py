@@ -131,7 +131,7 @@ def read_run(out_dir: Path) -> dict[str, Any]:
 
 def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: int | None = None, *,
                  redact: bool = False, redact_key: str | None = None, whole: bool = False,
-                 graph: bool = False) -> Outputs:
+                 graph: bool = False, drilldown: bool = True) -> Outputs:
     """Read a detect output folder, restricted to the selected clusters.
 
     Parameters
@@ -156,6 +156,9 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
         the folder lacks them. ``minutes.parquet`` is scanned too when the folder
         has it (``expand``'s clock; folders written before it existed have none), and
         ``templates.parquet`` likewise (the seeds' templates).
+    drilldown : bool
+        Read ``memberships`` and ``activity`` (False: both None unread, for a reader that needs neither:
+        ``match`` with detect's clock index; they are the largest tables at scale).
 
     Returns
     -------
@@ -178,7 +181,7 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
         raise GraphlinkError(f"{out_dir}: has no {' or '.join(missing)} (written by an older graphlink); "
                              "rerun graphlink detect to write the account graph")
     try:
-        outputs = _read_tables(out_dir, run, selection, limit, redact, redact_key, whole)
+        outputs = _read_tables(out_dir, run, selection, limit, redact, redact_key, whole, drilldown)
         if graph:
             minutes = (_scan(out_dir, MINUTES_FILE, tuple(MINUTES_SCHEMA)) if (out_dir / MINUTES_FILE).is_file()
                        else None)  # written since the minute clock; older folders have none
@@ -224,7 +227,7 @@ def _scan(out_dir: Path, name: str, columns: tuple[str, ...]) -> pl.LazyFrame:
 
 
 def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit: int | None,
-                 redact: bool, redact_key: str | None, whole: bool = False) -> Outputs:
+                 redact: bool, redact_key: str | None, whole: bool = False, drilldown: bool = True) -> Outputs:
     clusters = _scan(out_dir, CLUSTERS_FILE, ("cluster_id", "size", "score", "flagged")).collect()
     selected = select_clusters(clusters, selection, out_dir)
     if limit is not None and len(selected) > limit:
@@ -238,7 +241,7 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
     accounts = _scan(out_dir, ACCOUNTS_FILE, ACCOUNTS_READ_COLUMNS).filter(keep).collect()
     evidence = _scan(out_dir, EVIDENCE_FILE, tuple(EVIDENCE_SCHEMA)).filter(keep).collect()
     memberships = None
-    if (out_dir / MEMBERSHIPS_FILE).is_file():
+    if drilldown and (out_dir / MEMBERSHIPS_FILE).is_file():
         memberships = (
             _scan(out_dir, MEMBERSHIPS_FILE, tuple(MEMBERSHIPS_SCHEMA))
             .join(accounts.lazy().select("account_id", "cluster_id"), on="account_id")
@@ -246,7 +249,7 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
             .collect()
         )
     activity = None
-    if (out_dir / ACTIVITY_FILE).is_file():
+    if drilldown and (out_dir / ACTIVITY_FILE).is_file():
         activity = _scan(out_dir, ACTIVITY_FILE, tuple(ACTIVITY_SCHEMA)).filter(keep).collect()
     campaigns = None
     if (out_dir / CAMPAIGNS_FILE).is_file():

@@ -79,16 +79,18 @@ def read_seeds(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(seeds))
 
 
-def graph_outputs(source: str | Path | Outputs, selection: str | list[int] = "all", whole: bool = True) -> Outputs:
+def graph_outputs(source: str | Path | Outputs, selection: str | list[int] = "all", whole: bool = True,
+                  drilldown: bool = True) -> Outputs:
     """An output folder (or one already read) with its account graph scanned: ``links``, ``linking``.
 
-    By default every account is read (``expand``); ``match`` reads no cluster's rows (``selection=[]``).
+    By default every account is read (``expand``); ``match`` reads the clustered ones (``whole=False``),
+    without the drill-down tables when detect's clock index stands in for the activity (``drilldown=False``).
     """
     if isinstance(source, Outputs):
         if source.links is not None and source.linking is not None:
             return source
         source = source.path
-    return load_outputs(source, selection, whole=whole, graph=True)
+    return load_outputs(source, selection, whole=whole, graph=True, drilldown=drilldown)
 
 
 def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart: float = DEFAULT_RESTART,

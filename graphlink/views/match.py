@@ -156,6 +156,19 @@ def known_clocks(outputs: Outputs) -> pl.DataFrame | None:
     return cluster_clocks(outputs.activity)
 
 
+def earlier_members(outputs: Outputs, seen: pl.DataFrame) -> pl.DataFrame:
+    """``account_id, cluster_id``: the earlier run's clustered accounts among ``seen`` (``account_id``).
+
+    Read from its partition (``accounts.parquet``) when every cluster's accounts were read, else (a notebook's
+    selection) from ``linking.parquet``, which holds every clustered account's values.
+    """
+    if outputs.accounts is not None and len(outputs.selected) == outputs.clusters.height:
+        return (outputs.accounts.select("account_id", "cluster_id").drop_nulls("cluster_id")
+                .join(seen, on="account_id", how="semi").unique())
+    return (outputs.linking.select("account_id", "cluster_id").drop_nulls("cluster_id")
+            .join(seen.lazy(), on="account_id", how="semi").unique().collect())
+
+
 def known_mates(outputs: Outputs) -> pl.DataFrame | None:
     """Detect's ``match_mates.parquet`` (the clusters riding one another's pools) beside its ``match_pools.parquet``,
     else None (``match`` judges the pairs it needs from the holdings)."""
@@ -210,9 +223,9 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     """
     start = time.perf_counter()
     # Clusters, run.json, the scanned linking values and the clustered accounts' activity (their clocks).
-    # With detect's clock index no cluster's rows are read (the activity is 0.5M rows at 1m), else all are (clocks).
+    # With detect's clock index the activity (0.5M rows at 1m) and memberships are not read.
     indexed = isinstance(known, (str, Path)) and (Path(known) / MATCH_CLOCKS_FILE).is_file()
-    outputs = graph_outputs(known, [] if indexed else "all", whole=False)
+    outputs = graph_outputs(known, "all", whole=False, drilldown=not indexed)
     config = known_config(outputs, columns, format=format, timestamp_format=timestamp_format, separator=separator)
     known_values = known_cluster_values(outputs, min_concentration, MATCH_KINDS + config.signals.extra_signals)
     kinds = set(known_values["kind"].unique().to_list())
@@ -241,13 +254,12 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         ip_stats: dict[str, int] = {}
         values = account_values(enc, config, kinds, None if acc is None else acc.frame, stats=ip_stats)
         clusters = outputs.clusters.select("cluster_id", "campaign_id", "size", "flagged")
-        members = (outputs.linking.select("account_id", "cluster_id").drop_nulls("cluster_id")
-                   .join(enc.index.lazy().select("account_id"), on="account_id", how="semi").unique().collect())
+        members = earlier_members(outputs, enc.index.select("account_id"))
         clocks = None
         busy = known_clocks(outputs)
         if busy is not None and "timestamp" in ev.columns:
             clocks = (account_clocks(enc), busy)
-        elif outputs.activity is None and "timestamp" in ev.columns:  # say so, as for a log without times
+        elif outputs.activity is None and not indexed and "timestamp" in ev.columns:  # say so, as for a log without times
             warnings = warnings + [f"{outputs.path}: has no activity.parquet (an older graphlink's, or copied in "
                                    "part): matched without the clusters' clocks; rerun graphlink detect for them"]
         matches = match_accounts(values, enc.index["account_id"], known_values, clusters, config, min_evidence,
