@@ -60,7 +60,7 @@ from graphlink.stages.match_clocks import account_clocks, clock_fit, cluster_clo
 from graphlink.stages.match_coact import move_to_riders
 from graphlink.stages.match_pools import holdings_of, pooled_rank
 from graphlink.stages.match_templates import with_templates
-from graphlink.stages.signals import account_signals, categorical_pairs
+from graphlink.stages.signals import categorical_pairs
 from graphlink.stages.signals.ip import ip_table, ip_texts
 
 __all__ = ["DEFAULT_MIN_CONCENTRATION", "DEFAULT_MIN_EVIDENCE", "SINGLE_VALUE_FACTOR", "DEFAULT_MIN_OWN_SHARE", "DEFAULT_MIN_TYPICAL", "cluster_values", "account_values",
@@ -200,13 +200,18 @@ def account_values(enc: EncodedEvents, config: PipelineConfig, kinds: set[str],
         if column in columns and kind in kinds:
             pairs, values = categorical_pairs(enc, column, kind)
             frames.append(pairs.join(values, on=["kind", "value_key"]).select("account_idx", "kind", "value"))
-    if accounts is not None and "email_domain" in kinds:
-        pairs, values = account_signals(accounts, enc.index, sig.creation_bucket_seconds)
-        frames.append(pairs.join(values, on=["kind", "value_key"]).filter(pl.col("kind") == "email_domain")
-                      .select("account_idx", "kind", "value"))
-    if not frames:
+    # E-mail domains as account_signals spells them (the column as given), of the log's accounts only.
+    domains = None
+    if accounts is not None and "email_domain" in kinds and "email_domain" in accounts.columns:
+        domains = (accounts.drop_nulls("email_domain").join(enc.index.select("account_id"), on="account_id", how="semi")
+                   .select(pl.col("account_id").cast(pl.String), pl.lit("email_domain").alias("kind"),
+                           pl.col("email_domain").cast(pl.String).alias("value")))
+    found = [with_account_ids(pl.concat(frames), enc.index).select("account_id", "kind", "value")] if frames else []
+    if domains is not None:
+        found.append(domains)
+    if not found:
         return pl.DataFrame(schema={"account_id": pl.String, "kind": pl.String, "value": pl.String})
-    return with_account_ids(pl.concat(frames), enc.index).select("account_id", "kind", "value")
+    return pl.concat(found)
 
 
 def pick_cluster(per_cluster: pl.DataFrame, hits: pl.DataFrame, clusters: pl.DataFrame,
