@@ -32,11 +32,12 @@ from typing import Callable
 import polars as pl
 
 from graphlink.config import SignalConfig
+from graphlink.stages.seed_minutes import MAX_CHANCE
 from graphlink.stages.seed_templates import MAX_TEMPLATE_SHARE
 from graphlink.stages.signals.normalise import ascii_lower, ascii_words, is_ascii, normalise_prompt
 from graphlink.stages.signals.prompt import head_text
 
-__all__ = ["MIN_TEMPLATE_SHINGLES", "TEMPLATE_WEIGHT", "known_templates", "prompt_shingles", "template_hits",
+__all__ = ["MAX_PUBLIC_SHARE", "MIN_TEMPLATE_SHINGLES", "TEMPLATE_WEIGHT", "known_templates", "prompt_shingles", "template_hits",
            "in_doubt", "with_templates", "doubt_reader"]
 
 #: An account sends a campaign's templates when at least this many distinct counted shingles of the
@@ -51,16 +52,28 @@ MIN_TEMPLATE_SHINGLES = 2
 #: any shared shingle); and like one address they never match alone. Not tuned: 1.0 lets a site network
 #: (0.5) with the campaign's templates reach ``min_evidence`` (1.0), as the rotating-IPv6 rings need.
 TEMPLATE_WEIGHT = 1.0
+#: A shingle is a campaign's own only when ordinary people rarely send it: at most this share of the earlier
+#: run's unclustered accounts (its ordinary people, and the few ring accounts detect missed) were among its
+#: holders. A public agent framework's fixed prompt or a stock chain-of-thought phrase is sent by people
+#: too, and would corroborate a proxy exit for anyone using it. The chance bound of the minute co-activity
+#: that moves an account to a rider (:data:`graphlink.stages.seed_minutes.MAX_CHANCE`, 1 in 1,000), the
+#: other corroboration match reads from behaviour. On the 1m dev worlds a ring's counted shingles have 0-14
+#: unclustered holders of ~31,000 (at most 4.5e-4); measured in BENCHMARKS.md ("match, session 17").
+MAX_PUBLIC_SHARE = MAX_CHANCE
 
 
 def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFrame, n_accounts: int,
                     min_concentration: float, max_share: float = MAX_TEMPLATE_SHARE,
-                    sent: pl.DataFrame | None = None) -> pl.DataFrame:
+                    sent: pl.DataFrame | None = None, n_unclustered: int | None = None,
+                    max_public: float = MAX_PUBLIC_SHARE) -> pl.DataFrame:
     """``cluster_id, value, members, df, concentration``: the templates each known cluster (campaign) is known by.
 
     ``templates`` is ``templates.parquet`` (``account_id, cluster_id, shingle, df``); shingles are
     normalised (:func:`normalise_prompt`) and kept when at most ``max_share`` of the run's
-    ``n_accounts`` sent them (not a stock phrase) and concentrated in a cluster or campaign as
+    ``n_accounts`` sent them (not a stock phrase), when at most ``max_public`` of the run's
+    ``n_unclustered`` accounts (those detect put in no cluster: ordinary people) were among their
+    holders (``df`` less the clustered holders, ``templates.parquet``'s rows; None: not judged, a folder
+    without the count), and concentrated in a cluster or campaign as
     :func:`graphlink.stages.match.cluster_values` concentrates any value (``min_concentration``).
     ``sent`` (``value``), when given, keeps only those shingles (the ones the accounts in doubt sent:
     every earlier holder of each is still counted, so the concentration is the same).
@@ -72,6 +85,12 @@ def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFr
     if sent is not None:
         spelled = spelled.filter(pl.col("value").is_in(sent["value"].implode()))
         rows = rows.filter(pl.col("shingle").is_in(spelled["shingle"].implode()))
+    if n_unclustered is not None:
+        # Ordinary people of the earlier run sent it too (a public framework's prompt, a stock opening): not the
+        # campaign's own, however much the campaign sends it. Clustered holders are counted over every cluster
+        # (``sent`` keeps or drops a shingle's rows together).
+        ordinary = pl.col("df").cast(pl.Int64) - pl.len().over("shingle")
+        rows = rows.filter(ordinary <= max_public * max(n_unclustered, 1))
     # One row per account and shingle (templates.parquet), one shingle per normalised value (both are the shingle's
     # hash's): counted per cluster before anything is joined.
     rows = (rows.group_by("cluster_id", "shingle", "df").agg(pl.len().alias("members")).collect()
@@ -159,14 +178,14 @@ def with_templates(per_cluster: pl.DataFrame, campaign_of: pl.DataFrame,
 
 
 def doubt_reader(events: pl.LazyFrame, templates: pl.DataFrame | pl.LazyFrame, clusters: pl.DataFrame,
-                 signals: SignalConfig, n_accounts: int, min_concentration: float
-                 ) -> Callable[[pl.Series], pl.DataFrame]:
+                 signals: SignalConfig, n_accounts: int, min_concentration: float,
+                 n_unclustered: int | None = None) -> Callable[[pl.Series], pl.DataFrame]:
     """The ``templates`` argument of :func:`graphlink.stages.match.match_accounts` for a new log.
 
     ``events`` (``account_id, prompt``, lazily read) is read for the accounts in doubt only, shingled
     as the earlier run's ``signals`` settings say, and compared with ``templates.parquet``'s
     shingles concentrated in a campaign of ``clusters`` (``cluster_id, campaign_id``) of the earlier
-    run's ``n_accounts`` accounts (:func:`known_templates`).
+    run's ``n_accounts`` accounts, ``n_unclustered`` of them in no cluster (:func:`known_templates`).
     """
     def read(accounts: pl.Series) -> pl.DataFrame:
         campaign_of = clusters.select("cluster_id", pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
@@ -174,6 +193,6 @@ def doubt_reader(events: pl.LazyFrame, templates: pl.DataFrame | pl.LazyFrame, c
                    .select("account_id", "prompt").collect())
         shingles = prompt_shingles(prompts, signals.ngram, signals.max_words_per_prompt, signals.max_prompts_per_account)
         known = known_templates(templates, clusters.select("cluster_id", "campaign_id"), n_accounts, min_concentration,
-                                sent=shingles)
+                                sent=shingles, n_unclustered=n_unclustered)
         return template_hits(shingles, known, campaign_of.unique("cluster_id"))
     return read
