@@ -146,17 +146,11 @@ def test_control_framework_prompt_alone_matches_no_one(framework_ring):
     assert unmatched(known, day_two("fwo", framework, through_pool=False)) == 10
 
 
-@pytest.mark.xfail(strict=True, reason="a public framework's fixed prompt, sent by ordinary people in the earlier "
-                   "run as well, still counts as the ring's template when the ring sends it most: a company using "
-                   "the framework once through a residential proxy exit the ring rode is matched to the ring")
 def test_company_using_a_public_framework_through_one_proxy_exit_is_not_matched(framework_ring):
     known, _ = framework_ring
     assert unmatched(known, day_two("co", framework)) == 10
 
 
-@pytest.mark.xfail(strict=True, reason="the framework prompt's shingles count as the ring's even for an account "
-                   "the earlier run saw send them and left out of the ring: an ordinary person of the earlier run "
-                   "returning once through a proxy exit the ring rode is matched to the ring")
 def test_an_ordinary_person_of_the_earlier_run_sending_the_framework_prompt_again_is_not_matched(framework_ring):
     known, _ = framework_ring
     earlier = pl.read_parquet(known / "accounts.parquet").filter(pl.col("account_id").is_in(["person00", "person01"]))
@@ -195,9 +189,6 @@ def test_control_a_daily_job_at_another_minute_stays():
     assert cron_case([d * DAY + 137 for d in range(7)]).height == 0
 
 
-@pytest.mark.xfail(strict=True, reason="a rider whose members' 'bursts' are one fixed time of day is a schedule, "
-                   "not a cell's clock; the hour shifts of the beyond-schedule test miss a daily job, so any daily "
-                   "cron job at 02:00 among the pool's users moves to that rider")
 def test_a_daily_cron_job_at_the_riders_minute_is_a_schedule_not_the_rider():
     assert cron_case([d * DAY + 120 for d in range(7)]).height == 0
 
