@@ -202,9 +202,6 @@ def stock_then_free(rng: random.Random) -> str:
     return STOCK + " " + free_text(rng)
 
 
-@pytest.mark.xfail(strict=True, reason="two shingles of the ring's template suffice (MIN_TEMPLATE_SHINGLES): the "
-                   "common chain-of-thought phrase the template opens with (10 words, 6 shingles) corroborates one "
-                   "proxy exit, and an ordinary newcomer writing it before free text is matched to the ring")
 def test_an_ordinary_newcomer_writing_a_stock_phrase_the_template_opens_with_is_not_matched(pool_ring):
     known, _ = pool_ring
     assert unmatched(known, day_two("cot", stock_then_free)) == 10

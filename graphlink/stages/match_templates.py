@@ -37,7 +37,7 @@ from graphlink.stages.seed_templates import MAX_TEMPLATE_SHARE
 from graphlink.stages.signals.normalise import ascii_lower, ascii_words, is_ascii, normalise_prompt
 from graphlink.stages.signals.prompt import head_text
 
-__all__ = ["MAX_PUBLIC_SHARE", "MIN_TEMPLATE_SHINGLES", "TEMPLATE_WEIGHT", "known_templates", "prompt_shingles", "template_hits",
+__all__ = ["MAX_PUBLIC_SHARE", "MIN_TEMPLATE_SHINGLES", "TEMPLATE_GOES_ON", "TEMPLATE_WEIGHT", "known_templates", "prompt_shingles", "template_hits",
            "in_doubt", "with_templates", "doubt_reader"]
 
 #: An account sends a campaign's templates when at least this many distinct counted shingles of the
@@ -60,6 +60,13 @@ TEMPLATE_WEIGHT = 1.0
 #: other corroboration match reads from behaviour. On the 1m dev worlds a ring's counted shingles have 0-14
 #: unclustered holders of ~31,000 (at most 4.5e-4); measured in BENCHMARKS.md ("match, session 17").
 MAX_PUBLIC_SHARE = MAX_CHANCE
+#: A prompt's run of a campaign's shingles is a fragment of its template, not the template sent, when the
+#: campaign's template goes on past an end of the run: a shingle continuing it is held by at least this
+#: share as many of the campaign's accounts as the run's end (a majority's rule, as ``min_concentration``).
+#: Where a template is fixed, all who send it go on alike; where its fill-ins begin, each continuation
+#: is a few accounts' (the first words of a problem vary). A stock chain-of-thought phrase a template opens
+#: with, written before one's own words, stops where the campaign's template goes on.
+TEMPLATE_GOES_ON = 0.5
 
 
 def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFrame, n_accounts: int,
@@ -83,7 +90,10 @@ def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFr
     rows = templates.lazy().filter(pl.col("df") <= max_share * n_accounts)
     spelled = words_of(rows.select("shingle").unique().collect(), "shingle")
     if sent is not None:
-        spelled = spelled.filter(pl.col("value").is_in(sent["value"].implode()))
+        # ... and their neighbours (a shingle going on from one sent, or leading into it): does the template go on?
+        spelled = spelled.filter(pl.col("value").is_in(sent["value"].implode())
+                                 | head_words(pl.col("value")).is_in(tail_words(sent["value"]).implode())
+                                 | tail_words(pl.col("value")).is_in(head_words(sent["value"]).implode()))
         rows = rows.filter(pl.col("shingle").is_in(spelled["shingle"].implode()))
     if n_unclustered is not None:
         # Ordinary people of the earlier run sent it too (a public framework's prompt, a stock opening): not the
@@ -99,6 +109,16 @@ def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFr
         "cluster_id", "value", "members", "df", "concentration")
 
 
+def head_words(shingle: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+    """A normalised shingle without its last word (the words a shingle going on from it begins with)."""
+    return shingle.str.replace(r" [^ ]*$", "")
+
+
+def tail_words(shingle: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+    """A normalised shingle without its first word (the words a shingle going on from it ends with)."""
+    return shingle.str.replace(r"^[^ ]* ", "")
+
+
 def words_of(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """``frame`` with ``value``, ``column`` normalised (:func:`normalise_prompt`), rows reordered.
 
@@ -110,10 +130,11 @@ def words_of(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_prompts: int) -> pl.DataFrame:
-    """``account_id, value``: the normalised word ``ngram``-grams of each account's prompts (repeats kept).
+    """``account_id, text, pos, value``: the normalised word ``ngram``-grams of each account's prompts (repeats kept).
 
     At most ``max_prompts`` distinct prompts per account (the smallest hashes, as detect samples),
-    each cut to its first ``max_words`` words.
+    each cut to its first ``max_words`` words; ``text`` numbers the prompts, ``pos`` the shingles
+    (consecutive within a prompt: the next shingle of a prompt is at ``pos + 1``).
 
     Examples
     --------
@@ -128,23 +149,42 @@ def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_promp
     texts = words_of(sample, "prompt").rename({"value": "n"}).with_row_index("text")
     # Words in order, each text's run contiguous: a shift reads the next words of the same text (as shingle_texts).
     words = (texts.select("text", "account_id", pl.col("n").str.strip_chars(" ").str.split(" ").list.head(max_words)
-                          .alias("word")).explode("word").drop_nulls("word"))
+                          .alias("word")).explode("word").drop_nulls("word").with_row_index("pos"))
     gram = pl.concat_str([pl.col("word").shift(-i) for i in range(ngram)], separator=" ")
     grams = (words.with_columns(gram.alias("value"), (pl.col("text").shift(-(ngram - 1)) == pl.col("text")).alias("in"))
-             .filter(pl.col("in")).select("account_id", "value"))
+             .filter(pl.col("in")).select("account_id", "text", "pos", "value"))
     return grams
 
 
 def template_hits(shingles: pl.DataFrame, known: pl.DataFrame, campaign_of: pl.DataFrame,
-                  min_shingles: int = MIN_TEMPLATE_SHINGLES) -> pl.DataFrame:
+                  min_shingles: int = MIN_TEMPLATE_SHINGLES, goes_on: float = TEMPLATE_GOES_ON) -> pl.DataFrame:
     """``account_id, _campaign, templates, template_evidence``: the campaigns whose templates each account sends.
 
-    ``campaign_of`` maps ``cluster_id`` to ``_campaign`` (a cluster without a campaign is its own);
-    ``templates`` counts the distinct known shingles sent (at least ``min_shingles``),
-    ``template_evidence`` is :data:`TEMPLATE_WEIGHT` times their best concentration.
+    ``shingles`` are :func:`prompt_shingles`'s; ``campaign_of`` maps ``cluster_id`` to ``_campaign`` (a
+    cluster without a campaign is its own). A prompt's *run* of a campaign's known shingles (consecutive
+    ones) counts only when the campaign's template does not go on past either end of it: no known
+    shingle of the campaign overlapping its last (first) shingle by all words but one is held by at
+    least ``goes_on`` times as many of the campaign's accounts (a stock phrase the template opens
+    with, quoted before one's own words, is a fragment of it; a template ends where its fill-ins
+    begin, which vary). ``templates`` counts the distinct known shingles of the counted runs (at
+    least ``min_shingles``), ``template_evidence`` is :data:`TEMPLATE_WEIGHT` times their best concentration.
     """
-    return (shingles.join(known.join(campaign_of, on="cluster_id"), on="value")
-            .group_by("account_id", "_campaign")
+    campaign = (known.join(campaign_of, on="cluster_id").group_by("_campaign", "value")
+                .agg(pl.col("members").max(), pl.col("concentration").max()))
+    hits = shingles.join(campaign, on="value")
+    # A run: consecutive positions of one prompt (the position less its rank is the same along a run).
+    run = pl.col("pos").cast(pl.Int64) - pl.col("pos").rank("ordinal").over("account_id", "_campaign", "text").cast(pl.Int64)
+    runs = (hits.with_columns(run.alias("run")).group_by("account_id", "_campaign", "text", "run")
+            .agg(pl.col("value").sort_by("pos").first().alias("first"), pl.col("value").sort_by("pos").last().alias("last"),
+                 pl.col("members").sort_by("pos").first().alias("m_first"),
+                 pl.col("members").sort_by("pos").last().alias("m_last"), "value", "concentration"))
+    after = campaign.group_by("_campaign", head_words(pl.col("value")).alias("last")).agg(pl.col("members").max().alias("m_after"))
+    before = campaign.group_by("_campaign", tail_words(pl.col("value")).alias("first")).agg(pl.col("members").max().alias("m_before"))
+    whole = (runs.with_columns(tail_words(pl.col("last")).alias("last"), head_words(pl.col("first")).alias("first"))
+             .join(after, on=["_campaign", "last"], how="left").join(before, on=["_campaign", "first"], how="left")
+             .filter((pl.col("m_after").fill_null(0) < goes_on * pl.col("m_last"))
+                     & (pl.col("m_before").fill_null(0) < goes_on * pl.col("m_first"))))
+    return (whole.explode("value", "concentration").group_by("account_id", "_campaign")
             .agg(pl.col("value").n_unique().alias("templates"),
                  (TEMPLATE_WEIGHT * pl.col("concentration").max()).alias("template_evidence"))
             .filter(pl.col("templates") >= min_shingles))
