@@ -166,15 +166,19 @@ from graphlink.stages.match_pools import address_holdings  # noqa: E402
 DAY = 1440
 
 
-def cron_case(newcomer_minutes: list[int]) -> pl.DataFrame:
+DAILY = [d * DAY + 120 for d in range(7)]
+
+
+def cron_case(newcomer_minutes: list[int], rider_minutes: list[int] = DAILY) -> pl.DataFrame:
     """Cluster 1 (30 accounts) and its rider cluster 2 (10) on one pool of 40 addresses (as test_match_pools);
-    cluster 2's earlier members c0-c2, seen again, fire together at 02:00 UTC each of 7 days (a cron-driven
-    ring); cluster 1's members act every minute. ``new`` was matched to cluster 1 on three pool addresses."""
+    cluster 2's earlier members c0-c2, seen again, fire together at ``rider_minutes`` (02:00 UTC each of 7
+    days: a cron-driven ring); cluster 1's members act every minute. ``new`` was matched to cluster 1 on three
+    pool addresses."""
     one, two = [f"b{i:02d}" for i in range(30)], [f"c{i}" for i in range(10)]
     rows = [(one[(3 * j + k) % 30], "ip", f"10.0.{j}.1", 1) for j in range(40) for k in range(3)]
     rows += [(two[j], "ip", f"10.0.{j}.1", 2) for j in range(10)]
     linking = pl.DataFrame(rows, schema=["account_id", "kind", "value", "cluster_id"], orient="row")
-    mins = [(f"c{i}", d * DAY + 120) for i in range(3) for d in range(7)]
+    mins = [(f"c{i}", m) for i in range(3) for m in rider_minutes]
     mins += [(f"b{i:02d}", m) for i in range(3) for m in range(0, 7 * DAY, 7)]
     mins += [("new", m) for m in newcomer_minutes]
     minutes = (pl.DataFrame(mins, schema=["account_id", "m"], orient="row")
@@ -191,6 +195,19 @@ def test_control_a_daily_job_at_another_minute_stays():
 
 def test_a_daily_cron_job_at_the_riders_minute_is_a_schedule_not_the_rider():
     assert cron_case([d * DAY + 120 for d in range(7)]).height == 0
+
+
+# A rider bursting at another time each day (97 minutes later each day) over the same week.
+WANDERING = [d * DAY + 120 + 97 * d for d in range(7)]
+
+
+def test_control_a_newcomer_in_a_riders_bursts_at_another_time_each_day_moves_to_it():
+    moved = cron_case(WANDERING, rider_minutes=WANDERING)
+    assert moved["cluster_id"].to_list() == [2] and moved["k"].to_list() == [7]
+
+
+def test_a_daily_job_at_the_minute_of_one_of_a_wandering_riders_bursts_stays():
+    assert cron_case(DAILY, rider_minutes=WANDERING).height == 0
 
 
 # --- a stock phrase the ring's template opens with; look-alike spellings -------------------------------------

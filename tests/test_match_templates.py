@@ -122,3 +122,29 @@ def test_template_shingles_are_spelled_as_detect_spells_them():
     campaign_of = pl.DataFrame({"cluster_id": [1], "_campaign": [1]})
     assert template_hits(sent, known, campaign_of, min_shingles=1)["_campaign"].to_list() == [1]
     assert template_hits(sent, known, campaign_of).height == 0  # one shingle: a phrase, not a template
+
+
+def test_a_shingle_ordinary_people_of_the_earlier_run_sent_is_not_the_campaigns():
+    """Four of a cluster's accounts and two unclustered ones sent it: among 100 unclustered accounts that is a
+    public phrase (2 %), among 10,000 a rare one (0.02 %, under 1 in 1,000)."""
+    rows = [(f"r{i}", 1, "answer the following questions as", 6) for i in range(4)]
+    templates = pl.DataFrame(rows, schema=["account_id", "cluster_id", "shingle", "df"], orient="row")
+    campaigns = pl.DataFrame({"cluster_id": [1], "campaign_id": [1]})
+    assert known_templates(templates, campaigns, 104, 0.5, max_share=1.0, n_unclustered=100).height == 0
+    assert known_templates(templates, campaigns, 10_004, 0.5, n_unclustered=10_000)["value"].to_list() == [
+        "answer the following questions as"]
+
+
+def test_a_phrase_the_template_opens_with_is_a_fragment_the_whole_template_is_not():
+    """The campaign's template is 'a b c d e f g h' (four shingles, each held by its 6 accounts); fill-ins follow,
+    their first words held by 2 of them. A prompt stopping after 'f' where the template goes on is a fragment."""
+    values = ["a b c d e", "b c d e f", "c d e f g", "d e f g h", "e f g h fill"]
+    known = pl.DataFrame({"cluster_id": [1] * 5, "value": values, "members": [6, 6, 6, 6, 2], "df": [6] * 4 + [2],
+                          "concentration": [1.0] * 5})
+    campaign_of = pl.DataFrame({"cluster_id": [1], "_campaign": [1]})
+    prompts = pl.DataFrame({"account_id": ["quote", "sender"], "prompt": ["a b c d e f mine own words", "a b c d e f g h x y"]})
+    hits = template_hits(prompt_shingles(prompts, 5, 64, 200), known, campaign_of)
+    assert hits["account_id"].to_list() == ["sender"] and hits["templates"].to_list() == [4]
+    # The same quote of a template that ends there ('a b c d e f' and fill-ins) is the template sent.
+    assert template_hits(prompt_shingles(prompts, 5, 64, 200), known.head(2), campaign_of)["account_id"].sort().to_list() == [
+        "quote", "sender"]
