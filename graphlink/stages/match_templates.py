@@ -80,7 +80,8 @@ def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFr
     ``n_accounts`` sent them (not a stock phrase), when at most ``max_public`` of the run's
     ``n_unclustered`` accounts (those detect put in no cluster: ordinary people) were among their
     holders (``df`` less the clustered holders, ``templates.parquet``'s rows; None: not judged, a folder
-    without the count), and concentrated in a cluster or campaign as
+    without the count; a clustered holder whose row fell beyond the file's shingles per account counts as
+    ordinary, which errs towards public), and concentrated in a cluster or campaign as
     :func:`graphlink.stages.match.cluster_values` concentrates any value (``min_concentration``).
     ``sent`` (``value``), when given, keeps only those shingles (the ones the accounts in doubt sent:
     every earlier holder of each is still counted, so the concentration is the same).
