@@ -125,14 +125,16 @@ def test_template_shingles_are_spelled_as_detect_spells_them():
 
 
 def test_a_shingle_ordinary_people_of_the_earlier_run_sent_is_not_the_campaigns():
-    """Four of a cluster's accounts and two unclustered ones sent it: among 100 unclustered accounts that is a
-    public phrase (2 %), among 10,000 a rare one (0.02 %, under 1 in 1,000)."""
-    rows = [(f"r{i}", 1, "answer the following questions as", 6) for i in range(4)]
-    templates = pl.DataFrame(rows, schema=["account_id", "cluster_id", "shingle", "df"], orient="row")
+    """Four of a cluster's accounts and two unclustered ones sent it (a third of its holders: a public phrase);
+    37 and 3 (the few ring accounts detect missed: 7.5 %) it is the cluster's."""
     campaigns = pl.DataFrame({"cluster_id": [1], "campaign_id": [1]})
-    assert known_templates(templates, campaigns, 104, 0.5, max_share=1.0, n_unclustered=100).height == 0
-    assert known_templates(templates, campaigns, 10_004, 0.5, n_unclustered=10_000)["value"].to_list() == [
-        "answer the following questions as"]
+    public = pl.DataFrame([(f"r{i}", 1, "answer the following questions as", 6) for i in range(4)],
+                          schema=["account_id", "cluster_id", "shingle", "df"], orient="row")
+    assert known_templates(public, campaigns, 1000, 0.5).height == 0
+    assert known_templates(public, campaigns, 1000, 0.5, ordinary=False).height == 1  # the rule, not another
+    own = pl.DataFrame([(f"r{i}", 1, "answer the following questions as", 40) for i in range(37)],
+                       schema=["account_id", "cluster_id", "shingle", "df"], orient="row")
+    assert known_templates(own, campaigns, 1000, 0.5)["value"].to_list() == ["answer the following questions as"]
 
 
 def test_a_phrase_the_template_opens_with_is_a_fragment_the_whole_template_is_not():

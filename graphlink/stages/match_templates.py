@@ -32,7 +32,6 @@ from typing import Callable
 import polars as pl
 
 from graphlink.config import SignalConfig
-from graphlink.stages.seed_minutes import MAX_CHANCE
 from graphlink.stages.seed_templates import MAX_TEMPLATE_SHARE
 from graphlink.stages.signals.normalise import ascii_lower, ascii_words, is_ascii, normalise_prompt
 from graphlink.stages.signals.prompt import head_text
@@ -52,14 +51,17 @@ MIN_TEMPLATE_SHINGLES = 2
 #: any shared shingle); and like one address they never match alone. Not tuned: 1.0 lets a site network
 #: (0.5) with the campaign's templates reach ``min_evidence`` (1.0), as the rotating-IPv6 rings need.
 TEMPLATE_WEIGHT = 1.0
-#: A shingle is a campaign's own only when ordinary people rarely send it: at most this share of the earlier
-#: run's unclustered accounts (its ordinary people, and the few ring accounts detect missed) were among its
-#: holders. A public agent framework's fixed prompt or a stock chain-of-thought phrase is sent by people
-#: too, and would corroborate a proxy exit for anyone using it. The chance bound of the minute co-activity
-#: that moves an account to a rider (:data:`graphlink.stages.seed_minutes.MAX_CHANCE`, 1 in 1,000), the
-#: other corroboration match reads from behaviour. On the 1m dev worlds a ring's counted shingles have 0-14
-#: unclustered holders of ~31,000 (at most 4.5e-4); measured in BENCHMARKS.md ("match, session 17").
-MAX_PUBLIC_SHARE = MAX_CHANCE
+#: A shingle is a campaign's own only when ordinary people rarely send it: at most this share of its earlier
+#: holders were accounts detect put in no cluster (ordinary people, and the few ring accounts it missed).
+#: A public agent framework's fixed prompt or a stock chain-of-thought phrase is sent by people in any
+#: number beside a ring that uses it, and would corroborate a proxy exit for anyone using it; an operator's
+#: template by its fleet, in whatever clusters and campaigns (operators sharing a template family: the
+#: concentration tells which campaign), and by the fleet's accounts detect missed: on the dev worlds at
+#: most 2.7 % of its holders (small 1000, 27 of 1,016), at 1m 0-0.5 %. The tenth is
+#: :data:`~graphlink.stages.seed_templates.MAX_TEMPLATE_SHARE`'s, the run's share a template may reach
+#: (BENCHMARKS.md, "match, session 17": the rate among the unclustered accounts, 1 in 1,000, lost 25
+#: newcomers of small dev 1000 whose template 27 missed ring accounts sent).
+MAX_PUBLIC_SHARE = MAX_TEMPLATE_SHARE
 #: A prompt's run of a campaign's shingles is a fragment of its template, not the template sent, when the
 #: campaign's template goes on past an end of the run: a shingle continuing it is held by at least this
 #: share as many of the campaign's accounts as the run's end (a majority's rule, as ``min_concentration``).
@@ -71,17 +73,16 @@ TEMPLATE_GOES_ON = 0.5
 
 def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFrame, n_accounts: int,
                     min_concentration: float, max_share: float = MAX_TEMPLATE_SHARE,
-                    sent: pl.DataFrame | None = None, n_unclustered: int | None = None,
+                    sent: pl.DataFrame | None = None, ordinary: bool = True,
                     max_public: float = MAX_PUBLIC_SHARE) -> pl.DataFrame:
     """``cluster_id, value, members, df, concentration``: the templates each known cluster (campaign) is known by.
 
     ``templates`` is ``templates.parquet`` (``account_id, cluster_id, shingle, df``); shingles are
     normalised (:func:`normalise_prompt`) and kept when at most ``max_share`` of the run's
-    ``n_accounts`` sent them (not a stock phrase), when at most ``max_public`` of the run's
-    ``n_unclustered`` accounts (those detect put in no cluster: ordinary people) were among their
-    holders (``df`` less the clustered holders, ``templates.parquet``'s rows; None: not judged, a folder
-    without the count; a clustered holder whose row fell beyond the file's shingles per account counts as
-    ordinary, which errs towards public), and concentrated in a cluster or campaign as
+    ``n_accounts`` sent them (not a stock phrase), when at most ``max_public`` of their holders were in no
+    cluster (ordinary people: ``df`` less the clustered holders, ``templates.parquet``'s rows; a clustered
+    holder whose row fell beyond the file's shingles per account counts as ordinary, which errs towards
+    public; ``ordinary=False``: not judged), and concentrated in a cluster or campaign as
     :func:`graphlink.stages.match.cluster_values` concentrates any value (``min_concentration``).
     ``sent`` (``value``), when given, keeps only those shingles (the ones the accounts in doubt sent:
     every earlier holder of each is still counted, so the concentration is the same).
@@ -96,12 +97,12 @@ def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFr
                                  | head_words(pl.col("value")).is_in(tail_words(sent["value"]).implode())
                                  | tail_words(pl.col("value")).is_in(head_words(sent["value"]).implode()))
         rows = rows.filter(pl.col("shingle").is_in(spelled["shingle"].implode()))
-    if n_unclustered is not None:
+    if ordinary:
         # Ordinary people of the earlier run sent it too (a public framework's prompt, a stock opening): not the
         # campaign's own, however much the campaign sends it. Clustered holders are counted over every cluster
         # (``sent`` keeps or drops a shingle's rows together).
-        ordinary = pl.col("df").cast(pl.Int64) - pl.len().over("shingle")
-        rows = rows.filter(ordinary <= max_public * max(n_unclustered, 1))
+        people = pl.col("df").cast(pl.Int64) - pl.len().over("shingle")
+        rows = rows.filter(people <= max_public * pl.col("df"))
     # One row per account and shingle (templates.parquet), one shingle per normalised value (both are the shingle's
     # hash's): counted per cluster before anything is joined.
     rows = (rows.group_by("cluster_id", "shingle", "df").agg(pl.len().alias("members")).collect()
@@ -165,9 +166,11 @@ def template_hits(shingles: pl.DataFrame, known: pl.DataFrame, campaign_of: pl.D
     cluster without a campaign is its own). A prompt's *run* of a campaign's known shingles (consecutive
     ones) counts only when the campaign's template does not go on past either end of it: no known
     shingle of the campaign overlapping its last (first) shingle by all words but one is held by at
-    least ``goes_on`` times as many of the campaign's accounts (a stock phrase the template opens
-    with, quoted before one's own words, is a fragment of it; a template ends where its fill-ins
-    begin, which vary). ``templates`` counts the distinct known shingles of the counted runs (at
+    least ``goes_on`` times as many of the campaign's accounts, and by no more than the run's
+    least-held shingle (a continuation of the run's template is sent by those who sent the run; one
+    held by more is another template's words sharing a phrase with it). A stock phrase the template
+    opens with, quoted before one's own words, is a fragment of it; a template ends where its
+    fill-ins begin, which vary. ``templates`` counts the distinct known shingles of the counted runs (at
     least ``min_shingles``), ``template_evidence`` is :data:`TEMPLATE_WEIGHT` times their best concentration.
     """
     campaign = (known.join(campaign_of, on="cluster_id").group_by("_campaign", "value")
@@ -175,16 +178,22 @@ def template_hits(shingles: pl.DataFrame, known: pl.DataFrame, campaign_of: pl.D
     hits = shingles.join(campaign, on="value")
     # A run: consecutive positions of one prompt (the position less its rank is the same along a run).
     run = pl.col("pos").cast(pl.Int64) - pl.col("pos").rank("ordinal").over("account_id", "_campaign", "text").cast(pl.Int64)
-    runs = (hits.with_columns(run.alias("run")).group_by("account_id", "_campaign", "text", "run")
+    key = ["account_id", "_campaign", "text", "run"]
+    runs = (hits.with_columns(run.alias("run")).group_by(key)
             .agg(pl.col("value").sort_by("pos").first().alias("first"), pl.col("value").sort_by("pos").last().alias("last"),
                  pl.col("members").sort_by("pos").first().alias("m_first"),
-                 pl.col("members").sort_by("pos").last().alias("m_last"), "value", "concentration"))
-    after = campaign.group_by("_campaign", head_words(pl.col("value")).alias("last")).agg(pl.col("members").max().alias("m_after"))
-    before = campaign.group_by("_campaign", tail_words(pl.col("value")).alias("first")).agg(pl.col("members").max().alias("m_before"))
-    whole = (runs.with_columns(tail_words(pl.col("last")).alias("last"), head_words(pl.col("first")).alias("first"))
-             .join(after, on=["_campaign", "last"], how="left").join(before, on=["_campaign", "first"], how="left")
-             .filter((pl.col("m_after").fill_null(0) < goes_on * pl.col("m_last"))
-                     & (pl.col("m_before").fill_null(0) < goes_on * pl.col("m_first"))))
+                 pl.col("members").sort_by("pos").last().alias("m_last"), pl.col("members").min().alias("m_run"),
+                 "value", "concentration"))
+    # The template goes on past an end when a shingle overlapping it is held by half as many of the campaign's accounts
+    # as the end, and by no more than hold all of the run (those are another template's words sharing a phrase).
+    nearby = campaign.select("_campaign", head_words(pl.col("value")).alias("after"),
+                             tail_words(pl.col("value")).alias("before"), pl.col("members").alias("m"))
+    goes_on_by = (pl.col("m") >= goes_on * pl.col("m_end")) & (pl.col("m") <= pl.col("m_run"))
+    after = (runs.select(*key, tail_words(pl.col("last")).alias("after"), pl.col("m_last").alias("m_end"), "m_run")
+             .join(nearby.drop("before"), on=["_campaign", "after"]).filter(goes_on_by))
+    before = (runs.select(*key, head_words(pl.col("first")).alias("before"), pl.col("m_first").alias("m_end"), "m_run")
+              .join(nearby.drop("after"), on=["_campaign", "before"]).filter(goes_on_by))
+    whole = runs.join(after, on=key, how="anti").join(before, on=key, how="anti")
     return (whole.explode("value", "concentration").group_by("account_id", "_campaign")
             .agg(pl.col("value").n_unique().alias("templates"),
                  (TEMPLATE_WEIGHT * pl.col("concentration").max()).alias("template_evidence"))
@@ -219,14 +228,14 @@ def with_templates(per_cluster: pl.DataFrame, campaign_of: pl.DataFrame,
 
 
 def doubt_reader(events: pl.LazyFrame, templates: pl.DataFrame | pl.LazyFrame, clusters: pl.DataFrame,
-                 signals: SignalConfig, n_accounts: int, min_concentration: float,
-                 n_unclustered: int | None = None) -> Callable[[pl.Series], pl.DataFrame]:
+                 signals: SignalConfig, n_accounts: int, min_concentration: float
+                 ) -> Callable[[pl.Series], pl.DataFrame]:
     """The ``templates`` argument of :func:`graphlink.stages.match.match_accounts` for a new log.
 
     ``events`` (``account_id, prompt``, lazily read) is read for the accounts in doubt only, shingled
     as the earlier run's ``signals`` settings say, and compared with ``templates.parquet``'s
     shingles concentrated in a campaign of ``clusters`` (``cluster_id, campaign_id``) of the earlier
-    run's ``n_accounts`` accounts, ``n_unclustered`` of them in no cluster (:func:`known_templates`).
+    run's ``n_accounts`` accounts (:func:`known_templates`).
     """
     def read(accounts: pl.Series) -> pl.DataFrame:
         campaign_of = clusters.select("cluster_id", pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
@@ -234,6 +243,6 @@ def doubt_reader(events: pl.LazyFrame, templates: pl.DataFrame | pl.LazyFrame, c
                    .select("account_id", "prompt").collect())
         shingles = prompt_shingles(prompts, signals.ngram, signals.max_words_per_prompt, signals.max_prompts_per_account)
         known = known_templates(templates, clusters.select("cluster_id", "campaign_id"), n_accounts, min_concentration,
-                                sent=shingles, n_unclustered=n_unclustered)
+                                sent=shingles)
         return template_hits(shingles, known, campaign_of.unique("cluster_id"))
     return read

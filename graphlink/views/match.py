@@ -208,11 +208,9 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     # ... except for the accounts in doubt, whose prompts are read and shingled when it comes to them.
     doubt = None
     if "prompt" in ev.columns and outputs.templates is not None:
-        counts = outputs.run.get("counts") or {}
-        clustered = counts.get("accounts_in_clusters")
         doubt = doubt_reader(ev.frame, outputs.templates, outputs.clusters.select("cluster_id", "campaign_id"),
-                             config.signals, int(counts.get("accounts") or 0), min_concentration,
-                             None if clustered is None else int(counts.get("accounts") or 0) - int(clustered))
+                             config.signals, int((outputs.run.get("counts") or {}).get("accounts") or 0),
+                             min_concentration)
     ev = replace(ev, columns=tuple(c for c in ev.columns if c == "account_id" or c in needed))
     try:
         enc = encode_events(ev, acc, salt=config.signals.seed)
