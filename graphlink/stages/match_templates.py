@@ -93,20 +93,21 @@ def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFr
     spelled = words_of(rows.select("shingle").unique().collect(), "shingle")
     if sent is not None:
         # ... and their neighbours (a shingle going on from one sent, or leading into it): does the template go on?
-        spelled = spelled.filter(pl.col("value").is_in(sent["value"].implode())
-                                 | head_words(pl.col("value")).is_in(tail_words(sent["value"]).implode())
-                                 | tail_words(pl.col("value")).is_in(head_words(sent["value"]).implode()))
+        hit = spelled.filter(pl.col("value").is_in(sent["value"].implode()))["value"]
+        spelled = spelled.filter(pl.col("value").is_in(hit.implode())
+                                 | head_words(pl.col("value")).is_in(tail_words(hit).implode())
+                                 | tail_words(pl.col("value")).is_in(head_words(hit).implode()))
         rows = rows.filter(pl.col("shingle").is_in(spelled["shingle"].implode()))
+    # One row per account and shingle (templates.parquet), one shingle per normalised value (both are the shingle's
+    # hash's): counted per cluster before anything is joined.
+    rows = rows.group_by("cluster_id", "shingle", "df").agg(pl.len().alias("members")).collect()
     if ordinary:
         # Ordinary people of the earlier run sent it too (a public framework's prompt, a stock opening): not the
         # campaign's own, however much the campaign sends it. Clustered holders are counted over every cluster
         # (``sent`` keeps or drops a shingle's rows together).
-        people = pl.col("df").cast(pl.Int64) - pl.len().over("shingle")
+        people = pl.col("df").cast(pl.Int64) - pl.col("members").sum().over("shingle").cast(pl.Int64)
         rows = rows.filter(people <= max_public * pl.col("df"))
-    # One row per account and shingle (templates.parquet), one shingle per normalised value (both are the shingle's
-    # hash's): counted per cluster before anything is joined.
-    rows = (rows.group_by("cluster_id", "shingle", "df").agg(pl.len().alias("members")).collect()
-            .join(spelled, on="shingle").select("cluster_id", pl.lit("template").alias("kind"), "value", "df", "members"))
+    rows = rows.join(spelled, on="shingle").select("cluster_id", pl.lit("template").alias("kind"), "value", "df", "members")
     return cluster_values(rows, min_concentration, campaigns=campaigns).select(
         "cluster_id", "value", "members", "df", "concentration")
 
@@ -136,7 +137,7 @@ def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_promp
 
     At most ``max_prompts`` distinct prompts per account (the smallest hashes, as detect samples),
     each cut to its first ``max_words`` words; ``text`` numbers the prompts, ``pos`` the shingles
-    (consecutive within a prompt: the next shingle of a prompt is at ``pos + 1``).
+    (the next shingle of a prompt is at ``pos + 1``; never so across prompts).
 
     Examples
     --------
@@ -151,7 +152,8 @@ def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_promp
     texts = words_of(sample, "prompt").rename({"value": "n"}).with_row_index("text")
     # Words in order, each text's run contiguous: a shift reads the next words of the same text (as shingle_texts).
     words = (texts.select("text", "account_id", pl.col("n").str.strip_chars(" ").str.split(" ").list.head(max_words)
-                          .alias("word")).explode("word").drop_nulls("word").with_row_index("pos"))
+                          .alias("word")).explode("word").drop_nulls("word").with_row_index("pos")
+             .with_columns(pl.col("pos") + pl.col("text")))  # a gap between prompts, whatever ``ngram``
     gram = pl.concat_str([pl.col("word").shift(-i) for i in range(ngram)], separator=" ")
     grams = (words.with_columns(gram.alias("value"), (pl.col("text").shift(-(ngram - 1)) == pl.col("text")).alias("in"))
              .filter(pl.col("in")).select("account_id", "text", "pos", "value"))
@@ -174,27 +176,27 @@ def template_hits(shingles: pl.DataFrame, known: pl.DataFrame, campaign_of: pl.D
     least ``min_shingles``), ``template_evidence`` is :data:`TEMPLATE_WEIGHT` times their best concentration.
     """
     campaign = (known.join(campaign_of, on="cluster_id").group_by("_campaign", "value")
-                .agg(pl.col("members").max(), pl.col("concentration").max()))
-    hits = shingles.join(campaign, on="value")
-    # A run: consecutive positions of one prompt (the position less its rank is the same along a run).
-    run = pl.col("pos").cast(pl.Int64) - pl.col("pos").rank("ordinal").over("account_id", "_campaign", "text").cast(pl.Int64)
-    key = ["account_id", "_campaign", "text", "run"]
-    runs = (hits.with_columns(run.alias("run")).group_by(key)
-            .agg(pl.col("value").sort_by("pos").first().alias("first"), pl.col("value").sort_by("pos").last().alias("last"),
-                 pl.col("members").sort_by("pos").first().alias("m_first"),
-                 pl.col("members").sort_by("pos").last().alias("m_last"), pl.col("members").min().alias("m_run"),
-                 "value", "concentration"))
+                .agg(pl.col("members").max(), pl.col("concentration").max()).with_row_index("v"))
+    # A run: a campaign's shingles at consecutive positions (``pos`` numbers every shingle of every prompt, never
+    # consecutive across prompts); sorted, the position less the row number is the same along a run, grows between runs.
+    key = ["_campaign", "run"]
+    hits = (shingles.join(campaign, on="value").sort("_campaign", "pos").with_row_index("i")
+            .with_columns((pl.col("pos").cast(pl.Int64) - pl.col("i").cast(pl.Int64)).alias("run")))
+    runs = hits.group_by(key).agg(pl.col("v").first().alias("first"), pl.col("v").last().alias("last"),
+                                  pl.col("members").min().alias("m_run"))
     # The template goes on past an end when a shingle overlapping it is held by half as many of the campaign's accounts
     # as the end, and by no more than hold all of the run (those are another template's words sharing a phrase).
-    nearby = campaign.select("_campaign", head_words(pl.col("value")).alias("after"),
-                             tail_words(pl.col("value")).alias("before"), pl.col("members").alias("m"))
+    ends = campaign.select("_campaign", "v", "members", head_words(pl.col("value")).alias("head"),
+                           tail_words(pl.col("value")).alias("tail"))
+    nearby = ends.select("_campaign", "head", "tail", pl.col("members").alias("m"))
+    after = ends.join(nearby.drop("tail"), left_on=["_campaign", "tail"], right_on=["_campaign", "head"]).select(
+        "_campaign", pl.col("v").alias("last"), pl.col("members").alias("m_end"), "m")
+    before = ends.join(nearby.drop("head"), left_on=["_campaign", "head"], right_on=["_campaign", "tail"]).select(
+        "_campaign", pl.col("v").alias("first"), pl.col("members").alias("m_end"), "m")
     goes_on_by = (pl.col("m") >= goes_on * pl.col("m_end")) & (pl.col("m") <= pl.col("m_run"))
-    after = (runs.select(*key, tail_words(pl.col("last")).alias("after"), pl.col("m_last").alias("m_end"), "m_run")
-             .join(nearby.drop("before"), on=["_campaign", "after"]).filter(goes_on_by))
-    before = (runs.select(*key, head_words(pl.col("first")).alias("before"), pl.col("m_first").alias("m_end"), "m_run")
-              .join(nearby.drop("after"), on=["_campaign", "before"]).filter(goes_on_by))
-    whole = runs.join(after, on=key, how="anti").join(before, on=key, how="anti")
-    return (whole.explode("value", "concentration").group_by("account_id", "_campaign")
+    fragments = pl.concat([runs.join(after, on=["_campaign", "last"]).filter(goes_on_by).select(key),
+                           runs.join(before, on=["_campaign", "first"]).filter(goes_on_by).select(key)])
+    return (hits.join(fragments, on=key, how="anti").group_by("account_id", "_campaign")
             .agg(pl.col("value").n_unique().alias("templates"),
                  (TEMPLATE_WEIGHT * pl.col("concentration").max()).alias("template_evidence"))
             .filter(pl.col("templates") >= min_shingles))
