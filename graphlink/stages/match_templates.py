@@ -2,7 +2,8 @@
 
 Issue 15's fourth kind of value a cluster is known by. An operator writes its accounts' prompts from a
 few templates of its own; an account of the new log that sends them (shingles held mostly by one
-known campaign's accounts and rare in the earlier run) and also holds a value of the campaign's
+known campaign's accounts, rare in the earlier run and rarely sent there by accounts in no cluster,
+in runs the campaign's template does not go on past) and also holds a value of the campaign's
 (an address of its pool, its site network) is the campaign's, where the value alone would not do:
 
 * a rotating-IPv6 ring: new addresses, unseen cards; the only concentrated value is the cell's /48,
