@@ -146,17 +146,11 @@ def test_control_framework_prompt_alone_matches_no_one(framework_ring):
     assert unmatched(known, day_two("fwo", framework, through_pool=False)) == 10
 
 
-@pytest.mark.xfail(strict=True, reason="a public framework's fixed prompt, sent by ordinary people in the earlier "
-                   "run as well, still counts as the ring's template when the ring sends it most: a company using "
-                   "the framework once through a residential proxy exit the ring rode is matched to the ring")
 def test_company_using_a_public_framework_through_one_proxy_exit_is_not_matched(framework_ring):
     known, _ = framework_ring
     assert unmatched(known, day_two("co", framework)) == 10
 
 
-@pytest.mark.xfail(strict=True, reason="the framework prompt's shingles count as the ring's even for an account "
-                   "the earlier run saw send them and left out of the ring: an ordinary person of the earlier run "
-                   "returning once through a proxy exit the ring rode is matched to the ring")
 def test_an_ordinary_person_of_the_earlier_run_sending_the_framework_prompt_again_is_not_matched(framework_ring):
     known, _ = framework_ring
     earlier = pl.read_parquet(known / "accounts.parquet").filter(pl.col("account_id").is_in(["person00", "person01"]))
@@ -172,15 +166,19 @@ from graphlink.stages.match_pools import address_holdings  # noqa: E402
 DAY = 1440
 
 
-def cron_case(newcomer_minutes: list[int]) -> pl.DataFrame:
+DAILY = [d * DAY + 120 for d in range(7)]
+
+
+def cron_case(newcomer_minutes: list[int], rider_minutes: list[int] = DAILY) -> pl.DataFrame:
     """Cluster 1 (30 accounts) and its rider cluster 2 (10) on one pool of 40 addresses (as test_match_pools);
-    cluster 2's earlier members c0-c2, seen again, fire together at 02:00 UTC each of 7 days (a cron-driven
-    ring); cluster 1's members act every minute. ``new`` was matched to cluster 1 on three pool addresses."""
+    cluster 2's earlier members c0-c2, seen again, fire together at ``rider_minutes`` (02:00 UTC each of 7
+    days: a cron-driven ring); cluster 1's members act every minute. ``new`` was matched to cluster 1 on three
+    pool addresses."""
     one, two = [f"b{i:02d}" for i in range(30)], [f"c{i}" for i in range(10)]
     rows = [(one[(3 * j + k) % 30], "ip", f"10.0.{j}.1", 1) for j in range(40) for k in range(3)]
     rows += [(two[j], "ip", f"10.0.{j}.1", 2) for j in range(10)]
     linking = pl.DataFrame(rows, schema=["account_id", "kind", "value", "cluster_id"], orient="row")
-    mins = [(f"c{i}", d * DAY + 120) for i in range(3) for d in range(7)]
+    mins = [(f"c{i}", m) for i in range(3) for m in rider_minutes]
     mins += [(f"b{i:02d}", m) for i in range(3) for m in range(0, 7 * DAY, 7)]
     mins += [("new", m) for m in newcomer_minutes]
     minutes = (pl.DataFrame(mins, schema=["account_id", "m"], orient="row")
@@ -195,11 +193,21 @@ def test_control_a_daily_job_at_another_minute_stays():
     assert cron_case([d * DAY + 137 for d in range(7)]).height == 0
 
 
-@pytest.mark.xfail(strict=True, reason="a rider whose members' 'bursts' are one fixed time of day is a schedule, "
-                   "not a cell's clock; the hour shifts of the beyond-schedule test miss a daily job, so any daily "
-                   "cron job at 02:00 among the pool's users moves to that rider")
 def test_a_daily_cron_job_at_the_riders_minute_is_a_schedule_not_the_rider():
     assert cron_case([d * DAY + 120 for d in range(7)]).height == 0
+
+
+# A rider bursting at another time each day (97 minutes later each day) over the same week.
+WANDERING = [d * DAY + 120 + 97 * d for d in range(7)]
+
+
+def test_control_a_newcomer_in_a_riders_bursts_at_another_time_each_day_moves_to_it():
+    moved = cron_case(WANDERING, rider_minutes=WANDERING)
+    assert moved["cluster_id"].to_list() == [2] and moved["k"].to_list() == [7]
+
+
+def test_a_daily_job_at_the_minute_of_one_of_a_wandering_riders_bursts_stays():
+    assert cron_case(DAILY, rider_minutes=WANDERING).height == 0
 
 
 # --- a stock phrase the ring's template opens with; look-alike spellings -------------------------------------
@@ -211,9 +219,6 @@ def stock_then_free(rng: random.Random) -> str:
     return STOCK + " " + free_text(rng)
 
 
-@pytest.mark.xfail(strict=True, reason="two shingles of the ring's template suffice (MIN_TEMPLATE_SHINGLES): the "
-                   "common chain-of-thought phrase the template opens with (10 words, 6 shingles) corroborates one "
-                   "proxy exit, and an ordinary newcomer writing it before free text is matched to the ring")
 def test_an_ordinary_newcomer_writing_a_stock_phrase_the_template_opens_with_is_not_matched(pool_ring):
     known, _ = pool_ring
     assert unmatched(known, day_two("cot", stock_then_free)) == 10

@@ -122,3 +122,31 @@ def test_template_shingles_are_spelled_as_detect_spells_them():
     campaign_of = pl.DataFrame({"cluster_id": [1], "_campaign": [1]})
     assert template_hits(sent, known, campaign_of, min_shingles=1)["_campaign"].to_list() == [1]
     assert template_hits(sent, known, campaign_of).height == 0  # one shingle: a phrase, not a template
+
+
+def test_a_shingle_ordinary_people_of_the_earlier_run_sent_is_not_the_campaigns():
+    """Four of a cluster's accounts and two unclustered ones sent it (a third of its holders: a public phrase);
+    37 and 3 (the few ring accounts detect missed: 7.5 %) it is the cluster's."""
+    campaigns = pl.DataFrame({"cluster_id": [1], "campaign_id": [1]})
+    public = pl.DataFrame([(f"r{i}", 1, "answer the following questions as", 6) for i in range(4)],
+                          schema=["account_id", "cluster_id", "shingle", "df"], orient="row")
+    assert known_templates(public, campaigns, 1000, 0.5).height == 0
+    assert known_templates(public, campaigns, 1000, 0.5, ordinary=False).height == 1  # the rule, not another
+    own = pl.DataFrame([(f"r{i}", 1, "answer the following questions as", 40) for i in range(37)],
+                       schema=["account_id", "cluster_id", "shingle", "df"], orient="row")
+    assert known_templates(own, campaigns, 1000, 0.5)["value"].to_list() == ["answer the following questions as"]
+
+
+def test_a_phrase_the_template_opens_with_is_a_fragment_the_whole_template_is_not():
+    """The campaign's template is 'a b c d e f g h' (four shingles, each held by its 6 accounts); fill-ins follow,
+    their first words held by 2 of them. A prompt stopping after 'f' where the template goes on is a fragment."""
+    values = ["a b c d e", "b c d e f", "c d e f g", "d e f g h", "e f g h fill"]
+    known = pl.DataFrame({"cluster_id": [1] * 5, "value": values, "members": [6, 6, 6, 6, 2], "df": [6] * 4 + [2],
+                          "concentration": [1.0] * 5})
+    campaign_of = pl.DataFrame({"cluster_id": [1], "_campaign": [1]})
+    prompts = pl.DataFrame({"account_id": ["quote", "sender"], "prompt": ["a b c d e f mine own words", "a b c d e f g h x y"]})
+    hits = template_hits(prompt_shingles(prompts, 5, 64, 200), known, campaign_of)
+    assert hits["account_id"].to_list() == ["sender"] and hits["templates"].to_list() == [4]
+    # The same quote of a template that ends there ('a b c d e f' and fill-ins) is the template sent.
+    assert template_hits(prompt_shingles(prompts, 5, 64, 200), known.head(2), campaign_of)["account_id"].sort().to_list() == [
+        "quote", "sender"]

@@ -32,7 +32,10 @@ at most :data:`graphlink.stages.seed_minutes.MAX_CHANCE`, with the chance the
 share of the log's minutes that are the rider's) *and* beyond its own
 schedule (at least :data:`graphlink.stages.seed_minutes.BEYOND_SCHEDULE` times
 as densely as in the rider's minutes shifted by a few hours, so office hours
-two clusters keep alike do not count), most significantly of the riders, and
+two clusters keep alike do not count, and as in them shifted by a day,
+:data:`DAY_SHIFTS`, so a daily job at a rider's minute does not count either:
+a rider whose bursts come at one time each day is told from a cron job by
+nothing the minutes hold), most significantly of the riders, and
 more than with the cluster it was matched to. Otherwise it stays.
 """
 
@@ -45,7 +48,15 @@ import polars as pl
 from graphlink.stages.match_pools import DEFAULT_MIN_POOL_SHARE, POOL_KINDS, pool_mates
 from graphlink.stages.seed_minutes import BEYOND_SCHEDULE, MAX_CHANCE, MINUTE_TOLERANCE, SCHEDULE_SHIFTS, chance_bound
 
-__all__ = ["in_doubt", "move_to_riders", "new_minutes", "riders_by_minutes"]
+__all__ = ["DAY_SHIFTS", "in_doubt", "move_to_riders", "new_minutes", "riders_by_minutes"]
+
+#: Hours by which the rider's minutes are shifted to read a *daily* schedule, apart from the hour shifts
+#: (:data:`graphlink.stages.seed_minutes.SCHEDULE_SHIFTS`): a job firing at one time of day hits a rider's
+#: daily burst at that minute every day, and as often the same minute a day before or after; an hour off
+#: it, never. Each clock is averaged over its own shifts (averaged with the hour shifts, a daily job would
+#: show a third of its hits off the rider's minutes and pass). A log of one day has no day shift to read
+#: (shifted minutes fall outside it): the control costs nothing there.
+DAY_SHIFTS = (-24, 24)
 
 
 def new_minutes(frame: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
@@ -164,9 +175,12 @@ def riders_by_minutes(doubt: pl.DataFrame, settled: pl.DataFrame, minutes: pl.Da
               .join(stay, on="account_id", how="left").filter(pl.col("bound") < pl.col("stay").fill_null(0.0)))
     if not chance.height:
         return empty
-    # ... and beyond the account's own schedule: the rider's minutes shifted by hours hold far fewer of its requests.
-    off = (pl.concat([hits(s, chance) for s in SCHEDULE_SHIFTS]).group_by("account_id", "rider")
-           .agg((pl.col("k").sum() / len(SCHEDULE_SHIFTS)).alias("k_off")))
+    # ... and beyond the account's own schedule: the rider's minutes shifted by hours hold far fewer of its requests,
+    # and so do they shifted by a day (a daily job at the rider's minute is a schedule too), each on average.
+    off = (pl.concat([hits(s, chance).with_columns(pl.lit(i).alias("clock"), (pl.col("k") / len(shifts)).alias("k"))
+                      for i, shifts in enumerate((SCHEDULE_SHIFTS, DAY_SHIFTS)) for s in shifts])
+           .group_by("account_id", "rider", "clock").agg(pl.col("k").sum().alias("k_off"))
+           .group_by("account_id", "rider").agg(pl.col("k_off").max()))
     best = (chance.join(off, on=["account_id", "rider"], how="left")
             .filter(pl.col("k") >= beyond * pl.col("k_off").fill_null(0.0))
             .sort(["account_id", "bound", "rider"]).group_by("account_id", maintain_order=True).first())

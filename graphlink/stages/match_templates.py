@@ -2,7 +2,8 @@
 
 Issue 15's fourth kind of value a cluster is known by. An operator writes its accounts' prompts from a
 few templates of its own; an account of the new log that sends them (shingles held mostly by one
-known campaign's accounts and rare in the earlier run) and also holds a value of the campaign's
+known campaign's accounts, rare in the earlier run and rarely sent there by accounts in no cluster,
+in runs the campaign's template does not go on past) and also holds a value of the campaign's
 (an address of its pool, its site network) is the campaign's, where the value alone would not do:
 
 * a rotating-IPv6 ring: new addresses, unseen cards; the only concentrated value is the cell's /48,
@@ -36,7 +37,7 @@ from graphlink.stages.seed_templates import MAX_TEMPLATE_SHARE
 from graphlink.stages.signals.normalise import ascii_lower, ascii_words, is_ascii, normalise_prompt
 from graphlink.stages.signals.prompt import head_text
 
-__all__ = ["MIN_TEMPLATE_SHINGLES", "TEMPLATE_WEIGHT", "known_templates", "prompt_shingles", "template_hits",
+__all__ = ["MAX_PUBLIC_SHARE", "MIN_TEMPLATE_SHINGLES", "TEMPLATE_GOES_ON", "TEMPLATE_WEIGHT", "known_templates", "prompt_shingles", "template_hits",
            "in_doubt", "with_templates", "doubt_reader"]
 
 #: An account sends a campaign's templates when at least this many distinct counted shingles of the
@@ -51,16 +52,38 @@ MIN_TEMPLATE_SHINGLES = 2
 #: any shared shingle); and like one address they never match alone. Not tuned: 1.0 lets a site network
 #: (0.5) with the campaign's templates reach ``min_evidence`` (1.0), as the rotating-IPv6 rings need.
 TEMPLATE_WEIGHT = 1.0
+#: A shingle is a campaign's own only when ordinary people rarely send it: at most this share of its earlier
+#: holders were accounts detect put in no cluster (ordinary people, and the few ring accounts it missed).
+#: A public agent framework's fixed prompt or a stock chain-of-thought phrase is sent by people in any
+#: number beside a ring that uses it, and would corroborate a proxy exit for anyone using it; an operator's
+#: template by its fleet, in whatever clusters and campaigns (operators sharing a template family: the
+#: concentration tells which campaign), and by the fleet's accounts detect missed: on the dev worlds at
+#: most 2.7 % of its holders (small 1000, 27 of 1,016), at 1m 0-0.5 %. The tenth is
+#: :data:`~graphlink.stages.seed_templates.MAX_TEMPLATE_SHARE`'s, the run's share a template may reach
+#: (BENCHMARKS.md, "match, session 17": the rate among the unclustered accounts, 1 in 1,000, lost 25
+#: newcomers of small dev 1000 whose template 27 missed ring accounts sent).
+MAX_PUBLIC_SHARE = MAX_TEMPLATE_SHARE
+#: A prompt's run of a campaign's shingles is a fragment of its template, not the template sent, when the
+#: campaign's template goes on past an end of the run: a shingle continuing it is held by at least this
+#: share as many of the campaign's accounts as the run's end (a majority's rule, as ``min_concentration``).
+#: Where a template is fixed, all who send it go on alike; where its fill-ins begin, each continuation
+#: is a few accounts' (the first words of a problem vary). A stock chain-of-thought phrase a template opens
+#: with, written before one's own words, stops where the campaign's template goes on.
+TEMPLATE_GOES_ON = 0.5
 
 
 def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFrame, n_accounts: int,
                     min_concentration: float, max_share: float = MAX_TEMPLATE_SHARE,
-                    sent: pl.DataFrame | None = None) -> pl.DataFrame:
+                    sent: pl.DataFrame | None = None, ordinary: bool = True,
+                    max_public: float = MAX_PUBLIC_SHARE) -> pl.DataFrame:
     """``cluster_id, value, members, df, concentration``: the templates each known cluster (campaign) is known by.
 
     ``templates`` is ``templates.parquet`` (``account_id, cluster_id, shingle, df``); shingles are
     normalised (:func:`normalise_prompt`) and kept when at most ``max_share`` of the run's
-    ``n_accounts`` sent them (not a stock phrase) and concentrated in a cluster or campaign as
+    ``n_accounts`` sent them (not a stock phrase), when at most ``max_public`` of their holders were in no
+    cluster (ordinary people: ``df`` less the clustered holders, ``templates.parquet``'s rows; a clustered
+    holder whose row fell beyond the file's shingles per account counts as ordinary, which errs towards
+    public; ``ordinary=False``: not judged), and concentrated in a cluster or campaign as
     :func:`graphlink.stages.match.cluster_values` concentrates any value (``min_concentration``).
     ``sent`` (``value``), when given, keeps only those shingles (the ones the accounts in doubt sent:
     every earlier holder of each is still counted, so the concentration is the same).
@@ -70,14 +93,34 @@ def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFr
     rows = templates.lazy().filter(pl.col("df") <= max_share * n_accounts)
     spelled = words_of(rows.select("shingle").unique().collect(), "shingle")
     if sent is not None:
-        spelled = spelled.filter(pl.col("value").is_in(sent["value"].implode()))
+        # ... and their neighbours (a shingle going on from one sent, or leading into it): does the template go on?
+        hit = spelled.filter(pl.col("value").is_in(sent["value"].implode()))["value"]
+        spelled = spelled.filter(pl.col("value").is_in(hit.implode())
+                                 | head_words(pl.col("value")).is_in(tail_words(hit).implode())
+                                 | tail_words(pl.col("value")).is_in(head_words(hit).implode()))
         rows = rows.filter(pl.col("shingle").is_in(spelled["shingle"].implode()))
     # One row per account and shingle (templates.parquet), one shingle per normalised value (both are the shingle's
     # hash's): counted per cluster before anything is joined.
-    rows = (rows.group_by("cluster_id", "shingle", "df").agg(pl.len().alias("members")).collect()
-            .join(spelled, on="shingle").select("cluster_id", pl.lit("template").alias("kind"), "value", "df", "members"))
+    rows = rows.group_by("cluster_id", "shingle", "df").agg(pl.len().alias("members")).collect()
+    if ordinary:
+        # Ordinary people of the earlier run sent it too (a public framework's prompt, a stock opening): not the
+        # campaign's own, however much the campaign sends it. Clustered holders are counted over every cluster
+        # (``sent`` keeps or drops a shingle's rows together).
+        people = pl.col("df").cast(pl.Int64) - pl.col("members").sum().over("shingle").cast(pl.Int64)
+        rows = rows.filter(people <= max_public * pl.col("df"))
+    rows = rows.join(spelled, on="shingle").select("cluster_id", pl.lit("template").alias("kind"), "value", "df", "members")
     return cluster_values(rows, min_concentration, campaigns=campaigns).select(
         "cluster_id", "value", "members", "df", "concentration")
+
+
+def head_words(shingle: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+    """A normalised shingle without its last word (the words a shingle going on from it begins with)."""
+    return shingle.str.replace(r" [^ ]*$", "")
+
+
+def tail_words(shingle: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+    """A normalised shingle without its first word (the words a shingle going on from it ends with)."""
+    return shingle.str.replace(r"^[^ ]* ", "")
 
 
 def words_of(frame: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -91,10 +134,11 @@ def words_of(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_prompts: int) -> pl.DataFrame:
-    """``account_id, value``: the normalised word ``ngram``-grams of each account's prompts (repeats kept).
+    """``account_id, text, pos, value``: the normalised word ``ngram``-grams of each account's prompts (repeats kept).
 
     At most ``max_prompts`` distinct prompts per account (the smallest hashes, as detect samples),
-    each cut to its first ``max_words`` words.
+    each cut to its first ``max_words`` words; ``text`` numbers the prompts, ``pos`` the shingles
+    (the next shingle of a prompt is at ``pos + 1``; never so across prompts).
 
     Examples
     --------
@@ -109,23 +153,51 @@ def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_promp
     texts = words_of(sample, "prompt").rename({"value": "n"}).with_row_index("text")
     # Words in order, each text's run contiguous: a shift reads the next words of the same text (as shingle_texts).
     words = (texts.select("text", "account_id", pl.col("n").str.strip_chars(" ").str.split(" ").list.head(max_words)
-                          .alias("word")).explode("word").drop_nulls("word"))
+                          .alias("word")).explode("word").drop_nulls("word").with_row_index("pos")
+             .with_columns(pl.col("pos") + pl.col("text")))  # a gap between prompts, whatever ``ngram``
     gram = pl.concat_str([pl.col("word").shift(-i) for i in range(ngram)], separator=" ")
     grams = (words.with_columns(gram.alias("value"), (pl.col("text").shift(-(ngram - 1)) == pl.col("text")).alias("in"))
-             .filter(pl.col("in")).select("account_id", "value"))
+             .filter(pl.col("in")).select("account_id", "text", "pos", "value"))
     return grams
 
 
 def template_hits(shingles: pl.DataFrame, known: pl.DataFrame, campaign_of: pl.DataFrame,
-                  min_shingles: int = MIN_TEMPLATE_SHINGLES) -> pl.DataFrame:
+                  min_shingles: int = MIN_TEMPLATE_SHINGLES, goes_on: float = TEMPLATE_GOES_ON) -> pl.DataFrame:
     """``account_id, _campaign, templates, template_evidence``: the campaigns whose templates each account sends.
 
-    ``campaign_of`` maps ``cluster_id`` to ``_campaign`` (a cluster without a campaign is its own);
-    ``templates`` counts the distinct known shingles sent (at least ``min_shingles``),
-    ``template_evidence`` is :data:`TEMPLATE_WEIGHT` times their best concentration.
+    ``shingles`` are :func:`prompt_shingles`'s; ``campaign_of`` maps ``cluster_id`` to ``_campaign`` (a
+    cluster without a campaign is its own). A prompt's *run* of a campaign's known shingles (consecutive
+    ones) counts only when the campaign's template does not go on past either end of it: no known
+    shingle of the campaign overlapping its last (first) shingle by all words but one is held by at
+    least ``goes_on`` times as many of the campaign's accounts, and by no more than the run's
+    least-held shingle (a continuation of the run's template is sent by those who sent the run; one
+    held by more is another template's words sharing a phrase with it). A stock phrase the template
+    opens with, quoted before one's own words, is a fragment of it; a template ends where its
+    fill-ins begin, which vary. ``templates`` counts the distinct known shingles of the counted runs (at
+    least ``min_shingles``), ``template_evidence`` is :data:`TEMPLATE_WEIGHT` times their best concentration.
     """
-    return (shingles.join(known.join(campaign_of, on="cluster_id"), on="value")
-            .group_by("account_id", "_campaign")
+    campaign = (known.join(campaign_of, on="cluster_id").group_by("_campaign", "value")
+                .agg(pl.col("members").max(), pl.col("concentration").max()).with_row_index("v"))
+    # A run: a campaign's shingles at consecutive positions (``pos`` numbers every shingle of every prompt, never
+    # consecutive across prompts); sorted, the position less the row number is the same along a run, grows between runs.
+    key = ["_campaign", "run"]
+    hits = (shingles.join(campaign, on="value").sort("_campaign", "pos").with_row_index("i")
+            .with_columns((pl.col("pos").cast(pl.Int64) - pl.col("i").cast(pl.Int64)).alias("run")))
+    runs = hits.group_by(key).agg(pl.col("v").first().alias("first"), pl.col("v").last().alias("last"),
+                                  pl.col("members").min().alias("m_run"))
+    # The template goes on past an end when a shingle overlapping it is held by half as many of the campaign's accounts
+    # as the end, and by no more than hold all of the run (those are another template's words sharing a phrase).
+    ends = campaign.select("_campaign", "v", "members", head_words(pl.col("value")).alias("head"),
+                           tail_words(pl.col("value")).alias("tail"))
+    nearby = ends.select("_campaign", "head", "tail", pl.col("members").alias("m"))
+    after = ends.join(nearby.drop("tail"), left_on=["_campaign", "tail"], right_on=["_campaign", "head"]).select(
+        "_campaign", pl.col("v").alias("last"), pl.col("members").alias("m_end"), "m")
+    before = ends.join(nearby.drop("head"), left_on=["_campaign", "head"], right_on=["_campaign", "tail"]).select(
+        "_campaign", pl.col("v").alias("first"), pl.col("members").alias("m_end"), "m")
+    goes_on_by = (pl.col("m") >= goes_on * pl.col("m_end")) & (pl.col("m") <= pl.col("m_run"))
+    fragments = pl.concat([runs.join(after, on=["_campaign", "last"]).filter(goes_on_by).select(key),
+                           runs.join(before, on=["_campaign", "first"]).filter(goes_on_by).select(key)])
+    return (hits.join(fragments, on=key, how="anti").group_by("account_id", "_campaign")
             .agg(pl.col("value").n_unique().alias("templates"),
                  (TEMPLATE_WEIGHT * pl.col("concentration").max()).alias("template_evidence"))
             .filter(pl.col("templates") >= min_shingles))
