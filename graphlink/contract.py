@@ -66,6 +66,8 @@ MATCH_POOLS_FILE = "match_pools.parquet"
 MATCH_MATES_FILE = "match_mates.parquet"
 #: ... and each cluster's busy hours (``match``'s clocks, from ``activity.parquet``).
 MATCH_CLOCKS_FILE = "match_clocks.parquet"
+#: ... and the templates each cluster (campaign) is known by (``match``'s templates, from ``templates.parquet``).
+MATCH_TEMPLATES_FILE = "match_templates.parquet"
 #: Written by ``graphlink match`` into its own ``--out`` folder (not a detect output).
 MATCHES_FILE = "matches.parquet"
 MATCH_RUN_FILE = "match.json"
@@ -75,7 +77,7 @@ REQUIRED_FILES = (ACCOUNTS_FILE, CLUSTERS_FILE, EVIDENCE_FILE, RUN_FILE)
 #: Drill-down files a detect run writes but a reader does without.
 OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, LINKS_FILE, LINKING_FILE, MINUTES_FILE,
                   TEMPLATES_FILE, MATCH_INDEX_FILE, MATCH_POOLS_FILE, MATCH_MATES_FILE,
-                  MATCH_CLOCKS_FILE)
+                  MATCH_CLOCKS_FILE, MATCH_TEMPLATES_FILE)
 #: What ``expand`` and ``match`` need besides the required files.
 GRAPH_FILES = (LINKS_FILE, LINKING_FILE)
 #: Everything a detect run writes.
@@ -213,6 +215,12 @@ MATCH_MATES_SCHEMA = pl.Schema({"cluster_id": pl.Int64, "mate_id": pl.Int64, "sh
 #: ``cluster_id, hour``; ``match`` reads ``activity.parquet`` without it.
 MATCH_CLOCKS_SCHEMA = pl.Schema({"cluster_id": pl.Int64, "hour": pl.Int8, "chance": pl.Float64})
 
+#: ``match_templates.parquet``: the normalised shingles each cluster (campaign) is known by
+#: (:func:`graphlink.stages.match_templates.known_templates` of ``templates.parquet`` at ``match``'s default
+#: ``min_concentration``), sorted by ``cluster_id, value``; ``match`` counts ``templates.parquet`` without it.
+MATCH_TEMPLATES_SCHEMA = pl.Schema({"cluster_id": pl.Int64, "value": pl.String, "members": pl.UInt32,
+                                    "df": pl.UInt32, "concentration": pl.Float64})
+
 #: ``graphlink expand --out``: accounts ranked by their tie to the seeds (seeds first, ``rank`` 0).
 #: ``score`` is unitless, in [0, 1], and relative to this one ranking: normalised to its best listed
 #: account, so it is not comparable across runs, seed sets or options, and is no probability. Seeds
@@ -245,6 +253,6 @@ __all__ = [
     "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "MINUTES_FILE", "MINUTES_SCHEMA", "TEMPLATES_FILE", "TEMPLATES_SCHEMA", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA", "ACCOUNTS_READ_COLUMNS",
     "LINKS_FILE", "LINKING_FILE", "MATCH_INDEX_FILE", "MATCH_INDEX_SCHEMA", "MATCH_POOLS_FILE",
     "MATCH_POOLS_SCHEMA", "MATCH_MATES_FILE", "MATCH_MATES_SCHEMA",
-    "MATCH_CLOCKS_FILE", "MATCH_CLOCKS_SCHEMA", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
+    "MATCH_CLOCKS_FILE", "MATCH_CLOCKS_SCHEMA", "MATCH_TEMPLATES_FILE", "MATCH_TEMPLATES_SCHEMA", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
     "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
 ]

@@ -91,7 +91,9 @@ def test_match_indexes_written_by_detect_give_the_same_matches_as_linking(two_da
     import shutil
 
     from graphlink.contract import (MATCH_CLOCKS_FILE, MATCH_CLOCKS_SCHEMA, MATCH_INDEX_FILE, MATCH_INDEX_SCHEMA,
-                                    MATCH_MATES_FILE, MATCH_MATES_SCHEMA, MATCH_POOLS_FILE, MATCH_POOLS_SCHEMA)
+                                    MATCH_MATES_FILE, MATCH_MATES_SCHEMA, MATCH_POOLS_FILE, MATCH_POOLS_SCHEMA,
+                                    MATCH_TEMPLATES_FILE, MATCH_TEMPLATES_SCHEMA)
+    from graphlink.stages.match_templates import known_templates
     from graphlink.stages.match import cluster_clocks, cluster_values
     from graphlink.stages.match_pools import address_holdings, pool_mates
 
@@ -117,6 +119,13 @@ def test_match_indexes_written_by_detect_give_the_same_matches_as_linking(two_da
     assert clocks.schema == MATCH_CLOCKS_SCHEMA and clocks.height > 0
     assert clocks.equals(cluster_clocks(pl.read_parquet(out / "activity.parquet").drop_nulls("cluster_id"))
                          .cast(dict(MATCH_CLOCKS_SCHEMA)))
+    templates = pl.read_parquet(out / MATCH_TEMPLATES_FILE)
+    assert templates.schema == MATCH_TEMPLATES_SCHEMA and templates.height > 0
+    run = json.loads((out / "run.json").read_text())
+    counted = known_templates(pl.read_parquet(out / "templates.parquet"),
+                              pl.read_parquet(out / "clusters.parquet").select("cluster_id", "campaign_id"),
+                              run["counts"]["accounts"], 0.5)
+    assert templates.equals(counted.sort("cluster_id", "value").cast(dict(MATCH_TEMPLATES_SCHEMA)))
     # An older folder (no index) is matched from linking.parquet: the same matches, bit for bit.
     older = tmp_path / "older"
     shutil.copytree(out, older)
@@ -124,6 +133,7 @@ def test_match_indexes_written_by_detect_give_the_same_matches_as_linking(two_da
     (older / MATCH_POOLS_FILE).unlink()
     (older / MATCH_MATES_FILE).unlink()
     (older / MATCH_CLOCKS_FILE).unlink()
+    (older / MATCH_TEMPLATES_FILE).unlink()
     new = (two_days / "day2" / "events.parquet", two_days / "day2" / "accounts.parquet")
     with_index, without = graphlink.match(out, *new), graphlink.match(older, *new)
     assert with_index.matches.equals(without.matches)

@@ -38,7 +38,7 @@ from graphlink.stages.signals.normalise import ascii_lower, ascii_words, is_asci
 from graphlink.stages.signals.prompt import head_text
 
 __all__ = ["MAX_PUBLIC_SHARE", "MIN_TEMPLATE_SHINGLES", "TEMPLATE_GOES_ON", "TEMPLATE_WEIGHT", "known_templates", "prompt_shingles", "template_hits",
-           "in_doubt", "with_templates", "doubt_reader"]
+           "in_doubt", "with_templates", "doubt_reader", "sent_and_neighbours"]
 
 #: An account sends a campaign's templates when at least this many distinct counted shingles of the
 #: campaign's are in its prompts: one 5-word phrase can be met by chance or quoted; a template of
@@ -230,22 +230,33 @@ def with_templates(per_cluster: pl.DataFrame, campaign_of: pl.DataFrame,
             .drop("template_evidence"))
 
 
+def sent_and_neighbours(known: pl.DataFrame, sent: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``known`` (:func:`known_templates`, every shingle) whose ``value`` was ``sent`` or goes on from
+    or leads into one sent: what :func:`template_hits` reads of them (each shingle's row is its own, so the rows
+    kept are those :func:`known_templates` counts with ``sent``)."""
+    hit = known.filter(pl.col("value").is_in(sent["value"].implode()))["value"].unique()
+    return known.filter(pl.col("value").is_in(hit.implode()) | head_words(pl.col("value")).is_in(tail_words(hit).implode())
+                        | tail_words(pl.col("value")).is_in(head_words(hit).implode()))
+
+
 def doubt_reader(events: pl.LazyFrame, templates: pl.DataFrame | pl.LazyFrame, clusters: pl.DataFrame,
-                 signals: SignalConfig, n_accounts: int, min_concentration: float
-                 ) -> Callable[[pl.Series], pl.DataFrame]:
+                 signals: SignalConfig, n_accounts: int, min_concentration: float,
+                 index: pl.DataFrame | None = None) -> Callable[[pl.Series], pl.DataFrame]:
     """The ``templates`` argument of :func:`graphlink.stages.match.match_accounts` for a new log.
 
     ``events`` (``account_id, prompt``, lazily read) is read for the accounts in doubt only, shingled
     as the earlier run's ``signals`` settings say, and compared with ``templates.parquet``'s
     shingles concentrated in a campaign of ``clusters`` (``cluster_id, campaign_id``) of the earlier
-    run's ``n_accounts`` accounts (:func:`known_templates`).
+    run's ``n_accounts`` accounts (:func:`known_templates`), or with ``index``, those prepared at
+    ``min_concentration`` by detect (``match_templates.parquet``, :func:`sent_and_neighbours`).
     """
     def read(accounts: pl.Series) -> pl.DataFrame:
         campaign_of = clusters.select("cluster_id", pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
         prompts = (events.filter(pl.col("account_id").is_in(accounts.cast(pl.String).implode()))
                    .select("account_id", "prompt").collect())
         shingles = prompt_shingles(prompts, signals.ngram, signals.max_words_per_prompt, signals.max_prompts_per_account)
-        known = known_templates(templates, clusters.select("cluster_id", "campaign_id"), n_accounts, min_concentration,
-                                sent=shingles)
+        known = (sent_and_neighbours(index, shingles) if index is not None else
+                 known_templates(templates, clusters.select("cluster_id", "campaign_id"), n_accounts, min_concentration,
+                                 sent=shingles))
         return template_hits(shingles, known, campaign_of.unique("cluster_id"))
     return read

@@ -28,6 +28,8 @@ from graphlink.contract import (
     MATCH_CLOCKS_FILE,
     MATCH_CLOCKS_SCHEMA,
     MATCH_MATES_FILE,
+    MATCH_TEMPLATES_FILE,
+    MATCH_TEMPLATES_SCHEMA,
     MATCH_MATES_SCHEMA,
     MATCH_POOLS_FILE,
     MATCH_POOLS_SCHEMA,
@@ -359,6 +361,20 @@ def match_clocks(result: DetectResult) -> pl.DataFrame | None:
     return cluster_clocks(result.activity.drop_nulls("cluster_id")).cast(dict(MATCH_CLOCKS_SCHEMA))
 
 
+def match_templates(result: DetectResult) -> pl.DataFrame | None:
+    """``match_templates.parquet`` (:data:`graphlink.contract.MATCH_TEMPLATES_SCHEMA`): the templates each cluster
+    (campaign) is known by at ``match``'s default ``min_concentration``, normalised and counted once here; None
+    without templates."""
+    if result.templates is None or result.clusters is None or "campaign_id" not in result.clusters.columns:
+        return None
+    from graphlink.stages.match import DEFAULT_MIN_CONCENTRATION  # stages read the store, not back
+    from graphlink.stages.match_templates import known_templates
+
+    n_accounts = int((result.run.get("counts") or {}).get("accounts") or 0)
+    return (known_templates(result.templates, result.clusters.select("cluster_id", "campaign_id"), n_accounts,
+                            DEFAULT_MIN_CONCENTRATION).sort("cluster_id", "value").cast(dict(MATCH_TEMPLATES_SCHEMA)))
+
+
 def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
     """Write a detect result to ``out_dir`` atomically (the output contract, :mod:`graphlink.contract`).
 
@@ -388,7 +404,7 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
                   (result.campaigns, CAMPAIGNS_FILE), (match_index(result), MATCH_INDEX_FILE)]
         pools = match_pools(result)
         tables += [(pools, MATCH_POOLS_FILE), (match_mates(pools), MATCH_MATES_FILE),
-                   (match_clocks(result), MATCH_CLOCKS_FILE)]
+                   (match_clocks(result), MATCH_CLOCKS_FILE), (match_templates(result), MATCH_TEMPLATES_FILE)]
         # Two at a time, largest first (the same bytes: each file is written as before; polars
         # releases the GIL while it encodes). Any error is raised here, before run.json.
         with ThreadPoolExecutor(2) as pool:

@@ -20,8 +20,8 @@ from typing import Any
 import polars as pl
 
 from graphlink.config import PipelineConfig, build_config
-from graphlink.contract import (MATCH_CLOCKS_FILE, MATCH_INDEX_FILE, MATCH_MATES_FILE, MATCH_POOLS_FILE, MATCH_RUN_FILE, MATCHES_FILE,
-                                RUN_FILE)
+from graphlink.contract import (MATCH_CLOCKS_FILE, MATCH_INDEX_FILE, MATCH_MATES_FILE, MATCH_POOLS_FILE, MATCH_RUN_FILE,
+                                MATCH_TEMPLATES_FILE, MATCHES_FILE, RUN_FILE)
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.encode import encode_events
 from graphlink.stages.match_coact import new_minutes
@@ -169,6 +169,15 @@ def earlier_members(outputs: Outputs, seen: pl.DataFrame) -> pl.DataFrame:
             .join(seen.lazy(), on="account_id", how="semi").unique().collect())
 
 
+def known_template_index(outputs: Outputs, min_concentration: float) -> pl.DataFrame | None:
+    """Detect's ``match_templates.parquet`` at the default ``min_concentration``, else None (counted from
+    ``templates.parquet``)."""
+    index = Path(outputs.path) / MATCH_TEMPLATES_FILE if outputs.path is not None else None
+    if index is None or min_concentration != DEFAULT_MIN_CONCENTRATION or not index.is_file():
+        return None
+    return pl.read_parquet(index)
+
+
 def known_mates(outputs: Outputs) -> pl.DataFrame | None:
     """Detect's ``match_mates.parquet`` (the clusters riding one another's pools) beside its ``match_pools.parquet``,
     else None (``match`` judges the pairs it needs from the holdings)."""
@@ -247,7 +256,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     if "prompt" in ev.columns and outputs.templates is not None:
         doubt = doubt_reader(ev.frame, outputs.templates, outputs.clusters.select("cluster_id", "campaign_id"),
                              config.signals, int((outputs.run.get("counts") or {}).get("accounts") or 0),
-                             min_concentration)
+                             min_concentration, known_template_index(outputs, min_concentration))
     ev = replace(ev, columns=tuple(c for c in ev.columns if c == "account_id" or c in needed))
     try:
         enc = encode_events(ev, acc, salt=config.signals.seed)
