@@ -1008,3 +1008,22 @@ def test_expand_reads_minutes_when_the_folder_has_them_and_does_without(tmp_path
     assert load_outputs(known, "all", whole=True, graph=True).minutes is None
     with pytest.raises(GraphlinkError, match=r"has no minutes\.parquet .*rerun graphlink detect"):
         graphlink.expand(known, ["ring0", "ring1", "ring2"])
+
+
+@pytest.mark.parametrize("name", ["match_index.parquet", "match_pools.parquet", "match_mates.parquet",
+                                  "match_clocks.parquet", "match_templates.parquet"])
+def test_a_damaged_or_mistyped_match_index_is_a_clear_error_naming_it(two_days, tmp_path, name):
+    import shutil
+
+    folder = tmp_path / "out"
+    shutil.copytree(two_days / "day1" / "out", folder)
+    new = (two_days / "day2" / "events.parquet", two_days / "day2" / "accounts.parquet")
+    (folder / name).write_text("not parquet")
+    with pytest.raises(GraphlinkError, match=rf"{name}: cannot read the table .*rerun graphlink detect"):
+        graphlink.match(folder, *new)
+    pl.DataFrame({"x": [1]}).write_parquet(folder / name)
+    with pytest.raises(GraphlinkError, match=rf"{name}: missing or mistyped column"):
+        graphlink.match(folder, *new)
+    result = runner.invoke(app, ["match", str(folder), str(new[0]), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2 and name in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m").exists()

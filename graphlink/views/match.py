@@ -20,8 +20,9 @@ from typing import Any
 import polars as pl
 
 from graphlink.config import PipelineConfig, build_config
-from graphlink.contract import (MATCH_CLOCKS_FILE, MATCH_INDEX_FILE, MATCH_MATES_FILE, MATCH_POOLS_FILE, MATCH_RUN_FILE,
-                                MATCH_TEMPLATES_FILE, MATCHES_FILE, RUN_FILE)
+from graphlink.contract import (MATCH_CLOCKS_FILE, MATCH_CLOCKS_SCHEMA, MATCH_INDEX_FILE, MATCH_INDEX_SCHEMA,
+                                MATCH_MATES_FILE, MATCH_MATES_SCHEMA, MATCH_POOLS_FILE, MATCH_POOLS_SCHEMA, MATCH_RUN_FILE,
+                                MATCH_TEMPLATES_FILE, MATCH_TEMPLATES_SCHEMA, MATCHES_FILE, RUN_FILE)
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.encode import encode_events
 from graphlink.stages.match_coact import new_minutes
@@ -128,28 +129,58 @@ def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str]
     return kinds - set(lost), [warning]
 
 
+#: Detect's indexes for match (:mod:`graphlink.contract`) and their schemas.
+INDEX_SCHEMAS = {MATCH_INDEX_FILE: MATCH_INDEX_SCHEMA, MATCH_POOLS_FILE: MATCH_POOLS_SCHEMA,
+                 MATCH_MATES_FILE: MATCH_MATES_SCHEMA, MATCH_CLOCKS_FILE: MATCH_CLOCKS_SCHEMA,
+                 MATCH_TEMPLATES_FILE: MATCH_TEMPLATES_SCHEMA}
+
+
+def read_index(outputs: Outputs, name: str) -> pl.DataFrame | None:
+    """One of detect's indexes for match in the earlier run's folder, None when absent (an older folder).
+
+    Raises
+    ------
+    GraphlinkError
+        The file is damaged, not Parquet, or lacks a column of its schema (naming the file; deleting it makes
+        ``match`` count the earlier run's tables instead, rerunning detect writes it again).
+    """
+    path = Path(outputs.path) / name if outputs.path is not None else None
+    if path is None or not path.is_file():
+        return None
+    fix = "delete it (match then counts the run's tables itself) or rerun graphlink detect"
+    try:
+        frame = pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise GraphlinkError(f"{path}: cannot read the table (damaged or not Parquet): {safe_reason(exc)}; {fix}"
+                             ) from None
+    schema = INDEX_SCHEMAS[name]
+    wrong = [c for c, dtype in schema.items() if frame.schema.get(c) != dtype]
+    if wrong:
+        raise GraphlinkError(f"{path}: missing or mistyped column(s) {', '.join(wrong)}; {fix}")
+    return frame.select(list(schema)).rechunk()
+
+
 def known_cluster_values(outputs: Outputs, min_concentration: float, kinds: tuple[str, ...]) -> pl.DataFrame:
     """:func:`cluster_values` of the known run: detect's ``match_index.parquet`` when present at the default
     ``min_concentration``, else counted from ``linking.parquet`` (an older folder, another threshold)."""
-    index = Path(outputs.path) / MATCH_INDEX_FILE if outputs.path is not None else None
-    if index is not None and min_concentration == DEFAULT_MIN_CONCENTRATION and index.is_file():
-        return pl.read_parquet(index).filter(pl.col("kind").is_in(list(kinds))).rechunk()
+    index = read_index(outputs, MATCH_INDEX_FILE) if min_concentration == DEFAULT_MIN_CONCENTRATION else None
+    if index is not None:
+        return index.filter(pl.col("kind").is_in(list(kinds))).rechunk()
     return cluster_values(outputs.linking, min_concentration, kinds,
                           campaigns=outputs.clusters.select("cluster_id", "campaign_id"))
 
 
 def known_pools(outputs: Outputs) -> pl.DataFrame | pl.LazyFrame | None:
     """Detect's ``match_pools.parquet`` (the clusters' address holdings) when present, else ``linking.parquet``."""
-    pools = Path(outputs.path) / MATCH_POOLS_FILE if outputs.path is not None else None
-    return pl.read_parquet(pools).rechunk() if pools is not None and pools.is_file() else outputs.linking
+    pools = read_index(outputs, MATCH_POOLS_FILE)
+    return pools if pools is not None else outputs.linking
 
 
 def known_clocks(outputs: Outputs) -> pl.DataFrame | None:
     """The clusters' clocks: detect's ``match_clocks.parquet`` when present, else :func:`cluster_clocks` of the
     activity read; None without either (or with no activity at all)."""
-    index = Path(outputs.path) / MATCH_CLOCKS_FILE if outputs.path is not None else None
-    if index is not None and index.is_file():
-        clocks = pl.read_parquet(index)
+    clocks = read_index(outputs, MATCH_CLOCKS_FILE)
+    if clocks is not None:
         return clocks if clocks.height else None
     if outputs.activity is None or not outputs.activity.height:
         return None
@@ -172,19 +203,15 @@ def earlier_members(outputs: Outputs, seen: pl.DataFrame) -> pl.DataFrame:
 def known_template_index(outputs: Outputs, min_concentration: float) -> pl.DataFrame | None:
     """Detect's ``match_templates.parquet`` at the default ``min_concentration``, else None (counted from
     ``templates.parquet``)."""
-    index = Path(outputs.path) / MATCH_TEMPLATES_FILE if outputs.path is not None else None
-    if index is None or min_concentration != DEFAULT_MIN_CONCENTRATION or not index.is_file():
-        return None
-    return pl.read_parquet(index)
+    return read_index(outputs, MATCH_TEMPLATES_FILE) if min_concentration == DEFAULT_MIN_CONCENTRATION else None
 
 
 def known_mates(outputs: Outputs) -> pl.DataFrame | None:
     """Detect's ``match_mates.parquet`` (the clusters riding one another's pools) beside its ``match_pools.parquet``,
     else None (``match`` judges the pairs it needs from the holdings)."""
-    if outputs.path is None:
+    if outputs.path is None or not (Path(outputs.path) / MATCH_POOLS_FILE).is_file():
         return None
-    mates, pools = Path(outputs.path) / MATCH_MATES_FILE, Path(outputs.path) / MATCH_POOLS_FILE
-    return pl.read_parquet(mates) if mates.is_file() and pools.is_file() else None
+    return read_index(outputs, MATCH_MATES_FILE)
 
 
 def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.LazyFrame,
