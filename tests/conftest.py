@@ -83,7 +83,10 @@ SPARK_TEST_CONF = {
 @pytest.fixture(scope="session")
 def spark_session():
     """One local Spark session (2 cores) for every Spark test of the run: starting Java costs seconds.
-    Under ``pytest -n 2`` every test using it runs on one worker (``xdist_group`` "spark", added below)."""
+    Under ``pytest -n 2`` (README) each worker starts its own when it first runs a Spark test: the Spark
+    tests mostly wait on the driver (scheduling, Python workers), so two sessions share the suite's
+    Spark half between the two workers. Kept on one worker (``--dist loadgroup``, one xdist_group), the
+    Spark tests alone took about the whole run (1,191 s wall at load 10-12, their durations ~1,100 s)."""
     pytest.importorskip("pyspark", reason="the test extra installs pyspark; .ci/run installs Java")
     from graphlink.engines.spark.session import get_session
 
@@ -99,16 +102,3 @@ def spark(spark_session):
     for key, value in SPARK_TEST_CONF.items():
         spark_session.conf.set(key, value)
     return spark_session
-
-
-def pytest_configure(config):
-    # pytest-xdist registers it too; registered here so a run without xdist does not warn of an unknown mark
-    config.addinivalue_line("markers", "xdist_group(name): run these tests on one pytest-xdist worker")
-
-
-def pytest_collection_modifyitems(config, items):
-    """Tests using the Spark session share one worker under pytest-xdist (``--dist loadgroup``): one JVM,
-    started once, while the other worker runs the rest of the suite."""
-    for item in items:
-        if "spark" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("spark"))
