@@ -61,17 +61,44 @@ def world() -> tuple[pl.DataFrame, dict[str, list[str]]]:
     return planted_world()
 
 
+#: Settings of the test session for tiny worlds, put back before every Spark test (``spark`` below): a
+#: test that goes through the CLI with ``--spark-master`` gets :func:`graphlink.engines.spark.session.get_session`'s
+#: settings applied to the shared session (8 shuffle partitions, adaptive execution on: the product's path,
+#: still exercised there), which used to stay for every later test.
+SPARK_TEST_CONF = {
+    # Small worlds: one busy partition. Adaptive execution (Spark's default, left on by get_session)
+    # coalesced these shuffles to one partition anyway (they are far below its 1 MB minimum partition),
+    # so the tests see the same partitioning, without re-planning every query stage at run time.
+    # CPU (process tree) of one Spark detect of planted_world(7, 120), 3 interleaved runs, load 11:
+    # adaptive + 2 partitions 9.6-15.5 s, adaptive + 8 (after the CLI test) 11.1-12.9 s,
+    # no adaptive + 2: 8.0-13.7 s, no adaptive + 1: 6.8-10.6 s.
+    "spark.sql.shuffle.partitions": "1",
+    "spark.sql.adaptive.enabled": "false",
+    # Tiny worlds: compiling each query's whole-stage Java code costs more than running it. The fixture's
+    # detect on one session, codegen on/off interleaved x3 (loaded machine): 173/131, 90/51, 48/39 s.
+    "spark.sql.codegen.wholeStage": "false",
+}
+
+
 @pytest.fixture(scope="session")
-def spark():
-    """One local Spark session (2 cores) for every Spark test of the run: starting Java costs seconds."""
+def spark_session():
+    """One local Spark session (2 cores) for every Spark test of the run: starting Java costs seconds.
+    Under ``pytest -n 2`` (README) each worker starts its own when it first runs a Spark test: the Spark
+    tests mostly wait on the driver (scheduling, Python workers), so two sessions share the suite's
+    Spark half between the two workers. Kept on one worker (``--dist loadgroup``, one xdist_group), the
+    Spark tests alone took about the whole run (1,191 s wall at load 10-12, their durations ~1,100 s)."""
     pytest.importorskip("pyspark", reason="the test extra installs pyspark; .ci/run installs Java")
     from graphlink.engines.spark.session import get_session
 
     session = get_session(None, "local[2]")
     session.sparkContext.setLogLevel("ERROR")
-    session.conf.set("spark.sql.shuffle.partitions", "2")  # small worlds: few, busy partitions
-    # Tiny worlds: compiling each query's whole-stage Java code costs more than running it. The fixture's
-    # detect on one session, codegen on/off interleaved x3 (loaded machine): 173/131, 90/51, 48/39 s.
-    session.conf.set("spark.sql.codegen.wholeStage", "false")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def spark(spark_session):
+    """The shared Spark session with :data:`SPARK_TEST_CONF` (re)applied."""
+    for key, value in SPARK_TEST_CONF.items():
+        spark_session.conf.set(key, value)
+    return spark_session
