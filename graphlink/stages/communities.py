@@ -33,6 +33,7 @@ import polars as pl
 
 from graphlink.config import CommunityConfig
 from graphlink.stages import offload
+from graphlink.stages.blocks import split_blocks
 from graphlink.stages.offload import OFFLOAD_EDGES
 
 # igraph (and matplotlib through it: ~0.4 s) loads where a graph is built: `match` and the CLI's start-up never pay for it.
@@ -244,6 +245,8 @@ def partition_component(source: np.ndarray, target: np.ndarray, weight: np.ndarr
     labels = np.asarray(leiden_membership(graph, config), dtype=np.int64)
     if config.core_strength > 0 and n_vertices > 2:
         labels = prune_arrays(labels, source, target, weight, config.core_strength)
+    if config.objective == "CPM":  # a cluster of dense blocks joined by a sparse seam (scale-free: :mod:`~.blocks`)
+        labels = split_blocks(labels, source, target, config.seed)
     return labels
 
 
