@@ -70,6 +70,21 @@ def test_split_blocks_share_a_campaign_from_their_whole():
     assert found.drop_nulls("cluster_id")["whole_id"].n_unique() == 1
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_sub_groups_tied_across_by_heavier_links_are_not_split_when_weights_are_given(seed):
+    # One operator's cell: two sub-groups each on a shared address (light links inside), tied
+    # across by the operator's rarer values (links three times as heavy): a seam of fewer links
+    # but not of weaker evidence.
+    edges, block = random_blocks([60, 40], inside=0.4, seam=0.05, seed=seed)
+    src, dst = edges["source"].to_numpy(), edges["target"].to_numpy()
+    across = block[src] != block[dst]
+    weight = np.where(across, 3.0, 1.0)
+    labels = np.zeros(len(block), dtype=np.int64)
+    assert len(set(split_blocks(labels, src, dst, seed).tolist())) >= 2  # links alone: two blocks
+    assert (split_blocks(labels, src, dst, seed, weight=weight) == 0).all()
+    assert len(set(split_blocks(labels, src, dst, seed, weight=np.ones(len(src))).tolist())) >= 2
+
+
 def test_a_busy_core_and_a_quiet_periphery_are_not_two_blocks():
     # Members differ only in how many links they have (expected links of i and j proportional to
     # their activity): the quiet members are linked less to each other than to the core.

@@ -4,7 +4,7 @@ The CPM resolution (:class:`graphlink.config.CommunityConfig`) is an absolute we
 pair. Where evidence is heavier than the simulator's (vk-bots: two bot traders' friend blocks of
 densities 0.40 and 0.42, mean weight 8-10 per linked pair, joined by a seam of density 0.08, about
 0.6 per pair), a seam far above the resolution keeps two blocks in one cluster. This stage looks
-inside each cluster at its own scale and without weights:
+inside each cluster at its own scale, finding and testing blocks on the links without weights:
 
 1. **Candidate blocks.** Leiden CPM (Traag, Van Dooren & Nesterov 2011; Traag, Waltman & van Eck
    2019) on the cluster's unweighted links at resolution ``p``, the cluster's own link density
@@ -27,13 +27,19 @@ inside each cluster at its own scale and without weights:
    only in how many links they have (a busy core, a quiet periphery) has a significant deficit
    but a periphery sparser inside than towards the core.
 
-Among the levels that pass 4, the one with the largest ``t`` over its threshold is taken when it
+5. **A weaker seam, not only a sparser one** (when weights are given, as
+   :func:`graphlink.stages.communities.partition_component` does): every block's links weigh on
+   average at least :data:`SEAM_LINK_WEIGHT` of its seam links'. A simulated operator's cell on
+   several shared addresses or cards is sub-groups of light links tied across by the operator's
+   rarer, heavier values; two unrelated groups are tied by incidental links no heavier than their own.
+
+Among the levels that pass 4 and 5, the one with the largest ``t`` over its threshold is taken when it
 passes 3; each of its blocks is examined again the same way (a block may hold blocks at its own,
 higher, density), up to :data:`MAX_DEPTH` levels deep.
 
-Measured (BENCHMARKS.md, "issue 17: clusters that are two blocks"): vk-bots' 457-account cluster
-splits into 137 MARSHRUTKA + 283 PARIK bots; on the dev independent world ``ind_s3_11000`` three
-of 45 clusters of 20 or more split, each along two true cells, none of a single cell.
+Measured (BENCHMARKS.md, "Seventeenth pass (session 17): clusters that are two blocks"): vk-bots'
+457-account cluster splits into 283 PARIK + 135 MARSHRUTKA bots (and a 21-account block); on the dev
+independent worlds clusters of several cells split along cell boundaries.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ import random
 import numpy as np
 import polars as pl
 
-__all__ = ["BLOCK_RATIO", "MAX_DEPTH", "MIN_BLOCK", "SPLIT_ALPHA", "SPLIT_MIN_SIZE", "split_blocks", "split_cluster", "split_wholes"]
+__all__ = ["BLOCK_RATIO", "MAX_DEPTH", "MIN_BLOCK", "SEAM_LINK_WEIGHT", "SPLIT_ALPHA", "SPLIT_MIN_SIZE", "split_blocks", "split_cluster", "split_wholes"]
 
 #: Only clusters of at least this many members are examined: two blocks of :data:`MIN_BLOCK` or more
 #: with room for loose members. Below it the union bound (``n ln 2``) asks for nearly empty seams
@@ -64,13 +70,20 @@ SPLIT_ALPHA = 0.01
 #: against 0.09 across (4-5x); the split cells of the dev world ind_s3_11000: 0.41-0.77 against
 #: 0.05-0.14. On these inputs the significance test decided every case; this is a guard.
 BLOCK_RATIO = 2.0
+#: A block's links weigh on average at least this share of its seam links' (when weights are given):
+#: a seam is weaker evidence, not only fewer links. Dev scenario worlds (mixed, schedules, templates
+#: 1000-1001) hold one-operator cells of 25-40-account sub-groups (one shared address or card each,
+#: light per link) tied across by the operator's rarer values (heavier per link): their blocks' links
+#: weighed 0.23-0.83 of the seam's, in all 7 such cells and the 4 benign teams split without it;
+#: blocks of two cells weighed 0.92-3.7 (one 17-account cell 0.52), vk-bots' traders ~1.0-1.3.
+SEAM_LINK_WEIGHT = 0.9
 #: Blocks are examined again inside at most this many times: a bound on the work, not a rule of the
 #: data (the dev worlds and vk-bots never went past 2).
 MAX_DEPTH = 4
 
 
 def split_blocks(labels: np.ndarray, source: np.ndarray, target: np.ndarray, seed: int = 42,
-                 min_size: int = SPLIT_MIN_SIZE) -> np.ndarray:
+                 min_size: int = SPLIT_MIN_SIZE, weight: np.ndarray | None = None) -> np.ndarray:
     """Split every community made of dense blocks joined by a sparse seam (module docstring).
 
     Parameters
@@ -78,7 +91,10 @@ def split_blocks(labels: np.ndarray, source: np.ndarray, target: np.ndarray, see
     labels : ndarray of int, shape (n,)
         Community label of every vertex (arbitrary non-negative integers).
     source, target : ndarray of int, shape (m,)
-        The graph's edges (vertex numbers ``0 .. n - 1``); weights are not read.
+        The graph's edges (vertex numbers ``0 .. n - 1``).
+    weight : ndarray of float, shape (m,), optional
+        Edge weights: when given, a seam of links heavier than the blocks' own is no seam
+        (:data:`SEAM_LINK_WEIGHT`). Blocks are found and tested on the links alone.
     seed : int
         Leiden's random seed (:class:`graphlink.config.CommunityConfig` ``seed``): the same input
         and seed give the same labels.
@@ -122,18 +138,22 @@ def split_blocks(labels: np.ndarray, source: np.ndarray, target: np.ndarray, see
     e_group = group[source[inside]]
     e_order = np.argsort(e_group, kind="stable")
     e_src, e_dst, e_group = rank[source[inside]][e_order], rank[target[inside]][e_order], e_group[e_order]
+    e_weight = None if weight is None else np.asarray(weight, dtype=np.float64)[inside][e_order]
     for g in np.flatnonzero(size >= min_size):
         lo, hi = np.searchsorted(e_group, [g, g + 1])
-        parts = split_cluster(e_src[lo:hi], e_dst[lo:hi], int(size[g]), seed)
+        parts = split_cluster(e_src[lo:hi], e_dst[lo:hi], int(size[g]), seed,
+                              weight=None if e_weight is None else e_weight[lo:hi])
         members = order[starts[g]:starts[g + 1]]
         out[members] += parts  # blocks number 0 .. k - 1 < size <= n
     return out
 
 
-def split_cluster(source: np.ndarray, target: np.ndarray, n: int, seed: int = 42, depth: int = 0) -> np.ndarray:
+def split_cluster(source: np.ndarray, target: np.ndarray, n: int, seed: int = 42, depth: int = 0,
+                  weight: np.ndarray | None = None) -> np.ndarray:
     """Blocks of one cluster: labels ``0 .. k - 1`` (all 0 when it is not split; module docstring).
 
-    ``source``, ``target`` are the cluster's links between members ``0 .. n - 1`` (each once).
+    ``source``, ``target`` are the cluster's links between members ``0 .. n - 1`` (each once),
+    ``weight`` their weights (optional, :data:`SEAM_LINK_WEIGHT`).
     """
     keep = np.zeros(n, dtype=np.int64)
     if n < 2 * MIN_BLOCK or len(source) == 0 or depth >= MAX_DEPTH:
@@ -142,7 +162,7 @@ def split_cluster(source: np.ndarray, target: np.ndarray, n: int, seed: int = 42
     blocks = _candidate_blocks(source, target, n, p, seed)
     if blocks.max() == 0:
         return keep
-    found = _best_level(blocks, source, target, n, p)
+    found = _best_level(blocks, source, target, n, p, weight)
     if found is None:
         return keep
     out, next_label = keep, 0
@@ -150,7 +170,7 @@ def split_cluster(source: np.ndarray, target: np.ndarray, n: int, seed: int = 42
         members = np.flatnonzero(found == b)
         both = (found[source] == b) & (found[target] == b)
         sub = split_cluster(np.searchsorted(members, source[both]), np.searchsorted(members, target[both]),
-                            len(members), seed, depth + 1)
+                            len(members), seed, depth + 1, None if weight is None else weight[both])
         out[members] = sub + next_label
         next_label += int(sub.max()) + 1
     return out
@@ -191,7 +211,24 @@ def _candidate_blocks(source: np.ndarray, target: np.ndarray, n: int, p: float, 
     return labels
 
 
-def _best_level(blocks: np.ndarray, source: np.ndarray, target: np.ndarray, n: int, p: float) -> np.ndarray | None:
+def _weaker_seam(labels: np.ndarray, source: np.ndarray, target: np.ndarray, k: int,
+                 weight: np.ndarray | None) -> bool:
+    """Every block's mean link weight inside is at least :data:`SEAM_LINK_WEIGHT` of its seam's."""
+    if weight is None:
+        return True
+    same = labels[source] == labels[target]
+    inner_w = np.bincount(labels[source][same], weight[same], minlength=k)
+    inner_n = np.bincount(labels[source][same], minlength=k)
+    ends = np.r_[labels[source][~same], labels[target][~same]]
+    seam_w = np.bincount(ends, np.r_[weight[~same], weight[~same]], minlength=k)
+    seam_n = np.bincount(ends, minlength=k)
+    inner_mean = inner_w / np.maximum(inner_n, 1)
+    seam_mean = seam_w / np.maximum(seam_n, 1)
+    return bool((inner_mean >= SEAM_LINK_WEIGHT * seam_mean).all())
+
+
+def _best_level(blocks: np.ndarray, source: np.ndarray, target: np.ndarray, n: int, p: float,
+                weight: np.ndarray | None = None) -> np.ndarray | None:
     """The most significant level of the blocks merged two at a time, or ``None`` (module docstring, 2-4)."""
     levels = int(blocks.max()) + 1
     best, best_z, current = None, 1.0, blocks.copy()
@@ -206,7 +243,8 @@ def _best_level(blocks: np.ndarray, source: np.ndarray, target: np.ndarray, n: i
         need = math.sqrt(2 * p * across_pairs * (n * math.log(k) + math.log(levels / SPLIT_ALPHA)))
         inside = inner / np.maximum(size * (size - 1) / 2, 1)
         seam = links.sum(axis=1) / np.maximum(size * (n - size), 1)
-        if bool((inside >= BLOCK_RATIO * seam).all()) and deficit / need >= best_z:
+        if bool((inside >= BLOCK_RATIO * seam).all()) and _weaker_seam(current, source, target, k, weight) \
+                and deficit / need >= best_z:
             best, best_z = current.copy(), deficit / need
         between = links / np.maximum(np.outer(size, size), 1)  # merge the two blocks of the densest seam
         np.fill_diagonal(between, -1.0)

@@ -258,7 +258,7 @@ def partition_component(source: np.ndarray, target: np.ndarray, weight: np.ndarr
         labels = prune_arrays(labels, source, target, weight, config.core_strength)
     if config.objective != "CPM":
         return labels * n_vertices
-    return split_blocks(labels, source, target, config.seed)  # dense blocks joined by a sparse seam
+    return split_blocks(labels, source, target, config.seed, weight=weight)  # dense blocks joined by a sparse seam
 
 
 def prune_arrays(labels: np.ndarray, source: np.ndarray, target: np.ndarray, weight: np.ndarray,
