@@ -4,7 +4,7 @@ The CPM resolution (:class:`graphlink.config.CommunityConfig`) is an absolute we
 pair. Where evidence is heavier than the simulator's (vk-bots: two bot traders' friend blocks of
 densities 0.40 and 0.42, mean weight 8-10 per linked pair, joined by a seam of density 0.08, about
 0.6 per pair), a seam far above the resolution keeps two blocks in one cluster. This stage looks
-inside each cluster at its own scale, finding and testing blocks on the links without weights:
+inside each cluster at its own scale, finding and testing blocks on its links (weights enter only in 5):
 
 1. **Candidate blocks.** Leiden CPM (Traag, Van Dooren & Nesterov 2011; Traag, Waltman & van Eck
    2019) on the cluster's unweighted links at resolution ``p``, the cluster's own link density
@@ -26,7 +26,6 @@ inside each cluster at its own scale, finding and testing blocks on the links wi
    times as densely linked inside as to the rest of the cluster: a cluster whose members differ
    only in how many links they have (a busy core, a quiet periphery) has a significant deficit
    but a periphery sparser inside than towards the core.
-
 5. **A weaker seam, not only a sparser one** (when weights are given, as
    :func:`graphlink.stages.communities.partition_component` does): every block's links weigh on
    average at least :data:`SEAM_LINK_WEIGHT` of its seam links'. A simulated operator's cell on
