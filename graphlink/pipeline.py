@@ -41,6 +41,7 @@ from graphlink.contract import ACCOUNTS_SCHEMA, EVIDENCE_SCHEMA, OUTPUT_FILES
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.campaign_flags import flag_with_campaign, operator_ties, pooled_partition, substantial_campaigns
 from graphlink.stages.campaigns import score_campaigns
+from graphlink.stages.blocks import split_wholes
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.drilldown import (
     account_minutes, clustered_accounts, hours_from_minutes, link_table, linking_values, member_activity,
@@ -214,11 +215,11 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     with _stage("communities", timings, progress, memory):
         graph = build_graph(projection.edges, n_accounts)
         early: dict[str, Any] = {}  # the drill-down's link tables need no partition: built beside Leiden
-        partition = detect_communities(graph, config.communities, projection.edges, beside=lambda: early.update(
+        partition = detect_communities(graph, config.communities, projection.edges, wholes=True, beside=lambda: early.update(
             links=link_table(projection.edges, index), order=linking_order(projection.memberships, projection.signals)))
         del graph
-        partition = supported_partition(partition, projection.memberships, projection.signals, config,
-                                        projection.co_timed)
+        partition, wholes = split_wholes(partition)
+        partition = supported_partition(partition, projection.memberships, projection.signals, config, projection.co_timed)
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per hour and day, from the encoded events: serves
         # every scoring pass and the drill-down (cluster ids are attached later).
@@ -226,7 +227,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         minutes_idx = account_minutes(encoded.frame, partition.drop_nulls("cluster_id").select("account_idx"))
         activity_idx = hours_from_minutes(minutes_idx)
         del encoded  # the last use of the per-event frame
-        scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config)
+        scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config, wholes)
         accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
     with _stage("drilldown", timings, progress, memory):
         signals_out, activity, minutes, templates = drilldown_stage(scored, index, accounts_out, projection,
@@ -245,11 +246,8 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
 
 def ingest_stage(events, accounts, config: PipelineConfig) -> tuple[Events, AccountsInfo | None, EncodedEvents]:
     """Read the events (and accounts) and encode them: ``(events, accounts, encoded)``."""
-    ev: Events = (
-        load_events(events, config.ingest, config.signals.extra_signals, keep_base=True)
-        if isinstance(events, (str, Path))
-        else events_from_frame(events, config.ingest, extra_signals=config.signals.extra_signals)
-    )
+    ev: Events = (load_events(events, config.ingest, config.signals.extra_signals, keep_base=True) if isinstance(events, (str, Path))
+                  else events_from_frame(events, config.ingest, extra_signals=config.signals.extra_signals))
     acc: AccountsInfo | None = None
     if isinstance(accounts, (str, Path)):
         acc = load_accounts(accounts, config.ingest)
@@ -272,8 +270,8 @@ class Scored:
 
 
 def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, signal_set: Any, projection: Any,
-                  activity_idx: pl.DataFrame, config: PipelineConfig) -> Scored:
-    """Score the partition, detach fleet outsiders, rescore: the final partition, evidence and clusters."""
+                  activity_idx: pl.DataFrame, config: PipelineConfig, wholes: pl.DataFrame | None = None) -> Scored:
+    """Score, detach fleet outsiders, rescore; campaigns are grouped from ``wholes`` when given (:func:`split_wholes`)."""
     pieces, c = partition, config.communities  # network_cells: pieces of one cell joined (campaigns from the pieces)
     partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size,
                               totals=projection.network_events) if c.network_cells else partition
@@ -316,7 +314,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         clusters = with_co_timing_reason(clusters, partition, projection.co_timed)
     clusters = with_join_reason(clusters, pieces, partition, affiliations, projection.signals) if c.network_cells else clusters
     # Campaigns: the final clusters grouped by operator, and what ties them.
-    campaign_of = piece_campaigns(partition, pieces if c.network_cells else None, affiliations, projection.signals, config.graph, config.communities)
+    campaign_of = piece_campaigns(partition, wholes if wholes is not None else pieces if c.network_cells else None,
+                                  affiliations, projection.signals, config.graph, config.communities)
     clusters = clusters.drop("campaign_id", strict=False).join(campaign_of, on="cluster_id", how="left")
     pooled = None
     if config.scoring.flag_campaigns:

@@ -33,6 +33,7 @@ import polars as pl
 
 from graphlink.config import CommunityConfig
 from graphlink.stages import offload
+from graphlink.stages.blocks import split_blocks
 from graphlink.stages.offload import OFFLOAD_EDGES
 
 # igraph (and matplotlib through it: ~0.4 s) loads where a graph is built: `match` and the CLI's start-up never pay for it.
@@ -111,7 +112,7 @@ def leiden_membership(graph: ig.Graph, config: CommunityConfig) -> np.ndarray:
 
 def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
                        edges: pl.DataFrame | None = None, beside: Callable[[], object] | None = None,
-                       offload_edges: int = OFFLOAD_EDGES) -> pl.DataFrame:
+                       offload_edges: int = OFFLOAD_EDGES, wholes: bool = False) -> pl.DataFrame:
     """Run Leiden, prune each community's periphery and number the clusters.
 
     Schema in the module docstring. ``edges`` is the frame the graph was
@@ -126,6 +127,10 @@ def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
     not depend on the partition. A component of at least ``offload_edges`` edges is then
     partitioned in a second process meanwhile (:mod:`graphlink.stages.offload`: Leiden holds the
     GIL, so a thread could not run beside it); the labels are the same either way.
+
+    ``wholes=True`` adds ``whole_id`` (Int64): the cluster each account was in before clusters of
+    dense blocks were split (:mod:`graphlink.stages.blocks`), numbered the same way; campaigns are
+    grouped from these (:func:`graphlink.pipeline.scoring_stage`).
 
     Examples
     --------
@@ -164,10 +169,13 @@ def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
         raise
     if job is not None:
         found[big] = offload.finish(job)
+    whole = labels.copy()
     for (vertices, *_), labels_of in zip(parts, found):  # components in order: the same offsets as one by one
         labels[vertices] = labels_of + offset
+        whole[vertices] = labels_of - labels_of % len(vertices) + offset  # block labels: whole x n + block
         offset += int(labels_of.max()) + 1
-    return number_clusters(labels, config.min_cluster_size)
+    out = number_clusters(labels, config.min_cluster_size)
+    return out.with_columns(whole_id=number_clusters(whole, config.min_cluster_size)["cluster_id"]) if wholes else out
 
 
 def graph_edges(graph: ig.Graph) -> pl.DataFrame:
@@ -235,16 +243,22 @@ def partition_component(source: np.ndarray, target: np.ndarray, weight: np.ndarr
     gains ``weight - resolution``, so the pair is one community exactly when
     its weight exceeds the resolution (what Leiden returns, without building a
     graph for each of the many such components); a tie goes to Leiden.
+
+    Labels are ``community x n_vertices + block``: a CPM community of dense blocks joined by a
+    sparse seam is split into its blocks (:func:`graphlink.stages.blocks.split_blocks`), and
+    ``label - label % n_vertices`` is the community before the split.
     """
     import igraph as ig
     if n_vertices == 2 and config.objective == "CPM" and len(weight) == 1 and weight[0] != config.resolution:
-        return np.array([0, 0] if weight[0] > config.resolution else [0, 1], dtype=np.int64)
+        return np.array([0, 0] if weight[0] > config.resolution else [0, 2], dtype=np.int64)
     graph = ig.Graph(n=n_vertices, edges=_pairs(source.tolist(), target.tolist()))
     graph.es["weight"] = weight.tolist()
     labels = np.asarray(leiden_membership(graph, config), dtype=np.int64)
     if config.core_strength > 0 and n_vertices > 2:
         labels = prune_arrays(labels, source, target, weight, config.core_strength)
-    return labels
+    if config.objective != "CPM":
+        return labels * n_vertices
+    return split_blocks(labels, source, target, config.seed, weight=weight)  # dense blocks joined by a sparse seam
 
 
 def prune_arrays(labels: np.ndarray, source: np.ndarray, target: np.ndarray, weight: np.ndarray,

@@ -113,7 +113,8 @@ def _local_partition(frame: Any, config: CommunityConfig) -> Any:
                                  frame["weight"].to_numpy(np.float64), len(vertices), config)
     component = int(frame["component"].iloc[0]) if len(frame) else 0
     return pd.DataFrame({"account_idx": vertices, "component": np.full(len(vertices), component, dtype=np.int64),
-                         "label": labels.astype(np.int64)})
+                         "label": labels.astype(np.int64),
+                         "whole": (labels - labels % max(len(vertices), 1)).astype(np.int64)})  # before blocks split
 
 
 def _local_partitions(frame: Any, config: CommunityConfig) -> Any:
@@ -122,7 +123,7 @@ def _local_partitions(frame: Any, config: CommunityConfig) -> Any:
     component (the per-call Arrow and pandas overhead exceeded Leiden's own time on small ones)."""
     import pandas as pd
 
-    columns = {"account_idx": np.int64, "component": np.int64, "label": np.int64}
+    columns = {"account_idx": np.int64, "component": np.int64, "label": np.int64, "whole": np.int64}
     if not len(frame):
         return pd.DataFrame({name: np.empty(0, dtype=kind) for name, kind in columns.items()})
     frame = frame.sort_values(["component", "source", "target"], kind="stable")
@@ -136,7 +137,7 @@ def _local_partitions(frame: Any, config: CommunityConfig) -> Any:
 def spark_partition(edges: Any, n_accounts: int, config: CommunityConfig | None = None) -> tuple[pl.DataFrame, int]:
     """``(account_idx, cluster_id`` for every account, components partitioned on the driver)``.
 
-    Schema as :func:`graphlink.stages.communities.detect_communities`.
+    Schema as :func:`graphlink.stages.communities.detect_communities` with ``wholes=True``.
     """
     from pyspark.sql import functions as F
 
@@ -157,18 +158,21 @@ def spark_partition(edges: Any, n_accounts: int, config: CommunityConfig | None 
     batch = F.pmod(F.col("component"), F.lit(batches)).alias("batch")
     found = (small.select("*", batch).repartition(batches, "batch").groupBy("batch")
              .applyInPandas(lambda frame: run(frame.drop(columns="batch")),
-                            schema="account_idx long, component long, label long"))
+                            schema="account_idx long, component long, label long, whole long"))
     parts = [to_polars(found)]
     on_driver = to_polars(big.select("source", "target", "weight", "component"))
     for (component,), frame in on_driver.partition_by("component", as_dict=True).items():
         parts.append(pl.from_pandas(_local_partition(frame.to_pandas(), config)))
     with_component.unpersist()
-    labelled = pl.concat([p.cast({"account_idx": pl.Int64, "component": pl.Int64, "label": pl.Int64})
+    labelled = pl.concat([p.cast({"account_idx": pl.Int64, "component": pl.Int64, "label": pl.Int64, "whole": pl.Int64})
                           for p in parts])
     labels = np.arange(n_accounts, dtype=np.int64)
+    whole = labels.copy()
     if labelled.height:
         # One label per (component, Leiden label), above every isolated account's own index.
-        code = labelled.select(pl.struct("component", "label").rank("dense").cast(pl.Int64) + n_accounts)
-        labels[labelled["account_idx"].to_numpy()] = code.to_series().to_numpy()
-    return number_clusters(labels, config.min_cluster_size), len(on_driver.partition_by("component")) \
-        if on_driver.height else 0
+        for name, into in (("label", labels), ("whole", whole)):
+            code = labelled.select(pl.struct("component", name).rank("dense").cast(pl.Int64) + n_accounts)
+            into[labelled["account_idx"].to_numpy()] = code.to_series().to_numpy()
+    partition = number_clusters(labels, config.min_cluster_size).with_columns(
+        whole_id=number_clusters(whole, config.min_cluster_size)["cluster_id"])  # split_wholes takes it off
+    return partition, len(on_driver.partition_by("component")) if on_driver.height else 0

@@ -39,6 +39,7 @@ from graphlink.engines.spark.ingest import (
 from graphlink.engines.spark.projection import spark_project
 from graphlink.engines.spark.session import cancelled, get_session, spark_reason
 from graphlink.engines.spark.signals import spark_signals, to_spark
+from graphlink.stages.blocks import split_wholes
 from graphlink.errors import ConfigError, GraphlinkError, InputError
 from graphlink.pipeline import (
     DetectResult, Progress, drilldown_stage, peak_rss_mb, run_record, run_warnings, scoring_stage, stable_ids_stage,
@@ -212,6 +213,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     ).select(
         pl.col("account_idx").cast(pl.UInt32), pl.col("signal_idx").cast(pl.UInt32),
         pl.col("count").cast(pl.UInt32), pl.col("damp").cast(pl.Float64)).sort("signal_idx", "account_idx")
+    partition, wholes = split_wholes(partition)  # the clusters before blocks were split: campaigns
     partition = supported_partition(partition, memberships, projected.signals, config, projected.co_timed)
     clustered = partition.drop_nulls("cluster_id").select("account_idx")
     projection = Projection(edges=pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32,
@@ -227,7 +229,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     minutes_idx = (_minutes(sev.frame, index, clustered) if "timestamp" in sev.columns else
                    pl.DataFrame(schema={"account_idx": pl.UInt32, "key": pl.UInt64, "count": pl.UInt32}))
     activity_idx = hours_from_minutes(minutes_idx)
-    scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config)
+    scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config, wholes)
     accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
     done("scoring")
     stage("drilldown")
