@@ -68,6 +68,10 @@ MATCH_MATES_FILE = "match_mates.parquet"
 MATCH_CLOCKS_FILE = "match_clocks.parquet"
 #: ... and the templates each cluster (campaign) is known by (``match``'s templates, from ``templates.parquet``).
 MATCH_TEMPLATES_FILE = "match_templates.parquet"
+#: Detect's indexes for ``match``, derived from the run's other files; ``run.json``'s ``match_indexes`` lists
+#: those written with it (rows, bytes), so that ``match`` ignores one not this run's (an older graphlink
+#: rerun into the folder keeps them; a copy from another folder).
+MATCH_INDEX_FILES = (MATCH_INDEX_FILE, MATCH_POOLS_FILE, MATCH_MATES_FILE, MATCH_CLOCKS_FILE, MATCH_TEMPLATES_FILE)
 #: Written by ``graphlink match`` into its own ``--out`` folder (not a detect output).
 MATCHES_FILE = "matches.parquet"
 MATCH_RUN_FILE = "match.json"
@@ -253,6 +257,7 @@ __all__ = [
     "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "MINUTES_FILE", "MINUTES_SCHEMA", "TEMPLATES_FILE", "TEMPLATES_SCHEMA", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA", "ACCOUNTS_READ_COLUMNS",
     "LINKS_FILE", "LINKING_FILE", "MATCH_INDEX_FILE", "MATCH_INDEX_SCHEMA", "MATCH_POOLS_FILE",
     "MATCH_POOLS_SCHEMA", "MATCH_MATES_FILE", "MATCH_MATES_SCHEMA",
-    "MATCH_CLOCKS_FILE", "MATCH_CLOCKS_SCHEMA", "MATCH_TEMPLATES_FILE", "MATCH_TEMPLATES_SCHEMA", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
+    "MATCH_CLOCKS_FILE", "MATCH_CLOCKS_SCHEMA", "MATCH_TEMPLATES_FILE", "MATCH_TEMPLATES_SCHEMA",
+    "MATCH_INDEX_FILES", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
     "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
 ]

@@ -1027,3 +1027,60 @@ def test_a_damaged_or_mistyped_match_index_is_a_clear_error_naming_it(two_days, 
     result = runner.invoke(app, ["match", str(folder), str(new[0]), "--out", str(tmp_path / "m")])
     assert result.exit_code == 2 and name in result.output and "Traceback" not in result.output
     assert not (tmp_path / "m").exists()
+
+
+def test_match_indexes_not_written_with_the_folders_run_are_ignored_with_a_warning(two_days, tmp_path):
+    """An older graphlink rerun into a folder keeps detect's match indexes of the run before (new-user review of
+    session 17: 4,565 accounts matched against 2,995 on a fresh folder, no warning); one copied in from another
+    folder likewise. run.json lists the indexes written with it; others are ignored and named."""
+    import shutil
+
+    from graphlink.contract import MATCH_INDEX_FILES
+
+    out = two_days / "day1" / "out"
+    run = json.loads((out / "run.json").read_text())
+    assert set(run["match_indexes"]) == set(MATCH_INDEX_FILES)
+    new = (two_days / "day2" / "events.parquet", two_days / "day2" / "accounts.parquet")
+    fresh = graphlink.match(out, *new)
+    assert not any("not written with this run.json" in w for w in fresh.run["warnings"])
+    # A folder whose run.json does not list them (an older graphlink's rerun): every index ignored, named, the same
+    # matches as counting the run's tables.
+    older = tmp_path / "older"
+    shutil.copytree(out, older)
+    (older / "run.json").write_text(json.dumps({k: v for k, v in run.items() if k != "match_indexes"}))
+    ignored = graphlink.match(older, *new)
+    warning = [w for w in ignored.run["warnings"] if "not written with this run.json" in w]
+    assert len(warning) == 1 and all(name in warning[0] for name in MATCH_INDEX_FILES)
+    assert ignored.matches.equals(fresh.matches)
+    # An index copied in from another run (here: a pool index of other clusters) is ignored too.
+    copied = tmp_path / "copied"
+    shutil.copytree(out, copied)
+    pools = pl.read_parquet(copied / "match_pools.parquet")
+    pools.with_columns(pl.col("cluster_id") + 1000).head(max(pools.height // 2, 1)).write_parquet(
+        copied / "match_pools.parquet")
+    other = graphlink.match(copied, *new)
+    assert any("match_pools.parquet" in w and "not written with" in w for w in other.run["warnings"])
+    assert other.matches.equals(fresh.matches)
+
+
+def test_an_events_log_or_accounts_file_given_as_seeds_is_refused(two_days):
+    """The events log given as --seeds made every account of the run a seed (new-user review, session 17)."""
+    day1 = two_days / "day1"
+    for wrong in (day1 / "events.parquet", day1 / "accounts.parquet"):
+        with pytest.raises(GraphlinkError, match="looks like an events log or an accounts file"):
+            graphlink.expand(day1 / "out", [str(wrong)])
+        result = runner.invoke(app, ["expand", str(day1 / "out"), "--seeds", str(wrong)])
+        assert result.exit_code == 2 and "not a list of seed accounts" in result.output
+
+
+def test_an_accounts_file_with_none_of_its_columns_is_refused(two_days, tmp_path):
+    """Renamed columns (signup_time, email_address) were read as nothing, silently: half the rings lost with the
+    e-mail domains' counter-evidence (new-user review, session 17)."""
+    accounts = pl.read_parquet(two_days / "day2" / "accounts.parquet")
+    renamed = accounts.rename({c: f"{c}_x" for c in accounts.columns if c != "account_id"})
+    renamed.write_parquet(tmp_path / "renamed.parquet")
+    with pytest.raises(InputError, match="no created_at, email_domain or email column"):
+        graphlink.match(two_days / "day1" / "out", two_days / "day2" / "events.parquet", tmp_path / "renamed.parquet")
+    result = runner.invoke(app, ["detect", str(two_days / "day2" / "events.parquet"), "--accounts",
+                                 str(tmp_path / "renamed.parquet"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--map created_at=COLUMN" in result.output and not (tmp_path / "o").exists()

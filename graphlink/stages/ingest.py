@@ -334,6 +334,12 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
         raise InputError(f"no created_at, email_domain or email column in the accounts file (columns: "
                          f"{', '.join(list(schema)[:8])}); it looks like an events log: give it as the events and "
                          "the accounts file with --accounts, or map a column with --map created_at=COLUMN", file=path_str)
+    if not {"created_at", "email_domain", "email"} & set(schema):
+        # Columns of other names (signup_time, email_address) or another table (labels): it would add nothing,
+        # silently, and the counter-evidence of e-mail domains would be lost (new-user review, session 17).
+        raise InputError(f"no created_at, email_domain or email column in the accounts file (columns: "
+                         f"{', '.join(list(schema)[:8])}); map yours with --map created_at=COLUMN and "
+                         "--map email=COLUMN (or email_domain=COLUMN)", file=path_str)
     used = ["account_id", "created_at", "email_domain" if "email_domain" in schema else "email"]
     _check_types(lf, schema, [c for c in used if c in schema], path_str, timestamps=("created_at",))
     lf = _float_ids_as_text(lf, schema, ["account_id"], path_str)  # spelled as the events file's ids

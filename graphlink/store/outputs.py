@@ -24,6 +24,7 @@ import polars as pl
 
 from graphlink.contract import (
     MATCH_INDEX_FILE,
+    MATCH_INDEX_FILES,
     MATCH_INDEX_SCHEMA,
     MATCH_CLOCKS_FILE,
     MATCH_CLOCKS_SCHEMA,
@@ -410,7 +411,10 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
         with ThreadPoolExecutor(2) as pool:
             for done in [pool.submit(frame.write_parquet, tmp / name) for frame, name in tables if frame is not None]:
                 done.result()
-        # run.json last: a folder with it is complete.
-        (tmp / RUN_FILE).write_text(json.dumps(result.run, indent=2, sort_keys=True, default=str) + "\n")
+        # run.json last: a folder with it is complete. It lists match's indexes written with it (match ignores others).
+        indexes = {name: {"rows": frame.height, "bytes": (tmp / name).stat().st_size} for frame, name in tables
+                   if frame is not None and name in MATCH_INDEX_FILES}
+        run = {**result.run, "match_indexes": indexes}
+        (tmp / RUN_FILE).write_text(json.dumps(run, indent=2, sort_keys=True, default=str) + "\n")
 
     return write_dir_atomically(out_dir, write, OUTPUT_FILES, keep=lambda name: name not in DETECT_WRITES)

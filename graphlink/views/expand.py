@@ -47,7 +47,7 @@ def read_seeds(values: Iterable[str]) -> list[str]:
     Raises
     ------
     GraphlinkError
-        A table without ``account_id``, a text file not in UTF-8 (:class:`InputError`
+        A table without ``account_id`` or with an events log's or accounts file's columns, a text file not in UTF-8 (:class:`InputError`
         naming it), or no seed at all.
 
     Examples
@@ -65,6 +65,12 @@ def read_seeds(values: Iterable[str]) -> list[str]:
             table = collect_frame(scan(path), str(path))
             if "account_id" not in table.columns:
                 raise GraphlinkError(f"{path}: no account_id column (columns: {', '.join(table.columns[:8])})")
+            logged = sorted(set(table.columns) & {"timestamp", "ip", "prompt", "payment_fingerprint", "user_agent",
+                                                  "created_at", "email", "email_domain"})
+            if logged:  # every account of the log would be a seed (new-user review, session 17: 13,931 seeds, 272 s)
+                raise GraphlinkError(f"{path}: has {', '.join(logged)} columns: it looks like an events log or an "
+                                     "accounts file, not a list of seed accounts; give the accounts to expand from "
+                                     "(ids, or a file of them)")
             ids = table["account_id"].cast(pl.String).str.strip_chars().drop_nulls()
             seeds.extend(ids.filter(ids != "").to_list())  # an empty id is skipped, like a blank line
         else:

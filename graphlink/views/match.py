@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.config import PipelineConfig, build_config
-from graphlink.contract import (MATCH_CLOCKS_FILE, MATCH_CLOCKS_SCHEMA, MATCH_INDEX_FILE, MATCH_INDEX_SCHEMA,
+from graphlink.contract import (MATCH_CLOCKS_FILE, MATCH_CLOCKS_SCHEMA, MATCH_INDEX_FILE, MATCH_INDEX_FILES, MATCH_INDEX_SCHEMA,
                                 MATCH_MATES_FILE, MATCH_MATES_SCHEMA, MATCH_POOLS_FILE, MATCH_POOLS_SCHEMA, MATCH_RUN_FILE,
                                 MATCH_TEMPLATES_FILE, MATCH_TEMPLATES_SCHEMA, MATCHES_FILE, RUN_FILE)
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
@@ -145,7 +145,7 @@ def read_index(outputs: Outputs, name: str) -> pl.DataFrame | None:
         ``match`` count the earlier run's tables instead, rerunning detect writes it again).
     """
     path = Path(outputs.path) / name if outputs.path is not None else None
-    if path is None or not path.is_file():
+    if path is None or not path.is_file() or name in stale_indexes(outputs):
         return None
     fix = "delete it (match then counts the run's tables itself) or rerun graphlink detect"
     try:
@@ -158,6 +158,20 @@ def read_index(outputs: Outputs, name: str) -> pl.DataFrame | None:
     if wrong:
         raise GraphlinkError(f"{path}: missing or mistyped column(s) {', '.join(wrong)}; {fix}")
     return frame.select(list(schema)).rechunk()
+
+
+def stale_indexes(outputs: Outputs) -> list[str]:
+    """Index files in the folder that its ``run.json`` does not list as written with it (same name and bytes): an
+    older graphlink rerun into the folder kept them, or they were copied in. ``match`` ignores them."""
+    if outputs.path is None:
+        return []
+    listed = outputs.run.get("match_indexes") or {}
+    stale = []
+    for name in MATCH_INDEX_FILES:
+        path = Path(outputs.path) / name
+        if path.is_file() and (not isinstance(listed.get(name), dict) or listed[name].get("bytes") != path.stat().st_size):
+            stale.append(name)
+    return stale
 
 
 def known_cluster_values(outputs: Outputs, min_concentration: float, kinds: tuple[str, ...]) -> pl.DataFrame:
@@ -262,6 +276,8 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     # With detect's clock index the activity (0.5M rows at 1m) and memberships are not read.
     indexed = isinstance(known, (str, Path)) and (Path(known) / MATCH_CLOCKS_FILE).is_file()
     outputs = graph_outputs(known, "all", whole=False, drilldown=not indexed)
+    if indexed and MATCH_CLOCKS_FILE in stale_indexes(outputs):  # not this run's: its activity is read instead
+        indexed, outputs = False, graph_outputs(known, "all", whole=False)
     config = known_config(outputs, columns, format=format, timestamp_format=timestamp_format, separator=separator)
     known_values = known_cluster_values(outputs, min_concentration, MATCH_KINDS + config.signals.extra_signals)
     kinds = set(known_values["kind"].unique().to_list())
@@ -270,6 +286,11 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     ev = (load_events(events, config.ingest, extra) if isinstance(events, (str, Path))
           else events_from_frame(events, config.ingest, extra_signals=extra))
     kinds, warnings = check_schema(outputs, ev.columns, kinds)
+    stale = stale_indexes(outputs)
+    if stale:
+        warnings = warnings + [f"{outputs.path}: {', '.join(stale)} not written with this run.json (an older graphlink "
+                               "rerun into the folder keeps them, or copied in): ignored, the run's own tables counted "
+                               "instead; delete them or rerun graphlink detect"]
     known_values = known_values.filter(pl.col("kind").is_in(sorted(kinds)))
     acc: AccountsInfo | None = None
     if isinstance(accounts, (str, Path)):
