@@ -302,3 +302,55 @@ def test_control_a_newcomer_in_every_burst_of_a_mostly_unscheduled_cell_moves():
                          ids=["daily_only", "daily_plus_4", "twice_daily"])
 def test_a_ring_newcomer_in_every_burst_of_a_daily_cell_moves(cell):
     assert cron_case(cell, rider_minutes=cell)["cluster_id"].to_list() == [2]
+
+
+# --- the public rule counts only unclustered holders: an office team detect clustered ---------------------------
+
+def framework_ring_and_office(path: Path, office: int = 4):
+    """The ring of ``known_run`` sending a public framework's prompt, an office team of ``office`` behind one NAT
+    address sending it too (detect clusters the team, and puts it in the ring's campaign), 100 people."""
+    from test_break_match16 import framework
+    rng = random.Random(7)
+    rows = [(a, "card-ring", f"203.0.113.{i % 3 + 1}", "curl/8.0", T0 + timedelta(days=d, hours=h, minutes=i),
+             framework(rng)) for i, a in enumerate(f"ring{i}" for i in range(6)) for d in range(3) for h in (2, 3)]
+    rows += [(f"off{j}", f"card-off{j}", "192.0.2.50", "Mozilla/5.0 Office", T0 + timedelta(days=d, hours=9 + j),
+              framework(rng)) for j in range(office) for d in range(3)]
+    rows += [(p, f"card-{p}", f"10.0.{i}.1", "Mozilla/5.0", T0 + timedelta(days=d, hours=(i * 5) % 24, minutes=i),
+              free_text(rng)) for i, p in enumerate(f"person{i:02d}" for i in range(100)) for d in range(3)]
+    known = graphlink.detect(pl.DataFrame(rows, schema=COLUMNS, orient="row"), seed=1).save(path)
+    accounts = pl.read_parquet(known / "accounts.parquet")
+    team = accounts.filter(pl.col("account_id").str.starts_with("off"))
+    ring = accounts.filter(pl.col("account_id").str.starts_with("ring"))
+    assert team["cluster_id"].null_count() == 0 and team["cluster_id"].n_unique() == 1
+    assert ring["cluster_id"].n_unique() == 1 and ring["cluster_id"][0] != team["cluster_id"][0]
+    return known
+
+
+def test_control_with_an_office_team_the_framework_prompt_alone_matches_no_one(tmp_path):
+    from test_break_match16 import framework
+    known = framework_ring_and_office(tmp_path / "known")
+    assert matched(known, day_two("co", framework, through_pool=False)) == 0
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "public rule counts only holders in no cluster: a public framework prompt sent by the ring (6) and by an "
+    "office team of 4 that detect clustered (and joined to the ring's campaign through that prompt) has no "
+    "unclustered holder, so it is the campaign's template: 10 of 10 company newcomers sending the framework "
+    "prompt once through one ring proxy exit are matched to the ring's cluster ('sends its campaign's templates "
+    "(28 shingles)'); with 6 office accounts too (2 shingles)"))
+def test_company_using_a_framework_an_office_team_also_used_is_not_matched_through_one_exit(tmp_path):
+    from test_break_match16 import framework
+    known = framework_ring_and_office(tmp_path / "known")
+    assert matched(known, day_two("co", framework)) == 0
+
+
+def test_a_fresh_detect_results_outputs_match_as_its_saved_folder(tmp_path):
+    rng = random.Random(7)
+    rows = [(a, "card-ring", f"203.0.113.{i % 3 + 1}", "curl/8.0", T0 + timedelta(days=d, hours=h, minutes=i),
+             templated(rng)) for i, a in enumerate(f"ring{i}" for i in range(6)) for d in range(3) for h in (2, 3)]
+    rows += [(p, f"card-{p}", f"10.0.{i}.1", "Mozilla/5.0", T0 + timedelta(days=d, hours=(i * 5) % 24, minutes=i),
+              free_text(rng)) for i, p in enumerate(f"person{i:02d}" for i in range(100)) for d in range(3)]
+    fresh = graphlink.detect(pl.DataFrame(rows, schema=COLUMNS, orient="row"), seed=1)
+    folder = fresh.save(tmp_path / "known")
+    log = mixed_log()
+    assert graphlink.match(fresh.outputs, log).matches.equals(graphlink.match(folder, log).matches)
