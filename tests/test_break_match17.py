@@ -354,3 +354,25 @@ def test_a_fresh_detect_results_outputs_match_as_its_saved_folder(tmp_path):
     folder = fresh.save(tmp_path / "known")
     log = mixed_log()
     assert graphlink.match(fresh.outputs, log).matches.equals(graphlink.match(folder, log).matches)
+
+
+def test_a_shuffled_new_log_gives_the_same_matches(pool_ring):
+    known, _ = pool_ring
+    log = mixed_log()
+    assert graphlink.match(known, log.sample(fraction=1.0, shuffle=True, seed=4)).matches.equals(
+        graphlink.match(known, log).matches)
+
+
+def test_matches_bytes_do_not_depend_on_the_thread_count(pool_ring, tmp_path):
+    import os
+    import subprocess
+    import sys
+    known, _ = pool_ring
+    mixed_log().write_parquet(tmp_path / "log.parquet")
+    for threads in ("1", "3"):
+        root = str(Path(graphlink.__file__).parents[1])  # this checkout's graphlink, not an installed one
+        env = {**os.environ, "POLARS_MAX_THREADS": threads, "PYTHONPATH": root}
+        done = subprocess.run([sys.executable, "-m", "graphlink", "match", str(known), str(tmp_path / "log.parquet"),
+                               "--out", str(tmp_path / threads)], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "1" / MATCHES_FILE).read_bytes() == (tmp_path / "3" / MATCHES_FILE).read_bytes()
