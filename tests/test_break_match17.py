@@ -376,3 +376,51 @@ def test_matches_bytes_do_not_depend_on_the_thread_count(pool_ring, tmp_path):
                                "--out", str(tmp_path / threads)], env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
     assert (tmp_path / "1" / MATCHES_FILE).read_bytes() == (tmp_path / "3" / MATCHES_FILE).read_bytes()
+
+
+# --- templates: an optional closing sentence, a fill-in in the middle -----------------------------------------------
+
+OPENS = "{} : think step by step and show all of your reasoning before you answer this question"
+OPTIONAL = " then reply only in valid json with the keys answer and confidence"
+
+
+def short_or_long(rng):
+    """The ring's template: its fill-in, the fixed part, and half the time an optional closing sentence."""
+    return OPENS.format(fill(rng)) + (OPTIONAL if rng.random() < 0.5 else "")
+
+
+@pytest.fixture(scope="module")
+def optional_ring(tmp_path_factory):
+    return known_run(tmp_path_factory.mktemp("optional") / "known", short_or_long)
+
+
+def test_control_a_newcomer_sending_the_long_form_is_matched(optional_ring):
+    known, ring = optional_ring
+    long_form = graphlink.match(known, day_two("lng", lambda rng: OPENS.format(fill(rng)) + OPTIONAL)).matches
+    assert long_form["cluster_id"].to_list() == [ring] * 10
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "fragment rule: a ring whose accounts add an optional closing sentence half the time ('... then reply only in "
+    "valid json ...'): a newcomer sending the short form, exactly as half the ring did, is a 'fragment' (the "
+    "continuation is held by 3 of 6, >= TEMPLATE_GOES_ON of the run's end): 0 of 10 matched, the long form 10 of 10"))
+def test_a_newcomer_sending_the_short_form_of_a_template_with_an_optional_ending_is_matched(optional_ring):
+    known, ring = optional_ring
+    short = graphlink.match(known, day_two("sht", lambda rng: OPENS.format(fill(rng)))).matches
+    assert short["cluster_id"].to_list() == [ring] * 10
+
+
+def test_a_template_with_its_fill_in_in_the_middle_is_matched(tmp_path):
+    def middle(rng):
+        return "Translate " + fill(rng) + " into French and explain every grammar rule you use step by step"
+    known, ring = known_run(tmp_path / "known", middle)
+    assert graphlink.match(known, day_two("mid", middle)).matches["cluster_id"].to_list() == [ring] * 10
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "day shifts need three days: over a two-day log a daily cron job at a rider's 02:00 burst (the rider firing "
+    "at 02:00 both days) moves to the rider (k 2 of 2, the day-shifted minutes hold 1 on average); low harm: "
+    "both clusters ride the pool the account was matched on"))
+def test_a_daily_cron_job_at_a_riders_minute_over_two_days_stays():
+    two_days = [120, DAY + 120]
+    assert cron_case(two_days, rider_minutes=two_days).height == 0
