@@ -24,7 +24,8 @@ from graphlink.contract import (MATCH_CLOCKS_FILE, MATCH_INDEX_FILE, MATCH_MATES
 from graphlink.errors import GraphlinkError
 from graphlink.store.outputs import load_outputs
 from graphlink.views.match import write_matches
-from test_break_match16 import COLUMNS, DAY, T0, TEMPLATE, WORDS, cron_case, day_two, free_text, known_run, templated
+from test_break_match16 import (COLUMNS, DAY, T0, TEMPLATE, WORDS, cron_case, day_two, framework, free_text, known_run,
+                                templated)
 
 INDEXES = (MATCH_INDEX_FILE, MATCH_POOLS_FILE, MATCH_MATES_FILE, MATCH_CLOCKS_FILE, MATCH_TEMPLATES_FILE)
 
@@ -172,7 +173,8 @@ def test_a_numbers_only_template_corroborates_a_pool_exit(tmp_path):
 def test_indexes_give_the_matches_counting_the_tables_gives(pool_ring, tmp_path):
     known, _ = pool_ring
     log = mixed_log()
-    assert graphlink.match(known, log).matches.equals(graphlink.match(without_indexes(known, tmp_path / "b"), log).matches)
+    bare = without_indexes(known, tmp_path / "b")
+    assert graphlink.match(known, log).matches.equals(graphlink.match(bare, log).matches)
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -205,7 +207,8 @@ def test_a_folder_rewritten_by_detect_previous_has_indexes_matching_its_tables(p
     day = pl.concat([pl.DataFrame(again + people, schema=COLUMNS, orient="row"), day_two("new", templated)])
     day.write_parquet(tmp_path / "day.parquet")
     out = tmp_path / "out"
-    run = CliRunner().invoke(app, ["detect", str(tmp_path / "day.parquet"), "--out", str(out), "--previous", str(known)])
+    run = CliRunner().invoke(app, ["detect", str(tmp_path / "day.parquet"), "--out", str(out),
+                                   "--previous", str(known)])
     assert run.exit_code == 0, run.output
     log = mixed_log()
     assert graphlink.match(out, log).matches.equals(graphlink.match(without_indexes(out, tmp_path / "b"), log).matches)
@@ -239,7 +242,8 @@ def test_an_earlier_run_whose_clusters_have_no_campaign_id_still_matches(pool_ri
     known, ring = pool_ring
     copy = Path(shutil.copytree(known, tmp_path / "copy"))
     for name in ("clusters.parquet", "accounts.parquet"):
-        pl.read_parquet(copy / name).with_columns(pl.lit(None, pl.Int64).alias("campaign_id")).write_parquet(copy / name)
+        table = pl.read_parquet(copy / name)
+        table.with_columns(pl.lit(None, pl.Int64).alias("campaign_id")).write_parquet(copy / name)
     log = mixed_log().with_columns(  # the newcomers pay with the ring's card: no template needed
         pl.when(pl.col("account_id").str.starts_with("new")).then(pl.lit("card-ring"))
         .otherwise(pl.col("payment_fingerprint")).alias("payment_fingerprint"))
@@ -309,7 +313,6 @@ def test_a_ring_newcomer_in_every_burst_of_a_daily_cell_moves(cell):
 def framework_ring_and_office(path: Path, office: int = 4):
     """The ring of ``known_run`` sending a public framework's prompt, an office team of ``office`` behind one NAT
     address sending it too (detect clusters the team, and puts it in the ring's campaign), 100 people."""
-    from test_break_match16 import framework
     rng = random.Random(7)
     rows = [(a, "card-ring", f"203.0.113.{i % 3 + 1}", "curl/8.0", T0 + timedelta(days=d, hours=h, minutes=i),
              framework(rng)) for i, a in enumerate(f"ring{i}" for i in range(6)) for d in range(3) for h in (2, 3)]
@@ -327,7 +330,6 @@ def framework_ring_and_office(path: Path, office: int = 4):
 
 
 def test_control_with_an_office_team_the_framework_prompt_alone_matches_no_one(tmp_path):
-    from test_break_match16 import framework
     known = framework_ring_and_office(tmp_path / "known")
     assert matched(known, day_two("co", framework, through_pool=False)) == 0
 
@@ -339,7 +341,6 @@ def test_control_with_an_office_team_the_framework_prompt_alone_matches_no_one(t
     "prompt once through one ring proxy exit are matched to the ring's cluster ('sends its campaign's templates "
     "(28 shingles)'); with 6 office accounts too (2 shingles)"))
 def test_company_using_a_framework_an_office_team_also_used_is_not_matched_through_one_exit(tmp_path):
-    from test_break_match16 import framework
     known = framework_ring_and_office(tmp_path / "known")
     assert matched(known, day_two("co", framework)) == 0
 
