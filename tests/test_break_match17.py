@@ -177,11 +177,9 @@ def test_indexes_give_the_matches_counting_the_tables_gives(pool_ring, tmp_path)
     assert graphlink.match(known, log).matches.equals(graphlink.match(bare, log).matches)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an index copied in from another run (match_templates.parquet of a run whose ring wrote another template) is "
-    "read as this run's without a word: 0 of 10 ring newcomers matched instead of 10, no error, no warning. "
-    "On dev crowds 1004, day one's five indexes copied into a detect --previous folder of day two: 52 accounts "
-    "matched differently (47 from match_index.parquet alone), silently. Nothing ties an index to its run"))
+# Fixed in session 17: run.json lists the indexes written with it (bytes); match ignores, and names, any other.
+# The finding: an index copied in from another run was read as this run's without a word (0 of 10 ring newcomers
+# matched instead of 10; on dev crowds 1004, 52 accounts matched differently).
 def test_an_index_copied_in_from_another_run_is_refused_or_ignored(pool_ring, tmp_path):
     known, _ = pool_ring
     other, _ = known_run(tmp_path / "other", lambda rng: CHINESE.format(fill(rng)))
