@@ -76,12 +76,13 @@ def test_control_the_template_whole_and_twice_in_one_prompt_is_matched(pool_ring
     assert twice["cluster_id"].to_list() == [ring] * 10
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fragment rule (33b54af): one word changed inside the ring's template (a typo 'off your', 'every bit of', "
-    "'questoin') splits the prompt's run of known shingles in two, and each piece is a 'fragment' the template "
-    "goes on past, so 10 of 10 ring newcomers through one pool exit are unmatched (10 of 10 matched with the "
-    "rule off, template_hits goes_on=1e9); detect's MinHash tolerates the typo"))
-@pytest.mark.parametrize("prompt", [typo_mid, word_swapped, typo_late], ids=["typo_mid", "swap_mid", "typo_late"])
+# Fixed in session 17 for a word changed inside the template (a run resumes within RUN_GAP shingle lengths); open
+# where the typo falls near the template's end (nothing of it resumes after).
+@pytest.mark.parametrize("prompt", [typo_mid, word_swapped, pytest.param(typo_late, marks=pytest.mark.xfail(
+    strict=True, reason="fragment rule (33b54af): a typo near the template's end ('questoin') leaves the run "
+    "ending before it, and the template goes on past that end: 0 of 10 ring newcomers through one pool exit "
+    "matched (10 of 10 with the rule off); detect's MinHash tolerates the typo"))],
+    ids=["typo_mid", "swap_mid", "typo_late"])
 def test_a_ring_newcomer_with_one_word_of_the_template_changed_is_still_matched(pool_ring, prompt):
     known, ring = pool_ring
     assert graphlink.match(known, day_two("typ", prompt)).matches["cluster_id"].to_list() == [ring] * 10

@@ -37,7 +37,7 @@ from graphlink.stages.seed_templates import MAX_TEMPLATE_SHARE
 from graphlink.stages.signals.normalise import ascii_lower, ascii_words, is_ascii, normalise_prompt
 from graphlink.stages.signals.prompt import head_text
 
-__all__ = ["MAX_PUBLIC_SHARE", "MIN_TEMPLATE_SHINGLES", "TEMPLATE_GOES_ON", "TEMPLATE_WEIGHT", "known_templates", "prompt_shingles", "template_hits",
+__all__ = ["MAX_PUBLIC_SHARE", "MIN_TEMPLATE_SHINGLES", "RUN_GAP", "TEMPLATE_GOES_ON", "TEMPLATE_WEIGHT", "known_templates", "prompt_shingles", "template_hits",
            "in_doubt", "with_templates", "doubt_reader", "sent_and_neighbours"]
 
 #: An account sends a campaign's templates when at least this many distinct counted shingles of the
@@ -70,6 +70,13 @@ MAX_PUBLIC_SHARE = MAX_TEMPLATE_SHARE
 #: is a few accounts' (the first words of a problem vary). A stock chain-of-thought phrase a template opens
 #: with, written before one's own words, stops where the campaign's template goes on.
 TEMPLATE_GOES_ON = 0.5
+
+
+#: A prompt's shingles of a campaign's template make one run while each is within this many shingle lengths of the
+#: one before: a typo or a word swapped breaks the ``ngram`` shingles holding it, and the template resumes right
+#: after; two lengths allow up to a shingle's length of words changed (break-it review 17: one word changed split
+#: the run and each piece counted as a fragment of the template, 0 of 10 ring newcomers matched). Not tuned.
+RUN_GAP = 2
 
 
 def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFrame, n_accounts: int,
@@ -166,8 +173,8 @@ def template_hits(shingles: pl.DataFrame, known: pl.DataFrame, campaign_of: pl.D
     """``account_id, _campaign, templates, template_evidence``: the campaigns whose templates each account sends.
 
     ``shingles`` are :func:`prompt_shingles`'s; ``campaign_of`` maps ``cluster_id`` to ``_campaign`` (a
-    cluster without a campaign is its own). A prompt's *run* of a campaign's known shingles (consecutive
-    ones) counts only when the campaign's template does not go on past either end of it: no known
+    cluster without a campaign is its own). A prompt's *run* of a campaign's known shingles (each within
+    :data:`RUN_GAP` shingle lengths of the last) counts only when the template does not go on past either end: no known
     shingle of the campaign overlapping its last (first) shingle by all words but one is held by at
     least ``goes_on`` times as many of the campaign's accounts, and by no more than the run's
     least-held shingle (a continuation of the run's template is sent by those who sent the run; one
@@ -178,11 +185,14 @@ def template_hits(shingles: pl.DataFrame, known: pl.DataFrame, campaign_of: pl.D
     """
     campaign = (known.join(campaign_of, on="cluster_id").group_by("_campaign", "value")
                 .agg(pl.col("members").max(), pl.col("concentration").max()).with_row_index("v"))
-    # A run: a campaign's shingles at consecutive positions (``pos`` numbers every shingle of every prompt, never
-    # consecutive across prompts); sorted, the position less the row number is the same along a run, grows between runs.
+    # A run: a campaign's shingles of one prompt, each within RUN_GAP shingle lengths of the one before (``pos``
+    # numbers every shingle of every prompt): a word changed or inserted breaks only the shingles holding it.
     key = ["_campaign", "run"]
-    hits = (shingles.join(campaign, on="value").sort("_campaign", "pos").with_row_index("i")
-            .with_columns((pl.col("pos").cast(pl.Int64) - pl.col("i").cast(pl.Int64)).alias("run")))
+    hits = shingles.join(campaign, on="value").sort("_campaign", "pos")
+    length = int(hits["value"].str.count_matches(" ").max() or 0) + 1 if hits.height else 1  # words per shingle
+    step = pl.col("pos").cast(pl.Int64) - pl.col("pos").cast(pl.Int64).shift(1)
+    same = (pl.col("_campaign") == pl.col("_campaign").shift(1)) & (pl.col("text") == pl.col("text").shift(1))
+    hits = hits.with_columns((~(same & (step <= RUN_GAP * length)).fill_null(False)).cum_sum().alias("run"))
     runs = hits.group_by(key).agg(pl.col("v").first().alias("first"), pl.col("v").last().alias("last"),
                                   pl.col("members").min().alias("m_run"))
     # The template goes on past an end when a shingle overlapping it is held by half as many of the campaign's accounts
