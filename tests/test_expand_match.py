@@ -1012,18 +1012,33 @@ def test_expand_reads_minutes_when_the_folder_has_them_and_does_without(tmp_path
 
 @pytest.mark.parametrize("name", ["match_index.parquet", "match_pools.parquet", "match_mates.parquet",
                                   "match_clocks.parquet", "match_templates.parquet"])
-def test_a_damaged_or_mistyped_match_index_is_a_clear_error_naming_it(two_days, tmp_path, name):
+def test_a_damaged_or_mistyped_match_index_is_ignored_or_a_clear_error_naming_it(two_days, tmp_path, name):
+    """Damaged after detect wrote it: not the bytes run.json lists, so ignored and named (the run's own tables
+    counted: the same matches); damaged with the listed size (a flipped byte): a one-line error naming it."""
     import shutil
 
     folder = tmp_path / "out"
     shutil.copytree(two_days / "day1" / "out", folder)
     new = (two_days / "day2" / "events.parquet", two_days / "day2" / "accounts.parquet")
-    (folder / name).write_text("not parquet")
-    with pytest.raises(GraphlinkError, match=rf"{name}: cannot read the table .*rerun graphlink detect"):
-        graphlink.match(folder, *new)
-    pl.DataFrame({"x": [1]}).write_parquet(folder / name)
-    with pytest.raises(GraphlinkError, match=rf"{name}: missing or mistyped column"):
-        graphlink.match(folder, *new)
+    fresh = graphlink.match(two_days / "day1" / "out", *new)
+    for damage in ("not parquet", None):
+        if damage is None:
+            pl.DataFrame({"x": [1]}).write_parquet(folder / name)
+        else:
+            (folder / name).write_text(damage)
+        ignored = graphlink.match(folder, *new)
+        assert any(name in w and "not written with this run.json" in w for w in ignored.run["warnings"])
+        assert ignored.matches.equals(fresh.matches)
+    run = json.loads((folder / "run.json").read_text())
+    for damage, message in (("not parquet", "cannot read the table"), (None, "missing or mistyped column")):
+        if damage is None:
+            pl.DataFrame({"x": [1]}).write_parquet(folder / name)
+        else:
+            (folder / name).write_text(damage)
+        run["match_indexes"][name]["bytes"] = (folder / name).stat().st_size
+        (folder / "run.json").write_text(json.dumps(run))
+        with pytest.raises(GraphlinkError, match=rf"{name}: {message}.*rerun graphlink detect"):
+            graphlink.match(folder, *new)
     result = runner.invoke(app, ["match", str(folder), str(new[0]), "--out", str(tmp_path / "m")])
     assert result.exit_code == 2 and name in result.output and "Traceback" not in result.output
     assert not (tmp_path / "m").exists()

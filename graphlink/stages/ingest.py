@@ -334,7 +334,7 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
         raise InputError(f"no created_at, email_domain or email column in the accounts file (columns: "
                          f"{', '.join(list(schema)[:8])}); it looks like an events log: give it as the events and "
                          "the accounts file with --accounts, or map a column with --map created_at=COLUMN", file=path_str)
-    if not {"created_at", "email_domain", "email"} & set(schema):
+    if not {"created_at", "email_domain", "email"} & set(schema) and len(schema) > 1:
         # Columns of other names (signup_time, email_address) or another table (labels): it would add nothing,
         # silently, and the counter-evidence of e-mail domains would be lost (new-user review, session 17).
         raise InputError(f"no created_at, email_domain or email column in the accounts file (columns: "
