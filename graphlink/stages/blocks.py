@@ -44,7 +44,6 @@ independent worlds clusters of several cells split along cell boundaries.
 from __future__ import annotations
 
 import math
-import random
 
 import numpy as np
 import polars as pl
@@ -176,15 +175,15 @@ def split_cluster(source: np.ndarray, target: np.ndarray, n: int, seed: int = 42
 
 
 def _leiden_cpm(source: np.ndarray, target: np.ndarray, n: int, resolution: float, seed: int) -> np.ndarray:
-    """Leiden CPM labels of an unweighted graph, seeded as :func:`graphlink.stages.communities.leiden_membership`."""
+    """Leiden CPM labels of an unweighted graph (unit weights), through the partition's own
+    :func:`graphlink.stages.communities.leiden_membership` (igraph, seeded)."""
     import igraph as ig
-    graph = ig.Graph(n=n, edges=np.column_stack([source, target]).tolist())
-    ig.set_random_number_generator(random.Random(seed))
-    try:
-        return np.asarray(graph.community_leiden(objective_function="CPM", resolution=resolution,
-                                                 n_iterations=-1).membership, dtype=np.int64)
-    finally:
-        ig.set_random_number_generator(random)  # igraph's default generator
+
+    from graphlink.config import CommunityConfig
+    from graphlink.stages.communities import leiden_membership  # communities imports this module
+    graph = ig.Graph(n=n, edges=np.column_stack([source, target]).tolist(), edge_attrs={"weight": [1.0] * len(source)})
+    config = CommunityConfig(resolution=resolution, objective="CPM", n_iterations=-1, backend="igraph", seed=seed)
+    return np.asarray(leiden_membership(graph, config), dtype=np.int64)
 
 
 def _candidate_blocks(source: np.ndarray, target: np.ndarray, n: int, p: float, seed: int) -> np.ndarray:

@@ -68,13 +68,7 @@ def all_pool_mates(held: pl.DataFrame, min_share: float = DEFAULT_MIN_POOL_SHARE
     >>> all_pool_mates(address_holdings(linking)).rows()
     [(1, 2, 1.0), (2, 1, 1.0)]
     """
-    total = held.group_by("cluster_id").agg(pl.col("own").sum().alias("total"))
-    shared = (held.join(held.select("value", pl.col("cluster_id").alias("mate_id")), on="value")
-              .filter(pl.col("cluster_id") != pl.col("mate_id"))
-              .group_by("cluster_id", "mate_id").agg(pl.col("own").sum().alias("on_mate")))
-    return (shared.join(total, on="cluster_id")
-            .select("cluster_id", "mate_id", (pl.col("on_mate") / pl.col("total")).alias("shared"))
-            .filter(pl.col("shared") >= min_share).sort("cluster_id", "mate_id"))
+    return _mate_shares(held, held, None, min_share)
 
 
 def pool_mates(held: pl.DataFrame, pairs: pl.DataFrame,
@@ -113,11 +107,19 @@ def pool_mates(held: pl.DataFrame, pairs: pl.DataFrame,
                 .select("cluster_id", "mate_id", "shared").sort("cluster_id", "mate_id"))
     # Only the pairs' clusters' holdings are joined, address by address (an address has few holders).
     first = held.filter(pl.col("cluster_id").is_in(pairs["cluster_id"].unique().implode()))
-    second = (held.filter(pl.col("cluster_id").is_in(pairs["mate_id"].unique().implode()))
-              .select("value", pl.col("cluster_id").alias("mate_id")))
+    second = held.filter(pl.col("cluster_id").is_in(pairs["mate_id"].unique().implode()))
+    return _mate_shares(first, second, pairs, min_share)
+
+
+def _mate_shares(first: pl.DataFrame, second: pl.DataFrame, pairs: pl.DataFrame | None,
+                 min_share: float) -> pl.DataFrame:
+    """``cluster_id, mate_id, shared`` of ``first``'s clusters on ``second``'s addresses, at least ``min_share``:
+    the ``pairs`` given, or every pair of two different clusters."""
     total = first.group_by("cluster_id").agg(pl.col("own").sum().alias("total"))
-    shared = (first.join(second, on="value").join(pairs, on=["cluster_id", "mate_id"], how="semi")
-              .group_by("cluster_id", "mate_id").agg(pl.col("own").sum().alias("on_mate")))
+    joined = first.join(second.select("value", pl.col("cluster_id").alias("mate_id")), on="value")
+    joined = (joined.filter(pl.col("cluster_id") != pl.col("mate_id")) if pairs is None
+              else joined.join(pairs, on=["cluster_id", "mate_id"], how="semi"))
+    shared = joined.group_by("cluster_id", "mate_id").agg(pl.col("own").sum().alias("on_mate"))
     return (shared.join(total, on="cluster_id")
             .select("cluster_id", "mate_id", (pl.col("on_mate") / pl.col("total")).alias("shared"))
             .filter(pl.col("shared") >= min_share).sort("cluster_id", "mate_id"))

@@ -20,9 +20,10 @@ from typing import Any
 import polars as pl
 
 from graphlink.config import PipelineConfig, build_config
-from graphlink.contract import (MATCH_CLOCKS_FILE, MATCH_CLOCKS_SCHEMA, MATCH_INDEX_FILE, MATCH_INDEX_FILES, MATCH_INDEX_SCHEMA,
-                                MATCH_MATES_FILE, MATCH_MATES_SCHEMA, MATCH_POOLS_FILE, MATCH_POOLS_SCHEMA, MATCH_RUN_FILE,
-                                MATCH_TEMPLATES_FILE, MATCH_TEMPLATES_SCHEMA, MATCHES_FILE, RUN_FILE)
+from graphlink.contract import (MATCH_CLOCKS_FILE, MATCH_CLOCKS_SCHEMA, MATCH_INDEX_FILE, MATCH_INDEX_FILES,
+                                MATCH_INDEX_SCHEMA, MATCH_MATES_FILE, MATCH_MATES_SCHEMA, MATCH_POOLS_FILE,
+                                MATCH_POOLS_SCHEMA, MATCH_RUN_FILE, MATCH_TEMPLATES_FILE, MATCH_TEMPLATES_SCHEMA,
+                                MATCHES_FILE, RUN_FILE)
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.encode import encode_events
 from graphlink.stages.match_coact import new_minutes
@@ -145,7 +146,7 @@ def read_index(outputs: Outputs, name: str) -> pl.DataFrame | None:
         ``match`` count the earlier run's tables instead, rerunning detect writes it again).
     """
     path = Path(outputs.path) / name if outputs.path is not None else None
-    if path is None or not path.is_file() or name in stale_indexes(outputs):
+    if path is None or not path.is_file() or not listed(outputs, name):
         return None
     fix = "delete it (match then counts the run's tables itself) or rerun graphlink detect"
     try:
@@ -160,18 +161,19 @@ def read_index(outputs: Outputs, name: str) -> pl.DataFrame | None:
     return frame.select(list(schema)).rechunk()
 
 
+def listed(outputs: Outputs, name: str) -> bool:
+    """Whether ``run.json`` lists the index file ``name`` as written with it (the same bytes as in the folder)."""
+    entry = (outputs.run.get("match_indexes") or {}).get(name)
+    path = Path(outputs.path) / name
+    return isinstance(entry, dict) and entry.get("bytes") == path.stat().st_size
+
+
 def stale_indexes(outputs: Outputs) -> list[str]:
-    """Index files in the folder that its ``run.json`` does not list as written with it (same name and bytes): an
+    """Index files in the folder that its ``run.json`` does not list as written with it (:func:`listed`): an
     older graphlink rerun into the folder kept them, or they were copied in. ``match`` ignores them."""
     if outputs.path is None:
         return []
-    listed = outputs.run.get("match_indexes") or {}
-    stale = []
-    for name in MATCH_INDEX_FILES:
-        path = Path(outputs.path) / name
-        if path.is_file() and (not isinstance(listed.get(name), dict) or listed[name].get("bytes") != path.stat().st_size):
-            stale.append(name)
-    return stale
+    return [name for name in MATCH_INDEX_FILES if (Path(outputs.path) / name).is_file() and not listed(outputs, name)]
 
 
 def known_cluster_values(outputs: Outputs, min_concentration: float, kinds: tuple[str, ...]) -> pl.DataFrame:
@@ -221,10 +223,8 @@ def known_template_index(outputs: Outputs, min_concentration: float) -> pl.DataF
 
 
 def known_mates(outputs: Outputs) -> pl.DataFrame | None:
-    """Detect's ``match_mates.parquet`` (the clusters riding one another's pools) beside its ``match_pools.parquet``,
-    else None (``match`` judges the pairs it needs from the holdings)."""
-    if outputs.path is None or not (Path(outputs.path) / MATCH_POOLS_FILE).is_file():
-        return None
+    """Detect's ``match_mates.parquet`` (the clusters riding one another's pools; the same pairs whether the holdings
+    come from ``match_pools.parquet`` or linking), else None (``match`` judges the pairs it needs from the holdings)."""
     return read_index(outputs, MATCH_MATES_FILE)
 
 
@@ -276,7 +276,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     # With detect's clock index the activity (0.5M rows at 1m) and memberships are not read.
     indexed = isinstance(known, (str, Path)) and (Path(known) / MATCH_CLOCKS_FILE).is_file()
     outputs = graph_outputs(known, "all", whole=False, drilldown=not indexed)
-    if indexed and MATCH_CLOCKS_FILE in stale_indexes(outputs):  # not this run's: its activity is read instead
+    if indexed and not listed(outputs, MATCH_CLOCKS_FILE):  # not this run's: its activity is read instead
         indexed, outputs = False, graph_outputs(known, "all", whole=False)
     config = known_config(outputs, columns, format=format, timestamp_format=timestamp_format, separator=separator)
     known_values = known_cluster_values(outputs, min_concentration, MATCH_KINDS + config.signals.extra_signals)
