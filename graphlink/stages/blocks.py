@@ -39,9 +39,8 @@ inside each cluster at its own scale, finding and testing blocks on its links (w
    percentile 80, largest 2,250; one huge seam link moves a mean without bound, a rank sum by at
    most the number of links). The blocks' links are pooled, not tested block by block: where a
    light cell meets a heavy one the seam lies between their weights, heavier than the light
-   cell's own links (dev ind_s3_11000:
-   cell0039 beside cell0029, 68 % of seam-inner pairs won by the seam) but not than the blocks'
-   links together. A seam of few links is no evidence either way and the split stands on 3-4:
+   cell's own links (dev ind_s3_11000: cell0039 beside cell0029, 68 % of seam-inner pairs won by
+   the seam) but not than the blocks' links together. A seam of few links is no evidence either way and the split stands on 3-4:
    one link never refuses it (the largest z is sqrt(3)), two only when both outweigh some 97 % of
    the links inside (the normal approximation is conservative there).
 
