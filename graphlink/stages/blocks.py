@@ -31,18 +31,18 @@ inside each cluster at its own scale, finding and testing blocks on its links (w
    seam's links are significantly *heavier* than the blocks' own links, pooled: a one-sided
    Mann-Whitney rank-sum test (Mann & Whitney 1947; normal approximation with the tie-corrected
    variance and a continuity correction, Lehmann 1975, *Nonparametrics*, ch. 1) of "a seam link
-   outweighs a link inside a block" against "which links fall across is unrelated to their
-   weights", at :data:`SEAM_ALPHA`. A simulated operator's cell on several shared addresses or
-   cards is sub-groups of light links tied across by the operator's rarer, heavier values: the seam
-   is the stronger evidence. Two unrelated groups are tied by incidental links no heavier than
-   their own. Ranks make the test free of the weight unit and of the heavy tail (vk-bots: 99th
-   percentile 80, largest 2,250; one huge seam link moves a mean without bound, a rank sum by at
-   most the number of links). The blocks' links are pooled, not tested block by block: where a
-   light cell meets a heavy one the seam lies between their weights, heavier than the light
-   cell's own links (dev ind_s3_11000: cell0039 beside cell0029, 68 % of seam-inner pairs won by
-   the seam) but not than the blocks' links together. A seam of few links is no evidence either way and the split stands on 3-4:
-   one link never refuses it (the largest z is sqrt(3)), two only when both outweigh some 97 % of
-   the links inside (the normal approximation is conservative there).
+   outweighs a link inside a block" against "which links fall across is unrelated to their weights",
+   at :data:`SEAM_ALPHA`. A simulated operator's cell on several shared addresses or cards is
+   sub-groups of light links tied across by the operator's rarer, heavier values: the seam is the
+   stronger evidence. Two unrelated groups are tied by incidental links no heavier than their own.
+   Ranks make the test free of the weight unit and of the heavy tail (vk-bots: 99th percentile 80,
+   largest 2,250; one huge seam link moves a mean without bound, a rank sum by at most the number of
+   links). The blocks' links are pooled, not tested block by block: where a light cell meets a heavy
+   one the seam lies between their weights, heavier than the light cell's own links (dev
+   ind_s3_11000: cell0039 beside cell0029, 68 % of seam-inner pairs won by the seam) but not than
+   the blocks' links together. A seam of few links is no evidence either way and the split stands on
+   3-4: one link never refuses it (the largest z is sqrt(3)), two only when both outweigh some 97 %
+   of the links inside (the normal approximation is conservative there).
 
 Among the levels that pass 4 and 5, the one with the largest ``t`` over its threshold is taken when it
 passes 3; each of its blocks is examined again the same way (a block may hold blocks at its own,
