@@ -21,6 +21,7 @@ import polars as pl
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.contract import CAMPAIGNS_SCHEMA, nested_reasons
 from graphlink.stages.campaign_consensus import consensus_groups
+from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.components import fmt_int
 from graphlink.stages.encode import sort_keys
 from graphlink.stages.linking import generators, link
@@ -77,8 +78,13 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     similar in a kind as the cosine of their profiles, shrunk towards 0 by a
     pseudo-mass of one privately shared value (``kind_weight`` added to
     each squared norm), so a profile made only of popular values (a stock user
-    agent, a generic phrase) ties nobody however closely it matches. Their
-    similarity is the largest over kinds, and Leiden optimises CPM on the
+    agent, a generic phrase) ties nobody however closely it matches. Cards and
+    declared identifiers (:data:`PRIVATE_TIE_KINDS`, user-declared kinds) also
+    tie by what two clusters share against what chance gives for clusters of
+    their sizes (:func:`~graphlink.stages.campaign_ties.private_ties`): a cell's
+    profile spreads over its many cards, so the cosine misses the few of them
+    an operator moves between cells. Their
+    similarity is the largest over kinds and ties, and Leiden optimises CPM on the
     cluster graph at resolution ``campaign_resolution``: a set of clusters is a
     campaign when their pairwise similarity averages at least that (Traag, Van
     Dooren & Nesterov 2011). Leiden runs several times and the campaigns
@@ -168,6 +174,15 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
             dot.join(norms.rename({"account_idx": "source", "norm": "ns"}), on="source")
             .join(norms.rename({"account_idx": "target", "norm": "nt"}), on="target")
             .select("source", "target", (pl.col("weight") / (pl.col("ns") * pl.col("nt"))).alias("weight")))
+    # Cards and declared identifiers shared more than chance gives (campaign_ties): a cell's profile
+    # spreads over its many cards, so the cosine of two of one operator's cells stays near 0 however
+    # many of its cards cross them (dev ind_s1_11000: operator 2 over 55 campaigns).
+    private = [k for k in profile["kind"].unique().to_list()
+               if is_tie_kind(k, graph_config) and (k in PRIVATE_TIE_KINDS or k not in TIE_KINDS)]
+    if private:
+        node_of = clusters.join(node, on="cluster_id").join(sizes, on="cluster_id").select("account_idx", "node", "size")
+        accounts = max(partition.height, int(affiliations["account_idx"].max() or 0) + 1 if affiliations.height else 0)
+        similarity.append(private_ties(node_of, affiliations, signals, private, accounts))
     n = node.height
     labels = np.arange(n)
     if similarity:
