@@ -181,14 +181,15 @@ def ordinary_pairs_on_rare_slash24s(run: Path, n_seeds: int) -> list[str]:
 
 # Defect (medium): every group of two or more seeds is expanded on its own and the lists are concatenated, with no
 # bound on the whole. A ticket of 20 ordinary accounts (complainants, a fraud team's sample) that chance /24s pair up
-# gives 6 groups and 821 listed accounts on the fixture (every one benign), against 490 with the seeds ranked as one
-# (before session 15). Principle: a group formed by weak ties should be expanded only if it holds together by itself
+# gave 6 groups and 821 listed accounts on the fixture (every one benign), against 490 with the seeds ranked as one
+# (before session 15). Since session 18 (campaigns tied by shared cards) two of those pairs share a campaign and the
+# 20 list 476 (5 groups); 16 such seeds still list 483 in 4 groups against 391 as one (main: 821 in 5). Principle: a group formed by weak ties should be expanded only if it holds together by itself
 # (its own consensus), and the total list should be bounded as one list would be.
-@pytest.mark.xfail(strict=True, reason="fixture: 20 ordinary seeds in chance /24 pairs: 821 listed, 490 as one group")
+@pytest.mark.xfail(strict=True, reason="fixture: 16 ordinary seeds in chance /24 pairs: 483 listed, 391 as one group")
 def test_many_chance_groups_do_not_flood_the_list(fixture_run):
     from graphlink.stages.expand import rank_accounts
 
-    seeds = ordinary_pairs_on_rare_slash24s(fixture_run, 20)
+    seeds = ordinary_pairs_on_rare_slash24s(fixture_run, 16)
     links, linking, accounts = outputs(fixture_run)
     assert len([g for g in seed_groups(seeds, links, linking, accounts) if len(g) >= 2]) >= 3
     mp = pytest.MonkeyPatch()
