@@ -95,19 +95,12 @@ def flagged(result, accounts: list[str]) -> int:
 
 # --- 1. Campaign ties: one card contact between two groups ----------------------------------------
 
-# Principle for a fix: a tie is the operator's reuse, seen on both sides. One card value held by one
-# account on each side is what a stolen, borrowed or resold card gives (a contact between two
-# accounts, not between two cells); the moved-card tie of tests/test_private_ties.py has two such
-# values. A single shared value with nothing else shared (no template, address or clock) should not
-# outweigh chance however rare it is -- e.g. ask for two values, or a value held by several members
-# of each side, before P(X < S) ties two clusters.
-@pytest.mark.xfail(strict=True, reason=(
-    "one card, one holder on each side, ties two groups into one campaign at weight ~1: corpown (a ring "
-    "account paying 3 times with a company employee's card) -> the company is listed as the ring's cell "
-    "in the ring's flagged campaign ('2 clusters, 32 accounts, 1 flagged; tied by 1 payment value'); "
-    "tworings (one carding-shop card in both rings) -> two operators one campaign; twocos (a contractor's "
-    "card in two companies) -> one campaign. Main 018f709 kept each pair apart (cosine of profiles "
-    "spread over 5-12 cards)"))
+# Fixed in session 18 (campaign_ties.MIN_SIDE_HOLDERS): a tie is the operator's reuse, seen on both
+# sides. One card value held by one account on each side is what a stolen, borrowed or resold card gives
+# (a contact between two accounts, not between two cells): corpown (a ring account paying 3 times with a
+# company employee's card) listed the company as the ring's cell in its flagged campaign, tworings (one
+# carding-shop card in both rings) and twocos (a contractor's card in two companies) made one campaign.
+# Main 018f709 kept each pair apart; now the shared values must be held by two accounts of each side.
 @pytest.mark.parametrize("kind,first,second", [("corpown", "ring", "corp"), ("tworings", "ring", "other"),
                                                ("twocos", "coa", "cob")])
 def test_one_card_held_by_one_account_of_each_group_does_not_make_them_one_campaign(kind, first, second):
@@ -192,14 +185,10 @@ def test_a_value_hundreds_hold_neither_ties_the_operators_nor_undoes_their_moved
     assert camp[1] == camp[2] and camp[3] == camp[4] and camp[1] != camp[3]
 
 
-# Principle for a fix: as for the one-card contact above. A placeholder or sandbox card number (
-# "4242...", "0000") held by one account in each of a few cells is rare in a small log, so chance
-# gives ~0 and one such value ties every pair of its holders' clusters at ~1, across operators.
-@pytest.mark.xfail(strict=True, reason=(
-    "one card number held by one account in each of the four cells (two operators) and by no one else "
-    "(or 4 others) merges both operators into one campaign, as a card or as a declared identifier "
-    "column's default value (device_id); main 018f709: four campaigns. With 300 other holders: two "
-    "campaigns, right"))
+# Fixed in session 18 (as the one-card contact above): a placeholder or sandbox card number ("4242...",
+# "0000") or an identifier column's default held by one account in each of a few cells is rare in a small
+# log, so chance gives ~0 and it tied every pair of its holders' clusters at ~1, across operators (two
+# operators' four cells were one campaign; main 018f709: four campaigns).
 @pytest.mark.parametrize("others,kind", [(0, "payment"), (4, "payment"), (4, "device_id")])
 def test_a_placeholder_card_held_by_one_account_per_cell_does_not_merge_two_operators(others, kind):
     camp = dict(cluster_campaigns(*with_placeholder(others, kind), GraphConfig()).iter_rows())

@@ -22,6 +22,8 @@ same pair by *what they share that few others hold, against chance*:
   meaning: two cells of 20 in a log of 11,000, each with cards held by 10 accounts outside it, expect
   0.02 shared cards by chance, and one shared card weighs 0.98; two 300-account clusters in a log of
   4,500 with 40 such holders each expect 2.9, and one shared card weighs 0.06, five 0.84.
+* Robustness: the shared values must be held by at least :data:`MIN_SIDE_HOLDERS` accounts on each
+  side; a tie that one account makes (a stolen card, a placeholder) is no tie between clusters.
 
 Output: ``source, target, weight`` (node numbers, ``source < target``), as the cosine edges.
 """
@@ -31,7 +33,15 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-__all__ = ["private_ties", "chance_below"]
+__all__ = ["MIN_SIDE_HOLDERS", "private_ties", "chance_below"]
+
+#: A tie rests on at least this many accounts of each cluster holding the shared values. A tie one
+#: account on either side makes is that account's link, not its cluster's: one ring account paying
+#: with one employee's card, one carding-shop card in two rings, a placeholder card number typed once
+#: per cell (session 18's break-it review: each made one campaign of two operators or of a ring and a
+#: company). An operator moving cards between its cells moves them with their users. Two, because
+#: it is the fewest for which removing any one account leaves the tie standing.
+MIN_SIDE_HOLDERS = 2
 
 
 def chance_below(shared: np.ndarray, expected: np.ndarray) -> np.ndarray:
@@ -86,7 +96,8 @@ def private_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.
     -------
     DataFrame
         ``source, target`` (UInt32, ``source < target``), ``weight`` (Float64, ``P(X < S)``), one row
-        per pair of clusters sharing at least one linked value of ``kinds``.
+        per pair of clusters sharing at least one linked value of ``kinds``, held by at least
+        :data:`MIN_SIDE_HOLDERS` accounts on each side.
 
     Examples
     --------
@@ -100,6 +111,11 @@ def private_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.
     ...                    schema_overrides={"signal_idx": pl.UInt32})
     >>> private_ties(node_of, aff, sig, ["payment"], 1000).with_columns(pl.col("weight").round(3)).rows()
     [(0, 1, 0.99)]
+
+    Held by one account on each side (accounts 0 and 5), the card ties no one (:data:`MIN_SIDE_HOLDERS`).
+
+    >>> private_ties(node_of, aff.filter(pl.col("account_idx").is_in([0, 5])), sig, ["payment"], 1000).height
+    0
     """
     empty = pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
     values = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx", "df")
@@ -107,12 +123,21 @@ def private_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.
         return empty
     held = (affiliations.select("account_idx", "signal_idx").join(values, on="signal_idx")
             .join(node_of, on="account_idx")
-            .group_by("node", "signal_idx").agg(pl.len().alias("a"), pl.col("df").first(), pl.col("size").first()))
+            .group_by("node", "signal_idx").agg(pl.len().alias("a"), pl.col("df").first(), pl.col("size").first(),
+                                                pl.col("account_idx").min().alias("lo"),
+                                                pl.col("account_idx").max().alias("hi")))
     # Each cluster's holders of its values outside it: what chance spreads over the rest of the log.
     outward = held.group_by("node").agg((pl.col("df") - pl.col("a")).sum().alias("out"), pl.col("size").first())
-    shared = held.filter(pl.len().over("signal_idx") >= 2).select("node", "signal_idx")
+    shared = held.filter(pl.len().over("signal_idx") >= 2).select("node", "signal_idx", "a", "lo", "hi")
+
+    def holders(side: str) -> pl.Expr:
+        # Two or more of the side's accounts hold the shared values: one holds two (a >= 2), or the
+        # values' single holders are not all one account (smallest != largest).
+        return (pl.col(f"a{side}").max() >= MIN_SIDE_HOLDERS) | (pl.col(f"lo{side}").min() != pl.col(f"hi{side}").max())
+
     pairs = (shared.join(shared, on="signal_idx", suffix="_b").filter(pl.col("node") < pl.col("node_b"))
-             .group_by("node", "node_b").agg(pl.len().alias("shared")))
+             .group_by("node", "node_b").agg(pl.len().alias("shared"), holders("").alias("ok"), holders("_b").alias("ok_b"))
+             .filter(pl.col("ok") & pl.col("ok_b")).drop("ok", "ok_b"))
     if pairs.is_empty():
         return empty
     rest = max(accounts, 1)
