@@ -45,6 +45,19 @@ PRIVATE_TIE_KINDS = ("payment",)
 #: Built-in kinds that are never ties (everything else not in TIE_KINDS is a
 #: user-declared ``--signal`` column).
 AMBIENT_KINDS = ("timing", "ip_net", "asn", "user_agent", "email_domain", "created_hour")
+#: The pseudo-mass of :func:`cluster_campaigns` is the weight of a value held by this share of the
+#: log's accounts (never by fewer than 2: a privately shared value, ``kind_weight``). A value held by
+#: a fixed share of the accounts -- an operator's template, a stock phrase -- weighs
+#: ``(2 / df) ** rarity_exponent``, so in a log N times larger it weighs ``N ** -rarity_exponent``
+#: as much; a pseudo-mass fixed in accounts (one value shared by 2) then outweighs every popular
+#: value and an operator's cells stop grouping as the log grows (issue 17, dev independent s2 at
+#: 224,000 accounts: operator 1's clustered ring accounts fell into 737 campaigns against 3 at
+#: 11,000, the largest holding 9 % against 84 %; the flag then spread to 1,600 fewer of them). Held
+#: to a share, the pseudo-mass falls as the popular values do and a world drawn at 20 times the size
+#: groups alike. 2 / 11,000: up to 11,000 accounts -- the dev worlds the grouping and its resolution
+#: were measured on -- the pseudo-mass is the private value it always was, so smaller logs group as
+#: before.
+PSEUDO_SHARE = 2 / 11_000
 
 
 def is_tie_kind(kind: str, graph_config: GraphConfig | None = None) -> bool:
@@ -65,7 +78,8 @@ def is_tie_kind(kind: str, graph_config: GraphConfig | None = None) -> bool:
 
 
 def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
-                      graph_config: GraphConfig, config: CommunityConfig | None = None) -> pl.DataFrame:
+                      graph_config: GraphConfig, config: CommunityConfig | None = None,
+                      n_accounts: int | None = None) -> pl.DataFrame:
     """Group clusters into campaigns: cells run by one operator.
 
     An operator's cells are each dense inside (a card pool, a slice of a proxy
@@ -76,9 +90,10 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     profile over values: the share of its
     members holding the value times the value's weight. Two clusters are as
     similar in a kind as the cosine of their profiles, shrunk towards 0 by a
-    pseudo-mass of one privately shared value (``kind_weight`` added to
-    each squared norm), so a profile made only of popular values (a stock user
-    agent, a generic phrase) ties nobody however closely it matches. Cards and
+    pseudo-mass (the weight of a value held by :data:`PSEUDO_SHARE` of the
+    log's accounts, at least 2, added to each squared norm), so a profile made
+    only of popular values (a stock user agent, a generic phrase) ties nobody
+    however closely it matches, in a log of any size. Cards and
     declared identifiers (:data:`PRIVATE_TIE_KINDS`, user-declared kinds) also
     tie by what two clusters share against what chance gives for clusters of
     their sizes (:func:`~graphlink.stages.campaign_ties.private_ties`): a cell's
@@ -105,6 +120,9 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     graph_config : GraphConfig
         Kind weights and projection limits.
     config : CommunityConfig
+    n_accounts : int, optional
+        Accounts in the log (the N of :data:`PSEUDO_SHARE`); by default the larger of the
+        account numbers in ``partition`` and ``affiliations`` plus one.
 
     Returns
     -------
@@ -145,6 +163,10 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
         .select(pl.col("node").alias("account_idx"), "signal_idx", "kind", "weight",
                 (pl.col("n") / pl.col("size")).alias("damp"))
     )
+    if n_accounts is None:
+        n_accounts = 1 + max(int(partition["account_idx"].max() or 0), int(affiliations["account_idx"].max() or 0))
+    # The pseudo-mass: a value held by PSEUDO_SHARE of the log, or privately (2 accounts) in a small log.
+    pseudo_rarity = (2.0 / max(2.0, PSEUDO_SHARE * n_accounts)) ** graph_config.rarity_exponent
     similarity = []
     # Every pair of clusters sharing a value linked (no random cycles through a value's holders): a
     # sparsifier's cycles are drawn over node numbers, so which two clusters a popular template links
@@ -153,7 +175,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
         if not is_tie_kind(kind, graph_config):
             continue
         rows = profile.filter(pl.col("kind") == kind)
-        pseudo = graph_config.spec(kind).weight
+        pseudo = graph_config.spec(kind).weight * pseudo_rarity
         norms = rows.group_by("account_idx").agg(
             ((pl.col("weight") * pl.col("damp") ** 2).sum() + pseudo).sqrt().alias("norm"))
         shared = rows.with_columns(pl.len().over("signal_idx").alias("df")).filter(pl.col("df") >= 2)
