@@ -44,14 +44,14 @@ from graphlink.stages.campaigns import score_campaigns
 from graphlink.stages.blocks import split_wholes
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.drilldown import (
-    account_minutes, clustered_accounts, hours_from_minutes, link_table, linking_values, member_activity,
-    member_affiliations, member_minutes, member_templates, linking_order,
-)
+    account_minutes, clustered_accounts, hours_from_minutes, link_table, linking_order, linking_values,
+    member_activity, member_affiliations, member_minutes, member_templates)
 from graphlink.stages.encode import EncodedEvents, encode_events
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.stages.graph import project
 from graphlink.stages.cotiming import with_co_timed_support, with_co_timing_reason
 from graphlink.stages.linking import clique_support
+from graphlink.stages.match_prep import prepared_indexes
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.outsiders import fleet_outsiders
@@ -101,10 +101,12 @@ class DetectResult:
     cluster_mapping: pl.DataFrame | None = None
     #: ``campaigns.parquet``: clusters grouped by operator (:mod:`graphlink.stages.campaigns`).
     campaigns: pl.DataFrame | None = None
-    #: ``links.parquet`` and ``linking.parquet``: the account graph and every account's linking
-    #: values, for ``expand`` and ``match`` (:func:`graphlink.stages.drilldown.link_table`).
+    #: ``links.parquet`` and ``linking.parquet``: the account graph and every account's linking values, for ``expand``
+    #: and ``match`` (:func:`graphlink.stages.drilldown.link_table`); ``match_tables``: match's indexes by file name
+    #: counted on codes (:func:`graphlink.stages.match_prep.prepared_indexes`; the text is grouped when absent).
     links: pl.DataFrame | None = None
     linking: pl.DataFrame | None = None
+    match_tables: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def peak_rss_mb() -> float | None:
@@ -197,8 +199,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     if previous is not None:
         prev = load_previous(previous, OUTPUT_FILES)
     timings: dict[str, float] = {}
-    # Peak RSS after each stage: which stage set the process's memory high-water mark.
-    memory: dict[str, float | None] = {}
+    memory: dict[str, float | None] = {}  # peak RSS after each stage: which stage set the high-water mark
     with _stage("ingest", timings, progress, memory):
         ev, acc, encoded = ingest_stage(events, accounts, config)
         index = encoded.index
@@ -221,9 +222,8 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         partition, wholes = split_wholes(partition)
         partition = supported_partition(partition, projection.memberships, projection.signals, config, projection.co_timed)
     with _stage("scoring", timings, progress, memory):
-        # Clustered accounts' events per hour and day, from the encoded events: serves
-        # every scoring pass and the drill-down (cluster ids are attached later).
-        # Counted per minute (minutes.parquet, the clock expand reads), then summed into hours.
+        # Clustered accounts' events per hour and day, from the encoded events: serves every scoring pass and the
+        # drill-down (cluster ids are attached later). Counted per minute (minutes.parquet, expand's clock), summed into hours.
         minutes_idx = account_minutes(encoded.frame, partition.drop_nulls("cluster_id").select("account_idx"))
         activity_idx = hours_from_minutes(minutes_idx)
         del encoded  # the last use of the per-event frame
@@ -233,6 +233,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         signals_out, activity, minutes, templates = drilldown_stage(scored, index, accounts_out, projection,
                                                                     activity_idx, ev.columns, config, minutes_idx)
         links, linking = early["links"], linking_values(projection.memberships, projection.signals, index, accounts_out, early["order"])
+        prepared = prepared_indexes(linking, early["order"], index, accounts_out, clusters)
     warnings = run_warnings(projection, signal_set, index, accounts is not None)
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory, warnings, accounts_out)
@@ -241,7 +242,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
                         edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
                         member_affiliations=signals_out, activity=activity, minutes=minutes, templates=templates,
                         campaigns=rekey_campaigns(scored.campaigns, mapping),
-                        links=links, linking=linking)
+                        links=links, linking=linking, match_tables=prepared)
 
 
 def ingest_stage(events, accounts, config: PipelineConfig) -> tuple[Events, AccountsInfo | None, EncodedEvents]:

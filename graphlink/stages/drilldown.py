@@ -306,7 +306,7 @@ def link_table(edges: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
             .sort("source", "target").cast(dict(LINKS_SCHEMA)))
 
 
-def _positional_ids(ids: pl.DataFrame) -> pl.DataFrame | None:
+def positional_ids(ids: pl.DataFrame) -> pl.DataFrame | None:
     """``ids`` sorted by ``account_idx`` when the index numbers accounts ``0 .. n-1`` in byte order of
     their ids (as :func:`graphlink.stages.ingest.finish_index` does), else None."""
     ordered = ids.sort("account_idx")
@@ -372,7 +372,7 @@ def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.
     ids = index.select("account_idx", "account_id")
     ids = (ids.join(partition.select("account_id", "cluster_id"), on="account_id", how="left")
            if partition is not None else ids.with_columns(pl.lit(None, pl.Int64).alias("cluster_id")))
-    ordered = _positional_ids(ids)
+    ordered = positional_ids(ids)
     if ordered is None:
         return (affiliations.select("account_idx", "signal_idx").join(linking, on="signal_idx")
                 .join(ids, on="account_idx")

@@ -104,7 +104,8 @@ KNOWN_MEMBER_WHY = "a member of this cluster in the earlier run"
 
 
 def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: float = DEFAULT_MIN_CONCENTRATION,
-                   kinds: tuple[str, ...] | None = None, campaigns: pl.DataFrame | None = None) -> pl.DataFrame:
+                   kinds: tuple[str, ...] | None = None, campaigns: pl.DataFrame | None = None,
+                   grouped: bool = False) -> pl.DataFrame:
     """The values each known cluster is known by.
 
     Parameters
@@ -121,6 +122,9 @@ def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: floa
         pool) identifies the campaign if concentrated there; it is credited to
         the campaign's cluster holding most of its holders, with the campaign's
         concentration.
+    grouped : bool
+        ``linking`` is counted rows already one per ``cluster_id, kind, value``
+        (``members``; :mod:`graphlink.stages.match_prep`): not grouped again.
 
     Returns
     -------
@@ -144,8 +148,8 @@ def cluster_values(linking: pl.DataFrame | pl.LazyFrame, min_concentration: floa
     # df is the value's (one per kind and value): a key, not an aggregate (half the time of .first() at 1m). Counted
     # rows (``members``: the cluster's holders of the value, templates' rows) are summed instead.
     counted = pl.col("members").sum() if "members" in rows.collect_schema().names() else pl.len()
-    per_cluster = (rows.group_by("cluster_id", "kind", "value", "df").agg(counted.alias("members"))
-                   .select("cluster_id", "kind", "value", "members", "df", pl.col("members").alias("own")))
+    per_cluster = (rows if grouped else rows.group_by("cluster_id", "kind", "value", "df").agg(counted.alias("members"))
+                   ).select("cluster_id", "kind", "value", "members", "df", pl.col("members").alias("own"))
     found = [per_cluster]
     if campaigns is not None:
         top = pl.col("cluster_id").sort_by(["members", "cluster_id"], descending=[True, False]).first()

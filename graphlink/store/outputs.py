@@ -402,8 +402,11 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
                   (result.minutes, MINUTES_FILE), (result.templates, TEMPLATES_FILE),
                   (result.accounts, ACCOUNTS_FILE), (result.member_affiliations, MEMBERSHIPS_FILE),
                   (result.clusters, CLUSTERS_FILE), (result.evidence, EVIDENCE_FILE),
-                  (result.campaigns, CAMPAIGNS_FILE), (match_index(result), MATCH_INDEX_FILE)]
-        pools = match_pools(result)
+                  (result.campaigns, CAMPAIGNS_FILE)]
+        # Counted on codes by the pipeline (graphlink.stages.match_prep) when it could; else grouped from the text here.
+        prepared = result.match_tables
+        tables.append((prepared[MATCH_INDEX_FILE] if MATCH_INDEX_FILE in prepared else match_index(result), MATCH_INDEX_FILE))
+        pools = prepared[MATCH_POOLS_FILE] if MATCH_POOLS_FILE in prepared else match_pools(result)
         tables += [(pools, MATCH_POOLS_FILE), (match_mates(pools), MATCH_MATES_FILE),
                    (match_clocks(result), MATCH_CLOCKS_FILE), (match_templates(result), MATCH_TEMPLATES_FILE)]
         # Two at a time, largest first (the same bytes: each file is written as before; polars
