@@ -114,3 +114,25 @@ def test_tie_values_equal_their_join_definition(seed):
     order = ["campaign_id", "kind", "signal_idx"]
     assert got.height > 0
     assert got.sort(order).equals(reference.sort(order))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tie_holdings_are_the_join_and_group_by(seed):
+    from graphlink.stages.campaign_flags import tie_holdings
+
+    partition, memberships, signals = _world(seed)
+    rng = np.random.default_rng(seed + 100)
+    ids = partition["cluster_id"].drop_nulls().unique().sort()
+    campaign_of = pl.DataFrame({"cluster_id": ids, "campaign_id": rng.integers(0, 4, ids.len())},
+                               schema={"cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    mapped = partition.drop_nulls("cluster_id").join(campaign_of, on="cluster_id")
+    ties = signals.filter(pl.col("linked") & pl.col("kind").is_in(["payment", "ip"]))["signal_idx"]
+    found = tie_holdings(mapped, memberships, ties)
+    expected = (mapped.join(memberships.select("account_idx", "signal_idx"), on="account_idx")
+                .join(ties.to_frame(), on="signal_idx", how="semi")
+                .group_by("campaign_id", "cluster_id", "signal_idx").agg(pl.len().alias("h")))
+    keys = ["campaign_id", "cluster_id", "signal_idx"]
+    assert expected.height > 0
+    assert found.schema == expected.schema and found.sort(keys).equals(expected.sort(keys))
+    # An account listed twice: the caller's join decides (rows doubled), so nothing is counted here.
+    assert tie_holdings(pl.concat([mapped, mapped.head(1)]), memberships, ties) is None
