@@ -76,3 +76,14 @@ def test_nothing_is_prepared_where_codes_cannot_stand_for_the_text():
     order = linking_order(memberships, signals)
     assert prepared_indexes(linking_values(memberships, signals, shuffled, accounts, order), order, shuffled, accounts,
                             clusters) == {}
+
+
+def test_a_run_without_linking_values_prepares_empty_indexes():
+    memberships, signals, index, accounts, clusters = _world(2)
+    signals = signals.with_columns(pl.lit(0.0).alias("weight"))
+    order = linking_order(memberships, signals)
+    linking = linking_values(memberships, signals, index, accounts, order)
+    assert linking.height == 0
+    prepared = prepared_indexes(linking, order, index, accounts, clusters)
+    assert prepared[MATCH_INDEX_FILE].height == 0 and prepared[MATCH_INDEX_FILE].schema == MATCH_INDEX_SCHEMA
+    assert prepared[MATCH_POOLS_FILE].height == 0 and prepared[MATCH_POOLS_FILE].schema == MATCH_POOLS_SCHEMA

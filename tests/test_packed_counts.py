@@ -136,3 +136,26 @@ def test_tie_holdings_are_the_join_and_group_by(seed):
     assert found.schema == expected.schema and found.sort(keys).equals(expected.sort(keys))
     # An account listed twice: the caller's join decides (rows doubled), so nothing is counted here.
     assert tie_holdings(pl.concat([mapped, mapped.head(1)]), memberships, ties) is None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_clique_support_reads_the_rows_its_joins_gave(seed):
+    from graphlink.stages.linking import clique_support
+
+    partition, memberships, signals = _world(seed)
+    rng = np.random.default_rng(seed + 200)
+    memberships = memberships.with_columns(pl.Series("damp", rng.choice([1.0, 0.5, 0.25], memberships.height)))
+    config = GraphConfig()
+    found = clique_support(partition, memberships, signals, config)
+    rows = (memberships.select("account_idx", "signal_idx", "damp").join(partition.drop_nulls("cluster_id"), on="account_idx")
+            .join(signals.filter("linked").select("signal_idx", "kind", "weight"), on="signal_idx"))
+    strong_kinds = [k for k in signals["kind"].unique().to_list() if config.spec(k).strong]
+    per_value = rows.group_by("cluster_id", "signal_idx").agg(
+        (pl.col("weight").first() * (pl.col("damp").sum() ** 2 - (pl.col("damp") ** 2).sum()) / 2).alias("w"),
+        pl.col("kind").first().is_in(strong_kinds).alias("strong"))
+    expected = per_value.group_by("cluster_id").agg(pl.col("w").filter("strong").sum().alias("strong"),
+                                                     pl.col("w").filter(~pl.col("strong")).sum().alias("weak"))
+    joined = found.join(expected, on="cluster_id", how="left", suffix="_ref").fill_null(0.0)
+    assert found.height == partition["cluster_id"].drop_nulls().n_unique() and joined["strong"].sum() > 0
+    for column in ("strong", "weak"):  # float sums: the same terms, summed in the same order up to rounding
+        assert np.allclose(joined[column].to_numpy(), joined[column + "_ref"].to_numpy(), rtol=1e-12, atol=1e-9)
