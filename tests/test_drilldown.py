@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from graphlink.contract import ACTIVITY_SCHEMA, MEMBERSHIPS_SCHEMA, MINUTES_SCHEMA, TEMPLATES_SCHEMA
 from graphlink.pipeline import run_detect
@@ -127,3 +128,34 @@ def test_linking_table_is_sorted_by_id_kind_value_whichever_way_accounts_are_num
     assert fast.height == expected.height > 100
     assert fast.select("account_id", "kind", "value").equals(expected.select("account_id", "kind", "value"))
     assert fast.sort(fast.columns).equals(expected.sort(expected.columns), null_equal=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_member_templates_are_the_joins_sorted_and_cut(seed):
+    import numpy as np
+
+    from graphlink.stages.drilldown import member_templates
+
+    rng = np.random.default_rng(seed)
+    n_accounts, n_values = 200, 300
+    rows = {(int(a), int(v)) for a, v in zip(rng.integers(0, n_accounts, 4000), rng.integers(0, n_values, 4000))}
+    memberships = pl.DataFrame(sorted(rows, key=lambda r: (r[1], r[0])), orient="row",
+                               schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    signals = pl.DataFrame({"signal_idx": np.arange(n_values, dtype=np.uint32),
+                            "kind": rng.choice(["prompt", "ip", "payment"], n_values),
+                            "value": [f"shingle {i % 250}" for i in range(n_values)],
+                            "df": rng.integers(1, 9, n_values).astype(np.uint32)})
+    in_cluster = rng.random(n_accounts) < 0.4
+    clustered = pl.DataFrame({"account_idx": np.flatnonzero(in_cluster).astype(np.uint32),
+                              "account_id": [f"acc{i:04d}" for i in np.flatnonzero(in_cluster)],
+                              "cluster_id": rng.integers(1, 6, int(in_cluster.sum()))})
+    prompts = signals.filter(pl.col("kind") == "prompt").select("signal_idx", pl.col("value").alias("shingle"), "df")
+    joined = (memberships.join(prompts, on="signal_idx").join(clustered, on="account_idx")
+              .sort("account_idx", "signal_idx"))
+    for per_account in (0, 3):
+        cut = joined.group_by("account_idx", maintain_order=True).head(per_account) if per_account else joined
+        expected = cut.select(list(TEMPLATES_SCHEMA.names())).cast(dict(TEMPLATES_SCHEMA)).sort(
+            "account_id", "shingle", "df", maintain_order=True)
+        found = member_templates(memberships, signals, clustered, per_account).sort(
+            "account_id", "shingle", "df", maintain_order=True)
+        assert expected.height > 0 and found.equals(expected)

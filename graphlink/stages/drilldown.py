@@ -157,9 +157,34 @@ def member_templates(memberships: pl.DataFrame, signals: pl.DataFrame, clustered
     [('a', 1, 'step by', 2), ('b', 1, 'step by', 2)]
     """
     prompts = signals.filter(pl.col("kind") == "prompt").select("signal_idx", pl.col("value").alias("shingle"), "df")
-    rows = (memberships.select("account_idx", "signal_idx").join(prompts, on="signal_idx")
-            .join(clustered.select("account_idx", "account_id", "cluster_id"), on="account_idx")
-            .sort("account_idx", "signal_idx"))
+    members = clustered.select("account_idx", "account_id", "cluster_id")
+    if memberships.is_empty() or members.is_empty() or prompts.is_empty() or prompts["signal_idx"].is_duplicated().any() \
+            or members["account_idx"].is_duplicated().any():
+        rows = (memberships.select("account_idx", "signal_idx").join(prompts, on="signal_idx")
+                .join(members, on="account_idx").sort("account_idx", "signal_idx"))
+    else:
+        # The joins' rows sorted by (account, shingle number), a total order: the 38M memberships are cut by a
+        # per-value and a per-account mask and sorted as one packed key (numpy), the text gathered after.
+        n_accounts = int(max(memberships["account_idx"].max(), members["account_idx"].max())) + 1
+        n_values = int(max(memberships["signal_idx"].max(), prompts["signal_idx"].max())) + 1
+        member = pl.DataFrame({"account_idx": pl.int_range(n_accounts, dtype=pl.UInt32, eager=True)}).join(
+            members.with_columns(pl.col("account_idx").cast(pl.UInt32), pl.lit(True).alias("__in")), on="account_idx",
+            how="left", maintain_order="left")
+        prompt = pl.DataFrame({"signal_idx": pl.int_range(n_values, dtype=pl.UInt32, eager=True)}).join(
+            prompts.with_columns(pl.col("signal_idx").cast(pl.UInt32), pl.lit(True).alias("__in")), on="signal_idx",
+            how="left", maintain_order="left")
+        key = sort_keys(memberships.filter(pl.lit(member["__in"].fill_null(False)).gather(pl.col("account_idx"))
+                                           & pl.lit(prompt["__in"].fill_null(False)).gather(pl.col("signal_idx")))
+                        .select((pl.col("account_idx").cast(pl.UInt64) * 2**32 + pl.col("signal_idx")).alias("key"))["key"])
+        rows = pl.DataFrame({"account_idx": (key // 2**32).cast(memberships.schema["account_idx"]),
+                             "signal_idx": (key % 2**32).cast(memberships.schema["signal_idx"])})
+        if per_account > 0:
+            rows = rows.group_by("account_idx", maintain_order=True).head(per_account)
+        at, value = rows["account_idx"].cast(pl.UInt32), rows["signal_idx"].cast(pl.UInt32)
+        rows = rows.with_columns(prompt["shingle"].gather(value).alias("shingle"), prompt["df"].gather(value).alias("df"),
+                                 member["account_id"].gather(at).alias("account_id"),
+                                 member["cluster_id"].gather(at).alias("cluster_id"))
+        return rows.select(list(TEMPLATES_SCHEMA.names())).cast(dict(TEMPLATES_SCHEMA)).sort("account_id", "shingle")
     if per_account > 0:
         rows = rows.group_by("account_idx", maintain_order=True).head(per_account)
     return rows.select(list(TEMPLATES_SCHEMA.names())).cast(dict(TEMPLATES_SCHEMA)).sort("account_id", "shingle")
