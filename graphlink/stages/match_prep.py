@@ -3,15 +3,16 @@
 ``match_index.parquet`` (:func:`graphlink.stages.match.cluster_values`) and
 ``match_pools.parquet`` (:func:`graphlink.stages.match_pools.address_holdings`)
 group the clustered rows of ``linking.parquet`` (11M rows on the campaign
-preset) by cluster, kind and value. Grouped on the text, that took 7-8 s of CPU
+preset) by cluster, kind and value. Grouped on the text, that took ~7 s of CPU
 of the campaign preset's save (session 18). The pipeline already holds the rows'
 order (:func:`graphlink.stages.drilldown.linking_order`: each row's value rank in
-(kind, value) order), so here the same functions group integer codes instead:
-``kind`` and ``value`` are replaced by their dense ranks in (kind, value) byte
-order, which preserve equality and order, so every group, count, filter and sort
-is the same and the text is put back by position at the end. The tables are the
-same, row for row (``tests/test_match_prep.py`` checks them against the functions
-on the text).
+(kind, value) order), so here each clustered row becomes one integer key (cluster,
+value rank) counted off numpy's sort, ``kind`` is replaced by its rank and
+``value`` by its value's rank -- both preserve equality and order -- and
+:func:`~graphlink.stages.match.cluster_values` runs on the counted rows
+(``grouped=True``): every group, count, filter and sort is the same, and the text
+is put back by position at the end. The tables are the same, row for row
+(``tests/test_match_prep.py`` checks them against the functions on the text).
 """
 
 from __future__ import annotations
