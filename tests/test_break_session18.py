@@ -257,11 +257,9 @@ def test_a_light_one_card_sub_group_of_a_heavy_cell_is_not_split_off(seed):
     assert (labels == 0).all()
 
 
-# Principle for a fix: weights that are not finite numbers are an input error, not an order: reject
-# them (ValueError naming the count) instead of ranking NaN above every weight.
-@pytest.mark.xfail(strict=True, reason=(
-    "NaN weights are ranked heaviest (np.unique sorts NaN last): half the blocks' links NaN -> the seam "
-    "ranks light -> split; NaN on the seam -> kept whole. No error. Main: a NaN mean refused every split"))
+# Fixed in session 18: NaN weights are an input error, not an order (they were ranked heaviest, as np.unique
+# sorts NaN last: half the blocks' links NaN split the cluster, NaN on the seam kept it whole); split_blocks
+# refuses them with a ValueError naming the count.
 def test_nan_weights_are_refused():
     def weights(across, _, rng):
         w = rng.lognormal(0, 1, len(across))

@@ -116,6 +116,11 @@ def split_blocks(labels: np.ndarray, source: np.ndarray, target: np.ndarray, see
     min_size : int
         Communities smaller than this are kept as they are (:data:`SPLIT_MIN_SIZE`).
 
+    Raises
+    ------
+    ValueError
+        If a weight is NaN (``inf`` is a rank like any other).
+
     Returns
     -------
     ndarray of int64, shape (n,)
@@ -136,6 +141,9 @@ def split_blocks(labels: np.ndarray, source: np.ndarray, target: np.ndarray, see
     1
     """
     labels = np.asarray(labels, dtype=np.int64)
+    if weight is not None and np.isnan(np.asarray(weight, dtype=np.float64)).any():
+        raise ValueError(f"split_blocks: {int(np.isnan(np.asarray(weight, dtype=np.float64)).sum())} edge weight(s) "
+                         "are NaN; a rank test cannot order them (the projection never makes one: a bug upstream)")
     n = len(labels)
     out = labels * n
     if n < min_size or len(source) == 0:
