@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import GraphConfig
-from graphlink.stages.campaign_ties import chance_below, private_ties
+from graphlink.stages.campaign_ties import chance_below, expected_shared, private_ties
 from graphlink.stages.campaigns import cluster_campaigns
 
 ACCOUNTS = 2_000
@@ -97,3 +97,16 @@ def test_chance_below_rises_with_shared_values_and_falls_with_the_expected():
     assert w[3] < w[2]
     assert chance_below(np.array([0]), np.array([0.0]))[0] == 0.0
     assert np.all((w >= 0) & (w <= 1))
+
+
+def test_expected_shared_against_a_direct_sum():
+    # Oracle: direct sums over each cluster's values -- share x out where it is under 1, a count where not.
+    rng = np.random.default_rng(5)
+    nodes = rng.integers(0, 7, 300)
+    out = rng.integers(0, 2_000, 300)
+    outside = pl.DataFrame({"node": nodes, "out": out}).sort("node", "out")
+    query = rng.integers(0, 8, 50)  # node 7 holds nothing: 0 and 0
+    share = rng.uniform(1e-5, 0.2, 50)
+    rare, common = expected_shared(outside, query, share)
+    assert np.allclose(rare, [sum(s * o for n, o in zip(nodes, out) if n == q and s * o < 1) for q, s in zip(query, share)])
+    assert common.tolist() == [sum(1 for n, o in zip(nodes, out) if n == q and s * o >= 1) for q, s in zip(query, share)]

@@ -13,9 +13,12 @@ same pair by *what they share that few others hold, against chance*:
   cluster pairs of two operators share three or more exits held by no one else, against 6.9 % of
   pairs of one operator), and a public template is shared by operators who never met.
 * Chance: were the holders of cluster ``A``'s values outside ``A`` spread over the log at random,
-  cluster ``B`` (``n_B`` of the ``N`` accounts) would hold ``E = n_B x sum_v (df_v - a_v) / (N - n_A)``
-  of them -- a card held by a handful of accounts gives a few thousandths, a placeholder card
-  thousands hold gives more than one. Taken both ways, the larger.
+  cluster ``B`` (``n_B`` of the ``N`` accounts) would hold
+  ``E = sum_v n_B x (df_v - a_v) / (N - n_A)`` of them -- a card held by a handful of accounts gives
+  a few thousandths. A value whose term reaches 1 (a placeholder card thousands hold) chance gives
+  ``B`` anyway: it is taken out of the shared count ``S`` and left out of ``E``
+  (:func:`expected_shared`; in the mean, one such value held by one account per cell undid an
+  operator's moved cards). Taken both ways, the weaker.
 * Weight: the probability that chance gives *fewer* shared values than the ``S`` seen, under a
   Poisson law of mean ``E``: ``P(X < S)``. It lies in ``[0, 1)``, like the cosine it sits beside
   (the pair's similarity is the larger of the two), so CPM's ``campaign_resolution`` keeps its
@@ -33,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-__all__ = ["MIN_SIDE_HOLDERS", "private_ties", "chance_below"]
+__all__ = ["MIN_SIDE_HOLDERS", "chance_below", "expected_shared", "private_ties"]
 
 #: A tie rests on at least this many accounts of each cluster holding the shared values. A tie one
 #: account on either side makes is that account's link, not its cluster's: one ring account paying
@@ -73,6 +76,49 @@ def chance_below(shared: np.ndarray, expected: np.ndarray) -> np.ndarray:
         out += np.where(k < shared, term, 0.0)
         term = term * expected / (k + 1)
     return np.clip(out, 0.0, 1.0)
+
+
+def expected_shared(outside: pl.DataFrame, node: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What chance gives a cluster of cluster ``node``'s values: rare values in expectation, common ones counted.
+
+    Parameters
+    ----------
+    outside : DataFrame
+        ``node, out`` sorted by both: one row per value a cluster holds, ``out`` its holders outside it.
+    node : ndarray of int, shape (m,)
+        The cluster whose values are counted, per query.
+    share : ndarray of float, shape (m,)
+        The other cluster's share of the accounts outside ``node`` (``n_B / (N - n_A)``).
+
+    Returns
+    -------
+    rare : ndarray of float, shape (m,)
+        ``sum_v share x out_v`` over the values with ``share x out_v < 1``: a value held by ``out_v``
+        accounts spread at random lands in the other cluster that often on average; the count of such
+        values shared is about Poisson of this mean.
+    common : ndarray of int, shape (m,)
+        The values with ``share x out_v >= 1``: chance gives them to the other cluster anyway (a
+        placeholder card a thousand hold), so each is no evidence when shared and the caller takes them
+        out of the shared count -- counted in the mean instead, one such value would drown the cards a
+        pair really shares (``n_B x 1,000 / N`` ~ 5 against 2).
+
+    Examples
+    --------
+    >>> out = pl.DataFrame({"node": [0, 0, 0], "out": [2, 10, 1000]})
+    >>> rare, common = expected_shared(out, np.array([0, 0]), np.array([0.01, 0.5]))
+    >>> rare.round(3).tolist(), common.tolist()
+    ([0.12, 0.0], [1, 3])
+    """
+    nodes = outside["node"].to_numpy().astype(np.float64)
+    out = outside["out"].to_numpy().astype(np.float64)
+    span = float(out.max(initial=0.0)) + 2.0
+    key = nodes * span + out
+    running = np.r_[0.0, np.cumsum(out)]
+    start = np.searchsorted(key, node * span, side="left")
+    end = np.searchsorted(key, node * span + span - 1.0, side="right")
+    limit = np.minimum(1.0 / np.maximum(share, 1e-300), span - 1.0)  # values with out >= limit count 1 each
+    cut = np.searchsorted(key, node * span + limit, side="left")
+    return share * (running[cut] - running[start]), (end - cut).astype(np.int64)
 
 
 def private_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
@@ -126,8 +172,10 @@ def private_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.
             .group_by("node", "signal_idx").agg(pl.len().alias("a"), pl.col("df").first(), pl.col("size").first(),
                                                 pl.col("account_idx").min().alias("lo"),
                                                 pl.col("account_idx").max().alias("hi")))
-    # Each cluster's holders of its values outside it: what chance spreads over the rest of the log.
-    outward = held.group_by("node").agg((pl.col("df") - pl.col("a")).sum().alias("out"), pl.col("size").first())
+    # Each cluster's values by their holders outside it (what chance spreads over the rest of the log),
+    # ascending, with running sums: the expected count of any pair is two searches (expected_shared).
+    outside = held.select("node", (pl.col("df") - pl.col("a")).alias("out")).sort("node", "out")
+    sizes = held.group_by("node").agg(pl.col("size").first())
     shared = held.filter(pl.len().over("signal_idx") >= 2).select("node", "signal_idx", "a", "lo", "hi")
 
     def holders(side: str) -> pl.Expr:
@@ -141,11 +189,15 @@ def private_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.
     if pairs.is_empty():
         return empty
     rest = max(accounts, 1)
-    pairs = (pairs.join(outward, on="node").join(outward, left_on="node_b", right_on="node", suffix="_b")
-             .with_columns(pl.max_horizontal(
-                 pl.col("size_b") * pl.col("out") / (rest - pl.col("size")).clip(lower_bound=1),
-                 pl.col("size") * pl.col("out_b") / (rest - pl.col("size_b")).clip(lower_bound=1)).alias("expected"))
+    pairs = (pairs.join(sizes, on="node").join(sizes, left_on="node_b", right_on="node", suffix="_b")
              .sort("node", "node_b"))
-    weight = chance_below(pairs["shared"].to_numpy(), pairs["expected"].to_numpy())
+    node, node_b = pairs["node"].to_numpy().astype(np.int64), pairs["node_b"].to_numpy().astype(np.int64)
+    size, size_b = pairs["size"].to_numpy().astype(np.float64), pairs["size_b"].to_numpy().astype(np.float64)
+    shared_n = pairs["shared"].to_numpy().astype(np.int64)
+    weight = np.ones(len(shared_n))
+    for mine, other_share in ((node, size_b / np.maximum(rest - size, 1)), (node_b, size / np.maximum(rest - size_b, 1))):
+        rare, common = expected_shared(outside, mine, other_share)
+        # Values chance gives the other cluster at least once on average are no evidence: they leave S.
+        weight = np.minimum(weight, chance_below(np.maximum(shared_n - common, 0), rare))
     return pairs.select(pl.col("node").cast(pl.UInt32).alias("source"), pl.col("node_b").cast(pl.UInt32).alias("target"),
                         pl.Series("weight", weight, dtype=pl.Float64))
