@@ -44,8 +44,8 @@ OPERATOR_ROUNDS = 4
 #: members hold it: a cell shares what its operator reuses (a template, a card, an address), while
 #: one member's home address that a residential proxy pool also passes through is a coincidence
 #: (dev world ind_s3_11000: 256 ordinary accounts in 20 clusters were tied to a proxy cell by
-#: single members' addresses, each held by 2-4 accounts in the whole log). The flagged cluster holds a
-#: card or identifier with as many: one of its members paying once with a company's card does not flag it.
+#: single members' addresses, each held by 2-4 accounts in the whole log). The flagged cluster holds it
+#: with as many: one of its members paying once with a company's card does not flag the company.
 MIN_CELL_HOLDERS = 2
 
 #: How an inherited flag's ``why`` starts, followed by the lead cluster's id (re-keyed by
@@ -181,13 +181,10 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                 .join(ties.select("signal_idx"), on="signal_idx", how="semi")
                 .group_by("campaign_id", "cluster_id", "signal_idx").agg(pl.len().alias("h")))
     held = held.with_columns(pl.col("cluster_id").cast(pl.Int64), pl.col("cluster_id").is_in(loud_ids).alias("loud"))
-    # Per value, the loud cluster holding it most (the lead a tied cluster names). A card or identifier -- one
-    # value enough to tie -- with MIN_CELL_HOLDERS members, as on the tame side: one ring account paying once
-    # with a company's corporate card is that account's contact, not its cell's reuse (session 18's break-it
-    # review: 12 employees flagged). Shared addresses and template values need MIN_TIE_VALUES of them anyway.
-    private_ids = ties.filter("private")["signal_idx"].implode()
-    lead = (held.filter(pl.col("loud") & ((pl.col("h") >= MIN_CELL_HOLDERS) | ~pl.col("signal_idx").is_in(private_ids)))
-            .sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
+    # Per value, the loud cluster holding it most (the lead a tied cluster names), with MIN_CELL_HOLDERS
+    # members as on the tame side: one ring account paying once with a company's corporate card is that
+    # account's contact, not its cell's reuse (session 18's break-it review: 12 employees flagged).
+    lead = (held.filter(pl.col("loud") & (pl.col("h") >= MIN_CELL_HOLDERS)).sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
             .group_by("signal_idx", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead")))
     inside = held.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("inside"))
     found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, "ties": pl.UInt32})
