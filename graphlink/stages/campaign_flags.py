@@ -44,8 +44,7 @@ OPERATOR_ROUNDS = 4
 #: members hold it: a cell shares what its operator reuses (a template, a card, an address), while
 #: one member's home address that a residential proxy pool also passes through is a coincidence
 #: (dev world ind_s3_11000: 256 ordinary accounts in 20 clusters were tied to a proxy cell by
-#: single members' addresses, each held by 2-4 accounts in the whole log). The flagged cluster holds it
-#: with as many: one of its members paying once with a company's card does not flag the company.
+#: single members' addresses, each held by 2-4 accounts in the whole log).
 MIN_CELL_HOLDERS = 2
 
 #: How an inherited flag's ``why`` starts, followed by the lead cluster's id (re-keyed by
@@ -159,11 +158,10 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     >>> camp = pl.DataFrame({"cluster_id": [1, 2, 3], "campaign_id": [1, 2, 2]})
     >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "cluster_id": [1, 1, 2, 2, 3, 3]},
     ...                     schema_overrides={"account_idx": pl.UInt32})
-    >>> aff = pl.DataFrame({"account_idx": [0, 1, 2, 3, 0, 1, 4, 5, 6, 7, 8],
-    ...                     "signal_idx": [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]},
+    >>> aff = pl.DataFrame({"account_idx": [0, 2, 3, 1, 4, 5, 6, 7, 8], "signal_idx": [0, 0, 0, 1, 1, 1, 1, 1, 1]},
     ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "linked": [True] * 2,
-    ...                     "df": [4, 7]}, schema_overrides={"signal_idx": pl.UInt32})
+    ...                     "df": [3, 6]}, schema_overrides={"signal_idx": pl.UInt32})
     >>> operator_ties(camp, part, aff, sig, pl.Series([1])).rows()  # card 1: 3 of its 5 other holders unclustered
     [(2, 1, 1)]
     """
@@ -181,10 +179,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                 .join(ties.select("signal_idx"), on="signal_idx", how="semi")
                 .group_by("campaign_id", "cluster_id", "signal_idx").agg(pl.len().alias("h")))
     held = held.with_columns(pl.col("cluster_id").cast(pl.Int64), pl.col("cluster_id").is_in(loud_ids).alias("loud"))
-    # Per value, the loud cluster holding it most (the lead a tied cluster names), with MIN_CELL_HOLDERS
-    # members as on the tame side: one ring account paying once with a company's corporate card is that
-    # account's contact, not its cell's reuse (session 18's break-it review: 12 employees flagged).
-    lead = (held.filter(pl.col("loud") & (pl.col("h") >= MIN_CELL_HOLDERS)).sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
+    # Per value, the loud cluster holding it most (the lead a tied cluster names).
+    lead = (held.filter("loud").sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
             .group_by("signal_idx", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead")))
     inside = held.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("inside"))
     found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, "ties": pl.UInt32})
