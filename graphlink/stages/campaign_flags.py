@@ -24,7 +24,8 @@ import polars as pl
 
 from graphlink.config import GraphConfig
 from graphlink.contract import nested_reasons
-from graphlink.stages.campaigns import MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, is_tie_kind, tie_holdings, tie_values
+from graphlink.stages.campaigns import (MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, held_ties, is_tie_kind,  # noqa: F401
+                                       tie_holdings, tie_values)
 
 __all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "operator_ties", "INHERITED",
            "AS_A_WHOLE", "SPECIFIC_SHARE", "OPERATOR_ROUNDS"]
@@ -173,12 +174,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     loud_ids = loud.cast(pl.Int64).implode()
     # Holders of each tie value per cluster: the only table the rounds read.
     mapped = partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
-    held = tie_holdings(mapped, affiliations, ties["signal_idx"])
-    if held is None:
-        held = (mapped.join(affiliations.select("account_idx", "signal_idx"), on="account_idx")
-                .join(ties.select("signal_idx"), on="signal_idx", how="semi")
-                .group_by("campaign_id", "cluster_id", "signal_idx").agg(pl.len().alias("h")))
-    held = held.with_columns(pl.col("cluster_id").cast(pl.Int64), pl.col("cluster_id").is_in(loud_ids).alias("loud"))
+    held = held_ties(mapped, affiliations, ties["signal_idx"]).with_columns(
+        pl.col("cluster_id").cast(pl.Int64), pl.col("cluster_id").is_in(loud_ids).alias("loud"))
     # Per value, the loud cluster holding it most (the lead a tied cluster names).
     lead = (held.filter("loud").sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
             .group_by("signal_idx", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead")))

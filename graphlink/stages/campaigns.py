@@ -121,8 +121,8 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
         Kind weights and projection limits.
     config : CommunityConfig
     n_accounts : int, optional
-        Accounts in the log (the N of :data:`PSEUDO_SHARE`); by default the larger of the
-        account numbers in ``partition`` and ``affiliations`` plus one.
+        Accounts in the log (the N of :data:`PSEUDO_SHARE` and of the private ties' chance); by
+        default the rows of ``partition`` or the largest account number plus one, whichever is larger.
 
     Returns
     -------
@@ -164,7 +164,8 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
                 (pl.col("n") / pl.col("size")).alias("damp"))
     )
     if n_accounts is None:
-        n_accounts = 1 + max(int(partition["account_idx"].max() or 0), int(affiliations["account_idx"].max() or 0))
+        n_accounts = max(partition.height, 1 + max(int(partition["account_idx"].max() or 0),
+                                                    int(affiliations["account_idx"].max() or 0)))
     # The pseudo-mass: a value held by PSEUDO_SHARE of the log, or privately (2 accounts) in a small log.
     pseudo_rarity = (2.0 / max(2.0, PSEUDO_SHARE * n_accounts)) ** graph_config.rarity_exponent
     similarity = []
@@ -203,8 +204,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
                if is_tie_kind(k, graph_config) and (k in PRIVATE_TIE_KINDS or k not in TIE_KINDS)]
     if private:
         node_of = clusters.join(node, on="cluster_id").join(sizes, on="cluster_id").select("account_idx", "node", "size")
-        accounts = max(partition.height, int(affiliations["account_idx"].max() or 0) + 1 if affiliations.height else 0)
-        similarity.append(private_ties(node_of, affiliations, signals, private, accounts))
+        similarity.append(private_ties(node_of, affiliations, signals, private, n_accounts))
     n = node.height
     labels = np.arange(n)
     if similarity:
@@ -331,12 +331,7 @@ def tie_values(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations:
     ties = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx", "kind")
     # Holders per (cluster, value) counted on packed integers (tie_holdings), then grouped by campaign:
     # ~1M rows on the campaign preset instead of its 35M clustered affiliations.
-    held = tie_holdings(mapped, affiliations, ties["signal_idx"])
-    if held is None:
-        held = (mapped.join(affiliations.select("account_idx", "signal_idx"), on="account_idx")
-                .join(ties.select("signal_idx"), on="signal_idx", how="semi")
-                .group_by("campaign_id", "cluster_id", "signal_idx").agg(pl.len().alias("h")))
-    held = held.drop_nulls("campaign_id").with_columns(
+    held = held_ties(mapped, affiliations, ties["signal_idx"]).drop_nulls("campaign_id").with_columns(
         (pl.col("cluster_id").is_in(loud.implode()) if loud is not None else pl.lit(False)).alias("__loud"))
     grouped = held.group_by("campaign_id", "signal_idx").agg(
         pl.len().cast(pl.UInt32).alias("n"), pl.col("h").sum().cast(pl.UInt32).alias("inside"),
@@ -350,6 +345,16 @@ def tie_values(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations:
     return grouped.filter(pl.col("n") >= 2).join(ties, on="signal_idx").select(columns)
 
 
+def held_ties(mapped: pl.DataFrame, affiliations: pl.DataFrame, ties: pl.Series) -> pl.DataFrame:
+    """:func:`tie_holdings`, or where it cannot pack its keys the join and group-by it stands for (same rows)."""
+    held = tie_holdings(mapped, affiliations, ties)
+    if held is None:
+        held = (mapped.join(affiliations.select("account_idx", "signal_idx"), on="account_idx")
+                .join(pl.DataFrame({"signal_idx": ties}), on="signal_idx", how="semi")
+                .group_by("campaign_id", "cluster_id", "signal_idx").agg(pl.len().alias("h")))
+    return held
+
+
 def tie_holdings(mapped: pl.DataFrame, affiliations: pl.DataFrame, ties: pl.Series) -> pl.DataFrame | None:
     """``campaign_id, cluster_id, signal_idx, h``: holders of each value of ``ties`` per cluster, one row per
     (cluster, value) held, in no particular order.
@@ -359,7 +364,7 @@ def tie_holdings(mapped: pl.DataFrame, affiliations: pl.DataFrame, ties: pl.Seri
     columns (35M clustered affiliations on the campaign preset: ~3 s of CPU) become a per-account
     gather of each row's cluster code and one packed (cluster code, value) key counted off numpy's
     sort (:func:`graphlink.stages.encode.value_counts`): the same counts. None when the frames are
-    empty, an account is listed twice or the key does not fit 64 bits (the caller then joins).
+    empty, an account is listed twice or the key does not fit 64 bits (:func:`held_ties` then joins).
     """
     if mapped.is_empty() or affiliations.is_empty() or ties.is_empty() or mapped["account_idx"].is_duplicated().any():
         return None
