@@ -131,14 +131,11 @@ def test_campaigns_do_not_depend_on_row_order():
     assert a.equals(b)
 
 
-# Pre-existing (main 018f709 does the same; not caused by session 18, found while probing it).
-# Principle: a flag spreads along what the flagged operator reuses, not along one of its accounts'
-# single contact with a group that holds the value in all of its members: the loud side's share of a
-# value's holders should count, not only the tame side's.
-@pytest.mark.xfail(strict=True, reason=(
-    "pre-existing (main 018f709 the same): one ring account paying ONCE with a 12-person company's "
-    "corporate card flags all 12 ('same operator as flagged cluster 1'); operator_ties counts the card "
-    "as the company's (12 of 13 holders) and the ring holds it, so the company inherits the flag"))
+# Pre-existing (main 018f709 did the same; found while probing session 18): one ring account paying ONCE
+# with a 12-person company's corporate card flagged all 12 ('same operator as flagged cluster 1').
+# Fixed in session 19 by the principle: a flag spreads along what the flagged operator reuses, and a card
+# one loud account holds is that account's contact -- it ties only with a second value of the operator's
+# (campaign_flags.operator_ties; tests/test_operator_ties.py).
 def test_a_ring_account_paying_once_with_a_corporate_card_does_not_flag_the_company():
     log, g = world("corp")
     result = run_detect(log.frame())

@@ -31,15 +31,19 @@ def accounts() -> dict[int, list[int]]:
     return out
 
 
-def world(template_values: int = 6, tame_holders: int = 6) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def world(template_values: int = 6, tame_holders: int = 6, card_loud: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Partition, affiliations and signals. The operator's template (``template_values`` prompt
     values) is held by every loud account, ``tame_holders`` of the tame cell's and 2 ordinary
     accounts; a stock phrase (6 prompt values) by 22 of the NAT's users, 5 loud accounts and 400
     ordinary people; the NAT shares its exit address (1 value) with nobody else; each of 6 of
-    cluster 4's users shares one home address with one loud account."""
+    cluster 4's users shares one home address with one loud account. With ``card_loud``, one card held by
+    every tame account and ``card_loud`` loud accounts."""
     acc = accounts()
     rows: list[tuple[int, int, str]] = []
     signal = 0
+    if card_loud:
+        rows += [(a, signal, "payment") for a in acc[TAME] + acc[LOUD][:card_loud]]
+        signal += 1
     for _ in range(template_values):
         for a in acc[LOUD] + acc[TAME][:tame_holders] + acc[0][:2]:
             rows.append((a, signal, "prompt"))
@@ -122,3 +126,14 @@ def test_single_members_addresses_shared_with_a_proxy_cell_tie_nothing():
     assert not flags("apart")[HOMES][0]
     part, aff, sig = world()
     assert HOMES not in operator_ties(GROUPINGS["apart"], part, aff, sig, pl.Series([LOUD]))["cluster_id"].to_list()
+
+
+# Session 19 (break18's corporate card): a card one loud account holds is that account's contact -- one
+# payment with a stolen, borrowed or company card -- not the operator's reuse. Alone it ties nothing; with
+# a second value of the operator's (a template value), or held by two loud accounts, it ties.
+@pytest.mark.parametrize("card_loud,template_values,tied", [(1, 0, False), (1, 1, True), (2, 0, True), (1, 4, True)])
+def test_a_card_one_loud_account_holds_ties_only_with_a_second_value(card_loud, template_values, tied):
+    part, aff, sig = world(template_values=template_values, card_loud=card_loud)
+    found = operator_ties(GROUPINGS["apart"], part, aff, sig, pl.Series([LOUD]))
+    assert (TAME in found["cluster_id"].to_list()) is tied
+    assert flags("apart", template_values=template_values, card_loud=card_loud)[TAME][0] is tied

@@ -132,7 +132,10 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     round by round, the clusters this function has found tied to them (an operator's tame cells
     sit in several campaigns and hold its template in all of them). ``C`` is tied when it holds a
     card or identifier, or at least :data:`MIN_TIE_VALUES` values, that are its operator's and held
-    by a loud cluster. Whichever campaign the grouping puts ``C`` in, its flag then follows from its
+    by a loud cluster. A card or identifier held by a single account of the loud clusters is that
+    account's *contact* (one payment with a stolen, borrowed or company card), not the operator's
+    reuse: it ties ``C`` only together with a second value of its operator's held by a loud
+    cluster (the operator's own card moved between its cells comes with its template or addresses). Whichever campaign the grouping puts ``C`` in, its flag then follows from its
     own values, not from which flagged cluster a Leiden run placed beside it; and a cluster tied
     only by a phrase thousands hold (a NAT's ordinary users) holds nothing of the operator's.
 
@@ -159,12 +162,16 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     >>> camp = pl.DataFrame({"cluster_id": [1, 2, 3], "campaign_id": [1, 2, 2]})
     >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "cluster_id": [1, 1, 2, 2, 3, 3]},
     ...                     schema_overrides={"account_idx": pl.UInt32})
-    >>> aff = pl.DataFrame({"account_idx": [0, 2, 3, 1, 4, 5, 6, 7, 8], "signal_idx": [0, 0, 0, 1, 1, 1, 1, 1, 1]},
+    >>> aff = pl.DataFrame({"account_idx": [0, 1, 2, 3, 0, 1, 4, 5, 6, 7, 8],
+    ...                     "signal_idx": [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]},
     ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "linked": [True] * 2,
-    ...                     "df": [3, 6]}, schema_overrides={"signal_idx": pl.UInt32})
+    ...                     "df": [4, 7]}, schema_overrides={"signal_idx": pl.UInt32})
     >>> operator_ties(camp, part, aff, sig, pl.Series([1])).rows()  # card 1: 3 of its 5 other holders unclustered
     [(2, 1, 1)]
+    >>> one = aff.filter((pl.col("account_idx") != 1) | (pl.col("signal_idx") != 0))  # one loud holder: a contact
+    >>> operator_ties(camp, part, one, sig.with_columns(df=pl.Series([3, 7], dtype=pl.Int64)), pl.Series([1])).rows()
+    []
     """
     graph_config = graph_config or GraphConfig()
     kinds = [k for k in signals["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
@@ -176,9 +183,11 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     mapped = partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
     held = held_ties(mapped, affiliations, ties["signal_idx"]).with_columns(
         pl.col("cluster_id").cast(pl.Int64), pl.col("cluster_id").is_in(loud_ids).alias("loud"))
-    # Per value, the loud cluster holding it most (the lead a tied cluster names).
+    # Per value, the loud cluster holding it most (the lead a tied cluster names), and how many accounts
+    # of the loud clusters hold it: a card one of them holds is a contact, not the operator's reuse.
     lead = (held.filter("loud").sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
-            .group_by("signal_idx", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead")))
+            .group_by("signal_idx", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead"),
+                                                             (pl.col("h").sum() < MIN_CELL_HOLDERS).alias("contact")))
     inside = held.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("inside"))
     found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, "ties": pl.UInt32})
     for _ in range(max(rounds, 1)):
@@ -193,9 +202,10 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         tied = (held.filter(~pl.col("loud") & (pl.col("h") >= MIN_CELL_HOLDERS)).join(specific.select("campaign_id", "signal_idx", "private"),
                                                   on=["campaign_id", "signal_idx"])
                 .join(lead, on="signal_idx")
-                .group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("ties"), pl.col("private").any(),
-                                            pl.col("lead").mode().min())
-                .filter(pl.col("private") | (pl.col("ties") >= MIN_TIE_VALUES))
+                .group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("ties"),
+                                            (pl.col("private") & ~pl.col("contact")).any().alias("reused"),
+                                            pl.col("private").any(), pl.col("lead").mode().min())
+                .filter(pl.col("reused") | (pl.col("private") & (pl.col("ties") >= 2)) | (pl.col("ties") >= MIN_TIE_VALUES))
                 .select("cluster_id", "lead", "ties").sort("cluster_id"))
         grew = tied.height > found.height
         found = tied
