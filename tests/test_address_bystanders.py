@@ -48,8 +48,6 @@ def test_a_bystander_linked_by_one_exit_leaves_a_piece_bound_by_its_card_and_tem
 
 
 def test_members_holding_the_pieces_values_or_phrasing_like_it_stay():
-    # Pays from the piece's card: the operator's (a member that sends no template).
-    assert detached(*piece(extra_rows=[(3, CARD)])) == []
     # Camouflaged: the template in 4 of its 10 prompts, too few for prompt values of its own.
     assert detached(*piece(scripted=(9, 8, 9, 4))) == []
     # No sampled prompt: its phrasing is unknown, not zero.
@@ -79,3 +77,23 @@ def test_the_setting_that_disables_outsiders_disables_bystanders():
     clusters, scored, memberships, signals, stats = piece()
     off = ScoringConfig(outsider_network_share=0.0)
     assert fleet_outsiders(clusters, scored, None, off, memberships, signals, account_stats=stats).to_list() == []
+
+
+# Session 19 (break18's household whose card a ring used): a card is not the fleet's mark for a member off
+# its script -- a stolen card's owner pays with it too -- and values held only with other off-script
+# members (a household's own phrasing) are not the fleet's either. Phrasing like the fleet, it stays.
+def test_the_owner_of_a_card_the_piece_pays_with_is_judged_by_its_phrasing():
+    assert detached(*piece(extra_rows=[(3, CARD)])) == [3]
+    assert detached(*piece(extra_rows=[(3, CARD)], scripted=(9, 8, 9, 8))) == []
+    # It also holds the template with the piece: the fleet's mark.
+    assert detached(*piece(extra_rows=[(3, CARD), (3, TEMPLATE)])) == []
+
+
+def test_a_household_sharing_its_own_phrasing_and_the_card_is_detached_whole():
+    # Accounts 3-4: a household on the card the piece pays with, sharing a passage of their own (STOCK).
+    rows = [(3, CARD), (4, CARD), (3, STOCK), (4, STOCK), (4, EXIT)]
+    args = piece(extra_rows=rows, scripted=(9, 8, 9, 0, 1), sampled=(10, 10, 10, 10, 10))
+    assert detached(*args) == [3, 4]
+    # A member on the script holding the same passage keeps them: it is the piece's.
+    args = piece(extra_rows=rows + [(1, STOCK)], scripted=(9, 8, 9, 0, 1), sampled=(10, 10, 10, 10, 10))
+    assert detached(*args) == []

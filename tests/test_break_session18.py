@@ -54,7 +54,8 @@ def world(kind: str, seed: int = 3) -> tuple[Log, dict[str, list[str]]]:
     * ``twocos``: two company teams, each one card per employee; one employee of each also pays
       three times with one contractor's card.
     * ``corp``: a company team of 12 on one corporate card; one ring account pays once with it.
-    * ``stolen``: a household of 3 on its home address whose card the ring also pays with.
+    * ``stolen``: a household of 3 on its home address whose card the ring also pays with;
+      ``stolen_lone``: a household of 2 and 4 people on their own addresses, all on that card.
     """
     rng = np.random.default_rng(seed)
     log, g = Log(), {}
@@ -79,6 +80,10 @@ def world(kind: str, seed: int = 3) -> tuple[Log, dict[str, list[str]]]:
         log.add("ring0", T0 + timedelta(hours=10), DATACENTER[0], "corp-card", RING_TEMPLATE.format("a b c", 1))
     elif kind == "stolen":
         g["fam"] = family(log, rng, "fam", 3, "ring-card-0", "100.200.1.1")
+    elif kind == "stolen_lone":
+        g["fam"] = family(log, rng, "fam", 2, "ring-card-0", "100.200.1.1")
+        for k in range(4):
+            g["fam"] += family(log, rng, f"lone{k}_", 1, "ring-card-0", f"100.201.{k}.9")
     g["people"] = add_people(log, rng, 100)
     return log, g
 
@@ -143,15 +148,13 @@ def test_a_ring_account_paying_once_with_a_corporate_card_does_not_flag_the_comp
     assert flagged(result, g["corp"]) == 0
 
 
-# Pre-existing. Principle: a household tied to a ring by its own card only (the ring used the stolen
-# card) shares nothing else of the ring (home address, free-form questions, no template): it is the
-# victim, and should not be a member of the ring's cluster.
-@pytest.mark.xfail(strict=True, reason=(
-    "pre-existing (main 018f709 the same): a household of 3 whose card the ring pays with joins the "
-    "ring's cluster and is flagged (3 of 3); the same with 2 household members and 4 lone people on "
-    "the card (6 of 6 flagged)"))
-def test_the_household_whose_card_a_ring_used_is_not_flagged():
-    log, g = world("stolen")
+# Pre-existing (main 018f709 did the same: the household of 3 joined the ring's cluster and was flagged).
+# Fixed in session 19 by the principle: a household tied to a ring by its own card only (the ring used the
+# stolen card) shares nothing else of the ring (home address, free-form questions, no template): it is the
+# victim, not a member (outsiders.address_bystanders: a card does not keep a member off the script).
+@pytest.mark.parametrize("kind", ["stolen", "stolen_lone"])
+def test_the_household_whose_card_a_ring_used_is_not_flagged(kind):
+    log, g = world(kind)
     result = run_detect(log.frame())
     assert flagged(result, g["ring"]) == 20
     assert flagged(result, g["fam"]) == 0

@@ -15,7 +15,11 @@ from graphlink.config import GraphConfig, ScoringConfig
 from graphlink.stages.campaign_flags import SPECIFIC_SHARE
 from graphlink.stages.campaigns import is_tie_kind
 
-__all__ = ["fleet_outsiders", "address_bystanders", "IDENTITY_COVER", "PHRASING_SHARE", "MIN_FLEET_PHRASING"]
+__all__ = ["fleet_outsiders", "address_bystanders", "IDENTITY_COVER", "PHRASING_SHARE", "MIN_FLEET_PHRASING", "CARD_KINDS"]
+
+#: Kinds a fleet's members and a card's owner both hold: a card the fleet pays with may be stolen or
+#: bought, and its owner pays with it too (:func:`address_bystanders`).
+CARD_KINDS = ("payment",)
 
 #: A rotating fleet is *known by* its own values when at least this share of its members each hold
 #: one (a card, a template shingle, an identifier the flagged clusters hold as their own) with
@@ -173,8 +177,11 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     """Members linked into a cluster bound by its own values through an address alone.
 
     In any cluster (flagged or not: a small piece is flagged later through its campaign), a member
-    is a bystander when (1) it holds no value of a tie kind other than addresses (a card, a template
-    passage, a strong identifier) with another member; (2) at least :data:`IDENTITY_COVER` of the
+    is a bystander when (1) it holds no value of a tie kind other than addresses and cards (a template
+    passage, a strong identifier) with another member whose own prompts are not off the cluster's
+    script (4, or unknown) -- a card does not keep it, since the owner of a card the fleet pays with
+    (stolen, or bought from a carding shop) holds the card as a fleet member does, nor do values it
+    holds only with other off-script members (a household's own prompts); (2) at least :data:`IDENTITY_COVER` of the
     *other* members each hold one with another member (the judged member does not vote on whether
     its cluster is known by its own values: in a cluster of four, one bystander alone put the cover
     at 0.75); (3) the other members phrase (:data:`MIN_FLEET_PHRASING` of their sampled prompts
@@ -188,7 +195,7 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     """
     members = clusters.drop_nulls("cluster_id").select("account_idx", "cluster_id")
     kinds = [k for k in signals["kind"].unique().to_list() if k != "ip" and is_tie_kind(k, graph_config)]
-    ties = signals.filter(pl.col("kind").is_in(kinds)).select("signal_idx")
+    ties = signals.filter(pl.col("kind").is_in(kinds)).select("signal_idx", pl.col("kind").is_in(CARD_KINDS).alias("card"))
     held = (memberships.select("account_idx", "signal_idx").join(ties, on="signal_idx")
             .join(members, on="account_idx")
             .filter(pl.len().over("cluster_id", "signal_idx") >= 2))
@@ -203,9 +210,19 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
         .with_columns((others("holds") / pl.col("n_others")).alias("cover"),
                       (others("scripted") / others("sampled")).alias("others_rate"),
                       pl.when(pl.col("sampled") > 0).then(pl.col("scripted") / pl.col("sampled")).alias("rate"))
+        .with_columns((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate")).fill_null(False).alias("off_script"))
     )
+    # What keeps a member is a value it holds with a member phrasing like the cluster -- a template
+    # passage, an identifier -- other than a card: the owner of a card the fleet pays with (stolen, or
+    # bought from a carding shop) holds it as a fleet member does, and a household's own values (its
+    # prompts, shared among its members only) are not the fleet's. The cover above counts every value.
+    scripted_holders = (held.filter(~pl.col("card")).join(judged.select("account_idx", "off_script"), on="account_idx")
+                        .with_columns((~pl.col("off_script")).cast(pl.Int64).sum().over("cluster_id", "signal_idx")
+                                      .alias("on_script"))
+                        .filter(pl.col("on_script") - (~pl.col("off_script")).cast(pl.Int64) >= 1)
+                        .select("account_idx").unique().with_columns(pl.lit(True).alias("kept")))
+    judged = judged.join(scripted_holders, on="account_idx", how="left").with_columns(pl.col("kept").fill_null(False))
     return judged.filter(
-        (pl.col("holds") == 0) & (pl.col("n_others") >= 2) & (pl.col("cover") >= IDENTITY_COVER)
-        & (pl.col("others_rate") >= MIN_FLEET_PHRASING) & pl.col("rate").is_not_null()
-        & (pl.col("rate") < PHRASING_SHARE * pl.col("others_rate"))
+        ~pl.col("kept") & (pl.col("n_others") >= 2) & (pl.col("cover") >= IDENTITY_COVER)
+        & (pl.col("others_rate") >= MIN_FLEET_PHRASING) & pl.col("off_script")
     ).select("account_idx", "cluster_id")
