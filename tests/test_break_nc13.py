@@ -278,12 +278,10 @@ def test_a_firm_with_another_client_on_the_operators_block_is_not_joined_control
 
 # --- 3. Operators evading the join ------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "network_cells: an operator running THREE cells (6 card groups of 5 each), each on its own datacenter "
-    "/24, all sending its one template: none is joined, ON = OFF (18 unflagged clusters of 5, 90 accounts). "
-    "MARK_SPECIFIC asks the clusters of one network to hold half of the template's holders in the whole "
-    "log; each block holds a third. With two cells (a half each) both are joined and flagged: growing "
-    "the operation, or a few dozen throw-away template senders elsewhere, defeats the rule"))
+# Fixed in session 19: MARK_SPECIFIC counts the mark's holders in the clusters tied to ANY exclusive network,
+# not to one -- an operator running three cells (6 card groups of 5 each), each on its own datacenter /24, all
+# sending its one template, held a third of the template's holders per block and none was joined (dev
+# ind_s3_11000: cell 2, 310 accounts on four exclusive /24s, stayed 55 pieces for the same reason).
 def test_an_operator_with_three_cells_on_three_blocks_is_joined():
     log, cells, _ = operator_world(cells=3)
     on = run_detect(frame(log), config=ON)

@@ -26,7 +26,7 @@ pieces -- never units that merely rent addresses of one block:
 * a cluster is tied to a network when at least :data:`MIN_MEMBERS_ON_NETWORK` of its members have it as
   a principal network; two clusters tied to one network are **linked only through a mark they share**
   (:func:`cluster_marks`: a template shingle or client held by :data:`MARK_SHARE` of each, and most of
-  whose holders are in the network's clusters, :data:`MARK_SPECIFIC`): households of
+  whose holders are in clusters tied to exclusive networks, :data:`MARK_SPECIFIC`): households of
   a building, a co-working space's firms and two operators renting one block write different things.
   Each connected component of linked clusters proposes one group;
 * a cluster joins its component's group only when at least :data:`COVER` of its members have a principal
@@ -87,8 +87,8 @@ SHARED_KINDS = ("prompt", "user_agent")
 #: A value marks a cluster when at least this share of its members hold it (a template every member
 #: sends, not one employee's question that a neighbour also asked).
 MARK_SHARE = 0.5
-#: A mark links clusters on a network only when they hold at least this share of its holders in the whole
-#: log: the block's own template, not a stock question everyone asks (a campus's students and an
+#: A mark links clusters on a network only when the clusters tied to exclusive networks hold at least this
+#: share of its holders in the whole log: the blocks' own template, not a stock question everyone asks (a campus's students and an
 #: operator on the campus NAT ask the same ones).
 MARK_SPECIFIC = 0.5
 
@@ -256,10 +256,11 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     # Two clusters tied to one network are linked when they also share a mark (the operator's template or
     # client): a star per (network, mark) connects them; components of these links propose the groups.
     marks = cluster_marks(memberships, signals, partition.join(tied.select("cluster_id").unique(), on="cluster_id"))
-    # A mark counts on a network only when the clusters tied to it hold most of its holders (MARK_SPECIFIC):
-    # a stock question the whole campus asks is no operator's template.
+    # A mark counts only when the clusters tied to exclusive networks hold most of its holders (MARK_SPECIFIC):
+    # a stock question the whole campus asks is no operator's template. Counted over all tied clusters, not
+    # per network: a cell living on four exclusive /24s holds its template on each with a quarter of them.
     star = (tied.join(marks, on="cluster_id")
-            .filter(pl.col("n").sum().over("signal_idx", "mark") >= MARK_SPECIFIC * pl.col("df"))
+            .filter(pl.col("n").sum().over("mark") >= MARK_SPECIFIC * pl.col("df"))
             .with_columns(pl.col("cluster_id").min().over("signal_idx", "mark").alias("hub"))
             .filter(pl.col("hub") != pl.col("cluster_id")).select("hub", "cluster_id").unique())
     if star.height == 0:
