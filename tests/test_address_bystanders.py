@@ -64,11 +64,25 @@ def test_nobody_is_judged_when_the_others_do_not_vouch_for_the_cluster():
     # The others are held together by a stock phrase sixty strangers write: still values they share
     # (the rule only ever keeps more members for it), but the bystander shares it too, so it stays.
     assert detached(*piece(extra_rows=[(3, STOCK), (1, STOCK)])) == []
-    # Only two of the three others hold a value with another member (2/3): not known by them.
-    clusters, scored, memberships, signals, stats = piece()
+    # Only two of the three others hold a value with another member (2/3): not known by them; nor by its
+    # script, since one of the others sends the template in only 4 of its 10 prompts.
+    clusters, scored, memberships, signals, stats = piece(scripted=(9, 8, 4, 1))
     sparse = memberships.filter(~pl.col("signal_idx").is_in([CARD, TEMPLATE]) | (pl.col("account_idx") < 2))
-    assert 2 / 3 < IDENTITY_COVER
+    assert 2 / 3 < IDENTITY_COVER and 4 / 10 < MIN_FLEET_PHRASING
     assert detached(clusters, scored, sparse, signals, stats) == []
+
+
+def test_a_piece_known_by_its_script_alone_loses_its_bystander():
+    # Session 19: a sliver of a ring (accounts of several cells met on exit addresses, sharing no card or
+    # passage with each other) with an ordinary user on one of its exits. Every other member sends the
+    # template in most of its prompts: the cluster is known by its script, and the off-script member
+    # holding only the address stands out (dev ind_s2_11000: 4 such ordinary accounts flagged).
+    clusters, scored, memberships, signals, stats = piece()
+    bare = memberships.filter(~pl.col("signal_idx").is_in([CARD, TEMPLATE]))
+    assert detached(clusters, scored, bare, signals, stats) == [3]
+    # One of the others off the script (4 of 10): the cluster does not vouch, nobody is judged.
+    clusters, scored, memberships, signals, stats = piece(scripted=(9, 8, 4, 1))
+    assert detached(clusters, scored, bare, signals, stats) == []
 
 
 def test_the_setting_that_disables_outsiders_disables_bystanders():

@@ -181,10 +181,13 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     passage, a strong identifier) with another member whose own prompts are not off the cluster's
     script (4, or unknown) -- a card does not keep it, since the owner of a card the fleet pays with
     (stolen, or bought from a carding shop) holds the card as a fleet member does, nor do values it
-    holds only with other off-script members (a household's own prompts); (2) at least :data:`IDENTITY_COVER` of the
-    *other* members each hold one with another member (the judged member does not vote on whether
-    its cluster is known by its own values: in a cluster of four, one bystander alone put the cover
-    at 0.75); (3) the other members phrase (:data:`MIN_FLEET_PHRASING` of their sampled prompts
+    holds only with other off-script members (a household's own prompts); (2) the cluster is known
+    without it: at least :data:`IDENTITY_COVER` of the *other* members each hold one with another
+    member (the judged member does not vote on whether its cluster is known by its own values: in a
+    cluster of four, one bystander alone put the cover at 0.75), or every other member sends a
+    template in at least :data:`MIN_FLEET_PHRASING` of its own sampled prompts (a sliver of a ring
+    whose accounts of several cells met on exit addresses shares no card or passage, but each of
+    them is on a script); (3) the other members phrase (:data:`MIN_FLEET_PHRASING` of their sampled prompts
     scripted); and (4) its own sampled prompts follow a template less than :data:`PHRASING_SHARE`
     of the others' rate (no sampled prompt: unknown, never judged).
 
@@ -211,6 +214,11 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
                       (others("scripted") / others("sampled")).alias("others_rate"),
                       pl.when(pl.col("sampled") > 0).then(pl.col("scripted") / pl.col("sampled")).alias("rate"))
         .with_columns((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate")).fill_null(False).alias("off_script"))
+        # Known by its script: every other member sends the template in at least MIN_FLEET_PHRASING of its
+        # sampled prompts (a member with none sampled does not vouch).
+        .with_columns((pl.len().over("cluster_id") - 1
+                       - (pl.col("rate").fill_null(-1.0) >= MIN_FLEET_PHRASING).cast(pl.Int64).sum().over("cluster_id")
+                       + (pl.col("rate").fill_null(-1.0) >= MIN_FLEET_PHRASING).cast(pl.Int64)).alias("others_unscripted"))
     )
     # What keeps a member is a value it holds with a member phrasing like the cluster -- a template
     # passage, an identifier -- other than a card: the owner of a card the fleet pays with (stolen, or
@@ -223,6 +231,7 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
                         .select("account_idx").unique().with_columns(pl.lit(True).alias("kept")))
     judged = judged.join(scripted_holders, on="account_idx", how="left").with_columns(pl.col("kept").fill_null(False))
     return judged.filter(
-        ~pl.col("kept") & (pl.col("n_others") >= 2) & (pl.col("cover") >= IDENTITY_COVER)
+        ~pl.col("kept") & (pl.col("n_others") >= 2)
+        & ((pl.col("cover") >= IDENTITY_COVER) | (pl.col("others_unscripted") == 0))
         & (pl.col("others_rate") >= MIN_FLEET_PHRASING) & pl.col("off_script")
     ).select("account_idx", "cluster_id")
