@@ -65,8 +65,8 @@ def test_nobody_is_judged_when_the_others_do_not_vouch_for_the_cluster():
     # (the rule only ever keeps more members for it), but the bystander shares it too, so it stays.
     assert detached(*piece(extra_rows=[(3, STOCK), (1, STOCK)])) == []
     # Only two of the three others hold a value with another member (2/3): not known by them; nor by its
-    # script, since one of the others sends the template in only 4 of its 10 prompts.
-    clusters, scored, memberships, signals, stats = piece(scripted=(9, 8, 4, 1))
+    # script, since two of the others send the template in only 4 of their 10 prompts.
+    clusters, scored, memberships, signals, stats = piece(scripted=(9, 4, 4, 1))
     sparse = memberships.filter(~pl.col("signal_idx").is_in([CARD, TEMPLATE]) | (pl.col("account_idx") < 2))
     assert 2 / 3 < IDENTITY_COVER and 4 / 10 < MIN_FLEET_PHRASING
     assert detached(clusters, scored, sparse, signals, stats) == []
@@ -74,14 +74,18 @@ def test_nobody_is_judged_when_the_others_do_not_vouch_for_the_cluster():
 
 def test_a_piece_known_by_its_script_alone_loses_its_bystander():
     # Session 19: a sliver of a ring (accounts of several cells met on exit addresses, sharing no card or
-    # passage with each other) with an ordinary user on one of its exits. Every other member sends the
-    # template in most of its prompts: the cluster is known by its script, and the off-script member
-    # holding only the address stands out (dev ind_s2_11000: 4 such ordinary accounts flagged).
+    # passage with each other) with an ordinary user on one of its exits. Most other members send the
+    # template in most of their prompts: the cluster is known by its script, and the off-script member
+    # holding only the address stands out (dev ind s1-3 at 11k: 17 such ordinary accounts flagged).
     clusters, scored, memberships, signals, stats = piece()
     bare = memberships.filter(~pl.col("signal_idx").is_in([CARD, TEMPLATE]))
     assert detached(clusters, scored, bare, signals, stats) == [3]
-    # One of the others off the script (4 of 10): the cluster does not vouch, nobody is judged.
+    # One of the three others off the script (4 of 10) still leaves a majority on it: judged. Two of
+    # three off it: the cluster does not vouch, nobody is judged.
     clusters, scored, memberships, signals, stats = piece(scripted=(9, 8, 4, 1))
+    assert detached(clusters, scored, bare, signals, stats) == [3]
+    clusters, scored, memberships, signals, stats = piece(scripted=(9, 4, 4, 1))
+    assert 17 / 30 >= MIN_FLEET_PHRASING and 1 / 10 < PHRASING_SHARE * 17 / 30
     assert detached(clusters, scored, bare, signals, stats) == []
 
 
