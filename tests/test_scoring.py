@@ -160,9 +160,14 @@ def test_rotating_bystanders_on_the_fleets_proxy_leave_when_the_fleet_is_known_b
     kw = dict(memberships=memberships, signals=signals)
     assert fleet_outsiders(*args, **kw, account_stats=stats).to_list() == [19]
     assert fleet_outsiders(*args, **kw).to_list() == []
-    # A fleet most of whose members hold none of its values (own cards, few templates) is not judged so.
+    # A fleet most of whose members hold none of its values (own cards, few templates) is not judged by
+    # them -- but one whose members are on a script is known by it (session 19: address_bystanders), and
+    # the member off it leaves; with the fleet's own phrasing at 4 of 10 prompts, nobody is judged.
     sparse = memberships.filter((pl.col("signal_idx") != template) | (pl.col("account_idx") < 5))
-    assert fleet_outsiders(*args, memberships=sparse, signals=signals, account_stats=stats).to_list() == []
+    assert fleet_outsiders(*args, memberships=sparse, signals=signals, account_stats=stats).to_list() == [19]
+    loose = stats.with_columns(pl.when(pl.col("account_idx") < 18).then(4).otherwise(pl.col("prompts_scripted"))
+                               .alias("prompts_scripted"))
+    assert fleet_outsiders(*args, memberships=sparse, signals=signals, account_stats=loose).to_list() == []
     # A member with no sampled prompt is not judged by its phrasing (unknown, not zero).
     silent = stats.with_columns(pl.when(pl.col("account_idx") == 19).then(0).otherwise(pl.col(c)).alias(c)
                                 for c in ("prompts_sampled", "prompts_scripted"))

@@ -184,9 +184,9 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     holds only with other off-script members (a household's own prompts); (2) the cluster is known
     without it: at least :data:`IDENTITY_COVER` of the *other* members each hold one with another
     member (the judged member does not vote on whether its cluster is known by its own values: in a
-    cluster of four, one bystander alone put the cover at 0.75), or by its script: at least half of
-    the other members each send a template in :data:`MIN_FLEET_PHRASING` or more of their own sampled
-    prompts (a sliver of a ring whose accounts of several cells met on exit addresses shares no card or
+    cluster of four, one bystander alone put the cover at 0.75), or by its script: most of the other
+    members (more than half) each send a template in :data:`MIN_FLEET_PHRASING` or more of their own
+    sampled prompts (a sliver of a ring whose accounts of several cells met on exit addresses shares no card or
     passage, but its ring accounts are on a script; a second bystander in it does not hide the
     first); (3) the other members phrase (:data:`MIN_FLEET_PHRASING` of their sampled prompts
     scripted); and (4) its own sampled prompts follow a template less than :data:`PHRASING_SHARE`
@@ -215,8 +215,9 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
                       (others("scripted") / others("sampled")).alias("others_rate"),
                       pl.when(pl.col("sampled") > 0).then(pl.col("scripted") / pl.col("sampled")).alias("rate"))
         .with_columns((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate")).fill_null(False).alias("off_script"))
-        # Known by its script: at least half of the other members send a template in MIN_FLEET_PHRASING of
-        # their sampled prompts (a member with none sampled does not vouch).
+        # Known by its script: most (over half) of the other members send a template in MIN_FLEET_PHRASING
+        # of their sampled prompts (a member with none sampled does not vouch). Half is not enough: staff
+        # beside as many co-workers on one office address are two groups, not a fleet and its strays.
         .with_columns((pl.len().over("cluster_id") - 1
                        - (pl.col("rate").fill_null(-1.0) >= MIN_FLEET_PHRASING).cast(pl.Int64).sum().over("cluster_id")
                        + (pl.col("rate").fill_null(-1.0) >= MIN_FLEET_PHRASING).cast(pl.Int64)).alias("others_unscripted"))
@@ -233,6 +234,6 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     judged = judged.join(scripted_holders, on="account_idx", how="left").with_columns(pl.col("kept").fill_null(False))
     return judged.filter(
         ~pl.col("kept") & (pl.col("n_others") >= 2)
-        & ((pl.col("cover") >= IDENTITY_COVER) | (2 * pl.col("others_unscripted") <= pl.col("n_others")))
+        & ((pl.col("cover") >= IDENTITY_COVER) | (2 * pl.col("others_unscripted") < pl.col("n_others")))
         & (pl.col("others_rate") >= MIN_FLEET_PHRASING) & pl.col("off_script")
     ).select("account_idx", "cluster_id")
