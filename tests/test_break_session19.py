@@ -25,7 +25,7 @@ import pytest
 from graphlink.pipeline import run_detect
 from graphlink.stages.campaign_flags import operator_ties
 from tests.test_break_nc13 import FRAMEWORK_CLIENT, FRAMEWORK_PROMPT, OFF, ON, frame, flat
-from tests.test_break_session18 import two_blocks, split_in_two
+from tests.test_break_session18 import split_in_two, two_blocks
 from tests.test_detection_classes import RING_TEMPLATE, T0, Log, _words, add_people, add_ring, add_team, clusters_of
 from tests.test_operator_ties import GROUPINGS, LOUD, TAME
 from tests.test_operator_ties import world as ties_world
@@ -201,3 +201,103 @@ def test_operator_accounts_with_the_template_in_two_fifths_of_prompts_stay_flagg
     log, g = world("free5_40")
     result = run_detect(log.frame())
     assert flagged(result, g["free"]) == 5
+
+
+# --- 3. network_cells (opt-in): a mark specific over all exclusive networks --------------------------
+
+def firms(log: Log, rng: np.random.Generator, net: str, prefix: str, customers: int, bots: int = 4
+          ) -> tuple[list[list[str]], dict[str, str]]:
+    """``customers`` unrelated firms on the /24 ``net``, each ``bots`` event-driven bots (one VM address
+    each, around the clock, the firm's card) built on one agent framework: its stock prompt and client."""
+    groups, clients = [], {}
+    for c in range(customers):
+        names = []
+        for i in range(bots):
+            acc = f"{prefix}{c}x{i}"
+            names.append(acc)
+            clients[acc] = FRAMEWORK_CLIENT
+            for _ in range(int(rng.integers(25, 40))):
+                ts = T0 + timedelta(days=int(rng.integers(0, 5)), hours=int(rng.integers(0, 24)),
+                                    minutes=int(rng.integers(0, 60)), seconds=int(rng.integers(0, 60)))
+                log.add(acc, ts, f"{net}.{10 + 10 * c + i}", f"{prefix}-card-{c}",
+                        FRAMEWORK_PROMPT.format(f"{_words(rng, 3)} {int(rng.integers(0, 10_000))}"))
+        groups.append(names)
+    return groups, clients
+
+
+def framework_world(elsewhere: int = 3, seed: int = 3) -> tuple[pl.DataFrame, list[str], list[str]]:
+    """Two unrelated firms on one hosting /24 (203.0.113.0/24) and ``elsewhere`` more firms, each alone on
+    its own provider's /24, all built on one agent framework nobody else in the log uses; 100 people."""
+    rng = np.random.default_rng(seed)
+    log = Log()
+    shared, clients = firms(log, rng, "203.0.113", "cowork", 2)
+    others: list[list[str]] = []
+    for k in range(elsewhere):
+        groups, more = firms(log, rng, f"198.51.{100 + k}", f"solo{k}_", 1)
+        others += groups
+        clients.update(more)
+    add_people(log, rng, 100)
+    return frame(log, clients), flat(shared), flat(others)
+
+
+# New in session 19 (0e90626). Counting the framework's holders over every exclusive network makes it
+# 'specific' once its users all sit on exclusive blocks: per network (e8e3017) the hosting /24's two firms
+# held 8 of its 20 holders (0.4 < MARK_SPECIFIC) and were kept apart; now 20 of 20 and they are joined and
+# flagged, and the three lone firms with them (via the campaign). The more firms adopt the framework (each
+# on its own block), the surer the join -- the reverse of what a stock prompt's spread should say. Principle
+# for a fix: holders on other exclusive networks make a mark specific only when those networks' clusters
+# are tied to this one by something else of the operator's (a card, an address, a clock); a mark spread over
+# unrelated blocks is a product's, not an operator's template.
+@pytest.mark.xfail(strict=True, reason=(
+    "network_cells on: 2 framework-bot firms (4 bots each) on one hosting /24 + 3 more on their own /24s, "
+    "nobody else on the framework: on -> the 2 joined into one cluster of 8, 8/8 flagged, and the 3 lone "
+    "firms 12/12 flagged; e8e3017 on: 2 x 4, 0 flagged (and 0/12); off: 0 flagged on both. With 1 lone "
+    "firm both commits join and flag (8/12 holders on the hosting /24: specific per network too)"))
+def test_firms_on_one_framework_across_several_blocks_are_not_joined_or_flagged():
+    events, shared, others = framework_world()
+    on = run_detect(events, config=ON)
+    assert sorted(clusters_of(on, shared).values()) == [4, 4]
+    assert flagged(on, shared) == 0 and flagged(on, others) == 0
+
+
+def test_framework_firms_stay_apart_with_network_cells_off():
+    # Control: the same world with the setting off (the default): 2 x 4 on the hosting block, nobody flagged.
+    events, shared, others = framework_world()
+    off = run_detect(events, config=OFF)
+    assert sorted(clusters_of(off, shared).values()) == [4, 4]
+    assert flagged(off, shared) == 0 and flagged(off, others) == 0
+
+
+# --- 4. The seam's effect size -----------------------------------------------------------------------
+
+def test_a_seam_heavier_by_a_named_effect_still_refuses_the_split():
+    # Control: a 400 + 300 cell whose seam links are x 1.5 its blocks' (lognormal: A ~ 0.61 >= SEAM_EFFECT)
+    # stays whole (3/3 seeds on both commits); at x 1.1 (A ~ 0.53) it splits now (e8e3017: whole, 0/3). Near
+    # the threshold the outcome is seed-dependent (x 1.2, A ~ 0.55: split in 2 of 3 seeds) -- as designed.
+    def heavier(factor):
+        return lambda across, _, rng: rng.lognormal(0, 1, len(across)) * np.where(across, factor, 1.0)
+    labels, _ = two_blocks((400, 300), 0.3, 0.02, 0, heavier(1.5))
+    assert (labels == labels[0]).all()
+    assert split_in_two(*two_blocks((400, 300), 0.3, 0.02, 0, heavier(1.1)))
+
+
+# --- 5. Determinism ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["office", "free5_10"])
+def test_detaching_and_contacts_do_not_depend_on_row_order(kind):
+    # Control: shuffled rows give the same clusters, flags and campaigns (also run on the Spark engine by
+    # hand for office + free5_0 + twocards in one log: every output table equal to polars').
+    log, _ = world(kind)
+    events = log.frame()
+    cols = ["account_id", "cluster_id", "campaign_id"]
+    a, b = run_detect(events), run_detect(events.sample(fraction=1.0, shuffle=True, seed=5))
+    assert a.accounts.select(cols).sort("account_id").equals(b.accounts.select(cols).sort("account_id"))
+    assert a.clusters["flagged"].to_list() == b.clusters["flagged"].to_list()
+
+
+def test_network_cells_join_does_not_depend_on_row_order():
+    events, _, _ = framework_world()
+    cols = ["account_id", "cluster_id"]
+    a = run_detect(events, config=ON).accounts.select(cols).sort("account_id")
+    b = run_detect(events.sample(fraction=1.0, shuffle=True, seed=5), config=ON).accounts.select(cols).sort("account_id")
+    assert a.equals(b)
