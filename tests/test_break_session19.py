@@ -130,6 +130,23 @@ def test_one_ring_account_using_an_offices_card_and_address_does_not_flag_the_st
     assert flagged(result, g["co"]) == 0
 
 
+def test_one_ring_account_using_an_offices_card_or_its_address_alone_does_not_flag_the_staff():
+    # Control (the edge of the defect above): ring account 0 paying 3 times with the office's card from its
+    # datacenter exit, or sending 3 requests from the office address with its own card -- one contact value
+    # -- flags none of the 12 (e8e3017 flagged all 12 for the card). Card AND address: 12 of 12.
+    for card, address in ((True, False), (False, True)):
+        rng = np.random.default_rng(3)
+        log = Log()
+        ring = add_ring(log, rng, "ring", 20, 5, DATACENTER, RING_TEMPLATE)
+        co = staff(log, rng, "co", 12, OFFICE, ["co-card"] * 12)
+        for k in range(3):
+            log.add("ring0", T0 + timedelta(hours=10 + k), OFFICE if address else DATACENTER[0],
+                    "co-card" if card else "ring-card-0", RING_TEMPLATE.format("a b c", k))
+        add_people(log, rng, 100)
+        result = run_detect(log.frame())
+        assert flagged(result, ring) == 20 and flagged(result, co) == 0, (card, address)
+
+
 # Pre-existing (e8e3017 the same). Two department cards of one company, each paid with once by a different
 # ring account (a breach of the company's card data): two contacts add up to 'two values of the operator's'.
 # A trade-off with the evasion control below (an operator whose tame cell shares two cards, each with one
