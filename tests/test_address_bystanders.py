@@ -101,17 +101,31 @@ def test_the_setting_that_disables_outsiders_disables_bystanders():
 # its script -- a stolen card's owner pays with it too -- and values held only with other off-script
 # members (a household's own phrasing) are not the fleet's either. Phrasing like the fleet, it stays.
 def test_the_owner_of_a_card_the_piece_pays_with_is_judged_by_its_phrasing():
-    assert detached(*piece(extra_rows=[(3, CARD)])) == [3]
-    assert detached(*piece(extra_rows=[(3, CARD)], scripted=(9, 8, 9, 8))) == []
+    def off_exit(args):  # account 3 not on the piece's exit: linked by the card alone
+        clusters, scored, memberships, signals, stats = args
+        return clusters, scored, memberships.filter((pl.col("account_idx") != 3) | (pl.col("signal_idx") != EXIT)), signals, stats
+    assert detached(*off_exit(piece(extra_rows=[(3, CARD)]))) == [3]
+    assert detached(*off_exit(piece(extra_rows=[(3, CARD)], scripted=(9, 8, 9, 8)))) == []
     # It also holds the template with the piece: the fleet's mark.
-    assert detached(*piece(extra_rows=[(3, CARD), (3, TEMPLATE)])) == []
+    assert detached(*off_exit(piece(extra_rows=[(3, CARD), (3, TEMPLATE)]))) == []
+    # On the piece's card AND its exit (break19: an operator's free-writing accounts paying with the ring's
+    # cards from its exits): two independent links, it stays.
+    assert detached(*piece(extra_rows=[(3, CARD)])) == []
 
 
 def test_a_household_sharing_its_own_phrasing_and_the_card_is_detached_whole():
-    # Accounts 3-4: a household on the card the piece pays with, sharing a passage of their own (STOCK).
-    rows = [(3, CARD), (4, CARD), (3, STOCK), (4, STOCK), (4, EXIT)]
-    args = piece(extra_rows=rows, scripted=(9, 8, 9, 0, 1), sampled=(10, 10, 10, 10, 10))
-    assert detached(*args) == [3, 4]
+    # Accounts 3-4: a household on the card the piece pays with, sharing a passage of their own (STOCK) and
+    # their home address (HOME), not the piece's exit.
+    home = 14
+    rows = [(3, CARD), (4, CARD), (3, STOCK), (4, STOCK), (3, home), (4, home)]
+
+    def world(extra):
+        clusters, scored, memberships, signals, stats = piece(extra_rows=rows + extra, scripted=(9, 8, 9, 0, 1),
+                                                            sampled=(10, 10, 10, 10, 10))
+        memberships = memberships.filter((pl.col("account_idx") != 3) | (pl.col("signal_idx") != EXIT))
+        signals = pl.concat([signals, pl.DataFrame({"signal_idx": [home], "kind": ["ip"], "df": [2]},
+                                                   schema=signals.schema)])
+        return clusters, scored, memberships, signals, stats
+    assert detached(*world([])) == [3, 4]
     # A member on the script holding the same passage keeps them: it is the piece's.
-    args = piece(extra_rows=rows + [(1, STOCK)], scripted=(9, 8, 9, 0, 1), sampled=(10, 10, 10, 10, 10))
-    assert detached(*args) == []
+    assert detached(*world([(1, STOCK)])) == []

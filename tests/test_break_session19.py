@@ -225,13 +225,9 @@ def test_an_operator_moving_one_card_per_loud_account_still_ties_its_tame_cell()
 # members) and the fleet's addresses is the fleet's, whatever it writes; a card alone (or an address alone)
 # does not keep it; and bystanders are a cluster's minority -- the fleet's rate is judged per member, not
 # pooled over prompts, where the busiest accounts outvote the rest.
-@pytest.mark.xfail(strict=True, reason=(
-    "ring of 20 + N accounts on the ring's 5 cards and its 15 datacenter exits, template in P % of prompts: "
-    "N=5 P=0: 0 of 5 clustered/flagged (e8e3017: 5/5 flagged); P=10: 2/5; P=20: 3/5 (e8e3017 5/5 both); "
-    "N=8, 9, 15, 20, 25 with P=0: 0 of N each (e8e3017 all flagged); ring 20/20 flagged throughout. At N=25 "
-    "the free writers are the MAJORITY of the 45-account cluster and all are detached: the cluster is known by "
-    "its values (cover: every member holds a ring card with another) and the others' template rate is pooled "
-    "over prompts (the 20 scripted accounts send 72 prompts each, the free writers ~36: 0.62 >= 0.5)"))
+# Fixed in session 19 (after this review): a card the fleet reuses together with an address the fleet uses
+# are two independent links and keep an off-script member (outsiders.address_bystanders); the card's owner at
+# home and a VPN user on an exit have one each. Before the fix: N=5 P=0 0/5 flagged, N=25 0/25 (e8e3017 all).
 @pytest.mark.parametrize("kind", ["free5_0", "free5_10", "free9_0", "free25_0"])
 def test_operator_accounts_writing_freely_on_the_rings_cards_and_exits_stay_flagged(kind):
     log, g = world(kind)

@@ -226,11 +226,22 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     # passage, an identifier -- other than a card: the owner of a card the fleet pays with (stolen, or
     # bought from a carding shop) holds it as a fleet member does, and a household's own values (its
     # prompts, shared among its members only) are not the fleet's. The cover above counts every value.
-    scripted_holders = (held.filter(~pl.col("card")).join(judged.select("account_idx", "off_script"), on="account_idx")
+    # ... nor a card, but a card together with an address the fleet uses: a free-writing account of the
+    # operator paying with its cards from its exits has two independent links; the card's owner at home one.
+    addresses = (memberships.select("account_idx", "signal_idx")
+                 .join(signals.filter(pl.col("kind") == "ip").select("signal_idx"), on="signal_idx")
+                 .join(members, on="account_idx").filter(pl.len().over("cluster_id", "signal_idx") >= 2)
+                 .with_columns(pl.lit(None, pl.Boolean).alias("card")))
+    scripted_holders = (pl.concat([held.select("account_idx", "signal_idx", "cluster_id", "card"),
+                                   addresses.select("account_idx", "signal_idx", "cluster_id", "card")])
+                        .join(judged.select("account_idx", "off_script"), on="account_idx")
                         .with_columns((~pl.col("off_script")).cast(pl.Int64).sum().over("cluster_id", "signal_idx")
                                       .alias("on_script"))
                         .filter(pl.col("on_script") - (~pl.col("off_script")).cast(pl.Int64) >= 1)
-                        .select("account_idx").unique().with_columns(pl.lit(True).alias("kept")))
+                        .group_by("account_idx").agg((pl.col("card") == False).any().alias("own"),  # noqa: E712
+                                                     (pl.col("card") == True).any().alias("pays"),  # noqa: E712
+                                                     pl.col("card").is_null().any().alias("exits"))
+                        .select("account_idx", (pl.col("own") | (pl.col("pays") & pl.col("exits"))).alias("kept")))
     judged = judged.join(scripted_holders, on="account_idx", how="left").with_columns(pl.col("kept").fill_null(False))
     return judged.filter(
         ~pl.col("kept") & (pl.col("n_others") >= 2)
