@@ -278,10 +278,13 @@ def test_a_firm_with_another_client_on_the_operators_block_is_not_joined_control
 
 # --- 3. Operators evading the join ------------------------------------------------------------------
 
-# Fixed in session 19: MARK_SPECIFIC counts the mark's holders in the clusters tied to ANY exclusive network,
-# not to one -- an operator running three cells (6 card groups of 5 each), each on its own datacenter /24, all
-# sending its one template, held a third of the template's holders per block and none was joined (dev
-# ind_s3_11000: cell 2, 310 accounts on four exclusive /24s, stayed 55 pieces for the same reason).
+@pytest.mark.xfail(strict=True, reason=(
+    "network_cells: an operator running THREE cells (6 card groups of 5 each), each on its own datacenter "
+    "/24, all sending its one template: none is joined (18 unflagged clusters of 5). MARK_SPECIFIC counts "
+    "the template's holders over one network's block (networks joined by clusters tied to several); three "
+    "unrelated blocks each hold a third. Session 19 counted over all blocks and joined them, but break19 "
+    "found firms sending one agent framework on separate /24s joined and flagged the same way: blocks tie "
+    "only through something else of the operator's (a card, an address, a clock), which these cells lack"))
 def test_an_operator_with_three_cells_on_three_blocks_is_joined():
     log, cells, _ = operator_world(cells=3)
     on = run_detect(frame(log), config=ON)

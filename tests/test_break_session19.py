@@ -298,11 +298,9 @@ def framework_world(elsewhere: int = 3, seed: int = 3) -> tuple[pl.DataFrame, li
 # for a fix: holders on other exclusive networks make a mark specific only when those networks' clusters
 # are tied to this one by something else of the operator's (a card, an address, a clock); a mark spread over
 # unrelated blocks is a product's, not an operator's template.
-@pytest.mark.xfail(strict=True, reason=(
-    "network_cells on: 2 framework-bot firms (4 bots each) on one hosting /24 + 3 more on their own /24s, "
-    "nobody else on the framework: on -> the 2 joined into one cluster of 8, 8/8 flagged, and the 3 lone "
-    "firms 12/12 flagged; e8e3017 on: 2 x 4, 0 flagged (and 0/12); off: 0 flagged on both. With 1 lone "
-    "firm both commits join and flag (8/12 holders on the hosting /24: specific per network too)"))
+# Fixed in session 19 (after this review): a mark's holders are counted over the network's block (networks
+# joined by clusters tied to several of them), not over every exclusive network: before, the 2 firms on the
+# hosting /24 were joined (8/8 flagged) and the 3 lone firms flagged (12/12); e8e3017 kept them apart.
 def test_firms_on_one_framework_across_several_blocks_are_not_joined_or_flagged():
     events, shared, others = framework_world()
     on = run_detect(events, config=ON)

@@ -256,11 +256,17 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     # Two clusters tied to one network are linked when they also share a mark (the operator's template or
     # client): a star per (network, mark) connects them; components of these links propose the groups.
     marks = cluster_marks(memberships, signals, partition.join(tied.select("cluster_id").unique(), on="cluster_id"))
-    # A mark counts only when the clusters tied to exclusive networks hold most of its holders (MARK_SPECIFIC):
-    # a stock question the whole campus asks is no operator's template. Counted over all tied clusters, not
-    # per network: a cell living on four exclusive /24s holds its template on each with a quarter of them.
-    star = (tied.join(marks, on="cluster_id")
-            .filter(pl.col("n").sum().over("mark") >= MARK_SPECIFIC * pl.col("df"))
+    # A mark counts only when the clusters tied to the network hold most of its holders (MARK_SPECIFIC): a
+    # stock question the whole campus asks is no operator's template. Counted over the network's *block*:
+    # the networks joined by clusters tied to two or more of them (a cell whose card groups each live on
+    # its four exclusive /24s holds its template on each with a quarter of them), not over unrelated blocks
+    # that merely send the same product's prompt (break19: framework firms on separate /24s).
+    block = _network_blocks(tied)
+    specific = (tied.join(block, on="signal_idx").select("cluster_id", "block").unique().join(marks, on="cluster_id")
+                .group_by("block", "mark").agg(pl.col("n").sum().alias("held"), pl.col("df").first())
+                .filter(pl.col("held") >= MARK_SPECIFIC * pl.col("df")).select("block", "mark"))
+    star = (tied.join(block, on="signal_idx").join(marks, on="cluster_id")
+            .join(specific, on=["block", "mark"], how="semi")
             .with_columns(pl.col("cluster_id").min().over("signal_idx", "mark").alias("hub"))
             .filter(pl.col("hub") != pl.col("cluster_id")).select("hub", "cluster_id").unique())
     if star.height == 0:
@@ -285,6 +291,20 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     merged = partition.join(target, on="cluster_id", how="left").select(
         "account_idx", pl.coalesce("group", "cluster_id").alias("cluster_id"))
     return renumber(merged, min_cluster_size)
+
+
+def _network_blocks(tied: pl.DataFrame) -> pl.DataFrame:
+    """``signal_idx, block``: each network's connected component in the graph of clusters and the networks
+    they are tied to (``tied``: ``cluster_id, signal_idx``)."""
+    import igraph as ig
+    nets = tied.select("signal_idx").unique().sort("signal_idx").with_row_index("node")
+    cl = tied.select("cluster_id").unique().sort("cluster_id").with_row_index("cnode")
+    edges = tied.join(nets, on="signal_idx").join(cl, on="cluster_id")
+    n_nets = nets.height
+    graph = ig.Graph(n=n_nets + cl.height, edges=np.column_stack(
+        [edges["node"].to_numpy().astype(np.int64), edges["cnode"].to_numpy().astype(np.int64) + n_nets]).tolist())
+    member = np.asarray(graph.connected_components().membership, dtype=np.int64)
+    return nets.select("signal_idx", pl.Series("block", member[:n_nets], dtype=pl.Int64))
 
 
 def with_join_reason(clusters: pl.DataFrame, pieces: pl.DataFrame, partition: pl.DataFrame,
