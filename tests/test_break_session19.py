@@ -118,10 +118,8 @@ def clustered(result, accounts: list[str]) -> int:
 # 'same operator as flagged cluster 1'. Principle for a fix: values held by the same single loud account
 # are one contact, however many kinds they span -- the second value must be one the operator reuses
 # (held by MIN_CELL_HOLDERS or more loud accounts), not a second trace of the same contact.
-@pytest.mark.xfail(strict=True, reason=(
-    "office: 12 office workers (free-form, one office address, one corporate card) and ring account 0 paying "
-    "3 times with the card FROM the office address: 12 of 12 flagged 'same operator as flagged cluster 1' "
-    "(ring 20/20); e8e3017 the same (12/12); office_tmpl (a batch-job team) the same on both"))
+# Fixed in session 19 (after this review): contacts tie only when two accounts of one loud campaign made them --
+# one account's card and address contacts (12/12 flagged before; e8e3017 the same).
 @pytest.mark.parametrize("kind", ["office", "office_tmpl"])
 def test_one_ring_account_using_an_offices_card_and_address_does_not_flag_the_staff(kind):
     log, g = world(kind)
@@ -185,10 +183,8 @@ def two_rings_on_a_company_card(team: bool) -> tuple[Log, dict[str, list[str]]]:
 # company 'same operator as flagged cluster 1'. With only one ring paying, 0 of 12 now (e8e3017: 12).
 # Principle for a fix: reuse is seen inside one operator -- two or more accounts of one loud cluster (or of
 # one campaign); one account in each of two unrelated loud clusters is two contacts, not anyone's reuse.
-@pytest.mark.xfail(strict=True, reason=(
-    "two rings (20 each) + 12 office workers on one corporate card; ring0 and ringb0 each pay once with "
-    "it: 12 of 12 flagged 'same operator as flagged cluster 1 (campaign 3)' (free-form staff and a "
-    "batch-job team alike; rings 20/20 each); e8e3017 the same (12/12); one ring only: 0/12 (e8e3017 12/12)"))
+# Fixed in session 19 (after this review): contacts tie only when two accounts of one loud campaign made them --
+# one account in each of two rings (12/12 flagged before; e8e3017 the same).
 @pytest.mark.parametrize("team", [False, True])
 def test_a_company_card_one_account_of_each_of_two_rings_used_does_not_flag_the_company(team):
     log, g = two_rings_on_a_company_card(team)

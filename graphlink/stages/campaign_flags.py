@@ -132,10 +132,12 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     round by round, the clusters this function has found tied to them (an operator's tame cells
     sit in several campaigns and hold its template in all of them). ``C`` is tied when it holds a
     card or identifier, or at least :data:`MIN_TIE_VALUES` values, that are its operator's and held
-    by a loud cluster. A card or identifier held by a single account of the loud clusters is that
-    account's *contact* (one payment with a stolen, borrowed or company card), not the operator's
-    reuse: it ties ``C`` only together with a second value of its operator's held by a loud
-    cluster (the operator's own card moved between its cells comes with its template or addresses). Whichever campaign the grouping puts ``C`` in, its flag then follows from its
+    by a loud cluster. A card or identifier that no loud campaign holds with two accounts is a
+    *contact* (one payment with a stolen, borrowed or company card; one account in each of two rings
+    paying with a card sold twice), not the operator's reuse: it ties ``C`` only when ``C``'s tying
+    values are held by two accounts of one loud campaign (an operator moving one card to each of two
+    accounts, or its card together with its template), never by one account's several contacts (a
+    ring account paying with an office's card from the office's address). Whichever campaign the grouping puts ``C`` in, its flag then follows from its
     own values, not from which flagged cluster a Leiden run placed beside it; and a cluster tied
     only by a phrase thousands hold (a NAT's ordinary users) holds nothing of the operator's.
 
@@ -183,11 +185,14 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     mapped = partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
     held = held_ties(mapped, affiliations, ties["signal_idx"]).with_columns(
         pl.col("cluster_id").cast(pl.Int64), pl.col("cluster_id").is_in(loud_ids).alias("loud"))
-    # Per value, the loud cluster holding it most (the lead a tied cluster names), and how many accounts
-    # of the loud clusters hold it: a card one of them holds is a contact, not the operator's reuse.
+    # Per value, the loud cluster holding it most (the lead a tied cluster names), and whether one loud
+    # campaign holds it with two accounts (reuse); held by one account per loud campaign, it is a contact.
+    per_camp = held.filter("loud").group_by("signal_idx", "campaign_id").agg(pl.col("h").sum().alias("kh"))
     lead = (held.filter("loud").sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
-            .group_by("signal_idx", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead"),
-                                                             (pl.col("h").sum() < MIN_CELL_HOLDERS).alias("contact")))
+            .group_by("signal_idx", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead"))
+            .join(per_camp.group_by("signal_idx").agg((pl.col("kh").max() < MIN_CELL_HOLDERS).alias("contact")),
+                  on="signal_idx"))
+    voices = _loud_voices(per_camp, mapped.filter(pl.col("cluster_id").cast(pl.Int64).is_in(loud_ids)), affiliations)
     inside = held.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("inside"))
     found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, "ties": pl.UInt32})
     for _ in range(max(rounds, 1)):
@@ -199,19 +204,42 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                     .join(ties, on="signal_idx")
                     .filter(pl.col("inside") >= SPECIFIC_SHARE * (pl.col("df") - pl.col("all_op").fill_null(0)
                                                                   + pl.col("in_op").fill_null(0))))
-        tied = (held.filter(~pl.col("loud") & (pl.col("h") >= MIN_CELL_HOLDERS)).join(specific.select("campaign_id", "signal_idx", "private"),
-                                                  on=["campaign_id", "signal_idx"])
-                .join(lead, on="signal_idx")
-                .group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("ties"),
-                                            (pl.col("private") & ~pl.col("contact")).any().alias("reused"),
-                                            pl.col("private").any(), pl.col("lead").mode().min())
-                .filter(pl.col("reused") | (pl.col("private") & (pl.col("ties") >= 2)) | (pl.col("ties") >= MIN_TIE_VALUES))
+        rows = (held.filter(~pl.col("loud") & (pl.col("h") >= MIN_CELL_HOLDERS))
+                .join(specific.select("campaign_id", "signal_idx", "private"), on=["campaign_id", "signal_idx"])
+                .join(lead, on="signal_idx"))
+        # Contacts tie only when two accounts of one loud campaign made them (whatever the values' kinds):
+        # one ring account paying with an office's card from its address is still one contact.
+        voiced = (rows.select("cluster_id", "signal_idx").join(voices, on="signal_idx")
+                  .group_by("cluster_id", "loud_campaign").agg(pl.col("many").any() | (pl.col("voice").n_unique() >= 2))
+                  .group_by("cluster_id").agg(pl.col("many").any().alias("voiced")))
+        tied = (rows.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("ties"),
+                                                (pl.col("private") & ~pl.col("contact")).any().alias("reused"),
+                                                pl.col("private").any(), pl.col("lead").mode().min())
+                .join(voiced, on="cluster_id", how="left")
+                .filter(pl.col("reused") | (pl.col("private") & pl.col("voiced").fill_null(False))
+                        | (pl.col("ties") >= MIN_TIE_VALUES))
                 .select("cluster_id", "lead", "ties").sort("cluster_id"))
         grew = tied.height > found.height
         found = tied
         if not grew:
             break
     return found
+
+
+def _loud_voices(per_camp: pl.DataFrame, loud_members: pl.DataFrame, affiliations: pl.DataFrame) -> pl.DataFrame:
+    """``signal_idx, loud_campaign, voice, many``: who of each loud campaign holds each value -- the one
+    account (``voice``) where the campaign holds it with one, ``many`` where with two or more."""
+    many = per_camp.filter(pl.col("kh") >= MIN_CELL_HOLDERS).select(
+        "signal_idx", pl.col("campaign_id").alias("loud_campaign"), pl.lit(None, pl.Int64).alias("voice"),
+        pl.lit(True).alias("many"))
+    single = per_camp.filter(pl.col("kh") < MIN_CELL_HOLDERS).select("signal_idx", pl.col("campaign_id").alias("loud_campaign"))
+    one = (affiliations.select("account_idx", "signal_idx")
+           .filter(pl.col("signal_idx").is_in(single["signal_idx"].unique().implode()))
+           .join(loud_members.select("account_idx", pl.col("campaign_id").alias("loud_campaign")), on="account_idx")
+           .join(single, on=["signal_idx", "loud_campaign"])
+           .select("signal_idx", "loud_campaign", pl.col("account_idx").cast(pl.Int64).alias("voice"),
+                   pl.lit(False).alias("many")))
+    return pl.concat([many.cast(one.schema), one])
 
 
 def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_flag_size: int = 5,
