@@ -49,9 +49,10 @@ if __name__ == "__main__":
     worlds = sorted(glob.glob(pat))
     with ProcessPoolExecutor(int(os.environ.get("J", "2"))) as ex:
         rows = list(ex.map(one, [(w, over, acc) for w in worlds]))
+    f3 = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731 -- labels without operators have no campaign ARI
     for r in rows:
-        print(f"{r['world']:22s} F1 {r['f1']:.3f} P {r['precision']:.3f} R {r['recall']:.3f} benign {r['benign']:4d} linked {r['linked']:4d} ARIc {r['ari_cell']:.3f} ARIk {r['ari_campaign']:.3f} {r['secs']}s co={r['co']} linked by type {r['linked_by_type']}")
+        print(f"{r['world']:22s} F1 {r['f1']:.3f} P {r['precision']:.3f} R {r['recall']:.3f} benign {r['benign']:4d} linked {r['linked']:4d} ARIc {f3(r['ari_cell'])} ARIk {f3(r['ari_campaign'])} {r['secs']}s co={r['co']} linked by type {r['linked_by_type']}")
     n = len(rows)
-    m = lambda k: sum(r[k] for r in rows) / n
-    print(f"MEAN n={n} F1 {m('f1'):.3f} P {m('precision'):.3f} benign(sum) {sum(r['benign'] for r in rows)} linked(sum) {sum(r['linked'] for r in rows)} ARIc {m('ari_cell'):.3f} ARIk {m('ari_campaign'):.3f}")
+    m = lambda k: None if any(r[k] is None for r in rows) else sum(r[k] for r in rows) / n  # noqa: E731
+    print(f"MEAN n={n} F1 {m('f1'):.3f} P {m('precision'):.3f} benign(sum) {sum(r['benign'] for r in rows)} linked(sum) {sum(r['linked'] for r in rows)} ARIc {f3(m('ari_cell'))} ARIk {f3(m('ari_campaign'))}")
     json.dump(rows, open(f"/tmp/sweep_{tag}.json", "w"), indent=1)
