@@ -41,9 +41,10 @@ inside each cluster at its own scale, finding and testing blocks on its links (w
    link moves a mean without bound, a rank sum by at most the number of links). The blocks' links are
    pooled, not tested block by block: where a light cell meets a heavy one the seam lies between their
    weights, heavier than the light cell's own links (dev ind_s3_11000: cell0039 beside cell0029, 68 %
-   of seam-inner pairs won by the seam) but not than the blocks' links together. A seam of few links is no evidence either way and the split stands on
-   3-4: one link never refuses it (the largest z is sqrt(3)), two only when both outweigh some 97 %
-   of the links inside (the normal approximation is conservative there).
+   of seam-inner pairs won by the seam) but not than the blocks' links together. A seam of few links
+   is no evidence either way and the split stands on 3-4: one link never refuses it (the largest z is
+   sqrt(3)), two only when both outweigh some 97 % of the links inside (the normal approximation is
+   conservative there).
 
 Among the levels that pass 4 and 5, the one with the largest ``t`` over its threshold is taken when it
 passes 3; each of its blocks is examined again the same way (a block may hold blocks at its own,
@@ -302,7 +303,8 @@ def _heavier_seam(labels: np.ndarray, source: np.ndarray, target: np.ndarray,
     if n_inner == 0 or n_seam == 0:
         return False
     effect = (seam_ranks - n_seam * (n_seam + 1) / 2.0) / (n_inner * n_seam)  # Vargha-Delaney A = U / (a b)
-    return effect >= SEAM_EFFECT and _rank_sum_z(seam_ranks, n_inner, n_seam, ranks[1]) >= NormalDist().inv_cdf(1 - SEAM_ALPHA)
+    return (effect >= SEAM_EFFECT
+            and _rank_sum_z(seam_ranks, n_inner, n_seam, ranks[1]) >= NormalDist().inv_cdf(1 - SEAM_ALPHA))
 
 
 def _best_level(blocks: np.ndarray, source: np.ndarray, target: np.ndarray, n: int, p: float,

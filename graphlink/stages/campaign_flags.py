@@ -137,8 +137,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     paying with a card sold twice), not the operator's reuse: it ties ``C`` only when ``C``'s tying
     values are held by two accounts of one loud campaign (an operator moving one card to each of two
     accounts, or its card together with its template), never by one account's several contacts (a
-    ring account paying with an office's card from the office's address). Whichever campaign the grouping puts ``C`` in, its flag then follows from its
-    own values, not from which flagged cluster a Leiden run placed beside it; and a cluster tied
+    ring account paying with an office's card from the office's address). Whichever campaign the
+    grouping puts ``C`` in, its flag then follows from its own values, not from which flagged cluster a Leiden run placed beside it; and a cluster tied
     only by a phrase thousands hold (a NAT's ordinary users) holds nothing of the operator's.
 
     Parameters
@@ -187,8 +187,9 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         pl.col("cluster_id").cast(pl.Int64), pl.col("cluster_id").is_in(loud_ids).alias("loud"))
     # Per value, the loud cluster holding it most (the lead a tied cluster names), and whether one loud
     # campaign holds it with two accounts (reuse); held by one account per loud campaign, it is a contact.
-    per_camp = held.filter("loud").group_by("signal_idx", "campaign_id").agg(pl.col("h").sum().alias("kh"))
-    lead = (held.filter("loud").sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
+    loud_held = held.filter("loud")
+    per_camp = loud_held.group_by("signal_idx", "campaign_id").agg(pl.col("h").sum().alias("kh"))
+    lead = (loud_held.sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
             .group_by("signal_idx", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead"))
             .join(per_camp.group_by("signal_idx").agg((pl.col("kh").max() < MIN_CELL_HOLDERS).alias("contact")),
                   on="signal_idx"))
@@ -210,8 +211,9 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         # Contacts tie only when two accounts of one loud campaign made them (whatever the values' kinds):
         # one ring account paying with an office's card from its address is still one contact.
         voiced = (rows.select("cluster_id", "signal_idx").join(voices, on="signal_idx")
-                  .group_by("cluster_id", "loud_campaign").agg(pl.col("many").any() | (pl.col("voice").n_unique() >= 2))
-                  .group_by("cluster_id").agg(pl.col("many").any().alias("voiced")))
+                  .group_by("cluster_id", "loud_campaign")
+                  .agg((pl.col("many").any() | (pl.col("voice").n_unique() >= 2)).alias("voiced"))
+                  .group_by("cluster_id").agg(pl.col("voiced").any()))
         tied = (rows.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("ties"),
                                                 (pl.col("private") & ~pl.col("contact")).any().alias("reused"),
                                                 pl.col("private").any(), pl.col("lead").mode().min())

@@ -26,7 +26,7 @@ pieces -- never units that merely rent addresses of one block:
 * a cluster is tied to a network when at least :data:`MIN_MEMBERS_ON_NETWORK` of its members have it as
   a principal network; two clusters tied to one network are **linked only through a mark they share**
   (:func:`cluster_marks`: a template shingle or client held by :data:`MARK_SHARE` of each, and most of
-  whose holders are in clusters tied to exclusive networks, :data:`MARK_SPECIFIC`): households of
+  whose holders are in clusters tied to the network's block, :data:`MARK_SPECIFIC`): households of
   a building, a co-working space's firms and two operators renting one block write different things.
   Each connected component of linked clusters proposes one group;
 * a cluster joins its component's group only when at least :data:`COVER` of its members have a principal
@@ -87,9 +87,10 @@ SHARED_KINDS = ("prompt", "user_agent")
 #: A value marks a cluster when at least this share of its members hold it (a template every member
 #: sends, not one employee's question that a neighbour also asked).
 MARK_SHARE = 0.5
-#: A mark links clusters on a network only when the clusters tied to exclusive networks hold at least this
-#: share of its holders in the whole log: the blocks' own template, not a stock question everyone asks (a campus's students and an
-#: operator on the campus NAT ask the same ones).
+#: A mark links clusters on a network only when the clusters tied to the network's block (see
+#: :func:`network_cells`) hold at least this share of its holders in the whole log: the block's own
+#: template, not a stock question everyone asks (a campus's students and an operator on the campus NAT
+#: ask the same ones).
 MARK_SPECIFIC = 0.5
 
 
@@ -261,11 +262,11 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     # the networks joined by clusters tied to two or more of them (a cell whose card groups each live on
     # its four exclusive /24s holds its template on each with a quarter of them), not over unrelated blocks
     # that merely send the same product's prompt (break19: framework firms on separate /24s).
-    block = _network_blocks(tied)
-    specific = (tied.join(block, on="signal_idx").select("cluster_id", "block").unique().join(marks, on="cluster_id")
+    blocked = tied.join(_network_blocks(tied), on="signal_idx")
+    specific = (blocked.select("cluster_id", "block").unique().join(marks, on="cluster_id")
                 .group_by("block", "mark").agg(pl.col("n").sum().alias("held"), pl.col("df").first())
                 .filter(pl.col("held") >= MARK_SPECIFIC * pl.col("df")).select("block", "mark"))
-    star = (tied.join(block, on="signal_idx").join(marks, on="cluster_id")
+    star = (blocked.join(marks, on="cluster_id")
             .join(specific, on=["block", "mark"], how="semi")
             .with_columns(pl.col("cluster_id").min().over("signal_idx", "mark").alias("hub"))
             .filter(pl.col("hub") != pl.col("cluster_id")).select("hub", "cluster_id").unique())

@@ -178,17 +178,18 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
 
     In any cluster (flagged or not: a small piece is flagged later through its campaign), a member
     is a bystander when (1) it holds no value of a tie kind other than addresses and cards (a template
-    passage, a strong identifier) with another member whose own prompts are not off the cluster's
-    script (4, or unknown) -- a card does not keep it, since the owner of a card the fleet pays with
-    (stolen, or bought from a carding shop) holds the card as a fleet member does, nor do values it
-    holds only with other off-script members (a household's own prompts); (2) the cluster is known
+    passage, a strong identifier), nor a card together with an address, with another member whose own
+    prompts are not off the cluster's script (4, or unknown) -- a card alone does not keep it, since the
+    owner of a card the fleet pays with (stolen, or bought from a carding shop) holds the card as a
+    fleet member does, nor do values it holds only with other off-script members (a household's own
+    prompts); (2) the cluster is known
     without it: at least :data:`IDENTITY_COVER` of the *other* members each hold one with another
     member (the judged member does not vote on whether its cluster is known by its own values: in a
     cluster of four, one bystander alone put the cover at 0.75), or by its script: most of the other
     members (more than half) each send a template in :data:`MIN_FLEET_PHRASING` or more of their own
-    sampled prompts (a sliver of a ring whose accounts of several cells met on exit addresses shares no card or
-    passage, but its ring accounts are on a script; a second bystander in it does not hide the
-    first); (3) the other members phrase (:data:`MIN_FLEET_PHRASING` of their sampled prompts
+    sampled prompts (a sliver of a ring whose accounts of several cells met on exit addresses shares
+    no card or passage, but its ring accounts are on a script; a second bystander in it does not hide
+    the first); (3) the other members phrase (:data:`MIN_FLEET_PHRASING` of their sampled prompts
     scripted); and (4) its own sampled prompts follow a template less than :data:`PHRASING_SHARE`
     of the others' rate (no sampled prompt: unknown, never judged).
 
@@ -214,37 +215,34 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
         .with_columns((others("holds") / pl.col("n_others")).alias("cover"),
                       (others("scripted") / others("sampled")).alias("others_rate"),
                       pl.when(pl.col("sampled") > 0).then(pl.col("scripted") / pl.col("sampled")).alias("rate"))
-        .with_columns((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate")).fill_null(False).alias("off_script"))
-        # Known by its script: most (over half) of the other members send a template in MIN_FLEET_PHRASING
-        # of their sampled prompts (a member with none sampled does not vouch). Half is not enough: staff
-        # beside as many co-workers on one office address are two groups, not a fleet and its strays.
-        .with_columns((pl.len().over("cluster_id") - 1
-                       - (pl.col("rate").fill_null(-1.0) >= MIN_FLEET_PHRASING).cast(pl.Int64).sum().over("cluster_id")
-                       + (pl.col("rate").fill_null(-1.0) >= MIN_FLEET_PHRASING).cast(pl.Int64)).alias("others_unscripted"))
+        .with_columns((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate")).fill_null(False).alias("off_script"),
+                      # Members on a script (a member with none sampled does not vouch).
+                      (pl.col("rate") >= MIN_FLEET_PHRASING).fill_null(False).cast(pl.Float64).alias("on"))
+        # Known by its script: more than half of the other members on one. Half is not enough: staff beside
+        # as many co-workers on one office address are two groups, not a fleet and its strays.
+        .with_columns(others("on").alias("others_on"))
     )
-    # What keeps a member is a value it holds with a member phrasing like the cluster -- a template
-    # passage, an identifier -- other than a card: the owner of a card the fleet pays with (stolen, or
-    # bought from a carding shop) holds it as a fleet member does, and a household's own values (its
-    # prompts, shared among its members only) are not the fleet's. The cover above counts every value.
-    # ... nor a card, but a card together with an address the fleet uses: a free-writing account of the
-    # operator paying with its cards from its exits has two independent links; the card's owner at home one.
+    # What keeps a member is a value it holds with a member on the cluster's script: a template passage or
+    # an identifier, or a card together with an address (a free-writing account of the operator paying
+    # with its cards from its exits has two independent links). A card alone does not: the owner of a card
+    # the fleet pays with (stolen, or bought from a carding shop) holds it as a fleet member does; nor do a
+    # household's own values (its prompts, shared among its members only). The cover counts every value.
     addresses = (memberships.select("account_idx", "signal_idx")
                  .join(signals.filter(pl.col("kind") == "ip").select("signal_idx"), on="signal_idx")
-                 .join(members, on="account_idx").filter(pl.len().over("cluster_id", "signal_idx") >= 2)
-                 .with_columns(pl.lit(None, pl.Boolean).alias("card")))
-    scripted_holders = (pl.concat([held.select("account_idx", "signal_idx", "cluster_id", "card"),
-                                   addresses.select("account_idx", "signal_idx", "cluster_id", "card")])
+                 .join(members, on="account_idx").filter(pl.len().over("cluster_id", "signal_idx") >= 2))
+    scripted_holders = (pl.concat([held.select("account_idx", "signal_idx", "cluster_id",
+                                               pl.when("card").then(pl.lit("card")).otherwise(pl.lit("own")).alias("role")),
+                                   addresses.select("account_idx", "signal_idx", "cluster_id", pl.lit("exit").alias("role"))])
                         .join(judged.select("account_idx", "off_script"), on="account_idx")
-                        .with_columns((~pl.col("off_script")).cast(pl.Int64).sum().over("cluster_id", "signal_idx")
-                                      .alias("on_script"))
-                        .filter(pl.col("on_script") - (~pl.col("off_script")).cast(pl.Int64) >= 1)
-                        .group_by("account_idx").agg((pl.col("card") == False).any().alias("own"),  # noqa: E712
-                                                     (pl.col("card") == True).any().alias("pays"),  # noqa: E712
-                                                     pl.col("card").is_null().any().alias("exits"))
-                        .select("account_idx", (pl.col("own") | (pl.col("pays") & pl.col("exits"))).alias("kept")))
+                        # Held with another member on the script.
+                        .filter((~pl.col("off_script")).sum().over("cluster_id", "signal_idx")
+                                - (~pl.col("off_script")).cast(pl.UInt32) >= 1)
+                        .group_by("account_idx").agg(
+                            ((pl.col("role") == "own").any()
+                             | ((pl.col("role") == "card").any() & (pl.col("role") == "exit").any())).alias("kept")))
     judged = judged.join(scripted_holders, on="account_idx", how="left").with_columns(pl.col("kept").fill_null(False))
     return judged.filter(
         ~pl.col("kept") & (pl.col("n_others") >= 2)
-        & ((pl.col("cover") >= IDENTITY_COVER) | (2 * pl.col("others_unscripted") < pl.col("n_others")))
+        & ((pl.col("cover") >= IDENTITY_COVER) | (2 * pl.col("others_on") > pl.col("n_others")))
         & (pl.col("others_rate") >= MIN_FLEET_PHRASING) & pl.col("off_script")
     ).select("account_idx", "cluster_id")
