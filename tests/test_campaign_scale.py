@@ -68,3 +68,42 @@ def test_a_log_smaller_than_the_share_keeps_the_private_pseudo_mass():
     assert whole.equals(small)
     # n_accounts defaults to the log's accounts (account numbers in the partition).
     assert cluster_campaigns(part, aff, sig, graph, CommunityConfig(), n_accounts=11_000).equals(whole)
+
+
+OWN = 15           # shingles of each cell's own phrasing (fill-ins), each held by two of its members
+
+
+def log_with_own_phrasing(scale: int):
+    """:func:`log_of`'s two cells, each also writing its own fill-ins: values held by two members, in a log
+    of any size (a cell's own phrasing stays its own however many other cells the log holds, while the
+    operator's template is held by a share of the log)."""
+    part, aff, sig, graph = log_of(scale)
+    first = sig.height
+    rows = [(cell * CELL + (2 * v) % CELL + k, first + cell * OWN + v)
+            for cell in range(2) for v in range(OWN) for k in range(2)]
+    own = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
+    weight = graph.spec("prompt").weight
+    extra = pl.DataFrame({"signal_idx": pl.Series(range(first, first + 2 * OWN), dtype=pl.UInt32),
+                          "kind": ["prompt"] * (2 * OWN), "df": pl.Series([2] * (2 * OWN), dtype=pl.UInt32),
+                          "weight": [weight] * (2 * OWN), "linked": [True] * (2 * OWN)})
+    return part, pl.concat([aff, own]), pl.concat([sig, extra]), graph
+
+
+@pytest.mark.parametrize("scale", [1, 20])
+def test_a_cells_own_phrasing_does_not_outweigh_its_operators_template_in_a_larger_log(scale):
+    # Each cell's 15 own shingles (held by 2 accounts at any size) against the operator's 20 template
+    # shingles (held by a share of the log). With rarity uncapped, the template's weight falls 20 ** -0.5
+    # at 220,000 accounts while the own phrasing's stays: cosine 0.47 at 11,000, 0.28 at 220,000, under
+    # the resolution 0.35 (dev ind_s2 at 224,000: a 229-account cell whose prompt profile held 7,399
+    # values shared 574 template shingles with its operator's largest cluster, cosine 0.08). Rarity
+    # counted down to the pseudo-mass's share: 0.47 at both sizes.
+    part, aff, sig, graph = log_with_own_phrasing(scale)
+    camp = dict(cluster_campaigns(part, aff, sig, graph, CommunityConfig()).iter_rows())
+    assert camp[1] == camp[2], f"the operator's two cells split at {11_000 * scale:,} accounts"
+    assert camp[3] != camp[4] and camp[3] != camp[1]
+
+
+def test_own_phrasing_groups_alike_at_both_sizes():
+    small = cluster_campaigns(*log_with_own_phrasing(1)[:3], GraphConfig(), CommunityConfig())
+    large = cluster_campaigns(*log_with_own_phrasing(20)[:3], GraphConfig(), CommunityConfig())
+    assert small.equals(large)

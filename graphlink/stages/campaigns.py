@@ -56,7 +56,12 @@ AMBIENT_KINDS = ("timing", "ip_net", "asn", "user_agent", "email_domain", "creat
 #: to a share, the pseudo-mass falls as the popular values do and a world drawn at 20 times the size
 #: groups alike. 2 / 11,000: up to 11,000 accounts -- the dev worlds the grouping and its resolution
 #: were measured on -- the pseudo-mass is the private value it always was, so smaller logs group as
-#: before.
+#: before. Rarity in the profiles is counted down to the same share: a value held by fewer accounts
+#: (a cell's own fill-ins, its cards) weighs as one held by ``PSEUDO_SHARE`` of the log. A cell's own
+#: values stay its own however large the log, while its operator's template is held by a share of
+#: it: uncapped, a cell's own phrasing outgrew the template 4.5-fold between 11,000 and 224,000
+#: accounts and the cell left its operator's campaign (dev ind_s2 at 224,000: a 229-account cell
+#: sharing 574 template shingles with its operator's largest cluster, prompt cosine 0.08).
 PSEUDO_SHARE = 2 / 11_000
 
 
@@ -93,7 +98,9 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     pseudo-mass (the weight of a value held by :data:`PSEUDO_SHARE` of the
     log's accounts, at least 2, added to each squared norm), so a profile made
     only of popular values (a stock user agent, a generic phrase) ties nobody
-    however closely it matches, in a log of any size. Cards and
+    however closely it matches, in a log of any size; a value rarer than that
+    share weighs as one held by it, so a cell's own values do not outgrow its
+    operator's template as the log grows. Cards and
     declared identifiers (:data:`PRIVATE_TIE_KINDS`, user-declared kinds) also
     tie by what two clusters share against what chance gives for clusters of
     their sizes (:func:`~graphlink.stages.campaign_ties.private_ties`): a cell's
@@ -153,7 +160,17 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
         return pl.DataFrame(schema={"cluster_id": pl.Int64, "campaign_id": pl.Int64})
     node = sizes.select("cluster_id").with_row_index("node").with_columns(pl.col("node").cast(pl.UInt32))
     sizes = sizes.drop("__first")
-    linked = signals.filter("linked").select("signal_idx", "kind", "weight")
+    if n_accounts is None:
+        n_accounts = max(partition.height, 1 + max(int(partition["account_idx"].max() or 0),
+                                                    int(affiliations["account_idx"].max() or 0)))
+    # The pseudo-mass: a value held by PSEUDO_SHARE of the log, or privately (2 accounts) in a small log.
+    floor = max(2.0, PSEUDO_SHARE * n_accounts)
+    pseudo_rarity = (2.0 / floor) ** graph_config.rarity_exponent
+    # Rarity counted in shares of the log, down to the pseudo-mass's: a value held by fewer accounts
+    # weighs as one held by PSEUDO_SHARE of the log (below 11,000 accounts: every value as before).
+    capped = (pl.col("df").cast(pl.Float64) / pl.col("df").cast(pl.Float64).clip(lower_bound=floor)) \
+        .pow(graph_config.rarity_exponent)
+    linked = signals.filter("linked").select("signal_idx", "kind", (pl.col("weight") * capped).alias("weight"))
     profile = (
         affiliations.select("account_idx", "signal_idx")
         .join(linked.select("signal_idx"), on="signal_idx", how="semi")
@@ -163,11 +180,6 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
         .select(pl.col("node").alias("account_idx"), "signal_idx", "kind", "weight",
                 (pl.col("n") / pl.col("size")).alias("damp"))
     )
-    if n_accounts is None:
-        n_accounts = max(partition.height, 1 + max(int(partition["account_idx"].max() or 0),
-                                                    int(affiliations["account_idx"].max() or 0)))
-    # The pseudo-mass: a value held by PSEUDO_SHARE of the log, or privately (2 accounts) in a small log.
-    pseudo_rarity = (2.0 / max(2.0, PSEUDO_SHARE * n_accounts)) ** graph_config.rarity_exponent
     similarity = []
     # Every pair of clusters sharing a value linked (no random cycles through a value's holders): a
     # sparsifier's cycles are drawn over node numbers, so which two clusters a popular template links
