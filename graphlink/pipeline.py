@@ -316,7 +316,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     clusters = with_join_reason(clusters, pieces, partition, affiliations, projection.signals) if c.network_cells else clusters
     # Campaigns: the final clusters grouped by operator, and what ties them.
     campaign_of = piece_campaigns(partition, wholes if wholes is not None else pieces if c.network_cells else None,
-                                  affiliations, projection.signals, config.graph, config.communities)
+                                  affiliations, projection.signals, config.graph, config.communities, index.height)
     clusters = clusters.drop("campaign_id", strict=False).join(campaign_of, on="cluster_id", how="left")
     pooled = None
     if config.scoring.flag_campaigns:

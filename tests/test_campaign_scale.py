@@ -107,3 +107,15 @@ def test_own_phrasing_groups_alike_at_both_sizes():
     small = cluster_campaigns(*log_with_own_phrasing(1)[:3], GraphConfig(), CommunityConfig())
     large = cluster_campaigns(*log_with_own_phrasing(20)[:3], GraphConfig(), CommunityConfig())
     assert small.equals(large)
+
+
+def test_the_pipelines_campaigns_read_the_logs_accounts_not_the_clustered_ones():
+    # piece_campaigns (what the pipeline calls) sees only clustered accounts; the log's size is passed to it
+    # (an estimate from account numbers falls short when the last accounts hold no linked value). The 40
+    # clustered accounts of a 220,000-account log group as that log, not as a log of 40.
+    from graphlink.stages.network_cells import piece_campaigns
+    part, aff, sig, graph = log_with_own_phrasing(20)
+    clustered = part.drop_nulls("cluster_id")
+    camp = dict(piece_campaigns(clustered, None, aff, sig, graph, CommunityConfig(), n_accounts=220_000).iter_rows())
+    assert camp[1] == camp[2]
+    assert dict(cluster_campaigns(part, aff, sig, graph, CommunityConfig()).iter_rows()) == camp
