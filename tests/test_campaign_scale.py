@@ -33,14 +33,19 @@ def log_of(scale: int):
     rows += [(a, TEMPLATE + v) for a in range(2 * CELL, 4 * CELL) for v in range(STOCK)]
     aff = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
     graph = GraphConfig()
-    weight = graph.spec("prompt").weight
     # The template is held by 400 accounts per 11,000 (the operator), the phrase by 440 (4 % of people).
-    df = [400 * scale] * TEMPLATE + [440 * scale] * STOCK
-    sig = pl.DataFrame({"signal_idx": pl.Series(range(TEMPLATE + STOCK), dtype=pl.UInt32),
-                        "kind": ["prompt"] * (TEMPLATE + STOCK), "df": pl.Series(df, dtype=pl.UInt32),
-                        "weight": [weight * (2 / d) ** graph.rarity_exponent for d in df],
-                        "linked": [True] * (TEMPLATE + STOCK)})
+    sig = prompt_signals(0, [400 * scale] * TEMPLATE + [440 * scale] * STOCK, graph)
     return part, aff, sig, graph
+
+
+def prompt_signals(first: int, df: list[int], graph: GraphConfig) -> pl.DataFrame:
+    """Linked prompt values numbered from ``first``, held by ``df`` accounts each, weighed as the projection
+    weighs them (``kind weight x (2 / df) ** rarity_exponent``)."""
+    weight = graph.spec("prompt").weight
+    return pl.DataFrame({"signal_idx": pl.Series(range(first, first + len(df)), dtype=pl.UInt32),
+                         "kind": ["prompt"] * len(df), "df": pl.Series(df, dtype=pl.UInt32),
+                         "weight": [weight * (2 / d) ** graph.rarity_exponent for d in df],
+                         "linked": [True] * len(df)})
 
 
 @pytest.mark.parametrize("scale", [1, 20])
@@ -82,11 +87,7 @@ def log_with_own_phrasing(scale: int):
     rows = [(cell * CELL + (2 * v) % CELL + k, first + cell * OWN + v)
             for cell in range(2) for v in range(OWN) for k in range(2)]
     own = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
-    weight = graph.spec("prompt").weight
-    extra = pl.DataFrame({"signal_idx": pl.Series(range(first, first + 2 * OWN), dtype=pl.UInt32),
-                          "kind": ["prompt"] * (2 * OWN), "df": pl.Series([2] * (2 * OWN), dtype=pl.UInt32),
-                          "weight": [weight] * (2 * OWN), "linked": [True] * (2 * OWN)})
-    return part, pl.concat([aff, own]), pl.concat([sig, extra]), graph
+    return part, pl.concat([aff, own]), pl.concat([sig, prompt_signals(first, [2] * (2 * OWN), graph)]), graph
 
 
 @pytest.mark.parametrize("scale", [1, 20])

@@ -168,8 +168,8 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     pseudo_rarity = (2.0 / floor) ** graph_config.rarity_exponent
     # Rarity counted in shares of the log, down to the pseudo-mass's: a value held by fewer accounts
     # weighs as one held by PSEUDO_SHARE of the log (below 11,000 accounts: every value as before).
-    capped = (pl.col("df").cast(pl.Float64) / pl.col("df").cast(pl.Float64).clip(lower_bound=floor)) \
-        .pow(graph_config.rarity_exponent)
+    df = pl.col("df").cast(pl.Float64)
+    capped = (df / df.clip(lower_bound=floor)).pow(graph_config.rarity_exponent)
     linked = signals.filter("linked").select("signal_idx", "kind", (pl.col("weight") * capped).alias("weight"))
     profile = (
         affiliations.select("account_idx", "signal_idx")
