@@ -132,10 +132,14 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     round by round, the clusters this function has found tied to them (an operator's tame cells
     sit in several campaigns and hold its template in all of them). ``C`` is tied when it holds a
     card or identifier, or at least :data:`MIN_TIE_VALUES` values, that are its operator's and held
-    by a loud cluster. A card or identifier that no loud campaign holds with two accounts is a
+    by the operator's clusters: the loud ones and those found in earlier rounds, which are the
+    operator's as much (the tie names the loud cluster its chain starts from). A card or identifier
+    that no operator campaign holds with two accounts is a
     *contact* (one payment with a stolen, borrowed or company card; one account in each of two rings
     paying with a card sold twice), not the operator's reuse: it ties ``C`` only when ``C``'s tying
-    values are held by two accounts of one loud campaign (an operator moving one card to each of two
+    values -- or text values most of whose holders are the operator's (its template, whose other
+    holders are its tame cells spread over many campaigns) -- are held by two accounts of one
+    operator campaign (an operator moving one card to each of two
     accounts, or its card together with its template), never by one account's several contacts (a
     ring account paying with an office's card from the office's address). Whichever campaign the
     grouping puts ``C`` in, its flag then follows from its own values, not from which flagged cluster a Leiden run placed beside it; and a cluster tied
@@ -156,7 +160,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     -------
     DataFrame
         ``cluster_id`` (Int64), ``lead`` (Int64: the loud cluster holding most of the tying
-        values, ties by smaller id), ``ties`` (UInt32: the tying values), one row per tied
+        values, or the lead of the tied cluster holding most; ties by smaller id), ``ties`` (UInt32: the tying values), one row per tied
         cluster not in ``loud``, sorted by ``cluster_id``.
 
     Examples
@@ -185,46 +189,57 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     mapped = partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
     held = held_ties(mapped, affiliations, ties["signal_idx"]).with_columns(
         pl.col("cluster_id").cast(pl.Int64), pl.col("cluster_id").is_in(loud_ids).alias("loud"))
-    # Per value, the loud cluster holding it most (the lead a tied cluster names), and whether one loud
-    # campaign holds it with two accounts (reuse); held by one account per loud campaign, it is a contact.
-    loud_held = held.filter("loud")
-    per_camp = loud_held.group_by("signal_idx", "campaign_id").agg(pl.col("h").sum().alias("kh"))
-    lead = (loud_held.sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
-            .group_by("signal_idx", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead"))
-            .join(per_camp.group_by("signal_idx").agg((pl.col("kh").max() < MIN_CELL_HOLDERS).alias("contact")),
-                  on="signal_idx"))
-    voices = _loud_voices(per_camp, mapped.filter(pl.col("cluster_id").cast(pl.Int64).is_in(loud_ids)), affiliations)
     inside = held.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("inside"))
     found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, "ties": pl.UInt32})
     for _ in range(max(rounds, 1)):
-        operator = pl.col("loud") | pl.col("cluster_id").is_in(found["cluster_id"].implode())
-        aside = held.filter(operator)
+        # The operator so far: the loud clusters and those found tied to them (each names its loud lead).
+        # A card moved between a tied cell and another is the operator's reuse as much as one moved from
+        # a loud cell (dev ind_s1_11000: a 6-account cell paying with a card one member of a tied cell
+        # also used, and writing the template, stayed unflagged).
+        lead_of = pl.concat([pl.DataFrame({"cluster_id": loud.cast(pl.Int64)}).with_columns(pl.col("cluster_id").alias("lead_id")),
+                             found.select("cluster_id", pl.col("lead").alias("lead_id"))])
+        aside = held.join(lead_of, on="cluster_id")
+        # Per value, the operator's cluster holding it most (its loud lead is what a tied cluster names),
+        # and whether one operator campaign holds it with two accounts (reuse); held by one account per
+        # operator campaign, it is a contact.
+        per_camp = aside.group_by("signal_idx", "campaign_id").agg(pl.col("h").sum().alias("kh"))
+        lead = (aside.sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
+                .group_by("signal_idx", maintain_order=True).agg(pl.col("lead_id").first().alias("lead"))
+                .join(per_camp.group_by("signal_idx").agg((pl.col("kh").max() < MIN_CELL_HOLDERS).alias("contact")),
+                      on="signal_idx"))
+        voices = _loud_voices(per_camp, mapped.join(lead_of.select("cluster_id"), on="cluster_id"), affiliations)
         specific = (inside.join(aside.group_by("signal_idx").agg(pl.col("h").sum().alias("all_op")), on="signal_idx", how="left")
                     .join(aside.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("in_op")),
                           on=["campaign_id", "signal_idx"], how="left")
                     .join(ties, on="signal_idx")
                     .filter(pl.col("inside") >= SPECIFIC_SHARE * (pl.col("df") - pl.col("all_op").fill_null(0)
                                                                   + pl.col("in_op").fill_null(0))))
-        rows = (held.filter(~pl.col("loud") & (pl.col("h") >= MIN_CELL_HOLDERS))
-                .join(specific.select("campaign_id", "signal_idx", "private"), on=["campaign_id", "signal_idx"])
+        candidates = held.join(lead_of.select("cluster_id"), on="cluster_id", how="anti").filter(pl.col("h") >= MIN_CELL_HOLDERS)
+        rows = (candidates.join(specific.select("campaign_id", "signal_idx", "private"), on=["campaign_id", "signal_idx"])
                 .join(lead, on="signal_idx"))
-        # Contacts tie only when two accounts of one loud campaign made them (whatever the values' kinds):
-        # one ring account paying with an office's card from its address is still one contact.
-        voiced = (rows.select("cluster_id", "signal_idx").join(voices, on="signal_idx")
+        # Contacts tie only when two accounts of one operator campaign made them (whatever the values'
+        # kinds): one ring account paying with an office's card from its address is still one contact.
+        # The operator's template voices a contact too: a text value held mostly by the operator's
+        # clusters (the rest of its holders are its other tame cells, spread over many campaigns, so it
+        # is no campaign's own), never a phrase most of whose holders are outside the operator.
+        major = (aside.group_by("signal_idx").agg(pl.col("h").sum().alias("all_op")).join(ties, on="signal_idx")
+                 .filter(~pl.col("private") & (pl.col("all_op") >= SPECIFIC_SHARE * pl.col("df"))))
+        backing = pl.concat([rows.select("cluster_id", "signal_idx"),
+                             candidates.join(major.select("signal_idx"), on="signal_idx").select("cluster_id", "signal_idx")]).unique()
+        voiced = (backing.join(voices, on="signal_idx")
                   .group_by("cluster_id", "loud_campaign")
                   .agg((pl.col("many").any() | (pl.col("voice").n_unique() >= 2)).alias("voiced"))
                   .group_by("cluster_id").agg(pl.col("voiced").any()))
-        tied = (rows.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("ties"),
-                                                (pl.col("private") & ~pl.col("contact")).any().alias("reused"),
-                                                pl.col("private").any(), pl.col("lead").mode().min())
-                .join(voiced, on="cluster_id", how="left")
-                .filter(pl.col("reused") | (pl.col("private") & pl.col("voiced").fill_null(False))
-                        | (pl.col("ties") >= MIN_TIE_VALUES))
-                .select("cluster_id", "lead", "ties").sort("cluster_id"))
-        grew = tied.height > found.height
-        found = tied
-        if not grew:
+        new = (rows.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("ties"),
+                                               (pl.col("private") & ~pl.col("contact")).any().alias("reused"),
+                                               pl.col("private").any(), pl.col("lead").mode().min())
+               .join(voiced, on="cluster_id", how="left")
+               .filter(pl.col("reused") | (pl.col("private") & pl.col("voiced").fill_null(False))
+                       | (pl.col("ties") >= MIN_TIE_VALUES))
+               .select("cluster_id", "lead", "ties"))
+        if new.height == 0:
             break
+        found = pl.concat([found, new]).sort("cluster_id")
     return found
 
 
