@@ -26,7 +26,7 @@ SIZES = {1: 30, 2: 4, 3: 4, 4: 4, 5: 4, 6: 4, 7: 4}
 OUTSIDERS = 300
 
 
-def world(cell3_template: bool = True, cell7_phrase_outsiders: int = OUTSIDERS):
+def world(cell3_template: int = 4, cell7_phrase_outsiders: int = OUTSIDERS):
     """``campaign_of, partition, affiliations, signals`` of the input described above."""
     acc, start = {}, 0
     for cid, size in SIZES.items():
@@ -34,7 +34,7 @@ def world(cell3_template: bool = True, cell7_phrase_outsiders: int = OUTSIDERS):
         start += size
     outsiders = list(range(start, start + OUTSIDERS))
     holders: list[tuple[list[int], str]] = []
-    template = acc[1] + acc[4] + acc[5] + acc[6] + (acc[3] if cell3_template else [])
+    template = acc[1] + acc[4] + acc[5] + acc[6] + acc[3][:cell3_template]
     holders += [(template, "prompt")] * 5
     holders.append((acc[2] + acc[1][:2], "payment"))            # reused card: cluster 2 tied in round 1
     holders.append((acc[3][:3] + acc[2][:1], "payment"))        # cluster 3's card, one member of 2 used it
@@ -59,9 +59,15 @@ def test_card_from_a_tied_cell_with_the_template_ties_and_names_the_loud_lead():
     assert tied() == {2: 1, 3: 1}
 
 
+def test_the_template_of_one_member_backs_the_card():
+    # the card is the cell's (3 of its members pay with it); that one of them writes the operator's
+    # template is corroboration enough -- a cell's members split the template's wording between them
+    assert tied(cell3_template=1) == {2: 1, 3: 1}
+
+
 def test_the_card_alone_is_a_contact():
     # without the operator's template, one member of a tied cell using cluster 3's card is one contact
-    assert tied(cell3_template=False) == {2: 1}
+    assert tied(cell3_template=0) == {2: 1}
 
 
 def test_a_stock_phrase_does_not_voice_a_contact():

@@ -225,7 +225,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         major = (aside.group_by("signal_idx").agg(pl.col("h").sum().alias("all_op")).join(ties, on="signal_idx")
                  .filter(~pl.col("private") & (pl.col("all_op") >= SPECIFIC_SHARE * pl.col("df"))))
         backing = pl.concat([rows.select("cluster_id", "signal_idx"),
-                             candidates.join(major.select("signal_idx"), on="signal_idx").select("cluster_id", "signal_idx")]).unique()
+                             held.join(lead_of.select("cluster_id"), on="cluster_id", how="anti")
+                             .join(major.select("signal_idx"), on="signal_idx").select("cluster_id", "signal_idx")]).unique()
         voiced = (backing.join(voices, on="signal_idx")
                   .group_by("cluster_id", "loud_campaign")
                   .agg((pl.col("many").any() | (pl.col("voice").n_unique() >= 2)).alias("voiced"))
