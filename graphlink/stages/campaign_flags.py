@@ -160,7 +160,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     -------
     DataFrame
         ``cluster_id`` (Int64), ``lead`` (Int64: the loud cluster holding most of the tying
-        values, or the lead of the tied cluster holding most; ties by smaller id), ``ties`` (UInt32: the tying values), one row per tied
+        values, or the lead of the tied cluster holding most; ties by smaller id), ``ties``
+        (UInt32: the tying values), one row per tied
         cluster not in ``loud``, sorted by ``cluster_id``.
 
     Examples
@@ -184,11 +185,9 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     ties = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select(
         "signal_idx", "df", pl.col("kind").is_in(PRIVATE_TIE_KINDS).alias("private")
         | ~pl.col("kind").is_in(TIE_KINDS))
-    loud_ids = loud.cast(pl.Int64).implode()
     # Holders of each tie value per cluster: the only table the rounds read.
     mapped = partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
-    held = held_ties(mapped, affiliations, ties["signal_idx"]).with_columns(
-        pl.col("cluster_id").cast(pl.Int64), pl.col("cluster_id").is_in(loud_ids).alias("loud"))
+    held = held_ties(mapped, affiliations, ties["signal_idx"]).with_columns(pl.col("cluster_id").cast(pl.Int64))
     inside = held.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("inside"))
     found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, "ties": pl.UInt32})
     for _ in range(max(rounds, 1)):
@@ -214,19 +213,23 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                     .join(ties, on="signal_idx")
                     .filter(pl.col("inside") >= SPECIFIC_SHARE * (pl.col("df") - pl.col("all_op").fill_null(0)
                                                                   + pl.col("in_op").fill_null(0))))
-        candidates = held.join(lead_of.select("cluster_id"), on="cluster_id", how="anti").filter(pl.col("h") >= MIN_CELL_HOLDERS)
+        near = held.join(lead_of.select("cluster_id"), on="cluster_id", how="anti")  # not yet the operator's
+        candidates = near.filter(pl.col("h") >= MIN_CELL_HOLDERS)
         rows = (candidates.join(specific.select("campaign_id", "signal_idx", "private"), on=["campaign_id", "signal_idx"])
                 .join(lead, on="signal_idx"))
         # Contacts tie only when two accounts of one operator campaign made them (whatever the values'
         # kinds): one ring account paying with an office's card from its address is still one contact.
-        # The operator's template voices a contact too: a text value held mostly by the operator's
-        # clusters (the rest of its holders are its other tame cells, spread over many campaigns, so it
-        # is no campaign's own), never a phrase most of whose holders are outside the operator.
+        # The operator's template voices a contact too: a value held mostly by the operator's clusters
+        # (the rest of its holders are its other tame cells, spread over many campaigns, so it is no
+        # campaign's own), never a phrase most of whose holders are outside the operator; written by any
+        # member (a cell's members split the template's wording), while the card needs two. Such values
+        # only back a card: tying by them alone, or by them with any address the operator's clusters
+        # hold, flagged ordinary users whose questions start like the operator's fill-ins (dev worlds:
+        # ordinary accounts flagged 12 -> 13 and 12 -> 76; BENCHMARKS.md, twenty-first pass).
         major = (aside.group_by("signal_idx").agg(pl.col("h").sum().alias("all_op")).join(ties, on="signal_idx")
                  .filter(~pl.col("private") & (pl.col("all_op") >= SPECIFIC_SHARE * pl.col("df"))))
         backing = pl.concat([rows.select("cluster_id", "signal_idx"),
-                             held.join(lead_of.select("cluster_id"), on="cluster_id", how="anti")
-                             .join(major.select("signal_idx"), on="signal_idx").select("cluster_id", "signal_idx")]).unique()
+                             near.join(major.select("signal_idx"), on="signal_idx").select("cluster_id", "signal_idx")]).unique()
         voiced = (backing.join(voices, on="signal_idx")
                   .group_by("cluster_id", "loud_campaign")
                   .agg((pl.col("many").any() | (pl.col("voice").n_unique() >= 2)).alias("voiced"))
