@@ -1,5 +1,7 @@
 """Break-it review of branch voice21b (session 21): ``operator_ties`` with tied cells leading ties and the
-operator's "major" text voicing a card contact.
+operator's template backing a card contact. Seven of these failed on the branch's first version (one shingle,
+an address or a two-holder phrase backed a contact; a duplicated loud id doubled holdings) and pass since the
+template must be five or more prompt values and loud ids are made unique.
 
 Every input is hand-built and tiny: clusters of a few accounts (one campaign per cluster unless said),
 values of kind ``payment`` (a card), ``prompt`` (a text shingle) or ``ip``, and unclustered outsiders.
@@ -14,11 +16,6 @@ import polars as pl
 import pytest
 
 from graphlink.stages.campaign_flags import OPERATOR_ROUNDS, operator_ties
-
-MAJOR_RULE = ("a value most of whose holders are operator clusters backs a card contact whatever it is: one "
-              "stock shingle written by one member of a household whose card the ring used once ties it "
-              "(main: untied)")
-
 
 class World:
     """Clusters ``{cluster_id: size}`` (campaign = cluster id unless given), outsiders, and values."""
@@ -84,22 +81,16 @@ def test_household_writing_a_shingle_mostly_held_by_outsiders_stays_untied():
     assert w.tied() == {}
 
 
-@pytest.mark.xfail(strict=True, reason=MAJOR_RULE)
 def test_stolen_card_owner_writing_a_common_shingle_the_ring_uses_heavily_stays_untied():
     """One stock shingle (12 ring accounts, 8 ordinary) written by the card's owner does not tie the household."""
     assert household(8).tied() == {}
 
 
-@pytest.mark.xfail(strict=True, reason="major values include addresses, though docstring and README say the "
-                                       "operator's *text* backs a contact: a household member on the ring's VPN "
-                                       "exit plus one ring payment with its card ties it (main: untied)")
 def test_household_member_on_the_rings_exit_address_is_not_the_template():
     """An ip most of whose holders are the ring is no template: card contact + that exit leave the household untied."""
     assert household(0, kind="ip").tied() == {}
 
 
-@pytest.mark.xfail(strict=True, reason=MAJOR_RULE + "; even a phrase of two holders, one ring account and the "
-                                       "owner, counts as the operator's template")
 def test_a_phrase_two_people_share_is_no_template():
     """One ring account and the card's owner sharing a rare phrase (df 2), plus the card contact: untied."""
     w = household(None)
@@ -115,9 +106,6 @@ def test_ordinary_team_whose_questions_start_like_the_fill_ins_stays_untied():
     assert w.tied() == {}
 
 
-@pytest.mark.xfail(strict=True, reason="the operator's share pools every loud operator: a phrase neither ring "
-                                       "holds most of becomes 'the operator's template' and backs ring A's "
-                                       "contact (main: untied)")
 def test_two_rings_do_not_pool_their_share_of_a_stock_phrase():
     """Rings 1 and 2 each hold 6 of 23 holders of a phrase: it is neither's template, so ring 1's contact stays one."""
     w = World({1: 10, 2: 10, 3: 3}, outsiders=10)
@@ -169,8 +157,6 @@ def test_contacts_through_two_tied_cells_in_two_campaigns_stay_contacts():
     assert w.tied() == {2: 1, 3: 1}
 
 
-@pytest.mark.xfail(strict=True, reason="a household found through the major-text contact leads the next round: "
-                                       "its relatives sharing its card are tied too (main: neither)")
 def test_a_household_found_by_a_contact_does_not_lead_its_relatives():
     """Household 4 (stolen card + one stock shingle) and relatives 5 sharing 4's card both stay untied."""
     w = tame_chain()
@@ -181,7 +167,6 @@ def test_a_household_found_by_a_contact_does_not_lead_its_relatives():
     assert w.tied() == {2: 1}
 
 
-@pytest.mark.xfail(strict=True, reason=MAJOR_RULE + "; here the contact is with a cell found in round 1")
 def test_benign_cluster_with_a_round1_cells_card_and_a_stock_phrase():
     """An office (3) whose card one member of tied cell 2 used, writing a phrase the ring uses heavily: untied."""
     w = tame_chain()
@@ -229,8 +214,6 @@ def test_null_in_loud_is_ignored():
     assert w.tied(loud=pl.Series([1, None], dtype=pl.Int64)) == {2: 1}
 
 
-@pytest.mark.xfail(strict=True, reason="a duplicated loud id doubles its holdings (join, not is_in): one ring "
-                                       "payment looks like two and a contact becomes reuse (main: untied)")
 def test_duplicated_loud_id_does_not_turn_a_contact_into_reuse():
     """``loud`` listing cluster 1 twice gives the same answer as listing it once (stolen card: untied)."""
     assert household(None).tied(loud=(1, 1)) == {}

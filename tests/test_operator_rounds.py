@@ -26,7 +26,7 @@ SIZES = {1: 30, 2: 4, 3: 4, 4: 4, 5: 4, 6: 4, 7: 4}
 OUTSIDERS = 300
 
 
-def world(cell3_template: int = 4, cell7_phrase_outsiders: int = OUTSIDERS):
+def world(cell3_template: int = 4, cell7_phrase_outsiders: int = OUTSIDERS, cell3_values: int = 5):
     """``campaign_of, partition, affiliations, signals`` of the input described above."""
     acc, start = {}, 0
     for cid, size in SIZES.items():
@@ -34,8 +34,9 @@ def world(cell3_template: int = 4, cell7_phrase_outsiders: int = OUTSIDERS):
         start += size
     outsiders = list(range(start, start + OUTSIDERS))
     holders: list[tuple[list[int], str]] = []
-    template = acc[1] + acc[4] + acc[5] + acc[6] + acc[3][:cell3_template]
-    holders += [(template, "prompt")] * 5
+    template = acc[1] + acc[4] + acc[5] + acc[6]
+    holders += [(template, "prompt")] * (5 - cell3_values)
+    holders += [(template + acc[3][:cell3_template], "prompt")] * cell3_values
     holders.append((acc[2] + acc[1][:2], "payment"))            # reused card: cluster 2 tied in round 1
     holders.append((acc[3][:3] + acc[2][:1], "payment"))        # cluster 3's card, one member of 2 used it
     holders.append((acc[7][:3] + acc[2][1:2], "payment"))       # cluster 7's card, one member of 2 used it
@@ -63,6 +64,12 @@ def test_the_template_of_one_member_backs_the_card():
     # the card is the cell's (3 of its members pay with it); that one of them writes the operator's
     # template is corroboration enough -- a cell's members split the template's wording between them
     assert tied(cell3_template=1) == {2: 1, 3: 1}
+
+
+def test_a_few_shingles_are_no_template():
+    # four of the template's values are what a stock sentence shares; the template needs MIN_TIE_VALUES (5)
+    assert 3 not in tied(cell3_values=4)
+    assert 3 in tied(cell3_values=5)
 
 
 def test_the_card_alone_is_a_contact():

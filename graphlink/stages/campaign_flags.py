@@ -137,10 +137,11 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     that no operator campaign holds with two accounts is a
     *contact* (one payment with a stolen, borrowed or company card; one account in each of two rings
     paying with a card sold twice), not the operator's reuse: it ties ``C`` only when ``C``'s tying
-    values -- or text values most of whose holders are the operator's (its template, whose other
-    holders are its tame cells spread over many campaigns) -- are held by two accounts of one
-    operator campaign (an operator moving one card to each of two
-    accounts, or its card together with its template), never by one account's several contacts (a
+    values are held by two accounts of one operator campaign (an operator moving one card to each of
+    two accounts, or its card together with its template), or when ``C``'s members write the
+    operator's template -- at least :data:`MIN_TIE_VALUES` prompt values most of whose holders in the
+    log are the operator's clusters (its other holders are its tame cells, spread over many
+    campaigns, so it is no campaign's own) -- never by one account's several contacts (a
     ring account paying with an office's card from the office's address). Whichever campaign the
     grouping puts ``C`` in, its flag then follows from its own values, not from which flagged cluster a Leiden run placed beside it; and a cluster tied
     only by a phrase thousands hold (a NAT's ordinary users) holds nothing of the operator's.
@@ -184,7 +185,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     kinds = [k for k in signals["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
     ties = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select(
         "signal_idx", "df", pl.col("kind").is_in(PRIVATE_TIE_KINDS).alias("private")
-        | ~pl.col("kind").is_in(TIE_KINDS))
+        | ~pl.col("kind").is_in(TIE_KINDS), (pl.col("kind") == "prompt").alias("text"))
+    loud = loud.cast(pl.Int64).drop_nulls().unique()
     # Holders of each tie value per cluster: the only table the rounds read.
     mapped = partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
     held = held_ties(mapped, affiliations, ties["signal_idx"]).with_columns(pl.col("cluster_id").cast(pl.Int64))
@@ -219,27 +221,31 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                 .join(lead, on="signal_idx"))
         # Contacts tie only when two accounts of one operator campaign made them (whatever the values'
         # kinds): one ring account paying with an office's card from its address is still one contact.
-        # The operator's template voices a contact too: a value held mostly by the operator's clusters
-        # (the rest of its holders are its other tame cells, spread over many campaigns, so it is no
-        # campaign's own), never a phrase most of whose holders are outside the operator; written by any
-        # member (a cell's members split the template's wording), while the card needs two. Such values
-        # only back a card: tying by them alone, or by them with any address the operator's clusters
-        # hold, flagged ordinary users whose questions start like the operator's fill-ins (dev worlds:
-        # ordinary accounts flagged 12 -> 13 and 12 -> 76; BENCHMARKS.md, twenty-first pass).
-        major = (aside.group_by("signal_idx").agg(pl.col("h").sum().alias("all_op")).join(ties, on="signal_idx")
-                 .filter(~pl.col("private") & (pl.col("all_op") >= SPECIFIC_SHARE * pl.col("df"))))
-        backing = pl.concat([rows.select("cluster_id", "signal_idx"),
-                             near.join(major.select("signal_idx"), on="signal_idx").select("cluster_id", "signal_idx")]).unique()
-        voiced = (backing.join(voices, on="signal_idx")
+        voiced = (rows.select("cluster_id", "signal_idx").join(voices, on="signal_idx")
                   .group_by("cluster_id", "loud_campaign")
                   .agg((pl.col("many").any() | (pl.col("voice").n_unique() >= 2)).alias("voiced"))
                   .group_by("cluster_id").agg(pl.col("voiced").any()))
+        # Or when the cell paying with the card writes that operator's template: at least MIN_TIE_VALUES
+        # prompt values most of whose holders are the clusters of the operator the card leads to (the
+        # rest are its other tame cells, spread over many campaigns, so the template is no campaign's
+        # own). Written by any member (a cell's members split the template's wording); the card needs two.
+        # Prompt values only, never addresses (a household member on the operator's VPN exit).
+        # Such text only backs a card: tying by it alone, or by it with any address the operator's
+        # clusters hold, flagged ordinary users whose questions start like the operator's fill-ins (dev
+        # worlds: ordinary accounts flagged 12 -> 13 and 12 -> 76; BENCHMARKS.md, twenty-first pass).
+        template = (aside.join(ties.filter("text").select("signal_idx", "df"), on="signal_idx")
+                    .group_by("signal_idx").agg(pl.col("h").sum(), pl.col("df").first())
+                    .filter(pl.col("h") >= SPECIFIC_SHARE * pl.col("df")).select("signal_idx"))
+        writes = (near.join(template, on="signal_idx").group_by("cluster_id").agg(pl.len().alias("n"))
+                  .filter(pl.col("n") >= MIN_TIE_VALUES).select("cluster_id"))
+        backed = (rows.filter(pl.col("private") & pl.col("contact")).select("cluster_id").unique()
+                  .join(writes, on="cluster_id").select("cluster_id", pl.lit(True).alias("backed")))
         new = (rows.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("ties"),
                                                (pl.col("private") & ~pl.col("contact")).any().alias("reused"),
                                                pl.col("private").any(), pl.col("lead").mode().min())
-               .join(voiced, on="cluster_id", how="left")
+               .join(voiced, on="cluster_id", how="left").join(backed, on="cluster_id", how="left")
                .filter(pl.col("reused") | (pl.col("private") & pl.col("voiced").fill_null(False))
-                       | (pl.col("ties") >= MIN_TIE_VALUES))
+                       | pl.col("backed").fill_null(False) | (pl.col("ties") >= MIN_TIE_VALUES))
                .select("cluster_id", "lead", "ties"))
         if new.height == 0:
             break
