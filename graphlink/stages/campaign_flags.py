@@ -188,7 +188,11 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         | ~pl.col("kind").is_in(TIE_KINDS), (pl.col("kind") == "prompt").alias("text"))
     loud = loud.cast(pl.Int64).drop_nulls().unique()
     # Holders of each tie value per cluster: the only table the rounds read.
-    mapped = partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
+    # A cluster in no campaign is a campaign of its own (a negative id no campaign has), not one with
+    # every other such cluster.
+    mapped = (partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
+              .with_columns(pl.coalesce(pl.col("campaign_id").cast(pl.Int64), -1 - pl.col("cluster_id").cast(pl.Int64))
+                            .alias("campaign_id")))
     held = held_ties(mapped, affiliations, ties["signal_idx"]).with_columns(pl.col("cluster_id").cast(pl.Int64))
     inside = held.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("inside"))
     found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, "ties": pl.UInt32})
