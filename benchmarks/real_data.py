@@ -12,7 +12,8 @@ time and peak RSS, and scores the partition the way the project's issues do:
 
 * pairwise precision / recall / F1 of "same cluster" against "same trader"
   over all labelled accounts (users are singletons: two users in one cluster
-  are a false pair; unclustered accounts are singletons);
+  are a false pair; unclustered accounts are singletons), and the same of
+  "same campaign" (a trader is one operator, whose cells are clusters);
 * ARI of clusters against traders over all labelled accounts (users and
   unclustered accounts as singletons) and over bots only;
 * precision / recall / F1 of *flagged* accounts against bots.
@@ -73,6 +74,11 @@ def score(out: Path, labels_path: Path) -> dict:
     df = labels.join(accounts.select("account_id", pl.col("cluster_id").cast(pl.Int64)),
                      on="account_id", how="left")
     pairs = pair_scores(df, "group_id", "cluster_id")
+    camp = {}
+    if "campaign_id" in accounts.columns:  # a trader is one operator: a campaign, not a cell (baseline: none)
+        by_campaign = labels.select("account_id", "group_id").join(
+            accounts.select("account_id", pl.col("campaign_id").cast(pl.Int64)), on="account_id", how="left")
+        camp = pair_scores(by_campaign, "group_id", "campaign_id")
     # singletons: users (no trader) and unclustered accounts get their own label
     df = df.with_columns(
         truth=pl.coalesce(pl.col("group_id"), pl.lit("user:") + pl.col("account_id")),
@@ -81,6 +87,7 @@ def score(out: Path, labels_path: Path) -> dict:
     return {
         **{k: pairs[k] for k in ("pair_precision", "pair_recall", "pair_f1", "true_pairs",
                                  "predicted_pairs", "correct_pairs")},
+        **{f"campaign_{k}": camp.get(k) for k in ("pair_precision", "pair_recall", "pair_f1")},
         "ari_all": adjusted_rand_index(df, "truth", "pred"),
         "ari_bots": flagged["ari_campaign"],
         "flag_precision": flagged["precision"], "flag_recall": flagged["recall"],
@@ -120,9 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_baseline:
         runs.append(("baseline", [sys.executable, str(Path(__file__).resolve()), "--baseline-only",
                                   str(events), "{out}"]))
-    print("| method | pair precision | pair recall | pair F1 | ARI (all, users singletons) | "
+    print("| method | pair precision | pair recall | pair F1 | pair F1 by campaign (P / R) | ARI (all, users singletons) | "
           "ARI (bots) | flag precision | flag recall | users flagged | wall s | peak RSS MiB |")
-    print("|" + "---|" * 11)
+    print("|" + "---|" * 12)
     for name, cmd in runs:
         out = args.work / f"vk-bots-{name}"
         if out.exists():
@@ -138,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             return "-" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))
 
         print(f"| {name} | {f('pair_precision')} | {f('pair_recall')} | {f('pair_f1')} | "
+              f"{f('campaign_pair_f1')} ({f('campaign_pair_precision')} / {f('campaign_pair_recall')}) | "
               f"{f('ari_all')} | {f('ari_bots')} | {f('flag_precision')} | {f('flag_recall')} | "
               f"{f('flagged_users')} | {res['wall_s']:.1f} | {res['peak_rss_mib']} |"
               + ("" if res["rc"] == 0 else f"  FAILED rc={res['rc']}: {res['stderr_tail']}"),
