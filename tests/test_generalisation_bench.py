@@ -57,3 +57,19 @@ def test_real_data_scoring(tmp_path):
     assert (r["correct_pairs"], r["true_pairs"], r["predicted_pairs"]) == (1, 1, 4)
     assert r["pair_f1"] == pytest.approx(2 * 0.25 * 1 / 1.25)
     assert r["flag_precision"] == 1.0 and r["flag_recall"] == 1.0 and r["flagged_users"] == 0
+
+
+def test_real_data_scores_campaigns_as_operators(tmp_path):
+    labels = pl.DataFrame({"account_id": ["a", "b", "c", "d", "u1"],
+                           "kind": ["bot"] * 4 + ["user"], "trader": ["P", "P", "P", "P", None]})
+    labels.write_parquet(tmp_path / "labels.parquet")
+    out = tmp_path / "out"
+    out.mkdir()
+    # two cells of trader P in one campaign; the user alone
+    pl.DataFrame({"account_id": ["a", "b", "c", "d", "u1"], "cluster_id": [1, 1, 2, 2, 3],
+                  "campaign_id": [7, 7, 7, 7, 8]},
+                 schema_overrides={"cluster_id": pl.Int64, "campaign_id": pl.Int64}).write_parquet(out / "accounts.parquet")
+    pl.DataFrame({"cluster_id": [1, 2, 3], "flagged": [False, False, False]}).write_parquet(out / "clusters.parquet")
+    r = real_data.score(out, tmp_path / "labels.parquet")
+    assert r["pair_recall"] == pytest.approx(2 / 6)          # ab, cd of P's six pairs
+    assert r["campaign_pair_recall"] == 1.0 and r["campaign_pair_precision"] == 1.0
