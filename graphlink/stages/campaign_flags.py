@@ -187,12 +187,12 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         "signal_idx", "df", pl.col("kind").is_in(PRIVATE_TIE_KINDS).alias("private")
         | ~pl.col("kind").is_in(TIE_KINDS), (pl.col("kind") == "prompt").alias("text"))
     loud = loud.cast(pl.Int64).drop_nulls().unique()
-    # Holders of each tie value per cluster: the only table the rounds read.
     # A cluster in no campaign is a campaign of its own (a negative id no campaign has), not one with
     # every other such cluster.
     mapped = (partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
               .with_columns(pl.coalesce(pl.col("campaign_id").cast(pl.Int64), -1 - pl.col("cluster_id").cast(pl.Int64))
                             .alias("campaign_id")))
+    # Holders of each tie value per cluster: the only table the rounds read.
     held = held_ties(mapped, affiliations, ties["signal_idx"]).with_columns(pl.col("cluster_id").cast(pl.Int64))
     inside = held.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("inside"))
     found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, "ties": pl.UInt32})
@@ -201,7 +201,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         # A card moved between a tied cell and another is the operator's reuse as much as one moved from
         # a loud cell (dev ind_s1_11000: a 6-account cell paying with a card one member of a tied cell
         # also used, and writing the template, stayed unflagged).
-        lead_of = pl.concat([pl.DataFrame({"cluster_id": loud.cast(pl.Int64)}).with_columns(pl.col("cluster_id").alias("lead_id")),
+        lead_of = pl.concat([pl.DataFrame({"cluster_id": loud}).with_columns(pl.col("cluster_id").alias("lead_id")),
                              found.select("cluster_id", pl.col("lead").alias("lead_id"))])
         aside = held.join(lead_of, on="cluster_id")
         # Per value, the operator's cluster holding it most (its loud lead is what a tied cluster names),
