@@ -361,7 +361,7 @@ def linking_order(affiliations: pl.DataFrame, signals: pl.DataFrame) -> tuple[pl
         .select((pl.col("account_idx").cast(pl.UInt64) * 2**32 + pl.col("rank").cast(pl.UInt64)).alias("key"))
         .collect()["key"]
     )
-    key = sort_keys(key)  # an account holds a value once: distinct keys, numpy's sort (encode.sort_keys)
+    key = sort_keys(key)  # an account holds a value once: distinct keys, sorted alone (encode.sort_keys)
     account, rank = (key // 2**32).cast(pl.UInt32), (key % 2**32).cast(pl.UInt32)
     return ranked, account, rank
 

@@ -310,7 +310,7 @@ def count_by_account(frame: pl.DataFrame, column: str, n_accounts: int | None = 
     # hashes lose their low bits. Only what cannot be recomputed from the packed
     # key rides along the sort: gathering payload columns is most of its cost.
     fits = int(frame[column].max() or 0) < 2 ** (64 - bits)
-    # A small signed key (cluster ids) packs as UInt64, not Int128: numpy can sort it.
+    # A small signed key (cluster ids) packs as UInt64, not Int128: a key-only sort (sort_keys).
     small = pl.col(column).cast(pl.UInt64) if fits and int(frame[column].min() or 0) >= 0 else pl.col(column)
     packed = (pl.col("account_idx").cast(pl.UInt64) * 2 ** (64 - bits)
               + (small if fits else pl.col(column) // 2**bits)).alias("__packed")
@@ -320,7 +320,7 @@ def count_by_account(frame: pl.DataFrame, column: str, n_accounts: int | None = 
     # and their payload, the same sort collected lazily 2.1 s (equal rows: ties carry equal keys).
     if payload:
         rows = frame.lazy().select(packed, *payload).drop_nulls("__packed").sort("__packed").collect()
-    else:  # the key alone: numpy's sort (sort_keys), equal keys being indistinguishable
+    else:  # the key alone (sort_keys), equal keys being indistinguishable
         rows = sort_keys(frame.lazy().select(packed).drop_nulls("__packed").collect()["__packed"]).to_frame()
     same = pl.col("__packed") == pl.col("__packed").shift(1)
     if not fits and rows.select((same & (pl.col("key") != pl.col("key").shift(1))).any()).item():
@@ -414,22 +414,20 @@ def n_distinct(values: pl.Series) -> int:
 
 
 def sort_keys(values: pl.Series) -> pl.Series:
-    """``values`` sorted ascending (nulls first, as ``Series.sort``), the same Series ``values.sort()`` gives.
+    """``values`` sorted ascending (nulls first, as ``Series.sort``), flagged sorted.
 
-    Integer keys without nulls are sorted by numpy (a vectorised quicksort: 38M UInt64 keys in
-    0.4 s of CPU on the campaign preset's machine, against 1.2 s for polars' ``Series.sort``);
-    equal integers are indistinguishable, so the order is the same. Other dtypes, and keys with
-    nulls, are sorted by polars.
+    The one place the pipeline sorts keys alone (packed account-value keys, hashes to count):
+    equal keys are indistinguishable, so any sort gives the same Series. polars' sort is used:
+    numpy's vectorised quicksort is not dispatched on every CPU (on the 2-core AMD EPYC that
+    times the campaign preset, ``np.sort`` took 1.9-2.0 s for 24M UInt64 keys against 0.6 s for
+    polars' sort on one thread, and 27 s of the run's ~170 s of CPU went to it).
 
     Examples
     --------
     >>> sort_keys(pl.Series("k", [3, 1, 2], dtype=pl.UInt64)).to_list()
     [1, 2, 3]
     """
-    if values.dtype not in NUMPY_KEYS or values.null_count() or values.len() < 2:
-        return values.sort()
-    # Flagged sorted, as polars' own sort leaves it (later joins and run reads use the flag).
-    return pl.Series(values.name, np.sort(values.to_numpy()), dtype=values.dtype).set_sorted()
+    return values.sort()
 
 
 def shared_only(pairs: pl.DataFrame) -> pl.DataFrame:

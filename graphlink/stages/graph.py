@@ -144,7 +144,7 @@ def sort_unique_keys(keyed: pl.DataFrame) -> pl.DataFrame:
     """``keyed`` (``__packed`` UInt64, all distinct; ``count`` UInt32) sorted by ``__packed``.
 
     Most pairs are seen once (``count`` 1: 85% of the campaign preset's 38M), so the keys are
-    sorted alone by numpy (0.4 s of CPU, :func:`graphlink.stages.encode.sort_keys`), the few rows
+    sorted alone (:func:`graphlink.stages.encode.sort_keys`), the few rows
     with a larger count are sorted with it (polars' lazy sort) and their counts are put back by
     position (``np.searchsorted``: the keys are distinct, so each lands on its one row): 1.2 s of
     CPU against 2.7 s for the lazy sort of every key with its count. When fewer than half the
