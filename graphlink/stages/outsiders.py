@@ -222,27 +222,29 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
         # as many co-workers on one office address are two groups, not a fleet and its strays.
         .with_columns(others("on").alias("others_on"))
     )
+    candidates = judged.filter(
+        (pl.col("n_others") >= 2)
+        & ((pl.col("cover") >= IDENTITY_COVER) | (2 * pl.col("others_on") > pl.col("n_others")))
+        & (pl.col("others_rate") >= MIN_FLEET_PHRASING) & pl.col("off_script")
+    ).select("account_idx", "cluster_id")
     # What keeps a member is a value it holds with a member on the cluster's script: a template passage or
     # an identifier, or a card together with an address (a free-writing account of the operator paying
     # with its cards from its exits has two independent links). A card alone does not: the owner of a card
     # the fleet pays with (stolen, or bought from a carding shop) holds it as a fleet member does; nor do a
     # household's own values (its prompts, shared among its members only). The cover counts every value.
-    addresses = (memberships.select("account_idx", "signal_idx")
-                 .join(signals.filter(pl.col("kind") == "ip").select("signal_idx"), on="signal_idx")
-                 .join(members, on="account_idx").filter(pl.len().over("cluster_id", "signal_idx") >= 2))
-    scripted_holders = (pl.concat([held.select("account_idx", "signal_idx", "cluster_id",
-                                               pl.when("card").then(pl.lit("card")).otherwise(pl.lit("own")).alias("role")),
-                                   addresses.select("account_idx", "signal_idx", "cluster_id", pl.lit("exit").alias("role"))])
-                        .join(judged.select("account_idx", "off_script"), on="account_idx")
-                        # Held with another member on the script.
-                        .filter((~pl.col("off_script")).sum().over("cluster_id", "signal_idx")
-                                - (~pl.col("off_script")).cast(pl.UInt32) >= 1)
-                        .group_by("account_idx").agg(
-                            ((pl.col("role") == "own").any()
-                             | ((pl.col("role") == "card").any() & (pl.col("role") == "exit").any())).alias("kept")))
-    judged = judged.join(scripted_holders, on="account_idx", how="left").with_columns(pl.col("kept").fill_null(False))
-    return judged.filter(
-        ~pl.col("kept") & (pl.col("n_others") >= 2)
-        & ((pl.col("cover") >= IDENTITY_COVER) | (2 * pl.col("others_on") > pl.col("n_others")))
-        & (pl.col("others_rate") >= MIN_FLEET_PHRASING) & pl.col("off_script")
-    ).select("account_idx", "cluster_id")
+    # Asked only of the candidates (off the script themselves, so never their own on-script holder): their
+    # values' rows and the on-script holders of those values in their clusters, instead of every member's
+    # rows (16M address rows on the campaign preset); the same bystanders.
+    roles = signals.filter(pl.col("kind").is_in(kinds) | (pl.col("kind") == "ip")).select(
+        "signal_idx", pl.when(pl.col("kind") == "ip").then(pl.lit("exit"))
+        .when(pl.col("kind").is_in(CARD_KINDS)).then(pl.lit("card")).otherwise(pl.lit("own")).alias("role"))
+    rows = memberships.select("account_idx", "signal_idx").join(candidates, on="account_idx").join(roles, on="signal_idx")
+    on_script = judged.filter(~pl.col("off_script")).select("account_idx", "cluster_id")
+    with_script = (memberships.select("account_idx", "signal_idx")
+                   .join(rows.select("signal_idx").unique(), on="signal_idx", how="semi")
+                   .join(on_script, on="account_idx").select("cluster_id", "signal_idx").unique())
+    kept = (rows.join(with_script, on=["cluster_id", "signal_idx"], how="semi").group_by("account_idx").agg(
+        ((pl.col("role") == "own").any()
+         | ((pl.col("role") == "card").any() & (pl.col("role") == "exit").any())).alias("kept"))
+        .filter("kept"))
+    return candidates.join(kept, on="account_idx", how="anti")
