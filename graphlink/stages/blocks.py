@@ -214,11 +214,11 @@ def _leiden_cpm(source: np.ndarray, target: np.ndarray, n: int, resolution: floa
     import igraph as ig
 
     from graphlink.config import CommunityConfig
-    from graphlink.stages.communities import _pairs, leiden_membership  # communities imports this module
-    # Tuples zipped from two lists with the collector paused (communities._pairs): the rows of a 2-D
+    from graphlink.stages.communities import edge_tuples, leiden_membership  # communities imports this module
+    # Tuples zipped from two lists with the collector paused (communities.edge_tuples): the rows of a 2-D
     # ``tolist`` are lists the collector tracks, 1.9 of the 3.5 s split_blocks took on the campaign
     # preset's giant component. The same edges in the same order: the same graph.
-    graph = ig.Graph(n=n, edges=_pairs(source.tolist(), target.tolist()), edge_attrs={"weight": [1.0] * len(source)})
+    graph = ig.Graph(n=n, edges=edge_tuples(source.tolist(), target.tolist()), edge_attrs={"weight": [1.0] * len(source)})
     config = CommunityConfig(resolution=resolution, objective="CPM", n_iterations=-1, backend="igraph", seed=seed)
     return np.asarray(leiden_membership(graph, config), dtype=np.int64)
 
