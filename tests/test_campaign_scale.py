@@ -58,12 +58,6 @@ def test_an_operators_cells_group_alike_in_a_log_20_times_larger(scale):
     assert camp[3] != camp[1] and camp[4] != camp[1]
 
 
-def test_the_grouping_is_the_same_at_both_sizes():
-    small = cluster_campaigns(*log_of(1)[:3], GraphConfig(), CommunityConfig())
-    large = cluster_campaigns(*log_of(20)[:3], GraphConfig(), CommunityConfig())
-    assert small.equals(large)
-
-
 def test_a_log_smaller_than_the_share_keeps_the_private_pseudo_mass():
     # Below 11,000 accounts the pseudo-mass is one privately shared value whatever N: the same
     # clusters and values group the same in a log of 3,000 and of 11,000 accounts.
@@ -104,9 +98,10 @@ def test_a_cells_own_phrasing_does_not_outweigh_its_operators_template_in_a_larg
     assert camp[3] != camp[4] and camp[3] != camp[1]
 
 
-def test_own_phrasing_groups_alike_at_both_sizes():
-    small = cluster_campaigns(*log_with_own_phrasing(1)[:3], GraphConfig(), CommunityConfig())
-    large = cluster_campaigns(*log_with_own_phrasing(20)[:3], GraphConfig(), CommunityConfig())
+@pytest.mark.parametrize("build", [log_of, log_with_own_phrasing], ids=["template", "own_phrasing"])
+def test_the_grouping_is_the_same_at_both_sizes(build):
+    small = cluster_campaigns(*build(1)[:3], GraphConfig(), CommunityConfig())
+    large = cluster_campaigns(*build(20)[:3], GraphConfig(), CommunityConfig())
     assert small.equals(large)
 
 
