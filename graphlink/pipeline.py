@@ -42,6 +42,7 @@ from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reaso
 from graphlink.stages.campaign_flags import flag_with_campaign, operator_ties, pooled_partition, substantial_campaigns
 from graphlink.stages.campaigns import score_campaigns
 from graphlink.stages.blocks import split_wholes
+from graphlink.stages.campaign_wholes import tied_wholes
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.drilldown import (
     account_minutes, clustered_accounts, hours_from_minutes, link_table, linking_order, linking_values,
@@ -285,8 +286,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     scoring_rows = scored_memberships(affiliations, projection.signals)
 
     def score(partition: pl.DataFrame, shared: pl.DataFrame | None = None, whole: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
-        evidence = (cluster_evidence(affiliations, projection.signals, partition,
-                                     config.scoring.evidence_per_kind, shared)
+        evidence = (cluster_evidence(affiliations, projection.signals, partition, config.scoring.evidence_per_kind, shared)
                     if shared is not None else pl.DataFrame(schema=EVIDENCE_SCHEMA))
         clusters = score_clusters(partition, index, scoring_rows, projection.signals, evidence,
                                   ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
@@ -300,9 +300,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
                                 affiliations, projection.signals, config.graph, signal_set.account_stats)
     if outsiders.len():
         # Detached members leave their cluster; clusters are renumbered and rescored.
-        detached = partition.with_columns(
-            pl.when(pl.col("account_idx").is_in(outsiders.implode())).then(None)
-            .otherwise(pl.col("cluster_id")).alias("cluster_id"))
+        detached = partition.with_columns(pl.when(pl.col("account_idx").is_in(outsiders.implode())).then(None)
+                                          .otherwise(pl.col("cluster_id")).alias("cluster_id"))
         partition = renumber(detached, config.communities.min_cluster_size)
     # Values shared inside the final clusters, cut once to what the evidence and the
     # drill-down list (a longest list's top values contain every shorter one's).
@@ -314,9 +313,10 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     if projection.co_timed is not None and projection.co_timed.height:
         clusters = with_co_timing_reason(clusters, partition, projection.co_timed)
     clusters = with_join_reason(clusters, pieces, partition, affiliations, projection.signals) if c.network_cells else clusters
-    # Campaigns: the final clusters grouped by operator, and what ties them.
+    # Campaigns: the final clusters grouped by operator (a split whole's blocks as one when campaign evidence ties them).
+    wholes = tied_wholes(partition, wholes, affiliations, projection.signals, config.graph, c, index.height)
     campaign_of = piece_campaigns(partition, wholes if wholes is not None else pieces if c.network_cells else None,
-                                  affiliations, projection.signals, config.graph, config.communities, index.height)
+                                  affiliations, projection.signals, config.graph, c, index.height)
     clusters = clusters.drop("campaign_id", strict=False).join(campaign_of, on="cluster_id", how="left")
     pooled = None
     if config.scoring.flag_campaigns:

@@ -150,6 +150,44 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     [1, 1, 2]
     """
     config = config or CommunityConfig()
+    node, sizes, edges = cluster_similarity(partition, affiliations, signals, graph_config, config, n_accounts)
+    if sizes.height == 0:
+        return pl.DataFrame(schema={"cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    n = node.height
+    labels = np.arange(n)
+    if edges.height:
+        labels = consensus_groups(edges, n, config)
+    frame = node.with_columns(pl.Series("label", labels, dtype=pl.Int64)).join(sizes, on="cluster_id")
+    order = (
+        frame.group_by("label").agg(pl.col("size").sum().alias("accounts"), pl.col("cluster_id").min().alias("first"))
+        .sort(["accounts", "first"], descending=[True, False])
+        .with_row_index("campaign_id", offset=1)
+        .select("label", pl.col("campaign_id").cast(pl.Int64))
+    )
+    return frame.join(order, on="label").select(pl.col("cluster_id").cast(pl.Int64), "campaign_id").sort("cluster_id")
+
+
+SIMILARITY_SCHEMA = pl.Schema({"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
+
+
+def node_schema() -> pl.DataFrame:
+    """An empty ``node, cluster_id`` table (no clusters)."""
+    return pl.DataFrame(schema={"node": pl.UInt32, "cluster_id": pl.Int64})
+
+
+def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
+                       graph_config: GraphConfig, config: CommunityConfig | None = None,
+                       n_accounts: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The similarity :func:`cluster_campaigns` groups clusters by: ``(node, sizes, edges)``.
+
+    Parameters are :func:`cluster_campaigns`'. ``node`` is ``node, cluster_id`` (nodes numbered in the
+    order of each cluster's first account), ``sizes`` ``cluster_id, size`` in the same order, ``edges``
+    ``source, target, weight`` (node numbers, ``source < target``, weight in ``(0, 1]``: the larger of
+    the kinds' shrunk cosines and the private ties). Two clusters with no edge have similarity 0.
+    Only the two clusters' own values enter a pair's similarity, so it is the same whichever other
+    clusters ``partition`` holds (within ``graph_config.max_pairs``).
+    """
+    config = config or CommunityConfig()
     clusters = partition.drop_nulls("cluster_id")
     # Nodes in the order of each cluster's first account, not of its id: ids are renumbered when a
     # cluster elsewhere in the log gains, loses or drops members, and Leiden's result depends on the
@@ -157,7 +195,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     sizes = (clusters.group_by("cluster_id").agg(pl.len().alias("size"), pl.col("account_idx").min().alias("__first"))
              .sort("__first", "cluster_id"))
     if sizes.height == 0:
-        return pl.DataFrame(schema={"cluster_id": pl.Int64, "campaign_id": pl.Int64})
+        return node_schema(), sizes.drop("__first"), pl.DataFrame(schema=SIMILARITY_SCHEMA)
     node = sizes.select("cluster_id").with_row_index("node").with_columns(pl.col("node").cast(pl.UInt32))
     sizes = sizes.drop("__first")
     if n_accounts is None:
@@ -217,21 +255,11 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     if private:
         node_of = clusters.join(node, on="cluster_id").join(sizes, on="cluster_id").select("account_idx", "node", "size")
         similarity.append(private_ties(node_of, affiliations, signals, private, n_accounts))
-    n = node.height
-    labels = np.arange(n)
-    if similarity:
-        edges = (pl.concat(similarity).group_by("source", "target").agg(pl.col("weight").max())
-                 .filter(pl.col("weight") > 0).sort("source", "target"))
-        if edges.height:
-            labels = consensus_groups(edges, n, config)
-    frame = node.with_columns(pl.Series("label", labels, dtype=pl.Int64)).join(sizes, on="cluster_id")
-    order = (
-        frame.group_by("label").agg(pl.col("size").sum().alias("accounts"), pl.col("cluster_id").min().alias("first"))
-        .sort(["accounts", "first"], descending=[True, False])
-        .with_row_index("campaign_id", offset=1)
-        .select("label", pl.col("campaign_id").cast(pl.Int64))
-    )
-    return frame.join(order, on="label").select(pl.col("cluster_id").cast(pl.Int64), "campaign_id").sort("cluster_id")
+    if not similarity:
+        return node, sizes, pl.DataFrame(schema=SIMILARITY_SCHEMA)
+    edges = (pl.concat(similarity).group_by("source", "target").agg(pl.col("weight").max())
+             .filter(pl.col("weight") > 0).sort("source", "target"))
+    return node, sizes, edges
 
 
 def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,

@@ -1,0 +1,129 @@
+"""Which clusters campaigns are grouped from: a split cluster whole, or its blocks when nothing ties them.
+
+:mod:`graphlink.stages.blocks` splits a cluster made of dense blocks joined by a sparse seam; the blocks
+are cells. Campaigns are grouped from the clusters as Leiden found them, the *wholes*
+(:func:`graphlink.stages.blocks.split_wholes`): an operator's cells are tied by the seam, and on dev
+worlds grouping the blocks themselves scattered one operator's cells over several campaigns
+(ind_s2_11000, events only: campaign ARI 0.73 -> 0.48). But a whole is one node of the campaign
+grouping, so two blocks of one whole are always one campaign, whatever the campaign evidence says: the
+seam test of :mod:`graphlink.stages.blocks` (5) refuses a split whose seam is the *stronger* evidence, it
+does not say that a seam no heavier than the blocks' links ties two operators. On vk-bots the 457-account
+whole is the blocks of two bot traders (PARIK 287, MARSHRUTKA 149), whose campaign similarity is 0.10
+against ``campaign_resolution`` 0.35; grouped as one node they made one campaign of both traders (campaign
+pair precision 0.35). The dev worlds' split wholes hold cells of one operator, tied 0.87-1.0.
+
+The rule asks the campaign grouping's own question of the whole: a whole stays one node when its blocks
+are tied as a campaign's clusters are -- their similarity (:func:`graphlink.stages.campaigns.cluster_similarity`),
+averaged over the whole's *account* pairs that fall across blocks, is at least ``campaign_resolution``
+(CPM's criterion for a campaign, Traag, Van Dooren & Nesterov 2011, with the whole's member pairs as the
+pairs: the whole is a set of accounts, and a 21-account mixed fragment tied to both traders must not
+outvote the 287 x 149 pairs between them). Otherwise its blocks enter the grouping as clusters of their
+own, and the grouping ties those of them its evidence ties. No constant of its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from graphlink.config import CommunityConfig, GraphConfig
+from graphlink.stages.campaigns import cluster_similarity
+
+__all__ = ["across_similarity", "tied_wholes"]
+
+
+def across_similarity(sizes: np.ndarray, similarity: np.ndarray) -> float:
+    """Mean similarity of a whole's blocks over its member pairs that fall across blocks.
+
+    Parameters
+    ----------
+    sizes : ndarray of int, shape (k,)
+        The blocks' members.
+    similarity : ndarray of float, shape (k, k)
+        Campaign similarity of each pair of blocks (symmetric; the diagonal is ignored).
+
+    Returns
+    -------
+    float
+        ``sum_{i<j} n_i n_j s_ij / sum_{i<j} n_i n_j`` (0.0 for fewer than two blocks).
+
+    Examples
+    --------
+    Two large blocks untied (0.1), a small one tied to both (1.0): the large pair decides.
+
+    >>> s = np.array([[0, 0.1, 1.0], [0.1, 0, 1.0], [1.0, 1.0, 0]])
+    >>> round(across_similarity(np.array([287, 149, 21]), s), 3)
+    0.259
+    """
+    sizes = np.asarray(sizes, dtype=np.float64)
+    pairs = np.triu(np.outer(sizes, sizes), 1)
+    total = float(pairs.sum())
+    return 0.0 if total == 0 else float((pairs * np.asarray(similarity, dtype=np.float64)).sum() / total)
+
+
+def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations: pl.DataFrame,
+                signals: pl.DataFrame, graph_config: GraphConfig, config: CommunityConfig,
+                n_accounts: int | None = None) -> pl.DataFrame | None:
+    """The clusters campaigns are grouped from: each split whole, or its blocks when they are not tied.
+
+    Parameters
+    ----------
+    blocks : DataFrame
+        ``account_idx, cluster_id``: the clusters (a split whole's blocks are clusters; null: none).
+    wholes : DataFrame or None
+        ``account_idx, cluster_id``: the clusters before blocks were split
+        (:func:`graphlink.stages.blocks.split_wholes`); None when no cluster was split.
+    affiliations, signals, graph_config, config, n_accounts
+        As for :func:`graphlink.stages.campaigns.cluster_campaigns` (``config.campaign_resolution``
+        is the bar).
+
+    Returns
+    -------
+    DataFrame or None
+        ``wholes`` with the members of every untied whole given their block's cluster (ids above the
+        wholes'), or None when ``wholes`` is None.
+
+    Examples
+    --------
+    Two 3-account blocks of one whole in a log of 1,000 accounts: tied by a card all six hold (chance
+    gives the other block 0.009 of it) they stay one whole; each block on a card of its own, each is its own.
+
+    >>> part = pl.DataFrame({"account_idx": range(6), "cluster_id": [1, 1, 1, 2, 2, 2]},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> whole = part.with_columns(pl.lit(1, pl.Int64).alias("cluster_id"))
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "df": [6, 3], "weight": [1.0, 1.0],
+    ...                     "linked": [True, True]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": range(6), "signal_idx": [0] * 6},
+    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> tied_wholes(part, whole, aff, sig, GraphConfig(), CommunityConfig(), 1000)["cluster_id"].to_list()
+    [1, 1, 1, 1, 1, 1]
+    >>> apart = aff.with_columns(pl.Series("signal_idx", [1, 1, 1, 0, 0, 0], dtype=pl.UInt32))
+    >>> tied_wholes(part, whole, apart, sig, GraphConfig(), CommunityConfig(), 1000)["cluster_id"].to_list()
+    [2, 2, 2, 3, 3, 3]
+    """
+    if wholes is None:
+        return None
+    pieces = (blocks.drop_nulls("cluster_id")
+              .join(wholes.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").alias("whole")),
+                    on="account_idx"))
+    split = pieces.group_by("whole").agg(pl.col("cluster_id").n_unique().alias("k")).filter(pl.col("k") > 1)
+    if split.height == 0:
+        return wholes
+    inside = pieces.join(split.select("whole"), on="whole", how="semi")
+    node, sizes, edges = cluster_similarity(inside.select("account_idx", "cluster_id"), affiliations, signals,
+                                            graph_config, config, n_accounts)
+    of_block = node.join(sizes, on="cluster_id").join(inside.select("cluster_id", "whole").unique(), on="cluster_id")
+    untied = []
+    for (whole,), rows in of_block.group_by(["whole"], maintain_order=True):
+        local = {int(v): i for i, v in enumerate(rows["node"].to_list())}
+        sim = np.zeros((len(local), len(local)))
+        for s, t, w in edges.filter(pl.col("source").is_in(list(local)) & pl.col("target").is_in(list(local))).iter_rows():
+            sim[local[int(s)], local[int(t)]] = sim[local[int(t)], local[int(s)]] = w
+        if across_similarity(rows["size"].to_numpy(), sim) < config.campaign_resolution:
+            untied.append(whole)
+    if not untied:
+        return wholes
+    top = int(wholes["cluster_id"].max() or 0)
+    block_of = inside.filter(pl.col("whole").is_in(untied)).select("account_idx", (pl.col("cluster_id") + top).alias("block"))
+    return (wholes.join(block_of, on="account_idx", how="left")
+            .select("account_idx", pl.coalesce("block", "cluster_id").cast(pl.Int64).alias("cluster_id")))
