@@ -313,7 +313,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     if projection.co_timed is not None and projection.co_timed.height:
         clusters = with_co_timing_reason(clusters, partition, projection.co_timed)
     clusters = with_join_reason(clusters, pieces, partition, affiliations, projection.signals) if c.network_cells else clusters
-    # Campaigns: the final clusters grouped by operator (a split whole's blocks as one when campaign evidence ties them).
+    # Campaigns: the final clusters grouped by operator (a split whole's blocks as one unless evidence places them apart).
     wholes = tied_wholes(partition, wholes, affiliations, projection.signals, config.graph, c, index.height)
     campaign_of = piece_campaigns(partition, wholes if wholes is not None else pieces if c.network_cells else None,
                                   affiliations, projection.signals, config.graph, c, index.height)

@@ -341,10 +341,10 @@ def _best_level(blocks: np.ndarray, source: np.ndarray, target: np.ndarray, n: i
 def split_wholes(partition: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """``(account_idx, cluster_id; the clusters before blocks were split)`` from a partition with ``whole_id``
     (:func:`graphlink.stages.communities.detect_communities`); the second is None when no cluster was split.
-    A split cluster's blocks are cells; campaigns are grouped from the clusters as Leiden found them when
-    campaign evidence ties their blocks (:func:`graphlink.stages.campaign_wholes.tied_wholes`): on dev worlds
-    grouping the blocks themselves moved blocks of one operator's campaign into others (ind_s2_11000, with
-    accounts: campaign ARI 0.69 -> 0.30), and two bot traders' blocks (vk-bots) are not one campaign."""
+    A split cluster's blocks are cells; campaigns are grouped from the clusters as Leiden found them unless
+    campaign evidence places the blocks apart (:func:`graphlink.stages.campaign_wholes.tied_wholes`): on dev
+    worlds grouping the blocks themselves moved blocks of one operator's campaign into others (ind_s2_11000,
+    with accounts: campaign ARI 0.69 -> 0.30), and two bot traders' blocks (vk-bots) are not one campaign."""
     wholes = partition.select("account_idx", pl.col("whole_id").alias("cluster_id"))
     split = partition.drop_nulls("cluster_id").group_by("whole_id").agg(pl.col("cluster_id").n_unique().alias("n"))
     return partition.drop("whole_id"), wholes if split.filter(pl.col("n") > 1).height else None

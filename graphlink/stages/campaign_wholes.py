@@ -1,24 +1,33 @@
-"""Which clusters campaigns are grouped from: a split cluster whole, or its blocks when nothing ties them.
+"""Which clusters campaigns are grouped from: a split cluster whole, or its blocks when evidence places them apart.
 
 :mod:`graphlink.stages.blocks` splits a cluster made of dense blocks joined by a sparse seam; the blocks
 are cells. Campaigns are grouped from the clusters as Leiden found them, the *wholes*
 (:func:`graphlink.stages.blocks.split_wholes`): an operator's cells are tied by the seam, and on dev
 worlds grouping the blocks themselves scattered one operator's cells over several campaigns
 (ind_s2_11000, events only: campaign ARI 0.73 -> 0.48). But a whole is one node of the campaign
-grouping, so two blocks of one whole are always one campaign, whatever the campaign evidence says: the
-seam test of :mod:`graphlink.stages.blocks` (5) refuses a split whose seam is the *stronger* evidence, it
-does not say that a seam no heavier than the blocks' links ties two operators. On vk-bots the 457-account
-whole is the blocks of two bot traders (PARIK 287, MARSHRUTKA 149), whose campaign similarity is 0.10
-against ``campaign_resolution`` 0.35; grouped as one node they made one campaign of both traders (campaign
-pair precision 0.35). The dev worlds' split wholes hold cells of one operator, tied 0.87-1.0.
+grouping, so two blocks of one whole were always one campaign, whatever the campaign evidence said: the
+seam test of :mod:`graphlink.stages.blocks` (5) refuses a split whose seam is the *stronger* evidence; it
+does not say that a seam no heavier than the blocks' links ties one operator's cells. On vk-bots the
+457-account whole is the blocks of two bot traders (PARIK 287, MARSHRUTKA 149): their campaign
+similarity is 0.10 against ``campaign_resolution`` 0.35, and the MARSHRUTKA block is tied above it to
+MARSHRUTKA's other clusters; grouped as one node they made one campaign of both traders (campaign pair
+precision 0.35).
 
-The rule asks the campaign grouping's own question of the whole: a whole stays one node when its blocks
-are tied as a campaign's clusters are -- their similarity (:func:`graphlink.stages.campaigns.cluster_similarity`),
-averaged over the whole's *account* pairs that fall across blocks, is at least ``campaign_resolution``
-(CPM's criterion for a campaign, Traag, Van Dooren & Nesterov 2011, with the whole's member pairs as the
-pairs: the whole is a set of accounts, and a 21-account mixed fragment tied to both traders must not
-outvote the 287 x 149 pairs between them). Otherwise its blocks enter the grouping as clusters of their
-own, and the grouping ties those of them its evidence ties. No constant of its own.
+A whole is grouped from its blocks when the campaign evidence says both things:
+
+1. **Its blocks are not tied as a campaign's clusters are**: their similarity
+   (:func:`graphlink.stages.campaigns.cluster_similarity`), averaged over the whole's *account* pairs
+   that fall across blocks, is below ``campaign_resolution`` (CPM's criterion for a campaign, Traag, Van
+   Dooren & Nesterov 2011, with the whole's member pairs as the pairs: a whole is a set of accounts, and
+   vk-bots' 21-account mixed fragment tied to both traders must not outvote the 287 x 149 pairs between them).
+2. **One of its blocks is tied at least that much to a cluster outside the whole**: the evidence places it
+   elsewhere. A low similarity alone is no evidence of two operators: it falls with the size of the log
+   (the pseudo-mass is a share of it, :data:`graphlink.stages.campaigns.PSEUDO_SHARE`), and on the
+   campaign preset (232,000 accounts) the blocks of all 7 split wholes were one operator's cells at
+   similarity 0.01-0.02 with nothing tied elsewhere (1 alone: campaign ARI 0.225 -> 0.207).
+
+Otherwise the whole stays one node, as before. The dev worlds' 13 split wholes hold one operator's cells
+(tied 0.79-1.0) and stay. No constant of its own.
 """
 
 from __future__ import annotations
@@ -64,7 +73,7 @@ def across_similarity(sizes: np.ndarray, similarity: np.ndarray) -> float:
 def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations: pl.DataFrame,
                 signals: pl.DataFrame, graph_config: GraphConfig, config: CommunityConfig,
                 n_accounts: int | None = None) -> pl.DataFrame | None:
-    """The clusters campaigns are grouped from: each split whole, or its blocks when they are not tied.
+    """The clusters campaigns are grouped from: each split whole, or its blocks where evidence places them apart.
 
     Parameters
     ----------
@@ -80,26 +89,31 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
     Returns
     -------
     DataFrame or None
-        ``wholes`` with the members of every untied whole given their block's cluster (ids above the
-        wholes'), or None when ``wholes`` is None.
+        ``wholes`` with the members of every whole grouped from its blocks (module docstring, 1 and 2)
+        given their block's cluster (ids above the wholes'), or None when ``wholes`` is None.
 
     Examples
     --------
-    Two 3-account blocks of one whole in a log of 1,000 accounts: tied by a card all six hold (chance
-    gives the other block 0.009 of it) they stay one whole; each block on a card of its own, each is its own.
+    Two 3-account blocks of one whole and a cluster outside it (accounts 6-8), in a log of 1,000 accounts.
+    Tied by a card all six hold (chance gives the other block 0.009 of it), the whole stays; each block on a
+    card of its own, one of them shared with the outside cluster, the whole is grouped from its blocks;
+    with no tie outside it stays (a low similarity alone is no evidence).
 
-    >>> part = pl.DataFrame({"account_idx": range(6), "cluster_id": [1, 1, 1, 2, 2, 2]},
+    >>> part = pl.DataFrame({"account_idx": range(9), "cluster_id": [1, 1, 1, 2, 2, 2, 3, 3, 3]},
     ...                     schema_overrides={"account_idx": pl.UInt32})
-    >>> whole = part.with_columns(pl.lit(1, pl.Int64).alias("cluster_id"))
-    >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "df": [6, 3], "weight": [1.0, 1.0],
-    ...                     "linked": [True, True]}, schema_overrides={"signal_idx": pl.UInt32})
-    >>> aff = pl.DataFrame({"account_idx": range(6), "signal_idx": [0] * 6},
-    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    >>> tied_wholes(part, whole, aff, sig, GraphConfig(), CommunityConfig(), 1000)["cluster_id"].to_list()
-    [1, 1, 1, 1, 1, 1]
-    >>> apart = aff.with_columns(pl.Series("signal_idx", [1, 1, 1, 0, 0, 0], dtype=pl.UInt32))
-    >>> tied_wholes(part, whole, apart, sig, GraphConfig(), CommunityConfig(), 1000)["cluster_id"].to_list()
-    [2, 2, 2, 3, 3, 3]
+    >>> whole = part.with_columns(pl.Series("cluster_id", [1] * 6 + [2] * 3, dtype=pl.Int64))
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["payment"] * 3, "df": [6, 3, 6],
+    ...                     "weight": [1.0] * 3, "linked": [True] * 3}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> def grouped(held):  # the card each of accounts 0-8 holds
+    ...     aff = pl.DataFrame({"account_idx": range(9), "signal_idx": held},
+    ...                        schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    ...     return tied_wholes(part, whole, aff, sig, GraphConfig(), CommunityConfig(), 1000)["cluster_id"].to_list()
+    >>> grouped([0] * 6 + [1] * 3)
+    [1, 1, 1, 1, 1, 1, 2, 2, 2]
+    >>> grouped([1] * 3 + [2] * 6)
+    [3, 3, 3, 4, 4, 4, 2, 2, 2]
+    >>> grouped([1] * 3 + [2] * 3 + [0] * 3)
+    [1, 1, 1, 1, 1, 1, 2, 2, 2]
     """
     if wholes is None:
         return None
@@ -123,7 +137,21 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
             untied.append(whole)
     if not untied:
         return wholes
+    # No tie among the blocks is no evidence of two operators: a whole is grouped from its blocks only where
+    # campaign evidence ties one of them to a cluster outside it (module docstring).
+    node, _, edges = cluster_similarity(blocks, affiliations, signals, graph_config, config, n_accounts)
+    whole_of = node.join(pieces.select("cluster_id", "whole").unique(), on="cluster_id").select(
+        pl.col("node").cast(pl.Int64), "whole")
+    ties = (edges.filter(pl.col("weight") >= config.campaign_resolution)
+            .select(pl.col("source").cast(pl.Int64), pl.col("target").cast(pl.Int64))
+            .join(whole_of.rename({"node": "source", "whole": "a"}), on="source")
+            .join(whole_of.rename({"node": "target", "whole": "b"}), on="target").filter(pl.col("a") != pl.col("b")))
+    placed = set(ties["a"].to_list()) | set(ties["b"].to_list())
+    untied = [whole for whole in untied if whole in placed]
+    if not untied:
+        return wholes
     top = int(wholes["cluster_id"].max() or 0)
-    block_of = inside.filter(pl.col("whole").is_in(untied)).select("account_idx", (pl.col("cluster_id") + top).alias("block"))
+    block_of = inside.filter(pl.col("whole").is_in(untied)).select(
+        "account_idx", (pl.col("cluster_id") + top).alias("block"))
     return (wholes.join(block_of, on="account_idx", how="left")
             .select("account_idx", pl.coalesce("block", "cluster_id").cast(pl.Int64).alias("cluster_id")))
