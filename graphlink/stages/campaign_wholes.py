@@ -124,28 +124,29 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
     if split.height == 0:
         return wholes
     inside = pieces.join(split.select("whole"), on="whole", how="semi")
-    node, sizes, edges = cluster_similarity(inside.select("account_idx", "cluster_id"), affiliations, signals,
+    # One similarity of every cluster pair serves both questions (a pair's similarity is its two clusters'
+    # alone; on the campaign preset one call over all clusters took less than the blocks' ties and a scoped
+    # second call together).
+    node, sizes, edges = cluster_similarity(pieces.select("account_idx", "cluster_id"), affiliations, signals,
                                             graph_config, config, n_accounts)
-    of_block = node.join(sizes, on="cluster_id").join(inside.select("cluster_id", "whole").unique(), on="cluster_id")
+    whole_of = node.join(pieces.select("cluster_id", "whole").unique(), on="cluster_id").select(
+        pl.col("node").cast(pl.Int64), "whole", "cluster_id")
+    ends = (edges.select(pl.col("source").cast(pl.Int64), pl.col("target").cast(pl.Int64), "weight")
+            .join(whole_of.select(pl.col("node").alias("source"), pl.col("whole").alias("a")), on="source")
+            .join(whole_of.select(pl.col("node").alias("target"), pl.col("whole").alias("b")), on="target"))
+    of_block = whole_of.join(sizes, on="cluster_id").join(split.select("whole"), on="whole", how="semi")
     untied = []
     for (whole,), rows in of_block.group_by(["whole"], maintain_order=True):
         local = {int(v): i for i, v in enumerate(rows["node"].to_list())}
         sim = np.zeros((len(local), len(local)))
-        for s, t, w in edges.filter(pl.col("source").is_in(list(local)) & pl.col("target").is_in(list(local))).iter_rows():
-            sim[local[int(s)], local[int(t)]] = sim[local[int(t)], local[int(s)]] = w
+        own = ends.filter((pl.col("a") == whole) & (pl.col("b") == whole))
+        for s, t, w in own.select("source", "target", "weight").iter_rows():
+            sim[local[s], local[t]] = sim[local[t], local[s]] = w
         if across_similarity(rows["size"].to_numpy(), sim) < config.campaign_resolution:
             untied.append(whole)
-    if not untied:
-        return wholes
     # No tie among the blocks is no evidence of two operators: a whole is grouped from its blocks only where
     # campaign evidence ties one of them to a cluster outside it (module docstring).
-    node, _, edges = cluster_similarity(blocks, affiliations, signals, graph_config, config, n_accounts)
-    whole_of = node.join(pieces.select("cluster_id", "whole").unique(), on="cluster_id").select(
-        pl.col("node").cast(pl.Int64), "whole")
-    ties = (edges.filter(pl.col("weight") >= config.campaign_resolution)
-            .select(pl.col("source").cast(pl.Int64), pl.col("target").cast(pl.Int64))
-            .join(whole_of.rename({"node": "source", "whole": "a"}), on="source")
-            .join(whole_of.rename({"node": "target", "whole": "b"}), on="target").filter(pl.col("a") != pl.col("b")))
+    ties = ends.filter((pl.col("weight") >= config.campaign_resolution) & (pl.col("a") != pl.col("b")))
     placed = set(ties["a"].to_list()) | set(ties["b"].to_list())
     untied = [whole for whole in untied if whole in placed]
     if not untied:
