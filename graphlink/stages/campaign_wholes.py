@@ -134,16 +134,18 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
     ends = (edges.select(pl.col("source").cast(pl.Int64), pl.col("target").cast(pl.Int64), "weight")
             .join(whole_of.select(pl.col("node").alias("source"), pl.col("whole").alias("a")), on="source")
             .join(whole_of.select(pl.col("node").alias("target"), pl.col("whole").alias("b")), on="target"))
+    # Per whole, its blocks' similarity averaged over its member pairs across blocks (across_similarity,
+    # as group sums: sum n_s n_t s over the blocks' edges / sum over block pairs n_i n_j).
     of_block = whole_of.join(sizes, on="cluster_id").join(split.select("whole"), on="whole", how="semi")
-    untied = []
-    for (whole,), rows in of_block.group_by(["whole"], maintain_order=True):
-        local = {int(v): i for i, v in enumerate(rows["node"].to_list())}
-        sim = np.zeros((len(local), len(local)))
-        own = ends.filter((pl.col("a") == whole) & (pl.col("b") == whole))
-        for s, t, w in own.select("source", "target", "weight").iter_rows():
-            sim[local[s], local[t]] = sim[local[t], local[s]] = w
-        if across_similarity(rows["size"].to_numpy(), sim) < config.campaign_resolution:
-            untied.append(whole)
+    pairs = of_block.group_by("whole").agg(((pl.col("size").sum().cast(pl.Float64) ** 2
+                                             - (pl.col("size").cast(pl.Float64) ** 2).sum()) / 2).alias("pairs"))
+    size_of = of_block.select("node", pl.col("size").cast(pl.Float64))
+    tied = (ends.filter(pl.col("a") == pl.col("b"))
+            .join(size_of.rename({"node": "source", "size": "ns"}), on="source")
+            .join(size_of.rename({"node": "target", "size": "nt"}), on="target")
+            .group_by("a").agg((pl.col("ns") * pl.col("nt") * pl.col("weight")).sum().alias("tied")))
+    untied = (pairs.join(tied.rename({"a": "whole"}), on="whole", how="left")
+              .filter(pl.col("tied").fill_null(0.0) < config.campaign_resolution * pl.col("pairs"))["whole"].to_list())
     # No tie among the blocks is no evidence of two operators: a whole is grouped from its blocks only where
     # campaign evidence ties one of them to a cluster outside it (module docstring).
     ties = ends.filter((pl.col("weight") >= config.campaign_resolution) & (pl.col("a") != pl.col("b")))
