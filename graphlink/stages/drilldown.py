@@ -354,7 +354,9 @@ def linking_order(affiliations: pl.DataFrame, signals: pl.DataFrame) -> tuple[pl
     """
     linking = signals.filter((pl.col("weight") > 0) & ~pl.col("kind").is_in(UNLISTED_KINDS)).select(
         "signal_idx", "kind", "value", "df", "weight")
-    ranked = linking.sort("kind", "value", "signal_idx").with_row_index("rank")
+    # Sorted lazily: polars' eager DataFrame.sort on these string keys took 1.5 s of CPU for the campaign
+    # preset's 1.2M linking values, the lazy sort 0.5 s (a total order: the same rows either way).
+    ranked = linking.lazy().sort("kind", "value", "signal_idx").collect().with_row_index("rank")
     key = (
         affiliations.lazy().select("account_idx", "signal_idx")
         .join(ranked.lazy().select("signal_idx", "rank"), on="signal_idx")

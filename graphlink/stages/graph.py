@@ -265,7 +265,8 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
         # Kinds whose unshared values were dropped early are counted from value_counts.
         counted_codes = codes.join(value_counts.select("kind").unique(), on="kind", how="semi")["kind_code"]
         from_pairs = numbered.filter(~pl.col("kind_code").is_in(counted_codes.implode()))
-    per_account = from_pairs.group_by("slot").agg(pl.len().cast(pl.UInt32).alias("n_values"))
+    # Counted lazily (polars' eager group-by of the 38M memberships was slower); one row per slot, any order.
+    per_account = from_pairs.lazy().group_by("slot").agg(pl.len().cast(pl.UInt32).alias("n_values")).collect()
     if counted is not None:
         per_account = pl.concat([per_account, counted])
     per_account = per_account.with_columns(
