@@ -56,11 +56,11 @@ def shared_in_clusters(memberships: pl.DataFrame, clusters: pl.DataFrame) -> pl.
     # count_by_account packs its first column above its second: here (signal, cluster).
     counted = count_by_account(rows.select(pl.col("signal_idx").alias("account_idx"), "cluster_id"), "cluster_id",
                                int(memberships["signal_idx"].max()) + 1)
-    return (
-        counted.filter(pl.col("count") >= 2)
+    return (  # sorted lazily (one row per cluster and value: the same rows as eager, faster)
+        counted.lazy().filter(pl.col("count") >= 2)
         .select(pl.col("key").cast(pl.Int64).alias("cluster_id"), pl.col("account_idx").alias("signal_idx"),
                 pl.col("count").alias("accounts_sharing"))
-        .sort("cluster_id", "signal_idx")
+        .sort("cluster_id", "signal_idx").collect()
     )
 
 

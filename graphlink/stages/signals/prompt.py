@@ -293,11 +293,10 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
     keys = sampled.select("key", "text_hash")
     # Distinct raw prompts that normalise to one text (a job numbered 1, 2, 3...) are one
     # text to shingle but each a sampled prompt: ``prompts`` counts them.
-    # Grouped and sorted lazily (faster than eager); a text's norm is the one its hash is of, the sums are integers.
-    per_text = (sampled.lazy().group_by("account_idx", "text_hash")
+    per_text = (sampled.group_by("account_idx", "text_hash")
                 .agg(pl.col("norm").first(), pl.len().cast(pl.UInt32).alias("prompts"),
                      pl.col("requests").sum().cast(pl.UInt32).alias("requests"))
-                .sort("account_idx", "text_hash").collect())
+                .sort("account_idx", "text_hash"))
     return per_text, cap, keys, raw
 
 
