@@ -16,6 +16,7 @@ Findings:
 * **xfail** -- the rule's outcome depends on accounts that hold no value: 20,000 idle accounts listed in an
   ``--accounts`` file (no events) turn session 22's own two-trader case (``a`` apart from ``b``, 3/3 seeds) back
   into one campaign, since the private ties' chance is counted over every account of the index.
+* The Spark engine groups both friend cases as polars does, account for account.
 * Odd inputs (blocks of one account, no affiliations, no similarity edge, a whole left with one block, no
   block at all): no crash, the schema ``account_idx: UInt32, cluster_id: Int64`` and the wholes unchanged
   where nothing places a block apart.
@@ -189,3 +190,24 @@ def test_odd_wholes_stay_as_they_are(case):
         "no block": ([None] * 6, [("payment", [0, 1, 4, 5])], False),
     }[case]
     assert grouped(values, blocks, whole, bare)["cluster_id"].to_list() == whole
+
+
+# --- the Spark engine -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("both", [False, True])
+def test_spark_engine_groups_the_split_whole_as_polars(spark, tmp_path, both):
+    # The two traders placed apart (friend_log) and the sibling tied to both blocks (one campaign): the
+    # Spark engine's clusters and campaigns are the polars engine's, account for account.
+    pytest.importorskip("pyspark", reason="the test extra installs pyspark; .ci/run installs Java")
+    import graphlink
+
+    path = tmp_path / "friends.parquet"
+    (friends_of_both(0) if both else friend_log(0)).write_parquet(path)
+    config = build_config(signals=("friend",))
+    runs = [graphlink.detect(path, None, config=config),
+            graphlink.detect(str(path), None, config=config, engine="spark", spark=spark)]
+    a, b = (r.accounts.select("account_id", "cluster_id", "campaign_id").sort("account_id") for r in runs)
+    assert a.equals(b)
+    camp = dict(a.select(pl.col("account_id").str.slice(0, 1), "campaign_id").unique().iter_rows())
+    assert (camp["a"] == camp["b"]) is both
