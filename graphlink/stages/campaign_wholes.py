@@ -125,7 +125,6 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
     split = pieces.group_by("whole").agg(pl.col("cluster_id").n_unique().alias("k")).filter(pl.col("k") > 1)
     if split.height == 0:
         return wholes
-    inside = pieces.join(split.select("whole"), on="whole", how="semi")
     # One similarity of every cluster pair serves both questions (a pair's similarity is its two clusters'
     # alone; on the campaign preset one call over all clusters took less than the blocks' ties and a scoped
     # second call together).
@@ -162,7 +161,7 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
     if not untied:
         return wholes
     top = int(wholes["cluster_id"].max() or 0)
-    block_of = inside.filter(pl.col("whole").is_in(untied)).select(
+    block_of = pieces.filter(pl.col("whole").is_in(untied)).select(
         "account_idx", (pl.col("cluster_id") + top).alias("block"))
     return (wholes.join(block_of, on="account_idx", how="left")
             .select("account_idx", pl.coalesce("block", "cluster_id").cast(pl.Int64).alias("cluster_id")))

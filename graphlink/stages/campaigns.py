@@ -168,11 +168,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
 
 
 SIMILARITY_SCHEMA = pl.Schema({"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
-
-
-def node_schema() -> pl.DataFrame:
-    """An empty ``node, cluster_id`` table (no clusters)."""
-    return pl.DataFrame(schema={"node": pl.UInt32, "cluster_id": pl.Int64})
+NODE_SCHEMA = pl.Schema({"node": pl.UInt32, "cluster_id": pl.Int64})
 
 
 def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
@@ -195,7 +191,7 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
     sizes = (clusters.group_by("cluster_id").agg(pl.len().alias("size"), pl.col("account_idx").min().alias("__first"))
              .sort("__first", "cluster_id"))
     if sizes.height == 0:
-        return node_schema(), sizes.drop("__first"), pl.DataFrame(schema=SIMILARITY_SCHEMA)
+        return pl.DataFrame(schema=NODE_SCHEMA), sizes.drop("__first"), pl.DataFrame(schema=SIMILARITY_SCHEMA)
     node = sizes.select("cluster_id").with_row_index("node").with_columns(pl.col("node").cast(pl.UInt32))
     sizes = sizes.drop("__first")
     if n_accounts is None:
