@@ -98,7 +98,7 @@ ACCOUNTS_SCHEMA = pl.Schema({
 COORDINATION = ("payment_reuse", "template_share", "timing_sync", "volume")
 #: Evasion components: the tooling of fake accounts — proxies, card pools, bots that never sleep,
 #: bulk sign-up, accounts worked hard and thrown away.
-EVASION = ("ip_spread", "card_pool", "around_the_clock", "creation_burst", "short_lived")
+EVASION = ("ip_spread", "card_pool", "scripted_accounts", "around_the_clock", "creation_burst", "short_lived")
 #: Every score component column of ``clusters.parquet``.
 COMPONENTS = COORDINATION + EVASION
 

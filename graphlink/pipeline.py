@@ -8,17 +8,14 @@ small function per step (:func:`ingest_stage`, :func:`scoring_stage`,
 :func:`graphlink.store.outputs.write_outputs` writes its result atomically;
 file names and schemas are in :mod:`graphlink.contract`.
 
-Vocabulary: the *partition* maps accounts to clusters (``account_idx,
-cluster_id``); the *affiliations* are the bipartite account-value edges
-(``account_idx, signal_idx``). Besides the partition, clusters and evidence,
-two drill-down tables about clustered accounts only are written so the
-report, ``show`` and ``export`` work from the output folder alone:
-``memberships.parquet`` (their affiliations, with values) and
-``activity.parquet`` (their events per UTC hour and day).
+Vocabulary: the *partition* maps accounts to clusters (``account_idx, cluster_id``); the
+*affiliations* are the bipartite account-value edges (``account_idx, signal_idx``). Besides the
+partition, clusters and evidence, two drill-down tables about clustered accounts only are written so
+the report, ``show`` and ``export`` work from the output folder alone: ``memberships.parquet`` (their
+affiliations, with values) and ``activity.parquet`` (their events per UTC hour and day).
 
-The allocator tuning for long runs (``_RJEM_MALLOC_CONF``, read once when
-polars loads) is set by the command-line entry point, :mod:`graphlink.cli`,
-not on import: library users who want it set it before importing polars.
+The allocator tuning for long runs (``_RJEM_MALLOC_CONF``, read once when polars loads) is set by the
+command-line entry point, :mod:`graphlink.cli`, not on import: library users set it before importing polars.
 """
 
 from __future__ import annotations
@@ -56,6 +53,7 @@ from graphlink.stages.match_prep import prepared_indexes
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.outsiders import fleet_outsiders
+from graphlink.stages.schedules import scheduled_accounts
 from graphlink.stages.scoring import clustered_affiliations, score_clusters, scored_memberships
 from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
@@ -228,7 +226,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         minutes_idx = account_minutes(encoded.frame, partition.drop_nulls("cluster_id").select("account_idx"))
         activity_idx = hours_from_minutes(minutes_idx)
         del encoded  # the last use of the per-event frame
-        scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config, wholes)
+        scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config, wholes, minutes_idx)
         accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
     with _stage("drilldown", timings, progress, memory):
         signals_out, activity, minutes, templates = drilldown_stage(scored, index, accounts_out, projection,
@@ -272,13 +270,16 @@ class Scored:
 
 
 def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, signal_set: Any, projection: Any,
-                  activity_idx: pl.DataFrame, config: PipelineConfig, wholes: pl.DataFrame | None = None) -> Scored:
-    """Score, detach fleet outsiders, rescore; campaigns are grouped from ``wholes`` when given (:func:`split_wholes`)."""
+                  activity_idx: pl.DataFrame, config: PipelineConfig, wholes: pl.DataFrame | None = None,
+                  minutes_idx: pl.DataFrame | None = None) -> Scored:
+    """Score, detach fleet outsiders, rescore; campaigns from ``wholes`` when given (:func:`split_wholes`); ``minutes_idx``
+    (:func:`account_minutes`): which accounts run on an hourly schedule."""
     pieces, c = partition, config.communities  # network_cells: pieces of one cell joined (campaigns from the pieces)
     partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size,
                               totals=projection.network_events) if c.network_cells else partition
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
         pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
+    schedules = scheduled_accounts(minutes_idx) if minutes_idx is not None and "timestamp" in ev.columns else None
     # Every step below reads only clustered accounts' affiliations, and clusters only lose members from here
     # (fleet outsiders): cut them out of the 38M once, instead of joining the whole table in a dozen steps.
     affiliations = clustered_affiliations(projection.memberships, partition)
@@ -290,11 +291,10 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
                     if shared is not None else pl.DataFrame(schema=EVIDENCE_SCHEMA))
         clusters = score_clusters(partition, index, scoring_rows, projection.signals, evidence,
                                   ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
-                                  hour_counts, affiliations, whole)
+                                  hour_counts, affiliations, whole, schedules)
         return evidence, clusters
 
-    # A provisional pass finds fleet outsiders: flags do not depend on the evidence
-    # table (it only words the "why"), so it is computed once, for the final clusters.
+    # A provisional pass finds fleet outsiders: flags do not depend on the evidence table (it only words the "why")
     _, provisional = score(partition)
     outsiders = fleet_outsiders(partition, provisional, signal_set.value_counts, config.scoring,
                                 affiliations, projection.signals, config.graph, signal_set.account_stats)

@@ -482,12 +482,14 @@ def test_f_cells_of_one_operator_share_a_campaign():
 
 
 def test_f_a_tame_cell_is_flagged_with_its_operator():
-    """Cell B alone looks like a team (one card, one datacenter address, office hours); it
-    sends operator A's template, so it is A's campaign and flagged with it. A team is not."""
+    """Cell B alone looks like a dozen developers (a card each, one datacenter address, office
+    hours); it sends operator A's template, so it is A's campaign and flagged with it. A team is
+    not. (On one card, the cell is one payer's load spread over accounts and flagged on its own:
+    tests/test_scripted_accounts.py.)"""
     rng = np.random.default_rng(21)
     log = Log()
     loud = add_ring(log, rng, "opAloud", 20, 5, [f"34.{110 + k}.7.9" for k in range(12)], RING_TEMPLATE)
-    tame = add_ring(log, rng, "opAtame", 12, 1, ["35.190.3.3"], RING_TEMPLATE)
+    tame = add_ring(log, rng, "opAtame", 12, 12, ["35.190.3.3"], RING_TEMPLATE)
     team = add_team(log, rng, "acme", 15, "192.0.2.50", "acme-card", minute=0)
     add_people(log, rng, 100)
     from graphlink.config import PipelineConfig
@@ -509,7 +511,7 @@ def test_f_an_inherited_flag_names_the_lead_by_its_stable_id():
     rng = np.random.default_rng(21)
     log = Log()
     loud = add_ring(log, rng, "opAloud", 20, 5, [f"34.{110 + k}.7.9" for k in range(12)], RING_TEMPLATE)
-    tame = add_ring(log, rng, "opAtame", 12, 1, ["35.190.3.3"], RING_TEMPLATE)
+    tame = add_ring(log, rng, "opAtame", 12, 12, ["35.190.3.3"], RING_TEMPLATE)
     add_people(log, rng, 100)
     previous = pl.DataFrame({"account_id": loud + tame, "cluster_id": [50] * len(loud) + [60] * len(tame)})
     result = run(log, previous=previous)
@@ -519,13 +521,15 @@ def test_f_an_inherited_flag_names_the_lead_by_its_stable_id():
 
 
 def test_f_accounts_worked_for_a_day_and_dropped_are_flagged():
-    """A cell that works one day on one card and one datacenter address and is never seen
+    """A cell that works one day on one datacenter address, a card per account, and is never seen
     again (throwaway accounts) is flagged by ``short_lived``; the same cell still working
-    on the log's last day cannot be judged yet, and a team seen all week is not flagged."""
+    on the log's last day cannot be judged yet, and a team seen all week is not flagged.
+    (Cards per account: on one card each cell is one payer's scripted load, flagged by
+    ``scripted_accounts`` whenever it runs -- tests/test_scripted_accounts.py.)"""
     rng = np.random.default_rng(22)
     log = Log()
-    gone = add_ring(log, rng, "burner", 15, 1, ["35.191.4.4"], RING_TEMPLATE, days=1, start=1)
-    late = add_ring(log, rng, "late", 15, 1, ["35.192.5.5"], OTHER_TEMPLATE, days=1, start=6)
+    gone = add_ring(log, rng, "burner", 15, 15, ["35.191.4.4"], RING_TEMPLATE, days=1, start=1)
+    late = add_ring(log, rng, "late", 15, 15, ["35.192.5.5"], OTHER_TEMPLATE, days=1, start=6)
     team = add_team(log, rng, "acme", 15, "192.0.2.51", "acme-card", minute=5, days=7)
     add_people(log, rng, 100, days=7)
     result = run(log)
@@ -629,12 +633,17 @@ def test_f_a_cell_cut_into_card_groups_is_flagged_as_a_whole_when_pooling():
     """With ``pool_campaigns`` on (opt-in). Each card group alone is a tame team (one card, office hours): no cluster scores. The
     operator's pool shows only in the whole campaign -- 12 cards each paying for five accounts,
     tied by addresses the groups share -- so the campaign is scored as one group and flagged.
-    Teams tied only by one job template are not pooled (their cards would make a false pool)."""
+    Teams tied only by one job template are not pooled (their cards would make a false pool).
+    ``scripted_accounts`` weighs 0 here: five accounts on one card all sending the template are one
+    payer's scripted load and flag each group on its own (tests/test_scripted_accounts.py); the
+    pooling is tested for cells that show no such sign."""
     log, groups, teams = card_group_cell_world()
     ring = [a for g in groups for a in g]
     from graphlink.config import PipelineConfig
     base = PipelineConfig()
-    alone = run(log)  # the default: pooling is opt-in (tests/test_break_session11.py says why)
+    base = replace(base, scoring=replace(base.scoring, component_weights={
+        **base.scoring.component_weights, "scripted_accounts": 0.0}))
+    alone = run(log, config=base)  # the default: pooling is opt-in (tests/test_break_session11.py says why)
     result = run(log, config=replace(base, scoring=replace(base.scoring, pool_campaigns=True)))
     for res in (alone, result):
         assert len(clusters_of(res, ring)) >= 6  # CPM keeps the card groups apart

@@ -360,7 +360,7 @@ class ScoringConfig:
     min_flag_size: int = 5
     evidence_per_kind: int = 10
     component_weights: dict[str, float] = field(default_factory=lambda: {
-        "payment_reuse": 1.0, "ip_spread": 1.0, "card_pool": 1.0, "template_share": 1.0, "timing_sync": 1.0,
+        "payment_reuse": 1.0, "ip_spread": 1.0, "card_pool": 1.0, "scripted_accounts": 1.0, "template_share": 1.0, "timing_sync": 1.0,
         "around_the_clock": 0.3, "creation_burst": 1.0, "volume": 0.5, "short_lived": 0.8,
     })
     org_discount: float = 0.6

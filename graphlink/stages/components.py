@@ -70,6 +70,21 @@ def component_exprs() -> dict[str, pl.Expr]:
                    * pl.when(col("prompts_sampled").fill_null(0) > 0)
                    .then(clip01(col("member_template_share").fill_null(0)))
                    .otherwise(1.0)),
+        # Load spread over accounts: one payer running one script from many accounts to stay
+        # under per-account limits. The share of members (with sampled prompts) whose requests
+        # are mostly (at least half) the cluster's own template and that are not on an hourly
+        # schedule (graphlink.stages.schedules: a job firing at the same minute past the hour
+        # is a company's, however many accounts run it), above one half, times the payment
+        # reuse among the members with a card. A company's scripted accounts are its few
+        # service accounts beside staff who write their own requests (independent dev worlds
+        # 1-3 at 11k, with and without benign organisations: at most a third of any benign
+        # cluster of 5+ accounts, schedules aside); a fleet's accounts all send its template,
+        # each camouflaging at most a minority of its requests. The card factor keeps accounts
+        # tied by nothing but a popular prompt (developers sending one framework's system
+        # prompt, each on their own card) at 0.
+        "scripted_accounts": pl.when((col("prompt_members").fill_null(0) > 0) & col("card_accounts").is_not_null())
+        .then(clip01((col("scripted_members") / col("prompt_members") - 0.5) / 0.5)
+              * clip01(1 - col("cards") / col("card_accounts"))),
         "ip_spread": clip01((col("networks_per_account") / 3).log() / math.log(10)),
         "template_share": clip01(col("template_prompts") / col("prompts_sampled")),
         "timing_sync": clip01(col("synced_accounts").fill_null(0) / col("size")),
@@ -100,6 +115,10 @@ def reason_exprs() -> dict[str, pl.Expr]:
                                  pl.when(c("template").str.strip_chars().str.len_chars() > 60).then(pl.lit("…"))
                                  .otherwise(pl.lit("")), pl.lit("\")")]))
             .otherwise(pl.lit(""))]),
+        "scripted_accounts": pl.concat_str([fmt_int(c("scripted_members")), pl.lit(" of "), fmt_int(c("prompt_members")),
+                                            pl.lit(" accounts send mostly the cluster's own template off any schedule, paid with "),
+                                            fmt_int(c("cards")), pl.lit(" card"),
+                                            pl.when(c("cards") == 1).then(pl.lit("")).otherwise(pl.lit("s"))]),
         "card_pool": pl.concat_str([fmt_int(c("shared_cards")), pl.lit(" payment fingerprints each shared by "
                                                                           "several accounts (a card pool)")]),
         "timing_sync": pl.concat_str([pct(c("timing_sync")), pl.lit(" of accounts act in the same minutes")]),

@@ -126,3 +126,29 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
         .group_by("cluster_id", "kind", maintain_order=True).head(per_kind)
         .drop("__links")
     )
+
+
+def evidence_summary(evidence: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``cluster_id, kinds`` (linking kinds, strongest first) and ``cluster_id, top_values`` (``kind=value``
+    of the five strongest shared values) of :func:`cluster_evidence`'s table, for ``clusters.parquet``."""
+    linking = evidence.filter(pl.col("weight") > 0)
+    kinds = (
+        # A kind is as strong as its best value: a template's many overlapping shingles
+        # do not outrank one card every member pays with.
+        linking.group_by("cluster_id", "kind").agg((pl.col("weight") * pl.col("accounts_sharing")).max().alias("k"))
+        .sort(["cluster_id", "k", "kind"], descending=[False, True, False])
+        .group_by("cluster_id", maintain_order=True).agg(pl.col("kind").alias("kinds"))
+    )
+    top = (
+        # Strongest evidence first: what a value adds to the cluster's links (its per-pair weight times
+        # the members sharing it), so two cards that bind the cluster come before an address 271
+        # accounts share; ties by how many share it.
+        linking.with_columns((pl.col("weight") * pl.col("accounts_sharing")).alias("__strength"))
+        .sort(["cluster_id", "__strength", "accounts_sharing", "kind", "value"],
+              descending=[False, True, True, False, False])
+        .group_by("cluster_id", maintain_order=True).head(5)
+        .group_by("cluster_id", maintain_order=True)
+        .agg(pl.concat_str([pl.col("kind"), pl.lit("="), pl.col("value").str.slice(0, 80)]).alias("top_values"))
+    )
+    return kinds, top
+

@@ -37,6 +37,15 @@ component                 abuse pattern it looks for
                           staff on a card per office or department write their own
                           requests, and a company's few busy cron accounts stay a few
                           accounts (the share of *prompts* let their volume speak for all).
+``scripted_accounts``     Load spread over accounts: one payer running one script from many
+                          accounts to stay under per-account limits. The share of members
+                          whose sampled requests are mostly (half or more) the cluster's own
+                          template and which are not on an hourly schedule
+                          (:mod:`graphlink.stages.schedules`: a job at the same minute past
+                          the hour is a company's), above one half (``2 * share - 1``),
+                          times ``1 - cards / accounts with a card``. A company's
+                          scripted accounts are its few service accounts; a fleet's are all
+                          of them. Null without timestamps, prompts or cards.
 ``around_the_clock``      Bots do not sleep: hours of the UTC day with at least a quarter
                           of the mean hourly activity; 12 such hours or fewer is 0, all 24
                           is 1.
@@ -58,8 +67,9 @@ component                 abuse pattern it looks for
 The components fall in two groups. *Coordination* (payment reuse, templates,
 timing, volume) says one operator drives the accounts — but a company's batch
 jobs on its corporate card are coordinated too. *Evasion* (IP spread, card
-pool, creation bursts, short-lived accounts, around the clock) is the tooling of fake accounts:
-proxies, card pools, bulk sign-up, throwaway accounts, bots that never sleep. The score is their
+pool, scripted accounts, creation bursts, short-lived accounts, around the clock) is the tooling of
+fake accounts: proxies, card pools, load spread over accounts, bulk sign-up, throwaway accounts, bots
+that never sleep. The score is their
 geometric mean, discounted for a private domain as far as proxy rotation and a
 card pool (``tooling``, the larger of the two), which no company's own domain
 explains, are absent::
@@ -74,7 +84,7 @@ needs only one tool, and averaging a card pool with the proxies it does not
 use hid it. ``around_the_clock`` weighs 0.3 because companies' batch jobs run
 all day too, so it never flags alone: with the default threshold 0.6, a flag
 needs ``evasion >= 0.36`` (two or more pooled cards, proxy rotation, bulk
-sign-up). On dev seeds of the scenario family (:mod:`graphlink.lab.simulate`)
+sign-up, most accounts on few cards running one unscheduled script). On dev seeds of the scenario family (:mod:`graphlink.lab.simulate`)
 the benign teams' scores stayed at or below 0.55.
 
 None of these constants come from a simulator: each transfer function maps a
@@ -97,6 +107,8 @@ import polars as pl
 
 from graphlink.config import ScoringConfig
 from graphlink.stages.card_pools import POOL_HOLDERS, card_alignment, card_units
+from graphlink.stages.evidence import evidence_summary
+from graphlink.stages.schedules import unscheduled_scripted
 from graphlink.stages.signals.prompt import TEMPLATE_SHINGLES
 from graphlink.stages.components import (ORG_UNEXPLAINED, SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, component_exprs,
                                          reason_exprs)
@@ -173,7 +185,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
                      signals: pl.DataFrame, events: pl.LazyFrame | None,
                      account_stats: pl.DataFrame | None, value_counts: pl.DataFrame | None = None,
                      hour_counts: pl.DataFrame | None = None, affiliations: pl.DataFrame | None = None,
-                     whole: bool = False) -> pl.DataFrame:
+                     whole: bool = False, schedules: pl.DataFrame | None = None) -> pl.DataFrame:
     """Raw per-cluster facts the components are computed from (one row per cluster)."""
     sizes = members.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     feats = sizes
@@ -213,13 +225,16 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
                           else ("prompts_sampled", "prompts_scripted"))
         prompts = _member_kind(memberships, signals, members, "prompt")
         stats = account_stats.join(members, on="account_idx").join(_own_template(prompts), on="account_idx", how="left")
+        stats = stats.join(schedules, on="account_idx", how="left") if schedules is not None else stats
         feats = feats.join(stats.group_by("cluster_id").agg(
             pl.col(sent).sum().alias("prompts_sampled"), pl.col(scripted).sum().alias("template_prompts"),
             # Each member's own scripted share, averaged over the members with sampled prompts
             # (one account, one vote: a few busy service accounts are a few accounts); a member
             # whose passages are all public (_own_template) scripts nothing of the cluster's own.
             (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64))
-            .filter(pl.col(sent) > 0).mean().alias("member_template_share")),
+            .filter(pl.col(sent) > 0).mean().alias("member_template_share"),
+            # Members whose requests are mostly the cluster's own template, off any hourly schedule.
+            (pl.col(sent) > 0).sum().alias("prompt_members"), unscheduled_scripted(sent, scripted, schedules)),
             on="cluster_id", how="left")
         # The shingle to quote: the cluster's own phrasing, not the most common stock phrase.
         # Ranked by holders * (holders / df) -- members holding it times the share of its holders
@@ -316,7 +331,8 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
                    account_stats: pl.DataFrame | None = None,
                    config: ScoringConfig | None = None, value_counts: pl.DataFrame | None = None,
                    hour_counts: pl.DataFrame | None = None,
-                   affiliations: pl.DataFrame | None = None, whole: bool = False) -> pl.DataFrame:
+                   affiliations: pl.DataFrame | None = None, whole: bool = False,
+                   schedules: pl.DataFrame | None = None) -> pl.DataFrame:
     """Score, flag and explain clusters (schema in the module docstring).
 
     Parameters
@@ -348,16 +364,19 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
         Each row of ``clusters`` is a campaign scored as a whole: the cards' alignment is
         :func:`graphlink.stages.card_pools.card_units` (each card's own evidence), not what the
         campaign's clusters share.
+    schedules : DataFrame, optional
+        :func:`graphlink.stages.schedules.scheduled_accounts` of the clustered accounts; without it
+        (no timestamps) ``scripted_accounts`` is null.
     """
     config = config or ScoringConfig()
     members = clusters.drop_nulls("cluster_id")
     feats = cluster_features(members, index, memberships, signals, events, account_stats, value_counts,
-                             hour_counts, affiliations, whole)
+                             hour_counts, affiliations, whole, schedules)
     needed = {"cards", "card_accounts", "shared_cards", "networks_per_account", "ips", "template_prompts",
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
               "private_domain_accounts", "domain_known", "domains", "seen_accounts", "short_lived_accounts",
-              "card_alignment", "member_template_share"}
+              "card_alignment", "member_template_share", "scripted_members", "prompt_members"}
     feats = feats.with_columns([pl.lit(None, pl.Float64).alias(n) for n in sorted(needed - set(feats.columns))])
     feats = feats.with_columns(pl.col("template").cast(pl.String),
                                pl.col(sorted(needed - {"template"})).cast(pl.Float64))
@@ -408,7 +427,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
         .group_by("cluster_id", maintain_order=True).head(3)
         .group_by("cluster_id", maintain_order=True).agg(pl.col("text").str.join("; ").alias("why"))
     )
-    kinds, top = _evidence_summary(evidence)
+    kinds, top = evidence_summary(evidence)
     out = (
         feats.drop("_r")
         .join(why, on="cluster_id", how="left")
@@ -424,27 +443,3 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     # Campaigns are assigned after scoring (graphlink.stages.campaigns).
     out = out.with_columns(pl.lit(None, pl.Int64).alias("campaign_id"))
     return out.select(list(CLUSTER_SCHEMA.names())).cast(dict(CLUSTER_SCHEMA))
-
-
-def _evidence_summary(evidence: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    linking = evidence.filter(pl.col("weight") > 0)
-    kinds = (
-        # A kind is as strong as its best value: a template's many overlapping shingles
-        # do not outrank one card every member pays with.
-        linking.group_by("cluster_id", "kind").agg((pl.col("weight") * pl.col("accounts_sharing")).max().alias("k"))
-        .sort(["cluster_id", "k", "kind"], descending=[False, True, False])
-        .group_by("cluster_id", maintain_order=True).agg(pl.col("kind").alias("kinds"))
-    )
-    top = (
-        # Strongest evidence first: what a value adds to the cluster's links (its per-pair weight times
-        # the members sharing it), so two cards that bind the cluster come before an address 271
-        # accounts share; ties by how many share it.
-        linking.with_columns((pl.col("weight") * pl.col("accounts_sharing")).alias("__strength"))
-        .sort(["cluster_id", "__strength", "accounts_sharing", "kind", "value"],
-              descending=[False, True, True, False, False])
-        .group_by("cluster_id", maintain_order=True).head(5)
-        .group_by("cluster_id", maintain_order=True)
-        .agg(pl.concat_str([pl.col("kind"), pl.lit("="), pl.col("value").str.slice(0, 80)]).alias("top_values"))
-    )
-    return kinds, top
-

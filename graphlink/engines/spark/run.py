@@ -229,7 +229,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     minutes_idx = (_minutes(sev.frame, index, clustered) if "timestamp" in sev.columns else
                    pl.DataFrame(schema={"account_idx": pl.UInt32, "key": pl.UInt64, "count": pl.UInt32}))
     activity_idx = hours_from_minutes(minutes_idx)
-    scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config, wholes)
+    scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config, wholes, minutes_idx)
     accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
     done("scoring")
     stage("drilldown")
