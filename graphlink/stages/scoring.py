@@ -139,16 +139,19 @@ def _own_template(prompts: pl.DataFrame) -> pl.DataFrame:
     """``account_idx, own``: does a member hold a prompt passage mostly its cluster's?
 
     ``prompts``: :func:`_member_kind` of kind ``prompt`` over every cluster's members. A
-    shingle's holders in no cluster are its ``df`` less its holders in any cluster; it is the
-    cluster's own when its members outnumber those, and a member owns a template when it holds
-    :data:`~graphlink.stages.signals.prompt.TEMPLATE_SHINGLES` such shingles (a passage, not
-    where a public prompt meets its fill: "you must answer" + a word). A public agent
-    framework's prompt that 40 staff and 60 developers whom nothing links send is no one's
-    template (break-it review, session 13); an operator's cells, all clustered, each own
-    theirs. Members holding no prompt value are absent (their share is taken as it is)."""
-    inside = pl.len().over("cluster_id", "signal_idx").cast(pl.Int64)
-    outside = pl.col("df").cast(pl.Int64) - pl.len().over("signal_idx").cast(pl.Int64)
-    return (prompts.select("account_idx", (inside > outside).alias("own"))
+    shingle's holders in no cluster are its ``df`` less its holders in any cluster; it is linked
+    accounts' own (an operator's, a company's) when its holders in clusters outnumber those, and a
+    member owns a template when it holds :data:`~graphlink.stages.signals.prompt.TEMPLATE_SHINGLES`
+    such shingles (a passage, not where a public prompt meets its fill: "you must answer" + a
+    word). A public agent framework's prompt that 40 staff and 60 developers whom nothing links
+    send is no one's template (break-it review, session 13). An operator's template is its
+    clustered cells' however many cells share it: counted per cluster (this cluster's members
+    against the unclustered holders), a cell of 17 at 224,000 accounts did not own the template
+    13,000 clustered accounts of its operator and 400 unclustered ones send (independent dev world
+    2). Members holding no prompt value are absent (their share is taken as it is)."""
+    clustered = pl.len().over("signal_idx").cast(pl.Int64)
+    outside = pl.col("df").cast(pl.Int64) - clustered
+    return (prompts.select("account_idx", (clustered > outside).alias("own"))
             .group_by("account_idx").agg(pl.col("own").sum() >= TEMPLATE_SHINGLES))
 
 
