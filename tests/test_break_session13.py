@@ -59,7 +59,8 @@ VOCAB = ("river", "garden", "recipe", "holiday", "budget", "poem", "bicycle", "t
          "history", "song", "paint", "moon", "train", "letter", "soup", "chess", "rain", "market",
          "violin", "castle", "desert", "lamp", "ocean", "forest", "window", "coffee", "mountain", "island")
 DATACENTER = [f"34.{90 + k}.12.{k + 3}" for k in range(15)]
-POOLED = replace(PipelineConfig(), scoring=replace(PipelineConfig().scoring, pool_campaigns=True))
+POOLED = replace(PipelineConfig(), scoring=replace(PipelineConfig().scoring, pool_campaigns=True, component_weights={
+    **PipelineConfig().scoring.component_weights, "scripted_accounts": 0.0}))  # as in test_break_pool.py
 
 
 def unscaled_exprs() -> dict[str, pl.Expr]:

@@ -76,12 +76,16 @@ def test_scheduled_accounts_of_no_minutes_is_empty():
     assert scheduled_accounts(empty).schema == pl.Schema({"account_idx": pl.UInt32, "scheduled": pl.Boolean})
 
 
+DATACENTER = [f"35.{190 + k // 8}.{k % 8}.3" for k in range(24)]
+
+
 def _fleet_world(seed: int = 21):
-    """A 12-account fleet on one card and one datacenter address at office hours, all sending the
-    template; a 15-account team on one card and one office address whose job fires at :00."""
+    """A 12-account fleet on one card at office hours, each account on 4 of 24 datacenter addresses,
+    all sending the template; a 15-account team on one card and one office address whose job fires
+    at :00."""
     rng = np.random.default_rng(seed)
     log = Log()
-    fleet = add_ring(log, rng, "fleet", 12, 1, ["35.190.3.3"], RING_TEMPLATE)
+    fleet = add_ring(log, rng, "fleet", 12, 1, DATACENTER, RING_TEMPLATE)
     team = add_team(log, rng, "acme", 15, "192.0.2.50", "acme-card", minute=0)
     add_people(log, rng, 100)
     return log, fleet, team
@@ -104,7 +108,7 @@ def test_the_same_fleet_on_a_card_each_is_not_load_spread():
     """The card factor: accounts each paying for themselves are not one payer's load."""
     rng = np.random.default_rng(22)
     log = Log()
-    fleet = add_ring(log, rng, "fleet", 12, 12, ["35.190.3.3"], RING_TEMPLATE)
+    fleet = add_ring(log, rng, "fleet", 12, 12, DATACENTER, RING_TEMPLATE)
     add_people(log, rng, 100)
     result = run_detect(log.frame(), config=ALONE)
     assert cluster_row(result, fleet[0])["scripted_accounts"] == 0.0
@@ -139,27 +143,47 @@ def test_developers_sharing_a_framework_prompt_are_not_flagged():
         assert not row["flagged"] and (row["scripted_accounts"] or 0.0) == 0.0
 
 
-def _inhouse_tool_world(seed: int = 24):
-    """Staff of one company on its card and office address, at human hours, every request wrapped
-    by the company's in-house tool in one long template."""
+def _inhouse_tool_world(seed: int = 24, office: bool = False):
+    """Staff of one company on its card, at human hours, every request wrapped by the company's
+    in-house tool in one long template: at the branch office (one address) or working from home
+    (each their own address)."""
     rng = np.random.default_rng(seed)
     log = Log()
     tool = "Acme Assist internal: answer as the Acme support knowledge base would, cite the policy section, question: {} ({})"
-    staff = add_ring(log, rng, "staff", 15, 1, ["192.0.2.77"], tool)
+    staff = [f"staff{i}" for i in range(15)]
+    for i, acc in enumerate(staff):
+        address = "192.0.2.77" if office else f"100.{70 + i}.{i}.21"
+        for d in range(4):
+            for h in range(9, 18):
+                for _ in range(2):
+                    ts = T0 + timedelta(days=d, hours=h, minutes=int(rng.integers(0, 60)), seconds=int(rng.integers(0, 60)))
+                    log.add(acc, ts, address, "acme-card", tool.format(" ".join(rng.choice(["leave", "refund", "policy", "badge", "laptop", "travel"], 3)), int(rng.integers(0, 1000))))
     people = add_people(log, rng, 100)
     accounts = pl.DataFrame({"account_id": staff + people,
                              "email_domain": ["acme.example"] * len(staff) + ["gmail.com"] * len(people)})
     return log, staff, accounts
 
 
-def test_an_inhouse_tool_team_is_not_flagged_with_its_domain():
+def test_staff_at_their_office_using_an_inhouse_tool_are_not_flagged():
+    """The office rule: at least half the card's holders share an address nobody else uses."""
+    log, staff, _ = _inhouse_tool_world(office=True)
+    result = run_detect(log.frame(), config=ALONE)
+    assert list(clusters_of(result, staff).values()) == [15]
+    row = cluster_row(result, staff[0])
+    assert row["scripted_accounts"] == 0.0 and not row["flagged"]
+
+
+def test_staff_working_from_home_with_their_domain_are_not_flagged():
     log, staff, accounts = _inhouse_tool_world()
     row = cluster_row(run_detect(log.frame(), accounts, config=ALONE), staff[0])
     assert row["org_coherence"] == 1.0 and row["scripted_accounts"] > 0.5 and not row["flagged"]
 
 
-@pytest.mark.xfail(strict=True, reason="known limit: from events alone, staff whose in-house tool wraps every "
-                   "request in one template, on one card, at human hours, read as one payer's scripted fleet")
-def test_an_inhouse_tool_team_is_not_flagged_from_events_alone():
+@pytest.mark.xfail(strict=True, reason="known limit: from events alone, staff working from home whose in-house "
+                   "tool wraps every request in one template, on one card, read as one payer's scripted fleet "
+                   "(a fleet on one card with an address per account has the same shape)")
+def test_staff_working_from_home_using_an_inhouse_tool_are_not_flagged_from_events_alone():
     log, staff, _ = _inhouse_tool_world()
-    assert not cluster_row(run_detect(log.frame(), config=ALONE), staff[0])["flagged"]
+    result = run_detect(log.frame(), config=ALONE)
+    assert list(clusters_of(result, staff).values()) == [15]
+    assert not cluster_row(result, staff[0])["flagged"]

@@ -44,7 +44,7 @@ import polars as pl
 from graphlink.stages.campaign_flags import SPECIFIC_SHARE
 from graphlink.stages.encode import value_counts
 
-__all__ = ["POOL_HOLDERS", "UNIT_COVER", "card_alignment", "card_units"]
+__all__ = ["POOL_HOLDERS", "UNIT_COVER", "card_alignment", "card_units", "office_members"]
 
 #: A card pays for a pool only when it pays for this many members: a card two people
 #: share is a couple's (the same rule as ``card_pool``).
@@ -199,6 +199,51 @@ def card_units(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.Dat
     return (units.group_by("cluster_id")
             .agg((pl.col("n_c").filter("unit").sum() / pl.col("n_c").sum()).cast(pl.Float64).alias("card_alignment"))
             .select(pl.col("cluster_id").cast(pl.Int64), "card_alignment").sort("cluster_id"))
+
+
+def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
+    """Members whose card is an office's: ``account_idx, office`` (Boolean).
+
+    A card's holders in a cluster work from an office when at least :data:`UNIT_COVER` of them
+    share one address (kind ``ip``) of which at least
+    :data:`graphlink.stages.campaign_flags.SPECIFIC_SHARE` of the holders in the whole log are on
+    the card: the branch's egress, nobody else's. Staff of one branch whose in-house tool wraps every
+    request in one template look scripted; they work from their office. An operator's accounts on
+    one card draw their addresses from its proxies, VMs or IPv6 ranges, a few accounts to an
+    address at most -- unless it runs them all from one address, which is an office's shape too.
+    Only cards two or more members share are judged; every member of the cluster gets a row.
+
+    Examples
+    --------
+    >>> members = pl.DataFrame({"cluster_id": [1] * 6, "account_idx": list(range(6))})
+    >>> signals = pl.DataFrame({"signal_idx": [0, 1, 2, 3], "kind": ["payment", "payment", "ip", "ip"],
+    ...                         "weight": [3.0, 3.0, 1.0, 1.0], "df": [3, 3, 3, 2]})
+    >>> memberships = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4],
+    ...                             "signal_idx": [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3]})
+    >>> office_members(members, memberships, signals).sort("account_idx")["office"].to_list()
+    [True, True, True, True, True, True]
+    >>> vms = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5, 0, 1], "signal_idx": [0, 0, 0, 0, 0, 0, 2, 2]})
+    >>> office_members(members, vms, signals.with_columns(df=pl.lit(2)))["office"].any()
+    False
+    """
+    members = members.select("cluster_id", "account_idx")
+    kinds = signals.select("signal_idx", "kind", "df", pl.col("weight").cast(pl.Float64))
+    pay = (memberships.select("account_idx", "signal_idx")
+           .join(kinds.filter(pl.col("kind") == "payment").select("signal_idx"), on="signal_idx")
+           .join(members, on="account_idx")
+           .with_columns(pl.len().over("cluster_id", "signal_idx").alias("n_c"))
+           .filter(pl.col("n_c") >= 2).rename({"signal_idx": "card"}))
+    ips = kinds.filter((pl.col("kind") == "ip") & (pl.col("weight") > 0)).select("signal_idx", "df")
+    held = (memberships.select("account_idx", "signal_idx").join(ips, on="signal_idx")
+            .join(pay.select("cluster_id", "account_idx", "card"), on="account_idx")
+            .group_by("cluster_id", "card", "signal_idx").agg(pl.len().alias("h"), pl.col("df").first())
+            .filter((pl.col("h") >= 2) & (pl.col("h") >= SPECIFIC_SHARE * pl.col("df")))
+            .group_by("cluster_id", "card").agg(pl.col("h").max().alias("own")))
+    offices = (pay.join(held, on=["cluster_id", "card"])
+               .filter(pl.col("own") >= UNIT_COVER * pl.col("n_c"))
+               .select("account_idx").unique())
+    return members.select(pl.col("account_idx"), pl.col("account_idx").is_in(offices["account_idx"].implode())
+                          .alias("office")).unique("account_idx", keep="first").sort("account_idx")
 
 
 def _card_counts(members: pl.DataFrame, affiliations: pl.DataFrame, kinds: pl.DataFrame, card_of: pl.DataFrame,

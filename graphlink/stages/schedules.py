@@ -96,13 +96,16 @@ def unscheduled_scripted(sent: str, scripted: str, schedules: pl.DataFrame | Non
     """Aggregation: members with sampled requests, mostly scripted, not on an hourly schedule.
 
     ``sent`` and ``scripted`` name a member's sampled and scripted request counts; ``own`` (a
-    member holds a passage of its cluster's own, null taken as true) and ``scheduled`` (from
-    :func:`scheduled_accounts`, null taken as false) are columns of the frame aggregated. Without
+    member holds a passage of its cluster's own, null taken as true), ``scheduled`` (from
+    :func:`scheduled_accounts`, null taken as false) and ``office`` (its card's holders work from
+    an office, :func:`graphlink.stages.card_pools.office_members`, null taken as false) are columns
+    of the frame aggregated. Without
     ``schedules`` (no timestamps) the count is null: whether the script runs from a scheduler is
     unknown.
     """
     if schedules is None:
         return pl.lit(None, pl.UInt32).alias("scripted_members")
     mostly = (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64)) >= SCRIPTED_MAJORITY
-    return ((mostly & ~pl.col("scheduled").fill_null(False)).filter(pl.col(sent) > 0).sum()
+    return ((mostly & ~pl.col("scheduled").fill_null(False) & ~pl.col("office").fill_null(False))
+            .filter(pl.col(sent) > 0).sum()
             .cast(pl.UInt32).alias("scripted_members"))

@@ -106,7 +106,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import ScoringConfig
-from graphlink.stages.card_pools import POOL_HOLDERS, card_alignment, card_units
+from graphlink.stages.card_pools import POOL_HOLDERS, card_alignment, card_units, office_members
 from graphlink.stages.evidence import evidence_summary
 from graphlink.stages.schedules import unscheduled_scripted
 from graphlink.stages.signals.prompt import TEMPLATE_SHINGLES
@@ -229,6 +229,8 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
         prompts = _member_kind(memberships, signals, members, "prompt")
         stats = account_stats.join(members, on="account_idx").join(_own_template(prompts), on="account_idx", how="left")
         stats = stats.join(schedules, on="account_idx", how="left") if schedules is not None else stats
+        stats = (stats.join(office_members(members, affiliations, signals), on="account_idx", how="left")
+                 if affiliations is not None else stats.with_columns(pl.lit(None, pl.Boolean).alias("office")))
         feats = feats.join(stats.group_by("cluster_id").agg(
             pl.col(sent).sum().alias("prompts_sampled"), pl.col(scripted).sum().alias("template_prompts"),
             # Each member's own scripted share, averaged over the members with sampled prompts
