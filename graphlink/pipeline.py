@@ -273,7 +273,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
                   activity_idx: pl.DataFrame, config: PipelineConfig, wholes: pl.DataFrame | None = None,
                   minutes_idx: pl.DataFrame | None = None) -> Scored:
     """Score, detach fleet outsiders, rescore; campaigns from ``wholes`` when given (:func:`split_wholes`); ``minutes_idx``
-    (:func:`account_minutes`): which accounts run on an hourly schedule."""
+    (:func:`account_minutes`): which accounts run on a schedule."""
     pieces, c = partition, config.communities  # network_cells: pieces of one cell joined (campaigns from the pieces)
     partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size,
                               totals=projection.network_events) if c.network_cells else partition

@@ -23,7 +23,7 @@ import pytest
 
 from graphlink.config import PipelineConfig
 from graphlink.pipeline import run_detect
-from graphlink.stages.schedules import PHASE_WINDOW, SCHEDULE_RUNS, scheduled_accounts
+from graphlink.stages.schedules import PERIODS, PHASE_WINDOW, SCHEDULE_RUNS, scheduled_accounts
 from tests.test_detection_classes import (RING_TEMPLATE, T0, Log, add_people, add_ring, add_team, cluster_row,
                                           clusters_of)
 
@@ -31,17 +31,31 @@ ALONE = replace(PipelineConfig(), scoring=replace(PipelineConfig().scoring, flag
 
 
 def _oracle(minutes: dict[int, list[int]]) -> dict[int, bool]:
-    """Scheduled, by a direct count: some window of PHASE_WINDOW minutes past the hour (circular)
-    holds more than half the account's active minutes, in SCHEDULE_RUNS or more distinct hours."""
+    """Scheduled, by a direct count over runs (active minutes less than PHASE_WINDOW apart, phase =
+    start): for some period p in PERIODS and some window of PHASE_WINDOW minutes of the p-minute cycle
+    (circular), the runs shorter than p starting in it fall in SCHEDULE_RUNS or more of the window's
+    occurrences (cycles), number SCHEDULE_RUNS * 60 / p or more, and hold a share s of all runs with (s - c) / (1 - c) > 1/2,
+    c = PHASE_WINDOW / p (the share uniform timing puts there)."""
     out = {}
     for account, keys in minutes.items():
         keys = sorted(set(keys))
-        best = 0
-        for centre in range(60):
-            inside = [k for k in keys if min((k - centre) % 60, (centre - k) % 60) <= PHASE_WINDOW // 2]
-            if len({k // 60 for k in inside}) >= SCHEDULE_RUNS:
-                best = max(best, len(inside))
-        out[account] = best > 0.5 * len(keys)
+        runs, start = [], None
+        for j, k in enumerate(keys):
+            if j == 0 or k - keys[j - 1] >= PHASE_WINDOW:
+                start = k
+                runs.append([start, k])
+            runs[-1][1] = k
+        scheduled = False
+        for p in PERIODS:
+            c = PHASE_WINDOW / p
+            for centre in range(p):
+                inside = [a for a, b in runs if b - a + 1 < p
+                          and min((a - centre) % p, (centre - a) % p) <= PHASE_WINDOW // 2]
+                cycles = {(a - centre + PHASE_WINDOW // 2) // p for a in inside}   # the window's occurrences
+                if (len(cycles) >= SCHEDULE_RUNS and len(inside) >= SCHEDULE_RUNS * 60 // p
+                        and (len(inside) / len(runs) - c) / (1 - c) > 0.5):
+                    scheduled = True
+        out[account] = scheduled
     return out
 
 
@@ -50,7 +64,7 @@ def test_scheduled_accounts_matches_a_direct_count(seed):
     rng = np.random.default_rng(seed)
     minutes: dict[int, list[int]] = {}
     for a in range(60):
-        kind = a % 4
+        kind = a % 6
         if kind == 0:    # a job at one minute past the hour, some runs missing, some noise
             phase = int(rng.integers(0, 60))
             keys = [h * 60 + (phase + int(rng.integers(-1, 2))) % 60 for h in range(int(rng.integers(1, 12)))]
@@ -60,8 +74,17 @@ def test_scheduled_accounts_matches_a_direct_count(seed):
             keys = [start + int(d) for d in rng.integers(0, 40, int(rng.integers(1, 30)))]
         elif kind == 2:  # random minutes
             keys = [int(k) for k in rng.integers(0, 48 * 60, int(rng.integers(1, 40)))]
-        else:            # a job at the turn of the hour (:59 / :00 / :01)
+        elif kind == 3:  # a job at the turn of the hour (:59 / :00 / :01)
             keys = [h * 60 + int(rng.choice([59, 60, 61])) for h in range(int(rng.integers(1, 8)))]
+        elif kind == 4:  # a job every p minutes (p dividing the hour), some runs missing, some noise
+            p = int(rng.choice([5, 10, 12, 15, 20, 30]))
+            first = int(rng.integers(0, p))
+            keys = [first] + [s for s in range(first + p, int(rng.integers(60, 600)), p) if rng.random() < 0.8]
+            keys += [int(k) for k in rng.integers(0, 12 * 60, int(rng.integers(0, 10)))]
+        else:            # a job at one minute past the hour whose runs take several minutes
+            phase, length = int(rng.integers(0, 60)), int(rng.integers(1, 12))
+            keys = [phase] + [h * 60 + phase + m for h in range(int(rng.integers(1, 8))) for m in range(length)
+                              if rng.random() < 0.7]
         minutes[a] = sorted(set(keys))
     frame = pl.DataFrame({"account_idx": [a for a, ks in minutes.items() for _ in ks],
                           "key": [k for ks in minutes.values() for k in ks]},

@@ -73,8 +73,8 @@ def component_exprs() -> dict[str, pl.Expr]:
         # Load spread over accounts: one payer running one script from many accounts to stay
         # under per-account limits. The share of members (with sampled prompts) whose requests
         # are mostly (at least half) the cluster's own template and that are not on an hourly
-        # schedule (graphlink.stages.schedules: a job firing at the same minute past the hour
-        # is a company's, however many accounts run it), above one half, times the payment
+        # schedule (graphlink.stages.schedules: a job whose runs start at one phase of the hour,
+        # or of a period dividing it, is a company's, however many accounts run it), above one half, times the payment
         # reuse among the members with a card. A company's scripted accounts are its few
         # service accounts beside staff who write their own requests (independent dev worlds
         # 1-3 at 11k, with and without benign organisations: at most a third of any benign

@@ -40,9 +40,10 @@ component                 abuse pattern it looks for
 ``scripted_accounts``     Load spread over accounts: one payer running one script from many
                           accounts to stay under per-account limits. The share of members
                           whose sampled requests are mostly (half or more) the cluster's own
-                          template and which are not on an hourly schedule
-                          (:mod:`graphlink.stages.schedules`: a job at the same minute past
-                          the hour is a company's), above one half (``2 * share - 1``),
+                          template and which are not on a schedule
+                          (:mod:`graphlink.stages.schedules`: runs starting at one phase of
+                          the hour or of a period dividing it, ``*/15``, ``*/30``, are a
+                          company's job), above one half (``2 * share - 1``),
                           times ``1 - cards / accounts with a card``. A company's
                           scripted accounts are its few service accounts; a fleet's are all
                           of them. Null without timestamps, prompts or cards.
@@ -238,7 +239,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             # whose passages are all public (_own_template) scripts nothing of the cluster's own.
             (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64))
             .filter(pl.col(sent) > 0).mean().alias("member_template_share"),
-            # Members whose requests are mostly the cluster's own template, off any hourly schedule.
+            # Members whose requests are mostly the cluster's own template, off any schedule.
             (pl.col(sent) > 0).sum().alias("prompt_members"), unscheduled_scripted(sent, scripted, schedules)),
             on="cluster_id", how="left")
         # The shingle to quote: the cluster's own phrasing, not the most common stock phrase.
