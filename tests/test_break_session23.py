@@ -32,6 +32,10 @@ The component counts members whose sampled requests are mostly the cluster's own
   a 12-word passage, so its team scores 0 at random minutes too. Tested here with a long job template.
 * **Evasion, by design (not caught by this component)** -- a fleet putting every account on a :00 job
   (score 0), or paying with a card per account (tests/test_scripted_accounts.py).
+* **Session 23's merge (office rule)** -- members whose card's holders mostly share an address of the
+  card's own (an office) are excused too (graphlink.stages.card_pools.office_members); the teams and
+  fleets above run from an address per account (``job_team(ip=None)``) so that the schedule is what is
+  tested, and CI bots at their office are now excused (a passing test; on cloud runners still a limit).
 * **xfail (limits)** -- a scheduler whose delay spreads runs over :00-:09 (a queue, a CI service's cron)
   reads as unscheduled; a team whose accounts have run only twice (too few runs to see any schedule) is
   counted unscheduled; CI bots (one eval template, commit-triggered bursts, one card) and a reseller's
@@ -53,6 +57,7 @@ from graphlink.stages.schedules import SCHEDULE_RUNS, scheduled_accounts
 from tests.test_detection_classes import RING_TEMPLATE, T0, Log, add_people, add_ring, cluster_row, clusters_of
 
 ALONE = replace(PipelineConfig(), scoring=replace(PipelineConfig().scoring, flag_campaigns=False))
+DATACENTER = [f"35.{190 + k // 8}.{k % 8}.3" for k in range(24)]  # 4 of 24 per account: no office
 JOB = "Internal {} job: read the support ticket below, summarise it for the weekly report and list the action items: {}"
 FLEET = "You are an expert. Solve the following task and show every intermediate step: {}"
 VOCAB = ("river", "garden", "recipe", "holiday", "budget", "poem", "bicycle", "tax", "cat", "python", "history",
@@ -64,10 +69,11 @@ def words(rng: np.random.Generator, n: int) -> str:
 
 
 def job_team(log: Log, rng: np.random.Generator, name: str, n: int, minutes, days: int = 5,
-             hours=range(9, 17), ip: str = "192.0.2.60", card: str | None = None, template: str | None = None,
+             hours=range(9, 17), ip: str | None = "192.0.2.60", card: str | None = None, template: str | None = None,
              hour_shift=lambda d: 0) -> list[str]:
-    """``n`` accounts on one card and address, each sending ``template`` at ``minutes(rng, d, h)`` past
-    each hour ``h`` of day ``d`` (UTC hour ``h + hour_shift(d)``)."""
+    """``n`` accounts on one card and address (``ip``; None: each account on its own VM address, so no
+    office excuses them -- session 23's office rule), each sending ``template`` at ``minutes(rng, d, h)``
+    past each hour ``h`` of day ``d`` (UTC hour ``h + hour_shift(d)``)."""
     template = template or JOB.replace("{}", name, 1)
     names = []
     for i in range(n):
@@ -77,7 +83,7 @@ def job_team(log: Log, rng: np.random.Generator, name: str, n: int, minutes, day
             for h in hours:
                 for m in minutes(rng, d, h):
                     ts = T0 + timedelta(days=d, hours=h + hour_shift(d), minutes=int(m), seconds=int(rng.integers(0, 20)))
-                    log.add(acc, ts, ip, card or f"{name}-card", template.format(f"{words(rng, 2)} {int(rng.integers(0, 10_000))}"))
+                    log.add(acc, ts, ip or f"34.{200 + i // 200}.{i % 200}.{7 + len(name)}", card or f"{name}-card", template.format(f"{words(rng, 2)} {int(rng.integers(0, 10_000))}"))
     return names
 
 
@@ -102,7 +108,7 @@ def test_a_company_job_on_any_cron_schedule_is_excused(name, minutes):
     of these was flagged (score 0.957): only one 3-minute window of *active minutes* per hour was a schedule."""
     rng = np.random.default_rng(1)
     log = Log()
-    team = job_team(log, rng, name, 12, minutes)
+    team = job_team(log, rng, name, 12, minutes, ip=None)
     add_people(log, rng, 100)
     row = team_row(log, team)
     assert row["scripted_accounts"] == 0.0 and not row["flagged"]
@@ -114,7 +120,7 @@ def test_the_schedule_is_what_excuses_a_team():
     for minutes, flagged in ((lambda r, d, h: (0,), False), (lambda r, d, h: (int(r.integers(0, 60)),), True)):
         rng = np.random.default_rng(2)
         log = Log()
-        team = job_team(log, rng, "acme", 12, minutes)
+        team = job_team(log, rng, "acme", 12, minutes, ip=None)
         add_people(log, rng, 100)
         row = team_row(log, team)
         assert row["flagged"] is flagged
@@ -126,7 +132,7 @@ def test_a_fleet_working_non_stop_from_the_hour_is_still_flagged():
     start one run a day at :00, and are still unscheduled."""
     rng = np.random.default_rng(13)
     log = Log()
-    fleet = job_team(log, rng, "worker", 12, lambda r, d, h: range(60), days=4, ip="35.190.3.9", card="op-card",
+    fleet = job_team(log, rng, "worker", 12, lambda r, d, h: range(60), days=4, ip=None, card="op-card",
                      template=FLEET)
     add_people(log, rng, 100)
     row = team_row(log, fleet)
@@ -219,7 +225,7 @@ def test_a_unicode_tricked_template_is_still_one_payers_script():
     """Zero-width characters between words and a Cyrillic ``е`` in every other account."""
     rng = np.random.default_rng(15)
     log = Log()
-    fleet = add_ring(log, rng, "uf", 12, 1, ["35.190.3.3"], RING_TEMPLATE)
+    fleet = add_ring(log, rng, "uf", 12, 1, DATACENTER, RING_TEMPLATE)
     zw = ["\u200b", "\u200c", "\u200d", "\u2060"]
     rows = []
     for acc, ts, ip, card, prompt in log.rows:
@@ -235,7 +241,7 @@ def test_a_unicode_tricked_template_is_still_one_payers_script():
 def test_missing_timestamps_prompts_or_cards_give_null():
     rng = np.random.default_rng(12)
     log = Log()
-    fleet = add_ring(log, rng, "fleet", 12, 1, ["35.190.3.3"], RING_TEMPLATE)
+    fleet = add_ring(log, rng, "fleet", 12, 1, DATACENTER, RING_TEMPLATE)
     add_people(log, rng, 100)
     frame = log.frame()
     variants = [frame.drop(c) for c in ("timestamp", "prompt", "payment_fingerprint")]
@@ -254,7 +260,7 @@ def test_a_fleet_on_a_schedule_evades_the_component():
     (nor by any other here). Documented, not fixed."""
     rng = np.random.default_rng(14)
     log = Log()
-    fleet = job_team(log, rng, "sf", 12, lambda r, d, h: (0, 1), days=4, ip="35.190.3.9", card="op-card", template=FLEET)
+    fleet = job_team(log, rng, "sf", 12, lambda r, d, h: (0, 1), days=4, ip=None, card="op-card", template=FLEET)
     add_people(log, rng, 100)
     row = team_row(log, fleet)
     assert row["scripted_accounts"] == 0.0 and not row["flagged"]
@@ -268,7 +274,7 @@ def test_a_fleet_on_a_schedule_evades_the_component():
 def test_a_job_whose_scheduler_delays_it_up_to_nine_minutes_is_excused():
     rng = np.random.default_rng(5)
     log = Log()
-    team = job_team(log, rng, "jit", 12, lambda r, d, h: (int(r.integers(0, 10)),))
+    team = job_team(log, rng, "jit", 12, lambda r, d, h: (int(r.integers(0, 10)),), ip=None)
     add_people(log, rng, 100)
     assert not team_row(log, team)["flagged"]
 
@@ -278,7 +284,7 @@ def test_a_job_whose_scheduler_delays_it_up_to_nine_minutes_is_excused():
 def test_a_new_team_that_ran_its_job_twice_is_not_flagged():
     rng = np.random.default_rng(8)
     log = Log()
-    team = job_team(log, rng, "few", 12, lambda r, d, h: (0,), days=1, hours=range(9, 11))
+    team = job_team(log, rng, "few", 12, lambda r, d, h: (0,), days=1, hours=range(9, 11), ip=None)
     add_people(log, rng, 100)
     assert not team_row(log, team)["flagged"]
 
@@ -308,10 +314,19 @@ def test_ci_bots_with_their_company_domain_are_not_flagged():
     assert row["org_coherence"] == 1.0 and not row["flagged"]
 
 
-@pytest.mark.xfail(strict=True, reason="limit (the in-house-tool limit again): CI bots sending one eval template at "
-                   "commit times on the company card read as one payer's fleet from events alone")
-def test_ci_bots_are_not_flagged_from_events_alone():
+def test_ci_bots_at_their_office_are_not_flagged_from_events_alone():
+    """The office rule (session 23's merge): the bots share the office address nobody else uses."""
     log, bots, _ = ci_world()
+    row = team_row(log, bots)
+    assert row["scripted_accounts"] == 0.0 and not row["flagged"]
+
+
+@pytest.mark.xfail(strict=True, reason="limit (the in-house-tool limit again): CI bots sending one eval template at "
+                   "commit times on the company card from cloud runners (an address per bot) read as one payer's "
+                   "fleet from events alone")
+def test_ci_bots_on_cloud_runners_are_not_flagged_from_events_alone():
+    log, bots, _ = ci_world()
+    log.rows = [(a, t, f"34.90.{int(a[2:])}.5" if a.startswith("ci") else ip, c, p) for a, t, ip, c, p in log.rows]
     assert not team_row(log, bots)["flagged"]
 
 

@@ -205,9 +205,10 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     """Members whose card is an office's: ``account_idx, office`` (Boolean).
 
     A card's holders in a cluster work from an office when at least :data:`UNIT_COVER` of them
-    share one address (kind ``ip``) of which at least
+    send most (more than half) of their requests from one address (kind ``ip``) of which at least
     :data:`graphlink.stages.campaign_flags.SPECIFIC_SHARE` of the holders in the whole log are on
-    the card: the branch's egress, nobody else's. Staff of one branch whose in-house tool wraps every
+    the card: the branch's egress, nobody else's. Most requests, not one: accounts drawing
+    each request from a few of a pool's addresses put half of a card on one of them by chance. Staff of one branch whose in-house tool wraps every
     request in one template look scripted; they work from their office. An operator's accounts on
     one card draw their addresses from its proxies, VMs or IPv6 ranges, a few accounts to an
     address at most -- unless it runs them all from one address, which is an office's shape too.
@@ -219,10 +220,11 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     >>> signals = pl.DataFrame({"signal_idx": [0, 1, 2, 3], "kind": ["payment", "payment", "ip", "ip"],
     ...                         "weight": [3.0, 3.0, 1.0, 1.0], "df": [3, 3, 3, 2]})
     >>> memberships = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4],
-    ...                             "signal_idx": [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3]})
+    ...                             "signal_idx": [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3], "count": [1] * 11})
     >>> office_members(members, memberships, signals).sort("account_idx")["office"].to_list()
     [True, True, True, True, True, True]
-    >>> vms = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5, 0, 1], "signal_idx": [0, 0, 0, 0, 0, 0, 2, 2]})
+    >>> vms = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5, 0, 1], "signal_idx": [0, 0, 0, 0, 0, 0, 2, 2],
+    ...                     "count": [1] * 8})
     >>> office_members(members, vms, signals.with_columns(df=pl.lit(2)))["office"].any()
     False
     """
@@ -234,7 +236,9 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
            .with_columns(pl.len().over("cluster_id", "signal_idx").alias("n_c"))
            .filter(pl.col("n_c") >= 2).rename({"signal_idx": "card"}))
     ips = kinds.filter((pl.col("kind") == "ip") & (pl.col("weight") > 0)).select("signal_idx", "df")
-    held = (memberships.select("account_idx", "signal_idx").join(ips, on="signal_idx")
+    main = (memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64)).join(ips, on="signal_idx")
+            .filter(pl.col("count") * 2 > pl.col("count").sum().over("account_idx")))
+    held = (main.select("account_idx", "signal_idx", "df")
             .join(pay.select("cluster_id", "account_idx", "card"), on="account_idx")
             .group_by("cluster_id", "card", "signal_idx").agg(pl.len().alias("h"), pl.col("df").first())
             .filter((pl.col("h") >= 2) & (pl.col("h") >= SPECIFIC_SHARE * pl.col("df")))

@@ -40,13 +40,13 @@ component                 abuse pattern it looks for
 ``scripted_accounts``     Load spread over accounts: one payer running one script from many
                           accounts to stay under per-account limits. The share of members
                           whose sampled requests are mostly (half or more) the cluster's own
-                          template and which are not on a schedule
-                          (:mod:`graphlink.stages.schedules`: runs starting at one phase of
-                          the hour or of a period dividing it, ``*/15``, ``*/30``, are a
-                          company's job), above one half (``2 * share - 1``),
-                          times ``1 - cards / accounts with a card``. A company's
-                          scripted accounts are its few service accounts; a fleet's are all
-                          of them. Null without timestamps, prompts or cards.
+                          template, not on a schedule (:mod:`graphlink.stages.schedules`:
+                          runs starting at one phase of the hour or of a period dividing
+                          it are a company's job) and not on a card whose holders work from
+                          an office (:func:`graphlink.stages.card_pools.office_members`),
+                          above one half (``2 * share - 1``), times ``1 - cards / accounts
+                          with a card``. A company's scripted accounts are a few service
+                          accounts, a fleet's all. Null without timestamps, prompts or cards.
 ``around_the_clock``      Bots do not sleep: hours of the UTC day with at least a quarter
                           of the mean hourly activity; 12 such hours or fewer is 0, all 24
                           is 1.
@@ -239,7 +239,6 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             # whose passages are all public (_own_template) scripts nothing of the cluster's own.
             (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64))
             .filter(pl.col(sent) > 0).mean().alias("member_template_share"),
-            # Members whose requests are mostly the cluster's own template, off any schedule.
             (pl.col(sent) > 0).sum().alias("prompt_members"), unscheduled_scripted(sent, scripted, schedules)),
             on="cluster_id", how="left")
         # The shingle to quote: the cluster's own phrasing, not the most common stock phrase.
