@@ -486,10 +486,10 @@ def vm_groups_world(seed: int = 50) -> tuple[Log, list[str]]:
     return log, ring
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not the rules (the same with them off): card groups on their own VMs tied only by the template are "
-    "cut by CPM into 6 clusters of 5 (one card each: card_pool 0, score 0.0 each), none flagged, so no "
-    "campaign flag spreads either (issue 17 class 3, a fragmented cell)"))
+# Was a strict xfail: card groups on their own VMs tied only by the template are cut by CPM into 6
+# clusters of 5 (one card each: card_pool 0, score 0.0 each), none flagged. Passes since session 23:
+# five accounts on one card all sending the template off any schedule, from two VM addresses (no
+# office), are one payer's scripted load (scripted_accounts 0.8), and each group is flagged.
 def test_card_groups_on_own_vms_tied_only_by_a_template_are_flagged():
     log, ring = vm_groups_world()
     result = run_detect(log.frame())

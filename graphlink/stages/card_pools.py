@@ -202,7 +202,8 @@ def card_units(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.Dat
 
 
 def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
-    """Members whose card is an office's: ``account_idx, office`` (Boolean).
+    """Members whose card is an office's: ``account_idx, office`` (Boolean), ``card`` (UInt32: the member's
+    card paying for most members of its cluster, the lowest index on a tie; null without one).
 
     A card's holders in a cluster work from an office when at least :data:`UNIT_COVER` of them
     send most (more than half) of their requests from one address (kind ``ip``) of which at least
@@ -230,11 +231,13 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     """
     members = members.select("cluster_id", "account_idx")
     kinds = signals.select("signal_idx", "kind", "df", pl.col("weight").cast(pl.Float64))
-    pay = (memberships.select("account_idx", "signal_idx")
-           .join(kinds.filter(pl.col("kind") == "payment").select("signal_idx"), on="signal_idx")
-           .join(members, on="account_idx")
-           .with_columns(pl.len().over("cluster_id", "signal_idx").alias("n_c"))
-           .filter(pl.col("n_c") >= 2).rename({"signal_idx": "card"}))
+    paid = (memberships.select("account_idx", "signal_idx")
+            .join(kinds.filter(pl.col("kind") == "payment").select("signal_idx"), on="signal_idx")
+            .join(members, on="account_idx")
+            .with_columns(pl.len().over("cluster_id", "signal_idx").alias("n_c")).rename({"signal_idx": "card"}))
+    card_of = (paid.sort(["account_idx", "n_c", "card"], descending=[False, True, False])
+               .group_by("account_idx", maintain_order=True).first().select("account_idx", pl.col("card").cast(pl.UInt32)))
+    pay = paid.filter(pl.col("n_c") >= 2)
     ips = kinds.filter((pl.col("kind") == "ip") & (pl.col("weight") > 0)).select("signal_idx", "df")
     main = (memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64)).join(ips, on="signal_idx")
             .filter(pl.col("count") * 2 > pl.col("count").sum().over("account_idx")))
@@ -246,8 +249,9 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     offices = (pay.join(held, on=["cluster_id", "card"])
                .filter(pl.col("own") >= UNIT_COVER * pl.col("n_c"))
                .select("account_idx").unique())
-    return members.select(pl.col("account_idx"), pl.col("account_idx").is_in(offices["account_idx"].implode())
-                          .alias("office")).unique("account_idx", keep="first").sort("account_idx")
+    return (members.select(pl.col("account_idx"), pl.col("account_idx").is_in(offices["account_idx"].implode())
+                           .alias("office")).unique("account_idx", keep="first")
+            .join(card_of, on="account_idx", how="left").sort("account_idx"))
 
 
 def _card_counts(members: pl.DataFrame, affiliations: pl.DataFrame, kinds: pl.DataFrame, card_of: pl.DataFrame,

@@ -54,7 +54,7 @@ import polars as pl
 
 from graphlink.stages.cotiming import MAX_PHASE_SHARE
 
-__all__ = ["PERIODS", "PHASE_WINDOW", "SCHEDULE_RUNS", "SCRIPTED_MAJORITY", "scheduled_accounts", "unscheduled_scripted"]
+__all__ = ["PERIODS", "PHASE_WINDOW", "SCHEDULE_RUNS", "SCRIPTED_MAJORITY", "SCRIPTED_PER_CARD", "scheduled_accounts", "unscheduled_scripted"]
 
 #: Minutes past the hour one phase spans: a job due at :00 starts within the minute or the next
 #: (a scheduler's delay, a queue), and a minute boundary can fall inside a run.
@@ -146,6 +146,12 @@ def scheduled_accounts(minutes: pl.DataFrame) -> pl.DataFrame:
 #: template: a fleet camouflages at most a minority of each account's requests (more, and the
 #: account stops paying for itself as an extraction worker).
 SCRIPTED_MAJORITY = 0.5
+#: Fewest scripted members one card pays for before they count as load spread: a company runs a job
+#: from an account, or a few event-driven workers (a hosting customer's bots, a firm's queue
+#: workers), on its card; spreading a script to slip under per-account limits takes many accounts.
+#: Five, the size below which no cluster is flagged (``ScoringConfig.min_flag_size``: a ring worth
+#: banning has many accounts).
+SCRIPTED_PER_CARD = 5
 
 
 def unscheduled_scripted(sent: str, scripted: str, schedules: pl.DataFrame | None) -> pl.Expr:
@@ -154,14 +160,16 @@ def unscheduled_scripted(sent: str, scripted: str, schedules: pl.DataFrame | Non
     ``sent`` and ``scripted`` name a member's sampled and scripted request counts; ``own`` (a
     member holds a passage of its cluster's own, null taken as true), ``scheduled`` (from
     :func:`scheduled_accounts`, null taken as false) and ``office`` (its card's holders work from
-    an office, :func:`graphlink.stages.card_pools.office_members`, null taken as false) are columns
-    of the frame aggregated. Without
+    an office, :func:`graphlink.stages.card_pools.office_members`, null taken as false) and ``card``
+    (the member's card, from the same function) are columns of the frame aggregated; a member counts
+    only when its card pays for :data:`SCRIPTED_PER_CARD` or more such members. Without
     ``schedules`` (no timestamps) the count is null: whether the script runs from a scheduler is
     unknown.
     """
     if schedules is None:
         return pl.lit(None, pl.UInt32).alias("scripted_members")
     mostly = (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64)) >= SCRIPTED_MAJORITY
-    return ((mostly & ~pl.col("scheduled").fill_null(False) & ~pl.col("office").fill_null(False))
-            .filter(pl.col(sent) > 0).sum()
-            .cast(pl.UInt32).alias("scripted_members"))
+    ok = (pl.col(sent) > 0) & mostly & ~pl.col("scheduled").fill_null(False) & ~pl.col("office").fill_null(False)
+    # Per card (within the cluster aggregated): only cards paying for SCRIPTED_PER_CARD such members.
+    many = pl.col("card").is_not_null() & (ok.cast(pl.UInt32).sum().over("card") >= SCRIPTED_PER_CARD)
+    return (ok & many).sum().cast(pl.UInt32).alias("scripted_members")

@@ -231,7 +231,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
         stats = account_stats.join(members, on="account_idx").join(_own_template(prompts), on="account_idx", how="left")
         stats = stats.join(schedules, on="account_idx", how="left") if schedules is not None else stats
         stats = (stats.join(office_members(members, affiliations, signals), on="account_idx", how="left")
-                 if affiliations is not None else stats.with_columns(pl.lit(None, pl.Boolean).alias("office")))
+                 if affiliations is not None else stats.with_columns(office=pl.lit(None, pl.Boolean), card=pl.lit(None, pl.UInt32)))
         feats = feats.join(stats.group_by("cluster_id").agg(
             pl.col(sent).sum().alias("prompts_sampled"), pl.col(scripted).sum().alias("template_prompts"),
             # Each member's own scripted share, averaged over the members with sampled prompts
