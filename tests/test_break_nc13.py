@@ -359,14 +359,16 @@ def test_single_request_template_senders_do_not_keep_a_cell_apart_control():
 def test_an_operator_varying_the_template_per_card_group_is_not_joined_control():
     """An operator giving each card group its own template (the 6 groups use 5 templates, groups 0 and 5 the
     same) looks like unrelated hosting customers: ON joins only the two groups sharing one (10), nothing is
-    flagged, as OFF. Not fixable by this rule without joining the customers of the control above; listed
-    in the report as an evasion the rule cannot see."""
+    flagged by the join, as OFF. Not fixable by this rule without joining the customers of the control above;
+    listed in the report as an evasion the rule cannot see. (Since session 23 one group of 5 is flagged on its
+    own, ON and OFF alike: five accounts on its card sending its template off any schedule, each on its own
+    address, are one payer's scripted load -- ``scripted_accounts``.)"""
     log, cells, _ = operator_world(templates="per_group")
     off, on = both(frame(log))
     cell = flat(cells[0])
     assert sorted(clusters_of(off, cell).values()) == [5] * 6
     assert sorted(clusters_of(on, cell).values()) == [5, 5, 5, 5, 10]
-    assert flagged(on, cell) == flagged(off, cell) == 0
+    assert flagged(on, cell) == flagged(off, cell) == 5
 
 
 # --- 4. Outputs ------------------------------------------------------------------------------------
