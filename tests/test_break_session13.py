@@ -654,26 +654,37 @@ def test_shuffled_rows_give_the_same_template_share_card_pool_and_flags_control(
     assert a.clusters.select(cols).equals(b.clusters.select(cols))
 
 
-def test_spark_engine_scales_the_card_pool_alike(spark, tmp_path):
+def _parity_world(name: str):
+    """One of the engine-parity worlds below: (log, accounts)."""
+    if name == "alone":
+        log, staff, _, _ = office_world()
+        return log, staff
+    if name == "beside":
+        log, staff, _, ring = office_world(ring=True)
+        return log, staff + ring
+    if name == "framework":
+        log, staff, _, _ = office_world(staff="framework", framework_users=60)
+        return log, staff
+    if name == "heavy":
+        return heavy_ring_world(camouflage="uniform")
+    return ring_world(camo=0.6) if name == "camo" else ring_world(prompts="repeat", camo=0.1)
+
+
+# One world per case (was one test over six worlds, 80-115 s on one xdist worker at the end of the run).
+@pytest.mark.parametrize("name", ["alone", "beside", "repeat", "heavy", "framework", "camo"])
+def test_spark_engine_scales_the_card_pool_alike(spark, tmp_path, name):
     """Engine parity: the company alone, the company next to a ring, the ring with 60 % camouflage
     (missed); session 14: the ring resending one instruction (shares of requests), the heavy ring
     (more than 200 distinct prompts per account: the sample under the per-run salt) and the framework
     company (public passages)."""
     import graphlink
 
-    alone, staff, _, _ = office_world()
-    beside, staff2, _, ring2 = office_world(ring=True)
-    camo, ring3 = ring_world(camo=0.6)
-    repeat, ring4 = ring_world(prompts="repeat", camo=0.1)
-    heavy, ring5 = heavy_ring_world(camouflage="uniform")
-    framework, staff6, _, _ = office_world(staff="framework", framework_users=60)
-    for name, (log, accounts) in {"alone": (alone, staff), "beside": (beside, staff2 + ring2),
-                                  "repeat": (repeat, ring4), "heavy": (heavy, ring5),
-                                  "framework": (framework, staff6), "camo": (camo, ring3)}.items():
-        path = tmp_path / f"{name}.parquet"
-        log.frame().write_parquet(path)
-        a = graphlink.detect(path)
-        b = graphlink.detect(str(path), engine="spark", spark=spark)
-        cols = ["cluster_id", "size", "template_share", "card_pool", "flagged"]
-        assert a.clusters.select(cols).equals(b.clusters.select(cols)), name
-    assert row(a, ring3)["flagged"] is False
+    log, accounts = _parity_world(name)
+    path = tmp_path / f"{name}.parquet"
+    log.frame().write_parquet(path)
+    a = graphlink.detect(path)
+    b = graphlink.detect(str(path), engine="spark", spark=spark)
+    cols = ["cluster_id", "size", "template_share", "card_pool", "flagged"]
+    assert a.clusters.select(cols).equals(b.clusters.select(cols)), name
+    if name == "camo":
+        assert row(a, accounts)["flagged"] is False
