@@ -279,7 +279,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
                               totals=projection.network_events) if c.network_cells else partition
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
         pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
-    schedules = scheduled_accounts(minutes_idx) if minutes_idx is not None and "timestamp" in ev.columns else None
+    schedules = scheduled_accounts(minutes_idx, signal_set.account_stats) if minutes_idx is not None and "timestamp" in ev.columns else None
     # Every step below reads only clustered accounts' affiliations, and clusters only lose members from here
     # (fleet outsiders): cut them out of the 38M once, instead of joining the whole table in a dozen steps.
     affiliations = clustered_affiliations(projection.memberships, partition)

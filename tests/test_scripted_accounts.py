@@ -94,6 +94,24 @@ def test_scheduled_accounts_matches_a_direct_count(seed):
     assert any(got.values()) and not all(got.values())
 
 
+@pytest.mark.parametrize("columns", [("requests_sampled", "requests_scripted"), ("prompts_sampled", "prompts_scripted")])
+def test_scheduled_accounts_tests_only_mostly_scripted_accounts_and_answers_them_alike(columns):
+    """With the accounts' prompt counts, only accounts whose sampled requests are at least half scripted
+    are tested (the only ones whose schedule scoring reads), each with the answer it gets alone."""
+    keys = {0: [h * 60 + 5 for h in range(8)], 1: [h * 60 + 5 for h in range(8)],   # two hourly jobs
+            2: [600 + m for m in range(20)], 3: [h * 60 + 40 for h in range(6)]}     # a burst, another job
+    frame = pl.DataFrame({"account_idx": [a for a, ks in keys.items() for _ in ks],
+                          "key": [k for ks in keys.values() for k in ks]},
+                         schema={"account_idx": pl.UInt32, "key": pl.UInt64})
+    sent, scripted = columns
+    stats = pl.DataFrame({"account_idx": [0, 1, 2, 3], sent: [10, 10, 4, 0], scripted: [5, 4, 4, 0]},
+                         schema={"account_idx": pl.UInt32, sent: pl.UInt32, scripted: pl.UInt32})
+    alone = dict(scheduled_accounts(frame).iter_rows())
+    assert alone == {0: True, 1: True, 2: False, 3: True}
+    got = dict(scheduled_accounts(frame, stats).iter_rows())
+    assert got == {0: True, 2: False}  # 1: 40 % scripted, 3: no sampled requests
+
+
 def test_scheduled_accounts_of_no_minutes_is_empty():
     empty = pl.DataFrame(schema={"account_idx": pl.UInt32, "key": pl.UInt64})
     assert scheduled_accounts(empty).schema == pl.Schema({"account_idx": pl.UInt32, "scheduled": pl.Boolean})
