@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import numpy as np
@@ -78,7 +80,8 @@ if "SPARK_CONF_DIR" not in os.environ:
     _conf_dir = tempfile.mkdtemp(prefix="graphlink-spark-conf-")
     with open(os.path.join(_conf_dir, "spark-defaults.conf"), "w", encoding="utf-8") as _file:
         _file.writelines(f"{key} {value}\n" for key, value in SPARK_TEST_START_CONF.items())
-    os.environ["SPARK_CONF_DIR"] = _conf_dir
+    os.environ["SPARK_CONF_DIR"] = _conf_dir  # inherited by xdist workers and CLI subprocesses
+    atexit.register(shutil.rmtree, _conf_dir, True)
 
 #: Settings of the test session for tiny worlds, put back before every Spark test (``spark`` below): a
 #: test that goes through the CLI with ``--spark-master`` gets :func:`graphlink.engines.spark.session.get_session`'s

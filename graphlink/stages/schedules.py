@@ -54,7 +54,8 @@ import polars as pl
 
 from graphlink.stages.cotiming import MAX_PHASE_SHARE
 
-__all__ = ["PERIODS", "PHASE_WINDOW", "SCHEDULE_RUNS", "SCRIPTED_MAJORITY", "SCRIPTED_PER_CARD", "scheduled_accounts", "unscheduled_scripted"]
+__all__ = ["PERIODS", "PHASE_WINDOW", "SCHEDULE_RUNS", "SCRIPTED_MAJORITY", "SCRIPTED_PER_CARD", "request_columns", "scheduled_accounts",
+           "unscheduled_scripted"]
 
 #: Minutes past the hour one phase spans: a job due at :00 starts within the minute or the next
 #: (a scheduler's delay, a queue), and a minute boundary can fall inside a run.
@@ -164,12 +165,23 @@ SCRIPTED_MAJORITY = 0.5
 SCRIPTED_PER_CARD = 5
 
 
+def request_columns(account_stats: pl.DataFrame) -> tuple[str, str]:
+    """The sampled and scripted count columns of ``account_stats``: shares of requests (each sampled
+    prompt weighs the events sending it) where counted, else shares of distinct prompts.
+
+    Examples
+    --------
+    >>> request_columns(pl.DataFrame(schema=["account_idx", "prompts_sampled", "prompts_scripted"]))
+    ('prompts_sampled', 'prompts_scripted')
+    """
+    if "requests_scripted" in account_stats.columns:
+        return "requests_sampled", "requests_scripted"
+    return "prompts_sampled", "prompts_scripted"
+
+
 def _mostly_scripted(account_stats: pl.DataFrame) -> pl.DataFrame:
     """``account_idx`` (UInt32) of the accounts whose sampled requests are mostly scripted."""
-    sent, scripted = (("requests_sampled", "requests_scripted") if "requests_scripted" in account_stats.columns
-                      else ("prompts_sampled", "prompts_scripted"))
-    if scripted not in account_stats.columns:
-        return pl.DataFrame(schema={"account_idx": pl.UInt32})
+    sent, scripted = request_columns(account_stats)
     return account_stats.filter((pl.col(sent) > 0) & (pl.col(scripted) / pl.col(sent) >= SCRIPTED_MAJORITY)).select(
         pl.col("account_idx").cast(pl.UInt32))
 

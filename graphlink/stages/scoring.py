@@ -109,7 +109,7 @@ import polars as pl
 from graphlink.config import ScoringConfig
 from graphlink.stages.card_pools import POOL_HOLDERS, card_alignment, card_units, office_members
 from graphlink.stages.evidence import evidence_summary
-from graphlink.stages.schedules import unscheduled_scripted
+from graphlink.stages.schedules import request_columns, unscheduled_scripted
 from graphlink.stages.signals.prompt import TEMPLATE_SHINGLES
 from graphlink.stages.components import (ORG_UNEXPLAINED, SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, component_exprs,
                                          reason_exprs)
@@ -224,9 +224,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
     # Whether a cluster sent prompts is its own members' fact: a run where no clustered account shares
     # a shingle still read prompts, and each share is 0, not unknown (break-it review, session 13).
     if account_stats is not None and account_stats.height:
-        # Shares of requests (each sampled prompt weighs the events sending it), where counted.
-        sent, scripted = (("requests_sampled", "requests_scripted") if "requests_scripted" in account_stats.columns
-                          else ("prompts_sampled", "prompts_scripted"))
+        sent, scripted = request_columns(account_stats)
         prompts = _member_kind(memberships, signals, members, "prompt")
         stats = account_stats.join(members, on="account_idx").join(_own_template(prompts), on="account_idx", how="left")
         stats = stats.join(schedules, on="account_idx", how="left") if schedules is not None else stats
