@@ -8,11 +8,11 @@ small function per step (:func:`ingest_stage`, :func:`scoring_stage`,
 :func:`graphlink.store.outputs.write_outputs` writes its result atomically;
 file names and schemas are in :mod:`graphlink.contract`.
 
-Vocabulary: the *partition* maps accounts to clusters (``account_idx, cluster_id``); the
-*affiliations* are the bipartite account-value edges (``account_idx, signal_idx``). Besides the
-partition, clusters and evidence, two drill-down tables about clustered accounts only are written so
-the report, ``show`` and ``export`` work from the output folder alone: ``memberships.parquet`` (their
-affiliations, with values) and ``activity.parquet`` (their events per UTC hour and day).
+Vocabulary: the *partition* maps accounts to clusters (``account_idx, cluster_id``); the *affiliations* are the
+bipartite account-value edges (``account_idx, signal_idx``). Besides the partition, clusters and evidence, two
+drill-down tables about clustered accounts only are written so the report, ``show`` and ``export`` work from the output
+folder alone: ``memberships.parquet`` (their affiliations, with values) and ``activity.parquet`` (their events per UTC
+hour and day).
 
 The allocator tuning for long runs (``_RJEM_MALLOC_CONF``, read once when polars loads) is set by the
 command-line entry point, :mod:`graphlink.cli`, not on import: library users set it before importing polars.
@@ -39,11 +39,11 @@ from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reaso
 from graphlink.stages.campaign_flags import flag_with_campaign, operator_ties, pooled_partition, substantial_campaigns
 from graphlink.stages.campaigns import score_campaigns
 from graphlink.stages.blocks import split_wholes
+from graphlink.stages.bursts import template_bursts, with_burst_reason
 from graphlink.stages.campaign_wholes import tied_wholes
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
-from graphlink.stages.drilldown import (
-    account_minutes, clustered_accounts, hours_from_minutes, link_table, linking_order, linking_values,
-    member_activity, member_affiliations, member_minutes, member_templates)
+from graphlink.stages.drilldown import (account_minutes, clustered_accounts, hours_from_minutes, link_table, linking_order,
+                                       linking_values, member_activity, member_affiliations, member_minutes, member_templates)
 from graphlink.stages.encode import EncodedEvents, encode_events
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.stages.graph import project
@@ -58,13 +58,12 @@ from graphlink.stages.scoring import clustered_affiliations, score_clusters, sco
 from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.signals.prompt import prompt_heads
-from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters,
-                                        rekey, rekey_campaigns, same_log, summarise)
+from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters, rekey,
+                                        rekey_campaigns, same_log, summarise)
 from graphlink.store.outputs import input_path
 from graphlink.views.words import plural
 
 STAGES = ("ingest", "signals", "graph", "communities", "scoring", "drilldown")
-
 Progress = Callable[[str], None]
 
 
@@ -220,6 +219,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         del graph
         partition, wholes = split_wholes(partition)
         partition = supported_partition(partition, projection.memberships, projection.signals, config, projection.co_timed)
+        partition, wholes = template_bursts(partition, wholes, projection, signal_set, config, lambda a: account_minutes(encoded.frame, a))
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per hour and day, from the encoded events: serves every scoring pass and the
         # drill-down (cluster ids are attached later). Counted per minute (minutes.parquet, expand's clock), summed into hours.
@@ -310,8 +310,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     if listed_per_kind > 0:
         shared = top_per_kind(shared, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)
     evidence, clusters = score(partition, shared)
-    if projection.co_timed is not None and projection.co_timed.height:
-        clusters = with_co_timing_reason(clusters, partition, projection.co_timed)
+    timed = projection.co_timed is not None and projection.co_timed.height
+    clusters = with_burst_reason(with_co_timing_reason(clusters, partition, projection.co_timed) if timed else clusters, evidence)
     clusters = with_join_reason(clusters, pieces, partition, affiliations, projection.signals) if c.network_cells else clusters
     # Campaigns: the final clusters grouped by operator (a split whole's blocks as one unless evidence places them apart).
     wholes = tied_wholes(partition, wholes, affiliations, projection.signals, config.graph, c, index.height)

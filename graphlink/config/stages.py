@@ -260,6 +260,12 @@ class CommunityConfig:
     network_cells : bool
         Opt-in: join clusters whose members live on networks used almost only by clustered
         accounts (a datacenter cell cut into card groups; :mod:`graphlink.stages.network_cells`).
+    template_bursts : bool
+        Group the accounts the partition left unclustered that opened their prompts with one template
+        in one 10-minute window far beyond chance (:mod:`graphlink.stages.bursts`): an operator giving
+        each account one short burst, its own proxy exit and card leaves no pairwise link, only the
+        group's. On by default: it touches no account any pairwise evidence placed, and on the dev
+        worlds no burst held an account outside a ring (scheduled accounts are left out).
     """
 
     resolution: float = 0.2
@@ -272,6 +278,7 @@ class CommunityConfig:
     exact_support: bool = True
     backend: str = "igraph"
     network_cells: bool = False
+    template_bursts: bool = True
 
     def __post_init__(self) -> None:
         check(self.resolution > 0, f"resolution must be greater than 0, got {self.resolution!r}")

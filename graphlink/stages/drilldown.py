@@ -313,7 +313,7 @@ def member_activity(activity: pl.DataFrame, columns: tuple[str, ...], clustered:
 
 
 #: Kinds ``linking.parquet`` leaves out (see :func:`linking_values`).
-UNLISTED_KINDS = ("prompt", "timing")
+UNLISTED_KINDS = ("prompt", "timing", "burst")
 
 
 def link_table(edges: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
@@ -381,7 +381,7 @@ def linking_values(affiliations: pl.DataFrame, signals: pl.DataFrame, index: pl.
     a cluster only by values its members share. So are the kinds in
     :data:`UNLISTED_KINDS`: prompt shingles (half the rows, and never a link
     on their own; ``memberships.parquet`` has clustered accounts' templates)
-    and timing bands (minutes of one log, meaningless in the next). ``order`` is
+    timing bands and template bursts (minutes of one log, meaningless in the next). ``order`` is
     :func:`linking_order` of the same affiliations and signals, if already built.
 
     Examples

@@ -40,6 +40,7 @@ from graphlink.engines.spark.projection import spark_project
 from graphlink.engines.spark.session import cancelled, get_session, spark_reason
 from graphlink.engines.spark.signals import spark_signals, to_spark
 from graphlink.stages.blocks import split_wholes
+from graphlink.stages.bursts import template_bursts
 from graphlink.errors import ConfigError, GraphlinkError, InputError
 from graphlink.pipeline import (
     DetectResult, Progress, drilldown_stage, peak_rss_mb, run_record, run_warnings, scoring_stage, stable_ids_stage,
@@ -77,6 +78,23 @@ def _minutes(events: Any, index: pl.DataFrame, clustered: pl.DataFrame) -> pl.Da
                .groupBy("account_idx", "key").agg(F.count(F.lit(1)).alias("count")))
     return to_polars(counted).select(pl.col("account_idx").cast(pl.UInt32), pl.col("key").cast(pl.UInt64),
                                      pl.col("count").cast(pl.UInt32)).sort("account_idx", "key")
+
+
+def _collect_memberships(memberships: Any, accounts: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, signal_idx, count, damp`` of ``accounts`` from the Spark memberships, sorted by signal and account.
+
+    The clustered accounts' memberships, prompt shingles included, are the largest collect (1.05 GiB
+    at 32 bytes a row on the campaign preset, ~780 per clustered account): collected as 4-byte
+    integers and the 8-byte damping factor (20 bytes a row).
+    """
+    from pyspark.sql import functions as F
+
+    wanted = to_spark(memberships.sparkSession, accounts.select("account_idx"))
+    return to_polars(memberships.join(F.broadcast(wanted), on="account_idx").select(
+        F.col("account_idx").cast("int"), F.col("signal_idx").cast("int"), F.col("count").cast("int"), "damp")
+    ).select(
+        pl.col("account_idx").cast(pl.UInt32), pl.col("signal_idx").cast(pl.UInt32),
+        pl.col("count").cast(pl.UInt32), pl.col("damp").cast(pl.Float64)).sort("signal_idx", "account_idx")
 
 
 def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | None = None,
@@ -203,25 +221,23 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     partition, on_driver = spark_partition(projected.edges, n_accounts, config.communities)
     done("communities")
     stage("scoring")
-    clustered = partition.drop_nulls("cluster_id").select("account_idx")
-    wanted = to_spark(spark, clustered)
-    # The clustered accounts' memberships, prompt shingles included (the largest collect: 1.05 GiB
-    # at 32 bytes a row on the campaign preset, ~780 per clustered account), collected as 4-byte
-    # integers and the 8-byte damping factor (20 bytes a row).
-    memberships = to_polars(projected.memberships.join(F.broadcast(wanted), on="account_idx").select(
-        F.col("account_idx").cast("int"), F.col("signal_idx").cast("int"), F.col("count").cast("int"), "damp")
-    ).select(
-        pl.col("account_idx").cast(pl.UInt32), pl.col("signal_idx").cast(pl.UInt32),
-        pl.col("count").cast(pl.UInt32), pl.col("damp").cast(pl.Float64)).sort("signal_idx", "account_idx")
+    before = partition.drop_nulls("cluster_id").select("account_idx")
+    memberships = _collect_memberships(projected.memberships, before)
     partition, wholes = split_wholes(partition)  # the clusters before blocks were split: campaigns
     partition = supported_partition(partition, memberships, projected.signals, config, projected.co_timed)
-    clustered = partition.drop_nulls("cluster_id").select("account_idx")
     projection = Projection(edges=pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32,
                                                         "weight": pl.Float64}),
                             signals=projected.signals, memberships=memberships, n_accounts=n_accounts,
                             stats=projected.stats, warnings=projected.warnings, co_timed=projected.co_timed,
                             network_events=(network_totals(projected.memberships, projected.signals)
                                             if config.communities.network_cells else None))
+    partition, wholes = template_bursts(partition, wholes, projection, found, config,
+                                        lambda left: _minutes(sev.frame, index, left))
+    clustered = partition.drop_nulls("cluster_id").select("account_idx")
+    added = clustered.join(before, on="account_idx", how="anti")
+    if added.height:  # accounts template bursts clustered: their memberships too, in the same order
+        projection.memberships = pl.concat([projection.memberships, _collect_memberships(projected.memberships, added)]
+                                           ).sort("signal_idx", "account_idx")
     signal_set = SignalSet(pairs=pl.DataFrame(), values=found.values, stats=found.stats,
                            account_stats=found.account_stats, value_counts=found.value_counts,
                            seconds=found.seconds)
@@ -256,7 +272,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     run["engine"] = {"name": "spark", "master": spark.sparkContext.master, "spark": spark.version,
                      "components_on_driver": on_driver}
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
-                        signals=projection.signals, affiliations=memberships, edges=None, warnings=warnings,
+                        signals=projection.signals, affiliations=projection.memberships, edges=None, warnings=warnings,
                         cluster_mapping=mapping, member_affiliations=signals_out, activity=activity,
                         minutes=minutes, templates=templates, campaigns=rekey_campaigns(scored.campaigns, mapping),
                         links=links, linking=linking)

@@ -55,6 +55,7 @@ from graphlink.stages.ingest import AccountsInfo
 from graphlink.stages.signals import account_signals, text_ranks
 from graphlink.stages.signals.ip import ip_table, ip_texts
 from graphlink.stages.signals.prompt import prompt_pairs
+from graphlink.stages.bursts import burst_sent
 from graphlink.stages.cotiming import account_minutes
 from graphlink.stages.signals.timing import timing_pairs
 
@@ -76,6 +77,8 @@ class SparkSignals:
     seconds: dict[str, float] = field(default_factory=dict)
     #: ``account_idx, minute`` on the driver (:func:`graphlink.stages.cotiming.account_minutes`).
     minutes: pl.DataFrame | None = None
+    #: As :attr:`graphlink.stages.signals.SignalSet.openings`.
+    openings: tuple[pl.DataFrame, pl.DataFrame] | None = None
 
 
 def to_spark(spark: Any, frame: pl.DataFrame, ddl: str | None = None) -> Any:
@@ -219,7 +222,8 @@ def _encoded(frame: pl.DataFrame, index: pl.DataFrame, source: pl.LazyFrame, col
 
 def _prompt_source(events: SparkEvents, frame: Any, ids: Any, index: pl.DataFrame, scratch: str
                    ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """``(account_idx, prompt of the kept events with a prompt; the prompt texts)``, for the driver's polars code.
+    """``(account_idx, prompt[, minute] of the kept events with a prompt; the prompt texts)``, for the driver's
+    polars code (``minute``: minutes since the epoch, when the log has timestamps: template bursts).
 
     A local Parquet source is read by the driver's polars directly (the polars
     engine's ingest); text sources from the materialised events (the copy Spark
@@ -237,18 +241,23 @@ def _prompt_source(events: SparkEvents, frame: Any, ids: Any, index: pl.DataFram
 
         canonical = load_events(events.polars_source, events.config, events.extra_signals).frame
         numbering = index.lazy().select("account_id", pl.col("account_idx").cast(pl.UInt32))
-        kept = canonical.select("account_id", "prompt").filter(pl.col("prompt").is_not_null())
-        return kept.join(numbering, on="account_id").select("account_idx", "prompt"), kept.select("prompt")
+        timed = [(pl.col("timestamp").dt.epoch("s") // 60).alias("minute")] if "timestamp" in events.columns else []
+        kept = canonical.select("account_id", "prompt", *timed).filter(pl.col("prompt").is_not_null())
+        out = ["account_idx", "prompt"] + (["minute"] if timed else [])
+        return kept.join(numbering, on="account_id").select(out), kept.select("prompt")
     if events.materialised is not None:
         numbering = index.lazy().select("account_id", pl.col("account_idx").cast(pl.UInt32))
         scan = pl.scan_parquet(f"{events.materialised.rstrip('/')}/*.parquet")
         kept = scan.filter(pl.col("__reject").is_null() & pl.col("prompt").is_not_null())
         # (a prompt's text is looked up by its hash: rows the ingest rejected may be read too)
-        return kept.select("account_id", "prompt").join(numbering, on="account_id").select(
-            "account_idx", "prompt"), scan.select("prompt")
+        timed = [(pl.col("__ts") // 60_000_000).alias("minute")] if "timestamp" in events.columns else []
+        out = ["account_idx", "prompt"] + (["minute"] if timed else [])
+        return kept.select("account_id", "prompt", *timed).join(numbering, on="account_id").select(out), \
+            scan.select("prompt")
     target = f"{scratch.rstrip('/')}/prompts.parquet"
+    timed = [F.floor(F.col("__ts") / 60_000_000).cast("long").alias("minute")] if "timestamp" in events.columns else []
     frame.where(F.col("prompt").isNotNull()).join(F.broadcast(ids), on="account_id").select(
-        F.col("account_idx").cast("int"), "prompt").write.mode("overwrite").parquet(target)
+        F.col("account_idx").cast("int"), "prompt", *timed).write.mode("overwrite").parquet(target)
     source = pl.scan_parquet(f"{target}/*.parquet").with_columns(pl.col("account_idx").cast(pl.UInt32))
     return source, source
 
@@ -318,13 +327,18 @@ def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: Si
         texts += values
         cached.append(held)
         lap("categorical")
+    bursts = None
     if "prompt" in cols:
         source, prompt_texts = _prompt_source(events, frame, ids, index, scratch)
         # The polars engine's per-run prompt salt (the sample is the smallest hashes: not aimable).
         salted = prompt_salt(index, config.seed)
-        prompts = source.select("account_idx", hash_text("prompt", salted)).collect(engine="streaming")
+        when = ["minute"] if "timestamp" in cols else []
+        prompts = source.select("account_idx", hash_text("prompt", salted), *when).collect(engine="streaming")
         enc = _encoded(prompts, index, prompt_texts, ("account_id", "prompt"), config.seed, salted)
-        pairs, values, s, account_stats = prompt_pairs(enc, config)
+        pairs, values, s, account_stats, (openings, opening_texts) = prompt_pairs(enc, config)
+        # when each account sent a sampled prompt's opening: template bursts (graphlink.stages.bursts)
+        bursts = (burst_sent(prompts, openings), opening_texts) if when else None
+        del prompts, enc
         driver_pairs.append(pairs)
         texts.append(values)
         stats.update(s)
@@ -367,4 +381,4 @@ def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: Si
     for held in cached:  # the union is materialised: the per-value counts are no longer needed
         held.unpersist()
     return SparkSignals(union, values, stats, account_stats, value_counts, seconds,
-                        active_minutes if "timestamp" in cols else None)
+                        active_minutes if "timestamp" in cols else None, bursts)

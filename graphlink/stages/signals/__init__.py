@@ -42,6 +42,7 @@ from graphlink.stages.signals.ip import ip_pairs, ip_signals, parse_ips
 from graphlink.stages.signals.prompt import normalise_prompt, prompt_pairs, prompt_signals, shingle_texts
 from graphlink.stages.signals.timing import timing_pairs, timing_signals
 from graphlink.stages.cotiming import account_minutes
+from graphlink.stages.bursts import burst_sent
 
 __all__ = [
     "SignalSet", "extract_signals", "categorical_signals", "ip_signals", "prompt_signals",
@@ -70,6 +71,10 @@ class SignalSet:
     minutes: pl.DataFrame | None = None
     #: Seconds spent per extractor (``run.json``: ``timings_signals``).
     seconds: dict[str, float] = field(default_factory=dict)
+    #: ``(account_idx, minute, template; template, opening)``: when each account sent a sampled prompt's
+    #: opening shingle (:func:`graphlink.stages.bursts.burst_sent`) and the shingles' words, what template
+    #: bursts are tested on (:mod:`graphlink.stages.bursts`); None without prompts or timestamps.
+    openings: tuple[pl.DataFrame, pl.DataFrame] | None = None
 
     def take_pairs(self) -> pl.DataFrame:
         """Hand over ``pairs``, leaving an empty frame: the taker holds the only reference and can free them."""
@@ -194,10 +199,13 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
             add(*categorical_pairs(enc, column, kind))
             lap(kind, column)
     if "prompt" in cols:
-        pairs, values, s, account_stats = prompt_pairs(enc, config)
+        pairs, values, s, account_stats, (openings, opening_texts) = prompt_pairs(enc, config)
+        openings = (burst_sent(enc.frame, openings), opening_texts) if "timestamp" in cols else None
         add(pairs, values)
         stats.update(s)
         lap("prompt", "prompt")
+    else:
+        openings = None
     if "timestamp" in cols:
         minutes = account_minutes(enc.frame.select("account_idx", "timestamp"))
         pairs, values, s, counts = timing_pairs(enc, config.timing_bucket_seconds, config.timing_min_buckets,
@@ -216,8 +224,8 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
     texts = [t.select(list(VALUE_SCHEMA.names())).cast(dict(VALUE_SCHEMA)) for t in texts if t.height]
     if not frames:
         return SignalSet(pl.DataFrame(schema=PAIR_SCHEMA), pl.DataFrame(schema=VALUE_SCHEMA), stats, account_stats,
-                         counts_out, minutes, seconds)
+                         counts_out, minutes, seconds, openings)
     pairs = pl.concat(frames)
     stats["signal_pairs"] = pairs.height
     lap("combine")
-    return SignalSet(pairs, pl.concat(texts), stats, account_stats, counts_out, minutes, seconds)
+    return SignalSet(pairs, pl.concat(texts), stats, account_stats, counts_out, minutes, seconds, openings)

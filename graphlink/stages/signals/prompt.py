@@ -301,8 +301,8 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
 
 
 def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
-                 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame]:
-    """Keyed prompt pairs from encoded events: ``(pairs, values, stats, per_account)``.
+                 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame, tuple[pl.DataFrame, pl.DataFrame]]:
+    """Keyed prompt pairs from encoded events: ``(pairs, values, stats, per_account, (openings, opening_texts))``.
 
     ``pairs`` has ``account_idx, kind, value_key, count`` (kind ``prompt``, one
     value per shingle), ``values`` the shingle texts; ``per_account`` has
@@ -311,7 +311,10 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
     a template's) and ``requests_sampled, requests_scripted`` (the account's events sending the
     sampled prompts and the scripted ones, for scoring's share of traffic). Settings are the
     ``ngram``, ``max_*`` and ``prompt_*`` fields and ``seed`` of ``config``;
-    semantics as in :func:`prompt_signals`.
+    semantics as in :func:`prompt_signals`. ``openings`` (``key, template``) gives each sampled prompt
+    hash its opening shingle's hash where another text opens alike or another account sent the text,
+    ``opening_texts`` (``template, opening``) that shingle's normalised words
+    (:mod:`graphlink.stages.bursts`).
     """
     ngram, max_prompts, max_words, seed = (config.ngram, config.max_prompts_per_account,
                                            config.max_words_per_prompt, config.seed)
@@ -392,6 +395,13 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
         .join(occurring, on=["shingle_hash", "text_hash"])
         .group_by("shingle_hash", "text_hash").agg(pl.col("pos").min())
     )
+    # Each sampled prompt's opening shingle (its first ``ngram`` words), where another text opens alike or
+    # another account sent it: the template a burst is tested on (graphlink.stages.bursts).
+    opening = shingles.filter(pl.col("pos") == 0).select("text_hash", pl.col("shingle_hash").alias("template"))
+    openings = text_keys.unique("key").join(opening, on="text_hash").select("key", "template").sort("key")
+    opening_texts = (opening.group_by("template").agg(pl.col("text_hash").min()).join(texts, on="text_hash")
+                     .select("template", pl.col("norm").str.split(" ").list.head(ngram).list.join(" ")
+                             .str.slice(0, 200).alias("opening")))
     values = quote_shingles(enc, texts, located, text_keys, ngram, max_words, raw).select(
         pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"), pl.col("shingle").alias("value"))
     pairs = kept.select("account_idx", pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"),
@@ -399,7 +409,7 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
     stats = {"prompts_sampled": sampled.height, "distinct_prompt_texts": texts.height,
              "shingles_shared": shared.height,
              "accounts_templated": templated.height, "prompts_per_account_used": per_account_cap}
-    return pairs, values, stats, per_account
+    return pairs, values, stats, per_account, (openings, opening_texts)
 
 
 def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words: int, seed: int,
@@ -444,6 +454,6 @@ def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words
                           seed=seed, prompt_min_share=min_share, prompt_min_templated=min_templated,
                           prompt_min_prompts=min_prompts,
                           max_prompts_total=NO_TOTAL_CAP if max_total is None else max_total)
-    pairs, values, stats, per_account = prompt_pairs(enc, config)
+    pairs, values, stats, per_account, _ = prompt_pairs(enc, config)
     per_account = with_account_ids(per_account, enc.index)
     return text_pairs(pairs, values, enc.index), stats, per_account

@@ -1,0 +1,357 @@
+"""Template bursts: accounts the pairwise evidence left alone, grouped by one template sent in one short window.
+
+An operator that gives each account one short life -- a few requests in one
+burst, its own proxy exit, often its own card -- leaves nothing strong two
+accounts share, and a pair of them shares one or two minutes, which co-timing
+rightly calls chance for a pair (:data:`graphlink.stages.cotiming.MIN_SHARED_MINUTES`).
+The *group* is no chance: hundreds of accounts open their prompts with the
+operator's template in the same few minutes. CopyCatch (Beutel et al., WWW
+2013) looks for exactly that -- groups of accounts acting on the same target
+in the same short window -- and SynchroTrap (Cao et al., CCS 2014) matches time
+jointly with the action.
+
+The test runs on the accounts the partition left unclustered (every engine
+calls :func:`burst_partition` after the support check): a burst speaks only for
+accounts no pairwise evidence placed, so no cluster the cards, addresses and
+co-timing made is changed. Among those accounts, minus any on a schedule
+(:func:`graphlink.stages.schedules.scheduled_accounts`: companies' jobs sending
+one framework's system prompt at :00 are co-active by their schedulers, not by
+one hand):
+
+* a *template* is a prompt's opening shingle -- its first ``ngram`` normalised
+  words, the prompt signal's own shingle (:func:`graphlink.stages.signals.prompt.prompt_pairs`
+  returns each sampled prompt's opening), so Unicode look-alikes and case are
+  folded as for every prompt comparison;
+* a *window* is :data:`WINDOW` minutes, on two grids shifted by half a window
+  (a burst shorter than half a window lies whole inside one window of one grid);
+* ``k`` accounts sent the template in the window; independence of *what* is
+  sent and *when* predicts ``lambda = n_t * a_w / n`` of them (``n_t`` accounts
+  ever sent the template, ``a_w`` were active in the window, ``n`` accounts in
+  all);
+* the value (template, window) is a *burst* when ``k >=`` :data:`MIN_HOLDERS`
+  (a group, never a pair) and ``P(Poisson(lambda) >= k) < ALPHA / M``, a
+  Bonferroni bound over ``M`` = templates x windows, every value the log could
+  hold. The tail is bounded from above (:func:`poisson_tail_bound`), so the
+  test errs towards calling no burst.
+
+Accounts that share burst values are grouped (connected components of the
+account-value graph); a group of ``min_cluster_size`` accounts or more is a new
+cluster (and its own whole for the campaign stage), scored like any other.
+Each burst is a value of kind ``burst`` in the run's signals (``<opening> @
+<window start>``), so the cluster's evidence, ``why`` and drill-down name it.
+
+Output schemas
+--------------
+:func:`burst_values`: ``held`` -- ``account_idx`` UInt32, ``value_key`` UInt64,
+``count`` UInt32 (the account's events of the template in the window);
+``values`` -- ``value_key`` UInt64, ``value`` String, ``holders`` UInt32,
+``expected`` Float64 (``lambda``), ``log10_p`` Float64 (the tail's upper bound).
+
+References
+----------
+A. Beutel, W. Xu, V. Guruswami, C. Palow, C. Faloutsos, "CopyCatch: Stopping
+Group Attacks by Spotting Lockstep Behavior in Social Networks", WWW 2013.
+Q. Cao, X. Yang, J. Yu, C. Palow, "Uncovering Large Groups of Active Malicious
+Accounts in Online Social Networks", CCS 2014.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from graphlink.stages.schedules import scheduled_accounts
+
+__all__ = ["ALPHA", "BURST_KIND", "MIN_HOLDERS", "WINDOW", "burst_partition", "burst_sent", "burst_signals",
+           "burst_values", "poisson_tail_bound", "template_bursts", "with_burst_reason"]
+
+#: Minutes of a window. A scripted burst lasts minutes; a window of ten holds one whole on one of the two
+#: grids when it lasts five minutes or less, and still holds most of a longer one.
+WINDOW = 10
+#: Family-wise error rate over every (template, window) value of the log: on a log with no burst at all,
+#: one in a hundred runs finds a false one.
+ALPHA = 0.01
+#: Fewest holders of a burst value: a group (CopyCatch's ``m >= 3``), never a pair.
+MIN_HOLDERS = 3
+#: The signal kind of burst values in a run's signals and evidence.
+BURST_KIND = "burst"
+
+_HELD_SCHEMA = {"account_idx": pl.UInt32, "value_key": pl.UInt64, "count": pl.UInt32}
+_VALUE_SCHEMA = {"value_key": pl.UInt64, "value": pl.String, "holders": pl.UInt32, "expected": pl.Float64,
+                 "log10_p": pl.Float64}
+
+
+def poisson_tail_bound(k: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """Natural log of an upper bound on ``P(Poisson(lam) >= k)``, elementwise.
+
+    For ``k > lam`` the terms after ``P(X = k)`` fall at least geometrically
+    (ratio ``lam / (j + 1) <= lam / (k + 1)``), so
+    ``P(X >= k) <= P(X = k) / (1 - lam / (k + 1))``; otherwise the bound is 1
+    (log 0). ``log k!`` is summed exactly from a table of ``log j``.
+
+    Parameters
+    ----------
+    k : ndarray of int
+        Counts (>= 0).
+    lam : ndarray of float
+        Poisson means (> 0), same shape.
+
+    Returns
+    -------
+    ndarray of float
+        ``log`` of the bound (<= 0).
+
+    Examples
+    --------
+    >>> b = poisson_tail_bound(np.array([10, 1]), np.array([1.0, 2.0]))
+    >>> float(np.exp(b[0])) > 1.1e-7 > 1.0e-7  # P(X >= 10) for lam = 1 is 1.11e-7
+    True
+    >>> float(b[1])
+    0.0
+    """
+    k = np.asarray(k, dtype=np.int64)
+    lam = np.asarray(lam, dtype=np.float64)
+    if k.size == 0:
+        return np.zeros(0)
+    log_fact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, int(k.max()) + 1, dtype=np.float64)))])
+    above = k > lam
+    safe = np.where(lam > 0, lam, 1.0)
+    log_term = -lam + k * np.log(safe) - log_fact[k]
+    ratio = np.where(above, lam / (k + 1.0), 0.0)
+    bound = log_term - np.log1p(-np.minimum(ratio, 1 - 1e-12))
+    return np.where(above, np.minimum(bound, 0.0), 0.0)
+
+
+def burst_sent(frame: pl.DataFrame, openings: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, minute, template``: which template an account opened a sampled prompt with, when.
+
+    ``frame`` holds one row per event: ``account_idx``, ``prompt`` (the prompt's
+    hash, :mod:`graphlink.stages.encode`) and ``timestamp`` (or ``minute``:
+    minutes since the epoch); ``openings`` is ``key, template`` (a sampled
+    prompt's hash and its opening shingle's hash,
+    :func:`graphlink.stages.signals.prompt.prompt_pairs`). Distinct rows,
+    ``minute`` Int64; events without a time or an opening give none.
+    """
+    minute = (pl.col("minute").cast(pl.Int64) if "minute" in frame.columns
+              else (pl.col("timestamp").dt.epoch("s") // 60).cast(pl.Int64)).alias("minute")
+    return (frame.lazy().select("account_idx", minute, pl.col("prompt").alias("key")).drop_nulls()
+            .join(openings.lazy().select("key", "template"), on="key")
+            .select("account_idx", "minute", "template").unique().sort("account_idx", "minute", "template")
+            .collect())
+
+
+def burst_values(sent: pl.DataFrame, minutes: pl.DataFrame, texts: pl.DataFrame | None = None,
+                 window: int = WINDOW, alpha: float = ALPHA, min_holders: int = MIN_HOLDERS,
+                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(held, values)``: the burst values among ``sent`` and who holds them (schemas in the module docstring).
+
+    Parameters
+    ----------
+    sent : DataFrame
+        ``account_idx, minute, template`` (:func:`burst_sent`) of the accounts tested.
+    minutes : DataFrame
+        ``account_idx, key``: the tested accounts' active minutes (any event, minutes since the epoch): the
+        window's traffic ``a_w`` and the population ``n``.
+    texts : DataFrame, optional
+        ``template, opening``: the text each burst is named by (the template's hash otherwise).
+    window, alpha, min_holders : int, float, int
+        :data:`WINDOW`, :data:`ALPHA`, :data:`MIN_HOLDERS`.
+
+    Examples
+    --------
+    Twelve accounts each active for an hour; five open "act as tutor" within
+    the same two minutes, everyone else sends it once at random times:
+
+    >>> rows = [(a, 100 + a, 1) for a in range(5)] + [(a, 60 * a % 3000, 1) for a in range(5, 12)]
+    >>> sent = pl.DataFrame(rows, schema=["account_idx", "minute", "template"], orient="row")
+    >>> sent = sent.with_columns(pl.col("account_idx").cast(pl.UInt32), pl.col("template").cast(pl.UInt64))
+    >>> mins = pl.DataFrame({"account_idx": [a for a in range(12) for _ in range(60)],
+    ...                      "key": [(a * 250 + m) % 3000 for a in range(12) for m in range(60)]})
+    >>> held, values = burst_values(sent, mins.with_columns(pl.col("account_idx").cast(pl.UInt32)))
+    >>> sorted(held["account_idx"].unique().to_list())
+    [0, 1, 2, 3, 4]
+    """
+    if sent.is_empty() or minutes.is_empty():
+        return pl.DataFrame(schema=_HELD_SCHEMA), pl.DataFrame(schema=_VALUE_SCHEMA)
+    mins = minutes.select("account_idx", pl.col("key").cast(pl.Int64).alias("minute"))
+    n = mins["account_idx"].n_unique()
+    t0, t1 = int(mins["minute"].min()), int(mins["minute"].max())
+    n_t = sent.group_by("template").agg(pl.col("account_idx").n_unique().alias("n_t"))
+    half = max(window // 2, 1)
+    found, n_windows = [], 0
+    for shift in (0, half):
+        win = ((pl.col("minute") - t0 + shift) // window).alias("win")
+        n_windows += (t1 - t0 + shift) // window + 1
+        traffic = mins.select("account_idx", win).unique().group_by("win").agg(pl.len().alias("a_w"))
+        counts = (sent.select("template", "account_idx", win).unique().group_by("template", "win")
+                  .agg(pl.len().alias("k")).filter(pl.col("k") >= min_holders))
+        found.append(counts.join(n_t, on="template").join(traffic, on="win").with_columns(
+            (pl.col("n_t").cast(pl.Float64) * pl.col("a_w") / n).alias("expected"), pl.lit(shift).alias("shift")))
+    cand = pl.concat(found)
+    if cand.is_empty():
+        return pl.DataFrame(schema=_HELD_SCHEMA), pl.DataFrame(schema=_VALUE_SCHEMA)
+    bound = math.log(alpha / (n_t.height * n_windows))
+    log_p = poisson_tail_bound(cand["k"].to_numpy(), cand["expected"].to_numpy())
+    cand = cand.with_columns(pl.Series("log_p", log_p)).filter(pl.col("log_p") < bound)
+    if cand.is_empty():
+        return pl.DataFrame(schema=_HELD_SCHEMA), pl.DataFrame(schema=_VALUE_SCHEMA)
+    start = ((pl.col("win") * window - pl.col("shift") + t0) * 60_000_000).cast(pl.Datetime("us", "UTC"))
+    named = texts.select("template", "opening") if texts is not None else pl.DataFrame(
+        schema={"template": pl.UInt64, "opening": pl.String})
+    # Keys by (window start, template): the same in every engine (the template is the seed-salted shingle hash).
+    cand = (cand.with_columns(start.alias("start")).sort("start", "template", "shift")
+            .with_row_index("value_key").with_columns(pl.col("value_key").cast(pl.UInt64))
+            .join(named, on="template", how="left", maintain_order="left"))
+    label = pl.coalesce("opening", pl.col("template").cast(pl.String))
+    values = cand.select("value_key", pl.concat_str([label, pl.lit(" @ "), pl.col("start").dt.strftime("%Y-%m-%dT%H:%MZ"),
+                                                     pl.lit(f" (+{window} min)")]).alias("value"),
+                         pl.col("k").cast(pl.UInt32).alias("holders"), "expected",
+                         (pl.col("log_p") / math.log(10)).alias("log10_p"))
+    held = (pl.concat([sent.with_columns(((pl.col("minute") - t0 + shift) // window).alias("win"), pl.lit(shift).alias("shift"))
+                       for shift in (0, half)])
+            .join(cand.select("template", "win", "shift", "value_key"), on=["template", "win", "shift"])
+            .group_by("account_idx", "value_key").agg(pl.len().alias("count"))
+            .sort("value_key", "account_idx"))
+    return held.cast(_HELD_SCHEMA), values.cast(_VALUE_SCHEMA)
+
+
+def burst_partition(partition: pl.DataFrame, sent: pl.DataFrame, minutes: pl.DataFrame,
+                    account_stats: pl.DataFrame | None, min_size: int, wholes: pl.DataFrame | None = None,
+                    texts: pl.DataFrame | None = None,
+                    ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame, pl.DataFrame, dict[str, int]]:
+    """Group the unclustered accounts that share burst values: ``(partition, wholes, held, values, stats)``.
+
+    Parameters
+    ----------
+    partition : DataFrame
+        ``account_idx, cluster_id`` (null: unclustered), after the support check.
+    sent, minutes : DataFrame
+        :func:`burst_values`' inputs for (at least) the unclustered accounts; other accounts are ignored.
+    account_stats : DataFrame, optional
+        Per-account prompt counts: which accounts :func:`graphlink.stages.schedules.scheduled_accounts` tests.
+    min_size : int
+        Fewest accounts of a new cluster (``CommunityConfig.min_cluster_size``).
+    wholes : DataFrame, optional
+        The clusters before blocks were split (:func:`graphlink.stages.blocks.split_wholes`): each new
+        cluster is its own whole.
+    texts : DataFrame, optional
+        ``template, opening`` (burst names).
+
+    Returns
+    -------
+    partition, wholes
+        With new clusters numbered after the largest id.
+    held, values
+        :func:`burst_values` restricted to the new clusters' members.
+    stats
+        ``burst_values``, ``burst_accounts`` (holders), ``burst_clusters`` (new clusters),
+        ``burst_scheduled`` (unclustered accounts left out as scheduled).
+    """
+    left = partition.filter(pl.col("cluster_id").is_null()).select("account_idx")
+    mins = minutes.join(left, on="account_idx", how="semi").select("account_idx", "key")
+    # (scheduled_accounts answers only the accounts it tests: the others are not on a schedule)
+    scheduled = scheduled_accounts(mins, account_stats).filter("scheduled").select("account_idx")
+    held, values = burst_values(sent.join(left, on="account_idx", how="semi").join(scheduled, on="account_idx", how="anti"),
+                                mins.join(scheduled, on="account_idx", how="anti"), texts)
+    stats = {"burst_values": values.height, "burst_accounts": held["account_idx"].n_unique(), "burst_clusters": 0,
+             "burst_scheduled": scheduled.height}
+    if held.is_empty():
+        return partition, wholes, held, values, stats
+    import igraph as ig  # (loaded only here: commands that build no graph do not load igraph)
+
+    accounts = held.select("account_idx").unique().sort("account_idx").with_row_index("a")
+    vals = held.select("value_key").unique().sort("value_key").with_row_index("v")
+    edges = held.join(accounts, on="account_idx").join(vals, on="value_key").select(
+        "a", (pl.col("v") + accounts.height).alias("v"))
+    graph = ig.Graph(n=accounts.height + vals.height, edges=edges.to_numpy().tolist())
+    membership = np.asarray(graph.connected_components().membership[: accounts.height])
+    comp = accounts.with_columns(pl.Series("comp", membership, dtype=pl.Int64))
+    big = comp.group_by("comp").agg(pl.len().alias("n"), pl.col("account_idx").min().alias("first")).filter(
+        pl.col("n") >= min_size)
+    if big.is_empty():
+        return partition, wholes, held.clear(), values.clear(), stats
+    top = int(partition["cluster_id"].max() or 0)
+    dtype = partition.schema["cluster_id"]
+    # Numbered by each group's smallest account: the same whatever the components' order.
+    new = comp.join(big.with_columns((pl.col("first").rank("dense") + top).alias("new")), on="comp").select(
+        "account_idx", pl.col("new").cast(dtype))
+    out = partition.join(new, on="account_idx", how="left", maintain_order="left").with_columns(
+        pl.coalesce("cluster_id", "new").alias("cluster_id")).drop("new")
+    if wholes is not None:
+        shift = int(wholes["cluster_id"].max() or 0) - top
+        wholes = wholes.join(new, on="account_idx", how="left", maintain_order="left").with_columns(
+            pl.coalesce("cluster_id", (pl.col("new") + shift).cast(wholes.schema["cluster_id"])).alias("cluster_id")
+        ).drop("new")
+    held = held.join(new.select("account_idx"), on="account_idx", how="semi")
+    values = values.join(held.select("value_key").unique(), on="value_key", how="semi")
+    stats["burst_clusters"] = big.height
+    return out, wholes, held, values, stats
+
+
+def burst_signals(signals: pl.DataFrame, memberships: pl.DataFrame, held: pl.DataFrame, values: pl.DataFrame,
+                  weight: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(signals, memberships)`` with the burst values appended (kind :data:`BURST_KIND`, numbered after the
+    last signal, so both tables keep their order), so that evidence, ``why`` and drill-down show them.
+    ``weight``: what one burst value weighs (``GraphConfig.co_timing_weight``: group co-timing as strong as a
+    verified co-timed pair)."""
+    if values.is_empty():
+        return signals, memberships
+    first = signals.height and int(signals["signal_idx"].max()) + 1
+    numbered = values.sort("value_key").with_row_index("signal_idx", offset=first)
+    rows = numbered.select("signal_idx", pl.lit(BURST_KIND).alias("kind"), "value", pl.col("holders").alias("df"),
+                           pl.lit(weight, pl.Float64).alias("weight"), pl.lit(True).alias("linked"))
+    extra = [c for c in signals.columns if c not in rows.columns]
+    rows = rows.with_columns([pl.lit(None).alias(c) for c in extra]).select(signals.columns).cast(signals.schema)
+    member = (held.join(numbered.select("value_key", "signal_idx"), on="value_key")
+              .select("account_idx", "signal_idx", "count", pl.lit(1.0).alias("damp")))
+    member = member.select([c for c in memberships.columns]).cast(memberships.schema).sort("signal_idx", "account_idx")
+    return pl.concat([signals, rows]), pl.concat([memberships, member])
+
+
+def template_bursts(partition: pl.DataFrame, wholes: pl.DataFrame | None, projection: Any, signal_set: Any,
+                    config: Any, minutes: Callable[[pl.DataFrame], pl.DataFrame],
+                    ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The burst step every engine runs after the support check: ``(partition, wholes)``.
+
+    ``projection``'s ``signals`` and ``memberships`` are extended in place with the bursts
+    (:func:`burst_signals`) and ``signal_set.stats`` with :func:`burst_partition`'s counts. Nothing happens
+    when ``config.communities.template_bursts`` is off or the log has no prompts or no timestamps
+    (``signal_set.openings`` None: ``(sent, opening_texts)``, :func:`burst_sent` of the sampled prompts and
+    ``template, opening``). ``minutes(left)`` gives the engine's active minutes (``account_idx, key``) of the
+    unclustered accounts ``left`` (``account_idx``).
+    """
+    openings, min_size = signal_set.openings, config.communities.min_cluster_size
+    left = partition.filter(pl.col("cluster_id").is_null()).select("account_idx")
+    if (not config.communities.template_bursts or openings is None or openings[0].is_empty()
+            or left.height < max(min_size, MIN_HOLDERS)):
+        return partition, wholes
+    partition, wholes, held, values, stats = burst_partition(partition, openings[0], minutes(left),
+                                                             signal_set.account_stats, min_size, wholes, openings[1])
+    projection.signals, projection.memberships = burst_signals(projection.signals, projection.memberships, held,
+                                                               values, config.graph.co_timing_weight)
+    signal_set.stats.update(stats)
+    return partition, wholes
+
+
+def with_burst_reason(clusters: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
+    """``clusters`` with ``why`` opening with the template burst that grouped each burst cluster (evidence of
+    kind :data:`BURST_KIND`): "N accounts opened their prompts with one template within 10 minutes: <value>"
+    (the most held burst value; "(+K more bursts)" when there are others)."""
+    bursts = evidence.filter(pl.col("kind") == BURST_KIND)
+    if bursts.is_empty():
+        return clusters
+    top = (bursts.sort("cluster_id", "accounts_sharing", "value", descending=[False, True, False])
+           .group_by("cluster_id", maintain_order=True).agg(pl.col("accounts_sharing").first().alias("_n"),
+                                                            pl.col("value").first().alias("_v"), pl.len().alias("_k")))
+    reason = pl.concat_str([pl.col("_n").cast(pl.String), pl.lit(f" accounts opened their prompts with one template within "
+                                                                  f"{WINDOW} minutes, far beyond chance: "), pl.col("_v"),
+                            pl.when(pl.col("_k") > 1).then(pl.format(" (+{} more bursts)", pl.col("_k") - 1)).otherwise(pl.lit(""))])
+    return (clusters.join(top, on="cluster_id", how="left")
+            .with_columns(pl.when(pl.col("_n").is_null()).then(pl.col("why"))
+                          .when(pl.col("why").is_null() | (pl.col("why") == "")).then(reason)
+                          .otherwise(pl.concat_str([reason, pl.lit("; "), pl.col("why")])).alias("why"))
+            .drop("_n", "_v", "_k"))
