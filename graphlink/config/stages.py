@@ -219,12 +219,10 @@ class CommunityConfig:
     Attributes
     ----------
     resolution : float
-        CPM resolution: a cluster's member pairs must share on average at
-        least this much evidence (1 = one value privately shared by two
-        accounts). CPM has no resolution limit, unlike modularity (Fortunato &
-        Barthélemy 2007; Traag, Van Dooren & Nesterov 2011). At 0.2 one value
-        shared by more than ~50 accounts (a NAT) makes no cluster alone; a
-        proxy pool, a card pool or a card plus an address does (dev seeds:
+        CPM resolution: a cluster's member pairs must share on average at least this much evidence (1 = one
+        value privately shared by two accounts). CPM has no resolution limit, unlike modularity (Fortunato &
+        Barthélemy 2007; Traag, Van Dooren & Nesterov 2011). At 0.2 one value shared by more than ~50 accounts
+        (a NAT) makes no cluster alone; a proxy pool, a card pool or a card plus an address does (dev seeds:
         0.1-0.4 gave cell ARI 0.85-0.87).
     objective : {"CPM", "modularity"}
         Leiden's quality function. ``modularity`` (with ``resolution`` as the
@@ -242,30 +240,24 @@ class CommunityConfig:
         Leiden implementation: igraph's built-in one (default, 30x faster
         measured, see :mod:`graphlink.stages.communities`) or leidenalg's.
     exact_support : bool
-        With CPM, dissolve clusters whose CPM quality under the exact (clique)
-        projection is not positive (:func:`graphlink.stages.communities.dissolve_unsupported`):
-        the random cycles that stand for a popular value are locally denser than
-        its clique, and without this check slices of a NAT's users become clusters.
-        Only a slice of one value is dissolved (one value carries at least half
-        the cluster's strong weight): a cell sharing many popular addresses is a
-        block the projection found (at 224,000 accounts the unrestricted check
-        left 24% of an independent world's ring accounts in no cluster).
+        With CPM, dissolve clusters whose CPM quality under the exact (clique) projection is not positive
+        (:func:`graphlink.stages.communities.dissolve_unsupported`): the random cycles that stand for a
+        popular value are locally denser than its clique, and without this check slices of a NAT's users
+        become clusters. Only a slice of one value is dissolved (one value carries at least half the
+        cluster's strong weight): a cell sharing many popular addresses is a block the projection found (at
+        224,000 accounts the unrestricted check left 24% of an independent world's ring accounts in no cluster).
     core_strength : float
-        A member whose link strength inside its community is below this share
-        of the community's median member strength is detached (pendant
-        accounts that touched one ring IP are not ring members). Ring members
-        sit near the median (their 5th percentile was 0.7 of it on simulated
-        worlds), stray accounts near 0.01; 0.1 keeps a wide margin (0.25 cut 2-3% of
-        ring members on small worlds). 0 disables.
+        A member whose link strength inside its community is below this share of the community's median
+        member strength is detached (pendant accounts that touched one ring IP are not ring members). Ring
+        members sit near the median (their 5th percentile was 0.7 of it on simulated worlds), stray accounts
+        near 0.01; 0.1 keeps a wide margin (0.25 cut 2-3% of ring members on small worlds). 0 disables.
     network_cells : bool
         Opt-in: join clusters whose members live on networks used almost only by clustered
         accounts (a datacenter cell cut into card groups; :mod:`graphlink.stages.network_cells`).
     template_bursts : bool
-        Group the accounts the partition left unclustered that opened their prompts with one template
-        in one 10-minute window far beyond chance (:mod:`graphlink.stages.bursts`): an operator giving
-        each account one short burst, its own proxy exit and card leaves no pairwise link, only the
-        group's. On by default: it touches no account any pairwise evidence placed, and on the dev
-        worlds no burst held an account outside a ring (scheduled accounts are left out).
+        Group unclustered accounts that opened their prompts with one template in one 10-minute window far
+        beyond chance (:mod:`graphlink.stages.bursts`): one-off accounts on their own proxy exit and card leave
+        no pairwise link, only the group's. On: it changes no cluster pairwise evidence made.
     """
 
     resolution: float = 0.2

@@ -67,7 +67,7 @@ import polars as pl
 from graphlink.stages.schedules import scheduled_accounts
 
 __all__ = ["ALPHA", "BURST_KIND", "MIN_HOLDERS", "WINDOW", "burst_partition", "burst_sent", "burst_signals",
-           "burst_values", "poisson_tail_bound", "template_bursts", "with_burst_reason"]
+           "burst_values", "poisson_tail_bound", "prompt_openings", "template_bursts", "with_burst_reason"]
 
 #: Minutes of a window. A scripted burst lasts minutes; a window of ten holds one whole on one of the two
 #: grids when it lasts five minutes or less, and still holds most of a longer one.
@@ -126,6 +126,25 @@ def poisson_tail_bound(k: np.ndarray, lam: np.ndarray) -> np.ndarray:
     return np.where(above, np.minimum(bound, 0.0), 0.0)
 
 
+def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.DataFrame, ngram: int,
+                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(openings, opening_texts)``: each sampled prompt's opening shingle (its first ``ngram`` normalised words).
+
+    ``shingles`` (``text_hash, pos, shingle_hash``), ``text_keys`` (``key, text_hash``: prompt hash to
+    normalised text) and ``texts`` (``text_hash, norm``) are the prompt signal's
+    (:func:`graphlink.stages.signals.prompt.prompt_pairs`), whose shingles are already cut to those
+    another text holds or another account sent: a template several accounts open with is among them.
+    ``openings`` is ``key, template`` (the opening shingle's hash), ``opening_texts`` ``template, opening``
+    (its words, at most 200 characters).
+    """
+    opening = shingles.filter(pl.col("pos") == 0).select("text_hash", pl.col("shingle_hash").alias("template"))
+    openings = text_keys.unique("key").join(opening, on="text_hash").select("key", "template").sort("key")
+    texts = (opening.group_by("template").agg(pl.col("text_hash").min()).join(texts, on="text_hash")
+             .select("template", pl.col("norm").str.split(" ").list.head(ngram).list.join(" ").str.slice(0, 200)
+                     .alias("opening")))
+    return openings, texts
+
+
 def burst_sent(frame: pl.DataFrame, openings: pl.DataFrame) -> pl.DataFrame:
     """``account_idx, minute, template``: which template an account opened a sampled prompt with, when.
 
@@ -163,17 +182,17 @@ def burst_values(sent: pl.DataFrame, minutes: pl.DataFrame, texts: pl.DataFrame 
 
     Examples
     --------
-    Twelve accounts each active for an hour; five open "act as tutor" within
-    the same two minutes, everyone else sends it once at random times:
+    Two hundred accounts, each sending one request; eight open template 7 within three minutes, the
+    others one of 20 other templates spread over 1,000 minutes:
 
-    >>> rows = [(a, 100 + a, 1) for a in range(5)] + [(a, 60 * a % 3000, 1) for a in range(5, 12)]
-    >>> sent = pl.DataFrame(rows, schema=["account_idx", "minute", "template"], orient="row")
-    >>> sent = sent.with_columns(pl.col("account_idx").cast(pl.UInt32), pl.col("template").cast(pl.UInt64))
-    >>> mins = pl.DataFrame({"account_idx": [a for a in range(12) for _ in range(60)],
-    ...                      "key": [(a * 250 + m) % 3000 for a in range(12) for m in range(60)]})
-    >>> held, values = burst_values(sent, mins.with_columns(pl.col("account_idx").cast(pl.UInt32)))
+    >>> rows = [(a, 500 + a % 3, 7) for a in range(8)] + [(a, a * 37 % 1000, a % 20 + 10) for a in range(8, 200)]
+    >>> sent = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "minute": pl.Int64, "template": pl.UInt64},
+    ...                     orient="row")
+    >>> held, values = burst_values(sent, sent.select("account_idx", pl.col("minute").alias("key")))
     >>> sorted(held["account_idx"].unique().to_list())
-    [0, 1, 2, 3, 4]
+    [0, 1, 2, 3, 4, 5, 6, 7]
+    >>> values.select("holders", pl.col("expected").round(2), pl.col("log10_p").round(1)).rows()  # both grids
+    [(8, 0.32, -8.7), (8, 0.32, -8.7)]
     """
     if sent.is_empty() or minutes.is_empty():
         return pl.DataFrame(schema=_HELD_SCHEMA), pl.DataFrame(schema=_VALUE_SCHEMA)

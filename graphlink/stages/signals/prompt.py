@@ -20,12 +20,12 @@ from graphlink.config import SignalConfig
 from graphlink.stages.signals.normalise import (
     SPACELESS, ascii_lower, ascii_words, display_words, fold_unicode, is_ascii, normalise_prompt,
 )
+from graphlink.stages.bursts import prompt_openings
 from graphlink.stages.encode import (
     EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run, text_pairs, value_counts, with_account_ids,
 )
 
-# Characters kept per word on average before the word cap applies; only bounds
-# the regex work on megabyte prompts.
+# Characters kept per word on average before the word cap applies; only bounds the regex work on megabyte prompts.
 _CHARS_PER_WORD = 24
 # Odd 64-bit multipliers (golden ratio and splitmix64 constants) weighting each word of a shingle.
 _MULTIPLIERS = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93,
@@ -302,7 +302,7 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
 
 def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
                  ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame, tuple[pl.DataFrame, pl.DataFrame]]:
-    """Keyed prompt pairs from encoded events: ``(pairs, values, stats, per_account, (openings, opening_texts))``.
+    """Keyed prompt pairs from encoded events: ``(pairs, values, stats, per_account, openings)``.
 
     ``pairs`` has ``account_idx, kind, value_key, count`` (kind ``prompt``, one
     value per shingle), ``values`` the shingle texts; ``per_account`` has
@@ -311,10 +311,7 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
     a template's) and ``requests_sampled, requests_scripted`` (the account's events sending the
     sampled prompts and the scripted ones, for scoring's share of traffic). Settings are the
     ``ngram``, ``max_*`` and ``prompt_*`` fields and ``seed`` of ``config``;
-    semantics as in :func:`prompt_signals`. ``openings`` (``key, template``) gives each sampled prompt
-    hash its opening shingle's hash where another text opens alike or another account sent the text,
-    ``opening_texts`` (``template, opening``) that shingle's normalised words
-    (:mod:`graphlink.stages.bursts`).
+    semantics as in :func:`prompt_signals`; ``openings``: :func:`graphlink.stages.bursts.prompt_openings`.
     """
     ngram, max_prompts, max_words, seed = (config.ngram, config.max_prompts_per_account,
                                            config.max_words_per_prompt, config.seed)
@@ -395,13 +392,7 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
         .join(occurring, on=["shingle_hash", "text_hash"])
         .group_by("shingle_hash", "text_hash").agg(pl.col("pos").min())
     )
-    # Each sampled prompt's opening shingle (its first ``ngram`` words), where another text opens alike or
-    # another account sent it: the template a burst is tested on (graphlink.stages.bursts).
-    opening = shingles.filter(pl.col("pos") == 0).select("text_hash", pl.col("shingle_hash").alias("template"))
-    openings = text_keys.unique("key").join(opening, on="text_hash").select("key", "template").sort("key")
-    opening_texts = (opening.group_by("template").agg(pl.col("text_hash").min()).join(texts, on="text_hash")
-                     .select("template", pl.col("norm").str.split(" ").list.head(ngram).list.join(" ")
-                             .str.slice(0, 200).alias("opening")))
+    openings = prompt_openings(shingles, text_keys, texts, ngram)  # what template bursts are tested on
     values = quote_shingles(enc, texts, located, text_keys, ngram, max_words, raw).select(
         pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"), pl.col("shingle").alias("value"))
     pairs = kept.select("account_idx", pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"),
@@ -409,7 +400,7 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
     stats = {"prompts_sampled": sampled.height, "distinct_prompt_texts": texts.height,
              "shingles_shared": shared.height,
              "accounts_templated": templated.height, "prompts_per_account_used": per_account_cap}
-    return pairs, values, stats, per_account, (openings, opening_texts)
+    return pairs, values, stats, per_account, openings
 
 
 def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words: int, seed: int,
