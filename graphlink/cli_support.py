@@ -53,11 +53,17 @@ def separator_value(separator: str | None) -> str | None:
     return "\t" if separator in ("\\t", "tab") else separator
 
 
+#: DEL and the C1 controls (U+0080-U+009F: 8-bit CSI, OSC, ...), which ``json.dumps`` leaves as they are, as
+#: ``\\u`` escapes: logged text (a burst's prompt opening) printed to a terminal must not drive it.
+_JSON_CONTROLS = {c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}
+
+
 def emit_json(data) -> None:
-    """Print one JSON document to standard output (machine-readable results, ``--json``)."""
+    """Print one JSON document to standard output (machine-readable results, ``--json``); control
+    characters escaped (C0 by ``json.dumps``, DEL and C1 here), so the same JSON is safe on a terminal."""
     import json
 
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str).translate(_JSON_CONTROLS) + "\n")
     sys.stdout.flush()
 
 
