@@ -142,13 +142,13 @@ def hypergeometric_tail_bound(k: np.ndarray, n_t: np.ndarray, a_w: np.ndarray, n
     ``n_t`` of them holders (the null of independent *what* and *when* given both margins), elementwise.
 
     The smaller of :func:`poisson_tail_bound` at the mean ``n_t * a_w / n`` (for ``k >= mean + 1``) and the
-    Chernoff-Hoeffding bounds ``exp(-m * D(k / m || p))`` for ``(m, p) = (a_w, n_t / n)`` and
-    ``(n_t, a_w / n)`` (``D`` the binary Kullback-Leibler divergence; Hoeffding 1963: sampling without
-    replacement is no more spread than with). The Poisson tail is near exact while the template and the window are small shares of the
+    Chernoff-Hoeffding bounds ``exp(-m * D(k / m || p))`` for ``(m, p) = (a_w, n_t / n)`` and ``(n_t, a_w / n)``
+    (``D`` the binary Kullback-Leibler divergence; Hoeffding 1963: sampling without replacement is no more
+    spread than with). The Poisson tail is near exact while the template and the window are small shares of the
     accounts; when a burst is most of the window's traffic or of the log (an incident extract, a fleet of
-    thousands), the mean counts the burst's own accounts and the Poisson tail is nowhere near the
-    hypergeometric one (3,000 of 3,005 active accounts holding a template 3,000 of 3,312 accounts hold:
-    Poisson 1e-7, hypergeometric below 1e-100).
+    thousands), the mean counts the burst's own accounts and the Poisson tail is nowhere near the hypergeometric
+    one (3,000 of 3,005 active accounts holding a template 3,000 of 3,312 accounts hold: Poisson 1e-7,
+    hypergeometric below 1e-100).
 
     Examples
     --------
