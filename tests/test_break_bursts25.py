@@ -4,8 +4,10 @@ Fixed here: a burst that is most of the log's traffic hid itself (the Poisson ta
 ``n_t * a_w / n``, which counts the burst's own accounts, is nowhere near the hypergeometric null when the
 template or the window is a large share of the accounts: an incident extract, a fleet of thousands); one-off
 accounts with three runs at one minute of the hour passed as a company's scheduled jobs and were left out of
-the test; ``--json`` printed C1 controls (8-bit CSI) of a burst's opening raw to the terminal.
-Still open (xfail): a random first word per account, and prompts shorter than the 5-word opening.
+the test; one account in two bursts merged them (an operator's account pasting a workshop's prompt put the
+class in the operator's flagged cluster); ``--json`` printed C1 controls (8-bit CSI) of a burst's opening raw
+to the terminal. Still open (xfail): a random first word per account, prompts shorter than the 5-word opening,
+and a fleet that also sends a product launch's prompt, which gets the launch's crowd flagged.
 """
 
 from __future__ import annotations
@@ -162,20 +164,38 @@ def _groups(result) -> dict[str, list]:
 
 def test_one_account_in_two_bursts_does_not_merge_them():
     # One operator account pasting the workshop's prompt in the workshop's minutes made the class and the
-    # operator one connected component: one flagged cluster of 65 (before). Bursts group by shared holders.
+    # operator one connected component: one flagged cluster of 65 (before). Bursts now group by shared
+    # holders and the account joins the smaller group: the class stays apart and unflagged.
     from tests.burst_world import burst_accounts
 
     groups = _groups(graphlink.detect(_workshop_and_bridge(1), burst_accounts(0)))
-    assert len(groups["op"]) == 1 and groups["op"][0][1]
-    assert len(groups["stu"]) == 1 and groups["stu"][0][0] not in (None, groups["op"][0][0])
+    assert len(groups["stu"]) == 1 and groups["stu"][0][0] is not None and not groups["stu"][0][1]
+    fleet = [row for row in groups["op"] if row[0] != groups["stu"][0][0]]
+    assert len(fleet) == 1 and fleet[0][1]
 
 
-@pytest.mark.xfail(strict=True, reason="open: the campaign stage ties the class's burst cluster to the operator's "
-                                       "flagged one through the one bridging account's prompt shingles (a cosine tie "
-                                       "one account makes; private ties need MIN_SIDE_HOLDERS on each side, cosine "
-                                       "ties do not), so the class is flagged 'same operator as flagged cluster'")
-def test_one_operator_account_in_a_workshop_does_not_flag_the_class():
+def _launch_and_fleet(seed: int = 0, n_fans: int = 150) -> pl.DataFrame:
+    """The test world, a product launch (150 of its people send one launch prompt within 5 minutes of 14:20 on
+    day 2) and the operator's 40 accounts sending the launch prompt too."""
+    rng = random.Random(seed)
+    launch = START + dt.timedelta(days=1, hours=14, minutes=20)
+    prompt = "Write a launch tweet for the new {t} feature {n}"
+    rows = [(f"p{i:03d}", launch + dt.timedelta(seconds=rng.randrange(300)), f"10.{i // 250}.{i % 250}.1",
+             f"card-p{i:03d}", prompt.format(t=rng.choice(TOPICS), n=rng.randrange(999))) for i in range(n_fans)]
+    rows += [(f"op{i:03d}", launch + dt.timedelta(seconds=rng.randrange(300)), f"203.0.{i}.10", f"card-op{i:03d}",
+              prompt.format(t=rng.choice(TOPICS), n=rng.randrange(999))) for i in range(40)]
+    return pl.concat([burst_log(seed), pl.DataFrame(rows, schema=SCHEMA, orient="row")])
+
+
+@pytest.mark.xfail(strict=True, reason="open: the fleet's accounts left unclustered hold both its burst and the "
+                                       "launch's, so the launch's real people share a burst cluster with them (or, "
+                                       "split apart, a campaign through the fleet's launch-prompt shingles): 150 "
+                                       "people flagged 'same operator as flagged cluster'; the flag needs a tie "
+                                       "that more than the fleet's few accounts make")
+def test_a_fleet_joining_a_product_launch_does_not_flag_the_launch_crowd():
     from tests.burst_world import burst_accounts
 
-    groups = _groups(graphlink.detect(_workshop_and_bridge(1), burst_accounts(0)))
-    assert groups["stu"] and not any(flagged for _, flagged in groups["stu"])
+    result = graphlink.detect(_launch_and_fleet(), burst_accounts(0))
+    people = result.accounts.filter(pl.col("account_id").str.starts_with("p")).join(
+        result.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left")
+    assert people["flagged"].fill_null(False).sum() == 0

@@ -38,8 +38,8 @@ runs):
   most of the window's traffic), so the test errs towards calling no burst.
 
 Burst values are grouped when they share half the holders of the smaller one
-(connected components), each account joins the largest group among its bursts'
-(one account in two bursts does not merge them); a group of ``min_cluster_size``
+(connected components), each account joins the smallest group among its bursts'
+that makes a cluster (one account in two bursts does not merge them); a group of ``min_cluster_size``
 accounts or more is a new cluster (and its own whole for the campaign stage),
 scored like any other.
 Each burst is a value of kind ``burst`` in the run's signals (``<opening> @
@@ -349,12 +349,14 @@ def burst_partition(partition: pl.DataFrame, sent: pl.DataFrame, minutes: pl.Dat
               .filter(2 * pl.col("both") >= pl.min_horizontal("h", "h_b")))
     graph = ig.Graph(n=vals.height, edges=shared.select("v", "v_b").to_numpy().tolist())
     groups = vals.with_columns(pl.Series("comp", graph.connected_components().membership, dtype=pl.Int64))
-    # Each account joins the group of most accounts among its bursts' (ties: the group of the smaller first
-    # account), and keeps only that group's burst values.
+    # Each account joins the smallest group among its bursts' that makes a cluster (ties: the group of the
+    # smaller first account) and keeps only that group's burst values: one account of a fleet pasting a
+    # workshop's prompt joins the class, not the class the fleet.
     in_group = by_v.join(groups.select("v", "comp"), on="v").select("account_idx", "comp").unique()
     sizes = in_group.group_by("comp").agg(pl.len().alias("size"), pl.col("account_idx").min().alias("first"))
-    comp = (in_group.join(sizes, on="comp").sort("account_idx", "size", "first", descending=[False, True, False])
-            .group_by("account_idx", maintain_order=True).agg(pl.col("comp").first()))
+    comp = (in_group.join(sizes, on="comp").with_columns((pl.col("size") < min_size).alias("small"))
+            .sort("account_idx", "small", "size", "first").group_by("account_idx", maintain_order=True)
+            .agg(pl.col("comp").first()))
     held = held.join(groups.select("value_key", "comp"), on="value_key").join(
         comp, on=["account_idx", "comp"], how="semi").drop("comp")
     big = comp.group_by("comp").agg(pl.len().alias("n"), pl.col("account_idx").min().alias("first")).filter(
