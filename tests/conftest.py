@@ -6,6 +6,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -59,6 +60,26 @@ def planted_world(seed: int = 0, n_background: int = 60, ring_size: int = 8) -> 
         }))
     events = pl.concat(frames).with_columns(pl.from_epoch("timestamp").dt.replace_time_zone("UTC"))
     return events, rings
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def fixture_detected(tmp_path_factory) -> Path:
+    """``graphlink.detect(fixtures/events.parquet, fixtures/accounts.parquet).save(...)``, once per test process:
+    several tests start from that folder (3-4 s a detect). Not to be changed: take a copy
+    (``fixture_outputs``, or ``shutil.copytree`` in a module fixture)."""
+    import graphlink
+
+    return graphlink.detect(FIXTURES / "events.parquet", FIXTURES / "accounts.parquet").save(
+        tmp_path_factory.mktemp("fixture-detected") / "out")
+
+
+@pytest.fixture
+def fixture_outputs(fixture_detected, tmp_path) -> Path:
+    """A copy of :func:`fixture_detected` at ``tmp_path / "out"``, the test's own to read or change."""
+    return Path(shutil.copytree(fixture_detected, tmp_path / "out"))
 
 
 @pytest.fixture(scope="session")

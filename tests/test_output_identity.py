@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures"
 
 
-def test_api_and_cli_detect_write_identical_tables(tmp_path):
-    api_out = graphlink.detect(FIXTURE / "events.parquet", FIXTURE / "accounts.parquet").save(tmp_path / "api")
+def test_api_and_cli_detect_write_identical_tables(tmp_path, fixture_outputs):
+    api_out = fixture_outputs  # graphlink.detect(FIXTURE / "events.parquet", FIXTURE / "accounts.parquet").save(...)
     subprocess.run([sys.executable, "-m", "graphlink", "detect", str(FIXTURE / "events.parquet"),
                     "--accounts", str(FIXTURE / "accounts.parquet"), "--out", str(tmp_path / "cli"), "--quiet"],
                    cwd=ROOT, check=True)
@@ -31,13 +31,13 @@ def test_api_and_cli_detect_write_identical_tables(tmp_path):
     assert loaded.clusters.height > 0 and loaded.clusters.equals(graphlink.load(api_out).clusters)
 
 
-def test_every_reader_loads_a_folder_without_the_drilldown_tables(tmp_path):
+def test_every_reader_loads_a_folder_without_the_drilldown_tables(tmp_path, fixture_outputs):
     from typer.testing import CliRunner
 
     from graphlink.cli import app
     from graphlink.store.outputs import load_outputs
 
-    out = graphlink.detect(FIXTURE / "events.parquet", FIXTURE / "accounts.parquet").save(tmp_path / "out")
+    out = fixture_outputs  # graphlink.detect(FIXTURE / "events.parquet", FIXTURE / "accounts.parquet").save(...)
     for name in OPTIONAL_FILES:
         (out / name).unlink()
     loaded = graphlink.load(out)  # the notebook

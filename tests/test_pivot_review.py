@@ -14,6 +14,7 @@ import io
 import json
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -33,11 +34,10 @@ EVENT_COLUMNS_TEXT = "missing timestamp, ip, payment_fingerprint, prompt, user_a
 
 
 @pytest.fixture(scope="module")
-def fixture_run(tmp_path_factory) -> Path:
-    """The bundled fixture detected once (five flagged rings, many unflagged clusters)."""
-    out = tmp_path_factory.mktemp("fixture_run") / "out"
-    graphlink.detect(FIXTURES / "events.parquet", FIXTURES / "accounts.parquet").save(out)
-    return out
+def fixture_run(tmp_path_factory, fixture_detected) -> Path:
+    """The bundled fixture detected once (five flagged rings, many unflagged clusters): this module's copy of
+    ``graphlink.detect(FIXTURES / "events.parquet", FIXTURES / "accounts.parquet").save(...)`` (conftest)."""
+    return Path(shutil.copytree(fixture_detected, tmp_path_factory.mktemp("fixture_run") / "out"))
 
 
 def one_error_line(result) -> str:

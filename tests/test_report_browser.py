@@ -37,13 +37,10 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def fixture_run(tmp_path_factory) -> Path:
-    """Detect on the bundled fixture (realistic why texts and dozens of clusters), once per module."""
-    import graphlink
-
-    out = tmp_path_factory.mktemp("fixture") / "out"
-    graphlink.detect(str(ROOT / "fixtures" / "events.parquet"), str(ROOT / "fixtures" / "accounts.parquet")).save(out)
-    return out
+def fixture_run(tmp_path_factory, fixture_detected) -> Path:
+    """Detect on the bundled fixture (realistic why texts and dozens of clusters): this module's copy of
+    ``graphlink.detect(fixtures/events.parquet, fixtures/accounts.parquet).save(...)`` (conftest)."""
+    return Path(shutil.copytree(fixture_detected, tmp_path_factory.mktemp("fixture") / "out"))
 
 
 def _open(browser, path: Path, width: int = 1400, height: int = 900):

@@ -258,15 +258,13 @@ def test_a_rings_id_carries_to_a_log_of_the_next_day_alone():
     assert row["status"] == "new" and row["previous_id"] is None
 
 
-def test_vanished_clusters_the_previous_run_flagged_are_named_with_where_their_members_went(tmp_path):
+def test_vanished_clusters_the_previous_run_flagged_are_named_with_where_their_members_went(fixture_outputs):
     """A flagged ring that split below the overlap needed to keep its id was reported only as 'vanished' among
     hundreds (new-user review of session 15): the summary names the flagged ones and their members' clusters now."""
-    import graphlink
     from graphlink.stages.stable_ids import PreviousRun, load_previous, summarise
     from graphlink.views.terminal import previous_summary
 
-    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
-    out = graphlink.detect(fixtures / "events.parquet", fixtures / "accounts.parquet").save(tmp_path / "out")
+    out = fixture_outputs  # graphlink.detect(fixtures/events.parquet, fixtures/accounts.parquet).save(...)
     clusters = pl.read_parquet(out / "clusters.parquet")
     assert load_previous(out).flagged == sorted(clusters.filter(pl.col("flagged"))["cluster_id"].to_list())
     mapping = pl.DataFrame({"stable_id": [None, None], "previous_id": [7, 9], "status": ["vanished", "vanished"]},
