@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from graphlink.config import GraphConfig, PipelineConfig
+from graphlink.config import CommunityConfig, GraphConfig, PipelineConfig
 from graphlink.stages.cotiming import (
     MAX_PHASE_SHARE, MIN_MINUTE_JACCARD, MIN_PARTNERS, MIN_PHASES, MIN_SHARED_MINUTES, verify_pairs,
 )
@@ -108,9 +108,14 @@ def test_a_scripted_ring_with_nothing_strong_is_one_cluster():
     assert result.run["counts"]["co_timed_pairs"] > 16
     why = result.clusters["why"].item()
     assert "account pairs active in the same minutes again and again (co-timing)" in why
-    # without co-timing nothing links them
-    off = run(log, config=PipelineConfig(graph=GraphConfig(co_timing_weight=0)))
+    # without co-timing (and template bursts) nothing links them
+    off = run(log, config=PipelineConfig(graph=GraphConfig(co_timing_weight=0),
+                                         communities=CommunityConfig(template_bursts=False)))
     assert clusters_of(off, ring) == Counter()
+    # without co-timing, the ring's bursts of its template group it (graphlink.stages.bursts)
+    bursts = run(log, config=PipelineConfig(graph=GraphConfig(co_timing_weight=0)))
+    assert list(clusters_of(bursts, ring).values()) == [16]
+    assert bursts.clusters["why"].item().startswith("16 accounts opened their prompts with one template")
 
 
 def test_two_companies_with_one_job_template_at_00_stay_apart():
