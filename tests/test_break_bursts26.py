@@ -36,8 +36,8 @@ TEACHER = ("Summarise the causes of the French Revolution in five bullet points 
            "class, then suggest two discussion questions.")
 
 
-def class_log(seed: int = 0, n_students: int = 30, vpn: tuple[int, ...] = tuple(range(6)), exits: int = 12,
-              vpn_exits: int = 3, vpn_events: tuple[int, int] = (6, 12)) -> pl.DataFrame:
+def class_log(seed: int = 0, n_students: int = 30, vpn: tuple[int, ...] = tuple(range(4)), exits: int = 12,
+              vpn_exits: int = 3, vpn_events: tuple[int, int] = (2, 6)) -> pl.DataFrame:
     """People and a company (:func:`burst_log` without its operator); a class of ``n_students`` on their own
     addresses and cards, all pasting the teacher's prompt within three minutes of 10:02 on day 2 and asking their
     own questions over three days; the ``vpn`` students send everything through ``vpn_exits`` exits of a
@@ -84,5 +84,5 @@ def test_a_class_with_no_student_on_the_fleets_vpn_is_a_burst_cluster_and_no_fla
                    "class is flagged 'same operator as flagged cluster'. The tie must be the flagged side's reuse too.")
 @pytest.mark.parametrize("seed", [0, 2])
 def test_a_class_is_not_flagged_through_students_on_the_fleets_vpn(seed):
-    result = graphlink.detect(class_log(seed, vpn=tuple(range(4)), vpn_events=(2, 6)))
+    result = graphlink.detect(class_log(seed))
     assert _flagged_students(result) == 0
