@@ -16,6 +16,10 @@ orgs 1-3 -0.001 to -0.003, ind_s2_224000 0.9681 -> 0.9677). The rule it needs ti
 reuse (a pool, a template) without the bystanders inside it, and without losing the ties of cells that write one
 of the operator's several templates. A student inside the fleet's cluster is flagged with it (a bystander
 question of its own; the test counts students outside the fleet's cluster).
+
+Fixed in session 27 (``graphlink.stages.tie_carriers``): a tie by values alone needs as many independent account
+pairs carrying it as a flag needs accounts (a maximum matching between the tied cluster's holders and the
+operator's): every pair tying the class to the fleet runs through one of the four VPN students.
 """
 
 from __future__ import annotations
@@ -79,9 +83,6 @@ def test_a_class_with_no_student_on_the_fleets_vpn_is_a_burst_cluster_and_no_fla
     assert _flagged_students(result) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="open (since session 25): students on the fleet's VPN tie the class's burst "
-                   "cluster to the fleet (their exits; the teacher's prompt held by bystanders inside the fleet): the "
-                   "class is flagged 'same operator as flagged cluster'. The tie must be the flagged side's reuse too.")
 @pytest.mark.parametrize("seed", [0, 2])
 def test_a_class_is_not_flagged_through_students_on_the_fleets_vpn(seed):
     result = graphlink.detect(class_log(seed))

@@ -26,6 +26,7 @@ from graphlink.config import GraphConfig
 from graphlink.contract import nested_reasons
 from graphlink.stages.campaigns import (MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, held_ties, is_tie_kind,  # noqa: F401
                                        tie_holdings, tie_values)
+from graphlink.stages.tie_carriers import MIN_TIE_CARRIERS, tie_carriers
 
 __all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "operator_ties", "INHERITED",
            "AS_A_WHOLE", "SPECIFIC_SHARE", "OPERATOR_ROUNDS"]
@@ -248,9 +249,20 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                                                (pl.col("private") & ~pl.col("contact")).any().alias("reused"),
                                                pl.col("private").any(), pl.col("lead").mode().min())
                .join(voiced, on="cluster_id", how="left").join(backed, on="cluster_id", how="left")
-               .filter(pl.col("reused") | (pl.col("private") & pl.col("voiced").fill_null(False))
-                       | pl.col("backed").fill_null(False) | (pl.col("ties") >= MIN_TIE_VALUES))
-               .select("cluster_id", "lead", "ties"))
+               .with_columns(by_card=pl.col("reused") | (pl.col("private") & pl.col("voiced").fill_null(False))
+                             | pl.col("backed").fill_null(False))
+               .filter(pl.col("by_card") | (pl.col("ties") >= MIN_TIE_VALUES)))
+        # Values alone tie only through as many independent account pairs as a flag needs (or as the cluster
+        # has members): four students on a fleet's VPN, two of them inside the fleet's cluster, carry every
+        # value tying their class to the fleet (tests/test_break_bursts26.py).
+        need = new.filter(~pl.col("by_card"))
+        if need.height:
+            carried = tie_carriers(rows.join(need.select("cluster_id"), on="cluster_id").select("cluster_id", "signal_idx"),
+                                   partition, affiliations, lead_of["cluster_id"])
+            size = partition.group_by(pl.col("cluster_id").cast(pl.Int64)).agg(pl.len().alias("members"))
+            new = new.join(carried, on="cluster_id", how="left").join(size, on="cluster_id", how="left").filter(
+                pl.col("by_card") | (pl.col("carriers").fill_null(0) >= pl.min_horizontal(MIN_TIE_CARRIERS, "members")))
+        new = new.select("cluster_id", "lead", "ties")
         if new.height == 0:
             break
         found = pl.concat([found, new]).sort("cluster_id")
