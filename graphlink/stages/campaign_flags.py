@@ -252,16 +252,18 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                .with_columns(by_card=pl.col("reused") | (pl.col("private") & pl.col("voiced").fill_null(False))
                              | pl.col("backed").fill_null(False))
                .filter(pl.col("by_card") | (pl.col("ties") >= MIN_TIE_VALUES)))
-        # Values alone tie only through as many independent account pairs as a flag needs (or as the cluster
-        # has members): four students on a fleet's VPN, two of them inside the fleet's cluster, carry every
-        # value tying their class to the fleet (tests/test_break_bursts26.py).
+        # Values alone tie only when the operator reuses them: at least as many of its accounts as a flag needs
+        # hold them (its template, a pool it rotates over), not one or two that Leiden placed among its accounts.
+        # Four students on a fleet's VPN, two of them inside the fleet's cluster, held the teacher's prompt the
+        # whole class pasted: eighteen values tied the class to the fleet (tests/test_break_bursts26.py).
         need = new.filter(~pl.col("by_card"))
         if need.height:
+            operator = lead_of["cluster_id"]
             carried = tie_carriers(rows.join(need.select("cluster_id"), on="cluster_id").select("cluster_id", "signal_idx"),
-                                   partition, affiliations, lead_of["cluster_id"])
-            size = partition.group_by(pl.col("cluster_id").cast(pl.Int64)).agg(pl.len().alias("members"))
-            new = new.join(carried, on="cluster_id", how="left").join(size, on="cluster_id", how="left").filter(
-                pl.col("by_card") | (pl.col("carriers").fill_null(0) >= pl.min_horizontal(MIN_TIE_CARRIERS, "members")))
+                                   partition, affiliations, operator)
+            enough = min(MIN_TIE_CARRIERS, partition.filter(pl.col("cluster_id").cast(pl.Int64).is_in(operator.implode())).height)
+            new = new.join(carried, on="cluster_id", how="left").filter(
+                pl.col("by_card") | (pl.col("carriers").fill_null(0) >= enough))
         new = new.select("cluster_id", "lead", "ties")
         if new.height == 0:
             break
