@@ -134,7 +134,10 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     sit in several campaigns and hold its template in all of them). ``C`` is tied when it holds a
     card or identifier, or at least :data:`MIN_TIE_VALUES` values, that are its operator's and held
     by the operator's clusters: the loud ones and those found in earlier rounds, which are the
-    operator's as much (the tie names the loud cluster its chain starts from). A card or identifier
+    operator's as much (the tie names the loud cluster its chain starts from); values alone (no card or
+    identifier) tie only when at least :data:`~graphlink.stages.tie_carriers.MIN_TIE_CARRIERS` accounts of the
+    operator's clusters hold them (:func:`graphlink.stages.tie_carriers.tie_carriers`: its reuse, not the text of
+    a bystander Leiden placed among its accounts). A card or identifier
     that no operator campaign holds with two accounts is a
     *contact* (one payment with a stolen, borrowed or company card; one account in each of two rings
     paying with a card sold twice), not the operator's reuse: it ties ``C`` only when ``C``'s tying
