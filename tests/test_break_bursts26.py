@@ -17,9 +17,10 @@ reuse (a pool, a template) without the bystanders inside it, and without losing 
 of the operator's several templates. A student inside the fleet's cluster is flagged with it (a bystander
 question of its own; the test counts students outside the fleet's cluster).
 
-Fixed in session 27 (``graphlink.stages.tie_carriers``): a tie by values alone needs as many independent account
-pairs carrying it as a flag needs accounts (a maximum matching between the tied cluster's holders and the
-operator's): every pair tying the class to the fleet runs through one of the four VPN students.
+Fixed in session 27 (``graphlink.stages.tie_carriers``): a tie by values alone needs as many of the operator's
+accounts holding its values as a flag needs accounts (five): inside the fleet's cluster only the VPN students hold
+the teacher's prompt. (Ten students on the VPN, five of them inside the fleet's cluster, still flag the class:
+tests/test_break_carriers27.py.)
 """
 
 from __future__ import annotations

@@ -137,7 +137,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     operator's as much (the tie names the loud cluster its chain starts from); values alone (no card or
     identifier) tie only when at least :data:`~graphlink.stages.tie_carriers.MIN_TIE_CARRIERS` accounts of the
     operator's clusters hold them (:func:`graphlink.stages.tie_carriers.tie_carriers`: its reuse, not the text of
-    a bystander Leiden placed among its accounts). A card or identifier
+    a bystander Leiden placed among its accounts), counted per operator (the campaign of the loud cluster the
+    chain starts from; all of its accounts when it has fewer), never summed over unrelated fleets. A card or identifier
     that no operator campaign holds with two accounts is a
     *contact* (one payment with a stolen, borrowed or company card; one account in each of two rings
     paying with a card sold twice), not the operator's reuse: it ties ``C`` only when ``C``'s tying
@@ -259,14 +260,21 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         # hold them (its template, a pool it rotates over), not one or two that Leiden placed among its accounts.
         # Four students on a fleet's VPN, two of them inside the fleet's cluster, held the teacher's prompt the
         # whole class pasted: eighteen values tied the class to the fleet (tests/test_break_bursts26.py).
+        # Counted per operator -- the campaign of the loud cluster a chain starts from -- never summed over
+        # unrelated fleets: three students inside one fleet's cluster and three inside another's are no five
+        # carriers of either (tests/test_break_carriers27.py). An operator with fewer accounts needs all of them.
         need = new.filter(~pl.col("by_card"))
         if need.height:
-            operator = lead_of["cluster_id"]
-            carried = tie_carriers(rows.join(need.select("cluster_id"), on="cluster_id").select("cluster_id", "signal_idx"),
-                                   partition, affiliations, operator)
-            enough = min(MIN_TIE_CARRIERS, partition.filter(pl.col("cluster_id").cast(pl.Int64).is_in(operator.implode())).height)
-            new = new.join(carried, on="cluster_id", how="left").filter(
-                pl.col("by_card") | (pl.col("carriers").fill_null(0) >= enough))
+            operator = (lead_of.join(mapped.select(pl.col("cluster_id").cast(pl.Int64).alias("lead_id"), "campaign_id").unique(),
+                                     on="lead_id", how="left")
+                        .select("cluster_id", pl.coalesce("campaign_id", -1 - pl.col("lead_id")).cast(pl.Int64).alias("operator")))
+            size = (partition.drop_nulls("cluster_id").select(pl.col("cluster_id").cast(pl.Int64)).join(operator, on="cluster_id")
+                    .group_by("operator").agg(pl.len().clip(0, MIN_TIE_CARRIERS).alias("enough")))
+            carried = (tie_carriers(rows.join(need.select("cluster_id"), on="cluster_id").select("cluster_id", "signal_idx"),
+                                    partition, affiliations, operator)
+                       .join(size, on="operator").filter(pl.col("carriers") >= pl.col("enough"))
+                       .select("cluster_id", pl.lit(True).alias("carried")).unique())
+            new = new.join(carried, on="cluster_id", how="left").filter(pl.col("by_card") | pl.col("carried").fill_null(False))
         new = new.select("cluster_id", "lead", "ties")
         if new.height == 0:
             break

@@ -22,7 +22,8 @@ alone reach it; if none has, nothing was dropped. A count of thousands of holder
 hundreds of values and clusters never materialises.
 
 Schema: :func:`tie_carriers` returns ``cluster_id`` (Int64), ``carriers`` (UInt32, at most ``cap``), one
-row per cluster of ``tie_rows`` whose values some operator account holds.
+row per cluster of ``tie_rows`` whose values some operator account holds; given the operators as a frame
+(``cluster_id, operator``), ``cluster_id, operator`` (Int64), ``carriers``, one row per cluster and operator.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ _SCHEMA = {"cluster_id": pl.Int64, "carriers": pl.UInt32}
 
 
 def tie_carriers(tie_rows: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
-                 operator: pl.Series, cap: int = MIN_TIE_CARRIERS) -> pl.DataFrame:
+                 operator: pl.Series | pl.DataFrame, cap: int = MIN_TIE_CARRIERS) -> pl.DataFrame:
     """Distinct accounts of the operator's clusters holding each cluster's tying values, capped at ``cap``.
 
     Parameters
@@ -52,8 +53,11 @@ def tie_carriers(tie_rows: pl.DataFrame, partition: pl.DataFrame, affiliations: 
         ``account_idx, cluster_id`` (null: unclustered).
     affiliations : DataFrame
         ``account_idx, signal_idx``.
-    operator : Series
-        Ids of the operator's clusters (the other side of every tie).
+    operator : Series or DataFrame
+        Ids of the operator's clusters (the other side of every tie); or ``cluster_id, operator`` (Int64)
+        when several operators are flagged: carriers are then counted per operator (an account of one
+        fleet and an account of another unrelated one are no two carriers of either's reuse), and the
+        result has an ``operator`` column, one row per cluster and operator.
     cap : int
         Count carriers up to this many (:data:`MIN_TIE_CARRIERS`).
 
@@ -80,15 +84,20 @@ def tie_carriers(tie_rows: pl.DataFrame, partition: pl.DataFrame, affiliations: 
     >>> tie_carriers(rows, part, aff, pl.Series([1])).rows()
     [(2, 3), (3, 1)]
     """
+    grouped = isinstance(operator, pl.DataFrame)
+    schema = {"cluster_id": pl.Int64, "operator": pl.Int64, "carriers": pl.UInt32} if grouped else _SCHEMA
     if tie_rows.is_empty() or operator.is_empty():
-        return pl.DataFrame(schema=_SCHEMA)
+        return pl.DataFrame(schema=schema)
+    ops = (operator.select(pl.col("cluster_id").cast(pl.Int64), pl.col("operator").cast(pl.Int64)) if grouped
+           else pl.DataFrame({"cluster_id": operator.cast(pl.Int64)}).with_columns(pl.lit(0, pl.Int64).alias("operator")))
     rows = tie_rows.select(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32)).unique()
-    ours = partition.drop_nulls("cluster_id").filter(pl.col("cluster_id").cast(pl.Int64).is_in(
-        operator.cast(pl.Int64).implode())).select("account_idx")
+    ours = (partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64))
+            .join(ops.unique(), on="cluster_id").select("account_idx", "operator"))
     held = (affiliations.select("account_idx", pl.col("signal_idx").cast(pl.UInt32))
             .join(rows.select("signal_idx").unique(), on="signal_idx", how="semi")
-            .join(ours, on="account_idx", how="semi")
-            .sort("signal_idx", "account_idx").group_by("signal_idx", maintain_order=True).head(cap))
-    return (rows.join(held, on="signal_idx")
-            .group_by("cluster_id").agg(pl.col("account_idx").n_unique().clip(0, cap).cast(pl.UInt32).alias("carriers"))
-            .sort("cluster_id"))
+            .join(ours, on="account_idx")
+            .sort("operator", "signal_idx", "account_idx").group_by("operator", "signal_idx", maintain_order=True).head(cap))
+    out = (rows.join(held, on="signal_idx")
+           .group_by("cluster_id", "operator").agg(pl.col("account_idx").n_unique().clip(0, cap).cast(pl.UInt32).alias("carriers"))
+           .sort("cluster_id", "operator"))
+    return out if grouped else out.drop("operator")
