@@ -12,7 +12,9 @@ operator: the campaign of the loud cluster a tie's chain starts from.
 Found and not fixed (xfail, strict): the count trusts Leiden's placement of the carriers. Five or more students
 inside a fleet's cluster (ten of a class of thirty on its VPN), or two inside it and two in the class paying with
 one family card (a card two accounts of the operator's cluster hold is its reuse: no carriers are asked), still
-flag the class.
+flag the class; so does a family device (a ``--signal`` identifier) that ties the family's pair in round 1, whose
+two accounts then count as carriers beside three bystanders. A later-round tie through every account of a tame
+cell of four is lost (recall MIN_TIE_CARRIERS gives up; main before session 27 tied it).
 """
 
 from __future__ import annotations
@@ -168,3 +170,18 @@ def test_a_later_round_tie_through_five_accounts_of_a_tame_cell_holds():
                    "template of a card-tied cell of four, all four holding it, is not tied in the later round")
 def test_a_later_round_tie_through_every_account_of_a_small_tame_cell_holds():
     assert operator_ties(*_chain_world(t1=4))["cluster_id"].to_list() == [2, 3]
+
+
+@pytest.mark.xfail(strict=True, reason="an identifier two bystanders inside the fleet hold ties their family's pair "
+                   "(round 1); its two accounts and three bystanders are five carriers of the teacher's prompt (round 2)")
+def test_a_family_device_inside_and_outside_the_fleet_flags_no_class():
+    # As the family card, but the family shares a device (a --signal identifier, private like a card) and each
+    # pays with its own card. Three students sit inside the fleet's cluster, the family's other two in a pair.
+    log = two_fleet_log(0, vpn_b=(), shared_card=(0, 1, 10, 11), fleets=1)
+    family = pl.col("payment_fingerprint") == "card-family"
+    log = log.with_columns(pl.when(family).then(pl.lit("dev-family")).otherwise(None).alias("device_id"),
+                           pl.when(family).then(pl.concat_str(pl.lit("card-"), pl.col("account_id")))
+                           .otherwise(pl.col("payment_fingerprint")).alias("payment_fingerprint"))
+    result = graphlink.detect(log, extra_signals=["device_id"])
+    assert _inside(result) == [3]
+    assert _flagged_students(result) == 0
