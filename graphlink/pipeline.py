@@ -323,13 +323,13 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         loud = clusters.filter("flagged")["cluster_id"]
         tied = substantial_campaigns(campaign_of, partition, affiliations, projection.signals, config.graph, loud)
         if config.scoring.pool_campaigns:
-            # Campaigns none of whose clusters is loud are scored as a whole (one operator's pool
-            # shows across its cells, see ScoringConfig.pool_campaigns).
+            # Campaigns none of whose clusters is loud scored as a whole (a pool shows across cells: ScoringConfig.pool_campaigns).
             whole = pooled_partition(campaign_of, partition, clusters, tied, config.scoring.flag_threshold)
             if whole.height:
                 pooled = score(whole, whole=True)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
-        # Flags spread along values specific to a flagged operator, not by campaign placement.
-        operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph)
+        # Flags spread along values specific to a flagged operator (not by campaign placement), and to small strong cells.
+        strong = clusters.filter(~pl.col("flagged") & (pl.col("score") >= config.scoring.flag_threshold))["cluster_id"]
+        operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong)
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     clusters = clusters.drop("flagged_own", strict=False)

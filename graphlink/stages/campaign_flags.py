@@ -122,7 +122,7 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
 
 def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
                   signals: pl.DataFrame, loud: pl.Series, graph_config: GraphConfig | None = None,
-                  rounds: int = OPERATOR_ROUNDS) -> pl.DataFrame:
+                  rounds: int = OPERATOR_ROUNDS, strong: pl.Series | None = None) -> pl.DataFrame:
     """Clusters tied to a cluster flagged on its own evidence by values specific to the flagged operator.
 
     A flag spreads along what an operator reuses (its template, cards, addresses) and not along
@@ -256,6 +256,16 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                .with_columns(by_card=pl.col("reused") | (pl.col("private") & pl.col("voiced").fill_null(False))
                              | pl.col("backed").fill_null(False))
                .filter(pl.col("by_card") | (pl.col("ties") >= MIN_TIE_VALUES)))
+        tying = rows.select("cluster_id", "signal_idx")
+        if strong is not None:  # too small to flag alone, its own evidence strong enough (the docstring)
+            written = near.filter(pl.col("cluster_id").is_in(strong.cast(pl.Int64).implode())).join(template, on="signal_idx")
+            own = (written.join(lead, on="signal_idx").join(partition.group_by(pl.col("cluster_id").cast(pl.Int64)).agg(
+                       pl.len().alias("members")), on="cluster_id").group_by("cluster_id")
+                   .agg(pl.len().cast(pl.UInt32).alias("ties"), pl.col("lead").mode().min(), pl.col("h").max(), pl.col("members").first())
+                   .filter((pl.col("ties") >= MIN_TIE_VALUES) & (2 * pl.col("h") > pl.col("members")))
+                   .join(new.select("cluster_id"), on="cluster_id", how="anti").select("cluster_id", "ties", "lead"))
+            new = pl.concat([new, own.with_columns(by_card=pl.lit(False))], how="diagonal_relaxed")
+            tying = pl.concat([tying, written.join(own, on="cluster_id").select("cluster_id", "signal_idx")])
         # Values alone tie only when the operator reuses them: at least as many of its accounts as a flag needs
         # hold them (its template, a pool it rotates over), not one or two that Leiden placed among its accounts.
         # Four students on a fleet's VPN, two of them inside the fleet's cluster, held the teacher's prompt the
@@ -270,7 +280,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                         .select("cluster_id", pl.coalesce("campaign_id", -1 - pl.col("lead_id")).cast(pl.Int64).alias("operator")))
             size = (partition.drop_nulls("cluster_id").select(pl.col("cluster_id").cast(pl.Int64)).join(operator, on="cluster_id")
                     .group_by("operator").agg(pl.len().clip(0, MIN_TIE_CARRIERS).alias("enough")))
-            carried = (tie_carriers(rows.join(need.select("cluster_id"), on="cluster_id").select("cluster_id", "signal_idx"),
+            carried = (tie_carriers(tying.join(need.select("cluster_id"), on="cluster_id"),
                                     partition, affiliations, operator)
                        .join(size, on="operator").filter(pl.col("carriers") >= pl.col("enough"))
                        .select("cluster_id", pl.lit(True).alias("carried")).unique())
