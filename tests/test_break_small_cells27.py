@@ -59,11 +59,9 @@ def test_one_fleet_that_is_a_minority_holder_of_a_public_prompt_ties_no_strong_t
     assert _ties({1: 10, 3: 3}, {1: {v: 10 for v in V}, 3: {v: 3 for v in V}}, {v: 15 for v in V}, [1], [3], 6) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="the strong rule's template (`template` in operator_ties) sums the holders of "
-                   "every loud cluster, whichever operator: two unrelated fleets each holding a public prompt's passage "
-                   "with 10 of its 38 holders (15 ordinary developers, a benign strong trio) make it 'the operator's "
-                   "template' together, and the trio is tied to fleet 1 -- the summing over unrelated fleets "
-                   "tie_carriers stopped in 1942222")
+# Fixed (session 27, brk27b): the strong rule's template is one operator's (the campaign of the loud lead), not
+# summed over every loud cluster: two unrelated fleets each holding a public prompt's passage with 10 of its 38
+# holders made it 'the operator's template' together and tied a benign strong trio to fleet 1.
 def test_two_unrelated_fleets_minority_holders_of_a_public_prompt_tie_no_strong_trio():
     holds = {1: {v: 10 for v in V}, 2: {v: 10 for v in V}, 3: {v: 3 for v in V}}
     assert _ties({1: 10, 2: 10, 3: 3}, holds, {v: 15 for v in V}, [1, 2], [3], 6) == {}

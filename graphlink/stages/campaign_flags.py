@@ -26,6 +26,7 @@ from graphlink.config import GraphConfig
 from graphlink.contract import nested_reasons
 from graphlink.stages.campaigns import (MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, held_ties, is_tie_kind,  # noqa: F401
                                        tie_holdings, tie_values)
+from graphlink.stages.small_cells import strong_cells
 from graphlink.stages.tie_carriers import MIN_TIE_CARRIERS, tie_carriers
 
 __all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "operator_ties", "INHERITED",
@@ -165,7 +166,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         Ids of the clusters that score the flag threshold on their own evidence but are too small to be
         flagged alone. Such a cluster is also tied when it writes the operator's template: at least
         :data:`MIN_TIE_VALUES` prompt values most of whose holders in the log are the operator's
-        clusters, one of them held by most of its members. ``min_flag_size`` counts an operator's
+        clusters (one operator's, the campaign of the loud cluster they lead to: never two unrelated fleets
+        together), one of them held by most of its members. ``min_flag_size`` counts an operator's
         accounts: an operator of thousands leaves cells of two to four accounts that rotate proxies and
         send its template, each in a campaign of its own, and the template, held mostly by the operator,
         is no campaign's own, so no specific value reaches them (dev ind_s2_224000: 401 ring accounts in
@@ -268,15 +270,15 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                              | pl.col("backed").fill_null(False))
                .filter(pl.col("by_card") | (pl.col("ties") >= MIN_TIE_VALUES)))
         tying = rows.select("cluster_id", "signal_idx")
+        # The operator of each of its clusters: the campaign of its loud lead.
+        of_op = (lead_of.join(mapped.select(pl.col("cluster_id").cast(pl.Int64).alias("lead_id"), "campaign_id").unique(),
+                              on="lead_id", how="left")
+                 .select("cluster_id", "lead_id", pl.coalesce("campaign_id", -1 - pl.col("lead_id")).cast(pl.Int64).alias("operator")))
         if strong is not None:  # too small to flag alone, its own evidence strong enough (the docstring)
-            written = near.filter(pl.col("cluster_id").is_in(strong.cast(pl.Int64).implode())).join(template, on="signal_idx")
-            own = (written.join(lead, on="signal_idx").join(partition.group_by(pl.col("cluster_id").cast(pl.Int64)).agg(
-                       pl.len().alias("members")), on="cluster_id").group_by("cluster_id")
-                   .agg(pl.len().cast(pl.UInt32).alias("ties"), pl.col("lead").mode().min(), pl.col("h").max(), pl.col("members").first())
-                   .filter((pl.col("ties") >= MIN_TIE_VALUES) & (2 * pl.col("h") > pl.col("members")))
-                   .join(new.select("cluster_id"), on="cluster_id", how="anti").select("cluster_id", "ties", "lead"))
+            own, written = strong_cells(near, held, of_op, ties.filter("text").select("signal_idx", "df"), partition, strong, SPECIFIC_SHARE)
+            own = own.join(new.select("cluster_id"), on="cluster_id", how="anti")
             new = pl.concat([new, own.with_columns(by_card=pl.lit(False))], how="diagonal_relaxed")
-            tying = pl.concat([tying, written.join(own, on="cluster_id").select("cluster_id", "signal_idx")])
+            tying = pl.concat([tying, written.join(own.select("cluster_id"), on="cluster_id")])
         # Values alone tie only when the operator reuses them: at least as many of its accounts as a flag needs
         # hold them (its template, a pool it rotates over), not one or two that Leiden placed among its accounts.
         # Four students on a fleet's VPN, two of them inside the fleet's cluster, held the teacher's prompt the
@@ -286,9 +288,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         # carriers of either (tests/test_break_carriers27.py). An operator with fewer accounts needs all of them.
         need = new.filter(~pl.col("by_card"))
         if need.height:
-            operator = (lead_of.join(mapped.select(pl.col("cluster_id").cast(pl.Int64).alias("lead_id"), "campaign_id").unique(),
-                                     on="lead_id", how="left")
-                        .select("cluster_id", pl.coalesce("campaign_id", -1 - pl.col("lead_id")).cast(pl.Int64).alias("operator")))
+            operator = of_op.select("cluster_id", "operator")
             size = (partition.drop_nulls("cluster_id").select(pl.col("cluster_id").cast(pl.Int64)).join(operator, on="cluster_id")
                     .group_by("operator").agg(pl.len().clip(0, MIN_TIE_CARRIERS).alias("enough")))
             carried = (tie_carriers(tying.join(need.select("cluster_id"), on="cluster_id"),

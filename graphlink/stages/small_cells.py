@@ -1,0 +1,58 @@
+"""Strong small cells: clusters too small to flag alone that write one flagged operator's template.
+
+``min_flag_size`` counts an operator's accounts; a cell of two to four accounts scoring the threshold on its own
+evidence is the operator's when most of its members write its template (``strong`` in
+:func:`graphlink.stages.campaign_flags.operator_ties`, whose docstring says why). The template is one operator's
+-- the prompt values most of whose holders in the log are the clusters of one operator (the campaign of the loud
+cluster a chain starts from) -- never the sum over unrelated fleets: two fleets each a minority holder of a public
+framework prompt are no majority of it together (``tests/test_break_small_cells27.py``).
+
+Schema: :func:`strong_cells` returns ``own`` (``cluster_id`` Int64, ``ties`` UInt32, ``lead`` Int64: one row per
+tied cell) and ``tying`` (``cluster_id, signal_idx``: the template values it writes, for the carriers' count).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphlink.stages.campaigns import MIN_TIE_VALUES
+
+
+def strong_cells(near: pl.DataFrame, held: pl.DataFrame, of_op: pl.DataFrame, text: pl.DataFrame,
+                 partition: pl.DataFrame, strong: pl.Series, share: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Cells of ``strong`` holding at least :data:`MIN_TIE_VALUES` of one operator's template values, one of them
+    held by most of the cell's members.
+
+    ``near`` and ``held``: ``cluster_id, signal_idx, h`` (holders per cluster and value; ``near`` the clusters not
+    yet the operator's), ``of_op``: ``cluster_id, lead_id, operator`` (the operator's clusters, each with its loud
+    lead and operator), ``text``: ``signal_idx, df`` (prompt values), ``partition``: ``account_idx, cluster_id``;
+    ``share``: the share of a value's holders that makes it the operator's (``SPECIFIC_SHARE`` of
+    :mod:`graphlink.stages.campaign_flags`).
+
+    Examples
+    --------
+    >>> held = pl.DataFrame({"cluster_id": [1] * 5 + [2] * 5, "signal_idx": list(range(5)) * 2,
+    ...                      "h": [6] * 5 + [2] * 5})
+    >>> part = pl.DataFrame({"account_idx": range(9), "cluster_id": [1] * 6 + [2] * 3})
+    >>> op = pl.DataFrame({"cluster_id": [1], "lead_id": [1], "operator": [1]})
+    >>> text = pl.DataFrame({"signal_idx": range(5), "df": [9] * 5})
+    >>> strong_cells(held.filter(pl.col("cluster_id") == 2), held, op, text, part, pl.Series([2]), 0.5)[0].rows()
+    [(2, 5, 1)]
+    """
+    by_op = held.select("cluster_id", "signal_idx", "h").join(of_op, on="cluster_id").join(text, on="signal_idx")
+    template = (by_op.sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
+                .group_by("signal_idx", "operator", maintain_order=True)
+                .agg(pl.col("h").sum().alias("oh"), pl.col("df").first(), pl.col("lead_id").first().alias("lead"))
+                .filter(pl.col("oh") >= share * pl.col("df")).select("signal_idx", "operator", "lead"))
+    written = near.filter(pl.col("cluster_id").is_in(strong.cast(pl.Int64).implode())).join(template, on="signal_idx")
+    members = (partition.drop_nulls("cluster_id").group_by(pl.col("cluster_id").cast(pl.Int64))
+               .agg(pl.len().alias("members")))
+    own = (written.join(members, on="cluster_id").group_by("cluster_id", "operator")
+           .agg(pl.len().cast(pl.UInt32).alias("ties"), pl.col("lead").mode().min(), pl.col("h").max(),
+                pl.col("members").first())
+           .filter((pl.col("ties") >= MIN_TIE_VALUES) & (2 * pl.col("h") > pl.col("members")))
+           .sort(["cluster_id", "ties", "operator"], descending=[False, True, False])
+           .unique("cluster_id", keep="first", maintain_order=True))
+    tying = (written.join(own.select("cluster_id", "operator"), on=["cluster_id", "operator"])
+             .select("cluster_id", "signal_idx"))
+    return own.select("cluster_id", "ties", "lead"), tying
