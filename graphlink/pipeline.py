@@ -58,6 +58,7 @@ from graphlink.stages.scoring import clustered_affiliations, score_clusters, sco
 from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.signals.prompt import prompt_heads
+from graphlink.stages.small_cells import strong_clusters
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters, rekey,
                                         rekey_campaigns, same_log, summarise)
 from graphlink.store.outputs import input_path
@@ -327,9 +328,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
             whole = pooled_partition(campaign_of, partition, clusters, tied, config.scoring.flag_threshold)
             if whole.height:
                 pooled = score(whole, whole=True)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
-        # Flags spread along values specific to a flagged operator (not by campaign placement), and to small strong cells.
-        strong = clusters.filter(~pl.col("flagged") & (pl.col("score") >= config.scoring.flag_threshold))["cluster_id"]
-        operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong)
+        # Flags spread along an operator's values (not by campaign placement), and to strong small cells.
+        operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong_clusters(clusters, config.scoring.flag_threshold))
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     clusters = clusters.drop("flagged_own", strict=False)

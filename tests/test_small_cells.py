@@ -82,3 +82,16 @@ def test_the_tied_cell_is_flagged_as_the_operators():
     flags = dict(out.select("cluster_id", "flagged").iter_rows())
     assert flags == {LOUD: True, CELL: True, MIXED: False, TAME: False}
     assert out.filter(pl.col("cluster_id") == CELL)["why"][0].startswith("same operator as flagged cluster 1")
+
+
+def test_strong_clusters_are_unflagged_over_the_threshold_and_mostly_templated():
+    from graphlink.stages.small_cells import STRONG_TEMPLATE_SHARE, strong_clusters
+
+    c = pl.DataFrame({"cluster_id": [1, 2, 3, 4, 5, 6],
+                      "flagged": [True, False, False, False, False, False],
+                      "score": [0.95, 0.9, 0.71, 0.4, 0.6, 0.9],
+                      "template_share": [1.0, 0.94, 0.05, 1.0, STRONG_TEMPLATE_SHARE, None]})
+    # 1 is flagged already; 3 is heavy users behind a rotating VPN (score from proxies and volume) that send a
+    # viral prompt now and then; 4 sends the template but shows no tooling; 6 sent no prompts.
+    assert strong_clusters(c, 0.6).to_list() == [2, 5]
+    assert strong_clusters(c, 0.95).to_list() == []

@@ -164,7 +164,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         At most this many rounds (:data:`OPERATOR_ROUNDS`).
     strong : Series, optional
         Ids of the clusters that score the flag threshold on their own evidence but are too small to be
-        flagged alone. Such a cluster is also tied when it writes the operator's template: at least
+        flagged alone (:func:`graphlink.stages.small_cells.strong_clusters`). Such a cluster is also tied when it writes the operator's template: at least
         :data:`MIN_TIE_VALUES` prompt values most of whose holders in the log are the operator's
         clusters (one operator's, the campaign of the loud cluster they lead to: never two unrelated fleets
         together), one of them held by most of its members. ``min_flag_size`` counts an operator's

@@ -7,7 +7,13 @@ evidence is the operator's when most of its members write its template (``strong
 cluster a chain starts from) -- never the sum over unrelated fleets: two fleets each a minority holder of a public
 framework prompt are no majority of it together (``tests/test_break_small_cells27.py``).
 
-Schema: :func:`strong_cells` returns ``own`` (``cluster_id`` Int64, ``ties`` UInt32, ``lead`` Int64: one row per
+Which clusters are strong (:func:`strong_clusters`): not flagged, scoring the flag threshold on their own
+evidence, and mostly templated. Proxy rotation and volume alone reach the threshold for a few heavy users behind a
+commercial VPN (a shop of three: 0.71); if they also send a viral prompt a fleet uses as camouflage and holds most
+of, "most members write the operator's template" would tie them. A fleet's cell sends its template in most of its
+requests (the 224k dev cells: 90 %); people send a viral prompt now and then.
+
+Schema: :func:`strong_clusters` returns the ids (Int64 Series); :func:`strong_cells` returns ``own`` (``cluster_id`` Int64, ``ties`` UInt32, ``lead`` Int64: one row per
 tied cell) and ``tying`` (``cluster_id, signal_idx``: the template values it writes, for the carriers' count).
 """
 
@@ -16,6 +22,40 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.stages.campaigns import MIN_TIE_VALUES
+
+__all__ = ["strong_clusters", "strong_cells", "STRONG_TEMPLATE_SHARE"]
+
+
+#: A strong small cell sends its operator's template in at least this share of its requests (the clusters'
+#: ``template_share``): a fleet's cell mostly (its camouflage a minority), people now and then.
+STRONG_TEMPLATE_SHARE = 0.5
+
+
+def strong_clusters(clusters: pl.DataFrame, flag_threshold: float) -> pl.Series:
+    """Ids of the clusters :func:`graphlink.stages.campaign_flags.operator_ties` may tie as strong small cells.
+
+    Parameters
+    ----------
+    clusters : DataFrame
+        Scored clusters: ``cluster_id, flagged, score, template_share`` (null: no prompts).
+    flag_threshold : float
+        :class:`graphlink.config.ScoringConfig` ``flag_threshold``.
+
+    Returns
+    -------
+    Series
+        ``cluster_id`` of the clusters not flagged, scoring ``flag_threshold`` or more on their own evidence and
+        sending templated text in at least :data:`STRONG_TEMPLATE_SHARE` of their requests.
+
+    Examples
+    --------
+    >>> c = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "flagged": [True, False, False, False],
+    ...                   "score": [0.9, 0.9, 0.71, 0.4], "template_share": [1.0, 0.94, 0.05, 1.0]})
+    >>> strong_clusters(c, 0.6).to_list()  # a fleet's small cell; not VPN heavy users, not a weak group
+    [2]
+    """
+    return clusters.filter(~pl.col("flagged") & (pl.col("score") >= flag_threshold)
+                           & (pl.col("template_share").fill_null(0) >= STRONG_TEMPLATE_SHARE))["cluster_id"]
 
 
 def strong_cells(near: pl.DataFrame, held: pl.DataFrame, of_op: pl.DataFrame, text: pl.DataFrame,
