@@ -98,7 +98,21 @@ def flags(grouping: str, **kw) -> dict[int, tuple[bool, str]]:
 @pytest.mark.parametrize("grouping", list(GROUPINGS))
 def test_a_tame_cell_holding_its_operators_template_inherits_whatever_its_campaign(grouping):
     flagged, why = flags(grouping)[TAME]
-    assert flagged and why.startswith(f"same operator as flagged cluster {LOUD} (campaign ")
+    # Its template alone ties it: the flag stands, "same operator" is not claimed (another operator may
+    # send the same public template), and the why counts what tied it.
+    assert flagged and why.startswith(f"tied to flagged cluster {LOUD} (campaign ")
+    assert " by 6 prompt passages; one card" in why
+
+
+@pytest.mark.parametrize("card_loud,template_values,words", [
+    (2, 0, "same operator as flagged cluster 1 (campaign 2) by 1 card or identifier; "),
+    (2, 6, "same operator as flagged cluster 1 (campaign 2) by 1 card or identifier, 6 prompt passages; "),
+    (0, 6, "tied to flagged cluster 1 (campaign 2) by 6 prompt passages; ")])
+def test_an_inherited_why_claims_the_same_operator_only_for_a_card(card_loud, template_values, words):
+    """Only a card or identifier is an operator's own; a template or addresses may be shared by
+    operators who drew the same public prompt or rented the same proxies (tie_words)."""
+    flagged, why = flags("apart", template_values=template_values, card_loud=card_loud)[TAME]
+    assert flagged and why.startswith(words)
 
 
 def test_a_tame_cell_holding_too_little_of_the_template_does_not_inherit():

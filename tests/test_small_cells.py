@@ -81,7 +81,7 @@ def test_the_tied_cell_is_flagged_as_the_operators():
     out = flag_with_campaign(clusters, 0.6, 5, tied_to=ties)
     flags = dict(out.select("cluster_id", "flagged").iter_rows())
     assert flags == {LOUD: True, CELL: True, MIXED: False, TAME: False}
-    assert out.filter(pl.col("cluster_id") == CELL)["why"][0].startswith("same operator as flagged cluster 1")
+    assert out.filter(pl.col("cluster_id") == CELL)["why"][0].startswith("tied to flagged cluster 1 (campaign ")
 
 
 def test_strong_clusters_are_unflagged_over_the_threshold_and_mostly_templated():

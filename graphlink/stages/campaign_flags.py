@@ -14,7 +14,7 @@ Output schemas
 --------------
 :func:`substantial_campaigns`: ``campaign_id`` Int64, ``substantial``, ``infrastructure`` Boolean.
 :func:`pooled_partition`: ``account_idx`` UInt32, ``cluster_id`` Int64 (the campaign id).
-:func:`operator_ties`: ``cluster_id``, ``lead`` Int64, ``ties`` UInt32.
+:func:`operator_ties`: ``cluster_id``, ``lead`` Int64, ``ties``, ``cards``, ``texts``, ``addresses`` UInt32.
 :func:`flag_with_campaign`: the clusters frame with ``flagged``/``why`` updated and ``flagged_own``.
 """
 
@@ -27,6 +27,7 @@ from graphlink.contract import nested_reasons
 from graphlink.stages.campaigns import (MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, held_ties, is_tie_kind,  # noqa: F401
                                        tie_holdings, tie_values)
 from graphlink.stages.small_cells import strong_cells
+from graphlink.stages.tie_words import INHERITED, inherited_why
 from graphlink.stages.tie_carriers import MIN_TIE_CARRIERS, tie_carriers
 
 __all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "operator_ties", "INHERITED",
@@ -50,9 +51,6 @@ OPERATOR_ROUNDS = 4
 #: single members' addresses, each held by 2-4 accounts in the whole log).
 MIN_CELL_HOLDERS = 2
 
-#: How an inherited flag's ``why`` starts, followed by the lead cluster's id (re-keyed by
-#: :func:`graphlink.stages.rekeying.rekey_why` when ids are made stable).
-INHERITED = "same operator as flagged cluster "
 #: How the ``why`` of a cluster flagged with its campaign scored as a whole starts:
 #: ``campaign M as a whole (N accounts): ...`` (read back by :mod:`graphlink.views.explain`).
 AS_A_WHOLE = " as a whole ("
@@ -180,8 +178,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     DataFrame
         ``cluster_id`` (Int64), ``lead`` (Int64: the loud cluster holding most of the tying
         values, or the lead of the tied cluster holding most; ties by smaller id), ``ties``
-        (UInt32: the tying values), one row per tied
-        cluster not in ``loud``, sorted by ``cluster_id``.
+        (UInt32: the tying values) and of them ``cards`` (cards and identifiers), ``texts`` (prompt
+        values), ``addresses`` (UInt32), one row per tied cluster not in ``loud``, by ``cluster_id``.
 
     Examples
     --------
@@ -194,7 +192,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "linked": [True] * 2,
     ...                     "df": [4, 7]}, schema_overrides={"signal_idx": pl.UInt32})
     >>> operator_ties(camp, part, aff, sig, pl.Series([1])).rows()  # card 1: 3 of its 5 other holders unclustered
-    [(2, 1, 1)]
+    [(2, 1, 1, 1, 0, 0)]
     >>> one = aff.filter((pl.col("account_idx") != 1) | (pl.col("signal_idx") != 0))  # one loud holder: a contact
     >>> operator_ties(camp, part, one, sig.with_columns(df=pl.Series([3, 7], dtype=pl.Int64)), pl.Series([1])).rows()
     []
@@ -213,7 +211,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     # Holders of each tie value per cluster: the only table the rounds read.
     held = held_ties(mapped, affiliations, ties["signal_idx"]).with_columns(pl.col("cluster_id").cast(pl.Int64))
     inside = held.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("inside"))
-    found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, "ties": pl.UInt32})
+    found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, **dict.fromkeys(("ties", "cards", "texts", "addresses"), pl.UInt32)})
     for _ in range(max(rounds, 1)):
         # The operator so far: the loud clusters and those found tied to them (each names its loud lead).
         # A card moved between a tied cell and another is the operator's reuse as much as one moved from
@@ -239,7 +237,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                                                                   + pl.col("in_op").fill_null(0))))
         near = held.join(lead_of.select("cluster_id"), on="cluster_id", how="anti")  # not yet the operator's
         candidates = near.filter(pl.col("h") >= MIN_CELL_HOLDERS)
-        rows = (candidates.join(specific.select("campaign_id", "signal_idx", "private"), on=["campaign_id", "signal_idx"])
+        rows = (candidates.join(specific.select("campaign_id", "signal_idx", "private", "text"), on=["campaign_id", "signal_idx"])
                 .join(lead, on="signal_idx"))
         # Contacts tie only when two accounts of one operator campaign made them (whatever the values'
         # kinds): one ring account paying with an office's card from its address is still one contact.
@@ -264,7 +262,9 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                   .join(writes, on="cluster_id").select("cluster_id", pl.lit(True).alias("backed")))
         new = (rows.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("ties"),
                                                (pl.col("private") & ~pl.col("contact")).any().alias("reused"),
-                                               pl.col("private").any(), pl.col("lead").mode().min())
+                                               pl.col("private").any(), pl.col("lead").mode().min(),
+                                               pl.col("private").sum().cast(pl.UInt32).alias("cards"),
+                                               pl.col("text").sum().cast(pl.UInt32).alias("texts"))
                .join(voiced, on="cluster_id", how="left").join(backed, on="cluster_id", how="left")
                .with_columns(by_card=pl.col("reused") | (pl.col("private") & pl.col("voiced").fill_null(False))
                              | pl.col("backed").fill_null(False))
@@ -277,7 +277,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         if strong is not None:  # too small to flag alone, its own evidence strong enough (the docstring)
             own, written = strong_cells(near, held, of_op, ties.filter("text").select("signal_idx", "df"), partition, strong, SPECIFIC_SHARE)
             own = own.join(new.select("cluster_id"), on="cluster_id", how="anti")
-            new = pl.concat([new, own.with_columns(by_card=pl.lit(False))], how="diagonal_relaxed")
+            new = pl.concat([new, own.with_columns(by_card=pl.lit(False), cards=pl.lit(0, pl.UInt32), texts=pl.col("ties"))], how="diagonal_relaxed")
             tying = pl.concat([tying, written.join(own.select("cluster_id"), on="cluster_id")])
         # Values alone tie only when the operator reuses them: at least as many of its accounts as a flag needs
         # hold them (its template, a pool it rotates over), not one or two that Leiden placed among its accounts.
@@ -296,7 +296,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                        .join(size, on="operator").filter(pl.col("carriers") >= pl.col("enough"))
                        .select("cluster_id", pl.lit(True).alias("carried")).unique())
             new = new.join(carried, on="cluster_id", how="left").filter(pl.col("by_card") | pl.col("carried").fill_null(False))
-        new = new.select("cluster_id", "lead", "ties")
+        new = new.select("cluster_id", "lead", "ties", "cards", "texts", addresses=pl.col("ties") - pl.col("cards") - pl.col("texts"))
         if new.height == 0:
             break
         found = pl.concat([found, new]).sort("cluster_id")
@@ -394,26 +394,26 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         joined = joined.with_columns(pl.lit(None, pl.UInt32).alias("__psize"), pl.lit(None, pl.Float64).alias("__pscore"),
                                      pl.lit(None, pl.String).alias("__pwhy"))
     if tied_to is not None:
+        counts = [c for c in ("cards", "texts", "addresses") if c in tied_to.columns]
         joined = joined.drop("lead").join(tied_to.select(pl.col("cluster_id").cast(joined.schema["cluster_id"]),
-                                                         pl.col("lead").cast(pl.Int64)),
+                                                         pl.col("lead").cast(pl.Int64), *counts),
                                           on="cluster_id", how="left", maintain_order="left")
         inherits = ~pl.col("flagged") & pl.col("lead").is_not_null()
     else:
         inherits = ~pl.col("flagged") & pl.col("lead").is_not_null() & pl.col("__tied")
+    joined = joined.with_columns(*[pl.lit(None, pl.UInt32).alias(c) for c in ("cards", "texts", "addresses") if c not in joined.columns])
     whole = (~pl.col("flagged") & ~inherits & pl.col("__tied") & (pl.col("__pscore") >= flag_threshold)
              & (pl.col("__psize") >= min_flag_size)).fill_null(False)
     return joined.with_columns(
         pl.col("flagged").alias("flagged_own"),
         (pl.col("flagged") | inherits | whole).alias("flagged"),
-        pl.when(inherits).then(pl.concat_str([
-            pl.lit(INHERITED), pl.col("lead").cast(pl.String), pl.lit(" (campaign "),
-            pl.col("campaign_id").cast(pl.String), pl.lit("); "), pl.col("why")]))
+        pl.when(inherits).then(inherited_why())
         .when(whole).then(pl.concat_str([
             pl.lit("campaign "), pl.col("campaign_id").cast(pl.String), pl.lit(AS_A_WHOLE),
             pl.col("__psize").cast(pl.String), pl.lit(" accounts): "), nested_reasons(pl.col("__pwhy")), pl.lit("; this cluster: "),
             pl.col("why").fill_null("")]))
         .otherwise(pl.col("why")).alias("why"),
-    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy")
+    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy", "cards", "texts", "addresses", strict=False)
 
 
 def pooled_partition(campaign_of: pl.DataFrame, partition: pl.DataFrame, clusters: pl.DataFrame,

@@ -2,7 +2,7 @@
 
 :func:`graphlink.stages.stable_ids.match_clusters` gives a mapping ``cluster_id -> stable_id``;
 these functions apply it to every place an output names a cluster: ``accounts``, ``clusters``
-and ``evidence`` rows, the cluster a ``why`` names ("same operator as flagged cluster N"), and
+and ``evidence`` rows, the cluster a ``why`` names ("same operator as" or "tied to flagged cluster N"), and
 the ``clusters`` lists of ``campaigns.parquet``.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.stages.campaign_flags import INHERITED
+from graphlink.stages.tie_words import LEAD_PATTERN
 
 __all__ = ["apply_mapping", "rekey", "rekey_campaigns", "rekey_why"]
 
@@ -74,19 +74,21 @@ def rekey_campaigns(campaigns: pl.DataFrame, mapping: pl.DataFrame | None) -> pl
 
 
 def rekey_why(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
-    """Rewrite the cluster id a ``why`` names ("same operator as flagged cluster N") to its stable id.
+    """Rewrite the cluster id a ``why`` names ("same operator as" / "tied to flagged cluster N") to its stable id.
 
     Examples
     --------
-    >>> cl = pl.DataFrame({"cluster_id": [1, 2], "why": ["same operator as flagged cluster 2 (campaign 1); x", "proxies"]})
-    >>> m = pl.DataFrame({"cluster_id": [1, 2], "stable_id": [7, 3]})
-    >>> rekey_why(cl, m)["why"].to_list()
-    ['same operator as flagged cluster 3 (campaign 1); x', 'proxies']
+    >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3], "why": ["same operator as flagged cluster 2 (campaign 1); x", "proxies",
+    ...                                                   "tied to flagged cluster 2 (campaign 1) by 5 prompt passages; y"]})
+    >>> m = pl.DataFrame({"cluster_id": [1, 2, 3], "stable_id": [7, 3, 9]})
+    >>> rekey_why(cl, m)["why"].to_list()  # doctest: +NORMALIZE_WHITESPACE
+    ['same operator as flagged cluster 3 (campaign 1); x', 'proxies',
+     'tied to flagged cluster 3 (campaign 1) by 5 prompt passages; y']
     """
-    named = f"^{INHERITED}(\\d+)"
-    lead = clusters.with_columns(pl.col("why").str.extract(named, 1).alias("__lead")).pipe(
+    lead = clusters.with_columns(pl.col("why").str.extract(LEAD_PATTERN, 2).alias("__lead"),
+                                 pl.col("why").str.extract(LEAD_PATTERN, 1).alias("__words")).pipe(
         apply_mapping, mapping, "__lead")
     return lead.with_columns(
         pl.when(pl.col("__lead").is_not_null())
-        .then(pl.concat_str([pl.lit(INHERITED), pl.col("__lead").cast(pl.String), pl.col("why").str.replace(named, "")]))
-        .otherwise(pl.col("why")).alias("why")).drop("__lead")
+        .then(pl.concat_str([pl.col("__words"), pl.col("__lead").cast(pl.String), pl.col("why").str.replace(LEAD_PATTERN, "")]))
+        .otherwise(pl.col("why")).alias("why")).drop("__lead", "__words")

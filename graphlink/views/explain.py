@@ -16,7 +16,8 @@ from typing import Any
 import polars as pl
 
 from graphlink.contract import JSON_TIME_FORMAT
-from graphlink.stages.campaign_flags import AS_A_WHOLE, INHERITED
+from graphlink.stages.campaign_flags import AS_A_WHOLE
+from graphlink.stages.tie_words import LEAD_PATTERN, TIED
 from graphlink.views.safety import html_safe, terminal_safe
 from graphlink.views.words import plural
 
@@ -128,9 +129,12 @@ def _campaign_verdict(row: dict[str, Any]) -> str:
     campaign's accounts counted for ``min_flag_size``. Only numbers are quoted (``why`` may quote
     prompts)."""
     why, campaign = row.get("why") or "", row.get("campaign_id")
-    lead = re.match(re.escape(INHERITED) + r"(\d+)", why)
+    lead = re.match(LEAD_PATTERN, why)
+    if lead and lead.group(1) == TIED:
+        return (f"flagged with a flagged cluster's tooling: tied to flagged cluster {lead.group(2)} (campaign {campaign}) "
+                "by its operator's template or addresses (no card or identifier)")
     if lead:
-        return f"flagged with its operator: same operator as flagged cluster {lead.group(1)} (campaign {campaign})"
+        return f"flagged with its operator: same operator as flagged cluster {lead.group(2)} (campaign {campaign})"
     whole = re.match(r"campaign (\d+)" + re.escape(AS_A_WHOLE) + r"(\d+) accounts\)", why)
     if whole:
         return f"flagged with campaign {whole.group(1)} scored as a whole ({whole.group(2)} accounts)"
