@@ -104,15 +104,21 @@ def test_a_tame_cell_holding_its_operators_template_inherits_whatever_its_campai
     assert " by 6 prompt passages; one card" in why
 
 
-@pytest.mark.parametrize("card_loud,template_values,words", [
-    (2, 0, "same operator as flagged cluster 1 (campaign 2) by 1 card or identifier; "),
-    (2, 6, "same operator as flagged cluster 1 (campaign 2) by 1 card or identifier, 6 prompt passages; "),
-    (0, 6, "tied to flagged cluster 1 (campaign 2) by 6 prompt passages; ")])
-def test_an_inherited_why_claims_the_same_operator_only_for_a_card(card_loud, template_values, words):
-    """Only a card or identifier is an operator's own; a template or addresses may be shared by
-    operators who drew the same public prompt or rented the same proxies (tie_words)."""
-    flagged, why = flags("apart", template_values=template_values, card_loud=card_loud)[TAME]
-    assert flagged and why.startswith(words)
+@pytest.mark.parametrize("card_loud,template_values,words,campaign", [
+    (2, 0, "same operator as flagged cluster 1 (campaign 1) by 1 card or identifier; ", 1),
+    (2, 6, "same operator as flagged cluster 1 (campaign 1) by 1 card or identifier, 6 prompt passages; ", 1),
+    (0, 6, "tied to flagged cluster 1 (campaign 2) by 6 prompt passages; ", 2)])
+def test_an_inherited_why_claims_the_same_operator_only_for_a_card(card_loud, template_values, words, campaign):
+    """Only a card or identifier is an operator's own, and then the tame cell joins its lead's campaign
+    (the grouping put it apart); a template or addresses may be shared by operators who drew the same
+    public prompt or rented the same proxies, so such a cell keeps its campaign (tie_words)."""
+    part, aff, sig = world(template_values=template_values, card_loud=card_loud)
+    camp = GROUPINGS["apart"]
+    out = flag_with_campaign(clusters(camp), substantial=substantial_campaigns(camp, part, aff, sig, loud=pl.Series([LOUD])),
+                             tied_to=operator_ties(camp, part, aff, sig, pl.Series([LOUD])))
+    tame = out.filter(pl.col("cluster_id") == TAME).row(0, named=True)
+    assert tame["flagged"] and tame["why"].startswith(words) and tame["campaign_id"] == campaign
+    assert out.filter(pl.col("cluster_id") != TAME)["campaign_id"].to_list() == [1, 1, 3]  # the others stay
 
 
 def test_a_tame_cell_holding_too_little_of_the_template_does_not_inherit():

@@ -28,7 +28,7 @@ from graphlink.stages.campaigns import (MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_K
                                        tie_holdings, tie_values)
 from graphlink.stages.small_cells import strong_cells
 from graphlink.stages.tie_words import INHERITED, inherited_why
-from graphlink.stages.tie_carriers import MIN_TIE_CARRIERS, tie_carriers
+from graphlink.stages.tie_carriers import MIN_TIE_CARRIERS, loud_voices, tie_carriers
 
 __all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "operator_ties", "INHERITED",
            "AS_A_WHOLE", "SPECIFIC_SHARE", "OPERATOR_ROUNDS"]
@@ -228,7 +228,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                 .group_by("signal_idx", maintain_order=True).agg(pl.col("lead_id").first().alias("lead"))
                 .join(per_camp.group_by("signal_idx").agg((pl.col("kh").max() < MIN_CELL_HOLDERS).alias("contact")),
                       on="signal_idx"))
-        voices = _loud_voices(per_camp, mapped.join(lead_of.select("cluster_id"), on="cluster_id"), affiliations)
+        voices = loud_voices(per_camp, mapped.join(lead_of.select("cluster_id"), on="cluster_id"), affiliations, MIN_CELL_HOLDERS)
         specific = (inside.join(aside.group_by("signal_idx").agg(pl.col("h").sum().alias("all_op")), on="signal_idx", how="left")
                     .join(aside.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("in_op")),
                           on=["campaign_id", "signal_idx"], how="left")
@@ -262,7 +262,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                   .join(writes, on="cluster_id").select("cluster_id", pl.lit(True).alias("backed")))
         new = (rows.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("ties"),
                                                (pl.col("private") & ~pl.col("contact")).any().alias("reused"),
-                                               pl.col("private").any(), pl.col("lead").mode().min(),
+                                               pl.col("private").any(), pl.coalesce(pl.col("lead").filter("private").mode().min(), pl.col("lead").mode().min()),
                                                pl.col("private").sum().cast(pl.UInt32).alias("cards"),
                                                pl.col("text").sum().cast(pl.UInt32).alias("texts"))
                .join(voiced, on="cluster_id", how="left").join(backed, on="cluster_id", how="left")
@@ -301,22 +301,6 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
             break
         found = pl.concat([found, new]).sort("cluster_id")
     return found
-
-
-def _loud_voices(per_camp: pl.DataFrame, loud_members: pl.DataFrame, affiliations: pl.DataFrame) -> pl.DataFrame:
-    """``signal_idx, loud_campaign, voice, many``: who of each loud campaign holds each value -- the one
-    account (``voice``) where the campaign holds it with one, ``many`` where with two or more."""
-    many = per_camp.filter(pl.col("kh") >= MIN_CELL_HOLDERS).select(
-        "signal_idx", pl.col("campaign_id").alias("loud_campaign"), pl.lit(None, pl.Int64).alias("voice"),
-        pl.lit(True).alias("many"))
-    single = per_camp.filter(pl.col("kh") < MIN_CELL_HOLDERS).select("signal_idx", pl.col("campaign_id").alias("loud_campaign"))
-    one = (affiliations.select("account_idx", "signal_idx")
-           .filter(pl.col("signal_idx").is_in(single["signal_idx"].unique().implode()))
-           .join(loud_members.select("account_idx", pl.col("campaign_id").alias("loud_campaign")), on="account_idx")
-           .join(single, on=["signal_idx", "loud_campaign"])
-           .select("signal_idx", "loud_campaign", pl.col("account_idx").cast(pl.Int64).alias("voice"),
-                   pl.lit(False).alias("many")))
-    return pl.concat([many.cast(one.schema), one])
 
 
 def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_flag_size: int = 5,
@@ -358,7 +342,8 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         campaign either is in, instead of whenever its campaign holds a flagged cluster. Campaign
         grouping then decides no flag: a tame cell keeps its operator's flag under any grouping,
         and a cluster the grouping put beside an operator through one stock phrase does not
-        take it. The ``why`` names the lead and this cluster's campaign.
+        take it. The ``why`` names the lead and this cluster's campaign; a cluster tied by a card or
+        identifier (``cards`` > 0) is the lead's operator's and moves into the lead's campaign.
 
     Returns
     -------
@@ -404,16 +389,21 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     joined = joined.with_columns(*[pl.lit(None, pl.UInt32).alias(c) for c in ("cards", "texts", "addresses") if c not in joined.columns])
     whole = (~pl.col("flagged") & ~inherits & pl.col("__tied") & (pl.col("__pscore") >= flag_threshold)
              & (pl.col("__psize") >= min_flag_size)).fill_null(False)
+    # A card or identifier tie names the same operator: the cluster joins its lead's campaign (tie_words).
+    moved = inherits & (pl.col("cards").fill_null(0) > 0)
+    campaign_of = clusters.select(pl.col("cluster_id").cast(pl.Int64).alias("lead"), pl.col("campaign_id").alias("__lc"))
+    joined = joined.with_columns(pl.col("lead").cast(pl.Int64)).join(campaign_of, on="lead", how="left", maintain_order="left").with_columns(
+        pl.col("flagged").alias("flagged_own"), (pl.col("flagged") | inherits | whole).alias("__f"),
+        pl.when(moved).then(pl.col("__lc")).otherwise(pl.col("campaign_id")).alias("campaign_id"))
     return joined.with_columns(
-        pl.col("flagged").alias("flagged_own"),
-        (pl.col("flagged") | inherits | whole).alias("flagged"),
+        pl.col("__f").alias("flagged"),
         pl.when(inherits).then(inherited_why())
         .when(whole).then(pl.concat_str([
             pl.lit("campaign "), pl.col("campaign_id").cast(pl.String), pl.lit(AS_A_WHOLE),
             pl.col("__psize").cast(pl.String), pl.lit(" accounts): "), nested_reasons(pl.col("__pwhy")), pl.lit("; this cluster: "),
             pl.col("why").fill_null("")]))
         .otherwise(pl.col("why")).alias("why"),
-    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy", "cards", "texts", "addresses", strict=False)
+    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy", "__lc", "__f", "cards", "texts", "addresses", strict=False)
 
 
 def pooled_partition(campaign_of: pl.DataFrame, partition: pl.DataFrame, clusters: pl.DataFrame,

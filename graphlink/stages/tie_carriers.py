@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["tie_carriers", "MIN_TIE_CARRIERS"]
+__all__ = ["tie_carriers", "loud_voices", "MIN_TIE_CARRIERS"]
 
 #: A tie by values (no shared card or identifier) is an operator's only when at least this many of
 #: the operator's accounts hold its values (or all of them, when the operator has fewer): the size
@@ -101,3 +101,32 @@ def tie_carriers(tie_rows: pl.DataFrame, partition: pl.DataFrame, affiliations: 
            .group_by("cluster_id", "operator").agg(pl.col("account_idx").n_unique().clip(0, cap).cast(pl.UInt32).alias("carriers"))
            .sort("cluster_id", "operator"))
     return out if grouped else out.drop("operator")
+
+
+def loud_voices(per_camp: pl.DataFrame, loud_members: pl.DataFrame, affiliations: pl.DataFrame, min_holders: int = 2) -> pl.DataFrame:
+    """``signal_idx, loud_campaign, voice, many``: who of each loud campaign holds each value -- the one
+    account (``voice``) where the campaign holds it with fewer than ``min_holders``, ``many`` otherwise.
+
+    ``per_camp``: ``signal_idx, campaign_id, kh`` (holders per operator campaign); ``loud_members``:
+    ``account_idx, campaign_id`` of the operator's clusters; ``affiliations``: ``account_idx, signal_idx``.
+    Used by :func:`graphlink.stages.campaign_flags.operator_ties` to tell a card's reuse from a contact.
+
+    Examples
+    --------
+    >>> per = pl.DataFrame({"signal_idx": [0, 1], "campaign_id": [1, 1], "kh": [3, 1]})
+    >>> members = pl.DataFrame({"account_idx": [5, 6], "campaign_id": [1, 1]})
+    >>> aff = pl.DataFrame({"account_idx": [5, 6], "signal_idx": [0, 1]})
+    >>> loud_voices(per, members, aff).sort("signal_idx").rows()
+    [(0, 1, None, True), (1, 1, 6, False)]
+    """
+    many = per_camp.filter(pl.col("kh") >= min_holders).select(
+        "signal_idx", pl.col("campaign_id").alias("loud_campaign"), pl.lit(None, pl.Int64).alias("voice"),
+        pl.lit(True).alias("many"))
+    single = per_camp.filter(pl.col("kh") < min_holders).select("signal_idx", pl.col("campaign_id").alias("loud_campaign"))
+    one = (affiliations.select("account_idx", "signal_idx")
+           .filter(pl.col("signal_idx").is_in(single["signal_idx"].unique().implode()))
+           .join(loud_members.select("account_idx", pl.col("campaign_id").alias("loud_campaign")), on="account_idx")
+           .join(single, on=["signal_idx", "loud_campaign"])
+           .select("signal_idx", "loud_campaign", pl.col("account_idx").cast(pl.Int64).alias("voice"),
+                   pl.lit(False).alias("many")))
+    return pl.concat([many.cast(one.schema), one])
