@@ -16,8 +16,14 @@ pass). So the ``why`` starts
   otherwise (:data:`TIED`): the flag stands (the cluster uses what only a
   flagged fleet uses), the operator may be another that uses the same.
 
-``M`` is this cluster's campaign. :data:`LEAD_PATTERN` reads ``N`` back
+``M`` is this cluster's campaign: a cluster tied by a card or identifier is the
+lead's operator's, so :func:`graphlink.stages.campaign_flags.flag_with_campaign`
+moves it into the lead's campaign (a campaign is one operator; the grouping
+had left it apart); one tied by text or addresses keeps its campaign, and its
+lead may sit in another. :data:`LEAD_PATTERN` reads ``N`` back
 (:func:`graphlink.stages.rekeying.rekey_why`, :mod:`graphlink.views.explain`).
+When several flagged clusters' values tie a cluster, the lead is the one most
+of its cards or identifiers lead to (then most of all its tying values).
 """
 
 from __future__ import annotations
