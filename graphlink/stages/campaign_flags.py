@@ -178,8 +178,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     DataFrame
         ``cluster_id`` (Int64), ``lead`` (Int64: the loud cluster holding most of the tying
         values, or the lead of the tied cluster holding most; ties by smaller id), ``ties``
-        (UInt32: the tying values) and of them ``cards`` (cards and identifiers), ``texts`` (prompt
-        values), ``addresses`` (UInt32), one row per tied cluster not in ``loud``, by ``cluster_id``.
+        (UInt32: the tying values) and of those leading to ``lead`` ``cards`` (cards and identifiers),
+        ``texts`` (prompt values), ``addresses`` (UInt32), one row per tied cluster not in ``loud``, by ``cluster_id``.
 
     Examples
     --------
@@ -262,9 +262,17 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                   .join(writes, on="cluster_id").select("cluster_id", pl.lit(True).alias("backed")))
         new = (rows.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("ties"),
                                                (pl.col("private") & ~pl.col("contact")).any().alias("reused"),
-                                               pl.col("private").any(), pl.coalesce(pl.col("lead").filter("private").mode().min(), pl.col("lead").mode().min()),
-                                               pl.col("private").sum().cast(pl.UInt32).alias("cards"),
-                                               pl.col("text").sum().cast(pl.UInt32).alias("texts"))
+                                               pl.col("private").any(),
+                                               # The lead its reused cards lead to: a contact (one account of a loud campaign
+                                               # holds the card) names no operator over the template the cell writes.
+                                               pl.coalesce(pl.col("lead").filter(pl.col("private") & ~pl.col("contact")).mode().min(),
+                                                           pl.col("lead").mode().min()))
+               # What the why counts: the values that lead to the lead it names (a template another flagged
+               # cluster holds is not what ties this one to its card's operator).
+               .join(rows.group_by("cluster_id", "lead").agg(pl.col("private").sum().cast(pl.UInt32).alias("cards"),
+                                                             pl.col("text").sum().cast(pl.UInt32).alias("texts"),
+                                                             pl.len().cast(pl.UInt32).alias("led")),
+                     on=["cluster_id", "lead"], how="left")
                .join(voiced, on="cluster_id", how="left").join(backed, on="cluster_id", how="left")
                .with_columns(by_card=pl.col("reused") | (pl.col("private") & pl.col("voiced").fill_null(False))
                              | pl.col("backed").fill_null(False))
@@ -277,7 +285,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         if strong is not None:  # too small to flag alone, its own evidence strong enough (the docstring)
             own, written = strong_cells(near, held, of_op, ties.filter("text").select("signal_idx", "df"), partition, strong, SPECIFIC_SHARE)
             own = own.join(new.select("cluster_id"), on="cluster_id", how="anti")
-            new = pl.concat([new, own.with_columns(by_card=pl.lit(False), cards=pl.lit(0, pl.UInt32), texts=pl.col("ties"))], how="diagonal_relaxed")
+            new = pl.concat([new, own.with_columns(by_card=pl.lit(False), cards=pl.lit(0, pl.UInt32), texts=pl.col("ties"), led=pl.col("ties"))], how="diagonal_relaxed")
             tying = pl.concat([tying, written.join(own.select("cluster_id"), on="cluster_id")])
         # Values alone tie only when the operator reuses them: at least as many of its accounts as a flag needs
         # hold them (its template, a pool it rotates over), not one or two that Leiden placed among its accounts.
@@ -296,7 +304,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                        .join(size, on="operator").filter(pl.col("carriers") >= pl.col("enough"))
                        .select("cluster_id", pl.lit(True).alias("carried")).unique())
             new = new.join(carried, on="cluster_id", how="left").filter(pl.col("by_card") | pl.col("carried").fill_null(False))
-        new = new.select("cluster_id", "lead", "ties", "cards", "texts", addresses=pl.col("ties") - pl.col("cards") - pl.col("texts"))
+        new = new.select("cluster_id", "lead", "ties", "cards", "texts", addresses=pl.col("led") - pl.col("cards") - pl.col("texts"))
         if new.height == 0:
             break
         found = pl.concat([found, new]).sort("cluster_id")
@@ -394,7 +402,8 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     campaign_of = clusters.select(pl.col("cluster_id").cast(pl.Int64).alias("lead"), pl.col("campaign_id").alias("__lc"))
     joined = joined.with_columns(pl.col("lead").cast(pl.Int64)).join(campaign_of, on="lead", how="left", maintain_order="left").with_columns(
         pl.col("flagged").alias("flagged_own"), (pl.col("flagged") | inherits | whole).alias("__f"),
-        pl.when(moved).then(pl.col("__lc")).otherwise(pl.col("campaign_id")).alias("campaign_id"))
+        # A lead in no campaign has none to join: the cluster keeps its own (never left in no campaign).
+        pl.when(moved & pl.col("__lc").is_not_null()).then(pl.col("__lc")).otherwise(pl.col("campaign_id")).alias("campaign_id"))
     return joined.with_columns(
         pl.col("__f").alias("flagged"),
         pl.when(inherits).then(inherited_why())

@@ -23,7 +23,9 @@ had left it apart); one tied by text or addresses keeps its campaign, and its
 lead may sit in another. :data:`LEAD_PATTERN` reads ``N`` back
 (:func:`graphlink.stages.rekeying.rekey_why`, :mod:`graphlink.views.explain`).
 When several flagged clusters' values tie a cluster, the lead is the one most
-of its cards or identifiers lead to (then most of all its tying values).
+of its reused cards or identifiers lead to (then most of all its tying values; a
+contact -- a card one account of the lead's campaign holds -- names no lead over
+the template the cell writes), and the counts are of the values that lead to it.
 """
 
 from __future__ import annotations
