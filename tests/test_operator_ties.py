@@ -101,13 +101,13 @@ def test_a_tame_cell_holding_its_operators_template_inherits_whatever_its_campai
     # Its template alone ties it: the flag stands, "same operator" is not claimed (another operator may
     # send the same public template), and the why counts what tied it.
     assert flagged and why.startswith(f"tied to flagged cluster {LOUD} (campaign ")
-    assert " by 6 prompt passages; one card" in why
+    assert " by 6 prompt values; one card" in why
 
 
 @pytest.mark.parametrize("card_loud,template_values,words,campaign", [
     (2, 0, "same operator as flagged cluster 1 (campaign 1) by 1 card or identifier; ", 1),
-    (2, 6, "same operator as flagged cluster 1 (campaign 1) by 1 card or identifier, 6 prompt passages; ", 1),
-    (0, 6, "tied to flagged cluster 1 (campaign 2) by 6 prompt passages; ", 2)])
+    (2, 6, "same operator as flagged cluster 1 (campaign 1) by 1 card or identifier, 6 prompt values; ", 1),
+    (0, 6, "tied to flagged cluster 1 (campaign 1) by 6 prompt values; ", 2)])
 def test_an_inherited_why_claims_the_same_operator_only_for_a_card(card_loud, template_values, words, campaign):
     """Only a card or identifier is an operator's own, and then the tame cell joins its lead's campaign
     (the grouping put it apart); a template or addresses may be shared by operators who drew the same

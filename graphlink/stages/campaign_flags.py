@@ -350,7 +350,7 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         campaign either is in, instead of whenever its campaign holds a flagged cluster. Campaign
         grouping then decides no flag: a tame cell keeps its operator's flag under any grouping,
         and a cluster the grouping put beside an operator through one stock phrase does not
-        take it. The ``why`` names the lead and this cluster's campaign; a cluster tied by a card or
+        take it. The ``why`` names the lead and the lead's campaign; a cluster tied by a card or
         identifier (``cards`` > 0) is the lead's operator's and moves into the lead's campaign.
 
     Returns
@@ -403,16 +403,17 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     joined = joined.with_columns(pl.col("lead").cast(pl.Int64)).join(campaign_of, on="lead", how="left", maintain_order="left").with_columns(
         pl.col("flagged").alias("flagged_own"), (pl.col("flagged") | inherits | whole).alias("__f"),
         # A lead in no campaign has none to join: the cluster keeps its own (never left in no campaign).
-        pl.when(moved & pl.col("__lc").is_not_null()).then(pl.col("__lc")).otherwise(pl.col("campaign_id")).alias("campaign_id"))
+        pl.when(moved & pl.col("__lc").is_not_null()).then(pl.col("__lc")).otherwise(pl.col("campaign_id")).alias("campaign_id"),
+        pl.coalesce("__lc", "campaign_id").alias("__lk"))  # the why names the lead's campaign
     return joined.with_columns(
         pl.col("__f").alias("flagged"),
-        pl.when(inherits).then(inherited_why())
+        pl.when(inherits).then(inherited_why(campaign="__lk"))
         .when(whole).then(pl.concat_str([
             pl.lit("campaign "), pl.col("campaign_id").cast(pl.String), pl.lit(AS_A_WHOLE),
             pl.col("__psize").cast(pl.String), pl.lit(" accounts): "), nested_reasons(pl.col("__pwhy")), pl.lit("; this cluster: "),
             pl.col("why").fill_null("")]))
         .otherwise(pl.col("why")).alias("why"),
-    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy", "__lc", "__f", "cards", "texts", "addresses", strict=False)
+    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy", "__lc", "__lk", "__f", "cards", "texts", "addresses", strict=False)
 
 
 def pooled_partition(campaign_of: pl.DataFrame, partition: pl.DataFrame, clusters: pl.DataFrame,

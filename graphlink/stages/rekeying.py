@@ -79,11 +79,11 @@ def rekey_why(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
     Examples
     --------
     >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3], "why": ["same operator as flagged cluster 2 (campaign 1); x", "proxies",
-    ...                                                   "tied to flagged cluster 2 (campaign 1) by 5 prompt passages; y"]})
+    ...                                                   "tied to flagged cluster 2 (campaign 1) by 5 prompt values; y"]})
     >>> m = pl.DataFrame({"cluster_id": [1, 2, 3], "stable_id": [7, 3, 9]})
     >>> rekey_why(cl, m)["why"].to_list()  # doctest: +NORMALIZE_WHITESPACE
     ['same operator as flagged cluster 3 (campaign 1); x', 'proxies',
-     'tied to flagged cluster 3 (campaign 1) by 5 prompt passages; y']
+     'tied to flagged cluster 3 (campaign 1) by 5 prompt values; y']
     """
     lead = clusters.with_columns(pl.col("why").str.extract(LEAD_PATTERN, 2).alias("__lead"),
                                  pl.col("why").str.extract(LEAD_PATTERN, 1).alias("__words")).pipe(

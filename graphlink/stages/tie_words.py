@@ -3,24 +3,24 @@
 :func:`graphlink.stages.campaign_flags.operator_ties` ties a tame cluster to a
 cluster flagged on its own evidence (its *lead*) by values specific to the
 lead's operator: cards or ``--signal`` identifiers (private to an operator),
-prompt passages (its template) and addresses (its proxies). Only a card or
+prompt values (5-word shingles of its template) and addresses (its proxies). Only a card or
 identifier says *same operator*: simulated operators who drew the same public
 extraction template, or rented the same residential proxy network, share
-passages and addresses without being one operator (dev worlds: 23 of 202
+prompt values and addresses without being one operator (dev worlds: 23 of 202
 text-only ties named another operator's cluster, BENCHMARKS.md twenty-eighth
 pass). So the ``why`` starts
 
-* ``same operator as flagged cluster N (campaign M) by 1 card, 8 prompt passages; ...``
+* ``same operator as flagged cluster N (campaign M) by 1 card, 8 prompt values; ...``
   when a card or identifier ties it (:data:`INHERITED`), and
-* ``tied to flagged cluster N (campaign M) by 8 prompt passages, 3 addresses; ...``
+* ``tied to flagged cluster N (campaign M) by 8 prompt values, 3 addresses; ...``
   otherwise (:data:`TIED`): the flag stands (the cluster uses what only a
   flagged fleet uses), the operator may be another that uses the same.
 
-``M`` is this cluster's campaign: a cluster tied by a card or identifier is the
-lead's operator's, so :func:`graphlink.stages.campaign_flags.flag_with_campaign`
-moves it into the lead's campaign (a campaign is one operator; the grouping
-had left it apart); one tied by text or addresses keeps its campaign, and its
-lead may sit in another. :data:`LEAD_PATTERN` reads ``N`` back
+(prompt values are the 5-word shingles of prompts). ``M`` is ``N``'s campaign. A
+cluster tied by a card or identifier is the lead's operator's, so
+:func:`graphlink.stages.campaign_flags.flag_with_campaign` moves it into campaign
+``M`` (a campaign is one operator; the grouping had left it apart); one tied by
+text or addresses keeps its own campaign (its ``campaign_id``), which may differ. :data:`LEAD_PATTERN` reads ``N`` back
 (:func:`graphlink.stages.rekeying.rekey_why`, :mod:`graphlink.views.explain`).
 When several flagged clusters' values tie a cluster, the lead is the one most
 of its reused cards or identifiers lead to (then most of all its tying values; a
@@ -48,7 +48,8 @@ def _count(col: str, one: str, many: str) -> pl.Expr:
 
 
 def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = "why") -> pl.Expr:
-    """The ``why`` of a cluster flagged through a tie (columns ``cards``, ``texts``, ``addresses`` counted).
+    """The ``why`` of a cluster flagged through a tie (columns ``cards``, ``texts``, ``addresses`` counted;
+    ``campaign``: the lead's campaign).
 
     Without the count columns' values (null), only the lead and campaign are named.
 
@@ -57,12 +58,12 @@ def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = 
     >>> df = pl.DataFrame({"lead": [3, 3, 4], "campaign_id": [1, 2, 2], "why": ["one card", "office hours", "x"],
     ...                    "cards": [1, 0, None], "texts": [8, 5, None], "addresses": [0, 2, None]})
     >>> df.select(inherited_why())["why"].to_list()  # doctest: +NORMALIZE_WHITESPACE
-    ['same operator as flagged cluster 3 (campaign 1) by 1 card or identifier, 8 prompt passages; one card',
-     'tied to flagged cluster 3 (campaign 2) by 5 prompt passages, 2 addresses; office hours',
+    ['same operator as flagged cluster 3 (campaign 1) by 1 card or identifier, 8 prompt values; one card',
+     'tied to flagged cluster 3 (campaign 2) by 5 prompt values, 2 addresses; office hours',
      'same operator as flagged cluster 4 (campaign 2); x']
     """
     parts = pl.concat_list([_count("cards", " card or identifier", " cards or identifiers"),
-                            _count("texts", " prompt passage", " prompt passages"),
+                            _count("texts", " prompt value", " prompt values"),
                             _count("addresses", " address", " addresses")]).list.drop_nulls()
     counted = pl.col("cards").is_not_null()
     start = pl.when(~counted | (pl.col("cards") > 0)).then(pl.lit(INHERITED)).otherwise(pl.lit(TIED))

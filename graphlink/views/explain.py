@@ -129,12 +129,14 @@ def _campaign_verdict(row: dict[str, Any]) -> str:
     campaign's accounts counted for ``min_flag_size``. Only numbers are quoted (``why`` may quote
     prompts)."""
     why, campaign = row.get("why") or "", row.get("campaign_id")
-    lead = re.match(LEAD_PATTERN, why)
-    if lead and lead.group(1) == TIED:
-        return (f"flagged with a flagged cluster's tooling: tied to flagged cluster {lead.group(2)} (campaign {campaign}) "
-                "by its operator's template or addresses (no card or identifier)")
-    if lead:
-        return f"flagged with its operator: same operator as flagged cluster {lead.group(2)} (campaign {campaign})"
+    lead = re.match(LEAD_PATTERN + r"(?: \(campaign (\d+)\))?", why)
+    if lead:  # the campaign in the why is the lead's (graphlink.stages.tie_words)
+        named = f"flagged cluster {lead.group(2)}" + (f" (campaign {lead.group(3)})" if lead.group(3) else "")
+        if lead.group(1) == TIED:
+            return (f"flagged with a flagged cluster: tied to {named} by prompt values or addresses its fleet uses, "
+                    f"no card or identifier: it uses that fleet's tooling, which another operator may use too; "
+                    f"this cluster's campaign is {campaign}")
+        return f"flagged with its operator: same operator as {named}"
     whole = re.match(r"campaign (\d+)" + re.escape(AS_A_WHOLE) + r"(\d+) accounts\)", why)
     if whole:
         return f"flagged with campaign {whole.group(1)} scored as a whole ({whole.group(2)} accounts)"
