@@ -506,6 +506,30 @@ def test_f_a_tame_cell_is_flagged_with_its_operator():
     assert camp["flagged"] and camp["flagged_clusters"] == 1 and len(camp["clusters"]) == 2
 
 
+def test_f_a_case_file_names_the_cluster_a_flag_came_from(tmp_path):
+    """An investigator exporting the tame cell's case sees where its flag came from, not only in the ``why``
+    text: ``flagged_with`` names the loud cell, its campaign and whether a card tied them (here the template
+    alone: not the same operator by proof); the loud cell's own case has none."""
+    import json
+
+    from graphlink.store.outputs import write_outputs
+    from graphlink.views.export import export
+    rng = np.random.default_rng(21)
+    log = Log()
+    loud = add_ring(log, rng, "opAloud", 20, 5, [f"34.{110 + k}.7.9" for k in range(12)], RING_TEMPLATE)
+    tame = add_ring(log, rng, "opAtame", 12, 12, ["35.190.3.3"], RING_TEMPLATE)
+    add_people(log, rng, 100)
+    result = run(log)
+    write_outputs(result, tmp_path / "out")
+    loud_row, tame_row = cluster_row(result, loud[0]), cluster_row(result, tame[0])
+    export(tmp_path / "out", "json", out=tmp_path / "cases")
+    case = {c: json.loads((tmp_path / "cases" / f"cluster-{c}.json").read_text()) for c in (loud_row["cluster_id"], tame_row["cluster_id"])}
+    assert case[tame_row["cluster_id"]]["flagged_with"] == {
+        "cluster_id": loud_row["cluster_id"], "campaign_id": loud_row["campaign_id"], "same_operator": False}
+    assert case[tame_row["cluster_id"]]["campaign_id"] == tame_row["campaign_id"]
+    assert case[loud_row["cluster_id"]]["flagged_with"] is None
+
+
 def test_f_an_inherited_flag_names_the_lead_by_its_stable_id():
     """With ``previous``, cluster ids are re-keyed to the previous run's: the tame cell's ``why``
     must name the loud cell by the id it carries in this run's output, not its provisional id."""

@@ -30,9 +30,12 @@ the template the cell writes), and the counts are of the values that lead to it.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import polars as pl
 
-__all__ = ["INHERITED", "TIED", "LEAD_PATTERN", "inherited_why"]
+__all__ = ["INHERITED", "TIED", "LEAD_PATTERN", "inherited_why", "flagged_with"]
 
 #: How an inherited flag's ``why`` starts when a card or identifier ties it, followed by the lead's id.
 INHERITED = "same operator as flagged cluster "
@@ -70,3 +73,22 @@ def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = 
     by = pl.when(counted & (parts.list.len() > 0)).then(pl.lit(" by ") + parts.list.join(", ")).otherwise(pl.lit(""))
     return pl.concat_str([start, pl.col(lead).cast(pl.String), pl.lit(" (campaign "), pl.col(campaign).cast(pl.String),
                           pl.lit(")"), by, pl.lit("; "), pl.col(why)]).alias("why")
+
+
+def flagged_with(why: str) -> dict[str, Any] | None:
+    """The flagged cluster a cluster's flag came from, read off the start of its ``why``
+    (:mod:`graphlink.stages.tie_words`): ``{"cluster_id", "campaign_id", "same_operator"}`` (a card or
+    identifier tied them) or None (flagged on its own evidence, or not flagged).
+
+    Examples
+    --------
+    >>> flagged_with("tied to flagged cluster 12 (campaign 3) by 8 prompt values; proxies")
+    {'cluster_id': 12, 'campaign_id': 3, 'same_operator': False}
+    >>> flagged_with("proxies; tied to flagged cluster 12 (campaign 3)") is None  # only the start counts
+    True
+    """
+    lead = re.match(LEAD_PATTERN + r"(?: \(campaign (\d+)\))?", why)
+    if lead is None:
+        return None
+    return {"cluster_id": int(lead.group(2)), "campaign_id": int(lead.group(3)) if lead.group(3) else None,
+            "same_operator": lead.group(1) == INHERITED}

@@ -17,7 +17,7 @@ import polars as pl
 
 from graphlink.contract import JSON_TIME_FORMAT
 from graphlink.stages.campaign_flags import AS_A_WHOLE
-from graphlink.stages.tie_words import LEAD_PATTERN, TIED
+from graphlink.stages.tie_words import flagged_with
 from graphlink.views.safety import html_safe, terminal_safe
 from graphlink.views.words import plural
 
@@ -129,10 +129,10 @@ def _campaign_verdict(row: dict[str, Any]) -> str:
     campaign's accounts counted for ``min_flag_size``. Only numbers are quoted (``why`` may quote
     prompts)."""
     why, campaign = row.get("why") or "", row.get("campaign_id")
-    lead = re.match(LEAD_PATTERN + r"(?: \(campaign (\d+)\))?", why)
+    lead = flagged_with(why)
     if lead:  # the campaign in the why is the lead's (graphlink.stages.tie_words)
-        named = f"flagged cluster {lead.group(2)}" + (f" (campaign {lead.group(3)})" if lead.group(3) else "")
-        if lead.group(1) == TIED:
+        named = f"flagged cluster {lead['cluster_id']}" + (f" (campaign {lead['campaign_id']})" if lead["campaign_id"] else "")
+        if not lead["same_operator"]:
             return (f"flagged with a flagged cluster: tied to {named} by prompt values or addresses its fleet uses, "
                     f"no card or identifier: it uses that fleet's tooling, which another operator may use too; "
                     f"this cluster's campaign is {campaign}")

@@ -47,6 +47,7 @@ from graphlink.contract import JSON_TIME_FORMAT
 from graphlink.store.atomic import write_atomic
 from graphlink.store.folder import Outputs, Selection, score_columns
 from graphlink.store.outputs import load_outputs
+from graphlink.stages.tie_words import flagged_with
 from graphlink.views.explain import json_default
 from graphlink.views.safety import csv_safe_expr
 from graphlink.views.schedule import timing_bucket, timing_meanings
@@ -195,6 +196,8 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
         "score_components": {name: row[name] for name in score_columns(outputs.clusters)},
         "kinds": list(row.get("kinds") or []),
         "why": row.get("why") or "",
+        "campaign_id": row.get("campaign_id"),
+        "flagged_with": flagged_with(row.get("why") or ""),
         "top_values": list(row.get("top_values") or []),
         "first_seen": first,
         "last_seen": last,
