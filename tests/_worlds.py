@@ -48,3 +48,15 @@ def planted_world(seed: int = 0, n_benign: int = 300, rings: tuple[int, ...] = (
         }))
     events = pl.concat(frames).with_columns(pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
     return events, truth
+
+
+def affiliation_frames(rows: list[tuple[int, int, str]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(affiliations, signals)`` of hand-built ``(account_idx, signal_idx, kind)`` rows: every value
+    linked, ``df`` its holders (the inputs of the campaign-flag stages)."""
+    aff = pl.DataFrame({"account_idx": [r[0] for r in rows], "signal_idx": [r[1] for r in rows]},
+                       schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    kinds = pl.DataFrame({"signal_idx": [r[1] for r in rows], "kind": [r[2] for r in rows]},
+                         schema={"signal_idx": pl.UInt32, "kind": pl.String}).unique("signal_idx")
+    sig = (aff.group_by("signal_idx").agg(pl.len().alias("df")).join(kinds, on="signal_idx")
+           .with_columns(pl.lit(True).alias("linked")).sort("signal_idx"))
+    return aff, sig

@@ -45,6 +45,7 @@ from graphlink.views.explain import why_text
 from graphlink.views.export import csv_bytes
 from tests.test_detection_classes import (OTHER_TEMPLATE, RING_TEMPLATE, T0, Log, add_people, add_ring, cluster_row,
                                           run)
+from tests._worlds import affiliation_frames
 
 COUNTS = {k: pl.UInt32 for k in ("ties", "cards", "texts", "addresses")}
 NO_EVIDENCE = pl.DataFrame(schema={"kind": pl.String, "value": pl.String, "accounts_sharing": pl.UInt32,
@@ -73,12 +74,7 @@ def two_operators(kind: str = "payment", loud_card_holders: int = 2, template_va
     for _ in range(template_values):
         rows += [(a, signal, "prompt") for a in acc[2] + acc[TAME] + ordinary[:2]]
         signal += 1
-    aff = pl.DataFrame({"account_idx": [r[0] for r in rows], "signal_idx": [r[1] for r in rows]},
-                       schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    kinds = pl.DataFrame({"signal_idx": [r[1] for r in rows], "kind": [r[2] for r in rows]},
-                         schema={"signal_idx": pl.UInt32, "kind": pl.String}).unique("signal_idx")
-    sig = (aff.group_by("signal_idx").agg(pl.len().alias("df")).join(kinds, on="signal_idx")
-           .with_columns(pl.lit(True).alias("linked")).sort("signal_idx"))
+    aff, sig = affiliation_frames(rows)
     part = pl.DataFrame({"account_idx": [a for c in SIZES for a in acc[c]], "cluster_id": [c for c in SIZES for _ in acc[c]]},
                         schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
     camp = pl.DataFrame({"cluster_id": [1, 2, 3], "campaign_id": [1, 2, 3]})

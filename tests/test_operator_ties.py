@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 from graphlink.stages.campaign_flags import flag_with_campaign, operator_ties, substantial_campaigns
+from tests._worlds import affiliation_frames
 
 LOUD, TAME, NAT, HOMES = 1, 2, 3, 4
 SIZES = {LOUD: 10, TAME: 6, NAT: 30, HOMES: 8}
@@ -59,12 +60,7 @@ def world(template_values: int = 6, tame_holders: int = 6, card_loud: int = 0) -
         rows.append((acc[HOMES][k], signal, "ip"))
         rows.append((acc[LOUD][k], signal, "ip"))
         signal += 1
-    aff = pl.DataFrame({"account_idx": [r[0] for r in rows], "signal_idx": [r[1] for r in rows]},
-                       schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    kinds = pl.DataFrame({"signal_idx": [r[1] for r in rows], "kind": [r[2] for r in rows]},
-                         schema={"signal_idx": pl.UInt32, "kind": pl.String}).unique("signal_idx")
-    sig = (aff.group_by("signal_idx").agg(pl.len().alias("df")).join(kinds, on="signal_idx")
-           .with_columns(pl.lit(True).alias("linked")).sort("signal_idx"))
+    aff, sig = affiliation_frames(rows)
     part = pl.DataFrame({"account_idx": [a for cid in SIZES for a in acc[cid]],
                          "cluster_id": [cid for cid in SIZES for _ in acc[cid]]},
                         schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
