@@ -399,8 +399,8 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
              & (pl.col("__psize") >= min_flag_size)).fill_null(False)
     # A card or identifier tie names the same operator: the cluster joins its lead's campaign (tie_words).
     moved = inherits & (pl.col("cards").fill_null(0) > 0)
-    campaign_of = clusters.select(pl.col("cluster_id").cast(pl.Int64).alias("lead"), pl.col("campaign_id").alias("__lc"))
-    joined = joined.with_columns(pl.col("lead").cast(pl.Int64)).join(campaign_of, on="lead", how="left", maintain_order="left").with_columns(
+    lead_campaign = clusters.select(pl.col("cluster_id").cast(pl.Int64).alias("lead"), pl.col("campaign_id").alias("__lc"))
+    joined = joined.with_columns(pl.col("lead").cast(pl.Int64)).join(lead_campaign, on="lead", how="left", maintain_order="left").with_columns(
         pl.col("flagged").alias("flagged_own"), (pl.col("flagged") | inherits | whole).alias("__f"),
         # A lead in no campaign has none to join: the cluster keeps its own (never left in no campaign).
         pl.when(moved & pl.col("__lc").is_not_null()).then(pl.col("__lc")).otherwise(pl.col("campaign_id")).alias("campaign_id"),

@@ -10,7 +10,7 @@ prompt values and addresses without being one operator (dev worlds: 23 of 202
 text-only ties named another operator's cluster, BENCHMARKS.md twenty-eighth
 pass). So the ``why`` starts
 
-* ``same operator as flagged cluster N (campaign M) by 1 card, 8 prompt values; ...``
+* ``same operator as flagged cluster N (campaign M) by 1 card or identifier, 8 prompt values; ...``
   when a card or identifier ties it (:data:`INHERITED`), and
 * ``tied to flagged cluster N (campaign M) by 8 prompt values, 3 addresses; ...``
   otherwise (:data:`TIED`): the flag stands (the cluster uses what only a
@@ -76,8 +76,8 @@ def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = 
 
 
 def flagged_with(why: str) -> dict[str, Any] | None:
-    """The flagged cluster a cluster's flag came from, read off the start of its ``why``
-    (:mod:`graphlink.stages.tie_words`): ``{"cluster_id", "campaign_id", "same_operator"}`` (a card or
+    """The flagged cluster a cluster's flag came from, read off the start of its ``why`` (the wording
+    :func:`inherited_why` writes): ``{"cluster_id", "campaign_id", "same_operator"}`` (a card or
     identifier tied them) or None (flagged on its own evidence, or not flagged).
 
     Examples
