@@ -25,6 +25,7 @@ from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.components import fmt_int
 from graphlink.stages.encode import value_counts
 from graphlink.stages.linking import generators, link
+from graphlink.stages.tie_words import THROUGH, flagged_through
 
 #: Kinds whose shared values tie an operator's cells: its cards, its proxy and
 #: server addresses, its templates (``--signal`` identifier columns count too).
@@ -269,12 +270,15 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     Its score is its highest cluster score. ``ties`` lists the kinds of the
     values (cards, addresses, templates, identifier columns: not the ambient
     kinds of :data:`AMBIENT_KINDS`, see :func:`is_tie_kind`) shared by two or more of its clusters, most such values first, and
-    ``why`` says how many of each.
+    ``why`` says how many of each. A campaign flagged only through clusters that inherited their flags
+    (none on its own evidence, not as a whole) ends its ``why`` with the flagged clusters elsewhere they
+    inherited from (:func:`graphlink.stages.tie_words.flagged_through`).
 
     Parameters
     ----------
     clusters : DataFrame
-        ``cluster_id, size, score, flagged, campaign_id`` (scored clusters).
+        ``cluster_id, size, score, flagged, campaign_id`` (scored clusters), and ``flagged_own, why``
+        when flags were inherited (:func:`graphlink.stages.campaign_flags.flag_with_campaign`).
     partition : DataFrame
         ``account_idx, cluster_id``.
     affiliations, signals : DataFrame
@@ -330,6 +334,9 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     else:
         base = base.with_columns(pl.lit(None, pl.String).alias("__pwhy"))
     whole = pl.col("flagged") & (pl.col("flagged_clusters") == 0) & pl.col("__pwhy").is_not_null()
+    # Flagged only through clusters elsewhere (none on its own evidence): name them, by id only.
+    through = pl.col("flagged") & (pl.col("flagged_clusters") == 0) & ~whole & pl.col("__through").is_not_null()
+    base = base.join(flagged_through(clusters).rename({"through": "__through"}), on="campaign_id", how="left")
     out = base.join(shared, on="campaign_id", how="left").with_columns(
         pl.col("ties").fill_null(pl.lit([], pl.List(pl.String))),
         pl.concat_str([pl.col("clusters").list.len().cast(pl.String),
@@ -346,7 +353,8 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
                        .otherwise(pl.lit("")),
                        pl.when(whole).then(pl.concat_str([pl.lit("; flagged as a whole: "),
                                                           nested_reasons(pl.col("__pwhy"))]))
-                       .otherwise(pl.lit(""))]).alias("why"))
+                       .otherwise(pl.lit("")),
+                       pl.when(through).then(pl.lit(THROUGH) + pl.col("__through")).otherwise(pl.lit(""))]).alias("why"))
     return out.select(list(CAMPAIGNS_SCHEMA.names())).cast(dict(CAMPAIGNS_SCHEMA)).sort("campaign_id")
 
 

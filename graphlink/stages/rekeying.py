@@ -3,16 +3,16 @@
 :func:`graphlink.stages.stable_ids.match_clusters` gives a mapping ``cluster_id -> stable_id``;
 these functions apply it to every place an output names a cluster: ``accounts``, ``clusters``
 and ``evidence`` rows, the cluster a ``why`` names ("same operator as" or "tied to flagged cluster N"), and
-the ``clusters`` lists of ``campaigns.parquet``.
+the ``clusters`` lists of ``campaigns.parquet`` and the clusters its ``why`` names ("flagged through cluster N").
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from graphlink.stages.tie_words import LEAD_PATTERN
+from graphlink.stages.tie_words import LEAD_PATTERN, THROUGH, THROUGH_PATTERN
 
-__all__ = ["apply_mapping", "rekey", "rekey_campaigns", "rekey_why"]
+__all__ = ["apply_mapping", "rekey", "rekey_campaigns", "rekey_campaign_why", "rekey_why"]
 
 
 def apply_mapping(frame: pl.DataFrame, mapping: pl.DataFrame, column: str = "cluster_id") -> pl.DataFrame:
@@ -54,7 +54,8 @@ def rekey(mapping: pl.DataFrame, accounts: pl.DataFrame, clusters: pl.DataFrame,
 
 
 def rekey_campaigns(campaigns: pl.DataFrame, mapping: pl.DataFrame | None) -> pl.DataFrame:
-    """Rewrite the ``clusters`` lists of ``campaigns.parquet`` to stable ids (no-op without a mapping).
+    """Rewrite the ``clusters`` lists of ``campaigns.parquet`` to stable ids, and the clusters its ``why``
+    names (:func:`rekey_campaign_why`); a no-op without a mapping.
 
     Examples
     --------
@@ -69,8 +70,44 @@ def rekey_campaigns(campaigns: pl.DataFrame, mapping: pl.DataFrame | None) -> pl
     members = (campaigns.select("campaign_id", "clusters").explode("clusters")
                .pipe(apply_mapping, mapping, "clusters")
                .group_by("campaign_id").agg(pl.col("clusters").drop_nulls().sort()))
-    return (campaigns.drop("clusters").join(members, on="campaign_id", how="left", maintain_order="left")
-            .with_columns(pl.col("clusters").cast(dtype)).select(campaigns.columns))
+    out = (campaigns.drop("clusters").join(members, on="campaign_id", how="left", maintain_order="left")
+           .with_columns(pl.col("clusters").cast(dtype)).select(campaigns.columns))
+    return rekey_campaign_why(out, mapping) if "why" in out.columns else out
+
+
+def rekey_campaign_why(campaigns: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
+    """Rewrite the cluster ids a campaign ``why`` names at its end ("flagged through cluster N (campaign M), ...",
+    :data:`graphlink.stages.tie_words.THROUGH_PATTERN`) to their stable ids; campaign ids, like
+    :func:`rekey_why`'s, stay. An id the mapping lacks stays; other ``why`` values are left as they are.
+
+    Examples
+    --------
+    >>> camp = pl.DataFrame({"campaign_id": [1, 2], "why": [
+    ...     "1 cluster, 4 accounts, 1 flagged (0 on their own evidence); flagged through cluster 2 (campaign 3), "
+    ...     "cluster 1 (campaign 3), and 2 more", "2 clusters, 9 accounts, 1 flagged"]})
+    >>> m = pl.DataFrame({"cluster_id": [1, 2], "stable_id": [7, 3]})
+    >>> rekey_campaign_why(camp, m)["why"].to_list()  # doctest: +NORMALIZE_WHITESPACE
+    ['1 cluster, 4 accounts, 1 flagged (0 on their own evidence); flagged through cluster 3 (campaign 3),
+      cluster 7 (campaign 3), and 2 more', '2 clusters, 9 accounts, 1 flagged']
+    """
+    if campaigns.height == 0:
+        return campaigns
+    item = r"^cluster (\d+)(.*)$"
+    rows = campaigns.select(pl.col("why").str.extract(THROUGH_PATTERN, 2).alias("__items")).with_row_index("__row")
+    items = (rows.drop_nulls("__items").with_columns(pl.col("__items").str.split(", ")).explode("__items")
+             .with_columns(pl.col("__items").str.extract(item, 1).cast(pl.Int64).alias("__id"),
+                           pl.col("__items").str.extract(item, 2).alias("__rest"))
+             .with_columns(pl.col("__id").alias("__old")).pipe(apply_mapping, mapping, "__id")
+             .group_by("__row", maintain_order=True)
+             .agg(pl.concat_str([pl.lit("cluster "), pl.coalesce("__id", "__old").cast(pl.String), pl.col("__rest")])
+                  .str.join(", ").alias("__new")))
+    why = pl.col("why")
+    return (campaigns.with_row_index("__row").join(items, on="__row", how="left", maintain_order="left")
+            .with_columns(pl.when(pl.col("__new").is_not_null())
+                          .then(pl.concat_str([why.str.extract(THROUGH_PATTERN, 1).fill_null(""), pl.lit(THROUGH), pl.col("__new"),
+                                               why.str.extract(THROUGH_PATTERN, 3).fill_null("")]))
+                          .otherwise(why).alias("why"))
+            .select(campaigns.columns))
 
 
 def rekey_why(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:

@@ -22,6 +22,7 @@ cluster tied by a card or identifier is the lead's operator's, so
 ``M`` (a campaign is one operator; the grouping had left it apart); one tied by
 text or addresses keeps its own campaign (its ``campaign_id``), which may differ. :data:`LEAD_PATTERN` reads ``N`` back
 (:func:`graphlink.stages.rekeying.rekey_why`, :mod:`graphlink.views.explain`).
+A campaign flagged only through such clusters names their leads (:func:`flagged_through`).
 When several flagged clusters' values tie a cluster, the lead is the one most
 of its reused cards or identifiers lead to (then most of all its tying values; a
 contact -- a card one account of the lead's campaign holds -- names no lead over
@@ -35,7 +36,8 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["INHERITED", "TIED", "LEAD_PATTERN", "inherited_why", "flagged_with"]
+__all__ = ["INHERITED", "TIED", "LEAD_PATTERN", "THROUGH", "THROUGH_PATTERN", "inherited_why", "flagged_with",
+           "flagged_through"]
 
 #: How an inherited flag's ``why`` starts when a card or identifier ties it, followed by the lead's id.
 INHERITED = "same operator as flagged cluster "
@@ -43,6 +45,12 @@ INHERITED = "same operator as flagged cluster "
 TIED = "tied to flagged cluster "
 #: A regular expression whose group 2 is the lead's id (group 1: the wording before it).
 LEAD_PATTERN = f"^({INHERITED}|{TIED})(\\d+)"
+#: How a campaign's ``why`` names the flagged clusters elsewhere its clusters inherited their flags from.
+THROUGH = "; flagged through "
+#: The whole of a campaign ``why`` that ends with :data:`THROUGH`: group 1 everything before it, group 2 the
+#: ``cluster N (campaign M)`` items, group 3 the ``, and K more`` (possibly empty).
+THROUGH_PATTERN = (f"^(.*?){THROUGH}((?:cluster \\d+(?: \\(campaign \\d+\\))?, )*cluster \\d+(?: \\(campaign \\d+\\))?)"
+                   "((?:, and \\d+ more)?)$")
 
 
 def _count(col: str, one: str, many: str) -> pl.Expr:
@@ -92,3 +100,60 @@ def flagged_with(why: str) -> dict[str, Any] | None:
         return None
     return {"cluster_id": int(lead.group(2)), "campaign_id": int(lead.group(3)) if lead.group(3) else None,
             "same_operator": lead.group(1) == INHERITED}
+
+
+def flagged_through(clusters: pl.DataFrame, most: int = 3) -> pl.DataFrame:
+    """The flagged clusters elsewhere a campaign's clusters inherited their flags from, in words.
+
+    Only clusters flagged but not on their own evidence (``flagged`` and not ``flagged_own``, as
+    :func:`graphlink.stages.campaign_flags.flag_with_campaign` leaves them) are read, and only the
+    start of their ``why`` (:data:`LEAD_PATTERN`, the wording :func:`inherited_why` writes): a value
+    quoted later in a ``why`` is never read as a lead. The words hold ids only.
+
+    Parameters
+    ----------
+    clusters : DataFrame
+        ``campaign_id, flagged, flagged_own, why``.
+    most : int
+        Leads named per campaign; more are counted (``, and K more``).
+
+    Returns
+    -------
+    DataFrame
+        ``campaign_id, through``: ``cluster N (campaign M)`` per distinct lead, the most cited first
+        (ties by smaller cluster id), joined by ``, ``; one row per campaign with an inherited flag.
+        Empty without ``flagged_own`` or ``why`` columns.
+
+    Examples
+    --------
+    >>> cl = pl.DataFrame({"campaign_id": [5, 5, 5, 6], "flagged": [True, True, True, True],
+    ...                    "flagged_own": [False, False, False, True],
+    ...                    "why": ["tied to flagged cluster 9 (campaign 2) by 6 prompt values; x",
+    ...                            "same operator as flagged cluster 4 (campaign 1) by 1 card or identifier; y",
+    ...                            "tied to flagged cluster 9 (campaign 2) by 5 addresses; z", "proxies"]})
+    >>> flagged_through(cl).rows()
+    [(5, 'cluster 9 (campaign 2), cluster 4 (campaign 1)')]
+    >>> flagged_through(cl, most=1).rows()
+    [(5, 'cluster 9 (campaign 2), and 1 more')]
+    """
+    schema = {"campaign_id": clusters.schema.get("campaign_id", pl.Int64), "through": pl.String}
+    if "why" not in clusters.columns or "flagged_own" not in clusters.columns:
+        return pl.DataFrame(schema=schema)
+    why = pl.col("why").fill_null("")
+    leads = clusters.filter(pl.col("flagged") & ~pl.col("flagged_own")).select(
+        "campaign_id", why.str.extract(LEAD_PATTERN, 2).cast(pl.Int64).alias("lead"),
+        why.str.extract(LEAD_PATTERN + r" \(campaign (\d+)\)", 3).cast(pl.Int64).alias("lead_campaign"),
+    ).drop_nulls("lead")
+    named = pl.concat_str([pl.lit("cluster "), pl.col("lead").cast(pl.String),
+                           pl.when(pl.col("lead_campaign").is_not_null())
+                           .then(pl.concat_str([pl.lit(" (campaign "), pl.col("lead_campaign").cast(pl.String), pl.lit(")")]))
+                           .otherwise(pl.lit(""))])
+    return (
+        leads.group_by("campaign_id", "lead", "lead_campaign").agg(pl.len().alias("cited"))
+        .sort(["campaign_id", "cited", "lead", "lead_campaign"], descending=[False, True, False, False], nulls_last=True)
+        .group_by("campaign_id", maintain_order=True).agg(named.head(most).str.join(", ").alias("through"), pl.len().alias("n"))
+        .select("campaign_id", pl.concat_str([
+            pl.col("through"), pl.when(pl.col("n") > most).then(pl.concat_str([
+                pl.lit(", and "), (pl.col("n") - most).cast(pl.String), pl.lit(" more")])).otherwise(pl.lit(""))]).alias("through"))
+        .cast(schema)
+    )
