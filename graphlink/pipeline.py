@@ -329,7 +329,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
             if whole.height:
                 pooled = score(whole, whole=True)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
         # Flags spread along an operator's values (not by campaign placement), and to strong small cells.
-        operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong_clusters(clusters, config.scoring.flag_threshold))
+        operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong_clusters(clusters))
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     clusters = clusters.drop("flagged_own", strict=False)

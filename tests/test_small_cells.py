@@ -1,12 +1,12 @@
 """A cell too small to flag alone, with fleet tooling of its own, that writes a flagged operator's template.
 
 ``min_flag_size`` (5) counts an operator's accounts, not a cluster's. An operator of thousands leaves cells of two
-to four accounts (Leiden cuts its sparse pools into card groups) that rotate proxies and send its template, scoring
-the threshold on their own evidence; each is a campaign of its own, and the template -- held mostly by the
+to four accounts (Leiden cuts its sparse pools into card groups) that send its template in most of their requests,
+with or without tooling of their own (proxies, volume) to score the threshold; each is a campaign of its own, and the template -- held mostly by the
 operator's flagged clusters, the rest by its accounts spread over many campaigns and none -- is no campaign's own, so
 no tie by specific values reaches them (dev ind_s2_224000: 401 ring accounts in 143 such clusters). Such a cell is
 tied to the operator (:func:`graphlink.stages.campaign_flags.operator_ties`, ``strong``) when most of its members
-hold one of five or more of the template's values. A small group with no evidence of its own sending the template, a
+hold one of five or more of the template's values. A group sending the template in under half its requests, a
 ring account and two bystanders in one cluster, or a cell writing fewer of the template's values stays untied.
 
 Hand-built: cluster 1 is loud (20 accounts); 2 a strong cell of 4 (all write the template); 3 a strong cluster of
@@ -84,14 +84,32 @@ def test_the_tied_cell_is_flagged_as_the_operators():
     assert out.filter(pl.col("cluster_id") == CELL)["why"][0].startswith("tied to flagged cluster 1 (campaign ")
 
 
-def test_strong_clusters_are_unflagged_over_the_threshold_and_mostly_templated():
+def test_strong_clusters_are_unflagged_and_mostly_templated_whatever_they_score():
     from graphlink.stages.small_cells import STRONG_TEMPLATE_SHARE, strong_clusters
 
-    c = pl.DataFrame({"cluster_id": [1, 2, 3, 4, 5, 6],
-                      "flagged": [True, False, False, False, False, False],
-                      "score": [0.95, 0.9, 0.71, 0.4, 0.6, 0.9],
-                      "template_share": [1.0, 0.94, 0.05, 1.0, STRONG_TEMPLATE_SHARE, None]})
+    c = pl.DataFrame({"cluster_id": [1, 2, 3, 4, 5, 6, 7],
+                      "flagged": [True, False, False, False, False, False, False],
+                      "score": [0.95, 0.9, 0.71, 0.0, 0.6, 0.9, 0.3],
+                      "template_share": [1.0, 0.94, 0.05, 1.0, STRONG_TEMPLATE_SHARE, None, STRONG_TEMPLATE_SHARE - 0.01]})
     # 1 is flagged already; 3 is heavy users behind a rotating VPN (score from proxies and volume) that send a
-    # viral prompt now and then; 4 sends the template but shows no tooling; 6 sent no prompts.
-    assert strong_clusters(c, 0.6).to_list() == [2, 5]
-    assert strong_clusters(c, 0.95).to_list() == []
+    # viral prompt now and then; 4 sends the template with no tooling of its own (an operator's tame cell);
+    # 6 sent no prompts; 7 sends templated text in under half its requests.
+    assert strong_clusters(c).to_list() == [2, 4, 5]
+
+
+def test_a_cell_without_tooling_that_mostly_sends_the_template_is_flagged_as_the_operators():
+    # The pipeline's chain (scoring_stage): strong_clusters -> operator_ties -> flag_with_campaign. The cell scores
+    # 0.2 (no proxies, an ordinary pace): its own evidence is its text. A tame group sending the template in a
+    # third of its requests stays unflagged, whatever it scores.
+    from graphlink.stages.small_cells import strong_clusters
+
+    part, aff, sig, campaigns = world()
+    clusters = pl.DataFrame({"cluster_id": list(MEMBERS), "size": [len(m) for m in MEMBERS.values()],
+                             "score": [0.95, 0.2, 0.8, 0.9], "flagged": [True, False, False, False],
+                             "template_share": [1.0, 0.9, 0.9, 0.3],
+                             "why": ["proxies", "templated", "proxies", "proxies"]}).join(campaigns, on="cluster_id")
+    strong = strong_clusters(clusters)
+    assert sorted(strong.to_list()) == [CELL, MIXED]
+    ties = operator_ties(campaigns, part, aff, sig, pl.Series([LOUD]), strong=strong)
+    out = flag_with_campaign(clusters.drop("template_share"), 0.6, 5, tied_to=ties)
+    assert dict(out.select("cluster_id", "flagged").iter_rows()) == {LOUD: True, CELL: True, MIXED: False, TAME: False}

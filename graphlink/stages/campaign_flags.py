@@ -161,17 +161,17 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     rounds : int
         At most this many rounds (:data:`OPERATOR_ROUNDS`).
     strong : Series, optional
-        Ids of the clusters that score the flag threshold on their own evidence but are too small to be
-        flagged alone (:func:`graphlink.stages.small_cells.strong_clusters`). Such a cluster is also tied when it writes the operator's template: at least
-        :data:`MIN_TIE_VALUES` prompt values most of whose holders in the log are the operator's
+        Ids of the unflagged, mostly templated clusters (:func:`graphlink.stages.small_cells.strong_clusters`), also tied
+        when they write the operator's template: at least :data:`MIN_TIE_VALUES` prompt values most of whose holders in the log are the operator's
         clusters (one operator's, the campaign of the loud cluster they lead to: never two unrelated fleets
         together), one of them held by most of its members. ``min_flag_size`` counts an operator's
-        accounts: an operator of thousands leaves cells of two to four accounts that rotate proxies and
-        send its template, each in a campaign of its own, and the template, held mostly by the operator,
-        is no campaign's own, so no specific value reaches them (dev ind_s2_224000: 401 ring accounts in
-        143 such clusters). Own evidence first: the template alone flagged ordinary users whose questions
-        start like the operator's fill-ins (BENCHMARKS.md, twenty-first pass); most of the members: a
-        ring account and two bystanders Leiden put in one cluster are not a cell.
+        accounts: an operator of thousands leaves cells of two to four accounts that send its template,
+        each in a campaign of its own, and the template, held mostly by the operator, is no campaign's
+        own, so no specific value reaches them (dev ind_s2_224000: 401 ring accounts in 143 such clusters
+        scoring the threshold, 376 in 84 under it). Mostly templated: the template alone, held by some of a
+        cluster's accounts, flagged ordinary users whose questions start like the operator's fill-ins
+        (BENCHMARKS.md, twenty-first pass); most of the members: a ring account and two bystanders Leiden
+        put in one cluster are not a cell.
 
     Returns
     -------

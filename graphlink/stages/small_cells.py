@@ -1,17 +1,20 @@
 """Strong small cells: clusters too small to flag alone that write one flagged operator's template.
 
-``min_flag_size`` counts an operator's accounts; a cell of two to four accounts scoring the threshold on its own
-evidence is the operator's when most of its members write its template (``strong`` in
-:func:`graphlink.stages.campaign_flags.operator_ties`, whose docstring says why). The template is one operator's
--- the prompt values most of whose holders in the log are the clusters of one operator (the campaign of the loud
-cluster a chain starts from) -- never the sum over unrelated fleets: two fleets each a minority holder of a public
-framework prompt are no majority of it together (``tests/test_break_small_cells27.py``).
+``min_flag_size`` counts an operator's accounts; a cell of two to four accounts (or a larger one its own evidence
+leaves under the threshold) is the operator's when most of its requests are templated and most of its members write
+the operator's template (``strong`` in :func:`graphlink.stages.campaign_flags.operator_ties`, whose docstring says
+why). The template is one operator's -- the prompt values most of whose holders in the log are the clusters of one
+operator (the campaign of the loud cluster a chain starts from) -- never the sum over unrelated fleets: two fleets
+each a minority holder of a public framework prompt are no majority of it together
+(``tests/test_break_small_cells27.py``).
 
-Which clusters are strong (:func:`strong_clusters`): not flagged, scoring the flag threshold on their own
-evidence, and mostly templated. Proxy rotation and volume alone reach the threshold for a few heavy users behind a
-commercial VPN (a shop of three: 0.71); if they also send a viral prompt a fleet uses as camouflage and holds most
-of, "most members write the operator's template" would tie them. A fleet's cell sends its template in most of its
-requests (the 224k dev cells: 90 %); people send a viral prompt now and then.
+Which clusters are strong (:func:`strong_clusters`): not flagged and mostly templated. The cell's own evidence is
+its text, not its tooling: an operator's tame cells send its template in most of their requests (the 224k dev
+cells: 90 %) from few addresses at an ordinary pace, scoring 0 to 0.59 (dev ind_s2_224000: 376 ring accounts in 84
+clusters under the threshold, 3 bystanders among them; BENCHMARKS.md, twenty-ninth pass). Sessions 27-28 required
+the flag threshold too, which left those cells out. The share keeps out people who send a viral prompt a fleet
+uses as camouflage and holds most of now and then, however heavy their proxy rotation and volume (a shop of three
+behind a commercial VPN: 0.71).
 
 Schema: :func:`strong_clusters` returns the ids (Int64 Series); :func:`strong_cells` returns ``own`` (``cluster_id`` Int64, ``ties`` UInt32, ``lead`` Int64: one row per
 tied cell) and ``tying`` (``cluster_id, signal_idx``: the template values it writes, for the carriers' count).
@@ -31,31 +34,28 @@ __all__ = ["strong_clusters", "strong_cells", "STRONG_TEMPLATE_SHARE"]
 STRONG_TEMPLATE_SHARE = 0.5
 
 
-def strong_clusters(clusters: pl.DataFrame, flag_threshold: float) -> pl.Series:
+def strong_clusters(clusters: pl.DataFrame) -> pl.Series:
     """Ids of the clusters :func:`graphlink.stages.campaign_flags.operator_ties` may tie as strong small cells.
 
     Parameters
     ----------
     clusters : DataFrame
-        Scored clusters: ``cluster_id, flagged, score, template_share`` (null: no prompts).
-    flag_threshold : float
-        :class:`graphlink.config.ScoringConfig` ``flag_threshold``.
+        Scored clusters: ``cluster_id, flagged, template_share`` (null: no prompts).
 
     Returns
     -------
     Series
-        ``cluster_id`` of the clusters not flagged, scoring ``flag_threshold`` or more on their own evidence and
-        sending templated text in at least :data:`STRONG_TEMPLATE_SHARE` of their requests.
+        ``cluster_id`` of the clusters not flagged that send templated text in at least
+        :data:`STRONG_TEMPLATE_SHARE` of their requests, whatever they score (the module docstring says why).
 
     Examples
     --------
     >>> c = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "flagged": [True, False, False, False],
-    ...                   "score": [0.9, 0.9, 0.71, 0.4], "template_share": [1.0, 0.94, 0.05, 1.0]})
-    >>> strong_clusters(c, 0.6).to_list()  # a fleet's small cell; not VPN heavy users, not a weak group
-    [2]
+    ...                   "score": [0.9, 0.9, 0.71, 0.2], "template_share": [1.0, 0.94, 0.05, 1.0]})
+    >>> strong_clusters(c).to_list()  # a fleet's cell, with tooling or not; not VPN heavy users
+    [2, 4]
     """
-    return clusters.filter(~pl.col("flagged") & (pl.col("score") >= flag_threshold)
-                           & (pl.col("template_share").fill_null(0) >= STRONG_TEMPLATE_SHARE))["cluster_id"]
+    return clusters.filter(~pl.col("flagged") & (pl.col("template_share").fill_null(0) >= STRONG_TEMPLATE_SHARE))["cluster_id"]
 
 
 def strong_cells(near: pl.DataFrame, held: pl.DataFrame, of_op: pl.DataFrame, text: pl.DataFrame,
