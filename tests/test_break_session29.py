@@ -1,5 +1,6 @@
-"""Break-it tests of session 29: (1) strong_clusters without the flag threshold (any unflagged cluster with
-``template_share >= 0.5`` may be tied by ``operator_ties(..., strong=...)``) and (2) a campaign flagged only
+"""Break-it tests of session 29: (1) strong_clusters without the flag threshold (first version: any unflagged
+cluster with ``template_share >= 0.5`` could be tied by ``operator_ties(..., strong=...)``; merged: it also needs a
+tooling sign of its own, ``small_cells.TOOLING``) and (2) a campaign flagged only
 through inherited flags naming the flagged clusters elsewhere ("; flagged through cluster N (campaign M)") and
 its ``--previous`` rekeying.
 
@@ -23,7 +24,7 @@ from burst_world import FRAMEWORK, START, TOPICS, burst_log
 from graphlink.stages.campaign_flags import operator_ties
 from graphlink.stages.campaigns import score_campaigns
 from graphlink.stages.rekeying import rekey_campaigns, rekey_why
-from graphlink.stages.small_cells import strong_clusters
+from graphlink.stages.small_cells import TOOLING, strong_clusters
 from graphlink.stages.tie_words import THROUGH, flagged_through
 from tests._worlds import affiliation_frames
 
@@ -64,21 +65,27 @@ def ties_of(clusters: dict[int, int], holds: dict[int, dict[int, int]], uncluste
     return dict(out.select("cluster_id", "lead").iter_rows())
 
 
-def scored(rows: list[tuple[int, bool, float, float | None]]) -> pl.DataFrame:
-    """``cluster_id, flagged, score, template_share`` rows."""
-    return pl.DataFrame(rows, schema={"cluster_id": pl.Int64, "flagged": pl.Boolean, "score": pl.Float64,
-                                      "template_share": pl.Float64}, orient="row")
+def scored(rows: list[tuple]) -> pl.DataFrame:
+    """``cluster_id, flagged, score, template_share[, ip_spread[, around_the_clock]]`` rows: ``ip_spread`` 0.3 (a
+    trace of proxy rotation, so a guard other than tooling is what a case tests) and ``around_the_clock`` 0 when
+    left out; the other evasion components null."""
+    full = [(*r, *(0.3, 0.0)[len(r) - 4:]) for r in rows]
+    frame = pl.DataFrame(full, schema={"cluster_id": pl.Int64, "flagged": pl.Boolean, "score": pl.Float64,
+                                       "template_share": pl.Float64, "ip_spread": pl.Float64,
+                                       "around_the_clock": pl.Float64}, orient="row")
+    return frame.with_columns([pl.lit(None, pl.Float64).alias(t) for t in TOOLING if t not in frame.columns])
 
 
 # -- change 1, unit level --------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="NEW with change 1: a class of 4 students pasting a viral prompt a fleet of "
-                   "20 wrote (fleet 20 of 34 holders), scoring 0.0 (own addresses and cards, ordinary pace) but "
-                   "sending the prompt in all its requests, is tied to the fleet and flagged; main required 0.6 of "
-                   "its own evidence. Text alone (template_share) cannot tell a copied viral prompt from a tame cell")
 def test_a_class_pasting_a_viral_prompt_the_fleet_wrote_is_not_tied():
-    frame = scored([(1, True, 0.95, 1.0), (2, False, 0.0, 1.0)])
+    # Broke the first version (no score bar): a class of 4 students pasting a viral prompt a fleet of 20 wrote
+    # (fleet 20 of 34 holders), scoring 0.0 (own addresses and cards, ordinary pace) but sending the prompt in all
+    # its requests, was tied. Text alone cannot tell a copied prompt from a tame cell: a cell needs a tooling sign.
+    frame = scored([(1, True, 0.95, 1.0), (2, False, 0.0, 1.0, 0.0)])
     assert ties_of({1: 20, 2: 4}, {1: {v: 20 for v in V}, 2: {v: 4 for v in V}}, {v: 10 for v in V}, [1], frame) == {}
+    with_proxies = scored([(1, True, 0.95, 1.0), (2, False, 0.2, 1.0, 0.2)])
+    assert ties_of({1: 20, 2: 4}, {1: {v: 20 for v in V}, 2: {v: 4 for v in V}}, {v: 10 for v in V}, [1], with_proxies) == {2: 1}
 
 
 def test_at_the_old_bar_the_class_is_not_tied():
@@ -89,19 +96,20 @@ def test_at_the_old_bar_the_class_is_not_tied():
     assert ties_of({1: 20, 2: 4}, {1: {v: 20 for v in V}, 2: {v: 4 for v in V}}, {v: 10 for v in V}, [1], frame) == {2: 1}
 
 
-@pytest.mark.xfail(strict=True, reason="NEW with change 1: strong_clusters has no size bound ('or a larger one "
-                   "its own evidence leaves under the threshold'): a company's 30 batch accounts sending a public "
-                   "instruction a fleet of 40 copied (fleet 40 of 75 holders), scoring 0.1, is tied and all 30 "
-                   "accounts flagged; main needed 0.6 on its own evidence, which a min_flag_size cluster scoring "
-                   "that would have been flagged for anyway")
+@pytest.mark.xfail(strict=True, reason="pre-existing (not the strong-cell path: the same with strong=[] or main's score "
+                   "bar): a company's 30 batch accounts sending a public instruction a fleet of 40 copied (fleet 40 of 75 "
+                   "holders) hold 30 of its 35 other holders, so the values are specific to the company's campaign and tie "
+                   "it by values alone (operator_ties' first path); the strong-cell path no longer adds it (no tooling: "
+                   "around the clock does not count)")
 def test_a_large_tame_company_cluster_sending_a_copied_instruction_is_not_tied():
-    frame = scored([(1, True, 0.95, 1.0), (2, False, 0.1, 1.0)])
+    frame = scored([(1, True, 0.95, 1.0), (2, False, 0.1, 1.0, 0.0, 0.33)])
+    assert strong_clusters(frame).to_list() == []
     assert ties_of({1: 40, 2: 30}, {1: {v: 40 for v in V}, 2: {v: 30 for v in V}}, {v: 5 for v in V}, [1], frame) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="NEW with change 1 (by design, 'most of the members'): two ring accounts and "
-                   "one bystander Leiden put in one tame cluster (score 0.1, template_share 0.8 by request volume) "
-                   "are tied and the bystander flagged with them; main needed the trio to score 0.6")
+@pytest.mark.xfail(strict=True, reason="NEW with session 29's strong cells (by design, 'most of the members'): two ring "
+                   "accounts on proxies and one bystander Leiden put in one tame cluster (score 0.1, template_share 0.8 "
+                   "by request volume) are tied and the bystander flagged with them; main needed the trio to score 0.6")
 def test_a_bystander_in_a_tame_trio_with_two_ring_accounts_is_not_flagged():
     frame = scored([(1, True, 0.95, 1.0), (2, False, 0.1, 0.8)])
     assert ties_of({1: 20, 2: 3}, {1: {v: 20 for v in V}, 2: {v: 2 for v in V}}, {v: 10 for v in V}, [1], frame) == {}

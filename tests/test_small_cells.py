@@ -2,11 +2,11 @@
 
 ``min_flag_size`` (5) counts an operator's accounts, not a cluster's. An operator of thousands leaves cells of two
 to four accounts (Leiden cuts its sparse pools into card groups) that send its template in most of their requests,
-with or without tooling of their own (proxies, volume) to score the threshold; each is a campaign of its own, and the template -- held mostly by the
+with tooling of their own (proxies, a card pool) whether or not it reaches the threshold; each is a campaign of its own, and the template -- held mostly by the
 operator's flagged clusters, the rest by its accounts spread over many campaigns and none -- is no campaign's own, so
 no tie by specific values reaches them (dev ind_s2_224000: 401 ring accounts in 143 such clusters). Such a cell is
 tied to the operator (:func:`graphlink.stages.campaign_flags.operator_ties`, ``strong``) when most of its members
-hold one of five or more of the template's values. A group sending the template in under half its requests, a
+hold one of five or more of the template's values. A group sending the template in under half its requests or with no tooling of its own, a
 ring account and two bystanders in one cluster, or a cell writing fewer of the template's values stays untied.
 
 Hand-built: cluster 1 is loud (20 accounts); 2 a strong cell of 4 (all write the template); 3 a strong cluster of
@@ -84,32 +84,50 @@ def test_the_tied_cell_is_flagged_as_the_operators():
     assert out.filter(pl.col("cluster_id") == CELL)["why"][0].startswith("tied to flagged cluster 1 (campaign ")
 
 
-def test_strong_clusters_are_unflagged_and_mostly_templated_whatever_they_score():
+def scored(rows, tooling="ip_spread") -> pl.DataFrame:
+    """``cluster_id, flagged, score, template_share, <tooling>`` rows; the other evasion components null."""
+    from graphlink.stages.small_cells import TOOLING
+
+    frame = pl.DataFrame(rows, schema={"cluster_id": pl.Int64, "flagged": pl.Boolean, "score": pl.Float64,
+                                       "template_share": pl.Float64, tooling: pl.Float64}, orient="row")
+    return frame.with_columns([pl.lit(None, pl.Float64).alias(t) for t in (*TOOLING, "around_the_clock")
+                               if t not in frame.columns])
+
+
+def test_strong_clusters_are_unflagged_mostly_templated_and_show_some_tooling():
     from graphlink.stages.small_cells import STRONG_TEMPLATE_SHARE, strong_clusters
 
-    c = pl.DataFrame({"cluster_id": [1, 2, 3, 4, 5, 6, 7],
-                      "flagged": [True, False, False, False, False, False, False],
-                      "score": [0.95, 0.9, 0.71, 0.0, 0.6, 0.9, 0.3],
-                      "template_share": [1.0, 0.94, 0.05, 1.0, STRONG_TEMPLATE_SHARE, None, STRONG_TEMPLATE_SHARE - 0.01]})
+    c = scored([(1, True, 0.95, 1.0, 1.0), (2, False, 0.9, 0.94, 1.0), (3, False, 0.71, 0.05, 1.0),
+                (4, False, 0.2, 1.0, 0.05), (5, False, 0.6, STRONG_TEMPLATE_SHARE, 0.5), (6, False, 0.9, None, 1.0),
+                (7, False, 0.3, STRONG_TEMPLATE_SHARE - 0.01, 0.5), (8, False, 0.0, 1.0, 0.0), (9, False, 0.0, 1.0, None)])
     # 1 is flagged already; 3 is heavy users behind a rotating VPN (score from proxies and volume) that send a
-    # viral prompt now and then; 4 sends the template with no tooling of its own (an operator's tame cell);
-    # 6 sent no prompts; 7 sends templated text in under half its requests.
+    # viral prompt now and then; 4 is an operator's tame cell on a few proxies, under the threshold; 6 sent no
+    # prompts; 7 sends templated text in under half its requests; 8 and 9 send the template with no tooling at all
+    # (a class pasting a public prompt).
     assert strong_clusters(c).to_list() == [2, 4, 5]
+    # Running around the clock is no tooling: companies' batch jobs do.
+    batch = scored([(1, False, 0.1, 1.0, 0.3)], tooling="around_the_clock")
+    assert strong_clusters(batch).to_list() == []
+    for t in ("card_pool", "scripted_accounts", "creation_burst", "short_lived"):
+        assert strong_clusters(scored([(1, False, 0.1, 1.0, 0.2)], tooling=t)).to_list() == [1], t
 
 
-def test_a_cell_without_tooling_that_mostly_sends_the_template_is_flagged_as_the_operators():
+def test_a_cell_under_the_threshold_that_mostly_sends_the_template_is_flagged_as_the_operators():
     # The pipeline's chain (scoring_stage): strong_clusters -> operator_ties -> flag_with_campaign. The cell scores
-    # 0.2 (no proxies, an ordinary pace): its own evidence is its text. A tame group sending the template in a
-    # third of its requests stays unflagged, whatever it scores.
+    # 0.2 (a few proxies, an ordinary pace). A tame group sending the template in a third of its requests, or in all
+    # of them with no tooling of its own, stays unflagged.
     from graphlink.stages.small_cells import strong_clusters
 
     part, aff, sig, campaigns = world()
-    clusters = pl.DataFrame({"cluster_id": list(MEMBERS), "size": [len(m) for m in MEMBERS.values()],
-                             "score": [0.95, 0.2, 0.8, 0.9], "flagged": [True, False, False, False],
-                             "template_share": [1.0, 0.9, 0.9, 0.3],
-                             "why": ["proxies", "templated", "proxies", "proxies"]}).join(campaigns, on="cluster_id")
-    strong = strong_clusters(clusters)
-    assert sorted(strong.to_list()) == [CELL, MIXED]
-    ties = operator_ties(campaigns, part, aff, sig, pl.Series([LOUD]), strong=strong)
-    out = flag_with_campaign(clusters.drop("template_share"), 0.6, 5, tied_to=ties)
-    assert dict(out.select("cluster_id", "flagged").iter_rows()) == {LOUD: True, CELL: True, MIXED: False, TAME: False}
+    for tame_share, tame_tooling in ((0.3, 0.5), (1.0, 0.0)):
+        clusters = (scored([(LOUD, True, 0.95, 1.0, 1.0), (CELL, False, 0.2, 0.9, 0.1), (MIXED, False, 0.8, 0.9, 1.0),
+                            (TAME, False, 0.0, tame_share, tame_tooling)])
+                    .with_columns(size=pl.Series([len(m) for m in MEMBERS.values()], dtype=pl.UInt32),
+                                  why=pl.Series(["proxies", "templated", "proxies", "proxies"]))
+                    .join(campaigns, on="cluster_id"))
+        strong = strong_clusters(clusters)
+        assert sorted(strong.to_list()) == [CELL, MIXED]
+        ties = operator_ties(campaigns, part, aff, sig, pl.Series([LOUD]), strong=strong)
+        out = flag_with_campaign(clusters.select("cluster_id", "size", "score", "flagged", "why", "campaign_id"),
+                                 0.6, 5, tied_to=ties)
+        assert dict(out.select("cluster_id", "flagged").iter_rows()) == {LOUD: True, CELL: True, MIXED: False, TAME: False}

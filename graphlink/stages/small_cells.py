@@ -8,13 +8,16 @@ operator (the campaign of the loud cluster a chain starts from) -- never the sum
 each a minority holder of a public framework prompt are no majority of it together
 (``tests/test_break_small_cells27.py``).
 
-Which clusters are strong (:func:`strong_clusters`): not flagged and mostly templated. The cell's own evidence is
-its text, not its tooling: an operator's tame cells send its template in most of their requests (the 224k dev
-cells: 90 %) from few addresses at an ordinary pace, scoring 0 to 0.59 (dev ind_s2_224000: 376 ring accounts in 84
-clusters under the threshold, 3 bystanders among them; BENCHMARKS.md, twenty-ninth pass). Sessions 27-28 required
-the flag threshold too, which left those cells out. The share keeps out people who send a viral prompt a fleet
-uses as camouflage and holds most of now and then, however heavy their proxy rotation and volume (a shop of three
-behind a commercial VPN: 0.71).
+Which clusters are strong (:func:`strong_clusters`): not flagged, mostly templated, and showing at least one sign of
+fake-account tooling of their own (:data:`TOOLING`), however weak: too little to flag alone is what makes a cell
+small. An operator's tame cells send its template in most of their requests (the 224k dev cells: 90 %) from a few
+rotating addresses, thrown-away accounts or a card pool, scoring under the threshold (dev ind_s2_224000: 211 ring
+accounts in clusters scoring 0.1 to 0.59 that session 27's threshold left out; BENCHMARKS.md, twenty-ninth pass).
+Text alone is no cell: a class pasting a public chain-of-thought prompt a fleet also sends, or a company's batch
+accounts running an instruction a fleet copied, write the template too (``tests/test_break_session29.py``), and
+companies' batch jobs run around the clock as well (:mod:`graphlink.stages.scoring`), so that sign does not count.
+The template share keeps out people who send a viral prompt a fleet uses as camouflage now and then, however heavy
+their proxy rotation and volume (a shop of three behind a commercial VPN: 0.71).
 
 Schema: :func:`strong_clusters` returns the ids (Int64 Series); :func:`strong_cells` returns ``own`` (``cluster_id`` Int64, ``ties`` UInt32, ``lead`` Int64: one row per
 tied cell) and ``tying`` (``cluster_id, signal_idx``: the template values it writes, for the carriers' count).
@@ -24,14 +27,19 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.contract import EVASION
 from graphlink.stages.campaigns import MIN_TIE_VALUES
 
-__all__ = ["strong_clusters", "strong_cells", "STRONG_TEMPLATE_SHARE"]
+__all__ = ["strong_clusters", "strong_cells", "STRONG_TEMPLATE_SHARE", "TOOLING"]
 
 
 #: A strong small cell sends its operator's template in at least this share of its requests (the clusters'
 #: ``template_share``): a fleet's cell mostly (its camouflage a minority), people now and then.
 STRONG_TEMPLATE_SHARE = 0.5
+#: The evasion components (:data:`graphlink.contract.EVASION`) a cell shows at least a trace of: proxies, a card pool,
+#: load spread over accounts, bulk sign-up, throwaway accounts. Not ``around_the_clock``: companies' batch jobs run
+#: all day too.
+TOOLING = tuple(c for c in EVASION if c != "around_the_clock")
 
 
 def strong_clusters(clusters: pl.DataFrame) -> pl.Series:
@@ -40,22 +48,33 @@ def strong_clusters(clusters: pl.DataFrame) -> pl.Series:
     Parameters
     ----------
     clusters : DataFrame
-        Scored clusters: ``cluster_id, flagged, template_share`` (null: no prompts).
+        Scored clusters: ``cluster_id, flagged, template_share`` (null: no prompts) and the :data:`TOOLING`
+        components (null: not measured).
 
     Returns
     -------
     Series
         ``cluster_id`` of the clusters not flagged that send templated text in at least
-        :data:`STRONG_TEMPLATE_SHARE` of their requests, whatever they score (the module docstring says why).
+        :data:`STRONG_TEMPLATE_SHARE` of their requests and show a :data:`TOOLING` sign above 0, whatever they
+        score (the module docstring says why).
+
+    Raises
+    ------
+    polars.exceptions.ColumnNotFoundError
+        When a column above is missing.
 
     Examples
     --------
-    >>> c = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "flagged": [True, False, False, False],
-    ...                   "score": [0.9, 0.9, 0.71, 0.2], "template_share": [1.0, 0.94, 0.05, 1.0]})
-    >>> strong_clusters(c).to_list()  # a fleet's cell, with tooling or not; not VPN heavy users
-    [2, 4]
+    >>> c = pl.DataFrame({"cluster_id": [1, 2, 3, 4, 5], "flagged": [True, False, False, False, False],
+    ...                   "template_share": [1.0, 0.94, 0.05, 1.0, 1.0], "ip_spread": [1.0, 0.2, 1.0, 0.0, 0.0],
+    ...                   "around_the_clock": [0.0, 0.0, 0.0, 0.0, 1.0]}).with_columns(
+    ...     [pl.lit(None, pl.Float64).alias(t) for t in TOOLING if t != "ip_spread"])
+    >>> strong_clusters(c).to_list()  # a cell on a few proxies; not VPN users, a class, a batch job
+    [2]
     """
-    return clusters.filter(~pl.col("flagged") & (pl.col("template_share").fill_null(0) >= STRONG_TEMPLATE_SHARE))["cluster_id"]
+    tooling = pl.max_horizontal([pl.col(t).fill_null(0) for t in TOOLING])
+    return clusters.filter(~pl.col("flagged") & (pl.col("template_share").fill_null(0) >= STRONG_TEMPLATE_SHARE)
+                           & (tooling > 0))["cluster_id"]
 
 
 def strong_cells(near: pl.DataFrame, held: pl.DataFrame, of_op: pl.DataFrame, text: pl.DataFrame,
