@@ -47,6 +47,13 @@ World (21 days from 2026-03-02 00:00 UTC):
   user agent); co-working offices (``cowork``): one /24 (1-4 exits) shared
   by 3-8 small firms (1-6 people each, own card and domain, office hours,
   a fifth of requests from home).
+* **Agent fleets** (``--agent-fleets``, off by default; session 29): one or two operators run their
+  extraction through a public agent framework the world's framework users also use -- each of 50-90 % of
+  their cells wraps every request (template and camouflage) in that framework's long system prompt, as
+  the framework users do. The framework's passage is then held by the framework users *and* by an
+  operator, often mostly the operator: text cannot tell the two apart, their tooling can. Applied after
+  the world is drawn, from its own generator (``default_rng([seed, 29])``): without the option every
+  earlier world is byte-identical; with it only those cells' prompts change.
 
 Outputs (``--out DIR``): ``events.parquet`` (account_id, timestamp UTC, ip,
 payment_fingerprint, prompt, user_agent), ``accounts.parquet`` (account_id,
@@ -1008,6 +1015,34 @@ def _assemble(B, rng, P) -> dict:
     return {"events": events, "accounts": accounts, "labels": labels, "params": P}
 
 
+def agent_fleets(world: dict, seed: int) -> dict:
+    """Wrap the requests of some operators' cells in a framework users' system prompt (module docstring)."""
+    rng = np.random.default_rng([seed, 29])
+    P = world["params"]
+    if not P.get("frameworks"):
+        return world
+    ops = sorted({c["operator"] for c in P["cells"]})
+    chosen = [int(o) for o in rng.choice(ops, int(rng.integers(1, 3)), replace=False)]
+    wrapped, notes = [], []
+    for op in chosen:
+        fw = int(rng.integers(0, P["frameworks"]))
+        share = float(rng.uniform(0.5, 0.9))
+        cells = [c["cell"] for c in P["cells"] if c["operator"] == op and rng.random() < share]
+        wrapped.append(pl.DataFrame({"ring_id": cells, "__sys": [FRAMEWORK_PROMPTS[fw]] * len(cells)},
+                                    schema={"ring_id": pl.Int64, "__sys": pl.String}))
+        notes.append({"operator": op, "framework": fw + 1, "cells": len(cells), "share": round(share, 2)})
+    which = (world["labels"].select("account_id", "ring_id")
+             .join(pl.concat(wrapped).unique("ring_id", keep="first"), on="ring_id"))
+    world["events"] = (world["events"].join(which.select("account_id", "__sys"), on="account_id", how="left",
+                                            maintain_order="left")
+                       .with_columns(pl.when(pl.col("__sys").is_not_null())
+                                     .then(pl.col("__sys") + pl.lit("\n\nUser: ") + pl.col("prompt"))
+                                     .otherwise(pl.col("prompt")).alias("prompt"))
+                       .drop("__sys"))
+    P["agent_fleets"] = notes
+    return world
+
+
 def write(world: dict, out: str | Path) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -1025,8 +1060,12 @@ def main(argv=None) -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--orgs", action="store_true",
                     help="add benign organisations that look like split fleets (off: the pre-session-12 worlds)")
+    ap.add_argument("--agent-fleets", action="store_true",
+                    help="operators wrap their requests in a framework users' system prompt (off: earlier worlds)")
     a = ap.parse_args(argv)
     w = generate(a.seed, a.accounts, a.orgs)
+    if a.agent_fleets:
+        w = agent_fleets(w, a.seed)
     write(w, a.out)
     p = w["params"]
     print(f"{a.out}: {p['accounts']:,} accounts ({p['ring_accounts']:,} ring in {len(p['cells'])} cells of "

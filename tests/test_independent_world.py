@@ -159,3 +159,31 @@ def test_evaluate_counts_org_groups_as_linked_but_benign(pair):
     r = evaluate(acc, clusters, lab)
     assert r["benign_linked_flagged"] == org.height and r["benign_flagged"] == 0
     assert set(r["benign_linked_flagged_by_type"]) == set(_ORG_PREFIXES)
+
+
+# ------------------------------------------------------------------ --agent-fleets (session 29)
+
+def test_agent_fleets_wrap_only_the_chosen_cells_in_a_framework_users_prompt(iw):
+    plain = iw.generate(seed=3, n_accounts=1500)
+    wrapped = iw.agent_fleets(iw.generate(seed=3, n_accounts=1500), 3)
+    notes = wrapped["params"]["agent_fleets"]
+    assert 1 <= len(notes) <= 2 and sum(n["cells"] for n in notes) >= 1
+    a = plain["events"].join(plain["labels"], on="account_id")
+    b = wrapped["events"].join(wrapped["labels"], on="account_id")
+    assert a.select("account_id", "timestamp", "ip").equals(b.select("account_id", "timestamp", "ip"))
+    changed = a.with_columns(new=b["prompt"]).filter(pl.col("prompt") != pl.col("new"))
+    # Only ring cells of the chosen operators change, each request prefixed by one framework users' system prompt.
+    assert changed.height > 0 and set(changed["kind"].unique()) == {"ring"}
+    assert set(changed["campaign_id"].unique()) <= {n["operator"] for n in notes}
+    prompts = {iw.FRAMEWORK_PROMPTS[n["framework"] - 1] for n in notes}
+    assert changed.select(pl.col("new").str.split("\n\nUser: ").list.first().is_in(list(prompts)).all()).item()
+    assert changed.select((pl.col("new").str.split("\n\nUser: ").list.last() == pl.col("prompt")).all()).item()
+    # Whole cells: every request of a changed cell is wrapped.
+    cells = changed["ring_id"].unique()
+    assert a.filter(pl.col("ring_id").is_in(cells.implode())).height == changed.height
+    # Framework users send that same prompt.
+    fw = b.filter(pl.col("group_id").str.starts_with("fw"))["prompt"].str.split("\n\nUser: ").list.first().unique()
+    assert prompts <= set(fw.to_list())
+    # Deterministic.
+    again = iw.agent_fleets(iw.generate(seed=3, n_accounts=1500), 3)
+    assert again["events"]["prompt"].equals(wrapped["events"]["prompt"])
