@@ -50,13 +50,22 @@ def test_a_campaign_flagged_only_through_an_inherited_flag_names_the_lead_and_it
     assert campaigns.filter(pl.col("campaign_id") == 2)["flagged_clusters"].item() == 0
 
 
-def test_a_campaign_with_a_cluster_flagged_on_its_own_evidence_keeps_todays_words():
+def test_a_campaign_with_its_own_flags_also_names_a_lead_in_another_campaign():
+    # New-user review (session 29): "5 flagged (4 on their own evidence)" read as if the fifth came from inside.
     cl = clusters_frame([(1, 5, 1, True, True, "90% of prompts are templated"),
                          (2, 4, 1, True, False, "tied to flagged cluster 7 (campaign 3) by 6 prompt values; x"),
                          (7, 6, 3, True, True, "proxies")])
     campaigns = campaigns_of(cl)
-    assert why_of(campaigns, 1) == "2 clusters, 9 accounts, 2 flagged (1 on their own evidence)"
-    assert "flagged through" not in " ".join(campaigns["why"].to_list())
+    assert why_of(campaigns, 1) == ("2 clusters, 9 accounts, 2 flagged (1 on their own evidence); "
+                                    "flagged through cluster 7 (campaign 3)")
+    assert THROUGH not in why_of(campaigns, 3)
+
+
+def test_a_lead_inside_the_campaign_is_not_named():
+    # A card tie moves the cluster into its lead's campaign: the flag came from inside, counted already.
+    cl = clusters_frame([(1, 5, 1, True, True, "90% of prompts are templated"),
+                         (2, 4, 1, True, False, "same operator as flagged cluster 1 (campaign 1) by 1 card or identifier; x")])
+    assert why_of(campaigns_of(cl), 1) == "2 clusters, 9 accounts, 2 flagged (1 on their own evidence)"
 
 
 def test_more_than_three_leads_most_cited_first_then_and_k_more():

@@ -270,9 +270,9 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     Its score is its highest cluster score. ``ties`` lists the kinds of the
     values (cards, addresses, templates, identifier columns: not the ambient
     kinds of :data:`AMBIENT_KINDS`, see :func:`is_tie_kind`) shared by two or more of its clusters, most such values first, and
-    ``why`` says how many of each. A campaign flagged only through clusters that inherited their flags
-    (none on its own evidence, not as a whole) ends its ``why`` with the flagged clusters elsewhere they
-    inherited from (:func:`graphlink.stages.tie_words.flagged_through`).
+    ``why`` says how many of each. A campaign some of whose clusters inherited their flags from flagged
+    clusters in other campaigns (not flagged as a whole) ends its ``why`` with those clusters
+    (:func:`graphlink.stages.tie_words.flagged_through`).
 
     Parameters
     ----------
@@ -334,8 +334,8 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     else:
         base = base.with_columns(pl.lit(None, pl.String).alias("__pwhy"))
     whole = pl.col("flagged") & (pl.col("flagged_clusters") == 0) & pl.col("__pwhy").is_not_null()
-    # Flagged only through clusters elsewhere (none on its own evidence): name them, by id only.
-    through = pl.col("flagged") & (pl.col("flagged_clusters") == 0) & ~whole & pl.col("__through").is_not_null()
+    # Flags inherited from clusters in other campaigns: name those clusters, by id only.
+    through = pl.col("flagged") & ~whole & pl.col("__through").is_not_null()
     base = base.join(flagged_through(clusters).rename({"through": "__through"}), on="campaign_id", how="left")
     out = base.join(shared, on="campaign_id", how="left").with_columns(
         pl.col("ties").fill_null(pl.lit([], pl.List(pl.String))),

@@ -108,7 +108,9 @@ def flagged_through(clusters: pl.DataFrame, most: int = 3) -> pl.DataFrame:
     Only clusters flagged but not on their own evidence (``flagged`` and not ``flagged_own``, as
     :func:`graphlink.stages.campaign_flags.flag_with_campaign` leaves them) are read, and only the
     start of their ``why`` (:data:`LEAD_PATTERN`, the wording :func:`inherited_why` writes): a value
-    quoted later in a ``why`` is never read as a lead. The words hold ids only.
+    quoted later in a ``why`` is never read as a lead. Leads in the campaign itself are not named (its
+    own flagged clusters are counted already); a lead in another campaign is, whatever else flagged the
+    campaign (a reader assumes a flag came from inside it). The words hold ids only.
 
     Parameters
     ----------
@@ -120,18 +122,19 @@ def flagged_through(clusters: pl.DataFrame, most: int = 3) -> pl.DataFrame:
     Returns
     -------
     DataFrame
-        ``campaign_id, through``: ``cluster N (campaign M)`` per distinct lead, the most cited first
-        (ties by smaller cluster id), joined by ``, ``; one row per campaign with an inherited flag.
+        ``campaign_id, through``: ``cluster N (campaign M)`` per distinct lead in another campaign, the most
+        cited first (ties by smaller cluster id), joined by ``, ``; one row per campaign with such a lead.
         Empty without ``flagged_own`` or ``why`` columns.
 
     Examples
     --------
-    >>> cl = pl.DataFrame({"campaign_id": [5, 5, 5, 6], "flagged": [True, True, True, True],
-    ...                    "flagged_own": [False, False, False, True],
+    >>> cl = pl.DataFrame({"campaign_id": [5, 5, 5, 6, 6], "flagged": [True] * 5,
+    ...                    "flagged_own": [False, False, False, True, False],
     ...                    "why": ["tied to flagged cluster 9 (campaign 2) by 6 prompt values; x",
     ...                            "same operator as flagged cluster 4 (campaign 1) by 1 card or identifier; y",
-    ...                            "tied to flagged cluster 9 (campaign 2) by 5 addresses; z", "proxies"]})
-    >>> flagged_through(cl).rows()
+    ...                            "tied to flagged cluster 9 (campaign 2) by 5 addresses; z", "proxies",
+    ...                            "same operator as flagged cluster 8 (campaign 6) by 2 cards or identifiers; w"]})
+    >>> flagged_through(cl).rows()  # campaign 6's inherited flag came from inside it
     [(5, 'cluster 9 (campaign 2), cluster 4 (campaign 1)')]
     >>> flagged_through(cl, most=1).rows()
     [(5, 'cluster 9 (campaign 2), and 1 more')]
@@ -143,7 +146,7 @@ def flagged_through(clusters: pl.DataFrame, most: int = 3) -> pl.DataFrame:
     leads = clusters.filter(pl.col("flagged") & ~pl.col("flagged_own")).select(
         "campaign_id", why.str.extract(LEAD_PATTERN, 2).cast(pl.Int64).alias("lead"),
         why.str.extract(LEAD_PATTERN + r" \(campaign (\d+)\)", 3).cast(pl.Int64).alias("lead_campaign"),
-    ).drop_nulls("lead")
+    ).drop_nulls("lead").filter(pl.col("lead_campaign").is_null() | (pl.col("lead_campaign") != pl.col("campaign_id")))
     named = pl.concat_str([pl.lit("cluster "), pl.col("lead").cast(pl.String),
                            pl.when(pl.col("lead_campaign").is_not_null())
                            .then(pl.concat_str([pl.lit(" (campaign "), pl.col("lead_campaign").cast(pl.String), pl.lit(")")]))
