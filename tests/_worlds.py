@@ -60,3 +60,37 @@ def affiliation_frames(rows: list[tuple[int, int, str]]) -> tuple[pl.DataFrame, 
     sig = (aff.group_by("signal_idx").agg(pl.len().alias("df")).join(kinds, on="signal_idx")
            .with_columns(pl.lit(True).alias("linked")).sort("signal_idx"))
     return aff, sig
+
+
+def prompt_holdings(clusters: dict[int, int], holds: dict[int, dict[int, int]], unclustered: dict[int, int],
+                    n_values: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Partition, affiliations, signals and campaigns of a hand-built world where every value is a prompt value
+    and every cluster a campaign of its own. ``clusters``: {cluster: accounts}; ``holds``: {cluster: {value:
+    holders}} (its first accounts); ``unclustered``: {value: holders in no cluster}."""
+    acc, part_a, part_c, members = 0, [], [], {}
+    for c, n in clusters.items():
+        members[c] = list(range(acc, acc + n))
+        acc += n
+        part_a += members[c]
+        part_c += [c] * n
+    aff_a, aff_s, df = [], [], {v: 0 for v in range(n_values)}
+    for c, hv in holds.items():
+        for v, k in hv.items():
+            aff_a += members[c][:k]
+            aff_s += [v] * k
+            df[v] += k
+    for v, k in unclustered.items():
+        us = list(range(acc, acc + k))
+        acc += k
+        part_a += us
+        part_c += [None] * k
+        aff_a += us
+        aff_s += [v] * k
+        df[v] += k
+    part = pl.DataFrame({"account_idx": part_a, "cluster_id": part_c}, schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
+    aff = pl.DataFrame({"account_idx": aff_a, "signal_idx": aff_s}, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    sig = pl.DataFrame({"signal_idx": list(range(n_values)), "kind": ["prompt"] * n_values, "linked": [True] * n_values,
+                        "df": [df[v] for v in range(n_values)]},
+                       schema={"signal_idx": pl.UInt32, "kind": pl.String, "linked": pl.Boolean, "df": pl.Int64})
+    camp = pl.DataFrame({"cluster_id": list(clusters), "campaign_id": list(clusters)})
+    return part, aff, sig, camp

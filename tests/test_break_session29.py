@@ -26,7 +26,7 @@ from graphlink.stages.campaigns import score_campaigns
 from graphlink.stages.rekeying import rekey_campaigns, rekey_why
 from graphlink.stages.small_cells import TOOLING, strong_clusters
 from graphlink.stages.tie_words import THROUGH, flagged_through
-from tests._worlds import affiliation_frames
+from tests._worlds import affiliation_frames, prompt_holdings
 
 V = range(6)  # six prompt values: one passage of a prompt
 
@@ -35,32 +35,7 @@ def ties_of(clusters: dict[int, int], holds: dict[int, dict[int, int]], uncluste
             loud: list[int], frame: pl.DataFrame, n_values: int = 6) -> dict[int, int]:
     """``operator_ties`` with ``strong=strong_clusters(frame)`` (the pipeline's chain). ``clusters``: {cluster:
     accounts}; ``holds``: {cluster: {value: holders}}; ``unclustered``: {value: holders in no cluster}."""
-    acc, part_a, part_c, members = 0, [], [], {}
-    for c, n in clusters.items():
-        members[c] = list(range(acc, acc + n))
-        acc += n
-        part_a += members[c]
-        part_c += [c] * n
-    aff_a, aff_s, df = [], [], {v: 0 for v in range(n_values)}
-    for c, hv in holds.items():
-        for v, k in hv.items():
-            aff_a += members[c][:k]
-            aff_s += [v] * k
-            df[v] += k
-    for v, k in unclustered.items():
-        us = list(range(acc, acc + k))
-        acc += k
-        part_a += us
-        part_c += [None] * k
-        aff_a += us
-        aff_s += [v] * k
-        df[v] += k
-    part = pl.DataFrame({"account_idx": part_a, "cluster_id": part_c}, schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
-    aff = pl.DataFrame({"account_idx": aff_a, "signal_idx": aff_s}, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    sig = pl.DataFrame({"signal_idx": list(range(n_values)), "kind": ["prompt"] * n_values, "linked": [True] * n_values,
-                        "df": [df[v] for v in range(n_values)]},
-                       schema={"signal_idx": pl.UInt32, "kind": pl.String, "linked": pl.Boolean, "df": pl.Int64})
-    camp = pl.DataFrame({"cluster_id": list(clusters), "campaign_id": list(clusters)})
+    part, aff, sig, camp = prompt_holdings(clusters, holds, unclustered, n_values)
     out = operator_ties(camp, part, aff, sig, pl.Series(loud, dtype=pl.Int64), strong=strong_clusters(frame))
     return dict(out.select("cluster_id", "lead").iter_rows())
 
