@@ -22,7 +22,7 @@ cluster tied by a card or identifier is the lead's operator's, so
 ``M`` (a campaign is one operator; the grouping had left it apart); one tied by
 text or addresses keeps its own campaign (its ``campaign_id``), which may differ. :data:`LEAD_PATTERN` reads ``N`` back
 (:func:`graphlink.stages.rekeying.rekey_why`, :mod:`graphlink.views.explain`).
-A campaign flagged only through such clusters names their leads (:func:`flagged_through`).
+A campaign with such clusters names their leads in other campaigns (:func:`flagged_through`).
 When several flagged clusters' values tie a cluster, the lead is the one most
 of its reused cards or identifiers lead to (then most of all its tying values; a
 contact -- a card one account of the lead's campaign holds -- names no lead over
@@ -36,7 +36,7 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["INHERITED", "TIED", "LEAD_PATTERN", "THROUGH", "THROUGH_PATTERN", "inherited_why", "flagged_with",
+__all__ = ["INHERITED", "TIED", "LEAD_PATTERN", "LEAD_CAMPAIGN_PATTERN", "THROUGH", "THROUGH_PATTERN", "inherited_why", "flagged_with",
            "flagged_through"]
 
 #: How an inherited flag's ``why`` starts when a card or identifier ties it, followed by the lead's id.
@@ -45,12 +45,14 @@ INHERITED = "same operator as flagged cluster "
 TIED = "tied to flagged cluster "
 #: A regular expression whose group 2 is the lead's id (group 1: the wording before it).
 LEAD_PATTERN = f"^({INHERITED}|{TIED})(\\d+)"
+#: :data:`LEAD_PATTERN` and, in group 3, the lead's campaign when the ``why`` names it.
+LEAD_CAMPAIGN_PATTERN = LEAD_PATTERN + r"(?: \(campaign (\d+)\))?"
 #: How a campaign's ``why`` names the flagged clusters elsewhere its clusters inherited their flags from.
 THROUGH = "; flagged through "
 #: The whole of a campaign ``why`` that ends with :data:`THROUGH`: group 1 everything before it, group 2 the
 #: ``cluster N (campaign M)`` items, group 3 the ``, and K more`` (possibly empty).
-THROUGH_PATTERN = (f"^(.*?){THROUGH}((?:cluster \\d+(?: \\(campaign \\d+\\))?, )*cluster \\d+(?: \\(campaign \\d+\\))?)"
-                   "((?:, and \\d+ more)?)$")
+_ITEM = r"cluster \d+(?: \(campaign \d+\))?"
+THROUGH_PATTERN = f"^(.*?){THROUGH}((?:{_ITEM}, )*{_ITEM})((?:, and \\d+ more)?)$"
 
 
 def _count(col: str, one: str, many: str) -> pl.Expr:
@@ -95,7 +97,7 @@ def flagged_with(why: str) -> dict[str, Any] | None:
     >>> flagged_with("proxies; tied to flagged cluster 12 (campaign 3)") is None  # only the start counts
     True
     """
-    lead = re.match(LEAD_PATTERN + r"(?: \(campaign (\d+)\))?", why)
+    lead = re.match(LEAD_CAMPAIGN_PATTERN, why)
     if lead is None:
         return None
     return {"cluster_id": int(lead.group(2)), "campaign_id": int(lead.group(3)) if lead.group(3) else None,
@@ -145,7 +147,7 @@ def flagged_through(clusters: pl.DataFrame, most: int = 3) -> pl.DataFrame:
     why = pl.col("why").fill_null("")
     leads = clusters.filter(pl.col("flagged") & ~pl.col("flagged_own")).select(
         "campaign_id", why.str.extract(LEAD_PATTERN, 2).cast(pl.Int64).alias("lead"),
-        why.str.extract(LEAD_PATTERN + r" \(campaign (\d+)\)", 3).cast(pl.Int64).alias("lead_campaign"),
+        why.str.extract(LEAD_CAMPAIGN_PATTERN, 3).cast(pl.Int64).alias("lead_campaign"),
     ).drop_nulls("lead").filter(pl.col("lead_campaign").is_null() | (pl.col("lead_campaign") != pl.col("campaign_id")))
     named = pl.concat_str([pl.lit("cluster "), pl.col("lead").cast(pl.String),
                            pl.when(pl.col("lead_campaign").is_not_null())
