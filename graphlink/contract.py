@@ -155,8 +155,10 @@ NON_COMPONENT_COLUMNS = ("cluster_id", "size", "flagged", "campaign_id", *CLUSTE
 #: ``evidence.parquet`` (see :mod:`graphlink.stages.evidence`).
 EVIDENCE_SCHEMA = pl.Schema({
     "cluster_id": pl.Int64, "kind": pl.String, "value": pl.String,
-    "accounts_sharing": pl.UInt32, "weight": pl.Float64, "df": pl.UInt32,
+    "accounts_sharing": pl.UInt32, "weight": pl.Float64, "df": pl.UInt32, "ties": pl.Boolean,
 })
+#: Columns a reader needs in ``evidence.parquet`` (``ties`` came later: False when a folder lacks it).
+EVIDENCE_READ_COLUMNS = ("cluster_id", "kind", "value", "accounts_sharing", "weight", "df")
 
 #: ``memberships.parquet``: affiliations of clustered accounts (see :mod:`graphlink.stages.drilldown`).
 MEMBERSHIPS_SCHEMA = pl.Schema({
@@ -253,7 +255,7 @@ JSON_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 __all__ = [
     "ACCOUNTS_FILE", "CLUSTERS_FILE", "EVIDENCE_FILE", "RUN_FILE", "MEMBERSHIPS_FILE", "ACTIVITY_FILE",
     "REQUIRED_FILES", "OPTIONAL_FILES", "OUTPUT_FILES", "ACCOUNTS_SCHEMA", "CLUSTERS_SCHEMA",
-    "EVIDENCE_SCHEMA", "MEMBERSHIPS_SCHEMA", "ACTIVITY_SCHEMA", "COMPONENTS", "COORDINATION", "EVASION",
+    "EVIDENCE_SCHEMA", "EVIDENCE_READ_COLUMNS", "MEMBERSHIPS_SCHEMA", "ACTIVITY_SCHEMA", "COMPONENTS", "COORDINATION", "EVASION",
     "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "MINUTES_FILE", "MINUTES_SCHEMA", "TEMPLATES_FILE", "TEMPLATES_SCHEMA", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA", "ACCOUNTS_READ_COLUMNS",
     "LINKS_FILE", "LINKING_FILE", "MATCH_INDEX_FILE", "MATCH_INDEX_SCHEMA", "MATCH_POOLS_FILE",
     "MATCH_POOLS_SCHEMA", "MATCH_MATES_FILE", "MATCH_MATES_SCHEMA",

@@ -59,6 +59,7 @@ from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.signals.prompt import prompt_heads
 from graphlink.stages.small_cells import strong_clusters
+from graphlink.stages.tie_evidence import with_tie_evidence
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters, rekey,
                                         rekey_campaigns, same_log, summarise)
 from graphlink.store.outputs import input_path
@@ -206,8 +207,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     with _stage("signals", timings, progress, memory):
         signal_set = extract_signals(encoded, config.signals, acc, config.signals.extra_signals, release=True)
     with _stage("graph", timings, progress, memory):
-        # The affiliations carry everything later stages need from the pairs (1.2 GiB on 24M
-        # events): the projection frees them once numbered, before its own high-water mark.
+        # The affiliations carry everything later stages need from the pairs (1.2 GiB on 24M events): the projection frees them once numbered, before its high-water mark.
         projection = project(signal_set.take_pairs(), n_accounts, config.graph, seed=config.signals.seed,
                              value_counts=signal_set.value_counts, values=signal_set.values, minutes=signal_set.minutes,
                              ip_prefixes=(config.signals.ipv4_prefix, config.signals.ipv6_prefix))
@@ -304,8 +304,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         detached = partition.with_columns(pl.when(pl.col("account_idx").is_in(outsiders.implode())).then(None)
                                           .otherwise(pl.col("cluster_id")).alias("cluster_id"))
         partition = renumber(detached, config.communities.min_cluster_size)
-    # Values shared inside the final clusters, cut once to what the evidence and the
-    # drill-down list (a longest list's top values contain every shorter one's).
+    # Values shared inside the final clusters, cut once to what the evidence and the drill-down list (a longest list's top values contain every shorter one's).
     shared = shared_in_clusters(affiliations, partition)
     listed_per_kind = config.drilldown.member_values_per_kind
     if listed_per_kind > 0:
@@ -331,6 +330,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         # Flags spread along an operator's values (not by campaign placement), and to strong small cells.
         operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong_clusters(clusters))
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
+        evidence = with_tie_evidence(evidence, operators, clusters, partition, affiliations, projection.signals)  # what tied each
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     clusters = clusters.drop("flagged_own", strict=False)
     return Scored(partition, shared, evidence, clusters, outsiders.len(), campaigns)

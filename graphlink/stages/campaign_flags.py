@@ -14,7 +14,7 @@ Output schemas
 --------------
 :func:`substantial_campaigns`: ``campaign_id`` Int64, ``substantial``, ``infrastructure`` Boolean.
 :func:`pooled_partition`: ``account_idx`` UInt32, ``cluster_id`` Int64 (the campaign id).
-:func:`operator_ties`: ``cluster_id``, ``lead`` Int64, ``ties``, ``cards``, ``texts``, ``addresses`` UInt32.
+:func:`operator_ties`: ``cluster_id``, ``lead`` Int64, ``ties``, ``cards``, ``texts``, ``addresses`` UInt32, ``values`` List(UInt32).
 :func:`flag_with_campaign`: the clusters frame with ``flagged``/``why`` updated and ``flagged_own``.
 """
 
@@ -179,7 +179,9 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         ``cluster_id`` (Int64), ``lead`` (Int64: the loud cluster holding most of the tying
         values, or the lead of the tied cluster holding most; ties by smaller id), ``ties``
         (UInt32: the tying values) and of those leading to ``lead`` ``cards`` (cards and identifiers),
-        ``texts`` (prompt values), ``addresses`` (UInt32), one row per tied cluster not in ``loud``, by ``cluster_id``.
+        ``texts`` (prompt values), ``addresses`` (UInt32) and ``values`` (List(UInt32): their ``signal_idx``,
+        sorted: what :func:`graphlink.stages.tie_evidence.with_tie_evidence` lists), one row per tied cluster not in
+        ``loud``, by ``cluster_id``.
 
     Examples
     --------
@@ -192,7 +194,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "linked": [True] * 2,
     ...                     "df": [4, 7]}, schema_overrides={"signal_idx": pl.UInt32})
     >>> operator_ties(camp, part, aff, sig, pl.Series([1])).rows()  # card 1: 3 of its 5 other holders unclustered
-    [(2, 1, 1, 1, 0, 0)]
+    [(2, 1, 1, 1, 0, 0, [0])]
     >>> one = aff.filter((pl.col("account_idx") != 1) | (pl.col("signal_idx") != 0))  # one loud holder: a contact
     >>> operator_ties(camp, part, one, sig.with_columns(df=pl.Series([3, 7], dtype=pl.Int64)), pl.Series([1])).rows()
     []
@@ -211,7 +213,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     # Holders of each tie value per cluster: the only table the rounds read.
     held = held_ties(mapped, affiliations, ties["signal_idx"]).with_columns(pl.col("cluster_id").cast(pl.Int64))
     inside = held.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("inside"))
-    found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, **dict.fromkeys(("ties", "cards", "texts", "addresses"), pl.UInt32)})
+    found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, **dict.fromkeys(("ties", "cards", "texts", "addresses"), pl.UInt32), "values": pl.List(pl.UInt32)})
     for _ in range(max(rounds, 1)):
         # The operator so far: the loud clusters and those found tied to them (each names its loud lead).
         # A card moved between a tied cell and another is the operator's reuse as much as one moved from
@@ -220,18 +222,15 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         lead_of = pl.concat([pl.DataFrame({"cluster_id": loud}).with_columns(pl.col("cluster_id").alias("lead_id")),
                              found.select("cluster_id", pl.col("lead").alias("lead_id"))])
         aside = held.join(lead_of, on="cluster_id")
-        # Per value, the operator's cluster holding it most (its loud lead is what a tied cluster names),
-        # and whether one operator campaign holds it with two accounts (reuse); held by one account per
-        # operator campaign, it is a contact.
+        # Per value, the operator's cluster holding it most (its loud lead is what a tied cluster names), and whether one
+        # operator campaign holds it with two accounts (reuse); held by one account per operator campaign, it is a contact.
         per_camp = aside.group_by("signal_idx", "campaign_id").agg(pl.col("h").sum().alias("kh"))
         lead = (aside.sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
                 .group_by("signal_idx", maintain_order=True).agg(pl.col("lead_id").first().alias("lead"))
-                .join(per_camp.group_by("signal_idx").agg((pl.col("kh").max() < MIN_CELL_HOLDERS).alias("contact")),
-                      on="signal_idx"))
+                .join(per_camp.group_by("signal_idx").agg((pl.col("kh").max() < MIN_CELL_HOLDERS).alias("contact")), on="signal_idx"))
         voices = loud_voices(per_camp, mapped.join(lead_of.select("cluster_id"), on="cluster_id"), affiliations, MIN_CELL_HOLDERS)
         specific = (inside.join(aside.group_by("signal_idx").agg(pl.col("h").sum().alias("all_op")), on="signal_idx", how="left")
-                    .join(aside.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("in_op")),
-                          on=["campaign_id", "signal_idx"], how="left")
+                    .join(aside.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("in_op")), on=["campaign_id", "signal_idx"], how="left")
                     .join(ties, on="signal_idx")
                     .filter(pl.col("inside") >= SPECIFIC_SHARE * (pl.col("df") - pl.col("all_op").fill_null(0)
                                                                   + pl.col("in_op").fill_null(0))))
@@ -241,8 +240,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                 .join(lead, on="signal_idx"))
         # Contacts tie only when two accounts of one operator campaign made them (whatever the values'
         # kinds): one ring account paying with an office's card from its address is still one contact.
-        voiced = (rows.select("cluster_id", "signal_idx").join(voices, on="signal_idx")
-                  .group_by("cluster_id", "loud_campaign")
+        voiced = (rows.select("cluster_id", "signal_idx").join(voices, on="signal_idx").group_by("cluster_id", "loud_campaign")
                   .agg((pl.col("many").any() | (pl.col("voice").n_unique() >= 2)).alias("voiced"))
                   .group_by("cluster_id").agg(pl.col("voiced").any()))
         # Or when the cell paying with the card writes that operator's template: at least MIN_TIE_VALUES
@@ -261,8 +259,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         backed = (rows.filter(pl.col("private") & pl.col("contact")).select("cluster_id").unique()
                   .join(writes, on="cluster_id").select("cluster_id", pl.lit(True).alias("backed")))
         new = (rows.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("ties"),
-                                               (pl.col("private") & ~pl.col("contact")).any().alias("reused"),
-                                               pl.col("private").any(),
+                                               (pl.col("private") & ~pl.col("contact")).any().alias("reused"), pl.col("private").any(),
                                                # The lead its reused cards lead to: a contact (one account of a loud campaign
                                                # holds the card) names no operator over the template the cell writes.
                                                pl.coalesce(pl.col("lead").filter(pl.col("private") & ~pl.col("contact")).mode().min(),
@@ -271,7 +268,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                # cluster holds is not what ties this one to its card's operator).
                .join(rows.group_by("cluster_id", "lead").agg(pl.col("private").sum().cast(pl.UInt32).alias("cards"),
                                                              pl.col("text").sum().cast(pl.UInt32).alias("texts"),
-                                                             pl.len().cast(pl.UInt32).alias("led")),
+                                                             pl.len().cast(pl.UInt32).alias("led"),
+                                                             pl.col("signal_idx").sort().alias("values")),
                      on=["cluster_id", "lead"], how="left")
                .join(voiced, on="cluster_id", how="left").join(backed, on="cluster_id", how="left")
                .with_columns(by_card=pl.col("reused") | (pl.col("private") & pl.col("voiced").fill_null(False))
@@ -285,6 +283,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         if strong is not None:  # too small to flag alone, its own evidence strong enough (the docstring)
             own, written = strong_cells(near, held, of_op, ties.filter("text").select("signal_idx", "df"), partition, strong, SPECIFIC_SHARE)
             own = own.join(new.select("cluster_id"), on="cluster_id", how="anti")
+            own = own.join(written.group_by("cluster_id").agg(pl.col("signal_idx").sort().alias("values")), on="cluster_id")
             new = pl.concat([new, own.with_columns(by_card=pl.lit(False), cards=pl.lit(0, pl.UInt32), texts=pl.col("ties"), led=pl.col("ties"))], how="diagonal_relaxed")
             tying = pl.concat([tying, written.join(own.select("cluster_id"), on="cluster_id")])
         # Values alone tie only when the operator reuses them: at least as many of its accounts as a flag needs
@@ -304,7 +303,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                        .join(size, on="operator").filter(pl.col("carriers") >= pl.col("enough"))
                        .select("cluster_id", pl.lit(True).alias("carried")).unique())
             new = new.join(carried, on="cluster_id", how="left").filter(pl.col("by_card") | pl.col("carried").fill_null(False))
-        new = new.select("cluster_id", "lead", "ties", "cards", "texts", addresses=pl.col("led") - pl.col("cards") - pl.col("texts"))
+        new = new.select("cluster_id", "lead", "ties", "cards", "texts", addresses=pl.col("led") - pl.col("cards") - pl.col("texts"),
+                         values=pl.col("values").cast(pl.List(pl.UInt32)))
         if new.height == 0:
             break
         found = pl.concat([found, new]).sort("cluster_id")

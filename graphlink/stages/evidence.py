@@ -11,10 +11,13 @@ value          String  the shared value (prompts: a shingle as written in one pr
 accounts_sharing UInt32 cluster members carrying it
 weight         Float64 its rarity weight (0 if over the hub cap: shared, but too common to link)
 df             UInt32  accounts carrying it in the whole input
+ties           Boolean it ties the cluster to the flagged cluster its ``why`` names
 ============== ======= ==========================================================
 
 At most ``evidence_per_kind`` values per cluster and kind are kept: values that
-link (weight > 0) first, then the most shared, then the heaviest.
+link (weight > 0) first, then the most shared, then the heaviest -- and, for a
+cluster flagged through a tie, every value that tied it
+(:mod:`graphlink.stages.tie_evidence`).
 """
 
 from __future__ import annotations
@@ -83,7 +86,8 @@ def cluster_evidence(memberships: pl.DataFrame, signals: pl.DataFrame, clusters:
     """
     if shared is None:
         shared = shared_in_clusters(memberships, clusters)
-    return top_per_kind(shared, per_kind, signals).select(list(EVIDENCE_SCHEMA.names())).cast(dict(EVIDENCE_SCHEMA))
+    return (top_per_kind(shared, per_kind, signals).with_columns(pl.lit(False).alias("ties"))
+            .select(list(EVIDENCE_SCHEMA.names())).cast(dict(EVIDENCE_SCHEMA)))
 
 
 def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | None = None) -> pl.DataFrame:

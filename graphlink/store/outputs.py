@@ -28,7 +28,6 @@ from graphlink.contract import (
     ACTIVITY_SCHEMA,
     CLUSTERS_FILE,
     EVIDENCE_FILE,
-    EVIDENCE_SCHEMA,
     MATCH_CLOCKS_FILE,
     MATCH_CLOCKS_SCHEMA,
     MATCH_INDEX_FILE,
@@ -48,6 +47,7 @@ from graphlink.contract import (
     TEMPLATES_SCHEMA,
     OUTPUT_FILES,
     ACCOUNTS_READ_COLUMNS,
+    EVIDENCE_READ_COLUMNS,
     CAMPAIGNS_FILE,
     GRAPH_FILES,
     LINKING_FILE,
@@ -242,7 +242,9 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
     in_selection = pl.col("cluster_id").is_in(ids.implode())
     keep = pl.lit(True) if whole else in_selection
     accounts = _scan(out_dir, ACCOUNTS_FILE, ACCOUNTS_READ_COLUMNS).filter(keep).collect()
-    evidence = _scan(out_dir, EVIDENCE_FILE, tuple(EVIDENCE_SCHEMA)).filter(keep).collect()
+    evidence = _scan(out_dir, EVIDENCE_FILE, EVIDENCE_READ_COLUMNS).filter(keep).collect()
+    if "ties" not in evidence.columns:  # written before the tie evidence: no value marked
+        evidence = evidence.with_columns(pl.lit(False).alias("ties"))
     memberships = None
     if drilldown and (out_dir / MEMBERSHIPS_FILE).is_file():
         memberships = (

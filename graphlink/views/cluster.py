@@ -16,7 +16,7 @@ import polars as pl
 
 from graphlink.errors import GraphlinkError
 from graphlink.store.folder import hour_counts
-from graphlink.views.explain import table_html, why_text
+from graphlink.views.explain import table_html, tying_values, why_text
 from graphlink.views.schedule import timing_bucket, timing_meanings
 from graphlink.views.safety import html_safe
 from graphlink.views.words import plural
@@ -98,6 +98,12 @@ class ClusterView:
     def evidence(self) -> pl.DataFrame:
         """The cluster's rows of :attr:`Result.evidence`: the values its members share."""
         return self._result.evidence.filter(pl.col("cluster_id") == self.cluster_id)
+
+    @property
+    def ties(self) -> pl.DataFrame:
+        """What tied an inherited flag: ``kind, value, accounts_sharing, df`` of the values that tied this cluster to
+        the flagged cluster its ``why`` names (:func:`graphlink.views.explain.tying_values`); empty otherwise."""
+        return tying_values(self.evidence)
 
     def events(self) -> pl.LazyFrame:
         """The input events of the cluster's accounts, as a lazy frame.

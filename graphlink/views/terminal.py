@@ -19,6 +19,7 @@ from rich.text import Text
 from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.store.outputs import load_outputs
+from graphlink.stages.tie_words import flagged_with
 from graphlink.views.safety import replace_controls, terminal_safe
 from graphlink.views.words import plural
 
@@ -190,6 +191,7 @@ class StageProgress:
 
 def _cluster_parts(outputs: Outputs, cluster_id: int, all_values: bool):
     from graphlink.views.evidence import evidence_by_kind
+    from graphlink.views.explain import tying_values
     from graphlink.views.schedule import timing_bucket, timing_meanings
 
     row = outputs.cluster_row(cluster_id)
@@ -202,14 +204,14 @@ def _cluster_parts(outputs: Outputs, cluster_id: int, all_values: bool):
                                how="vertical_relaxed")
                      .select("kind", "value", "accounts_sharing", "weight", "df", "meaning") if groups
                      else all_evidence.clear().select("kind", "value", "accounts_sharing", "weight", "df", "meaning"))
-    return row, member_rows, evidence_rows, hidden, outputs.hour_profile(cluster_id)
+    return row, member_rows, evidence_rows, hidden, outputs.hour_profile(cluster_id), tying_values(all_evidence)
 
 
 def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, evidence: int = 30,
                  all_values: bool = False) -> dict[str, Any]:
     """One cluster for ``show --json``: its row, reasons, hour profile, members and evidence (strongest kind first)."""
-    row, member_rows, evidence_rows, hidden, hours = _cluster_parts(outputs, cluster_id, all_values)
-    return {"cluster": row, "reasons": why_reasons(row.get("why")),
+    row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values)
+    return {"cluster": row, "reasons": why_reasons(row.get("why")), "tied_by": tying.to_dicts(),
             "redaction": outputs.redaction, "hours_utc": hours,
             "members_total": member_rows.height, "members": member_rows.head(members).to_dicts(),
             "evidence_total": evidence_rows.height, "evidence_hidden_weight_0": hidden,
@@ -224,7 +226,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     values of weight 0 are hidden unless ``all_values``. The CLI prints the rich tables on a terminal
     and the plain rows, tab-separated, otherwise.
     """
-    row, member_rows, evidence_rows, hidden, hours = _cluster_parts(outputs, cluster_id, all_values)
+    row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values)
     title = Text(f"Cluster {cluster_id}", style="bold")
     if row["flagged"]:
         title.append("  flagged", style="bold red")
@@ -234,7 +236,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     if row.get("campaign_id") is not None and outputs.campaigns is not None:
         camp = outputs.campaigns.filter(pl.col("campaign_id") == row["campaign_id"])
         if camp.height:
-            heading.append(Text(f"campaign {row['campaign_id']}: {terminal_safe(camp['why'][0], limit=300)}"))
+            heading.append(Text(f"campaign {row['campaign_id']}: {terminal_safe(camp['why'][0], limit=1000)}"))
     if outputs.redaction:
         heading.append(Text(f"redacted: {outputs.redaction}", style="yellow"))
 
@@ -283,8 +285,21 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
         notes.append(f"{plural(hidden, 'value')} too common to link hidden (use --all-values)")
     if notes:
         ev_table.caption = "; ".join(notes)
-    return heading, [(reasons, reason_rows, ["what", "value"]), (table, member_list, member_headers),
-                     (ev_table, ev_list, ev_headers)]
+    tables = [(reasons, reason_rows, ["what", "value"])]
+    if tying.height:  # what tied an inherited flag, listed whole up to --evidence
+        lead = flagged_with(row.get("why") or "")
+        tie_table = Table(title=f"Values that tied it to flagged cluster {lead['cluster_id'] if lead else '?'} "
+                                f"({tying.height:,})", title_justify="left")
+        tie_headers = ["kind", "value", "sharing", "in input"]
+        for name, justify in zip(tie_headers, ("left", "left", "right", "right")):
+            tie_table.add_column(name, justify=justify, overflow="fold")
+        tie_list = [list(r) for r in tying.head(evidence).iter_rows()]
+        for r in tie_list:
+            tie_table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:,}")
+        if tying.height > evidence:
+            tie_table.caption = f"{tying.height - evidence:,} more (use --evidence)"
+        tables.append((tie_table, tie_list, tie_headers))
+    return heading, [*tables, (table, member_list, member_headers), (ev_table, ev_list, ev_headers)]
 
 
 # --------------------------------------------------------------------------- CLI help and piped output

@@ -36,6 +36,7 @@ from markupsafe import Markup
 from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views.evidence import evidence_by_kind, reconstruct_templates
+from graphlink.views.explain import tying_values
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
 from graphlink.views.report.figures import SectionPlots, section_plots, start_section_plots
 from graphlink.views.report.members import MemberEvents, network_data
@@ -301,6 +302,10 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "n_members": f"{members.height:,}",
         "member_note": member_note,
         "members": build_table(shown, member_columns, table_id=f"members-{int(cluster_id)}"),
+        # What tied an inherited flag (graphlink.stages.tie_evidence): the values, not only their count in the why.
+        "ties": (build_table(tying, [Column("kind", pl.col("kind")), *_value_columns("")[:3]], table_id=f"ties-{int(cluster_id)}")
+                 if (tying := tying_values(evidence)).height else None),
+        "n_ties": plural(tying.height, "value"),
     }
 
 
