@@ -19,6 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.stages.campaign_flags import MIN_TIE_VALUES, flag_with_campaign, operator_ties
+from graphlink.stages.tie_words import TEMPLATE_CELL
 
 LOUD, CELL, MIXED, TAME = 1, 2, 3, 4
 MEMBERS = {LOUD: range(0, 20), CELL: range(20, 24), MIXED: range(24, 27), TAME: range(27, 31)}
@@ -81,7 +82,9 @@ def test_the_tied_cell_is_flagged_as_the_operators():
     out = flag_with_campaign(clusters, 0.6, 5, tied_to=ties)
     flags = dict(out.select("cluster_id", "flagged").iter_rows())
     assert flags == {LOUD: True, CELL: True, MIXED: False, TAME: False}
-    assert out.filter(pl.col("cluster_id") == CELL)["why"][0].startswith("tied to flagged cluster 1 (campaign ")
+    assert out.filter(pl.col("cluster_id") == CELL)["why"][0] == (
+        f"tied to flagged cluster 1 (campaign 1) by 6 prompt values{TEMPLATE_CELL}; proxies")  # which rule tied it
+    assert TEMPLATE_CELL == ", the operator's template written by most members"
 
 
 def scored(rows, tooling="ip_spread") -> pl.DataFrame:

@@ -22,6 +22,7 @@ import graphlink
 from graphlink.cli import app
 from graphlink.config import PipelineConfig
 from graphlink.stages.tie_evidence import tying_pairs, with_tie_evidence
+from graphlink.stages.tie_words import TEMPLATE_CELL
 from graphlink.store.outputs import write_outputs
 from graphlink.views.explain import tying_values
 from tests.test_detection_classes import RING_TEMPLATE, Log, add_people, add_ring, cluster_row, run
@@ -55,6 +56,7 @@ def detected(tmp_path_factory):
 def test_the_tame_cell_lists_exactly_as_many_tying_values_as_its_why_counts(detected):
     result, _, loud, tame = detected
     assert tame["why"].startswith(f"tied to flagged cluster {loud['cluster_id']} (campaign ")
+    assert TEMPLATE_CELL not in tame["why"]  # its campaign holds the template with the loud cell: not a strong cell
     counted = COUNTS.search(tame["why"].split(";")[0])
     cards, texts, addresses = (int(g or 0) for g in counted.groups())
     rows = result.evidence.filter((pl.col("cluster_id") == tame["cluster_id"]) & pl.col("ties"))

@@ -14,7 +14,7 @@ Output schemas
 --------------
 :func:`substantial_campaigns`: ``campaign_id`` Int64, ``substantial``, ``infrastructure`` Boolean.
 :func:`pooled_partition`: ``account_idx`` UInt32, ``cluster_id`` Int64 (the campaign id).
-:func:`operator_ties`: ``cluster_id``, ``lead`` Int64, ``ties``, ``cards``, ``texts``, ``addresses`` UInt32, ``values`` List(UInt32).
+:func:`operator_ties`: ``cluster_id``, ``lead`` Int64, ``ties``, ``cards``, ``texts``, ``addresses`` UInt32, ``values`` List(UInt32), ``cell`` Boolean.
 :func:`flag_with_campaign`: the clusters frame with ``flagged``/``why`` updated and ``flagged_own``.
 """
 
@@ -181,7 +181,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         (UInt32: the tying values) and of those leading to ``lead`` ``cards`` (cards and identifiers),
         ``texts`` (prompt values), ``addresses`` (UInt32) and ``values`` (List(UInt32): their ``signal_idx``,
         sorted: what :func:`graphlink.stages.tie_evidence.with_tie_evidence` lists), one row per tied cluster not in
-        ``loud``, by ``cluster_id``.
+        ``loud``, by ``cluster_id``; ``cell``: tied as a strong small cell (``strong``), not by the values' holders.
 
     Examples
     --------
@@ -194,7 +194,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "linked": [True] * 2,
     ...                     "df": [4, 7]}, schema_overrides={"signal_idx": pl.UInt32})
     >>> operator_ties(camp, part, aff, sig, pl.Series([1])).rows()  # card 1: 3 of its 5 other holders unclustered
-    [(2, 1, 1, 1, 0, 0, [0])]
+    [(2, 1, 1, 1, 0, 0, [0], False)]
     >>> one = aff.filter((pl.col("account_idx") != 1) | (pl.col("signal_idx") != 0))  # one loud holder: a contact
     >>> operator_ties(camp, part, one, sig.with_columns(df=pl.Series([3, 7], dtype=pl.Int64)), pl.Series([1])).rows()
     []
@@ -213,7 +213,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     # Holders of each tie value per cluster: the only table the rounds read.
     held = held_ties(mapped, affiliations, ties["signal_idx"]).with_columns(pl.col("cluster_id").cast(pl.Int64))
     inside = held.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("inside"))
-    found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, **dict.fromkeys(("ties", "cards", "texts", "addresses"), pl.UInt32), "values": pl.List(pl.UInt32)})
+    found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, **dict.fromkeys(("ties", "cards", "texts", "addresses"), pl.UInt32), "values": pl.List(pl.UInt32), "cell": pl.Boolean})
     for _ in range(max(rounds, 1)):
         # The operator so far: the loud clusters and those found tied to them (each names its loud lead).
         # A card moved between a tied cell and another is the operator's reuse as much as one moved from
@@ -273,7 +273,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                      on=["cluster_id", "lead"], how="left")
                .join(voiced, on="cluster_id", how="left").join(backed, on="cluster_id", how="left")
                .with_columns(by_card=pl.col("reused") | (pl.col("private") & pl.col("voiced").fill_null(False))
-                             | pl.col("backed").fill_null(False))
+                             | pl.col("backed").fill_null(False), cell=pl.lit(False))
                .filter(pl.col("by_card") | (pl.col("ties") >= MIN_TIE_VALUES)))
         tying = rows.select("cluster_id", "signal_idx")
         # The operator of each of its clusters: the campaign of its loud lead.
@@ -284,7 +284,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
             own, written = strong_cells(near, held, of_op, ties.filter("text").select("signal_idx", "df"), partition, strong, SPECIFIC_SHARE)
             own = own.join(new.select("cluster_id"), on="cluster_id", how="anti")
             own = own.join(written.group_by("cluster_id").agg(pl.col("signal_idx").sort().alias("values")), on="cluster_id")
-            new = pl.concat([new, own.with_columns(by_card=pl.lit(False), cards=pl.lit(0, pl.UInt32), texts=pl.col("ties"), led=pl.col("ties"))], how="diagonal_relaxed")
+            new = pl.concat([new, own.with_columns(by_card=pl.lit(False), cards=pl.lit(0, pl.UInt32), texts=pl.col("ties"), led=pl.col("ties"), cell=pl.lit(True))], how="diagonal_relaxed")
             tying = pl.concat([tying, written.join(own.select("cluster_id"), on="cluster_id")])
         # Values alone tie only when the operator reuses them: at least as many of its accounts as a flag needs
         # hold them (its template, a pool it rotates over), not one or two that Leiden placed among its accounts.
@@ -304,7 +304,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                        .select("cluster_id", pl.lit(True).alias("carried")).unique())
             new = new.join(carried, on="cluster_id", how="left").filter(pl.col("by_card") | pl.col("carried").fill_null(False))
         new = new.select("cluster_id", "lead", "ties", "cards", "texts", addresses=pl.col("led") - pl.col("cards") - pl.col("texts"),
-                         values=pl.col("values").cast(pl.List(pl.UInt32)))
+                         values=pl.col("values").cast(pl.List(pl.UInt32)), cell=pl.col("cell").fill_null(False))
         if new.height == 0:
             break
         found = pl.concat([found, new]).sort("cluster_id")
@@ -351,7 +351,7 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         grouping then decides no flag: a tame cell keeps its operator's flag under any grouping,
         and a cluster the grouping put beside an operator through one stock phrase does not
         take it. The ``why`` names the lead and the lead's campaign; a cluster tied by a card or
-        identifier (``cards`` > 0) is the lead's operator's and moves into the lead's campaign.
+        identifier (``cards`` > 0) is the lead's operator's and moves into the lead's campaign; a strong small cell (``cell``) says so.
 
     Returns
     -------
@@ -387,14 +387,14 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         joined = joined.with_columns(pl.lit(None, pl.UInt32).alias("__psize"), pl.lit(None, pl.Float64).alias("__pscore"),
                                      pl.lit(None, pl.String).alias("__pwhy"))
     if tied_to is not None:
-        counts = [c for c in ("cards", "texts", "addresses") if c in tied_to.columns]
+        counts = [c for c in ("cards", "texts", "addresses", "cell") if c in tied_to.columns]
         joined = joined.drop("lead").join(tied_to.select(pl.col("cluster_id").cast(joined.schema["cluster_id"]),
                                                          pl.col("lead").cast(pl.Int64), *counts),
                                           on="cluster_id", how="left", maintain_order="left")
         inherits = ~pl.col("flagged") & pl.col("lead").is_not_null()
     else:
         inherits = ~pl.col("flagged") & pl.col("lead").is_not_null() & pl.col("__tied")
-    joined = joined.with_columns(*[pl.lit(None, pl.UInt32).alias(c) for c in ("cards", "texts", "addresses") if c not in joined.columns])
+    joined = joined.with_columns(*[pl.lit(None, pl.Boolean if c == "cell" else pl.UInt32).alias(c) for c in ("cards", "texts", "addresses", "cell") if c not in joined.columns])
     whole = (~pl.col("flagged") & ~inherits & pl.col("__tied") & (pl.col("__pscore") >= flag_threshold)
              & (pl.col("__psize") >= min_flag_size)).fill_null(False)
     # A card or identifier tie names the same operator: the cluster joins its lead's campaign (tie_words).
@@ -407,13 +407,13 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         pl.coalesce("__lc", "campaign_id").alias("__lk"))  # the why names the lead's campaign
     return joined.with_columns(
         pl.col("__f").alias("flagged"),
-        pl.when(inherits).then(inherited_why(campaign="__lk"))
+        pl.when(inherits).then(inherited_why(campaign="__lk", cell="cell"))
         .when(whole).then(pl.concat_str([
             pl.lit("campaign "), pl.col("campaign_id").cast(pl.String), pl.lit(AS_A_WHOLE),
             pl.col("__psize").cast(pl.String), pl.lit(" accounts): "), nested_reasons(pl.col("__pwhy")), pl.lit("; this cluster: "),
             pl.col("why").fill_null("")]))
         .otherwise(pl.col("why")).alias("why"),
-    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy", "__lc", "__lk", "__f", "cards", "texts", "addresses", strict=False)
+    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy", "__lc", "__lk", "__f", "cards", "texts", "addresses", "cell", strict=False)
 
 
 def pooled_partition(campaign_of: pl.DataFrame, partition: pl.DataFrame, clusters: pl.DataFrame,

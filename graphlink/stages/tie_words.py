@@ -36,13 +36,16 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["INHERITED", "TIED", "LEAD_PATTERN", "LEAD_CAMPAIGN_PATTERN", "THROUGH", "THROUGH_PATTERN", "inherited_why", "flagged_with",
+__all__ = ["INHERITED", "TIED", "TEMPLATE_CELL", "LEAD_PATTERN", "LEAD_CAMPAIGN_PATTERN", "THROUGH", "THROUGH_PATTERN", "inherited_why", "flagged_with",
            "flagged_through"]
 
 #: How an inherited flag's ``why`` starts when a card or identifier ties it, followed by the lead's id.
 INHERITED = "same operator as flagged cluster "
 #: How it starts when only values of the operator's template or addresses tie it.
 TIED = "tied to flagged cluster "
+#: What follows the counts of a cluster tied as a strong small cell (:mod:`graphlink.stages.small_cells`: too small
+#: to flag, mostly templated, with a trace of tooling), not because its campaign holds the values as its own.
+TEMPLATE_CELL = ", the operator's template written by most members"
 #: A regular expression whose group 2 is the lead's id (group 1: the wording before it).
 LEAD_PATTERN = f"^({INHERITED}|{TIED})(\\d+)"
 #: :data:`LEAD_PATTERN` and, in group 3, the lead's campaign when the ``why`` names it.
@@ -60,9 +63,10 @@ def _count(col: str, one: str, many: str) -> pl.Expr:
     return pl.when(n > 0).then(pl.concat_str([n.cast(pl.String), pl.when(n == 1).then(pl.lit(one)).otherwise(pl.lit(many))]))
 
 
-def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = "why") -> pl.Expr:
+def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = "why", cell: str | None = None) -> pl.Expr:
     """The ``why`` of a cluster flagged through a tie (columns ``cards``, ``texts``, ``addresses`` counted;
-    ``campaign``: the lead's campaign).
+    ``campaign``: the lead's campaign; ``cell``: a Boolean column, True for a strong small cell, whose counts are
+    followed by :data:`TEMPLATE_CELL`).
 
     Without the count columns' values (null), only the lead and campaign are named.
 
@@ -74,6 +78,8 @@ def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = 
     ['same operator as flagged cluster 3 (campaign 1) by 1 card or identifier, 8 prompt values; one card',
      'tied to flagged cluster 3 (campaign 2) by 5 prompt values, 2 addresses; office hours',
      'same operator as flagged cluster 4 (campaign 2); x']
+    >>> df.head(2).with_columns(cell=pl.Series([False, True])).select(inherited_why(cell="cell"))["why"][1]
+    "tied to flagged cluster 3 (campaign 2) by 5 prompt values, 2 addresses, the operator's template written by most members; office hours"
     """
     parts = pl.concat_list([_count("cards", " card or identifier", " cards or identifiers"),
                             _count("texts", " prompt value", " prompt values"),
@@ -81,6 +87,8 @@ def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = 
     counted = pl.col("cards").is_not_null()
     start = pl.when(~counted | (pl.col("cards") > 0)).then(pl.lit(INHERITED)).otherwise(pl.lit(TIED))
     by = pl.when(counted & (parts.list.len() > 0)).then(pl.lit(" by ") + parts.list.join(", ")).otherwise(pl.lit(""))
+    if cell is not None:  # tied as a strong small cell, not by who else holds the values
+        by = pl.when(pl.col(cell).fill_null(False)).then(by + pl.lit(TEMPLATE_CELL)).otherwise(by)
     return pl.concat_str([start, pl.col(lead).cast(pl.String), pl.lit(" (campaign "), pl.col(campaign).cast(pl.String),
                           pl.lit(")"), by, pl.lit("; "), pl.col(why)]).alias("why")
 
