@@ -157,7 +157,7 @@ EVIDENCE_SCHEMA = pl.Schema({
     "cluster_id": pl.Int64, "kind": pl.String, "value": pl.String,
     "accounts_sharing": pl.UInt32, "weight": pl.Float64, "df": pl.UInt32, "ties": pl.Boolean,
 })
-#: Columns a reader needs in ``evidence.parquet`` (``ties`` came later: False when a folder lacks it).
+#: Columns a reader needs in ``evidence.parquet`` (``ties`` came later: null, not known, when a folder lacks it).
 EVIDENCE_READ_COLUMNS = ("cluster_id", "kind", "value", "accounts_sharing", "weight", "df")
 
 #: ``memberships.parquet``: affiliations of clustered accounts (see :mod:`graphlink.stages.drilldown`).

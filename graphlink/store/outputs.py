@@ -243,8 +243,8 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
     keep = pl.lit(True) if whole else in_selection
     accounts = _scan(out_dir, ACCOUNTS_FILE, ACCOUNTS_READ_COLUMNS).filter(keep).collect()
     evidence = _scan(out_dir, EVIDENCE_FILE, EVIDENCE_READ_COLUMNS).filter(keep).collect()
-    if "ties" not in evidence.columns:  # written before the tie evidence: no value marked
-        evidence = evidence.with_columns(pl.lit(False).alias("ties"))
+    if "ties" not in evidence.columns:  # written before the tie evidence: not known (null), so nothing is listed
+        evidence = evidence.with_columns(pl.lit(None, pl.Boolean).alias("ties"))
     memberships = None
     if drilldown and (out_dir / MEMBERSHIPS_FILE).is_file():
         memberships = (

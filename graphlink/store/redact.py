@@ -20,7 +20,9 @@ as they are: they are the ``ip_net`` signal.
 Where values are found
 ----------------------
 * Signal values by kind: ``payment`` values are hashed whole, ``ip`` values
-  become network plus hash.
+  become network plus hash, ``prompt`` values (shingles as written, punctuation
+  removed) have every digit written 0, as the shingle's key has it (a card or
+  phone number typed in a template is no longer readable).
 * Signal values of :data:`SAFE_KINDS` cannot hold any (``ip_net`` is the
   kept network) and are left alone.
 * Every other text (other signal values such as user agents, account ids,
@@ -57,9 +59,12 @@ HASH_CHARS = 12
 TRUNCATIONS = (60, 80)
 MIN_LITERAL = 4
 #: Signal kinds whose values cannot hold a card, an e-mail or an address finer than
-#: the kept network: normalised prompt shingles (no punctuation, digits as 0),
-#: timing band hashes, creation hours, AS numbers and ip_net networks.
-SAFE_KINDS = ("ip_net", "prompt", "timing", "created_hour", "asn")
+#: the kept network: timing band hashes, creation hours, AS numbers and ip_net networks.
+#: (Prompt shingles are shown as written, digits kept: :data:`DIGIT_KINDS`.)
+SAFE_KINDS = ("ip_net", "timing", "created_hour", "asn")
+#: Signal kinds whose values are redacted by writing every digit 0 (prompt shingles: their key has digits as 0, the
+#: value shown is one prompt's writing, which may hold a card number, a phone number or an address's digits).
+DIGIT_KINDS = ("prompt",)
 
 _EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 _IPV4 = r"\b\d{1,3}(?:\.\d{1,3}){3}\b(?:/\d{1,3})?"
@@ -207,16 +212,25 @@ class Redactor:
         """``kind, value, redacted`` for the distinct signal values that redaction changes or may change.
 
         ``payment`` values are hashed whole, ``ip`` values become network plus
-        hash, kinds in :data:`SAFE_KINDS` are left out (unchanged), every other
-        kind is redacted as free text.
+        hash, :data:`DIGIT_KINDS` values have their digits written 0, kinds in
+        :data:`SAFE_KINDS` are left out (unchanged), every other kind is redacted
+        as free text.
+
+        Examples
+        --------
+        >>> pairs = pl.DataFrame({"kind": ["prompt", "prompt"], "value": ["card 4111 1111 via", "no digits here"]})
+        >>> Redactor(b"k").value_map(pairs).rows()
+        [('prompt', 'card 4111 1111 via', 'card 0000 0000 via')]
         """
         pairs = pairs.select("kind", "value").drop_nulls().unique().sort("kind", "value")
         pay = pairs.filter(pl.col("kind") == "payment")
         ips = pairs.filter(pl.col("kind") == "ip")
-        free = pairs.filter(~pl.col("kind").is_in(["payment", "ip", *SAFE_KINDS]))
+        digits = pairs.filter(pl.col("kind").is_in(DIGIT_KINDS) & pl.col("value").str.contains(r"\d"))
+        free = pairs.filter(~pl.col("kind").is_in(["payment", "ip", *DIGIT_KINDS, *SAFE_KINDS]))
         return pl.concat([
             pay.with_columns(self.payments(pay["value"]).alias("redacted")),
             ips.with_columns(self.ips(ips["value"]).alias("redacted")),
+            digits.with_columns(pl.col("value").str.replace_all(r"\d", "0").alias("redacted")),
             free.with_columns(self.text(free["value"]).alias("redacted")),
         ])
 
