@@ -93,7 +93,7 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
             lines.append(f"  - {label} {terminal_safe(value, limit=80)!r}: {n:,} of {plural(size, 'member')}, "
                          f"{plural(df, 'account')} in the whole input")
         if tying.height > TIES_LISTED:
-            lines.append(f"  - and {tying.height - TIES_LISTED:,} more (evidence.parquet, column ties)")
+            lines.append(f"  - and {tying.height - TIES_LISTED:,} more (all in the cluster's evidence, column ties)")
     return "\n".join(lines)
 
 
