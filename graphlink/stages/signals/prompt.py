@@ -20,7 +20,7 @@ from graphlink.config import SignalConfig
 from graphlink.stages.signals.normalise import (SPACELESS, ascii_lower, ascii_words, display_words, fold_unicode,
                                                 is_ascii, normalise_prompt)
 from graphlink.stages.bursts import prompt_openings
-from graphlink.stages.signals.prompt_heads import read_past_shared_heads, spans_cut
+from graphlink.stages.signals.shared_heads import read_past_shared_heads, spans_cut
 from graphlink.stages.encode import (EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run,
                                      text_pairs, value_counts, with_account_ids)
 
@@ -40,7 +40,7 @@ def shingle_texts(texts: pl.LazyFrame, ngram: int, max_words: int, seed: int, cu
     afterwards with :func:`shingle_text`). A text with fewer than ``ngram``
     words yields no shingle; a shingle repeated within a text appears once per
     repetition (deduplicating 30M rows cost 3 s for a handful of repeats). ``cut``: no shingle spans
-    :data:`~graphlink.stages.signals.prompt_heads.CUT` (a text read past a shared head).
+    :data:`~graphlink.stages.signals.shared_heads.CUT` (a text read past a shared head).
 
     Examples
     --------
