@@ -50,6 +50,7 @@ def test_a_template_wrapped_in_a_public_system_prompt_is_read_and_the_prompt_tie
     fleet = set.intersection(*(_values(pairs, f"fleet{f}") for f in range(4)))
     # The fleet's template behind the system prompt is read (reading the first 64 words, none of it was).
     assert {"think aloud in a long", "the method you choose and"} <= {v.lower() for v in fleet}
+    assert "Before you answer think aloud" in fleet  # quoted as written, past the system prompt too
     # A framework user shares with the fleet only the few values of the system prompt's first 16 words
     # (12 shingles), not the 60 of a budget spent on the system prompt.
     for u in range(4):
@@ -73,7 +74,7 @@ def test_the_head_ends_where_the_long_prompts_opening_alike_first_differ():
     # An account's own long texts alone share no head with anyone (text 3 without 1 and 2).
     alone = shared_heads(texts.filter(pl.col("text_hash").is_in([3, 4, 5])), sent, 64)
     assert alone.is_empty()
-    read = dict(read_past_shared_heads(texts, sent, 64).iter_rows())
+    read = dict(read_past_shared_heads(texts, sent, 64).select("text_hash", "norm").iter_rows())
     assert read[1].split() == [_word(i) for i in range(16)] + [CUT] + "x a b c d e f g h i j k l m n o p q r s t u v w y z a b c".split()
     assert read[4] == texts["norm"][3] and read[5] == "short text"
 

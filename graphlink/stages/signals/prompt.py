@@ -20,7 +20,7 @@ from graphlink.config import SignalConfig
 from graphlink.stages.signals.normalise import (SPACELESS, ascii_lower, ascii_words, display_words, fold_unicode,
                                                 is_ascii, normalise_prompt)
 from graphlink.stages.bursts import prompt_openings
-from graphlink.stages.signals.shared_heads import read_past_shared_heads, spans_cut
+from graphlink.stages.signals.shared_heads import plain_positions, read_past_shared_heads, spans_cut
 from graphlink.stages.encode import (EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run,
                                      text_pairs, value_counts, with_account_ids)
 
@@ -393,7 +393,7 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
         .group_by("shingle_hash", "text_hash").agg(pl.col("pos").min())
     )
     openings = prompt_openings(shingles, text_keys, texts, ngram)  # what template bursts are tested on
-    values = quote_shingles(enc, texts, located, text_keys, ngram, max_words, raw).select(
+    values = quote_shingles(enc, plain, plain_positions(located, texts, max_words), text_keys, ngram, max_words, raw).select(
         pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"), pl.col("shingle").alias("value"))
     pairs = kept.select("account_idx", pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"),
                         "count")

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["CUT", "KEPT_HEAD_SHARE", "read_past_shared_heads", "shared_heads", "spans_cut"]
+__all__ = ["CUT", "KEPT_HEAD_SHARE", "kept_words", "plain_positions", "read_past_shared_heads", "shared_heads",
+           "spans_cut"]
 
 #: The word standing for the words left out: punctuation, which :func:`graphlink.stages.signals.normalise.normalise_prompt`
 #: never leaves in a word, so no prompt's own words equal it.
@@ -71,18 +72,37 @@ def shared_heads(texts: pl.DataFrame, sent: pl.DataFrame, max_words: int) -> pl.
 def read_past_shared_heads(texts: pl.DataFrame, sent: pl.DataFrame, max_words: int,
                            kept_share: float = KEPT_HEAD_SHARE) -> pl.DataFrame:
     """``texts`` (``text_hash, norm``) with the words read of each text past a shared head (:func:`shared_heads`):
-    its first ``kept_share * max_words`` words, :data:`CUT`, then the words after the head, ``max_words`` in all."""
+    its first ``kept_share * max_words`` words, :data:`CUT`, then the words after the head, ``max_words`` in all;
+    ``start`` says where the head ended (null for a text read as it was). ``texts`` itself when none is."""
     starts = shared_heads(texts, sent, max_words)
     if starts.is_empty():
         return texts
-    kept = int(kept_share * max_words)
+    kept = kept_words(max_words, kept_share)
     words = pl.col("norm").str.split(" ")
     past = (texts.join(starts, on="text_hash")
             .select("text_hash", pl.concat_list([words.list.head(kept), pl.lit([CUT], dtype=pl.List(pl.String)),
                                                  words.list.slice(pl.col("start"), max_words - kept)])
                     .list.join(" ").alias("norm")))
-    return texts.join(past, on="text_hash", how="left", suffix="_past").select(
-        "text_hash", pl.coalesce("norm_past", "norm").alias("norm"))
+    return texts.join(past.join(starts, on="text_hash"), on="text_hash", how="left", suffix="_past").select(
+        "text_hash", pl.coalesce("norm_past", "norm").alias("norm"), "start")
+
+
+def kept_words(max_words: int, kept_share: float = KEPT_HEAD_SHARE) -> int:
+    """Words read from the start of a shared head."""
+    return int(kept_share * max_words)
+
+
+def plain_positions(located: pl.DataFrame, texts: pl.DataFrame, max_words: int) -> pl.DataFrame:
+    """``located`` (``shingle_hash, text_hash, pos``, positions in the words :func:`read_past_shared_heads` read of
+    ``texts``) with each position in the text's normalised words (a shingle never spans :data:`CUT`), so quotes
+    are read from the prompt as written."""
+    if "start" not in texts.columns:
+        return located
+    kept = kept_words(max_words)
+    pos, start = pl.col("pos"), pl.col("start")
+    return (located.join(texts.select("text_hash", "start"), on="text_hash", how="left")
+            .with_columns(pl.when(start.is_null() | (pos < kept)).then(pos).otherwise(pos - kept - 1 + start)
+                          .cast(located.schema["pos"]).alias("pos")).drop("start"))
 
 
 def spans_cut(word: str, ngram: int) -> pl.Expr:
