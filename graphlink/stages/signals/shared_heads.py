@@ -25,6 +25,8 @@ Examples
 
 from __future__ import annotations
 
+import os
+
 import polars as pl
 
 __all__ = ["CUT", "KEPT_HEAD_SHARE", "kept_words", "plain_positions", "read_past_shared_heads", "shared_heads",
@@ -46,27 +48,23 @@ def shared_heads(texts: pl.DataFrame, sent: pl.DataFrame, max_words: int) -> pl.
     least ``max_words // 2`` words; at most ``2 * max_words``."""
     half = max(max_words // 2, 1)
     words = pl.col("norm").str.split(" ")
+    none = pl.DataFrame(schema={"text_hash": texts.schema["text_hash"], "start": pl.UInt32})
+    # Each text's first 2 * max_words words, each followed by a space: the words common to a group's texts are
+    # the spaces in the common prefix of its smallest and largest (as strings, every text lies between them).
     long = (texts.filter(words.list.len() > max_words)
             .select("text_hash", words.list.head(half).list.join(" ").hash(0).alias("head"),
-                    words.list.head(2 * max_words).alias("word")))
-    if long.is_empty():
-        return pl.DataFrame(schema={"text_hash": texts.schema["text_hash"], "start": pl.UInt32})
+                    (words.list.head(2 * max_words).list.join(" ") + " ").alias("words")))
     groups = (long.select("text_hash", "head").join(sent.select("account_idx", "text_hash"), on="text_hash")
               .group_by("head").agg(pl.col("account_idx").n_unique().alias("accounts"),
                                     pl.col("text_hash").n_unique().alias("texts"))
               .filter((pl.col("accounts") >= 2) & (pl.col("texts") >= 2)))
-    long = long.join(groups.select("head", "texts"), on="head")
-    if long.is_empty():
-        return pl.DataFrame(schema={"text_hash": texts.schema["text_hash"], "start": pl.UInt32})
-    # A position is in the shared head when every text of the group has the same word there.
-    at = (long.select("head", "texts", "word", pl.int_ranges(0, pl.col("word").list.len(), dtype=pl.UInt32).alias("pos"))
-          .explode(["word", "pos"])
-          .group_by("head", "pos").agg(pl.col("texts").first(), pl.len().alias("n"), pl.col("word").n_unique().alias("u")))
-    ends = (at.group_by("head").agg(pl.col("pos").filter((pl.col("n") < pl.col("texts")) | (pl.col("u") > 1)).min()
-                                    .alias("differ"), (pl.col("pos").max() + 1).alias("longest"))
-            .select("head", pl.coalesce("differ", "longest").cast(pl.UInt32).alias("start"))
-            .filter(pl.col("start") >= half))
-    return long.join(ends, on="head").select("text_hash", "start")
+    if groups.is_empty():
+        return none
+    ends = (long.join(groups.select("head"), on="head")
+            .group_by("head").agg(pl.col("words").min().alias("lo"), pl.col("words").max().alias("hi")))
+    start = [os.path.commonprefix([lo, hi]).count(" ") for lo, hi in zip(ends["lo"], ends["hi"])]
+    ends = ends.select("head", pl.Series("start", start, dtype=pl.UInt32)).filter(pl.col("start") >= half)
+    return long.join(ends, on="head").select("text_hash", "start") if ends.height else none
 
 
 def read_past_shared_heads(texts: pl.DataFrame, sent: pl.DataFrame, max_words: int,
