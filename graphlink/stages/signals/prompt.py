@@ -6,9 +6,9 @@ shingles reveal the template while free text rarely shares one by chance.
 
 Cost is bounded three ways: each account contributes at most
 ``max_prompts_per_account`` distinct prompts (the ones with the smallest text
-hash, so the sample does not depend on row order), each prompt only its first
-``max_words_per_prompt`` words, and each distinct text is shingled once however
-many accounts sent it.
+hash, so the sample does not depend on row order), each prompt ``max_words_per_prompt`` words (its first;
+a longer prompt opening like other accounts' long ones is read past the head they share: :mod:`.shared_heads`),
+and each distinct text is shingled once however many accounts sent it.
 """
 
 from __future__ import annotations
