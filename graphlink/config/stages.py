@@ -142,8 +142,8 @@ class SignalConfig:
         cores, and 2 million samples still show every templated account's
         habit (a few prompts per account are enough to estimate a share of 0.5).
     max_words_per_prompt : int
-        Only the first words of a prompt are shingled: templates announce
-        themselves early and this bounds the cost of megabyte prompts.
+        Words of a prompt shingled, bounding the cost of megabyte prompts: its first (templates announce themselves
+        early), or past a head other accounts' long prompts share (:mod:`graphlink.stages.signals.shared_heads`).
     prompt_min_templated : float
         Only accounts at least this share of whose sampled prompts contain a
         shingle shared with another account give prompt signals. Fleets run on

@@ -19,7 +19,9 @@ Cost: prompts are the costly part of detection (shingling, MinHash), and ``match
 share of ``detect``'s time, so only the accounts in doubt are read and shingled -- those whose
 best values fall short of a match alone (one address, a site network), a few per cent of a log --
 exactly as detect shingles them (:func:`graphlink.stages.signals.normalise.normalise_prompt`,
-word ``ngram``-grams of the first ``max_words_per_prompt`` words, at most
+word ``ngram``-grams of the first ``max_words_per_prompt`` words -- not read past a head shared with other
+accounts' long prompts, which detect does (:mod:`graphlink.stages.signals.shared_heads`; a known gap for
+templates wrapped in a framework's system prompt) --, at most
 ``max_prompts_per_account`` distinct prompts per account, those with the smallest hash of the text:
 detect's sample of an account sending more may differ). The known shingles (``templates.parquet``, quoted
 as written) are normalised the same way before comparing. On the 1m dev worlds: 200-250 accounts in doubt

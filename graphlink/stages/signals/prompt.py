@@ -6,9 +6,9 @@ shingles reveal the template while free text rarely shares one by chance.
 
 Cost is bounded three ways: each account contributes at most
 ``max_prompts_per_account`` distinct prompts (the ones with the smallest text
-hash, so the sample does not depend on row order), each prompt only its first
-``max_words_per_prompt`` words, and each distinct text is shingled once however
-many accounts sent it.
+hash, so the sample does not depend on row order), each prompt ``max_words_per_prompt`` words (its first;
+a longer prompt opening like other accounts' long ones is read past the head they share: :mod:`.shared_heads`),
+and each distinct text is shingled once however many accounts sent it.
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import SignalConfig
-from graphlink.stages.signals.normalise import (
-    SPACELESS, ascii_lower, ascii_words, display_words, fold_unicode, is_ascii, normalise_prompt,
-)
+from graphlink.stages.signals.normalise import (SPACELESS, ascii_lower, ascii_words, display_words, fold_unicode,
+                                                is_ascii, normalise_prompt)
 from graphlink.stages.bursts import prompt_openings
-from graphlink.stages.encode import (
-    EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run, text_pairs, value_counts, with_account_ids,
-)
+from graphlink.stages.signals.shared_heads import plain_positions, read_past_shared_heads, spans_cut
+from graphlink.stages.encode import (EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run,
+                                     text_pairs, value_counts, with_account_ids)
 
 # Characters kept per word on average before the word cap applies; only bounds the regex work on megabyte prompts.
 _CHARS_PER_WORD = 24
@@ -32,7 +31,7 @@ _MULTIPLIERS = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6
                 0xA0761D6478BD642F, 0xE7037ED1A0B428DB, 0x8EBC6AF09C88C6E3, 0x589965CC75374CC3)
 
 
-def shingle_texts(texts: pl.LazyFrame, ngram: int, max_words: int, seed: int) -> pl.LazyFrame:
+def shingle_texts(texts: pl.LazyFrame, ngram: int, max_words: int, seed: int, cut: bool = False) -> pl.LazyFrame:
     """Explode ``text_hash, norm`` rows into ``text_hash, pos, shingle_hash``.
 
     Each word is hashed once and a shingle's hash mixes its words' hashes
@@ -40,7 +39,8 @@ def shingle_texts(texts: pl.LazyFrame, ngram: int, max_words: int, seed: int) ->
     n-gram string is ever built (texts of kept shingles are recovered
     afterwards with :func:`shingle_text`). A text with fewer than ``ngram``
     words yields no shingle; a shingle repeated within a text appears once per
-    repetition (deduplicating 30M rows cost 3 s for a handful of repeats).
+    repetition (deduplicating 30M rows cost 3 s for a handful of repeats). ``cut``: no shingle spans
+    :data:`~graphlink.stages.signals.shared_heads.CUT` (a text read past a shared head).
 
     Examples
     --------
@@ -63,7 +63,7 @@ def shingle_texts(texts: pl.LazyFrame, ngram: int, max_words: int, seed: int) ->
     # u64 arithmetic wraps; the multipliers are odd, so every position matters (5x faster than a struct hash).
     gram = pl.sum_horizontal([pl.col("word_hash").shift(-i) * pl.lit(_MULTIPLIERS[i % len(_MULTIPLIERS)], pl.UInt64)
                               for i in range(ngram)]).hash(seed)
-    within = pl.col("text_hash").shift(-(ngram - 1)) == pl.col("text_hash")
+    within = (pl.col("text_hash").shift(-(ngram - 1)) == pl.col("text_hash")) & (~spans_cut("word", ngram) if cut else True)
     return (
         words.with_columns(gram.alias("shingle_hash"), within.alias("within"))
         .filter(pl.col("within"))
@@ -250,9 +250,8 @@ def sample_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, 
 
 def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_words: int,
                     seed: int) -> tuple[pl.DataFrame, int, pl.DataFrame, pl.DataFrame]:
-    """``(account_idx, text_hash, norm, prompts, requests; k; key, text_hash)``: each account's sampled distinct
-    prompts, normalised (``prompts``: how many sampled raw prompts gave the text; ``requests``: the
-    account's events sending them), the per-account sample size,
+    """``(account_idx, text_hash, norm, prompts, requests; k; key, text_hash)``: each account's sampled distinct prompts,
+    normalised (``prompts``: how many sampled raw prompts gave the text; ``requests``: the account's events sending them), the per-account sample size,
     and which prompt hashes (``key``) gave each text; last, ``key, prompt``: each chosen prompt's
     first ``max_words * _CHARS_PER_WORD`` characters as read (for :func:`quote_shingles`).
 
@@ -304,8 +303,7 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
                  ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame, tuple[pl.DataFrame, pl.DataFrame]]:
     """Keyed prompt pairs from encoded events: ``(pairs, values, stats, per_account, openings)``.
 
-    ``pairs`` has ``account_idx, kind, value_key, count`` (kind ``prompt``, one
-    value per shingle), ``values`` the shingle texts; ``per_account`` has
+    ``pairs`` has ``account_idx, kind, value_key, count`` (kind ``prompt``, one value per shingle), ``values`` the shingle texts; ``per_account`` has
     ``account_idx, prompts_sampled, prompts_templated, prompts_scripted`` (sampled prompts, those
     sharing a shingle with another account's, those sharing :data:`TEMPLATE_SHINGLES` or more:
     a template's) and ``requests_sampled, requests_scripted`` (the account's events sending the
@@ -319,8 +317,10 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
                                              config.prompt_min_prompts)
     max_total = config.max_prompts_total
     sampled, per_account_cap, text_keys, raw = sampled_prompts(enc, max_prompts, max_total, max_words, seed)
-    texts = sampled.select("text_hash", "norm").unique("text_hash")
-    shingles = shingle_texts(texts.lazy(), ngram, max_words, seed).collect()
+    # A long prompt is read past the head it shares with other accounts' (a framework's system prompt).
+    plain = sampled.select("text_hash", "norm").unique("text_hash")
+    texts = read_past_shared_heads(plain, sampled, max_words)
+    shingles = shingle_texts(texts.lazy(), ngram, max_words, seed, texts is not plain).collect()
     # Most shingles carry a template's fill and occur once (22M of 30M on the campaign
     # preset). A shingle two accounts share occurs in two texts or in a text two accounts
     # sent: only those candidates are joined to accounts, which halves the rows counted
@@ -393,7 +393,7 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
         .group_by("shingle_hash", "text_hash").agg(pl.col("pos").min())
     )
     openings = prompt_openings(shingles, text_keys, texts, ngram)  # what template bursts are tested on
-    values = quote_shingles(enc, texts, located, text_keys, ngram, max_words, raw).select(
+    values = quote_shingles(enc, plain, plain_positions(located, texts, max_words), text_keys, ngram, max_words, raw).select(
         pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"), pl.col("shingle").alias("value"))
     pairs = kept.select("account_idx", pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"),
                         "count")
