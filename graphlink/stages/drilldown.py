@@ -379,7 +379,9 @@ def linking_order(affiliations: pl.DataFrame, signals: pl.DataFrame) -> tuple[pl
         "signal_idx", "kind", "value", "df", "weight")
     # Sorted lazily: polars' eager DataFrame.sort on these string keys took 1.5 s of CPU for the campaign
     # preset's 1.2M linking values, the lazy sort 0.5 s (a total order: the same rows either way).
-    ranked = linking.lazy().sort("kind", "value", "signal_idx").collect().with_row_index("rank")
+    # One chunk: linking_values gathers 11M rows from it, and a gather from a string column in several chunks
+    # took 1.9 s (value) and 1.1 s (kind) on the campaign preset, from one chunk 0.1 s each.
+    ranked = linking.lazy().sort("kind", "value", "signal_idx").collect().rechunk().with_row_index("rank")
     key = (
         affiliations.lazy().select("account_idx", "signal_idx")
         .join(ranked.lazy().select("signal_idx", "rank"), on="signal_idx")
