@@ -299,10 +299,11 @@ def by_member(rows: pl.DataFrame, clustered: pl.DataFrame, key: pl.Expr) -> pl.D
     member = rank[rows["account_idx"].to_numpy()]
     at = np.flatnonzero(member >= 0)
     packed = (member[at] << 32) | k.to_numpy()[at]
-    if packed.size > 1 and not bool((packed[1:] >= packed[:-1]).all()):
-        at = at[np.argsort(packed, kind="stable")]
+    in_order = packed.size < 2 or bool((packed[1:] >= packed[:-1]).all())
+    at = at if in_order else at[np.argsort(packed, kind="stable")]
     member = pl.Series(member[at])
-    return rows[at].with_columns(ids["account_id"].gather(member), ids["cluster_id"].gather(member))
+    taken = rows if in_order and at.size == rows.height else rows[at]  # every row, in order: no copy
+    return taken.with_columns(ids["account_id"].gather(member), ids["cluster_id"].gather(member))
 
 
 def activity_from_counts(counted: pl.DataFrame) -> pl.DataFrame:
