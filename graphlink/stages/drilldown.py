@@ -296,14 +296,12 @@ def by_member(rows: pl.DataFrame, clustered: pl.DataFrame, key: pl.Expr) -> pl.D
         return rows.join(ids, on="account_idx").with_columns(key.alias("__key")).sort("account_id", "__key").drop("__key")
     rank = np.full(max(int(ids["account_idx"].max()), int(rows["account_idx"].max())) + 1, -1, dtype=np.int64)
     rank[ids["account_idx"].to_numpy()] = np.arange(ids.height)
-    member = rank[rows["account_idx"].to_numpy()]
-    at = np.flatnonzero(member >= 0)
-    packed = (member[at] << 32) | k.to_numpy()[at]
-    in_order = packed.size < 2 or bool((packed[1:] >= packed[:-1]).all())
-    at = at if in_order else at[np.argsort(packed, kind="stable")]
-    member = pl.Series(member[at])
-    taken = rows if in_order and at.size == rows.height else rows[at]  # every row, in order: no copy
-    return taken.with_columns(ids["account_id"].gather(member), ids["cluster_id"].gather(member))
+    member, at = pl.col("__member"), pl.col("__key")
+    taken = rows.with_columns(pl.lit(pl.Series(rank)).gather(pl.col("account_idx")).alias("__member"), k.alias("__key")).filter(member >= 0)
+    if not taken.select(((member > member.shift(1)) | ((member == member.shift(1)) & (at >= at.shift(1)))).all()).item():
+        taken = taken.sort("__member", "__key", maintain_order=True)
+    member = taken["__member"].cast(pl.UInt32)
+    return taken.drop("__member", "__key").with_columns(ids["account_id"].gather(member), ids["cluster_id"].gather(member))
 
 
 def activity_from_counts(counted: pl.DataFrame) -> pl.DataFrame:
