@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -159,3 +160,25 @@ def test_member_templates_are_the_joins_sorted_and_cut(seed):
         found = member_templates(memberships, signals, clustered, per_account).sort(
             "account_id", "shingle", "df", maintain_order=True)
         assert expected.height > 0 and found.equals(expected)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_by_member_is_the_join_sorted_by_id_and_key(seed):
+    """by_member orders rows by one integer (the id's rank above the key): the same frame as joining the ids and
+    sorting on (account_id, key), whatever the index's order and the rows' order, and for keys it cannot pack."""
+    from graphlink.stages.drilldown import by_member
+
+    rng = np.random.default_rng(seed)
+    n = 40
+    ids = [f"acc{int(v):03d}" for v in rng.permutation(n)]  # account_idx not in byte order of the ids
+    clustered = pl.DataFrame({"account_idx": list(range(0, n, 2)), "account_id": ids[0:n:2],
+                              "cluster_id": [int(c) for c in rng.integers(0, 5, n // 2)]},
+                             schema_overrides={"account_idx": pl.UInt32})
+    pairs = {(int(a), int(k)) for a, k in zip(rng.integers(0, n, 400), rng.integers(0, 50, 400))}
+    rows = pl.DataFrame({"account_idx": [a for a, _ in pairs], "key": [k for _, k in pairs],
+                         "count": [int(c) for c in rng.integers(1, 9, len(pairs))]},
+                        schema={"account_idx": pl.UInt32, "key": pl.UInt64, "count": pl.UInt32})
+    for frame, key in ((rows, pl.col("key")), (rows.sort("account_idx", "key"), pl.col("key")),
+                       (rows, pl.col("key").cast(pl.Int64) - 25), (rows, pl.col("key").cast(pl.Int64) * 2**40)):
+        expected = frame.join(clustered, on="account_idx").with_columns(key.alias("k")).sort("account_id", "k").drop("k")
+        assert by_member(frame, clustered, key).equals(expected)

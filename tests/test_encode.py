@@ -134,3 +134,17 @@ def test_top_per_kind_matches_a_full_sort_with_ties_at_the_cut():
     # A longer list cut first (the pipeline cuts once for evidence and drill-down) holds the shorter one.
     nested = top_per_kind(top_per_kind(shared, 12, signals), 4, signals)
     assert nested.select(cols).equals(got.select(cols))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_distinct_pairs_is_unique_on_sorted_and_unsorted_frames(seed):
+    """distinct_pairs reads runs off a frame sorted by both columns, and hashes any other: the rows of unique()."""
+    from graphlink.stages.encode import distinct_pairs
+
+    rng = np.random.default_rng(seed)
+    frame = pl.DataFrame({"account_idx": rng.integers(0, 30, 500).astype(np.uint32),
+                          "win": rng.integers(-5, 40, 500)})
+    for f in (frame, frame.sort("account_idx", "win"), frame.sort("win", "account_idx"), frame.head(1), frame.clear()):
+        got = distinct_pairs(f)
+        assert got.schema == f.schema
+        assert got.sort("account_idx", "win").equals(f.unique().sort("account_idx", "win"))

@@ -92,6 +92,9 @@ def test_scheduled_accounts_matches_a_direct_count(seed):
     got = dict(scheduled_accounts(frame).iter_rows())
     assert got == _oracle(minutes)
     assert any(got.values()) and not all(got.values())
+    # Rows in any order, a minute repeated: the same answer (detect's minutes come sorted; others are sorted first).
+    shuffled = pl.concat([frame, frame.head(5)]).sample(fraction=1.0, shuffle=True, seed=seed)
+    assert scheduled_accounts(shuffled).rows() == scheduled_accounts(frame).rows()
 
 
 @pytest.mark.parametrize("columns", [("requests_sampled", "requests_scripted"), ("prompts_sampled", "prompts_scripted")])

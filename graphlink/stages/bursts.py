@@ -69,6 +69,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from graphlink.stages.encode import distinct_pairs
 from graphlink.stages.schedules import scheduled_accounts
 
 __all__ = ["ALPHA", "BURST_KIND", "MIN_HOLDERS", "MIN_SCHEDULED_HOURS", "WINDOW", "burst_partition", "burst_sent",
@@ -251,7 +252,7 @@ def burst_values(sent: pl.DataFrame, minutes: pl.DataFrame, texts: pl.DataFrame 
     for shift in (0, half):
         win = ((pl.col("minute") - t0 + shift) // window).alias("win")
         n_windows += (t1 - t0 + shift) // window + 1
-        traffic = mins.select("account_idx", win).unique().group_by("win").agg(pl.len().alias("a_w"))
+        traffic = distinct_pairs(mins.select("account_idx", win)).group_by("win").agg(pl.len().alias("a_w"))
         counts = (sent.select("template", "account_idx", win).unique().group_by("template", "win")
                   .agg(pl.len().alias("k")).filter(pl.col("k") >= min_holders))
         found.append(counts.join(n_t, on="template").join(traffic, on="win").with_columns(

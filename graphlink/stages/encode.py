@@ -34,7 +34,7 @@ from graphlink.errors import GraphlinkError
 from graphlink.stages.ingest import AccountsInfo, Events, index_accounts
 
 __all__ = ["EncodedEvents", "PromptHeads", "encode_events", "encode_frame", "hash_text", "prompt_salt", "count_by_account",
-           "value_counts",
+           "value_counts", "distinct_pairs",
            "position_in_run", "with_account_ids", "text_pairs", "shared_only", "PAIR_SCHEMA", "VALUE_SCHEMA",
            "COUNT_SCHEMA"]
 
@@ -363,6 +363,19 @@ def position_in_run(starts: pl.Expr) -> pl.Expr:
     """
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     return row - pl.when(starts.fill_null(True)).then(row).forward_fill()
+
+
+def distinct_pairs(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame.unique()`` of a two-column frame, in order where it is sorted by both (runs: no hash table).
+
+    Examples
+    --------
+    >>> distinct_pairs(pl.DataFrame({"a": [1, 1, 2, 2], "b": [5, 5, 5, 6]})).rows()
+    [(1, 5), (2, 5), (2, 6)]
+    """
+    a, b = (pl.col(c) for c in frame.columns)
+    ordered = frame.select(((a > a.shift(1)) | ((a == a.shift(1)) & (b >= b.shift(1)))).all()).item()
+    return frame.filter(((a != a.shift(1)) | (b != b.shift(1))).fill_null(True)) if ordered else frame.unique()
 
 
 def with_account_ids(frame: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
