@@ -156,8 +156,9 @@ NON_COMPONENT_COLUMNS = ("cluster_id", "size", "flagged", "campaign_id", *CLUSTE
 EVIDENCE_SCHEMA = pl.Schema({
     "cluster_id": pl.Int64, "kind": pl.String, "value": pl.String,
     "accounts_sharing": pl.UInt32, "weight": pl.Float64, "df": pl.UInt32, "ties": pl.Boolean,
+    "outside_flagged": pl.UInt32,
 })
-#: Columns a reader needs in ``evidence.parquet`` (``ties`` came later: null, not known, when a folder lacks it).
+#: Columns a reader needs in ``evidence.parquet`` (``ties`` and ``outside_flagged`` came later: null, not known, when a folder lacks them).
 EVIDENCE_READ_COLUMNS = ("cluster_id", "kind", "value", "accounts_sharing", "weight", "df")
 
 #: ``memberships.parquet``: affiliations of clustered accounts (see :mod:`graphlink.stages.drilldown`).

@@ -112,7 +112,8 @@ def device(tmp_path_factory) -> Path:
 def test_a_hostile_tying_card_is_listed_and_neutralised_in_every_renderer(hostile, tmp_path):
     cid = tame_id(hostile)
     ties = tied_by(hostile, cid)
-    assert ties[0] == {"kind": "payment", "value": HOSTILE_CARD, "accounts_sharing": 2, "df": 6}  # cards first
+    assert ties[0] == {"kind": "payment", "value": HOSTILE_CARD, "accounts_sharing": 2, "df": 6,
+                       "outside_flagged": 0}  # cards first
     piped = runner.invoke(app, ["show", str(hostile), str(cid)]).output
     assert "\x1b" not in piped and "\x07" not in piped
     view = graphlink.load(hostile).cluster(cid)
@@ -239,7 +240,7 @@ def test_show_with_evidence_0_lists_no_tying_row_but_says_how_many_and_json_keep
     shown = runner.invoke(app, ["show", str(hostile), str(cid), "--evidence", "0"]).output
     section = shown[shown.index("# Values that tied it"):shown.index("# Members")]
     assert f"({n}) ({n} more (use --evidence))" in section
-    assert section.strip().splitlines()[1:] == ["kind\tvalue\tsharing\tin input"]
+    assert section.strip().splitlines()[1:] == ["kind\tvalue\tsharing\tin input\toutside flagged"]
 
 
 def test_hundreds_of_tying_values_are_all_listed_cards_first():

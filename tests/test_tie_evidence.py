@@ -70,6 +70,9 @@ def test_the_tame_cell_lists_exactly_as_many_tying_values_as_its_why_counts(dete
     template = " ".join(re.sub(r"[^\w\s]", " ", RING_TEMPLATE.lower()).split())
     assert all(v.lower() in template for v in rows["value"])
     assert (rows["df"] > rows["accounts_sharing"]).all()
+    # Every holder of the template is the operator's (both cells flagged): none outside a flagged cluster.
+    assert rows["outside_flagged"].to_list() == [0] * rows.height
+    assert result.evidence.filter(~pl.col("ties"))["outside_flagged"].null_count() == result.evidence.filter(~pl.col("ties")).height
 
 
 def test_a_cluster_flagged_on_its_own_evidence_lists_no_tying_values(detected):
@@ -86,8 +89,10 @@ def test_show_lists_the_tying_values_under_the_reasons(detected):
     assert f"Values that tied it to flagged cluster {loud['cluster_id']} ({n})" in shown.output
     assert f"{n - 5} more (use --evidence)" in shown.output
     assert shown.output.index("Values that tied it") < shown.output.index("# Members")
+    assert "kind\tvalue\tsharing\tin input\toutside flagged" in shown.output
     as_json = json.loads(runner.invoke(app, ["show", str(out), str(tame["cluster_id"]), "--json"]).output)
     assert len(as_json["tied_by"]) == n and {r["kind"] for r in as_json["tied_by"]} == {"prompt"}
+    assert {r["outside_flagged"] for r in as_json["tied_by"]} == {0}
     loud_json = json.loads(runner.invoke(app, ["show", str(out), str(loud["cluster_id"]), "--json"]).output)
     assert loud_json["tied_by"] == []
 
@@ -156,3 +161,18 @@ def test_only_inherited_flags_list_ties_and_cut_values_are_added():
         (2, "ip", "1.2.3.4", 1, True), (2, "payment", "card", 2, True), (3, "payment", "card", 3, False)]
     # Cards first, then prompts, then addresses, as the why counts them.
     assert tying_values(out.filter(pl.col("cluster_id") == 2))["kind"].to_list() == ["payment", "ip"]
+
+
+def test_holders_outside_flagged_clusters_are_counted_per_tying_value():
+    # Cluster 2 (tied) and 3 (flagged on its own) hold value 0; cluster 4 (not flagged) and df say 6 more hold it.
+    tied = pl.DataFrame({"cluster_id": [2], "values": [[0]]}, schema={"cluster_id": pl.Int64, "values": pl.List(pl.UInt32)})
+    clusters = pl.DataFrame({"cluster_id": [2, 3, 4], "flagged": [True, True, False], "flagged_own": [False, True, False]})
+    part = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "cluster_id": [2, 2, 3, 3, 4, 4]},
+                        schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
+    aff = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "signal_idx": [0] * 6},
+                       schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    sig = pl.DataFrame({"signal_idx": [0], "kind": ["prompt"], "value": ["you are orbit agent an"], "weight": [0.1],
+                        "df": [10]}, schema_overrides={"signal_idx": pl.UInt32})
+    from graphlink.contract import EVIDENCE_SCHEMA
+    out = with_tie_evidence(pl.DataFrame(schema=EVIDENCE_SCHEMA), tied, clusters, part, aff, sig)
+    assert out.select("cluster_id", "accounts_sharing", "df", "outside_flagged").rows() == [(2, 2, 10, 6)]

@@ -12,6 +12,7 @@ accounts_sharing UInt32 cluster members carrying it
 weight         Float64 its rarity weight (0 if over the hub cap: shared, but too common to link)
 df             UInt32  accounts carrying it in the whole input
 ties           Boolean it ties the cluster to the flagged cluster its ``why`` names
+outside_flagged UInt32 of a tying value: accounts holding it in the input outside flagged clusters (else null)
 ============== ======= ==========================================================
 
 At most ``evidence_per_kind`` values per cluster and kind are kept: values that
@@ -86,7 +87,7 @@ def cluster_evidence(memberships: pl.DataFrame, signals: pl.DataFrame, clusters:
     """
     if shared is None:
         shared = shared_in_clusters(memberships, clusters)
-    return (top_per_kind(shared, per_kind, signals).with_columns(pl.lit(False).alias("ties"))
+    return (top_per_kind(shared, per_kind, signals).with_columns(pl.lit(False).alias("ties"), pl.lit(None, pl.UInt32).alias("outside_flagged"))
             .select(list(EVIDENCE_SCHEMA.names())).cast(dict(EVIDENCE_SCHEMA)))
 
 

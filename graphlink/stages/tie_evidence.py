@@ -68,12 +68,13 @@ def with_tie_evidence(evidence: pl.DataFrame, tied: pl.DataFrame, clusters: pl.D
     -------
     DataFrame
         ``evidence`` plus the tying values the per-kind cut left out (``accounts_sharing``: the
-        cluster's members holding the value, which may be one), every tying row with ``ties`` True.
+        cluster's members holding the value, which may be one), every tying row with ``ties`` True and
+        ``outside_flagged``: its holders in the input (``df``) in no flagged cluster.
 
     Examples
     --------
     >>> ev = pl.DataFrame({"cluster_id": [2], "kind": ["payment"], "value": ["card"], "accounts_sharing": [2],
-    ...                    "weight": [1.0], "df": [5], "ties": [False]}).cast(dict(EVIDENCE_SCHEMA))
+    ...                    "weight": [1.0], "df": [5], "ties": [False], "outside_flagged": [None]}).cast(dict(EVIDENCE_SCHEMA))
     >>> tied = pl.DataFrame({"cluster_id": [2], "values": [[0, 1]]}, schema={"cluster_id": pl.Int64,
     ...                     "values": pl.List(pl.UInt32)})
     >>> cl = pl.DataFrame({"cluster_id": [2], "flagged": [True], "flagged_own": [False]})
@@ -83,9 +84,12 @@ def with_tie_evidence(evidence: pl.DataFrame, tied: pl.DataFrame, clusters: pl.D
     ...                    "signal_idx": pl.UInt32})
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment", "prompt"], "value": ["card", "think step by step"],
     ...                     "weight": [1.0, 0.5], "df": [5, 9]}, schema_overrides={"signal_idx": pl.UInt32})
-    >>> with_tie_evidence(ev, tied, cl, part, aff, sig).select("kind", "value", "accounts_sharing", "ties").rows()
-    [('payment', 'card', 2, True), ('prompt', 'think step by step', 1, True)]
+    >>> with_tie_evidence(ev, tied, cl, part, aff, sig).select("kind", "value", "accounts_sharing", "ties",
+    ...                                                        "outside_flagged").rows()  # the 2 holders are flagged
+    [('payment', 'card', 2, True, 3), ('prompt', 'think step by step', 1, True, 8)]
     """
+    if "outside_flagged" not in evidence.columns:
+        evidence = evidence.with_columns(pl.lit(None, pl.UInt32).alias("outside_flagged"))
     pairs = tying_pairs(tied, clusters)
     if pairs.is_empty():
         return evidence
@@ -94,11 +98,22 @@ def with_tie_evidence(evidence: pl.DataFrame, tied: pl.DataFrame, clusters: pl.D
     held = (affiliations.select("account_idx", "signal_idx").join(pairs.select("signal_idx").unique(), on="signal_idx")
             .join(members, on="account_idx").join(pairs, on=["cluster_id", "signal_idx"])
             .group_by("cluster_id", "signal_idx").agg(pl.len().alias("accounts_sharing")))
+    # Holders in flagged clusters: what is left of ``df`` are the value's holders no flag reached (a public
+    # passage's ordinary users; an operator's own template has few).
+    flagged = (partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64))
+               .join(clusters.filter("flagged").select(pl.col("cluster_id").cast(pl.Int64)), on="cluster_id"))
+    in_flagged = (affiliations.select("account_idx", "signal_idx").join(pairs.select("signal_idx").unique(), on="signal_idx")
+                  .join(flagged, on="account_idx").group_by("signal_idx").agg(pl.col("account_idx").n_unique().alias("__in")))
     rows = (held.join(signals.select("signal_idx", "kind", "value", "weight", "df"), on="signal_idx")
-            .with_columns(pl.lit(True).alias("ties")).select(list(EVIDENCE_SCHEMA.names())).cast(dict(EVIDENCE_SCHEMA)))
+            .join(in_flagged, on="signal_idx", how="left")
+            .with_columns(pl.lit(True).alias("ties"),
+                          (pl.col("df").cast(pl.Int64) - pl.col("__in").fill_null(0)).clip(0).alias("outside_flagged"))
+            .select(list(EVIDENCE_SCHEMA.names())).cast(dict(EVIDENCE_SCHEMA)))
     key = ["cluster_id", "kind", "value"]
-    marked = evidence.join(rows.select(*key, pl.lit(True).alias("__t")), on=key, how="left", maintain_order="left")
-    marked = marked.with_columns((pl.col("ties") | pl.col("__t").fill_null(False)).alias("ties")).drop("__t")
+    marked = evidence.join(rows.select(*key, pl.lit(True).alias("__t"), pl.col("outside_flagged").alias("__o")), on=key,
+                           how="left", maintain_order="left")
+    marked = marked.with_columns((pl.col("ties") | pl.col("__t").fill_null(False)).alias("ties"),
+                                 pl.coalesce("__o", "outside_flagged").alias("outside_flagged")).drop("__t", "__o")
     # Listed in the order the evidence is (top_per_kind): linking values first, most shared, heaviest, by text.
     return (pl.concat([marked, rows.join(evidence.select(key), on=key, how="anti")])
             .sort(["cluster_id", "kind", pl.col("weight") > 0, "accounts_sharing", "weight", "value"],

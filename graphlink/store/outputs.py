@@ -243,8 +243,9 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
     keep = pl.lit(True) if whole else in_selection
     accounts = _scan(out_dir, ACCOUNTS_FILE, ACCOUNTS_READ_COLUMNS).filter(keep).collect()
     evidence = _scan(out_dir, EVIDENCE_FILE, EVIDENCE_READ_COLUMNS).filter(keep).collect()
-    if "ties" not in evidence.columns:  # written before the tie evidence: not known (null), so nothing is listed
-        evidence = evidence.with_columns(pl.lit(None, pl.Boolean).alias("ties"))
+    for name, dtype in (("ties", pl.Boolean), ("outside_flagged", pl.UInt32)):  # written before the tie evidence:
+        if name not in evidence.columns:  # not known (null), so nothing is listed
+            evidence = evidence.with_columns(pl.lit(None, dtype).alias(name))
     memberships = None
     if drilldown and (out_dir / MEMBERSHIPS_FILE).is_file():
         memberships = (

@@ -88,10 +88,11 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
         lead = flagged_with(row.get("why") or "")
         named = f"flagged cluster {lead['cluster_id']}" if lead else "the flagged cluster its why names"
         lines.append(f"Values that tied it to {named} ({tying.height:,}):")
-        for kind, value, n, df in tying.head(TIES_LISTED).iter_rows():
+        for kind, value, n, df, outside in tying.head(TIES_LISTED).iter_rows():
             label = KIND_LABELS.get(kind, terminal_safe(kind))
+            rest = f" ({outside:,} in no flagged cluster)" if outside is not None else ""
             lines.append(f"  - {label} {terminal_safe(value, limit=80)!r}: {n:,} of {plural(size, 'member')}, "
-                         f"{plural(df, 'account')} in the whole input")
+                         f"{plural(df, 'account')} in the whole input{rest}")
         if tying.height > TIES_LISTED:
             lines.append(f"  - and {tying.height - TIES_LISTED:,} more (all in the cluster's evidence, column ties)")
     return "\n".join(lines)
@@ -103,29 +104,33 @@ _TIE_ORDER = {"payment": 0, "prompt": 2, "ip": 3, "ip_net": 3, "asn": 3}
 
 
 def tying_values(evidence: pl.DataFrame) -> pl.DataFrame:
-    """The values that tied a cluster to the flagged cluster its ``why`` names: ``kind, value, accounts_sharing, df``.
+    """The values that tied a cluster to the flagged cluster its ``why`` names: ``kind, value, accounts_sharing, df,
+    outside_flagged``.
 
     ``evidence`` is ``evidence.parquet`` rows (one cluster's or several); rows with ``ties`` True are kept
     (:mod:`graphlink.stages.tie_evidence`; none in folders written before it), cards and ``--signal``
     identifiers first, then prompt values, then addresses; within a kind those most members hold, then the
     rarest in the input. ``accounts_sharing``: the cluster's members holding the value; ``df``: accounts
-    holding it in the whole input -- a public text (a framework's system prompt) is held by many outside
-    any flagged fleet, an operator's template mostly by its fleet.
+    holding it in the whole input; ``outside_flagged``: those in no flagged cluster (null in folders written
+    before it) -- a public text (a framework's system prompt) is held by many outside any flagged fleet, an
+    operator's template mostly by its fleet.
 
     Examples
     --------
     >>> ev = pl.DataFrame({"kind": ["ip", "prompt", "payment", "prompt"], "value": ["1.2.3.4", "b c", "card", "a b"],
     ...                    "accounts_sharing": [2, 3, 2, 3], "weight": [1.0] * 4, "df": [9, 40, 3, 12],
-    ...                    "ties": [True, True, True, False]})
+    ...                    "ties": [True, True, True, False], "outside_flagged": [1, 30, 0, None]})
     >>> tying_values(ev)["value"].to_list()
     ['card', 'b c', '1.2.3.4']
     """
+    if "outside_flagged" not in evidence.columns:
+        evidence = evidence.with_columns(pl.lit(None, pl.UInt32).alias("outside_flagged"))
     if "ties" not in evidence.columns:
-        return evidence.clear().select("kind", "value", "accounts_sharing", "df")
+        return evidence.clear().select("kind", "value", "accounts_sharing", "df", "outside_flagged")
     rank = pl.col("kind").replace_strict(_TIE_ORDER, default=1, return_dtype=pl.Int64)
     return (evidence.filter(pl.col("ties").fill_null(False))
             .sort([rank, "accounts_sharing", "df", "kind", "value"], descending=[False, True, False, False, False])
-            .select("kind", "value", "accounts_sharing", "df"))
+            .select("kind", "value", "accounts_sharing", "df", "outside_flagged"))
 
 
 def table_html(frame: pl.DataFrame, max_rows: int = 10, max_chars: int = 120) -> str:

@@ -290,12 +290,13 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
         lead = flagged_with(row.get("why") or "")
         tie_table = Table(title=f"Values that tied it to flagged cluster {lead['cluster_id'] if lead else '?'} "
                                 f"({tying.height:,})", title_justify="left")
-        tie_headers = ["kind", "value", "sharing", "in input"]
-        for name, justify in zip(tie_headers, ("left", "left", "right", "right")):
+        tie_headers = ["kind", "value", "sharing", "in input", "outside flagged"]
+        for name, justify in zip(tie_headers, ("left", "left", "right", "right", "right")):
             tie_table.add_column(name, justify=justify, overflow="fold")
         tie_list = [list(r) for r in tying.head(evidence).iter_rows()]
         for r in tie_list:
-            tie_table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:,}")
+            tie_table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:,}",
+                              "" if r[4] is None else f"{r[4]:,}")
         if tying.height > evidence:
             tie_table.caption = f"{tying.height - evidence:,} more (use --evidence)"
         tables.append((tie_table, tie_list, tie_headers))

@@ -303,7 +303,9 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "member_note": member_note,
         "members": build_table(shown, member_columns, table_id=f"members-{int(cluster_id)}"),
         # What tied an inherited flag (graphlink.stages.tie_evidence): the values, not only their count in the why.
-        "ties": (build_table(tying, [Column("kind", pl.col("kind")), *_value_columns("")[:3]], table_id=f"ties-{int(cluster_id)}")
+        "ties": (build_table(tying, [Column("kind", pl.col("kind")), *_value_columns("")[:3], Column(
+                     "in no flagged cluster", fmt_int(pl.col("outside_flagged")), numeric=True, sort=pl.col("outside_flagged"),
+                     title="Accounts holding the value outside every flagged cluster")], table_id=f"ties-{int(cluster_id)}")
                  if (tying := tying_values(evidence)).height else None),
         "n_ties": plural(tying.height, "value"),
     }
