@@ -93,8 +93,10 @@ def test_show_lists_the_tying_values_under_the_reasons(detected):
     as_json = json.loads(runner.invoke(app, ["show", str(out), str(tame["cluster_id"]), "--json"]).output)
     assert len(as_json["tied_by"]) == n and {r["kind"] for r in as_json["tied_by"]} == {"prompt"}
     assert {r["outside_flagged"] for r in as_json["tied_by"]} == {0}
+    assert as_json["flagged_with"] == {"cluster_id": loud["cluster_id"], "campaign_id": loud["campaign_id"],
+                                       "same_operator": False}  # the case file's structure, no why parsing
     loud_json = json.loads(runner.invoke(app, ["show", str(out), str(loud["cluster_id"]), "--json"]).output)
-    assert loud_json["tied_by"] == []
+    assert loud_json["tied_by"] == [] and loud_json["flagged_with"] is None
 
 
 def test_the_report_lists_the_tying_values_under_the_why(detected, tmp_path):

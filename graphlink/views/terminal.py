@@ -211,7 +211,8 @@ def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, eviden
                  all_values: bool = False) -> dict[str, Any]:
     """One cluster for ``show --json``: its row, reasons, hour profile, members and evidence (strongest kind first)."""
     row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values)
-    return {"cluster": row, "reasons": why_reasons(row.get("why")), "tied_by": tying.to_dicts(),
+    return {"cluster": row, "reasons": why_reasons(row.get("why")), "flagged_with": flagged_with(row.get("why") or ""),
+            "tied_by": tying.to_dicts(),
             "redaction": outputs.redaction, "hours_utc": hours,
             "members_total": member_rows.height, "members": member_rows.head(members).to_dicts(),
             "evidence_total": evidence_rows.height, "evidence_hidden_weight_0": hidden,
