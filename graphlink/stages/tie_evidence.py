@@ -7,13 +7,14 @@ needs the values themselves: a framework's public system prompt and an operator'
 alike as a count, not as text. This module marks them in ``evidence.parquet`` (column ``ties``) and adds
 those the per-kind cut (``evidence_per_kind``) left out, so ``show``, the report, ``export`` and the
 notebook list exactly what tied the cluster, with how many of its members hold each value
-(``accounts_sharing``; a strong cell's template values may be held by one member) and how many accounts
-in the input do (``df``).
+(``accounts_sharing``; a strong cell's template values may be held by one member), how many accounts
+in the input do (``df``) and how many of those are in no flagged cluster (``outside_flagged``).
 
 Output schema
 -------------
 :func:`with_tie_evidence`: the evidence table (:data:`graphlink.contract.EVIDENCE_SCHEMA`), ``ties`` True on
-the tying values' rows, sorted as :func:`graphlink.stages.evidence.top_per_kind` sorts it.
+the tying values' rows (with ``outside_flagged``; null elsewhere), sorted as
+:func:`graphlink.stages.evidence.top_per_kind` sorts it.
 """
 
 from __future__ import annotations
@@ -93,17 +94,16 @@ def with_tie_evidence(evidence: pl.DataFrame, tied: pl.DataFrame, clusters: pl.D
     pairs = tying_pairs(tied, clusters)
     if pairs.is_empty():
         return evidence
-    members = (partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64))
-               .join(pairs.select("cluster_id").unique(), on="cluster_id"))
-    held = (affiliations.select("account_idx", "signal_idx").join(pairs.select("signal_idx").unique(), on="signal_idx")
-            .join(members, on="account_idx").join(pairs, on=["cluster_id", "signal_idx"])
-            .group_by("cluster_id", "signal_idx").agg(pl.len().alias("accounts_sharing")))
-    # Holders in flagged clusters: what is left of ``df`` are the value's holders no flag reached (a public
-    # passage's ordinary users; an operator's own template has few).
+    # The tying values' holders in flagged clusters (a cluster inheriting its flag is one): the members of each
+    # tied cluster holding them, and what is left of ``df`` -- the holders no flag reached (a public passage's
+    # ordinary users; an operator's own template has few).
     flagged = (partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64))
                .join(clusters.filter("flagged").select(pl.col("cluster_id").cast(pl.Int64)), on="cluster_id"))
-    in_flagged = (affiliations.select("account_idx", "signal_idx").join(pairs.select("signal_idx").unique(), on="signal_idx")
-                  .join(flagged, on="account_idx").group_by("signal_idx").agg(pl.col("account_idx").n_unique().alias("__in")))
+    holders = (affiliations.select("account_idx", "signal_idx").join(pairs.select("signal_idx").unique(), on="signal_idx")
+               .join(flagged, on="account_idx"))
+    held = (holders.join(pairs, on=["cluster_id", "signal_idx"])
+            .group_by("cluster_id", "signal_idx").agg(pl.len().alias("accounts_sharing")))
+    in_flagged = holders.group_by("signal_idx").agg(pl.col("account_idx").n_unique().alias("__in"))
     rows = (held.join(signals.select("signal_idx", "kind", "value", "weight", "df"), on="signal_idx")
             .join(in_flagged, on="signal_idx", how="left")
             .with_columns(pl.lit(True).alias("ties"),

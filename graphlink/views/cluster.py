@@ -101,7 +101,7 @@ class ClusterView:
 
     @property
     def ties(self) -> pl.DataFrame:
-        """What tied an inherited flag: ``kind, value, accounts_sharing, df`` of the values that tied this cluster to
+        """What tied an inherited flag: ``kind, value, accounts_sharing, df, outside_flagged`` of the values that tied this cluster to
         the flagged cluster its ``why`` names (:func:`graphlink.views.explain.tying_values`); empty otherwise."""
         return tying_values(self.evidence)
 
