@@ -129,7 +129,7 @@ def expand_command(
                       Text(terminal_safe(row[5], limit=200)))
     print_table(table, rows, EXPAND_HEADERS)
     if listed.height > shown:
-        say(Text(f"{listed.height - shown:,} more listed accounts not shown (--show N; --out FILE.parquet or --json "
+        say(Text(f"{listed.height - shown:,} {'more ' if shown else ''}listed accounts not shown (--show N; --out FILE.parquet or --json "
                  "has all)"))
 
 
@@ -268,5 +268,5 @@ def match_command(
     if rows:
         print_table(table, rows, MATCH_HEADERS)
     if matched.height > shown:
-        say(Text(f"{matched.height - shown:,} more matched accounts not shown (--show N; {MATCHES_FILE} in "
+        say(Text(f"{matched.height - shown:,} {'more ' if shown else ''}matched accounts not shown (--show N; {MATCHES_FILE} in "
                  f"{terminal_safe(out_dir)} has all)"))

@@ -3,6 +3,8 @@ two ring seeds and one stray account listed none of the ring)."""
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 
@@ -144,3 +146,10 @@ def test_the_tables_say_how_many_rows_were_not_shown(tmp_path):
                                        str(tmp_path / "m"), "--show", "4"])
     assert matched.exit_code == 0, matched.output
     assert "more matched accounts not shown (--show N; matches.parquet in" in matched.output
+    # --show 0 (session 31): nothing listed, so nothing is "more".
+    none = CliRunner().invoke(app, ["expand", str(known), "--seeds", ",".join(ring.head(3)), "--show", "0"])
+    assert f"\n{listed:,} listed accounts not shown" in none.output and "more listed" not in none.output
+    matched = CliRunner().invoke(app, ["match", str(known), str(fixtures / "events.parquet"), "--out",
+                                       str(tmp_path / "m0"), "--show", "0"])
+    assert "Matched accounts" not in matched.output and " more matched" not in matched.output
+    assert re.search(r"\n[\d,]+ matched accounts not shown \(--show N", matched.output)

@@ -172,6 +172,41 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
+def score_note(row: dict[str, Any], run: dict[str, Any]) -> str:
+    """What to read beside a flagged cluster's score when the score alone would not flag it ('' otherwise).
+
+    A cluster flagged through a tie to a flagged cluster, with its campaign, or scored as a whole can score
+    anything, 0.000 included (its own evidence shows no fleet tooling): ``show`` and the report say so beside
+    the score rather than leave a flagged 0.000 unexplained. ``run`` is the folder's ``run.json`` (the
+    ``[scoring]`` settings it ran with; the defaults for a folder without them). Only numbers are quoted.
+
+    Examples
+    --------
+    >>> score_note({"flagged": True, "score": 0.0, "size": 17, "why": "tied to flagged cluster 12 (campaign 3) by 8 prompt values"}, {})
+    'flagged through its tie to flagged cluster 12 (campaign 3): its own score alone would not flag it (threshold 0.6)'
+    >>> score_note({"flagged": True, "score": 0.9, "size": 17, "why": "proxies"}, {})
+    ''
+    """
+    from graphlink.config import ScoringConfig
+
+    scoring = {**vars(ScoringConfig()), **((run.get("parameters") or {}).get("scoring") or {})}
+    threshold, min_size = float(scoring["flag_threshold"]), int(scoring["min_flag_size"])
+    score, size = row.get("score"), int(row.get("size") or 0)
+    low = score is None or float(score) < threshold
+    if not row.get("flagged") or not (low or size < min_size):
+        return ""
+    why = row.get("why") or ""
+    lead = flagged_with(why)
+    whole = re.match(r"campaign (\d+)" + re.escape(AS_A_WHOLE), why)
+    how = (f"flagged through its tie to flagged cluster {lead['cluster_id']}"
+           + (f" (campaign {lead['campaign_id']})" if lead["campaign_id"] else "") if lead
+           else f"flagged with campaign {whole.group(1)} scored as a whole" if whole
+           else "flagged with its campaign")
+    alone = (f"its own score alone would not flag it (threshold {threshold:g})" if low
+             else f"its own {plural(size, 'account')} alone are under min_flag_size {min_size}")
+    return f"{how}: {alone}"
+
+
 def _campaign_verdict(row: dict[str, Any]) -> str:
     """Why a cluster under the threshold or ``min_flag_size`` is flagged, read off its ``why``
     (:func:`graphlink.stages.campaign_flags.flag_with_campaign` writes its start): with a flagged

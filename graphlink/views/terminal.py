@@ -20,6 +20,7 @@ from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.store.outputs import load_outputs
 from graphlink.stages.tie_words import flagged_with
+from graphlink.views.explain import score_note
 from graphlink.views.safety import replace_controls, terminal_safe
 from graphlink.views.words import plural
 
@@ -78,7 +79,8 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
     parts.append(title)
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
-    parts.append(Text(f"{plural(row['size'], 'account')}; score {row['score']:.3f}{active}"))
+    note = score_note(row, outputs.run)
+    parts.append(Text(f"{plural(row['size'], 'account')}; score {row['score']:.3f}{f', {note}' if note else ''}{active}"))
     if outputs.redaction:
         parts.append(Text(f"redacted: {outputs.redaction}", style="yellow"))
 
@@ -106,7 +108,8 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
     if member_rows.height > members:
         table.caption = (f"{member_rows.height - members:,} more: graphlink export {outputs.path} "
                          f"--format csv --clusters {cluster_id}")
-    parts.append(table)
+    if members:  # 0: no member list
+        parts.append(table)
 
     table = Table(title=f"Shared evidence ({evidence_rows.height:,})", title_justify="left")
     for name, justify in (("kind", "left"), ("value", "left"), ("sharing", "right"), ("weight", "right"),
@@ -117,7 +120,8 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
                       f"{e['accounts_sharing']:,}", f"{e['weight']:.3f}", f"{e['df']:,}")
     if evidence_rows.height > evidence:
         table.caption = f"{evidence_rows.height - evidence:,} more (use --evidence)"
-    parts.append(table)
+    if evidence:  # 0: no evidence list
+        parts.append(table)
     return parts
 
 
@@ -212,6 +216,7 @@ def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, eviden
     """One cluster for ``show --json``: its row, reasons, hour profile, members and evidence (strongest kind first)."""
     row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values)
     return {"cluster": row, "reasons": why_reasons(row.get("why")), "flagged_with": flagged_with(row.get("why") or ""),
+            "score_note": score_note(row, outputs.run),
             "tied_by": tying.to_dicts(),
             "redaction": outputs.redaction, "hours_utc": hours,
             "members_total": member_rows.height, "members": member_rows.head(members).to_dicts(),
@@ -233,7 +238,9 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
         title.append("  flagged", style="bold red")
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
-    heading = [title, Text(f"{plural(row['size'], 'account')}; score {row['score']:.3f}{active}")]
+    note = score_note(row, outputs.run)  # a flag the score alone would not give: say where it came from
+    heading = [title, Text(f"{plural(row['size'], 'account')}; score {row['score']:.3f}{f', {note}' if note else ''}"
+                           f"{active}")]
     if row.get("campaign_id") is not None and outputs.campaigns is not None:
         camp = outputs.campaigns.filter(pl.col("campaign_id") == row["campaign_id"])
         if camp.height:
@@ -287,7 +294,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     if notes:
         ev_table.caption = "; ".join(notes)
     tables = [(reasons, reason_rows, ["what", "value"])]
-    if tying.height:  # what tied an inherited flag, listed whole up to --evidence
+    if tying.height and evidence:  # what tied an inherited flag, listed whole up to --evidence
         lead = flagged_with(row.get("why") or "")
         tie_table = Table(title=f"Values that tied it to flagged cluster {lead['cluster_id'] if lead else '?'} "
                                 f"({tying.height:,})", title_justify="left")
@@ -301,7 +308,9 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
         if tying.height > evidence:
             tie_table.caption = f"{tying.height - evidence:,} more (use --evidence)"
         tables.append((tie_table, tie_list, tie_headers))
-    return heading, [*tables, (table, member_list, member_headers), (ev_table, ev_list, ev_headers)]
+    # A count of 0 (--members 0, --evidence 0) leaves that list out, not an empty table with "N more".
+    return heading, [*tables, *([(table, member_list, member_headers)] if members else []),
+                     *([(ev_table, ev_list, ev_headers)] if evidence else [])]
 
 
 # --------------------------------------------------------------------------- CLI help and piped output

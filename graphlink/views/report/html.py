@@ -36,7 +36,7 @@ from markupsafe import Markup
 from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views.evidence import evidence_by_kind, reconstruct_templates
-from graphlink.views.explain import tying_values
+from graphlink.views.explain import score_note, tying_values
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
 from graphlink.views.report.figures import SectionPlots, section_plots, start_section_plots
 from graphlink.views.report.members import MemberEvents, network_data
@@ -290,7 +290,8 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     return {
         "id": int(cluster_id),
         "flagged": bool(row.get("flagged")),
-        "subtitle": (f"{plural(int(row['size']), 'account')} · score {float(row['score']):.3f} · linked by {kinds}{active}"
+        "subtitle": (f"{plural(int(row['size']), 'account')} · score {float(row['score']):.3f}"
+                     f"{f', {note}' if (note := score_note(row, outputs.run)) else ''} · linked by {kinds}{active}"
                      f"{history_text(row)}"),
         "why": why_reasons(row.get("why")),
         "components": [(name, value_text(row.get(name))) for name in score_columns(outputs.clusters)],
