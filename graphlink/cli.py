@@ -213,7 +213,7 @@ def report(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", show_default=False, help="Report file [default: DIR/report.html].")] = None,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
-    max_sections: Annotated[int, typer.Option(min=0, metavar="N", help="Flagged clusters given a detailed section, highest scores first.")] = 100,
+    max_sections: Annotated[int, typer.Option(min=0, metavar="N", help="Flagged clusters given a detailed section, highest scores first (the report names those left out).")] = 1000,
     max_unflagged: Annotated[int, typer.Option("--max-unflagged", min=0, metavar="N", help="Highest-scoring clusters that are not flagged also given a section (marked 'not flagged').")] = 10,
     max_members: Annotated[int, typer.Option(min=1, metavar="N", help="Members listed per cluster section, most active first.")] = 500,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw hour-of-day, timeline and network plots.")] = True,

@@ -75,3 +75,44 @@ def test_show_with_0_members_or_0_evidence_lists_nothing_and_says_no_more(tied):
     as_json = json.loads(runner.invoke(app, ["show", str(out), cid, "--json", "--members", "0", "--evidence", "0"]).output)
     assert as_json["members"] == [] and as_json["members_total"] == tame["size"] and as_json["evidence"] == []
     assert as_json["tied_by"]  # all tying values, whatever --evidence
+
+
+def test_every_flagged_cluster_gets_a_report_section_by_default(tied, tmp_path):
+    """147 flagged clusters on dev ind_s3_11000 (68 through a tie, most scoring under the threshold): 100 sections
+    left 47 out; all of them cost 13.0 MB and 99 s against 9.8 MB and 78 s (BENCHMARKS.md, session 31)."""
+    import polars as pl
+
+    from graphlink.views.report import ReportOptions
+    from graphlink.views.report.html import planned_sections
+
+    out, _, tame = tied
+    folder = Path(shutil.copytree(out, tmp_path / "many"))
+    clusters = pl.read_parquet(folder / "clusters.parquet")
+    top = int(clusters["cluster_id"].max())
+    copies = pl.concat([clusters.filter(pl.col("cluster_id") == tame["cluster_id"])] * 150).with_columns(
+        (pl.int_range(1, 151, dtype=pl.Int64) + top).alias("cluster_id"), pl.lit(True).alias("flagged"))
+    pl.concat([clusters, copies]).write_parquet(folder / "clusters.parquet")
+    flagged = set(pl.read_parquet(folder / "clusters.parquet").filter("flagged")["cluster_id"].to_list())
+    assert len(flagged) > 150
+    assert flagged <= set(planned_sections(folder, ReportOptions()))
+
+
+def test_a_capped_report_names_the_flagged_clusters_it_leaves_out_and_how_to_read_them(tied, tmp_path):
+    import polars as pl
+
+    from graphlink.views.report import ReportOptions, write_report
+
+    out, loud, tame = tied
+    folder = Path(shutil.copytree(out, tmp_path / "capped"))
+    flagged = pl.read_parquet(folder / "clusters.parquet").filter("flagged")
+    info = write_report(folder, options=ReportOptions(max_sections=1, max_unflagged_sections=0, plots=False,
+                                                      interactive=False, events=False))
+    page = info.path.read_text()
+    left = sorted(set(flagged["cluster_id"].to_list()) - {loud["cluster_id"]})
+    assert tame["cluster_id"] in left and f'id="cluster-{tame["cluster_id"]}"' not in page
+    note = f"left out: {len(left)} flagged cluster"
+    assert note in page and all(f"{c}" in page[page.index(note):page.index(note) + 300] for c in left)
+    assert "graphlink show DIR ID" in page and "--max-sections N" in page
+    assert any(note in w for w in info.warnings)  # the command line says it too
+    done = runner.invoke(app, ["report", str(folder), "--max-sections", "1", "--no-plots", "--static", "--no-events"])
+    assert note in done.output

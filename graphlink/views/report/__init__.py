@@ -16,6 +16,7 @@ from graphlink.store.atomic import write_atomic
 from graphlink.store.outputs import load_outputs
 from graphlink.views.report.html import ReportOptions, planned_sections, render_report, section_ids
 from graphlink.views.report.members import MemberEvents, member_events
+from graphlink.views.report.tables import left_out_note
 
 __all__ = ["ReportInfo", "ReportOptions", "render_report", "write_report"]
 
@@ -72,7 +73,11 @@ def write_report(out_dir: str | Path, out: str | Path | None = None, *, redact: 
     events = member_events(outputs, prompts=not outputs.redaction) if options.events else None
     html = render_report(outputs, options, generated_at, events=events).encode("utf-8")
     write_atomic(target, html)
-    return ReportInfo(path=target, bytes=len(html), sections=len(section_ids(outputs, options)),
-                      flagged=int(outputs.clusters["flagged"].sum() or 0), clusters=outputs.clusters.height,
-                      redacted=outputs.redaction is not None, seconds=round(time.perf_counter() - start, 3),
-                      warnings=(events.note,) if events is not None and events.missing else ())
+    ids = section_ids(outputs, options)
+    flagged = outputs.clusters.filter("flagged")
+    shown = int(flagged["cluster_id"].is_in(ids).sum())
+    left = [left_out_note(flagged, set(ids), shown)] if shown < flagged.height else []  # the page says it too
+    return ReportInfo(path=target, bytes=len(html), sections=len(ids), flagged=flagged.height,
+                      clusters=outputs.clusters.height, redacted=outputs.redaction is not None,
+                      seconds=round(time.perf_counter() - start, 3),
+                      warnings=tuple(left) + ((events.note,) if events is not None and events.missing else ()))

@@ -183,3 +183,13 @@ def history_text(row: dict[str, Any]) -> str:
         text += (f" · {plural(int(row['new_members']), 'new member')}"
                  + (f", {int(quiet):,} gone quiet" if quiet is not None else "") + " since the previous run")
     return text
+
+
+def left_out_note(clusters: pl.DataFrame, sections: set[int], shown: int, most: int = 30) -> str:
+    """Which flagged clusters have no section (``--max-sections``; highest scores first) and how to read each one."""
+    left = (clusters.filter(pl.col("flagged") & ~pl.col("cluster_id").is_in(list(sections)))
+            .sort(["score", "size", "cluster_id"], descending=[True, True, False], nulls_last=True)["cluster_id"])
+    ids = ", ".join(str(c) for c in left.head(most)) + (f" and {left.len() - most:,} more" if left.len() > most else "")
+    return (f"Detailed sections for the {shown:,} highest-scoring of {shown + left.len():,} flagged clusters; "
+            f"left out: {plural(left.len(), 'flagged cluster')} ({ids}), listed in the cluster table. Read one with "
+            "graphlink show DIR ID, or give them all a section with graphlink report --max-sections N.")
