@@ -12,6 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -80,8 +81,6 @@ def test_show_with_0_members_or_0_evidence_lists_nothing_and_says_no_more(tied):
 def test_every_flagged_cluster_gets_a_report_section_by_default(tied, tmp_path):
     """147 flagged clusters on dev ind_s3_11000 (68 through a tie, most scoring under the threshold): 100 sections
     left 47 out; all of them cost 13.0 MB and 99 s against 9.8 MB and 78 s (BENCHMARKS.md, session 31)."""
-    import polars as pl
-
     from graphlink.views.report import ReportOptions
     from graphlink.views.report.html import planned_sections
 
@@ -98,8 +97,6 @@ def test_every_flagged_cluster_gets_a_report_section_by_default(tied, tmp_path):
 
 
 def test_a_capped_report_names_the_flagged_clusters_it_leaves_out_and_how_to_read_them(tied, tmp_path):
-    import polars as pl
-
     from graphlink.views.report import ReportOptions, write_report
 
     out, loud, tame = tied
@@ -116,3 +113,68 @@ def test_a_capped_report_names_the_flagged_clusters_it_leaves_out_and_how_to_rea
     assert any(note in w for w in info.warnings)  # the command line says it too
     done = runner.invoke(app, ["report", str(folder), "--max-sections", "1", "--no-plots", "--static", "--no-events"])
     assert note in done.output
+
+
+# -- templates behind a framework's system prompt: one function for the report and the notebook ------------------
+
+FRAMEWORK = ("You are OrbitAgent, an autonomous assistant running inside the OrbitKit framework. You can call tools "
+             "by emitting a JSON block with the fields tool and arguments. Always reason about which tool fits the "
+             "user's goal, never invent tool names, keep answers under three hundred words unless asked otherwise, "
+             "cite the tool output you used, and ask a clarifying question when the request is ambiguous. Available "
+             "tools: search, calculator, calendar, notes, weather, maps, translation, code runner, spreadsheet, "
+             "mail, documents, images and the web browser.\n\nUser: ")
+FLEET_A = "Reason through this exercise as thoroughly as possible and number each reasoning step you take: {} ({})"
+FLEET_B = "Return a JSON object with the keys trace and final for the following prompt and keep every step: {} ({})"
+
+
+def test_templates_behind_a_shared_head_are_each_shown_after_it():
+    """Behind a framework's system prompt a fleet writes its own templates; read as one template, the head made
+    every prompt a follower and the fleet's templates read as varying ('User: ⟨…⟩')."""
+    import numpy as np
+
+    from graphlink.views.templates import cluster_templates
+
+    rng = np.random.default_rng(31)
+    words = ["river", "garden", "budget", "poem", "chess", "market", "violin", "castle", "desert", "lamp"]
+    rows = []
+    for i in range(12):
+        for k in range(5):
+            fill = " ".join(words[j] for j in rng.integers(0, len(words), 3))
+            rows.append((f"fleet{i}", FRAMEWORK + (FLEET_A if (i + k) % 2 else FLEET_B).format(fill, k)))
+    rows += [(f"dev{i}", FRAMEWORK + f"what is the weather in {words[i]} tomorrow") for i in range(3)]
+    prompts = pl.DataFrame(rows, schema=["account_id", "prompt"], orient="row")
+    texts = [t.text() for t in cluster_templates(pl.DataFrame({"kind": [], "value": []}, schema={
+        "kind": pl.String, "value": pl.String}), prompts)]
+    for fleet in (FLEET_A, FLEET_B):
+        own = fleet.split(":")[0]
+        shown = [t for t in texts if own in t]
+        assert shown and shown[0].startswith("You are OrbitAgent") and "User: " + own in shown[0], texts
+
+
+def test_the_report_and_the_notebook_show_the_same_templates(tmp_path):
+    import numpy as np
+
+    import graphlink
+    from tests.test_detection_classes import Log, add_people, add_ring
+
+    rng = np.random.default_rng(7)
+    log = Log()
+    add_ring(log, rng, "fleet", 20, 5, [f"34.{110 + k}.7.9" for k in range(12)], FRAMEWORK + FLEET_A)
+    add_people(log, rng, 60)
+    tmp_path.mkdir(exist_ok=True)
+    log.frame().write_parquet(tmp_path / "events.parquet")
+    out = tmp_path / "out"
+    done = runner.invoke(app, ["detect", str(tmp_path / "events.parquet"), "--out", str(out), "--quiet"])
+    assert done.exit_code == 0, done.output
+    fleet = pl.read_parquet(out / "accounts.parquet").filter(pl.col("account_id") == "fleet0")["cluster_id"][0]
+    notebook = graphlink.load(out).cluster(fleet).templates()
+    assert notebook and any("Reason through this exercise" in t.text() for t in notebook)  # past 500 characters
+    assert runner.invoke(app, ["report", str(out), "--quiet", "--no-plots", "--static"]).exit_code == 0
+    page = (out / "report.html").read_text()
+    section = page[page.index(f'id="cluster-{fleet}"'):]
+    section = section[:section.index("</section>")]
+    import html
+
+    shown = [html.unescape(re.sub(r"<[^>]+>", "", d)) for d in re.findall(r'<div class="template">(.*?)</div>',
+                                                                           section, re.S)]
+    assert shown == [" ".join(p for p, _ in t.parts) for t in notebook]

@@ -307,28 +307,24 @@ class ClusterView:
         """The prompt templates of the cluster, each once, variable parts marked, with an example prompt.
 
         Built from the cluster's shared prompt shingles and, when the events
-        are available, a sample of its members' prompts
-        (:func:`graphlink.views.evidence.reconstruct_templates`).
+        are available, a sample of its members' prompts: the report's template view
+        (:func:`graphlink.views.templates.cluster_templates`).
 
         Returns
         -------
         list of graphlink.views.evidence.Template
         """
-        from graphlink.views.evidence import reconstruct_templates
+        from graphlink.views.templates import cluster_templates, sample_prompts
 
-        shingles = self.evidence.filter(pl.col("kind") == "prompt")["value"].to_list()
-        sample: pl.DataFrame | list = []
+        sample = None
         try:
             lf = self.events()
             if "prompt" in lf.collect_schema():
-                chosen = self.members["account_id"].sort().head(accounts).implode()
-                sample = (lf.filter(pl.col("account_id").is_in(chosen) & pl.col("prompt").is_not_null())
-                          .select("account_id", pl.col("prompt").cast(pl.String))
-                          .collect().group_by("account_id", maintain_order=True).head(prompts_per_account)
-                          .sort("account_id", "prompt"))
+                sample = sample_prompts(lf, self.members.select("account_id", pl.lit(self.cluster_id).alias("cluster_id")),
+                                        accounts=accounts, prompts_per_account=prompts_per_account)
         except GraphlinkError:
             pass  # in-memory or moved events: shingles only
-        return reconstruct_templates(shingles, sample)
+        return cluster_templates(self.evidence, sample)
 
     def export(self, out_dir: str | Path) -> dict[str, Path]:
         """Write the cluster's case file and its members and evidence as CSV.

@@ -35,7 +35,7 @@ from markupsafe import Markup
 
 from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
-from graphlink.views.evidence import evidence_by_kind, reconstruct_templates
+from graphlink.views.evidence import evidence_by_kind
 from graphlink.views.explain import score_note, tying_values
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
 from graphlink.views.report.figures import SectionPlots, section_plots, start_section_plots
@@ -45,6 +45,7 @@ from graphlink.views.report.tables import (
     number_text, value_text,
 )
 from graphlink.views.schedule import describe_schedule, describe_sync, hours_text, timing_bucket, timing_meanings
+from graphlink.views.templates import cluster_templates
 from graphlink.views.words import plural
 
 
@@ -213,11 +214,9 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
     """
     cid = int(cluster_id)
     ids = members["account_id"].implode()
-    times = prompts = None
+    times = None
     if events is not None and events.times is not None:
         times = events.times.filter(pl.col("account_id").is_in(ids))
-    if events is not None and events.prompts is not None:
-        prompts = events.prompts.filter(pl.col("account_id").is_in(ids))
     clock = ""
     if times is not None and times.height:
         schedule = describe_schedule(times)
@@ -238,7 +237,7 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
                 {"parts": t.parts, "example": t.example,
                  "used": (f"followed by {plural(t.prompts, 'sampled prompt')} of {plural(t.accounts, 'account')}"
                           if t.accounts else "reconstructed from the shared phrases")}
-                for t in reconstruct_templates(values["value"].to_list(), prompts if prompts is not None else ())]
+                for t in cluster_templates(evidence, events.prompts if events is not None else None, members["account_id"])]
         elif group.kind == "timing":
             item["summary"] = (f"{plural(values.height, 'shared activity signature')}: accounts active in the same "
                                f"windows again and again (the largest group: "

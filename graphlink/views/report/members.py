@@ -11,6 +11,7 @@ from graphlink.store.folder import Outputs
 from graphlink.store.outputs import events_file
 from graphlink.views import plots
 from graphlink.views.safety import visible_text
+from graphlink.views.templates import sample_prompts
 from graphlink.views.words import plural
 
 __all__ = ["MemberEvents", "member_events", "network_data"]
@@ -80,14 +81,12 @@ class MemberEvents:
     missing: bool = False
 
 
-def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluster: int = 20,
-                  prompts_per_account: int = 5, max_prompt_rows: int = 100_000) -> MemberEvents:
+def member_events(outputs: Outputs, *, prompts: bool = True) -> MemberEvents:
     """Read the section clusters' members' events from the events file recorded in ``run.json``.
 
     Two streaming scans of the events file: ``account_id, timestamp`` of every
-    member (16 bytes per event), and the prompts (cut to 500 characters) of
-    ``accounts_per_cluster`` members per cluster, at most ``max_prompt_rows``
-    read, ``prompts_per_account`` kept per account.
+    member (16 bytes per event), and the prompts the template view reads
+    (:func:`graphlink.views.templates.sample_prompts`, as ``ClusterView.templates()``).
 
     Never raises for a missing or unreadable events file: the note says why
     and the report falls back to what the output folder holds.
@@ -113,14 +112,8 @@ def member_events(outputs: Outputs, *, prompts: bool = True, accounts_per_cluste
             times = (lf.filter(pl.col("account_id").is_in(ids)).select("account_id", "timestamp")
                      .drop_nulls("timestamp").collect(engine="streaming"))
         sample = None
-        if prompts and "prompt" in schema:
-            chosen = (members.sort("account_id").group_by("cluster_id", maintain_order=True)
-                      .head(accounts_per_cluster)["account_id"])
-            sample = (lf.filter(pl.col("account_id").is_in(chosen.implode()) & pl.col("prompt").is_not_null())
-                      .select("account_id", pl.col("prompt").cast(pl.String).str.slice(0, 500))
-                      .head(max_prompt_rows).collect(engine="streaming").group_by("account_id", maintain_order=True)
-                      .head(prompts_per_account)
-                      .sort("account_id", "prompt"))
+        if prompts and "prompt" in schema:  # the notebook's sample too (ClusterView.templates)
+            sample = sample_prompts(lf, members.drop_nulls("cluster_id"))
     except (GraphlinkError, pl.exceptions.PolarsError, OSError, TypeError, ValueError) as exc:
         return MemberEvents(None, None, f"Schedules and example prompts are not shown: the events file {path} "
                                         "could not be read back "

@@ -1,0 +1,386 @@
+"""A cluster's prompt templates: the one function behind the report's template view and ``ClusterView.templates()``.
+
+Both read the same sample of the members' original prompts (:func:`sample_prompts`: the first
+:data:`SAMPLE_ACCOUNTS` members by id, each one's first :data:`SAMPLE_PROMPTS` prompts in the events file, each
+prompt's first :data:`MAX_CHARS` characters) and rebuild the templates from it and the cluster's shared prompt
+shingles (:func:`cluster_templates`, :func:`reconstruct_templates`), so the report and
+the notebook show the same templates. A prompt is read far enough to hold a template behind a long shared head
+(an agent framework's system prompt, which detect reads past: :mod:`graphlink.stages.signals.shared_heads`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+__all__ = ["MAX_CHARS", "SAMPLE_ACCOUNTS", "SAMPLE_PROMPTS", "Template", "cluster_templates", "reconstruct_templates",
+           "sample_prompts", "tokenise"]
+
+#: Members of a cluster whose prompts are sampled (the first by account id).
+SAMPLE_ACCOUNTS = 20
+#: Prompts sampled per account (its first in the events file).
+SAMPLE_PROMPTS = 5
+#: Characters read of each sampled prompt: a shared head of up to 128 words and the 48 words detect reads after it
+#: (about 1,300 characters of English) fit; a megabyte prompt costs no more than this.
+MAX_CHARS = 2_000
+#: Prompt rows read at most (the report samples every section's cluster in one scan).
+MAX_ROWS = 100_000
+
+
+def sample_prompts(events: pl.LazyFrame, members: pl.DataFrame, *, accounts: int = SAMPLE_ACCOUNTS,
+                   prompts_per_account: int = SAMPLE_PROMPTS, max_rows: int = MAX_ROWS,
+                   max_chars: int = MAX_CHARS) -> pl.DataFrame:
+    """``account_id, prompt``: the prompts the template view reads of each cluster of ``members``.
+
+    ``members`` is ``account_id, cluster_id`` (one cluster or many); ``events`` the log (canonical
+    ``account_id``, a ``prompt`` column), read once, lazily.
+    """
+    chosen = (members.select("account_id", "cluster_id").sort("account_id")
+              .group_by("cluster_id", maintain_order=True).head(accounts)["account_id"])
+    return (events.filter(pl.col("account_id").is_in(chosen.implode()) & pl.col("prompt").is_not_null())
+            .select("account_id", pl.col("prompt").cast(pl.String).str.slice(0, max_chars))
+            .head(max_rows).collect(engine="streaming").group_by("account_id", maintain_order=True)
+            .head(prompts_per_account).sort("account_id", "prompt"))
+
+
+def cluster_templates(evidence: pl.DataFrame, prompts: pl.DataFrame | None = None,
+                      members: pl.Series | None = None) -> list[Template]:
+    """The templates of one cluster from its evidence rows (``kind, value``: its ``prompt`` values) and, when
+    given, :func:`sample_prompts` (filtered to ``members``, its account ids, when given)."""
+    shingles = evidence.filter(pl.col("kind") == "prompt")["value"].to_list()
+    if prompts is not None and members is not None:
+        prompts = prompts.filter(pl.col("account_id").is_in(members.implode()))
+    return reconstruct_templates(shingles, prompts if prompts is not None else ())
+
+
+# --------------------------------------------------------------------------- prompt templates
+
+# What graphlink.stages.signals.normalise.normalise_prompt treats as separators: ASCII punctuation and whitespace.
+_TOKEN = re.compile(r"[^\s!-/:-@\[-`{-~]+")
+_DIGITS = re.compile(r"[0-9]+")
+# The normaliser splits CamelCase at each lower-to-upper ASCII letter.
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def tokenise(text: str) -> list[tuple[str, int, int]]:
+    """Words of a prompt as graphlink normalises them, with their span in the original text.
+
+    A word is a run of characters other than ASCII punctuation and
+    whitespace, lower-cased, digit runs replaced by ``0``
+    (:func:`graphlink.stages.signals.normalise.normalise_prompt` word by word on ASCII text).
+
+    Examples
+    --------
+    >>> tokenise("Give me 12 ideas, fast!")
+    [('give', 0, 4), ('me', 5, 7), ('0', 8, 10), ('ideas', 11, 16), ('fast', 18, 22)]
+    >>> [w for w, _, _ in tokenise("YouAreAnExpert.")]
+    ['you', 'are', 'an', 'expert']
+    """
+    words = []
+    for m in _TOKEN.finditer(text):
+        cuts = [m.start()] + [m.start() + c.start() for c in _CAMEL.finditer(m.group())] + [m.end()]
+        words.extend((_DIGITS.sub("0", text[a:b].lower()), a, b) for a, b in zip(cuts, cuts[1:]))
+    return words
+
+
+@dataclass(frozen=True)
+class Template:
+    """A prompt template reconstructed from shared shingles and sample prompts.
+
+    Attributes
+    ----------
+    parts : list of (str, bool)
+        The template in order: ``(text, variable)``; constant text is taken
+        from the example prompt (original spelling, punctuation and case),
+        a variable part is ``"…"`` (words that differ between prompts) or
+        ``"#"`` (a number: normalisation maps every number to ``0``, so it
+        may differ).
+    example : str or None
+        One original prompt that follows the template.
+    prompts : int
+        Sampled prompts that follow it (0 when reconstructed from shingles only).
+    accounts : int
+        Sampled accounts with at least one such prompt.
+    """
+
+    parts: list[tuple[str, bool]]
+    example: str | None = None
+    prompts: int = 0
+    accounts: int = 0
+
+    def text(self, open_mark: str = "⟨", close_mark: str = "⟩") -> str:
+        """The template as one line, variable parts between marks.
+
+        Examples
+        --------
+        >>> Template([("give me", False), ("#", True), ("ideas for", False), ("…", True)]).text()
+        'give me ⟨#⟩ ideas for ⟨…⟩'
+        """
+        return " ".join(f"{open_mark}{t}{close_mark}" if var else t for t, var in self.parts)
+
+
+def _chains(shingles: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Merge shingles overlapping by all but one word into maximal word chains (deterministic)."""
+    unique = sorted({tuple(s) for s in shingles if s})
+    if not unique:
+        return []
+    by_prefix: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    suffixes = set()
+    for s in unique:
+        by_prefix.setdefault(s[:-1], []).append(s)
+        suffixes.add(s[1:])
+    used: set[tuple[str, ...]] = set()
+    chains = []
+    starts = [s for s in unique if s[:-1] not in suffixes] + unique  # chain heads first, then any leftover
+    for start in starts:
+        if start in used:
+            continue
+        chain = list(start)
+        used.add(start)
+        current = start
+        while True:
+            nxt = [s for s in by_prefix.get(current[1:], []) if s not in used]
+            if not nxt:
+                break
+            current = nxt[0]
+            used.add(current)
+            chain.append(current[-1])
+        chains.append(chain)
+    return sorted(chains, key=lambda c: (-len(c), c))
+
+
+def _find(words: list[str], chain: list[str]) -> int:
+    n = len(chain)
+    for i in range(len(words) - n + 1):
+        if words[i:i + n] == chain:
+            return i
+    return -1
+
+
+def _frequent_shingles(prompts: Sequence[tuple[str, str]], ngram: int, min_share: float) -> list[tuple[str, ...]]:
+    """Shingles found in the prompts of at least ``min_share`` of the sampled accounts (at least 2)."""
+    owners: dict[tuple[str, ...], set[str]] = {}
+    accounts = set()
+    for account, text in prompts:
+        accounts.add(account)
+        words = [w for w, _, _ in tokenise(text)]
+        for i in range(len(words) - ngram + 1):
+            owners.setdefault(tuple(words[i:i + ngram]), set()).add(account)
+    need = max(2, int(np.ceil(min_share * len(accounts))))
+    return [s for s, who in owners.items() if len(who) >= need]
+
+
+def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[str, str]] | pl.DataFrame = (),
+                          *, ngram: int = 5, min_share: float = 0.3, max_templates: int = 3) -> list[Template]:
+    """Reconstruct the prompt templates of a cluster, each once, with its variable parts marked.
+
+    Parameters
+    ----------
+    shingles : sequence of str
+        The cluster's shared prompt shingles (normalised ``ngram``-word
+        phrases, e.g. the ``prompt`` rows of ``evidence.parquet``).
+    prompts : sequence of (account_id, prompt) or DataFrame
+        A sample of the members' original prompts (``account_id, prompt``).
+        Phrases shared by at least ``min_share`` of the sampled accounts join
+        the shingles; the prompts give the order of the phrases, the original
+        spelling and an example. Optional: without them the template is the
+        chained shingles, in an arbitrary order, joined by ``⟨…⟩``.
+    ngram : int
+        Words per shingle (``signals.ngram``, default 5).
+    min_share : float
+        Share of sampled accounts a phrase must be found in to count as template text.
+    max_templates : int
+        At most this many templates, most used first.
+
+    Returns
+    -------
+    list of Template
+        Empty when there is nothing to reconstruct.
+
+    Method
+    ------
+    Each sampled prompt is tokenised as detection normalises it and its
+    template phrases (shared shingles) located. The prompt with most of them
+    is the example; prompts at least half of whose phrases are the
+    example's follow the same template. Phrases most followers (60%) share
+    are constant text, shown in the example's original spelling (numbers
+    marked ``#``: they were normalised to ``0``); each run of other words is
+    one variable part. The remaining prompts yield the next template.
+    Without prompts, shingles overlapping by ``ngram - 1`` words are chained
+    (the overlap assembly of sequence reads) and the chains joined. Words every follower of
+    a template starts or ends with are template text too (a template's tail
+    after its last variable part is shorter than a shingle).
+
+    Examples
+    --------
+    >>> prompts = [("a1", "Think step by step about cats, then answer question 12."),
+    ...            ("a2", "Think step by step about dogs, then answer question 7."),
+    ...            ("a3", "Think step by step about the weather, then answer question 3.")]
+    >>> [t.text() for t in reconstruct_templates(prompts=prompts, ngram=3)]
+    ['Think step by step about ⟨…⟩ then answer question ⟨#⟩']
+    """
+    if isinstance(prompts, pl.DataFrame):
+        prompts = list(prompts.select("account_id", "prompt").drop_nulls().iter_rows())
+    prompts = [(str(a), str(p)) for a, p in prompts if p]
+    # Evidence quotes shingles as written in one prompt (case, digits): compare them as tokenised.
+    words_of = [tuple(w for w, _, _ in tokenise(s)) for s in shingles if s]
+    words_of = [w for w in words_of if len(w) >= 2]
+    if prompts:
+        words_of += _frequent_shingles(prompts, ngram, min_share)
+    chains = _chains(words_of)
+    if not chains:
+        return []
+    if not prompts:
+        parts: list[tuple[str, bool]] = []
+        for chain in chains[:6]:
+            if parts:
+                parts.append(("…", True))
+            parts.extend(_number_parts(chain))
+        return [Template(parts=parts)]
+    known = {tuple(w) for w in words_of if len(w) == ngram}
+    located = []
+    for account, text in prompts:
+        tokens = tokenise(text)
+        words = [w for w, _, _ in tokens]
+        hits: dict[tuple[str, ...], int] = {}
+        for i in range(len(words) - ngram + 1):
+            gram = tuple(words[i:i + ngram])
+            if gram in known and gram not in hits:
+                hits[gram] = i
+        if hits:
+            located.append((account, text, tokens, hits))
+    templates = []
+    remaining = located
+    while remaining and len(templates) < max_templates:
+        # The example: the prompt with most template phrases (ties: shorter text, then text).
+        best = min(remaining, key=lambda item: (-len(item[3]), len(item[1]), item[1]))
+        grams = set(best[3])
+        # Followers: prompts at least half of whose template phrases are the example's.
+        followers = [item for item in remaining if 2 * len(grams & set(item[3])) >= len(item[3])]
+        if len({f[0] for f in followers}) >= 2:
+            # Constant text is what most followers share: a phrase with a varying word
+            # ("question 0 about delta") frequent in the sample is not template text.
+            need = 0.6 * len(followers)
+            grams = {g for g in grams if sum(g in f[3] for f in followers) >= need} or grams
+        spans = [(best[3][g], ngram) for g in grams]
+        if len({f[0] for f in followers}) >= 2:  # words every follower starts or ends with are template text too
+            word_lists = [[w for w, _, _ in f[2]] for f in followers]
+            head, tail = _common_prefix(word_lists), _common_prefix([w[::-1] for w in word_lists])
+            # A long head most followers open with (a framework's system prompt): each template written behind it.
+            opens = [_common_prefix([word_lists[followers.index(best)], w]) for w in word_lists]
+            shared = sorted(opens, reverse=True)[int(np.ceil(0.6 * len(opens))) - 1]
+            headed = [f for f, n in zip(followers, opens) if n >= shared]
+            behind, sent = _behind_head(shingles, headed, shared, ngram, min_share, max_templates - len(templates))
+            if behind:  # the head's other followers (its users' own requests) are read again: the head and ⟨…⟩
+                templates += behind
+                remaining = [item for item in remaining if all(item is not f for f in sent)]
+                continue
+            spans += [(0, head), (len(best[2]) - tail, tail)]
+        templates.append(Template(parts=_parts(best[1], best[2], spans), example=best[1], prompts=len(followers),
+                                  accounts=len({f[0] for f in followers})))
+        remaining = [item for item in remaining if all(item is not f for f in followers)]
+    return sorted(templates, key=lambda t: (-t.accounts, -t.prompts, t.text()))
+
+
+#: Words a template's followers must all open with for the rest to be read as templates of their own: a shared head
+#: (an agent framework's system prompt, a company wrapper), as detect reads past one (16 of 64 words kept,
+#: :mod:`graphlink.stages.signals.shared_heads`).
+SHARED_HEAD_WORDS = 16
+#: Words of constant text a template behind such a head needs (a passage: 8 shingles of 5 words, as
+#: ``template_share`` counts one); less is a template's own variable tail ("What is the final value?").
+PASSAGE_WORDS = 12
+
+
+def _behind_head(shingles: Sequence[str], followers: list, head: int, ngram: int, min_share: float,
+                 most: int) -> tuple[list[Template], list]:
+    """The templates written behind a head of ``head`` words all ``followers`` open with, the head in front of
+    each, and the followers sending one of them (``[], []`` when the head is short or no template follows it
+    directly: then ``head ⟨…⟩`` says it all).
+
+    Behind a framework's system prompt every fleet writes its own template; read as one template, the head
+    makes every prompt a follower and each fleet's template varies (``⟨…⟩``). So the text after the head is
+    read as prompts of their own, and each template found there that opens right where the head ends and
+    holds a passage (:data:`PASSAGE_WORDS` constant words or more), sent by two accounts or more, is shown
+    after the head. A template's own fill after a long constant opening is no such template: it opens with
+    the fill's own words."""
+    if head < SHARED_HEAD_WORDS or most <= 0:
+        return [], []
+    full: dict[str, str] = {}
+    rest = []
+    for account, text, tokens, _ in followers:
+        if len(tokens) > head:
+            rest.append((account, text[tokens[head][1]:]))
+            full.setdefault(rest[-1][1], text)
+    found = [t for t in reconstruct_templates(shingles, rest, ngram=ngram, min_share=min_share, max_templates=most)
+             if t.accounts >= 2 and not t.parts[0][1]
+             and sum(len(tokenise(p)) for p, variable in t.parts if not variable) >= PASSAGE_WORDS]
+    opening = [[w for w, _, _ in tokenise(t.parts[0][0])] for t in found]
+    sent = [f for f in followers if len(f[2]) > head
+            and any([w for w, _, _ in f[2][head:head + len(o)]] == o for o in opening)]
+    _, text, tokens, _ = followers[0]
+    parts = _parts(text[:tokens[head][1] if len(tokens) > head else len(text)], tokens[:head], [(0, head)])
+    return [Template(parts=parts + t.parts, example=full.get(t.example or ""), prompts=t.prompts,
+                     accounts=t.accounts) for t in found], sent
+
+
+def _common_prefix(word_lists: list[list[str]]) -> int:
+    """Length of the longest common prefix of word lists."""
+    shortest = min(len(w) for w in word_lists)
+    for i in range(shortest):
+        if len({w[i] for w in word_lists}) > 1:
+            return i
+    return shortest
+
+
+def _number_parts(words: Sequence[str]) -> list[tuple[str, bool]]:
+    parts: list[tuple[str, bool]] = []
+    run: list[str] = []
+    for w in words:
+        if w == "0":
+            if run:
+                parts.append((" ".join(run), False))
+                run = []
+            parts.append(("#", True))
+        else:
+            run.append(w)
+    if run:
+        parts.append((" ".join(run), False))
+    return parts
+
+
+def _parts(text: str, tokens: list[tuple[str, int, int]], spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """Template parts of one example prompt given the token spans ``(start, length)`` that are constant."""
+    constant = np.zeros(len(tokens), dtype=bool)
+    for start, length in spans:
+        constant[start:start + length] = True
+    parts: list[tuple[str, bool]] = []
+    i = 0
+    while i < len(tokens):
+        if not constant[i]:
+            while i < len(tokens) and not constant[i]:
+                i += 1
+            parts.append(("…", True))
+            continue
+        j = i
+        while j < len(tokens) and constant[j] and tokens[j][0] != "0":
+            j += 1
+        if j > i:
+            end = tokens[j - 1][2]  # keep punctuation glued to the last word ("Problem:", "ideas.")
+            limit = tokens[j][1] if j < len(tokens) else len(text)
+            while end < limit and not text[end].isspace():
+                end += 1
+            parts.append((text[tokens[i][1]:end], False))
+            i = j
+        else:  # a number inside constant text
+            parts.append(("#", True))
+            i += 1
+    merged: list[tuple[str, bool]] = []
+    for part in parts:
+        if merged and part[1] and merged[-1] == part:
+            continue
+        merged.append(part)
+    return merged
