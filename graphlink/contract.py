@@ -110,8 +110,8 @@ CLUSTERS_SCHEMA = pl.Schema({
     "kinds": pl.List(pl.String), "top_values": pl.List(pl.String), "why": pl.String,
     "campaign_id": pl.Int64,
 })
-#: Separates the reasons of a ``why`` (clusters and campaigns). A quoted template cannot hold it (quotes are
-#: words without punctuation); a ``why`` nested in another is joined by :func:`nested_reasons`.
+#: Separates the reasons of a ``why`` (clusters and campaigns). A ``why`` nested in another, or a template
+#: quoted as written (punctuation kept), has it replaced by :func:`nested_reasons`.
 REASON_SEPARATOR = "; "
 
 

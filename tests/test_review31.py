@@ -178,3 +178,35 @@ def test_the_report_and_the_notebook_show_the_same_templates(tmp_path):
     shown = [html.unescape(re.sub(r"<[^>]+>", "", d)) for d in re.findall(r'<div class="template">(.*?)</div>',
                                                                            section, re.S)]
     assert shown == [" ".join(p for p, _ in t.parts) for t in notebook]
+
+
+# -- evidence quotes the logged text ---------------------------------------------------------------------------------
+
+CAMEL = "You are OrbitAgent; use the OrbitKit tool-runner, step-by-step: {} ({}). Show every intermediate result!"
+
+
+def test_prompt_evidence_quotes_the_logged_text_so_a_search_of_the_log_finds_it():
+    """'Orbit Agent' was quoted for the logged 'OrbitAgent' (and 'step by step' for 'step-by-step'): normalisation
+    is for comparing, not for display."""
+    import numpy as np
+
+    from graphlink.contract import why_reasons
+    from tests.test_detection_classes import Log, add_people, add_ring
+
+    rng = np.random.default_rng(5)
+    log = Log()
+    ring = add_ring(log, rng, "orbit", 20, 5, [f"34.{110 + k}.7.9" for k in range(12)], CAMEL)
+    add_people(log, rng, 60)
+    result = run(log)
+    logged = "\x00".join(log.frame()["prompt"].drop_nulls().unique().to_list())
+    values = result.evidence.filter(pl.col("kind") == "prompt")["value"].to_list()
+    assert values and all(v in logged for v in values), [v for v in values if v not in logged]
+    assert any("OrbitAgent" in v for v in values) and any("step-by-step" in v for v in values)
+    assert not any("Orbit Agent" in v or "step by step" in v for v in values)
+    shingles = result.templates["shingle"].unique().to_list() if result.templates is not None else []
+    assert all(s in logged for s in shingles)
+    # A quote holding "; " (punctuation kept) stays inside its reason of the why.
+    row = cluster_row(result, ring[0])
+    reasons = why_reasons(row["why"])
+    quoted = [r for r in reasons if "templated (" in r]
+    assert quoted and all(r.endswith('")') for r in quoted), reasons

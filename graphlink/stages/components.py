@@ -12,6 +12,8 @@ import math
 
 import polars as pl
 
+from graphlink.contract import nested_reasons
+
 __all__ = ["ORG_UNEXPLAINED", "SHORT_LIVED_EVENTS", "SHORT_LIVED_HOURS", "clip01", "component_exprs",
            "fmt_int", "pct", "reason_exprs"]
 
@@ -107,11 +109,12 @@ def reason_exprs() -> dict[str, pl.Expr]:
         "ip_spread": pl.concat_str([pl.lit("median account used "), fmt_int(c("ips").round(0)),
                                     pl.lit(" IPs in "), fmt_int(c("networks_per_account").round(0)),
                                     pl.lit(" networks")]),
-        # The template is quoted only when there is one to quote: never an empty "…".
+        # The template is quoted only when there is one to quote: never an empty "…". A quote is text as written,
+        # punctuation kept: nested_reasons keeps a "; " in it from reading as the end of the reason.
         "template_share": pl.concat_str([
             pct(c("template_share")), pl.lit(" of prompts are templated"),
             pl.when(c("template").str.strip_chars().str.len_chars() > 0)
-            .then(pl.concat_str([pl.lit(" (\""), c("template").str.strip_chars().str.slice(0, 60),
+            .then(pl.concat_str([pl.lit(" (\""), nested_reasons(c("template").str.strip_chars().str.slice(0, 60)),
                                  pl.when(c("template").str.strip_chars().str.len_chars() > 60).then(pl.lit("…"))
                                  .otherwise(pl.lit("")), pl.lit("\")")]))
             .otherwise(pl.lit(""))]),

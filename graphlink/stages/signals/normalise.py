@@ -3,7 +3,7 @@
 Unicode NFKC, invisible characters removed, TR39 look-alike letters folded to
 Latin, full case folding, spaceless scripts split by character, digits to
 ``0``, punctuation and whitespace to single spaces (:func:`normalise_prompt`);
-and the same split on the text as written (:func:`display_words`), for quoting.
+and the same words cut out of the text as written (:func:`written_words`, :func:`written_quote`), for quoting.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import string
 
 import polars as pl
 
-__all__ = ["SPACELESS", "ascii_lower", "ascii_words", "casefold_table", "confusable_table", "display_words", "fold_unicode",
-           "is_ascii", "normalise_prompt"]
+__all__ = ["SPACELESS", "ascii_lower", "ascii_words", "casefold_table", "confusable_table", "fold_unicode",
+           "is_ascii", "normalise_prompt", "written_quote", "written_words"]
 
 # ASCII punctuation and whitespace but the space: what ``(?-u)[[:punct:]\s]`` matches.
 _SEPARATORS = [*string.punctuation, "\t", "\n", "\x0b", "\x0c", "\r"]
@@ -164,15 +164,48 @@ def normalise_prompt(prompt: pl.Expr) -> pl.Expr:
     return ascii_words(fold_unicode(prompt))
 
 
-def display_words(prompt: pl.Expr) -> pl.Expr:
-    """The prompt as written, split into the words :func:`normalise_prompt` would give (for quoting shingles)."""
+# Marks a word boundary inside a written word (CamelCase, a spaceless script's characters) for :func:`written_words`:
+# an invisible separator, removed from the text before any is inserted, so the text holds no other.
+_JOIN = "\u2063"
+# Characters between words: what normalisation turns into spaces (Unicode punctuation and separators, ASCII
+# punctuation and the five ASCII whitespace controls), and the boundary mark.
+_BETWEEN = r"[\p{P}\p{Z}!-/:-@\[-`{-~\t\n\x0B\x0C\r\x{2063}]"
+
+
+def written_words(prompt: pl.Expr) -> pl.Expr:
+    """The prompt as written, as a list with one item per word :func:`normalise_prompt` gives: the word as
+    written followed by the characters up to the next word (punctuation, spaces). A run of items joined
+    (:func:`written_quote`) is the text of those words as it stands in the prompt: a CamelCase word or a
+    spaceless script's characters are one written word holding several normalised words, quoted whole.
+
+    Only invisible characters and nonspacing marks are removed first (as normalisation removes them, so
+    that the words line up); nothing else is changed.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"p": ["You are OrbitAgent, step-by-step!"]})
+    >>> df.select(written_words(pl.col("p")))["p"].to_list()[0]
+    ['You ', 'are ', 'Orbit\u2063', 'Agent, ', 'step-', 'by-', 'step!']
+    """
     return (
         prompt.str.replace_all(_INVISIBLE, "")
         .str.replace_all(_MARKS, "")
-        .str.replace_all(_CAMEL, "$1 $2")
-        .str.replace_all(SPACELESS, " $0 ")
-        .str.replace_all(r"[\p{P}\p{Z}]", " ")
-        .str.replace_many(_SEPARATORS, [" "] * len(_SEPARATORS))
-        .str.replace_all(" {2,}", " ")
-        .str.strip_chars()
+        .str.replace_all(_CAMEL, f"$1{_JOIN}$2")
+        .str.replace_all(SPACELESS, f"{_JOIN}$0{_JOIN}")
+        .str.extract_all(f"[^{_BETWEEN[1:-1]}]+{_BETWEEN}*")
     )
+
+
+def written_quote(words: pl.Expr) -> pl.Expr:
+    r"""Items of :func:`written_words` joined into the text they stand for in the prompt: the characters after
+    the last word dropped, the boundary marks removed, a run of white space holding a line break or tab
+    written as one space (a quote is one line); spaces and punctuation between words as written.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"p": ["You are OrbitAgent, step-by-step!\n\nUser: go"]})
+    >>> df.select(written_quote(written_words(pl.col("p")).list.slice(2, 6)))["p"].to_list()
+    ['OrbitAgent, step-by-step! User']
+    """
+    return (words.list.join("").str.replace(f"{_BETWEEN}+$", "").str.replace_all(_JOIN, "", literal=True)
+            .str.replace_all(r"\s*[\t\n\x0B\x0C\r\x{85}\x{2028}\x{2029}]\s*", " "))

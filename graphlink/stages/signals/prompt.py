@@ -17,8 +17,8 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import SignalConfig
-from graphlink.stages.signals.normalise import (SPACELESS, ascii_lower, ascii_words, display_words, fold_unicode,
-                                                is_ascii, normalise_prompt)
+from graphlink.stages.signals.normalise import (SPACELESS, ascii_lower, ascii_words, fold_unicode, is_ascii,
+                                                normalise_prompt, written_quote, written_words)
 from graphlink.stages.bursts import prompt_openings
 from graphlink.stages.signals.shared_heads import plain_positions, read_past_shared_heads, spans_cut
 from graphlink.stages.encode import (EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run,
@@ -73,13 +73,16 @@ def shingle_texts(texts: pl.LazyFrame, ngram: int, max_words: int, seed: int, cu
 
 def quote_shingles(enc: EncodedEvents, texts: pl.DataFrame, located: pl.DataFrame, text_keys: pl.DataFrame,
                    ngram: int, max_words: int, raw: pl.DataFrame | None = None) -> pl.DataFrame:
-    """``shingle_hash, shingle``: each located shingle's words as a person wrote them (<= 200 chars).
+    """``shingle_hash, shingle``: each located shingle as it stands in a prompt (<= 200 chars).
 
     The original prompt (the smallest prompt hash giving the located text) is
-    read back and split into the words :func:`normalise_prompt` would give
-    (:func:`display_words`), so the quote keeps its case, digits, script and
-    look-alike letters. Words of spaceless scripts are joined without spaces.
-    Where that split does not line up with the normalised words (a compatibility
+    read back and cut at the words :func:`normalise_prompt` would give
+    (:func:`written_words`), and the shingle's words are quoted with what stands
+    between them in the prompt (:func:`written_quote`): case, digits, script,
+    look-alike letters, punctuation and CamelCase as logged ("OrbitAgent, step-by-step",
+    not "Orbit Agent step by step"), so a search of the log for the quote finds it;
+    invisible characters and nonspacing marks are left out, a line break is one space (normalisation compares).
+    Where that cut does not line up with the normalised words (a compatibility
     character NFKC expands into punctuation) or two shingles would read alike,
     the normalised words are quoted instead. ``raw`` (``key, prompt``: the
     prompts' first ``max_words * _CHARS_PER_WORD`` characters, as
@@ -94,19 +97,16 @@ def quote_shingles(enc: EncodedEvents, texts: pl.DataFrame, located: pl.DataFram
     if raw is not None:
         # The sampled prompts' heads, kept from the read that chose them.
         originals = raw.join(keys.select("key"), on="key", how="semi").lazy().select(
-            "key", display_words(pl.col("prompt")).alias("display")).collect(engine="streaming")
+            "key", written_words(pl.col("prompt")).alias("display")).collect(engine="streaming")
     else:
         # One more pass over the prompt column (about what reading it costs: 1.4 s on 1M events).
-        originals = enc.texts("prompt", keys["key"], display_words(head)).rename({"prompt": "display"})
-    spaced = f"({SPACELESS}) ({SPACELESS})"
-    words = pl.col("display").str.split(" ")
+        originals = enc.texts("prompt", keys["key"], written_words(head)).rename({"prompt": "display"})
+    words = pl.col("display")
     quoted = (
         located.join(keys, on="text_hash").join(originals, on="key")
         .join(texts.select("text_hash", "norm"), on="text_hash")
         .filter(words.list.len() == pl.col("norm").str.split(" ").list.len())
-        .select("shingle_hash", words.list.slice(pl.col("pos"), ngram).list.join(" ")
-                .str.replace_all(spaced, "$1$2").str.replace_all(spaced, "$1$2")
-                .str.slice(0, 200).alias("quote"))
+        .select("shingle_hash", written_quote(words.list.slice(pl.col("pos"), ngram)).str.slice(0, 200).alias("quote"))
     )
     out = normalised.join(quoted, on="shingle_hash", how="left").with_columns(
         pl.coalesce("quote", "shingle").alias("shown"))
