@@ -210,3 +210,63 @@ def test_prompt_evidence_quotes_the_logged_text_so_a_search_of_the_log_finds_it(
     reasons = why_reasons(row["why"])
     quoted = [r for r in reasons if "templated (" in r]
     assert quoted and all(r.endswith('")') for r in quoted), reasons
+
+
+# -- match reads a prompt as detect reads it ------------------------------------------------------------------------
+
+def test_match_reads_a_template_behind_a_framework_prompt_as_detect_does(tmp_path):
+    """Detect reads a long prompt past the head other accounts' long prompts share (a framework's system prompt);
+    match read only the first 64 words, the framework's, which ordinary people send too: a ring newcomer through one
+    address of the ring's pool, wrapping the ring's template in the framework's prompt, was not matched."""
+    import datetime as dt
+    import random
+    from datetime import timedelta
+
+    import graphlink
+    from tests.test_match_templates import COLUMNS, N_PEOPLE, TEMPLATE, WORDS, free_text, once_through_the_pool
+
+    t0 = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    rng = random.Random(7)
+
+    def wrapped(own: str) -> str:
+        return FRAMEWORK + own
+
+    def ring_prompt() -> str:
+        return wrapped(TEMPLATE.format(" ".join(rng.choice(WORDS) for _ in range(3))))
+
+    assert len(FRAMEWORK.split()) > 64  # the ring's template lies past the first 64 words
+    rows = [(a, "card-ring", f"203.0.113.{i % 3 + 1}", "curl/8.0", t0 + timedelta(days=d, hours=h, minutes=i),
+             ring_prompt()) for i, a in enumerate(f"ring{i}" for i in range(6)) for d in range(3) for h in (2, 3)]
+    rows += [(p, f"card-{p}", f"10.0.{i}.1", "Mozilla/5.0", t0 + timedelta(days=d, hours=(i * 5) % 24, minutes=i),
+              wrapped(free_text(rng)) if i % 2 else free_text(rng))  # half of them use the framework too
+             for i, p in enumerate(f"person{i:02d}" for i in range(N_PEOPLE)) for d in range(3)]
+    known = graphlink.detect(pl.DataFrame(rows, schema=COLUMNS, orient="row"), seed=1).save(tmp_path / "known")
+    ring = pl.read_parquet(known / "accounts.parquet").filter(pl.col("account_id").str.starts_with("ring"))
+    assert ring["cluster_id"].null_count() == 0 and ring["cluster_id"].n_unique() == 1
+    new = [(f"new{i:02d}", f"card-new{i}", once_through_the_pool(i, k), "Go-http-client/2.0",
+            t0 + timedelta(days=5, hours=h, minutes=k), ring_prompt())
+           for i in range(10) for k, h in enumerate((9, 15, 20))]
+    # The framework's users of day two, asking their own questions behind its prompt: the head ends where they differ.
+    new += [(f"dev{i}", f"card-dev{i}", f"10.9.{i}.1", "Mozilla/5.0", t0 + timedelta(days=5, hours=10 + k, minutes=i),
+             wrapped(free_text(rng))) for i in range(6) for k in range(3)]
+    matches = graphlink.match(known, pl.DataFrame(new, schema=COLUMNS, orient="row")).matches
+    fleet = matches.filter(pl.col("account_id").str.starts_with("new"))
+    assert fleet["cluster_id"].to_list() == [ring["cluster_id"][0]] * 10
+    assert fleet["why"].str.contains("templates").all()
+    assert matches.filter(pl.col("account_id").str.starts_with("dev"))["cluster_id"].null_count() == 6
+
+
+def test_match_shingles_a_long_prompt_with_detects_reading_of_it():
+    """The words match shingles are detect's (graphlink.stages.signals.shared_heads): a head shared by two accounts'
+    long prompts is read past, no shingle spans the cut, a lone long prompt is read from its start."""
+    from graphlink.stages.match_templates import prompt_shingles
+    from graphlink.stages.signals.shared_heads import CUT
+
+    tail_a, tail_b = "reason through this exercise carefully now", "return a json object with keys"
+    prompts = pl.DataFrame({"account_id": ["a", "b", "c"],
+                            "prompt": [FRAMEWORK + tail_a, FRAMEWORK + tail_b, "lone " + FRAMEWORK + "lone tail words"]})
+    grams = prompt_shingles(prompts, 5, 64, 10)
+    values = set(grams["value"])
+    assert "reason through this exercise carefully" in values and "return a json object with" in values
+    assert not any(CUT in v for v in values)
+    assert "lone tail words" not in " ".join(grams.filter(pl.col("account_id") == "c")["value"])

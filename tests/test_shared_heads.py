@@ -50,7 +50,7 @@ def test_a_template_wrapped_in_a_public_system_prompt_is_read_and_the_prompt_tie
     fleet = set.intersection(*(_values(pairs, f"fleet{f}") for f in range(4)))
     # The fleet's template behind the system prompt is read (reading the first 64 words, none of it was).
     assert {"think aloud in a long", "the method you choose and"} <= {v.lower() for v in fleet}
-    assert "Before you answer think aloud" in fleet  # quoted as written, past the system prompt too
+    assert "Before you answer, think aloud" in fleet  # quoted as written (as logged, session 31), past the system prompt too
     # A framework user shares with the fleet only the few values of the system prompt's first 16 words
     # (12 shingles), not the 60 of a budget spent on the system prompt.
     for u in range(4):

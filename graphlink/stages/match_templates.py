@@ -19,9 +19,10 @@ Cost: prompts are the costly part of detection (shingling, MinHash), and ``match
 share of ``detect``'s time, so only the accounts in doubt are read and shingled -- those whose
 best values fall short of a match alone (one address, a site network), a few per cent of a log --
 exactly as detect shingles them (:func:`graphlink.stages.signals.normalise.normalise_prompt`,
-word ``ngram``-grams of the first ``max_words_per_prompt`` words -- not read past a head shared with other
-accounts' long prompts, which detect does (:mod:`graphlink.stages.signals.shared_heads`; a known gap for
-templates wrapped in a framework's system prompt) --, at most
+word ``ngram``-grams of the first ``max_words_per_prompt`` words, or, for a long prompt opening with a head other
+long prompts read share, past that head with detect's own function
+(:func:`graphlink.stages.signals.shared_heads.read_past_shared_heads`: a template wrapped in a framework's system
+prompt is read; the head is judged among the prompts match reads, the accounts in doubt's), at most
 ``max_prompts_per_account`` distinct prompts per account, those with the smallest hash of the text:
 detect's sample of an account sending more may differ). The known shingles (``templates.parquet``, quoted
 as written) are normalised the same way before comparing. On the 1m dev worlds: 200-250 accounts in doubt
@@ -38,8 +39,9 @@ from graphlink.config import SignalConfig
 from graphlink.stages.seed_templates import MAX_TEMPLATE_SHARE
 from graphlink.stages.signals.normalise import ascii_lower, ascii_words, is_ascii, normalise_prompt
 from graphlink.stages.signals.prompt import head_text
+from graphlink.stages.signals.shared_heads import read_past_shared_heads, spans_cut
 
-__all__ = ["MAX_PUBLIC_SHARE", "MIN_TEMPLATE_SHINGLES", "RUN_GAP", "TEMPLATE_GOES_ON", "TEMPLATE_WEIGHT", "known_templates", "prompt_shingles", "template_hits",
+__all__ = ["MAX_PUBLIC_SHARE", "MIN_TEMPLATE_SHINGLES", "RUN_GAP", "TEMPLATE_GOES_ON", "TEMPLATE_WEIGHT", "head_context", "known_templates", "prompt_shingles", "template_hits",
            "in_doubt", "with_templates", "doubt_reader", "sent_and_neighbours"]
 
 #: An account sends a campaign's templates when at least this many distinct counted shingles of the
@@ -142,12 +144,15 @@ def words_of(frame: pl.DataFrame, column: str) -> pl.DataFrame:
                       frame.filter(~plain).with_columns(normalise_prompt(pl.col(column)).alias("value"))])
 
 
-def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_prompts: int) -> pl.DataFrame:
+def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_prompts: int,
+                    context: pl.DataFrame | None = None) -> pl.DataFrame:
     """``account_id, text, pos, value``: the normalised word ``ngram``-grams of each account's prompts (repeats kept).
 
     At most ``max_prompts`` distinct prompts per account (the smallest hashes, as detect samples),
-    each cut to its first ``max_words`` words; ``text`` numbers the prompts, ``pos`` the shingles
-    (the next shingle of a prompt is at ``pos + 1``; never so across prompts).
+    each read as detect reads it: its first ``max_words`` words, or past a head the long prompts read share
+    (:func:`graphlink.stages.signals.shared_heads.read_past_shared_heads`; ``context``: other accounts' prompts,
+    ``account_id, prompt``, that only help judge the heads, as the rest of the log does in detect); ``text``
+    numbers the prompts, ``pos`` the shingles (the next shingle of a prompt is at ``pos + 1``; never so across prompts).
 
     Examples
     --------
@@ -155,17 +160,28 @@ def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_promp
     >>> sorted(prompt_shingles(p, 3, 64, 10)["value"])
     ['step by step', 'think step by']
     """
-    sample = (prompts.drop_nulls("prompt").unique(["account_id", "prompt"])
+    own = prompts.select("account_id", "prompt", pl.lit(True).alias("own"))
+    if context is not None and context.height:
+        own = pl.concat([own, context.select("account_id", pl.col("prompt").cast(pl.String), pl.lit(False).alias("own"))])
+    sample = (own.drop_nulls("prompt").unique(["account_id", "prompt"])
               .with_columns(pl.col("prompt").hash(0).alias("h")).sort("account_id", "h")
               .group_by("account_id", maintain_order=True).head(max_prompts)
-              .select("account_id", head_text(max_words).alias("prompt")))
-    texts = words_of(sample, "prompt").rename({"value": "n"}).with_row_index("text")
+              .select("account_id", "own", head_text(max_words).alias("prompt")))
+    texts = words_of(sample, "prompt").select("account_id", "own", pl.col("value").str.strip_chars(" ").alias("norm"))
+    # The words detect reads of each text: a long prompt opening with a head other accounts' long prompts share
+    # is read past it, with detect's function (graphlink.stages.signals.shared_heads).
+    texts = texts.with_columns(pl.col("norm").hash(0).alias("text_hash"))
+    read = read_past_shared_heads(texts.select("text_hash", "norm").unique("text_hash"),
+                                  texts.select(pl.col("account_id").alias("account_idx"), "text_hash"), max_words)
+    texts = (texts.filter("own").drop("norm", "own").with_row_index("text")
+             .join(read.select("text_hash", "norm"), on="text_hash").sort("text"))
     # Words in order, each text's run contiguous: a shift reads the next words of the same text (as shingle_texts).
-    words = (texts.select("text", "account_id", pl.col("n").str.strip_chars(" ").str.split(" ").list.head(max_words)
+    words = (texts.select("text", "account_id", pl.col("norm").str.split(" ").list.head(max_words)
                           .alias("word")).explode("word").drop_nulls("word").with_row_index("pos")
              .with_columns(pl.col("pos") + pl.col("text")))  # a gap between prompts, whatever ``ngram``
     gram = pl.concat_str([pl.col("word").shift(-i) for i in range(ngram)], separator=" ")
-    grams = (words.with_columns(gram.alias("value"), (pl.col("text").shift(-(ngram - 1)) == pl.col("text")).alias("in"))
+    within = (pl.col("text").shift(-(ngram - 1)) == pl.col("text")) & ~spans_cut("word", ngram)  # none across the cut
+    grams = (words.with_columns(gram.alias("value"), within.alias("in"))
              .filter(pl.col("in")).select("account_id", "text", "pos", "value"))
     return grams
 
@@ -251,6 +267,27 @@ def sent_and_neighbours(known: pl.DataFrame, sent: pl.DataFrame) -> pl.DataFrame
                         | tail_words(pl.col("value")).is_in(head_words(hit).implode()))
 
 
+#: Characters a prompt of another account must open with, as one of the long prompts read does, to help judge
+#: whether their head is shared (a framework's system prompt is pasted as is), and how many such prompts are read.
+HEAD_CHARS, HEAD_CONTEXT = 120, 2_000
+
+
+def head_context(events: pl.LazyFrame, prompts: pl.DataFrame, ids: pl.Series, max_words: int) -> pl.DataFrame | None:
+    """Prompts of the new log's other accounts opening (:data:`HEAD_CHARS`) as a long one of ``prompts`` does: detect
+    judges a head shared among the whole log's long prompts (a framework's users ask their own questions behind
+    it, so the head ends where the fleet's template begins); the accounts in doubt alone may all be one fleet.
+    None when no prompt read is long enough to be read past a head (no further read of the log)."""
+    read = prompts.drop_nulls("prompt").select(pl.col("prompt").cast(pl.String).alias("raw"), head_text(max_words).alias("prompt"))
+    long = words_of(read, "prompt").filter(pl.col("value").str.strip_chars(" ").str.count_matches(" ") >= max_words)
+    if not long.height:  # (more than max_words words)
+        return None
+    long = long.select(pl.col("raw").alias("prompt"))
+    opening = pl.col("prompt").cast(pl.String).str.slice(0, HEAD_CHARS)
+    heads = long.select(opening.alias("head")).unique()["head"].implode()
+    return (events.filter(~pl.col("account_id").is_in(ids) & pl.col("prompt").is_not_null() & opening.is_in(heads))
+            .select("account_id", pl.col("prompt").cast(pl.String)).head(HEAD_CONTEXT).collect())
+
+
 def doubt_reader(events: pl.LazyFrame, templates: pl.DataFrame | pl.LazyFrame, clusters: pl.DataFrame,
                  signals: SignalConfig, n_accounts: int, min_concentration: float,
                  index: pl.DataFrame | None = None) -> Callable[[pl.Series], pl.DataFrame]:
@@ -264,9 +301,10 @@ def doubt_reader(events: pl.LazyFrame, templates: pl.DataFrame | pl.LazyFrame, c
     """
     def read(accounts: pl.Series) -> pl.DataFrame:
         campaign_of = clusters.select("cluster_id", pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
-        prompts = (events.filter(pl.col("account_id").is_in(accounts.cast(pl.String).implode()))
-                   .select("account_id", "prompt").collect())
-        shingles = prompt_shingles(prompts, signals.ngram, signals.max_words_per_prompt, signals.max_prompts_per_account)
+        ids = accounts.cast(pl.String).implode()
+        prompts = events.filter(pl.col("account_id").is_in(ids)).select("account_id", "prompt").collect()
+        shingles = prompt_shingles(prompts, signals.ngram, signals.max_words_per_prompt, signals.max_prompts_per_account,
+                                   head_context(events, prompts, ids, signals.max_words_per_prompt))
         known = (sent_and_neighbours(index, shingles) if index is not None else
                  known_templates(templates, clusters.select("cluster_id", "campaign_id"), n_accounts, min_concentration,
                                  sent=shingles))
