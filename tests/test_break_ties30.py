@@ -182,8 +182,10 @@ def test_a_redacted_tying_signal_identifier_is_not_in_clear(device):
 def test_redacted_tying_prompt_values_hide_a_card_number_and_an_ip_typed_in_the_template(tmp_path):
     out = detect(tmp_path, world(template=PII_TEMPLATE))
     values = [t["value"] for t in tied_by(out, tame_id(out), *KEY)]
-    assert any("expert Bill card" in v for v in values) and any("0000 0000" in v for v in values)
-    assert not any("4111" in v or "10 20 30 40" in v for v in values)
+    # Quoted as logged (punctuation kept, session 31): "expert. Bill card", the typed address "00.00.00.00" redacted.
+    assert any("expert. Bill card" in v for v in values) and any("0000 0000" in v for v in values)
+    assert not any("4111" in v or "10.20.30.40" in v or "10 20 30 40" in v for v in values)
+    assert any("00.00.00.00" in v for v in values)
     assert any("4111" in t["value"] for t in tied_by(out, tame_id(out)))  # in clear without --redact
 
 

@@ -80,7 +80,7 @@ def test_show_with_0_members_or_0_evidence_lists_nothing_and_says_no_more(tied):
 
 def test_every_flagged_cluster_gets_a_report_section_by_default(tied, tmp_path):
     """147 flagged clusters on dev ind_s3_11000 (68 through a tie, most scoring under the threshold): 100 sections
-    left 47 out; all of them cost 13.0 MB and 99 s against 9.8 MB and 78 s (BENCHMARKS.md, session 31)."""
+    left 47 out; all of them cost 13.2 MB and 77 s against 9.8 MB and 62 s (BENCHMARKS.md, thirty-first pass)."""
     from graphlink.views.report import ReportOptions
     from graphlink.views.report.html import planned_sections
 

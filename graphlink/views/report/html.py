@@ -56,8 +56,8 @@ class ReportOptions:
     Attributes
     ----------
     max_sections : int
-        Flagged clusters given a detailed section (highest scores first; 1,000: every flagged cluster of
-        the runs measured, 147 flagged sections 13 MB); the report names the flagged clusters left out.
+        Flagged clusters given a detailed section (highest scores first; 1,000: every flagged cluster of the
+        runs measured, 147 sections 13.2 MB in 77 s, BENCHMARKS.md); the report names the flagged clusters left out.
     max_unflagged_sections : int
         Highest-scoring clusters that are *not* flagged also given a section
         (marked "not flagged"), so a run with nothing flagged still offers
