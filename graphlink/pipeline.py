@@ -42,7 +42,8 @@ from graphlink.stages.blocks import split_wholes
 from graphlink.stages.bursts import template_bursts, with_burst_reason
 from graphlink.stages.campaign_wholes import tied_wholes
 from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
-from graphlink.stages.drilldown import (account_minutes, clustered_accounts, hours_from_minutes, link_table, linking_order,
+from graphlink.stages.account_rows import minutes_of, of_accounts
+from graphlink.stages.drilldown import (account_times, clustered_accounts, link_table, linking_order,
                                        linking_values, member_activity, member_affiliations, member_minutes, member_templates)
 from graphlink.stages.encode import EncodedEvents, encode_events
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
@@ -206,28 +207,27 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
     n_accounts = index.height
     with _stage("signals", timings, progress, memory):
         signal_set = extract_signals(encoded, config.signals, acc, config.signals.extra_signals, release=True)
+        del encoded  # the last use of the per-event frame: later steps cut the minute counts (signal_set.minute_counts)
     with _stage("graph", timings, progress, memory):
         # The affiliations carry everything later stages need from the pairs (1.2 GiB on 24M events): the projection frees them once numbered, before its high-water mark.
         projection = project(signal_set.take_pairs(), n_accounts, config.graph, seed=config.signals.seed,
                              value_counts=signal_set.value_counts, values=signal_set.values, minutes=signal_set.minutes,
                              ip_prefixes=(config.signals.ipv4_prefix, config.signals.ipv6_prefix))
-        signal_set.minutes = None
     with _stage("communities", timings, progress, memory):
         graph = build_graph(projection.edges, n_accounts)
-        early: dict[str, Any] = {}  # the drill-down's link tables need no partition: built beside Leiden
+        early: dict[str, Any] = {}  # the drill-down's link tables and every account's hours and schedules need no partition: built beside Leiden
         partition = detect_communities(graph, config.communities, projection.edges, wholes=True, beside=lambda: early.update(
-            links=link_table(projection.edges, index), order=linking_order(projection.memberships, projection.signals)))
+            links=link_table(projection.edges, index), order=linking_order(projection.memberships, projection.signals), **account_times(signal_set.minute_counts, signal_set.account_stats)))
         del graph
         partition, wholes = split_wholes(partition)
         partition = supported_partition(partition, projection.memberships, projection.signals, config, projection.co_timed)
-        partition, wholes = template_bursts(partition, wholes, projection, signal_set, config, lambda a: account_minutes(encoded.frame, a))
+        partition, wholes = template_bursts(partition, wholes, projection, signal_set, config, lambda a: minutes_of(signal_set.minute_counts, a))
     with _stage("scoring", timings, progress, memory):
-        # Clustered accounts' events per hour and day, from the encoded events: serves every scoring pass and the
-        # drill-down (cluster ids are attached later). Counted per minute (minutes.parquet, expand's clock), summed into hours.
-        minutes_idx = account_minutes(encoded.frame, partition.drop_nulls("cluster_id").select("account_idx"))
-        activity_idx = hours_from_minutes(minutes_idx)
-        del encoded  # the last use of the per-event frame
-        scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config, wholes, minutes_idx)
+        # Clustered accounts' events per minute (minutes.parquet), hour and day, and schedules, cut from every account's: for scoring and the drill-down.
+        clustered = partition.drop_nulls("cluster_id").select("account_idx")
+        minutes_idx, activity_idx, schedules = minutes_of(signal_set.minute_counts, clustered), of_accounts(early["hours"], clustered), of_accounts(early["schedules"], clustered)
+        signal_set.minutes = signal_set.minute_counts = None
+        scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config, wholes, minutes_idx, schedules)
         accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
     with _stage("drilldown", timings, progress, memory):
         signals_out, activity, minutes, templates = drilldown_stage(scored, index, accounts_out, projection,
@@ -272,15 +272,15 @@ class Scored:
 
 def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, signal_set: Any, projection: Any,
                   activity_idx: pl.DataFrame, config: PipelineConfig, wholes: pl.DataFrame | None = None,
-                  minutes_idx: pl.DataFrame | None = None) -> Scored:
+                  minutes_idx: pl.DataFrame | None = None, schedules: pl.DataFrame | None = None) -> Scored:
     """Score, detach fleet outsiders, rescore; campaigns from ``wholes`` when given (:func:`split_wholes`); ``minutes_idx``
-    (:func:`account_minutes`): which accounts run on a schedule."""
+    (:func:`account_minutes`): which accounts run on a schedule (``schedules``, :func:`scheduled_accounts`, when known)."""
     pieces, c = partition, config.communities  # network_cells: pieces of one cell joined (campaigns from the pieces)
     partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size,
                               totals=projection.network_events) if c.network_cells else partition
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
         pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
-    schedules = scheduled_accounts(minutes_idx, signal_set.account_stats) if minutes_idx is not None and "timestamp" in ev.columns else None
+    schedules = schedules if schedules is not None else scheduled_accounts(minutes_idx, signal_set.account_stats) if minutes_idx is not None and "timestamp" in ev.columns else None
     # Every step below reads only clustered accounts' affiliations, and clusters only lose members from here
     # (fleet outsiders): cut them out of the 38M once, instead of joining the whole table in a dozen steps.
     affiliations = clustered_affiliations(projection.memberships, partition)

@@ -48,11 +48,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from graphlink.stages.encode import sort_keys
+from graphlink.stages.encode import value_counts
 from graphlink.stages.linking import WEIGHT_SCALE
 
 __all__ = ["CoTiming", "CANDIDATE_KINDS", "MIN_MINUTE_JACCARD", "MIN_SHARED_MINUTES", "MIN_PHASES", "MAX_PHASE_SHARE", "MIN_PARTNERS", "MAX_MINUTES",
-           "account_minutes", "verify_pairs", "with_co_timed_support", "with_co_timing_reason"]
+           "account_minutes", "minute_counts", "verify_pairs", "with_co_timed_support", "with_co_timing_reason"]
 
 #: Weak kinds whose projected pairs are checked: a template and a clock. Not networks, ASNs, user
 #: agents, e-mail domains or creation hours, which neighbours and colleagues share by where they are.
@@ -81,9 +81,35 @@ MAX_MINUTES = 5_040
 MIN_PARTNERS = 2
 
 
+def minute_counts(frame: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, minute, count`` (UInt32): events per account and active minute (60-second buckets
+    from the epoch, whatever the timing signal's bucket) of events (``account_idx, timestamp``), sorted.
+
+    One count serves co-timing (:func:`account_minutes`: its rows without the count) and the drill-down's
+    per-minute table (:func:`graphlink.stages.drilldown.minutes_of`), which counted the events again.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> t = [datetime(2026, 1, 1, 0, m, s, tzinfo=timezone.utc) for m, s in ((0, 5), (0, 50), (3, 0))]
+    >>> f = pl.DataFrame({"account_idx": [1, 1, 0], "timestamp": t}, schema_overrides={"account_idx": pl.UInt32})
+    >>> minute_counts(f).rows()
+    [(0, 29453763, 1), (1, 29453760, 2)]
+    """
+    # One packed key (account in the top 32 bits, minute below) sorted and read off its runs: on
+    # the campaign preset's 24M events 1.5 s of CPU, against 4-10 s for unique() and a sort on
+    # two columns (tests/test_packed_counts.py checks it against that definition); numpy sorts
+    # the key (sort_keys: ~0.3 s of the 1.5).
+    bucket = (pl.col("timestamp").dt.epoch("s") // 60).cast(pl.UInt32)
+    packed = (pl.col("account_idx").cast(pl.UInt64) * 2**32 + bucket).alias("packed")
+    runs = value_counts(frame.lazy().select(packed).drop_nulls().collect()["packed"])
+    return runs.select((pl.col("packed") // 2**32).cast(pl.UInt32).alias("account_idx"),
+                       (pl.col("packed") % 2**32).cast(pl.UInt32).alias("minute"), "count")
+
+
 def account_minutes(frame: pl.DataFrame) -> pl.DataFrame:
     """Distinct ``account_idx, minute`` (60-second buckets from the epoch, whatever the timing
-    signal's bucket) of events (``account_idx, timestamp``), sorted.
+    signal's bucket) of events (``account_idx, timestamp``), sorted: :func:`minute_counts` without the count.
 
     Examples
     --------
@@ -93,16 +119,7 @@ def account_minutes(frame: pl.DataFrame) -> pl.DataFrame:
     >>> account_minutes(f).rows()
     [(0, 29453763), (1, 29453760)]
     """
-    # One packed key (account in the top 32 bits, minute below) sorted and read off its runs: on
-    # the campaign preset's 24M events 1.5 s of CPU, against 4-10 s for unique() and a sort on
-    # two columns (tests/test_packed_counts.py checks it against that definition); numpy sorts
-    # the key (sort_keys: ~0.3 s of the 1.5).
-    bucket = (pl.col("timestamp").dt.epoch("s") // 60).cast(pl.UInt32)
-    packed = (pl.col("account_idx").cast(pl.UInt64) * 2**32 + bucket).alias("packed")
-    keys = sort_keys(frame.lazy().select(packed).drop_nulls().collect()["packed"])
-    return pl.DataFrame({"packed": keys}).filter((pl.col("packed") != pl.col("packed").shift(1)).fill_null(True)).select(
-        (pl.col("packed") // 2**32).cast(pl.UInt32).alias("account_idx"),
-        (pl.col("packed") % 2**32).cast(pl.UInt32).alias("minute"))
+    return minute_counts(frame).select("account_idx", "minute")
 
 
 def verify_pairs(candidates: pl.DataFrame, minutes: pl.DataFrame, n_accounts: int, weight: float = 3.0,

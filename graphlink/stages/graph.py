@@ -53,6 +53,8 @@ count`` (events of the account carrying the value), ``damp`` (rotation damping).
 
 from __future__ import annotations
 
+import importlib
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -320,6 +322,9 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     [(0, 1), (1, 2)]
     """
     config = config or GraphConfig()
+    # igraph's imports (~0.8 s, matplotlib's among them) run beside the projection's polars work, which releases
+    # the GIL: the communities stage after it no longer waits for them.
+    threading.Thread(target=importlib.import_module, args=("igraph",), daemon=True).start()
     if values is not None and "value_key" in pairs.columns and pairs.schema["kind"] == pl.String:
         pairs = coded_kinds(pairs, values)  # frees the kind's text (if the caller handed the pairs over)
     signals, memberships = weigh_signals(pairs, n_accounts, config, value_counts, values)

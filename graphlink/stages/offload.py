@@ -126,6 +126,12 @@ def cancel(job: Offloaded) -> None:
 def serve() -> None:
     """The second process: load the partitioning code, wait for a folder on stdin, partition the
     component saved there and save its labels (``labels.npy``); nothing at end of input."""
+    # igraph loads before the wait, while the caller finds the components (communities.py imports it only where a
+    # graph is built: on the job's arrival, ~0.8 s on the path to the labels). Its drawing modules would load
+    # matplotlib (~0.7 s), which this process never draws with: it reads as not installed here.
+    sys.modules.setdefault("matplotlib", None)  # type: ignore[arg-type]
+    import igraph  # noqa: F401
+
     from graphlink.stages.communities import partition_component
 
     folder = sys.stdin.readline().strip()

@@ -41,7 +41,7 @@ from graphlink.stages.signals.asn import load_asn_table
 from graphlink.stages.signals.ip import ip_pairs, ip_signals, parse_ips
 from graphlink.stages.signals.prompt import normalise_prompt, prompt_pairs, prompt_signals, shingle_texts
 from graphlink.stages.signals.timing import timing_pairs, timing_signals
-from graphlink.stages.cotiming import account_minutes
+from graphlink.stages.cotiming import minute_counts
 from graphlink.stages.bursts import burst_sent
 
 __all__ = [
@@ -75,6 +75,9 @@ class SignalSet:
     #: opening shingle (:func:`graphlink.stages.bursts.burst_sent`) and the shingles' words, what template
     #: bursts are tested on (:mod:`graphlink.stages.bursts`); None without prompts or timestamps.
     openings: tuple[pl.DataFrame, pl.DataFrame] | None = None
+    #: ``account_idx, minute, count``: ``minutes`` with each minute's events (:func:`graphlink.stages.cotiming.minute_counts`;
+    #: the same buffers): the drill-down's per-minute counts of any accounts, filtered, not counted again.
+    minute_counts: pl.DataFrame | None = None
 
     def take_pairs(self) -> pl.DataFrame:
         """Hand over ``pairs``, leaving an empty frame: the taker holds the only reference and can free them."""
@@ -207,14 +210,15 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
     else:
         openings = None
     if "timestamp" in cols:
-        minutes = account_minutes(enc.frame.select("account_idx", "timestamp"))
+        counted = minute_counts(enc.frame.select("account_idx", "timestamp"))
+        minutes = counted.select("account_idx", "minute")
         pairs, values, s, counts = timing_pairs(enc, config.timing_bucket_seconds, config.timing_min_buckets,
                                                 config.timing_bands, config.timing_rows, config.seed, minutes)
         add(pairs, values, counts)
         stats.update(s)
         lap("timing")
     else:
-        minutes = None
+        minutes = counted = None
     if accounts is not None:
         add(*account_signals(accounts.frame, enc.index, config.creation_bucket_seconds))
         lap("accounts")
@@ -224,8 +228,8 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
     texts = [t.select(list(VALUE_SCHEMA.names())).cast(dict(VALUE_SCHEMA)) for t in texts if t.height]
     if not frames:
         return SignalSet(pl.DataFrame(schema=PAIR_SCHEMA), pl.DataFrame(schema=VALUE_SCHEMA), stats, account_stats,
-                         counts_out, minutes, seconds, openings)
+                         counts_out, minutes, seconds, openings, counted)
     pairs = pl.concat(frames)
     stats["signal_pairs"] = pairs.height
     lap("combine")
-    return SignalSet(pairs, pl.concat(texts), stats, account_stats, counts_out, minutes, seconds, openings)
+    return SignalSet(pairs, pl.concat(texts), stats, account_stats, counts_out, minutes, seconds, openings, counted)
