@@ -109,7 +109,7 @@ def test_a_capped_report_names_the_flagged_clusters_it_leaves_out_and_how_to_rea
     assert tame["cluster_id"] in left and f'id="cluster-{tame["cluster_id"]}"' not in page
     note = f"left out: {len(left)} flagged cluster"
     assert note in page and all(f"{c}" in page[page.index(note):page.index(note) + 300] for c in left)
-    assert "graphlink show DIR ID" in page and "--max-sections N" in page
+    assert f"graphlink show {folder} ID" in page and "--max-sections N" in page  # the folder, not DIR (issue 17, s32)
     assert any(note in w for w in info.warnings)  # the command line says it too
     done = runner.invoke(app, ["report", str(folder), "--max-sections", "1", "--no-plots", "--static", "--no-events"])
     assert note in done.output

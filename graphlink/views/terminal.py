@@ -22,7 +22,7 @@ from graphlink.store.outputs import load_outputs
 from graphlink.stages.tie_words import flagged_with
 from graphlink.views.explain import score_note
 from graphlink.views.safety import replace_controls, terminal_safe
-from graphlink.views.words import plural
+from graphlink.views.words import plural, shell_path
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
            "human_size", "plain_argument_usage", "previous_summary", "show_cluster", "sparkline", "tsv_cell"]
@@ -106,7 +106,7 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
         table.add_row(Text(terminal_safe(m["account_id"], limit=80)), f"{m['events']:,}",
                       stamp(m["first_seen"]), stamp(m["last_seen"]))
     if member_rows.height > members:
-        table.caption = (f"{member_rows.height - members:,} more: graphlink export {outputs.path} "
+        table.caption = (f"{member_rows.height - members:,} more: graphlink export {shell_path(outputs.path)} "
                          f"--format csv --clusters {cluster_id}")
     if members:  # 0: no member list
         parts.append(table)
@@ -273,7 +273,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     for r in member_list:
         table.add_row(Text(terminal_safe(r[0], limit=80)), f"{r[1]:,}", r[2], r[3])
     if member_rows.height > members:
-        table.caption = (f"{member_rows.height - members:,} more: graphlink export {outputs.path} "
+        table.caption = (f"{member_rows.height - members:,} more: graphlink export {shell_path(outputs.path)} "
                          f"--format csv --clusters {cluster_id}")
 
     ev_table = Table(title=f"Shared evidence, strongest kind first ({evidence_rows.height:,})", title_justify="left")

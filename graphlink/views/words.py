@@ -1,11 +1,28 @@
-"""Counted nouns in messages: ``1 seed``, ``2 seeds``, ``1,204 accounts``.
+"""Counted nouns in messages: ``1 seed``, ``2 seeds``, ``1,204 accounts``; a folder in a suggested command.
 
 The one pluralisation helper of graphlink's command-line and report text.
 """
 
 from __future__ import annotations
 
-__all__ = ["noun", "plural"]
+import shlex
+from pathlib import Path
+
+__all__ = ["noun", "plural", "shell_path"]
+
+
+def shell_path(path: str | Path | None) -> str:
+    """A folder as a suggested command names it: the user's own path, quoted for a POSIX shell when it needs it.
+
+    Hints that tell the user what to run next (``graphlink show out 12``) name the folder they ran on, never a
+    placeholder such as ``DIR``; the text is still made terminal-safe or HTML-escaped where it is shown.
+
+    Examples
+    --------
+    >>> shell_path(Path("/tmp/out")), shell_path("runs/day 2"), shell_path(None)
+    ('/tmp/out', "'runs/day 2'", '.')
+    """
+    return shlex.quote(str(path if path is not None else "."))
 
 
 def noun(n: int | float | None, singular: str, plural_form: str | None = None) -> str:

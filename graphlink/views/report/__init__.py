@@ -76,7 +76,7 @@ def write_report(out_dir: str | Path, out: str | Path | None = None, *, redact: 
     ids = section_ids(outputs, options)
     flagged = outputs.clusters.filter("flagged")
     shown = int(flagged["cluster_id"].is_in(ids).sum())
-    left = [left_out_note(flagged, set(ids), shown)] if shown < flagged.height else []  # the page says it too
+    left = [left_out_note(flagged, set(ids), shown, out_dir)] if shown < flagged.height else []  # the page says it too
     return ReportInfo(path=target, bytes=len(html), sections=len(ids), flagged=flagged.height,
                       clusters=outputs.clusters.height, redacted=outputs.redaction is not None,
                       seconds=round(time.perf_counter() - start, 3),

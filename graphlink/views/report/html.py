@@ -46,7 +46,7 @@ from graphlink.views.report.tables import (
 )
 from graphlink.views.schedule import describe_schedule, describe_sync, hours_text, timing_bucket, timing_meanings
 from graphlink.views.templates import cluster_templates
-from graphlink.views.words import plural
+from graphlink.views.words import plural, shell_path
 
 
 @dataclass(frozen=True)
@@ -280,7 +280,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     member_note = ""
     if members.height > shown.height:
         member_note = (f"Showing the {shown.height:,} most active of {members.height:,} members; "
-                       f"export all with: graphlink export DIR --format csv --clusters {int(cluster_id)}")
+                       f"export all with: graphlink export {shell_path(outputs.path)} --format csv --clusters {int(cluster_id)}")
     figures, notes = (drawn.get(cluster_id) if drawn is not None else section_plots(
         cluster_id, activity, memberships, options.max_network_nodes, options.seed) if options.plots else ([], []))
     network = None
@@ -407,7 +407,7 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
     if not n_flagged:
         notes.append("No cluster was flagged in this run.")
     elif n_flagged > n_flagged_sections:
-        notes.append(left_out_note(outputs.clusters, set(ids), n_flagged_sections))
+        notes.append(left_out_note(outputs.clusters, set(ids), n_flagged_sections, outputs.path))
     if len(ids) > n_flagged_sections:
         notes.append(f"The {len(ids) - n_flagged_sections:,} highest-scoring clusters that are not flagged have a "
                      "section too, marked \"not flagged\": linked accounts below the flag threshold, worth a look.")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from graphlink.views import plots
-from graphlink.views.words import plural
+from graphlink.views.words import plural, shell_path
 
 __all__ = ["Column", "Table", "build_table", "figure", "fmt_float", "fmt_int", "fmt_list", "fmt_number", "fmt_time",
            "number_text", "value_text", "history_text"]
@@ -185,11 +186,16 @@ def history_text(row: dict[str, Any]) -> str:
     return text
 
 
-def left_out_note(clusters: pl.DataFrame, sections: set[int], shown: int, most: int = 30) -> str:
-    """Which flagged clusters have no section (``--max-sections``; highest scores first) and how to read each one."""
+def left_out_note(clusters: pl.DataFrame, sections: set[int], shown: int, folder: str | Path | None,
+                  most: int = 30) -> str:
+    """Which flagged clusters have no section (``--max-sections``; highest scores first) and how to read each one
+    (commands naming ``folder``, the output folder the report was written from)."""
     left = (clusters.filter(pl.col("flagged") & ~pl.col("cluster_id").is_in(list(sections)))
             .sort(["score", "size", "cluster_id"], descending=[True, True, False], nulls_last=True)["cluster_id"])
     ids = ", ".join(str(c) for c in left.head(most)) + (f" and {left.len() - most:,} more" if left.len() > most else "")
+    where = shell_path(folder)
+    first = f" (e.g. graphlink show {where} {left[0]})" if left.len() else ""
     return (f"Detailed sections for the {shown:,} highest-scoring of {shown + left.len():,} flagged clusters; "
             f"left out: {plural(left.len(), 'flagged cluster')} ({ids}), listed in the cluster table. Read one with "
-            "graphlink show DIR ID, or give them all a section with graphlink report --max-sections N.")
+            f"graphlink show {where} ID{first}, or give them all a section with "
+            f"graphlink report {where} --max-sections N.")
