@@ -248,7 +248,7 @@ def show(
     out_dir: OutDirArg,
     cluster_id: Annotated[int, typer.Argument(metavar="CLUSTER_ID", show_default=False, help="Cluster id (the cluster column of detect and report).")],
     members: Annotated[int, typer.Option(min=0, metavar="N", help="Members listed, most active first.")] = 25,
-    evidence: Annotated[int, typer.Option(min=0, metavar="N", help="Evidence rows listed, most shared first.")] = 30,
+    evidence: Annotated[int, typer.Option(min=0, metavar="N", help="Evidence rows listed, strongest kind first, and as many of the values that tied an inherited flag; 0 lists neither (the reasons still name the flagged cluster and count the tying values; --json keeps them all).")] = 30,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
     all_values: Annotated[bool, typer.Option("--all-values", help="Also list values shared but too common to link anybody (weight 0), hidden by default.")] = False,

@@ -250,6 +250,18 @@ MATCHES_SCHEMA = pl.Schema({
     "score": pl.Float64, "why": pl.String,
 })
 
+#: What every view and export of a cluster says about its flag, built in one place
+#: (:func:`graphlink.views.explain.flag_explanation`, :func:`graphlink.views.explain.cluster_explanations`):
+#: ``why`` (the ``clusters.parquet`` reasons), ``reasons`` (the same, split: :func:`why_reasons`), ``flagged_with``
+#: (the flagged cluster a flag came from: ``{"cluster_id", "campaign_id", "same_operator"}``, null for a flag on the
+#: cluster's own evidence) and ``score_note`` (beside the score when the score alone would not flag the cluster: a
+#: flag through a tie, with its campaign or of the campaign as a whole; "" otherwise). ``show --json`` and the JSON
+#: case file carry all four; ``members.csv`` (a row per member) and the graph exports' account nodes carry
+#: :data:`FLAG_EXPLANATION_COLUMNS`.
+FLAG_EXPLANATION = ("why", "reasons", "flagged_with", "score_note")
+#: The flat part of :data:`FLAG_EXPLANATION`: what a table or graph export carries per cluster (or member).
+FLAG_EXPLANATION_COLUMNS = ("score_note", "why")
+
 #: Dates and times in JSON exports (case files, ``ClusterView.export``): UTC, second precision.
 JSON_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -263,4 +275,5 @@ __all__ = [
     "MATCH_CLOCKS_FILE", "MATCH_CLOCKS_SCHEMA", "MATCH_TEMPLATES_FILE", "MATCH_TEMPLATES_SCHEMA",
     "MATCH_INDEX_FILES", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
     "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
+    "FLAG_EXPLANATION", "FLAG_EXPLANATION_COLUMNS",
 ]

@@ -50,7 +50,7 @@ class World:
     def tied(self, loud=(1,), rounds: int = OPERATOR_ROUNDS) -> dict[int, int]:
         loud = loud if isinstance(loud, pl.Series) else pl.Series(list(loud), dtype=pl.Int64)
         out = operator_ties(*self.frames(), loud, rounds=rounds)
-        assert out.columns == ["cluster_id", "lead", "ties", "cards", "texts", "addresses", "values", "cell"]
+        assert out.columns == ["cluster_id", "lead", "ties", "cards", "texts", "addresses", "values", "cell", "other_cards", "others"]
         return dict(out.select("cluster_id", "lead").iter_rows())
 
 

@@ -7,14 +7,13 @@ tame cells tied to it by values specific to its operator
 (:func:`operator_ties`: a template, card or address the cells share, not a
 stock phrase thousands hold), whichever campaign the grouping put them in;
 a campaign tied by infrastructure (cards, identifiers, addresses) whose
-clusters are each tame is scored as a whole (:func:`pooled_partition`);
-:func:`flag_with_campaign` applies both.
+clusters are each tame is scored as a whole
+(:func:`graphlink.stages.campaign_pool.pooled_partition`); :func:`flag_with_campaign` applies both.
 
 Output schemas
 --------------
 :func:`substantial_campaigns`: ``campaign_id`` Int64, ``substantial``, ``infrastructure`` Boolean.
-:func:`pooled_partition`: ``account_idx`` UInt32, ``cluster_id`` Int64 (the campaign id).
-:func:`operator_ties`: ``cluster_id``, ``lead`` Int64, ``ties``, ``cards``, ``texts``, ``addresses`` UInt32, ``values`` List(UInt32), ``cell`` Boolean.
+:func:`operator_ties`: :data:`graphlink.stages.tie_words.OPERATOR_TIES_SCHEMA`.
 :func:`flag_with_campaign`: the clusters frame with ``flagged``/``why`` updated and ``flagged_own``.
 """
 
@@ -26,8 +25,9 @@ from graphlink.config import GraphConfig
 from graphlink.contract import nested_reasons
 from graphlink.stages.campaigns import (MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, held_ties, is_tie_kind,  # noqa: F401
                                        tie_holdings, tie_values)
+from graphlink.stages.campaign_pool import pooled_partition  # noqa: F401 (moved there; imported from here too)
 from graphlink.stages.small_cells import strong_cells
-from graphlink.stages.tie_words import INHERITED, inherited_why
+from graphlink.stages.tie_words import INHERITED, OPERATOR_TIES_SCHEMA, OTHER_COUNTS, inherited_why, other_ties
 from graphlink.stages.tie_carriers import MIN_TIE_CARRIERS, loud_voices, tie_carriers
 
 __all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "operator_ties", "INHERITED",
@@ -179,9 +179,11 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         ``cluster_id`` (Int64), ``lead`` (Int64: the loud cluster holding most of the tying
         values, or the lead of the tied cluster holding most; ties by smaller id), ``ties``
         (UInt32: the tying values) and of those leading to ``lead`` ``cards`` (cards and identifiers),
-        ``texts`` (prompt values), ``addresses`` (UInt32) and ``values`` (List(UInt32): their ``signal_idx``,
-        sorted: what :func:`graphlink.stages.tie_evidence.with_tie_evidence` lists), one row per tied cluster not in
-        ``loud``, by ``cluster_id``; ``cell``: tied as a strong small cell (``strong``), not by the values' holders.
+        ``texts`` (prompt values), ``addresses`` (UInt32); ``values`` (List(UInt32): the ``signal_idx`` of those
+        values and of ``others``' cards, sorted: what :func:`graphlink.stages.tie_evidence.with_tie_evidence` lists), one row per tied
+        cluster not in ``loud``, by ``cluster_id``; ``cell``: tied as a strong small cell (``strong``), not by the
+        values' holders; ``other_cards`` (UInt32) and ``others`` (List(Int64)): the tying cards and identifiers
+        leading to other flagged clusters, and those clusters (:func:`graphlink.stages.tie_words.other_ties`).
 
     Examples
     --------
@@ -194,7 +196,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "linked": [True] * 2,
     ...                     "df": [4, 7]}, schema_overrides={"signal_idx": pl.UInt32})
     >>> operator_ties(camp, part, aff, sig, pl.Series([1])).rows()  # card 1: 3 of its 5 other holders unclustered
-    [(2, 1, 1, 1, 0, 0, [0], False)]
+    [(2, 1, 1, 1, 0, 0, [0], False, 0, [])]
     >>> one = aff.filter((pl.col("account_idx") != 1) | (pl.col("signal_idx") != 0))  # one loud holder: a contact
     >>> operator_ties(camp, part, one, sig.with_columns(df=pl.Series([3, 7], dtype=pl.Int64)), pl.Series([1])).rows()
     []
@@ -213,7 +215,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     # Holders of each tie value per cluster: the only table the rounds read.
     held = held_ties(mapped, affiliations, ties["signal_idx"]).with_columns(pl.col("cluster_id").cast(pl.Int64))
     inside = held.group_by("campaign_id", "signal_idx").agg(pl.col("h").sum().alias("inside"))
-    found = pl.DataFrame(schema={"cluster_id": pl.Int64, "lead": pl.Int64, **dict.fromkeys(("ties", "cards", "texts", "addresses"), pl.UInt32), "values": pl.List(pl.UInt32), "cell": pl.Boolean})
+    found = pl.DataFrame(schema=OPERATOR_TIES_SCHEMA)
     for _ in range(max(rounds, 1)):
         # The operator so far: the loud clusters and those found tied to them (each names its loud lead).
         # A card moved between a tied cell and another is the operator's reuse as much as one moved from
@@ -305,6 +307,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
             new = new.join(carried, on="cluster_id", how="left").filter(pl.col("by_card") | pl.col("carried").fill_null(False))
         new = new.select("cluster_id", "lead", "ties", "cards", "texts", addresses=pl.col("led") - pl.col("cards") - pl.col("texts"),
                          values=pl.col("values").cast(pl.List(pl.UInt32)), cell=pl.col("cell").fill_null(False))
+        # The why names every card that tied it, one leading to another flagged cluster too (a contact card).
+        new = other_ties(rows, new)
         if new.height == 0:
             break
         found = pl.concat([found, new]).sort("cluster_id")
@@ -387,7 +391,7 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         joined = joined.with_columns(pl.lit(None, pl.UInt32).alias("__psize"), pl.lit(None, pl.Float64).alias("__pscore"),
                                      pl.lit(None, pl.String).alias("__pwhy"))
     if tied_to is not None:
-        counts = [c for c in ("cards", "texts", "addresses", "cell") if c in tied_to.columns]
+        counts = [c for c in ("cards", "texts", "addresses", "cell", *OTHER_COUNTS, "others") if c in tied_to.columns]
         joined = joined.drop("lead").join(tied_to.select(pl.col("cluster_id").cast(joined.schema["cluster_id"]),
                                                          pl.col("lead").cast(pl.Int64), *counts),
                                           on="cluster_id", how="left", maintain_order="left")
@@ -407,44 +411,12 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         pl.coalesce("__lc", "campaign_id").alias("__lk"))  # the why names the lead's campaign
     return joined.with_columns(
         pl.col("__f").alias("flagged"),
-        pl.when(inherits).then(inherited_why(campaign="__lk", cell="cell"))
+        pl.when(inherits).then(inherited_why(campaign="__lk", cell="cell", columns=tuple(joined.columns)))
         .when(whole).then(pl.concat_str([
             pl.lit("campaign "), pl.col("campaign_id").cast(pl.String), pl.lit(AS_A_WHOLE),
             pl.col("__psize").cast(pl.String), pl.lit(" accounts): "), nested_reasons(pl.col("__pwhy")), pl.lit("; this cluster: "),
             pl.col("why").fill_null("")]))
         .otherwise(pl.col("why")).alias("why"),
-    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy", "__lc", "__lk", "__f", "cards", "texts", "addresses", "cell", strict=False)
+    ).drop("lead", "__tied", "__psize", "__pscore", "__pwhy", "__lc", "__lk", "__f", "cards", "texts", "addresses", "cell",
+           *OTHER_COUNTS, "others", strict=False)
 
-
-def pooled_partition(campaign_of: pl.DataFrame, partition: pl.DataFrame, clusters: pl.DataFrame,
-                     substantial: pl.DataFrame, flag_threshold: float = 0.6) -> pl.DataFrame:
-    """The campaigns worth scoring as a whole, as a partition: ``account_idx, cluster_id`` (= campaign id).
-
-    Campaigns tied by infrastructure (cards, identifiers or addresses: the
-    ``infrastructure`` column of :func:`substantial_campaigns`), of two or
-    more clusters, none of which scores ``flag_threshold`` on its own (a
-    campaign with such a cluster is flagged through it already). Teams tied
-    only by a job or framework template are not pooled: their corporate cards
-    and time zones would add up to a false card pool and a 24-hour clock
-    (issue 17, class 1: aggregates over merged groups look like evasion).
-    Scoring this
-    partition with :func:`graphlink.stages.scoring.score_clusters` gives each
-    campaign's pooled score: an operator's card pool or proxy pool spread over
-    its cells shows in the whole, not in any one cell.
-
-    Examples
-    --------
-    >>> camp = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "campaign_id": [1, 1, 2, 2]})
-    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [1, 1, 2, 3, 4]},
-    ...                     schema_overrides={"account_idx": pl.UInt32})
-    >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "score": [0.1, 0.2, 0.9, 0.1]})
-    >>> tied = pl.DataFrame({"campaign_id": [1, 2], "substantial": [True, True], "infrastructure": [True, True]})
-    >>> pooled_partition(camp, part, cl, tied).rows()  # campaign 2 has a flagged cluster already
-    [(0, 1), (1, 1), (2, 1)]
-    """
-    loud = clusters.filter(pl.col("score") >= flag_threshold).join(campaign_of, on="cluster_id")["campaign_id"]
-    wanted = (campaign_of.filter(pl.len().over("campaign_id") >= 2)
-              .join(substantial.filter("infrastructure"), on="campaign_id", how="semi")
-              .filter(~pl.col("campaign_id").is_in(loud.implode())))
-    return (partition.join(wanted, on="cluster_id").sort("account_idx")
-            .select("account_idx", pl.col("campaign_id").cast(pl.Int64).alias("cluster_id")))

@@ -288,7 +288,7 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
         Which user-declared kinds are strong (default settings when omitted).
     pooled : DataFrame, optional
         ``campaign_id, score, why`` of campaigns scored as a whole
-        (:func:`graphlink.stages.campaign_flags.pooled_partition`): the campaign's score is the larger of its
+        (:func:`graphlink.stages.campaign_pool.pooled_partition`): the campaign's score is the larger of its
         pooled score and its best cluster's, and a campaign flagged as a whole
         says so in ``why``.
 

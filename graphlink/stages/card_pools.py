@@ -142,7 +142,7 @@ def card_units(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.Dat
     """How far a group's pooled cards are each an organisation's unit: ``cluster_id, card_alignment``.
 
     The measure for a campaign scored as a whole
-    (:func:`graphlink.stages.campaign_flags.pooled_partition`), where :func:`card_alignment`
+    (:func:`graphlink.stages.campaign_pool.pooled_partition`), where :func:`card_alignment`
     cannot be used: its clusters were grouped *by* what they share (a template, a VPN, a
     hosting range), so that shared mass says nothing of the cards, and a company's branches
     running its in-house tool share one template as an operator's cells do. What tells them

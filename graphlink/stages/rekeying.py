@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.stages.tie_words import LEAD_PATTERN, THROUGH, THROUGH_PATTERN
+from graphlink.stages.tie_words import LEAD_PATTERN, OTHERS_PATTERN, THROUGH, THROUGH_PATTERN
 
 __all__ = ["apply_mapping", "rekey", "rekey_campaigns", "rekey_campaign_why", "rekey_why"]
 
@@ -121,6 +121,9 @@ def rekey_why(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
     >>> rekey_why(cl, m)["why"].to_list()  # doctest: +NORMALIZE_WHITESPACE
     ['same operator as flagged cluster 3 (campaign 1); x', 'proxies',
      'tied to flagged cluster 3 (campaign 1) by 5 prompt values; y']
+    >>> also = cl.with_columns(why=pl.lit("tied to flagged cluster 2 (campaign 1) by 2 addresses, and to flagged clusters 1, 3 by 1 card or identifier; z"))
+    >>> rekey_why(also, m)["why"][0]  # the other flagged clusters it names (tie_words.ALSO) too
+    'tied to flagged cluster 3 (campaign 1) by 2 addresses, and to flagged clusters 7, 9 by 1 card or identifier; z'
     """
     lead = clusters.with_columns(pl.col("why").str.extract(LEAD_PATTERN, 2).alias("__lead"),
                                  pl.col("why").str.extract(LEAD_PATTERN, 1).alias("__words")).pipe(
@@ -128,4 +131,16 @@ def rekey_why(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
     return lead.with_columns(
         pl.when(pl.col("__lead").is_not_null())
         .then(pl.concat_str([pl.col("__words"), pl.col("__lead").cast(pl.String), pl.col("why").str.replace(LEAD_PATTERN, "")]))
-        .otherwise(pl.col("why")).alias("why")).drop("__lead", "__words")
+        .otherwise(pl.col("why")).alias("why")).drop("__lead", "__words").pipe(_rekey_others, mapping)
+
+
+def _rekey_others(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
+    """The ids of the other flagged clusters a tie names (:data:`graphlink.stages.tie_words.OTHERS_PATTERN`), rekeyed."""
+    stable = dict(mapping.drop_nulls("cluster_id").select(pl.col("cluster_id").cast(pl.Int64), pl.col("stable_id").cast(pl.Int64)).iter_rows())
+    ids = pl.col("why").str.extract(OTHERS_PATTERN, 2)
+    if not stable or clusters.select(ids.is_not_null().any()).item() is not True:
+        return clusters
+    new_ids = ids.map_elements(lambda text: ", ".join(str(stable.get(int(i), i)) for i in text.split(", ")), return_dtype=pl.String)
+    return clusters.with_columns(pl.when(ids.is_not_null()).then(pl.concat_str([
+        pl.col("why").str.extract(OTHERS_PATTERN, 1), new_ids, pl.col("why").str.replace(OTHERS_PATTERN, " by ")]))
+        .otherwise(pl.col("why")).alias("why"))

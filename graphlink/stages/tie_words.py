@@ -37,7 +37,8 @@ from typing import Any
 import polars as pl
 
 __all__ = ["INHERITED", "TIED", "TEMPLATE_CELL", "LEAD_PATTERN", "LEAD_CAMPAIGN_PATTERN", "THROUGH", "THROUGH_PATTERN", "inherited_why", "flagged_with",
-           "flagged_through"]
+           "flagged_through", "ALSO", "OTHERS_PATTERN", "OTHER_COUNTS", "OPERATOR_TIES_SCHEMA", "other_ties",
+           "also_tied_to"]
 
 #: How an inherited flag's ``why`` starts when a card or identifier ties it, followed by the lead's id.
 INHERITED = "same operator as flagged cluster "
@@ -56,6 +57,52 @@ THROUGH = "; flagged through "
 #: ``cluster N (campaign M)`` items, group 3 the ``, and K more`` (possibly empty).
 _ITEM = r"cluster \d+(?: \(campaign \d+\))?"
 THROUGH_PATTERN = f"^(.*?){THROUGH}((?:{_ITEM}, )*{_ITEM})((?:, and \\d+ more)?)$"
+#: What follows the counts when a card or identifier that tied the cluster leads to another flagged cluster than the one
+#: named first (a contact: one account of another flagged operator's paid with it), ``, and to flagged cluster 17 by 1
+#: card or identifier`` (``clusters 17, 23`` for several): the card, without which the rest may tie nothing, is named.
+ALSO = ", and to flagged cluster"
+#: The first reason's :data:`ALSO` clause: group 1 the ids (``17`` or ``17, 23``), group 2 what follows them.
+OTHERS_PATTERN = f"^([^;]*?{ALSO}s? )((?:\\d+, )*\\d+)( by )"
+#: Count of the tying cards and identifiers leading to other flagged clusters (:func:`other_ties`).
+OTHER_COUNTS = ("other_cards",)
+#: :func:`graphlink.stages.campaign_flags.operator_ties`: a row per tied cluster.
+OPERATOR_TIES_SCHEMA = pl.Schema({"cluster_id": pl.Int64, "lead": pl.Int64, **dict.fromkeys(("ties", "cards", "texts", "addresses"), pl.UInt32),
+                                  "values": pl.List(pl.UInt32), "cell": pl.Boolean, "other_cards": pl.UInt32,
+                                  "others": pl.List(pl.Int64)})
+
+
+def other_ties(rows: pl.DataFrame, tied: pl.DataFrame) -> pl.DataFrame:
+    """``tied`` (one row per tied cluster: ``lead``, the counts of the values leading to it, ``values``, ``cell``) with the
+    tying cards and identifiers that lead to other flagged clusters counted (``other_cards``), those clusters
+    (``others``, most cards first, ties by smaller id) and the cards' ``signal_idx`` added to ``values``.
+
+    The counts of a ``why`` are of the values leading to the lead it names (a template another flagged operator
+    also sends does not say whose fleet the cluster is), but a card is never left out: a cluster tied by a contact
+    card (one account of another flagged operator paid with it) and two addresses of the lead's pool read "tied by 2
+    addresses", and two addresses tie nothing alone. ``rows``: ``cluster_id, signal_idx, private, lead`` (each
+    tying value, whether it is a card or identifier, and the flagged cluster it leads to). A strong cell's values
+    are its own (``cell``): none are added.
+
+    Examples
+    --------
+    >>> rows = pl.DataFrame({"cluster_id": [5, 5, 5, 5], "signal_idx": [1, 2, 3, 4], "private": [False, False, True, False],
+    ...                      "lead": [2, 2, 17, 17]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> tied = pl.DataFrame({"cluster_id": [5], "lead": [2], "ties": [4], "cards": [0], "texts": [0], "addresses": [2],
+    ...                      "values": [[1, 2]], "cell": [False]}, schema_overrides=dict(OPERATOR_TIES_SCHEMA))
+    >>> other_ties(rows, tied).select("values", "other_cards", "others").rows()  # the card, not 17's template
+    [([1, 2, 3], 1, [17])]
+    """
+    named = tied.filter(~pl.col("cell")).select("cluster_id", pl.col("lead").alias("__named"))
+    other = (rows.join(named, on="cluster_id").filter(pl.col("private") & (pl.col("lead") != pl.col("__named")))
+             .with_columns(pl.col("lead").count().over("cluster_id", "lead").alias("__n")))
+    counted = other.group_by("cluster_id").agg(
+        pl.len().alias("other_cards"),
+        pl.col("lead").sort_by(["__n", "lead"], descending=[True, False]).unique(maintain_order=True).alias("others"),
+        pl.col("signal_idx").alias("__more"))
+    return (tied.join(counted, on="cluster_id", how="left", maintain_order="left")
+            .with_columns(pl.col("other_cards").fill_null(0), pl.col("others").fill_null([]),
+                          pl.concat_list(["values", pl.col("__more").fill_null([])]).list.unique().list.sort().alias("values"))
+            .drop("__more").cast(dict(OPERATOR_TIES_SCHEMA)).select(list(OPERATOR_TIES_SCHEMA.names())))
 
 
 def _count(col: str, one: str, many: str) -> pl.Expr:
@@ -63,10 +110,12 @@ def _count(col: str, one: str, many: str) -> pl.Expr:
     return pl.when(n > 0).then(pl.concat_str([n.cast(pl.String), pl.when(n == 1).then(pl.lit(one)).otherwise(pl.lit(many))]))
 
 
-def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = "why", cell: str | None = None) -> pl.Expr:
+def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = "why", cell: str | None = None,
+                  columns: tuple[str, ...] = ()) -> pl.Expr:
     """The ``why`` of a cluster flagged through a tie (columns ``cards``, ``texts``, ``addresses`` counted;
     ``campaign``: the lead's campaign; ``cell``: a Boolean column, True for a strong small cell, whose counts are
-    followed by :data:`TEMPLATE_CELL`).
+    followed by :data:`TEMPLATE_CELL`; with ``"others"`` in ``columns``, the cards and identifiers leading to other
+    flagged clusters, ``other_cards`` and ``others`` (:func:`other_ties`), follow as :data:`ALSO`).
 
     Without the count columns' values (null), only the lead and campaign are named.
 
@@ -80,6 +129,10 @@ def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = 
      'same operator as flagged cluster 4 (campaign 2); x']
     >>> df.head(2).with_columns(cell=pl.Series([False, True])).select(inherited_why(cell="cell"))["why"][1]
     "tied to flagged cluster 3 (campaign 2) by 5 prompt values, 2 addresses, the operator's template written by most members; office hours"
+    >>> other = df.head(1).with_columns(cards=pl.lit(0), texts=pl.lit(0), addresses=pl.lit(2), other_cards=pl.lit(1),
+    ...                                 others=pl.lit([17]))
+    >>> other.select(inherited_why(columns=tuple(other.columns)))["why"][0]
+    'tied to flagged cluster 3 (campaign 1) by 2 addresses, and to flagged cluster 17 by 1 card or identifier; one card'
     """
     parts = pl.concat_list([_count("cards", " card or identifier", " cards or identifiers"),
                             _count("texts", " prompt value", " prompt values"),
@@ -89,6 +142,12 @@ def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = 
     by = pl.when(counted & (parts.list.len() > 0)).then(pl.lit(" by ") + parts.list.join(", ")).otherwise(pl.lit(""))
     if cell is not None:  # tied as a strong small cell, not by who else holds the values
         by = pl.when(pl.col(cell).fill_null(False)).then(by + pl.lit(TEMPLATE_CELL)).otherwise(by)
+    if "others" in columns:  # cards leading to other flagged clusters (other_ties): every card that tied it is named
+        ids = pl.col("others").fill_null([])
+        also = pl.concat_str([pl.lit(ALSO), pl.when(ids.list.len() > 1).then(pl.lit("s ")).otherwise(pl.lit(" ")),
+                              ids.cast(pl.List(pl.String)).list.join(", "), pl.lit(" by "),
+                              _count("other_cards", " card or identifier", " cards or identifiers")])
+        by = pl.when(ids.list.len() > 0).then(by + also).otherwise(by)
     return pl.concat_str([start, pl.col(lead).cast(pl.String), pl.lit(" (campaign "), pl.col(campaign).cast(pl.String),
                           pl.lit(")"), by, pl.lit("; "), pl.col(why)]).alias("why")
 
@@ -110,6 +169,20 @@ def flagged_with(why: str) -> dict[str, Any] | None:
         return None
     return {"cluster_id": int(lead.group(2)), "campaign_id": int(lead.group(3)) if lead.group(3) else None,
             "same_operator": lead.group(1) == INHERITED}
+
+
+def also_tied_to(why: str) -> list[int]:
+    """The other flagged clusters an inherited flag's ``why`` names after its lead (:data:`ALSO`), most values first.
+
+    Examples
+    --------
+    >>> also_tied_to("tied to flagged cluster 2 (campaign 1) by 2 addresses, and to flagged clusters 17, 5 by 2 cards or identifiers; x")
+    [17, 5]
+    >>> also_tied_to("tied to flagged cluster 2 (campaign 1) by 8 prompt values; and to flagged cluster 9 by 1 address")
+    []
+    """
+    found = re.match(OTHERS_PATTERN, why or "")
+    return [int(i) for i in found.group(2).split(", ")] if found else []
 
 
 def flagged_through(clusters: pl.DataFrame, most: int = 3) -> pl.DataFrame:

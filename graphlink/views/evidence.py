@@ -23,7 +23,7 @@ from graphlink.views.templates import Template, reconstruct_templates, tokenise 
 from graphlink.views.words import noun
 
 __all__ = ["KIND_NAMES", "KindEvidence", "Template", "evidence_by_kind", "kind_label", "reconstruct_templates",
-           "tokenise"]
+           "strongest_first", "tokenise"]
 
 #: Plain names of the built-in signal kinds (singular, plural).
 KIND_NAMES: dict[str, tuple[str, str]] = {
@@ -87,6 +87,33 @@ class KindEvidence:
     summary: str
 
 
+_STRENGTH = (pl.col("weight").fill_null(0.0) * pl.col("accounts_sharing")).alias("_strength")
+#: Within a kind: the strongest value first (what it adds to the cluster's links), then the most shared, then by text.
+_VALUE_ORDER = (["_strength", "accounts_sharing", "value"], [True, True, False])
+
+
+def strongest_first(evidence: pl.DataFrame) -> pl.DataFrame:
+    """Evidence rows in the order ``show`` and the report list them: strongest kind first (the largest
+    ``weight × accounts_sharing`` of its values, then more values, then the kind's name), within a kind the strongest
+    value first (then the most shared, then by text); one cluster's rows, or several clusters' (by ``cluster_id``,
+    then as for one). Deterministic: the same rows in any order come out in one order. Columns are kept.
+
+    Examples
+    --------
+    >>> ev = pl.DataFrame({"kind": ["ip", "payment", "user_agent", "payment"], "value": ["1.2.3.4", "card2", "curl", "card1"],
+    ...                    "accounts_sharing": [3, 4, 12, 10], "weight": [2.0, 6.0, 0.0, 5.0]})
+    >>> strongest_first(ev)["value"].to_list()
+    ['card1', 'card2', '1.2.3.4', 'curl']
+    """
+    by = ["cluster_id"] if "cluster_id" in evidence.columns else []
+    frame = evidence.with_columns(_STRENGTH)
+    kinds = (frame.group_by(*by, "kind").agg(pl.col("_strength").max().alias("_kind_strength"), pl.len().alias("_kind_n")))
+    keys, descending = _VALUE_ORDER
+    return (frame.join(kinds, on=[*by, "kind"], how="left")
+            .sort([*by, "_kind_strength", "_kind_n", "kind", *keys], descending=[False] * len(by) + [True, True, False, *descending])
+            .select(evidence.columns))
+
+
 def evidence_by_kind(evidence: pl.DataFrame, size: int | None = None, *, include_zero: bool = False
                      ) -> list[KindEvidence]:
     """Group a cluster's evidence rows by kind, strongest kind first.
@@ -124,7 +151,7 @@ def evidence_by_kind(evidence: pl.DataFrame, size: int | None = None, *, include
     frame = evidence
     if "df" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.UInt32).alias("df"))
-    frame = frame.with_columns((pl.col("weight").fill_null(0.0) * pl.col("accounts_sharing")).alias("_strength"))
+    frame = frame.with_columns(_STRENGTH)
     stats = (frame.group_by("kind")
              .agg(pl.col("_strength").max().alias("strength"), pl.len().alias("n"),
                   (pl.col("weight").fill_null(0.0) <= 0).sum().alias("zero"))
@@ -138,7 +165,7 @@ def evidence_by_kind(evidence: pl.DataFrame, size: int | None = None, *, include
             hidden = int(zero)
             if values.is_empty():
                 continue
-        values = (values.sort(["_strength", "accounts_sharing", "value"], descending=[True, True, False])
+        values = (values.sort(_VALUE_ORDER[0], descending=_VALUE_ORDER[1])
                   .select("value", "accounts_sharing", "weight", "df", *(["meaning"] if "meaning" in frame.columns
                                                                           else [])))
         top = int(values["accounts_sharing"].max())

@@ -15,9 +15,9 @@ from typing import Any
 
 import polars as pl
 
-from graphlink.contract import JSON_TIME_FORMAT
+from graphlink.contract import FLAG_EXPLANATION, FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT, why_reasons
 from graphlink.stages.campaign_flags import AS_A_WHOLE
-from graphlink.stages.tie_words import flagged_with
+from graphlink.stages.tie_words import also_tied_to, flagged_with
 from graphlink.views.safety import html_safe, terminal_safe
 from graphlink.views.words import plural
 
@@ -85,9 +85,7 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
         lines.append(f"  - {n:,} of {plural(size, 'member')} share {quoted} ({note}{more})")
     tying = tying_values(evidence)
     if tying.height:
-        lead = flagged_with(row.get("why") or "")
-        named = f"flagged cluster {lead['cluster_id']}" if lead else "the flagged cluster its why names"
-        lines.append(f"Values that tied it to {named} ({tying.height:,}):")
+        lines.append(f"Values that tied it to {tied_to_text(row.get('why') or '')} ({tying.height:,}):")
         for kind, value, n, df, outside in tying.head(TIES_LISTED).iter_rows():
             label = KIND_LABELS.get(kind, terminal_safe(kind))
             rest = f" ({outside:,} in no flagged cluster)" if outside is not None else ""
@@ -96,6 +94,27 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
         if tying.height > TIES_LISTED:
             lines.append(f"  - and {tying.height - TIES_LISTED:,} more (all in the cluster's evidence, column ties)")
     return "\n".join(lines)
+
+
+def tied_to_text(why: str) -> str:
+    """The flagged clusters an inherited flag's ``why`` names, for a heading over the values that tied it: its lead
+    and the others its tie names (:func:`graphlink.stages.tie_words.also_tied_to`). Only ids are quoted.
+
+    Examples
+    --------
+    >>> tied_to_text("tied to flagged cluster 2 (campaign 1) by 2 addresses, and to flagged cluster 17 by 1 card or identifier; x")
+    'flagged clusters 2 and 17'
+    >>> tied_to_text("same operator as flagged cluster 4 (campaign 3) by 1 card or identifier; x"), tied_to_text("proxies")
+    ('flagged cluster 4', 'the flagged cluster its why names')
+    """
+    lead = flagged_with(why)
+    if lead is None:
+        return "the flagged cluster its why names"
+    also = also_tied_to(why)
+    if not also:
+        return f"flagged cluster {lead['cluster_id']}"
+    ids = [lead["cluster_id"], *also]
+    return f"flagged clusters {', '.join(str(i) for i in ids[:-1])} and {ids[-1]}"
 
 
 #: Tying values are listed cards and identifiers first, then prompt values, then addresses: the order the ``why``
@@ -207,6 +226,33 @@ def score_note(row: dict[str, Any], run: dict[str, Any]) -> str:
     return f"{how}: {alone}"
 
 
+def flag_explanation(row: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """What a view or export says about a cluster's flag (:data:`graphlink.contract.FLAG_EXPLANATION`): ``why``,
+    ``reasons``, ``flagged_with`` and ``score_note``, from its ``clusters.parquet`` row and ``run.json``. The one
+    place they are built: ``show --json`` and the case file carry these, the table exports
+    :func:`cluster_explanations` of them.
+
+    Examples
+    --------
+    >>> e = flag_explanation({"flagged": True, "score": 0.0, "size": 9, "why": "tied to flagged cluster 12 (campaign 3) by 8 prompt values; x"}, {})
+    >>> e["flagged_with"], e["reasons"][1], e["score_note"].startswith("flagged through its tie to flagged cluster 12")
+    ({'cluster_id': 12, 'campaign_id': 3, 'same_operator': False}, 'x', True)
+    """
+    why = row.get("why") or ""
+    explained = {"why": why, "reasons": why_reasons(why), "flagged_with": flagged_with(why),
+                 "score_note": score_note(row, run)}
+    return {key: explained[key] for key in FLAG_EXPLANATION}
+
+
+def cluster_explanations(clusters: pl.DataFrame, run: dict[str, Any]) -> pl.DataFrame:
+    """``cluster_id`` and :data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` (``score_note``, ``why``) of each row of
+    ``clusters``: :func:`flag_explanation`'s flat part, for ``members.csv`` and the graph exports."""
+    rows = [{"cluster_id": row["cluster_id"], **{c: flag_explanation(row, run)[c] for c in FLAG_EXPLANATION_COLUMNS}}
+            for row in clusters.iter_rows(named=True)]
+    schema = {"cluster_id": clusters.schema["cluster_id"], **dict.fromkeys(FLAG_EXPLANATION_COLUMNS, pl.String)}
+    return pl.DataFrame(rows, schema=schema)
+
+
 def _campaign_verdict(row: dict[str, Any]) -> str:
     """Why a cluster under the threshold or ``min_flag_size`` is flagged, read off its ``why``
     (:func:`graphlink.stages.campaign_flags.flag_with_campaign` writes its start): with a flagged
@@ -218,9 +264,12 @@ def _campaign_verdict(row: dict[str, Any]) -> str:
     if lead:  # the campaign in the why is the lead's (graphlink.stages.tie_words)
         named = f"flagged cluster {lead['cluster_id']}" + (f" (campaign {lead['campaign_id']})" if lead["campaign_id"] else "")
         if not lead["same_operator"]:
+            also = also_tied_to(why)  # a card leading to another flagged cluster (tie_words.ALSO)
+            card = (f", and by a card or identifier to flagged cluster{'s' if len(also) > 1 else ''} "
+                    f"{', '.join(str(c) for c in also)}" if also else "")
             return (f"flagged with a flagged cluster: tied to {named} by prompt values or addresses its fleet uses, "
-                    f"no card or identifier: it uses that fleet's tooling, which another operator may use too; "
-                    f"this cluster's campaign is {campaign}")
+                    f"no card or identifier of its{card}: it uses that fleet's tooling, which another operator may use "
+                    f"too; this cluster's campaign is {campaign}")
         return f"flagged with its operator: same operator as {named}"
     whole = re.match(r"campaign (\d+)" + re.escape(AS_A_WHOLE) + r"(\d+) accounts\)", why)
     if whole:

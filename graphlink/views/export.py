@@ -6,7 +6,8 @@
     A graph for Gephi (or any graph tool): account nodes and the signal nodes
     they share, built by :func:`cluster_graph`. Every node has a ``type``
     (``account`` or ``signal``), ``label``, ``cluster_id`` and ``score``;
-    accounts add ``events``, ``first_seen``, ``last_seen``, ``flagged``;
+    accounts add ``events``, ``first_seen``, ``last_seen``, ``flagged``
+    and why their cluster is flagged (``score_note``, ``why``: :data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS`);
     signals add ``kind``, ``value``, ``weight`` (rarity weight; 0 means too
     common to link) and ``accounts`` (exported accounts carrying it). Edges
     carry ``weight`` (the signal's weight), ``kind`` and the account's
@@ -15,13 +16,15 @@
     or ``DIR/graph.graphml``.
 ``json``
     One case file per cluster (``cluster-<id>.json``, schema
-    ``graphlink.case/1``) with the score and its components, reasons,
-    members, evidence, an hour-of-day profile and the run's parameters, for
+    ``graphlink.case/1``) with the score and its components, why it is flagged
+    (``why``, ``reasons``, ``flagged_with``, ``score_note``: :data:`graphlink.contract.FLAG_EXPLANATION`),
+    members, evidence (strongest first, as ``show`` lists it), an hour-of-day profile and the run's parameters, for
     case-management tools (:func:`case_file`). Default folder: ``DIR/cases``.
     The folder is replaced as a whole: it then holds exactly the exported
     clusters' files (a folder holding anything else is refused).
 ``csv``
-    ``members.csv`` and ``evidence.csv``; cells that a spreadsheet would run
+    ``members.csv`` (each member with its cluster's score, ``flagged``, ``score_note`` and ``why``) and
+    ``evidence.csv`` (strongest first per cluster); cells that a spreadsheet would run
     as a formula (starting ``=``, ``+``, ``-``, ``@``) get a leading ``'``.
     Default folder: ``DIR/csv``.
 
@@ -43,12 +46,12 @@ import networkx as nx
 import polars as pl
 
 from graphlink.errors import GraphlinkError
-from graphlink.contract import JSON_TIME_FORMAT
+from graphlink.contract import FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT
 from graphlink.store.atomic import write_atomic
 from graphlink.store.folder import Outputs, Selection, score_columns
 from graphlink.store.outputs import load_outputs
-from graphlink.stages.tie_words import flagged_with
-from graphlink.views.explain import json_default
+from graphlink.views.evidence import strongest_first
+from graphlink.views.explain import cluster_explanations, flag_explanation, json_default
 from graphlink.views.safety import csv_safe_expr
 from graphlink.views.schedule import timing_bucket, timing_meanings
 
@@ -96,8 +99,9 @@ def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, p
     """
     memberships = _require_memberships(outputs)
     info = outputs.clusters.select("cluster_id", "score", "flagged")
+    explained = cluster_explanations(outputs.clusters, outputs.run)  # why each account's cluster is flagged
     accounts = (
-        outputs.accounts.join(info, on="cluster_id", how="left")
+        outputs.accounts.join(info, on="cluster_id", how="left").join(explained, on="cluster_id", how="left")
         .select(
             (pl.lit("account:") + pl.col("account_id")).alias("node"),
             pl.lit("account").alias("type"),
@@ -108,6 +112,7 @@ def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, p
             pl.col("events").cast(pl.Int64),
             pl.col("first_seen").dt.strftime(JSON_TIME_FORMAT).fill_null(""),
             pl.col("last_seen").dt.strftime(JSON_TIME_FORMAT).fill_null(""),
+            *[xml_text(pl.col(c).fill_null("")).alias(c) for c in FLAG_EXPLANATION_COLUMNS],
         )
         .sort("node")
     )
@@ -182,9 +187,11 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
     members = _iso_columns(outputs.members(cluster_id).drop("cluster_id"))
     run = outputs.run
     # A timing value is a hash: ``meaning`` says who acts in the same windows and when (null for other kinds).
-    evidence = timing_meanings(outputs.cluster_evidence(cluster_id).drop("cluster_id"),
-                               outputs.cluster_memberships(cluster_id), outputs.cluster_activity(cluster_id),
-                               timing_bucket(run))
+    # Strongest evidence first, as show and the report list it (graphlink.views.evidence.strongest_first).
+    evidence = strongest_first(timing_meanings(outputs.cluster_evidence(cluster_id).drop("cluster_id"),
+                                               outputs.cluster_memberships(cluster_id), outputs.cluster_activity(cluster_id),
+                                               timing_bucket(run)))
+    explained = flag_explanation(row, run)  # why it is flagged: the same words as show and the report
     hours = outputs.hour_profile(cluster_id)
     first, last = members["first_seen"].drop_nulls().min(), members["last_seen"].drop_nulls().max()
     return {
@@ -195,9 +202,11 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
         "flagged": bool(row["flagged"]),
         "score_components": {name: row[name] for name in score_columns(outputs.clusters)},
         "kinds": list(row.get("kinds") or []),
-        "why": row.get("why") or "",
+        "why": explained["why"],
+        "reasons": explained["reasons"],
+        "score_note": explained["score_note"],
         "campaign_id": row.get("campaign_id"),
-        "flagged_with": flagged_with(row.get("why") or ""),
+        "flagged_with": explained["flagged_with"],
         "top_values": list(row.get("top_values") or []),
         "first_seen": first,
         "last_seen": last,
@@ -252,17 +261,19 @@ def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Pat
 
 
 def members_table(outputs: Outputs) -> pl.DataFrame:
-    """Members of the loaded clusters with their cluster's score and campaign: the ``members.csv`` rows.
+    """Members of the loaded clusters with their cluster's score, campaign and why it is flagged: the ``members.csv``
+    rows (:data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` last: ``score_note``, ``why``).
 
     ``campaign_id`` is null for folders written before campaigns existed.
     """
-    info = outputs.clusters.select("cluster_id", "score", "flagged")
+    info = outputs.clusters.select("cluster_id", "score", "flagged").join(
+        cluster_explanations(outputs.clusters, outputs.run), on="cluster_id", how="left")
     accounts = outputs.accounts
     if "campaign_id" not in accounts.columns:
         accounts = accounts.with_columns(pl.lit(None, pl.Int64).alias("campaign_id"))
     return (accounts.join(info, on="cluster_id", how="left")
             .select("campaign_id", "cluster_id", "score", "flagged", "account_id", "events", "first_seen",
-                    "last_seen")
+                    "last_seen", *FLAG_EXPLANATION_COLUMNS)
             .sort(["cluster_id", "events", "account_id"], descending=[False, True, False]))
 
 
@@ -326,8 +337,7 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
         write_dir_atomically(folder, write)
         paths = [folder / f"cluster-{cluster_id}.json" for cluster_id in outputs.selected]
         return ExportInfo(fmt, paths, outputs.selected, redacted=redacted)
-    evidence = evidence_with_meaning(outputs, outputs.evidence.sort(
-        ["cluster_id", "accounts_sharing", "weight", "kind", "value"], descending=[False, True, True, False, False]))
+    evidence = strongest_first(evidence_with_meaning(outputs, outputs.evidence))  # per cluster, as show lists it
     paths = [write_atomic(folder / "members.csv", csv_bytes(members_table(outputs))),
              write_atomic(folder / "evidence.csv", csv_bytes(evidence))]
     return ExportInfo(fmt, paths, outputs.selected, redacted=redacted,

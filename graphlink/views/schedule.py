@@ -277,6 +277,11 @@ def timing_meanings(evidence: pl.DataFrame, memberships: pl.DataFrame | None, ac
     ``evidence`` and ``memberships`` both carry ``cluster_id``, each cluster's values are read
     against its own members (one call for many clusters). Row order is kept.
 
+    Each signature is listed once: accounts acting in nearly the same windows collide in several of the
+    MinHash bands, and each band is a value of its own (``band 4: …``, ``band 13: …``), so one group of
+    members appeared as several identical rows. Of the timing values a cluster's same members hold
+    (``memberships``), only the heaviest is kept (then the first by text); the others are dropped.
+
     Examples
     --------
     >>> from datetime import date
@@ -286,6 +291,9 @@ def timing_meanings(evidence: pl.DataFrame, memberships: pl.DataFrame | None, ac
     ...                     "day": [date(2025, 3, 3)] * 3 + [date(2025, 3, 4)] * 3 + [date(2025, 3, 5)]})
     >>> timing_meanings(ev, m, act)["meaning"].to_list()
     ['3 members active in the same 60-second windows; hours when all of them act: 14:00–15:00 UTC, on 2 days from 2025-03-03 to 2025-03-04', None]
+    >>> two = pl.concat([m, m.with_columns(value=pl.lit("band 9: 7"))])  # the same three members in two bands
+    >>> timing_meanings(pl.DataFrame({"kind": ["timing"] * 2, "value": ["band 9: 7", "band 3: 42"]}), two, act)["value"].to_list()
+    ['band 3: 42']
     >>> timing_meanings(ev, None, None)["meaning"][0]
     'members active in the same 60-second windows again and again (a signature of their active windows)'
     """
@@ -305,6 +313,7 @@ def timing_meanings(evidence: pl.DataFrame, memberships: pl.DataFrame | None, ac
                  .group_by(*keys, "day", "hour").agg(pl.len().alias("active"))
                  .join(counts, on=keys).filter(pl.col("active") == pl.col("holders"))
                  .group_by(keys).agg(pl.col("hour").unique().sort(), pl.col("day").unique().sort()))
+        evidence = _one_per_holders(evidence, holders, keys)
         rows = []
         for row in counts.join(cells, on=keys, how="left").iter_rows(named=True):
             text = f"{plural(row['holders'], 'member')} active in the same {bucket_seconds}-second windows"
@@ -319,3 +328,20 @@ def timing_meanings(evidence: pl.DataFrame, memberships: pl.DataFrame | None, ac
     evidence = evidence.join(texts, on=keys, how="left", maintain_order="left")
     return evidence.with_columns(pl.when(pl.col("kind") == "timing").then(meaning).otherwise(None)
                                  .alias("meaning")).drop("__meaning")
+
+
+def _one_per_holders(evidence: pl.DataFrame, holders: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """``evidence`` without the timing values whose holders (``holders``: ``account_id`` and ``keys``) are exactly
+    those of a heavier one (then one first by text) of the same cluster: one row per group of members."""
+    group = ["cluster_id"] if "cluster_id" in keys else []
+    signature = holders.group_by(keys).agg(pl.col("account_id").sort().str.join("\x1f").alias("__members"))
+    timing = (evidence.filter(pl.col("kind") == "timing").select(*keys, pl.col("weight").fill_null(0.0) if "weight" in
+                                                                   evidence.columns else pl.lit(0.0).alias("weight"))
+              .unique(keys).join(signature, on=keys)
+              .sort([*group, "__members", "weight", "value"], descending=[False] * len(group) + [False, True, False]))
+    dropped = timing.filter(~pl.struct(*group, "__members").is_first_distinct()).select(keys).with_columns(
+        pl.lit(True).alias("__dropped"))
+    if dropped.is_empty():
+        return evidence
+    marked = evidence.join(dropped, on=keys, how="left", maintain_order="left")
+    return marked.filter(~(pl.col("__dropped").fill_null(False) & (pl.col("kind") == "timing"))).drop("__dropped")

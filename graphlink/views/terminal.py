@@ -20,7 +20,7 @@ from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.store.outputs import load_outputs
 from graphlink.stages.tie_words import flagged_with
-from graphlink.views.explain import score_note
+from graphlink.views.explain import flag_explanation, score_note, tied_to_text
 from graphlink.views.safety import replace_controls, terminal_safe
 from graphlink.views.words import plural, shell_path
 
@@ -215,8 +215,8 @@ def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, eviden
                  all_values: bool = False) -> dict[str, Any]:
     """One cluster for ``show --json``: its row, reasons, hour profile, members and evidence (strongest kind first)."""
     row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values)
-    return {"cluster": row, "reasons": why_reasons(row.get("why")), "flagged_with": flagged_with(row.get("why") or ""),
-            "score_note": score_note(row, outputs.run),
+    explained = flag_explanation(row, outputs.run)  # reasons, flagged_with, score_note: as the case file has them
+    return {"cluster": row, **{k: v for k, v in explained.items() if k != "why"},
             "tied_by": tying.to_dicts(),
             "redaction": outputs.redaction, "hours_utc": hours,
             "members_total": member_rows.height, "members": member_rows.head(members).to_dicts(),
@@ -295,9 +295,8 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
         ev_table.caption = "; ".join(notes)
     tables = [(reasons, reason_rows, ["what", "value"])]
     if tying.height and evidence:  # what tied an inherited flag, listed whole up to --evidence
-        lead = flagged_with(row.get("why") or "")
-        tie_table = Table(title=f"Values that tied it to flagged cluster {lead['cluster_id'] if lead else '?'} "
-                                f"({tying.height:,})", title_justify="left")
+        tie_table = Table(title=f"Values that tied it to {tied_to_text(row.get('why') or '')} ({tying.height:,})",
+                          title_justify="left")
         tie_headers = ["kind", "value", "sharing", "in input", "outside flagged"]
         for name, justify in zip(tie_headers, ("left", "left", "right", "right", "right")):
             tie_table.add_column(name, justify=justify, overflow="fold")

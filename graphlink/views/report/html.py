@@ -35,6 +35,7 @@ from markupsafe import Markup
 
 from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
+from graphlink.stages.tie_words import also_tied_to
 from graphlink.views.evidence import evidence_by_kind
 from graphlink.views.explain import score_note, tying_values
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
@@ -308,6 +309,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
                      title="Accounts holding the value outside every flagged cluster")], table_id=f"ties-{int(cluster_id)}")
                  if (tying := tying_values(evidence)).height else None),
         "n_ties": plural(tying.height, "value"),
+        "tied_to_several": bool(also_tied_to(row.get("why") or "")),
     }
 
 
