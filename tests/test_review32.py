@@ -99,8 +99,22 @@ def test_case_file_evidence_is_in_shows_order_whatever_the_stored_order(tied, tm
 
     out, _, tame = tied
     cid = str(tame["cluster_id"])
+    # A user agent every member sends, too common to link: the most shared value, the weakest evidence.
+    out = Path(shutil.copytree(out, tmp_path / "out"))
+    stored = pl.read_parquet(out / "evidence.parquet")
+    common = stored.head(1).with_columns(pl.lit(tame["cluster_id"], pl.Int64).alias("cluster_id"),
+                                         pl.lit("user_agent").alias("kind"), pl.lit("okhttp/4.12").alias("value"),
+                                         pl.lit(tame["size"], pl.UInt32).alias("accounts_sharing"),
+                                         pl.lit(0.0).alias("weight"), pl.lit(900, pl.UInt32).alias("df"),
+                                         pl.lit(False).alias("ties"), pl.lit(None, pl.UInt32).alias("outside_flagged"))
+    # A card two members pay with, rare: shared by few, the strongest evidence (a card binds more than a /24).
+    card = common.with_columns(pl.lit("payment").alias("kind"), pl.lit("card-77").alias("value"),
+                               pl.lit(2, pl.UInt32).alias("accounts_sharing"), pl.lit(5.0).alias("weight"),
+                               pl.lit(2, pl.UInt32).alias("df"))
+    pl.concat([common, stored, card]).write_parquet(out / "evidence.parquet")
     shown = json.loads(runner.invoke(app, ["show", str(out), cid, "--json", "--all-values", "--evidence", "100000"]).output)
     listed = [(e["kind"], e["value"]) for e in shown["evidence"]]
+    assert listed[0] == ("payment", "card-77") and listed[-1] == ("user_agent", "okhttp/4.12")
     export(out, "json", out=tmp_path / "a")
     case = json.loads((tmp_path / "a" / f"cluster-{cid}.json").read_text())
     assert [(e["kind"], e["value"]) for e in case["evidence"]] == listed and len(listed) > 3
