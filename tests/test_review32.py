@@ -148,6 +148,10 @@ def test_a_timing_signature_held_by_the_same_members_in_several_bands_is_listed_
                              "weight": [0.8, 0.9, 0.8, 1.0], "accounts_sharing": [3, 3, 3, 2]})
     read = timing_meanings(evidence, memberships, activity)
     assert read["value"].to_list() == ["band 2: 11", "band 9: 13", "1.2.3.4"]  # the heavier of a, b, c's two bands
+    # a, b, c and a, b, d act in the same hours on the same day: the two rows name their members, or read alike.
+    assert read["meaning"].head(2).to_list() == [
+        "3 members (a, b, c) active in the same 60-second windows; hours when all of them act: 14:00–15:00 UTC, on 2025-03-03",
+        "3 members (a, b, d) active in the same 60-second windows; hours when all of them act: 14:00–15:00 UTC, on 2025-03-03"]
     again = timing_meanings(evidence.reverse(), memberships, activity)
     assert sorted(again["value"].to_list()) == sorted(read["value"].to_list())
     # Another cluster's same accounts are its own evidence.

@@ -62,7 +62,7 @@ THROUGH_PATTERN = f"^(.*?){THROUGH}((?:{_ITEM}, )*{_ITEM})((?:, and \\d+ more)?)
 #: card or identifier`` (``clusters 17, 23`` for several): the card, without which the rest may tie nothing, is named.
 ALSO = ", and to flagged cluster"
 #: The first reason's :data:`ALSO` clause: group 1 the ids (``17`` or ``17, 23``), group 2 what follows them.
-OTHERS_PATTERN = f"^([^;]*?{ALSO}s? )((?:\\d+, )*\\d+)( by )"
+OTHERS_PATTERN = f"^((?:{INHERITED}|{TIED})[^;]*?{ALSO}s? )((?:\\d+, )*\\d+)( by )"
 #: Count of the tying cards and identifiers leading to other flagged clusters (:func:`other_ties`).
 OTHER_COUNTS = ("other_cards",)
 #: :func:`graphlink.stages.campaign_flags.operator_ties`: a row per tied cluster.
@@ -179,6 +179,8 @@ def also_tied_to(why: str) -> list[int]:
     >>> also_tied_to("tied to flagged cluster 2 (campaign 1) by 2 addresses, and to flagged clusters 17, 5 by 2 cards or identifiers; x")
     [17, 5]
     >>> also_tied_to("tied to flagged cluster 2 (campaign 1) by 8 prompt values; and to flagged cluster 9 by 1 address")
+    []
+    >>> also_tied_to('templated ("x, and to flagged cluster 9 by y")')  # only an inherited flag's first reason
     []
     """
     found = re.match(OTHERS_PATTERN, why or "")

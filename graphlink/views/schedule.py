@@ -281,6 +281,8 @@ def timing_meanings(evidence: pl.DataFrame, memberships: pl.DataFrame | None, ac
     MinHash bands, and each band is a value of its own (``band 4: …``, ``band 13: …``), so one group of
     members appeared as several identical rows. Of the timing values a cluster's same members hold
     (``memberships``), only the heaviest is kept (then the first by text); the others are dropped.
+    Two groups of as many members acting in the same hours on the same days read alike: their meanings
+    then name the members (``3 members (a, b, c) active in …``, the first five).
 
     Examples
     --------
@@ -323,7 +325,7 @@ def timing_meanings(evidence: pl.DataFrame, memberships: pl.DataFrame | None, ac
                 text += f"; hours when all of them act: {hours_text(row['hour'])}, {when}"
             rows.append({**{k: row[k] for k in keys}, "__meaning": text})
         if rows:
-            texts = pl.DataFrame(rows, schema=texts.schema)
+            texts = _named_when_alike(pl.DataFrame(rows, schema=texts.schema), holders, keys, evidence)
     meaning = pl.col("__meaning").fill_null(generic)
     evidence = evidence.join(texts, on=keys, how="left", maintain_order="left")
     return evidence.with_columns(pl.when(pl.col("kind") == "timing").then(meaning).otherwise(None)
@@ -345,3 +347,24 @@ def _one_per_holders(evidence: pl.DataFrame, holders: pl.DataFrame, keys: list[s
         return evidence
     marked = evidence.join(dropped, on=keys, how="left", maintain_order="left")
     return marked.filter(~(pl.col("__dropped").fill_null(False) & (pl.col("kind") == "timing"))).drop("__dropped")
+
+
+def _named_when_alike(texts: pl.DataFrame, holders: pl.DataFrame, keys: list[str], evidence: pl.DataFrame,
+                      most: int = 5) -> pl.DataFrame:
+    """``texts`` (``keys, __meaning``) with the members named in the meanings that two listed timing values of one
+    cluster share (different members, the same count, hours and days): otherwise they read as one row twice."""
+    group = ["cluster_id"] if "cluster_id" in keys else []
+    listed = texts.join(evidence.filter(pl.col("kind") == "timing").select(keys).unique(), on=keys, how="semi")
+    alike = listed.filter(pl.len().over(*group, "__meaning") > 1).select(keys)
+    if alike.is_empty():
+        return texts
+    who = holders.join(alike, on=keys).group_by(keys).agg(pl.col("account_id").sort().alias("__who"))
+    names = who.select(*keys, pl.concat_str([
+        pl.lit(" ("), pl.col("__who").list.head(most).list.join(", "),
+        pl.when(pl.col("__who").list.len() > most).then(pl.lit(", …")).otherwise(pl.lit("")), pl.lit(")")]).alias("__names"))
+    count = pl.col("__meaning").str.extract(r"^(\S+ members?)", 1)
+    return (texts.join(names, on=keys, how="left", maintain_order="left")
+            .with_columns(pl.when(pl.col("__names").is_not_null())
+                          .then(pl.concat_str([count, pl.col("__names"), pl.col("__meaning").str.slice(count.str.len_chars())]))
+                          .otherwise(pl.col("__meaning")).alias("__meaning"))
+            .drop("__names"))
