@@ -41,7 +41,7 @@ from graphlink.stages.campaigns import score_campaigns
 from graphlink.stages.blocks import split_wholes
 from graphlink.stages.bursts import template_bursts, with_burst_reason
 from graphlink.stages.campaign_wholes import tied_wholes
-from graphlink.stages.communities import build_graph, detect_communities, dissolve_unsupported, renumber
+from graphlink.stages.communities import detect_communities, dissolve_unsupported, renumber
 from graphlink.stages.account_rows import minutes_of, of_accounts
 from graphlink.stages.drilldown import (account_times, clustered_accounts, link_table, linking_order,
                                        linking_values, member_activity, member_affiliations, member_minutes, member_templates)
@@ -214,11 +214,9 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
                              value_counts=signal_set.value_counts, values=signal_set.values, minutes=signal_set.minutes,
                              ip_prefixes=(config.signals.ipv4_prefix, config.signals.ipv6_prefix))
     with _stage("communities", timings, progress, memory):
-        graph = build_graph(projection.edges, n_accounts)
         early: dict[str, Any] = {}  # the drill-down's link tables and every account's hours and schedules need no partition: built beside Leiden
-        partition = detect_communities(graph, config.communities, projection.edges, wholes=True, beside=lambda: early.update(
+        partition = detect_communities(None, config.communities, projection.edges, wholes=True, n_vertices=n_accounts, beside=lambda: early.update(
             links=link_table(projection.edges, index), order=linking_order(projection.memberships, projection.signals), **account_times(signal_set.minute_counts, signal_set.account_stats)))
-        del graph
         partition, wholes = split_wholes(partition)
         partition = supported_partition(partition, projection.memberships, projection.signals, config, projection.co_timed)
         partition, wholes = template_bursts(partition, wholes, projection, signal_set, config, lambda a: minutes_of(signal_set.minute_counts, a))

@@ -34,6 +34,7 @@ import polars as pl
 from graphlink.config import CommunityConfig
 from graphlink.stages import offload
 from graphlink.stages.blocks import split_blocks
+from graphlink.stages.connected import component_labels
 from graphlink.stages.offload import OFFLOAD_EDGES
 
 # igraph (and matplotlib through it: ~0.4 s) loads where a graph is built: `match` and the CLI's start-up never pay for it.
@@ -123,13 +124,15 @@ def leiden_membership(graph: ig.Graph, config: CommunityConfig) -> np.ndarray:
     return np.asarray(clustering.membership)
 
 
-def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
+def detect_communities(graph: ig.Graph | None, config: CommunityConfig | None = None,
                        edges: pl.DataFrame | None = None, beside: Callable[[], object] | None = None,
-                       offload_edges: int = OFFLOAD_EDGES, wholes: bool = False) -> pl.DataFrame:
+                       offload_edges: int = OFFLOAD_EDGES, wholes: bool = False,
+                       n_vertices: int | None = None) -> pl.DataFrame:
     """Run Leiden, prune each community's periphery and number the clusters.
 
     Schema in the module docstring. ``edges`` is the frame the graph was
-    built from (read off the graph when not given). Leiden runs on each
+    built from (read off the graph when not given); with ``edges`` and ``n_vertices`` (the
+    accounts) no graph is needed (``graph`` None: the pipeline builds none). Leiden runs on each
     connected component on its own, in canonical vertex order
     (:func:`component_edges`, :func:`partition_component`): the partition is
     then a function of each component alone, which is what lets the Spark
@@ -157,13 +160,12 @@ def detect_communities(graph: ig.Graph, config: CommunityConfig | None = None,
     if edges is None:
         edges = graph_edges(graph)
     # Isolated accounts keep labels 0 .. n-1; each component's labels are shifted above all before.
-    labels = np.arange(graph.vcount(), dtype=np.int64)
-    offset = graph.vcount()
-    # The graph was built from these edges: its components are read off it (building a second
-    # igraph graph of the 2.5M campaign-preset edges only to find them took ~1 s).
+    n_vertices = graph.vcount() if n_vertices is None else n_vertices
+    labels = np.arange(n_vertices, dtype=np.int64)
+    offset = n_vertices
     # Started before the components are found (its imports overlap them); dismissed if none is large.
     spare = offload.spawn() if beside is not None and edges.height >= offload_edges else None
-    parts = component_edges(edges, graph.vcount(), graph)
+    parts = component_edges(edges, n_vertices)
     big = max(range(len(parts)), key=lambda i: len(parts[i][1]), default=-1)  # the first largest
     job = None
     if spare is not None and big >= 0 and len(parts[big][1]) >= offload_edges:
@@ -204,8 +206,8 @@ def component_edges(edges: pl.DataFrame, n_vertices: int, graph: ig.Graph | None
                     ) -> list[tuple[np.ndarray, ...]]:
     """The connected components with at least one edge: ``(vertices, source, target, weight)`` each.
 
-    ``graph``, when given, is an igraph graph of ``n_vertices`` vertices built from ``edges``
-    (:func:`build_graph`): the components are read off it instead of a graph built here.
+    ``graph`` is accepted for callers that built one (:func:`build_graph`) and not read: the
+    components are found on the edge arrays (:func:`graphlink.stages.connected.component_labels`).
 
     ``vertices`` are the component's account indices in ascending order (the
     canonical vertex order); ``source``, ``target`` (``uint32``) and
@@ -214,15 +216,12 @@ def component_edges(edges: pl.DataFrame, n_vertices: int, graph: ig.Graph | None
     :func:`partition_component` exactly these, so the partition does not
     depend on how the graph was split or distributed.
     """
-    import igraph as ig
     if edges.is_empty():
         return []
-    if graph is None or graph.vcount() != n_vertices or graph.ecount() != edges.height:
-        graph = ig.Graph(n=n_vertices, edges=edge_tuples(edges["source"].to_list(), edges["target"].to_list()))
-    component = np.asarray(graph.connected_components().membership, dtype=np.int64)
+    source, target = edges["source"].to_numpy(), edges["target"].to_numpy()
+    component = component_labels(source, target, n_vertices)  # igraph's components, in the same order
     order = np.argsort(component, kind="stable")  # vertices by component, ascending within each
     bounds = np.flatnonzero(np.r_[True, np.diff(component[order]) != 0, True])
-    source, target = edges["source"].to_numpy(), edges["target"].to_numpy()
     edge_order = np.argsort(component[source], kind="stable")  # edges stay sorted within a component
     source, target, weight = source[edge_order], target[edge_order], edges["weight"].to_numpy()[edge_order]
     edge_bounds = np.r_[np.searchsorted(component[source], component[order[bounds[:-1]]]), len(source)]
