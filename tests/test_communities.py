@@ -113,3 +113,25 @@ def test_a_lone_pair_is_one_cluster_exactly_when_its_weight_beats_the_resolution
                          schema={"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
     found = detect_communities(build_graph(edges, 2), CommunityConfig(resolution=0.2), edges)
     assert found["cluster_id"].is_not_null().all() == together
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_component_edges_split_the_graph_as_networkx_does_in_igraph_order(seed):
+    """The components before Leiden (found on the edge arrays) against networkx's, and in igraph's order."""
+    from graphlink.stages.communities import component_edges
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 300))
+    m = int(rng.integers(0, 2 * n))
+    pairs = {tuple(sorted(p)) for p in rng.integers(0, n, (m, 2)).tolist() if p[0] != p[1]}
+    edges = pl.DataFrame(sorted(pairs), schema={"source": pl.UInt32, "target": pl.UInt32}, orient="row"
+                         ).with_columns(weight=pl.lit(1.0))
+    parts = component_edges(edges, n)
+    oracle = nx.Graph(sorted(pairs))
+    expected = sorted((sorted(c) for c in nx.connected_components(oracle)), key=min)
+    assert [part[0].tolist() for part in parts] == expected
+    for vertices, source, target, _ in parts:  # each component keeps exactly its own edges
+        assert len(source) == oracle.subgraph(vertices.tolist()).number_of_edges()
+    if pairs:  # igraph numbers components by smallest vertex: the same order
+        membership = ig.Graph(n=n, edges=sorted(pairs)).connected_components().membership
+        order = list(dict.fromkeys(membership[v] for part in parts for v in part[0].tolist()))
+        assert order == sorted(order)
