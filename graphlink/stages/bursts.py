@@ -174,20 +174,24 @@ def hypergeometric_tail_bound(k: np.ndarray, n_t: np.ndarray, a_w: np.ndarray, n
 
 
 def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.DataFrame, ngram: int,
-                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``(openings, opening_texts)``: each sampled prompt's opening shingle (its first ``ngram`` normalised words).
+                    kept: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(openings, opening_texts)``: each sampled prompt's opening shingle, the first ``ngram`` words its sender wrote.
 
-    ``shingles`` (``text_hash, pos, shingle_hash``), ``text_keys`` (``key, text_hash``: prompt hash to
-    normalised text) and ``texts`` (``text_hash, norm``) are the prompt signal's
-    (:func:`graphlink.stages.signals.prompt.prompt_pairs`), whose shingles are already cut to those
-    another text holds or another account sent: a template several accounts open with is among them.
-    ``openings`` is ``key, template`` (the opening shingle's hash), ``opening_texts`` ``template, opening``
-    (its words, at most 200 characters).
+    ``shingles`` (``text_hash, pos, shingle_hash``), ``text_keys`` (``key, text_hash``) and ``texts``
+    (``text_hash, norm[, start]``) are the prompt signal's (:func:`graphlink.stages.signals.prompt.prompt_pairs`;
+    shingles cut to those another text holds or another account sent). A prompt read past a head other
+    accounts' long prompts share (non-null ``start``, ``kept`` head words before the cut:
+    :mod:`graphlink.stages.signals.shared_heads`) opens with the first shingle after the cut: a framework's
+    system prompt is sent by all its users, and its burst says only that they used it in the same minutes; a
+    fleet it wraps sends its template after it. ``openings`` is ``key, template`` (the opening shingle's hash),
+    ``opening_texts`` ``template, opening`` (its words, at most 200 characters).
     """
-    opening = shingles.filter(pl.col("pos") == 0).select("text_hash", pl.col("shingle_hash").alias("template"))
+    at = pl.when(pl.col("start").is_null()).then(0).otherwise(kept + 1) if kept and "start" in texts.columns else pl.lit(0)
+    first = texts.select("text_hash", at.cast(shingles.schema["pos"]).alias("pos"))
+    opening = shingles.join(first, on=["text_hash", "pos"]).select("text_hash", pl.col("shingle_hash").alias("template"))
     openings = text_keys.unique("key").join(opening, on="text_hash").select("key", "template").sort("key")
-    texts = (opening.group_by("template").agg(pl.col("text_hash").min()).join(texts, on="text_hash")
-             .select("template", pl.col("norm").str.split(" ").list.head(ngram).list.join(" ").str.slice(0, 200)
+    texts = (opening.group_by("template").agg(pl.col("text_hash").min()).join(texts.join(first, on="text_hash"), on="text_hash")
+             .select("template", pl.col("norm").str.split(" ").list.slice("pos", ngram).list.join(" ").str.slice(0, 200)
                      .alias("opening")))
     return openings, texts
 
