@@ -183,9 +183,8 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
     accounts' long prompts share (non-null ``start``, ``kept`` head words before the cut:
     :mod:`graphlink.stages.signals.shared_heads`) opens with the first shingle after the cut: a framework's
     system prompt is sent by all its users, and its burst says only that they used it in the same minutes; a
-    fleet it wraps sends its template after it. ``openings`` is ``key, template`` (the opening shingle's hash),
-    ``opening_texts`` ``template, opening`` (its words, at most 200 characters).
-    """
+    fleet it wraps sends its template after it. ``openings``: ``key, template`` (opening shingle's hash);
+    ``opening_texts``: ``template, opening`` (its words, at most 200 characters)."""
     at = pl.when(pl.col("start").is_null()).then(0).otherwise(kept + 1) if kept and "start" in texts.columns else pl.lit(0)
     first = texts.select("text_hash", at.cast(shingles.schema["pos"]).alias("pos"))
     opening = shingles.join(first, on=["text_hash", "pos"]).select("text_hash", pl.col("shingle_hash").alias("template"))
