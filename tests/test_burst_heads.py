@@ -17,7 +17,7 @@ import random
 import polars as pl
 
 import graphlink
-from graphlink.stages.bursts import prompt_openings
+from graphlink.stages.burst_templates import prompt_openings
 
 SYSTEM = (
     "You are OrbitAgent, an autonomous assistant running inside the OrbitKit framework. You can call tools by "
@@ -36,10 +36,12 @@ START = dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)
 AT_BURST = START + dt.timedelta(days=1, hours=14, minutes=7)
 
 
-def _log(seed: int = 0, n_fleet: int = 40, n_users: int = 40, in_window: int = 6, n_people: int = 600) -> pl.DataFrame:
+def _log(seed: int = 0, n_fleet: int = 40, n_users: int = 40, in_window: int = 6, n_people: int = 600,
+         own_head: bool = False) -> pl.DataFrame:
     """A fleet of one-off accounts (two requests each within three minutes of the burst, own exit, own card) wrapping
     its template in the framework's system prompt; framework users asking their own questions through it over three
-    days, ``in_window`` of them also inside the fleet's minutes; people asking short questions of their own."""
+    days, ``in_window`` of them also inside the fleet's minutes; people asking short questions of their own.
+    ``own_head``: the fleet sends the system prompt's words as its own instruction, then a problem of its own."""
     rng = random.Random(seed)
     rows = []
     for i in range(n_fleet):
@@ -47,7 +49,9 @@ def _log(seed: int = 0, n_fleet: int = 40, n_users: int = 40, in_window: int = 6
         for j in range(2):
             rows.append((f"fleet{i:03d}", first + dt.timedelta(seconds=40 * j + rng.randrange(20)),
                          f"203.0.{i}.{10 + j}", f"card-f{i:03d}",
-                         f"{SYSTEM}\n\nUser: " + TEMPLATE.format(topic=rng.choice(TOPICS))))
+                         f"{SYSTEM}\n\nUser: " + (TEMPLATE.format(topic=rng.choice(TOPICS)) if not own_head else
+                                                   f"compare {rng.choice(TOPICS)} with {rng.choice(TOPICS)} in "
+                                                   f"{rng.choice(QUESTIONS).format(t=rng.choice(TOPICS))}")))
     for u in range(n_users):
         for j in range(rng.randrange(3, 8)):
             when = (AT_BURST + dt.timedelta(seconds=rng.randrange(240)) if u < in_window and j == 0
@@ -81,16 +85,31 @@ def test_the_burst_holds_the_wrapped_fleet_and_none_of_the_framework_users_in_it
     assert users.filter(pl.col("cluster_id") == cluster).height == 0
 
 
-def test_a_prompt_read_whole_still_opens_with_its_first_words():
-    # Texts read whole (null start) open at word 0; a text read past a shared head (start 40, 16 head words
-    # kept) opens with the first shingle after the cut; two texts opening alike share one template.
+def test_a_fleet_whose_own_template_is_longer_than_the_budget_still_bursts(tmp_path):
+    # No framework: the fleet's own instruction (the system prompt's 70 words, as its own template) is the shared
+    # head, and each account continues with its own problem. The head's burst is the fleet's: nothing after it
+    # bursts, so it stands (reading only what follows the head lost dev world s2's Japanese cell, 36 accounts).
+    frame = _log(n_users=0, in_window=0, own_head=True)
+    path = tmp_path / "events.parquet"
+    frame.write_parquet(path)
+    result = graphlink.detect(path)
+    fleet = result.accounts.filter(pl.col("account_id").str.starts_with("fleet"))
+    assert fleet["cluster_id"].null_count() == 0 and fleet["cluster_id"].n_unique() == 1
+    why = result.clusters.filter(pl.col("cluster_id") == fleet["cluster_id"][0])["why"][0]
+    assert why.startswith("40 accounts opened their prompts with one template") and " @ 2026-03-03T14:" in why
+    assert why.lower().replace(" ", "").count("youareorbitagentan@") == 1  # named by the head
+
+
+def test_openings_of_a_prompt_read_past_a_shared_head_are_the_head_and_what_follows_it():
+    # Texts read whole (null start) open at word 0; a text read past a shared head (start 40, 2 head words
+    # kept) opens with its head and with the first shingle after the cut.
     texts = pl.DataFrame({"text_hash": [1, 2, 3], "norm": ["a b c d e f", "a b … x y z w", "a b … x y z q"],
                           "start": [None, 40, 40]}, schema_overrides={"start": pl.UInt32})
     shingles = pl.DataFrame({"text_hash": [1, 1, 2, 2, 3, 3], "pos": [0, 1, 0, 3, 0, 3],
                              "shingle_hash": [10, 11, 20, 21, 20, 21]}, schema_overrides={"pos": pl.UInt32})
     keys = pl.DataFrame({"key": [100, 200, 300], "text_hash": [1, 2, 3]})
     openings, texts_out = prompt_openings(shingles, keys, texts, 3, kept=2)
-    assert dict(openings.iter_rows()) == {100: 10, 200: 21, 300: 21}
-    assert dict(texts_out.iter_rows()) == {10: "a b c", 21: "x y z"}
-    # Without the reader's head count the first shingle is the opening, as before the reader existed.
-    assert dict(prompt_openings(shingles, keys, texts, 3)[0].iter_rows()) == {100: 10, 200: 20, 300: 20}
+    assert openings.rows() == [(100, 10), (200, 20), (200, 21), (300, 20), (300, 21)]
+    assert sorted(texts_out.rows()) == [(10, "a b c", False), (20, "a b …", True), (21, "x y z", False)]
+    # Without the reader's head count the first shingle is the only opening, as before the reader existed.
+    assert prompt_openings(shingles, keys, texts, 3)[0].rows() == [(100, 10), (200, 20), (300, 20)]

@@ -69,11 +69,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from graphlink.stages.burst_templates import explained_heads
 from graphlink.stages.encode import distinct_pairs
 from graphlink.stages.schedules import scheduled_accounts
 
 __all__ = ["ALPHA", "BURST_KIND", "MIN_HOLDERS", "MIN_SCHEDULED_HOURS", "WINDOW", "burst_partition", "burst_sent",
-           "burst_signals", "burst_values", "hypergeometric_tail_bound", "poisson_tail_bound", "prompt_openings",
+           "burst_signals", "burst_values", "hypergeometric_tail_bound", "poisson_tail_bound",
            "template_bursts", "with_burst_reason"]
 
 #: Minutes of a window. A scripted burst lasts minutes; a window of ten holds one whole on one of the two
@@ -173,28 +174,6 @@ def hypergeometric_tail_bound(k: np.ndarray, n_t: np.ndarray, a_w: np.ndarray, n
     return bound
 
 
-def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.DataFrame, ngram: int,
-                    kept: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``(openings, opening_texts)``: each sampled prompt's opening shingle, the first ``ngram`` words its sender wrote.
-
-    ``shingles`` (``text_hash, pos, shingle_hash``), ``text_keys`` (``key, text_hash``) and ``texts``
-    (``text_hash, norm[, start]``) are the prompt signal's (:func:`graphlink.stages.signals.prompt.prompt_pairs`;
-    shingles cut to those another text holds or another account sent). A prompt read past a head other
-    accounts' long prompts share (non-null ``start``, ``kept`` head words before the cut:
-    :mod:`graphlink.stages.signals.shared_heads`) opens with the first shingle after the cut: a framework's
-    system prompt is sent by all its users, and its burst says only that they used it in the same minutes; a
-    fleet it wraps sends its template after it. ``openings``: ``key, template`` (opening shingle's hash);
-    ``opening_texts``: ``template, opening`` (its words, at most 200 characters)."""
-    at = pl.when(pl.col("start").is_null()).then(0).otherwise(kept + 1) if kept and "start" in texts.columns else pl.lit(0)
-    first = texts.select("text_hash", at.cast(shingles.schema["pos"]).alias("pos"))
-    opening = shingles.join(first, on=["text_hash", "pos"]).select("text_hash", pl.col("shingle_hash").alias("template"))
-    openings = text_keys.unique("key").join(opening, on="text_hash").select("key", "template").sort("key")
-    texts = (opening.group_by("template").agg(pl.col("text_hash").min()).join(texts.join(first, on="text_hash"), on="text_hash")
-             .select("template", pl.col("norm").str.split(" ").list.slice("pos", ngram).list.join(" ").str.slice(0, 200)
-                     .alias("opening")))
-    return openings, texts
-
-
 def burst_sent(frame: pl.DataFrame, openings: pl.DataFrame) -> pl.DataFrame:
     """``account_idx, minute, template``: which template an account opened a sampled prompt with, when.
 
@@ -268,6 +247,10 @@ def burst_values(sent: pl.DataFrame, minutes: pl.DataFrame, texts: pl.DataFrame 
     cand = cand.with_columns(pl.Series("log_p", log_p)).filter(pl.col("log_p") < bound)
     if cand.is_empty():
         return pl.DataFrame(schema=_HELD_SCHEMA), pl.DataFrame(schema=_VALUE_SCHEMA)
+    rows = (pl.concat([sent.with_columns(((pl.col("minute") - t0 + s) // window).alias("win"), pl.lit(s).alias("shift"))
+                       for s in (0, half)]).join(cand.select("template", "win", "shift"), on=["template", "win", "shift"]))
+    if texts is not None and "head" in texts.columns:
+        cand = cand.join(explained_heads(rows, cand, texts), on=["template", "win", "shift"], how="anti")
     start = ((pl.col("win") * window - pl.col("shift") + t0) * 60_000_000).cast(pl.Datetime("us", "UTC"))
     named = texts.select("template", "opening") if texts is not None else pl.DataFrame(
         schema={"template": pl.UInt64, "opening": pl.String})
@@ -280,9 +263,7 @@ def burst_values(sent: pl.DataFrame, minutes: pl.DataFrame, texts: pl.DataFrame 
                                                      pl.lit(f" (+{window} min)")]).alias("value"),
                          pl.col("k").cast(pl.UInt32).alias("holders"), "expected",
                          (pl.col("log_p") / math.log(10)).alias("log10_p"))
-    held = (pl.concat([sent.with_columns(((pl.col("minute") - t0 + shift) // window).alias("win"), pl.lit(shift).alias("shift"))
-                       for shift in (0, half)])
-            .join(cand.select("template", "win", "shift", "value_key"), on=["template", "win", "shift"])
+    held = (rows.join(cand.select("template", "win", "shift", "value_key"), on=["template", "win", "shift"])
             .group_by("account_idx", "value_key").agg(pl.len().alias("count"))
             .sort("value_key", "account_idx"))
     return held.cast(_HELD_SCHEMA), values.cast(_VALUE_SCHEMA)

@@ -19,7 +19,7 @@ import polars as pl
 from graphlink.config import SignalConfig
 from graphlink.stages.signals.normalise import (SPACELESS, ascii_lower, ascii_words, fold_unicode, is_ascii,
                                                 normalise_prompt, written_quote, written_words)
-from graphlink.stages.bursts import prompt_openings
+from graphlink.stages.burst_templates import prompt_openings
 from graphlink.stages.signals.shared_heads import kept_words, plain_positions, read_past_shared_heads, spans_cut
 from graphlink.stages.encode import (EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run,
                                      text_pairs, value_counts, with_account_ids)
