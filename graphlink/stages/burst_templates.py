@@ -6,23 +6,23 @@ other accounts' long prompts share (:mod:`graphlink.stages.signals.shared_heads`
 the first words after it. The head is either a public wrapper -- an agent framework's system prompt, which every
 one of the framework's users sends -- or an operator's own long template; text alone cannot tell which
 (BENCHMARKS.md, thirty-first pass: dev independent s2 ``--agent-fleets``, a Japanese template of more than 64
-characters is its own shared head). Their bursts can: a fleet wrapped in a framework sends its templates after the
-head, so most holders of the head's burst also hold a burst of what follows it, and the head's other holders in
+characters is its own shared head). Their bursts can: a fleet wrapped in a framework sends one template after the
+head, so most holders of the head's burst also hold one burst of what follows it, and the head's other holders in
 that window are the framework's users who happened to send it in the same minutes; an operator's long template is
-followed by fill-ins, each its own, and its head's burst keeps every holder.
+followed by fill-ins, each its own, and its head's burst stands.
 
 Output schemas
 --------------
 :func:`prompt_openings`: ``openings`` -- ``key`` (prompt hash), ``template`` (UInt64 shingle hash), one row per
 opening; ``opening_texts`` -- ``template, opening`` (String), ``head`` (Boolean).
-:func:`head_bystanders`: its ``rows`` without a head burst's bystanders.
+:func:`explained_heads`: ``template, win, shift`` of the burst values to drop.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["head_bystanders", "prompt_openings"]
+__all__ = ["explained_heads", "prompt_openings"]
 
 
 def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.DataFrame, ngram: int,
@@ -55,44 +55,18 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
 
 
 
-def head_bystanders(rows: pl.DataFrame, cand: pl.DataFrame, texts: pl.DataFrame) -> pl.DataFrame:
-    """``rows`` (``account_idx, template, win, shift``, ...: who holds each burst value) without the bystanders of a
-    head's burst. A burst of a shared head (``texts``' ``head``; ``cand``'s ``k`` holders) at least half of whose
-    holders also hold one burst of what follows a head in the same window is that template's, sent after a
-    framework's system prompt: it goes, and the head's other holders (the framework's users in the same minutes) with
-    it. When no one continuation holds half but all of them together do (a fleet sending several templates behind
-    the head), the head's burst keeps only the holders who hold one of them. A head whose senders continue each
-    their own way (an operator's long template and its fill-ins) keeps every holder.
-
-    Examples
-    --------
-    Head 1 held by accounts 0-5; 0-1 also hold template 2 and 2-3 template 3 sent after it; 4 and 5 hold neither:
-
-    >>> rows = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5, 0, 1, 2, 3], "template": [1] * 6 + [2, 2, 3, 3],
-    ...                      "win": [9] * 10, "shift": [0] * 10})
-    >>> cand = pl.DataFrame({"template": [1, 2, 3], "win": [9] * 3, "shift": [0] * 3, "k": [6, 2, 2]})
-    >>> texts = pl.DataFrame({"template": [1, 2, 3], "head": [True, False, False]})
-    >>> sorted(head_bystanders(rows, cand, texts).filter(pl.col("template") == 1)["account_idx"].to_list())
-    [0, 1, 2, 3]
-
-    Had 0-3 all held template 2, the head's burst would be template 2's and go:
-
-    >>> rows = rows.with_columns(pl.when(pl.col("template") == 3).then(2).otherwise(pl.col("template"))
-    ...                          .alias("template"))
-    >>> head_bystanders(rows, cand, texts).filter(pl.col("template") == 1).height
-    0
-    """
-    at = ["template", "win", "shift"]
+def explained_heads(rows: pl.DataFrame, cand: pl.DataFrame, texts: pl.DataFrame) -> pl.DataFrame:
+    """``template, win, shift`` of the burst values of a shared head (``texts``' ``head``) half of whose holders
+    (``cand``'s ``k``) hold one burst value of what follows a head in the same window (``rows``: ``account_idx,
+    template, win, shift``): the burst is of that template, sent after a framework's system prompt, and the head's
+    other holders used the framework in the same minutes (a wrapped fleet's window holds the framework's users
+    too). A head whose senders continue each their own way (an operator's long template and its fill-ins) keeps
+    its burst."""
     heads = texts.filter("head").select("template")
-    held = rows.select("account_idx", *at).unique()
+    held = rows.select("account_idx", "template", "win", "shift").unique()
     on_head = held.join(heads, on="template", how="semi")
     after = held.join(heads, on="template", how="anti")
-    k = cand.select(*at, "k")
-    one = (on_head.join(after, on=["account_idx", "win", "shift"], suffix="_after")
-           .group_by(*at, "template_after").agg(pl.len().alias("both")).join(k, on=at)
-           .filter(2 * pl.col("both") >= pl.col("k")).select(at).unique())
-    covered = on_head.join(after.select("account_idx", "win", "shift").unique(), on=["account_idx", "win", "shift"])
-    some = (covered.group_by(at).agg(pl.len().alias("both")).join(k, on=at)
-            .filter(2 * pl.col("both") >= pl.col("k")).select(at).join(one, on=at, how="anti"))
-    return pl.concat([rows.join(one, on=at, how="anti").join(some, on=at, how="anti"),
-                      rows.join(some, on=at, how="semi").join(covered, on=["account_idx", *at], how="semi")])
+    overlap = (on_head.join(after, on=["account_idx", "win", "shift"], suffix="_after")
+               .group_by("template", "win", "shift", "template_after").agg(pl.len().alias("both")))
+    return (overlap.join(cand.select("template", "win", "shift", "k"), on=["template", "win", "shift"])
+            .filter(2 * pl.col("both") >= pl.col("k")).select("template", "win", "shift").unique())
