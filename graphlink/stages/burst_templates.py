@@ -6,23 +6,23 @@ other accounts' long prompts share (:mod:`graphlink.stages.signals.shared_heads`
 the first words after it. The head is either a public wrapper -- an agent framework's system prompt, which every
 one of the framework's users sends -- or an operator's own long template; text alone cannot tell which
 (BENCHMARKS.md, thirty-first pass: dev independent s2 ``--agent-fleets``, a Japanese template of more than 64
-characters is its own shared head). Their bursts can: a fleet wrapped in a framework sends one template after the
-head, so most holders of the head's burst also hold one burst of what follows it, and the head's other holders in
-that window are the framework's users who happened to send it in the same minutes; an operator's long template is
-followed by fill-ins, each its own, and its head's burst stands.
+characters is its own shared head). Their bursts can: a fleet wrapped in a framework sends its templates after the
+head, so most holders of the head's burst also send, in the same minutes, what another holder sends after it, and
+the head's other holders, each asking their own question, are the framework's users who happened to send it in those
+minutes; an operator's long template is followed by fill-ins, each its own, and its head's burst keeps every holder.
 
 Output schemas
 --------------
 :func:`prompt_openings`: ``openings`` -- ``key`` (prompt hash), ``template`` (UInt64 shingle hash), one row per
 opening; ``opening_texts`` -- ``template, opening`` (String), ``head`` (Boolean).
-:func:`explained_heads`: ``template, win, shift`` of the burst values to drop.
+:func:`head_bystanders`: its ``rows`` without a head burst's bystanders.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["explained_heads", "prompt_openings"]
+__all__ = ["head_bystanders", "prompt_openings"]
 
 
 def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.DataFrame, ngram: int,
@@ -55,18 +55,56 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
 
 
 
-def explained_heads(rows: pl.DataFrame, cand: pl.DataFrame, texts: pl.DataFrame) -> pl.DataFrame:
-    """``template, win, shift`` of the burst values of a shared head (``texts``' ``head``) half of whose holders
-    (``cand``'s ``k``) hold one burst value of what follows a head in the same window (``rows``: ``account_idx,
-    template, win, shift``): the burst is of that template, sent after a framework's system prompt, and the head's
-    other holders used the framework in the same minutes (a wrapped fleet's window holds the framework's users
-    too). A head whose senders continue each their own way (an operator's long template and its fill-ins) keeps
-    its burst."""
+def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFrame, texts: pl.DataFrame,
+                    ) -> pl.DataFrame:
+    """``rows`` (``account_idx, template, win, shift``, ...: who holds each burst value) without the bystanders of
+    the bursts of a shared head (``texts``' ``head``; ``cand``: ``template, win, shift, k, expected``: ``k`` holders, ``expected`` by chance).
+
+    What follows the head in a holder's prompts is read from ``windows`` (every opening sent, with the same
+    ``win, shift`` columns): a continuation another of the burst's holders also sends in that window is shared.
+
+    * One burst of a continuation (in ``rows``) held by half the head's holders: the head's burst is that
+      template's, sent after a framework's system prompt, and goes (its other holders with it).
+    * Otherwise, when half the head's holders send a shared continuation (a fleet sending several templates
+      behind the head, none a burst by itself) and no more of them than chance puts in the window (``cand``'s
+      ``expected`` holders) send only their own, the head's burst keeps the first: the others asked each their
+      own question in the same minutes (the framework's users).
+    * A head whose holders continue each their own way (an operator's long template and its fill-ins) keeps
+      every holder.
+
+    Examples
+    --------
+    Head 1 held by accounts 0-5 in window 9; 0-1 go on with template 2 and 2-3 with template 3 (neither a burst),
+    4 and 5 each with their own:
+
+    >>> windows = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5] * 2, "template": [1] * 6 + [2, 2, 3, 3, 4, 5],
+    ...                         "win": [9] * 12, "shift": [0] * 12})
+    >>> rows = windows.filter(pl.col("template") == 1)
+    >>> cand = pl.DataFrame({"template": [1], "win": [9], "shift": [0], "k": [6], "expected": [2.5]})
+    >>> texts = pl.DataFrame({"template": [1, 2, 3, 4, 5], "head": [True] + [False] * 4})
+    >>> sorted(head_bystanders(rows, windows, cand, texts)["account_idx"].to_list())
+    [0, 1, 2, 3]
+
+    Had chance put fewer than two holders in the window, 4 and 5 would be the fleet's too:
+
+    >>> head_bystanders(rows, windows, cand.with_columns(expected=pl.lit(1.5)), texts).height
+    6
+    """
+    at = ["template", "win", "shift"]
     heads = texts.filter("head").select("template")
-    held = rows.select("account_idx", "template", "win", "shift").unique()
-    on_head = held.join(heads, on="template", how="semi")
-    after = held.join(heads, on="template", how="anti")
-    overlap = (on_head.join(after, on=["account_idx", "win", "shift"], suffix="_after")
-               .group_by("template", "win", "shift", "template_after").agg(pl.len().alias("both")))
-    return (overlap.join(cand.select("template", "win", "shift", "k"), on=["template", "win", "shift"])
-            .filter(2 * pl.col("both") >= pl.col("k")).select("template", "win", "shift").unique())
+    k = cand.join(heads, on="template", how="semi").select(*at, "k", "expected")
+    on_head = rows.select("account_idx", *at).unique().join(k, on=at, how="semi")
+    follow = windows.join(heads, on="template", how="anti").select(
+        "account_idx", pl.col("template").alias("after"), "win", "shift").unique()
+    pairs = on_head.join(follow, on=["account_idx", "win", "shift"])
+    shared = pairs.group_by(*at, "after").agg(pl.len().alias("both"))
+    bursts = rows.select(pl.col("template").alias("after"), "win", "shift").unique()
+    one = (shared.join(bursts, on=["after", "win", "shift"], how="semi").join(k, on=at)
+           .filter(2 * pl.col("both") >= pl.col("k")).select(at).unique())
+    covered = (pairs.join(shared.filter(pl.col("both") >= 2), on=[*at, "after"], how="semi")
+               .select("account_idx", *at).unique())
+    some = (covered.group_by(at).agg(pl.len().alias("both")).join(k, on=at)
+            .filter(2 * pl.col("both") >= pl.col("k"), pl.col("k") - pl.col("both") <= pl.col("expected"))
+            .select(at).join(one, on=at, how="anti"))
+    return pl.concat([rows.join(one, on=at, how="anti").join(some, on=at, how="anti"),
+                      rows.join(some, on=at, how="semi").join(covered, on=["account_idx", *at], how="semi")])

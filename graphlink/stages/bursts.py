@@ -69,7 +69,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from graphlink.stages.burst_templates import explained_heads
+from graphlink.stages.burst_templates import head_bystanders
 from graphlink.stages.encode import distinct_pairs
 from graphlink.stages.schedules import scheduled_accounts
 
@@ -247,10 +247,15 @@ def burst_values(sent: pl.DataFrame, minutes: pl.DataFrame, texts: pl.DataFrame 
     cand = cand.with_columns(pl.Series("log_p", log_p)).filter(pl.col("log_p") < bound)
     if cand.is_empty():
         return pl.DataFrame(schema=_HELD_SCHEMA), pl.DataFrame(schema=_VALUE_SCHEMA)
-    rows = (pl.concat([sent.with_columns(((pl.col("minute") - t0 + s) // window).alias("win"), pl.lit(s).alias("shift"))
-                       for s in (0, half)]).join(cand.select("template", "win", "shift"), on=["template", "win", "shift"]))
+    windows = pl.concat([sent.with_columns(((pl.col("minute") - t0 + s) // window).alias("win"), pl.lit(s).alias("shift"))
+                         for s in (0, half)])
+    rows = windows.join(cand.select("template", "win", "shift"), on=["template", "win", "shift"])
     if texts is not None and "head" in texts.columns:
-        cand = cand.join(explained_heads(rows, cand, texts), on=["template", "win", "shift"], how="anti")
+        rows = head_bystanders(rows, windows, cand, texts)
+        kept = rows.group_by("template", "win", "shift").agg(pl.col("account_idx").n_unique().alias("k"))
+        cand = cand.drop("k").join(kept.filter(pl.col("k") >= min_holders), on=["template", "win", "shift"])
+        cand = cand.with_columns(pl.Series("log_p", hypergeometric_tail_bound(  # the holders left, as tested
+            cand["k"].to_numpy(), cand["n_t"].to_numpy(), cand["a_w"].to_numpy(), n))).filter(pl.col("log_p") < bound)
     start = ((pl.col("win") * window - pl.col("shift") + t0) * 60_000_000).cast(pl.Datetime("us", "UTC"))
     named = texts.select("template", "opening") if texts is not None else pl.DataFrame(
         schema={"template": pl.UInt64, "opening": pl.String})
