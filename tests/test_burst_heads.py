@@ -37,11 +37,12 @@ AT_BURST = START + dt.timedelta(days=1, hours=14, minutes=7)
 
 
 def _log(seed: int = 0, n_fleet: int = 40, n_users: int = 40, in_window: int = 6, n_people: int = 600,
-         own_head: bool = False) -> pl.DataFrame:
+         own_head: bool = False, templates: list[str] | None = None) -> pl.DataFrame:
     """A fleet of one-off accounts (two requests each within three minutes of the burst, own exit, own card) wrapping
     its template in the framework's system prompt; framework users asking their own questions through it over three
     days, ``in_window`` of them also inside the fleet's minutes; people asking short questions of their own.
-    ``own_head``: the fleet sends the system prompt's words as its own instruction, then a problem of its own."""
+    ``own_head``: the fleet sends the system prompt's words as its own instruction, then a problem of its own;
+    ``templates``: the fleet's templates after the system prompt (``TEMPLATE`` alone by default)."""
     rng = random.Random(seed)
     rows = []
     for i in range(n_fleet):
@@ -49,7 +50,8 @@ def _log(seed: int = 0, n_fleet: int = 40, n_users: int = 40, in_window: int = 6
         for j in range(2):
             rows.append((f"fleet{i:03d}", first + dt.timedelta(seconds=40 * j + rng.randrange(20)),
                          f"203.0.{i}.{10 + j}", f"card-f{i:03d}",
-                         f"{SYSTEM}\n\nUser: " + (TEMPLATE.format(topic=rng.choice(TOPICS)) if not own_head else
+                         f"{SYSTEM}\n\nUser: " + ((templates or [TEMPLATE])[i % len(templates or [TEMPLATE])].format(
+                             topic=rng.choice(TOPICS)) if not own_head else
                                                    f"compare {rng.choice(TOPICS)} with {rng.choice(TOPICS)} in "
                                                    f"{rng.choice(QUESTIONS).format(t=rng.choice(TOPICS))}")))
     for u in range(n_users):
@@ -83,6 +85,21 @@ def test_the_burst_holds_the_wrapped_fleet_and_none_of_the_framework_users_in_it
     # ... and no framework user is in it, though six sent the system prompt inside the fleet's minutes.
     users = acc.filter(pl.col("group") == "user")
     assert users.filter(pl.col("cluster_id") == cluster).height == 0
+
+
+def test_a_fleet_sending_several_templates_behind_the_framework_keeps_its_minutes_to_itself(tmp_path):
+    # Eight templates after the system prompt, two accounts each: none bursts by itself (three holders at least),
+    # so the head's burst is the only one; its holders who go on as another holder does are the fleet, the two
+    # framework users in its minutes (as many as chance puts there) ask their own questions and leave it.
+    openers = ["Explain", "Describe", "Walk me through", "Teach", "Break down", "Derive", "Unpack", "Reconstruct"]
+    templates = [f"{o} step by step, with every intermediate result, how {{topic}} works." for o in openers]
+    path = tmp_path / "events.parquet"
+    _log(n_fleet=16, in_window=2, templates=templates).write_parquet(path)
+    result = graphlink.detect(path)
+    acc = result.accounts.with_columns(pl.col("account_id").str.extract(r"^([a-z]+)").alias("group"))
+    fleet = acc.filter(pl.col("group") == "fleet")
+    assert fleet["cluster_id"].null_count() == 0 and fleet["cluster_id"].n_unique() == 1
+    assert acc.filter(pl.col("group") == "user", pl.col("cluster_id") == fleet["cluster_id"][0]).height == 0
 
 
 def test_a_fleet_whose_own_template_is_longer_than_the_budget_still_bursts(tmp_path):
