@@ -20,7 +20,11 @@ opening; ``opening_texts`` -- ``template, opening`` (String), ``head`` (Boolean)
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
+
+from graphlink.stages.burst_tails import hypergeometric_tail_bound
 
 __all__ = ["head_bystanders", "prompt_openings"]
 
@@ -55,10 +59,11 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
 
 
 
-def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFrame, texts: pl.DataFrame,
-                    ) -> pl.DataFrame:
+def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFrame, texts: pl.DataFrame, n: int,
+                    alpha: float) -> pl.DataFrame:
     """``rows`` (``account_idx, template, win, shift``, ...: who holds each burst value) without the bystanders of
-    the bursts of a shared head (``texts``' ``head``; ``cand``: ``template, win, shift, k, expected``: ``k`` holders, ``expected`` by chance).
+    the bursts of a shared head (``texts``' ``head``; ``cand``: ``template, win, shift, k, n_t, a_w``: ``k`` holders of the ``n_t`` accounts
+    sending the template, ``a_w`` of the ``n`` accounts active in the window).
 
     What follows the head in a holder's prompts is read from ``windows`` (every opening sent, with the same
     ``win, shift`` columns): a continuation another of the burst's holders also sends in that window is shared.
@@ -66,9 +71,10 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
     * One burst of a continuation (in ``rows``) held by half the head's holders: the head's burst is that
       template's, sent after a framework's system prompt, and goes (its other holders with it).
     * Otherwise, when half the head's holders send a shared continuation (a fleet sending several templates
-      behind the head, none a burst by itself) and no more of them than chance puts in the window (``cand``'s
-      ``expected`` holders) send only their own, the head's burst keeps the first: the others asked each their
-      own question in the same minutes (the framework's users).
+      behind the head, none a burst by itself) and the others, who send only their own, are no more than chance
+      puts in the window (their count not significant at ``alpha`` by
+      :func:`graphlink.stages.burst_tails.hypergeometric_tail_bound`), the head's burst keeps the first: the others
+      asked each their own question in the same minutes (the framework's users).
     * A head whose holders continue each their own way (an operator's long template and its fill-ins) keeps
       every holder.
 
@@ -80,19 +86,22 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
     >>> windows = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5] * 2, "template": [1] * 6 + [2, 2, 3, 3, 4, 5],
     ...                         "win": [9] * 12, "shift": [0] * 12})
     >>> rows = windows.filter(pl.col("template") == 1)
-    >>> cand = pl.DataFrame({"template": [1], "win": [9], "shift": [0], "k": [6], "expected": [2.5]})
+
+    Of 1,000 accounts 300 send the head and 10 are active in the window: 3 holders are what chance gives.
+
+    >>> cand = pl.DataFrame({"template": [1], "win": [9], "shift": [0], "k": [6], "n_t": [300], "a_w": [10]})
     >>> texts = pl.DataFrame({"template": [1, 2, 3, 4, 5], "head": [True] + [False] * 4})
-    >>> sorted(head_bystanders(rows, windows, cand, texts)["account_idx"].to_list())
+    >>> sorted(head_bystanders(rows, windows, cand, texts, 1000, 0.01)["account_idx"].to_list())
     [0, 1, 2, 3]
 
-    Had chance put fewer than two holders in the window, 4 and 5 would be the fleet's too:
+    Had only 10 accounts ever sent the head, two holders on their own would be beyond chance: the fleet's too.
 
-    >>> head_bystanders(rows, windows, cand.with_columns(expected=pl.lit(1.5)), texts).height
+    >>> head_bystanders(rows, windows, cand.with_columns(n_t=pl.lit(10)), texts, 1000, 0.01).height
     6
     """
     at = ["template", "win", "shift"]
     heads = texts.filter("head").select("template")
-    k = cand.join(heads, on="template", how="semi").select(*at, "k", "expected")
+    k = cand.join(heads, on="template", how="semi").select(*at, "k", "n_t", "a_w")
     on_head = rows.select("account_idx", *at).unique().join(k, on=at, how="semi")
     follow = windows.join(heads, on="template", how="anti").select(
         "account_idx", pl.col("template").alias("after"), "win", "shift").unique()
@@ -104,7 +113,9 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
     covered = (pairs.join(shared.filter(pl.col("both") >= 2), on=[*at, "after"], how="semi")
                .select("account_idx", *at).unique())
     some = (covered.group_by(at).agg(pl.len().alias("both")).join(k, on=at)
-            .filter(2 * pl.col("both") >= pl.col("k"), pl.col("k") - pl.col("both") <= pl.col("expected"))
-            .select(at).join(one, on=at, how="anti"))
+            .filter(2 * pl.col("both") >= pl.col("k")).join(one, on=at, how="anti"))
+    own = hypergeometric_tail_bound((some["k"] - some["both"]).to_numpy(), some["n_t"].to_numpy(),
+                                    some["a_w"].to_numpy(), n)
+    some = some.filter(pl.Series(own >= math.log(alpha))).select(at)  # (the rest: as many as chance puts there)
     return pl.concat([rows.join(one, on=at, how="anti").join(some, on=at, how="anti"),
                       rows.join(some, on=at, how="semi").join(covered, on=["account_idx", *at], how="semi")])
