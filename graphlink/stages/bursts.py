@@ -66,14 +66,15 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import polars as pl
 
+from graphlink.stages.burst_tails import hypergeometric_tail_bound, poisson_tail_bound
+from graphlink.stages.burst_templates import head_bystanders
 from graphlink.stages.encode import distinct_pairs
 from graphlink.stages.schedules import scheduled_accounts
 
 __all__ = ["ALPHA", "BURST_KIND", "MIN_HOLDERS", "MIN_SCHEDULED_HOURS", "WINDOW", "burst_partition", "burst_sent",
-           "burst_signals", "burst_values", "hypergeometric_tail_bound", "poisson_tail_bound", "prompt_openings",
+           "burst_signals", "burst_values", "hypergeometric_tail_bound", "poisson_tail_bound",
            "template_bursts", "with_burst_reason"]
 
 #: Minutes of a window. A scripted burst lasts minutes; a window of ten holds one whole on one of the two
@@ -95,101 +96,6 @@ BURST_KIND = "burst"
 _HELD_SCHEMA = {"account_idx": pl.UInt32, "value_key": pl.UInt64, "count": pl.UInt32}
 _VALUE_SCHEMA = {"value_key": pl.UInt64, "value": pl.String, "holders": pl.UInt32, "expected": pl.Float64,
                  "log10_p": pl.Float64}
-
-
-def poisson_tail_bound(k: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """Natural log of an upper bound on ``P(Poisson(lam) >= k)``, elementwise.
-
-    For ``k > lam`` the terms after ``P(X = k)`` fall at least geometrically
-    (ratio ``lam / (j + 1) <= lam / (k + 1)``), so
-    ``P(X >= k) <= P(X = k) / (1 - lam / (k + 1))``; otherwise the bound is 1
-    (log 0). ``log k!`` is summed exactly from a table of ``log j``.
-
-    Parameters
-    ----------
-    k : ndarray of int
-        Counts (>= 0).
-    lam : ndarray of float
-        Poisson means (> 0), same shape.
-
-    Returns
-    -------
-    ndarray of float
-        ``log`` of the bound (<= 0).
-
-    Examples
-    --------
-    >>> b = poisson_tail_bound(np.array([10, 1]), np.array([1.0, 2.0]))
-    >>> float(np.exp(b[0])) > 1.1e-7 > 1.0e-7  # P(X >= 10) for lam = 1 is 1.11e-7
-    True
-    >>> float(b[1])
-    0.0
-    """
-    k = np.asarray(k, dtype=np.int64)
-    lam = np.asarray(lam, dtype=np.float64)
-    if k.size == 0:
-        return np.zeros(0)
-    log_fact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, int(k.max()) + 1, dtype=np.float64)))])
-    above = k > lam
-    safe = np.where(lam > 0, lam, 1.0)
-    log_term = -lam + k * np.log(safe) - log_fact[k]
-    ratio = np.where(above, lam / (k + 1.0), 0.0)
-    bound = log_term - np.log1p(-np.minimum(ratio, 1 - 1e-12))
-    return np.where(above, np.minimum(bound, 0.0), 0.0)
-
-
-def hypergeometric_tail_bound(k: np.ndarray, n_t: np.ndarray, a_w: np.ndarray, n: int) -> np.ndarray:
-    """Natural log of an upper bound on ``P(X >= k)``, ``X`` hypergeometric: ``a_w`` of ``n`` accounts drawn,
-    ``n_t`` of them holders (the null of independent *what* and *when* given both margins), elementwise.
-
-    The smaller of :func:`poisson_tail_bound` at the mean ``n_t * a_w / n`` (for ``k >= mean + 1``) and the
-    Chernoff-Hoeffding bounds ``exp(-m * D(k / m || p))`` for ``(m, p) = (a_w, n_t / n)`` and ``(n_t, a_w / n)``
-    (``D`` the binary Kullback-Leibler divergence; Hoeffding 1963: sampling without replacement is no more
-    spread than with). The Poisson tail is near exact while the template and the window are small shares of the
-    accounts; when a burst is most of the window's traffic or of the log (an incident extract, a fleet of
-    thousands), the mean counts the burst's own accounts and the Poisson tail is nowhere near the hypergeometric
-    one (3,000 of 3,005 active accounts holding a template 3,000 of 3,312 accounts hold: Poisson 1e-7,
-    hypergeometric below 1e-100).
-
-    Examples
-    --------
-    >>> b = hypergeometric_tail_bound(np.array([3000]), np.array([3000]), np.array([3005]), 3312)
-    >>> float(b[0] / np.log(10)) < -100 < float(poisson_tail_bound(np.array([3000]), np.array([3000 * 3005 / 3312]))[0])
-    True
-    """
-    k, n_t, a_w = (np.asarray(x, dtype=np.float64) for x in (k, n_t, a_w))
-    lam = n_t * a_w / n
-    # (the Poisson tail bounds the hypergeometric one from k >= lam + 1 on, Anderson & Samuels 1967; nearer the
-    # mean it can fall below it: 2 of 2 drawn holders, 301 of 311 accounts holding, exact 0.94, Poisson 0.76)
-    bound = np.where(k >= lam + 1, poisson_tail_bound(k.astype(np.int64), lam), 0.0)
-    for m, p in ((a_w, n_t / n), (n_t, a_w / n)):
-        q = np.clip(k / np.maximum(m, 1.0), 0.0, 1.0)
-        p = np.clip(p, 1e-300, 1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kl = (np.where(q > 0, q * np.log(q / p), 0.0)
-                  + np.where(q < 1, (1 - q) * np.log((1 - q) / np.maximum(1 - p, 1e-300)), 0.0))
-        chernoff = np.where((q > p) & (p < 1), -m * kl, 0.0)
-        bound = np.minimum(bound, np.minimum(chernoff, 0.0))
-    return bound
-
-
-def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.DataFrame, ngram: int,
-                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``(openings, opening_texts)``: each sampled prompt's opening shingle (its first ``ngram`` normalised words).
-
-    ``shingles`` (``text_hash, pos, shingle_hash``), ``text_keys`` (``key, text_hash``: prompt hash to
-    normalised text) and ``texts`` (``text_hash, norm``) are the prompt signal's
-    (:func:`graphlink.stages.signals.prompt.prompt_pairs`), whose shingles are already cut to those
-    another text holds or another account sent: a template several accounts open with is among them.
-    ``openings`` is ``key, template`` (the opening shingle's hash), ``opening_texts`` ``template, opening``
-    (its words, at most 200 characters).
-    """
-    opening = shingles.filter(pl.col("pos") == 0).select("text_hash", pl.col("shingle_hash").alias("template"))
-    openings = text_keys.unique("key").join(opening, on="text_hash").select("key", "template").sort("key")
-    texts = (opening.group_by("template").agg(pl.col("text_hash").min()).join(texts, on="text_hash")
-             .select("template", pl.col("norm").str.split(" ").list.head(ngram).list.join(" ").str.slice(0, 200)
-                     .alias("opening")))
-    return openings, texts
 
 
 def burst_sent(frame: pl.DataFrame, openings: pl.DataFrame) -> pl.DataFrame:
@@ -265,6 +171,15 @@ def burst_values(sent: pl.DataFrame, minutes: pl.DataFrame, texts: pl.DataFrame 
     cand = cand.with_columns(pl.Series("log_p", log_p)).filter(pl.col("log_p") < bound)
     if cand.is_empty():
         return pl.DataFrame(schema=_HELD_SCHEMA), pl.DataFrame(schema=_VALUE_SCHEMA)
+    windows = pl.concat([sent.with_columns(((pl.col("minute") - t0 + s) // window).alias("win"), pl.lit(s).alias("shift"))
+                         for s in (0, half)])
+    rows = windows.join(cand.select("template", "win", "shift"), on=["template", "win", "shift"])
+    if texts is not None and "head" in texts.columns:
+        rows = head_bystanders(rows, windows, cand, texts, n, alpha)
+        kept = rows.group_by("template", "win", "shift").agg(pl.col("account_idx").n_unique().alias("k"))
+        cand = cand.drop("k").join(kept.filter(pl.col("k") >= min_holders), on=["template", "win", "shift"])
+        cand = cand.with_columns(pl.Series("log_p", hypergeometric_tail_bound(  # the holders left, as tested
+            cand["k"].to_numpy(), cand["n_t"].to_numpy(), cand["a_w"].to_numpy(), n))).filter(pl.col("log_p") < bound)
     start = ((pl.col("win") * window - pl.col("shift") + t0) * 60_000_000).cast(pl.Datetime("us", "UTC"))
     named = texts.select("template", "opening") if texts is not None else pl.DataFrame(
         schema={"template": pl.UInt64, "opening": pl.String})
@@ -277,9 +192,7 @@ def burst_values(sent: pl.DataFrame, minutes: pl.DataFrame, texts: pl.DataFrame 
                                                      pl.lit(f" (+{window} min)")]).alias("value"),
                          pl.col("k").cast(pl.UInt32).alias("holders"), "expected",
                          (pl.col("log_p") / math.log(10)).alias("log10_p"))
-    held = (pl.concat([sent.with_columns(((pl.col("minute") - t0 + shift) // window).alias("win"), pl.lit(shift).alias("shift"))
-                       for shift in (0, half)])
-            .join(cand.select("template", "win", "shift", "value_key"), on=["template", "win", "shift"])
+    held = (rows.join(cand.select("template", "win", "shift", "value_key"), on=["template", "win", "shift"])
             .group_by("account_idx", "value_key").agg(pl.len().alias("count"))
             .sort("value_key", "account_idx"))
     return held.cast(_HELD_SCHEMA), values.cast(_VALUE_SCHEMA)
