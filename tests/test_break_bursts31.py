@@ -12,7 +12,6 @@ stock question together (grouped as on main, never flagged).
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 
 import polars as pl
@@ -20,59 +19,18 @@ import pytest
 
 import graphlink
 
-SYSTEM = (
-    "You are OrbitAgent, an autonomous assistant running inside the OrbitKit framework. You can call tools by "
-    "emitting a JSON block with the fields tool and arguments. Always reason about which tool fits the user's goal, "
-    "never invent tool names, keep answers under three hundred words unless asked otherwise, cite the tool output "
-    "you used, and ask a clarifying question when the request is ambiguous. Available tools: search, calculator, "
-    "calendar, notes.")
-TEMPLATE = ("You are an expert tutor. Explain step by step, showing all of your reasoning and every intermediate "
-            "result, how {topic} works, then give three worked examples and a short quiz.")
+from tests.framework_world import SYSTEM, TEMPLATE, TOPICS, events
+
 # An operator's own instruction of 80 words, the fill last: no framework, no one else sends it.
 LONG = ("You are an expert tutor working for a large online learning platform. Your job is to produce complete "
         "lesson material. Explain step by step, showing all of your reasoning and every intermediate result, then "
         "give three worked examples of increasing difficulty, a list of common mistakes students make, a short "
         "glossary of the key terms, five quiz questions with answers, and a one paragraph summary at the end. "
         "Write in plain English for a motivated high school student. Topic: {topic}")
-QUESTIONS = ["explain {t} simply", "can you help me with {t}", "summarize {t} in a few bullets",
-             "give me an example of {t} with salt", "quiz me on {t}", "tell me a fun fact about {t}",
-             "what are the risks of {t}", "write a haiku about {t}"]
-TOPICS = ["black holes", "css grid", "inflation", "jazz chords", "git rebase", "the stoics", "vitamin d", "rust",
-          "photosynthesis", "compound interest", "plate tectonics", "binary search"]
-START = dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)
-AT_BURST = START + dt.timedelta(days=1, hours=14, minutes=7)
-
 
 def made_up(rng: random.Random) -> str:
     """A made-up two-word topic (letters only: digits normalise to 0 and would read alike)."""
     return " ".join("".join(rng.choice("bcdfghjklmnpqrstvwz") for _ in range(7)) for _ in range(2))
-
-
-def events(fleet, user=None, n_fleet: int = 40, n_users: int = 40, in_window: int = 6, n_people: int = 300,
-           seed: int = 0) -> pl.DataFrame:
-    """tests/test_burst_heads.py's log with the fleet's and the framework users' prompts given: a fleet of one-off
-    accounts (two requests each within three minutes, own exit, own card), framework users over three days
-    (``in_window`` of them also in the fleet's minutes), people asking short questions of their own."""
-    rng = random.Random(seed)
-    user = user or (lambda rng: f"{SYSTEM}\n\nUser: " + rng.choice(QUESTIONS).format(t=rng.choice(TOPICS))
-                    + f" ({rng.randrange(10**6)})")
-    rows = []
-    for i in range(n_fleet):
-        first = AT_BURST + dt.timedelta(seconds=rng.randrange(180))
-        for j in range(2):
-            rows.append((f"fleet{i:03d}", first + dt.timedelta(seconds=40 * j + rng.randrange(20)),
-                         f"203.0.{i}.{10 + j}", f"card-f{i:03d}", fleet(rng)))
-    for u in range(n_users):
-        for j in range(rng.randrange(3, 8)):
-            when = (AT_BURST + dt.timedelta(seconds=rng.randrange(240)) if u < in_window and j == 0
-                    else START + dt.timedelta(seconds=rng.randrange(3 * 86400)))
-            rows.append((f"user{u:03d}", when, f"10.1.{u}.1", f"card-u{u:03d}", user(rng)))
-    for i in range(n_people):
-        for _ in range(rng.randrange(2, 9)):
-            rows.append((f"p{i:03d}", START + dt.timedelta(seconds=rng.randrange(3 * 86400)), f"10.2.{i // 250}.{i % 250}",
-                         f"card-p{i:03d}", rng.choice(QUESTIONS).format(t=rng.choice(TOPICS)) + f" {rng.randrange(10**6)}"))
-    return pl.DataFrame(rows, schema={"account_id": pl.String, "timestamp": pl.Datetime("us", "UTC"), "ip": pl.String,
-                                      "payment_fingerprint": pl.String, "prompt": pl.String}, orient="row")
 
 
 def detect(tmp_path, log: pl.DataFrame):
@@ -82,8 +40,8 @@ def detect(tmp_path, log: pl.DataFrame):
     return result, result.accounts.with_columns(pl.col("account_id").str.extract(r"^([a-z]+)").alias("group"))
 
 
-LONG_OWN = pytest.param(lambda rng: LONG.format(topic=made_up(rng)), 40, id="own-80-word-instruction")
-WRAPPED_ALONE = pytest.param(lambda rng: f"{SYSTEM}\n\nUser: " + TEMPLATE.format(topic=made_up(rng)), 0,
+LONG_OWN = pytest.param(lambda rng, i: LONG.format(topic=made_up(rng)), 40, id="own-80-word-instruction")
+WRAPPED_ALONE = pytest.param(lambda rng, i: f"{SYSTEM}\n\nUser: " + TEMPLATE.format(topic=made_up(rng)), 0,
                              id="framework-with-no-other-user-in-the-log")
 
 
@@ -103,7 +61,7 @@ def test_a_fleet_whose_template_is_inside_a_long_head_only_it_sends_still_bursts
 def test_a_long_instruction_with_a_long_fill_is_one_burst_cluster_not_one_per_fill(tmp_path):
     fill = LONG.replace("Topic: {topic}", "Topic: {topic}, for students of {aud} who prefer {style} examples")
 
-    def fleet(rng):
+    def fleet(rng, i):
         return fill.format(topic=rng.choice(TOPICS), aud=rng.choice(["biology", "history", "art", "physics", "music"]),
                            style=rng.choice(["visual", "verbal", "numeric"]))
     _, acc = detect(tmp_path, events(fleet, n_users=0))
@@ -118,7 +76,7 @@ def test_a_long_instruction_with_a_long_fill_is_one_burst_cluster_not_one_per_fi
 def test_characters_the_sender_writes_at_the_cut_change_nothing(tmp_path, after):
     # "…" is punctuation to the normaliser (never a word, so never the reader's cut) and a zero-width space a word
     # break: the fleet still opens with its template and no framework user joins it.
-    result, acc = detect(tmp_path, events(lambda rng: f"{SYSTEM}\n\nUser:" + after(TEMPLATE.format(topic=rng.choice(TOPICS)))))
+    result, acc = detect(tmp_path, events(lambda rng, i: f"{SYSTEM}\n\nUser:" + after(TEMPLATE.format(topic=rng.choice(TOPICS)))))
     ids = acc.filter(pl.col("group") == "fleet")["cluster_id"]
     assert ids.null_count() == 0 and ids.n_unique() == 1
     assert "you are an expert tutor" in result.clusters.filter(pl.col("cluster_id") == ids[0])["why"][0]
@@ -128,7 +86,7 @@ def test_characters_the_sender_writes_at_the_cut_change_nothing(tmp_path, after)
 def test_a_japanese_template_after_a_latin_head_opens_with_its_own_characters(tmp_path):
     ja = "あなたは専門の家庭教師です。{t}について、すべての推論と途中結果を示しながら段階的に説明し、三つの例題と小テストを出してください。"
     result, acc = detect(tmp_path, events(
-        lambda rng: f"{SYSTEM}\n\nUser: " + ja.format(t=rng.choice(["ブラックホール", "光合成", "インフレ", "二分探索"]))))
+        lambda rng, i: f"{SYSTEM}\n\nUser: " + ja.format(t=rng.choice(["ブラックホール", "光合成", "インフレ", "二分探索"]))))
     ids = acc.filter(pl.col("group") == "fleet")["cluster_id"]
     assert ids.null_count() == 0 and ids.n_unique() == 1
     assert "あ な た は 専" in result.clusters.filter(pl.col("cluster_id") == ids[0])["why"][0]
@@ -142,6 +100,6 @@ def test_framework_users_asking_one_stock_question_together_are_never_flagged(tm
     # grouping, and without tooling evidence it flags no one.
     def user(rng):
         return f"{SYSTEM}\n\nUser: can you help me with {rng.choice(TOPICS)} {made_up(rng)}"
-    result, acc = detect(tmp_path, events(lambda rng: "", user=user, n_fleet=0, in_window=15))
+    result, acc = detect(tmp_path, events(lambda rng, i: "", user=user, n_fleet=0, in_window=15))
     assert result.clusters.height <= 1
     assert not result.clusters["flagged"].any()

@@ -11,62 +11,28 @@ fleet, each user's own question for the users.
 
 from __future__ import annotations
 
-import datetime as dt
-import random
-
 import polars as pl
 
 import graphlink
 from graphlink.stages.burst_templates import prompt_openings
 
-SYSTEM = (
-    "You are OrbitAgent, an autonomous assistant running inside the OrbitKit framework. You can call tools by "
-    "emitting a JSON block with the fields tool and arguments. Always reason about which tool fits the user's goal, "
-    "never invent tool names, keep answers under three hundred words unless asked otherwise, cite the tool output "
-    "you used, and ask a clarifying question when the request is ambiguous. Available tools: search, calculator, "
-    "calendar, notes.")
-TEMPLATE = ("You are an expert tutor. Explain step by step, showing all of your reasoning and every intermediate "
-            "result, how {topic} works, then give three worked examples and a short quiz.")
-QUESTIONS = ["explain {t} simply", "can you help me with {t}", "summarize {t} in a few bullets",
-             "give me an example of {t} with salt", "quiz me on {t}", "tell me a fun fact about {t}",
-             "what are the risks of {t}", "write a haiku about {t}"]
-TOPICS = ["black holes", "css grid", "inflation", "jazz chords", "git rebase", "the stoics", "vitamin d", "rust",
-          "photosynthesis", "compound interest", "plate tectonics", "binary search"]
-START = dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)
-AT_BURST = START + dt.timedelta(days=1, hours=14, minutes=7)
+from tests.framework_world import QUESTIONS, SYSTEM, TEMPLATE, TOPICS, events
 
 
 def _log(seed: int = 0, n_fleet: int = 40, n_users: int = 40, in_window: int = 6, n_people: int = 600,
          own_head: bool = False, templates: list[str] | None = None) -> pl.DataFrame:
-    """A fleet of one-off accounts (two requests each within three minutes of the burst, own exit, own card) wrapping
-    its template in the framework's system prompt; framework users asking their own questions through it over three
-    days, ``in_window`` of them also inside the fleet's minutes; people asking short questions of their own.
+    """tests/framework_world.py's log: a fleet wrapping its template in the framework's system prompt, the
+    framework's users (``in_window`` of them inside the fleet's minutes), people.
     ``own_head``: the fleet sends the system prompt's words as its own instruction, then a problem of its own;
     ``templates``: the fleet's templates after the system prompt (``TEMPLATE`` alone by default)."""
-    rng = random.Random(seed)
-    rows = []
-    for i in range(n_fleet):
-        first = AT_BURST + dt.timedelta(seconds=rng.randrange(180))
-        for j in range(2):
-            rows.append((f"fleet{i:03d}", first + dt.timedelta(seconds=40 * j + rng.randrange(20)),
-                         f"203.0.{i}.{10 + j}", f"card-f{i:03d}",
-                         f"{SYSTEM}\n\nUser: " + ((templates or [TEMPLATE])[i % len(templates or [TEMPLATE])].format(
-                             topic=rng.choice(TOPICS)) if not own_head else
-                                                   f"compare {rng.choice(TOPICS)} with {rng.choice(TOPICS)} in "
-                                                   f"{rng.choice(QUESTIONS).format(t=rng.choice(TOPICS))}")))
-    for u in range(n_users):
-        for j in range(rng.randrange(3, 8)):
-            when = (AT_BURST + dt.timedelta(seconds=rng.randrange(240)) if u < in_window and j == 0
-                    else START + dt.timedelta(seconds=rng.randrange(3 * 86400)))
-            rows.append((f"user{u:03d}", when, f"10.1.{u}.1", f"card-u{u:03d}",
-                         f"{SYSTEM}\n\nUser: " + rng.choice(QUESTIONS).format(t=rng.choice(TOPICS))
-                         + f" ({rng.randrange(10**6)})"))
-    for i in range(n_people):
-        for _ in range(rng.randrange(2, 9)):
-            rows.append((f"p{i:03d}", START + dt.timedelta(seconds=rng.randrange(3 * 86400)), f"10.2.{i // 250}.{i % 250}",
-                         f"card-p{i:03d}", rng.choice(QUESTIONS).format(t=rng.choice(TOPICS)) + f" {rng.randrange(10**6)}"))
-    return pl.DataFrame(rows, schema={"account_id": pl.String, "timestamp": pl.Datetime("us", "UTC"), "ip": pl.String,
-                                      "payment_fingerprint": pl.String, "prompt": pl.String}, orient="row")
+    templates = templates or [TEMPLATE]
+
+    def fleet(rng, i):
+        if own_head:
+            return (f"{SYSTEM}\n\nUser: compare {rng.choice(TOPICS)} with {rng.choice(TOPICS)} in "
+                    f"{rng.choice(QUESTIONS).format(t=rng.choice(TOPICS))}")
+        return f"{SYSTEM}\n\nUser: " + templates[i % len(templates)].format(topic=rng.choice(TOPICS))
+    return events(fleet, n_fleet=n_fleet, n_users=n_users, in_window=in_window, n_people=n_people, seed=seed)
 
 
 def test_the_burst_holds_the_wrapped_fleet_and_none_of_the_framework_users_in_its_minutes(tmp_path):

@@ -17,20 +17,15 @@ import pytest
 from typer.testing import CliRunner
 
 from graphlink.cli import app
-from graphlink.store.outputs import write_outputs
 from tests.test_detection_classes import cluster_row, run
-from tests.test_tie_evidence import tame_world
+from tests.test_tie_evidence import tame_outputs
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def tied(tmp_path_factory):
-    log, loud, tame = tame_world()
-    result = run(log)
-    out = tmp_path_factory.mktemp("review31") / "out"
-    write_outputs(result, out)
-    return out, cluster_row(result, loud[0]), cluster_row(result, tame[0])
+    return tame_outputs(tmp_path_factory.mktemp("review31") / "out")
 
 
 def test_a_cluster_flagged_through_a_tie_under_the_threshold_says_so_beside_its_score(tied):

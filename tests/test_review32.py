@@ -17,20 +17,14 @@ import pytest
 from typer.testing import CliRunner
 
 from graphlink.cli import app
-from graphlink.store.outputs import write_outputs
-from tests.test_detection_classes import cluster_row, run
-from tests.test_tie_evidence import tame_world
+from tests.test_tie_evidence import tame_outputs
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def tied(tmp_path_factory):
-    log, loud, tame = tame_world()
-    result = run(log)
-    out = tmp_path_factory.mktemp("review32") / "out"
-    write_outputs(result, out)
-    return out, cluster_row(result, loud[0]), cluster_row(result, tame[0])
+    return tame_outputs(tmp_path_factory.mktemp("review32") / "out")
 
 
 # -- 1. hints name the folder the user ran on ------------------------------------------------------------------------

@@ -6,13 +6,8 @@ import polars as pl
 from graphlink.stages.signals.prompt import prompt_signals
 from graphlink.stages.signals.shared_heads import CUT, read_past_shared_heads, shared_heads
 
-# A public framework's system prompt of 70 words (benchmarks/independent_world.py, FRAMEWORK_PROMPTS[0]).
-SYSTEM = (
-    "You are OrbitAgent, an autonomous assistant running inside the OrbitKit framework. You can call tools by "
-    "emitting a JSON block with the fields tool and arguments. Always reason about which tool fits the user's goal, "
-    "never invent tool names, keep answers under three hundred words unless asked otherwise, cite the tool output "
-    "you used, and ask a clarifying question when the request is ambiguous. Available tools: search, calculator, "
-    "calendar, notes.")
+from tests.framework_world import SYSTEM
+
 TEMPLATE = ("Act as an expert in {d}. Before you answer, think aloud in a long numbered list covering definitions, "
             "edge cases, the method you choose and why the others fail; keep every thought. Task: {q}")
 QUESTIONS = ["explain {t} simply", "can you help me with {t}", "summarize {t} in a few bullets",

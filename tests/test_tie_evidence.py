@@ -42,6 +42,14 @@ def tame_world() -> tuple[Log, list[str], list[str]]:
     return log, loud, tame
 
 
+def tame_outputs(out: Path) -> tuple[Path, dict, dict]:
+    """:func:`tame_world` detected with defaults and written to ``out``: the folder, the loud and tame cells' rows."""
+    log, loud, tame = tame_world()
+    result = run(log)
+    write_outputs(result, out)
+    return out, cluster_row(result, loud[0]), cluster_row(result, tame[0])
+
+
 @pytest.fixture(scope="module")
 def detected(tmp_path_factory):
     log, loud, tame = tame_world()
