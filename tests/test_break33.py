@@ -233,3 +233,38 @@ def test_exports_are_byte_identical_whatever_the_stored_row_order(evil, tmp_path
                 for case in (left, right):
                     case.pop("exported_at"), case["source"].pop("output_folder")
             assert left == right, x.name
+
+
+# -- timing rows: one per member set, alike rows told apart ------------------------------------------------------------
+
+def timing_rows(members: dict[str, list[str]]) -> pl.DataFrame:
+    """:func:`graphlink.views.schedule.timing_meanings` of cluster 5's timing values held by ``members``, every holder
+    active at 14:00 on 2025-03-03 (so rows of as many members read alike)."""
+    from datetime import date
+
+    from graphlink.views.schedule import timing_meanings
+
+    ids = sorted({a for accounts in members.values() for a in accounts})
+    memberships = pl.DataFrame([(a, "timing", v, 5) for v, accounts in members.items() for a in accounts],
+                               schema=["account_id", "kind", "value", "cluster_id"], orient="row")
+    activity = pl.DataFrame({"account_id": ids, "hour": [14] * len(ids), "day": [date(2025, 3, 3)] * len(ids)})
+    evidence = pl.DataFrame({"cluster_id": [5] * len(members), "kind": ["timing"] * len(members), "value": list(members),
+                             "weight": [0.9] * len(members), "accounts_sharing": [len(m) for m in members.values()]})
+    return timing_meanings(evidence, memberships, activity)
+
+
+def test_alike_timing_rows_of_more_than_five_members_sharing_their_first_five_ids_read_apart():
+    """Six members each, five ids in common: naming the first five by id left both rows reading
+    "6 members (a, b, c, d, e, …) active in the same 60-second windows ..."."""
+    rows = timing_rows({"band 1: 1": list("abcdef"), "band 2: 2": list("abcdeg")})
+    assert rows.height == 2 and rows["meaning"].n_unique() == 2, rows["meaning"].to_list()
+    assert rows["meaning"].to_list()[0].startswith("6 members (a, b, c, d, f, …) active")
+    three = timing_rows({"band 1: 1": list("abc"), "band 2: 2": list("abd")})  # up to five: all named, as before
+    assert [m.split(" active")[0] for m in three["meaning"]] == ["3 members (a, b, c)", "3 members (a, b, d)"]
+
+
+def test_a_separator_inside_account_ids_does_not_make_two_member_sets_one_timing_row():
+    """Member sets were compared as ids joined by U+001F: {"a\\x1fb", "c"} and {"a", "b\\x1fc"} read as one set,
+    and the second timing value was dropped from the evidence as a duplicate."""
+    rows = timing_rows({"band 1: 1": ["a\x1fb", "c"], "band 2: 2": ["a", "b\x1fc"]})
+    assert sorted(rows["value"].to_list()) == ["band 1: 1", "band 2: 2"]
