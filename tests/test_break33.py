@@ -282,3 +282,16 @@ def test_the_verdict_of_a_same_operator_tie_names_the_other_flagged_cluster_a_ca
     row = {"cluster_id": 9, "size": 6, "score": 0.1, "flagged": True, "why": why, "campaign_id": 1, "kinds": []}
     first = why_text(row, evidence, 0.6, 5).splitlines()[0]
     assert "same operator as flagged cluster 3 (campaign 1), and by a card or identifier to flagged cluster 17" in first
+
+
+def test_the_notebooks_case_export_lists_evidence_in_the_case_files_order(evil, tmp_path):
+    """``ClusterView.export`` wrote ``cluster-<id>.json`` strongest first but ``cluster-<id>-evidence.csv`` beside it
+    in the stored order (prompt values before the cards that bind the cluster more)."""
+    import graphlink
+
+    _, out, (loud, _) = evil
+    paths = graphlink.load(out).cluster(loud).export(tmp_path / "case")
+    case = [(e["kind"], e["value"]) for e in json.loads(paths["json"].read_text(encoding="utf-8"))["evidence"]]
+    with paths["evidence"].open(newline="", encoding="utf-8") as handle:
+        listed = [(row["kind"], row["value"].removeprefix("'")) for row in csv.DictReader(handle)]
+    assert listed == [(kind, value) for kind, value in case] and case[0][0] == "payment"

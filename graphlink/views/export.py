@@ -256,8 +256,8 @@ def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Pat
     members = members_table(outputs).filter(pl.col("cluster_id") == cluster_id)
     return {"json": write_atomic(folder / f"{stem}.json", case_json(outputs, cluster_id)),
             "members": write_atomic(folder / f"{stem}-members.csv", csv_bytes(members)),
-            "evidence": write_atomic(folder / f"{stem}-evidence.csv",
-                                     csv_bytes(evidence_with_meaning(outputs, outputs.cluster_evidence(cluster_id))))}
+            "evidence": write_atomic(folder / f"{stem}-evidence.csv",  # in the case file's order: strongest first
+                                     csv_bytes(strongest_first(evidence_with_meaning(outputs, outputs.cluster_evidence(cluster_id)))))}
 
 
 def members_table(outputs: Outputs) -> pl.DataFrame:
