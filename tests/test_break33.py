@@ -173,11 +173,10 @@ def test_graph_exports_parse_back_with_the_why_of_each_flagged_cluster(evil, tmp
     assert "<script>alert(1)</script>" in labels and "]]><x>&amp;" in labels
 
 
-@pytest.mark.xfail(strict=True, reason="graph node ids replace XML-invalid characters by U+FFFD (views/export.py "
-                   "xml_text): account:ctl\\x01x and account:ctl\\x02x become one node (and their edges one); "
-                   "ids need an injective escape. Older than session 32")
 @pytest.mark.parametrize("fmt", ["gexf", "graphml"])
 def test_accounts_whose_ids_differ_only_in_control_characters_stay_two_nodes(evil, tmp_path, fmt):
+    """Node ids replaced characters XML cannot hold by U+FFFD (as labels do): accounts ``ctl\\x01x`` and ``ctl\\x02x``
+    were one node, their edges one (older than session 32)."""
     import networkx as nx
 
     from graphlink.views.export import export
@@ -187,7 +186,7 @@ def test_accounts_whose_ids_differ_only_in_control_characters_stay_two_nodes(evi
     graph = (nx.read_gexf if fmt == "gexf" else nx.read_graphml)(path)
     accounts = [n for n, d in graph.nodes(data=True) if d.get("type") == "account"]
     size = pl.read_parquet(out / "accounts.parquet").filter(pl.col("cluster_id") == loud).height
-    assert len(accounts) == size
+    assert len(accounts) == size and "account:ctl⟨U+0001⟩x" in accounts
 
 
 def test_why_and_score_note_read_alike_in_show_the_case_file_members_csv_and_the_report(evil, tmp_path):
