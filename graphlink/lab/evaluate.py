@@ -324,10 +324,10 @@ def _read_table(path: Path) -> pl.DataFrame:
     try:
         if suffix in (".csv", ".tsv"):
             return pl.read_csv(path, separator="\t" if suffix == ".tsv" else ",",
-                               infer_schema_length=10_000)
+                               infer_schema_length=10_000, glob=False)
         if suffix in (".ndjson", ".jsonl", ".json"):
-            return pl.read_ndjson(path)
-        return pl.read_parquet(path)
+            return pl.read_ndjson(path.read_bytes() if path.is_file() else path)  # a path, not a glob pattern
+        return pl.read_parquet(path, glob=False)
     except FileNotFoundError:
         raise InputError("file not found", file=str(path)) from None
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:

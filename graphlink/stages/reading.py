@@ -6,6 +6,7 @@ Used by :mod:`graphlink.stages.ingest`; every read error becomes an
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 
 import polars as pl
@@ -126,19 +127,20 @@ def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()
     try:
         if fmt == "parquet":
             check_parquet_magic(path)
-            return pl.scan_parquet(path)
+            return pl.scan_parquet(path, glob=False)  # a path, never a pattern: 'runs[2]/x.parquet'
         if is_blank(path):
             return pl.LazyFrame(schema={"account_id": pl.String})
         unmarked = sniff_encoding(path, fmt)
         if fmt in ("csv", "tsv"):
             return pl.scan_csv(
                 path,
+                glob=False,
                 separator=sniff_separator(path, fmt, separator),
                 infer_schema=False,
                 encoding="utf8-lossy",
                 truncate_ragged_lines=True,
             )
-        source = path if unmarked is None else unmarked
+        source = glob.escape(str(path)) if unmarked is None else unmarked  # scan_ndjson has no glob=False
         try:
             names = pl.scan_ndjson(source, infer_schema_length=None).collect_schema().names()
         except pl.exceptions.PolarsError:
@@ -199,7 +201,7 @@ def normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str |
 def raw_header(path: str | Path, separator: str) -> list[str]:
     """The first line of a CSV/TSV file as written (polars renames repeated names when it reads a header)."""
     try:
-        raw = pl.read_csv(path, separator=separator, has_header=False, n_rows=1, infer_schema=False,
+        raw = pl.read_csv(path, separator=separator, has_header=False, n_rows=1, infer_schema=False, glob=False,
                           encoding="utf8-lossy", truncate_ragged_lines=True).row(0)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"cannot read the header: {safe_reason(exc)}", file=str(path)) from None

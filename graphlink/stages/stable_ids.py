@@ -402,17 +402,17 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
     if not folder.is_dir() or not accounts_path.is_file():
         raise InputError("not a previous graphlink output folder (no accounts.parquet)", file=str(folder))
     try:
-        present = pl.read_parquet_schema(accounts_path)
-        accounts = pl.read_parquet(accounts_path, columns=["account_id", "cluster_id",
+        present = pl.scan_parquet(accounts_path, glob=False).collect_schema()
+        accounts = pl.read_parquet(accounts_path, glob=False, columns=["account_id", "cluster_id",
                                                            *(["last_seen"] if "last_seen" in present else [])])
-        log = log_digest(pl.read_parquet(accounts_path, columns=list(LOG_COLUMNS))) if all(
+        log = log_digest(pl.read_parquet(accounts_path, columns=list(LOG_COLUMNS), glob=False)) if all(
             c in present for c in LOG_COLUMNS) else None
         accounts = accounts.with_columns(pl.col("account_id").cast(pl.String), pl.col("cluster_id").cast(pl.Int64))
         accounts = _utc_last_seen(accounts)
         clusters, flagged = None, None
         if (folder / "clusters.parquet").is_file():
-            known = pl.read_parquet_schema(folder / "clusters.parquet")
-            clusters = pl.read_parquet(folder / "clusters.parquet", columns=[
+            known = pl.scan_parquet(folder / "clusters.parquet", glob=False).collect_schema()
+            clusters = pl.read_parquet(folder / "clusters.parquet", glob=False, columns=[
                 "cluster_id", *[c for c in ("since", "runs", "flagged") if c in known]])
             flagged = (clusters.filter(pl.col("flagged"))["cluster_id"].cast(pl.Int64).sort().to_list()
                        if "flagged" in clusters.columns else None)

@@ -218,7 +218,7 @@ def read_clusters(out_dir: str | os.PathLike, columns: tuple[str, ...] = ("clust
 def _scan(out_dir: Path, name: str, columns: tuple[str, ...]) -> pl.LazyFrame:
     """Scan one table, checking it has the columns readers rely on."""
     try:
-        lf = pl.scan_parquet(out_dir / name)
+        lf = pl.scan_parquet(out_dir / name, glob=False)
         present = lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise GraphlinkError(f"{out_dir / name}: cannot read the table (damaged or not Parquet): "
@@ -265,7 +265,7 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
                       evidence=evidence, memberships=memberships, activity=activity, campaigns=campaigns)
     if redact or redact_key:
         # why / top_values of every cluster quote evidence values: recognise them all.
-        context = (pl.scan_parquet(out_dir / EVIDENCE_FILE)
+        context = (pl.scan_parquet(out_dir / EVIDENCE_FILE, glob=False)
                    .filter(~pl.col("kind").is_in(SAFE_KINDS) & ~in_selection)
                    .select("kind", "value").unique().collect())
         outputs = redactor_for(outputs, redact_key).outputs(outputs, context)

@@ -210,7 +210,7 @@ def check_ranking_target(path: str | Path, source: str | Path | None = None, see
             raise GraphlinkError(f"{path}: is the seeds file; choose another --out")
     if path.exists():
         try:
-            schema = pl.read_parquet_schema(path)
+            schema = pl.scan_parquet(path, glob=False).collect_schema()
         except Exception:  # noqa: BLE001  (any unreadable file is not ours)
             schema = None
         if schema is None or pl.Schema(schema) != EXPAND_SCHEMA:

@@ -263,14 +263,14 @@ def _campaign_verdict(row: dict[str, Any]) -> str:
     lead = flagged_with(why)
     if lead:  # the campaign in the why is the lead's (graphlink.stages.tie_words)
         named = f"flagged cluster {lead['cluster_id']}" + (f" (campaign {lead['campaign_id']})" if lead["campaign_id"] else "")
+        also = also_tied_to(why)  # a card leading to another flagged cluster (tie_words.ALSO)
+        card = (f", and by a card or identifier to flagged cluster{'s' if len(also) > 1 else ''} "
+                f"{', '.join(str(c) for c in also)}" if also else "")
         if not lead["same_operator"]:
-            also = also_tied_to(why)  # a card leading to another flagged cluster (tie_words.ALSO)
-            card = (f", and by a card or identifier to flagged cluster{'s' if len(also) > 1 else ''} "
-                    f"{', '.join(str(c) for c in also)}" if also else "")
             return (f"flagged with a flagged cluster: tied to {named} by prompt values or addresses its fleet uses, "
                     f"no card or identifier of its{card}: it uses that fleet's tooling, which another operator may use "
                     f"too; this cluster's campaign is {campaign}")
-        return f"flagged with its operator: same operator as {named}"
+        return f"flagged with its operator: same operator as {named}{card}"
     whole = re.match(r"campaign (\d+)" + re.escape(AS_A_WHOLE) + r"(\d+) accounts\)", why)
     if whole:
         return f"flagged with campaign {whole.group(1)} scored as a whole ({whole.group(2)} accounts)"

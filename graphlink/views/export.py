@@ -29,7 +29,8 @@
     Default folder: ``DIR/csv``.
 
 Text that is not valid in XML 1.0 (control characters an attacker may put in
-a user agent) is replaced by U+FFFD in graph exports. Every file is written
+a user agent) is replaced by U+FFFD in graph exports' text, spelled out in node ids
+(``⟨U+0001⟩``, :func:`xml_id`): two ids stay two nodes. Every file is written
 atomically.
 """
 
@@ -84,6 +85,27 @@ def xml_text(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace_all(_XML_INVALID, "\ufffd")
 
 
+#: Characters XML 1.0 cannot hold (:data:`_XML_INVALID`), one by one.
+_XML_INVALID_CHARS = [chr(c) for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF)]
+
+
+def xml_id(expr: pl.Expr) -> pl.Expr:
+    """A node id XML 1.0 can hold, one per text: ``⟨`` and the characters XML cannot hold spelled out (``⟨U+0001⟩``).
+
+    Replaced by U+FFFD (:func:`xml_text`, what labels show), the ids of accounts ``ctl\\x01x`` and ``ctl\\x02x`` were
+    one node and their edges one; spelled out with ``⟨`` escaped as well, two ids stay two (the spelling decodes).
+
+    Examples
+    --------
+    >>> pl.select(xml_id(pl.Series(["a\\x01b", "a\\x02b", "a⟨U+0001⟩b", "plain"]))).to_series().to_list()
+    ['a⟨U+0001⟩b', 'a⟨U+0002⟩b', 'a⟨U+27E8⟩U+0001⟩b', 'plain']
+    """
+    expr = expr.str.replace_all("⟨", "⟨U+27E8⟩", literal=True)
+    for char in _XML_INVALID_CHARS:
+        expr = expr.str.replace_all(char, f"⟨U+{ord(char):04X}⟩", literal=True)
+    return expr
+
+
 def _require_memberships(outputs: Outputs) -> pl.DataFrame:
     if outputs.memberships is None:
         raise GraphlinkError(f"{outputs.path}: no memberships.parquet (written by an older graphlink); "
@@ -94,7 +116,7 @@ def _require_memberships(outputs: Outputs) -> pl.DataFrame:
 def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Node and edge tables of the cluster graph: ``(accounts, signals, edges)``.
 
-    Node ids are ``account:<account_id>`` and ``signal:<kind>:<value>``;
+    Node ids are ``account:<account_id>`` and ``signal:<kind>:<value>`` (:func:`xml_id`);
     signal values carried by fewer than ``min_shared`` loaded accounts are left out.
     """
     memberships = _require_memberships(outputs)
@@ -148,8 +170,8 @@ def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, p
         .join(signals.select(pl.col("node").alias("target")), on="target", how="semi")
         .sort("source", "target")
     )
-    # XML-safe node ids too (they appear as attributes in both formats).
-    fix = lambda frame, cols: frame.with_columns([xml_text(pl.col(c)) for c in cols])  # noqa: E731
+    # XML-safe node ids too (they appear as attributes in both formats), one per account or value.
+    fix = lambda frame, cols: frame.with_columns([xml_id(pl.col(c)) for c in cols])  # noqa: E731
     return fix(accounts, ["node"]), fix(signals, ["node"]), fix(edges, ["source", "target"])
 
 
@@ -256,8 +278,8 @@ def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Pat
     members = members_table(outputs).filter(pl.col("cluster_id") == cluster_id)
     return {"json": write_atomic(folder / f"{stem}.json", case_json(outputs, cluster_id)),
             "members": write_atomic(folder / f"{stem}-members.csv", csv_bytes(members)),
-            "evidence": write_atomic(folder / f"{stem}-evidence.csv",
-                                     csv_bytes(evidence_with_meaning(outputs, outputs.cluster_evidence(cluster_id))))}
+            "evidence": write_atomic(folder / f"{stem}-evidence.csv",  # in the case file's order: strongest first
+                                     csv_bytes(strongest_first(evidence_with_meaning(outputs, outputs.cluster_evidence(cluster_id)))))}
 
 
 def members_table(outputs: Outputs) -> pl.DataFrame:

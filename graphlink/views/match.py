@@ -150,7 +150,7 @@ def read_index(outputs: Outputs, name: str) -> pl.DataFrame | None:
         return None
     fix = "delete it (match then counts the run's tables itself) or rerun graphlink detect"
     try:
-        frame = pl.read_parquet(path)
+        frame = pl.read_parquet(path, glob=False)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise GraphlinkError(f"{path}: cannot read the table (damaged or not Parquet): {safe_reason(exc)}; {fix}"
                              ) from None

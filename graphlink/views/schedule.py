@@ -336,7 +336,9 @@ def _one_per_holders(evidence: pl.DataFrame, holders: pl.DataFrame, keys: list[s
     """``evidence`` without the timing values whose holders (``holders``: ``account_id`` and ``keys``) are exactly
     those of a heavier one (then one first by text) of the same cluster: one row per group of members."""
     group = ["cluster_id"] if "cluster_id" in keys else []
-    signature = holders.group_by(keys).agg(pl.col("account_id").sort().str.join("\x1f").alias("__members"))
+    # Each id length-prefixed: a separator inside an (attacker-written) id cannot make two member sets one.
+    length_prefixed = pl.concat_str([pl.col("account_id").str.len_bytes().cast(pl.String), pl.lit(":"), pl.col("account_id")])
+    signature = holders.group_by(keys).agg(length_prefixed.sort().str.join("").alias("__members"))
     timing = (evidence.filter(pl.col("kind") == "timing").select(*keys, pl.col("weight").fill_null(0.0) if "weight" in
                                                                    evidence.columns else pl.lit(0.0).alias("weight"))
               .unique(keys).join(signature, on=keys)
@@ -352,16 +354,20 @@ def _one_per_holders(evidence: pl.DataFrame, holders: pl.DataFrame, keys: list[s
 def _named_when_alike(texts: pl.DataFrame, holders: pl.DataFrame, keys: list[str], evidence: pl.DataFrame,
                       most: int = 5) -> pl.DataFrame:
     """``texts`` (``keys, __meaning``) with the members named in the meanings that two listed timing values of one
-    cluster share (different members, the same count, hours and days): otherwise they read as one row twice."""
+    cluster share (different members, the same count, hours and days): otherwise they read as one row twice.
+    Of more than ``most`` members, those fewest of the alike rows hold are named (then by id; listed by id): two groups
+    of six sharing their first five ids by name read alike when the first five were named."""
     group = ["cluster_id"] if "cluster_id" in keys else []
     listed = texts.join(evidence.filter(pl.col("kind") == "timing").select(keys).unique(), on=keys, how="semi")
-    alike = listed.filter(pl.len().over(*group, "__meaning") > 1).select(keys)
+    alike = listed.filter(pl.len().over(*group, "__meaning") > 1).select(*keys, "__meaning")
     if alike.is_empty():
         return texts
-    who = holders.join(alike, on=keys).group_by(keys).agg(pl.col("account_id").sort().alias("__who"))
+    held = holders.join(alike, on=keys).with_columns(pl.len().over(*group, "__meaning", "account_id").alias("__rows"))
+    who = held.group_by(keys).agg(pl.col("account_id").sort_by(["__rows", "account_id"]).head(most).sort().alias("__who"),
+                                  pl.len().alias("__size"))
     names = who.select(*keys, pl.concat_str([
-        pl.lit(" ("), pl.col("__who").list.head(most).list.join(", "),
-        pl.when(pl.col("__who").list.len() > most).then(pl.lit(", …")).otherwise(pl.lit("")), pl.lit(")")]).alias("__names"))
+        pl.lit(" ("), pl.col("__who").list.join(", "),
+        pl.when(pl.col("__size") > most).then(pl.lit(", …")).otherwise(pl.lit("")), pl.lit(")")]).alias("__names"))
     count = pl.col("__meaning").str.extract(r"^(\S+ members?)", 1)
     return (texts.join(names, on=keys, how="left", maintain_order="left")
             .with_columns(pl.when(pl.col("__names").is_not_null())

@@ -106,8 +106,8 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
         table.add_row(Text(terminal_safe(m["account_id"], limit=80)), f"{m['events']:,}",
                       stamp(m["first_seen"]), stamp(m["last_seen"]))
     if member_rows.height > members:
-        table.caption = (f"{member_rows.height - members:,} more: graphlink export {shell_path(outputs.path)} "
-                         f"--format csv --clusters {cluster_id}")
+        table.caption = Text(terminal_safe(f"{member_rows.height - members:,} more: graphlink export "  # not markup
+                                           f"{shell_path(outputs.path)} --format csv --clusters {cluster_id}"))
     if members:  # 0: no member list
         parts.append(table)
 
@@ -273,8 +273,8 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     for r in member_list:
         table.add_row(Text(terminal_safe(r[0], limit=80)), f"{r[1]:,}", r[2], r[3])
     if member_rows.height > members:
-        table.caption = (f"{member_rows.height - members:,} more: graphlink export {shell_path(outputs.path)} "
-                         f"--format csv --clusters {cluster_id}")
+        table.caption = Text(terminal_safe(f"{member_rows.height - members:,} more: graphlink export "  # not markup
+                                           f"{shell_path(outputs.path)} --format csv --clusters {cluster_id}"))
 
     ev_table = Table(title=f"Shared evidence, strongest kind first ({evidence_rows.height:,})", title_justify="left")
     ev_headers = ["kind", "value", "sharing", "weight", "in input"]

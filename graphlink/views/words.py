@@ -15,14 +15,16 @@ def shell_path(path: str | Path | None) -> str:
     """A folder as a suggested command names it: the user's own path, quoted for a POSIX shell when it needs it.
 
     Hints that tell the user what to run next (``graphlink show out 12``) name the folder they ran on, never a
-    placeholder such as ``DIR``; the text is still made terminal-safe or HTML-escaped where it is shown.
+    placeholder such as ``DIR``; the text is still made terminal-safe or HTML-escaped where it is shown. A relative
+    folder whose name starts with ``-`` is named ``./-out``: quoting alone would leave it read as an option.
 
     Examples
     --------
-    >>> shell_path(Path("/tmp/out")), shell_path("runs/day 2"), shell_path(None)
-    ('/tmp/out', "'runs/day 2'", '.')
+    >>> shell_path(Path("/tmp/out")), shell_path("runs/day 2"), shell_path(None), shell_path("-out")
+    ('/tmp/out', "'runs/day 2'", '.', './-out')
     """
-    return shlex.quote(str(path if path is not None else "."))
+    text = str(path if path is not None else ".")
+    return shlex.quote("./" + text if text.startswith("-") else text)
 
 
 def noun(n: int | float | None, singular: str, plural_form: str | None = None) -> str:

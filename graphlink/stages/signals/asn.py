@@ -26,7 +26,7 @@ def load_asn_table(path: str | Path) -> pl.DataFrame:
     tsv = bool(first) and "\t" in first[0]
     try:
         raw = pl.read_csv(path, separator="\t" if tsv else ",", has_header=False, infer_schema=False,
-                          truncate_ragged_lines=True, comment_prefix="#")
+                          truncate_ragged_lines=True, comment_prefix="#", glob=False)
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"cannot read ASN table: {str(exc).splitlines()[0]}", file=str(path)) from None
     raw = raw.rename({old: f"c{i}" for i, old in enumerate(raw.columns)})
