@@ -130,8 +130,8 @@ def ip_table(ips: pl.DataFrame, ipv4_prefix: int, ipv6_prefix: int, chain_positi
         pl.when(ok).then(_V6_BASE + pl.struct("__high", "__low").rank("dense").over(ok)).alias("addr_key"),
         pl.when(ok).then(_V6_BASE + network.rank("dense").over(ok)).alias("net_key"),
         pl.when(ok).then("__high").alias("int_key"), pl.when(ok).then("__low").alias("low_bits"))
-    seen = pl.concat([v4.select("key"), v6.select("key")])
-    junk = ips.join(seen, on="key", how="anti").select(
+    # Neither family (an anti join of the 3.8M IPs to those parsed cost 0.6 s of CPU).
+    junk = cleaned.filter(~(plain | pl.col("value").str.contains(":", literal=True)).fill_null(False)).select(
         "key", *[pl.lit(None, dtype).alias(name) for name, dtype in list(IP_TABLE_SCHEMA.items())[1:]])
     return pl.concat([part.cast(dict(IP_TABLE_SCHEMA)) for part in (v4, v6, junk)])
 
