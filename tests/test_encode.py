@@ -36,6 +36,18 @@ def test_count_by_account_matches_group_by(key_range, weight, strategy):
     assert got["account_idx"].is_sorted()
 
 
+
+@pytest.mark.parametrize("key_top", [5, 2**33, 2**44, 2**54])
+@pytest.mark.parametrize("weight_top", [2, 3000, 2**16, 2**24])
+def test_count_by_account_sums_weights_packed_beside_the_key_or_not(key_top, weight_top):
+    # The weight rides in the packed key's low bits when key, account and weight fit in 64 bits.
+    rng = np.random.default_rng(key_top % 97 + weight_top % 89)
+    frame = pl.DataFrame({"account_idx": rng.integers(0, 300, 5_000).astype(np.uint32),
+                          "key": rng.integers(0, key_top, 5_000).astype(np.uint64),
+                          "w": rng.integers(0, weight_top, 5_000).astype(np.uint32)})  # sums stay below 2**32
+    frame = pl.concat([frame, frame.head(2_000)])  # repeated pairs: sums of several weights
+    assert count_by_account(frame, "key", 300, weight="w").equals(_oracle(frame, "key", "w"))
+
 def test_count_by_account_falls_back_when_truncated_hashes_collide():
     # Too large to pack whole beside 1 account bit, and equal in every bit the packing keeps.
     frame = pl.DataFrame({"account_idx": [0, 0, 0, 1], "key": [2**63, 2**63 + 1, 2**63, 2**63 + 1]},

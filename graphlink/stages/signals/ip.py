@@ -8,197 +8,17 @@ networks are computed from the top 64 bits, hence ``ipv6_prefix <= 64``.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from graphlink.stages.encode import (
-    EncodedEvents, count_by_account, encode_frame, text_pairs, value_counts, with_account_ids,
+    EncodedEvents, account_bits, count_by_account, encode_frame, n_distinct, sort_keys, text_pairs, value_counts,
+    with_account_ids,
 )
+from graphlink.stages.signals.ip_parse import clean_ip_column, hex16, parse_ip_frame, parse_ips
 
-_HEX = pl.lit("0123456789abcdef")
-
-
-def _hex16(value: pl.Expr) -> pl.Expr:
-    """Lower-case hex text (no leading zeros) of a 0..65535 integer expression."""
-    digits = [_HEX.str.slice(((value // (16**k)) % 16).cast(pl.Int64), 1) for k in (3, 2, 1, 0)]
-    return pl.concat_str(digits).str.replace(r"^0{1,3}", "")
-
-
-def _clean_ip(ip: pl.Expr, chain_position: int = 0, quad: bool = True) -> pl.Expr:
-    """The address in a logged client-address field, as bare lower-case text.
-
-    Accepted spellings (each reduced to the bare address): surrounding
-    whitespace and quotes; an ``X-Forwarded-For`` chain ``client, proxy1,
-    proxy2`` (the ``chain_position``-th entry, 0 = left-most = the client as
-    the first proxy saw it, -1 = right-most); an RFC 7239 ``for=`` prefix;
-    IPv4 with a port (``203.0.113.5:443``); IPv6 in brackets with or without a
-    port (``[2001:db8::1]:443``); zone ids (``fe80::1%eth0``); upper case;
-    IPv4-mapped IPv6 (``::ffff:1.2.3.4`` is that IPv4 address); and IPv6
-    ending in a dotted quad (``64:ff9b::1.2.3.4``), rewritten as two hextets.
-    Zero-padded IPv4 octets (``010.001.002.003``) are read as decimal with
-    the zeros dropped (10.1.2.3), never as octal. An unbracketed IPv6 address
-    cannot carry a port (``2001:db8::1:443`` is an IPv6 address).
-    """
-    text = ip.cast(pl.String)
-    if chain_position != 0:
-        text = text.str.split(",").list.get(chain_position, null_on_oob=True)
-    else:
-        text = text.str.split_exact(",", 1).struct.field("field_0")
-    text = (
-        text.str.strip_chars(" \t\r\n\"'").str.to_lowercase()
-        .str.replace(r"^for=\s*", "").str.strip_chars(" \"'")
-        # [v6]:port or [v6] -> v6;  v4:port -> v4;  zone id dropped
-        .str.replace(r"^\[([^\]]*)\](?::[0-9]{1,5})?$", "$1")
-        .str.replace(r"^([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+):[0-9]{1,5}$", "$1")
-        .str.replace(r"%.*$", "")
-        .str.replace(r"^(?:::|(?:0{1,4}:){5})ffff:([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+)$", "$1")
-    )
-    if not quad:  # (the dotted-quad step left to the caller)
-        return text
-    return _quad_rewrite(text, text.str.extract_groups(_QUAD))
-
-
-# IPv6 ending in a dotted quad: the quad becomes two hextets (invalid octets make it invalid).
-_QUAD = r"^(.*:)([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$"
-
-
-def _quad_rewrite(text: pl.Expr, quad: pl.Expr, octets: list[pl.Expr] | None = None) -> pl.Expr:
-    octets = octets or [quad.struct.field(str(i)).cast(pl.Int64, strict=False) for i in range(2, 6)]
-    in_range = pl.all_horizontal([o <= 255 for o in octets])
-    rewritten = pl.concat_str([quad.struct.field("1"), _hex16(octets[0] * 256 + octets[1]), pl.lit(":"),
-                               _hex16(octets[2] * 256 + octets[3])])
-    return (pl.when(quad.struct.field("1").is_null()).then(text)
-            .when(in_range).then(rewritten).otherwise(pl.lit("invalid")))
-
-
-def clean_ip_column(frame: pl.DataFrame, column: str, chain_position: int = 0) -> pl.DataFrame:
-    """``frame`` with ``column`` replaced by :func:`_clean_ip` of it, each step computed once: as one
-    expression the cleaned text is recomputed for every use (3.4 s against 0.3 s on 424k IPv6 texts)."""
-    quad = pl.col("__quad")
-    staged = frame.with_columns(_clean_ip(pl.col(column), chain_position, quad=False).alias("__text")).with_columns(
-        pl.col("__text").str.extract_groups(_QUAD).alias("__quad"))
-    staged = staged.with_columns([quad.struct.field(str(i)).cast(pl.Int64, strict=False).alias(f"__o{i}")
-                                  for i in range(2, 6)])
-    octets = [pl.col(f"__o{i}") for i in range(2, 6)]
-    return staged.with_columns(_quad_rewrite(pl.col("__text"), quad, octets).alias(column)).select(frame.columns)
-
-
-def _parse_v4(text: pl.Expr, prefix: int) -> dict[str, pl.Expr]:
-    groups = text.str.extract_groups(r"^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$")
-    octets = [groups.struct.field(str(i)).cast(pl.UInt64, strict=False) for i in range(1, 5)]
-    valid = pl.all_horizontal([o.is_not_null() & (o <= 255) for o in octets])
-    key = octets[0] * 16777216 + octets[1] * 65536 + octets[2] * 256 + octets[3]
-    span = 2 ** (32 - prefix)
-    net = (key // span) * span
-    net_octets = [((net // (256**k)) % 256).cast(pl.String) for k in (3, 2, 1, 0)]
-    return {
-        "valid": valid,
-        "address": pl.concat_str([o.cast(pl.String) for o in octets], separator="."),
-        "network": pl.concat_str([pl.concat_str(net_octets, separator="."), pl.lit(f"/{prefix}")]),
-        "key": key,
-    }
-
-
-def _parse_v6(text: pl.Expr, prefix: int) -> dict[str, pl.Expr]:
-    # Expand "::" into the missing zero hextets, position by position.
-    chars_ok = text.str.contains(r"^[0-9a-f:]+$") & text.str.contains(":") & ~text.str.contains(":::")
-    has_gap = text.str.contains("::")
-    halves = text.str.split("::")
-    head_text = halves.list.get(0, null_on_oob=True)
-    tail_text = pl.when(has_gap).then(halves.list.get(1, null_on_oob=True)).otherwise(pl.lit(""))
-    head = pl.when(head_text == "").then(pl.lit([], dtype=pl.List(pl.String))).otherwise(head_text.str.split(":"))
-    tail = pl.when(tail_text == "").then(pl.lit([], dtype=pl.List(pl.String))).otherwise(tail_text.str.split(":"))
-    n_head = head.list.len().cast(pl.Int64)
-    n_tail = tail.list.len().cast(pl.Int64)
-    gap = pl.when(has_gap).then(8 - n_head - n_tail).otherwise(0)
-    hextets_ok = (
-        head.list.eval(pl.element().str.contains(r"^[0-9a-f]{1,4}$")).list.all()
-        & tail.list.eval(pl.element().str.contains(r"^[0-9a-f]{1,4}$")).list.all()
-    )
-    count_ok = pl.when(has_gap).then(n_head + n_tail <= 7).otherwise(n_head == 8)
-    valid = chars_ok & (text.str.count_matches("::") <= 1) & hextets_ok & count_ok
-    hextets = []
-    for p in range(8):
-        value = (
-            pl.when(p < n_head).then(head.list.get(pl.lit(p), null_on_oob=True))
-            .when(p < n_head + gap).then(pl.lit("0"))
-            .otherwise(tail.list.get(pl.lit(p) - n_head - gap, null_on_oob=True))
-        )
-        hextets.append(value.str.replace(r"^0+(.)", "$1"))
-    ints = [h.str.to_integer(base=16, strict=False).cast(pl.UInt64) for h in hextets[:4]]
-    full, bits = divmod(prefix, 16)
-    parts = [hextets[i] for i in range(full)]
-    if bits:
-        parts.append(_hex16(ints[full] // 2 ** (16 - bits) * 2 ** (16 - bits)))
-    return {
-        "valid": valid,
-        "address": pl.concat_str(hextets, separator=":"),
-        "network": pl.concat_str([pl.concat_str(parts, separator=":"), pl.lit(f"::/{prefix}")]),
-        "key": ints[0] * 2**48 + ints[1] * 2**32 + ints[2] * 2**16 + ints[3],
-    }
-
-
-def parse_ips(ip: pl.Expr, ipv4_prefix: int = 24, ipv6_prefix: int = 48, chain_position: int = 0) -> pl.Expr:
-    """Parse IP text into a struct ``{version, address, network, key}``.
-
-    ``version`` is 4, 6 or null (invalid); ``address`` is a canonical spelling
-    (IPv4 dotted quad, IPv6 eight hextets without leading zeros) so different
-    spellings of one address link; ``network`` is the CIDR text of the address's
-    network; ``key`` is the address as an integer (IPv6: its top 64 bits), used
-    for ASN lookups. For large inputs use :func:`parse_ip_frame`, which runs each
-    family's parser only on its own rows.
-
-    Examples
-    --------
-    >>> df = pl.DataFrame({"ip": ["10.1.2.3", "2001:DB8:0:12::1", "::ffff:10.1.2.9", "300.1.1.1", "1:2"]})
-    >>> out = df.select(parse_ips(pl.col("ip")).alias("p")).unnest("p")
-    >>> out["network"].to_list()
-    ['10.1.2.0/24', '2001:db8:0::/48', '10.1.2.0/24', None, None]
-    >>> out["address"][1]
-    '2001:db8:0:12:0:0:0:1'
-    """
-    # Evaluated on each batch as a frame (see parse_ip_frame): the cleaned text is computed
-    # once, where one nested expression repeated it in every use (11 s to plan for 11 rows).
-    def parse(values: pl.Series) -> pl.Series:
-        frame = parse_ip_frame(pl.DataFrame({"ip": values.cast(pl.String)}), "ip", ipv4_prefix, ipv6_prefix,
-                               chain_position)
-        return frame.select(pl.struct("version", "address", "network", "key").alias(values.name)).to_series()
-
-    return ip.map_batches(parse, return_dtype=_PARSED)
-
-
-_PARSED = pl.Struct({"version": pl.Int8, "address": pl.String, "network": pl.String, "key": pl.UInt64})
-
-
-def parse_ip_frame(frame: pl.DataFrame, column: str = "ip", ipv4_prefix: int = 24,
-                   ipv6_prefix: int = 48, chain_position: int = 0) -> pl.DataFrame:
-    """``frame`` plus ``version, address, network, key`` columns (see :func:`parse_ips`).
-
-    Rows are split by family first so the expensive IPv6 expansion only runs on
-    IPv6-looking rows (most logs are mostly IPv4).
-
-    Examples
-    --------
-    >>> parse_ip_frame(pl.DataFrame({"ip": ["10.0.0.1", "::1", "bad"]}))["version"].to_list()
-    [4, 6, None]
-    """
-    cleaned = frame.with_columns(_clean_ip(pl.col(column), chain_position).alias("__text"),
-                                 pl.int_range(pl.len()).alias("__row"))
-    looks_v4 = pl.col("__text").str.contains(r"^[0-9.]+$")
-    parts = []
-    for subset, parser, version, prefix in (
-        (cleaned.filter(looks_v4), _parse_v4, 4, ipv4_prefix),
-        (cleaned.filter(~looks_v4 & pl.col("__text").str.contains(":")), _parse_v6, 6, ipv6_prefix),
-    ):
-        fields = parser(pl.col("__text"), prefix)
-        parts.append(subset.select("__row", *[fields[n].alias(n) for n in ("address", "network", "key")],
-                                   pl.when(fields["valid"]).then(pl.lit(version, pl.Int8)).alias("version")))
-    parsed = pl.concat(parts).filter(pl.col("version").is_not_null())
-    return (
-        cleaned.join(parsed, on="__row", how="left")
-        .sort("__row")
-        .drop("__text", "__row")
-        .select(*frame.columns, "version", "address", "network", "key")
-    )
+__all__ = ["parse_ips", "parse_ip_frame", "clean_ip_column", "ip_table", "ip_texts", "ip_pairs", "ip_signals",
+           "invalid_ip_warning", "IP_TABLE_SCHEMA"]
 
 
 _V4 = r"^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$"
@@ -215,7 +35,7 @@ def _v4_text(key: pl.Expr) -> pl.Expr:
 
 def _v6_text(high: pl.Expr, low: pl.Expr, hextets: int) -> pl.Expr:
     """The first ``hextets`` groups of an IPv6 address (``high``, ``low``: its two 64-bit halves) as hex text."""
-    groups = [_hex16((high if p < 4 else low) // 2 ** (16 * (3 - p % 4)) % 2**16) for p in range(hextets)]
+    groups = [hex16((high if p < 4 else low) // 2 ** (16 * (3 - p % 4)) % 2**16) for p in range(hextets)]
     return pl.concat_str(groups, separator=":")
 
 
@@ -310,8 +130,8 @@ def ip_table(ips: pl.DataFrame, ipv4_prefix: int, ipv6_prefix: int, chain_positi
         pl.when(ok).then(_V6_BASE + pl.struct("__high", "__low").rank("dense").over(ok)).alias("addr_key"),
         pl.when(ok).then(_V6_BASE + network.rank("dense").over(ok)).alias("net_key"),
         pl.when(ok).then("__high").alias("int_key"), pl.when(ok).then("__low").alias("low_bits"))
-    seen = pl.concat([v4.select("key"), v6.select("key")])
-    junk = ips.join(seen, on="key", how="anti").select(
+    # Neither family (an anti join of the 3.8M IPs to those parsed cost 0.6 s of CPU).
+    junk = cleaned.filter(~(plain | pl.col("value").str.contains(":", literal=True)).fill_null(False)).select(
         "key", *[pl.lit(None, dtype).alias(name) for name, dtype in list(IP_TABLE_SCHEMA.items())[1:]])
     return pl.concat([part.cast(dict(IP_TABLE_SCHEMA)) for part in (v4, v6, junk)])
 
@@ -354,35 +174,64 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
     in all, shared or not (rotation damping and IP spread need it); ``stats``
     counts events with an IP (``ip_events``) and those whose IP is invalid
     (``invalid_ip_events``, kept for other signals). ``chain_position`` picks
-    the address of an ``X-Forwarded-For`` chain (see :func:`_clean_ip`).
+    the address of an ``X-Forwarded-For`` chain (see :func:`graphlink.stages.signals.ip_parse.clean_ip`).
     """
-    n_accounts = enc.index.height
-    per_ip = count_by_account(enc.frame, "ip", n_accounts)
-    table = ip_table(enc.dictionary("ip"), ipv4_prefix, ipv6_prefix, chain_position)
+    n_accounts, dictionary = enc.index.height, enc.dictionary("ip")
+    # An IP's hash without its low bits still names it when no two IPs share the rest (nearly always):
+    # then each (IP, account) is counted by a key-only sort of the two packed, IP first, which numbers
+    # the IPs in order and counts their accounts on the way; the rows are put in account order by a
+    # second key-only sort (count_by_account, the count packed in). Counting by account with the
+    # whole hash beside the key and a hash join of the 19M rows to the 3.8M IPs cost 3.8 + 3.5 s of
+    # CPU on the campaign preset.
+    bits = account_bits(n_accounts)
+    exact = n_distinct(dictionary["key"] // 2**bits) == dictionary.height
+    table = ip_table(dictionary, ipv4_prefix, ipv6_prefix, chain_position)
     invalid = table.filter(pl.col("version").is_null()).select("key")
+    if exact:
+        table = table.with_columns(pl.col("key") // 2**bits)
+        packed = enc.frame.select((pl.col("ip") // 2**bits * 2**bits + pl.col("account_idx")).alias("k"))["k"]
+        runs = sort_keys(packed.drop_nulls()).rle().struct.unnest()
+        ips = (runs["value"] // 2**bits).rle().struct.unnest()  # each IP once, with its accounts
+        by_ip = runs.select((pl.col("value") % 2**bits).cast(pl.UInt32).alias("account_idx"),
+                            (pl.col("value") // 2**bits).rle_id().alias("ip"), pl.col("len").alias("count"))
+        per_ip = count_by_account(by_ip, "ip", n_accounts, weight="count")
+        code, distinct, ip_df = per_ip["key"], ips["value"].to_numpy(), ips["len"].cast(pl.UInt32)
+        per_ip = per_ip.with_columns(ips["value"].gather(code).alias("key"))
+    else:  # each (account, IP) row's IP as its rank among the distinct IPs
+        per_ip = count_by_account(enc.frame, "ip", n_accounts)
+        code = per_ip["key"].rank("dense") - 1
+        distinct = np.empty(int(code.max() or 0) + 1 if code.len() else 0, dtype=np.uint64)
+        distinct[code.to_numpy()] = per_ip["key"].to_numpy()
+        ip_df = pl.Series(np.bincount(code.to_numpy(), minlength=distinct.size).astype(np.uint32))
+    ordered = table.sort("key")  # the IPs counted are the dictionary's (else: the table's rows for them)
+    if not ordered["key"].equals(pl.Series("key", distinct)):
+        ordered = pl.DataFrame({"key": distinct}).join(table, on="key", how="left", maintain_order="left")
+    valid = ordered["version"].is_not_null().gather(code)
     table = table.drop_nulls("version")
-    # One join gives every (account, IP) row its address, network and how many accounts used that IP.
-    accounts_per_ip = value_counts(per_ip["key"]).rename({"count": "ip_df"})
-    # An inner join (invalid IPs drop out; their events are the difference in counts): 1.8 s
-    # on 19M pairs against 3.0 s for a left join and a filter.
-    joined = per_ip.join(
-        table.select("key", "addr_key", "net_key").join(accounts_per_ip, on="key"), on="key", how="inner",
-        maintain_order="left")
+    # Invalid IPs drop out; their events are the difference in counts.
+    joined, code = per_ip.filter(valid), code.filter(valid)
     invalid_events = int((per_ip["count"].sum() or 0) - (joined["count"].sum() or 0))
     frames, values, counts = [], [], []
     one_spelling = table.select(pl.col("addr_key").n_unique()).item() == table.height
     for kind, key in (("ip", "addr_key"), ("ip_net", "net_key")):
         if kind == "ip" and one_spelling:
             # One spelling per address (the usual case): per_ip already has one row per account and address.
-            per_value = joined.select("account_idx", pl.col("addr_key").alias("value_key"), "count")
-            shared = per_value.filter(joined["ip_df"] >= 2)
-            shared_keys = table.join(accounts_per_ip.filter(pl.col("ip_df") >= 2), on="key", how="semi").select(
+            per_value = joined.select("account_idx", ordered[key].gather(code).alias("value_key"), "count")
+            shared = per_value.filter(ip_df.gather(code) >= 2)
+            shared_keys = table.join(ordered.filter(ip_df >= 2), on="key", how="semi").select(
                 pl.col("addr_key").alias("value_key"))
         else:
-            # Several addresses (or spellings) per value: sum their counts per account.
-            per_value = count_by_account(joined, key, n_accounts, weight="count").rename({"key": "value_key"})
-            shared_keys = value_counts(per_value["value_key"]).filter(pl.col("count") >= 2).select("value_key")
-            shared = per_value.join(shared_keys, on="value_key", how="semi", maintain_order="left")
+            # Several addresses (or spellings) per value: sum their counts per account, the values
+            # numbered in order (a small key: counted by a key-only sort).
+            keys = ordered[key].drop_nulls().unique().sort()
+            numbers = ordered[key].rank("dense").cast(pl.UInt32) - 1
+            per_value = count_by_account(joined.select("account_idx", numbers.gather(code).alias("value"), "count"),
+                                         "value", n_accounts, weight="count")
+            holders = pl.Series(np.bincount(per_value["key"].to_numpy(), minlength=keys.len()))
+            shared_keys = keys.filter(holders >= 2).alias("value_key").to_frame()
+            kept = holders.gather(per_value["key"]) >= 2
+            per_value = per_value.select("account_idx", keys.gather(per_value["key"]).alias("value_key"), "count")
+            shared = per_value.filter(kept)
         counts.append(value_counts(per_value["account_idx"]).select(
             "account_idx", pl.lit(kind).alias("kind"), pl.col("count").alias("n_values")))
         frames.append(shared.select("account_idx", pl.lit(kind).alias("kind"), "value_key", "count"))

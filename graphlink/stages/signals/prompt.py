@@ -272,8 +272,8 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
         raw = heads.join(wanted.to_frame(), on="key", how="semi").with_columns(
             pl.concat_str([pl.col("prompt"), pl.lit("")]))
         enc.prompt_heads = heads = None
-        missing = wanted.to_frame().join(raw, on="key", how="anti")["key"]
-        if missing.len():  # a cut account kept too few below its limit (smallest_prompts counted all)
+        missing = wanted.to_frame().join(raw, on="key", how="anti")["key"] if raw.height < wanted.len() else []  # (unique keys)
+        if len(missing):  # a cut account kept too few below its limit (smallest_prompts counted all)
             raw = pl.concat([raw, enc.texts("prompt", missing, head_text(max_words))])
     # Nearly all prompts are ASCII, where the Unicode steps change nothing: they run on the rest only
     # (the same result as normalise_prompt on every row, tested).

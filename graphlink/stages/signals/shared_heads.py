@@ -51,7 +51,9 @@ def shared_heads(texts: pl.DataFrame, sent: pl.DataFrame, max_words: int) -> pl.
     none = pl.DataFrame(schema={"text_hash": texts.schema["text_hash"], "start": pl.UInt32})
     # Each text's first 2 * max_words words, each followed by a space: the words common to a group's texts are
     # the spaces in the common prefix of its smallest and largest (as strings, every text lies between them).
-    long = (texts.filter(words.list.len() > max_words)
+    # (A text of more than max_words words has more than 2 * max_words bytes: only those are split to count
+    # their words; 1.68M texts: 0.9 -> 0.1 s.)
+    long = (texts.filter(pl.col("norm").str.len_bytes() > 2 * max_words).filter(words.list.len() > max_words)
             .select("text_hash", words.list.head(half).list.join(" ").hash(0).alias("head"),
                     (words.list.head(2 * max_words).list.join(" ") + " ").alias("words")))
     groups = (long.select("text_hash", "head").join(sent.select("account_idx", "text_hash"), on="text_hash")
