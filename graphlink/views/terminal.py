@@ -79,7 +79,7 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
     parts.append(title)
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
-    note = score_note(row, outputs.run)
+    note = score_note(row, outputs.run, outputs.campaigns)
     parts.append(Text(f"{plural(row['size'], 'account')}; score {row['score']:.3f}{f', {note}' if note else ''}{active}"))
     if outputs.redaction:
         parts.append(Text(f"redacted: {outputs.redaction}", style="yellow"))
@@ -215,7 +215,7 @@ def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, eviden
                  all_values: bool = False) -> dict[str, Any]:
     """One cluster for ``show --json``: its row, reasons, hour profile, members and evidence (strongest kind first)."""
     row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values)
-    explained = flag_explanation(row, outputs.run)  # reasons, flagged_with, score_note: as the case file has them
+    explained = flag_explanation(row, outputs.run, outputs.campaigns)  # reasons, flagged_with, score_note: as the case file has them
     return {"cluster": row, **{k: v for k, v in explained.items() if k != "why"},
             "tied_by": tying.to_dicts(),
             "redaction": outputs.redaction, "hours_utc": hours,
@@ -238,7 +238,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
         title.append("  flagged", style="bold red")
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
-    note = score_note(row, outputs.run)  # a flag the score alone would not give: say where it came from
+    note = score_note(row, outputs.run, outputs.campaigns)  # a flag the score alone would not give: say where it came from
     heading = [title, Text(f"{plural(row['size'], 'account')}; score {row['score']:.3f}{f', {note}' if note else ''}"
                            f"{active}")]
     if row.get("campaign_id") is not None and outputs.campaigns is not None:
