@@ -74,3 +74,20 @@ def test_an_unflagged_cluster_scoring_the_threshold_says_why_everywhere(too_smal
     sentence = page[page.index("not flagged have a section"):][:600]
     assert "below the flag threshold" not in sentence.split(";")[0] or "except" in sentence
     assert "min_flag_size" in sentence
+
+
+# -- 2. timing_sync is 0, not n/a, when the input has timestamps ------------------------------------------------------
+
+def test_timing_sync_is_zero_with_timestamps_and_null_only_without(too_small, tmp_path):
+    import graphlink
+
+    clusters = pl.read_parquet(too_small / "clusters.parquet")
+    assert clusters["timing_sync"].null_count() == 0  # the fixture log has timestamps
+    assert (clusters["timing_sync"] == 0).any()  # ... and clusters whose members share no clock
+    zero = clusters.filter(pl.col("timing_sync") == 0)["cluster_id"][0]
+    shown = runner.invoke(app, ["show", str(too_small), str(zero)]).output
+    assert "timing_sync" in shown and not any("timing_sync" in line and "n/a" in line for line in shown.splitlines())
+    events = pl.read_parquet(FIXTURES / "events.parquet").drop("timestamp")
+    untimed = graphlink.detect(events).save(tmp_path / "untimed")
+    assert pl.read_parquet(untimed / "clusters.parquet")["timing_sync"].null_count() == \
+        pl.read_parquet(untimed / "clusters.parquet").height
