@@ -91,3 +91,37 @@ def test_timing_sync_is_zero_with_timestamps_and_null_only_without(too_small, tm
     untimed = graphlink.detect(events).save(tmp_path / "untimed")
     assert pl.read_parquet(untimed / "clusters.parquet")["timing_sync"].null_count() == \
         pl.read_parquet(untimed / "clusters.parquet").height
+
+
+# -- 3. an unmapped timestamp column is warned about ------------------------------------------------------------------
+
+def _renamed_log(path: Path, time_column: str) -> Path:
+    """The first 2,000 fixture events as a CSV with ``user`` for ``account_id`` and the time under another name."""
+    events = pl.read_parquet(FIXTURES / "events.parquet").head(2000)
+    events.select(pl.col("account_id").alias("user"), pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+                  .alias(time_column), "ip", "payment_fingerprint", "prompt").write_csv(path)
+    return path
+
+
+@pytest.mark.parametrize("time_column", ["ts", "moment"])  # a name that reads like a time; values that parse as times
+def test_an_unmapped_time_column_is_warned_about_naming_the_fix(tmp_path, time_column):
+    log = _renamed_log(tmp_path / "log.csv", time_column)
+    done = runner.invoke(app, ["detect", str(log), "--map", "account_id=user", "--out", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    warnings = json.loads((tmp_path / "out" / "run.json").read_text())["warnings"]
+    hinted = [w for w in warnings if f"--map timestamp={time_column}" in w]
+    assert len(hinted) == 1 and repr(time_column) in hinted[0]
+    assert f"--map timestamp={time_column}" in " ".join(done.output.split())
+    # Mapped, it is read and nothing is said.
+    mapped = runner.invoke(app, ["detect", str(log), "--map", "account_id=user", "--map", f"timestamp={time_column}",
+                                 "--out", str(tmp_path / "mapped")])
+    assert mapped.exit_code == 0, mapped.output
+    assert not [w for w in json.loads((tmp_path / "mapped" / "run.json").read_text())["warnings"] if "--map timestamp" in w]
+
+
+def test_a_log_with_no_time_like_column_gets_no_timestamp_warning(tmp_path):
+    events = pl.read_parquet(FIXTURES / "events.parquet").head(2000).drop("timestamp")
+    events.write_csv(tmp_path / "log.csv")
+    done = runner.invoke(app, ["detect", str(tmp_path / "log.csv"), "--out", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    assert not [w for w in json.loads((tmp_path / "out" / "run.json").read_text())["warnings"] if "timestamp" in w]
