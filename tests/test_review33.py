@@ -125,3 +125,51 @@ def test_a_log_with_no_time_like_column_gets_no_timestamp_warning(tmp_path):
     done = runner.invoke(app, ["detect", str(tmp_path / "log.csv"), "--out", str(tmp_path / "out")])
     assert done.exit_code == 0, done.output
     assert not [w for w in json.loads((tmp_path / "out" / "run.json").read_text())["warnings"] if "timestamp" in w]
+
+
+# -- 4. templates of scripts written without spaces -------------------------------------------------------------------
+
+JAPANESE = ["あなたは優秀な家庭教師です。次の{}の課題を、思考の流れがすべて見えるように番号付きの手順で丁寧に解説してください。"
+            "省略は禁止です。課題：ある{}を計算せよ。".format(topic, thing)
+            for topic, thing in [("algebra", "数列"), ("SQL optimisation", "化合物"), ("contract law", "契約"),
+                                 ("thermodynamics", "グラフ"), ("Rust", "関数"), ("biology", "細胞")]]
+
+
+def test_template_view_reads_a_spaceless_script_by_characters_as_detection_does():
+    from graphlink.stages.signals.normalise import normalise_prompt
+    from graphlink.views.templates import tokenise
+
+    for text in JAPANESE + ["請把下面這段話翻譯成英文：Hello", "ภาษาไทย ทดสอบ", "YouAreAnExpert, step-by-step!"]:
+        normalised = pl.DataFrame({"p": [text]}).select(normalise_prompt(pl.col("p")))["p"][0].split()
+        tokens = tokenise(text)
+        assert len(tokens) == len(normalised), text
+        assert all(text[a:b].lower() == w or w == "0" for w, a, b in tokens)
+
+
+def test_a_japanese_template_is_rebuilt_with_an_example_from_prompts_and_from_shingles_alone():
+    from graphlink.views.templates import reconstruct_templates
+
+    prompts = [(f"acct{i}", p) for i, p in enumerate(JAPANESE)]
+    templates = reconstruct_templates(prompts=prompts)
+    assert templates and templates[0].example in JAPANESE and templates[0].accounts == len(JAPANESE)
+    text = templates[0].text()
+    assert "あなたは優秀な家庭教師です。次の" in text and "⟨…⟩" in text and "手順で丁寧に解説してください" in text
+    # From the evidence's shingles alone (5 characters each, as detect quotes them): no spaces put between characters.
+    head = JAPANESE[0][:20]
+    shingles = [head[i:i + 5] for i in range(len(head) - 4)]
+    alone = reconstruct_templates(shingles=shingles)
+    assert alone and "あなたは優秀な家庭教師" in alone[0].text()
+
+
+def test_a_burst_of_a_spaceless_script_is_named_as_the_prompt_evidence_quotes_it():
+    from graphlink.stages.burst_templates import prompt_openings
+    from graphlink.stages.signals.normalise import normalise_prompt
+
+    norm = pl.DataFrame({"p": [JAPANESE[0], "Explain step by step how to fix it"]}).select(
+        normalise_prompt(pl.col("p")))["p"]
+    texts = pl.DataFrame({"text_hash": pl.Series([1, 2], dtype=pl.UInt64), "norm": norm})
+    shingles = pl.DataFrame({"text_hash": pl.Series([1, 2], dtype=pl.UInt64), "pos": pl.Series([0, 0], dtype=pl.UInt32),
+                             "shingle_hash": pl.Series([11, 12], dtype=pl.UInt64)})
+    keys = pl.DataFrame({"key": pl.Series([1, 2], dtype=pl.UInt64), "text_hash": pl.Series([1, 2], dtype=pl.UInt64)})
+    _, named = prompt_openings(shingles, keys, texts, 5)
+    assert set(named["opening"].to_list()) == {"あなたは優", "explain step by step how"}
