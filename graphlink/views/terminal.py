@@ -22,7 +22,7 @@ from graphlink.store.outputs import load_outputs
 from graphlink.stages.tie_words import flagged_with
 from graphlink.views.explain import flag_explanation, score_note, tied_to_text
 from graphlink.views.safety import replace_controls, terminal_safe
-from graphlink.views.words import plural, shell_path
+from graphlink.views.words import more_text, plural, shell_path
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
            "human_size", "plain_argument_usage", "previous_summary", "show_cluster", "sparkline", "tsv_cell"]
@@ -119,7 +119,7 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
         table.add_row(Text(terminal_safe(e["kind"])), Text(terminal_safe(e["value"], limit=120)),
                       f"{e['accounts_sharing']:,}", f"{e['weight']:.3f}", f"{e['df']:,}")
     if evidence_rows.height > evidence:
-        table.caption = f"{evidence_rows.height - evidence:,} more (use --evidence)"
+        table.caption = more_text(evidence_rows.height, evidence)
     if evidence:  # 0: no evidence list
         parts.append(table)
     return parts
@@ -288,9 +288,9 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
                          f"{r[3]:.3f}", f"{r[4]:,}")
     notes = []
     if evidence_rows.height > evidence:
-        notes.append(f"{evidence_rows.height - evidence:,} more (use --evidence)")
+        notes.append(more_text(evidence_rows.height, evidence))
     if hidden:
-        notes.append(f"{plural(hidden, 'value')} too common to link hidden (use --all-values)")
+        notes.append(f"{plural(hidden, 'value')} too common to link hidden: --all-values")
     if notes:
         ev_table.caption = "; ".join(notes)
     tables = [(reasons, reason_rows, ["what", "value"])]
@@ -305,7 +305,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
             tie_table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:,}",
                               "" if r[4] is None else f"{r[4]:,}")
         if tying.height > evidence:
-            tie_table.caption = f"{tying.height - evidence:,} more (use --evidence)"
+            tie_table.caption = more_text(tying.height, evidence)
         tables.append((tie_table, tie_list, tie_headers))
     # A count of 0 (--members 0, --evidence 0) leaves that list out, not an empty table with "N more".
     return heading, [*tables, *([(table, member_list, member_headers)] if members else []),
