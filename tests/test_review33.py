@@ -173,3 +173,66 @@ def test_a_burst_of_a_spaceless_script_is_named_as_the_prompt_evidence_quotes_it
     keys = pl.DataFrame({"key": pl.Series([1, 2], dtype=pl.UInt64), "text_hash": pl.Series([1, 2], dtype=pl.UInt64)})
     _, named = prompt_openings(shingles, keys, texts, 5)
     assert set(named["opening"].to_list()) == {"あなたは優", "explain step by step how"}
+
+
+# -- 5. small: "N more" says what to pass, config typos get a suggestion, one order of kinds --------------------------
+
+def test_show_says_how_many_more_and_the_value_that_lists_them(too_small):
+    clusters = pl.read_parquet(too_small / "clusters.parquet")
+    evidence = pl.read_parquet(too_small / "evidence.parquet").filter(pl.col("weight") > 0)
+    counts = evidence.group_by("cluster_id").len().filter(pl.col("len") > 3).sort("len", descending=True)
+    cid, total = counts.row(0)
+    shown = runner.invoke(app, ["show", str(too_small), str(cid), "--evidence", "2"]).output
+    heading = next(line for line in shown.splitlines() if line.startswith("# Shared evidence"))
+    assert f"{total - 2} more: --evidence {total}" in heading
+    assert "((" not in heading and not any(line.count("(") > 1 and "more (" in line for line in shown.splitlines())
+    every = runner.invoke(app, ["show", str(too_small), str(cid), "--evidence", str(total)]).output
+    block = every[every.index("# Shared evidence"):].split("\n# ")[0].splitlines()
+    assert "more: --evidence" not in block[0] and len([r for r in block[2:] if r.strip()]) == total
+    assert clusters.height
+
+
+@pytest.mark.parametrize("toml, expected", [
+    ("[scoring]\nflag_treshold = 0.5\n", ["flag_treshold", "did you mean flag_threshold?", "min_flag_size"]),
+    ("[scorng]\nflag_threshold = 0.5\n", ["scorng", "did you mean scoring?", "communities", "signals"]),
+    ("[scoring]\nresolution = 0.5\n", ["resolution", "[communities]"]),
+    ("[kinds.ip]\nwieght = 2.0\n", ["wieght", "did you mean weight?"]),
+])
+def test_a_config_typo_gets_the_name_it_resembles_and_the_valid_names(tmp_path, toml, expected):
+    from graphlink.config import build_config
+    from graphlink.errors import ConfigError
+
+    path = tmp_path / "graphlink.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError) as err:
+        build_config(toml=path)
+    assert all(text in str(err.value) for text in expected), str(err.value)
+
+
+def test_kinds_are_ordered_alike_in_clusters_parquet_show_and_the_notebooks_why():
+    from graphlink.stages.evidence import evidence_summary
+    from graphlink.views.evidence import evidence_by_kind, strongest_first
+    from graphlink.views.explain import KIND_LABELS, why_text
+
+    # ip and timing tie on strength (weight x members), timing with more values: the tie is broken one way everywhere.
+    ev = pl.DataFrame({"cluster_id": [1] * 6, "kind": ["timing", "timing", "timing", "ip", "payment", "prompt"],
+                       "value": ["t1", "t2", "t3", "1.2.3.4", "card", "a b c d e"],
+                       "accounts_sharing": pl.Series([6, 5, 4, 6, 2, 3], dtype=pl.UInt32),
+                       "weight": [0.5, 0.4, 0.3, 0.5, 2.0, 0.1], "df": pl.Series([6, 5, 4, 6, 3, 30], dtype=pl.UInt32)})
+    kinds = evidence_summary(ev)[0]["kinds"][0].to_list()
+    assert list(dict.fromkeys(strongest_first(ev)["kind"])) == kinds
+    assert [g.kind for g in evidence_by_kind(ev)] == kinds
+    row = {"cluster_id": 1, "size": 8, "score": 0.7, "flagged": True, "kinds": kinds, "why": "x"}
+    lines = [line for line in why_text(row, ev, 0.6, 5).splitlines() if line.startswith("  - ")]
+    labels = [next(k for k in KIND_LABELS if f"share {KIND_LABELS[k]}" in line) for line in lines]
+    assert labels == kinds
+
+
+def test_cluster_view_evidence_is_listed_strongest_first_as_show_lists_it(too_small):
+    import graphlink
+
+    result = graphlink.load(too_small)
+    cid = pl.read_parquet(too_small / "clusters.parquet").sort("size", descending=True)["cluster_id"][0]
+    view = result.cluster(cid).evidence.filter(pl.col("weight") > 0)
+    shown = json.loads(runner.invoke(app, ["show", str(too_small), str(cid), "--json", "--evidence", "1000"]).output)
+    assert [(e["kind"], e["value"]) for e in shown["evidence"]] == list(zip(view["kind"], view["value"]))

@@ -17,6 +17,7 @@ import polars as pl
 
 from graphlink.contract import FLAG_EXPLANATION, FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT, why_reasons
 from graphlink.stages.campaign_flags import AS_A_WHOLE
+from graphlink.stages.evidence import kind_strengths
 from graphlink.stages.tie_words import also_tied_to, flagged_with
 from graphlink.views.safety import html_safe, terminal_safe
 from graphlink.views.words import plural
@@ -60,8 +61,8 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     kinds = row.get("kinds") or []
     if kinds:
         lines.append("Linked by: " + ", ".join(terminal_safe(k) for k in kinds))
-    # One line per kind (linking kinds in strength order first): its most shared value.
-    order = {k: i for i, k in enumerate(kinds)}
+    # One line per kind, strongest first as show lists them (graphlink.stages.evidence.kind_strengths): its most shared value.
+    order = {k: i for i, k in enumerate(kind_strengths(evidence)["kind"])} if evidence.height else {}
     ranked = (
         evidence.sort(["accounts_sharing", "weight", "value"], descending=[True, True, False])
         .group_by("kind", maintain_order=True)
@@ -71,7 +72,7 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
              pl.col("df").first(), pl.len().alias("n_values"))
         .with_columns(pl.col("kind").replace_strict(order, default=len(order), return_dtype=pl.Int64)
                       .alias("rank"))
-        .sort(["rank", "accounts_sharing", "kind"], descending=[False, True, False])
+        .sort("rank")
     )
     lines.append("Shared evidence:" if ranked.height else "No value is shared by two or more members.")
     for kind, value, n, weight, df, n_values in ranked.select(
