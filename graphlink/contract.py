@@ -255,7 +255,8 @@ MATCHES_SCHEMA = pl.Schema({
 #: ``why`` (the ``clusters.parquet`` reasons), ``reasons`` (the same, split: :func:`why_reasons`), ``flagged_with``
 #: (the flagged cluster a flag came from: ``{"cluster_id", "campaign_id", "same_operator"}``, null for a flag on the
 #: cluster's own evidence) and ``score_note`` (beside the score when the score alone would not flag the cluster: a
-#: flag through a tie, with its campaign or of the campaign as a whole; "" otherwise). ``show --json`` and the JSON
+#: flag through a tie, with its campaign or of the campaign as a whole; or why a cluster scoring the threshold is not
+#: flagged: too few accounts counted for ``min_flag_size``; "" otherwise). ``show --json`` and the JSON
 #: case file carry all four; ``members.csv`` (a row per member) and the graph exports' account nodes carry
 #: :data:`FLAG_EXPLANATION_COLUMNS`.
 FLAG_EXPLANATION = ("why", "reasons", "flagged_with", "score_note")

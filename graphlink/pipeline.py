@@ -232,7 +232,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
                                                                     activity_idx, ev.columns, config, minutes_idx)
         links, linking = early["links"], linking_values(projection.memberships, projection.signals, index, accounts_out, early["order"])
         prepared = prepared_indexes(linking, early["order"], index, accounts_out, clusters)
-    warnings = run_warnings(projection, signal_set, index, accounts is not None)
+    warnings = [*ev.warnings, *run_warnings(projection, signal_set, index, accounts is not None)]
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory, warnings, accounts_out)
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,

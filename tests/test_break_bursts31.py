@@ -89,7 +89,8 @@ def test_a_japanese_template_after_a_latin_head_opens_with_its_own_characters(tm
         lambda rng, i: f"{SYSTEM}\n\nUser: " + ja.format(t=rng.choice(["ブラックホール", "光合成", "インフレ", "二分探索"]))))
     ids = acc.filter(pl.col("group") == "fleet")["cluster_id"]
     assert ids.null_count() == 0 and ids.n_unique() == 1
-    assert "あ な た は 専" in result.clusters.filter(pl.col("cluster_id") == ids[0])["why"][0]
+    # named as the prompt evidence quotes it, no spaces between the characters (review33)
+    assert "あなたは専" in result.clusters.filter(pl.col("cluster_id") == ids[0])["why"][0]
     assert acc.filter((pl.col("group") == "user") & (pl.col("cluster_id") == ids[0])).height == 0
 
 

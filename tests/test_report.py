@@ -391,7 +391,7 @@ def test_show_groups_evidence_and_hides_zero_weight(world_session):
     kinds = list(dict.fromkeys(r[0] for r in rows))
     assert kinds[0] == "payment"  # strongest kind first
     if zero:
-        assert f"{zero} values too common to link hidden (use --all-values)" in block[0]
+        assert f"{zero} values too common to link hidden: --all-values" in block[0]
     every = CliRunner().invoke(app, ["show", str(world_session), "1", "--evidence", "500", "--all-values"])
     block = every.stdout[every.stdout.index("# Shared evidence"):].splitlines()
     assert len(block) - 2 == evidence.height

@@ -63,7 +63,7 @@ def test_show_with_0_members_or_0_evidence_lists_nothing_and_says_no_more(tied):
     assert "# Members" not in shown and "more: graphlink export" not in shown
     assert "# Shared evidence" in shown and "# Values that tied it" in shown
     shown = runner.invoke(app, ["show", str(out), cid, "--evidence", "0"]).output
-    assert "# Shared evidence" not in shown and "# Values that tied it" not in shown and "(use --evidence)" not in shown
+    assert "# Shared evidence" not in shown and "# Values that tied it" not in shown and "more: --evidence" not in shown
     assert "# Members" in shown
     nothing = runner.invoke(app, ["show", str(out), cid, "--members", "0", "--evidence", "0"]).output
     assert "more" not in nothing and "# Reasons" in nothing

@@ -96,7 +96,7 @@ def test_show_lists_the_tying_values_under_the_reasons(detected):
     assert shown.exit_code == 0, shown.output
     n = int(re.search(r"(\d+) prompt values", tame["why"]).group(1))
     assert f"Values that tied it to flagged cluster {loud['cluster_id']} ({n})" in shown.output
-    assert f"{n - 5} more (use --evidence)" in shown.output
+    assert f"{n - 5} more: --evidence {n}" in shown.output
     assert shown.output.index("Values that tied it") < shown.output.index("# Members")
     assert "kind\tvalue\tsharing\tin input\toutside flagged" in shown.output
     as_json = json.loads(runner.invoke(app, ["show", str(out), str(tame["cluster_id"]), "--json"]).output)

@@ -20,7 +20,7 @@ from typing import Any
 from graphlink.config.stages import STAGES, GraphConfig, KindSpec, PipelineConfig, check_column_map
 from graphlink.errors import ConfigError
 
-__all__ = ["ALIASES", "MOVED", "build_config", "override_names", "parse_column_maps"]
+__all__ = ["ALIASES", "MOVED", "build_config", "override_names", "parse_column_maps", "unknown_names"]
 
 #: Flat names that would be ambiguous but have one obvious meaning. ``seed`` is
 #: the Leiden seed, as in ``graphlink detect --seed``; the hashing seed is ``signals__seed``.
@@ -126,8 +126,8 @@ def merge_kinds(current: Mapping[str, KindSpec], value: Any, where: str = "kinds
             base = kinds.get(kind, GraphConfig().spec(kind))
             unknown = sorted(set(spec) - {f.name for f in dataclasses.fields(KindSpec)})
             if unknown:
-                raise ConfigError(f"{where}[{kind!r}]: unknown setting(s) {', '.join(unknown)}; "
-                                  "valid: weight, max_accounts, strong")
+                raise ConfigError(f"{where}[{kind!r}]: unknown setting(s) "
+                                  f"{unknown_names(unknown, [f.name for f in dataclasses.fields(KindSpec)])}")
             kinds[kind] = dataclasses.replace(base, **spec)
         else:
             raise ConfigError(f"{where}[{kind!r}]: expected a KindSpec or a dict, got {spec!r}")
@@ -155,6 +155,26 @@ def _sections(data: Mapping[str, Any], where: str, note_moved: bool) -> dict[str
     return sections
 
 
+def unknown_names(names: Iterable[str], valid: Iterable[str], stage: str | None = None) -> str:
+    """Unknown setting or section names for an error, each with the valid name it resembles (difflib, as ``--map``
+    does) or, for a setting of another stage, the stage that has it; then the valid names.
+
+    >>> unknown_names(["flag_treshold"], ["flag_threshold", "min_flag_size"])
+    'flag_treshold (did you mean flag_threshold?); valid: flag_threshold, min_flag_size'
+    >>> unknown_names(["resolution"], ["flag_threshold"], "scoring")
+    'resolution (a [communities] setting); valid: flag_threshold'
+    """
+    valid = sorted(valid)
+    named = []
+    for name in names:
+        close = difflib.get_close_matches(name, valid, n=1)
+        elsewhere = [other for other, cls in STAGES.items() if stage and other != stage
+                     and name in {f.name for f in dataclasses.fields(cls)}]
+        named.append(f"{name} (did you mean {close[0]}?)" if close else
+                     f"{name} (a [{elsewhere[0]}] setting)" if elsewhere else name)
+    return f"{', '.join(named)}; valid: {', '.join(valid)}"
+
+
 def _apply_sections(config: PipelineConfig, sections: Mapping[str, Mapping[str, Any]], where: str,
                     strict: bool) -> PipelineConfig:
     updates: dict[str, dict[str, Any]] = {}
@@ -162,7 +182,7 @@ def _apply_sections(config: PipelineConfig, sections: Mapping[str, Mapping[str, 
         known = {f.name for f in dataclasses.fields(STAGES[stage])}
         unknown = sorted(set(values) - known)
         if unknown and strict:
-            raise ConfigError(f"{where} [{stage}]: unknown setting(s) {', '.join(unknown)}")
+            raise ConfigError(f"{where} [{stage}]: unknown setting(s) {unknown_names(unknown, known, stage)}")
         for name, value in values.items():
             if name not in known:
                 continue
@@ -192,7 +212,7 @@ def _apply_toml(config: PipelineConfig, path: Path) -> PipelineConfig:
     data = _read_toml(path)
     unknown = sorted(set(data) - set(STAGES) - {"columns", "kinds"})
     if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown)}")
+        raise ConfigError(f"{path}: unknown section(s) {unknown_names(unknown, [*STAGES, 'columns', 'kinds'])}")
     sections = _sections(data, str(path), note_moved=True)
     if "kinds" in data:
         kinds = data["kinds"]
@@ -200,7 +220,8 @@ def _apply_toml(config: PipelineConfig, path: Path) -> PipelineConfig:
             if isinstance(values, Mapping):
                 unknown = sorted(set(values) - {f.name for f in dataclasses.fields(KindSpec)})
                 if unknown:
-                    raise ConfigError(f"{path} [kinds.{kind}]: unknown setting(s) {', '.join(unknown)}")
+                    raise ConfigError(f"{path} [kinds.{kind}]: unknown setting(s) "
+                                      f"{unknown_names(unknown, [f.name for f in dataclasses.fields(KindSpec)])}")
         sections["graph"]["kinds"] = kinds
     config = _apply_sections(config, sections, str(path), strict=True)
     if "columns" in data:

@@ -41,7 +41,10 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
     system prompt, or an operator's own long template) and with the first shingle after the cut (a wrapped
     fleet's template, or a framework user's own question); :func:`burst_values` tells which one burst.
     ``openings``: ``key, template`` (opening shingle's hash); ``opening_texts``: ``template, opening, head``
-    (its words, at most 200 characters; whether it opens a shared head)."""
+    (its words, at most 200 characters, none between two characters of a spaceless script as the prompt evidence
+    quotes them; whether it opens a shared head)."""
+    from graphlink.stages.signals.normalise import spaceless_joined  # the signals package imports this module
+
     pos = shingles.schema["pos"]
     cut = (pl.col("start").is_not_null() if kept and "start" in texts.columns else pl.lit(False)).alias("head")
     first = texts.select("text_hash", pl.lit(0, pos).alias("pos"), cut)
@@ -53,8 +56,8 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
                 .sort("key", "template"))
     texts = (opening.sort("text_hash", "pos").group_by("template")
              .agg(pl.col("text_hash", "pos").first(), pl.col("head").any()).join(texts, on="text_hash")
-             .select("template", pl.col("norm").str.split(" ").list.slice("pos", ngram).list.join(" ").str.slice(0, 200)
-                     .alias("opening"), "head"))
+             .select("template", spaceless_joined(pl.col("norm").str.split(" ").list.slice("pos", ngram).list.join(" "))
+                     .str.slice(0, 200).alias("opening"), "head"))
     return openings, texts
 
 

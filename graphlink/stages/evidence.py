@@ -133,17 +133,29 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
     )
 
 
+def kind_strengths(evidence: pl.DataFrame, by: list[str] | tuple[str, ...] = ()) -> pl.DataFrame:
+    """``*by, kind, kind_strength``: the kinds of evidence rows strongest first, ties by name -- the one order of kinds
+    (``clusters.parquet``'s ``kinds``, ``show``, the report, the notebook's ``why()``).
+
+    A kind is as strong as its best value, ``weight × accounts_sharing``: a template's many overlapping shingles do
+    not outrank one card every member pays with. ``by``: group columns (``cluster_id``), sorted first.
+
+    >>> ev = pl.DataFrame({"kind": ["timing", "ip", "timing", "payment"], "weight": [0.5, 1.0, 0.1, 2.0],
+    ...                    "accounts_sharing": [6, 3, 3, 2]})
+    >>> kind_strengths(ev)["kind"].to_list()  # ip and timing tie at 3.0: by name
+    ['payment', 'ip', 'timing']
+    """
+    return (evidence.group_by(*by, "kind").agg((pl.col("weight").fill_null(0.0) * pl.col("accounts_sharing")).max()
+                                              .alias("kind_strength"))
+            .sort([*by, "kind_strength", "kind"], descending=[False] * len(by) + [True, False]))
+
+
 def evidence_summary(evidence: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``cluster_id, kinds`` (linking kinds, strongest first) and ``cluster_id, top_values`` (``kind=value``
     of the five strongest shared values) of :func:`cluster_evidence`'s table, for ``clusters.parquet``."""
     linking = evidence.filter(pl.col("weight") > 0)
-    kinds = (
-        # A kind is as strong as its best value: a template's many overlapping shingles
-        # do not outrank one card every member pays with.
-        linking.group_by("cluster_id", "kind").agg((pl.col("weight") * pl.col("accounts_sharing")).max().alias("k"))
-        .sort(["cluster_id", "k", "kind"], descending=[False, True, False])
-        .group_by("cluster_id", maintain_order=True).agg(pl.col("kind").alias("kinds"))
-    )
+    kinds = kind_strengths(linking, ["cluster_id"]).group_by("cluster_id", maintain_order=True).agg(
+        pl.col("kind").alias("kinds"))
     top = (
         # Strongest evidence first: what a value adds to the cluster's links (its per-pair weight times
         # the members sharing it), so two cards that bind the cluster come before an address 271

@@ -37,6 +37,7 @@ import polars as pl
 from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
 from graphlink.errors import InputError, safe_reason
 from graphlink.stages.reading import EXTENSIONS, collect_frame, normalise_header, read_schema, scan
+from graphlink.stages.timestamp_hint import timestamp_hint
 from graphlink.stages.timestamps import parse_timestamp
 from graphlink.stages.validation import (
     check_columns, check_not_a_time, float_bad, float_error, float_text, is_float,
@@ -66,6 +67,7 @@ class Events:
     #: the rejections (``load_events(keep_base=True)``); :func:`graphlink.stages.encode.encode_events`
     #: takes it (and sets it to None) instead of reading those columns again.
     base: pl.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)  #: for run.json (:mod:`graphlink.stages.timestamp_hint`)
 
     @property
     def rows_kept(self) -> int:
@@ -226,6 +228,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     schema = read_schema(lf, path_str)
     keep = check_columns(schema.names(), file_columns, extra_signals, path_str)
     _check_types(lf, schema, keep, path_str)
+    hint = timestamp_hint(lf, schema, keep)  # a time column left unmapped: one warning naming it
     text_cols = [c for c in keep if c != "timestamp"]
     for name in text_cols:
         check_not_a_time(name, schema[name], path_str)
@@ -271,7 +274,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     if "timestamp" in schema:
         lf = lf.drop("__raw_ts")
     return Events(frame=lf, path=path_str, rows_read=rows, rejected=rejected, columns=tuple(keep),
-                  unfiltered=unfiltered, kept=~any_bad, base=base)
+                  unfiltered=unfiltered, kept=~any_bad, base=base, warnings=[hint] if hint else [])
 
 
 def events_from_frame(frame: pl.DataFrame | pl.LazyFrame, config: IngestConfig | None = None,

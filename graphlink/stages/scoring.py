@@ -22,7 +22,8 @@ component                 abuse pattern it looks for
                           with other accounts' prompts (``TEMPLATE_SHINGLES``): an instruction
                           an operator scripts, not a stock request of a few words.
 ``timing_sync``           Scripted clocks: share of members whose active-minute profile
-                          matches another member's (they share a timing MinHash band).
+                          matches another member's (they share a timing MinHash band); null
+                          only when no member has a timestamped event.
 ``card_pool``             A pool of cards: ``1 - 1 / n`` for ``n`` cards each paying for three
                           or more members (a card two people share is a couple's). Payment providers limit accounts per card, so an
                           operator needing many accounts pays from several cards; a company
@@ -389,8 +390,9 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     feats = feats.with_columns(
         (comps["payment_reuse"] * (1 - pl.col("org_coherence").fill_null(0))).cast(pl.Float64).alias("payment_reuse"))
     feats = feats.with_columns(
-        # A timing component is only measurable when members had enough activity to get a profile.
-        pl.when(pl.col("timed_accounts").fill_null(0) > 0).then(pl.col("timing_sync")).otherwise(None)
+        # Null (n/a) only without timestamps (0: none acts in the same minutes as another); the score reads null as 0.
+        pl.when((pl.col("timed_accounts").fill_null(0) > 0) | pl.col("active_hours").is_not_null())
+        .then(pl.col("timing_sync")).otherwise(None)
         .alias("timing_sync"),
         pl.when(pl.col("template_prompts").is_not_null()).then(pl.col("template_share"))
         .otherwise(pl.when(pl.col("prompts_sampled").is_not_null()).then(0.0)).alias("template_share"),

@@ -16,6 +16,7 @@ import polars as pl
 
 from graphlink.errors import GraphlinkError
 from graphlink.store.folder import hour_counts
+from graphlink.views.evidence import strongest_first
 from graphlink.views.explain import table_html, tying_values, why_text
 from graphlink.views.schedule import timing_bucket, timing_meanings
 from graphlink.views.safety import html_safe
@@ -96,8 +97,9 @@ class ClusterView:
 
     @property
     def evidence(self) -> pl.DataFrame:
-        """The cluster's rows of :attr:`Result.evidence`: the values its members share."""
-        return self._result.evidence.filter(pl.col("cluster_id") == self.cluster_id)
+        """The cluster's rows of :attr:`Result.evidence`: the values its members share, strongest first as every other
+        view lists them (:func:`graphlink.views.evidence.strongest_first`)."""
+        return strongest_first(self._result.evidence.filter(pl.col("cluster_id") == self.cluster_id))
 
     @property
     def ties(self) -> pl.DataFrame:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from graphlink.stages.evidence import kind_strengths
 from graphlink.views.templates import Template, reconstruct_templates, tokenise  # their home since session 31
 from graphlink.views.words import noun
 
@@ -94,7 +95,8 @@ _VALUE_ORDER = (["_strength", "accounts_sharing", "value"], [True, True, False])
 
 def strongest_first(evidence: pl.DataFrame) -> pl.DataFrame:
     """Evidence rows in the order ``show`` and the report list them: strongest kind first (the largest
-    ``weight × accounts_sharing`` of its values, then more values, then the kind's name), within a kind the strongest
+    ``weight × accounts_sharing`` of its values, then the kind's name: :func:`graphlink.stages.evidence.kind_strengths`, the
+    order of ``clusters.parquet``'s ``kinds``), within a kind the strongest
     value first (then the most shared, then by text); one cluster's rows, or several clusters' (by ``cluster_id``,
     then as for one). Deterministic: the same rows in any order come out in one order. Columns are kept.
 
@@ -107,10 +109,10 @@ def strongest_first(evidence: pl.DataFrame) -> pl.DataFrame:
     """
     by = ["cluster_id"] if "cluster_id" in evidence.columns else []
     frame = evidence.with_columns(_STRENGTH)
-    kinds = (frame.group_by(*by, "kind").agg(pl.col("_strength").max().alias("_kind_strength"), pl.len().alias("_kind_n")))
+    kinds = kind_strengths(frame, by).with_row_index("_kind_rank")  # the one order of kinds (clusters.parquet's too)
     keys, descending = _VALUE_ORDER
-    return (frame.join(kinds, on=[*by, "kind"], how="left")
-            .sort([*by, "_kind_strength", "_kind_n", "kind", *keys], descending=[False] * len(by) + [True, True, False, *descending])
+    return (frame.join(kinds.select(*by, "kind", "_kind_rank"), on=[*by, "kind"], how="left")
+            .sort([*by, "_kind_rank", *keys], descending=[False] * len(by) + [False, *descending])
             .select(evidence.columns))
 
 
@@ -132,7 +134,7 @@ def evidence_by_kind(evidence: pl.DataFrame, size: int | None = None, *, include
     Returns
     -------
     list of KindEvidence
-        Kinds ordered by strength (ties: more values, then kind name);
+        Kinds ordered by strength (ties: kind name; :func:`graphlink.stages.evidence.kind_strengths`);
         kinds with only zero-weight values come last, when ``include_zero``.
 
     Examples
@@ -152,12 +154,10 @@ def evidence_by_kind(evidence: pl.DataFrame, size: int | None = None, *, include
     if "df" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.UInt32).alias("df"))
     frame = frame.with_columns(_STRENGTH)
-    stats = (frame.group_by("kind")
-             .agg(pl.col("_strength").max().alias("strength"), pl.len().alias("n"),
-                  (pl.col("weight").fill_null(0.0) <= 0).sum().alias("zero"))
-             .sort(["strength", "n", "kind"], descending=[True, True, False]))
+    zeros = frame.group_by("kind").agg((pl.col("weight").fill_null(0.0) <= 0).sum().alias("zero"))
+    stats = kind_strengths(frame).join(zeros, on="kind", how="left", maintain_order="left")  # the one order of kinds
     groups = []
-    for kind, strength, n, zero in stats.iter_rows():
+    for kind, strength, zero in stats.select("kind", "kind_strength", "zero").iter_rows():
         values = frame.filter(pl.col("kind") == kind)
         hidden = 0
         if not include_zero:

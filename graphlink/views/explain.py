@@ -17,6 +17,7 @@ import polars as pl
 
 from graphlink.contract import FLAG_EXPLANATION, FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT, why_reasons
 from graphlink.stages.campaign_flags import AS_A_WHOLE
+from graphlink.stages.evidence import kind_strengths
 from graphlink.stages.tie_words import also_tied_to, flagged_with
 from graphlink.views.safety import html_safe, terminal_safe
 from graphlink.views.words import plural
@@ -60,8 +61,8 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     kinds = row.get("kinds") or []
     if kinds:
         lines.append("Linked by: " + ", ".join(terminal_safe(k) for k in kinds))
-    # One line per kind (linking kinds in strength order first): its most shared value.
-    order = {k: i for i, k in enumerate(kinds)}
+    # One line per kind, strongest first as show lists them (graphlink.stages.evidence.kind_strengths): its most shared value.
+    order = {k: i for i, k in enumerate(kind_strengths(evidence)["kind"])} if evidence.height else {}
     ranked = (
         evidence.sort(["accounts_sharing", "weight", "value"], descending=[True, True, False])
         .group_by("kind", maintain_order=True)
@@ -71,7 +72,7 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
              pl.col("df").first(), pl.len().alias("n_values"))
         .with_columns(pl.col("kind").replace_strict(order, default=len(order), return_dtype=pl.Int64)
                       .alias("rank"))
-        .sort(["rank", "accounts_sharing", "kind"], descending=[False, True, False])
+        .sort("rank")
     )
     lines.append("Shared evidence:" if ranked.height else "No value is shared by two or more members.")
     for kind, value, n, weight, df, n_values in ranked.select(
@@ -191,13 +192,26 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
-def score_note(row: dict[str, Any], run: dict[str, Any]) -> str:
-    """What to read beside a flagged cluster's score when the score alone would not flag it ('' otherwise).
+def flag_settings(run: dict[str, Any]) -> tuple[float, int, bool]:
+    """``flag_threshold``, ``min_flag_size`` and ``flag_campaigns`` a folder's ``run.json`` ran with (the
+    :class:`graphlink.config.ScoringConfig` defaults for a folder without them)."""
+    from graphlink.config import ScoringConfig
+
+    scoring = {**vars(ScoringConfig()), **((run.get("parameters") or {}).get("scoring") or {})}
+    return float(scoring["flag_threshold"]), int(scoring["min_flag_size"]), bool(scoring.get("flag_campaigns", True))
+
+
+def score_note(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame | None = None) -> str:
+    """What to read beside a cluster's score when the score alone does not say whether it is flagged ('' otherwise).
 
     A cluster flagged through a tie to a flagged cluster, with its campaign, or scored as a whole can score
     anything, 0.000 included (its own evidence shows no fleet tooling): ``show`` and the report say so beside
-    the score rather than leave a flagged 0.000 unexplained. ``run`` is the folder's ``run.json`` (the
-    ``[scoring]`` settings it ran with; the defaults for a folder without them). Only numbers are quoted.
+    the score rather than leave a flagged 0.000 unexplained. An unflagged cluster scoring ``flag_threshold`` or
+    more is one whose accounts, counted with its campaign's (a substantially tied one), are under
+    ``min_flag_size``: the note says so and how many were counted. ``run`` is the folder's ``run.json`` (the
+    ``[scoring]`` settings it ran with; the defaults for a folder without them); ``campaigns`` is
+    ``campaigns.parquet`` (``campaign_id, accounts``; without it the note cannot say how many accounts the
+    campaign has). Only numbers are quoted.
 
     Examples
     --------
@@ -205,14 +219,16 @@ def score_note(row: dict[str, Any], run: dict[str, Any]) -> str:
     'flagged through its tie to flagged cluster 12 (campaign 3): its own score alone would not flag it (threshold 0.6)'
     >>> score_note({"flagged": True, "score": 0.9, "size": 17, "why": "proxies"}, {})
     ''
+    >>> score_note({"flagged": False, "score": 0.85, "size": 3, "campaign_id": 7}, {},
+    ...            pl.DataFrame({"campaign_id": [7], "accounts": [3]}))
+    'not flagged: its campaign 7 has 3 accounts (this cluster alone), under min_flag_size 5'
     """
-    from graphlink.config import ScoringConfig
-
-    scoring = {**vars(ScoringConfig()), **((run.get("parameters") or {}).get("scoring") or {})}
-    threshold, min_size = float(scoring["flag_threshold"]), int(scoring["min_flag_size"])
+    threshold, min_size, by_campaign = flag_settings(run)
     score, size = row.get("score"), int(row.get("size") or 0)
     low = score is None or float(score) < threshold
-    if not row.get("flagged") or not (low or size < min_size):
+    if not row.get("flagged"):
+        return "" if low or size >= min_size else _unflagged_note(row, size, min_size, by_campaign, campaigns)
+    if not (low or size < min_size):
         return ""
     why = row.get("why") or ""
     lead = flagged_with(why)
@@ -226,7 +242,29 @@ def score_note(row: dict[str, Any], run: dict[str, Any]) -> str:
     return f"{how}: {alone}"
 
 
-def flag_explanation(row: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+def _unflagged_note(row: dict[str, Any], size: int, min_size: int, by_campaign: bool,
+                    campaigns: pl.DataFrame | None) -> str:
+    """Why a cluster scoring the threshold is not flagged: the accounts ``min_flag_size`` counted are too few
+    (:func:`graphlink.stages.campaign_flags.flag_with_campaign`: its campaign's when substantially tied, else its own)."""
+    own = f"its {plural(size, 'account')}"
+    campaign_id = row.get("campaign_id")
+    if not by_campaign:
+        return f"not flagged: {own} are under min_flag_size {min_size} (campaigns not counted: flag_campaigns = false)"
+    accounts = None
+    if campaign_id is not None and campaigns is not None and {"campaign_id", "accounts"} <= set(campaigns.columns):
+        found = campaigns.filter(pl.col("campaign_id") == campaign_id)["accounts"]
+        accounts = int(found[0]) if found.len() and found[0] is not None else None
+    if accounts is None:
+        return f"not flagged: {own}, with its campaign's if substantially tied, are under min_flag_size {min_size}"
+    if accounts <= size:
+        return f"not flagged: its campaign {campaign_id} has {plural(accounts, 'account')} (this cluster alone), under min_flag_size {min_size}"
+    if accounts < min_size:
+        return f"not flagged: its campaign {campaign_id} has {plural(accounts, 'account')}, under min_flag_size {min_size}"
+    return (f"not flagged: {own} are under min_flag_size {min_size}; its campaign {campaign_id}'s "
+            f"{accounts:,} are not counted (its clusters' tie is not substantial)")
+
+
+def flag_explanation(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame | None = None) -> dict[str, Any]:
     """What a view or export says about a cluster's flag (:data:`graphlink.contract.FLAG_EXPLANATION`): ``why``,
     ``reasons``, ``flagged_with`` and ``score_note``, from its ``clusters.parquet`` row and ``run.json``. The one
     place they are built: ``show --json`` and the case file carry these, the table exports
@@ -240,14 +278,14 @@ def flag_explanation(row: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]
     """
     why = row.get("why") or ""
     explained = {"why": why, "reasons": why_reasons(why), "flagged_with": flagged_with(why),
-                 "score_note": score_note(row, run)}
+                 "score_note": score_note(row, run, campaigns)}
     return {key: explained[key] for key in FLAG_EXPLANATION}
 
 
-def cluster_explanations(clusters: pl.DataFrame, run: dict[str, Any]) -> pl.DataFrame:
+def cluster_explanations(clusters: pl.DataFrame, run: dict[str, Any], campaigns: pl.DataFrame | None = None) -> pl.DataFrame:
     """``cluster_id`` and :data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` (``score_note``, ``why``) of each row of
     ``clusters``: :func:`flag_explanation`'s flat part, for ``members.csv`` and the graph exports."""
-    rows = [{"cluster_id": row["cluster_id"], **{c: flag_explanation(row, run)[c] for c in FLAG_EXPLANATION_COLUMNS}}
+    rows = [{"cluster_id": row["cluster_id"], **{c: flag_explanation(row, run, campaigns)[c] for c in FLAG_EXPLANATION_COLUMNS}}
             for row in clusters.iter_rows(named=True)]
     schema = {"cluster_id": clusters.schema["cluster_id"], **dict.fromkeys(FLAG_EXPLANATION_COLUMNS, pl.String)}
     return pl.DataFrame(rows, schema=schema)

@@ -121,7 +121,7 @@ def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, p
     """
     memberships = _require_memberships(outputs)
     info = outputs.clusters.select("cluster_id", "score", "flagged")
-    explained = cluster_explanations(outputs.clusters, outputs.run)  # why each account's cluster is flagged
+    explained = cluster_explanations(outputs.clusters, outputs.run, outputs.campaigns)  # why each account's cluster is flagged
     accounts = (
         outputs.accounts.join(info, on="cluster_id", how="left").join(explained, on="cluster_id", how="left")
         .select(
@@ -213,7 +213,7 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
     evidence = strongest_first(timing_meanings(outputs.cluster_evidence(cluster_id).drop("cluster_id"),
                                                outputs.cluster_memberships(cluster_id), outputs.cluster_activity(cluster_id),
                                                timing_bucket(run)))
-    explained = flag_explanation(row, run)  # why it is flagged: the same words as show and the report
+    explained = flag_explanation(row, run, outputs.campaigns)  # why it is flagged: the same words as show and the report
     hours = outputs.hour_profile(cluster_id)
     first, last = members["first_seen"].drop_nulls().min(), members["last_seen"].drop_nulls().max()
     return {
@@ -289,7 +289,7 @@ def members_table(outputs: Outputs) -> pl.DataFrame:
     ``campaign_id`` is null for folders written before campaigns existed.
     """
     info = outputs.clusters.select("cluster_id", "score", "flagged").join(
-        cluster_explanations(outputs.clusters, outputs.run), on="cluster_id", how="left")
+        cluster_explanations(outputs.clusters, outputs.run, outputs.campaigns), on="cluster_id", how="left")
     accounts = outputs.accounts
     if "campaign_id" not in accounts.columns:
         accounts = accounts.with_columns(pl.lit(None, pl.Int64).alias("campaign_id"))

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from graphlink.stages.signals.normalise import SPACELESS
+
 __all__ = ["MAX_CHARS", "SAMPLE_ACCOUNTS", "SAMPLE_PROMPTS", "Template", "cluster_templates", "reconstruct_templates",
-           "sample_prompts", "tokenise"]
+           "sample_prompts", "tokenise", "join_words"]
 
 #: Members of a cluster whose prompts are sampled (the first by account id).
 SAMPLE_ACCOUNTS = 20
@@ -64,14 +66,35 @@ _TOKEN = re.compile(r"[^\s!-/:-@\[-`{-~]+")
 _DIGITS = re.compile(r"[0-9]+")
 # The normaliser splits CamelCase at each lower-to-upper ASCII letter.
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# Non-ASCII characters as the normaliser reads them: 0 part of a word, 1 a word of its own (a script written without
+# spaces: SPACELESS), 2 a separator (Unicode punctuation and separators). Classified by the normaliser's own
+# patterns (polars regex), once per character met.
+_CHAR_CLASS: dict[str, int] = {}
+_SEPARATOR = r"^[\p{P}\p{Z}\s!-/:-@\[-`{-~]$"
+
+
+def _classes(text: str) -> dict[str, int]:
+    new = {c for c in text if c not in _CHAR_CLASS}
+    if new:
+        chars = pl.Series(sorted(new), dtype=pl.String)
+        for char, alone, between in zip(chars, chars.str.contains(SPACELESS), chars.str.contains(_SEPARATOR)):
+            _CHAR_CLASS[char] = 1 if alone else 2 if between else 0
+    return _CHAR_CLASS
+
+
+def _word_run(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    """A run of word characters as normalised words: CamelCase split, lower case, digit runs to ``0``."""
+    cuts = [start] + [start + c.start() for c in _CAMEL.finditer(text[start:end])] + [end]
+    return [(_DIGITS.sub("0", text[a:b].lower()), a, b) for a, b in zip(cuts, cuts[1:])]
 
 
 def tokenise(text: str) -> list[tuple[str, int, int]]:
     """Words of a prompt as graphlink normalises them, with their span in the original text.
 
-    A word is a run of characters other than ASCII punctuation and
-    whitespace, lower-cased, digit runs replaced by ``0``
-    (:func:`graphlink.stages.signals.normalise.normalise_prompt` word by word on ASCII text).
+    A word is a run of characters other than punctuation and whitespace (ASCII and Unicode), lower-cased,
+    digit runs replaced by ``0``; each character of a script written without spaces (Han, kana, Thai ...:
+    :data:`graphlink.stages.signals.normalise.SPACELESS`) is a word of its own, as detection shingles such
+    scripts by characters (:func:`graphlink.stages.signals.normalise.normalise_prompt` word by word).
 
     Examples
     --------
@@ -79,12 +102,41 @@ def tokenise(text: str) -> list[tuple[str, int, int]]:
     [('give', 0, 4), ('me', 5, 7), ('0', 8, 10), ('ideas', 11, 16), ('fast', 18, 22)]
     >>> [w for w, _, _ in tokenise("YouAreAnExpert.")]
     ['you', 'are', 'an', 'expert']
+    >>> [w for w, _, _ in tokenise("あなたは、Rust 2 の先生。")]
+    ['あ', 'な', 'た', 'は', 'rust', '0', 'の', '先', '生']
     """
-    words = []
-    for m in _TOKEN.finditer(text):
-        cuts = [m.start()] + [m.start() + c.start() for c in _CAMEL.finditer(m.group())] + [m.end()]
-        words.extend((_DIGITS.sub("0", text[a:b].lower()), a, b) for a, b in zip(cuts, cuts[1:]))
+    if text.isascii():
+        return [w for m in _TOKEN.finditer(text) for w in _word_run(text, m.start(), m.end())]
+    classes = _classes(text)
+    words: list[tuple[str, int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        kind = classes[text[i]]
+        if kind:
+            if kind == 1:
+                words.append((text[i].lower(), i, i + 1))
+            i += 1
+            continue
+        j = i
+        while j < n and not classes[text[j]]:
+            j += 1
+        words.extend(_word_run(text, i, j))
+        i = j
     return words
+
+
+def join_words(words: Sequence[str]) -> str:
+    """Normalised words as text: separated by spaces, but none between two characters of a script written without
+    spaces (``あ な た`` reads ``あなた``), as the prompt evidence quotes them.
+
+    Examples
+    --------
+    >>> join_words(["あ", "な", "た", "は", "rust", "0"]), join_words(["give", "me"])
+    ('あなたは rust 0', 'give me')
+    """
+    classes = _classes("".join(words))
+    alone = [len(w) == 1 and classes.get(w) == 1 for w in words]
+    return "".join(w if not i or (alone[i] and alone[i - 1]) else " " + w for i, w in enumerate(words))
 
 
 @dataclass(frozen=True)
@@ -342,13 +394,13 @@ def _number_parts(words: Sequence[str]) -> list[tuple[str, bool]]:
     for w in words:
         if w == "0":
             if run:
-                parts.append((" ".join(run), False))
+                parts.append((join_words(run), False))
                 run = []
             parts.append(("#", True))
         else:
             run.append(w)
     if run:
-        parts.append((" ".join(run), False))
+        parts.append((join_words(run), False))
     return parts
 
 

@@ -22,7 +22,7 @@ from graphlink.store.outputs import load_outputs
 from graphlink.stages.tie_words import flagged_with
 from graphlink.views.explain import flag_explanation, score_note, tied_to_text
 from graphlink.views.safety import replace_controls, terminal_safe
-from graphlink.views.words import plural, shell_path
+from graphlink.views.words import more_text, plural, shell_path
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
            "human_size", "plain_argument_usage", "previous_summary", "show_cluster", "sparkline", "tsv_cell"]
@@ -79,7 +79,7 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
     parts.append(title)
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
-    note = score_note(row, outputs.run)
+    note = score_note(row, outputs.run, outputs.campaigns)
     parts.append(Text(f"{plural(row['size'], 'account')}; score {row['score']:.3f}{f', {note}' if note else ''}{active}"))
     if outputs.redaction:
         parts.append(Text(f"redacted: {outputs.redaction}", style="yellow"))
@@ -119,7 +119,7 @@ def show_cluster(out_dir: str | Path, cluster_id: int, *, members: int = 25, evi
         table.add_row(Text(terminal_safe(e["kind"])), Text(terminal_safe(e["value"], limit=120)),
                       f"{e['accounts_sharing']:,}", f"{e['weight']:.3f}", f"{e['df']:,}")
     if evidence_rows.height > evidence:
-        table.caption = f"{evidence_rows.height - evidence:,} more (use --evidence)"
+        table.caption = more_text(evidence_rows.height, evidence)
     if evidence:  # 0: no evidence list
         parts.append(table)
     return parts
@@ -215,7 +215,7 @@ def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, eviden
                  all_values: bool = False) -> dict[str, Any]:
     """One cluster for ``show --json``: its row, reasons, hour profile, members and evidence (strongest kind first)."""
     row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values)
-    explained = flag_explanation(row, outputs.run)  # reasons, flagged_with, score_note: as the case file has them
+    explained = flag_explanation(row, outputs.run, outputs.campaigns)  # reasons, flagged_with, score_note: as the case file has them
     return {"cluster": row, **{k: v for k, v in explained.items() if k != "why"},
             "tied_by": tying.to_dicts(),
             "redaction": outputs.redaction, "hours_utc": hours,
@@ -238,7 +238,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
         title.append("  flagged", style="bold red")
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
-    note = score_note(row, outputs.run)  # a flag the score alone would not give: say where it came from
+    note = score_note(row, outputs.run, outputs.campaigns)  # a flag the score alone would not give: say where it came from
     heading = [title, Text(f"{plural(row['size'], 'account')}; score {row['score']:.3f}{f', {note}' if note else ''}"
                            f"{active}")]
     if row.get("campaign_id") is not None and outputs.campaigns is not None:
@@ -288,9 +288,9 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
                          f"{r[3]:.3f}", f"{r[4]:,}")
     notes = []
     if evidence_rows.height > evidence:
-        notes.append(f"{evidence_rows.height - evidence:,} more (use --evidence)")
+        notes.append(more_text(evidence_rows.height, evidence))
     if hidden:
-        notes.append(f"{plural(hidden, 'value')} too common to link hidden (use --all-values)")
+        notes.append(f"{plural(hidden, 'value')} too common to link hidden: --all-values")
     if notes:
         ev_table.caption = "; ".join(notes)
     tables = [(reasons, reason_rows, ["what", "value"])]
@@ -305,7 +305,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
             tie_table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:,}",
                               "" if r[4] is None else f"{r[4]:,}")
         if tying.height > evidence:
-            tie_table.caption = f"{tying.height - evidence:,} more (use --evidence)"
+            tie_table.caption = more_text(tying.height, evidence)
         tables.append((tie_table, tie_list, tie_headers))
     # A count of 0 (--members 0, --evidence 0) leaves that list out, not an empty table with "N more".
     return heading, [*tables, *([(table, member_list, member_headers)] if members else []),

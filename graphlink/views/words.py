@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-__all__ = ["noun", "plural", "shell_path"]
+__all__ = ["more_text", "noun", "plural", "shell_path"]
 
 
 def shell_path(path: str | Path | None) -> str:
@@ -48,3 +48,12 @@ def plural(n: int | float | None, singular: str, plural_form: str | None = None)
     """
     count = f"{n:,}" if isinstance(n, int) else str(n)
     return f"{count} {noun(n, singular, plural_form)}"
+
+
+def more_text(total: int, shown: int, option: str = "--evidence") -> str:
+    """What a list cut at ``shown`` of ``total`` rows leaves out and the option value that lists them all.
+
+    >>> more_text(50, 30)
+    '20 more: --evidence 50'
+    """
+    return f"{total - shown:,} more: {option} {total}"

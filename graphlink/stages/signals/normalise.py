@@ -13,7 +13,7 @@ import string
 
 import polars as pl
 
-__all__ = ["SPACELESS", "ascii_lower", "ascii_words", "casefold_table", "confusable_table", "fold_unicode",
+__all__ = ["SPACELESS", "spaceless_joined", "ascii_lower", "ascii_words", "casefold_table", "confusable_table", "fold_unicode",
            "is_ascii", "normalise_prompt", "written_quote", "written_words"]
 
 # ASCII punctuation and whitespace but the space: what ``(?-u)[[:punct:]\s]`` matches.
@@ -209,3 +209,17 @@ def written_quote(words: pl.Expr) -> pl.Expr:
     """
     return (words.list.join("").str.replace(f"{_BETWEEN}+$", "").str.replace_all(_JOIN, "", literal=True)
             .str.replace_all(r"\s*[\t\n\x0B\x0C\r\x{85}\x{2028}\x{2029}]\s*", " "))
+
+
+def spaceless_joined(words: pl.Expr) -> pl.Expr:
+    """Normalised words joined by spaces (:func:`normalise_prompt`'s text) read as written: no space between two
+    characters of a script written without spaces, as the prompt evidence quotes them (a burst's opening,
+    :func:`graphlink.stages.burst_templates.prompt_openings`). Other spaces stay.
+
+    Examples
+    --------
+    >>> pl.DataFrame({"p": ["あ な た は rust 0 の 先 生"]}).select(spaceless_joined(pl.col("p")))["p"][0]
+    'あなたは rust 0 の先生'
+    """
+    pair = f"({SPACELESS}) ({SPACELESS})"  # twice: a match takes both characters, so every other gap is left once
+    return words.str.replace_all(pair, "$1$2").str.replace_all(pair, "$1$2")

@@ -43,7 +43,7 @@ from graphlink.views.report.figures import SectionPlots, section_plots, start_se
 from graphlink.views.report.members import MemberEvents, network_data
 from graphlink.views.report.tables import (
     Column, Table, build_table, fmt_float, fmt_int, fmt_list, fmt_number, fmt_time, history_text, left_out_note,
-    number_text, value_text,
+    number_text, unflagged_note, value_text,
 )
 from graphlink.views.schedule import describe_schedule, describe_sync, hours_text, timing_bucket, timing_meanings
 from graphlink.views.templates import cluster_templates
@@ -291,7 +291,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "id": int(cluster_id),
         "flagged": bool(row.get("flagged")),
         "subtitle": (f"{plural(int(row['size']), 'account')} · score {float(row['score']):.3f}"
-                     f"{f', {note}' if (note := score_note(row, outputs.run)) else ''} · linked by {kinds}{active}"
+                     f"{f', {note}' if (note := score_note(row, outputs.run, outputs.campaigns)) else ''} · linked by {kinds}{active}"
                      f"{history_text(row)}"),
         "why": why_reasons(row.get("why")),
         "components": [(name, value_text(row.get(name))) for name in score_columns(outputs.clusters)],
@@ -411,8 +411,7 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
     elif n_flagged > n_flagged_sections:
         notes.append(left_out_note(outputs.clusters, set(ids), n_flagged_sections, outputs.path))
     if len(ids) > n_flagged_sections:
-        notes.append(f"The {len(ids) - n_flagged_sections:,} highest-scoring clusters that are not flagged have a "
-                     "section too, marked \"not flagged\": linked accounts below the flag threshold, worth a look.")
+        notes.append(unflagged_note(outputs.clusters, ids[n_flagged_sections:], outputs.run))
     if events is not None and events.note:
         notes.append(events.note)
     main, comps, table_note = cluster_tables(outputs, set(ids), options)

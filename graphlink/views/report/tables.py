@@ -13,7 +13,7 @@ from graphlink.views import plots
 from graphlink.views.words import plural, shell_path
 
 __all__ = ["Column", "Table", "build_table", "figure", "fmt_float", "fmt_int", "fmt_list", "fmt_number", "fmt_time",
-           "number_text", "value_text", "history_text"]
+           "number_text", "value_text", "history_text", "unflagged_note"]
 
 
 @dataclass(frozen=True)
@@ -199,3 +199,26 @@ def left_out_note(clusters: pl.DataFrame, sections: set[int], shown: int, folder
             f"left out: {plural(left.len(), 'flagged cluster')} ({ids}), listed in the cluster table. Read one with "
             f"graphlink show {where} ID{first}, or give them all a section with "
             f"graphlink report {where} --max-sections N.")
+
+
+def unflagged_note(clusters: pl.DataFrame, unflagged: list[int], run: dict[str, Any]) -> str:
+    """The report's note over the sections of unflagged clusters (``unflagged``: their ids): below the flag
+    threshold, or scoring it with fewer than ``min_flag_size`` accounts counted (each such section says so beside
+    its score: :func:`graphlink.views.explain.score_note`)."""
+    from graphlink.views.explain import flag_settings
+
+    threshold, min_size, _ = flag_settings(run)
+    high = int(clusters.filter(pl.col("cluster_id").is_in(pl.Series(unflagged, dtype=pl.Int64).implode())
+                               & (pl.col("score") >= threshold)).height)
+    n = len(unflagged)
+    if not high:
+        why = f"linked accounts below the flag threshold {threshold:g}"
+    elif high == n:
+        why = (f"linked accounts scoring the flag threshold {threshold:g} or more, but with fewer than min_flag_size "
+               f"{min_size} accounts counted (their own, with their campaign's) -- each says so beside its score")
+    else:
+        why = (f"linked accounts below the flag threshold {threshold:g}, except {high:,} scoring it or more with fewer "
+               f"than min_flag_size {min_size} accounts counted (their own, with their campaign's) -- each of those "
+               "says so beside its score")
+    return (f"The {plural(n, 'highest-scoring cluster')} that {'are' if n != 1 else 'is'} not flagged "
+            f"{'have a section' if n != 1 else 'has a section'} too, marked \"not flagged\": {why}; worth a look.")

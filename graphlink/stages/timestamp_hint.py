@@ -1,0 +1,72 @@
+"""A log without a ``timestamp`` column that has a column looking like one: the warning that names it.
+
+Without timestamps detect runs without timing signals, schedules, activity hours or the short-lived and
+around-the-clock components, and says nothing about it unless told why: a CSV with ``user, ts, ...`` run with
+``--map account_id=user`` reads no time at all. :func:`timestamp_hint` finds a column the user probably meant
+(its name reads like a time, it holds datetimes or dates, or its text parses as times) and words one warning with
+the ``--map timestamp=COLUMN`` fix. Column names are quoted (terminal-safe when printed); values never are.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import polars as pl
+
+from graphlink.stages.timestamps import parse_timestamp
+
+__all__ = ["TIME_NAME", "timestamp_hint"]
+
+#: Column names that read like an event time (case-insensitive): ``ts``, ``time``, ``date``, ``created_at``,
+#: ``event_time``, ``time_utc`` ... (not ``created_hour`` or ``runtime``).
+TIME_NAME = re.compile(r"^(ts|time|times|timestamp|datetime|date|when|at|t|created|occurred|logged|"
+                       r".*[_\-. ](at|ts|time|timestamp|date|datetime)|(time|timestamp|date|datetime)[_\-. ].*|"
+                       r".*(timestamp|datetime))$", re.IGNORECASE)
+#: Values of a text column read to see whether they parse as times, and the share that must.
+SAMPLE_ROWS, PARSED_SHARE = 200, 0.9
+
+
+def timestamp_hint(lf: pl.LazyFrame, schema: pl.Schema, used: list[str]) -> str | None:
+    """The warning for a log with no ``timestamp`` column but one that looks like it (None otherwise).
+
+    ``schema`` is the source's columns after ``--map`` renames, ``used`` the columns graphlink reads. A column
+    not used is a candidate when it holds datetimes or dates, or its name reads like a time (:data:`TIME_NAME`),
+    or most of its first :data:`SAMPLE_ROWS` non-empty text values parse as times with a date or clock in them
+    (bare numbers are not taken for epochs: a count or an amount is no time). Reads at most those rows.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"user": ["a", "b"], "ts": ["2025-03-01T10:00:00Z", "2025-03-01T10:01:00Z"], "n": ["1", "2"]})
+    >>> timestamp_hint(lf, lf.collect_schema(), ["account_id"])
+    "no timestamp column: column 'ts' looks like one (its name); pass --map timestamp=ts to read it (without timestamps there is no timing, schedule or activity evidence)"
+    >>> timestamp_hint(lf.select("user", "n"), pl.Schema({"user": pl.String, "n": pl.String}), ["account_id"]) is None
+    True
+    """
+    if "timestamp" in schema:
+        return None
+    unused = [name for name in schema.names() if name not in used]
+    found: list[tuple[str, str]] = []
+    for name in unused:
+        dtype = schema[name]
+        if isinstance(dtype, pl.Datetime) or dtype == pl.Date:
+            found.append((name, "it holds dates and times"))
+        elif TIME_NAME.match(name.strip()):
+            found.append((name, "its name"))
+    texts = [n for n in unused if schema[n] == pl.String and n not in dict(found)]
+    if texts:
+        sample = lf.select(texts).head(SAMPLE_ROWS * 5).collect()
+        for name in texts:
+            values = sample[name].drop_nulls().str.strip_chars()
+            values = values.filter(values.str.len_chars() > 0).head(SAMPLE_ROWS)
+            if not values.len() or not values.str.contains(r"\d[-/:.]\d|\d{4}-\d").all():
+                continue
+            parsed = pl.DataFrame({name: values}).select(parse_timestamp(name, pl.String))[name]
+            if parsed.is_not_null().mean() >= PARSED_SHARE:
+                found.append((name, "its values parse as times"))
+    if not found:
+        return None
+    name, why = found[0]
+    others = f" (also {', '.join(repr(n) for n, _ in found[1:4])})" if len(found) > 1 else ""
+    return (f"no timestamp column: column {name!r} looks like one ({why}){others}; pass --map {shlex.quote('timestamp=' + name)} to read "
+            "it (without timestamps there is no timing, schedule or activity evidence)")
