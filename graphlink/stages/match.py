@@ -357,10 +357,15 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     # Independent strong values: addresses, cards, --signal values (a site network is the address's own site again:
     # evidence, not a second value), counted over the campaign: an operator's card and a cell's address are two.
     independent = pl.col("strong") & ~site
+    # An address that accounts outside the campaign also went through (``members < df``) is a shared exit: a rotating
+    # pool's or a NAT's, which any of its users reaches. However many of them an account shares, they are one value
+    # (the pool), so a pool user with its own card and client needs the cluster's corroboration as one address does.
+    shared_exit = (pl.col("kind") == "ip") & (pl.col("members") < pl.col("df"))
+    one_value = pl.when(shared_exit).then(pl.lit("ip shared exit")).otherwise(pl.concat_str("kind", "value"))
     campaign_of = clusters.select("cluster_id", pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
     hits = hits.join(campaign_of.unique("cluster_id"), on="cluster_id", how="left")
     by_campaign = (hits.group_by("account_id", "_campaign")
-                   .agg(pl.concat_str("kind", "value").filter(independent).n_unique().alias("n_values"),
+                   .agg(one_value.filter(independent).n_unique().alias("n_values"),
                         pl.col("evidence").filter(independent).max().fill_null(0.0).alias("best"),
                         (pl.col("evidence").filter(~pl.col("strong") & (pl.col("kind") != "ip_net")).sum() > 0)
                         .alias("corroborated")))
