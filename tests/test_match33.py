@@ -108,3 +108,42 @@ def test_control_two_exits_only_the_ring_went_through_are_two_values(pool_ring):
     known, ring = pool_ring
     rng = random.Random(6)
     assert matched_to(known, pool_user("exclusive", EXITS[7:9], free_text, rng)) == {"exclusive": ring}
+
+
+# --- expand from the seeds of a burst cluster ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def burst_run(tmp_path_factory):
+    """tests/burst_world.py: 40 one-off operator accounts (own exit, own card) grouped by one template burst."""
+    from tests.burst_world import burst_accounts, burst_log
+
+    result = graphlink.detect(burst_log(0), burst_accounts(0))
+    out = result.save(tmp_path_factory.mktemp("burst33") / "out")
+    ops = pl.read_parquet(out / "accounts.parquet").filter(pl.col("account_id").str.starts_with("op"))
+    assert ops["cluster_id"].null_count() == 0 and ops["cluster_id"].n_unique() == 1
+    assert pl.read_parquet(out / "evidence.parquet").filter(pl.col("kind") == "burst").height  # a burst cluster
+    return out, sorted(ops["account_id"].to_list())
+
+
+def test_expand_from_burst_seeds_lists_the_burst_cluster_and_says_why(burst_run):
+    out, ops = burst_run
+    seeds = ops[:3]
+    ranked = graphlink.expand(out, seeds)
+    listed = set(ranked.filter(pl.col("rank") > 0)["account_id"].to_list())
+    # The burst's members share no pairwise link: the walk alone reached none of them.
+    assert set(ops[3:]) <= listed
+    added = ranked.filter(pl.col("account_id").is_in(ops[3:]))
+    assert added["why"].str.contains("template-burst cluster").all()
+    assert added["why"].str.contains("you are an expert tutor @").all()  # the burst itself is named
+    scores = ranked.sort("rank")["score"].to_list()
+    assert scores == sorted(scores, reverse=True)  # never rising down the list
+
+
+def test_expand_note_says_what_burst_seeds_cannot_reach(burst_run, pool_ring):
+    from graphlink.views.expand import expand_note
+
+    out, ops = burst_run
+    note = expand_note(out, ops[:3])
+    assert note and "cannot follow" in note and "not links" in note
+    known, _ = pool_ring
+    assert expand_note(known, ["ring0", "ring1", "ring2"]) is None  # a cluster of pairwise links: nothing to say
