@@ -84,7 +84,7 @@ def expand_command(
     its visit rate / the best such rate. It never rises down the list. With
     one seed nothing is shared by every seed: all scores are 0.5 or less.
     """
-    from graphlink.views.expand import check_ranking_target, expand, write_parquet_atomic
+    from graphlink.views.expand import check_ranking_target, expand, expand_note, write_parquet_atomic
 
     if out_file is not None:
         check_ranking_target(out_file, out_dir, seeds)  # before any work: never overwrite what expand did not write
@@ -99,10 +99,11 @@ def expand_command(
         raise
     if out_file is not None:
         write_parquet_atomic(ranked, out_file)
+    note = expand_note(out_dir, seeds) if top is None else None  # what the list cannot follow (burst seeds)
     if as_json:
         emit_json({"out": None if out_file is None else str(out_file),
                    "seeds": ranked.filter(pl.col("rank") == 0).height, "listed": ranked.filter(pl.col("rank") > 0).height,
-                   "accounts": ranked.to_dicts()})
+                   "notes": [note] if note else [], "accounts": ranked.to_dicts()})
         return
     if quiet:
         return
@@ -117,6 +118,8 @@ def expand_command(
              + (f"; the seeds fall in {groups} unrelated groups, each expanded on its own" if groups else "")
              + (f"; {plural(lone, 'seed')} set apart from the others, not expanded (see why)" if lone else "")
              + (f"; wrote {terminal_safe(out_file)}" if out_file else "")))
+    if note:
+        say(Text(f"Note: {terminal_safe(note, limit=600)}"))
     rows = [[r["rank"], r["account_id"], round(r["score"], 3), _id(r["cluster_id"]), _id(r["campaign_id"]),
              r["why"] or ""] for r in pl.concat([seed_rows, listed.head(shown)]).iter_rows(named=True)]
     table = Table(title=f"Accounts tied to the seeds ({EXPAND_SCORE_NOTE})", title_justify="left")

@@ -21,13 +21,16 @@ Jones 1972, applied to the earlier run's counts).
 Each new account gets, per cluster, ``evidence = sum(kind_weight * concentration)``
 over the values it shares with the cluster, plus, when its activity falls in
 the cluster's busy hours more than chance would put it there
-(``activity.parquet``; :func:`clock_fit`), ``timing_weight * fit``. As in the graph
+(``activity.parquet``; :func:`clock_fit`: beyond chance for the account's number of events, so one request is
+never a clock), ``timing_weight * fit``. As in the graph
 (:mod:`graphlink.stages.graph`), weak kinds (networks, user agents, e-mail
 domains) only add to evidence a strong kind (card, address, ``--signal``
 column) gave, at most doubling it: a /24 alone matches nothing (an IPv6 /48, one site's, counts as an
 address, never as the only one but with the campaign's templates, :mod:`graphlink.stages.match_templates`). One
 strong value alone matches only at a card's weight (:data:`SINGLE_VALUE_FACTOR`), or an address corroborated by
-the cluster's client, e-mail domain, hours (:data:`MIN_CLOCK_FIT`) or templates. The account is assigned to
+the cluster's client, e-mail domain, hours (:data:`MIN_CLOCK_FIT`) or templates; addresses outsiders of the
+campaign also went through (a rotating pool's exits, a NAT's) are one value however many an account shares. The
+account is assigned to
 the campaign of the cluster with the most evidence if it reaches ``min_evidence``, and within that campaign to the
 cluster whose own values it shares (:func:`pick_cluster`: values the cluster's accounts hold
 almost alone and that a fair share of them used, so a card or proxy pool the
@@ -357,10 +360,15 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     # Independent strong values: addresses, cards, --signal values (a site network is the address's own site again:
     # evidence, not a second value), counted over the campaign: an operator's card and a cell's address are two.
     independent = pl.col("strong") & ~site
+    # An address that accounts outside the campaign also went through (``members < df``) is a shared exit: a rotating
+    # pool's or a NAT's, which any of its users reaches. However many of them an account shares, they are one value
+    # (the pool), so a pool user with its own card and client needs the cluster's corroboration as one address does.
+    shared_exit = (pl.col("kind") == "ip") & (pl.col("members") < pl.col("df"))
+    one_value = pl.when(shared_exit).then(pl.lit("ip shared exit")).otherwise(pl.concat_str("kind", "value"))
     campaign_of = clusters.select("cluster_id", pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
     hits = hits.join(campaign_of.unique("cluster_id"), on="cluster_id", how="left")
     by_campaign = (hits.group_by("account_id", "_campaign")
-                   .agg(pl.concat_str("kind", "value").filter(independent).n_unique().alias("n_values"),
+                   .agg(one_value.filter(independent).n_unique().alias("n_values"),
                         pl.col("evidence").filter(independent).max().fill_null(0.0).alias("best"),
                         (pl.col("evidence").filter(~pl.col("strong") & (pl.col("kind") != "ip_net")).sum() > 0)
                         .alias("corroborated")))

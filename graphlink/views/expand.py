@@ -28,13 +28,14 @@ import polars as pl
 from graphlink.contract import ACTIVITY_FILE, EXPAND_SCHEMA, MINUTES_FILE, TEMPLATES_FILE
 from graphlink.errors import GraphlinkError, InputError
 from graphlink.stages.expand import DEFAULT_RESTART
+from graphlink.stages.seed_bursts import burst_note, fill_burst
 from graphlink.stages.seed_groups import rank_groups
 from graphlink.stages.reading import collect_frame, scan, sniff_encoding
 from graphlink.store.folder import Outputs
 from graphlink.store.atomic import write_atomic
 from graphlink.store.outputs import load_outputs
 
-__all__ = ["expand", "read_seeds", "graph_outputs", "check_ranking_target", "write_parquet_atomic"]
+__all__ = ["expand", "expand_note", "read_seeds", "graph_outputs", "check_ranking_target", "write_parquet_atomic"]
 
 
 def read_seeds(values: Iterable[str]) -> list[str]:
@@ -147,10 +148,22 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
     accounts = outputs.accounts.select("account_id", "cluster_id").join(
         outputs.clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")
     try:
-        return rank_groups(outputs.links.collect(), outputs.linking.collect(), accounts, seeds, restart=restart,
-                           top=top, activity=outputs.activity, minutes=outputs.minutes, templates=outputs.templates)
+        ranked = rank_groups(outputs.links.collect(), outputs.linking.collect(), accounts, seeds, restart=restart,
+                             top=top, activity=outputs.activity, minutes=outputs.minutes, templates=outputs.templates)
     except GraphlinkError as exc:
         raise GraphlinkError(f"{outputs.path}: {exc}") from None
+    # Seeds of a cluster detect grouped by template bursts: the burst is no link, the walk never reaches its members.
+    return ranked if top is not None else fill_burst(ranked, accounts, outputs.evidence, seeds)
+
+
+def expand_note(source: str | Path | Outputs, seeds: Iterable[str] | str) -> str | None:
+    """What :func:`expand` cannot follow from these seeds, or None: for seeds of one cluster detect grouped by
+    template bursts, the bursts' other senders and the cell's other bursts
+    (:func:`graphlink.stages.seed_bursts.burst_note`)."""
+    outputs = source if isinstance(source, Outputs) else load_outputs(source, "all", drilldown=False)
+    seeds = read_seeds([seeds] if isinstance(seeds, str) else seeds)
+    accounts = outputs.accounts.select("account_id", "cluster_id")
+    return burst_note(outputs.evidence, accounts, seeds)
 
 
 def _is_file(path: Path) -> bool:
