@@ -84,12 +84,13 @@ def expand_command(
     its visit rate / the best such rate. It never rises down the list. With
     one seed nothing is shared by every seed: all scores are 0.5 or less.
     """
-    from graphlink.views.expand import check_ranking_target, expand, expand_note, write_parquet_atomic
+    from graphlink.views.expand import check_ranking_target, expand, expand_note, graph_outputs, write_parquet_atomic
 
     if out_file is not None:
         check_ranking_target(out_file, out_dir, seeds)  # before any work: never overwrite what expand did not write
     try:
-        ranked = expand(out_dir, seeds, restart=restart, top=top)
+        outputs = graph_outputs(out_dir)  # read once: the ranking and its note both read it
+        ranked = expand(outputs, seeds, restart=restart, top=top)
     except GraphlinkError as exc:
         # A --seeds value read as an id because no such file exists is most likely a mistyped file name.
         missing = [v for v in seeds if "," not in v and Path(v).suffix.lower() in SEED_FILE_SUFFIXES
@@ -99,7 +100,7 @@ def expand_command(
         raise
     if out_file is not None:
         write_parquet_atomic(ranked, out_file)
-    note = expand_note(out_dir, seeds) if top is None else None  # what the list cannot follow (burst seeds)
+    note = expand_note(outputs, seeds) if top is None else None  # what the list cannot follow (burst seeds)
     if as_json:
         emit_json({"out": None if out_file is None else str(out_file),
                    "seeds": ranked.filter(pl.col("rank") == 0).height, "listed": ranked.filter(pl.col("rank") > 0).height,

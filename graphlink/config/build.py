@@ -22,6 +22,8 @@ from graphlink.errors import ConfigError
 
 __all__ = ["ALIASES", "MOVED", "build_config", "override_names", "parse_column_maps", "unknown_names"]
 
+#: The settings of one ``[kinds.NAME]`` table (:class:`KindSpec`'s fields).
+KIND_SETTINGS = tuple(f.name for f in dataclasses.fields(KindSpec))
 #: Flat names that would be ambiguous but have one obvious meaning. ``seed`` is
 #: the Leiden seed, as in ``graphlink detect --seed``; the hashing seed is ``signals__seed``.
 ALIASES: dict[str, tuple[str, str]] = {"seed": ("communities", "seed")}
@@ -124,10 +126,10 @@ def merge_kinds(current: Mapping[str, KindSpec], value: Any, where: str = "kinds
             kinds[kind] = spec
         elif isinstance(spec, Mapping):
             base = kinds.get(kind, GraphConfig().spec(kind))
-            unknown = sorted(set(spec) - {f.name for f in dataclasses.fields(KindSpec)})
+            unknown = sorted(set(spec) - set(KIND_SETTINGS))
             if unknown:
                 raise ConfigError(f"{where}[{kind!r}]: unknown setting(s) "
-                                  f"{unknown_names(unknown, [f.name for f in dataclasses.fields(KindSpec)])}")
+                                  f"{unknown_names(unknown, KIND_SETTINGS)}")
             kinds[kind] = dataclasses.replace(base, **spec)
         else:
             raise ConfigError(f"{where}[{kind!r}]: expected a KindSpec or a dict, got {spec!r}")
@@ -218,10 +220,10 @@ def _apply_toml(config: PipelineConfig, path: Path) -> PipelineConfig:
         kinds = data["kinds"]
         for kind, values in kinds.items():
             if isinstance(values, Mapping):
-                unknown = sorted(set(values) - {f.name for f in dataclasses.fields(KindSpec)})
+                unknown = sorted(set(values) - set(KIND_SETTINGS))
                 if unknown:
                     raise ConfigError(f"{path} [kinds.{kind}]: unknown setting(s) "
-                                      f"{unknown_names(unknown, [f.name for f in dataclasses.fields(KindSpec)])}")
+                                      f"{unknown_names(unknown, KIND_SETTINGS)}")
         sections["graph"]["kinds"] = kinds
     config = _apply_sections(config, sections, str(path), strict=True)
     if "columns" in data:

@@ -285,10 +285,10 @@ def flag_explanation(row: dict[str, Any], run: dict[str, Any], campaigns: pl.Dat
 def cluster_explanations(clusters: pl.DataFrame, run: dict[str, Any], campaigns: pl.DataFrame | None = None) -> pl.DataFrame:
     """``cluster_id`` and :data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` (``score_note``, ``why``) of each row of
     ``clusters``: :func:`flag_explanation`'s flat part, for ``members.csv`` and the graph exports."""
-    rows = [{"cluster_id": row["cluster_id"], **{c: flag_explanation(row, run, campaigns)[c] for c in FLAG_EXPLANATION_COLUMNS}}
-            for row in clusters.iter_rows(named=True)]
-    schema = {"cluster_id": clusters.schema["cluster_id"], **dict.fromkeys(FLAG_EXPLANATION_COLUMNS, pl.String)}
-    return pl.DataFrame(rows, schema=schema)
+    explained = (flag_explanation(row, run, campaigns) for row in clusters.iter_rows(named=True))
+    rows = [{c: e[c] for c in FLAG_EXPLANATION_COLUMNS} for e in explained]
+    return pl.DataFrame(rows, schema=dict.fromkeys(FLAG_EXPLANATION_COLUMNS, pl.String)).with_columns(
+        clusters["cluster_id"]).select("cluster_id", *FLAG_EXPLANATION_COLUMNS)
 
 
 def _campaign_verdict(row: dict[str, Any]) -> str:

@@ -275,22 +275,25 @@ def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Pat
     :meth:`graphlink.ClusterView.export`.
     """
     stem = f"cluster-{cluster_id}"
-    members = members_table(outputs).filter(pl.col("cluster_id") == cluster_id)
+    members = members_table(outputs, cluster_id)
     return {"json": write_atomic(folder / f"{stem}.json", case_json(outputs, cluster_id)),
             "members": write_atomic(folder / f"{stem}-members.csv", csv_bytes(members)),
             "evidence": write_atomic(folder / f"{stem}-evidence.csv",  # in the case file's order: strongest first
                                      csv_bytes(strongest_first(evidence_with_meaning(outputs, outputs.cluster_evidence(cluster_id)))))}
 
 
-def members_table(outputs: Outputs) -> pl.DataFrame:
-    """Members of the loaded clusters with their cluster's score, campaign and why it is flagged: the ``members.csv``
-    rows (:data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` last: ``score_note``, ``why``).
+def members_table(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFrame:
+    """Members of the loaded clusters (or of ``cluster_id`` alone) with their cluster's score, campaign and why it is
+    flagged: the ``members.csv`` rows (:data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` last: ``score_note``, ``why``).
 
     ``campaign_id`` is null for folders written before campaigns existed.
     """
-    info = outputs.clusters.select("cluster_id", "score", "flagged").join(
-        cluster_explanations(outputs.clusters, outputs.run, outputs.campaigns), on="cluster_id", how="left")
-    accounts = outputs.accounts
+    clusters, accounts = outputs.clusters, outputs.accounts
+    if cluster_id is not None:  # one case: explain its cluster only, not every loaded one
+        clusters = clusters.filter(pl.col("cluster_id") == cluster_id)
+        accounts = accounts.filter(pl.col("cluster_id") == cluster_id)
+    info = clusters.select("cluster_id", "score", "flagged").join(
+        cluster_explanations(clusters, outputs.run, outputs.campaigns), on="cluster_id", how="left")
     if "campaign_id" not in accounts.columns:
         accounts = accounts.with_columns(pl.lit(None, pl.Int64).alias("campaign_id"))
     return (accounts.join(info, on="cluster_id", how="left")
