@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from graphlink.errors import GraphlinkError, safe_reason
+from graphlink.views.explain import json_default
 from graphlink.views.safety import terminal_safe
 from graphlink.views.terminal import tsv_cell
 from graphlink.views.words import plural
@@ -60,10 +61,11 @@ _JSON_CONTROLS = {c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}
 
 def emit_json(data) -> None:
     """Print one JSON document to standard output (machine-readable results, ``--json``); control
-    characters escaped (C0 by ``json.dumps``, DEL and C1 here), so the same JSON is safe on a terminal."""
+    characters escaped (C0 by ``json.dumps``, DEL and C1 here), so the same JSON is safe on a terminal. Times are
+    written as the exports write them (:func:`graphlink.views.explain.json_default`: ``2025-01-06T04:33:46Z``)."""
     import json
 
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str).translate(_JSON_CONTROLS) + "\n")
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=json_default).translate(_JSON_CONTROLS) + "\n")
     sys.stdout.flush()
 
 

@@ -82,6 +82,13 @@ def test_json_on_detect_show_and_evaluate(events_file, tmp_path, world_session):
     shown = json.loads(runner.invoke(app, ["show", str(world_session), "1", "--json", "--members", "3"]).stdout)
     assert shown["cluster"]["cluster_id"] == 1 and len(shown["members"]) == 3 and shown["members_total"] == 12
     assert shown["evidence"] and shown["reasons"]
+    # Times as the JSON case file writes them (one JSON date format), not Python's str() of a datetime.
+    case_file = tmp_path / "case"
+    assert runner.invoke(app, ["export", str(world_session), "--format", "json", "--clusters", "1",
+                               "--out", str(case_file)]).exit_code == 0
+    case = json.loads((case_file / "cluster-1.json").read_text())
+    assert shown["members"][0]["first_seen"].endswith("Z") and "T" in shown["members"][0]["first_seen"]
+    assert {m["first_seen"] for m in shown["members"]} <= {m["first_seen"] for m in case["members"]}
     labels = tmp_path / "labels.parquet"
     import polars as pl
 

@@ -13,7 +13,7 @@ import pytest
 
 from graphlink.pipeline import run_detect
 from graphlink.store.outputs import write_outputs
-from graphlink.views.safety import csv_safe, terminal_safe
+from graphlink.views.safety import csv_safe, csv_safe_expr, terminal_safe
 from graphlink.views.terminal import tsv_cell
 from tests._worlds import planted_world
 
@@ -63,3 +63,19 @@ def test_piped_expand_ids_round_trip_into_seeds(tmp_path):
     (tmp_path / "seeds.txt").write_text("\n".join(ids) + "\n", encoding="utf-8")
     again = expand(str(tmp_path / "seeds.txt"))
     assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("cell", ["＝HYPERLINK(\"http://x\")", "＋1", "－1", "＠SUM(A1)", "\ufeff=1", "\u200b+1",
+                                  " =1", "\u00a0@x", "\u2060-2"])
+def test_csv_neutralises_full_width_and_hidden_formula_starts(cell):
+    # A spreadsheet may drop a BOM or zero-width space on import, and East Asian locales convert full-width signs.
+    frame = pl.DataFrame({"c": [cell]})
+    assert csv_safe(cell) == "'" + cell
+    assert frame.select(csv_safe_expr("c"))["c"].to_list() == ["'" + cell]
+
+
+@pytest.mark.parametrize("cell", ["a=1", "ok-", "名前＝1", "\u200bplain", "1+1"])
+def test_csv_leaves_cells_that_do_not_open_with_a_formula_sign(cell):
+    frame = pl.DataFrame({"c": [cell]})
+    assert csv_safe(cell) == cell
+    assert frame.select(csv_safe_expr("c"))["c"].to_list() == [cell]

@@ -18,7 +18,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 #: the prompt normaliser removes (:mod:`graphlink.stages.signals.normalise`).
 _INVISIBLE_EXTRA = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, *range(0x180B, 0x1810), 0x2800, 0x3164,
                               *range(0xFE00, 0xFE10), 0xFFA0, *range(0xE0100, 0xE01F0)])
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A cell a spreadsheet may read as a formula: it opens (after any spaces and invisible format characters, which
+#: a spreadsheet may drop on import -- a BOM, a zero-width space) with = + - @ or their full-width forms
+#: (＝ ＋ － ＠, which East Asian spreadsheet locales convert on entry), or with a tab or carriage return
+#: (OWASP, "CSV Injection"). One pattern for :func:`csv_safe` and :func:`csv_safe_expr`.
+_FORMULA = "^[ \u00a0\u200b-\u200f\u2060-\u2064\ufeff]*[=+\\-@\uff1d\uff0b\uff0d\uff20\t\r]"
 
 
 def replace_controls(text: str) -> str:
@@ -122,9 +126,9 @@ _CSV_CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 def csv_safe(text: str | None) -> str | None:
     """Neutralise spreadsheet formulas and terminal control characters in a CSV cell.
 
-    Cells starting with = + - @ (or tab/CR) get a leading ' (OWASP, CSV
-    injection); control characters become U+FFFD, so printing the file cannot
-    retitle or clear a terminal.
+    Cells starting with = + - @ (or tab/CR), also in full width (＝＋－＠) or behind spaces and
+    invisible characters (a BOM, a zero-width space), get a leading ' (OWASP, CSV injection);
+    control characters become U+FFFD, so printing the file cannot retitle or clear a terminal.
 
     Examples
     --------
@@ -136,10 +140,10 @@ def csv_safe(text: str | None) -> str | None:
     if text is None:
         return None
     text = re.sub(_CSV_CONTROL, "\ufffd", text)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if re.match(_FORMULA, text) else text
 
 
 def csv_safe_expr(column: str) -> pl.Expr:
     """Polars form of :func:`csv_safe` for a string column."""
     col = pl.col(column).cast(pl.String).str.replace_all(_CSV_CONTROL, "\ufffd")
-    return pl.when(col.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + col).otherwise(col).alias(column)
+    return pl.when(col.str.contains(_FORMULA)).then(pl.lit("'") + col).otherwise(col).alias(column)
