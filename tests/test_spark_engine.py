@@ -404,3 +404,16 @@ def test_co_timed_pairs_agree(spark, tmp_path):
     assert a._raw.run["counts"]["co_timed_pairs"] > 16
     assert len(set(a.accounts.filter(pl.col("account_id").is_in(ring))["cluster_id"].to_list())) == 1
     assert_same(a._raw, b._raw)
+
+
+def test_an_unmapped_time_column_is_warned_about_on_spark_as_with_polars(spark, tmp_path):
+    """The polars engine's warning for a log whose time column is left unmapped (``ts`` read as no time)."""
+    import graphlink
+
+    events = pl.read_parquet(ROOT / "fixtures" / "events.parquet").head(2000)
+    events.select(pl.col("account_id").alias("user"), pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+                  .alias("ts"), "ip", "payment_fingerprint").write_csv(tmp_path / "log.csv")
+    a = graphlink.detect(tmp_path / "log.csv", column_map={"account_id": "user"})
+    b = graphlink.detect(str(tmp_path / "log.csv"), engine="spark", spark=spark, column_map={"account_id": "user"})
+    hinted = [[w for w in r.warnings if "--map timestamp=ts" in w] for r in (a, b)]
+    assert len(hinted[0]) == 1 and hinted[0] == hinted[1]

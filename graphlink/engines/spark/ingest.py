@@ -43,14 +43,15 @@ from typing import Any
 
 import polars as pl
 
-from graphlink.config import EVENT_COLUMNS, IngestConfig
+from graphlink.config import IngestConfig
 from graphlink.errors import ConfigError, InputError
 from graphlink.stages.ingest import AccountsInfo, finish_index
+from graphlink.stages.timestamp_hint import SAMPLE_ROWS, timestamp_hint
 from graphlink.stages.reading import (
     check_folder, check_parquet_magic, clean_header, header_separator, raw_header, sniff_encoding, sniff_separator,
 )
 from graphlink.engines.spark.columns import TRIM, blank_to_null, clean_text
-from graphlink.engines.spark.timestamps import timestamp_micros
+from graphlink.engines.spark.timestamps import NANOS_AS_LONG, nanosecond_columns, timestamp_micros, without_times
 from graphlink.stages.validation import (
     check_columns, check_not_a_time, first_bad_json_line, float_error, is_float, json_line_error, spark_float_bad,
     spark_float_text, starts_with_json_object,
@@ -83,6 +84,8 @@ class SparkEvents:
     polars_source: str | None = None
     config: IngestConfig | None = None
     extra_signals: tuple[str, ...] = ()
+    #: For run.json: a time column left unmapped (:mod:`graphlink.stages.timestamp_hint`), as the polars engine warns.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def rows_kept(self) -> int:
@@ -229,7 +232,7 @@ def _read(spark: Any, source: str, config: IngestConfig, extra_signals: tuple[st
                     if not local_file:
                         raise InputError("has a time-of-day column, which Spark cannot read; drop the column or "
                                          "use the polars engine", file=source) from None
-                    return _without_times(spark, local, source, config, extra_signals, target)
+                    return without_times(spark, local, source, config, extra_signals, target)
                 if "PARQUET_TYPE_ILLEGAL" not in str(exc) or "NANOS" not in str(exc):
                     raise
             # Nanosecond timestamps (pandas, polars): Spark reads them only as int64 (setting restored by the run).
@@ -237,56 +240,6 @@ def _read(spark: Any, source: str, config: IngestConfig, extra_signals: tuple[st
         return spark.read.parquet(target)
     except PySparkException as exc:
         raise InputError(f"Spark cannot read it: {str(exc).splitlines()[0][:300]}", file=source) from None
-
-
-def _without_times(spark: Any, local: str, source: str, config: IngestConfig, extra_signals: tuple[str, ...],
-                   target: str) -> Any:
-    """A local Parquet file with time-of-day columns (Spark 4.0 cannot read the type), read without them
-    as polars reads it; a time-of-day column graphlink would use is refused with the polars engine's error."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    from pyspark.sql import types as T
-    from pyspark.sql.pandas.types import from_arrow_type
-
-    schema = pq.read_schema(local)
-    renamed = {name: canonical for canonical, name in config.column_map}
-    for field in schema:
-        if pa.types.is_time(field.type):
-            name = renamed.get(field.name.strip(), field.name.strip())
-            if name == "timestamp":
-                raise InputError("has type Time; expected datetimes, ISO-8601 text or epoch seconds/milliseconds",
-                                 file=source, column=name)
-            if name in EVENT_COLUMNS or name in extra_signals:
-                check_not_a_time(name, pl.Time, source)
-    fields = []
-    for field in schema:
-        if pa.types.is_time(field.type):
-            continue
-        if pa.types.is_timestamp(field.type) and field.type.unit == "ns":
-            spark.conf.set(NANOS_AS_LONG, "true")
-            fields.append(T.StructField(field.name, T.LongType()))
-        else:
-            fields.append(T.StructField(field.name, from_arrow_type(field.type)))
-    return spark.read.schema(T.StructType(fields)).parquet(target)
-
-
-#: The Spark setting that reads Parquet nanosecond timestamps as int64 nanoseconds (else an error).
-NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
-
-
-def _nanosecond_columns(spark: Any, source: str) -> set[str]:
-    """Columns of a Parquet source Spark read as int64 nanoseconds (:data:`NANOS_AS_LONG`): from the
-    file's schema for a local file, else ``timestamp`` (the only column read as a time)."""
-    if spark.conf.get(NANOS_AS_LONG, "false") != "true":
-        return set()
-    local = local_path(source)
-    if local is not None and os.path.isfile(local):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        schema = pq.read_schema(local)
-        return {f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"}
-    return {"timestamp"}
 
 
 def _separator(spark: Any, source: str, fmt: str, config: IngestConfig, local: str | None) -> str:
@@ -336,6 +289,7 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
             frame = frame.withColumnRenamed(name, canonical)
     keep = check_columns(frame.columns, file_columns, extra_signals, source)
     schema = {f.name: f.dataType for f in frame.schema.fields}
+    hint = _timestamp_hint(frame, keep)
     for name in keep:
         if isinstance(schema[name], (T.ArrayType, T.MapType, T.StructType)):
             raise InputError("values are nested; expected text or numbers: flatten the column first",
@@ -354,7 +308,7 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
         present = raw.isNotNull()
         if isinstance(schema["timestamp"], T.StringType):
             present = present & (F.length(F.regexp_replace(raw, TRIM, "")) > 0)
-        ts_type = "nanoseconds" if "timestamp" in _nanosecond_columns(spark, source) else schema["timestamp"]
+        ts_type = "nanoseconds" if "timestamp" in nanosecond_columns(spark, local_path(source)) else schema["timestamp"]
         exprs += [timestamp_micros("timestamp", ts_type).alias("__ts"), present.alias("__present")]
     frame = frame.select(*exprs)
     if "timestamp" in keep:  # the polars engine's reasons, in its order (first failing reason wins)
@@ -411,7 +365,17 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
     polars_source = local if fmt == "parquet" and local is not None and os.path.isfile(local) else None
     return SparkEvents(frame=frame, path=source, rows_read=rows, columns=tuple(keep), rejected=rejected,
                        materialised=materialised, per_account=per_account, polars_source=polars_source,
-                       config=config, extra_signals=tuple(extra_signals))
+                       config=config, extra_signals=tuple(extra_signals), warnings=[hint] if hint else [])
+
+
+def _timestamp_hint(frame: Any, keep: list[str]) -> str | None:
+    """:func:`graphlink.stages.timestamp_hint.timestamp_hint` on the first rows of the columns not read (the
+    polars engine's warning, from the same sample size); no Spark job when a ``timestamp`` column is read."""
+    unused = [c for c in frame.columns if c not in keep]
+    if "timestamp" in keep or not unused:
+        return None
+    sample = to_polars(frame.select(*unused).limit(SAMPLE_ROWS * 5))
+    return timestamp_hint(sample.lazy(), sample.schema, keep)
 
 
 def _check_floats(frame: Any, floats: list[str], source: str) -> None:

@@ -266,7 +266,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
         pl.col("account_idx").cast(pl.UInt32), pl.col("signal_idx").cast(pl.UInt32))
     links, linking = link_table(edges, index), linking_values(linking_rows, projected.signals, index, accounts_out)
     done("drilldown")
-    warnings = run_warnings(projection, signal_set, index, acc is not None)
+    warnings = [*sev.warnings, *run_warnings(projection, signal_set, index, acc is not None)]
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory, warnings, accounts_out)
     run["engine"] = {"name": "spark", "master": spark.sparkContext.master, "spark": spark.version,

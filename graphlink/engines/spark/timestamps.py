@@ -6,11 +6,17 @@ null (tested value by value in ``tests/test_spark_engine*.py``).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from graphlink.engines.spark.columns import TRIM
+import polars as pl
 
-__all__ = ["timestamp_micros"]
+from graphlink.config import EVENT_COLUMNS, IngestConfig
+from graphlink.engines.spark.columns import TRIM
+from graphlink.errors import InputError
+from graphlink.stages.validation import check_not_a_time
+
+__all__ = ["NANOS_AS_LONG", "nanosecond_columns", "timestamp_micros", "without_times"]
 
 
 def _epoch_micros(value: Any) -> Any:
@@ -94,3 +100,52 @@ def _text_micros(text: Any) -> Any:
     valid = (hours != "") & (hours.cast("long") < 24) & ((minutes == "") | (minutes.cast("long") < 60))
     offset = F.when(zone.isin("", "Z", "UTC", "GMT"), F.lit(0).cast("long")).when(valid, offset)
     return base + micros - offset * 60_000_000
+
+
+def without_times(spark: Any, local: str, source: str, config: IngestConfig, extra_signals: tuple[str, ...],
+                   target: str) -> Any:
+    """A local Parquet file with time-of-day columns (Spark 4.0 cannot read the type), read without them
+    as polars reads it; a time-of-day column graphlink would use is refused with the polars engine's error."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark.sql import types as T
+    from pyspark.sql.pandas.types import from_arrow_type
+
+    schema = pq.read_schema(local)
+    renamed = {name: canonical for canonical, name in config.column_map}
+    for field in schema:
+        if pa.types.is_time(field.type):
+            name = renamed.get(field.name.strip(), field.name.strip())
+            if name == "timestamp":
+                raise InputError("has type Time; expected datetimes, ISO-8601 text or epoch seconds/milliseconds",
+                                 file=source, column=name)
+            if name in EVENT_COLUMNS or name in extra_signals:
+                check_not_a_time(name, pl.Time, source)
+    fields = []
+    for field in schema:
+        if pa.types.is_time(field.type):
+            continue
+        if pa.types.is_timestamp(field.type) and field.type.unit == "ns":
+            spark.conf.set(NANOS_AS_LONG, "true")
+            fields.append(T.StructField(field.name, T.LongType()))
+        else:
+            fields.append(T.StructField(field.name, from_arrow_type(field.type)))
+    return spark.read.schema(T.StructType(fields)).parquet(target)
+
+
+#: The Spark setting that reads Parquet nanosecond timestamps as int64 nanoseconds (else an error).
+NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
+
+
+def nanosecond_columns(spark: Any, local: str | None) -> set[str]:
+    """Columns of a Parquet source Spark read as int64 nanoseconds (:data:`NANOS_AS_LONG`): from the
+    file's schema for a local file (``local``, else None), else ``timestamp`` (the only column read as a time)."""
+    if spark.conf.get(NANOS_AS_LONG, "false") != "true":
+        return set()
+    if local is not None and os.path.isfile(local):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(local)
+        return {f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"}
+    return {"timestamp"}
