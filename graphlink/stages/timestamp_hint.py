@@ -14,9 +14,10 @@ import shlex
 
 import polars as pl
 
+from graphlink.stages.reading import collect_frame
 from graphlink.stages.timestamps import parse_timestamp
 
-__all__ = ["TIME_NAME", "timestamp_hint"]
+__all__ = ["TIME_NAME", "created_at_warning", "timestamp_hint"]
 
 #: Column names that read like an event time (case-insensitive): ``ts``, ``time``, ``date``, ``created_at``,
 #: ``event_time``, ``time_utc`` ... (not ``created_hour`` or ``runtime``).
@@ -70,3 +71,28 @@ def timestamp_hint(lf: pl.LazyFrame, schema: pl.Schema, used: list[str]) -> str 
     others = f" (also {', '.join(repr(n) for n, _ in found[1:4])})" if len(found) > 1 else ""
     return (f"no timestamp column: column {name!r} looks like one ({why}){others}; pass --map {shlex.quote('timestamp=' + name)} to read "
             "it (without timestamps there is no timing, schedule or activity evidence)")
+
+
+def created_at_warning(lf: pl.LazyFrame, dtype: pl.DataType, path: str) -> str | None:
+    """The warning counting the accounts file's ``created_at`` values that are written but do not parse (a
+    day-first ``31/12/2023 10:00``): those accounts are kept without a creation time, so the created_hour
+    evidence misses them, and the user is told (row numbers are 1-based data rows; values are never quoted).
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"created_at": ["2024-01-01T10:00:00Z", "31/12/2023 10:00", " ", None]})
+    >>> created_at_warning(lf, pl.String, "acc.csv")[:72]
+    'acc.csv: 1 of 4 created_at values could not be parsed (first: row 2); th'
+    """
+    raw = pl.col("created_at")
+    written = raw.is_not_null()
+    if dtype == pl.String:
+        written = written & (raw.str.strip_chars().str.len_bytes() > 0)
+    bad = written & parse_timestamp("created_at", dtype).is_null()
+    counts = lf.select(pl.len().alias("n"), bad.sum().alias("bad"), bad.arg_true().first().alias("first"))
+    rows, n_bad, first = collect_frame(counts, path).row(0)
+    if not n_bad:
+        return None
+    return (f"{path}: {n_bad:,} of {rows:,} created_at values could not be parsed (first: row {first + 1}); those "
+            "accounts have no creation time (no created_hour evidence): write them as ISO-8601 "
+            "(2024-12-31T10:00:00Z) or epoch seconds")

@@ -1,0 +1,176 @@
+"""Session 34's attempt to break graphlink as an attacker or an unlucky user would: the accounts file (a file
+and a notebook frame), frames given to the notebook API, and ``--previous`` folders edited by hand.
+
+World: :func:`tests._worlds.planted_world` (80 people, two rings), its accounts in a file or a frame.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import graphlink
+from graphlink.cli import app
+from graphlink.errors import GraphlinkError, InputError
+from graphlink.pipeline import run_detect
+from graphlink.store.outputs import write_outputs
+from tests._worlds import planted_world
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def world():
+    events, _ = planted_world(0, n_benign=80)
+    ids = events["account_id"].unique().sort()
+    # Each ring's accounts created in one hour (the created_hour evidence), people over a month.
+    created = [dt.datetime(2024, 4, 30, 10, 5 + i % 40) if a.startswith("ring") else
+               dt.datetime(2024, 4, 1) + dt.timedelta(hours=7 * i) for i, a in enumerate(ids)]
+    accounts = pl.DataFrame({"account_id": ids, "created_at": [c.strftime("%Y-%m-%dT%H:%M:%SZ") for c in created],
+                             "email_domain": ["example.com"] * len(ids)})
+    return events, accounts
+
+
+# -- the accounts file: created_at values that do not parse ------------------------------------------------------------
+
+def test_created_at_values_that_do_not_parse_are_counted_and_reported(world, tmp_path):
+    """A third of the accounts file's created_at spelled day-first (``31/12/2023 10:00``) were silently dropped:
+    ``rejected: {}``, no warning, the created_hour evidence quietly short of a third of each ring."""
+    events, accounts = world
+    bad = accounts.with_columns(pl.when(pl.int_range(pl.len()) % 3 == 0).then(pl.lit("30/04/2024 10:05"))
+                                .otherwise(pl.col("created_at")).alias("created_at"))
+    path = tmp_path / "accounts.csv"
+    bad.write_csv(path)
+    run = run_detect(events, accounts=path).run
+    n_bad = (pl.int_range(bad.height, eager=True) % 3 == 0).sum()
+    said = [w for w in run["warnings"] if "created_at" in w]
+    assert len(said) == 1 and f"{n_bad} of {bad.height}" in said[0] and "row 1" in said[0], run["warnings"]
+    assert "30/04" not in said[0]  # cell values are never quoted
+
+
+def test_created_at_that_all_parse_give_no_warning(world, tmp_path):
+    events, accounts = world
+    path = tmp_path / "accounts.csv"
+    accounts.with_columns(pl.when(pl.int_range(pl.len()) == 2).then(pl.lit(" ")).otherwise(pl.col("created_at"))
+                          .alias("created_at")).write_csv(path)  # a blank one is missing, not unparseable
+    assert not [w for w in run_detect(events, accounts=path).run["warnings"] if "created_at" in w]
+
+
+# -- the notebook API: an accounts frame is read as an accounts file is --------------------------------------------
+
+def test_an_accounts_frame_with_text_created_at_is_read_like_the_file(world, tmp_path):
+    """``graphlink.detect(events, accounts=frame)`` with created_at as ISO text (as read from a CSV) failed with
+    ``<frame>: could not process the input: `…` operation not supported for dtype `…```; the file ran."""
+    events, accounts = world
+    path = tmp_path / "accounts.csv"
+    accounts.write_csv(path)
+    from_file = run_detect(events, accounts=path)
+    from_frame = run_detect(events, accounts=accounts)
+    assert from_frame.accounts.equals(from_file.accounts)
+    assert from_frame.clusters.drop("seconds", strict=False).equals(from_file.clusters.drop("seconds", strict=False))
+    assert from_frame.run["inputs"]["accounts"]["path"] == "<frame>"
+
+
+def test_an_accounts_frame_with_email_gives_the_email_domain_as_the_file_does(world):
+    """An ``email`` column in a frame was ignored silently (the file's ``email`` gives ``email_domain``)."""
+    events, accounts = world
+    frame = accounts.drop("email_domain").with_columns(pl.lit("x@Example.com").alias("email"))
+    result = run_detect(events, accounts=frame)
+    assert result.index["email_domain"].drop_nulls().unique().to_list() == ["example.com"]
+
+
+def test_an_accounts_frame_with_integer_ids_matches_text_ids_as_the_file_does(world, tmp_path):
+    events, accounts = world
+    numbered = {a: str(1000 + i) for i, a in enumerate(accounts["account_id"])}
+    events = events.with_columns(pl.col("account_id").replace(numbered))
+    frame = accounts.with_columns(pl.col("account_id").replace(numbered).cast(pl.Int64))
+    result = run_detect(events, accounts=frame)
+    assert result.index.height == accounts.height and result.index["created_at"].null_count() == 0
+
+
+@pytest.mark.parametrize("frame", [pl.DataFrame({"user": ["ring0_001"], "email_domain": ["x.com"]}),
+                                   pl.DataFrame({"account_id": ["ring0_001"], "created_at": [b"\x01"]})])
+def test_a_bad_accounts_frame_is_an_input_error_naming_the_frame(world, frame):
+    events, _ = world
+    with pytest.raises(InputError) as caught:
+        run_detect(events, accounts=frame)
+    assert str(caught.value).startswith("<frame>") and "could not process" not in str(caught.value)
+
+
+def test_a_pandas_accounts_frame_is_a_clear_error_not_an_attribute_error(world):
+    """Events given as pandas are a clear error; accounts given as pandas raised ``AttributeError: 'DataFrame'
+    object has no attribute 'height'``."""
+    pd = pytest.importorskip("pandas")
+    events, accounts = world
+    with pytest.raises(GraphlinkError, match="accounts must be a path or a polars DataFrame"):
+        graphlink.detect(events, accounts=accounts.to_pandas())
+
+
+def test_an_events_frame_error_names_the_frame_not_a_temporary_file():
+    """Errors about an events frame named the temporary Parquet file it was written to
+    (``/tmp/tmpk2xhs_gx/events.parquet: no account_id column``), a path the user never saw."""
+    for frame in (pl.DataFrame({"user": ["a"], "ip": ["1.2.3.4"]}),
+                  pl.DataFrame({"account_id": ["a"], "ip": [[1]]})):
+        with pytest.raises(InputError) as caught:
+            run_detect(frame)
+        assert str(caught.value).startswith("<frame>: ") and "events.parquet" not in str(caught.value)
+
+
+# -- --previous folders edited by hand -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ids", [pl.col("cluster_id") + 2 ** 40, -pl.col("cluster_id")], ids=["huge", "negative"])
+def test_previous_cluster_ids_out_of_range_are_a_clear_error(world, tmp_path, ids):
+    """Previous cluster ids above 2^32 crashed in ``with_row_index`` (traceback, exit 1); negative ones failed deep
+    in the drill-down naming the events file (``could not process the input: conversion from `…` to `…```)."""
+    events, _ = world
+    previous = tmp_path / "previous"
+    write_outputs(run_detect(events), previous)
+    path = previous / "accounts.parquet"
+    pl.read_parquet(path).with_columns(ids).write_parquet(path)
+    events_path = tmp_path / "events.parquet"
+    events.write_parquet(events_path)
+    result = runner.invoke(app, ["detect", str(events_path), "--out", str(tmp_path / "out"), "--previous",
+                                 str(previous), "-q"])
+    assert result.exit_code == 2 and result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "accounts.parquet" in result.output and "cluster_id" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+# -- simulate into a folder the user made ------------------------------------------------------------------------------
+
+def test_simulate_does_not_replace_a_log_it_did_not_write(tmp_path):
+    """``graphlink simulate data/`` replaced the user's own ``data/events.parquet`` (their log) with a simulated
+    one, silently; detect refuses a folder that is not its output, simulate now refuses files it did not write."""
+    pytest.importorskip("pyarrow")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "events.parquet").write_bytes(b"the user's own log")
+    (data / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["simulate", str(data), "-q"])
+    assert result.exit_code == 2 and "events.parquet" in result.output and "Traceback" not in result.output
+    assert (data / "events.parquet").read_bytes() == b"the user's own log" and sorted(p.name for p in data.iterdir()) == [
+        "events.parquet", "notes.txt"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+def test_simulate_replaces_its_own_world(tmp_path):
+    pytest.importorskip("pyarrow")
+    world = tmp_path / "world"
+    assert runner.invoke(app, ["simulate", str(world), "-q"]).exit_code == 0
+    (world / "notes.txt").write_text("mine")
+    first = (world / "events.parquet").read_bytes()
+    assert runner.invoke(app, ["simulate", str(world), "-q", "--seed", "1"]).exit_code == 0
+    assert (world / "events.parquet").read_bytes() != first and (world / "notes.txt").read_text() == "mine"
+
+
+def test_simulate_into_a_file_is_a_clear_error(tmp_path):
+    """``graphlink simulate log.csv`` said ``[Errno 20] Not a directory: '.../.log.csv.tmp-22371/events.parquet'``."""
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "log.csv"
+    path.write_text("account_id\na\n")
+    result = runner.invoke(app, ["simulate", str(path), "-q"])
+    assert result.exit_code == 2 and "tmp-" not in result.output and "Errno" not in result.output, result.output
+    assert "not a folder" in result.output and path.read_text() == "account_id\na\n"
