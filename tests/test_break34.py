@@ -7,6 +7,7 @@ World: :func:`tests._worlds.planted_world` (80 people, two rings), its accounts 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -174,3 +175,97 @@ def test_simulate_into_a_file_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["simulate", str(path), "-q"])
     assert result.exit_code == 2 and "tmp-" not in result.output and "Errno" not in result.output, result.output
     assert "not a folder" in result.output and path.read_text() == "account_id\na\n"
+
+
+# -- settings: infinity -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("setting", ["resolution", "campaign_resolution", "co_timing_weight", "min_edge_weight"])
+def test_an_infinite_setting_is_a_config_error(setting):
+    """``--resolution inf`` ran, found no cluster at all without a word, and wrote ``"resolution": Infinity`` to
+    run.json, which is not JSON (``jq`` and strict parsers refuse it); nan was already refused."""
+    with pytest.raises(graphlink.ConfigError, match=f"{setting} must be finite"):
+        graphlink.build_config(**{setting: float("inf")})
+
+
+def test_an_infinite_kind_weight_or_component_weight_is_a_config_error():
+    with pytest.raises(graphlink.ConfigError, match="finite"):
+        graphlink.build_config(kinds={"payment": {"weight": float("inf")}})
+    with pytest.raises(graphlink.ConfigError, match="component_weights"):
+        graphlink.build_config(component_weights={"payment": float("inf")})
+
+
+def test_resolution_inf_on_the_command_line_exits_2_and_writes_nothing(tmp_path, world):
+    events, _ = world
+    path = tmp_path / "events.parquet"
+    events.write_parquet(path)
+    result = runner.invoke(app, ["detect", str(path), "--out", str(tmp_path / "out"), "--resolution", "inf", "-q"])
+    assert result.exit_code == 2 and "resolution must be finite" in result.output and not (tmp_path / "out").exists()
+
+
+# -- report and graph exports: --out naming a file graphlink did not write ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def detected(world, tmp_path_factory):
+    events, _ = world
+    out = tmp_path_factory.mktemp("break34") / "out"
+    write_outputs(run_detect(events), out)
+    return out
+
+
+def fresh_copy(out, tmp_path):
+    import shutil
+
+    return Path(shutil.copytree(out, tmp_path / "out"))
+
+
+@pytest.mark.parametrize("command", [["report"], ["export", "-f", "gexf"], ["export", "-f", "graphml"]])
+def test_an_output_file_does_not_replace_the_users_log(detected, tmp_path, command):
+    """``graphlink report out -o events.csv`` (a slip for ``-o report.html``) replaced the user's log with the
+    HTML page, and ``export -f gexf -o notes.txt`` any file, silently (expand and match refuse files they did
+    not write)."""
+    out = fresh_copy(detected, tmp_path)
+    log = tmp_path / "events.csv"
+    log.write_text("account_id,ip\na,1.2.3.4\n")
+    result = runner.invoke(app, [command[0], str(out), *command[1:], "-o", str(log)])
+    assert result.exit_code == 2 and "events.csv" in result.output and "Traceback" not in result.output
+    assert log.read_text() == "account_id,ip\na,1.2.3.4\n"
+
+
+@pytest.mark.parametrize("command", [["report"], ["export", "-f", "gexf"]])
+@pytest.mark.parametrize("name", ["run.json", "accounts.parquet"])
+def test_an_output_file_does_not_replace_the_detect_outputs_own_files(detected, tmp_path, command, name):
+    """``report out -o out/run.json`` wrote the page over run.json: every later command on the folder failed
+    (``run.json: not valid JSON``)."""
+    out = fresh_copy(detected, tmp_path)
+    before = (out / name).read_bytes()
+    result = runner.invoke(app, [command[0], str(out), *command[1:], "-o", str(out / name)])
+    assert result.exit_code == 2 and (out / name).read_bytes() == before
+    assert runner.invoke(app, ["show", str(out), "1"]).exit_code == 0
+
+
+@pytest.mark.parametrize("command, name", [(["report"], "report.html"), (["export", "-f", "gexf"], "graph.gexf"),
+                                           (["export", "-f", "graphml"], "graph.graphml")])
+def test_an_earlier_report_or_graph_is_replaced(detected, tmp_path, command, name):
+    out = fresh_copy(detected, tmp_path)
+    for target in (out / name, tmp_path / "elsewhere" / name):
+        target.parent.mkdir(exist_ok=True)
+        args = [command[0], str(out), *command[1:], "-o", str(target)]
+        assert runner.invoke(app, args).exit_code == 0 and target.stat().st_size
+        first = target.stat().st_mtime_ns
+        assert runner.invoke(app, args).exit_code == 0, "an earlier output of the same command is replaced"
+        assert target.stat().st_mtime_ns >= first
+
+
+def test_a_csv_export_does_not_replace_the_users_own_members_csv(detected, tmp_path):
+    """``export -f csv -o shared/`` replaced a ``members.csv`` of the user's in that folder; an earlier CSV export
+    there is still replaced."""
+    out = fresh_copy(detected, tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "members.csv").write_text("name,team\nann,blue\n")
+    result = runner.invoke(app, ["export", str(out), "-f", "csv", "-o", str(shared)])
+    assert result.exit_code == 2 and "members.csv" in result.output
+    assert (shared / "members.csv").read_text() == "name,team\nann,blue\n" and not (shared / "evidence.csv").exists()
+    again = tmp_path / "again"
+    for _ in range(2):
+        assert runner.invoke(app, ["export", str(out), "-f", "csv", "-o", str(again)]).exit_code == 0
