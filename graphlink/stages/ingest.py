@@ -346,13 +346,15 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     lf = _float_ids_as_text(lf, schema, ["account_id"], path_str)  # spelled as the events file's ids
     exprs = [_clean_text("account_id")]
     if "created_at" in schema:
-        exprs.append(parse_timestamp("created_at", schema["created_at"]))
+        created = parse_timestamp("created_at", schema["created_at"])  # out of range: missing, as in the events
+        exprs.append(pl.when((created >= _EARLIEST) & (created < _LATEST)).then(created).alias("created_at"))
     if "email_domain" in schema:
         exprs.append(_clean_text("email_domain").str.to_lowercase())
     elif "email" in schema:
         domain = pl.col("email").cast(pl.String).str.extract(r"@([^@\s]+)\s*$").str.to_lowercase()
         exprs.append(domain.alias("email_domain"))
-    warning = created_at_warning(lf, schema["created_at"], path_str) if "created_at" in schema else None
+    warning = (created_at_warning(lf, schema["created_at"], path_str, _EARLIEST, _LATEST) if "created_at" in schema
+               else None)
     lf = lf.select(exprs)
     rows, rejected = _reject_counts(lf, {"missing_account_id": pl.col("account_id").is_null()}, path_str)
     frame = collect_frame(lf.filter(pl.col("account_id").is_not_null()), path_str)
