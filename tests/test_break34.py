@@ -351,3 +351,11 @@ def test_rows_swallowed_by_a_stray_quote_are_counted_or_warned(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     run = run_detect(path).run
     assert run["inputs"]["events"]["rows_read"] == events.height or any("quote" in w for w in run["warnings"])
+
+
+def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    """A graphlink.toml saved by a Windows editor (UTF-8 with a BOM) was ``not valid TOML: Invalid statement (at
+    line 1, column 1)``; CSV, TSV and NDJSON inputs with a BOM are read."""
+    path = tmp_path / "graphlink.toml"
+    path.write_bytes(b"\xef\xbb\xbf[communities]\nresolution = 0.3\n")
+    assert graphlink.build_config(toml=path).communities.resolution == 0.3
