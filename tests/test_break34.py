@@ -359,3 +359,19 @@ def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path):
     path = tmp_path / "graphlink.toml"
     path.write_bytes(b"\xef\xbb\xbf[communities]\nresolution = 0.3\n")
     assert graphlink.build_config(toml=path).communities.resolution == 0.3
+
+
+def test_a_previous_accounts_table_listing_an_account_twice_is_a_clear_error(world, tmp_path):
+    """Two runs' accounts.parquet joined into one (each account in two clusters) was read as history: the run
+    reported the second copy's clusters as 'merged' into the first's, silently."""
+    events, _ = world
+    previous = tmp_path / "previous"
+    write_outputs(run_detect(events), previous)
+    path = previous / "accounts.parquet"
+    table = pl.read_parquet(path)
+    pl.concat([table, table.with_columns(pl.col("cluster_id") + 5)]).write_parquet(path)
+    with pytest.raises(InputError, match="repeat an account id") as caught:
+        run_detect(events, previous=previous)
+    assert "accounts.parquet" in str(caught.value)
+    with pytest.raises(InputError, match="repeat an account id"):
+        run_detect(events, previous=pl.concat([table, table]))

@@ -387,17 +387,16 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
     Raises
     ------
     InputError
-        The folder or its ``accounts.parquet`` is missing or unreadable.
+        The folder or its ``accounts.parquet`` is missing or unreadable, or odd (:func:`check_previous_ids`).
     """
     if isinstance(previous, pl.DataFrame):
         missing = {"account_id", "cluster_id"} - set(previous.columns)
         if missing:
             raise InputError(f"previous accounts need column(s) {', '.join(sorted(missing))}", file="<frame>")
         ids = previous["cluster_id"].cast(pl.Int64, strict=False)
-        check_previous_ids(ids.min(), ids.max(), "<frame>")
-        return PreviousRun(_utc_last_seen(previous.select("account_id", "cluster_id",
-                                                          *(["last_seen"] if "last_seen" in previous.columns else []))),
-                           int(ids.max() or 0), "<frame>")
+        check_previous_ids(ids.min(), ids.max(), "<frame>", previous["account_id"].cast(pl.String).is_duplicated().sum())
+        kept = previous.select("account_id", "cluster_id", *(["last_seen"] if "last_seen" in previous.columns else []))
+        return PreviousRun(_utc_last_seen(kept), int(ids.max() or 0), "<frame>")
     folder = Path(previous)
     cleanup_stale(folder, required)
     accounts_path = folder / "accounts.parquet"
@@ -422,7 +421,7 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"cannot read the previous accounts: {safe_reason(exc)}", file=str(accounts_path)) from None
     max_id = int(accounts["cluster_id"].max() or 0)
-    check_previous_ids(accounts["cluster_id"].min(), max_id, str(accounts_path))
+    check_previous_ids(accounts["cluster_id"].min(), max_id, str(accounts_path), accounts["account_id"].is_duplicated().sum())
     run_path = folder / "run.json"
     if run_path.is_file():
         try:
@@ -436,9 +435,8 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
 MAX_PREVIOUS_ID = 2**31 - 1  #: The highest cluster id a previous run may hold (32-bit inside, room for new ones).
 
 
-def check_previous_ids(lowest: int | None, highest: int | None, where: str) -> None:
-    """A previous run's cluster ids from 0 to :data:`MAX_PREVIOUS_ID`, else an error naming the file (a negative
-    or a 2^40 id failed deep in the run, or crashed).
+def check_previous_ids(lowest: int | None, highest: int | None, where: str, repeated: int = 0) -> None:
+    """Previous cluster ids from 0 to :data:`MAX_PREVIOUS_ID`, each account once, else an error naming the file.
 
     >>> check_previous_ids(-1, 3, "prev/accounts.parquet")
     Traceback (most recent call last):
@@ -447,3 +445,6 @@ def check_previous_ids(lowest: int | None, highest: int | None, where: str) -> N
     if (lowest is not None and lowest < 0) or (highest is not None and highest > MAX_PREVIOUS_ID):
         raise InputError(f"previous cluster ids must be whole numbers from 0 to {MAX_PREVIOUS_ID:,} (a folder edited "
                          "by hand, or written by another tool?)", file=where, column="cluster_id")
+    if repeated:
+        raise InputError(f"{repeated:,} rows repeat an account id (one row per account; two runs joined?)",
+                         file=where, column="account_id")
