@@ -58,6 +58,7 @@ from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.schedules import scheduled_accounts
 from graphlink.stages.scoring import clustered_affiliations, score_clusters, scored_memberships
 from graphlink.stages.signals import extract_signals
+from graphlink.stages.placeholders import placeholder_warning
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.signals.prompt import prompt_heads
 from graphlink.stages.small_cells import strong_clusters
@@ -402,9 +403,8 @@ def run_warnings(projection: Any, signal_set: Any, index: pl.DataFrame | None = 
             warnings.insert(0, f"{silent:,} of {plural(index.height, 'account')} {'appears' if silent == 1 else 'appear'} only in the accounts file (no event): "
                                "kept with 0 events; they link only through its columns (a different log's accounts?)")
     invalid = invalid_ip_warning(signal_set.stats.get("ip_events", 0), signal_set.stats.get("invalid_ip_events", 0))
-    if invalid:
-        warnings.insert(0, invalid)
-    return [*(accounts.warnings if accounts is not None else []), *warnings]
+    first = [w for w in (invalid, placeholder_warning(getattr(projection, "signals", None), 0 if index is None else index.height)) if w]
+    return [*(accounts.warnings if accounts is not None else []), *first, *warnings]
 
 
 def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_accounts: int, signal_set: Any,

@@ -375,3 +375,17 @@ def test_a_previous_accounts_table_listing_an_account_twice_is_a_clear_error(wor
     assert "accounts.parquet" in str(caught.value)
     with pytest.raises(InputError, match="repeat an account id"):
         run_detect(events, previous=pl.concat([table, table]))
+
+
+# -- a placeholder card ----------------------------------------------------------------------------------------------
+
+def test_a_placeholder_payment_value_most_accounts_hold_is_warned_about(world):
+    """People without a card logged as ``none``: the 80 of them became one cluster ("80 accounts pay with 1 payment
+    fingerprint"), the report's top unflagged cluster, with no word that the value is no card."""
+    events, _ = world
+    people = pl.col("account_id").str.starts_with("user")
+    result = run_detect(events.with_columns(pl.when(people).then(pl.lit("none")).otherwise(pl.col("payment_fingerprint"))
+                                            .alias("payment_fingerprint")))
+    said = [w for w in result.run["warnings"] if "payment fingerprint" in w]
+    assert len(said) == 1 and "80 of 120" in said[0] and "none" in said[0] and "'none'" not in said[0]
+    assert not [w for w in run_detect(events).run["warnings"] if "payment fingerprint" in w]
