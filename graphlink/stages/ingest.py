@@ -300,7 +300,7 @@ class AccountsInfo:
     path: str
     rows_read: int
     rejected: dict[str, int] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)  #: for run.json (created_at values that do not parse)
+    warnings: list[str] = field(default_factory=list)  #: for run.json (created_at unparseable or out of range)
 
 
 def load_accounts(path: str | Path, config: IngestConfig | None = None) -> AccountsInfo:
