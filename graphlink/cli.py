@@ -210,7 +210,7 @@ OutDirArg = Annotated[Path, typer.Argument(metavar="DIR", show_default=False,
 @cli_errors
 def report(
     out_dir: OutDirArg,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", show_default=False, help="Report file [default: DIR/report.html].")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="FILE", show_default=False, help="Report file [default: DIR/report.html]; an existing file is replaced only if it is an earlier report.")] = None,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
     max_sections: Annotated[int, typer.Option(min=0, metavar="N", help="Flagged clusters given a detailed section, highest scores first (the report names those left out).")] = 1000,
@@ -301,7 +301,7 @@ def export_command(
     out_dir: OutDirArg,
     fmt: Annotated[str, typer.Option("--format", "-f", metavar="gexf|graphml|json|csv", show_default=False, help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv and evidence.csv).")],
     clusters: Annotated[Optional[list[str]], typer.Option("--clusters", "-c", metavar="flagged|all|ID,...", show_default=False, help="Clusters to export: flagged, all, or cluster ids (repeatable or comma-separated: -c 3,7). [default: flagged]")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="PATH", show_default=False, help="File for gexf/graphml [default: DIR/graph.FORMAT]; folder for json [default: DIR/cases, replaced as a whole] and csv [default: DIR/csv].")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="PATH", show_default=False, help="File for gexf/graphml [default: DIR/graph.FORMAT; an existing file is replaced only if it is an earlier graph of that format]; folder for json [default: DIR/cases, replaced as a whole] and csv [default: DIR/csv].")] = None,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
     quiet: QuietOpt = False,

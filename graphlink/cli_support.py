@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import signal
 import sys
 import threading
@@ -114,6 +115,21 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def os_error_text(exc: OSError) -> str:
+    """An operating-system error as ``FILE: what``, naming the path the user gave, not the hidden temporary
+    sibling graphlink was writing (``.report.html.tmp-4242``: :mod:`graphlink.store.atomic`).
+
+    >>> os_error_text(FileNotFoundError(2, "No such file or directory", "/proc/self/.r.html.tmp-7744"))
+    '/proc/self/r.html: no such file or directory'
+    >>> os_error_text(PermissionError(1, "Operation not permitted", "/sys/.out.tmp-7/run.json"))
+    '/sys/out/run.json: operation not permitted'
+    """
+    if exc.filename is None or not exc.strerror:
+        return str(exc)
+    shown = re.sub(r"(^|/)\.([^/]+)\.(?:tmp|old)-\d+(?=/|$)", r"\1\2", os.fsdecode(exc.filename))
+    return f"{shown}: {exc.strerror[:1].lower()}{exc.strerror[1:]}"
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread while a command runs, so that its clean-up runs
     (``finally`` blocks: the Spark engine's scratch folder, half-written outputs) before it exits."""
@@ -175,7 +191,7 @@ def cli_errors(func):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(141) from None
         except (OSError, UnicodeDecodeError) as exc:
-            fail(str(exc))
+            fail(os_error_text(exc) if isinstance(exc, OSError) else str(exc))
         except KeyboardInterrupt:
             err.print("interrupted")
             raise typer.Exit(130)

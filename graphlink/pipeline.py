@@ -52,11 +52,13 @@ from graphlink.stages.cotiming import with_co_timed_support, with_co_timing_reas
 from graphlink.stages.linking import clique_support
 from graphlink.stages.match_prep import prepared_indexes
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
+from graphlink.stages.frames import accounts_from_frame
 from graphlink.stages.ingest import AccountsInfo, Events, events_from_frame, load_accounts, load_events
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.schedules import scheduled_accounts
 from graphlink.stages.scoring import clustered_affiliations, score_clusters, scored_memberships
 from graphlink.stages.signals import extract_signals
+from graphlink.stages.placeholders import placeholder_warning
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.signals.prompt import prompt_heads
 from graphlink.stages.small_cells import strong_clusters
@@ -232,7 +234,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
                                                                     activity_idx, ev.columns, config, minutes_idx)
         links, linking = early["links"], linking_values(projection.memberships, projection.signals, index, accounts_out, early["order"])
         prepared = prepared_indexes(linking, early["order"], index, accounts_out, clusters)
-    warnings = [*ev.warnings, *run_warnings(projection, signal_set, index, accounts is not None)]
+    warnings = [*ev.warnings, *run_warnings(projection, signal_set, index, acc)]
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory, warnings, accounts_out)
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
@@ -251,7 +253,7 @@ def ingest_stage(events, accounts, config: PipelineConfig) -> tuple[Events, Acco
     if isinstance(accounts, (str, Path)):
         acc = load_accounts(accounts, config.ingest)
     elif accounts is not None:
-        acc = AccountsInfo(frame=accounts, path="<frame>", rows_read=accounts.height)
+        acc = accounts_from_frame(accounts, config.ingest)
     # The prompt hashing pass keeps the text the prompt sampler needs (no second read of the prompts).
     return ev, acc, encode_events(ev, acc, salt=config.signals.seed, heads=prompt_heads(config.signals))
 
@@ -391,19 +393,18 @@ def supported_partition(partition: pl.DataFrame, memberships: pl.DataFrame, sign
 
 
 def run_warnings(projection: Any, signal_set: Any, index: pl.DataFrame | None = None,
-                 accounts_given: bool = False) -> list[str]:
-    """The projection's warnings, after one when most IP addresses are unreadable (the wrong column mapped?)
-    and one counting accounts of the accounts file that sent no event."""
+                 accounts: AccountsInfo | None = None) -> list[str]:
+    """The projection's warnings, after one when most IP addresses are unreadable (the wrong column mapped?),
+    one counting accounts of the accounts file that sent no event and the accounts file's own (created_at)."""
     warnings = list(projection.warnings)
-    if accounts_given and index is not None:
+    if accounts is not None and index is not None:
         silent = int((index["events"] == 0).sum())
         if silent:
             warnings.insert(0, f"{silent:,} of {plural(index.height, 'account')} {'appears' if silent == 1 else 'appear'} only in the accounts file (no event): "
                                "kept with 0 events; they link only through its columns (a different log's accounts?)")
     invalid = invalid_ip_warning(signal_set.stats.get("ip_events", 0), signal_set.stats.get("invalid_ip_events", 0))
-    if invalid:
-        warnings.insert(0, invalid)
-    return warnings
+    first = [w for w in (invalid, placeholder_warning(getattr(projection, "signals", None), 0 if index is None else index.height)) if w]
+    return [*(accounts.warnings if accounts is not None else []), *first, *warnings]
 
 
 def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_accounts: int, signal_set: Any,

@@ -206,7 +206,7 @@ def test_extra_score_columns_render_generically(world):
 
 def test_report_is_atomic_and_replaces(world, monkeypatch):
     target = world / "report.html"
-    target.write_text("old")
+    target.write_text("<title>graphlink report: old</title>")  # an earlier report (other files are refused)
     import graphlink.views.report as report_module
 
     def boom(*args, **kwargs):
@@ -215,7 +215,7 @@ def test_report_is_atomic_and_replaces(world, monkeypatch):
     monkeypatch.setattr(report_module, "render_report", boom)
     with pytest.raises(RuntimeError):
         write_report(world)
-    assert target.read_text() == "old"
+    assert target.read_text() == "<title>graphlink report: old</title>"
     assert not [p for p in world.iterdir() if p.name.startswith(".report.html")]
 
 

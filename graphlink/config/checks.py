@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -19,7 +20,9 @@ def check(ok: bool, message: str) -> None:
 def at_least(config: Any, minimum: float, *names: str) -> None:
     """Each named setting of ``config`` is at least ``minimum``."""
     for name in names:
-        check(getattr(config, name) >= minimum, f"{name} must be at least {minimum}, got {getattr(config, name)!r}")
+        value = getattr(config, name)
+        check(value >= minimum, f"{name} must be at least {minimum}, got {value!r}")
+        check(math.isfinite(value), f"{name} must be finite, got {value!r}")
 
 
 def share(config: Any, *names: str) -> None:

@@ -34,6 +34,7 @@ class KindSpec:
 
     def __post_init__(self) -> None:
         check(self.weight >= 0, f"weight must be at least 0, got {self.weight!r}")
+        check(self.weight < float("inf"), f"weight must be finite, got {self.weight!r}")
         check(self.max_accounts is None or self.max_accounts >= 2,
               f"max_accounts must be None (no cap) or at least 2, got {self.max_accounts!r}")
 

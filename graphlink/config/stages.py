@@ -273,8 +273,9 @@ class CommunityConfig:
     template_bursts: bool = True
 
     def __post_init__(self) -> None:
-        check(self.resolution > 0, f"resolution must be greater than 0, got {self.resolution!r}")
-        check(self.campaign_resolution > 0, f"campaign_resolution must be greater than 0, got {self.campaign_resolution!r}")
+        for name, value in (("resolution", self.resolution), ("campaign_resolution", self.campaign_resolution)):
+            check(value > 0, f"{name} must be greater than 0, got {value!r}")
+            check(value < float("inf"), f"{name} must be finite, got {value!r}")  # inf: no cluster at all, silently
         check(self.objective in ("CPM", "modularity"), f"objective must be 'CPM' or 'modularity', got {self.objective!r}")
         at_least(self, 1, "min_cluster_size")
         share(self, "core_strength")
@@ -371,7 +372,7 @@ class ScoringConfig:
     def __post_init__(self) -> None:
         frozen_mapping(self, "component_weights")
         for name, weight in self.component_weights.items():
-            check(isinstance(weight, (int, float)) and weight >= 0,
+            check(isinstance(weight, (int, float)) and 0 <= weight < float("inf"),
                    f"component_weights[{name!r}] must be a number at least 0, got {weight!r}")
         share(self, "flag_threshold", "org_discount", "outsider_network_share", "outsider_min_spread")
         at_least(self, 1, "min_flag_size", "evidence_per_kind")

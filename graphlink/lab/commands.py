@@ -12,11 +12,45 @@ from pathlib import Path
 from typing import Any
 
 from graphlink.contract import ACCOUNTS_FILE, CLUSTERS_FILE
-from graphlink.errors import ConfigError, GraphlinkError
+from graphlink.errors import ConfigError, GraphlinkError, InputError
 from graphlink.lab.evaluate import evaluate_dir
 from graphlink.store.atomic import write_atomic
 
-__all__ = ["evaluate_output", "simulate_preset", "simulate_scenario_world", "simulate_two_days"]
+__all__ = ["WORLD_FILES", "check_world_folder", "evaluate_output", "simulate_preset", "simulate_scenario_world",
+           "simulate_two_days"]
+
+#: The files a simulated world writes (``params.json`` for scenario worlds).
+WORLD_FILES = ("events.parquet", "accounts.parquet", "labels.parquet", "params.json")
+
+
+def check_world_folder(out_dir: str | Path) -> None:
+    """Refuse a world's folder whose files the simulator would replace but did not write.
+
+    A world replaces its files in an existing folder and leaves the others alone; a folder holding a user's own
+    ``events.parquet`` (their log: ``graphlink simulate data/``) would lose it. The simulator's own folder is known
+    by its ``labels.parquet`` (``account_id`` and ``kind`` columns), as detect knows its output by ``run.json``.
+
+    Raises
+    ------
+    InputError
+        ``out_dir`` is a file, or holds world files beside no simulated ``labels.parquet``.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder; give a folder for the simulated world", file=str(out))
+    present = [name for name in WORLD_FILES if (out / name).exists()] if out.is_dir() else []
+    if present and not _simulated_labels(out / "labels.parquet"):
+        raise InputError(f"holds {', '.join(present)} that graphlink simulate did not write (no simulated "
+                         "labels.parquet beside them); nothing was written: choose another folder", file=str(out))
+
+
+def _simulated_labels(path: Path) -> bool:
+    import polars as pl
+
+    try:
+        return {"account_id", "kind"} <= set(pl.read_parquet_schema(path))
+    except (pl.exceptions.PolarsError, OSError):
+        return False
 
 
 def simulate_preset(out_dir: str | Path, preset: str = "small", seed: int = 0,
@@ -44,11 +78,14 @@ def simulate_preset(out_dir: str | Path, preset: str = "small", seed: int = 0,
     ------
     ConfigError
         Unknown preset or camouflage out of range.
+    InputError
+        ``out_dir`` holds files the simulator did not write (:func:`check_world_folder`).
     """
     # The simulator needs pyarrow (the [simulate] extra): imported here, so that
     # `graphlink evaluate` works on a core install.
     from graphlink.lab.simulate import PRESETS, write_world
 
+    check_world_folder(out_dir)
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     config = PRESETS[preset]
@@ -85,6 +122,8 @@ def simulate_scenario_world(out_dir: str | Path, scenario: str, seed: int = 0,
     ------
     ConfigError
         Unknown scenario or scale.
+    InputError
+        ``out_dir`` holds files the simulator did not write (:func:`check_world_folder`).
     """
     from graphlink.lab.simulate.scenarios import SCALES, SCENARIOS, write_scenario
 
@@ -92,6 +131,7 @@ def simulate_scenario_world(out_dir: str | Path, scenario: str, seed: int = 0,
         raise ConfigError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
     if scale not in SCALES:
         raise ConfigError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
+    check_world_folder(out_dir)
     return write_scenario(out_dir, scenario, seed, scale)
 
 
@@ -125,6 +165,7 @@ def simulate_two_days(out_dir: str | Path, day_two_dir: str | Path, scenario: st
         same = False
     if same:
         raise ConfigError(f"--day-two {day_two_dir}: is the folder day one is written to; give another folder")
+    check_world_folder(day_two_dir)  # before day one is written
     day_one = simulate_scenario_world(out_dir, scenario, seed=seed, scale=scale)  # validates scenario and scale
     from graphlink.lab.simulate.day_two import write_day_two
 

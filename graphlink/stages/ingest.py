@@ -37,7 +37,7 @@ import polars as pl
 from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
 from graphlink.errors import InputError, safe_reason
 from graphlink.stages.reading import EXTENSIONS, collect_frame, normalise_header, read_schema, scan
-from graphlink.stages.timestamp_hint import timestamp_hint
+from graphlink.stages.timestamp_hint import created_at_warning, timestamp_hint
 from graphlink.stages.timestamps import parse_timestamp
 from graphlink.stages.validation import (
     check_columns, check_not_a_time, float_bad, float_error, float_text, is_float,
@@ -279,20 +279,17 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
 
 def events_from_frame(frame: pl.DataFrame | pl.LazyFrame, config: IngestConfig | None = None,
                       name: str = "<frame>", extra_signals: tuple[str, ...] = ()) -> Events:
-    """Like :func:`load_events` for an in-memory frame (the notebook route)."""
-    import tempfile
+    """Like :func:`load_events` for an in-memory frame (the notebook route; :func:`graphlink.stages.frames.read_frame`)."""
+    from graphlink.stages.frames import read_frame
 
-    config = config or IngestConfig()
-    lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-    # Reuse the file path logic by scanning from an in-memory parquet buffer.
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "events.parquet"
-        lf.sink_parquet(target)
-        events = load_events(target, config, extra_signals)
+    def read(path: Path) -> Events:
+        events = load_events(path, config or IngestConfig(), extra_signals)
         events.frame = pl.DataFrame(events.frame.collect()).lazy()
         events.unfiltered = events.kept = None  # they read the temporary file
-    events.path = name
-    return events
+        events.path = name
+        return events
+
+    return read_frame(frame, read, name)
 
 
 @dataclass
@@ -303,6 +300,7 @@ class AccountsInfo:
     path: str
     rows_read: int
     rejected: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  #: for run.json (created_at unparseable or out of range)
 
 
 def load_accounts(path: str | Path, config: IngestConfig | None = None) -> AccountsInfo:
@@ -348,25 +346,26 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     lf = _float_ids_as_text(lf, schema, ["account_id"], path_str)  # spelled as the events file's ids
     exprs = [_clean_text("account_id")]
     if "created_at" in schema:
-        exprs.append(parse_timestamp("created_at", schema["created_at"]))
+        created = parse_timestamp("created_at", schema["created_at"])  # out of range: missing, as in the events
+        exprs.append(pl.when((created >= _EARLIEST) & (created < _LATEST)).then(created).alias("created_at"))
     if "email_domain" in schema:
         exprs.append(_clean_text("email_domain").str.to_lowercase())
     elif "email" in schema:
         domain = pl.col("email").cast(pl.String).str.extract(r"@([^@\s]+)\s*$").str.to_lowercase()
         exprs.append(domain.alias("email_domain"))
+    warning = (created_at_warning(lf, schema["created_at"], path_str, _EARLIEST, _LATEST) if "created_at" in schema
+               else None)
     lf = lf.select(exprs)
-    reasons = {"missing_account_id": pl.col("account_id").is_null()}
-    if "created_at" in schema:
-        reasons["unparseable_created_at"] = pl.col("created_at").is_null() & pl.lit(True)
-    rows, rejected = _reject_counts(lf, {"missing_account_id": reasons["missing_account_id"]}, path_str)
-    frame = collect_frame(lf.filter(~reasons["missing_account_id"]), path_str)
+    rows, rejected = _reject_counts(lf, {"missing_account_id": pl.col("account_id").is_null()}, path_str)
+    frame = collect_frame(lf.filter(pl.col("account_id").is_not_null()), path_str)
     aggs = []
     if "created_at" in frame.columns:
         aggs.append(pl.col("created_at").min())
     if "email_domain" in frame.columns:
         aggs.append(pl.col("email_domain").drop_nulls().first())
     frame = frame.group_by("account_id").agg(aggs) if aggs else frame.unique()
-    return AccountsInfo(frame=frame.sort("account_id"), path=path_str, rows_read=rows, rejected=rejected)
+    return AccountsInfo(frame=frame.sort("account_id"), path=path_str, rows_read=rows, rejected=rejected,
+                        warnings=[warning] if warning else [])
 
 
 def build_account_index(events: Events, accounts: AccountsInfo | None = None) -> pl.DataFrame:

@@ -387,15 +387,16 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
     Raises
     ------
     InputError
-        The folder or its ``accounts.parquet`` is missing or unreadable.
+        The folder or its ``accounts.parquet`` is missing or unreadable, or odd (:func:`check_previous_ids`).
     """
     if isinstance(previous, pl.DataFrame):
         missing = {"account_id", "cluster_id"} - set(previous.columns)
         if missing:
             raise InputError(f"previous accounts need column(s) {', '.join(sorted(missing))}", file="<frame>")
-        return PreviousRun(_utc_last_seen(previous.select("account_id", "cluster_id",
-                                                          *(["last_seen"] if "last_seen" in previous.columns else []))),
-                           int(previous["cluster_id"].cast(pl.Int64, strict=False).max() or 0), "<frame>")
+        ids = previous["cluster_id"].cast(pl.Int64, strict=False)
+        check_previous_ids(ids.min(), ids.max(), "<frame>", previous["account_id"].cast(pl.String).is_duplicated().sum())
+        kept = previous.select("account_id", "cluster_id", *(["last_seen"] if "last_seen" in previous.columns else []))
+        return PreviousRun(_utc_last_seen(kept), int(ids.max() or 0), "<frame>")
     folder = Path(previous)
     cleanup_stale(folder, required)
     accounts_path = folder / "accounts.parquet"
@@ -420,11 +421,30 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"cannot read the previous accounts: {safe_reason(exc)}", file=str(accounts_path)) from None
     max_id = int(accounts["cluster_id"].max() or 0)
+    check_previous_ids(accounts["cluster_id"].min(), max_id, str(accounts_path), accounts["account_id"].is_duplicated().sum())
     run_path = folder / "run.json"
     if run_path.is_file():
         try:
             recorded = json.loads(run_path.read_text(encoding="utf-8")).get("counts", {}).get("max_cluster_id")
             max_id = max(max_id, int(recorded or 0))
-        except (ValueError, TypeError, AttributeError, OSError):
+        except (ValueError, TypeError, AttributeError, OSError, OverflowError):
             raise InputError("previous run.json is not valid", file=str(run_path)) from None
+        check_previous_ids(0, max_id, f"{run_path} (counts.max_cluster_id)")
     return PreviousRun(accounts, max_id, str(folder), clusters, log, flagged)
+
+MAX_PREVIOUS_ID = 2**31 - 1  #: The highest cluster id a previous run may hold (32-bit inside, room for new ones).
+
+
+def check_previous_ids(lowest: int | None, highest: int | None, where: str, repeated: int = 0) -> None:
+    """Previous cluster ids from 0 to :data:`MAX_PREVIOUS_ID`, each account once, else an error naming the file.
+
+    >>> check_previous_ids(-1, 3, "prev/accounts.parquet")
+    Traceback (most recent call last):
+    graphlink.errors.InputError: prev/accounts.parquet: column cluster_id: previous cluster ids must be whole numbers from 0 to 2,147,483,647 (a folder edited by hand, or written by another tool?)
+    """
+    if (lowest is not None and lowest < 0) or (highest is not None and highest > MAX_PREVIOUS_ID):
+        raise InputError(f"previous cluster ids must be whole numbers from 0 to {MAX_PREVIOUS_ID:,} (a folder edited "
+                         "by hand, or written by another tool?)", file=where, column="cluster_id")
+    if repeated:
+        raise InputError(f"{repeated:,} rows repeat an account id (one row per account; two runs joined?)",
+                         file=where, column="account_id")

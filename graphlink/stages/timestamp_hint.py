@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 import shlex
+from datetime import datetime, timezone  # noqa: F401  (timezone: the doctest)
 
 import polars as pl
 
+from graphlink.stages.reading import collect_frame
 from graphlink.stages.timestamps import parse_timestamp
 
-__all__ = ["TIME_NAME", "timestamp_hint"]
+__all__ = ["TIME_NAME", "created_at_warning", "timestamp_hint"]
 
 #: Column names that read like an event time (case-insensitive): ``ts``, ``time``, ``date``, ``created_at``,
 #: ``event_time``, ``time_utc`` ... (not ``created_hour`` or ``runtime``).
@@ -70,3 +72,32 @@ def timestamp_hint(lf: pl.LazyFrame, schema: pl.Schema, used: list[str]) -> str 
     others = f" (also {', '.join(repr(n) for n, _ in found[1:4])})" if len(found) > 1 else ""
     return (f"no timestamp column: column {name!r} looks like one ({why}){others}; pass --map {shlex.quote('timestamp=' + name)} to read "
             "it (without timestamps there is no timing, schedule or activity evidence)")
+
+
+def created_at_warning(lf: pl.LazyFrame, dtype: pl.DataType, path: str, earliest: datetime, latest: datetime,
+                       ) -> str | None:
+    """The warning counting the accounts file's ``created_at`` values that are written but do not parse (a
+    day-first ``31/12/2023 10:00``) or lie outside [``earliest``, ``latest``) as event times must (a ``0`` or
+    ``1970-01-01`` placeholder): those accounts are kept without a creation time, so the created_hour evidence
+    misses them, and the user is told (row numbers are 1-based data rows; values are never quoted).
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"created_at": ["1970-01-01", "31/12/2023 10:00", " ", None, "2024-01-01T10:00:00Z"]})
+    >>> created_at_warning(lf, pl.String, "acc.csv", datetime(1990, 1, 1, tzinfo=timezone.utc),
+    ...                    datetime(2100, 1, 1, tzinfo=timezone.utc))[:80]
+    'acc.csv: 2 of 5 created_at values could not be parsed or lie outside 1990-2099 ('
+    """
+    raw = pl.col("created_at")
+    written = raw.is_not_null()
+    if dtype == pl.String:
+        written = written & (raw.str.strip_chars().str.len_bytes() > 0)
+    parsed = parse_timestamp("created_at", dtype)
+    bad = written & (parsed.is_null() | (parsed < earliest) | (parsed >= latest)).fill_null(True)
+    counts = lf.select(pl.len().alias("n"), bad.sum().alias("bad"), bad.arg_true().first().alias("first"))
+    rows, n_bad, first = collect_frame(counts, path).row(0)
+    if not n_bad:
+        return None
+    return (f"{path}: {n_bad:,} of {rows:,} created_at values could not be parsed or lie outside "
+            f"{earliest.year}-{latest.year - 1} (first: row {first + 1}); those accounts have no creation time (no "
+            "created_hour evidence): write them as ISO-8601 (2024-12-31T10:00:00Z) or epoch seconds")

@@ -53,11 +53,15 @@ def read_seeds(values: Iterable[str]) -> list[str]:
 
     Examples
     --------
-    >>> read_seeds(["acct_1", "acct_2,acct_3", "acct_1"])
-    ['acct_1', 'acct_2', 'acct_3']
+    >>> read_seeds(["acct_1", "acct_2,acct_3", "acct_1"]), read_seeds([1000, "1001"])
+    (['acct_1', 'acct_2', 'acct_3'], ['1000', '1001'])
     """
     seeds: list[str] = []
     for value in values:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # ids are text: an integer id of the notebook as detect spelled it
+        elif not isinstance(value, (str, Path)):
+            raise GraphlinkError(f"seeds are account ids (text) or files of them, not {type(value).__name__}")
         path = Path(value)
         if not _is_file(path):  # a long comma-separated list is no file name (and no OSError)
             seeds.extend(part.strip() for part in value.split(",") if part.strip())

@@ -49,6 +49,7 @@ import polars as pl
 from graphlink.errors import GraphlinkError
 from graphlink.contract import FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT
 from graphlink.store.atomic import write_atomic
+from graphlink.store.targets import check_csv_targets, check_file_target
 from graphlink.store.folder import Outputs, Selection, score_columns
 from graphlink.store.outputs import load_outputs
 from graphlink.views.evidence import strongest_first
@@ -330,10 +331,11 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
     if fmt not in FORMATS:
         raise GraphlinkError(f"unknown export format {fmt!r}; use {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
+    if fmt in ("gexf", "graphml"):  # checked before anything is read: nothing is written over a file of yours
+        target = check_file_target(Path(out) if out is not None else out_dir / f"graph.{fmt}", fmt, f"graph.{fmt}")
     outputs = load_outputs(out_dir, clusters, redact=redact, redact_key=redact_key)
     redacted = outputs.redaction is not None
     if fmt in ("gexf", "graphml"):
-        target = Path(out) if out is not None else out_dir / f"graph.{fmt}"
         graph = cluster_graph(outputs)
         _write_graph(graph, fmt, target)
         return ExportInfo(fmt, [target], outputs.selected, graph.number_of_nodes(), graph.number_of_edges(), redacted)
@@ -363,7 +365,8 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
         paths = [folder / f"cluster-{cluster_id}.json" for cluster_id in outputs.selected]
         return ExportInfo(fmt, paths, outputs.selected, redacted=redacted)
     evidence = strongest_first(evidence_with_meaning(outputs, outputs.evidence))  # per cluster, as show lists it
-    paths = [write_atomic(folder / "members.csv", csv_bytes(members_table(outputs))),
-             write_atomic(folder / "evidence.csv", csv_bytes(evidence))]
+    files = {folder / "members.csv": csv_bytes(members_table(outputs)), folder / "evidence.csv": csv_bytes(evidence)}
+    check_csv_targets(files)  # never over a members.csv of yours
+    paths = [write_atomic(path, content) for path, content in files.items()]
     return ExportInfo(fmt, paths, outputs.selected, redacted=redacted,
                       extra={"members": outputs.accounts.height, "evidence": evidence.height})

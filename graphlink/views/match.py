@@ -28,6 +28,7 @@ from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reaso
 from graphlink.stages.encode import encode_events
 from graphlink.stages.match_coact import new_minutes
 from graphlink.stages.match_templates import doubt_reader
+from graphlink.stages.frames import accounts_from_frame
 from graphlink.stages.ingest import AccountsInfo, events_from_frame, load_accounts, load_events
 from graphlink.stages.match import (
     DEFAULT_MIN_CONCENTRATION, DEFAULT_MIN_EVIDENCE, KNOWN_MEMBER_WHY, MATCH_KINDS, account_clocks, account_values,
@@ -296,7 +297,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     if isinstance(accounts, (str, Path)):
         acc = load_accounts(accounts, config.ingest)
     elif accounts is not None:
-        acc = AccountsInfo(frame=accounts, path="<frame>", rows_read=accounts.height)
+        acc = accounts_from_frame(accounts, config.ingest)
     # Only the columns matched on are encoded (prompts, the costly part of detection, are not read).
     needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds} | {"timestamp"}
     # ... except for the accounts in doubt, whose prompts are read and shingled when it comes to them.
@@ -341,7 +342,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
                    "clusters_matched": matched["cluster_id"].n_unique(),
                    "known_values": known_values.height,
                    "invalid_ip_events": ip_stats.get("invalid_ip_events", 0)},
-        "warnings": warnings + [w for w in (invalid_ip_warning(ip_stats.get("ip_events", 0),
+        "warnings": warnings + (acc.warnings if acc is not None else []) + [w for w in (invalid_ip_warning(ip_stats.get("ip_events", 0),
                                                                ip_stats.get("invalid_ip_events", 0)),) if w],
         "seconds": round(time.perf_counter() - start, 4),
     }

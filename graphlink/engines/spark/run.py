@@ -49,6 +49,7 @@ from graphlink.pipeline import (
 from graphlink.contract import OUTPUT_FILES
 from graphlink.stages.drilldown import UNLISTED_KINDS, hours_from_minutes, link_table, linking_values
 from graphlink.stages.graph import Projection
+from graphlink.stages.frames import accounts_from_frame
 from graphlink.stages.ingest import AccountsInfo, Events, load_accounts
 from graphlink.stages.network_cells import NETWORK_KINDS
 from graphlink.stages.signals import SignalSet
@@ -203,7 +204,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     if isinstance(accounts, (str, Path)):
         acc = load_accounts(accounts, config.ingest)
     elif accounts is not None:
-        acc = AccountsInfo(frame=accounts, path="<frame>", rows_read=accounts.height)
+        acc = accounts_from_frame(accounts, config.ingest)
     index = account_index(sev, acc)
     # The account numbering, joined (broadcast) to rows already reduced per account and value.
     ids = to_spark(spark, index.filter(pl.col("events") > 0).select("account_id", "account_idx"))
@@ -266,7 +267,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
         pl.col("account_idx").cast(pl.UInt32), pl.col("signal_idx").cast(pl.UInt32))
     links, linking = link_table(edges, index), linking_values(linking_rows, projected.signals, index, accounts_out)
     done("drilldown")
-    warnings = [*sev.warnings, *run_warnings(projection, signal_set, index, acc is not None)]
+    warnings = [*sev.warnings, *run_warnings(projection, signal_set, index, acc)]
     run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
                      timings, memory, warnings, accounts_out)
     run["engine"] = {"name": "spark", "master": spark.sparkContext.master, "spark": spark.version,

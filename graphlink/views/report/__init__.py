@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from graphlink.store.atomic import write_atomic
+from graphlink.store.targets import check_file_target
 from graphlink.store.outputs import load_outputs
 from graphlink.views.report.html import ReportOptions, planned_sections, render_report, section_ids
 from graphlink.views.report.members import MemberEvents, member_events
@@ -65,7 +66,7 @@ def write_report(out_dir: str | Path, out: str | Path | None = None, *, redact: 
     start = time.perf_counter()
     options = options or ReportOptions()
     out_dir = Path(out_dir)
-    target = Path(out) if out is not None else out_dir / "report.html"
+    target = check_file_target(Path(out) if out is not None else out_dir / "report.html", "report", "report.html")
     # Read only the clusters that get a section.
     # Read only the clusters that get a section: the top flagged ones, then the top unflagged ones.
     wanted = planned_sections(out_dir, options)
