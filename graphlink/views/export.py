@@ -56,7 +56,7 @@ from graphlink.store.folder import Outputs, Selection, score_columns
 from graphlink.store.outputs import load_outputs
 from graphlink.views.evidence import strongest_first
 from graphlink.views.explain import cluster_explanations, flag_explanation, json_default
-from graphlink.views.member_ties import with_member_ties
+from graphlink.views.member_ties import outputs_member_ties, with_member_ties
 from graphlink.views.safety import csv_safe_expr
 from graphlink.views.schedule import timing_bucket, timing_meanings
 
@@ -209,10 +209,12 @@ def _iso_columns(frame: pl.DataFrame) -> pl.DataFrame:
                                if isinstance(dtype, pl.Datetime)])
 
 
-def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None) -> dict[str, Any]:
-    """The JSON case of one cluster (schema ``graphlink.case/1``) as plain data."""
+def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None,
+              ties: pl.DataFrame | None = None) -> dict[str, Any]:
+    """The JSON case of one cluster (schema ``graphlink.case/1``) as plain data (``ties``: the loaded members'
+    :func:`graphlink.views.member_ties.outputs_member_ties`, if already built)."""
     row = outputs.cluster_row(cluster_id)
-    members = _iso_columns(with_member_ties(outputs.members(cluster_id), outputs, cluster_id).drop("cluster_id"))
+    members = _iso_columns(with_member_ties(outputs.members(cluster_id), outputs, cluster_id, ties=ties).drop("cluster_id"))
     run = outputs.run
     # A timing value is a hash: ``meaning`` says who acts in the same windows and when (null for other kinds).
     # Strongest evidence first, as show and the report list it (graphlink.views.evidence.strongest_first).
@@ -261,9 +263,10 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
     return frame.write_csv().encode("utf-8")
 
 
-def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None) -> str:
+def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None,
+              ties: pl.DataFrame | None = None) -> str:
     """The case file of one cluster as JSON text (see :func:`case_file`)."""
-    case = case_file(outputs, cluster_id, exported_at)
+    case = case_file(outputs, cluster_id, exported_at, ties)
     return json.dumps(case, indent=2, ensure_ascii=False, default=json_default, allow_nan=False) + "\n"
 
 
@@ -362,8 +365,9 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
                                      "nothing was written: choose an empty or new folder for --out")
 
         def write(tmp: Path) -> None:
+            ties = outputs_member_ties(outputs)  # every member's, built once
             for cluster_id in outputs.selected:
-                text = case_json(outputs, cluster_id, exported_at)
+                text = case_json(outputs, cluster_id, exported_at, ties)
                 (tmp / f"cluster-{cluster_id}.json").write_text(text, encoding="utf-8")
 
         write_dir_atomically(folder, write)

@@ -175,10 +175,11 @@ def outputs_member_ties(outputs: Outputs, cluster_id: int | None = None) -> pl.D
 
 
 def with_member_ties(members: pl.DataFrame, outputs: Outputs, cluster_id: int | None = None,
-                     sort: str = "events") -> pl.DataFrame:
+                     sort: str = "events", ties: pl.DataFrame | None = None) -> pl.DataFrame:
     """``members`` (rows with ``account_id, cluster_id``) with :data:`graphlink.contract.MEMBER_TIES_COLUMNS` added
-    last; ``sort="strength"`` orders them weakest tie first (null strength last), else their order is kept."""
-    ties = outputs_member_ties(outputs, cluster_id).select("account_id", *MEMBER_TIES_COLUMNS)
+    last; ``sort="strength"`` orders them weakest tie first (null strength last), else their order is kept.
+    ``ties``: :func:`outputs_member_ties` of these members, if already built (one export of many clusters builds it once)."""
+    ties = (outputs_member_ties(outputs, cluster_id) if ties is None else ties).select("account_id", *MEMBER_TIES_COLUMNS)
     joined = members.join(ties, on="account_id", how="left", maintain_order="left").with_columns(
         pl.col("tied_by").fill_null(""))
     if sort == "strength":
