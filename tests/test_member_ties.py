@@ -171,3 +171,9 @@ def test_html_and_terminal_escape_the_logged_values(folder, tmp_path):
     shown = console.export_text()
     assert "[red]now[/]" in shown  # printed as written, not eaten as rich markup
     assert re.search(r"prompt phrase \"<script>alert\(1\)</script> \[red\]now", shown)
+
+
+def test_redacted_views_redact_the_values_a_member_is_tied_by(folder):
+    outputs = load_outputs(folder, "all", redact_key="k")
+    by = [m for m in cluster_json(outputs, 1, members=100)["members"] if m["tie_strength"] == pytest.approx(EXPECTED["by"])]
+    assert len(by) == 1 and NAT not in by[0]["tied_by"] and by[0]["tied_by"].startswith("IP address ")
