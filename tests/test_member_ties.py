@@ -163,6 +163,8 @@ def test_csv_neutralises_a_formula_account_and_keeps_its_ties(folder, ties, tmp_
 def test_html_and_terminal_escape_the_logged_values(folder, tmp_path):
     report = write_report(folder, tmp_path / "r.html").path.read_text()
     assert "<script>alert(1)</script>" not in report and "&lt;script&gt;alert(1)&lt;/script&gt;" in report
+    notebook = graphlink.load(folder).cluster(1)._repr_html_()  # the notebook's member preview
+    assert "tied_by" in notebook and "<script>" not in notebook and "&lt;script&gt;" in notebook
     outputs = load_outputs(folder, "all")
     console = Console(record=True, width=400, color_system=None)
     for table, _, headers in cluster_tables(outputs, 1, members=100)[1]:

@@ -388,4 +388,4 @@ class ClusterView:
         evidence = self.evidence.select("kind", "value", "accounts_sharing", "df", "weight")
         return (f"<div><p><b>{html_safe(repr(self))}</b></p><pre>{why}</pre>"
                 f"<p>Evidence:</p>{table_html(evidence, 15)}"
-                f"<p>Members:</p>{table_html(self.members.drop('cluster_id'), 10)}</div>")
+                f"<p>Members:</p>{table_html(self.member_ties('events').drop('cluster_id'), 10)}</div>")
