@@ -254,6 +254,7 @@ def show(
     all_values: Annotated[bool, typer.Option("--all-values", help="Also list values shared but too common to link anybody (weight 0), hidden by default.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the cluster (row, reasons, members, evidence) as JSON on standard output.")] = False,
     quiet: QuietJsonOpt = False,
+    sort_members: Annotated[str, typer.Option("--sort-members", metavar="events|strength", help="Members in order of events (most active first) or strength (weakest tie to the cluster first: the periphery to check before a ban).")] = "events",
 ) -> None:
     """Show one cluster in the terminal: reasons, members and shared evidence.
 
@@ -263,13 +264,17 @@ def show(
     from graphlink.store.outputs import load_outputs
     from graphlink.views.terminal import cluster_json, cluster_tables
 
+    if sort_members not in ("events", "strength"):
+        raise typer.BadParameter(f"{sort_members!r}: use events or strength", param_hint="--sort-members")
     outputs = load_outputs(out_dir, [cluster_id], redact=redact, redact_key=redact_key)
     if as_json:
-        emit_json(cluster_json(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values))
+        emit_json(cluster_json(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values,
+                               sort=sort_members))
         return
     if quiet:
         return
-    heading, tables = cluster_tables(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values)
+    heading, tables = cluster_tables(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values,
+                                     sort=sort_members)
     for line in heading:
         out_console.print(line)
     for table, rows, headers in tables:

@@ -263,6 +263,24 @@ FLAG_EXPLANATION = ("why", "reasons", "flagged_with", "score_note")
 #: The flat part of :data:`FLAG_EXPLANATION`: what a table or graph export carries per cluster (or member).
 FLAG_EXPLANATION_COLUMNS = ("score_note", "why")
 
+#: Why each member is in its cluster, built in one place (:func:`graphlink.views.member_ties.member_ties`) from the
+#: folder's ``linking.parquet`` and ``memberships.parquet`` at view time, and shown wherever members are: ``show``
+#: (columns ``strength`` and ``tied by``), ``show --json`` and the JSON case file (each member), ``members.csv``,
+#: the graph exports' account nodes, the report's member lists and the notebook's
+#: :meth:`graphlink.ClusterView.member_ties`. ``tie_strength`` in [0, 1]: the share of the member's link weight that
+#: lies inside its cluster, ``sum(w * (m - 1)) / sum(w * (df - 1))`` over its linking values (``w`` the value's
+#: weight, ``m`` the cluster's members holding it, ``df`` the run's accounts holding it); low: most of what ties the
+#: account ties it to accounts outside the cluster (a bystander on a shared address); null when the folder has no
+#: ``linking.parquet`` or the member holds no value another account holds. ``tied_by``: per kind, in the cluster's
+#: order of kinds, how many of the cluster's shared values (held by two or more members) the member holds and its
+#: strongest (largest weight) with how many members hold it, e.g. ``payment card pf_147f (40 members); 34 IP
+#: addresses, strongest 93.66.155.216 (17 members)``; "" when it holds none. Logged values, attacker-written:
+#: rendered escaped.
+MEMBER_TIES_SCHEMA = pl.Schema({"account_id": pl.String, "cluster_id": pl.Int64, "tie_strength": pl.Float64,
+                                "tied_by": pl.String})
+#: What a member row carries besides its account (:data:`MEMBER_TIES_SCHEMA` less the keys).
+MEMBER_TIES_COLUMNS = ("tie_strength", "tied_by")
+
 #: Dates and times in JSON exports (case files, ``ClusterView.export``): UTC, second precision.
 JSON_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -276,5 +294,5 @@ __all__ = [
     "MATCH_CLOCKS_FILE", "MATCH_CLOCKS_SCHEMA", "MATCH_TEMPLATES_FILE", "MATCH_TEMPLATES_SCHEMA",
     "MATCH_INDEX_FILES", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
     "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
-    "FLAG_EXPLANATION", "FLAG_EXPLANATION_COLUMNS",
+    "FLAG_EXPLANATION", "FLAG_EXPLANATION_COLUMNS", "MEMBER_TIES_SCHEMA", "MEMBER_TIES_COLUMNS",
 ]

@@ -55,6 +55,10 @@ class Outputs:
     templates : LazyFrame or None
         ``templates.parquet`` (clustered accounts' prompt shingles), scanned with
         ``graph=True`` when the folder has it; whose templates ``expand`` holds a list to.
+    member_linking : DataFrame or None
+        ``linking.parquet`` rows (``account_id, cluster_id, kind, value, df, weight``) of the selected clusters'
+        members, read with the drill-down tables; ``None`` if the folder has no ``linking.parquet``. Why each
+        member is in its cluster (:func:`graphlink.views.member_ties.member_ties`).
     redaction : str or None
         Set by :meth:`graphlink.store.redact.Redactor.outputs`: what was redacted and how.
     """
@@ -73,6 +77,7 @@ class Outputs:
     linking: pl.LazyFrame | None = None
     minutes: pl.LazyFrame | None = None
     templates: pl.LazyFrame | None = None
+    member_linking: pl.DataFrame | None = None
 
     def cluster_row(self, cluster_id: int) -> dict[str, Any]:
         """The ``clusters.parquet`` row of ``cluster_id`` as a dict."""

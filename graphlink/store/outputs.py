@@ -257,12 +257,17 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
     activity = None
     if drilldown and (out_dir / ACTIVITY_FILE).is_file():
         activity = _scan(out_dir, ACTIVITY_FILE, tuple(ACTIVITY_SCHEMA)).filter(keep).collect()
+    member_linking = None
+    if drilldown and (out_dir / LINKING_FILE).is_file():  # why each member is in its cluster (its linking values)
+        member_linking = (_scan(out_dir, LINKING_FILE, tuple(LINKING_SCHEMA)).filter(in_selection)
+                          .select("account_id", "cluster_id", "kind", "value", "df", "weight").collect())
     campaigns = None
     if (out_dir / CAMPAIGNS_FILE).is_file():
         campaigns = _scan(out_dir, CAMPAIGNS_FILE, ("campaign_id", "clusters", "accounts", "score", "flagged",
                                                     "why")).collect()
     outputs = Outputs(path=out_dir, run=run, clusters=clusters, selected=selected, accounts=accounts,
-                      evidence=evidence, memberships=memberships, activity=activity, campaigns=campaigns)
+                      evidence=evidence, memberships=memberships, activity=activity, campaigns=campaigns,
+                      member_linking=member_linking)
     if redact or redact_key:
         # why / top_values of every cluster quote evidence values: recognise them all.
         context = (pl.scan_parquet(out_dir / EVIDENCE_FILE, glob=False)

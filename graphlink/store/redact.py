@@ -269,8 +269,9 @@ class Redactor:
             shown.append(context.select("kind", "value"))
         shown_map = self.value_map(pl.concat(shown))
         member_map = shown_map
-        if outputs.memberships is not None:
-            extra = outputs.memberships.select("kind", "value").join(
+        quoted = [f.select("kind", "value") for f in (outputs.memberships, outputs.member_linking) if f is not None]
+        if quoted:
+            extra = pl.concat(quoted).unique().join(
                 shown_map.select("kind", "value"), on=["kind", "value"], how="anti")
             member_map = pl.concat([shown_map, self.value_map(extra)])
         known = self.cut_forms(shown_map)
@@ -291,13 +292,16 @@ class Redactor:
         memberships = outputs.memberships
         if memberships is not None:
             memberships = account_ids(self.apply_value_map(memberships, member_map))
+        member_linking = outputs.member_linking
+        if member_linking is not None:
+            member_linking = account_ids(self.apply_value_map(member_linking, member_map))
         run = dict(outputs.run)
         if run.get("warnings"):
             run["warnings"] = self.text(pl.Series(run["warnings"], dtype=pl.String), known).to_list()
         return dataclasses.replace(
             outputs, run=run, clusters=clusters, accounts=account_ids(outputs.accounts),
             evidence=self.apply_value_map(outputs.evidence, shown_map), memberships=memberships,
-            activity=account_ids(outputs.activity), redaction=self.note,
+            member_linking=member_linking, activity=account_ids(outputs.activity), redaction=self.note,
         )
 
 

@@ -259,6 +259,22 @@ class ClusterView:
                                                                       "weight"))
         return cluster_graph(outputs, min_shared)
 
+    def member_ties(self, sort: str = "strength") -> pl.DataFrame:
+        """Why each member is in the cluster: :attr:`members` with ``tie_strength`` (the share of the member's link
+        weight inside the cluster, in [0, 1]; low: a bystander tied mostly to accounts outside it) and ``tied_by`` (per
+        kind, the cluster's shared values it holds and its strongest), weakest tie first (``sort="events"``: the
+        members' order). The numbers ``show``, the exports and the report give (:mod:`graphlink.views.member_ties`).
+        """
+        from graphlink.views.member_ties import with_member_ties
+
+        try:
+            affiliations = self.affiliations().with_columns(pl.lit(self.cluster_id, dtype=pl.Int64).alias("cluster_id"))
+        except GraphlinkError:  # a folder without memberships.parquet: its linking values only
+            affiliations = None
+        outputs = dataclasses.replace(self._result.outputs, accounts=self.members, evidence=self.evidence,
+                                      memberships=affiliations)
+        return with_member_ties(self.members, outputs, self.cluster_id, sort)
+
     def why(self) -> str:
         """Plain-language explanation of the cluster: size, score, verdict and strongest evidence.
 
@@ -372,4 +388,4 @@ class ClusterView:
         evidence = self.evidence.select("kind", "value", "accounts_sharing", "df", "weight")
         return (f"<div><p><b>{html_safe(repr(self))}</b></p><pre>{why}</pre>"
                 f"<p>Evidence:</p>{table_html(evidence, 15)}"
-                f"<p>Members:</p>{table_html(self.members.drop('cluster_id'), 10)}</div>")
+                f"<p>Members:</p>{table_html(self.member_ties('events').drop('cluster_id'), 10)}</div>")

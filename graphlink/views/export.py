@@ -6,8 +6,10 @@
     A graph for Gephi (or any graph tool): account nodes and the signal nodes
     they share, built by :func:`cluster_graph`. Every node has a ``type``
     (``account`` or ``signal``), ``label``, ``cluster_id`` and ``score``;
-    accounts add ``events``, ``first_seen``, ``last_seen``, ``flagged``
-    and why their cluster is flagged (``score_note``, ``why``: :data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS`);
+    accounts add ``events``, ``first_seen``, ``last_seen``, ``flagged``,
+    why their cluster is flagged (``score_note``, ``why``: :data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS`) and
+    why the account is in it (``tie_strength``, left out when not known, and ``tied_by``:
+    :data:`graphlink.contract.MEMBER_TIES_COLUMNS`);
     signals add ``kind``, ``value``, ``weight`` (rarity weight; 0 means too
     common to link) and ``accounts`` (exported accounts carrying it). Edges
     carry ``weight`` (the signal's weight), ``kind`` and the account's
@@ -18,12 +20,13 @@
     One case file per cluster (``cluster-<id>.json``, schema
     ``graphlink.case/1``) with the score and its components, why it is flagged
     (``why``, ``reasons``, ``flagged_with``, ``score_note``: :data:`graphlink.contract.FLAG_EXPLANATION`),
-    members, evidence (strongest first, as ``show`` lists it), an hour-of-day profile and the run's parameters, for
+    members (each with ``tie_strength`` and ``tied_by``), evidence (strongest first, as ``show`` lists it), an hour-of-day profile and the run's parameters, for
     case-management tools (:func:`case_file`). Default folder: ``DIR/cases``.
     The folder is replaced as a whole: it then holds exactly the exported
     clusters' files (a folder holding anything else is refused).
 ``csv``
-    ``members.csv`` (each member with its cluster's score, ``flagged``, ``score_note`` and ``why``) and
+    ``members.csv`` (each member with ``tie_strength`` and ``tied_by``, and its cluster's score, ``flagged``,
+    ``score_note`` and ``why``) and
     ``evidence.csv`` (strongest first per cluster); cells that a spreadsheet would run
     as a formula (starting ``=``, ``+``, ``-``, ``@``) get a leading ``'``.
     Default folder: ``DIR/csv``.
@@ -47,13 +50,14 @@ import networkx as nx
 import polars as pl
 
 from graphlink.errors import GraphlinkError
-from graphlink.contract import FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT
+from graphlink.contract import FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT, MEMBER_TIES_COLUMNS
 from graphlink.store.atomic import write_atomic
 from graphlink.store.targets import check_csv_targets, check_file_target
 from graphlink.store.folder import Outputs, Selection, score_columns
 from graphlink.store.outputs import load_outputs
 from graphlink.views.evidence import strongest_first
 from graphlink.views.explain import cluster_explanations, flag_explanation, json_default
+from graphlink.views.member_ties import outputs_member_ties, with_member_ties
 from graphlink.views.safety import csv_safe_expr
 from graphlink.views.schedule import timing_bucket, timing_meanings
 
@@ -124,7 +128,8 @@ def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, p
     info = outputs.clusters.select("cluster_id", "score", "flagged")
     explained = cluster_explanations(outputs.clusters, outputs.run, outputs.campaigns)  # why each account's cluster is flagged
     accounts = (
-        outputs.accounts.join(info, on="cluster_id", how="left").join(explained, on="cluster_id", how="left")
+        with_member_ties(outputs.accounts, outputs).join(info, on="cluster_id", how="left")
+        .join(explained, on="cluster_id", how="left")
         .select(
             (pl.lit("account:") + pl.col("account_id")).alias("node"),
             pl.lit("account").alias("type"),
@@ -136,6 +141,7 @@ def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, p
             pl.col("first_seen").dt.strftime(JSON_TIME_FORMAT).fill_null(""),
             pl.col("last_seen").dt.strftime(JSON_TIME_FORMAT).fill_null(""),
             *[xml_text(pl.col(c).fill_null("")).alias(c) for c in FLAG_EXPLANATION_COLUMNS],
+            pl.col("tie_strength"), xml_text(pl.col("tied_by")).alias("tied_by"),  # why the member is in its cluster
         )
         .sort("node")
     )
@@ -184,8 +190,8 @@ def cluster_graph(outputs: Outputs, min_shared: int = 2) -> nx.Graph:
     """
     accounts, signals, edges = graph_tables(outputs, min_shared)
     graph = nx.Graph()
-    for frame in (accounts, signals):
-        graph.add_nodes_from((row.pop("node"), row) for row in frame.to_dicts())
+    for frame in (accounts, signals):  # a null (no tie strength known) is left out: graph formats type each attribute
+        graph.add_nodes_from((row.pop("node"), {k: v for k, v in row.items() if v is not None}) for row in frame.to_dicts())
     graph.add_edges_from((row.pop("source"), row.pop("target"), row) for row in edges.to_dicts())
     return graph
 
@@ -204,10 +210,12 @@ def _iso_columns(frame: pl.DataFrame) -> pl.DataFrame:
                                if isinstance(dtype, pl.Datetime)])
 
 
-def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None) -> dict[str, Any]:
-    """The JSON case of one cluster (schema ``graphlink.case/1``) as plain data."""
+def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None,
+              ties: pl.DataFrame | None = None) -> dict[str, Any]:
+    """The JSON case of one cluster (schema ``graphlink.case/1``) as plain data (``ties``: the loaded members'
+    :func:`graphlink.views.member_ties.outputs_member_ties`, if already built)."""
     row = outputs.cluster_row(cluster_id)
-    members = _iso_columns(outputs.members(cluster_id).drop("cluster_id"))
+    members = _iso_columns(with_member_ties(outputs.members(cluster_id), outputs, cluster_id, ties=ties).drop("cluster_id"))
     run = outputs.run
     # A timing value is a hash: ``meaning`` says who acts in the same windows and when (null for other kinds).
     # Strongest evidence first, as show and the report list it (graphlink.views.evidence.strongest_first).
@@ -256,9 +264,10 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
     return frame.write_csv().encode("utf-8")
 
 
-def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None) -> str:
+def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None,
+              ties: pl.DataFrame | None = None) -> str:
     """The case file of one cluster as JSON text (see :func:`case_file`)."""
-    case = case_file(outputs, cluster_id, exported_at)
+    case = case_file(outputs, cluster_id, exported_at, ties)
     return json.dumps(case, indent=2, ensure_ascii=False, default=json_default, allow_nan=False) + "\n"
 
 
@@ -284,8 +293,9 @@ def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Pat
 
 
 def members_table(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFrame:
-    """Members of the loaded clusters (or of ``cluster_id`` alone) with their cluster's score, campaign and why it is
-    flagged: the ``members.csv`` rows (:data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` last: ``score_note``, ``why``).
+    """Members of the loaded clusters (or of ``cluster_id`` alone) with why each is in its cluster
+    (:data:`graphlink.contract.MEMBER_TIES_COLUMNS`: ``tie_strength``, ``tied_by``) and their cluster's score, campaign
+    and why it is flagged: the ``members.csv`` rows (:data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` last: ``score_note``, ``why``).
 
     ``campaign_id`` is null for folders written before campaigns existed.
     """
@@ -297,9 +307,9 @@ def members_table(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFra
         cluster_explanations(clusters, outputs.run, outputs.campaigns), on="cluster_id", how="left")
     if "campaign_id" not in accounts.columns:
         accounts = accounts.with_columns(pl.lit(None, pl.Int64).alias("campaign_id"))
-    return (accounts.join(info, on="cluster_id", how="left")
+    return (with_member_ties(accounts, outputs, cluster_id).join(info, on="cluster_id", how="left")
             .select("campaign_id", "cluster_id", "score", "flagged", "account_id", "events", "first_seen",
-                    "last_seen", *FLAG_EXPLANATION_COLUMNS)
+                    "last_seen", *MEMBER_TIES_COLUMNS, *FLAG_EXPLANATION_COLUMNS)
             .sort(["cluster_id", "events", "account_id"], descending=[False, True, False]))
 
 
@@ -357,8 +367,9 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
                                      "nothing was written: choose an empty or new folder for --out")
 
         def write(tmp: Path) -> None:
+            ties = outputs_member_ties(outputs)  # every member's, built once
             for cluster_id in outputs.selected:
-                text = case_json(outputs, cluster_id, exported_at)
+                text = case_json(outputs, cluster_id, exported_at, ties)
                 (tmp / f"cluster-{cluster_id}.json").write_text(text, encoding="utf-8")
 
         write_dir_atomically(folder, write)

@@ -96,7 +96,8 @@ class Result:
                               links=None if raw.links is None else raw.links.lazy(),
                               linking=None if raw.linking is None else raw.linking.lazy(),
                               minutes=None if raw.minutes is None else raw.minutes.lazy(),
-                              templates=None if raw.templates is None else raw.templates.lazy())
+                              templates=None if raw.templates is None else raw.templates.lazy(),
+                              member_linking=None if raw.linking is None else raw.linking.drop_nulls("cluster_id"))
             self._origin: str | None = None
         else:
             self._origin = str(outputs.path)

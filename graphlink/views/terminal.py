@@ -193,13 +193,14 @@ class StageProgress:
 # --------------------------------------------------------------------------- show
 
 
-def _cluster_parts(outputs: Outputs, cluster_id: int, all_values: bool):
+def _cluster_parts(outputs: Outputs, cluster_id: int, all_values: bool, sort: str = "events"):
     from graphlink.views.evidence import evidence_by_kind
     from graphlink.views.explain import tying_values
+    from graphlink.views.member_ties import with_member_ties
     from graphlink.views.schedule import timing_bucket, timing_meanings
 
     row = outputs.cluster_row(cluster_id)
-    member_rows = outputs.members(cluster_id)
+    member_rows = with_member_ties(outputs.members(cluster_id), outputs, cluster_id, sort)  # why each is in it
     all_evidence = timing_meanings(outputs.cluster_evidence(cluster_id), outputs.cluster_memberships(cluster_id),
                                    outputs.cluster_activity(cluster_id), timing_bucket(outputs.run))
     groups = evidence_by_kind(all_evidence, int(row["size"]), include_zero=all_values)
@@ -212,9 +213,10 @@ def _cluster_parts(outputs: Outputs, cluster_id: int, all_values: bool):
 
 
 def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, evidence: int = 30,
-                 all_values: bool = False) -> dict[str, Any]:
-    """One cluster for ``show --json``: its row, reasons, hour profile, members and evidence (strongest kind first)."""
-    row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values)
+                 all_values: bool = False, sort: str = "events") -> dict[str, Any]:
+    """One cluster for ``show --json``: its row, reasons, hour profile, members (with ``tie_strength`` and ``tied_by``,
+    :mod:`graphlink.views.member_ties`; ``sort``: ``events`` or ``strength``) and evidence (strongest kind first)."""
+    row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values, sort)
     explained = flag_explanation(row, outputs.run, outputs.campaigns)  # reasons, flagged_with, score_note: as the case file has them
     return {"cluster": row, **{k: v for k, v in explained.items() if k != "why"},
             "tied_by": tying.to_dicts(),
@@ -225,14 +227,14 @@ def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, eviden
 
 
 def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evidence: int = 30,
-                   all_values: bool = False) -> tuple[list[Text], list[tuple[Table, list[list], list[str]]]]:
+                   all_values: bool = False, sort: str = "events") -> tuple[list[Text], list[tuple[Table, list[list], list[str]]]]:
     """``show``: heading lines, then (rich table, plain rows, headers) for reasons, members and evidence.
 
     Evidence is grouped by kind, strongest kind first (:func:`graphlink.views.evidence.evidence_by_kind`);
     values of weight 0 are hidden unless ``all_values``. The CLI prints the rich tables on a terminal
     and the plain rows, tab-separated, otherwise.
     """
-    row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values)
+    row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values, sort)
     title = Text(f"Cluster {cluster_id}", style="bold")
     if row["flagged"]:
         title.append("  flagged", style="bold red")
@@ -264,14 +266,15 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
         reasons.add_row(Text(terminal_safe(what)), Text(terminal_safe(value)))
 
     table = Table(title=f"Members ({member_rows.height:,})", title_justify="left")
-    member_headers = ["account", "events", "first seen (UTC)", "last seen (UTC)"]
-    for name, justify in zip(member_headers, ("left", "right", "left", "left")):
+    member_headers = ["account", "events", "first seen (UTC)", "last seen (UTC)", "strength", "tied by"]
+    for name, justify in zip(member_headers, ("left", "right", "left", "left", "right", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     stamp = lambda t: f"{t:%Y-%m-%d %H:%M}" if t is not None else ""  # noqa: E731
-    member_list = [[m["account_id"], m["events"], stamp(m["first_seen"]), stamp(m["last_seen"])]
+    member_list = [[m["account_id"], m["events"], stamp(m["first_seen"]), stamp(m["last_seen"]),  # strength: share of its
+                    "" if m["tie_strength"] is None else f"{m['tie_strength']:.2f}", m["tied_by"]]  # link weight inside
                    for m in member_rows.head(members).iter_rows(named=True)]
     for r in member_list:
-        table.add_row(Text(terminal_safe(r[0], limit=80)), f"{r[1]:,}", r[2], r[3])
+        table.add_row(Text(terminal_safe(r[0], limit=80)), f"{r[1]:,}", r[2], r[3], r[4], Text(terminal_safe(r[5], limit=300)))
     if member_rows.height > members:
         table.caption = Text(terminal_safe(f"{member_rows.height - members:,} more: graphlink export "  # not markup
                                            f"{shell_path(outputs.path)} --format csv --clusters {cluster_id}"))

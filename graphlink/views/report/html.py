@@ -37,6 +37,7 @@ from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.stages.tie_words import also_tied_to
 from graphlink.views.evidence import evidence_by_kind
+from graphlink.views.member_ties import outputs_member_ties, with_member_ties
 from graphlink.views.explain import score_note, tying_values
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
 from graphlink.views.report.figures import SectionPlots, section_plots, start_section_plots
@@ -262,10 +263,11 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
 
 
 def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
-                    events: MemberEvents | None = None, drawn: SectionPlots | None = None) -> dict[str, Any]:
-    """Everything the cluster section template shows, as plain values (``drawn``: its plots, being drawn)."""
+                    events: MemberEvents | None = None, drawn: SectionPlots | None = None, ties=None) -> dict[str, Any]:
+    """Everything the cluster section template shows, as plain values (``drawn``: its plots, being drawn; ``ties``:
+    the loaded members' :func:`graphlink.views.member_ties.outputs_member_ties`, if already built)."""
     row = outputs.cluster_row(cluster_id)
-    members = outputs.members(cluster_id)
+    members = with_member_ties(outputs.members(cluster_id), outputs, cluster_id, ties=ties)  # why each member is in it
     activity, memberships = outputs.cluster_activity(cluster_id), outputs.cluster_memberships(cluster_id)
     evidence = timing_meanings(outputs.cluster_evidence(cluster_id), memberships, activity, timing_bucket(outputs.run))
     first, last = members["first_seen"].min(), members["last_seen"].max()
@@ -276,6 +278,9 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         Column("events", fmt_int(pl.col("events")), numeric=True, sort=pl.col("events")),
         Column("first seen (UTC)", fmt_time(pl.col("first_seen"))),
         Column("last seen (UTC)", fmt_time(pl.col("last_seen"))),
+        Column("tie strength", fmt_float(pl.col("tie_strength"), 2), numeric=True, sort=pl.col("tie_strength"),
+               title="Share of the account's link weight inside this cluster; low: tied mostly to accounts outside it"),
+        Column("tied by", pl.col("tied_by"), css="text"),
     ]
     shown = members.head(options.max_members)
     member_note = ""
@@ -417,7 +422,8 @@ def render_report(outputs: Outputs, options: ReportOptions | None = None,
     main, comps, table_note = cluster_tables(outputs, set(ids), options)
     with start_section_plots(outputs, ids, enabled=options.plots, max_nodes=options.max_network_nodes,
                              seed=options.seed, workers=options.workers) as drawn:  # a share in helper processes
-        sections = [cluster_context(outputs, c, options, events, drawn) for c in ids]
+        ties = outputs_member_ties(outputs)  # every section's members, built once
+        sections = [cluster_context(outputs, c, options, events, drawn, ties) for c in ids]
     scripts = [SORT_JS]
     if any(s["network"] for s in sections):
         scripts += [cytoscape_js(), NETVIEW_JS]

@@ -1,0 +1,187 @@
+"""Why each member is in its cluster: what ties the account to the others, and how strongly.
+
+A flag may get every member of a cluster banned, so an investigator answers for each account: what ties it
+to this cluster, and is it core or a bystander (an ordinary user who shares one NAT address with a fleet)?
+:func:`member_ties` is the one builder of the answer (:data:`graphlink.contract.MEMBER_TIES_SCHEMA`); ``show``,
+``show --json``, ``members.csv``, the JSON case file, the graph exports, the report and the notebook only render
+it (:func:`with_member_ties`). It reads what the output folder already holds, at view time:
+
+* ``linking.parquet``: every account's linking values with ``df`` (accounts of the run holding the value) and
+  the account's cluster, so it is complete for the kinds it lists (addresses, networks, cards, e-mail domains,
+  user agents, creation hours, ``--signal`` identifiers);
+* ``memberships.parquet`` for the kinds linking does not list (prompt phrases, activity signatures, template
+  bursts: :data:`graphlink.stages.drilldown.UNLISTED_KINDS`), which lists at most ``member_values_per_kind``
+  shared values per cluster and kind (the counts of those kinds are of the listed ones). A folder without
+  ``linking.parquet`` (written by an older graphlink) gets every kind from memberships and no strength.
+
+Logged values are attacker-written: the text is plain, and each front escapes it where it renders it.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphlink.contract import MEMBER_TIES_COLUMNS, MEMBER_TIES_SCHEMA
+from graphlink.stages.drilldown import UNLISTED_KINDS
+from graphlink.stages.evidence import kind_strengths
+from graphlink.store.folder import Outputs
+from graphlink.views.evidence import kind_label
+
+__all__ = ["MEMBER_SORTS", "QUOTED_CHARS", "member_ties", "outputs_member_ties", "with_member_ties"]
+
+#: A quoted value's characters in ``tied_by`` (longer ones end in ``…``).
+QUOTED_CHARS = 40
+#: Kinds whose values are hashes that mean nothing quoted: ``tied_by`` names the kind and the members only.
+_UNQUOTED = ("timing", "burst")
+#: Orders of a member list: ``events`` (most active first, the default) or ``strength`` (weakest tie first: the
+#: periphery an investigator checks before a ban).
+MEMBER_SORTS = ("events", "strength")
+
+_KEYS = ["cluster_id", "account_id"]
+
+
+def _shared(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with ``members``: how many of the cluster's members hold the value."""
+    return rows.with_columns(pl.len().over("cluster_id", "kind", "value").cast(pl.Int64).alias("members"))
+
+
+def _strength(linking: pl.DataFrame) -> pl.DataFrame:
+    """``cluster_id, account_id, tie_strength``: sum(w * (m - 1)) / sum(w * (df - 1)) over each member's linking values."""
+    w = pl.col("weight").fill_null(0.0)
+    inside = (w * (pl.col("members") - 1)).sum()
+    total = (w * (pl.col("df").cast(pl.Int64) - 1).clip(lower_bound=0)).sum()
+    return (_shared(linking).group_by(_KEYS)
+            .agg(pl.when(total > 0).then((inside / total).clip(0.0, 1.0)).otherwise(None).alias("tie_strength")))
+
+
+def _quote(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
+    cut = pl.when(value.str.len_chars() > QUOTED_CHARS).then(value.str.slice(0, QUOTED_CHARS - 1) + "…").otherwise(value)
+    # Text with spaces or separators (a prompt phrase; an attacker's "; card x") is quoted, so it reads as one value.
+    cut = pl.when(cut.str.contains(r'[\s;"]')).then(pl.lit('"') + cut.str.replace_all('"', "'", literal=True) + '"').otherwise(cut)
+    return pl.when(kind.is_in(_UNQUOTED)).then(pl.lit("")).otherwise(pl.lit(" ") + cut)
+
+
+def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linking: pl.DataFrame | None,
+                evidence: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Why each member is in its cluster (:data:`graphlink.contract.MEMBER_TIES_SCHEMA`), a row per account of ``accounts``.
+
+    Parameters
+    ----------
+    accounts : DataFrame
+        ``account_id, cluster_id`` of the members to explain (other columns ignored; null clusters dropped).
+    memberships : DataFrame or None
+        ``account_id, cluster_id, kind, value, weight`` (``memberships.parquet`` of their clusters).
+    linking : DataFrame or None
+        ``account_id, cluster_id, kind, value, df, weight``: every linking value of those clusters' members
+        (``linking.parquet`` rows of the clusters); None for a folder without it.
+    evidence : DataFrame, optional
+        ``cluster_id, kind, weight, accounts_sharing`` (``evidence.parquet``): the cluster's order of kinds
+        (:func:`graphlink.stages.evidence.kind_strengths`, as ``show`` lists evidence); kinds it lacks come after, in
+        the same order of the shared values themselves.
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, cluster_id, tie_strength, tied_by``, in the order of ``accounts``.
+
+        ``tie_strength`` = sum over the member's linking values v of ``w_v * (m_v - 1)``, divided by the same sum
+        of ``w_v * (df_v - 1)``: ``w_v`` the value's weight (rarity), ``m_v`` the cluster's members holding it,
+        ``df_v`` the run's accounts holding it. Two accounts' link weight is the summed weight of the values they
+        share (before the graph thins popular values), so this is the share of the member's link weight that goes
+        to the other members of its cluster: 1.0 when everything it shares it shares only with the cluster; low
+        when most accounts it is tied to are outside (a bystander behind a NAT address a fleet also uses). Null
+        without ``linking`` or when the member shares no linking value with any account.
+
+        ``tied_by``: per kind, the cluster's shared values (held by two or more members) the member holds: the
+        count and the strongest (largest ``weight × members``, as ``show`` orders a kind's values; then most members,
+        then by text) with how many members hold it; a value with spaces or ``;`` in double quotes.
+
+    Examples
+    --------
+    >>> acc = pl.DataFrame({"account_id": ["a", "b", "c", "z"], "cluster_id": [1, 1, 1, 1]})
+    >>> lk = pl.DataFrame({"account_id": ["a", "b", "c", "a", "b", "z", "a"], "cluster_id": [1] * 7,
+    ...                    "kind": ["payment"] * 3 + ["ip"] * 4, "value": ["k"] * 3 + ["1.2.3.4"] * 3 + ["9.9.9.9"],
+    ...                    "df": [3, 3, 3, 10, 10, 10, 2], "weight": [2.0] * 3 + [0.5] * 3 + [1.0]})
+    >>> t = member_ties(acc, None, lk)
+    >>> t["tied_by"].to_list()[0], t["tied_by"].to_list()[3]
+    ('payment card k (3 members); IP address 1.2.3.4 (3 members)', 'IP address 1.2.3.4 (3 members)')
+    >>> [round(s, 3) for s in t["tie_strength"].to_list()]
+    [0.526, 0.588, 1.0, 0.222]
+    """
+    members = accounts.select("account_id", pl.col("cluster_id").cast(pl.Int64)).drop_nulls("cluster_id")
+    parts = []
+    if linking is not None:
+        parts.append(_shared(linking.select("account_id", pl.col("cluster_id").cast(pl.Int64), "kind", "value",
+                                            pl.col("weight").cast(pl.Float64))))
+    if memberships is not None:
+        rows = memberships.select("account_id", pl.col("cluster_id").cast(pl.Int64), "kind", "value",
+                                  pl.col("weight").cast(pl.Float64))
+        if linking is not None:  # linking is complete for its kinds; memberships adds the kinds it does not list
+            rows = rows.filter(pl.col("kind").is_in(UNLISTED_KINDS))
+        parts.append(_shared(rows))
+    shared = (pl.concat(parts) if parts else pl.DataFrame(schema={
+        "account_id": pl.String, "cluster_id": pl.Int64, "kind": pl.String, "value": pl.String,
+        "weight": pl.Float64, "members": pl.Int64}))
+    shared = shared.filter((pl.col("members") >= 2) & (pl.col("weight").fill_null(0.0) > 0)).join(
+        members.select(_KEYS), on=_KEYS, how="semi")
+    ranks = (kind_strengths(evidence.filter(pl.col("weight").fill_null(0.0) > 0), ["cluster_id"])
+             .with_columns(pl.int_range(pl.len()).over("cluster_id").alias("kind_rank"))
+             .select(pl.col("cluster_id").cast(pl.Int64), "kind", "kind_rank")
+             if evidence is not None and evidence.height else
+             pl.DataFrame(schema={"cluster_id": pl.Int64, "kind": pl.String, "kind_rank": pl.Int64}))
+    per_kind = (
+        shared.with_columns((pl.col("weight") * pl.col("members")).alias("strength"))  # as show orders a kind's values
+        .sort(["strength", "members", "value"], descending=[True, True, False])
+        .group_by([*_KEYS, "kind"], maintain_order=True)
+        .agg(pl.len().alias("n"), pl.col("value").first(), pl.col("members").first())
+        .join(ranks, on=["cluster_id", "kind"], how="left")
+        .join(kind_strengths(shared.rename({"members": "accounts_sharing"}), ["cluster_id"])  # kinds evidence lacks
+              .with_columns(pl.int_range(pl.len()).over("cluster_id").alias("own_rank"))
+              .select("cluster_id", "kind", "own_rank"), on=["cluster_id", "kind"], how="left")
+    )
+    labels = {k: (kind_label(k, 1), kind_label(k, 2)) for k in per_kind["kind"].unique().to_list()}
+    one = pl.col("kind").replace_strict({k: v[0] for k, v in labels.items()}, return_dtype=pl.String)
+    many = pl.col("kind").replace_strict({k: v[1] for k, v in labels.items()}, return_dtype=pl.String)
+    quoted = _quote(pl.col("kind"), pl.col("value"))
+    held = pl.format("({} members)", pl.col("members"))
+    text = (pl.when(pl.col("n") == 1).then(pl.concat_str([one, quoted, pl.lit(" "), held]))
+            .when(pl.col("kind").is_in(_UNQUOTED))
+            .then(pl.concat_str([pl.col("n").cast(pl.String), pl.lit(" "), many, pl.lit(", the most shared "), held]))
+            .otherwise(pl.concat_str([pl.col("n").cast(pl.String), pl.lit(" "), many, pl.lit(", strongest"), quoted,
+                                      pl.lit(" "), held])))
+    ties = (per_kind.with_columns(text.alias("text"))
+            .sort([*_KEYS, "kind_rank", "own_rank"], nulls_last=True)
+            .group_by(_KEYS, maintain_order=True).agg(pl.col("text").str.join("; ").alias("tied_by")))
+    strength = (_strength(linking.select("account_id", pl.col("cluster_id").cast(pl.Int64), "kind", "value",
+                                         "df", pl.col("weight").cast(pl.Float64)))
+                if linking is not None else
+                pl.DataFrame(schema={"cluster_id": pl.Int64, "account_id": pl.String, "tie_strength": pl.Float64}))
+    return (members.join(strength, on=_KEYS, how="left", maintain_order="left")
+            .join(ties, on=_KEYS, how="left", maintain_order="left")
+            .with_columns(pl.col("tied_by").fill_null(""))
+            .select(list(MEMBER_TIES_SCHEMA.names())).cast(dict(MEMBER_TIES_SCHEMA)))
+
+
+def outputs_member_ties(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFrame:
+    """:func:`member_ties` of the loaded clusters' members (or of ``cluster_id``'s alone), from the folder's tables."""
+    accounts, memberships, linking, evidence = (outputs.accounts, outputs.memberships, outputs.member_linking,
+                                                outputs.evidence)
+    if cluster_id is not None:
+        one = pl.col("cluster_id") == cluster_id
+        accounts, evidence = accounts.filter(one), evidence.filter(one)
+        memberships = memberships.filter(one) if memberships is not None else None
+        linking = linking.filter(one) if linking is not None else None
+    return member_ties(accounts.drop_nulls("cluster_id"), memberships, linking, evidence)
+
+
+def with_member_ties(members: pl.DataFrame, outputs: Outputs, cluster_id: int | None = None,
+                     sort: str = "events", ties: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``members`` (rows with ``account_id, cluster_id``) with :data:`graphlink.contract.MEMBER_TIES_COLUMNS` added
+    last; ``sort="strength"`` orders them weakest tie first (null strength last), else their order is kept.
+    ``ties``: :func:`outputs_member_ties` of these members, if already built (one export of many clusters builds it once)."""
+    ties = (outputs_member_ties(outputs, cluster_id) if ties is None else ties).select("account_id", *MEMBER_TIES_COLUMNS)
+    joined = members.join(ties, on="account_id", how="left", maintain_order="left").with_columns(
+        pl.col("tied_by").fill_null(""))
+    if sort == "strength":
+        joined = joined.with_row_index("__order").sort(["tie_strength", "__order"], nulls_last=True).drop("__order")
+    return joined
