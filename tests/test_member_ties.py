@@ -179,3 +179,28 @@ def test_redacted_views_redact_the_values_a_member_is_tied_by(folder):
     outputs = load_outputs(folder, "all", redact_key="k")
     by = [m for m in cluster_json(outputs, 1, members=100)["members"] if m["tie_strength"] == pytest.approx(EXPECTED["by"])]
     assert len(by) == 1 and NAT not in by[0]["tied_by"] and by[0]["tied_by"].startswith("IP address ")
+
+
+def test_values_of_weak_kinds_shared_outside_do_not_lower_the_strength():
+    """A pair sharing only weak values (an e-mail provider, a /24) is not linked (KindSpec.strong), so what a member
+    shares that way with thousands outside is not link weight it has outside: gmail.com held by 3,000 accounts leaves
+    f2's strength at 1.0; the run's own [graph] settings decide which kinds are weak."""
+    accounts = pl.DataFrame({"account_id": ["f0", "f1", "f2"], "cluster_id": [1, 1, 1]})
+    rows = [(a, 1, "payment", "c1", 3, 3.0) for a in ("f0", "f1", "f2")]
+    rows += [(a, 1, "email_domain", "gmail.com", 3000, 0.02) for a in ("f1", "f2")]
+    linking = pl.DataFrame(rows, schema=["account_id", "cluster_id", "kind", "value", "df", "weight"], orient="row")
+    ties = {r["account_id"]: r for r in member_ties(accounts, None, linking).iter_rows(named=True)}
+    assert ties["f2"]["tie_strength"] == pytest.approx(1.0)
+    assert "e-mail domain gmail.com (2 members)" in ties["f2"]["tied_by"]  # still named among its ties
+    # A run that made e-mail domains a strong kind counts them: (3*2 + 0.02*1) / (3*2 + 0.02*2999).
+    strong = member_ties(accounts, None, linking, weak=())
+    assert strong.filter(pl.col("account_id") == "f2")["tie_strength"].item() == pytest.approx(6.02 / (6 + 0.02 * 2999))
+
+
+def test_the_weak_kinds_come_from_the_runs_recorded_settings():
+    from graphlink.views.member_ties import weak_kinds
+
+    run = {"parameters": {"graph": {"kinds": {"ip": {"strong": True}, "email_domain": {"strong": False},
+                                              "user_agent": {"strong": True}}}}}
+    assert weak_kinds(run) == ("email_domain",)
+    assert "email_domain" in weak_kinds({}) and "payment" not in weak_kinds({})  # an older folder: the defaults

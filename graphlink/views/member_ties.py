@@ -27,7 +27,7 @@ from graphlink.stages.evidence import kind_strengths
 from graphlink.store.folder import Outputs
 from graphlink.views.evidence import kind_label
 
-__all__ = ["MEMBER_SORTS", "QUOTED_CHARS", "member_ties", "outputs_member_ties", "with_member_ties"]
+__all__ = ["MEMBER_SORTS", "QUOTED_CHARS", "member_ties", "outputs_member_ties", "weak_kinds", "with_member_ties"]
 
 #: A quoted value's characters in ``tied_by`` (longer ones end in ``…``).
 QUOTED_CHARS = 40
@@ -45,12 +45,25 @@ def _shared(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(pl.len().over("cluster_id", "kind", "value").cast(pl.Int64).alias("members"))
 
 
-def _strength(linking: pl.DataFrame) -> pl.DataFrame:
-    """``cluster_id, account_id, tie_strength``: sum(w * (m - 1)) / sum(w * (df - 1)) over each member's linking values."""
+def weak_kinds(run: dict | None) -> tuple[str, ...]:
+    """Kinds that never link two accounts on their own (``strong = false``: networks, user agents, e-mail domains,
+    creation hours ...), from a run's recorded ``[graph]`` settings, else the defaults; declared identifiers are strong."""
+    kinds = ((run or {}).get("parameters") or {}).get("graph", {}).get("kinds")
+    if not kinds:
+        from graphlink.config import GraphConfig
+
+        return tuple(sorted(k for k, spec in GraphConfig().kinds.items() if not spec.strong))
+    return tuple(sorted(k for k, spec in kinds.items() if isinstance(spec, dict) and spec.get("strong") is False))
+
+
+def _strength(linking: pl.DataFrame, weak: tuple[str, ...]) -> pl.DataFrame:
+    """``cluster_id, account_id, tie_strength``: sum(w * (m - 1)) / sum(w * (df - 1)) over each member's linking
+    values of the kinds that link on their own (not ``weak``)."""
+    linking = _shared(linking).filter(~pl.col("kind").is_in(list(weak)))
     w = pl.col("weight").fill_null(0.0)
     inside = (w * (pl.col("members") - 1)).sum()
     total = (w * (pl.col("df").cast(pl.Int64) - 1).clip(lower_bound=0)).sum()
-    return (_shared(linking).group_by(_KEYS)
+    return (linking.group_by(_KEYS)
             .agg(pl.when(total > 0).then((inside / total).clip(0.0, 1.0)).otherwise(None).alias("tie_strength")))
 
 
@@ -62,7 +75,7 @@ def _quote(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
 
 
 def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linking: pl.DataFrame | None,
-                evidence: pl.DataFrame | None = None) -> pl.DataFrame:
+                evidence: pl.DataFrame | None = None, weak: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Why each member is in its cluster (:data:`graphlink.contract.MEMBER_TIES_SCHEMA`), a row per account of ``accounts``.
 
     Parameters
@@ -78,17 +91,21 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
         ``cluster_id, kind, weight, accounts_sharing`` (``evidence.parquet``): the cluster's order of kinds
         (:func:`graphlink.stages.evidence.kind_strengths`, as ``show`` lists evidence); kinds it lacks come after, in
         the same order of the shared values themselves.
+    weak : tuple of str, optional
+        Kinds left out of ``tie_strength`` (:func:`weak_kinds`; default: the default configuration's weak kinds).
 
     Returns
     -------
     DataFrame
         ``account_id, cluster_id, tie_strength, tied_by``, in the order of ``accounts``.
 
-        ``tie_strength`` = sum over the member's linking values v of ``w_v * (m_v - 1)``, divided by the same sum
-        of ``w_v * (df_v - 1)``: ``w_v`` the value's weight (rarity), ``m_v`` the cluster's members holding it,
+        ``tie_strength`` = sum over the member's linking values v of the kinds that link on their own (cards,
+        addresses, declared identifiers: not ``weak``) of ``w_v * (m_v - 1)``, divided by the same sum of
+        ``w_v * (df_v - 1)``: ``w_v`` the value's weight (rarity), ``m_v`` the cluster's members holding it,
         ``df_v`` the run's accounts holding it. Two accounts' link weight is the summed weight of the values they
-        share (before the graph thins popular values), so this is the share of the member's link weight that goes
-        to the other members of its cluster: 1.0 when everything it shares it shares only with the cluster; low
+        share (before the graph thins popular values), and a pair sharing only weak values (a /24, a browser, an
+        e-mail provider) is not linked at all (:class:`graphlink.config.KindSpec`), so this is the share of the
+        member's link weight that goes to the other members of its cluster: 1.0 when everything it shares it shares only with the cluster; low
         when most accounts it is tied to are outside (a bystander behind a NAT address a fleet also uses). Null
         without ``linking`` or when the member shares no linking value with any account.
 
@@ -153,7 +170,7 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
             .sort([*_KEYS, "kind_rank", "own_rank"], nulls_last=True)
             .group_by(_KEYS, maintain_order=True).agg(pl.col("text").str.join("; ").alias("tied_by")))
     strength = (_strength(linking.select("account_id", pl.col("cluster_id").cast(pl.Int64), "kind", "value",
-                                         "df", pl.col("weight").cast(pl.Float64)))
+                                         "df", pl.col("weight").cast(pl.Float64)), weak_kinds(None) if weak is None else weak)
                 if linking is not None else
                 pl.DataFrame(schema={"cluster_id": pl.Int64, "account_id": pl.String, "tie_strength": pl.Float64}))
     return (members.join(strength, on=_KEYS, how="left", maintain_order="left")
@@ -171,7 +188,7 @@ def outputs_member_ties(outputs: Outputs, cluster_id: int | None = None) -> pl.D
         accounts, evidence = accounts.filter(one), evidence.filter(one)
         memberships = memberships.filter(one) if memberships is not None else None
         linking = linking.filter(one) if linking is not None else None
-    return member_ties(accounts.drop_nulls("cluster_id"), memberships, linking, evidence)
+    return member_ties(accounts.drop_nulls("cluster_id"), memberships, linking, evidence, weak_kinds(outputs.run))
 
 
 def with_member_ties(members: pl.DataFrame, outputs: Outputs, cluster_id: int | None = None,
