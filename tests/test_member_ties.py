@@ -204,3 +204,46 @@ def test_the_weak_kinds_come_from_the_runs_recorded_settings():
                                               "user_agent": {"strong": True}}}}}
     assert weak_kinds(run) == ("email_domain",)
     assert "email_domain" in weak_kinds({}) and "payment" not in weak_kinds({})  # an older folder: the defaults
+
+
+def test_links_to_the_members_campaign_or_to_flagged_clusters_are_not_outside():
+    """Session 34's new-user review (dev agent ind_s3_11000): 15 % of the ring members of flagged clusters read as
+    bystanders when only their own cluster counted; their outside links went to sibling clusters of their campaign
+    (74 %) or to other flagged clusters (23 %). Suspects are the member's campaign and every flagged cluster."""
+    from graphlink.store.member_linking import member_linking
+
+    # Cluster 1 (campaign 1, selected) and its sibling cluster 2 (campaign 1); cluster 3 flagged (campaign 3);
+    # cluster 4 unflagged (campaign 4); u0-u2 unclustered.
+    owners = pl.DataFrame({"account_id": ["a", "b", "s1", "s2", "f1", "n1", "u0", "u1", "u2", "by"],
+                           "cluster_id": [1, 1, 2, 2, 3, 4, None, None, None, 1],
+                           "campaign_id": [1, 1, 1, 1, 3, 4, None, None, None, 1]})
+    rows = [("a", 1, "payment", "card", 4, 3.0), ("b", 1, "payment", "card", 4, 3.0),
+            ("s1", 2, "payment", "card", 4, 3.0), ("s2", 2, "payment", "card", 4, 3.0),  # a's card: its campaign
+            ("a", 1, "ip", "exit", 2, 1.0), ("f1", 3, "ip", "exit", 2, 1.0),  # a's exit: a flagged cluster
+            ("by", 1, "ip", "nat", 5, 0.5), ("b", 1, "ip", "nat", 5, 0.5), ("n1", 4, "ip", "nat", 5, 0.5),
+            ("u0", None, "ip", "nat", 5, 0.5), ("u1", None, "ip", "nat", 5, 0.5)]  # by's NAT: mostly unsuspected
+    linking = pl.DataFrame(rows, schema={"account_id": pl.String, "cluster_id": pl.Int64, "kind": pl.String,
+                                         "value": pl.String, "df": pl.UInt32, "weight": pl.Float64}, orient="row")
+    rows = member_linking(linking.lazy(), owners.lazy(), pl.Series([3]), pl.col("cluster_id") == 1)
+    suspects = {(r["account_id"], r["value"]): r["suspects"] for r in rows.iter_rows(named=True)}
+    assert suspects[("a", "card")] == 4 and suspects[("a", "exit")] == 2 and suspects[("by", "nat")] == 2
+    ties = {r["account_id"]: r["tie_strength"]
+            for r in member_ties(owners.filter(pl.col("cluster_id") == 1), None, rows).iter_rows(named=True)}
+    assert ties["a"] == pytest.approx(1.0)  # every card and address it shares goes to suspects
+    assert ties["by"] == pytest.approx(0.5 * 1 / (0.5 * 4))  # one of the NAT's four other holders is suspected
+    assert ties["b"] == pytest.approx((3.0 * 3 + 0.5 * 1) / (3.0 * 3 + 0.5 * 4))
+    # Counting only cluster 1, a would have read 3*1 / (3*3 + 1*1) = 0.3: a bystander's number.
+    alone = {r["account_id"]: r["tie_strength"] for r in member_ties(
+        owners.filter(pl.col("cluster_id") == 1), None, rows.drop("suspects")).iter_rows(named=True)}
+    assert alone["a"] == pytest.approx(0.3)
+
+
+def test_weakest_first_lists_members_sharing_no_card_or_address_first(folder):
+    from graphlink.views.member_ties import with_member_ties
+
+    outputs = load_outputs(folder, "all")
+    members = outputs.accounts.filter(pl.col("cluster_id") == 1).select("account_id", "cluster_id")
+    members = pl.concat([members, pl.DataFrame({"account_id": ["loner"], "cluster_id": [1]}).cast(members.schema)])
+    ordered = with_member_ties(members, outputs, sort="strength")
+    assert ordered["account_id"][0] == "loner" and ordered["tie_strength"][0] is None
+    assert ordered["account_id"][1] == BYSTANDER

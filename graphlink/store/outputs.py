@@ -59,6 +59,7 @@ from graphlink.contract import (
 )
 from graphlink.errors import GraphlinkError
 from graphlink.store.atomic import cleanup_stale, write_atomic, write_dir_atomically
+from graphlink.store.member_linking import member_linking as build_member_linking
 from graphlink.store.folder import Outputs, Selection, score_columns, select_clusters
 from graphlink.store.redact import SAFE_KINDS, redactor_for
 
@@ -259,8 +260,11 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
         activity = _scan(out_dir, ACTIVITY_FILE, tuple(ACTIVITY_SCHEMA)).filter(keep).collect()
     member_linking = None
     if drilldown and (out_dir / LINKING_FILE).is_file():  # why each member is in its cluster (its linking values)
-        member_linking = (_scan(out_dir, LINKING_FILE, tuple(LINKING_SCHEMA)).filter(in_selection)
-                          .select("account_id", "cluster_id", "kind", "value", "df", "weight").collect())
+        member_linking = build_member_linking(
+            _scan(out_dir, LINKING_FILE, tuple(LINKING_SCHEMA)),
+            _scan(out_dir, ACCOUNTS_FILE, ("account_id", "cluster_id")).select("account_id", "cluster_id", (
+                pl.col("campaign_id") if "campaign_id" in accounts.columns else pl.lit(None, pl.Int64)).alias("campaign_id")),
+            clusters.filter("flagged")["cluster_id"], in_selection)
     campaigns = None
     if (out_dir / CAMPAIGNS_FILE).is_file():
         campaigns = _scan(out_dir, CAMPAIGNS_FILE, ("campaign_id", "clusters", "accounts", "score", "flagged",

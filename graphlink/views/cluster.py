@@ -260,8 +260,9 @@ class ClusterView:
         return cluster_graph(outputs, min_shared)
 
     def member_ties(self, sort: str = "strength") -> pl.DataFrame:
-        """Why each member is in the cluster: :attr:`members` with ``tie_strength`` (the share of the member's link
-        weight inside the cluster, in [0, 1]; low: a bystander tied mostly to accounts outside it) and ``tied_by`` (per
+        """Why each member is in the cluster: :attr:`members` with ``tie_strength`` (the share of the member's card and
+        address link weight that goes to accounts already suspected -- its campaign or a flagged cluster --, in [0, 1];
+        low: tied mostly to unsuspected accounts, as a bystander behind a fleet's NAT address is) and ``tied_by`` (per
         kind, the cluster's shared values it holds and its strongest), weakest tie first (``sort="events"``: the
         members' order). The numbers ``show``, the exports and the report give (:mod:`graphlink.views.member_ties`).
         """

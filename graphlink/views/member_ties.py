@@ -57,11 +57,13 @@ def weak_kinds(run: dict | None) -> tuple[str, ...]:
 
 
 def _strength(linking: pl.DataFrame, weak: tuple[str, ...]) -> pl.DataFrame:
-    """``cluster_id, account_id, tie_strength``: sum(w * (m - 1)) / sum(w * (df - 1)) over each member's linking
-    values of the kinds that link on their own (not ``weak``)."""
+    """``cluster_id, account_id, tie_strength``: sum(w * (s - 1)) / sum(w * (df - 1)) over each member's linking
+    values of the kinds that link on their own (not ``weak``); ``s`` the value's ``suspects`` when given, else the
+    cluster's members holding it."""
     linking = _shared(linking).filter(~pl.col("kind").is_in(list(weak)))
+    held = pl.col("suspects") if "suspects" in linking.columns else pl.col("members")
     w = pl.col("weight").fill_null(0.0)
-    inside = (w * (pl.col("members") - 1)).sum()
+    inside = (w * (held - 1)).sum()
     total = (w * (pl.col("df").cast(pl.Int64) - 1).clip(lower_bound=0)).sum()
     return (linking.group_by(_KEYS)
             .agg(pl.when(total > 0).then((inside / total).clip(0.0, 1.0)).otherwise(None).alias("tie_strength")))
@@ -75,7 +77,8 @@ def _quote(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
 
 
 def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linking: pl.DataFrame | None,
-                evidence: pl.DataFrame | None = None, weak: tuple[str, ...] | None = None) -> pl.DataFrame:
+                evidence: pl.DataFrame | None = None, weak: tuple[str, ...] | None = None,
+                listed: int | None = None) -> pl.DataFrame:
     """Why each member is in its cluster (:data:`graphlink.contract.MEMBER_TIES_SCHEMA`), a row per account of ``accounts``.
 
     Parameters
@@ -85,14 +88,18 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
     memberships : DataFrame or None
         ``account_id, cluster_id, kind, value, weight`` (``memberships.parquet`` of their clusters).
     linking : DataFrame or None
-        ``account_id, cluster_id, kind, value, df, weight``: every linking value of those clusters' members
-        (``linking.parquet`` rows of the clusters); None for a folder without it.
+        ``account_id, cluster_id, kind, value, df, weight[, suspects]``: every linking value of those clusters'
+        members (``linking.parquet`` rows of the clusters; ``suspects`` from
+        :func:`graphlink.store.member_linking.member_linking`); None for a folder without it.
     evidence : DataFrame, optional
         ``cluster_id, kind, weight, accounts_sharing`` (``evidence.parquet``): the cluster's order of kinds
         (:func:`graphlink.stages.evidence.kind_strengths`, as ``show`` lists evidence); kinds it lacks come after, in
         the same order of the shared values themselves.
     weak : tuple of str, optional
         Kinds left out of ``tie_strength`` (:func:`weak_kinds`; default: the default configuration's weak kinds).
+    listed : int, optional
+        ``[drilldown] member_values_per_kind``: a cluster's kind with this many values in ``memberships`` was cut
+        there, so a member's count of it is a lower bound, written ``50+``.
 
     Returns
     -------
@@ -100,14 +107,16 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
         ``account_id, cluster_id, tie_strength, tied_by``, in the order of ``accounts``.
 
         ``tie_strength`` = sum over the member's linking values v of the kinds that link on their own (cards,
-        addresses, declared identifiers: not ``weak``) of ``w_v * (m_v - 1)``, divided by the same sum of
-        ``w_v * (df_v - 1)``: ``w_v`` the value's weight (rarity), ``m_v`` the cluster's members holding it,
-        ``df_v`` the run's accounts holding it. Two accounts' link weight is the summed weight of the values they
-        share (before the graph thins popular values), and a pair sharing only weak values (a /24, a browser, an
-        e-mail provider) is not linked at all (:class:`graphlink.config.KindSpec`), so this is the share of the
-        member's link weight that goes to the other members of its cluster: 1.0 when everything it shares it shares only with the cluster; low
-        when most accounts it is tied to are outside (a bystander behind a NAT address a fleet also uses). Null
-        without ``linking`` or when the member shares no linking value with any account.
+        addresses, declared identifiers: not ``weak``) of ``w_v * (s_v - 1)``, divided by the same sum of
+        ``w_v * (df_v - 1)``: ``w_v`` the value's weight (rarity), ``df_v`` the run's accounts holding it, ``s_v``
+        its holders graphlink already suspects -- in the member's campaign (its cluster and the clusters grouped
+        with it as one operator) or in any flagged cluster (``suspects``; without that column, the cluster's
+        members holding it). Two accounts' link weight is the summed weight of the values they share (before the
+        graph thins popular values), and a pair sharing only weak values (a /24, a browser, an e-mail provider)
+        is not linked at all (:class:`graphlink.config.KindSpec`), so this is the share of the member's link
+        weight that goes to suspects: 1.0 when every card or address it shares it shares only with them; low when
+        most accounts it is tied to are unsuspected (a bystander behind a NAT address a fleet also uses). Null
+        without ``linking`` or when the member shares no card or address with any account.
 
         ``tied_by``: per kind, the cluster's shared values (held by two or more members) the member holds: the
         count and the strongest (largest ``weight × members``, as ``show`` orders a kind's values; then most members,
@@ -135,10 +144,12 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
                                   pl.col("weight").cast(pl.Float64))
         if linking is not None:  # linking is complete for its kinds; memberships adds the kinds it does not list
             rows = rows.filter(pl.col("kind").is_in(UNLISTED_KINDS))
-        parts.append(_shared(rows))
+        cut = pl.col("value").n_unique().over("cluster_id", "kind") >= (listed or 2**31)
+        parts.append(_shared(rows).with_columns(cut.alias("cut")))
+    parts = [p if "cut" in p.columns else p.with_columns(pl.lit(False).alias("cut")) for p in parts]
     shared = (pl.concat(parts) if parts else pl.DataFrame(schema={
         "account_id": pl.String, "cluster_id": pl.Int64, "kind": pl.String, "value": pl.String,
-        "weight": pl.Float64, "members": pl.Int64}))
+        "weight": pl.Float64, "members": pl.Int64, "cut": pl.Boolean}))
     shared = shared.filter((pl.col("members") >= 2) & (pl.col("weight").fill_null(0.0) > 0)).join(
         members.select(_KEYS), on=_KEYS, how="semi")
     ranks = (kind_strengths(evidence.filter(pl.col("weight").fill_null(0.0) > 0), ["cluster_id"])
@@ -150,7 +161,7 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
         shared.with_columns((pl.col("weight") * pl.col("members")).alias("strength"))  # as show orders a kind's values
         .sort(["strength", "members", "value"], descending=[True, True, False])
         .group_by([*_KEYS, "kind"], maintain_order=True)
-        .agg(pl.len().alias("n"), pl.col("value").first(), pl.col("members").first())
+        .agg(pl.len().alias("n"), pl.col("value").first(), pl.col("members").first(), pl.col("cut").any())
         .join(ranks, on=["cluster_id", "kind"], how="left")
         .join(kind_strengths(shared.rename({"members": "accounts_sharing"}), ["cluster_id"])  # kinds evidence lacks
               .with_columns(pl.int_range(pl.len()).over("cluster_id").alias("own_rank"))
@@ -161,16 +172,18 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
     many = pl.col("kind").replace_strict({k: v[1] for k, v in labels.items()}, return_dtype=pl.String)
     quoted = _quote(pl.col("kind"), pl.col("value"))
     held = pl.format("({} members)", pl.col("members"))
-    text = (pl.when(pl.col("n") == 1).then(pl.concat_str([one, quoted, pl.lit(" "), held]))
+    count = pl.col("n").cast(pl.String) + pl.when(pl.col("cut")).then(pl.lit("+")).otherwise(pl.lit(""))  # a lower bound
+    text = (pl.when((pl.col("n") == 1) & ~pl.col("cut")).then(pl.concat_str([one, quoted, pl.lit(" "), held]))
             .when(pl.col("kind").is_in(_UNQUOTED))
-            .then(pl.concat_str([pl.col("n").cast(pl.String), pl.lit(" "), many, pl.lit(", the most shared "), held]))
-            .otherwise(pl.concat_str([pl.col("n").cast(pl.String), pl.lit(" "), many, pl.lit(", strongest"), quoted,
-                                      pl.lit(" "), held])))
+            .then(pl.concat_str([count, pl.lit(" "), many, pl.lit(", the most shared "), held]))
+            .otherwise(pl.concat_str([count, pl.lit(" "), many, pl.lit(", strongest"), quoted, pl.lit(" "), held])))
     ties = (per_kind.with_columns(text.alias("text"))
             .sort([*_KEYS, "kind_rank", "own_rank"], nulls_last=True)
             .group_by(_KEYS, maintain_order=True).agg(pl.col("text").str.join("; ").alias("tied_by")))
-    strength = (_strength(linking.select("account_id", pl.col("cluster_id").cast(pl.Int64), "kind", "value",
-                                         "df", pl.col("weight").cast(pl.Float64)), weak_kinds(None) if weak is None else weak)
+    strength = (_strength(linking.select("account_id", pl.col("cluster_id").cast(pl.Int64), "kind", "value", "df",
+                                         pl.col("weight").cast(pl.Float64),
+                                         *(["suspects"] if "suspects" in linking.columns else [])),
+                          weak_kinds(None) if weak is None else weak)
                 if linking is not None else
                 pl.DataFrame(schema={"cluster_id": pl.Int64, "account_id": pl.String, "tie_strength": pl.Float64}))
     return (members.join(strength, on=_KEYS, how="left", maintain_order="left")
@@ -188,17 +201,19 @@ def outputs_member_ties(outputs: Outputs, cluster_id: int | None = None) -> pl.D
         accounts, evidence = accounts.filter(one), evidence.filter(one)
         memberships = memberships.filter(one) if memberships is not None else None
         linking = linking.filter(one) if linking is not None else None
-    return member_ties(accounts.drop_nulls("cluster_id"), memberships, linking, evidence, weak_kinds(outputs.run))
+    listed = ((outputs.run or {}).get("parameters") or {}).get("drilldown", {}).get("member_values_per_kind")
+    return member_ties(accounts.drop_nulls("cluster_id"), memberships, linking, evidence, weak_kinds(outputs.run),
+                       listed if isinstance(listed, int) else None)
 
 
 def with_member_ties(members: pl.DataFrame, outputs: Outputs, cluster_id: int | None = None,
                      sort: str = "events", ties: pl.DataFrame | None = None) -> pl.DataFrame:
     """``members`` (rows with ``account_id, cluster_id``) with :data:`graphlink.contract.MEMBER_TIES_COLUMNS` added
-    last; ``sort="strength"`` orders them weakest tie first (null strength last), else their order is kept.
-    ``ties``: :func:`outputs_member_ties` of these members, if already built (one export of many clusters builds it once)."""
+    last; ``sort="strength"`` orders them weakest tie first (members sharing no card or address -- null -- before
+    them), else their order is kept. ``ties``: :func:`outputs_member_ties` of these members, if already built (one export of many clusters builds it once)."""
     ties = (outputs_member_ties(outputs, cluster_id) if ties is None else ties).select("account_id", *MEMBER_TIES_COLUMNS)
     joined = members.join(ties, on="account_id", how="left", maintain_order="left").with_columns(
         pl.col("tied_by").fill_null(""))
     if sort == "strength":
-        joined = joined.with_row_index("__order").sort(["tie_strength", "__order"], nulls_last=True).drop("__order")
+        joined = joined.with_row_index("__order").sort(["tie_strength", "__order"], nulls_last=False).drop("__order")
     return joined

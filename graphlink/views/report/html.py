@@ -279,7 +279,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         Column("first seen (UTC)", fmt_time(pl.col("first_seen"))),
         Column("last seen (UTC)", fmt_time(pl.col("last_seen"))),
         Column("tie strength", fmt_float(pl.col("tie_strength"), 2), numeric=True, sort=pl.col("tie_strength"),
-               title="Share of the account's link weight inside this cluster; low: tied mostly to accounts outside it"),
+               title="Share of the account's card and address link weight going to suspected accounts (its campaign or a flagged cluster); low: tied mostly to unsuspected accounts, as a bystander is; blank: it shares no card or address"),
         Column("tied by", pl.col("tied_by"), css="text"),
     ]
     shown = members.head(options.max_members)
