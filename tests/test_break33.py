@@ -80,7 +80,7 @@ def test_a_hint_naming_a_relative_folder_that_starts_with_a_dash_runs_as_printed
     assert not shlex.split(shell_path("-out"))[0].startswith("-") and Path(shlex.split(shell_path("-out"))[0]) == Path("-out")
     shown = runner.invoke(app, ["show", "--members", "1", "--evidence", "0", "--", "-out", str(loud)])
     assert shown.exit_code == 0, shown.output
-    hint = re.search(r"more: (graphlink export .*? --clusters \d+)$", shown.output, re.M).group(1)  # "(N); M more: ..."
+    hint = re.search(r"or (graphlink export .*? --clusters \d+)$", shown.output, re.M).group(1)  # "(N); M more: ..."
     done = runner.invoke(app, shlex.split(hint)[1:])
     assert done.exit_code == 0 and Path("-out/csv/members.csv").is_file(), done.output
     clusters = pl.read_parquet(tmp_path / "-out" / "clusters.parquet")

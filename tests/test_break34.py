@@ -386,6 +386,6 @@ def test_a_placeholder_payment_value_most_accounts_hold_is_warned_about(world):
     people = pl.col("account_id").str.starts_with("user")
     result = run_detect(events.with_columns(pl.when(people).then(pl.lit("none")).otherwise(pl.col("payment_fingerprint"))
                                             .alias("payment_fingerprint")))
-    said = [w for w in result.run["warnings"] if "payment fingerprint" in w]
+    said = [w for w in result.run["warnings"] if "payment_fingerprint value" in w]
     assert len(said) == 1 and "80 of 120" in said[0] and "none" in said[0] and "'none'" not in said[0]
-    assert not [w for w in run_detect(events).run["warnings"] if "payment fingerprint" in w]
+    assert not [w for w in run_detect(events).run["warnings"] if "payment_fingerprint value" in w]

@@ -247,3 +247,17 @@ def test_weakest_first_lists_members_sharing_no_card_or_address_first(folder):
     ordered = with_member_ties(members, outputs, sort="strength")
     assert ordered["account_id"][0] == "loner" and ordered["tie_strength"][0] is None
     assert ordered["account_id"][1] == BYSTANDER
+
+
+def test_a_capped_member_list_names_both_ways_to_see_the_rest_and_keeps_redaction(folder):
+    """The member hint names ``--members N`` (the simpler fix) and, in a redacted view, a redacted export."""
+    plain = runner_invoke(["show", str(folder), "1", "--members", "2", "--evidence", "0"])
+    assert "5 more: --members 7, or graphlink export" in plain and "--redact" not in plain
+    redacted = runner_invoke(["show", str(folder), "1", "--members", "2", "--evidence", "0", "--redact"])
+    assert "--clusters 1 --redact" in " ".join(redacted.split())
+
+
+def runner_invoke(args: list[str]) -> str:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return result.stdout

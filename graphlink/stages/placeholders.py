@@ -19,8 +19,8 @@ def placeholder_warning(signals: pl.DataFrame | None, n_accounts: int) -> str | 
     Examples
     --------
     >>> signals = pl.DataFrame({"kind": ["payment", "payment", "ip"], "df": [80, 3, 100]})
-    >>> placeholder_warning(signals, 120)[:62]
-    'one payment fingerprint is held by 80 of 120 accounts (67%): a'
+    >>> placeholder_warning(signals, 120)[:66]
+    'one payment_fingerprint value is held by 80 of 120 accounts (67%):'
     >>> placeholder_warning(signals, 200) is None
     True
     """
@@ -29,6 +29,6 @@ def placeholder_warning(signals: pl.DataFrame | None, n_accounts: int) -> str | 
     held = signals.filter(pl.col("kind") == "payment")["df"].max()
     if held is None or held < MIN_ACCOUNTS or held <= SHARE * n_accounts:
         return None
-    return (f"one payment fingerprint is held by {held:,} of {n_accounts:,} accounts ({held / n_accounts:.0%}): a "
-            "placeholder for accounts without a card (none, N/A, 0)? It links them all into one cluster; write it "
-            "as empty")
+    return (f"one payment_fingerprint value is held by {held:,} of {n_accounts:,} accounts ({held / n_accounts:.0%}): a "
+            "placeholder for accounts without a card (none, N/A, 0)? As a card it ties every account holding it to the "
+            "others and is listed as their shared card; write it as empty")

@@ -85,8 +85,8 @@ def created_at_warning(lf: pl.LazyFrame, dtype: pl.DataType, path: str, earliest
     --------
     >>> lf = pl.LazyFrame({"created_at": ["1970-01-01", "31/12/2023 10:00", " ", None, "2024-01-01T10:00:00Z"]})
     >>> created_at_warning(lf, pl.String, "acc.csv", datetime(1990, 1, 1, tzinfo=timezone.utc),
-    ...                    datetime(2100, 1, 1, tzinfo=timezone.utc))[:80]
-    'acc.csv: 2 of 5 created_at values could not be parsed or lie outside 1990-2099 ('
+    ...                    datetime(2100, 1, 1, tzinfo=timezone.utc))[:88]
+    'acc.csv: 2 of 5 created_at values could not be parsed or lie before 1990 or from 2100 on'
     """
     raw = pl.col("created_at")
     written = raw.is_not_null()
@@ -98,6 +98,6 @@ def created_at_warning(lf: pl.LazyFrame, dtype: pl.DataType, path: str, earliest
     rows, n_bad, first = collect_frame(counts, path).row(0)
     if not n_bad:
         return None
-    return (f"{path}: {n_bad:,} of {rows:,} created_at values could not be parsed or lie outside "
-            f"{earliest.year}-{latest.year - 1} (first: row {first + 1}); those accounts have no creation time (no "
+    return (f"{path}: {n_bad:,} of {rows:,} created_at values could not be parsed or lie before {earliest.year} or "
+            f"from {latest.year} on (first: data row {first + 1}); those accounts have no creation time (no "
             "created_hour evidence): write them as ISO-8601 (2024-12-31T10:00:00Z) or epoch seconds")

@@ -286,7 +286,8 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     member_note = ""
     if members.height > shown.height:
         member_note = (f"Showing the {shown.height:,} most active of {members.height:,} members; "
-                       f"export all with: graphlink export {shell_path(outputs.path)} --format csv --clusters {int(cluster_id)}")
+                       f"export all with: graphlink export {shell_path(outputs.path)} --format csv --clusters {int(cluster_id)}"
+                       + (" --redact" if outputs.redaction else ""))
     figures, notes = (drawn.get(cluster_id) if drawn is not None else section_plots(
         cluster_id, activity, memberships, options.max_network_nodes, options.seed) if options.plots else ([], []))
     network = None
