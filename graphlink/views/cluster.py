@@ -268,10 +268,14 @@ class ClusterView:
         """
         from graphlink.views.member_ties import with_member_ties
 
-        try:
-            affiliations = self.affiliations().with_columns(pl.lit(self.cluster_id, dtype=pl.Int64).alias("cluster_id"))
-        except GraphlinkError:  # a folder without memberships.parquet: its linking values only
-            affiliations = None
+        listed = self._result.outputs.memberships  # memberships.parquet's rows, as show and the exports read them
+        if listed is not None:
+            affiliations = listed.filter(pl.col("cluster_id") == self.cluster_id)
+        else:
+            try:
+                affiliations = self.affiliations().with_columns(pl.lit(self.cluster_id, dtype=pl.Int64).alias("cluster_id"))
+            except GraphlinkError:  # a folder without memberships.parquet: its linking values only
+                affiliations = None
         outputs = dataclasses.replace(self._result.outputs, accounts=self.members, evidence=self.evidence,
                                       memberships=affiliations)
         return with_member_ties(self.members, outputs, self.cluster_id, sort)

@@ -45,6 +45,7 @@ from graphlink.engines import run_engine
 from graphlink.pipeline import DetectResult
 from graphlink.stages.ingest import scan_events
 from graphlink.store.folder import Outputs
+from graphlink.store.member_linking import member_linking as build_member_linking
 from graphlink.store.outputs import events_file, load_outputs, write_outputs
 from graphlink.views.cluster import ClusterView
 from graphlink.views.explain import table_html
@@ -91,18 +92,24 @@ class Result:
         if outputs is None:  # a fresh detect: the same view of its tables as a loaded folder gives
             outputs = Outputs(path=Path("<memory>"), run=raw.run, clusters=raw.clusters,
                               selected=sorted(raw.clusters["cluster_id"].to_list()), accounts=raw.accounts,
-                              evidence=raw.evidence, memberships=None, activity=raw.activity,
+                              evidence=raw.evidence, activity=raw.activity,
+                              memberships=None if raw.member_affiliations is None else raw.member_affiliations.join(
+                                  raw.accounts.select("account_id", "cluster_id"), on="account_id").select(
+                                  "account_id", "cluster_id", "kind", "value", "weight"),  # as a loaded folder has them
                               campaigns=raw.campaigns,
                               links=None if raw.links is None else raw.links.lazy(),
                               linking=None if raw.linking is None else raw.linking.lazy(),
                               minutes=None if raw.minutes is None else raw.minutes.lazy(),
                               templates=None if raw.templates is None else raw.templates.lazy(),
-                              member_linking=None if raw.linking is None else raw.linking.drop_nulls("cluster_id"))
+                              member_linking=None if raw.linking is None else build_member_linking(
+                                  raw.linking.lazy(), raw.accounts.lazy().select("account_id", "cluster_id", "campaign_id"),
+                                  raw.clusters.filter("flagged")["cluster_id"], pl.col("cluster_id").is_not_null()))
             self._origin: str | None = None
         else:
             self._origin = str(outputs.path)
         self._outputs = outputs
-        self._memberships = None if outputs.memberships is None else outputs.memberships.lazy()
+        # A fresh detect's affiliations are its whole bipartite graph (memberships lists only some values).
+        self._memberships = None if self._origin is None or outputs.memberships is None else outputs.memberships.lazy()
 
     # -- frames ------------------------------------------------------------
     @property

@@ -1,0 +1,46 @@
+"""Session 34, second break round: per-member evidence (``tie_strength``, ``tied_by``) under odd inputs.
+
+Each test is a failure found by trying to break :mod:`graphlink.views.member_ties`; see the session notes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import graphlink
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def detected(tmp_path_factory):
+    """A fresh ``graphlink.detect`` result and the same result saved to a folder."""
+    result = graphlink.detect(FIXTURES / "events.parquet", FIXTURES / "accounts.parquet")
+    return result, result.save(tmp_path_factory.mktemp("brk34b") / "out")
+
+
+def test_a_fresh_detect_gives_the_same_member_ties_as_its_saved_folder(detected):
+    # A notebook's graphlink.detect() result counted only the member's own cluster as suspects (no campaign, no
+    # flagged clusters), so its tie_strength differed from the saved-and-loaded folder's for the same member.
+    result, folder = detected
+    loaded = graphlink.load(folder)
+    flagged = result.clusters.filter("flagged")["cluster_id"].to_list()
+    assert flagged
+    for cluster_id in flagged:
+        fresh = result.cluster(cluster_id).member_ties("events").select("account_id", "tie_strength", "tied_by")
+        saved = loaded.cluster(cluster_id).member_ties("events").select("account_id", "tie_strength", "tied_by")
+        assert _same(fresh, saved), cluster_id
+
+
+def _same(a: pl.DataFrame, b: pl.DataFrame) -> bool:
+    j = a.join(b, on="account_id", how="full", suffix="_b")
+    bad = j.filter(((pl.col("tie_strength") - pl.col("tie_strength_b")).abs() > 1e-9)
+                   | (pl.col("tie_strength").is_null() != pl.col("tie_strength_b").is_null())
+                   | (pl.col("tied_by") != pl.col("tied_by_b")) | pl.col("account_id_b").is_null()
+                   | pl.col("account_id").is_null())
+    return bad.is_empty()
