@@ -45,11 +45,19 @@ def _shared(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(pl.len().over("cluster_id", "kind", "value").cast(pl.Int64).alias("members"))
 
 
+def _setting(run: dict | None, section: str, key: str) -> object:
+    """``run["parameters"][section][key]``, or None where run.json (an older or edited one) lacks it or holds another type."""
+    parameters = run.get("parameters") if isinstance(run, dict) else None
+    part = parameters.get(section) if isinstance(parameters, dict) else None
+    return part.get(key) if isinstance(part, dict) else None
+
+
 def weak_kinds(run: dict | None) -> tuple[str, ...]:
     """Kinds that never link two accounts on their own (``strong = false``: networks, user agents, e-mail domains,
-    creation hours ...), from a run's recorded ``[graph]`` settings, else the defaults; declared identifiers are strong."""
-    kinds = ((run or {}).get("parameters") or {}).get("graph", {}).get("kinds")
-    if not kinds:
+    creation hours ...), from a run's recorded ``[graph]`` settings, else (none recorded, or not as a table of
+    kinds) the defaults; declared identifiers are strong."""
+    kinds = _setting(run, "graph", "kinds")
+    if not kinds or not isinstance(kinds, dict):
         from graphlink.config import GraphConfig
 
         return tuple(sorted(k for k, spec in GraphConfig().kinds.items() if not spec.strong))
@@ -60,12 +68,13 @@ def _strength(linking: pl.DataFrame, weak: tuple[str, ...]) -> pl.DataFrame:
     """``cluster_id, account_id, tie_strength``: sum(w * (s - 1)) / sum(w * (df - 1)) over each member's linking
     values of the kinds that link on their own (not ``weak``); ``s`` the value's ``suspects`` when given, else the
     cluster's members holding it."""
-    linking = _shared(linking).filter(~pl.col("kind").is_in(list(weak)))
+    # In one fixed order, so each member's float sums are the same every time (members.csv byte-identical).
+    linking = _shared(linking).filter(~pl.col("kind").is_in(list(weak))).sort([*_KEYS, "kind", "value"])
     held = pl.col("suspects") if "suspects" in linking.columns else pl.col("members")
     w = pl.col("weight").fill_null(0.0)
     inside = (w * (held - 1)).sum()
     total = (w * (pl.col("df").cast(pl.Int64) - 1).clip(lower_bound=0)).sum()
-    return (linking.group_by(_KEYS)
+    return (linking.group_by(_KEYS, maintain_order=True)
             .agg(pl.when(total > 0).then((inside / total).clip(0.0, 1.0)).otherwise(None).alias("tie_strength")))
 
 
@@ -201,9 +210,13 @@ def outputs_member_ties(outputs: Outputs, cluster_id: int | None = None) -> pl.D
         accounts, evidence = accounts.filter(one), evidence.filter(one)
         memberships = memberships.filter(one) if memberships is not None else None
         linking = linking.filter(one) if linking is not None else None
-    listed = ((outputs.run or {}).get("parameters") or {}).get("drilldown", {}).get("member_values_per_kind")
+    listed = _setting(outputs.run, "drilldown", "member_values_per_kind")
+    if not (type(listed) is int and listed > 0):  # not recorded (an older run.json) or odd: the default cut it
+        from graphlink.config import DrilldownConfig
+
+        listed = DrilldownConfig().member_values_per_kind
     return member_ties(accounts.drop_nulls("cluster_id"), memberships, linking, evidence, weak_kinds(outputs.run),
-                       listed if isinstance(listed, int) else None)
+                       listed)
 
 
 def with_member_ties(members: pl.DataFrame, outputs: Outputs, cluster_id: int | None = None,
