@@ -78,3 +78,13 @@ def test_the_same_folder_exports_byte_identical_members_csv(detected, tmp_path):
     _, folder = detected
     texts = {export(folder, "csv", clusters="all", out=tmp_path / f"csv{i}").paths[0].read_bytes() for i in range(3)}
     assert len(texts) == 1
+
+
+def test_an_empty_shared_value_is_shown_as_an_empty_quoted_value():
+    # An empty logged value ("" e-mail domain) read "e-mail domain  (2 members)": no value at all, two spaces.
+    from graphlink.views.member_ties import member_ties
+
+    accounts = pl.DataFrame({"account_id": ["a", "b"], "cluster_id": [1, 1]})
+    linking = pl.DataFrame({"account_id": ["a", "b"], "cluster_id": [1, 1], "kind": ["email_domain"] * 2,
+                            "value": ["", ""], "df": [2, 2], "weight": [0.5, 0.5]})
+    assert member_ties(accounts, None, linking)["tied_by"].to_list() == ['e-mail domain "" (2 members)'] * 2

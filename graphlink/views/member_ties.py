@@ -80,8 +80,9 @@ def _strength(linking: pl.DataFrame, weak: tuple[str, ...]) -> pl.DataFrame:
 
 def _quote(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
     cut = pl.when(value.str.len_chars() > QUOTED_CHARS).then(value.str.slice(0, QUOTED_CHARS - 1) + "…").otherwise(value)
-    # Text with spaces or separators (a prompt phrase; an attacker's "; card x") is quoted, so it reads as one value.
-    cut = pl.when(cut.str.contains(r'[\s;"]')).then(pl.lit('"') + cut.str.replace_all('"', "'", literal=True) + '"').otherwise(cut)
+    # Text with spaces or separators (a prompt phrase; an attacker's "; card x") is quoted, so it reads as one value;
+    # an empty value reads "".
+    cut = pl.when(cut.str.contains(r'^$|[\s;"]')).then(pl.lit('"') + cut.str.replace_all('"', "'", literal=True) + '"').otherwise(cut)
     return pl.when(kind.is_in(_UNQUOTED)).then(pl.lit("")).otherwise(pl.lit(" ") + cut)
 
 
