@@ -88,3 +88,11 @@ def test_an_empty_shared_value_is_shown_as_an_empty_quoted_value():
     linking = pl.DataFrame({"account_id": ["a", "b"], "cluster_id": [1, 1], "kind": ["email_domain"] * 2,
                             "value": ["", ""], "df": [2, 2], "weight": [0.5, 0.5]})
     assert member_ties(accounts, None, linking)["tied_by"].to_list() == ['e-mail domain "" (2 members)'] * 2
+
+
+def test_the_notebook_refuses_an_unknown_member_order(detected):
+    # ClusterView.member_ties("weakest") silently listed the members by events; the CLI refuses the same value.
+    _, folder = detected
+    view = graphlink.load(folder).cluster(graphlink.load(folder).top(1)["cluster_id"][0])
+    with pytest.raises(ValueError, match="events or strength"):
+        view.member_ties("weakest")

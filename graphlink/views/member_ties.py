@@ -225,6 +225,8 @@ def with_member_ties(members: pl.DataFrame, outputs: Outputs, cluster_id: int | 
     """``members`` (rows with ``account_id, cluster_id``) with :data:`graphlink.contract.MEMBER_TIES_COLUMNS` added
     last; ``sort="strength"`` orders them weakest tie first (members sharing no card or address -- null -- before
     them), else their order is kept. ``ties``: :func:`outputs_member_ties` of these members, if already built (one export of many clusters builds it once)."""
+    if sort not in MEMBER_SORTS:
+        raise ValueError(f"sort={sort!r}: use events or strength")
     ties = (outputs_member_ties(outputs, cluster_id) if ties is None else ties).select("account_id", *MEMBER_TIES_COLUMNS)
     joined = members.join(ties, on="account_id", how="left", maintain_order="left").with_columns(
         pl.col("tied_by").fill_null(""))
