@@ -130,6 +130,11 @@ def read_run(out_dir: Path) -> dict[str, Any]:
         raise GraphlinkError(f"{path}: not valid JSON: {exc}") from None
     if not isinstance(run, dict):
         raise GraphlinkError(f"{path}: expected a JSON object")
+    # The settings detect ran with, read by every view: a section that is not a table (a hand-edited or damaged
+    # run.json) is left out here, once, so each view falls back to that section's defaults instead of failing.
+    parameters = run.get("parameters")
+    run["parameters"] = ({k: v for k, v in parameters.items() if isinstance(v, dict)}
+                         if isinstance(parameters, dict) else {})
     return run
 
 
