@@ -19,7 +19,7 @@ from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views.explain import flag_explanation, score_note, tied_to_text
 from graphlink.views.safety import replace_controls, terminal_safe
-from graphlink.views.words import more_text, plural, shell_path
+from graphlink.views.words import csv_export_command, more_text, plural
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
            "human_size", "plain_argument_usage", "previous_summary", "sparkline", "tsv_cell"]
@@ -191,10 +191,8 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     for r in member_list:
         table.add_row(Text(terminal_safe(r[0], limit=80)), f"{r[1]:,}", r[2], r[3], r[4], Text(terminal_safe(r[5], limit=300)))
     if member_rows.height > members:  # not markup; a redacted view points at a redacted export
-        redacted = " --redact" if outputs.redaction else ""
         table.caption = Text(terminal_safe(f"{member_rows.height - members:,} more: --members {member_rows.height}, or "
-                                           f"graphlink export {shell_path(outputs.path)} --format csv --clusters "
-                                           f"{cluster_id}{redacted}"))
+                                           + csv_export_command(outputs.path, cluster_id, bool(outputs.redaction))))
 
     ev_table = Table(title=f"Shared evidence, strongest kind first ({evidence_rows.height:,})", title_justify="left")
     ev_headers = ["kind", "value", "sharing", "weight", "in input"]

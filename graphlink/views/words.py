@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-__all__ = ["more_text", "noun", "plural", "shell_path"]
+__all__ = ["csv_export_command", "more_text", "noun", "plural", "shell_path"]
 
 
 def shell_path(path: str | Path | None) -> str:
@@ -25,6 +25,18 @@ def shell_path(path: str | Path | None) -> str:
     """
     text = str(path if path is not None else ".")
     return shlex.quote("./" + text if text.startswith("-") else text)
+
+
+def csv_export_command(path: str | Path | None, cluster_id: int, redacted: bool = False) -> str:
+    """The command exporting one cluster's members as CSV, as hints name it; a redacted view names a redacted export.
+
+    Examples
+    --------
+    >>> csv_export_command("runs/day 2", 7), csv_export_command("out", 7, redacted=True)
+    ("graphlink export 'runs/day 2' --format csv --clusters 7", 'graphlink export out --format csv --clusters 7 --redact')
+    """
+    return (f"graphlink export {shell_path(path)} --format csv --clusters {int(cluster_id)}"
+            + (" --redact" if redacted else ""))
 
 
 def noun(n: int | float | None, singular: str, plural_form: str | None = None) -> str:

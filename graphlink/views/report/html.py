@@ -48,7 +48,7 @@ from graphlink.views.report.tables import (
 )
 from graphlink.views.schedule import describe_schedule, describe_sync, hours_text, timing_bucket, timing_meanings
 from graphlink.views.templates import cluster_templates
-from graphlink.views.words import plural, shell_path
+from graphlink.views.words import csv_export_command, plural
 
 
 @dataclass(frozen=True)
@@ -286,8 +286,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     member_note = ""
     if members.height > shown.height:
         member_note = (f"Showing the {shown.height:,} most active of {members.height:,} members; "
-                       f"export all with: graphlink export {shell_path(outputs.path)} --format csv --clusters {int(cluster_id)}"
-                       + (" --redact" if outputs.redaction else ""))
+                       f"export all with: {csv_export_command(outputs.path, cluster_id, bool(outputs.redaction))}")
     figures, notes = (drawn.get(cluster_id) if drawn is not None else section_plots(
         cluster_id, activity, memberships, options.max_network_nodes, options.seed) if options.plots else ([], []))
     network = None
