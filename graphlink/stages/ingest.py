@@ -36,6 +36,7 @@ import polars as pl
 
 from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
 from graphlink.errors import InputError, safe_reason
+from graphlink.stages.csv_rows import csv_row_warnings
 from graphlink.stages.reading import EXTENSIONS, collect_frame, normalise_header, read_schema, scan
 from graphlink.stages.timestamp_hint import created_at_warning, timestamp_hint
 from graphlink.stages.timestamps import parse_timestamp
@@ -274,7 +275,8 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     if "timestamp" in schema:
         lf = lf.drop("__raw_ts")
     return Events(frame=lf, path=path_str, rows_read=rows, rejected=rejected, columns=tuple(keep),
-                  unfiltered=unfiltered, kept=~any_bad, base=base, warnings=[hint] if hint else [])
+                  unfiltered=unfiltered, kept=~any_bad, base=base,
+                  warnings=[*csv_row_warnings(path, config.format, config.separator), *([hint] if hint else [])])
 
 
 def events_from_frame(frame: pl.DataFrame | pl.LazyFrame, config: IngestConfig | None = None,
@@ -365,7 +367,7 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
         aggs.append(pl.col("email_domain").drop_nulls().first())
     frame = frame.group_by("account_id").agg(aggs) if aggs else frame.unique()
     return AccountsInfo(frame=frame.sort("account_id"), path=path_str, rows_read=rows, rejected=rejected,
-                        warnings=[warning] if warning else [])
+                        warnings=[*csv_row_warnings(path, fmt), *([warning] if warning else [])])
 
 
 def build_account_index(events: Events, accounts: AccountsInfo | None = None) -> pl.DataFrame:

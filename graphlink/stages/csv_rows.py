@@ -1,0 +1,97 @@
+"""CSV/TSV rows polars reads without a word: rows with surplus fields and rows swallowed by a stray quote.
+
+polars reads a CSV file as written: a row with more fields than the header has its extra fields dropped
+(``truncate_ragged_lines``), and a stray quote opening one field and another closing a later one make the rows
+between them one quoted multi-line value (quoted newlines are valid CSV), so those rows vanish from the count.
+:func:`csv_row_warnings` reads the file once more (its header count of fields plus one) and counts both, for
+``run.json``'s warnings: partly bad input is counted and reported, never dropped silently.
+
+A value is taken for swallowed rows when lines after its first hold exactly as many separators as the header
+(its field count less one): what a CSV row of the file looks like. A genuine multi-line prompt (prose, code)
+rarely has lines with exactly that many separators, so it is read as before and not counted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from graphlink.stages.reading import collect_frame, detect_format, is_blank, raw_header, sniff_separator
+
+__all__ = ["csv_row_warnings", "swallowed_lines"]
+
+_ROW = "__graphlink_row"
+_SURPLUS = "__graphlink_surplus"
+
+
+def swallowed_lines(name: str, separator: str, fields: int) -> pl.Expr:
+    """Per value of column ``name``: how many of its lines after the first hold exactly ``fields - 1``
+    separators (rows of the file read into it by a stray quote); 0 for a one-line value, null for null.
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({"p": ["one", "a,b\\n1,2,3\\n4,5,6\\nc", "line one\\nline, two"]})
+    >>> frame.select(swallowed_lines("p", ",", 3))["p"].to_list()
+    [0, 2, 0]
+    """
+    lines = pl.col(name).str.split("\n").list.slice(1)
+    fits = pl.element().str.count_matches(separator, literal=True) == fields - 1
+    return lines.list.eval(fits).list.sum().cast(pl.Int64).alias(name)
+
+
+def csv_row_warnings(path: str | Path, fmt: str | None = None, separator: str | None = None) -> list[str]:
+    """Warnings for a CSV/TSV file's rows with more fields than its header and rows swallowed into a quoted
+    value; ``[]`` for other formats, a blank file or a clean one."""
+    path = Path(path)
+    fmt = detect_format(path, fmt)
+    if fmt not in ("csv", "tsv") or is_blank(path):
+        return []
+    sep = sniff_separator(path, fmt, separator)
+    header = raw_header(path, sep)
+    names = [f"__c{i}" for i in range(len(header))]
+    lf = pl.scan_csv(path, has_header=False, skip_rows=1, separator=sep, glob=False, encoding="utf8-lossy",
+                     schema={name: pl.String for name in [*names, _SURPLUS]}, missing_columns="insert",
+                     truncate_ragged_lines=True)
+    surplus = pl.col(_SURPLUS).is_not_null()
+    counts = collect_frame(lf.with_row_index(_ROW, offset=1).select(
+        pl.len().alias("rows"), surplus.sum().alias("surplus"), pl.col(_ROW).filter(surplus).first().alias("first")),
+        str(path)).row(0, named=True)
+    warnings = _surplus_warning(counts, str(path))
+    if _line_breaks(path) <= counts["rows"] + 1:  # no quoted line break: nothing to read again
+        return warnings
+    multi = pl.any_horizontal([pl.col(c).str.contains("\n", literal=True) for c in names])
+    rows = collect_frame(lf.with_row_index(_ROW, offset=1).filter(multi).select(
+        _ROW, *[swallowed_lines(c, sep, len(names)).fill_null(0) for c in names]), str(path))
+    rows = rows.with_columns(pl.sum_horizontal(names).alias("swallowed"))
+    return [*warnings, *_swallowed_warning(rows, str(path), header, names)]
+
+
+def _line_breaks(path: Path, chunk: int = 1 << 24) -> int:
+    """The number of ``\n`` bytes in the file (read in 16 MiB chunks)."""
+    total = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            total += block.count(b"\n")
+    return total
+
+
+def _surplus_warning(counts: dict, path: str) -> list[str]:
+    if not counts["surplus"]:
+        return []
+    were = "row" if counts["surplus"] == 1 else "rows"
+    return [f"{counts['surplus']:,} {were} of {path} had more fields than its header (the first: row "
+            f"{counts['first']}); their extra fields were ignored"]
+
+
+def _swallowed_warning(rows: pl.DataFrame, path: str, header: list[str], names: list[str]) -> list[str]:
+    hits = rows.filter(pl.col("swallowed") > 0)
+    if not hits.height:
+        return []
+    total = int(hits["swallowed"].sum())
+    first = hits.row(0, named=True)
+    column = next((h or f"#{i + 1}" for i, (h, c) in enumerate(zip(header, names)) if first[c]), "?")
+    look = "line looks" if total == 1 else "lines look"
+    return [f"{path}: {total:,} {look} like rows of the file inside quoted values (as many fields as its header; "
+            f"the first in column {column.strip()}, row {first[_ROW]}): a stray double quote probably opened a value "
+            "that a later one closed, and those rows were not read; check the file's quoting"]

@@ -1,0 +1,98 @@
+"""Session 35: input robustness items left open -- CSV rows read without a word, the notebook loader given
+nothing, negative counts, Parquet on standard input, NaN weights in a hand-edited folder, and account ids that
+differ only by Unicode normalisation.
+
+World: :func:`tests._worlds.planted_world` (30 people, two rings).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from graphlink.cli import app
+from graphlink.pipeline import run_detect
+from tests._worlds import planted_world
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def events():
+    return planted_world(0, n_benign=30)[0]
+
+
+def _csv_lines(events: pl.DataFrame) -> list[str]:
+    return events.write_csv().splitlines()
+
+
+def _stray_quote(lines: list[str]) -> list[str]:
+    """A quote opening data row 100's prompt and another closing row 110's: 9 whole rows between them."""
+    lines = list(lines)
+    for i, end in ((101, False), (111, True)):
+        fields = lines[i].split(",")
+        fields[4] = fields[4] + ' end"' if end else '"stray ' + fields[4]
+        lines[i] = ",".join(fields)
+    return lines
+
+
+# -- 1. rows swallowed by a stray quote ------------------------------------------------------------------------------
+
+def test_rows_swallowed_by_a_stray_quote_are_counted_with_the_row_where_they_start(events, tmp_path):
+    """A stray quote made rows 101-110 one multi-line prompt: 10 rows gone from rows_read, no word. Genuine
+    multi-line prompts in the same file (one with a comma in a line) are not counted."""
+    lines = _stray_quote(_csv_lines(events))
+    for i in (5, 20, 300):  # genuine multi-line prompts, quoted
+        fields = lines[i].split(",")
+        fields[4] = f'"{fields[4]}\nsecond line, with a comma\nthird line"'
+        lines[i] = ",".join(fields)
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(lines) + "\n")
+    run = run_detect(path).run
+    assert run["inputs"]["events"]["rows_read"] == events.height - 10
+    said = [w for w in run["warnings"] if "quote" in w]
+    assert len(said) == 1 and "9 lines" in said[0] and "column prompt, row 101" in said[0], run["warnings"]
+    assert "stray ring" not in said[0] and "user00" not in said[0]  # cell values are never quoted
+
+
+def test_a_stray_quote_is_warned_about_on_the_command_line(events, tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(_stray_quote(_csv_lines(events))) + "\n")
+    result = runner.invoke(app, ["detect", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0 and "9 lines look like rows of the file" in result.output, result.output
+
+
+# -- 2. rows with more fields than the header -----------------------------------------------------------------------
+
+def test_rows_with_surplus_fields_are_counted_and_warned(events, tmp_path):
+    """``c,x,10.0.0.1,surplus`` under a three-name header: the surplus fields were dropped with no count."""
+    lines = _csv_lines(events)
+    for i in (3, 40, 41):
+        lines[i] += ",surplus,more"
+    lines[50] += ","  # an empty extra field loses nothing: not counted
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(lines) + "\n")
+    run = run_detect(path).run
+    assert run["inputs"]["events"]["rows_read"] == events.height
+    said = [w for w in run["warnings"] if "more fields than its header" in w]
+    assert said == [f"3 rows of {path} had more fields than its header (the first: row 3); their extra fields "
+                    "were ignored"], run["warnings"]
+
+
+def test_an_accounts_file_row_with_surplus_fields_is_warned(events, tmp_path):
+    ids = events["account_id"].unique().sort()
+    path = tmp_path / "accounts.csv"
+    rows = [f"{a},example.com" for a in ids]
+    rows[0] += ",oops"
+    path.write_text("account_id,email_domain\n" + "\n".join(rows) + "\n")
+    run = run_detect(events, accounts=path).run
+    assert [w for w in run["warnings"] if "1 row of" in w and "more fields than its header" in w], run["warnings"]
+
+
+def test_surplus_fields_of_a_semicolon_file_are_counted_by_its_separator(events, tmp_path):
+    path = tmp_path / "events.csv"
+    text = events.select("account_id", "ip", "payment_fingerprint").write_csv(separator=";").splitlines()
+    text[2] += ";x"
+    path.write_text("\n".join(text) + "\n")
+    assert [w for w in run_detect(path).run["warnings"] if "1 row of" in w and "(the first: row 2)" in w]
