@@ -96,3 +96,54 @@ def test_surplus_fields_of_a_semicolon_file_are_counted_by_its_separator(events,
     text[2] += ";x"
     path.write_text("\n".join(text) + "\n")
     assert [w for w in run_detect(path).run["warnings"] if "1 row of" in w and "(the first: row 2)" in w]
+
+
+# -- 3. the notebook entry points given nothing, a number or a missing path -------------------------------------------
+
+@pytest.fixture(scope="module")
+def folder(events, tmp_path_factory):
+    import graphlink
+
+    return graphlink.detect(events).save(tmp_path_factory.mktemp("brk35") / "out")
+
+
+@pytest.mark.parametrize("value", [None, 3])
+@pytest.mark.parametrize("call", ["load", "expand", "match"])
+def test_an_output_folder_that_is_no_path_is_a_graphlink_error(events, call, value):
+    """``graphlink.load(None)`` raised ``TypeError: expected str, bytes or os.PathLike object, not NoneType``;
+    expand and match the same."""
+    import graphlink
+
+    args = {"load": (value,), "expand": (value, ["ring0_001"]), "match": (value, events)}[call]
+    with pytest.raises(graphlink.GraphlinkError, match="an output folder is a path .*not " + type(value).__name__):
+        getattr(graphlink, call)(*args)
+
+
+def test_saving_to_no_path_is_a_graphlink_error(folder):
+    import graphlink
+
+    with pytest.raises(graphlink.GraphlinkError, match="an output folder is a path .*not NoneType"):
+        graphlink.load(folder).save(None)
+
+
+def test_expand_with_no_seeds_or_one_bare_integer_seed(folder):
+    """``expand(out, None)`` raised ``TypeError: 'NoneType' object is not iterable``; one integer seed the same."""
+    import graphlink
+
+    with pytest.raises(graphlink.GraphlinkError, match="seeds are account ids .*not NoneType"):
+        graphlink.expand(folder, None)
+    with pytest.raises(graphlink.GraphlinkError, match="unknown seed account '3'"):
+        graphlink.expand(folder, 3)
+    assert graphlink.expand(folder, "ring0_001").equals(graphlink.expand(folder, ["ring0_001"]))
+
+
+def test_build_config_given_a_number_is_a_config_error():
+    """``build_config(3)`` raised ``AttributeError: 'int' object has no attribute 'signals'``, ``toml=3`` a
+    TypeError."""
+    import graphlink
+
+    with pytest.raises(graphlink.ConfigError, match="base: expected a PipelineConfig, got int"):
+        graphlink.build_config(3)
+    with pytest.raises(graphlink.ConfigError, match="toml: expected the path of a graphlink.toml, got int"):
+        graphlink.build_config(toml=3)
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import tomllib
 import warnings
 from collections.abc import Iterable, Mapping
@@ -322,6 +323,10 @@ def build_config(base: PipelineConfig | None = None, *, toml: str | Path | None 
     ...
     graphlink.errors.ConfigError: unknown setting 'resolutoin' (did you mean resolution?); valid settings: ...
     """
+    if base is not None and not isinstance(base, PipelineConfig):
+        raise ConfigError(f"base: expected a PipelineConfig, got {type(base).__name__}")
+    if toml is not None and not isinstance(toml, (str, os.PathLike)):
+        raise ConfigError(f"toml: expected the path of a graphlink.toml, got {type(toml).__name__}")
     config = base or PipelineConfig()
     if parameters is not None:
         if not isinstance(parameters, Mapping):

@@ -7,6 +7,7 @@ read it. File names and schemas are in :mod:`graphlink.contract`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,15 @@ from graphlink.contract import NON_COMPONENT_COLUMNS
 from graphlink.errors import GraphlinkError
 
 Selection = str | Sequence[int]
+
+
+def folder_path(value: Any) -> Path:
+    """``value`` as the path of an output folder; anything else (``None``, a number) is a
+    :class:`GraphlinkError` naming what was expected, not a bare ``TypeError`` from :class:`Path`."""
+    if isinstance(value, (str, os.PathLike)):
+        return Path(value)
+    raise GraphlinkError(f"an output folder is a path (the --out folder of graphlink detect), not "
+                         f"{type(value).__name__}")
 
 
 @dataclass(frozen=True)

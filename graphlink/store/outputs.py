@@ -60,7 +60,7 @@ from graphlink.contract import (
 from graphlink.errors import GraphlinkError
 from graphlink.store.atomic import cleanup_stale, write_atomic, write_dir_atomically
 from graphlink.store.member_linking import member_linking as build_member_linking
-from graphlink.store.folder import Outputs, Selection, score_columns, select_clusters
+from graphlink.store.folder import Outputs, Selection, folder_path, score_columns, select_clusters
 from graphlink.store.redact import SAFE_KINDS, redactor_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -180,7 +180,7 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
         Not an output folder, unreadable ``run.json`` or tables, unknown cluster
         ids, or (with ``graph``) no account graph, or ``graph`` with ``redact``.
     """
-    out_dir = Path(out_dir)
+    out_dir = folder_path(out_dir)
     check_folder(out_dir)
     run = read_run(out_dir)
     if graph and (redact or redact_key):
@@ -213,7 +213,7 @@ def read_clusters(out_dir: str | os.PathLike, columns: tuple[str, ...] = ("clust
     GraphlinkError
         Not an output folder, or the table is damaged or lacks a column (the message names the file).
     """
-    out_dir = Path(out_dir)
+    out_dir = folder_path(out_dir)
     check_folder(out_dir)
     try:
         return _scan(out_dir, CLUSTERS_FILE, columns).select(list(columns)).collect()
@@ -411,7 +411,7 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
     GraphlinkError
         ``out_dir`` exists and is something else.
     """
-    out_dir = Path(out_dir)
+    out_dir = folder_path(out_dir)
     check_out_dir(out_dir)
 
     def write(tmp: Path) -> None:

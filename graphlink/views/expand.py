@@ -56,6 +56,8 @@ def read_seeds(values: Iterable[str]) -> list[str]:
     >>> read_seeds(["acct_1", "acct_2,acct_3", "acct_1"]), read_seeds([1000, "1001"])
     (['acct_1', 'acct_2', 'acct_3'], ['1000', '1001'])
     """
+    if isinstance(values, (str, Path)) or not isinstance(values, Iterable):
+        values = [values]  # one seed given bare (an integer id); None is refused below, naming what was expected
     seeds: list[str] = []
     for value in values:
         if isinstance(value, int) and not isinstance(value, bool):
