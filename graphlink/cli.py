@@ -114,7 +114,7 @@ def detect(
     ipv4_prefix: Annotated[Optional[int], typer.Option(metavar="BITS", show_default=False, help=f"IPv4 network size for the ip_net signal. [default: {_DEFAULTS.signals.ipv4_prefix}]")] = None,
     ipv6_prefix: Annotated[Optional[int], typer.Option(metavar="BITS", show_default=False, help=f"IPv6 network size for the ip_net signal. [default: {_DEFAULTS.signals.ipv6_prefix}]")] = None,
     threshold: Annotated[Optional[float], typer.Option(metavar="SCORE", show_default=False, help=f"Flag clusters scoring at least this (0..1) whose campaign (or the cluster alone, when its campaign's tie is not substantial) has min_flag_size accounts. [default: {_DEFAULTS.scoring.flag_threshold}]")] = None,
-    top: Annotated[int, typer.Option(metavar="N", help="Clusters shown in the summary table.")] = 10,
+    top: Annotated[int, typer.Option(min=0, metavar="N", help="Clusters shown in the summary table.")] = 10,
     previous: Annotated[Optional[Path], typer.Option("--previous", metavar="DIR", show_default=False, help="A previous output folder: rings keep its cluster ids (matched by member overlap); new and vanished clusters are reported.")] = None,
     engine: Annotated[str, typer.Option(metavar="polars|spark", help="Where the stages run: polars on this machine, or Apache Spark (pip install 'graphlink[spark]'; EVENTS may then be any path, URI or table name Spark reads).")] = "polars",
     spark_master: Annotated[Optional[str], typer.Option("--spark-master", metavar="URL", show_default=False, help="Spark master for --engine spark, e.g. local[4], spark://host:7077, yarn [default: the active session, else local[*]].")] = None,
@@ -331,7 +331,7 @@ def export_command(
 def simulate(
     out_dir: Annotated[Path, typer.Argument(metavar="DIR", show_default=False, help="Folder to write events.parquet, accounts.parquet and labels.parquet to.")],
     preset: Annotated[str, typer.Option(metavar="small|medium|campaign", help="small (fixture size), medium (~1M events) or campaign (>=24k ring accounts, >=16M prompts).")] = "small",
-    seed: Annotated[int, typer.Option(metavar="N", help="Simulator seed: the same seed gives byte-identical files.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, metavar="N", help="Simulator seed: the same seed gives byte-identical files.")] = 0,
     camouflage: Annotated[Optional[float], typer.Option(metavar="SHARE", show_default=False, help="Share of each ring account's traffic made to look benign, in [0, 1) [default: the preset's].")] = None,
     quiet: QuietOpt = False,
     scenario: Annotated[Optional[str], typer.Option(metavar="pools|schedules|templates|crowds|giant|mixed", show_default=False, help="A scenario of the family: parameters drawn at random per seed; writes params.json too. Replaces --preset.")] = None,

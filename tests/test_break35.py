@@ -147,3 +147,27 @@ def test_build_config_given_a_number_is_a_config_error():
     with pytest.raises(graphlink.ConfigError, match="toml: expected the path of a graphlink.toml, got int"):
         graphlink.build_config(toml=3)
 
+
+
+# -- 4. negative counts ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["detect", "EVENTS", "--out", "OUT", "--top", "-1"],
+                                  ["simulate", "OUT", "--seed", "-1"]])
+def test_a_negative_count_or_seed_is_a_usage_error(events, tmp_path, args):
+    """``detect --top -1`` ran and printed every cluster but the last (``head(-1)``); ``simulate --seed -1``
+    ended in numpy's ``ValueError`` traceback (exit 1)."""
+    path = tmp_path / "events.parquet"
+    events.write_parquet(path)
+    args = [str(path) if a == "EVENTS" else str(tmp_path / "out") if a == "OUT" else a for a in args]
+    result = runner.invoke(app, [*args, "-q"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), (result.output, result.exception)
+    assert "greater than or equal to 0" in result.output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("n", [-1, 1.5, None])
+def test_result_top_takes_a_whole_number_of_clusters(folder, n):
+    """``Result.top(-1)`` returned every cluster but the last."""
+    import graphlink
+
+    with pytest.raises(graphlink.GraphlinkError, match="top: the number of clusters must be a whole number"):
+        graphlink.load(folder).top(n)

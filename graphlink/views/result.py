@@ -150,6 +150,8 @@ class Result:
         >>> graphlink.detect(events).top(5).select("cluster_id", "size").rows()
         [(1, 3), (2, 2)]
         """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:  # head(-1) is every cluster but the last
+            raise GraphlinkError(f"top: the number of clusters must be a whole number, 0 or more, got {n!r}")
         return self.clusters.sort(["flagged", "score", "size", "cluster_id"],
                                   descending=[True, True, True, False]).head(n)
 
