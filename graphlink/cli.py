@@ -97,7 +97,7 @@ _DEFAULTS = PipelineConfig()
 def detect(
     events: Annotated[str, typer.Argument(metavar="EVENTS", show_default=False,
                                            help="Events file: Parquet, CSV/TSV or NDJSON (chosen by extension); - reads standard input "
-                                                "(CSV unless --format says otherwise).")],
+                                                "(Parquet when it starts with Parquet's PAR1 bytes, else CSV, unless --format says otherwise).")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", show_default=False,
                                           help="Output folder: created, or replaced if it is a graphlink output "
                                                "(files detect did not write are kept); any other folder is refused.")],

@@ -171,3 +171,24 @@ def test_result_top_takes_a_whole_number_of_clusters(folder, n):
 
     with pytest.raises(graphlink.GraphlinkError, match="top: the number of clusters must be a whole number"):
         graphlink.load(folder).top(n)
+
+
+# -- 5. Parquet on standard input ------------------------------------------------------------------------------------
+
+def test_parquet_piped_on_standard_input_is_read_without_format(events, tmp_path):
+    """``cat events.parquet | graphlink detect - --out d`` read the bytes as CSV: ``error: <stdin>: cannot read
+    the header: CSV malformed: expected 62 rows, actual 83 rows``. Parquet's ``PAR1`` magic is sniffed now."""
+    import io
+    import json
+
+    buffer = io.BytesIO()
+    events.write_parquet(buffer)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["detect", "-", "--out", str(out), "-q"], input=buffer.getvalue())
+    assert result.exit_code == 0, result.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["inputs"]["events"]["path"] == "<stdin>" and run["inputs"]["events"]["rows_read"] == events.height
+    with_format = runner.invoke(app, ["detect", "-", "--out", str(tmp_path / "o2"), "--format", "parquet", "-q"],
+                                input=buffer.getvalue())
+    assert with_format.exit_code == 0
+    assert pl.read_parquet(out / "accounts.parquet").equals(pl.read_parquet(tmp_path / "o2" / "accounts.parquet"))
