@@ -7,6 +7,8 @@ World: :func:`tests._worlds.planted_world` (30 people, two rings).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -192,3 +194,41 @@ def test_parquet_piped_on_standard_input_is_read_without_format(events, tmp_path
                                 input=buffer.getvalue())
     assert with_format.exit_code == 0
     assert pl.read_parquet(out / "accounts.parquet").equals(pl.read_parquet(tmp_path / "o2" / "accounts.parquet"))
+
+
+# -- 6. a hand-edited folder's NaN weights -------------------------------------------------------------------------
+
+def _nan_cards(folder, tmp_path):
+    import shutil
+
+    edited = Path(shutil.copytree(folder, tmp_path / "edited"))
+    linking = pl.read_parquet(edited / "linking.parquet")
+    nan = pl.when(pl.col("kind") == "payment").then(float("nan")).otherwise(pl.col("weight")).alias("weight")
+    linking.with_columns(nan).write_parquet(edited / "linking.parquet")
+    return edited
+
+
+def test_nan_weights_of_an_edited_folder_are_missing_not_a_nan_tie_strength(folder, tmp_path):
+    """linking.parquet's payment weights set to NaN by hand: every ring member's tie_strength was NaN, and NaN (which
+    compares above 0) still named the card in tied_by."""
+    import graphlink
+
+    edited = _nan_cards(folder, tmp_path)
+    loaded = graphlink.load(edited)
+    ring = loaded.accounts.filter(pl.col("account_id") == "ring0_001")["cluster_id"][0]
+    ties = loaded.cluster(ring).member_ties("events")
+    assert not ties["tie_strength"].is_nan().any() and not ties["tied_by"].str.contains("payment card").any()
+    before = graphlink.load(folder).cluster(ring).member_ties("events")
+    assert before["tied_by"].str.contains("payment card").all()  # the card did tie them in the folder as written
+
+
+def test_show_json_of_an_edited_folder_with_nan_weights_is_valid_json(folder, tmp_path):
+    import json
+
+    import graphlink
+
+    edited = _nan_cards(folder, tmp_path)
+    ring = graphlink.load(edited).accounts.filter(pl.col("account_id") == "ring0_001")["cluster_id"][0]
+    result = runner.invoke(app, ["show", str(edited), str(ring), "--json"])
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in show --json"))

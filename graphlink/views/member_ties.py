@@ -64,6 +64,13 @@ def weak_kinds(run: dict | None) -> tuple[str, ...]:
     return tuple(sorted(k for k, spec in kinds.items() if isinstance(spec, dict) and spec.get("strong") is False))
 
 
+def _finite_weight() -> pl.Expr:
+    """``weight`` as Float64, null where it is not finite: a hand-edited folder's NaN (or infinite) weight is missing,
+    not a tie_strength of NaN and a value that ties members by a weight nobody can read (NaN compares above 0)."""
+    weight = pl.col("weight").cast(pl.Float64)
+    return pl.when(weight.is_finite()).then(weight).otherwise(None).alias("weight")
+
+
 def _strength(linking: pl.DataFrame, weak: tuple[str, ...]) -> pl.DataFrame:
     """``cluster_id, account_id, tie_strength``: sum(w * (s - 1)) / sum(w * (df - 1)) over each member's linking
     values of the kinds that link on their own (not ``weak``); ``s`` the value's ``suspects`` when given, else the
@@ -149,10 +156,10 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
     parts = []
     if linking is not None:
         parts.append(_shared(linking.select("account_id", pl.col("cluster_id").cast(pl.Int64), "kind", "value",
-                                            pl.col("weight").cast(pl.Float64))))
+                                            _finite_weight())))
     if memberships is not None:
         rows = memberships.select("account_id", pl.col("cluster_id").cast(pl.Int64), "kind", "value",
-                                  pl.col("weight").cast(pl.Float64))
+                                  _finite_weight())
         if linking is not None:  # linking is complete for its kinds; memberships adds the kinds it does not list
             rows = rows.filter(pl.col("kind").is_in(UNLISTED_KINDS))
         cut = pl.col("value").n_unique().over("cluster_id", "kind") >= (listed or 2**31)
@@ -163,7 +170,7 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
         "weight": pl.Float64, "members": pl.Int64, "cut": pl.Boolean}))
     shared = shared.filter((pl.col("members") >= 2) & (pl.col("weight").fill_null(0.0) > 0)).join(
         members.select(_KEYS), on=_KEYS, how="semi")
-    ranks = (kind_strengths(evidence.filter(pl.col("weight").fill_null(0.0) > 0), ["cluster_id"])
+    ranks = (kind_strengths(evidence.filter(_finite_weight().fill_null(0.0) > 0), ["cluster_id"])
              .with_columns(pl.int_range(pl.len()).over("cluster_id").alias("kind_rank"))
              .select(pl.col("cluster_id").cast(pl.Int64), "kind", "kind_rank")
              if evidence is not None and evidence.height else
@@ -197,7 +204,7 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
             .sort([*_KEYS, "kind_rank", "own_rank"], nulls_last=True)
             .group_by(_KEYS, maintain_order=True).agg(pl.col("text").str.join("; ").alias("tied_by")))
     strength = (_strength(linking.select("account_id", pl.col("cluster_id").cast(pl.Int64), "kind", "value", "df",
-                                         pl.col("weight").cast(pl.Float64),
+                                         _finite_weight(),
                                          *(["suspects"] if "suspects" in linking.columns else [])),
                           weak_kinds(None) if weak is None else weak)
                 if linking is not None else
