@@ -38,6 +38,7 @@ from graphlink.contract import ACCOUNTS_SCHEMA, EVIDENCE_SCHEMA, OUTPUT_FILES
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.campaign_flags import flag_with_campaign, operator_ties, pooled_partition, substantial_campaigns
 from graphlink.stages.campaigns import score_campaigns
+from graphlink.stages.unjoined import accounts_only_warnings
 from graphlink.stages.blocks import split_wholes
 from graphlink.stages.bursts import template_bursts, with_burst_reason
 from graphlink.stages.campaign_wholes import tied_wholes
@@ -66,7 +67,6 @@ from graphlink.stages.tie_evidence import with_tie_evidence
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters, rekey,
                                         rekey_campaigns, same_log, summarise)
 from graphlink.store.outputs import input_path
-from graphlink.views.words import plural
 
 STAGES = ("ingest", "signals", "graph", "communities", "scoring", "drilldown")
 Progress = Callable[[str], None]
@@ -398,10 +398,7 @@ def run_warnings(projection: Any, signal_set: Any, index: pl.DataFrame | None = 
     one counting accounts of the accounts file that sent no event and the accounts file's own (created_at)."""
     warnings = list(projection.warnings)
     if accounts is not None and index is not None:
-        silent = int((index["events"] == 0).sum())
-        if silent:
-            warnings.insert(0, f"{silent:,} of {plural(index.height, 'account')} {'appears' if silent == 1 else 'appear'} only in the accounts file (no event): "
-                               "kept with 0 events; they link only through its columns (a different log's accounts?)")
+        warnings[:0] = accounts_only_warnings(index, accounts.path)  # sent no event; ids unjoined by normalisation
     invalid = invalid_ip_warning(signal_set.stats.get("ip_events", 0), signal_set.stats.get("invalid_ip_events", 0))
     first = [w for w in (invalid, placeholder_warning(getattr(projection, "signals", None), 0 if index is None else index.height)) if w]
     return [*(accounts.warnings if accounts is not None else []), *first, *warnings]

@@ -232,3 +232,24 @@ def test_show_json_of_an_edited_folder_with_nan_weights_is_valid_json(folder, tm
     result = runner.invoke(app, ["show", str(edited), str(ring), "--json"])
     assert result.exit_code == 0, result.output
     json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in show --json"))
+
+
+# -- 7. account ids that differ only by Unicode normalisation -------------------------------------------------------
+
+def test_accounts_file_ids_matching_only_after_nfc_are_not_joined_but_warned(events, tmp_path):
+    """Events spell ``josé_1`` precomposed (NFC), the accounts file with ``e`` and a combining accent (NFD, as macOS
+    writes file names): the two never joined, and the only word was "N accounts appear only in the accounts file"."""
+    import unicodedata
+
+    named = {a: f"jos\u00e9_{i}" for i, a in enumerate(events["account_id"].unique().sort()[:5])}
+    events = events.with_columns(pl.col("account_id").replace(named))
+    ids = events["account_id"].unique().sort()
+    path = tmp_path / "accounts.csv"
+    pl.DataFrame({"account_id": [unicodedata.normalize("NFD", a) for a in ids],
+                  "email_domain": ["example.com"] * len(ids)}).write_csv(path)
+    result = run_detect(events, accounts=path)
+    assert result.index.height == len(ids) + 5  # not merged: five ids of each spelling
+    said = [w for w in result.run["warnings"] if "Unicode normalisation" in w]
+    assert said == [f"5 account ids of {path} match an events id only after Unicode normalisation (NFC); they were "
+                    "not joined (ids are compared as written): write both files' ids in one form"], result.run["warnings"]
+    assert "jos" not in said[0]  # cell values are never quoted
