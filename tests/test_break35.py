@@ -253,3 +253,13 @@ def test_accounts_file_ids_matching_only_after_nfc_are_not_joined_but_warned(eve
     assert said == [f"5 account ids of {path} match an events id only after Unicode normalisation (NFC); they were "
                     "not joined (ids are compared as written): write both files' ids in one form"], result.run["warnings"]
     assert "jos" not in said[0]  # cell values are never quoted
+
+
+def test_match_warns_of_a_new_logs_swallowed_rows_as_detect_does(events, folder, tmp_path):
+    """``graphlink match`` read the new log's warnings nowhere: rows lost to a stray quote went unsaid."""
+    import graphlink
+
+    path = tmp_path / "new.csv"
+    path.write_text("\n".join(_stray_quote(_csv_lines(events))) + "\n")
+    said = [w for w in graphlink.match(folder, path).run["warnings"] if "quote" in w]
+    assert len(said) == 1 and "9 lines" in said[0], said

@@ -287,6 +287,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     ev = (load_events(events, config.ingest, extra) if isinstance(events, (str, Path))
           else events_from_frame(events, config.ingest, extra_signals=extra))
     kinds, warnings = check_schema(outputs, ev.columns, kinds)
+    warnings = [*ev.warnings, *warnings]  # the log's own (CSV rows ignored or swallowed, a time column unmapped)
     stale = stale_indexes(outputs)
     if stale:
         warnings = warnings + [f"{outputs.path}: {', '.join(stale)} not written with this run.json (an older graphlink "
