@@ -80,7 +80,7 @@ def test_fleet_flagged_team_not():
     assert f["creation_burst"] == 1.0 and t["creation_burst"] == 0.0
     assert f["payment_reuse"] > 0.5 and t["payment_reuse"] == 0.0  # the team's card is its own company's
     assert t["org_coherence"] == 1.0 and f["org_coherence"] == 0.0
-    assert "median account used 48 IPs in 48 networks" in f["why"] and "of prompts are templated" in f["why"]
+    assert "median account used 48 IP addresses in 48 IP networks" in f["why"] and "of prompts are templated" in f["why"]
     assert all(0.0 <= (f[c] or 0.0) <= 1.0 for c in COMPONENTS)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.contract import FLAG_EXPLANATION, FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT, why_reasons
+from graphlink.config.kinds import kind_name
 from graphlink.stages.campaign_flags import AS_A_WHOLE
 from graphlink.stages.evidence import kind_strengths
 from graphlink.stages.tie_words import also_tied_to, flagged_with
@@ -24,14 +25,6 @@ from graphlink.views.words import plural
 
 #: Tying values :func:`why_text` lists (all are in ``evidence.parquet``, column ``ties``).
 TIES_LISTED = 20
-
-#: Signal kinds in words.
-KIND_LABELS = {
-    "payment": "payment fingerprint", "ip": "IP address", "ip_net": "IP network", "asn": "ASN",
-    "prompt": "prompt phrase", "timing": "activity-timing signature", "user_agent": "user agent",
-    "email_domain": "email domain", "created_hour": "account-creation hour",
-}
-
 
 def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float, min_flag_size: int) -> str:
     """Plain-language explanation of one cluster: size, score, verdict and strongest evidence.
@@ -77,10 +70,11 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     lines.append("Shared evidence:" if ranked.height else "No value is shared by two or more members.")
     for kind, value, n, weight, df, n_values in ranked.select(
             "kind", "value", "accounts_sharing", "weight", "df", "n_values").iter_rows():
-        label = KIND_LABELS.get(kind, terminal_safe(kind))
+        label = terminal_safe(kind_name(kind, 1))  # graphlink.config.kinds: what show and tied_by call it too
         note = (f"{plural(df, 'account')} {'carries' if df == 1 else 'carry'} it in the whole input" if weight > 0
                 else f"too common to link on its own: {plural(df, 'account')} carry it")
-        more = f"; {plural(n_values - 1, 'more shared ' + label + ' value')} in the evidence" if n_values > 1 else ""
+        more = (f"; {n_values - 1:,} more shared {terminal_safe(kind_name(kind, n_values - 1))} in the evidence"
+                if n_values > 1 else "")
         quoted = (f"{label}: {terminal_safe(value, limit=200)}" if kind == "timing"  # its meaning, not its hash
                   else f"{label} {terminal_safe(value, limit=80)!r}")
         lines.append(f"  - {n:,} of {plural(size, 'member')} share {quoted} ({note}{more})")
@@ -88,7 +82,7 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     if tying.height:
         lines.append(f"Values that tied it to {tied_to_text(row.get('why') or '')} ({tying.height:,}):")
         for kind, value, n, df, outside in tying.head(TIES_LISTED).iter_rows():
-            label = KIND_LABELS.get(kind, terminal_safe(kind))
+            label = terminal_safe(kind_name(kind, 1))
             rest = f" ({outside:,} in no flagged cluster)" if outside is not None else ""
             lines.append(f"  - {label} {terminal_safe(value, limit=80)!r}: {n:,} of {plural(size, 'member')}, "
                          f"{plural(df, 'account')} in the whole input{rest}")

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from graphlink.config.kinds import kind_name
 from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views.explain import flag_explanation, score_note, tied_to_text
@@ -201,8 +202,8 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     # A timing value is a hash: show what it means (who acts in the same windows, and when).
     ev_list = [[e["kind"], e["meaning"] or e["value"], e["accounts_sharing"], round(e["weight"], 3), e["df"]]
                for e in evidence_rows.head(evidence).iter_rows(named=True)]
-    for r in ev_list:
-        ev_table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}",
+    for r in ev_list:  # the kind as every view names it (graphlink.config.kinds); piped rows keep its code
+        ev_table.add_row(Text(terminal_safe(kind_name(r[0]))), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}",
                          f"{r[3]:.3f}", f"{r[4]:,}")
     notes = []
     if evidence_rows.height > evidence:
@@ -220,7 +221,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
             tie_table.add_column(name, justify=justify, overflow="fold")
         tie_list = [list(r) for r in tying.head(evidence).iter_rows()]
         for r in tie_list:
-            tie_table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:,}",
+            tie_table.add_row(Text(terminal_safe(kind_name(r[0]))), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:,}",
                               "" if r[4] is None else f"{r[4]:,}")
         if tying.height > evidence:
             tie_table.caption = more_text(tying.height, evidence)
