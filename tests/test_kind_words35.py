@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import ast
+import csv
+import html
 import json
 import re
 from pathlib import Path
@@ -29,7 +31,10 @@ from graphlink.stages.components import reason_exprs
 from graphlink.store.outputs import load_outputs
 from graphlink.views.evidence import evidence_by_kind
 from graphlink.views.explain import why_text
-from graphlink.views.terminal import cluster_tables
+from graphlink.views.export import export
+from graphlink.views.member_ties import member_ties
+from graphlink.views.report import write_report
+from graphlink.views.terminal import cluster_json, cluster_tables
 
 MEMBERS = [f"m{i}" for i in range(6)]
 QUOTED = 'say "hi"; C:\\tmp\\x'  # a logged value holding a double quote, a separator and backslashes
@@ -140,3 +145,31 @@ def test_a_detected_clusters_why_and_show_name_its_kinds_alike(fixture_detected)
     shown = set(shows_kind_names(rendered(outputs, cid, "weight", evidence=1000)).values())
     assert named and named <= shown, (named, shown)
     assert named <= {kind_name(k) for k in outputs.cluster_evidence(cid)["kind"].unique()}
+
+
+# --------------------------------------------------------------------------- item 2: tied_by names and quotes values
+
+
+def test_tied_by_names_a_template_burst_with_its_opening_and_window(folder):
+    ties = member_ties(*(lambda o: (o.accounts, o.memberships, o.member_linking, o.evidence))(load_outputs(folder, "all")))
+    text = ties.filter(pl.col("account_id") == "m5")["tied_by"][0]
+    assert 'template burst "Solve step by step the following olympi… @ 2025-01-06T10:00Z (+10 min)" (6 members)' in text
+    assert "burst value" not in text
+    assert "account-creation hour 2025-01-05T04:00:00Z (6 members)" in text  # a creation burst's hour, named too
+
+
+def test_a_quote_or_backslash_in_a_value_is_shown_as_logged_escaped(folder, tmp_path):
+    outputs = load_outputs(folder, "all")
+    text = member_ties(outputs.accounts, outputs.memberships, outputs.member_linking, outputs.evidence)["tied_by"][0]
+    quoted = re.search(r'user agent ("(?:[^"\\]|\\.)*") \(6 members\)', text)
+    assert quoted and ast.literal_eval(quoted.group(1)) == QUOTED  # read back as a string literal: the logged value
+    assert "'hi'" not in text
+    # Every renderer shows that text: show --json, the terminal, members.csv, the report (HTML-escaped).
+    assert cluster_json(outputs, 1)["members"][0]["tied_by"] == text
+    small = load_outputs(write_folder(tmp_path / "small", LINKED[:2] + LINKED[4:5], []), "all")  # fits a terminal
+    assert quoted.group(0) in rendered(small, 1, "tied by", members=10)
+    export(folder, "csv", out=tmp_path / "csv")
+    with open(tmp_path / "csv" / "members.csv", newline="") as fh:
+        assert next(csv.DictReader(fh))["tied_by"].lstrip("'") == text
+    report = write_report(small.path, tmp_path / "r.html").path.read_text()
+    assert quoted.group(0) not in report and quoted.group(0) in html.unescape(report)  # escaped in the member table

@@ -31,8 +31,9 @@ __all__ = ["MEMBER_SORTS", "QUOTED_CHARS", "member_ties", "outputs_member_ties",
 
 #: A quoted value's characters in ``tied_by`` (longer ones end in ``…``).
 QUOTED_CHARS = 40
-#: Kinds whose values are hashes that mean nothing quoted: ``tied_by`` names the kind and the members only.
-_UNQUOTED = ("timing", "burst")
+#: Kinds whose values are hashes that mean nothing quoted: ``tied_by`` names the kind and the members only (a template
+#: burst's value is its opening and window, quoted as ``show`` lists it).
+_UNQUOTED = ("timing",)
 #: Orders of a member list: ``events`` (most active first, the default) or ``strength`` (weakest tie first: the
 #: periphery an investigator checks before a ban).
 MEMBER_SORTS = ("events", "strength")
@@ -79,11 +80,22 @@ def _strength(linking: pl.DataFrame, weak: tuple[str, ...]) -> pl.DataFrame:
             .agg(pl.when(total > 0).then((inside / total).clip(0.0, 1.0)).otherwise(None).alias("tie_strength")))
 
 
+#: A template burst's window, ``" @ 2025-01-06T10:00Z (+10 min)"`` (:func:`graphlink.stages.bursts.burst_values`):
+#: kept whole when its opening is cut, so ``tied_by`` says when the burst was.
+_WINDOW = r" @ \d{4}-\d\d-\d\dT\d\d:\d\dZ \(\+\d+ min\)$"
+
+
 def _quote(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
-    cut = pl.when(value.str.len_chars() > QUOTED_CHARS).then(value.str.slice(0, QUOTED_CHARS - 1) + "…").otherwise(value)
-    # Text with spaces or separators (a prompt phrase; an attacker's "; card x") is quoted, so it reads as one value;
-    # an empty value reads "".
-    cut = pl.when(cut.str.contains(r'^$|[\s;"]')).then(pl.lit('"') + cut.str.replace_all('"', "'", literal=True) + '"').otherwise(cut)
+    window = pl.when(kind == "burst").then(value.str.extract(f"({_WINDOW})", 1)).otherwise(None).fill_null("")
+    head = value.str.slice(0, value.str.len_chars() - window.str.len_chars())
+    cut = pl.when(head.str.len_chars() > QUOTED_CHARS).then(head.str.slice(0, QUOTED_CHARS - 1) + "…").otherwise(head) + window
+    # Text with spaces, separators, quotes or backslashes (a prompt phrase; an attacker's "; card x") is quoted as a
+    # string literal is, so it reads as one value and shows what was logged: \ and \" inside, \n \r \t for line
+    # breaks and tabs; an empty value reads "".
+    escaped = (cut.str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
+               .str.replace_all("\n", "\\n", literal=True).str.replace_all("\r", "\\r", literal=True)
+               .str.replace_all("\t", "\\t", literal=True))
+    cut = pl.when(cut.str.contains(r'^$|[\s;"\\]')).then(pl.lit('"') + escaped + '"').otherwise(cut)
     return pl.when(kind.is_in(_UNQUOTED)).then(pl.lit("")).otherwise(pl.lit(" ") + cut)
 
 
@@ -131,7 +143,8 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
 
         ``tied_by``: per kind, the cluster's shared values (held by two or more members) the member holds: the
         count and the strongest (largest ``weight × members``, as ``show`` orders a kind's values; then most members,
-        then by text) with how many members hold it; a value with spaces or ``;`` in double quotes.
+        then by text) with how many members hold it; a value with spaces, ``;``, ``"`` or ``\\`` in double quotes, escaped as
+        a string literal is (``"say \\"hi\\""``); a template burst's with its window kept whole.
 
     Examples
     --------
