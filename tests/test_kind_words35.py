@@ -20,8 +20,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
 import graphlink
+from graphlink.cli import app
 from graphlink.config.kinds import KIND_NAMES, kind_name
 from graphlink.contract import (
     ACCOUNTS_SCHEMA, CLUSTERS_SCHEMA, COMPONENTS, EVIDENCE_SCHEMA, LINKING_SCHEMA, MEMBERSHIPS_SCHEMA,
@@ -32,7 +34,7 @@ from graphlink.store.outputs import load_outputs
 from graphlink.views.evidence import evidence_by_kind
 from graphlink.views.explain import why_text
 from graphlink.views.export import export
-from graphlink.views.member_ties import member_ties
+from graphlink.views.member_ties import TERMINAL_CHARS, member_ties, short_tied_by
 from graphlink.views.report import write_report
 from graphlink.views.terminal import cluster_json, cluster_tables
 
@@ -173,3 +175,27 @@ def test_a_quote_or_backslash_in_a_value_is_shown_as_logged_escaped(folder, tmp_
         assert next(csv.DictReader(fh))["tied_by"].lstrip("'") == text
     report = write_report(small.path, tmp_path / "r.html").path.read_text()
     assert quoted.group(0) not in report and quoted.group(0) in html.unescape(report)  # escaped in the member table
+
+
+# --------------------------------------------------------------------------- item 3: the terminal member table
+
+
+def test_shows_terminal_table_cuts_a_long_tied_by_and_machines_get_it_whole(folder):
+    outputs = load_outputs(folder, "all")
+    whole = cluster_json(outputs, 1)["members"][0]["tied_by"]
+    assert len(whole) > TERMINAL_CHARS
+    shown = rendered(outputs, 1, "tied by", members=10)
+    assert "more kinds" in shown and f"cut to {TERMINAL_CHARS} characters" in shown
+    assert whole not in shown.replace("\n", "")
+    plain = [rows for _, rows, headers in cluster_tables(outputs, 1, members=10)[1] if "tied by" in headers][0]
+    assert plain[0][-1] == whole  # piped rows are whole
+    piped = CliRunner().invoke(app, ["show", str(folder), "1"]).output
+    assert whole in piped and "cut to" not in piped
+
+
+def test_the_cut_keeps_whole_kinds_and_never_splits_a_quoted_value():
+    text = 'prompt phrase "a; b; c; d; e; f; g; h" (3 members); IP address 1.2.3.4 (3 members); user agent x (2 members)'
+    cut = pl.select(short_tied_by(pl.lit(text), 60)).item()
+    assert cut == 'prompt phrase "a; b; c; d; e; f; g; h" (3 members); … 2 more kinds'
+    assert pl.select(short_tied_by(pl.lit(text), len(text))).item() == text
+    assert pl.select(short_tied_by(pl.lit(""), 10)).item() == ""
