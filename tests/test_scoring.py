@@ -139,7 +139,7 @@ def test_rotating_bystanders_on_the_fleets_proxy_leave_when_the_fleet_is_known_b
     """A bystander on the fleet's own commercial proxy rotates like the fleet. In a fleet whose
     members each hold its template with another member (IDENTITY_COVER), a member holding none of
     its values and phrasing otherwise (a stock passage in 1 of 10 prompts) leaves; a camouflaged member (the template in 40 % of its
-    prompts, too few for prompt values) stays; without ``account_stats`` nobody rotating is judged."""
+    prompts, too few for prompt phrases) stays; without ``account_stats`` nobody rotating is judged."""
     from graphlink.stages.outsiders import IDENTITY_COVER, PHRASING_SHARE, fleet_outsiders
 
     u32 = {"account_idx": pl.UInt32}

@@ -39,7 +39,7 @@ TIE_KINDS = ("payment", "ip", "prompt")
 #: identifier (private to an operator), or at least this many address or template values. A
 #: 9-word sentence shared by both gives 5 prompt shingles; one stock phrase ("tell me a fun fact",
 #: "make a study plan for") gives 1-4, and strangers share those: on an independent world,
-#: campaigns "tied by 1 prompt value" spread flags to small groups of ordinary users. A
+#: campaigns "tied by 1 prompt phrase" spread flags to small groups of ordinary users. A
 #: distillation template (a long instruction) or a proxy pool shares far more.
 MIN_TIE_VALUES = 5
 #: Tie kinds whose single shared value is substantial (cards); user-declared kinds count too.

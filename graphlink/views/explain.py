@@ -112,7 +112,7 @@ def tied_to_text(why: str) -> str:
     return f"flagged clusters {', '.join(str(i) for i in ids[:-1])} and {ids[-1]}"
 
 
-#: Tying values are listed cards and identifiers first, then prompt values, then addresses: the order the ``why``
+#: Tying values are listed cards and identifiers first, then prompt phrases, then addresses: the order the ``why``
 #: counts them in (:func:`graphlink.stages.tie_words.inherited_why`), the strongest evidence of one operator first.
 _TIE_ORDER = {"payment": 0, "prompt": 2, "ip": 3, "ip_net": 3, "asn": 3}
 
@@ -123,7 +123,7 @@ def tying_values(evidence: pl.DataFrame) -> pl.DataFrame:
 
     ``evidence`` is ``evidence.parquet`` rows (one cluster's or several); rows with ``ties`` True are kept
     (:mod:`graphlink.stages.tie_evidence`; none in folders written before it), cards and ``--signal``
-    identifiers first, then prompt values, then addresses; within a kind those most members hold, then the
+    identifiers first, then prompt phrases, then addresses; within a kind those most members hold, then the
     rarest in the input. ``accounts_sharing``: the cluster's members holding the value; ``df``: accounts
     holding it in the whole input; ``outside_flagged``: those in no flagged cluster (null in folders written
     before it) -- a public text (a framework's system prompt) is held by many outside any flagged fleet, an
@@ -209,7 +209,7 @@ def score_note(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame
 
     Examples
     --------
-    >>> score_note({"flagged": True, "score": 0.0, "size": 17, "why": "tied to flagged cluster 12 (campaign 3) by 8 prompt values"}, {})
+    >>> score_note({"flagged": True, "score": 0.0, "size": 17, "why": "tied to flagged cluster 12 (campaign 3) by 8 prompt phrases"}, {})
     'flagged through its tie to flagged cluster 12 (campaign 3): its own score alone would not flag it (threshold 0.6)'
     >>> score_note({"flagged": True, "score": 0.9, "size": 17, "why": "proxies"}, {})
     ''
@@ -266,7 +266,7 @@ def flag_explanation(row: dict[str, Any], run: dict[str, Any], campaigns: pl.Dat
 
     Examples
     --------
-    >>> e = flag_explanation({"flagged": True, "score": 0.0, "size": 9, "why": "tied to flagged cluster 12 (campaign 3) by 8 prompt values; x"}, {})
+    >>> e = flag_explanation({"flagged": True, "score": 0.0, "size": 9, "why": "tied to flagged cluster 12 (campaign 3) by 8 prompt phrases; x"}, {})
     >>> e["flagged_with"], e["reasons"][1], e["score_note"].startswith("flagged through its tie to flagged cluster 12")
     ({'cluster_id': 12, 'campaign_id': 3, 'same_operator': False}, 'x', True)
     """
@@ -299,7 +299,7 @@ def _campaign_verdict(row: dict[str, Any]) -> str:
         card = (f", and by a card or identifier to flagged cluster{'s' if len(also) > 1 else ''} "
                 f"{', '.join(str(c) for c in also)}" if also else "")
         if not lead["same_operator"]:
-            return (f"flagged with a flagged cluster: tied to {named} by prompt values or addresses its fleet uses, "
+            return (f"flagged with a flagged cluster: tied to {named} by prompt phrases or addresses its fleet uses, "
                     f"no card or identifier of its{card}: it uses that fleet's tooling, which another operator may use "
                     f"too; this cluster's campaign is {campaign}")
         return f"flagged with its operator: same operator as {named}{card}"
