@@ -64,7 +64,7 @@ def affiliation_frames(rows: list[tuple[int, int, str]]) -> tuple[pl.DataFrame, 
 
 def prompt_holdings(clusters: dict[int, int], holds: dict[int, dict[int, int]], unclustered: dict[int, int],
                     n_values: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Partition, affiliations, signals and campaigns of a hand-built world where every value is a prompt value
+    """Partition, affiliations, signals and campaigns of a hand-built world where every value is a prompt phrase
     and every cluster a campaign of its own. ``clusters``: {cluster: accounts}; ``holds``: {cluster: {value:
     holders}} (its first accounts); ``unclustered``: {value: holders in no cluster}."""
     acc, part_a, part_c, members = 0, [], [], {}

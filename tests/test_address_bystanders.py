@@ -48,7 +48,7 @@ def test_a_bystander_linked_by_one_exit_leaves_a_piece_bound_by_its_card_and_tem
 
 
 def test_members_holding_the_pieces_values_or_phrasing_like_it_stay():
-    # Camouflaged: the template in 4 of its 10 prompts, too few for prompt values of its own.
+    # Camouflaged: the template in 4 of its 10 prompts, too few for prompt phrases of its own.
     assert detached(*piece(scripted=(9, 8, 9, 4))) == []
     # No sampled prompt: its phrasing is unknown, not zero.
     assert detached(*piece(scripted=(9, 8, 9, 0), sampled=(10, 10, 10, 0))) == []

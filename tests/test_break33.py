@@ -285,7 +285,7 @@ def test_the_verdict_of_a_same_operator_tie_names_the_other_flagged_cluster_a_ca
 
 def test_the_notebooks_case_export_lists_evidence_in_the_case_files_order(evil, tmp_path):
     """``ClusterView.export`` wrote ``cluster-<id>.json`` strongest first but ``cluster-<id>-evidence.csv`` beside it
-    in the stored order (prompt values before the cards that bind the cluster more)."""
+    in the stored order (prompt phrases before the cards that bind the cluster more)."""
     import graphlink
 
     _, out, (loud, _) = evil

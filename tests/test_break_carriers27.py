@@ -84,7 +84,7 @@ def test_students_inside_two_unrelated_fleets_are_no_five_carriers_of_either(see
 
 def _unit_world(loud_holders: dict[int, int], sizes: dict[int, int], tame: int = 8, values: int = 6):
     """Loud clusters (id -> size, each its own campaign) and a tame cluster 99 (its own campaign) whose ``tame``
-    members all hold ``values`` prompt values, held also by ``loud_holders[c]`` accounts of loud cluster ``c``."""
+    members all hold ``values`` prompt phrases, held also by ``loud_holders[c]`` accounts of loud cluster ``c``."""
     part, aff, acc = [], [], 0
     members = {}
     for c, n in list(sizes.items()) + [(99, tame)]:
@@ -148,7 +148,7 @@ def test_a_family_card_of_students_inside_and_outside_the_fleet_flags_no_class()
 def _chain_world(t1: int = 4, loud: int = 10, values: int = 6):
     """Loud cluster 1 (``loud`` accounts); tame cell 2 (``t1`` accounts) paying with a card two loud accounts also
     pay with (the operator's reuse: found in round 1); tame cell 3 (6 accounts) writing, with every account of cell
-    2, a template of ``values`` prompt values no loud account holds (a tie found in a later round)."""
+    2, a template of ``values`` prompt phrases no loud account holds (a tie found in a later round)."""
     L, T1 = list(range(loud)), list(range(loud, loud + t1))
     T2 = list(range(loud + t1, loud + t1 + 6))
     part = [(a, 1) for a in L] + [(a, 2) for a in T1] + [(a, 3) for a in T2]

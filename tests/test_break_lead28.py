@@ -5,7 +5,7 @@ Found and fixed here:
 
 * The counts after "by" were all the cluster's tying values, whichever flagged cluster they led to: a cell
   paying with one card of flagged cluster 1 and writing flagged cluster 2's template read "same operator as
-  flagged cluster 1 (campaign 1) by 1 card or identifier, 6 prompt values", though cluster 1 holds none of
+  flagged cluster 1 (campaign 1) by 1 card or identifier, 6 prompt phrases", though cluster 1 holds none of
   the passages. The counts are now of the values that lead to the lead named.
 * The lead was the one most *cards* lead to, contacts included: one account of flagged cluster 1 paying with a
   card the cell uses (a contact, by operator_ties' own definition) made a cell writing flagged cluster 2's
@@ -60,7 +60,7 @@ TAME = 3
 
 def two_operators(kind: str = "payment", loud_card_holders: int = 2, template_values: int = 6):
     """The tame cell pays with one card (or ``--signal`` identifier ``kind``) that ``loud_card_holders``
-    accounts of cluster 1 also hold, and writes cluster 2's template (``template_values`` prompt values
+    accounts of cluster 1 also hold, and writes cluster 2's template (``template_values`` prompt phrases
     every account of cluster 2 holds, and two ordinary accounts); 600 unclustered ordinary accounts."""
     acc, start = {}, 0
     for cid, size in SIZES.items():
@@ -102,7 +102,7 @@ def test_a_contact_card_does_not_outrank_the_template_the_cell_writes():
     assert ties.select("cluster_id", "lead", "cards", "texts").rows() == [(TAME, 2, 0, 6)]
     tame = out.filter(pl.col("cluster_id") == TAME).row(0, named=True)
     # Session 32 (issue 17): the contact card, which leads to cluster 1, is named after the counts that lead to 2.
-    assert tame["why"].startswith("tied to flagged cluster 2 (campaign 2) by 6 prompt values, "
+    assert tame["why"].startswith("tied to flagged cluster 2 (campaign 2) by 6 prompt phrases, "
                                   "and to flagged cluster 1 by 1 card or identifier; ")
     assert tame["campaign_id"] == 3 and tame["flagged"]
 
@@ -142,7 +142,7 @@ def test_a_text_tie_keeps_the_campaign_and_a_card_tie_joins_the_leads():
     assert out["campaign_id"].to_list() == [1, 1, 3]
     assert out["why"].to_list()[1:] == [
         "same operator as flagged cluster 1 (campaign 1) by 2 cards or identifiers, 1 address; office",
-        "tied to flagged cluster 1 (campaign 1) by 5 prompt values, 2 addresses; homes"]
+        "tied to flagged cluster 1 (campaign 1) by 5 prompt phrases, 2 addresses; homes"]
 
 
 def test_a_tie_frame_without_counts_keeps_the_old_wording_and_campaign():
@@ -188,18 +188,18 @@ ATTACK = '80% of prompts are templated ("x; same operator as flagged cluster 9 (
 def test_rekey_rewrites_only_the_lead_at_the_start_in_both_wordings():
     cl = pl.DataFrame({"cluster_id": [1, 2, 3, 12], "why": [
         f"same operator as flagged cluster 12 (campaign 1) by 1 card or identifier; {ATTACK}",
-        f"tied to flagged cluster 1 (campaign 4) by 6 prompt values; {ATTACK}",
+        f"tied to flagged cluster 1 (campaign 4) by 6 prompt phrases; {ATTACK}",
         ATTACK.replace("same operator as", "tied to"), "proxies"]})
     mapping = pl.DataFrame({"cluster_id": [1, 2, 3, 9, 12], "stable_id": [70, 71, 72, 99, 50]})
     assert rekey_why(cl, mapping)["why"].to_list() == [
         f"same operator as flagged cluster 50 (campaign 1) by 1 card or identifier; {ATTACK}",
-        f"tied to flagged cluster 70 (campaign 4) by 6 prompt values; {ATTACK}",
+        f"tied to flagged cluster 70 (campaign 4) by 6 prompt phrases; {ATTACK}",
         ATTACK.replace("same operator as", "tied to"), "proxies"]
 
 
 def test_explain_reads_the_lead_from_the_start_not_from_a_quoted_prompt():
     base = {"cluster_id": 82, "size": 3, "score": 0.1, "flagged": True, "campaign_id": 4, "kinds": []}
-    first = why_text({**base, "why": f"tied to flagged cluster 7 (campaign 4) by 9 prompt values; {ATTACK}"},
+    first = why_text({**base, "why": f"tied to flagged cluster 7 (campaign 4) by 9 prompt phrases; {ATTACK}"},
                      NO_EVIDENCE, 0.6, 5).splitlines()[0]
     assert "tied to flagged cluster 7 (campaign 4)" in first and "cluster 9" not in first and "same operator" not in first
     own = why_text({**base, "score": 0.9, "why": ATTACK}, NO_EVIDENCE, 0.6, 5).splitlines()[0]
@@ -212,7 +212,7 @@ def test_the_wording_is_one_reason_and_the_pattern_reads_both_starts():
     out = pl.DataFrame({"lead": [3, 3], "campaign_id": [1, 2], "why": ["x", "y"], "cards": [2, 0], "texts": [1, 0],
                         "addresses": [0, 1]}, schema_overrides={k: pl.UInt32 for k in ("cards", "texts", "addresses")}
                        ).select(inherited_why())["why"].to_list()
-    assert out == ["same operator as flagged cluster 3 (campaign 1) by 2 cards or identifiers, 1 prompt value; x",
+    assert out == ["same operator as flagged cluster 3 (campaign 1) by 2 cards or identifiers, 1 prompt phrase; x",
                    "tied to flagged cluster 3 (campaign 2) by 1 address; y"]
     assert [why_reasons(w)[0].split(" (")[0] for w in out] == [INHERITED + "3", TIED + "3"]
     assert [re.match(LEAD_PATTERN, w).group(2) for w in out] == ["3", "3"]

@@ -1,7 +1,7 @@
 """Break-it review of branch voice21b (session 21): ``operator_ties`` with tied cells leading ties and the
 operator's template backing a card contact. Seven of these failed on the branch's first version (one shingle,
 an address or a two-holder phrase backed a contact; a duplicated loud id doubled holdings) and pass since the
-template must be five or more prompt values and loud ids are made unique; an eighth (clusters in no
+template must be five or more prompt phrases and loud ids are made unique; an eighth (clusters in no
 campaign taken as one campaign, on main too) passes since each such cluster is a campaign of its own.
 
 Every input is hand-built and tiny: clusters of a few accounts (one campaign per cluster unless said),

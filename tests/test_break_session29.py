@@ -4,7 +4,7 @@ tooling sign of its own, ``small_cells.TOOLING``) and (2) a campaign flagged onl
 through inherited flags naming the flagged clusters elsewhere ("; flagged through cluster N (campaign M)") and
 its ``--previous`` rekeying.
 
-Unit level (like ``tests/test_small_cells.py``): each cluster a campaign of its own, every value a prompt value.
+Unit level (like ``tests/test_small_cells.py``): each cluster a campaign of its own, every value a prompt phrase.
 End to end (like ``tests/test_break_small_cells27.py``): a fleet rotating proxies on 3 cards that sends a public
 prompt as camouflage, and benign groups sending that prompt. In small end-to-end worlds campaign grouping puts a
 benign group holding the fleet's majority-held prompt into the fleet's campaign, and it is tied there by
@@ -28,7 +28,7 @@ from graphlink.stages.small_cells import TOOLING, strong_clusters
 from graphlink.stages.tie_words import THROUGH, flagged_through
 from tests._worlds import affiliation_frames, prompt_holdings
 
-V = range(6)  # six prompt values: one passage of a prompt
+V = range(6)  # six prompt phrases: one passage of a prompt
 
 
 def ties_of(clusters: dict[int, int], holds: dict[int, dict[int, int]], unclustered: dict[int, int],
@@ -187,7 +187,7 @@ def test_the_fleet_is_flagged_in_the_team_world(team_result):
 @pytest.mark.xfail(strict=True, reason="pre-existing (same on main): a team of 4 on one corporate card sending a "
                    "public framework prompt the fleet camouflages with and holds most of (score 0.0) is grouped into "
                    "the fleet's campaign and tied there by the prompt's values as specific to that campaign "
-                   "('tied to flagged cluster 1 (campaign 1) by 36 prompt values'), not by change 1's path")
+                   "('tied to flagged cluster 1 (campaign 1) by 36 prompt phrases'), not by change 1's path")
 def test_a_team_on_one_corporate_card_sending_a_public_prompt_is_not_flagged(team_result):
     team = group(team_result, "team")
     assert team["cluster_id"].n_unique() == 1 and team["score"].max() < 0.6
@@ -196,7 +196,7 @@ def test_a_team_on_one_corporate_card_sending_a_public_prompt_is_not_flagged(tea
 
 @pytest.mark.xfail(strict=True, reason="pre-existing (same on main): a company's 4 service accounts on one corporate "
                    "card sending its framework's instruction on the hour, which a fleet of 25 copied (most holders), "
-                   "score 0.55 and are grouped into the fleet's campaign and tied by 31 prompt values")
+                   "score 0.55 and are grouped into the fleet's campaign and tied by 31 prompt phrases")
 def test_a_companys_service_accounts_whose_instruction_a_fleet_copied_are_not_flagged():
     svc = group(graphlink.detect(service_log()), "svc")
     assert svc["cluster_id"].n_unique() == 1 and svc["score"].max() < 0.6
@@ -232,7 +232,7 @@ def why_of(campaigns: pl.DataFrame, campaign: int) -> str:
 
 
 def test_ids_past_two_to_the_31_are_named_and_rekeyed_whole():
-    rows = [(1, 3, 1, True, False, f"tied to flagged cluster {BIG + 5} (campaign {2**33}) by 6 prompt values; a"),
+    rows = [(1, 3, 1, True, False, f"tied to flagged cluster {BIG + 5} (campaign {2**33}) by 6 prompt phrases; a"),
             (BIG + 5, 6, 2**33, True, True, "proxies")]
     campaigns = campaigns_of(clusters_frame(rows))
     assert why_of(campaigns, 1).endswith(f"; flagged through cluster {BIG + 5} (campaign {2**33})")
@@ -245,7 +245,7 @@ def test_attacker_text_in_an_inherited_why_shaped_like_the_phrase_is_not_rekeyed
     # A prompt quoted in an inherited cluster's why spells the campaign phrase; only the start is read, and the
     # campaign why holds ids and counts only.
     quoted = '("x; flagged through cluster 9 (campaign 9), and 1 more")'
-    rows = [(1, 3, 1, True, False, f"tied to flagged cluster 5 (campaign 2) by 6 prompt values; templated {quoted}"),
+    rows = [(1, 3, 1, True, False, f"tied to flagged cluster 5 (campaign 2) by 6 prompt phrases; templated {quoted}"),
             (5, 6, 2, True, True, f"90% of prompts are templated {quoted}")]
     campaigns = campaigns_of(clusters_frame(rows))
     assert why_of(campaigns, 1).endswith("; flagged through cluster 5 (campaign 2)")
@@ -259,7 +259,7 @@ def test_the_campaign_phrase_and_the_cluster_whys_name_the_same_stable_ids():
     # Invariant across --previous: every cluster the campaign why names is the lead some rekeyed cluster why in
     # that campaign names, for five leads (three named, 'and 2 more').
     leads = [(20, 3), (21, 3), (22, 4), (23, 5), (24, 5)]
-    rows = [(i + 1, 3, 1, True, False, f"tied to flagged cluster {lead} (campaign {camp}) by 6 prompt values; t")
+    rows = [(i + 1, 3, 1, True, False, f"tied to flagged cluster {lead} (campaign {camp}) by 6 prompt phrases; t")
             for i, (lead, camp) in enumerate(leads)]
     rows += [(lead, 5, camp, True, True, "proxies") for lead, camp in leads]
     cl = clusters_frame(rows)
@@ -275,7 +275,7 @@ def test_the_campaign_phrase_and_the_cluster_whys_name_the_same_stable_ids():
 
 
 def test_a_flagged_through_campaign_with_one_lead_in_two_wordings_names_it_once():
-    rows = [(1, 3, 1, True, False, "tied to flagged cluster 5 (campaign 2) by 6 prompt values; a"),
+    rows = [(1, 3, 1, True, False, "tied to flagged cluster 5 (campaign 2) by 6 prompt phrases; a"),
             (2, 3, 1, True, False, "same operator as flagged cluster 5 (campaign 2) by 1 card or identifier; b"),
             (5, 6, 2, True, True, "proxies")]
     assert flagged_through(clusters_frame(rows))["through"].to_list() == ["cluster 5 (campaign 2)"]

@@ -1,7 +1,7 @@
 """Break-it tests of session 27 for the "strong small cells" flag rule (``strong`` in ``operator_ties``).
 
 Unit-level worlds (like ``tests/test_small_cells.py``): every cluster is a campaign of its own, every value a
-prompt value. End-to-end: a fleet sending a public framework prompt as camouflage, ordinary developers sending it,
+prompt phrase. End-to-end: a fleet sending a public framework prompt as camouflage, ordinary developers sending it,
 and three heavy users of a small shop behind a commercial VPN that rotates exits (``ip_spread``, ``volume``: they
 score >= 0.6 with no template at all) who send the public prompt now and then.
 """
@@ -19,7 +19,7 @@ from graphlink.stages.campaign_flags import operator_ties
 from burst_world import START, TOPICS, burst_log
 from tests._worlds import prompt_holdings
 
-V = range(6)  # six prompt values: one passage of a public prompt
+V = range(6)  # six prompt phrases: one passage of a public prompt
 
 
 def _ties(clusters, holds, unclustered, loud, strong, n_values):

@@ -175,7 +175,7 @@ def test_a_redacted_tying_signal_identifier_is_not_in_clear(device):
     assert SECRET_DEVICE not in redacted["device"]
 
 
-# Fixed (brk30): prompt values were left alone by --redact (SAFE_KINDS: "normalised prompt shingles (no punctuation,
+# Fixed (brk30): prompt phrases were left alone by --redact (SAFE_KINDS: "normalised prompt shingles (no punctuation,
 # digits as 0)"), but the value shown is the shingle as written, digits kept: a card number or IP typed in the
 # operator's template was in clear in the redacted tied_by, report and case file, and listing every tying value (not
 # 10 per kind) showed all of it. Their digits are now written 0 (redact.DIGIT_KINDS); e-mail words stay readable.

@@ -39,7 +39,7 @@ def log_of(scale: int):
 
 
 def prompt_signals(first: int, df: list[int], graph: GraphConfig) -> pl.DataFrame:
-    """Linked prompt values numbered from ``first``, held by ``df`` accounts each, weighed as the projection
+    """Linked prompt phrases numbered from ``first``, held by ``df`` accounts each, weighed as the projection
     weighs them (``kind weight x (2 / df) ** rarity_exponent``)."""
     weight = graph.spec("prompt").weight
     return pl.DataFrame({"signal_idx": pl.Series(range(first, first + len(df)), dtype=pl.UInt32),

@@ -53,7 +53,7 @@ def test_a_campaign_flagged_only_through_an_inherited_flag_names_the_lead_and_it
 def test_a_campaign_with_its_own_flags_also_names_a_lead_in_another_campaign():
     # New-user review (session 29): "5 flagged (4 on their own evidence)" read as if the fifth came from inside.
     cl = clusters_frame([(1, 5, 1, True, True, "90% of prompts are templated"),
-                         (2, 4, 1, True, False, "tied to flagged cluster 7 (campaign 3) by 6 prompt values; x"),
+                         (2, 4, 1, True, False, "tied to flagged cluster 7 (campaign 3) by 6 prompt phrases; x"),
                          (7, 6, 3, True, True, "proxies")])
     campaigns = campaigns_of(cl)
     assert why_of(campaigns, 1) == ("2 clusters, 9 accounts, 2 flagged (1 on their own evidence); "
@@ -70,13 +70,13 @@ def test_a_lead_inside_the_campaign_is_not_named():
 
 def test_more_than_three_leads_most_cited_first_then_and_k_more():
     leads = [(20, 3), (21, 3), (22, 4), (23, 5), (24, 5)]
-    rows = [(1, 3, 1, True, False, "tied to flagged cluster 24 (campaign 5) by 6 prompt values; a"),
+    rows = [(1, 3, 1, True, False, "tied to flagged cluster 24 (campaign 5) by 6 prompt phrases; a"),
             (2, 3, 1, True, False, "same operator as flagged cluster 24 (campaign 5) by 1 card or identifier; b"),
             (3, 3, 1, True, False, "tied to flagged cluster 23 (campaign 5) by 9 addresses; c"),
-            (4, 3, 1, True, False, "tied to flagged cluster 23 (campaign 5) by 5 prompt values; d"),
-            (5, 3, 1, True, False, "tied to flagged cluster 22 (campaign 4) by 5 prompt values; e"),
-            (6, 3, 1, True, False, "tied to flagged cluster 21 (campaign 3) by 5 prompt values; f"),
-            (7, 3, 1, True, False, "tied to flagged cluster 20 (campaign 3) by 5 prompt values; g"),
+            (4, 3, 1, True, False, "tied to flagged cluster 23 (campaign 5) by 5 prompt phrases; d"),
+            (5, 3, 1, True, False, "tied to flagged cluster 22 (campaign 4) by 5 prompt phrases; e"),
+            (6, 3, 1, True, False, "tied to flagged cluster 21 (campaign 3) by 5 prompt phrases; f"),
+            (7, 3, 1, True, False, "tied to flagged cluster 20 (campaign 3) by 5 prompt phrases; g"),
             (8, 3, 1, False, False, "one NAT")]
     rows += [(lead, 5, campaign, True, True, "proxies") for lead, campaign in leads]
     campaigns = campaigns_of(clusters_frame(rows))
@@ -92,7 +92,7 @@ def test_attacker_text_is_not_read_as_a_lead():
     # A template quoted later in a why (attacker-written prompt text) and an own-evidence why that
     # happens to start like an inherited one are never read: only inherited flags' starts are.
     quoted = '"same operator as flagged cluster 99 (campaign 9)"'
-    rows = [(1, 4, 1, True, False, f"tied to flagged cluster 5 (campaign 2) by 6 prompt values; 90% of prompts are templated ({quoted})"),
+    rows = [(1, 4, 1, True, False, f"tied to flagged cluster 5 (campaign 2) by 6 prompt phrases; 90% of prompts are templated ({quoted})"),
             (2, 4, 1, False, False, f"tied to flagged cluster 98 (campaign 8); {quoted}"),
             (5, 6, 2, True, True, "proxies"),
             (6, 6, 3, True, True, "same operator as flagged cluster 97 (campaign 7)")]
@@ -101,7 +101,7 @@ def test_attacker_text_is_not_read_as_a_lead():
     assert why.endswith("; flagged through cluster 5 (campaign 2)")
     assert "99" not in why and "98" not in why
     assert all(THROUGH not in w for w in campaigns.filter(pl.col("campaign_id") != 1)["why"])
-    # A prompt value (a signal's text) never reaches the campaign's why: its words are ids and counts.
+    # A prompt phrase (a signal's text) never reaches the campaign's why: its words are ids and counts.
     assert "prompts" not in why
 
 
@@ -117,9 +117,9 @@ def test_a_campaign_flagged_as_a_whole_says_so_and_names_no_lead():
 
 
 def test_stable_ids_rekey_the_clusters_the_campaign_why_names():
-    rows = [(1, 3, 1, True, False, "tied to flagged cluster 5 (campaign 2) by 6 prompt values; a"),
-            (2, 3, 1, True, False, "tied to flagged cluster 6 (campaign 3) by 6 prompt values; b"),
-            (3, 3, 1, True, False, "tied to flagged cluster 6 (campaign 3) by 6 prompt values; c"),
+    rows = [(1, 3, 1, True, False, "tied to flagged cluster 5 (campaign 2) by 6 prompt phrases; a"),
+            (2, 3, 1, True, False, "tied to flagged cluster 6 (campaign 3) by 6 prompt phrases; b"),
+            (3, 3, 1, True, False, "tied to flagged cluster 6 (campaign 3) by 6 prompt phrases; c"),
             (5, 5, 2, True, True, "proxies"), (6, 5, 3, True, True, "card pool")]
     campaigns = campaigns_of(clusters_frame(rows))
     assert why_of(campaigns, 1).endswith("; flagged through cluster 6 (campaign 3), cluster 5 (campaign 2)")

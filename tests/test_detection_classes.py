@@ -500,7 +500,7 @@ def test_f_a_tame_cell_is_flagged_with_its_operator():
     loud_row, tame_row = cluster_row(result, loud[0]), cluster_row(result, tame[0])
     assert loud_row["campaign_id"] == tame_row["campaign_id"] and tame_row["flagged"]
     assert tame_row["score"] < 0.6 and tame_row["why"].startswith(f"tied to flagged cluster {loud_row['cluster_id']} (campaign ")
-    assert " prompt values" in tame_row["why"].split(";")[0]  # its template tied it (no card: not "same operator")
+    assert " prompt phrases" in tame_row["why"].split(";")[0]  # its template tied it (no card: not "same operator")
     assert not cluster_row(result, team[0])["flagged"]
     camp = result.campaigns.filter(pl.col("campaign_id") == loud_row["campaign_id"]).row(0, named=True)
     assert camp["flagged"] and camp["flagged_clusters"] == 1 and len(camp["clusters"]) == 2

@@ -209,7 +209,7 @@ def test_why_text_says_how_a_cluster_under_the_bar_was_flagged():
     base = {"cluster_id": 82, "size": 13, "score": 0.0, "flagged": True, "campaign_id": 4, "kinds": []}
     inherited = why_text({**base, "why": "same operator as flagged cluster 7 (campaign 4); 80% templated"}, empty, 0.6, 5)
     assert "same operator as flagged cluster 7 (campaign 4)" in inherited.splitlines()[0]
-    tooling = why_text({**base, "why": "tied to flagged cluster 7 (campaign 4) by 9 prompt values; x"}, empty, 0.6, 5)
+    tooling = why_text({**base, "why": "tied to flagged cluster 7 (campaign 4) by 9 prompt phrases; x"}, empty, 0.6, 5)
     assert "tied to flagged cluster 7 (campaign 4)" in tooling.splitlines()[0] and "same operator" not in tooling
     whole = why_text({**base, "why": "campaign 4 as a whole (298 accounts): a card pool; this cluster: x"}, empty, 0.6, 5)
     assert "campaign 4 scored as a whole (298 accounts)" in whole.splitlines()[0]

@@ -9,7 +9,7 @@ lead a tie, so a 6-account cell paying with a card one member of a tied cell had
 writing the operator's template, stayed unflagged (dev world ind_s1_11000).
 
 Hand-built input, one campaign per cluster: cluster 1 is loud (30 accounts) and writes the
-template (5 prompt values); cluster 2 (4 accounts) pays with a card two loud accounts also use (a
+template (5 prompt phrases); cluster 2 (4 accounts) pays with a card two loud accounts also use (a
 reused card: tied in the first round); cluster 3 (4 accounts) writes the template and three of
 its members pay with a card one member of cluster 2 also used; clusters 4-6 (4 accounts each)
 write the template and nothing else; cluster 7 (4 ordinary users) pays with a card one member of

@@ -35,7 +35,7 @@ def accounts() -> dict[int, list[int]]:
 def world(template_values: int = 6, tame_holders: int = 6, card_loud: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Partition, affiliations and signals. The operator's template (``template_values`` prompt
     values) is held by every loud account, ``tame_holders`` of the tame cell's and 2 ordinary
-    accounts; a stock phrase (6 prompt values) by 22 of the NAT's users, 5 loud accounts and 400
+    accounts; a stock phrase (6 prompt phrases) by 22 of the NAT's users, 5 loud accounts and 400
     ordinary people; the NAT shares its exit address (1 value) with nobody else; each of 6 of
     cluster 4's users shares one home address with one loud account. With ``card_loud``, one card held by
     every tame account and ``card_loud`` loud accounts."""
@@ -97,13 +97,13 @@ def test_a_tame_cell_holding_its_operators_template_inherits_whatever_its_campai
     # Its template alone ties it: the flag stands, "same operator" is not claimed (another operator may
     # send the same public template), and the why counts what tied it.
     assert flagged and why.startswith(f"tied to flagged cluster {LOUD} (campaign ")
-    assert " by 6 prompt values; one card" in why
+    assert " by 6 prompt phrases; one card" in why
 
 
 @pytest.mark.parametrize("card_loud,template_values,words,campaign", [
     (2, 0, "same operator as flagged cluster 1 (campaign 1) by 1 card or identifier; ", 1),
-    (2, 6, "same operator as flagged cluster 1 (campaign 1) by 1 card or identifier, 6 prompt values; ", 1),
-    (0, 6, "tied to flagged cluster 1 (campaign 1) by 6 prompt values; ", 2)])
+    (2, 6, "same operator as flagged cluster 1 (campaign 1) by 1 card or identifier, 6 prompt phrases; ", 1),
+    (0, 6, "tied to flagged cluster 1 (campaign 1) by 6 prompt phrases; ", 2)])
 def test_an_inherited_why_claims_the_same_operator_only_for_a_card(card_loud, template_values, words, campaign):
     """Only a card or identifier is an operator's own, and then the tame cell joins its lead's campaign
     (the grouping put it apart); a template or addresses may be shared by operators who drew the same

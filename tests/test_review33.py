@@ -212,7 +212,8 @@ def test_a_config_typo_gets_the_name_it_resembles_and_the_valid_names(tmp_path, 
 def test_kinds_are_ordered_alike_in_clusters_parquet_show_and_the_notebooks_why():
     from graphlink.stages.evidence import evidence_summary
     from graphlink.views.evidence import evidence_by_kind, strongest_first
-    from graphlink.views.explain import KIND_LABELS, why_text
+    from graphlink.config.kinds import kind_name
+    from graphlink.views.explain import why_text
 
     # ip and timing tie on strength (weight x members), timing with more values: the tie is broken one way everywhere.
     ev = pl.DataFrame({"cluster_id": [1] * 6, "kind": ["timing", "timing", "timing", "ip", "payment", "prompt"],
@@ -224,7 +225,7 @@ def test_kinds_are_ordered_alike_in_clusters_parquet_show_and_the_notebooks_why(
     assert [g.kind for g in evidence_by_kind(ev)] == kinds
     row = {"cluster_id": 1, "size": 8, "score": 0.7, "flagged": True, "kinds": kinds, "why": "x"}
     lines = [line for line in why_text(row, ev, 0.6, 5).splitlines() if line.startswith("  - ")]
-    labels = [next(k for k in KIND_LABELS if f"share {KIND_LABELS[k]}" in line) for line in lines]
+    labels = [next(k for k in kinds if f"share {kind_name(k)} " in line or f"share {kind_name(k)}:" in line) for line in lines]
     assert labels == kinds
 
 

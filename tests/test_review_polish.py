@@ -202,7 +202,7 @@ def test_timing_evidence_says_who_acts_together_and_when_not_a_band_hash(tmp_pat
     case = json.loads(CliRunner().invoke(app, ["show", str(out), str(cluster), "--json"]).stdout)
     assert {e["meaning"] for e in case["evidence"] if e["kind"] == "timing"} == {meaning}
     why = graphlink.load(out).cluster(cluster).why()
-    assert f"activity-timing signature: {meaning}" in why and "band " not in why
+    assert f"activity signature: {meaning}" in why and "band " not in why
     exported = CliRunner().invoke(app, ["export", str(out), "--format", "json", "--clusters", str(cluster)])
     assert exported.exit_code == 0, exported.output
     case_file = json.loads((out / "cases" / f"cluster-{cluster}.json").read_text())

@@ -80,7 +80,7 @@ def test_fleet_flagged_team_not():
     assert f["creation_burst"] == 1.0 and t["creation_burst"] == 0.0
     assert f["payment_reuse"] > 0.5 and t["payment_reuse"] == 0.0  # the team's card is its own company's
     assert t["org_coherence"] == 1.0 and f["org_coherence"] == 0.0
-    assert "median account used 48 IPs in 48 networks" in f["why"] and "of prompts are templated" in f["why"]
+    assert "median account used 48 IP addresses in 48 IP networks" in f["why"] and "of prompts are templated" in f["why"]
     assert all(0.0 <= (f[c] or 0.0) <= 1.0 for c in COMPONENTS)
 
 
@@ -139,7 +139,7 @@ def test_rotating_bystanders_on_the_fleets_proxy_leave_when_the_fleet_is_known_b
     """A bystander on the fleet's own commercial proxy rotates like the fleet. In a fleet whose
     members each hold its template with another member (IDENTITY_COVER), a member holding none of
     its values and phrasing otherwise (a stock passage in 1 of 10 prompts) leaves; a camouflaged member (the template in 40 % of its
-    prompts, too few for prompt values) stays; without ``account_stats`` nobody rotating is judged."""
+    prompts, too few for prompt phrases) stays; without ``account_stats`` nobody rotating is judged."""
     from graphlink.stages.outsiders import IDENTITY_COVER, PHRASING_SHARE, fleet_outsiders
 
     u32 = {"account_idx": pl.UInt32}

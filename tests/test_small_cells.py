@@ -27,7 +27,7 @@ UNCLUSTERED = range(31, 41)
 
 
 def world(template_values: int = 6, cell_holders: int = 4):
-    """Partition, affiliations, signals and campaigns; the template's ``template_values`` prompt values are held by
+    """Partition, affiliations, signals and campaigns; the template's ``template_values`` prompt phrases are held by
     every loud account, ``cell_holders`` of the cell's, the mixed cluster's first account, every account of cluster
     4 and the 10 unclustered ones: 20 of at most 39 holders are the loud cluster's (most)."""
     holders = (list(MEMBERS[LOUD]) + list(MEMBERS[CELL])[:cell_holders] + [MEMBERS[MIXED][0]] + list(MEMBERS[TAME])
@@ -83,7 +83,7 @@ def test_the_tied_cell_is_flagged_as_the_operators():
     flags = dict(out.select("cluster_id", "flagged").iter_rows())
     assert flags == {LOUD: True, CELL: True, MIXED: False, TAME: False}
     assert out.filter(pl.col("cluster_id") == CELL)["why"][0] == (
-        f"tied to flagged cluster 1 (campaign 1) by 6 prompt values{TEMPLATE_CELL}; proxies")  # which rule tied it
+        f"tied to flagged cluster 1 (campaign 1) by 6 prompt phrases{TEMPLATE_CELL}; proxies")  # which rule tied it
     assert TEMPLATE_CELL == ", the operator's template written by most members"
 
 

@@ -1,7 +1,7 @@
 """An inherited flag lists the values that tied it (session 30, the investigator's view).
 
 A cluster flagged through a tie says in its ``why`` which flagged cluster it was tied to and how many values
-of each kind tied it ("tied to flagged cluster 3 (campaign 1) by 60 prompt values"); a framework's public
+of each kind tied it ("tied to flagged cluster 3 (campaign 1) by 60 prompt phrases"); a framework's public
 system prompt and an operator's own template read alike as a count. ``evidence.parquet`` marks the tying
 values (``ties``) and lists them all; ``show``, ``show --json``, the notebook and the case file read them.
 """
@@ -29,7 +29,7 @@ from tests.test_detection_classes import RING_TEMPLATE, Log, add_people, add_rin
 
 runner = CliRunner()
 PER_KIND = 4
-COUNTS = re.compile(r"by (?:(\d+) cards? or identifiers?)?(?:, )?(?:(\d+) prompt values?)?(?:, )?(?:(\d+) address(?:es)?)?")
+COUNTS = re.compile(r"by (?:(\d+) cards? or identifiers?)?(?:, )?(?:(\d+) prompt phrases?)?(?:, )?(?:(\d+) address(?:es)?)?")
 
 
 def tame_world() -> tuple[Log, list[str], list[str]]:
@@ -94,7 +94,7 @@ def test_show_lists_the_tying_values_under_the_reasons(detected):
     _, out, loud, tame = detected
     shown = runner.invoke(app, ["show", str(out), str(tame["cluster_id"]), "--evidence", "5"])
     assert shown.exit_code == 0, shown.output
-    n = int(re.search(r"(\d+) prompt values", tame["why"]).group(1))
+    n = int(re.search(r"(\d+) prompt phrases", tame["why"]).group(1))
     assert f"Values that tied it to flagged cluster {loud['cluster_id']} ({n})" in shown.output
     assert f"{n - 5} more: --evidence {n}" in shown.output
     assert shown.output.index("Values that tied it") < shown.output.index("# Members")
@@ -116,7 +116,7 @@ def test_the_report_lists_the_tying_values_under_the_why(detected, tmp_path):
     assert runner.invoke(app, ["report", str(folder), "--quiet"]).exit_code == 0
     page = (folder / "report.html").read_text()
     section = page[page.index(f'id="cluster-{tame["cluster_id"]}"'):]
-    n = int(re.search(r"(\d+) prompt values", tame["why"]).group(1))
+    n = int(re.search(r"(\d+) prompt phrases", tame["why"]).group(1))
     assert section.index(f"The {n} values that tied it") < section.index("<h3>Evidence</h3>")
     assert page.count("values that tied it") + page.count("value that tied it") == 1  # the tame cell only
 
@@ -124,7 +124,7 @@ def test_the_report_lists_the_tying_values_under_the_why(detected, tmp_path):
 def test_the_notebook_and_the_case_file_carry_the_tying_values(detected, tmp_path):
     _, out, loud, tame = detected
     view = graphlink.load(out).cluster(tame["cluster_id"])
-    assert view.ties.height == int(re.search(r"(\d+) prompt values", tame["why"]).group(1))
+    assert view.ties.height == int(re.search(r"(\d+) prompt phrases", tame["why"]).group(1))
     assert f"Values that tied it to flagged cluster {loud['cluster_id']}" in view.why()
     files = view.export(tmp_path / "case")
     case = json.loads(files["json"].read_text())

@@ -3,10 +3,62 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from graphlink.config.checks import check
 
-__all__ = ["DEFAULT_CUSTOM_KIND", "KindSpec", "default_kinds"]
+__all__ = ["DEFAULT_CUSTOM_KIND", "KIND_NAMES", "KindSpec", "default_kinds", "kind_name", "kind_name_expr"]
+
+#: What every view and ``why`` calls a signal kind (singular, plural): the one vocabulary of kinds, so an
+#: investigator reads the same word in a cluster's ``why``, ``show``'s evidence and ``tied_by``, the report and the
+#: case file. ``--signal`` kinds keep their column name (:func:`kind_name`); ``burst`` is the kind of template
+#: bursts (:data:`graphlink.stages.bursts.BURST_KIND`).
+KIND_NAMES: dict[str, tuple[str, str]] = {
+    "payment": ("payment card", "payment cards"),
+    "ip": ("IP address", "IP addresses"),
+    "ip_net": ("IP network", "IP networks"),
+    "asn": ("ASN", "ASNs"),
+    "prompt": ("prompt phrase", "prompt phrases"),
+    "timing": ("activity signature", "activity signatures"),
+    "user_agent": ("user agent", "user agents"),
+    "email_domain": ("e-mail domain", "e-mail domains"),
+    "created_hour": ("account-creation hour", "account-creation hours"),
+    "burst": ("template burst", "template bursts"),
+}
+
+
+def kind_name(kind: str, n: int = 1) -> str:
+    """What a signal kind is called (:data:`KIND_NAMES`), singular for ``n == 1``; a ``--signal`` kind is named by its
+    column: ``device_id value``.
+
+    Examples
+    --------
+    >>> kind_name("payment"), kind_name("ip_net", 3), kind_name("burst", 1), kind_name("device_id", 2)
+    ('payment card', 'IP networks', 'template burst', 'device_id values')
+    """
+    singular, plural = KIND_NAMES.get(kind, (f"{kind} value", f"{kind} values"))
+    return singular if n == 1 else plural
+
+
+def kind_name_expr(kind: Any, n: Any = 1) -> Any:
+    """:func:`kind_name` as a polars expression: ``kind`` a String expression (or column name), ``n`` an integer
+    expression or a number (singular where it is 1).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.DataFrame({"k": ["ip", "card_bin", "burst"], "n": [2, 1, 1]}).select(kind_name_expr("k", pl.col("n")))["k"].to_list()
+    ['IP addresses', 'card_bin value', 'template burst']
+    """
+    import polars as pl  # not at import: graphlink.config loads without polars
+
+    kind = pl.col(kind) if isinstance(kind, str) else kind
+    n = n if isinstance(n, pl.Expr) else pl.lit(n)
+    one = kind.replace_strict({k: v[0] for k, v in KIND_NAMES.items()}, default=kind + pl.lit(" value"),
+                              return_dtype=pl.String)
+    many = kind.replace_strict({k: v[1] for k, v in KIND_NAMES.items()}, default=kind + pl.lit(" values"),
+                               return_dtype=pl.String)
+    return pl.when(n == 1).then(one).otherwise(many)
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     paying with a card sold twice), not the operator's reuse: it ties ``C`` only when ``C``'s tying
     values are held by two accounts of one operator campaign (an operator moving one card to each of
     two accounts, or its card together with its template), or when ``C``'s members write the
-    operator's template -- at least :data:`MIN_TIE_VALUES` prompt values most of whose holders in the
+    operator's template -- at least :data:`MIN_TIE_VALUES` prompt phrases most of whose holders in the
     log are the operator's clusters (its other holders are its tame cells, spread over many
     campaigns, so it is no campaign's own) -- never by one account's several contacts (a
     ring account paying with an office's card from the office's address). Whichever campaign the
@@ -162,7 +162,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         At most this many rounds (:data:`OPERATOR_ROUNDS`).
     strong : Series, optional
         Ids of the unflagged, mostly templated clusters (:func:`graphlink.stages.small_cells.strong_clusters`), also tied
-        when they write the operator's template: at least :data:`MIN_TIE_VALUES` prompt values most of whose holders in the log are the operator's
+        when they write the operator's template: at least :data:`MIN_TIE_VALUES` prompt phrases most of whose holders in the log are the operator's
         clusters (one operator's, the campaign of the loud cluster they lead to: never two unrelated fleets
         together), one of them held by most of its members. ``min_flag_size`` counts an operator's
         accounts: an operator of thousands leaves cells of two to four accounts that send its template,
@@ -179,7 +179,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         ``cluster_id`` (Int64), ``lead`` (Int64: the loud cluster holding most of the tying
         values, or the lead of the tied cluster holding most; ties by smaller id), ``ties``
         (UInt32: the tying values) and of those leading to ``lead`` ``cards`` (cards and identifiers),
-        ``texts`` (prompt values), ``addresses`` (UInt32); ``values`` (List(UInt32): the ``signal_idx`` of those
+        ``texts`` (prompt phrases), ``addresses`` (UInt32); ``values`` (List(UInt32): the ``signal_idx`` of those
         values and of ``others``' cards, sorted: what :func:`graphlink.stages.tie_evidence.with_tie_evidence` lists), one row per tied
         cluster not in ``loud``, by ``cluster_id``; ``cell``: tied as a strong small cell (``strong``), not by the
         values' holders; ``other_cards`` (UInt32) and ``others`` (List(Int64)): the tying cards and identifiers
@@ -246,7 +246,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                   .agg((pl.col("many").any() | (pl.col("voice").n_unique() >= 2)).alias("voiced"))
                   .group_by("cluster_id").agg(pl.col("voiced").any()))
         # Or when the cell paying with the card writes that operator's template: at least MIN_TIE_VALUES
-        # prompt values most of whose holders are the clusters of the operator the card leads to (the
+        # prompt phrases most of whose holders are the clusters of the operator the card leads to (the
         # rest are its other tame cells, spread over many campaigns, so the template is no campaign's
         # own). Written by any member (a cell's members split the template's wording); the card needs two.
         # Prompt values only, never addresses (a household member on the operator's VPN exit).

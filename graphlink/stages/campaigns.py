@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
+from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import CAMPAIGNS_SCHEMA, nested_reasons
 from graphlink.stages.campaign_consensus import consensus_groups
 from graphlink.stages.campaign_ties import private_ties
@@ -38,7 +39,7 @@ TIE_KINDS = ("payment", "ip", "prompt")
 #: identifier (private to an operator), or at least this many address or template values. A
 #: 9-word sentence shared by both gives 5 prompt shingles; one stock phrase ("tell me a fun fact",
 #: "make a study plan for") gives 1-4, and strangers share those: on an independent world,
-#: campaigns "tied by 1 prompt value" spread flags to small groups of ordinary users. A
+#: campaigns "tied by 1 prompt phrase" spread flags to small groups of ordinary users. A
 #: distillation template (a long instruction) or a proxy pool shares far more.
 MIN_TIE_VALUES = 5
 #: Tie kinds whose single shared value is substantial (cards); user-declared kinds count too.
@@ -308,7 +309,7 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     >>> sig = pl.DataFrame({"signal_idx": [7], "kind": ["payment"], "linked": [True]},
     ...                    schema_overrides={"signal_idx": pl.UInt32})
     >>> score_campaigns(cl, part, aff, sig).select("clusters", "accounts", "flagged", "why").row(0)
-    ([1, 2], 5, True, '2 clusters, 5 accounts, 1 flagged; tied by 1 payment value')
+    ([1, 2], 5, True, '2 clusters, 5 accounts, 1 flagged; tied by 1 payment card')
     """
     if clusters.height == 0:
         return pl.DataFrame(schema=CAMPAIGNS_SCHEMA)
@@ -323,8 +324,7 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
         .sort(["campaign_id", "values", "kind"], descending=[False, True, False])
         .group_by("campaign_id", maintain_order=True)
         .agg(pl.col("kind").alias("ties"),
-             pl.concat_str([fmt_int(pl.col("values")), pl.lit(" "), pl.col("kind"),
-                            pl.when(pl.col("values") == 1).then(pl.lit(" value")).otherwise(pl.lit(" values"))])
+             pl.concat_str([fmt_int(pl.col("values")), pl.lit(" "), kind_name_expr("kind", pl.col("values"))])
              .str.join(", ").alias("tied_by"))
     )
     if pooled is not None and pooled.height:

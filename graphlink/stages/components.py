@@ -12,6 +12,7 @@ import math
 
 import polars as pl
 
+from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import nested_reasons
 
 __all__ = ["ORG_UNEXPLAINED", "SHORT_LIVED_EVENTS", "SHORT_LIVED_HOURS", "clip01", "component_exprs",
@@ -103,12 +104,13 @@ def reason_exprs() -> dict[str, pl.Expr]:
     return {
         # Accounts with a card and the distinct cards they pay with (not all of them shared:
         # ``card_pool`` counts the shared ones).
+        # Kinds are named as every view names them (graphlink.config.kinds.KIND_NAMES).
         "payment_reuse": pl.concat_str([fmt_int(c("card_accounts")), pl.lit(" accounts pay with "),
-                                        fmt_int(c("cards")), pl.lit(" payment fingerprint"),
-                                        pl.when(c("cards") == 1).then(pl.lit("")).otherwise(pl.lit("s"))]),
-        "ip_spread": pl.concat_str([pl.lit("median account used "), fmt_int(c("ips").round(0)),
-                                    pl.lit(" IPs in "), fmt_int(c("networks_per_account").round(0)),
-                                    pl.lit(" networks")]),
+                                        fmt_int(c("cards")), pl.lit(" "), kind_name_expr(pl.lit("payment"), c("cards"))]),
+        "ip_spread": pl.concat_str([pl.lit("median account used "), fmt_int(c("ips").round(0)), pl.lit(" "),
+                                    kind_name_expr(pl.lit("ip"), c("ips").round(0)), pl.lit(" in "),
+                                    fmt_int(c("networks_per_account").round(0)), pl.lit(" "),
+                                    kind_name_expr(pl.lit("ip_net"), c("networks_per_account").round(0))]),
         # The template is quoted only when there is one to quote: never an empty "…". A quote is text as written,
         # punctuation kept: nested_reasons keeps a "; " in it from reading as the end of the reason.
         "template_share": pl.concat_str([
@@ -122,8 +124,8 @@ def reason_exprs() -> dict[str, pl.Expr]:
                                             pl.lit(" accounts send mostly the cluster's own template off any schedule, paid with "),
                                             fmt_int(c("cards")), pl.lit(" card"),
                                             pl.when(c("cards") == 1).then(pl.lit("")).otherwise(pl.lit("s"))]),
-        "card_pool": pl.concat_str([fmt_int(c("shared_cards")), pl.lit(" payment fingerprints each shared by "
-                                                                          "several accounts (a card pool)")]),
+        "card_pool": pl.concat_str([fmt_int(c("shared_cards")), pl.lit(" "), kind_name_expr(pl.lit("payment"), 2),
+                                    pl.lit(" each shared by several accounts (a card pool)")]),
         "timing_sync": pl.concat_str([pct(c("timing_sync")), pl.lit(" of accounts act in the same minutes")]),
         "around_the_clock": pl.concat_str([pl.lit("active "), c("active_hours").cast(pl.Int64).cast(pl.String),
                                            pl.lit(" h a day")]),

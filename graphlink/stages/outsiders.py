@@ -30,7 +30,7 @@ IDENTITY_COVER = 0.9
 #: ... and a member phrasing like the fleet -- its sampled prompts sharing a template's passage
 #: (``prompts_scripted``) at least this share of the fleet's own rate -- is the operator's,
 #: camouflage or not (an account sending its operator's template in under half its prompts has
-#: no prompt values, :attr:`graphlink.config.SignalConfig.prompt_min_templated`): a quarter keeps a
+#: no prompt phrases, :attr:`graphlink.config.SignalConfig.prompt_min_templated`): a quarter keeps a
 #: member hiding the template among three times as many ordinary prompts. A bystander on the same
 #: commercial proxy sends its own requests (independent dev world 1: 10 % of ordinary people's
 #: prompts share such a passage by chance, against ~90 % of a fleet's).

@@ -116,11 +116,11 @@ def rekey_why(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
     Examples
     --------
     >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3], "why": ["same operator as flagged cluster 2 (campaign 1); x", "proxies",
-    ...                                                   "tied to flagged cluster 2 (campaign 1) by 5 prompt values; y"]})
+    ...                                                   "tied to flagged cluster 2 (campaign 1) by 5 prompt phrases; y"]})
     >>> m = pl.DataFrame({"cluster_id": [1, 2, 3], "stable_id": [7, 3, 9]})
     >>> rekey_why(cl, m)["why"].to_list()  # doctest: +NORMALIZE_WHITESPACE
     ['same operator as flagged cluster 3 (campaign 1); x', 'proxies',
-     'tied to flagged cluster 3 (campaign 1) by 5 prompt values; y']
+     'tied to flagged cluster 3 (campaign 1) by 5 prompt phrases; y']
     >>> also = cl.with_columns(why=pl.lit("tied to flagged cluster 2 (campaign 1) by 2 addresses, and to flagged clusters 1, 3 by 1 card or identifier; z"))
     >>> rekey_why(also, m)["why"][0]  # the other flagged clusters it names (tie_words.ALSO) too
     'tied to flagged cluster 3 (campaign 1) by 2 addresses, and to flagged clusters 7, 9 by 1 card or identifier; z'

@@ -150,7 +150,7 @@ def _own_template(prompts: pl.DataFrame) -> pl.DataFrame:
     clustered cells' however many cells share it: counted per cluster (this cluster's members
     against the unclustered holders), a cell of 17 at 224,000 accounts did not own the template
     13,000 clustered accounts of its operator and 400 unclustered ones send (independent dev world
-    2). Members holding no prompt value are absent (their share is taken as it is)."""
+    2). Members holding no prompt phrase are absent (their share is taken as it is)."""
     clustered = pl.len().over("signal_idx").cast(pl.Int64)
     outside = pl.col("df").cast(pl.Int64) - clustered
     return (prompts.select("account_idx", (clustered > outside).alias("own"))

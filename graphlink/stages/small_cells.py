@@ -3,7 +3,7 @@
 ``min_flag_size`` counts an operator's accounts; a cell of two to four accounts (or a larger one its own evidence
 leaves under the threshold) is the operator's when most of its requests are templated and most of its members write
 the operator's template (``strong`` in :func:`graphlink.stages.campaign_flags.operator_ties`, whose docstring says
-why). The template is one operator's -- the prompt values most of whose holders in the log are the clusters of one
+why). The template is one operator's -- the prompt phrases most of whose holders in the log are the clusters of one
 operator (the campaign of the loud cluster a chain starts from) -- never the sum over unrelated fleets: two fleets
 each a minority holder of a public framework prompt are no majority of it together
 (``tests/test_break_small_cells27.py``).
@@ -84,7 +84,7 @@ def strong_cells(near: pl.DataFrame, held: pl.DataFrame, of_op: pl.DataFrame, te
 
     ``near`` and ``held``: ``cluster_id, signal_idx, h`` (holders per cluster and value; ``near`` the clusters not
     yet the operator's), ``of_op``: ``cluster_id, lead_id, operator`` (the operator's clusters, each with its loud
-    lead and operator), ``text``: ``signal_idx, df`` (prompt values), ``partition``: ``account_idx, cluster_id``;
+    lead and operator), ``text``: ``signal_idx, df`` (prompt phrases), ``partition``: ``account_idx, cluster_id``;
     ``share``: the share of a value's holders that makes it the operator's (``SPECIFIC_SHARE`` of
     :mod:`graphlink.stages.campaign_flags`).
 

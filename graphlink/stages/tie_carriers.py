@@ -6,7 +6,7 @@ one or two of the operator's accounts looks as strong as one through its whole f
 students of a class send everything through a commercial VPN a fleet rotates over, two of them
 land in the fleet's cluster (they share its exits), and the teacher's prompt the whole class
 pasted -- held inside the fleet by those two only -- ties the class to the fleet by eighteen
-prompt values. Those values are the class's own text, not anything the operator reuses.
+prompt phrases. Those values are the class's own text, not anything the operator reuses.
 
 What an operator reuses, its accounts hold: its template is written by many of them, its proxy
 pool passes through many of them (each exit through a few, different ones). So a tie by values is

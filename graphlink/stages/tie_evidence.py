@@ -2,7 +2,7 @@
 
 A cluster flagged through a tie (:func:`graphlink.stages.campaign_flags.operator_ties`) says in its
 ``why`` which flagged cluster (its *lead*) and how many values of each kind tied it ("tied to flagged
-cluster 3 (campaign 1) by 60 prompt values"). An investigator deciding whether to ban its accounts
+cluster 3 (campaign 1) by 60 prompt phrases"). An investigator deciding whether to ban its accounts
 needs the values themselves: a framework's public system prompt and an operator's own template read
 alike as a count, not as text. This module marks them in ``evidence.parquet`` (column ``ties``) and adds
 those the per-kind cut (``evidence_per_kind``) left out, so ``show``, the report, ``export`` and the

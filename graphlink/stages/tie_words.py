@@ -3,20 +3,20 @@
 :func:`graphlink.stages.campaign_flags.operator_ties` ties a tame cluster to a
 cluster flagged on its own evidence (its *lead*) by values specific to the
 lead's operator: cards or ``--signal`` identifiers (private to an operator),
-prompt values (5-word shingles of its template) and addresses (its proxies). Only a card or
+prompt phrases (5-word shingles of its template) and addresses (its proxies). Only a card or
 identifier says *same operator*: simulated operators who drew the same public
 extraction template, or rented the same residential proxy network, share
-prompt values and addresses without being one operator (dev worlds: 23 of 202
+prompt phrases and addresses without being one operator (dev worlds: 23 of 202
 text-only ties named another operator's cluster, BENCHMARKS.md twenty-eighth
 pass). So the ``why`` starts
 
-* ``same operator as flagged cluster N (campaign M) by 1 card or identifier, 8 prompt values; ...``
+* ``same operator as flagged cluster N (campaign M) by 1 card or identifier, 8 prompt phrases; ...``
   when a card or identifier ties it (:data:`INHERITED`), and
-* ``tied to flagged cluster N (campaign M) by 8 prompt values, 3 addresses; ...``
+* ``tied to flagged cluster N (campaign M) by 8 prompt phrases, 3 addresses; ...``
   otherwise (:data:`TIED`): the flag stands (the cluster uses what only a
   flagged fleet uses), the operator may be another that uses the same.
 
-(prompt values are the 5-word shingles of prompts). ``M`` is ``N``'s campaign. A
+(prompt phrases are the 5-word shingles of prompts). ``M`` is ``N``'s campaign. A
 cluster tied by a card or identifier is the lead's operator's, so
 :func:`graphlink.stages.campaign_flags.flag_with_campaign` moves it into campaign
 ``M`` (a campaign is one operator; the grouping had left it apart); one tied by
@@ -124,18 +124,18 @@ def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = 
     >>> df = pl.DataFrame({"lead": [3, 3, 4], "campaign_id": [1, 2, 2], "why": ["one card", "office hours", "x"],
     ...                    "cards": [1, 0, None], "texts": [8, 5, None], "addresses": [0, 2, None]})
     >>> df.select(inherited_why())["why"].to_list()  # doctest: +NORMALIZE_WHITESPACE
-    ['same operator as flagged cluster 3 (campaign 1) by 1 card or identifier, 8 prompt values; one card',
-     'tied to flagged cluster 3 (campaign 2) by 5 prompt values, 2 addresses; office hours',
+    ['same operator as flagged cluster 3 (campaign 1) by 1 card or identifier, 8 prompt phrases; one card',
+     'tied to flagged cluster 3 (campaign 2) by 5 prompt phrases, 2 addresses; office hours',
      'same operator as flagged cluster 4 (campaign 2); x']
     >>> df.head(2).with_columns(cell=pl.Series([False, True])).select(inherited_why(cell="cell"))["why"][1]
-    "tied to flagged cluster 3 (campaign 2) by 5 prompt values, 2 addresses, the operator's template written by most members; office hours"
+    "tied to flagged cluster 3 (campaign 2) by 5 prompt phrases, 2 addresses, the operator's template written by most members; office hours"
     >>> other = df.head(1).with_columns(cards=pl.lit(0), texts=pl.lit(0), addresses=pl.lit(2), other_cards=pl.lit(1),
     ...                                 others=pl.lit([17]))
     >>> other.select(inherited_why(columns=tuple(other.columns)))["why"][0]
     'tied to flagged cluster 3 (campaign 1) by 2 addresses, and to flagged cluster 17 by 1 card or identifier; one card'
     """
     parts = pl.concat_list([_count("cards", " card or identifier", " cards or identifiers"),
-                            _count("texts", " prompt value", " prompt values"),
+                            _count("texts", " prompt phrase", " prompt phrases"),
                             _count("addresses", " address", " addresses")]).list.drop_nulls()
     counted = pl.col("cards").is_not_null()
     start = pl.when(~counted | (pl.col("cards") > 0)).then(pl.lit(INHERITED)).otherwise(pl.lit(TIED))
@@ -159,7 +159,7 @@ def flagged_with(why: str) -> dict[str, Any] | None:
 
     Examples
     --------
-    >>> flagged_with("tied to flagged cluster 12 (campaign 3) by 8 prompt values; proxies")
+    >>> flagged_with("tied to flagged cluster 12 (campaign 3) by 8 prompt phrases; proxies")
     {'cluster_id': 12, 'campaign_id': 3, 'same_operator': False}
     >>> flagged_with("proxies; tied to flagged cluster 12 (campaign 3)") is None  # only the start counts
     True
@@ -178,7 +178,7 @@ def also_tied_to(why: str) -> list[int]:
     --------
     >>> also_tied_to("tied to flagged cluster 2 (campaign 1) by 2 addresses, and to flagged clusters 17, 5 by 2 cards or identifiers; x")
     [17, 5]
-    >>> also_tied_to("tied to flagged cluster 2 (campaign 1) by 8 prompt values; and to flagged cluster 9 by 1 address")
+    >>> also_tied_to("tied to flagged cluster 2 (campaign 1) by 8 prompt phrases; and to flagged cluster 9 by 1 address")
     []
     >>> also_tied_to('templated ("x, and to flagged cluster 9 by y")')  # only an inherited flag's first reason
     []
@@ -215,7 +215,7 @@ def flagged_through(clusters: pl.DataFrame, most: int = 3) -> pl.DataFrame:
     --------
     >>> cl = pl.DataFrame({"campaign_id": [5, 5, 5, 6, 6], "flagged": [True] * 5,
     ...                    "flagged_own": [False, False, False, True, False],
-    ...                    "why": ["tied to flagged cluster 9 (campaign 2) by 6 prompt values; x",
+    ...                    "why": ["tied to flagged cluster 9 (campaign 2) by 6 prompt phrases; x",
     ...                            "same operator as flagged cluster 4 (campaign 1) by 1 card or identifier; y",
     ...                            "tied to flagged cluster 9 (campaign 2) by 5 addresses; z", "proxies",
     ...                            "same operator as flagged cluster 8 (campaign 6) by 2 cards or identifiers; w"]})

@@ -295,7 +295,7 @@ class ClusterView:
         Cluster 1: 3 accounts, score 0..., not flagged (flag_threshold 0.6, min_flag_size 5)
         Linked by: payment, ip, ip_net
         Shared evidence:
-          - 2 of 3 members share payment fingerprint 'k' (2 accounts carry it in the whole input)
+          - 2 of 3 members share payment card 'k' (2 accounts carry it in the whole input)
           - 3 of 3 members share IP address '9.9.9.9' (3 accounts carry it in the whole input)
           - 3 of 3 members share IP network '9.9.9.0/24' (3 accounts carry it in the whole input)
         """

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from graphlink.config.kinds import KIND_NAMES, kind_name
 from graphlink.stages.evidence import kind_strengths
 from graphlink.views.templates import Template, reconstruct_templates, tokenise  # their home since session 31
 from graphlink.views.words import noun
@@ -26,30 +27,16 @@ from graphlink.views.words import noun
 __all__ = ["KIND_NAMES", "KindEvidence", "Template", "evidence_by_kind", "kind_label", "reconstruct_templates",
            "strongest_first", "tokenise"]
 
-#: Plain names of the built-in signal kinds (singular, plural).
-KIND_NAMES: dict[str, tuple[str, str]] = {
-    "payment": ("payment card", "payment cards"),
-    "ip": ("IP address", "IP addresses"),
-    "ip_net": ("network (/24 or /48)", "networks (/24 or /48)"),
-    "asn": ("autonomous system", "autonomous systems"),
-    "prompt": ("prompt phrase", "prompt phrases"),
-    "timing": ("activity signature", "activity signatures"),
-    "user_agent": ("user agent", "user agents"),
-    "created_hour": ("account-creation hour", "account-creation hours"),
-    "email_domain": ("e-mail domain", "e-mail domains"),
-}
-
-
 def kind_label(kind: str, n: int = 2) -> str:
-    """Plain name of a signal kind, singular for ``n == 1``; ``--signal`` kinds keep their column name.
+    """Plain name of a signal kind, plural unless ``n == 1``: :func:`graphlink.config.kinds.kind_name`, the one
+    vocabulary of kinds (:data:`KIND_NAMES`); ``--signal`` kinds keep their column name.
 
     Examples
     --------
     >>> kind_label("payment", 1), kind_label("ip", 3), kind_label("device_id", 2)
     ('payment card', 'IP addresses', 'device_id values')
     """
-    singular, plural = KIND_NAMES.get(kind, (f"{kind} value", f"{kind} values"))
-    return singular if n == 1 else plural
+    return kind_name(kind, n)
 
 
 # --------------------------------------------------------------------------- evidence by kind

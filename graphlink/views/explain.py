@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.contract import FLAG_EXPLANATION, FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT, why_reasons
+from graphlink.config.kinds import kind_name
 from graphlink.stages.campaign_flags import AS_A_WHOLE
 from graphlink.stages.evidence import kind_strengths
 from graphlink.stages.tie_words import also_tied_to, flagged_with
@@ -24,14 +25,6 @@ from graphlink.views.words import plural
 
 #: Tying values :func:`why_text` lists (all are in ``evidence.parquet``, column ``ties``).
 TIES_LISTED = 20
-
-#: Signal kinds in words.
-KIND_LABELS = {
-    "payment": "payment fingerprint", "ip": "IP address", "ip_net": "IP network", "asn": "ASN",
-    "prompt": "prompt phrase", "timing": "activity-timing signature", "user_agent": "user agent",
-    "email_domain": "email domain", "created_hour": "account-creation hour",
-}
-
 
 def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float, min_flag_size: int) -> str:
     """Plain-language explanation of one cluster: size, score, verdict and strongest evidence.
@@ -77,10 +70,11 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     lines.append("Shared evidence:" if ranked.height else "No value is shared by two or more members.")
     for kind, value, n, weight, df, n_values in ranked.select(
             "kind", "value", "accounts_sharing", "weight", "df", "n_values").iter_rows():
-        label = KIND_LABELS.get(kind, terminal_safe(kind))
+        label = terminal_safe(kind_name(kind, 1))  # graphlink.config.kinds: what show and tied_by call it too
         note = (f"{plural(df, 'account')} {'carries' if df == 1 else 'carry'} it in the whole input" if weight > 0
                 else f"too common to link on its own: {plural(df, 'account')} carry it")
-        more = f"; {plural(n_values - 1, 'more shared ' + label + ' value')} in the evidence" if n_values > 1 else ""
+        more = (f"; {n_values - 1:,} more shared {terminal_safe(kind_name(kind, n_values - 1))} in the evidence"
+                if n_values > 1 else "")
         quoted = (f"{label}: {terminal_safe(value, limit=200)}" if kind == "timing"  # its meaning, not its hash
                   else f"{label} {terminal_safe(value, limit=80)!r}")
         lines.append(f"  - {n:,} of {plural(size, 'member')} share {quoted} ({note}{more})")
@@ -88,7 +82,7 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     if tying.height:
         lines.append(f"Values that tied it to {tied_to_text(row.get('why') or '')} ({tying.height:,}):")
         for kind, value, n, df, outside in tying.head(TIES_LISTED).iter_rows():
-            label = KIND_LABELS.get(kind, terminal_safe(kind))
+            label = terminal_safe(kind_name(kind, 1))
             rest = f" ({outside:,} in no flagged cluster)" if outside is not None else ""
             lines.append(f"  - {label} {terminal_safe(value, limit=80)!r}: {n:,} of {plural(size, 'member')}, "
                          f"{plural(df, 'account')} in the whole input{rest}")
@@ -118,7 +112,7 @@ def tied_to_text(why: str) -> str:
     return f"flagged clusters {', '.join(str(i) for i in ids[:-1])} and {ids[-1]}"
 
 
-#: Tying values are listed cards and identifiers first, then prompt values, then addresses: the order the ``why``
+#: Tying values are listed cards and identifiers first, then prompt phrases, then addresses: the order the ``why``
 #: counts them in (:func:`graphlink.stages.tie_words.inherited_why`), the strongest evidence of one operator first.
 _TIE_ORDER = {"payment": 0, "prompt": 2, "ip": 3, "ip_net": 3, "asn": 3}
 
@@ -129,7 +123,7 @@ def tying_values(evidence: pl.DataFrame) -> pl.DataFrame:
 
     ``evidence`` is ``evidence.parquet`` rows (one cluster's or several); rows with ``ties`` True are kept
     (:mod:`graphlink.stages.tie_evidence`; none in folders written before it), cards and ``--signal``
-    identifiers first, then prompt values, then addresses; within a kind those most members hold, then the
+    identifiers first, then prompt phrases, then addresses; within a kind those most members hold, then the
     rarest in the input. ``accounts_sharing``: the cluster's members holding the value; ``df``: accounts
     holding it in the whole input; ``outside_flagged``: those in no flagged cluster (null in folders written
     before it) -- a public text (a framework's system prompt) is held by many outside any flagged fleet, an
@@ -215,7 +209,7 @@ def score_note(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame
 
     Examples
     --------
-    >>> score_note({"flagged": True, "score": 0.0, "size": 17, "why": "tied to flagged cluster 12 (campaign 3) by 8 prompt values"}, {})
+    >>> score_note({"flagged": True, "score": 0.0, "size": 17, "why": "tied to flagged cluster 12 (campaign 3) by 8 prompt phrases"}, {})
     'flagged through its tie to flagged cluster 12 (campaign 3): its own score alone would not flag it (threshold 0.6)'
     >>> score_note({"flagged": True, "score": 0.9, "size": 17, "why": "proxies"}, {})
     ''
@@ -272,7 +266,7 @@ def flag_explanation(row: dict[str, Any], run: dict[str, Any], campaigns: pl.Dat
 
     Examples
     --------
-    >>> e = flag_explanation({"flagged": True, "score": 0.0, "size": 9, "why": "tied to flagged cluster 12 (campaign 3) by 8 prompt values; x"}, {})
+    >>> e = flag_explanation({"flagged": True, "score": 0.0, "size": 9, "why": "tied to flagged cluster 12 (campaign 3) by 8 prompt phrases; x"}, {})
     >>> e["flagged_with"], e["reasons"][1], e["score_note"].startswith("flagged through its tie to flagged cluster 12")
     ({'cluster_id': 12, 'campaign_id': 3, 'same_operator': False}, 'x', True)
     """
@@ -305,7 +299,7 @@ def _campaign_verdict(row: dict[str, Any]) -> str:
         card = (f", and by a card or identifier to flagged cluster{'s' if len(also) > 1 else ''} "
                 f"{', '.join(str(c) for c in also)}" if also else "")
         if not lead["same_operator"]:
-            return (f"flagged with a flagged cluster: tied to {named} by prompt values or addresses its fleet uses, "
+            return (f"flagged with a flagged cluster: tied to {named} by prompt phrases or addresses its fleet uses, "
                     f"no card or identifier of its{card}: it uses that fleet's tooling, which another operator may use "
                     f"too; this cluster's campaign is {campaign}")
         return f"flagged with its operator: same operator as {named}{card}"

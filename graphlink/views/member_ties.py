@@ -27,12 +27,16 @@ from graphlink.stages.evidence import kind_strengths
 from graphlink.store.folder import Outputs
 from graphlink.views.evidence import kind_label
 
-__all__ = ["MEMBER_SORTS", "QUOTED_CHARS", "member_ties", "outputs_member_ties", "weak_kinds", "with_member_ties"]
+__all__ = ["MEMBER_SORTS", "QUOTED_CHARS", "TERMINAL_CHARS", "member_ties", "outputs_member_ties", "short_tied_by",
+           "weak_kinds", "with_member_ties"]
 
 #: A quoted value's characters in ``tied_by`` (longer ones end in ``…``).
 QUOTED_CHARS = 40
-#: Kinds whose values are hashes that mean nothing quoted: ``tied_by`` names the kind and the members only.
-_UNQUOTED = ("timing", "burst")
+#: Kinds whose values are hashes that mean nothing quoted: ``tied_by`` names the kind and the members only (a template
+#: burst's value is its opening and window, quoted as ``show`` lists it).
+_UNQUOTED = ("timing",)
+#: ``tied_by`` characters a terminal's member table shows per member (:func:`short_tied_by`).
+TERMINAL_CHARS = 160
 #: Orders of a member list: ``events`` (most active first, the default) or ``strength`` (weakest tie first: the
 #: periphery an investigator checks before a ban).
 MEMBER_SORTS = ("events", "strength")
@@ -86,12 +90,51 @@ def _strength(linking: pl.DataFrame, weak: tuple[str, ...]) -> pl.DataFrame:
             .agg(pl.when(total > 0).then((inside / total).clip(0.0, 1.0)).otherwise(None).alias("tie_strength")))
 
 
+#: A template burst's window, ``" @ 2025-01-06T10:00Z (+10 min)"`` (:func:`graphlink.stages.bursts.burst_values`):
+#: kept whole when its opening is cut, so ``tied_by`` says when the burst was.
+_WINDOW = r" @ \d{4}-\d\d-\d\dT\d\d:\d\dZ \(\+\d+ min\)$"
+
+
 def _quote(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
-    cut = pl.when(value.str.len_chars() > QUOTED_CHARS).then(value.str.slice(0, QUOTED_CHARS - 1) + "…").otherwise(value)
-    # Text with spaces or separators (a prompt phrase; an attacker's "; card x") is quoted, so it reads as one value;
-    # an empty value reads "".
-    cut = pl.when(cut.str.contains(r'^$|[\s;"]')).then(pl.lit('"') + cut.str.replace_all('"', "'", literal=True) + '"').otherwise(cut)
+    window = pl.when(kind == "burst").then(value.str.extract(f"({_WINDOW})", 1)).otherwise(None).fill_null("")
+    head = value.str.slice(0, value.str.len_chars() - window.str.len_chars())
+    cut = pl.when(head.str.len_chars() > QUOTED_CHARS).then(head.str.slice(0, QUOTED_CHARS - 1) + "…").otherwise(head) + window
+    # Text with spaces, separators, quotes or backslashes (a prompt phrase; an attacker's "; card x") is quoted as a
+    # string literal is, so it reads as one value and shows what was logged: \ and \" inside, \n \r \t for line
+    # breaks and tabs; an empty value reads "".
+    escaped = (cut.str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
+               .str.replace_all("\n", "\\n", literal=True).str.replace_all("\r", "\\r", literal=True)
+               .str.replace_all("\t", "\\t", literal=True))
+    cut = pl.when(cut.str.contains(r'^$|[\s;"\\]')).then(pl.lit('"') + escaped + '"').otherwise(cut)
     return pl.when(kind.is_in(_UNQUOTED)).then(pl.lit("")).otherwise(pl.lit(" ") + cut)
+
+
+def short_tied_by(tied_by: pl.Expr, chars: int = TERMINAL_CHARS) -> pl.Expr:
+    """``tied_by`` cut for a terminal table: its first kinds (strongest first) while they fit in ``chars``
+    characters, then ``; … N more kinds``; a first kind longer than that ends in ``…``. Text that fits is kept as it
+    is. Only a terminal shows this: ``--json``, piped rows, exports and case files keep the whole text.
+
+    Kinds are split at the ``; `` between them, never inside a quoted value (:func:`member_ties` quotes any value
+    holding ``;`` or ``"``).
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"t": ['IP address 1.2.3.4 (3 members); prompt phrase "a; b" (2 members); user agent x (2 members)']})
+    >>> t.select(short_tied_by(pl.col("t"), 60))["t"][0]
+    'IP address 1.2.3.4 (3 members); … 2 more kinds'
+    >>> t.select(short_tied_by(pl.col("t"), 12))["t"][0], t.select(short_tied_by(pl.col("t"), 500))["t"][0] == t["t"][0]
+    ('IP address …; … 2 more kinds', True)
+    """
+    clauses = tied_by.str.extract_all(r'(?:[^;"]|"(?:[^"\\]|\\.)*")+').list.eval(pl.element().str.strip_chars(" "))
+    ends = clauses.list.eval((pl.element().str.len_chars() + 2).cum_sum() - 2)  # each kind's end with its "; "
+    kept = ends.list.eval((pl.element() <= chars).sum()).list.first().clip(lower_bound=1)
+    head = clauses.list.head(kept).list.join("; ")
+    head = pl.when(head.str.len_chars() > chars).then(head.str.slice(0, chars - 1) + "…").otherwise(head)
+    more = clauses.list.len() - kept
+    return (pl.when(tied_by.str.len_chars() <= chars).then(tied_by)
+            .when(more > 0).then(pl.concat_str([head, pl.lit("; … "), more.cast(pl.String),
+                                                pl.when(more == 1).then(pl.lit(" more kind")).otherwise(pl.lit(" more kinds"))]))
+            .otherwise(head))
 
 
 def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linking: pl.DataFrame | None,
@@ -138,7 +181,8 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
 
         ``tied_by``: per kind, the cluster's shared values (held by two or more members) the member holds: the
         count and the strongest (largest ``weight × members``, as ``show`` orders a kind's values; then most members,
-        then by text) with how many members hold it; a value with spaces or ``;`` in double quotes.
+        then by text) with how many members hold it; a value with spaces, ``;``, ``"`` or ``\\`` in double quotes, escaped as
+        a string literal is (``"say \\"hi\\""``); a template burst's with its window kept whole.
 
     Examples
     --------

@@ -15,9 +15,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from graphlink.config.kinds import kind_name
 from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views.explain import flag_explanation, score_note, tied_to_text
+from graphlink.views.member_ties import TERMINAL_CHARS, short_tied_by
 from graphlink.views.safety import replace_controls, terminal_safe
 from graphlink.views.words import csv_export_command, more_text, plural
 
@@ -188,8 +190,14 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     member_list = [[m["account_id"], m["events"], stamp(m["first_seen"]), stamp(m["last_seen"]),  # strength: share of its
                     "" if m["tie_strength"] is None else f"{m['tie_strength']:.2f}", m["tied_by"]]  # link weight inside
                    for m in member_rows.head(members).iter_rows(named=True)]
-    for r in member_list:
-        table.add_row(Text(terminal_safe(r[0], limit=80)), f"{r[1]:,}", r[2], r[3], r[4], Text(terminal_safe(r[5], limit=300)))
+    # A proxy fleet's member is tied by a dozen kinds: the terminal shows the strongest that fit (short_tied_by), the
+    # piped rows, --json and the exports the whole text.
+    short = member_rows.head(members).select(short_tied_by(pl.col("tied_by")))["tied_by"].to_list()
+    for r, tied in zip(member_list, short):
+        table.add_row(Text(terminal_safe(r[0], limit=80)), f"{r[1]:,}", r[2], r[3], r[4], Text(terminal_safe(tied)))
+    if any(t != r[5] for t, r in zip(short, member_list)):  # a footer: the terminal's alone, piped rows are whole
+        table.show_footer = True
+        table.columns[-1].footer = Text(f"cut to {TERMINAL_CHARS} characters: --json or the export lists every kind")
     if member_rows.height > members:  # not markup; a redacted view points at a redacted export
         table.caption = Text(terminal_safe(f"{member_rows.height - members:,} more: --members {member_rows.height}, or "
                                            + csv_export_command(outputs.path, cluster_id, bool(outputs.redaction))))
@@ -201,8 +209,8 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     # A timing value is a hash: show what it means (who acts in the same windows, and when).
     ev_list = [[e["kind"], e["meaning"] or e["value"], e["accounts_sharing"], round(e["weight"], 3), e["df"]]
                for e in evidence_rows.head(evidence).iter_rows(named=True)]
-    for r in ev_list:
-        ev_table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}",
+    for r in ev_list:  # the kind as every view names it (graphlink.config.kinds); piped rows keep its code
+        ev_table.add_row(Text(terminal_safe(kind_name(r[0]))), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}",
                          f"{r[3]:.3f}", f"{r[4]:,}")
     notes = []
     if evidence_rows.height > evidence:
@@ -220,7 +228,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
             tie_table.add_column(name, justify=justify, overflow="fold")
         tie_list = [list(r) for r in tying.head(evidence).iter_rows()]
         for r in tie_list:
-            tie_table.add_row(Text(terminal_safe(r[0])), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:,}",
+            tie_table.add_row(Text(terminal_safe(kind_name(r[0]))), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:,}",
                               "" if r[4] is None else f"{r[4]:,}")
         if tying.height > evidence:
             tie_table.caption = more_text(tying.height, evidence)

@@ -33,6 +33,7 @@ from typing import Any
 import polars as pl
 from markupsafe import Markup
 
+from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.stages.tie_words import also_tied_to
@@ -257,7 +258,7 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
     common = None
     if zero.height:
         common = build_table(zero.sort(["kind", "accounts_sharing"], descending=[False, True]),
-                             [Column("kind", pl.col("kind")), *_value_columns("")[:3]],
+                             [Column("kind", kind_name_expr("kind")), *_value_columns("")[:3]],
                              table_id=f"evidence-{cid}-common")
     return {"clock": clock, "kinds": kinds, "common": common, "n_common": f"{zero.height:,}"}
 
@@ -309,7 +310,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "member_note": member_note,
         "members": build_table(shown, member_columns, table_id=f"members-{int(cluster_id)}"),
         # What tied an inherited flag (graphlink.stages.tie_evidence): the values, not only their count in the why.
-        "ties": (build_table(tying, [Column("kind", pl.col("kind")), *_value_columns("")[:3], Column(
+        "ties": (build_table(tying, [Column("kind", kind_name_expr("kind")), *_value_columns("")[:3], Column(
                      "in no flagged cluster", fmt_int(pl.col("outside_flagged")), numeric=True, sort=pl.col("outside_flagged"),
                      title="Accounts holding the value outside every flagged cluster")], table_id=f"ties-{int(cluster_id)}")
                  if (tying := tying_values(evidence)).height else None),
