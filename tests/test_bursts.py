@@ -103,7 +103,28 @@ def test_a_scheduled_company_is_left_out_though_its_jobs_look_like_bursts(tmp_pa
     signals = extract_signals(encoded, config.signals, None, (), release=False)
     sent, texts = signals.openings
     _, values = burst_values(sent, account_minutes(encoded.frame, encoded.index.select("account_idx")), texts)
-    assert values.height >= 24 and values["value"].str.starts_with("you are a helpful assistant").all()
+    # Nor are they bursts to the test itself: the jobs send the prompt in every hour they run, so their
+    # holder-windows are what the null expects of each busy hour (session 35: the null over account-windows).
+    assert values.height == 0
+
+
+def test_heavy_users_of_a_popular_template_are_no_burst_but_one_off_accounts_are():
+    # Failure class (session 35, test world independent 123 and orgs 120 with accounts: 18-20 framework users
+    # flagged): 60 heavy users of one framework send its prompt in 30 % of a thousand windows; 2,000 light
+    # accounts each send their own prompt once. A window holds ~18 framework users and ~2 light accounts: with
+    # the null over accounts (60 of 2,068 send the framework, lambda ~0.6) every window was a "burst"; over
+    # account-windows (the framework's 18,000 holder-windows of ~20,000) 18 is what chance gives. Eight one-off
+    # accounts opening one template in one window stay a burst.
+    rng = np.random.default_rng(35)
+    heavy = [(a, int(w) * 10 + 3, 1) for a in range(60) for w in np.flatnonzero(rng.random(1000) < 0.3)]
+    light = [(100 + a, int(rng.integers(0, 10_000)), 1000 + a) for a in range(2000)]
+    burst = [(5000 + a, 5_002 + a % 4, 7) for a in range(8)]
+    sent = pl.DataFrame(heavy + light + burst, schema={"account_idx": pl.UInt32, "minute": pl.Int64,
+                                                       "template": pl.UInt64}, orient="row")
+    minutes = sent.select("account_idx", pl.col("minute").cast(pl.UInt64).alias("key"))
+    held, values = burst_values(sent, minutes)
+    assert sorted(held["account_idx"].unique().to_list()) == list(range(5000, 5008))
+    assert values["holders"].max() == 8  # (the grid shifted by half a window cuts the burst 6 + 2)
 
 
 def test_look_alike_letters_do_not_split_the_burst(tmp_path):

@@ -64,8 +64,9 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
 def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFrame, texts: pl.DataFrame, n: int,
                     alpha: float) -> pl.DataFrame:
     """``rows`` (``account_idx, template, win, shift``, ...: who holds each burst value) without the bystanders of
-    the bursts of a shared head (``texts``' ``head``; ``cand``: ``template, win, shift, k, n_t, a_w``: ``k`` holders of the ``n_t`` accounts
-    sending the template, ``a_w`` of the ``n`` accounts active in the window).
+    the bursts of a shared head (``texts``' ``head``; ``cand``: ``template, win, shift, k, n_t, a_w[, pop]``: ``k`` holders of the ``n_t``
+    holder-windows of the template, ``a_w`` accounts active in the window, of the ``pop`` account-windows of the log
+    (:func:`graphlink.stages.bursts.burst_values`; ``n`` when ``cand`` has no ``pop``).
 
     What follows the head in a holder's prompts is read from ``windows`` (every opening sent, with the same
     ``win, shift`` columns): a continuation another of the burst's holders also sends in that window is shared.
@@ -103,7 +104,8 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
     """
     at = ["template", "win", "shift"]
     heads = texts.filter("head").select("template")
-    k = cand.join(heads, on="template", how="semi").select(*at, "k", "n_t", "a_w")
+    pop = pl.col("pop") if "pop" in cand.columns else pl.lit(n, pl.Int64).alias("pop")
+    k = cand.join(heads, on="template", how="semi").select(*at, "k", "n_t", "a_w", pop)
     on_head = rows.select("account_idx", *at).unique().join(k, on=at, how="semi")
     follow = windows.join(heads, on="template", how="anti").select(
         "account_idx", pl.col("template").alias("after"), "win", "shift").unique()
@@ -117,7 +119,7 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
     some = (covered.group_by(at).agg(pl.len().alias("both")).join(k, on=at)
             .filter(2 * pl.col("both") >= pl.col("k")).join(one, on=at, how="anti"))
     own = hypergeometric_tail_bound((some["k"] - some["both"]).to_numpy(), some["n_t"].to_numpy(),
-                                    some["a_w"].to_numpy(), n)
+                                    some["a_w"].to_numpy(), some["pop"].to_numpy())
     some = some.filter(pl.Series(own >= math.log(alpha))).select(at)  # (the rest: as many as chance puts there)
     return pl.concat([rows.join(one, on=at, how="anti").join(some, on=at, how="anti"),
                       rows.join(some, on=at, how="semi").join(covered, on=["account_idx", *at], how="semi")])
