@@ -252,8 +252,8 @@ class CommunityConfig:
         members sit near the median (their 5th percentile was 0.7 of it on simulated worlds), stray accounts
         near 0.01; 0.1 keeps a wide margin (0.25 cut 2-3% of ring members on small worlds). 0 disables.
     network_cells : bool
-        Opt-in: join clusters whose members live on networks used almost only by clustered
-        accounts (a datacenter cell cut into card groups; :mod:`graphlink.stages.network_cells`).
+        Join clusters living on networks used almost only by clustered accounts that share a template or client
+        (a datacenter cell cut into card groups; :mod:`graphlink.stages.network_cells`); on since session 35.
     template_bursts : bool
         Group unclustered accounts that opened their prompts with one template in one 10-minute window far
         beyond chance (:mod:`graphlink.stages.bursts`): one-off accounts on their own proxy exit and card leave
@@ -269,7 +269,7 @@ class CommunityConfig:
     core_strength: float = 0.1
     exact_support: bool = True
     backend: str = "igraph"
-    network_cells: bool = False
+    network_cells: bool = True
     template_bursts: bool = True
 
     def __post_init__(self) -> None:
