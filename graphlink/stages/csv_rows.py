@@ -65,11 +65,12 @@ def csv_row_warnings(path: str | Path, fmt: str | None = None, separator: str | 
     counted = [swallowed_lines(c, sep, len(names)).fill_null(0).alias(f"{c}_n") for c in names]
     rows = collect_frame(lf.with_row_index(_ROW, offset=1).filter(multi).with_columns(counted)
                          .filter(pl.sum_horizontal([f"{c}_n" for c in names]) > 0), str(path))
-    if rows.height:
-        shapes = _fixed_shapes(collect_frame(lf.head(_SAMPLE), str(path)), names)
-        rows = rows.with_columns(pl.Series(c, [_row_lines(v, sep, len(names), shapes) if n else 0
-                                               for v, n in zip(rows[c], rows[f"{c}_n"])], dtype=pl.Int64)
-                                 for c in names)
+    if not rows.height:
+        return warnings
+    shapes = _fixed_shapes(collect_frame(lf.head(_SAMPLE), str(path)), names)
+    rows = rows.with_columns(pl.Series(c, [_row_lines(v, sep, len(names), shapes) if n else 0
+                                           for v, n in zip(rows[c], rows[f"{c}_n"])], dtype=pl.Int64)
+                             for c in names)
     rows = rows.select(_ROW, *names).with_columns(pl.sum_horizontal(names).alias("swallowed"))
     return [*warnings, *_swallowed_warning(rows, str(path), header, names)]
 
