@@ -172,10 +172,10 @@ def test_warnings_on_standard_input_do_not_name_the_deleted_spool_file(tmp_path)
     ('q"uo\\te', '"q\\"uo\\\\te"'),
 ])
 def test_tied_by_escapes_control_and_invisible_characters_as_a_string_literal(value, shown):
-    from graphlink.views.member_ties import _quote
+    from graphlink.views.member_ties import quoted_value
 
     frame = pl.DataFrame({"kind": ["payment"], "value": [value]})
-    assert frame.select(_quote(pl.col("kind"), pl.col("value")).alias("q"))["q"][0] == " " + shown
+    assert frame.select(quoted_value(pl.col("kind"), pl.col("value")).alias("q"))["q"][0] == " " + shown
 
 
 # -- 3b. a --signal column named as a built-in kind ---------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any
 
 from graphlink.config.checks import at_least, check, frozen_mapping, plain, share
 from graphlink.config.graph import GraphConfig
-from graphlink.config.kinds import DEFAULT_CUSTOM_KIND, KIND_NAMES, KindSpec
+from graphlink.config.kinds import DEFAULT_CUSTOM_KIND, KindSpec, check_signal_columns
 from graphlink.errors import ConfigError
 
 #: Canonical event columns. Only ``account_id`` is required.
@@ -197,16 +197,7 @@ class SignalConfig:
     extra_signals: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        check(isinstance(self.extra_signals, tuple) and all(isinstance(c, str) and c for c in self.extra_signals),
-               f"extra_signals must be column names, got {self.extra_signals!r}")
-        # A --signal column named as a built-in kind would be read as that kind: --signal burst made each device id a
-        # "template burst" and the why "132 accounts opened their prompts with one template ... : dev 4"; --signal
-        # timing an activity signature (its value never shown); --signal ip_net an IP network.
-        taken = [c for c in self.extra_signals if c in KIND_NAMES]
-        if taken:
-            raise ConfigError(f"--signal {taken[0]}: {taken[0]!r} is the built-in kind of {KIND_NAMES[taken[0]][1]}; "
-                              f"read the column under another name, e.g. --signal {taken[0]}_id --map "
-                              f"{taken[0]}_id={taken[0]}")
+        check_signal_columns(self.extra_signals)  # column names, none a built-in kind's
         share(self, "prompt_min_templated", "prompt_min_share")
         at_least(self, 1, "prompt_min_prompts")
         if not 8 <= self.ipv4_prefix <= 32:

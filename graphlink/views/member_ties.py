@@ -30,8 +30,8 @@ from graphlink.stages.evidence import kind_strengths
 from graphlink.store.folder import Outputs
 from graphlink.views.evidence import kind_label
 
-__all__ = ["MEMBER_SORTS", "QUOTED_CHARS", "TERMINAL_CHARS", "member_ties", "outputs_member_ties", "short_tied_by",
-           "weak_kinds", "with_member_ties"]
+__all__ = ["MEMBER_SORTS", "QUOTED_CHARS", "TERMINAL_CHARS", "member_ties", "outputs_member_ties", "quoted_value",
+           "short_tied_by", "weak_kinds", "with_member_ties"]
 
 #: A quoted value's characters in ``tied_by`` (longer ones end in ``…``).
 QUOTED_CHARS = 40
@@ -123,7 +123,10 @@ def _escape_unseen(values: pl.Series) -> pl.Series:
     return values.replace(mapping)
 
 
-def _quote(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
+def quoted_value(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """A value as ``tied_by`` names it: cut to :data:`QUOTED_CHARS`, quoted and escaped as a string literal when it
+    holds spaces, ``;``, ``"``, ``\\`` or control or invisible characters (:data:`_UNSEEN`), after a space; empty for
+    kinds named without their values (activity signatures)."""
     window = pl.when(kind == "burst").then(value.str.extract(f"({_WINDOW})", 1)).otherwise(None).fill_null("")
     head = value.str.slice(0, value.str.len_chars() - window.str.len_chars())
     cut = pl.when(head.str.len_chars() > QUOTED_CHARS).then(head.str.slice(0, QUOTED_CHARS - 1) + "…").otherwise(head) + window
@@ -265,7 +268,7 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
     labels = {k: (kind_label(k, 1), kind_label(k, 2)) for k in per_kind["kind"].unique().to_list()}
     one = pl.col("kind").replace_strict({k: v[0] for k, v in labels.items()}, return_dtype=pl.String)
     many = pl.col("kind").replace_strict({k: v[1] for k, v in labels.items()}, return_dtype=pl.String)
-    quoted = _quote(pl.col("kind"), pl.col("value"))
+    quoted = quoted_value(pl.col("kind"), pl.col("value"))
     held = pl.format("({} members)", pl.col("members"))
     count = pl.col("n").cast(pl.String) + pl.when(pl.col("cut")).then(pl.lit("+")).otherwise(pl.lit(""))  # a lower bound
     text = (pl.when((pl.col("n") == 1) & ~pl.col("cut")).then(pl.concat_str([one, quoted, pl.lit(" "), held]))
