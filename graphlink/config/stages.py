@@ -27,7 +27,7 @@ from typing import Any
 
 from graphlink.config.checks import at_least, check, frozen_mapping, plain, share
 from graphlink.config.graph import GraphConfig
-from graphlink.config.kinds import DEFAULT_CUSTOM_KIND, KindSpec
+from graphlink.config.kinds import DEFAULT_CUSTOM_KIND, KindSpec, check_signal_columns
 from graphlink.errors import ConfigError
 
 #: Canonical event columns. Only ``account_id`` is required.
@@ -197,8 +197,7 @@ class SignalConfig:
     extra_signals: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        check(isinstance(self.extra_signals, tuple) and all(isinstance(c, str) and c for c in self.extra_signals),
-               f"extra_signals must be column names, got {self.extra_signals!r}")
+        check_signal_columns(self.extra_signals)  # column names, none a built-in kind's
         share(self, "prompt_min_templated", "prompt_min_share")
         at_least(self, 1, "prompt_min_prompts")
         if not 8 <= self.ipv4_prefix <= 32:

@@ -13,6 +13,7 @@ rarely has lines with exactly that many separators, so it is read as before and 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -61,10 +62,55 @@ def csv_row_warnings(path: str | Path, fmt: str | None = None, separator: str | 
     if _line_breaks(path) <= counts["rows"] + 1:  # no quoted line break: nothing to read again
         return warnings
     multi = pl.any_horizontal([pl.col(c).str.contains("\n", literal=True) for c in names])
-    rows = collect_frame(lf.with_row_index(_ROW, offset=1).filter(multi).select(
-        _ROW, *[swallowed_lines(c, sep, len(names)).fill_null(0) for c in names]), str(path))
-    rows = rows.with_columns(pl.sum_horizontal(names).alias("swallowed"))
+    counted = [swallowed_lines(c, sep, len(names)).fill_null(0).alias(f"{c}_n") for c in names]
+    rows = collect_frame(lf.with_row_index(_ROW, offset=1).filter(multi).with_columns(counted)
+                         .filter(pl.sum_horizontal([f"{c}_n" for c in names]) > 0), str(path))
+    if not rows.height:
+        return warnings
+    shapes = _fixed_shapes(collect_frame(lf.head(_SAMPLE), str(path)), names)
+    rows = rows.with_columns(pl.Series(c, [_row_lines(v, sep, len(names), shapes) if n else 0
+                                           for v, n in zip(rows[c], rows[f"{c}_n"])], dtype=pl.Int64)
+                             for c in names)
+    rows = rows.select(_ROW, *names).with_columns(pl.sum_horizontal(names).alias("swallowed"))
     return [*warnings, *_swallowed_warning(rows, str(path), header, names)]
+
+
+#: Data rows whose fields' shapes (:func:`_shape`) tell what a row of the file looks like.
+_SAMPLE = 200
+
+
+def _shape(text: str) -> str:
+    """A field's shape: digits as ``9``, letters as ``a``, runs of one symbol as one (``2026-03-01T10:00:00Z`` and
+    ``2025-1-6T9:01:00.5Z`` alike: ``9-9-9a9:9:9a``; ``10.0.1.1``: ``9.9.9.9``)."""
+    text = re.sub(r"[^\W\d_]", "a", re.sub(r"\d", "9", text.strip().strip('"')))
+    return re.sub(r"(.)\1+", r"\1", text)
+
+
+def _fixed_shapes(sample: pl.DataFrame, names: list[str]) -> dict[int, str]:
+    """Column position -> the one shape every sampled value of it has (times, addresses, ids written alike), for
+    the columns where the first rows agree (20 values or more); free text (prompts) has none."""
+    fixed = {}
+    for i, name in enumerate(names):
+        values = [v for v in sample[name].to_list() if v is not None and v != "" and "\n" not in v]
+        shapes = {_shape(v) for v in values}
+        if len(values) >= 20 and len(shapes) == 1:
+            fixed[i] = shapes.pop()
+    return fixed
+
+
+def _row_lines(value: str | None, separator: str, fields: int, shapes: dict[int, str]) -> int:
+    """How many lines of ``value`` after its first read as rows of the file: exactly ``fields - 1`` separators and,
+    where the file has columns of one shape (:func:`_fixed_shapes`), those fields of that shape. A CSV table or
+    code pasted into a prompt has the separators but not the file's times and addresses where they belong."""
+    if not value:
+        return 0
+    count = 0
+    for line in value.split("\n")[1:]:
+        parts = line.rstrip("\r").split(separator)
+        if len(parts) == fields and all(parts[i].strip() in ("", '""') or _shape(parts[i]) == shape
+                                        for i, shape in shapes.items()):
+            count += 1
+    return count
 
 
 def _line_breaks(path: Path, chunk: int = 1 << 24) -> int:

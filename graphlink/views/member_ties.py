@@ -19,6 +19,9 @@ Logged values are attacker-written: the text is plain, and each front escapes it
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import polars as pl
 
 from graphlink.contract import MEMBER_TIES_COLUMNS, MEMBER_TIES_SCHEMA
@@ -27,8 +30,8 @@ from graphlink.stages.evidence import kind_strengths
 from graphlink.store.folder import Outputs
 from graphlink.views.evidence import kind_label
 
-__all__ = ["MEMBER_SORTS", "QUOTED_CHARS", "TERMINAL_CHARS", "member_ties", "outputs_member_ties", "short_tied_by",
-           "weak_kinds", "with_member_ties"]
+__all__ = ["MEMBER_SORTS", "QUOTED_CHARS", "TERMINAL_CHARS", "member_ties", "outputs_member_ties", "quoted_value",
+           "short_tied_by", "weak_kinds", "with_member_ties"]
 
 #: A quoted value's characters in ``tied_by`` (longer ones end in ``…``).
 QUOTED_CHARS = 40
@@ -95,7 +98,35 @@ def _strength(linking: pl.DataFrame, weak: tuple[str, ...]) -> pl.DataFrame:
 _WINDOW = r" @ \d{4}-\d\d-\d\dT\d\d:\d\dZ \(\+\d+ min\)$"
 
 
-def _quote(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
+#: Characters a value may hold that no reader sees as written: control characters (an ANSI escape) and invisible ones
+#: (format characters -- zero-width space, bidi overrides that reverse the rest of a CSV cell or a graph label --
+#: and the fillers and selectors :func:`graphlink.views.safety.spell_invisible` spells out). A value holding one is
+#: quoted and the character escaped as in a string literal (``\\u202e``), in every view of ``tied_by``.
+_UNSEEN = ("[\\p{Cc}\\p{Cf}\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
+           "\U000e0100-\U000e01ef]")
+_UNSEEN_RE = re.compile(_UNSEEN.replace("\\p{Cc}", "\\x00-\\x1f\\x7f-\\x9f").replace("\\p{Cf}", ""))
+
+
+def _escape_one(text: str) -> str:
+    def code(c: str) -> str:
+        n = ord(c)
+        return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+    return "".join(code(c) if _UNSEEN_RE.match(c) or unicodedata.category(c) == "Cf" else c for c in text)
+
+
+def _escape_unseen(values: pl.Series) -> pl.Series:
+    """``values`` with control and invisible characters escaped (:data:`_UNSEEN`); each distinct value once."""
+    hit = values.str.contains(_UNSEEN).fill_null(False)
+    if not hit.any():
+        return values
+    mapping = {v: _escape_one(v) for v in values.filter(hit).unique().to_list()}
+    return values.replace(mapping)
+
+
+def quoted_value(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """A value as ``tied_by`` names it: cut to :data:`QUOTED_CHARS`, quoted and escaped as a string literal when it
+    holds spaces, ``;``, ``"``, ``\\`` or control or invisible characters (:data:`_UNSEEN`), after a space; empty for
+    kinds named without their values (activity signatures)."""
     window = pl.when(kind == "burst").then(value.str.extract(f"({_WINDOW})", 1)).otherwise(None).fill_null("")
     head = value.str.slice(0, value.str.len_chars() - window.str.len_chars())
     cut = pl.when(head.str.len_chars() > QUOTED_CHARS).then(head.str.slice(0, QUOTED_CHARS - 1) + "…").otherwise(head) + window
@@ -104,8 +135,8 @@ def _quote(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
     # breaks and tabs; an empty value reads "".
     escaped = (cut.str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
                .str.replace_all("\n", "\\n", literal=True).str.replace_all("\r", "\\r", literal=True)
-               .str.replace_all("\t", "\\t", literal=True))
-    cut = pl.when(cut.str.contains(r'^$|[\s;"\\]')).then(pl.lit('"') + escaped + '"').otherwise(cut)
+               .str.replace_all("\t", "\\t", literal=True).map_batches(_escape_unseen, return_dtype=pl.String))
+    cut = pl.when(cut.str.contains(r'^$|[\s;"\\]|' + _UNSEEN)).then(pl.lit('"') + escaped + '"').otherwise(cut)
     return pl.when(kind.is_in(_UNQUOTED)).then(pl.lit("")).otherwise(pl.lit(" ") + cut)
 
 
@@ -237,7 +268,7 @@ def member_ties(accounts: pl.DataFrame, memberships: pl.DataFrame | None, linkin
     labels = {k: (kind_label(k, 1), kind_label(k, 2)) for k in per_kind["kind"].unique().to_list()}
     one = pl.col("kind").replace_strict({k: v[0] for k, v in labels.items()}, return_dtype=pl.String)
     many = pl.col("kind").replace_strict({k: v[1] for k, v in labels.items()}, return_dtype=pl.String)
-    quoted = _quote(pl.col("kind"), pl.col("value"))
+    quoted = quoted_value(pl.col("kind"), pl.col("value"))
     held = pl.format("({} members)", pl.col("members"))
     count = pl.col("n").cast(pl.String) + pl.when(pl.col("cut")).then(pl.lit("+")).otherwise(pl.lit(""))  # a lower bound
     text = (pl.when((pl.col("n") == 1) & ~pl.col("cut")).then(pl.concat_str([one, quoted, pl.lit(" "), held]))
