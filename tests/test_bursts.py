@@ -18,6 +18,7 @@ import pytest
 import graphlink
 from graphlink.config.build import build_config
 from graphlink.stages.bursts import burst_values, poisson_tail_bound
+from graphlink.stages.burst_tails import trials_tail_bound
 from tests.burst_world import burst_accounts, burst_log
 
 
@@ -113,8 +114,8 @@ def test_heavy_users_of_a_popular_template_are_no_burst_but_one_off_accounts_are
     # flagged): 60 heavy users of one framework send its prompt in 30 % of a thousand windows; 2,000 light
     # accounts each send their own prompt once. A window holds ~18 framework users and ~2 light accounts: with
     # the null over accounts (60 of 2,068 send the framework, lambda ~0.6) every window was a "burst"; over
-    # account-windows (the framework's 18,000 holder-windows of ~20,000) 18 is what chance gives. Eight one-off
-    # accounts opening one template in one window stay a burst.
+    # each account's own chance of a window (min(1, r * a_w / N): ~0.3 for a framework user) 18 is what chance
+    # gives. Eight one-off accounts opening one template in one window stay a burst.
     rng = np.random.default_rng(35)
     heavy = [(a, int(w) * 10 + 3, 1) for a in range(60) for w in np.flatnonzero(rng.random(1000) < 0.3)]
     light = [(100 + a, int(rng.integers(0, 10_000)), 1000 + a) for a in range(2000)]
@@ -198,3 +199,21 @@ def test_spark_engine_finds_the_same_bursts(spark, burst_files):
     assert e.equals(f) and e.height
     assert {k: v for k, v in runs[0].run["counts"].items() if k.startswith("burst")} == \
         {k: v for k, v in runs[1].run["counts"].items() if k.startswith("burst")}
+
+
+def test_trials_tail_bound_is_never_below_the_exact_tail_of_unequal_trials():
+    # Oracle: the exact tail of a sum of independent unequal Bernoulli trials (dynamic programming over the
+    # trials), for mixes of near-certain heavy accounts and rare light ones, as the burst null has them.
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        p = np.concatenate([rng.uniform(0.5, 1.0, rng.integers(0, 20)), rng.uniform(0, 0.05, rng.integers(1, 200))])
+        dist = np.zeros(len(p) + 1)
+        dist[0] = 1.0
+        for q in p:
+            dist[1:] = dist[1:] * (1 - q) + dist[:-1] * q
+            dist[0] *= 1 - q
+        lam, var = p.sum(), (p * (1 - p)).sum()
+        ks = np.arange(int(lam) + 1, len(p) + 1)
+        exact = np.log(np.maximum(np.cumsum(dist[::-1])[::-1][ks], 1e-300))
+        bound = trials_tail_bound(ks, np.full(len(ks), lam), np.full(len(ks), var), np.full(len(ks), len(p)))
+        assert (bound >= exact - 1e-9).all()

@@ -24,7 +24,7 @@ import math
 
 import polars as pl
 
-from graphlink.stages.burst_tails import hypergeometric_tail_bound
+from graphlink.stages.burst_tails import trials_tail_bound
 
 __all__ = ["head_bystanders", "prompt_openings"]
 
@@ -104,8 +104,10 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
     """
     at = ["template", "win", "shift"]
     heads = texts.filter("head").select("template")
-    pop = pl.col("pop") if "pop" in cand.columns else pl.lit(n, pl.Int64).alias("pop")
-    k = cand.join(heads, on="template", how="semi").select(*at, "k", "n_t", "a_w", pop)
+    lam = (pl.col("expected") if "expected" in cand.columns
+           else (pl.col("n_t").cast(pl.Float64) * pl.col("a_w") / n).alias("expected"))
+    var = pl.col("var") if "var" in cand.columns else (lam * (1 - pl.col("a_w") / n)).alias("var")
+    k = cand.join(heads, on="template", how="semi").select(*at, "k", "n_t", lam, var)
     on_head = rows.select("account_idx", *at).unique().join(k, on=at, how="semi")
     follow = windows.join(heads, on="template", how="anti").select(
         "account_idx", pl.col("template").alias("after"), "win", "shift").unique()
@@ -118,8 +120,8 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
                .select("account_idx", *at).unique())
     some = (covered.group_by(at).agg(pl.len().alias("both")).join(k, on=at)
             .filter(2 * pl.col("both") >= pl.col("k")).join(one, on=at, how="anti"))
-    own = hypergeometric_tail_bound((some["k"] - some["both"]).to_numpy(), some["n_t"].to_numpy(),
-                                    some["a_w"].to_numpy(), some["pop"].to_numpy())
+    own = trials_tail_bound((some["k"] - some["both"]).to_numpy(), some["expected"].to_numpy(), some["var"].to_numpy(),
+                            some["n_t"].to_numpy())
     some = some.filter(pl.Series(own >= math.log(alpha))).select(at)  # (the rest: as many as chance puts there)
     return pl.concat([rows.join(one, on=at, how="anti").join(some, on=at, how="anti"),
                       rows.join(some, on=at, how="semi").join(covered, on=["account_idx", *at], how="semi")])
