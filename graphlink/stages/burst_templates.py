@@ -64,9 +64,10 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
 def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFrame, texts: pl.DataFrame, n: int,
                     alpha: float) -> pl.DataFrame:
     """``rows`` (``account_idx, template, win, shift``, ...: who holds each burst value) without the bystanders of
-    the bursts of a shared head (``texts``' ``head``; ``cand``: ``template, win, shift, k, n_t, a_w[, pop]``: ``k`` holders of the ``n_t``
-    holder-windows of the template, ``a_w`` accounts active in the window, of the ``pop`` account-windows of the log
-    (:func:`graphlink.stages.bursts.burst_values`; ``n`` when ``cand`` has no ``pop``).
+    the bursts of a shared head (``texts``' ``head``; ``cand``: ``template, win, shift, k, n_t, a_w[, expected, var]``:
+    ``k`` holders of the ``n_t`` accounts sending the template, ``a_w`` of the ``n`` accounts active in the window,
+    and the mean and variance of the holders chance puts there (:func:`graphlink.stages.bursts.burst_values`;
+    without them, ``n_t * a_w / n``: every account equally likely to be in the window).
 
     What follows the head in a holder's prompts is read from ``windows`` (every opening sent, with the same
     ``win, shift`` columns): a continuation another of the burst's holders also sends in that window is shared.

@@ -139,11 +139,12 @@ def _expected(cand: pl.DataFrame, sends: pl.DataFrame, pop: int) -> pl.DataFrame
     n_t = sends.group_by("template").agg(pl.len().alias("n_t"))
     rate = pl.col("a_w").cast(pl.Float64) / pop  # an account in r windows is in this one with chance r * rate
     cand = cand.join(n_t, on="template").with_columns((1.0 / rate).alias("tau")).sort("tau")
-    cand = cand.join_asof(hist.select("template", pl.col("r").alias("tau"), "cn", "cr", "cr2"), on="tau",
-                          by="template", strategy="backward", check_sortedness=False).with_columns(pl.col("cn", "cr", "cr2").fill_null(0))
+    below = hist.select("template", pl.col("r").alias("tau"), "cn", "cr", "cr2")  # senders with chance r * rate < 1
+    cand = (cand.join_asof(below, on="tau", by="template", strategy="backward", check_sortedness=False)
+            .with_columns(pl.col("cn", "cr", "cr2").fill_null(0)))
     return cand.with_columns((rate * pl.col("cr") + pl.col("n_t") - pl.col("cn")).alias("expected"),
-                             (rate * pl.col("cr") - rate ** 2 * pl.col("cr2")).alias("var"),
-                             pl.lit(pop, pl.Int64).alias("pop")).drop("tau", "cn", "cr", "cr2")
+                             (rate * pl.col("cr") - rate ** 2 * pl.col("cr2")).alias("var")
+                             ).drop("tau", "cn", "cr", "cr2")
 
 
 def burst_values(sent: pl.DataFrame, minutes: pl.DataFrame, texts: pl.DataFrame | None = None,
