@@ -102,6 +102,28 @@ EVASION = ("ip_spread", "card_pool", "scripted_accounts", "around_the_clock", "c
 #: Every score component column of ``clusters.parquet``.
 COMPONENTS = COORDINATION + EVASION
 
+#: What ``show`` and the report call the score and its components (``clusters.parquet`` keeps the column names, as
+#: ``show --json``, the case files and the notebook do): words an investigator reads, never a kind's code
+#: (``payment_reuse`` is "card reuse", ``ip_spread`` "network spread"). A column not listed (a later scoring version's)
+#: is shown by its name with spaces (:func:`component_label`).
+COMPONENT_LABELS = {
+    "score": "score", "coordination": "coordination", "evasion": "evasion", "payment_reuse": "card reuse",
+    "template_share": "templated prompts", "timing_sync": "same-minute activity", "volume": "volume",
+    "ip_spread": "network spread", "card_pool": "card pool", "scripted_accounts": "scripted accounts",
+    "around_the_clock": "around the clock", "creation_burst": "creation burst", "short_lived": "short-lived",
+    "org_coherence": "organisation coherence",
+}
+
+
+def component_label(name: str) -> str:
+    """What a score column is called where people read it (:data:`COMPONENT_LABELS`).
+
+    >>> component_label("ip_spread"), component_label("new_signal")
+    ('network spread', 'new signal')
+    """
+    return COMPONENT_LABELS.get(name, name.replace("_", " "))
+
+
 #: ``clusters.parquet`` (see :mod:`graphlink.stages.scoring` for each column's meaning).
 CLUSTERS_SCHEMA = pl.Schema({
     "cluster_id": pl.Int64, "size": pl.UInt32, "score": pl.Float64, "flagged": pl.Boolean,
@@ -158,6 +180,14 @@ EVIDENCE_SCHEMA = pl.Schema({
     "accounts_sharing": pl.UInt32, "weight": pl.Float64, "df": pl.UInt32, "ties": pl.Boolean,
     "outside_flagged": pl.UInt32,
 })
+#: ``evidence.csv`` (``export --format csv``, and a case's ``cluster-<id>-evidence.csv``): :data:`EVIDENCE_SCHEMA` with
+#: ``kind_name`` beside ``kind`` (what every view calls the kind, :data:`graphlink.config.kinds.KIND_NAMES`:
+#: ``payment card``, ``IP network``) and ``meaning`` (a timing value's windows) last. ``kind`` keeps the code
+#: (``payment``, ``ip_net``) in every machine-read output -- the Parquet files, ``top_values``' ``kind=value``, JSON
+#: (``show --json``, case files), piped table rows -- so scripts keep working; the CSV is opened by people in case
+#: tools and spreadsheets, hence the name beside it.
+EVIDENCE_CSV_COLUMNS = ("cluster_id", "kind", "kind_name", "value", "accounts_sharing", "weight", "df", "ties",
+                        "outside_flagged", "meaning")
 #: Columns a reader needs in ``evidence.parquet`` (``ties`` and ``outside_flagged`` came later: null, not known, when a folder lacks them).
 EVIDENCE_READ_COLUMNS = ("cluster_id", "kind", "value", "accounts_sharing", "weight", "df")
 
@@ -295,4 +325,5 @@ __all__ = [
     "MATCH_INDEX_FILES", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
     "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
     "FLAG_EXPLANATION", "FLAG_EXPLANATION_COLUMNS", "MEMBER_TIES_SCHEMA", "MEMBER_TIES_COLUMNS",
+    "COMPONENT_LABELS", "component_label", "EVIDENCE_CSV_COLUMNS",
 ]

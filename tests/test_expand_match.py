@@ -180,7 +180,7 @@ def test_expand_ranks_the_cell_that_shares_every_seeds_values_before_its_sibling
     # The card all three seeds use puts the rest of their cell first; cell b follows, tied only
     # through the graph (one clique of equal links: no conductance minimum closes around cell z).
     assert listed["account_id"].head(2).to_list() == ["z3", "z4"]
-    assert listed["why"].head(2).str.starts_with("shares payment card-z (5 accounts) with all 3 seeds").all()
+    assert listed["why"].head(2).str.starts_with("shares payment card card-z (5 accounts) with all 3 seeds").all()
     assert listed["score"].head(2).to_list() == [1.0, 1.0] and (listed["score"].tail(-2) <= 0.5).all()
     assert listed["score"].is_sorted(descending=True)
     top = rank_accounts(links, linking, accounts, ["z0", "z1", "z2"], top=2).filter(pl.col("rank") > 0)
@@ -242,7 +242,7 @@ def test_seeds_registered_in_one_burst_share_its_span():
     listed = ranked.filter(pl.col("rank") > 0)
     # The rest of cell z, not its sibling in the same pool, nor the person the graph does not tie to them.
     assert sorted(listed["account_id"]) == ["z1", "z3", "z5", "z6", "z7"]
-    assert listed["why"].str.contains("created_hour 2025-01-01T1").all()
+    assert listed["why"].str.contains("account-creation hour 2025-01-01T1").all()
     # Seeds registered in one hour share only that hour; seeds a day apart span too many accounts.
     assert consensus_values(linking, ["z0", "z1"], accounts.height)["value"].to_list() == ["2025-01-01T10:00:00Z"]
     assert consensus_values(linking, ["z0", "other000"], accounts.height).is_empty()
@@ -324,7 +324,7 @@ def test_match_ignores_a_popular_value_and_keeps_a_concentrated_one():
                              pl.DataFrame({"cluster_id": [1], "campaign_id": [4]}), PipelineConfig())
     assert matches.select("account_id", "cluster_id", "campaign_id").rows() == [
         ("newperson", None, None), ("newring", 1, 4), ("quiet", None, None)]
-    assert matches["why"][1] == "shares payment card-ring (6 of the cluster's accounts, 6 in all)"
+    assert matches["why"][1] == "shares payment card card-ring (6 of the cluster's accounts, 6 in all)"
     assert matches["score"][1] == pytest.approx(3 / 4)
 
 
@@ -356,7 +356,7 @@ def test_cli_expand_writes_the_ranking_and_json(tmp_path):
     data = json.loads(runner.invoke(app, ["expand", str(known), "--seeds", str(seeds), "--json"]).stdout)
     assert data["seeds"] == 2 and data["listed"] == 4 and data["accounts"][0]["rank"] == 0
     why = data["accounts"][2]["why"]
-    assert why.startswith("shares payment card-ring (6 accounts)") and why[-len(" with seed ring0"):-1] == " with seed ring"
+    assert why.startswith("shares payment card card-ring (6 accounts)") and why[-len(" with seed ring0"):-1] == " with seed ring"
     quiet = runner.invoke(app, ["expand", str(known), "-s", "ring0", "-q"])
     assert quiet.exit_code == 0 and quiet.stdout == ""
     bad = runner.invoke(app, ["expand", str(known), "-s", "ring\x1b[2Jevil", "-o", str(tmp_path / "no.parquet")])
@@ -825,7 +825,7 @@ def test_expand_falls_back_to_the_cards_any_seed_holds():
     listed = rank_accounts(links, linking, accounts, seeds).filter(pl.col("rank") > 0)
     # Without the fallback the walk listed the whole block (cell b is as tied as cell z).
     assert listed["account_id"].to_list() == ["z3", "z4"]
-    assert listed["why"].str.contains("shares payment card-z").all()
+    assert listed["why"].str.contains("shares payment card card-z").all()
     assert listed["score"].is_sorted(descending=True)
     # In one cluster with cell b (merged, as tied within as across) the list is completed to the cluster.
     merged = rank_accounts(links, linking, block_without_shared_values()[2], seeds).filter(pl.col("rank") > 0)

@@ -77,7 +77,7 @@ def test_own_values_are_the_narrowest_address_and_never_a_card_or_client():
     _, linking, accounts = split_cell_world()
     shared = pl.DataFrame({"kind": ["ip", "ip_net", "payment"], "value": ["198.51.100.7", BLOCK, "zc"]})
     held, df, text = own_value_holders(linking, shared, accounts, SEEDS)
-    assert sorted(held["account_id"]) == sorted(PART_A + PART_B) and (df, text) == (12, f"ip_net {BLOCK}")
+    assert sorted(held["account_id"]) == sorted(PART_A + PART_B) and (df, text) == (12, f"IP network {BLOCK}")
     held, df, _ = own_value_holders(linking, shared.filter(pl.col("kind") == "ip"), accounts, SEEDS)
     assert sorted(held["account_id"]) == sorted(PART_A + SIBLING) and df == 16
     weak = pl.DataFrame({"kind": ["payment", "user_agent", "created_hour"],
@@ -135,7 +135,7 @@ def test_an_account_the_fill_listed_says_so():
     links, linking, accounts = split_cell_world()
     ranked = rank_accounts(links, linking, accounts, SEEDS).filter(pl.col("rank") > 0)
     why = dict(zip(ranked["account_id"], ranked["why"]))
-    assert all(why[b].startswith(f"added for the seeds' narrowest common address ip_net {BLOCK} (12 accounts), "
+    assert all(why[b].startswith(f"added for the seeds' narrowest common address IP network {BLOCK} (12 accounts), "
                                  "not reached through links: ") for b in PART_B)
     assert not any(why[a].startswith("added") for a in PART_A[3:])
 

@@ -199,9 +199,9 @@ def test_extra_score_columns_render_generically(world):
         (pl.col("score") / 2).alias("payment_component"), pl.lit(7, pl.Int32).alias("distinct_cards"))
     clusters.write_parquet(world / "clusters.parquet")
     html = write_report(world, options=FAST).path.read_text()
-    assert '<th scope="col" class="num" data-type="num">payment_component</th>' in html
-    assert '<th scope="col" class="num" data-type="num">distinct_cards</th>' in html
-    assert "distinct_cards</th><td>7</td>" in html  # score components of each section
+    assert '<th scope="col" class="num" data-type="num" title="clusters.parquet column payment_component">payment component</th>' in html
+    assert '<th scope="col" class="num" data-type="num" title="clusters.parquet column distinct_cards">distinct cards</th>' in html
+    assert "distinct cards</th><td>7</td>" in html  # score components of each section, named in words
 
 
 def test_report_is_atomic_and_replaces(world, monkeypatch):
@@ -434,5 +434,5 @@ def test_components_the_input_has_no_data_for_read_n_a_not_none(world):
         pl.lit(None, pl.Float64).alias("creation_burst"))
     clusters.write_parquet(world / "clusters.parquet")
     html = write_report(world, options=FAST).path.read_text()
-    assert "creation_burst</th><td>n/a</td>" in html
+    assert "creation burst</th><td>n/a</td>" in html
     assert "<td>None</td>" not in html

@@ -8,7 +8,7 @@ from typing import Any
 from graphlink.config.checks import check
 
 __all__ = ["DEFAULT_CUSTOM_KIND", "KIND_NAMES", "KindSpec", "check_signal_columns", "default_kinds", "kind_name",
-           "kind_name_expr"]
+           "kind_name_expr", "kinds_text", "kinds_text_expr"]
 
 #: What every view and ``why`` calls a signal kind (singular, plural): the one vocabulary of kinds, so an
 #: investigator reads the same word in a cluster's ``why``, ``show``'s evidence and ``tied_by``, the report and the
@@ -39,6 +39,32 @@ def kind_name(kind: str, n: int = 1) -> str:
     """
     singular, plural = KIND_NAMES.get(kind, (f"{kind} value", f"{kind} values"))
     return singular if n == 1 else plural
+
+
+def kinds_text(kinds: list[str] | tuple[str, ...] | None, empty: str = "none") -> str:
+    """A list of kinds as read (``linked by`` in ``show``, the report and detect's table): their plural names, in order.
+
+    Examples
+    --------
+    >>> kinds_text(["payment", "ip_net", "device_id"]), kinds_text([])
+    ('payment cards, IP networks, device_id values', 'none')
+    """
+    return ", ".join(kind_name(k, 2) for k in kinds or []) or empty
+
+
+def kinds_text_expr(kinds: Any) -> Any:
+    """:func:`kinds_text` of a List(String) expression (or column name): "" for an empty or null list.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.DataFrame({"k": [["payment", "ip"], []]}).select(kinds_text_expr("k"))["k"].to_list()
+    ['payment cards, IP addresses', '']
+    """
+    import polars as pl
+
+    kinds = pl.col(kinds) if isinstance(kinds, str) else kinds
+    return kinds.list.eval(kind_name_expr(pl.element(), 2)).list.join(", ").fill_null("")
 
 
 def check_signal_columns(columns: tuple[str, ...]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.config.kinds import kind_name_expr
 from graphlink.stages.consensus import TIME_KINDS
 
 __all__ = ["tie_reasons"]
@@ -35,16 +36,17 @@ def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 
     ...                         "value": ["c1", "c1", "1.2.3.4", "1.2.3.4"], "df": [2, 2, 2, 2],
     ...                         "weight": [3.0, 3.0, 1.0, 1.0]})
     >>> tie_reasons(ranked, linking).sort("account_id").rows()
-    [('a', 'shares payment c1 (2 accounts) with seed s'), ('b', 'shares ip 1.2.3.4 (2 accounts) with rank-1 a')]
+    [('a', 'shares payment card c1 (2 accounts) with seed s'), ('b', 'shares IP address 1.2.3.4 (2 accounts) with rank-1 a')]
     """
     values = linking.select("account_id", "kind", "value", "df", "weight").join(
         ranked.select("account_id", "rank"), on="account_id")
-    text = pl.format("{} {} ({} accounts)", "kind", "value", "df")
+    named = kind_name_expr("kind")  # "payment card", "IP network": as every view names a kind
+    text = pl.format("{} {} ({} accounts)", named, "value", "df")
     if shared is not None and shared.height and n_seeds >= 2:
         everyone = "both seeds" if n_seeds == 2 else f"all {n_seeds} seeds"
         # A creation hour is shared as the seeds' span, not as the hour itself.
         spanned = pl.when(pl.col("kind").is_in(list(TIME_KINDS))).then(
-            pl.format("{} {} ({} accounts, in the seeds' span)", "kind", "value", "df")).otherwise(text)
+            pl.format("{} {} ({} accounts, in the seeds' span)", named, "value", "df")).otherwise(text)
         consensus = (values.filter(pl.col("rank") > 0).join(shared.select("kind", "value"), on=["kind", "value"])
                      .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
                      .group_by("account_id", maintain_order=True).head(per_account)

@@ -57,6 +57,7 @@ from typing import Callable
 import polars as pl
 
 from graphlink.config import PipelineConfig
+from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import MATCHES_SCHEMA
 from graphlink.stages.encode import EncodedEvents, count_by_account, with_account_ids
 from graphlink.stages.match_clocks import account_clocks, clock_fit, cluster_clocks
@@ -397,7 +398,8 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
     if held is not None:
         per_cluster = pooled_rank(hits, per_cluster, held, mates=mates)
     best = pick_cluster(per_cluster, hits, clusters)
-    quoted = pl.format("{} {} ({} of the cluster's accounts, {} in all)", "kind", "value", "members", "df")
+    quoted = pl.format("{} {} ({} of the cluster's accounts, {} in all)", kind_name_expr("kind"), "value", "members",
+                       "df")  # the kind as every view names it
     why = (hits.join(best.select("account_id", "cluster_id"), on=["account_id", "cluster_id"])
            .sort(["account_id", "evidence", "kind", "value"], descending=[False, True, False, False])
            .group_by("account_id", maintain_order=True).head(per_account)

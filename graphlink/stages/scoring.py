@@ -114,8 +114,8 @@ from graphlink.stages.schedules import request_columns, unscheduled_scripted
 from graphlink.stages.signals.prompt import TEMPLATE_SHINGLES
 from graphlink.stages.components import (ORG_UNEXPLAINED, SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, component_exprs,
                                          reason_exprs)
-from graphlink.contract import CLUSTERS_SCHEMA as CLUSTER_SCHEMA
-from graphlink.contract import COMPONENTS, COORDINATION, EVASION
+from graphlink.config.kinds import kinds_text_expr
+from graphlink.contract import CLUSTERS_SCHEMA as CLUSTER_SCHEMA, COMPONENTS, COORDINATION, EVASION
 
 
 def _member_kind(memberships: pl.DataFrame, signals: pl.DataFrame, members: pl.DataFrame, kind: str) -> pl.DataFrame:
@@ -441,7 +441,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
         .with_columns(pl.col("kinds").fill_null(pl.lit([], pl.List(pl.String))),
                       pl.col("top_values").fill_null(pl.lit([], pl.List(pl.String))))
         .with_columns(pl.when(pl.col("why").is_null() | (pl.col("why") == ""))
-                      .then(pl.concat_str([pl.lit("linked by "), pl.col("kinds").list.join(", ")]))
+                      .then(pl.concat_str([pl.lit("linked by "), kinds_text_expr("kinds")]))  # kinds by name
                       .otherwise(pl.col("why")).alias("why"))
         .sort("cluster_id")
     )

@@ -196,9 +196,9 @@ def clock_reasons(reasons: pl.DataFrame, on_clock: pl.DataFrame, label: str = "a
 
     Examples
     --------
-    >>> reasons = pl.DataFrame({"account_id": ["a", "b"], "why": ["shares ip 1.2.3.4 (2 accounts) with seed s", None]})
+    >>> reasons = pl.DataFrame({"account_id": ["a", "b"], "why": ["shares IP address 1.2.3.4 (2 accounts) with seed s", None]})
     >>> clock_reasons(reasons, pl.DataFrame({"account_id": ["b"], "fit": [0.916]})).sort("account_id")["why"].to_list()
-    ['shares ip 1.2.3.4 (2 accounts) with seed s', "active in the seeds' hours (92% of its events)"]
+    ['shares IP address 1.2.3.4 (2 accounts) with seed s', "active in the seeds' hours (92% of its events)"]
     """
     clock = pl.concat_str(pl.lit(f"{label} ("), (pl.col("fit") * 100).round(0).cast(pl.Int64).cast(pl.String),
                           pl.lit("% of its events)"))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.config.kinds import kind_name
 from graphlink.stages.consensus import TIME_KINDS
 
 __all__ = ["MIN_OWN_SHARE", "NETWORK_KINDS", "OWN_KINDS", "cluster_stopped", "fill_own",
@@ -99,7 +100,7 @@ def own_value_holders(linking: pl.DataFrame, shared: pl.DataFrame, accounts: pl.
     >>> held, df, text = own_value_holders(lk, pl.DataFrame({"kind": ["ip_net", "ip", "user_agent"],
     ...                                                       "value": ["p", "q", "u"]}), acc, ["s1", "s2"])
     >>> held.filter("eligible")["account_id"].to_list(), held.height, df, text
-    (['a', 's1', 's2'], 4, 4, 'ip_net p')
+    (['a', 's1', 's2'], 4, 4, 'IP network p')
     """
     own = shared.filter(pl.col("kind").is_in(list(kinds))).select("kind", "value")
     if own.is_empty():
@@ -121,7 +122,7 @@ def own_value_holders(linking: pl.DataFrame, shared: pl.DataFrame, accounts: pl.
                                      | pl.col("cluster_id").is_in(seed_clusters)
                                      | pl.col("account_id").is_in(seed_list)).fill_null(False).alias("eligible"))
                .drop("network").sort("account_id"))
-    return holders, df, f"{first['kind']} {first['value']}"
+    return holders, df, f"{kind_name(first['kind'])} {first['value']}"
 
 
 def cluster_stopped(ordered: pl.DataFrame, keep: int, outside: pl.Series, n_seeds: int, tier_drop: float,
@@ -254,8 +255,8 @@ def own_reasons(reasons: pl.DataFrame, moved: pl.Series | None, reached: pl.Seri
     Examples
     --------
     >>> r = pl.DataFrame({"account_id": ["a", "b"], "why": ["shares x", "shares y"]})
-    >>> own_reasons(r, pl.Series(["b"]), pl.Series(["a"]), "ip_net p", 4)["why"].to_list()[1]
-    "added for the seeds' narrowest common address ip_net p (4 accounts), not reached through links: shares y"
+    >>> own_reasons(r, pl.Series(["b"]), pl.Series(["a"]), "IP network p", 4)["why"].to_list()[1]
+    "added for the seeds' narrowest common address IP network p (4 accounts), not reached through links: shares y"
     """
     if moved is None or moved.is_empty():
         return reasons

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.contract import FLAG_EXPLANATION, FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT, why_reasons
-from graphlink.config.kinds import kind_name
+from graphlink.config.kinds import kind_name, kinds_text
 from graphlink.stages.campaign_flags import AS_A_WHOLE
 from graphlink.stages.evidence import kind_strengths
 from graphlink.stages.tie_words import also_tied_to, flagged_with
@@ -53,7 +53,7 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
              f"(flag_threshold {flag_threshold:g}, min_flag_size {min_flag_size})"]
     kinds = row.get("kinds") or []
     if kinds:
-        lines.append("Linked by: " + ", ".join(terminal_safe(k) for k in kinds))
+        lines.append("Linked by: " + terminal_safe(kinds_text(kinds)))
     # One line per kind, strongest first as show lists them (graphlink.stages.evidence.kind_strengths): its most shared value.
     order = {k: i for i, k in enumerate(kind_strengths(evidence)["kind"])} if evidence.height else {}
     ranked = (

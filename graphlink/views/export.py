@@ -27,7 +27,8 @@
 ``csv``
     ``members.csv`` (each member with ``tie_strength`` and ``tied_by``, and its cluster's score, ``flagged``,
     ``score_note`` and ``why``) and
-    ``evidence.csv`` (strongest first per cluster); cells that a spreadsheet would run
+    ``evidence.csv`` (strongest first per cluster; ``kind_name`` beside the ``kind`` code:
+    :data:`graphlink.contract.EVIDENCE_CSV_COLUMNS`); cells that a spreadsheet would run
     as a formula (starting ``=``, ``+``, ``-``, ``@``) get a leading ``'``.
     Default folder: ``DIR/csv``.
 
@@ -49,6 +50,7 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
+from graphlink.config.kinds import kind_name_expr
 from graphlink.errors import GraphlinkError
 from graphlink.contract import FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT, MEMBER_TIES_COLUMNS
 from graphlink.store.atomic import write_atomic
@@ -277,6 +279,15 @@ def evidence_with_meaning(outputs: Outputs, evidence: pl.DataFrame) -> pl.DataFr
     return timing_meanings(evidence, outputs.memberships, outputs.activity, timing_bucket(outputs.run))
 
 
+def evidence_csv(outputs: Outputs, evidence: pl.DataFrame) -> bytes:
+    """``evidence.csv`` (:data:`graphlink.contract.EVIDENCE_CSV_COLUMNS`): strongest first per cluster, as ``show``
+    lists it, with ``kind_name`` -- the kind as people read it -- beside the ``kind`` code scripts read."""
+    rows = strongest_first(evidence_with_meaning(outputs, evidence))
+    columns = list(rows.columns)
+    columns.insert(columns.index("kind") + 1, "kind_name")
+    return csv_bytes(rows.with_columns(kind_name_expr("kind").alias("kind_name")).select(columns))
+
+
 def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Path]:
     """Write one cluster's case file and its members and evidence CSVs into ``folder`` (atomically).
 
@@ -289,7 +300,7 @@ def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Pat
     return {"json": write_atomic(folder / f"{stem}.json", case_json(outputs, cluster_id)),
             "members": write_atomic(folder / f"{stem}-members.csv", csv_bytes(members)),
             "evidence": write_atomic(folder / f"{stem}-evidence.csv",  # in the case file's order: strongest first
-                                     csv_bytes(strongest_first(evidence_with_meaning(outputs, outputs.cluster_evidence(cluster_id)))))}
+                                     evidence_csv(outputs, outputs.cluster_evidence(cluster_id)))}
 
 
 def members_table(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFrame:
@@ -375,9 +386,9 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
         write_dir_atomically(folder, write)
         paths = [folder / f"cluster-{cluster_id}.json" for cluster_id in outputs.selected]
         return ExportInfo(fmt, paths, outputs.selected, redacted=redacted)
-    evidence = strongest_first(evidence_with_meaning(outputs, outputs.evidence))  # per cluster, as show lists it
-    files = {folder / "members.csv": csv_bytes(members_table(outputs)), folder / "evidence.csv": csv_bytes(evidence)}
+    files = {folder / "members.csv": csv_bytes(members_table(outputs)),
+             folder / "evidence.csv": evidence_csv(outputs, outputs.evidence)}  # per cluster, as show lists it
     check_csv_targets(files)  # never over a members.csv of yours
     paths = [write_atomic(path, content) for path, content in files.items()]
     return ExportInfo(fmt, paths, outputs.selected, redacted=redacted,
-                      extra={"members": outputs.accounts.height, "evidence": evidence.height})
+                      extra={"members": outputs.accounts.height, "evidence": outputs.evidence.height})

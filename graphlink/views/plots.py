@@ -39,6 +39,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
+from graphlink.config.kinds import kind_name
 from graphlink.store.folder import hour_counts
 from graphlink.views.safety import terminal_safe
 from graphlink.views.words import plural
@@ -228,7 +229,7 @@ def draw_network(ax: Axes, edges: pl.DataFrame, seed: int = 0, labels: bool = Fa
             ax.text(x, y, " " + terminal_safe(value, limit=32), fontsize=7, va="center", parse_math=False, zorder=4)
     handles = [Line2D([], [], marker="o", linestyle="", color=ACCOUNT_COLOUR, label="account", markersize=5)]
     handles += [Line2D([], [], marker="s", linestyle="", color=kind_colour(k, kinds),
-                       label=terminal_safe(k, limit=30), markersize=6) for k in kinds]
+                       label=terminal_safe(kind_name(k), limit=30), markersize=6) for k in kinds]
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.autoscale_view()
     ax.set_aspect("equal", adjustable="datalim")

@@ -39,6 +39,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.config import PipelineConfig, build_config
+from graphlink.config.kinds import kinds_text_expr
 from graphlink.contract import MEMBERSHIPS_FILE, RUN_FILE
 from graphlink.errors import ConfigError, GraphlinkError, InputError
 from graphlink.engines import run_engine
@@ -280,7 +281,7 @@ class Result:
 
     def _repr_html_(self) -> str:
         table = self.top(10).select(
-            "cluster_id", "size", "score", "flagged", pl.col("kinds").alias("linked by"), "why")
+            "cluster_id", "size", "score", "flagged", kinds_text_expr("kinds").alias("linked by"), "why")  # kinds by name
         warnings = "".join(f"<p><b>warning:</b> {html_safe(terminal_safe(w))}</p>" for w in self.warnings)
         return (f"<div><p><b>graphlink result</b>: {html_safe(terminal_safe(self._summary()))}</p>{warnings}"
                 f"<p>Top clusters:</p>{table_html(table)}</div>")

@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from graphlink.config.kinds import kind_name
-from graphlink.contract import why_reasons
+from graphlink.config.kinds import kind_name, kinds_text
+from graphlink.contract import component_label, why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views.explain import flag_explanation, score_note, tied_to_text
 from graphlink.views.member_ties import TERMINAL_CHARS, short_tied_by
@@ -51,10 +51,11 @@ def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for name, justify in zip(CLUSTER_HEADERS, ("right", "right", "right", "center", "right", "left", "left")):
         table.add_column(name, justify=justify, overflow="fold")
-    for row in cluster_rows(clusters, top):
+    for row in cluster_rows(clusters, top):  # kinds by name here; the piped rows keep their codes
         table.add_row(str(row[0]), f"{row[1]:,}", f"{row[2]:.3f}", "yes" if row[3] else "",
                       "" if row[4] is None else str(row[4]),
-                      Text(terminal_safe(row[5])), Text(terminal_safe(row[6], limit=160)))
+                      Text(terminal_safe(kinds_text(row[5].split(", ") if row[5] else [], empty=""))),
+                      Text(terminal_safe(row[6], limit=160)))
     return table
 
 
@@ -173,10 +174,9 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     reason_rows: list[list] = []
     for reason in why_reasons(row.get("why")) or ["no shared evidence recorded"]:
         reason_rows.append(["why", terminal_safe(reason, limit=300)])
-    for name in score_columns(outputs.clusters):
-        value = row[name]
-        reason_rows.append([name, component_text(value)])
-    reason_rows.append(["linked by", ", ".join(row.get("kinds") or []) or "none"])
+    for name in score_columns(outputs.clusters):  # read, not parsed (--json has the columns): named as the report does
+        reason_rows.append([component_label(name), component_text(row[name])])
+    reason_rows.append(["linked by", kinds_text(row.get("kinds"))])
     if hours and any(hours):
         reason_rows.append(["hours (UTC)", f"00 {sparkline(hours)} 23"])
     for what, value in reason_rows:

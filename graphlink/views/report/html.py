@@ -33,8 +33,8 @@ from typing import Any
 import polars as pl
 from markupsafe import Markup
 
-from graphlink.config.kinds import kind_name_expr
-from graphlink.contract import why_reasons
+from graphlink.config.kinds import kind_name_expr, kinds_text, kinds_text_expr
+from graphlink.contract import component_label, why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.stages.tie_words import also_tied_to
 from graphlink.views.evidence import evidence_by_kind
@@ -44,7 +44,7 @@ from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_secu
 from graphlink.views.report.figures import SectionPlots, section_plots, start_section_plots
 from graphlink.views.report.members import MemberEvents, network_data
 from graphlink.views.report.tables import (
-    Column, Table, build_table, fmt_float, fmt_int, fmt_list, fmt_number, fmt_time, history_text, left_out_note,
+    Column, Table, build_table, fmt_float, fmt_int, fmt_number, fmt_time, history_text, left_out_note,
     number_text, unflagged_note, value_text,
 )
 from graphlink.views.schedule import describe_schedule, describe_sync, hours_text, timing_bucket, timing_meanings
@@ -166,7 +166,7 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
     link = pl.when(pl.col("cluster_id").is_in(section_ids)).then(
         pl.concat_str([pl.lit("cluster-"), pl.col("cluster_id").cast(pl.String)]))
     ident = Column("cluster", fmt_int(pl.col("cluster_id")), numeric=True, sort=pl.col("cluster_id"), link=link)
-    kinds = fmt_list(pl.col("kinds")) if "kinds" in shown.columns else pl.lit("")
+    kinds = kinds_text_expr("kinds") if "kinds" in shown.columns else pl.lit("")  # named as every view names them
     why = pl.col("why") if "why" in shown.columns else pl.lit("")
     main = build_table(shown, [
         ident,
@@ -185,8 +185,8 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
     comps = build_table(shown, [
         ident,
         Column("score", fmt_float(pl.col("score")), numeric=True, sort=pl.col("score")),
-        *[Column(name, fmt_number(pl.col(name), shown.schema[name]), numeric=True, sort=pl.col(name))
-          for name in components],
+        *[Column(component_label(name), fmt_number(pl.col(name), shown.schema[name]), numeric=True, sort=pl.col(name),
+                 title=f"clusters.parquet column {name}") for name in components],
     ], table_id="components")
     note = "Click a column header to sort; hover a reason to read it whole. Clusters with a section link to it."
     if total > shown.height:
@@ -273,7 +273,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     evidence = timing_meanings(outputs.cluster_evidence(cluster_id), memberships, activity, timing_bucket(outputs.run))
     first, last = members["first_seen"].min(), members["last_seen"].max()
     active = f" · active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first is not None and last is not None else ""
-    kinds = ", ".join(row.get("kinds") or []) or "none"
+    kinds = kinds_text(row.get("kinds"))
     member_columns = [
         Column("account", pl.col("account_id"), css="text"),
         Column("events", fmt_int(pl.col("events")), numeric=True, sort=pl.col("events")),
@@ -300,7 +300,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
                      f"{f', {note}' if (note := score_note(row, outputs.run, outputs.campaigns)) else ''} · linked by {kinds}{active}"
                      f"{history_text(row)}"),
         "why": why_reasons(row.get("why")),
-        "components": [(name, value_text(row.get(name))) for name in score_columns(outputs.clusters)],
+        "components": [(component_label(name), value_text(row.get(name))) for name in score_columns(outputs.clusters)],
         "evidence": evidence_context(cluster_id, evidence, int(row["size"]), events, members, options),
         "figures": figures,
         "network": network,

@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from graphlink.config.kinds import kind_name, kind_name_expr
 from graphlink.store.folder import Outputs
 from graphlink.store.outputs import events_file
 from graphlink.views import plots
@@ -40,7 +41,7 @@ def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0)
     shared = (memberships.filter(pl.col("account_id").is_in(accounts.implode()))
               .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
               .group_by("account_id", maintain_order=True)
-              .agg(pl.concat_str([pl.col("kind"), pl.lit("="), pl.col("value").str.slice(0, 80)]).head(12).alias("v"),
+              .agg(pl.concat_str([kind_name_expr("kind"), pl.lit(" "), pl.col("value").str.slice(0, 80)]).head(12).alias("v"),
                    pl.len().alias("n")))
     tips = {a: f"account {a}\nshares {plural(n, 'value')}: " + "; ".join(v) + (" …" if n > len(v) else "")
             for a, v, n in shared.iter_rows()}
@@ -51,12 +52,12 @@ def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0)
     nodes += [{"id": node, "kind": kind, "colour": plots.kind_colour(kind, kinds),
                "size": round(10 + 16 * (sharing / top) ** 0.5, 1),
                "x": round(float(pos[node][0]) * 300, 2), "y": round(float(pos[node][1]) * 300, 2),
-               "tip": f"{kind} {value}\nshared by {plural(sharing, 'member')} · weight {weight:.2f}"}
+               "tip": f"{kind_name(kind)} {value}\nshared by {plural(sharing, 'member')} · weight {weight:.2f}"}
               for _, kind, value, sharing, weight, node in signals.iter_rows()]
     for node in nodes:  # hover texts are read with textContent: invisible characters spelled out there too
         node["tip"] = visible_text(node["tip"])
     return {"nodes": nodes, "edges": [list(p) for p in pairs],
-            "kinds": [[visible_text(k), plots.kind_colour(k, kinds)] for k in kinds]}
+            "kinds": [[visible_text(kind_name(k)), plots.kind_colour(k, kinds)] for k in kinds]}
 
 
 @dataclass(frozen=True)

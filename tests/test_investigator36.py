@@ -1,0 +1,134 @@
+"""What an investigator reads (session 36): kinds by name in every readable view, inherited flags marked, and a
+member table that reads at 80 columns with the weakest-tied members first.
+
+* No kind code (``ip``, ``ip_net``, ``payment`` ...) is left as a bare word in the rendered text of ``detect``'s table,
+  ``show``, the report, ``expand`` and ``match`` on the fixture world; the score components are named in words there
+  too. Machine-read outputs keep the codes, and ``evidence.csv`` adds ``kind_name`` beside ``kind``.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from graphlink.cli import app
+from graphlink.config.kinds import KIND_NAMES, kind_name
+from graphlink.contract import COMPONENTS, EVIDENCE_CSV_COLUMNS, component_label
+from graphlink.store.outputs import load_outputs
+from graphlink.views.report import ReportOptions, write_report
+from graphlink.views.terminal import cluster_tables, clusters_table
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+runner = CliRunner()
+
+#: Every display name, longest first: removed before looking for codes ("IP network" holds no code, "payment card"
+#: holds the English word a code is spelled as).
+NAMES = sorted({name for pair in KIND_NAMES.values() for name in pair}, key=len, reverse=True)
+#: English phrases that hold a code's spelling as a plain word (a creation burst is no template burst; a report's
+#: example of a template is a prompt, as sent).
+ENGLISH = ("burst hours", "burst hour", "creation burst", "Example prompt", "sampled prompt")
+
+
+def stray_codes(text: str) -> list[str]:
+    """Kind codes written as words in ``text`` (with 50 characters either side), once the kinds' display names and
+    English phrases spelled alike are taken out. A code inside an identifier (``payment_reuse``), a path or a domain
+    (``tmpbox.net``) or a hyphenated word (``co-timing``) is no bare word."""
+    for name in (*NAMES, *ENGLISH):
+        text = text.replace(name, " ")
+    return [f"{code}: {text[max(0, m.start() - 50):m.end() + 50]!r}" for code in KIND_NAMES
+            for m in re.finditer(rf"(?<![\w./-]){code}(?![\w-])", text)]
+
+
+def rendered(renderables, width: int = 600) -> str:
+    """As a terminal shows them, wide enough that no cell wraps (a name cut over two lines reads as two words)."""
+    console = Console(file=io.StringIO(), force_terminal=True, width=width, record=True)
+    for item in renderables:
+        console.print(item)
+    return console.export_text()
+
+
+def report_text(page: str) -> str:
+    """What a reader of the report sees: its visible text, hover titles and the network's hover tips, up to the run
+    details (the run's settings, named as ``graphlink.toml`` names them: ``[kinds.asn]``)."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    visible = html.unescape(re.sub(r"<[^>]+>", " ", body)).rsplit("Run details", 1)[0]  # the heading, not the contents link
+    titles = [html.unescape(t) for t in re.findall(r'title="([^"]*)"', page)]
+    tips = re.findall(r'"tip":\s*"((?:[^"\\]|\\.)*)"', page)
+    return "\n".join([visible, *titles, *tips])
+
+
+@pytest.fixture(scope="module")
+def views(fixture_detected, tmp_path_factory) -> dict[str, str]:
+    """The fixture world's detect table, show of every flagged and the top unflagged clusters, report, an expand from
+    three members of the largest cluster and a match of a cluster's members under new ids, as rendered."""
+    folder = fixture_detected
+    outputs = load_outputs(folder)
+    clusters = outputs.clusters.sort("score", descending=True)
+    shown = [*clusters.filter("flagged")["cluster_id"], *clusters.filter(~pl.col("flagged"))["cluster_id"].head(3)]
+    text = {"detect": rendered([clusters_table(outputs.clusters, 20, "Top clusters")])}
+    show = []
+    for cid in shown:
+        heading, tables = cluster_tables(load_outputs(folder, [cid]), cid, members=10, evidence=40)
+        show.append(rendered([*heading, *(t for t, _, _ in tables)]))
+    text["show"] = "\n".join(show)
+    page = tmp_path_factory.mktemp("report") / "report.html"
+    write_report(folder, page, options=ReportOptions(plots=False, max_unflagged_sections=3, workers=0))
+    text["report"] = report_text(page.read_text(encoding="utf-8"))
+    accounts = pl.read_parquet(folder / "accounts.parquet")
+    largest = accounts.filter(pl.col("cluster_id") == 1)["account_id"].sort().to_list()
+    expand = runner.invoke(app, ["expand", str(folder), "--seeds", ",".join(largest[:3]), "--show", "40"])
+    assert expand.exit_code == 0, expand.output
+    text["expand"] = expand.output
+    second = accounts.filter(pl.col("cluster_id") == int(clusters.filter("flagged")["cluster_id"][1]))["account_id"]
+    day_two = tmp_path_factory.mktemp("day-two")
+    (pl.read_parquet(FIXTURES / "events.parquet").filter(pl.col("account_id").is_in(second.implode()))
+     .with_columns((pl.lit("new-") + pl.col("account_id")).alias("account_id")).write_parquet(day_two / "events.parquet"))
+    match = runner.invoke(app, ["match", str(folder), str(day_two / "events.parquet"), "--out", str(day_two / "m"),
+                                "--show", "40"])
+    assert match.exit_code == 0, match.output
+    text["match"] = match.output
+    return text
+
+
+@pytest.mark.parametrize("view", ["detect", "show", "report", "expand", "match"])
+def test_no_kind_code_is_left_in_what_an_investigator_reads(views, view):
+    """``show``'s "linked by" line, the report's tables and sections, detect's table and the reasons of ``expand`` and
+    ``match`` ("shares ip_net 2406:84a4:4436::/48 (185 accounts)") wrote kinds by their codes."""
+    text = views[view]
+    assert "shares" in text or view not in ("expand", "match")  # the reasons were rendered
+    assert stray_codes(text) == []
+
+
+def test_views_name_kinds_and_score_components_in_words(views):
+    """The kinds as :func:`kind_name` names them, and the score components in words (``payment_reuse`` was shown as
+    the column name, whose first half is a kind code), in show and the report."""
+    assert "linked by" in views["show"] and kind_name("payment", 2) in views["show"]
+    assert "shares payment card " in views["expand"] and "IP address" in views["match"]
+    for view in ("show", "report"):
+        assert "card reuse" in views[view] and "network spread" in views[view]
+    assert [c for c in COMPONENTS if component_label(c) != c and c in views["show"]] == []
+
+
+def test_evidence_csv_names_the_kind_beside_its_code(fixture_outputs, tmp_path):
+    """``evidence.csv`` is opened by people in case tools: ``kind_name`` ("payment card") sits beside ``kind``, whose
+    code ("payment") scripts keep reading; the case's own evidence CSV alike."""
+    result = runner.invoke(app, ["export", str(fixture_outputs), "--format", "csv", "--clusters", "all"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((fixture_outputs / "csv" / "evidence.csv").open(encoding="utf-8")))
+    header = list(rows[0])
+    assert header == [c for c in EVIDENCE_CSV_COLUMNS if c in header] and header.index("kind_name") == header.index("kind") + 1
+    assert {r["kind"] for r in rows} <= set(KIND_NAMES) and "payment" in {r["kind"] for r in rows}
+    assert all(r["kind_name"] == kind_name(r["kind"]) for r in rows)
+    from graphlink.views.export import write_case
+
+    case = write_case(load_outputs(fixture_outputs, [1]), 1, tmp_path)
+    first = next(csv.DictReader(case["evidence"].open(encoding="utf-8")))
+    assert first["kind_name"] == kind_name(first["kind"])
