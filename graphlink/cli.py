@@ -168,7 +168,7 @@ def detect(
         emit_json({"out": str(out_dir), "inputs": run["inputs"], "counts": run["counts"],
                    "warnings": result.warnings, "kept_from_before": kept, "previous": run.get("previous"),
                    "seconds": round(sum(run["timings"].values()), 3),
-                   "top_clusters": [dict(zip(["cluster_id", "size", "score", "flagged", "campaign_id", "kinds", "why"], r))
+                   "top_clusters": [dict(zip(["cluster_id", "size", "score", "flagged", "campaign_id", "kinds", "why", "flag"], r))
                                     for r in cluster_rows(result.clusters, top)]})
     if quiet:
         return

@@ -71,8 +71,8 @@ def test_detect_prints_summary_and_writes_outputs(tmp_path):
     # Not a terminal: the summary lines go to stderr, stdout carries tab-separated rows only.
     assert "clusters" in result.stderr and "outputs in" in result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "cluster\tsize\tscore\tflagged\tcampaign\tlinked by\twhy"
-    assert 1 <= len(lines) - 1 <= 3 and all(line.count("\t") == 6 for line in lines)
+    assert lines[0] == "cluster\tsize\tscore\tflagged\tcampaign\tlinked by\twhy\tflag"  # flag: own evidence, with cluster N
+    assert 1 <= len(lines) - 1 <= 3 and all(line.count("\t") == 7 for line in lines)
     assert (tmp_path / "out" / "clusters.parquet").exists()
     # The summary counts campaigns, and each row names its cluster's campaign as clusters.parquet does.
     clusters = pl.read_parquet(tmp_path / "out" / "clusters.parquet")

@@ -129,8 +129,8 @@ def test_piped_detect_prints_tab_separated_rows_and_no_progress(events_file, tmp
                           env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0].split("\t") == ["cluster", "size", "score", "flagged", "campaign", "linked by", "why"]
-    assert len(lines) > 1 and all(len(line.split("\t")) == 7 for line in lines)
+    assert lines[0].split("\t") == ["cluster", "size", "score", "flagged", "campaign", "linked by", "why", "flag"]
+    assert len(lines) > 1 and all(len(line.split("\t")) == 8 for line in lines)
     assert any(len(line) > 80 for line in lines)  # not wrapped to the 80-column terminal width
     assert "ingest" not in proc.stderr and "stages" not in proc.stderr  # no progress when not a terminal
 

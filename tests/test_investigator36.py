@@ -132,3 +132,62 @@ def test_evidence_csv_names_the_kind_beside_its_code(fixture_outputs, tmp_path):
     case = write_case(load_outputs(fixture_outputs, [1]), 1, tmp_path)
     first = next(csv.DictReader(case["evidence"].open(encoding="utf-8")))
     assert first["kind_name"] == kind_name(first["kind"])
+
+
+# -- inherited flags marked -------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def inherited(fixture_outputs) -> tuple[Path, dict[int, str]]:
+    """The fixture's output with two more flags as ``flag_with_campaign`` words them: the third flagged cluster
+    inherits its flag from the first (a card ties them), and the best unflagged cluster is flagged with its campaign
+    scored as a whole. Returns the folder and each flagged cluster's expected ``flag``."""
+    clusters = pl.read_parquet(fixture_outputs / "clusters.parquet")
+    ranked = clusters.sort("score", descending=True)
+    lead, tied = ranked.filter("flagged")["cluster_id"][0], ranked.filter("flagged")["cluster_id"][2]
+    whole = ranked.filter(~pl.col("flagged"))["cluster_id"][0]
+    why = (pl.when(pl.col("cluster_id") == tied)
+           .then(pl.format("same operator as flagged cluster {} (campaign 1) by 2 cards or identifiers; ", pl.lit(lead))
+                 + pl.col("why"))
+           .when(pl.col("cluster_id") == whole).then(pl.lit("campaign 9 as a whole (120 accounts): a, b; this cluster: ")
+                                                     + pl.col("why"))
+           .otherwise(pl.col("why")))
+    clusters.with_columns(why.alias("why"), (pl.col("flagged") | (pl.col("cluster_id") == whole)).alias("flagged")
+                          ).write_parquet(fixture_outputs / "clusters.parquet")
+    expected = {int(c): "own evidence" for c in clusters.filter("flagged")["cluster_id"]}
+    expected.update({int(tied): f"with cluster {lead}", int(whole): "with campaign 9"})
+    return fixture_outputs, expected
+
+
+def test_detect_table_marks_flags_inherited_from_another_cluster(inherited):
+    """Detect's table said ``yes`` for every flagged cluster, whether flagged on its own evidence or with its operator
+    (``flagged_own`` false, a score that alone flags nothing); the terminal's ``flagged`` column and the piped rows'
+    last column, ``flag``, now say which."""
+    from graphlink.views.terminal import CLUSTER_HEADERS, cluster_rows
+
+    folder, expected = inherited
+    clusters = load_outputs(folder).clusters
+    rows = cluster_rows(clusters, len(expected))
+    assert CLUSTER_HEADERS[-1] == "flag" and CLUSTER_HEADERS[:7] == ["cluster", "size", "score", "flagged", "campaign",
+                                                                     "linked by", "why"]
+    assert {r[0]: r[-1] for r in rows} == expected
+    text = rendered([clusters_table(clusters, len(expected), "Top clusters")])
+    for cid, flag in expected.items():
+        assert re.search(rf"│\s+{cid} │.*│ {flag}\s+│", text), (cid, flag)
+
+
+def test_show_and_the_report_say_what_a_flag_rests_on(inherited, tmp_path):
+    """``show``'s heading and the report's badge said "flagged", its ranked table "flagged", for an inherited flag
+    alike: now "flagged on its own evidence" / "flagged with cluster 1" (linked to that cluster's section)."""
+    folder, expected = inherited
+    for cid, flag in expected.items():
+        heading, _ = cluster_tables(load_outputs(folder, [cid]), cid, members=0, evidence=0)
+        words = "on its own evidence" if flag == "own evidence" else flag
+        assert heading[0].plain == f"Cluster {cid}  flagged {words}"
+    page = write_report(folder, tmp_path / "r.html", options=ReportOptions(plots=False, max_unflagged_sections=0,
+                                                                          workers=0, events=False)).path.read_text()
+    for cid, flag in expected.items():
+        words = "on its own evidence" if flag == "own evidence" else flag
+        assert f'id="cluster-{cid}">\n<h2>Cluster {cid} <span class="flag badge">flagged {words}</span>' in page
+    tied, lead = next((c, f.split()[-1]) for c, f in expected.items() if f.startswith("with cluster"))
+    assert re.search(rf'<a href="#cluster-{tied}">{tied}</a>(?:(?!</tr>).)*<a href="#cluster-{lead}">with cluster {lead}</a>',
+                     page, flags=re.S)  # in the tied cluster's row of the ranked table

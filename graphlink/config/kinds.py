@@ -41,15 +41,18 @@ def kind_name(kind: str, n: int = 1) -> str:
     return singular if n == 1 else plural
 
 
-def kinds_text(kinds: list[str] | tuple[str, ...] | None, empty: str = "none") -> str:
-    """A list of kinds as read (``linked by`` in ``show``, the report and detect's table): their plural names, in order.
+def kinds_text(kinds: list[str] | tuple[str, ...] | None, empty: str = "none", most: int | None = None) -> str:
+    """A list of kinds as read (``linked by`` in ``show``, the report and detect's table): their plural names, in order;
+    past ``most`` of them, how many more.
 
     Examples
     --------
-    >>> kinds_text(["payment", "ip_net", "device_id"]), kinds_text([])
-    ('payment cards, IP networks, device_id values', 'none')
+    >>> kinds_text(["payment", "ip_net", "device_id"]), kinds_text([]), kinds_text(["ip", "asn", "prompt"], most=2)
+    ('payment cards, IP networks, device_id values', 'none', 'IP addresses, ASNs, 1 more')
     """
-    return ", ".join(kind_name(k, 2) for k in kinds or []) or empty
+    kinds = list(kinds or [])
+    more = len(kinds) - most if most is not None and len(kinds) > most else 0
+    return ", ".join([*(kind_name(k, 2) for k in kinds[:len(kinds) - more]), *([f"{more} more"] if more else [])]) or empty
 
 
 def kinds_text_expr(kinds: Any) -> Any:

@@ -19,7 +19,7 @@ from graphlink.contract import FLAG_EXPLANATION, FLAG_EXPLANATION_COLUMNS, JSON_
 from graphlink.config.kinds import kind_name, kinds_text
 from graphlink.stages.campaign_flags import AS_A_WHOLE
 from graphlink.stages.evidence import kind_strengths
-from graphlink.stages.tie_words import also_tied_to, flagged_with
+from graphlink.stages.tie_words import LEAD_PATTERN, also_tied_to, flagged_with
 from graphlink.views.safety import html_safe, terminal_safe
 from graphlink.views.words import plural
 
@@ -256,6 +256,42 @@ def _unflagged_note(row: dict[str, Any], size: int, min_size: int, by_campaign: 
         return f"not flagged: its campaign {campaign_id} has {plural(accounts, 'account')}, under min_flag_size {min_size}"
     return (f"not flagged: {own} are under min_flag_size {min_size}; its campaign {campaign_id}'s "
             f"{accounts:,} are not counted (its clusters' tie is not substantial)")
+
+
+#: :func:`flag_basis_expr` of a cluster flagged on its own evidence (its score and size, its campaign's accounts
+#: counted for ``min_flag_size`` included).
+OWN_EVIDENCE = "own evidence"
+#: What a column of :func:`flag_basis_expr` says, for its header's hover text (the report's ranked table).
+FLAG_TITLE = ("What the flag rests on: the cluster's own evidence, or a flagged cluster it is tied to (its operator's, "
+              "or a fleet's whose tooling it uses) or its campaign scored as a whole")
+
+
+def flag_basis_expr(flagged: str = "flagged", why: str = "why") -> pl.Expr:
+    """What a cluster's flag rests on, read off the start of its ``why`` as :func:`flagged_with` reads it: ``own
+    evidence``, ``with cluster N`` (inherited from flagged cluster N, its operator's or a fleet's whose tooling it
+    uses), ``with campaign N`` (its campaign scored as a whole), "" when not flagged; named ``flag``. Detect's table,
+    ``show``'s heading and the report mark inherited flags with it.
+
+    Examples
+    --------
+    >>> pl.DataFrame({"flagged": [True, True, True, False], "why": ["proxies", "same operator as flagged cluster 12 "
+    ...               "(campaign 3) by 1 card", "campaign 4 as a whole (80 accounts): x; this cluster: y", "z"]}
+    ...              ).select(flag_basis_expr())["flag"].to_list()
+    ['own evidence', 'with cluster 12', 'with campaign 4', '']
+    """
+    text = pl.col(why).fill_null("")
+    lead = text.str.extract(LEAD_PATTERN, 2)
+    whole = text.str.extract(r"^campaign (\d+)" + re.escape(AS_A_WHOLE), 1)
+    return (pl.when(~pl.col(flagged).fill_null(False)).then(pl.lit(""))
+            .when(lead.is_not_null()).then(pl.format("with cluster {}", lead))
+            .when(whole.is_not_null()).then(pl.format("with campaign {}", whole))
+            .otherwise(pl.lit(OWN_EVIDENCE))).alias("flag")
+
+
+def flag_basis(row: dict[str, Any]) -> str:
+    """:func:`flag_basis_expr` of one ``clusters.parquet`` row."""
+    return pl.DataFrame({"flagged": [bool(row.get("flagged"))], "why": [row.get("why")]},
+                        schema={"flagged": pl.Boolean, "why": pl.String}).select(flag_basis_expr())["flag"][0]
 
 
 def flag_explanation(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame | None = None) -> dict[str, Any]:

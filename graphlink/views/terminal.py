@@ -18,7 +18,9 @@ from rich.text import Text
 from graphlink.config.kinds import kind_name, kinds_text
 from graphlink.contract import component_label, why_reasons
 from graphlink.store.folder import Outputs, score_columns
-from graphlink.views.explain import flag_explanation, score_note, tied_to_text
+from graphlink.views.explain import (
+    OWN_EVIDENCE, flag_basis, flag_basis_expr, flag_explanation, score_note, tied_to_text,
+)
 from graphlink.views.member_ties import TERMINAL_CHARS, short_tied_by
 from graphlink.views.safety import replace_controls, terminal_safe
 from graphlink.views.words import csv_export_command, more_text, plural
@@ -44,17 +46,21 @@ def sparkline(values: list[int]) -> str:
 
 # --------------------------------------------------------------------------- detect summary and progress
 
-CLUSTER_HEADERS = ["cluster", "size", "score", "flagged", "campaign", "linked by", "why"]
+#: Detect's table of top clusters as piped rows have it: ``flag`` (last, so the columns before keep their place) is
+#: what the flag rests on (:func:`graphlink.views.explain.flag_basis_expr`: ``own evidence``, ``with cluster 12``).
+CLUSTER_HEADERS = ["cluster", "size", "score", "flagged", "campaign", "linked by", "why", "flag"]
 
 
 def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
+    """Detect's table of top clusters on a terminal: ``flagged`` says what the flag rests on (``own evidence``, ``with
+    cluster 12``: inherited with its operator) and ``linked by`` names the three strongest kinds (``, 4 more``); the
+    piped rows keep every kind's code."""
     table = Table(title=title, title_justify="left")
-    for name, justify in zip(CLUSTER_HEADERS, ("right", "right", "right", "center", "right", "left", "left")):
+    for name, justify in zip(CLUSTER_HEADERS[:7], ("right", "right", "right", "left", "right", "left", "left")):
         table.add_column(name, justify=justify, overflow="fold")
-    for row in cluster_rows(clusters, top):  # kinds by name here; the piped rows keep their codes
-        table.add_row(str(row[0]), f"{row[1]:,}", f"{row[2]:.3f}", "yes" if row[3] else "",
-                      "" if row[4] is None else str(row[4]),
-                      Text(terminal_safe(kinds_text(row[5].split(", ") if row[5] else [], empty=""))),
+    for row in cluster_rows(clusters, top):
+        table.add_row(str(row[0]), f"{row[1]:,}", f"{row[2]:.3f}", row[7], "" if row[4] is None else str(row[4]),
+                      Text(terminal_safe(kinds_text(row[5].split(", ") if row[5] else [], empty="", most=3))),
                       Text(terminal_safe(row[6], limit=160)))
     return table
 
@@ -62,9 +68,9 @@ def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
 def cluster_rows(clusters: pl.DataFrame, top: int) -> list[list]:
     """The summary's top clusters (flagged first, then by score) as plain values, in ``CLUSTER_HEADERS`` order
     (``campaign`` None for a cluster in no campaign, or an output written before campaigns)."""
-    ranked = clusters.sort(["flagged", "score", "size"], descending=True).head(top)
+    ranked = clusters.sort(["flagged", "score", "size"], descending=True).head(top).with_columns(flag_basis_expr())
     return [[row["cluster_id"], row["size"], round(float(row["score"]), 3), bool(row["flagged"]),
-             row.get("campaign_id"), ", ".join(row["kinds"] or []), row.get("why") or ""]
+             row.get("campaign_id"), ", ".join(row["kinds"] or []), row.get("why") or "", row["flag"]]
             for row in ranked.iter_rows(named=True)]
 
 
@@ -154,8 +160,9 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     """
     row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values, sort)
     title = Text(f"Cluster {cluster_id}", style="bold")
-    if row["flagged"]:
-        title.append("  flagged", style="bold red")
+    if row["flagged"]:  # on its own evidence, or with the flagged cluster (its operator's) it is tied to
+        basis = flag_basis(row)
+        title.append(f"  flagged {'on its own evidence' if basis == OWN_EVIDENCE else basis}", style="bold red")
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
     note = score_note(row, outputs.run, outputs.campaigns)  # a flag the score alone would not give: say where it came from

@@ -1,13 +1,10 @@
 """HTML rendering of the investigator report.
 
-The report is one self-contained file rendered from the Jinja2 templates in
-``templates/`` (``report.html.j2`` and the partials it includes; style in
-``report.css``, scripts beside it): inline CSS, inline JavaScript (click a
-column header to sort a table; without JavaScript the tables are simply shown
-ranked), and plots inlined as base64 PNG. It needs no network access. A
-designer can change the markup without touching the pipeline: this module
-only builds plain values (texts computed with polars expressions) for the
-templates.
+The report is one self-contained file rendered from the Jinja2 templates in ``templates/`` (``report.html.j2``
+and the partials it includes; style in ``report.css``, scripts beside it): inline CSS, inline JavaScript (click a
+column header to sort a table; without JavaScript the tables are simply shown ranked), and plots inlined as base64
+PNG. It needs no network access. A designer can change the markup without touching the pipeline: this module only
+builds plain values (texts computed with polars expressions) for the templates.
 
 Security
 --------
@@ -36,10 +33,10 @@ from markupsafe import Markup
 from graphlink.config.kinds import kind_name_expr, kinds_text, kinds_text_expr
 from graphlink.contract import component_label, why_reasons
 from graphlink.store.folder import Outputs, score_columns
-from graphlink.stages.tie_words import also_tied_to
+from graphlink.stages.tie_words import LEAD_PATTERN, also_tied_to
 from graphlink.views.evidence import evidence_by_kind
 from graphlink.views.member_ties import outputs_member_ties, with_member_ties
-from graphlink.views.explain import score_note, tying_values
+from graphlink.views.explain import FLAG_TITLE, flag_basis, flag_basis_expr, score_note, tying_values
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
 from graphlink.views.report.figures import SectionPlots, section_plots, start_section_plots
 from graphlink.views.report.members import MemberEvents, network_data
@@ -163,9 +160,9 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
     shown = clusters.head(options.max_table_rows)
     components = [c for c in score_columns(shown) if c != "score"]
     section_ids = pl.Series(sorted(sections), dtype=pl.Int64).implode()
-    link = pl.when(pl.col("cluster_id").is_in(section_ids)).then(
-        pl.concat_str([pl.lit("cluster-"), pl.col("cluster_id").cast(pl.String)]))
-    ident = Column("cluster", fmt_int(pl.col("cluster_id")), numeric=True, sort=pl.col("cluster_id"), link=link)
+    link = lambda c: pl.when(c.is_in(section_ids)).then(pl.format("cluster-{}", c))  # noqa: E731 - to its section
+    ident = Column("cluster", fmt_int(pl.col("cluster_id")), numeric=True, sort=pl.col("cluster_id"),
+                   link=link(pl.col("cluster_id")))
     kinds = kinds_text_expr("kinds") if "kinds" in shown.columns else pl.lit("")  # named as every view names them
     why = pl.col("why") if "why" in shown.columns else pl.lit("")
     main = build_table(shown, [
@@ -173,7 +170,8 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
         Column("size", fmt_int(pl.col("size")), numeric=True, sort=pl.col("size")),
         Column("score", fmt_float(pl.col("score")), numeric=True, sort=pl.col("score"),
                title="Higher is more suspicious"),
-        Column("flagged", pl.when(pl.col("flagged")).then(pl.lit("flagged")).otherwise(pl.lit("")), css="flagcell"),
+        Column("flagged", flag_basis_expr(), css="flagcell", title=FLAG_TITLE,  # "with cluster 12" links to 12
+               link=link(why.str.extract(LEAD_PATTERN, 2).cast(pl.Int64))),
         *([Column("campaign", pl.col("campaign_id").cast(pl.String), link=pl.concat_str(
             [pl.lit("campaign-"), pl.col("campaign_id").cast(pl.String)]))] if "campaign_id" in shown.columns else []),
         *([Column("runs", fmt_int(pl.col("runs")), numeric=True, sort=pl.col("runs"),
@@ -296,6 +294,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     return {
         "id": int(cluster_id),
         "flagged": bool(row.get("flagged")),
+        "flag_basis": flag_basis(row),  # own evidence, or with cluster 12: the badge says it
         "subtitle": (f"{plural(int(row['size']), 'account')} · score {float(row['score']):.3f}"
                      f"{f', {note}' if (note := score_note(row, outputs.run, outputs.campaigns)) else ''} · linked by {kinds}{active}"
                      f"{history_text(row)}"),
