@@ -86,7 +86,8 @@ def test_timing_sync_is_zero_with_timestamps_and_null_only_without(too_small, tm
     assert (clusters["timing_sync"] == 0).any()  # ... and clusters whose members share no clock
     zero = clusters.filter(pl.col("timing_sync") == 0)["cluster_id"][0]
     shown = runner.invoke(app, ["show", str(too_small), str(zero)]).output
-    assert "timing_sync" in shown and not any("timing_sync" in line and "n/a" in line for line in shown.splitlines())
+    label = "same-minute activity"  # timing_sync as show names it (graphlink.contract.COMPONENT_LABELS)
+    assert label in shown and not any(label in line and "n/a" in line for line in shown.splitlines())
     events = pl.read_parquet(FIXTURES / "events.parquet").drop("timestamp")
     untimed = graphlink.detect(events).save(tmp_path / "untimed")
     assert pl.read_parquet(untimed / "clusters.parquet")["timing_sync"].null_count() == \
