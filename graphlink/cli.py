@@ -250,14 +250,14 @@ def report(
 def show(
     out_dir: OutDirArg,
     cluster_id: Annotated[int, typer.Argument(metavar="CLUSTER_ID", show_default=False, help="Cluster id (the cluster column of detect and report).")],
-    members: Annotated[int, typer.Option(min=0, metavar="N", help="Members listed, most active first.")] = 25,
+    members: Annotated[int, typer.Option(min=0, metavar="N", help="Members listed, weakest tie first (--sort-members).")] = 25,
     evidence: Annotated[int, typer.Option(min=0, metavar="N", help="Evidence rows listed, strongest kind first, and as many of the values that tied an inherited flag; 0 lists neither (the reasons still name the flagged cluster and count the tying values; --json keeps them all).")] = 30,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
     all_values: Annotated[bool, typer.Option("--all-values", help="Also list values shared but too common to link anybody (weight 0), hidden by default.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the cluster (row, reasons, members, evidence) as JSON on standard output.")] = False,
     quiet: QuietJsonOpt = False,
-    sort_members: Annotated[str, typer.Option("--sort-members", metavar="events|strength", help="Members in order of events (most active first) or strength (weakest tie to suspected accounts first, members sharing no card or address before them: the periphery to check before a ban).")] = "events",
+    sort_members: Annotated[str, typer.Option("--sort-members", metavar="strength|events", help="Members in order of strength (weakest tie to suspected accounts first, members sharing no card or address before them: the periphery to check before a ban, in view however long the list) or events (most active first).")] = "strength",
 ) -> None:
     """Show one cluster in the terminal: reasons, members and shared evidence.
 
@@ -277,7 +277,7 @@ def show(
     if quiet:
         return
     heading, tables = cluster_tables(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values,
-                                     sort=sort_members)
+                                     sort=sort_members, width=out_console.width)  # narrow: fewer member columns
     for line in heading:
         out_console.print(line)
     for table, rows, headers in tables:

@@ -4,6 +4,10 @@ member table that reads at 80 columns with the weakest-tied members first.
 * No kind code (``ip``, ``ip_net``, ``payment`` ...) is left as a bare word in the rendered text of ``detect``'s table,
   ``show``, the report, ``expand`` and ``match`` on the fixture world; the score components are named in words there
   too. Machine-read outputs keep the codes, and ``evidence.csv`` adds ``kind_name`` beside ``kind``.
+* Detect's table, ``show``'s heading and the report say whether a flag rests on the cluster's own evidence or came
+  with a flagged cluster it is tied to (``own evidence``, ``with cluster 12``).
+* ``show``'s member table drops first/last seen and cuts ``tied by`` under 140 columns, and lists the weakest-tied
+  members first by default.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from graphlink.config.kinds import KIND_NAMES, kind_name
 from graphlink.contract import COMPONENTS, EVIDENCE_CSV_COLUMNS, component_label
 from graphlink.store.outputs import load_outputs
 from graphlink.views.report import ReportOptions, write_report
-from graphlink.views.terminal import cluster_tables, clusters_table
+from graphlink.views.terminal import cluster_json, cluster_tables, clusters_table
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 runner = CliRunner()
@@ -191,3 +195,57 @@ def test_show_and_the_report_say_what_a_flag_rests_on(inherited, tmp_path):
     tied, lead = next((c, f.split()[-1]) for c, f in expected.items() if f.startswith("with cluster"))
     assert re.search(rf'<a href="#cluster-{tied}">{tied}</a>(?:(?!</tr>).)*<a href="#cluster-{lead}">with cluster {lead}</a>',
                      page, flags=re.S)  # in the tied cluster's row of the ranked table
+
+
+# -- the member table: readable at 80 columns, weakest tie first ------------------------------------------------------
+
+def member_lines(folder: Path, cluster_id: int, width: int) -> tuple[list[str], list[list], str]:
+    """``show``'s member table as a ``width``-column terminal shows it: its body lines, plain rows and whole text."""
+    _, tables = cluster_tables(load_outputs(folder, [cluster_id]), cluster_id, members=10, evidence=0, width=width)
+    table, rows, _ = next(t for t in tables if str(t[0].title).startswith("Members"))
+    text = rendered([table], width)
+    body = text.split("┡")[1].split("\n", 1)[1]
+    body = re.split(r"\n[├└]", body)[0]
+    return body.splitlines(), rows, text
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_show_member_table_reads_at_80_and_160_columns(fixture_detected, width):
+    """At 80 columns the six columns left ``tied by`` 14 characters: a member took 16 lines, its id broken over two.
+    Under 140 columns first and last seen (the heading gives the span) are left out and ``tied by`` cut to about two
+    lines; a member takes at most three lines at 80 and 160 columns, its id whole on one; piped rows keep all."""
+    lines, rows, text = member_lines(fixture_detected, 1, width)
+    assert all(len(line) <= width for line in text.splitlines())
+    assert len(rows) == 10 and len(lines) <= 3 * len(rows)
+    for account, *_ in rows:
+        assert sum(account in line for line in lines) == 1, account  # the id unbroken, on one line
+    header = text.split("┡")[0]
+    assert "Members (142), most active first" in header  # the order is in view (cluster_tables' default order)
+    assert ("first seen" in header) == (width >= 160) and "strength" in header and "tied by" in header
+    if width < 160:
+        assert "first and last seen: a wider terminal" in text
+    assert all(len(r) == 6 and r[2] and r[5] for r in rows)  # piped: every column, tied_by whole
+
+
+def test_show_lists_the_weakest_tied_members_first_by_default(fixture_detected):
+    """A ban decision turns on the members weakly tied to suspected accounts (a bystander on a fleet's NAT address).
+    ``show`` listed the 25 most active first, so in a cluster of 142 they were rarely in view; it now lists the weakest
+    tie first (members sharing no card or address before them) and says so; ``--sort-members events`` gives the old
+    order."""
+    outputs = load_outputs(fixture_detected)
+    ties = {c: [m["tie_strength"] for m in cluster_json(load_outputs(fixture_detected, [c]), c, members=1000,
+                                                          evidence=0)["members"]]
+            for c in outputs.clusters.sort("score", descending=True)["cluster_id"].head(10)}
+    cid = min(ties, key=lambda c: min(t for t in ties[c] if t is not None))  # the widest range of ties
+
+    def listed(*extra: str) -> list[list[str]]:
+        result = runner.invoke(app, ["show", str(fixture_detected), str(cid), "--evidence", "0", *extra])
+        assert result.exit_code == 0, result.output
+        block = result.output.split("# Members")[1].splitlines()
+        assert ("weakest tie first" in block[0]) == ("events" not in extra)
+        return [line.split("\t") for line in block[2:] if line and not line.startswith("#")]
+
+    strengths = [-1.0 if r[4] == "" else float(r[4]) for r in listed()]
+    assert strengths == sorted(strengths) and strengths[0] < strengths[-1]
+    events = [int(r[1]) for r in listed("--sort-members", "events")]
+    assert events == sorted(events, reverse=True)

@@ -150,8 +150,8 @@ def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, eviden
             "evidence": evidence_rows.head(evidence).to_dicts()}
 
 
-def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evidence: int = 30,
-                   all_values: bool = False, sort: str = "events") -> tuple[list[Text], list[tuple[Table, list[list], list[str]]]]:
+def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evidence: int = 30, all_values: bool = False,
+                   sort: str = "events", width: int | None = None) -> tuple[list[Text], list[tuple[Table, list[list], list[str]]]]:
     """``show``: heading lines, then (rich table, plain rows, headers) for reasons, members and evidence.
 
     Evidence is grouped by kind, strongest kind first (:func:`graphlink.views.evidence.evidence_by_kind`);
@@ -189,25 +189,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     for what, value in reason_rows:
         reasons.add_row(Text(terminal_safe(what)), Text(terminal_safe(value)))
 
-    table = Table(title=f"Members ({member_rows.height:,})", title_justify="left")
-    member_headers = ["account", "events", "first seen (UTC)", "last seen (UTC)", "strength", "tied by"]
-    for name, justify in zip(member_headers, ("left", "right", "left", "left", "right", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
-    stamp = lambda t: f"{t:%Y-%m-%d %H:%M}" if t is not None else ""  # noqa: E731
-    member_list = [[m["account_id"], m["events"], stamp(m["first_seen"]), stamp(m["last_seen"]),  # strength: share of its
-                    "" if m["tie_strength"] is None else f"{m['tie_strength']:.2f}", m["tied_by"]]  # link weight inside
-                   for m in member_rows.head(members).iter_rows(named=True)]
-    # A proxy fleet's member is tied by a dozen kinds: the terminal shows the strongest that fit (short_tied_by), the
-    # piped rows, --json and the exports the whole text.
-    short = member_rows.head(members).select(short_tied_by(pl.col("tied_by")))["tied_by"].to_list()
-    for r, tied in zip(member_list, short):
-        table.add_row(Text(terminal_safe(r[0], limit=80)), f"{r[1]:,}", r[2], r[3], r[4], Text(terminal_safe(tied)))
-    if any(t != r[5] for t, r in zip(short, member_list)):  # a footer: the terminal's alone, piped rows are whole
-        table.show_footer = True
-        table.columns[-1].footer = Text(f"cut to {TERMINAL_CHARS} characters: --json or the export lists every kind")
-    if member_rows.height > members:  # not markup; a redacted view points at a redacted export
-        table.caption = Text(terminal_safe(f"{member_rows.height - members:,} more: --members {member_rows.height}, or "
-                                           + csv_export_command(outputs.path, cluster_id, bool(outputs.redaction))))
+    table, member_list, member_headers = member_table(outputs, cluster_id, member_rows, members, sort, width)
 
     ev_table = Table(title=f"Shared evidence, strongest kind first ({evidence_rows.height:,})", title_justify="left")
     ev_headers = ["kind", "value", "sharing", "weight", "in input"]
@@ -243,6 +225,54 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     # A count of 0 (--members 0, --evidence 0) leaves that list out, not an empty table with "N more".
     return heading, [*tables, *([(table, member_list, member_headers)] if members else []),
                      *([(ev_table, ev_list, ev_headers)] if evidence else [])]
+
+
+#: Below this many columns ``show``'s member table leaves out first and last seen (the heading gives the cluster's
+#: active span) and cuts ``tied by`` to about two lines: at 80 columns a member took 16 lines, ids broken in two.
+NARROW_COLUMNS = 140
+
+
+def member_table(outputs: Outputs, cluster_id: int, member_rows: pl.DataFrame, members: int, sort: str,
+                 width: int | None = None) -> tuple[Table, list[list], list[str]]:
+    """``show``'s member table for a terminal ``width`` columns wide (None: wide), its plain rows and their headers.
+
+    The plain rows (piped, whole) keep every column; the table keeps whole account ids on a line and, under
+    :data:`NARROW_COLUMNS`, leaves out first and last seen and cuts ``tied by`` to what two lines hold."""
+    stamp = lambda t: f"{t:%Y-%m-%d %H:%M}" if t is not None else ""  # noqa: E731
+    member_headers = ["account", "events", "first seen (UTC)", "last seen (UTC)", "strength", "tied by"]
+    shown = member_rows.head(members)
+    member_list = [[m["account_id"], m["events"], stamp(m["first_seen"]), stamp(m["last_seen"]),  # strength: share of its
+                    "" if m["tie_strength"] is None else f"{m['tie_strength']:.2f}", m["tied_by"]]  # link weight inside
+                   for m in shown.iter_rows(named=True)]
+    narrow = width is not None and width < NARROW_COLUMNS
+    ids = [terminal_safe(r[0], limit=80) for r in member_list]
+    id_width = min(max((len(i) for i in ids), default=7), 24)
+    keep = [0, 1, 4, 5] if narrow else list(range(6))
+    # A proxy fleet's member is tied by a dozen kinds: the terminal shows the strongest that fit (short_tied_by), the
+    # piped rows, --json and the exports the whole text. Narrow: what two lines of the column left hold.
+    chars = max(40, 2 * (width - id_width - 8 - 6 - 13)) if narrow else TERMINAL_CHARS
+    short = shown.select(short_tied_by(pl.col("tied_by"), min(chars, TERMINAL_CHARS)))["tied_by"].to_list()
+    order = "weakest tie first" if sort == "strength" else "most active first"
+    table = Table(title=f"Members ({member_rows.height:,}), {order}", title_justify="left")
+    for i in keep:
+        table.add_column(member_headers[i], justify="right" if i in (1, 4) else "left", overflow="fold",
+                         min_width=id_width if i == 0 else None, no_wrap=i in (1, 2, 3, 4))
+    for r, account, tied in zip(member_list, ids, short):
+        cells = [Text(account), f"{r[1]:,}", r[2], r[3], r[4], Text(terminal_safe(tied))]
+        table.add_row(*(cells[i] for i in keep))
+    notes = []
+    if any(t != r[5] for t, r in zip(short, member_list)):  # a footer: the terminal's alone, piped rows are whole
+        table.show_footer = True
+        table.columns[-1].footer = Text(f"cut to {min(chars, TERMINAL_CHARS)} characters: --json or the export "
+                                        "lists every kind")
+    if narrow and member_list:
+        notes.append("first and last seen: a wider terminal (COLUMNS=160), --json or the export")
+    if member_rows.height > members:  # not markup; a redacted view points at a redacted export
+        notes.append(f"{member_rows.height - members:,} more: --members {member_rows.height}, or "
+                     + csv_export_command(outputs.path, cluster_id, bool(outputs.redaction)))
+    if notes:
+        table.caption = Text(terminal_safe("; ".join(notes)))
+    return table, member_list, member_headers
 
 
 # --------------------------------------------------------------------------- CLI help and piped output
