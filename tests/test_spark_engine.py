@@ -69,17 +69,17 @@ def test_portable_hash_is_sparks_xxhash64(spark):
     assert mine["three"].to_list() == got["three"].tolist()
 
 
-def test_fixture_cli_spark_writes_the_polars_outputs(spark, tmp_path):
+def test_fixture_cli_spark_writes_the_polars_outputs(spark, tmp_path, fixture_detected):
+    """The polars side is the session's fixture run (``fixture_detected``: the API's save, which writes the
+    CLI's bytes, tests/test_output_identity.py), not one more polars detect of the fixture here."""
     args = [str(ROOT / "fixtures" / "events.parquet"), "--accounts", str(ROOT / "fixtures" / "accounts.parquet")]
-    runner = CliRunner()
-    assert runner.invoke(app, ["detect", *args, "--out", str(tmp_path / "p"), "-q"]).exit_code == 0
-    result = runner.invoke(app, ["detect", *args, "--engine", "spark", "--spark-master", "local[2]",
-                                 "--out", str(tmp_path / "s"), "-q"])
+    result = CliRunner().invoke(app, ["detect", *args, "--engine", "spark", "--spark-master", "local[2]",
+                                      "--out", str(tmp_path / "s"), "-q"])
     assert result.exit_code == 0, result.output
     for name in TABLES:
-        left, right = pl.read_parquet(tmp_path / "p" / name), pl.read_parquet(tmp_path / "s" / name)
+        left, right = pl.read_parquet(fixture_detected / name), pl.read_parquet(tmp_path / "s" / name)
         assert left.equals(right), f"{name} differs"
-    accounts = pl.read_parquet(tmp_path / "p" / "accounts.parquet")
+    accounts = pl.read_parquet(fixture_detected / "accounts.parquet")
     assert accounts["cluster_id"].n_unique() > 50  # the fixture has many clusters: a real comparison
     assert ari(labels(accounts), labels(pl.read_parquet(tmp_path / "s" / "accounts.parquet"))) == 1.0
     run = __import__("json").loads((tmp_path / "s" / RUN_FILE).read_text())
@@ -125,24 +125,34 @@ def test_a_catalog_table_name_is_read_like_the_file(spark, tmp_path):
     assert_same(a._raw, b._raw)
 
 
-def test_csv_text_timestamps_and_signal_columns_agree(spark, tmp_path):
+def test_csv_text_timestamps_signal_columns_and_doubled_quotes_agree(spark, tmp_path):
     """Text timestamps without an offset are UTC in both engines even when the caller's
-    session runs in another time zone (restored after the run)."""
+    session runs in another time zone (restored after the run).
+
+    RFC 4180 in the same file (one Spark detect for both; was a test of its own): a field with a comma is
+    quoted and a quote inside it doubled (break-it review: Spark's backslash escape split such prompts at
+    the comma, shifted the later columns and rejected a quarter of the rows as unparseable timestamps,
+    exit 0); the prompt is the second column, so a split shifts the timestamps."""
     import graphlink
 
     events, _ = planted_world(seed=4, n_benign=150)
     spelled = pl.int_range(pl.len()) % 3  # ISO-8601 spellings logs use, the comma and lower-case ones too
     ts = pl.col("timestamp")
+    quoted = pl.int_range(pl.len()) % 4 == 0
     events = events.with_columns(
         pl.when(spelled == 0).then(ts.dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
         .when(spelled == 1).then(ts.dt.strftime("%Y-%m-%d %H:%M:%S,%6f"))
         .otherwise(ts.dt.strftime("%Y-%m-%dt%H:%M:%S%.3fz")).alias("timestamp"),
-        (pl.col("payment_fingerprint") + "_dev").alias("device"))
+        (pl.col("payment_fingerprint") + "_dev").alias("device"),
+        pl.when(quoted).then(pl.lit('Write "a poem, please" about ') + pl.col("prompt"))
+        .otherwise(pl.col("prompt")).alias("prompt"))
+    events = events.select(["account_id", "prompt"] + [c for c in events.columns if c not in ("account_id", "prompt")])
     # Rejected rows, one per reason, counted alike: no account id, junk timestamp, one before 1990.
     bad = events.head(3).with_columns(
         pl.Series("account_id", [" ", "acct_junk", "acct_old"]),
         pl.Series("timestamp", ["2024-01-01 10:00:00", "not a time", "1980-01-01 00:00:00"]))
     pl.concat([events, bad]).write_csv(tmp_path / "events.csv")
+    assert '""a poem, please""' in (tmp_path / "events.csv").read_text(encoding="utf-8")
     a = graphlink.detect(tmp_path / "events.csv", extra_signals=("device",))
     before = spark.conf.get("spark.sql.session.timeZone")
     spark.conf.set("spark.sql.session.timeZone", "America/New_York")
@@ -155,31 +165,9 @@ def test_csv_text_timestamps_and_signal_columns_agree(spark, tmp_path):
     kept = [r.run["inputs"]["events"] for r in (a._raw, b._raw)]
     assert kept[0]["rejected"] == kept[1]["rejected"] == {"missing_account_id": 1, "unparseable_timestamp": 1,
                                                          "timestamp_out_of_range": 1}
-    assert kept[0]["rows_kept"] == kept[1]["rows_kept"] > 0
-    assert_same(a._raw, b._raw)
-    assert a.accounts["first_seen"].equals(b.accounts["first_seen"])
-
-
-def test_csv_quotes_doubled_inside_fields_are_read_as_polars_reads_them(spark, tmp_path):
-    """RFC 4180: a field with a comma is quoted and a quote inside it doubled (break-it review:
-    Spark's backslash escape split such prompts at the comma, shifted the later columns and
-    rejected a quarter of the rows as unparseable timestamps, exit 0)."""
-    import graphlink
-
-    events, _ = planted_world(seed=4, n_benign=60)
-    quoted = pl.int_range(pl.len()) % 4 == 0
-    events = events.with_columns(
-        pl.when(quoted).then(pl.lit('Write "a poem, please" about ') + pl.col("prompt"))
-        .otherwise(pl.col("prompt")).alias("prompt"))
-    columns = ["account_id", "prompt"] + [c for c in events.columns if c not in ("account_id", "prompt")]
-    events.select(columns).write_csv(tmp_path / "events.csv")
-    assert '""a poem, please""' in (tmp_path / "events.csv").read_text(encoding="utf-8")
-    a = graphlink.detect(tmp_path / "events.csv")
-    b = graphlink.detect(str(tmp_path / "events.csv"), engine="spark", spark=spark)
-    kept = [r.run["inputs"]["events"] for r in (a._raw, b._raw)]
-    assert kept[0]["rejected"] == kept[1]["rejected"] == {}
     assert kept[0]["rows_kept"] == kept[1]["rows_kept"] == events.height
     assert_same(a._raw, b._raw)
+    assert a.accounts["first_seen"].equals(b.accounts["first_seen"])
 
 
 def test_ip_spellings_keyed_on_spark_and_driver_agree(spark, tmp_path):

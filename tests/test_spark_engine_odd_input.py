@@ -53,7 +53,11 @@ def test_whole_float_ids_and_nanosecond_times_agree(spark, tmp_path):
     The same file has nanosecond timestamps (pandas and polars write them), which Spark refused to read
     ("Illegal Parquet type"): read as int64 nanoseconds, floored to microseconds as polars casts them,
     and the session's setting put back after. An unused time-of-day column (Spark 4.0 refused the whole file)
-    is left out, as polars leaves it."""
+    is left out, as polars leaves it.
+
+    The file is named as a timestamped export (``:`` in the name: Spark failed with "Relative path in
+    absolute URI"; it now reads the file through a link in its scratch folder). One Spark detect for
+    both (each costs Spark's fixed ~50 jobs), as in the CSV test below."""
     events = small_world()
     number = pl.col("account_id").rank("dense").cast(pl.Float64) * 1000
     ts = pl.col("timestamp").dt.cast_time_unit("ns") + pl.duration(nanoseconds=pl.int_range(pl.len()) % 1000)
@@ -61,10 +65,12 @@ def test_whole_float_ids_and_nanosecond_times_agree(spark, tmp_path):
         pl.when(pl.int_range(pl.len()) == 5).then(float("nan")).otherwise(number).alias("account_id"),
         (pl.col("payment_fingerprint").rank("dense").cast(pl.Float32)).alias("device"), ts.alias("timestamp"),
         pl.col("timestamp").dt.time().alias("time_of_day"))  # unused; Spark cannot read the type at all
-    events.write_parquet(tmp_path / "events.parquet")
-    a = graphlink.detect(tmp_path / "events.parquet", extra_signals=("device",))
-    b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark, extra_signals=("device",))
+    path = tmp_path / "ev 2024-05-03T10:00.parquet"
+    events.write_parquet(path)
+    a = graphlink.detect(path, extra_signals=("device",))
+    b = graphlink.detect(str(path), engine="spark", spark=spark, extra_signals=("device",))
     assert a._raw.run["inputs"]["events"]["rejected"] == {"missing_account_id": 1}
+    assert a._raw.run["inputs"]["events"]["rows_read"] == events.height
     assert a.accounts["account_id"].str.contains(r"^\d+000$").all()  # "1000", not "1000.0" nor "1e3"
     assert a._raw.run["counts"]["distinct_prompt_texts"] > 0 and a.clusters.height >= 1
     assert "device" in a.evidence["kind"].to_list()
@@ -83,29 +89,6 @@ def test_float_ids_without_an_integer_spelling_are_refused_alike(spark, tmp_path
     # A --signal column: the same rule, naming the signal column.
     events.with_columns(pl.Series("device", [0.5 * i for i in range(6)])).write_parquet(tmp_path / "dev.parquet")
     assert "column device, row 2:" in both_refuse(spark, tmp_path / "dev.parquet", extra_signals=("device",))
-
-
-def test_semicolon_csv_leap_second_and_sub_microsecond_times_agree(spark, tmp_path):
-    """A European spreadsheet's ``;`` CSV is sniffed alike (Spark read one column before); a leap second
-    ``23:59:60`` is the next second in both (Spark gave null: an unparseable row); nanosecond epochs and
-    half-microsecond fractions round alike (Spark was 1 microsecond later in first/last seen)."""
-    events = small_world()
-    row = pl.int_range(pl.len()) % 5
-    ts = pl.col("timestamp")
-    nanos = ts.dt.epoch("us").cast(pl.Int64) * 1000 + 999
-    events = events.with_columns(
-        pl.when(row == 1).then(ts.dt.strftime("%Y-%m-%dT%H:%M:60Z"))
-        .when(row == 2).then(nanos.cast(pl.String))  # epoch nanoseconds as text: floor to microseconds
-        .when(row == 3).then((ts.dt.epoch("us").cast(pl.Int64).cast(pl.String) + ".5"))  # half a microsecond
-        .otherwise(ts.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).alias("timestamp"))
-    events.write_csv(tmp_path / "events.csv", separator=";")
-    a = graphlink.detect(tmp_path / "events.csv")
-    b = graphlink.detect(str(tmp_path / "events.csv"), engine="spark", spark=spark)
-    assert a._raw.run["inputs"]["events"]["rejected"] == {}
-    assert a.clusters.height >= 1
-    assert_same_run(a, b)
-    assert a.accounts["first_seen"].equals(b.accounts["first_seen"])
-    assert a.accounts["last_seen"].equals(b.accounts["last_seen"])
 
 
 def test_timestamp_edge_values_parse_as_the_polars_engine(spark):
@@ -177,25 +160,6 @@ def test_accounts_file_float_ids_follow_the_events_rule(tmp_path):
         load_accounts(tmp_path / "bad.parquet")
 
 
-def test_quoted_line_breaks_in_csv_and_dotted_signal_names_agree(spark, tmp_path):
-    """Session 8's break-it review: a prompt with line breaks inside its quotes (``\\n`` and ``\\r\\n``)
-    is one field of one row for both engines (Spark split the row at the break: 882 of 2,644 rows
-    unreadable, prompts cut); a ``--signal`` column named ``dev.id`` is a column, not a struct's
-    field (Spark failed with UNRESOLVED_COLUMN)."""
-    events = small_world()
-    row = pl.int_range(pl.len()) % 4
-    events = events.with_columns(
-        pl.when(row == 0).then(pl.col("prompt") + "\nsecond line, with a comma\r\nthird").otherwise(pl.col("prompt"))
-        .alias("prompt"),
-        (pl.col("payment_fingerprint") + "-d").alias("dev.id"))
-    events.write_csv(tmp_path / "events.csv")
-    a = graphlink.detect(tmp_path / "events.csv", extra_signals=("dev.id",))
-    b = graphlink.detect(str(tmp_path / "events.csv"), engine="spark", spark=spark, extra_signals=("dev.id",))
-    assert a._raw.run["inputs"]["events"]["rows_read"] == events.height
-    assert (a._raw.evidence["kind"] == "dev.id").any()
-    assert_same_run(a, b)
-
-
 def test_a_json_array_file_is_refused_by_both(spark, tmp_path):
     """``json.dump(records)`` writes one JSON array, not NDJSON: polars refused it, Spark read its
     elements as rows and ran (session 8's review)."""
@@ -204,32 +168,41 @@ def test_a_json_array_file_is_refused_by_both(spark, tmp_path):
     assert "line 1 is not a JSON object" in both_refuse(spark, path)
 
 
-def test_epoch_text_with_a_leading_dot_agrees(spark, tmp_path):
-    """Epoch seconds written ``.17147304e10`` or ``+.17147304e10`` (polars' float parser reads them;
-    Spark's numeric pattern wanted a digit before the dot: null, so the row was unparseable)."""
+def test_semicolon_csv_with_odd_times_line_breaks_and_names_agrees(spark, tmp_path):
+    """Four break-it findings in one ``;`` CSV, one Spark detect (each costs Spark's fixed ~50 jobs; were
+    four tests). A European spreadsheet's ``;`` CSV is sniffed alike (Spark read one column before). In
+    the timestamp column: a leap second ``23:59:60`` is the next second in both (Spark gave null: an
+    unparseable row); nanosecond epochs and half-microsecond fractions round alike (Spark was 1
+    microsecond later in first/last seen); epoch seconds written ``.17147304e10`` or ``+.17147304e10``
+    (polars' float parser reads them; Spark's numeric pattern wanted a digit before the dot: null).
+    Session 8's review: a prompt with line breaks inside its quotes (``\\n`` and ``\\r\\n``) is one
+    field of one row for both engines (Spark split the row at the break: rows unreadable, prompts cut); a
+    ``--signal`` column named ``dev.id`` is a column, not a struct's field (Spark failed with
+    UNRESOLVED_COLUMN). Glob braces in the file's name: Spark named another file; it now reads the file
+    through a link in its scratch folder, and messages still name the file."""
     events = small_world()
-    row = pl.int_range(pl.len()) % 3
-    epoch = pl.col("timestamp").dt.epoch("s")
+    row = pl.int_range(pl.len()) % 6
+    ts = pl.col("timestamp")
+    nanos = ts.dt.epoch("us").cast(pl.Int64) * 1000 + 999
+    epoch = ts.dt.epoch("s").cast(pl.String)
     events = events.with_columns(
-        pl.when(row == 0).then(pl.concat_str([pl.lit("."), epoch.cast(pl.String), pl.lit("e10")]))
-        .when(row == 1).then(pl.concat_str([pl.lit(" +."), epoch.cast(pl.String), pl.lit("e10 ")]))
-        .otherwise(epoch.cast(pl.String)).alias("timestamp"))
-    events.write_csv(tmp_path / "events.csv")
-    a = graphlink.detect(tmp_path / "events.csv")
-    b = graphlink.detect(str(tmp_path / "events.csv"), engine="spark", spark=spark)
+        pl.when(row == 1).then(ts.dt.strftime("%Y-%m-%dT%H:%M:60Z"))
+        .when(row == 2).then(nanos.cast(pl.String))  # epoch nanoseconds as text: floor to microseconds
+        .when(row == 3).then((ts.dt.epoch("us").cast(pl.String) + ".5"))  # half a microsecond
+        .when(row == 4).then(pl.concat_str([pl.lit("."), epoch, pl.lit("e10")]))
+        .when(row == 5).then(pl.concat_str([pl.lit(" +."), epoch, pl.lit("e10 ")]))
+        .otherwise(ts.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).alias("timestamp"),
+        pl.when(pl.int_range(pl.len()) % 4 == 0).then(pl.col("prompt") + "\nsecond line, with a comma\r\nthird")
+        .otherwise(pl.col("prompt")).alias("prompt"),
+        (pl.col("payment_fingerprint") + "-d").alias("dev.id"))
+    path = tmp_path / "ev{a,b}.csv"
+    events.write_csv(path, separator=";")
+    a = graphlink.detect(path, extra_signals=("dev.id",))
+    b = graphlink.detect(str(path), engine="spark", spark=spark, extra_signals=("dev.id",))
     assert a._raw.run["inputs"]["events"]["rejected"] == {}
-    assert_same_run(a, b)
-
-
-@pytest.mark.parametrize("name", ["ev 2024-05-03T10:00.parquet", "ev{a,b}.csv"])
-def test_file_names_hadoop_would_parse_are_read_as_named(spark, tmp_path, name):
-    """A ``:`` (timestamped exports) or glob braces in a local file's name: Spark failed ("Relative path
-    in absolute URI") or named another file; it now reads the file through a link in its scratch
-    folder, and messages still name the file."""
-    path = tmp_path / name
-    events = small_world()
-    events.write_parquet(path) if name.endswith(".parquet") else events.write_csv(path)
-    a = graphlink.detect(path)
-    b = graphlink.detect(str(path), engine="spark", spark=spark)
     assert a._raw.run["inputs"]["events"]["rows_read"] == events.height
+    assert a.clusters.height >= 1
+    assert (a._raw.evidence["kind"] == "dev.id").any()
     assert_same_run(a, b)
+    assert a.accounts["first_seen"].equals(b.accounts["first_seen"])
+    assert a.accounts["last_seen"].equals(b.accounts["last_seen"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +32,8 @@ def inputs(tmp_path_factory):
     new, _ = planted_world(seed=2, n_benign=3000, rings=(25, 15, 10))  # ~3 s through the CLI
     old.write_parquet(folder / "old.parquet")
     new.write_parquet(folder / "new.parquet")
+    # The previous output each kill test starts from: one CLI run here, copied by the tests (was one each).
+    assert _detect(folder / "old.parquet", folder / "old-out").returncode == 0
     return folder
 
 
@@ -63,7 +66,7 @@ def _visible(folder: Path) -> set[str]:
 
 def test_sigkill_at_any_moment_leaves_previous_or_new_output(inputs, tmp_path):
     out = tmp_path / "out"
-    assert _detect(inputs / "old.parquet", out).returncode == 0
+    shutil.copytree(inputs / "old-out", out)  # the previous output
     before = _snapshot(out)
     states = []
     for delay in (0.2, 0.6, 1.2, 2.2, 2.8, 3.4):
@@ -91,7 +94,7 @@ def test_sigkill_at_any_moment_leaves_previous_or_new_output(inputs, tmp_path):
 
 def test_kill_while_writing_leaves_previous_output_and_a_stale_temp_that_is_cleaned(inputs, tmp_path):
     out = tmp_path / "out"
-    assert _detect(inputs / "old.parquet", out).returncode == 0
+    shutil.copytree(inputs / "old-out", out)  # the previous output
     before = _snapshot(out)
     proc = _start("detect", inputs / "new.parquet", "--out", out, "-q")
     temp = tmp_path / f".out.tmp-{proc.pid}"
@@ -132,7 +135,7 @@ app()
 
 def test_kill_between_the_two_renames_is_recovered_by_the_next_run(inputs, tmp_path):
     out = tmp_path / "out"
-    assert _detect(inputs / "old.parquet", out).returncode == 0
+    shutil.copytree(inputs / "old-out", out)  # the previous output
     before = _snapshot(out)
     proc = _start("detect", inputs / "old.parquet", "--out", out, "-q", code=KILL_BETWEEN_RENAMES)
     proc.wait(timeout=120)
