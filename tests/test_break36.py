@@ -159,3 +159,23 @@ def test_a_fleet_half_static_half_rotating_is_still_flagged():
 def test_a_fleet_all_rotating_is_flagged():  # the control: the same fleet without static accounts
     rows = _fleet_rows(8, 0)
     assert rows.height == 1 and rows["flagged"].all() and rows["ip_spread"][0] > 0.5
+
+
+# -- detect's table: kinds from the list, not the joined codes -------------------------------------------------------
+
+def test_detect_table_names_a_signal_column_whose_name_holds_a_comma_as_one_kind():
+    """``--signal 'ip, payment'`` (a CSV header may hold a comma): detect's table split the piped row's joined codes
+    on ", " and named the column's values "IP addresses, payment cards" -- kinds the cluster may not share."""
+    import io
+
+    from rich.console import Console
+
+    from graphlink.views.terminal import clusters_table
+
+    clusters = pl.DataFrame({"cluster_id": [1], "size": [12], "score": [0.9], "flagged": [True], "campaign_id": [1],
+                             "kinds": [["ip, payment"]], "why": ["100% of accounts act in the same minutes"]},
+                            schema_overrides={"size": pl.UInt32})
+    console = Console(file=io.StringIO(), width=300, record=True)
+    console.print(clusters_table(clusters, 5, "Top clusters"))
+    text = console.export_text()
+    assert "ip, payment values" in text and "IP addresses" not in text and "payment cards" not in text

@@ -58,9 +58,10 @@ def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for name, justify in zip(CLUSTER_HEADERS[:7], ("right", "right", "right", "left", "right", "left", "left")):
         table.add_column(name, justify=justify, overflow="fold")
-    for row in cluster_rows(clusters, top):
+    ranked = _ranked(clusters, top)  # kinds from the list: a --signal column's name may hold ", "
+    for row, kinds in zip(_rows(ranked), ranked["kinds"].to_list()):
         table.add_row(str(row[0]), f"{row[1]:,}", f"{row[2]:.3f}", row[7], "" if row[4] is None else str(row[4]),
-                      Text(terminal_safe(kinds_text(row[5].split(", ") if row[5] else [], empty="", most=3))),
+                      Text(terminal_safe(kinds_text(kinds or [], empty="", most=3))),
                       Text(terminal_safe(row[6], limit=160)))
     return table
 
@@ -68,7 +69,14 @@ def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
 def cluster_rows(clusters: pl.DataFrame, top: int) -> list[list]:
     """The summary's top clusters (flagged first, then by score) as plain values, in ``CLUSTER_HEADERS`` order
     (``campaign`` None for a cluster in no campaign, or an output written before campaigns)."""
-    ranked = clusters.sort(["flagged", "score", "size"], descending=True).head(top).with_columns(flag_basis_expr())
+    return _rows(_ranked(clusters, top))
+
+
+def _ranked(clusters: pl.DataFrame, top: int) -> pl.DataFrame:
+    return clusters.sort(["flagged", "score", "size"], descending=True).head(top).with_columns(flag_basis_expr())
+
+
+def _rows(ranked: pl.DataFrame) -> list[list]:
     return [[row["cluster_id"], row["size"], round(float(row["score"]), 3), bool(row["flagged"]),
              row.get("campaign_id"), ", ".join(row["kinds"] or []), row.get("why") or "", row["flag"]]
             for row in ranked.iter_rows(named=True)]
