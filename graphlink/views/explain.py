@@ -266,7 +266,12 @@ FLAG_TITLE = ("What the flag rests on: the cluster's own evidence, or a flagged 
               "or a fleet's whose tooling it uses) or its campaign scored as a whole")
 
 
-def flag_basis_expr(flagged: str = "flagged", why: str = "why") -> pl.Expr:
+#: :func:`flag_basis_expr` of a flagged cluster whose ``why`` is not known (a folder written without the column, a null
+#: ``why``): what rests the flag is not claimed, the view says only "flagged".
+UNKNOWN_BASIS = "flagged"
+
+
+def flag_basis_expr(flagged: str = "flagged", why: str | pl.Expr = "why") -> pl.Expr:
     """What a cluster's flag rests on, read off the start of its ``why`` as :func:`flagged_with` reads it: ``own
     evidence``, ``with cluster N`` (inherited from flagged cluster N, its operator's or a fleet's whose tooling it
     uses), ``with campaign N`` (its campaign scored as a whole), "" when not flagged; named ``flag``. Detect's table,
@@ -278,11 +283,15 @@ def flag_basis_expr(flagged: str = "flagged", why: str = "why") -> pl.Expr:
     ...               "(campaign 3) by 1 card", "campaign 4 as a whole (80 accounts): x; this cluster: y", "z"]}
     ...              ).select(flag_basis_expr())["flag"].to_list()
     ['own evidence', 'with cluster 12', 'with campaign 4', '']
+
+    A ``why`` not known (null, or ``why`` given as ``pl.lit(None)`` for a folder without the column) claims no basis:
+    :data:`UNKNOWN_BASIS`.
     """
-    text = pl.col(why).fill_null("")
+    text = pl.col(why) if isinstance(why, str) else why
     lead = text.str.extract(LEAD_PATTERN, 2)
     whole = text.str.extract(r"^campaign (\d+)" + re.escape(AS_A_WHOLE), 1)
     return (pl.when(~pl.col(flagged).fill_null(False)).then(pl.lit(""))
+            .when(text.is_null()).then(pl.lit(UNKNOWN_BASIS))
             .when(lead.is_not_null()).then(pl.format("with cluster {}", lead))
             .when(whole.is_not_null()).then(pl.format("with campaign {}", whole))
             .otherwise(pl.lit(OWN_EVIDENCE))).alias("flag")

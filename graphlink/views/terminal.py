@@ -19,7 +19,7 @@ from graphlink.config.kinds import kind_name, kinds_text
 from graphlink.contract import component_label, why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views.explain import (
-    OWN_EVIDENCE, flag_basis, flag_basis_expr, flag_explanation, score_note, tied_to_text,
+    OWN_EVIDENCE, UNKNOWN_BASIS, flag_basis, flag_basis_expr, flag_explanation, score_note, tied_to_text,
 )
 from graphlink.views.member_ties import TERMINAL_CHARS, short_tied_by
 from graphlink.views.safety import replace_controls, terminal_safe
@@ -58,9 +58,10 @@ def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for name, justify in zip(CLUSTER_HEADERS[:7], ("right", "right", "right", "left", "right", "left", "left")):
         table.add_column(name, justify=justify, overflow="fold")
-    for row in cluster_rows(clusters, top):
+    ranked = _ranked(clusters, top)  # kinds from the list: a --signal column's name may hold ", "
+    for row, kinds in zip(_rows(ranked), ranked["kinds"].to_list()):
         table.add_row(str(row[0]), f"{row[1]:,}", f"{row[2]:.3f}", row[7], "" if row[4] is None else str(row[4]),
-                      Text(terminal_safe(kinds_text(row[5].split(", ") if row[5] else [], empty="", most=3))),
+                      Text(terminal_safe(kinds_text(kinds or [], empty="", most=3))),
                       Text(terminal_safe(row[6], limit=160)))
     return table
 
@@ -68,7 +69,14 @@ def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
 def cluster_rows(clusters: pl.DataFrame, top: int) -> list[list]:
     """The summary's top clusters (flagged first, then by score) as plain values, in ``CLUSTER_HEADERS`` order
     (``campaign`` None for a cluster in no campaign, or an output written before campaigns)."""
-    ranked = clusters.sort(["flagged", "score", "size"], descending=True).head(top).with_columns(flag_basis_expr())
+    return _rows(_ranked(clusters, top))
+
+
+def _ranked(clusters: pl.DataFrame, top: int) -> pl.DataFrame:
+    return clusters.sort(["flagged", "score", "size"], descending=True).head(top).with_columns(flag_basis_expr())
+
+
+def _rows(ranked: pl.DataFrame) -> list[list]:
     return [[row["cluster_id"], row["size"], round(float(row["score"]), 3), bool(row["flagged"]),
              row.get("campaign_id"), ", ".join(row["kinds"] or []), row.get("why") or "", row["flag"]]
             for row in ranked.iter_rows(named=True)]
@@ -162,7 +170,8 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     title = Text(f"Cluster {cluster_id}", style="bold")
     if row["flagged"]:  # on its own evidence, or with the flagged cluster (its operator's) it is tied to
         basis = flag_basis(row)
-        title.append(f"  flagged {'on its own evidence' if basis == OWN_EVIDENCE else basis}", style="bold red")
+        words = {OWN_EVIDENCE: "on its own evidence", UNKNOWN_BASIS: ""}.get(basis, basis)  # no why: no claim
+        title.append(f"  flagged {words}".rstrip(), style="bold red")
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
     note = score_note(row, outputs.run, outputs.campaigns)  # a flag the score alone would not give: say where it came from
@@ -252,7 +261,10 @@ def member_table(outputs: Outputs, cluster_id: int, member_rows: pl.DataFrame, m
     # piped rows, --json and the exports the whole text. Narrow: what two lines of the column left hold.
     chars = max(40, 2 * (width - id_width - 8 - 6 - 13)) if narrow else TERMINAL_CHARS
     short = shown.select(short_tied_by(pl.col("tied_by"), min(chars, TERMINAL_CHARS)))["tied_by"].to_list()
-    order = "weakest tie first" if sort == "strength" else "most active first"
+    # Without any member's tie strength (a folder written before links.parquet/linking.parquet) "strength" keeps the
+    # events order: the title says the order the rows are in, not the one asked for.
+    ranked = sort == "strength" and member_rows["tie_strength"].is_not_null().any()
+    order = "weakest tie first" if ranked else "most active first"
     table = Table(title=f"Members ({member_rows.height:,}), {order}", title_justify="left")
     for i in keep:
         table.add_column(member_headers[i], justify="right" if i in (1, 4) else "left", overflow="fold",

@@ -164,7 +164,9 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
     ident = Column("cluster", fmt_int(pl.col("cluster_id")), numeric=True, sort=pl.col("cluster_id"),
                    link=link(pl.col("cluster_id")))
     kinds = kinds_text_expr("kinds") if "kinds" in shown.columns else pl.lit("")  # named as every view names them
-    why = pl.col("why") if "why" in shown.columns else pl.lit("")
+    if "why" not in shown.columns:  # a folder written without it: no reasons, and no flag basis claimed
+        shown = shown.with_columns(pl.lit(None, pl.String).alias("why"))
+    why = pl.col("why").fill_null("")
     main = build_table(shown, [
         ident,
         Column("size", fmt_int(pl.col("size")), numeric=True, sort=pl.col("size")),
