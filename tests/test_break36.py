@@ -10,7 +10,7 @@ Fixed here (each test failed before its fix):
 * ``show``'s member table said "weakest tie first" on a folder without tie strengths (written before links.parquet /
   linking.parquet), where the rows stay in events order: it now says the order the rows are in.
 
-Not fixed (strict xfail): a fleet with exactly half its accounts on one static address each and half rotating over
+Fixed by group_count (was a strict xfail under the lower median): a fleet with exactly half its accounts on one static address each and half rotating over
 proxies scores ``ip_spread`` 0 under the lower median, and is no longer flagged where main flagged it.
 """
 
@@ -149,8 +149,7 @@ def _fleet_rows(size: int, static: int) -> pl.DataFrame:
     return result.clusters.filter(pl.col("cluster_id").is_in(ids.implode()))
 
 
-@pytest.mark.xfail(strict=True, reason="lower median (maj36a): a fleet with exactly half its accounts static scores "
-                   "ip_spread 0 and escapes the flag main gave it (main: score 0.75, ip_spread 0.56; branch 0.55, 0)")
+# Was a strict xfail under the lower median (maj36a): score 0.55, ip_spread 0; main and group_count 0.75, 0.56.
 def test_a_fleet_half_static_half_rotating_is_still_flagged():
     rows = _fleet_rows(8, 4)
     assert rows.height == 1 and rows["flagged"].all()

@@ -1,4 +1,4 @@
-"""A cluster's per-member evidence is its majority's: one proxy-rotating account beside a person is no fleet.
+"""A cluster's per-member evidence is at least two members': one proxy-rotating account beside a person is no fleet.
 
 Dev world ind_s1_11000 (session 36): three 2-account clusters -- a ring account rotating over 10-42
 networks and an ordinary person who used one of its proxy exits once -- were flagged, because the

@@ -13,7 +13,7 @@ component                 abuse pattern it looks for
                           pay from a small pool of cards. ``1 - cards / accounts with a
                           card``, times ``1 - org_coherence`` (a team on one corporate card
                           is related by its own domain).
-``ip_spread``             Residential-proxy rotation: the median member (lower median: a majority reach it) uses many /24 (or
+``ip_spread``             Residential-proxy rotation: the median member (at most the 2nd largest: group_count) uses many /24 (or
                           /48) networks. ``log(median networks / 3) / log(10)``: home,
                           office and phone (3) is 0, thirty or more is 1.
 ``template_share``        Templated extraction prompts: share of members' requests (sampled
@@ -58,7 +58,7 @@ component                 abuse pattern it looks for
                           before the log ends (null in logs shorter than 6 days).
                           Operators discard accounts (bans, a new model); a company's
                           stay in use.
-``volume``                Load spread over accounts is still heavy per account: median (lower)
+``volume``                Load spread over accounts is still heavy per account: median (at most the 2nd largest)
                           events per member against the median account,
                           ``log(ratio) / log(10)``.
 ``org_coherence``         Benign counter-evidence: share of members whose email domain is
@@ -112,7 +112,7 @@ from graphlink.stages.card_pools import POOL_HOLDERS, card_alignment, card_units
 from graphlink.stages.evidence import evidence_summary
 from graphlink.stages.schedules import request_columns, unscheduled_scripted
 from graphlink.stages.signals.prompt import TEMPLATE_SHINGLES
-from graphlink.stages.components import (MAJORITY, ORG_UNEXPLAINED, SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, component_exprs,
+from graphlink.stages.components import (group_count, ORG_UNEXPLAINED, SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, component_exprs,
                                          reason_exprs)
 from graphlink.config.kinds import kinds_text_expr
 from graphlink.contract import CLUSTERS_SCHEMA as CLUSTER_SCHEMA, COMPONENTS, COORDINATION, EVASION
@@ -212,13 +212,13 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
         pay.group_by("cluster_id", "signal_idx").agg(pl.len().alias("holders")).filter(pl.col("holders") >= POOL_HOLDERS)
         .group_by("cluster_id").agg(pl.len().alias("shared_cards")), on="cluster_id", how="left")
 
-    # IPs: addresses and networks per member (shared or not), the majority's median over members (MAJORITY).
+    # IPs: addresses and networks per member (shared or not), the median over members, at most the 2nd largest (group_count).
     if value_counts is not None and value_counts.height:
         per_member = value_counts.join(members, on="account_idx").pivot(
             on="kind", index=["cluster_id", "account_idx"], values="n_values")
         for kind, name in (("ip", "ips"), ("ip_net", "networks_per_account")):
             if kind in per_member.columns:
-                feats = feats.join(per_member.group_by("cluster_id").agg(pl.col(kind).quantile(0.5, MAJORITY).alias(name)),
+                feats = feats.join(per_member.group_by("cluster_id").agg(group_count(kind).alias(name)),
                                    on="cluster_id", how="left")
 
     # Prompts: share of members' sampled requests whose prompt shares a passage with other accounts.
@@ -269,7 +269,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
 
     # Volume and, from the accounts file, creation and email domains.
     info = index.join(members, on="account_idx")
-    feats = feats.join(info.group_by("cluster_id").agg(pl.col("events").quantile(0.5, MAJORITY).alias("median_events")),
+    feats = feats.join(info.group_by("cluster_id").agg(group_count("events").alias("median_events")),
                        on="cluster_id", how="left")
     typical = float(index.filter(pl.col("events") > 0)["events"].median() or 1.0)
     feats = feats.with_columns(pl.lit(typical).alias("typical_events"))

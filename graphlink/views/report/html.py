@@ -164,8 +164,7 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
     ident = Column("cluster", fmt_int(pl.col("cluster_id")), numeric=True, sort=pl.col("cluster_id"),
                    link=link(pl.col("cluster_id")))
     kinds = kinds_text_expr("kinds") if "kinds" in shown.columns else pl.lit("")  # named as every view names them
-    if "why" not in shown.columns:  # a folder written without it: no reasons, and no flag basis claimed
-        shown = shown.with_columns(pl.lit(None, pl.String).alias("why"))
+    shown = shown if "why" in shown.columns else shown.with_columns(why=pl.lit(None, pl.String))  # none: no flag basis claimed
     why = pl.col("why").fill_null("")
     main = build_table(shown, [
         ident,
