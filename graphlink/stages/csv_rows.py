@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from graphlink.stages.csv_quotes import csv_source, literal_quotes, quote_warning
 from graphlink.stages.reading import collect_frame, detect_format, is_blank, raw_header, sniff_separator
 
 __all__ = ["csv_row_warnings", "swallowed_lines"]
@@ -51,15 +52,17 @@ def csv_row_warnings(path: str | Path, fmt: str | None = None, separator: str | 
     sep = sniff_separator(path, fmt, separator)
     header = raw_header(path, sep)
     names = [f"__c{i}" for i in range(len(header))]
-    lf = pl.scan_csv(path, has_header=False, skip_rows=1, separator=sep, glob=False, encoding="utf8-lossy",
+    source = csv_source(path, sep)
+    lf = pl.scan_csv(source.source, has_header=False, skip_rows=1, separator=sep, glob=False, encoding="utf8-lossy",
                      schema={name: pl.String for name in [*names, _SURPLUS]}, missing_columns="insert",
                      truncate_ragged_lines=True)
+    lf = literal_quotes(lf, source)
     surplus = pl.col(_SURPLUS).is_not_null()
     counts = collect_frame(lf.with_row_index(_ROW, offset=1).select(
         pl.len().alias("rows"), surplus.sum().alias("surplus"), pl.col(_ROW).filter(surplus).first().alias("first")),
         str(path)).row(0, named=True)
-    warnings = _surplus_warning(counts, str(path))
-    if _line_breaks(path) <= counts["rows"] + 1:  # no quoted line break: nothing to read again
+    warnings = [*quote_warning(source, str(path)), *_surplus_warning(counts, str(path))]
+    if source.breaks <= counts["rows"] + 1:  # no quoted line break: nothing to read again
         return warnings
     multi = pl.any_horizontal([pl.col(c).str.contains("\n", literal=True) for c in names])
     counted = [swallowed_lines(c, sep, len(names)).fill_null(0).alias(f"{c}_n") for c in names]
@@ -111,15 +114,6 @@ def _row_lines(value: str | None, separator: str, fields: int, shapes: dict[int,
                                         for i, shape in shapes.items()):
             count += 1
     return count
-
-
-def _line_breaks(path: Path, chunk: int = 1 << 24) -> int:
-    """The number of ``\n`` bytes in the file (read in 16 MiB chunks)."""
-    total = 0
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            total += block.count(b"\n")
-    return total
 
 
 def _surplus_warning(counts: dict, path: str) -> list[str]:

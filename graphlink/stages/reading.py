@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from graphlink.errors import InputError, safe_reason
+from graphlink.stages.csv_quotes import csv_source, literal_quotes
 
 __all__ = ["BLANK_PROBE", "EXTENSIONS", "check_folder", "check_parquet_magic", "clean_header", "collect_frame",
            "detect_format", "header_separator", "is_blank", "normalise_header", "raw_header", "read_schema", "scan", "sniff_encoding", "sniff_separator"]
@@ -132,14 +133,11 @@ def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()
             return pl.LazyFrame(schema={"account_id": pl.String})
         unmarked = sniff_encoding(path, fmt)
         if fmt in ("csv", "tsv"):
-            return pl.scan_csv(
-                path,
-                glob=False,
-                separator=sniff_separator(path, fmt, separator),
-                infer_schema=False,
-                encoding="utf8-lossy",
-                truncate_ragged_lines=True,
-            )
+            sep = sniff_separator(path, fmt, separator)
+            source = csv_source(path, sep)  # literal quotes inside values replaced (graphlink.stages.csv_quotes)
+            lf = pl.scan_csv(source.source, glob=False, separator=sep, infer_schema=False, encoding="utf8-lossy",
+                             truncate_ragged_lines=True)
+            return literal_quotes(lf, source)
         source = glob.escape(str(path)) if unmarked is None else unmarked  # scan_ndjson has no glob=False
         try:
             names = pl.scan_ndjson(source, infer_schema_length=None).collect_schema().names()
@@ -201,7 +199,8 @@ def normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str |
 def raw_header(path: str | Path, separator: str) -> list[str]:
     """The first line of a CSV/TSV file as written (polars renames repeated names when it reads a header)."""
     try:
-        raw = pl.read_csv(path, separator=separator, has_header=False, n_rows=1, infer_schema=False, glob=False,
+        raw = pl.read_csv(csv_source(path, separator).source, separator=separator, has_header=False, n_rows=1,
+                          infer_schema=False, glob=False,
                           encoding="utf8-lossy", truncate_ragged_lines=True).row(0)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"cannot read the header: {safe_reason(exc)}", file=str(path)) from None

@@ -1,0 +1,92 @@
+"""Real-log robustness, session 36 (helper robust36).
+
+1. A double quote inside an unquoted CSV value (``hello "world``, ``a 5" screen``) is read as a literal quote and its
+   rows counted (polars alone failed the whole file and blamed the header); a quote that opens a value no later one
+   closes is an error naming its row.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import graphlink
+from graphlink.cli import app
+from graphlink.stages.ingest import scan_events
+
+runner = CliRunner()
+
+_HEADER = ["account_id", "timestamp", "ip", "payment_fingerprint", "prompt"]
+
+
+def _rows(n: int = 300) -> list[list[str]]:
+    t0 = dt.datetime(2026, 3, 1)
+    return [[f"u{i % 60}", (t0 + dt.timedelta(minutes=7 * i)).strftime("%Y-%m-%dT%H:%M:%SZ"), f"10.0.{i % 60}.1",
+             f"card{i % 60}", f"hello world {i}"] for i in range(n)]
+
+
+def _raw(path: Path, rows: list[list[str]], tail: str = "", sep: str = ",", newline: str = "\n",
+         bom: bool = False) -> Path:
+    """Rows joined as written (no quoting), so a quote stays where the test puts it."""
+    text = newline.join([sep.join(_HEADER), *(sep.join(r) for r in rows)]) + newline + tail
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return path
+
+
+def _detect(path: Path, *args: str) -> tuple[int, str, dict | None]:
+    out = path.parent / "out"
+    done = runner.invoke(app, ["detect", str(path), "--out", str(out), "-q", *args])
+    run = json.loads((out / "run.json").read_text()) if (out / "run.json").exists() else None
+    return done.exit_code, done.output, run
+
+
+# -- 1. quotes inside unquoted values ------------------------------------------------------------------------------------
+
+def test_quotes_inside_unquoted_values_are_read_literally_and_their_rows_counted(tmp_path):
+    rows = _rows()
+    rows[100][4] = 'hello "world 100'
+    rows[150][4] = 'a 5" screen'
+    rows[200][4] = 'say "hi" twice'  # balanced: polars read it before; counted all the same
+    tail = 'u1,2026-03-03T10:00:00Z,10.0.1.1,card1,"a quoted, genuine\ntwo-line ""prompt"""\n'
+    path = _raw(tmp_path / "events.csv", rows, tail)
+    code, output, run = _detect(path)
+    assert code == 0, output
+    assert run["inputs"]["events"]["rows_read"] == 301
+    [warning] = [w for w in run["warnings"] if "double quote inside a value" in w]
+    assert "3 rows" in warning and "rows 101, 151, 201" in warning
+    prompts = set(scan_events(path).collect()["prompt"].to_list())
+    assert {'hello "world 100', 'a 5" screen', 'say "hi" twice', 'a quoted, genuine\ntwo-line "prompt"'} <= prompts
+
+
+def test_a_quote_inside_a_value_of_a_tsv_file_with_bom_and_crlf_is_read(tmp_path):
+    rows = _rows()
+    rows[7][4] = 'hello "world'
+    path = _raw(tmp_path / "events.tsv", rows, sep="\t", newline="\r\n", bom=True)
+    code, output, run = _detect(path)
+    assert code == 0, output
+    assert run["inputs"]["events"]["rows_read"] == 300
+    assert [w for w in run["warnings"] if "double quote inside a value (row 8)" in w]
+
+
+@pytest.mark.parametrize("bad, row", [
+    ('ab",cd', 51),          # a quote closing a value that never opened, before a genuine quoted value
+    ('"never closed', 201),  # a quote opening a value at the end of the file
+])
+def test_a_quote_no_later_quote_closes_is_an_error_naming_its_row(tmp_path, bad, row):
+    rows = _rows()
+    rows[row - 1][4] = bad
+    tail = 'u1,2026-03-03T10:00:00Z,10.0.1.1,card1,"a quoted, genuine\ntwo-line prompt"\n' if row < 100 else ""
+    rows = rows[:row] if row > 100 else rows
+    path = _raw(tmp_path / "events.csv", rows, tail)
+    code, output, run = _detect(path)
+    assert code == 2 and run is None
+    assert output.strip().splitlines() == [output.strip()]
+    assert f"events.csv: row {row}: a double quote opens a value that no later quote closes" in output
+    assert "header" not in output and "Traceback" not in output
