@@ -3,6 +3,8 @@
 1. A double quote inside an unquoted CSV value (``hello "world``, ``a 5" screen``) is read as a literal quote and its
    rows counted (polars alone failed the whole file and blamed the header); a quote that opens a value no later one
    closes is an error naming its row.
+4. Rows with fewer fields than the header are still filled with empty values, and now counted in a warning naming
+   the first few (surplus fields were; both are counted from the bytes, graphlink.stages.csv_bytes).
 """
 
 from __future__ import annotations
@@ -90,3 +92,33 @@ def test_a_quote_no_later_quote_closes_is_an_error_naming_its_row(tmp_path, bad,
     assert output.strip().splitlines() == [output.strip()]
     assert f"events.csv: row {row}: a double quote opens a value that no later quote closes" in output
     assert "header" not in output and "Traceback" not in output
+
+
+# -- 4. rows with too few fields ---------------------------------------------------------------------------------------
+
+def test_rows_with_too_few_fields_are_counted_and_warned_and_still_filled(tmp_path):
+    rows = _rows()
+    for i in (4, 8, 9, 20, 30, 31):
+        rows[i] = rows[i][:3]  # no payment_fingerprint, no prompt
+    tail = "\n" + "u1,2026-03-03T10:00:00Z,10.0.1.1,card1,\n"  # a blank line (a row without an account id) and a row whose last field is empty: neither
+    path = _raw(tmp_path / "events.csv", rows, tail)
+    code, output, run = _detect(path)
+    assert code == 0, output
+    assert run["inputs"]["events"]["rows_read"] == 302
+    said = [w for w in run["warnings"] if "fewer fields than its header" in w]
+    assert said == [f"6 rows of {path} had fewer fields than its header (the first: rows 5, 9, 10, 21, 31); the "
+                    "missing fields were read as empty"], run["warnings"]
+    short = scan_events(path).collect().filter(pl.col("payment_fingerprint").is_null())
+    assert short.height == 6 and short["prompt"].null_count() == 6
+
+
+def test_one_short_row_of_an_accounts_file_is_named(tmp_path):
+    rows = _rows(60)
+    events = _raw(tmp_path / "events.csv", rows)
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("account_id,created_at,email_domain\n" + "\n".join(
+        f"u{i},2026-02-01T00:00:00Z,example.com" if i != 7 else f"u{i}" for i in range(60)) + "\n")
+    code, output, run = _detect(events, "--accounts", str(accounts))
+    assert code == 0, output
+    assert [w for w in run["warnings"] if f"1 row of {accounts} had fewer fields than its header (row 8)" in w]
+

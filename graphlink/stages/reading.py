@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from graphlink.errors import InputError, safe_reason
-from graphlink.stages.csv_quotes import csv_source, literal_quotes
+from graphlink.stages.csv_bytes import csv_source, literal_quotes
 
 __all__ = ["BLANK_PROBE", "EXTENSIONS", "check_folder", "check_parquet_magic", "clean_header", "collect_frame",
            "detect_format", "header_separator", "is_blank", "normalise_header", "raw_header", "read_schema", "scan", "sniff_encoding", "sniff_separator"]
@@ -134,7 +134,7 @@ def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()
         unmarked = sniff_encoding(path, fmt)
         if fmt in ("csv", "tsv"):
             sep = sniff_separator(path, fmt, separator)
-            source = csv_source(path, sep)  # literal quotes inside values replaced (graphlink.stages.csv_quotes)
+            source = csv_source(path, sep)  # literal quotes inside values replaced (graphlink.stages.csv_bytes)
             lf = pl.scan_csv(source.source, glob=False, separator=sep, infer_schema=False, encoding="utf8-lossy",
                              truncate_ragged_lines=True)
             return literal_quotes(lf, source)
