@@ -3,6 +3,8 @@
 1. A double quote inside an unquoted CSV value (``hello "world``, ``a 5" screen``) is read as a literal quote and its
    rows counted (polars alone failed the whole file and blamed the header); a quote that opens a value no later one
    closes is an error naming its row.
+3. Every seed option takes 0 to 2**63 - 1 (``detect --seed -1`` was taken, ``[signals] seed = -1`` a traceback);
+   NDJSON on standard input is sniffed as Parquet is, and input that could be either asks for --format.
 4. Rows with fewer fields than the header are still filled with empty values, and now counted in a warning naming
    the first few (surplus fields were; both are counted from the bytes, graphlink.stages.csv_bytes).
 """
@@ -122,3 +124,40 @@ def test_one_short_row_of_an_accounts_file_is_named(tmp_path):
     assert code == 0, output
     assert [w for w in run["warnings"] if f"1 row of {accounts} had fewer fields than its header (row 8)" in w]
 
+
+# -- 3. seeds, NDJSON on standard input --------------------------------------------------------------------------------
+
+def test_a_negative_seed_is_refused_by_detect_as_by_simulate(tmp_path):
+    path = _raw(tmp_path / "events.csv", _rows(30))
+    for args in (["detect", str(path), "--out", str(tmp_path / "out")], ["simulate", str(tmp_path / "world")]):
+        done = runner.invoke(app, [*args, "--seed", "-1", "-q"])
+        assert done.exit_code == 2, args
+        assert "--seed" in done.output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "world").exists()
+
+
+@pytest.mark.parametrize("section", ["signals", "communities"])
+def test_a_negative_seed_in_the_config_file_is_a_one_line_error(tmp_path, section):
+    path = _raw(tmp_path / "events.csv", _rows(30))
+    (tmp_path / "g.toml").write_text(f"[{section}]\nseed = -1\n")
+    done = runner.invoke(app, ["detect", str(path), "--config", str(tmp_path / "g.toml"), "--out", str(tmp_path / "o"),
+                               "-q"])
+    assert done.exit_code == 2
+    assert "seed must be an integer from 0 to 2**63 - 1, got -1" in done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit)
+
+
+def test_ndjson_on_standard_input_is_sniffed(tmp_path):
+    frame = pl.DataFrame([dict(zip(_HEADER, r)) for r in _rows(60)])
+    text = "\ufeff" + "\n".join(json.dumps(r) for r in frame.to_dicts()) + "\n"
+    done = runner.invoke(app, ["detect", "-", "--out", str(tmp_path / "out"), "-q"], input=text)
+    assert done.exit_code == 0, done.output
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["inputs"]["events"]["rows_read"] == 60
+
+
+def test_a_json_array_on_standard_input_asks_for_format(tmp_path):
+    text = json.dumps([dict(zip(_HEADER, r)) for r in _rows(5)])
+    done = runner.invoke(app, ["detect", "-", "--out", str(tmp_path / "out"), "-q"], input=text)
+    assert done.exit_code == 2
+    assert done.output.startswith("error: <stdin>: cannot tell whether it is NDJSON or CSV")
+    assert "--format ndjson" in done.output and not (tmp_path / "out").exists()
