@@ -7,6 +7,10 @@
    NDJSON on standard input is sniffed as Parquet is, and input that could be either asks for --format.
 4. Rows with fewer fields than the header are still filled with empty values, and now counted in a warning naming
    the first few (surplus fields were; both are counted from the bytes, graphlink.stages.csv_bytes).
+5. Inputs not tried before: an NDJSON record repeating a key (one value was kept silently) is an error like a
+   repeated CSV header name; non-UTF-8 bytes in an NDJSON prompt are replaced as in CSV (the run stopped, saying
+   the line was no JSON object); an accounts file's rows without an id are warned (counted in run.json only), and
+   an accounts file none of whose rows has one is an error, as for the events.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import csv
 import datetime as dt
 import io
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -161,3 +166,43 @@ def test_a_json_array_on_standard_input_asks_for_format(tmp_path):
     assert done.exit_code == 2
     assert done.output.startswith("error: <stdin>: cannot tell whether it is NDJSON or CSV")
     assert "--format ndjson" in done.output and not (tmp_path / "out").exists()
+
+
+# -- 5. inputs not tried before ----------------------------------------------------------------------------------------
+
+def _ndjson(path: Path, rows: list[list[str]]) -> Path:
+    path.write_text("\n".join(json.dumps(dict(zip(_HEADER, r))) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_ndjson_record_repeating_a_key_is_an_error_naming_it(tmp_path):
+    path = tmp_path / "events.ndjson"
+    path.write_text("\n".join(json.dumps(dict(zip(_HEADER, r)))[:-1] + ', "ip": "192.0.2.1"}' for r in _rows(40)) + "\n")
+    code, output, run = _detect(path)
+    assert code == 2 and run is None
+    assert output.strip() == f"error: {path}: duplicate key(s) in line 1: ip; a record must name each column once"
+
+
+def test_non_utf8_bytes_in_an_ndjson_prompt_are_replaced_as_in_csv(tmp_path):
+    path = _ndjson(tmp_path / "events.ndjson", _rows())
+    path.write_bytes(path.read_bytes().replace(b"hello world 5\"", b"hello \xff w\xc3orld 5\""))
+    code, output, run = _detect(path)
+    assert code == 0, output
+    assert run["inputs"]["events"]["rows_read"] == 300
+    assert "hello \ufffd w\ufffdorld 5" in scan_events(path).collect()["prompt"].to_list()
+
+
+def test_accounts_file_rows_without_an_id_are_warned_and_a_file_with_none_is_an_error(tmp_path):
+    events = _raw(tmp_path / "events.csv", _rows(60))
+    accounts = tmp_path / "accounts.parquet"
+    ids = [None if i % 10 == 3 else f"u{i}" for i in range(60)]
+    pl.DataFrame({"account_id": ids, "created_at": ["2026-02-01T00:00:00Z"] * 60}).write_parquet(accounts)
+    code, output, run = _detect(events, "--accounts", str(accounts))
+    assert code == 0, output
+    assert f"6 rows have no account_id in {accounts} (the first: row 4); ignored" in run["warnings"]
+    pl.DataFrame({"account_id": [None] * 60, "created_at": ["2026-02-01T00:00:00Z"] * 60},
+                 schema={"account_id": pl.String, "created_at": pl.String}).write_parquet(accounts)
+    shutil.rmtree(tmp_path / "out")
+    code, output, run = _detect(events, "--accounts", str(accounts))
+    assert code == 2 and run is None
+    assert "column account_id: every row (60) has an empty account_id" in output
