@@ -56,7 +56,7 @@ def _detect(path: Path, *args: str) -> tuple[int, str, dict | None]:
     return done.exit_code, done.output, run
 
 
-# -- 1. quotes inside unquoted values ------------------------------------------------------------------------------------
+# -- 1. quotes inside unquoted values ----------------------------------------------------------------------------------
 
 def test_quotes_inside_unquoted_values_are_read_literally_and_their_rows_counted(tmp_path):
     rows = _rows()
@@ -107,7 +107,8 @@ def test_rows_with_too_few_fields_are_counted_and_warned_and_still_filled(tmp_pa
     rows = _rows()
     for i in (4, 8, 9, 20, 30, 31):
         rows[i] = rows[i][:3]  # no payment_fingerprint, no prompt
-    tail = "\n" + "u1,2026-03-03T10:00:00Z,10.0.1.1,card1,\n"  # a blank line (a row without an account id) and a row whose last field is empty: neither
+    # a blank line (a row without an account id) and a row whose last field is empty: neither is counted
+    tail = "\n" + "u1,2026-03-03T10:00:00Z,10.0.1.1,card1,\n"
     path = _raw(tmp_path / "events.csv", rows, tail)
     code, output, run = _detect(path)
     assert code == 0, output
@@ -177,7 +178,8 @@ def _ndjson(path: Path, rows: list[list[str]]) -> Path:
 
 def test_an_ndjson_record_repeating_a_key_is_an_error_naming_it(tmp_path):
     path = tmp_path / "events.ndjson"
-    path.write_text("\n".join(json.dumps(dict(zip(_HEADER, r)))[:-1] + ', "ip": "192.0.2.1"}' for r in _rows(40)) + "\n")
+    records = (json.dumps(dict(zip(_HEADER, r)))[:-1] + ', "ip": "192.0.2.1"}' for r in _rows(40))
+    path.write_text("\n".join(records) + "\n")
     code, output, run = _detect(path)
     assert code == 2 and run is None
     assert output.strip() == f"error: {path}: duplicate key(s) in line 1: ip; a record must name each column once"

@@ -67,6 +67,9 @@ class CsvSource:
     quoted: RowCount = field(default_factory=RowCount)  #: rows holding a literal quote
     short: RowCount = field(default_factory=RowCount)  #: rows with fewer fields than the header (filled empty)
     surplus: RowCount = field(default_factory=RowCount)  #: rows with more fields than the header (extra dropped)
+    #: some line inside a quoted value holds as many separators as a row or more (a row swallowed by a stray quote
+    #: may be among them: :mod:`graphlink.stages.csv_rows` reads the values then, and only then)
+    row_like: bool = False
 
 
 _CACHE: dict[tuple, CsvSource] = {}
@@ -132,6 +135,7 @@ def _read_source(path: Path, separator: str) -> CsvSource:
         per_row[0] += pending
         if fields is None and ends.size:
             fields = int(per_row[0]) + 1  # the header's
+        out.row_like |= _row_like(breaks, ends, seps, fields, start + chunk.size)
         if literal.any():
             strays.append(at[literal])
             out.quoted.add(np.unique(done + np.searchsorted(ends, at[literal])))
@@ -160,6 +164,18 @@ def _read_source(path: Path, separator: str) -> CsvSource:
     if strays:
         out.source, out.placeholder = _replaced(path, data, np.concatenate(strays), out.quoted.first[0])
     return out
+
+
+def _row_like(breaks: np.ndarray, ends: np.ndarray, seps: np.ndarray, fields: int | None, hi: int) -> bool:
+    """Whether a line starting inside a quoted value (after a line break that ends no row) holds ``fields - 1``
+    separators or more up to the next line break; a line running past the chunk's end ``hi`` counts as one."""
+    inside = breaks[~np.isin(breaks, ends)]
+    if not inside.size:
+        return False
+    if fields is None or inside[-1] == breaks[-1]:
+        return True
+    following = breaks[np.searchsorted(breaks, inside) + 1]
+    return bool((np.searchsorted(seps, following) - np.searchsorted(seps, inside) >= fields - 1).any())
 
 
 def _quoted_seps(good: np.ndarray, inside: bool, lo: int, hi: int, seps: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -4,8 +4,9 @@
 A stray quote opening one field and another closing a later one make the rows between them one quoted multi-line
 value (quoted newlines are valid CSV), so those rows vanish from the count. :func:`csv_row_warnings` gives the
 warnings of the pass over the file's bytes (:func:`graphlink.stages.csv_bytes.csv_source`, which the scan makes
-anyway) and, only when some value spans lines, reads the file once more to count swallowed rows, for ``run.json``'s
-warnings: partly bad input is counted and reported, never dropped silently.
+anyway) and, only when a line inside a quoted value holds as many separators as a row (the pass tells), reads the
+file once more to count swallowed rows, for ``run.json``'s warnings: partly bad input is counted and reported,
+never dropped silently.
 
 A value is taken for swallowed rows when lines after its first hold exactly as many separators as the header
 (its field count less one): what a CSV row of the file looks like. A genuine multi-line prompt (prose, code)
@@ -53,7 +54,7 @@ def csv_row_warnings(path: str | Path, fmt: str | None = None, separator: str | 
     names = [f"__c{i}" for i in range(len(header))]
     source = csv_source(path, sep)  # rows with a literal quote, too few or too many fields: counted from the bytes
     warnings = row_warnings(source, str(path))
-    if source.breaks <= source.rows + 1:  # no quoted line break: nothing to read again
+    if not source.row_like:  # no line inside a quoted value looks like a row: nothing to read again
         return warnings
     lf = pl.scan_csv(source.source, has_header=False, skip_rows=1, separator=sep, glob=False, encoding="utf8-lossy",
                      schema={name: pl.String for name in names}, missing_columns="insert", truncate_ragged_lines=True)

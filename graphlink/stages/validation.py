@@ -51,8 +51,8 @@ from graphlink.config import EVENT_COLUMNS
 from graphlink.errors import InputError
 
 __all__ = ["MAX_EXACT_FLOAT", "check_columns", "check_not_a_time", "first_bad_json_line", "float_bad", "float_error",
-           "float_text", "is_float", "json_line_error", "check_json_keys", "lossy_utf8", "missing_id_warning", "spark_column", "spark_float_bad",
-           "spark_float_text", "starts_with_json_object"]
+           "float_text", "is_float", "json_line_error", "check_json_keys", "lossy_utf8", "missing_id_warning",
+           "spark_column", "spark_float_bad", "spark_float_text", "starts_with_json_object"]
 
 #: Columns of an accounts file (``--accounts``) that an events file does not have: named in the hint when
 #: a file with them and no event column is given as the events.
