@@ -103,8 +103,8 @@ def row_warnings(source: CsvSource, path: str) -> list[str]:
     """Warnings for the rows read with a literal quote, with too few and with too many fields; ``[]`` for none."""
     out = []
     for count, what, then in (
-            (source.quoted, "a double quote inside a value", "which polars cannot read as written; read as a literal "
-             'quote (where the file is written, quote such values: "a 5"" screen")'),
+            (source.quoted, "a double quote inside a value", "polars cannot read it as written, so it was read as a "
+             'literal quote (where the file is written, quote such values: "a 5"" screen")'),
             (source.short, "fewer fields than its header", "the missing fields were read as empty"),
             (source.surplus, "more fields than its header", "their extra fields were ignored")):
         if count.n:
@@ -135,7 +135,7 @@ def _read_source(path: Path, separator: str) -> CsvSource:
         per_row[0] += pending
         if fields is None and ends.size:
             fields = int(per_row[0]) + 1  # the header's
-        out.row_like |= _row_like(breaks, ends, seps, fields, start + chunk.size)
+        out.row_like |= _row_like(breaks, ends, seps, fields)
         if literal.any():
             strays.append(at[literal])
             out.quoted.add(np.unique(done + np.searchsorted(ends, at[literal])))
@@ -166,9 +166,9 @@ def _read_source(path: Path, separator: str) -> CsvSource:
     return out
 
 
-def _row_like(breaks: np.ndarray, ends: np.ndarray, seps: np.ndarray, fields: int | None, hi: int) -> bool:
+def _row_like(breaks: np.ndarray, ends: np.ndarray, seps: np.ndarray, fields: int | None) -> bool:
     """Whether a line starting inside a quoted value (after a line break that ends no row) holds ``fields - 1``
-    separators or more up to the next line break; a line running past the chunk's end ``hi`` counts as one."""
+    separators or more up to the next line break; a line running past the chunk's end counts as one."""
     inside = breaks[~np.isin(breaks, ends)]
     if not inside.size:
         return False
