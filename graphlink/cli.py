@@ -32,6 +32,7 @@ from graphlink.cli_support import (  # noqa: E402
     FormatOpt, QuietJsonOpt, QuietOpt, SeparatorOpt, TimestampFormatOpt, check_terminated, cli_errors, emit_json, err,
     out, print_table, print_warnings, read_summary, separator_value)
 from graphlink.config import PipelineConfig, build_config, parse_column_maps  # noqa: E402
+from graphlink.config.checks import MAX_SEED  # noqa: E402
 from graphlink.errors import ConfigError, GraphlinkError  # noqa: E402
 from graphlink.views.safety import terminal_safe  # noqa: E402
 from graphlink.views.words import plural  # noqa: E402
@@ -108,7 +109,7 @@ def detect(
     separator: SeparatorOpt = None,
     signals: Annotated[Optional[list[str]], typer.Option("--signal", metavar="COLUMN", show_default=False, help="Use this column as an extra shared-identifier signal (repeatable), e.g. --signal device_id.")] = None,
     config_file: Annotated[Optional[Path], typer.Option("--config", metavar="FILE", show_default=False, help="graphlink.toml with [columns], stage settings and [kinds.*] tables.")] = None,
-    seed: Annotated[Optional[int], typer.Option(metavar="N", show_default=False, help=f"Leiden seed. [default: {_DEFAULTS.communities.seed}]")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, max=MAX_SEED, metavar="N", show_default=False, help=f"Leiden seed. [default: {_DEFAULTS.communities.seed}]")] = None,
     resolution: Annotated[Optional[float], typer.Option(metavar="X", show_default=False, help=f"Leiden resolution; higher gives smaller clusters. [default: {_DEFAULTS.communities.resolution}]")] = None,
     asn_table: Annotated[Optional[Path], typer.Option(metavar="FILE", show_default=False, help="IP-to-ASN table (cidr,asn CSV or start/end/ASN TSV): adds the asn signal.")] = None,
     ipv4_prefix: Annotated[Optional[int], typer.Option(metavar="BITS", show_default=False, help=f"IPv4 network size for the ip_net signal. [default: {_DEFAULTS.signals.ipv4_prefix}]")] = None,
@@ -334,7 +335,7 @@ def export_command(
 def simulate(
     out_dir: Annotated[Path, typer.Argument(metavar="DIR", show_default=False, help="Folder to write events.parquet, accounts.parquet and labels.parquet to.")],
     preset: Annotated[str, typer.Option(metavar="small|medium|campaign", help="small (fixture size), medium (~1M events) or campaign (>=24k ring accounts, >=16M prompts).")] = "small",
-    seed: Annotated[int, typer.Option(min=0, metavar="N", help="Simulator seed: the same seed gives byte-identical files.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, metavar="N", help="Simulator seed: the same seed gives byte-identical files.")] = 0,
     camouflage: Annotated[Optional[float], typer.Option(metavar="SHARE", show_default=False, help="Share of each ring account's traffic made to look benign, in [0, 1) [default: the preset's].")] = None,
     quiet: QuietOpt = False,
     scenario: Annotated[Optional[str], typer.Option(metavar="pools|schedules|templates|crowds|giant|mixed", show_default=False, help="A scenario of the family: parameters drawn at random per seed; writes params.json too. Replaces --preset.")] = None,

@@ -25,6 +25,18 @@ def at_least(config: Any, minimum: float, *names: str) -> None:
         check(math.isfinite(value), f"{name} must be finite, got {value!r}")
 
 
+#: Seeds are integers from 0 to this (a 64-bit signed integer: every hash and random generator takes it).
+MAX_SEED = 2**63 - 1
+
+
+def seed_range(config: Any, name: str = "seed") -> None:
+    """The named seed of ``config`` is an integer from 0 to :data:`MAX_SEED`, as ``simulate --seed`` and
+    ``detect --seed`` take (a negative hashing seed was a traceback; a negative Leiden seed was taken)."""
+    value = getattr(config, name)
+    check(isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED,
+          f"{name} must be an integer from 0 to 2**63 - 1, got {value!r}")
+
+
 def share(config: Any, *names: str) -> None:
     """Each named setting of ``config`` is a share in [0, 1]."""
     for name in names:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from graphlink.config.checks import at_least, check, frozen_mapping, plain, share
+from graphlink.config.checks import at_least, check, frozen_mapping, plain, seed_range, share
 from graphlink.config.graph import GraphConfig
 from graphlink.config.kinds import DEFAULT_CUSTOM_KIND, KindSpec, check_signal_columns
 from graphlink.errors import ConfigError
@@ -200,10 +200,9 @@ class SignalConfig:
         check_signal_columns(self.extra_signals)  # column names, none a built-in kind's
         share(self, "prompt_min_templated", "prompt_min_share")
         at_least(self, 1, "prompt_min_prompts")
-        if not 8 <= self.ipv4_prefix <= 32:
-            raise ConfigError(f"ipv4_prefix must be between 8 and 32, got {self.ipv4_prefix}")
-        if not 16 <= self.ipv6_prefix <= 64:
-            raise ConfigError(f"ipv6_prefix must be between 16 and 64, got {self.ipv6_prefix}")
+        seed_range(self)
+        check(8 <= self.ipv4_prefix <= 32, f"ipv4_prefix must be between 8 and 32, got {self.ipv4_prefix}")
+        check(16 <= self.ipv6_prefix <= 64, f"ipv6_prefix must be between 16 and 64, got {self.ipv6_prefix}")
         check(self.ngram >= 1, "ngram must be at least 1")
         for name in ("max_prompts_per_account", "max_prompts_total", "max_words_per_prompt", "timing_bucket_seconds",
                      "timing_min_buckets", "timing_bands", "timing_rows", "creation_bucket_seconds"):
@@ -277,6 +276,7 @@ class CommunityConfig:
             check(value < float("inf"), f"{name} must be finite, got {value!r}")  # inf: no cluster at all, silently
         check(self.objective in ("CPM", "modularity"), f"objective must be 'CPM' or 'modularity', got {self.objective!r}")
         at_least(self, 1, "min_cluster_size")
+        seed_range(self)
         share(self, "core_strength")
         check(self.backend in ("igraph", "leidenalg"), f"backend must be 'igraph' or 'leidenalg', got {self.backend!r}")
 

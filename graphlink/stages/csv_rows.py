@@ -1,15 +1,16 @@
-"""CSV/TSV rows polars reads without a word: rows with surplus fields and rows swallowed by a stray quote.
+"""CSV/TSV rows polars reads without a word: rows swallowed by a stray quote (and, from
+:mod:`graphlink.stages.csv_bytes`, rows with a literal quote, too few or too many fields).
 
-polars reads a CSV file as written: a row with more fields than the header has its extra fields dropped
-(``truncate_ragged_lines``), and a stray quote opening one field and another closing a later one make the rows
-between them one quoted multi-line value (quoted newlines are valid CSV), so those rows vanish from the count.
-:func:`csv_row_warnings` reads the file once more (its header count of fields plus one) and counts both, for
-``run.json``'s warnings: partly bad input is counted and reported, never dropped silently.
+A stray quote opening one field and another closing a later one make the rows between them one quoted multi-line
+value (quoted newlines are valid CSV), so those rows vanish from the count. :func:`csv_row_warnings` gives the
+warnings of the pass over the file's bytes (:func:`graphlink.stages.csv_bytes.csv_source`, which the scan makes
+anyway) and, only when a line inside a quoted value holds as many separators as a row (the pass tells), reads the
+file once more to count swallowed rows, for ``run.json``'s warnings: partly bad input is counted and reported,
+never dropped silently.
 
 A value is taken for swallowed rows when lines after its first hold exactly as many separators as the header
 (its field count less one): what a CSV row of the file looks like. A genuine multi-line prompt (prose, code)
-rarely has lines with exactly that many separators, so it is read as before and not counted.
-"""
+rarely has lines with exactly that many separators, so it is read as before and not counted."""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ from pathlib import Path
 
 import polars as pl
 
+from graphlink.stages.csv_bytes import csv_source, literal_quotes, row_warnings
 from graphlink.stages.reading import collect_frame, detect_format, is_blank, raw_header, sniff_separator
 
 __all__ = ["csv_row_warnings", "swallowed_lines"]
 
 _ROW = "__graphlink_row"
-_SURPLUS = "__graphlink_surplus"
 
 
 def swallowed_lines(name: str, separator: str, fields: int) -> pl.Expr:
@@ -51,16 +52,13 @@ def csv_row_warnings(path: str | Path, fmt: str | None = None, separator: str | 
     sep = sniff_separator(path, fmt, separator)
     header = raw_header(path, sep)
     names = [f"__c{i}" for i in range(len(header))]
-    lf = pl.scan_csv(path, has_header=False, skip_rows=1, separator=sep, glob=False, encoding="utf8-lossy",
-                     schema={name: pl.String for name in [*names, _SURPLUS]}, missing_columns="insert",
-                     truncate_ragged_lines=True)
-    surplus = pl.col(_SURPLUS).is_not_null()
-    counts = collect_frame(lf.with_row_index(_ROW, offset=1).select(
-        pl.len().alias("rows"), surplus.sum().alias("surplus"), pl.col(_ROW).filter(surplus).first().alias("first")),
-        str(path)).row(0, named=True)
-    warnings = _surplus_warning(counts, str(path))
-    if _line_breaks(path) <= counts["rows"] + 1:  # no quoted line break: nothing to read again
+    source = csv_source(path, sep)  # rows with a literal quote, too few or too many fields: counted from the bytes
+    warnings = row_warnings(source, str(path))
+    if not source.row_like:  # no line inside a quoted value looks like a row: nothing to read again
         return warnings
+    lf = pl.scan_csv(source.source, has_header=False, skip_rows=1, separator=sep, glob=False, encoding="utf8-lossy",
+                     schema={name: pl.String for name in names}, missing_columns="insert", truncate_ragged_lines=True)
+    lf = literal_quotes(lf, source)
     multi = pl.any_horizontal([pl.col(c).str.contains("\n", literal=True) for c in names])
     counted = [swallowed_lines(c, sep, len(names)).fill_null(0).alias(f"{c}_n") for c in names]
     rows = collect_frame(lf.with_row_index(_ROW, offset=1).filter(multi).with_columns(counted)
@@ -111,23 +109,6 @@ def _row_lines(value: str | None, separator: str, fields: int, shapes: dict[int,
                                         for i, shape in shapes.items()):
             count += 1
     return count
-
-
-def _line_breaks(path: Path, chunk: int = 1 << 24) -> int:
-    """The number of ``\n`` bytes in the file (read in 16 MiB chunks)."""
-    total = 0
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            total += block.count(b"\n")
-    return total
-
-
-def _surplus_warning(counts: dict, path: str) -> list[str]:
-    if not counts["surplus"]:
-        return []
-    were = "row" if counts["surplus"] == 1 else "rows"
-    return [f"{counts['surplus']:,} {were} of {path} had more fields than its header (the first: row "
-            f"{counts['first']}); their extra fields were ignored"]
 
 
 def _swallowed_warning(rows: pl.DataFrame, path: str, header: list[str], names: list[str]) -> list[str]:

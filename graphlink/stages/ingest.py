@@ -41,7 +41,7 @@ from graphlink.stages.reading import EXTENSIONS, collect_frame, normalise_header
 from graphlink.stages.timestamp_hint import created_at_warning, timestamp_hint
 from graphlink.stages.timestamps import parse_timestamp
 from graphlink.stages.validation import (
-    check_columns, check_not_a_time, float_bad, float_error, float_text, is_float,
+    check_columns, check_not_a_time, float_bad, float_error, float_text, is_float, missing_id_warning,
 )
 
 # Log timestamps outside this window are corrupt (epoch zero, year 9999, unit mix-ups).
@@ -359,15 +359,13 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
                else None)
     lf = lf.select(exprs)
     rows, rejected = _reject_counts(lf, {"missing_account_id": pl.col("account_id").is_null()}, path_str)
+    missing = missing_id_warning(lf, rows, rejected.get("missing_account_id", 0), path_str)  # raises if all are
     frame = collect_frame(lf.filter(pl.col("account_id").is_not_null()), path_str)
-    aggs = []
-    if "created_at" in frame.columns:
-        aggs.append(pl.col("created_at").min())
-    if "email_domain" in frame.columns:
-        aggs.append(pl.col("email_domain").drop_nulls().first())
+    aggs = [*([pl.col("created_at").min()] if "created_at" in frame.columns else []),
+            *([pl.col("email_domain").drop_nulls().first()] if "email_domain" in frame.columns else [])]
     frame = frame.group_by("account_id").agg(aggs) if aggs else frame.unique()
     return AccountsInfo(frame=frame.sort("account_id"), path=path_str, rows_read=rows, rejected=rejected,
-                        warnings=[*csv_row_warnings(path, fmt), *([warning] if warning else [])])
+                        warnings=[*csv_row_warnings(path, fmt), *missing, *([warning] if warning else [])])
 
 
 def build_account_index(events: Events, accounts: AccountsInfo | None = None) -> pl.DataFrame:

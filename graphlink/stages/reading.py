@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from graphlink.errors import InputError, safe_reason
+from graphlink.stages.csv_bytes import csv_source, literal_quotes
 
 __all__ = ["BLANK_PROBE", "EXTENSIONS", "check_folder", "check_parquet_magic", "clean_header", "collect_frame",
            "detect_format", "header_separator", "is_blank", "normalise_header", "raw_header", "read_schema", "scan", "sniff_encoding", "sniff_separator"]
@@ -132,27 +133,22 @@ def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()
             return pl.LazyFrame(schema={"account_id": pl.String})
         unmarked = sniff_encoding(path, fmt)
         if fmt in ("csv", "tsv"):
-            return pl.scan_csv(
-                path,
-                glob=False,
-                separator=sniff_separator(path, fmt, separator),
-                infer_schema=False,
-                encoding="utf8-lossy",
-                truncate_ragged_lines=True,
-            )
+            sep = sniff_separator(path, fmt, separator)
+            source = csv_source(path, sep)  # literal quotes inside values replaced (graphlink.stages.csv_bytes)
+            lf = pl.scan_csv(source.source, glob=False, separator=sep, infer_schema=False, encoding="utf8-lossy",
+                             truncate_ragged_lines=True)
+            return literal_quotes(lf, source)
+        from graphlink.stages.validation import check_json_keys, lossy_utf8
+
+        check_json_keys(path)
         source = glob.escape(str(path)) if unmarked is None else unmarked  # scan_ndjson has no glob=False
         try:
-            names = pl.scan_ndjson(source, infer_schema_length=None).collect_schema().names()
+            return _scan_ndjson(source, columns)
         except pl.exceptions.PolarsError:
-            if not columns:
+            lossy = lossy_utf8(path)  # bytes that are not UTF-8: replaced by U+FFFD, as in CSV
+            if lossy is None:
                 raise
-            names = None
-        if names is not None:
-            return pl.scan_ndjson(source, schema={name: pl.String for name in names})
-        # No common type for some key: read the usable columns, keep those that occur.
-        as_text = pl.scan_ndjson(source, schema={name: pl.String for name in dict.fromkeys(columns)})
-        present = as_text.select(pl.all().is_not_null().any()).collect().row(0, named=True)
-        return as_text.select([name for name, seen in present.items() if seen])
+            return _scan_ndjson(lossy, columns)
     except (pl.exceptions.PolarsError, OSError) as exc:
         if fmt == "ndjson":  # a broken line: named, as the Spark engine names it
             from graphlink.stages.validation import first_bad_json_line, json_line_error
@@ -161,6 +157,22 @@ def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()
             if line is not None:
                 raise json_line_error(str(path), line) from None
         raise InputError(f"cannot read as {fmt}: {safe_reason(exc)}", file=str(path)) from None
+
+
+def _scan_ndjson(source: str | bytes, columns: tuple[str, ...]) -> pl.LazyFrame:
+    """:func:`scan` of NDJSON: every key's values as text (see there)."""
+    try:
+        names = pl.scan_ndjson(source, infer_schema_length=None).collect_schema().names()
+    except pl.exceptions.PolarsError:
+        if not columns:
+            raise
+        names = None
+    if names is not None:
+        return pl.scan_ndjson(source, schema={name: pl.String for name in names})
+    # No common type for some key: read the usable columns, keep those that occur.
+    as_text = pl.scan_ndjson(source, schema={name: pl.String for name in dict.fromkeys(columns)})
+    present = as_text.select(pl.all().is_not_null().any()).collect().row(0, named=True)
+    return as_text.select([name for name, seen in present.items() if seen])
 
 
 def read_schema(lf: pl.LazyFrame, path: str) -> pl.Schema:
@@ -201,7 +213,8 @@ def normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str |
 def raw_header(path: str | Path, separator: str) -> list[str]:
     """The first line of a CSV/TSV file as written (polars renames repeated names when it reads a header)."""
     try:
-        raw = pl.read_csv(path, separator=separator, has_header=False, n_rows=1, infer_schema=False, glob=False,
+        raw = pl.read_csv(csv_source(path, separator).source, separator=separator, has_header=False, n_rows=1,
+                          infer_schema=False, glob=False,
                           encoding="utf8-lossy", truncate_ragged_lines=True).row(0)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"cannot read the header: {safe_reason(exc)}", file=str(path)) from None

@@ -51,8 +51,8 @@ from graphlink.config import EVENT_COLUMNS
 from graphlink.errors import InputError
 
 __all__ = ["MAX_EXACT_FLOAT", "check_columns", "check_not_a_time", "first_bad_json_line", "float_bad", "float_error",
-           "float_text", "is_float", "json_line_error", "spark_column", "spark_float_bad",
-           "spark_float_text", "starts_with_json_object"]
+           "float_text", "is_float", "json_line_error", "check_json_keys", "lossy_utf8", "missing_id_warning",
+           "spark_column", "spark_float_bad", "spark_float_text", "starts_with_json_object"]
 
 #: Columns of an accounts file (``--accounts``) that an events file does not have: named in the hint when
 #: a file with them and no event column is given as the events.
@@ -227,3 +227,69 @@ def json_line_error(path: str, line: int) -> InputError:
     """The error for an NDJSON line that is not a JSON object."""
     return InputError(f"cannot read as ndjson: line {line:,} is not a JSON object (NDJSON needs one object "
                       "per line); fix or remove it", file=path)
+
+
+def missing_id_warning(accounts: pl.LazyFrame, rows: int, missing: int, path: str) -> list[str]:
+    """The accounts file's rows without an account id (``accounts``: its cleaned ``account_id`` column), ignored:
+    one warning naming the first (they were counted in ``run.json`` only, unsaid).
+
+    Raises
+    ------
+    InputError
+        Every row lacks one (the file would add nothing, silently), as for an events file.
+    """
+    if not missing:
+        return []
+    if missing >= rows:
+        raise InputError(f"every row ({rows:,}) has an empty account_id, so the file adds nothing; check the column "
+                         "(--map account_id=COLUMN)", file=path, column="account_id")
+    first = accounts.with_row_index("__row", offset=1).filter(pl.col("account_id").is_null()).select("__row")
+    row = int(first.head(1).collect().item())
+    were = "row has" if missing == 1 else "rows have"
+    return [f"{missing:,} {were} no account_id in {path} (the first: row {row}); ignored"]
+
+
+#: NDJSON lines whose keys are checked for repeats (a log writes every record alike).
+JSON_KEY_PROBE = 100
+
+
+def check_json_keys(source: str | Path | bytes) -> None:
+    """Refuse an NDJSON file whose first records repeat a key (``{"ip": "a", "ip": "b"}``): JSON readers keep one of
+    the two silently, as a repeated CSV header name would be (an error too).
+
+    Raises
+    ------
+    InputError
+        ``duplicate key(s)`` naming them and the line.
+    """
+    if isinstance(source, bytes):
+        lines = source.splitlines()[:JSON_KEY_PROBE]
+    else:
+        with open(source, "rb") as handle:
+            lines = [line for _, line in zip(range(JSON_KEY_PROBE), handle)]
+    for number, line in enumerate(lines, start=1):
+        repeated: list[str] = []
+
+        def pairs(items: list[tuple[str, Any]]) -> dict:
+            keys = [k for k, _ in items]
+            repeated.extend(k for k in dict.fromkeys(keys) if keys.count(k) > 1)
+            return dict(items)
+
+        try:
+            json.loads(line.lstrip(b"\xef\xbb\xbf") if number == 1 else line, object_pairs_hook=pairs)
+        except ValueError:
+            continue  # a broken line is the reader's to name
+        if repeated:
+            raise InputError(f"duplicate key(s) in line {number}: {', '.join(repeated[:5])}; a record must name each "
+                             "column once", file=str(source) if not isinstance(source, bytes) else None)
+
+
+def lossy_utf8(path: str | Path) -> bytes | None:
+    """An NDJSON file's bytes with what is not UTF-8 replaced by U+FFFD (as CSV is read), a byte-order mark
+    dropped; None for a file that is UTF-8 (only called once a reader has failed)."""
+    data = Path(path).read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace").lstrip("\ufeff").encode("utf-8")
+    return None
