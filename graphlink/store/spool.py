@@ -52,7 +52,7 @@ def sniff_format(head: bytes) -> str:
 
     Examples
     --------
-    >>> sniff_format(b'PAR1...'), sniff_format(b'{"account_id": "a"}\n{"account_id": "b"}\n'), sniff_format(b"a,b\n")
+    >>> sniff_format(b'PAR1...'), sniff_format(b'{"account_id": "a"}\\n{"account_id": "b"}\\n'), sniff_format(b"a,b\\n")
     ('parquet', 'ndjson', 'csv')
     """
     if head.startswith(PARQUET_MAGIC):

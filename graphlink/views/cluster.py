@@ -293,7 +293,7 @@ class ClusterView:
         >>> ring = graphlink.detect(events).cluster(1)
         >>> print(ring.why())  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
         Cluster 1: 3 accounts, score 0..., not flagged (flag_threshold 0.6, min_flag_size 5)
-        Linked by: payment, ip, ip_net
+        Linked by: payment cards, IP addresses, IP networks
         Shared evidence:
           - 2 of 3 members share payment card 'k' (2 accounts carry it in the whole input)
           - 3 of 3 members share IP address '9.9.9.9' (3 accounts carry it in the whole input)
