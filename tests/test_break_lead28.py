@@ -203,7 +203,7 @@ def test_explain_reads_the_lead_from_the_start_not_from_a_quoted_prompt():
                      NO_EVIDENCE, 0.6, 5).splitlines()[0]
     assert "tied to flagged cluster 7 (campaign 4)" in first and "cluster 9" not in first and "same operator" not in first
     own = why_text({**base, "score": 0.9, "why": ATTACK}, NO_EVIDENCE, 0.6, 5).splitlines()[0]
-    assert "on its own evidence" in own and "cluster 9" not in own
+    assert "on its own score, with campaign 4's accounts counted" in own and "cluster 9" not in own  # size borrowed (s37)
 
 
 def test_the_wording_is_one_reason_and_the_pattern_reads_both_starts():
