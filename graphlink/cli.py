@@ -170,7 +170,7 @@ def detect(
                    "warnings": result.warnings, "kept_from_before": kept, "previous": run.get("previous"),
                    "seconds": round(sum(run["timings"].values()), 3),
                    "top_clusters": [dict(zip(["cluster_id", "size", "score", "flagged", "campaign_id", "kinds", "why", "flag"], r))
-                                    for r in cluster_rows(result.clusters, top)]})
+                                    for r in cluster_rows(result.clusters, top, run)]})
     if quiet:
         return
     print_warnings(result.warnings)
@@ -194,8 +194,8 @@ def detect(
     if run.get("previous"):
         say(previous_summary(run["previous"]))
     if result.clusters.height:
-        print_table(clusters_table(result.clusters, top, "Top clusters"), cluster_rows(result.clusters, top),
-                    CLUSTER_HEADERS)
+        print_table(clusters_table(result.clusters, top, "Top clusters", run),  # piped: kinds named as on a terminal
+                    cluster_rows(result.clusters, top, run, words=True), CLUSTER_HEADERS)
 
 
 RedactOpt = Annotated[bool, typer.Option(

@@ -79,7 +79,7 @@ def print_table(table: Table, rows: list[list], headers: list[str], titled: bool
         out.print(table)
         return
     if titled and table.title:
-        caption = f"; {table.caption}" if table.caption else ""  # "(50); 20 more: --evidence 50", no nested brackets
+        caption = " ".join(f"; {table.caption}".split()) if table.caption else ""  # "(50); 20 more: --evidence 50", one line
         sys.stdout.write(f"# {table.title}{caption}\n")
     sys.stdout.write("\t".join(headers) + "\n")
     for row in rows:

@@ -282,16 +282,19 @@ MATCHES_SCHEMA = pl.Schema({
 
 #: What every view and export of a cluster says about its flag, built in one place
 #: (:func:`graphlink.views.explain.flag_explanation`, :func:`graphlink.views.explain.cluster_explanations`):
-#: ``why`` (the ``clusters.parquet`` reasons), ``reasons`` (the same, split: :func:`why_reasons`), ``flagged_with``
+#: ``flag`` (what the flag rests on, :func:`graphlink.views.explain.flag_basis_expr`: ``own evidence``, ``own score,
+#: size of campaign N`` -- its score, its campaign's accounts counted for ``min_flag_size`` --, ``with cluster N``,
+#: ``with campaign N``; "" when not flagged: the words of detect's table, ``show``'s heading and the report), ``why``
+#: (the ``clusters.parquet`` reasons), ``reasons`` (the same, split: :func:`why_reasons`), ``flagged_with``
 #: (the flagged cluster a flag came from: ``{"cluster_id", "campaign_id", "same_operator"}``, null for a flag on the
-#: cluster's own evidence) and ``score_note`` (beside the score when the score alone would not flag the cluster: a
-#: flag through a tie, with its campaign or of the campaign as a whole; or why a cluster scoring the threshold is not
-#: flagged: too few accounts counted for ``min_flag_size``; "" otherwise). ``show --json`` and the JSON
-#: case file carry all four; ``members.csv`` (a row per member) and the graph exports' account nodes carry
-#: :data:`FLAG_EXPLANATION_COLUMNS`.
-FLAG_EXPLANATION = ("why", "reasons", "flagged_with", "score_note")
+#: cluster's own evidence) and ``score_note`` (beside the score when the score or size alone would not flag the
+#: cluster: a flag through a tie, with its campaign's accounts counted for ``min_flag_size`` or of the campaign as a
+#: whole; or why a cluster scoring the threshold is not flagged: too few accounts counted for ``min_flag_size``; ""
+#: otherwise). ``show --json`` and the JSON case file carry all five; ``members.csv`` (a row per member) and the graph
+#: exports' account nodes carry :data:`FLAG_EXPLANATION_COLUMNS`.
+FLAG_EXPLANATION = ("flag", "why", "reasons", "flagged_with", "score_note")
 #: The flat part of :data:`FLAG_EXPLANATION`: what a table or graph export carries per cluster (or member).
-FLAG_EXPLANATION_COLUMNS = ("score_note", "why")
+FLAG_EXPLANATION_COLUMNS = ("flag", "score_note", "why")
 
 #: Why each member is in its cluster, built in one place (:func:`graphlink.views.member_ties.member_ties`) from the
 #: folder's ``linking.parquet`` and ``memberships.parquet`` at view time, and shown wherever members are: ``show``

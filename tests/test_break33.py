@@ -271,11 +271,11 @@ def test_a_separator_inside_account_ids_does_not_make_two_member_sets_one_timing
 
 def test_the_verdict_of_a_same_operator_tie_names_the_other_flagged_cluster_a_card_leads_to():
     """``show``'s first line named the card of another flagged cluster for a "tied to" flag only: a "same operator as
-    flagged cluster 3 ..., and to flagged cluster 17 by 1 card or identifier" flag read "same operator as flagged
+    flagged cluster 3 ..., and to flagged cluster 17 by 1 payment card or identifier" flag read "same operator as flagged
     cluster 3 (campaign 1)", the card shared with cluster 17's operator unsaid."""
     from graphlink.views.explain import why_text
 
-    why = "same operator as flagged cluster 3 (campaign 1) by 2 cards or identifiers, and to flagged cluster 17 by 1 card or identifier; x"
+    why = "same operator as flagged cluster 3 (campaign 1) by 2 payment cards or identifiers, and to flagged cluster 17 by 1 payment card or identifier; x"
     evidence = pl.DataFrame(schema={"kind": pl.String, "value": pl.String, "accounts_sharing": pl.UInt32,
                                     "weight": pl.Float64, "df": pl.UInt32})
     row = {"cluster_id": 9, "size": 6, "score": 0.1, "flagged": True, "why": why, "campaign_id": 1, "kinds": []}

@@ -5,7 +5,7 @@ Found and fixed here:
 
 * The counts after "by" were all the cluster's tying values, whichever flagged cluster they led to: a cell
   paying with one card of flagged cluster 1 and writing flagged cluster 2's template read "same operator as
-  flagged cluster 1 (campaign 1) by 1 card or identifier, 6 prompt phrases", though cluster 1 holds none of
+  flagged cluster 1 (campaign 1) by 1 payment card or identifier, 6 prompt phrases", though cluster 1 holds none of
   the passages. The counts are now of the values that lead to the lead named.
 * The lead was the one most *cards* lead to, contacts included: one account of flagged cluster 1 paying with a
   card the cell uses (a contact, by operator_ties' own definition) made a cell writing flagged cluster 2's
@@ -91,7 +91,7 @@ def test_the_counts_are_of_the_values_that_lead_to_the_lead_named(kind):
     ties, out = two_operators(kind)
     assert ties.select("cluster_id", "lead", "cards", "texts", "addresses").rows() == [(TAME, 1, 1, 0, 0)]
     tame = out.filter(pl.col("cluster_id") == TAME).row(0, named=True)
-    assert tame["why"] == "same operator as flagged cluster 1 (campaign 1) by 1 card or identifier; office hours"
+    assert tame["why"] == "same operator as flagged cluster 1 (campaign 1) by 1 payment card or identifier; office hours"
     assert tame["campaign_id"] == 1 and tame["flagged"] and not tame["flagged_own"]
 
 
@@ -103,7 +103,7 @@ def test_a_contact_card_does_not_outrank_the_template_the_cell_writes():
     tame = out.filter(pl.col("cluster_id") == TAME).row(0, named=True)
     # Session 32 (issue 17): the contact card, which leads to cluster 1, is named after the counts that lead to 2.
     assert tame["why"].startswith("tied to flagged cluster 2 (campaign 2) by 6 prompt phrases, "
-                                  "and to flagged cluster 1 by 1 card or identifier; ")
+                                  "and to flagged cluster 1 by 1 payment card or identifier; ")
     assert tame["campaign_id"] == 3 and tame["flagged"]
 
 
@@ -132,7 +132,7 @@ def test_a_lead_in_no_campaign_leaves_the_card_tied_cluster_in_its_own():
                        "why": ["proxies", "office"], "campaign_id": [None, 2]}, schema_overrides={"campaign_id": pl.Int64})
     out = flag_with_campaign(cl, tied_to=tied(2, 1)).row(1, named=True)
     assert out["campaign_id"] == 2 and out["flagged"]
-    assert out["why"] == "same operator as flagged cluster 1 (campaign 2) by 1 card or identifier; office"
+    assert out["why"] == "same operator as flagged cluster 1 (campaign 2) by 1 payment card or identifier; office"
 
 
 def test_a_text_tie_keeps_the_campaign_and_a_card_tie_joins_the_leads():
@@ -141,8 +141,8 @@ def test_a_text_tie_keeps_the_campaign_and_a_card_tie_joins_the_leads():
     out = flag_with_campaign(cl, tied_to=pl.concat([tied(2, 1, cards=2, addresses=1), tied(3, 1, cards=0, texts=5, addresses=2)]))
     assert out["campaign_id"].to_list() == [1, 1, 3]
     assert out["why"].to_list()[1:] == [
-        "same operator as flagged cluster 1 (campaign 1) by 2 cards or identifiers, 1 address; office",
-        "tied to flagged cluster 1 (campaign 1) by 5 prompt phrases, 2 addresses; homes"]
+        "same operator as flagged cluster 1 (campaign 1) by 2 payment cards or identifiers, 1 IP address; office",
+        "tied to flagged cluster 1 (campaign 1) by 5 prompt phrases, 2 IP addresses; homes"]
 
 
 def test_a_tie_frame_without_counts_keeps_the_old_wording_and_campaign():
@@ -187,12 +187,12 @@ ATTACK = '80% of prompts are templated ("x; same operator as flagged cluster 9 (
 
 def test_rekey_rewrites_only_the_lead_at_the_start_in_both_wordings():
     cl = pl.DataFrame({"cluster_id": [1, 2, 3, 12], "why": [
-        f"same operator as flagged cluster 12 (campaign 1) by 1 card or identifier; {ATTACK}",
+        f"same operator as flagged cluster 12 (campaign 1) by 1 payment card or identifier; {ATTACK}",
         f"tied to flagged cluster 1 (campaign 4) by 6 prompt phrases; {ATTACK}",
         ATTACK.replace("same operator as", "tied to"), "proxies"]})
     mapping = pl.DataFrame({"cluster_id": [1, 2, 3, 9, 12], "stable_id": [70, 71, 72, 99, 50]})
     assert rekey_why(cl, mapping)["why"].to_list() == [
-        f"same operator as flagged cluster 50 (campaign 1) by 1 card or identifier; {ATTACK}",
+        f"same operator as flagged cluster 50 (campaign 1) by 1 payment card or identifier; {ATTACK}",
         f"tied to flagged cluster 70 (campaign 4) by 6 prompt phrases; {ATTACK}",
         ATTACK.replace("same operator as", "tied to"), "proxies"]
 
@@ -203,7 +203,7 @@ def test_explain_reads_the_lead_from_the_start_not_from_a_quoted_prompt():
                      NO_EVIDENCE, 0.6, 5).splitlines()[0]
     assert "tied to flagged cluster 7 (campaign 4)" in first and "cluster 9" not in first and "same operator" not in first
     own = why_text({**base, "score": 0.9, "why": ATTACK}, NO_EVIDENCE, 0.6, 5).splitlines()[0]
-    assert "on its own evidence" in own and "cluster 9" not in own
+    assert "on its own score, with campaign 4's accounts counted" in own and "cluster 9" not in own  # size borrowed (s37)
 
 
 def test_the_wording_is_one_reason_and_the_pattern_reads_both_starts():
@@ -212,8 +212,8 @@ def test_the_wording_is_one_reason_and_the_pattern_reads_both_starts():
     out = pl.DataFrame({"lead": [3, 3], "campaign_id": [1, 2], "why": ["x", "y"], "cards": [2, 0], "texts": [1, 0],
                         "addresses": [0, 1]}, schema_overrides={k: pl.UInt32 for k in ("cards", "texts", "addresses")}
                        ).select(inherited_why())["why"].to_list()
-    assert out == ["same operator as flagged cluster 3 (campaign 1) by 2 cards or identifiers, 1 prompt phrase; x",
-                   "tied to flagged cluster 3 (campaign 2) by 1 address; y"]
+    assert out == ["same operator as flagged cluster 3 (campaign 1) by 2 payment cards or identifiers, 1 prompt phrase; x",
+                   "tied to flagged cluster 3 (campaign 2) by 1 IP address; y"]
     assert [why_reasons(w)[0].split(" (")[0] for w in out] == [INHERITED + "3", TIED + "3"]
     assert [re.match(LEAD_PATTERN, w).group(2) for w in out] == ["3", "3"]
 
@@ -250,7 +250,7 @@ def test_a_card_tied_cell_is_the_same_operator_in_the_rings_campaign(card_run):
     loud_row, tame_row = cluster_row(result, loud[0]), cluster_row(result, tame[0])
     assert not loud_row["why"].startswith((INHERITED, TIED)) and tame_row["flagged"] and tame_row["score"] < 0.6
     assert tame_row["why"].startswith(f"same operator as flagged cluster {loud_row['cluster_id']} "
-                                      f"(campaign {loud_row['campaign_id']}) by 1 card or identifier; ")
+                                      f"(campaign {loud_row['campaign_id']}) by 1 payment card or identifier; ")
     assert tame_row["campaign_id"] == loud_row["campaign_id"]
     # campaigns.parquet and accounts.parquet agree with the clusters' campaigns
     camp = result.campaigns.filter(pl.col("campaign_id") == loud_row["campaign_id"]).row(0, named=True)

@@ -410,7 +410,7 @@ JAPANESE_REQUESTS = ("{}について、わかりやすく説明してくださ�
 
 
 def japanese_world(seed: int = 3, carrier: bool = True) -> tuple[Log, list[str], list[str]]:
-    """12 Japanese speakers in 4 groups of 3 (behind a mobile carrier's rotating exits, 8 addresses
+    """12 Japanese speakers in 4 groups of 3 (behind a mobile carrier's rotating exits, 8 IP addresses
     in 8 networks per group, no card; or ``carrier=False``: a family's home line and card) and 20
     more on their own home lines, all asking in ordinary polite phrasing ("...について、わかりやすく
     説明してください", "...の意味を教えてください") about two-word topics. Ordinary people around."""

@@ -480,7 +480,7 @@ def test_disguises_the_normaliser_undoes_and_prompt_gaps_leave_the_ring_flagged_
 
 @pytest.mark.xfail(strict=True, reason=(
     "pool_campaigns (opt-in): the campaign scored as a whole is diluted the same way. The 12-card-group cell "
-    "(card_group_cell_world) with 60 % camouflage stays one campaign of 60 (tied by 11 addresses and 9 prompt "
+    "(card_group_cell_world) with 60 % camouflage stays one campaign of 60 (tied by 11 IP addresses and 9 prompt "
     "values) but scores 0.571 as a whole: no account flagged (0.957 with no camouflage)"))
 def test_a_pooled_campaign_with_sixty_percent_camouflage_is_flagged():
     log, ring = cell_world(camo=0.6)

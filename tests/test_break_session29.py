@@ -276,7 +276,7 @@ def test_the_campaign_phrase_and_the_cluster_whys_name_the_same_stable_ids():
 
 def test_a_flagged_through_campaign_with_one_lead_in_two_wordings_names_it_once():
     rows = [(1, 3, 1, True, False, "tied to flagged cluster 5 (campaign 2) by 6 prompt phrases; a"),
-            (2, 3, 1, True, False, "same operator as flagged cluster 5 (campaign 2) by 1 card or identifier; b"),
+            (2, 3, 1, True, False, "same operator as flagged cluster 5 (campaign 2) by 1 payment card or identifier; b"),
             (5, 6, 2, True, True, "proxies")]
     assert flagged_through(clusters_frame(rows))["through"].to_list() == ["cluster 5 (campaign 2)"]
 

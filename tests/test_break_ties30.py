@@ -4,7 +4,7 @@ case file / CSV export).
 
 Worlds: :func:`tests.test_tie_evidence.tame_world` (a loud cell and a tame cell of one operator sending one
 template, 100 people), varied: two tame members paying with the loud cell's card 0 (a card tie, "same operator as
-flagged cluster N by 1 card or identifier"), a ``--signal`` device column shared the same way, an attacker-written
+flagged cluster N by 1 payment card or identifier"), a ``--signal`` device column shared the same way, an attacker-written
 card value or template, and a second loud operator. What held is kept as regression tests; what broke is a strict
 xfail with the reason.
 """
@@ -164,7 +164,7 @@ def test_a_redacted_tying_card_or_address_is_hashed_in_show_json_report_and_expo
 
 
 @pytest.mark.xfail(strict=True, reason="--redact hashes payment fingerprints, e-mails and IPs only (README): a --signal "
-                   "identifier that ties a cluster ('same operator as flagged cluster N by 1 card or identifier') is "
+                   "identifier that ties a cluster ('same operator as flagged cluster N by 1 payment card or identifier') is "
                    "listed in clear in tied_by, the report's ties table and the case file (pre-existing for the "
                    "evidence rows on main; an e-mail-shaped identifier is hashed by the free-text search)")
 def test_a_redacted_tying_signal_identifier_is_not_in_clear(device):
@@ -229,7 +229,7 @@ def test_a_cluster_tied_to_two_flagged_operators_lists_only_the_values_leading_t
     row, lead_b = cluster_row(result, tame[5]), cluster_row(result, b[0])
     assert cluster_row(result, a[0])["flagged"] and lead_b["flagged"]
     assert row["why"].startswith(f"same operator as flagged cluster {lead_b['cluster_id']} (campaign ")
-    assert re.match(r"^[^;]* by 1 card or identifier;", row["why"])
+    assert re.match(r"^[^;]* by 1 payment card or identifier;", row["why"])
     ties = result.evidence.filter((pl.col("cluster_id") == row["cluster_id"]) & pl.col("ties"))
     assert ties.select("kind", "value").rows() == [("payment", "opB-card-0")]
 

@@ -64,15 +64,15 @@ def test_a_campaign_with_its_own_flags_also_names_a_lead_in_another_campaign():
 def test_a_lead_inside_the_campaign_is_not_named():
     # A card tie moves the cluster into its lead's campaign: the flag came from inside, counted already.
     cl = clusters_frame([(1, 5, 1, True, True, "90% of prompts are templated"),
-                         (2, 4, 1, True, False, "same operator as flagged cluster 1 (campaign 1) by 1 card or identifier; x")])
+                         (2, 4, 1, True, False, "same operator as flagged cluster 1 (campaign 1) by 1 payment card or identifier; x")])
     assert why_of(campaigns_of(cl), 1) == "2 clusters, 9 accounts, 2 flagged (1 on their own evidence)"
 
 
 def test_more_than_three_leads_most_cited_first_then_and_k_more():
     leads = [(20, 3), (21, 3), (22, 4), (23, 5), (24, 5)]
     rows = [(1, 3, 1, True, False, "tied to flagged cluster 24 (campaign 5) by 6 prompt phrases; a"),
-            (2, 3, 1, True, False, "same operator as flagged cluster 24 (campaign 5) by 1 card or identifier; b"),
-            (3, 3, 1, True, False, "tied to flagged cluster 23 (campaign 5) by 9 addresses; c"),
+            (2, 3, 1, True, False, "same operator as flagged cluster 24 (campaign 5) by 1 payment card or identifier; b"),
+            (3, 3, 1, True, False, "tied to flagged cluster 23 (campaign 5) by 9 IP addresses; c"),
             (4, 3, 1, True, False, "tied to flagged cluster 23 (campaign 5) by 5 prompt phrases; d"),
             (5, 3, 1, True, False, "tied to flagged cluster 22 (campaign 4) by 5 prompt phrases; e"),
             (6, 3, 1, True, False, "tied to flagged cluster 21 (campaign 3) by 5 prompt phrases; f"),

@@ -215,5 +215,6 @@ def test_why_text_says_how_a_cluster_under_the_bar_was_flagged():
     assert "campaign 4 scored as a whole (298 accounts)" in whole.splitlines()[0]
     assert "same operator" not in whole
     small = why_text({**base, "size": 3, "score": 0.9, "why": "<script>x</script>"}, empty, 0.6, 5)
-    assert "on its own evidence" in small.splitlines()[0] and "<script>" not in small
+    # its own score, its campaign's accounts counted for the size: no flag on its own evidence (session 37)
+    assert "on its own score, with campaign 4's accounts counted for min_flag_size" in small.splitlines()[0] and "<script>" not in small
     assert why_text({**base, "flagged": False, "why": ""}, empty, 0.6, 5).splitlines()[0].endswith("not flagged (flag_threshold 0.6, min_flag_size 5)")

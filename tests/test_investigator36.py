@@ -150,7 +150,7 @@ def inherited(fixture_outputs) -> tuple[Path, dict[int, str]]:
     lead, tied = ranked.filter("flagged")["cluster_id"][0], ranked.filter("flagged")["cluster_id"][2]
     whole = ranked.filter(~pl.col("flagged"))["cluster_id"][0]
     why = (pl.when(pl.col("cluster_id") == tied)
-           .then(pl.format("same operator as flagged cluster {} (campaign 1) by 2 cards or identifiers; ", pl.lit(lead))
+           .then(pl.format("same operator as flagged cluster {} (campaign 1) by 2 payment cards or identifiers; ", pl.lit(lead))
                  + pl.col("why"))
            .when(pl.col("cluster_id") == whole).then(pl.lit("campaign 9 as a whole (120 accounts): a, b; this cluster: ")
                                                      + pl.col("why"))

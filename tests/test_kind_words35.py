@@ -139,7 +139,7 @@ def test_the_stage_written_why_and_campaign_why_use_the_same_names():
     why = score_campaigns(cl, part, aff, sig)["why"][0]
     assert why.endswith("tied by 1 device_id value, 1 payment card"), why  # not "1 payment value"
     tied = pl.DataFrame({"lead": [3], "campaign_id": [1], "why": ["x"], "cards": [0], "texts": [8], "addresses": [2]})
-    assert f"by 8 {kind_name('prompt', 8)}, 2 addresses" in tied.select(inherited_why())["why"][0]  # was "8 prompt values"
+    assert f"by 8 {kind_name('prompt', 8)}, 2 {kind_name('ip', 2)}" in tied.select(inherited_why())["why"][0]  # was "8 prompt values"
 
 
 def test_a_detected_clusters_why_and_show_name_its_kinds_alike(fixture_detected):

@@ -101,8 +101,8 @@ def test_a_tame_cell_holding_its_operators_template_inherits_whatever_its_campai
 
 
 @pytest.mark.parametrize("card_loud,template_values,words,campaign", [
-    (2, 0, "same operator as flagged cluster 1 (campaign 1) by 1 card or identifier; ", 1),
-    (2, 6, "same operator as flagged cluster 1 (campaign 1) by 1 card or identifier, 6 prompt phrases; ", 1),
+    (2, 0, "same operator as flagged cluster 1 (campaign 1) by 1 payment card or identifier; ", 1),
+    (2, 6, "same operator as flagged cluster 1 (campaign 1) by 1 payment card or identifier, 6 prompt phrases; ", 1),
     (0, 6, "tied to flagged cluster 1 (campaign 1) by 6 prompt phrases; ", 2)])
 def test_an_inherited_why_claims_the_same_operator_only_for_a_card(card_loud, template_values, words, campaign):
     """Only a card or identifier is an operator's own, and then the tame cell joins its lead's campaign

@@ -179,7 +179,7 @@ def test_exports_list_each_timing_signature_once(tied, tmp_path):
 def test_a_contact_card_leading_to_another_flagged_cluster_is_named_in_the_tie():
     """The cell writes flagged cluster 2's template and pays with a card one account of flagged cluster 1 paid with
     (a contact). Its why named cluster 2 and the prompt phrases only: the card went unsaid (on dev ind_s3_11000 a cell
-    read "tied to flagged cluster 2 (campaign 1) by 2 addresses", the card of another flagged cluster carrying it)."""
+    read "tied to flagged cluster 2 (campaign 1) by 2 IP addresses", the card of another flagged cluster carrying it)."""
     import polars as pl
 
     from graphlink.stages.rekeying import rekey_why
@@ -193,7 +193,7 @@ def test_a_contact_card_leading_to_another_flagged_cluster_is_named_in_the_tie()
     assert len(row["values"]) == 7  # the six passages and the card: what the evidence lists as tying
     tame = out.filter(pl.col("cluster_id") == TAME).row(0, named=True)
     first = tame["why"].split("; ")[0]
-    assert first == "tied to flagged cluster 2 (campaign 2) by 6 prompt phrases, and to flagged cluster 1 by 1 card or identifier"
+    assert first == "tied to flagged cluster 2 (campaign 2) by 6 prompt phrases, and to flagged cluster 1 by 1 payment card or identifier"
     # "tied to", not "same operator as": no card of cluster 2's operator ties it, and it stays in its campaign.
     assert flagged_with(tame["why"]) == {"cluster_id": 2, "campaign_id": 2, "same_operator": False}
     assert tame["campaign_id"] == 3 and also_tied_to(tame["why"]) == [1]
@@ -202,7 +202,7 @@ def test_a_contact_card_leading_to_another_flagged_cluster_is_named_in_the_tie()
     # Both ids are re-keyed with --previous.
     rekeyed = rekey_why(out, pl.DataFrame({"cluster_id": [1, 2, 3], "stable_id": [41, 42, 43]}))
     assert rekeyed.filter(pl.col("cluster_id") == TAME)["why"][0].startswith(
-        "tied to flagged cluster 42 (campaign 2) by 6 prompt phrases, and to flagged cluster 41 by 1 card or identifier; ")
+        "tied to flagged cluster 42 (campaign 2) by 6 prompt phrases, and to flagged cluster 41 by 1 payment card or identifier; ")
 
 
 def test_a_card_leading_to_the_lead_itself_adds_no_clause():

@@ -98,7 +98,7 @@ def test_show_lists_the_tying_values_under_the_reasons(detected):
     assert f"Values that tied it to flagged cluster {loud['cluster_id']} ({n})" in shown.output
     assert f"{n - 5} more: --evidence {n}" in shown.output
     assert shown.output.index("Values that tied it") < shown.output.index("# Members")
-    assert "kind\tvalue\tsharing\tin input\toutside flagged" in shown.output
+    assert "kind\tvalue\taccounts sharing\taccounts in input\tin no flagged cluster" in shown.output
     as_json = json.loads(runner.invoke(app, ["show", str(out), str(tame["cluster_id"]), "--json"]).output)
     assert len(as_json["tied_by"]) == n and {r["kind"] for r in as_json["tied_by"]} == {"prompt"}
     assert {r["outside_flagged"] for r in as_json["tied_by"]} == {0}

@@ -378,13 +378,31 @@ def template_bursts(partition: pl.DataFrame, wholes: pl.DataFrame | None, projec
 def with_burst_reason(clusters: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
     """``clusters`` with ``why`` opening with the template burst that grouped each burst cluster (evidence of
     kind :data:`BURST_KIND`): "N accounts opened their prompts with one template within 10 minutes: <value>"
-    (the most held burst value; "(+K more bursts)" when there are others)."""
+    (the most held burst value; "(+K more bursts)" when there are others). One burst tested on both grids of
+    :func:`burst_values` (windows half a window apart) is two values, "opening @ 14:01Z" and "opening @ 14:06Z":
+    values of one opening whose windows overlap are counted as one burst, K counts the others.
+
+    >>> ev = pl.DataFrame({"cluster_id": [1, 1, 1], "kind": [BURST_KIND] * 3, "accounts_sharing": [9, 8, 5],
+    ...                    "value": ["hi @ 2025-01-06T14:01Z (+10 min)", "hi @ 2025-01-06T14:06Z (+10 min)",
+    ...                              "hi @ 2025-01-07T09:00Z (+10 min)"]})
+    >>> with_burst_reason(pl.DataFrame({"cluster_id": [1], "why": [""]}), ev)["why"][0]
+    '9 accounts opened their prompts with one template within 10 minutes, far beyond chance: hi @ 2025-01-06T14:01Z (+10 min) (+1 more bursts)'
+    """
     bursts = evidence.filter(pl.col("kind") == BURST_KIND)
     if bursts.is_empty():
         return clusters
+    # One burst per opening and run of overlapping windows (both grids' values of one burst start < WINDOW apart).
+    opening = pl.col("value").str.replace(r" @ \d{4}-\d\d-\d\dT\d\d:\d\dZ \(\+\d+ min\)$", "")
+    start = pl.col("value").str.extract(r" @ (\d{4}-\d\d-\d\dT\d\d:\d\dZ) \(\+\d+ min\)$", 1).str.to_datetime(
+        "%Y-%m-%dT%H:%MZ", strict=False)
+    distinct = (bursts.select("cluster_id", opening.alias("_o"), start.alias("_s")).sort("cluster_id", "_o", "_s")
+                .with_columns(((pl.col("_s").diff().over("cluster_id", "_o") >= pl.duration(minutes=WINDOW))
+                               | pl.col("_s").diff().over("cluster_id", "_o").is_null()).alias("_new"))
+                .group_by("cluster_id").agg(pl.col("_new").sum().alias("_k")))
     top = (bursts.sort("cluster_id", "accounts_sharing", "value", descending=[False, True, False])
            .group_by("cluster_id", maintain_order=True).agg(pl.col("accounts_sharing").first().alias("_n"),
-                                                            pl.col("value").first().alias("_v"), pl.len().alias("_k")))
+                                                            pl.col("value").first().alias("_v"))
+           .join(distinct, on="cluster_id", how="left"))
     reason = pl.concat_str([pl.col("_n").cast(pl.String), pl.lit(f" accounts opened their prompts with one template within "
                                                                   f"{WINDOW} minutes, far beyond chance: "), pl.col("_v"),
                             pl.when(pl.col("_k") > 1).then(pl.format(" (+{} more bursts)", pl.col("_k") - 1)).otherwise(pl.lit(""))])

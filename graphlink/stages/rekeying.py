@@ -121,9 +121,9 @@ def rekey_why(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
     >>> rekey_why(cl, m)["why"].to_list()  # doctest: +NORMALIZE_WHITESPACE
     ['same operator as flagged cluster 3 (campaign 1); x', 'proxies',
      'tied to flagged cluster 3 (campaign 1) by 5 prompt phrases; y']
-    >>> also = cl.with_columns(why=pl.lit("tied to flagged cluster 2 (campaign 1) by 2 addresses, and to flagged clusters 1, 3 by 1 card or identifier; z"))
+    >>> also = cl.with_columns(why=pl.lit("tied to flagged cluster 2 (campaign 1) by 2 IP addresses, and to flagged clusters 1, 3 by 1 payment card or identifier; z"))
     >>> rekey_why(also, m)["why"][0]  # the other flagged clusters it names (tie_words.ALSO) too
-    'tied to flagged cluster 3 (campaign 1) by 2 addresses, and to flagged clusters 7, 9 by 1 card or identifier; z'
+    'tied to flagged cluster 3 (campaign 1) by 2 IP addresses, and to flagged clusters 7, 9 by 1 payment card or identifier; z'
     """
     lead = clusters.with_columns(pl.col("why").str.extract(LEAD_PATTERN, 2).alias("__lead"),
                                  pl.col("why").str.extract(LEAD_PATTERN, 1).alias("__words")).pipe(

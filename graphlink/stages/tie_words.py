@@ -10,9 +10,9 @@ prompt phrases and addresses without being one operator (dev worlds: 23 of 202
 text-only ties named another operator's cluster, BENCHMARKS.md twenty-eighth
 pass). So the ``why`` starts
 
-* ``same operator as flagged cluster N (campaign M) by 1 card or identifier, 8 prompt phrases; ...``
+* ``same operator as flagged cluster N (campaign M) by 1 payment card or identifier, 8 prompt phrases; ...``
   when a card or identifier ties it (:data:`INHERITED`), and
-* ``tied to flagged cluster N (campaign M) by 8 prompt phrases, 3 addresses; ...``
+* ``tied to flagged cluster N (campaign M) by 8 prompt phrases, 3 IP addresses; ...``
   otherwise (:data:`TIED`): the flag stands (the cluster uses what only a
   flagged fleet uses), the operator may be another that uses the same.
 
@@ -35,6 +35,8 @@ import re
 from typing import Any
 
 import polars as pl
+
+from graphlink.config.kinds import kind_name
 
 __all__ = ["INHERITED", "TIED", "TEMPLATE_CELL", "LEAD_PATTERN", "LEAD_CAMPAIGN_PATTERN", "THROUGH", "THROUGH_PATTERN", "inherited_why", "flagged_with",
            "flagged_through", "ALSO", "OTHERS_PATTERN", "OTHER_COUNTS", "OPERATOR_TIES_SCHEMA", "other_ties",
@@ -105,6 +107,12 @@ def other_ties(rows: pl.DataFrame, tied: pl.DataFrame) -> pl.DataFrame:
             .drop("__more").cast(dict(OPERATOR_TIES_SCHEMA)).select(list(OPERATOR_TIES_SCHEMA.names())))
 
 
+#: How an inherited ``why`` counts its cards and ``--signal`` identifiers (one count: both are an operator's own), the
+#: kinds named as every view names them (:func:`graphlink.config.kinds.kind_name`: payment card, prompt phrase, IP
+#: address).
+_CARDS = (f" {kind_name('payment', 1)} or identifier", f" {kind_name('payment', 2)} or identifiers")
+
+
 def _count(col: str, one: str, many: str) -> pl.Expr:
     n = pl.col(col).fill_null(0)
     return pl.when(n > 0).then(pl.concat_str([n.cast(pl.String), pl.when(n == 1).then(pl.lit(one)).otherwise(pl.lit(many))]))
@@ -124,19 +132,18 @@ def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = 
     >>> df = pl.DataFrame({"lead": [3, 3, 4], "campaign_id": [1, 2, 2], "why": ["one card", "office hours", "x"],
     ...                    "cards": [1, 0, None], "texts": [8, 5, None], "addresses": [0, 2, None]})
     >>> df.select(inherited_why())["why"].to_list()  # doctest: +NORMALIZE_WHITESPACE
-    ['same operator as flagged cluster 3 (campaign 1) by 1 card or identifier, 8 prompt phrases; one card',
-     'tied to flagged cluster 3 (campaign 2) by 5 prompt phrases, 2 addresses; office hours',
+    ['same operator as flagged cluster 3 (campaign 1) by 1 payment card or identifier, 8 prompt phrases; one card',
+     'tied to flagged cluster 3 (campaign 2) by 5 prompt phrases, 2 IP addresses; office hours',
      'same operator as flagged cluster 4 (campaign 2); x']
     >>> df.head(2).with_columns(cell=pl.Series([False, True])).select(inherited_why(cell="cell"))["why"][1]
-    "tied to flagged cluster 3 (campaign 2) by 5 prompt phrases, 2 addresses, the operator's template written by most members; office hours"
+    "tied to flagged cluster 3 (campaign 2) by 5 prompt phrases, 2 IP addresses, the operator's template written by most members; office hours"
     >>> other = df.head(1).with_columns(cards=pl.lit(0), texts=pl.lit(0), addresses=pl.lit(2), other_cards=pl.lit(1),
     ...                                 others=pl.lit([17]))
     >>> other.select(inherited_why(columns=tuple(other.columns)))["why"][0]
-    'tied to flagged cluster 3 (campaign 1) by 2 addresses, and to flagged cluster 17 by 1 card or identifier; one card'
+    'tied to flagged cluster 3 (campaign 1) by 2 IP addresses, and to flagged cluster 17 by 1 payment card or identifier; one card'
     """
-    parts = pl.concat_list([_count("cards", " card or identifier", " cards or identifiers"),
-                            _count("texts", " prompt phrase", " prompt phrases"),
-                            _count("addresses", " address", " addresses")]).list.drop_nulls()
+    parts = pl.concat_list([_count("cards", *_CARDS), _count("texts", f" {kind_name('prompt', 1)}", f" {kind_name('prompt', 2)}"),
+                            _count("addresses", f" {kind_name('ip', 1)}", f" {kind_name('ip', 2)}")]).list.drop_nulls()
     counted = pl.col("cards").is_not_null()
     start = pl.when(~counted | (pl.col("cards") > 0)).then(pl.lit(INHERITED)).otherwise(pl.lit(TIED))
     by = pl.when(counted & (parts.list.len() > 0)).then(pl.lit(" by ") + parts.list.join(", ")).otherwise(pl.lit(""))
@@ -146,7 +153,7 @@ def inherited_why(lead: str = "lead", campaign: str = "campaign_id", why: str = 
         ids = pl.col("others").fill_null([])
         also = pl.concat_str([pl.lit(ALSO), pl.when(ids.list.len() > 1).then(pl.lit("s ")).otherwise(pl.lit(" ")),
                               ids.cast(pl.List(pl.String)).list.join(", "), pl.lit(" by "),
-                              _count("other_cards", " card or identifier", " cards or identifiers")])
+                              _count("other_cards", *_CARDS)])
         by = pl.when(ids.list.len() > 0).then(by + also).otherwise(by)
     return pl.concat_str([start, pl.col(lead).cast(pl.String), pl.lit(" (campaign "), pl.col(campaign).cast(pl.String),
                           pl.lit(")"), by, pl.lit("; "), pl.col(why)]).alias("why")
@@ -176,9 +183,9 @@ def also_tied_to(why: str) -> list[int]:
 
     Examples
     --------
-    >>> also_tied_to("tied to flagged cluster 2 (campaign 1) by 2 addresses, and to flagged clusters 17, 5 by 2 cards or identifiers; x")
+    >>> also_tied_to("tied to flagged cluster 2 (campaign 1) by 2 IP addresses, and to flagged clusters 17, 5 by 2 payment cards or identifiers; x")
     [17, 5]
-    >>> also_tied_to("tied to flagged cluster 2 (campaign 1) by 8 prompt phrases; and to flagged cluster 9 by 1 address")
+    >>> also_tied_to("tied to flagged cluster 2 (campaign 1) by 8 prompt phrases; and to flagged cluster 9 by 1 IP address")
     []
     >>> also_tied_to('templated ("x, and to flagged cluster 9 by y")')  # only an inherited flag's first reason
     []
@@ -216,9 +223,9 @@ def flagged_through(clusters: pl.DataFrame, most: int = 3) -> pl.DataFrame:
     >>> cl = pl.DataFrame({"campaign_id": [5, 5, 5, 6, 6], "flagged": [True] * 5,
     ...                    "flagged_own": [False, False, False, True, False],
     ...                    "why": ["tied to flagged cluster 9 (campaign 2) by 6 prompt phrases; x",
-    ...                            "same operator as flagged cluster 4 (campaign 1) by 1 card or identifier; y",
-    ...                            "tied to flagged cluster 9 (campaign 2) by 5 addresses; z", "proxies",
-    ...                            "same operator as flagged cluster 8 (campaign 6) by 2 cards or identifiers; w"]})
+    ...                            "same operator as flagged cluster 4 (campaign 1) by 1 payment card or identifier; y",
+    ...                            "tied to flagged cluster 9 (campaign 2) by 5 IP addresses; z", "proxies",
+    ...                            "same operator as flagged cluster 8 (campaign 6) by 2 payment cards or identifiers; w"]})
     >>> flagged_through(cl).rows()  # campaign 6's inherited flag came from inside it
     [(5, 'cluster 9 (campaign 2), cluster 4 (campaign 1)')]
     >>> flagged_through(cl, most=1).rows()

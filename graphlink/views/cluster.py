@@ -18,6 +18,7 @@ from graphlink.errors import GraphlinkError
 from graphlink.store.folder import hour_counts
 from graphlink.views.evidence import strongest_first
 from graphlink.views.explain import table_html, tying_values, why_text
+from graphlink.views.shared_counts import outputs_shared_totals
 from graphlink.views.schedule import timing_bucket, timing_meanings
 from graphlink.views.safety import html_safe
 from graphlink.views.words import plural
@@ -306,7 +307,11 @@ class ClusterView:
             affiliations = None
         evidence = timing_meanings(self.evidence, affiliations, self._result.activity_of(self.cluster_id),
                                    timing_bucket(self._result.run))
-        return why_text(self._row, evidence, scoring.flag_threshold, scoring.min_flag_size)
+        try:  # of how many values per kind the evidence lists the strongest (memberships and linking)
+            totals = outputs_shared_totals(self._result.outputs, self.cluster_id)
+        except GraphlinkError:
+            totals = None
+        return why_text(self._row, evidence, scoring.flag_threshold, scoring.min_flag_size, totals)
 
     def schedule(self):
         """The clock the members act on, from their event timestamps, or ``None``.

@@ -21,12 +21,14 @@ from graphlink.stages.campaign_flags import AS_A_WHOLE
 from graphlink.stages.evidence import kind_strengths
 from graphlink.stages.tie_words import LEAD_PATTERN, also_tied_to, flagged_with
 from graphlink.views.safety import html_safe, terminal_safe
+from graphlink.views.shared_counts import total_text
 from graphlink.views.words import plural
 
 #: Tying values :func:`why_text` lists (all are in ``evidence.parquet``, column ``ties``).
 TIES_LISTED = 20
 
-def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float, min_flag_size: int) -> str:
+def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float, min_flag_size: int,
+             totals: pl.DataFrame | None = None) -> str:
     """Plain-language explanation of one cluster: size, score, verdict and strongest evidence.
 
     Parameters
@@ -39,6 +41,9 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
         quoted by its meaning, not its hash.
     flag_threshold, min_flag_size : float, int
         The run's :class:`graphlink.config.ScoringConfig` settings, quoted in the verdict.
+    totals : DataFrame, optional
+        :func:`graphlink.views.shared_counts.shared_totals` of the cluster: a kind the evidence lists only the
+        strongest values of says of how many (``48 payment cards shared (10 listed)``).
 
     Returns
     -------
@@ -48,7 +53,7 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
     size, score = int(row["size"]), float(row["score"])
     verdict = "flagged" if row["flagged"] else "not flagged"
     if row["flagged"] and (score < flag_threshold or size < min_flag_size):
-        verdict = _campaign_verdict(row)
+        verdict = _campaign_verdict(row, min_flag_size)
     lines = [f"Cluster {row['cluster_id']}: {plural(size, 'account')}, score {score:.3f}, {verdict} "
              f"(flag_threshold {flag_threshold:g}, min_flag_size {min_flag_size})"]
     kinds = row.get("kinds") or []
@@ -75,6 +80,8 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
                 else f"too common to link on its own: {plural(df, 'account')} carry it")
         more = (f"; {n_values - 1:,} more shared {terminal_safe(kind_name(kind, n_values - 1))} in the evidence"
                 if n_values > 1 else "")
+        cut = total_text(kind, n_values, totals)  # the evidence keeps the strongest per kind: of how many
+        more += f"; {terminal_safe(cut)}" if cut else ""
         quoted = (f"{label}: {terminal_safe(value, limit=200)}" if kind == "timing"  # its meaning, not its hash
                   else f"{label} {terminal_safe(value, limit=80)!r}")
         lines.append(f"  - {n:,} of {plural(size, 'member')} share {quoted} ({note}{more})")
@@ -97,9 +104,9 @@ def tied_to_text(why: str) -> str:
 
     Examples
     --------
-    >>> tied_to_text("tied to flagged cluster 2 (campaign 1) by 2 addresses, and to flagged cluster 17 by 1 card or identifier; x")
+    >>> tied_to_text("tied to flagged cluster 2 (campaign 1) by 2 IP addresses, and to flagged cluster 17 by 1 payment card or identifier; x")
     'flagged clusters 2 and 17'
-    >>> tied_to_text("same operator as flagged cluster 4 (campaign 3) by 1 card or identifier; x"), tied_to_text("proxies")
+    >>> tied_to_text("same operator as flagged cluster 4 (campaign 3) by 1 payment card or identifier; x"), tied_to_text("proxies")
     ('flagged cluster 4', 'the flagged cluster its why names')
     """
     lead = flagged_with(why)
@@ -115,6 +122,11 @@ def tied_to_text(why: str) -> str:
 #: Tying values are listed cards and identifiers first, then prompt phrases, then addresses: the order the ``why``
 #: counts them in (:func:`graphlink.stages.tie_words.inherited_why`), the strongest evidence of one operator first.
 _TIE_ORDER = {"payment": 0, "prompt": 2, "ip": 3, "ip_net": 3, "asn": 3}
+
+
+#: The headers of the table of :func:`tying_values`, one set for ``show`` and the report: kind, value, the cluster's
+#: members holding it, the accounts holding it in the whole input, those of them in no flagged cluster.
+TIE_HEADERS = ("kind", "value", "accounts sharing", "accounts in input", "in no flagged cluster")
 
 
 def tying_values(evidence: pl.DataFrame) -> pl.DataFrame:
@@ -227,9 +239,11 @@ def score_note(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame
     why = row.get("why") or ""
     lead = flagged_with(why)
     whole = re.match(r"campaign (\d+)" + re.escape(AS_A_WHOLE), why)
+    basis = flag_basis(row, min_size)  # the words detect's table, show's heading and the report use: they agree
     how = (f"flagged through its tie to flagged cluster {lead['cluster_id']}"
            + (f" (campaign {lead['campaign_id']})" if lead["campaign_id"] else "") if lead
            else f"flagged with campaign {whole.group(1)} scored as a whole" if whole
+           else f"flagged {flag_words(basis)}" if basis.startswith(OWN_SCORE)
            else "flagged with its campaign")
     alone = (f"its own score alone would not flag it (threshold {threshold:g})" if low
              else f"its own {plural(size, 'account')} alone are under min_flag_size {min_size}")
@@ -258,12 +272,18 @@ def _unflagged_note(row: dict[str, Any], size: int, min_size: int, by_campaign: 
             f"{accounts:,} are not counted (its clusters' tie is not substantial)")
 
 
-#: :func:`flag_basis_expr` of a cluster flagged on its own evidence (its score and size, its campaign's accounts
-#: counted for ``min_flag_size`` included).
+#: :func:`flag_basis_expr` of a cluster flagged on its own evidence: its own score and its own size (at least
+#: ``min_flag_size`` accounts).
 OWN_EVIDENCE = "own evidence"
+#: :func:`flag_basis_expr` of a cluster flagged on its own score whose own accounts are under ``min_flag_size``: its
+#: campaign's accounts were counted for the size (:func:`graphlink.stages.campaign_flags.flag_with_campaign`), so
+#: the size is borrowed, not its own evidence: ``own score, size of campaign 7`` (``of its campaign`` when its
+#: campaign is not known).
+OWN_SCORE = "own score, size of "
 #: What a column of :func:`flag_basis_expr` says, for its header's hover text (the report's ranked table).
-FLAG_TITLE = ("What the flag rests on: the cluster's own evidence, or a flagged cluster it is tied to (its operator's, "
-              "or a fleet's whose tooling it uses) or its campaign scored as a whole")
+FLAG_TITLE = ("What the flag rests on: the cluster's own evidence; its own score with its campaign's accounts counted "
+              "for min_flag_size (its own are fewer); a flagged cluster it is tied to (its operator's, or a fleet's "
+              "whose tooling it uses); or its campaign scored as a whole")
 
 
 #: :func:`flag_basis_expr` of a flagged cluster whose ``why`` is not known (a folder written without the column, a null
@@ -271,18 +291,23 @@ FLAG_TITLE = ("What the flag rests on: the cluster's own evidence, or a flagged 
 UNKNOWN_BASIS = "flagged"
 
 
-def flag_basis_expr(flagged: str = "flagged", why: str | pl.Expr = "why") -> pl.Expr:
+def flag_basis_expr(flagged: str = "flagged", why: str | pl.Expr = "why", min_flag_size: int | None = None,
+                    campaign: str | None = "campaign_id") -> pl.Expr:
     """What a cluster's flag rests on, read off the start of its ``why`` as :func:`flagged_with` reads it: ``own
-    evidence``, ``with cluster N`` (inherited from flagged cluster N, its operator's or a fleet's whose tooling it
-    uses), ``with campaign N`` (its campaign scored as a whole), "" when not flagged; named ``flag``. Detect's table,
-    ``show``'s heading and the report mark inherited flags with it.
+    evidence``, ``own score, size of campaign N`` (its score, with its campaign N's accounts counted for
+    ``min_flag_size``: its own ``size`` is under it; :data:`OWN_SCORE`), ``with cluster N`` (inherited from flagged
+    cluster N, its operator's or a fleet's whose tooling it uses), ``with campaign N`` (its campaign scored as a
+    whole), "" when not flagged; named ``flag``. Detect's table, ``show``'s heading, the report and the exports
+    (:data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS`) mark flags with it. ``min_flag_size``: the run's (read
+    the ``size`` column and ``campaign``, None for a frame without it); None tells no borrowed size from own evidence.
 
     Examples
     --------
-    >>> pl.DataFrame({"flagged": [True, True, True, False], "why": ["proxies", "same operator as flagged cluster 12 "
-    ...               "(campaign 3) by 1 card", "campaign 4 as a whole (80 accounts): x; this cluster: y", "z"]}
-    ...              ).select(flag_basis_expr())["flag"].to_list()
-    ['own evidence', 'with cluster 12', 'with campaign 4', '']
+    >>> pl.DataFrame({"flagged": [True, True, True, False, True], "size": [9, 2, 3, 1, 2], "campaign_id": [1, 3, 4, 5, 7],
+    ...               "why": ["proxies", "same operator as flagged cluster 12 (campaign 3) by 1 card",
+    ...                       "campaign 4 as a whole (80 accounts): x; this cluster: y", "z", "proxies"]}
+    ...              ).select(flag_basis_expr(min_flag_size=5))["flag"].to_list()
+    ['own evidence', 'with cluster 12', 'with campaign 4', '', 'own score, size of campaign 7']
 
     A ``why`` not known (null, or ``why`` given as ``pl.lit(None)`` for a folder without the column) claims no basis:
     :data:`UNKNOWN_BASIS`.
@@ -290,17 +315,36 @@ def flag_basis_expr(flagged: str = "flagged", why: str | pl.Expr = "why") -> pl.
     text = pl.col(why) if isinstance(why, str) else why
     lead = text.str.extract(LEAD_PATTERN, 2)
     whole = text.str.extract(r"^campaign (\d+)" + re.escape(AS_A_WHOLE), 1)
+    borrowed = (pl.col("size") < min_flag_size) if min_flag_size is not None else pl.lit(False)
+    campaign_text = pl.col(campaign).cast(pl.String) if min_flag_size is not None and campaign else pl.lit(None, pl.String)
     return (pl.when(~pl.col(flagged).fill_null(False)).then(pl.lit(""))
             .when(text.is_null()).then(pl.lit(UNKNOWN_BASIS))
             .when(lead.is_not_null()).then(pl.format("with cluster {}", lead))
             .when(whole.is_not_null()).then(pl.format("with campaign {}", whole))
+            .when(borrowed.fill_null(False)).then(pl.lit(OWN_SCORE) + pl.concat_str([pl.lit("campaign "), campaign_text])
+                                                  .fill_null("its campaign"))
             .otherwise(pl.lit(OWN_EVIDENCE))).alias("flag")
 
 
-def flag_basis(row: dict[str, Any]) -> str:
-    """:func:`flag_basis_expr` of one ``clusters.parquet`` row."""
-    return pl.DataFrame({"flagged": [bool(row.get("flagged"))], "why": [row.get("why")]},
-                        schema={"flagged": pl.Boolean, "why": pl.String}).select(flag_basis_expr())["flag"][0]
+def flag_basis(row: dict[str, Any], min_flag_size: int | None = None) -> str:
+    """:func:`flag_basis_expr` of one ``clusters.parquet`` row (``min_flag_size``: the run's, as there)."""
+    campaign = row.get("campaign_id")  # named as written (an id, or a hand-made folder's text)
+    frame = pl.DataFrame({"flagged": [bool(row.get("flagged"))], "why": [row.get("why")], "size": [row.get("size")],
+                          "campaign_id": [None if campaign is None else str(campaign)]},
+                         schema={"flagged": pl.Boolean, "why": pl.String, "size": pl.Int64, "campaign_id": pl.String})
+    return frame.select(flag_basis_expr(min_flag_size=min_flag_size))["flag"][0]
+
+
+def flag_words(basis: str) -> str:
+    """What follows "flagged" in ``show``'s heading and the report's badge for a :func:`flag_basis` (no claim for
+    :data:`UNKNOWN_BASIS`).
+
+    >>> flag_words("own evidence"), flag_words("own score, size of campaign 7"), flag_words("with cluster 12")
+    ('on its own evidence', "on its own score, with campaign 7's accounts counted for min_flag_size", 'with cluster 12')
+    """
+    if basis.startswith(OWN_SCORE):  # "campaign 7" or "its campaign"
+        return f"on its own score, with {basis[len(OWN_SCORE):]}'s accounts counted for min_flag_size"
+    return {OWN_EVIDENCE: "on its own evidence", UNKNOWN_BASIS: ""}.get(basis, basis)
 
 
 def flag_explanation(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame | None = None) -> dict[str, Any]:
@@ -316,8 +360,8 @@ def flag_explanation(row: dict[str, Any], run: dict[str, Any], campaigns: pl.Dat
     ({'cluster_id': 12, 'campaign_id': 3, 'same_operator': False}, 'x', True)
     """
     why = row.get("why") or ""
-    explained = {"why": why, "reasons": why_reasons(why), "flagged_with": flagged_with(why),
-                 "score_note": score_note(row, run, campaigns)}
+    explained = {"flag": flag_basis(row, flag_settings(run)[1]), "why": why, "reasons": why_reasons(why),
+                 "flagged_with": flagged_with(why), "score_note": score_note(row, run, campaigns)}
     return {key: explained[key] for key in FLAG_EXPLANATION}
 
 
@@ -330,11 +374,11 @@ def cluster_explanations(clusters: pl.DataFrame, run: dict[str, Any], campaigns:
         clusters["cluster_id"]).select("cluster_id", *FLAG_EXPLANATION_COLUMNS)
 
 
-def _campaign_verdict(row: dict[str, Any]) -> str:
+def _campaign_verdict(row: dict[str, Any], min_flag_size: int) -> str:
     """Why a cluster under the threshold or ``min_flag_size`` is flagged, read off its ``why``
     (:func:`graphlink.stages.campaign_flags.flag_with_campaign` writes its start): with a flagged
-    cluster of its campaign, with its campaign scored as a whole, or on its own evidence with its
-    campaign's accounts counted for ``min_flag_size``. Only numbers are quoted (``why`` may quote
+    cluster of its campaign, with its campaign scored as a whole, or on its own score with its
+    campaign's accounts counted for ``min_flag_size`` (:func:`flag_words`). Only numbers are quoted (``why`` may quote
     prompts)."""
     why, campaign = row.get("why") or "", row.get("campaign_id")
     lead = flagged_with(why)
@@ -351,4 +395,4 @@ def _campaign_verdict(row: dict[str, Any]) -> str:
     whole = re.match(r"campaign (\d+)" + re.escape(AS_A_WHOLE) + r"(\d+) accounts\)", why)
     if whole:
         return f"flagged with campaign {whole.group(1)} scored as a whole ({whole.group(2)} accounts)"
-    return f"flagged on its own evidence, its campaign {campaign}'s accounts counted for min_flag_size"
+    return f"flagged {flag_words(flag_basis(row, min_flag_size))}"  # its own score, its campaign's size: as every view says

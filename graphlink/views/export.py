@@ -7,7 +7,7 @@
     they share, built by :func:`cluster_graph`. Every node has a ``type``
     (``account`` or ``signal``), ``label``, ``cluster_id`` and ``score``;
     accounts add ``events``, ``first_seen``, ``last_seen``, ``flagged``,
-    why their cluster is flagged (``score_note``, ``why``: :data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS`) and
+    why their cluster is flagged (``flag``, ``score_note``, ``why``: :data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS`) and
     why the account is in it (``tie_strength``, left out when not known, and ``tied_by``:
     :data:`graphlink.contract.MEMBER_TIES_COLUMNS`);
     signals add ``kind``, ``value``, ``weight`` (rarity weight; 0 means too
@@ -19,14 +19,14 @@
 ``json``
     One case file per cluster (``cluster-<id>.json``, schema
     ``graphlink.case/1``) with the score and its components, why it is flagged
-    (``why``, ``reasons``, ``flagged_with``, ``score_note``: :data:`graphlink.contract.FLAG_EXPLANATION`),
+    (``flag``, ``why``, ``reasons``, ``flagged_with``, ``score_note``: :data:`graphlink.contract.FLAG_EXPLANATION`),
     members (each with ``tie_strength`` and ``tied_by``), evidence (strongest first, as ``show`` lists it), an hour-of-day profile and the run's parameters, for
     case-management tools (:func:`case_file`). Default folder: ``DIR/cases``.
     The folder is replaced as a whole: it then holds exactly the exported
     clusters' files (a folder holding anything else is refused).
 ``csv``
     ``members.csv`` (each member with ``tie_strength`` and ``tied_by``, and its cluster's score, ``flagged``,
-    ``score_note`` and ``why``) and
+    ``flag``, ``score_note`` and ``why``) and
     ``evidence.csv`` (strongest first per cluster; ``kind_name`` beside the ``kind`` code:
     :data:`graphlink.contract.EVIDENCE_CSV_COLUMNS`); cells that a spreadsheet would run
     as a formula (starting ``=``, ``+``, ``-``, ``@``) get a leading ``'``.
@@ -233,6 +233,7 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
         "size": int(row["size"]),
         "score": row["score"],
         "flagged": bool(row["flagged"]),
+        "flag": explained["flag"],  # what the flag rests on, in detect's, show's and the report's words
         "score_components": {name: row[name] for name in score_columns(outputs.clusters)},
         "kinds": list(row.get("kinds") or []),
         "why": explained["why"],
@@ -306,7 +307,8 @@ def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Pat
 def members_table(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFrame:
     """Members of the loaded clusters (or of ``cluster_id`` alone) with why each is in its cluster
     (:data:`graphlink.contract.MEMBER_TIES_COLUMNS`: ``tie_strength``, ``tied_by``) and their cluster's score, campaign
-    and why it is flagged: the ``members.csv`` rows (:data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` last: ``score_note``, ``why``).
+    and why it is flagged: the ``members.csv`` rows (:data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` last: ``flag``,
+    ``score_note``, ``why``).
 
     ``campaign_id`` is null for folders written before campaigns existed.
     """

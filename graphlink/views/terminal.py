@@ -19,7 +19,7 @@ from graphlink.config.kinds import kind_name, kinds_text
 from graphlink.contract import component_label, why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views.explain import (
-    OWN_EVIDENCE, UNKNOWN_BASIS, flag_basis, flag_basis_expr, flag_explanation, score_note, tied_to_text,
+    TIE_HEADERS, flag_basis, flag_basis_expr, flag_explanation, flag_settings, flag_words, score_note, tied_to_text,
 )
 from graphlink.views.member_ties import TERMINAL_CHARS, short_tied_by
 from graphlink.views.safety import replace_controls, terminal_safe
@@ -47,18 +47,20 @@ def sparkline(values: list[int]) -> str:
 # --------------------------------------------------------------------------- detect summary and progress
 
 #: Detect's table of top clusters as piped rows have it: ``flag`` (last, so the columns before keep their place) is
-#: what the flag rests on (:func:`graphlink.views.explain.flag_basis_expr`: ``own evidence``, ``with cluster 12``).
+#: what the flag rests on (:func:`graphlink.views.explain.flag_basis_expr`: ``own evidence``, ``own score, size of
+#: campaign 4``, ``with cluster 12``).
 CLUSTER_HEADERS = ["cluster", "size", "score", "flagged", "campaign", "linked by", "why", "flag"]
 
 
-def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
-    """Detect's table of top clusters on a terminal: ``flagged`` says what the flag rests on (``own evidence``, ``with
-    cluster 12``: inherited with its operator) and ``linked by`` names the three strongest kinds (``, 4 more``); the
-    piped rows keep every kind's code."""
+def clusters_table(clusters: pl.DataFrame, top: int, title: str, run: dict | None = None) -> Table:
+    """Detect's table of top clusters on a terminal: ``flagged`` says what the flag rests on (``own evidence``, ``own
+    score, size of campaign 4``: its campaign's accounts counted for ``min_flag_size``, ``with cluster 12``: inherited
+    with its operator; ``run``: the run's ``run.json``, its ``min_flag_size``) and ``linked by`` names the three
+    strongest kinds (``, 4 more``); the piped rows name every kind (:func:`cluster_rows`)."""
     table = Table(title=title, title_justify="left")
     for name, justify in zip(CLUSTER_HEADERS[:7], ("right", "right", "right", "left", "right", "left", "left")):
         table.add_column(name, justify=justify, overflow="fold")
-    ranked = _ranked(clusters, top)  # kinds from the list: a --signal column's name may hold ", "
+    ranked = _ranked(clusters, top, run)  # kinds from the list: a --signal column's name may hold ", "
     for row, kinds in zip(_rows(ranked), ranked["kinds"].to_list()):
         table.add_row(str(row[0]), f"{row[1]:,}", f"{row[2]:.3f}", row[7], "" if row[4] is None else str(row[4]),
                       Text(terminal_safe(kinds_text(kinds or [], empty="", most=3))),
@@ -66,19 +68,22 @@ def clusters_table(clusters: pl.DataFrame, top: int, title: str) -> Table:
     return table
 
 
-def cluster_rows(clusters: pl.DataFrame, top: int) -> list[list]:
+def cluster_rows(clusters: pl.DataFrame, top: int, run: dict | None = None, words: bool = False) -> list[list]:
     """The summary's top clusters (flagged first, then by score) as plain values, in ``CLUSTER_HEADERS`` order
-    (``campaign`` None for a cluster in no campaign, or an output written before campaigns)."""
-    return _rows(_ranked(clusters, top))
+    (``campaign`` None for a cluster in no campaign, or an output written before campaigns). ``linked by``: the
+    kinds' codes (``--json``), or with ``words`` their names as the terminal gives them, every kind (piped rows)."""
+    return _rows(_ranked(clusters, top, run), words)
 
 
-def _ranked(clusters: pl.DataFrame, top: int) -> pl.DataFrame:
-    return clusters.sort(["flagged", "score", "size"], descending=True).head(top).with_columns(flag_basis_expr())
+def _ranked(clusters: pl.DataFrame, top: int, run: dict | None = None) -> pl.DataFrame:
+    return clusters.sort(["flagged", "score", "size"], descending=True).head(top).with_columns(
+        flag_basis_expr(min_flag_size=flag_settings(run or {})[1]))
 
 
-def _rows(ranked: pl.DataFrame) -> list[list]:
+def _rows(ranked: pl.DataFrame, words: bool = False) -> list[list]:
     return [[row["cluster_id"], row["size"], round(float(row["score"]), 3), bool(row["flagged"]),
-             row.get("campaign_id"), ", ".join(row["kinds"] or []), row.get("why") or "", row["flag"]]
+             row.get("campaign_id"), kinds_text(row["kinds"] or [], empty="") if words else ", ".join(row["kinds"] or []),
+             row.get("why") or "", row["flag"]]
             for row in ranked.iter_rows(named=True)]
 
 
@@ -144,6 +149,23 @@ def _cluster_parts(outputs: Outputs, cluster_id: int, all_values: bool, sort: st
     return row, member_rows, evidence_rows, hidden, outputs.hour_profile(cluster_id), tying_values(all_evidence)
 
 
+def _evidence_totals(outputs: Outputs, cluster_id: int, evidence_rows: pl.DataFrame) -> tuple[str, str]:
+    """What ``show``'s evidence title adds to its row count (`` of 1,571+ shared``) and the caption naming the kinds
+    ``evidence.parquet`` cut (:func:`graphlink.views.shared_counts.totals_caption`); ``("", "")`` when none is cut."""
+    from graphlink.views.shared_counts import outputs_shared_totals, totals_caption
+
+    totals = outputs_shared_totals(outputs, cluster_id)
+    linking = evidence_rows.filter(pl.col("weight").fill_null(0.0) > 0)
+    caption = totals_caption(totals, linking)
+    if not caption:
+        return "", ""
+    listed = linking.group_by("kind").agg(pl.len().alias("n"))
+    total = (listed.join(totals, on="kind", how="left")
+             .select(pl.max_horizontal("n", pl.col("shared").fill_null(0)).sum(), pl.col("lower_bound").fill_null(False).any()))
+    zero = evidence_rows.height - linking.height
+    return f"{evidence_rows.height:,} of {int(total.item(0, 0)) + zero:,}{'+' if total.item(0, 1) else ''} shared", caption
+
+
 def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, evidence: int = 30,
                  all_values: bool = False, sort: str = "events") -> dict[str, Any]:
     """One cluster for ``show --json``: its row, reasons, hour profile, members (with ``tie_strength`` and ``tied_by``,
@@ -168,9 +190,8 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     """
     row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values, sort)
     title = Text(f"Cluster {cluster_id}", style="bold")
-    if row["flagged"]:  # on its own evidence, or with the flagged cluster (its operator's) it is tied to
-        basis = flag_basis(row)
-        words = {OWN_EVIDENCE: "on its own evidence", UNKNOWN_BASIS: ""}.get(basis, basis)  # no why: no claim
+    if row["flagged"]:  # on its own evidence or score, or with the flagged cluster (its operator's) it is tied to
+        words = flag_words(flag_basis(row, flag_settings(outputs.run)[1]))  # no why: no claim
         title.append(f"  flagged {words}".rstrip(), style="bold red")
     first, last = member_rows["first_seen"].min(), member_rows["last_seen"].max()
     active = f"; active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first and last else ""
@@ -200,7 +221,9 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
 
     table, member_list, member_headers = member_table(outputs, cluster_id, member_rows, members, sort, width)
 
-    ev_table = Table(title=f"Shared evidence, strongest kind first ({evidence_rows.height:,})", title_justify="left")
+    of_total, cut = _evidence_totals(outputs, cluster_id, evidence_rows)  # evidence.parquet keeps the strongest per kind
+    ev_table = Table(title=f"Shared evidence, strongest kind first ({of_total or f'{evidence_rows.height:,}'})",
+                     title_justify="left", caption_justify="left")
     ev_headers = ["kind", "value", "sharing", "weight", "in input"]
     for name, justify in zip(ev_headers, ("left", "left", "right", "right", "right")):
         ev_table.add_column(name, justify=justify, overflow="fold")
@@ -210,18 +233,18 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     for r in ev_list:  # the kind as every view names it (graphlink.config.kinds); piped rows keep its code
         ev_table.add_row(Text(terminal_safe(kind_name(r[0]))), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}",
                          f"{r[3]:.3f}", f"{r[4]:,}")
-    notes = []
+    notes = [cut] if cut else []
     if evidence_rows.height > evidence:
         notes.append(more_text(evidence_rows.height, evidence))
     if hidden:
         notes.append(f"{plural(hidden, 'value')} too common to link hidden: --all-values")
     if notes:
-        ev_table.caption = "; ".join(notes)
+        ev_table.caption = Text("; ".join(notes))  # plain text, never markup
     tables = [(reasons, reason_rows, ["what", "value"])]
     if tying.height and evidence:  # what tied an inherited flag, listed whole up to --evidence
         tie_table = Table(title=f"Values that tied it to {tied_to_text(row.get('why') or '')} ({tying.height:,})",
                           title_justify="left")
-        tie_headers = ["kind", "value", "sharing", "in input", "outside flagged"]
+        tie_headers = list(TIE_HEADERS)  # as the report's table of them
         for name, justify in zip(tie_headers, ("left", "left", "right", "right", "right")):
             tie_table.add_column(name, justify=justify, overflow="fold")
         tie_list = [list(r) for r in tying.head(evidence).iter_rows()]
@@ -265,6 +288,10 @@ def member_table(outputs: Outputs, cluster_id: int, member_rows: pl.DataFrame, m
     # events order: the title says the order the rows are in, not the one asked for.
     ranked = sort == "strength" and member_rows["tie_strength"].is_not_null().any()
     order = "weakest tie first" if ranked else "most active first"
+    if sort == "strength" and not ranked:  # asked for, not possible: say why rather than retitle silently
+        why = ("" if outputs is None else ": this folder has no linking.parquet" if outputs.member_linking is None
+               else ": no member shares a card or address with another account")
+        order += f" (no tie strength to order by{why})"
     table = Table(title=f"Members ({member_rows.height:,}), {order}", title_justify="left")
     for i in keep:
         table.add_column(member_headers[i], justify="right" if i in (1, 4) else "left", overflow="fold",
@@ -278,7 +305,7 @@ def member_table(outputs: Outputs, cluster_id: int, member_rows: pl.DataFrame, m
         table.columns[-1].footer = Text(f"cut to {min(chars, TERMINAL_CHARS)} characters: --json or the export "
                                         "lists every kind")
     if narrow and member_list:
-        notes.append("first and last seen: a wider terminal (COLUMNS=160), --json or the export")
+        notes.append(f"first and last seen: a wider terminal (COLUMNS={NARROW_COLUMNS}), --json or the export")
     if member_rows.height > members:  # not markup; a redacted view points at a redacted export
         notes.append(f"{member_rows.height - members:,} more: --members {member_rows.height}, or "
                      + csv_export_command(outputs.path, cluster_id, bool(outputs.redaction)))

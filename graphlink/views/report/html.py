@@ -30,13 +30,13 @@ from typing import Any
 import polars as pl
 from markupsafe import Markup
 
-from graphlink.config.kinds import kind_name_expr, kinds_text, kinds_text_expr
+from graphlink.config.kinds import kinds_text, kinds_text_expr
 from graphlink.contract import component_label, why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.stages.tie_words import LEAD_PATTERN, also_tied_to
-from graphlink.views.evidence import evidence_by_kind
 from graphlink.views.member_ties import outputs_member_ties, with_member_ties
-from graphlink.views.explain import FLAG_TITLE, flag_basis, flag_basis_expr, score_note, tying_values
+from graphlink.views.explain import FLAG_TITLE, flag_basis, flag_basis_expr, flag_settings, flag_words, score_note, tying_values
+from graphlink.views.report.evidence_section import evidence_context, tie_columns
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
 from graphlink.views.report.figures import SectionPlots, section_plots, start_section_plots
 from graphlink.views.report.members import MemberEvents, network_data
@@ -44,8 +44,8 @@ from graphlink.views.report.tables import (
     Column, Table, build_table, fmt_float, fmt_int, fmt_number, fmt_time, history_text, left_out_note,
     number_text, unflagged_note, value_text,
 )
-from graphlink.views.schedule import describe_schedule, describe_sync, hours_text, timing_bucket, timing_meanings
-from graphlink.views.templates import cluster_templates
+from graphlink.views.schedule import timing_bucket, timing_meanings
+from graphlink.views.shared_counts import outputs_shared_totals
 from graphlink.views.words import csv_export_command, plural
 
 
@@ -171,7 +171,8 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
         Column("size", fmt_int(pl.col("size")), numeric=True, sort=pl.col("size")),
         Column("score", fmt_float(pl.col("score")), numeric=True, sort=pl.col("score"),
                title="Higher is more suspicious"),
-        Column("flagged", flag_basis_expr(), css="flagcell", title=FLAG_TITLE,  # "with cluster 12" links to 12
+        Column("flagged", flag_basis_expr(min_flag_size=flag_settings(outputs.run)[1],  # "with cluster 12" links to 12
+                                          campaign="campaign_id" if "campaign_id" in shown.columns else None), css="flagcell", title=FLAG_TITLE,
                link=link(why.str.extract(LEAD_PATTERN, 2).cast(pl.Int64))),
         *([Column("campaign", pl.col("campaign_id").cast(pl.String), link=pl.concat_str(
             [pl.lit("campaign-"), pl.col("campaign_id").cast(pl.String)]))] if "campaign_id" in shown.columns else []),
@@ -192,74 +193,6 @@ def cluster_tables(outputs: Outputs, sections: set[int], options: ReportOptions)
         note += (f" Showing the {shown.height:,} first of {total:,} clusters (flagged first, then by score); "
                  "all are in clusters.parquet.")
     return main, comps, note
-
-
-def _value_columns(kind: str) -> list[Column]:
-    return [  # a timing value is a hash: its meaning is shown, the hash on hover
-        Column("shared windows", pl.col("meaning"), css="text", cell_title=pl.col("value")) if kind == "timing"
-        else Column("value", pl.col("value"), css="text"),
-        Column("accounts sharing", fmt_int(pl.col("accounts_sharing")), numeric=True, sort=pl.col("accounts_sharing"),
-               title="Members of this cluster carrying the value"),
-        Column("accounts in input", fmt_int(pl.col("df")), numeric=True, sort=pl.col("df"),
-               title="Accounts carrying the value in the whole input"),
-        Column("weight", fmt_float(pl.col("weight")), numeric=True, sort=pl.col("weight"),
-               title="Rarity weight of the value; 0 means too common to link accounts"),
-    ]
-
-
-def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events: MemberEvents | None,
-                     members: pl.DataFrame, options: ReportOptions) -> dict[str, Any]:
-    """The evidence of one cluster in human terms: its clock, then each kind, strongest first.
-
-    Built on :mod:`graphlink.views.evidence` and :mod:`graphlink.views.schedule` (shared with ``show``
-    and notebooks).
-    """
-    cid = int(cluster_id)
-    ids = members["account_id"].implode()
-    times = None
-    if events is not None and events.times is not None:
-        times = events.times.filter(pl.col("account_id").is_in(ids))
-    clock = ""
-    if times is not None and times.height:
-        schedule = describe_schedule(times)
-        hours = times["timestamp"].dt.hour().unique().to_list()
-        clock = (f"Acts on a clock: {schedule.text()}." if schedule is not None else
-                 f"No repeating schedule found; active {hours_text(hours)}.")
-        sync = describe_sync(times)
-        if sync:
-            clock += f" {sync[0].upper()}{sync[1:]}."
-    kinds = []
-    limit = max(options.max_values_per_kind, 1)
-    for group in evidence_by_kind(evidence, size):
-        item: dict[str, Any] = {"kind": group.kind, "label": group.label, "summary": group.summary,
-                                "templates": [], "table": None, "more": None}
-        values = group.values
-        if group.kind == "prompt":
-            item["templates"] = [
-                {"parts": t.parts, "example": t.example,
-                 "used": (f"followed by {plural(t.prompts, 'sampled prompt')} of {plural(t.accounts, 'account')}"
-                          if t.accounts else "reconstructed from the shared phrases")}
-                for t in cluster_templates(evidence, events.prompts if events is not None else None, members["account_id"])]
-        elif group.kind == "timing":
-            item["summary"] = (f"{plural(values.height, 'shared activity signature')}: accounts active in the same "
-                               f"windows again and again (the largest group: "
-                               f"{plural(int(values['accounts_sharing'].max()), 'account')}), with the hours in "
-                               "which all of each group are active.")
-        columns = _value_columns(group.kind)
-        if group.kind in ("prompt", "timing"):  # the template / clock says it; the raw values on request
-            item["more"] = build_table(values, columns, table_id=f"evidence-{cid}-{group.kind}")
-        else:
-            item["table"] = build_table(values.head(limit), columns, table_id=f"evidence-{cid}-{group.kind}")
-            if values.height > limit:
-                item["more"] = build_table(values.slice(limit), columns, table_id=f"evidence-{cid}-{group.kind}-more")
-        kinds.append(item)
-    zero = evidence.filter(pl.col("weight").fill_null(0.0) <= 0)
-    common = None
-    if zero.height:
-        common = build_table(zero.sort(["kind", "accounts_sharing"], descending=[False, True]),
-                             [Column("kind", kind_name_expr("kind")), *_value_columns("")[:3]],
-                             table_id=f"evidence-{cid}-common")
-    return {"clock": clock, "kinds": kinds, "common": common, "n_common": f"{zero.height:,}"}
 
 
 def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
@@ -295,13 +228,14 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     return {
         "id": int(cluster_id),
         "flagged": bool(row.get("flagged")),
-        "flag_basis": flag_basis(row),  # own evidence, or with cluster 12: the badge says it
+        "flag_words": flag_words(flag_basis(row, flag_settings(outputs.run)[1])),  # on its own evidence, with cluster 12: the badge
         "subtitle": (f"{plural(int(row['size']), 'account')} · score {float(row['score']):.3f}"
                      f"{f', {note}' if (note := score_note(row, outputs.run, outputs.campaigns)) else ''} · linked by {kinds}{active}"
                      f"{history_text(row)}"),
         "why": why_reasons(row.get("why")),
         "components": [(component_label(name), value_text(row.get(name))) for name in score_columns(outputs.clusters)],
-        "evidence": evidence_context(cluster_id, evidence, int(row["size"]), events, members, options),
+        "evidence": evidence_context(cluster_id, evidence, int(row["size"]), events, members, options,
+                                     outputs_shared_totals(outputs, cluster_id)),  # of how many per kind
         "figures": figures,
         "network": network,
         "plots_note": "",
@@ -310,9 +244,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "member_note": member_note,
         "members": build_table(shown, member_columns, table_id=f"members-{int(cluster_id)}"),
         # What tied an inherited flag (graphlink.stages.tie_evidence): the values, not only their count in the why.
-        "ties": (build_table(tying, [Column("kind", kind_name_expr("kind")), *_value_columns("")[:3], Column(
-                     "in no flagged cluster", fmt_int(pl.col("outside_flagged")), numeric=True, sort=pl.col("outside_flagged"),
-                     title="Accounts holding the value outside every flagged cluster")], table_id=f"ties-{int(cluster_id)}")
+        "ties": (build_table(tying, tie_columns(), table_id=f"ties-{int(cluster_id)}")  # headed as show heads them
                  if (tying := tying_values(evidence)).height else None),
         "n_ties": plural(tying.height, "value"),
         "tied_to_several": bool(also_tied_to(row.get("why") or "")),
