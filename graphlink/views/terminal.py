@@ -258,11 +258,14 @@ def member_table(outputs: Outputs, cluster_id: int, member_rows: pl.DataFrame, m
     ids = [terminal_safe(r[0], limit=80) for r in member_list]
     id_width = min(max((len(i) for i in ids), default=7), 24)
     keep = [0, 1, 4, 5, 6] if narrow else list(range(7))
-    shares_width = min(max((len(r[5]) for r in member_list), default=6), 12 if narrow else 24)  # "addresses only": 2 lines
+    # shares: what of the cluster's behaviour the member shares ("addresses only" folds to two lines when narrow).
+    shares_width = min(max((len(r[5]) for r in member_list), default=6), 11 if narrow else 18)
     # A proxy fleet's member is tied by a dozen kinds: the terminal shows the strongest that fit (short_tied_by), the
-    # piped rows, --json and the exports the whole text. Narrow: what two lines of the column left hold.
-    chars = max(40, 2 * (width - id_width - 8 - 6 - 13 - shares_width - 3)) if narrow else TERMINAL_CHARS
-    short = shown.select(short_tied_by(pl.col("tied_by"), min(chars, TERMINAL_CHARS)))["tied_by"].to_list()
+    # piped rows, --json and the exports the whole text: what about two lines of the column left hold.
+    widths = (id_width, 6, 16, 16, 8, shares_width)  # each column's text, then 3 for its padding and border
+    left = None if width is None else width - 1 - sum(widths[i] + 3 for i in keep[:-1]) - 3  # tied by's width
+    chars = TERMINAL_CHARS if left is None else min(TERMINAL_CHARS, max(40, 2 * left - 6))
+    short = shown.select(short_tied_by(pl.col("tied_by"), chars))["tied_by"].to_list()
     # Without any member's tie strength (a folder written before links.parquet/linking.parquet) "strength" keeps the
     # events order: the title says the order the rows are in, not the one asked for.
     ranked = sort == "strength" and any(member_rows[c].is_not_null().any() for c in ("tie_strength", "shared_behaviour")
