@@ -66,33 +66,36 @@ def member_behaviour(memberships: pl.DataFrame, signals: pl.DataFrame, clustered
     """
     members = clustered.select(pl.col("account_idx").cast(pl.UInt32), "account_id", pl.col("cluster_id").cast(pl.Int64))
     behaviour = signals.filter(~pl.col("kind").is_in(ADDRESS_KINDS)).select(pl.col("signal_idx").cast(pl.UInt32), "kind")
-    rows = pl.DataFrame(schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32, "count": pl.UInt32,
-                                "cluster_id": pl.Int64})
+    # Each behaviour kind by a small code (its place in the words' order; declared identifiers after, by name).
+    kinds = sorted(behaviour["kind"].unique().to_list(), key=lambda k: (list(BEHAVIOUR_WORDS).index(k)
+                                                                       if k in BEHAVIOUR_WORDS else len(BEHAVIOUR_WORDS), k))
+    rows = pl.DataFrame(schema={"account_idx": pl.UInt32, "count": pl.UInt32, "code": pl.Int8, "shared": pl.Boolean})
     if not (memberships.is_empty() or members.is_empty() or behaviour.is_empty()):
-        # The members' behaviour rows cut out of every affiliation by two per-position masks (38M rows on the
-        # campaign preset: a gather each, no join), their cluster gathered the same way.
+        # The members' behaviour rows cut out of every affiliation (38M rows on the campaign preset) by per-position
+        # arrays, a gather each and no join: the member's cluster (-1: not a member) and the value's kind code (-1: an
+        # address kind). A value is shared when two members of one cluster hold it (one packed key per pair).
         size = int(max(memberships["account_idx"].max(), members["account_idx"].max())) + 1
         cluster = np.full(size, -1, dtype=np.int64)
         cluster[members["account_idx"].to_numpy()] = members["cluster_id"].to_numpy()
-        wanted = np.zeros(int(max(memberships["signal_idx"].max(), behaviour["signal_idx"].max())) + 1, dtype=bool)
-        wanted[behaviour["signal_idx"].to_numpy()] = True
-        of = pl.lit(pl.Series(cluster)).gather(pl.col("account_idx"))
-        rows = (memberships.lazy().select(pl.col("account_idx").cast(pl.UInt32), pl.col("signal_idx").cast(pl.UInt32),
-                                          pl.col("count").cast(pl.UInt32))
-                .filter(pl.lit(pl.Series(wanted)).gather(pl.col("signal_idx")) & (of >= 0))
-                .with_columns(of.alias("cluster_id")).collect())
-    rows = rows.join(behaviour, on="signal_idx", how="left").with_columns(
-        (pl.len().over("cluster_id", "signal_idx") >= 2).alias("shared"))
-    prompt = pl.col("kind") == "prompt"
+        code = np.full(int(max(memberships["signal_idx"].max(), behaviour["signal_idx"].max())) + 1, -1, dtype=np.int8)
+        code[behaviour["signal_idx"].to_numpy()] = behaviour["kind"].replace_strict(
+            {k: i for i, k in enumerate(kinds)}, return_dtype=pl.Int8).to_numpy()
+        of, kind = (pl.lit(pl.Series(cluster)).gather(pl.col("account_idx")),
+                    pl.lit(pl.Series(code)).gather(pl.col("signal_idx")))
+        key = pl.col("cluster_id").cast(pl.UInt64) * 2**32 + pl.col("signal_idx").cast(pl.UInt64)  # (cluster, value)
+        rows = (memberships.lazy().select("account_idx", "signal_idx", "count")
+                .filter((kind >= 0) & (of >= 0))
+                .select(pl.col("account_idx").cast(pl.UInt32), pl.col("count").cast(pl.UInt32), kind.alias("code"),
+                        "signal_idx", of.alias("cluster_id"))
+                .select("account_idx", "count", "code", (pl.len().over(key) >= 2).alias("shared")).collect())
+    prompt = pl.col("code") == (kinds.index("prompt") if "prompt" in kinds else -2)
     count = pl.col("count").cast(pl.Float64)
-    order = {kind: i for i, kind in enumerate(BEHAVIOUR_WORDS)}
     per_member = rows.group_by("account_idx").agg(
         count.filter(prompt & pl.col("shared")).sum().alias("inside"), count.filter(prompt).sum().alias("phrases"),
-        pl.col("kind").filter(pl.col("shared")).unique().alias("kinds"))
-    ranked = pl.element().sort_by(pl.element().replace_strict(order, default=len(order), return_dtype=pl.Int64),
-                                  pl.element())
-    shares = pl.col("kinds").list.eval(ranked.replace_strict(BEHAVIOUR_WORDS, default=pl.element(),
-                                                             return_dtype=pl.String)).list.join(", ")
+        *[(pl.col("shared") & (pl.col("code") == i)).any().alias(f"_{i}") for i in range(len(kinds))])
+    words = [BEHAVIOUR_WORDS.get(k, k) for k in kinds]
+    shares = pl.concat_list([pl.when(pl.col(f"_{i}")).then(pl.lit(w)).otherwise(None) for i, w in enumerate(words)]
+                            ).list.drop_nulls().list.join(", ") if kinds else pl.lit("")
     stats = (account_stats if account_stats is not None else pl.DataFrame(schema=_EMPTY_STATS)).select(
         pl.col("account_idx").cast(pl.UInt32), "prompts_sampled", "prompts_templated")
     sampled = pl.col("prompts_sampled").cast(pl.Float64)
