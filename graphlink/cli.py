@@ -258,7 +258,7 @@ def show(
     all_values: Annotated[bool, typer.Option("--all-values", help="Also list values shared but too common to link anybody (weight 0), hidden by default.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the cluster (row, reasons, members, evidence) as JSON on standard output.")] = False,
     quiet: QuietJsonOpt = False,
-    sort_members: Annotated[str, typer.Option("--sort-members", metavar="strength|events", help="Members in order of strength (weakest tie to suspected accounts first, members sharing no card or address before them: the periphery to check before a ban, in view however long the list) or events (most active first).")] = "strength",
+    sort_members: Annotated[str, typer.Option("--sort-members", metavar="strength|events", help="Members in order of strength (members sharing none of the cluster's behaviour -- shares 'addresses only' -- first, then weakest tie to suspected accounts first, members sharing no card or address before them: the periphery to check before a ban, in view however long the list) or events (most active first).")] = "strength",
 ) -> None:
     """Show one cluster in the terminal: reasons, members and shared evidence.
 

@@ -11,7 +11,8 @@ Files of an output folder
 ===================== ======== ==================================================
 file                  required contents
 ===================== ======== ==================================================
-``accounts.parquet``  yes      one row per input account (:data:`ACCOUNTS_SCHEMA`)
+``accounts.parquet``  yes      one row per input account (:data:`ACCOUNTS_SCHEMA`, then
+                               :data:`MEMBER_BEHAVIOUR_SCHEMA`'s columns)
 ``clusters.parquet``  yes      one row per cluster (:data:`CLUSTERS_SCHEMA`, then
                                :data:`CLUSTER_HISTORY_SCHEMA`)
 ``evidence.parquet``  yes      top shared values per cluster and kind (:data:`EVIDENCE_SCHEMA`)
@@ -169,6 +170,20 @@ CAMPAIGNS_SCHEMA = pl.Schema({
 CLUSTER_HISTORY_SCHEMA = pl.Schema({
     "since": pl.Datetime("us", "UTC"), "runs": pl.UInt32, "new_members": pl.UInt32, "quiet_members": pl.UInt32,
 })
+#: What of its cluster's *behaviour* each member shares, columns detect appends to ``accounts.parquet`` after
+#: :data:`ACCOUNTS_SCHEMA` (:mod:`graphlink.stages.member_behaviour`; null for unclustered accounts):
+#: ``template_share``, the share of the member's sampled prompts that carry a prompt phrase another member of its
+#: cluster holds (0: none of its prompts does; null: no sampled prompts; estimated from per-member counts, exact when
+#: all or none of the phrases it shares with other accounts are the cluster's); ``shared_behaviour``, which of
+#: ``template`` (prompt phrase), ``card``, ``minutes`` (activity signature), ``burst`` (template burst) and declared
+#: ``--signal`` identifiers it shares with another member, in that order, joined by ", ", or ``addresses only``: it
+#: shares none of them (in the cluster by addresses, networks, user agents, e-mail domains or creation hours). Folders
+#: written before lack them: the reader adds them as null (not known). ``show``, the report, ``members.csv``, the
+#: JSON exports and the notebook show them beside :data:`MEMBER_TIES_COLUMNS`.
+MEMBER_BEHAVIOUR_SCHEMA = pl.Schema({"account_id": pl.String, "template_share": pl.Float64,
+                                     "shared_behaviour": pl.String})
+#: What a member row carries of :data:`MEMBER_BEHAVIOUR_SCHEMA` besides its account.
+MEMBER_BEHAVIOUR_COLUMNS = ("template_share", "shared_behaviour")
 #: Columns a reader needs in ``accounts.parquet`` (``campaign_id`` came later).
 ACCOUNTS_READ_COLUMNS = ("account_id", "cluster_id", "events", "first_seen", "last_seen")
 #: Cluster columns that are not score components.
@@ -328,5 +343,5 @@ __all__ = [
     "MATCH_INDEX_FILES", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
     "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
     "FLAG_EXPLANATION", "FLAG_EXPLANATION_COLUMNS", "MEMBER_TIES_SCHEMA", "MEMBER_TIES_COLUMNS",
-    "COMPONENT_LABELS", "component_label", "EVIDENCE_CSV_COLUMNS",
+    "COMPONENT_LABELS", "component_label", "EVIDENCE_CSV_COLUMNS", "MEMBER_BEHAVIOUR_SCHEMA", "MEMBER_BEHAVIOUR_COLUMNS",
 ]

@@ -46,6 +46,7 @@ from graphlink.stages.communities import detect_communities, dissolve_unsupporte
 from graphlink.stages.account_rows import minutes_of, of_accounts
 from graphlink.stages.drilldown import (account_times, clustered_accounts, link_table, linking_order,
                                        linking_values, member_activity, member_affiliations, member_minutes, member_templates)
+from graphlink.stages.member_behaviour import member_behaviour, with_member_behaviour
 from graphlink.stages.encode import EncodedEvents, encode_events
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.stages.graph import project
@@ -230,8 +231,8 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config, wholes, minutes_idx, schedules)
         accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
     with _stage("drilldown", timings, progress, memory):
-        signals_out, activity, minutes, templates = drilldown_stage(scored, index, accounts_out, projection,
-                                                                    activity_idx, ev.columns, config, minutes_idx)
+        signals_out, activity, minutes, templates, accounts_out = drilldown_stage(
+            scored, index, accounts_out, projection, activity_idx, ev.columns, config, minutes_idx, signal_set.account_stats)
         links, linking = early["links"], linking_values(projection.memberships, projection.signals, index, accounts_out, early["order"])
         prepared = prepared_indexes(linking, early["order"], index, accounts_out, clusters)
     warnings = [*ev.warnings, *run_warnings(projection, signal_set, index, acc)]
@@ -360,8 +361,9 @@ def stable_ids_stage(scored: Scored, index: pl.DataFrame, prev: PreviousRun | No
 
 def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFrame, projection: Any,
                     activity_idx: pl.DataFrame, event_columns: Any, config: PipelineConfig,
-                    minutes_idx: pl.DataFrame | None = None) -> tuple[pl.DataFrame, ...]:
-    """``memberships``, ``activity``, ``minutes`` and ``templates.parquet`` rows, with the ids the outputs use."""
+                    minutes_idx: pl.DataFrame | None = None, account_stats: pl.DataFrame | None = None) -> tuple[pl.DataFrame, ...]:
+    """``memberships``, ``activity``, ``minutes`` and ``templates.parquet`` rows, with the ids the outputs use, and
+    ``accounts_out`` with what each member shares of its cluster's behaviour (:mod:`graphlink.stages.member_behaviour`)."""
     # After any re-keying, so the drill-down tables carry the ids the outputs use.
     rekeyed = index.select("account_idx", "account_id").join(
         accounts_out.select("account_id", "cluster_id"), on="account_id")
@@ -374,8 +376,9 @@ def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFr
     signals_out = member_affiliations(projection.memberships, projection.signals, clustered,
                                  config.drilldown.member_values_per_kind, shared)
     minutes = member_minutes(minutes_idx, event_columns if minutes_idx is not None else (), clustered)
+    behaviour = member_behaviour(projection.memberships, projection.signals, clustered, account_stats)
     return (signals_out, member_activity(activity_idx, event_columns, clustered), minutes,
-            member_templates(projection.memberships, projection.signals, clustered))
+            member_templates(projection.memberships, projection.signals, clustered), with_member_behaviour(accounts_out, behaviour))
 
 
 def supported_partition(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,

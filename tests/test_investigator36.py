@@ -224,7 +224,7 @@ def test_show_member_table_reads_at_80_and_160_columns(fixture_detected, width):
     assert ("first seen" in header) == (width >= 160) and "strength" in header and "tied by" in header
     if width < 160:
         assert "first and last seen: a wider terminal" in text
-    assert all(len(r) == 6 and r[2] and r[5] for r in rows)  # piped: every column, tied_by whole
+    assert all(len(r) == 7 and r[2] and r[6] for r in rows)  # piped: every column (shares: session 37), tied_by whole
 
 
 def test_show_lists_the_weakest_tied_members_first_by_default(fixture_detected):
@@ -245,7 +245,8 @@ def test_show_lists_the_weakest_tied_members_first_by_default(fixture_detected):
         assert ("weakest tie first" in block[0]) == ("events" not in extra)
         return [line.split("\t") for line in block[2:] if line and not line.startswith("#")]
 
-    strengths = [-1.0 if r[4] == "" else float(r[4]) for r in listed()]
+    # Members sharing none of the cluster's behaviour ("addresses only", session 37) first, then by strength.
+    strengths = [(r[5] != "addresses only", -1.0 if r[4] == "" else float(r[4])) for r in listed()]
     assert strengths == sorted(strengths) and strengths[0] < strengths[-1]
     events = [int(r[1]) for r in listed("--sort-members", "events")]
     assert events == sorted(events, reverse=True)

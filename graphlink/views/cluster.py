@@ -264,8 +264,10 @@ class ClusterView:
         """Why each member is in the cluster: :attr:`members` with ``tie_strength`` (the share of the member's card and
         address link weight that goes to accounts already suspected -- its campaign or a flagged cluster --, in [0, 1];
         low: tied mostly to unsuspected accounts, as a bystander behind a fleet's NAT address is) and ``tied_by`` (per
-        kind, the cluster's shared values it holds and its strongest), weakest tie first (``sort="events"``: the
-        members' order). The numbers ``show``, the exports and the report give (:mod:`graphlink.views.member_ties`).
+        kind, the cluster's shared values it holds and its strongest), beside what of the cluster's behaviour it
+        shares (``template_share``, ``shared_behaviour``: :mod:`graphlink.stages.member_behaviour`), weakest tie first --
+        members sharing ``addresses only`` first (``sort="events"``: the members' order). The numbers ``show``, the
+        exports and the report give (:mod:`graphlink.views.member_ties`).
         """
         from graphlink.views.member_ties import with_member_ties
 

@@ -8,6 +8,8 @@
     (``account`` or ``signal``), ``label``, ``cluster_id`` and ``score``;
     accounts add ``events``, ``first_seen``, ``last_seen``, ``flagged``,
     why their cluster is flagged (``flag``, ``score_note``, ``why``: :data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS`) and
+    what of its cluster's behaviour it shares (``template_share``, left out when not known, and
+    ``shared_behaviour``: :data:`graphlink.contract.MEMBER_BEHAVIOUR_COLUMNS`) and
     why the account is in it (``tie_strength``, left out when not known, and ``tied_by``:
     :data:`graphlink.contract.MEMBER_TIES_COLUMNS`);
     signals add ``kind``, ``value``, ``weight`` (rarity weight; 0 means too
@@ -20,12 +22,12 @@
     One case file per cluster (``cluster-<id>.json``, schema
     ``graphlink.case/1``) with the score and its components, why it is flagged
     (``flag``, ``why``, ``reasons``, ``flagged_with``, ``score_note``: :data:`graphlink.contract.FLAG_EXPLANATION`),
-    members (each with ``tie_strength`` and ``tied_by``), evidence (strongest first, as ``show`` lists it), an hour-of-day profile and the run's parameters, for
+    members (each with ``template_share``, ``shared_behaviour``, ``tie_strength`` and ``tied_by``), evidence (strongest first, as ``show`` lists it), an hour-of-day profile and the run's parameters, for
     case-management tools (:func:`case_file`). Default folder: ``DIR/cases``.
     The folder is replaced as a whole: it then holds exactly the exported
     clusters' files (a folder holding anything else is refused).
 ``csv``
-    ``members.csv`` (each member with ``tie_strength`` and ``tied_by``, and its cluster's score, ``flagged``,
+    ``members.csv`` (each member with ``template_share``, ``shared_behaviour``, ``tie_strength`` and ``tied_by``, and its cluster's score, ``flagged``,
     ``flag``, ``score_note`` and ``why``) and
     ``evidence.csv`` (strongest first per cluster; ``kind_name`` beside the ``kind`` code:
     :data:`graphlink.contract.EVIDENCE_CSV_COLUMNS`); cells that a spreadsheet would run
@@ -52,13 +54,14 @@ import polars as pl
 
 from graphlink.config.kinds import kind_name_expr
 from graphlink.errors import GraphlinkError
-from graphlink.contract import FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT, MEMBER_TIES_COLUMNS
+from graphlink.contract import FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT, MEMBER_BEHAVIOUR_COLUMNS, MEMBER_TIES_COLUMNS
 from graphlink.store.atomic import write_atomic
 from graphlink.store.targets import check_csv_targets, check_file_target
 from graphlink.store.folder import Outputs, Selection, score_columns
 from graphlink.store.outputs import load_outputs
 from graphlink.views.evidence import strongest_first
 from graphlink.views.explain import cluster_explanations, flag_explanation, json_default
+from graphlink.views.member_behaviour import with_behaviour_columns
 from graphlink.views.member_ties import outputs_member_ties, with_member_ties
 from graphlink.views.safety import csv_safe_expr
 from graphlink.views.schedule import timing_bucket, timing_meanings
@@ -130,7 +133,7 @@ def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, p
     info = outputs.clusters.select("cluster_id", "score", "flagged")
     explained = cluster_explanations(outputs.clusters, outputs.run, outputs.campaigns)  # why each account's cluster is flagged
     accounts = (
-        with_member_ties(outputs.accounts, outputs).join(info, on="cluster_id", how="left")
+        with_member_ties(with_behaviour_columns(outputs.accounts), outputs).join(info, on="cluster_id", how="left")
         .join(explained, on="cluster_id", how="left")
         .select(
             (pl.lit("account:") + pl.col("account_id")).alias("node"),
@@ -143,6 +146,7 @@ def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, p
             pl.col("first_seen").dt.strftime(JSON_TIME_FORMAT).fill_null(""),
             pl.col("last_seen").dt.strftime(JSON_TIME_FORMAT).fill_null(""),
             *[xml_text(pl.col(c).fill_null("")).alias(c) for c in FLAG_EXPLANATION_COLUMNS],
+            pl.col("template_share"), xml_text(pl.col("shared_behaviour").fill_null("")).alias("shared_behaviour"),
             pl.col("tie_strength"), xml_text(pl.col("tied_by")).alias("tied_by"),  # why the member is in its cluster
         )
         .sort("node")
@@ -306,9 +310,10 @@ def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Pat
 
 def members_table(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFrame:
     """Members of the loaded clusters (or of ``cluster_id`` alone) with why each is in its cluster
-    (:data:`graphlink.contract.MEMBER_TIES_COLUMNS`: ``tie_strength``, ``tied_by``) and their cluster's score, campaign
-    and why it is flagged: the ``members.csv`` rows (:data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` last: ``flag``,
-    ``score_note``, ``why``).
+    (:data:`graphlink.contract.MEMBER_BEHAVIOUR_COLUMNS`: ``template_share``, ``shared_behaviour``, what of the
+    cluster's behaviour it shares; :data:`graphlink.contract.MEMBER_TIES_COLUMNS`: ``tie_strength``, ``tied_by``) and their
+    cluster's score, campaign and why it is flagged: the ``members.csv`` rows
+    (:data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` last: ``flag``, ``score_note``, ``why``).
 
     ``campaign_id`` is null for folders written before campaigns existed.
     """
@@ -320,9 +325,9 @@ def members_table(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFra
         cluster_explanations(clusters, outputs.run, outputs.campaigns), on="cluster_id", how="left")
     if "campaign_id" not in accounts.columns:
         accounts = accounts.with_columns(pl.lit(None, pl.Int64).alias("campaign_id"))
-    return (with_member_ties(accounts, outputs, cluster_id).join(info, on="cluster_id", how="left")
+    return (with_member_ties(with_behaviour_columns(accounts), outputs, cluster_id).join(info, on="cluster_id", how="left")
             .select("campaign_id", "cluster_id", "score", "flagged", "account_id", "events", "first_seen",
-                    "last_seen", *MEMBER_TIES_COLUMNS, *FLAG_EXPLANATION_COLUMNS)
+                    "last_seen", *MEMBER_BEHAVIOUR_COLUMNS, *MEMBER_TIES_COLUMNS, *FLAG_EXPLANATION_COLUMNS)
             .sort(["cluster_id", "events", "account_id"], descending=[False, True, False]))
 
 

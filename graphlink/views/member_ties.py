@@ -29,6 +29,7 @@ from graphlink.stages.drilldown import UNLISTED_KINDS
 from graphlink.stages.evidence import kind_strengths
 from graphlink.store.folder import Outputs
 from graphlink.views.evidence import kind_label
+from graphlink.views.member_behaviour import no_behaviour_first
 
 __all__ = ["MEMBER_SORTS", "QUOTED_CHARS", "TERMINAL_CHARS", "member_ties", "outputs_member_ties", "quoted_value",
            "short_tied_by", "weak_kinds", "with_member_ties"]
@@ -311,13 +312,16 @@ def outputs_member_ties(outputs: Outputs, cluster_id: int | None = None) -> pl.D
 def with_member_ties(members: pl.DataFrame, outputs: Outputs, cluster_id: int | None = None,
                      sort: str = "events", ties: pl.DataFrame | None = None) -> pl.DataFrame:
     """``members`` (rows with ``account_id, cluster_id``) with :data:`graphlink.contract.MEMBER_TIES_COLUMNS` added
-    last; ``sort="strength"`` orders them weakest tie first (members sharing no card or address -- null -- before
-    them), else their order is kept. ``ties``: :func:`outputs_member_ties` of these members, if already built (one export of many clusters builds it once)."""
+    last; ``sort="strength"`` orders them weakest tie first: members that share none of their cluster's behaviour
+    (``shared_behaviour`` ``addresses only``, :mod:`graphlink.stages.member_behaviour`) first, then by
+    ``tie_strength`` (members sharing no card or address -- null -- before the rest), else their order is kept. ``ties``: :func:`outputs_member_ties` of these members, if already built (one export of many clusters builds it once)."""
     if sort not in MEMBER_SORTS:
         raise ValueError(f"sort={sort!r}: use events or strength")
     ties = (outputs_member_ties(outputs, cluster_id) if ties is None else ties).select("account_id", *MEMBER_TIES_COLUMNS)
     joined = members.join(ties, on="account_id", how="left", maintain_order="left").with_columns(
         pl.col("tied_by").fill_null(""))
-    if sort == "strength":
-        joined = joined.with_row_index("__order").sort(["tie_strength", "__order"], nulls_last=False).drop("__order")
+    if sort == "strength":  # members sharing none of the cluster's behaviour (addresses only) first
+        shares = no_behaviour_first() if "shared_behaviour" in joined.columns else pl.lit(True)
+        joined = (joined.with_row_index("__order").with_columns(shares.alias("__shares"))
+                  .sort(["__shares", "tie_strength", "__order"], nulls_last=False).drop("__order", "__shares"))
     return joined

@@ -21,6 +21,7 @@ from graphlink.store.folder import Outputs, score_columns
 from graphlink.views.explain import (
     TIE_HEADERS, flag_basis, flag_basis_expr, flag_explanation, flag_settings, flag_words, score_note, tied_to_text,
 )
+from graphlink.views.member_behaviour import behaviour_text
 from graphlink.views.member_ties import TERMINAL_CHARS, short_tied_by
 from graphlink.views.safety import replace_controls, terminal_safe
 from graphlink.views.words import csv_export_command, more_text, plural
@@ -271,22 +272,29 @@ def member_table(outputs: Outputs, cluster_id: int, member_rows: pl.DataFrame, m
     The plain rows (piped, whole) keep every column; the table keeps whole account ids on a line and, under
     :data:`NARROW_COLUMNS`, leaves out first and last seen and cuts ``tied by`` to what two lines hold."""
     stamp = lambda t: f"{t:%Y-%m-%d %H:%M}" if t is not None else ""  # noqa: E731
-    member_headers = ["account", "events", "first seen (UTC)", "last seen (UTC)", "strength", "tied by"]
+    member_headers = ["account", "events", "first seen (UTC)", "last seen (UTC)", "strength", "shares", "tied by"]
     shown = member_rows.head(members)
     member_list = [[m["account_id"], m["events"], stamp(m["first_seen"]), stamp(m["last_seen"]),  # strength: share of its
-                    "" if m["tie_strength"] is None else f"{m['tie_strength']:.2f}", m["tied_by"]]  # link weight inside
-                   for m in shown.iter_rows(named=True)]
+                    "" if m["tie_strength"] is None else f"{m['tie_strength']:.2f}", shares, m["tied_by"]]  # link weight inside
+                   for m, shares in zip(shown.iter_rows(named=True), behaviour_text(shown))]  # shares: its behaviour
     narrow = width is not None and width < NARROW_COLUMNS
     ids = [terminal_safe(r[0], limit=80) for r in member_list]
     id_width = min(max((len(i) for i in ids), default=7), 24)
-    keep = [0, 1, 4, 5] if narrow else list(range(6))
+    # shares: what of the cluster's behaviour the member shares; narrow, it opens the tied-by cell ("addresses only —
+    # IP address ..."): a column of its own left tied by too little at 80 columns (a member took four lines).
+    keep = [0, 1, 4, 6] if narrow else list(range(7))
+    shares_width = min(max((len(r[5]) for r in member_list), default=6), 18)
     # A proxy fleet's member is tied by a dozen kinds: the terminal shows the strongest that fit (short_tied_by), the
-    # piped rows, --json and the exports the whole text. Narrow: what two lines of the column left hold.
-    chars = max(40, 2 * (width - id_width - 8 - 6 - 13)) if narrow else TERMINAL_CHARS
-    short = shown.select(short_tied_by(pl.col("tied_by"), min(chars, TERMINAL_CHARS)))["tied_by"].to_list()
+    # piped rows, --json and the exports the whole text: what about two lines of the column left hold.
+    widths = (id_width, 6, 16, 16, 8, shares_width)  # each column's text, then 3 for its padding and border
+    left = None if width is None else width - 1 - sum(widths[i] + 3 for i in keep[:-1]) - 3  # tied by's width
+    chars = TERMINAL_CHARS if left is None else min(TERMINAL_CHARS, max(40, 2 * left - 6))
+    lead = max((len(r[5]) + 3 for r in member_list if r[5]), default=0) if narrow else 0  # "addresses only — "
+    short = shown.select(short_tied_by(pl.col("tied_by"), max(20, chars - lead)))["tied_by"].to_list()
     # Without any member's tie strength (a folder written before links.parquet/linking.parquet) "strength" keeps the
     # events order: the title says the order the rows are in, not the one asked for.
-    ranked = sort == "strength" and member_rows["tie_strength"].is_not_null().any()
+    ranked = sort == "strength" and any(member_rows[c].is_not_null().any() for c in ("tie_strength", "shared_behaviour")
+                                        if c in member_rows.columns)
     order = "weakest tie first" if ranked else "most active first"
     if sort == "strength" and not ranked:  # asked for, not possible: say why rather than retitle silently
         why = ("" if outputs is None else ": this folder has no linking.parquet" if outputs.member_linking is None
@@ -294,15 +302,17 @@ def member_table(outputs: Outputs, cluster_id: int, member_rows: pl.DataFrame, m
         order += f" (no tie strength to order by{why})"
     table = Table(title=f"Members ({member_rows.height:,}), {order}", title_justify="left")
     for i in keep:
-        table.add_column(member_headers[i], justify="right" if i in (1, 4) else "left", overflow="fold",
+        header = "shares — tied by" if narrow and i == 6 else member_headers[i]
+        table.add_column(header, justify="right" if i in (1, 4) else "left", overflow="fold",
                          min_width=id_width if i == 0 else None, no_wrap=i in (1, 2, 3, 4))
     for r, account, tied in zip(member_list, ids, short):
-        cells = [Text(account), f"{r[1]:,}", r[2], r[3], r[4], Text(terminal_safe(tied))]
+        tied = f"{r[5]} — {tied}" if narrow and r[5] else tied
+        cells = [Text(account), f"{r[1]:,}", r[2], r[3], r[4], Text(terminal_safe(r[5])), Text(terminal_safe(tied))]
         table.add_row(*(cells[i] for i in keep))
     notes = []
-    if any(t != r[5] for t, r in zip(short, member_list)):  # a footer: the terminal's alone, piped rows are whole
+    if any(t != r[6] for t, r in zip(short, member_list)):  # a footer: the terminal's alone, piped rows are whole
         table.show_footer = True
-        table.columns[-1].footer = Text(f"cut to {min(chars, TERMINAL_CHARS)} characters: --json or the export "
+        table.columns[-1].footer = Text(f"cut to {max(20, chars - lead)} characters: --json or the export "
                                         "lists every kind")
     if narrow and member_list:
         notes.append(f"first and last seen: a wider terminal (COLUMNS={NARROW_COLUMNS}), --json or the export")

@@ -250,8 +250,8 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
     done("scoring")
     stage("drilldown")
-    signals_out, activity, minutes, templates = drilldown_stage(scored, index, accounts_out, projection, activity_idx,
-                                                                ev.columns, config, minutes_idx)
+    signals_out, activity, minutes, templates, accounts_out = drilldown_stage(
+        scored, index, accounts_out, projection, activity_idx, ev.columns, config, minutes_idx, signal_set.account_stats)
     # links.parquet / linking.parquet (expand, match): the edges and the linking values,
     # collected to the driver (one row per account pair, per account and linking value), as
     # 4-byte integers and only the columns used: on the campaign preset the memberships with

@@ -39,9 +39,9 @@ from graphlink.views.explain import FLAG_TITLE, flag_basis, flag_basis_expr, fla
 from graphlink.views.report.evidence_section import evidence_context, tie_columns
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
 from graphlink.views.report.figures import SectionPlots, section_plots, start_section_plots
-from graphlink.views.report.members import MemberEvents, network_data
+from graphlink.views.report.members import MemberEvents, member_columns, network_data
 from graphlink.views.report.tables import (
-    Column, Table, build_table, fmt_float, fmt_int, fmt_number, fmt_time, history_text, left_out_note,
+    Column, Table, build_table, fmt_float, fmt_int, fmt_number, history_text, left_out_note,
     number_text, unflagged_note, value_text,
 )
 from graphlink.views.schedule import timing_bucket, timing_meanings
@@ -206,15 +206,6 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     first, last = members["first_seen"].min(), members["last_seen"].max()
     active = f" · active {first:%Y-%m-%d} to {last:%Y-%m-%d} UTC" if first is not None and last is not None else ""
     kinds = kinds_text(row.get("kinds"))
-    member_columns = [
-        Column("account", pl.col("account_id"), css="text"),
-        Column("events", fmt_int(pl.col("events")), numeric=True, sort=pl.col("events")),
-        Column("first seen (UTC)", fmt_time(pl.col("first_seen"))),
-        Column("last seen (UTC)", fmt_time(pl.col("last_seen"))),
-        Column("tie strength", fmt_float(pl.col("tie_strength"), 2), numeric=True, sort=pl.col("tie_strength"),
-               title="Share of the account's card and address link weight going to suspected accounts (its campaign or a flagged cluster); low: tied mostly to unsuspected accounts, as a bystander is; blank: it shares no card or address"),
-        Column("tied by", pl.col("tied_by"), css="text"),
-    ]
     shown = members.head(options.max_members)
     member_note = ""
     if members.height > shown.height:
@@ -242,7 +233,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "notes": notes,
         "n_members": f"{members.height:,}",
         "member_note": member_note,
-        "members": build_table(shown, member_columns, table_id=f"members-{int(cluster_id)}"),
+        "members": build_table(shown, member_columns(), table_id=f"members-{int(cluster_id)}"),
         # What tied an inherited flag (graphlink.stages.tie_evidence): the values, not only their count in the why.
         "ties": (build_table(tying, tie_columns(), table_id=f"ties-{int(cluster_id)}")  # headed as show heads them
                  if (tying := tying_values(evidence)).height else None),

@@ -11,11 +11,32 @@ from graphlink.config.kinds import kind_name, kind_name_expr
 from graphlink.store.folder import Outputs
 from graphlink.store.outputs import events_file
 from graphlink.views import plots
+from graphlink.views.member_behaviour import behaviour_expr
+from graphlink.views.report.tables import Column, fmt_float, fmt_int, fmt_time
 from graphlink.views.safety import visible_text
 from graphlink.views.templates import sample_prompts
 from graphlink.views.words import plural
 
-__all__ = ["MemberEvents", "member_events", "network_data"]
+__all__ = ["MemberEvents", "member_columns", "member_events", "network_data"]
+
+
+def member_columns() -> list[Column]:
+    """The report's member table: each member's activity, what of the cluster's behaviour it shares (``shares``,
+    :mod:`graphlink.views.member_behaviour`) and why it is in the cluster (:mod:`graphlink.views.member_ties`)."""
+    return [
+        Column("account", pl.col("account_id"), css="text"),
+        Column("events", fmt_int(pl.col("events")), numeric=True, sort=pl.col("events")),
+        Column("first seen (UTC)", fmt_time(pl.col("first_seen"))),
+        Column("last seen (UTC)", fmt_time(pl.col("last_seen"))),
+        Column("shares", behaviour_expr(), css="text", sort=pl.col("template_share"),
+               title="What of the cluster's behaviour the account shares with other members: its prompts carrying the "
+                     "cluster's template phrases (share of its sampled prompts), a payment card, same-minute activity, "
+                     "a template burst, a declared identifier; 'addresses only': none -- in the cluster by addresses, "
+                     "networks, user agents, e-mail domains or creation hours alone, as a bystander is"),
+        Column("tie strength", fmt_float(pl.col("tie_strength"), 2), numeric=True, sort=pl.col("tie_strength"),
+               title="Share of the account's card and address link weight going to suspected accounts (its campaign or a flagged cluster); low: tied mostly to unsuspected accounts, as a bystander is; blank: it shares no card or address"),
+        Column("tied by", pl.col("tied_by"), css="text"),
+    ]
 
 
 def network_data(memberships: pl.DataFrame, max_nodes: int = 150, seed: int = 0) -> dict[str, Any] | None:

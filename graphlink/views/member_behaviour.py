@@ -1,0 +1,57 @@
+"""What of its cluster's behaviour a member shares, as the views render it (``accounts.parquet``'s
+:data:`graphlink.contract.MEMBER_BEHAVIOUR_COLUMNS`, built by :mod:`graphlink.stages.member_behaviour`).
+
+One short text per member for the tables (``show``'s member table, the report's): the behaviours it shares with
+other members, the template with the share of its prompts that carry the cluster's phrases (``template 95%, card``),
+or ``addresses only``; empty where the folder predates the columns. The values are fixed words and declared
+``--signal`` column names, not logged text; the tables escape them anyway.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphlink.contract import MEMBER_BEHAVIOUR_SCHEMA
+from graphlink.stages.member_behaviour import ADDRESSES_ONLY
+
+__all__ = ["ADDRESSES_ONLY", "behaviour_expr", "behaviour_text", "no_behaviour_first", "with_behaviour_columns"]
+
+
+def behaviour_expr() -> pl.Expr:
+    """The ``shares`` text of a member row with ``template_share`` and ``shared_behaviour`` ("" where both are null:
+    a folder written before them)."""
+    share = pl.col("template_share")
+    percent = (pl.when((share > 0) & (share < 0.005)).then(pl.lit("<1%"))
+               .otherwise((share * 100).round(0).cast(pl.Int64).cast(pl.String) + "%"))
+    words = pl.col("shared_behaviour").fill_null("")
+    return (pl.when(share.is_not_null() & words.str.contains(r"^template(,|$)"))
+            .then(pl.lit("template ") + percent + words.str.slice(len("template")))
+            .otherwise(words)).alias("shares")
+
+
+def behaviour_text(frame: pl.DataFrame) -> pl.Series:
+    """:func:`behaviour_expr` of each row of ``frame`` ("" for a frame without the columns).
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"template_share": [0.953, 0.0, None, 0.004], "shared_behaviour": [
+    ...     "template, card", "addresses only", None, "template"]})
+    >>> behaviour_text(f).to_list()
+    ['template 95%, card', 'addresses only', '', 'template <1%']
+    """
+    if "shared_behaviour" not in frame.columns or "template_share" not in frame.columns:
+        return pl.Series("shares", [""] * frame.height, dtype=pl.String)
+    return frame.select(behaviour_expr())["shares"]
+
+
+def no_behaviour_first() -> pl.Expr:
+    """A sort key putting members that share none of their cluster's behaviour (``addresses only``) first; members
+    of a folder without the column (null) sort with those sharing some."""
+    return (pl.col("shared_behaviour") != ADDRESSES_ONLY).fill_null(True)
+
+
+def with_behaviour_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with :data:`graphlink.contract.MEMBER_BEHAVIOUR_COLUMNS`, null where it lacks them (member rows
+    built by hand, or of a folder written before them: not known)."""
+    return frame.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in MEMBER_BEHAVIOUR_SCHEMA.items()
+                              if name not in frame.columns)
