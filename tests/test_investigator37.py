@@ -204,7 +204,11 @@ def test_show_says_why_its_members_are_not_weakest_first(fixture_detected):
     """Before: asked for the weakest tie first, show retitled the table "most active first" without saying why."""
     import dataclasses
 
-    outputs = dataclasses.replace(load_outputs(fixture_detected, [1]), member_linking=None)  # a folder without linking
+    loaded = load_outputs(fixture_detected, [1])
+    # A folder written before linking.parquet and the behaviour columns: nothing to order by.
+    old = loaded.accounts.with_columns(pl.lit(None, pl.String).alias("shared_behaviour"),
+                                       pl.lit(None, pl.Float64).alias("template_share"))
+    outputs = dataclasses.replace(loaded, member_linking=None, accounts=old)
     _, tables = cluster_tables(outputs, 1, sort="strength")
     title = next(str(t[0].title) for t in tables if str(t[0].title).startswith("Members"))
     assert title.startswith("Members (142), most active first (") and "linking.parquet" in title
