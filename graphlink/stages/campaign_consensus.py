@@ -101,8 +101,7 @@ def consensus_runs(n_edges: int) -> int:
     return int(min(CONSENSUS_RUNS, max(MIN_CONSENSUS_RUNS, CONSENSUS_EDGE_RUNS // max(n_edges, 1))))
 
 
-def consensus_groups(edges: pl.DataFrame, n: int, config: CommunityConfig, runs: int | None = None,
-                     sizes: np.ndarray | None = None) -> np.ndarray:
+def consensus_groups(edges: pl.DataFrame, n: int, config: CommunityConfig, runs: int | None = None) -> np.ndarray:
     """Groups of ``n`` nodes that Leiden (CPM at ``campaign_resolution``) puts together in most runs.
 
     Leiden runs on the edges :func:`grouping_edges` keeps, ``runs`` times on each connected component
@@ -121,11 +120,6 @@ def consensus_groups(edges: pl.DataFrame, n: int, config: CommunityConfig, runs:
         ``seed`` and ``campaign_resolution`` (CPM resolution).
     runs : int, optional
         Leiden runs; default :func:`consensus_runs` of the kept edges. 1 gives one run's grouping.
-    sizes : numpy.ndarray, optional
-        Accounts per node (``n`` long). Given, CPM counts account pairs: node weights ``sizes`` and each
-        edge weighs ``similarity x sizes[source] x sizes[target]``, so a group is one when its
-        similarity averaged over the pairs of its accounts (in different nodes) reaches
-        ``campaign_resolution``. Without it every node weighs 1 (cluster pairs).
 
     Returns
     -------
@@ -156,15 +150,8 @@ def consensus_groups(edges: pl.DataFrame, n: int, config: CommunityConfig, runs:
 
     kept_edges = grouping_edges(edges, config.campaign_resolution)
     runs = consensus_runs(kept_edges.height) if runs is None else runs
-    src, tgt = kept_edges["source"].to_numpy(), kept_edges["target"].to_numpy()
-    if sizes is not None:
-        # Account pairs, not cluster pairs: CPM with node weights n_i and edge weights sim x n_i x n_j
-        # (igraph's CPM: sum of w_ij - resolution x n_i x n_j over pairs in one group).
-        sizes = np.asarray(sizes, dtype=np.float64)
-        kept_edges = kept_edges.with_columns(pl.col("weight") * pl.Series(sizes[src] * sizes[tgt]))
     graph = build_graph(kept_edges, n)
-    if sizes is not None:
-        graph.vs["size"] = sizes.tolist()
+    src, tgt = kept_edges["source"].to_numpy(), kept_edges["target"].to_numpy()
     together = np.zeros(src.size, dtype=np.int64)
     member = np.zeros(n, dtype=np.int64)
     # Each connected component on its own, seeded alike: Leiden draws one random visiting order over
@@ -176,7 +163,6 @@ def consensus_groups(edges: pl.DataFrame, n: int, config: CommunityConfig, runs:
                 ig.set_random_number_generator(random.Random(config.seed + run))
                 member[part] = np.asarray(sub.community_leiden(
                     objective_function="CPM", weights="weight", resolution=config.campaign_resolution,
-                    node_weights="size" if sizes is not None else None,
                     n_iterations=CONSENSUS_ITERATIONS).membership) + part[0] * n
             together += member[src] == member[tgt]
     finally:

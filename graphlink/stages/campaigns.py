@@ -110,10 +110,8 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     an operator moves between cells. Their
     similarity is the largest over kinds and ties, and Leiden optimises CPM on the
     cluster graph at resolution ``campaign_resolution``: a set of clusters is a
-    campaign when their similarity, averaged over the pairs of their *accounts*
-    in different clusters, is at least that (Traag, Van Dooren & Nesterov 2011;
-    each cluster a node weighing its size), so an operator's 2-account fragments,
-    each tied to its large cells and not to each other, do not outvote the cells. Leiden runs several times and the campaigns
+    campaign when their pairwise similarity averages at least that (Traag, Van
+    Dooren & Nesterov 2011). Leiden runs several times and the campaigns
     are what most runs agree on (:func:`~graphlink.stages.campaign_consensus.consensus_groups`), with
     clusters visited in the order of their first account: a ring's campaign
     does not hang on one seed, nor on clusters elsewhere being renumbered.
@@ -160,8 +158,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     n = node.height
     labels = np.arange(n)
     if edges.height:
-        # Account pairs: each cluster weighs its size (``sizes`` is in node order).
-        labels = consensus_groups(edges, n, config, sizes=sizes["size"].to_numpy())
+        labels = consensus_groups(edges, n, config)
     frame = node.with_columns(pl.Series("label", labels, dtype=pl.Int64)).join(sizes, on="cluster_id")
     order = (
         frame.group_by("label").agg(pl.col("size").sum().alias("accounts"), pl.col("cluster_id").min().alias("first"))
