@@ -173,7 +173,8 @@ CLUSTER_HISTORY_SCHEMA = pl.Schema({
 #: What of its cluster's *behaviour* each member shares, columns detect appends to ``accounts.parquet`` after
 #: :data:`ACCOUNTS_SCHEMA` (:mod:`graphlink.stages.member_behaviour`; null for unclustered accounts):
 #: ``template_share``, the share of the member's sampled prompts that carry a prompt phrase another member of its
-#: cluster holds (0: none of its prompts does; null: no sampled prompts; estimated from per-member counts, exact when
+#: cluster holds (0: none of its prompts does; null: no sampled prompts, or its shared ones gave the run no phrase -- under
+#: ``prompt_min_templated`` -- so not known; estimated from per-member counts, exact when
 #: all or none of the phrases it shares with other accounts are the cluster's); ``shared_behaviour``, which of
 #: ``template`` (prompt phrase), ``card``, ``minutes`` (activity signature), ``burst`` (template burst) and declared
 #: ``--signal`` identifiers it shares with another member, in that order, joined by ", ", or ``addresses only``: it

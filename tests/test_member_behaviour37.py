@@ -80,7 +80,9 @@ def test_the_person_on_one_exit_shares_no_template_and_the_ring_does(folder, clu
     # The columns follow the partition's, which are unchanged.
     assert accounts.schema == pl.Schema({**ACCOUNTS_SCHEMA, **MEMBER_BEHAVIOUR_SCHEMA})
     rows = {r["account_id"]: r for r in accounts.iter_rows(named=True)}
-    assert rows[PERSON]["template_share"] == 0.0 and rows[PERSON]["shared_behaviour"] == ADDRESSES_ONLY
+    # Its "how do I ..." prompts share phrases with the other people (outside the cluster), too few of them for the run
+    # to keep its phrases (prompt_min_templated): whose they are is not known, so null, not 0 (test_break37).
+    assert rows[PERSON]["template_share"] is None and rows[PERSON]["shared_behaviour"] == ADDRESSES_ONLY
     for account in RING:
         assert rows[account]["template_share"] > 0.5 and rows[account]["shared_behaviour"] == "template"
     # Unclustered accounts: not members, nothing to say.
@@ -110,7 +112,7 @@ def test_the_columns_survive_export_the_report_and_the_notebook(folder, cluster,
     export(folder, "csv", clusters="all", out=tmp_path / "csv")
     with open(tmp_path / "csv" / "members.csv", newline="", encoding="utf-8") as f:
         members = {r["account_id"]: r for r in csv.DictReader(f)}
-    assert members[PERSON]["shared_behaviour"] == ADDRESSES_ONLY and float(members[PERSON]["template_share"]) == 0.0
+    assert members[PERSON]["shared_behaviour"] == ADDRESSES_ONLY and members[PERSON]["template_share"] == ""
     assert all(float(members[a]["template_share"]) > 0.5 for a in RING)
     case = export(folder, "json", clusters="all", out=tmp_path / "cases")
     in_case = {m["account_id"]: m for m in json.loads(case.paths[0].read_text())["members"]}
@@ -125,7 +127,7 @@ def test_the_columns_survive_export_the_report_and_the_notebook(folder, cluster,
     view = graphlink.load(folder).cluster(cluster)
     assert set(MEMBER_BEHAVIOUR_COLUMNS) <= set(view.members.columns)
     ties = view.member_ties()
-    assert ties["account_id"][0] == PERSON and ties["template_share"][0] == 0.0
+    assert ties["account_id"][0] == PERSON and ties["template_share"][0] is None
 
 
 def test_a_folder_written_before_the_columns_still_reads(folder, cluster, tmp_path):

@@ -12,7 +12,10 @@ stage (both engines):
   share of its sampled prompts that share a phrase with any other account (``prompts_templated`` /
   ``prompts_sampled``), times the share of its phrase occurrences (each phrase counted once per prompt text holding
   it) that are on phrases the cluster shares. Exact in the cases that decide a ban: every phrase it shares is the
-  cluster's (a ring member: its templated share) or none is (a bystander: 0).
+  cluster's (a ring member: its templated share) or none is (a bystander: 0). Null too for a member some of whose
+  prompts share phrases with other accounts but too few for the run to keep its phrases (``[signals]
+  prompt_min_templated``): whose phrases they are is not known (a camouflaged ring account sending its cell's
+  template in one prompt of eight read 0, "writes its own questions").
 * ``shared_behaviour``: which behaviours it shares with at least one other member, in a fixed order --
   ``template`` (a prompt phrase), ``card`` (a payment card), ``minutes`` (an activity signature: the same
   minutes), ``burst`` (a template burst), then each declared ``--signal`` identifier by its column name -- joined
@@ -100,7 +103,11 @@ def member_behaviour(memberships: pl.DataFrame, signals: pl.DataFrame, clustered
         pl.col("account_idx").cast(pl.UInt32), "prompts_sampled", "prompts_templated")
     sampled = pl.col("prompts_sampled").cast(pl.Float64)
     inside = pl.when(pl.col("phrases") > 0).then(pl.col("inside") / pl.col("phrases")).otherwise(0.0).fill_null(0.0)
-    share = (pl.when(sampled > 0).then((pl.col("prompts_templated").cast(pl.Float64) / sampled * inside).clip(0.0, 1.0))
+    templated = pl.col("prompts_templated").cast(pl.Float64)
+    # A member whose prompts share phrases with other accounts but gave the run no phrase (under
+    # prompt_min_templated): whether they are its cluster's is not known -- null, not 0 ("writes its own").
+    known = (pl.col("phrases").fill_null(0) > 0) | (templated.fill_null(0) == 0)
+    share = (pl.when((sampled > 0) & known).then((templated / sampled * inside).clip(0.0, 1.0))
              .otherwise(None))
     return (members.join(per_member, on="account_idx", how="left", maintain_order="left")
             .join(stats, on="account_idx", how="left", maintain_order="left")
