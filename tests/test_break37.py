@@ -104,3 +104,38 @@ def test_a_cluster_whose_one_member_of_three_holds_the_template_is_not_the_cells
     # Averaged over account pairs, 100 of the 300 (cell, cluster 6) pairs share the template: 1/3 of the cosine.
     camp = dict(cluster_campaigns(*_cell_and_mixed(), GraphConfig(), CommunityConfig()).iter_rows())
     assert camp[6] != camp[1]
+
+
+# -- a --signal column named like a behaviour word ---------------------------------------------------------------------
+
+def _declared(kind: str, with_prompts: bool):
+    """Members a, b share a declared identifier column named ``kind`` (signal 1) and an IP (signal 0); no phrase."""
+    m = pl.DataFrame({"account_idx": [0, 1, 0, 1], "signal_idx": [0, 0, 1, 1], "count": [1] * 4},
+                     schema={"account_idx": U32, "signal_idx": U32, "count": U32})
+    s = pl.DataFrame({"signal_idx": [0, 1], "kind": ["ip", kind]}, schema_overrides={"signal_idx": U32})
+    c = pl.DataFrame({"account_idx": [0, 1], "account_id": ["a", "b"], "cluster_id": [1, 1]},
+                     schema_overrides={"account_idx": U32})
+    st = (pl.DataFrame({"account_idx": [0, 1], "prompts_sampled": [10, 10], "prompts_templated": [0, 0]},
+                       schema={"account_idx": U32, "prompts_sampled": U32, "prompts_templated": U32})
+          if with_prompts else None)
+    return member_behaviour(m, s, c, st)
+
+
+@pytest.mark.parametrize("column", ["template", "card", "minutes", ADDRESSES_ONLY])  # burst: a built-in kind, refused
+def test_a_declared_column_named_like_a_behaviour_word_is_not_read_as_that_behaviour(column):
+    # A log's "template" (template id) or "card" column declared with --signal: no built-in kind's name, so allowed.
+    # Named as such in shared_behaviour, a member sharing the template id read "template" -- as if it sent the
+    # cluster's prompt template -- and show's shares "template 0%"; one named "addresses only" sorted ring members
+    # sharing a device first, as bystanders.
+    from graphlink.views.member_behaviour import behaviour_text
+
+    for with_prompts in (False, True):
+        frame = _declared(column, with_prompts)
+        words = frame["shared_behaviour"].to_list()
+        assert all(w.split(", ")[0] not in ("template", "card", "minutes", "burst", ADDRESSES_ONLY) for w in words), words
+        assert all(not t.startswith("template ") or t.startswith("template value") for t in behaviour_text(frame)), \
+            behaviour_text(frame).to_list()
+
+
+def test_a_declared_column_with_another_name_keeps_its_name():
+    assert _declared("device_id", True)["shared_behaviour"].to_list() == ["device_id"] * 2

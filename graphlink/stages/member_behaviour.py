@@ -18,7 +18,8 @@ stage (both engines):
   template in one prompt of eight read 0, "writes its own questions").
 * ``shared_behaviour``: which behaviours it shares with at least one other member, in a fixed order --
   ``template`` (a prompt phrase), ``card`` (a payment card), ``minutes`` (an activity signature: the same
-  minutes), ``burst`` (a template burst), then each declared ``--signal`` identifier by its column name -- joined
+  minutes), ``burst`` (a template burst), then each declared ``--signal`` identifier by its column name (by its kind
+  name, ``template value``, for a column called like one of these words: :func:`declared_word`) -- joined
   by ``", "``; :data:`ADDRESSES_ONLY` when it shares none of them: it is in the cluster by addresses, networks,
   user agents, e-mail domains or creation hours alone (:data:`ADDRESS_KINDS`).
 
@@ -32,7 +33,7 @@ import polars as pl
 
 from graphlink.contract import MEMBER_BEHAVIOUR_SCHEMA
 
-__all__ = ["ADDRESSES_ONLY", "ADDRESS_KINDS", "BEHAVIOUR_WORDS", "member_behaviour", "with_member_behaviour"]
+__all__ = ["ADDRESSES_ONLY", "ADDRESS_KINDS", "BEHAVIOUR_WORDS", "declared_word", "member_behaviour", "with_member_behaviour"]
 
 #: Kinds that place an account near others without being something it *does*: where it connects from and with what
 #: software, its mail provider, when it signed up. Every other kind is behaviour (declared identifiers included:
@@ -44,6 +45,23 @@ BEHAVIOUR_WORDS = {"prompt": "template", "payment": "card", "timing": "minutes",
 ADDRESSES_ONLY = "addresses only"
 
 _EMPTY_STATS = {"account_idx": pl.UInt32, "prompts_sampled": pl.UInt32, "prompts_templated": pl.UInt32}
+
+
+def declared_word(kind: str) -> str:
+    """A behaviour kind's word in ``shared_behaviour``: :data:`BEHAVIOUR_WORDS`', or a declared identifier's column
+    name -- by its kind name (``template value``) when the column is called like one of the words or
+    :data:`ADDRESSES_ONLY`: a log's ``template`` (template id) or ``card`` column is no prompt template or card.
+
+    >>> declared_word("prompt"), declared_word("device_id"), declared_word("template"), declared_word("addresses only")
+    ('template', 'device_id', 'template value', 'addresses only value')
+    """
+    if kind in BEHAVIOUR_WORDS:
+        return BEHAVIOUR_WORDS[kind]
+    if kind in BEHAVIOUR_WORDS.values() or kind == ADDRESSES_ONLY:
+        from graphlink.config.kinds import kind_name
+
+        return kind_name(kind, 1)
+    return kind
 
 
 def member_behaviour(memberships: pl.DataFrame, signals: pl.DataFrame, clustered: pl.DataFrame,
@@ -96,7 +114,7 @@ def member_behaviour(memberships: pl.DataFrame, signals: pl.DataFrame, clustered
     per_member = rows.group_by("account_idx").agg(
         count.filter(prompt & pl.col("shared")).sum().alias("inside"), count.filter(prompt).sum().alias("phrases"),
         *[(pl.col("shared") & (pl.col("code") == i)).any().alias(f"_{i}") for i in range(len(kinds))])
-    words = [BEHAVIOUR_WORDS.get(k, k) for k in kinds]
+    words = [declared_word(k) for k in kinds]
     shares = pl.concat_list([pl.when(pl.col(f"_{i}")).then(pl.lit(w)).otherwise(None) for i, w in enumerate(words)]
                             ).list.drop_nulls().list.join(", ") if kinds else pl.lit("")
     stats = (account_stats if account_stats is not None else pl.DataFrame(schema=_EMPTY_STATS)).select(
