@@ -22,6 +22,16 @@ Strict xfails (not fixed here):
   800, 1 ring account and 2 ordinary users, own score 0.70, its own campaign on main and unflagged; on int37 in the
   ring's 501-account campaign 2 and flagged "own score, size of campaign 2": 2 more benign accounts flagged, 1 more
   ring account).
+* A ring fragment's account sending its operator's template, held by the operator's other cells and by no other
+  member of its own 2-account cluster, reads ``addresses only`` and ``template_share`` 0 like the bystander beside it
+  (seed 9083 above: cluster 1044, flagged "own score, size of campaign 2", why "90% of prompts are templated", both
+  members ``addresses only``). Over 21 fresh worlds (scenarios seeds 9079-9082, independent 9079-9084), of flagged
+  ring accounts 8% of those flagged with their campaign's size read ``addresses only`` (22 of 271), 1.3-1.7% of those
+  flagged on their own evidence or inherited; of flagged ordinary accounts 30 of 33.
+
+Also fixed: a ``--signal`` column called ``template``, ``card``, ``minutes`` or ``addresses only`` (none a built-in
+kind, so allowed) was named as such in ``shared_behaviour``: a member sharing a template *id* read ``template`` (show:
+``template 0%``) as if it sent the cluster's prompt template; it is now named by its kind name, ``template value``.
 """
 
 from __future__ import annotations
@@ -139,3 +149,29 @@ def test_a_declared_column_named_like_a_behaviour_word_is_not_read_as_that_behav
 
 def test_a_declared_column_with_another_name_keeps_its_name():
     assert _declared("device_id", True)["shared_behaviour"].to_list() == ["device_id"] * 2
+
+
+# -- a ring fragment whose template's other holders are its operator's other cells --------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="shared_behaviour counts only holders in the member's own cluster: a fragment's "
+                                       "ring account sending its operator's template (held by the operator's other "
+                                       "cells) reads 'addresses only' and template_share 0 like the bystander beside it")
+def test_a_fragments_ring_account_sending_its_operators_template_is_not_addresses_only():
+    # Cluster 2 (accounts 0, 1) is a fragment flagged with its campaign's size: account 0 sends the operator's template
+    # (phrases 1, 2), held by the 50 accounts of the operator's cell, cluster 1; account 1, a bystander, shares only
+    # the exit address (signal 0) with it. Independent world seed 9083 (orgs, agent fleets): cluster 1044, 1 ring
+    # account and 1 ordinary user, flagged "own score, size of campaign 2", why "90% of prompts are templated":
+    # both members read template_share 0 and "addresses only".
+    cell = list(range(2, 52))
+    acc = [0, 1] + [0, 0] + cell + cell
+    sig = [0, 0] + [1, 2] + [1] * 50 + [2] * 50
+    m = pl.DataFrame({"account_idx": acc, "signal_idx": sig, "count": [4] * len(acc)},
+                     schema={"account_idx": U32, "signal_idx": U32, "count": U32})
+    s = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["ip", "prompt", "prompt"]}, schema_overrides={"signal_idx": U32})
+    c = pl.DataFrame({"account_idx": [0, 1, *cell], "account_id": ["ring", "person", *[f"cell{i}" for i in cell]],
+                      "cluster_id": [2, 2] + [1] * 50}, schema_overrides={"account_idx": U32})
+    st = pl.DataFrame({"account_idx": [0, 1, *cell], "prompts_sampled": [10] * 52, "prompts_templated": [9, 0] + [10] * 50},
+                      schema={"account_idx": U32, "prompts_sampled": U32, "prompts_templated": U32})
+    got = {r[0]: r[1:] for r in member_behaviour(m, s, c, st).rows()}
+    assert got["person"] == (0.0, ADDRESSES_ONLY)
+    assert got["ring"][1] != ADDRESSES_ONLY
