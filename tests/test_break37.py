@@ -28,6 +28,11 @@ Strict xfails (not fixed here):
   members ``addresses only``). Over 21 fresh worlds (scenarios seeds 9079-9082, independent 9079-9084), of flagged
   ring accounts 8% of those flagged with their campaign's size read ``addresses only`` (22 of 271), 1.3-1.7% of those
   flagged on their own evidence or inherited; of flagged ordinary accounts 30 of 33.
+* A stock phrase two members happen to hold counts as the cluster's template however many accounts of the log hold
+  it: an ordinary person whose questions open "how do I get started with ..." (1,258 holders) read ``template`` at
+  0.83 in a ring cluster whose ring members read 0.0 and 0.02 (seed 9082, cluster 714): the bystander looks more
+  like the ring than the ring. 3 of the 33 flagged ordinary or team accounts in those worlds read a behaviour: this
+  one, one at 0.025 and a framework team sending the framework's system prompt.
 
 Also fixed: a ``--signal`` column called ``template``, ``card``, ``minutes`` or ``addresses only`` (none a built-in
 kind, so allowed) was named as such in ``shared_behaviour``: a member sharing a template *id* read ``template`` (show:
@@ -175,3 +180,24 @@ def test_a_fragments_ring_account_sending_its_operators_template_is_not_addresse
     got = {r[0]: r[1:] for r in member_behaviour(m, s, c, st).rows()}
     assert got["person"] == (0.0, ADDRESSES_ONLY)
     assert got["ring"][1] != ADDRESSES_ONLY
+
+
+# -- a stock phrase two members happen to share reads as the cluster's template ------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="any prompt phrase two members hold counts as the cluster's, however many accounts "
+                                       "in the log hold it: a person's stock opener reads 'template' at 83%")
+def test_a_stock_phrase_held_across_the_log_is_not_the_clusters_template():
+    # Independent world seed 9082 (orgs, agent fleets), cluster 714, inherited "same operator as flagged cluster 5":
+    # two ring accounts (the LangLoom fleet's system prompt, 2-3 prompts each) and an ordinary person whose questions
+    # open "how do I get started with ..." -- a phrase 1,258 accounts of the log hold, one ring member among them.
+    # The person read template_share 0.83 and "template"; the ring members 0.0 ("card") and 0.02.
+    m = pl.DataFrame({"account_idx": [0, 1, 1], "signal_idx": [1, 1, 2], "count": [19, 1, 2]},
+                     schema={"account_idx": U32, "signal_idx": U32, "count": U32})
+    s = pl.DataFrame({"signal_idx": [1, 2], "kind": ["prompt", "prompt"], "df": [1258, 40]},
+                     schema_overrides={"signal_idx": U32, "df": U32})
+    c = pl.DataFrame({"account_idx": [0, 1, 2], "account_id": ["person", "ring1", "ring2"], "cluster_id": [7] * 3},
+                     schema_overrides={"account_idx": U32})
+    st = pl.DataFrame({"account_idx": [0, 1, 2], "prompts_sampled": [23, 3, 2], "prompts_templated": [19, 3, 2]},
+                      schema={"account_idx": U32, "prompts_sampled": U32, "prompts_templated": U32})
+    got = {r[0]: r[1:] for r in member_behaviour(m, s, c, st).rows()}
+    assert got["person"][1] != "template" and got["person"][0] < 0.5
