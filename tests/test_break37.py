@@ -25,13 +25,14 @@ Strict xfails (not fixed here):
 * A ring fragment's account sending its operator's template, held by the operator's other cells and by no other
   member of its own 2-account cluster, reads ``addresses only`` and ``template_share`` 0 like the bystander beside it
   (seed 9083 above: cluster 1044, flagged "own score, size of campaign 2", why "90% of prompts are templated", both
-  members ``addresses only``). Over 21 fresh worlds (scenarios seeds 9079-9082, independent 9079-9084), of flagged
-  ring accounts 8% of those flagged with their campaign's size read ``addresses only`` (22 of 271), 1.3-1.7% of those
-  flagged on their own evidence or inherited; of flagged ordinary accounts 30 of 33.
+  members ``addresses only``). Over 30 fresh worlds (scenarios small seeds 9079-9082 and 1m 9090-9091, independent
+  11,000-account seeds 9079-9087; output of int37, before the template_share fix), of flagged ring accounts 7% of those
+  flagged with their campaign's size read ``addresses only`` (24 of 355), 1.1-1.7% of those flagged on their own
+  evidence or inherited (465 of 42,492; 72 of 4,357); of flagged ordinary and team accounts 32 of 35.
 * A stock phrase two members happen to hold counts as the cluster's template however many accounts of the log hold
   it: an ordinary person whose questions open "how do I get started with ..." (1,258 holders) read ``template`` at
   0.83 in a ring cluster whose ring members read 0.0 and 0.02 (seed 9082, cluster 714): the bystander looks more
-  like the ring than the ring. 3 of the 33 flagged ordinary or team accounts in those worlds read a behaviour: this
+  like the ring than the ring. 3 of the 35 flagged ordinary or team accounts in those worlds read a behaviour: this
   one, one at 0.025 and a framework team sending the framework's system prompt.
 
 Also fixed: a ``--signal`` column called ``template``, ``card``, ``minutes`` or ``addresses only`` (none a built-in
