@@ -47,13 +47,13 @@ U32 = pl.UInt32
 # -- template_share of a member whose templated prompts gave no phrase -------------------------------------------------
 
 def _camouflaged():
-    """Accounts 0-2 send the cluster's template (phrase signals 1, 2); account 3, also a member, shares phrases with
+    """Accounts 0-2 send the cluster's template (phrase signals 1-5); account 3, also a member, shares phrases with
     other accounts in 3 of its 10 sampled prompts -- under prompt_min_templated, so it has no phrase signal -- and
     is tied by an IP (signal 0) only; account 4 writes its own questions (0 templated)."""
-    m = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 0, 1, 2, 0, 1, 2],
-                      "signal_idx": [0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2],
-                      "count": [1, 1, 1, 1, 1, 5, 5, 5, 5, 5, 5]}, schema={"account_idx": U32, "signal_idx": U32, "count": U32})
-    s = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["ip", "prompt", "prompt"]}, schema_overrides={"signal_idx": U32})
+    held = [(a, 0) for a in range(5)] + [(a, v) for v in range(1, 6) for a in range(3)]
+    m = pl.DataFrame({"account_idx": [a for a, _ in held], "signal_idx": [v for _, v in held],
+                      "count": [1 if v == 0 else 5 for _, v in held]}, schema={"account_idx": U32, "signal_idx": U32, "count": U32})
+    s = pl.DataFrame({"signal_idx": range(6), "kind": ["ip"] + ["prompt"] * 5}, schema_overrides={"signal_idx": U32})
     c = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "account_id": list("abcde"), "cluster_id": [1] * 5},
                      schema_overrides={"account_idx": U32})
     st = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "prompts_sampled": [5, 5, 5, 10, 10],
@@ -141,8 +141,6 @@ def test_a_fragments_ring_account_sending_its_operators_template_is_not_addresse
 
 # -- a stock phrase two members happen to share reads as the cluster's template ------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="any prompt phrase two members hold counts as the cluster's, however many accounts "
-                                       "in the log hold it: a person's stock opener reads 'template' at 83%")
 def test_a_stock_phrase_held_across_the_log_is_not_the_clusters_template():
     # Independent world seed 9082 (orgs, agent fleets), cluster 714, inherited "same operator as flagged cluster 5":
     # two ring accounts (the LangLoom fleet's system prompt, 2-3 prompts each) and an ordinary person whose questions

@@ -7,7 +7,8 @@ minutes (:data:`graphlink.contract.MEMBER_BEHAVIOUR_SCHEMA`), from the run's own
 stage (both engines):
 
 * ``template_share``: the share of the member's sampled prompts that carry a prompt phrase (shingle) another member
-  of its cluster also holds; 0 for a member whose prompts share none with the cluster; null without sampled
+  of its cluster also holds, when it shares at least :data:`TEMPLATE_PHRASES` (5) such phrases -- fewer are a stock
+  phrase, not a template; 0 for a member whose prompts share none (or fewer) with the cluster; null without sampled
   prompts. Estimated from what the run keeps per member (no per-prompt table survives the signals stage): the
   share of its sampled prompts that share a phrase with any other account (``prompts_templated`` /
   ``prompts_sampled``), times the share of its phrase occurrences (each phrase counted once per prompt text holding
@@ -32,6 +33,13 @@ import numpy as np
 import polars as pl
 
 from graphlink.contract import MEMBER_BEHAVIOUR_SCHEMA
+from graphlink.stages.campaigns import MIN_TIE_VALUES
+
+#: Distinct prompt phrases a member must share with the rest of its cluster to share its *template*: the bar a
+#: campaign's prompt tie clears (:data:`graphlink.stages.campaigns.MIN_TIE_VALUES`). A 9-word sentence gives 5
+#: shingles; a stock phrase ("how do I get started with", held by 450-1,258 accounts of a log) 1-4, and strangers
+#: share those: a person opening questions with it read ``template 11%`` beside a ring (new-user review nu37b).
+TEMPLATE_PHRASES = MIN_TIE_VALUES
 
 __all__ = ["ADDRESSES_ONLY", "ADDRESS_KINDS", "BEHAVIOUR_WORDS", "declared_word", "member_behaviour", "with_member_behaviour"]
 
@@ -75,9 +83,12 @@ def member_behaviour(memberships: pl.DataFrame, signals: pl.DataFrame, clustered
 
     Examples
     --------
-    >>> m = pl.DataFrame({"account_idx": [0, 1, 2, 0, 1, 2], "signal_idx": [0, 0, 0, 1, 1, 2], "count": [1, 1, 1, 4, 3, 1]},
+    Accounts a and b send one template (prompt phrases 1-5), c shares an address (0) and one phrase (6) with b only:
+
+    >>> m = pl.DataFrame({"account_idx": [0, 1, 2] + [0] * 5 + [1] * 6 + [2], "signal_idx": [0, 0, 0, 1, 2, 3, 4, 5,
+    ...                   1, 2, 3, 4, 5, 6, 6], "count": [1, 1, 1] + [4] * 5 + [3] * 6 + [1]},
     ...                  schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32, "count": pl.UInt32})
-    >>> s = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["ip", "prompt", "prompt"]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> s = pl.DataFrame({"signal_idx": range(7), "kind": ["ip"] + ["prompt"] * 6}, schema_overrides={"signal_idx": pl.UInt32})
     >>> c = pl.DataFrame({"account_idx": [0, 1, 2], "account_id": ["a", "b", "c"], "cluster_id": [1, 1, 1]},
     ...                  schema_overrides={"account_idx": pl.UInt32})
     >>> st = pl.DataFrame({"account_idx": [0, 1, 2], "prompts_sampled": [4, 4, 5], "prompts_templated": [4, 3, 1]},
@@ -111,9 +122,13 @@ def member_behaviour(memberships: pl.DataFrame, signals: pl.DataFrame, clustered
                 .select("account_idx", "count", "code", (pl.len().over(key) >= 2).alias("shared")).collect())
     prompt = pl.col("code") == (kinds.index("prompt") if "prompt" in kinds else -2)
     count = pl.col("count").cast(pl.Float64)
+    # Fewer than TEMPLATE_PHRASES shared phrases are a stock phrase, not the cluster's template: none shared.
+    template = (prompt & pl.col("shared")).sum() >= TEMPLATE_PHRASES
     per_member = rows.group_by("account_idx").agg(
-        count.filter(prompt & pl.col("shared")).sum().alias("inside"), count.filter(prompt).sum().alias("phrases"),
-        *[(pl.col("shared") & (pl.col("code") == i)).any().alias(f"_{i}") for i in range(len(kinds))])
+        pl.when(template).then(count.filter(prompt & pl.col("shared")).sum()).otherwise(0.0).alias("inside"),
+        count.filter(prompt).sum().alias("phrases"),
+        *[(pl.col("shared") & (pl.col("code") == i)).any().and_(template if kinds[i] == "prompt" else True).alias(f"_{i}")
+          for i in range(len(kinds))])
     words = [declared_word(k) for k in kinds]
     shares = pl.concat_list([pl.when(pl.col(f"_{i}")).then(pl.lit(w)).otherwise(None) for i, w in enumerate(words)]
                             ).list.drop_nulls().list.join(", ") if kinds else pl.lit("")
