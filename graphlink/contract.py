@@ -185,6 +185,13 @@ MEMBER_BEHAVIOUR_SCHEMA = pl.Schema({"account_id": pl.String, "template_share": 
                                      "shared_behaviour": pl.String})
 #: What a member row carries of :data:`MEMBER_BEHAVIOUR_SCHEMA` besides its account.
 MEMBER_BEHAVIOUR_COLUMNS = ("template_share", "shared_behaviour")
+
+
+def with_member_behaviour_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with :data:`MEMBER_BEHAVIOUR_COLUMNS`, null where it lacks them (an output folder written before
+    them, or member rows built by hand: not known). The reader and the exports both fill them here."""
+    return frame.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in MEMBER_BEHAVIOUR_SCHEMA.items()
+                              if name not in frame.columns)
 #: Columns a reader needs in ``accounts.parquet`` (``campaign_id`` came later).
 ACCOUNTS_READ_COLUMNS = ("account_id", "cluster_id", "events", "first_seen", "last_seen")
 #: Cluster columns that are not score components.
@@ -344,5 +351,5 @@ __all__ = [
     "MATCH_INDEX_FILES", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
     "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
     "FLAG_EXPLANATION", "FLAG_EXPLANATION_COLUMNS", "MEMBER_TIES_SCHEMA", "MEMBER_TIES_COLUMNS",
-    "COMPONENT_LABELS", "component_label", "EVIDENCE_CSV_COLUMNS", "MEMBER_BEHAVIOUR_SCHEMA", "MEMBER_BEHAVIOUR_COLUMNS",
+    "COMPONENT_LABELS", "component_label", "EVIDENCE_CSV_COLUMNS", "MEMBER_BEHAVIOUR_SCHEMA", "MEMBER_BEHAVIOUR_COLUMNS", "with_member_behaviour_columns",
 ]

@@ -29,7 +29,6 @@ from graphlink.contract import (
     CLUSTERS_FILE,
     EVIDENCE_FILE,
     MATCH_CLOCKS_FILE,
-    MEMBER_BEHAVIOUR_SCHEMA,
     MATCH_CLOCKS_SCHEMA,
     MATCH_INDEX_FILE,
     MATCH_INDEX_FILES,
@@ -57,6 +56,7 @@ from graphlink.contract import (
     LINKS_SCHEMA,
     REQUIRED_FILES,
     RUN_FILE,
+    with_member_behaviour_columns,
 )
 from graphlink.errors import GraphlinkError
 from graphlink.store.atomic import cleanup_stale, write_atomic, write_dir_atomically
@@ -249,8 +249,7 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
     in_selection = pl.col("cluster_id").is_in(ids.implode())
     keep = pl.lit(True) if whole else in_selection
     accounts = _scan(out_dir, ACCOUNTS_FILE, ACCOUNTS_READ_COLUMNS).filter(keep).collect()
-    accounts = accounts.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in MEMBER_BEHAVIOUR_SCHEMA.items()
-                                     if name not in accounts.columns)  # written before them: not known
+    accounts = with_member_behaviour_columns(accounts)  # written before them: not known
     evidence = _scan(out_dir, EVIDENCE_FILE, EVIDENCE_READ_COLUMNS).filter(keep).collect()
     for name, dtype in (("ties", pl.Boolean), ("outside_flagged", pl.UInt32)):  # written before the tie evidence:
         if name not in evidence.columns:  # not known (null), so nothing is listed

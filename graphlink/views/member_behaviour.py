@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.contract import MEMBER_BEHAVIOUR_SCHEMA
+from graphlink.contract import with_member_behaviour_columns as with_behaviour_columns
 from graphlink.stages.member_behaviour import ADDRESSES_ONLY
 
 __all__ = ["ADDRESSES_ONLY", "behaviour_expr", "behaviour_text", "no_behaviour_first", "with_behaviour_columns"]
@@ -48,10 +48,3 @@ def no_behaviour_first() -> pl.Expr:
     """A sort key putting members that share none of their cluster's behaviour (``addresses only``) first; members
     of a folder without the column (null) sort with those sharing some."""
     return (pl.col("shared_behaviour") != ADDRESSES_ONLY).fill_null(True)
-
-
-def with_behaviour_columns(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with :data:`graphlink.contract.MEMBER_BEHAVIOUR_COLUMNS`, null where it lacks them (member rows
-    built by hand, or of a folder written before them: not known)."""
-    return frame.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in MEMBER_BEHAVIOUR_SCHEMA.items()
-                              if name not in frame.columns)
