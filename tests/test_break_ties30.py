@@ -204,7 +204,7 @@ def test_ids_swapped_by_previous_carry_their_tying_values_and_name_the_new_lead(
     assert same(keyed) == same(base.evidence)
     write_outputs(swapped, tmp_path / "out")
     shown = runner.invoke(app, ["show", str(tmp_path / "out"), "1"]).output
-    assert f"Values that tied it to flagged cluster 2 ({keyed.height})" in shown
+    assert f"Values that tied it to flagged cluster 2 ({keyed.height} prompt phrases in " in shown
 
 
 def test_the_same_input_and_seed_write_byte_identical_evidence(tmp_path):

@@ -95,10 +95,18 @@ def test_show_lists_the_tying_values_under_the_reasons(detected):
     shown = runner.invoke(app, ["show", str(out), str(tame["cluster_id"]), "--evidence", "5"])
     assert shown.exit_code == 0, shown.output
     n = int(re.search(r"(\d+) prompt phrases", tame["why"]).group(1))
-    assert f"Values that tied it to flagged cluster {loud['cluster_id']} ({n})" in shown.output
-    assert f"{n - 5} more: --evidence {n}" in shown.output
+    # The n phrases are overlapping shingles of the operator's template: listed as the passages they chain into.
+    heading = re.search(rf"Values that tied it to flagged cluster {loud['cluster_id']} "
+                        r"\((\d+) prompt phrases in (\d+) passages?\)", shown.output)
+    assert heading and int(heading.group(1)) == n and int(heading.group(2)) < n
+    rows = int(heading.group(2))
+    assert (f"{rows - 5} more: --evidence {rows}" in shown.output) == (rows > 5)
     assert shown.output.index("Values that tied it") < shown.output.index("# Members")
     assert "kind\tvalue\taccounts sharing\taccounts in input\tin no flagged cluster" in shown.output
+    listed = shown.output.split("in no flagged cluster\n", 1)[1].split("\n# ", 1)[0].splitlines()
+    assert len(listed) == min(rows, 5) and {line.split("\t")[0] for line in listed} == {"prompt"}
+    # the passages hold every phrase's words: the longest is far longer than one five-word phrase
+    assert max(len(line.split("\t")[1].split()) for line in listed) > 5
     as_json = json.loads(runner.invoke(app, ["show", str(out), str(tame["cluster_id"]), "--json"]).output)
     assert len(as_json["tied_by"]) == n and {r["kind"] for r in as_json["tied_by"]} == {"prompt"}
     assert {r["outside_flagged"] for r in as_json["tied_by"]} == {0}
@@ -117,8 +125,8 @@ def test_the_report_lists_the_tying_values_under_the_why(detected, tmp_path):
     page = (folder / "report.html").read_text()
     section = page[page.index(f'id="cluster-{tame["cluster_id"]}"'):]
     n = int(re.search(r"(\d+) prompt phrases", tame["why"]).group(1))
-    assert section.index(f"The {n} values that tied it") < section.index("<h3>Evidence</h3>")
-    assert page.count("values that tied it") + page.count("value that tied it") == 1  # the tame cell only
+    assert section.index(f"named above ({n} prompt phrases in ") < section.index("<h3>Evidence</h3>")
+    assert page.count("Values that tied it") == 1  # the tame cell only
 
 
 def test_the_notebook_and_the_case_file_carry_the_tying_values(detected, tmp_path):

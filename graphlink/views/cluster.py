@@ -105,7 +105,8 @@ class ClusterView:
     @property
     def ties(self) -> pl.DataFrame:
         """What tied an inherited flag: ``kind, value, accounts_sharing, df, outside_flagged`` of the values that tied this cluster to
-        the flagged cluster its ``why`` names (:func:`graphlink.views.explain.tying_values`); empty otherwise."""
+        the flagged cluster its ``why`` names (:func:`graphlink.views.explain.tying_values`); empty otherwise. Every prompt phrase
+        is a row: :func:`graphlink.views.passages.with_passages` folds them into the passages ``show`` lists."""
         return tying_values(self.evidence)
 
     def events(self) -> pl.LazyFrame:

@@ -85,16 +85,17 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
         quoted = (f"{label}: {terminal_safe(value, limit=200)}" if kind == "timing"  # its meaning, not its hash
                   else f"{label} {terminal_safe(value, limit=80)!r}")
         lines.append(f"  - {n:,} of {plural(size, 'member')} share {quoted} ({note}{more})")
-    tying = tying_values(evidence)
+    tying = tying_values(evidence, passages=True)
     if tying.height:
-        lines.append(f"Values that tied it to {tied_to_text(row.get('why') or '')} ({tying.height:,}):")
-        for kind, value, n, df, outside in tying.head(TIES_LISTED).iter_rows():
-            label = terminal_safe(kind_name(kind, 1))
+        from graphlink.views.passages import passage_kind_name, passage_summary
+        lines.append(f"Values that tied it to {tied_to_text(row.get('why') or '')} ({passage_summary(tying)}):")
+        for kind, value, n, df, outside, phrases in tying.head(TIES_LISTED).iter_rows():
+            label = terminal_safe(passage_kind_name(kind, phrases))
             rest = f" ({outside:,} in no flagged cluster)" if outside is not None else ""
             lines.append(f"  - {label} {terminal_safe(value, limit=80)!r}: {n:,} of {plural(size, 'member')}, "
                          f"{plural(df, 'account')} in the whole input{rest}")
         if tying.height > TIES_LISTED:
-            lines.append(f"  - and {tying.height - TIES_LISTED:,} more (all in the cluster's evidence, column ties)")
+            lines.append(f"  - and {tying.height - TIES_LISTED:,} more rows (all in the cluster's evidence, column ties)")
     return "\n".join(lines)
 
 
@@ -129,9 +130,9 @@ _TIE_ORDER = {"payment": 0, "prompt": 2, "ip": 3, "ip_net": 3, "asn": 3}
 TIE_HEADERS = ("kind", "value", "accounts sharing", "accounts in input", "in no flagged cluster")
 
 
-def tying_values(evidence: pl.DataFrame) -> pl.DataFrame:
+def tying_values(evidence: pl.DataFrame, passages: bool = False) -> pl.DataFrame:
     """The values that tied a cluster to the flagged cluster its ``why`` names: ``kind, value, accounts_sharing, df,
-    outside_flagged``.
+    outside_flagged`` (and ``phrases`` with ``passages``).
 
     ``evidence`` is ``evidence.parquet`` rows (one cluster's or several); rows with ``ties`` True are kept
     (:mod:`graphlink.stages.tie_evidence`; none in folders written before it), cards and ``--signal``
@@ -139,7 +140,9 @@ def tying_values(evidence: pl.DataFrame) -> pl.DataFrame:
     rarest in the input. ``accounts_sharing``: the cluster's members holding the value; ``df``: accounts
     holding it in the whole input; ``outside_flagged``: those in no flagged cluster (null in folders written
     before it) -- a public text (a framework's system prompt) is held by many outside any flagged fleet, an
-    operator's template mostly by its fleet.
+    operator's template mostly by its fleet. With ``passages`` the prompt phrases are folded into the passages they
+    overlap into (:func:`graphlink.views.passages.with_passages`: one row per passage, ``phrases`` says how many),
+    as ``show``, the report and :func:`why_text` list them.
 
     Examples
     --------
@@ -154,9 +157,13 @@ def tying_values(evidence: pl.DataFrame) -> pl.DataFrame:
     if "ties" not in evidence.columns:
         return evidence.clear().select("kind", "value", "accounts_sharing", "df", "outside_flagged")
     rank = pl.col("kind").replace_strict(_TIE_ORDER, default=1, return_dtype=pl.Int64)
-    return (evidence.filter(pl.col("ties").fill_null(False))
-            .sort([rank, "accounts_sharing", "df", "kind", "value"], descending=[False, True, False, False, False])
-            .select("kind", "value", "accounts_sharing", "df", "outside_flagged"))
+    tying = (evidence.filter(pl.col("ties").fill_null(False))
+             .sort([rank, "accounts_sharing", "df", "kind", "value"], descending=[False, True, False, False, False])
+             .select("kind", "value", "accounts_sharing", "df", "outside_flagged"))
+    if passages:
+        from graphlink.views.passages import with_passages
+        return with_passages(tying)
+    return tying
 
 
 def table_html(frame: pl.DataFrame, max_rows: int = 10, max_chars: int = 120) -> str:

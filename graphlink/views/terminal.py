@@ -23,6 +23,7 @@ from graphlink.views.explain import (
 )
 from graphlink.views.member_behaviour import behaviour_text
 from graphlink.views.member_ties import TERMINAL_CHARS, short_tied_by
+from graphlink.views.passages import passage_kind_name, passage_summary, with_passages
 from graphlink.views.safety import replace_controls, terminal_safe
 from graphlink.views.words import csv_export_command, more_text, plural
 
@@ -242,15 +243,16 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     if notes:
         ev_table.caption = Text("; ".join(notes))  # plain text, never markup
     tables = [(reasons, reason_rows, ["what", "value"])]
-    if tying.height and evidence:  # what tied an inherited flag, listed whole up to --evidence
-        tie_table = Table(title=f"Values that tied it to {tied_to_text(row.get('why') or '')} ({tying.height:,})",
+    if tying.height and evidence:  # what tied an inherited flag, listed whole up to --evidence, phrases as passages
+        tying = with_passages(tying)
+        tie_table = Table(title=f"Values that tied it to {tied_to_text(row.get('why') or '')} ({passage_summary(tying)})",
                           title_justify="left")
         tie_headers = list(TIE_HEADERS)  # as the report's table of them
         for name, justify in zip(tie_headers, ("left", "left", "right", "right", "right")):
             tie_table.add_column(name, justify=justify, overflow="fold")
-        tie_list = [list(r) for r in tying.head(evidence).iter_rows()]
-        for r in tie_list:
-            tie_table.add_row(Text(terminal_safe(kind_name(r[0]))), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:,}",
+        tie_list = [list(r[:5]) for r in tying.head(evidence).iter_rows()]  # piped: the kind's code, the passage's text
+        for r, phrases in zip(tie_list, tying["phrases"]):
+            tie_table.add_row(Text(terminal_safe(passage_kind_name(r[0], phrases))), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}", f"{r[3]:,}",
                               "" if r[4] is None else f"{r[4]:,}")
         if tying.height > evidence:
             tie_table.caption = more_text(tying.height, evidence)

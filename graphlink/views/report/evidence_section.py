@@ -12,6 +12,7 @@ import polars as pl
 from graphlink.config.kinds import kind_name_expr
 from graphlink.views.evidence import evidence_by_kind
 from graphlink.views.explain import TIE_HEADERS
+from graphlink.views.passages import passage_kind_expr
 from graphlink.views.report.members import MemberEvents
 from graphlink.views.report.tables import Column, build_table, fmt_float, fmt_int
 from graphlink.views.schedule import describe_schedule, describe_sync, hours_text
@@ -100,7 +101,7 @@ def tie_columns() -> list[Column]:
     """The columns of the table of values that tied an inherited flag (:func:`graphlink.views.explain.tying_values`),
     headed as ``show`` heads them (:data:`graphlink.views.explain.TIE_HEADERS`)."""
     kind, value, sharing, in_input, outside = TIE_HEADERS
-    return [Column(kind, kind_name_expr("kind")), Column(value, pl.col("value"), css="text"),
+    return [Column(kind, passage_kind_expr()), Column(value, pl.col("value"), css="text"),
             Column(sharing, fmt_int(pl.col("accounts_sharing")), numeric=True, sort=pl.col("accounts_sharing"),
                    title="Members of this cluster carrying the value"),
             Column(in_input, fmt_int(pl.col("df")), numeric=True, sort=pl.col("df"),

@@ -35,6 +35,7 @@ from graphlink.contract import component_label, why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.stages.tie_words import LEAD_PATTERN, also_tied_to
 from graphlink.views.member_ties import outputs_member_ties, with_member_ties
+from graphlink.views.passages import passage_summary
 from graphlink.views.explain import FLAG_TITLE, flag_basis, flag_basis_expr, flag_settings, flag_words, score_note, tying_values
 from graphlink.views.report.evidence_section import evidence_context, tie_columns
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
@@ -236,8 +237,8 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "members": build_table(shown, member_columns(), table_id=f"members-{int(cluster_id)}"),
         # What tied an inherited flag (graphlink.stages.tie_evidence): the values, not only their count in the why.
         "ties": (build_table(tying, tie_columns(), table_id=f"ties-{int(cluster_id)}")  # headed as show heads them
-                 if (tying := tying_values(evidence)).height else None),
-        "n_ties": plural(tying.height, "value"),
+                 if (tying := tying_values(evidence, passages=True)).height else None),
+        "n_ties": passage_summary(tying),  # prompt phrases read as the passages they overlap into
         "tied_to_several": bool(also_tied_to(row.get("why") or "")),
     }
 
