@@ -20,6 +20,7 @@ them starts a passage of its own: the table then lists more rows, never hides on
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 
 import polars as pl
@@ -56,7 +57,8 @@ def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
         followed by it; each passage is a maximal chain, started at a phrase no phrase left over precedes (then at
         the smallest phrase left, for cycles), the next phrase taken in sorted order where several could follow
         (template variants share a head: the other variant's branch is a passage of its own), so the result
-        depends only on the set of phrases. Quadratic in the phrases at worst: meant for a table's rows. The text is the
+        depends only on the set of phrases. Linear in the phrases but for variants and cycles (one pass over
+        the phrases left per round). The text is the
         first phrase followed by each next phrase's last word with what precedes it in that phrase (its
         punctuation and spacing), and what follows the last phrase's last word.
 
@@ -78,44 +80,48 @@ def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
     tokens = [[(_key(w), a, b) for w, a, b in tokenise(t) if _key(w)] for t in texts]  # no word of controls alone
     words = [tuple(w for w, _, _ in tok) for tok in tokens]
     order = sorted(range(len(texts)), key=lambda i: (words[i], texts[i]))
-    rank = {i: r for r, i in enumerate(order)}
-    followers: dict[tuple[str, ...], list[int]] = {}
+    first: dict[tuple[str, ...], int] = {}  # the same words spelled otherwise (another number) share a place
     for i in order:
+        first.setdefault(words[i], i)
+    unique = [i for i in order if first[words[i]] == i]
+    followers: dict[tuple[str, ...], list[int]] = {}
+    for i in unique:
         if len(words[i]) >= 2:
             followers.setdefault(words[i][:-1], []).append(i)
-    passage, position = [0] * len(texts), [0] * len(texts)
+    ends = Counter(words[i][1:] for i in unique if len(words[i]) >= 2)  # left over, by the words they end with
+    place: dict[int, tuple[int, int]] = {}
     chains: list[str] = []
-    used: set[int] = set()
-    seen_words: dict[tuple[str, ...], int] = {}
-    while len(used) < len(texts):
-        # A passage starts at a phrase no phrase left precedes (a variant's branch once its head is used), else at
-        # the smallest left (a cycle of repeated words).
-        left = [i for i in order if i not in used]
-        ends = {words[i][1:] for i in left if len(words[i]) >= 2}
-        start = next((i for i in left if len(words[i]) < 2 or words[i][:-1] not in ends), left[0])
-        if words[start] in seen_words:  # the same words spelled otherwise (another number): its twin's passage
-            twin = seen_words[words[start]]
-            used.add(start)
-            passage[start], position[start] = passage[twin], position[twin]
-            continue
+
+    def chain(start: int) -> None:
         number, current, step = len(chains), start, 0
         cut = tokens[start][-1][2] if tokens[start] else len(texts[start])
         text, trail = texts[start][:cut], texts[start][cut:]  # what follows a phrase's last word ends the passage
         while True:
-            used.add(current)
-            seen_words.setdefault(words[current], current)
-            passage[current], position[current] = number, step
+            place[current] = (number, step)
             if len(words[current]) < 2:
                 break
-            nxt = [j for j in followers.get(words[current][1:], []) if j not in used and words[j] not in seen_words]
-            if not nxt:
+            ends[words[current][1:]] -= 1
+            current = next((j for j in followers.get(words[current][1:], ()) if j not in place), -1)
+            if current < 0:
                 break
-            current = min(nxt, key=rank.__getitem__)
             tok = tokens[current]
             text += texts[current][tok[-2][2]:tok[-1][2]]
             trail = texts[current][tok[-1][2]:]
             step += 1
         chains.append(text + trail)
+
+    while len(place) < len(unique):
+        # A passage starts at a phrase no phrase left over precedes (a variant's branch once its head is used);
+        # when none does (a cycle of repeated words), at the smallest left.
+        started = False
+        for i in unique:
+            if i not in place and (len(words[i]) < 2 or not ends[words[i][:-1]]):
+                chain(i)
+                started = True
+        if not started:
+            chain(next(i for i in unique if i not in place))
+    passage = [place[first[w]][0] for w in words]
+    position = [place[first[w]][1] for w in words]
     return pl.DataFrame({"passage": passage, "position": position, "text": [chains[p] for p in passage]},
                         schema=PASSAGE_SCHEMA)
 
