@@ -36,6 +36,26 @@ def sentence(rng: random.Random, length: int) -> str:
     return " ".join(w.capitalize() + "." if rng.random() < 0.2 else w for w in words)
 
 
+def cjk_shingles(text: str, n: int = 5) -> list[str]:
+    """Five-character shingles of a text without spaces as the evidence quotes them (punctuation between kept)."""
+    spots = [i for i, c in enumerate(text) if c.isalnum()]
+    return [text[spots[i]:spots[i + n - 1] + 1] for i in range(len(spots) - n + 1)]
+
+
+def test_templates_sharing_a_clause_are_not_stitched_into_a_text_nobody_sent():
+    """New-user review (session 38): three Chinese templates sharing four-character pieces ("下面的问题") read as one
+    28-phrase passage that no prompt holds."""
+    templates = ["任务115：请逐步推理并回答下面的问题：题目内容是什么",
+                 "请一步一步地思考下面的问题，写出完整的推理过程，最后给出答案。问题",
+                 "题目：给出完整的推导和最终答案。题目内容：一些东西"]
+    phrases = sorted({p for t in templates for p in cjk_shingles(t)})
+    got = phrase_passages(phrases)
+    masked = [re.sub(r"\d+", "⟨#⟩", t) for t in templates]
+    for text in set(got["text"]):
+        assert any(text in t for t in masked), text  # every passage is a piece of one template
+    assert got["passage"].n_unique() < len(phrases)  # and the unshared runs still fold
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_the_shingles_of_a_sentence_chain_back_into_the_sentence(seed):
     rng = random.Random(seed)
@@ -74,14 +94,15 @@ def test_variants_sharing_a_head_keep_every_phrase_and_are_deterministic():
         results.add(tuple(sorted(zip(phrases, got["text"]))))
     assert len(results) == 1  # the same passages whatever the input order
     texts = set(dict(results.pop()).values())
-    assert any(t.startswith("you are a careful tutor") for t in texts) and len(texts) == 2
+    # the head the variants share is a passage of its own: neither variant is read as the template
+    assert texts == {"you are a careful tutor", "are a careful tutor explain every step",
+                     "are a careful tutor answer in one word"}
 
 
 def test_a_repeated_word_ends_instead_of_looping():
     phrases = ["go go go go go"] * 3 + ["go go go go stop"]
-    got = phrase_passages(phrases)
-    assert got.height == 4 and got["passage"].n_unique() == 1
-    assert got["text"][0] == "go go go go go stop"
+    got = phrase_passages(phrases)  # "go go go go go" can follow itself or be followed by "stop": a branch
+    assert got.height == 4 and set(got["text"]) == {"go go go go go", "go go go go stop"}
 
 
 def test_look_alike_spellings_of_one_phrase_are_one_passage_and_numbers_do_not_split_it():
@@ -93,6 +114,8 @@ def test_look_alike_spellings_of_one_phrase_are_one_passage_and_numbers_do_not_s
     assert got["passage"].n_unique() == 1
     numbered = phrase_passages(["Task 29283: solve it now", "29283: solve it now please", "Task 17: solve it now"])
     assert numbered["passage"].n_unique() == 1  # digit runs compare as one number, as detection reads them
+    # and are not quoted: each phrase is quoted from some prompt in the log, maybe none of the cluster's
+    assert set(numbered["text"]) == {"Task ⟨#⟩: solve it now please"}
 
 
 def test_with_passages_folds_prompt_rows_and_keeps_the_rest_in_place():
@@ -109,7 +132,8 @@ def test_with_passages_folds_prompt_rows_and_keeps_the_rest_in_place():
     assert folded["kind"].to_list() == ["payment", "prompt", "ip"]
     row = folded.row(1, named=True)
     assert row["value"] == text and row["phrases"] == len(phrases)
-    assert row["accounts_sharing"] == 10 + len(phrases) - 1 and row["outside_flagged"] == 3  # the largest, nulls aside
+    # the counts of the least-held phrase, all three from that phrase (no more accounts hold the whole passage)
+    assert (row["accounts_sharing"], row["df"], row["outside_flagged"]) == (10, 50, None)
     assert folded["phrases"].sum() == table.height
     assert passage_summary(folded) == f"{table.height} values: {len(phrases)} prompt phrases in 1 passage"
     assert with_passages(table.filter(pl.col("kind") != "prompt"))["phrases"].to_list() == [1, 1]

@@ -7,9 +7,9 @@ prompt phrases" read as 59 independent values when it was about four templates (
 
 :func:`phrase_passages` chains phrases that overlap by all but one word (the way
 :func:`graphlink.views.templates.reconstruct_templates` rebuilds a template from shingles) into maximal passages,
-quoted in the spelling of the phrases themselves (so a search of the log finds the words between two digits);
-:func:`with_passages` folds a table's prompt rows into one row per passage. The counts of a passage row are those
-of its most-held phrase: at least that many accounts hold some of its words, and no phrase of it is held by more.
+quoted in the spelling of the phrases themselves with numbers as ``⟨#⟩`` (so a search of the log finds the words
+between two numbers); :func:`with_passages` folds a table's prompt rows into one row per passage. The counts of a
+passage row are those of its least-held phrase: no more accounts hold the whole passage.
 
 Words are compared as :func:`graphlink.views.templates.tokenise` reads them (case, digit runs and punctuation do not
 matter), after Unicode NFKC with control and invisible format characters (categories Cc, Cf: escapes, zero-width
@@ -20,7 +20,7 @@ them starts a passage of its own: the table then lists more rows, never hides on
 from __future__ import annotations
 
 import unicodedata
-from collections import Counter
+import re
 from collections.abc import Sequence
 
 import polars as pl
@@ -34,6 +34,10 @@ __all__ = ["PASSAGE_SCHEMA", "phrase_passages", "passage_kind_name", "passage_ki
 #: ``passage`` (Int64, 0, 1, ... in the order of :func:`phrase_passages`), ``position`` (Int64, the phrase's place
 #: in its passage), ``text`` (String, the whole passage) per phrase.
 PASSAGE_SCHEMA = pl.Schema({"passage": pl.Int64, "position": pl.Int64, "text": pl.String})
+
+
+#: A run of digits (any script's): quoted as ``⟨#⟩``.
+_DIGIT_RUN = re.compile(r"\d+")
 
 
 def _key(word: str) -> str:
@@ -53,14 +57,18 @@ def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
     -------
     DataFrame
         One row per phrase, in input order, schema :data:`PASSAGE_SCHEMA`: the passage it belongs to, its place
-        in it and the passage's text. A phrase whose last ``n - 1`` words are the next one's first ``n - 1`` is
-        followed by it; each passage is a maximal chain, started at a phrase no phrase left over precedes (then at
-        the smallest phrase left, for cycles), the next phrase taken in sorted order where several could follow
-        (template variants share a head: the other variant's branch is a passage of its own), so the result
-        depends only on the set of phrases. Linear in the phrases but for variants and cycles (one pass over
-        the phrases left per round). The text is the
-        first phrase followed by each next phrase's last word with what precedes it in that phrase (its
-        punctuation and spacing), and what follows the last phrase's last word.
+        in it and the passage's text. A phrase is followed by another when the other's first ``n - 1`` words are
+        its last ``n - 1``, it is the only phrase that can follow and it can follow no other: the passages are the
+        maximal non-branching paths (unitigs) of the phrases' de Bruijn graph (Compeau, Pevzner and Tesler, "How to
+        apply de Bruijn graphs to genome assembly", Nature Biotechnology 29, 2011). Where two texts share ``n - 1``
+        words the passage stops there rather than join them, so a passage is not stitched from two templates at a
+        common clause; it can still join two texts whose only overlap in the table is ``n - 1`` words long.
+        Phrases with the same words (spelled with other numbers, cases or widths) share a place. The result
+        depends only on the set of phrases; linear in the phrases. The text is the first phrase followed by each
+        next phrase's last word with what precedes it in that phrase (its punctuation and spacing), and what
+        follows the last phrase's last word; digit runs read ``⟨#⟩``: phrases are matched with numbers
+        normalised, and each is quoted from one prompt in the log, not necessarily one of the cluster's, so a
+        number in a quote would name an account's prompt the cluster may never have sent.
 
     Examples
     --------
@@ -71,6 +79,8 @@ def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
     ([0, 0, 0, 0, 1], [3, 0, 1, 2, 0])
     >>> p["text"][0]
     'Ignore brevity. Think out loud. Before answering, write'
+    >>> phrase_passages(["Task 15020: solve it", "15020: solve it now"])["text"].to_list()
+    ['Task ⟨#⟩: solve it now', 'Task ⟨#⟩: solve it now']
     >>> phrase_passages([]).height
     0
     """
@@ -84,42 +94,40 @@ def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
     for i in order:
         first.setdefault(words[i], i)
     unique = [i for i in order if first[words[i]] == i]
-    followers: dict[tuple[str, ...], list[int]] = {}
+    by_head: dict[tuple[str, ...], list[int]] = {}
+    by_tail: dict[tuple[str, ...], list[int]] = {}
     for i in unique:
         if len(words[i]) >= 2:
-            followers.setdefault(words[i][:-1], []).append(i)
-    ends = Counter(words[i][1:] for i in unique if len(words[i]) >= 2)  # left over, by the words they end with
+            by_head.setdefault(words[i][:-1], []).append(i)
+            by_tail.setdefault(words[i][1:], []).append(i)
+    # i -> j only where j is the one phrase that can follow i and i the one that can precede j (a unitig of the
+    # phrases' de Bruijn graph): where two texts share n - 1 words (a stock clause, four characters of Chinese),
+    # the passage stops instead of stitching them into a text nobody wrote.
+    nxt: dict[int, int] = {}
+    for i in unique:
+        if len(words[i]) >= 2 and len(after := by_head.get(words[i][1:], [])) == 1 and after[0] != i:
+            j = after[0]
+            if len(by_tail.get(words[j][:-1], [])) == 1:
+                nxt[i] = j
+    preceded = set(nxt.values())
     place: dict[int, tuple[int, int]] = {}
     chains: list[str] = []
-
-    def chain(start: int) -> None:
+    for start in [i for i in unique if i not in preceded] + unique:  # path heads first; then cycles, smallest first
+        if start in place:
+            continue
         number, current, step = len(chains), start, 0
         cut = tokens[start][-1][2] if tokens[start] else len(texts[start])
         text, trail = texts[start][:cut], texts[start][cut:]  # what follows a phrase's last word ends the passage
         while True:
             place[current] = (number, step)
-            if len(words[current]) < 2:
-                break
-            ends[words[current][1:]] -= 1
-            current = next((j for j in followers.get(words[current][1:], ()) if j not in place), -1)
-            if current < 0:
+            current = nxt.get(current, -1)
+            if current < 0 or current in place:
                 break
             tok = tokens[current]
             text += texts[current][tok[-2][2]:tok[-1][2]]
             trail = texts[current][tok[-1][2]:]
             step += 1
-        chains.append(text + trail)
-
-    while len(place) < len(unique):
-        # A passage starts at a phrase no phrase left over precedes (a variant's branch once its head is used);
-        # when none does (a cycle of repeated words), at the smallest left.
-        started = False
-        for i in unique:
-            if i not in place and (len(words[i]) < 2 or not ends[words[i][:-1]]):
-                chain(i)
-                started = True
-        if not started:
-            chain(next(i for i in unique if i not in place))
+        chains.append(_DIGIT_RUN.sub("⟨#⟩", text + trail))
     passage = [place[first[w]][0] for w in words]
     position = [place[first[w]][1] for w in words]
     return pl.DataFrame({"passage": passage, "position": position, "text": [chains[p] for p in passage]},
@@ -162,13 +170,15 @@ def with_passages(table: pl.DataFrame, counts: Sequence[str] = ("accounts_sharin
     table : DataFrame
         ``kind, value`` and the count columns ``counts`` (those present are used), rows in the order to keep.
     counts : sequence of str
-        Columns a passage row takes the largest of over its phrases (nulls ignored).
+        Columns a passage row takes from its least-held phrase (fewest ``accounts_sharing``, then ``df``): at most
+        that many accounts hold the whole passage, and the three counts describe one phrase.
 
     Returns
     -------
     DataFrame
         The table's columns plus ``phrases`` (UInt32: the phrases a row stands for, 1 for every other kind);
-        a passage row takes ``value`` = the passage's text and the place of its first row in ``table``.
+        a prompt row's ``value`` is its passage's text (digit runs as ``⟨#⟩``, also for a passage of one phrase)
+        and it takes the place of its passage's first row in ``table``.
 
     Examples
     --------
@@ -176,7 +186,7 @@ def with_passages(table: pl.DataFrame, counts: Sequence[str] = ("accounts_sharin
     ...                   "value": ["card-1", "Think out loud. Before answering", "Ignore brevity. Think out loud",
     ...                             "brevity. Think out loud. Before"], "accounts_sharing": [3, 9, 7, 8]})
     >>> with_passages(t).rows()
-    [('payment', 'card-1', 3, 1), ('prompt', 'Ignore brevity. Think out loud. Before answering', 9, 3)]
+    [('payment', 'card-1', 3, 1), ('prompt', 'Ignore brevity. Think out loud. Before answering', 7, 3)]
     """
     present = [c for c in counts if c in table.columns]
     ordered = table.with_row_index("__row")
@@ -184,11 +194,14 @@ def with_passages(table: pl.DataFrame, counts: Sequence[str] = ("accounts_sharin
     if not prompts.height:
         return table.with_columns(pl.lit(1, pl.UInt32).alias("phrases"))
     chained = pl.concat([prompts, phrase_passages(prompts["value"].to_list())], how="horizontal")
+    # The counts of the passage's least-held phrase, all from that one row: no more accounts hold the whole passage.
+    least = [c for c in ("accounts_sharing", "df") if c in present]
+    counted = (chained.sort(["passage", *least, "__row"], nulls_last=True).group_by("passage", maintain_order=True)
+               .agg(*[pl.col(c).first() for c in present]))
     folded = chained.group_by("passage").agg(
         pl.col("__row").min(), pl.col("text").first().alias("value"), pl.len().cast(pl.UInt32).alias("phrases"),
-        *[pl.col(c).max() for c in present],
         *[pl.col(c).first() for c in table.columns if c not in present and c not in ("kind", "value")],
-    ).with_columns(pl.lit("prompt").alias("kind"))
+    ).join(counted, on="passage").with_columns(pl.lit("prompt").alias("kind"))
     others = ordered.filter(pl.col("kind") != "prompt").with_columns(pl.lit(1, pl.UInt32).alias("phrases"))
     columns = ["__row", *table.columns, "phrases"]
     return (pl.concat([others.select(columns), folded.select(columns).cast(others.select(columns).schema)])
