@@ -9,6 +9,7 @@ made terminal-safe and HTML escaped (:mod:`graphlink.views.safety`).
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime, timezone
 from typing import Any
@@ -224,7 +225,8 @@ def score_note(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame
     ``min_flag_size``: the note says so and how many were counted. ``run`` is the folder's ``run.json`` (the
     ``[scoring]`` settings it ran with; the defaults for a folder without them); ``campaigns`` is
     ``campaigns.parquet`` (``campaign_id, accounts``; without it the note cannot say how many accounts the
-    campaign has). Only numbers are quoted.
+    campaign has). Only numbers are quoted. A score a private e-mail domain discounted says so after it
+    (:func:`discount_note`).
 
     Examples
     --------
@@ -236,6 +238,37 @@ def score_note(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame
     ...            pl.DataFrame({"campaign_id": [7], "accounts": [3]}))
     'not flagged: its campaign 7 has 3 accounts (this cluster alone), under min_flag_size 5'
     """
+    return "; ".join(note for note in (_flag_note(row, run, campaigns), discount_note(row)) if note)
+
+
+def discount_note(row: dict[str, Any]) -> str:
+    """How much a private e-mail domain discounted a cluster's score ('' when it did not).
+
+    The score is ``sqrt(coordination * evasion)`` times the discount (:mod:`graphlink.stages.scoring`): a cluster
+    whose members sign up on a domain private to it (``org_coherence``, read from ``--accounts``) looks like a
+    company, as far as proxy rotation and a card pool are absent. Read off the row's own columns, so a score
+    far under its reasons (a bulk sign-up fleet on its own domain) says why.
+
+    Examples
+    --------
+    >>> discount_note({"score": 0.401, "coordination": 0.558, "evasion": 1.0, "org_coherence": 1.0})
+    'score discounted ×0.54 from 0.747 for a private e-mail domain (organisation coherence 1.00)'
+    >>> discount_note({"score": 0.747, "coordination": 0.558, "evasion": 1.0, "org_coherence": 0.0})
+    ''
+    """
+    coordination, evasion, score = row.get("coordination"), row.get("evasion"), row.get("score")
+    coherence = row.get("org_coherence")
+    if not coherence or coordination is None or evasion is None or score is None:
+        return ""
+    full = math.sqrt(max(float(coordination), 0.0) * max(float(evasion), 0.0))
+    if full <= 0 or float(score) >= 0.995 * full:
+        return ""
+    return (f"score discounted ×{float(score) / full:.2f} from {full:.3f} for a private e-mail domain "
+            f"(organisation coherence {float(coherence):.2f})")
+
+
+def _flag_note(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame | None) -> str:
+    """:func:`score_note`'s part about the flag."""
     threshold, min_size, by_campaign = flag_settings(run)
     score, size = row.get("score"), int(row.get("size") or 0)
     low = score is None or float(score) < threshold
