@@ -389,6 +389,8 @@ def evaluation_rows(result: dict, max_rings: int = 20) -> list[list[str]]:
     --------
     >>> evaluation_rows({"precision": 1.0, "benign_flagged": 0, "ari_campaign": None, "per_ring": []})
     [['precision', '1.0000'], ['benign_flagged', '0'], ['ari_campaign', '-']]
+    >>> evaluation_rows({"rings": 15, "rings_detected": 14})[1]
+    ['rings_detected', "14 (at least half of the ring's accounts flagged)"]
     """
     rows = []
     for key, value in result.items():
@@ -400,6 +402,8 @@ def evaluation_rows(result: dict, max_rings: int = 20) -> list[list[str]]:
             text = "-"
         else:
             text = f"{value:.4f}" if isinstance(value, float) else str(value)
+        if key == "rings_detected" and value is not None:
+            text += " (at least half of the ring's accounts flagged)"  # the count alone read as "every ring found"
         rows.append([key, text])
     rings = sorted(result.get("per_ring", []), key=lambda r: (r["recall"], r["ring_id"]))
     for r in rings[:max_rings]:
