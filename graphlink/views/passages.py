@@ -12,8 +12,9 @@ between two numbers); :func:`with_passages` folds a table's prompt rows into one
 passage row are those of its least-held phrase: no more accounts hold the whole passage.
 
 Words are compared as :func:`graphlink.views.templates.tokenise` reads them (case, digit runs and punctuation do not
-matter), after Unicode NFKC with control and invisible format characters (categories Cc, Cf: escapes, zero-width
-spaces, joiners, direction overrides) removed, as detection normalises prompts; look-alike letters (TR39 confusables) are not folded here, so a phrase spelled with
+matter), after Unicode NFKD with nonspacing marks (accents) removed, then NFKC with control and invisible format
+characters (categories Cc, Cf: escapes, zero-width spaces, joiners, direction overrides) removed and digit runs of
+any script read as one number, as detection normalises prompts; look-alike letters (TR39 confusables) are not folded here, so a phrase spelled with
 them starts a passage of its own: the table then lists more rows, never hides one.
 """
 
@@ -41,8 +42,11 @@ _DIGIT_RUN = re.compile(r"\d+")
 
 
 def _key(word: str) -> str:
-    """A word as compared: NFKC, control and format characters (Cc, Cf) removed, case folded."""
-    return "".join(c for c in unicodedata.normalize("NFKC", word) if unicodedata.category(c) not in ("Cc", "Cf")).casefold()
+    """A word as detection compares it: nonspacing marks removed after NFKD (``café`` reads ``cafe``), NFKC, control
+    and format characters (Cc, Cf) removed, case folded, digit runs (any script's, full-width too) as ``0``."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", word) if unicodedata.category(c) != "Mn")
+    folded = "".join(c for c in unicodedata.normalize("NFKC", bare) if unicodedata.category(c) not in ("Cc", "Cf"))
+    return _DIGIT_RUN.sub("0", folded.casefold())
 
 
 def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
@@ -84,7 +88,7 @@ def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
     >>> phrase_passages([]).height
     0
     """
-    texts = [str(p) for p in phrases]
+    texts = ["" if p is None else str(p) for p in phrases]  # a null value quotes nothing, not the word "None"
     if not texts:
         return pl.DataFrame(schema=PASSAGE_SCHEMA)
     tokens = [[(_key(w), a, b) for w, a, b in tokenise(t) if _key(w)] for t in texts]  # no word of controls alone
