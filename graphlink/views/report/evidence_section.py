@@ -105,6 +105,7 @@ def tie_columns() -> list[Column]:
             Column(sharing, fmt_int(pl.col("accounts_sharing")), numeric=True, sort=pl.col("accounts_sharing"),
                    title="Members of this cluster carrying the value"),
             Column(in_input, fmt_int(pl.col("df")), numeric=True, sort=pl.col("df"),
-                   title="Accounts carrying the value in the whole input"),
+                   title="Accounts carrying the value in the whole input (a prompt phrase: accounts whose prompts give "
+                         "prompt signals, mostly templated; a search of the log can find more)"),
             Column(outside, fmt_int(pl.col("outside_flagged")), numeric=True, sort=pl.col("outside_flagged"),
                    title="Accounts holding the value outside every flagged cluster")]
