@@ -21,6 +21,7 @@ from graphlink.config.kinds import kind_name, kinds_text
 from graphlink.stages.campaign_flags import AS_A_WHOLE
 from graphlink.stages.evidence import kind_strengths
 from graphlink.stages.tie_words import LEAD_PATTERN, also_tied_to, flagged_with
+from graphlink.views.passages import passage_kind_name, passage_summary, with_passages
 from graphlink.views.safety import html_safe, terminal_safe
 from graphlink.views.shared_counts import total_text
 from graphlink.views.words import plural
@@ -88,7 +89,6 @@ def why_text(row: dict[str, Any], evidence: pl.DataFrame, flag_threshold: float,
         lines.append(f"  - {n:,} of {plural(size, 'member')} share {quoted} ({note}{more})")
     tying = tying_values(evidence, passages=True)
     if tying.height:
-        from graphlink.views.passages import passage_kind_name, passage_summary
         lines.append(f"Values that tied it to {tied_to_text(row.get('why') or '')} ({passage_summary(tying)}):")
         for kind, value, n, df, outside, phrases in tying.head(TIES_LISTED).iter_rows():
             label = terminal_safe(passage_kind_name(kind, phrases))
@@ -161,10 +161,7 @@ def tying_values(evidence: pl.DataFrame, passages: bool = False) -> pl.DataFrame
     tying = (evidence.filter(pl.col("ties").fill_null(False))
              .sort([rank, "accounts_sharing", "df", "kind", "value"], descending=[False, True, False, False, False])
              .select("kind", "value", "accounts_sharing", "df", "outside_flagged"))
-    if passages:
-        from graphlink.views.passages import with_passages
-        return with_passages(tying)
-    return tying
+    return with_passages(tying) if passages else tying
 
 
 def table_html(frame: pl.DataFrame, max_rows: int = 10, max_chars: int = 120) -> str:

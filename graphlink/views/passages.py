@@ -20,8 +20,8 @@ them starts a passage of its own: the table then lists more rows, never hides on
 
 from __future__ import annotations
 
-import unicodedata
 import re
+import unicodedata
 from collections.abc import Sequence
 
 import polars as pl
@@ -91,7 +91,7 @@ def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
     texts = ["" if p is None else str(p) for p in phrases]  # a null value quotes nothing, not the word "None"
     if not texts:
         return pl.DataFrame(schema=PASSAGE_SCHEMA)
-    tokens = [[(_key(w), a, b) for w, a, b in tokenise(t) if _key(w)] for t in texts]  # no word of controls alone
+    tokens = [[(key, a, b) for w, a, b in tokenise(t) if (key := _key(w))] for t in texts]  # no word of controls alone
     words = [tuple(w for w, _, _ in tok) for tok in tokens]
     order = sorted(range(len(texts)), key=lambda i: (words[i], texts[i]))
     first: dict[tuple[str, ...], int] = {}  # the same words spelled otherwise (another number) share a place
