@@ -180,7 +180,7 @@ def ring_world(seed: int = 22, prompts: str = "template", camo: float = 0.0, per
                 prompt = f"question {int(rng.integers(0, 10**9))}: {_words(rng, 14)}"
             elif prompts == "camel":
                 prompt = camel.format(*fill)
-            elif prompts in ("marks", "homoglyph", "zw"):
+            elif prompts in ("marks", "homoglyph", "zw", "controls"):
                 prompt = perturb(prompt, rng, prompts)
             elif prompts == "null_half":
                 prompt = prompt if r % 2 else None
@@ -193,6 +193,7 @@ def ring_world(seed: int = 22, prompts: str = "template", camo: float = 0.0, per
 
 
 COMBINING = [chr(c) for c in range(0x0300, 0x0370)]
+CONTROLS = [chr(c) for c in (*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F, *range(0x80, 0x85), *range(0x86, 0xA0))]
 CYRILLIC = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "y": "у"}
 
 
@@ -210,6 +211,9 @@ def perturb(text: str, rng: np.random.Generator, how: str) -> str:
         elif how == "zw":
             k = int(rng.integers(0, len(w) + 1))
             w = w[:k] + "\u200b" + w[k:]
+        elif how == "controls":  # an invisible control character (C0 but whitespace, DEL, C1) inside every word
+            k = int(rng.integers(0, len(w) + 1))
+            w = w[:k] + CONTROLS[int(rng.integers(0, len(CONTROLS)))] + w[k:]
         out.append(w)
     return " ".join(out)
 
@@ -465,6 +469,16 @@ def test_a_camel_case_template_still_counts():
     log, ring = ring_world(prompts="camel")
     r = row(run_detect(log.frame()), ring)
     assert r["template_share"] > 0.5, say(r)
+    assert r["flagged"], say(r)
+
+
+def test_a_template_with_a_control_character_in_every_word_still_counts():
+    """Control characters other than whitespace (NUL, BEL, ESC, DEL, C1) are invisible in most renderings and
+    were kept inside words, so one in every word of every copy hid the template from the prompt signal; they are
+    removed before comparing, as format characters are (session 39)."""
+    log, ring = ring_world(prompts="controls")
+    r = row(run_detect(log.frame()), ring)
+    assert r["template_share"] == 1.0, say(r)
     assert r["flagged"], say(r)
 
 

@@ -196,3 +196,16 @@ def test_thousands_of_phrases_chain_in_well_under_a_second_each():
         got = phrase_passages(phrases)
         assert time.perf_counter() - started < 2.0
         assert got["passage"].n_unique() == passages
+
+
+def test_phrases_spelled_with_look_alikes_or_controls_chain_as_detection_reads_them():
+    """Words are keyed with detection's own normalisation (session 39): a phrase spelled with Cyrillic look-alike
+    letters, full-width letters or a control character inside a word is the value detection counted, so it takes
+    its place in the passage instead of starting one of its own."""
+    phrases = ["think out loud now please", "out l\u043eud now please answer",  # Cyrillic o
+               "loud now ｐｌｅａｓｅ answer fast", "now please an\x07swer fast today"]
+    p = phrase_passages(phrases)
+    assert p["passage"].n_unique() == 1
+    assert p["position"].to_list() == [0, 1, 2, 3]
+    assert p["text"][0] == "think out loud now please answer fast today"  # each phrase adds its last word as written
+    assert phrase_passages(["think out loud now please", "out l\u043eud now please answer"])["passage"].n_unique() == 1

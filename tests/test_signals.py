@@ -49,13 +49,15 @@ def test_prompt_normalisation():
 
 def _reference_normalise(text: str) -> str:
     """Plain-Python reading of the normalisation rule, for the oracle test below: NFKD, nonspacing
-    marks dropped, NFKC, format characters dropped, CamelCase split at each lower-to-upper ASCII
+    marks dropped, NFKC, format characters and control characters but whitespace dropped (NEL a space), CamelCase split at each lower-to-upper ASCII
     letter, case folded, digits to 0, punctuation, separators and ASCII whitespace to spaces."""
     import unicodedata
 
     text = unicodedata.normalize("NFKD", text)
     text = unicodedata.normalize("NFKC", "".join(c for c in text if unicodedata.category(c) != "Mn"))
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf"
+                   and (unicodedata.category(c) != "Cc" or c in "\t\n\x0b\x0c\r\x85"))
+    text = text.replace("\x85", " ")  # NEL: a line break
     text = re.sub("(?<=[a-z])(?=[A-Z])", " ", text).casefold()
     text = re.sub("[0-9]+", "0", text)
     text = "".join(" " if c in string.punctuation or c in " \t\n\x0b\x0c\r"
@@ -63,7 +65,7 @@ def _reference_normalise(text: str) -> str:
     return re.sub(" {2,}", " ", text).strip(" ")  # no other whitespace is left among these characters
 
 
-_PROMPT_CHARS = st.sampled_from(list("aZ09 .,!?-_:\t\n\r\x0b\x0c\u00e9\u00c9\u3002\u2019\\\"'\u200b\ufeff\u00df\uff21\u00a0"
+_PROMPT_CHARS = st.sampled_from(list("aZ09 .,!?-_:\t\n\r\x0b\x0c\x00\x07\x1b\x1f\x7f\x85\x9b\u00e9\u00c9\u3002\u2019\\\"'\u200b\ufeff\u00df\uff21\u00a0"
                                      "\u0301\u0308bQ"))
 
 

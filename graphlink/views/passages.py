@@ -11,22 +11,22 @@ quoted in the spelling of the phrases themselves with numbers as ``⟨#⟩`` (so
 between two numbers); :func:`with_passages` folds a table's prompt rows into one row per passage. The counts of a
 passage row are those of its least-held phrase: no more accounts hold the whole passage.
 
-Words are compared as :func:`graphlink.views.templates.tokenise` reads them (case, digit runs and punctuation do not
-matter), after Unicode NFKD with nonspacing marks (accents) removed, then NFKC with control and invisible format
-characters (categories Cc, Cf: escapes, zero-width spaces, joiners, direction overrides) removed and digit runs of
-any script read as one number, as detection normalises prompts; look-alike letters (TR39 confusables) are not folded here, so a phrase spelled with
-them starts a passage of its own: the table then lists more rows, never hides one.
+Words are split as :func:`graphlink.views.templates.tokenise` reads them and compared as detection compares them:
+each word's key is :func:`graphlink.stages.signals.normalise.normalise_prompt` of it (accents and invisible or
+control characters removed, NFKC, look-alike letters of other scripts folded to the letters they imitate, case
+folded, digit runs of any script as one number), so two phrases detection counts as one value share a place
+in a passage, however an attacker spelled them.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
 import polars as pl
 
 from graphlink.config.kinds import kind_name, kind_name_expr
+from graphlink.stages.signals.normalise import normalise_prompt
 from graphlink.views.templates import tokenise
 from graphlink.views.words import plural
 
@@ -41,12 +41,13 @@ PASSAGE_SCHEMA = pl.Schema({"passage": pl.Int64, "position": pl.Int64, "text": p
 _DIGIT_RUN = re.compile(r"\d+")
 
 
-def _key(word: str) -> str:
-    """A word as detection compares it: nonspacing marks removed after NFKD (``café`` reads ``cafe``), NFKC, control
-    and format characters (Cc, Cf) removed, case folded, digit runs (any script's, full-width too) as ``0``."""
-    bare = "".join(c for c in unicodedata.normalize("NFKD", word) if unicodedata.category(c) != "Mn")
-    folded = "".join(c for c in unicodedata.normalize("NFKC", bare) if unicodedata.category(c) not in ("Cc", "Cf"))
-    return _DIGIT_RUN.sub("0", folded.casefold())
+def _keys(words: list[str]) -> list[str]:
+    """Each word as detection compares it (:func:`normalise_prompt`, one polars call for all): ``café`` and
+    ``cafe``, ``ｓｔｅｐ`` and ``step``, Cyrillic ``е`` in ``stеp`` and Latin ``e`` read alike; a word of controls
+    or marks alone reads ``""``. A word normalisation splits (``OrbitAgent``) keys as its words joined."""
+    if not words:
+        return []
+    return pl.Series(words, dtype=pl.String).to_frame("w").select(normalise_prompt(pl.col("w")))["w"].to_list()
 
 
 def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
@@ -91,7 +92,10 @@ def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
     texts = ["" if p is None else str(p) for p in phrases]  # a null value quotes nothing, not the word "None"
     if not texts:
         return pl.DataFrame(schema=PASSAGE_SCHEMA)
-    tokens = [[(key, a, b) for w, a, b in tokenise(t) if (key := _key(w))] for t in texts]  # no word of controls alone
+    spans = [tokenise(t) for t in texts]
+    keys = iter(_keys([t[a:b] for t, span in zip(texts, spans) for _, a, b in span]))  # as written
+    keyed = [[(next(keys), a, b) for _, a, b in span] for span in spans]
+    tokens = [[t for t in tok if t[0]] for tok in keyed]  # no word of controls alone
     words = [tuple(w for w, _, _ in tok) for tok in tokens]
     order = sorted(range(len(texts)), key=lambda i: (words[i], texts[i]))
     first: dict[tuple[str, ...], int] = {}  # the same words spelled otherwise (another number) share a place

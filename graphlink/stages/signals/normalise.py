@@ -1,6 +1,6 @@
 """Prompt text normalisation: what two prompts are compared as.
 
-Unicode NFKC, invisible characters removed, TR39 look-alike letters folded to
+Unicode NFKC, invisible and control characters removed, TR39 look-alike letters folded to
 Latin, full case folding, spaceless scripts split by character, digits to
 ``0``, punctuation and whitespace to single spaces (:func:`normalise_prompt`);
 and the same words cut out of the text as written (:func:`written_words`, :func:`written_quote`), for quoting.
@@ -18,14 +18,19 @@ __all__ = ["SPACELESS", "spaceless_joined", "ascii_lower", "ascii_words", "casef
 
 # ASCII punctuation and whitespace but the space: what ``(?-u)[[:punct:]\s]`` matches.
 _SEPARATORS = [*string.punctuation, "\t", "\n", "\x0b", "\x0c", "\r"]
+# ASCII control characters other than whitespace (NUL, BEL, ESC, DEL ...): invisible in most renderings, so an
+# attacker can drop them into every copy of a template ("thi\x07nk") to break its shingles; removed, as
+# format characters are (below).
+_ASCII_CONTROLS = [chr(c) for c in (*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F)]
 
 
 # Invisible characters removed before comparing: every format character (Unicode
 # category Cf: zero-width space/joiners U+200B-D, word joiner U+2060, BOM U+FEFF,
-# soft hyphen, bidi controls, tags) and the invisible fillers and selectors of other
+# soft hyphen, bidi controls, tags), every control character (Cc) but the whitespace ones
+# and NEL U+0085 (separators: a line break), and the invisible fillers and selectors of other
 # categories (combining grapheme joiner, Hangul fillers, Khmer inherent vowels,
 # Mongolian free variation selectors, braille blank, variation selectors).
-_INVISIBLE = (r"[\p{Cf}\x{034F}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180B}-\x{180F}\x{2800}\x{3164}"
+_INVISIBLE = (r"[\p{Cf}\x00-\x08\x0E-\x1F\x7F-\x84\x86-\x9F\x{034F}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180B}-\x{180F}\x{2800}\x{3164}"
               r"\x{FE00}-\x{FE0F}\x{FFA0}\x{E0100}-\x{E01EF}]")
 # Nonspacing combining marks (accents, kana voicing marks, stacked diacritics): removed after
 # canonical decomposition, so a mark dropped into every word ("Thi\u0301nk") or an accent
@@ -35,6 +40,9 @@ _MARKS = r"\p{Mn}"
 # A lower-case ASCII letter followed by an upper-case one is a word boundary: a template written
 # in CamelCase without spaces ("YouAreAnExpert") reads as its words, as a model reads it.
 _CAMEL = r"(?-u)([a-z])([A-Z])"
+# The same on ASCII text not yet cleaned of control characters (the fast path removes them later): a boundary
+# with controls between its letters ("a\x07B") is one, as after their removal.
+_CAMEL_ASCII = r"(?-u)([a-z])[\x00-\x08\x0E-\x1F\x7F]*([A-Z])"
 # Scripts written without spaces between words: each character becomes a word, so
 # 5-word shingles are 5-character n-grams of those runs.
 SPACELESS = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}]"
@@ -107,7 +115,7 @@ def fold_unicode(text: pl.Expr) -> pl.Expr:
         .str.to_lowercase()
         .str.replace_many(after, after_to)
         .str.replace_all(SPACELESS, " $0 ")
-        .str.replace_all(r"[\p{P}\p{Z}]", " ")
+        .str.replace_all(r"[\p{P}\p{Z}\x{85}]", " ")
     )
 
 
@@ -117,17 +125,20 @@ def ascii_words(lowered: pl.Expr) -> pl.Expr:
     # Punctuation and whitespace become spaces one character at a time (an
     # Aho-Corasick replace_many: 4x faster than a regex class on 2M prompts), then
     # runs of spaces collapse.
+    # Control characters go in the same pass, before digit runs are read ("1\x072" is one number, as on the
+    # Unicode path, which removes them first).
     return (
-        lowered.str.replace_all(r"(?-u)[0-9]+", "0")
-        .str.replace_many(_SEPARATORS, [" "] * len(_SEPARATORS))
+        lowered.str.replace_many([*_SEPARATORS, *_ASCII_CONTROLS], [" "] * len(_SEPARATORS) + [""] * len(_ASCII_CONTROLS))
+        .str.replace_all(r"(?-u)[0-9]+", "0")
         .str.replace_all(" {2,}", " ")
         .str.strip_chars()
     )
 
 
 def ascii_lower(text: pl.Expr) -> pl.Expr:
-    """ASCII text as :func:`fold_unicode` would give it: CamelCase split, lower case."""
-    return text.str.replace_all(_CAMEL, "$1 $2").str.to_lowercase()
+    """ASCII text as :func:`fold_unicode` would give it: CamelCase split, lower case (control characters between
+    the two letters of a CamelCase boundary go with the split; :func:`ascii_words` removes the others)."""
+    return text.str.replace_all(_CAMEL_ASCII, "$1 $2").str.to_lowercase()
 
 
 def is_ascii(text: pl.Expr) -> pl.Expr:
@@ -142,7 +153,8 @@ def normalise_prompt(prompt: pl.Expr) -> pl.Expr:
     voicing marks, marks stacked on letters to break matching), then NFKC
     (full-width and mathematical letters, ligatures);
     invisible and format characters removed (category Cf such as U+200B-D,
-    U+2060, U+FEFF, and invisible fillers); look-alike letters of other
+    U+2060, U+FEFF, and invisible fillers), and control characters but
+    whitespace (NUL, BEL, ESC, DEL, C1; NEL U+0085 is a line break); look-alike letters of other
     scripts folded to the ASCII letters they imitate (Unicode TR39
     confusables, see :func:`confusable_table`); lower case with full case
     folding (``ß`` -> ``ss``), a CamelCase run split at each lower-to-upper
@@ -169,7 +181,7 @@ def normalise_prompt(prompt: pl.Expr) -> pl.Expr:
 _JOIN = "\u2063"
 # Characters between words: what normalisation turns into spaces (Unicode punctuation and separators, ASCII
 # punctuation and the five ASCII whitespace controls), and the boundary mark.
-_BETWEEN = r"[\p{P}\p{Z}!-/:-@\[-`{-~\t\n\x0B\x0C\r\x{2063}]"
+_BETWEEN = r"[\p{P}\p{Z}!-/:-@\[-`{-~\t\n\x0B\x0C\r\x{85}\x{2063}]"
 
 
 def written_words(prompt: pl.Expr) -> pl.Expr:
