@@ -34,6 +34,7 @@ from graphlink.stages.reading import collect_frame, scan, sniff_encoding
 from graphlink.store.folder import Outputs
 from graphlink.store.atomic import write_atomic
 from graphlink.store.outputs import load_outputs
+from graphlink.views.safety import csv_safe
 
 __all__ = ["expand", "expand_note", "read_seeds", "graph_outputs", "check_ranking_target", "write_parquet_atomic"]
 
@@ -153,6 +154,7 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
     seeds = read_seeds([seeds] if isinstance(seeds, str) else seeds)
     accounts = outputs.accounts.select("account_id", "cluster_id").join(
         outputs.clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")
+    seeds = _exported_ids(seeds, accounts["account_id"])
     try:
         ranked = rank_groups(outputs.links.collect(), outputs.linking.collect(), accounts, seeds, restart=restart,
                              top=top, activity=outputs.activity, minutes=outputs.minutes, templates=outputs.templates)
@@ -160,6 +162,18 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
         raise GraphlinkError(f"{outputs.path}: {exc}") from None
     # Seeds of a cluster detect grouped by template bursts: the burst is no link, the walk never reaches its members.
     return ranked if top is not None else fill_burst(ranked, accounts, outputs.evidence, seeds)
+
+
+def _exported_ids(seeds: list[str], known: pl.Series) -> list[str]:
+    """Seeds copied back from graphlink's own CSV exports: an id a spreadsheet could read as a formula
+    (``+1-555-0100``) is written there with a leading ``'`` (:func:`graphlink.views.safety.csv_safe`); such a seed
+    reads as the id when the run has the id and not the guarded text (new-user review, session 39)."""
+    guarded = [s for s in seeds if s.startswith("'") and csv_safe(s[1:]) == s]
+    if not guarded:
+        return seeds
+    have = set(known.filter(known.is_in(pl.Series([*guarded, *(s[1:] for s in guarded)], dtype=pl.String).implode()))
+               .to_list())
+    return list(dict.fromkeys(s[1:] if s in guarded and s not in have and s[1:] in have else s for s in seeds))
 
 
 def expand_note(source: str | Path | Outputs, seeds: Iterable[str] | str) -> str | None:

@@ -360,6 +360,10 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
         raise GraphlinkError(f"unknown export format {fmt!r}; use {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
     if fmt in ("gexf", "graphml"):  # checked before anything is read: nothing is written over a file of yours
+        other = "graphml" if fmt == "gexf" else "gexf"
+        if out is not None and Path(out).suffix.lower() == f".{other}":  # GEXF in a .graphml file opens as neither
+            raise GraphlinkError(f"{out}: names a .{other} file but the format is {fmt}; nothing was written: "
+                                 f"use --format {other}, or an --out ending in .{fmt}")
         target = check_file_target(Path(out) if out is not None else out_dir / f"graph.{fmt}", fmt, f"graph.{fmt}")
     outputs = load_outputs(out_dir, clusters, redact=redact, redact_key=redact_key)
     redacted = outputs.redaction is not None
