@@ -53,3 +53,22 @@ def test_a_graph_export_named_for_the_other_format_is_refused(formula_ids, tmp_p
     ok = CliRunner().invoke(app, ["export", str(formula_ids), "-f", "graphml", "-c", "all", "-q",
                                   "-o", str(tmp_path / "g.graphml")])
     assert ok.exit_code == 0 and (tmp_path / "g.graphml").read_text().lstrip().startswith("<?xml")
+
+
+def test_evaluate_names_the_flagged_accounts_that_are_no_rings(tmp_path):
+    """evaluate counted flagged benign accounts but never said which (new-user review, session 39): the result
+    lists them with their kind, group and cluster, and the table shows them."""
+    from graphlink.lab.evaluate import evaluate, evaluation_rows
+
+    labels = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e"], "ring_id": [1, 1, None, None, None],
+                           "kind": ["ring", "ring", "benign", "benign_linked", "benign"],
+                           "group_id": [None, None, None, "team3", None]})
+    accounts = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e"], "cluster_id": [7, 7, 7, 8, 9]})
+    clusters = pl.DataFrame({"cluster_id": [7, 8, 9], "flagged": [True, True, False]})
+    result = evaluate(accounts, clusters, labels)
+    assert result["flagged_not_ring"] == [
+        {"account_id": "c", "kind": "benign", "group": None, "cluster_id": 7},
+        {"account_id": "d", "kind": "benign_linked", "group": "team3", "cluster_id": 8}]
+    rows = dict(map(tuple, evaluation_rows(result)))
+    assert rows["flagged benign_linked account"] == "d in cluster 8 (group team3)"
+    assert "flagged_not_ring" not in rows

@@ -30,9 +30,9 @@ import os
 from pathlib import Path
 
 import polars as pl
-from rich.table import Table
 
 from graphlink.errors import InputError, safe_reason
+from graphlink.lab.evaluation_text import evaluation_rows, format_evaluation  # (re-exported: the one rendering)
 from graphlink.stages.reading import check_parquet_magic
 
 __all__ = ["evaluate", "evaluate_dir", "adjusted_rand_index", "pair_scores", "format_evaluation", "evaluation_rows"]
@@ -220,7 +220,9 @@ def evaluate(accounts: pl.DataFrame, clusters: pl.DataFrame, labels: pl.DataFram
         ``team`` -> flagged accounts), ``rings``, ``rings_detected`` (rings
         with at least half their accounts flagged), ``unlabelled_accounts``
         (in the output but not in the labels) and ``per_ring`` (list of
-        ``{ring_id, size, flagged_accounts, recall}`` sorted by ``ring_id``).
+        ``{ring_id, size, flagged_accounts, recall}`` sorted by ``ring_id``), ``flagged_not_ring`` (the false
+        positives by name: ``{account_id, kind, group, cluster_id}`` per flagged account that is no ring's, by
+        cluster then id).
 
     Raises
     ------
@@ -315,6 +317,9 @@ def evaluate(accounts: pl.DataFrame, clusters: pl.DataFrame, labels: pl.DataFram
         "rings_detected": per_ring.filter(pl.col("recall") >= 0.5).height,
         "unlabelled_accounts": unlabelled,
         "per_ring": per_ring.to_dicts(),
+        # Who the false positives are, not only how many (new-user review, session 39).
+        "flagged_not_ring": df.filter(pl.col("flagged") & ~pl.col("is_ring")).sort("cluster_id", "account_id").select(
+            "account_id", "kind", "group", "cluster_id").to_dicts(),
     }
 
 
@@ -380,68 +385,3 @@ def evaluate_dir(detect_dir: str | os.PathLike, labels_path: str | os.PathLike) 
         raise InputError(
             f"cannot evaluate ({safe_reason(exc)}); labels columns: {_describe(labels)}; "
             f"accounts columns: {_describe(accounts)}", file=str(labels_path)) from None
-
-
-def evaluation_rows(result: dict, max_rings: int = 20) -> list[list[str]]:
-    """``[metric, value]`` rows of an :func:`evaluate` result: metrics, then the worst-recovered rings.
-
-    Examples
-    --------
-    >>> evaluation_rows({"precision": 1.0, "benign_flagged": 0, "ari_campaign": None, "per_ring": []})
-    [['precision', '1.0000'], ['benign_flagged', '0'], ['ari_campaign', '-']]
-    >>> evaluation_rows({"rings": 15, "rings_detected": 14})[1]
-    ['rings_detected', "14 (at least half of the ring's accounts flagged)"]
-    """
-    rows = []
-    for key, value in result.items():
-        if key == "per_ring":
-            continue
-        if isinstance(value, dict):
-            text = ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
-        elif value is None:
-            text = "-"
-        else:
-            text = f"{value:.4f}" if isinstance(value, float) else str(value)
-        if key == "rings_detected" and value is not None:
-            text += " (at least half of the ring's accounts flagged)"  # the count alone read as "every ring found"
-        rows.append([key, text])
-    rings = sorted(result.get("per_ring", []), key=lambda r: (r["recall"], r["ring_id"]))
-    for r in rings[:max_rings]:
-        rows.append([f"ring {r['ring_id']} (size {r['size']})",
-                     f"{r['flagged_accounts']} flagged, recall {r['recall']:.2f}"])
-    if len(rings) > max_rings:
-        rows.append(["…", f"{len(rings) - max_rings} more rings"])
-    return rows
-
-
-def format_evaluation(result: dict, max_rings: int = 20) -> Table:
-    """Render an :func:`evaluate` result as a rich table (the rows of :func:`evaluation_rows`).
-
-    Parameters
-    ----------
-    result : dict
-        Output of :func:`evaluate`.
-    max_rings : int
-        Per-ring rows shown (worst recall first).
-
-    Returns
-    -------
-    rich.table.Table
-        Metric / value rows followed by the worst-recovered rings.
-
-    Examples
-    --------
-    >>> import io
-    >>> from rich.console import Console
-    >>> buf = io.StringIO()
-    >>> Console(file=buf, width=80).print(format_evaluation(
-    ...     {"precision": 1.0, "recall": 0.5, "per_ring": []}))
-    >>> "recall" in buf.getvalue()
-    True
-    """
-    table = Table(title="graphlink evaluation", show_lines=False)
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, text in evaluation_rows(result, max_rings):
-        table.add_row(key, text)
-    return table

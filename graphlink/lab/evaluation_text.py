@@ -1,0 +1,81 @@
+"""Text of a :func:`graphlink.lab.evaluate.evaluate` result: ``[metric, value]`` rows and the CLI's table."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+__all__ = ["evaluation_rows", "format_evaluation"]
+
+#: Flagged accounts that are no ring's listed by name in the rows (all of them are in the result and ``--json``).
+MAX_NAMED = 10
+
+
+def evaluation_rows(result: dict, max_rings: int = 20) -> list[list[str]]:
+    """``[metric, value]`` rows of an :func:`evaluate` result: metrics, then the worst-recovered rings.
+
+    Examples
+    --------
+    >>> evaluation_rows({"precision": 1.0, "benign_flagged": 0, "ari_campaign": None, "per_ring": []})
+    [['precision', '1.0000'], ['benign_flagged', '0'], ['ari_campaign', '-']]
+    >>> evaluation_rows({"rings": 15, "rings_detected": 14})[1]
+    ['rings_detected', "14 (at least half of the ring's accounts flagged)"]
+    """
+    rows = []
+    for key, value in result.items():
+        if key in ("per_ring", "flagged_not_ring"):
+            continue
+        if isinstance(value, dict):
+            text = ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
+        elif value is None:
+            text = "-"
+        else:
+            text = f"{value:.4f}" if isinstance(value, float) else str(value)
+        if key == "rings_detected" and value is not None:
+            text += " (at least half of the ring's accounts flagged)"  # the count alone read as "every ring found"
+        rows.append([key, text])
+    wrong = result.get("flagged_not_ring") or []
+    for r in wrong[:MAX_NAMED]:
+        rows.append([f"flagged {r['kind']} account", f"{r['account_id']} in cluster {r['cluster_id']}"
+                     + (f" (group {r['group']})" if r.get("group") else "")])
+    if len(wrong) > MAX_NAMED:
+        rows.append(["…", f"{len(wrong) - MAX_NAMED} more flagged accounts that are no ring's (--json lists all)"])
+    rings = sorted(result.get("per_ring", []), key=lambda r: (r["recall"], r["ring_id"]))
+    for r in rings[:max_rings]:
+        rows.append([f"ring {r['ring_id']} (size {r['size']})",
+                     f"{r['flagged_accounts']} flagged, recall {r['recall']:.2f}"])
+    if len(rings) > max_rings:
+        rows.append(["…", f"{len(rings) - max_rings} more rings"])
+    return rows
+
+
+def format_evaluation(result: dict, max_rings: int = 20) -> Table:
+    """Render an :func:`evaluate` result as a rich table (the rows of :func:`evaluation_rows`).
+
+    Parameters
+    ----------
+    result : dict
+        Output of :func:`evaluate`.
+    max_rings : int
+        Per-ring rows shown (worst recall first).
+
+    Returns
+    -------
+    rich.table.Table
+        Metric / value rows followed by the worst-recovered rings.
+
+    Examples
+    --------
+    >>> import io
+    >>> from rich.console import Console
+    >>> buf = io.StringIO()
+    >>> Console(file=buf, width=80).print(format_evaluation(
+    ...     {"precision": 1.0, "recall": 0.5, "per_ring": []}))
+    >>> "recall" in buf.getvalue()
+    True
+    """
+    table = Table(title="graphlink evaluation", show_lines=False)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, text in evaluation_rows(result, max_rings):
+        table.add_row(key, text)
+    return table
