@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -72,3 +73,27 @@ def test_evaluate_names_the_flagged_accounts_that_are_no_rings(tmp_path):
     rows = dict(map(tuple, evaluation_rows(result)))
     assert rows["flagged benign_linked account"] == "d in cluster 8 (group team3)"
     assert "flagged_not_ring" not in rows
+
+
+def one_seed_world() -> pl.DataFrame:
+    """A 10-account cell rotating over 12 proxy exits on two cards; its seed once used a line a person also used."""
+    rng = np.random.default_rng(3)
+    rows = [(a, str(ip), "card-ring" if i % 2 else "card-ring2")
+            for i, a in enumerate(f"r{i}" for i in range(10))
+            for ip in rng.choice([f"10.0.0.{k}" for k in range(12)], 4, replace=False)]
+    rows += [("r0", "192.0.2.7", "card-ring2"), ("v", "192.0.2.7", "card-v"), ("v", "198.51.100.1", "card-v")]
+    rows += [(f"p{k}", f"203.0.113.{k}", f"card-p{k}") for k in range(40)]
+    return pl.DataFrame(rows, schema=["account_id", "ip", "payment_fingerprint"], orient="row")
+
+
+def test_one_seed_ranks_its_cell_before_an_account_tied_to_the_seed_alone(tmp_path):
+    """From one seed the walk's rate p/d put a person who shared one address with the seed, and nothing with
+    anyone else, at rank 1 with score 0.5 ahead of the seed's whole cell (new-user review, session 39: a benign
+    account at rank 1 on the fixture). One seed is ordered by the walk's visit probability p."""
+    out = graphlink.detect(one_seed_world()).save(tmp_path / "out")
+    ranked = graphlink.expand(out, ["r0"]).filter(pl.col("rank") > 0)
+    cell = ranked.filter(pl.col("account_id").str.starts_with("r"))
+    assert cell.height == 9 and cell["rank"].max() < 10
+    person = ranked.filter(pl.col("account_id") == "v")
+    assert person.height == 0 or (person["rank"][0] > cell["rank"].max()
+                                  and person["score"][0] < 0.5 * cell["score"].min())

@@ -26,24 +26,21 @@ problem for social networks") over the bipartite account-value graph,
 rarity-weighted as in Adamic & Adar 2003 ("Friends and neighbors on the
 Web"), required of the whole seed set (a set-expansion query: Ghahramani &
 Heller 2005, "Bayesian sets", count a feature by how consistently the query
-items share it). A value counts only if every seed holding it by chance is
-unlikely (:data:`graphlink.stages.consensus.MAX_CHANCE`: a popular client
-all seeds use is no evidence). Creation hours count as the seeds' *span*:
-a batch registered over several hours puts each seed in another hour, and
-the batch is the hours from the earliest seed's to the latest's, widened by
-the expected overshoot of three draws (:func:`consensus_values`). A single
-seed, or seeds sharing no such value, are ordered by the walk alone. An
-account the walk never reaches is not listed (a value every seed has that
-links no one, a client or a creation hour, is no tie on its own) unless the
-seeds have no link at all, when their shared values are all there is.
+items share it). A value counts only if every seed holding it by chance is unlikely
+(:data:`graphlink.stages.consensus.MAX_CHANCE`: a popular client all seeds use is no evidence). Creation hours
+count as the seeds' *span*: a batch registered over several hours puts each seed in another hour, and the batch
+is the hours from the earliest seed's to the latest's, widened by the expected overshoot of three draws
+(:func:`consensus_values`). Seeds sharing no such value are ordered by the walk alone; a single seed by the visit
+probability ``p(v)`` first (below: ``p / d`` ranks an account tied to the seed alone, a VPN user on one of its
+exits, ahead of the seed's cell). An account the walk never reaches is not listed (a value every seed has that
+links no one, a client or a creation hour, is no tie on its own) unless the seeds have no link at all.
 
 Dev worlds (mixed 1000-1004, 85 cells, 3 seeds, ``benchmarks/pivot.py``'s draw), cells at recall and
 precision >= 0.9: 53 before, 54 with this order and the old cut, 56 with the new cut (below) alone, 59 with
 both; 66 with the span, the reach rule and the end of the evidence as a boundary (mixed 1005-1009, 201
 cells: 142 -> 165). Worse: a walk on the bipartite graph (25-42: ``linking.parquet`` lacks templates and
 clocks), consensus of 2 of 3 seeds (56), an evidence-weighted restart vector (43-53), restart 0.05-0.5
-(53); the span without widening (62 with the other two changes); no evidence drop inside the evidence (66,
-1005-1009: 160).
+(53); the span without widening (62 with the other two changes); no evidence drop inside the evidence (66, 160).
 
 Where the ring ends
 -------------------
@@ -94,7 +91,8 @@ Output schema
 ranking** (normalised to its best listed account: not comparable across runs, seed sets or options; no probability):
 seeds 1.0; in (0.5, 1] an account holding the seeds' evidence (values every seed shares, or failing those a seed's
 card), ``0.5 + 0.5 x`` its evidence over the best listed account's; in [0, 0.5] one tied through the graph (or the
-seeds' clock) only, ``0.5 x`` its visit rate over the best such; never above the score before it (one seed: <= 0.5).
+seeds' clock) only, ``0.5 x`` its visit rate (one seed: probability) over the best such's; never above the score
+before it (one seed: <= 0.5).
 ``cluster_id``, ``campaign_id`` (null when unclustered) and ``why``: the
 values it shares with every seed, else the strongest it shares with a seed
 (kind, value, how many accounts of the run have it), or, tied to the seeds
@@ -377,7 +375,9 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         raise GraphlinkError(f"unknown seed account {unknown[0]!r}: not an account of this run "
                              f"({unknown.len()} of {len(seeds)} {'seed' if len(seeds) == 1 else 'seeds'} unknown)")
     ppr = personalised_pagerank(links, seeds, restart)
-    # One seed has no consensus (every value of it would count): the walk alone orders, as measured.
+    # One seed has no consensus (every value of it would count): the walk alone orders, by how likely it reaches an
+    # account (p), not p per link weight, which put a VPN user tied to the seed alone ahead of its cell (nu39).
+    walk = "p" if len(seeds) == 1 else "rate"
     shared = (consensus_values(linking, seeds, accounts.height) if len(seeds) >= MIN_CONSENSUS_SEEDS
               else pl.DataFrame(schema={"kind": pl.String, "value": pl.String}))
     evidence = (seed_consensus(linking, seeds, accounts.height, shared=shared) if shared.height
@@ -405,7 +405,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
     scored = (ppr.drop("degree").join(evidence, on="account_id", how="full", coalesce=True)
               .join(degree, on="account_id", how="left").with_columns(pl.col("p", "degree", "evidence").fill_null(0.0))
               .with_columns(rate.alias("rate"))
-              .sort([is_seed, "evidence", "rate", "p", "account_id"], descending=[True, True, True, True, False]))
+              .sort([is_seed, "evidence", walk, "p", "rate", "account_id"], descending=[True] * 5 + [False]))
     ordered = scored.filter(reach)
     n_seeds, outside = ordered.filter(is_seed).height, outside_seed_cluster(ordered, accounts, seeds)
     keep = (sweep_cut(ordered.select("account_id", "degree", "evidence", "rate", "specific").with_columns(outside),
@@ -430,10 +430,10 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         on_clock = on_minutes = pl.DataFrame(schema={"account_id": pl.String, "fit": pl.Float64})
     listed = ordered.head(max(keep, n_seeds)).filter(~is_seed)
     best_evidence = float(listed["evidence"].max() or 0.0)
-    best_rate = float(listed.filter(pl.col("evidence") <= 0)["rate"].max() or 0.0)
+    best_rate = float(listed.filter(pl.col("evidence") <= 0)[walk].max() or 0.0)
     # Monotone in rank: (0.5, 1] shares values with every seed, [0, 0.5] tied through the graph only.
     score = (pl.when(pl.col("evidence") > 0).then(0.5 + 0.5 * pl.col("evidence") / (best_evidence or 1.0))
-             .otherwise(0.5 * pl.col("rate") / (best_rate or 1.0)))
+             .otherwise(0.5 * pl.col(walk) / (best_rate or 1.0)))
     seed_rows = pl.DataFrame({"account_id": seeds, "rank": [0] * len(seeds), "score": [1.0] * len(seeds)})
     ranked = pl.concat([
         seed_rows.cast({"rank": pl.UInt32}),
