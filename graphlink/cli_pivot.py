@@ -33,6 +33,9 @@ __all__ = ["expand_command", "match_command"]
 EXPAND_HEADERS = ["rank", "account", "score", "cluster", "campaign", "why"]
 #: What expand's score is, in the terminal table's title (the full definition: :data:`graphlink.contract.EXPAND_SCHEMA`).
 EXPAND_SCORE_NOTE = "score: relative to this list, 1.0 = seeds and best tie; not comparable across runs"
+#: The same with one seed, where nothing is shared by every seed and the best tie scores 0.5.
+EXPAND_ONE_SEED_NOTE = ("score: relative to this list, 0.5 = best tie (one seed: nothing shared by every seed); "
+                        "not comparable across runs")
 
 
 def _id(value: object) -> str:
@@ -123,7 +126,8 @@ def expand_command(
         say(Text(f"Note: {terminal_safe(note, limit=600)}"))
     rows = [[r["rank"], r["account_id"], round(r["score"], 3), _id(r["cluster_id"]), _id(r["campaign_id"]),
              r["why"] or ""] for r in pl.concat([seed_rows, listed.head(shown)]).iter_rows(named=True)]
-    table = Table(title=f"Accounts tied to the seeds ({EXPAND_SCORE_NOTE})", title_justify="left")
+    table = Table(title=f"Accounts tied to the seeds ({EXPAND_ONE_SEED_NOTE if seed_rows.height == 1 else EXPAND_SCORE_NOTE})",
+                  title_justify="left")
     # Ids are copied from here: the account column is as wide as its longest id (to 40), the why column folds.
     widest = min(max((len(terminal_safe(r[1])) for r in rows), default=7), 40)
     for name, justify in zip(EXPAND_HEADERS, ("right", "left", "right", "right", "right", "left")):

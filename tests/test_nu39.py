@@ -97,3 +97,19 @@ def test_one_seed_ranks_its_cell_before_an_account_tied_to_the_seed_alone(tmp_pa
     person = ranked.filter(pl.col("account_id") == "v")
     assert person.height == 0 or (person["rank"][0] > cell["rank"].max()
                                   and person["score"][0] < 0.5 * cell["score"].min())
+
+
+def test_the_one_seed_table_title_says_the_best_tie_is_half(tmp_path, monkeypatch):
+    """The title said "1.0 = seeds and best tie" where one seed's best tie scores 0.5 (new-user review)."""
+    import io
+
+    from rich.console import Console
+
+    out = graphlink.detect(one_seed_world()).save(tmp_path / "out")
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=250)
+    for module in ("graphlink.cli_support", "graphlink.cli_pivot"):  # the table's console and the summary's
+        monkeypatch.setattr(f"{module}.out", console)
+    assert CliRunner().invoke(app, ["expand", str(out), "--seeds", "r0"]).exit_code == 0
+    shown = " ".join(buffer.getvalue().split())
+    assert "0.5 = best tie (one seed" in shown and "1.0 = seeds and best tie" not in shown
