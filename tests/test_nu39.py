@@ -113,3 +113,22 @@ def test_the_one_seed_table_title_says_the_best_tie_is_half(tmp_path, monkeypatc
     assert CliRunner().invoke(app, ["expand", str(out), "--seeds", "r0"]).exit_code == 0
     shown = " ".join(buffer.getvalue().split())
     assert "0.5 = best tie (one seed" in shown and "1.0 = seeds and best tie" not in shown
+
+
+def test_expand_why_names_the_account_the_walk_came_through_not_a_client_shared_with_the_seed():
+    """An account reached through another account's address read "shares user agent anthropic-python (277
+    accounts) with seed ...": a client links no one (new-user review, session 39). Given the account graph, the
+    why's anchor is an account it is linked to."""
+    from graphlink.stages.expand_reasons import tie_reasons
+
+    ranked = pl.DataFrame({"account_id": ["s", "a", "b"], "rank": [0, 1, 2]})
+    linking = pl.DataFrame({"account_id": ["s", "a", "s", "b", "a", "b"],
+                            "kind": ["payment", "payment", "user_agent", "user_agent", "ip", "ip"],
+                            "value": ["c1", "c1", "anthropic-python", "anthropic-python", "1.2.3.4", "1.2.3.4"],
+                            "df": [2, 2, 277, 277, 2, 2], "weight": [3.0, 3.0, 0.04, 0.04, 1.0, 1.0]})
+    links = pl.DataFrame({"source": ["s", "a"], "target": ["a", "b"], "weight": [3.0, 1.0]})
+    why = dict(tie_reasons(ranked, linking, links=links).rows())
+    assert why["b"] == "shares IP address 1.2.3.4 (2 accounts) with rank-1 a"
+    assert why["a"] == "shares payment card c1 (2 accounts) with seed s"
+    unlinked = dict(tie_reasons(ranked, linking).rows())  # without the graph: the seed first, as before
+    assert unlinked["b"].endswith("with seed s")

@@ -441,7 +441,7 @@ def rank_accounts(links: pl.DataFrame, linking: pl.DataFrame, accounts: pl.DataF
         # running minimum keeps the score monotone in rank.
         listed.with_row_index("rank", offset=1).select("account_id", "rank", score.cum_min().alias("score")),
     ], how="vertical_relaxed")
-    reasons = tie_reasons(ranked.select("account_id", "rank"), linking, shared=shared, n_seeds=len(seeds))
+    reasons = tie_reasons(ranked.select("account_id", "rank"), linking, shared=shared, n_seeds=len(seeds), links=links)
     reasons = clock_reasons(clock_reasons(reasons, on_clock), on_minutes, "active within a minute of the seeds")
     reasons = own_reasons(reasons, moved, ppr.filter(pl.col("p") >= MIN_PROBABILITY)["account_id"], own_text, own_df)
     return (ranked.join(accounts.select("account_id", "cluster_id", "campaign_id"), on="account_id", how="left")

@@ -16,7 +16,7 @@ __all__ = ["tie_reasons"]
 
 
 def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 3,
-                shared: pl.DataFrame | None = None, n_seeds: int = 0) -> pl.DataFrame:
+                shared: pl.DataFrame | None = None, n_seeds: int = 0, links: pl.DataFrame | None = None) -> pl.DataFrame:
     """``account_id, why``: what ties each ranked account to a seed or to a better-ranked account.
 
     ``ranked`` is ``account_id, rank`` (seeds rank 0); ``linking`` is
@@ -24,7 +24,10 @@ def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 
     shares the most value weight with, or, sharing nothing with a seed, the
     better-ranked account it shares the most with; ``why`` quotes the
     heaviest shared values (kind, value, accounts of the run that have it),
-    at most ``per_account``. An account holding values of ``shared`` (``kind,
+    at most ``per_account``. With ``links`` (``links.parquet``: ``source, target``), an anchor the account is
+    linked to comes first: values of kinds that link no one (a client, an e-mail domain) shared with a seed
+    named the seed while the walk reached the account through another account's address (new-user review,
+    session 39). An account holding values of ``shared`` (``kind,
     value``: the values every one of ``n_seeds`` >= 2 seeds has,
     :func:`consensus_values`) quotes those instead, "with all N seeds" (or
     "with both seeds"): the evidence it was ranked by.
@@ -61,10 +64,19 @@ def tie_reasons(ranked: pl.DataFrame, linking: pl.DataFrame, per_account: int = 
              .join(values.select("kind", "value", pl.col("account_id").alias("other"),
                                  pl.col("rank").alias("other_rank")), on=["kind", "value"])
              .filter(pl.col("other_rank") < pl.col("rank")))
-    anchors = (pairs.group_by("account_id", "other", "other_rank").agg(pl.col("weight").sum().alias("total"))
-               .with_columns((pl.col("other_rank") > 0).alias("indirect"))
-               .sort(["account_id", "indirect", "total", "other_rank", "other"],
-                     descending=[False, False, True, False, False])
+    anchors = pairs.group_by("account_id", "other", "other_rank").agg(pl.col("weight").sum().alias("total"))
+    if links is not None:
+        ids = ranked["account_id"].implode()
+        listed = links.filter(pl.col("source").is_in(ids) & pl.col("target").is_in(ids))  # the ranked accounts' only
+        edges = pl.concat([listed.select(pl.col("source").alias("account_id"), pl.col("target").alias("other")),
+                           listed.select(pl.col("target").alias("account_id"), pl.col("source").alias("other"))])
+        anchors = anchors.join(edges.unique().with_columns(pl.lit(False).alias("unlinked")),
+                               on=["account_id", "other"], how="left").with_columns(pl.col("unlinked").fill_null(True))
+    else:
+        anchors = anchors.with_columns(pl.lit(False).alias("unlinked"))
+    anchors = (anchors.with_columns((pl.col("other_rank") > 0).alias("indirect"))
+               .sort(["account_id", "unlinked", "indirect", "total", "other_rank", "other"],
+                     descending=[False, False, False, True, False, False])
                .group_by("account_id", maintain_order=True).first().select("account_id", "other"))
     top = (pairs.join(anchors, on=["account_id", "other"])
            .sort(["account_id", "weight", "kind", "value"], descending=[False, True, False, False])
