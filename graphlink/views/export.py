@@ -313,7 +313,8 @@ def members_table(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFra
     (:data:`graphlink.contract.MEMBER_BEHAVIOUR_COLUMNS`: ``template_share``, ``shared_behaviour``, what of the
     cluster's behaviour it shares; :data:`graphlink.contract.MEMBER_TIES_COLUMNS`: ``tie_strength``, ``tied_by``) and their
     cluster's score, campaign and why it is flagged: the ``members.csv`` rows
-    (:data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` last: ``flag``, ``score_note``, ``why``).
+    (:data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` last: ``flag``, ``score_note``, ``why``), by cluster, weakest
+    tie first within each (:func:`graphlink.views.member_ties.with_member_ties`, ``sort="strength"``; ties by events).
 
     ``campaign_id`` is null for folders written before campaigns existed.
     """
@@ -325,10 +326,13 @@ def members_table(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFra
         cluster_explanations(clusters, outputs.run, outputs.campaigns), on="cluster_id", how="left")
     if "campaign_id" not in accounts.columns:
         accounts = accounts.with_columns(pl.lit(None, pl.Int64).alias("campaign_id"))
-    return (with_member_ties(with_behaviour_columns(accounts), outputs, cluster_id).join(info, on="cluster_id", how="left")
+    # Weakest tie first within each cluster, as show and ClusterView.member_ties list them: the members to check
+    # before a ban lead (new-user review, session 39: a bystander sat at row 84 of 91, sorted by events).
+    accounts = with_behaviour_columns(accounts).sort(["cluster_id", "events", "account_id"], descending=[False, True, False])
+    return (with_member_ties(accounts, outputs, cluster_id, sort="strength").join(info, on="cluster_id", how="left")
             .select("campaign_id", "cluster_id", "score", "flagged", "account_id", "events", "first_seen",
                     "last_seen", *MEMBER_BEHAVIOUR_COLUMNS, *MEMBER_TIES_COLUMNS, *FLAG_EXPLANATION_COLUMNS)
-            .sort(["cluster_id", "events", "account_id"], descending=[False, True, False]))
+            .sort("cluster_id", maintain_order=True))
 
 
 def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: str | Path | None = None, *,
