@@ -209,7 +209,7 @@ EVIDENCE_SCHEMA = pl.Schema({
 #: (``payment``, ``ip_net``) in every machine-read output -- the Parquet files, ``top_values``' ``kind=value``, JSON
 #: (``show --json``, case files), piped table rows -- so scripts keep working; the CSV is opened by people in case
 #: tools and spreadsheets, hence the name beside it.
-EVIDENCE_CSV_COLUMNS = ("cluster_id", "kind", "kind_name", "value", "accounts_sharing", "weight", "df", "ties",
+EVIDENCE_CSV_COLUMNS = ("cluster_id", "kind", "kind_name", "value", "passage", "accounts_sharing", "weight", "df", "ties",
                         "outside_flagged", "meaning")
 #: Columns a reader needs in ``evidence.parquet`` (``ties`` and ``outside_flagged`` came later: null, not known, when a folder lacks them).
 EVIDENCE_READ_COLUMNS = ("cluster_id", "kind", "value", "accounts_sharing", "weight", "df")

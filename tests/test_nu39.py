@@ -152,3 +152,23 @@ def test_members_csv_lists_each_clusters_weakest_tie_first_as_show_does(fixture_
         assert rows["tie_strength"].cast(pl.Float64).round(9).to_list() == expected["tie_strength"].round(9).to_list()
         checked += rows.height > 2 and not rows["events"].cast(pl.Int64).is_sorted(descending=True)
     assert checked
+
+
+def test_evidence_csv_says_which_passage_each_prompt_phrase_belongs_to(fixture_outputs, tmp_path):
+    """evidence.csv listed 78 overlapping five-word phrases where show, the report and why() list the passages they
+    chain into (new-user review, session 39): every phrase row stays, and ``passage`` names its passage, the text
+    those views show."""
+    from graphlink.contract import EVIDENCE_CSV_COLUMNS
+    from graphlink.views.passages import with_passages
+
+    export(fixture_outputs, "csv", "all", tmp_path / "csv")
+    rows = pl.read_csv(tmp_path / "csv" / "evidence.csv", infer_schema=False)
+    assert rows.columns == list(EVIDENCE_CSV_COLUMNS) and rows.columns.index("passage") == rows.columns.index("value") + 1
+    assert rows.filter(pl.col("kind") != "prompt")["passage"].null_count() == rows.filter(pl.col("kind") != "prompt").height
+    prompts = rows.filter(pl.col("kind") == "prompt")
+    assert prompts.height and prompts["passage"].null_count() == 0
+    folded = 0
+    for (cluster_id,), part in prompts.group_by("cluster_id", maintain_order=True):
+        assert set(part["passage"]) == set(with_passages(part.select("kind", "value"))["value"])
+        folded += part["passage"].n_unique() < part.height
+    assert folded  # some phrases chain: the column groups them

@@ -63,6 +63,7 @@ from graphlink.views.evidence import strongest_first
 from graphlink.views.explain import cluster_explanations, flag_explanation, json_default
 from graphlink.views.member_behaviour import with_behaviour_columns
 from graphlink.views.member_ties import outputs_member_ties, with_member_ties
+from graphlink.views.passages import with_passage_column
 from graphlink.views.safety import csv_safe_expr
 from graphlink.views.schedule import timing_bucket, timing_meanings
 
@@ -286,8 +287,10 @@ def evidence_with_meaning(outputs: Outputs, evidence: pl.DataFrame) -> pl.DataFr
 
 def evidence_csv(outputs: Outputs, evidence: pl.DataFrame) -> bytes:
     """``evidence.csv`` (:data:`graphlink.contract.EVIDENCE_CSV_COLUMNS`): strongest first per cluster, as ``show``
-    lists it, with ``kind_name`` -- the kind as people read it -- beside the ``kind`` code scripts read."""
-    rows = strongest_first(evidence_with_meaning(outputs, evidence))
+    lists it, with ``kind_name`` -- the kind as people read it -- beside the ``kind`` code scripts read, and each prompt
+    phrase's ``passage`` (:func:`graphlink.views.passages.with_passage_column`: the views list passages, the CSV
+    every phrase)."""
+    rows = with_passage_column(strongest_first(evidence_with_meaning(outputs, evidence)))
     columns = list(rows.columns)
     columns.insert(columns.index("kind") + 1, "kind_name")
     return csv_bytes(rows.with_columns(kind_name_expr("kind").alias("kind_name")).select(columns))

@@ -30,7 +30,8 @@ from graphlink.stages.signals.normalise import normalise_prompt
 from graphlink.views.templates import tokenise
 from graphlink.views.words import plural
 
-__all__ = ["PASSAGE_SCHEMA", "phrase_passages", "passage_kind_name", "passage_kind_expr", "with_passages", "passage_summary"]
+__all__ = ["PASSAGE_SCHEMA", "phrase_passages", "passage_kind_name", "passage_kind_expr", "with_passages", "passage_summary",
+           "with_passage_column"]
 
 #: ``passage`` (Int64, 0, 1, ... in the order of :func:`phrase_passages`), ``position`` (Int64, the phrase's place
 #: in its passage), ``text`` (String, the whole passage) per phrase.
@@ -214,6 +215,31 @@ def with_passages(table: pl.DataFrame, counts: Sequence[str] = ("accounts_sharin
     columns = ["__row", *table.columns, "phrases"]
     return (pl.concat([others.select(columns), folded.select(columns).cast(others.select(columns).schema)])
             .sort("__row").drop("__row"))
+
+
+def with_passage_column(table: pl.DataFrame) -> pl.DataFrame:
+    """``table`` with ``passage`` (String) after ``value``: for each prompt row, the passage its phrase belongs to
+    among its cluster's prompt phrases (:func:`phrase_passages`, per ``cluster_id`` when the table has one); null for
+    other kinds. Every row stays: a spreadsheet groups the phrases by passage (``evidence.csv``).
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"cluster_id": [1, 1, 1, 2], "kind": ["prompt", "ip", "prompt", "prompt"],
+    ...                   "value": ["Think out loud. Before answering", "1.2.3.4", "brevity. Think out loud. Before",
+    ...                             "Ignore brevity. Think out loud"]})
+    >>> with_passage_column(t)["passage"].to_list()
+    ['brevity. Think out loud. Before answering', None, 'brevity. Think out loud. Before answering', 'Ignore brevity. Think out loud']
+    """
+    ordered = table.with_row_index("__row")
+    groups = ["cluster_id"] if "cluster_id" in table.columns else []
+    prompts = ordered.filter(pl.col("kind") == "prompt")
+    parts = [pl.DataFrame(schema={"__row": pl.UInt32, "passage": pl.String})]
+    for part in (prompts.partition_by(groups, maintain_order=True) if groups else [prompts]):
+        if part.height:
+            parts.append(part.select("__row").with_columns(phrase_passages(part["value"].to_list())["text"].alias("passage")))
+    columns = list(table.columns)
+    columns.insert(columns.index("value") + 1, "passage")
+    return ordered.join(pl.concat(parts), on="__row", how="left", maintain_order="left").select(columns)
 
 
 def passage_summary(table: pl.DataFrame) -> str:
