@@ -172,3 +172,17 @@ def test_evidence_csv_says_which_passage_each_prompt_phrase_belongs_to(fixture_o
         assert set(part["passage"]) == set(with_passages(part.select("kind", "value"))["value"])
         folded += part["passage"].n_unique() < part.height
     assert folded  # some phrases chain: the column groups them
+
+
+def test_notebook_why_gives_the_reasons_and_score_components_show_gives(fixture_outputs):
+    """ClusterView.why() of a cluster flagged on its own evidence left out the plain-language reasons and the score
+    components that show, the case file and members.csv carry (new-user review, session 39)."""
+    from graphlink.contract import why_reasons
+
+    result = graphlink.load(fixture_outputs)
+    row = result.clusters.filter(pl.col("flagged")).sort("score", descending=True).row(0, named=True)
+    text = result.cluster(row["cluster_id"]).why()
+    reasons = why_reasons(row["why"])
+    assert reasons and all(f"  - {r}" in text for r in reasons)
+    components = next(line for line in text.splitlines() if line.startswith("Score components: "))
+    assert f"coordination {row['coordination']:.3f}" in components and "score " not in components

@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from graphlink.contract import component_label, why_reasons
 from graphlink.errors import GraphlinkError
-from graphlink.store.folder import hour_counts
+from graphlink.store.folder import hour_counts, score_columns
 from graphlink.views.evidence import strongest_first
-from graphlink.views.explain import table_html, tying_values, why_text
+from graphlink.views.explain import score_note, table_html, tying_values, why_text
 from graphlink.views.shared_counts import outputs_shared_totals
 from graphlink.views.schedule import timing_bucket, timing_meanings
-from graphlink.views.safety import html_safe
+from graphlink.views.safety import html_safe, terminal_safe
+from graphlink.views.terminal import component_text
 from graphlink.views.words import plural
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -285,7 +287,8 @@ class ClusterView:
         return with_member_ties(self.members, outputs, self.cluster_id, sort)
 
     def why(self) -> str:
-        """Plain-language explanation of the cluster: size, score, verdict and strongest evidence.
+        """Plain-language explanation of the cluster: size, score, verdict, its reasons (``why``) and score
+        components as ``show`` lists them, and its strongest evidence.
 
         Logged values are made terminal-safe (control characters replaced) and shortened.
 
@@ -297,6 +300,9 @@ class ClusterView:
         >>> ring = graphlink.detect(events).cluster(1)
         >>> print(ring.why())  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
         Cluster 1: 3 accounts, score 0..., not flagged (flag_threshold 0.6, min_flag_size 5)
+        Why:
+          - 3 accounts pay with 2 payment cards
+        Score components: coordination 0.333; evasion 0.000; card reuse 0.333; ...
         Linked by: payment cards, IP addresses, IP networks
         Shared evidence:
           - 2 of 3 members share payment card 'k' (2 accounts carry it in the whole input)
@@ -314,7 +320,14 @@ class ClusterView:
             totals = outputs_shared_totals(self._result.outputs, self.cluster_id)
         except GraphlinkError:
             totals = None
-        return why_text(self._row, evidence, scoring.flag_threshold, scoring.min_flag_size, totals)
+        text = why_text(self._row, evidence, scoring.flag_threshold, scoring.min_flag_size, totals).split("\n")
+        # The reasons and score components show, the case file and members.csv carry (new-user review, session 39).
+        outputs = self._result.outputs
+        note = score_note(self._row, outputs.run, outputs.campaigns)
+        reasons = [f"  - {terminal_safe(r, limit=300)}" for r in why_reasons(self._row.get("why"))]
+        parts = [f"{component_label(c)} {component_text(self._row[c])}" for c in score_columns(outputs.clusters) if c != "score"]
+        return "\n".join([text[0], *([f"Score: {note}"] if note else []), *(["Why:", *reasons] if reasons else []),
+                          *([f"Score components: {'; '.join(parts)}"] if parts else []), *text[1:]])
 
     def schedule(self):
         """The clock the members act on, from their event timestamps, or ``None``.
