@@ -259,11 +259,14 @@ def match_command(
     full_run = full_run_command(events, known_dir, accounts, maps, reading)
     for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"]):
         say(Text(terminal_safe(line)))
+    # A list of accounts to look up (account_id alone): where each stands in the earlier run, no full-run hint.
+    lookup = result.run["inputs"]["events"].get("columns_read") == ["account_id"]
+    unseen = counts["unmatched"] - counts.get("earlier_unclustered", 0)
+    rest = (f"{counts.get('earlier_unclustered', 0):,} in the earlier run in no cluster, {unseen:,} not in the earlier run"
+            if lookup else f"{counts['unmatched']:,} unmatched (for a full run: {terminal_safe(full_run)})")
     say(Text(f"{counts['matched']:,} of {plural(counts['accounts'], 'account')} matched "
              f"{plural(counts['clusters_matched'], 'known cluster')}: "
-             f"{matched_part(counts, 'flagged')}, {matched_part(counts, 'unflagged')}; "
-             f"{counts['unmatched']:,} unmatched "
-             f"(for a full run: {terminal_safe(full_run)}); "
+             f"{matched_part(counts, 'flagged')}, {matched_part(counts, 'unflagged')}; {rest}; "
              f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"), soft_wrap=True)  # copy-pastable
     rows = [[r["account_id"], _id(r["cluster_id"]), r["flagged"], _id(r["campaign_id"]), round(r["score"], 3),
              r["why"] or ""] for r in matched.head(shown).iter_rows(named=True)]

@@ -186,3 +186,21 @@ def test_notebook_why_gives_the_reasons_and_score_components_show_gives(fixture_
     assert reasons and all(f"  - {r}" in text for r in reasons)
     components = next(line for line in text.splitlines() if line.startswith("Score components: "))
     assert f"coordination {row['coordination']:.3f}" in components and "score " not in components
+
+
+def test_match_on_a_list_of_accounts_says_where_each_stands(fixture_outputs, tmp_path):
+    """A file with only account_id is a list of accounts to look up (README): match warned that the log lacked
+    ip, card and timestamp columns, offered "graphlink detect <list>" as the full run, and could not tell an account
+    the earlier run had in no cluster from one it never saw (new-user review, session 39)."""
+    accounts = pl.read_parquet(fixture_outputs / "accounts.parquet")
+    member = accounts.drop_nulls("cluster_id")["account_id"][0]
+    loner = accounts.filter(pl.col("cluster_id").is_null())["account_id"][0]
+    (tmp_path / "ids.csv").write_text(f"account_id\n{member}\n{loner}\nnobody_123\n")
+    result = CliRunner().invoke(app, ["match", str(fixture_outputs), str(tmp_path / "ids.csv"), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "warning" not in said and "for a full run" not in said
+    assert "1 in the earlier run in no cluster, 1 not in the earlier run" in said
+    why = dict(pl.read_parquet(tmp_path / "m" / "matches.parquet").select("account_id", "why").rows())
+    assert why[loner] == "in the earlier run, in no cluster" and why["nobody_123"] is None
+    assert why[member] == "a member of this cluster in the earlier run"

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from graphlink.contract import NON_COMPONENT_COLUMNS
+from graphlink.contract import ACCOUNTS_FILE, NON_COMPONENT_COLUMNS
 from graphlink.errors import GraphlinkError
 
 Selection = str | Sequence[int]
@@ -117,6 +117,20 @@ class Outputs:
         if self.activity is None:
             return None
         return self.activity.filter(pl.col("cluster_id") == cluster_id)
+
+    def unclustered(self, ids: pl.Series) -> pl.Series:
+        """Those of ``ids`` (account ids) the run had and put in no cluster, read from ``accounts.parquet`` whatever
+        clusters were loaded (``accounts`` holds only the selected clusters' members unless read whole)."""
+        if not (self.path / ACCOUNTS_FILE).is_file():  # a detect result in memory: its accounts are whole
+            return self.accounts.filter(pl.col("cluster_id").is_null() & pl.col("account_id").is_in(
+                ids.cast(pl.String).implode()))["account_id"]
+        try:
+            rows = (pl.scan_parquet(self.path / ACCOUNTS_FILE, glob=False).select("account_id", "cluster_id")
+                    .filter(pl.col("cluster_id").is_null() & pl.col("account_id").is_in(ids.cast(pl.String).implode()))
+                    .collect())
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise GraphlinkError(f"{self.path / ACCOUNTS_FILE}: cannot read the table: {str(exc).splitlines()[0]}") from None
+        return rows["account_id"]
 
     def hour_profile(self, cluster_id: int) -> list[int] | None:
         """Events of one cluster per UTC hour of day (24 counts), or ``None`` without ``activity.parquet``."""

@@ -38,7 +38,7 @@ from graphlink.store.atomic import write_dir_atomically
 from graphlink.store.folder import Outputs
 from graphlink.views.expand import graph_outputs
 
-__all__ = ["MatchResult", "flagged_counts", "match", "write_matches"]
+__all__ = ["MatchResult", "flagged_counts", "match", "write_matches", "EARLIER_UNCLUSTERED_WHY", "with_unclustered"]
 
 #: Event columns each matched kind is read from.
 KIND_COLUMNS = {"payment": "payment_fingerprint", "ip": "ip", "ip_net": "ip", "user_agent": "user_agent"}
@@ -117,6 +117,8 @@ def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str]
     tuple
         ``(kinds, warnings)``: ``kinds`` without those whose column is missing.
     """
+    if set(new_columns) <= {"account_id"}:  # a list of accounts to look up: no column is missing from it
+        return kinds, []
     before = ((outputs.run.get("inputs") or {}).get("events") or {}).get("columns") or []
     needed = {KIND_COLUMNS.get(kind, kind) for kind in kinds - {"email_domain"}} | {"timestamp"}
     missing = sorted(c for c in needed if c in before and c not in new_columns)
@@ -327,6 +329,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
                                  templates=doubt)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"could not process the input: {safe_reason(exc)}", file=source) from None
+    matches = with_unclustered(matches, outputs)
     matched = matches.filter(pl.col("cluster_id").is_not_null())
     run = {
         "graphlink": "match",
@@ -340,6 +343,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         "counts": {"accounts": matches.height, "matched": matched.height, "known_members": members.height,
                    "matched_new": matched.height - members.height, **flagged_counts(matched),
                    "unmatched": matches.height - matched.height,
+                   "earlier_unclustered": matches.filter(pl.col("why") == EARLIER_UNCLUSTERED_WHY).height,
                    "clusters_matched": matched["cluster_id"].n_unique(),
                    "known_values": known_values.height,
                    "invalid_ip_events": ip_stats.get("invalid_ip_events", 0)},
@@ -348,6 +352,19 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         "seconds": round(time.perf_counter() - start, 4),
     }
     return MatchResult(matches=matches, run=run)
+
+
+#: ``why`` of an unmatched account that the earlier run had, in no cluster (looked up, not new: session 39).
+EARLIER_UNCLUSTERED_WHY = "in the earlier run, in no cluster"
+
+
+def with_unclustered(matches: pl.DataFrame, outputs: Outputs) -> pl.DataFrame:
+    """``matches`` with :data:`EARLIER_UNCLUSTERED_WHY` as the ``why`` of unmatched accounts the earlier run had but
+    put in no cluster, so a list of accounts to look up tells them from accounts the run never saw (null ``why``).
+    Read from the earlier run's ``accounts.parquet`` (:meth:`graphlink.store.folder.Outputs.unclustered`)."""
+    unclustered = outputs.unclustered(matches.filter(pl.col("cluster_id").is_null())["account_id"]).implode()
+    return matches.with_columns(pl.when(pl.col("cluster_id").is_null() & pl.col("account_id").is_in(unclustered))
+                                .then(pl.lit(EARLIER_UNCLUSTERED_WHY)).otherwise(pl.col("why")).alias("why"))
 
 
 def flagged_counts(matched: pl.DataFrame) -> dict[str, int]:
