@@ -285,21 +285,21 @@ def show(
         print_table(table, rows, headers, titled=True)
 
 
-def parse_clusters(values: list[str] | None) -> str | list[int]:
+def parse_clusters(values: list[str] | None) -> str | list[int | str]:
     """``--clusters`` values: ``flagged``, ``all`` or cluster ids (repeatable, comma-separated).
 
     Examples
     --------
-    >>> parse_clusters(None), parse_clusters(["all"]), parse_clusters(["3,1", "7"])
-    ('flagged', 'all', [3, 1, 7])
+    >>> parse_clusters(None), parse_clusters(["all"]), parse_clusters(["3,1", "7"]), parse_clusters(["flagged,56"])
+    ('flagged', 'all', [3, 1, 7], ['flagged', 56])
     """
     items = [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
     if not items:
         return "flagged"
     if len(items) == 1 and items[0].lower() in ("flagged", "all"):
         return items[0].lower()
-    try:
-        return [int(item) for item in items]
+    try:  # ids, with flagged or all among them: their clusters and the ids (flagged,56)
+        return [item.lower() if item.lower() in ("flagged", "all") else int(item) for item in items]
     except ValueError:
         raise ConfigError(f"--clusters expects flagged, all or cluster ids, got {', '.join(items)}") from None
 
@@ -309,7 +309,7 @@ def parse_clusters(values: list[str] | None) -> str | list[int]:
 def export_command(
     out_dir: OutDirArg,
     fmt: Annotated[str, typer.Option("--format", "-f", metavar="gexf|graphml|json|csv", show_default=False, help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv and evidence.csv).")],
-    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", "-c", metavar="flagged|all|ID,...", show_default=False, help="Clusters to export: flagged, all, or cluster ids (repeatable or comma-separated: -c 3,7). [default: flagged]")] = None,
+    clusters: Annotated[Optional[list[str]], typer.Option("--clusters", "-c", metavar="flagged|all|ID,...", show_default=False, help="Clusters to export: flagged, all, or cluster ids (repeatable or comma-separated: -c 3,7; -c flagged,56 adds cluster 56 to the flagged ones). [default: flagged]")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="PATH", show_default=False, help="File for gexf/graphml [default: DIR/graph.FORMAT; an existing file is replaced only if it is an earlier graph of that format]; folder for json [default: DIR/cases, replaced as a whole] and csv [default: DIR/csv].")] = None,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,

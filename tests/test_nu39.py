@@ -204,3 +204,17 @@ def test_match_on_a_list_of_accounts_says_where_each_stands(fixture_outputs, tmp
     why = dict(pl.read_parquet(tmp_path / "m" / "matches.parquet").select("account_id", "why").rows())
     assert why[loner] == "in the earlier run, in no cluster" and why["nobody_123"] is None
     assert why[member] == "a member of this cluster in the earlier run"
+
+
+def test_export_takes_the_flagged_clusters_and_more_ids(fixture_outputs, tmp_path):
+    """``-c flagged,56`` was refused: one unflagged cluster could not be added to the flagged set (nu39)."""
+    clusters = pl.read_parquet(fixture_outputs / "clusters.parquet")
+    flagged = clusters.filter("flagged")["cluster_id"].to_list()
+    extra = clusters.filter(~pl.col("flagged"))["cluster_id"][0]
+    result = CliRunner().invoke(app, ["export", str(fixture_outputs), "-f", "csv", "-c", f"flagged,{extra}",
+                                      "-o", str(tmp_path / "csv"), "-q"])
+    assert result.exit_code == 0, result.output
+    got = set(pl.read_csv(tmp_path / "csv" / "members.csv")["cluster_id"].to_list())
+    assert got == {*flagged, extra}
+    bad = CliRunner().invoke(app, ["export", str(fixture_outputs), "-f", "csv", "-c", "flagged,x", "-o", str(tmp_path / "c2")])
+    assert bad.exit_code == 2 and "--clusters expects flagged, all or cluster ids" in bad.output

@@ -18,7 +18,7 @@ import polars as pl
 from graphlink.contract import ACCOUNTS_FILE, NON_COMPONENT_COLUMNS
 from graphlink.errors import GraphlinkError
 
-Selection = str | Sequence[int]
+Selection = str | Sequence[int | str]
 
 
 def folder_path(value: Any) -> Path:
@@ -205,6 +205,8 @@ def select_clusters(clusters: pl.DataFrame, selection: Selection, path: Path | s
     >>> df = pl.DataFrame({"cluster_id": [1, 2, 3], "flagged": [True, False, True]})
     >>> select_clusters(df, "flagged"), select_clusters(df, "all"), select_clusters(df, [3, 1, 3])
     ([1, 3], [1, 2, 3], [1, 3])
+    >>> select_clusters(df, ["flagged", 2])  # the flagged clusters and cluster 2
+    [1, 2, 3]
     """
     if isinstance(selection, str):
         if selection == "flagged":
@@ -212,6 +214,10 @@ def select_clusters(clusters: pl.DataFrame, selection: Selection, path: Path | s
         if selection == "all":
             return sorted(clusters["cluster_id"].to_list())
         raise GraphlinkError(f"unknown cluster selection {selection!r}; use flagged, all or cluster ids")
+    words = {c for c in selection if isinstance(c, str)}
+    if words:  # a keyword among ids: its clusters and the ids (flagged,56)
+        ids = [c for c in selection if not isinstance(c, str)]
+        return sorted(set(select_clusters(clusters, ids, path)).union(*(select_clusters(clusters, w) for w in words)))
     wanted = sorted({int(c) for c in selection})
     known = set(clusters["cluster_id"].to_list())
     missing = [c for c in wanted if c not in known]
