@@ -244,12 +244,28 @@ def hour_of_day(activity: pl.DataFrame, title: str = "") -> Plot:
         return render_png(fig, caption)
 
 
-def timeline(activity: pl.DataFrame, title: str = "") -> Plot:
-    """Events per day (bars) and active accounts per day (line); weeks when the span exceeds 180 days."""
+def _timeline_figure() -> dict:
+    """A kept timeline figure: axes, twin axes and locators; each plot adds its bars, line and legend."""
     fig = new_figure(5.2, 2.8, right=0.88, bottom=0.27)
     ax = fig.add_subplot()
     ax.spines[["top", "right"]].set_visible(False)
+    twin = ax.twinx()
+    twin.set_ylabel("active accounts")
+    for axis in (ax.yaxis, twin.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    twin.spines[["top"]].set_visible(False)
+    locator = AutoDateLocator(minticks=3, maxticks=7, interval_multiples=False)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    return {"fig": fig, "ax": ax, "twin": twin, "drawn": []}
+
+
+def timeline(activity: pl.DataFrame, title: str = "") -> Plot:
+    """Events per day (bars) and active accounts per day (line); weeks when the span exceeds 180 days."""
     if activity.is_empty():
+        fig = new_figure(5.2, 2.8, right=0.88, bottom=0.27)
+        ax = fig.add_subplot()
+        ax.spines[["top", "right"]].set_visible(False)
         _empty(ax, "no timestamped events")
         ax.set_title(title or "Timeline", fontsize=10, y=1.0)
         return render_png(fig, "No timestamped events.")
@@ -262,31 +278,30 @@ def timeline(activity: pl.DataFrame, title: str = "") -> Plot:
         .agg(pl.col("events").sum(), pl.col("account_id").n_unique().alias("accounts"))
         .sort("period")
     )
-    x = series["period"].to_numpy()
-    ax.bar(x, series["events"].to_numpy(), width=6 if unit == "week" else 0.8, color=BAR_COLOUR,
-           label=f"events per {unit}")
-    ax.set_ylabel(f"events per {unit}")
-    twin = ax.twinx()
-    twin.plot(x, series["accounts"].to_numpy(), color="#dd8452", marker="o", markersize=3, linewidth=1.2,
-              label=f"active accounts per {unit}")
-    twin.set_ylabel("active accounts")
-    twin.set_ylim(bottom=0)
-    for axis in (ax.yaxis, twin.yaxis):
-        axis.set_major_locator(MaxNLocator(nbins=5, integer=True))
-    twin.spines[["top"]].set_visible(False)
-    locator = AutoDateLocator(minticks=3, maxticks=7, interval_multiples=False)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-    fig.legend(handles=handles, fontsize=7, loc="lower center", ncols=2, frameon=False)
-    # A fixed title height skips matplotlib's search for tick labels above the axes (a fifth of the
-    # drawing time): there are none, only a y-axis offset text ("1e6") could be, for counts >= 1e5.
-    fixed = max(series["events"].max(), series["accounts"].max()) < 100_000
-    ax.set_title(title or "Timeline (UTC)", fontsize=10, y=1.0 if fixed else None)
     busiest = series.sort(["events", "period"], descending=[True, False]).row(0, named=True)
     caption = (f"Activity from {first} to {last} ({plural(span, 'day')}); busiest {unit} {busiest['period']} "
                f"with {plural(busiest['events'], 'event')} from {plural(busiest['accounts'], 'account')}.")
-    return render_png(fig, caption)
+    x = series["period"].to_numpy()
+    # A fixed title height skips matplotlib's search for tick labels above the axes (a fifth of the
+    # drawing time): there are none, only a y-axis offset text ("1e6") could be, for counts >= 1e5.
+    fixed = max(series["events"].max(), series["accounts"].max()) < 100_000
+    with kept_figure(f"timeline fixed={fixed}", _timeline_figure) as kept:  # a figure each: a set y stays set
+        fig, ax, twin = kept["fig"], kept["ax"], kept["twin"]
+        for artist in kept["drawn"]:  # the previous plot's
+            artist.remove()
+        for axes in (ax, twin):  # data limits and autoscaling as on new axes
+            axes.relim()
+            axes.set_autoscale_on(True)
+        bars = ax.bar(x, series["events"].to_numpy(), width=6 if unit == "week" else 0.8, color=BAR_COLOUR,
+                      label=f"events per {unit}")
+        ax.set_ylabel(f"events per {unit}")
+        (line,) = twin.plot(x, series["accounts"].to_numpy(), color="#dd8452", marker="o", markersize=3,
+                            linewidth=1.2, label=f"active accounts per {unit}")
+        twin.set_ylim(bottom=0)
+        legend = fig.legend(handles=[bars, line], fontsize=7, loc="lower center", ncols=2, frameon=False)
+        kept["drawn"] = [bars, line, legend]
+        ax.set_title(title or "Timeline (UTC)", fontsize=10, y=1.0 if fixed else None)
+        return render_png(fig, caption)
 
 
 def network(memberships: pl.DataFrame, title: str = "", max_nodes: int = 150, seed: int = 0) -> Plot:
