@@ -1,12 +1,13 @@
 """The report plots' figures and their PNG encoding (:mod:`graphlink.views.plots` draws on them).
 
-A report draws the same few kinds of figure for every cluster section, and building a matplotlib
-figure (its axes, spines, ticks and labels) cost about as much as drawing its data. So a kind of
-figure whose frame does not depend on the data is built once per process and kept
-(:func:`kept_figure`); each plot only changes what depends on its data (bar heights, limits,
-title) and renders. What a plot shows never depends on the plots drawn before it: everything
-a plot changes is set again by the next one, so the PNG is the same byte for byte as on a
-freshly built figure (a report drawn partly in helper processes is the same too).
+A report draws the same three kinds of figure for every cluster section, and building a matplotlib
+figure (axes, spines, ticks, labels, locators) cost about as much as drawing its data. So each
+kind is built once per process and kept (:func:`kept_figure`; a plot with nothing to draw gets a
+new figure with its message): the hour-of-day plot only sets its 24 bar heights, the timeline and
+network plots remove the previous plot's artists, reset the data limits and autoscaling as on new
+axes and draw their own. What a plot shows never depends on the plots drawn before it, and its
+PNG is the same byte for byte as on a new figure (a report drawn partly in helper processes is
+the same too; ``tests/test_report_plots.py``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
-__all__ = ["DPI", "PNG_COMPRESS_LEVEL", "Plot", "kept_figure", "new_figure", "render_png"]
+__all__ = ["DPI", "PNG_COMPRESS_LEVEL", "Plot", "kept_figure", "message_plot", "network_figure", "new_figure", "render_png",
+           "timeline_figure"]
 
 DPI = 96
 #: zlib level of the PNGs: level 8 gives PNGs 1 % larger than level 9 (``optimize``) in a third
@@ -50,6 +55,37 @@ def new_figure(width_in: float, height_in: float, **margins: float) -> Figure:
     fig.subplots_adjust(**({"left": 0.12, "right": 0.97, "bottom": 0.2, "top": 0.88} | margins))
     FigureCanvasAgg(fig)
     return fig
+
+
+def message_plot(ax: Axes, message: str) -> None:
+    """Write ``message`` (e.g. "no timestamped events") in the middle of ``ax``, without ticks."""
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#666666")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def timeline_figure() -> dict:
+    """A kept timeline figure: axes, twin axes and locators; each plot adds its bars, line and legend."""
+    fig = new_figure(5.2, 2.8, right=0.88, bottom=0.27)
+    ax = fig.add_subplot()
+    ax.spines[["top", "right"]].set_visible(False)
+    twin = ax.twinx()
+    twin.set_ylabel("active accounts")
+    for axis in (ax.yaxis, twin.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    twin.spines[["top"]].set_visible(False)
+    locator = AutoDateLocator(minticks=3, maxticks=7, interval_multiples=False)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    return {"fig": fig, "ax": ax, "twin": twin, "drawn": []}
+
+
+def network_figure() -> tuple[Figure, Axes]:
+    """A network figure: axes without axis lines, ticks or labels."""
+    fig = new_figure(5.6, 4.6, left=0.02, right=0.8, bottom=0.02, top=0.93)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    return fig, ax
 
 
 @contextmanager

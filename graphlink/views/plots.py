@@ -30,14 +30,13 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
 
 from graphlink.config.kinds import kind_name
 from graphlink.store.folder import hour_counts
-from graphlink.views.plot_canvas import Plot, kept_figure, new_figure, render_png
+from graphlink.views.plot_canvas import (Plot, kept_figure, message_plot, network_figure, new_figure, render_png,
+                                         timeline_figure)
 from graphlink.views.safety import terminal_safe
 from graphlink.views.words import plural
 
@@ -69,12 +68,6 @@ def kind_colour(kind: str, kinds: list[str]) -> str:
         return KIND_COLOURS[kind]
     custom = sorted(k for k in kinds if k not in KIND_COLOURS)
     return _SPARE[custom.index(kind) % len(_SPARE)] if kind in custom else _SPARE[0]
-
-
-def _empty(ax, message: str) -> None:
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#666666")
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -227,7 +220,7 @@ def hour_of_day(activity: pl.DataFrame, title: str = "") -> Plot:
     if total == 0:
         fig = new_figure(5.2, 2.5)
         ax = fig.add_subplot()
-        _empty(ax, "no timestamped events")
+        message_plot(ax, "no timestamped events")
         ax.spines[["top", "right"]].set_visible(False)
         ax.set_title(title, fontsize=10, y=1.0)
         return render_png(fig, "No timestamped events.")
@@ -244,29 +237,13 @@ def hour_of_day(activity: pl.DataFrame, title: str = "") -> Plot:
         return render_png(fig, caption)
 
 
-def _timeline_figure() -> dict:
-    """A kept timeline figure: axes, twin axes and locators; each plot adds its bars, line and legend."""
-    fig = new_figure(5.2, 2.8, right=0.88, bottom=0.27)
-    ax = fig.add_subplot()
-    ax.spines[["top", "right"]].set_visible(False)
-    twin = ax.twinx()
-    twin.set_ylabel("active accounts")
-    for axis in (ax.yaxis, twin.yaxis):
-        axis.set_major_locator(MaxNLocator(nbins=5, integer=True))
-    twin.spines[["top"]].set_visible(False)
-    locator = AutoDateLocator(minticks=3, maxticks=7, interval_multiples=False)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    return {"fig": fig, "ax": ax, "twin": twin, "drawn": []}
-
-
 def timeline(activity: pl.DataFrame, title: str = "") -> Plot:
     """Events per day (bars) and active accounts per day (line); weeks when the span exceeds 180 days."""
     if activity.is_empty():
         fig = new_figure(5.2, 2.8, right=0.88, bottom=0.27)
         ax = fig.add_subplot()
         ax.spines[["top", "right"]].set_visible(False)
-        _empty(ax, "no timestamped events")
+        message_plot(ax, "no timestamped events")
         ax.set_title(title or "Timeline", fontsize=10, y=1.0)
         return render_png(fig, "No timestamped events.")
     first, last = activity["day"].min(), activity["day"].max()
@@ -285,7 +262,7 @@ def timeline(activity: pl.DataFrame, title: str = "") -> Plot:
     # A fixed title height skips matplotlib's search for tick labels above the axes (a fifth of the
     # drawing time): there are none, only a y-axis offset text ("1e6") could be, for counts >= 1e5.
     fixed = max(series["events"].max(), series["accounts"].max()) < 100_000
-    with kept_figure(f"timeline fixed={fixed}", _timeline_figure) as kept:  # a figure each: a set y stays set
+    with kept_figure(f"timeline fixed={fixed}", timeline_figure) as kept:  # a figure each: a set y stays set
         fig, ax, twin = kept["fig"], kept["ax"], kept["twin"]
         for artist in kept["drawn"]:  # the previous plot's
             artist.remove()
@@ -306,19 +283,24 @@ def timeline(activity: pl.DataFrame, title: str = "") -> Plot:
 
 def network(memberships: pl.DataFrame, title: str = "", max_nodes: int = 150, seed: int = 0) -> Plot:
     """Bipartite drawing of a cluster's affiliations (see :func:`draw_network`), values not written on it."""
-    fig = new_figure(5.6, 4.6, left=0.02, right=0.8, bottom=0.02, top=0.93)
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    ax.set_title(title or "Accounts and shared signals", fontsize=10, y=1.0)
+    title = title or "Accounts and shared signals"
     edges, stats = sample_network(memberships, max_nodes=max_nodes)
     if edges.is_empty():
-        _empty(ax, "no signal shared by two members")
+        fig, ax = network_figure()
+        ax.set_title(title, fontsize=10, y=1.0)
+        message_plot(ax, "no signal shared by two members")
         return render_png(fig, "No signal is shared by two members of this cluster.")
-    draw_network(ax, edges, seed)
     caption = (f"{stats['accounts_shown']:,} of {plural(stats['accounts_total'], 'account')} and "
                f"{stats['signals_shown']:,} of {plural(stats['signals_total'], 'shared signal')} "
                "(the most shared, heaviest signals and their best-connected accounts).")
-    return render_png(fig, caption)
+    with kept_figure("network", network_figure) as (fig, ax):
+        for artist in [*ax.collections, *ax.texts]:  # the previous plot's (its legend is replaced)
+            artist.remove()
+        ax.relim()  # data limits and autoscaling as on new axes
+        ax.set_autoscale_on(True)
+        ax.set_title(title, fontsize=10, y=1.0)
+        draw_network(ax, edges, seed)
+        return render_png(fig, caption)
 
 
 # --------------------------------------------------------------------------- notebook (Figure)
