@@ -22,8 +22,6 @@ shortened and drawn with mathtext parsing off (a ``$`` cannot break rendering).
 from __future__ import annotations
 
 import functools
-import io
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import matplotlib.dates as mdates
@@ -31,16 +29,14 @@ import networkx as nx
 import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
-from PIL import Image
 
 from graphlink.config.kinds import kind_name
 from graphlink.store.folder import hour_counts
+from graphlink.views.plot_canvas import (Plot, kept_figure, message_plot, network_figure, new_figure, render_png,
+                                         timeline_figure)
 from graphlink.views.safety import terminal_safe
 from graphlink.views.words import plural
 
@@ -50,7 +46,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Plot", "draw_hour_profile", "draw_network", "hour_of_day", "kind_colour", "network",
            "plot_cluster_network", "plot_hour_profile", "plot_timeline", "sample_network", "timeline"]
 
-DPI = 96
 ACCOUNT_COLOUR = "#33415c"
 BAR_COLOUR = "#4c72b0"
 #: Signal-kind colours (unknown kinds cycle through the rest of the palette).
@@ -59,16 +54,6 @@ KIND_COLOURS = {
     "timing": "#9467bd", "user_agent": "#8c564b", "email_domain": "#e377c2", "created_hour": "#17becf",
 }
 _SPARE = ("#7f7f7f", "#1f77b4", "#aec7e8", "#98df8a", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d")
-
-
-@dataclass(frozen=True)
-class Plot:
-    """A rendered plot: PNG bytes, pixel size and a plain-text caption (escape before use in HTML)."""
-
-    png: bytes
-    width: int
-    height: int
-    caption: str
 
 
 def kind_colour(kind: str, kinds: list[str]) -> str:
@@ -83,30 +68,6 @@ def kind_colour(kind: str, kinds: list[str]) -> str:
         return KIND_COLOURS[kind]
     custom = sorted(k for k in kinds if k not in KIND_COLOURS)
     return _SPARE[custom.index(kind) % len(_SPARE)] if kind in custom else _SPARE[0]
-
-
-def _figure(width_in: float, height_in: float, **margins: float) -> Figure:
-    # Fixed margins: constrained layout costs more than drawing the plot.
-    fig = Figure(figsize=(width_in, height_in), dpi=DPI)
-    fig.subplots_adjust(**({"left": 0.12, "right": 0.97, "bottom": 0.2, "top": 0.88} | margins))
-    return fig
-
-
-def _png(fig: Figure, caption: str) -> Plot:
-    """Render to PNG, reduced to a 128-colour palette (a third of the bytes, no visible loss)."""
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    image = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3])
-    small = image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    out = io.BytesIO()
-    small.save(out, format="PNG", optimize=True)
-    return Plot(out.getvalue(), small.width, small.height, caption)
-
-
-def _empty(ax, message: str) -> None:
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#666666")
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -238,6 +199,14 @@ def draw_network(ax: Axes, edges: pl.DataFrame, seed: int = 0, labels: bool = Fa
 # --------------------------------------------------------------------------- report (PNG)
 
 
+def _hour_figure() -> tuple[Figure, Axes, list]:
+    """The kept hour-of-day figure: 24 bars whose heights each plot sets."""
+    fig = new_figure(5.2, 2.5)
+    ax = fig.add_subplot()
+    draw_hour_profile(ax, pl.DataFrame({"hour": range(24), "events": [0] * 24}), share=True)
+    return fig, ax, list(ax.patches)
+
+
 def hour_of_day(activity: pl.DataFrame, title: str = "") -> Plot:
     """Bar chart of the share of events per UTC hour of day (``activity``: ``hour, events`` rows).
 
@@ -245,32 +214,38 @@ def hour_of_day(activity: pl.DataFrame, title: str = "") -> Plot:
     a day-night curve.
     """
     per_hour = hour_counts(activity)
-    total = int(per_hour["events"].sum())
-    fig = _figure(5.2, 2.5)
-    ax = fig.add_subplot()
+    events = per_hour["events"].to_numpy().astype(float)
+    total = int(events.sum())
+    title = title or "Activity by hour of day (UTC)"
     if total == 0:
-        _empty(ax, "no timestamped events")
-        caption = "No timestamped events."
+        fig = new_figure(5.2, 2.5)
+        ax = fig.add_subplot()
+        message_plot(ax, "no timestamped events")
         ax.spines[["top", "right"]].set_visible(False)
-    else:
-        draw_hour_profile(ax, per_hour, share=True)
-        top = (per_hour.filter(pl.col("events") > 0)
-               .sort(["events", "hour"], descending=[True, False]).head(3)["hour"].to_list())
-        caption = (f"{plural(total, 'event')} by hour of day (UTC); busiest hours "
-                   + ", ".join(f"{h:02d}:00" for h in top) + ".")
-    ax.set_title(title or "Activity by hour of day (UTC)", fontsize=10)
-    return _png(fig, caption)
+        ax.set_title(title, fontsize=10, y=1.0)
+        return render_png(fig, "No timestamped events.")
+    top = (per_hour.filter(pl.col("events") > 0)
+           .sort(["events", "hour"], descending=[True, False]).head(3)["hour"].to_list())
+    caption = (f"{plural(total, 'event')} by hour of day (UTC); busiest hours "
+               + ", ".join(f"{h:02d}:00" for h in top) + ".")
+    with kept_figure("hour_of_day", _hour_figure) as (fig, ax, bars):
+        for bar, height in zip(bars, events / events.sum() * 100):  # draw_hour_profile's bars, share=True
+            bar.set_height(height)
+        ax.relim()
+        ax.autoscale_view()
+        ax.set_title(title, fontsize=10, y=1.0)
+        return render_png(fig, caption)
 
 
 def timeline(activity: pl.DataFrame, title: str = "") -> Plot:
     """Events per day (bars) and active accounts per day (line); weeks when the span exceeds 180 days."""
-    fig = _figure(5.2, 2.8, right=0.88, bottom=0.27)
-    ax = fig.add_subplot()
-    ax.spines[["top", "right"]].set_visible(False)
     if activity.is_empty():
-        _empty(ax, "no timestamped events")
-        ax.set_title(title or "Timeline", fontsize=10)
-        return _png(fig, "No timestamped events.")
+        fig = new_figure(5.2, 2.8, right=0.88, bottom=0.27)
+        ax = fig.add_subplot()
+        ax.spines[["top", "right"]].set_visible(False)
+        message_plot(ax, "no timestamped events")
+        ax.set_title(title or "Timeline", fontsize=10, y=1.0)
+        return render_png(fig, "No timestamped events.")
     first, last = activity["day"].min(), activity["day"].max()
     span = (last - first).days + 1
     unit = "week" if span > 180 else "day"
@@ -280,45 +255,52 @@ def timeline(activity: pl.DataFrame, title: str = "") -> Plot:
         .agg(pl.col("events").sum(), pl.col("account_id").n_unique().alias("accounts"))
         .sort("period")
     )
-    x = series["period"].to_numpy()
-    ax.bar(x, series["events"].to_numpy(), width=6 if unit == "week" else 0.8, color=BAR_COLOUR,
-           label=f"events per {unit}")
-    ax.set_ylabel(f"events per {unit}")
-    twin = ax.twinx()
-    twin.plot(x, series["accounts"].to_numpy(), color="#dd8452", marker="o", markersize=3, linewidth=1.2,
-              label=f"active accounts per {unit}")
-    twin.set_ylabel("active accounts")
-    twin.set_ylim(bottom=0)
-    for axis in (ax.yaxis, twin.yaxis):
-        axis.set_major_locator(MaxNLocator(nbins=5, integer=True))
-    twin.spines[["top"]].set_visible(False)
-    locator = AutoDateLocator(minticks=3, maxticks=7, interval_multiples=False)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-    fig.legend(handles=handles, fontsize=7, loc="lower center", ncols=2, frameon=False)
-    ax.set_title(title or "Timeline (UTC)", fontsize=10)
     busiest = series.sort(["events", "period"], descending=[True, False]).row(0, named=True)
     caption = (f"Activity from {first} to {last} ({plural(span, 'day')}); busiest {unit} {busiest['period']} "
                f"with {plural(busiest['events'], 'event')} from {plural(busiest['accounts'], 'account')}.")
-    return _png(fig, caption)
+    x = series["period"].to_numpy()
+    # A fixed title height skips matplotlib's search for tick labels above the axes (a fifth of the
+    # drawing time): there are none, only a y-axis offset text ("1e6") could be, for counts >= 1e5.
+    fixed = max(series["events"].max(), series["accounts"].max()) < 100_000
+    with kept_figure(f"timeline fixed={fixed}", timeline_figure) as kept:  # a figure each: a set y stays set
+        fig, ax, twin = kept["fig"], kept["ax"], kept["twin"]
+        for artist in kept["drawn"]:  # the previous plot's
+            artist.remove()
+        for axes in (ax, twin):  # data limits and autoscaling as on new axes
+            axes.relim()
+            axes.set_autoscale_on(True)
+        bars = ax.bar(x, series["events"].to_numpy(), width=6 if unit == "week" else 0.8, color=BAR_COLOUR,
+                      label=f"events per {unit}")
+        ax.set_ylabel(f"events per {unit}")
+        (line,) = twin.plot(x, series["accounts"].to_numpy(), color="#dd8452", marker="o", markersize=3,
+                            linewidth=1.2, label=f"active accounts per {unit}")
+        twin.set_ylim(bottom=0)
+        legend = fig.legend(handles=[bars, line], fontsize=7, loc="lower center", ncols=2, frameon=False)
+        kept["drawn"] = [bars, line, legend]
+        ax.set_title(title or "Timeline (UTC)", fontsize=10, y=1.0 if fixed else None)
+        return render_png(fig, caption)
 
 
 def network(memberships: pl.DataFrame, title: str = "", max_nodes: int = 150, seed: int = 0) -> Plot:
     """Bipartite drawing of a cluster's affiliations (see :func:`draw_network`), values not written on it."""
-    fig = _figure(5.6, 4.6, left=0.02, right=0.8, bottom=0.02, top=0.93)
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    ax.set_title(title or "Accounts and shared signals", fontsize=10)
+    title = title or "Accounts and shared signals"
     edges, stats = sample_network(memberships, max_nodes=max_nodes)
     if edges.is_empty():
-        _empty(ax, "no signal shared by two members")
-        return _png(fig, "No signal is shared by two members of this cluster.")
-    draw_network(ax, edges, seed)
+        fig, ax = network_figure()
+        ax.set_title(title, fontsize=10, y=1.0)
+        message_plot(ax, "no signal shared by two members")
+        return render_png(fig, "No signal is shared by two members of this cluster.")
     caption = (f"{stats['accounts_shown']:,} of {plural(stats['accounts_total'], 'account')} and "
                f"{stats['signals_shown']:,} of {plural(stats['signals_total'], 'shared signal')} "
                "(the most shared, heaviest signals and their best-connected accounts).")
-    return _png(fig, caption)
+    with kept_figure("network", network_figure) as (fig, ax):
+        for artist in [*ax.collections, *ax.texts]:  # the previous plot's (its legend is replaced)
+            artist.remove()
+        ax.relim()  # data limits and autoscaling as on new axes
+        ax.set_autoscale_on(True)
+        ax.set_title(title, fontsize=10, y=1.0)
+        draw_network(ax, edges, seed)
+        return render_png(fig, caption)
 
 
 # --------------------------------------------------------------------------- notebook (Figure)

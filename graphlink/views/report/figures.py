@@ -3,8 +3,9 @@
 Drawing is the report's main cost: on the bundled fixture (16 sections, 48 PNGs) matplotlib's
 layout and rasterising (3.3 s of CPU), building the figures (2.6 s) and the PNG palette reduction
 and compression (2.0 s) were three quarters of ``graphlink report``'s 10.5 s of CPU (the rest:
-imports 1.5 s, everything else 1 s). No drawing step was redundant, and every one decides the
-bytes of the PNGs. The sections' drawings are independent, though, so
+imports 1.5 s, everything else 1 s). Building the figures is now done once per process and kind
+(:mod:`graphlink.views.plot_canvas`: kept figures, helper rep39). The sections' drawings are
+independent, so
 :func:`start_section_plots` gives a share of them to helper processes on idle CPUs while this
 process draws the rest and builds the other parts of each section; :meth:`SectionPlots.get`
 collects them in report order.
