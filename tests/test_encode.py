@@ -136,9 +136,10 @@ def test_top_per_kind_matches_a_full_sort_with_ties_at_the_cut():
         "signal_idx": np.arange(n, dtype=np.uint32),
         "accounts_sharing": rng.integers(2, 5, n).astype(np.uint32),
     })
-    full = (shared.join(signals, on="signal_idx").with_columns((pl.col("weight") > 0).alias("links"))
-            .sort(["cluster_id", "kind", "links", "accounts_sharing", "weight", "value"],
-                  descending=[False, False, True, True, True, False])
+    full = (shared.join(signals, on="signal_idx").with_columns((pl.col("weight") > 0).alias("links"),
+                                                                 (pl.col("weight") * pl.col("accounts_sharing")).alias("strength"))
+            .sort(["cluster_id", "kind", "links", "strength", "accounts_sharing", "weight", "value"],
+                  descending=[False, False, True, True, True, True, False])
             .group_by("cluster_id", "kind", maintain_order=True).head(4))
     got = top_per_kind(shared, 4, signals)
     cols = ["cluster_id", "kind", "accounts_sharing", "weight", "value"]

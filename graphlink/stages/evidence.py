@@ -92,12 +92,16 @@ def cluster_evidence(memberships: pl.DataFrame, signals: pl.DataFrame, clusters:
 
 
 def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The ``per_kind`` values per cluster and kind to show: linking values first, then the most
-    shared, then the heaviest, then by text.
+    """The ``per_kind`` values per cluster and kind to show: linking values first, then the strongest
+    (``weight × accounts_sharing``, the order every view lists a kind's values in:
+    :func:`graphlink.views.evidence.strongest_first`), then the most shared, the heaviest, then by text.
 
     Values that link (weight > 0) come first so that a cluster whose members
     also share many too-common values (a stock user agent, an over-cap proxy
-    /24) still shows what links it. ``shared`` has ``cluster_id, signal_idx,
+    /24) still shows what links it. Strength before members: kept by members alone, a public prompt every member
+    and hundreds of outsiders send (a framework's system prompt) filled an agent fleet's prompt rows, and its own
+    template was cut (new-user review, session 39: 10 of 19 flagged clusters of independent 154 quoted only it; 2
+    now). ``shared`` has ``cluster_id, signal_idx,
     accounts_sharing`` and, unless ``signals`` is given to supply them,
     ``kind, value, weight``. Candidates are cut on the numbers first, keeping
     ties at the cut, so the text is read and compared only for the few rows
@@ -108,12 +112,13 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
         missing = [c for c in ("kind", "weight") if c not in shared.columns]
         if missing:
             shared = shared.join(signals.select("signal_idx", *missing), on="signal_idx")
-    order = ["cluster_id", "kind", "__links", "accounts_sharing", "weight"]
-    descending = [False, False, True, True, True]
-    ranked = shared.with_columns((pl.col("weight") > 0).alias("__links")).sort(order, descending=descending)
+    order = ["cluster_id", "kind", "__links", "__strength", "accounts_sharing", "weight"]
+    descending = [False, False, True, True, True, True]
+    ranked = shared.with_columns((pl.col("weight") > 0).alias("__links"),
+                                 (pl.col("weight") * pl.col("accounts_sharing")).alias("__strength")).sort(order, descending=descending)
     new_group = (pl.col("cluster_id") != pl.col("cluster_id").shift(1)) | (pl.col("kind") != pl.col("kind").shift(1))
     ranked = ranked.with_columns(position_in_run(new_group).alias("__nth"))
-    ties = ["__links", "accounts_sharing", "weight"]
+    ties = ["__links", "__strength", "accounts_sharing", "weight"]
     boundary = ranked.filter(pl.col("__nth") == per_kind - 1).select(
         "cluster_id", "kind", *[pl.col(c).alias(f"__b{c}") for c in ties])
     at_cut = pl.all_horizontal([pl.col(c) == pl.col(f"__b{c}") for c in ties])
@@ -129,7 +134,7 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
     return (
         candidates.sort([*order, "value"], descending=[*descending, False])
         .group_by("cluster_id", "kind", maintain_order=True).head(per_kind)
-        .drop("__links")
+        .drop("__links", "__strength")
     )
 
 

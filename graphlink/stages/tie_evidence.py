@@ -114,7 +114,7 @@ def with_tie_evidence(evidence: pl.DataFrame, tied: pl.DataFrame, clusters: pl.D
                            how="left", maintain_order="left")
     marked = marked.with_columns((pl.col("ties") | pl.col("__t").fill_null(False)).alias("ties"),
                                  pl.coalesce("__o", "outside_flagged").alias("outside_flagged")).drop("__t", "__o")
-    # Listed in the order the evidence is (top_per_kind): linking values first, most shared, heaviest, by text.
+    # Listed in the order the evidence is (top_per_kind): linking values first, strongest, most shared, heaviest, by text.
     return (pl.concat([marked, rows.join(evidence.select(key), on=key, how="anti")])
-            .sort(["cluster_id", "kind", pl.col("weight") > 0, "accounts_sharing", "weight", "value"],
-                  descending=[False, False, True, True, True, False]))
+            .sort(["cluster_id", "kind", pl.col("weight") > 0, pl.col("weight") * pl.col("accounts_sharing"),
+                   "accounts_sharing", "weight", "value"], descending=[False, False, True, True, True, True, False]))
