@@ -145,8 +145,7 @@ def test_members_csv_lists_each_clusters_weakest_tie_first_as_show_does(fixture_
     for cluster_id in result.clusters.sort("size", descending=True)["cluster_id"].head(4):
         rows = members.filter(pl.col("cluster_id") == str(cluster_id))
         expected = result.cluster(cluster_id).member_ties()
-        assert sorted(rows["account_id"]) == sorted(expected["account_id"])
-        # the same order up to ties (the notebook breaks them by id, the export by events)
+        assert rows["account_id"].to_list() == expected["account_id"].to_list()  # ties broken alike (brk39)
         assert ((rows["shared_behaviour"] == "addresses only").fill_null(False).to_list()
                 == (expected["shared_behaviour"] == "addresses only").fill_null(False).to_list())
         assert rows["tie_strength"].cast(pl.Float64).round(9).to_list() == expected["tie_strength"].round(9).to_list()
@@ -218,3 +217,22 @@ def test_export_takes_the_flagged_clusters_and_more_ids(fixture_outputs, tmp_pat
     assert got == {*flagged, extra}
     bad = CliRunner().invoke(app, ["export", str(fixture_outputs), "-f", "csv", "-c", "flagged,x", "-o", str(tmp_path / "c2")])
     assert bad.exit_code == 2 and "--clusters expects flagged, all or cluster ids" in bad.output
+
+
+def test_evaluate_table_prints_flagged_ids_as_text_not_markup():
+    """Break-it review (brk39): an id ``acct[/]x`` in flagged_not_ring crashed the terminal table (rich markup);
+    ``acct[red]y`` printed as ``accty`` in red, and escape sequences reached the terminal."""
+    import io
+
+    from rich.console import Console
+
+    from graphlink.lab.evaluate import evaluate, format_evaluation
+
+    ids = ["acct[/]x", "acct[red]y", "acct\x1b]0;pwned\x07z", "r1", "r2"]
+    labels = pl.DataFrame({"account_id": ids, "ring_id": [None, None, None, 1, 1],
+                           "kind": ["benign", "benign", "benign", "ring", "ring"], "group_id": ["[bold]g", None, None, None, None]})
+    result = evaluate(pl.DataFrame({"account_id": ids, "cluster_id": [1] * 5}), pl.DataFrame({"cluster_id": [1], "flagged": [True]}), labels)
+    buffer = io.StringIO()
+    Console(file=buffer, force_terminal=True, width=200).print(format_evaluation(result))
+    shown = buffer.getvalue()
+    assert "acct[/]x" in shown and "acct[red]y" in shown and "[bold]g" in shown and "\x1b]0;" not in shown

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
+
+from graphlink.views.safety import terminal_safe
 
 __all__ = ["evaluation_rows", "format_evaluation"]
 
@@ -77,5 +80,6 @@ def format_evaluation(result: dict, max_rings: int = 20) -> Table:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, text in evaluation_rows(result, max_rings):
-        table.add_row(key, text)
+        # Text, not markup, made terminal-safe: ids and group names are the log's (``acct[red]y``, escapes).
+        table.add_row(Text(terminal_safe(key)), Text(terminal_safe(text)))
     return table

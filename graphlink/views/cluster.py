@@ -269,7 +269,7 @@ class ClusterView:
         low: tied mostly to unsuspected accounts, as a bystander behind a fleet's NAT address is) and ``tied_by`` (per
         kind, the cluster's shared values it holds and its strongest), beside what of the cluster's behaviour it
         shares (``template_share``, ``shared_behaviour``: :mod:`graphlink.stages.member_behaviour`), weakest tie first --
-        members sharing ``addresses only`` first (``sort="events"``: the members' order). The numbers ``show``, the
+        members sharing ``addresses only`` first (``sort="events"``: most active first). The numbers ``show``, the
         exports and the report give (:mod:`graphlink.views.member_ties`).
         """
         from graphlink.views.member_ties import with_member_ties
@@ -284,7 +284,9 @@ class ClusterView:
                 affiliations = None
         outputs = dataclasses.replace(self._result.outputs, accounts=self.members, evidence=self.evidence,
                                       memberships=affiliations)
-        return with_member_ties(self.members, outputs, self.cluster_id, sort)
+        # Most active first before the strength order, as show and members.csv: equal ties come out in one order.
+        members = self.members.sort(["events", "account_id"], descending=[True, False])
+        return with_member_ties(members, outputs, self.cluster_id, sort)
 
     def why(self) -> str:
         """Plain-language explanation of the cluster: size, score, verdict, its reasons (``why``) and score
