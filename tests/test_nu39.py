@@ -236,3 +236,15 @@ def test_evaluate_table_prints_flagged_ids_as_text_not_markup():
     Console(file=buffer, force_terminal=True, width=200).print(format_evaluation(result))
     shown = buffer.getvalue()
     assert "acct[/]x" in shown and "acct[red]y" in shown and "[bold]g" in shown and "\x1b]0;" not in shown
+
+
+def test_match_looks_up_ids_copied_back_from_members_csv(formula_ids, tmp_path):
+    """Break-it review (brk39): expand read members.csv's guarded ids back as the accounts, match's id lookup read
+    them as accounts never seen ("'+1-555-0100": cluster null, why null)."""
+    export(formula_ids, "csv", "all", tmp_path / "csv")
+    ids = pl.read_csv(tmp_path / "csv" / "members.csv", infer_schema=False).select("account_id")
+    assert "'+1-555-0100" in ids["account_id"].to_list()
+    ids.write_csv(tmp_path / "ids.csv")
+    result = graphlink.match(formula_ids, tmp_path / "ids.csv")
+    found = result.matches.filter(pl.col("cluster_id").is_not_null())["account_id"].to_list()
+    assert set(found) == set(IDS)

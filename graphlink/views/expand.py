@@ -34,7 +34,7 @@ from graphlink.stages.reading import collect_frame, scan, sniff_encoding
 from graphlink.store.folder import Outputs
 from graphlink.store.atomic import write_atomic
 from graphlink.store.outputs import load_outputs
-from graphlink.views.safety import csv_safe
+from graphlink.views.safety import csv_unguarded
 
 __all__ = ["expand", "expand_note", "read_seeds", "graph_outputs", "check_ranking_target", "write_parquet_atomic"]
 
@@ -166,14 +166,13 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
 
 def _exported_ids(seeds: list[str], known: pl.Series) -> list[str]:
     """Seeds copied back from graphlink's own CSV exports: an id a spreadsheet could read as a formula
-    (``+1-555-0100``) is written there with a leading ``'`` (:func:`graphlink.views.safety.csv_safe`); such a seed
+    (``+1-555-0100``) is written there with a leading ``'`` (:func:`graphlink.views.safety.csv_unguarded`); such a seed
     reads as the id when the run has the id and not the guarded text (new-user review, session 39)."""
-    guarded = [s for s in seeds if s.startswith("'") and csv_safe(s[1:]) == s]
+    guarded = csv_unguarded(seeds)
     if not guarded:
         return seeds
-    have = set(known.filter(known.is_in(pl.Series([*guarded, *(s[1:] for s in guarded)], dtype=pl.String).implode()))
-               .to_list())
-    return list(dict.fromkeys(s[1:] if s in guarded and s not in have and s[1:] in have else s for s in seeds))
+    have = set(known.filter(known.is_in(pl.Series([*guarded, *guarded.values()], dtype=pl.String).implode())).to_list())
+    return list(dict.fromkeys(guarded[s] if s in guarded and s not in have and guarded[s] in have else s for s in seeds))
 
 
 def expand_note(source: str | Path | Outputs, seeds: Iterable[str] | str) -> str | None:

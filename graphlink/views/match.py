@@ -37,8 +37,9 @@ from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.store.atomic import write_dir_atomically
 from graphlink.store.folder import Outputs
 from graphlink.views.expand import graph_outputs
+from graphlink.views.safety import csv_unguarded
 
-__all__ = ["MatchResult", "flagged_counts", "match", "write_matches", "EARLIER_UNCLUSTERED_WHY", "with_unclustered"]
+__all__ = ["MatchResult", "flagged_counts", "match", "write_matches", "EARLIER_UNCLUSTERED_WHY", "with_unclustered", "exported_ids"]
 
 #: Event columns each matched kind is read from.
 KIND_COLUMNS = {"payment": "payment_fingerprint", "ip": "ip", "ip_net": "ip", "user_agent": "user_agent"}
@@ -288,6 +289,11 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     extra = config.signals.extra_signals
     ev = (load_events(events, config.ingest, extra) if isinstance(events, (str, Path))
           else events_from_frame(events, config.ingest, extra_signals=extra))
+    mapping = exported_ids(ev.frame, outputs) if set(ev.columns) <= {"account_id"} else {}
+    if mapping:  # a list to look up: ids copied back from members.csv read as the ids (every view of the rows)
+        fix = pl.col("account_id").replace(mapping)
+        ev = replace(ev, frame=ev.frame.with_columns(fix), base=None if ev.base is None else ev.base.with_columns(fix),
+                     unfiltered=None if ev.unfiltered is None else ev.unfiltered.with_columns(fix))
     kinds, warnings = check_schema(outputs, ev.columns, kinds)
     warnings = [*ev.warnings, *warnings]  # the log's own (CSV rows ignored or swallowed, a time column unmapped)
     stale = stale_indexes(outputs)
@@ -352,6 +358,17 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         "seconds": round(time.perf_counter() - start, 4),
     }
     return MatchResult(matches=matches, run=run)
+
+
+def exported_ids(frame: pl.LazyFrame, outputs: Outputs) -> dict[str, str]:
+    """Guarded ids of ``frame`` (``'+1-555-0100``, as graphlink's CSV export writes an id a spreadsheet could run)
+    mapped to the id, where the earlier run has the id and not the guarded text
+    (:func:`graphlink.views.safety.csv_unguarded`; break-it review, session 39)."""
+    guarded = csv_unguarded(frame.select(pl.col("account_id").cast(pl.String).unique()).collect()["account_id"].drop_nulls())
+    if not guarded:
+        return {}
+    have = set(outputs.known_ids(pl.Series([*guarded, *guarded.values()], dtype=pl.String)).to_list())
+    return {g: p for g, p in guarded.items() if g not in have and p in have}
 
 
 #: ``why`` of an unmatched account that the earlier run had, in no cluster (looked up, not new: session 39).

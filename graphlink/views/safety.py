@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterable
 
 import polars as pl
 
@@ -141,6 +142,18 @@ def csv_safe(text: str | None) -> str | None:
         return None
     text = re.sub(_CSV_CONTROL, "\ufffd", text)
     return "'" + text if re.match(_FORMULA, text) else text
+
+
+def csv_unguarded(ids: Iterable[str]) -> dict[str, str]:
+    """Ids as :func:`csv_safe` wrote them with its formula guard, mapped to the id before it: what a cell of
+    graphlink's CSV export copied back into ``expand`` or ``match`` may mean (the caller checks which one the run has).
+
+    Examples
+    --------
+    >>> csv_unguarded(["'+1-555-0100", "'plain", "acct_1", "'=x"])
+    {"'+1-555-0100": '+1-555-0100', "'=x": '=x'}
+    """
+    return {i: i[1:] for i in ids if i.startswith("'") and csv_safe(i[1:]) == i}
 
 
 def csv_safe_expr(column: str) -> pl.Expr:
