@@ -246,9 +246,12 @@ def match_command(
     # Newly matched accounts first (what match is for), best first; accounts already in a cluster after.
     matched = result.matches.filter(pl.col("cluster_id").is_not_null()).sort(
         [pl.col("why") == KNOWN_MEMBER_WHY, "score", "account_id"], descending=[False, True, False])
+    # A list of accounts to look up (account_id alone): where each stands in the earlier run, no full-run hint.
+    lookup = result.run["inputs"]["events"].get("columns_read") == ["account_id"]
     if as_json:
         emit_json({"out": str(out_dir), "inputs": result.run["inputs"], "counts": counts,
-                   "warnings": result.run["warnings"], "seconds": result.run["seconds"], "matched": matched.to_dicts()})
+                   "warnings": result.run["warnings"], "seconds": result.run["seconds"], "matched": matched.to_dicts(),
+                   **({"looked_up": result.matches.to_dicts()} if lookup else {})})
     if quiet:
         return
     print_warnings(result.run["warnings"])
@@ -259,8 +262,6 @@ def match_command(
     full_run = full_run_command(events, known_dir, accounts, maps, reading)
     for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"]):
         say(Text(terminal_safe(line)))
-    # A list of accounts to look up (account_id alone): where each stands in the earlier run, no full-run hint.
-    lookup = result.run["inputs"]["events"].get("columns_read") == ["account_id"]
     unseen = counts["unmatched"] - counts.get("earlier_unclustered", 0)
     rest = (f"{counts.get('earlier_unclustered', 0):,} in the earlier run in no cluster, {unseen:,} not in the earlier run"
             if lookup else f"{counts['unmatched']:,} unmatched (for a full run: {terminal_safe(full_run)})")
@@ -268,9 +269,11 @@ def match_command(
              f"{plural(counts['clusters_matched'], 'known cluster')}: "
              f"{matched_part(counts, 'flagged')}, {matched_part(counts, 'unflagged')}; {rest}; "
              f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"), soft_wrap=True)  # copy-pastable
+    if lookup:  # every id looked up, with where it stands (brk39): members first, then the run's loners, then the unseen
+        matched = result.matches.sort([pl.col("cluster_id").is_null(), pl.col("why").is_null(), "account_id"])
     rows = [[r["account_id"], _id(r["cluster_id"]), r["flagged"], _id(r["campaign_id"]), round(r["score"], 3),
-             r["why"] or ""] for r in matched.head(shown).iter_rows(named=True)]
-    table = Table(title="Matched accounts", title_justify="left")
+             r["why"] or ("not in the earlier run" if lookup else "")] for r in matched.head(shown).iter_rows(named=True)]
+    table = Table(title="Accounts looked up" if lookup else "Matched accounts", title_justify="left")
     for name, justify in zip(MATCH_HEADERS, ("left", "right", "center", "right", "right", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for row in rows:

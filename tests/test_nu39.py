@@ -51,6 +51,8 @@ def test_a_graph_export_named_for_the_other_format_is_refused(formula_ids, tmp_p
                                       "-o", str(tmp_path / "g.graphml")])
     assert result.exit_code == 2 and "names a .graphml file but the format is gexf" in result.output
     assert not (tmp_path / "g.graphml").exists()
+    dotfile = CliRunner().invoke(app, ["export", str(formula_ids), "-f", "gexf", "-c", "all", "-o", str(tmp_path / ".graphml")])
+    assert dotfile.exit_code == 2 and not (tmp_path / ".graphml").exists()  # a name that is only the suffix (brk39)
     ok = CliRunner().invoke(app, ["export", str(formula_ids), "-f", "graphml", "-c", "all", "-q",
                                   "-o", str(tmp_path / "g.graphml")])
     assert ok.exit_code == 0 and (tmp_path / "g.graphml").read_text().lstrip().startswith("<?xml")
@@ -200,6 +202,9 @@ def test_match_on_a_list_of_accounts_says_where_each_stands(fixture_outputs, tmp
     said = " ".join(result.output.split())
     assert "warning" not in said and "for a full run" not in said
     assert "1 in the earlier run in no cluster, 1 not in the earlier run" in said
+    # every id in the table, not only the members (brk39)
+    assert "nobody_123\t\t\t\t0.0\tnot in the earlier run" in result.output
+    assert f"{loner}\t\t\t\t0.0\tin the earlier run, in no cluster" in result.output
     why = dict(pl.read_parquet(tmp_path / "m" / "matches.parquet").select("account_id", "why").rows())
     assert why[loner] == "in the earlier run, in no cluster" and why["nobody_123"] is None
     assert why[member] == "a member of this cluster in the earlier run"

@@ -368,7 +368,7 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
     out_dir = Path(out_dir)
     if fmt in ("gexf", "graphml"):  # checked before anything is read: nothing is written over a file of yours
         other = "graphml" if fmt == "gexf" else "gexf"
-        if out is not None and Path(out).suffix.lower() == f".{other}":  # GEXF in a .graphml file opens as neither
+        if out is not None and Path(out).name.lower().endswith(f".{other}"):  # GEXF in a .graphml file opens as neither
             raise GraphlinkError(f"{out}: names a .{other} file but the format is {fmt}; nothing was written: "
                                  f"use --format {other}, or an --out ending in .{fmt}")
         target = check_file_target(Path(out) if out is not None else out_dir / f"graph.{fmt}", fmt, f"graph.{fmt}")
