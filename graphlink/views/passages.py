@@ -11,7 +11,7 @@ quoted in the spelling of the phrases themselves with numbers as ``⟨#⟩`` (so
 between two numbers); :func:`with_passages` folds a table's prompt rows into one row per passage. The counts of a
 passage row are those of its least-held phrase: no more accounts hold the whole passage.
 
-Words are split as :func:`graphlink.views.templates.tokenise` reads them and compared as detection compares them:
+Words are split and keyed as detection compares them (:func:`graphlink.views.tokens.keyed_tokens`):
 each word's key is :func:`graphlink.stages.signals.normalise.normalise_prompt` of it (accents and invisible or
 control characters removed, NFKC, look-alike letters of other scripts folded to the letters they imitate, case
 folded, digit runs of any script as one number), so two phrases detection counts as one value share a place
@@ -26,8 +26,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from graphlink.config.kinds import kind_name, kind_name_expr
-from graphlink.stages.signals.normalise import normalise_prompt
-from graphlink.views.templates import tokenise
+from graphlink.views.tokens import keyed_tokens
 from graphlink.views.words import plural
 
 __all__ = ["PASSAGE_SCHEMA", "phrase_passages", "passage_kind_name", "passage_kind_expr", "with_passages", "passage_summary",
@@ -40,15 +39,6 @@ PASSAGE_SCHEMA = pl.Schema({"passage": pl.Int64, "position": pl.Int64, "text": p
 
 #: A run of digits (any script's): quoted as ``⟨#⟩``.
 _DIGIT_RUN = re.compile(r"\d+")
-
-
-def _keys(words: list[str]) -> list[str]:
-    """Each word as detection compares it (:func:`normalise_prompt`, one polars call for all): ``café`` and
-    ``cafe``, ``ｓｔｅｐ`` and ``step``, Cyrillic ``е`` in ``stеp`` and Latin ``e`` read alike; a word of controls
-    or marks alone reads ``""``. A word normalisation splits (``OrbitAgent``) keys as its words joined."""
-    if not words:
-        return []
-    return pl.Series(words, dtype=pl.String).to_frame("w").select(normalise_prompt(pl.col("w")))["w"].to_list()
 
 
 def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
@@ -93,10 +83,7 @@ def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
     texts = ["" if p is None else str(p) for p in phrases]  # a null value quotes nothing, not the word "None"
     if not texts:
         return pl.DataFrame(schema=PASSAGE_SCHEMA)
-    spans = [tokenise(t) for t in texts]
-    keys = iter(_keys([t[a:b] for t, span in zip(texts, spans) for _, a, b in span]))  # as written
-    keyed = [[(next(keys), a, b) for _, a, b in span] for span in spans]
-    tokens = [[t for t in tok if t[0]] for tok in keyed]  # no word of controls alone
+    tokens = keyed_tokens(texts)  # as detection compares the words; no word of controls alone
     words = [tuple(w for w, _, _ in tok) for tok in tokens]
     order = sorted(range(len(texts)), key=lambda i: (words[i], texts[i]))
     first: dict[tuple[str, ...], int] = {}  # the same words spelled otherwise (another number) share a place

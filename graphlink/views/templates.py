@@ -10,14 +10,13 @@ the notebook show the same templates. A prompt is read far enough to hold a temp
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from graphlink.stages.signals.normalise import SPACELESS
+from graphlink.views.tokens import join_words, keyed_tokens, tokenise
 
 __all__ = ["MAX_CHARS", "SAMPLE_ACCOUNTS", "SAMPLE_PROMPTS", "Template", "cluster_templates", "reconstruct_templates",
            "sample_prompts", "tokenise", "join_words"]
@@ -60,84 +59,6 @@ def cluster_templates(evidence: pl.DataFrame, prompts: pl.DataFrame | None = Non
 
 
 # --------------------------------------------------------------------------- prompt templates
-
-# What graphlink.stages.signals.normalise.normalise_prompt treats as separators: ASCII punctuation and whitespace.
-_TOKEN = re.compile(r"[^\s!-/:-@\[-`{-~]+")
-_DIGITS = re.compile(r"[0-9]+")
-# The normaliser splits CamelCase at each lower-to-upper ASCII letter.
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-# Non-ASCII characters as the normaliser reads them: 0 part of a word, 1 a word of its own (a script written without
-# spaces: SPACELESS), 2 a separator (Unicode punctuation and separators). Classified by the normaliser's own
-# patterns (polars regex), once per character met.
-_CHAR_CLASS: dict[str, int] = {}
-_SEPARATOR = r"^[\p{P}\p{Z}\s!-/:-@\[-`{-~]$"
-
-
-def _classes(text: str) -> dict[str, int]:
-    new = {c for c in text if c not in _CHAR_CLASS}
-    if new:
-        chars = pl.Series(sorted(new), dtype=pl.String)
-        for char, alone, between in zip(chars, chars.str.contains(SPACELESS), chars.str.contains(_SEPARATOR)):
-            _CHAR_CLASS[char] = 1 if alone else 2 if between else 0
-    return _CHAR_CLASS
-
-
-def _word_run(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
-    """A run of word characters as normalised words: CamelCase split, lower case, digit runs to ``0``."""
-    cuts = [start] + [start + c.start() for c in _CAMEL.finditer(text[start:end])] + [end]
-    return [(_DIGITS.sub("0", text[a:b].lower()), a, b) for a, b in zip(cuts, cuts[1:])]
-
-
-def tokenise(text: str) -> list[tuple[str, int, int]]:
-    """Words of a prompt as graphlink normalises them, with their span in the original text.
-
-    A word is a run of characters other than punctuation and whitespace (ASCII and Unicode), lower-cased,
-    digit runs replaced by ``0``; each character of a script written without spaces (Han, kana, Thai ...:
-    :data:`graphlink.stages.signals.normalise.SPACELESS`) is a word of its own, as detection shingles such
-    scripts by characters (:func:`graphlink.stages.signals.normalise.normalise_prompt` word by word).
-
-    Examples
-    --------
-    >>> tokenise("Give me 12 ideas, fast!")
-    [('give', 0, 4), ('me', 5, 7), ('0', 8, 10), ('ideas', 11, 16), ('fast', 18, 22)]
-    >>> [w for w, _, _ in tokenise("YouAreAnExpert.")]
-    ['you', 'are', 'an', 'expert']
-    >>> [w for w, _, _ in tokenise("あなたは、Rust 2 の先生。")]
-    ['あ', 'な', 'た', 'は', 'rust', '0', 'の', '先', '生']
-    """
-    if text.isascii():
-        return [w for m in _TOKEN.finditer(text) for w in _word_run(text, m.start(), m.end())]
-    classes = _classes(text)
-    words: list[tuple[str, int, int]] = []
-    i, n = 0, len(text)
-    while i < n:
-        kind = classes[text[i]]
-        if kind:
-            if kind == 1:
-                words.append((text[i].lower(), i, i + 1))
-            i += 1
-            continue
-        j = i
-        while j < n and not classes[text[j]]:
-            j += 1
-        words.extend(_word_run(text, i, j))
-        i = j
-    return words
-
-
-def join_words(words: Sequence[str]) -> str:
-    """Normalised words as text: separated by spaces, but none between two characters of a script written without
-    spaces (``あ な た`` reads ``あなた``), as the prompt evidence quotes them.
-
-    Examples
-    --------
-    >>> join_words(["あ", "な", "た", "は", "rust", "0"]), join_words(["give", "me"])
-    ('あなたは rust 0', 'give me')
-    """
-    classes = _classes("".join(words))
-    alone = [len(w) == 1 and classes.get(w) == 1 for w in words]
-    return "".join(w if not i or (alone[i] and alone[i - 1]) else " " + w for i, w in enumerate(words))
-
 
 @dataclass(frozen=True)
 class Template:
@@ -213,13 +134,15 @@ def _find(words: list[str], chain: list[str]) -> int:
     return -1
 
 
-def _frequent_shingles(prompts: Sequence[tuple[str, str]], ngram: int, min_share: float) -> list[tuple[str, ...]]:
-    """Shingles found in the prompts of at least ``min_share`` of the sampled accounts (at least 2)."""
+def _frequent_shingles(prompts: Sequence[tuple[str, str]], ngram: int, min_share: float,
+                       tokens: dict[str, list[tuple[str, int, int]]]) -> list[tuple[str, ...]]:
+    """Shingles found in the prompts of at least ``min_share`` of the sampled accounts (at least 2); ``tokens``: each
+    prompt's :func:`graphlink.views.tokens.keyed_tokens`."""
     owners: dict[tuple[str, ...], set[str]] = {}
     accounts = set()
     for account, text in prompts:
         accounts.add(account)
-        words = [w for w, _, _ in tokenise(text)]
+        words = [w for w, _, _ in tokens[text]]
         for i in range(len(words) - ngram + 1):
             owners.setdefault(tuple(words[i:i + ngram]), set()).add(account)
     need = max(2, int(np.ceil(min_share * len(accounts))))
@@ -279,10 +202,13 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
         prompts = list(prompts.select("account_id", "prompt").drop_nulls().iter_rows())
     prompts = [(str(a), str(p)) for a, p in prompts if p]
     # Evidence quotes shingles as written in one prompt (case, digits): compare them as tokenised.
-    words_of = [tuple(w for w, _, _ in tokenise(s)) for s in shingles if s]
+    # Words keyed as detection compares them: copies spelled with controls, accents or look-alikes read alike.
+    texts = list(dict.fromkeys([*(s for s in shingles if s), *(p for _, p in prompts)]))
+    tokens = dict(zip(texts, keyed_tokens(texts)))
+    words_of = [tuple(w for w, _, _ in tokens[s]) for s in shingles if s]
     words_of = [w for w in words_of if len(w) >= 2]
     if prompts:
-        words_of += _frequent_shingles(prompts, ngram, min_share)
+        words_of += _frequent_shingles(prompts, ngram, min_share, tokens)
     chains = _chains(words_of)
     if not chains:
         return []
@@ -296,15 +222,14 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     known = {tuple(w) for w in words_of if len(w) == ngram}
     located = []
     for account, text in prompts:
-        tokens = tokenise(text)
-        words = [w for w, _, _ in tokens]
+        words = [w for w, _, _ in tokens[text]]
         hits: dict[tuple[str, ...], int] = {}
         for i in range(len(words) - ngram + 1):
             gram = tuple(words[i:i + ngram])
             if gram in known and gram not in hits:
                 hits[gram] = i
         if hits:
-            located.append((account, text, tokens, hits))
+            located.append((account, text, tokens[text], hits))
     templates = []
     remaining = located
     while remaining and len(templates) < max_templates:
@@ -370,7 +295,7 @@ def _behind_head(shingles: Sequence[str], followers: list, head: int, ngram: int
     found = [t for t in reconstruct_templates(shingles, rest, ngram=ngram, min_share=min_share, max_templates=most)
              if t.accounts >= 2 and not t.parts[0][1]
              and sum(len(tokenise(p)) for p, variable in t.parts if not variable) >= PASSAGE_WORDS]
-    opening = [[w for w, _, _ in tokenise(t.parts[0][0])] for t in found]
+    opening = [[w for w, _, _ in tok] for tok in keyed_tokens([t.parts[0][0] for t in found])]
     sent = [f for f in followers if len(f[2]) > head
             and any([w for w, _, _ in f[2][head:head + len(o)]] == o for o in opening)]
     _, text, tokens, _ = followers[0]

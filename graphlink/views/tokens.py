@@ -1,0 +1,120 @@
+"""Prompt words as detection reads them, with their spans in the text as written: the tokenisation behind the
+template view (:mod:`graphlink.views.templates`) and the tying tables' passages (:mod:`graphlink.views.passages`).
+
+:func:`tokenise` splits a prompt where detection's normaliser puts word boundaries (ASCII punctuation and
+whitespace, Unicode punctuation and separators, CamelCase, each character of a script written without spaces);
+:func:`keyed_tokens` gives each word the key detection compares it by
+(:func:`graphlink.stages.signals.normalise.normalise_prompt` of the word as written: accents, invisible and control
+characters removed, look-alike letters folded), so two copies of a template an attacker spelled differently read
+alike in the views as they do in detection (break-it review, session 39).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import polars as pl
+
+from graphlink.stages.signals.normalise import SPACELESS, normalise_prompt
+
+__all__ = ["tokenise", "keyed_tokens", "join_words"]
+
+# What graphlink.stages.signals.normalise.normalise_prompt treats as separators: ASCII punctuation and whitespace.
+# ASCII whitespace is the five characters normalisation reads as separators (Python's \s would also split at the
+# information separators \x1c-\x1f, control characters normalisation removes from inside a word).
+_TOKEN = re.compile(r"[^ \t\n\x0b\x0c\r!-/:-@\[-`{-~]+")
+_DIGITS = re.compile(r"[0-9]+")
+# The normaliser splits CamelCase at each lower-to-upper ASCII letter.
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# Non-ASCII characters as the normaliser reads them: 0 part of a word, 1 a word of its own (a script written without
+# spaces: SPACELESS), 2 a separator (Unicode punctuation and separators). Classified by the normaliser's own
+# patterns (polars regex), once per character met.
+_CHAR_CLASS: dict[str, int] = {}
+_SEPARATOR = r"^[\p{P}\p{Z}\s!-/:-@\[-`{-~]$"
+
+
+def _classes(text: str) -> dict[str, int]:
+    new = {c for c in text if c not in _CHAR_CLASS}
+    if new:
+        chars = pl.Series(sorted(new), dtype=pl.String)
+        for char, alone, between in zip(chars, chars.str.contains(SPACELESS), chars.str.contains(_SEPARATOR)):
+            _CHAR_CLASS[char] = 1 if alone else 2 if between else 0
+    return _CHAR_CLASS
+
+
+def _word_run(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    """A run of word characters as normalised words: CamelCase split, lower case, digit runs to ``0``."""
+    cuts = [start] + [start + c.start() for c in _CAMEL.finditer(text[start:end])] + [end]
+    return [(_DIGITS.sub("0", text[a:b].lower()), a, b) for a, b in zip(cuts, cuts[1:])]
+
+
+def tokenise(text: str) -> list[tuple[str, int, int]]:
+    """Words of a prompt as graphlink normalises them, with their span in the original text.
+
+    A word is a run of characters other than punctuation and whitespace (ASCII and Unicode), lower-cased,
+    digit runs replaced by ``0``; each character of a script written without spaces (Han, kana, Thai ...:
+    :data:`graphlink.stages.signals.normalise.SPACELESS`) is a word of its own, as detection shingles such
+    scripts by characters (:func:`graphlink.stages.signals.normalise.normalise_prompt` word by word).
+
+    Examples
+    --------
+    >>> tokenise("Give me 12 ideas, fast!")
+    [('give', 0, 4), ('me', 5, 7), ('0', 8, 10), ('ideas', 11, 16), ('fast', 18, 22)]
+    >>> [w for w, _, _ in tokenise("YouAreAnExpert.")]
+    ['you', 'are', 'an', 'expert']
+    >>> [w for w, _, _ in tokenise("あなたは、Rust 2 の先生。")]
+    ['あ', 'な', 'た', 'は', 'rust', '0', 'の', '先', '生']
+    """
+    if text.isascii():
+        return [w for m in _TOKEN.finditer(text) for w in _word_run(text, m.start(), m.end())]
+    classes = _classes(text)
+    words: list[tuple[str, int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        kind = classes[text[i]]
+        if kind:
+            if kind == 1:
+                words.append((text[i].lower(), i, i + 1))
+            i += 1
+            continue
+        j = i
+        while j < n and not classes[text[j]]:
+            j += 1
+        words.extend(_word_run(text, i, j))
+        i = j
+    return words
+
+
+def join_words(words: Sequence[str]) -> str:
+    """Normalised words as text: separated by spaces, but none between two characters of a script written without
+    spaces (``あ な た`` reads ``あなた``), as the prompt evidence quotes them.
+
+    Examples
+    --------
+    >>> join_words(["あ", "な", "た", "は", "rust", "0"]), join_words(["give", "me"])
+    ('あなたは rust 0', 'give me')
+    """
+    classes = _classes("".join(words))
+    alone = [len(w) == 1 and classes.get(w) == 1 for w in words]
+    return "".join(w if not i or (alone[i] and alone[i - 1]) else " " + w for i, w in enumerate(words))
+
+
+
+
+def keyed_tokens(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
+    """:func:`tokenise` of each text, each word keyed as detection compares it (``normalise_prompt`` of the word as
+    written, one polars call for all); words whose key is empty (control or format characters alone) dropped.
+
+    Examples
+    --------
+    >>> [[w for w, _, _ in t] for t in keyed_tokens(["Thi\x07nk st\u0435p", "caf\u00e9 \u200b 12"])]
+    [['think', 'step'], ['cafe', '0']]
+    """
+    spans = [tokenise(t) for t in texts]
+    written = [t[a:b] for t, span in zip(texts, spans) for _, a, b in span]
+    if not written:
+        return [[] for _ in texts]
+    keys = iter(pl.Series(written, dtype=pl.String).to_frame("w").select(normalise_prompt(pl.col("w")))["w"].to_list())
+    keyed = [[(next(keys), a, b) for _, a, b in span] for span in spans]
+    return [[k for k in tok if k[0]] for tok in keyed]
