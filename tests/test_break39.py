@@ -76,3 +76,21 @@ def test_cluster_templates_with_a_bel_in_every_word():
     texts = [t.text() for t in result.cluster(ring).templates()]
     # quoted as written (the views make it terminal-safe), read as the template
     assert texts and "You are an expert analyst. Think step by step about" in texts[0].replace("\x07", "")
+
+
+def test_camel_case_with_look_alike_capitals_is_split_as_plain_camel_case():
+    """``YouАreАnExpert`` (Cyrillic А at the word boundaries) normalised to ``youarean expert``: the CamelCase split
+    ran on ASCII letters before look-alikes were folded, so copies varying which capitals are look-alikes read as
+    different words (break-it review, session 39: template_share 1.0 -> 0.82 in its world). Detection, the quotes'
+    words (written_words) and the views' tokens split alike."""
+    from graphlink.stages.signals.normalise import normalise_prompt, written_words
+    from graphlink.views.tokens import keyed_tokens
+
+    texts = ["YouAreAnExpertAnalyst", "You\u0410re\u0410nExpertAnalyst", "YouAreAn\u0415xpertAnalyst",
+             "\u0443\u043e\u0438\u0410re"]  # the last: Cyrillic lower-case letters before a Cyrillic capital
+    frame = pl.DataFrame({"p": texts})
+    assert frame.select(normalise_prompt(pl.col("p")))["p"].to_list()[:3] == ["you are an expert analyst"] * 3
+    words = frame.select(normalise_prompt(pl.col("p")).str.split(" ").list.len().alias("n"),
+                         written_words(pl.col("p")).list.len().alias("w"))
+    assert words["n"].to_list() == words["w"].to_list()  # one written word per normalised word: quotes line up
+    assert [[w for w, _, _ in t] for t in keyed_tokens(texts[:3])] == [["you", "are", "an", "expert", "analyst"]] * 3

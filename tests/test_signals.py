@@ -49,7 +49,7 @@ def test_prompt_normalisation():
 
 def _reference_normalise(text: str) -> str:
     """Plain-Python reading of the normalisation rule, for the oracle test below: NFKD, nonspacing
-    marks dropped, NFKC, format characters and control characters but whitespace dropped (NEL a space), CamelCase split at each lower-to-upper ASCII
+    marks dropped, NFKC, format characters and control characters but whitespace dropped (NEL a space), CamelCase split at each lower-to-upper
     letter, case folded, digits to 0, punctuation, separators and ASCII whitespace to spaces."""
     import unicodedata
 
@@ -58,7 +58,8 @@ def _reference_normalise(text: str) -> str:
     text = "".join(c for c in text if unicodedata.category(c) != "Cf"
                    and (unicodedata.category(c) != "Cc" or c in "\t\n\x0b\x0c\r\x85"))
     text = text.replace("\x85", " ")  # NEL: a line break
-    text = re.sub("(?<=[a-z])(?=[A-Z])", " ", text).casefold()
+    text = "".join(c + " " if i + 1 < len(text) and unicodedata.category(c) == "Ll"
+                   and unicodedata.category(text[i + 1]) == "Lu" else c for i, c in enumerate(text)).casefold()
     text = re.sub("[0-9]+", "0", text)
     text = "".join(" " if c in string.punctuation or c in " \t\n\x0b\x0c\r"
                    or unicodedata.category(c)[0] in "PZ" else c for c in text)

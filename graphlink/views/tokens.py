@@ -12,6 +12,7 @@ alike in the views as they do in detection (break-it review, session 39).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 import polars as pl
@@ -25,7 +26,7 @@ __all__ = ["tokenise", "keyed_tokens", "join_words"]
 # information separators \x1c-\x1f, control characters normalisation removes from inside a word).
 _TOKEN = re.compile(r"[^ \t\n\x0b\x0c\r!-/:-@\[-`{-~]+")
 _DIGITS = re.compile(r"[0-9]+")
-# The normaliser splits CamelCase at each lower-to-upper ASCII letter.
+# The normaliser splits CamelCase at each lower-to-upper letter (ASCII text: this pattern; other text: by category).
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 # Non-ASCII characters as the normaliser reads them: 0 part of a word, 1 a word of its own (a script written without
 # spaces: SPACELESS), 2 a separator (Unicode punctuation and separators). Classified by the normaliser's own
@@ -44,8 +45,14 @@ def _classes(text: str) -> dict[str, int]:
 
 
 def _word_run(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
-    """A run of word characters as normalised words: CamelCase split, lower case, digit runs to ``0``."""
-    cuts = [start] + [start + c.start() for c in _CAMEL.finditer(text[start:end])] + [end]
+    """A run of word characters as normalised words: CamelCase split (at a lower-case letter followed by an
+    upper-case one, any script's, as the normaliser splits), lower case, digit runs to ``0``."""
+    if text.isascii():
+        inner = [start + c.start() for c in _CAMEL.finditer(text[start:end])]
+    else:
+        inner = [i for i in range(start + 1, end)
+                 if unicodedata.category(text[i - 1]) == "Ll" and unicodedata.category(text[i]) == "Lu"]
+    cuts = [start, *inner, end]
     return [(_DIGITS.sub("0", text[a:b].lower()), a, b) for a, b in zip(cuts, cuts[1:])]
 
 

@@ -37,9 +37,11 @@ _INVISIBLE = (r"[\p{Cf}\x00-\x08\x0E-\x1F\x7F-\x84\x86-\x9F\x{034F}\x{115F}\x{11
 # written or left out compares alike; precomposed letters are decomposed first (NFKD), so
 # "é" and "e\u0301" both read "e".
 _MARKS = r"\p{Mn}"
-# A lower-case ASCII letter followed by an upper-case one is a word boundary: a template written
-# in CamelCase without spaces ("YouAreAnExpert") reads as its words, as a model reads it.
-_CAMEL = r"(?-u)([a-z])([A-Z])"
+# A lower-case letter followed by an upper-case one is a word boundary: a template written
+# in CamelCase without spaces ("YouAreAnExpert") reads as its words, as a model reads it. Any script's
+# letters, not only ASCII: look-alike capitals ("YouАreАnExpert", Cyrillic А) are folded to Latin after
+# this split, and an ASCII-only split missed them (break-it review, session 39).
+_CAMEL = r"(\p{Ll})(\p{Lu})"
 # The same on ASCII text not yet cleaned of control characters (the fast path removes them later): a boundary
 # with controls between its letters ("a\x07B") is one, as after their removal.
 _CAMEL_ASCII = r"(?-u)([a-z])[\x00-\x08\x0E-\x1F\x7F]*([A-Z])"
@@ -158,7 +160,7 @@ def normalise_prompt(prompt: pl.Expr) -> pl.Expr:
     scripts folded to the ASCII letters they imitate (Unicode TR39
     confusables, see :func:`confusable_table`); lower case with full case
     folding (``ß`` -> ``ss``), a CamelCase run split at each lower-to-upper
-    ASCII letter; characters of scripts written without spaces (Han,
+    letter (any script's); characters of scripts written without spaces (Han,
     kana, Thai, Lao, Khmer, Myanmar, Tibetan) split into one word each;
     digits to ``0``; punctuation and whitespace to single spaces.
 
