@@ -253,3 +253,18 @@ def test_match_looks_up_ids_copied_back_from_members_csv(formula_ids, tmp_path):
     result = graphlink.match(formula_ids, tmp_path / "ids.csv")
     found = result.matches.filter(pl.col("cluster_id").is_not_null())["account_id"].to_list()
     assert set(found) == set(IDS)
+
+
+def test_match_map_of_the_new_log_replaces_the_earlier_runs_map(tmp_path):
+    """Break-it review (brk39): after a detect run with ``--map account_id=user_id``, a list of ids named
+    ``account_id`` failed ("column 'user_id' ... not found") and ``--map account_id=account_id`` did not help: the
+    earlier run's map came first. A map given to match replaces the earlier run's map of that column."""
+    (tmp_path / "log.csv").write_text("user_id,payment_fingerprint\n" + "".join(f"u{i},k\n" for i in range(4)) + "x,z\n")
+    assert CliRunner().invoke(app, ["detect", str(tmp_path / "log.csv"), "--map", "account_id=user_id",
+                                    "--out", str(tmp_path / "out"), "-q"]).exit_code == 0
+    (tmp_path / "ids.csv").write_text("account_id\nu1\nnobody\n")
+    result = CliRunner().invoke(app, ["match", str(tmp_path / "out"), str(tmp_path / "ids.csv"), "--map",
+                                      "account_id=account_id", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    matches = pl.read_parquet(tmp_path / "m" / "matches.parquet")
+    assert matches.filter(pl.col("account_id") == "u1")["cluster_id"].is_not_null().all()

@@ -71,7 +71,9 @@ READ_OPTIONS = {"format": "--format", "timestamp_format": "--timestamp-format", 
 
 
 def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), **reading: str | None) -> PipelineConfig:
-    """The earlier run's configuration (``run.json``), with ``columns`` (canonical, column) mapped on top.
+    """The earlier run's configuration (``run.json``), with ``columns`` (canonical, column) mapped on top: a column
+    mapped here replaces the earlier run's map of it (``--map account_id=account_id`` reads a list whose ids are
+    named as graphlink names them, after a run that mapped ``account_id=user_id``).
 
     ``reading`` (``format``, ``timestamp_format``, ``separator``; None: the
     earlier run's) says how the new log is read.
@@ -87,7 +89,10 @@ def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), **
         config = build_config(parameters=outputs.run.get("parameters") or {})
     except (TypeError, ValueError, ConfigError) as exc:
         raise GraphlinkError(f"{outputs.path / RUN_FILE}: unreadable parameters: {exc}") from None
-    if columns:
+    if columns:  # a --map of this log replaces the earlier run's map of the same column (the new log's names win)
+        mapped = {canonical for canonical, _ in columns}
+        config = replace(config, ingest=replace(config.ingest, column_map=tuple(
+            pair for pair in config.ingest.column_map if pair[0] not in mapped)))
         try:
             config = build_config(config, columns=columns)
         except (TypeError, ValueError, ConfigError) as exc:
