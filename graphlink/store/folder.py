@@ -118,14 +118,10 @@ class Outputs:
             return None
         return self.activity.filter(pl.col("cluster_id") == cluster_id)
 
-    def unclustered(self, ids: pl.Series) -> pl.Series:
-        """Those of ``ids`` (account ids) the run had and put in no cluster, read from ``accounts.parquet`` whatever
-        clusters were loaded (``accounts`` holds only the selected clusters' members unless read whole)."""
-        return self.known_ids(ids, unclustered=True)
-
     def known_ids(self, ids: pl.Series, unclustered: bool = False) -> pl.Series:
-        """Those of ``ids`` the run had (``unclustered``: in no cluster), from ``accounts.parquet`` (a result in
-        memory: its whole ``accounts``)."""
+        """Those of ``ids`` (account ids) the run had (``unclustered``: in no cluster), read from ``accounts.parquet``
+        whatever clusters were loaded (``accounts`` holds only the selected clusters' members unless read whole); a
+        result in memory: its whole ``accounts``."""
         wanted = pl.col("account_id").is_in(ids.cast(pl.String).implode()) & (
             pl.col("cluster_id").is_null() if unclustered else pl.lit(True))
         if not (self.path / ACCOUNTS_FILE).is_file():  # a detect result in memory: its accounts are whole

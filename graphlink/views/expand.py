@@ -36,7 +36,8 @@ from graphlink.store.atomic import write_atomic
 from graphlink.store.outputs import load_outputs
 from graphlink.views.safety import csv_unguarded
 
-__all__ = ["expand", "expand_note", "read_seeds", "graph_outputs", "check_ranking_target", "write_parquet_atomic"]
+__all__ = ["expand", "expand_note", "read_seeds", "graph_outputs", "check_ranking_target", "write_parquet_atomic",
+           "exported_ids"]
 
 
 def read_seeds(values: Iterable[str]) -> list[str]:
@@ -154,7 +155,8 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
     seeds = read_seeds([seeds] if isinstance(seeds, str) else seeds)
     accounts = outputs.accounts.select("account_id", "cluster_id").join(
         outputs.clusters.select("cluster_id", "campaign_id"), on="cluster_id", how="left")
-    seeds = _exported_ids(seeds, accounts["account_id"])
+    mapping = exported_ids(seeds, outputs)
+    seeds = list(dict.fromkeys(mapping.get(s, s) for s in seeds))
     try:
         ranked = rank_groups(outputs.links.collect(), outputs.linking.collect(), accounts, seeds, restart=restart,
                              top=top, activity=outputs.activity, minutes=outputs.minutes, templates=outputs.templates)
@@ -164,15 +166,17 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
     return ranked if top is not None else fill_burst(ranked, accounts, outputs.evidence, seeds)
 
 
-def _exported_ids(seeds: list[str], known: pl.Series) -> list[str]:
-    """Seeds copied back from graphlink's own CSV exports: an id a spreadsheet could read as a formula
-    (``+1-555-0100``) is written there with a leading ``'`` (:func:`graphlink.views.safety.csv_unguarded`); such a seed
-    reads as the id when the run has the id and not the guarded text (new-user review, session 39)."""
-    guarded = csv_unguarded(seeds)
+def exported_ids(ids: Iterable[str], outputs: Outputs) -> dict[str, str]:
+    """Ids copied back from graphlink's own CSV exports, mapped to the account they stand for: an id a spreadsheet
+    could read as a formula (``+1-555-0100``) is written there with a leading ``'``
+    (:func:`graphlink.views.safety.csv_unguarded`); such an id stands for the account when the run has the account
+    and not the guarded text (new-user review and break-it review, session 39). ``expand``'s seeds and ``match``'s
+    lists of ids to look up."""
+    guarded = csv_unguarded(ids)
     if not guarded:
-        return seeds
-    have = set(known.filter(known.is_in(pl.Series([*guarded, *guarded.values()], dtype=pl.String).implode())).to_list())
-    return list(dict.fromkeys(guarded[s] if s in guarded and s not in have and guarded[s] in have else s for s in seeds))
+        return {}
+    have = set(outputs.known_ids(pl.Series([*guarded, *guarded.values()], dtype=pl.String)).to_list())
+    return {g: p for g, p in guarded.items() if g not in have and p in have}
 
 
 def expand_note(source: str | Path | Outputs, seeds: Iterable[str] | str) -> str | None:

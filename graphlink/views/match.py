@@ -36,10 +36,9 @@ from graphlink.stages.match import (
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.store.atomic import write_dir_atomically
 from graphlink.store.folder import Outputs
-from graphlink.views.expand import graph_outputs
-from graphlink.views.safety import csv_unguarded
+from graphlink.views.expand import exported_ids, graph_outputs
 
-__all__ = ["MatchResult", "flagged_counts", "match", "write_matches", "EARLIER_UNCLUSTERED_WHY", "with_unclustered", "exported_ids"]
+__all__ = ["MatchResult", "flagged_counts", "match", "write_matches", "EARLIER_UNCLUSTERED_WHY", "with_unclustered"]
 
 #: Event columns each matched kind is read from.
 KIND_COLUMNS = {"payment": "payment_fingerprint", "ip": "ip", "ip_net": "ip", "user_agent": "user_agent"}
@@ -294,7 +293,8 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     extra = config.signals.extra_signals
     ev = (load_events(events, config.ingest, extra) if isinstance(events, (str, Path))
           else events_from_frame(events, config.ingest, extra_signals=extra))
-    mapping = exported_ids(ev.frame, outputs) if set(ev.columns) <= {"account_id"} else {}
+    mapping = (exported_ids(ev.frame.select(pl.col("account_id").cast(pl.String).unique()).collect()["account_id"]
+                            .drop_nulls(), outputs) if set(ev.columns) <= {"account_id"} else {})
     if mapping:  # a list to look up: ids copied back from members.csv read as the ids (every view of the rows)
         fix = pl.col("account_id").replace(mapping)
         ev = replace(ev, frame=ev.frame.with_columns(fix), base=None if ev.base is None else ev.base.with_columns(fix),
@@ -365,17 +365,6 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     return MatchResult(matches=matches, run=run)
 
 
-def exported_ids(frame: pl.LazyFrame, outputs: Outputs) -> dict[str, str]:
-    """Guarded ids of ``frame`` (``'+1-555-0100``, as graphlink's CSV export writes an id a spreadsheet could run)
-    mapped to the id, where the earlier run has the id and not the guarded text
-    (:func:`graphlink.views.safety.csv_unguarded`; break-it review, session 39)."""
-    guarded = csv_unguarded(frame.select(pl.col("account_id").cast(pl.String).unique()).collect()["account_id"].drop_nulls())
-    if not guarded:
-        return {}
-    have = set(outputs.known_ids(pl.Series([*guarded, *guarded.values()], dtype=pl.String)).to_list())
-    return {g: p for g, p in guarded.items() if g not in have and p in have}
-
-
 #: ``why`` of an unmatched account that the earlier run had, in no cluster (looked up, not new: session 39).
 EARLIER_UNCLUSTERED_WHY = "in the earlier run, in no cluster"
 
@@ -383,8 +372,8 @@ EARLIER_UNCLUSTERED_WHY = "in the earlier run, in no cluster"
 def with_unclustered(matches: pl.DataFrame, outputs: Outputs) -> pl.DataFrame:
     """``matches`` with :data:`EARLIER_UNCLUSTERED_WHY` as the ``why`` of unmatched accounts the earlier run had but
     put in no cluster, so a list of accounts to look up tells them from accounts the run never saw (null ``why``).
-    Read from the earlier run's ``accounts.parquet`` (:meth:`graphlink.store.folder.Outputs.unclustered`)."""
-    unclustered = outputs.unclustered(matches.filter(pl.col("cluster_id").is_null())["account_id"]).implode()
+    Read from the earlier run's ``accounts.parquet`` (:meth:`graphlink.store.folder.Outputs.known_ids`)."""
+    unclustered = outputs.known_ids(matches.filter(pl.col("cluster_id").is_null())["account_id"], unclustered=True).implode()
     return matches.with_columns(pl.when(pl.col("cluster_id").is_null() & pl.col("account_id").is_in(unclustered))
                                 .then(pl.lit(EARLIER_UNCLUSTERED_WHY)).otherwise(pl.col("why")).alias("why"))
 
