@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from graphlink.stages.signals.normalise import visible_head
 from graphlink.views.tokens import join_words, keyed_tokens, tokenise
 
 __all__ = ["MAX_CHARS", "SAMPLE_ACCOUNTS", "SAMPLE_PROMPTS", "Template", "cluster_templates", "reconstruct_templates",
@@ -43,7 +44,7 @@ def sample_prompts(events: pl.LazyFrame, members: pl.DataFrame, *, accounts: int
     chosen = (members.select("account_id", "cluster_id").sort("account_id")
               .group_by("cluster_id", maintain_order=True).head(accounts)["account_id"])
     return (events.filter(pl.col("account_id").is_in(chosen.implode()) & pl.col("prompt").is_not_null())
-            .select("account_id", pl.col("prompt").cast(pl.String).str.slice(0, max_chars))
+            .select("account_id", visible_head(pl.col("prompt").cast(pl.String), max_chars))
             .head(max_rows).collect(engine="streaming").group_by("account_id", maintain_order=True)
             .head(prompts_per_account).sort("account_id", "prompt"))
 

@@ -45,13 +45,14 @@ def _classes(text: str) -> dict[str, int]:
 
 
 def _word_run(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
-    """A run of word characters as normalised words: CamelCase split (at a lower-case letter followed by an
-    upper-case one, any script's, as the normaliser splits), lower case, digit runs to ``0``."""
+    """A run of word characters as normalised words: CamelCase split (at a Latin lower-case letter followed by an
+    upper-case one of any script, as the normaliser splits), lower case, digit runs to ``0``."""
     if text.isascii():
         inner = [start + c.start() for c in _CAMEL.finditer(text[start:end])]
     else:
         inner = [i for i in range(start + 1, end)
-                 if unicodedata.category(text[i - 1]) == "Ll" and unicodedata.category(text[i]) == "Lu"]
+                 if unicodedata.category(text[i]) == "Lu" and unicodedata.category(text[i - 1]) == "Ll"
+                 and unicodedata.name(text[i - 1], "").startswith("LATIN ")]
     cuts = [start, *inner, end]
     return [(_DIGITS.sub("0", text[a:b].lower()), a, b) for a, b in zip(cuts, cuts[1:])]
 
@@ -111,7 +112,8 @@ def join_words(words: Sequence[str]) -> str:
 
 def keyed_tokens(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
     """:func:`tokenise` of each text, each word keyed as detection compares it (``normalise_prompt`` of the word as
-    written, one polars call for all); words whose key is empty (control or format characters alone) dropped.
+    written, one polars call for all); a key of several words gives each, on the written word's span; words whose
+    key is empty (control or format characters alone) dropped.
 
     Examples
     --------
@@ -123,5 +125,7 @@ def keyed_tokens(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
     if not written:
         return [[] for _ in texts]
     keys = iter(pl.Series(written, dtype=pl.String).to_frame("w").select(normalise_prompt(pl.col("w")))["w"].to_list())
-    keyed = [[(next(keys), a, b) for _, a, b in span] for span in spans]
-    return [[k for k in tok if k[0]] for tok in keyed]
+    # A key may hold several words: characters the key removes sat at a boundary the written word hides
+    # ("You\u200bAre", "a\u0301B": a CamelCase or script boundary once they are gone), and detection reads the
+    # words apart; each is a word of its own here, on the written word's span (break-it review, session 40).
+    return [[(w, a, b) for _, a, b in span for w in next(keys).split(" ") if w] for span in spans]

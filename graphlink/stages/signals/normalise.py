@@ -13,8 +13,8 @@ import string
 
 import polars as pl
 
-__all__ = ["SPACELESS", "spaceless_joined", "ascii_lower", "ascii_words", "casefold_table", "confusable_table", "fold_unicode",
-           "is_ascii", "normalise_prompt", "written_quote", "written_words"]
+__all__ = ["PADDING_BOUND", "SPACELESS", "spaceless_joined", "ascii_lower", "ascii_words", "casefold_table", "confusable_table",
+           "fold_unicode", "is_ascii", "normalise_prompt", "visible_head", "written_quote", "written_words"]
 
 # ASCII punctuation and whitespace but the space: what ``(?-u)[[:punct:]\s]`` matches.
 _SEPARATORS = [*string.punctuation, "\t", "\n", "\x0b", "\x0c", "\r"]
@@ -37,11 +37,14 @@ _INVISIBLE = (r"[\p{Cf}\x00-\x08\x0E-\x1F\x7F-\x84\x86-\x9F\x{034F}\x{115F}\x{11
 # written or left out compares alike; precomposed letters are decomposed first (NFKD), so
 # "é" and "e\u0301" both read "e".
 _MARKS = r"\p{Mn}"
-# A lower-case letter followed by an upper-case one is a word boundary: a template written
-# in CamelCase without spaces ("YouAreAnExpert") reads as its words, as a model reads it. Any script's
-# letters, not only ASCII: look-alike capitals ("YouАreАnExpert", Cyrillic А) are folded to Latin after
-# this split, and an ASCII-only split missed them (break-it review, session 39).
-_CAMEL = r"(\p{Ll})(\p{Lu})"
+# A Latin lower-case letter followed by an upper-case one is a word boundary: a template written
+# in CamelCase without spaces ("YouAreAnExpert") reads as its words, as a model reads it. The capital may be any
+# script's: look-alike capitals ("YouАreАnExpert", Cyrillic А) are folded to Latin after this split, and an
+# ASCII-only split missed them (break-it review, session 39). The lower-case letter is Latin: a split after any
+# script's let random capitals inside Cyrillic or Greek words ("приВет") cut every word of a template in two, so
+# copies with their letters' case flipped at random no longer shared a shingle (break-it review, session 40;
+# Latin text was as exposed before and is).
+_CAMEL = r"([\p{Latin}&&\p{Ll}])(\p{Lu})"
 # The same on ASCII text not yet cleaned of control characters (the fast path removes them later): a boundary
 # with controls between its letters ("a\x07B") is one, as after their removal.
 _CAMEL_ASCII = r"(?-u)([a-z])[\x00-\x08\x0E-\x1F\x7F]*([A-Z])"
@@ -141,6 +144,74 @@ def ascii_lower(text: pl.Expr) -> pl.Expr:
     """ASCII text as :func:`fold_unicode` would give it: CamelCase split, lower case (control characters between
     the two letters of a CamelCase boundary go with the split; :func:`ascii_words` removes the others)."""
     return text.str.replace_all(_CAMEL_ASCII, "$1 $2").str.to_lowercase()
+
+
+# What pads a prompt without being read: the invisible characters comparing removes, runs of 3+ combining marks (no
+# script stacks more than two on a letter; Zalgo text and padding do) and runs of whitespace and punctuation (a line
+# of "=", compared as one space: a run of three or more keeps its first and last character).
+_PADDING = r"(?:" + _INVISIBLE + r"|\p{Mn}{3,})+"
+_SEP = r"[\p{P}\p{Z}\s!-/:-@\[-`{-~]"
+_BLANKS = f"({_SEP}){_SEP}+({_SEP})"
+#: How far past the head padding is removed, in heads: cleaning is regex work, so it is bounded on megabyte prompts;
+#: padding past 32 heads (49,152 characters at the default 64 words) costs the sender more than 32 times the read
+#: prompt in tokens on every request.
+PADDING_BOUND = 32
+
+
+def visible_head(prompt: pl.Expr, chars: int) -> pl.Expr:
+    """A prompt's first ``chars`` characters once padding is taken out: what a head cut by characters reads.
+
+    A head is cut by characters (so the regex work of comparing is bounded on megabyte prompts). Where padding
+    fills more than half of a prompt's first ``chars`` characters, it is removed before the cut, within the first
+    ``PADDING_BOUND * chars`` characters: invisible and control characters (as :func:`normalise_prompt` removes
+    them), runs of three or more combining marks, and runs of whitespace and punctuation but their first and last
+    character. Otherwise 2,000
+    zero-width spaces, blanks or stacked marks in front of a template fill the head, and a ring sending it reads as
+    sending no prompt at all (found in session 40: a 30-account ring went unflagged). Any other prompt is cut as
+    before, so its words and quotes are unchanged.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"p": ["\\u200b" * 300 + "Think step by step", " " * 300 + "Tell   me\\n\\nwhy", "Short  one", None]})
+    >>> df.select(visible_head(pl.col("p"), 10))["p"].to_list()
+    ['Think step', '  Tell  me', 'Short  one', None]
+    """
+    return prompt.map_batches(lambda batch: _visible_head(batch, chars), return_dtype=pl.String, is_elementwise=True)
+
+
+def _visible_head(prompts: pl.Series, chars: int) -> pl.Series:
+    """:func:`visible_head` on a batch, each step on the rows that need it."""
+    head = prompts.cast(pl.String).str.slice(0, chars)
+    # Only a prompt longer than the head can lose words to padding (a shorter one is read whole, and comparing
+    # removes the padding), and only one whose head is mostly padding loses many: the long prompts' heads are
+    # cleaned to find those, and only they are cleaned past the head. Every other prompt is cut as before.
+    rows = (prompts.str.len_chars() > chars).arg_true()
+    if rows.len():
+        cleaned = _unpadded(head.gather(rows), exact=False)
+        rows = rows.filter(cleaned.str.len_chars() < chars // 2)
+    if rows.len():
+        deep = _unpadded(prompts.cast(pl.String).gather(rows).str.slice(0, chars * PADDING_BOUND)).str.slice(0, chars)
+        head = head.scatter(rows, deep)
+    return head
+
+
+def _unpadded(text: pl.Series, exact: bool = True) -> pl.Series:
+    """``text`` without padding (see :func:`visible_head`); ``exact=False``: only its length is right (cheaper)."""
+    frame = text.alias("t").to_frame()
+    # ASCII text can pad only with control characters and blanks: byte-level classes, cheaper than Unicode ones.
+    ascii_ = frame.select(is_ascii(pl.col("t")))["t"]
+    if exact:
+        frame = frame.with_columns(pl.when(ascii_).then(
+            pl.col("t").str.replace_all(r"(?-u)[\x00-\x08\x0E-\x1F\x7F]+", "")
+            .str.replace_all(r"(?-u)([[:punct:]\s])[[:punct:]\s]+([[:punct:]\s])", "$1$2")))
+    else:  # one pass: a run of controls, blanks and punctuation counts two characters
+        frame = frame.with_columns(pl.when(ascii_).then(
+            pl.col("t").str.replace_all(r"(?-u)[[:punct:]\s\x00-\x08\x0E-\x1F\x7F]{3,}", "  ")))
+    other = (~ascii_).arg_true()
+    if other.len():
+        unicode_ = text.gather(other).str.replace_all(_PADDING, "").str.replace_all(_BLANKS, "$1$2")
+        return frame["t"].scatter(other, unicode_)
+    return frame["t"]
 
 
 def is_ascii(text: pl.Expr) -> pl.Expr:

@@ -18,7 +18,7 @@ import polars as pl
 
 from graphlink.config import SignalConfig
 from graphlink.stages.signals.normalise import (SPACELESS, ascii_lower, ascii_words, fold_unicode, is_ascii,
-                                                normalise_prompt, written_quote, written_words)
+                                                normalise_prompt, visible_head, written_quote, written_words)
 from graphlink.stages.burst_templates import prompt_openings
 from graphlink.stages.signals.shared_heads import kept_words, plain_positions, read_past_shared_heads, spans_cut
 from graphlink.stages.encode import (EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run,
@@ -93,7 +93,7 @@ def quote_shingles(enc: EncodedEvents, texts: pl.DataFrame, located: pl.DataFram
         return normalised
     keys = (text_keys.join(located.select("text_hash").unique(), on="text_hash", how="semi")
             .group_by("text_hash").agg(pl.col("key").min()))
-    head = pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD)
+    head = visible_head(pl.col("prompt"), max_words * _CHARS_PER_WORD)
     if raw is not None:
         # The sampled prompts' heads, kept from the read that chose them.
         originals = raw.join(keys.select("key"), on="key", how="semi").lazy().select(
@@ -192,13 +192,13 @@ def hash_limits(events: pl.Series, max_prompts: int, max_total: int | None) -> n
 
 
 def head_text(max_words: int) -> pl.Expr:
-    """A prompt's first ``max_words * _CHARS_PER_WORD`` characters, as new strings.
+    """A prompt's first ``max_words * _CHARS_PER_WORD`` characters past its padding (:func:`visible_head`), as new strings.
 
     A concatenation writes new strings, so the kept heads do not hold the read
     buffers; case is kept for the Unicode steps, which fold upper-case
     look-alikes before lower-casing.
     """
-    return pl.concat_str([pl.col("prompt").str.slice(0, max_words * _CHARS_PER_WORD), pl.lit("")])
+    return pl.concat_str([visible_head(pl.col("prompt"), max_words * _CHARS_PER_WORD), pl.lit("")])
 
 
 def prompt_heads(config: SignalConfig) -> PromptHeads:
