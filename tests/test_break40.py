@@ -5,6 +5,8 @@
   :func:`graphlink.stages.signals.normalise.visible_head` removes padding that fills most of the head.
 * The template view's tokens: a character detection removes at a CamelCase boundary ("You\u200bAre") left one
   view "word" holding several, so the view showed no template for a ring detection linked by it.
+* match on a list of ids after a run that mapped its time column or named --signal columns: the list was read
+  with the whole earlier map ("column 'ts' (mapped to timestamp) not found"); it is read by its ids alone.
 * Random letter case in a Cyrillic template: the CamelCase split after any script's lower-case letter (session 39)
   cut each randomly cased word in two; the split is after a Latin lower-case letter only.
 """
@@ -122,3 +124,33 @@ def test_a_prompt_with_ordinary_blanks_is_cut_as_before():
     text = "Dear team,\n\n  please   review the attached report. " * 60  # 3,000+ characters, little padding
     head = pl.DataFrame({"p": [text]}).select(visible_head(pl.col("p"), 1536))["p"][0]
     assert head == text[:1536]
+
+
+def _mapped_run(tmp_path: Path) -> tuple[Path, pl.DataFrame]:
+    events = pl.read_parquet(FIXTURES / "events.parquet").head(6000)
+    renamed = events.rename({"account_id": "user_id", "timestamp": "ts"})  # the README's own example map
+    graphlink.detect(renamed, column_map={"account_id": "user_id", "timestamp": "ts"}).save(tmp_path / "out")
+    return tmp_path / "out", events
+
+
+def test_match_looks_up_a_list_of_ids_after_a_run_that_mapped_account_id_and_timestamp(tmp_path):
+    out, events = _mapped_run(tmp_path)
+    ids = events["account_id"].unique().sort().head(3)
+    listed = tmp_path / "ids.csv"
+    pl.DataFrame({"account_id": [*ids, "never_seen"]}).write_csv(listed)
+    # README: "--map account_id=account_id reads a list of ids after a run that mapped account_id=user_id".
+    # got: InputError "column 'ts' (mapped to timestamp) not found" (and with timestamp=timestamp: column
+    # 'timestamp' not found): a list of ids cannot be looked up after any run that mapped its time column.
+    result = graphlink.match(out, listed, columns=(("account_id", "account_id"),))
+    assert result.matches.height == 4
+
+
+def test_match_looks_up_a_list_of_ids_after_a_run_with_a_signal_column(tmp_path):
+    events = pl.read_parquet(FIXTURES / "events.parquet").head(6000).with_columns(
+        device_id=pl.col("payment_fingerprint").str.slice(0, 6))
+    graphlink.detect(events, extra_signals=("device_id",)).save(tmp_path / "out")
+    listed = tmp_path / "ids.csv"
+    pl.DataFrame({"account_id": events["account_id"].unique().sort().head(3)}).write_csv(listed)
+    # got: InputError "signal column 'device_id' not found; columns are: account_id" -- and match has no option to
+    # drop the earlier run's --signal columns
+    assert graphlink.match(tmp_path / "out", listed).matches.height == 3

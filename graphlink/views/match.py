@@ -107,6 +107,19 @@ def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), **
     return config
 
 
+def id_list(events: str | Path | pl.DataFrame | pl.LazyFrame, config: PipelineConfig, error: InputError):
+    """``events`` read as a list of ids (only its ``account_id`` column, as mapped), or ``error`` (reading it with the
+    earlier run's whole map and ``--signal`` columns) raised: a list has none of the run's other columns."""
+    ingest = replace(config.ingest, column_map=tuple(p for p in config.ingest.column_map if p[0] == "account_id"))
+    try:
+        ev = (load_events(events, ingest, ()) if isinstance(events, (str, Path)) else events_from_frame(events, ingest))
+    except InputError:
+        ev = None
+    if ev is None or set(ev.columns) - {"account_id"}:
+        raise error
+    return ev
+
+
 def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str]) -> tuple[set[str], list[str]]:
     """The kinds the new log can be matched on, and a warning for each column of the earlier log it lacks.
 
@@ -291,8 +304,11 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     kinds = set(known_values["kind"].unique().to_list())
     source = str(events) if isinstance(events, (str, Path)) else "<frame>"
     extra = config.signals.extra_signals
-    ev = (load_events(events, config.ingest, extra) if isinstance(events, (str, Path))
-          else events_from_frame(events, config.ingest, extra_signals=extra))
+    try:
+        ev = (load_events(events, config.ingest, extra) if isinstance(events, (str, Path))
+              else events_from_frame(events, config.ingest, extra_signals=extra))
+    except InputError as error:
+        ev = id_list(events, config, error)  # a list of ids lacks the earlier run's other mapped and --signal columns
     mapping = (exported_ids(ev.frame.select(pl.col("account_id").cast(pl.String).unique()).collect()["account_id"]
                             .drop_nulls(), outputs) if set(ev.columns) <= {"account_id"} else {})
     if mapping:  # a list to look up: ids copied back from members.csv read as the ids (every view of the rows)
