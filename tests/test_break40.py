@@ -5,6 +5,9 @@
   :func:`graphlink.stages.signals.normalise.visible_head` removes padding that fills most of the head.
 * The template view's tokens: a character detection removes at a CamelCase boundary ("You\u200bAre") left one
   view "word" holding several, so the view showed no template for a ring detection linked by it.
+* The template view built at most three templates, most phrases first, and sorted them by accounts after the cut:
+  a short template 17 of 20 members send was dropped for three longer ones (report and notebook then omitted the
+  template the evidence lists).
 * match on a list of ids after a run that mapped its time column or named --signal columns: the list was read
   with the whole earlier map ("column 'ts' (mapped to timestamp) not found"); it is read by its ids alone.
 * Random letter case in a Cyrillic template: the CamelCase split after any script's lower-case letter (session 39)
@@ -154,3 +157,34 @@ def test_match_looks_up_a_list_of_ids_after_a_run_with_a_signal_column(tmp_path)
     # got: InputError "signal column 'device_id' not found; columns are: account_id" -- and match has no option to
     # drop the earlier run's --signal columns
     assert graphlink.match(tmp_path / "out", listed).matches.height == 3
+
+
+LONG = [
+    "Reason carefully and show all of your work, including calculations you discard, then give the final answer: {}",
+    "Produce a detailed rationale for the following exercise, written as numbered reasoning steps, then the result: {}",
+    "Explain every intermediate thought you have while you solve this, listing each rejected idea as well: {}",
+    "Write out your complete chain of reasoning in full sentences before committing to any single conclusion: {}",
+]
+SHORT = "Task {}: solve step by step now: {}"
+WORDS = "apple river stone cloud maple orbit piano tiger lemon candle violet harbor copper meadow falcon".split()
+
+
+def _fill(rng: random.Random) -> str:
+    return " ".join(rng.sample(WORDS, 4))
+
+
+def test_the_template_most_accounts_send_is_not_dropped_for_longer_ones():
+    rng = random.Random(3)
+    prompts = []
+    for a in range(20):  # 20 members (the view samples 20), five prompts each
+        sent = [SHORT.format(rng.randint(100, 999), _fill(rng))] if a < 17 else []  # 17 of 20: the most shared
+        sent += [LONG[a % 4].format(_fill(rng)) for _ in range(2)] + [LONG[(a + 1) % 4].format(_fill(rng)) for _ in range(2)]
+        sent += [LONG[(a + 2) % 4].format(_fill(rng))] if a >= 17 else []
+        prompts += [(f"acct{a:02d}", p) for p in sent]  # each long template: about 10 accounts
+    found = reconstruct_templates(prompts=prompts, max_templates=3)
+    everything = reconstruct_templates(prompts=prompts, max_templates=10)
+    assert max(t.accounts for t in everything) == 17  # the short template is found when nothing is cut
+    # got: the three long templates (more phrases each, built first) and not the 17-account one, cut before the
+    # templates are sorted by accounts -- the report's and notebook's templates then omit the template the cluster's
+    # evidence lists (out9240 cluster 53: 11 of 14 members' template missing from ClusterView.templates())
+    assert max(t.accounts for t in found) == 17

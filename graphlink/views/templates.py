@@ -233,7 +233,9 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
             located.append((account, text, tokens[text], hits))
     templates = []
     remaining = located
-    while remaining and len(templates) < max_templates:
+    # Built most phrases first, kept most accounts first: the cut comes after the sort, so a short template most
+    # members send is not dropped for longer ones fewer send (break-it review, session 40). Bounded for long samples.
+    while remaining and len(templates) < 10 * max_templates:
         # The example: the prompt with most template phrases (ties: shorter text, then text).
         best = min(remaining, key=lambda item: (-len(item[3]), len(item[1]), item[1]))
         grams = set(best[3])
@@ -252,7 +254,7 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
             opens = [_common_prefix([word_lists[followers.index(best)], w]) for w in word_lists]
             shared = sorted(opens, reverse=True)[int(np.ceil(0.6 * len(opens))) - 1]
             headed = [f for f, n in zip(followers, opens) if n >= shared]
-            behind, sent = _behind_head(shingles, headed, shared, ngram, min_share, max_templates - len(templates))
+            behind, sent = _behind_head(shingles, headed, shared, ngram, min_share, max_templates)
             if behind:  # the head's other followers (its users' own requests) are read again: the head and ⟨…⟩
                 templates += behind
                 remaining = [item for item in remaining if all(item is not f for f in sent)]
@@ -261,7 +263,7 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
         templates.append(Template(parts=_parts(best[1], best[2], spans), example=best[1], prompts=len(followers),
                                   accounts=len({f[0] for f in followers})))
         remaining = [item for item in remaining if all(item is not f for f in followers)]
-    return sorted(templates, key=lambda t: (-t.accounts, -t.prompts, t.text()))
+    return sorted(templates, key=lambda t: (-t.accounts, -t.prompts, t.text()))[:max_templates]
 
 
 #: Words a template's followers must all open with for the rest to be read as templates of their own: a shared head
