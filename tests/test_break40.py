@@ -8,6 +8,8 @@
 * The template view built at most three templates, most phrases first, and sorted them by accounts after the cut:
   a short template 17 of 20 members send was dropped for three longer ones (report and notebook then omitted the
   template the evidence lists).
+* The CSV formula guard wrote ids "=SUM(A1)" and "'=SUM(A1)" alike ("'=SUM(A1)"); a cell starting with ' is guarded
+  too, so each exported cell reads back as one account.
 * match on a list of ids after a run that mapped its time column or named --signal columns: the list was read
   with the whole earlier map ("column 'ts' (mapped to timestamp) not found"); it is read by its ids alone.
 * Random letter case in a Cyrillic template: the CamelCase split after any script's lower-case letter (session 39)
@@ -188,3 +190,14 @@ def test_the_template_most_accounts_send_is_not_dropped_for_longer_ones():
     # templates are sorted by accounts -- the report's and notebook's templates then omit the template the cluster's
     # evidence lists (out9240 cluster 53: 11 of 14 members' template missing from ClusterView.templates())
     assert max(t.accounts for t in found) == 17
+
+
+def test_csv_export_keeps_an_id_that_starts_with_a_quote_apart_from_a_guarded_formula_id():
+    from graphlink.views.safety import csv_safe, csv_safe_expr, csv_unguarded
+    # got: both "'=SUM(A1)": two accounts read alike in members.csv, and expand/match resolve the cell to one of them
+    assert csv_safe("=SUM(A1)") != csv_safe("'=SUM(A1)")
+    # and each exported cell read back (expand's seeds, match's lists) stands for its own account
+    assert csv_unguarded([csv_safe("=SUM(A1)")]) == {csv_safe("=SUM(A1)"): "=SUM(A1)"}
+    assert csv_unguarded([csv_safe("'=SUM(A1)")]) == {csv_safe("'=SUM(A1)"): "'=SUM(A1)"}
+    ids = ["=SUM(A1)", "'=SUM(A1)", "'plain", "plain"]
+    assert pl.DataFrame({"a": ids}).select(csv_safe_expr("a"))["a"].to_list() == [csv_safe(i) for i in ids]

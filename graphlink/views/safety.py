@@ -24,6 +24,9 @@ _INVISIBLE_EXTRA = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, *range(0x1
 #: (＝ ＋ － ＠, which East Asian spreadsheet locales convert on entry), or with a tab or carriage return
 #: (OWASP, "CSV Injection"). One pattern for :func:`csv_safe` and :func:`csv_safe_expr`.
 _FORMULA = "^[ \u00a0\u200b-\u200f\u2060-\u2064\ufeff]*[=+\\-@\uff1d\uff0b\uff0d\uff20\t\r]"
+# Guarded too: a cell that already starts with the guard's ' (an id such as "'=x" would otherwise read as the guarded
+# "=x", and a copy pasted back would name the wrong account; break-it review, session 40).
+_GUARDED = f"(?:{_FORMULA})|^'"
 
 
 def replace_controls(text: str) -> str:
@@ -128,20 +131,21 @@ def csv_safe(text: str | None) -> str | None:
     """Neutralise spreadsheet formulas and terminal control characters in a CSV cell.
 
     Cells starting with = + - @ (or tab/CR), also in full width (＝＋－＠) or behind spaces and
-    invisible characters (a BOM, a zero-width space), get a leading ' (OWASP, CSV injection);
+    invisible characters (a BOM, a zero-width space), get a leading ' (OWASP, CSV injection), and so do
+    cells already starting with ' (so a guarded cell reads back as one value only: :func:`csv_unguarded`);
     control characters become U+FFFD, so printing the file cannot retitle or clear a terminal.
 
     Examples
     --------
-    >>> csv_safe("=HYPERLINK(\\"http://x\\")"), csv_safe("plain"), csv_safe("-1")
-    ('\\'=HYPERLINK("http://x")', 'plain', "'-1")
+    >>> csv_safe("=HYPERLINK(\\"http://x\\")"), csv_safe("plain"), csv_safe("-1"), csv_safe("'=x")
+    ('\\'=HYPERLINK("http://x")', 'plain', "'-1", "''=x")
     >>> csv_safe("\\x1b]0;pwned\\x07 ok")
     '\ufffd]0;pwned\ufffd ok'
     """
     if text is None:
         return None
     text = re.sub(_CSV_CONTROL, "\ufffd", text)
-    return "'" + text if re.match(_FORMULA, text) else text
+    return "'" + text if re.match(_GUARDED, text) else text
 
 
 def csv_unguarded(ids: Iterable[str]) -> dict[str, str]:
@@ -159,4 +163,4 @@ def csv_unguarded(ids: Iterable[str]) -> dict[str, str]:
 def csv_safe_expr(column: str) -> pl.Expr:
     """Polars form of :func:`csv_safe` for a string column."""
     col = pl.col(column).cast(pl.String).str.replace_all(_CSV_CONTROL, "\ufffd")
-    return pl.when(col.str.contains(_FORMULA)).then(pl.lit("'") + col).otherwise(col).alias(column)
+    return pl.when(col.str.contains(_GUARDED)).then(pl.lit("'") + col).otherwise(col).alias(column)
