@@ -10,6 +10,8 @@
   template the evidence lists).
 * The CSV formula guard wrote ids "=SUM(A1)" and "'=SUM(A1)" alike ("'=SUM(A1)"); a cell starting with ' is guarded
   too, so each exported cell reads back as one account.
+* A list of ids without a header given to match: the error told to map account_id to the first id, which then
+  dropped that id silently; it now says the list needs a header line.
 * match on a list of ids after a run that mapped its time column or named --signal columns: the list was read
   with the whole earlier map ("column 'ts' (mapped to timestamp) not found"); it is read by its ids alone.
 * Random letter case in a Cyrillic template: the CamelCase split after any script's lower-case letter (session 39)
@@ -201,3 +203,15 @@ def test_csv_export_keeps_an_id_that_starts_with_a_quote_apart_from_a_guarded_fo
     assert csv_unguarded([csv_safe("'=SUM(A1)")]) == {csv_safe("'=SUM(A1)"): "'=SUM(A1)"}
     ids = ["=SUM(A1)", "'=SUM(A1)", "'plain", "plain"]
     assert pl.DataFrame({"a": ids}).select(csv_safe_expr("a"))["a"].to_list() == [csv_safe(i) for i in ids]
+
+
+def test_a_headerless_id_list_is_told_to_need_a_header_not_to_map_its_first_id(tmp_path):
+    events = pl.read_parquet(FIXTURES / "events.parquet").head(6000)
+    graphlink.detect(events).save(tmp_path / "out")
+    ids = events["account_id"].unique().sort().head(2).to_list()
+    listed = tmp_path / "seeds.csv"
+    listed.write_text("\n".join(ids) + "\n")
+    # got: "no account_id column (columns in the file: <first id>); map one with --map account_id=COLUMN", and
+    # following it looked up the other ids only, the first dropped without a word
+    with pytest.raises(graphlink.InputError, match="needs a header line, account_id"):
+        graphlink.match(tmp_path / "out", listed)
