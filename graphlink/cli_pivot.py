@@ -161,12 +161,12 @@ SEED_FILE_SUFFIXES = (".txt", ".csv", ".tsv", ".parquet", ".ndjson", ".jsonl")
 
 
 def full_run_command(events: Path, known_dir: Path, accounts: Path | None = None, maps: list[str] | None = None,
-                     reading: dict[str, str | None] | None = None) -> str:
+                     reading: dict[str, str | None] | None = None, signals: list[str] | None = None) -> str:
     """The shell command for a full detect run of the new log, keeping the earlier run's cluster ids.
 
     ``reading`` holds the reading options given to ``match`` (``--format``, ``--timestamp-format``,
-    ``--separator``: option name to value); they are carried over, as ``--map`` is, so the command
-    reads the log as match did.
+    ``--separator``: option name to value); they are carried over, as ``--map`` (the earlier run's map with
+    match's on top) and the earlier run's ``--signal`` columns are, so the command reads the log as match did.
 
     Examples
     --------
@@ -181,6 +181,8 @@ def full_run_command(events: Path, known_dir: Path, accounts: Path | None = None
         words += ["--accounts", str(accounts)]
     for value in maps or ():
         words += ["--map", value]
+    for column in signals or ():
+        words += ["--signal", column]
     for option, value in (reading or {}).items():
         if value is not None:
             words += [option, str(getattr(value, "value", value))]
@@ -259,7 +261,9 @@ def match_command(
         return
     say = out.print if out.is_terminal else err.print
     reading = {"--format": fmt, "--timestamp-format": timestamp_format, "--separator": separator}
-    full_run = full_run_command(events, known_dir, accounts, maps, reading)
+    read = result.run["inputs"]["events"]  # the map and --signal columns the new log was read with (brk40)
+    full_run = full_run_command(events, known_dir, accounts, [f"{k}={v}" for k, v in read["column_map"].items()],
+                                reading, read["signals"])
     for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"]):
         say(Text(terminal_safe(line)))
     unseen = counts["unmatched"] - counts.get("earlier_unclustered", 0)

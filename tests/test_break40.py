@@ -12,6 +12,8 @@
   too, so each exported cell reads back as one account.
 * A list of ids without a header given to match: the error told to map account_id to the first id, which then
   dropped that id silently; it now says the list needs a header line.
+* match's suggested full run ("for a full run: graphlink detect ...") left out the earlier run's column map and
+  --signal columns, so the command failed ("no account_id column"); they are carried over.
 * match on a list of ids after a run that mapped its time column or named --signal columns: the list was read
   with the whole earlier map ("column 'ts' (mapped to timestamp) not found"); it is read by its ids alone.
 * Random letter case in a Cyrillic template: the CamelCase split after any script's lower-case letter (session 39)
@@ -215,3 +217,31 @@ def test_a_headerless_id_list_is_told_to_need_a_header_not_to_map_its_first_id(t
     # following it looked up the other ids only, the first dropped without a word
     with pytest.raises(graphlink.InputError, match="needs a header line, account_id"):
         graphlink.match(tmp_path / "out", listed)
+
+
+def test_matchs_full_run_command_keeps_the_earlier_runs_map_and_signals(tmp_path):
+    import re
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+
+    events = pl.read_parquet(FIXTURES / "events.parquet").head(6000).with_columns(
+        device_id=pl.col("payment_fingerprint").str.slice(0, 6))
+    renamed = events.rename({"account_id": "user_id", "timestamp": "ts"})
+    renamed.write_parquet(tmp_path / "day1.parquet")
+    renamed.tail(2000).write_parquet(tmp_path / "day2.parquet")
+    runner = CliRunner()
+    first = runner.invoke(app, ["detect", str(tmp_path / "day1.parquet"), "--out", str(tmp_path / "out"), "-q",
+                                "--map", "account_id=user_id,timestamp=ts", "--signal", "device_id"])
+    assert first.exit_code == 0, first.output
+    matched = runner.invoke(app, ["match", str(tmp_path / "out"), str(tmp_path / "day2.parquet"),
+                                  "--out", str(tmp_path / "m")], env={"COLUMNS": "400"})
+    assert matched.exit_code == 0, matched.output
+    command = re.search(r"for a full run: (graphlink detect .*?)\)", " ".join(matched.output.split())).group(1)
+    words = shlex.split(command)
+    # got: "graphlink detect day2.parquet --previous out --out out-next", which fails: no account_id column
+    assert "account_id=user_id" in words and "timestamp=ts" in words and "device_id" in words
+    full = runner.invoke(app, words[1:] + ["-q"])
+    assert full.exit_code == 0, full.output
