@@ -14,6 +14,8 @@
   dropped that id silently; it now says the list needs a header line.
 * match's suggested full run ("for a full run: graphlink detect ...") left out the earlier run's column map and
   --signal columns, so the command failed ("no account_id column"); they are carried over.
+* Evidence kept each kind's 10 strongest values: one template's phrases are equally strong, so a cluster with two
+  templates quoted one (26 of 29 such flagged clusters); past 3 phrases of one template the next template's come.
 * match on a list of ids after a run that mapped its time column or named --signal columns: the list was read
   with the whole earlier map ("column 'ts' (mapped to timestamp) not found"); it is read by its ids alone.
 * Random letter case in a Cyrillic template: the CamelCase split after any script's lower-case letter (session 39)
@@ -245,3 +247,19 @@ def test_matchs_full_run_command_keeps_the_earlier_runs_map_and_signals(tmp_path
     assert "account_id=user_id" in words and "timestamp=ts" in words and "device_id" in words
     full = runner.invoke(app, words[1:] + ["-q"])
     assert full.exit_code == 0, full.output
+
+
+def test_evidence_quotes_each_template_of_a_cluster():
+    from graphlink.stages.evidence import top_per_kind
+
+    # Cluster 1: template A (20 phrases, all 10 members) and template B (8 phrases, 6 members); a card.
+    values = [("prompt", f"a{i}", 10) for i in range(20)] + [("prompt", f"b{i}", 6) for i in range(8)] + [("payment", "c", 4)]
+    signals = pl.DataFrame({"signal_idx": list(range(len(values))), "kind": [k for k, _, _ in values],
+                            "value": [v for _, v, _ in values], "weight": [0.2] * 28 + [3.0], "df": [12] * 29},
+                           schema_overrides={"signal_idx": pl.UInt32, "df": pl.UInt32})
+    shared = pl.DataFrame({"cluster_id": [1] * len(values), "signal_idx": list(range(len(values))),
+                           "accounts_sharing": [n for _, _, n in values]},
+                          schema_overrides={"signal_idx": pl.UInt32, "accounts_sharing": pl.UInt32})
+    kept = top_per_kind(shared, 10, signals).filter(pl.col("kind") == "prompt")["value"].to_list()
+    # got: a0 ... a9 -- template B, sent by 6 of the 10 members, quoted nowhere
+    assert kept[:6] == ["a0", "a1", "a2", "b0", "b1", "b2"] and len(kept) == 10

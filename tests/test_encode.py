@@ -136,10 +136,13 @@ def test_top_per_kind_matches_a_full_sort_with_ties_at_the_cut():
         "signal_idx": np.arange(n, dtype=np.uint32),
         "accounts_sharing": rng.integers(2, 5, n).astype(np.uint32),
     })
+    # Equally strong prompt phrases (one template's) past the first 3 (by signal) come after the other values.
+    group = ["cluster_id", "kind", "links", "strength", "accounts_sharing", "weight"]
     full = (shared.join(signals, on="signal_idx").with_columns((pl.col("weight") > 0).alias("links"),
                                                                  (pl.col("weight") * pl.col("accounts_sharing")).alias("strength"))
-            .sort(["cluster_id", "kind", "links", "strength", "accounts_sharing", "weight", "value"],
-                  descending=[False, False, True, True, True, True, False])
+            .with_columns(over=(pl.col("kind") == "prompt") & (pl.col("signal_idx").rank("ordinal").over(group) > 3))
+            .sort(["cluster_id", "kind", "links", "over", "strength", "accounts_sharing", "weight", "value"],
+                  descending=[False, False, True, False, True, True, True, False])
             .group_by("cluster_id", "kind", maintain_order=True).head(4))
     got = top_per_kind(shared, 4, signals)
     cols = ["cluster_id", "kind", "accounts_sharing", "weight", "value"]

@@ -91,6 +91,12 @@ def cluster_evidence(memberships: pl.DataFrame, signals: pl.DataFrame, clusters:
             .select(list(EVIDENCE_SCHEMA.names())).cast(dict(EVIDENCE_SCHEMA)))
 
 
+#: Phrases of one template (equally strong prompt values) kept before the next template's: 3 shingles of 5 words
+#: overlap into a 7-word passage, enough to recognise a template, and with the default 10 phrases a kind three
+#: templates are quoted.
+PHRASES_PER_TEMPLATE = 3
+
+
 def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | None = None) -> pl.DataFrame:
     """The ``per_kind`` values per cluster and kind to show: linking values first, then the strongest
     (``weight × accounts_sharing``, the order every view lists a kind's values in:
@@ -101,7 +107,9 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
     /24) still shows what links it. Strength before members: kept by members alone, a public prompt every member
     and hundreds of outsiders send (a framework's system prompt) filled an agent fleet's prompt rows, and its own
     template was cut (new-user review, session 39: 10 of 19 flagged clusters of independent 154 quoted only it; 2
-    now). ``shared`` has ``cluster_id, signal_idx,
+    now). A kind's values equally strong (one template's phrases) past :data:`PHRASES_PER_TEMPLATE` of them
+    (prompt phrases only) come after the other values, so a cluster's several templates are all quoted.
+    ``shared`` has ``cluster_id, signal_idx,
     accounts_sharing`` and, unless ``signals`` is given to supply them,
     ``kind, value, weight``. Candidates are cut on the numbers first, keeping
     ties at the cut, so the text is read and compared only for the few rows
@@ -112,13 +120,22 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
         missing = [c for c in ("kind", "weight") if c not in shared.columns]
         if missing:
             shared = shared.join(signals.select("signal_idx", *missing), on="signal_idx")
-    order = ["cluster_id", "kind", "__links", "__strength", "accounts_sharing", "weight"]
-    descending = [False, False, True, True, True, True]
+    strength = ["__links", "__strength", "accounts_sharing", "weight"]
     ranked = shared.with_columns((pl.col("weight") > 0).alias("__links"),
-                                 (pl.col("weight") * pl.col("accounts_sharing")).alias("__strength")).sort(order, descending=descending)
+                                 (pl.col("weight") * pl.col("accounts_sharing")).alias("__strength")).sort(
+        ["cluster_id", "kind", *strength, "signal_idx"], descending=[False, False, True, True, True, True, False])
+    # One template's phrases are equally strong (the same members send them all): past PHRASES_PER_TEMPLATE of
+    # them, the next template's phrases come first, so each template of a cluster is quoted (break-it review,
+    # session 40: 26 of 29 flagged clusters with several templates quoted one only).
+    same = pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in ["cluster_id", "kind", *strength]]).fill_null(True)
+    ranked = ranked.with_columns(((pl.col("kind") == "prompt") & (position_in_run(same) >= PHRASES_PER_TEMPLATE))
+                                 .alias("__over"))
+    order = ["cluster_id", "kind", "__links", "__over", "__strength", "accounts_sharing", "weight"]
+    descending = [False, False, True, False, True, True, True]
+    ranked = ranked.sort(order, descending=descending, maintain_order=True)
     new_group = (pl.col("cluster_id") != pl.col("cluster_id").shift(1)) | (pl.col("kind") != pl.col("kind").shift(1))
     ranked = ranked.with_columns(position_in_run(new_group).alias("__nth"))
-    ties = ["__links", "__strength", "accounts_sharing", "weight"]
+    ties = ["__links", "__over", "__strength", "accounts_sharing", "weight"]
     boundary = ranked.filter(pl.col("__nth") == per_kind - 1).select(
         "cluster_id", "kind", *[pl.col(c).alias(f"__b{c}") for c in ties])
     at_cut = pl.all_horizontal([pl.col(c) == pl.col(f"__b{c}") for c in ties])
@@ -134,7 +151,7 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
     return (
         candidates.sort([*order, "value"], descending=[*descending, False])
         .group_by("cluster_id", "kind", maintain_order=True).head(per_kind)
-        .drop("__links", "__strength")
+        .drop("__links", "__strength", "__over")
     )
 
 
