@@ -16,6 +16,9 @@
   --signal columns, so the command failed ("no account_id column"); they are carried over.
 * Evidence kept each kind's 10 strongest values: one template's phrases are equally strong, so a cluster with two
   templates quoted one (26 of 29 such flagged clusters); past 3 phrases of one template the next template's come.
+* A cluster's why quoted the phrase ranked holders^2 / df highest, even one member's own (a person's question one
+  stranger also asked) over the ring's template (new-user review nu40: 4 of 20 flagged clusters); a quoted phrase
+  is held by 2+ members.
 * match on a list of ids after a run that mapped its time column or named --signal columns: the list was read
   with the whole earlier map ("column 'ts' (mapped to timestamp) not found"); it is read by its ids alone.
 * Random letter case in a Cyrillic template: the CamelCase split after any script's lower-case letter (session 39)
@@ -263,3 +266,24 @@ def test_evidence_quotes_each_template_of_a_cluster():
     kept = top_per_kind(shared, 10, signals).filter(pl.col("kind") == "prompt")["value"].to_list()
     # got: a0 ... a9 -- template B, sent by 6 of the 10 members, quoted nowhere
     assert kept[:6] == ["a0", "a1", "a2", "b0", "b1", "b2"] and len(kept) == 10
+
+
+def test_the_quoted_template_is_held_by_two_members_or_more():
+    from graphlink.stages.scoring import cluster_features
+
+    U32 = pl.UInt32
+    members = pl.DataFrame({"account_idx": list(range(6)), "cluster_id": [1] * 6}, schema={"account_idx": U32, "cluster_id": pl.Int64})
+    index = pl.DataFrame({"account_idx": list(range(6)), "account_id": [f"a{i}" for i in range(6)], "events": [20] * 6},
+                         schema={"account_idx": U32, "account_id": pl.String, "events": pl.UInt32})
+    # Signal 0: the ring's phrase, held by all six members and 160 accounts elsewhere (the operator's other cells);
+    # signal 1: member 5's own question, which one stranger asks too.
+    memberships = pl.DataFrame({"account_idx": [*range(6), 5], "signal_idx": [0] * 6 + [1], "count": [5] * 6 + [3]},
+                               schema={"account_idx": U32, "signal_idx": U32, "count": U32})
+    signals = pl.DataFrame({"signal_idx": [0, 1], "kind": ["prompt", "prompt"], "df": [166, 2], "weight": [0.1, 0.3],
+                            "value": ["think through the following task", "why does vitamin d matter"]},
+                           schema={"signal_idx": U32, "kind": pl.String, "df": U32, "weight": pl.Float64, "value": pl.String})
+    stats = pl.DataFrame({"account_idx": list(range(6)), "prompts_sampled": [5] * 6, "prompts_scripted": [5] * 5 + [0]},
+                         schema={"account_idx": U32, "prompts_sampled": U32, "prompts_scripted": U32})
+    f = cluster_features(members, index, memberships, signals, None, stats)
+    # got: "why does vitamin d matter" (1 holder, rank 1/2) over the ring's phrase (6 holders, rank 36/166)
+    assert f["template"].to_list() == ["think through the following task"]

@@ -240,17 +240,17 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             .filter(pl.col(sent) > 0).mean().alias("member_template_share"),
             (pl.col(sent) > 0).sum().alias("prompt_members"), unscheduled_scripted(sent, scripted, schedules)),
             on="cluster_id", how="left")
-        # The shingle to quote: the cluster's own phrasing, not the most common stock phrase.
-        # Ranked by holders * (holders / df) -- members holding it times the share of its holders
-        # in the whole log that are members (tf-idf's support times specificity): a template nine
-        # members send and no one else (9 * 1) outranks "give me 9 ideas for" that 28 members and
-        # 500 strangers write (28 * 0.056).
+        # The shingle to quote: the cluster's own phrasing, not the most common stock phrase. Ranked by holders *
+        # (holders / df) -- members holding it times the share of its holders in the whole log that are members
+        # (tf-idf's support times specificity): a template nine members send and no one else (9 * 1) outranks "give
+        # me 9 ideas for" that 28 members and 500 strangers write (28 * 0.056). Held by 2+ members: one member's
+        # phrase is its own (a bystander's question quoted over the ring's template: new-user review, session 40).
         if prompts.height:
             top = (
                 prompts.group_by("cluster_id", "signal_idx").agg(
                     (pl.len().cast(pl.Float64) ** 2 / pl.col("df").first().cast(pl.Float64).clip(1, None)).alias("rank"),
-                    pl.col("count").sum().alias("n"), pl.col("value").first().alias("template"))
-                .sort(["cluster_id", "rank", "n", "signal_idx"], descending=[False, True, True, False])
+                    pl.col("count").sum().alias("n"), pl.col("value").first().alias("template"), pl.len().alias("held"))
+                .filter(pl.col("held") >= 2).sort(["cluster_id", "rank", "n", "signal_idx"], descending=[False, True, True, False])
                 .group_by("cluster_id", maintain_order=True).first()
                 .select("cluster_id", "template")
             )
