@@ -7,6 +7,7 @@ result; library errors become a one-line message and exit code 2.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -196,6 +197,11 @@ def detect(
     if result.clusters.height:
         print_table(clusters_table(result.clusters, top, "Top clusters", run),  # piped: kinds named as on a terminal
                     cluster_rows(result.clusters, top, run, words=True), CLUSTER_HEADERS)
+        # What to run next (new-user review, session 40: after detect nothing said where to look).
+        first = result.clusters.sort(["flagged", "score"], descending=True)["cluster_id"][0]
+        where = shlex.quote(str(out_dir))
+        say(Text(terminal_safe(f"next: graphlink show {where} {first} (members and evidence) · graphlink report {where} "
+                               f"(HTML) · graphlink export {where} (the flagged clusters for a case tool)")), soft_wrap=True)
 
 
 RedactOpt = Annotated[bool, typer.Option(

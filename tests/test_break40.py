@@ -287,3 +287,15 @@ def test_the_quoted_template_is_held_by_two_members_or_more():
     f = cluster_features(members, index, memberships, signals, None, stats)
     # got: "why does vitamin d matter" (1 holder, rank 1/2) over the ring's phrase (6 holders, rank 36/166)
     assert f["template"].to_list() == ["think through the following task"]
+
+
+def test_detect_says_what_to_run_next(tmp_path):
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+
+    result = CliRunner().invoke(app, ["detect", str(FIXTURES / "events.parquet"), "--out", str(tmp_path / "out")],
+                                env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    # new-user review nu40: after detect nothing said where to look next
+    assert "next: graphlink show" in result.output and "graphlink report" in result.output
