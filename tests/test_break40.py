@@ -272,21 +272,23 @@ def test_the_quoted_template_is_held_by_two_members_or_more():
     from graphlink.stages.scoring import cluster_features
 
     U32 = pl.UInt32
-    members = pl.DataFrame({"account_idx": list(range(6)), "cluster_id": [1] * 6}, schema={"account_idx": U32, "cluster_id": pl.Int64})
-    index = pl.DataFrame({"account_idx": list(range(6)), "account_id": [f"a{i}" for i in range(6)], "events": [20] * 6},
+    # Cluster 1 (accounts 0-5) and cluster 2 (6-80, the operator's other cell) send the ring's phrase (signal 0, 90
+    # holders in all); member 5 of cluster 1 also asks its own question (signal 1), which one stranger asks too.
+    n = 81
+    members = pl.DataFrame({"account_idx": list(range(n)), "cluster_id": [1] * 6 + [2] * (n - 6)},
+                           schema={"account_idx": U32, "cluster_id": pl.Int64})
+    index = pl.DataFrame({"account_idx": list(range(n)), "account_id": [f"a{i}" for i in range(n)], "events": [20] * n},
                          schema={"account_idx": U32, "account_id": pl.String, "events": pl.UInt32})
-    # Signal 0: the ring's phrase, held by all six members and 160 accounts elsewhere (the operator's other cells);
-    # signal 1: member 5's own question, which one stranger asks too.
-    memberships = pl.DataFrame({"account_idx": [*range(6), 5], "signal_idx": [0] * 6 + [1], "count": [5] * 6 + [3]},
+    memberships = pl.DataFrame({"account_idx": [*range(n), 5], "signal_idx": [0] * n + [1], "count": [5] * n + [3]},
                                schema={"account_idx": U32, "signal_idx": U32, "count": U32})
-    signals = pl.DataFrame({"signal_idx": [0, 1], "kind": ["prompt", "prompt"], "df": [166, 2], "weight": [0.1, 0.3],
+    signals = pl.DataFrame({"signal_idx": [0, 1], "kind": ["prompt", "prompt"], "df": [90, 2], "weight": [0.1, 0.3],
                             "value": ["think through the following task", "why does vitamin d matter"]},
                            schema={"signal_idx": U32, "kind": pl.String, "df": U32, "weight": pl.Float64, "value": pl.String})
-    stats = pl.DataFrame({"account_idx": list(range(6)), "prompts_sampled": [5] * 6, "prompts_scripted": [5] * 5 + [0]},
+    stats = pl.DataFrame({"account_idx": list(range(n)), "prompts_sampled": [5] * n, "prompts_scripted": [5] * 5 + [0] + [5] * (n - 6)},
                          schema={"account_idx": U32, "prompts_sampled": U32, "prompts_scripted": U32})
-    f = cluster_features(members, index, memberships, signals, None, stats)
-    # got: "why does vitamin d matter" (1 holder, rank 1/2) over the ring's phrase (6 holders, rank 36/166)
-    assert f["template"].to_list() == ["think through the following task"]
+    f = cluster_features(members, index, memberships, signals, None, stats).sort("cluster_id")
+    # got: "why does vitamin d matter" (1 holder, rank 1/2) over the ring's phrase (6 holders, rank 36/90)
+    assert f["template"].to_list() == ["think through the following task"] * 2
 
 
 def test_detect_says_what_to_run_next(tmp_path):

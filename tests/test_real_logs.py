@@ -463,4 +463,6 @@ def test_why_quotes_each_clusters_own_phrasing_not_one_stock_phrase_for_all(tmp_
               .select(pl.col("why").str.extract(r'templated \("([^"]*)"\)', 1).alias("quote")).drop_nulls())
     assert quotes.height >= 20  # the fixture's clusters do quote templates
     most = quotes.group_by("quote").len().sort("len", descending=True).row(0)
-    assert most[1] <= 3, most
+    # Session 40: a quote is a phrase 2+ members hold that linked accounts own (one member's own question was quoted
+    # over a ring's template); a stock request several clusters of people share is then quoted by a few (4 of 37).
+    assert most[1] <= 4, most

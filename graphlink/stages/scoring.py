@@ -240,14 +240,14 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             .filter(pl.col(sent) > 0).mean().alias("member_template_share"),
             (pl.col(sent) > 0).sum().alias("prompt_members"), unscheduled_scripted(sent, scripted, schedules)),
             on="cluster_id", how="left")
-        # The shingle to quote: the cluster's own phrasing, not the most common stock phrase. Ranked by holders *
-        # (holders / df) -- members holding it times the share of its holders in the whole log that are members
-        # (tf-idf's support times specificity): a template nine members send and no one else (9 * 1) outranks "give
-        # me 9 ideas for" that 28 members and 500 strangers write (28 * 0.056). Held by 2+ members: one member's
-        # phrase is its own (a bystander's question quoted over the ring's template: new-user review, session 40).
+        # The shingle to quote: the cluster's own phrasing. Ranked by holders * (holders / df): tf-idf's support
+        # times specificity, a template nine members send and no one else (9 * 1) over "give me 9 ideas for" that 28
+        # members and 500 strangers write (28 * 0.056). Only a phrase linked accounts own (_own_template) that 2+
+        # members hold: one member's question was quoted over the ring's template (new-user review, session 40).
         if prompts.height:
+            clustered = pl.len().over("signal_idx").cast(pl.Int64)
             top = (
-                prompts.group_by("cluster_id", "signal_idx").agg(
+                prompts.filter(clustered > pl.col("df").cast(pl.Int64) - clustered).group_by("cluster_id", "signal_idx").agg(
                     (pl.len().cast(pl.Float64) ** 2 / pl.col("df").first().cast(pl.Float64).clip(1, None)).alias("rank"),
                     pl.col("count").sum().alias("n"), pl.col("value").first().alias("template"), pl.len().alias("held"))
                 .filter(pl.col("held") >= 2).sort(["cluster_id", "rank", "n", "signal_idx"], descending=[False, True, True, False])
