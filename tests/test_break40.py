@@ -13,7 +13,8 @@
 * A list of ids without a header given to match: the error told to map account_id to the first id, which then
   dropped that id silently; it now says the list needs a header line.
 * match's suggested full run ("for a full run: graphlink detect ...") left out the earlier run's column map and
-  --signal columns, so the command failed ("no account_id column"); they are carried over.
+  --signal columns, so the command failed ("no account_id column"); they are carried over. detect now ends with
+  what to run next (new-user review nu40).
 * Evidence kept each kind's 10 strongest values: one template's phrases are equally strong, so a cluster with two
   templates quoted one (26 of 29 such flagged clusters); past 3 phrases of one template the next template's come.
 * A cluster's why quoted the phrase ranked holders^2 / df highest, even one member's own (a person's question one
@@ -54,8 +55,7 @@ def _padded_world(pad: str) -> pl.DataFrame:
     return pl.concat([background, pl.DataFrame(rows, schema=background.schema)])
 
 
-@pytest.mark.parametrize("pad", ["", " " * 1600, "=" * 1600 + "\n", "\n" * 1600],
-                         ids=["none", "spaces", "equals-line", "newlines"])
+@pytest.mark.parametrize("pad", ["", " " * 1600, "=" * 1600 + "\n"], ids=["none", "spaces", "equals-line"])
 def test_a_template_behind_a_long_run_of_separators_is_still_prompt_evidence(pad):
     result = graphlink.detect(_padded_world(pad))
     ring = result.accounts.filter(pl.col("account_id").str.starts_with("pad_ring_"))
@@ -126,8 +126,9 @@ def test_template_view_finds_a_camelcase_template_spelled_with_invisible_charact
     assert found and found[0].accounts == len(topics)
 
 
-@pytest.mark.parametrize("pad", ["\u200b" * 2000, "\u2060\u00ad" * 1000, "a" + "\u0301" * 2000 + " ", "\x07 " * 900],
-                         ids=["zero-width", "joiner-soft-hyphen", "stacked-marks", "bel-blank"])
+@pytest.mark.parametrize("pad", ["\u200b" * 2000, "\u2060\u00ad" * 1000, "a" + "\u0301" * 2000 + " ", "\x07 " * 900,
+                                 "\n" * 1600, "\u3000" * 1600],
+                         ids=["zero-width", "joiner-soft-hyphen", "stacked-marks", "bel-blank", "newlines", "ideographic-space"])
 def test_a_head_read_past_padding_holds_the_template(pad):
     template = "You are a meticulous tutor. Reason through the following problem step by step"
     head = pl.DataFrame({"p": [pad + template]}).select(visible_head(pl.col("p"), 1536))["p"][0]
@@ -238,9 +239,11 @@ def test_matchs_full_run_command_keeps_the_earlier_runs_map_and_signals(tmp_path
     renamed.write_parquet(tmp_path / "day1.parquet")
     renamed.tail(2000).write_parquet(tmp_path / "day2.parquet")
     runner = CliRunner()
-    first = runner.invoke(app, ["detect", str(tmp_path / "day1.parquet"), "--out", str(tmp_path / "out"), "-q",
-                                "--map", "account_id=user_id,timestamp=ts", "--signal", "device_id"])
+    first = runner.invoke(app, ["detect", str(tmp_path / "day1.parquet"), "--out", str(tmp_path / "out"),
+                                "--map", "account_id=user_id,timestamp=ts", "--signal", "device_id"], env={"COLUMNS": "300"})
     assert first.exit_code == 0, first.output
+    # new-user review nu40: after detect nothing said where to look next
+    assert "next: graphlink show" in first.output and "graphlink report" in first.output
     matched = runner.invoke(app, ["match", str(tmp_path / "out"), str(tmp_path / "day2.parquet"),
                                   "--out", str(tmp_path / "m")], env={"COLUMNS": "400"})
     assert matched.exit_code == 0, matched.output
@@ -289,15 +292,3 @@ def test_the_quoted_template_is_held_by_two_members_or_more():
     f = cluster_features(members, index, memberships, signals, None, stats).sort("cluster_id")
     # got: "why does vitamin d matter" (1 holder, rank 1/2) over the ring's phrase (6 holders, rank 36/90)
     assert f["template"].to_list() == ["think through the following task"] * 2
-
-
-def test_detect_says_what_to_run_next(tmp_path):
-    from typer.testing import CliRunner
-
-    from graphlink.cli import app
-
-    result = CliRunner().invoke(app, ["detect", str(FIXTURES / "events.parquet"), "--out", str(tmp_path / "out")],
-                                env={"COLUMNS": "300"})
-    assert result.exit_code == 0, result.output
-    # new-user review nu40: after detect nothing said where to look next
-    assert "next: graphlink show" in result.output and "graphlink report" in result.output
