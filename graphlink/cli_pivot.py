@@ -264,7 +264,8 @@ def match_command(
     read = result.run["inputs"]["events"]  # the map and --signal columns the new log was read with (brk40)
     full_run = full_run_command(events, known_dir, accounts, [f"{k}={v}" for k, v in read["column_map"].items()],
                                 reading, read["signals"])
-    for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"]):
+    for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"],
+                             noun="id" if lookup else "event"):
         say(Text(terminal_safe(line)))
     unseen = counts["unmatched"] - counts.get("earlier_unclustered", 0)
     rest = (f"{counts.get('earlier_unclustered', 0):,} in the earlier run in no cluster, {unseen:,} not in the earlier run"
@@ -275,14 +276,16 @@ def match_command(
              f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"), soft_wrap=True)  # copy-pastable
     if lookup:  # every id looked up, with where it stands (brk39): members first, then the run's loners, then the unseen
         matched = result.matches.sort([pl.col("cluster_id").is_null(), pl.col("why").is_null(), "account_id"])
-    rows = [[r["account_id"], _id(r["cluster_id"]), r["flagged"], _id(r["campaign_id"]), round(r["score"], 3),
+    # A looked-up id in no cluster has no score (0.0 read as a weak match: new-user review, session 40).
+    rows = [[r["account_id"], _id(r["cluster_id"]), r["flagged"], _id(r["campaign_id"]),
+             None if lookup and r["cluster_id"] is None else round(r["score"], 3),
              r["why"] or ("not in the earlier run" if lookup else "")] for r in matched.head(shown).iter_rows(named=True)]
     table = Table(title="Accounts looked up" if lookup else "Matched accounts", title_justify="left")
     for name, justify in zip(MATCH_HEADERS, ("left", "right", "center", "right", "right", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for row in rows:
         table.add_row(Text(terminal_safe(row[0])), row[1], {True: "yes", False: "no"}.get(row[2], ""), row[3],
-                      f"{row[4]:.3f}", Text(terminal_safe(row[5], limit=200)))
+                      "" if row[4] is None else f"{row[4]:.3f}", Text(terminal_safe(row[5], limit=200)))
     if rows:
         print_table(table, rows, MATCH_HEADERS)
     if matched.height > shown:

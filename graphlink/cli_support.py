@@ -87,8 +87,9 @@ def print_table(table: Table, rows: list[list], headers: list[str], titled: bool
     sys.stdout.flush()
 
 
-def read_summary(events: dict, n_accounts: int, invalid_ips: int = 0) -> list[str]:
-    """What was read: rows read, kept, rejected by reason (``run.json``/``match.json`` inputs.events), invalid IPs.
+def read_summary(events: dict, n_accounts: int, invalid_ips: int = 0, noun: str = "event") -> list[str]:
+    """What was read: rows read, kept, rejected by reason (``run.json``/``match.json`` inputs.events), invalid IPs;
+    ``noun`` names a row (``id`` for a list of ids to look up).
 
     Examples
     --------
@@ -96,7 +97,7 @@ def read_summary(events: dict, n_accounts: int, invalid_ips: int = 0) -> list[st
     ['read 10 events (8 kept; rejected missing_account_id: 2) from 3 accounts', '1 event had an invalid IP (kept for other signals)']
     """
     rejected = ", ".join(f"{k}: {v:,}" for k, v in (events.get("rejected") or {}).items()) or "none"
-    lines = [f"read {plural(events['rows_read'], 'event')} ({events['rows_kept']:,} kept; rejected {rejected}) "
+    lines = [f"read {plural(events['rows_read'], noun)} ({events['rows_kept']:,} kept; rejected {rejected}) "
              f"from {plural(n_accounts, 'account')}"]
     if invalid_ips:
         lines.append(f"{plural(invalid_ips, 'event')} had an invalid IP (kept for other signals)")

@@ -292,3 +292,21 @@ def test_the_quoted_template_is_held_by_two_members_or_more():
     f = cluster_features(members, index, memberships, signals, None, stats).sort("cluster_id")
     # got: "why does vitamin d matter" (1 holder, rank 1/2) over the ring's phrase (6 holders, rank 36/90)
     assert f["template"].to_list() == ["think through the following task"] * 2
+
+
+def test_a_lookup_reads_ids_and_gives_no_score_to_an_id_in_no_cluster(tmp_path):
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+
+    events = pl.read_parquet(FIXTURES / "events.parquet").head(6000)
+    graphlink.detect(events).save(tmp_path / "out")
+    listed = tmp_path / "ids.csv"
+    pl.DataFrame({"account_id": [*events["account_id"].unique().sort().head(2), "never_seen"]}).write_csv(listed)
+    result = CliRunner().invoke(app, ["match", str(tmp_path / "out"), str(listed), "--out", str(tmp_path / "m")],
+                                env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    # new-user review nu40: "read 3 events" and a score of 0.0 for an id the earlier run never saw
+    assert "read 3 ids" in result.output
+    unseen = [line for line in result.output.splitlines() if line.startswith("never_seen")]
+    assert unseen and "0.0" not in unseen[0], unseen

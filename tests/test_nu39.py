@@ -202,9 +202,9 @@ def test_match_on_a_list_of_accounts_says_where_each_stands(fixture_outputs, tmp
     said = " ".join(result.output.split())
     assert "warning" not in said and "for a full run" not in said
     assert "1 in the earlier run in no cluster, 1 not in the earlier run" in said
-    # every id in the table, not only the members (brk39)
-    assert "nobody_123\t\t\t\t0.0\tnot in the earlier run" in result.output
-    assert f"{loner}\t\t\t\t0.0\tin the earlier run, in no cluster" in result.output
+    # every id in the table, not only the members (brk39); an id in no cluster has no score (nu40)
+    assert "nobody_123\t\t\t\t\tnot in the earlier run" in result.output
+    assert f"{loner}\t\t\t\t\tin the earlier run, in no cluster" in result.output
     why = dict(pl.read_parquet(tmp_path / "m" / "matches.parquet").select("account_id", "why").rows())
     assert why[loner] == "in the earlier run, in no cluster" and why["nobody_123"] is None
     assert why[member] == "a member of this cluster in the earlier run"
