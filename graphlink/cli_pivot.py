@@ -264,7 +264,7 @@ def match_command(
     read = result.run["inputs"]["events"]  # the map and --signal columns the new log was read with (brk40)
     full_run = full_run_command(events, known_dir, accounts, [f"{k}={v}" for k, v in read["column_map"].items()],
                                 reading, read["signals"])
-    for line in read_summary(result.run["inputs"]["events"], counts["accounts"], counts["invalid_ip_events"],
+    for line in read_summary(read, counts["accounts"], counts["invalid_ip_events"],
                              noun="id" if lookup else "event"):
         say(Text(terminal_safe(line)))
     unseen = counts["unmatched"] - counts.get("earlier_unclustered", 0)

@@ -137,23 +137,24 @@ def account_hours(events: pl.LazyFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def linked_own() -> pl.Expr:
+    """Per prompt membership row (all clusters' members): its shingle's holders in clusters outnumber those in none."""
+    return (clustered := pl.len().over("signal_idx").cast(pl.Int64)) > pl.col("df").cast(pl.Int64) - clustered
+
+
 def _own_template(prompts: pl.DataFrame) -> pl.DataFrame:
     """``account_idx, own``: does a member hold a prompt passage mostly its cluster's?
 
-    ``prompts``: :func:`_member_kind` of kind ``prompt`` over every cluster's members. A
-    shingle's holders in no cluster are its ``df`` less its holders in any cluster; it is linked
-    accounts' own (an operator's, a company's) when its holders in clusters outnumber those, and a
-    member owns a template when it holds :data:`~graphlink.stages.signals.prompt.TEMPLATE_SHINGLES`
-    such shingles (a passage, not where a public prompt meets its fill: "you must answer" + a
-    word). A public agent framework's prompt that 40 staff and 60 developers whom nothing links
+    ``prompts``: :func:`_member_kind` of kind ``prompt`` over every cluster's members. A shingle is linked accounts'
+    own (an operator's, a company's: :func:`linked_own`), and a member owns a template when it holds
+    :data:`~graphlink.stages.signals.prompt.TEMPLATE_SHINGLES` such shingles (a passage, not where a public prompt
+    meets its fill: "you must answer" + a word). A public agent framework's prompt that 40 staff and 60 developers whom nothing links
     send is no one's template (break-it review, session 13). An operator's template is its
     clustered cells' however many cells share it: counted per cluster (this cluster's members
     against the unclustered holders), a cell of 17 at 224,000 accounts did not own the template
     13,000 clustered accounts of its operator and 400 unclustered ones send (independent dev world
     2). Members holding no prompt phrase are absent (their share is taken as it is)."""
-    clustered = pl.len().over("signal_idx").cast(pl.Int64)
-    outside = pl.col("df").cast(pl.Int64) - clustered
-    return (prompts.select("account_idx", (clustered > outside).alias("own"))
+    return (prompts.select("account_idx", linked_own().alias("own"))
             .group_by("account_idx").agg(pl.col("own").sum() >= TEMPLATE_SHINGLES))
 
 
@@ -242,12 +243,11 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             on="cluster_id", how="left")
         # The shingle to quote: the cluster's own phrasing. Ranked by holders * (holders / df): tf-idf's support
         # times specificity, a template nine members send and no one else (9 * 1) over "give me 9 ideas for" that 28
-        # members and 500 strangers write (28 * 0.056). Only a phrase linked accounts own (_own_template) that 2+
+        # members and 500 strangers write (28 * 0.056). Only a phrase linked accounts own (linked_own) that 2+
         # members hold: one member's question was quoted over the ring's template (new-user review, session 40).
         if prompts.height:
-            clustered = pl.len().over("signal_idx").cast(pl.Int64)
             top = (
-                prompts.filter(clustered > pl.col("df").cast(pl.Int64) - clustered).group_by("cluster_id", "signal_idx").agg(
+                prompts.filter(linked_own()).group_by("cluster_id", "signal_idx").agg(
                     (pl.len().cast(pl.Float64) ** 2 / pl.col("df").first().cast(pl.Float64).clip(1, None)).alias("rank"),
                     pl.col("count").sum().alias("n"), pl.col("value").first().alias("template"), pl.len().alias("held"))
                 .filter(pl.col("held") >= 2).sort(["cluster_id", "rank", "n", "signal_idx"], descending=[False, True, True, False])

@@ -107,12 +107,18 @@ def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), **
     return config
 
 
+def read_events(events: str | Path | pl.DataFrame | pl.LazyFrame, ingest, extra: tuple[str, ...]):
+    """The new log read (a file's path or a frame) with ``ingest`` and ``--signal`` columns ``extra``."""
+    return (load_events(events, ingest, extra) if isinstance(events, (str, Path))
+            else events_from_frame(events, ingest, extra_signals=extra))
+
+
 def id_list(events: str | Path | pl.DataFrame | pl.LazyFrame, config: PipelineConfig, error: InputError):
     """``events`` read as a list of ids (only its ``account_id`` column, as mapped), or ``error`` (reading it with the
     earlier run's whole map and ``--signal`` columns) raised: a list has none of the run's other columns."""
     ingest = replace(config.ingest, column_map=tuple(p for p in config.ingest.column_map if p[0] == "account_id"))
     try:
-        ev = (load_events(events, ingest, ()) if isinstance(events, (str, Path)) else events_from_frame(events, ingest))
+        ev = read_events(events, ingest, ())
     except InputError:
         ev = None
     if ev is None or set(ev.columns) - {"account_id"}:
@@ -305,8 +311,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     source = str(events) if isinstance(events, (str, Path)) else "<frame>"
     extra = config.signals.extra_signals
     try:
-        ev = (load_events(events, config.ingest, extra) if isinstance(events, (str, Path))
-              else events_from_frame(events, config.ingest, extra_signals=extra))
+        ev = read_events(events, config.ingest, extra)
     except InputError as error:
         ev = id_list(events, config, error)  # a list of ids lacks the earlier run's other mapped and --signal columns
     mapping = (exported_ids(ev.frame.select(pl.col("account_id").cast(pl.String).unique()).collect()["account_id"]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from graphlink.stages.signals.normalise import SPACELESS, normalise_prompt
+from graphlink.stages.signals.normalise import SEPARATOR, SPACELESS, normalise_prompt
 
 __all__ = ["tokenise", "keyed_tokens", "join_words"]
 
@@ -32,7 +32,7 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 # spaces: SPACELESS), 2 a separator (Unicode punctuation and separators). Classified by the normaliser's own
 # patterns (polars regex), once per character met.
 _CHAR_CLASS: dict[str, int] = {}
-_SEPARATOR = r"^[\p{P}\p{Z}\s!-/:-@\[-`{-~]$"
+_SEPARATOR = f"^{SEPARATOR}$"
 
 
 def _classes(text: str) -> dict[str, int]:

@@ -13,7 +13,7 @@ import string
 
 import polars as pl
 
-__all__ = ["PADDING_BOUND", "SPACELESS", "spaceless_joined", "ascii_lower", "ascii_words", "casefold_table", "confusable_table",
+__all__ = ["PADDING_BOUND", "SEPARATOR", "SPACELESS", "spaceless_joined", "ascii_lower", "ascii_words", "casefold_table", "confusable_table",
            "fold_unicode", "is_ascii", "normalise_prompt", "visible_head", "written_quote", "written_words"]
 
 # ASCII punctuation and whitespace but the space: what ``(?-u)[[:punct:]\s]`` matches.
@@ -150,8 +150,9 @@ def ascii_lower(text: pl.Expr) -> pl.Expr:
 # script stacks more than two on a letter; Zalgo text and padding do) and runs of whitespace and punctuation (a line
 # of "=", compared as one space: a run of three or more keeps its first and last character).
 _PADDING = r"(?:" + _INVISIBLE + r"|\p{Mn}{3,})+"
-_SEP = r"[\p{P}\p{Z}\s!-/:-@\[-`{-~]"
-_BLANKS = f"({_SEP}){_SEP}+({_SEP})"
+#: One separator character as comparing reads it (Unicode punctuation and separators, ASCII punctuation, whitespace).
+SEPARATOR = r"[\p{P}\p{Z}\s!-/:-@\[-`{-~]"
+_BLANKS = f"({SEPARATOR}){SEPARATOR}+({SEPARATOR})"
 #: How far past the head padding is removed, in heads: cleaning is regex work, so it is bounded on megabyte prompts;
 #: padding past 32 heads (49,152 characters at the default 64 words) costs the sender more than 32 times the read
 #: prompt in tokens on every request.
@@ -181,7 +182,8 @@ def visible_head(prompt: pl.Expr, chars: int) -> pl.Expr:
 
 def _visible_head(prompts: pl.Series, chars: int) -> pl.Series:
     """:func:`visible_head` on a batch, each step on the rows that need it."""
-    head = prompts.cast(pl.String).str.slice(0, chars)
+    prompts = prompts.cast(pl.String)
+    head = prompts.str.slice(0, chars)
     # Only a prompt longer than the head can lose words to padding (a shorter one is read whole, and comparing
     # removes the padding), and only one whose head is mostly padding loses many: the long prompts' heads are
     # cleaned to find those, and only they are cleaned past the head. Every other prompt is cut as before.
@@ -190,7 +192,7 @@ def _visible_head(prompts: pl.Series, chars: int) -> pl.Series:
         cleaned = _unpadded(head.gather(rows), exact=False)
         rows = rows.filter(cleaned.str.len_chars() < chars // 2)
     if rows.len():
-        deep = _unpadded(prompts.cast(pl.String).gather(rows).str.slice(0, chars * PADDING_BOUND)).str.slice(0, chars)
+        deep = _unpadded(prompts.gather(rows).str.slice(0, chars * PADDING_BOUND)).str.slice(0, chars)
         head = head.scatter(rows, deep)
     return head
 
@@ -230,8 +232,8 @@ def normalise_prompt(prompt: pl.Expr) -> pl.Expr:
     whitespace (NUL, BEL, ESC, DEL, C1; NEL U+0085 is a line break); look-alike letters of other
     scripts folded to the ASCII letters they imitate (Unicode TR39
     confusables, see :func:`confusable_table`); lower case with full case
-    folding (``ß`` -> ``ss``), a CamelCase run split at each lower-to-upper
-    letter (any script's); characters of scripts written without spaces (Han,
+    folding (``ß`` -> ``ss``), a CamelCase run split after each Latin lower-case
+    letter followed by a capital; characters of scripts written without spaces (Han,
     kana, Thai, Lao, Khmer, Myanmar, Tibetan) split into one word each;
     digits to ``0``; punctuation and whitespace to single spaces.
 
