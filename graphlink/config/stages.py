@@ -61,10 +61,9 @@ class IngestConfig:
     Raises
     ------
     ConfigError
-        A malformed column map, or a separator that is not one character.
-        Canonical names in the column map are checked against the known
-        columns and the signal stage's ``extra_signals`` by
-        :class:`PipelineConfig` (see :func:`check_column_map`).
+        A malformed column map, or a separator that is not one character. Canonical names in the column
+        map are checked against the known columns and ``extra_signals``, and a source column mapped to
+        two names is refused, by :class:`PipelineConfig` (:func:`check_column_map`).
     """
 
     format: str | None = None
@@ -88,12 +87,10 @@ class IngestConfig:
 
 
 def check_column_map(column_map, extra_signals: tuple[str, ...] = (), where: str = "column mapping") -> None:
-    """Raise :class:`ConfigError` naming any canonical name in ``column_map`` graphlink does not know.
-
-    Valid canonical names are :data:`EVENT_COLUMNS`, the accounts file's
-    ``created_at``, ``email_domain`` and ``email``, and the ``extra_signals``
-    columns. A near miss (``acount_id``) is pointed at the name it resembles.
-    """
+    """Raise :class:`ConfigError` naming a canonical name in ``column_map`` graphlink does not know (valid:
+    :data:`EVENT_COLUMNS`, the accounts file's ``created_at``, ``email_domain`` and ``email``, the ``extra_signals``;
+    a near miss such as ``acount_id`` is pointed at the name it resembles), or a source column given two names (a
+    rename gives it one: the other was left unmapped). A later pair for a name replaces an earlier one."""
     import difflib
 
     valid = list(dict.fromkeys(EVENT_COLUMNS + ACCOUNT_COLUMNS + tuple(extra_signals)))
@@ -101,8 +98,12 @@ def check_column_map(column_map, extra_signals: tuple[str, ...] = (), where: str
         if canonical not in valid:
             close = difflib.get_close_matches(canonical, valid, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise ConfigError(f"{where}: unknown canonical column {canonical!r}{hint}; "
-                              f"valid names are {', '.join(valid)}")
+            raise ConfigError(f"{where}: unknown canonical column {canonical!r}{hint}; valid names are {', '.join(valid)}")
+    named: dict[str, str] = {}
+    for canonical, source in dict(column_map).items():
+        if named.setdefault(source, canonical) != canonical:
+            raise ConfigError(f"{where}: column {source!r} is mapped to both {named[source]} and {canonical}; a column "
+                              f"can be mapped to one name (copy it in the file to use it as both)")
 
 
 @dataclass(frozen=True)

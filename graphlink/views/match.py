@@ -90,12 +90,12 @@ def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), **
         raise GraphlinkError(f"{outputs.path / RUN_FILE}: unreadable parameters: {exc}") from None
     if columns:  # a --map of this log replaces the earlier run's map of the same column (the new log's names win)
         mapped = {canonical for canonical, _ in columns}
-        config = replace(config, ingest=replace(config.ingest, column_map=tuple(
-            pair for pair in config.ingest.column_map if pair[0] not in mapped)))
+        config = replace(config, ingest=replace(config.ingest, column_map=tuple(p for p in config.ingest.column_map if p[0] not in mapped)))
         try:
             config = build_config(config, columns=columns)
         except (TypeError, ValueError, ConfigError) as exc:
-            message = str(exc)
+            kept = ", ".join(f"{k}={v}" for k, v in config.ingest.column_map)
+            message = str(exc).removeprefix("column mapping: ") + (f" (kept from the earlier run: {kept})" if kept else "")
             raise ConfigError(message if message.startswith("--map") else f"--map: {message}") from None
     for name, value in reading.items():
         if value is None:

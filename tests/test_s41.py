@@ -1,0 +1,57 @@
+"""Session 41: findings of this session's own review (the break-it review's are in test_break41.py)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from graphlink.cli import app
+from graphlink.config import build_config
+from graphlink.errors import ConfigError
+
+
+def _log(tmp_path):
+    """A small log whose account column is named ``user``."""
+    path = tmp_path / "events.csv"
+    pl.DataFrame({"user": ["a", "b", "c"], "timestamp": ["2026-01-01T00:00:00Z"] * 3,
+                  "ip": ["192.0.2.1"] * 3}).write_csv(path)
+    return path
+
+
+def test_one_column_mapped_to_two_names_is_refused_naming_both(tmp_path):
+    """``--map account_id=user --map user_agent=user`` renamed ``user`` once: account_id was left unmapped and the
+    error said to map it, which the user had done. Now: one line naming the column and both names, exit 2."""
+    result = CliRunner().invoke(app, ["detect", str(_log(tmp_path)), "--map", "account_id=user", "--map",
+                                      "user_agent=user", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    line = " ".join(result.output.split())
+    assert "'user' is mapped to both account_id and user_agent" in line, result.output
+    assert "Traceback" not in result.output and not (tmp_path / "o").exists()
+
+
+def test_a_later_map_of_the_same_name_still_replaces_an_earlier_one(tmp_path):
+    """Control: a config file's ``[columns]`` then ``--map`` of the same canonical name is a replacement, not a
+    conflict; and the same source under one name twice is no conflict either."""
+    toml = tmp_path / "graphlink.toml"
+    toml.write_text('[columns]\naccount_id = "uid"\n', encoding="utf-8")
+    config = build_config(toml=toml, columns=(("account_id", "user"), ("account_id", "user")))
+    assert dict(config.ingest.column_map) == {"account_id": "user"}
+    with pytest.raises(ConfigError, match="'uid' is mapped to both account_id and ip"):
+        build_config(toml=toml, columns=(("ip", "uid"),))
+    result = CliRunner().invoke(app, ["detect", str(_log(tmp_path)), "--map", "account_id=user", "--out",
+                                      str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 0, result.output
+
+
+def test_match_says_which_name_the_earlier_run_kept_for_the_column(tmp_path):
+    """match keeps the earlier run's map: mapping its account column to another name says that map."""
+    runner = CliRunner()
+    log = _log(tmp_path)
+    assert runner.invoke(app, ["detect", str(log), "--map", "account_id=user", "--out", str(tmp_path / "o"),
+                               "-q"]).exit_code == 0
+    result = runner.invoke(app, ["match", str(tmp_path / "o"), str(log), "--map", "user_agent=user", "--out",
+                                 str(tmp_path / "m")])
+    assert result.exit_code == 2, result.output
+    line = " ".join(result.output.split())
+    assert "mapped to both account_id and user_agent" in line and "earlier run: account_id=user" in line, line
