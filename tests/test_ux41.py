@@ -1,0 +1,103 @@
+"""Session 41's investigator-facing fixes: the template view keeps what members typed (operators, punctuation),
+flagged campaigns first in the report and ``show``, the CSV export's affiliations and data dictionary, and the
+CSV byte-order mark."""
+
+from __future__ import annotations
+
+import html
+import random
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from graphlink.cli import app
+from graphlink.views.templates import reconstruct_templates
+from tests.test_detection_classes import Log, add_people, add_ring, add_team
+
+runner = CliRunner()
+#: The ring's template: an operator, a power and a constant number around the varying ones ({1}: a number, {0}: words).
+RING = "You are an expert tutor. Solve x^2 - {1}x + 7 = 0 for {0}, and show every step (no shortcuts)!"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    """A detect output folder: a flagged ring with non-ASCII account ids sending :data:`RING`, a company team
+    (unflagged) and ordinary people."""
+    rng = np.random.default_rng(41)
+    log = Log()
+    add_ring(log, rng, "r\u00efng", 24, 4, [f"34.{120 + k}.9.{k + 2}" for k in range(10)], RING)
+    add_team(log, rng, "corp", 8, "192.0.2.44", "corp-card", minute=0)
+    add_people(log, rng, 60)
+    root = tmp_path_factory.mktemp("ux41")
+    log.frame().write_parquet(root / "events.parquet")
+    done = runner.invoke(app, ["detect", str(root / "events.parquet"), "--out", str(root / "out"), "--quiet"])
+    assert done.exit_code == 0, done.output
+    return root / "out"
+
+
+def _copy(world: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    shutil.copytree(world, out)
+    return out
+
+# -- 1. the template view keeps the text as sent ------------------------------------------------------------------
+
+MATH = "Please solve x^2 - {a}x + {b} = 0 and explain (step by step) why it works, then check: f(x) = {c}?"
+
+
+def _math_prompts(n: int = 8) -> list[tuple[str, str]]:
+    rng = random.Random(41)
+    return [(f"m{i}", MATH.format(a=rng.randint(10, 99), b=rng.randint(1, 9), c=rng.randint(100, 999)))
+            for i in range(n)]
+
+
+def test_template_keeps_operators_and_punctuation_as_typed():
+    """'solve x^2 - 36x' read 'x^ # 36x': the text between a number and the next word was dropped and a number
+    inside a word kept the example's digits; constant numbers (the 2, the 0) read as slots."""
+    (template,) = reconstruct_templates(prompts=_math_prompts())
+    assert template.text() == ("Please solve x^2 - ⟨#⟩x + ⟨#⟩ = 0 and explain (step by step) why it works, "
+                               "then check: f(x) = ⟨#⟩?")
+
+
+def test_template_marks_an_operator_the_followers_wrote_differently():
+    """Detection reads words only: '-' and '+' between the same words are one template; the view shows the
+    operator as a slot rather than the example's, and the shared spacing around it as written."""
+    prompts = [(f"p{i}", f"You are a careful math tutor. Solve x^2 {'-+'[i % 2]} 36x = 0, then say why.")
+               for i in range(6)]
+    (template,) = reconstruct_templates(prompts=prompts)
+    assert template.text() == "You are a careful math tutor. Solve x^2 ⟨…⟩ 36x = 0, then say why."
+
+
+def test_template_keeps_punctuation_around_a_varying_part():
+    prompts = [("a1", "Think step by step about cats, then answer question 12."),
+               ("a2", "Think step by step about dogs, then answer question 7."),
+               ("a3", "Think step by step about the weather, then answer question 3.")]
+    assert [t.text() for t in reconstruct_templates(prompts=prompts, ngram=3)] == [
+        "Think step by step about ⟨…⟩, then answer question ⟨#⟩."]
+
+
+def test_template_from_shingles_only_spaces_its_slots():
+    (template,) = reconstruct_templates(["give me 0 ideas for", "me 0 ideas for the"])
+    assert template.text() == "give me ⟨#⟩ ideas for the"
+
+
+def test_report_and_notebook_show_the_ring_template_as_typed(world, tmp_path):
+    """The report's template view (HTML-escaped) and ``ClusterView.templates()`` keep '^', '-', '+', '=', the
+    brackets and the '!' the ring typed, with only the varying number and words as slots."""
+    import graphlink
+
+    out = _copy(world, tmp_path)
+    ring = pl.read_parquet(out / "accounts.parquet").filter(pl.col("account_id") == "r\u00efng0")["cluster_id"][0]
+    (template,) = graphlink.load(out).cluster(ring).templates()
+    assert template.text() == "You are an expert tutor. Solve x^2 - ⟨#⟩x + 7 = 0 for ⟨…⟩, and show every step (no shortcuts)!"
+    assert runner.invoke(app, ["report", str(out), "--quiet", "--no-plots", "--static"]).exit_code == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = page[page.index(f'id="cluster-{ring}"'):]
+    (shown,) = re.findall(r'<div class="template">(.*?)</div>', section[:section.index("</section>")], re.S)
+    assert "x^2 - <mark" in shown and "</mark>x + 7 = 0 for <mark" in shown and "(no shortcuts)!" in shown
+    assert html.unescape(re.sub(r"<mark[^>]*>(.*?)</mark>", r"⟨\1⟩", shown)) == template.text()
