@@ -101,3 +101,32 @@ def test_report_and_notebook_show_the_ring_template_as_typed(world, tmp_path):
     (shown,) = re.findall(r'<div class="template">(.*?)</div>', section[:section.index("</section>")], re.S)
     assert "x^2 - <mark" in shown and "</mark>x + 7 = 0 for <mark" in shown and "(no shortcuts)!" in shown
     assert html.unescape(re.sub(r"<mark[^>]*>(.*?)</mark>", r"⟨\1⟩", shown)) == template.text()
+
+
+# -- 2. flagged campaigns first ----------------------------------------------------------------------------------
+
+def _campaign_rows(page: str) -> list[tuple[str, bool]]:
+    """The campaigns table's rows as (campaign id, flagged), in the page's order."""
+    table = page[page.index('id="campaigns-section"'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)[1:]
+    cells = [[html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+             for r in rows]
+    return [(c[0], c[4] == "flagged") for c in cells]
+
+
+def test_report_lists_flagged_campaigns_first_then_by_score(world, tmp_path):
+    """A flagged campaign scoring under unflagged ones (flagged through a tie, or a pair of accounts under
+    min_flag_size scoring high) was listed after them: campaigns were ranked by score alone."""
+    out = _copy(world, tmp_path)
+    campaigns = pl.read_parquet(out / "campaigns.parquet")
+    assert campaigns["flagged"].any() and not campaigns["flagged"].all()
+    # The unflagged campaigns outscore the flagged ones, as a high-scoring pair under min_flag_size does.
+    campaigns.with_columns(pl.when(pl.col("flagged")).then(pl.lit(0.61)).otherwise(
+        0.9 + pl.col("campaign_id") / 1000).alias("score")).write_parquet(out / "campaigns.parquet")
+    assert runner.invoke(app, ["report", str(out), "--quiet", "--no-plots", "--static"]).exit_code == 0
+    rows = _campaign_rows((out / "report.html").read_text(encoding="utf-8"))
+    flags = [f for _, f in rows]
+    assert flags == sorted(flags, reverse=True) and flags[0]
+    unflagged = [int(c) for c, f in rows if not f]
+    assert unflagged == sorted(unflagged, reverse=True)  # then by score, highest first
