@@ -20,17 +20,18 @@ from graphlink.views.templates import reconstruct_templates
 from tests.test_detection_classes import Log, add_people, add_ring, add_team
 
 runner = CliRunner()
+RING_NAME = "=r\u00efng"
 #: The ring's template: an operator, a power and a constant number around the varying ones ({1}: a number, {0}: words).
 RING = "You are an expert tutor. Solve x^2 - {1}x + 7 = 0 for {0}, and show every step (no shortcuts)!"
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Path:
-    """A detect output folder: a flagged ring with non-ASCII account ids sending :data:`RING`, a company team
-    (unflagged) and ordinary people."""
+    """A detect output folder: a flagged ring sending :data:`RING`, its account ids and cards non-ASCII and opening
+    with '=' (a spreadsheet formula), a company team (unflagged) and ordinary people."""
     rng = np.random.default_rng(41)
     log = Log()
-    add_ring(log, rng, "r\u00efng", 24, 4, [f"34.{120 + k}.9.{k + 2}" for k in range(10)], RING)
+    add_ring(log, rng, RING_NAME, 24, 4, [f"34.{120 + k}.9.{k + 2}" for k in range(10)], RING)
     add_team(log, rng, "corp", 8, "192.0.2.44", "corp-card", minute=0)
     add_people(log, rng, 60)
     root = tmp_path_factory.mktemp("ux41")
@@ -92,7 +93,7 @@ def test_report_and_notebook_show_the_ring_template_as_typed(world, tmp_path):
     import graphlink
 
     out = _copy(world, tmp_path)
-    ring = pl.read_parquet(out / "accounts.parquet").filter(pl.col("account_id") == "r\u00efng0")["cluster_id"][0]
+    ring = pl.read_parquet(out / "accounts.parquet").filter(pl.col("account_id") == f"{RING_NAME}0")["cluster_id"][0]
     (template,) = graphlink.load(out).cluster(ring).templates()
     assert template.text() == "You are an expert tutor. Solve x^2 - ⟨#⟩x + 7 = 0 for ⟨…⟩, and show every step (no shortcuts)!"
     assert runner.invoke(app, ["report", str(out), "--quiet", "--no-plots", "--static"]).exit_code == 0
@@ -130,3 +131,87 @@ def test_report_lists_flagged_campaigns_first_then_by_score(world, tmp_path):
     assert flags == sorted(flags, reverse=True) and flags[0]
     unflagged = [int(c) for c, f in rows if not f]
     assert unflagged == sorted(unflagged, reverse=True)  # then by score, highest first
+
+
+# -- 3. the CSV export: affiliations and a data dictionary -------------------------------------------------------
+
+def _read(path: Path) -> list[dict[str, str]]:
+    """A CSV as a spreadsheet-minded reader sees it: Python's csv module, the byte-order mark dropped."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_csv_export_has_affiliations_and_a_data_dictionary(world, tmp_path):
+    from graphlink.contract import AFFILIATIONS_CSV_SCHEMA, CSV_DICTIONARY
+
+    out = _copy(world, tmp_path)
+    done = runner.invoke(app, ["export", str(out), "-f", "csv"])
+    assert done.exit_code == 0, done.output
+    folder = out / "csv"
+    assert sorted(p.name for p in folder.iterdir()) == ["README.txt", "affiliations.csv", "evidence.csv", "members.csv"]
+    rows = _read(folder / "affiliations.csv")
+    assert rows and list(rows[0]) == list(AFFILIATIONS_CSV_SCHEMA)
+    evidence = {(r["cluster_id"], r["kind"], r["value"]) for r in _read(folder / "evidence.csv")}
+    assert all((r["cluster_id"], r["kind"], r["value"]) in evidence for r in rows)  # a breakdown of evidence.csv
+    assert all(int(r["holders"]) >= 2 and int(r["members"]) >= 2 for r in rows)
+    # Who pays with the ring's cards: every ring member, its id and the card formula-guarded as in members.csv.
+    cards = [r for r in rows if r["kind"] == "payment"]
+    assert cards and all(r["account_id"].startswith(f"'{RING_NAME}") for r in cards)
+    assert {r["value"] for r in cards} == {f"'{RING_NAME}-card-{i}" for i in range(4)}
+    assert {r["account_id"] for r in cards} == {f"'{RING_NAME}{i}" for i in range(24)}
+    assert all(r["kind_name"] == "payment card" and r["df"] == "6" for r in cards)
+    # The data dictionary describes every column of every file, in the files' order; ASCII for any viewer.
+    readme = (folder / "README.txt").read_bytes().decode("ascii")
+    for name, (_, columns) in CSV_DICTIONARY.items():
+        header = list(_read(folder / name)[0])
+        assert header == [c for c, _ in columns], name
+        section = readme[readme.index(f"{name}: "):]
+        assert all(f"\n  {c}: " in section for c in header), name
+
+
+def test_redacted_csv_export_redacts_the_affiliations_too(world, tmp_path):
+    out = _copy(world, tmp_path)
+    plain = runner.invoke(app, ["export", str(out), "-f", "csv", "-o", str(tmp_path / "plain")])
+    done = runner.invoke(app, ["export", str(out), "-f", "csv", "--redact", "-o", str(tmp_path / "red")])
+    assert plain.exit_code == 0 and done.exit_code == 0, done.output
+    addresses = [f",34.{120 + k}.9.{k + 2}," for k in range(10)]  # the ring's IPs (a redacted one keeps its /24)
+    raw = (tmp_path / "plain" / "affiliations.csv").read_text(encoding="utf-8-sig")
+    assert "-card-" in raw and any(a in raw for a in addresses)
+    text = (tmp_path / "red" / "affiliations.csv").read_text(encoding="utf-8-sig")
+    assert "-card-" not in text and not any(a in text for a in addresses)
+    assert len(_read(tmp_path / "red" / "affiliations.csv")) == len(_read(tmp_path / "plain" / "affiliations.csv"))
+
+
+def test_csv_export_does_not_write_over_a_readme_of_yours(world, tmp_path):
+    out = _copy(world, tmp_path)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "README.txt").write_text("my notes\n")
+    done = runner.invoke(app, ["export", str(out), "-f", "csv", "-o", str(tmp_path / "mine")])
+    assert done.exit_code == 2 and "README.txt" in done.output
+    assert (tmp_path / "mine" / "README.txt").read_text() == "my notes\n"
+
+
+# -- 4. a UTF-8 byte-order mark, so Excel reads non-ASCII ids ----------------------------------------------------
+
+def test_csv_files_start_with_a_byte_order_mark_unless_no_bom(world, tmp_path):
+    import csv
+    import io
+
+    out = _copy(world, tmp_path)
+    assert runner.invoke(app, ["export", str(out), "-f", "csv"]).exit_code == 0
+    for name in ("members.csv", "evidence.csv", "affiliations.csv"):
+        data = (out / "csv" / name).read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf"), name
+        assert pl.read_csv(out / "csv" / name).columns[0] in ("campaign_id", "cluster_id")  # polars skips it
+    members = pl.read_csv(out / "csv" / "members.csv")
+    assert f"'{RING_NAME}0" in members["account_id"].to_list()  # the id as written, decoded as UTF-8
+    # An earlier export with the mark is replaced by one without it, and the other way round.
+    assert runner.invoke(app, ["export", str(out), "-f", "csv", "--no-bom"]).exit_code == 0
+    data = (out / "csv" / "members.csv").read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf")
+    assert next(csv.reader(io.StringIO(data.decode("utf-8"))))[0] == "campaign_id"
+    assert runner.invoke(app, ["export", str(out), "-f", "csv"]).exit_code == 0
+    assert (out / "csv" / "members.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert "--no-bom" in runner.invoke(app, ["export", "--help"]).output

@@ -380,7 +380,9 @@ class ClusterView:
         ``graphlink.case/1``: score and components, reasons, members, evidence,
         hour profile, run provenance), ``cluster-<id>-members.csv`` and
         ``cluster-<id>-evidence.csv``. CSV text cells are neutralised against
-        spreadsheet formulas (:func:`graphlink.views.safety.csv_safe`). Files
+        spreadsheet formulas (:func:`graphlink.views.safety.csv_safe`), and each
+        CSV starts with a UTF-8 byte-order mark, as the CSV export's do, so Excel
+        reads non-ASCII ids as UTF-8 (:mod:`graphlink.views.export_csv`). Files
         are written atomically.
 
         Returns
