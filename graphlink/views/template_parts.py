@@ -111,7 +111,8 @@ def written_parts(text: str, tokens: Sequence[Token], constant: Sequence[bool],
                   followers: Sequence[Follower]) -> list[tuple[str, bool]]:
     """The parts of a template given its example prompt (``text``, its ``tokens``), which of its tokens are template
     words (``constant``) and the prompts that follow it (the example among them, each aligned to the example:
-    :func:`align_follower`). See the module's docstring; concatenated, the parts read as the template.
+    :func:`align_follower`; the example first). See the module's docstring; concatenated, the parts read as the
+    template.
 
     Examples
     --------

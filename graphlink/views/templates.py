@@ -266,9 +266,10 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
         constant = np.zeros(len(best[2]), dtype=bool)
         for start, length in spans:
             constant[start:start + length] = True
-        # Each follower's words aligned to the example's, so the text around them reads as they all wrote it.
+        # Each follower's words aligned to the example's (the example first: its spacing is shown), so the text
+        # around them reads as they all wrote it.
         aligned = [(f[1], f[2], align_follower(best[3], f[3], sorted(grams), ngram, (len(best[2]), len(f[2])),
-                                               head, tail)) for f in followers]
+                                               head, tail)) for f in [best, *(f for f in followers if f is not best)]]
         templates.append(Template(parts=written_parts(best[1], best[2], constant.tolist(), aligned), example=best[1],
                                   prompts=len(followers), accounts=len({f[0] for f in followers})))
         remaining = [item for item in remaining if all(item is not f for f in followers)]
