@@ -263,8 +263,9 @@ CSV_DICTIONARY: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         ("meaning", "a timing value's members and the hours they act in; empty for other kinds"))),
     AFFILIATIONS_CSV_FILE: ("one row per member and value tying the exported clusters: who holds each value "
                             "evidence.csv lists (join on cluster_id, kind, value) that 2 or more exported accounts "
-                            "hold, by cluster, strongest value first; detect keeps no events or times per value: "
-                            "search the events file for them", (
+                            "hold, by cluster, strongest value first (header only from an output folder without "
+                            "memberships.parquet: rerun detect); detect keeps no events or times per value: search "
+                            "the events file for them", (
         _CLUSTER, ("account_id", "the member holding the value, as logged"), _KIND, _KIND_NAME,
         ("value", "the value as logged (as in evidence.csv)"),
         ("weight", "its per-pair link weight; 0 = too common to link anybody"),
