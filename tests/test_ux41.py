@@ -215,3 +215,14 @@ def test_csv_files_start_with_a_byte_order_mark_unless_no_bom(world, tmp_path):
     assert runner.invoke(app, ["export", str(out), "-f", "csv"]).exit_code == 0
     assert (out / "csv" / "members.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert "--no-bom" in runner.invoke(app, ["export", "--help"]).output
+
+
+def test_a_case_export_writes_its_csvs_with_the_mark_unless_told_not_to(world, tmp_path):
+    import graphlink
+
+    out = _copy(world, tmp_path)
+    ring = graphlink.load(out).cluster(int(pl.read_parquet(out / "accounts.parquet").filter(
+        pl.col("account_id") == f"{RING_NAME}0")["cluster_id"][0]))
+    marked, plain = ring.export(tmp_path / "a"), ring.export(tmp_path / "b", bom=False)
+    assert marked["members"].read_bytes().startswith(b"\xef\xbb\xbf")
+    assert plain["members"].read_bytes() == marked["members"].read_bytes()[3:]
