@@ -233,8 +233,8 @@ def report(
 ) -> None:
     """Write a self-contained HTML report (DIR/report.html) for investigators.
 
-    Campaigns first (when detect wrote campaigns.parquet), a sortable table of
-    clusters ranked by score, and a section per flagged cluster and per top
+    Campaigns first (when detect wrote campaigns.parquet; flagged ones first, by
+    score, then the rest), a sortable table of clusters ranked the same way, and a section per flagged cluster and per top
     unflagged cluster: reasons, evidence in human terms (templates, schedule),
     activity plots, an interactive network and members; run details last.
     Opens offline in any browser.
@@ -314,17 +314,18 @@ def parse_clusters(values: list[str] | None) -> str | list[int | str]:
 @cli_errors
 def export_command(
     out_dir: OutDirArg,
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="gexf|graphml|json|csv", show_default=False, help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv and evidence.csv).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="gexf|graphml|json|csv", show_default=False, help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv, evidence.csv, affiliations.csv: which member holds which shared value, and README.txt: the columns).")],
     clusters: Annotated[Optional[list[str]], typer.Option("--clusters", "-c", metavar="flagged|all|ID,...", show_default=False, help="Clusters to export: flagged, all, or cluster ids (repeatable or comma-separated: -c 3,7; -c flagged,56 adds cluster 56 to the flagged ones). [default: flagged]")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="PATH", show_default=False, help="File for gexf/graphml [default: DIR/graph.FORMAT; an existing file is replaced only if it is an earlier graph of that format]; folder for json [default: DIR/cases, replaced as a whole] and csv [default: DIR/csv].")] = None,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
+    bom: Annotated[bool, typer.Option("--bom/--no-bom", help="csv: start each CSV with a UTF-8 byte-order mark, so Excel on Windows reads non-ASCII ids and prompts as UTF-8 (polars, pandas and graphlink skip it; Python's csv module needs encoding='utf-8-sig'); --no-bom omits it.")] = True,
     quiet: QuietOpt = False,
 ) -> None:
     """Export chosen clusters: a Gephi-ready graph, JSON case files, or CSV."""
     from graphlink.views.export import export
 
-    info = export(out_dir, fmt, parse_clusters(clusters), out, redact=redact, redact_key=redact_key)
+    info = export(out_dir, fmt, parse_clusters(clusters), out, redact=redact, redact_key=redact_key, bom=bom)
     if quiet:
         return
     what = plural(len(info.clusters), "cluster")

@@ -211,6 +211,70 @@ EVIDENCE_SCHEMA = pl.Schema({
 #: tools and spreadsheets, hence the name beside it.
 EVIDENCE_CSV_COLUMNS = ("cluster_id", "kind", "kind_name", "value", "passage", "accounts_sharing", "weight", "df", "ties",
                         "outside_flagged", "meaning")
+#: ``export --format csv``: the files of its folder. The data dictionary (:data:`CSV_DICTIONARY`) is written beside
+#: the tables as ``README.txt``; every CSV starts with a UTF-8 byte-order mark unless ``--no-bom``
+#: (:data:`CSV_BOM`: Excel reads a CSV without one in the system's ANSI code page).
+MEMBERS_CSV_FILE, EVIDENCE_CSV_FILE, AFFILIATIONS_CSV_FILE = "members.csv", "evidence.csv", "affiliations.csv"
+CSV_DICTIONARY_FILE = "README.txt"
+CSV_BOM = b"\xef\xbb\xbf"
+#: ``members.csv``: one row per member of the exported clusters (by cluster, weakest tie first).
+MEMBERS_CSV_COLUMNS = ("campaign_id", "cluster_id", "score", "flagged", "account_id", "events", "first_seen", "last_seen",
+                       "template_share", "shared_behaviour", "tie_strength", "tied_by", "flag", "score_note", "why")
+#: ``affiliations.csv``: which member holds which value tying the exported clusters -- the ``memberships.parquet`` rows
+#: (values a member shares with others of its cluster) of the values ``evidence.csv`` lists for its cluster, held by
+#: two or more exported accounts; by cluster, strongest value first. Detect keeps no count or times of an account's
+#: events per value: read the events file for them.
+AFFILIATIONS_CSV_SCHEMA = pl.Schema({
+    "cluster_id": pl.Int64, "account_id": pl.String, "kind": pl.String, "kind_name": pl.String, "value": pl.String,
+    "weight": pl.Float64, "members": pl.UInt32, "holders": pl.UInt32, "clusters": pl.List(pl.Int64), "df": pl.UInt32,
+})
+_TIME = "UTC, ISO 8601 (2025-03-03T14:01:00Z)"
+_KIND = ("kind", "the signal kind's code, as scripts and the Parquet files read it (payment, ip, ip_net, prompt, "
+                 "timing, user_agent, a --signal column ...)")
+_KIND_NAME = ("kind_name", "the kind as the views name it (payment card, IP address, IP network, prompt phrase ...)")
+_CLUSTER = ("cluster_id", "the cluster (ids as in clusters.parquet and graphlink show DIR ID)")
+#: The data dictionary of the CSV export: file -> (what a row is, ((column, meaning), ...)), in the files' column
+#: order; ASCII, for any text viewer.
+CSV_DICTIONARY: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    MEMBERS_CSV_FILE: ("one row per account of the exported clusters, by cluster, weakest tie first", (
+        ("campaign_id", "its cluster's campaign (clusters tied by shared values); empty before campaigns existed"),
+        _CLUSTER, ("score", "the cluster's score, 0-1, higher = more suspicious"),
+        ("flagged", "whether the cluster is flagged"), ("account_id", "the account, as logged"),
+        ("events", "events of the account in the log"),
+        ("first_seen", f"its first event, {_TIME}"), ("last_seen", f"its last event, {_TIME}"),
+        ("template_share", "share of its sampled prompts following its cluster's templates; empty when not known"),
+        ("shared_behaviour", "what of its cluster's behaviour it shares, in words"),
+        ("tie_strength", "0-1: share of its link weight inside its cluster (low: tied mostly to outsiders, as a "
+                         "bystander is); empty when not known"),
+        ("tied_by", "per kind, how many of the cluster's shared values it holds and its strongest"),
+        ("flag", "what the cluster's flag rests on (own evidence, with cluster N ...); empty when not flagged"),
+        ("score_note", "why the score alone would not decide the flag, when so"),
+        ("why", "the cluster's reasons, separated by '; '"))),
+    EVIDENCE_CSV_FILE: ("one row per value shared in an exported cluster, by cluster, strongest first", (
+        _CLUSTER, _KIND, _KIND_NAME,
+        ("value", "the shared value as logged (a prompt phrase as written in one prompt; a timing value is a hash: "
+                  "see meaning)"),
+        ("passage", "a prompt phrase's passage: the cluster's overlapping phrases joined; empty for other kinds"),
+        ("accounts_sharing", "accounts of the cluster holding it"),
+        ("weight", "its per-pair link weight; 0 = too common to link anybody"),
+        ("df", "accounts of the whole log holding it"),
+        ("ties", "true when it tied this cluster to the flagged cluster its why names"),
+        ("outside_flagged", "of a tying value, its holders in no flagged cluster"),
+        ("meaning", "a timing value's members and the hours they act in; empty for other kinds"))),
+    AFFILIATIONS_CSV_FILE: ("one row per member and value tying the exported clusters: who holds each value "
+                            "evidence.csv lists (join on cluster_id, kind, value) that 2 or more exported accounts "
+                            "hold, by cluster, strongest value first (header only from an output folder without "
+                            "memberships.parquet: rerun detect); detect keeps no events or times per value: search "
+                            "the events file for them", (
+        _CLUSTER, ("account_id", "the member holding the value, as logged"), _KIND, _KIND_NAME,
+        ("value", "the value as logged (as in evidence.csv)"),
+        ("weight", "its per-pair link weight; 0 = too common to link anybody"),
+        ("members", "accounts of this cluster holding it"),
+        ("holders", "exported accounts holding it, every exported cluster"),
+        ("clusters", "the exported clusters whose members hold it, separated by '; '"),
+        ("df", "accounts of the whole log holding it (as in evidence.csv)"))),
+}
+
 #: Columns a reader needs in ``evidence.parquet`` (``ties`` and ``outside_flagged`` came later: null, not known, when a folder lacks them).
 EVIDENCE_READ_COLUMNS = ("cluster_id", "kind", "value", "accounts_sharing", "weight", "df")
 
@@ -351,5 +415,6 @@ __all__ = [
     "MATCH_INDEX_FILES", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
     "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
     "FLAG_EXPLANATION", "FLAG_EXPLANATION_COLUMNS", "MEMBER_TIES_SCHEMA", "MEMBER_TIES_COLUMNS",
-    "COMPONENT_LABELS", "component_label", "EVIDENCE_CSV_COLUMNS", "MEMBER_BEHAVIOUR_SCHEMA", "MEMBER_BEHAVIOUR_COLUMNS", "with_member_behaviour_columns",
+    "COMPONENT_LABELS", "component_label", "EVIDENCE_CSV_COLUMNS", "MEMBERS_CSV_FILE", "EVIDENCE_CSV_FILE",
+    "AFFILIATIONS_CSV_FILE", "CSV_DICTIONARY_FILE", "CSV_BOM", "MEMBERS_CSV_COLUMNS", "AFFILIATIONS_CSV_SCHEMA", "CSV_DICTIONARY", "MEMBER_BEHAVIOUR_SCHEMA", "MEMBER_BEHAVIOUR_COLUMNS", "with_member_behaviour_columns",
 ]

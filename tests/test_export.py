@@ -78,19 +78,21 @@ def test_json_case_files(world, tmp_path):
 
 def test_csv_members_and_evidence_are_formula_safe(world):
     info = export(world, "csv", "all")
-    members_path, evidence_path = info.paths
+    members_path, evidence_path, affiliations_path, _ = info.paths  # and README.txt (session 41)
     assert members_path == world / "csv" / "members.csv"
-    with members_path.open(newline="") as handle:
+    with members_path.open(newline="", encoding="utf-8-sig") as handle:  # the byte-order mark (session 41)
         members = list(csv.DictReader(handle))
-    with evidence_path.open(newline="") as handle:
+    with evidence_path.open(newline="", encoding="utf-8-sig") as handle:
         evidence = list(csv.DictReader(handle))
+    with affiliations_path.open(newline="", encoding="utf-8-sig") as handle:
+        affiliations = list(csv.DictReader(handle))
     assert len(members) == pl.read_parquet(world / "clusters.parquet")["size"].sum()
     from graphlink.views.safety import csv_safe
 
     campaign_of = {csv_safe(a): c for a, c in
                    pl.read_parquet(world / "accounts.parquet").select("account_id", "campaign_id").iter_rows()}
     assert all(int(row["campaign_id"]) == campaign_of[row["account_id"]] for row in members)
-    cells = [v for row in members + evidence for k, v in row.items() if k not in ("score", "weight")]
+    cells = [v for row in members + evidence + affiliations for k, v in row.items() if k not in ("score", "weight")]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
     ids = {row["account_id"] for row in members}
     assert "'" + FORMULA_ACCOUNT in ids and FORMULA_ACCOUNT not in ids

@@ -126,7 +126,7 @@ def test_evidence_csv_names_the_kind_beside_its_code(fixture_outputs, tmp_path):
     code ("payment") scripts keep reading; the case's own evidence CSV alike."""
     result = runner.invoke(app, ["export", str(fixture_outputs), "--format", "csv", "--clusters", "all"])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader((fixture_outputs / "csv" / "evidence.csv").open(encoding="utf-8")))
+    rows = list(csv.DictReader((fixture_outputs / "csv" / "evidence.csv").open(encoding="utf-8-sig")))  # the BOM
     header = list(rows[0])
     assert header == [c for c in EVIDENCE_CSV_COLUMNS if c in header] and header.index("kind_name") == header.index("kind") + 1
     assert {r["kind"] for r in rows} <= set(KIND_NAMES) and "payment" in {r["kind"] for r in rows}

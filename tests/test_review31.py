@@ -172,7 +172,7 @@ def test_the_report_and_the_notebook_show_the_same_templates(tmp_path):
 
     shown = [html.unescape(re.sub(r"<[^>]+>", "", d)) for d in re.findall(r'<div class="template">(.*?)</div>',
                                                                            section, re.S)]
-    assert shown == [" ".join(p for p, _ in t.parts) for t in notebook]
+    assert shown == ["".join(p for p, _ in t.parts) for t in notebook]  # the parts concatenate (session 41)
 
 
 # -- evidence quotes the logged text ---------------------------------------------------------------------------------

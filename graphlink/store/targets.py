@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from graphlink.contract import CSV_BOM
 from graphlink.errors import GraphlinkError
 
 __all__ = ["MARKERS", "check_csv_targets", "check_file_target"]
@@ -75,6 +76,7 @@ def check_csv_targets(files: dict[Path, bytes]) -> None:
                 header = handle.readline(HEAD_BYTES).rstrip(b"\r\n")
         except OSError:
             header = None
-        if header != content.split(b"\n", 1)[0].rstrip(b"\r"):
+        # An earlier export with or without the byte-order mark (--no-bom) is the same export.
+        if header is None or header.removeprefix(CSV_BOM) != content.split(b"\n", 1)[0].rstrip(b"\r").removeprefix(CSV_BOM):
             raise GraphlinkError(f"{path}: exists and is not an earlier graphlink CSV export (another header); "
                                  "nothing was written: choose another --out")

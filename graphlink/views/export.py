@@ -28,11 +28,14 @@
     clusters' files (a folder holding anything else is refused).
 ``csv``
     ``members.csv`` (each member with ``template_share``, ``shared_behaviour``, ``tie_strength`` and ``tied_by``, and its cluster's score, ``flagged``,
-    ``flag``, ``score_note`` and ``why``) and
+    ``flag``, ``score_note`` and ``why``),
     ``evidence.csv`` (strongest first per cluster; ``kind_name`` beside the ``kind`` code:
-    :data:`graphlink.contract.EVIDENCE_CSV_COLUMNS`); cells that a spreadsheet would run
-    as a formula (starting ``=``, ``+``, ``-``, ``@``) get a leading ``'``.
-    Default folder: ``DIR/csv``.
+    :data:`graphlink.contract.EVIDENCE_CSV_COLUMNS`), ``affiliations.csv`` (which member holds which
+    value tying the exported clusters: :data:`graphlink.contract.AFFILIATIONS_CSV_SCHEMA`) and
+    ``README.txt``, the data dictionary (:data:`graphlink.contract.CSV_DICTIONARY`), built by
+    :mod:`graphlink.views.export_csv`; cells that a spreadsheet would run
+    as a formula (starting ``=``, ``+``, ``-``, ``@``) get a leading ``'``, and each CSV starts
+    with a UTF-8 byte-order mark (``bom=False``, ``--no-bom``: none). Default folder: ``DIR/csv``.
 
 Text that is not valid in XML 1.0 (control characters an attacker may put in
 a user agent) is replaced by U+FFFD in graph exports' text, spelled out in node ids
@@ -52,9 +55,8 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
-from graphlink.config.kinds import kind_name_expr
 from graphlink.errors import GraphlinkError
-from graphlink.contract import FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT, MEMBER_BEHAVIOUR_COLUMNS, MEMBER_TIES_COLUMNS
+from graphlink.contract import FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT
 from graphlink.store.atomic import write_atomic
 from graphlink.store.targets import check_csv_targets, check_file_target
 from graphlink.store.folder import Outputs, Selection, score_columns
@@ -63,8 +65,7 @@ from graphlink.views.evidence import strongest_first
 from graphlink.views.explain import cluster_explanations, flag_explanation, json_default
 from graphlink.views.member_behaviour import with_behaviour_columns
 from graphlink.views.member_ties import outputs_member_ties, with_member_ties
-from graphlink.views.passages import with_passage_column
-from graphlink.views.safety import csv_safe_expr
+from graphlink.views.export_csv import csv_bytes, csv_files, evidence_csv, iso_columns, members_table
 from graphlink.views.schedule import timing_bucket, timing_meanings
 
 FORMATS = ("gexf", "graphml", "json", "csv")
@@ -212,17 +213,12 @@ def _write_graph(graph: nx.Graph, fmt: str, path: Path) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def _iso_columns(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns([pl.col(name).dt.strftime(JSON_TIME_FORMAT) for name, dtype in frame.schema.items()
-                               if isinstance(dtype, pl.Datetime)])
-
-
 def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None,
               ties: pl.DataFrame | None = None) -> dict[str, Any]:
     """The JSON case of one cluster (schema ``graphlink.case/1``) as plain data (``ties``: the loaded members'
     :func:`graphlink.views.member_ties.outputs_member_ties`, if already built)."""
     row = outputs.cluster_row(cluster_id)
-    members = _iso_columns(with_member_ties(outputs.members(cluster_id), outputs, cluster_id, ties=ties).drop("cluster_id"))
+    members = iso_columns(with_member_ties(outputs.members(cluster_id), outputs, cluster_id, ties=ties).drop("cluster_id"))
     run = outputs.run
     # A timing value is a hash: ``meaning`` says who acts in the same windows and when (null for other kinds).
     # Strongest evidence first, as show and the report list it (graphlink.views.evidence.strongest_first).
@@ -263,15 +259,6 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
     }
 
 
-def csv_bytes(frame: pl.DataFrame) -> bytes:
-    """CSV of ``frame``: times in the JSON format, lists joined with ``; ``, formula-like text neutralised."""
-    frame = _iso_columns(frame)
-    frame = frame.with_columns([pl.col(name).list.join("; ") for name, dtype in frame.schema.items()
-                                if isinstance(dtype, pl.List)])
-    frame = frame.with_columns([csv_safe_expr(name) for name, dtype in frame.schema.items() if dtype == pl.String])
-    return frame.write_csv().encode("utf-8")
-
-
 def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None,
               ties: pl.DataFrame | None = None) -> str:
     """The case file of one cluster as JSON text (see :func:`case_file`)."""
@@ -279,25 +266,9 @@ def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
     return json.dumps(case, indent=2, ensure_ascii=False, default=json_default, allow_nan=False) + "\n"
 
 
-def evidence_with_meaning(outputs: Outputs, evidence: pl.DataFrame) -> pl.DataFrame:
-    """``evidence`` rows (any clusters) with the ``meaning`` of their timing values
-    (:func:`graphlink.views.schedule.timing_meanings`, each cluster against its own members)."""
-    return timing_meanings(evidence, outputs.memberships, outputs.activity, timing_bucket(outputs.run))
-
-
-def evidence_csv(outputs: Outputs, evidence: pl.DataFrame) -> bytes:
-    """``evidence.csv`` (:data:`graphlink.contract.EVIDENCE_CSV_COLUMNS`): strongest first per cluster, as ``show``
-    lists it, with ``kind_name`` -- the kind as people read it -- beside the ``kind`` code scripts read, and each prompt
-    phrase's ``passage`` (:func:`graphlink.views.passages.with_passage_column`: the views list passages, the CSV
-    every phrase)."""
-    rows = with_passage_column(strongest_first(evidence_with_meaning(outputs, evidence)))
-    columns = list(rows.columns)
-    columns.insert(columns.index("kind") + 1, "kind_name")
-    return csv_bytes(rows.with_columns(kind_name_expr("kind").alias("kind_name")).select(columns))
-
-
-def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Path]:
-    """Write one cluster's case file and its members and evidence CSVs into ``folder`` (atomically).
+def write_case(outputs: Outputs, cluster_id: int, folder: Path, bom: bool = True) -> dict[str, Path]:
+    """Write one cluster's case file and its members and evidence CSVs into ``folder`` (atomically; the CSVs with a
+    UTF-8 byte-order mark unless ``bom`` is False: :mod:`graphlink.views.export_csv`).
 
     Returns ``{"json": cluster-<id>.json, "members": cluster-<id>-members.csv,
     "evidence": cluster-<id>-evidence.csv}``; the notebook's
@@ -306,41 +277,14 @@ def write_case(outputs: Outputs, cluster_id: int, folder: Path) -> dict[str, Pat
     stem = f"cluster-{cluster_id}"
     members = members_table(outputs, cluster_id)
     return {"json": write_atomic(folder / f"{stem}.json", case_json(outputs, cluster_id)),
-            "members": write_atomic(folder / f"{stem}-members.csv", csv_bytes(members)),
+            "members": write_atomic(folder / f"{stem}-members.csv", csv_bytes(members, bom)),
             "evidence": write_atomic(folder / f"{stem}-evidence.csv",  # in the case file's order: strongest first
-                                     evidence_csv(outputs, outputs.cluster_evidence(cluster_id)))}
-
-
-def members_table(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFrame:
-    """Members of the loaded clusters (or of ``cluster_id`` alone) with why each is in its cluster
-    (:data:`graphlink.contract.MEMBER_BEHAVIOUR_COLUMNS`: ``template_share``, ``shared_behaviour``, what of the
-    cluster's behaviour it shares; :data:`graphlink.contract.MEMBER_TIES_COLUMNS`: ``tie_strength``, ``tied_by``) and their
-    cluster's score, campaign and why it is flagged: the ``members.csv`` rows
-    (:data:`graphlink.contract.FLAG_EXPLANATION_COLUMNS` last: ``flag``, ``score_note``, ``why``), by cluster, weakest
-    tie first within each (:func:`graphlink.views.member_ties.with_member_ties`, ``sort="strength"``; ties by events).
-
-    ``campaign_id`` is null for folders written before campaigns existed.
-    """
-    clusters, accounts = outputs.clusters, outputs.accounts
-    if cluster_id is not None:  # one case: explain its cluster only, not every loaded one
-        clusters = clusters.filter(pl.col("cluster_id") == cluster_id)
-        accounts = accounts.filter(pl.col("cluster_id") == cluster_id)
-    info = clusters.select("cluster_id", "score", "flagged").join(
-        cluster_explanations(clusters, outputs.run, outputs.campaigns), on="cluster_id", how="left")
-    if "campaign_id" not in accounts.columns:
-        accounts = accounts.with_columns(pl.lit(None, pl.Int64).alias("campaign_id"))
-    # Weakest tie first within each cluster, as show and ClusterView.member_ties list them: the members to check
-    # before a ban lead (new-user review, session 39: a bystander sat at row 84 of 91, sorted by events).
-    accounts = with_behaviour_columns(accounts).sort(["cluster_id", "events", "account_id"], descending=[False, True, False])
-    return (with_member_ties(accounts, outputs, cluster_id, sort="strength").join(info, on="cluster_id", how="left")
-            .select("campaign_id", "cluster_id", "score", "flagged", "account_id", "events", "first_seen",
-                    "last_seen", *MEMBER_BEHAVIOUR_COLUMNS, *MEMBER_TIES_COLUMNS, *FLAG_EXPLANATION_COLUMNS)
-            .sort("cluster_id", maintain_order=True))
+                                     evidence_csv(outputs, outputs.cluster_evidence(cluster_id), bom))}
 
 
 def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: str | Path | None = None, *,
            redact: bool = False, redact_key: str | None = None,
-           exported_at: datetime | None = None) -> ExportInfo:
+           exported_at: datetime | None = None, bom: bool = True) -> ExportInfo:
     """Export the chosen clusters of a detect output folder.
 
     Parameters
@@ -355,6 +299,9 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
         Replace payment fingerprints, e-mails and IPs with keyed hashes.
     redact_key : str, optional
         HMAC key (default ``GRAPHLINK_REDACT_KEY``, else random).
+    bom : bool
+        csv: start each CSV with a UTF-8 byte-order mark, so Excel reads it as UTF-8 (default; False omits it:
+        :mod:`graphlink.views.export_csv`).
 
     Raises
     ------
@@ -404,9 +351,8 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
         write_dir_atomically(folder, write)
         paths = [folder / f"cluster-{cluster_id}.json" for cluster_id in outputs.selected]
         return ExportInfo(fmt, paths, outputs.selected, redacted=redacted)
-    files = {folder / "members.csv": csv_bytes(members_table(outputs)),
-             folder / "evidence.csv": evidence_csv(outputs, outputs.evidence)}  # per cluster, as show lists it
-    check_csv_targets(files)  # never over a members.csv of yours
+    files = csv_files(outputs, folder, bom)  # members, evidence, affiliations and the data dictionary
+    check_csv_targets(files)  # never over a members.csv (or README.txt) of yours
     paths = [write_atomic(path, content) for path, content in files.items()]
-    return ExportInfo(fmt, paths, outputs.selected, redacted=redacted,
-                      extra={"members": outputs.accounts.height, "evidence": outputs.evidence.height})
+    rows = {path.stem: content.count(b"\n") - 1 for path, content in files.items() if path.suffix == ".csv"}
+    return ExportInfo(fmt, paths, outputs.selected, redacted=redacted, extra=rows)

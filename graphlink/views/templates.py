@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.stages.signals.normalise import visible_head
+from graphlink.views.template_parts import align_follower, chain_parts, written_parts
 from graphlink.views.tokens import join_words, keyed_tokens, tokenise
 
 __all__ = ["MAX_CHARS", "SAMPLE_ACCOUNTS", "SAMPLE_PROMPTS", "Template", "cluster_templates", "reconstruct_templates",
@@ -68,11 +69,14 @@ class Template:
     Attributes
     ----------
     parts : list of (str, bool)
-        The template in order: ``(text, variable)``; constant text is taken
-        from the example prompt (original spelling, punctuation and case),
-        a variable part is ``"…"`` (words that differ between prompts) or
-        ``"#"`` (a number: normalisation maps every number to ``0``, so it
-        may differ).
+        The template in order: ``(text, variable)``; concatenated, they read
+        as the template. Constant text is the example prompt's as written
+        (spelling, case, and the operators, punctuation and spacing between
+        and around its words); a variable part is ``"…"`` (words, or the text
+        between two template words, that differ between prompts) or ``"#"``
+        (a number that differs between prompts, also inside a word: ``x^2 -
+        ⟨#⟩x``; detection reads every number as ``0``). See
+        :mod:`graphlink.views.template_parts`.
     example : str or None
         One original prompt that follows the template.
     prompts : int
@@ -87,14 +91,15 @@ class Template:
     accounts: int = 0
 
     def text(self, open_mark: str = "⟨", close_mark: str = "⟩") -> str:
-        """The template as one line, variable parts between marks.
+        """The template as written, variable parts between marks.
 
         Examples
         --------
-        >>> Template([("give me", False), ("#", True), ("ideas for", False), ("…", True)]).text()
-        'give me ⟨#⟩ ideas for ⟨…⟩'
+        >>> Template([("solve x^", False), ("#", True), (" - ", False), ("#", True), ("x for ", False),
+        ...           ("…", True)]).text()
+        'solve x^⟨#⟩ - ⟨#⟩x for ⟨…⟩'
         """
-        return " ".join(f"{open_mark}{t}{close_mark}" if var else t for t, var in self.parts)
+        return "".join(f"{open_mark}{t}{close_mark}" if var else t for t, var in self.parts)
 
 
 def _chains(shingles: Sequence[Sequence[str]]) -> list[list[str]]:
@@ -183,9 +188,11 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     template phrases (shared shingles) located. The prompt with most of them
     is the example; prompts at least half of whose phrases are the
     example's follow the same template. Phrases most followers (60%) share
-    are constant text, shown in the example's original spelling (numbers
-    marked ``#``: they were normalised to ``0``); each run of other words is
-    one variable part. The remaining prompts yield the next template.
+    are constant text, shown in the example's original spelling with the
+    text between and around its words as the followers wrote it (numbers
+    marked ``#`` where they differ: detection normalised them to ``0``;
+    :func:`graphlink.views.template_parts.written_parts`); each run of other
+    words is one variable part. The remaining prompts yield the next template.
     Without prompts, shingles overlapping by ``ngram - 1`` words are chained
     (the overlap assembly of sequence reads) and the chains joined. Words every follower of
     a template starts or ends with are template text too (a template's tail
@@ -197,7 +204,7 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     ...            ("a2", "Think step by step about dogs, then answer question 7."),
     ...            ("a3", "Think step by step about the weather, then answer question 3.")]
     >>> [t.text() for t in reconstruct_templates(prompts=prompts, ngram=3)]
-    ['Think step by step about ⟨…⟩ then answer question ⟨#⟩']
+    ['Think step by step about ⟨…⟩, then answer question ⟨#⟩.']
     """
     if isinstance(prompts, pl.DataFrame):
         prompts = list(prompts.select("account_id", "prompt").drop_nulls().iter_rows())
@@ -214,12 +221,7 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     if not chains:
         return []
     if not prompts:
-        parts: list[tuple[str, bool]] = []
-        for chain in chains[:6]:
-            if parts:
-                parts.append(("…", True))
-            parts.extend(_number_parts(chain))
-        return [Template(parts=parts)]
+        return [Template(parts=chain_parts(chains[:6], join_words))]
     known = {tuple(w) for w in words_of if len(w) == ngram}
     located = []
     for account, text in prompts:
@@ -247,6 +249,7 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
             need = 0.6 * len(followers)
             grams = {g for g in grams if sum(g in f[3] for f in followers) >= need} or grams
         spans = [(best[3][g], ngram) for g in grams]
+        head = tail = 0
         if len({f[0] for f in followers}) >= 2:  # words every follower starts or ends with are template text too
             word_lists = [[w for w, _, _ in f[2]] for f in followers]
             head, tail = _common_prefix(word_lists), _common_prefix([w[::-1] for w in word_lists])
@@ -260,8 +263,15 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
                 remaining = [item for item in remaining if all(item is not f for f in sent)]
                 continue
             spans += [(0, head), (len(best[2]) - tail, tail)]
-        templates.append(Template(parts=_parts(best[1], best[2], spans), example=best[1], prompts=len(followers),
-                                  accounts=len({f[0] for f in followers})))
+        constant = np.zeros(len(best[2]), dtype=bool)
+        for start, length in spans:
+            constant[start:start + length] = True
+        # Each follower's words aligned to the example's (the example first: its spacing is shown), so the text
+        # around them reads as they all wrote it.
+        aligned = [(f[1], f[2], align_follower(best[3], f[3], sorted(grams), ngram, (len(best[2]), len(f[2])),
+                                               head, tail)) for f in [best, *(f for f in followers if f is not best)]]
+        templates.append(Template(parts=written_parts(best[1], best[2], constant.tolist(), aligned), example=best[1],
+                                  prompts=len(followers), accounts=len({f[0] for f in followers})))
         remaining = [item for item in remaining if all(item is not f for f in followers)]
     return sorted(templates, key=lambda t: (-t.accounts, -t.prompts, t.text()))[:max_templates]
 
@@ -301,8 +311,10 @@ def _behind_head(shingles: Sequence[str], followers: list, head: int, ngram: int
     opening = [[w for w, _, _ in tok] for tok in keyed_tokens([t.parts[0][0] for t in found])]
     sent = [f for f in followers if len(f[2]) > head
             and any([w for w, _, _ in f[2][head:head + len(o)]] == o for o in opening)]
-    _, text, tokens, _ = followers[0]
-    parts = _parts(text[:tokens[head][1] if len(tokens) > head else len(text)], tokens[:head], [(0, head)])
+    same = {k: k for k in range(head)}
+    cut = [(text[:tokens[head][1] if len(tokens) > head else len(text)], tokens[:head], same)
+           for _, text, tokens, _ in followers]
+    parts = written_parts(cut[0][0], cut[0][1], [True] * head, cut)
     return [Template(parts=parts + t.parts, example=full.get(t.example or ""), prompts=t.prompts,
                      accounts=t.accounts) for t in found], sent
 
@@ -314,53 +326,3 @@ def _common_prefix(word_lists: list[list[str]]) -> int:
         if len({w[i] for w in word_lists}) > 1:
             return i
     return shortest
-
-
-def _number_parts(words: Sequence[str]) -> list[tuple[str, bool]]:
-    parts: list[tuple[str, bool]] = []
-    run: list[str] = []
-    for w in words:
-        if w == "0":
-            if run:
-                parts.append((join_words(run), False))
-                run = []
-            parts.append(("#", True))
-        else:
-            run.append(w)
-    if run:
-        parts.append((join_words(run), False))
-    return parts
-
-
-def _parts(text: str, tokens: list[tuple[str, int, int]], spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
-    """Template parts of one example prompt given the token spans ``(start, length)`` that are constant."""
-    constant = np.zeros(len(tokens), dtype=bool)
-    for start, length in spans:
-        constant[start:start + length] = True
-    parts: list[tuple[str, bool]] = []
-    i = 0
-    while i < len(tokens):
-        if not constant[i]:
-            while i < len(tokens) and not constant[i]:
-                i += 1
-            parts.append(("…", True))
-            continue
-        j = i
-        while j < len(tokens) and constant[j] and tokens[j][0] != "0":
-            j += 1
-        if j > i:
-            end = tokens[j - 1][2]  # keep punctuation glued to the last word ("Problem:", "ideas.")
-            limit = tokens[j][1] if j < len(tokens) else len(text)
-            while end < limit and not text[end].isspace():
-                end += 1
-            parts.append((text[tokens[i][1]:end], False))
-            i = j
-        else:  # a number inside constant text
-            parts.append(("#", True))
-            i += 1
-    merged: list[tuple[str, bool]] = []
-    for part in parts:
-        if merged and part[1] and merged[-1] == part:
-            continue
-        merged.append(part)
-    return merged

@@ -110,6 +110,15 @@ def ranked(clusters: pl.DataFrame) -> pl.DataFrame:
                          nulls_last=True)
 
 
+def ranked_campaigns(campaigns: pl.DataFrame) -> pl.DataFrame:
+    """Flagged campaigns first, by score, highest first, then the rest by score (ties: more accounts first, then
+    lower id), as :func:`ranked` ranks clusters: a campaign flagged through a tie, or one whose clusters the threshold
+    barely passed, can score under an unflagged pair of accounts (under ``min_flag_size``), and the table listed
+    such one-cluster campaigns ahead of flagged ones -- a capped table could drop a flagged campaign."""
+    return (campaigns.with_columns(pl.col("flagged").fill_null(False))
+            .sort(["flagged", "score", "accounts", "campaign_id"], descending=[True, True, True, False], nulls_last=True))
+
+
 def summary_cards(outputs: Outputs) -> list[tuple[str, str]]:
     """The headline counts of the run."""
     run = outputs.run
@@ -278,7 +287,7 @@ def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptio
 
     Expected columns: ``campaign_id``, ``clusters`` (list of cluster ids),
     ``accounts``, ``score``, ``flagged``, ``why``; missing optional columns
-    are tolerated. Campaigns come first in the report, highest score first.
+    are tolerated. Campaigns come first in the report, ranked by :func:`ranked_campaigns`.
     """
     campaigns = outputs.campaigns  # read with the folder (graphlink.store.outputs.load_outputs)
     if campaigns is None or "campaign_id" not in campaigns.columns:
@@ -286,7 +295,7 @@ def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptio
     defaults = {"clusters": pl.lit(None, pl.List(pl.Int64)), "accounts": pl.lit(None, pl.Int64),
                 "score": pl.lit(None, pl.Float64), "flagged": pl.lit(False), "why": pl.lit("")}
     campaigns = campaigns.with_columns([v.alias(k) for k, v in defaults.items() if k not in campaigns.columns])
-    campaigns = campaigns.sort(["score", "campaign_id"], descending=[True, False], nulls_last=True)
+    campaigns = ranked_campaigns(campaigns)
     # A section for every flagged campaign and every campaign of two or more clusters;
     # a lone unflagged cluster is its own campaign and has nothing to add.
     has_section = pl.col("flagged").fill_null(False) | (pl.col("clusters").list.len() >= 2)
