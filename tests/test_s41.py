@@ -55,3 +55,29 @@ def test_match_says_which_name_the_earlier_run_kept_for_the_column(tmp_path):
     assert result.exit_code == 2, result.output
     line = " ".join(result.output.split())
     assert "mapped to both account_id and user_agent" in line and "earlier run: account_id=user" in line, line
+
+
+def test_a_prompt_quote_reads_as_the_words_it_stands_for_when_accents_cancel_in_the_count(tmp_path):
+    """A spacing accent standing alone ("¨": no word once normalised) and one inside a word ("a¨b": two words) leave
+    the written and normalised word counts equal, so the count check passed and every quote after the first was
+    cut one word off ("alpha ¨ bravo charlie delta" for "alpha bravo charlie delta echo"). Each quote now
+    normalises to exactly the shingle's words (else the normalised words are shown)."""
+    import datetime as dt
+
+    import graphlink
+    from graphlink.stages.signals.normalise import normalise_prompt
+
+    template = "alpha \u00a8 bravo charlie delta echo foxtrot golf a\u00a8b hotel india juliet kilo lima"
+    t0 = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    rows = [(f"r{i}", t0 + dt.timedelta(minutes=97 * j + 13 * i), f"198.51.100.{i % 4}", f"card{i % 3}",
+             f"{template} item {i * 31 + j}") for i in range(14) for j in range(12)]
+    rows += [(f"u{i}", t0 + dt.timedelta(hours=i), f"100.64.{i}.9", f"own{i}", f"my own question number {i} about tea")
+             for i in range(60)]
+    pl.DataFrame(rows, schema=["account_id", "timestamp", "ip", "payment_fingerprint", "prompt"],
+                 orient="row").write_parquet(tmp_path / "events.parquet")
+    result = graphlink.detect(tmp_path / "events.parquet")
+    quotes = result.evidence.filter(pl.col("kind") == "prompt")["value"]
+    assert quotes.len() >= 3
+    words = pl.DataFrame({"q": quotes}).select(normalise_prompt(pl.col("q")))["q"].to_list()
+    normalised = pl.DataFrame({"t": [template]}).select(normalise_prompt(pl.col("t")))["t"][0]
+    assert all(len(w.split(" ")) == 5 and w in normalised for w in words), list(zip(quotes, words))

@@ -1,14 +1,13 @@
 """Prompt signals: hashed word n-gram shingles of normalised prompts.
 
-Templated extraction prompts ("Think step by step and show all of your
-reasoning...") reuse long word sequences with varied fills; shared 5-word
-shingles reveal the template while free text rarely shares one by chance.
+Templated extraction prompts ("Think step by step and show all of your reasoning...") reuse long word
+sequences with varied fills; shared 5-word shingles reveal the template while free text rarely shares one by chance.
 
 Cost is bounded three ways: each account contributes at most
 ``max_prompts_per_account`` distinct prompts (the ones with the smallest text
-hash, so the sample does not depend on row order), each prompt ``max_words_per_prompt`` words (its first;
-a longer prompt opening like other accounts' long ones is read past the head they share: :mod:`.shared_heads`),
-and each distinct text is shingled once however many accounts sent it.
+hash, so the sample does not depend on row order), each prompt ``max_words_per_prompt`` words (its first; a longer
+prompt opening like other accounts' long ones is read past the head they share: :mod:`.shared_heads`), and each
+distinct text is shingled once however many accounts sent it.
 """
 
 from __future__ import annotations
@@ -82,9 +81,9 @@ def quote_shingles(enc: EncodedEvents, texts: pl.DataFrame, located: pl.DataFram
     look-alike letters, punctuation and CamelCase as logged ("OrbitAgent, step-by-step",
     not "Orbit Agent step by step"), so a search of the log for the quote finds it;
     invisible characters and nonspacing marks are left out, a line break is one space (normalisation compares).
-    Where that cut does not line up with the normalised words (a compatibility
-    character NFKC expands into punctuation) or two shingles would read alike,
-    the normalised words are quoted instead. ``raw`` (``key, prompt``: the
+    Where that cut does not line up with the normalised words (a compatibility character NFKC expands into
+    punctuation; a spacing accent alone and one in a word cancel in the count: each quote is normalised to check)
+    or two shingles would read alike, the normalised words are quoted. ``raw`` (``key, prompt``: the
     prompts' first ``max_words * _CHARS_PER_WORD`` characters, as
     :func:`sample_prompts` read them) saves reading the prompt column again.
     """
@@ -106,8 +105,9 @@ def quote_shingles(enc: EncodedEvents, texts: pl.DataFrame, located: pl.DataFram
         located.join(keys, on="text_hash").join(originals, on="key")
         .join(texts.select("text_hash", "norm"), on="text_hash")
         .filter(words.list.len() == pl.col("norm").str.split(" ").list.len())
-        .select("shingle_hash", written_quote(words.list.slice(pl.col("pos"), ngram)).str.slice(0, 200).alias("quote"))
-    )
+        .select("shingle_hash", written_quote(words.list.slice(pl.col("pos"), ngram)).alias("quote"),
+                pl.col("norm").str.split(" ").list.slice(pl.col("pos"), ngram).list.join(" ").alias("words"))
+        .filter(normalise_prompt(pl.col("quote")) == pl.col("words")).select("shingle_hash", pl.col("quote").str.slice(0, 200)))
     out = normalised.join(quoted, on="shingle_hash", how="left").with_columns(
         pl.coalesce("quote", "shingle").alias("shown"))
     # Two shingles quoted alike would read as one value: those keep their normalised words.
