@@ -81,3 +81,26 @@ def test_a_prompt_quote_reads_as_the_words_it_stands_for_when_accents_cancel_in_
     words = pl.DataFrame({"q": quotes}).select(normalise_prompt(pl.col("q")))["q"].to_list()
     normalised = pl.DataFrame({"t": [template]}).select(normalise_prompt(pl.col("t")))["t"][0]
     assert all(len(w.split(" ")) == 5 and w in normalised for w in words), list(zip(quotes, words))
+
+
+def test_match_reads_a_log_in_graphlinks_names_after_a_run_that_mapped_them(tmp_path):
+    """After ``detect --map account_id=user``, a list of ids headed ``account_id`` (as graphlink writes them) or a
+    log already in graphlink's column names failed: "column 'user' (mapped to account_id) not found". A map kept
+    from the earlier run is dropped when the new file lacks its column and has the canonical one; a map given
+    now is still applied (and its missing column still an error)."""
+    runner = CliRunner()
+    log = _log(tmp_path)
+    assert runner.invoke(app, ["detect", str(log), "--map", "account_id=user", "--out", str(tmp_path / "o"),
+                               "-q"]).exit_code == 0
+    ids = tmp_path / "ids.csv"
+    ids.write_text("\ufeffaccount_id\na\nzz\n", encoding="utf-8")
+    renamed = tmp_path / "renamed.csv"
+    pl.read_csv(log).rename({"user": "account_id"}).write_csv(renamed)
+    for path in (ids, renamed):
+        result = runner.invoke(app, ["match", str(tmp_path / "o"), str(path), "--out", str(tmp_path / path.stem)])
+        assert result.exit_code == 0, result.output
+        got = pl.read_parquet(tmp_path / path.stem / "matches.parquet")["account_id"].sort().to_list()
+        assert got == (["a", "zz"] if path == ids else ["a", "b", "c"])
+    result = runner.invoke(app, ["match", str(tmp_path / "o"), str(ids), "--map", "account_id=user", "--out",
+                                 str(tmp_path / "m")])
+    assert result.exit_code == 2 and "'user' (mapped to account_id) not found" in " ".join(result.output.split())

@@ -19,17 +19,16 @@ from typing import Any
 
 import polars as pl
 
-from graphlink.config import PipelineConfig, build_config
 from graphlink.contract import (MATCH_CLOCKS_FILE, MATCH_CLOCKS_SCHEMA, MATCH_INDEX_FILE, MATCH_INDEX_FILES,
                                 MATCH_INDEX_SCHEMA, MATCH_MATES_FILE, MATCH_MATES_SCHEMA, MATCH_POOLS_FILE,
                                 MATCH_POOLS_SCHEMA, MATCH_RUN_FILE, MATCH_TEMPLATES_FILE, MATCH_TEMPLATES_SCHEMA,
-                                MATCHES_FILE, RUN_FILE)
-from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
+                                MATCHES_FILE)
+from graphlink.errors import GraphlinkError, InputError, safe_reason
 from graphlink.stages.encode import encode_events
 from graphlink.stages.match_coact import new_minutes
 from graphlink.stages.match_templates import doubt_reader
 from graphlink.stages.frames import accounts_from_frame
-from graphlink.stages.ingest import AccountsInfo, events_from_frame, load_accounts, load_events
+from graphlink.stages.ingest import AccountsInfo, load_accounts
 from graphlink.stages.match import (
     DEFAULT_MIN_CONCENTRATION, DEFAULT_MIN_EVIDENCE, KNOWN_MEMBER_WHY, MATCH_KINDS, account_clocks, account_values,
     cluster_clocks, cluster_values, match_accounts)
@@ -37,6 +36,7 @@ from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.store.atomic import write_dir_atomically
 from graphlink.store.folder import Outputs
 from graphlink.views.expand import exported_ids, graph_outputs
+from graphlink.views.match_input import id_list, known_config, read_events
 
 __all__ = ["MatchResult", "flagged_counts", "match", "write_matches", "EARLIER_UNCLUSTERED_WHY", "with_unclustered"]
 
@@ -63,67 +63,6 @@ class MatchResult:
     def unmatched(self) -> pl.Series:
         """Accounts that matched no known cluster: run ``graphlink detect`` on the new log for them."""
         return self.matches.filter(pl.col("cluster_id").is_null())["account_id"]
-
-
-#: How the new log is read, overriding the earlier run's settings: keyword -> the CLI option.
-READ_OPTIONS = {"format": "--format", "timestamp_format": "--timestamp-format", "separator": "--separator"}
-
-
-def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), **reading: str | None) -> PipelineConfig:
-    """The earlier run's configuration (``run.json``), with ``columns`` (canonical, column) mapped on top: a column
-    mapped here replaces the earlier run's map of it (``--map account_id=account_id`` reads a list whose ids are
-    named as graphlink names them, after a run that mapped ``account_id=user_id``).
-
-    ``reading`` (``format``, ``timestamp_format``, ``separator``; None: the
-    earlier run's) says how the new log is read.
-
-    Raises
-    ------
-    GraphlinkError
-        Unreadable ``run.json`` parameters (naming the file).
-    ConfigError
-        A bad reading setting (naming its option).
-    """
-    try:
-        config = build_config(parameters=outputs.run.get("parameters") or {})
-    except (TypeError, ValueError, ConfigError) as exc:
-        raise GraphlinkError(f"{outputs.path / RUN_FILE}: unreadable parameters: {exc}") from None
-    if columns:  # a --map of this log replaces the earlier run's map of the same column (the new log's names win)
-        mapped = {canonical for canonical, _ in columns}
-        config = replace(config, ingest=replace(config.ingest, column_map=tuple(p for p in config.ingest.column_map if p[0] not in mapped)))
-        try:
-            config = build_config(config, columns=columns)
-        except (TypeError, ValueError, ConfigError) as exc:
-            kept = ", ".join(f"{k}={v}" for k, v in config.ingest.column_map)
-            message = str(exc).removeprefix("column mapping: ") + (f" (kept from the earlier run: {kept})" if kept else "")
-            raise ConfigError(message if message.startswith("--map") else f"--map: {message}") from None
-    for name, value in reading.items():
-        if value is None:
-            continue
-        try:
-            config = build_config(config, **{name: value})
-        except (TypeError, ValueError, ConfigError) as exc:
-            raise ConfigError(f"{READ_OPTIONS[name]}: {exc}") from None
-    return config
-
-
-def read_events(events: str | Path | pl.DataFrame | pl.LazyFrame, ingest, extra: tuple[str, ...]):
-    """The new log read (a file's path or a frame) with ``ingest`` and ``--signal`` columns ``extra``."""
-    return (load_events(events, ingest, extra) if isinstance(events, (str, Path))
-            else events_from_frame(events, ingest, extra_signals=extra))
-
-
-def id_list(events: str | Path | pl.DataFrame | pl.LazyFrame, config: PipelineConfig, error: InputError):
-    """``events`` read as a list of ids (only its ``account_id`` column, as mapped), or ``error`` (reading it with the
-    earlier run's whole map and ``--signal`` columns) raised: a list has none of the run's other columns."""
-    ingest = replace(config.ingest, column_map=tuple(p for p in config.ingest.column_map if p[0] == "account_id"))
-    try:
-        ev = read_events(events, ingest, ())
-    except InputError:
-        ev = None
-    if ev is None or set(ev.columns) - {"account_id"}:
-        raise error
-    return ev
 
 
 def check_schema(outputs: Outputs, new_columns: tuple[str, ...], kinds: set[str]) -> tuple[set[str], list[str]]:
@@ -305,7 +244,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     outputs = graph_outputs(known, "all", whole=False, drilldown=not indexed)
     if indexed and not listed(outputs, MATCH_CLOCKS_FILE):  # not this run's: its activity is read instead
         indexed, outputs = False, graph_outputs(known, "all", whole=False)
-    config = known_config(outputs, columns, format=format, timestamp_format=timestamp_format, separator=separator)
+    config = known_config(outputs, columns, events, format=format, timestamp_format=timestamp_format, separator=separator)
     known_values = known_cluster_values(outputs, min_concentration, MATCH_KINDS + config.signals.extra_signals)
     kinds = set(known_values["kind"].unique().to_list())
     source = str(events) if isinstance(events, (str, Path)) else "<frame>"
