@@ -104,3 +104,22 @@ def test_match_reads_a_log_in_graphlinks_names_after_a_run_that_mapped_them(tmp_
     result = runner.invoke(app, ["match", str(tmp_path / "o"), str(ids), "--map", "account_id=user", "--out",
                                  str(tmp_path / "m")])
     assert result.exit_code == 2 and "'user' (mapped to account_id) not found" in " ".join(result.output.split())
+
+
+def test_a_name_mapped_to_two_columns_is_refused_and_a_later_layer_replaces(tmp_path):
+    """``--map ip="Client IP" --map ip="Card Token"`` (or a config file's ``[columns]`` then ``--map`` of the same
+    name) renamed both columns to ``ip``: "cannot read: column '…' is duplicate". Two columns for one name in one
+    layer are refused naming both; ``--map`` over a config file's ``[columns]`` replaces its pair."""
+    path = tmp_path / "two.csv"
+    pl.DataFrame({"u": ["a", "b"], "Client IP": ["192.0.2.1"] * 2, "Card Token": ["x", "y"]}).write_csv(path)
+    result = CliRunner().invoke(app, ["detect", str(path), "--map", "account_id=u", "--map", "ip=Client IP",
+                                      "--map", "ip=Card Token", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert "ip is mapped to 2 columns ('Card Token', 'Client IP')" in " ".join(result.output.split())
+    toml = tmp_path / "g.toml"
+    toml.write_text('[columns]\naccount_id = "u"\nip = "Client IP"\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["detect", str(path), "--config", str(toml), "--map", "ip=Card Token",
+                                      "--out", str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 0, result.output
+    run = __import__("json").loads((tmp_path / "o" / "run.json").read_text())
+    assert dict(run["parameters"]["ingest"]["column_map"]) == {"account_id": "u", "ip": "Card Token"}

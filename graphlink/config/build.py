@@ -237,7 +237,9 @@ def _apply_toml(config: PipelineConfig, path: Path) -> PipelineConfig:
 
 
 def _add(config: PipelineConfig, columns: Iterable[tuple[str, str]] = (), signals: Iterable[str] = ()) -> PipelineConfig:
-    ingest = dataclasses.replace(config.ingest, column_map=config.ingest.column_map + tuple(columns))
+    columns = tuple(columns)  # a name mapped here replaces an earlier layer's map of it (a config file's, run.json's)
+    kept = tuple(pair for pair in config.ingest.column_map if pair[0] not in {canonical for canonical, _ in columns})
+    ingest = dataclasses.replace(config.ingest, column_map=kept + columns)
     extra = tuple(dict.fromkeys(config.signals.extra_signals + tuple(signals)))
     return dataclasses.replace(config, ingest=ingest, signals=dataclasses.replace(config.signals, extra_signals=extra))
 

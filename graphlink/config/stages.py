@@ -26,14 +26,11 @@ from types import MappingProxyType
 from typing import Any
 
 from graphlink.config.checks import at_least, check, frozen_mapping, plain, seed_range, share
+from graphlink.config.columns import ACCOUNT_COLUMNS, EVENT_COLUMNS, check_column_map
 from graphlink.config.graph import GraphConfig
 from graphlink.config.kinds import DEFAULT_CUSTOM_KIND, KindSpec, check_signal_columns
 from graphlink.errors import ConfigError
 
-#: Canonical event columns. Only ``account_id`` is required.
-EVENT_COLUMNS = ("account_id", "timestamp", "ip", "payment_fingerprint", "prompt", "user_agent")
-#: Canonical accounts-file columns (``email`` is accepted in place of ``email_domain``).
-ACCOUNT_COLUMNS = ("account_id", "created_at", "email_domain", "email")
 #: Input formats :class:`IngestConfig` accepts (``None``: from the file extension).
 FORMATS = ("parquet", "csv", "tsv", "ndjson")
 
@@ -84,26 +81,6 @@ class IngestConfig:
             raise ConfigError(f"separator must be one single-byte character, got {self.separator!r}")
         if self.timestamp_format is not None and not self.timestamp_format.strip():
             raise ConfigError("timestamp_format is empty")
-
-
-def check_column_map(column_map, extra_signals: tuple[str, ...] = (), where: str = "column mapping") -> None:
-    """Raise :class:`ConfigError` naming a canonical name in ``column_map`` graphlink does not know (valid:
-    :data:`EVENT_COLUMNS`, the accounts file's ``created_at``, ``email_domain`` and ``email``, the ``extra_signals``;
-    a near miss such as ``acount_id`` is pointed at the name it resembles), or a source column given two names (a
-    rename gives it one: the other was left unmapped). A later pair for a name replaces an earlier one."""
-    import difflib
-
-    valid = list(dict.fromkeys(EVENT_COLUMNS + ACCOUNT_COLUMNS + tuple(extra_signals)))
-    for canonical, _ in column_map:
-        if canonical not in valid:
-            close = difflib.get_close_matches(canonical, valid, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise ConfigError(f"{where}: unknown canonical column {canonical!r}{hint}; valid names are {', '.join(valid)}")
-    named: dict[str, str] = {}
-    for canonical, source in dict(column_map).items():
-        if named.setdefault(source, canonical) != canonical:
-            raise ConfigError(f"{where}: column {source!r} is mapped to both {named[source]} and {canonical}; a column "
-                              f"can be mapped to one name (copy it in the file to use it as both)")
 
 
 @dataclass(frozen=True)

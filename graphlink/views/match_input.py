@@ -46,9 +46,7 @@ def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), ev
         config = build_config(parameters=outputs.run.get("parameters") or {})
     except (TypeError, ValueError, ConfigError) as exc:
         raise GraphlinkError(f"{outputs.path / RUN_FILE}: unreadable parameters: {exc}") from None
-    if columns:  # a --map of this log replaces the earlier run's map of the same column (the new log's names win)
-        mapped = {canonical for canonical, _ in columns}
-        config = replace(config, ingest=replace(config.ingest, column_map=tuple(p for p in config.ingest.column_map if p[0] not in mapped)))
+    if columns:  # a --map of this log replaces the earlier run's map of the same column (build_config's layering)
         try:
             config = build_config(config, columns=columns)
         except (TypeError, ValueError, ConfigError) as exc:
