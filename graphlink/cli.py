@@ -319,7 +319,7 @@ def export_command(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="PATH", show_default=False, help="File for gexf/graphml [default: DIR/graph.FORMAT; an existing file is replaced only if it is an earlier graph of that format]; folder for json [default: DIR/cases, replaced as a whole] and csv [default: DIR/csv].")] = None,
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
-    bom: Annotated[bool, typer.Option("--bom/--no-bom", help="csv: start each CSV with a UTF-8 byte-order mark, so Excel on Windows reads non-ASCII ids and prompts as UTF-8 (polars, pandas and graphlink skip it; Python's csv module needs encoding='utf-8-sig'); --no-bom omits it.")] = True,
+    bom: Annotated[bool, typer.Option("--bom/--no-bom", help="csv: start each CSV with a UTF-8 byte-order mark, for Excel on Windows (without one it reads non-ASCII ids and prompts in the ANSI code page); off by default: scripts' CSV readers (Python's csv module, awk) would see it in the first column's name.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Export chosen clusters: a Gephi-ready graph, JSON case files, or CSV."""

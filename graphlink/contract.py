@@ -212,7 +212,7 @@ EVIDENCE_SCHEMA = pl.Schema({
 EVIDENCE_CSV_COLUMNS = ("cluster_id", "kind", "kind_name", "value", "passage", "accounts_sharing", "weight", "df", "ties",
                         "outside_flagged", "meaning")
 #: ``export --format csv``: the files of its folder. The data dictionary (:data:`CSV_DICTIONARY`) is written beside
-#: the tables as ``README.txt``; every CSV starts with a UTF-8 byte-order mark unless ``--no-bom``
+#: the tables as ``README.txt``; with ``--bom`` every CSV starts with a UTF-8 byte-order mark
 #: (:data:`CSV_BOM`: Excel reads a CSV without one in the system's ANSI code page).
 MEMBERS_CSV_FILE, EVIDENCE_CSV_FILE, AFFILIATIONS_CSV_FILE = "members.csv", "evidence.csv", "affiliations.csv"
 CSV_DICTIONARY_FILE = "README.txt"
@@ -226,7 +226,7 @@ MEMBERS_CSV_COLUMNS = ("campaign_id", "cluster_id", "score", "flagged", "account
 #: events per value: read the events file for them.
 AFFILIATIONS_CSV_SCHEMA = pl.Schema({
     "cluster_id": pl.Int64, "account_id": pl.String, "kind": pl.String, "kind_name": pl.String, "value": pl.String,
-    "weight": pl.Float64, "members": pl.UInt32, "holders": pl.UInt32, "clusters": pl.List(pl.Int64), "df": pl.UInt32,
+    "weight": pl.Float64, "members": pl.UInt32, "holders": pl.UInt32, "clusters": pl.UInt32, "df": pl.UInt32,
 })
 _TIME = "UTC, ISO 8601 (2025-03-03T14:01:00Z)"
 _KIND = ("kind", "the signal kind's code, as scripts and the Parquet files read it (payment, ip, ip_net, prompt, "
@@ -271,7 +271,7 @@ CSV_DICTIONARY: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         ("weight", "its per-pair link weight; 0 = too common to link anybody"),
         ("members", "accounts of this cluster holding it"),
         ("holders", "exported accounts holding it, every exported cluster"),
-        ("clusters", "the exported clusters whose members hold it, separated by '; '"),
+        ("clusters", "how many exported clusters have members holding it (more than 1: filter this file on the value)"),
         ("df", "accounts of the whole log holding it (as in evidence.csv)"))),
 }
 

@@ -123,3 +123,18 @@ def test_a_name_mapped_to_two_columns_is_refused_and_a_later_layer_replaces(tmp_
     assert result.exit_code == 0, result.output
     run = __import__("json").loads((tmp_path / "o" / "run.json").read_text())
     assert dict(run["parameters"]["ingest"]["column_map"]) == {"account_id": "u", "ip": "Card Token"}
+
+
+def test_affiliations_csv_reads_with_default_settings_and_every_row_has_its_evidence_row(fixture_detected, tmp_path):
+    """nu41 on the bundled fixture: ``pl.read_csv("affiliations.csv")`` failed (``clusters`` held "4; 54" after 100
+    rows of one id: polars typed it as a number), and 8 rows named a timing band ``evidence.csv`` does not list (it
+    lists one band of a signature the same members hold in several). ``clusters`` is now a count, and the rows are
+    those of the values evidence.csv lists."""
+    out = tmp_path / "csv"
+    result = CliRunner().invoke(app, ["export", str(fixture_detected), "-f", "csv", "-c", "all", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    rows = pl.read_csv(out / "affiliations.csv")  # polars' defaults, as a script's first line
+    assert rows.schema["clusters"].is_integer() and rows["clusters"].max() > 1
+    evidence = pl.read_csv(out / "evidence.csv", infer_schema_length=None)
+    assert rows.filter(pl.col("kind") == "timing").height > 0
+    assert rows.join(evidence, on=["cluster_id", "kind", "value"], how="anti").is_empty()

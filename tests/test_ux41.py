@@ -182,6 +182,9 @@ def test_redacted_csv_export_redacts_the_affiliations_too(world, tmp_path):
     text = (tmp_path / "red" / "affiliations.csv").read_text(encoding="utf-8-sig")
     assert "-card-" not in text and not any(a in text for a in addresses)
     assert len(_read(tmp_path / "red" / "affiliations.csv")) == len(_read(tmp_path / "plain" / "affiliations.csv"))
+    # The data dictionary says the values are hashes only in the redacted export (nu41: it said "as logged").
+    assert "keyed hashes" in (tmp_path / "red" / "README.txt").read_text()
+    assert "keyed hashes" not in (tmp_path / "plain" / "README.txt").read_text()
 
 
 def test_csv_export_does_not_write_over_a_readme_of_yours(world, tmp_path):
@@ -193,36 +196,38 @@ def test_csv_export_does_not_write_over_a_readme_of_yours(world, tmp_path):
     assert (tmp_path / "mine" / "README.txt").read_text() == "my notes\n"
 
 
-# -- 4. a UTF-8 byte-order mark, so Excel reads non-ASCII ids ----------------------------------------------------
+# -- 4. a UTF-8 byte-order mark for Excel (--bom; none by default, session 41's nu41: scripts' readers keep it) ---
 
-def test_csv_files_start_with_a_byte_order_mark_unless_no_bom(world, tmp_path):
+def test_csv_files_start_with_a_byte_order_mark_only_with_bom(world, tmp_path):
     import csv
     import io
 
     out = _copy(world, tmp_path)
-    assert runner.invoke(app, ["export", str(out), "-f", "csv"]).exit_code == 0
+    assert runner.invoke(app, ["export", str(out), "-f", "csv", "--bom"]).exit_code == 0
     for name in ("members.csv", "evidence.csv", "affiliations.csv"):
         data = (out / "csv" / name).read_bytes()
         assert data.startswith(b"\xef\xbb\xbf"), name
         assert pl.read_csv(out / "csv" / name).columns[0] in ("campaign_id", "cluster_id")  # polars skips it
+    assert "start with a UTF-8 byte-order mark" in (out / "csv" / "README.txt").read_text()
     members = pl.read_csv(out / "csv" / "members.csv")
     assert f"'{RING_NAME}0" in members["account_id"].to_list()  # the id as written, decoded as UTF-8
-    # An earlier export with the mark is replaced by one without it, and the other way round.
-    assert runner.invoke(app, ["export", str(out), "-f", "csv", "--no-bom"]).exit_code == 0
-    data = (out / "csv" / "members.csv").read_bytes()
-    assert not data.startswith(b"\xef\xbb\xbf")
-    assert next(csv.reader(io.StringIO(data.decode("utf-8"))))[0] == "campaign_id"
+    # An earlier export with the mark is replaced by one without it (the default), and the other way round.
     assert runner.invoke(app, ["export", str(out), "-f", "csv"]).exit_code == 0
+    for name in ("members.csv", "evidence.csv", "affiliations.csv"):  # Python's csv module reads the names as written
+        data = (out / "csv" / name).read_bytes()
+        assert next(csv.DictReader(io.StringIO(data.decode("utf-8")))).get("cluster_id") is not None, name
+    assert "have no byte-order mark" in (out / "csv" / "README.txt").read_text()
+    assert runner.invoke(app, ["export", str(out), "-f", "csv", "--bom"]).exit_code == 0
     assert (out / "csv" / "members.csv").read_bytes().startswith(b"\xef\xbb\xbf")
-    assert "--no-bom" in runner.invoke(app, ["export", "--help"]).output
+    assert "--bom" in runner.invoke(app, ["export", "--help"]).output
 
 
-def test_a_case_export_writes_its_csvs_with_the_mark_unless_told_not_to(world, tmp_path):
+def test_a_case_export_writes_its_csvs_with_the_mark_only_when_told(world, tmp_path):
     import graphlink
 
     out = _copy(world, tmp_path)
     ring = graphlink.load(out).cluster(int(pl.read_parquet(out / "accounts.parquet").filter(
         pl.col("account_id") == f"{RING_NAME}0")["cluster_id"][0]))
-    marked, plain = ring.export(tmp_path / "a"), ring.export(tmp_path / "b", bom=False)
+    marked, plain = ring.export(tmp_path / "a", bom=True), ring.export(tmp_path / "b")
     assert marked["members"].read_bytes().startswith(b"\xef\xbb\xbf")
     assert plain["members"].read_bytes() == marked["members"].read_bytes()[3:]

@@ -372,7 +372,7 @@ class ClusterView:
             pass  # in-memory or moved events: shingles only
         return cluster_templates(self.evidence, sample)
 
-    def export(self, out_dir: str | Path, bom: bool = True) -> dict[str, Path]:
+    def export(self, out_dir: str | Path, bom: bool = False) -> dict[str, Path]:
         """Write the cluster's case file and its members and evidence as CSV.
 
         The same files as ``graphlink export --format json`` and ``--format csv``
@@ -380,9 +380,9 @@ class ClusterView:
         ``graphlink.case/1``: score and components, reasons, members, evidence,
         hour profile, run provenance), ``cluster-<id>-members.csv`` and
         ``cluster-<id>-evidence.csv``. CSV text cells are neutralised against
-        spreadsheet formulas (:func:`graphlink.views.safety.csv_safe`), and each
-        CSV starts with a UTF-8 byte-order mark (``bom=False``: none), as the CSV
-        export's do, so Excel reads non-ASCII ids as UTF-8 (:mod:`graphlink.views.export_csv`). Files
+        spreadsheet formulas (:func:`graphlink.views.safety.csv_safe`); with ``bom``
+        each CSV starts with a UTF-8 byte-order mark, as ``export --bom`` writes, so Excel reads non-ASCII ids
+        as UTF-8 (:mod:`graphlink.views.export_csv`). Files
         are written atomically.
 
         Returns

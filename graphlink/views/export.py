@@ -34,8 +34,8 @@
     value tying the exported clusters: :data:`graphlink.contract.AFFILIATIONS_CSV_SCHEMA`) and
     ``README.txt``, the data dictionary (:data:`graphlink.contract.CSV_DICTIONARY`), built by
     :mod:`graphlink.views.export_csv`; cells that a spreadsheet would run
-    as a formula (starting ``=``, ``+``, ``-``, ``@``) get a leading ``'``, and each CSV starts
-    with a UTF-8 byte-order mark (``bom=False``, ``--no-bom``: none). Default folder: ``DIR/csv``.
+    as a formula (starting ``=``, ``+``, ``-``, ``@``) get a leading ``'``; with ``bom`` (``--bom``: for Excel)
+    each CSV starts with a UTF-8 byte-order mark. Default folder: ``DIR/csv``.
 
 Text that is not valid in XML 1.0 (control characters an attacker may put in
 a user agent) is replaced by U+FFFD in graph exports' text, spelled out in node ids
@@ -266,7 +266,7 @@ def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
     return json.dumps(case, indent=2, ensure_ascii=False, default=json_default, allow_nan=False) + "\n"
 
 
-def write_case(outputs: Outputs, cluster_id: int, folder: Path, bom: bool = True) -> dict[str, Path]:
+def write_case(outputs: Outputs, cluster_id: int, folder: Path, bom: bool = False) -> dict[str, Path]:
     """Write one cluster's case file and its members and evidence CSVs into ``folder`` (atomically; the CSVs with a
     UTF-8 byte-order mark unless ``bom`` is False: :mod:`graphlink.views.export_csv`).
 
@@ -284,7 +284,7 @@ def write_case(outputs: Outputs, cluster_id: int, folder: Path, bom: bool = True
 
 def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: str | Path | None = None, *,
            redact: bool = False, redact_key: str | None = None,
-           exported_at: datetime | None = None, bom: bool = True) -> ExportInfo:
+           exported_at: datetime | None = None, bom: bool = False) -> ExportInfo:
     """Export the chosen clusters of a detect output folder.
 
     Parameters
@@ -300,8 +300,8 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
     redact_key : str, optional
         HMAC key (default ``GRAPHLINK_REDACT_KEY``, else random).
     bom : bool
-        csv: start each CSV with a UTF-8 byte-order mark, so Excel reads it as UTF-8 (default; False omits it:
-        :mod:`graphlink.views.export_csv`).
+        csv: start each CSV with a UTF-8 byte-order mark, so Excel on Windows reads it as UTF-8 (default False:
+        scripts' CSV readers would see it; :mod:`graphlink.views.export_csv`).
 
     Raises
     ------
@@ -351,7 +351,7 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
         write_dir_atomically(folder, write)
         paths = [folder / f"cluster-{cluster_id}.json" for cluster_id in outputs.selected]
         return ExportInfo(fmt, paths, outputs.selected, redacted=redacted)
-    files = csv_files(outputs, folder, bom)  # members, evidence, affiliations and the data dictionary
+    files = csv_files(outputs, folder, bom, redacted)  # members, evidence, affiliations and the data dictionary
     check_csv_targets(files)  # never over a members.csv (or README.txt) of yours
     paths = [write_atomic(path, content) for path, content in files.items()]
     rows = {path.stem: content.count(b"\n") - 1 for path, content in files.items() if path.suffix == ".csv"}

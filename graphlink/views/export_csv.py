@@ -7,11 +7,11 @@ data dictionary (:func:`data_dictionary`). Every table goes through :func:`csv_b
 lists joined with ``; ``, every text cell through the formula guard (:func:`graphlink.views.safety.csv_safe_expr`).
 
 Byte-order mark. Excel on Windows opens a CSV without a UTF-8 byte-order mark in the system's ANSI code page, so
-non-ASCII account ids and prompts read as mojibake (``rïng0`` as ``rÃ¯ng0``); with one it reads UTF-8. The CSVs
-are for people (scripts read the Parquet files or JSON), so they carry one by default (``--no-bom`` omits it).
-polars' and pandas' ``read_csv`` skip it, as graphlink's own readers do (``expand --seeds members.csv``); Python's
-``csv`` module keeps it in the first column's name unless the file is opened with ``encoding="utf-8-sig"``, which
-reads files with and without it alike.
+non-ASCII account ids and prompts read as mojibake (``rïng0`` as ``rÃ¯ng0``); with one it reads UTF-8. But the files
+also go to case tools and scripts: Python's ``csv`` module keeps a mark in the first column's name unless the file is
+opened with ``encoding="utf-8-sig"`` (``row["cluster_id"]`` then fails), pandas' sniffing engine and ``awk`` keep it
+too (polars, pandas' default engine and graphlink's own readers skip it). So none by default (as before session 41);
+``bom=True`` (``export --bom``) writes one for Excel, and the data dictionary says which the folder has.
 """
 
 from __future__ import annotations
@@ -114,10 +114,12 @@ def affiliations_table(outputs: Outputs, min_holders: int = 2) -> pl.DataFrame:
     if rows is None or rows.is_empty():
         return pl.DataFrame(schema=AFFILIATIONS_CSV_SCHEMA)
     keys = ["kind", "value"]
-    listed = outputs.evidence.select("cluster_id", *keys, pl.col("df").cast(pl.UInt32)).unique(["cluster_id", *keys])
+    # The rows evidence.csv writes: a timing signature the same members hold in several MinHash bands is one row there.
+    listed = (evidence_with_meaning(outputs, outputs.evidence).select("cluster_id", *keys, pl.col("df").cast(pl.UInt32))
+              .unique(["cluster_id", *keys]))
     rows = rows.select("cluster_id", "account_id", *keys, "weight").unique()
     holders = rows.group_by(keys).agg(pl.col("account_id").n_unique().cast(pl.UInt32).alias("holders"),
-                                      pl.col("cluster_id").unique().sort().alias("clusters"))
+                                      pl.col("cluster_id").n_unique().cast(pl.UInt32).alias("clusters"))
     rows = rows.join(listed, on=["cluster_id", *keys])  # the values evidence.csv lists, with df
     members = rows.group_by("cluster_id", *keys).agg(pl.col("account_id").n_unique().cast(pl.UInt32).alias("members"))
     return (rows.join(holders.filter(pl.col("holders") >= min_holders), on=keys)
@@ -128,28 +130,35 @@ def affiliations_table(outputs: Outputs, min_holders: int = 2) -> pl.DataFrame:
             .select(list(AFFILIATIONS_CSV_SCHEMA)).cast(dict(AFFILIATIONS_CSV_SCHEMA)))
 
 
-def data_dictionary() -> str:
+def data_dictionary(bom: bool = False, redacted: bool = False) -> str:
     """``README.txt`` of the CSV export: each file, what a row is, and each column
-    (:data:`graphlink.contract.CSV_DICTIONARY`); ASCII.
+    (:data:`graphlink.contract.CSV_DICTIONARY`), whether the files start with a byte-order mark (``bom``) and whether
+    identifying values are keyed hashes (``redacted``); ASCII.
 
     Examples
     --------
     >>> data_dictionary().splitlines()[0]
     'graphlink CSV export: data dictionary'
     """
+    mark = ("start with a UTF-8 byte-order mark (export --bom), so Excel reads them as UTF-8; read them with encoding "
+            "utf-8-sig in Python's csv module" if bom else "have no byte-order mark (export --bom adds one for Excel)")
     lines = ["graphlink CSV export: data dictionary", "",
-             "Text cells a spreadsheet would run as a formula (starting =, +, -, @, a tab or a carriage return) start "
-             "with a ' (the cell as logged follows it). Lists are separated by '; '. The CSV files start with a "
-             "UTF-8 byte-order mark, so Excel reads them as UTF-8, unless exported with --no-bom; read them with "
-             "encoding utf-8-sig in Python's csv module (polars and pandas skip the mark).", ""]
+             "Formula guard: a text cell a spreadsheet would run as a formula (starting =, +, -, @, a tab or a carriage "
+             "return, also in full width or behind spaces or invisible characters) and a cell starting with ' have "
+             "a ' put in front: drop the first ' of any cell starting with ' to read the value as logged. Lists are "
+             f"separated by '; '. The CSV files {mark}.", ""]
+    if redacted:
+        lines += ["Redacted (export --redact): payment cards, e-mail addresses and IP addresses are keyed hashes "
+                  "(HMAC-SHA256), the same value hashing alike in every file of this export; IP networks and e-mail "
+                  "domains are kept. 'As logged' below means as logged, then hashed.", ""]
     for name, (rows, columns) in CSV_DICTIONARY.items():
         lines += [f"{name}: {rows}."] + [f"  {column}: {meaning}" for column, meaning in columns] + [""]
     return "\n".join(lines)
 
 
-def csv_files(outputs: Outputs, folder: Path, bom: bool = True) -> dict[Path, bytes]:
+def csv_files(outputs: Outputs, folder: Path, bom: bool = False, redacted: bool = False) -> dict[Path, bytes]:
     """The CSV export of the loaded clusters: path in ``folder`` -> content (the module docstring)."""
     return {folder / MEMBERS_CSV_FILE: csv_bytes(members_table(outputs), bom),
             folder / EVIDENCE_CSV_FILE: evidence_csv(outputs, outputs.evidence, bom),  # per cluster, as show lists it
             folder / AFFILIATIONS_CSV_FILE: csv_bytes(affiliations_table(outputs), bom),
-            folder / CSV_DICTIONARY_FILE: data_dictionary().encode("ascii")}
+            folder / CSV_DICTIONARY_FILE: data_dictionary(bom, redacted).encode("ascii")}
