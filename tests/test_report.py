@@ -170,7 +170,7 @@ def test_limits_and_notes(world):
     assert ranked.height == 3 and ranked["score"][0] > ranked["score"][1]  # one clear top
     assert sections == [f"cluster-{top}"]  # the highest score
     assert page.rows[f"members-{top}"] == 3
-    assert f"Showing the 3 most active of {size} members" in html
+    assert f"Showing the 3 weakest-tied of {size} members" in html
     assert "Detailed sections for the 1 highest-scoring of 3" in html
 
 

@@ -138,3 +138,23 @@ def test_affiliations_csv_reads_with_default_settings_and_every_row_has_its_evid
     evidence = pl.read_csv(out / "evidence.csv", infer_schema_length=None)
     assert rows.filter(pl.col("kind") == "timing").height > 0
     assert rows.join(evidence, on=["cluster_id", "kind", "value"], how="anti").is_empty()
+
+
+def test_the_report_lists_members_weakest_tie_first_as_show_does(fixture_outputs):
+    """nu41: a member sharing none of its cluster's behaviour (``addresses only``: the one to check before a ban) sat
+    at row 221 of 224 in the report, which listed members most active first, while show and members.csv list it
+    first. The report now lists them weakest tie first too."""
+    accounts = pl.read_parquet(fixture_outputs / "accounts.parquet")
+    top = (pl.read_parquet(fixture_outputs / "clusters.parquet").filter("flagged")
+           .sort(["score", "cluster_id"], descending=[True, False])["cluster_id"][0])
+    members = accounts.filter(pl.col("cluster_id") == top).sort(["events", "account_id"], descending=[True, False])
+    busiest, quiet = members["account_id"][0], members["account_id"][members.height // 2]
+    accounts.with_columns(pl.when(pl.col("account_id") == quiet).then(pl.lit("addresses only"))
+                          .otherwise(pl.col("shared_behaviour")).alias("shared_behaviour")
+                          ).write_parquet(fixture_outputs / "accounts.parquet")
+    result = CliRunner().invoke(app, ["report", str(fixture_outputs), "--quiet", "--no-plots", "--static"])
+    assert result.exit_code == 0, result.output
+    html = (fixture_outputs / "report.html").read_text(encoding="utf-8")
+    section = html[html.index(f'id="cluster-{top}"'):]
+    section = section[section.index("weakest tie first"):]
+    assert section.index(quiet) < section.index(busiest)

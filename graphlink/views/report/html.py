@@ -64,7 +64,8 @@ class ReportOptions:
         (marked "not flagged"), so a run with nothing flagged still offers
         something to review.
     max_members : int
-        Members listed per cluster (most active first).
+        Members listed per cluster, weakest tie first as ``show`` and ``members.csv`` list them (members sharing
+        none of the cluster's behaviour first: the ones to check before acting), then by events.
     max_table_rows : int
         Clusters listed in the cluster table (highest scores first).
     max_network_nodes : int
@@ -210,7 +211,9 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     """Everything the cluster section template shows, as plain values (``drawn``: its plots, being drawn; ``ties``:
     the loaded members' :func:`graphlink.views.member_ties.outputs_member_ties`, if already built)."""
     row = outputs.cluster_row(cluster_id)
-    members = with_member_ties(outputs.members(cluster_id), outputs, cluster_id, ties=ties)  # why each member is in it
+    # Why each member is in it, weakest tie first as show and members.csv list them (nu41: a bystander sharing
+    # addresses only was row 221 of 224, most active first).
+    members = with_member_ties(outputs.members(cluster_id), outputs, cluster_id, sort="strength", ties=ties)
     activity, memberships = outputs.cluster_activity(cluster_id), outputs.cluster_memberships(cluster_id)
     evidence = timing_meanings(outputs.cluster_evidence(cluster_id), memberships, activity, timing_bucket(outputs.run))
     first, last = members["first_seen"].min(), members["last_seen"].max()
@@ -219,7 +222,7 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     shown = members.head(options.max_members)
     member_note = ""
     if members.height > shown.height:
-        member_note = (f"Showing the {shown.height:,} most active of {members.height:,} members; "
+        member_note = (f"Showing the {shown.height:,} weakest-tied of {members.height:,} members; "
                        f"export all with: {csv_export_command(outputs.path, cluster_id, bool(outputs.redaction))}")
     figures, notes = (drawn.get(cluster_id) if drawn is not None else section_plots(
         cluster_id, activity, memberships, options.max_network_nodes, options.seed) if options.plots else ([], []))
