@@ -147,11 +147,15 @@ def ascii_lower(text: pl.Expr) -> pl.Expr:
 
 
 # What pads a prompt without being read: the invisible characters comparing removes, runs of 3+ combining marks (no
-# script stacks more than two on a letter; Zalgo text and padding do) and runs of whitespace and punctuation (a line
-# of "=", compared as one space: a run of three or more keeps its first and last character).
-_PADDING = r"(?:" + _INVISIBLE + r"|\p{Mn}{3,})+"
+# script stacks more than two on a letter; Zalgo text and padding do), combining marks on no letter (at the start or
+# on a blank or punctuation) and runs of whitespace and punctuation (a line of "=", compared as one space: a run of
+# three or more keeps its first and last character). Marks with invisible characters between them are stacked, as
+# comparing reads them: " \u0301" or "\u200c\u0301" repeated 1,000 times, which comparing reads as nothing, hid a
+# template when only marks stacked 3+ deep with nothing between were padding (break-it review, session 41).
 #: One separator character as comparing reads it (Unicode punctuation and separators, ASCII punctuation, whitespace).
 SEPARATOR = r"[\p{P}\p{Z}\s!-/:-@\[-`{-~]"
+_PADDING = (f"(^|{SEPARATOR})(?:{_INVISIBLE}|\\p{{Mn}})+"  # marks on no letter, and invisible characters among them
+            f"|(?:{_INVISIBLE}*\\p{{Mn}}){{3,}}{_INVISIBLE}*|{_INVISIBLE}+")  # 3+ marks, invisible ones between
 _BLANKS = f"({SEPARATOR}){SEPARATOR}+({SEPARATOR})"
 #: How far past the head padding is removed, in heads: cleaning is regex work, so it is bounded on megabyte prompts;
 #: padding past 32 heads (49,152 characters at the default 64 words) costs the sender more than 32 times the read
@@ -165,7 +169,7 @@ def visible_head(prompt: pl.Expr, chars: int) -> pl.Expr:
     A head is cut by characters (so the regex work of comparing is bounded on megabyte prompts). Where padding
     fills more than half of a prompt's first ``chars`` characters, it is removed before the cut, within the first
     ``PADDING_BOUND * chars`` characters: invisible and control characters (as :func:`normalise_prompt` removes
-    them), runs of three or more combining marks, and runs of whitespace and punctuation but their first and last
+    them), runs of three or more combining marks, combining marks on no letter, and runs of whitespace and punctuation but their first and last
     character. Otherwise 2,000
     zero-width spaces, blanks or stacked marks in front of a template fill the head, and a ring sending it reads as
     sending no prompt at all (found in session 40: a 30-account ring went unflagged). Any other prompt is cut as
@@ -211,7 +215,7 @@ def _unpadded(text: pl.Series, exact: bool = True) -> pl.Series:
             pl.col("t").str.replace_all(r"(?-u)[[:punct:]\s\x00-\x08\x0E-\x1F\x7F]{3,}", "  ")))
     other = (~ascii_).arg_true()
     if other.len():
-        unicode_ = text.gather(other).str.replace_all(_PADDING, "").str.replace_all(_BLANKS, "$1$2")
+        unicode_ = text.gather(other).str.replace_all(_PADDING, "$1").str.replace_all(_BLANKS, "$1$2")
         return frame["t"].scatter(other, unicode_)
     return frame["t"]
 

@@ -1,0 +1,61 @@
+"""Break-it review of session 41 (helper brk41), public names only; each test failed on main before its fix.
+
+* Padding of combining marks on no letter (" \\u0301" repeated, or marks with a zero-width character between each
+  two): comparing reads it as nothing, but the head read past padding counted only marks stacked 3+ deep with
+  nothing between, so 1,000 such pairs in front of a template hid it again (no prompt evidence for the ring).
+"""
+import datetime as dt
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import graphlink
+from graphlink.stages.signals.normalise import normalise_prompt, visible_head
+
+FIXTURES = Path(graphlink.__file__).resolve().parents[1] / "fixtures"
+
+TEMPLATE = ("You are a meticulous tutor. Reason through the following problem step by step, writing out every "
+            "intermediate thought before you answer. Problem: {}")
+
+#: Padding comparing reads as nothing: marks on blanks, on punctuation, on an invisible filler, or separated by
+#: zero-width characters (each pair alone is no stack of three).
+MARK_PADS = {"space-mark": " \u0301" * 1000, "space-two-marks": " \u0301\u0302" * 700, "mark-space": "\u0301 " * 1000,
+             "dot-two-marks": ".\u0301\u0301" * 700, "zwnj-mark": "\u200c\u0301" * 1000,
+             "filler-two-marks": "\u1160\u0301\u0301" * 700, "letter-zwnj-marks": "x" + "\u200c\u0301" * 1000}
+
+
+def _norm(text: str) -> str:
+    return pl.DataFrame({"p": [text]}).select(normalise_prompt(pl.col("p")))["p"][0]
+
+
+@pytest.mark.parametrize("pad", list(MARK_PADS.values()), ids=list(MARK_PADS))
+def test_a_head_read_past_marks_on_no_letter_holds_the_template(pad):
+    text = pad + TEMPLATE.format("tides")
+    assert len(_norm(pad)) <= 1  # comparing reads the padding as nothing (or one letter)
+    head = pl.DataFrame({"p": [text]}).select(visible_head(pl.col("p"), 1536))["p"][0]
+    # got: the head was 1,536 characters of padding, and its words none of the template's
+    assert "meticulous tutor" in _norm(head)
+
+
+def test_accents_and_two_marks_on_a_letter_are_kept_in_a_padded_head():
+    text = "\u200b" * 2000 + "Cafe\u0301 Vie\u0302\u0323t and e\u0301\u0301 " + TEMPLATE.format("x")
+    head = pl.DataFrame({"p": [text]}).select(visible_head(pl.col("p"), 1536))["p"][0]
+    assert head.startswith("Cafe\u0301 Vie\u0302\u0323t and e\u0301\u0301 ")
+
+
+def test_a_ring_padding_its_template_with_marks_on_blanks_still_has_prompt_evidence():
+    rng = random.Random(7)
+    background = pl.read_parquet(FIXTURES / "events.parquet")
+    t0 = dt.datetime(2025, 1, 8, tzinfo=dt.timezone.utc)
+    rows = [dict(account_id=f"pad_ring_{k:02d}", timestamp=t0 + dt.timedelta(minutes=rng.randint(0, 5000)),
+                 ip=f"10.9.0.{rng.randint(1, 6)}", payment_fingerprint=f"pf_pad_{k // 4}",
+                 prompt=" \u0301" * 1000 + TEMPLATE.format(f"{rng.choice(['tides', 'jazz', 'entropy'])} case {j}"),
+                 user_agent=f"custom-agent/{k}.{j}") for k in range(12) for j in range(25)]
+    result = graphlink.detect(pl.concat([background, pl.DataFrame(rows, schema=background.schema)]))
+    ring = result.accounts.filter(pl.col("account_id").str.starts_with("pad_ring_"))
+    cluster = ring["cluster_id"].drop_nulls().mode()[0]
+    prompts = result.evidence.filter((pl.col("cluster_id") == cluster) & (pl.col("kind") == "prompt"))
+    # got: no prompt evidence (the ring read as sending no prompt at all)
+    assert prompts.height > 0
