@@ -59,3 +59,25 @@ def test_a_ring_padding_its_template_with_marks_on_blanks_still_has_prompt_evide
     prompts = result.evidence.filter((pl.col("cluster_id") == cluster) & (pl.col("kind") == "prompt"))
     # got: no prompt evidence (the ring read as sending no prompt at all)
     assert prompts.height > 0
+
+
+CAMEL = "YouAreAnExpertTutorThatReasonsStepByStepBeforeItAnswers"
+
+
+@pytest.mark.parametrize("spelled", [
+    CAMEL.replace("reAn", "r\u0435An"),  # Cyrillic е before a Latin capital
+    CAMEL.replace("reAn", "r\u0435\u0410n"),  # Cyrillic е before a Cyrillic А (a look-alike capital)
+    CAMEL.replace("e", "\u0435").replace("o", "\u043e").replace("a", "\u0430"),  # every e, o, a a look-alike
+    CAMEL.replace("epBy", "\u0435\u0440By"),  # two look-alikes in a row
+], ids=["lower-before-latin", "lower-before-lookalike", "all-lookalikes", "two-lookalikes"])
+def test_a_camelcase_template_with_lookalike_lower_case_letters_reads_as_its_words(spelled):
+    from graphlink.views.tokens import keyed_tokens
+
+    # got: "you arean expert ..." (the split after a Latin lower-case letter only missed the look-alike е)
+    assert _norm(spelled) == _norm(CAMEL) == "you are an expert tutor that reasons step by step before it answers"
+    assert [w for w, _, _ in keyed_tokens([spelled])[0]] == _norm(CAMEL).split(" ")
+
+
+def test_random_case_in_cyrillic_words_is_still_never_split():
+    assert _norm("\u043f\u0440\u041e\u0432\u0435\u0440\u043a\u0430 \u043f\u0440\u0438\u0412\u0435\u0442") == \
+        _norm("\u043f\u0440\u043e\u0432\u0435\u0440\u043a\u0430 \u043f\u0440\u0438\u0432\u0435\u0442")

@@ -13,7 +13,8 @@ import string
 
 import polars as pl
 
-__all__ = ["PADDING_BOUND", "SEPARATOR", "SPACELESS", "spaceless_joined", "ascii_lower", "ascii_words", "casefold_table", "confusable_table",
+__all__ = ["PADDING_BOUND", "SEPARATOR", "SPACELESS", "spaceless_joined", "ascii_lower", "ascii_words", "camel_pattern",
+           "casefold_table", "confusable_table",
            "fold_unicode", "is_ascii", "normalise_prompt", "visible_head", "written_quote", "written_words"]
 
 # ASCII punctuation and whitespace but the space: what ``(?-u)[[:punct:]\s]`` matches.
@@ -43,8 +44,10 @@ _MARKS = r"\p{Mn}"
 # ASCII-only split missed them (break-it review, session 39). The lower-case letter is Latin: a split after any
 # script's let random capitals inside Cyrillic or Greek words ("приВет") cut every word of a template in two, so
 # copies with their letters' case flipped at random no longer shared a shingle (break-it review, session 40;
-# Latin text was as exposed before and is).
-_CAMEL = r"([\p{Latin}&&\p{Ll}])(\p{Lu})"
+# Latin text was as exposed before and is). A lower-case look-alike of a Latin letter after a Latin letter counts as
+# Latin, and any lower-case letter before a Latin capital is a boundary: "ArеAn" with a Cyrillic е (a look-alike
+# in a Latin word) read "arean" where "AreAn" read "are an" (break-it review, session 41). See :func:`camel_pattern`.
+_CAMEL_REPLACE = "$1$3 $2$4"
 # The same on ASCII text not yet cleaned of control characters (the fast path removes them later): a boundary
 # with controls between its letters ("a\x07B") is one, as after their removal.
 _CAMEL_ASCII = r"(?-u)([a-z])[\x00-\x08\x0E-\x1F\x7F]*([A-Z])"
@@ -97,6 +100,26 @@ def confusable_table() -> tuple[tuple[list[str], list[str]], tuple[list[str], li
 
 
 @functools.cache
+def camel_pattern() -> str:
+    """Where a CamelCase run is split (groups 1 and 3 end the word before, 2 and 4 start the next): a Latin lower-case
+    letter, or lower-case look-alikes of Latin letters (:func:`confusable_table`) after a Latin letter, followed by a
+    capital; or a lower-case letter followed by a Latin capital. Two letters of one other script are never split
+    (random case in Cyrillic or Greek words). Replaced twice: a match takes the capital the next one may start with
+    ("gAаσΩ": "gA", then "AаσΩ"), so a word splits as it does alone (the template view keys each word alone).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"p": ["YouAreAn", "YouAr\u0435An", "Ar\u0435\u0410n", "\u043f\u0440\u0438\u0412\u0435\u0442"]})
+    >>> df.select(pl.col("p").str.replace_all(camel_pattern(), "$1$3 $2$4"))["p"].to_list()
+    ['You Are An', 'You Arе An', 'Arе Аn', 'приВет']
+    """
+    import unicodedata
+
+    looks = "".join(f"\\x{{{ord(c):X}}}" for c in confusable_table()[0][0] if unicodedata.category(c) == "Ll")
+    return rf"([\p{{Latin}}&&\p{{Ll}}]|\p{{Latin}}[{looks}]+)(\p{{Lu}})|(\p{{Ll}})([\p{{Latin}}&&\p{{Lu}}])"
+
+
+@functools.cache
 def casefold_table() -> dict[str, str]:
     """Lower-case characters whose Unicode case folding differs from themselves (``ß`` -> ``ss``, ``ς`` -> ``σ``)."""
     table = {}
@@ -115,7 +138,7 @@ def fold_unicode(text: pl.Expr) -> pl.Expr:
         .str.replace_all(_MARKS, "")
         .str.normalize("NFKC")
         .str.replace_all(_INVISIBLE, "")
-        .str.replace_all(_CAMEL, "$1 $2")
+        .str.replace_all(camel_pattern(), _CAMEL_REPLACE).str.replace_all(camel_pattern(), _CAMEL_REPLACE)
         .str.replace_many(before, before_to)
         .str.to_lowercase()
         .str.replace_many(after, after_to)
@@ -281,7 +304,8 @@ def written_words(prompt: pl.Expr) -> pl.Expr:
     return (
         prompt.str.replace_all(_INVISIBLE, "")
         .str.replace_all(_MARKS, "")
-        .str.replace_all(_CAMEL, f"$1{_JOIN}$2")
+        .str.replace_all(camel_pattern(), _CAMEL_REPLACE.replace(" ", _JOIN))
+        .str.replace_all(camel_pattern(), _CAMEL_REPLACE.replace(" ", _JOIN))
         .str.replace_all(SPACELESS, f"{_JOIN}$0{_JOIN}")
         .str.extract_all(f"[^{_BETWEEN[1:-1]}]+{_BETWEEN}*")
     )
