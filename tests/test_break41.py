@@ -81,3 +81,22 @@ def test_a_camelcase_template_with_lookalike_lower_case_letters_reads_as_its_wor
 def test_random_case_in_cyrillic_words_is_still_never_split():
     assert _norm("\u043f\u0440\u041e\u0432\u0435\u0440\u043a\u0430 \u043f\u0440\u0438\u0412\u0435\u0442") == \
         _norm("\u043f\u0440\u043e\u0432\u0435\u0440\u043a\u0430 \u043f\u0440\u0438\u0432\u0435\u0442")
+
+
+def test_match_looks_up_ids_listed_under_account_id_after_a_run_that_mapped_account_id(tmp_path):
+    events = pl.read_parquet(FIXTURES / "events.parquet").head(6000)
+    renamed = events.rename({"account_id": "user_id", "timestamp": "ts"})
+    graphlink.detect(renamed, column_map={"account_id": "user_id", "timestamp": "ts"}).save(tmp_path / "out")
+    listed = tmp_path / "ids.csv"
+    ids = events["account_id"].unique().sort().head(3).to_list()
+    # the header graphlink's own exports (members.csv, matches) give the column
+    listed.write_text("account_id\n" + "\n".join(ids) + "\nnever_seen\n")
+    # got: InputError "column 'user_id' (mapped to account_id) not found; columns are: account_id"
+    result = graphlink.match(tmp_path / "out", listed)
+    assert sorted(result.matches["account_id"].to_list()) == sorted([*ids, "never_seen"])
+    # a list under the earlier log's own name is read as before, and a log lacking the mapped columns still fails
+    (tmp_path / "ids2.csv").write_text("user_id\n" + "\n".join(ids) + "\n")
+    assert graphlink.match(tmp_path / "out", tmp_path / "ids2.csv").matches.height == 3
+    (tmp_path / "log.csv").write_text("account_id,ip\n" + ids[0] + ",10.0.0.1\n")
+    with pytest.raises(graphlink.InputError, match="user_id"):
+        graphlink.match(tmp_path / "out", tmp_path / "log.csv")
