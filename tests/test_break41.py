@@ -100,3 +100,18 @@ def test_match_looks_up_ids_listed_under_account_id_after_a_run_that_mapped_acco
     (tmp_path / "log.csv").write_text("account_id,ip\n" + ids[0] + ",10.0.0.1\n")
     with pytest.raises(graphlink.InputError, match="user_id"):
         graphlink.match(tmp_path / "out", tmp_path / "log.csv")
+
+
+def test_mapping_the_accounts_files_created_at_does_not_require_the_column_in_the_events_file(tmp_path):
+    events = pl.read_parquet(FIXTURES / "events.parquet").head(6000)
+    accounts = (pl.read_parquet(FIXTURES / "accounts.parquet").filter(pl.col("account_id").is_in(events["account_id"].implode()))
+                .rename({"created_at": "signup"}))
+    events.write_parquet(tmp_path / "events.parquet")
+    accounts.write_parquet(tmp_path / "accounts.parquet")
+    # the accounts file's own error says: "map a column with --map created_at=COLUMN"; got, doing so: "events.parquet:
+    # column 'signup' (mapped to created_at) not found" -- the map was applied to the events file too
+    result = graphlink.detect(tmp_path / "events.parquet", accounts=tmp_path / "accounts.parquet",
+                              column_map={"created_at": "signup"})
+    assert "created_hour" in result.evidence["kind"].unique().to_list()
+    with pytest.raises(graphlink.InputError, match="'ts' \\(mapped to timestamp\\) not found"):  # an events column still
+        graphlink.detect(tmp_path / "events.parquet", column_map={"timestamp": "ts"})
