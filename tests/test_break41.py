@@ -115,3 +115,14 @@ def test_mapping_the_accounts_files_created_at_does_not_require_the_column_in_th
     assert "created_hour" in result.evidence["kind"].unique().to_list()
     with pytest.raises(graphlink.InputError, match="'ts' \\(mapped to timestamp\\) not found"):  # an events column still
         graphlink.detect(tmp_path / "events.parquet", column_map={"timestamp": "ts"})
+
+
+def test_a_list_of_ids_with_two_trailing_commas_is_looked_up(tmp_path):
+    events = pl.read_parquet(FIXTURES / "events.parquet").head(6000)
+    graphlink.detect(events).save(tmp_path / "out")
+    ids = events["account_id"].unique().sort().head(2).to_list()
+    listed = tmp_path / "ids.csv"
+    listed.write_text("account_id,,\n" + "".join(f"{i},,\n" for i in ids))  # a spreadsheet's export of one column
+    # got: "no event column ... (columns in the file: account_id, _duplicated_0)": polars names the second unnamed
+    # column, so it read as a column of the file's own (one trailing comma was read as none)
+    assert sorted(graphlink.match(tmp_path / "out", listed).matches["account_id"].to_list()) == ids
