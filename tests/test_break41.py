@@ -126,3 +126,14 @@ def test_a_list_of_ids_with_two_trailing_commas_is_looked_up(tmp_path):
     # got: "no event column ... (columns in the file: account_id, _duplicated_0)": polars names the second unnamed
     # column, so it read as a column of the file's own (one trailing comma was read as none)
     assert sorted(graphlink.match(tmp_path / "out", listed).matches["account_id"].to_list()) == ids
+
+
+def test_a_parquet_list_under_another_column_name_is_not_told_it_needs_a_header_line(tmp_path):
+    events = pl.read_parquet(FIXTURES / "events.parquet").head(6000)
+    graphlink.detect(events).save(tmp_path / "out")
+    pl.DataFrame({"id": events["account_id"].head(2)}).write_parquet(tmp_path / "ids.parquet")
+    # got: "... a list of ids needs a header line, account_id (its first line is read as the header)": a Parquet file
+    # has no header line; its column is to be mapped (or renamed)
+    with pytest.raises(graphlink.InputError) as raised:
+        graphlink.match(tmp_path / "out", tmp_path / "ids.parquet")
+    assert "header line" not in str(raised.value) and "--map account_id=COLUMN" in str(raised.value)
