@@ -3,6 +3,13 @@
 * Padding of combining marks on no letter (" \\u0301" repeated, or marks with a zero-width character between each
   two): comparing reads it as nothing, but the head read past padding counted only marks stacked 3+ deep with
   nothing between, so 1,000 such pairs in front of a template hid it again (no prompt evidence for the ring).
+  (Guard test alongside: accents and two marks on a letter are kept.)
+* CamelCase with a look-alike lower-case letter at a boundary ("ArеAn", Cyrillic е): the split after a Latin lower-case
+  letter only (session 40) read "arean"; look-alikes after a Latin letter, and any letter before a Latin capital, split.
+* match on a list of ids under ``account_id`` after a run that mapped account_id=user_id: "column 'user_id' not found".
+* ``--map created_at=signup`` (the accounts file's column, as its own error advises) failed on the events file.
+* A list of ids with two trailing commas read as having a column "_duplicated_0" ("no event column").
+* A Parquet list under another column name was told it needs a header line.
 """
 import datetime as dt
 import random
