@@ -45,9 +45,9 @@ _MARKS = r"\p{Mn}"
 # script's let random capitals inside Cyrillic or Greek words ("приВет") cut every word of a template in two, so
 # copies with their letters' case flipped at random no longer shared a shingle (break-it review, session 40;
 # Latin text was as exposed before and is). A lower-case look-alike of a Latin letter after a Latin letter counts as
-# Latin, and any lower-case letter before a Latin capital is a boundary: "ArеAn" with a Cyrillic е (a look-alike
-# in a Latin word) read "arean" where "AreAn" read "are an" (break-it review, session 41). See :func:`camel_pattern`.
-_CAMEL_REPLACE = "$1$3 $2$4"
+# Latin: "ArеAn" with a Cyrillic е (a look-alike in a Latin word) read "arean" where "AreAn" read "are an"
+# (break-it review, session 41). See :func:`camel_pattern`.
+_CAMEL_REPLACE = "$1 $2"
 # The same on ASCII text not yet cleaned of control characters (the fast path removes them later): a boundary
 # with controls between its letters ("a\x07B") is one, as after their removal.
 _CAMEL_ASCII = r"(?-u)([a-z])[\x00-\x08\x0E-\x1F\x7F]*([A-Z])"
@@ -101,22 +101,22 @@ def confusable_table() -> tuple[tuple[list[str], list[str]], tuple[list[str], li
 
 @functools.cache
 def camel_pattern() -> str:
-    """Where a CamelCase run is split (groups 1 and 3 end the word before, 2 and 4 start the next): a Latin lower-case
-    letter, or lower-case look-alikes of Latin letters (:func:`confusable_table`) after a Latin letter, followed by a
-    capital; or a lower-case letter followed by a Latin capital. Two letters of one other script are never split
-    (random case in Cyrillic or Greek words). Replaced twice: a match takes the capital the next one may start with
+    """Where a CamelCase run is split (group 1 ends the word before, 2 starts the next): a Latin lower-case letter,
+    or lower-case look-alikes of Latin letters (:func:`confusable_table`) after a Latin letter, followed by a capital.
+    Two letters of other scripts are never split (random case in Cyrillic or Greek words, their capitals spelled
+    with Latin look-alikes or not). Replaced twice: a match takes the capital the next one may start with
     ("gAаσΩ": "gA", then "AаσΩ"), so a word splits as it does alone (the template view keys each word alone).
 
     Examples
     --------
     >>> df = pl.DataFrame({"p": ["YouAreAn", "YouAr\u0435An", "Ar\u0435\u0410n", "\u043f\u0440\u0438\u0412\u0435\u0442"]})
-    >>> df.select(pl.col("p").str.replace_all(camel_pattern(), "$1$3 $2$4"))["p"].to_list()
+    >>> df.select(pl.col("p").str.replace_all(camel_pattern(), "$1 $2"))["p"].to_list()
     ['You Are An', 'You Arе An', 'Arе Аn', 'приВет']
     """
     import unicodedata
 
     looks = "".join(f"\\x{{{ord(c):X}}}" for c in confusable_table()[0][0] if unicodedata.category(c) == "Ll")
-    return rf"([\p{{Latin}}&&\p{{Ll}}]|\p{{Latin}}[{looks}]+)(\p{{Lu}})|(\p{{Ll}})([\p{{Latin}}&&\p{{Lu}}])"
+    return rf"([\p{{Latin}}&&\p{{Ll}}]|\p{{Latin}}[{looks}]+)(\p{{Lu}})"
 
 
 @functools.cache
