@@ -10,6 +10,7 @@
 * ``--map created_at=signup`` (the accounts file's column, as its own error advises) failed on the events file.
 * A list of ids with two trailing commas read as having a column "_duplicated_0" ("no event column").
 * A Parquet list under another column name was told it needs a header line.
+* match.json recorded the earlier run's whole map and --signal columns for a list of ids read by its ids alone.
 """
 import datetime as dt
 import random
@@ -146,3 +147,17 @@ def test_a_parquet_list_under_another_column_name_is_not_told_it_needs_a_header_
     with pytest.raises(graphlink.InputError) as raised:
         graphlink.match(tmp_path / "out", tmp_path / "ids.parquet")
     assert "header line" not in str(raised.value) and "--map account_id=COLUMN" in str(raised.value)
+
+
+def test_match_json_records_the_map_and_signals_a_list_of_ids_was_read_with(tmp_path):
+    events = pl.read_parquet(FIXTURES / "events.parquet").head(6000).with_columns(
+        device_id=pl.col("payment_fingerprint").str.slice(0, 6))
+    renamed = events.rename({"account_id": "user_id", "timestamp": "ts"})
+    graphlink.detect(renamed, column_map={"account_id": "user_id", "timestamp": "ts"},
+                     extra_signals=("device_id",)).save(tmp_path / "out")
+    listed = tmp_path / "ids.csv"
+    listed.write_text("user_id\n" + "\n".join(events["account_id"].unique().sort().head(2)) + "\n")
+    read = graphlink.match(tmp_path / "out", listed).run["inputs"]["events"]
+    # got: the earlier run's whole map and --signal columns ({account_id: user_id, timestamp: ts}, [device_id]),
+    # which the list was not read with (it has neither column)
+    assert read["column_map"] == {"account_id": "user_id"} and read["signals"] == []
