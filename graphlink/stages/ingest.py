@@ -78,6 +78,8 @@ class Events:
 def _apply_column_map(lf: pl.LazyFrame, schema: pl.Schema, mapping, path: str) -> pl.LazyFrame:
     renames = {}
     for canonical, source in mapping:
+        if source not in schema and canonical in ACCOUNT_COLUMNS[1:]:  # the accounts file's column (brk41: the
+            continue  # events file lacked --map created_at=signup's column, which the error's own hint told to map)
         if source not in schema:
             raise InputError(
                 f"column {source!r} (mapped to {canonical}) not found; columns are: {', '.join(schema.names())}",

@@ -207,6 +207,10 @@ def normalise_header(lf: pl.LazyFrame, schema: pl.Schema, path: Path, fmt: str |
     if len(clean) != len(names):
         return lf
     renames = {old: new for old, new in zip(names, clean) if new and old != new}
+    # Unnamed columns (trailing commas) are no columns: polars names the second "_duplicated_0", which made a list of
+    # ids with two trailing commas "no event column" (brk41).
+    unnamed = [old for old, new in zip(names, clean) if not new]
+    lf = lf.drop(unnamed) if unnamed else lf
     return lf.rename(renames) if renames else lf
 
 

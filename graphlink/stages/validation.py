@@ -96,7 +96,7 @@ def check_columns(columns: Sequence[str], file_columns: Sequence[str], extra_sig
         hint = "map one with --map account_id=COLUMN"
         if len(file_columns) == 1 and any(sep in file_columns[0] for sep in ";|\t,"):
             hint = "the file has a single column: pass its field separator with --separator"
-        elif len(file_columns) == 1:  # a list of ids without a header: mapping its first id would drop that id
+        elif len(file_columns) == 1 and not str(path).lower().endswith(".parquet"):  # a list of ids without a header
             hint = ("map one with --map account_id=COLUMN; a list of ids needs a header line, account_id (its first "
                     "line is read as the header)")
         raise InputError(f"no account_id column (columns in the file: {', '.join(file_columns) or 'none'}); {hint}",

@@ -248,11 +248,11 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     known_values = known_cluster_values(outputs, min_concentration, MATCH_KINDS + config.signals.extra_signals)
     kinds = set(known_values["kind"].unique().to_list())
     source = str(events) if isinstance(events, (str, Path)) else "<frame>"
-    extra = config.signals.extra_signals
+    extra, read_map = config.signals.extra_signals, config.ingest.column_map  # as match.json records the read (brk41)
     try:
         ev = read_events(events, config.ingest, extra)
-    except InputError as error:
-        ev = id_list(events, config, error)  # a list of ids lacks the earlier run's other mapped and --signal columns
+    except InputError as error:  # a list of ids lacks the earlier run's other mapped and --signal columns
+        (ev, read_map), extra = id_list(events, config, error), ()
     mapping = (exported_ids(ev.frame.select(pl.col("account_id").cast(pl.String).unique()).collect()["account_id"]
                             .drop_nulls(), outputs) if set(ev.columns) <= {"account_id"} else {})
     if mapping:  # a list to look up: ids copied back from members.csv read as the ids (every view of the rows)
@@ -307,7 +307,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         "known": str(outputs.path),
         "inputs": {"events": {"path": source, "rows_read": ev.rows_read, "rows_kept": ev.rows_kept,
                               "rejected": dict(ev.rejected), "columns_read": list(ev.columns),
-                              "column_map": dict(config.ingest.column_map), "signals": list(extra)},
+                              "column_map": dict(read_map), "signals": list(extra)},
                    "accounts": None if acc is None else {"path": acc.path, "rows_read": acc.rows_read,
                                                          "rejected": dict(acc.rejected)}},
         "parameters": {"min_evidence": min_evidence, "min_concentration": min_concentration,

@@ -88,13 +88,13 @@ def read_events(events: str | Path | pl.DataFrame | pl.LazyFrame, ingest, extra:
 
 
 def id_list(events: str | Path | pl.DataFrame | pl.LazyFrame, config: PipelineConfig, error: InputError):
-    """``events`` read as a list of ids (only its ``account_id`` column, as mapped), or ``error`` (reading it with the
-    earlier run's whole map and ``--signal`` columns) raised: a list has none of the run's other columns."""
-    ingest = replace(config.ingest, column_map=tuple(p for p in config.ingest.column_map if p[0] == "account_id"))
-    try:
-        ev = read_events(events, ingest, ())
-    except InputError:
-        ev = None
-    if ev is None or set(ev.columns) - {"account_id"}:
-        raise error
-    return ev
+    """``events`` read as a list of ids (its ``account_id`` column as mapped, else named so, as exports name it) and the
+    map read with, or ``error`` (read with the earlier run's whole map and ``--signal`` columns) raised."""
+    for column_map in dict.fromkeys((tuple(p for p in config.ingest.column_map if p[0] == "account_id"), ())):
+        try:
+            ev = read_events(events, replace(config.ingest, column_map=column_map), ())
+        except InputError:
+            continue
+        if set(ev.columns) <= {"account_id"}:
+            return ev, column_map
+    raise error

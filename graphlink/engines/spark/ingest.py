@@ -43,7 +43,7 @@ from typing import Any
 
 import polars as pl
 
-from graphlink.config import IngestConfig
+from graphlink.config import ACCOUNT_COLUMNS, IngestConfig
 from graphlink.errors import ConfigError, InputError
 from graphlink.stages.ingest import AccountsInfo, finish_index
 from graphlink.stages.timestamp_hint import SAMPLE_ROWS, timestamp_hint
@@ -281,6 +281,8 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
     frame = frame.toDF(*[renames.get(c, c) for c in frame.columns]) if renames else frame
     file_columns = list(frame.columns)
     for canonical, name in config.column_map:
+        if name not in frame.columns and canonical in ACCOUNT_COLUMNS[1:]:  # the accounts file's column alone
+            continue
         if name not in frame.columns:
             raise InputError(f"column {name!r} (mapped to {canonical}) not found; columns are: "
                              f"{', '.join(frame.columns)}", file=source)

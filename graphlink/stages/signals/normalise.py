@@ -13,7 +13,8 @@ import string
 
 import polars as pl
 
-__all__ = ["PADDING_BOUND", "SEPARATOR", "SPACELESS", "spaceless_joined", "ascii_lower", "ascii_words", "casefold_table", "confusable_table",
+__all__ = ["PADDING_BOUND", "SEPARATOR", "SPACELESS", "spaceless_joined", "ascii_lower", "ascii_words", "camel_pattern",
+           "casefold_table", "confusable_table",
            "fold_unicode", "is_ascii", "normalise_prompt", "visible_head", "written_quote", "written_words"]
 
 # ASCII punctuation and whitespace but the space: what ``(?-u)[[:punct:]\s]`` matches.
@@ -43,8 +44,10 @@ _MARKS = r"\p{Mn}"
 # ASCII-only split missed them (break-it review, session 39). The lower-case letter is Latin: a split after any
 # script's let random capitals inside Cyrillic or Greek words ("приВет") cut every word of a template in two, so
 # copies with their letters' case flipped at random no longer shared a shingle (break-it review, session 40;
-# Latin text was as exposed before and is).
-_CAMEL = r"([\p{Latin}&&\p{Ll}])(\p{Lu})"
+# Latin text was as exposed before and is). A lower-case look-alike of a Latin letter after a Latin letter counts as
+# Latin: "ArеAn" with a Cyrillic е (a look-alike in a Latin word) read "arean" where "AreAn" read "are an"
+# (break-it review, session 41). See :func:`camel_pattern`.
+_CAMEL_REPLACE = "$1 $2"
 # The same on ASCII text not yet cleaned of control characters (the fast path removes them later): a boundary
 # with controls between its letters ("a\x07B") is one, as after their removal.
 _CAMEL_ASCII = r"(?-u)([a-z])[\x00-\x08\x0E-\x1F\x7F]*([A-Z])"
@@ -97,6 +100,26 @@ def confusable_table() -> tuple[tuple[list[str], list[str]], tuple[list[str], li
 
 
 @functools.cache
+def camel_pattern() -> str:
+    """Where a CamelCase run is split (group 1 ends the word before, 2 starts the next): a Latin lower-case letter,
+    or lower-case look-alikes of Latin letters (:func:`confusable_table`) after a Latin letter, followed by a capital.
+    Two letters of other scripts are never split (random case in Cyrillic or Greek words, their capitals spelled
+    with Latin look-alikes or not). Replaced twice: a match takes the capital the next one may start with
+    ("gAаσΩ": "gA", then "AаσΩ"), so a word splits as it does alone (the template view keys each word alone).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"p": ["YouAreAn", "YouAr\u0435An", "Ar\u0435\u0410n", "\u043f\u0440\u0438\u0412\u0435\u0442"]})
+    >>> df.select(pl.col("p").str.replace_all(camel_pattern(), "$1 $2"))["p"].to_list()
+    ['You Are An', 'You Arе An', 'Arе Аn', 'приВет']
+    """
+    import unicodedata
+
+    looks = "".join(f"\\x{{{ord(c):X}}}" for c in confusable_table()[0][0] if unicodedata.category(c) == "Ll")
+    return rf"([\p{{Latin}}&&\p{{Ll}}]|\p{{Latin}}[{looks}]+)(\p{{Lu}})"
+
+
+@functools.cache
 def casefold_table() -> dict[str, str]:
     """Lower-case characters whose Unicode case folding differs from themselves (``ß`` -> ``ss``, ``ς`` -> ``σ``)."""
     table = {}
@@ -115,7 +138,7 @@ def fold_unicode(text: pl.Expr) -> pl.Expr:
         .str.replace_all(_MARKS, "")
         .str.normalize("NFKC")
         .str.replace_all(_INVISIBLE, "")
-        .str.replace_all(_CAMEL, "$1 $2")
+        .str.replace_all(camel_pattern(), _CAMEL_REPLACE).str.replace_all(camel_pattern(), _CAMEL_REPLACE)
         .str.replace_many(before, before_to)
         .str.to_lowercase()
         .str.replace_many(after, after_to)
@@ -147,11 +170,18 @@ def ascii_lower(text: pl.Expr) -> pl.Expr:
 
 
 # What pads a prompt without being read: the invisible characters comparing removes, runs of 3+ combining marks (no
-# script stacks more than two on a letter; Zalgo text and padding do) and runs of whitespace and punctuation (a line
-# of "=", compared as one space: a run of three or more keeps its first and last character).
-_PADDING = r"(?:" + _INVISIBLE + r"|\p{Mn}{3,})+"
+# script stacks more than two on a letter; Zalgo text and padding do), combining marks on no letter (at the start or
+# on a blank or punctuation) and runs of whitespace and punctuation (a line of "=", compared as one space: a run of
+# three or more keeps its first and last character). Marks with invisible characters between them are stacked, as
+# comparing reads them: " \u0301" or "\u200c\u0301" repeated 1,000 times, which comparing reads as nothing, hid a
+# template when only marks stacked 3+ deep with nothing between were padding (break-it review, session 41).
 #: One separator character as comparing reads it (Unicode punctuation and separators, ASCII punctuation, whitespace).
 SEPARATOR = r"[\p{P}\p{Z}\s!-/:-@\[-`{-~]"
+_PADDING = r"(?:" + _INVISIBLE + r"|\p{Mn}{3,})+"
+# Then marks 3+ deep once the invisible characters between them are gone, and marks on no letter. Two passes: one
+# pattern doing both needs its capture group over every match, and a run of 40,000 zero-width spaces took 9 times as
+# long; the first pass alone has no group.
+_UNBORNE = f"\\p{{Mn}}{{3,}}|(^|{SEPARATOR})\\p{{Mn}}+"
 _BLANKS = f"({SEPARATOR}){SEPARATOR}+({SEPARATOR})"
 #: How far past the head padding is removed, in heads: cleaning is regex work, so it is bounded on megabyte prompts;
 #: padding past 32 heads (49,152 characters at the default 64 words) costs the sender more than 32 times the read
@@ -165,7 +195,7 @@ def visible_head(prompt: pl.Expr, chars: int) -> pl.Expr:
     A head is cut by characters (so the regex work of comparing is bounded on megabyte prompts). Where padding
     fills more than half of a prompt's first ``chars`` characters, it is removed before the cut, within the first
     ``PADDING_BOUND * chars`` characters: invisible and control characters (as :func:`normalise_prompt` removes
-    them), runs of three or more combining marks, and runs of whitespace and punctuation but their first and last
+    them), runs of three or more combining marks, combining marks on no letter, and runs of whitespace and punctuation but their first and last
     character. Otherwise 2,000
     zero-width spaces, blanks or stacked marks in front of a template fill the head, and a ring sending it reads as
     sending no prompt at all (found in session 40: a 30-account ring went unflagged). Any other prompt is cut as
@@ -191,9 +221,18 @@ def _visible_head(prompts: pl.Series, chars: int) -> pl.Series:
     if rows.len():
         cleaned = _unpadded(head.gather(rows), exact=False)
         rows = rows.filter(cleaned.str.len_chars() < chars // 2)
-    if rows.len():
-        deep = _unpadded(prompts.gather(rows).str.slice(0, chars * PADDING_BOUND)).str.slice(0, chars)
-        head = head.scatter(rows, deep)
+    # Read 4, 8, 16, 32 heads deep, each row until its cleaned text fills the head: every row was cleaned 32 heads
+    # deep, 49,152 characters, and a pretty-printed JSON prompt (runs of blanks and punctuation, 23 % of it read at
+    # indent 2) needs 5 (brk41: 20,000 of them took 20 s); 2,000 zero-width spaces before a template need 2.
+    bound = 4
+    while rows.len():
+        bound = min(bound, PADDING_BOUND)
+        ahead = prompts.gather(rows)
+        deep = _unpadded(ahead.str.slice(0, chars * bound))
+        # (with a margin: padding cut at the slice's end is cleaned differently within its last few characters)
+        done = (deep.str.len_chars() >= chars + 64) | (ahead.str.len_chars() <= chars * bound) | (bound == PADDING_BOUND)
+        head = head.scatter(rows.filter(done), deep.filter(done).str.slice(0, chars))
+        rows, bound = rows.filter(~done), bound * 2
     return head
 
 
@@ -211,7 +250,8 @@ def _unpadded(text: pl.Series, exact: bool = True) -> pl.Series:
             pl.col("t").str.replace_all(r"(?-u)[[:punct:]\s\x00-\x08\x0E-\x1F\x7F]{3,}", "  ")))
     other = (~ascii_).arg_true()
     if other.len():
-        unicode_ = text.gather(other).str.replace_all(_PADDING, "").str.replace_all(_BLANKS, "$1$2")
+        unicode_ = (text.gather(other).str.replace_all(_PADDING, "").str.replace_all(_UNBORNE, "$1")
+                    .str.replace_all(_BLANKS, "$1$2"))
         return frame["t"].scatter(other, unicode_)
     return frame["t"]
 
@@ -277,7 +317,8 @@ def written_words(prompt: pl.Expr) -> pl.Expr:
     return (
         prompt.str.replace_all(_INVISIBLE, "")
         .str.replace_all(_MARKS, "")
-        .str.replace_all(_CAMEL, f"$1{_JOIN}$2")
+        .str.replace_all(camel_pattern(), _CAMEL_REPLACE.replace(" ", _JOIN))
+        .str.replace_all(camel_pattern(), _CAMEL_REPLACE.replace(" ", _JOIN))
         .str.replace_all(SPACELESS, f"{_JOIN}$0{_JOIN}")
         .str.extract_all(f"[^{_BETWEEN[1:-1]}]+{_BETWEEN}*")
     )
