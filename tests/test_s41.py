@@ -86,8 +86,8 @@ def test_a_prompt_quote_reads_as_the_words_it_stands_for_when_accents_cancel_in_
 def test_match_reads_a_log_in_graphlinks_names_after_a_run_that_mapped_them(tmp_path):
     """After ``detect --map account_id=user``, a list of ids headed ``account_id`` (as graphlink writes them) or a
     log already in graphlink's column names failed: "column 'user' (mapped to account_id) not found". A map kept
-    from the earlier run is dropped when the new file lacks its column and has the canonical one; a map given
-    now is still applied (and its missing column still an error)."""
+    from the earlier run is dropped when the new file lacks its column; a map given now is still applied (and its
+    missing column still an error in a log)."""
     runner = CliRunner()
     log = _log(tmp_path)
     assert runner.invoke(app, ["detect", str(log), "--map", "account_id=user", "--out", str(tmp_path / "o"),
@@ -101,9 +101,9 @@ def test_match_reads_a_log_in_graphlinks_names_after_a_run_that_mapped_them(tmp_
         assert result.exit_code == 0, result.output
         got = pl.read_parquet(tmp_path / path.stem / "matches.parquet")["account_id"].sort().to_list()
         assert got == (["a", "zz"] if path == ids else ["a", "b", "c"])
-    result = runner.invoke(app, ["match", str(tmp_path / "o"), str(ids), "--map", "account_id=user", "--out",
+    result = runner.invoke(app, ["match", str(tmp_path / "o"), str(renamed), "--map", "ip=client", "--out",
                                  str(tmp_path / "m")])
-    assert result.exit_code == 2 and "'user' (mapped to account_id) not found" in " ".join(result.output.split())
+    assert result.exit_code == 2 and "'client' (mapped to ip) not found" in " ".join(result.output.split())
 
 
 def test_a_name_mapped_to_two_columns_is_refused_and_a_later_layer_replaces(tmp_path):
