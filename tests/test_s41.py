@@ -158,3 +158,30 @@ def test_the_report_lists_members_weakest_tie_first_as_show_does(fixture_outputs
     section = html[html.index(f'id="cluster-{top}"'):]
     section = section[section.index("weakest tie first"):]
     assert section.index(quiet) < section.index(busiest)
+
+
+def test_the_reports_campaign_table_lists_campaigns_with_a_section_and_counts_the_rest(fixture_outputs):
+    """nu41: after the flagged campaigns, ~15 rows of "1 cluster, 8 accounts, 0 flagged" filled the first screen (117
+    on the fixture); nothing there counted the flagged members sharing addresses only (the ones to check). The table
+    now lists flagged campaigns and those of two or more clusters, says how many it leaves to the cluster table, and a
+    card counts the flagged members tied by addresses only."""
+    import re
+
+    accounts = pl.read_parquet(fixture_outputs / "accounts.parquet")
+    top = pl.read_parquet(fixture_outputs / "clusters.parquet").filter("flagged")["cluster_id"][0]
+    quiet = accounts.filter(pl.col("cluster_id") == top)["account_id"][0]
+    accounts.with_columns(pl.when(pl.col("account_id") == quiet).then(pl.lit("addresses only"))
+                          .otherwise(pl.col("shared_behaviour")).alias("shared_behaviour")
+                          ).write_parquet(fixture_outputs / "accounts.parquet")
+    result = CliRunner().invoke(app, ["report", str(fixture_outputs), "--quiet", "--no-plots", "--static"])
+    assert result.exit_code == 0, result.output
+    html = (fixture_outputs / "report.html").read_text(encoding="utf-8")
+    campaigns = pl.read_parquet(fixture_outputs / "campaigns.parquet")
+    listed = campaigns.filter(pl.col("flagged") | (pl.col("clusters").list.len() >= 2))
+    lone = campaigns.height - listed.height
+    assert lone > 0 and f"{lone} unflagged campaigns of one cluster each not listed" in html
+    table = html[html.index('id="campaigns"'):]
+    table = table[:table.index("</table>")]
+    assert table.count("<tr") - 1 == listed.height  # the header row, then one row per listed campaign
+    cards = dict((label, n) for n, label in re.findall(r'<div class="n">([^<]*)</div><div class="l">([^<]*)</div>', html))
+    assert cards["flagged, tied by addresses only"] == "1"

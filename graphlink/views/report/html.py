@@ -130,6 +130,12 @@ def summary_cards(outputs: Outputs) -> list[tuple[str, str]]:
         ("accounts", counts.get("accounts")), ("clusters", counts.get("clusters")),
         ("flagged clusters", counts.get("flagged_clusters")), ("accounts flagged", counts.get("accounts_flagged")),
     ]
+    accounts = outputs.accounts
+    if "shared_behaviour" in accounts.columns and counts.get("accounts_flagged"):
+        # The flagged members to check before acting: they share none of their cluster's behaviour (nu41).
+        flagged = outputs.clusters.filter(pl.col("flagged").fill_null(False)).select("cluster_id")
+        cards.append(("flagged, tied by addresses only", accounts.join(flagged, on="cluster_id", how="semi").filter(
+            pl.col("shared_behaviour") == "addresses only").height))
     return [(k, number_text(v)) for k, v in cards if v is not None]
 
 
@@ -302,7 +308,10 @@ def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptio
     # A section for every flagged campaign and every campaign of two or more clusters;
     # a lone unflagged cluster is its own campaign and has nothing to add.
     has_section = pl.col("flagged").fill_null(False) | (pl.col("clusters").list.len() >= 2)
-    shown = campaigns.head(options.max_table_rows)
+    # Only those are listed (nu41: ~15 rows of "1 cluster, 8 accounts" filled the first screen after the flagged
+    # ones): an unflagged one-cluster campaign is its cluster, which the cluster table lists.
+    lone = campaigns.filter(~has_section).height
+    shown = campaigns.filter(has_section).head(options.max_table_rows)
     table = build_table(shown, [
         Column("campaign", pl.col("campaign_id").cast(pl.String), link=pl.when(has_section).then(pl.concat_str(
             [pl.lit("campaign-"), pl.col("campaign_id").cast(pl.String)]))),
@@ -321,7 +330,9 @@ def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptio
                       "summary": f"{accounts}{plural(len(clusters), 'cluster')} · {score}",
                       "why": why_reasons(row["why"]),
                       "clusters": [(c, c in sections) for c in clusters]})
-    return {"table": table, "sections": items}
+    note = (f"{plural(lone, 'unflagged campaign')} of one cluster each not listed: the cluster table lists their "
+            "clusters." if lone else "")
+    return {"table": table, "sections": items, "note": note}
 
 
 def render_report(outputs: Outputs, options: ReportOptions | None = None,
