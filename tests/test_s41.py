@@ -185,3 +185,22 @@ def test_the_reports_campaign_table_lists_campaigns_with_a_section_and_counts_th
     assert table.count("<tr") - 1 == listed.height  # the header row, then one row per listed campaign
     cards = dict((label, n) for n, label in re.findall(r'<div class="n">([^<]*)</div><div class="l">([^<]*)</div>', html))
     assert cards["flagged, tied by addresses only"] == "1"
+
+
+def test_spreadsheet_serial_dates_are_named_as_such_under_the_files_column_name(tmp_path):
+    """nu41: Excel serial dates (45719.5) gave "every row was rejected (timestamp out of range: 2)" with no column
+    named and no hint, and a date that does not parse named ``column timestamp``, not the user's ``Event Time``."""
+    serial = tmp_path / "serial.csv"
+    serial.write_text("user,Event Time,ip\na,45719.5,192.0.2.1\nb,45720.25,192.0.2.2\n", encoding="utf-8")
+    args = ["--map", "account_id=user", "--map", "timestamp=Event Time", "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(app, ["detect", str(serial), *args])
+    line = " ".join(result.output.split())
+    assert result.exit_code == 2 and "column 'Event Time' (such as 45719.5) looks like spreadsheet serial dates" in line
+    words = tmp_path / "words.csv"
+    words.write_text("user,Event Time,ip\na,yesterday,192.0.2.1\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["detect", str(words), *args])
+    assert result.exit_code == 2 and "column Event Time, row 1: no timestamp could be parsed" in result.output
+    epoch = tmp_path / "epoch.csv"  # control: epoch seconds before 1990 are rejected without the spreadsheet note
+    epoch.write_text("user,Event Time,ip\na,100000,192.0.2.1\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["detect", str(epoch), *args])
+    assert result.exit_code == 2 and "out of range" in result.output and "looks like" not in result.output

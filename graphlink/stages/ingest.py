@@ -38,7 +38,7 @@ from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
 from graphlink.errors import InputError, safe_reason
 from graphlink.stages.csv_rows import csv_row_warnings
 from graphlink.stages.reading import EXTENSIONS, collect_frame, normalise_header, read_schema, scan
-from graphlink.stages.timestamp_hint import created_at_warning, timestamp_hint
+from graphlink.stages.timestamp_hint import created_at_warning, serial_date_hint, timestamp_hint
 from graphlink.stages.timestamps import parse_timestamp
 from graphlink.stages.validation import (
     check_columns, check_not_a_time, float_bad, float_error, float_text, is_float, missing_id_warning,
@@ -59,9 +59,8 @@ class Events:
     rows_read: int
     rejected: dict[str, int] = field(default_factory=dict)
     columns: tuple[str, ...] = ()
-    #: The same cleaned columns before rejected rows are filtered out, and the
-    #: expression (on it) that is True for kept rows: lets :mod:`graphlink.stages.encode`
-    #: read one column per pass without re-reading the columns the filter needs.
+    #: The same cleaned columns before rejected rows are filtered out, and the expression (on it) that is True for kept
+    #: rows: lets :mod:`graphlink.stages.encode` read one column per pass without re-reading the columns the filter needs.
     unfiltered: pl.LazyFrame | None = None
     kept: pl.Expr | None = None
     #: ``account_id[, timestamp], __kept`` of every input row, read in the pass that counted
@@ -258,6 +257,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
         rows, rejected, base = _read_base(lf, reasons, path_str, firsts)
     else:
         rows, rejected = _reject_counts(lf, reasons, path_str)
+    ts_name = dict(config.column_map).get("timestamp", "timestamp")  # the file's name of it (--map)
     if "timestamp" in schema:
         bad_ts = rejected.get("unparseable_timestamp", 0) + rejected.get("timestamp_out_of_range", 0)
         # Another pass over the input only when some timestamps were bad.
@@ -267,10 +267,11 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
                         "expected ISO-8601 or epoch seconds to nanoseconds; for other spellings such as "
                         "03/05/2025 pass --timestamp-format")
             raise InputError(f"no timestamp could be parsed ({expected})",
-                             file=path_str, column="timestamp", row=first)
+                             file=path_str, column=ts_name, row=first)
     if rows and sum(rejected.values()) >= rows:
         reasons_text = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in rejected.items())
-        raise InputError(f"every row was rejected ({reasons_text}); nothing left to analyse", file=path_str)
+        serial = serial_date_hint(lf, "__raw_ts", path_str, ts_name) if rejected.get("timestamp_out_of_range") else ""
+        raise InputError(f"every row was rejected ({reasons_text}){serial}; nothing left to analyse", file=path_str)
     any_bad = pl.any_horizontal(list(reasons.values()))
     unfiltered = lf
     lf = lf.filter(~any_bad)

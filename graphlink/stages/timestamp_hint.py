@@ -18,7 +18,7 @@ import polars as pl
 from graphlink.stages.reading import collect_frame
 from graphlink.stages.timestamps import parse_timestamp
 
-__all__ = ["TIME_NAME", "created_at_warning", "timestamp_hint"]
+__all__ = ["SERIAL_DAYS", "TIME_NAME", "created_at_warning", "serial_date_hint", "timestamp_hint"]
 
 #: Column names that read like an event time (case-insensitive): ``ts``, ``time``, ``date``, ``created_at``,
 #: ``event_time``, ``time_utc`` ... (not ``created_hour`` or ``runtime``).
@@ -101,3 +101,27 @@ def created_at_warning(lf: pl.LazyFrame, dtype: pl.DataType, path: str, earliest
     return (f"{path}: {n_bad:,} of {rows:,} created_at values could not be parsed or lie before {earliest.year} or "
             f"from {latest.year} on (first: data row {first + 1}); those accounts have no creation time (no "
             "created_hour evidence): write them as ISO-8601 (2024-12-31T10:00:00Z) or epoch seconds")
+
+
+#: Spreadsheet serial dates (days since 1899-12-30, Excel and LibreOffice) of the years 1990-2100: 32874-73051.
+SERIAL_DAYS = (32874, 73051)
+
+
+def serial_date_hint(lf: pl.LazyFrame, column: str, path: str, name: str = "timestamp") -> str:
+    """When the raw times ``column`` of ``lf`` (numbers or numeric text) all lie in :data:`SERIAL_DAYS`, a note that
+    the file's column ``name`` looks like spreadsheet serial dates, which as epoch seconds fall in 1970 and are
+    rejected as out of range; else "". Reads :data:`SAMPLE_ROWS` values.
+
+    Examples
+    --------
+    >>> serial_date_hint(pl.LazyFrame({"t": ["45719.5", "45720"]}), "t", "x.csv", "Event Time")[:62]
+    "; column 'Event Time' (such as 45719.5) looks like spreadsheet"
+    >>> serial_date_hint(pl.LazyFrame({"t": [1_700_000_000]}), "t", "x.csv")
+    ''
+    """
+    raw = collect_frame(lf.select(pl.col(column).cast(pl.String).str.strip_chars()).drop_nulls().head(SAMPLE_ROWS), path)
+    numbers = raw.to_series().cast(pl.Float64, strict=False)
+    if numbers.is_empty() or numbers.null_count() or not numbers.is_between(*SERIAL_DAYS).all():
+        return ""
+    return (f"; column {name!r} (such as {raw.to_series()[0]}) looks like spreadsheet serial dates (days since 1899-12-30): "
+            "save the column as dates in the spreadsheet (ISO-8601 text such as 2025-03-04T12:00:00Z) and read it again")
