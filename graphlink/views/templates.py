@@ -218,11 +218,17 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     template phrases (shared shingles) located. The prompt with most of them
     is the example; prompts at least half of whose phrases are the
     example's follow the same template. Phrases most followers (60%) share
-    are constant text, shown in the example's original spelling with the
+    are the template's words; a follower holding less than 60% of them is
+    read again for a template of its own, and a word some remaining follower
+    does not write where the example does is a slot: constant text is what
+    every follower writes. It is shown in the example's original spelling with the
     text between and around its words as the followers wrote it (numbers
     marked ``#`` where they differ: detection normalised them to ``0``;
     :func:`graphlink.views.template_parts.written_parts`); each run of other
-    words is one variable part. The remaining prompts yield the next template.
+    words is one variable part. The remaining prompts yield the next template;
+    a template all of whose prompts follow another's (its constant text in
+    order, anything in its slots: :func:`graphlink.views.template_parts.merge_variants`)
+    is that template's variant, its prompts counted there, and not listed again.
     Without prompts, shingles overlapping by ``ngram - 1`` words are chained
     (the overlap assembly of sequence reads) and the chains joined. Words every follower of
     a template starts or ends with are template text too (a template's tail
