@@ -73,9 +73,11 @@ def test_cluster_templates_with_a_bel_in_every_word():
     result = graphlink.detect(_ring_world("\x07"))
     ring = result.accounts.filter(pl.col("account_id") == "ring_000")["cluster_id"][0]
     assert ring is not None
-    texts = [t.text() for t in result.cluster(ring).templates()]
-    # quoted as written (the views make it terminal-safe), read as the template
+    templates = result.cluster(ring).templates()
+    texts = [t.raw_text() for t in templates]
+    # quoted as written (raw_text(); text() is made safe to print, session 41), read as the template
     assert texts and "You are an expert analyst. Think step by step about" in texts[0].replace("\x07", "")
+    assert "\x07" not in templates[0].text() and "T\ufffdhink" in templates[0].text()
 
 
 def test_camel_case_with_look_alike_capitals_is_split_as_plain_camel_case():

@@ -323,7 +323,8 @@ def test_evidence_in_human_terms(world):
     # Ring A's template once, numbers and the varying word marked, with an original prompt as example.
     assert section.count('<div class="template">') == 1
     assert ('<div class="template">Think step by step and show all of your reasoning before answering question '
-            '<mark title="varies between prompts">#</mark> about <mark title="varies between prompts">…</mark>'
+            '<mark title="a number that varies between prompts">#</mark> about '  # each slot says what it is (tv41)
+            '<mark title="words that vary between prompts">…</mark>'
             '</div>') in section
     example = re.search(r'<blockquote class="example">(.*?)</blockquote>', section).group(1)
     assert re.fullmatch(r"Think step by step and show all of your reasoning before answering question [0-3] about \w+",

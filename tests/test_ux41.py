@@ -71,7 +71,7 @@ def test_template_marks_an_operator_the_followers_wrote_differently():
     prompts = [(f"p{i}", f"You are a careful math tutor. Solve x^2 {'-+'[i % 2]} 36x = 0, then say why.")
                for i in range(6)]
     (template,) = reconstruct_templates(prompts=prompts)
-    assert template.text() == "You are a careful math tutor. Solve x^2 ⟨…⟩ 36x = 0, then say why."
+    assert template.text() == "You are a careful math tutor. Solve x^2 ⟨≠⟩ 36x = 0, then say why."  # its own mark (tv41)
 
 
 def test_template_keeps_punctuation_around_a_varying_part():

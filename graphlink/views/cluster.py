@@ -358,7 +358,9 @@ class ClusterView:
 
         Returns
         -------
-        list of graphlink.views.evidence.Template
+        list of graphlink.views.templates.Template
+            ``text()`` and ``example`` safe to print (invisible and bidi characters spelled out),
+            ``raw_text()`` and ``raw_example`` as typed.
         """
         from graphlink.views.templates import cluster_templates, sample_prompts
 

@@ -19,6 +19,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 #: the prompt normaliser removes (:mod:`graphlink.stages.signals.normalise`).
 _INVISIBLE_EXTRA = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, *range(0x180B, 0x1810), 0x2800, 0x3164,
                               *range(0xFE00, 0xFE10), 0xFFA0, *range(0xE0100, 0xE01F0)])
+#: Line breaks besides the newline: NEL (U+0085), the line and paragraph separators (U+2028, U+2029; Unicode's only
+#: Zl and Zp characters). A terminal, a page or ``str.splitlines`` may break a line at them as at a newline, so they are
+#: treated as newlines wherever a value is made safe: ``⏎`` on a terminal (:func:`terminal_safe`), a space in piped
+#: rows (:func:`graphlink.views.terminal.tsv_cell`), spelled out (``⟨U+2028⟩``) on a page and in the notebook
+#: (:func:`visible_text`), where an id copied from a table must stay one line (new-user review, session 41).
+LINE_BREAKS = "\u0085\u2028\u2029"
+_LINE_BREAK = re.compile(f"[{LINE_BREAKS}]")
 #: A cell a spreadsheet may read as a formula: it opens (after any spaces and invisible format characters, which
 #: a spreadsheet may drop on import -- a BOM, a zero-width space) with = + - @ or their full-width forms
 #: (＝ ＋ － ＠, which East Asian spreadsheet locales convert on entry), or with a tab or carriage return
@@ -40,25 +47,46 @@ def replace_controls(text: str) -> str:
     return _CONTROL.sub("\ufffd", text)
 
 
+def _invisible(char: str) -> bool:
+    return unicodedata.category(char) == "Cf" or ord(char) in _INVISIBLE_EXTRA
+
+
 def spell_invisible(text: str) -> str:
     """Spell out invisible characters as ``⟨U+200B⟩``: format characters (category Cf, bidi
-    controls included) and the invisible fillers and selectors the prompt normaliser removes.
+    controls included) and the invisible fillers and selectors the prompt normaliser removes. A run of
+    one such character is spelled once with its length (``⟨U+200B ×200⟩``: 200 zero-width spaces read
+    as one mark, not 1,800 characters of marks). The one function that spells them: the terminal
+    (:func:`terminal_safe`), the report and the notebook (:func:`visible_text`).
 
     Examples
     --------
     >>> spell_invisible("ring\\u200b42\\u202e"), spell_invisible("plain")
     ('ring⟨U+200B⟩42⟨U+202E⟩', 'plain')
+    >>> spell_invisible("a" + "\\u200b" * 200 + "\\u200c\\u200cb")
+    'a⟨U+200B ×200⟩⟨U+200C ×2⟩b'
     """
     if text.isascii():
         return text
-    return "".join(f"⟨U+{ord(c):04X}⟩" if unicodedata.category(c) == "Cf" or ord(c) in _INVISIBLE_EXTRA else c
-                   for c in text)
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        j = i + 1
+        if _invisible(char):
+            while j < n and text[j] == char:
+                j += 1
+            out.append(f"⟨U+{ord(char):04X}⟩" if j - i == 1 else f"⟨U+{ord(char):04X} ×{j - i}⟩")
+        else:
+            out.append(char)
+        i = j
+    return "".join(out)
 
 
 def terminal_safe(text: object, limit: int | None = None) -> str:
     """Neutralise control characters (ANSI escapes) and show invisible ones for a terminal.
 
-    Newlines become ``⏎``, other control characters U+FFFD; invisible
+    Newlines become ``⏎`` (and so do the other line breaks, :data:`LINE_BREAKS`: NEL, U+2028,
+    U+2029), other control characters U+FFFD; invisible
     characters (zero-width space and joiners, BOM, bidi marks and overrides,
     tag characters, Hangul fillers...) are spelled out as ``⟨U+200B⟩``
     (:func:`spell_invisible`) after the text is cut to ``limit``. Rich markup
@@ -69,13 +97,13 @@ def terminal_safe(text: object, limit: int | None = None) -> str:
     --------
     >>> terminal_safe("hi\\x1b[31m there\\nnext")
     'hi\\ufffd[31m there⏎next'
-    >>> terminal_safe("ring\\u200b42")
-    'ring⟨U+200B⟩42'
+    >>> terminal_safe("ring\\u200b42"), terminal_safe("ja\\u2028ja\\u0085x")
+    ('ring⟨U+200B⟩42', 'ja⏎ja⏎x')
     >>> terminal_safe("abcdef", limit=4)
     'abc…'
     """
     value = "" if text is None else str(text)
-    value = replace_controls(value.replace("\r\n", "\n").replace("\n", "⏎"))
+    value = replace_controls(_LINE_BREAK.sub("⏎", value.replace("\r\n", "\n").replace("\n", "⏎")))
     if limit is not None and len(value) > limit:
         value = value[: max(limit - 1, 0)] + "…"
     return spell_invisible(value)
@@ -83,7 +111,9 @@ def terminal_safe(text: object, limit: int | None = None) -> str:
 
 def visible_text(text: object) -> str:
     """Attacker-written text made visible for a page: control characters (but tab and newline) as
-    U+FFFD (:func:`replace_controls`), invisible ones spelled out as ``⟨U+200B⟩`` (:func:`spell_invisible`).
+    U+FFFD (:func:`replace_controls`), invisible ones spelled out as ``⟨U+200B⟩`` (:func:`spell_invisible`),
+    and so are the line breaks besides the newline (:data:`LINE_BREAKS`: NEL, U+2028, U+2029; a copied id
+    stays one line and reads as what it is).
 
     What the report shows wherever it renders a value (its templates' ``finalize``), before HTML
     escaping: a right-to-left override or a zero-width space in an account id or a prompt can
@@ -91,10 +121,13 @@ def visible_text(text: object) -> str:
 
     Examples
     --------
-    >>> visible_text("acct\u202egpj.exe\x1b[2J"), visible_text(None)
-    ('acct⟨U+202E⟩gpj.exe\ufffd[2J', '')
+    >>> visible_text("acct\u202egpj.exe\x1b[2J"), visible_text(None), visible_text("ja\\u2028ja")
+    ('acct⟨U+202E⟩gpj.exe\ufffd[2J', '', 'ja⟨U+2028⟩ja')
     """
-    return spell_invisible(replace_controls("" if text is None else str(text)))
+    value = "" if text is None else str(text)
+    if not value.isascii():
+        value = _LINE_BREAK.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", value)
+    return spell_invisible(replace_controls(value))
 
 
 def html_safe(text: object) -> str:

@@ -5,8 +5,9 @@
 an investigator reads: constant text exactly as typed -- operators, punctuation, brackets and spacing between and
 around the words included ("solve x^2 - ⟨#⟩x") -- and slots only where the followers of the template differ: a
 run of words that varies (``…``), a number that varies (``#``, also inside a word: ``⟨#⟩x``), or the text between
-two template words when the followers wrote different text there (``x^2 ⟨…⟩ 36x`` when some wrote ``-`` and some
-``+``: detection, which reads words only, cannot tell them apart). Concatenated, the parts are the template.
+two template words when the followers wrote different text there, no word in it (``≠``: ``x^2 ⟨≠⟩ 36x`` when some
+wrote ``-`` and some ``+``; detection, which reads words only, cannot tell them apart). Concatenated, the parts are
+the template; :data:`SLOT_MEANINGS` says what each slot stands for (the report's hover text).
 
 Before session 41 the parts were the words only, joined by spaces: text between a number and the next word was
 dropped ("x^2 - 36x" read "x^ # 36x"), as was punctuation opening a word or following a varying part.
@@ -17,12 +18,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["WORDS_SLOT", "NUMBER_SLOT", "align_follower", "written_parts", "chain_parts", "merge_parts"]
+__all__ = ["WORDS_SLOT", "NUMBER_SLOT", "BETWEEN_SLOT", "SLOT_MEANINGS", "align_follower", "fit_follower",
+           "merge_variants", "written_parts", "chain_parts", "merge_parts"]
 
 #: The slot of words that differ between prompts.
 WORDS_SLOT = "…"
 #: The slot of a number that differs between prompts (detection reads every number as ``0``).
 NUMBER_SLOT = "#"
+#: The slot of the text between two template words (operators, punctuation, symbols: no word) when the prompts wrote
+#: different text there (``x^2 ⟨≠⟩ 5x``: ``-`` in some, ``+`` in others); not :data:`WORDS_SLOT`, which says words
+#: vary (new-user review, session 41).
+BETWEEN_SLOT = "≠"
+#: What each slot stands for, in words.
+SLOT_MEANINGS = {WORDS_SLOT: "words that vary between prompts", NUMBER_SLOT: "a number that varies between prompts",
+                 BETWEEN_SLOT: "the prompts write different text here (operators, punctuation; no word)"}
 
 _DIGITS = re.compile(r"[0-9]+")
 _SPACE = re.compile(r"\s+")
@@ -91,7 +100,7 @@ def _between(texts: list[str]) -> list[tuple[str, bool]]:
         return [(texts[0], False)]
     head = _prefix(texts)
     tail = _suffix([t[len(head):] for t in texts])
-    return [(head, False), (WORDS_SLOT, True), (tail, False)]
+    return [(head, False), (BETWEEN_SLOT, True), (tail, False)]
 
 
 def _word(word: str, written: list[str]) -> list[tuple[str, bool]]:
@@ -206,4 +215,87 @@ def merge_parts(parts: Sequence[tuple[str, bool]]) -> list[tuple[str, bool]]:
                 merged[-1] = (merged[-1][0] + text, False)
             continue
         merged.append((text, variable))
+    return merged
+
+
+def fit_follower(words: Sequence[str], example: Sequence[str], constant: Sequence[bool]) -> dict[int, int] | None:
+    """Example token index -> ``words`` index when ``words`` (a prompt's keyed words) follow the template the
+    ``example``'s words and their ``constant`` flags describe -- each run of its constant words in order, where it
+    is (the start, the end) when the template opens or ends with constant text, with any words (or none) where the
+    template has a slot --, else ``None``.
+
+    Examples
+    --------
+    >>> ex, const = ["see", "x", "then", "go"], [True, False, True, True]
+    >>> fit_follower(["see", "a", "b", "then", "go"], ex, const), fit_follower(["see", "then", "stop"], ex, const)
+    ({0: 0, 2: 3, 3: 4}, None)
+    """
+    runs: list[tuple[int, int]] = []  # [start, end) of each run of constant words in the example
+    for k, fixed in enumerate(constant):
+        if fixed and runs and runs[-1][1] == k:
+            runs[-1] = (runs[-1][0], k + 1)
+        elif fixed:
+            runs.append((k, k + 1))
+    if not runs:
+        return None
+    words = list(words)
+    pairs: dict[int, int] = {}
+    at = 0
+    for r, (a, b) in enumerate(runs):
+        run = list(example[a:b])
+        if r == 0 and a == 0:
+            found = 0 if words[:b] == run else -1
+        elif r == len(runs) - 1 and b == len(example):
+            found = len(words) - len(run) if len(words) - len(run) >= at and words[len(words) - len(run):] == run else -1
+        else:
+            found = next((i for i in range(at, len(words) - len(run) + 1) if words[i:i + len(run)] == run), -1)
+        if found < 0:
+            return None
+        pairs.update({a + k: found + k for k in range(b - a)})
+        at = found + len(run)
+    return pairs if runs[-1][1] < len(example) or at == len(words) else None
+
+
+def merge_variants(built: list[list]) -> list[list]:
+    """Templates that are one template's variants, merged: a template all of whose prompts follow another's
+    (:func:`fit_follower`: its constant text in order, anything in its slots) is that template, written with a
+    slot's fill as constant text ("snippet <script>x()</script> and explain ..." beside "snippet ⟨…⟩ and explain
+    ...", "https://blog.example.org/⟨…⟩&id=⟨#⟩" beside "https://⟨…⟩&id=⟨#⟩"); its prompts join the other's followers
+    (aligned by the fit) and it is not listed again. ``built``: each template's ``[example, followers,
+    alignments, constant]`` (an example or follower: ``account, text, tokens, ...``), in the order built; the
+    template taking them in is the one with most followers (then built first), which may take in several.
+
+    Examples
+    --------
+    >>> tok = lambda text: [(w, 0, 0) for w in text.split()]
+    >>> a = [("a1", "see x then go", tok("see x then go"))] * 2
+    >>> b = [("a2", "see y z then go", tok("see y z then go"))]
+    >>> merged = merge_variants([[a[0], a, [{}, {}], [True, False, True, True]], [b[0], b, [{}], [True] * 5]])
+    >>> len(merged), len(merged[0][1]), merged[0][2][-1]
+    (1, 3, {0: 0, 2: 3, 3: 4})
+    """
+    keys = [[[w for w, _, _ in f[2]] for f in entry[1]] for entry in built]
+    order = sorted(range(len(built)), key=lambda i: (-len(built[i][1]), i))
+    taken: dict[int, list[int]] = {i: [] for i in range(len(built))}
+    gone: set[int] = set()
+    for j in reversed(order):  # the smallest variants first, into the largest template they follow
+        for i in order:
+            if i == j or i in gone or j in gone:
+                continue
+            example = keys[i][0]
+            fits = [fit_follower(w, example, built[i][3]) for w in keys[j] + [x for t in taken[j] for x in keys[t]]]
+            if all(fit is not None for fit in fits):
+                taken[i] += [j, *taken[j]]
+                gone.add(j)
+                break
+    merged = []
+    for i in range(len(built)):
+        if i in gone:
+            continue
+        best, followers, aligned, constant = built[i]
+        followers, aligned = list(followers), list(aligned)
+        for t in taken[i]:
+            followers += built[t][1]
+            aligned += [fit_follower(w, keys[i][0], constant) for w in keys[t]]
+        merged.append([best, followers, aligned, constant])
     return merged

@@ -17,7 +17,8 @@ import numpy as np
 import polars as pl
 
 from graphlink.stages.signals.normalise import visible_head
-from graphlink.views.template_parts import align_follower, chain_parts, written_parts
+from graphlink.views.safety import visible_text
+from graphlink.views.template_parts import align_follower, chain_parts, merge_variants, written_parts
 from graphlink.views.tokens import join_words, keyed_tokens, tokenise
 
 __all__ = ["MAX_CHARS", "SAMPLE_ACCOUNTS", "SAMPLE_PROMPTS", "Template", "cluster_templates", "reconstruct_templates",
@@ -66,40 +67,69 @@ def cluster_templates(evidence: pl.DataFrame, prompts: pl.DataFrame | None = Non
 class Template:
     """A prompt template reconstructed from shared shingles and sample prompts.
 
+    What a notebook prints is safe to print: :meth:`text` and :attr:`example` spell out invisible and
+    control characters as the report and the terminal do (``⟨U+202E⟩``, a run once: ``⟨U+200B ×200⟩``;
+    :func:`graphlink.views.safety.visible_text`), so ``print(t.text())`` cannot be reordered by a
+    right-to-left override an attacker wrote; :meth:`raw_text` and :attr:`raw_example` are the text exactly
+    as typed (for a search in the log).
+
     Attributes
     ----------
     parts : list of (str, bool)
-        The template in order: ``(text, variable)``; concatenated, they read
+        The template in order, as typed (raw): ``(text, variable)``; concatenated, they read
         as the template. Constant text is the example prompt's as written
         (spelling, case, and the operators, punctuation and spacing between
-        and around its words); a variable part is ``"…"`` (words, or the text
-        between two template words, that differ between prompts) or ``"#"``
-        (a number that differs between prompts, also inside a word: ``x^2 -
-        ⟨#⟩x``; detection reads every number as ``0``). See
-        :mod:`graphlink.views.template_parts`.
+        and around its words); a variable part is ``"…"`` (words that differ
+        between prompts), ``"#"`` (a number that differs between prompts, also
+        inside a word: ``x^2 - ⟨#⟩x``; detection reads every number as ``0``)
+        or ``"≠"`` (the text between two template words, no word in it, when the
+        prompts wrote different text there: ``x^2 ⟨≠⟩ 5x``). See
+        :mod:`graphlink.views.template_parts` (``SLOT_MEANINGS``).
     example : str or None
-        One original prompt that follows the template.
+        One original prompt that follows the template, invisible and control characters spelled out.
     prompts : int
         Sampled prompts that follow it (0 when reconstructed from shingles only).
     accounts : int
         Sampled accounts with at least one such prompt.
+    raw_example : str or None
+        The example exactly as typed (given ``example`` when not given).
     """
 
     parts: list[tuple[str, bool]]
     example: str | None = None
     prompts: int = 0
     accounts: int = 0
+    raw_example: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.raw_example is None and self.example is not None:
+            object.__setattr__(self, "raw_example", self.example)
+        if self.example is not None:
+            object.__setattr__(self, "example", visible_text(self.example))
+
+    def raw_text(self, open_mark: str = "⟨", close_mark: str = "⟩") -> str:
+        """The template exactly as typed, variable parts between marks (invisible and bidi characters raw).
+
+        Examples
+        --------
+        >>> Template([("say ", False), ("…", True), ("\\u202e!", False)]).raw_text()
+        'say ⟨…⟩\\u202e!'
+        """
+        return "".join(f"{open_mark}{t}{close_mark}" if var else t for t, var in self.parts)
 
     def text(self, open_mark: str = "⟨", close_mark: str = "⟩") -> str:
-        """The template as written, variable parts between marks.
+        """The template as written, variable parts between marks, safe to print: invisible and control
+        characters spelled out (:func:`graphlink.views.safety.visible_text`; :meth:`raw_text` keeps them).
 
         Examples
         --------
         >>> Template([("solve x^", False), ("#", True), (" - ", False), ("#", True), ("x for ", False),
         ...           ("…", True)]).text()
         'solve x^⟨#⟩ - ⟨#⟩x for ⟨…⟩'
+        >>> Template([("say ", False), ("…", True), ("\\u202e!", False)]).text()
+        'say ⟨…⟩⟨U+202E⟩!'
         """
-        return "".join(f"{open_mark}{t}{close_mark}" if var else t for t, var in self.parts)
+        return visible_text(self.raw_text(open_mark, close_mark))
 
 
 def _chains(shingles: Sequence[Sequence[str]]) -> list[list[str]]:
@@ -188,11 +218,17 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     template phrases (shared shingles) located. The prompt with most of them
     is the example; prompts at least half of whose phrases are the
     example's follow the same template. Phrases most followers (60%) share
-    are constant text, shown in the example's original spelling with the
+    are the template's words; a follower holding less than 60% of them is
+    read again for a template of its own, and a word some remaining follower
+    does not write where the example does is a slot: constant text is what
+    every follower writes. It is shown in the example's original spelling with the
     text between and around its words as the followers wrote it (numbers
     marked ``#`` where they differ: detection normalised them to ``0``;
     :func:`graphlink.views.template_parts.written_parts`); each run of other
-    words is one variable part. The remaining prompts yield the next template.
+    words is one variable part. The remaining prompts yield the next template;
+    a template all of whose prompts follow another's (its constant text in
+    order, anything in its slots: :func:`graphlink.views.template_parts.merge_variants`)
+    is that template's variant, its prompts counted there, and not listed again.
     Without prompts, shingles overlapping by ``ngram - 1`` words are chained
     (the overlap assembly of sequence reads) and the chains joined. Words every follower of
     a template starts or ends with are template text too (a template's tail
@@ -234,10 +270,11 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
         if hits:
             located.append((account, text, tokens[text], hits))
     templates = []
+    built: list[list] = []  # each template's [example, followers, grams, head, tail, constant, alignments]
     remaining = located
     # Built most phrases first, kept most accounts first: the cut comes after the sort, so a short template most
     # members send is not dropped for longer ones fewer send (break-it review, session 40). Bounded for long samples.
-    while remaining and len(templates) < 10 * max_templates:
+    while remaining and len(templates) + len(built) < 10 * max_templates:
         # The example: the prompt with most template phrases (ties: shorter text, then text).
         best = min(remaining, key=lambda item: (-len(item[3]), len(item[1]), item[1]))
         grams = set(best[3])
@@ -268,12 +305,28 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
             constant[start:start + length] = True
         # Each follower's words aligned to the example's (the example first: its spacing is shown), so the text
         # around them reads as they all wrote it.
-        aligned = [(f[1], f[2], align_follower(best[3], f[3], sorted(grams), ngram, (len(best[2]), len(f[2])),
-                                               head, tail)) for f in [best, *(f for f in followers if f is not best)]]
-        templates.append(Template(parts=written_parts(best[1], best[2], constant.tolist(), aligned), example=best[1],
-                                  prompts=len(followers), accounts=len({f[0] for f in followers})))
+        ordered = [best, *(f for f in followers if f is not best)]
+        aligned = [align_follower(best[3], f[3], sorted(grams), ngram, (len(best[2]), len(f[2])), head, tail)
+                   for f in ordered]
+        # Constant text is only what every follower holds: a prompt holding most of it (60%) follows the template
+        # and a word some such follower does not write where the example does is a slot ("=HYPERLINK(...)",
+        # "-2+3", "=1+1" opening one template read "⟨#⟩+⟨#⟩" as its constant opening when 3 of its 5 openings
+        # tokenise to "0 0"; new-user review, session 41); a prompt holding less is read again for a template of
+        # its own (two openings of one shared tail are two templates, not one ⟨…⟩ and the tail).
+        words = np.flatnonzero(constant)
+        holds = [sum(int(k) in fm for k in words) >= 0.6 * len(words) for fm in aligned]
+        holds[0] = True
+        followers = [f for f, keep in zip(ordered, holds) if keep]
+        ordered, aligned = followers, [fm for fm, keep in zip(aligned, holds) if keep]
+        for k in words:
+            constant[k] = all(int(k) in fm for fm in aligned)
+        built.append([best, ordered, aligned, constant.tolist()])
         remaining = [item for item in remaining if all(item is not f for f in followers)]
-    return sorted(templates, key=lambda t: (-t.accounts, -t.prompts, t.text()))[:max_templates]
+    for best, ordered, aligned, constant in merge_variants(built):
+        templates.append(Template(parts=written_parts(best[1], best[2], constant,
+                                                      [(f[1], f[2], fm) for f, fm in zip(ordered, aligned)]),
+                                  example=best[1], prompts=len(ordered), accounts=len({f[0] for f in ordered})))
+    return sorted(templates, key=lambda t: (-t.accounts, -t.prompts, t.raw_text()))[:max_templates]
 
 
 #: Words a template's followers must all open with for the rest to be read as templates of their own: a shared head
@@ -315,7 +368,7 @@ def _behind_head(shingles: Sequence[str], followers: list, head: int, ngram: int
     cut = [(text[:tokens[head][1] if len(tokens) > head else len(text)], tokens[:head], same)
            for _, text, tokens, _ in followers]
     parts = written_parts(cut[0][0], cut[0][1], [True] * head, cut)
-    return [Template(parts=parts + t.parts, example=full.get(t.example or ""), prompts=t.prompts,
+    return [Template(parts=parts + t.parts, example=full.get(t.raw_example or ""), prompts=t.prompts,
                      accounts=t.accounts) for t in found], sent
 
 

@@ -7,6 +7,7 @@ Logged values are attacker-written and pass through
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import polars as pl
@@ -24,7 +25,7 @@ from graphlink.views.explain import (
 from graphlink.views.member_behaviour import behaviour_text
 from graphlink.views.member_ties import TERMINAL_CHARS, short_tied_by
 from graphlink.views.passages import passage_kind_name, passage_summary, with_passages
-from graphlink.views.safety import replace_controls, terminal_safe
+from graphlink.views.safety import LINE_BREAKS, replace_controls, terminal_safe
 from graphlink.views.words import csv_export_command, more_text, plural
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
@@ -366,7 +367,8 @@ def tsv_cell(value) -> str:
 
     Piped output is for scripts (``cut``, ``--seeds`` files): ids and values
     are written exactly as they are (no formula prefix, invisible characters
-    kept), only tabs and newlines become spaces and other control characters
+    kept), only tabs and newlines (and the other line breaks, NEL, U+2028 and U+2029:
+    :data:`graphlink.views.safety.LINE_BREAKS`) become spaces and other control characters
     U+FFFD so printing the stream cannot drive a terminal. For a spreadsheet
     use ``graphlink export --format csv``, whose cells are neutralised
     (:func:`graphlink.views.safety.csv_safe`).
@@ -378,7 +380,8 @@ def tsv_cell(value) -> str:
     """
     if value is None:
         return ""
-    return replace_controls(str(value).replace("\t", " ").replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
+    text = str(value).replace("\t", " ").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return replace_controls(text if text.isascii() else re.sub(f"[{LINE_BREAKS}]", " ", text))
 
 
 def previous_summary(section: dict, limit: int = 12) -> str:

@@ -17,6 +17,7 @@ from graphlink.views.report.members import MemberEvents
 from graphlink.views.report.tables import Column, build_table, fmt_float, fmt_int
 from graphlink.views.schedule import describe_schedule, describe_sync, hours_text
 from graphlink.views.shared_counts import total_text
+from graphlink.views.template_parts import SLOT_MEANINGS
 from graphlink.views.templates import cluster_templates
 from graphlink.views.words import plural
 
@@ -69,7 +70,8 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
         of = f" listed of {cut.split(' ', 1)[0]}" if cut else ""  # "10 shared activity signatures listed of 50+"
         if group.kind == "prompt":
             item["templates"] = [
-                {"parts": t.parts, "example": t.example,
+                {"parts": [(text, SLOT_MEANINGS.get(text, "varies between prompts") if variable else None)
+                           for text, variable in t.parts], "example": t.example,
                  "used": (f"followed by {plural(t.prompts, 'sampled prompt')} of {plural(t.accounts, 'account')}"
                           if t.accounts else "reconstructed from the shared phrases")}
                 for t in cluster_templates(evidence, events.prompts if events is not None else None, members["account_id"])]
