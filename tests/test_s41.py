@@ -140,6 +140,16 @@ def test_affiliations_csv_reads_with_default_settings_and_every_row_has_its_evid
     assert rows.join(evidence, on=["cluster_id", "kind", "value"], how="anti").is_empty()
 
 
+def _report_with_addresses_only(folder, accounts: pl.DataFrame, account: str) -> str:
+    """The report of ``folder`` after ``account`` is marked as sharing none of its cluster's behaviour."""
+    accounts.with_columns(pl.when(pl.col("account_id") == account).then(pl.lit("addresses only"))
+                          .otherwise(pl.col("shared_behaviour")).alias("shared_behaviour")
+                          ).write_parquet(folder / "accounts.parquet")
+    result = CliRunner().invoke(app, ["report", str(folder), "--quiet", "--no-plots", "--static"])
+    assert result.exit_code == 0, result.output
+    return (folder / "report.html").read_text(encoding="utf-8")
+
+
 def test_the_report_lists_members_weakest_tie_first_as_show_does(fixture_outputs):
     """nu41: a member sharing none of its cluster's behaviour (``addresses only``: the one to check before a ban) sat
     at row 221 of 224 in the report, which listed members most active first, while show and members.csv list it
@@ -149,12 +159,7 @@ def test_the_report_lists_members_weakest_tie_first_as_show_does(fixture_outputs
            .sort(["score", "cluster_id"], descending=[True, False])["cluster_id"][0])
     members = accounts.filter(pl.col("cluster_id") == top).sort(["events", "account_id"], descending=[True, False])
     busiest, quiet = members["account_id"][0], members["account_id"][members.height // 2]
-    accounts.with_columns(pl.when(pl.col("account_id") == quiet).then(pl.lit("addresses only"))
-                          .otherwise(pl.col("shared_behaviour")).alias("shared_behaviour")
-                          ).write_parquet(fixture_outputs / "accounts.parquet")
-    result = CliRunner().invoke(app, ["report", str(fixture_outputs), "--quiet", "--no-plots", "--static"])
-    assert result.exit_code == 0, result.output
-    html = (fixture_outputs / "report.html").read_text(encoding="utf-8")
+    html = _report_with_addresses_only(fixture_outputs, accounts, quiet)
     section = html[html.index(f'id="cluster-{top}"'):]
     section = section[section.index("weakest tie first"):]
     assert section.index(quiet) < section.index(busiest)
@@ -170,12 +175,7 @@ def test_the_reports_campaign_table_lists_campaigns_with_a_section_and_counts_th
     accounts = pl.read_parquet(fixture_outputs / "accounts.parquet")
     top = pl.read_parquet(fixture_outputs / "clusters.parquet").filter("flagged")["cluster_id"][0]
     quiet = accounts.filter(pl.col("cluster_id") == top)["account_id"][0]
-    accounts.with_columns(pl.when(pl.col("account_id") == quiet).then(pl.lit("addresses only"))
-                          .otherwise(pl.col("shared_behaviour")).alias("shared_behaviour")
-                          ).write_parquet(fixture_outputs / "accounts.parquet")
-    result = CliRunner().invoke(app, ["report", str(fixture_outputs), "--quiet", "--no-plots", "--static"])
-    assert result.exit_code == 0, result.output
-    html = (fixture_outputs / "report.html").read_text(encoding="utf-8")
+    html = _report_with_addresses_only(fixture_outputs, accounts, quiet)
     campaigns = pl.read_parquet(fixture_outputs / "campaigns.parquet")
     listed = campaigns.filter(pl.col("flagged") | (pl.col("clusters").list.len() >= 2))
     lone = campaigns.height - listed.height
