@@ -76,7 +76,7 @@ def check_csv_targets(files: dict[Path, bytes]) -> None:
                 header = handle.readline(HEAD_BYTES).rstrip(b"\r\n")
         except OSError:
             header = None
-        # An earlier export with or without the byte-order mark (--no-bom) is the same export.
+        # An earlier export with or without the byte-order mark (--bom) is the same export.
         if header is None or header.removeprefix(CSV_BOM) != content.split(b"\n", 1)[0].rstrip(b"\r").removeprefix(CSV_BOM):
             raise GraphlinkError(f"{path}: exists and is not an earlier graphlink CSV export (another header); "
                                  "nothing was written: choose another --out")

@@ -267,8 +267,8 @@ def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
 
 
 def write_case(outputs: Outputs, cluster_id: int, folder: Path, bom: bool = False) -> dict[str, Path]:
-    """Write one cluster's case file and its members and evidence CSVs into ``folder`` (atomically; the CSVs with a
-    UTF-8 byte-order mark unless ``bom`` is False: :mod:`graphlink.views.export_csv`).
+    """Write one cluster's case file and its members and evidence CSVs into ``folder`` (atomically; with ``bom`` the
+    CSVs start with a UTF-8 byte-order mark, for Excel: :mod:`graphlink.views.export_csv`).
 
     Returns ``{"json": cluster-<id>.json, "members": cluster-<id>-members.csv,
     "evidence": cluster-<id>-evidence.csv}``; the notebook's
