@@ -204,3 +204,21 @@ def test_spreadsheet_serial_dates_are_named_as_such_under_the_files_column_name(
     epoch.write_text("user,Event Time,ip\na,100000,192.0.2.1\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["detect", str(epoch), *args])
     assert result.exit_code == 2 and "out of range" in result.output and "looks like" not in result.output
+
+
+def test_a_case_export_writes_its_clusters_affiliations(fixture_outputs, tmp_path):
+    """nu41: the notebook's case export (``ClusterView.export``) wrote no affiliations, which ``export -f csv`` does.
+    A case's affiliations are its own cluster's: the rows of that cluster in the CSV export of all clusters, with
+    holders counted among its members."""
+    import graphlink
+
+    loaded = graphlink.load(fixture_outputs)
+    cid = int(loaded.top(1)["cluster_id"][0])
+    paths = loaded.cluster(cid).export(tmp_path / "case")
+    case = pl.read_csv(paths["affiliations"])
+    assert case.height > 0 and set(case["cluster_id"]) == {cid}
+    from graphlink.contract import AFFILIATIONS_CSV_SCHEMA
+    assert case.columns == list(AFFILIATIONS_CSV_SCHEMA)
+    assert (case["holders"] == case["members"]).all() and (case["clusters"] == 1).all()
+    members = set(pl.read_csv(paths["members"])["account_id"])
+    assert set(case["account_id"]) <= members

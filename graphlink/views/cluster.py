@@ -375,13 +375,14 @@ class ClusterView:
         return cluster_templates(self.evidence, sample)
 
     def export(self, out_dir: str | Path, bom: bool = False) -> dict[str, Path]:
-        """Write the cluster's case file and its members and evidence as CSV.
+        """Write the cluster's case file and its members, evidence and affiliations as CSV.
 
         The same files as ``graphlink export --format json`` and ``--format csv``
         (:mod:`graphlink.views.export`): ``cluster-<id>.json`` (schema
         ``graphlink.case/1``: score and components, reasons, members, evidence,
-        hour profile, run provenance), ``cluster-<id>-members.csv`` and
-        ``cluster-<id>-evidence.csv``. CSV text cells are neutralised against
+        hour profile, run provenance), ``cluster-<id>-members.csv``,
+        ``cluster-<id>-evidence.csv`` and ``cluster-<id>-affiliations.csv`` (who holds each listed value; columns:
+        ``graphlink.views.export_csv.data_dictionary()``). CSV text cells are neutralised against
         spreadsheet formulas (:func:`graphlink.views.safety.csv_safe`); with ``bom``
         each CSV starts with a UTF-8 byte-order mark, as ``export --bom`` writes, so Excel reads non-ASCII ids
         as UTF-8 (:mod:`graphlink.views.export_csv`). Files
@@ -390,7 +391,7 @@ class ClusterView:
         Returns
         -------
         dict of str to Path
-            ``{"json": ..., "members": ..., "evidence": ...}``.
+            ``{"json": ..., "members": ..., "evidence": ..., "affiliations": ...}``.
 
         Examples
         --------
@@ -404,7 +405,7 @@ class ClusterView:
         ...     names = sorted(p.name for p in paths.values())
         ...     members = pl.read_csv(paths["members"])["account_id"].to_list()
         >>> names, sorted(members)
-        (['cluster-1-evidence.csv', 'cluster-1-members.csv', 'cluster-1.json'], ['a', 'b', 'c'])
+        (['cluster-1-affiliations.csv', 'cluster-1-evidence.csv', 'cluster-1-members.csv', 'cluster-1.json'], ['a', 'b', 'c'])
         """
         from graphlink.views.export import write_case  # networkx and json writers: on first use only
 

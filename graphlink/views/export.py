@@ -65,7 +65,7 @@ from graphlink.views.evidence import strongest_first
 from graphlink.views.explain import cluster_explanations, flag_explanation, json_default
 from graphlink.views.member_behaviour import with_behaviour_columns
 from graphlink.views.member_ties import outputs_member_ties, with_member_ties
-from graphlink.views.export_csv import csv_bytes, csv_files, evidence_csv, iso_columns, members_table
+from graphlink.views.export_csv import affiliations_table, csv_bytes, csv_files, evidence_csv, iso_columns, members_table
 from graphlink.views.schedule import timing_bucket, timing_meanings
 
 FORMATS = ("gexf", "graphml", "json", "csv")
@@ -267,11 +267,12 @@ def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
 
 
 def write_case(outputs: Outputs, cluster_id: int, folder: Path, bom: bool = False) -> dict[str, Path]:
-    """Write one cluster's case file and its members and evidence CSVs into ``folder`` (atomically; with ``bom`` the
-    CSVs start with a UTF-8 byte-order mark, for Excel: :mod:`graphlink.views.export_csv`).
+    """Write one cluster's case file and its members, evidence and affiliations CSVs into ``folder`` (atomically; with
+    ``bom`` the CSVs start with a UTF-8 byte-order mark, for Excel: :mod:`graphlink.views.export_csv`, whose
+    ``data_dictionary`` describes their columns as the CSV export's ``README.txt`` does).
 
     Returns ``{"json": cluster-<id>.json, "members": cluster-<id>-members.csv,
-    "evidence": cluster-<id>-evidence.csv}``; the notebook's
+    "evidence": cluster-<id>-evidence.csv, "affiliations": cluster-<id>-affiliations.csv}``; the notebook's
     :meth:`graphlink.ClusterView.export`.
     """
     stem = f"cluster-{cluster_id}"
@@ -279,7 +280,9 @@ def write_case(outputs: Outputs, cluster_id: int, folder: Path, bom: bool = Fals
     return {"json": write_atomic(folder / f"{stem}.json", case_json(outputs, cluster_id)),
             "members": write_atomic(folder / f"{stem}-members.csv", csv_bytes(members, bom)),
             "evidence": write_atomic(folder / f"{stem}-evidence.csv",  # in the case file's order: strongest first
-                                     evidence_csv(outputs, outputs.cluster_evidence(cluster_id), bom))}
+                                     evidence_csv(outputs, outputs.cluster_evidence(cluster_id), bom)),
+            "affiliations": write_atomic(folder / f"{stem}-affiliations.csv",
+                                         csv_bytes(affiliations_table(outputs, cluster_id=cluster_id), bom))}
 
 
 def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: str | Path | None = None, *,

@@ -102,20 +102,23 @@ def members_table(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFra
             .select(MEMBERS_CSV_COLUMNS).sort("cluster_id", maintain_order=True))
 
 
-def affiliations_table(outputs: Outputs, min_holders: int = 2) -> pl.DataFrame:
+def affiliations_table(outputs: Outputs, min_holders: int = 2, cluster_id: int | None = None) -> pl.DataFrame:
     """Which member holds which value tying the loaded clusters (:data:`graphlink.contract.AFFILIATIONS_CSV_SCHEMA`):
     the members' ``memberships.parquet`` rows (values each shares with others of its cluster) of the values their
     cluster's evidence lists (``evidence.csv``'s rows, joined on ``cluster_id, kind, value``: the values the views
     show, at most ten per kind besides tying ones, so the table stays a bounded breakdown of ``evidence.csv``) that
     ``min_holders`` or more loaded accounts hold, as the graph exports keep a value. By cluster, the strongest value
-    first (``weight`` x its members, as ``show`` lists evidence), then kind, value and account. Empty when the folder
-    has no ``memberships.parquet`` (an older graphlink)."""
-    rows = outputs.memberships
+    first (``weight`` x its members, as ``show`` lists evidence), then kind, value and account. ``cluster_id``: that
+    cluster alone, as its case exports it (its members the exported accounts). Empty when the folder has no
+    ``memberships.parquet`` (an older graphlink)."""
+    rows, evidence = outputs.memberships, outputs.evidence
     if rows is None or rows.is_empty():
         return pl.DataFrame(schema=AFFILIATIONS_CSV_SCHEMA)
+    if cluster_id is not None:
+        rows, evidence = rows.filter(pl.col("cluster_id") == cluster_id), outputs.cluster_evidence(cluster_id)
     keys = ["kind", "value"]
     # The rows evidence.csv writes: a timing signature the same members hold in several MinHash bands is one row there.
-    listed = (evidence_with_meaning(outputs, outputs.evidence).select("cluster_id", *keys, pl.col("df").cast(pl.UInt32))
+    listed = (evidence_with_meaning(outputs, evidence).select("cluster_id", *keys, pl.col("df").cast(pl.UInt32))
               .unique(["cluster_id", *keys]))
     rows = rows.select("cluster_id", "account_id", *keys, "weight").unique()
     holders = rows.group_by(keys).agg(pl.col("account_id").n_unique().cast(pl.UInt32).alias("holders"),
