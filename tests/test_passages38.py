@@ -192,9 +192,10 @@ def test_thousands_of_phrases_chain_in_well_under_a_second_each():
     words = [rng.choice(vocabulary) for _ in range(5004)]
     long_text = [" ".join(words[i:i + 5]) for i in range(5000)]
     for phrases, passages in ((unrelated, 5000), (long_text, 1)):
-        started = time.perf_counter()
+        # CPU time, not wall: 0.26-0.35 s on an idle machine, 3.05 s of wall in a CI run at load 9 (session 41)
+        started = time.process_time()
         got = phrase_passages(phrases)
-        assert time.perf_counter() - started < 2.0
+        assert time.process_time() - started < 2.0
         assert got["passage"].n_unique() == passages
 
 
