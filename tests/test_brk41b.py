@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import graphlink
+import polars as pl
+from typer.testing import CliRunner
+
+from graphlink.cli import app
+from graphlink.views.safety import terminal_safe, unspelled, visible_text
 from graphlink.views.templates import reconstruct_templates
 
 WORDS = "apple banana cherry delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa".split()
-
-
-def test_the_graphlink_under_test_is_this_checkout():
-    assert graphlink.__file__
 
 
 def test_a_weak_template_does_not_take_in_a_template_sharing_only_its_tail():
@@ -24,3 +24,34 @@ def test_a_weak_template_does_not_take_in_a_template_sharing_only_its_tail():
                 for i in range(4)]
     texts = {t.text(): t.accounts for t in reconstruct_templates(prompts=prompts, ngram=3, max_templates=5)}
     assert texts.get("Summarise this article for me in five bullet points: ⟨…⟩ you must answer") == 3, texts
+
+
+IDS = ["ring\u200b1", "ring\u200b\u200b1", "ring⟨U+200B⟩1", "ja\u2028ja", "plain3", "plain4"]
+
+
+def _ring_log(tmp_path):
+    rows = [{"account_id": a, "timestamp": f"2025-03-01T{10 + j:02d}:{i:02d}:00Z", "ip": f"192.0.2.{j + 1}",
+             "payment_fingerprint": "card-1", "prompt": f"Think step by step about topic {j} and answer in detail"}
+            for i, a in enumerate(IDS) for j in range(6)]
+    pl.DataFrame(rows).write_parquet(tmp_path / "events.parquet")
+    result = CliRunner().invoke(app, ["detect", str(tmp_path / "events.parquet"), "--out", str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 0, result.output
+    return tmp_path / "o"
+
+
+def test_two_ids_never_look_alike_and_a_spelled_id_reads_back():
+    # The id written "ring⟨U+200B⟩1" looked exactly like "ring\u200b1" spelled, in the report and on a terminal.
+    for show in (visible_text, terminal_safe):
+        assert len({show(i) for i in IDS}) == len(IDS)
+        assert all(unspelled(show(i)) == i for i in IDS if "\u2028" not in i or show is visible_text)
+
+
+def test_expand_reads_ids_copied_from_the_report_and_a_seeds_file_line_with_a_line_separator(tmp_path):
+    out = _ring_log(tmp_path)
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("ja\u2028ja\n", encoding="utf-8")  # splitlines cut it in two: "unknown seed account 'ja'"
+    for given in [str(seeds), visible_text("ring\u200b\u200b1"), visible_text("ja\u2028ja"), visible_text(IDS[2])]:
+        result = CliRunner().invoke(app, ["expand", str(out), "-s", given, "--json", "--top", "1"])
+        assert result.exit_code == 0, (given, result.output)
+        wanted = {str(seeds): "ja\u2028ja"}.get(given, unspelled(given))
+        assert f'"account_id": {wanted!r}'.replace("'", '"') in result.output or wanted in result.output
