@@ -55,3 +55,25 @@ def test_expand_reads_ids_copied_from_the_report_and_a_seeds_file_line_with_a_li
         assert result.exit_code == 0, (given, result.output)
         wanted = {str(seeds): "ja\u2028ja"}.get(given, unspelled(given))
         assert f'"account_id": {wanted!r}'.replace("'", '"') in result.output or wanted in result.output
+
+
+def test_a_prompts_own_slot_marks_are_not_read_as_slots():
+    # "Fill the blank ⟨…⟩ ..." printed as a template whose opening varies; the parts said it was constant.
+    prompts = [(f"a{i}", f"Fill the blank ⟨…⟩ in this sentence about {w} and explain ⟨#⟩ carefully step by step")
+               for i, w in enumerate(WORDS[:6])]
+    template = reconstruct_templates(prompts=prompts)[0]
+    assert template.raw_text().count("⟨…⟩") == 2
+    assert template.text().count("⟨…⟩") == 1 and "⟨#⟩" not in template.text()
+
+
+def test_spreadsheet_serial_dates_beside_iso_times_are_named_in_a_warning(tmp_path):
+    # Two of three rows, serial dates, were dropped with only "rejected timestamp_out_of_range: 2": the hint came only
+    # when every row was rejected (and read every row's value, so ISO rows beside the serial ones hid it).
+    path = tmp_path / "mixed.csv"
+    path.write_text("user,Event Time,ip\na,45719.5,192.0.2.1\nb,2025-03-01T00:00:00Z,192.0.2.1\nc,45721,192.0.2.1\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(app, ["detect", str(path), "--map", "account_id=user", "--map", "timestamp=Event Time",
+                                      "--out", str(tmp_path / "o")])
+    line = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "2 rows rejected (timestamp out of range); column 'Event Time' (such as 45719.5) looks like spreadsheet" in line
