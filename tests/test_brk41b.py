@@ -77,3 +77,20 @@ def test_spreadsheet_serial_dates_beside_iso_times_are_named_in_a_warning(tmp_pa
     line = " ".join(result.output.split())
     assert result.exit_code == 0, result.output
     assert "2 rows rejected (timestamp out of range); column 'Event Time' (such as 45719.5) looks like spreadsheet" in line
+
+
+def test_spark_names_the_files_timestamp_column_when_none_parses(spark, tmp_path):
+    # The polars engine names 'Event Time' (nu41); --engine spark still said column timestamp.
+    from graphlink.config import build_config
+    from graphlink.engines.spark.ingest import read_events
+    from graphlink.errors import InputError
+
+    path = tmp_path / "words.csv"
+    path.write_text("user,Event Time,ip\na,yesterday,192.0.2.1\n", encoding="utf-8")
+    config = build_config(columns=[("account_id", "user"), ("timestamp", "Event Time")]).ingest
+    try:
+        read_events(spark, str(path), config)
+    except InputError as exc:
+        assert "Event Time" in str(exc) and "no timestamp could be parsed" in str(exc), str(exc)
+    else:
+        raise AssertionError("no error")
