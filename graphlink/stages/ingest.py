@@ -266,17 +266,16 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
             expected = (f"expected the format {config.timestamp_format!r}" if config.timestamp_format else
                         "expected ISO-8601 or epoch seconds to nanoseconds; for other spellings such as "
                         "03/05/2025 pass --timestamp-format")
-            raise InputError(f"no timestamp could be parsed ({expected})",
-                             file=path_str, column=ts_name, row=first)
+            raise InputError(f"no timestamp could be parsed ({expected})", file=path_str, column=ts_name, row=first)
+    serial = (serial_date_hint(lf.filter(reasons["timestamp_out_of_range"]), "__raw_ts", path_str, ts_name)  # their own
+              if (out_of_range := rejected.get("timestamp_out_of_range", 0)) else "")  # values: ISO rows beside (brk41b)
+    hint = hint or (f"{path_str}: {out_of_range:,} rows rejected (timestamp out of range){serial}" if serial else None)
     if rows and sum(rejected.values()) >= rows:
         reasons_text = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in rejected.items())
-        serial = serial_date_hint(lf, "__raw_ts", path_str, ts_name) if rejected.get("timestamp_out_of_range") else ""
         raise InputError(f"every row was rejected ({reasons_text}){serial}; nothing left to analyse", file=path_str)
     any_bad = pl.any_horizontal(list(reasons.values()))
     unfiltered = lf
-    lf = lf.filter(~any_bad)
-    if "timestamp" in schema:
-        lf = lf.drop("__raw_ts")
+    lf = lf.filter(~any_bad).drop("__raw_ts", strict=False)
     return Events(frame=lf, path=path_str, rows_read=rows, rejected=rejected, columns=tuple(keep),
                   unfiltered=unfiltered, kept=~any_bad, base=base,
                   warnings=[*csv_row_warnings(path, config.format, config.separator), *([hint] if hint else [])])

@@ -20,6 +20,8 @@ Examples
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from graphlink.stages.reading import collect_frame, scan, sniff_encoding
 from graphlink.store.folder import Outputs
 from graphlink.store.atomic import write_atomic
 from graphlink.store.outputs import load_outputs
-from graphlink.views.safety import csv_unguarded
+from graphlink.views.safety import csv_unguarded, unspelled
 
 __all__ = ["expand", "expand_note", "read_seeds", "graph_outputs", "check_ranking_target", "write_parquet_atomic",
            "exported_ids"]
@@ -85,7 +87,8 @@ def read_seeds(values: Iterable[str]) -> list[str]:
         else:
             sniff_encoding(path, "csv")  # UTF-16/32: an error naming the file
             try:
-                lines = path.read_text(encoding="utf-8-sig").splitlines()  # a UTF-8 byte-order mark is dropped
+                # A UTF-8 byte-order mark is dropped; lines end at newlines only (splitlines cut an id at U+2028, NEL).
+                lines = re.split(r"\r\n|\r|\n", path.read_text(encoding="utf-8-sig"))
             except UnicodeDecodeError as exc:
                 raise InputError(f"not UTF-8 text (byte {exc.start}): convert it to UTF-8", file=str(path)) from None
             seeds.extend(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
@@ -172,7 +175,9 @@ def exported_ids(ids: Iterable[str], outputs: Outputs) -> dict[str, str]:
     (:func:`graphlink.views.safety.csv_unguarded`); such an id stands for the account when the run has the account
     and not the guarded text (new-user review and break-it review, session 39). ``expand``'s seeds and ``match``'s
     lists of ids to look up."""
-    guarded = csv_unguarded(ids)
+    ids = [str(i) for i in ids]
+    # An id as the report, show or a template spelled it (``ring⟨U+200B⟩1``, session 41's one mark per run), likewise.
+    guarded = {**{i: unspelled(i) for i in ids if unspelled(i) != i}, **csv_unguarded(ids)}
     if not guarded:
         return {}
     have = set(outputs.known_ids(pl.Series([*guarded, *guarded.values()], dtype=pl.String)).to_list())

@@ -51,11 +51,11 @@ def _invisible(char: str) -> bool:
     return unicodedata.category(char) == "Cf" or ord(char) in _INVISIBLE_EXTRA
 
 
-def spell_invisible(text: str) -> str:
+def spell_invisible(text: str, line_breaks: bool = False) -> str:
     """Spell out invisible characters as ``⟨U+200B⟩``: format characters (category Cf, bidi
     controls included) and the invisible fillers and selectors the prompt normaliser removes. A run of
     one such character is spelled once with its length (``⟨U+200B ×200⟩``: 200 zero-width spaces read
-    as one mark, not 1,800 characters of marks). The one function that spells them: the terminal
+    as one mark, not 1,800 characters of marks); with ``line_breaks``, :data:`LINE_BREAKS` too. The one function that spells them: the terminal
     (:func:`terminal_safe`), the report and the notebook (:func:`visible_text`).
 
     Examples
@@ -64,6 +64,12 @@ def spell_invisible(text: str) -> str:
     ('ring⟨U+200B⟩42⟨U+202E⟩', 'plain')
     >>> spell_invisible("a" + "\\u200b" * 200 + "\\u200c\\u200cb")
     'a⟨U+200B ×200⟩⟨U+200C ×2⟩b'
+
+    Text that reads as a spelling has its ``⟨`` spelled, so the id ``ring⟨U+200B⟩1`` does not look like
+    ``ring\\u200b1`` (:func:`unspelled` reads either back):
+
+    >>> spell_invisible("ring⟨U+200B⟩1"), spell_invisible("⟨…⟩ ⟨U")
+    ('ring⟨U+27E8⟩U+200B⟩1', '⟨…⟩ ⟨U')
     """
     if text.isascii():
         return text
@@ -72,14 +78,35 @@ def spell_invisible(text: str) -> str:
     while i < n:
         char = text[i]
         j = i + 1
-        if _invisible(char):
+        if _invisible(char) or line_breaks and char in LINE_BREAKS:
             while j < n and text[j] == char:
                 j += 1
             out.append(f"⟨U+{ord(char):04X}⟩" if j - i == 1 else f"⟨U+{ord(char):04X} ×{j - i}⟩")
+        elif char == "⟨" and text.startswith("U+", j):  # text that reads as a spelling is spelled: two ids, two looks
+            out.append("⟨U+27E8⟩")
         else:
             out.append(char)
         i = j
     return "".join(out)
+
+
+_SPELLED = re.compile(r"⟨U\+([0-9A-F]{4,6})(?: ×([0-9]{1,5}))?⟩")
+
+
+def unspelled(text: str) -> str:
+    """The text :func:`spell_invisible` spelled (and :func:`visible_text` shows): each ``⟨U+200B⟩`` or
+    ``⟨U+200B ×200⟩`` read back as the characters it stands for -- what an id copied from the report, ``show``
+    or a template stands for (``expand --seeds``, ``match``'s lists: :func:`graphlink.views.expand.exported_ids`).
+
+    Examples
+    --------
+    >>> unspelled("ring⟨U+200B ×2⟩1") == "ring\\u200b\\u200b1", unspelled(spell_invisible("ring⟨U+200B⟩1"))
+    (True, 'ring⟨U+200B⟩1')
+    """
+    def char(m: re.Match) -> str:
+        code = int(m.group(1), 16)
+        return chr(code) * int(m.group(2) or 1) if code <= 0x10FFFF and int(m.group(2) or 1) else m.group()
+    return _SPELLED.sub(char, text) if "⟨U+" in text else text
 
 
 def terminal_safe(text: object, limit: int | None = None) -> str:
@@ -125,9 +152,7 @@ def visible_text(text: object) -> str:
     ('acct⟨U+202E⟩gpj.exe\ufffd[2J', '', 'ja⟨U+2028⟩ja')
     """
     value = "" if text is None else str(text)
-    if not value.isascii():
-        value = _LINE_BREAK.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", value)
-    return spell_invisible(replace_controls(value))
+    return replace_controls(spell_invisible(value, line_breaks=True))  # controls are no format characters
 
 
 def html_safe(text: object) -> str:

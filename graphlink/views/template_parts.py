@@ -256,6 +256,16 @@ def fit_follower(words: Sequence[str], example: Sequence[str], constant: Sequenc
     return pairs if runs[-1][1] < len(example) or at == len(words) else None
 
 
+def _holds(covered, constant: Sequence[bool]) -> bool:
+    """Whether the template words ``covered`` (indices in a template's example) are most (60%) of its ``constant``
+    words: a template whose constant text another's slots would mostly hide is not that template's variant (a
+    weak "⟨…⟩ you must answer" took in "Summarise this article ...: ⟨…⟩ you must answer"; break-it review, session
+    41)."""
+    covered = set(covered)
+    words = [k for k, fixed in enumerate(constant) if fixed]
+    return sum(k in covered for k in words) >= 0.6 * len(words)
+
+
 def merge_variants(built: list[list]) -> list[list]:
     """Templates that are one template's variants, merged: a template all of whose prompts follow another's
     (:func:`fit_follower`: its constant text in order, anything in its slots) is that template, written with a
@@ -284,7 +294,7 @@ def merge_variants(built: list[list]) -> list[list]:
                 continue
             example = keys[i][0]
             fits = [fit_follower(w, example, built[i][3]) for w in keys[j] + [x for t in taken[j] for x in keys[t]]]
-            if all(fit is not None for fit in fits):
+            if all(fit is not None for fit in fits) and _holds(fits[0].values(), built[j][3]):
                 taken[i] += [j, *taken[j]]
                 gone.add(j)
                 break

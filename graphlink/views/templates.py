@@ -18,7 +18,7 @@ import polars as pl
 
 from graphlink.stages.signals.normalise import visible_head
 from graphlink.views.safety import visible_text
-from graphlink.views.template_parts import align_follower, chain_parts, merge_variants, written_parts
+from graphlink.views.template_parts import SLOT_MEANINGS, align_follower, chain_parts, merge_variants, written_parts
 from graphlink.views.tokens import join_words, keyed_tokens, tokenise
 
 __all__ = ["MAX_CHARS", "SAMPLE_ACCOUNTS", "SAMPLE_PROMPTS", "Template", "cluster_templates", "reconstruct_templates",
@@ -128,8 +128,19 @@ class Template:
         'solve x^⟨#⟩ - ⟨#⟩x for ⟨…⟩'
         >>> Template([("say ", False), ("…", True), ("\\u202e!", False)]).text()
         'say ⟨…⟩⟨U+202E⟩!'
+
+        Constant text that reads as a slot has its mark spelled (a prompt's own "⟨…⟩" is no slot):
+
+        >>> Template([("fill ⟨…⟩ about ", False), ("…", True)]).text()
+        'fill ⟨U+27E8⟩…⟩ about ⟨…⟩'
         """
-        return visible_text(self.raw_text(open_mark, close_mark))
+        def constant(text: str) -> str:
+            text = visible_text(text)
+            for slot in SLOT_MEANINGS:
+                text = text.replace(f"{open_mark}{slot}{close_mark}",
+                                    f"⟨U+{ord(open_mark[0]):04X}⟩{open_mark[1:]}{slot}{close_mark}") if open_mark else text
+            return text
+        return "".join(f"{open_mark}{t}{close_mark}" if var else constant(t) for t, var in self.parts)
 
 
 def _chains(shingles: Sequence[Sequence[str]]) -> list[list[str]]:
