@@ -222,3 +222,12 @@ def test_a_case_export_writes_its_clusters_affiliations(fixture_outputs, tmp_pat
     assert (case["holders"] == case["members"]).all() and (case["clusters"] == 1).all()
     members = set(pl.read_csv(paths["members"])["account_id"])
     assert set(case["account_id"]) <= members
+
+
+def test_a_seed_spelling_a_surrogate_is_an_unknown_seed_not_a_traceback(fixture_detected, tmp_path):
+    """brk41b's ``unspelled`` reads ``⟨U+200B⟩`` in a copied id back as the character; ``⟨U+D800⟩`` (a surrogate,
+    which UTF-8 cannot hold) became one and expand died with a UnicodeEncodeError traceback."""
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("a\u27e8U+D800\u27e9b\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["expand", str(fixture_detected), "--seeds", str(seeds)])
+    assert result.exit_code == 2 and "unknown seed account" in result.output, result.output

@@ -105,7 +105,8 @@ def unspelled(text: str) -> str:
     """
     def char(m: re.Match) -> str:
         code = int(m.group(1), 16)
-        return chr(code) * int(m.group(2) or 1) if code <= 0x10FFFF and int(m.group(2) or 1) else m.group()
+        valid = code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF  # a surrogate is no character (UTF-8 cannot hold it)
+        return chr(code) * int(m.group(2) or 1) if valid and int(m.group(2) or 1) else m.group()
     return _SPELLED.sub(char, text) if "⟨U+" in text else text
 
 
