@@ -231,3 +231,18 @@ def test_a_seed_spelling_a_surrogate_is_an_unknown_seed_not_a_traceback(fixture_
     seeds.write_text("a\u27e8U+D800\u27e9b\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["expand", str(fixture_detected), "--seeds", str(seeds)])
     assert result.exit_code == 2 and "unknown seed account" in result.output, result.output
+
+
+def test_match_names_the_earlier_runs_account_column_when_the_new_file_has_neither(tmp_path):
+    """brk41b: after ``detect --map account_id=user``, a new log whose account column is ``user id`` got "no
+    account_id column", which does not say the earlier run read ``user``. With neither ``user`` nor ``account_id`` in
+    the file, the earlier map is kept and the error names it."""
+    runner = CliRunner()
+    log = _log(tmp_path)
+    assert runner.invoke(app, ["detect", str(log), "--map", "account_id=user", "--out", str(tmp_path / "o"),
+                               "-q"]).exit_code == 0
+    other = tmp_path / "other.csv"
+    pl.read_csv(log).rename({"user": "user id"}).write_csv(other)
+    result = runner.invoke(app, ["match", str(tmp_path / "o"), str(other), "--out", str(tmp_path / "m")])
+    line = " ".join(result.output.split())
+    assert result.exit_code == 2 and "column 'user' (mapped to account_id) not found" in line and "user id" in line

@@ -31,7 +31,8 @@ def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), ev
     mapped here replaces the earlier run's map of it. A map kept from the earlier run (``account_id=user_id``) is
     dropped when the new log ``events`` (a path or frame) lacks its column: the log is read by the names it has (a
     list of ids headed ``account_id`` as graphlink's exports write it; a log already renamed), and a kind whose column
-    it lacks is left out with a warning (:func:`graphlink.views.match.check_schema`).
+    it lacks is left out with a warning (:func:`graphlink.views.match.check_schema`). The ``account_id`` map stays
+    when the file has no ``account_id`` column either, so the error names the earlier run's column.
 
     ``reading`` (``format``, ``timestamp_format``, ``separator``; None: the
     earlier run's) says how the new log is read.
@@ -64,7 +65,9 @@ def known_config(outputs: Outputs, columns: tuple[tuple[str, str], ...] = (), ev
     names = None if events is None else new_log_columns(events, config.ingest)
     if names is not None:
         given = {canonical for canonical, _ in columns}
-        kept = tuple(p for p in config.ingest.column_map if p[0] in given or p[1] in names)
+        # The account column's map stays when the file has no account_id either: the error then names it.
+        kept = tuple(p for p in config.ingest.column_map
+                     if p[0] in given or p[1] in names or p == ("account_id", p[1]) and "account_id" not in names)
         config = replace(config, ingest=replace(config.ingest, column_map=kept))
     return config
 
