@@ -82,6 +82,15 @@ class IngestConfig:
         if self.timestamp_format is not None and not self.timestamp_format.strip():
             raise ConfigError("timestamp_format is empty")
 
+    def source(self, canonical: str) -> str:
+        """The file's name of the ``canonical`` column (its ``column_map`` pair, the last one), else ``canonical``:
+        what an error about the column names.
+
+        >>> IngestConfig(column_map=(("timestamp", "Event Time"),)).source("timestamp"), IngestConfig().source("ip")
+        ('Event Time', 'ip')
+        """
+        return dict(self.column_map).get(canonical, canonical)
+
 
 @dataclass(frozen=True)
 class SignalConfig:

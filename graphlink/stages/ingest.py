@@ -257,7 +257,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
         rows, rejected, base = _read_base(lf, reasons, path_str, firsts)
     else:
         rows, rejected = _reject_counts(lf, reasons, path_str)
-    ts_name = dict(config.column_map).get("timestamp", "timestamp")  # the file's name of it (--map)
+    ts_name = config.source("timestamp")  # the file's name of it (--map)
     if "timestamp" in schema:
         bad_ts = rejected.get("unparseable_timestamp", 0) + rejected.get("timestamp_out_of_range", 0)
         # Another pass over the input only when some timestamps were bad.

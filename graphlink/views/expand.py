@@ -177,7 +177,7 @@ def exported_ids(ids: Iterable[str], outputs: Outputs) -> dict[str, str]:
     lists of ids to look up."""
     ids = [str(i) for i in ids]
     # An id as the report, show or a template spelled it (``ring⟨U+200B⟩1``, session 41's one mark per run), likewise.
-    guarded = {**{i: unspelled(i) for i in ids if unspelled(i) != i}, **csv_unguarded(ids)}
+    guarded = {**{i: read for i in ids if (read := unspelled(i)) != i}, **csv_unguarded(ids)}
     if not guarded:
         return {}
     have = set(outputs.known_ids(pl.Series([*guarded, *guarded.values()], dtype=pl.String)).to_list())

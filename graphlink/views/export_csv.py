@@ -69,8 +69,9 @@ def evidence_csv(outputs: Outputs, evidence: pl.DataFrame, bom: bool = False) ->
     """``evidence.csv`` (:data:`graphlink.contract.EVIDENCE_CSV_COLUMNS`): strongest first per cluster, as ``show``
     lists it, with ``kind_name`` -- the kind as people read it -- beside the ``kind`` code scripts read, and each prompt
     phrase's ``passage`` (:func:`graphlink.views.passages.with_passage_column`: the views list passages, the CSV
-    every phrase)."""
-    rows = with_passage_column(strongest_first(evidence_with_meaning(outputs, evidence)))
+    every phrase). ``evidence`` may carry its ``meaning`` already (:func:`evidence_with_meaning`)."""
+    rows = evidence if "meaning" in evidence.columns else evidence_with_meaning(outputs, evidence)
+    rows = with_passage_column(strongest_first(rows))
     columns = list(rows.columns)
     columns.insert(columns.index("kind") + 1, "kind_name")
     return csv_bytes(rows.with_columns(kind_name_expr("kind").alias("kind_name")).select(columns), bom)
@@ -102,14 +103,16 @@ def members_table(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFra
             .select(MEMBERS_CSV_COLUMNS).sort("cluster_id", maintain_order=True))
 
 
-def affiliations_table(outputs: Outputs, min_holders: int = 2, cluster_id: int | None = None) -> pl.DataFrame:
+def affiliations_table(outputs: Outputs, min_holders: int = 2, cluster_id: int | None = None,
+                       listed: pl.DataFrame | None = None) -> pl.DataFrame:
     """Which member holds which value tying the loaded clusters (:data:`graphlink.contract.AFFILIATIONS_CSV_SCHEMA`):
     the members' ``memberships.parquet`` rows (values each shares with others of its cluster) of the values their
     cluster's evidence lists (``evidence.csv``'s rows, joined on ``cluster_id, kind, value``: the values the views
     show, at most ten per kind besides tying ones, so the table stays a bounded breakdown of ``evidence.csv``) that
     ``min_holders`` or more loaded accounts hold, as the graph exports keep a value. By cluster, the strongest value
     first (``weight`` x its members, as ``show`` lists evidence), then kind, value and account. ``cluster_id``: that
-    cluster alone, as its case exports it (its members the exported accounts). Empty when the folder has no
+    cluster alone, as its case exports it (its members the exported accounts). ``listed``: the evidence rows with
+    their meaning (:func:`evidence_with_meaning`), when the caller has them. Empty when the folder has no
     ``memberships.parquet`` (an older graphlink)."""
     rows, evidence = outputs.memberships, outputs.evidence
     if rows is None or rows.is_empty():
@@ -118,8 +121,8 @@ def affiliations_table(outputs: Outputs, min_holders: int = 2, cluster_id: int |
         rows, evidence = rows.filter(pl.col("cluster_id") == cluster_id), outputs.cluster_evidence(cluster_id)
     keys = ["kind", "value"]
     # The rows evidence.csv writes: a timing signature the same members hold in several MinHash bands is one row there.
-    listed = (evidence_with_meaning(outputs, evidence).select("cluster_id", *keys, pl.col("df").cast(pl.UInt32))
-              .unique(["cluster_id", *keys]))
+    listed = evidence_with_meaning(outputs, evidence) if listed is None else listed
+    listed = listed.select("cluster_id", *keys, pl.col("df").cast(pl.UInt32)).unique(["cluster_id", *keys])
     rows = rows.select("cluster_id", "account_id", *keys, "weight").unique()
     holders = rows.group_by(keys).agg(pl.col("account_id").n_unique().cast(pl.UInt32).alias("holders"),
                                       pl.col("cluster_id").n_unique().cast(pl.UInt32).alias("clusters"))
@@ -161,7 +164,8 @@ def data_dictionary(bom: bool = False, redacted: bool = False) -> str:
 
 def csv_files(outputs: Outputs, folder: Path, bom: bool = False, redacted: bool = False) -> dict[Path, bytes]:
     """The CSV export of the loaded clusters: path in ``folder`` -> content (the module docstring)."""
+    listed = evidence_with_meaning(outputs, outputs.evidence)  # the rows of evidence.csv, which affiliations.csv breaks down
     return {folder / MEMBERS_CSV_FILE: csv_bytes(members_table(outputs), bom),
-            folder / EVIDENCE_CSV_FILE: evidence_csv(outputs, outputs.evidence, bom),  # per cluster, as show lists it
-            folder / AFFILIATIONS_CSV_FILE: csv_bytes(affiliations_table(outputs), bom),
+            folder / EVIDENCE_CSV_FILE: evidence_csv(outputs, listed, bom),  # per cluster, as show lists it
+            folder / AFFILIATIONS_CSV_FILE: csv_bytes(affiliations_table(outputs, listed=listed), bom),
             folder / CSV_DICTIONARY_FILE: data_dictionary(bom, redacted).encode("ascii")}

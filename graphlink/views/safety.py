@@ -25,7 +25,8 @@ _INVISIBLE_EXTRA = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, *range(0x1
 #: rows (:func:`graphlink.views.terminal.tsv_cell`), spelled out (``⟨U+2028⟩``) on a page and in the notebook
 #: (:func:`visible_text`), where an id copied from a table must stay one line (new-user review, session 41).
 LINE_BREAKS = "\u0085\u2028\u2029"
-_LINE_BREAK = re.compile(f"[{LINE_BREAKS}]")
+#: The pattern of one of :data:`LINE_BREAKS`.
+LINE_BREAK = re.compile(f"[{LINE_BREAKS}]")
 #: A cell a spreadsheet may read as a formula: it opens (after any spaces and invisible format characters, which
 #: a spreadsheet may drop on import -- a BOM, a zero-width space) with = + - @ or their full-width forms
 #: (＝ ＋ － ＠, which East Asian spreadsheet locales convert on entry), or with a tab or carriage return
@@ -131,7 +132,7 @@ def terminal_safe(text: object, limit: int | None = None) -> str:
     'abc…'
     """
     value = "" if text is None else str(text)
-    value = replace_controls(_LINE_BREAK.sub("⏎", value.replace("\r\n", "\n").replace("\n", "⏎")))
+    value = replace_controls(LINE_BREAK.sub("⏎", value.replace("\r\n", "\n").replace("\n", "⏎")))
     if limit is not None and len(value) > limit:
         value = value[: max(limit - 1, 0)] + "…"
     return spell_invisible(value)

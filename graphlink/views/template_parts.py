@@ -287,6 +287,7 @@ def merge_variants(built: list[list]) -> list[list]:
     keys = [[[w for w, _, _ in f[2]] for f in entry[1]] for entry in built]
     order = sorted(range(len(built)), key=lambda i: (-len(built[i][1]), i))
     taken: dict[int, list[int]] = {i: [] for i in range(len(built))}
+    fitted: dict[int, list[dict[int, int]]] = {i: [] for i in range(len(built))}  # the taken prompts' alignments
     gone: set[int] = set()
     for j in reversed(order):  # the smallest variants first, into the largest template they follow
         for i in order:
@@ -296,6 +297,7 @@ def merge_variants(built: list[list]) -> list[list]:
             fits = [fit_follower(w, example, built[i][3]) for w in keys[j] + [x for t in taken[j] for x in keys[t]]]
             if all(fit is not None for fit in fits) and _holds(fits[0].values(), built[j][3]):
                 taken[i] += [j, *taken[j]]
+                fitted[i] += fits  # in the order of taken[j]'s prompts: j's, then those it had taken
                 gone.add(j)
                 break
     merged = []
@@ -303,9 +305,6 @@ def merge_variants(built: list[list]) -> list[list]:
         if i in gone:
             continue
         best, followers, aligned, constant = built[i]
-        followers, aligned = list(followers), list(aligned)
-        for t in taken[i]:
-            followers += built[t][1]
-            aligned += [fit_follower(w, keys[i][0], constant) for w in keys[t]]
-        merged.append([best, followers, aligned, constant])
+        followers = [*followers, *(f for t in taken[i] for f in built[t][1])]
+        merged.append([best, followers, [*aligned, *fitted[i]], constant])
     return merged

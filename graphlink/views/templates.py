@@ -281,7 +281,7 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
         if hits:
             located.append((account, text, tokens[text], hits))
     templates = []
-    built: list[list] = []  # each template's [example, followers, grams, head, tail, constant, alignments]
+    built: list[list] = []  # each template's [example, followers, alignments, constant] (merge_variants)
     remaining = located
     # Built most phrases first, kept most accounts first: the cut comes after the sort, so a short template most
     # members send is not dropped for longer ones fewer send (break-it review, session 40). Bounded for long samples.

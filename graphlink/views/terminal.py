@@ -7,7 +7,6 @@ Logged values are attacker-written and pass through
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import polars as pl
@@ -25,7 +24,7 @@ from graphlink.views.explain import (
 from graphlink.views.member_behaviour import behaviour_text
 from graphlink.views.member_ties import TERMINAL_CHARS, short_tied_by
 from graphlink.views.passages import passage_kind_name, passage_summary, with_passages
-from graphlink.views.safety import LINE_BREAKS, replace_controls, terminal_safe
+from graphlink.views.safety import LINE_BREAK, replace_controls, terminal_safe
 from graphlink.views.words import csv_export_command, more_text, plural
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
@@ -381,7 +380,7 @@ def tsv_cell(value) -> str:
     if value is None:
         return ""
     text = str(value).replace("\t", " ").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
-    return replace_controls(text if text.isascii() else re.sub(f"[{LINE_BREAKS}]", " ", text))
+    return replace_controls(text if text.isascii() else LINE_BREAK.sub(" ", text))
 
 
 def previous_summary(section: dict, limit: int = 12) -> str:

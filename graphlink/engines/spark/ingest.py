@@ -353,8 +353,8 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
         rejected[names[int(code_value) - 1]] = int(n)
     rejected = {name: rejected[name] for name in names if rejected.get(name)}
     if has_ts and rows and not parsed and rejected.get("unparseable_timestamp"):
-        raise InputError("no timestamp could be parsed (expected ISO-8601 or epoch seconds to nanoseconds)",  # the
-                         file=source, column=dict(config.column_map).get("timestamp", "timestamp"))  # file's name
+        raise InputError("no timestamp could be parsed (expected ISO-8601 or epoch seconds to nanoseconds)",
+                         file=source, column=config.source("timestamp"))  # the file's name of it (--map)
     if rows and sum(rejected.values()) >= rows:
         reasons_text = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in rejected.items())
         raise InputError(f"every row was rejected ({reasons_text}); nothing left to analyse", file=source)

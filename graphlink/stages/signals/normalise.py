@@ -47,7 +47,13 @@ _MARKS = r"\p{Mn}"
 # Latin text was as exposed before and is). A lower-case look-alike of a Latin letter after a Latin letter counts as
 # Latin: "ArеAn" with a Cyrillic е (a look-alike in a Latin word) read "arean" where "AreAn" read "are an"
 # (break-it review, session 41). See :func:`camel_pattern`.
-_CAMEL_REPLACE = "$1 $2"
+
+
+def _split_camel(text: pl.Expr, mark: str = " ") -> pl.Expr:
+    """``mark`` at each CamelCase boundary (:func:`camel_pattern`, replaced twice as it says)."""
+    return text.str.replace_all(camel_pattern(), f"$1{mark}$2").str.replace_all(camel_pattern(), f"$1{mark}$2")
+
+
 # The same on ASCII text not yet cleaned of control characters (the fast path removes them later): a boundary
 # with controls between its letters ("a\x07B") is one, as after their removal.
 _CAMEL_ASCII = r"(?-u)([a-z])[\x00-\x08\x0E-\x1F\x7F]*([A-Z])"
@@ -138,7 +144,7 @@ def fold_unicode(text: pl.Expr) -> pl.Expr:
         .str.replace_all(_MARKS, "")
         .str.normalize("NFKC")
         .str.replace_all(_INVISIBLE, "")
-        .str.replace_all(camel_pattern(), _CAMEL_REPLACE).str.replace_all(camel_pattern(), _CAMEL_REPLACE)
+        .pipe(_split_camel)
         .str.replace_many(before, before_to)
         .str.to_lowercase()
         .str.replace_many(after, after_to)
@@ -317,8 +323,7 @@ def written_words(prompt: pl.Expr) -> pl.Expr:
     return (
         prompt.str.replace_all(_INVISIBLE, "")
         .str.replace_all(_MARKS, "")
-        .str.replace_all(camel_pattern(), _CAMEL_REPLACE.replace(" ", _JOIN))
-        .str.replace_all(camel_pattern(), _CAMEL_REPLACE.replace(" ", _JOIN))
+        .pipe(_split_camel, _JOIN)
         .str.replace_all(SPACELESS, f"{_JOIN}$0{_JOIN}")
         .str.extract_all(f"[^{_BETWEEN[1:-1]}]+{_BETWEEN}*")
     )

@@ -103,10 +103,10 @@ def quote_shingles(enc: EncodedEvents, texts: pl.DataFrame, located: pl.DataFram
     words = pl.col("display")
     quoted = (
         located.join(keys, on="text_hash").join(originals, on="key")
-        .join(texts.select("text_hash", "norm"), on="text_hash")
-        .filter(words.list.len() == pl.col("norm").str.split(" ").list.len())
+        .join(texts.select("text_hash", pl.col("norm").str.split(" ")), on="text_hash")
+        .filter(words.list.len() == pl.col("norm").list.len())
         .select("shingle_hash", written_quote(words.list.slice(pl.col("pos"), ngram)).alias("quote"),
-                pl.col("norm").str.split(" ").list.slice(pl.col("pos"), ngram).list.join(" ").alias("words"))
+                pl.col("norm").list.slice(pl.col("pos"), ngram).list.join(" ").alias("words"))
         .filter(normalise_prompt(pl.col("quote")) == pl.col("words")).select("shingle_hash", pl.col("quote").str.slice(0, 200)))
     out = normalised.join(quoted, on="shingle_hash", how="left").with_columns(
         pl.coalesce("quote", "shingle").alias("shown"))

@@ -34,6 +34,7 @@ from graphlink.config.kinds import kinds_text, kinds_text_expr
 from graphlink.contract import component_label, why_reasons
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.stages.tie_words import LEAD_PATTERN, also_tied_to
+from graphlink.views.member_behaviour import ADDRESSES_ONLY
 from graphlink.views.member_ties import outputs_member_ties, with_member_ties
 from graphlink.views.passages import passage_summary
 from graphlink.views.explain import FLAG_TITLE, flag_basis, flag_basis_expr, flag_settings, flag_words, score_note, tying_values
@@ -135,7 +136,7 @@ def summary_cards(outputs: Outputs) -> list[tuple[str, str]]:
         # The flagged members to check before acting: they share none of their cluster's behaviour (nu41).
         flagged = outputs.clusters.filter(pl.col("flagged").fill_null(False)).select("cluster_id")
         cards.append(("flagged, tied by addresses only", accounts.join(flagged, on="cluster_id", how="semi").filter(
-            pl.col("shared_behaviour") == "addresses only").height))
+            pl.col("shared_behaviour") == ADDRESSES_ONLY).height))
     return [(k, number_text(v)) for k, v in cards if v is not None]
 
 
