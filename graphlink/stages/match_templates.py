@@ -37,6 +37,7 @@ import polars as pl
 
 from graphlink.config import SignalConfig
 from graphlink.stages.seed_templates import MAX_TEMPLATE_SHARE
+from graphlink.stages.signals.camel import MARK, read_camel
 from graphlink.stages.signals.normalise import ascii_lower, ascii_words, is_ascii, normalise_prompt
 from graphlink.stages.signals.prompt import head_text
 from graphlink.stages.signals.shared_heads import read_past_shared_heads, spans_cut
@@ -102,7 +103,7 @@ def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFr
     from graphlink.stages.match import cluster_values  # match imports this module
 
     rows = templates.lazy().filter(pl.col("df") <= max_share * n_accounts)
-    spelled = words_of(rows.select("shingle").unique().collect(), "shingle")
+    spelled = words_of(rows.select("shingle").unique().collect(), "shingle", camel=False)
     if sent is not None:
         # ... and their neighbours (a shingle going on from one sent, or leading into it): does the template go on?
         hit = spelled.filter(pl.col("value").is_in(sent["value"].implode()))["value"]
@@ -134,14 +135,17 @@ def tail_words(shingle: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
     return shingle.str.replace(r"^[^ ]* ", "")
 
 
-def words_of(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """``frame`` with ``value``, ``column`` normalised (:func:`normalise_prompt`), rows reordered.
+def words_of(frame: pl.DataFrame, column: str, camel: bool = True) -> pl.DataFrame:
+    """``frame`` with ``value``, ``column`` normalised (:func:`normalise_prompt`; ``camel``: CamelCase read against
+    the frame's own words, :func:`graphlink.stages.signals.camel.read_camel`, as detect reads its sample; else split
+    at every boundary, as detect's quotes of a shingle normalise to its words), rows reordered.
 
     ASCII texts need none of the Unicode steps (as in detect's sampler): the same words, 10x faster.
     """
-    plain = is_ascii(pl.col(column))
-    return pl.concat([frame.filter(plain).with_columns(ascii_words(ascii_lower(pl.col(column))).alias("value")),
-                      frame.filter(~plain).with_columns(normalise_prompt(pl.col(column)).alias("value"))])
+    plain, mark = is_ascii(pl.col(column)), MARK if camel else " "
+    words = pl.concat([frame.filter(plain).with_columns(ascii_words(ascii_lower(pl.col(column), mark)).alias("value")),
+                       frame.filter(~plain).with_columns(normalise_prompt(pl.col(column), mark).alias("value"))])
+    return read_camel(words, "value") if camel else words
 
 
 def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_prompts: int,

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from graphlink.stages.signals.camel import MARK, read_camel
 from graphlink.stages.signals.normalise import SEPARATOR, SPACELESS, normalise_prompt
 
 __all__ = ["tokenise", "keyed_tokens", "join_words"]
@@ -44,10 +45,13 @@ def _classes(text: str) -> dict[str, int]:
     return _CHAR_CLASS
 
 
-def _word_run(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
+def _word_run(text: str, start: int, end: int, camel: bool = True) -> list[tuple[str, int, int]]:
     """A run of word characters as normalised words: CamelCase split (at a Latin lower-case letter followed by an
-    upper-case one of any script, as the normaliser splits), lower case, digit runs to ``0``."""
-    if text.isascii():
+    upper-case one of any script, as the normaliser splits; ``camel=False``: not split), lower case, digit runs to
+    ``0``."""
+    if not camel:
+        inner = []
+    elif text.isascii():
         inner = [start + c.start() for c in _CAMEL.finditer(text[start:end])]
     else:
         inner = [i for i in range(start + 1, end)
@@ -57,8 +61,9 @@ def _word_run(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
     return [(_DIGITS.sub("0", text[a:b].lower()), a, b) for a, b in zip(cuts, cuts[1:])]
 
 
-def tokenise(text: str) -> list[tuple[str, int, int]]:
-    """Words of a prompt as graphlink normalises them, with their span in the original text.
+def tokenise(text: str, camel: bool = True) -> list[tuple[str, int, int]]:
+    """Words of a prompt as graphlink normalises them, with their span in the original text (``camel=False``: a
+    CamelCase run left one word, as :func:`keyed_tokens` reads it against the texts' words).
 
     A word is a run of characters other than punctuation and whitespace (ASCII and Unicode), lower-cased,
     digit runs replaced by ``0``; each character of a script written without spaces (Han, kana, Thai ...:
@@ -75,7 +80,7 @@ def tokenise(text: str) -> list[tuple[str, int, int]]:
     ['あ', 'な', 'た', 'は', 'rust', '0', 'の', '先', '生']
     """
     if text.isascii():
-        return [w for m in _TOKEN.finditer(text) for w in _word_run(text, m.start(), m.end())]
+        return [w for m in _TOKEN.finditer(text) for w in _word_run(text, m.start(), m.end(), camel)]
     classes = _classes(text)
     words: list[tuple[str, int, int]] = []
     i, n = 0, len(text)
@@ -89,7 +94,7 @@ def tokenise(text: str) -> list[tuple[str, int, int]]:
         j = i
         while j < n and not classes[text[j]]:
             j += 1
-        words.extend(_word_run(text, i, j))
+        words.extend(_word_run(text, i, j, camel))
         i = j
     return words
 
@@ -112,19 +117,21 @@ def join_words(words: Sequence[str]) -> str:
 
 def keyed_tokens(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
     """:func:`tokenise` of each text, each word keyed as detection compares it (``normalise_prompt`` of the word as
-    written, one polars call for all); a key of several words gives each, on the written word's span; words whose
-    key is empty (control or format characters alone) dropped.
+    written, one polars call for all, its CamelCase read against the words of all the texts as detection reads its
+    sample: :func:`graphlink.stages.signals.camel.read_camel`); a key of several words gives each, on the written
+    word's span; words whose key is empty (control or format characters alone) dropped.
 
     Examples
     --------
-    >>> [[w for w, _, _ in t] for t in keyed_tokens(["Thi\x07nk st\u0435p", "caf\u00e9 \u200b 12"])]
-    [['think', 'step'], ['cafe', '0']]
+    >>> [[w for w, _, _ in t] for t in keyed_tokens(["Thi\x07nk st\u0435p", "caf\u00e9 \u200b 12", "ThInk YouAre"])]
+    [['think', 'step'], ['cafe', '0'], ['think', 'you', 'are']]
     """
-    spans = [tokenise(t) for t in texts]
+    spans = [tokenise(t, camel=False) for t in texts]
     written = [t[a:b] for t, span in zip(texts, spans) for _, a, b in span]
     if not written:
         return [[] for _ in texts]
-    keys = iter(pl.Series(written, dtype=pl.String).to_frame("w").select(normalise_prompt(pl.col("w")))["w"].to_list())
+    keyed = pl.Series(written, dtype=pl.String).to_frame("w").select(normalise_prompt(pl.col("w"), MARK))
+    keys = iter(read_camel(keyed, "w")["w"].to_list())
     # A key may hold several words: characters the key removes sat at a boundary the written word hides
     # ("You\u200bAre", "a\u0301B": a CamelCase or script boundary once they are gone), and detection reads the
     # words apart; each is a word of its own here, on the written word's span (break-it review, session 40).

@@ -136,15 +136,15 @@ def casefold_table() -> dict[str, str]:
     return table
 
 
-def fold_unicode(text: pl.Expr) -> pl.Expr:
-    """Unicode normalisation and lower case before comparison (see :func:`normalise_prompt`)."""
+def fold_unicode(text: pl.Expr, mark: str = " ") -> pl.Expr:
+    """Unicode normalisation and lower case before comparison (see :func:`normalise_prompt`; ``mark`` as there)."""
     (before, before_to), (after, after_to) = confusable_table()
     return (
         text.str.normalize("NFKD")
         .str.replace_all(_MARKS, "")
         .str.normalize("NFKC")
         .str.replace_all(_INVISIBLE, "")
-        .pipe(_split_camel)
+        .pipe(_split_camel, mark)
         .str.replace_many(before, before_to)
         .str.to_lowercase()
         .str.replace_many(after, after_to)
@@ -169,10 +169,11 @@ def ascii_words(lowered: pl.Expr) -> pl.Expr:
     )
 
 
-def ascii_lower(text: pl.Expr) -> pl.Expr:
-    """ASCII text as :func:`fold_unicode` would give it: CamelCase split, lower case (control characters between
-    the two letters of a CamelCase boundary go with the split; :func:`ascii_words` removes the others)."""
-    return text.str.replace_all(_CAMEL_ASCII, "$1 $2").str.to_lowercase()
+def ascii_lower(text: pl.Expr, mark: str = " ") -> pl.Expr:
+    """ASCII text as :func:`fold_unicode` would give it: CamelCase split (``mark`` at each boundary), lower case
+    (control characters between the two letters of a CamelCase boundary go with the split; :func:`ascii_words`
+    removes the others)."""
+    return text.str.replace_all(_CAMEL_ASCII, f"$1{mark}$2").str.to_lowercase()
 
 
 # What pads a prompt without being read: the invisible characters comparing removes, runs of 3+ combining marks (no
@@ -267,7 +268,7 @@ def is_ascii(text: pl.Expr) -> pl.Expr:
     return text.str.len_bytes() == text.str.len_chars()
 
 
-def normalise_prompt(prompt: pl.Expr) -> pl.Expr:
+def normalise_prompt(prompt: pl.Expr, mark: str = " ") -> pl.Expr:
     """Prompt text as compared: cosmetic variation removed, one word per space-separated token.
 
     Steps: Unicode NFKD, nonspacing combining marks removed (accents, kana
@@ -279,7 +280,9 @@ def normalise_prompt(prompt: pl.Expr) -> pl.Expr:
     scripts folded to the ASCII letters they imitate (Unicode TR39
     confusables, see :func:`confusable_table`); lower case with full case
     folding (``ß`` -> ``ss``), a CamelCase run split after each Latin lower-case
-    letter followed by a capital; characters of scripts written without spaces (Han,
+    letter followed by a capital (``mark`` put at each boundary: detection puts
+    :data:`graphlink.stages.signals.camel.MARK` and reads the boundaries against
+    the log's words, :func:`graphlink.stages.signals.camel.read_camel`); characters of scripts written without spaces (Han,
     kana, Thai, Lao, Khmer, Myanmar, Tibetan) split into one word each;
     digits to ``0``; punctuation and whitespace to single spaces.
 
@@ -294,7 +297,7 @@ def normalise_prompt(prompt: pl.Expr) -> pl.Expr:
     >>> df.select(normalise_prompt(pl.col("p")))["p"].to_list()
     ['solve 0 0 think step by step', 'think step by step', '请 把 下 面 这 段 话 翻 译 成 英 文']
     """
-    return ascii_words(fold_unicode(prompt))
+    return ascii_words(fold_unicode(prompt, mark))
 
 
 # Marks a word boundary inside a written word (CamelCase, a spaceless script's characters) for :func:`written_words`:

@@ -19,6 +19,7 @@ from graphlink.config import SignalConfig
 from graphlink.stages.signals.normalise import (SPACELESS, ascii_lower, ascii_words, fold_unicode, is_ascii,
                                                 normalise_prompt, visible_head, written_quote, written_words)
 from graphlink.stages.burst_templates import prompt_openings
+from graphlink.stages.signals.camel import MARK, read_camel
 from graphlink.stages.signals.shared_heads import kept_words, plain_positions, read_past_shared_heads, spans_cut
 from graphlink.stages.encode import (EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run,
                                      text_pairs, value_counts, with_account_ids)
@@ -241,8 +242,7 @@ def smallest_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None
     return distinct.filter(pl.col("rank") < cap).select("account_idx", "key", "requests"), cap
 
 
-def sample_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_words: int,
-            seed: int) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+def sample_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None, max_words: int, seed: int) -> tuple:
     """:func:`sampled_prompts` without the prompts' raw heads: ``(per_text, k, keys)``."""
     per_text, cap, keys, _ = sampled_prompts(enc, max_prompts, max_total, max_words, seed)
     return per_text, cap, keys
@@ -275,15 +275,15 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
         missing = wanted.to_frame().join(raw, on="key", how="anti")["key"] if raw.height < wanted.len() else []  # (unique keys)
         if len(missing):  # a cut account kept too few below its limit (smallest_prompts counted all)
             raw = pl.concat([raw, enc.texts("prompt", missing, head_text(max_words))])
-    # Nearly all prompts are ASCII, where the Unicode steps change nothing: they run on the rest only
-    # (the same result as normalise_prompt on every row, tested).
+    # Nearly all prompts are ASCII, where the Unicode steps change nothing: they run on the rest only (the same result
+    # as normalise_prompt on every row, tested). Streaming splits the rows over the threads (eager runs on one).
     ascii_ = is_ascii(pl.col("prompt"))
     others = raw.filter(~ascii_)
-    # Streaming splits the rows over the threads (an eager select of one column runs on one).
-    texts = raw.lazy().filter(ascii_).select("key", ascii_words(ascii_lower(pl.col("prompt"))).alias("norm")
+    texts = raw.lazy().filter(ascii_).select("key", ascii_words(ascii_lower(pl.col("prompt"), MARK)).alias("norm")
                                              ).collect(engine="streaming")
     if others.height:  # (the confusables table is loaded only then)
-        texts = pl.concat([texts, others.select("key", ascii_words(fold_unicode(pl.col("prompt"))).alias("norm"))])
+        texts = pl.concat([texts, others.select("key", ascii_words(fold_unicode(pl.col("prompt"), MARK)).alias("norm"))])
+    texts = read_camel(texts)  # CamelCase boundaries against the sample's words (random case is not CamelCase)
     sampled = (
         chosen.join(texts, on="key")
         .filter(pl.col("norm").str.len_bytes() > 0)

@@ -1,0 +1,70 @@
+"""CamelCase boundaries read against the log's own words: where a capital inside a word is a word boundary.
+
+A capital after a lower-case letter is a word boundary in a template written without spaces ("YouAreAnExpert"
+reads "you are an expert", as a model reads it), but not in a template whose letters an operator flipped to
+upper case at random ("meTicuLous" is "meticulous" to a model). Case alone cannot tell the two apart; the log can:
+a word flipped at random is written whole, in some case, in other prompts (with 10 % of letters flipped a
+10-letter word is untouched in a third of the copies), where a CamelCase run joined ("youareanexpert") is not a word
+anyone writes. So a CamelCase token is read whole when its lower-case form is a word of the texts compared, and
+split at each boundary otherwise (break-it review, session 41: 10 % random case flips in a 12-account ring's
+template cut its template share from 1.0 to 0.42 and unflagged it, because every split cut a word in two).
+
+The normaliser marks each boundary with :data:`MARK` (:func:`graphlink.stages.signals.normalise.normalise_prompt`
+with ``mark=MARK``); :func:`read_camel` resolves the marks of a set of texts at once.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["MARK", "read_camel"]
+
+#: The boundary mark: U+2063 INVISIBLE SEPARATOR, a format character the normaliser removes from the text before it
+#: inserts any, so a mark in a normalised text is always one it put there.
+MARK = "\u2063"
+# Regex metacharacters (escaped in the pre-filter's alternation) and the most words it is built for.
+_META = frozenset("\\.+*?()|[]{}^$#&-~ ")
+_REGEX_WORDS = 256
+
+
+def read_camel(texts: pl.DataFrame, column: str = "norm") -> pl.DataFrame:
+    """``texts`` with the CamelCase marks (:data:`MARK`) of ``column`` resolved against the words of ``column``.
+
+    A token (space-separated) holding marks is read as one word, its marks removed, when that word stands alone
+    somewhere in ``column`` (the vocabulary is the texts given: detect's sampled prompts, or the prompts ``match``
+    reads); otherwise each mark becomes a space, as :func:`~graphlink.stages.signals.normalise.normalise_prompt`
+    splits every boundary. Rows, their order and the other columns are kept.
+
+    Examples
+    --------
+    >>> m = MARK
+    >>> t = pl.DataFrame({"norm": [f"a me{m}ticulous tutor", "a meticulous tutor", f"you{m}are{m}an expert"]})
+    >>> read_camel(t)["norm"].to_list()
+    ['a meticulous tutor', 'a meticulous tutor', 'you are an expert']
+    """
+    text = pl.col(column)
+    rows = texts.select(text.str.contains(MARK, literal=True).fill_null(False).arg_true())[column]
+    if rows.is_empty():
+        return texts
+    marked = texts[column].gather(rows).to_frame(column)
+    tokens = (marked.select(text.str.extract_all(f"[^ ]*{MARK}[^ ]*").alias("token")).explode("token")
+              .drop_nulls().unique().with_columns(pl.col("token").str.replace_all(MARK, "", literal=True).alias("word")))
+    words = tokens["word"].unique().sort()
+    # Which of the joined words a text writes whole: a substring pre-filter over the texts, then only the texts it
+    # keeps are cut into words. A few words as one regex (literal prefilters: 0.35 s on the campaign preset's 1.7M
+    # sampled texts, 270 MB, against 0.9-1.3 s for contains_any); many as an Aho-Corasick automaton.
+    if words.len() <= _REGEX_WORDS:
+        anywhere = text.str.contains("|".join("".join("\\" + c if c in _META else c for c in w) for w in words))
+    else:
+        anywhere = text.str.contains_any(words.to_list())
+    written = (texts.lazy().filter(anywhere).select(text.str.split(" ").alias("w"))
+               .explode("w").filter(pl.col("w").is_in(words.implode())).unique().collect())
+    whole = tokens.join(written, left_on="word", right_on="w", how="semi")
+    resolved = pl.col(column)
+    if whole.height:
+        # Whole tokens only: each space doubled and the text padded, so every token has its own spaces around it.
+        padded = pl.concat_str([pl.lit(" "), resolved.str.replace_all(" ", "  ", literal=True), pl.lit(" ")])
+        resolved = padded.str.replace_many((" " + whole["token"] + " ").to_list(), (" " + whole["word"] + " ").to_list())
+    resolved = resolved.str.replace_all(MARK, " ", literal=True).str.replace_all(" {2,}", " ").str.strip_chars()
+    # (a copy: scatter writes in place, and the frame given is the caller's)
+    return texts.with_columns(texts[column].clone().scatter(rows, marked.select(resolved.alias(column))[column]))

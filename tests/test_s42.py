@@ -1,0 +1,94 @@
+"""Session 42: random letter case is not CamelCase (break-it review, session 41: 10 % of a Latin template's letters
+flipped to upper case at random cut its template share from 1.0 to 0.42 and unflagged a 12-account ring, because the
+CamelCase split cut every flipped word in two). A CamelCase token is read whole when the texts compared write its
+lower-case form as a word (graphlink.stages.signals.camel.read_camel); a template written in CamelCase still splits.
+"""
+import datetime as dt
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import graphlink
+from graphlink.stages.signals.camel import MARK, read_camel
+from graphlink.stages.signals.normalise import normalise_prompt
+from test_break_match16 import day_two, known_run, templated
+
+FIXTURES = Path(graphlink.__file__).resolve().parents[1] / "fixtures"
+TEMPLATE = ("You are a meticulous tutor. Reason through the following problem step by step, writing out every "
+            "intermediate thought before you answer. Problem: {}")
+
+
+def _flip(text: str, rng: random.Random, share: float) -> str:
+    return "".join(c.upper() if rng.random() < share else c.lower() for c in text)
+
+
+def _ring_world(prompt) -> pl.DataFrame:
+    rng = random.Random(7)
+    background = pl.read_parquet(FIXTURES / "events.parquet")
+    t0 = dt.datetime(2025, 1, 8, tzinfo=dt.timezone.utc)
+    rows = [dict(account_id=f"case_ring_{k:02d}", timestamp=t0 + dt.timedelta(minutes=rng.randint(0, 5000)),
+                 ip=f"10.9.0.{rng.randint(1, 6)}", payment_fingerprint=f"pf_case_{k // 4}",
+                 prompt=prompt(rng), user_agent=f"custom-agent/{k}.{j}")
+            for k in range(12) for j in range(4)]
+    return pl.concat([background, pl.DataFrame(rows, schema=background.schema)])
+
+
+def _ring_cluster(result) -> dict:
+    ring = result.accounts.filter(pl.col("account_id").str.starts_with("case_ring_"))
+    cluster = ring["cluster_id"].drop_nulls().mode()[0]
+    return result.clusters.filter(pl.col("cluster_id") == cluster).row(0, named=True)
+
+
+@pytest.mark.parametrize("share", [0.1, 0.3])
+def test_a_ring_flipping_its_templates_letter_case_at_random_stays_templated_and_flagged(share):
+    world = _ring_world(lambda rng: _flip(TEMPLATE.format(rng.randint(1, 10**6)), rng, share))
+    row = _ring_cluster(graphlink.detect(world))
+    # 39e29b3: template_share 0.42 and not flagged at 0.1 (0.23 at 0.3); 1.0 and flagged with no flips
+    assert row["template_share"] >= 0.9
+    assert row["flagged"]
+
+
+def test_a_ring_writing_its_template_in_camelcase_in_half_its_prompts_still_shares_it():
+    camel = "".join(w.capitalize() for w in TEMPLATE.split(" ")[:12]) + " " + " ".join(TEMPLATE.split(" ")[12:])
+    world = _ring_world(lambda rng: (camel if rng.random() < 0.5 else TEMPLATE).format(rng.randint(1, 10**6)))
+    row = _ring_cluster(graphlink.detect(world))
+    assert row["template_share"] >= 0.9 and row["flagged"]
+
+
+def _marked(texts: list[str]) -> list[str]:
+    frame = pl.DataFrame({"norm": texts}).select(normalise_prompt(pl.col("norm"), MARK))
+    return read_camel(frame)["norm"].to_list()
+
+
+def test_a_camelcase_token_is_read_whole_only_where_the_texts_write_it_whole():
+    texts = ["a meTicuLous tutor", "the meticulous one", "YouAreAn expert", "JavaScript help", "iPhone fix"]
+    assert _marked(texts) == ["a meticulous tutor", "the meticulous one", "you are an expert", "java script help",
+                              "i phone fix"]
+    # the same tokens once another text writes them whole
+    assert _marked([*texts, "youarean", "javascript and iphone"])[2:5] == ["youarean expert", "javascript help",
+                                                                           "iphone fix"]
+    # pure normalisation (the views' per-word keys, the quotes' check) still splits every boundary
+    assert pl.DataFrame({"p": ["meTicuLous"]}).select(normalise_prompt(pl.col("p")))["p"][0] == "me ticu lous"
+
+
+def test_read_camel_keeps_rows_order_other_columns_and_nulls_and_handles_many_words():
+    words = [f"w{i:04d}x" for i in range(600)]  # past the pre-filter's regex bound: the Aho-Corasick path
+    flipped = [w[:2] + MARK + w[2:] for w in words]
+    frame = pl.DataFrame({"k": list(range(603)), "norm": [*flipped, None, " ".join(words[:300]), f"q{MARK}r"]})
+    out = read_camel(frame)
+    assert out["k"].to_list() == frame["k"].to_list()
+    assert out["norm"].to_list() == [*words[:300], *[w[:2] + " " + w[2:] for w in words[300:]], None,
+                                     " ".join(words[:300]), "q r"]
+    assert frame["norm"][0] == flipped[0]  # the caller's frame is not written to
+    small = read_camel(frame.slice(0, 2).vstack(frame.slice(601, 1)))  # the regex path: the same reading
+    assert small["norm"].to_list() == [*words[:2], " ".join(words[:300])]
+    assert read_camel(frame.slice(300, 2))["norm"].to_list() == [w[:2] + " " + w[2:] for w in words[300:302]]
+
+
+def test_match_finds_a_ring_newcomer_flipping_the_templates_case(tmp_path):
+    known, ring = known_run(tmp_path / "known", templated)
+    log = day_two("flp", lambda rng: _flip(templated(rng), rng, 0.2))
+    # 39e29b3: 0 of 10 matched (every flipped word split in two); 10 of 10 without flips
+    assert graphlink.match(known, log).matches["cluster_id"].to_list() == [ring] * 10
