@@ -20,6 +20,7 @@ import polars as pl
 import pytest
 
 import graphlink
+from graphlink.stages.signals.camel import MARK, read_camel
 from graphlink.stages.signals.normalise import normalise_prompt, visible_head
 
 FIXTURES = Path(graphlink.__file__).resolve().parents[1] / "fixtures"
@@ -86,11 +87,15 @@ def test_a_camelcase_template_with_lookalike_lower_case_letters_reads_as_its_wor
     assert [w for w, _, _ in keyed_tokens([spelled])[0]] == _norm(CAMEL).split(" ")
 
 
-def test_random_case_in_cyrillic_words_is_still_never_split():
-    plain = _norm("\u043f\u0440\u043e\u0432\u0435\u0440\u043a\u0430 \u043f\u0440\u0438\u0432\u0435\u0442")
-    assert _norm("\u043f\u0440\u041e\u0432\u0435\u0440\u043a\u0430 \u043f\u0440\u0438\u0412\u0435\u0442") == plain
-    # capitals spelled with Latin look-alikes (O, B) after Cyrillic letters, look-alike (р) or not (и), neither
-    assert _norm("\u043f\u0440O\u0432\u0435\u0440\u043a\u0430 \u043f\u0440\u0438B\u0435\u0442") == plain
+def test_random_case_in_cyrillic_words_is_read_whole_where_the_texts_write_the_words():
+    plain = "\u043f\u0440\u043e\u0432\u0435\u0440\u043a\u0430 \u043f\u0440\u0438\u0432\u0435\u0442"
+    flipped = ["\u043f\u0440\u041e\u0432\u0435\u0440\u043a\u0430 \u043f\u0440\u0438\u0412\u0435\u0442",
+               # capitals spelled with Latin look-alikes (O, B) after Cyrillic letters, look-alike (р) or not (и)
+               "\u043f\u0440O\u0432\u0435\u0440\u043a\u0430 \u043f\u0440\u0438B\u0435\u0442"]
+    # as detection reads its sample: each boundary against the texts' words (session 42; sessions 40-41 never split
+    # Cyrillic, which left Cyrillic CamelCase joined)
+    read = read_camel(pl.DataFrame({"p": [plain, *flipped]}).select(normalise_prompt(pl.col("p"), MARK)), "p")["p"]
+    assert read.to_list() == [_norm(plain)] * 3
 
 
 def test_match_looks_up_ids_listed_under_account_id_after_a_run_that_mapped_account_id(tmp_path):

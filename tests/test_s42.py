@@ -92,3 +92,16 @@ def test_match_finds_a_ring_newcomer_flipping_the_templates_case(tmp_path):
     log = day_two("flp", lambda rng: _flip(templated(rng), rng, 0.2))
     # 39e29b3: 0 of 10 matched (every flipped word split in two); 10 of 10 without flips
     assert graphlink.match(known, log).matches["cluster_id"].to_list() == [ring] * 10
+
+
+CYRILLIC = ("Ты внимательный репетитор. Рассуждай над следующей задачей шаг за шагом и записывай каждую "
+            "промежуточную мысль перед ответом. Задача: {}")
+
+
+def test_a_ring_writing_its_cyrillic_template_in_camelcase_in_half_its_prompts_still_shares_it():
+    words = CYRILLIC.split(" ")
+    camel = "".join(w.capitalize() for w in words[:10]) + " " + " ".join(words[10:])
+    world = _ring_world(lambda rng: (camel if rng.random() < 0.5 else CYRILLIC).format(rng.randint(1, 10**6)))
+    row = _ring_cluster(graphlink.detect(world))
+    # 39e29b3 (a split after a Latin lower-case letter only): the CamelCase half read as one 10-word "word"
+    assert row["template_share"] >= 0.9 and row["flagged"]

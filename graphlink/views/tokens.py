@@ -46,17 +46,15 @@ def _classes(text: str) -> dict[str, int]:
 
 
 def _word_run(text: str, start: int, end: int, camel: bool = True) -> list[tuple[str, int, int]]:
-    """A run of word characters as normalised words: CamelCase split (at a Latin lower-case letter followed by an
-    upper-case one of any script, as the normaliser splits; ``camel=False``: not split), lower case, digit runs to
-    ``0``."""
+    """A run of word characters as normalised words: CamelCase split (at a lower-case letter followed by an
+    upper-case one, as the normaliser splits; ``camel=False``: not split), lower case, digit runs to ``0``."""
     if not camel:
         inner = []
     elif text.isascii():
         inner = [start + c.start() for c in _CAMEL.finditer(text[start:end])]
     else:
         inner = [i for i in range(start + 1, end)
-                 if unicodedata.category(text[i]) == "Lu" and unicodedata.category(text[i - 1]) == "Ll"
-                 and unicodedata.name(text[i - 1], "").startswith("LATIN ")]
+                 if unicodedata.category(text[i]) == "Lu" and unicodedata.category(text[i - 1]) == "Ll"]
     cuts = [start, *inner, end]
     return [(_DIGITS.sub("0", text[a:b].lower()), a, b) for a, b in zip(cuts, cuts[1:])]
 

@@ -38,20 +38,19 @@ _INVISIBLE = (r"[\p{Cf}\x00-\x08\x0E-\x1F\x7F-\x84\x86-\x9F\x{034F}\x{115F}\x{11
 # written or left out compares alike; precomposed letters are decomposed first (NFKD), so
 # "é" and "e\u0301" both read "e".
 _MARKS = r"\p{Mn}"
-# A Latin lower-case letter followed by an upper-case one is a word boundary: a template written
-# in CamelCase without spaces ("YouAreAnExpert") reads as its words, as a model reads it. The capital may be any
-# script's: look-alike capitals ("YouАreАnExpert", Cyrillic А) are folded to Latin after this split, and an
-# ASCII-only split missed them (break-it review, session 39). The lower-case letter is Latin: a split after any
-# script's let random capitals inside Cyrillic or Greek words ("приВет") cut every word of a template in two, so
-# copies with their letters' case flipped at random no longer shared a shingle (break-it review, session 40;
-# Latin text was as exposed before and is). A lower-case look-alike of a Latin letter after a Latin letter counts as
-# Latin: "ArеAn" with a Cyrillic е (a look-alike in a Latin word) read "arean" where "AreAn" read "are an"
-# (break-it review, session 41). See :func:`camel_pattern`.
+# A lower-case letter followed by an upper-case one is a word boundary: a template written in CamelCase without
+# spaces ("YouAreAnExpert", "ТыВнимательныйРепетитор") reads as its words, as a model reads it. The capital may be
+# any script's: look-alike capitals ("YouАreАnExpert", Cyrillic А) are folded to Latin after this split, and an
+# ASCII-only split missed them (break-it review, session 39). Random case is not CamelCase ("meTicuLous", "приВет"),
+# and case alone cannot tell them apart: detection marks each boundary and reads it against the words of the texts
+# compared (graphlink.stages.signals.camel.read_camel). Sessions 40-41 split after a Latin lower-case letter only,
+# which kept random case in Cyrillic whole but cut Latin words and left Cyrillic CamelCase joined. See
+# :func:`camel_pattern`.
 
 
 def _split_camel(text: pl.Expr, mark: str = " ") -> pl.Expr:
-    """``mark`` at each CamelCase boundary (:func:`camel_pattern`, replaced twice as it says)."""
-    return text.str.replace_all(camel_pattern(), f"$1{mark}$2").str.replace_all(camel_pattern(), f"$1{mark}$2")
+    """``mark`` at each CamelCase boundary (:func:`camel_pattern`)."""
+    return text.str.replace_all(camel_pattern(), f"$1{mark}$2")
 
 
 # The same on ASCII text not yet cleaned of control characters (the fast path removes them later): a boundary
@@ -105,24 +104,17 @@ def confusable_table() -> tuple[tuple[list[str], list[str]], tuple[list[str], li
     return (before_keys, [exact[k] for k in before_keys]), (after_keys, [after[k] for k in after_keys])
 
 
-@functools.cache
 def camel_pattern() -> str:
-    """Where a CamelCase run is split (group 1 ends the word before, 2 starts the next): a Latin lower-case letter,
-    or lower-case look-alikes of Latin letters (:func:`confusable_table`) after a Latin letter, followed by a capital.
-    Two letters of other scripts are never split (random case in Cyrillic or Greek words, their capitals spelled
-    with Latin look-alikes or not). Replaced twice: a match takes the capital the next one may start with
-    ("gAаσΩ": "gA", then "AаσΩ"), so a word splits as it does alone (the template view keys each word alone).
+    """Where a CamelCase run is split (group 1 ends the word before, 2 starts the next): a lower-case letter followed
+    by an upper-case one, of any scripts. A match takes two letters, the second upper case, so no boundary is missed.
 
     Examples
     --------
-    >>> df = pl.DataFrame({"p": ["YouAreAn", "YouAr\u0435An", "Ar\u0435\u0410n", "\u043f\u0440\u0438\u0412\u0435\u0442"]})
+    >>> df = pl.DataFrame({"p": ["YouAreAn", "YouAr\u0435An", "\u0422\u044b\u0412\u043d\u0438\u043c"]})
     >>> df.select(pl.col("p").str.replace_all(camel_pattern(), "$1 $2"))["p"].to_list()
-    ['You Are An', 'You Arе An', 'Arе Аn', 'приВет']
+    ['You Are An', 'You Arе An', 'Ты Вним']
     """
-    import unicodedata
-
-    looks = "".join(f"\\x{{{ord(c):X}}}" for c in confusable_table()[0][0] if unicodedata.category(c) == "Ll")
-    return rf"([\p{{Latin}}&&\p{{Ll}}]|\p{{Latin}}[{looks}]+)(\p{{Lu}})"
+    return r"(\p{Ll})(\p{Lu})"
 
 
 @functools.cache
@@ -279,7 +271,7 @@ def normalise_prompt(prompt: pl.Expr, mark: str = " ") -> pl.Expr:
     whitespace (NUL, BEL, ESC, DEL, C1; NEL U+0085 is a line break); look-alike letters of other
     scripts folded to the ASCII letters they imitate (Unicode TR39
     confusables, see :func:`confusable_table`); lower case with full case
-    folding (``ß`` -> ``ss``), a CamelCase run split after each Latin lower-case
+    folding (``ß`` -> ``ss``), a CamelCase run split after each lower-case
     letter followed by a capital (``mark`` put at each boundary: detection puts
     :data:`graphlink.stages.signals.camel.MARK` and reads the boundaries against
     the log's words, :func:`graphlink.stages.signals.camel.read_camel`); characters of scripts written without spaces (Han,
