@@ -105,3 +105,25 @@ def test_a_ring_writing_its_cyrillic_template_in_camelcase_in_half_its_prompts_s
     row = _ring_cluster(graphlink.detect(world))
     # 39e29b3 (a split after a Latin lower-case letter only): the CamelCase half read as one 10-word "word"
     assert row["template_share"] >= 0.9 and row["flagged"]
+
+
+def test_the_scenario_family_draws_operators_that_flip_their_templates_letter_case(tmp_path):
+    from graphlink.lab.simulate.scenarios import draw_params, write_scenario
+
+    flips = [op["case_flip"] for seed in range(40) for op in draw_params("templates", seed, "tiny")["operators"]]
+    assert all(f == 0.0 or 0.05 <= f <= 0.3 for f in flips) and 0.1 < sum(f > 0 for f in flips) / len(flips) < 0.45
+    seed = next(s for s in range(40) if any(op["case_flip"] > 0 and op["lang"] == "en"
+                                            for op in draw_params("templates", s, "tiny")["operators"]))
+    write_scenario(tmp_path, "templates", seed, "tiny")
+    events = pl.read_parquet(tmp_path / "events.parquet").join(pl.read_parquet(tmp_path / "labels.parquet"), on="account_id")
+    inner = pl.col("prompt").str.contains(r"[a-z][A-Z][a-z]")  # a capital inside a word
+    share = events.group_by("campaign_id").agg(inner.mean()).sort("campaign_id")
+    params = draw_params("templates", seed, "tiny")["operators"]
+    checked = 0
+    for campaign, mean in share.drop_nulls("campaign_id").iter_rows():
+        if params[campaign]["case_flip"] == 0:
+            assert mean < 0.05, (campaign, mean)
+        elif params[campaign]["lang"] == "en":  # (Chinese templates have no letters to flip)
+            assert mean > 0.3, (campaign, mean)
+            checked += 1
+    assert checked

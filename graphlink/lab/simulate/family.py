@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 from graphlink.lab.simulate.events import EVENT_SCHEMA
 from graphlink.lab.simulate.network import format_hex64, format_ipv4, format_ipv6
 from graphlink.lab.simulate.vocab import HOUR_PROFILE, WORDS
+from graphlink.lab.simulate.text import flip_case
 
 __all__ = ["Builder", "DIURNAL", "OFFICE", "UNIFORM", "CRON", "BURST",
            "EVENT_SCHEMA", "KINDS", "generate_events", "ZH_CHARS"]
@@ -96,7 +97,7 @@ _COLUMNS: dict[str, tuple[type, object]] = {
     "home_off": (np.int64, 0), "home_n": (np.int64, 0),
     "pool_off": (np.int64, 0), "pool_n": (np.int64, 0), "pool_p": (np.float64, 0.0),
     "v6_hi": (np.uint64, 0), "v6_p": (np.float64, 0.0),
-    "card": (np.int64, -1), "tmpl_off": (np.int64, 0), "tmpl_n": (np.int64, 0),
+    "card": (np.int64, -1), "tmpl_off": (np.int64, 0), "tmpl_n": (np.int64, 0), "case_p": (np.float64, 0.0),
     "fill_lo": (np.int64, 4), "fill_hi": (np.int64, 20), "free_lo": (np.int64, 4),
     "free_hi": (np.int64, 25), "ua": (np.int64, 0), "ua2": (np.int64, 0),
 }
@@ -414,6 +415,13 @@ def generate_events(plan: Plan, accounts: np.ndarray, rng: np.random.Generator) 
     # user agents: 1 in 10 requests from the account's secondary client
     ua_idx = np.where(rng.random(m) < 0.1, c["ua2"][a], c["ua"][a])
     uas = plan.user_agents.take(pa.array(np.minimum(ua_idx, len(plan.user_agents) - 1)))
+    # disguise: letters of templated prompts upper-cased at random (drawn last: worlds without it are unchanged)
+    flip = np.flatnonzero(~free & (c["case_p"][a] > 0))
+    if len(flip):
+        where = np.arange(m)
+        where[flip] = m + np.arange(len(flip))
+        flipped = flip_case(prompts.take(pa.array(flip)), c["case_p"][a[flip]], rng)
+        prompts = pa.concat_arrays([prompts, flipped]).take(pa.array(where))
 
     order = np.argsort(ts, kind="stable")
     table = pa.table({

@@ -40,7 +40,8 @@ cards from the operator's card pool (reused across cells with probability
 0.3), 0-30% of accounts on a card of their own, 0-20% without one; emails:
 free mail with random user names, the operator's random domains, or
 disposable mail; languages en, zh or both; numbered templates in 0-100% of
-an operator's templates.
+an operator's templates; a quarter of operators disguise their templates by
+upper-casing 5-30% of their letters at random (``case_flip``).
 Benign: ordinary users (free mail, 1-3 home IPs, 15% IPv6, 70% with a card,
 log-normal requests); enterprise teams of 3-60 (own domain, one corporate
 card, office NAT, batch job at minute 0 (45%), 5 (15%), 30 (15%), 15 (10%)
@@ -230,6 +231,11 @@ def draw_params(scenario: str, seed: int, scale: str = "small") -> dict:
     if scenario in ("pools", "giant", "mixed") and len({i for i, _ in shared}) < 2:
         for i in range(min(2, n_ops)):
             operators[i]["cells"][-1]["ip"] = "shared"
+    # Disguise, drawn from its own stream (the draws above, and so every world drawn before it existed, unchanged):
+    # a quarter of operators upper-case 5-30 % of their templates' letters at random.
+    disguise = np.random.default_rng(np.random.SeedSequence([seed, SCENARIOS.index(scenario), 29]))
+    for op in operators:
+        op["case_flip"] = float(round(disguise.uniform(0.05, 0.3), 3)) if disguise.random() < 0.25 else 0.0
     return dict(scenario=scenario, seed=int(seed), scale=scale, days=sc["days"],
                 ordinary=int(sc["ordinary"] * rng.uniform(0.8, 1.2)),
                 shared_pool=randint_incl(rng, sc["shared_pool"]),

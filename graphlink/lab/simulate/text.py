@@ -37,6 +37,7 @@ __all__ = [
     "SUBQUESTION_TEMPLATES",
     "render",
     "free_text",
+    "flip_case",
 ]
 
 _SLOT = re.compile(r"\{(\w+)\}")
@@ -292,3 +293,26 @@ def render(
     inverse = np.empty(n, dtype=np.int64)
     inverse[order] = np.arange(n)
     return pa.concat_arrays(parts).take(pa.array(inverse))
+
+
+def flip_case(texts: pa.Array, share: np.ndarray, rng: np.random.Generator) -> pa.Array:
+    """``texts`` with each ASCII lower-case letter of row ``i`` upper-cased with probability ``share[i]``.
+
+    An operator's disguise: copies of one template with their letters' case flipped at random read alike to a
+    model but share few words as written. Bytes of other characters are untouched (UTF-8 continuation bytes are
+    never ASCII letters), so Chinese text passes through. Vectorised over the array's data buffer.
+
+    Examples
+    --------
+    >>> out = flip_case(pa.array(["think step by step", "思考 step"]), np.array([1.0, 0.0]), np.random.default_rng(0))
+    >>> out.to_pylist()
+    ['THINK STEP BY STEP', '思考 step']
+    """
+    texts = pa.array(texts.to_pylist(), pa.large_string()) if texts.null_count else texts.cast(pa.large_string())
+    offsets = np.frombuffer(texts.buffers()[1], np.int64)[texts.offset:texts.offset + len(texts) + 1]
+    data = np.frombuffer(texts.buffers()[2], np.uint8)[offsets[0]:offsets[-1]].copy()
+    offsets = offsets - offsets[0]
+    p = np.repeat(np.asarray(share, np.float64), np.diff(offsets))
+    upper = (data >= 97) & (data <= 122) & (rng.random(len(data)) < p)
+    data[upper] -= 32
+    return pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(offsets), pa.py_buffer(data)).cast(pa.string())
