@@ -172,7 +172,8 @@ def test_csv_cells_carry_no_terminal_control_characters():
                           "note": ["line one\nline two", "tab\there"]})
     text = csv_bytes(frame).decode("utf-8")
     assert not any(ch in text for ch in ("\x1b", "\x07"))
-    assert "\ufffd]0;pwned\ufffd" in text and "'=\ufffd[2J please" in text
+    # spelled out, so the cell reads back as the value (session 42; was U+FFFD, which two values shared)
+    assert "⟨U+001B⟩]0;pwned⟨U+0007⟩" in text and "'=⟨U+001B⟩[2J please" in text
     assert "line one\nline two" in text and "tab\there" in text  # ordinary whitespace is kept
 
 

@@ -127,3 +127,29 @@ def test_the_scenario_family_draws_operators_that_flip_their_templates_letter_ca
             assert mean > 0.3, (campaign, mean)
             checked += 1
     assert checked
+
+
+def test_ids_differing_only_in_control_characters_export_apart_and_are_found_again(tmp_path):
+    import csv
+
+    from graphlink.views.export import export
+
+    ids = ["bob\x07", "bob\x1b", "bob\u2063", *[f"bob{i}" for i in range(5)]]
+    rng = random.Random(3)
+    background = pl.read_parquet(FIXTURES / "events.parquet")
+    t0 = dt.datetime(2025, 1, 8, tzinfo=dt.timezone.utc)
+    rows = [dict(account_id=account, timestamp=t0 + dt.timedelta(minutes=rng.randint(0, 5000)),
+                 ip=f"10.9.0.{rng.randint(1, 3)}", payment_fingerprint="pf_bob",
+                 prompt=TEMPLATE.format(rng.randint(1, 10**6)), user_agent="custom-agent/1")
+            for account in ids for _ in range(4)]
+    log = pl.concat([background, pl.DataFrame(rows, schema=background.schema)])
+    out = graphlink.detect(log).save(tmp_path / "out")
+    members = export(out, "csv", "all", out=tmp_path / "csv").paths[0]
+    with members.open(newline="", encoding="utf-8") as handle:
+        cells = [row["account_id"] for row in csv.DictReader(handle) if row["account_id"].startswith("bob")]
+    # 39e29b3: "bob\x07" and "bob\x1b" both written "bob\ufffd", one cell for two accounts, found by neither
+    assert len(cells) == len(ids) and len(set(cells)) == len(ids)
+    listed = tmp_path / "ids.csv"
+    listed.write_text("account_id\n" + "\n".join(c for c in cells if "U+" in c) + "\n", encoding="utf-8")
+    found = graphlink.match(out, listed).matches
+    assert sorted(found["account_id"].to_list()) == sorted(ids[:2]) and found["cluster_id"].null_count() == 0

@@ -182,9 +182,12 @@ def html_safe_expr(expr: pl.Expr) -> pl.Expr:
     return expr
 
 
-#: Control characters (C0 but tab, newline and carriage return; DEL; C1) that a
-#: terminal would act on when a CSV file is printed (``cat evidence.csv``).
-_CSV_CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+# Control characters (C0 but tab, newline and carriage return; DEL; C1) that a terminal would act on when a CSV
+# file is printed (``cat evidence.csv``): each spelled in a CSV cell as ``⟨U+0007⟩`` (what :func:`unspelled` reads back), and text that reads as a spelling
+# has its ``⟨`` spelled (as :func:`spell_invisible` does), so two ids never export alike.
+_CSV_SPELL = {**{chr(c): f"⟨U+{c:04X}⟩" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0))},
+              "⟨U+": "⟨U+27E8⟩U+"}
+_CSV_SPELL_RE = re.compile("|".join(re.escape(k) for k in _CSV_SPELL))
 
 
 def csv_safe(text: str | None) -> str | None:
@@ -193,18 +196,20 @@ def csv_safe(text: str | None) -> str | None:
     Cells starting with = + - @ (or tab/CR), also in full width (＝＋－＠) or behind spaces and
     invisible characters (a BOM, a zero-width space), get a leading ' (OWASP, CSV injection), and so do
     cells already starting with ' (so a guarded cell reads back as one value only: :func:`csv_unguarded`);
-    control characters become U+FFFD, so printing the file cannot retitle or clear a terminal.
+    control characters are spelled out as ``⟨U+001B⟩``, so printing the file cannot retitle or clear a terminal,
+    and an id holding one reads back (:func:`unspelled`: ``match``'s and ``expand``'s lists) where U+FFFD, written
+    until session 42, made ``bob\\x07`` and ``bob\\x1b`` one cell that neither could be looked up by.
 
     Examples
     --------
     >>> csv_safe("=HYPERLINK(\\"http://x\\")"), csv_safe("plain"), csv_safe("-1"), csv_safe("'=x")
     ('\\'=HYPERLINK("http://x")', 'plain', "'-1", "''=x")
-    >>> csv_safe("\\x1b]0;pwned\\x07 ok")
-    '\ufffd]0;pwned\ufffd ok'
+    >>> csv_safe("\\x1b]0;pwned\\x07 ok"), unspelled(csv_safe("bob\\x07")) == "bob\\x07"
+    ('⟨U+001B⟩]0;pwned⟨U+0007⟩ ok', True)
     """
     if text is None:
         return None
-    text = re.sub(_CSV_CONTROL, "\ufffd", text)
+    text = _CSV_SPELL_RE.sub(lambda m: _CSV_SPELL[m.group()], text)
     return "'" + text if re.match(_GUARDED, text) else text
 
 
@@ -217,10 +222,10 @@ def csv_unguarded(ids: Iterable[str]) -> dict[str, str]:
     >>> csv_unguarded(["'+1-555-0100", "'plain", "acct_1", "'=x"])
     {"'+1-555-0100": '+1-555-0100', "'=x": '=x'}
     """
-    return {i: i[1:] for i in ids if i.startswith("'") and csv_safe(i[1:]) == i}
+    return {i: read for i in ids if i.startswith("'") and csv_safe(read := unspelled(i[1:])) == i}
 
 
 def csv_safe_expr(column: str) -> pl.Expr:
     """Polars form of :func:`csv_safe` for a string column."""
-    col = pl.col(column).cast(pl.String).str.replace_all(_CSV_CONTROL, "\ufffd")
+    col = pl.col(column).cast(pl.String).str.replace_many(list(_CSV_SPELL), list(_CSV_SPELL.values()))
     return pl.when(col.str.contains(_GUARDED)).then(pl.lit("'") + col).otherwise(col).alias(column)
