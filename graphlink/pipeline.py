@@ -372,7 +372,8 @@ def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFr
     relabel = scored.partition.drop_nulls("cluster_id").join(
         clustered.select("account_idx", pl.col("cluster_id").alias("new_id")), on="account_idx").select(
         "cluster_id", "new_id").unique("cluster_id")
-    shared = scored.shared.join(relabel, on="cluster_id").select(pl.col("new_id").alias("cluster_id"), "signal_idx", "accounts_sharing")
+    carried = [c for c in ("template", "step") if c in scored.shared.columns]  # cut again, as the evidence (top_per_kind)
+    shared = scored.shared.join(relabel, on="cluster_id").select(pl.col("new_id").alias("cluster_id"), "signal_idx", "accounts_sharing", *carried)
     signals_out = member_affiliations(projection.memberships, projection.signals, clustered,
                                  config.drilldown.member_values_per_kind, shared)
     minutes = member_minutes(minutes_idx, event_columns if minutes_idx is not None else (), clustered)

@@ -119,15 +119,53 @@ def test_member_signals_keep_the_most_shared_values_per_cluster_and_kind():
     assert capped["account_id"].is_sorted()
 
 
+def _templates_by_hand(rows):
+    """{(cluster, words): (template, step)} of prompt values: chains of values overlapping by all but one word."""
+    from collections import deque
+
+    out = {}
+    for cluster in sorted({c for c, _ in rows}):
+        nodes = sorted({w for c, w in rows if c == cluster})
+        after = {u: [v for v in nodes if v != u and u.split()[1:] == v.split()[:-1]] for u in nodes}
+        parent = {u: u for u in nodes}
+
+        def root(u):
+            while parent[u] != u:
+                u = parent[u]
+            return u
+        for u in nodes:
+            for v in after[u]:
+                parent[root(u)] = root(v)
+        preceded = {v for u in nodes for v in after[u]}
+        starts = [u for u in nodes if u not in preceded]
+        opened = {root(u) for u in starts}
+        starts += [u for u in nodes if root(u) not in opened and u == min(x for x in nodes if root(x) == root(u))]
+        step = {u: 0 for u in starts}
+        queue = deque(starts)
+        while queue:
+            u = queue.popleft()
+            for v in after[u]:
+                if v not in step:
+                    step[v] = step[u] + 1
+                    queue.append(v)
+        for u in nodes:
+            out[(cluster, u)] = (f"{cluster}/{root(u)}", step.get(u, len(rows)))
+    return out
+
+
 def test_top_per_kind_matches_a_full_sort_with_ties_at_the_cut():
     from graphlink.stages.evidence import top_per_kind
 
     rng = np.random.default_rng(9)
     n = 3000
+    kinds = rng.choice(["ip", "payment", "prompt"], n)
+    # Prompt values: 5-word shingles of 6 templates of 30 words (letters only: digits normalise alike).
+    words = [[f"{chr(97 + t)}{chr(97 + k // 26)}{chr(97 + k % 26)}" for k in range(34)] for t in range(6)]
+    shingles = [" ".join(words[rng.integers(0, 6)][k:k + 5]) for k in rng.integers(0, 30, n)]
     signals = pl.DataFrame({
         "signal_idx": np.arange(n, dtype=np.uint32),
-        "kind": rng.choice(["ip", "payment", "prompt"], n),
-        "value": [f"v{rng.integers(0, 500)}" for _ in range(n)],
+        "kind": kinds,
+        "value": [s if k == "prompt" else f"v{rng.integers(0, 500)}" for k, s in zip(kinds, shingles)],
         "weight": rng.choice([0.0, 0.5, 1.0, 2.0], n),  # few distinct weights (0: over the cap): many ties
         "df": rng.integers(2, 50, n).astype(np.uint32),
     })
@@ -136,14 +174,22 @@ def test_top_per_kind_matches_a_full_sort_with_ties_at_the_cut():
         "signal_idx": np.arange(n, dtype=np.uint32),
         "accounts_sharing": rng.integers(2, 5, n).astype(np.uint32),
     })
-    # Equally strong prompt phrases (one template's) past the first 3 (by signal) come after the other values.
-    group = ["cluster_id", "kind", "links", "strength", "accounts_sharing", "weight"]
-    full = (shared.join(signals, on="signal_idx").with_columns((pl.col("weight") > 0).alias("links"),
-                                                                 (pl.col("weight") * pl.col("accounts_sharing")).alias("strength"))
-            .with_columns(over=(pl.col("kind") == "prompt") & (pl.col("signal_idx").rank("ordinal").over(group) > 3))
-            .sort(["cluster_id", "kind", "links", "over", "strength", "accounts_sharing", "weight", "value"],
-                  descending=[False, False, True, False, True, True, True, False])
+    joined = shared.join(signals, on="signal_idx")
+    prompts = joined.filter(pl.col("kind") == "prompt")
+    chains = _templates_by_hand(list(zip(prompts["cluster_id"].to_list(), prompts["value"].to_list())))
+    joined = joined.with_columns(
+        template=pl.struct("cluster_id", "value").map_elements(lambda r: chains.get((r["cluster_id"], r["value"]), (None, 0))[0],
+                                                               return_dtype=pl.String),
+        step=pl.struct("cluster_id", "value").map_elements(lambda r: chains.get((r["cluster_id"], r["value"]), (None, 0))[1],
+                                                           return_dtype=pl.Int64))
+    # A template's phrases past its 3 strongest (ties: along the chain, then by text) come after the other values.
+    full = (joined.with_columns((pl.col("weight") > 0).alias("links"), (pl.col("weight") * pl.col("accounts_sharing")).alias("strength"))
+            .sort(["links", "strength", "accounts_sharing", "weight", "step", "value"], descending=[True, True, True, True, False, False])
+            .with_columns(over=(pl.col("kind") == "prompt") & (pl.int_range(pl.len()).over("template") >= 3))
+            .sort(["cluster_id", "kind", "links", "over", "strength", "accounts_sharing", "weight", "step", "value"],
+                  descending=[False, False, True, False, True, True, True, False, False])
             .group_by("cluster_id", "kind", maintain_order=True).head(4))
+    assert full.filter(pl.col("kind") == "prompt")["template"].n_unique() > 29  # clusters quote several templates
     got = top_per_kind(shared, 4, signals)
     cols = ["cluster_id", "kind", "accounts_sharing", "weight", "value"]
     assert got.select(cols).equals(full.select(cols))

@@ -16,7 +16,8 @@ outside_flagged UInt32 of a tying value: accounts holding it in the input outsid
 ============== ======= ==========================================================
 
 At most ``evidence_per_kind`` values per cluster and kind are kept: values that
-link (weight > 0) first, then the most shared, then the heaviest -- and, for a
+link (weight > 0) first, then the strongest, the most shared, the heaviest, with each prompt template's first
+phrases before any template's fourth (:func:`top_per_kind`) -- and, for a
 cluster flagged through a tie, every value that tied it
 (:mod:`graphlink.stages.tie_evidence`).
 """
@@ -27,6 +28,7 @@ import polars as pl
 
 from graphlink.contract import EVIDENCE_SCHEMA
 from graphlink.stages.encode import count_by_account, position_in_run
+from graphlink.stages.match_templates import head_words, tail_words, words_of
 
 
 def shared_in_clusters(memberships: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
@@ -91,10 +93,87 @@ def cluster_evidence(memberships: pl.DataFrame, signals: pl.DataFrame, clusters:
             .select(list(EVIDENCE_SCHEMA.names())).cast(dict(EVIDENCE_SCHEMA)))
 
 
-#: Phrases of one template (equally strong prompt values) kept before the next template's: 3 shingles of 5 words
-#: overlap into a 7-word passage, enough to recognise a template, and with the default 10 phrases a kind three
-#: templates are quoted.
+#: Phrases of one template (one chain of overlapping prompt values: :func:`prompt_templates`) kept before the
+#: other templates' next phrases: 3 shingles of 5 words overlap into a 7-word passage, enough to recognise a template,
+#: and with the default 10 phrases a kind three templates are quoted.
 PHRASES_PER_TEMPLATE = 3
+
+
+def prompt_templates(prompts: pl.DataFrame) -> pl.DataFrame:
+    """Which template each of a cluster's prompt values quotes: the chain of overlapping phrases it belongs to.
+
+    Parameters
+    ----------
+    prompts : DataFrame
+        ``cluster_id, value``: prompt values (word shingles of ``evidence.parquet``, some quoted as written, see
+        :func:`graphlink.stages.signals.prompt.quote_shingles`), shape (n, 2+); other columns are kept.
+
+    Returns
+    -------
+    DataFrame
+        ``prompts`` with ``template`` (UInt32) and ``step`` (UInt32), shape (n, 4+). Two values of one cluster are
+        of one template when a chain of its values joins them, each overlapping the next by all but one word (a
+        value's last ``n - 1`` words are the next one's first: as :func:`graphlink.views.passages.phrase_passages`
+        and :func:`graphlink.stages.match_templates.head_words` chain them), compared as detection compares words
+        (:func:`graphlink.stages.signals.normalise.normalise_prompt`): values of the same words are one place. The
+        templates are the weakly connected components of that overlap graph (a template's phrases split by a
+        variable slot, held by different members, are two); ``step`` is how far along its chain a value is (0 at a
+        value nothing comes before; a chain that only loops starts at its first value in the order of the words).
+        Linear in the values (two edges each, through the words they meet at), with one breadth-first search
+        (python-igraph) over all clusters.
+
+    Examples
+    --------
+    >>> p = pl.DataFrame({"cluster_id": [1, 1, 1, 1, 2], "value": ["b c d e f", "A b c d e", "x y z w v",
+    ...                                                           "c d e f g", "c d e f g"]})
+    >>> prompt_templates(p).sort("cluster_id", "step", "value").select("cluster_id", "value", "template", "step").rows()
+    [(1, 'A b c d e', 0, 0), (1, 'x y z w v', 1, 0), (1, 'b c d e f', 0, 1), (1, 'c d e f g', 0, 2), (2, 'c d e f g', 2, 0)]
+    >>> prompt_templates(pl.DataFrame({"cluster_id": [1, 1], "value": ["ha ha ha ha ho", "Ha ha ha ha ha!"]}))["step"].to_list()
+    [1, 0]
+    """
+    import igraph as ig  # here, not at import: the views load this module
+
+    schema = {"template": pl.UInt32, "step": pl.UInt32}
+    if prompts.is_empty():
+        return prompts.with_columns(*[pl.lit(None, dtype).alias(name) for name, dtype in schema.items()])
+    texts = prompts.select(pl.col("value").alias("__text")).unique()
+    words = words_of(texts, "__text").select("__text", pl.col("value").alias("__words"))
+    # One node per cluster and words (the same words spelled otherwise share a place), numbered in that order.
+    keyed = prompts.join(words, left_on="value", right_on="__text", how="left", maintain_order="left")
+    nodes = (keyed.select("cluster_id", "__words").unique().sort("cluster_id", "__words")
+             .with_row_index("__node").with_columns(
+                 # A value of one word neither follows nor precedes another.
+                 pl.when(pl.col("__words").str.contains(" ")).then(head_words(pl.col("__words"))).alias("__head"),
+                 pl.when(pl.col("__words").str.contains(" ")).then(tail_words(pl.col("__words"))).alias("__tail")))
+    n = nodes.height
+    # Values meet at the words one ends and the next begins with: i -> (words) -> j, one node per words some value
+    # ends with and some begins with, so the edges are two per value, not one per pair (3,000 attacker-written values
+    # ending and 3,000 beginning alike: 9M edges, 5 s).
+    joints = (nodes.select("cluster_id", pl.col("__tail").alias("__key")).drop_nulls().unique()
+              .join(nodes.select("cluster_id", pl.col("__head").alias("__key")).unique(), on=["cluster_id", "__key"])
+              .sort("cluster_id", "__key").with_row_index("__joint", offset=n))
+    ends = nodes.join(joints, left_on=["cluster_id", "__tail"], right_on=["cluster_id", "__key"])
+    begins = nodes.join(joints, left_on=["cluster_id", "__head"], right_on=["cluster_id", "__key"])
+    source = n + joints.height  # reaches the values chains start at
+    graph = ig.Graph(n=source + 1, directed=True, edges=list(zip(ends["__node"].to_list(), ends["__joint"].to_list()))
+                     + list(zip(begins["__joint"].to_list(), begins["__node"].to_list())))
+    # Values that come after another (than themselves: "ha ha ha ha ha" follows itself, and can start a chain).
+    ending = ends.group_by("__joint").len("__ending")
+    after = (begins.join(ending, on="__joint").filter((pl.col("__ending") > 1) | (pl.col("__head") != pl.col("__tail")))
+             .select("__node", pl.lit(1, pl.UInt32).alias("__in")))
+    placed = nodes.select("__node").with_columns(
+        pl.Series("template", graph.connected_components(mode="weak").membership[:n], dtype=pl.UInt32)).join(
+        after, on="__node", how="left").with_columns(pl.col("__in").fill_null(0))
+    # Chains start at values nothing comes before; a template without one (a loop) at its first value.
+    looped = placed.group_by("template").agg((pl.col("__in") == 0).any().alias("__open"), pl.col("__node").min().alias("__first"))
+    starts = pl.concat([placed.filter(pl.col("__in") == 0)["__node"], looped.filter(~pl.col("__open"))["__first"]])
+    graph.add_edges([(source, s) for s in starts.to_list()])
+    reach = pl.Series("__d", graph.distances(source=[source], mode="out")[0][:n], dtype=pl.Float64)
+    steps = placed.with_columns(  # one step is two edges (through the words values meet at); a value only a loop
+        # leads to: after the rest of its chain
+        pl.when(reach.is_infinite()).then(n).otherwise((reach - 1) // 2).cast(pl.UInt32).alias("step"))
+    located = nodes.select("__node", "cluster_id", "__words").join(steps.select("__node", "template", "step"), on="__node")
+    return keyed.join(located.drop("__node"), on=["cluster_id", "__words"], how="left", maintain_order="left").drop("__words")
 
 
 def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -107,38 +186,52 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
     /24) still shows what links it. Strength before members: kept by members alone, a public prompt every member
     and hundreds of outsiders send (a framework's system prompt) filled an agent fleet's prompt rows, and its own
     template was cut (new-user review, session 39: 10 of 19 flagged clusters of independent 154 quoted only it; 2
-    now). A kind's values equally strong (one template's phrases) past :data:`PHRASES_PER_TEMPLATE` of them
-    (prompt phrases only) come after the other values, so a cluster's several templates are all quoted.
+    now). A prompt template's phrases (:func:`prompt_templates`) past its :data:`PHRASES_PER_TEMPLATE` strongest come
+    after the other templates' first ones, so a cluster's several templates are all quoted; a template's equally
+    strong phrases are listed in the order of its chain, so those kept read as one passage.
     ``shared`` has ``cluster_id, signal_idx,
     accounts_sharing`` and, unless ``signals`` is given to supply them,
     ``kind, value, weight``. Candidates are cut on the numbers first, keeping
     ties at the cut, so the text is read and compared only for the few rows
-    that can make the list (a proxy fleet's clusters share millions of values).
+    that can make the list (a proxy fleet's clusters share millions of values); a cluster's prompt values are read
+    to chain them. The result has ``shared``'s columns, ``value`` and ``df`` (if ``signals`` has it) and
+    ``template, step`` (:func:`prompt_templates`; null for other kinds): a list cut again keeps the templates of
+    the whole, so the shorter list is the one cut from the whole.
     """
     if signals is not None:
         # A list cut before (the pipeline cuts once for evidence and drill-down) has them already.
         missing = [c for c in ("kind", "weight") if c not in shared.columns]
         if missing:
             shared = shared.join(signals.select("signal_idx", *missing), on="signal_idx")
-    strength = ["__links", "__strength", "accounts_sharing", "weight"]
     ranked = shared.with_columns((pl.col("weight") > 0).alias("__links"),
-                                 (pl.col("weight") * pl.col("accounts_sharing")).alias("__strength")).sort(
-        ["cluster_id", "kind", *strength, "signal_idx"], descending=[False, False, True, True, True, True, False])
-    # One template's phrases are equally strong (the same members send them all): past PHRASES_PER_TEMPLATE of
-    # them, the next template's phrases come first, so each template of a cluster is quoted (break-it review,
-    # session 40: 26 of 29 flagged clusters with several templates quoted one only).
-    same = pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in ["cluster_id", "kind", *strength]]).fill_null(True)
-    ranked = ranked.with_columns(((pl.col("kind") == "prompt") & (position_in_run(same) >= PHRASES_PER_TEMPLATE))
-                                 .alias("__over"))
-    order = ["cluster_id", "kind", "__links", "__over", "__strength", "accounts_sharing", "weight"]
-    descending = [False, False, True, False, True, True, True]
-    ranked = ranked.sort(order, descending=descending, maintain_order=True)
+                                 (pl.col("weight") * pl.col("accounts_sharing")).alias("__strength"))
+    is_prompt = pl.col("kind") == "prompt"
+    prompts = ranked.filter(is_prompt)
+    if "value" not in prompts.columns and signals is not None:
+        prompts = prompts.join(signals.select("signal_idx", "value"), on="signal_idx")
+    if "template" not in prompts.columns:
+        prompts = prompt_templates(prompts)
+    # Past a template's PHRASES_PER_TEMPLATE strongest phrases the other templates' phrases come first, so each
+    # template of a cluster is quoted (break-it reviews, sessions 40 and 42: 26 of 29 flagged clusters with several
+    # templates quoted one only; then templates equally strong, or graded, counted as one or as several).
+    within = ["template", "__links", "__strength", "accounts_sharing", "weight", "step", "value"]
+    prompts = (prompts.sort(within, descending=[False, True, True, True, True, False, False])
+               .with_columns((position_in_run(pl.col("template") != pl.col("template").shift(1))
+                              >= PHRASES_PER_TEMPLATE).alias("__over")))
+    columns = [c for c in ranked.columns if c not in ("template", "step")] + ["template", "step", "__over"]
+    prompts = prompts.select(columns)
+    others = ranked.filter(~is_prompt).with_columns(pl.lit(None, pl.UInt32).alias("template"),
+                                                     pl.lit(None, pl.UInt32).alias("step"), pl.lit(False).alias("__over"))
+    ranked = pl.concat([others.select(prompts.columns), prompts.cast(others.select(prompts.columns).schema)])
+    order = ["cluster_id", "kind", "__links", "__over", "__strength", "accounts_sharing", "weight", "step"]
+    descending = [False, False, True, False, True, True, True, False]
+    ranked = ranked.sort(order, descending=descending)
     new_group = (pl.col("cluster_id") != pl.col("cluster_id").shift(1)) | (pl.col("kind") != pl.col("kind").shift(1))
     ranked = ranked.with_columns(position_in_run(new_group).alias("__nth"))
-    ties = ["__links", "__over", "__strength", "accounts_sharing", "weight"]
+    ties = ["__links", "__over", "__strength", "accounts_sharing", "weight", "step"]
     boundary = ranked.filter(pl.col("__nth") == per_kind - 1).select(
         "cluster_id", "kind", *[pl.col(c).alias(f"__b{c}") for c in ties])
-    at_cut = pl.all_horizontal([pl.col(c) == pl.col(f"__b{c}") for c in ties])
+    at_cut = pl.all_horizontal([pl.col(c).eq_missing(pl.col(f"__b{c}")) for c in ties])
     candidates = (
         ranked.join(boundary, on=["cluster_id", "kind"], how="left", maintain_order="left")
         .filter((pl.col("__nth") < per_kind) | at_cut)
