@@ -137,7 +137,8 @@ def prompt_templates(prompts: pl.DataFrame) -> pl.DataFrame:
     if prompts.is_empty():
         return prompts.with_columns(*[pl.lit(None, dtype).alias(name) for name, dtype in schema.items()])
     texts = prompts.select(pl.col("value").alias("__text")).unique()
-    words = words_of(texts, "__text").select("__text", pl.col("value").alias("__words"))
+    # (CamelCase split at every boundary: a quote's words are the shingle's so read, graphlink.stages.signals.prompt)
+    words = words_of(texts, "__text", camel=False).select("__text", pl.col("value").alias("__words"))
     # One node per cluster and words (the same words spelled otherwise share a place), numbered in that order.
     keyed = prompts.join(words, left_on="value", right_on="__text", how="left", maintain_order="left")
     nodes = (keyed.select("cluster_id", "__words").unique().sort("cluster_id", "__words")
