@@ -18,7 +18,8 @@ import polars as pl
 
 from graphlink.stages.signals.normalise import visible_head
 from graphlink.views.safety import visible_text
-from graphlink.views.template_parts import SLOT_MEANINGS, align_follower, chain_parts, merge_variants, written_parts
+from graphlink.views.template_parts import (SHARE, SLOT_MEANINGS, align_follower, chain_parts, merge_variants,
+                                            written_parts)
 from graphlink.views.tokens import join_words, keyed_tokens, tokenise
 
 __all__ = ["MAX_CHARS", "SAMPLE_ACCOUNTS", "SAMPLE_PROMPTS", "Template", "cluster_templates", "reconstruct_templates",
@@ -232,7 +233,10 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     are the template's words; a follower holding less than 60% of them is
     read again for a template of its own, and a word some remaining follower
     does not write where the example does is a slot: constant text is what
-    every follower writes. It is shown in the example's original spelling with the
+    every follower writes. An example less than 60% of whose template words
+    (its phrases', the common opening and ending) are constant text writes
+    another template than its followers share: it is read again, and the
+    template built from the next example. It is shown in the example's original spelling with the
     text between and around its words as the followers wrote it (numbers
     marked ``#`` where they differ: detection normalised them to ``0``;
     :func:`graphlink.views.template_parts.written_parts`); each run of other
@@ -285,9 +289,11 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     remaining = located
     # Built most phrases first, kept most accounts first: the cut comes after the sort, so a short template most
     # members send is not dropped for longer ones fewer send (break-it review, session 40). Bounded for long samples.
+    passed: list = []  # examples whose own template is not the one their followers share (below)
     while remaining and len(templates) + len(built) < 10 * max_templates:
         # The example: the prompt with most template phrases (ties: shorter text, then text).
-        best = min(remaining, key=lambda item: (-len(item[3]), len(item[1]), item[1]))
+        best = min([item for item in remaining if all(item is not p for p in passed)] or remaining,
+                   key=lambda item: (-len(item[3]), len(item[1]), item[1]))
         grams = set(best[3])
         # Followers: prompts at least half of whose template phrases are the example's.
         followers = [item for item in remaining if 2 * len(grams & set(item[3])) >= len(item[3])]
@@ -331,6 +337,19 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
         ordered, aligned = followers, [fm for fm, keep in zip(aligned, holds) if keep]
         for k in words:
             constant[k] = all(int(k) in fm for fm in aligned)
+        # The example belongs to the template whose words it shares most, as a template is merged into another only
+        # when most (60%) of its words are the other's (merge_variants): when the constant text is less of the
+        # example's template words (its phrases', the common opening and ending), its followers' template is
+        # built from another example and it is read again ("⟨…⟩ please answer now quickly" took in the three
+        # "Translate ...: ⟨…⟩ please answer now quickly" prompts whose example was one of theirs; break-it review,
+        # session 41).
+        own = constant.copy()
+        for start, length in [*spans, *((i, ngram) for i in best[3].values())]:
+            own[start:start + length] = True
+        if constant.sum() < SHARE * own.sum() and len(passed) < len(remaining) - 1:
+            passed.append(best)
+            continue
+        passed = []
         built.append([best, ordered, aligned, constant.tolist()])
         remaining = [item for item in remaining if all(item is not f for f in followers)]
     for best, ordered, aligned, constant in merge_variants(built):

@@ -1,0 +1,28 @@
+"""Session 42 template-view review (tv42): a weak template absorbing a specific one at the first grouping of
+followers, a framework's system prompt listed twice, and the template view of ``graphlink show``."""
+
+from __future__ import annotations
+
+from graphlink.views.templates import reconstruct_templates
+
+WORDS = "apple banana cherry delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa".split()
+
+
+def test_a_weak_template_does_not_take_in_a_specific_ones_followers_when_they_are_first_grouped():
+    # Six "<random words> please answer now quickly" and three "Translate ...: X please answer now quickly": the
+    # Translate prompt (most phrases) was the example, the six others its followers, and the phrases most of them
+    # share -- "please answer now quickly" -- the template: one "⟨…⟩ please answer now quickly" of 9 accounts, the
+    # Translate template's 9 words hidden in its slot (brk41b; merge_variants' rule did not apply at this step).
+    w = WORDS
+    prompts = [(f"t{i}", f"Translate the following text into French carefully and with style: {w[i + 1]} {w[i + 4]} "
+                         "please answer now quickly") for i in range(3)]
+    prompts += [(f"w{i}", f"{w[i + 2]} {w[i + 6]} {w[i]} {w[i + 9]} please answer now quickly") for i in range(6)]
+    found = {t.text(): (t.accounts, t.prompts) for t in reconstruct_templates(prompts=prompts, ngram=3)}
+    assert found == {"Translate the following text into French carefully and with style: ⟨…⟩ please answer now quickly":
+                     (3, 3), "⟨…⟩ please answer now quickly": (6, 6)}, found
+    # The weak template opening the prompts instead: the same.
+    prompts = [(a, p) for a, p in prompts if a.startswith("t")]
+    prompts += [(f"o{i}", f"please answer now quickly {w[i + 2]} {w[i + 6]} {w[i]} {w[i + 9]}") for i in range(5)]
+    found = {t.text(): t.accounts for t in reconstruct_templates(prompts=prompts, ngram=3)}
+    assert found == {"Translate the following text into French carefully and with style: ⟨…⟩ please answer now quickly":
+                     3, "please answer now quickly ⟨…⟩": 5}, found
