@@ -3,7 +3,9 @@ followers, a framework's system prompt listed twice, and the template view of ``
 
 from __future__ import annotations
 
-from graphlink.views.templates import reconstruct_templates
+import polars as pl
+
+from graphlink.views.templates import cluster_templates, reconstruct_templates
 
 WORDS = "apple banana cherry delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa".split()
 
@@ -26,3 +28,24 @@ def test_a_weak_template_does_not_take_in_a_specific_ones_followers_when_they_ar
     found = {t.text(): t.accounts for t in reconstruct_templates(prompts=prompts, ngram=3)}
     assert found == {"Translate the following text into French carefully and with style: ⟨…⟩ please answer now quickly":
                      3, "please answer now quickly ⟨…⟩": 5}, found
+
+
+FRAMEWORK = ("You are OrbitAgent, an autonomous assistant running inside the OrbitKit framework. You can call tools by "
+             "emitting a JSON block with the fields tool and arguments. Always reason about which tool fits the user's "
+             "goal, never invent tool names, and ask a clarifying question when the request is ambiguous.\n\nUser: ")
+LANDLORD = "Please write a polite email to my landlord asking him to fix the broken heating before the weekend"
+
+
+def test_a_framework_prompt_is_listed_once_when_two_of_its_users_share_a_question():
+    # Ten accounts send the framework's system prompt before their own requests; two of them also sent one same
+    # request, which the cluster's evidence quotes. The framework's prompt was listed twice: "<prompt> ⟨…⟩" for the
+    # ten, and "<prompt> Please write a polite email ..." for the two, as if they were a fleet writing a template
+    # behind it (the fixture's cluster 1: "Break this problem ... them: ⟨…⟩" beside a 2-account "... If ⟨#⟩ workers").
+    w = WORDS
+    prompts = [(f"u{i:02d}", f"{FRAMEWORK}{w[i]} {w[(i * 3 + j) % 16]} {w[(i * 7 + 2 * j) % 16]} {j}")
+               for i in range(10) for j in range(3)]
+    prompts += [(f"u{i:02d}", f"{FRAMEWORK}{LANDLORD} ({i})") for i in range(2)]
+    quoted = LANDLORD.split()
+    evidence = pl.DataFrame({"kind": "prompt", "value": [" ".join(quoted[k:k + 5]) for k in range(len(quoted) - 4)]})
+    found = cluster_templates(evidence, pl.DataFrame(prompts, schema=["account_id", "prompt"], orient="row"))
+    assert [(t.raw_text(), t.accounts, t.prompts) for t in found] == [(FRAMEWORK + "⟨…⟩⟨#⟩", 10, 32)], found

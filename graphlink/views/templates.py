@@ -377,8 +377,10 @@ def _behind_head(shingles: Sequence[str], followers: list, head: int, ngram: int
     Behind a framework's system prompt every fleet writes its own template; read as one template, the head
     makes every prompt a follower and each fleet's template varies (``⟨…⟩``). So the text after the head is
     read as prompts of their own, and each template found there that opens right where the head ends and
-    holds a passage (:data:`PASSAGE_WORDS` constant words or more), sent by two accounts or more, is shown
-    after the head. A template's own fill after a long constant opening is no such template: it opens with
+    holds a passage (:data:`PASSAGE_WORDS` constant words or more), sent by as large a share of the head's
+    accounts as template text needs (``min_share``, two accounts or more), is shown after the head: a question a few
+    of the head's users happen to share is their own request, not a template of its own (the head was listed twice,
+    ``head ⟨…⟩`` and, for 2 of its 20 accounts, ``head If ⟨#⟩ workers build a wall ...``). A template's own fill after a long constant opening is no such template: it opens with
     the fill's own words."""
     if head < SHARED_HEAD_WORDS or most <= 0:
         return [], []
@@ -388,8 +390,9 @@ def _behind_head(shingles: Sequence[str], followers: list, head: int, ngram: int
         if len(tokens) > head:
             rest.append((account, text[tokens[head][1]:]))
             full.setdefault(rest[-1][1], text)
+    need = max(2, int(np.ceil(min_share * len({f[0] for f in followers}))))
     found = [t for t in reconstruct_templates(shingles, rest, ngram=ngram, min_share=min_share, max_templates=most)
-             if t.accounts >= 2 and not t.parts[0][1]
+             if t.accounts >= need and not t.parts[0][1]
              and sum(len(tokenise(p)) for p, variable in t.parts if not variable) >= PASSAGE_WORDS]
     opening = [[w for w, _, _ in tok] for tok in keyed_tokens([t.parts[0][0] for t in found])]
     sent = [f for f in followers if len(f[2]) > head
