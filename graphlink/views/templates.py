@@ -290,6 +290,7 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     # Built most phrases first, kept most accounts first: the cut comes after the sort, so a short template most
     # members send is not dropped for longer ones fewer send (break-it review, session 40). Bounded for long samples.
     passed: list = []  # examples whose own template is not the one their followers share (below)
+    read_behind: dict[tuple, tuple[list, list]] = {}
     while remaining and len(templates) + len(built) < 10 * max_templates:
         # The example: the prompt with most template phrases (ties: shorter text, then text).
         best = min([item for item in remaining if all(item is not p for p in passed)] or remaining,
@@ -311,7 +312,10 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
             opens = [_common_prefix([word_lists[followers.index(best)], w]) for w in word_lists]
             shared = sorted(opens, reverse=True)[int(np.ceil(0.6 * len(opens))) - 1]
             headed = [f for f, n in zip(followers, opens) if n >= shared]
-            behind, sent = _behind_head(shingles, headed, shared, ngram, min_share, max_templates)
+            key = (shared, *sorted(id(f) for f in headed))  # an example passed (below) leaves the next the same head
+            if key not in read_behind:
+                read_behind[key] = _behind_head(shingles, headed, shared, ngram, min_share, max_templates)
+            behind, sent = read_behind[key]
             if behind:  # the head's other followers (its users' own requests) are read again: the head and ⟨…⟩
                 templates += behind
                 remaining = [item for item in remaining if all(item is not f for f in sent)]
@@ -322,7 +326,7 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
             constant[start:start + length] = True
         # Each follower's words aligned to the example's (the example first: its spacing is shown), so the text
         # around them reads as they all wrote it.
-        ordered = [best, *(f for f in followers if f is not best)]
+        ordered = ordered_all = [best, *(f for f in followers if f is not best)]
         aligned = [align_follower(best[3], f[3], sorted(grams), ngram, (len(best[2]), len(f[2])), head, tail)
                    for f in ordered]
         # Constant text is only what every follower holds: a prompt holding most of it (60%) follows the template
@@ -347,7 +351,7 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
         for start, length in [*spans, *((i, ngram) for i in best[3].values())]:
             own[start:start + length] = True
         if constant.sum() < SHARE * own.sum() and len(passed) < len(remaining) - 1:
-            passed.append(best)
+            passed += [f for f in ordered_all if f[3].keys() == best[3].keys()]  # the same example again: passed too
             continue
         passed = []
         built.append([best, ordered, aligned, constant.tolist()])
