@@ -20,6 +20,7 @@ from graphlink.stages.signals.normalise import visible_head
 from graphlink.views.safety import visible_text
 from graphlink.views.template_parts import (SHARE, SLOT_MEANINGS, align_follower, chain_parts, merge_variants,
                                             written_parts)
+from graphlink.views.template_phrases import chain_shingles, common_prefix, frequent_shingles
 from graphlink.views.tokens import join_words, keyed_tokens, tokenise
 
 __all__ = ["MAX_CHARS", "SAMPLE_ACCOUNTS", "SAMPLE_PROMPTS", "Template", "cluster_templates", "reconstruct_templates",
@@ -144,59 +145,6 @@ class Template:
         return "".join(f"{open_mark}{t}{close_mark}" if var else constant(t) for t, var in self.parts)
 
 
-def _chains(shingles: Sequence[Sequence[str]]) -> list[list[str]]:
-    """Merge shingles overlapping by all but one word into maximal word chains (deterministic)."""
-    unique = sorted({tuple(s) for s in shingles if s})
-    if not unique:
-        return []
-    by_prefix: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
-    suffixes = set()
-    for s in unique:
-        by_prefix.setdefault(s[:-1], []).append(s)
-        suffixes.add(s[1:])
-    used: set[tuple[str, ...]] = set()
-    chains = []
-    starts = [s for s in unique if s[:-1] not in suffixes] + unique  # chain heads first, then any leftover
-    for start in starts:
-        if start in used:
-            continue
-        chain = list(start)
-        used.add(start)
-        current = start
-        while True:
-            nxt = [s for s in by_prefix.get(current[1:], []) if s not in used]
-            if not nxt:
-                break
-            current = nxt[0]
-            used.add(current)
-            chain.append(current[-1])
-        chains.append(chain)
-    return sorted(chains, key=lambda c: (-len(c), c))
-
-
-def _find(words: list[str], chain: list[str]) -> int:
-    n = len(chain)
-    for i in range(len(words) - n + 1):
-        if words[i:i + n] == chain:
-            return i
-    return -1
-
-
-def _frequent_shingles(prompts: Sequence[tuple[str, str]], ngram: int, min_share: float,
-                       tokens: dict[str, list[tuple[str, int, int]]]) -> list[tuple[str, ...]]:
-    """Shingles found in the prompts of at least ``min_share`` of the sampled accounts (at least 2); ``tokens``: each
-    prompt's :func:`graphlink.views.tokens.keyed_tokens`."""
-    owners: dict[tuple[str, ...], set[str]] = {}
-    accounts = set()
-    for account, text in prompts:
-        accounts.add(account)
-        words = [w for w, _, _ in tokens[text]]
-        for i in range(len(words) - ngram + 1):
-            owners.setdefault(tuple(words[i:i + ngram]), set()).add(account)
-    need = max(2, int(np.ceil(min_share * len(accounts))))
-    return [s for s, who in owners.items() if len(who) >= need]
-
-
 def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[str, str]] | pl.DataFrame = (),
                           *, ngram: int = 5, min_share: float = 0.3, max_templates: int = 3) -> list[Template]:
     """Reconstruct the prompt templates of a cluster, each once, with its variable parts marked.
@@ -267,8 +215,8 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     words_of = [tuple(w for w, _, _ in tokens[s]) for s in shingles if s]
     words_of = [w for w in words_of if len(w) >= 2]
     if prompts:
-        words_of += _frequent_shingles(prompts, ngram, min_share, tokens)
-    chains = _chains(words_of)
+        words_of += frequent_shingles(prompts, ngram, min_share, tokens)
+    chains = chain_shingles(words_of)
     if not chains:
         return []
     if not prompts:
@@ -307,9 +255,9 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
         head = tail = 0
         if len({f[0] for f in followers}) >= 2:  # words every follower starts or ends with are template text too
             word_lists = [[w for w, _, _ in f[2]] for f in followers]
-            head, tail = _common_prefix(word_lists), _common_prefix([w[::-1] for w in word_lists])
+            head, tail = common_prefix(word_lists), common_prefix([w[::-1] for w in word_lists])
             # A long head most followers open with (a framework's system prompt): each template written behind it.
-            opens = [_common_prefix([word_lists[followers.index(best)], w]) for w in word_lists]
+            opens = [common_prefix([word_lists[followers.index(best)], w]) for w in word_lists]
             shared = sorted(opens, reverse=True)[int(np.ceil(0.6 * len(opens))) - 1]
             headed = [f for f, n in zip(followers, opens) if n >= shared]
             key = (shared, *sorted(id(f) for f in headed))  # an example passed (below) leaves the next the same head
@@ -407,12 +355,3 @@ def _behind_head(shingles: Sequence[str], followers: list, head: int, ngram: int
     parts = written_parts(cut[0][0], cut[0][1], [True] * head, cut)
     return [Template(parts=parts + t.parts, example=full.get(t.raw_example or ""), prompts=t.prompts,
                      accounts=t.accounts) for t in found], sent
-
-
-def _common_prefix(word_lists: list[list[str]]) -> int:
-    """Length of the longest common prefix of word lists."""
-    shortest = min(len(w) for w in word_lists)
-    for i in range(shortest):
-        if len({w[i] for w in word_lists}) > 1:
-            return i
-    return shortest
