@@ -238,7 +238,8 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     # Built most phrases first, kept most accounts first: the cut comes after the sort, so a short template most
     # members send is not dropped for longer ones fewer send (break-it review, session 40). Bounded for long samples.
     passed: list = []  # examples whose own template is not the one their followers share (below)
-    read_behind: dict[tuple, tuple[list, list]] = {}
+    read_behind: dict[tuple, tuple[list, list, list]] = {}
+    owners: list[set[str]] = []  # each template's accounts
     while remaining and len(templates) + len(built) < 10 * max_templates:
         # The example: the prompt with most template phrases (ties: shorter text, then text).
         best = min([item for item in remaining if all(item is not p for p in passed)] or remaining,
@@ -263,9 +264,10 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
             key = (shared, *sorted(id(f) for f in headed))  # an example passed (below) leaves the next the same head
             if key not in read_behind:
                 read_behind[key] = _behind_head(shingles, headed, shared, ngram, min_share, max_templates)
-            behind, sent = read_behind[key]
+            behind, sent, who = read_behind[key]
             if behind:  # the head's other followers (its users' own requests) are read again: the head and ⟨…⟩
                 templates += behind
+                owners += who
                 remaining = [item for item in remaining if all(item is not f for f in sent)]
                 continue
             spans += [(0, head), (len(best[2]) - tail, tail)]
@@ -308,7 +310,24 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
         templates.append(Template(parts=written_parts(best[1], best[2], constant,
                                                       [(f[1], f[2], fm) for f, fm in zip(ordered, aligned)]),
                                   example=best[1], prompts=len(ordered), accounts=len({f[0] for f in ordered})))
+        owners.append({f[0] for f in ordered})
+    templates = _each_once(templates, owners)
     return sorted(templates, key=lambda t: (-t.accounts, -t.prompts, t.raw_text()))[:max_templates]
+
+
+def _each_once(templates: list[Template], owners: list[set[str]]) -> list[Template]:
+    """Templates reading alike (the same parts) listed once, their prompts and accounts (``owners``) together: a
+    template found behind a shared head and the same template built from prompts the head's reading did not take
+    were listed twice ("<head> If ⟨#⟩ workers build a wall ... ⟨…⟩", 8 and 4 accounts)."""
+    once: dict[str, tuple[Template, set[str]]] = {}
+    for t, who in zip(templates, owners):
+        if t.raw_text() in once:
+            kept, accounts = once[t.raw_text()]
+            big = kept if kept.prompts >= t.prompts else t
+            t, who = Template(parts=big.parts, example=big.raw_example, prompts=kept.prompts + t.prompts,
+                              accounts=len(accounts | who)), accounts | who
+        once[t.raw_text()] = (t, who)
+    return [t for t, _ in once.values()]
 
 
 #: Words a template's followers must all open with for the rest to be read as templates of their own: a shared head
@@ -321,10 +340,10 @@ PASSAGE_WORDS = 12
 
 
 def _behind_head(shingles: Sequence[str], followers: list, head: int, ngram: int, min_share: float,
-                 most: int) -> tuple[list[Template], list]:
+                 most: int) -> tuple[list[Template], list, list[set[str]]]:
     """The templates written behind a head of ``head`` words all ``followers`` open with, the head in front of
-    each, and the followers sending one of them (``[], []`` when the head is short or no template follows it
-    directly: then ``head ⟨…⟩`` says it all).
+    each, the followers sending one of them and each template's accounts (``[], [], []`` when the head is short or
+    no template follows it directly: then ``head ⟨…⟩`` says it all).
 
     Behind a framework's system prompt every fleet writes its own template; read as one template, the head
     makes every prompt a follower and each fleet's template varies (``⟨…⟩``). So the text after the head is
@@ -332,10 +351,10 @@ def _behind_head(shingles: Sequence[str], followers: list, head: int, ngram: int
     holds a passage (:data:`PASSAGE_WORDS` constant words or more), sent by as large a share of the head's
     accounts as template text needs (``min_share``, two accounts or more), is shown after the head: a question a few
     of the head's users happen to share is their own request, not a template of its own (the head was listed twice,
-    ``head ⟨…⟩`` and, for 2 of its 20 accounts, ``head If ⟨#⟩ workers build a wall ...``). A template's own fill after a long constant opening is no such template: it opens with
-    the fill's own words."""
+    ``head ⟨…⟩`` and, for 2 of its 20 accounts, ``head If ⟨#⟩ workers build a wall ...``). A template's own fill
+    after a long constant opening is no such template: it opens with the fill's own words."""
     if head < SHARED_HEAD_WORDS or most <= 0:
-        return [], []
+        return [], [], []
     full: dict[str, str] = {}
     rest = []
     for account, text, tokens, _ in followers:
@@ -347,11 +366,12 @@ def _behind_head(shingles: Sequence[str], followers: list, head: int, ngram: int
              if t.accounts >= need and not t.parts[0][1]
              and sum(len(tokenise(p)) for p, variable in t.parts if not variable) >= PASSAGE_WORDS]
     opening = [[w for w, _, _ in tok] for tok in keyed_tokens([t.parts[0][0] for t in found])]
-    sent = [f for f in followers if len(f[2]) > head
-            and any([w for w, _, _ in f[2][head:head + len(o)]] == o for o in opening)]
+    each = [[f for f in followers if len(f[2]) > head and [w for w, _, _ in f[2][head:head + len(o)]] == o]
+            for o in opening]
+    sent = list({id(f): f for one in each for f in one}.values())
     same = {k: k for k in range(head)}
     cut = [(text[:tokens[head][1] if len(tokens) > head else len(text)], tokens[:head], same)
            for _, text, tokens, _ in followers]
     parts = written_parts(cut[0][0], cut[0][1], [True] * head, cut)
     return [Template(parts=parts + t.parts, example=full.get(t.raw_example or ""), prompts=t.prompts,
-                     accounts=t.accounts) for t in found], sent
+                     accounts=t.accounts) for t in found], sent, [{f[0] for f in one} for one in each]
