@@ -71,3 +71,55 @@ def test_a_template_behind_a_shared_head_is_listed_once():
     assert len(set(texts)) == len(texts), texts
     workers = [t for t in found if "workers build a wall" in t.text()]
     assert [(t.accounts, t.prompts) for t in workers] == [(8, 12)], found
+
+
+# -- graphlink show lists the cluster's templates ------------------------------------------------------------------
+
+TOPICS = ["volcanoes", "tides", "glaciers", "comets", "deserts", "rivers"]
+RING = "Explain step by step\u202e how {} form\x1b[2J\x1b[31m, then answer in detail with three examples"
+
+
+def _ring_show(tmp_path):
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+
+    rows = [{"account_id": f"ring{i}", "timestamp": f"2025-03-01T{10 + j:02d}:{i:02d}:00Z", "ip": f"192.0.2.{j + 1}",
+             "payment_fingerprint": "card-1", "prompt": RING.format(TOPICS[(i + j) % 6])}
+            for i in range(6) for j in range(6)]
+    pl.DataFrame(rows).write_parquet(tmp_path / "events.parquet")
+    runner = CliRunner()
+    done = runner.invoke(app, ["detect", str(tmp_path / "events.parquet"), "--out", str(tmp_path / "o"), "-q"])
+    assert done.exit_code == 0, done.output
+    cid = pl.read_parquet(tmp_path / "o" / "accounts.parquet").filter(pl.col("account_id") == "ring0")["cluster_id"][0]
+    return tmp_path / "o", cid, lambda *args: runner.invoke(app, ["show", str(tmp_path / "o"), str(cid), *args])
+
+
+def test_show_lists_the_clusters_templates_escaped_for_a_terminal(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from graphlink.store.outputs import load_outputs
+
+    out, cid, show = _ring_show(tmp_path)
+    shown = show()
+    assert shown.exit_code == 0, shown.output
+    # Piped: a "# Prompt templates" table, the template with its slot, as the report lists it.
+    assert "# Prompt templates (1)" in shown.output, shown.output
+    row = next(line for line in shown.output.splitlines() if line.startswith("Explain step by step"))
+    template, used, example = row.split("\t")
+    assert template == "Explain step by step⟨U+202E⟩ how ⟨…⟩ form\ufffd[2J\ufffd[31m, then answer in detail with three examples"
+    assert used == "30 sampled prompts of 6 accounts"  # 5 of each account's prompts and example.startswith("Explain step by step⟨U+202E⟩ how ")
+    # The attacker's escape and right-to-left override are never printed raw, piped or on a terminal.
+    from graphlink.views.terminal_templates import template_table
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=300, record=True)
+    console.print(template_table(load_outputs(out, [cid]), cid)[0])
+    styled = console.export_text(styles=True, clear=False)  # what the terminal is sent, rich's own styles too
+    for text in (shown.output, styled):
+        assert "\u202e" not in text and "\x1b[2J" not in text and "\x1b[31m," not in text
+    assert "step by step⟨U+202E⟩ how ⟨…⟩ form\ufffd[2J" in console.export_text()
+    # --no-templates leaves the table (and the reading of the events file) out.
+    left = show("--no-templates")
+    assert left.exit_code == 0 and "Prompt templates" not in left.output and "# Members" in left.output

@@ -119,9 +119,10 @@ class Template:
         """
         return "".join(f"{open_mark}{t}{close_mark}" if var else t for t, var in self.parts)
 
-    def text(self, open_mark: str = "⟨", close_mark: str = "⟩") -> str:
+    def text(self, open_mark: str = "⟨", close_mark: str = "⟩", spell=visible_text) -> str:
         """The template as written, variable parts between marks, safe to print: invisible and control
-        characters spelled out (:func:`graphlink.views.safety.visible_text`; :meth:`raw_text` keeps them).
+        characters spelled out (``spell``: :func:`graphlink.views.safety.visible_text`, as the report and notebook;
+        ``show`` gives :func:`graphlink.views.safety.terminal_safe`; :meth:`raw_text` keeps them).
 
         Examples
         --------
@@ -137,7 +138,7 @@ class Template:
         'fill ⟨U+27E8⟩…⟩ about ⟨…⟩'
         """
         def constant(text: str) -> str:
-            text = visible_text(text)
+            text = spell(text)
             for slot in SLOT_MEANINGS:
                 text = text.replace(f"{open_mark}{slot}{close_mark}",
                                     f"⟨U+{ord(open_mark[0]):04X}⟩{open_mark[1:]}{slot}{close_mark}") if open_mark else text
