@@ -260,12 +260,16 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
             head, tail = common_prefix(word_lists), common_prefix([w[::-1] for w in word_lists])
             # A long head most followers open with (a framework's system prompt): each template written behind it.
             opens = [common_prefix([word_lists[followers.index(best)], w]) for w in word_lists]
-            shared = sorted(opens, reverse=True)[int(np.ceil(0.6 * len(opens))) - 1]
-            headed = [f for f, n in zip(followers, opens) if n >= shared]
-            key = (shared, *sorted(id(f) for f in headed))  # an example passed (below) leaves the next the same head
-            if key not in read_behind:
-                read_behind[key] = _behind_head(shingles, headed, shared, ngram, min_share, max_templates)
-            behind, sent, who = read_behind[key]
+            # The head most (60%) open with, else the one all open with: a fleet of most of them opens its own
+            # template alike too, and behind the head most share only its opening's fill followed.
+            for shared in dict.fromkeys([sorted(opens, reverse=True)[int(np.ceil(0.6 * len(opens))) - 1], head]):
+                headed = [f for f, n in zip(followers, opens) if n >= shared]
+                key = (shared, *sorted(id(f) for f in headed))  # a passed example (below) leaves the next this head
+                if key not in read_behind:
+                    read_behind[key] = _behind_head(shingles, headed, shared, ngram, min_share, max_templates)
+                behind, sent, who = read_behind[key]
+                if behind:
+                    break
             if behind:  # the head's other followers (its users' own requests) are read again: the head and ⟨…⟩
                 templates += behind
                 owners += who
@@ -363,9 +367,11 @@ def _behind_head(shingles: Sequence[str], followers: list, head: int, ngram: int
             rest.append((account, text[tokens[head][1]:]))
             full.setdefault(rest[-1][1], text)
     need = max(2, int(np.ceil(min_share * len({f[0] for f in followers}))))
-    found = [t for t in reconstruct_templates(shingles, rest, ngram=ngram, min_share=min_share, max_templates=most)
+    # Cut to ``most`` after keeping those with a passage: the users' short "User: ⟨…⟩" templates hid a fleet's.
+    found = [t for t in reconstruct_templates(shingles, rest, ngram=ngram, min_share=min_share,
+                                              max_templates=10 * most)
              if t.accounts >= need and not t.parts[0][1]
-             and sum(len(tokenise(p)) for p, variable in t.parts if not variable) >= PASSAGE_WORDS]
+             and sum(len(tokenise(p)) for p, variable in t.parts if not variable) >= PASSAGE_WORDS][:most]
     opening = [[w for w, _, _ in tok] for tok in keyed_tokens([t.parts[0][0] for t in found])]
     each = [[f for f in followers if len(f[2]) > head and [w for w, _, _ in f[2][head:head + len(o)]] == o]
             for o in opening]

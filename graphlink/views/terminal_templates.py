@@ -4,9 +4,9 @@ The same function as the report and the notebook (:func:`graphlink.views.templat
 same sample of the members' prompts, :func:`graphlink.views.templates.sample_prompts`), each template written for
 a terminal: constant text through :func:`graphlink.views.safety.terminal_safe` (control characters replaced,
 invisible and bidi characters spelled out, newlines ``⏎``), so a prompt's ANSI escape or right-to-left override
-is never printed raw, and the slots marked ``⟨…⟩``, ``⟨#⟩``, ``⟨≠⟩`` (:data:`graphlink.views.template_parts.SLOT_MEANINGS`).
-Functions here build rich renderables and return them; the CLI prints them (before session 42 ``show`` had no
-template view).
+is never printed raw, and the slots marked ``⟨…⟩``, ``⟨#⟩``, ``⟨≠⟩``
+(:data:`graphlink.views.template_parts.SLOT_MEANINGS`). Functions here build rich renderables and return them;
+the CLI prints them (before session 42 ``show`` had no template view).
 """
 
 from __future__ import annotations
