@@ -265,8 +265,9 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the cluster (row, reasons, members, evidence) as JSON on standard output.")] = False,
     quiet: QuietJsonOpt = False,
     sort_members: Annotated[str, typer.Option("--sort-members", metavar="strength|events", help="Members in order of strength (members sharing none of the cluster's behaviour -- shares 'addresses only' -- first, then weakest tie to suspected accounts first, members sharing no card or address before them: the periphery to check before a ban, in view however long the list) or events (most active first).")] = "strength",
+    templates: Annotated[bool, typer.Option("--templates/--no-templates", help="List the prompt templates the members send, as the report does (reads a sample of their prompts from the events file run.json records).")] = True,
 ) -> None:
-    """Show one cluster in the terminal: reasons, members and shared evidence.
+    """Show one cluster in the terminal: reasons, prompt templates, members and shared evidence.
 
     Evidence is grouped by kind, strongest kind first (graphlink.views.evidence).
     Tables are tab-separated rows when standard output is not a terminal.
@@ -285,6 +286,11 @@ def show(
         return
     heading, tables = cluster_tables(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values,
                                      sort=sort_members, width=out_console.width)  # narrow: fewer member columns
+    if templates:  # after the reasons (and what tied an inherited flag): the report's template view
+        from graphlink.views.terminal_templates import template_table
+
+        view, at = template_table(outputs, cluster_id), len(tables) - (members > 0) - (evidence > 0)
+        tables[at:at] = [view] if view else []
     for line in heading:
         out_console.print(line)
     for table, rows, headers in tables:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["WORDS_SLOT", "NUMBER_SLOT", "BETWEEN_SLOT", "SLOT_MEANINGS", "align_follower", "fit_follower",
+__all__ = ["SHARE", "WORDS_SLOT", "NUMBER_SLOT", "BETWEEN_SLOT", "SLOT_MEANINGS", "align_follower", "fit_follower",
            "merge_variants", "written_parts", "chain_parts", "merge_parts"]
 
 #: The slot of words that differ between prompts.
@@ -32,6 +32,10 @@ BETWEEN_SLOT = "≠"
 #: What each slot stands for, in words.
 SLOT_MEANINGS = {WORDS_SLOT: "words that vary between prompts", NUMBER_SLOT: "a number that varies between prompts",
                  BETWEEN_SLOT: "the prompts write different text here (operators, punctuation; no word)"}
+
+#: Share of a template's words another template's prompts must write to be taken in by it (:func:`merge_variants`;
+#: :func:`graphlink.views.templates.reconstruct_templates` holds its followers and examples to it too).
+SHARE = 0.6
 
 _DIGITS = re.compile(r"[0-9]+")
 _SPACE = re.compile(r"\s+")
@@ -263,7 +267,7 @@ def _holds(covered, constant: Sequence[bool]) -> bool:
     41)."""
     covered = set(covered)
     words = [k for k, fixed in enumerate(constant) if fixed]
-    return sum(k in covered for k in words) >= 0.6 * len(words)
+    return sum(k in covered for k in words) >= SHARE * len(words)
 
 
 def merge_variants(built: list[list]) -> list[list]:

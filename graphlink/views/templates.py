@@ -18,7 +18,9 @@ import polars as pl
 
 from graphlink.stages.signals.normalise import visible_head
 from graphlink.views.safety import visible_text
-from graphlink.views.template_parts import SLOT_MEANINGS, align_follower, chain_parts, merge_variants, written_parts
+from graphlink.views.template_parts import (SHARE, SLOT_MEANINGS, align_follower, chain_parts, merge_variants,
+                                            written_parts)
+from graphlink.views.template_phrases import chain_shingles, common_prefix, frequent_shingles
 from graphlink.views.tokens import join_words, keyed_tokens, tokenise
 
 __all__ = ["MAX_CHARS", "SAMPLE_ACCOUNTS", "SAMPLE_PROMPTS", "Template", "cluster_templates", "reconstruct_templates",
@@ -117,9 +119,10 @@ class Template:
         """
         return "".join(f"{open_mark}{t}{close_mark}" if var else t for t, var in self.parts)
 
-    def text(self, open_mark: str = "⟨", close_mark: str = "⟩") -> str:
+    def text(self, open_mark: str = "⟨", close_mark: str = "⟩", spell=visible_text) -> str:
         """The template as written, variable parts between marks, safe to print: invisible and control
-        characters spelled out (:func:`graphlink.views.safety.visible_text`; :meth:`raw_text` keeps them).
+        characters spelled out (``spell``: :func:`graphlink.views.safety.visible_text`, as the report and notebook;
+        ``show`` gives :func:`graphlink.views.safety.terminal_safe`; :meth:`raw_text` keeps them).
 
         Examples
         --------
@@ -135,65 +138,12 @@ class Template:
         'fill ⟨U+27E8⟩…⟩ about ⟨…⟩'
         """
         def constant(text: str) -> str:
-            text = visible_text(text)
+            text = spell(text)
             for slot in SLOT_MEANINGS:
                 text = text.replace(f"{open_mark}{slot}{close_mark}",
                                     f"⟨U+{ord(open_mark[0]):04X}⟩{open_mark[1:]}{slot}{close_mark}") if open_mark else text
             return text
         return "".join(f"{open_mark}{t}{close_mark}" if var else constant(t) for t, var in self.parts)
-
-
-def _chains(shingles: Sequence[Sequence[str]]) -> list[list[str]]:
-    """Merge shingles overlapping by all but one word into maximal word chains (deterministic)."""
-    unique = sorted({tuple(s) for s in shingles if s})
-    if not unique:
-        return []
-    by_prefix: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
-    suffixes = set()
-    for s in unique:
-        by_prefix.setdefault(s[:-1], []).append(s)
-        suffixes.add(s[1:])
-    used: set[tuple[str, ...]] = set()
-    chains = []
-    starts = [s for s in unique if s[:-1] not in suffixes] + unique  # chain heads first, then any leftover
-    for start in starts:
-        if start in used:
-            continue
-        chain = list(start)
-        used.add(start)
-        current = start
-        while True:
-            nxt = [s for s in by_prefix.get(current[1:], []) if s not in used]
-            if not nxt:
-                break
-            current = nxt[0]
-            used.add(current)
-            chain.append(current[-1])
-        chains.append(chain)
-    return sorted(chains, key=lambda c: (-len(c), c))
-
-
-def _find(words: list[str], chain: list[str]) -> int:
-    n = len(chain)
-    for i in range(len(words) - n + 1):
-        if words[i:i + n] == chain:
-            return i
-    return -1
-
-
-def _frequent_shingles(prompts: Sequence[tuple[str, str]], ngram: int, min_share: float,
-                       tokens: dict[str, list[tuple[str, int, int]]]) -> list[tuple[str, ...]]:
-    """Shingles found in the prompts of at least ``min_share`` of the sampled accounts (at least 2); ``tokens``: each
-    prompt's :func:`graphlink.views.tokens.keyed_tokens`."""
-    owners: dict[tuple[str, ...], set[str]] = {}
-    accounts = set()
-    for account, text in prompts:
-        accounts.add(account)
-        words = [w for w, _, _ in tokens[text]]
-        for i in range(len(words) - ngram + 1):
-            owners.setdefault(tuple(words[i:i + ngram]), set()).add(account)
-    need = max(2, int(np.ceil(min_share * len(accounts))))
-    return [s for s, who in owners.items() if len(who) >= need]
 
 
 def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[str, str]] | pl.DataFrame = (),
@@ -232,7 +182,10 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     are the template's words; a follower holding less than 60% of them is
     read again for a template of its own, and a word some remaining follower
     does not write where the example does is a slot: constant text is what
-    every follower writes. It is shown in the example's original spelling with the
+    every follower writes. An example less than 60% of whose template words
+    (its phrases', the common opening and ending) are constant text writes
+    another template than its followers share: it is read again, and the
+    template built from the next example. It is shown in the example's original spelling with the
     text between and around its words as the followers wrote it (numbers
     marked ``#`` where they differ: detection normalised them to ``0``;
     :func:`graphlink.views.template_parts.written_parts`); each run of other
@@ -263,8 +216,8 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     words_of = [tuple(w for w, _, _ in tokens[s]) for s in shingles if s]
     words_of = [w for w in words_of if len(w) >= 2]
     if prompts:
-        words_of += _frequent_shingles(prompts, ngram, min_share, tokens)
-    chains = _chains(words_of)
+        words_of += frequent_shingles(prompts, ngram, min_share, tokens)
+    chains = chain_shingles(words_of)
     if not chains:
         return []
     if not prompts:
@@ -285,9 +238,13 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     remaining = located
     # Built most phrases first, kept most accounts first: the cut comes after the sort, so a short template most
     # members send is not dropped for longer ones fewer send (break-it review, session 40). Bounded for long samples.
+    passed: list = []  # examples whose own template is not the one their followers share (below)
+    read_behind: dict[tuple, tuple[list, list, list]] = {}
+    owners: list[set[str]] = []  # each template's accounts
     while remaining and len(templates) + len(built) < 10 * max_templates:
         # The example: the prompt with most template phrases (ties: shorter text, then text).
-        best = min(remaining, key=lambda item: (-len(item[3]), len(item[1]), item[1]))
+        best = min([item for item in remaining if all(item is not p for p in passed)] or remaining,
+                   key=lambda item: (-len(item[3]), len(item[1]), item[1]))
         grams = set(best[3])
         # Followers: prompts at least half of whose template phrases are the example's.
         followers = [item for item in remaining if 2 * len(grams & set(item[3])) >= len(item[3])]
@@ -300,14 +257,22 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
         head = tail = 0
         if len({f[0] for f in followers}) >= 2:  # words every follower starts or ends with are template text too
             word_lists = [[w for w, _, _ in f[2]] for f in followers]
-            head, tail = _common_prefix(word_lists), _common_prefix([w[::-1] for w in word_lists])
+            head, tail = common_prefix(word_lists), common_prefix([w[::-1] for w in word_lists])
             # A long head most followers open with (a framework's system prompt): each template written behind it.
-            opens = [_common_prefix([word_lists[followers.index(best)], w]) for w in word_lists]
-            shared = sorted(opens, reverse=True)[int(np.ceil(0.6 * len(opens))) - 1]
-            headed = [f for f, n in zip(followers, opens) if n >= shared]
-            behind, sent = _behind_head(shingles, headed, shared, ngram, min_share, max_templates)
+            opens = [common_prefix([word_lists[followers.index(best)], w]) for w in word_lists]
+            # The head most (60%) open with, else the one all open with: a fleet of most of them opens its own
+            # template alike too, and behind the head most share only its opening's fill followed.
+            for shared in dict.fromkeys([sorted(opens, reverse=True)[int(np.ceil(0.6 * len(opens))) - 1], head]):
+                headed = [f for f, n in zip(followers, opens) if n >= shared]
+                key = (shared, *sorted(id(f) for f in headed))  # a passed example (below) leaves the next this head
+                if key not in read_behind:
+                    read_behind[key] = _behind_head(shingles, headed, shared, ngram, min_share, max_templates)
+                behind, sent, who = read_behind[key]
+                if behind:
+                    break
             if behind:  # the head's other followers (its users' own requests) are read again: the head and ⟨…⟩
                 templates += behind
+                owners += who
                 remaining = [item for item in remaining if all(item is not f for f in sent)]
                 continue
             spans += [(0, head), (len(best[2]) - tail, tail)]
@@ -316,7 +281,7 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
             constant[start:start + length] = True
         # Each follower's words aligned to the example's (the example first: its spacing is shown), so the text
         # around them reads as they all wrote it.
-        ordered = [best, *(f for f in followers if f is not best)]
+        ordered = ordered_all = [best, *(f for f in followers if f is not best)]
         aligned = [align_follower(best[3], f[3], sorted(grams), ngram, (len(best[2]), len(f[2])), head, tail)
                    for f in ordered]
         # Constant text is only what every follower holds: a prompt holding most of it (60%) follows the template
@@ -331,13 +296,43 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
         ordered, aligned = followers, [fm for fm, keep in zip(aligned, holds) if keep]
         for k in words:
             constant[k] = all(int(k) in fm for fm in aligned)
+        # The example belongs to the template whose words it shares most, as a template is merged into another only
+        # when most (60%) of its words are the other's (merge_variants): when the constant text is less of the
+        # example's template words (its phrases', the common opening and ending), its followers' template is
+        # built from another example and it is read again ("⟨…⟩ please answer now quickly" took in the three
+        # "Translate ...: ⟨…⟩ please answer now quickly" prompts whose example was one of theirs; break-it review,
+        # session 41).
+        own = constant.copy()
+        for start, length in [*spans, *((i, ngram) for i in best[3].values())]:
+            own[start:start + length] = True
+        if constant.sum() < SHARE * own.sum() and len(passed) < len(remaining) - 1:
+            passed += [f for f in ordered_all if f[3].keys() == best[3].keys()]  # the same example again: passed too
+            continue
+        passed = []
         built.append([best, ordered, aligned, constant.tolist()])
         remaining = [item for item in remaining if all(item is not f for f in followers)]
     for best, ordered, aligned, constant in merge_variants(built):
         templates.append(Template(parts=written_parts(best[1], best[2], constant,
                                                       [(f[1], f[2], fm) for f, fm in zip(ordered, aligned)]),
                                   example=best[1], prompts=len(ordered), accounts=len({f[0] for f in ordered})))
+        owners.append({f[0] for f in ordered})
+    templates = _each_once(templates, owners)
     return sorted(templates, key=lambda t: (-t.accounts, -t.prompts, t.raw_text()))[:max_templates]
+
+
+def _each_once(templates: list[Template], owners: list[set[str]]) -> list[Template]:
+    """Templates reading alike (the same parts) listed once, their prompts and accounts (``owners``) together: a
+    template found behind a shared head and the same template built from prompts the head's reading did not take
+    were listed twice ("<head> If ⟨#⟩ workers build a wall ... ⟨…⟩", 8 and 4 accounts)."""
+    once: dict[str, tuple[Template, set[str]]] = {}
+    for t, who in zip(templates, owners):
+        if t.raw_text() in once:
+            kept, accounts = once[t.raw_text()]
+            big = kept if kept.prompts >= t.prompts else t
+            t, who = Template(parts=big.parts, example=big.raw_example, prompts=kept.prompts + t.prompts,
+                              accounts=len(accounts | who)), accounts | who
+        once[t.raw_text()] = (t, who)
+    return [t for t, _ in once.values()]
 
 
 #: Words a template's followers must all open with for the rest to be read as templates of their own: a shared head
@@ -350,43 +345,40 @@ PASSAGE_WORDS = 12
 
 
 def _behind_head(shingles: Sequence[str], followers: list, head: int, ngram: int, min_share: float,
-                 most: int) -> tuple[list[Template], list]:
+                 most: int) -> tuple[list[Template], list, list[set[str]]]:
     """The templates written behind a head of ``head`` words all ``followers`` open with, the head in front of
-    each, and the followers sending one of them (``[], []`` when the head is short or no template follows it
-    directly: then ``head ⟨…⟩`` says it all).
+    each, the followers sending one of them and each template's accounts (``[], [], []`` when the head is short or
+    no template follows it directly: then ``head ⟨…⟩`` says it all).
 
     Behind a framework's system prompt every fleet writes its own template; read as one template, the head
     makes every prompt a follower and each fleet's template varies (``⟨…⟩``). So the text after the head is
     read as prompts of their own, and each template found there that opens right where the head ends and
-    holds a passage (:data:`PASSAGE_WORDS` constant words or more), sent by two accounts or more, is shown
-    after the head. A template's own fill after a long constant opening is no such template: it opens with
-    the fill's own words."""
+    holds a passage (:data:`PASSAGE_WORDS` constant words or more), sent by as large a share of the head's
+    accounts as template text needs (``min_share``, two accounts or more), is shown after the head: a question a few
+    of the head's users happen to share is their own request, not a template of its own (the head was listed twice,
+    ``head ⟨…⟩`` and, for 2 of its 20 accounts, ``head If ⟨#⟩ workers build a wall ...``). A template's own fill
+    after a long constant opening is no such template: it opens with the fill's own words."""
     if head < SHARED_HEAD_WORDS or most <= 0:
-        return [], []
+        return [], [], []
     full: dict[str, str] = {}
     rest = []
     for account, text, tokens, _ in followers:
         if len(tokens) > head:
             rest.append((account, text[tokens[head][1]:]))
             full.setdefault(rest[-1][1], text)
-    found = [t for t in reconstruct_templates(shingles, rest, ngram=ngram, min_share=min_share, max_templates=most)
-             if t.accounts >= 2 and not t.parts[0][1]
-             and sum(len(tokenise(p)) for p, variable in t.parts if not variable) >= PASSAGE_WORDS]
+    need = max(2, int(np.ceil(min_share * len({f[0] for f in followers}))))
+    # Cut to ``most`` after keeping those with a passage: the users' short "User: ⟨…⟩" templates hid a fleet's.
+    found = [t for t in reconstruct_templates(shingles, rest, ngram=ngram, min_share=min_share,
+                                              max_templates=10 * most)
+             if t.accounts >= need and not t.parts[0][1]
+             and sum(len(tokenise(p)) for p, variable in t.parts if not variable) >= PASSAGE_WORDS][:most]
     opening = [[w for w, _, _ in tok] for tok in keyed_tokens([t.parts[0][0] for t in found])]
-    sent = [f for f in followers if len(f[2]) > head
-            and any([w for w, _, _ in f[2][head:head + len(o)]] == o for o in opening)]
+    each = [[f for f in followers if len(f[2]) > head and [w for w, _, _ in f[2][head:head + len(o)]] == o]
+            for o in opening]
+    sent = list({id(f): f for one in each for f in one}.values())
     same = {k: k for k in range(head)}
     cut = [(text[:tokens[head][1] if len(tokens) > head else len(text)], tokens[:head], same)
            for _, text, tokens, _ in followers]
     parts = written_parts(cut[0][0], cut[0][1], [True] * head, cut)
     return [Template(parts=parts + t.parts, example=full.get(t.raw_example or ""), prompts=t.prompts,
-                     accounts=t.accounts) for t in found], sent
-
-
-def _common_prefix(word_lists: list[list[str]]) -> int:
-    """Length of the longest common prefix of word lists."""
-    shortest = min(len(w) for w in word_lists)
-    for i in range(shortest):
-        if len({w[i] for w in word_lists}) > 1:
-            return i
-    return shortest
+                     accounts=t.accounts) for t in found], sent, [{f[0] for f in one} for one in each]

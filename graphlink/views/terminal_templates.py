@@ -1,0 +1,96 @@
+"""``graphlink show``'s template view: the prompt templates a cluster's members send, as the report lists them.
+
+The same function as the report and the notebook (:func:`graphlink.views.templates.cluster_templates`, on the
+same sample of the members' prompts, :func:`graphlink.views.templates.sample_prompts`), each template written for
+a terminal: constant text through :func:`graphlink.views.safety.terminal_safe` (control characters replaced,
+invisible and bidi characters spelled out, newlines ``⏎``), so a prompt's ANSI escape or right-to-left override
+is never printed raw, and the slots marked ``⟨…⟩``, ``⟨#⟩``, ``⟨≠⟩``
+(:data:`graphlink.views.template_parts.SLOT_MEANINGS`). Functions here build rich renderables and return them;
+the CLI prints them (before session 42 ``show`` had no template view).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from rich.table import Table
+from rich.text import Text
+
+from graphlink.store.folder import Outputs
+from graphlink.views.safety import terminal_safe
+from graphlink.views.template_parts import SLOT_MEANINGS
+from graphlink.views.templates import Template, cluster_templates, sample_prompts
+from graphlink.views.words import plural
+
+__all__ = ["TEMPLATE_HEADERS", "cluster_prompt_sample", "template_table", "terminal_template"]
+
+#: Columns of ``show``'s template table (piped: tab-separated under these headers).
+TEMPLATE_HEADERS = ["template", "used by", "example"]
+#: Characters of an example prompt shown.
+EXAMPLE_CHARS = 160
+
+
+def terminal_template(template: Template) -> str:
+    """A template's text for a terminal: constant text escaped (:func:`graphlink.views.safety.terminal_safe`),
+    slots between ``⟨ ⟩``; a prompt's own slot marks are spelled (:meth:`Template.text`).
+
+    Examples
+    --------
+    >>> terminal_template(Template([("say\\x1b[2J ", False), ("…", True), ("\\u202e!", False)]))
+    'say\\ufffd[2J ⟨…⟩⟨U+202E⟩!'
+    """
+    return template.text(spell=terminal_safe)
+
+
+def cluster_prompt_sample(outputs: Outputs, cluster_id: int) -> tuple[pl.DataFrame | None, str]:
+    """``account_id, prompt``: the sample of the cluster's members' prompts the report reads
+    (:func:`graphlink.views.templates.sample_prompts`), from the events file ``run.json`` records, and a note when
+    there is none (the events file gone, unreadable, or the output redacted: as the report, no example prompts)."""
+    from graphlink.config import build_config
+    from graphlink.errors import GraphlinkError
+    from graphlink.stages.ingest import scan_events
+    from graphlink.store.outputs import events_file
+
+    if outputs.redaction:
+        return None, "example prompts are left out of a redacted view (templates from the shared phrases only)"
+    recorded, path = events_file(outputs.run)
+    if path is None:
+        return None, (f"the events file {terminal_safe(recorded)} recorded in run.json is not there: templates from "
+                      "the shared phrases only" if recorded and not recorded.startswith("<") else
+                      "the events were not read from a file: templates from the shared phrases only")
+    try:
+        lf = scan_events(path, build_config(parameters=outputs.run.get("parameters") or {}).ingest)
+        if "prompt" not in lf.collect_schema():
+            return None, ""
+        members = outputs.members(cluster_id).select("account_id", pl.lit(cluster_id).alias("cluster_id"))
+        return sample_prompts(lf, members), ""
+    except (GraphlinkError, pl.exceptions.PolarsError, OSError, TypeError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, f"the events file could not be read back ({terminal_safe(first, limit=200)})"
+
+
+def template_table(outputs: Outputs, cluster_id: int) -> tuple[Table, list[list], list[str]] | None:
+    """``show``'s template view: (rich table, plain rows, headers) of the cluster's prompt templates, most accounts
+    first, each with how many sampled prompts and accounts follow it and an example; ``None`` when the cluster has
+    no prompt template (no prompt evidence, no prompts in the log)."""
+    sample, note = cluster_prompt_sample(outputs, cluster_id)
+    members = outputs.members(cluster_id)["account_id"]
+    templates = cluster_templates(outputs.cluster_evidence(cluster_id), sample, members)
+    if not templates:
+        return None
+    table = Table(title=f"Prompt templates ({len(templates)})", title_justify="left", caption_justify="left")
+    for name in TEMPLATE_HEADERS:
+        table.add_column(name, overflow="fold", justify="right" if name == "used by" else "left")
+    rows = []
+    for t in templates:
+        used = (f"{plural(t.prompts, 'sampled prompt')} of {plural(t.accounts, 'account')}" if t.accounts
+                else "the shared phrases")
+        example = terminal_safe(t.raw_example, limit=EXAMPLE_CHARS) if t.raw_example else ""
+        rows.append([terminal_template(t), used, example])
+        text = Text()
+        for part, variable in t.parts:  # slots set apart from the text typed around them
+            text.append(f"⟨{part}⟩", style="bold cyan") if variable else text.append(terminal_template(
+                Template([(part, False)])))
+        table.add_row(text, used, Text(example, style="dim"))
+    slots = "; ".join(f"⟨{slot}⟩ {meaning}" for slot, meaning in SLOT_MEANINGS.items())
+    table.caption = Text("; ".join(x for x in (slots, note) if x))  # plain text, never markup
+    return table, rows, list(TEMPLATE_HEADERS)
