@@ -5,7 +5,10 @@ reads "you are an expert", as a model reads it), but not in a template whose let
 upper case at random ("meTicuLous" is "meticulous" to a model). Case alone cannot tell the two apart; the log can:
 a word flipped at random is written whole, in some case, in other prompts (with 10 % of letters flipped a
 10-letter word is untouched in a third of the copies), where a CamelCase run joined ("youareanexpert") is not a word
-anyone writes. So a CamelCase token is read whole when its lower-case form is a word of the texts compared, and
+anyone writes. Nor does CamelCase move: it marks a word's boundaries at the same places in every copy, where random
+case marks one word at different places in different copies (even when no copy writes it whole, as an operator
+putting one capital inside every word of a template of rare words makes sure). So a CamelCase token is read whole when
+its lower-case form is a word of the texts compared or is marked at more than one set of places, and
 split at each boundary otherwise (break-it review, session 41: 10 % random case flips in a 12-account ring's
 template cut its template share from 1.0 to 0.42 and unflagged it, because every split cut a word in two).
 
@@ -32,15 +35,17 @@ def read_camel(texts: pl.DataFrame, column: str = "norm") -> pl.DataFrame:
 
     A token (space-separated) holding marks is read as one word, its marks removed, when that word stands alone
     somewhere in ``column`` (the vocabulary is the texts given: detect's sampled prompts, or the prompts ``match``
-    reads); otherwise each mark becomes a space, as :func:`~graphlink.stages.signals.normalise.normalise_prompt`
+    reads) or when the texts mark it at more than one set of places (random case: CamelCase marks a word's
+    boundaries alike in every text); otherwise each mark becomes a space, as :func:`~graphlink.stages.signals.normalise.normalise_prompt`
     splits every boundary. Rows, their order and the other columns are kept.
 
     Examples
     --------
     >>> m = MARK
-    >>> t = pl.DataFrame({"norm": [f"a me{m}ticulous tutor", "a meticulous tutor", f"you{m}are{m}an expert"]})
+    >>> t = pl.DataFrame({"norm": [f"a me{m}ticulous tutor", "a meticulous tutor", f"you{m}are{m}an expert",
+    ...                            f"zor{m}blax", f"zorbl{m}ax"]})
     >>> read_camel(t)["norm"].to_list()
-    ['a meticulous tutor', 'a meticulous tutor', 'you are an expert']
+    ['a meticulous tutor', 'a meticulous tutor', 'you are an expert', 'zorblax', 'zorblax']
     """
     text = pl.col(column)
     rows = texts.select(text.str.contains(MARK, literal=True).fill_null(False).arg_true())[column]
@@ -59,7 +64,12 @@ def read_camel(texts: pl.DataFrame, column: str = "norm") -> pl.DataFrame:
         anywhere = text.str.contains_any(words.to_list())
     written = (texts.lazy().filter(anywhere).select(text.str.split(" ").alias("w"))
                .explode("w").filter(pl.col("w").is_in(words.implode())).unique().collect())
-    whole = tokens.join(written, left_on="word", right_on="w", how="semi")
+    # A word the texts mark at different places is random case too, whether or not any text writes it whole: CamelCase
+    # puts its boundaries where the words meet, the same in every copy, and copies whose capitals fall at random
+    # (one inside every word, no copy writing a word whole) otherwise split each differently (break-it review,
+    # session 42: a 12-account ring so writing a template of rare words fell from template share 1.0 to 0.12).
+    varied = tokens.group_by("word").len().filter(pl.col("len") > 1)  # (distinct tokens of a word: distinct marks)
+    whole = tokens.filter(pl.col("word").is_in(written["w"].implode()) | pl.col("word").is_in(varied["word"].implode()))
     resolved = pl.col(column)
     if whole.height:
         # Whole tokens only: each space doubled and the text padded, so every token has its own spaces around it.
