@@ -4,10 +4,12 @@ import random
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 import graphlink
 from graphlink.stages.signals.camel import MARK, read_camel
 from graphlink.stages.signals.normalise import normalise_prompt
+from test_break_match16 import day_two, known_run, templated
 
 FIXTURES = Path(graphlink.__file__).resolve().parents[1] / "fixtures"
 # Words no prompt of the fixture log writes: no copy need write them whole for the ring to hide them.
@@ -60,3 +62,13 @@ def test_a_ring_putting_one_capital_inside_every_word_of_a_rare_template_stays_t
     # 53e46b0: template share 0.12, not flagged (no copy writes a word whole, so each copy split differently)
     assert row["template_share"] >= 0.9
     assert row["flagged"]
+
+
+@pytest.mark.parametrize("concentration", [None, 0.6])  # detect's index; templates.parquet counted again
+def test_match_finds_ring_newcomers_whose_capitals_never_leave_a_word_of_the_template_whole(tmp_path, concentration):
+    known, ring = known_run(tmp_path / "known", templated)
+    log = day_two("cap", lambda rng: _one_capital_inside_each_word(templated(rng), rng))
+    # every copy writes "bY", "oF" (one place for a capital inside a 2-letter word): the new log alone writes no
+    # "by", so read "b y" where detect read "by". 53e46b0: 0 of 10 matched
+    more = {} if concentration is None else {"min_concentration": concentration}
+    assert graphlink.match(known, log, **more).matches["cluster_id"].to_list() == [ring] * 10

@@ -30,13 +30,15 @@ _META = frozenset("\\.+*?()|[]{}^$#&-~ ")
 _REGEX_WORDS = 256
 
 
-def read_camel(texts: pl.DataFrame, column: str = "norm") -> pl.DataFrame:
+def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series | None = None) -> pl.DataFrame:
     """``texts`` with the CamelCase marks (:data:`MARK`) of ``column`` resolved against the words of ``column``.
 
     A token (space-separated) holding marks is read as one word, its marks removed, when that word stands alone
     somewhere in ``column`` (the vocabulary is the texts given: detect's sampled prompts, or the prompts ``match``
     reads) or when the texts mark it at more than one set of places (random case: CamelCase marks a word's
-    boundaries alike in every text); otherwise each mark becomes a space, as :func:`~graphlink.stages.signals.normalise.normalise_prompt`
+    boundaries alike in every text) or is one of ``vocabulary`` (words read elsewhere, as they were read there:
+    ``match`` reads a few accounts' prompts against the known templates' words, which detect read against its whole
+    sample); otherwise each mark becomes a space, as :func:`~graphlink.stages.signals.normalise.normalise_prompt`
     splits every boundary. Rows, their order and the other columns are kept.
 
     Examples
@@ -69,7 +71,9 @@ def read_camel(texts: pl.DataFrame, column: str = "norm") -> pl.DataFrame:
     # (one inside every word, no copy writing a word whole) otherwise split each differently (break-it review,
     # session 42: a 12-account ring so writing a template of rare words fell from template share 1.0 to 0.12).
     varied = tokens.group_by("word").len().filter(pl.col("len") > 1)  # (distinct tokens of a word: distinct marks)
-    whole = tokens.filter(pl.col("word").is_in(written["w"].implode()) | pl.col("word").is_in(varied["word"].implode()))
+    known = pl.Series("w", [], pl.String) if vocabulary is None else vocabulary.cast(pl.String)
+    whole = tokens.filter(pl.col("word").is_in(written["w"].implode()) | pl.col("word").is_in(varied["word"].implode())
+                          | pl.col("word").is_in(known.implode()))
     resolved = pl.col(column)
     if whole.height:
         # Whole tokens only: each space doubled and the text padded, so every token has its own spaces around it.
