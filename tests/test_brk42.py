@@ -1,6 +1,7 @@
 """Break-it review of session 42's CamelCase reading (graphlink.stages.signals.camel.read_camel)."""
 import datetime as dt
 import random
+import time
 from pathlib import Path
 
 import polars as pl
@@ -72,3 +73,26 @@ def test_match_finds_ring_newcomers_whose_capitals_never_leave_a_word_of_the_tem
     # "by", so read "b y" where detect read "by". 53e46b0: 0 of 10 matched
     more = {} if concentration is None else {"min_concentration": concentration}
     assert graphlink.match(known, log, **more).matches["cluster_id"].to_list() == [ring] * 10
+
+
+def _long_camel(rng: random.Random) -> str:
+    letters = "".join(rng.choice("abcdefghij") for _ in range(1200))
+    return letters[:600] + letters[600].upper() + letters[601:] + " please summarise"
+
+
+def test_detect_reads_a_log_whose_prompts_open_with_long_camelcase_tokens():
+    # 200 distinct 1,200-letter tokens with a capital inside, within the prompt heads detect reads (1,536 characters).
+    # 53e46b0: polars refused the pre-filter's regex of their joined words (past 10 MB) and detect raised
+    world = _ring_world(_long_camel, accounts=40, each=5)
+    result = graphlink.detect(world)
+    assert result.accounts.filter(pl.col("account_id").str.starts_with("case_ring_")).height == 40
+
+
+def test_read_camel_costs_little_on_pathological_tokens():
+    rng = random.Random(5)
+    long = ["".join(rng.choice("abcdefgh") for _ in range(100_000)) for _ in range(100)]
+    texts = [w[:500] + MARK + w[500:] for w in long] + [MARK.join(["ab"] * 50_000)]
+    start = time.perf_counter()
+    out = read_camel(pl.DataFrame({"norm": texts}))["norm"].to_list()
+    assert out[0] == long[0][:500] + " " + long[0][500:] and out[-1] == " ".join(["ab"] * 50_000)
+    assert time.perf_counter() - start < 10  # 53e46b0: raised (regex past 10 MB)
