@@ -96,3 +96,10 @@ def test_read_camel_costs_little_on_pathological_tokens():
     out = read_camel(pl.DataFrame({"norm": texts}))["norm"].to_list()
     assert out[0] == long[0][:500] + " " + long[0][500:] and out[-1] == " ".join(["ab"] * 50_000)
     assert time.perf_counter() - start < 10  # 53e46b0: raised (regex past 10 MB)
+
+
+def test_greek_written_in_capitals_reads_as_in_lower_case_final_sigma_too():
+    texts = ["λόγος και πράξη οδός", "ΛΟΓΟΣ ΚΑΙ ΠΡΑΞΗ ΟΔΟΣ", "λόγοΣ καΙ πράξΗ οδόΣ"]
+    # 39e29b3 and 53e46b0: "λoyoσ" (final sigma folded to σ) against "λoyoo" (Σ and σ fold to the look-alike "o")
+    assert len(set(_read(texts))) == 1
+    assert len(set(pl.DataFrame({"p": texts[:2]}).select(normalise_prompt(pl.col("p")))["p"])) == 1
