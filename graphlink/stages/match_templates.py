@@ -42,7 +42,7 @@ from graphlink.stages.signals.normalise import ascii_lower, ascii_words, is_asci
 from graphlink.stages.signals.prompt import head_text
 from graphlink.stages.signals.shared_heads import read_past_shared_heads, spans_cut
 
-__all__ = ["MAX_PUBLIC_SHARE", "MIN_TEMPLATE_SHINGLES", "RUN_GAP", "TEMPLATE_GOES_ON", "TEMPLATE_WEIGHT", "head_context", "known_templates", "prompt_shingles", "template_hits",
+__all__ = ["MAX_PUBLIC_SHARE", "MIN_TEMPLATE_SHINGLES", "RUN_GAP", "TEMPLATE_GOES_ON", "TEMPLATE_WEIGHT", "head_context", "known_templates", "known_words", "prompt_shingles", "template_hits",
            "in_doubt", "with_templates", "doubt_reader", "sent_and_neighbours"]
 
 #: An account sends a campaign's templates when at least this many distinct counted shingles of the
@@ -125,6 +125,22 @@ def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFr
         "cluster_id", "value", "members", "df", "concentration")
 
 
+def known_words(templates: pl.DataFrame | pl.LazyFrame, n_accounts: int, index: pl.DataFrame | None = None,
+                max_share: float = MAX_TEMPLATE_SHARE) -> pl.Series:
+    """``word``: the distinct words of the shingles :func:`known_templates` reads (``index``, detect's
+    ``match_templates.parquet``, when given: its ``value``), as detect read them: the vocabulary a new log's
+    CamelCase is read against besides its own prompts (:func:`prompt_shingles`). A newcomer flipping its letters'
+    case writes no word whole, where detect's sample wrote them whole or flipped at other places (break-it review,
+    session 42: 10 newcomers writing "bY" and "oF" in every copy of a known ring's template were matched 0 of 10).
+    """
+    if index is not None:
+        values = index.select(pl.col("value").cast(pl.String))
+    else:
+        shingles = templates.lazy().filter(pl.col("df") <= max_share * n_accounts).select("shingle").unique().collect()
+        values = words_of(shingles, "shingle", camel=False).select("value")
+    return values.select(pl.col("value").str.split(" ").explode().unique().alias("word"))["word"]
+
+
 def head_words(shingle: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
     """A normalised shingle without its last word (the words a shingle going on from it begins with)."""
     return shingle.str.replace(r" [^ ]*$", "")
@@ -135,21 +151,21 @@ def tail_words(shingle: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
     return shingle.str.replace(r"^[^ ]* ", "")
 
 
-def words_of(frame: pl.DataFrame, column: str, camel: bool = True) -> pl.DataFrame:
+def words_of(frame: pl.DataFrame, column: str, camel: bool = True, vocabulary: pl.Series | None = None) -> pl.DataFrame:
     """``frame`` with ``value``, ``column`` normalised (:func:`normalise_prompt`; ``camel``: CamelCase read against
-    the frame's own words, :func:`graphlink.stages.signals.camel.read_camel`, as detect reads its sample; else split
-    at every boundary, as detect's quotes of a shingle normalise to its words), rows reordered.
+    the frame's own words and ``vocabulary``, :func:`graphlink.stages.signals.camel.read_camel`, as detect reads its
+    sample; else split at every boundary, as detect's quotes of a shingle normalise to its words), rows reordered.
 
     ASCII texts need none of the Unicode steps (as in detect's sampler): the same words, 10x faster.
     """
     plain, mark = is_ascii(pl.col(column)), MARK if camel else " "
     words = pl.concat([frame.filter(plain).with_columns(ascii_words(ascii_lower(pl.col(column), mark)).alias("value")),
                        frame.filter(~plain).with_columns(normalise_prompt(pl.col(column), mark).alias("value"))])
-    return read_camel(words, "value") if camel else words
+    return read_camel(words, "value", vocabulary) if camel else words
 
 
 def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_prompts: int,
-                    context: pl.DataFrame | None = None) -> pl.DataFrame:
+                    context: pl.DataFrame | None = None, vocabulary: pl.Series | None = None) -> pl.DataFrame:
     """``account_id, text, pos, value``: the normalised word ``ngram``-grams of each account's prompts (repeats kept).
 
     At most ``max_prompts`` distinct prompts per account (the smallest hashes, as detect samples),
@@ -157,6 +173,8 @@ def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_promp
     (:func:`graphlink.stages.signals.shared_heads.read_past_shared_heads`; ``context``: other accounts' prompts,
     ``account_id, prompt``, that only help judge the heads, as the rest of the log does in detect); ``text``
     numbers the prompts, ``pos`` the shingles (the next shingle of a prompt is at ``pos + 1``; never so across prompts).
+    CamelCase is read against the prompts' words and ``vocabulary`` (:func:`known_words`: detect read its whole
+    sample's, and a few accounts' prompts alone may write no word whole).
 
     Examples
     --------
@@ -171,7 +189,7 @@ def prompt_shingles(prompts: pl.DataFrame, ngram: int, max_words: int, max_promp
               .with_columns(pl.col("prompt").hash(0).alias("h")).sort("account_id", "h")
               .group_by("account_id", maintain_order=True).head(max_prompts)
               .select("account_id", "own", head_text(max_words).alias("prompt")))
-    texts = words_of(sample, "prompt").select("account_id", "own", pl.col("value").str.strip_chars(" ").alias("norm"))
+    texts = words_of(sample, "prompt", vocabulary=vocabulary).select("account_id", "own", pl.col("value").str.strip_chars(" ").alias("norm"))
     # The words detect reads of each text: a long prompt opening with a head other accounts' long prompts share
     # is read past it, with detect's function (graphlink.stages.signals.shared_heads).
     texts = texts.with_columns(pl.col("norm").hash(0).alias("text_hash"))
@@ -303,12 +321,16 @@ def doubt_reader(events: pl.LazyFrame, templates: pl.DataFrame | pl.LazyFrame, c
     run's ``n_accounts`` accounts (:func:`known_templates`), or with ``index``, those prepared at
     ``min_concentration`` by detect (``match_templates.parquet``, :func:`sent_and_neighbours`).
     """
+    vocabulary: list[pl.Series] = []  # (read once, on the first accounts in doubt)
+
     def read(accounts: pl.Series) -> pl.DataFrame:
+        if not vocabulary:
+            vocabulary.append(known_words(templates, n_accounts, index))
         campaign_of = clusters.select("cluster_id", pl.coalesce("campaign_id", -pl.col("cluster_id")).alias("_campaign"))
         ids = accounts.cast(pl.String).implode()
         prompts = events.filter(pl.col("account_id").is_in(ids)).select("account_id", "prompt").collect()
         shingles = prompt_shingles(prompts, signals.ngram, signals.max_words_per_prompt, signals.max_prompts_per_account,
-                                   head_context(events, prompts, ids, signals.max_words_per_prompt))
+                                   head_context(events, prompts, ids, signals.max_words_per_prompt), vocabulary[0])
         known = (sent_and_neighbours(index, shingles) if index is not None else
                  known_templates(templates, clusters.select("cluster_id", "campaign_id"), n_accounts, min_concentration,
                                  sent=shingles))

@@ -98,8 +98,11 @@ def confusable_table() -> tuple[tuple[list[str], list[str]], tuple[list[str], li
         low = char.lower()
         if len(low) == 1 and not low.isascii() and low not in exact:
             after.setdefault(low, target)
+    # The folded form's letters are look-alikes like any others: final sigma "ς" folds to "σ", which reads "o" as "σ"
+    # and "Σ" do (it stayed "σ", so an all-caps copy of a Greek template read every word ending in sigma apart from
+    # the lower-case copies: "ΟΔΟΣ" "oδoo", "οδος" "oδoσ"; break-it review, session 42).
     for char, target in casefold_table().items():
-        after.setdefault(char, target)
+        after.setdefault(char, "".join(exact.get(c, c) for c in target))
     before_keys, after_keys = sorted(exact), sorted(after)
     return (before_keys, [exact[k] for k in before_keys]), (after_keys, [after[k] for k in after_keys])
 
