@@ -153,3 +153,34 @@ def test_ids_differing_only_in_control_characters_export_apart_and_are_found_aga
     listed.write_text("account_id\n" + "\n".join(c for c in cells if "U+" in c) + "\n", encoding="utf-8")
     found = graphlink.match(out, listed).matches
     assert sorted(found["account_id"].to_list()) == sorted(ids[:2]) and found["cluster_id"].null_count() == 0
+
+
+FIVE = ["You are a meticulous tutor. Reason through the following problem step by step before you answer. Problem: {}",
+        "Act as a strict grader of student essays and list every flaw you can find in the essay below. Essay: {}",
+        "Translate the passage below into formal French, keeping every technical term exactly as written. Passage: {}",
+        "Summarise the following article in five bullet points for a busy executive reader. Article: {}",
+        "Write unit tests in Python for the function below, covering every edge case you can think of. Code: {}"]
+
+
+def test_show_and_the_notebook_say_when_a_cluster_has_more_templates_than_listed(tmp_path):
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+
+    rng = random.Random(5)
+    background = pl.read_parquet(FIXTURES / "events.parquet")
+    t0 = dt.datetime(2025, 1, 8, tzinfo=dt.timezone.utc)
+    rows = [dict(account_id=f"five_{k:02d}", timestamp=t0 + dt.timedelta(minutes=rng.randint(0, 5000)),
+                 ip=f"10.9.0.{rng.randint(1, 4)}", payment_fingerprint=f"pf_five_{k // 4}",
+                 prompt=template.format(" ".join(rng.choice(["cats", "tides", "jazz", "entropy", "monads", "rust"])
+                                                 for _ in range(4))), user_agent="custom-agent/1")
+            for k in range(12) for template in FIVE]
+    pl.concat([background, pl.DataFrame(rows, schema=background.schema)]).write_parquet(tmp_path / "events.parquet")
+    out = graphlink.detect(tmp_path / "events.parquet").save(tmp_path / "out")  # (the views read the prompts back)
+    accounts = pl.read_parquet(out / "accounts.parquet").filter(pl.col("account_id").str.starts_with("five_"))
+    cluster = int(accounts["cluster_id"].mode()[0])
+    assert len(graphlink.load(out).cluster(cluster).templates(max_templates=10)) >= 4
+    shown = CliRunner().invoke(app, ["show", str(out), str(cluster)])
+    assert shown.exit_code == 0, shown.output
+    # 39e29b3 had no template view in show; tv42's listed 3 of 5 under "Prompt templates (3)", saying nothing of the rest
+    assert "more not listed" in shown.output

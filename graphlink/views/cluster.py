@@ -349,8 +349,9 @@ class ClusterView:
 
         return describe_schedule(self._timestamps())
 
-    def templates(self, accounts: int = 20, prompts_per_account: int = 5):
-        """The prompt templates of the cluster, each once, variable parts marked, with an example prompt.
+    def templates(self, accounts: int = 20, prompts_per_account: int = 5, max_templates: int = 3):
+        """The prompt templates of the cluster, each once, variable parts marked, with an example prompt; at most
+        ``max_templates``, most accounts first (the report and ``show`` list 3 and say when there are more).
 
         Built from the cluster's shared prompt shingles and, when the events
         are available, a sample of its members' prompts: the report's template view
@@ -372,7 +373,7 @@ class ClusterView:
                                         accounts=accounts, prompts_per_account=prompts_per_account)
         except GraphlinkError:
             pass  # in-memory or moved events: shingles only
-        return cluster_templates(self.evidence, sample)
+        return cluster_templates(self.evidence, sample, max_templates=max_templates)
 
     def export(self, out_dir: str | Path, bom: bool = False) -> dict[str, Path]:
         """Write the cluster's case file and its members, evidence and affiliations as CSV.

@@ -23,7 +23,7 @@ from graphlink.views.template_parts import (SHARE, SLOT_MEANINGS, align_follower
 from graphlink.views.template_phrases import chain_shingles, common_prefix, frequent_shingles
 from graphlink.views.tokens import join_words, keyed_tokens, tokenise
 
-__all__ = ["MAX_CHARS", "SAMPLE_ACCOUNTS", "SAMPLE_PROMPTS", "Template", "cluster_templates", "reconstruct_templates",
+__all__ = ["MAX_CHARS", "SAMPLE_ACCOUNTS", "SAMPLE_PROMPTS", "TEMPLATES_LISTED", "Template", "cluster_templates", "reconstruct_templates",
            "sample_prompts", "tokenise", "join_words"]
 
 #: Members of a cluster whose prompts are sampled (the first by account id).
@@ -53,14 +53,19 @@ def sample_prompts(events: pl.LazyFrame, members: pl.DataFrame, *, accounts: int
             .head(prompts_per_account).sort("account_id", "prompt"))
 
 
+#: Templates the report and ``show`` list per cluster, most accounts first; when there are more, they say so.
+TEMPLATES_LISTED = 3
+
+
 def cluster_templates(evidence: pl.DataFrame, prompts: pl.DataFrame | None = None,
-                      members: pl.Series | None = None) -> list[Template]:
+                      members: pl.Series | None = None, max_templates: int = TEMPLATES_LISTED) -> list[Template]:
     """The templates of one cluster from its evidence rows (``kind, value``: its ``prompt`` values) and, when
-    given, :func:`sample_prompts` (filtered to ``members``, its account ids, when given)."""
+    given, :func:`sample_prompts` (filtered to ``members``, its account ids, when given); at most ``max_templates``,
+    most accounts first (the report and ``show`` ask for one more than they list, to say that more were left out)."""
     shingles = evidence.filter(pl.col("kind") == "prompt")["value"].to_list()
     if prompts is not None and members is not None:
         prompts = prompts.filter(pl.col("account_id").is_in(members.implode()))
-    return reconstruct_templates(shingles, prompts if prompts is not None else ())
+    return reconstruct_templates(shingles, prompts if prompts is not None else (), max_templates=max_templates)
 
 
 # --------------------------------------------------------------------------- prompt templates

@@ -18,7 +18,7 @@ from rich.text import Text
 from graphlink.store.folder import Outputs
 from graphlink.views.safety import terminal_safe
 from graphlink.views.template_parts import SLOT_MEANINGS
-from graphlink.views.templates import Template, cluster_templates, sample_prompts
+from graphlink.views.templates import TEMPLATES_LISTED, Template, cluster_templates, sample_prompts
 from graphlink.views.words import plural
 
 __all__ = ["TEMPLATE_HEADERS", "cluster_prompt_sample", "template_table", "terminal_template"]
@@ -74,10 +74,14 @@ def template_table(outputs: Outputs, cluster_id: int) -> tuple[Table, list[list]
     no prompt template (no prompt evidence, no prompts in the log)."""
     sample, note = cluster_prompt_sample(outputs, cluster_id)
     members = outputs.members(cluster_id)["account_id"]
-    templates = cluster_templates(outputs.cluster_evidence(cluster_id), sample, members)
+    templates = cluster_templates(outputs.cluster_evidence(cluster_id), sample, members, TEMPLATES_LISTED + 1)
     if not templates:
         return None
-    table = Table(title=f"Prompt templates ({len(templates)})", title_justify="left", caption_justify="left")
+    more = len(templates) > TEMPLATES_LISTED
+    templates = templates[:TEMPLATES_LISTED]
+    title = f"Prompt templates (the {TEMPLATES_LISTED} most accounts follow; more not listed)" if more else \
+        f"Prompt templates ({len(templates)})"
+    table = Table(title=title, title_justify="left", caption_justify="left")
     for name in TEMPLATE_HEADERS:
         table.add_column(name, overflow="fold", justify="right" if name == "used by" else "left")
     rows = []

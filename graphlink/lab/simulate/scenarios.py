@@ -41,7 +41,9 @@ cards from the operator's card pool (reused across cells with probability
 free mail with random user names, the operator's random domains, or
 disposable mail; languages en, zh or both; numbered templates in 0-100% of
 an operator's templates; a quarter of operators disguise their templates by
-upper-casing 5-30% of their letters at random (``case_flip``).
+upper-casing 5-30% of their letters at random (``case_flip``; Latin letters
+only, so an operator sending Chinese templates -- in ``templates`` worlds every
+operator of the first, Chinese, template family -- has nothing to flip).
 Benign: ordinary users (free mail, 1-3 home IPs, 15% IPv6, 70% with a card,
 log-normal requests); enterprise teams of 3-60 (own domain, one corporate
 card, office NAT, batch job at minute 0 (45%), 5 (15%), 30 (15%), 15 (10%)

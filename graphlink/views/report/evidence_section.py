@@ -18,7 +18,7 @@ from graphlink.views.report.tables import Column, build_table, fmt_float, fmt_in
 from graphlink.views.schedule import describe_schedule, describe_sync, hours_text
 from graphlink.views.shared_counts import total_text
 from graphlink.views.template_parts import SLOT_MEANINGS
-from graphlink.views.templates import cluster_templates
+from graphlink.views.templates import TEMPLATES_LISTED, cluster_templates
 from graphlink.views.words import plural
 
 __all__ = ["evidence_context", "tie_columns", "value_columns"]
@@ -69,12 +69,17 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
         cut = total_text(group.kind, int((values["weight"].fill_null(0.0) > 0).sum()), totals)  # "48 … shared (10 listed)"
         of = f" listed of {cut.split(' ', 1)[0]}" if cut else ""  # "10 shared activity signatures listed of 50+"
         if group.kind == "prompt":
+            found = cluster_templates(evidence, events.prompts if events is not None else None, members["account_id"],
+                                      TEMPLATES_LISTED + 1)  # one more than listed: were some left out?
             item["templates"] = [
                 {"parts": [(text, SLOT_MEANINGS.get(text, "varies between prompts") if variable else None)
                            for text, variable in t.parts], "example": t.example,
                  "used": (f"followed by {plural(t.prompts, 'sampled prompt')} of {plural(t.accounts, 'account')}"
                           if t.accounts else "reconstructed from the shared phrases")}
-                for t in cluster_templates(evidence, events.prompts if events is not None else None, members["account_id"])]
+                for t in found[:TEMPLATES_LISTED]]
+            if len(found) > TEMPLATES_LISTED:
+                item["summary"] += (f" The {TEMPLATES_LISTED} templates most accounts follow are listed; more were "
+                                    "found (the notebook's ClusterView.templates(max_templates=...) lists them).")
         elif group.kind == "timing":
             item["summary"] = (f"{plural(values.height, 'shared activity signature')}{of}: accounts active in the same "
                                f"windows again and again (the largest group: "
