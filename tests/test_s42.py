@@ -42,12 +42,18 @@ def _ring_cluster(result) -> dict:
 
 
 @pytest.mark.parametrize("share", [0.1, 0.3])
-def test_a_ring_flipping_its_templates_letter_case_at_random_stays_templated_and_flagged(share):
-    world = _ring_world(lambda rng: _flip(TEMPLATE.format(rng.randint(1, 10**6)), rng, share))
-    row = _ring_cluster(graphlink.detect(world))
+def test_a_ring_flipping_its_templates_letter_case_at_random_stays_templated_and_flagged(share, tmp_path):
+    _ring_world(lambda rng: _flip(TEMPLATE.format(rng.randint(1, 10**6)), rng, share)).write_parquet(tmp_path / "e.parquet")
+    result = graphlink.detect(tmp_path / "e.parquet")  # (a file: the template view reads the prompts back)
+    row = _ring_cluster(result)
     # 39e29b3: template_share 0.42 and not flagged at 0.1 (0.23 at 0.3); 1.0 and flagged with no flips
     assert row["template_share"] >= 0.9
     assert row["flagged"]
+    # the template view: one template of the ring's 12 accounts, its words in lower case where the prompts' case
+    # varies (new-user review nu42: one prompt's random casing read as the template's, "You ARe An ExpeRT tutor")
+    templates = result.cluster(row["cluster_id"]).templates()
+    assert templates[0].accounts == 12
+    assert "reason through the following problem step by step" in templates[0].text()
 
 
 def test_a_ring_writing_its_template_in_camelcase_in_half_its_prompts_still_shares_it():

@@ -109,7 +109,11 @@ def _between(texts: list[str]) -> list[tuple[str, bool]]:
 
 def _word(word: str, written: list[str]) -> list[tuple[str, bool]]:
     """A template word as written in the example; its numbers slots unless two prompts or more follow the template
-    and all wrote the same digits there (one prompt cannot say whether they vary)."""
+    and all wrote the same digits there (one prompt cannot say whether they vary). Where the prompts write it in
+    different case (random capitals), in lower case, as compared: the example's casing is not the template's (new-user
+    review, session 42: a random-capital ring's template read ``You ARe An ExpeRT tutor``, one prompt's casing)."""
+    if len(set(written)) > 1 and len({w.casefold() for w in written}) == 1:
+        word = word.lower()
     if not _DIGITS.search(word) or len(written) >= 2 and all(_DIGITS.findall(w) == _DIGITS.findall(word) for w in written):
         return [(word, False)]
     parts: list[tuple[str, bool]] = []
