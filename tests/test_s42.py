@@ -190,3 +190,14 @@ def test_show_and_the_notebook_say_when_a_cluster_has_more_templates_than_listed
     assert shown.exit_code == 0, shown.output
     # 39e29b3 had no template view in show; tv42's listed 3 of 5 under "Prompt templates (3)", saying nothing of the rest
     assert "more not listed" in shown.output
+
+
+def test_templates_known_only_by_their_phrases_are_listed_apart():
+    from graphlink.views.templates import reconstruct_templates
+
+    phrases = ["you are a meticulous tutor", "are a meticulous tutor reason", "act as a strict grader",
+               "as a strict grader of", "summarise the following article in", "the following article in five"]
+    found = reconstruct_templates(shingles=phrases, max_templates=10)
+    # 0797a0f: one template, "act as a strict grader of ⟨…⟩ summarise the following ... ⟨…⟩ you are a meticulous ..."
+    assert sorted(t.text() for t in found) == ["act as a strict grader of", "summarise the following article in five",
+                                               "you are a meticulous tutor reason"]

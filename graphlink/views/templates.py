@@ -164,8 +164,8 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
         A sample of the members' original prompts (``account_id, prompt``).
         Phrases shared by at least ``min_share`` of the sampled accounts join
         the shingles; the prompts give the order of the phrases, the original
-        spelling and an example. Optional: without them the template is the
-        chained shingles, in an arbitrary order, joined by ``⟨…⟩``.
+        spelling and an example. Optional: without them each chain of
+        shingles is a template of its own (at most ``max_templates``).
     ngram : int
         Words per shingle (``signals.ngram``, default 5).
     min_share : float
@@ -199,7 +199,7 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     order, anything in its slots: :func:`graphlink.views.template_parts.merge_variants`)
     is that template's variant, its prompts counted there, and not listed again.
     Without prompts, shingles overlapping by ``ngram - 1`` words are chained
-    (the overlap assembly of sequence reads) and the chains joined. Words every follower of
+    (the overlap assembly of sequence reads), each chain a template. Words every follower of
     a template starts or ends with are template text too (a template's tail
     after its last variable part is shorter than a shingle).
 
@@ -226,7 +226,9 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     if not chains:
         return []
     if not prompts:
-        return [Template(parts=chain_parts(chains[:6], join_words))]
+        # Each chain of phrases its own template: the phrases say nothing of which chains one template's slots part,
+        # and a cluster's several templates read as one line of five (new-user review nu42, a redacted view)
+        return [Template(parts=chain_parts([chain], join_words)) for chain in chains[:max_templates]]
     known = {tuple(w) for w in words_of if len(w) == ngram}
     located = []
     for account, text in prompts:
