@@ -41,7 +41,7 @@ def _ring_cluster(result) -> dict:
     return result.clusters.filter(pl.col("cluster_id") == cluster).row(0, named=True)
 
 
-@pytest.mark.parametrize("share", [0.1, 0.3])
+@pytest.mark.parametrize("share", [0.1])  # (30-90 %: tests/test_brk42.py's grid, measured)
 def test_a_ring_flipping_its_templates_letter_case_at_random_stays_templated_and_flagged(share, tmp_path):
     _ring_world(lambda rng: _flip(TEMPLATE.format(rng.randint(1, 10**6)), rng, share)).write_parquet(tmp_path / "e.parquet")
     result = graphlink.detect(tmp_path / "e.parquet")  # (a file: the template view reads the prompts back)
