@@ -1,18 +1,16 @@
 """Break-it review of session 42's CamelCase reading (graphlink.stages.signals.camel.read_camel)."""
-import datetime as dt
 import random
 import time
-from pathlib import Path
 
 import polars as pl
 import pytest
 
 import graphlink
+from _rings import ring_cluster, ring_world
 from graphlink.stages.signals.camel import MARK, read_camel
 from graphlink.stages.signals.normalise import normalise_prompt
 from test_break_match16 import day_two, known_run, templated
 
-FIXTURES = Path(graphlink.__file__).resolve().parents[1] / "fixtures"
 # Words no prompt of the fixture log writes: no copy need write them whole for the ring to hide them.
 RARE = ("Zorblax hyperdimensional cognisance engine: decompose conundrums into axiomatic fragments, "
         "enumerate inferential lemmata, adjudicate syllogisms thereafter. Conundrum: {}")
@@ -29,23 +27,6 @@ def _one_capital_inside_each_word(text: str, rng: random.Random) -> str:
     return " ".join(out)
 
 
-def _ring_world(prompt, accounts: int = 12, each: int = 4) -> pl.DataFrame:
-    rng = random.Random(7)
-    background = pl.read_parquet(FIXTURES / "events.parquet")
-    t0 = dt.datetime(2025, 1, 8, tzinfo=dt.timezone.utc)
-    rows = [dict(account_id=f"case_ring_{k:02d}", timestamp=t0 + dt.timedelta(minutes=rng.randint(0, 5000)),
-                 ip=f"10.9.0.{rng.randint(1, 6)}", payment_fingerprint=f"pf_case_{k // 4}",
-                 prompt=prompt(rng), user_agent=f"custom-agent/{k}.{j}")
-            for k in range(accounts) for j in range(each)]
-    return pl.concat([background, pl.DataFrame(rows, schema=background.schema)])
-
-
-def _ring_cluster(result) -> dict:
-    ring = result.accounts.filter(pl.col("account_id").str.starts_with("case_ring_"))
-    cluster = ring["cluster_id"].drop_nulls().mode()[0]
-    return result.clusters.filter(pl.col("cluster_id") == cluster).row(0, named=True)
-
-
 def _read(texts: list[str]) -> list[str]:
     frame = pl.DataFrame({"norm": texts}).select(normalise_prompt(pl.col("norm"), MARK))
     return read_camel(frame)["norm"].to_list()
@@ -58,8 +39,8 @@ def test_a_word_marked_at_different_places_is_read_whole_though_no_text_writes_i
 
 
 def test_a_ring_putting_one_capital_inside_every_word_of_a_rare_template_stays_templated_and_flagged():
-    world = _ring_world(lambda rng: _one_capital_inside_each_word(RARE.format(rng.randint(1, 10**6)), rng))
-    row = _ring_cluster(graphlink.detect(world))
+    world = ring_world(lambda rng: _one_capital_inside_each_word(RARE.format(rng.randint(1, 10**6)), rng))
+    row = ring_cluster(graphlink.detect(world))
     # 53e46b0: template share 0.12, not flagged (no copy writes a word whole, so each copy split differently)
     assert row["template_share"] >= 0.9
     assert row["flagged"]
@@ -83,7 +64,7 @@ def _long_camel(rng: random.Random) -> str:
 def test_detect_reads_a_log_whose_prompts_open_with_long_camelcase_tokens():
     # 200 distinct 1,200-letter tokens with a capital inside, within the prompt heads detect reads (1,536 characters).
     # 53e46b0: polars refused the pre-filter's regex of their joined words (past 10 MB) and detect raised
-    world = _ring_world(_long_camel, accounts=40, each=5)
+    world = ring_world(_long_camel, accounts=40, each=5)
     result = graphlink.detect(world)
     assert result.accounts.filter(pl.col("account_id").str.starts_with("case_ring_")).height == 40
 

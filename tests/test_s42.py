@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 import graphlink
+from _rings import ring_cluster, ring_world
 from graphlink.stages.signals.camel import MARK, read_camel
 from graphlink.stages.signals.normalise import normalise_prompt
 from test_break_match16 import day_two, known_run, templated
@@ -24,28 +25,11 @@ def _flip(text: str, rng: random.Random, share: float) -> str:
     return "".join(c.upper() if rng.random() < share else c.lower() for c in text)
 
 
-def _ring_world(prompt) -> pl.DataFrame:
-    rng = random.Random(7)
-    background = pl.read_parquet(FIXTURES / "events.parquet")
-    t0 = dt.datetime(2025, 1, 8, tzinfo=dt.timezone.utc)
-    rows = [dict(account_id=f"case_ring_{k:02d}", timestamp=t0 + dt.timedelta(minutes=rng.randint(0, 5000)),
-                 ip=f"10.9.0.{rng.randint(1, 6)}", payment_fingerprint=f"pf_case_{k // 4}",
-                 prompt=prompt(rng), user_agent=f"custom-agent/{k}.{j}")
-            for k in range(12) for j in range(4)]
-    return pl.concat([background, pl.DataFrame(rows, schema=background.schema)])
-
-
-def _ring_cluster(result) -> dict:
-    ring = result.accounts.filter(pl.col("account_id").str.starts_with("case_ring_"))
-    cluster = ring["cluster_id"].drop_nulls().mode()[0]
-    return result.clusters.filter(pl.col("cluster_id") == cluster).row(0, named=True)
-
-
 @pytest.mark.parametrize("share", [0.1])  # (30-90 %: tests/test_brk42.py's grid, measured)
 def test_a_ring_flipping_its_templates_letter_case_at_random_stays_templated_and_flagged(share, tmp_path):
-    _ring_world(lambda rng: _flip(TEMPLATE.format(rng.randint(1, 10**6)), rng, share)).write_parquet(tmp_path / "e.parquet")
+    ring_world(lambda rng: _flip(TEMPLATE.format(rng.randint(1, 10**6)), rng, share)).write_parquet(tmp_path / "e.parquet")
     result = graphlink.detect(tmp_path / "e.parquet")  # (a file: the template view reads the prompts back)
-    row = _ring_cluster(result)
+    row = ring_cluster(result)
     # 39e29b3: template_share 0.42 and not flagged at 0.1 (0.23 at 0.3); 1.0 and flagged with no flips
     assert row["template_share"] >= 0.9
     assert row["flagged"]
@@ -58,8 +42,8 @@ def test_a_ring_flipping_its_templates_letter_case_at_random_stays_templated_and
 
 def test_a_ring_writing_its_template_in_camelcase_in_half_its_prompts_still_shares_it():
     camel = "".join(w.capitalize() for w in TEMPLATE.split(" ")[:12]) + " " + " ".join(TEMPLATE.split(" ")[12:])
-    world = _ring_world(lambda rng: (camel if rng.random() < 0.5 else TEMPLATE).format(rng.randint(1, 10**6)))
-    row = _ring_cluster(graphlink.detect(world))
+    world = ring_world(lambda rng: (camel if rng.random() < 0.5 else TEMPLATE).format(rng.randint(1, 10**6)))
+    row = ring_cluster(graphlink.detect(world))
     assert row["template_share"] >= 0.9 and row["flagged"]
 
 
@@ -107,8 +91,8 @@ CYRILLIC = ("Ты внимательный репетитор. Рассужда�
 def test_a_ring_writing_its_cyrillic_template_in_camelcase_in_half_its_prompts_still_shares_it():
     words = CYRILLIC.split(" ")
     camel = "".join(w.capitalize() for w in words[:10]) + " " + " ".join(words[10:])
-    world = _ring_world(lambda rng: (camel if rng.random() < 0.5 else CYRILLIC).format(rng.randint(1, 10**6)))
-    row = _ring_cluster(graphlink.detect(world))
+    world = ring_world(lambda rng: (camel if rng.random() < 0.5 else CYRILLIC).format(rng.randint(1, 10**6)))
+    row = ring_cluster(graphlink.detect(world))
     # 39e29b3 (a split after a Latin lower-case letter only): the CamelCase half read as one 10-word "word"
     assert row["template_share"] >= 0.9 and row["flagged"]
 
