@@ -71,7 +71,7 @@ def test_detect_reads_a_log_whose_prompts_open_with_long_camelcase_tokens():
 
 def test_read_camel_costs_little_on_pathological_tokens():
     rng = random.Random(5)
-    long = ["".join(rng.choice("abcdefgh") for _ in range(100_000)) for _ in range(100)]
+    long = ["".join(rng.choices("abcdefgh", k=100_000)) for _ in range(100)]
     texts = [w[:500] + MARK + w[500:] for w in long] + [MARK.join(["ab"] * 50_000)]
     start = time.perf_counter()
     out = read_camel(pl.DataFrame({"norm": texts}))["norm"].to_list()

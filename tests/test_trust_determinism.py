@@ -24,7 +24,7 @@ def _same(a, b) -> None:
     assert a.evidence.equals(b.evidence)
 
 
-@settings(max_examples=8, deadline=None, database=None,  # 8 worlds x 4-6 detects each (was 12; suite time, session 41)
+@settings(max_examples=6, deadline=None, database=None,  # 6 worlds x 4-6 detects each (12 until session 41, 8 until 42: suite time)
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(events=worlds, shuffle_seed=st.integers(0, 2**32 - 1), data=st.data())
 def test_same_output_for_any_row_order_and_format(tmp_path_factory, events, shuffle_seed, data):
