@@ -87,13 +87,14 @@ def test_fixture_cli_spark_writes_the_polars_outputs(spark, tmp_path, fixture_de
 
 
 def test_simulated_worlds_agree(spark, tmp_path):
-    """The pools, templates and mixed scenarios side by side in one log (account ids kept apart
-    by a prefix): one Spark run covers all three, and each still forms its own clusters."""
+    """The pools and mixed scenarios side by side in one log (account ids kept apart by a prefix): one Spark run
+    covers both, and each still forms its own clusters (templates, whose behaviours mixed draws too, dropped in
+    session 42 for suite time)."""
     import graphlink
     from graphlink.lab.simulate.scenarios import simulate_scenario
 
     events, accounts = [], []
-    for seed, scenario in enumerate(("pools", "templates", "mixed"), start=7):
+    for seed, scenario in zip((7, 9), ("pools", "mixed")):  # (the seeds they had beside templates)
         e, a, _, _ = simulate_scenario(scenario, seed, "tiny")
         prefix = pl.lit(f"{scenario}:")
         events.append(e.with_columns(pl.concat_str([prefix, pl.col("account_id")]).alias("account_id")))
@@ -103,8 +104,8 @@ def test_simulated_worlds_agree(spark, tmp_path):
     a = graphlink.detect(tmp_path / "events.parquet", accounts)
     b = graphlink.detect(str(tmp_path / "events.parquet"), accounts, engine="spark", spark=spark)
     clustered = a.accounts.drop_nulls("cluster_id")["account_id"].str.split(":").list.first().value_counts()
-    assert set(clustered["account_id"]) == {"pools", "templates", "mixed"}
-    assert a.clusters.height >= 15
+    assert set(clustered["account_id"]) == {"pools", "mixed"}
+    assert a.clusters.height >= 10
     assert_same(a._raw, b._raw)
 
 
