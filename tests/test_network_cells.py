@@ -221,16 +221,6 @@ def test_pipeline_joins_the_cell_and_not_the_households():
         assert all(ids[on][f"neighbour{n}"] is None for n in range(10))
 
 
-def test_spark_engine_joins_the_same_cells(spark, tmp_path):
-    """Both engines call the same scoring stage; Spark's memberships hold only clustered accounts, so the
-    rule reads whole-log holders from ``df``: the same joined partition and flags."""
-    import graphlink
-
-    cell_and_neighbours_log().write_parquet(tmp_path / "events.parquet")
-    a = graphlink.detect(tmp_path / "events.parquet", network_cells=True)
-    b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark, network_cells=True)
-    assert a.accounts.select("account_id", "cluster_id", "campaign_id").equals(
-        b.accounts.select("account_id", "cluster_id", "campaign_id"))
-    assert a.clusters["flagged"].to_list() == b.clusters["flagged"].to_list()
-    cell = a.accounts.filter(pl.col("account_id").str.starts_with("cell_"))
-    assert cell["cluster_id"].n_unique() == 1 and cell["cluster_id"].null_count() == 0
+# Engine parity of the joined cells runs on the drag world (tests/test_break_nc13.py::
+# test_spark_engine_joins_the_drag_world_alike: the same scoring stage, memberships and flags); this world's own Spark
+# run (24 s of test time) was dropped in session 42 for suite time.
