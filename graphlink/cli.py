@@ -198,7 +198,7 @@ def detect(
         print_table(clusters_table(result.clusters, top, "Top clusters", run),  # piped: kinds named as on a terminal
                     cluster_rows(result.clusters, top, run, words=True), CLUSTER_HEADERS)
         # What to run next (new-user review, session 40: after detect nothing said where to look).
-        first = result.clusters.sort(["flagged", "score"], descending=True)["cluster_id"][0]
+        first = cluster_rows(result.clusters, 1, run)[0][0]  # the table's first row
         where = shlex.quote(str(out_dir))
         say(Text(terminal_safe(f"next: graphlink show {where} {first} (members and evidence) · graphlink report {where} "
                                f"(HTML) · graphlink export {where} (the flagged clusters for a case tool)")), soft_wrap=True)

@@ -78,7 +78,8 @@ def cluster_rows(clusters: pl.DataFrame, top: int, run: dict | None = None, word
 
 
 def _ranked(clusters: pl.DataFrame, top: int, run: dict | None = None) -> pl.DataFrame:
-    return clusters.sort(["flagged", "score", "size"], descending=True).head(top).with_columns(
+    # Ties broken by cluster id, so the table and detect's "next:" hint name the same first cluster.
+    return clusters.sort(["flagged", "score", "size", "cluster_id"], descending=[True, True, True, False]).head(top).with_columns(
         flag_basis_expr(min_flag_size=flag_settings(run or {})[1]))
 
 
