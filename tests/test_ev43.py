@@ -1,0 +1,50 @@
+"""Investigator-view leftovers of session 42 (helper ev43): evidence quotes every template of a cluster (up to
+``evidence_per_kind`` of them, 3 phrases each), ``show --json`` lists the templates, a template of exactly ``ngram``
+words is found, two templates sharing a clause are not chained into one. Each test failed on main 8a41cfc."""
+import random
+
+import polars as pl
+
+from graphlink.stages.evidence import top_per_kind
+
+WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec "
+         "romeo sierra tango uniform victor whiskey xray yankee zulu").split()
+
+
+def template(k: int, words: int = 10) -> str:
+    """A template of ``words`` words no other ``k`` writes (its own first word)."""
+    rng = random.Random(k)
+    return " ".join([f"t{k}", *rng.sample(WORDS, words - 1)])
+
+
+def shingles(text: str) -> list[str]:
+    w = text.split()
+    return [" ".join(w[i:i + 5]) for i in range(len(w) - 4)]
+
+
+def frames(values: list[tuple[str, int]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``shared, signals`` of one cluster whose members share the prompt ``values`` (value, holders), weight 0.2."""
+    order = list(range(len(values)))
+    random.Random(5).shuffle(order)  # numbered as by hash: not along the templates
+    signals = pl.DataFrame({"signal_idx": order, "kind": ["prompt"] * len(values), "value": [v for v, _ in values],
+                            "weight": [0.2] * len(values), "df": [12] * len(values)},
+                           schema_overrides={"signal_idx": pl.UInt32, "df": pl.UInt32})
+    shared = pl.DataFrame({"cluster_id": [1] * len(values), "signal_idx": order, "accounts_sharing": [n for _, n in values]},
+                          schema_overrides={"signal_idx": pl.UInt32, "accounts_sharing": pl.UInt32})
+    return shared, signals
+
+
+def test_each_of_five_templates_is_quoted_by_three_phrases():
+    texts = [template(k) for k in range(5)]
+    values = [(s, 10 - k) for k, t in enumerate(texts) for s in shingles(t)]  # the fifth held by fewest
+    shared, signals = frames(values)
+    kept = top_per_kind(shared, 10, signals)["value"].to_list()
+    # got on main: 10 rows, 3 + 3 + 3 + 1 phrases of the first four templates, the fifth unquoted
+    assert [sum(v in shingles(t) for v in kept) for t in texts] == [3, 3, 3, 3, 3]
+    # A cluster of many templates quotes per_kind of them (30 rows by default), the strongest; cut again, the same.
+    texts = [template(k) for k in range(12)]
+    shared, signals = frames([(s, 20 - k) for k, t in enumerate(texts) for s in shingles(t)])
+    whole = top_per_kind(shared, 10, signals)
+    assert [sum(v in shingles(t) for v in whole["value"]) for t in texts] == [3] * 10 + [0, 0]
+    again = top_per_kind(top_per_kind(shared, 50, signals), 10, signals)
+    assert again["value"].to_list() == whole["value"].to_list()
