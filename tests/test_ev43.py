@@ -48,3 +48,42 @@ def test_each_of_five_templates_is_quoted_by_three_phrases():
     assert [sum(v in shingles(t) for v in whole["value"]) for t in texts] == [3] * 10 + [0, 0]
     again = top_per_kind(top_per_kind(shared, 50, signals), 10, signals)
     assert again["value"].to_list() == whole["value"].to_list()
+
+
+#: A ring's four templates, one with a right-to-left override and one with an ANSI escape (attacker text).
+RING_TEMPLATES = ["Think step by step and show all of your reasoning about {} in detail please",
+                  "Translate into formal French \u202e and keep every proper name of {} unchanged",
+                  "Write a short poem with \x1b[2J rhymes about the {} and the sea tonight",
+                  "Summarise the following news story about {} in three plain sentences now"]
+
+
+def test_show_json_lists_the_templates_escaped_and_says_more_were_found(tmp_path):
+    import json
+
+    from conftest import planted_world
+    from typer.testing import CliRunner
+
+    import graphlink
+    from graphlink.cli import app
+
+    events, rings = planted_world(3, n_background=30)
+    ring = pl.col("account_id").is_in(rings["template"])
+    sent = events.filter(ring).with_row_index("k")
+    topics = sent["prompt"].str.extract(r"about (\w+) in").to_list()
+    prompts = [RING_TEMPLATES[k % 4].format(w) for k, w in enumerate(topics)]
+    events = pl.concat([events.filter(~ring), sent.drop("k").with_columns(pl.Series("prompt", prompts))])
+    events.write_parquet(tmp_path / "events.parquet")
+    graphlink.detect(tmp_path / "events.parquet").save(tmp_path / "out")
+    accounts = pl.read_parquet(tmp_path / "out" / "accounts.parquet")
+    cid = accounts.filter(pl.col("account_id") == "tmpl00")["cluster_id"][0]
+    shown = CliRunner().invoke(app, ["show", str(tmp_path / "out"), str(cid), "--json", "--members", "0",
+                                     "--evidence", "0"]).output
+    # got on main: no templates in the JSON (the terminal listed them)
+    case = json.loads(shown)
+    assert case["templates_listed"] == 3 and case["templates_more"] is True and len(case["templates"]) == 3
+    french = [t for t in case["templates"] if t["text"].startswith("Translate")]
+    assert french and french[0]["text"] == "Translate into formal French ⟨U+202E⟩ and keep every proper name of ⟨…⟩ unchanged"
+    assert "".join(p if not v else "" for p, v in french[0]["parts"]).startswith("Translate into formal French \u202e")
+    assert "\u202e" not in shown and "\x1b" not in shown and "\\u202e" in shown  # escaped, parsed back as written
+    plain = CliRunner().invoke(app, ["show", str(tmp_path / "out"), str(cid), "--json", "--no-templates"]).output
+    assert "templates" not in json.loads(plain)
