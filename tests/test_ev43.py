@@ -87,3 +87,32 @@ def test_show_json_lists_the_templates_escaped_and_says_more_were_found(tmp_path
     assert "\u202e" not in shown and "\x1b" not in shown and "\\u202e" in shown  # escaped, parsed back as written
     plain = CliRunner().invoke(app, ["show", str(tmp_path / "out"), str(cid), "--json", "--no-templates"]).output
     assert "templates" not in json.loads(plain)
+
+
+def test_two_templates_sharing_a_four_word_clause_are_two():
+    from graphlink.stages.evidence import prompt_templates
+    from graphlink.views.templates import reconstruct_templates
+
+    tutor = "You are a careful tutor who will read the question twice before answering in formal English"
+    poem = "Write me a short poem and then read the question twice then reply with rhyming couplets"
+    a, b = shingles(tutor), shingles(poem)
+    got = prompt_templates(pl.DataFrame({"cluster_id": [1] * (len(a) + len(b)), "value": a + b}))
+    # got on main: one template of all 24 phrases (chained through "read the question twice")
+    assert not set(got.filter(pl.col("value").is_in(a))["template"]) & set(got.filter(pl.col("value").is_in(b))["template"])
+    # Without prompts (a redacted view) each chain is a template: none reads one template's opening into the other's
+    # ending (main: "write me a short poem and then read the question twice before answering in formal english").
+    chains = [t.text() for t in reconstruct_templates(a + b, max_templates=10)]
+    assert chains and all(c in tutor.lower() or c in poem.lower() for c in chains)
+
+
+def test_a_template_of_ngram_words_is_found_and_a_shorter_one_is_not():
+    """Pinned (not a fix): the template view knows phrases of ``ngram`` words (detection's shingles), so a template
+    of 5 words is found at ngram 5 -- alone or after a varying request -- and one of 4 is not (it shares no shingle:
+    "please answer now quickly", the case session 42 reported as a 5-word template)."""
+    from graphlink.views.templates import reconstruct_templates
+
+    asks = ["the weather", "cats and dogs", "x plus y", "my homework", "a riddle", "the news today"]
+    for tail, found in (("please answer me now quickly", True), ("please answer now quickly", False)):
+        prompts = [(f"a{i}", f"{ask} {tail}") for i, ask in enumerate(asks)]
+        got = [t.text() for t in reconstruct_templates(prompts=prompts, ngram=5)]
+        assert got == ([f"⟨…⟩ {tail}"] if found else [])

@@ -124,7 +124,10 @@ def prompt_templates(prompts: pl.DataFrame) -> pl.DataFrame:
         and :func:`graphlink.stages.match_templates.head_words` chain them), compared as detection compares words
         (:func:`graphlink.stages.signals.normalise.normalise_prompt`): values of the same words are one place. The
         templates are the weakly connected components of that overlap graph (a template's phrases split by a
-        variable slot, held by different members, are two); ``step`` is how far along its chain a value is (0 at a
+        variable slot, held by different members, are two), but for its crossings: where several values end with
+        the same ``n - 1`` words and several others begin with them (two templates sharing a clause that long), the
+        words do not say which goes on to which, and none is linked there. Templates sharing a longer clause share
+        its values, and are one. ``step`` is how far along its chain a value is (0 at a
         value nothing comes before; a chain that only loops starts at its first value in the order of the words).
         Linear in the values (two edges each, through the words they meet at), with one breadth-first search
         (python-igraph) over all clusters.
@@ -162,11 +165,18 @@ def prompt_templates(prompts: pl.DataFrame) -> pl.DataFrame:
               .sort("cluster_id", "__key").with_row_index("__joint", offset=n))
     ends = nodes.join(joints, left_on=["cluster_id", "__tail"], right_on=["cluster_id", "__key"])
     begins = nodes.join(joints, left_on=["cluster_id", "__head"], right_on=["cluster_id", "__key"])
+    # A crossing -- words several values end with and several others begin with -- links none of them: the words do
+    # not say which opening goes on to which ending (two templates sharing a clause of ngram - 1 words, "... tutor who
+    # will | read the question twice | before answering ..." and "... poem and then | read the question twice | then
+    # reply ...", were one template, the second never quoted; helper ev43). Each side is a chain of its own.
+    ending = ends.group_by("__joint").len("__ending")
+    crossing = ending.join(begins.group_by("__joint").len("__beginning"), on="__joint").filter(
+        (pl.col("__ending") > 1) & (pl.col("__beginning") > 1)).select("__joint")
+    ends, begins = ends.join(crossing, on="__joint", how="anti"), begins.join(crossing, on="__joint", how="anti")
     source = n + joints.height  # reaches the values chains start at
     graph = ig.Graph(n=source + 1, directed=True, edges=list(zip(ends["__node"].to_list(), ends["__joint"].to_list()))
                      + list(zip(begins["__joint"].to_list(), begins["__node"].to_list())))
     # Values that come after another (than themselves: "ha ha ha ha ha" follows itself, and can start a chain).
-    ending = ends.group_by("__joint").len("__ending")
     after = (begins.join(ending, on="__joint").filter((pl.col("__ending") > 1) | (pl.col("__head") != pl.col("__tail")))
              .select("__node", pl.lit(1, pl.UInt32).alias("__in")))
     placed = nodes.select("__node").with_columns(
