@@ -116,3 +116,26 @@ def test_a_template_of_ngram_words_is_found_and_a_shorter_one_is_not():
         prompts = [(f"a{i}", f"{ask} {tail}") for i, ask in enumerate(asks)]
         got = [t.text() for t in reconstruct_templates(prompts=prompts, ngram=5)]
         assert got == ([f"⟨…⟩ {tail}"] if found else [])
+
+
+def test_the_template_view_normalises_each_written_word_once(monkeypatch):
+    """Reading behind a shared head tokenised and normalised the same words again, a polars call each time (the
+    view's CPU doubled in session 42); now each written word is normalised once, with the same templates."""
+    import graphlink.views.tokens as tokens
+    from graphlink.views.templates import reconstruct_templates
+
+    calls = []
+    real = tokens.normalise_prompt
+    monkeypatch.setattr(tokens, "normalise_prompt", lambda *a, **k: calls.append(1) or real(*a, **k))
+    head = ("You are OrbitAgent, a helpful assistant built on the orbit framework. Follow the user's instructions "
+            "carefully and answer in plain words.")
+    asks = ["cats", "dogs", "the weather", "rivers", "stones", "clouds", "gardens", "music"]
+    prompts = [(f"a{i}", f"{head} Translate the following paragraph into formal French and keep every name: {w}")
+               for i, w in enumerate(asks[:4])]
+    prompts += [(f"b{i}", f"{head} Write a short poem with rhyming couplets about the sea and about {w} tonight")
+                for i, w in enumerate(asks[4:])]
+    got = sorted(t.text() for t in reconstruct_templates(prompts=prompts, max_templates=5))
+    assert got == [f"{head} Translate the following paragraph into formal French and keep every name: ⟨…⟩",
+                   f"{head} Write a short poem with rhyming couplets about the sea and about ⟨…⟩ tonight"]
+    # got on main: 4 calls (the sample, then again for the text behind the head and the templates behind it)
+    assert len(calls) <= 1
