@@ -262,10 +262,10 @@ def show(
     redact: RedactOpt = False,
     redact_key: RedactKeyOpt = None,
     all_values: Annotated[bool, typer.Option("--all-values", help="Also list values shared but too common to link anybody (weight 0), hidden by default.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the cluster (row, reasons, members, evidence) as JSON on standard output.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the cluster (row, reasons, members, evidence, templates) as JSON on standard output.")] = False,
     quiet: QuietJsonOpt = False,
     sort_members: Annotated[str, typer.Option("--sort-members", metavar="strength|events", help="Members in order of strength (members sharing none of the cluster's behaviour -- shares 'addresses only' -- first, then weakest tie to suspected accounts first, members sharing no card or address before them: the periphery to check before a ban, in view however long the list) or events (most active first).")] = "strength",
-    templates: Annotated[bool, typer.Option("--templates/--no-templates", help="List the prompt templates the members send, as the report does (reads a sample of their prompts from the events file run.json records).")] = True,
+    templates: Annotated[bool, typer.Option("--templates/--no-templates", help="List the prompt templates the members send, as the report does, also in --json (reads a sample of their prompts from the events file run.json records).")] = True,
 ) -> None:
     """Show one cluster in the terminal: reasons, prompt templates, members and shared evidence.
 
@@ -279,8 +279,10 @@ def show(
         raise typer.BadParameter(f"{sort_members!r}: use events or strength", param_hint="--sort-members")
     outputs = load_outputs(out_dir, [cluster_id], redact=redact, redact_key=redact_key)
     if as_json:
-        emit_json(cluster_json(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values,
-                               sort=sort_members))
+        from graphlink.views.terminal_templates import template_json
+
+        emit_json({**cluster_json(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values,
+                                  sort=sort_members), **(template_json(outputs, cluster_id) if templates else {})})
         return
     if quiet:
         return

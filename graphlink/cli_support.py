@@ -22,7 +22,7 @@ from rich.text import Text
 
 from graphlink.errors import GraphlinkError, safe_reason
 from graphlink.views.explain import json_default
-from graphlink.views.safety import terminal_safe
+from graphlink.views.safety import json_escaped, terminal_safe
 from graphlink.views.terminal import tsv_cell
 from graphlink.views.words import plural
 
@@ -55,18 +55,15 @@ def separator_value(separator: str | None) -> str | None:
     return "\t" if separator in ("\\t", "tab") else separator
 
 
-#: DEL and the C1 controls (U+0080-U+009F: 8-bit CSI, OSC, ...), which ``json.dumps`` leaves as they are, as
-#: ``\\u`` escapes: logged text (a burst's prompt opening) printed to a terminal must not drive it.
-_JSON_CONTROLS = {c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}
-
-
 def emit_json(data) -> None:
     """Print one JSON document to standard output (machine-readable results, ``--json``); control
-    characters escaped (C0 by ``json.dumps``, DEL and C1 here), so the same JSON is safe on a terminal. Times are
+    characters escaped (C0 by ``json.dumps``, DEL and C1 here: logged text, a burst's prompt opening, printed to a
+    terminal must not drive it) and so are invisible ones (a bidi override: :func:`graphlink.views.safety.json_escaped`),
+    so the same JSON is safe on a terminal. Times are
     written as the exports write them (:func:`graphlink.views.explain.json_default`: ``2025-01-06T04:33:46Z``)."""
     import json
 
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=json_default).translate(_JSON_CONTROLS) + "\n")
+    sys.stdout.write(json_escaped(json.dumps(data, indent=2, ensure_ascii=False, default=json_default)) + "\n")
     sys.stdout.flush()
 
 

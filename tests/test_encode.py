@@ -182,13 +182,21 @@ def test_top_per_kind_matches_a_full_sort_with_ties_at_the_cut():
                                                                return_dtype=pl.String),
         step=pl.struct("cluster_id", "value").map_elements(lambda r: chains.get((r["cluster_id"], r["value"]), (None, 0))[1],
                                                            return_dtype=pl.Int64))
-    # A template's phrases past its 3 strongest (ties: along the chain, then by text) come after the other values.
+    # A template's phrases past its 3 strongest (ties: along the chain, then by text) come after the other values, and
+    # so do those of templates past a cluster's 4 strongest (by their strongest phrase); the kind lists 3 of each of its
+    # first 4 linking templates when that is more than 4.
+    is_prompt, row = pl.col("kind") == "prompt", pl.int_range(pl.len())
     full = (joined.with_columns((pl.col("weight") > 0).alias("links"), (pl.col("weight") * pl.col("accounts_sharing")).alias("strength"))
             .sort(["links", "strength", "accounts_sharing", "weight", "step", "value"], descending=[True, True, True, True, False, False])
-            .with_columns(over=(pl.col("kind") == "prompt") & (pl.int_range(pl.len()).over("template") >= 3))
+            .with_row_index("row").with_columns(first=pl.col("row").min().over("template"),
+                          linking=pl.col("template").filter("links").n_unique().over("cluster_id", "kind"))
+            .with_columns(rank=pl.col("first").rank("dense").over("cluster_id", "kind") - 1)
+            .with_columns(over=is_prompt & ((row.over("template") >= 3) | (pl.col("rank") >= 4)),
+                          limit=pl.when(is_prompt).then(pl.max_horizontal(4, 3 * pl.col("linking").clip(0, 4))).otherwise(4))
             .sort(["cluster_id", "kind", "links", "over", "strength", "accounts_sharing", "weight", "step", "value"],
                   descending=[False, False, True, False, True, True, True, False, False])
-            .group_by("cluster_id", "kind", maintain_order=True).head(4))
+            .filter(row.over("cluster_id", "kind") < pl.col("limit")))
+    assert full.filter(is_prompt).group_by("cluster_id").len()["len"].max() == 12  # 3 of each of 4 templates
     assert full.filter(pl.col("kind") == "prompt")["template"].n_unique() > 29  # clusters quote several templates
     got = top_per_kind(shared, 4, signals)
     cols = ["cluster_id", "kind", "accounts_sharing", "weight", "value"]

@@ -282,7 +282,8 @@ class ScoringConfig:
         Clusters smaller than this are never flagged: a ring worth banning
         has many accounts, pairs are families and friends.
     evidence_per_kind : int
-        How many top shared values per cluster and kind are kept as evidence.
+        How many top shared values per cluster and kind are kept as evidence (prompt phrases: 3 of each of up to
+        this many templates when that is more, :data:`graphlink.stages.evidence.PHRASES_PER_TEMPLATE`).
     component_weights : dict of str to float
         Weight of each abuse component in the score (see :mod:`graphlink.stages.scoring`).
         Volume weighs half: heavy users exist, and fleets can throttle.

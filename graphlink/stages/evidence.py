@@ -15,7 +15,8 @@ ties           Boolean it ties the cluster to the flagged cluster its ``why`` na
 outside_flagged UInt32 of a tying value: accounts holding it in the input outside flagged clusters (else null)
 ============== ======= ==========================================================
 
-At most ``evidence_per_kind`` values per cluster and kind are kept: values that
+At most ``evidence_per_kind`` values per cluster and kind are kept (of prompts, 3 phrases of each of up to
+``evidence_per_kind`` templates when that is more: :data:`PHRASES_PER_TEMPLATE`): values that
 link (weight > 0) first, then the strongest, the most shared, the heaviest, with each prompt template's first
 phrases before any template's fourth (:func:`top_per_kind`) -- and, for a
 cluster flagged through a tie, every value that tied it
@@ -94,8 +95,14 @@ def cluster_evidence(memberships: pl.DataFrame, signals: pl.DataFrame, clusters:
 
 
 #: Phrases of one template (one chain of overlapping prompt values: :func:`prompt_templates`) kept before the
-#: other templates' next phrases: 3 shingles of 5 words overlap into a 7-word passage, enough to recognise a template,
-#: and with the default 10 phrases a kind three templates are quoted.
+#: other templates' next phrases: 3 shingles of 5 words overlap into a 7-word passage, enough to recognise a template.
+#: Each of a cluster's first ``evidence_per_kind`` templates (strongest phrase first) is quoted by this many phrases:
+#: the prompt kind lists ``max(per_kind, PHRASES_PER_TEMPLATE * min(templates, per_kind))`` values, so with the
+#: default 10 a cluster of up to 3 templates lists 10 as before and one of 5 templates lists 15 (10 left the fifth
+#: unquoted: 3 + 3 + 3 + 1; new-user review, session 42). The cap at ``per_kind`` templates (30 rows by default)
+#: bounds what a cluster of many chains costs: every scenario-family dev cluster has at most 6 templates, 85 % of
+#: dev independent 1's clusters with prompt evidence and of the fixture's at most 10; the rest (up to 107 chains)
+#: are mostly one template cut at many slots, or a crowd's, and the views rebuild templates from sample prompts.
 PHRASES_PER_TEMPLATE = 3
 
 
@@ -117,7 +124,10 @@ def prompt_templates(prompts: pl.DataFrame) -> pl.DataFrame:
         and :func:`graphlink.stages.match_templates.head_words` chain them), compared as detection compares words
         (:func:`graphlink.stages.signals.normalise.normalise_prompt`): values of the same words are one place. The
         templates are the weakly connected components of that overlap graph (a template's phrases split by a
-        variable slot, held by different members, are two); ``step`` is how far along its chain a value is (0 at a
+        variable slot, held by different members, are two), but for its crossings: where several values end with
+        the same ``n - 1`` words and several others begin with them (two templates sharing a clause that long), the
+        words do not say which goes on to which, and none is linked there. Templates sharing a longer clause share
+        its values, and are one. ``step`` is how far along its chain a value is (0 at a
         value nothing comes before; a chain that only loops starts at its first value in the order of the words).
         Linear in the values (two edges each, through the words they meet at), with one breadth-first search
         (python-igraph) over all clusters.
@@ -155,11 +165,18 @@ def prompt_templates(prompts: pl.DataFrame) -> pl.DataFrame:
               .sort("cluster_id", "__key").with_row_index("__joint", offset=n))
     ends = nodes.join(joints, left_on=["cluster_id", "__tail"], right_on=["cluster_id", "__key"])
     begins = nodes.join(joints, left_on=["cluster_id", "__head"], right_on=["cluster_id", "__key"])
+    # A crossing -- words several values end with and several others begin with -- links none of them: the words do
+    # not say which opening goes on to which ending (two templates sharing a clause of ngram - 1 words, "... tutor who
+    # will | read the question twice | before answering ..." and "... poem and then | read the question twice | then
+    # reply ...", were one template, the second never quoted; helper ev43). Each side is a chain of its own.
+    ending = ends.group_by("__joint").len("__ending")
+    crossing = ending.join(begins.group_by("__joint").len("__beginning"), on="__joint").filter(
+        (pl.col("__ending") > 1) & (pl.col("__beginning") > 1)).select("__joint")
+    ends, begins = ends.join(crossing, on="__joint", how="anti"), begins.join(crossing, on="__joint", how="anti")
     source = n + joints.height  # reaches the values chains start at
     graph = ig.Graph(n=source + 1, directed=True, edges=list(zip(ends["__node"].to_list(), ends["__joint"].to_list()))
                      + list(zip(begins["__joint"].to_list(), begins["__node"].to_list())))
     # Values that come after another (than themselves: "ha ha ha ha ha" follows itself, and can start a chain).
-    ending = ends.group_by("__joint").len("__ending")
     after = (begins.join(ending, on="__joint").filter((pl.col("__ending") > 1) | (pl.col("__head") != pl.col("__tail")))
              .select("__node", pl.lit(1, pl.UInt32).alias("__in")))
     placed = nodes.select("__node").with_columns(
@@ -188,7 +205,9 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
     and hundreds of outsiders send (a framework's system prompt) filled an agent fleet's prompt rows, and its own
     template was cut (new-user review, session 39: 10 of 19 flagged clusters of independent 154 quoted only it; 2
     now). A prompt template's phrases (:func:`prompt_templates`) past its :data:`PHRASES_PER_TEMPLATE` strongest come
-    after the other templates' first ones, so a cluster's several templates are all quoted; a template's equally
+    after the other templates' first ones, so a cluster's several templates are all quoted (each of its first
+    ``per_kind`` templates by its :data:`PHRASES_PER_TEMPLATE` strongest: the kind lists that many values when they
+    are more than ``per_kind``); a template's equally
     strong phrases are listed in the order of its chain, so those kept read as one passage.
     ``shared`` has ``cluster_id, signal_idx,
     accounts_sharing`` and, unless ``signals`` is given to supply them,
@@ -214,15 +233,27 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
         prompts = prompt_templates(prompts)
     # Past a template's PHRASES_PER_TEMPLATE strongest phrases the other templates' phrases come first, so each
     # template of a cluster is quoted (break-it reviews, sessions 40 and 42: 26 of 29 flagged clusters with several
-    # templates quoted one only; then templates equally strong, or graded, counted as one or as several).
+    # templates quoted one only; then templates equally strong, or graded, counted as one or as several); a cluster's
+    # first ``per_kind`` templates are quoted so, each with its own PHRASES_PER_TEMPLATE rows.
     within = ["template", "__links", "__strength", "accounts_sharing", "weight", "step", "value"]
-    prompts = (prompts.sort(within, descending=[False, True, True, True, True, False, False])
-               .with_columns((position_in_run(pl.col("template") != pl.col("template").shift(1))
-                              >= PHRASES_PER_TEMPLATE).alias("__over")))
-    columns = [c for c in ranked.columns if c not in ("template", "step")] + ["template", "step", "__over"]
+    prompts = (prompts.sort(["cluster_id", *within], descending=[False, False, True, True, True, True, False, False])
+               .with_columns(position_in_run(pl.col("template") != pl.col("template").shift(1)).alias("__pos")))
+    # Templates ranked by their strongest phrase, in the kind's order (ties: its text, so a list cut again ranks
+    # them alike).
+    best = ["__links", "__strength", "accounts_sharing", "weight", "step", "value"]
+    rank = (prompts.filter(pl.col("__pos") == 0).sort(["cluster_id", *best], descending=[False, True, True, True, True, False, False])
+            .select("cluster_id", "template", position_in_run(pl.col("cluster_id") != pl.col("cluster_id").shift(1))
+                    .alias("__rank"), pl.col("__links").cast(pl.Int64).sum().over("cluster_id").alias("__linking")))
+    prompts = prompts.join(rank, on=["cluster_id", "template"], how="left").with_columns(
+        ((pl.col("__pos") >= PHRASES_PER_TEMPLATE) | (pl.col("__rank") >= per_kind)).alias("__over"),
+        # The kind's rows: PHRASES_PER_TEMPLATE for each linking template, up to per_kind templates; at least per_kind.
+        pl.max_horizontal(pl.lit(per_kind, pl.Int64), PHRASES_PER_TEMPLATE * pl.col("__linking").clip(0, per_kind))
+        .alias("__limit"))
+    columns = [c for c in ranked.columns if c not in ("template", "step")] + ["template", "step", "__over", "__limit"]
     prompts = prompts.select(columns)
     others = ranked.filter(~is_prompt).with_columns(pl.lit(None, pl.UInt32).alias("template"),
-                                                     pl.lit(None, pl.UInt32).alias("step"), pl.lit(False).alias("__over"))
+                                                     pl.lit(None, pl.UInt32).alias("step"), pl.lit(False).alias("__over"),
+                                                     pl.lit(per_kind, pl.Int64).alias("__limit"))
     ranked = pl.concat([others.select(prompts.columns), prompts.cast(others.select(prompts.columns).schema)])
     order = ["cluster_id", "kind", "__links", "__over", "__strength", "accounts_sharing", "weight", "step"]
     descending = [False, False, True, False, True, True, True, False]
@@ -230,12 +261,12 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
     new_group = (pl.col("cluster_id") != pl.col("cluster_id").shift(1)) | (pl.col("kind") != pl.col("kind").shift(1))
     ranked = ranked.with_columns(position_in_run(new_group).alias("__nth"))
     ties = ["__links", "__over", "__strength", "accounts_sharing", "weight", "step"]
-    boundary = ranked.filter(pl.col("__nth") == per_kind - 1).select(
+    boundary = ranked.filter(pl.col("__nth") == pl.col("__limit") - 1).select(
         "cluster_id", "kind", *[pl.col(c).alias(f"__b{c}") for c in ties])
     at_cut = pl.all_horizontal([pl.col(c).eq_missing(pl.col(f"__b{c}")) for c in ties])
     candidates = (
         ranked.join(boundary, on=["cluster_id", "kind"], how="left", maintain_order="left")
-        .filter((pl.col("__nth") < per_kind) | at_cut)
+        .filter((pl.col("__nth") < pl.col("__limit")) | at_cut)
         .drop("__nth", *[f"__b{c}" for c in ties])
     )
     if signals is not None:
@@ -244,8 +275,8 @@ def top_per_kind(shared: pl.DataFrame, per_kind: int, signals: pl.DataFrame | No
             candidates = candidates.join(signals.select("signal_idx", *extra), on="signal_idx")
     return (
         candidates.sort([*order, "value"], descending=[*descending, False])
-        .group_by("cluster_id", "kind", maintain_order=True).head(per_kind)
-        .drop("__links", "__strength", "__over")
+        .filter(position_in_run(new_group) < pl.col("__limit"))
+        .drop("__links", "__strength", "__over", "__limit")
     )
 
 

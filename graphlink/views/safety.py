@@ -157,6 +157,35 @@ def visible_text(text: object) -> str:
     return replace_controls(spell_invisible(value, line_breaks=True))  # controls are no format characters
 
 
+_JSON_UNSEEN = re.compile(r"[^\x00-\x7e]")
+
+
+def json_escaped(document: str) -> str:
+    """A JSON document (``json.dumps(..., ensure_ascii=False)``) with the characters a terminal would act on or not
+    show written as ``\\u`` escapes: DEL and the C1 controls (``json.dumps`` escapes C0 only), invisible characters
+    (:func:`spell_invisible`'s: bidi overrides, zero-width spaces, tags) and the line breaks :data:`LINE_BREAKS`. The
+    strings parse back exactly as they were (attacker text in ``show --json``: a right-to-left override printed raw
+    reorders the line around it); other text (CJK, accents) stays as written.
+
+    Examples
+    --------
+    >>> import json
+    >>> doc = json_escaped(json.dumps({"t": "say \\u202e!\\u0085 é"}, ensure_ascii=False))
+    >>> doc, json.loads(doc)["t"] == "say \\u202e!\\u0085 é"
+    ('{"t": "say \\\\u202e!\\\\u0085 é"}', True)
+    """
+    def escape(m: re.Match) -> str:
+        char = m.group()
+        code = ord(char)
+        if not (code <= 0x9F or _invisible(char) or char in LINE_BREAKS):
+            return char
+        if code > 0xFFFF:  # a surrogate pair, as JSON spells a character beyond the basic plane
+            code -= 0x10000
+            return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+        return f"\\u{code:04x}"
+    return document if document.isascii() else _JSON_UNSEEN.sub(escape, document)
+
+
 def html_safe(text: object) -> str:
     """HTML-escape text, quotes included.
 

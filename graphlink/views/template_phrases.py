@@ -12,25 +12,36 @@ __all__ = ["chain_shingles", "frequent_shingles", "common_prefix"]
 
 
 def chain_shingles(shingles: Sequence[Sequence[str]]) -> list[list[str]]:
-    """Merge shingles overlapping by all but one word into maximal word chains (deterministic)."""
+    """Merge shingles overlapping by all but one word into maximal word chains (deterministic).
+
+    A chain does not go through a crossing, words several shingles end with and several others begin with (two
+    templates sharing a clause one word shorter than a shingle): which opening goes on to which ending is not known,
+    and a chain read across it was a template no one sends (as :func:`graphlink.stages.evidence.prompt_templates`
+    reads them; helper ev43).
+
+    >>> [" ".join(c) for c in chain_shingles([s.split() for s in ("a x y z", "x y z b", "c x y z", "x y z d")])]
+    ['a x y z', 'c x y z', 'x y z b', 'x y z d']
+    """
     unique = sorted({tuple(s) for s in shingles if s})
     if not unique:
         return []
     by_prefix: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
-    suffixes = set()
+    by_suffix: dict[tuple[str, ...], int] = {}
     for s in unique:
         by_prefix.setdefault(s[:-1], []).append(s)
-        suffixes.add(s[1:])
+        by_suffix[s[1:]] = by_suffix.get(s[1:], 0) + 1
+    crossings = {key for key, outs in by_prefix.items() if len(outs) > 1 and by_suffix.get(key, 0) > 1}
     used: set[tuple[str, ...]] = set()
     chains = []
-    starts = [s for s in unique if s[:-1] not in suffixes] + unique  # chain heads first, then any leftover
+    # Chain heads first (nothing ends where they begin, or a crossing does), then any leftover
+    starts = [s for s in unique if s[:-1] not in by_suffix or s[:-1] in crossings] + unique
     for start in starts:
         if start in used:
             continue
         chain = list(start)
         used.add(start)
         current = start
-        while True:
+        while current[1:] not in crossings:
             nxt = [s for s in by_prefix.get(current[1:], []) if s not in used]
             if not nxt:
                 break

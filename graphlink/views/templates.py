@@ -199,7 +199,11 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     order, anything in its slots: :func:`graphlink.views.template_parts.merge_variants`)
     is that template's variant, its prompts counted there, and not listed again.
     Without prompts, shingles overlapping by ``ngram - 1`` words are chained
-    (the overlap assembly of sequence reads), each chain a template. Words every follower of
+    (the overlap assembly of sequence reads; not through a crossing,
+    :func:`graphlink.views.template_phrases.chain_shingles`), each chain a template. A template is found by
+    its phrases: one whose constant text holds no run of ``ngram`` words (``"⟨…⟩ please answer now quickly"``, 4
+    at the default 5) shares no shingle and is not found, as detection does not link by it; one of ``ngram``
+    words is. Words every follower of
     a template starts or ends with are template text too (a template's tail
     after its last variable part is shorter than a shingle).
 

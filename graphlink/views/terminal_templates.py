@@ -6,7 +6,8 @@ a terminal: constant text through :func:`graphlink.views.safety.terminal_safe` (
 invisible and bidi characters spelled out, newlines ``⏎``), so a prompt's ANSI escape or right-to-left override
 is never printed raw, and the slots marked ``⟨…⟩``, ``⟨#⟩``, ``⟨≠⟩``
 (:data:`graphlink.views.template_parts.SLOT_MEANINGS`). Functions here build rich renderables and return them;
-the CLI prints them (before session 42 ``show`` had no template view).
+the CLI prints them (before session 42 ``show`` had no template view); :func:`template_json` gives ``show
+--json`` the same templates (before session 43 it had none).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from graphlink.views.template_parts import SLOT_MEANINGS
 from graphlink.views.templates import TEMPLATES_LISTED, Template, cluster_templates, sample_prompts
 from graphlink.views.words import plural
 
-__all__ = ["TEMPLATE_HEADERS", "cluster_prompt_sample", "template_table", "terminal_template"]
+__all__ = ["TEMPLATE_HEADERS", "cluster_prompt_sample", "listed_templates", "template_json", "template_table",
+           "terminal_template"]
 
 #: Columns of ``show``'s template table (piped: tab-separated under these headers).
 TEMPLATE_HEADERS = ["template", "used by", "example"]
@@ -68,17 +70,37 @@ def cluster_prompt_sample(outputs: Outputs, cluster_id: int) -> tuple[pl.DataFra
         return None, f"the events file could not be read back ({terminal_safe(first, limit=200)})"
 
 
+def listed_templates(outputs: Outputs, cluster_id: int) -> tuple[list[Template], bool, str]:
+    """The cluster's templates ``show`` lists (the :data:`TEMPLATES_LISTED` most accounts follow), whether more were
+    found, and a note on the prompts read (:func:`cluster_prompt_sample`)."""
+    sample, note = cluster_prompt_sample(outputs, cluster_id)
+    members = outputs.members(cluster_id)["account_id"]
+    templates = cluster_templates(outputs.cluster_evidence(cluster_id), sample, members, TEMPLATES_LISTED + 1)
+    return templates[:TEMPLATES_LISTED], len(templates) > TEMPLATES_LISTED, note
+
+
+def template_json(outputs: Outputs, cluster_id: int) -> dict:
+    """``show --json``'s templates, those the terminal lists (:func:`listed_templates`): ``templates`` (each with
+    ``text``, the template as the report shows it: slots ``⟨…⟩`` and invisible characters spelled out; ``parts``,
+    ``[text, variable]`` exactly as typed, to search the log with; ``prompts`` and ``accounts`` of the sample
+    following it, 0 when rebuilt from the shared phrases; ``example``, one such prompt as typed, or null),
+    ``templates_listed`` (at most this many), ``templates_more`` (more were found: the notebook's
+    ``ClusterView.templates(max_templates=...)`` lists them) and ``templates_note`` (why no example prompts, or "").
+    Attacker text stays text: the CLI's JSON escapes controls and invisible characters
+    (:func:`graphlink.views.safety.json_escaped`)."""
+    templates, more, note = listed_templates(outputs, cluster_id)
+    return {"templates": [{"text": t.text(), "parts": [[part, variable] for part, variable in t.parts],
+                           "prompts": t.prompts, "accounts": t.accounts, "example": t.raw_example} for t in templates],
+            "templates_listed": TEMPLATES_LISTED, "templates_more": more, "templates_note": note}
+
+
 def template_table(outputs: Outputs, cluster_id: int) -> tuple[Table, list[list], list[str]] | None:
     """``show``'s template view: (rich table, plain rows, headers) of the cluster's prompt templates, most accounts
     first, each with how many sampled prompts and accounts follow it and an example; ``None`` when the cluster has
     no prompt template (no prompt evidence, no prompts in the log)."""
-    sample, note = cluster_prompt_sample(outputs, cluster_id)
-    members = outputs.members(cluster_id)["account_id"]
-    templates = cluster_templates(outputs.cluster_evidence(cluster_id), sample, members, TEMPLATES_LISTED + 1)
+    templates, more, note = listed_templates(outputs, cluster_id)
     if not templates:
         return None
-    more = len(templates) > TEMPLATES_LISTED
-    templates = templates[:TEMPLATES_LISTED]
     title = f"Prompt templates (the {TEMPLATES_LISTED} most accounts follow; more not listed)" if more else \
         f"Prompt templates ({len(templates)})"
     table = Table(title=title, title_justify="left", caption_justify="left")
