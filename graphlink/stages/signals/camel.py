@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.stages.signals.runs import read_runs
+
 __all__ = ["MARK", "read_camel", "written_alone"]
 
 #: The boundary mark: U+2063 INVISIBLE SEPARATOR, a format character the normaliser removes from the text before it
@@ -53,7 +55,7 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     text = pl.col(column)
     rows = texts.select(text.str.contains(MARK, literal=True).fill_null(False).arg_true())[column]
     if rows.is_empty():
-        return texts
+        return read_runs(texts, column, vocabulary)
     marked = texts[column].gather(rows).to_frame(column)
     tokens = (marked.select(text.str.extract_all(f"[^ ]*{MARK}[^ ]*").alias("token")).explode("token")
               .drop_nulls().unique().with_columns(pl.col("token").str.replace_all(MARK, "", literal=True).alias("word")))
@@ -76,7 +78,9 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
                     .str.replace_all("  ", " ", literal=True).str.slice(1).str.head(-1))
     resolved = resolved.str.replace_all(MARK, " ", literal=True)
     # (a copy: scatter writes in place, and the frame given is the caller's)
-    return texts.with_columns(texts[column].clone().scatter(rows, marked.select(resolved.alias(column))[column]))
+    read = texts.with_columns(texts[column].clone().scatter(rows, marked.select(resolved.alias(column))[column]))
+    # Then words run together (a CamelCase run read whole as random case among them): graphlink.stages.signals.runs.
+    return read_runs(read, column, vocabulary)
 
 
 def written_alone(texts: pl.Series, words: pl.Series) -> pl.Series:
