@@ -29,10 +29,14 @@ __all__ = ["RUN_CHARS", "read_runs"]
 #: The fewest letters of a token read as a possible run of words (English words of 16 letters or more are rare:
 #: "responsibilities", "telecommunications"; a run of three ordinary words is about that long).
 RUN_CHARS = 16
-# The most letters of a token cut (a run of about 40 words), the longest word a cut uses, the most distinct tokens cut
-# (the ones the most texts write), and how many texts' words give the words' frequencies (the first; rarer words are
-# looked up in every text, with a frequency below any counted one).
-_MAX_RUN, _MAX_PIECE, _MAX_RUNS, _SAMPLE = 256, 24, 2_000, 100_000
+# The most letters of a token cut (a run of about 40 words), the longest word a cut uses, the most letters of all the
+# distinct tokens cut (the ones the most texts write first), and how many texts' words give the words' frequencies
+# (the first: every dev world's distinct prompts, 8 % of the campaign preset's sample).
+_MAX_RUN, _MAX_PIECE, _MAX_LETTERS, _SAMPLE = 256, 24, 32_768, 50_000
+# Rarer words looked up in every text: of 5 letters or more (shorter pieces are in too many words: "ticu" in
+# "particular"), at most 64: one regex search of literals (graphlink.stages.signals.camel.written_alone: 256 of them
+# took 6 s on the campaign preset's 1.7M texts).
+_RARE_CHARS, _RARE_WORDS = 5, 64
 
 
 def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series | None = None) -> pl.DataFrame:
@@ -40,28 +44,33 @@ def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series |
 
     A run is cut into words of ``column`` (normalised texts: words between single spaces) written alone, or of
     ``vocabulary`` (words read elsewhere: ``match`` reads a few accounts' prompts against the known templates'
-    words): the cut of least cost, a word's cost ``-log`` of its share of the words of the first 100,000 texts
-    (a word they do not write: half of one). The token itself is no word of its cut. A token with no cut, or past
-    the 2,000 distinct runs the most texts write, is kept. Rows, their order and the other columns are kept.
+    words): the cut of least cost, a word's cost ``-log`` of its share of the words of the first 50,000 texts (a word
+    they do not write: half of one, where ``vocabulary`` holds it or another text writes it alone). The token itself
+    is no word of its cut. A token with no cut, or past the first 32,768 letters of distinct runs (the most written
+    first), is kept. Rows, their order and the other columns are kept.
 
     Examples
     --------
-    >>> t = pl.DataFrame({"norm": ["you are a meticulous tutor", "youareameticuloustutor now", "zorblaxquintessential"]})
-    >>> read_runs(t)["norm"].to_list()
-    ['you are a meticulous tutor', 'you are a meticulous tutor now', 'zorblaxquintessential']
+    >>> t = pl.DataFrame({"norm": ["you are a meticulous tutor", "youareameticuloustutor now", "are you a tutor",
+    ...                            "zorblaxquintessential"]})
+    >>> read_runs(t)["norm"].to_list()[1:]
+    ['you are a meticulous tutor now', 'are you a tutor', 'zorblaxquintessential']
     """
     text = pl.col(column)
-    rows = texts.select(text.str.contains(f"\\p{{L}}{{{RUN_CHARS}}}").fill_null(False).arg_true())[column]
+    # (any 16 characters but spaces: as fast as any regex tried, 0.6-1.0 s on the campaign preset's 1.7M texts at load 10)
+    rows = texts.select(text.str.contains(f"[^ ]{{{RUN_CHARS}}}").fill_null(False).arg_true())[column]
     if rows.is_empty():
         return texts
     held = texts[column].gather(rows).to_frame(column)
     token = pl.col("run")
     runs = (held.select(text.str.split(" ").alias("run")).explode("run")
             .filter(token.str.len_chars().is_between(RUN_CHARS, _MAX_RUN) & token.str.contains(r"^\p{L}+$"))
-            .group_by("run").len().sort("len", "run", descending=[True, False]).head(_MAX_RUNS)["run"])
+            .group_by("run").len().sort("len", "run", descending=[True, False]))
+    # (the most written first, as many as _MAX_LETTERS letters: the cut's work is about 24 steps a letter)
+    runs = runs.filter(runs["run"].str.len_chars().cum_sum() <= _MAX_LETTERS)["run"]
     if runs.is_empty():
         return texts
-    reading = _cut(runs, _frequencies(texts[column], _pieces(runs), vocabulary))
+    reading = _cut(runs, _frequencies(texts[column], runs, vocabulary))
     if not reading:
         return texts
     # Whole tokens only: each space doubled and the text padded, so every token has its own spaces around it
@@ -81,24 +90,58 @@ def _pieces(runs: pl.Series) -> pl.Series:
             .explode("size").select(run.str.slice(start, size).alias("piece")).unique()["piece"])
 
 
-def _frequencies(texts: pl.Series, pieces: pl.Series, vocabulary: pl.Series | None) -> dict[str, float]:
-    """Of ``pieces``, those ``texts`` write alone (or ``vocabulary`` holds), each with its cost (``-log`` share)."""
-    first = texts.head(_SAMPLE).drop_nulls().str.split(" ")
-    total = max(int(first.list.len().sum()), 1)
-    counted = (first.list.unique().explode().alias("piece").to_frame().join(pieces.to_frame("piece"), on="piece", how="semi")
-               .group_by("piece").len())
+def _frequencies(texts: pl.Series, runs: pl.Series, vocabulary: pl.Series | None) -> dict[str, float]:
+    """The words ``runs`` may be cut into, each with its cost: ``-log`` of its share of the words of the first
+    ``_SAMPLE`` ``texts``; a word they do not write but ``vocabulary`` holds, or another text writes alone where a cut
+    needs it, costs half a word.
+
+    Only the gaps of runs those words do not cut are looked up in every text: the pieces of ``_RARE_CHARS`` to ``_MAX_PIECE`` letters starting
+    where the sample's words reach from a run's start or ending where they reach from its end, as many as one search
+    allows (``_RARE_WORDS``, the most written runs' first).
+    """
+    from graphlink.stages.signals.camel import written_alone  # (camel reads runs after CamelCase)
+
+    # Every text's words cost 5-10 s on the campaign preset's 1.7M sampled texts, and an Aho-Corasick search for
+    # thousands of pieces in all of them 20 s: the words' frequencies are the first texts'.
+    first = texts.head(_SAMPLE).drop_nulls().str.split(" ").explode()
+    total = max(first.len(), 1)
+    pieces = _pieces(runs)
+    counted = first.filter(first.is_in(pieces.implode())).value_counts(name="n")
     costs = {p: math.log(total / n) for p, n in counted.iter_rows()}
-    rare = pieces.filter(~pieces.is_in(counted["piece"].implode()) & (pieces.str.len_chars() >= 4))
-    found: list[str] = []
-    if rare.len():
-        # One Aho-Corasick pass over the texts, each rare piece between spaces: the texts writing it alone.
-        padded = pl.concat_str([pl.lit(" "), pl.col("t"), pl.lit(" ")])
-        found = (texts.alias("t").to_frame().lazy().select(padded.str.extract_many((" " + rare + " ").to_list(), overlapping=True).alias("t"))
-                 .explode("t").drop_nulls().unique().collect()["t"].str.strip_chars(" ").to_list())
     if vocabulary is not None:
-        found += pieces.filter(pieces.is_in(vocabulary.cast(pl.String).implode()) & ~pieces.is_in(counted["piece"].implode())).to_list()
-    costs.update((p, math.log(2 * total)) for p in found)
+        known = vocabulary.cast(pl.String).filter(vocabulary.cast(pl.String).is_in(pieces.implode()))
+        costs.update((p, math.log(2 * total)) for p in known.to_list() if p not in costs)
+    # A word filling a gap whole (the sample's words reach both its ends) first, then one reaching an end.
+    whole: dict[str, None] = {}
+    part: dict[str, None] = {}
+    for run in runs.to_list():
+        ahead = _reach(run, costs)
+        if ahead[-1]:
+            continue  # (cut already)
+        behind = _reach(run, costs, backward=True)
+        for start in range(len(run)):
+            for end in range(start + _RARE_CHARS, min(start + _MAX_PIECE, len(run)) + 1):
+                if (ahead[start] or behind[end]) and run[start:end] not in costs and end - start < len(run):
+                    (whole if ahead[start] and behind[end] else part)[run[start:end]] = None
+        if len(whole) >= _RARE_WORDS:
+            break
+    gaps = [*whole, *(p for p in part if p not in whole)][:_RARE_WORDS]
+    if gaps:
+        rare = written_alone(texts, pl.Series(gaps, dtype=pl.String))
+        costs.update((p, math.log(2 * total)) for p in rare.to_list())
     return costs
+
+
+def _reach(run: str, costs: dict[str, float], backward: bool = False) -> list[bool]:
+    """Of each place in ``run`` (0 to its length), whether words of ``costs`` cut ``run`` up to it from its start
+    (``backward``: from it to its end); ``run`` itself is no word of its cut."""
+    if backward:
+        return _reach(run[::-1], {w[::-1]: c for w, c in costs.items()})[::-1]
+    reach = [True] + [False] * len(run)
+    for end in range(1, len(run) + 1):
+        reach[end] = any(reach[start] and run[start:end] in costs
+                         for start in range(max(int(end == len(run)), end - _MAX_PIECE), end))
+    return reach
 
 
 def _cut(runs: pl.Series, costs: dict[str, float]) -> dict[str, str]:
