@@ -35,8 +35,8 @@ RUN_CHARS = 16
 _MAX_RUN, _MAX_PIECE, _MAX_LETTERS, _SAMPLE = 256, 24, 32_768, 50_000
 # Rarer words looked up in every text: of 5 letters or more (shorter pieces are in too many words: "ticu" in
 # "particular"), at most 64: one regex search of literals (graphlink.stages.signals.camel.written_alone: 256 of them
-# took 6 s on the campaign preset's 1.7M texts).
-_RARE_CHARS, _RARE_WORDS = 5, 64
+# took 6 s on the campaign preset's 1.7M texts), in at most 3 rounds.
+_RARE_CHARS, _RARE_WORDS, _RARE_ROUNDS = 5, 64, 3
 
 
 def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series | None = None) -> pl.DataFrame:
@@ -95,9 +95,8 @@ def _frequencies(texts: pl.Series, runs: pl.Series, vocabulary: pl.Series | None
     ``_SAMPLE`` ``texts``; a word they do not write but ``vocabulary`` holds, or another text writes alone where a cut
     needs it, costs half a word.
 
-    Only the gaps of runs those words do not cut are looked up in every text: the pieces of ``_RARE_CHARS`` to ``_MAX_PIECE`` letters starting
-    where the sample's words reach from a run's start or ending where they reach from its end, as many as one search
-    allows (``_RARE_WORDS``, the most written runs' first).
+    Only the gaps of runs those words do not cut are looked up in every text (:func:`_gaps`, in up to
+    ``_RARE_ROUNDS`` rounds of ``_RARE_WORDS``: each round's words reach further into the runs).
     """
     from graphlink.stages.signals.camel import written_alone  # (camel reads runs after CamelCase)
 
@@ -111,35 +110,45 @@ def _frequencies(texts: pl.Series, runs: pl.Series, vocabulary: pl.Series | None
     if vocabulary is not None:
         known = vocabulary.cast(pl.String).filter(vocabulary.cast(pl.String).is_in(pieces.implode()))
         costs.update((p, math.log(2 * total)) for p in known.to_list() if p not in costs)
-    # A word filling a gap whole (the sample's words reach both its ends) first, then one reaching an end.
-    whole: dict[str, None] = {}
-    part: dict[str, None] = {}
+    searched: set[str] = set()
+    for _ in range(_RARE_ROUNDS):  # (each round's words reach further into the runs: the next round's gaps)
+        gaps = _gaps(runs, costs, searched)
+        rare = written_alone(texts, pl.Series(gaps, dtype=pl.String)) if gaps else []
+        if not len(rare):
+            break
+        searched.update(gaps)
+        costs.update((p, math.log(2 * total)) for p in rare)
+    return costs
+
+
+def _gaps(runs: pl.Series, costs: dict[str, float], searched: set[str]) -> list[str]:
+    """Pieces of ``runs`` that ``costs``' words do not cut, of ``_RARE_CHARS`` to ``_MAX_PIECE`` letters, starting at
+    one of the last three places those words reach from a run's start or ending at one of the first three they reach
+    from its end (where the cut stops: a word is missing there), not ``searched`` already; the first runs' first."""
+    gaps: dict[str, None] = {}
+    backward = {w[::-1] for w in costs}
     for run in runs.to_list():
         ahead = _reach(run, costs)
         if ahead[-1]:
             continue  # (cut already)
-        behind = _reach(run, costs, backward=True)
-        for start in range(len(run)):
-            for end in range(start + _RARE_CHARS, min(start + _MAX_PIECE, len(run)) + 1):
-                if (ahead[start] or behind[end]) and run[start:end] not in costs and end - start < len(run):
-                    (whole if ahead[start] and behind[end] else part)[run[start:end]] = None
-        if len(whole) >= _RARE_WORDS:
+        behind = _reach(run[::-1], backward)[::-1]
+        starts = [i for i in range(len(run), -1, -1) if ahead[i]][:3]
+        ends = [i for i in range(len(run) + 1) if behind[i]][:3]
+        spans = {*((a, a + n) for a in starts for n in range(_RARE_CHARS, _MAX_PIECE + 1)),
+                 *((b - n, b) for b in ends for n in range(_RARE_CHARS, _MAX_PIECE + 1))}
+        gaps.update(dict.fromkeys(sorted(run[a:b] for a, b in spans if 0 <= a and b <= len(run) and b - a < len(run)
+                                         and run[a:b] not in costs and run[a:b] not in searched)))
+        if len(gaps) >= _RARE_WORDS:
             break
-    gaps = [*whole, *(p for p in part if p not in whole)][:_RARE_WORDS]
-    if gaps:
-        rare = written_alone(texts, pl.Series(gaps, dtype=pl.String))
-        costs.update((p, math.log(2 * total)) for p in rare.to_list())
-    return costs
+    return list(gaps)[:_RARE_WORDS]
 
 
-def _reach(run: str, costs: dict[str, float], backward: bool = False) -> list[bool]:
-    """Of each place in ``run`` (0 to its length), whether words of ``costs`` cut ``run`` up to it from its start
-    (``backward``: from it to its end); ``run`` itself is no word of its cut."""
-    if backward:
-        return _reach(run[::-1], {w[::-1]: c for w, c in costs.items()})[::-1]
+def _reach(run: str, words) -> list[bool]:
+    """Of each place in ``run`` (0 to its length), whether ``words`` (a container) cut ``run`` up to it from its
+    start; ``run`` itself is no word of its cut."""
     reach = [True] + [False] * len(run)
     for end in range(1, len(run) + 1):
-        reach[end] = any(reach[start] and run[start:end] in costs
+        reach[end] = any(reach[start] and run[start:end] in words
                          for start in range(max(int(end == len(run)), end - _MAX_PIECE), end))
     return reach
 
