@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.stages.signals.runs import read_runs
+from graphlink.stages.signals.runs import RUN_CHARS, RUN_MAX_CHARS, read_runs
 
 __all__ = ["MARK", "read_camel", "written_alone"]
 
@@ -67,8 +67,14 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     # session 42: a 12-account ring so writing a template of rare words fell from template share 1.0 to 0.12).
     varied = tokens.group_by("word").len().filter(pl.col("len") > 1)  # (distinct tokens of a word: distinct marks)
     known = pl.Series("w", [], pl.String) if vocabulary is None else vocabulary.cast(pl.String)
-    whole = tokens.filter(pl.col("word").is_in(written.implode()) | pl.col("word").is_in(varied["word"].implode())
-                          | pl.col("word").is_in(known.implode()))
+    read_whole = (pl.col("word").is_in(written.implode()) | pl.col("word").is_in(varied["word"].implode())
+                  | pl.col("word").is_in(known.implode()))
+    # A run of RUN_CHARS letters or more split at its marks is cut where its words meet if the log's words cut it
+    # (graphlink.stages.signals.runs): CamelCase with a one-letter word ("AMeticulous") or an operator's extra
+    # capitals puts marks where no words meet, and its copies written without capitals are cut so.
+    long = ~read_whole & pl.col("word").str.len_chars().is_between(RUN_CHARS, RUN_MAX_CHARS) & pl.col("word").str.contains(r"^\p{L}+$")
+    fallback = dict(tokens.filter(long).select("word", pl.col("token").str.replace_all(MARK, " ", literal=True)).iter_rows())
+    whole = tokens.filter(read_whole | long)
     resolved = pl.col(column)
     if whole.height:
         # Whole tokens only: each space doubled and the text padded, so every token has its own spaces around it;
@@ -80,7 +86,7 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     # (a copy: scatter writes in place, and the frame given is the caller's)
     read = texts.with_columns(texts[column].clone().scatter(rows, marked.select(resolved.alias(column))[column]))
     # Then words run together (a CamelCase run read whole as random case among them): graphlink.stages.signals.runs.
-    return read_runs(read, column, vocabulary)
+    return read_runs(read, column, vocabulary, fallback)
 
 
 def written_alone(texts: pl.Series, words: pl.Series) -> pl.Series:

@@ -24,22 +24,25 @@ import math
 
 import polars as pl
 
-__all__ = ["RUN_CHARS", "read_runs"]
+__all__ = ["RUN_CHARS", "RUN_MAX_CHARS", "read_runs"]
 
 #: The fewest letters of a token read as a possible run of words (English words of 16 letters or more are rare:
 #: "responsibilities", "telecommunications"; a run of three ordinary words is about that long).
 RUN_CHARS = 16
-# The most letters of a token cut (a run of about 40 words), the longest word a cut uses, the most letters of all the
+#: The most letters of a token cut (a run of about 40 words; a longer token is read whole).
+RUN_MAX_CHARS = 256
+# The longest word a cut uses, the most letters of all the
 # distinct tokens cut (the ones the most texts write first), and how many texts' words give the words' frequencies
 # (the first: every dev world's distinct prompts, 8 % of the campaign preset's sample).
-_MAX_RUN, _MAX_PIECE, _MAX_LETTERS, _SAMPLE = 256, 24, 32_768, 50_000
+_MAX_PIECE, _MAX_LETTERS, _SAMPLE = 24, 32_768, 50_000
 # Rarer words looked up in every text: of 5 letters or more (shorter pieces are in too many words: "ticu" in
 # "particular"), at most 64: one regex search of literals (graphlink.stages.signals.camel.written_alone: 256 of them
 # took 6 s on the campaign preset's 1.7M texts), in at most 3 rounds.
 _RARE_CHARS, _RARE_WORDS, _RARE_ROUNDS = 5, 64, 3
 
 
-def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series | None = None) -> pl.DataFrame:
+def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series | None = None,
+              fallback: dict[str, str] | None = None) -> pl.DataFrame:
     """``texts`` with each run of words in ``column`` (a token of :data:`RUN_CHARS` to 256 letters) read as its words.
 
     A run is cut into words of ``column`` (normalised texts: words between single spaces) written alone, or of
@@ -47,7 +50,8 @@ def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series |
     words): the cut of least cost, a word's cost ``-log`` of its share of the words of the first 50,000 texts (a word
     they do not write: half of one, where ``vocabulary`` holds it or another text writes it alone). The token itself
     is no word of its cut. A token with no cut, or past the first 32,768 letters of distinct runs (the most written
-    first), is kept. Rows, their order and the other columns are kept.
+    first), is kept, or read as ``fallback`` gives it (CamelCase: split at its marks). Rows, their order and the other
+    columns are kept.
 
     Examples
     --------
@@ -64,13 +68,12 @@ def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series |
     held = texts[column].gather(rows).to_frame(column)
     token = pl.col("run")
     runs = (held.select(text.str.split(" ").alias("run")).explode("run")
-            .filter(token.str.len_chars().is_between(RUN_CHARS, _MAX_RUN) & token.str.contains(r"^\p{L}+$"))
+            .filter(token.str.len_chars().is_between(RUN_CHARS, RUN_MAX_CHARS) & token.str.contains(r"^\p{L}+$"))
             .group_by("run").len().sort("len", "run", descending=[True, False]))
     # (the most written first, as many as _MAX_LETTERS letters: the cut's work is about 24 steps a letter)
     runs = runs.filter(runs["run"].str.len_chars().cum_sum() <= _MAX_LETTERS)["run"]
-    if runs.is_empty():
-        return texts
-    reading = _cut(runs, _frequencies(texts[column], runs, vocabulary))
+    reading = _cut(runs, _frequencies(texts[column], runs, vocabulary)) if runs.len() else {}
+    reading |= {run: read for run, read in (fallback or {}).items() if run not in reading}
     if not reading:
         return texts
     # Whole tokens only: each space doubled and the text padded, so every token has its own spaces around it
