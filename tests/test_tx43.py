@@ -59,3 +59,15 @@ def test_rare_words_past_the_sampled_texts_cut_a_run_and_many_runs_cost_little()
     assert out.slice(60_000, 6).to_list() == texts[60_000:60_003] * 2
     assert out.tail(3000).to_list() == noise
     assert time.perf_counter() - start < 10  # (about 1 s)
+
+
+def test_match_finds_ring_newcomers_running_the_templates_words_together(tmp_path):
+    from test_break_match16 import day_two, known_run, templated
+
+    def joined(rng: random.Random) -> str:
+        words = templated(rng).split(" ")
+        return "".join(words[:14]) + " " + " ".join(words[14:])
+
+    known, ring = known_run(tmp_path / "known", templated)
+    # 8a41cfc: 0 of 10 matched (the joined run is one word no known shingle holds)
+    assert graphlink.match(known, day_two("run", joined)).matches["cluster_id"].to_list() == [ring] * 10
