@@ -42,7 +42,9 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     boundaries alike in every text) or is one of ``vocabulary`` (words read elsewhere, as they were read there:
     ``match`` reads a few accounts' prompts against the known templates' words, which detect read against its whole
     sample); otherwise each mark becomes a space, as :func:`~graphlink.stages.signals.normalise.normalise_prompt`
-    splits every boundary. Rows, their order and the other columns are kept.
+    splits every boundary, but where the log's words cut a token of 16 letters or more. Then words run together are
+    read as the words the texts write alone (:func:`graphlink.stages.signals.runs.read_runs`). Rows, their order and
+    the other columns are kept.
 
     Examples
     --------
@@ -72,8 +74,10 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     # A run of RUN_CHARS letters or more split at its marks is cut where its words meet if the log's words cut it
     # (graphlink.stages.signals.runs): CamelCase with a one-letter word ("AMeticulous") or an operator's extra
     # capitals puts marks where no words meet, and its copies written without capitals are cut so.
-    long = ~read_whole & pl.col("word").str.len_chars().is_between(RUN_CHARS, RUN_MAX_CHARS) & pl.col("word").str.contains(r"^\p{L}+$")
-    fallback = dict(tokens.filter(long).select("word", pl.col("token").str.replace_all(MARK, " ", literal=True)).iter_rows())
+    long = (~read_whole & pl.col("word").str.len_chars().is_between(RUN_CHARS, RUN_MAX_CHARS)
+            & pl.col("word").str.contains(r"^\p{L}+$"))
+    split = pl.col("token").str.replace_all(MARK, " ", literal=True)
+    fallback = dict(tokens.filter(long).select("word", split).iter_rows())
     whole = tokens.filter(read_whole | long)
     resolved = pl.col(column)
     if whole.height:

@@ -31,9 +31,9 @@ __all__ = ["RUN_CHARS", "RUN_MAX_CHARS", "read_runs"]
 RUN_CHARS = 16
 #: The most letters of a token cut (a run of about 40 words; a longer token is read whole).
 RUN_MAX_CHARS = 256
-# The longest word a cut uses, the most letters of all the
-# distinct tokens cut (the ones the most texts write first), and how many texts' words give the words' frequencies
-# (the first: every dev world's distinct prompts, 8 % of the campaign preset's sample).
+# The longest word a cut uses, the most letters of all the distinct tokens cut (the ones the most texts write first),
+# and how many texts' words give the words' frequencies (the first: all of the ring tests' texts, a third of dev
+# independent 1's distinct prompts, 3 % of the campaign preset's sample).
 _MAX_PIECE, _MAX_LETTERS, _SAMPLE = 24, 32_768, 50_000
 # Rarer words looked up in every text: of 5 letters or more (shorter pieces are in too many words: "ticu" in
 # "particular"), at most 64: one regex search of literals (graphlink.stages.signals.camel.written_alone: 256 of them
@@ -61,7 +61,8 @@ def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series |
     ['you are a meticulous tutor now', 'are you a tutor', 'zorblaxquintessential']
     """
     text = pl.col(column)
-    # (any 16 characters but spaces: as fast as any regex tried, 0.6-1.0 s on the campaign preset's 1.7M texts at load 10)
+    # (any 16 characters but spaces: as fast as any regex or numpy scan tried, about 1 s on the campaign preset's 1.7M
+    # sampled texts at load 4-10)
     rows = texts.select(text.str.contains(f"[^ ]{{{RUN_CHARS}}}").fill_null(False).arg_true())[column]
     if rows.is_empty():
         return texts
@@ -89,7 +90,8 @@ def _pieces(runs: pl.Series) -> pl.Series:
     """The distinct substrings of ``runs`` of up to ``_MAX_PIECE`` letters."""
     run, start, size = pl.col("run"), pl.col("start"), pl.col("size")
     return (runs.to_frame("run").with_columns(pl.int_ranges(0, run.str.len_chars()).alias("start")).explode("start")
-            .with_columns(pl.int_ranges(1, pl.min_horizontal(run.str.len_chars() - start, _MAX_PIECE) + 1).alias("size"))
+            .with_columns(pl.int_ranges(1, pl.min_horizontal(run.str.len_chars() - start, _MAX_PIECE) + 1)
+                          .alias("size"))
             .explode("size").select(run.str.slice(start, size).alias("piece")).unique()["piece"])
 
 
@@ -111,7 +113,8 @@ def _frequencies(texts: pl.Series, runs: pl.Series, vocabulary: pl.Series | None
     counted = first.filter(first.is_in(pieces.implode())).value_counts(name="n")
     costs = {p: math.log(total / n) for p, n in counted.iter_rows()}
     if vocabulary is not None:
-        known = vocabulary.cast(pl.String).filter(vocabulary.cast(pl.String).is_in(pieces.implode()))
+        known = vocabulary.cast(pl.String)
+        known = known.filter(known.is_in(pieces.implode()))
         costs.update((p, math.log(2 * total)) for p in known.to_list() if p not in costs)
     searched: set[str] = set()
     for _ in range(_RARE_ROUNDS):  # (each round's words reach further into the runs: the next round's gaps)
@@ -146,7 +149,7 @@ def _gaps(runs: pl.Series, costs: dict[str, float], searched: set[str]) -> list[
     return list(gaps)[:_RARE_WORDS]
 
 
-def _reach(run: str, words) -> list[bool]:
+def _reach(run: str, words: dict[str, float] | set[str]) -> list[bool]:
     """Of each place in ``run`` (0 to its length), whether ``words`` (a container) cut ``run`` up to it from its
     start; ``run`` itself is no word of its cut."""
     reach = [True] + [False] * len(run)
