@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.stages.signals.runs import RUN_CHARS, RUN_MAX_CHARS, read_runs
+
 __all__ = ["MARK", "read_camel", "written_alone"]
 
 #: The boundary mark: U+2063 INVISIBLE SEPARATOR, a format character the normaliser removes from the text before it
@@ -40,7 +42,9 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     boundaries alike in every text) or is one of ``vocabulary`` (words read elsewhere, as they were read there:
     ``match`` reads a few accounts' prompts against the known templates' words, which detect read against its whole
     sample); otherwise each mark becomes a space, as :func:`~graphlink.stages.signals.normalise.normalise_prompt`
-    splits every boundary. Rows, their order and the other columns are kept.
+    splits every boundary, but where the log's words cut a token of 16 letters or more. Then words run together are
+    read as the words the texts write alone (:func:`graphlink.stages.signals.runs.read_runs`). Rows, their order and
+    the other columns are kept.
 
     Examples
     --------
@@ -53,7 +57,7 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     text = pl.col(column)
     rows = texts.select(text.str.contains(MARK, literal=True).fill_null(False).arg_true())[column]
     if rows.is_empty():
-        return texts
+        return read_runs(texts, column, vocabulary)
     marked = texts[column].gather(rows).to_frame(column)
     tokens = (marked.select(text.str.extract_all(f"[^ ]*{MARK}[^ ]*").alias("token")).explode("token")
               .drop_nulls().unique().with_columns(pl.col("token").str.replace_all(MARK, "", literal=True).alias("word")))
@@ -65,8 +69,16 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     # session 42: a 12-account ring so writing a template of rare words fell from template share 1.0 to 0.12).
     varied = tokens.group_by("word").len().filter(pl.col("len") > 1)  # (distinct tokens of a word: distinct marks)
     known = pl.Series("w", [], pl.String) if vocabulary is None else vocabulary.cast(pl.String)
-    whole = tokens.filter(pl.col("word").is_in(written.implode()) | pl.col("word").is_in(varied["word"].implode())
-                          | pl.col("word").is_in(known.implode()))
+    read_whole = (pl.col("word").is_in(written.implode()) | pl.col("word").is_in(varied["word"].implode())
+                  | pl.col("word").is_in(known.implode()))
+    # A run of RUN_CHARS letters or more split at its marks is cut where its words meet if the log's words cut it
+    # (graphlink.stages.signals.runs): CamelCase with a one-letter word ("AMeticulous") or an operator's extra
+    # capitals puts marks where no words meet, and its copies written without capitals are cut so.
+    long = (~read_whole & pl.col("word").str.len_chars().is_between(RUN_CHARS, RUN_MAX_CHARS)
+            & pl.col("word").str.contains(r"^\p{L}+$"))
+    split = pl.col("token").str.replace_all(MARK, " ", literal=True)
+    fallback = dict(tokens.filter(long).select("word", split).iter_rows())
+    whole = tokens.filter(read_whole | long)
     resolved = pl.col(column)
     if whole.height:
         # Whole tokens only: each space doubled and the text padded, so every token has its own spaces around it;
@@ -76,7 +88,9 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
                     .str.replace_all("  ", " ", literal=True).str.slice(1).str.head(-1))
     resolved = resolved.str.replace_all(MARK, " ", literal=True)
     # (a copy: scatter writes in place, and the frame given is the caller's)
-    return texts.with_columns(texts[column].clone().scatter(rows, marked.select(resolved.alias(column))[column]))
+    read = texts.with_columns(texts[column].clone().scatter(rows, marked.select(resolved.alias(column))[column]))
+    # Then words run together (a CamelCase run read whole as random case among them): graphlink.stages.signals.runs.
+    return read_runs(read, column, vocabulary, fallback)
 
 
 def written_alone(texts: pl.Series, words: pl.Series) -> pl.Series:

@@ -1,0 +1,179 @@
+"""Words run together read against the log's own words: where a long token is several words written without spaces.
+
+An operator can hide a template from word shingles by writing some of its words without the spaces between them
+("youareameticuloustutor reasonthrough..." in some copies, "You are a meticulous tutor. Reason through..." in
+others): every shingle over a joined run is a shingle no other copy holds (break-it review, session 41: a 12-account
+ring joining its template's first 12 words in half its prompts fell to template share 0.48, not flagged). CamelCase
+marks such a run, and :func:`graphlink.stages.signals.camel.read_camel` reads it; a run in lower case, or a CamelCase
+run its operator sprinkled with more capitals (read whole, as random case), is marked by nothing. The log marks it:
+its words are written alone, in the other copies or in other people's prompts, and a token of
+:data:`RUN_CHARS` letters or more is rarely a word of any language written with spaces. So such a token is read as the
+words of the texts it can be cut into (a word-break by dynamic programming over the distinct long tokens, never per
+row), the most likely cut by the words' frequencies (``you are a``, not ``you area``); a long token that cannot be
+cut into the texts' words (a name, an identifier, a hash) is read whole, as before. The same token reads alike in
+every text, so a ring's joined and spaced copies read the same words, and two people writing one long word still
+share it.
+
+Shorter runs are read as written: an operator joining two words at a time ("youare") makes tokens no longer than
+words, and cutting every such word ("together" as "to get her") would change every reading.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+__all__ = ["RUN_CHARS", "RUN_MAX_CHARS", "read_runs"]
+
+#: The fewest letters of a token read as a possible run of words (English words of 16 letters or more are rare:
+#: "responsibilities", "telecommunications"; a run of three ordinary words is about that long).
+RUN_CHARS = 16
+#: The most letters of a token cut (a run of about 40 words; a longer token is read whole).
+RUN_MAX_CHARS = 256
+# The longest word a cut uses, the most letters of all the distinct tokens cut (the ones the most texts write first),
+# and how many texts' words give the words' frequencies (the first: all of the ring tests' texts, a third of dev
+# independent 1's distinct prompts, 3 % of the campaign preset's sample).
+_MAX_PIECE, _MAX_LETTERS, _SAMPLE = 24, 32_768, 50_000
+# Rarer words looked up in every text: of 5 letters or more (shorter pieces are in too many words: "ticu" in
+# "particular"), at most 64: one regex search of literals (graphlink.stages.signals.camel.written_alone: 256 of them
+# took 6 s on the campaign preset's 1.7M texts), in at most 3 rounds.
+_RARE_CHARS, _RARE_WORDS, _RARE_ROUNDS = 5, 64, 3
+
+
+def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series | None = None,
+              fallback: dict[str, str] | None = None) -> pl.DataFrame:
+    """``texts`` with each run of words in ``column`` (a token of :data:`RUN_CHARS` to 256 letters) read as its words.
+
+    A run is cut into words of ``column`` (normalised texts: words between single spaces) written alone, or of
+    ``vocabulary`` (words read elsewhere: ``match`` reads a few accounts' prompts against the known templates'
+    words): the cut of least cost, a word's cost ``-log`` of its share of the words of the first 50,000 texts (a word
+    they do not write: half of one, where ``vocabulary`` holds it or another text writes it alone). The token itself
+    is no word of its cut. A token with no cut, or past the first 32,768 letters of distinct runs (the most written
+    first), is kept, or read as ``fallback`` gives it (CamelCase: split at its marks). Rows, their order and the other
+    columns are kept.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"norm": ["you are a meticulous tutor", "youareameticuloustutor now", "are you a tutor",
+    ...                            "zorblaxquintessential"]})
+    >>> read_runs(t)["norm"].to_list()[1:]
+    ['you are a meticulous tutor now', 'are you a tutor', 'zorblaxquintessential']
+    """
+    text = pl.col(column)
+    # (any 16 characters but spaces: as fast as any regex or numpy scan tried, about 1 s on the campaign preset's 1.7M
+    # sampled texts at load 4-10)
+    rows = texts.select(text.str.contains(f"[^ ]{{{RUN_CHARS}}}").fill_null(False).arg_true())[column]
+    if rows.is_empty():
+        return texts
+    held = texts[column].gather(rows).to_frame(column)
+    token = pl.col("run")
+    runs = (held.select(text.str.split(" ").alias("run")).explode("run")
+            .filter(token.str.len_chars().is_between(RUN_CHARS, RUN_MAX_CHARS) & token.str.contains(r"^\p{L}+$"))
+            .group_by("run").len().sort("len", "run", descending=[True, False]))
+    # (the most written first, as many as _MAX_LETTERS letters: the cut's work is about 24 steps a letter)
+    runs = runs.filter(runs["run"].str.len_chars().cum_sum() <= _MAX_LETTERS)["run"]
+    reading = _cut(runs, _frequencies(texts[column], runs, vocabulary)) if runs.len() else {}
+    reading |= {run: read for run, read in (fallback or {}).items() if run not in reading}
+    if not reading:
+        return texts
+    # Whole tokens only: each space doubled and the text padded, so every token has its own spaces around it
+    # (as read_camel puts back whole words).
+    padded = pl.concat_str([pl.lit(" "), text.str.replace_all(" ", "  ", literal=True), pl.lit(" ")])
+    read = (padded.str.replace_many([f" {r} " for r in reading], [f" {w} " for w in reading.values()])
+            .str.replace_all("  ", " ", literal=True).str.slice(1).str.head(-1))
+    # (a copy: scatter writes in place, and the frame given is the caller's)
+    return texts.with_columns(texts[column].clone().scatter(rows, held.select(read.alias(column))[column]))
+
+
+def _pieces(runs: pl.Series) -> pl.Series:
+    """The distinct substrings of ``runs`` of up to ``_MAX_PIECE`` letters."""
+    run, start, size = pl.col("run"), pl.col("start"), pl.col("size")
+    return (runs.to_frame("run").with_columns(pl.int_ranges(0, run.str.len_chars()).alias("start")).explode("start")
+            .with_columns(pl.int_ranges(1, pl.min_horizontal(run.str.len_chars() - start, _MAX_PIECE) + 1)
+                          .alias("size"))
+            .explode("size").select(run.str.slice(start, size).alias("piece")).unique()["piece"])
+
+
+def _frequencies(texts: pl.Series, runs: pl.Series, vocabulary: pl.Series | None) -> dict[str, float]:
+    """The words ``runs`` may be cut into, each with its cost: ``-log`` of its share of the words of the first
+    ``_SAMPLE`` ``texts``; a word they do not write but ``vocabulary`` holds, or another text writes alone where a cut
+    needs it, costs half a word.
+
+    Only the gaps of runs those words do not cut are looked up in every text (:func:`_gaps`, in up to
+    ``_RARE_ROUNDS`` rounds of ``_RARE_WORDS``: each round's words reach further into the runs).
+    """
+    from graphlink.stages.signals.camel import written_alone  # (camel reads runs after CamelCase)
+
+    # Every text's words cost 5-10 s on the campaign preset's 1.7M sampled texts, and an Aho-Corasick search for
+    # thousands of pieces in all of them 20 s: the words' frequencies are the first texts'.
+    first = texts.head(_SAMPLE).drop_nulls().str.split(" ").explode()
+    total = max(first.len(), 1)
+    pieces = _pieces(runs)
+    counted = first.filter(first.is_in(pieces.implode())).value_counts(name="n")
+    costs = {p: math.log(total / n) for p, n in counted.iter_rows()}
+    if vocabulary is not None:
+        known = vocabulary.cast(pl.String)
+        known = known.filter(known.is_in(pieces.implode()))
+        costs.update((p, math.log(2 * total)) for p in known.to_list() if p not in costs)
+    searched: set[str] = set()
+    for _ in range(_RARE_ROUNDS):  # (each round's words reach further into the runs: the next round's gaps)
+        gaps = _gaps(runs, costs, searched)
+        rare = written_alone(texts, pl.Series(gaps, dtype=pl.String)) if gaps else []
+        if not len(rare):
+            break
+        searched.update(gaps)
+        costs.update((p, math.log(2 * total)) for p in rare)
+    return costs
+
+
+def _gaps(runs: pl.Series, costs: dict[str, float], searched: set[str]) -> list[str]:
+    """Pieces of ``runs`` that ``costs``' words do not cut, of ``_RARE_CHARS`` to ``_MAX_PIECE`` letters, starting at
+    one of the last three places those words reach from a run's start or ending at one of the first three they reach
+    from its end (where the cut stops: a word is missing there), not ``searched`` already; the first runs' first."""
+    gaps: dict[str, None] = {}
+    backward = {w[::-1] for w in costs}
+    for run in runs.to_list():
+        ahead = _reach(run, costs)
+        if ahead[-1]:
+            continue  # (cut already)
+        behind = _reach(run[::-1], backward)[::-1]
+        starts = [i for i in range(len(run), -1, -1) if ahead[i]][:3]
+        ends = [i for i in range(len(run) + 1) if behind[i]][:3]
+        spans = {*((a, a + n) for a in starts for n in range(_RARE_CHARS, _MAX_PIECE + 1)),
+                 *((b - n, b) for b in ends for n in range(_RARE_CHARS, _MAX_PIECE + 1))}
+        gaps.update(dict.fromkeys(sorted(run[a:b] for a, b in spans if 0 <= a and b <= len(run) and b - a < len(run)
+                                         and run[a:b] not in costs and run[a:b] not in searched)))
+        if len(gaps) >= _RARE_WORDS:
+            break
+    return list(gaps)[:_RARE_WORDS]
+
+
+def _reach(run: str, words: dict[str, float] | set[str]) -> list[bool]:
+    """Of each place in ``run`` (0 to its length), whether ``words`` (a container) cut ``run`` up to it from its
+    start; ``run`` itself is no word of its cut."""
+    reach = [True] + [False] * len(run)
+    for end in range(1, len(run) + 1):
+        reach[end] = any(reach[start] and run[start:end] in words
+                         for start in range(max(int(end == len(run)), end - _MAX_PIECE), end))
+    return reach
+
+
+def _cut(runs: pl.Series, costs: dict[str, float]) -> dict[str, str]:
+    """Each run of ``runs`` that can be cut into words of ``costs`` -> its cheapest cut (its words as they read)."""
+    reading: dict[str, str] = {}
+    # Shorter runs first: a run that is a word of a longer run's cut reads as its own cut there.
+    for run in sorted(runs.to_list(), key=len):
+        best, back = [0.0] + [math.inf] * len(run), [0] * (len(run) + 1)
+        for end in range(1, len(run) + 1):
+            for start in range(max(int(end == len(run)), end - _MAX_PIECE), end):  # (the run itself is no word of it)
+                cost = costs.get(run[start:end])
+                if cost is not None and best[start] + cost < best[end]:
+                    best[end], back[end] = best[start] + cost, start
+        if best[-1] < math.inf:
+            words, end = [], len(run)
+            while end:
+                words.append(reading.get(run[back[end]:end], run[back[end]:end]))
+                end = back[end]
+            reading[run] = " ".join(reversed(words))
+    return reading
