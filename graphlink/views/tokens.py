@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from graphlink.stages.signals.camel import MARK, read_camel
+from graphlink.stages.signals.runs import RUN_CHARS
 from graphlink.stages.signals.normalise import SEPARATOR, SPACELESS, normalise_prompt
 
 __all__ = ["tokenise", "keyed_tokens", "join_words"]
@@ -170,12 +171,17 @@ def keyed_tokens(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
             _KEYS.clear()
         _KEYS.update(zip(new, keyed))
         known.update(zip(new, keyed))
-    if any(MARK in k for k in known.values()):  # CamelCase marks read against the words of all the texts (each
+    keyed = [known[w] for w in written]
+    if any(len(k) >= RUN_CHARS for k in known.values()):
+        # A possible run of words (runs.read_runs): cut by the words' frequencies ("you are a", not "you area"), so
+        # each written word is read once per time it is written, as detection reads the texts.
+        keyed = read_camel(pl.DataFrame({"w": keyed}, schema={"w": pl.String}), "w")["w"].to_list()
+    elif any(MARK in k for k in known.values()):  # CamelCase marks read against the words of all the texts (each
         # distinct key once: what read_camel reads of them is which words stand alone and how each is marked)
         distinct = list(dict.fromkeys(known.values()))
-        known = dict(zip(known, map(dict(zip(distinct, read_camel(pl.DataFrame({"w": distinct}, schema={"w": pl.String}),
-                                                                  "w")["w"].to_list())).get, known.values())))
-    keys = iter([known[w] for w in written])
+        read = dict(zip(distinct, read_camel(pl.DataFrame({"w": distinct}, schema={"w": pl.String}), "w")["w"].to_list()))
+        keyed = [read[k] for k in keyed]
+    keys = iter(keyed)
     # A key may hold several words: characters the key removes sat at a boundary the written word hides
     # ("You\u200bAre", "a\u0301B": a CamelCase or script boundary once they are gone), and detection reads the
     # words apart; each is a word of its own here, on the written word's span (break-it review, session 40).
