@@ -25,3 +25,27 @@ def test_the_template_view_reads_words_run_together_as_detection_does():
     words = [[w for w, _, _ in t] for t in keyed_tokens(texts)]
     assert words[3] == words[0] == ["reason", "through", "every", "step", "and", "check", "each", "intermediate",
                                     "calculation"]
+
+
+def test_the_scenario_family_draws_operators_that_run_their_templates_words_together(tmp_path):
+    # The measuring stick learns session 43's disguise (tx43 taught detection to read it): a quarter of operators drop
+    # spaces between the letters of their templates at random, on a stream of its own.
+    from graphlink.lab.simulate.scenarios import draw_params, write_scenario
+
+    joins = [op["run_together"] for seed in range(40) for op in draw_params("templates", seed, "tiny")["operators"]]
+    assert all(j == 0.0 or 0.1 <= j <= 0.9 for j in joins) and 0.1 < sum(j > 0 for j in joins) / len(joins) < 0.45
+    seed = next(s for s in range(40) if any(op["run_together"] > 0.3 and op["lang"] == "en"
+                                            for op in draw_params("templates", s, "tiny")["operators"]))
+    write_scenario(tmp_path, "templates", seed, "tiny")
+    events = pl.read_parquet(tmp_path / "events.parquet").join(pl.read_parquet(tmp_path / "labels.parquet"), on="account_id")
+    run = pl.col("prompt").str.contains(r"[A-Za-z]{22,}")  # a token longer than any word of the templates
+    share = events.group_by("campaign_id").agg(run.mean()).drop_nulls("campaign_id").sort("campaign_id")
+    params = draw_params("templates", seed, "tiny")["operators"]
+    checked = 0
+    for campaign, mean in share.iter_rows():
+        if params[campaign]["run_together"] == 0:
+            assert mean < 0.02, (campaign, mean)
+        elif params[campaign]["lang"] == "en" and params[campaign]["run_together"] > 0.3:
+            assert mean > 0.3, (campaign, mean)
+            checked += 1
+    assert checked

@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 from graphlink.lab.simulate.events import EVENT_SCHEMA
 from graphlink.lab.simulate.network import format_hex64, format_ipv4, format_ipv6
 from graphlink.lab.simulate.vocab import HOUR_PROFILE, WORDS
-from graphlink.lab.simulate.text import flip_case
+from graphlink.lab.simulate.text import flip_case, run_together
 
 __all__ = ["Builder", "DIURNAL", "OFFICE", "UNIFORM", "CRON", "BURST",
            "EVENT_SCHEMA", "KINDS", "generate_events", "ZH_CHARS"]
@@ -98,6 +98,7 @@ _COLUMNS: dict[str, tuple[type, object]] = {
     "pool_off": (np.int64, 0), "pool_n": (np.int64, 0), "pool_p": (np.float64, 0.0),
     "v6_hi": (np.uint64, 0), "v6_p": (np.float64, 0.0),
     "card": (np.int64, -1), "tmpl_off": (np.int64, 0), "tmpl_n": (np.int64, 0), "case_p": (np.float64, 0.0),
+    "join_p": (np.float64, 0.0),
     "fill_lo": (np.int64, 4), "fill_hi": (np.int64, 20), "free_lo": (np.int64, 4),
     "free_hi": (np.int64, 25), "ua": (np.int64, 0), "ua2": (np.int64, 0),
 }
@@ -422,6 +423,13 @@ def generate_events(plan: Plan, accounts: np.ndarray, rng: np.random.Generator) 
         where[flip] = m + np.arange(len(flip))
         flipped = flip_case(prompts.take(pa.array(flip)), c["case_p"][a[flip]], rng)
         prompts = pa.concat_arrays([prompts, flipped]).take(pa.array(where))
+    # disguise: words of templated prompts run together at random (drawn after the case: worlds without it unchanged)
+    join = np.flatnonzero(~free & (c["join_p"][a] > 0))
+    if len(join):
+        where = np.arange(m)
+        where[join] = m + np.arange(len(join))
+        joined = run_together(prompts.take(pa.array(join)), c["join_p"][a[join]], rng)
+        prompts = pa.concat_arrays([prompts, joined]).take(pa.array(where))
 
     order = np.argsort(ts, kind="stable")
     table = pa.table({

@@ -43,7 +43,9 @@ disposable mail; languages en, zh or both; numbered templates in 0-100% of
 an operator's templates; a quarter of operators disguise their templates by
 upper-casing 5-30% of their letters at random (``case_flip``; Latin letters
 only, so an operator sending Chinese templates -- in ``templates`` worlds every
-operator of the first, Chinese, template family -- has nothing to flip).
+operator of the first, Chinese, template family -- has nothing to flip); a quarter
+(drawn apart) run their templates' words together, each space between two
+Latin letters dropped with probability 0.1-0.9 (``run_together``).
 Benign: ordinary users (free mail, 1-3 home IPs, 15% IPv6, 70% with a card,
 log-normal requests); enterprise teams of 3-60 (own domain, one corporate
 card, office NAT, batch job at minute 0 (45%), 5 (15%), 30 (15%), 15 (10%)
@@ -238,6 +240,11 @@ def draw_params(scenario: str, seed: int, scale: str = "small") -> dict:
     disguise = np.random.default_rng(np.random.SeedSequence([seed, SCENARIOS.index(scenario), 29]))
     for op in operators:
         op["case_flip"] = float(round(disguise.uniform(0.05, 0.3), 3)) if disguise.random() < 0.25 else 0.0
+    # Its own stream again (worlds drawn before it unchanged): a quarter of operators run their templates' words
+    # together, each space between two letters dropped with probability 0.1-0.9 (``run_together``).
+    joins = np.random.default_rng(np.random.SeedSequence([seed, SCENARIOS.index(scenario), 31]))
+    for op in operators:
+        op["run_together"] = float(round(joins.uniform(0.1, 0.9), 3)) if joins.random() < 0.25 else 0.0
     return dict(scenario=scenario, seed=int(seed), scale=scale, days=sc["days"],
                 ordinary=int(sc["ordinary"] * rng.uniform(0.8, 1.2)),
                 shared_pool=randint_incl(rng, sc["shared_pool"]),

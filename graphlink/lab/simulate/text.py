@@ -38,6 +38,7 @@ __all__ = [
     "render",
     "free_text",
     "flip_case",
+    "run_together",
 ]
 
 _SLOT = re.compile(r"\{(\w+)\}")
@@ -316,3 +317,32 @@ def flip_case(texts: pa.Array, share: np.ndarray, rng: np.random.Generator) -> p
     upper = (data >= 97) & (data <= 122) & (rng.random(len(data)) < p)
     data[upper] -= 32
     return pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(offsets), pa.py_buffer(data)).cast(pa.string())
+
+
+def run_together(texts: pa.Array, share: np.ndarray, rng: np.random.Generator) -> pa.Array:
+    """``texts`` with each ASCII space between two ASCII letters of row ``i`` removed with probability ``share[i]``.
+
+    An operator's disguise: copies of one template with some of their words run together ("you areameticulous
+    tutor") read alike to a model but share few word shingles as written (session 41's break-it review: a ring
+    joining its template's words in half its copies fell to template share 0.48, not flagged). Only a space with a
+    Latin letter on each side goes, so Chinese text and numbers pass through. Vectorised over the data buffer.
+
+    Examples
+    --------
+    >>> out = run_together(pa.array(["think step by step", "思考 step 2 by"]), np.array([1.0, 1.0]), np.random.default_rng(0))
+    >>> out.to_pylist()
+    ['thinkstepbystep', '思考 step 2 by']
+    """
+    texts = pa.array(texts.to_pylist(), pa.large_string()) if texts.null_count else texts.cast(pa.large_string())
+    offsets = np.frombuffer(texts.buffers()[1], np.int64)[texts.offset:texts.offset + len(texts) + 1]
+    data = np.frombuffer(texts.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
+    offsets = offsets - offsets[0]
+    row = np.repeat(np.arange(len(texts)), np.diff(offsets))
+    letter = ((data | 32) >= 97) & ((data | 32) <= 122)
+    inner = np.zeros(len(data), bool)
+    if len(data) > 2:
+        inner[1:-1] = (data[1:-1] == 32) & letter[:-2] & letter[2:] & (row[:-2] == row[1:-1]) & (row[2:] == row[1:-1])
+    drop = inner & (rng.random(len(data)) < np.asarray(share, np.float64)[row])
+    kept = np.r_[0, np.cumsum(~drop)][offsets]
+    return pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(kept.astype(np.int64)),
+                                           pa.py_buffer(data[~drop].copy())).cast(pa.string())
