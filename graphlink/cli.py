@@ -22,12 +22,8 @@ if "polars" not in sys.modules:
     # loads, so it is set here, in the command-line entry point, before polars is
     # imported (``import graphlink`` loads nothing and sets nothing); a value the user
     # set wins (polars appends it after its own defaults). Library users who want the
-    # same tuning set ``_RJEM_MALLOC_CONF`` before importing polars. One arena per CPU
-    # (jemalloc's default is four): pages one thread freed are reused by the threads sharing
-    # its arena within the 5 s instead of sitting in a private arena while others fault fresh
-    # pages in (BENCHMARKS.md, session 43).
-    _cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    os.environ.setdefault("_RJEM_MALLOC_CONF", f"narenas:{max(1, _cpus)},dirty_decay_ms:5000,muzzy_decay_ms:0")
+    # same tuning set ``_RJEM_MALLOC_CONF`` before importing polars.
+    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:0")
 
 import polars  # noqa: E402,F401  (loaded after the allocator setting above)
 import typer
