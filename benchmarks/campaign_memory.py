@@ -78,7 +78,7 @@ def run_once(checkout: Path, events: Path, accounts: Path | None, out: Path, int
     peak_at, peak = max(samples, key=lambda s: s[1]) if samples else (0.0, 0.0)
     return {"wall_s": round(wall, 2), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
             "sampled_peak_mib": round(peak, 1), "sampled_peak_at_s": round(peak_at, 2),
-            "user_s": round(usage.ru_utime, 1), "sys_s": round(usage.ru_stime, 1),
+            "user_s": round(usage.ru_utime, 1), "sys_s": round(usage.ru_stime, 1), "minor_faults": usage.ru_minflt,
             "timings": timings, "peak_rss_mb_after_stage": run.get("peak_rss_mb", {}),
             "timings_signals": run.get("timings_signals", {}),
             "loadavg_1m": round(os.getloadavg()[0], 2),
@@ -111,6 +111,7 @@ def main() -> None:
                 after = " · ".join(f"{k} {v / 1024:.2f}" for k, v in r["peak_rss_mb_after_stage"].items() if v)
                 print(f"{name} run {i + 1}: wall {r['wall_s']:.1f} s, peak {r['peak_rss_mib'] / 1024:.2f} GiB "
                       f"(sampled at {r['sampled_peak_at_s']:.1f} s), user {r['user_s']} s sys {r['sys_s']} s, "
+                      f"minor faults {r['minor_faults'] / 1e6:.2f}M, "
                       f"load {r['loadavg_1m']}\n  stages: {stages}\n  peak GiB after: {after}", flush=True)
                 if args.keep is not None and i == args.runs - 1:
                     dest = args.keep / name

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy.stats import binom
 
 from graphlink.stages.encode import EncodedEvents, with_account_ids
 
@@ -100,6 +99,7 @@ def clock_fit(pairs: pl.DataFrame, accounts: pl.DataFrame, clusters: pl.DataFram
         k = found["k"].fill_null(0).to_numpy().astype(np.int64)
         n = found["n"].fill_null(0).to_numpy().astype(np.int64)
         p = found["chance"].fill_null(1.0).to_numpy().astype(np.float64)
+        from scipy.stats import binom  # here, not at the top: scipy.stats costs ~0.5-1 s to import on every detect
         tail = binom.sf(k - 1, n, np.clip(p, 0.0, 1.0))  # P(X >= k)
         found = found.with_columns(pl.when(pl.Series(tail <= max_chance)).then(pl.col("fit")).otherwise(0.0)
                                    .alias("fit"))
