@@ -225,7 +225,7 @@ def report(
     redact_key: RedactKeyOpt = None,
     max_sections: Annotated[int, typer.Option(min=0, metavar="N", help="Flagged clusters given a detailed section, highest scores first (the report names those left out).")] = 1000,
     max_unflagged: Annotated[int, typer.Option("--max-unflagged", min=0, metavar="N", help="Highest-scoring clusters that are not flagged also given a section (marked 'not flagged').")] = 10,
-    max_members: Annotated[int, typer.Option(min=1, metavar="N", help="Members listed per cluster section, most active first.")] = 500,
+    max_members: Annotated[int, typer.Option(min=1, metavar="N", help="Members listed per cluster section, weakest tie first (as show and members.csv list them).")] = 500,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw hour-of-day, timeline and network plots.")] = True,
     interactive: Annotated[bool, typer.Option("--interactive/--static", help="Add an interactive network view per section (about 440 kB once per report); --static keeps the drawings only.")] = True,
     events: Annotated[bool, typer.Option("--events/--no-events", help="Read the members' events back from the events file in run.json, for schedules and example prompts.")] = True,

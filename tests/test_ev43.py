@@ -2,6 +2,7 @@
 ``evidence_per_kind`` of them, 3 phrases each), ``show --json`` lists the templates, a template of exactly ``ngram``
 words is found, two templates sharing a clause are not chained into one. Each test failed on main 8a41cfc."""
 import random
+import re
 
 import polars as pl
 
@@ -87,6 +88,12 @@ def test_show_json_lists_the_templates_escaped_and_says_more_were_found(tmp_path
     assert "\u202e" not in shown and "\x1b" not in shown and "\\u202e" in shown  # escaped, parsed back as written
     plain = CliRunner().invoke(app, ["show", str(tmp_path / "out"), str(cid), "--json", "--no-templates"]).output
     assert "templates" not in json.loads(plain)
+    # nu43: the report's sentence saying more templates were found ran on from the phrase count with no full stop
+    report = CliRunner().invoke(app, ["report", str(tmp_path / "out"), "--out", str(tmp_path / "r.html")])
+    assert report.exit_code == 0, report.output
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert re.search(r"[.!?] The 3 templates most accounts follow are listed", html)
+    assert not re.search(r"[\w)] The 3 templates most accounts follow", html)
 
 
 def test_two_templates_sharing_a_four_word_clause_are_two():

@@ -78,8 +78,10 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
                           if t.accounts else "reconstructed from the shared phrases")}
                 for t in found[:TEMPLATES_LISTED]]
             if len(found) > TEMPLATES_LISTED:
-                item["summary"] += (f" The {TEMPLATES_LISTED} templates most accounts follow are listed; more were "
-                                    "found (the notebook's ClusterView.templates(max_templates=...) lists them).")
+                summary = item["summary"].rstrip()  # nu43: "... by 95 of 95 accounts The 3 templates ..."
+                item["summary"] = (summary + ("" if summary.endswith((".", "!", "?")) else ".")
+                                   + f" The {TEMPLATES_LISTED} templates most accounts follow are listed; more were found "
+                                   "(the notebook's ClusterView.templates(max_templates=...) lists them).")
         elif group.kind == "timing":
             item["summary"] = (f"{plural(values.height, 'shared activity signature')}{of}: accounts active in the same "
                                f"windows again and again (the largest group: "
