@@ -49,3 +49,20 @@ def test_the_scenario_family_draws_operators_that_run_their_templates_words_toge
             assert mean > 0.3, (campaign, mean)
             checked += 1
     assert checked
+
+
+def test_a_template_is_shown_in_its_spaced_spelling_when_some_copies_run_the_words_together():
+    # nu43: a quarter of a ring's copies ran the template's words together; the template and its example were shown
+    # in that spelling ("Youareameticulouscontractreviewer. Checkthisclause...") because the example was the shortest
+    # copy with the most template phrases, and a run-together copy is shorter than the spaced ones.
+    from graphlink.views.templates import reconstruct_templates
+
+    spaced = "You are a meticulous contract reviewer. Check this clause for hidden risks: {}. List each risk with its severity."
+    joined = "Youareameticulouscontractreviewer. Checkthisclauseforhiddenrisks: {}. Listeachriskwithitsseverity."
+    fills = ["orange", "late payment", "termination notice", "indemnity cap", "governing law", "force majeure",
+             "liability", "renewal", "audit rights", "exclusivity", "warranty", "assignment"]
+    prompts = [(f"acct{i}", (joined if i % 4 == 0 else spaced).format(fill)) for i, fill in enumerate(fills)]
+    found = reconstruct_templates((), prompts)
+    assert found and "meticulous contract reviewer" in found[0].text() and "Youare" not in found[0].text()
+    assert found[0].example and "You are a meticulous" in found[0].example
+    assert found[0].accounts == len(fills)  # the run-together copies still follow the template

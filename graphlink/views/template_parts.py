@@ -100,7 +100,10 @@ def _suffix(texts: list[str]) -> str:
 def _between(texts: list[str]) -> list[tuple[str, bool]]:
     """The text between two template words as the followers wrote it (the example's first): as written when they
     all wrote the same (spacing aside), else what they share before and after a slot."""
-    if all(_SPACE.sub(" ", t) == _SPACE.sub(" ", texts[0]) for t in texts):
+    # Spacing aside, and no text at all (words run together: "Youarea" beside "You are a", read as the same words,
+    # new-user review nu43) reads as a space.
+    spaced = [_SPACE.sub(" ", t) or " " for t in texts]
+    if all(t == spaced[0] for t in spaced):
         return [(texts[0], False)]
     head = _prefix(texts)
     tail = _suffix([t[len(head):] for t in texts])

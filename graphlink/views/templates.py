@@ -244,6 +244,7 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
                 hits[gram] = i
         if hits:
             located.append((account, text, tokens[text], hits))
+    joined = {id(item): _run_together(item[2]) for item in located}
     templates = []
     built: list[list] = []  # each template's [example, followers, alignments, constant] (merge_variants)
     remaining = located
@@ -253,9 +254,11 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
     read_behind: dict[tuple, tuple[list, list, list]] = {}
     owners: list[set[str]] = []  # each template's accounts
     while remaining and len(templates) + len(built) < 10 * max_templates:
-        # The example: the prompt with most template phrases (ties: shorter text, then text).
+        # The example: the prompt with most template phrases (ties: fewer words written run together -- a copy
+        # writing "Youareameticulous" is shorter but unreadable beside the spaced ones, new-user review nu43 --, then
+        # shorter text, then text).
         best = min([item for item in remaining if all(item is not p for p in passed)] or remaining,
-                   key=lambda item: (-len(item[3]), len(item[1]), item[1]))
+                   key=lambda item: (-len(item[3]), joined[id(item)], len(item[1]), item[1]))
         grams = set(best[3])
         # Followers: prompts at least half of whose template phrases are the example's.
         followers = [item for item in remaining if 2 * len(grams & set(item[3])) >= len(item[3])]
@@ -329,6 +332,11 @@ def reconstruct_templates(shingles: Sequence[str] = (), prompts: Sequence[tuple[
         owners.append({f[0] for f in ordered})
     templates = _each_once(templates, owners)
     return sorted(templates, key=lambda t: (-t.accounts, -t.prompts, t.raw_text()))[:max_templates]
+
+
+def _run_together(tokens: list[tuple[str, int, int]]) -> int:
+    """Words of ``tokens`` read on the span of the word before (a run or CamelCase word read as several)."""
+    return sum(1 for i in range(1, len(tokens)) if tokens[i][1] == tokens[i - 1][1])
 
 
 def _each_once(templates: list[Template], owners: list[set[str]]) -> list[Template]:
