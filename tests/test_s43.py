@@ -66,3 +66,19 @@ def test_a_template_is_shown_in_its_spaced_spelling_when_some_copies_run_the_wor
     assert found and "meticulous contract reviewer" in found[0].text() and "Youare" not in found[0].text()
     assert found[0].example and "You are a meticulous" in found[0].example
     assert found[0].accounts == len(fills)  # the run-together copies still follow the template
+
+
+def test_a_templates_use_is_counted_against_the_accounts_sampled():
+    # nu43: "followed by 13 sampled prompts of 11 accounts" in a 166-account cluster read as a fringe template; the
+    # view samples the prompts of at most SAMPLE_ACCOUNTS members, so the count says of how many.
+    from graphlink.views.templates import Template, cluster_templates, used_by
+
+    assert used_by(Template(parts=[("x", False)], prompts=13, accounts=11, sampled=20)) == \
+        "11 accounts of the 20 sampled (13 sampled prompts)"
+    assert used_by(Template(parts=[("x", False)])) == "reconstructed from the shared phrases"
+    template = "Reason through every step of the {} problem and check each intermediate calculation twice"
+    prompts = pl.DataFrame({"account_id": [f"a{i % 5}" for i in range(15)] + ["own"],
+                            "prompt": [template.format(f"topic{i}") for i in range(15)] + ["what is the weather like"]})
+    found = cluster_templates(pl.DataFrame({"kind": [], "value": []}, schema={"kind": pl.String, "value": pl.String}),
+                              prompts)
+    assert found[0].accounts == 5 and found[0].sampled == 6

@@ -111,7 +111,7 @@ def test_show_lists_the_clusters_templates_escaped_for_a_terminal(tmp_path):
     template, used, example = row.split("\t")
     assert template == ("Explain step by step⟨U+202E⟩ how ⟨…⟩ form\ufffd[2J\ufffd[31m, then answer in detail with "
                         "three examples")
-    assert used == "30 sampled prompts of 6 accounts"  # 5 of each account's prompts
+    assert used == "6 accounts of the 6 sampled (30 sampled prompts)"  # 5 of each account's prompts
     assert example.startswith("Explain step by step⟨U+202E⟩ how ")
     # The attacker's escape and right-to-left override are never printed raw, piped or on a terminal.
     from graphlink.views.terminal_templates import template_table

@@ -11,7 +11,7 @@ the notebook show the same templates. A prompt is read far enough to hold a temp
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -22,6 +22,7 @@ from graphlink.views.template_parts import (SHARE, SLOT_MEANINGS, align_follower
                                             written_parts)
 from graphlink.views.template_phrases import chain_shingles, common_prefix, frequent_shingles
 from graphlink.views.tokens import join_words, keyed_tokens, tokenise
+from graphlink.views.words import plural
 
 __all__ = ["MAX_CHARS", "SAMPLE_ACCOUNTS", "SAMPLE_PROMPTS", "TEMPLATES_LISTED", "Template", "cluster_templates", "reconstruct_templates",
            "sample_prompts", "tokenise", "join_words"]
@@ -65,7 +66,21 @@ def cluster_templates(evidence: pl.DataFrame, prompts: pl.DataFrame | None = Non
     shingles = evidence.filter(pl.col("kind") == "prompt")["value"].to_list()
     if prompts is not None and members is not None:
         prompts = prompts.filter(pl.col("account_id").is_in(members.implode()))
-    return reconstruct_templates(shingles, prompts if prompts is not None else (), max_templates=max_templates)
+    found = reconstruct_templates(shingles, prompts if prompts is not None else (), max_templates=max_templates)
+    if prompts is None or not found:
+        return found
+    sampled = prompts["account_id"].n_unique() if isinstance(prompts, pl.DataFrame) else len({a for a, _ in prompts})
+    return [replace(t, sampled=sampled) for t in found]
+
+
+def used_by(t: Template) -> str:
+    """How many of the sampled prompts and accounts follow ``t``, in words (the report's and ``show``'s "used by"):
+    of how many accounts sampled, so a template a cluster's sample reads for 11 of its 20 accounts is not read as 11
+    of the cluster's 166 (new-user review nu43)."""
+    if not t.accounts:
+        return "reconstructed from the shared phrases"
+    of = f" of the {t.sampled:,} sampled" if t.sampled else ""
+    return f"{plural(t.accounts, 'account')}{of} ({plural(t.prompts, 'sampled prompt')})"
 
 
 # --------------------------------------------------------------------------- prompt templates
@@ -100,6 +115,9 @@ class Template:
         Sampled accounts with at least one such prompt.
     raw_example : str or None
         The example exactly as typed (given ``example`` when not given).
+    sampled : int
+        Accounts whose prompts were sampled (:func:`sample_prompts`: at most ``SAMPLE_ACCOUNTS`` per cluster); 0 when
+        not known.
     """
 
     parts: list[tuple[str, bool]]
@@ -107,6 +125,7 @@ class Template:
     prompts: int = 0
     accounts: int = 0
     raw_example: str | None = None
+    sampled: int = 0
 
     def __post_init__(self) -> None:
         if self.raw_example is None and self.example is not None:

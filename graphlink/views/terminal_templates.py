@@ -19,8 +19,7 @@ from rich.text import Text
 from graphlink.store.folder import Outputs
 from graphlink.views.safety import terminal_safe
 from graphlink.views.template_parts import SLOT_MEANINGS
-from graphlink.views.templates import TEMPLATES_LISTED, Template, cluster_templates, sample_prompts
-from graphlink.views.words import plural
+from graphlink.views.templates import TEMPLATES_LISTED, Template, cluster_templates, sample_prompts, used_by
 
 __all__ = ["TEMPLATE_HEADERS", "cluster_prompt_sample", "listed_templates", "template_json", "template_table",
            "terminal_template"]
@@ -90,7 +89,8 @@ def template_json(outputs: Outputs, cluster_id: int) -> dict:
     (:func:`graphlink.views.safety.json_escaped`)."""
     templates, more, note = listed_templates(outputs, cluster_id)
     return {"templates": [{"text": t.text(), "parts": [[part, variable] for part, variable in t.parts],
-                           "prompts": t.prompts, "accounts": t.accounts, "example": t.raw_example} for t in templates],
+                           "prompts": t.prompts, "accounts": t.accounts, "sampled": t.sampled,
+                           "example": t.raw_example} for t in templates],
             "templates_listed": TEMPLATES_LISTED, "templates_more": more, "templates_note": note}
 
 
@@ -108,8 +108,7 @@ def template_table(outputs: Outputs, cluster_id: int) -> tuple[Table, list[list]
         table.add_column(name, overflow="fold", justify="right" if name == "used by" else "left")
     rows = []
     for t in templates:
-        used = (f"{plural(t.prompts, 'sampled prompt')} of {plural(t.accounts, 'account')}" if t.accounts
-                else "the shared phrases")
+        used = used_by(t) if t.accounts else "the shared phrases"
         example = terminal_safe(t.raw_example, limit=EXAMPLE_CHARS) if t.raw_example else ""
         rows.append([terminal_template(t), used, example])
         text = Text()

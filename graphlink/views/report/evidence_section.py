@@ -18,7 +18,7 @@ from graphlink.views.report.tables import Column, build_table, fmt_float, fmt_in
 from graphlink.views.schedule import describe_schedule, describe_sync, hours_text
 from graphlink.views.shared_counts import total_text
 from graphlink.views.template_parts import SLOT_MEANINGS
-from graphlink.views.templates import TEMPLATES_LISTED, cluster_templates
+from graphlink.views.templates import TEMPLATES_LISTED, cluster_templates, used_by
 from graphlink.views.words import plural
 
 __all__ = ["evidence_context", "tie_columns", "value_columns"]
@@ -74,8 +74,7 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
             item["templates"] = [
                 {"parts": [(text, SLOT_MEANINGS.get(text, "varies between prompts") if variable else None)
                            for text, variable in t.parts], "example": t.example,
-                 "used": (f"followed by {plural(t.prompts, 'sampled prompt')} of {plural(t.accounts, 'account')}"
-                          if t.accounts else "reconstructed from the shared phrases")}
+                 "used": f"followed by {used_by(t)}" if t.accounts else used_by(t)}
                 for t in found[:TEMPLATES_LISTED]]
             if len(found) > TEMPLATES_LISTED:
                 summary = item["summary"].rstrip()  # nu43: "... by 95 of 95 accounts The 3 templates ..."
