@@ -82,3 +82,27 @@ def test_a_templates_use_is_counted_against_the_accounts_sampled():
     found = cluster_templates(pl.DataFrame({"kind": [], "value": []}, schema={"kind": pl.String, "value": pl.String}),
                               prompts)
     assert found[0].accounts == 5 and found[0].sampled == 6
+
+
+def test_shows_evidence_caption_counts_the_rows_it_prints(fixture_detected):
+    # nu43: `show out 2` printed 30 rows (cards, activity, addresses, networks) under a caption claiming
+    # "373 IP networks shared (10 listed), 50+ prompt phrases shared (30 listed)": 7 networks and no phrase printed.
+    import re
+
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+
+    shown = CliRunner().invoke(app, ["show", str(fixture_detected), "2", "--members", "0", "--evidence", "12"],
+                               env={"COLUMNS": "300"})
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("# Shared evidence"))
+    caption, rows = lines[at], [line.split("\t") for line in lines[at + 2:at + 2 + 12]]
+    assert "(12 of " in caption
+    printed = {}
+    for row in rows:
+        printed[row[0]] = printed.get(row[0], 0) + 1
+    claims = re.findall(r"[\d,+]+ ([a-zA-Z ]+?) shared \((\d+) listed\)", caption)
+    assert claims  # the fixture's cluster 2 shares more than 12 values
+    assert sum(int(n) for _, n in claims) <= 12

@@ -224,7 +224,9 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
 
     table, member_list, member_headers = member_table(outputs, cluster_id, member_rows, members, sort, width)
 
-    of_total, cut = _evidence_totals(outputs, cluster_id, evidence_rows)  # evidence.parquet keeps the strongest per kind
+    # evidence.parquet keeps the strongest per kind; counted over the rows printed (--evidence), so "(10 listed)" is
+    # what the table shows (new-user review nu43: "50+ prompt phrases shared (30 listed)" beside no prompt row)
+    of_total, cut = _evidence_totals(outputs, cluster_id, evidence_rows.head(evidence))
     ev_table = Table(title=f"Shared evidence, strongest kind first ({of_total or f'{evidence_rows.height:,}'})",
                      title_justify="left", caption_justify="left")
     ev_headers = ["kind", "value", "sharing", "weight", "in input"]
