@@ -266,6 +266,7 @@ def show(
     quiet: QuietJsonOpt = False,
     sort_members: Annotated[str, typer.Option("--sort-members", metavar="strength|events", help="Members in order of strength (members sharing none of the cluster's behaviour -- shares 'addresses only' -- first, then weakest tie to suspected accounts first, members sharing no card or address before them: the periphery to check before a ban, in view however long the list) or events (most active first).")] = "strength",
     templates: Annotated[bool, typer.Option("--templates/--no-templates", help="List the prompt templates the members send, as the report does, also in --json (reads a sample of their prompts from the events file run.json records).")] = True,
+    max_templates: Annotated[int, typer.Option("--max-templates", min=1, metavar="N", help="Templates listed, those most accounts follow first (the report lists 3).")] = 3,
 ) -> None:
     """Show one cluster in the terminal: reasons, prompt templates, members and shared evidence.
 
@@ -282,7 +283,7 @@ def show(
         from graphlink.views.terminal_templates import template_json
 
         emit_json({**cluster_json(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values,
-                                  sort=sort_members), **(template_json(outputs, cluster_id) if templates else {})})
+                                  sort=sort_members), **(template_json(outputs, cluster_id, max_templates) if templates else {})})
         return
     if quiet:
         return
@@ -291,7 +292,7 @@ def show(
     if templates:  # after the reasons (and what tied an inherited flag): the report's template view
         from graphlink.views.terminal_templates import template_table
 
-        view, at = template_table(outputs, cluster_id), len(tables) - (members > 0) - (evidence > 0)
+        view, at = template_table(outputs, cluster_id, max_templates), len(tables) - (members > 0) - (evidence > 0)
         tables[at:at] = [view] if view else []
     for line in heading:
         out_console.print(line)

@@ -86,6 +86,10 @@ def test_show_json_lists_the_templates_escaped_and_says_more_were_found(tmp_path
     assert french and french[0]["text"] == "Translate into formal French ⟨U+202E⟩ and keep every proper name of ⟨…⟩ unchanged"
     assert "".join(p if not v else "" for p, v in french[0]["parts"]).startswith("Translate into formal French \u202e")
     assert "\u202e" not in shown and "\x1b" not in shown and "\\u202e" in shown  # escaped, parsed back as written
+    # nu43: the templates past the third could not be reached from the CLI
+    four = json.loads(CliRunner().invoke(app, ["show", str(tmp_path / "out"), str(cid), "--json", "--members", "0",
+                                               "--evidence", "0", "--max-templates", "4"]).output)
+    assert four["templates_listed"] == 4 and four["templates_more"] is False and len(four["templates"]) == 4
     plain = CliRunner().invoke(app, ["show", str(tmp_path / "out"), str(cid), "--json", "--no-templates"]).output
     assert "templates" not in json.loads(plain)
     # nu43: the report's sentence saying more templates were found ran on from the phrase count with no full stop

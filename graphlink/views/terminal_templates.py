@@ -69,39 +69,40 @@ def cluster_prompt_sample(outputs: Outputs, cluster_id: int) -> tuple[pl.DataFra
         return None, f"the events file could not be read back ({terminal_safe(first, limit=200)})"
 
 
-def listed_templates(outputs: Outputs, cluster_id: int) -> tuple[list[Template], bool, str]:
+def listed_templates(outputs: Outputs, cluster_id: int, listed: int = TEMPLATES_LISTED) -> tuple[list[Template], bool, str]:
     """The cluster's templates ``show`` lists (the :data:`TEMPLATES_LISTED` most accounts follow), whether more were
     found, and a note on the prompts read (:func:`cluster_prompt_sample`)."""
     sample, note = cluster_prompt_sample(outputs, cluster_id)
     members = outputs.members(cluster_id)["account_id"]
-    templates = cluster_templates(outputs.cluster_evidence(cluster_id), sample, members, TEMPLATES_LISTED + 1)
-    return templates[:TEMPLATES_LISTED], len(templates) > TEMPLATES_LISTED, note
+    templates = cluster_templates(outputs.cluster_evidence(cluster_id), sample, members, listed + 1)
+    return templates[:listed], len(templates) > listed, note
 
 
-def template_json(outputs: Outputs, cluster_id: int) -> dict:
+def template_json(outputs: Outputs, cluster_id: int, listed: int = TEMPLATES_LISTED) -> dict:
     """``show --json``'s templates, those the terminal lists (:func:`listed_templates`): ``templates`` (each with
     ``text``, the template as the report shows it: slots ``⟨…⟩`` and invisible characters spelled out; ``parts``,
     ``[text, variable]`` exactly as typed, to search the log with; ``prompts`` and ``accounts`` of the sample
     following it, 0 when rebuilt from the shared phrases; ``example``, one such prompt as typed, or null),
-    ``templates_listed`` (at most this many), ``templates_more`` (more were found: the notebook's
-    ``ClusterView.templates(max_templates=...)`` lists them) and ``templates_note`` (why no example prompts, or "").
+    ``templates_listed`` (at most this many: ``listed``, ``show --max-templates``), ``templates_more`` (more were
+    found: a larger ``--max-templates`` or the notebook's ``ClusterView.templates(max_templates=...)`` lists them) and ``templates_note`` (why no example prompts, or "").
     Attacker text stays text: the CLI's JSON escapes controls and invisible characters
     (:func:`graphlink.views.safety.json_escaped`)."""
-    templates, more, note = listed_templates(outputs, cluster_id)
+    templates, more, note = listed_templates(outputs, cluster_id, listed)
     return {"templates": [{"text": t.text(), "parts": [[part, variable] for part, variable in t.parts],
                            "prompts": t.prompts, "accounts": t.accounts, "sampled": t.sampled,
                            "example": t.raw_example} for t in templates],
-            "templates_listed": TEMPLATES_LISTED, "templates_more": more, "templates_note": note}
+            "templates_listed": listed, "templates_more": more, "templates_note": note}
 
 
-def template_table(outputs: Outputs, cluster_id: int) -> tuple[Table, list[list], list[str]] | None:
+def template_table(outputs: Outputs, cluster_id: int, listed: int = TEMPLATES_LISTED,
+                   ) -> tuple[Table, list[list], list[str]] | None:
     """``show``'s template view: (rich table, plain rows, headers) of the cluster's prompt templates, most accounts
     first, each with how many sampled prompts and accounts follow it and an example; ``None`` when the cluster has
     no prompt template (no prompt evidence, no prompts in the log)."""
-    templates, more, note = listed_templates(outputs, cluster_id)
+    templates, more, note = listed_templates(outputs, cluster_id, listed)
     if not templates:
         return None
-    title = f"Prompt templates (the {TEMPLATES_LISTED} most accounts follow; more not listed)" if more else \
+    title = f"Prompt templates (the {listed} most accounts follow; more not listed: --max-templates)" if more else \
         f"Prompt templates ({len(templates)})"
     table = Table(title=title, title_justify="left", caption_justify="left")
     for name in TEMPLATE_HEADERS:

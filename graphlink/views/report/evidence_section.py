@@ -80,7 +80,8 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
                 summary = item["summary"].rstrip()  # nu43: "... by 95 of 95 accounts The 3 templates ..."
                 item["summary"] = (summary + ("" if summary.endswith((".", "!", "?")) else ".")
                                    + f" The {TEMPLATES_LISTED} templates most accounts follow are listed; more were found "
-                                   "(the notebook's ClusterView.templates(max_templates=...) lists them).")
+                                   "(graphlink show CLUSTER --max-templates N, or the notebook's ClusterView.templates(max_templates=N), "
+                                   "lists them).")
         elif group.kind == "timing":
             item["summary"] = (f"{plural(values.height, 'shared activity signature')}{of}: accounts active in the same "
                                f"windows again and again (the largest group: "
