@@ -10,3 +10,18 @@ def test_json_escapes_del_in_a_document_of_ascii_only():
     doc = json_escaped(json.dumps({"prompt": "rm\x7f -rf"}, ensure_ascii=False))
     assert "\x7f" not in doc and "\\u007f" in doc
     assert json.loads(doc)["prompt"] == "rm\x7f -rf"
+
+
+def test_a_log_writing_every_letter_alone_does_not_cut_names_and_hashes_into_letters():
+    import polars as pl
+
+    from graphlink.stages.signals.runs import read_runs
+
+    # a quiz writes every letter alone ("a b c d ..."): a85e85e cut any token of letters into them
+    # ("d o n a u d a m p f s c h i f f f a h r t s g e s e l l s c h a f t", a hash likewise), and strangers
+    # writing one long word shared its ~30 letter shingles where they shared none
+    quiz = "which answer is right " + " ".join("abcdefghijklmnopqrstuvwxyz")
+    tokens = ["donaudampfschifffahrtsgesellschaft", "eszycidpyopumzgdpamn", "theexpertsexchange"]
+    texts = [quiz, "you are a meticulous tutor", "the experts exchange ideas", "youareameticuloustutor now", *tokens]
+    out = read_runs(pl.DataFrame({"norm": texts}))["norm"].to_list()
+    assert out[3:] == ["you are a meticulous tutor now", *tokens[:2], "the experts exchange"]
