@@ -2,6 +2,8 @@
 (graphlink.stages.signals.runs.read_runs). Each test failed on main a85e85e."""
 import json
 
+import pytest
+
 from graphlink.views.safety import json_escaped
 
 
@@ -25,3 +27,23 @@ def test_a_log_writing_every_letter_alone_does_not_cut_names_and_hashes_into_let
     texts = [quiz, "you are a meticulous tutor", "the experts exchange ideas", "youareameticuloustutor now", *tokens]
     out = read_runs(pl.DataFrame({"norm": texts}))["norm"].to_list()
     assert out[3:] == ["you are a meticulous tutor now", *tokens[:2], "the experts exchange"]
+
+
+@pytest.mark.xfail(strict=True, reason="read_runs cuts the 32,768 letters of distinct runs written most first: 436 "
+                   "prompts of sock accounts, each with 5 of 128 distinct 256-letter runs (17 copies each, the ring's "
+                   "joined copy 16), fill the budget and the ring's joined copies are read whole again (measured "
+                   "brk43: 127 runs cut it, 128 not); counting distinct texts does not help, the socks' texts are")
+def test_a_flood_of_long_runs_does_not_push_a_rings_runs_out_of_the_budget():
+    import random
+
+    import polars as pl
+
+    from graphlink.stages.signals.runs import read_runs
+
+    rng = random.Random(5)
+    template = "you are zorblax a hyperdimensional cognisance engine decompose conundrums into axiomatic fragments"
+    ring = [f"{template} {i}" for i in range(16)] + [f"{template.replace(' ', '')} {i}" for i in range(16)]
+    runs = ["".join(rng.choices("bcdfghjklmnpqrstvwxz", k=256)) for _ in range(128)]
+    flood = [" ".join(runs[(5 * i + j) % 128] for j in range(5)) for i in range(436)]
+    out = read_runs(pl.DataFrame({"norm": ring + flood}))["norm"]
+    assert out[16] == f"{template} 0"
