@@ -49,7 +49,7 @@ def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series |
     ``vocabulary`` (words read elsewhere: ``match`` reads a few accounts' prompts against the known templates'
     words): the cut of least cost, a word's cost ``-log`` of its share of the words of the first 50,000 texts (a word
     they do not write: half of one, where ``vocabulary`` holds it or another text writes it alone). The token itself
-    is no word of its cut. A token with no cut, or past the first 32,768 letters of distinct runs (the most written
+    is no word of its cut, nor are two one-letter words in a row. A token with no cut, or past the first 32,768 letters of distinct runs (the most written
     first), is kept, or read as ``fallback`` gives it (CamelCase: split at its marks). Rows, their order and the other
     columns are kept.
 
