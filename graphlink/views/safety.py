@@ -183,7 +183,8 @@ def json_escaped(document: str) -> str:
             code -= 0x10000
             return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
         return f"\\u{code:04x}"
-    return document if document.isascii() else _JSON_UNSEEN.sub(escape, document)
+    # (DEL is ASCII: a document of ASCII only is returned as is only without it)
+    return document if document.isascii() and "\x7f" not in document else _JSON_UNSEEN.sub(escape, document)
 
 
 def html_safe(text: object) -> str:

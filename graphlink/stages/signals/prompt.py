@@ -283,7 +283,7 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
                                              ).collect(engine="streaming")
     if others.height:  # (the confusables table is loaded only then)
         texts = pl.concat([texts, others.select("key", ascii_words(fold_unicode(pl.col("prompt"), MARK)).alias("norm"))])
-    texts = read_camel(texts)  # CamelCase boundaries against the sample's words (random case is not CamelCase)
+    texts = read_camel(texts.sort("key"))  # (by hash: read_runs counts the first texts' words; rows come in no fixed order)
     sampled = (
         chosen.join(texts, on="key")
         .filter(pl.col("norm").str.len_bytes() > 0)

@@ -49,7 +49,7 @@ def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series |
     ``vocabulary`` (words read elsewhere: ``match`` reads a few accounts' prompts against the known templates'
     words): the cut of least cost, a word's cost ``-log`` of its share of the words of the first 50,000 texts (a word
     they do not write: half of one, where ``vocabulary`` holds it or another text writes it alone). The token itself
-    is no word of its cut. A token with no cut, or past the first 32,768 letters of distinct runs (the most written
+    is no word of its cut, nor are two one-letter words in a row. A token with no cut, or past the first 32,768 letters of distinct runs (the most written
     first), is kept, or read as ``fallback`` gives it (CamelCase: split at its marks). Rows, their order and the other
     columns are kept.
 
@@ -151,29 +151,46 @@ def _gaps(runs: pl.Series, costs: dict[str, float], searched: set[str]) -> list[
 
 def _reach(run: str, words: dict[str, float] | set[str]) -> list[bool]:
     """Of each place in ``run`` (0 to its length), whether ``words`` (a container) cut ``run`` up to it from its
-    start; ``run`` itself is no word of its cut."""
-    reach = [True] + [False] * len(run)
+    start, no two one-letter words in a row (:func:`_cut`); ``run`` itself is no word of its cut."""
+    # (by the last word's letters: one, or more / none yet)
+    single, other = [False] * (len(run) + 1), [True] + [False] * len(run)
     for end in range(1, len(run) + 1):
-        reach[end] = any(reach[start] and run[start:end] in words
-                         for start in range(max(int(end == len(run)), end - _MAX_PIECE), end))
-    return reach
+        starts = range(max(int(end == len(run)), end - _MAX_PIECE), end)
+        single[end] = other[end - 1] and run[end - 1:end] in words
+        other[end] = any((other[start] or single[start]) and run[start:end] in words for start in starts
+                         if start < end - 1)
+    return [a or b for a, b in zip(single, other)]
 
 
 def _cut(runs: pl.Series, costs: dict[str, float]) -> dict[str, str]:
-    """Each run of ``runs`` that can be cut into words of ``costs`` -> its cheapest cut (its words as they read)."""
+    """Each run of ``runs`` that can be cut into words of ``costs`` -> its cheapest cut (its words as they read).
+
+    A cut holds no two one-letter words in a row: text writes few ("a i"), and a log writing every letter alone (the
+    options of a quiz: "a b c d") would otherwise cut any token of letters, a name, a hash, a compound of words it does
+    not write, into its letters (break-it review, session 43: "donaudampfschifffahrtsgesellschaft" read as 34 words).
+    """
     reading: dict[str, str] = {}
     # Shorter runs first: a run that is a word of a longer run's cut reads as its own cut there.
     for run in sorted(runs.to_list(), key=len):
-        best, back = [0.0] + [math.inf] * len(run), [0] * (len(run) + 1)
+        # (the cheapest cut up to each place by its last word's letters: index 1 one letter, 0 more or none yet)
+        best = [[0.0, math.inf]] + [[math.inf, math.inf] for _ in run]
+        back = [[0, 0] for _ in range(len(run) + 1)]
         for end in range(1, len(run) + 1):
             for start in range(max(int(end == len(run)), end - _MAX_PIECE), end):  # (the run itself is no word of it)
                 cost = costs.get(run[start:end])
-                if cost is not None and best[start] + cost < best[end]:
-                    best[end], back[end] = best[start] + cost, start
-        if best[-1] < math.inf:
+                if cost is None:
+                    continue
+                one = int(end - start == 1)
+                # (from a place reached by a longer word, or also by one letter when this word is longer)
+                came = 0 if one or best[start][0] <= best[start][1] else 1
+                if best[start][came] + cost < best[end][one]:
+                    best[end][one], back[end][one] = best[start][came] + cost, start * 2 + came
+        state = int(best[-1][1] < best[-1][0])
+        if best[-1][state] < math.inf:
             words, end = [], len(run)
             while end:
-                words.append(reading.get(run[back[end]:end], run[back[end]:end]))
-                end = back[end]
+                start, came = divmod(back[end][state], 2)
+                words.append(reading.get(run[start:end], run[start:end]))
+                end, state = start, came
             reading[run] = " ".join(reversed(words))
     return reading
