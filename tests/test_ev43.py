@@ -86,6 +86,12 @@ def test_show_json_lists_the_templates_escaped_and_says_more_were_found(tmp_path
     assert french and french[0]["text"] == "Translate into formal French ⟨U+202E⟩ and keep every proper name of ⟨…⟩ unchanged"
     assert "".join(p if not v else "" for p, v in french[0]["parts"]).startswith("Translate into formal French \u202e")
     assert "\u202e" not in shown and "\x1b" not in shown and "\\u202e" in shown  # escaped, parsed back as written
+    # nu43: export's case files carried no templates; they list what show --json lists
+    exported = CliRunner().invoke(app, ["export", str(tmp_path / "out"), "-f", "json", "--clusters", str(cid)])
+    assert exported.exit_code == 0, exported.output
+    filed = json.loads((tmp_path / "out" / "cases" / f"cluster-{cid}.json").read_text(encoding="utf-8"))
+    assert [t["text"] for t in filed["templates"]] == [t["text"] for t in case["templates"]]
+    assert filed["templates_more"] is True and list(filed).index("templates") == list(filed).index("evidence") + 1
     # nu43: the templates past the third could not be reached from the CLI
     four = json.loads(CliRunner().invoke(app, ["show", str(tmp_path / "out"), str(cid), "--json", "--members", "0",
                                                "--evidence", "0", "--max-templates", "4"]).output)

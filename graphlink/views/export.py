@@ -260,9 +260,14 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
 
 
 def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None,
-              ties: pl.DataFrame | None = None) -> str:
-    """The case file of one cluster as JSON text (see :func:`case_file`)."""
+              ties: pl.DataFrame | None = None, templates: dict | None = None) -> str:
+    """The case file of one cluster as JSON text (see :func:`case_file`); ``templates``: its prompt templates as
+    ``show --json`` lists them (:func:`graphlink.views.terminal_templates.template_json`), after the evidence."""
     case = case_file(outputs, cluster_id, exported_at, ties)
+    if templates:
+        at = list(case).index("evidence") + 1
+        items = list(case.items())
+        case = dict(items[:at] + list(templates.items()) + items[at:])
     return json.dumps(case, indent=2, ensure_ascii=False, default=json_default, allow_nan=False) + "\n"
 
 
@@ -346,9 +351,13 @@ def export(out_dir: str | Path, fmt: str, clusters: Selection = "flagged", out: 
                                      "nothing was written: choose an empty or new folder for --out")
 
         def write(tmp: Path) -> None:
+            from graphlink.views.terminal_templates import cluster_prompt_sample, template_json
+
             ties = outputs_member_ties(outputs)  # every member's, built once
+            # The templates each case lists, as show --json does (nu43: case files had none), from one pass over the log
+            sample = cluster_prompt_sample(outputs, [int(c) for c in outputs.selected]) if outputs.selected else None
             for cluster_id in outputs.selected:
-                text = case_json(outputs, cluster_id, exported_at, ties)
+                text = case_json(outputs, cluster_id, exported_at, ties, template_json(outputs, cluster_id, sample=sample))
                 (tmp / f"cluster-{cluster_id}.json").write_text(text, encoding="utf-8")
 
         write_dir_atomically(folder, write)

@@ -42,10 +42,11 @@ def terminal_template(template: Template) -> str:
     return template.text(spell=terminal_safe)
 
 
-def cluster_prompt_sample(outputs: Outputs, cluster_id: int) -> tuple[pl.DataFrame | None, str]:
+def cluster_prompt_sample(outputs: Outputs, cluster_id: int | list[int]) -> tuple[pl.DataFrame | None, str]:
     """``account_id, prompt``: the sample of the cluster's members' prompts the report reads
     (:func:`graphlink.views.templates.sample_prompts`), from the events file ``run.json`` records, and a note when
-    there is none (the events file gone, unreadable, or the output redacted: as the report, no example prompts)."""
+    there is none (the events file gone, unreadable, or the output redacted: as the report, no example prompts).
+    Several clusters' samples are read in one pass over the events file (``export``'s case files)."""
     from graphlink.config import build_config
     from graphlink.errors import GraphlinkError
     from graphlink.stages.ingest import scan_events
@@ -62,23 +63,27 @@ def cluster_prompt_sample(outputs: Outputs, cluster_id: int) -> tuple[pl.DataFra
         lf = scan_events(path, build_config(parameters=outputs.run.get("parameters") or {}).ingest)
         if "prompt" not in lf.collect_schema():
             return None, ""
-        members = outputs.members(cluster_id).select("account_id", pl.lit(cluster_id).alias("cluster_id"))
+        ids = cluster_id if isinstance(cluster_id, list) else [cluster_id]
+        members = pl.concat([outputs.members(c).select("account_id", pl.lit(c, pl.Int64).alias("cluster_id"))
+                             for c in ids])
         return sample_prompts(lf, members), ""
     except (GraphlinkError, pl.exceptions.PolarsError, OSError, TypeError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return None, f"the events file could not be read back ({terminal_safe(first, limit=200)})"
 
 
-def listed_templates(outputs: Outputs, cluster_id: int, listed: int = TEMPLATES_LISTED) -> tuple[list[Template], bool, str]:
+def listed_templates(outputs: Outputs, cluster_id: int, listed: int = TEMPLATES_LISTED,
+                     sample: tuple[pl.DataFrame | None, str] | None = None) -> tuple[list[Template], bool, str]:
     """The cluster's templates ``show`` lists (the :data:`TEMPLATES_LISTED` most accounts follow), whether more were
     found, and a note on the prompts read (:func:`cluster_prompt_sample`)."""
-    sample, note = cluster_prompt_sample(outputs, cluster_id)
+    sample, note = sample if sample is not None else cluster_prompt_sample(outputs, cluster_id)
     members = outputs.members(cluster_id)["account_id"]
     templates = cluster_templates(outputs.cluster_evidence(cluster_id), sample, members, listed + 1)
     return templates[:listed], len(templates) > listed, note
 
 
-def template_json(outputs: Outputs, cluster_id: int, listed: int = TEMPLATES_LISTED) -> dict:
+def template_json(outputs: Outputs, cluster_id: int, listed: int = TEMPLATES_LISTED,
+                  sample: tuple[pl.DataFrame | None, str] | None = None) -> dict:
     """``show --json``'s templates, those the terminal lists (:func:`listed_templates`): ``templates`` (each with
     ``text``, the template as the report shows it: slots ``⟨…⟩`` and invisible characters spelled out; ``parts``,
     ``[text, variable]`` exactly as typed, to search the log with; ``prompts`` and ``accounts`` of the sample
@@ -86,8 +91,8 @@ def template_json(outputs: Outputs, cluster_id: int, listed: int = TEMPLATES_LIS
     ``templates_listed`` (at most this many: ``listed``, ``show --max-templates``), ``templates_more`` (more were
     found: a larger ``--max-templates`` or the notebook's ``ClusterView.templates(max_templates=...)`` lists them) and ``templates_note`` (why no example prompts, or "").
     Attacker text stays text: the CLI's JSON escapes controls and invisible characters
-    (:func:`graphlink.views.safety.json_escaped`)."""
-    templates, more, note = listed_templates(outputs, cluster_id, listed)
+    (:func:`graphlink.views.safety.json_escaped`). ``sample``: :func:`cluster_prompt_sample`'s, when read already."""
+    templates, more, note = listed_templates(outputs, cluster_id, listed, sample)
     return {"templates": [{"text": t.text(), "parts": [[part, variable] for part, variable in t.parts],
                            "prompts": t.prompts, "accounts": t.accounts, "sampled": t.sampled,
                            "example": t.raw_example} for t in templates],
