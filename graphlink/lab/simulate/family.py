@@ -416,20 +416,15 @@ def generate_events(plan: Plan, accounts: np.ndarray, rng: np.random.Generator) 
     # user agents: 1 in 10 requests from the account's secondary client
     ua_idx = np.where(rng.random(m) < 0.1, c["ua2"][a], c["ua"][a])
     uas = plan.user_agents.take(pa.array(np.minimum(ua_idx, len(plan.user_agents) - 1)))
-    # disguise: letters of templated prompts upper-cased at random (drawn last: worlds without it are unchanged)
-    flip = np.flatnonzero(~free & (c["case_p"][a] > 0))
-    if len(flip):
-        where = np.arange(m)
-        where[flip] = m + np.arange(len(flip))
-        flipped = flip_case(prompts.take(pa.array(flip)), c["case_p"][a[flip]], rng)
-        prompts = pa.concat_arrays([prompts, flipped]).take(pa.array(where))
-    # disguise: words of templated prompts run together at random (drawn after the case: worlds without it unchanged)
-    join = np.flatnonzero(~free & (c["join_p"][a] > 0))
-    if len(join):
-        where = np.arange(m)
-        where[join] = m + np.arange(len(join))
-        joined = run_together(prompts.take(pa.array(join)), c["join_p"][a[join]], rng)
-        prompts = pa.concat_arrays([prompts, joined]).take(pa.array(where))
+    # disguises of templated prompts, each drawn last in turn (worlds without them are unchanged): letters
+    # upper-cased at random, then words run together at random
+    for disguise, share in ((flip_case, c["case_p"][a]), (run_together, c["join_p"][a])):
+        rows = np.flatnonzero(~free & (share > 0))
+        if len(rows):
+            where = np.arange(m)
+            where[rows] = m + np.arange(len(rows))
+            changed = disguise(prompts.take(pa.array(rows)), share[rows], rng)
+            prompts = pa.concat_arrays([prompts, changed]).take(pa.array(where))
 
     order = np.argsort(ts, kind="stable")
     table = pa.table({

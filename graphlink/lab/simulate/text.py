@@ -309,14 +309,12 @@ def flip_case(texts: pa.Array, share: np.ndarray, rng: np.random.Generator) -> p
     >>> out.to_pylist()
     ['THINK STEP BY STEP', '思考 step']
     """
-    texts = pa.array(texts.to_pylist(), pa.large_string()) if texts.null_count else texts.cast(pa.large_string())
-    offsets = np.frombuffer(texts.buffers()[1], np.int64)[texts.offset:texts.offset + len(texts) + 1]
-    data = np.frombuffer(texts.buffers()[2], np.uint8)[offsets[0]:offsets[-1]].copy()
-    offsets = offsets - offsets[0]
+    offsets, data = _utf8(texts)
+    data = data.copy()
     p = np.repeat(np.asarray(share, np.float64), np.diff(offsets))
     upper = (data >= 97) & (data <= 122) & (rng.random(len(data)) < p)
     data[upper] -= 32
-    return pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(offsets), pa.py_buffer(data)).cast(pa.string())
+    return _strings(offsets, data)
 
 
 def run_together(texts: pa.Array, share: np.ndarray, rng: np.random.Generator) -> pa.Array:
@@ -333,16 +331,25 @@ def run_together(texts: pa.Array, share: np.ndarray, rng: np.random.Generator) -
     >>> out.to_pylist()
     ['thinkstepbystep', '思考 step 2 by']
     """
-    texts = pa.array(texts.to_pylist(), pa.large_string()) if texts.null_count else texts.cast(pa.large_string())
-    offsets = np.frombuffer(texts.buffers()[1], np.int64)[texts.offset:texts.offset + len(texts) + 1]
-    data = np.frombuffer(texts.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
-    offsets = offsets - offsets[0]
+    offsets, data = _utf8(texts)
     row = np.repeat(np.arange(len(texts)), np.diff(offsets))
     letter = ((data | 32) >= 97) & ((data | 32) <= 122)
     inner = np.zeros(len(data), bool)
     if len(data) > 2:
         inner[1:-1] = (data[1:-1] == 32) & letter[:-2] & letter[2:] & (row[:-2] == row[1:-1]) & (row[2:] == row[1:-1])
     drop = inner & (rng.random(len(data)) < np.asarray(share, np.float64)[row])
-    kept = np.r_[0, np.cumsum(~drop)][offsets]
-    return pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(kept.astype(np.int64)),
-                                           pa.py_buffer(data[~drop].copy())).cast(pa.string())
+    return _strings(np.r_[0, np.cumsum(~drop)][offsets], data[~drop])
+
+
+def _utf8(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``(offsets, data)``: the rows' byte offsets (from 0, one more than the rows) and their UTF-8 bytes (read-only
+    view; nulls read as empty)."""
+    texts = pa.array(texts.to_pylist(), pa.large_string()) if texts.null_count else texts.cast(pa.large_string())
+    offsets = np.frombuffer(texts.buffers()[1], np.int64)[texts.offset:texts.offset + len(texts) + 1]
+    return offsets - offsets[0], np.frombuffer(texts.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
+
+
+def _strings(offsets: np.ndarray, data: np.ndarray) -> pa.Array:
+    """The string array of :func:`_utf8`'s ``(offsets, data)``."""
+    return pa.LargeStringArray.from_buffers(len(offsets) - 1, pa.py_buffer(np.ascontiguousarray(offsets, np.int64)),
+                                           pa.py_buffer(np.ascontiguousarray(data))).cast(pa.string())
