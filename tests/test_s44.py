@@ -1,0 +1,50 @@
+"""Session 44: shorter runs of words (under 16 letters: "youare", "fromthetext") are read as the phrase the log writes
+spaced at least as often as joined (graphlink.stages.signals.runs.read_short_runs, after the long runs). An operator
+dropping each space of its template at random leaves many; on 63bfd93 they were read as written."""
+import random
+
+import polars as pl
+
+import graphlink
+from _rings import ring_cluster, ring_world
+from graphlink.stages.signals.runs import read_short_runs
+
+TEMPLATE = ("You are a careful math tutor. Read the problem below, think it through step by step, check each step, "
+            "then give the final answer on the last line. Problem: {}")
+
+
+def _dropping(p: float):
+    def prompt(rng: random.Random) -> str:
+        words = TEMPLATE.format(rng.randint(1, 10**6)).split(" ")
+        out = words[0]
+        for word in words[1:]:  # (each space dropped with probability p, as the scenario family's run_together)
+            out += ("" if rng.random() < p else " ") + word
+        return out
+    return prompt
+
+
+def test_a_ring_dropping_its_templates_spaces_at_random_stays_templated_and_flagged():
+    row = ring_cluster(graphlink.detect(ring_world(_dropping(0.5), each=6)))
+    # 63bfd93: template share 0.0, not flagged (its runs of 2-3 common words are under 16 letters)
+    assert row["template_share"] >= 0.9
+    assert row["flagged"]
+
+
+def test_a_short_token_is_read_as_a_phrase_only_where_the_log_writes_the_phrase_as_often():
+    texts = (["you are a tutor"] * 3 + ["youare a tutor"] * 2
+             + ["together we go"] * 3 + ["to get her"]  # (a word of the language: its pieces written less)
+             + ["the user s goal"] * 5 + ["users"]  # (a word split at an apostrophe ends in one letter)
+             + ["fromthe text", "from the text", "fromthetext below"])
+    out = read_short_runs(pl.DataFrame({"norm": texts}))["norm"].to_list()
+    assert out[3:5] == ["you are a tutor"] * 2
+    assert out[5:9] == ["together we go"] * 3 + ["to get her"]
+    assert out[14] == "users"
+    # a 2- and a 3-word run, each read where the log writes its phrase as often
+    assert out[15:] == ["from the text", "from the text", "from the text below"]
+
+
+def test_reading_short_runs_keeps_rows_nulls_and_other_columns():
+    frame = pl.DataFrame({"norm": ["you are", None, "youare", ""], "k": [1, 2, 3, 4]})
+    out = read_short_runs(frame)
+    assert out["k"].to_list() == [1, 2, 3, 4]
+    assert out["norm"].to_list() == ["you are", None, "you are", ""]
