@@ -43,6 +43,13 @@ def test_a_short_token_is_read_as_a_phrase_only_where_the_log_writes_the_phrase_
     assert out[15:] == ["from the text", "from the text", "from the text below"]
 
 
+def test_a_phrase_counts_only_where_it_stands_as_the_joined_token_does():
+    # the campaign preset's fill: "a round" written as often as "around", never in its place (before the context
+    # rule every such prompt read "sit a round a round table")
+    texts = ["how many ways can 5 people sit around a round table"] * 4 + ["walk around the block"]
+    assert read_short_runs(pl.DataFrame({"norm": texts}))["norm"].to_list() == texts
+
+
 def test_reading_short_runs_keeps_rows_nulls_and_other_columns():
     frame = pl.DataFrame({"norm": ["you are", None, "youare", ""], "k": [1, 2, 3, 4]})
     out = read_short_runs(frame)
