@@ -55,3 +55,18 @@ def test_reading_short_runs_keeps_rows_nulls_and_other_columns():
     out = read_short_runs(frame)
     assert out["k"].to_list() == [1, 2, 3, 4]
     assert out["norm"].to_list() == ["you are", None, "you are", ""]
+
+
+def test_match_reads_newcomers_short_runs_against_the_known_templates_phrases(tmp_path):
+    from test_break_match16 import day_two, free_text, known_run, templated
+
+    def dropping(rng: random.Random) -> str:
+        words = templated(rng).split(" ")
+        return words[0] + "".join(("" if rng.random() < 0.3 else " ") + w for w in words[1:])
+
+    known, ring = known_run(tmp_path / "known", templated)
+    # 63bfd93: 0 of 10 matched (their runs of 2-3 words are no word of the known shingles); 8 now (the other two
+    # write too few of the template's shingles whole)
+    assert graphlink.match(known, day_two("run", dropping)).matches["cluster_id"].to_list().count(ring) >= 7
+    # ordinary newcomers through the same pool address still are not
+    assert graphlink.match(known, day_two("ord", free_text)).matches["cluster_id"].null_count() == 10

@@ -127,8 +127,8 @@ def known_templates(templates: pl.DataFrame | pl.LazyFrame, campaigns: pl.DataFr
 
 def known_words(templates: pl.DataFrame | pl.LazyFrame, n_accounts: int, index: pl.DataFrame | None = None,
                 max_share: float = MAX_TEMPLATE_SHARE) -> pl.Series:
-    """``word``: the distinct words of the shingles :func:`known_templates` reads (``index``, detect's
-    ``match_templates.parquet``, when given: its ``value``), as detect read them: the vocabulary a new log's
+    """``word``: the distinct shingles :func:`known_templates` reads (``index``, detect's ``match_templates.parquet``,
+    when given: its ``value``), as detect read them (phrases of words): the vocabulary a new log's
     CamelCase is read against besides its own prompts (:func:`prompt_shingles`). A newcomer flipping its letters'
     case writes no word whole, where detect's sample wrote them whole or flipped at other places (break-it review,
     session 42: 10 newcomers writing "bY" and "oF" in every copy of a known ring's template were matched 0 of 10).
@@ -138,7 +138,8 @@ def known_words(templates: pl.DataFrame | pl.LazyFrame, n_accounts: int, index: 
     else:
         shingles = templates.lazy().filter(pl.col("df") <= max_share * n_accounts).select("shingle").unique().collect()
         values = words_of(shingles, "shingle", camel=False).select("value")
-    return values.select(pl.col("value").str.split(" ").explode().unique().alias("word"))["word"]
+    # (whole shingles: their words, and the phrases a newcomer may run together -- runs.read_short_runs)
+    return values.select(pl.col("value").unique().sort().alias("word"))["word"]
 
 
 def head_words(shingle: pl.Expr | pl.Series) -> pl.Expr | pl.Series:

@@ -39,7 +39,7 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     A token (space-separated) holding marks is read as one word, its marks removed, when that word stands alone
     somewhere in ``column`` (the vocabulary is the texts given: detect's sampled prompts, or the prompts ``match``
     reads) or when the texts mark it at more than one set of places (random case: CamelCase marks a word's
-    boundaries alike in every text) or is one of ``vocabulary`` (words read elsewhere, as they were read there:
+    boundaries alike in every text) or is a word of ``vocabulary`` (words or phrases read elsewhere, as they were read there:
     ``match`` reads a few accounts' prompts against the known templates' words, which detect read against its whole
     sample); otherwise each mark becomes a space, as :func:`~graphlink.stages.signals.normalise.normalise_prompt`
     splits every boundary, but where the log's words cut a token of 16 letters or more. Then words run together are
@@ -68,7 +68,7 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     # (one inside every word, no copy writing a word whole) otherwise split each differently (break-it review,
     # session 42: a 12-account ring so writing a template of rare words fell from template share 1.0 to 0.12).
     varied = tokens.group_by("word").len().filter(pl.col("len") > 1)  # (distinct tokens of a word: distinct marks)
-    known = pl.Series("w", [], pl.String) if vocabulary is None else vocabulary.cast(pl.String)
+    known = pl.Series("w", [], pl.String) if vocabulary is None else vocabulary.cast(pl.String).str.split(" ").explode()
     read_whole = (pl.col("word").is_in(written.implode()) | pl.col("word").is_in(varied["word"].implode())
                   | pl.col("word").is_in(known.implode()))
     # A run of RUN_CHARS letters or more split at its marks is cut where its words meet if the log's words cut it

@@ -53,8 +53,8 @@ def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series |
     """``texts`` with each run of words in ``column`` (a token of :data:`RUN_CHARS` to 256 letters) read as its words.
 
     A run is cut into words of ``column`` (normalised texts: words between single spaces) written alone, or of
-    ``vocabulary`` (words read elsewhere: ``match`` reads a few accounts' prompts against the known templates'
-    words): the cut of least cost, a word's cost ``-log`` of its share of the words of the first 50,000 texts (a word
+    ``vocabulary`` (words or phrases read elsewhere: ``match`` reads a few accounts' prompts against the known
+    templates' shingles): the cut of least cost, a word's cost ``-log`` of its share of the words of the first 50,000 texts (a word
     they do not write: half of one, where ``vocabulary`` holds it or another text writes it alone). The token itself
     is no word of its cut, nor are two one-letter words in a row. A token with no cut, or past the first 32,768 letters of distinct runs (the most written
     first), is kept, or read as ``fallback`` gives it (CamelCase: split at its marks). Rows, their order and the other
@@ -72,7 +72,7 @@ def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series |
     # sampled texts at load 4-10)
     rows = texts.select(text.str.contains(f"[^ ]{{{RUN_CHARS}}}").fill_null(False).arg_true())[column]
     if rows.is_empty():
-        return read_short_runs(texts, column)
+        return read_short_runs(texts, column, vocabulary)
     held = texts[column].gather(rows).to_frame(column)
     token = pl.col("run")
     runs = (held.select(text.str.split(" ").alias("run")).explode("run")
@@ -83,7 +83,7 @@ def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series |
     reading = _cut(runs, _frequencies(texts[column], runs, vocabulary)) if runs.len() else {}
     reading |= {run: read for run, read in (fallback or {}).items() if run not in reading}
     if not reading:
-        return read_short_runs(texts, column)
+        return read_short_runs(texts, column, vocabulary)
     # Whole tokens only: each space doubled and the text padded, so every token has its own spaces around it
     # (as read_camel puts back whole words).
     padded = pl.concat_str([pl.lit(" "), text.str.replace_all(" ", "  ", literal=True), pl.lit(" ")])
@@ -91,10 +91,10 @@ def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series |
             .str.replace_all("  ", " ", literal=True).str.slice(1).str.head(-1))
     # (a copy: scatter writes in place, and the frame given is the caller's)
     return read_short_runs(texts.with_columns(texts[column].clone().scatter(rows, held.select(read.alias(column))[column])),
-                           column)
+                           column, vocabulary)
 
 
-def read_short_runs(texts: pl.DataFrame, column: str = "norm") -> pl.DataFrame:
+def read_short_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series | None = None) -> pl.DataFrame:
     """``texts`` with each shorter run of words in ``column`` (a token of 3 to :data:`RUN_CHARS` - 1 letters) read as
     the phrase the texts write spaced at least as often as they write the token joined.
 
@@ -104,7 +104,9 @@ def read_short_runs(texts: pl.DataFrame, column: str = "norm") -> pl.DataFrame:
     reads as the phrase (its most written spacing) in every text: "youare" as "you are" where the log writes "you are" at least as
     often as "youare". A word of the language is written whole far more often than its pieces as a phrase (dev
     scenario worlds, session 44: "into" 0.25 "in to" a time, "without" 0.02 "with out", any other under 0.06; an
-    operator's runs 0.5-7). Rows, their order and the other columns are kept.
+    operator's runs 0.5-7). A phrase of ``vocabulary`` (phrases read elsewhere: ``match`` reads a few accounts'
+    prompts against the known templates' shingles, which detect read against its whole sample) is read wherever its
+    letters are written joined beside a word it stands beside there. Rows, their order and the other columns are kept.
 
     Examples
     --------
@@ -120,10 +122,14 @@ def read_short_runs(texts: pl.DataFrame, column: str = "norm") -> pl.DataFrame:
 
     # (each word of the first texts with its text's row and the word before it; a phrase is the words from one word on
     # in the same text)
-    words = (texts.head(_SAMPLE).select(text.str.split(" ").alias("w")).with_row_index("r").explode("w")
+    known = pl.Series(column, [], pl.String) if vocabulary is None else vocabulary.cast(pl.String).rename(column)
+    counted = pl.concat([texts.head(_SAMPLE).select(text), known.filter(known.str.contains(" ")).to_frame()])
+    words = (counted.select(text.str.split(" ").alias("w")).with_row_index("r").explode("w")
              .drop_nulls("w").with_columns(word.str.len_chars().alias("n"), word.str.contains(r"^\p{L}+$").alias("l"),
                                            beside(-1).alias("left")))
-    at = words.filter(pl.col("l") & pl.col("n").is_between(3, RUN_CHARS - 1)).select("w", "left", beside(1).alias("right"))
+    first = min(texts.height, _SAMPLE)  # (the rows from here on are vocabulary's phrases)
+    at = (words.filter(pl.col("l") & pl.col("n").is_between(3, RUN_CHARS - 1)).select("r", "w", "left", beside(1).alias("right"))
+          .filter(row < first).drop("r"))
     if at.is_empty():
         return texts
     phrases = []
@@ -144,7 +150,7 @@ def read_short_runs(texts: pl.DataFrame, column: str = "norm") -> pl.DataFrame:
         right = words.select(beside(size).alias("right"))["right"].gather(starts)
         phrases.append(parts.select(pl.concat_str(parts.columns).alias("w"),
                                     pl.concat_str(parts.columns, separator=" ").alias("phrase"))
-                       .with_columns(words["left"].gather(starts), right))
+                       .with_columns(words["left"].gather(starts), right, (words["r"].gather(starts) >= first).alias("known")))
     # A phrase counts where it stands as the token does, beside a word the token is written beside: a run's copies
     # write the template's words around it alike, while a word of the language and a phrase of its letters stand in
     # other places (the campaign preset writes "sit around a round table" in 26,000 prompts: "a round" as often as
@@ -154,10 +160,12 @@ def read_short_runs(texts: pl.DataFrame, column: str = "norm") -> pl.DataFrame:
     rights = at.select("w", "right").unique().with_columns(pl.lit(True).alias("by_right"))
     spaced = (pl.concat(phrases).join(at.select("w").unique(), on="w", how="semi")
               .join(lefts, on=["w", "left"], how="left").join(rights, on=["w", "right"], how="left")
-              .filter(pl.col("by_left") | pl.col("by_right")).group_by("w", "phrase").len("spaced")
-              .group_by("w").agg(pl.col("phrase").sort_by("spaced", "phrase", descending=[True, False]).first(),
-                                 pl.col("spaced").max()))
-    reading = spaced.join(at.group_by("w").len("joined"), on="w").filter(pl.col("spaced") >= pl.col("joined")).sort("w")
+              .filter(pl.col("by_left") | pl.col("by_right") | pl.col("known"))
+              .group_by("w", "phrase").agg(pl.len().alias("spaced"), pl.col("known").any())
+              .group_by("w").agg(pl.col("phrase", "known").sort_by("known", "spaced", "phrase", descending=[True, True, False])
+                                 .first(), pl.col("spaced").max()))
+    reading = (spaced.join(at.group_by("w").len("joined"), on="w")
+               .filter(pl.col("known") | (pl.col("spaced") >= pl.col("joined"))).sort("w"))
     if reading.is_empty():
         return texts
     # Only the texts holding a run are rewritten (an Aho-Corasick search: 0.13 s on 1.8M dev texts, where rewriting
@@ -197,7 +205,7 @@ def _frequencies(texts: pl.Series, runs: pl.Series, vocabulary: pl.Series | None
     counted = first.filter(first.is_in(pieces.implode())).value_counts(name="n")
     costs = {p: math.log(total / n) for p, n in counted.iter_rows()}
     if vocabulary is not None:
-        known = vocabulary.cast(pl.String)
+        known = vocabulary.cast(pl.String).str.split(" ").explode()
         known = known.filter(known.is_in(pieces.implode()))
         costs.update((p, math.log(2 * total)) for p in known.to_list() if p not in costs)
     searched: set[str] = set()
