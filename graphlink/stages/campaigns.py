@@ -21,6 +21,7 @@ import polars as pl
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import CAMPAIGNS_SCHEMA, nested_reasons
+from graphlink.stages.campaign_clients import TEMPLATE_KINDS, client_vetoes
 from graphlink.stages.campaign_consensus import consensus_groups
 from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.components import fmt_int
@@ -244,20 +245,25 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
         similarity.append(
             dot.join(norms.rename({"account_idx": "source", "norm": "ns"}), on="source")
             .join(norms.rename({"account_idx": "target", "norm": "nt"}), on="target")
-            .select("source", "target", (pl.col("weight") / (pl.col("ns") * pl.col("nt"))).alias("weight")))
+            .select("source", "target", (pl.col("weight") / (pl.col("ns") * pl.col("nt"))).alias("weight"),
+                    pl.lit(kind not in TEMPLATE_KINDS).alias("infra")))
     # Cards and declared identifiers shared more than chance gives (campaign_ties): a cell's profile
     # spreads over its many cards, so the cosine of two of one operator's cells stays near 0 however
     # many of its cards cross them (dev ind_s1_11000: operator 2 over 55 campaigns).
     private = [k for k in profile["kind"].unique().to_list()
                if is_tie_kind(k, graph_config) and (k in PRIVATE_TIE_KINDS or k not in TIE_KINDS)]
-    if private:
-        node_of = clusters.join(node, on="cluster_id").join(sizes, on="cluster_id").select("account_idx", "node", "size")
-        similarity.append(private_ties(node_of, affiliations, signals, private, n_accounts))
+    node_of = clusters.join(node, on="cluster_id").join(sizes, on="cluster_id").select("account_idx", "node", "size")
+    for kinds in ([k for k in private if k not in TEMPLATE_KINDS], [k for k in private if k in TEMPLATE_KINDS]):
+        if kinds:
+            similarity.append(private_ties(node_of, affiliations, signals, kinds, n_accounts)
+                              .with_columns(pl.lit(kinds[0] not in TEMPLATE_KINDS).alias("infra")))
     if not similarity:
         return node, sizes, pl.DataFrame(schema=SIMILARITY_SCHEMA)
-    edges = (pl.concat(similarity).group_by("source", "target").agg(pl.col("weight").max())
-             .filter(pl.col("weight") > 0).sort("source", "target"))
-    return node, sizes, edges
+    tied = (pl.concat(similarity).filter(pl.col("weight") > 0).group_by("source", "target")
+            .agg(pl.col("weight").max(), pl.col("infra").any()))
+    # A pair tied by templates alone whose cells run different clients is two operators (campaign_clients).
+    vetoed = client_vetoes(node_of, affiliations, signals, tied.filter(~pl.col("infra")))
+    return node, sizes, tied.join(vetoed, on=["source", "target"], how="anti").drop("infra").sort("source", "target")
 
 
 def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
