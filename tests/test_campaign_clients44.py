@@ -20,20 +20,21 @@ CELL = 6
 TEMPLATE = 8  # shingles of the shared template, held by every ring account
 
 
-def world(clients: list[list[str]], cards: list[list[int]] | None = None,
+def world(clients: list[list[str | list[str]]], cards: list[list[int]] | None = None,
           cell: int = CELL) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Cells of ``cell`` accounts, all sending one template. ``clients[c][i]``: the user agent of
-    account ``i`` of cell ``c``; ``cards[c]``: card numbers paid with by every account of cell ``c``
+    """Cells of ``cell`` accounts, all sending one template. ``clients[c][i]``: the user agent (or
+    agents) of account ``i`` of cell ``c``; ``cards[c]``: card numbers paid with by every account of cell ``c``
     (cell-private cards when omitted). Plus 200 ordinary accounts holding nothing shared."""
     n_cells = len(clients)
     cards = cards or [[1000 + c] for c in range(n_cells)]
     accounts = [(c, i, c * cell + i) for c in range(n_cells) for i in range(cell)]
     part = pl.DataFrame({"account_idx": [a for *_, a in accounts], "cluster_id": [c + 1 for c, *_ in accounts]},
                         schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
-    agents = sorted({u for cl in clients for u in cl})
+    sent = [[[u] if isinstance(u, str) else u for u in cl] for cl in clients]
+    agents = sorted({u for cl in sent for us in cl for u in us})
     ua_idx = {u: 100 + k for k, u in enumerate(agents)}
     rows = [(a, s) for *_, a in accounts for s in range(TEMPLATE)]
-    rows += [(a, ua_idx[clients[c][i]]) for c, i, a in accounts]
+    rows += [(a, ua_idx[u]) for c, i, a in accounts for u in sent[c][i]]
     rows += [(a, card) for c, _, a in accounts for card in cards[c]]
     aff = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
     df = aff.group_by("signal_idx").len()
@@ -82,6 +83,19 @@ def test_cells_rotating_stock_browser_agents_have_no_signature_and_keep_their_te
     browsers = [f"Mozilla/5.0 ({k})" for k in range(2 * CELL)]
     clients = [browsers[:CELL], browsers[CELL:], ["toolB/2.0"] * CELL]
     assert campaigns(clients) == [1, 1, 1]
+
+
+def test_a_cell_whose_every_account_rotates_every_browser_agent_has_no_signature():
+    # Each agent is held by every member (the share holding the top agent is 1.0), yet the profile
+    # spreads over 36 agents: no scheduler's toolkit, so its template tie to an okhttp cell stands.
+    browsers = [f"Mozilla/5.0 ({k})" for k in range(36)]
+    assert campaigns([[browsers] * CELL, ["okhttp/4.12.0"] * CELL]) == [1, 1]
+
+
+def test_a_toolkit_of_two_clients_is_a_signature():
+    # Every account of operator A sends its HTTP library and its SDK; operator B another pair.
+    a, b = [["python-requests/2.28.1", "langchain/0.1.0"]] * CELL, [["Go-http-client/1.1", "Python-urllib/3.11"]] * CELL
+    assert same_grouping(campaigns([a, a, b, b]), [1, 1, 2, 2])
 
 
 def test_cells_too_small_to_show_a_signature_keep_their_template_tie():
