@@ -109,7 +109,9 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     their sizes (:func:`~graphlink.stages.campaign_ties.private_ties`): a cell's
     profile spreads over its many cards, so the cosine misses the few of them
     an operator moves between cells. Their
-    similarity is the largest over kinds and ties, and Leiden optimises CPM on the
+    similarity is the largest over kinds and ties, none when templates alone tie two cells running
+    disjoint clients (:func:`~graphlink.stages.campaign_clients.client_vetoes`: a template is copied
+    between operators, a scheduler's client is its own), and Leiden optimises CPM on the
     cluster graph at resolution ``campaign_resolution``: a set of clusters is a
     campaign when their pairwise similarity averages at least that (Traag, Van
     Dooren & Nesterov 2011). Leiden runs several times and the campaigns
@@ -182,7 +184,7 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
     Parameters are :func:`cluster_campaigns`'. ``node`` is ``node, cluster_id`` (nodes numbered in the
     order of each cluster's first account), ``sizes`` ``cluster_id, size`` in the same order, ``edges``
     ``source, target, weight`` (node numbers, ``source < target``, weight in ``(0, 1]``: the larger of
-    the kinds' shrunk cosines and the private ties). Two clusters with no edge have similarity 0.
+    the kinds' shrunk cosines and the private ties; none for a pair vetoed by its clients). Two clusters with no edge have similarity 0.
     Only the two clusters' own values enter a pair's similarity, so it is the same whichever other
     clusters ``partition`` holds (within ``graph_config.max_pairs``).
     """
