@@ -58,7 +58,7 @@ SIGNATURE_CONCENTRATION = 0.3
 #: accounts of a rotating cell sending the same browser agent); 5 is ``min_flag_size``, the size at
 #: which graphlink lets a group speak for itself. Dev, at 2: 5 same-operator pairs vetoed on
 #: independent 3 and 1,600-2,000 pairs of ordinary users' clusters per independent world; at 5: none
-#: same-operator, 6-10 ordinary pairs.
+#: same-operator, 0-10 pairs of ordinary users' clusters per world.
 MIN_SIGNATURE_SIZE = 5
 #: Two signatures disagree when the cosine of the clusters' client profiles (share of members
 #: holding each value) is below this: disjoint clients give 0, and a cell with a few members on the
