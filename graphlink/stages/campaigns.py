@@ -21,6 +21,7 @@ import polars as pl
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import CAMPAIGNS_SCHEMA, nested_reasons
+from graphlink.stages.campaign_clients import TEMPLATE_KINDS, client_vetoes
 from graphlink.stages.campaign_consensus import consensus_groups
 from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.components import fmt_int
@@ -108,7 +109,9 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     their sizes (:func:`~graphlink.stages.campaign_ties.private_ties`): a cell's
     profile spreads over its many cards, so the cosine misses the few of them
     an operator moves between cells. Their
-    similarity is the largest over kinds and ties, and Leiden optimises CPM on the
+    similarity is the largest over kinds and ties, none when templates alone tie two cells running
+    disjoint clients (:func:`~graphlink.stages.campaign_clients.client_vetoes`: a template is copied
+    between operators, a scheduler's client is its own), and Leiden optimises CPM on the
     cluster graph at resolution ``campaign_resolution``: a set of clusters is a
     campaign when their pairwise similarity averages at least that (Traag, Van
     Dooren & Nesterov 2011). Leiden runs several times and the campaigns
@@ -181,7 +184,7 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
     Parameters are :func:`cluster_campaigns`'. ``node`` is ``node, cluster_id`` (nodes numbered in the
     order of each cluster's first account), ``sizes`` ``cluster_id, size`` in the same order, ``edges``
     ``source, target, weight`` (node numbers, ``source < target``, weight in ``(0, 1]``: the larger of
-    the kinds' shrunk cosines and the private ties). Two clusters with no edge have similarity 0.
+    the kinds' shrunk cosines and the private ties; none for a pair vetoed by its clients). Two clusters with no edge have similarity 0.
     Only the two clusters' own values enter a pair's similarity, so it is the same whichever other
     clusters ``partition`` holds (within ``graph_config.max_pairs``).
     """
@@ -244,20 +247,25 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
         similarity.append(
             dot.join(norms.rename({"account_idx": "source", "norm": "ns"}), on="source")
             .join(norms.rename({"account_idx": "target", "norm": "nt"}), on="target")
-            .select("source", "target", (pl.col("weight") / (pl.col("ns") * pl.col("nt"))).alias("weight")))
+            .select("source", "target", (pl.col("weight") / (pl.col("ns") * pl.col("nt"))).alias("weight"),
+                    pl.lit(kind not in TEMPLATE_KINDS).alias("infra")))
     # Cards and declared identifiers shared more than chance gives (campaign_ties): a cell's profile
     # spreads over its many cards, so the cosine of two of one operator's cells stays near 0 however
     # many of its cards cross them (dev ind_s1_11000: operator 2 over 55 campaigns).
     private = [k for k in profile["kind"].unique().to_list()
                if is_tie_kind(k, graph_config) and (k in PRIVATE_TIE_KINDS or k not in TIE_KINDS)]
-    if private:
-        node_of = clusters.join(node, on="cluster_id").join(sizes, on="cluster_id").select("account_idx", "node", "size")
-        similarity.append(private_ties(node_of, affiliations, signals, private, n_accounts))
+    node_of = clusters.join(node, on="cluster_id").join(sizes, on="cluster_id").select("account_idx", "node", "size")
+    for kinds in ([k for k in private if k not in TEMPLATE_KINDS], [k for k in private if k in TEMPLATE_KINDS]):
+        if kinds:
+            similarity.append(private_ties(node_of, affiliations, signals, kinds, n_accounts)
+                              .with_columns(pl.lit(kinds[0] not in TEMPLATE_KINDS).alias("infra")))
     if not similarity:
         return node, sizes, pl.DataFrame(schema=SIMILARITY_SCHEMA)
-    edges = (pl.concat(similarity).group_by("source", "target").agg(pl.col("weight").max())
-             .filter(pl.col("weight") > 0).sort("source", "target"))
-    return node, sizes, edges
+    tied = (pl.concat(similarity).filter(pl.col("weight") > 0).group_by("source", "target")
+            .agg(pl.col("weight").max(), pl.col("infra").any()))
+    # A pair tied by templates alone whose cells run different clients is two operators (campaign_clients).
+    vetoed = client_vetoes(node_of, affiliations, signals, tied.filter(~pl.col("infra")))
+    return node, sizes, tied.join(vetoed, on=["source", "target"], how="anti").drop("infra").sort("source", "target")
 
 
 def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,

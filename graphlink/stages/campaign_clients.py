@@ -1,0 +1,127 @@
+"""Client vetoes: two cells tied only by a template, each running a client of its own, are two operators.
+
+:func:`graphlink.stages.campaigns.cluster_similarity` ties two clusters by the larger of their
+kinds' similarities. A template is the weakest of those ties: a distillation template is copied
+from a public source or shared between resellers, so operators who never met send the same text.
+On the dev worlds nearly every cross-operator cluster pair the grouping keeps is tied by templates alone
+(scenario templates 1002: 790 of 791; independent 3: 4,251 of 4,263), and in worlds whose
+operators share one template family the template cosine of two operators' cells is as high as
+that of one operator's (median 0.49 against 0.50): no reweighing of the text can tell them apart.
+
+What an operator does not copy from others is its tooling. A cell is run by one scheduler, and
+its accounts send the few clients it is written with (``python-requests/2.28.1`` and
+``langchain/0.1.0``, ``okhttp/4.12.0``): a *client signature*, a client profile concentrated on
+one to three user agents. Two cells whose signatures are disjoint run different software; when
+nothing but a template ties them, the template is all they have in common, and the pair is no
+campaign tie. Dev worlds, cluster pairs tied by templates alone at the grouping's edge floor
+(vetoed cross-operator / same-operator): scenario templates 1002 508 / 0 (of 790 / 602), 1005
+22 / 0, independent 2 6 / 0, independent 3 753 / 0 (of 4,221 / 2,571), independent 1, its
+standard form and orgs 1 0 / 0 (their operators rotate dozens of stock browser agents: no
+signature); templates 1001's two operators send the same clients, and nothing changes there.
+
+The veto is one-sided on purpose:
+
+* Only **disagreement** vetoes. Agreement proves nothing (unrelated people share a browser
+  agent, which is why user agents are no tie kind, :data:`graphlink.stages.campaigns.AMBIENT_KINDS`),
+  and a cell rotating stock browser agents has no signature (its profile spreads over dozens of
+  agents, below :data:`SIGNATURE_CONCENTRATION`), nor has a cell too small to show one
+  (:data:`MIN_SIGNATURE_SIZE`).
+* Only **template ties** are vetoed (:data:`TEMPLATE_KINDS`). A shared card, identifier or
+  address is infrastructure moved between cells, the operator's own doing whatever client each
+  cell runs; such a pair keeps its tie.
+* A log without user agents, or cells without signatures, group exactly as before.
+
+Output: ``source, target`` (node numbers) of the pairs vetoed.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["CLIENT_KINDS", "DISAGREE_COSINE", "MIN_SIGNATURE_SIZE", "SIGNATURE_CONCENTRATION", "TEMPLATE_KINDS",
+           "client_vetoes"]
+
+#: Kinds whose values are a cell's client software.
+CLIENT_KINDS = ("user_agent",)
+#: Tie kinds that rest on the text alone: prompt shingles and template bursts (``burst``, the same
+#: template sent in one window: the window is a schedule, which unrelated fleets share too).
+TEMPLATE_KINDS = ("prompt", "burst")
+#: A cluster has a client signature when its client profile (``p_v``: share of its members sending
+#: agent ``v``) is concentrated: ``sum p_v**2 / (sum p_v)**2`` -- one over the effective number of
+#: agents -- at least this. One agent gives 1, two used alike 0.5, three 0.33; a cell rotating 36
+#: stock browser agents, every account sending all of them, 0.03. 0.3: a scheduler's toolkit of up to
+#: three clients, with room for a stray agent. The share of members holding the top agent is no
+#: measure: in that rotating cell every agent is held by every member (dev independent 2: 48
+#: same-operator pairs of an ``okhttp`` cell and such a cell were vetoed when it counted).
+SIGNATURE_CONCENTRATION = 0.3
+#: ... and at least this many members: a cell of 2-4 accounts holds one agent by chance (two
+#: accounts of a rotating cell sending the same browser agent); 5 is ``min_flag_size``, the size at
+#: which graphlink lets a group speak for itself. Dev, at 2: 5 same-operator pairs vetoed on
+#: independent 3 and 1,600-2,000 pairs of ordinary users' clusters per independent world; at 5: none
+#: same-operator, 0-10 pairs of ordinary users' clusters per world.
+MIN_SIGNATURE_SIZE = 5
+#: Two signatures disagree when the cosine of the clusters' client profiles (share of members
+#: holding each value) is below this: disjoint clients give 0, and a cell with a few members on the
+#: other cell's client stays under 0.1 (dev: 0.1 and 0.3 veto the same pairs on all 8 worlds).
+DISAGREE_COSINE = 0.1
+
+
+def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
+                  pairs: pl.DataFrame) -> pl.DataFrame:
+    """The pairs of ``pairs`` whose clusters run different clients (module docstring).
+
+    Parameters
+    ----------
+    node_of : DataFrame
+        ``account_idx, node, size``: each clustered account's cluster (a node number) and its size.
+    affiliations : DataFrame
+        ``account_idx, signal_idx``.
+    signals : DataFrame
+        ``signal_idx, kind``: values of :data:`CLIENT_KINDS` are read, linked or not.
+    pairs : DataFrame
+        ``source, target`` (node numbers): the pairs tied by templates alone.
+
+    Returns
+    -------
+    DataFrame
+        ``source, target`` (UInt32): the vetoed pairs, each both clusters of at least
+        :data:`MIN_SIGNATURE_SIZE` members with a signature (:data:`SIGNATURE_CONCENTRATION`) and a client
+        cosine below :data:`DISAGREE_COSINE`; empty when the log has no client values.
+
+    Examples
+    --------
+    Clusters 0 and 1 each send one client of their own; cluster 2 rotates browsers (no signature).
+
+    >>> node_of = pl.DataFrame({"account_idx": list(range(15)), "node": [0] * 5 + [1] * 5 + [2] * 5,
+    ...                         "size": [5] * 15}, schema_overrides={"account_idx": pl.UInt32, "node": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": list(range(15)), "signal_idx": [0] * 5 + [1] * 5 + [2, 3, 4, 5, 6]},
+    ...                    schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": list(range(7)), "kind": ["user_agent"] * 7},
+    ...                    schema_overrides={"signal_idx": pl.UInt32})
+    >>> pairs = pl.DataFrame({"source": [0, 0], "target": [1, 2]}, schema={"source": pl.UInt32, "target": pl.UInt32})
+    >>> client_vetoes(node_of, aff, sig, pairs).rows()
+    [(0, 1)]
+    """
+    empty = pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32})
+    clients = signals.filter(pl.col("kind").is_in(list(CLIENT_KINDS))).select("signal_idx")
+    if clients.height == 0 or pairs.height == 0:
+        return empty
+    profile = (affiliations.select("account_idx", "signal_idx").join(clients, on="signal_idx", how="semi")
+               .join(node_of.filter(pl.col("size") >= MIN_SIGNATURE_SIZE), on="account_idx")
+               .group_by("node", "signal_idx").agg((pl.len() / pl.col("size").first()).alias("p")))
+    squares = (pl.col("p") ** 2).sum()
+    signed = (profile.group_by("node").agg(squares.sqrt().alias("norm"), (squares / pl.col("p").sum() ** 2).alias("concentration"))
+              .filter(pl.col("concentration") >= SIGNATURE_CONCENTRATION).select(pl.col("node").cast(pl.UInt32), "norm"))
+    candidates = (pairs.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32))
+                  .join(signed.rename({"node": "source", "norm": "ns"}), on="source")
+                  .join(signed.rename({"node": "target", "norm": "nt"}), on="target"))
+    if candidates.height == 0:
+        return empty
+    p = profile.select(pl.col("node").cast(pl.UInt32), "signal_idx", "p")
+    dot = (candidates.select("source", "target")
+           .join(p.rename({"node": "source", "p": "ps"}), on="source")
+           .join(p.rename({"node": "target", "p": "pt"}), on=["target", "signal_idx"])
+           .group_by("source", "target").agg((pl.col("ps") * pl.col("pt")).sum().alias("dot")))
+    return (candidates.join(dot, on=["source", "target"], how="left")
+            .filter(pl.col("dot").fill_null(0.0) < DISAGREE_COSINE * pl.col("ns") * pl.col("nt"))
+            .select("source", "target").sort("source", "target"))
