@@ -70,3 +70,23 @@ def test_match_reads_newcomers_short_runs_against_the_known_templates_phrases(tm
     assert graphlink.match(known, day_two("run", dropping)).matches["cluster_id"].to_list().count(ring) >= 7
     # ordinary newcomers through the same pool address still are not
     assert graphlink.match(known, day_two("ord", free_text)).matches["cluster_id"].null_count() == 10
+
+
+def test_the_template_view_reads_short_runs_as_detection_does():
+    from graphlink.views.tokens import keyed_tokens
+
+    texts = ["Youare a careful tutor.", "You are a careful tutor.", "You are acareful tutor!", "You are a careful tutor."]
+    keys = [[w for w, _, _ in t] for t in keyed_tokens(texts)]
+    # 63bfd93: "youare" and "acareful" were keys of their own, so the view split one template into its spellings
+    assert keys == [["you", "are", "a", "careful", "tutor"]] * 4
+    # each read word stands on the written word's span (quotes and examples are cut from the prompt as written)
+    assert [(w, a, b) for w, a, b in keyed_tokens(texts)[0][:2]] == [("you", 0, 6), ("are", 0, 6)]
+
+
+def test_short_runs_read_in_rounds_compose_into_whole_phrases():
+    from graphlink.stages.signals.runs import short_runs
+
+    # "stepbystep" is read first; its reading writes "step by" beside "step", which then reads "stepby"
+    # (and as "step by step", the finest spacing written as often, not "stepby step", written more)
+    texts = ["step by step now"] * 2 + ["stepbystep now"] + ["stepby step now"] * 4 + ["step by step"]
+    assert dict(short_runs(pl.DataFrame({"norm": texts})).iter_rows()) == {"stepby": "step by", "stepbystep": "step by step"}

@@ -11,6 +11,8 @@ alike in the views as they do in detection (break-it review, session 39).
 
 from __future__ import annotations
 
+import itertools
+
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from graphlink.stages.signals.camel import MARK, read_camel
-from graphlink.stages.signals.runs import RUN_CHARS
+from graphlink.stages.signals.runs import RUN_CHARS, short_runs
 from graphlink.stages.signals.normalise import SEPARATOR, SPACELESS, normalise_prompt
 
 __all__ = ["tokenise", "keyed_tokens", "join_words"]
@@ -181,8 +183,23 @@ def keyed_tokens(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
         distinct = list(dict.fromkeys(known.values()))
         read = dict(zip(distinct, read_camel(pl.DataFrame({"w": distinct}, schema={"w": pl.String}), "w")["w"].to_list()))
         keyed = [read[k] for k in keyed]
+    keyed = _phrases(keyed, [len(span) for span in spans])
     keys = iter(keyed)
     # A key may hold several words: characters the key removes sat at a boundary the written word hides
     # ("You\u200bAre", "a\u0301B": a CamelCase or script boundary once they are gone), and detection reads the
     # words apart; each is a word of its own here, on the written word's span (break-it review, session 40).
     return [[(w, a, b) for _, a, b in span for w in next(keys).split(" ") if w] for span in spans]
+
+
+def _phrases(keyed: list[str], lengths: list[int]) -> list[str]:
+    """``keyed`` (the texts' keys in order, ``lengths`` of them a text) with each shorter run of words read as the
+    phrase the texts write beside the same words (:func:`graphlink.stages.signals.runs.short_runs`, as detection
+    reads its sample): a ring dropping spaces at random showed one template as three ("Youare acareful mathtutor"),
+    each its copies' other spellings. Only when some key is two or three others joined (a dict lookup a word)."""
+    known = set(keyed)
+    if not any(a + b in known or a + b + c in known for a, b, c in zip(keyed, keyed[1:], keyed[2:] + [""])):
+        return keyed
+    ends = list(itertools.accumulate(lengths))
+    texts = [" ".join(keyed[end - n:end]) for n, end in zip(lengths, ends)]
+    reading = dict(short_runs(pl.DataFrame({"norm": texts}, schema={"norm": pl.String})).iter_rows())
+    return [reading.get(k, k) for k in keyed]

@@ -28,7 +28,7 @@ import math
 
 import polars as pl
 
-__all__ = ["RUN_CHARS", "RUN_MAX_CHARS", "SHORT_RUN_WORDS", "read_runs", "read_short_runs"]
+__all__ = ["RUN_CHARS", "RUN_MAX_CHARS", "SHORT_RUN_WORDS", "read_runs", "read_short_runs", "short_runs"]
 
 #: The fewest letters of a token read as a possible run of words (English words of 16 letters or more are rare:
 #: "responsibilities", "telecommunications"; a run of three ordinary words is about that long).
@@ -46,6 +46,8 @@ _RARE_CHARS, _RARE_WORDS, _RARE_ROUNDS = 5, 64, 3
 #: The most words a shorter run (under :data:`RUN_CHARS` letters) is read as: a phrase of 5 words of 3 letters is
 #: 15 letters ("youareaman" is 4).
 SHORT_RUN_WORDS = 5
+# Rounds of short runs read (each reads on the texts the rounds before read).
+_SHORT_ROUNDS = 3
 
 
 def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series | None = None,
@@ -94,15 +96,15 @@ def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series |
                            column, vocabulary)
 
 
-def read_short_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series | None = None) -> pl.DataFrame:
-    """``texts`` with each shorter run of words in ``column`` (a token of 3 to :data:`RUN_CHARS` - 1 letters) read as
-    the phrase the texts write spaced at least as often as they write the token joined.
+def short_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series | None = None) -> pl.DataFrame:
+    """``w, phrase``: each shorter run of words in ``column`` (a token of 3 to :data:`RUN_CHARS` - 1 letters) and the
+    phrase it reads as, the texts writing the phrase spaced at least as often as they write the token joined.
 
     Counted in the first 50,000 texts (normalised: words between single spaces), as :func:`read_runs` counts words:
     each phrase of 2 to :data:`SHORT_RUN_WORDS` words of letters (no two one-letter words in a row, nor one last),
     joined, against the same letters written as one token. Where the phrase is written at least as often, the token
-    reads as the phrase (its most written spacing) in every text: "youare" as "you are" where the log writes "you are" at least as
-    often as "youare". A word of the language is written whole far more often than its pieces as a phrase (dev
+    reads as the phrase (the finest such spacing) in every text: "youare" as "you are" where the log writes "you are"
+    at least as often as "youare". A word of the language is written whole far more often than its pieces as a phrase (dev
     scenario worlds, session 44: "into" 0.25 "in to" a time, "without" 0.02 "with out", any other under 0.06; an
     operator's runs 0.5-7). A phrase of ``vocabulary`` (phrases read elsewhere: ``match`` reads a few accounts'
     prompts against the known templates' shingles, which detect read against its whole sample) is read wherever its
@@ -110,11 +112,33 @@ def read_short_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Se
 
     Examples
     --------
-    >>> t = pl.DataFrame({"norm": ["you are a tutor", "youare a tutor", "you are here", "together we go",
-    ...                            "together again", "to get her"]})
-    >>> read_short_runs(t)["norm"].to_list()[:4]
-    ['you are a tutor', 'you are a tutor', 'you are here', 'together we go']
+    >>> t = pl.DataFrame({"norm": ["you are a tutor", "youare a tutor", "together we go", "together again",
+    ...                            "to get her"]})
+    >>> short_runs(t).rows()
+    [('youare', 'you are')]
     """
+    text = pl.col(column)
+    known = pl.Series(column, [], pl.String) if vocabulary is None else vocabulary.cast(pl.String).rename(column)
+    counted = pl.concat([texts.head(_SAMPLE).select(text), known.filter(known.str.contains(" ")).to_frame()])
+    first = min(texts.height, _SAMPLE)  # (the rows from here on are vocabulary's phrases)
+    reading: dict[str, str] = {}
+    # Rounds: a run read gives the others its phrase ("stepbystep" read "step by step" writes "step by" beside "step"
+    # for "stepby"), while a round reads something (dev: a ring dropping each space with p 0.5 read in 2-3 rounds).
+    for _ in range(_SHORT_ROUNDS):
+        found = _short_round(counted, column, first)
+        if found.is_empty():
+            break
+        reading.update(found.iter_rows())
+        counted = _replace_tokens(counted, column, found)
+    for _ in range(_SHORT_ROUNDS):  # (a phrase's words read in a later round read so in it too)
+        reading = {w: " ".join(reading.get(p, p) for p in phrase.split(" ")) for w, phrase in reading.items()}
+    return pl.DataFrame({"w": list(reading), "phrase": list(reading.values())},
+                        schema={"w": pl.String, "phrase": pl.String}).sort("w")
+
+
+def _short_round(counted: pl.DataFrame, column: str, first: int) -> pl.DataFrame:
+    """One round of :func:`short_runs` over ``counted`` (texts, then from row ``first`` on the vocabulary's phrases)."""
+    empty = pl.DataFrame(schema={"w": pl.String, "phrase": pl.String})
     text, word, row = pl.col(column), pl.col("w"), pl.col("r")
 
     def beside(k: int) -> pl.Expr:  # (the word k places on, "^" / "$" past the text's ends)
@@ -122,16 +146,13 @@ def read_short_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Se
 
     # (each word of the first texts with its text's row and the word before it; a phrase is the words from one word on
     # in the same text)
-    known = pl.Series(column, [], pl.String) if vocabulary is None else vocabulary.cast(pl.String).rename(column)
-    counted = pl.concat([texts.head(_SAMPLE).select(text), known.filter(known.str.contains(" ")).to_frame()])
     words = (counted.select(text.str.split(" ").alias("w")).with_row_index("r").explode("w")
              .drop_nulls("w").with_columns(word.str.len_chars().alias("n"), word.str.contains(r"^\p{L}+$").alias("l"),
                                            beside(-1).alias("left")))
-    first = min(texts.height, _SAMPLE)  # (the rows from here on are vocabulary's phrases)
     at = (words.filter(pl.col("l") & pl.col("n").is_between(3, RUN_CHARS - 1)).select("r", "w", "left", beside(1).alias("right"))
           .filter(row < first).drop("r"))
     if at.is_empty():
-        return texts
+        return empty
     phrases = []
     for size in range(2, SHORT_RUN_WORDS + 1):
         ahead = list(range(size))
@@ -161,13 +182,36 @@ def read_short_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Se
     spaced = (pl.concat(phrases).join(at.select("w").unique(), on="w", how="semi")
               .join(lefts, on=["w", "left"], how="left").join(rights, on=["w", "right"], how="left")
               .filter(pl.col("by_left") | pl.col("by_right") | pl.col("known"))
-              .group_by("w", "phrase").agg(pl.len().alias("spaced"), pl.col("known").any())
-              .group_by("w").agg(pl.col("phrase", "known").sort_by("known", "spaced", "phrase", descending=[True, True, False])
-                                 .first(), pl.col("spaced").max()))
-    reading = (spaced.join(at.group_by("w").len("joined"), on="w")
-               .filter(pl.col("known") | (pl.col("spaced") >= pl.col("joined"))).sort("w"))
+              .group_by("w", "phrase").agg(pl.len().alias("spaced"), pl.col("known").any()))
+    # Of the spacings written at least as often as the token joined, the finest: a run's copies also write it partly
+    # joined ("stepby step" beside "step by step"), and a coarser reading would keep the words a copy joined.
+    return (spaced.join(at.group_by("w").len("joined"), on="w")
+            .filter(pl.col("known") | (pl.col("spaced") >= pl.col("joined")))
+            .group_by("w").agg(pl.col("phrase").sort_by(pl.col("known"), pl.col("phrase").str.count_matches(" "),
+                                                        pl.col("spaced"), pl.col("phrase"),
+                                                        descending=[True, True, True, False]).first())
+            .sort("w"))
+
+
+def read_short_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series | None = None) -> pl.DataFrame:
+    """``texts`` with each shorter run of words in ``column`` read as its phrase (:func:`short_runs`), whole tokens
+    only. Rows, their order and the other columns are kept.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"norm": ["you are a tutor", "youare a tutor", "you are here", "together we go",
+    ...                            "together again", "to get her"]})
+    >>> read_short_runs(t)["norm"].to_list()[:4]
+    ['you are a tutor', 'you are a tutor', 'you are here', 'together we go']
+    """
+    return _replace_tokens(texts, column, short_runs(texts, column, vocabulary))
+
+
+def _replace_tokens(texts: pl.DataFrame, column: str, reading: pl.DataFrame) -> pl.DataFrame:
+    """``texts`` with each whole token of ``column`` that is a ``w`` of ``reading`` written as its ``phrase``."""
     if reading.is_empty():
         return texts
+    text = pl.col(column)
     # Only the texts holding a run are rewritten (an Aho-Corasick search: 0.13 s on 1.8M dev texts, where rewriting
     # them all took 5 s), whole tokens only, as read_runs rewrites.
     rows = texts.select(text.str.contains_any(reading["w"].to_list()).fill_null(False).arg_true())[column]
