@@ -1,0 +1,139 @@
+"""Typos read against the log's own words: where a rare token is a frequent word of the log misspelt by one letter.
+
+An operator can hide a template from word shingles by misspelling its words ("yuo are a metculous tutr. reasn
+thruogh ..."): with a typo in (nearly) every word, every shingle of every copy is one no other copy holds, and the
+template signal finds nothing (session 43: template share 0.00, a 12-account ring unflagged). Character n-grams would
+see through it but need a calibration of their own (typo'd copies' 3-gram Jaccard 0.27-0.34, reached by 1,073 of
+79,800 stranger pairs of the fixture log). The log itself knows the words: the other copies, and other people's
+prompts, write them correctly, far more often than any one misspelling. So a rare token is read as the frequent word
+of the texts one edit away (a letter deleted, inserted, substituted, or two adjacent letters swapped: the
+Damerau-Levenshtein distance 1 of nearly all typing errors, Damerau 1964), when the texts write that word far more
+often than the token and no other word one edit away comes near it: a spelling correction against the log's own
+vocabulary, as Norvig's corrector reads a word as its most frequent known neighbour (P. Norvig, "How to write a
+spelling corrector", 2007), the neighbours found by symmetric deletes (W. Garbe, SymSpell, 2012): a token and a word
+one substitution apart lose the same letter to one deletion each, at the same place. Every text reads a token alike
+(one token -> word map for all the texts, built over the distinct tokens, never per row).
+
+Words and tokens of fewer than :data:`TYPO_CHARS` letters are read as written ("a"/"i", "on"/"in": every short word is
+a neighbour of several), as are tokens holding a digit or any character but a letter (identifiers, hashes, numbers).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["TYPO_CHARS", "TYPO_RATIO", "read_typos"]
+
+#: The fewest letters of a token or word read (3: "teh", "yuo", "adn" are read; two-letter words have too many
+#: neighbours among the frequent words of any log, and a template's short words are most of its shingles).
+TYPO_CHARS = 3
+#: How many times more often the first texts must write the word than the token (or than once, for a token they do not
+#: write). A misspelling is written at most a few times per hundred correct spellings (a ring misspelling every word
+#: spreads each word over about 50 misspellings); words one edit apart are mostly written within a factor of 20 of
+#: each other ("than"/"then", "form"/"from", "quite"/"quiet"); a word written as often is a word, not a typo.
+TYPO_RATIO = 50
+#: The word read must be written this many times as often as any other word one edit from the token that also passes
+#: :data:`TYPO_RATIO`; otherwise the token is read as written (a tie: "form" next to both "from" and "for").
+TYPO_TIE = 10
+# How many texts' words give the frequencies (the first: as graphlink.stages.signals.runs counts its words' costs; all
+# of the ring tests' texts, a third of dev independent 1's distinct prompts, 3 % of the campaign preset's sample), and
+# the most letters of a token read (a longer one is no misspelt word: a run, a hash).
+_SAMPLE, _MAX_CHARS = 50_000, 32
+
+
+def read_typos(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series | None = None) -> pl.DataFrame:
+    """``texts`` with each misspelt word of ``column`` read as the frequent word of the texts one edit away.
+
+    ``column`` holds normalised texts (words between single spaces). A token of :data:`TYPO_CHARS` to 32 letters is
+    read as a word one edit from it (Damerau-Levenshtein: one letter deleted, inserted or substituted, or two adjacent
+    letters swapped) that the first 50,000 texts write at least :data:`TYPO_RATIO` times as often as the token (a
+    token they do not write counts once), and :data:`TYPO_TIE` times as often as any other such word; a word of
+    ``vocabulary`` (words read elsewhere: ``match`` reads a few accounts' prompts against the known templates' words)
+    the texts write less counts as written :data:`TYPO_RATIO` times. Every other token is read as written. Rows,
+    their order and the other columns are kept.
+
+    Neighbours are found by symmetric deletes (Garbe, SymSpell, 2012): each distinct token's and word's variants
+    with one letter deleted, joined, plus the token's swaps of two adjacent letters; about 2 s on 1.7M texts (the
+    distinct tokens of every text are the cost).
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"norm": ["you are a meticulous tutor"] * 20 + ["yuo are a metculous tutr", "a f3c tutorx"]})
+    >>> read_typos(t)["norm"].to_list()[-2:]
+    ['you are a meticulous tutor', 'a f3c tutor']
+    """
+    reading = _reading(texts[column], vocabulary)
+    if not reading.height:
+        return texts
+    text = pl.col(column)
+    rows = texts.select(text.str.contains_any(reading["token"].to_list()).fill_null(False).arg_true())[column]
+    if rows.is_empty():
+        return texts
+    held = texts[column].gather(rows).to_frame(column)
+    # Whole tokens only: each space doubled and the text padded, so every token has its own spaces around it
+    # (as graphlink.stages.signals.runs.read_runs puts back its cuts).
+    padded = pl.concat_str([pl.lit(" "), text.str.replace_all(" ", "  ", literal=True), pl.lit(" ")])
+    read = (padded.str.replace_many((" " + reading["token"] + " ").to_list(), (" " + reading["word"] + " ").to_list())
+            .str.replace_all("  ", " ", literal=True).str.slice(1).str.head(-1))
+    # (a copy: scatter writes in place, and the frame given is the caller's)
+    return texts.with_columns(texts[column].clone().scatter(rows, held.select(read.alias(column))[column]))
+
+
+def _reading(texts: pl.Series, vocabulary: pl.Series | None) -> pl.DataFrame:
+    """``token, word``: each misspelt token of ``texts`` and the word it reads as (sorted by token)."""
+    empty = pl.DataFrame(schema={"token": pl.String, "word": pl.String})
+    readable = pl.col("token").str.len_chars().is_between(TYPO_CHARS, _MAX_CHARS) & pl.col("token").str.contains(r"^\p{L}+$")
+    first = texts.head(_SAMPLE).drop_nulls().str.split(" ").explode().alias("token").to_frame()
+    counts = first.filter(readable).group_by("token").agg(pl.len().cast(pl.Int64).alias("n"))
+    if vocabulary is not None:
+        known = vocabulary.cast(pl.String).alias("token").to_frame().filter(readable).unique()
+        counts = (pl.concat([counts, known.with_columns(pl.lit(TYPO_RATIO, pl.Int64).alias("n"))])
+                  .group_by("token").agg(pl.col("n").max()))
+    words = counts.filter(pl.col("n") >= TYPO_RATIO).rename({"token": "word", "n": "n_word"})
+    if not words.height:
+        return empty
+    # Every text's distinct tokens (the streaming engine spreads the split over the threads), those the first texts
+    # write rarely enough that a word may be written TYPO_RATIO times as often.
+    tokens = (texts.alias("token").to_frame().lazy().select(pl.col("token").str.split(" ").explode().unique())
+              .filter(readable).collect(engine="streaming")
+              .join(counts, on="token", how="left").select("token", pl.col("n").fill_null(0).clip(1).alias("n_token"))
+              .filter(pl.col("n_token") * TYPO_RATIO <= words["n_word"].max()))
+    if not tokens.height:
+        return empty
+    one_less, word_less = _deletes(tokens["token"]), _deletes(words["word"]).rename({"token": "word"})
+    pairs = pl.concat([
+        # the token with a letter substituted: both lose it at the same place
+        one_less.join(word_less, on=["variant", "at"]).select("token", "word"),
+        # the token with a letter inserted, or with one deleted
+        one_less.join(words.select("word"), left_on="variant", right_on="word").select("token", word="variant"),
+        tokens.select("token").join(word_less, left_on="token", right_on="variant").select("token", "word"),
+        # two adjacent letters swapped
+        _swaps(tokens["token"]).join(words.select("word"), left_on="variant", right_on="word")
+        .select("token", word="variant"),
+    ]).unique().filter(pl.col("token") != pl.col("word"))
+    # The most frequent neighbour, where the texts write it TYPO_RATIO times as often as the token and TYPO_TIE times
+    # as often as any other neighbour (ties read as written).
+    ranked = (pairs.join(words, on="word").sort(["token", "n_word", "word"], descending=[False, True, False])
+              .group_by("token", maintain_order=True)
+              .agg(pl.col("word").first(), pl.col("n_word").first().alias("top"),
+                   pl.col("n_word").get(1, null_on_oob=True).fill_null(0).alias("next")))
+    return (ranked.join(tokens, on="token")
+            .filter((pl.col("top") >= TYPO_RATIO * pl.col("n_token")) & (pl.col("top") >= TYPO_TIE * pl.col("next")))
+            .select("token", "word").sort("token"))
+
+
+def _deletes(words: pl.Series) -> pl.DataFrame:
+    """``token, at, variant``: each of ``words`` (as ``token``) with its letter at ``at`` deleted."""
+    word, at = pl.col("token"), pl.col("at")
+    return (words.alias("token").to_frame().with_columns(pl.int_ranges(0, word.str.len_chars(), dtype=pl.Int32).alias("at"))
+            .explode("at").with_columns(pl.concat_str([word.str.slice(0, at), word.str.slice(at + 1)]).alias("variant")))
+
+
+def _swaps(words: pl.Series) -> pl.DataFrame:
+    """``token, variant``: each of ``words`` (as ``token``) with its letters at ``at`` and ``at + 1`` swapped (where
+    they differ)."""
+    word, at = pl.col("token"), pl.col("at")
+    return (words.alias("token").to_frame().with_columns(pl.int_ranges(0, word.str.len_chars() - 1, dtype=pl.Int32).alias("at"))
+            .explode("at").filter(word.str.slice(at, 1) != word.str.slice(at + 1, 1))
+            .select("token", pl.concat_str([word.str.slice(0, at), word.str.slice(at + 1, 1), word.str.slice(at, 1),
+                                            word.str.slice(at + 2)]).alias("variant")))
