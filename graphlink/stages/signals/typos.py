@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["TYPO_CHARS", "TYPO_RATIO", "read_typos"]
+__all__ = ["TYPO_CHARS", "TYPO_RATIO", "TYPO_SPREAD", "TYPO_TIE", "read_typos"]
 
 #: The fewest letters of a token or word read (3: "teh", "yuo", "adn" are read; two-letter words have too many
 #: neighbours among the frequent words of any log, and a template's short words are most of its shingles).
@@ -31,10 +31,14 @@ TYPO_CHARS = 3
 #: write). A misspelling is written at most a few times per hundred correct spellings (a ring misspelling every word
 #: spreads each word over about 50 misspellings); words one edit apart are mostly written within a factor of 20 of
 #: each other ("than"/"then", "form"/"from", "quite"/"quiet"); a word written as often is a word, not a typo.
-TYPO_RATIO = 50
+TYPO_RATIO = 100
 #: The word read must be written this many times as often as any other word one edit from the token that also passes
 #: :data:`TYPO_RATIO`; otherwise the token is read as written (a tie: "form" next to both "from" and "for").
 TYPO_TIE = 10
+#: The fewest distinct tokens read as one word (misspellings at random spread over many: a ring's 48 copies with a
+#: typo in every word misspell each word 30-45 ways; the made-up names of dev independent worlds are one or two
+#: tokens one edit from a word: "selfi" and "self", "fidralo" and "fidrazo" and "fidrapo").
+TYPO_SPREAD = 4
 # How many texts' words give the frequencies (the first: as graphlink.stages.signals.runs counts its words' costs; all
 # of the ring tests' texts, a third of dev independent 1's distinct prompts, 3 % of the campaign preset's sample), and
 # the most letters of a token read (a longer one is no misspelt word: a run, a hash).
@@ -104,8 +108,10 @@ def _reading(texts: pl.Series, vocabulary: pl.Series | None) -> pl.DataFrame:
     pairs = pl.concat([
         # the token with a letter substituted: both lose it at the same place
         one_less.join(word_less, on=["variant", "at"]).select("token", "word"),
-        # the token with a letter inserted, or with one deleted
-        one_less.join(words.select("word"), left_on="variant", right_on="word").select("token", word="variant"),
+        # the token with a letter inserted (not into a word of TYPO_CHARS letters: "then", "they", "them" are "the"
+        # with a letter more, and "for" is "form" with one less), or with one deleted
+        one_less.join(words.select("word").filter(pl.col("word").str.len_chars() > TYPO_CHARS), left_on="variant",
+                      right_on="word").select("token", word="variant"),
         tokens.select("token").join(word_less, left_on="token", right_on="variant").select("token", "word"),
         # two adjacent letters swapped
         _swaps(tokens["token"]).join(words.select("word"), left_on="variant", right_on="word")
@@ -117,9 +123,11 @@ def _reading(texts: pl.Series, vocabulary: pl.Series | None) -> pl.DataFrame:
               .group_by("token", maintain_order=True)
               .agg(pl.col("word").first(), pl.col("n_word").first().alias("top"),
                    pl.col("n_word").get(1, null_on_oob=True).fill_null(0).alias("next")))
-    return (ranked.join(tokens, on="token")
-            .filter((pl.col("top") >= TYPO_RATIO * pl.col("n_token")) & (pl.col("top") >= TYPO_TIE * pl.col("next")))
-            .select("token", "word").sort("token"))
+    read = (ranked.join(tokens, on="token")
+            .filter((pl.col("top") >= TYPO_RATIO * pl.col("n_token")) & (pl.col("top") >= TYPO_TIE * pl.col("next"))))
+    # Only words the texts misspell TYPO_SPREAD ways or more: a name one edit from a word is one token ("selfi" next to
+    # "self"), where misspellings come in many kinds.
+    return read.filter(pl.len().over("word") >= TYPO_SPREAD).select("token", "word").sort("token")
 
 
 def _deletes(words: pl.Series) -> pl.DataFrame:
