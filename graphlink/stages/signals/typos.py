@@ -31,7 +31,7 @@ TYPO_CHARS = 3
 #: write). A misspelling is written at most a few times per hundred correct spellings (a ring misspelling every word
 #: spreads each word over about 50 misspellings); words one edit apart are mostly written within a factor of 20 of
 #: each other ("than"/"then", "form"/"from", "quite"/"quiet"); a word written as often is a word, not a typo.
-TYPO_RATIO = 100
+TYPO_RATIO = 20
 #: The word read must be written this many times as often as any other word one edit from the token that also passes
 #: :data:`TYPO_RATIO`; otherwise the token is read as written (a tie: "form" next to both "from" and "for").
 TYPO_TIE = 10
@@ -86,14 +86,17 @@ def read_typos(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
 def _reading(texts: pl.Series, vocabulary: pl.Series | None) -> pl.DataFrame:
     """``token, word``: each misspelt token of ``texts`` and the word it reads as (sorted by token)."""
     empty = pl.DataFrame(schema={"token": pl.String, "word": pl.String})
-    readable = pl.col("token").str.len_chars().is_between(TYPO_CHARS, _MAX_CHARS) & pl.col("token").str.contains(r"^\p{L}+$")
+    # (tokens of one letter less than a word: "th", "fr" are "the", "for" with a letter deleted)
+    readable = (pl.col("token").str.len_chars().is_between(TYPO_CHARS - 1, _MAX_CHARS)
+                & pl.col("token").str.contains(r"^\p{L}+$"))
     first = texts.head(_SAMPLE).drop_nulls().str.split(" ").explode().alias("token").to_frame()
     counts = first.filter(readable).group_by("token").agg(pl.len().cast(pl.Int64).alias("n"))
     if vocabulary is not None:
         known = vocabulary.cast(pl.String).alias("token").to_frame().filter(readable).unique()
         counts = (pl.concat([counts, known.with_columns(pl.lit(TYPO_RATIO, pl.Int64).alias("n"))])
                   .group_by("token").agg(pl.col("n").max()))
-    words = counts.filter(pl.col("n") >= TYPO_RATIO).rename({"token": "word", "n": "n_word"})
+    words = (counts.filter((pl.col("n") >= TYPO_RATIO) & (pl.col("token").str.len_chars() >= TYPO_CHARS))
+             .rename({"token": "word", "n": "n_word"}))
     if not words.height:
         return empty
     # Every text's distinct tokens (the streaming engine spreads the split over the threads), those the first texts
@@ -126,8 +129,11 @@ def _reading(texts: pl.Series, vocabulary: pl.Series | None) -> pl.DataFrame:
     read = (ranked.join(tokens, on="token")
             .filter((pl.col("top") >= TYPO_RATIO * pl.col("n_token")) & (pl.col("top") >= TYPO_TIE * pl.col("next"))))
     # Only words the texts misspell TYPO_SPREAD ways or more: a name one edit from a word is one token ("selfi" next to
-    # "self"), where misspellings come in many kinds.
-    return read.filter(pl.len().over("word") >= TYPO_SPREAD).select("token", "word").sort("token")
+    # "self"), where misspellings come in many kinds; and a token the texts misspell so is a word itself ("that" next
+    # to "what", where a template misspells both).
+    spread = read.group_by("word").len().filter(pl.col("len") >= TYPO_SPREAD)["word"]
+    return (read.filter(pl.col("word").is_in(spread.implode()) & ~pl.col("token").is_in(spread.implode()))
+            .select("token", "word").sort("token"))
 
 
 def _deletes(words: pl.Series) -> pl.DataFrame:

@@ -1,0 +1,87 @@
+"""Session 44: misspelt words are read as the log's words (graphlink.stages.signals.typos.read_typos, after words run
+together in read_camel). A ring putting a typo in every word of its template's copies was not flagged (session 43:
+template share 0.00)."""
+import random
+
+import polars as pl
+
+import graphlink
+from _rings import ring_cluster, ring_world
+from graphlink.stages.signals.camel import MARK, read_camel
+from graphlink.stages.signals.normalise import normalise_prompt
+
+# Words the fixture log writes hundreds to thousands of times (other people's prompts), never in this order.
+TEMPLATE = ("Explain your reasoning for each step of this problem, check the result with the previous answer, then "
+            "write the final answer in simple terms: {}")
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    """``word`` with one typo (a letter deleted, inserted, substituted, or two adjacent letters swapped)."""
+    i, kind = rng.randrange(len(word)), rng.randrange(4)
+    if kind == 0:
+        return word[:i] + word[i + 1:]
+    if kind == 1:
+        return word[:i] + rng.choice(LETTERS) + word[i:]
+    if kind == 2:
+        return word[:i] + rng.choice(LETTERS.replace(word[i].lower(), "")) + word[i + 1:]
+    i = min(i, len(word) - 2)
+    return word[:i] + word[i + 1] + word[i] + word[i + 2:] if word[i] != word[i + 1] else word[:i] + word[i + 1:]
+
+
+def _misspelt(text: str, rng: random.Random) -> str:
+    """``text`` with a typo in every word of three letters or more (punctuation kept)."""
+    out = []
+    for token in text.split(" "):
+        core = token.rstrip(",.:")
+        out.append((_typo(core, rng) if len(core) >= 3 and core.isalpha() else core) + token[len(core):])
+    return " ".join(out)
+
+
+def _read(texts: list[str]) -> list[str]:
+    frame = pl.DataFrame({"norm": texts}).select(normalise_prompt(pl.col("norm"), MARK))
+    return read_camel(frame)["norm"].to_list()
+
+
+def test_a_ring_misspelling_every_word_of_its_template_stays_templated_and_flagged():
+    row = ring_cluster(graphlink.detect(ring_world(lambda rng: _misspelt(TEMPLATE.format(rng.randint(1, 10**6)), rng))))
+    # 63bfd93: template share 0.00, not flagged (every shingle of every copy its own)
+    assert row["template_share"] >= 0.8
+    assert row["flagged"]
+
+
+def _log(rng: random.Random) -> list[str]:
+    """Ordinary texts writing words one edit apart at English-like rates ("the" 60 times "then", "from" 15 times
+    "form"), and a ring's 60 copies of a template misspelling every word (so that "the", "then", "from" and "for" are
+    misspelt many ways in the log, as a typo'd template makes them)."""
+    rows = (["tell me the story of the city"] * 600 + ["first do this then do that"] * 10
+            + ["this one is better than the other one"] * 4 + ["please fill in the form for me"] * 2
+            + ["a letter from my bank for the rent"] * 30 + ["what is the plan for the day"] * 60
+            + ["they said them and their friends"] * 6)
+    template = "then write the answer from the text for the class and check it"
+    return rows + [_misspelt(template, rng) for _ in range(60)]
+
+
+def test_words_one_edit_apart_that_the_log_writes_are_not_merged_so_strangers_stay_apart():
+    rng = random.Random(5)
+    texts = _log(rng)
+    # strangers writing one sentence with a word one edit from another the log writes far more often
+    strangers = ["i did it better then the other one", "i did it better than the other one",
+                 "send me the form for the payment", "send me the from for the payment",
+                 "send me the fro for the payment"]
+    read = _read(texts + strangers)
+    # ("fro" is "for" swapped and "from" with a letter deleted, and the log writes them within a factor of 10: a tie)
+    assert read[-5:] == strangers
+    assert len(set(read[-5:])) == 5  # (no two strangers' texts read alike)
+    # while the ring's misspellings of "the" (written 600 times as often) are read as "the"
+    ring = read[len(texts) - 60:len(texts)]
+    assert sum(r.split(" ").count("the") for r in ring) >= 0.6 * 3 * 60
+
+
+def test_identifiers_and_hashes_are_read_as_written_next_to_misspelt_words():
+    rng = random.Random(9)
+    texts = _log(rng)
+    ids = ["key sk_live_4eC39HqLyjWDarjtT1zdp7dc for the api", "hash d41d8cd98f00b204e9800998ecf8427e from the text",
+           "user thex0 and frm2 then sh1 the class", "acct_0004bac1430 answer checkit teh12"]
+    written = _read(ids)
+    assert _read(texts + ids)[-4:] == written
