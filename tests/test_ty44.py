@@ -2,6 +2,7 @@
 together in read_camel). A ring putting a typo in every word of its template's copies was not flagged (session 43:
 template share 0.00)."""
 import random
+import re
 
 import polars as pl
 
@@ -81,7 +82,9 @@ def test_words_one_edit_apart_that_the_log_writes_are_not_merged_so_strangers_st
 def test_identifiers_and_hashes_are_read_as_written_next_to_misspelt_words():
     rng = random.Random(9)
     texts = _log(rng)
-    ids = ["key sk_live_4eC39HqLyjWDarjtT1zdp7dc for the api", "hash d41d8cd98f00b204e9800998ecf8427e from the text",
-           "user thex0 and frm2 then sh1 the class", "acct_0004bac1430 answer checkit teh12"]
+    ids = ["key sk_live_4eC39HqLyjWDarjtT1zdp7dc for teh api", "hash d41d8cd98f00b204e9800998ecf8427e from teh text",
+           "user thex0 and frm2 then sh1 teh class", "acct_0004bac1430 answer checkit teh12 teh"]
     written = _read(ids)
-    assert _read(texts + ids)[-4:] == written
+    # every token as written, but the misspelling "teh" of "the", which the log misspells many ways
+    assert _read(texts + ids)[-4:] == [re.sub("(?<![^ ])teh(?![^ ])", "the", w) for w in written]
+    assert all(" teh" in w for w in written)

@@ -92,8 +92,11 @@ def _reading(texts: pl.Series, vocabulary: pl.Series | None) -> pl.DataFrame:
     first = texts.head(_SAMPLE).drop_nulls().str.split(" ").explode().alias("token").to_frame()
     counts = first.filter(readable).group_by("token").agg(pl.len().cast(pl.Int64).alias("n"))
     if vocabulary is not None:
+        # (as written TYPO_RATIO times as often as any token: a few newcomers' prompts misspelling a known template's
+        # word in every copy may write each misspelling a few times and the word never)
+        most = TYPO_RATIO * max(int(counts["n"].max() or 0), 1)
         known = vocabulary.cast(pl.String).alias("token").to_frame().filter(readable).unique()
-        counts = (pl.concat([counts, known.with_columns(pl.lit(TYPO_RATIO, pl.Int64).alias("n"))])
+        counts = (pl.concat([counts, known.with_columns(pl.lit(most, pl.Int64).alias("n"))])
                   .group_by("token").agg(pl.col("n").max()))
     words = (counts.filter((pl.col("n") >= TYPO_RATIO) & (pl.col("token").str.len_chars() >= TYPO_CHARS))
              .rename({"token": "word", "n": "n_word"}))
