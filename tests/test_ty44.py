@@ -88,3 +88,22 @@ def test_identifiers_and_hashes_are_read_as_written_next_to_misspelt_words():
     # every token as written, but the misspelling "teh" of "the", which the log misspells many ways
     assert _read(texts + ids)[-4:] == [re.sub("(?<![^ ])teh(?![^ ])", "the", w) for w in written]
     assert all(" teh" in w for w in written)
+
+
+def test_the_scenario_family_draws_operators_that_misspell_their_templates(tmp_path):
+    # The measuring stick learns the disguise: a quarter of operators give each word of their templates a typo with
+    # probability 0.3-1.0, on a stream of its own (worlds without it byte-identical to 63bfd93's: templates 1000, 1001).
+    from graphlink.lab.simulate.scenarios import draw_params, write_scenario
+
+    typos = [op["typos"] for seed in range(40) for op in draw_params("mixed", seed, "tiny")["operators"]]
+    assert all(t == 0.0 or 0.3 <= t <= 1.0 for t in typos) and 0.1 < sum(t > 0 for t in typos) / len(typos) < 0.45
+    ops = draw_params("mixed", 4, "tiny")["operators"]
+    assert [op["typos"] for op in ops] == [0.0, 0.605]
+    write_scenario(tmp_path, "mixed", 4, "tiny")
+    events = pl.read_parquet(tmp_path / "events.parquet").join(pl.read_parquet(tmp_path / "labels.parquet"), on="account_id")
+    words = pl.col("prompt").str.to_lowercase().str.extract_all("[a-z]{3,}")
+    ordinary = events.filter(pl.col("kind") == "benign").select(words.explode().unique())["prompt"]
+    unknown = (events.filter(pl.col("campaign_id").is_not_null()).select("campaign_id", words.alias("w")).explode("w")
+               .group_by("campaign_id").agg((~pl.col("w").is_in(ordinary.implode())).mean()).sort("campaign_id"))
+    # (words no ordinary person writes: the template's own and, of the misspelling operator, its typos)
+    assert unknown["w"][0] < 0.3 and unknown["w"][1] > 0.45

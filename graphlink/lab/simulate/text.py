@@ -356,7 +356,7 @@ def misspell(texts: pa.Array, share: np.ndarray, rng: np.random.Generator) -> pa
     --------
     >>> out = misspell(pa.array(["think step by step", "思考 step"]), np.array([1.0, 0.0]), np.random.default_rng(0))
     >>> out.to_pylist()
-    ['thisnk stcep by tep', '思考 step']
+    ['thbnk stpe by mtep', '思考 step']
     """
     offsets, data = _utf8(texts)
     row = np.repeat(np.arange(len(texts)), np.diff(offsets))

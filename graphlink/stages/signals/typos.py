@@ -14,8 +14,14 @@ spelling corrector", 2007), the neighbours found by symmetric deletes (W. Garbe,
 one substitution apart lose the same letter to one deletion each, at the same place. Every text reads a token alike
 (one token -> word map for all the texts, built over the distinct tokens, never per row).
 
-Words and tokens of fewer than :data:`TYPO_CHARS` letters are read as written ("a"/"i", "on"/"in": every short word is
-a neighbour of several), as are tokens holding a digit or any character but a letter (identifiers, hashes, numbers).
+What is read as written, where a correction would merge words rather than undo a typo (measured on the dev
+independent worlds, whose made-up names and template words sit one edit from English words): words of fewer than
+:data:`TYPO_CHARS` letters and tokens holding a digit or any character but a letter (identifiers, hashes, numbers);
+a token one edit from a word the texts do not misspell :data:`TYPO_SPREAD` ways or more (a name next to a word:
+"selfi" next to "self"); a token the texts themselves misspell so (a word: "that" next to "what"); a token with a
+letter more than a three-letter word ("then", "they", "form" next to "the", "for"); and two frequent words run
+together ("doof": "do of", not "door"). A two-letter token is read as the three-letter word it is with a letter
+deleted ("th", "fr").
 """
 
 from __future__ import annotations
@@ -24,16 +30,18 @@ import polars as pl
 
 __all__ = ["TYPO_CHARS", "TYPO_RATIO", "TYPO_SPREAD", "TYPO_TIE", "read_typos"]
 
-#: The fewest letters of a token or word read (3: "teh", "yuo", "adn" are read; two-letter words have too many
-#: neighbours among the frequent words of any log, and a template's short words are most of its shingles).
+#: The fewest letters of a word read (3: "teh", "yuo", "adn", "th" are read as "the", "you", "and"; two-letter words
+#: have too many neighbours among the frequent words of any log: "on"/"in"/"an"/"at").
 TYPO_CHARS = 3
 #: How many times more often the first texts must write the word than the token (or than once, for a token they do not
-#: write). A misspelling is written at most a few times per hundred correct spellings (a ring misspelling every word
-#: spreads each word over about 50 misspellings); words one edit apart are mostly written within a factor of 20 of
-#: each other ("than"/"then", "form"/"from", "quite"/"quiet"); a word written as often is a word, not a typo.
+#: write). A misspelling is written at most a few times per hundred correct spellings, though a template misspelt in
+#: every copy writes its swaps and deletions of a short word often (a 60-copy ring's "teh": 1/8 of its misspellings
+#: of "the"); words one edit apart are mostly written within a factor of 20 of each other ("than"/"then",
+#: "form"/"from"), and the ones written further apart are left by the rules below (dev independent worlds: "that" and
+#: "chat" 64 times rarer than "what", "ten" 53 times rarer than "then", none read).
 TYPO_RATIO = 20
-#: The word read must be written this many times as often as any other word one edit from the token that also passes
-#: :data:`TYPO_RATIO`; otherwise the token is read as written (a tie: "form" next to both "from" and "for").
+#: The word read must be written this many times as often as any other word one edit from the token (written
+#: :data:`TYPO_RATIO` times or more); otherwise the token is read as written (a tie: "fro" next to "for" and "from").
 TYPO_TIE = 10
 #: The fewest distinct tokens read as one word (misspellings at random spread over many: a ring's 48 copies with a
 #: typo in every word misspell each word 30-45 ways; the made-up names of dev independent worlds are one or two
@@ -51,10 +59,12 @@ def read_typos(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     ``column`` holds normalised texts (words between single spaces). A token of :data:`TYPO_CHARS` to 32 letters is
     read as a word one edit from it (Damerau-Levenshtein: one letter deleted, inserted or substituted, or two adjacent
     letters swapped) that the first 50,000 texts write at least :data:`TYPO_RATIO` times as often as the token (a
-    token they do not write counts once), and :data:`TYPO_TIE` times as often as any other such word; a word of
-    ``vocabulary`` (words read elsewhere: ``match`` reads a few accounts' prompts against the known templates' words)
-    the texts write less counts as written :data:`TYPO_RATIO` times. Every other token is read as written. Rows,
-    their order and the other columns are kept.
+    token they do not write counts once), and :data:`TYPO_TIE` times as often as any other word one edit away, where
+    the texts misspell that word :data:`TYPO_SPREAD` ways or more, do not misspell the token so, and the token is
+    not two frequent words written together nor a three-letter word with a letter more; a two-letter token is read
+    as the three-letter word it is with a letter deleted. A word of ``vocabulary`` (words read elsewhere: ``match``
+    reads a few accounts' prompts against the known templates' words) counts as written :data:`TYPO_RATIO` times as
+    often as any token. Every other token is read as written. Rows, their order and the other columns are kept.
 
     Neighbours are found by symmetric deletes (Garbe, SymSpell, 2012): each distinct token's and word's variants
     with one letter deleted, joined, plus the token's swaps of two adjacent letters; about 2 s on 1.7M texts (the
@@ -62,9 +72,11 @@ def read_typos(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
 
     Examples
     --------
-    >>> t = pl.DataFrame({"norm": ["you are a meticulous tutor"] * 20 + ["yuo are a metculous tutr", "a f3c tutorx"]})
-    >>> read_typos(t)["norm"].to_list()[-2:]
-    ['you are a meticulous tutor', 'a f3c tutor']
+    >>> t = pl.DataFrame({"norm": ["you are a meticulous tutor"] * 40 + [
+    ...     "yuo aer a metculous tutr", "yo rae a meticlous tuto", "oyu ar a meticulos ttuor", "yau arr a mmeticulous",
+    ...     "a f3c tutorx"]})
+    >>> read_typos(t)["norm"].to_list()[-5:]
+    ['you are a meticulous tutor', 'you are a meticulous tutor', 'you are a meticulous tutor', 'you are a meticulous', 'a f3c tutor']
     """
     reading = _reading(texts[column], vocabulary)
     if not reading.height:
