@@ -107,3 +107,24 @@ def test_the_scenario_family_draws_operators_that_misspell_their_templates(tmp_p
                .group_by("campaign_id").agg((~pl.col("w").is_in(ordinary.implode())).mean()).sort("campaign_id"))
     # (words no ordinary person writes: the template's own and, of the misspelling operator, its typos)
     assert unknown["w"][0] < 0.3 and unknown["w"][1] > 0.45
+
+
+def test_the_template_view_reads_misspelt_words_as_detection_does():
+    from graphlink.views.tokens import keyed_tokens
+
+    spaced = "Reason through every step and check each intermediate calculation."
+    rng = random.Random(2)
+    texts = [spaced] * 100 + [_misspelt(spaced, rng) for _ in range(12)]  # (each word misspelt about 12 ways)
+    words = [[w for w, _, _ in t] for t in keyed_tokens(texts)]
+    # 63bfd93: each copy keyed its misspellings (none as the spaced copies); a letter inserted into "and" is kept
+    read = [sum(a == b for a, b in zip(w, words[0])) for w in words[-12:]]
+    assert all(n >= 8 for n in read) and sum(n == 9 for n in read) >= 8
+
+
+def test_match_finds_ring_newcomers_misspelling_the_templates_words(tmp_path):
+    from test_break_match16 import day_two, known_run, templated
+
+    known, ring = known_run(tmp_path / "known", templated)
+    found = graphlink.match(known, day_two("typo", lambda rng: _misspelt(templated(rng), rng))).matches["cluster_id"]
+    # 63bfd93: 0 of 10 matched (every shingle of every copy its own)
+    assert found.to_list().count(ring) >= 8

@@ -143,9 +143,10 @@ def _reading(texts: pl.Series, vocabulary: pl.Series | None) -> pl.DataFrame:
                    pl.col("n_word").get(1, null_on_oob=True).fill_null(0).alias("next")))
     read = (ranked.join(tokens, on="token")
             .filter((pl.col("top") >= TYPO_RATIO * pl.col("n_token")) & (pl.col("top") >= TYPO_TIE * pl.col("next"))))
-    # Two frequent words written together are words run together, not a typo ("doof": "do of", not "door"; runs this
-    # short are read as written, graphlink.stages.signals.runs).
-    read = read.filter(~pl.col("token").is_in(_joined(read["token"], counts["token"].filter(counts["n"] >= TYPO_RATIO)).implode()))
+    # Two frequent words written together are words run together, not a typo ("doof": "do of", not "door"; "aout":
+    # "a out", not "about"; runs this short are read as written, graphlink.stages.signals.runs).
+    often = first.group_by("token").len().filter(pl.col("len") >= TYPO_RATIO)["token"]  # (of any letters: "a")
+    read = read.filter(~pl.col("token").is_in(_joined(read["token"], often).implode()))
     # Only words the texts misspell TYPO_SPREAD ways or more: a name one edit from a word is one token ("selfi" next to
     # "self"), where misspellings come in many kinds; and a token the texts misspell so is a word itself ("that" next
     # to "what", where a template misspells both).
@@ -155,9 +156,9 @@ def _reading(texts: pl.Series, vocabulary: pl.Series | None) -> pl.DataFrame:
 
 
 def _joined(tokens: pl.Series, frequent: pl.Series) -> pl.Series:
-    """The ``tokens`` that are two of ``frequent`` (of two letters or more each) written together."""
+    """The ``tokens`` that are two of ``frequent`` written together."""
     token, at = pl.col("token"), pl.col("at")
-    return (tokens.alias("token").to_frame().with_columns(pl.int_ranges(2, token.str.len_chars() - 1).alias("at"))
+    return (tokens.alias("token").to_frame().with_columns(pl.int_ranges(1, token.str.len_chars()).alias("at"))
             .explode("at").drop_nulls("at")
             .filter(token.str.slice(0, at).is_in(frequent.implode()) & token.str.slice(at).is_in(frequent.implode()))
             ["token"].unique())
