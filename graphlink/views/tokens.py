@@ -21,6 +21,7 @@ import polars as pl
 
 from graphlink.stages.signals.camel import MARK, read_camel
 from graphlink.stages.signals.runs import RUN_CHARS, short_runs
+from graphlink.stages.signals.typos import read_typos
 from graphlink.stages.signals.normalise import SEPARATOR, SPACELESS, normalise_prompt
 
 __all__ = ["tokenise", "keyed_tokens", "join_words"]
@@ -150,7 +151,7 @@ def _spans(text: str) -> list[tuple[str, int, int]]:
 def keyed_tokens(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
     """:func:`tokenise` of each text, each word keyed as detection compares it (``normalise_prompt`` of the word as
     written, one polars call for all, its CamelCase read against the words of all the texts as detection reads its
-    sample: :func:`graphlink.stages.signals.camel.read_camel`); a key of several words gives each, on the written
+    sample: :func:`graphlink.stages.signals.camel.read_camel`, misspelt words too); a key of several words gives each, on the written
     word's span; words whose key is empty (control or format characters alone) dropped.
 
     Examples
@@ -183,6 +184,10 @@ def keyed_tokens(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
         distinct = list(dict.fromkeys(known.values()))
         read = dict(zip(distinct, read_camel(pl.DataFrame({"w": distinct}, schema={"w": pl.String}), "w")["w"].to_list()))
         keyed = [read[k] for k in keyed]
+    if not any(len(k) >= RUN_CHARS for k in known.values()):  # (read_camel read them above)
+        # Misspelt words read as the words the texts write (graphlink.stages.signals.typos.read_typos), as detection
+        # reads them: every written word a row, so the words' frequencies are the texts'.
+        keyed = read_typos(pl.DataFrame({"w": keyed}, schema={"w": pl.String}), "w")["w"].to_list()
     keyed = _phrases(keyed, [len(span) for span in spans])
     keys = iter(keyed)
     # A key may hold several words: characters the key removes sat at a boundary the written word hides

@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 from graphlink.lab.simulate.events import EVENT_SCHEMA
 from graphlink.lab.simulate.network import format_hex64, format_ipv4, format_ipv6
 from graphlink.lab.simulate.vocab import HOUR_PROFILE, WORDS
-from graphlink.lab.simulate.text import flip_case, run_together
+from graphlink.lab.simulate.text import flip_case, misspell, run_together
 
 __all__ = ["Builder", "DIURNAL", "OFFICE", "UNIFORM", "CRON", "BURST",
            "EVENT_SCHEMA", "KINDS", "generate_events", "ZH_CHARS"]
@@ -98,7 +98,7 @@ _COLUMNS: dict[str, tuple[type, object]] = {
     "pool_off": (np.int64, 0), "pool_n": (np.int64, 0), "pool_p": (np.float64, 0.0),
     "v6_hi": (np.uint64, 0), "v6_p": (np.float64, 0.0),
     "card": (np.int64, -1), "tmpl_off": (np.int64, 0), "tmpl_n": (np.int64, 0), "case_p": (np.float64, 0.0),
-    "join_p": (np.float64, 0.0),
+    "join_p": (np.float64, 0.0), "typo_p": (np.float64, 0.0),
     "fill_lo": (np.int64, 4), "fill_hi": (np.int64, 20), "free_lo": (np.int64, 4),
     "free_hi": (np.int64, 25), "ua": (np.int64, 0), "ua2": (np.int64, 0),
 }
@@ -417,8 +417,8 @@ def generate_events(plan: Plan, accounts: np.ndarray, rng: np.random.Generator) 
     ua_idx = np.where(rng.random(m) < 0.1, c["ua2"][a], c["ua"][a])
     uas = plan.user_agents.take(pa.array(np.minimum(ua_idx, len(plan.user_agents) - 1)))
     # disguises of templated prompts, each drawn last in turn (worlds without them are unchanged): letters
-    # upper-cased at random, then words run together at random
-    for disguise, share in ((flip_case, c["case_p"][a]), (run_together, c["join_p"][a])):
+    # upper-cased at random, then words misspelt at random, then words run together at random
+    for disguise, share in ((flip_case, c["case_p"][a]), (misspell, c["typo_p"][a]), (run_together, c["join_p"][a])):
         rows = np.flatnonzero(~free & (share > 0))
         if len(rows):
             where = np.arange(m)

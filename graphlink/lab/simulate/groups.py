@@ -366,7 +366,7 @@ def _add_operators(b, rng, p, sc):
                   home_off=home_off + np.arange(n), home_n=1, pool_off=pool_off, pool_n=pool_n,
                   pool_p=1.0, v6_hi=np.uint64(v6_hi), v6_p=v6_p, card=card, tmpl_off=t_off,
                   tmpl_n=t_n, fill_lo=8, fill_hi=60, ua=uas[0], ua2=uas[1], case_p=op.get("case_flip", 0.0),
-                  join_p=op.get("run_together", 0.0))
+                  join_p=op.get("run_together", 0.0), typo_p=op.get("typos", 0.0))
             cell_id += 1
 
 

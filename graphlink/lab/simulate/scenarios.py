@@ -45,7 +45,10 @@ upper-casing 5-30% of their letters at random (``case_flip``; Latin letters
 only, so an operator sending Chinese templates -- in ``templates`` worlds every
 operator of the first, Chinese, template family -- has nothing to flip); a quarter
 (drawn apart) run their templates' words together, each space between two
-Latin letters dropped with probability 0.1-0.9 (``run_together``).
+Latin letters dropped with probability 0.1-0.9 (``run_together``); a quarter
+(drawn apart again) misspell their templates, each Latin word of three letters or more
+given one typo (a letter deleted, inserted, substituted, or two swapped) with
+probability 0.3-1.0 (``typos``).
 Benign: ordinary users (free mail, 1-3 home IPs, 15% IPv6, 70% with a card,
 log-normal requests); enterprise teams of 3-60 (own domain, one corporate
 card, office NAT, batch job at minute 0 (45%), 5 (15%), 30 (15%), 15 (10%)
@@ -245,6 +248,11 @@ def draw_params(scenario: str, seed: int, scale: str = "small") -> dict:
     joins = np.random.default_rng(np.random.SeedSequence([seed, SCENARIOS.index(scenario), 31]))
     for op in operators:
         op["run_together"] = float(round(joins.uniform(0.1, 0.9), 3)) if joins.random() < 0.25 else 0.0
+    # And again: a quarter of operators misspell their templates' words, each word of three letters or more given one
+    # typo with probability 0.3-1.0 (``typos``).
+    typos = np.random.default_rng(np.random.SeedSequence([seed, SCENARIOS.index(scenario), 41]))
+    for op in operators:
+        op["typos"] = float(round(typos.uniform(0.3, 1.0), 3)) if typos.random() < 0.25 else 0.0
     return dict(scenario=scenario, seed=int(seed), scale=scale, days=sc["days"],
                 ordinary=int(sc["ordinary"] * rng.uniform(0.8, 1.2)),
                 shared_pool=randint_incl(rng, sc["shared_pool"]),

@@ -39,6 +39,7 @@ __all__ = [
     "free_text",
     "flip_case",
     "run_together",
+    "misspell",
 ]
 
 _SLOT = re.compile(r"\{(\w+)\}")
@@ -339,6 +340,51 @@ def run_together(texts: pa.Array, share: np.ndarray, rng: np.random.Generator) -
         inner[1:-1] = (data[1:-1] == 32) & letter[:-2] & letter[2:] & (row[:-2] == row[1:-1]) & (row[2:] == row[1:-1])
     drop = inner & (rng.random(len(data)) < np.asarray(share, np.float64)[row])
     return _strings(np.r_[0, np.cumsum(~drop)][offsets], data[~drop])
+
+
+def misspell(texts: pa.Array, share: np.ndarray, rng: np.random.Generator) -> pa.Array:
+    """``texts`` with each word of three ASCII letters or more of row ``i`` given one typo with probability ``share[i]``.
+
+    An operator's disguise: copies of one template with a typo in (nearly) every word ("yuo are a metculous tutr")
+    read alike to a model but share no word shingle as written (session 43: template share 0.00, a ring unflagged).
+    A typo is one of the four single-letter errors of Damerau (1964), drawn alike: a letter deleted, a random lower-case
+    letter inserted before one, a letter replaced by another, or a letter swapped with the next (a word's place
+    drawn uniformly). Words are runs of ASCII letters, so Chinese text and numbers pass through, and words of one or
+    two letters are kept (a typo there changes the word: "is" -> "in"). Vectorised over the data buffer.
+
+    Examples
+    --------
+    >>> out = misspell(pa.array(["think step by step", "思考 step"]), np.array([1.0, 0.0]), np.random.default_rng(0))
+    >>> out.to_pylist()
+    ['thbnk stpe by mtep', '思考 step']
+    """
+    offsets, data = _utf8(texts)
+    row = np.repeat(np.arange(len(texts)), np.diff(offsets))
+    letter = ((data | 32) >= 97) & ((data | 32) <= 122)
+    start = letter.copy()
+    start[1:] &= ~letter[:-1] | (row[1:] != row[:-1])
+    word = np.cumsum(start) - 1  # (each letter's word; meaningless elsewhere)
+    first = np.flatnonzero(start)
+    size = np.bincount(word[letter], minlength=len(first))
+    n = len(first)
+    hit = (size >= 3) & (rng.random(n) < np.asarray(share, np.float64)[row[first]])
+    kind = rng.integers(0, 4, n)  # 0 delete, 1 insert, 2 substitute, 3 swap with the next
+    place = first + (rng.random(n) * np.where(kind == 3, size - 1, size)).astype(np.int64)
+    other = rng.integers(1, 26, n)
+    out = data.copy()
+    sub = place[hit & (kind == 2)]
+    lower = out[sub] | 32
+    out[sub] = (lower - 97 + other[hit & (kind == 2)]) % 26 + 97
+    swap = place[hit & (kind == 3)]
+    out[swap], out[swap + 1] = data[swap + 1], data[swap]
+    count = np.ones(len(data), np.int64)
+    count[place[hit & (kind == 0)]] = 0
+    count[place[hit & (kind == 1)]] = 2
+    out = np.repeat(out, count)
+    ends = np.cumsum(count)
+    ins = place[hit & (kind == 1)]
+    out[ends[ins] - 2] = 97 + other[hit & (kind == 1)]
+    return _strings(np.r_[0, ends][offsets], out)
 
 
 def _utf8(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:

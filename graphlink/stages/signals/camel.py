@@ -21,6 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.stages.signals.runs import RUN_CHARS, RUN_MAX_CHARS, read_runs
+from graphlink.stages.signals.typos import read_typos
 
 __all__ = ["MARK", "read_camel", "written_alone"]
 
@@ -43,7 +44,8 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     ``match`` reads a few accounts' prompts against the known templates' words, which detect read against its whole
     sample); otherwise each mark becomes a space, as :func:`~graphlink.stages.signals.normalise.normalise_prompt`
     splits every boundary, but where the log's words cut a token of 16 letters or more. Then words run together are
-    read as the words the texts write alone (:func:`graphlink.stages.signals.runs.read_runs`). Rows, their order and
+    read as the words the texts write alone (:func:`graphlink.stages.signals.runs.read_runs`), and a rare token as the
+    frequent word one edit away (a typo: :func:`graphlink.stages.signals.typos.read_typos`). Rows, their order and
     the other columns are kept.
 
     Examples
@@ -57,7 +59,7 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     text = pl.col(column)
     rows = texts.select(text.str.contains(MARK, literal=True).fill_null(False).arg_true())[column]
     if rows.is_empty():
-        return read_runs(texts, column, vocabulary)
+        return read_typos(read_runs(texts, column, vocabulary), column, vocabulary)
     marked = texts[column].gather(rows).to_frame(column)
     tokens = (marked.select(text.str.extract_all(f"[^ ]*{MARK}[^ ]*").alias("token")).explode("token")
               .drop_nulls().unique().with_columns(pl.col("token").str.replace_all(MARK, "", literal=True).alias("word")))
@@ -89,8 +91,9 @@ def read_camel(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     resolved = resolved.str.replace_all(MARK, " ", literal=True)
     # (a copy: scatter writes in place, and the frame given is the caller's)
     read = texts.with_columns(texts[column].clone().scatter(rows, marked.select(resolved.alias(column))[column]))
-    # Then words run together (a CamelCase run read whole as random case among them): graphlink.stages.signals.runs.
-    return read_runs(read, column, vocabulary, fallback)
+    # Then words run together (a CamelCase run read whole as random case among them): graphlink.stages.signals.runs;
+    # then misspelt words, once the runs are cut (graphlink.stages.signals.typos).
+    return read_typos(read_runs(read, column, vocabulary, fallback), column, vocabulary)
 
 
 def written_alone(texts: pl.Series, words: pl.Series) -> pl.Series:
