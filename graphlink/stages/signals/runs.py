@@ -48,6 +48,9 @@ _RARE_CHARS, _RARE_WORDS, _RARE_ROUNDS = 5, 64, 3
 SHORT_RUN_WORDS = 5
 # Rounds of short runs read (each reads on the texts the rounds before read).
 _SHORT_ROUNDS = 3
+# Tails the normaliser leaves of an English contraction split at its apostrophe ("we're", "she'll", "we've"), besides
+# the one-letter ones: no phrase ends in one ("we re" is no spacing of "were").
+_TAILS = ("re", "ll", "ve")
 
 
 def read_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series | None = None,
@@ -108,7 +111,8 @@ def short_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     scenario worlds, session 44: "into" 0.25 "in to" a time, "without" 0.02 "with out", any other under 0.06; an
     operator's runs 0.5-7). A phrase of ``vocabulary`` (phrases read elsewhere: ``match`` reads a few accounts'
     prompts against the known templates' shingles, which detect read against its whole sample) is read wherever its
-    letters are written joined beside a word it stands beside there. Rows, their order and the other columns are kept.
+    letters are written joined, however often; a word ``vocabulary`` writes whole is read as written (detect reads a
+    token alike in every text: one its shingles write whole is one it did not read).
 
     Examples
     --------
@@ -120,12 +124,13 @@ def short_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     text = pl.col(column)
     known = pl.Series(column, [], pl.String) if vocabulary is None else vocabulary.cast(pl.String).rename(column)
     counted = pl.concat([texts.head(_SAMPLE).select(text), known.filter(known.str.contains(" ")).to_frame()])
+    whole = known.str.split(" ").explode().unique()  # (the vocabulary's words: no runs, _short_round)
     first = min(texts.height, _SAMPLE)  # (the rows from here on are vocabulary's phrases)
     reading: dict[str, str] = {}
     # Rounds: a run read gives the others its phrase ("stepbystep" read "step by step" writes "step by" beside "step"
     # for "stepby"), while a round reads something (dev: a ring dropping each space with p 0.5 read in 2-3 rounds).
     for _ in range(_SHORT_ROUNDS):
-        found = _short_round(counted, column, first)
+        found = _short_round(counted, column, first, whole)
         if found.is_empty():
             break
         reading.update(found.iter_rows())
@@ -136,8 +141,9 @@ def short_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
                         schema={"w": pl.String, "phrase": pl.String}).sort("w")
 
 
-def _short_round(counted: pl.DataFrame, column: str, first: int) -> pl.DataFrame:
-    """One round of :func:`short_runs` over ``counted`` (texts, then from row ``first`` on the vocabulary's phrases)."""
+def _short_round(counted: pl.DataFrame, column: str, first: int, whole: pl.Series) -> pl.DataFrame:
+    """One round of :func:`short_runs` over ``counted`` (texts, then from row ``first`` on the vocabulary's phrases);
+    no token of ``whole`` (the vocabulary's words) is a run."""
     empty = pl.DataFrame(schema={"w": pl.String, "phrase": pl.String})
     text, word, row = pl.col(column), pl.col("w"), pl.col("r")
 
@@ -148,9 +154,15 @@ def _short_round(counted: pl.DataFrame, column: str, first: int) -> pl.DataFrame
     # in the same text)
     words = (counted.select(text.str.split(" ").alias("w")).with_row_index("r").explode("w")
              .drop_nulls("w").with_columns(word.str.len_chars().alias("n"), word.str.contains(r"^\p{L}+$").alias("l"),
-                                           beside(-1).alias("left")))
-    at = (words.filter(pl.col("l") & pl.col("n").is_between(3, RUN_CHARS - 1)).select("r", "w", "left", beside(1).alias("right"))
+                                           beside(-1).alias("left"), beside(1).alias("right")))
+    # (its neighbours read before the filter: after it, the next word of three letters or more -- "youare a tutor"
+    # stood beside "tutor", where "you are a" stands beside "a": break-it review, session 44)
+    at = (words.filter(pl.col("l") & pl.col("n").is_between(3, RUN_CHARS - 1)).select("r", "w", "left", "right")
           .filter(row < first).drop("r"))
+    # A word the vocabulary writes whole is no run: detect reads a token alike in every text, so a token its read
+    # shingles still write whole is one it did not read, and a newcomer's exact copy must read as detect read it (a
+    # known template writing "into" and another "log in to" read "go into" as "go in to": break-it review, session 44).
+    at = at.filter(~pl.col("w").is_in(whole.implode()))
     if at.is_empty():
         return empty
     phrases = []
@@ -160,9 +172,12 @@ def _short_round(counted: pl.DataFrame, column: str, first: int) -> pl.DataFrame
         letters = pl.sum_horizontal([pl.col("n").shift(-k) for k in ahead])
         # (no two one-letter words in a row, as in a long run's cut, nor one last: a word the normaliser split at an
         # apostrophe ends so -- "user's" is "user s", "don't" "don t" -- and is no phrase anyone wrote: dev independent
-        # 1 writes "user s" 48 times as often as "users")
+        # 1 writes "user s" 48 times as often as "users"), nor an apostrophe's other tails ("we're" is "we re", and
+        # "were" read "we re" in every text where the log writes "we're going" as often as "were going": break-it
+        # review, session 44)
         pairs_ok = pl.all_horizontal([(pl.col("n").shift(-k) > 1) | (pl.col("n").shift(-k - 1) > 1)
-                                      for k in ahead[:-1]] + [pl.col("n").shift(-ahead[-1]) > 1])
+                                      for k in ahead[:-1]] + [pl.col("n").shift(-ahead[-1]) > 1,
+                                                              ~pl.col("w").shift(-ahead[-1]).is_in(_TAILS)])
         # (where each phrase starts, then its words gathered: a phrase's strings built at every word took 0.7 s on
         # the campaign preset's first 50,000 texts)
         starts = words.select((same & letters.is_between(3, RUN_CHARS - 1) & pairs_ok).fill_null(False).arg_true()
@@ -212,9 +227,14 @@ def _replace_tokens(texts: pl.DataFrame, column: str, reading: pl.DataFrame) -> 
     if reading.is_empty():
         return texts
     text = pl.col(column)
-    # Only the texts holding a run are rewritten (an Aho-Corasick search: 0.13 s on 1.8M dev texts, where rewriting
-    # them all took 5 s), whole tokens only, as read_runs rewrites.
+    # Only the texts holding a run as a word of its own are rewritten (an Aho-Corasick search: 0.13 s on 1.8M dev
+    # texts, where rewriting them all took 5 s, then with spaces around it in the texts it finds, padded), whole
+    # tokens only, as read_runs rewrites. (Searched as a substring only, two prompts making "kln" a run -- "qq kln
+    # zz", "qq k ln zz" -- sent every text holding those letters to be rewritten: 3.5x this pass's time on 1.7M
+    # synthetic texts; break-it review, session 44.)
     rows = texts.select(text.str.contains_any(reading["w"].to_list()).fill_null(False).arg_true())[column]
+    alone = pl.concat_str([pl.lit(" "), text, pl.lit(" ")]).str.contains_any((" " + reading["w"] + " ").to_list())
+    rows = rows.filter(texts[column].gather(rows).to_frame(column).select(alone.alias(column))[column])
     held = texts[column].gather(rows).to_frame(column)
     padded = pl.concat_str([pl.lit(" "), text.str.replace_all(" ", "  ", literal=True), pl.lit(" ")])
     read = (padded.str.replace_many((" " + reading["w"] + " ").to_list(), (" " + reading["phrase"] + " ").to_list())
