@@ -6,7 +6,7 @@ import random
 import polars as pl
 
 import graphlink
-from _rings import ring_cluster, ring_world
+from _rings import FIXTURES, ring_cluster, ring_world
 from graphlink.stages.signals.runs import read_short_runs
 
 TEMPLATE = ("You are a careful math tutor. Read the problem below, think it through step by step, check each step, "
@@ -90,3 +90,18 @@ def test_short_runs_read_in_rounds_compose_into_whole_phrases():
     # (and as "step by step", the finest spacing written as often, not "stepby step", written more)
     texts = ["step by step now"] * 2 + ["stepbystep now"] + ["stepby step now"] * 4 + ["step by step"]
     assert dict(short_runs(pl.DataFrame({"norm": texts})).iter_rows()) == {"stepby": "step by", "stepbystep": "step by step"}
+
+
+def test_an_accounts_file_of_a_header_alone_is_a_clean_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+
+    accounts = tmp_path / "a.csv"
+    accounts.write_text("account_id,created_at\n")
+    out = CliRunner().invoke(app, ["detect", str(FIXTURES / "events.parquet"), "--accounts", str(accounts), "--out",
+                                   str(tmp_path / "o")])
+    # 63bfd93: exit 0, nothing said (the README: a file none of whose rows has an id is an error)
+    assert out.exit_code == 2
+    assert "no rows" in out.output and "Traceback" not in out.output
+    assert not (tmp_path / "o").exists()

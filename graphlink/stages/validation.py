@@ -239,8 +239,11 @@ def missing_id_warning(accounts: pl.LazyFrame, rows: int, missing: int, path: st
     Raises
     ------
     InputError
-        Every row lacks one (the file would add nothing, silently), as for an events file.
+        Every row lacks one, or the file has no rows (it would add nothing, silently), as for an events file.
     """
+    if not rows:  # (a header alone: none of its rows has an id either, and it would add nothing as silently)
+        raise InputError("the accounts file has no rows, so it adds nothing; check the file or leave --accounts out",
+                         file=path)
     if not missing:
         return []
     if missing >= rows:
