@@ -332,9 +332,7 @@ def run_together(texts: pa.Array, share: np.ndarray, rng: np.random.Generator) -
     >>> out.to_pylist()
     ['thinkstepbystep', '思考 step 2 by']
     """
-    offsets, data = _utf8(texts)
-    row = np.repeat(np.arange(len(texts)), np.diff(offsets))
-    letter = ((data | 32) >= 97) & ((data | 32) <= 122)
+    offsets, data, row, letter = _letters(texts)
     inner = np.zeros(len(data), bool)
     if len(data) > 2:
         inner[1:-1] = (data[1:-1] == 32) & letter[:-2] & letter[2:] & (row[:-2] == row[1:-1]) & (row[2:] == row[1:-1])
@@ -358,9 +356,7 @@ def misspell(texts: pa.Array, share: np.ndarray, rng: np.random.Generator) -> pa
     >>> out.to_pylist()
     ['thbnk stpe by mtep', '思考 step']
     """
-    offsets, data = _utf8(texts)
-    row = np.repeat(np.arange(len(texts)), np.diff(offsets))
-    letter = ((data | 32) >= 97) & ((data | 32) <= 122)
+    offsets, data, row, letter = _letters(texts)
     start = letter.copy()
     start[1:] &= ~letter[:-1] | (row[1:] != row[:-1])
     word = np.cumsum(start) - 1  # (each letter's word; meaningless elsewhere)
@@ -393,6 +389,12 @@ def _utf8(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     texts = pa.array(texts.to_pylist(), pa.large_string()) if texts.null_count else texts.cast(pa.large_string())
     offsets = np.frombuffer(texts.buffers()[1], np.int64)[texts.offset:texts.offset + len(texts) + 1]
     return offsets - offsets[0], np.frombuffer(texts.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
+
+
+def _letters(texts: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_utf8`'s ``(offsets, data)``, each byte's row and whether it is an ASCII letter."""
+    offsets, data = _utf8(texts)
+    return offsets, data, np.repeat(np.arange(len(texts)), np.diff(offsets)), ((data | 32) >= 97) & ((data | 32) <= 122)
 
 
 def _strings(offsets: np.ndarray, data: np.ndarray) -> pa.Array:

@@ -28,7 +28,7 @@ import math
 
 import polars as pl
 
-__all__ = ["RUN_CHARS", "RUN_MAX_CHARS", "SHORT_RUN_WORDS", "read_runs", "read_short_runs", "short_runs"]
+__all__ = ["RUN_CHARS", "RUN_MAX_CHARS", "SHORT_RUN_WORDS", "read_runs", "read_short_runs", "replace_tokens", "short_runs"]
 
 #: The fewest letters of a token read as a possible run of words (English words of 16 letters or more are rare:
 #: "responsibilities", "telecommunications"; a run of three ordinary words is about that long).
@@ -134,7 +134,7 @@ def short_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
         if found.is_empty():
             break
         reading.update(found.iter_rows())
-        counted = _replace_tokens(counted, column, found)
+        counted = replace_tokens(counted, column, found)
     for _ in range(_SHORT_ROUNDS):  # (a phrase's words read in a later round read so in it too)
         reading = {w: " ".join(reading.get(p, p) for p in phrase.split(" ")) for w, phrase in reading.items()}
     return pl.DataFrame({"w": list(reading), "phrase": list(reading.values())},
@@ -219,11 +219,12 @@ def read_short_runs(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Se
     >>> read_short_runs(t)["norm"].to_list()[:4]
     ['you are a tutor', 'you are a tutor', 'you are here', 'together we go']
     """
-    return _replace_tokens(texts, column, short_runs(texts, column, vocabulary))
+    return replace_tokens(texts, column, short_runs(texts, column, vocabulary))
 
 
-def _replace_tokens(texts: pl.DataFrame, column: str, reading: pl.DataFrame) -> pl.DataFrame:
-    """``texts`` with each whole token of ``column`` that is a ``w`` of ``reading`` written as its ``phrase``."""
+def replace_tokens(texts: pl.DataFrame, column: str, reading: pl.DataFrame) -> pl.DataFrame:
+    """``texts`` with each whole token of ``column`` that is a ``w`` of ``reading`` (``w, phrase``) written as its
+    ``phrase``; only the rows holding one are rewritten. Rows, their order and the other columns are kept."""
     if reading.is_empty():
         return texts
     text = pl.col(column)

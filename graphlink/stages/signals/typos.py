@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.stages.signals.runs import replace_tokens
+
 __all__ = ["TYPO_CHARS", "TYPO_RATIO", "TYPO_SPREAD", "TYPO_TIE", "read_typos"]
 
 #: The fewest letters of a word read (3: "teh", "yuo", "adn", "th" are read as "the", "you", "and"; two-letter words
@@ -79,20 +81,8 @@ def read_typos(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     ['you are a meticulous tutor', 'you are a meticulous tutor', 'you are a meticulous tutor', 'you are a meticulous', 'a f3c tutor']
     """
     reading = _reading(texts[column], vocabulary)
-    if not reading.height:
-        return texts
-    text = pl.col(column)
-    rows = texts.select(text.str.contains_any(reading["token"].to_list()).fill_null(False).arg_true())[column]
-    if rows.is_empty():
-        return texts
-    held = texts[column].gather(rows).to_frame(column)
-    # Whole tokens only: each space doubled and the text padded, so every token has its own spaces around it
-    # (as graphlink.stages.signals.runs.read_runs puts back its cuts).
-    padded = pl.concat_str([pl.lit(" "), text.str.replace_all(" ", "  ", literal=True), pl.lit(" ")])
-    read = (padded.str.replace_many((" " + reading["token"] + " ").to_list(), (" " + reading["word"] + " ").to_list())
-            .str.replace_all("  ", " ", literal=True).str.slice(1).str.head(-1))
-    # (a copy: scatter writes in place, and the frame given is the caller's)
-    return texts.with_columns(texts[column].clone().scatter(rows, held.select(read.alias(column))[column]))
+    # (whole tokens only, only the texts holding one rewritten: graphlink.stages.signals.runs.replace_tokens)
+    return replace_tokens(texts, column, reading.select(w="token", phrase="word"))
 
 
 def _reading(texts: pl.Series, vocabulary: pl.Series | None) -> pl.DataFrame:
