@@ -157,12 +157,11 @@ def _short_round(counted: pl.DataFrame, column: str, first: int, whole: pl.Serie
                                            beside(-1).alias("left"), beside(1).alias("right")))
     # (its neighbours read before the filter: after it, the next word of three letters or more -- "youare a tutor"
     # stood beside "tutor", where "you are a" stands beside "a": break-it review, session 44)
-    at = (words.filter(pl.col("l") & pl.col("n").is_between(3, RUN_CHARS - 1)).select("r", "w", "left", "right")
-          .filter(row < first).drop("r"))
     # A word the vocabulary writes whole is no run: detect reads a token alike in every text, so a token its read
     # shingles still write whole is one it did not read, and a newcomer's exact copy must read as detect read it (a
     # known template writing "into" and another "log in to" read "go into" as "go in to": break-it review, session 44).
-    at = at.filter(~pl.col("w").is_in(whole.implode()))
+    at = words.filter(pl.col("l") & pl.col("n").is_between(3, RUN_CHARS - 1) & (row < first)
+                      & ~word.is_in(whole.implode())).select("w", "left", "right")
     if at.is_empty():
         return empty
     phrases = []
