@@ -5,7 +5,7 @@ run different clients: operators copying one public template are different campa
 :func:`graphlink.stages.campaign_flags.operator_ties` read which values are a flagged operator's from the same
 grouping: a template value is tied on when most of its holders sit in the tame cell's campaign. With the template's
 copiers split over several campaigns no campaign held most of it and the copiers lost the flag (dev templates 1021:
-F1 0.815 -> 0.343). The grouping a flag spreads along is now the grouping by every tie (``spread_id`` of :func:`graphlink.stages.campaigns.cluster_campaigns`); the
+F1 0.815 -> 0.343). The grouping a flag spreads along is now the grouping by every tie (``clients=False``); the
 campaigns reported keep the veto.
 
 World: one evasive ring (20 accounts rotating proxies, a card pool, bursts around the clock, flagged on its own) and
@@ -72,7 +72,6 @@ def test_grouping_by_every_tie_ignores_the_client_veto():
     clients = [["toolA/1.0"] * CELL, ["toolA/1.0"] * CELL, ["toolB/2.0"] * CELL, ["toolB/2.0"] * CELL]
     part, aff, sig = client_world(clients)
     vetoed = cluster_campaigns(part, aff, sig, GraphConfig(), n_accounts=part.height + 200)
-    every = cluster_campaigns(part, aff, sig, GraphConfig(), n_accounts=part.height + 200, spread=True)
+    every = cluster_campaigns(part, aff, sig, GraphConfig(), n_accounts=part.height + 200, clients=False)
     assert vetoed["campaign_id"].n_unique() == 2
-    assert every["campaign_id"].to_list() == vetoed["campaign_id"].to_list()
-    assert every["spread_id"].to_list() == [1, 1, 1, 1]
+    assert every["campaign_id"].to_list() == [1, 1, 1, 1]

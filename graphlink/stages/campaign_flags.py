@@ -153,10 +153,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     Parameters
     ----------
     campaign_of, partition, affiliations, signals : DataFrame
-        As for :func:`substantial_campaigns` (``signals`` needs ``signal_idx, kind, linked, df``). The pipeline passes the
-        grouping by every tie (``spread_id`` of :func:`graphlink.stages.campaigns.cluster_campaigns`): cells copying a
-        flagged ring's template on clients of their own are campaigns of their own (the client veto), and a template
-        value held across such campaigns is still the flagged operator's to spread along (dev templates 1021).
+        As for :func:`substantial_campaigns` (``signals`` needs ``signal_idx, kind, linked, df``).
     loud : Series
         Ids of the clusters flagged on their own evidence.
     graph_config : GraphConfig, optional

@@ -87,7 +87,7 @@ def is_tie_kind(kind: str, graph_config: GraphConfig | None = None) -> bool:
 
 def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                       graph_config: GraphConfig, config: CommunityConfig | None = None,
-                      n_accounts: int | None = None, spread: bool = False) -> pl.DataFrame:
+                      n_accounts: int | None = None, clients: bool = True) -> pl.DataFrame:
     """Group clusters into campaigns: cells run by one operator.
 
     An operator's cells are each dense inside (a card pool, a slice of a proxy
@@ -135,15 +135,14 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     n_accounts : int, optional
         Accounts in the log (the N of :data:`PSEUDO_SHARE` and of the private ties' chance); by
         default the rows of ``partition`` or the largest account number plus one, whichever is larger.
-    spread : bool
-        Also return ``spread_id``: the grouping by every tie, the client veto ignored (what a flag spreads along).
+    clients : bool
+        Apply the client veto (default); False groups by every tie, templates included (what a flag spreads along).
 
     Returns
     -------
     DataFrame
         ``cluster_id, campaign_id`` (Int64), one row per cluster. Campaigns are
-        numbered 1, 2, ... by decreasing accounts, then smallest cluster id. With ``spread``, ``spread_id``
-        (Int64, numbered alike; ``campaign_id`` when no pair was vetoed).
+        numbered 1, 2, ... by decreasing accounts, then smallest cluster id.
 
     Examples
     --------
@@ -158,22 +157,21 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     [1, 1, 2]
     """
     config = config or CommunityConfig()
-    node, sizes, edges = cluster_similarity(partition, affiliations, signals, graph_config, config, n_accounts, not spread)
+    node, sizes, edges = cluster_similarity(partition, affiliations, signals, graph_config, config, n_accounts, clients)
     if sizes.height == 0:
-        return pl.DataFrame(schema={"cluster_id": pl.Int64, "campaign_id": pl.Int64} | ({"spread_id": pl.Int64} if spread else {}))
-
-    def grouped(tied: pl.DataFrame, name: str) -> pl.DataFrame:
-        labels = consensus_groups(tied.select("source", "target", "weight"), node.height, config) if tied.height else np.arange(node.height)
-        frame = node.with_columns(pl.Series("label", labels, dtype=pl.Int64)).join(sizes, on="cluster_id")
-        order = (frame.group_by("label").agg(pl.col("size").sum().alias("accounts"), pl.col("cluster_id").min().alias("first"))
-                 .sort(["accounts", "first"], descending=[True, False]).with_row_index(name, offset=1)
-                 .select("label", pl.col(name).cast(pl.Int64)))
-        return frame.join(order, on="label").select(pl.col("cluster_id").cast(pl.Int64), name).sort("cluster_id")
-    kept = edges.filter(~pl.col("vetoed")) if spread and edges.height else edges
-    out = grouped(kept, "campaign_id")
-    if not spread:
-        return out
-    return out.with_columns(spread_id=grouped(edges, "spread_id")["spread_id"] if kept.height < edges.height else pl.col("campaign_id"))
+        return pl.DataFrame(schema={"cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    n = node.height
+    labels = np.arange(n)
+    if edges.height:
+        labels = consensus_groups(edges, n, config)
+    frame = node.with_columns(pl.Series("label", labels, dtype=pl.Int64)).join(sizes, on="cluster_id")
+    order = (
+        frame.group_by("label").agg(pl.col("size").sum().alias("accounts"), pl.col("cluster_id").min().alias("first"))
+        .sort(["accounts", "first"], descending=[True, False])
+        .with_row_index("campaign_id", offset=1)
+        .select("label", pl.col("campaign_id").cast(pl.Int64))
+    )
+    return frame.join(order, on="label").select(pl.col("cluster_id").cast(pl.Int64), "campaign_id").sort("cluster_id")
 
 
 SIMILARITY_SCHEMA = pl.Schema({"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
@@ -182,14 +180,13 @@ NODE_SCHEMA = pl.Schema({"node": pl.UInt32, "cluster_id": pl.Int64})
 
 def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                        graph_config: GraphConfig, config: CommunityConfig | None = None,
-                       n_accounts: int | None = None, drop_vetoed: bool = True) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+                       n_accounts: int | None = None, clients: bool = True) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The similarity :func:`cluster_campaigns` groups clusters by: ``(node, sizes, edges)``.
 
     Parameters are :func:`cluster_campaigns`'. ``node`` is ``node, cluster_id`` (nodes numbered in the
     order of each cluster's first account), ``sizes`` ``cluster_id, size`` in the same order, ``edges``
     ``source, target, weight`` (node numbers, ``source < target``, weight in ``(0, 1]``: the larger of
-    the kinds' shrunk cosines and the private ties; none for a pair vetoed by its clients, or with ``drop_vetoed``
-    False every pair and a Boolean ``vetoed``). Two clusters with no edge have similarity 0.
+    the kinds' shrunk cosines and the private ties; none for a pair vetoed by its clients). Two clusters with no edge have similarity 0.
     Only the two clusters' own values enter a pair's similarity, so it is the same whichever other
     clusters ``partition`` holds (within ``graph_config.max_pairs``).
     """
@@ -225,6 +222,9 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
                 (pl.col("n") / pl.col("size")).alias("damp"))
     )
     similarity = []
+    # Every pair of clusters sharing a value linked (no random cycles through a value's holders): a
+    # sparsifier's cycles are drawn over node numbers, so which two clusters a popular template links
+    # moved whenever a cluster elsewhere appeared or vanished.
     for kind in profile["kind"].unique().sort().to_list():
         if not is_tie_kind(kind, graph_config):
             continue
@@ -266,10 +266,7 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
     tied = (pl.concat(similarity).filter(pl.col("weight") > 0).group_by("source", "target")
             .agg(pl.col("weight").max(), pl.col("infra").any()))
     # A pair tied by templates alone whose cells run different clients is two operators (campaign_clients).
-    vetoed = client_vetoes(node_of, affiliations, signals, tied.filter(~pl.col("infra")))
-    if not drop_vetoed:
-        return node, sizes, (tied.join(vetoed.with_columns(vetoed=pl.lit(True)), on=["source", "target"], how="left")
-                             .select("source", "target", "weight", pl.col("vetoed").fill_null(False)).sort("source", "target"))
+    vetoed = client_vetoes(node_of, affiliations, signals, tied.filter(~pl.col("infra") & clients))
     return node, sizes, tied.join(vetoed, on=["source", "target"], how="anti").drop("infra").sort("source", "target")
 
 

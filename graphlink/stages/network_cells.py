@@ -354,7 +354,7 @@ def with_join_reason(clusters: pl.DataFrame, pieces: pl.DataFrame, partition: pl
 
 def piece_campaigns(partition: pl.DataFrame, pieces: pl.DataFrame | None, affiliations: pl.DataFrame,
                     signals: pl.DataFrame, graph_config: GraphConfig, config: CommunityConfig | None = None,
-                    n_accounts: int | None = None, spread: bool = False) -> pl.DataFrame:
+                    n_accounts: int | None = None, clients: bool = True) -> pl.DataFrame:
     """Campaigns of the final clusters, grouped from the pieces :func:`network_cells` joined.
 
     :func:`graphlink.stages.campaigns.cluster_campaigns` groups clusters by the cosine of their value
@@ -372,7 +372,7 @@ def piece_campaigns(partition: pl.DataFrame, pieces: pl.DataFrame | None, affili
     pieces : DataFrame or None
         ``account_idx, cluster_id`` before :func:`network_cells`; None (it is off): the final clusters
         are grouped directly.
-    affiliations, signals, graph_config, config, n_accounts, spread
+    affiliations, signals, graph_config, config, n_accounts, clients
         As for :func:`graphlink.stages.campaigns.cluster_campaigns` (``n_accounts``: the log's accounts,
         which the pseudo-mass and the rarity floor are shares of; estimated from the account numbers when
         not given, which falls short when the last accounts hold no linked value).
@@ -381,22 +381,17 @@ def piece_campaigns(partition: pl.DataFrame, pieces: pl.DataFrame | None, affili
     -------
     DataFrame
         ``cluster_id, campaign_id`` (Int64), one row per final cluster; campaign ids are the pieces'
-        (numbered by :func:`~graphlink.stages.campaigns.cluster_campaigns`), so some may go unused. With
-        ``spread``, ``spread_id`` (Int64) voted alike.
+        (numbered by :func:`~graphlink.stages.campaigns.cluster_campaigns`), so some may go unused.
     """
     if pieces is None:
-        return cluster_campaigns(partition, affiliations, signals, graph_config, config, n_accounts, spread)
+        return cluster_campaigns(partition, affiliations, signals, graph_config, config, n_accounts, clients)
     live = pieces.join(partition.drop_nulls("cluster_id").select("account_idx"), on="account_idx", how="semi")
-    of_piece = cluster_campaigns(live, affiliations, signals, graph_config, config, n_accounts, spread)
-    held = (partition.drop_nulls("cluster_id")
-            .join(live.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").alias("piece")), on="account_idx"))
-
-    def voted(name: str) -> pl.DataFrame:
-        votes = (held.join(of_piece.select(pl.col("cluster_id").alias("piece"), name), on="piece")
-                 .group_by("cluster_id", name).agg(pl.len().alias("n")))
-        return (votes.sort(["cluster_id", "n", name], descending=[False, True, False])
-                .group_by("cluster_id", maintain_order=True).first()
-                .select(pl.col("cluster_id").cast(pl.Int64), pl.col(name).cast(pl.Int64)).sort("cluster_id"))
-    out = voted("campaign_id")
-    return out.join(voted("spread_id"), on="cluster_id", how="left") if spread else out
+    of_piece = cluster_campaigns(live, affiliations, signals, graph_config, config, n_accounts, clients)
+    votes = (partition.drop_nulls("cluster_id")
+             .join(live.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").alias("piece")), on="account_idx")
+             .join(of_piece.select(pl.col("cluster_id").alias("piece"), "campaign_id"), on="piece")
+             .group_by("cluster_id", "campaign_id").agg(pl.len().alias("n")))
+    return (votes.sort(["cluster_id", "n", "campaign_id"], descending=[False, True, False])
+            .group_by("cluster_id", maintain_order=True).first()
+            .select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64)).sort("cluster_id"))
 
