@@ -328,12 +328,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
             whole = pooled_partition(campaign_of, partition, clusters, tied, config.scoring.flag_threshold)
             if whole.height:
                 pooled = score(whole, whole=True)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
-        # Flags spread along an operator's values (not by campaign placement), and to strong small cells. Which values are
-        # an operator's is read from the grouping by every tie: a template copied between operators running different
-        # clients makes them two campaigns (the client veto), yet a cell writing a flagged ring's template carries its flag.
-        spread_of = piece_campaigns(partition, wholes if wholes is not None else pieces if c.network_cells else None,
-                                    affiliations, projection.signals, config.graph, c, index.height, clients=False)
-        operators = operator_ties(spread_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong_clusters(clusters))
+        # Flags spread along an operator's values (not by campaign placement), and to strong small cells.
+        operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong_clusters(clusters))
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
         evidence = with_tie_evidence(evidence, operators, clusters, partition, affiliations, projection.signals)  # what tied each
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)

@@ -87,7 +87,7 @@ def is_tie_kind(kind: str, graph_config: GraphConfig | None = None) -> bool:
 
 def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                       graph_config: GraphConfig, config: CommunityConfig | None = None,
-                      n_accounts: int | None = None, clients: bool = True) -> pl.DataFrame:
+                      n_accounts: int | None = None) -> pl.DataFrame:
     """Group clusters into campaigns: cells run by one operator.
 
     An operator's cells are each dense inside (a card pool, a slice of a proxy
@@ -135,8 +135,6 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     n_accounts : int, optional
         Accounts in the log (the N of :data:`PSEUDO_SHARE` and of the private ties' chance); by
         default the rows of ``partition`` or the largest account number plus one, whichever is larger.
-    clients : bool
-        Apply the client veto (default); False groups by every tie, templates included (what a flag spreads along).
 
     Returns
     -------
@@ -157,7 +155,7 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     [1, 1, 2]
     """
     config = config or CommunityConfig()
-    node, sizes, edges = cluster_similarity(partition, affiliations, signals, graph_config, config, n_accounts, clients)
+    node, sizes, edges = cluster_similarity(partition, affiliations, signals, graph_config, config, n_accounts)
     if sizes.height == 0:
         return pl.DataFrame(schema={"cluster_id": pl.Int64, "campaign_id": pl.Int64})
     n = node.height
@@ -180,7 +178,7 @@ NODE_SCHEMA = pl.Schema({"node": pl.UInt32, "cluster_id": pl.Int64})
 
 def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                        graph_config: GraphConfig, config: CommunityConfig | None = None,
-                       n_accounts: int | None = None, clients: bool = True) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+                       n_accounts: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The similarity :func:`cluster_campaigns` groups clusters by: ``(node, sizes, edges)``.
 
     Parameters are :func:`cluster_campaigns`'. ``node`` is ``node, cluster_id`` (nodes numbered in the
@@ -266,7 +264,7 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
     tied = (pl.concat(similarity).filter(pl.col("weight") > 0).group_by("source", "target")
             .agg(pl.col("weight").max(), pl.col("infra").any()))
     # A pair tied by templates alone whose cells run different clients is two operators (campaign_clients).
-    vetoed = client_vetoes(node_of, affiliations, signals, tied.filter(~pl.col("infra") & clients))
+    vetoed = client_vetoes(node_of, affiliations, signals, tied.filter(~pl.col("infra")))
     return node, sizes, tied.join(vetoed, on=["source", "target"], how="anti").drop("infra").sort("source", "target")
 
 

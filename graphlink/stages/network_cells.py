@@ -354,7 +354,7 @@ def with_join_reason(clusters: pl.DataFrame, pieces: pl.DataFrame, partition: pl
 
 def piece_campaigns(partition: pl.DataFrame, pieces: pl.DataFrame | None, affiliations: pl.DataFrame,
                     signals: pl.DataFrame, graph_config: GraphConfig, config: CommunityConfig | None = None,
-                    n_accounts: int | None = None, clients: bool = True) -> pl.DataFrame:
+                    n_accounts: int | None = None) -> pl.DataFrame:
     """Campaigns of the final clusters, grouped from the pieces :func:`network_cells` joined.
 
     :func:`graphlink.stages.campaigns.cluster_campaigns` groups clusters by the cosine of their value
@@ -372,7 +372,7 @@ def piece_campaigns(partition: pl.DataFrame, pieces: pl.DataFrame | None, affili
     pieces : DataFrame or None
         ``account_idx, cluster_id`` before :func:`network_cells`; None (it is off): the final clusters
         are grouped directly.
-    affiliations, signals, graph_config, config, n_accounts, clients
+    affiliations, signals, graph_config, config, n_accounts
         As for :func:`graphlink.stages.campaigns.cluster_campaigns` (``n_accounts``: the log's accounts,
         which the pseudo-mass and the rarity floor are shares of; estimated from the account numbers when
         not given, which falls short when the last accounts hold no linked value).
@@ -384,9 +384,9 @@ def piece_campaigns(partition: pl.DataFrame, pieces: pl.DataFrame | None, affili
         (numbered by :func:`~graphlink.stages.campaigns.cluster_campaigns`), so some may go unused.
     """
     if pieces is None:
-        return cluster_campaigns(partition, affiliations, signals, graph_config, config, n_accounts, clients)
+        return cluster_campaigns(partition, affiliations, signals, graph_config, config, n_accounts)
     live = pieces.join(partition.drop_nulls("cluster_id").select("account_idx"), on="account_idx", how="semi")
-    of_piece = cluster_campaigns(live, affiliations, signals, graph_config, config, n_accounts, clients)
+    of_piece = cluster_campaigns(live, affiliations, signals, graph_config, config, n_accounts)
     votes = (partition.drop_nulls("cluster_id")
              .join(live.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").alias("piece")), on="account_idx")
              .join(of_piece.select(pl.col("cluster_id").alias("piece"), "campaign_id"), on="piece")
