@@ -270,5 +270,11 @@ def test_vanished_clusters_the_previous_run_flagged_are_named_with_where_their_m
     assert section["vanished_flagged_ids"] == [7] and section["vanished_flagged_to"] == {"7": [12, 15]}
     line = previous_summary({**section, "later_seconds": None})
     assert "2 vanished (7, 9); 1 of them flagged before: 7 (now in 12, 15)" in line
+    # New-user review (session 45): a ring none of whose members is in this log has gone quiet; "not clustered in
+    # this log" read as its accounts still active outside any cluster. That wording is kept for that case only.
     gone = summarise(mapping, prev, now.filter(pl.col("account_id") == "d"))
-    assert "7 (not clustered in this log)" in previous_summary({**gone, "later_seconds": None})
+    assert gone["vanished_flagged_absent"] == [7]
+    assert "7 (none of its members in this log)" in previous_summary({**gone, "later_seconds": None})
+    loose = summarise(mapping, prev, now.with_columns(pl.lit(None, pl.Int64).alias("cluster_id")))
+    assert loose["vanished_flagged_absent"] == []
+    assert "7 (not clustered in this log)" in previous_summary({**loose, "later_seconds": None})

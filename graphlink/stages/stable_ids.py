@@ -176,11 +176,10 @@ def summarise(mapping: pl.DataFrame, previous: PreviousRun | None = None,
               accounts: pl.DataFrame | None = None) -> dict[str, object]:
     """Counts and id lists for ``run.json``'s ``previous`` section (ids only, no members).
 
-    With ``previous`` (its ``flagged`` ids known) and this run's ``accounts`` (``account_id, cluster_id``, ids
-    published), ``vanished_flagged_ids`` lists the vanished clusters the previous run flagged and
-    ``vanished_flagged_to`` where their members seen in this log are now (cluster id as text -> this run's
-    cluster ids holding them, ascending; ``[]``: unclustered or not in this log): a ring that split below
-    the overlap needed to keep its id is not gone (new-user review of session 15).
+    With ``previous`` (``flagged`` known) and this run's ``accounts`` (``account_id, cluster_id``, ids published): the
+    vanished clusters the previous run flagged (``vanished_flagged_ids``), where their members are now (``vanished_flagged_to``:
+    id as text -> this run's cluster ids, ascending; ``[]``: unclustered or not in this log; a ring split below the overlap
+    to keep its id is not gone) and those none of whose members is in this log (``vanished_flagged_absent``: gone quiet).
 
     Examples
     --------
@@ -191,7 +190,7 @@ def summarise(mapping: pl.DataFrame, previous: PreviousRun | None = None,
     >>> prev = PreviousRun(pl.DataFrame({"account_id": ["a", "b"], "cluster_id": [2, 2]}), 4, "<frame>", flagged=[2])
     >>> now = pl.DataFrame({"account_id": ["a", "b"], "cluster_id": [4, None]}, schema_overrides={"cluster_id": pl.Int64})
     >>> {k: v for k, v in summarise(m, prev, now).items() if "flagged" in k}
-    {'vanished_flagged_ids': [2], 'vanished_flagged_to': {'2': [4]}}
+    {'vanished_flagged_ids': [2], 'vanished_flagged_to': {'2': [4]}, 'vanished_flagged_absent': []}
     """
     def ids(status: str, column: str) -> list[int]:
         return [int(v) for v in mapping.filter(pl.col("status") == status)[column].sort().to_list()]
@@ -202,11 +201,12 @@ def summarise(mapping: pl.DataFrame, previous: PreviousRun | None = None,
                               "matched_ids": matched, "new_ids": new, "merged_ids": merged, "vanished_ids": vanished}
     if previous is not None and previous.flagged is not None and accounts is not None:
         gone = sorted(set(vanished) & set(previous.flagged))
-        went = (previous.accounts.filter(pl.col("cluster_id").is_in(gone)).select("account_id", "cluster_id")
-                .join(accounts.select("account_id", pl.col("cluster_id").alias("now")), on="account_id")
-                .drop_nulls("now").group_by("cluster_id").agg(pl.col("now").unique().sort()))
+        seen = (previous.accounts.filter(pl.col("cluster_id").is_in(gone)).select("account_id", "cluster_id")
+                .join(accounts.select("account_id", pl.col("cluster_id").alias("now")), on="account_id"))
+        went = seen.drop_nulls("now").group_by("cluster_id").agg(pl.col("now").unique().sort())
         to = {int(k): [int(v) for v in vs] for k, vs in went.iter_rows()}
-        out |= {"vanished_flagged_ids": gone, "vanished_flagged_to": {str(k): to.get(k, []) for k in gone}}
+        out |= {"vanished_flagged_ids": gone, "vanished_flagged_to": {str(k): to.get(k, []) for k in gone},
+                "vanished_flagged_absent": [g for g in gone if g not in set(seen["cluster_id"].to_list())]}
     return out
 
 

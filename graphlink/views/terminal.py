@@ -406,10 +406,11 @@ def previous_summary(section: dict, limit: int = 12) -> str:
 
 
 def flagged_gone(section: dict, limit: int = 12) -> str:
-    """``; 2 of them flagged before: 15 (now in 602, 608), 128 (not clustered in this log)`` ('' when none or unknown)."""
-    gone = section.get("vanished_flagged_ids") or []
-    to = section.get("vanished_flagged_to") or {}
-    parts = [f"{g} ({'now in ' + ', '.join(str(c) for c in to.get(str(g), [])[:limit]) if to.get(str(g)) else 'not clustered in this log'})"
+    """``; 3 of them flagged before: 15 (now in 602, 608), 128 (not clustered in this log), 131 (none of its members
+    in this log)`` ('' when none or unknown; 131's wording needs ``vanished_flagged_absent``, else it reads as 128's)."""
+    gone, to = section.get("vanished_flagged_ids") or [], section.get("vanished_flagged_to") or {}
+    absent = set(section.get("vanished_flagged_absent") or [])
+    parts = [f"{g} ({'now in ' + ', '.join(str(c) for c in to[str(g)][:limit]) if to.get(str(g)) else 'none of its members in this log' if g in absent else 'not clustered in this log'})"
              for g in gone[:limit]]
     return f"; {len(gone)} of them flagged before: {', '.join(parts)}{', …' if len(gone) > limit else ''}" if gone else ""
 
