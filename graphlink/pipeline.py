@@ -438,7 +438,7 @@ def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_a
             "max_cluster_id": max_id,
         },
         "previous": None if prev is None else {
-            "path": prev.path, "min_jaccard": config.stable_ids.previous_min_jaccard, **summarise(mapping, prev, accounts_out),
+            "path": prev.path, "min_jaccard": config.stable_ids.previous_min_jaccard, **summarise(mapping, prev, accounts_out, clusters.filter("flagged")["cluster_id"].to_list()),
             "later_seconds": None if accounts_out is None else later_seconds(accounts_out, prev),
             # A rerun on the same log does not advance the clusters' runs.
             "same_log": None if accounts_out is None else same_log(accounts_out, prev)},

@@ -173,13 +173,14 @@ def match_clusters(previous_accounts: pl.DataFrame, new_accounts: pl.DataFrame,
 
 
 def summarise(mapping: pl.DataFrame, previous: PreviousRun | None = None,
-              accounts: pl.DataFrame | None = None) -> dict[str, object]:
+              accounts: pl.DataFrame | None = None, flagged: list[int] | None = None) -> dict[str, object]:
     """Counts and id lists for ``run.json``'s ``previous`` section (ids only, no members).
 
     With ``previous`` (``flagged`` known) and this run's ``accounts`` (``account_id, cluster_id``, ids published): the
     vanished clusters the previous run flagged (``vanished_flagged_ids``), where their members are now (``vanished_flagged_to``:
     id as text -> this run's cluster ids, ascending; ``[]``: unclustered or not in this log; a ring split below the overlap
-    to keep its id is not gone) and those none of whose members is in this log (``vanished_flagged_absent``: gone quiet).
+    to keep its id is not gone) and those none of whose members is in this log (``vanished_flagged_absent``: gone quiet);
+    with this run's ``flagged`` ids too, the clusters that kept their id and lost their flag (``unflagged_ids``).
 
     Examples
     --------
@@ -192,11 +193,9 @@ def summarise(mapping: pl.DataFrame, previous: PreviousRun | None = None,
     >>> {k: v for k, v in summarise(m, prev, now).items() if "flagged" in k}
     {'vanished_flagged_ids': [2], 'vanished_flagged_to': {'2': [4]}, 'vanished_flagged_absent': []}
     """
-    def ids(status: str, column: str) -> list[int]:
-        return [int(v) for v in mapping.filter(pl.col("status") == status)[column].sort().to_list()]
-
-    matched, new, vanished = ids("matched", "stable_id"), ids("new", "stable_id"), ids("vanished", "previous_id")
-    merged = ids("merged", "previous_id")
+    matched, new, merged, vanished = ([int(v) for v in mapping.filter(pl.col("status") == status)[column].sort().to_list()]
+                                      for status, column in (("matched", "stable_id"), ("new", "stable_id"),
+                                                             ("merged", "previous_id"), ("vanished", "previous_id")))
     out: dict[str, object] = {"matched": len(matched), "new": len(new), "merged": len(merged), "vanished": len(vanished),
                               "matched_ids": matched, "new_ids": new, "merged_ids": merged, "vanished_ids": vanished}
     if previous is not None and previous.flagged is not None and accounts is not None:
@@ -206,7 +205,8 @@ def summarise(mapping: pl.DataFrame, previous: PreviousRun | None = None,
         went = seen.drop_nulls("now").group_by("cluster_id").agg(pl.col("now").unique().sort())
         to = {int(k): [int(v) for v in vs] for k, vs in went.iter_rows()}
         out |= {"vanished_flagged_ids": gone, "vanished_flagged_to": {str(k): to.get(k, []) for k in gone},
-                "vanished_flagged_absent": [g for g in gone if g not in set(seen["cluster_id"].to_list())]}
+                "vanished_flagged_absent": [g for g in gone if g not in set(seen["cluster_id"].to_list())],
+                **({} if flagged is None else {"unflagged_ids": sorted(set(matched) & set(previous.flagged) - set(flagged))})}
     return out
 
 

@@ -402,7 +402,9 @@ def previous_summary(section: dict, limit: int = 12) -> str:
     return (f"vs previous run: {plural(section['matched'], 'cluster')} kept their id, "
             f"{section['new']:,} new{ids(section['new_ids'])}, "
             + (f"{section['merged']:,} merged into another{ids(section['merged_ids'])}, " if section.get("merged") else "")
-            + f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}{flagged_gone(section, limit)}{period}")
+            + f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}{flagged_gone(section, limit)}"
+            + (f"; {plural(len(lost), 'cluster')} flagged before not flagged now{ids(lost)}" if (lost := section.get("unflagged_ids")) else "")
+            + period)
 
 
 def flagged_gone(section: dict, limit: int = 12) -> str:
