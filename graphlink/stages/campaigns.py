@@ -23,7 +23,7 @@ from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import CAMPAIGNS_SCHEMA, nested_reasons
 from graphlink.stages.campaign_clients import TEMPLATE_KINDS, client_vetoes
 from graphlink.stages.campaign_consensus import consensus_groups
-from graphlink.stages.campaign_neighbours import with_neighbour_ties
+from graphlink.stages.campaign_neighbours import neighbour_groups
 from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.components import fmt_int
 from graphlink.stages.encode import value_counts
@@ -161,10 +161,10 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
         return pl.DataFrame(schema={"cluster_id": pl.Int64, "campaign_id": pl.Int64})
     n = node.height
     labels = np.arange(n)
-    if edges.height:  # and ties through shared neighbours (campaign_neighbours: an operator's cells split over its templates)
+    if edges.height:  # then joined through shared neighbours (campaign_neighbours: an operator's cells split over its templates)
         node_of = partition.drop_nulls("cluster_id").join(node, on="cluster_id").join(sizes, on="cluster_id")
-        edges = with_neighbour_ties(edges, node_of.select("account_idx", "node", "size"), affiliations, signals, n)
-        labels = consensus_groups(edges, n, config)
+        labels = neighbour_groups(consensus_groups(edges, n, config), edges, node_of.select("account_idx", "node", "size"),
+                                  affiliations, signals, config)
     frame = node.with_columns(pl.Series("label", labels, dtype=pl.Int64)).join(sizes, on="cluster_id")
     order = (
         frame.group_by("label").agg(pl.col("size").sum().alias("accounts"), pl.col("cluster_id").min().alias("first"))
