@@ -10,10 +10,12 @@ them, stay apart, and two cells whose clients disagree get no tie through their 
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from graphlink.config import GraphConfig
-from graphlink.stages.campaign_neighbours import MIN_NEIGHBOUR_SIZE, neighbour_ties, with_neighbour_ties
+from graphlink.config import CommunityConfig
+from graphlink.stages.campaign_neighbours import MIN_NEIGHBOUR_SIZE, neighbour_groups, neighbour_ties, with_neighbour_ties
 from graphlink.stages.campaigns import cluster_campaigns
 
 CELL = 5
@@ -100,3 +102,21 @@ def test_a_cluster_too_small_to_speak_for_itself_gets_no_tie_through_neighbours(
     tied = with_neighbour_ties(edges, node_of, aff, sig, 10)
     assert tied.filter((pl.col("source") == 0) & (pl.col("target") == 1)).is_empty()
     assert tied.filter(pl.col("source") == 1).height == 8  # its direct ties stay
+
+
+def test_a_direct_group_of_small_clusters_keeps_its_grouping():
+    # Nodes 0-7 of 5 members tied 0.6 to 8 and 9 (8 and 9 share nothing directly: tied through them);
+    # nodes 10 and 11 (3 members each) are a direct group of their own: whatever the regrouping, it stays.
+    sizes = [CELL] * 10 + [3, 3]
+    node_of = pl.DataFrame({"account_idx": list(range(12)), "node": list(range(12)), "size": sizes},
+                           schema={"account_idx": pl.UInt32, "node": pl.UInt32, "size": pl.Int64})
+    src = [i for i in range(8) for _ in (8, 9)] + [10]
+    tgt = [j for _ in range(8) for j in (8, 9)] + [11]
+    edges = pl.DataFrame({"source": src, "target": tgt, "weight": [0.6] * 16 + [0.9]},
+                         schema={"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
+    empty_aff = pl.DataFrame(schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    empty_sig = pl.DataFrame(schema={"signal_idx": pl.UInt32, "kind": pl.String})
+    base = [0] * 10 + [1, 1]
+    labels = neighbour_groups(np.array(base), edges, node_of, empty_aff, empty_sig, CommunityConfig())
+    assert labels[10] == labels[11] and labels[10] not in set(labels[:10])
+    assert len(set(labels[:10])) == 1

@@ -118,7 +118,9 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     Dooren & Nesterov 2011). Leiden runs several times and the campaigns
     are what most runs agree on (:func:`~graphlink.stages.campaign_consensus.consensus_groups`), with
     clusters visited in the order of their first account: a ring's campaign
-    does not hang on one seed, nor on clusters elsewhere being renumbered.
+    does not hang on one seed, nor on clusters elsewhere being renumbered. They are grouped again with ties
+    through shared neighbours (:func:`~graphlink.stages.campaign_neighbours.neighbour_groups`: an operator's
+    cells on different templates of its family are tied to the same cells).
     The cosine is exact -- every pair of clusters sharing a value -- within
     ``graph_config.max_pairs`` pairs (past it, the projection's random cycles).
 
