@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from graphlink.config import GraphConfig
-from graphlink.config import CommunityConfig
+from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaign_neighbours import MIN_NEIGHBOUR_SIZE, neighbour_groups, neighbour_ties, with_neighbour_ties
 from graphlink.stages.campaigns import cluster_campaigns
 
@@ -45,9 +44,10 @@ def world(cells: list[list[str]], clients: list[str | None] | None = None):
     return part, aff, sig
 
 
-def campaigns(cells, clients=None) -> list[int]:
+def campaigns(cells, clients=None, on: bool = True) -> list[int]:
     part, aff, sig = world(cells, clients)
-    return cluster_campaigns(part, aff, sig, GraphConfig(), n_accounts=11_000).sort("cluster_id")["campaign_id"].to_list()
+    return cluster_campaigns(part, aff, sig, GraphConfig(), CommunityConfig(campaign_neighbours=on),
+                             n_accounts=11_000).sort("cluster_id")["campaign_id"].to_list()
 
 
 def test_an_operators_cells_on_different_templates_of_its_family_are_one_campaign():
@@ -56,6 +56,7 @@ def test_an_operators_cells_on_different_templates_of_its_family_are_one_campaig
     labels = campaigns(cells)
     assert len(set(labels[:12])) == 1, labels  # main: the X-only and Y-only cells apart from the rest
     assert set(labels[12:]).isdisjoint(labels[:12])
+    assert len(set(campaigns(cells, on=False)[:12])) > 1  # off (the default): grouped as before
 
 
 def test_cells_with_no_common_template_and_no_common_neighbour_stay_apart():
