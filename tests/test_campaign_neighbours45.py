@@ -22,9 +22,11 @@ SHINGLES = 10  # shingles per template
 OWN = 6  # each cell's own fill-in values, held by all of its members
 
 
-def world(cells: list[list[str]], clients: list[str | None] | None = None):
+def world(cells: list[list[str]], clients: list[str | None] | None = None, cards: list[int | None] | None = None):
     """Cells of ``CELL`` accounts; ``cells[c]``: the templates (names) cell ``c`` sends; ``clients[c]``: one user
-    agent sent by every member (None: none). Each cell also holds ``OWN`` values of its own."""
+    agent sent by every member (None: none); ``cards[c]``: a card one member of cell ``c`` pays with (one
+    holder per cell: no card tie between two cells, :data:`graphlink.stages.campaign_ties.MIN_SIDE_HOLDERS`).
+    Each cell also holds ``OWN`` values of its own."""
     names = sorted({t for ts in cells for t in ts})
     rows, part = [], []
     for c, templates in enumerate(cells):
@@ -35,28 +37,41 @@ def world(cells: list[list[str]], clients: list[str | None] | None = None):
             rows += [(a, 20_000 + c * OWN + s) for s in range(OWN)]
             if clients and clients[c]:
                 rows.append((a, 30_000 + sorted({u for u in clients if u}).index(clients[c])))
+            if cards and cards[c] is not None and i == 0:
+                rows.append((a, 40_000 + cards[c]))
     part = pl.DataFrame(part, schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64}, orient="row")
     aff = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
-    kind = pl.when(pl.col("signal_idx") < 30_000).then(pl.lit("prompt")).otherwise(pl.lit("user_agent"))
+    kind = (pl.when(pl.col("signal_idx") < 30_000).then(pl.lit("prompt"))
+            .when(pl.col("signal_idx") < 40_000).then(pl.lit("user_agent")).otherwise(pl.lit("payment")))
     sig = aff.group_by("signal_idx").len().select(
         "signal_idx", kind.alias("kind"), pl.col("len").cast(pl.UInt32).alias("df"),
         (0.3 * (2 / pl.col("len")) ** 0.5).alias("weight"), pl.lit(True).alias("linked"))
     return part, aff, sig
 
 
-def campaigns(cells, clients=None, on: bool = True) -> list[int]:
-    part, aff, sig = world(cells, clients)
+def campaigns(cells, clients=None, on: bool = True, cards=None) -> list[int]:
+    part, aff, sig = world(cells, clients, cards)
     return cluster_campaigns(part, aff, sig, GraphConfig(), CommunityConfig(campaign_neighbours=on),
                              n_accounts=11_000).sort("cluster_id")["campaign_id"].to_list()
 
 
 def test_an_operators_cells_on_different_templates_of_its_family_are_one_campaign():
     # Operator 1: two cells on X only, two on Y only, eight on X and Y. Operator 2: three cells on Z.
+    # Operator 1 pays with one card (one payer per cell); operator 2 with its own card.
     cells = [["X"], ["X"], ["Y"], ["Y"]] + [["X", "Y"]] * 8 + [["Z"]] * 3
-    labels = campaigns(cells)
+    cards = [0] * 12 + [7] * 3
+    labels = campaigns(cells, cards=cards)
     assert len(set(labels[:12])) == 1, labels  # main: the X-only and Y-only cells apart from the rest
     assert set(labels[12:]).isdisjoint(labels[:12])
-    assert len(set(campaigns(cells, on=False)[:12])) > 1  # off (the default): grouped as before
+    assert len(set(campaigns(cells, on=False, cards=cards)[:12])) > 1  # off (the default): grouped as before
+
+
+def test_operators_sharing_only_a_template_family_are_not_joined_through_neighbours():
+    # The X-only and Y-only cells pay with cards no X+Y cell holds: their template family is all they share
+    # with the X+Y cells (a family sold to several operators); each stays its own campaign.
+    cells = [["X"], ["X"], ["Y"], ["Y"]] + [["X", "Y"]] * 8
+    labels = campaigns(cells, cards=[10, 11, 12, 13] + [0] * 8)
+    assert len(set(labels[4:])) == 1 and set(labels[:4]).isdisjoint(labels[4:]), labels
 
 
 def test_cells_with_no_common_template_and_no_common_neighbour_stay_apart():
@@ -116,7 +131,7 @@ def test_a_direct_group_of_small_clusters_keeps_its_grouping():
     edges = pl.DataFrame({"source": src, "target": tgt, "weight": [0.6] * 16 + [0.9]},
                          schema={"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
     empty_aff = pl.DataFrame(schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    empty_sig = pl.DataFrame(schema={"signal_idx": pl.UInt32, "kind": pl.String})
+    empty_sig = pl.DataFrame(schema={"signal_idx": pl.UInt32, "kind": pl.String, "linked": pl.Boolean})
     base = [0] * 10 + [1, 1]
     labels = neighbour_groups(np.array(base), edges, node_of, empty_aff, empty_sig, CommunityConfig())
     assert labels[10] == labels[11] and labels[10] not in set(labels[:10])
