@@ -63,7 +63,7 @@ def test_an_operators_cells_on_different_templates_of_its_family_are_one_campaig
     labels = campaigns(cells, cards=cards)
     assert len(set(labels[:12])) == 1, labels  # main: the X-only and Y-only cells apart from the rest
     assert set(labels[12:]).isdisjoint(labels[:12])
-    assert len(set(campaigns(cells, on=False, cards=cards)[:12])) > 1  # off (the default): grouped as before
+    assert len(set(campaigns(cells, on=False, cards=cards)[:12])) > 1  # off: grouped as before
 
 
 def test_operators_sharing_only_a_template_family_are_not_joined_through_neighbours():

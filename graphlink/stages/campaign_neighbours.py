@@ -22,17 +22,27 @@ terms, which ``s_ij`` already is. It lies in ``[0, 1)``: one common neighbour ti
 ordinary users' clusters share) far below any resolution. A pair's similarity becomes the larger of
 ``s_ij`` and ``n_ij``; a pair whose clients disagree (:func:`graphlink.stages.campaign_clients.client_vetoes`)
 gets no tie through its neighbours either, nor does a cluster too small to speak for itself
-(:data:`MIN_NEIGHBOUR_SIZE`), which is grouped by its direct ties as before.
+(:data:`MIN_NEIGHBOUR_SIZE`).
 
-What it cannot tell apart: two operators sharing a template are tied to each other's cells as to
-their own (dev a3: operators 1 and 2, direct ties 0.13, shared-neighbour ties 0.42 on average, against
-0.67 within operator 2). Measured on dev worlds (ARI by operator of the grouping alone, over clustered
-ring accounts against each cluster's majority operator, ``campaign_resolution`` 0.35, before -> after):
-independent a1 0.22 -> 0.69, a3 0.73 -> 0.86, t1 0.21 -> 0.62, a2 0.88 -> 0.88; scenario templates
-1000-1010 unchanged or up (1010 0.835 -> 0.846). With small clusters too, a1 reached 0.97 but 3-account
-clusters mixing ring and ordinary accounts joined large campaigns and took their size for
-``min_flag_size`` (2-3 more ordinary accounts flagged on a2, a3, t1); at resolution 0.5 a3 kept its two
-operators apart (0.94) where 0.35 merged them (0.55).
+The clusters are then grouped again on the raised ties (:func:`neighbour_groups`) with two guards:
+
+* a neighbour tie joins two *direct* groups (the grouping on direct ties alone) only when their accounts
+  share a card (:func:`confirmed_ties`): operators who never met send one template family, and then
+  each is tied to the other's cells as to its own (scenario mixed 1002: direct ties 0.28 across the two
+  operators, 0.41 within one; neighbour ties 0.60 and 0.66 -- unconfirmed, its operators merged, ARI
+  by operator 0.76 -> -0.02);
+* a direct group of small clusters only keeps its grouping: its accounts are what ``min_flag_size``
+  counts for a small cluster scoring ``flag_threshold`` on its own.
+
+Dev worlds, events only, ARI by operator (main -> with this): independent a1 0.14 -> 0.38, t1 0.15 ->
+0.38, o1 0.15 -> 0.36, a3 0.61 -> 0.73, a2 0.77 -> 0.77; scenario mixed 1002 0.76 -> 0.92; templates
+1000-1010, mixed 1000-1001, pools and schedules 1000-1002 within 0.003. Flags: the same or more ring
+accounts (a1 +6, a3 +17), no benign account more, on the 18 run end to end. Unguarded, at the same resolution: a1 0.61
+but mixed 1002 -0.02, pools 1000 0.75 -> 0.70, and with small clusters regrouped 2-3 more ordinary
+accounts flagged (a2, a3, t1: 3-account clusters mixing ring and ordinary accounts joined large
+campaigns). The partition caps what any grouping reaches: each cluster to its majority operator gives
+a1 0.63, t1 0.64, o1 0.62, a3 0.85, a2 0.87 (clusters of cells on the commercial proxy network every
+operator uses hold several operators' accounts).
 
 Output: ``source, target, weight`` (node numbers, ``source < target``), as the cosine edges.
 """
