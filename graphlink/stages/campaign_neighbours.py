@@ -86,12 +86,12 @@ def neighbour_ties(edges: pl.DataFrame, n: int, floor: float = NEIGHBOUR_FLOOR) 
     n : int
         Nodes.
     floor : float
-        Edges lighter than this are left out (:data:`NEIGHBOUR_FLOOR`).
+        Edges lighter than this are left out, and so are neighbour ties lighter than it (:data:`NEIGHBOUR_FLOOR`).
 
     Returns
     -------
     DataFrame
-        ``source, target`` (UInt32, ``source < target``), ``weight`` (Float64, in ``(0, 1)``), sorted.
+        ``source, target`` (UInt32, ``source < target``), ``weight`` (Float64, in ``[floor, 1)``), sorted.
 
     Examples
     --------
@@ -113,7 +113,7 @@ def neighbour_ties(edges: pl.DataFrame, n: int, floor: float = NEIGHBOUR_FLOOR) 
     common = sp.triu(matrix @ matrix, k=1).tocoo()  # the diagonal of S is 0: no direct term enters
     norm = 1.0 + np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel()
     weight = common.data / np.sqrt(norm[common.row] * norm[common.col])
-    keep = weight > 0
+    keep = weight >= floor  # a lighter tie is none (and the consensus drops it: EDGE_FLOOR x resolution > floor)
     return pl.DataFrame({"source": common.row[keep].astype(np.uint32), "target": common.col[keep].astype(np.uint32),
                          "weight": weight[keep]}).sort("source", "target")
 
