@@ -23,6 +23,7 @@ from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import CAMPAIGNS_SCHEMA, nested_reasons
 from graphlink.stages.campaign_clients import TEMPLATE_KINDS, client_vetoes
 from graphlink.stages.campaign_consensus import consensus_groups
+from graphlink.stages.campaign_neighbours import neighbour_groups
 from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.components import fmt_int
 from graphlink.stages.encode import value_counts
@@ -117,7 +118,8 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     Dooren & Nesterov 2011). Leiden runs several times and the campaigns
     are what most runs agree on (:func:`~graphlink.stages.campaign_consensus.consensus_groups`), with
     clusters visited in the order of their first account: a ring's campaign
-    does not hang on one seed, nor on clusters elsewhere being renumbered.
+    does not hang on one seed, nor on clusters elsewhere being renumbered. With ``campaign_neighbours`` (default),
+    grouped again through shared neighbours (:func:`~graphlink.stages.campaign_neighbours.neighbour_groups`).
     The cosine is exact -- every pair of clusters sharing a value -- within
     ``graph_config.max_pairs`` pairs (past it, the projection's random cycles).
 
@@ -162,6 +164,9 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     labels = np.arange(n)
     if edges.height:
         labels = consensus_groups(edges, n, config)
+    if edges.height and config.campaign_neighbours:  # joined through shared neighbours (campaign_neighbours)
+        node_of = partition.drop_nulls("cluster_id").join(node, on="cluster_id").join(sizes, on="cluster_id")
+        labels = neighbour_groups(labels, edges, node_of.select("account_idx", "node", "size"), affiliations, signals, config)
     frame = node.with_columns(pl.Series("label", labels, dtype=pl.Int64)).join(sizes, on="cluster_id")
     order = (
         frame.group_by("label").agg(pl.col("size").sum().alias("accounts"), pl.col("cluster_id").min().alias("first"))
