@@ -203,7 +203,7 @@ def home_clusters(memberships: pl.DataFrame, signals: pl.DataFrame, partition: p
     """
     clustered = partition.drop_nulls("cluster_id")
     vals = signals.filter(pl.col("kind").is_in([kind, clock]) & (pl.col("df") >= 2)).select("signal_idx", "kind", "df")
-    rows = (memberships.select("account_idx", "signal_idx", "count").join(vals, on="signal_idx")
+    rows = (_maybe_home(memberships.select("account_idx", "signal_idx", "count"), vals, clock, clustered, events).join(vals, on="signal_idx")
             .join(clustered, on="account_idx").join(events.select("account_idx", "events"), on="account_idx")
             .filter((pl.col("kind") == clock) | (pl.col("count") >= PRINCIPAL_SHARE * pl.col("events")))
             .group_by("cluster_id", "signal_idx", "kind", "df").agg(pl.len().alias("n"))
@@ -212,6 +212,28 @@ def home_clusters(memberships: pl.DataFrame, signals: pl.DataFrame, partition: p
     return (rows.join(sizes, on="cluster_id")
             .filter((pl.col("n") >= 2) & (pl.col("n") >= COVER * pl.col("size")) & (2 * pl.col("n") >= pl.col("all")))
             .select("cluster_id").unique())
+
+
+def _maybe_home(rows: pl.DataFrame, vals: pl.DataFrame, clock: str, clustered: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (``account_idx, signal_idx, count``) :func:`home_clusters` can read: a clustered account's clock value
+    (``vals``) or a value of ``vals`` carrying :data:`PRINCIPAL_SHARE` of its events. A filter through per-position
+    tables (gathers), the rows' order kept, before any join (campaign preset: 39M rows, 15M of them clustered accounts'
+    addresses and clocks, joined three times to find the ~1% that can be a home: ~3.3 s of CPU, ~1 s so)."""
+    if rows.is_empty() or vals.is_empty() or clustered.is_empty() or events.is_empty():
+        return rows
+    n_accounts = int(max(rows["account_idx"].max(), clustered["account_idx"].max(), events["account_idx"].max())) + 1
+    n_values = int(max(rows["signal_idx"].max(), vals["signal_idx"].max())) + 1
+    code = np.zeros(n_values, dtype=np.uint8)  # 1: a value of vals, 2: a clock value
+    code[vals["signal_idx"].to_numpy()] = np.where(vals["kind"].to_numpy() == clock, 2, 1)
+    # Half the account's events where it is clustered and has a row in ``events`` (else past any count).
+    member, sent, half = np.zeros(n_accounts, dtype=bool), np.full(n_accounts, np.inf), np.full(n_accounts, np.inf)
+    member[events["account_idx"].to_numpy()] = True
+    sent[events["account_idx"].to_numpy()] = events["events"].cast(pl.Float64).fill_null(np.inf).to_numpy()
+    member &= np.isin(np.arange(n_accounts), clustered["account_idx"].to_numpy())
+    half[member] = PRINCIPAL_SHARE * sent[member]
+    value, account = pl.lit(pl.Series(code)).gather(pl.col("signal_idx")), pl.col("account_idx")
+    return rows.filter((value == 2) & pl.lit(pl.Series(member)).gather(account)
+                       | (value == 1) & (pl.col("count") >= pl.lit(pl.Series(half)).gather(account)))
 
 
 def cluster_marks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: pl.DataFrame,
