@@ -377,9 +377,10 @@ MATCHES_SCHEMA = pl.Schema({
 #: cluster's own evidence) and ``score_note`` (beside the score when the score or size alone would not flag the
 #: cluster: a flag through a tie, with its campaign's accounts counted for ``min_flag_size`` or of the campaign as a
 #: whole; or why a cluster scoring the threshold is not flagged: too few accounts counted for ``min_flag_size``; ""
-#: otherwise). ``show --json`` and the JSON case file carry all five; ``members.csv`` (a row per member) and the graph
+#: otherwise); ``carried_to`` (the flagged clusters whose flag came from this one: ``[{"cluster_id", "size",
+#: "same_operator"}]``, empty when none). ``show --json`` and the JSON case file carry all six; ``members.csv`` (a row per member) and the graph
 #: exports' account nodes carry :data:`FLAG_EXPLANATION_COLUMNS`.
-FLAG_EXPLANATION = ("flag", "why", "reasons", "flagged_with", "score_note")
+FLAG_EXPLANATION = ("flag", "why", "reasons", "flagged_with", "carried_to", "score_note")
 #: The flat part of :data:`FLAG_EXPLANATION`: what a table or graph export carries per cluster (or member).
 FLAG_EXPLANATION_COLUMNS = ("flag", "score_note", "why")
 

@@ -40,7 +40,7 @@ from graphlink.config.kinds import kind_name
 
 __all__ = ["INHERITED", "TIED", "TEMPLATE_CELL", "LEAD_PATTERN", "LEAD_CAMPAIGN_PATTERN", "THROUGH", "THROUGH_PATTERN", "inherited_why", "flagged_with",
            "flagged_through", "ALSO", "OTHERS_PATTERN", "OTHER_COUNTS", "OPERATOR_TIES_SCHEMA", "other_ties",
-           "also_tied_to"]
+           "also_tied_to", "carried_to", "carried_text"]
 
 #: How an inherited flag's ``why`` starts when a card or identifier ties it, followed by the lead's id.
 INHERITED = "same operator as flagged cluster "
@@ -252,3 +252,33 @@ def flagged_through(clusters: pl.DataFrame, most: int = 3) -> pl.DataFrame:
                 pl.lit(", and "), (pl.col("n") - most).cast(pl.String), pl.lit(" more")])).otherwise(pl.lit(""))]).alias("through"))
         .cast(schema)
     )
+
+
+def carried_to(clusters: pl.DataFrame, cluster_id: int) -> list[dict[str, Any]]:
+    """The flagged clusters whose flag came from ``cluster_id``: their ``why`` names it first (:func:`flagged_with`).
+
+    ``clusters`` needs ``cluster_id, size, flagged, why``. Returns ``[{"cluster_id", "size", "same_operator"}]`` by
+    id (``same_operator``: a card or identifier tied it), ``[]`` when the flag went nowhere. What an investigator acting
+    on a flagged ring also has to look at (new-user review, session 45).
+
+    Examples
+    --------
+    >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3], "size": [20, 8, 6], "flagged": [True, True, True],
+    ...                    "why": ["proxies", "same operator as flagged cluster 1 (campaign 1) by 1 payment card", "x"]})
+    >>> carried_to(cl, 1)
+    [{'cluster_id': 2, 'size': 8, 'same_operator': True}]
+    """
+    lead = pl.col("why").fill_null("").str.extract(LEAD_PATTERN, 2).cast(pl.Int64)
+    rows = clusters.filter(pl.col("flagged").fill_null(False) & (lead == cluster_id)).sort("cluster_id")
+    return [{"cluster_id": int(c), "size": int(n), "same_operator": w.startswith(INHERITED)}
+            for c, n, w in rows.select("cluster_id", "size", "why").iter_rows()]
+
+
+def carried_text(carried: list[dict[str, Any]], shown: int = 10) -> str:
+    """:func:`carried_to` in words: ``clusters 2, 3 (16 accounts)``; past ``shown`` ids, ``, and K more``.
+
+    >>> carried_text([{"cluster_id": 2, "size": 8, "same_operator": True}])
+    'cluster 2 (8 accounts)'
+    """
+    ids = ", ".join(str(c["cluster_id"]) for c in carried[:shown]) + (f", and {len(carried) - shown} more" if len(carried) > shown else "")
+    return f"cluster{'s' if len(carried) > 1 else ''} {ids} ({sum(c['size'] for c in carried):,} accounts)"

@@ -18,6 +18,7 @@ from graphlink.contract import component_label, why_reasons
 from graphlink.errors import GraphlinkError
 from graphlink.store.folder import hour_counts, score_columns
 from graphlink.views.evidence import strongest_first
+from graphlink.stages.tie_words import carried_text, carried_to
 from graphlink.views.explain import score_note, table_html, tying_values, why_text
 from graphlink.views.shared_counts import outputs_shared_totals
 from graphlink.views.schedule import timing_bucket, timing_meanings
@@ -326,9 +327,11 @@ class ClusterView:
         # The reasons and score components show, the case file and members.csv carry (new-user review, session 39).
         outputs = self._result.outputs
         note = score_note(self._row, outputs.run, outputs.campaigns)
+        carried = carried_to(outputs.clusters, self.cluster_id)  # the clusters whose flag came from this one
         reasons = [f"  - {terminal_safe(r, limit=300)}" for r in why_reasons(self._row.get("why"))]
         parts = [f"{component_label(c)} {component_text(self._row[c])}" for c in score_columns(outputs.clusters) if c != "score"]
         return "\n".join([text[0], *([f"Score: {note}"] if note else []), *(["Why:", *reasons] if reasons else []),
+                          *([f"Flag carried to: {carried_text(carried)}"] if carried else []),
                           *([f"Score components: {'; '.join(parts)}"] if parts else []), *text[1:]])
 
     def schedule(self):

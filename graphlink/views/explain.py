@@ -20,7 +20,7 @@ from graphlink.contract import FLAG_EXPLANATION, FLAG_EXPLANATION_COLUMNS, JSON_
 from graphlink.config.kinds import kind_name, kinds_text
 from graphlink.stages.campaign_flags import AS_A_WHOLE
 from graphlink.stages.evidence import kind_strengths
-from graphlink.stages.tie_words import LEAD_PATTERN, also_tied_to, flagged_with
+from graphlink.stages.tie_words import LEAD_PATTERN, also_tied_to, carried_to, flagged_with
 from graphlink.views.passages import passage_kind_name, passage_summary, with_passages
 from graphlink.views.safety import html_safe, terminal_safe
 from graphlink.views.shared_counts import total_text
@@ -384,9 +384,11 @@ def flag_words(basis: str) -> str:
     return {OWN_EVIDENCE: "on its own evidence", UNKNOWN_BASIS: ""}.get(basis, basis)
 
 
-def flag_explanation(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame | None = None) -> dict[str, Any]:
+def flag_explanation(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame | None = None,
+                     clusters: pl.DataFrame | None = None) -> dict[str, Any]:
     """What a view or export says about a cluster's flag (:data:`graphlink.contract.FLAG_EXPLANATION`): ``why``,
-    ``reasons``, ``flagged_with`` and ``score_note``, from its ``clusters.parquet`` row and ``run.json``. The one
+    ``reasons``, ``flagged_with``, ``carried_to`` (with ``clusters``: :func:`graphlink.stages.tie_words.carried_to`,
+    else ``[]``) and ``score_note``, from its ``clusters.parquet`` row and ``run.json``. The one
     place they are built: ``show --json`` and the case file carry these, the table exports
     :func:`cluster_explanations` of them.
 
@@ -398,7 +400,8 @@ def flag_explanation(row: dict[str, Any], run: dict[str, Any], campaigns: pl.Dat
     """
     why = row.get("why") or ""
     explained = {"flag": flag_basis(row, flag_settings(run)[1]), "why": why, "reasons": why_reasons(why),
-                 "flagged_with": flagged_with(why), "score_note": score_note(row, run, campaigns)}
+                 "flagged_with": flagged_with(why), "score_note": score_note(row, run, campaigns),
+                 "carried_to": [] if clusters is None or row.get("cluster_id") is None else carried_to(clusters, row["cluster_id"])}
     return {key: explained[key] for key in FLAG_EXPLANATION}
 
 

@@ -225,7 +225,7 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
     evidence = strongest_first(timing_meanings(outputs.cluster_evidence(cluster_id).drop("cluster_id"),
                                                outputs.cluster_memberships(cluster_id), outputs.cluster_activity(cluster_id),
                                                timing_bucket(run)))
-    explained = flag_explanation(row, run, outputs.campaigns)  # why it is flagged: the same words as show and the report
+    explained = flag_explanation(row, run, outputs.campaigns, outputs.clusters)  # the same words as show and the report
     hours = outputs.hour_profile(cluster_id)
     first, last = members["first_seen"].drop_nulls().min(), members["last_seen"].drop_nulls().max()
     return {
@@ -242,6 +242,7 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
         "score_note": explained["score_note"],
         "campaign_id": row.get("campaign_id"),
         "flagged_with": explained["flagged_with"],
+        "carried_to": explained["carried_to"],  # the flagged clusters whose flag came from this one
         "top_values": list(row.get("top_values") or []),
         "first_seen": first,
         "last_seen": last,

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from graphlink.config.kinds import kind_name, kinds_text
 from graphlink.contract import component_label, why_reasons
+from graphlink.stages.tie_words import carried_text, carried_to
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views.explain import (
     TIE_HEADERS, flag_basis, flag_basis_expr, flag_explanation, flag_settings, flag_words, score_note, tied_to_text,
@@ -174,7 +175,7 @@ def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, eviden
     """One cluster for ``show --json``: its row, reasons, hour profile, members (with ``tie_strength`` and ``tied_by``,
     :mod:`graphlink.views.member_ties`; ``sort``: ``events`` or ``strength``) and evidence (strongest kind first)."""
     row, member_rows, evidence_rows, hidden, hours, tying = _cluster_parts(outputs, cluster_id, all_values, sort)
-    explained = flag_explanation(row, outputs.run, outputs.campaigns)  # reasons, flagged_with, score_note: as the case file has them
+    explained = flag_explanation(row, outputs.run, outputs.campaigns, outputs.clusters)  # as the case file has them
     return {"cluster": row, **{k: v for k, v in explained.items() if k != "why"},
             "tied_by": tying.to_dicts(),
             "redaction": outputs.redaction, "hours_utc": hours,
@@ -212,8 +213,8 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     reasons.add_column("what", style="dim")
     reasons.add_column("value", overflow="fold")
     reason_rows: list[list] = []
-    for reason in why_reasons(row.get("why")) or ["no shared evidence recorded"]:
-        reason_rows.append(["why", terminal_safe(reason, limit=300)])
+    reason_rows += [["why", terminal_safe(reason, limit=300)] for reason in why_reasons(row.get("why")) or ["no shared evidence recorded"]]
+    reason_rows += [["flag carried to", carried_text(c)] for c in [carried_to(outputs.clusters, cluster_id)] if c]  # ties to it
     for name in score_columns(outputs.clusters):  # read, not parsed (--json has the columns): named as the report does
         reason_rows.append([component_label(name), component_text(row[name])])
     reason_rows.append(["linked by", kinds_text(row.get("kinds"))])
@@ -224,8 +225,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
 
     table, member_list, member_headers = member_table(outputs, cluster_id, member_rows, members, sort, width)
 
-    # evidence.parquet keeps the strongest per kind; counted over the rows printed (--evidence), so "(10 listed)" is
-    # what the table shows (new-user review nu43: "50+ prompt phrases shared (30 listed)" beside no prompt row)
+    # Counted over the rows printed (--evidence): "(10 listed)" is what the table shows (new-user review nu43).
     of_total, cut = _evidence_totals(outputs, cluster_id, evidence_rows.head(evidence))
     ev_table = Table(title=f"Shared evidence, strongest kind first ({of_total or f'{evidence_rows.height:,}'})",
                      title_justify="left", caption_justify="left")

@@ -33,7 +33,7 @@ from markupsafe import Markup
 from graphlink.config.kinds import kinds_text, kinds_text_expr
 from graphlink.contract import component_label, why_reasons
 from graphlink.store.folder import Outputs, score_columns
-from graphlink.stages.tie_words import LEAD_PATTERN, also_tied_to
+from graphlink.stages.tie_words import LEAD_PATTERN, also_tied_to, carried_text, carried_to
 from graphlink.views.member_behaviour import ADDRESSES_ONLY
 from graphlink.views.member_ties import outputs_member_ties, with_member_ties
 from graphlink.views.passages import passage_summary
@@ -243,7 +243,8 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         "subtitle": (f"{plural(int(row['size']), 'account')} · score {float(row['score']):.3f}"
                      f"{f', {note}' if (note := score_note(row, outputs.run, outputs.campaigns)) else ''} · linked by {kinds}{active}"
                      f"{history_text(row)}"),
-        "why": why_reasons(row.get("why")),
+        # ... and the clusters whose flag came from this one (graphlink.stages.tie_words.carried_to), as show lists them
+        "why": why_reasons(row.get("why")) + [f"flag carried to {carried_text(c)}" for c in [carried_to(outputs.clusters, cluster_id)] if c],
         "components": [(component_label(name), value_text(row.get(name))) for name in score_columns(outputs.clusters)],
         "evidence": evidence_context(cluster_id, evidence, int(row["size"]), events, members, options,
                                      outputs_shared_totals(outputs, cluster_id)),  # of how many per kind
