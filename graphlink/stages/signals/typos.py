@@ -29,6 +29,7 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.stages.signals.runs import replace_tokens
+from graphlink.stages.signals.segments import read_segments
 
 __all__ = ["TYPO_CHARS", "TYPO_RATIO", "TYPO_SPREAD", "TYPO_TIE", "read_typos"]
 
@@ -81,8 +82,11 @@ def read_typos(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     ['you are a meticulous tutor', 'you are a meticulous tutor', 'you are a meticulous tutor', 'you are a meticulous', 'a f3c tutor']
     """
     reading = _reading(texts[column], vocabulary)
-    # (whole tokens only, only the texts holding one rewritten: graphlink.stages.signals.runs.replace_tokens)
-    return replace_tokens(texts, column, reading.select(w="token", phrase="word"))
+    if not reading.height:
+        return texts
+    # (whole tokens only, only the texts holding one rewritten: graphlink.stages.signals.runs.replace_tokens); a log that
+    # misspells may run misspelt words together too: graphlink.stages.signals.segments
+    return read_segments(replace_tokens(texts, column, reading.select(w="token", phrase="word")), column)
 
 
 def _reading(texts: pl.Series, vocabulary: pl.Series | None) -> pl.DataFrame:
