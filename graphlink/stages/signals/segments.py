@@ -29,7 +29,7 @@ import polars as pl
 
 from graphlink.stages.signals.runs import replace_tokens
 
-__all__ = ["EDIT_COST", "MIN_CHARS", "RARE", "WORD_COUNT", "read_segments"]
+__all__ = ["EDIT_COST", "MAX_CHARS", "MAX_TOKENS", "MIN_CHARS", "RARE", "WORD_COUNT", "read_segments"]
 
 #: Tokens this long or longer are segmented: two words run together, shorter ones are
 #: :mod:`graphlink.stages.signals.runs`' (its short runs) or one misspelt word.
@@ -47,6 +47,13 @@ EDIT_COST = 6.0
 SHORT_COST = 2.0
 #: The longest word tried, in letters.
 MAX_WORD = 16
+#: Tokens longer than this are read as written (the run reader's longest run, ``RUN_MAX_CHARS``): the segmentation
+#: costs about the token's length times :data:`MAX_WORD` lookups.
+MAX_CHARS = 256
+#: At most this many distinct tokens are segmented, those of the first texts first: the segmentation is a Python pass
+#: (about 1,700-3,000 tokens a second), and attacker-written text must not make a run last minutes (dev crowds 1012,
+#: 230k prompts: 55,084 such tokens, 33 s of CPU on a loaded machine).
+MAX_TOKENS = 50_000
 _SAMPLE = 50_000
 
 
@@ -68,9 +75,12 @@ def read_segments(texts: pl.DataFrame, column: str = "norm") -> pl.DataFrame:
     freq = dict(counts.filter((pl.col("len") >= WORD_COUNT) & pl.col("t").str.contains(r"^\p{L}+$")).iter_rows())
     if not freq:
         return texts
+    long = pl.col("t").str.len_chars().is_between(MIN_CHARS, MAX_CHARS) & pl.col("t").str.contains(r"^\p{L}+$")
     every = (texts[column].alias("t").to_frame().lazy().select(pl.col("t").str.split(" ").explode().unique())
-             .filter(pl.col("t").str.contains(f"^\\p{{L}}{{{MIN_CHARS},}}$")).collect())
-    tokens = every.join(counts, on="t", how="left").filter(pl.col("len").fill_null(0) < RARE)["t"].sort().to_list()
+             .filter(long).collect())
+    # The first texts' tokens first, then the others (each set sorted: the same input reads alike), up to MAX_TOKENS.
+    rare = every.join(counts, on="t", how="left").filter(pl.col("len").fill_null(0) < RARE)
+    tokens = (rare.with_columns(later=pl.col("len").is_null()).sort("later", "t").head(MAX_TOKENS)["t"].to_list())
     if not tokens:
         return texts
     read = _segmented(tokens, freq)
