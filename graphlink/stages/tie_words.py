@@ -268,6 +268,8 @@ def carried_to(clusters: pl.DataFrame, cluster_id: int) -> list[dict[str, Any]]:
     >>> carried_to(cl, 1)
     [{'cluster_id': 2, 'size': 8, 'same_operator': True}]
     """
+    if not {"why", "flagged", "size"} <= set(clusters.columns):  # a folder written without reasons claims nothing
+        return []
     lead = pl.col("why").fill_null("").str.extract(LEAD_PATTERN, 2).cast(pl.Int64)
     rows = clusters.filter(pl.col("flagged").fill_null(False) & (lead == cluster_id)).sort("cluster_id")
     return [{"cluster_id": int(c), "size": int(n), "same_operator": w.startswith(INHERITED)}

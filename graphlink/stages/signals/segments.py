@@ -7,7 +7,8 @@ words ("Produceadetaliedrtaionalefwrthefolmlowingexecrise") is neither: no cut m
 one edit from the whole. Dev scenario worlds whose operator draws both (typos 0.4-0.7 of words, 0.6-0.8 of spaces
 dropped) kept about half that operator's recall (crowds 1012: 80 of 157 flagged).
 
-So, in a log whose texts are found to misspell (:func:`graphlink.stages.signals.typos.read_typos` read some typo:
+So, in a log whose texts are found to misspell (detect's texts; not ``match``'s few newcomers, read against the known
+templates' words instead) (:func:`graphlink.stages.signals.typos.read_typos` read some typo:
 the only logs this runs on), each token of :data:`MIN_CHARS` letters or more that the first texts write fewer than
 :data:`RARE` times is segmented as the most probable sequence of the log's words, each possibly misspelt once: the
 noisy-channel segmentation of Norvig ("Natural Language Corpus Data", in *Beautiful Data*, 2009), a word's cost

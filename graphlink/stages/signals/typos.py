@@ -85,8 +85,10 @@ def read_typos(texts: pl.DataFrame, column: str = "norm", vocabulary: pl.Series 
     if not reading.height:
         return texts
     # (whole tokens only, only the texts holding one rewritten: graphlink.stages.signals.runs.replace_tokens); a log that
-    # misspells may run misspelt words together too: graphlink.stages.signals.segments
-    return read_segments(replace_tokens(texts, column, reading.select(w="token", phrase="word")), column)
+    # misspells may run misspelt words together too (graphlink.stages.signals.segments) -- read from the log's own word
+    # counts, so not for match's few newcomers read against the known templates (``vocabulary``)
+    read = replace_tokens(texts, column, reading.select(w="token", phrase="word"))
+    return read_segments(read, column) if vocabulary is None else read
 
 
 def _reading(texts: pl.Series, vocabulary: pl.Series | None) -> pl.DataFrame:
