@@ -12,8 +12,10 @@ templates' words instead) (:func:`graphlink.stages.signals.typos.read_typos` rea
 the only logs this runs on), each token of :data:`MIN_CHARS` letters or more that the first texts write fewer than
 :data:`RARE` times is segmented as the most probable sequence of the log's words, each possibly misspelt once: the
 noisy-channel segmentation of Norvig ("Natural Language Corpus Data", in *Beautiful Data*, 2009), a word's cost
-``-log`` of its share of the first texts' tokens, a misspelt word (one edit from it, as the typo reader finds
-neighbours: symmetric deletes, Garbe's SymSpell 2012) :data:`EDIT_COST` more. A token read as two words or more is
+``-log`` of its share of the first texts' tokens, a misspelt word (a letter inserted or deleted, or one letter
+deleted from each at any place: a substitution, two adjacent letters swapped, or a letter moved -- looser than the
+typo reader, which asks a substitution's letters to be at the same place; symmetric deletes, Garbe's SymSpell 2012)
+:data:`EDIT_COST` more. A token read as two words or more is
 rewritten as them, in every text (one token -> phrase map, built over distinct tokens). A token nothing segments
 (letters no word covers) is kept as written.
 
@@ -100,7 +102,7 @@ def _segmented(tokens: list[str], freq: dict[str, int]) -> dict[str, str]:
     known: dict[str, tuple[str | None, bool]] = {}
 
     def word_of(piece: str) -> tuple[str | None, bool]:
-        """The word ``piece`` is, or the most frequent one edit away (ties: alphabetical), and whether it was misspelt."""
+        """The word ``piece`` is, or the most frequent neighbour (module docstring; ties: alphabetical), and whether it was misspelt."""
         if piece not in known:
             if piece in freq:
                 known[piece] = (piece, False)
@@ -109,7 +111,7 @@ def _segmented(tokens: list[str], freq: dict[str, int]) -> dict[str, str]:
                 for i in range(len(piece)):
                     less = piece[:i] + piece[i + 1:]
                     near.update([less] if less in freq else [])  # a letter deleted from it
-                    near.update(deleted.get(less, []))  # substituted (and adjacent swaps, two such)
+                    near.update(deleted.get(less, []))  # a letter deleted from each, at any place
                 near = {w for w in near if len(w) >= 3} if len(piece) >= 2 else set()  # ("fr": "for", as the typo reader)
                 known[piece] = (min(near, key=lambda w: (-freq[w], w)), True) if near else (None, False)
         return known[piece]
