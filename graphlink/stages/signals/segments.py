@@ -54,8 +54,9 @@ MAX_WORD = 16
 #: costs about the token's length times :data:`MAX_WORD` lookups.
 MAX_CHARS = 256
 #: At most this many distinct tokens are segmented, those of the first texts first: the segmentation is a Python pass
-#: (about 1,700-3,000 tokens a second), and attacker-written text must not make a run last minutes (dev crowds 1012,
-#: 230k prompts: 55,084 such tokens, 33 s of CPU on a loaded machine).
+#: (about 1,700-3,000 realistic tokens a second; dev crowds 1012, 230k prompts: 55,084 such tokens, 33 s of CPU on a
+#: loaded machine). Not a bound on attacker cost yet: 50,000 crafted 256-letter tokens of the log's words, each
+#: misspelt, took 353 s (break-it review, session 45); the next step bounds total letters (work), not tokens.
 MAX_TOKENS = 50_000
 _SAMPLE = 50_000
 
