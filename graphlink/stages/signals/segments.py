@@ -21,7 +21,8 @@ rewritten as them, in every text (one token -> phrase map, built over distinct t
 
 Dev, main -> this (precision 1.000 throughout): crowds 1012 recall 0.841 -> 0.988, 1050 0.893 -> 0.990, 1010 0.893
 -> 0.998; crowds 1071 (random capitals too) 0.870 unchanged; templates 1008, 1012, 1018, 1026 and the dev independent
-worlds identical flags. Cost: one Python pass over the rare long tokens (about 3,000 per second), only in such logs.
+worlds identical flags. Cost: one Python pass over the rare long tokens (about 70,000 letters a second), only in such
+logs, at most :data:`MAX_LETTERS` letters.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import polars as pl
 
 from graphlink.stages.signals.runs import replace_tokens
 
-__all__ = ["EDIT_COST", "MAX_CHARS", "MAX_TOKENS", "MIN_CHARS", "RARE", "WORD_COUNT", "read_segments"]
+__all__ = ["EDIT_COST", "MAX_CHARS", "MAX_LETTERS", "MIN_CHARS", "RARE", "WORD_COUNT", "read_segments"]
 
 #: Tokens this long or longer are segmented: two words run together, shorter ones are
 #: :mod:`graphlink.stages.signals.runs`' (its short runs) or one misspelt word.
@@ -53,11 +54,12 @@ MAX_WORD = 16
 #: Tokens longer than this are read as written (the run reader's longest run, ``RUN_MAX_CHARS``): the segmentation
 #: costs about the token's length times :data:`MAX_WORD` lookups.
 MAX_CHARS = 256
-#: At most this many distinct tokens are segmented, those of the first texts first: the segmentation is a Python pass
-#: (about 1,700-3,000 realistic tokens a second; dev crowds 1012, 230k prompts: 55,084 such tokens, 33 s of CPU on a
-#: loaded machine). Not a bound on attacker cost yet: 50,000 crafted 256-letter tokens of the log's words, each
-#: misspelt, took 353 s (break-it review, session 45); the next step bounds total letters (work), not tokens.
-MAX_TOKENS = 50_000
+#: At most this many letters, over all distinct tokens, are segmented (those of the first texts first, then
+#: alphabetical): the segmentation is a Python pass whose work is about the letters times the longest word, so letters,
+#: not tokens, bound what an attacker's text can cost. Dev crowds 1012 (230k prompts): 54,967 such tokens, 855k letters,
+#: all read, 11.8 s of CPU (2 cores loaded); 50,000 crafted 256-letter tokens of the log's words, each misspelt (the
+#: session-45 break-it review: 353 s of CPU when tokens were counted) stop after 3,906 tokens, 9.9 s.
+MAX_LETTERS = 1_000_000
 _SAMPLE = 50_000
 
 
@@ -82,9 +84,10 @@ def read_segments(texts: pl.DataFrame, column: str = "norm") -> pl.DataFrame:
     long = pl.col("t").str.len_chars().is_between(MIN_CHARS, MAX_CHARS) & pl.col("t").str.contains(r"^\p{L}+$")
     every = (texts[column].alias("t").to_frame().lazy().select(pl.col("t").str.split(" ").explode().unique())
              .filter(long).collect())
-    # The first texts' tokens first, then the others (each set sorted: the same input reads alike), up to MAX_TOKENS.
+    # The first texts' tokens first, then the others (each set sorted: the same input reads alike), up to MAX_LETTERS.
     rare = every.join(counts, on="t", how="left").filter(pl.col("len").fill_null(0) < RARE)
-    tokens = (rare.with_columns(later=pl.col("len").is_null()).sort("later", "t").head(MAX_TOKENS)["t"].to_list())
+    tokens = (rare.with_columns(later=pl.col("len").is_null()).sort("later", "t")
+              .filter(pl.col("t").str.len_chars().cast(pl.Int64).cum_sum() <= MAX_LETTERS)["t"].to_list())
     if not tokens:
         return texts
     read = _segmented(tokens, freq)
@@ -100,29 +103,36 @@ def _segmented(tokens: list[str], freq: dict[str, int]) -> dict[str, str]:
     for word in freq:
         for i in range(len(word)):
             deleted.setdefault(word[:i] + word[i + 1:], []).append(word)
+    keys = set(freq) | set(deleted)  # what a piece with one letter deleted must be, to be near a word
     known: dict[str, tuple[str | None, bool]] = {}
 
     def word_of(piece: str) -> tuple[str | None, bool]:
         """The word ``piece`` is, or the most frequent neighbour (module docstring; ties: alphabetical), and whether it was misspelt."""
-        if piece not in known:
+        hit = known.get(piece)
+        if hit is None:
             if piece in freq:
-                known[piece] = (piece, False)
+                hit = (piece, False)
+            elif len(piece) < 2:  # ("fr": "for", as the typo reader; a single letter is no word's neighbour)
+                hit = (None, False)
             else:
-                near = set(deleted.get(piece, []))  # a letter inserted into the word
-                for i in range(len(piece)):
-                    less = piece[:i] + piece[i + 1:]
-                    near.update([less] if less in freq else [])  # a letter deleted from it
-                    near.update(deleted.get(less, []))  # a letter deleted from each, at any place
-                near = {w for w in near if len(w) >= 3} if len(piece) >= 2 else set()  # ("fr": "for", as the typo reader)
-                known[piece] = (min(near, key=lambda w: (-freq[w], w)), True) if near else (None, False)
-        return known[piece]
+                near = set(deleted.get(piece, ()))  # a letter deleted from a word
+                for less in {piece[:i] + piece[i + 1:] for i in range(len(piece))} & keys:
+                    if less in freq:
+                        near.add(less)  # a letter inserted into a word
+                    near.update(deleted.get(less, ()))  # a letter deleted from each, at any place
+                near = {w for w in near if len(w) >= 3}
+                hit = (min(near, key=lambda w: (-freq[w], w)), True) if near else (None, False)
+            known[piece] = hit
+        return hit
 
+    # A piece longer than the longest word by two letters or more is no word and no word's neighbour.
+    longest = min(MAX_WORD, max(map(len, freq)) + 1)
     out: dict[str, str] = {}
     for token in tokens:
         n = len(token)
         cost, back = [0.0] + [math.inf] * n, [None] * (n + 1)
         for j in range(1, n + 1):
-            for i in range(max(0, j - MAX_WORD), j):
+            for i in range(max(0, j - longest), j):
                 if cost[i] == math.inf:
                     continue
                 word, misspelt = word_of(token[i:j])
