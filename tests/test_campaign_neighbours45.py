@@ -57,20 +57,22 @@ def campaigns(cells, clients=None, on: bool = True, cards=None) -> list[int]:
                              n_accounts=11_000).sort("cluster_id")["campaign_id"].to_list()
 
 
-#: Operator 1's cards (two payers in each cell): the two payers of X-only or Y-only cell ``o`` pay with
-#: cards the one payer of X+Y cells ``4 + 2o`` and ``5 + 2o`` pays with -- no two cells share two payers.
-SPREAD = [[2 * o, 2 * o + 1] for o in range(4)] + [[k] for k in range(8)]
+#: Operator 1's cards (two payers in each X-only or Y-only cell, one in each X+Y cell): the two payers of
+#: cell ``o`` (0-3) pay with cards ``2o`` and ``2o + 1``, the payer of X+Y cell ``k`` with card ``k mod 8`` --
+#: no two cells share two payers (no card tie), and each X-only or Y-only cell vouches for the X+Y cells
+#: (:data:`graphlink.stages.campaign_neighbours.MIN_VOUCHERS`).
+SPREAD = [[2 * o, 2 * o + 1] for o in range(4)] + [[k % 8] for k in range(12)]
 
 
 def test_an_operators_cells_on_different_templates_of_its_family_are_one_campaign():
-    # Operator 1: two cells on X only, two on Y only, eight on X and Y. Operator 2: three cells on Z.
-    # Operator 1's payers spread its cards over its cells (SPREAD); operator 2 pays with its own card.
-    cells = [["X"], ["X"], ["Y"], ["Y"]] + [["X", "Y"]] * 8 + [["Z"]] * 3
+    # Operator 1: two cells on X only, two on Y only, twelve on X and Y. Operator 2: three cells on Z.
+    # Operator 1's payers spread its cards over its cells (SPREAD); operator 2 pays with its own cards.
+    cells = [["X"], ["X"], ["Y"], ["Y"]] + [["X", "Y"]] * 12 + [["Z"]] * 3
     cards = SPREAD + [[20, 21]] * 3
     labels = campaigns(cells, cards=cards)
-    assert len(set(labels[:12])) == 1, labels  # main: the X-only and Y-only cells apart from the rest
-    assert set(labels[12:]).isdisjoint(labels[:12])
-    assert len(set(campaigns(cells, on=False, cards=cards)[:12])) > 1  # off: grouped as before
+    assert len(set(labels[:16])) == 1, labels  # main: the X-only and Y-only cells apart from the rest
+    assert set(labels[16:]).isdisjoint(labels[:16])
+    assert len(set(campaigns(cells, on=False, cards=cards)[:16])) > 1  # off: grouped as before
 
 
 def test_operators_sharing_only_a_template_family_are_not_joined_through_neighbours():

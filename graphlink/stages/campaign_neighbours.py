@@ -57,7 +57,7 @@ import polars as pl
 if TYPE_CHECKING:
     from graphlink.config import CommunityConfig
 
-__all__ = ["MIN_NEIGHBOUR_SIZE", "MIN_VOUCHERS", "NEIGHBOUR_FLOOR", "NEIGHBOUR_ROUNDS", "confirmed_ties", "neighbour_groups", "neighbour_ties",
+__all__ = ["MIN_NEIGHBOUR_SIZE", "MIN_VOUCHERS", "NEIGHBOUR_FLOOR", "confirmed_ties", "neighbour_groups", "neighbour_ties",
            "with_neighbour_ties"]
 
 #: Clusters smaller than this neither get nor give ties through neighbours: a cluster of 2-4 accounts
@@ -87,12 +87,6 @@ NEIGHBOUR_FLOOR = 0.05
 #: clusters, 0.35 for the three pairs of two operators). The cost: ties one payer confirms are lost for
 #: an operator too (dev, ARI by operator with one payer enough -> two: BENCHMARKS.md, forty-sixth pass).
 MIN_VOUCHERS = 2
-
-#: Rounds of :func:`neighbour_groups`: each confirms the neighbour ties against the previous round's
-#: campaigns (a cluster that vouched for a group is in it now, and two clusters that each joined one
-#: group are one group's), and it stops when the campaigns stop changing. Dev independent a1, t1, o1,
-#: a3 and scenario mixed 1000-1002: no change after the second round.
-NEIGHBOUR_ROUNDS = 4
 
 
 def neighbour_ties(edges: pl.DataFrame, n: int, floor: float = NEIGHBOUR_FLOOR) -> pl.DataFrame:
@@ -203,29 +197,17 @@ def neighbour_groups(labels: np.ndarray, edges: pl.DataFrame, node_of: pl.DataFr
     from graphlink.stages.campaign_consensus import consensus_groups
 
     n = len(labels)
-    raised = with_neighbour_ties(edges, node_of, affiliations, signals, n)
+    tied = with_neighbour_ties(edges, node_of, affiliations, signals, n)
+    tied = confirmed_ties(tied, edges, labels, node_of, affiliations, signals)
+    if tied.height == edges.height and tied["weight"].equals(edges["weight"].cast(pl.Float64)):
+        return labels
+    joined = consensus_groups(tied, n, config)
     large = np.zeros(n, dtype=bool)
     large[node_of.filter(pl.col("size") >= MIN_NEIGHBOUR_SIZE)["node"].unique().to_numpy()] = True
     _, base = np.unique(labels, return_inverse=True)
     kept = ~np.bincount(base, weights=large, minlength=base.max() + 1).astype(bool)[base]  # groups of small clusters only
-    grouping = labels
-    for _ in range(NEIGHBOUR_ROUNDS):
-        tied = confirmed_ties(raised, edges, grouping, node_of, affiliations, signals)
-        if tied.height == edges.height and tied["weight"].equals(edges["weight"].cast(pl.Float64)):
-            return grouping
-        _, via = np.unique(consensus_groups(tied, n, config), return_inverse=True)
-        joined = np.where(kept, base, base.max() + 1 + via)
-        if _same_partition(joined, grouping):
-            break
-        grouping = joined
-    return grouping
-
-
-def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two labellings of the same nodes group them alike (labels may differ)."""
-    _, ia = np.unique(a, return_inverse=True)
-    _, ib = np.unique(b, return_inverse=True)
-    return len(np.unique(np.c_[ia, ib], axis=0)) == ia.max() + 1 == ib.max() + 1
+    _, via = np.unique(joined, return_inverse=True)
+    return np.where(kept, base, base.max() + 1 + via)
 
 
 def confirmed_ties(tied: pl.DataFrame, edges: pl.DataFrame, labels: np.ndarray, node_of: pl.DataFrame,
