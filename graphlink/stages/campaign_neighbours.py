@@ -295,12 +295,16 @@ def confirmed_ties(tied: pl.DataFrame, edges: pl.DataFrame, labels: np.ndarray, 
     theirs = held.filter(first.over("g", "signal_idx") <= MIN_VOUCHERS).select(
         pl.col("g").alias("g_b"), "signal_idx", pl.col("account_idx").alias("acc_b"))
     keys = ["source", "target"]
-    pairs = (tied.select(keys).join(group_of.rename({"node": "source", "g": "__gs"}), on="source")
-             .join(group_of.rename({"node": "target", "g": "__gt"}), on="target"))
-    # Only what a tie across two groups asks: does its source vouch for the target's group, or the reverse.
-    asked = (pl.concat([pairs.select(pl.col("source").alias("node"), pl.col("__gt").alias("g_b")),
-                        pairs.select(pl.col("target").alias("node"), pl.col("__gs").alias("g_b"))])
-             .join(group_of, on="node").filter(pl.col("g") != pl.col("g_b")).select("node", "g_b").unique())
+    direct = edges.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32),
+                          pl.col("weight").alias("__direct"))
+    with_groups = (tied.with_columns(pl.Series("__gs", group[tied["source"].to_numpy()].astype(np.int64)),
+                                     pl.Series("__gt", group[tied["target"].to_numpy()].astype(np.int64)))
+                   .join(direct, on=keys, how="left"))
+    across = with_groups.filter((pl.col("__gs") != pl.col("__gt"))
+                                & (pl.col("__direct").is_null() | (pl.col("weight") > pl.col("__direct"))))
+    # Only what a raised tie across two groups asks: does its source vouch for the target's group, or the reverse.
+    asked = pl.concat([across.select(pl.col("source").alias("node"), pl.col("__gt").alias("g_b")),
+                       across.select(pl.col("target").alias("node"), pl.col("__gs").alias("g_b"))]).unique()
     links = (asked.join(own.select("node", "signal_idx").unique(), on="node")
              .join(theirs.select("g_b", "signal_idx").unique(), on=["g_b", "signal_idx"], how="semi"))
     vouch = (links.join(own, on=["node", "signal_idx"]).group_by("node", "g_b")
@@ -309,12 +313,9 @@ def confirmed_ties(tied: pl.DataFrame, edges: pl.DataFrame, labels: np.ndarray, 
                    .agg(pl.col("acc_b").n_unique().alias("b")), on=["node", "g_b"])
              .filter((pl.col("a") >= MIN_VOUCHERS) & (pl.col("b") >= MIN_VOUCHERS))
              .select("node", "g_b", pl.lit(True).alias("__v")))
-    direct = edges.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32),
-                          pl.col("weight").alias("__direct"))
-    return (tied.join(pairs, on=keys)
+    return (with_groups
             .join(vouch.rename({"node": "source", "g_b": "__gt", "__v": "__vs"}), on=["source", "__gt"], how="left")
             .join(vouch.rename({"node": "target", "g_b": "__gs", "__v": "__vt"}), on=["target", "__gs"], how="left")
-            .join(direct, on=keys, how="left")
             .with_columns(pl.when((pl.col("__gs") == pl.col("__gt")) | pl.col("__vs").fill_null(False)
                                   | pl.col("__vt").fill_null(False))
                           .then(pl.col("weight")).otherwise(pl.col("__direct")).alias("weight"))
