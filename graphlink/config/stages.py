@@ -249,8 +249,8 @@ class CommunityConfig:
         group pay with (:mod:`graphlink.stages.campaign_neighbours`): an operator whose cells each send part
         of its template family is one campaign. Dev (ARI by operator, events only, off -> on): independent
         a1 0.14 -> 0.34, t1 0.15 -> 0.32, o1 0.15 -> 0.31, a3 0.61 -> 0.69, a2 0.77 (same), ind176 0.54 ->
-        0.56; scenario mixed 1002 0.76 -> 0.87; templates 1001, 1002, 1005 unchanged; flags no worse on
-        any (recall a1 +0.002).
+        0.56; scenario mixed 1002 0.76 -> 0.87; templates 1001, 1002, 1005 unchanged; flags as off on
+        a1, a3, t1, o1, ind176.
     """
 
     resolution: float = 0.2

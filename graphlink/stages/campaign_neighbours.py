@@ -38,14 +38,13 @@ The clusters are then grouped again on the raised ties (:func:`neighbour_groups`
 
 Dev worlds, events only, ARI by operator (off -> on): independent a1 0.14 -> 0.34, t1 0.15 -> 0.32,
 o1 0.15 -> 0.31, a3 0.61 -> 0.69, a2 0.77 -> 0.77, ind176 0.54 -> 0.56, ind177 0.77; scenario mixed
-1002 0.76 -> 0.87; templates 1001, 1002, 1005 identical. Flags: the same or more ring accounts (a1 +3
-of 1,888, a3 +0), no benign account more. Session 45 confirmed a tie between two direct groups by any
-card their accounts shared, and one payer was enough (a1 0.38, t1 0.38, o1 0.36, a3 0.73 and 17 more
-ring accounts flagged, mixed 1002 0.92; but ind176 -0.01: three operators merged through clusters
-mixing their accounts, and session 45's break-it review merged two operators through one payer's
-card). Unguarded, at the same resolution: a1 0.61
-but mixed 1002 -0.02, pools 1000 0.75 -> 0.70, and with small clusters regrouped 2-3 more ordinary
-accounts flagged (a2, a3, t1: 3-account clusters mixing ring and ordinary accounts joined large
+1002 0.76 -> 0.87; templates 1001, 1002, 1005 identical. Flags: as off on a1, a3, t1, o1 and ind176.
+Session 45 confirmed a tie between two direct groups by any card their accounts shared, one payer
+enough: a1 0.38, t1 0.38, o1 0.36, a3 0.73, mixed 1002 0.92, and 5 and 16 more ring accounts flagged on
+a1 and a3 -- but ind176 -0.01 (three operators merged through clusters mixing their accounts), and
+session 45's break-it review merged two operators through one payer's card. Unguarded, at the same
+resolution: a1 0.61 but mixed 1002 -0.02, pools 1000 0.75 -> 0.70, and with small clusters regrouped
+2-3 more ordinary accounts flagged (a2, a3, t1: 3-account clusters mixing ring and ordinary accounts joined large
 campaigns). The partition caps what any grouping reaches: each cluster to its majority operator gives
 a1 0.63, t1 0.64, o1 0.62, a3 0.85, a2 0.87 (clusters of cells on the commercial proxy network every
 operator uses hold several operators' accounts).
