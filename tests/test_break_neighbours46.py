@@ -44,7 +44,7 @@ def test_a_benign_cell_on_a_rings_public_template_and_card_does_not_join_its_cam
     assert len(set(labels[:10])) == 1, labels  # the ring's cells vouch for each other: one campaign
 
 
-def test_a_cluster_vouches_with_as_many_payers_as_the_other_group():
+def test_two_payers_of_a_cell_on_a_rings_cards_vouch_for_it_documented_limit():
     # The office's second member pays with the ring's card 1 too: two of its payers on cards two of the
     # ring's accounts pay with. That is the evidence the rule asks for (documented limit).
     assert MIN_VOUCHERS == 2
