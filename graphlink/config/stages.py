@@ -250,6 +250,10 @@ class CommunityConfig:
         independent a1 0.14 -> 0.38, t1 0.15 -> 0.38, o1 0.15 -> 0.36, a3 0.61 -> 0.73, a2 0.77 (same);
         scenario mixed 1002 0.76 -> 0.92; templates 1000-1010, mixed 1000-1001, pools and schedules
         1000-1002 unchanged (within 0.003); flags no worse on any (recall a1 +0.003, a3 +0.009).
+    wording_cells : bool
+        Split a cluster whose members write in two or more clearly different ways (prompt phrases) into its
+        blocks, kept one campaign (:mod:`graphlink.stages.wording_cells`): sibling cells merged on a shared
+        proxy or card pool. Session 46 (BENCHMARKS.md, "wording cells").
     """
 
     resolution: float = 0.2
@@ -264,6 +268,7 @@ class CommunityConfig:
     network_cells: bool = True
     template_bursts: bool = True
     campaign_neighbours: bool = True
+    wording_cells: bool = True
 
     def __post_init__(self) -> None:
         for name, value in (("resolution", self.resolution), ("campaign_resolution", self.campaign_resolution)):
