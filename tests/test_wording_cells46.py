@@ -42,8 +42,8 @@ def operator_result(on: bool = True):
     config = PipelineConfig(communities=CommunityConfig(wording_cells=on))
     result = graphlink.detect(pl.concat([events, cell(0, 30, rng), cell(1, 30, rng)], how="diagonal_relaxed"),
                               config=config)
-    return result.accounts.filter(pl.col("account_id").str.starts_with("cell")).with_columns(
-        cell=pl.col("account_id").str.slice(4, 1))
+    return (result.accounts.join(result.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left")
+            .filter(pl.col("account_id").str.starts_with("cell")).with_columns(cell=pl.col("account_id").str.slice(4, 1)))
 
 
 def test_two_cells_of_one_operator_on_shared_pools_are_two_clusters_one_campaign():
@@ -53,10 +53,12 @@ def test_two_cells_of_one_operator_on_shared_pools_are_two_clusters_one_campaign
     assert per_cell["n"].to_list() == [1, 1], per_cell  # each cell is one cluster...
     assert per_cell["cluster_id"].n_unique() == 2  # ...of its own (main: one cluster of both)
     assert out["campaign_id"].n_unique() == 1  # one operator: one campaign
+    assert out["flagged"].all()  # flagged as the one cluster was
 
 
 def test_off_the_cells_stay_one_cluster():
-    assert operator_result(on=False)["cluster_id"].n_unique() == 1
+    out = operator_result(on=False)
+    assert out["cluster_id"].n_unique() == 1 and out["flagged"].all()
 
 
 def test_a_cluster_whose_members_differ_only_in_rare_phrases_is_not_split():
