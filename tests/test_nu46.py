@@ -24,3 +24,22 @@ def test_shows_evidence_total_does_not_shrink_with_the_rows_printed(fixture_dete
               for n in (5, 30, 200)}
     assert {n: int(shown) for n, (shown, _) in totals.items()} == {5: 5, 30: 30, 200: 85}
     assert len({total for _, total in totals.values()}) == 1
+
+
+def test_an_accounts_files_accounts_without_events_are_not_in_the_new_log():
+    # nu46: detect --accounts lists every account of the accounts file in accounts.parquet, those without an event in
+    # this log with events 0. --previous read them as "in this log": a flagged ring all of whose members went quiet
+    # read "(not clustered in this log)", never "(none of its members in this log)", and its quiet members counted
+    # against the overlap that keeps a ring's id (a full user table as the accounts file: every member "seen").
+    import polars as pl
+
+    from graphlink.stages.stable_ids import PreviousRun, match_clusters, summarise
+
+    ring, gone = [f"r{i}" for i in range(10)], ["g0", "g1", "g2"]
+    previous = pl.DataFrame({"account_id": ring + gone, "cluster_id": [1] * 10 + [2] * 3})
+    now = pl.DataFrame({"account_id": ring + gone, "cluster_id": [5] * 5 + [None] * 8, "events": [9] * 5 + [0] * 8},
+                       schema_overrides={"cluster_id": pl.Int64, "events": pl.Int64})
+    mapping = match_clusters(previous, now, 0.3)
+    assert mapping.filter(pl.col("previous_id") == 1)["jaccard"].item() == 1.0  # the 5 quiet members do not count
+    out = summarise(mapping, PreviousRun(previous, 2, "<frame>", flagged=[1, 2]), now, [1])
+    assert out["vanished_flagged_ids"] == [2] and out["vanished_flagged_absent"] == [2]
