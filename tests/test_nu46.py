@@ -43,3 +43,23 @@ def test_an_accounts_files_accounts_without_events_are_not_in_the_new_log():
     assert mapping.filter(pl.col("previous_id") == 1)["jaccard"].item() == 1.0  # the 5 quiet members do not count
     out = summarise(mapping, PreviousRun(previous, 2, "<frame>", flagged=[1, 2]), now, [1])
     assert out["vanished_flagged_ids"] == [2] and out["vanished_flagged_absent"] == [2]
+
+
+def test_counts_in_a_why_are_thousands_separated_throughout():
+    # nu46: the fixture's cluster 1 read "1166 account pairs active in the same minutes" beside "4,143 IP addresses",
+    # and fmt_int wrote 1234567 as "1234,567" (only the first group of three from the right was separated).
+    import polars as pl
+
+    from graphlink.stages.components import fmt_int
+    from graphlink.stages.cotiming import with_co_timing_reason
+
+    values = pl.DataFrame({"n": [7, 1234, 1234567, 12345678]}).select(fmt_int(pl.col("n")))["n"].to_list()
+    assert values == ["7", "1,234", "1,234,567", "12,345,678"]
+    n = 48  # 48 accounts of one cluster, every pair co-timed: 1,128 pairs
+    pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    partition = pl.DataFrame({"account_idx": list(range(n)), "cluster_id": [1] * n},
+                             schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
+    co_timed = pl.DataFrame({"source": [a for a, _ in pairs], "target": [b for _, b in pairs], "weight": [1.0] * len(pairs)},
+                            schema={"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
+    why = with_co_timing_reason(pl.DataFrame({"cluster_id": [1], "why": ["a card"]}), partition, co_timed)["why"].item()
+    assert why == "a card; 1,128 account pairs active in the same minutes again and again (co-timing)"
