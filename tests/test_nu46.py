@@ -46,7 +46,7 @@ def test_an_accounts_files_accounts_without_events_are_not_in_the_new_log():
 
 
 def test_counts_in_a_why_are_thousands_separated_throughout():
-    # nu46: the fixture's cluster 1 read "1166 account pairs active in the same minutes" beside "4,143 IP addresses",
+    # nu46: the fixture's cluster 1 read "1166 account pairs active in the same minutes" (a campaign: "4,143 IP addresses"),
     # and fmt_int wrote 1234567 as "1234,567" (only the first group of three from the right was separated).
     import polars as pl
 
