@@ -177,6 +177,19 @@ class Result:
         """
         return ClusterView(self, cluster_id)
 
+    def campaign(self, campaign_id: int) -> tuple[dict[str, Any], pl.DataFrame]:
+        """One campaign's ``campaigns.parquet`` row and its clusters (``cluster_id, size, score, flagged, why``),
+        flagged first, as ``graphlink campaign`` shows them (:func:`graphlink.views.campaign.campaign_view`).
+
+        Raises
+        ------
+        GraphlinkError
+            If there is no campaign with that id.
+        """
+        from graphlink.views.campaign import campaign_view
+
+        return campaign_view(self._outputs.campaigns, self.clusters, campaign_id)
+
     def save(self, out_dir: str | Path) -> Path:
         """Write the output folder (as ``graphlink detect --out``), atomically.
 

@@ -1,0 +1,75 @@
+"""One campaign on its own: its row of ``campaigns.parquet`` and the clusters it groups.
+
+``graphlink show`` takes a cluster; an investigator deciding on an operator needs the campaign's cells side by
+side -- which are flagged on their own score, which through a tie, which not at all -- without opening the HTML
+report (new-user review, session 46). :func:`campaign_view` is the one function behind ``graphlink campaign`` and
+the notebook's :meth:`graphlink.Result.campaign`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from graphlink.errors import GraphlinkError
+
+__all__ = ["CAMPAIGN_CLUSTER_COLUMNS", "campaign_view"]
+
+#: The columns of a campaign's cluster table, in order.
+CAMPAIGN_CLUSTER_COLUMNS = ("cluster_id", "size", "score", "flagged", "why")
+
+
+def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campaign_id: int,
+                  ) -> tuple[dict[str, Any], pl.DataFrame]:
+    """A campaign's row and its clusters, flagged first, then by score (highest first), size, id.
+
+    Parameters
+    ----------
+    campaigns : polars.DataFrame or None
+        ``campaigns.parquet`` (:data:`graphlink.contract.CAMPAIGNS_SCHEMA`: at least ``campaign_id``,
+        ``clusters``, ``accounts``, ``score``, ``flagged``, ``why``); ``None`` for a folder written before
+        campaigns existed.
+    clusters : polars.DataFrame
+        ``clusters.parquet`` rows with at least :data:`CAMPAIGN_CLUSTER_COLUMNS`.
+    campaign_id : int
+        The campaign (``campaign_id`` of ``accounts.parquet`` and ``clusters.parquet``).
+
+    Returns
+    -------
+    row : dict
+        The campaign's row of ``campaigns``.
+    members : polars.DataFrame
+        One row per cluster of the campaign, :data:`CAMPAIGN_CLUSTER_COLUMNS`; ``size`` in accounts.
+
+    Raises
+    ------
+    GraphlinkError
+        No campaigns (an older folder) or no such campaign.
+
+    Examples
+    --------
+    >>> camps = pl.DataFrame({"campaign_id": [1], "clusters": [[3, 4]], "accounts": [9], "score": [0.9],
+    ...                       "flagged": [True], "why": ["2 clusters"]})
+    >>> cl = pl.DataFrame({"cluster_id": [3, 4, 5], "size": [4, 5, 2], "score": [0.2, 0.9, 0.1],
+    ...                    "flagged": [False, True, False], "why": ["a", "b", "c"]})
+    >>> row, members = campaign_view(camps, cl, 1)
+    >>> row["accounts"], members["cluster_id"].to_list()
+    (9, [4, 3])
+    """
+    if campaigns is None:
+        raise GraphlinkError("this folder has no campaigns.parquet (written by an older graphlink); rerun "
+                             "graphlink detect")
+    found = campaigns.filter(pl.col("campaign_id") == campaign_id)
+    if found.is_empty():
+        known = campaigns["campaign_id"]
+        raise GraphlinkError(f"no campaign {campaign_id}: campaign ids run from {known.min()} to {known.max()} "
+                             "(the campaign column of detect, show and the report)" if len(known)
+                             else f"no campaign {campaign_id}: this run has no campaigns")
+    row = found.row(0, named=True)
+    ids = pl.Series("cluster_id", [int(c) for c in row["clusters"] or []], dtype=pl.Int64)
+    members = (clusters.filter(pl.col("cluster_id").is_in(ids.implode()))
+               .select(CAMPAIGN_CLUSTER_COLUMNS)
+               .sort(["flagged", "score", "size", "cluster_id"], descending=[True, True, True, False],
+                     nulls_last=True))
+    return row, members
