@@ -22,11 +22,12 @@ SHINGLES = 10  # shingles per template
 OWN = 6  # each cell's own fill-in values, held by all of its members
 
 
-def world(cells: list[list[str]], clients: list[str | None] | None = None, cards: list[int | None] | None = None):
+def world(cells: list[list[str]], clients: list[str | None] | None = None,
+          cards: list[int | list[int] | None] | None = None):
     """Cells of ``CELL`` accounts; ``cells[c]``: the templates (names) cell ``c`` sends; ``clients[c]``: one user
     agent sent by every member (None: none); ``cards[c]``: a card one member of cell ``c`` pays with (one
-    holder per cell: no card tie between two cells, :data:`graphlink.stages.campaign_ties.MIN_SIDE_HOLDERS`).
-    Each cell also holds ``OWN`` values of its own."""
+    holder per cell: no card tie between two cells, :data:`graphlink.stages.campaign_ties.MIN_SIDE_HOLDERS`),
+    or a list: member ``i`` pays with the ``i``-th. Each cell also holds ``OWN`` values of its own."""
     names = sorted({t for ts in cells for t in ts})
     rows, part = [], []
     for c, templates in enumerate(cells):
@@ -37,8 +38,9 @@ def world(cells: list[list[str]], clients: list[str | None] | None = None, cards
             rows += [(a, 20_000 + c * OWN + s) for s in range(OWN)]
             if clients and clients[c]:
                 rows.append((a, 30_000 + sorted({u for u in clients if u}).index(clients[c])))
-            if cards and cards[c] is not None and i == 0:
-                rows.append((a, 40_000 + cards[c]))
+            paid = [] if not cards or cards[c] is None else cards[c] if isinstance(cards[c], list) else [cards[c]]
+            if i < len(paid):
+                rows.append((a, 40_000 + paid[i]))
     part = pl.DataFrame(part, schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64}, orient="row")
     aff = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
     kind = (pl.when(pl.col("signal_idx") < 30_000).then(pl.lit("prompt"))
@@ -55,15 +57,22 @@ def campaigns(cells, clients=None, on: bool = True, cards=None) -> list[int]:
                              n_accounts=11_000).sort("cluster_id")["campaign_id"].to_list()
 
 
+#: Operator 1's cards (two payers in each X-only or Y-only cell, one in each X+Y cell): the two payers of
+#: cell ``o`` (0-3) pay with cards ``2o`` and ``2o + 1``, the payer of X+Y cell ``k`` with card ``k mod 8`` --
+#: no two cells share two payers (no card tie), and each X-only or Y-only cell vouches for the X+Y cells
+#: (:data:`graphlink.stages.campaign_neighbours.MIN_VOUCHERS`).
+SPREAD = [[2 * o, 2 * o + 1] for o in range(4)] + [[k % 8] for k in range(12)]
+
+
 def test_an_operators_cells_on_different_templates_of_its_family_are_one_campaign():
-    # Operator 1: two cells on X only, two on Y only, eight on X and Y. Operator 2: three cells on Z.
-    # Operator 1 pays with one card (one payer per cell); operator 2 with its own card.
-    cells = [["X"], ["X"], ["Y"], ["Y"]] + [["X", "Y"]] * 8 + [["Z"]] * 3
-    cards = [0] * 12 + [7] * 3
+    # Operator 1: two cells on X only, two on Y only, twelve on X and Y. Operator 2: three cells on Z.
+    # Operator 1's payers spread its cards over its cells (SPREAD); operator 2 pays with its own cards.
+    cells = [["X"], ["X"], ["Y"], ["Y"]] + [["X", "Y"]] * 12 + [["Z"]] * 3
+    cards = SPREAD + [[20, 21]] * 3
     labels = campaigns(cells, cards=cards)
-    assert len(set(labels[:12])) == 1, labels  # main: the X-only and Y-only cells apart from the rest
-    assert set(labels[12:]).isdisjoint(labels[:12])
-    assert len(set(campaigns(cells, on=False, cards=cards)[:12])) > 1  # off: grouped as before
+    assert len(set(labels[:16])) == 1, labels  # main: the X-only and Y-only cells apart from the rest
+    assert set(labels[16:]).isdisjoint(labels[:16])
+    assert len(set(campaigns(cells, on=False, cards=cards)[:16])) > 1  # off: grouped as before
 
 
 def test_operators_sharing_only_a_template_family_are_not_joined_through_neighbours():

@@ -244,12 +244,13 @@ class CommunityConfig:
         beyond chance (:mod:`graphlink.stages.bursts`): one-off accounts on their own proxy exit and card leave
         no pairwise link, only the group's. On: it changes no cluster pairwise evidence made.
     campaign_neighbours : bool
-        Also tie clusters through the clusters both are tied to, where a card the two direct groups share
-        confirms it (:mod:`graphlink.stages.campaign_neighbours`): an operator whose cells each send part
-        of its template family is one campaign. Session 45, dev (ARI by operator, events only):
-        independent a1 0.14 -> 0.38, t1 0.15 -> 0.38, o1 0.15 -> 0.36, a3 0.61 -> 0.73, a2 0.77 (same);
-        scenario mixed 1002 0.76 -> 0.92; templates 1000-1010, mixed 1000-1001, pools and schedules
-        1000-1002 unchanged (within 0.003); flags no worse on any (recall a1 +0.003, a3 +0.009).
+        Also tie clusters through the clusters both are tied to, where one of the two clusters vouches for
+        the other's direct group -- two or more of its members pay with cards two or more accounts of that
+        group pay with (:mod:`graphlink.stages.campaign_neighbours`): an operator whose cells each send part
+        of its template family is one campaign. Dev (ARI by operator, events only, off -> on): independent
+        a1 0.14 -> 0.34, t1 0.15 -> 0.32, o1 0.15 -> 0.31, a3 0.61 -> 0.69, a2 0.77 (same), ind176 0.54 ->
+        0.56; scenario mixed 1002 0.76 -> 0.87; templates 1001, 1002, 1005 unchanged; flags as off on
+        a1, a3, t1, o1, ind176.
     """
 
     resolution: float = 0.2

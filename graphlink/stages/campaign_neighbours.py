@@ -26,20 +26,25 @@ gets no tie through its neighbours either, nor does a cluster too small to speak
 
 The clusters are then grouped again on the raised ties (:func:`neighbour_groups`) with two guards:
 
-* a neighbour tie joins two *direct* groups (the grouping on direct ties alone) only when their accounts
-  share a card (:func:`confirmed_ties`): operators who never met send one template family, and then
-  each is tied to the other's cells as to its own (scenario mixed 1002: direct ties 0.28 across the two
-  operators, 0.41 within one; neighbour ties 0.60 and 0.66 -- unconfirmed, its operators merged, ARI
-  by operator 0.76 -> -0.02);
+* a neighbour tie between clusters of two *direct* groups (the grouping on direct ties alone) stands
+  only when one of its two clusters vouches for the other's group: :data:`MIN_VOUCHERS` or more of its
+  own members pay with cards as many accounts of that group pay with (:func:`confirmed_ties`).
+  Operators who never met send one template family, and then each is tied to the other's cells as to
+  its own (scenario mixed 1002: direct ties 0.28 across the two operators, 0.41 within one; neighbour
+  ties 0.60 and 0.66 -- unconfirmed, its operators merged, ARI by operator 0.76 -> -0.02); one payer on
+  the other side's card is that payer's link, not its cluster's;
 * a direct group of small clusters only keeps its grouping: its accounts are what ``min_flag_size``
   counts for a small cluster scoring ``flag_threshold`` on its own.
 
-Dev worlds, events only, ARI by operator (main -> with this): independent a1 0.14 -> 0.38, t1 0.15 ->
-0.38, o1 0.15 -> 0.36, a3 0.61 -> 0.73, a2 0.77 -> 0.77; scenario mixed 1002 0.76 -> 0.92; templates
-1000-1010, mixed 1000-1001, pools and schedules 1000-1002 within 0.003. Flags: the same or more ring
-accounts (a1 +6, a3 +17), no benign account more, on the 18 run end to end. Unguarded, at the same resolution: a1 0.61
-but mixed 1002 -0.02, pools 1000 0.75 -> 0.70, and with small clusters regrouped 2-3 more ordinary
-accounts flagged (a2, a3, t1: 3-account clusters mixing ring and ordinary accounts joined large
+Dev worlds, events only, ARI by operator (off -> on): independent a1 0.14 -> 0.34, t1 0.15 -> 0.32,
+o1 0.15 -> 0.31, a3 0.61 -> 0.69, a2 0.77 -> 0.77, ind176 0.54 -> 0.56, ind177 0.77; scenario mixed
+1002 0.76 -> 0.87; templates 1001, 1002, 1005 identical. Flags: as off on a1, a3, t1, o1 and ind176.
+Session 45 confirmed a tie between two direct groups by any card their accounts shared, one payer
+enough: a1 0.38, t1 0.38, o1 0.36, a3 0.73, mixed 1002 0.92, and 5 and 16 more ring accounts flagged on
+a1 and a3 -- but ind176 -0.01 (three operators merged through clusters mixing their accounts), and
+session 45's break-it review merged two operators through one payer's card. Unguarded, at the same
+resolution: a1 0.61 but mixed 1002 -0.02, pools 1000 0.75 -> 0.70, and with small clusters regrouped
+2-3 more ordinary accounts flagged (a2, a3, t1: 3-account clusters mixing ring and ordinary accounts joined large
 campaigns). The partition caps what any grouping reaches: each cluster to its majority operator gives
 a1 0.63, t1 0.64, o1 0.62, a3 0.85, a2 0.87 (clusters of cells on the commercial proxy network every
 operator uses hold several operators' accounts).
@@ -57,8 +62,8 @@ import polars as pl
 if TYPE_CHECKING:
     from graphlink.config import CommunityConfig
 
-__all__ = ["MIN_NEIGHBOUR_SIZE", "NEIGHBOUR_FLOOR", "confirmed_ties", "neighbour_groups", "neighbour_ties",
-           "with_neighbour_ties"]
+__all__ = ["MIN_NEIGHBOUR_SIZE", "MIN_VOUCHERS", "NEIGHBOUR_FLOOR", "confirmed_ties", "neighbour_groups",
+           "neighbour_ties", "with_neighbour_ties"]
 
 #: Clusters smaller than this neither get nor give ties through neighbours: a cluster of 2-4 accounts
 #: is its few members' values, not a cell's (5 is ``min_flag_size``, the size at which graphlink lets a
@@ -74,6 +79,20 @@ MIN_NEIGHBOUR_SIZE = 5
 #: Dev independent a1 (ARI of the grouping over clustered ring accounts against each cluster's
 #: majority operator): floor 0 0.972, 0.05 0.953, 0.1 0.925.
 NEIGHBOUR_FLOOR = 0.05
+
+#: A neighbour tie between two direct groups stands when at least this many members of one of its two
+#: clusters pay with cards that at least this many accounts of the other cluster's group pay with
+#: (:func:`confirmed_ties`). Two, as :data:`graphlink.stages.campaign_ties.MIN_SIDE_HOLDERS` and for its
+#: reason: the fewest for which removing any one account leaves the confirmation standing. One payer's
+#: card is that payer's link (a card sold to two operators, a ring paying with a customer's stolen card,
+#: one member who pays for a friend), and with one payer enough, one account merged two operators'
+#: campaigns (session 45's break-it review). A count, not a share of the cluster: an operator's cell pays
+#: with a few of its many cards, and the share of a cluster's members paying with cards of the other
+#: group does not separate operators (dev independent a1, confirming ties: median 0.25 for one operator's
+#: clusters, 0.35 for the three pairs of two operators). The cost: ties one payer confirms are lost for
+#: an operator too (dev, ARI by operator, session 45's rule -> this: a1 0.38 -> 0.34, t1 0.38 -> 0.32, o1
+#: 0.36 -> 0.31, a3 0.73 -> 0.69, mixed 1002 0.92 -> 0.87; ind176 -0.01 -> 0.56).
+MIN_VOUCHERS = 2
 
 
 def neighbour_ties(edges: pl.DataFrame, n: int, floor: float = NEIGHBOUR_FLOOR) -> pl.DataFrame:
@@ -199,14 +218,22 @@ def neighbour_groups(labels: np.ndarray, edges: pl.DataFrame, node_of: pl.DataFr
 
 def confirmed_ties(tied: pl.DataFrame, edges: pl.DataFrame, labels: np.ndarray, node_of: pl.DataFrame,
                    affiliations: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
-    """``tied`` with the neighbour ties between two direct groups sharing no card put back to the direct tie.
+    """``tied`` with a tie across two direct groups put back to the direct tie unless one of its clusters vouches.
 
     A tie through neighbours says two clusters send the same template family; operators who never met
     send one family too (a public template, a family sold to several: the scenario family's ``mixed``
     worlds draw operators that share nothing but a template family). What one operator moves between its
     cells and another does not hold is a payer: :data:`graphlink.stages.campaigns.PRIVATE_TIE_KINDS`
-    (cards). So a neighbour tie raises a pair only inside one direct group (``labels``) or between two
-    direct groups whose accounts hold a common linked card. Addresses do not confirm: a residential pool
+    (cards). So a neighbour tie raises a pair inside one direct group (``labels``) as it is, and a pair
+    ``(i, j)`` of two direct groups ``A`` and ``B`` only when cluster ``i`` vouches for ``B`` or ``j`` for
+    ``A``: at least :data:`MIN_VOUCHERS` of the cluster's own members pay with linked cards that at least
+    :data:`MIN_VOUCHERS` accounts of the other group pay with. Each pair is confirmed by one of *its*
+    clusters, not by any two clusters of the two groups (session 45's break-it review: one payer of one
+    cell on the other operator's card confirmed every pair of two operators' clusters, and 10 clusters
+    became one campaign; a benign cell with one member on a ring's card joined its campaign). The other
+    end is the group, not cluster ``j``: an operator's cells each pay with a few of its many cards, so two
+    of its cells rarely hold the same one (dev independent a1: of 1,859 same-operator neighbour ties
+    between direct groups, 63 join clusters sharing a card). Addresses do not confirm: a residential pool
     or a commercial proxy network is rented by several operators (scenario mixed 1002: with addresses
     confirming, its two operators merged, ARI by operator 0.73 -> -0.02; with cards, 0.91).
 
@@ -226,6 +253,27 @@ def confirmed_ties(tied: pl.DataFrame, edges: pl.DataFrame, labels: np.ndarray, 
     DataFrame
         ``source, target, weight`` (UInt32, UInt32, Float64), sorted; a pair with no direct tie whose
         neighbour tie is not confirmed is dropped.
+
+    Examples
+    --------
+    Clusters 0 and 1 (groups 0 and 1) are tied 0.6 through neighbours only. Two members of cluster 0
+    (accounts 0, 1) pay with cards that two accounts of cluster 1 (5, 6) pay with: confirmed. Card 9 is
+    paid with by account 0 and account 5 alone: one payer a side confirms nothing.
+
+    >>> node_of = pl.DataFrame({"account_idx": list(range(10)), "node": [0] * 5 + [1] * 5},
+    ...                        schema={"account_idx": pl.UInt32, "node": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [7, 8, 9], "kind": ["payment"] * 3, "linked": [True] * 3},
+    ...                    schema_overrides={"signal_idx": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": [0, 5, 1, 6], "signal_idx": [7, 7, 8, 8]},
+    ...                    schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> tied = pl.DataFrame({"source": [0], "target": [1], "weight": [0.6]},
+    ...                     schema={"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64})
+    >>> no_edges = tied.clear()
+    >>> confirmed_ties(tied, no_edges, np.array([0, 1]), node_of, aff, sig).rows()
+    [(0, 1, 0.6)]
+    >>> one = pl.DataFrame({"account_idx": [0, 5], "signal_idx": [9, 9]}, schema=aff.schema)
+    >>> confirmed_ties(tied, no_edges, np.array([0, 1]), node_of, one, sig).height
+    0
     """
     from graphlink.stages.campaigns import PRIVATE_TIE_KINDS
 
@@ -236,14 +284,38 @@ def confirmed_ties(tied: pl.DataFrame, edges: pl.DataFrame, labels: np.ndarray, 
             .join(signals.filter(pl.col("linked") & pl.col("kind").is_in(list(PRIVATE_TIE_KINDS))).select("signal_idx"),
                   on="signal_idx")
             .join(node_of.select("account_idx", pl.col("node").cast(pl.UInt32)), on="account_idx")
-            .join(group_of, on="node").select("g", "signal_idx").unique())
-    paid = (held.join(held, on="signal_idx", suffix="_b").filter(pl.col("g") < pl.col("g_b"))
-            .select("g", "g_b").unique().with_columns(pl.lit(True).alias("__paid")))
-    direct = edges.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32), pl.col("weight").alias("__direct"))
-    return (tied.join(group_of.rename({"node": "source", "g": "__gs"}), on="source")
-            .join(group_of.rename({"node": "target", "g": "__gt"}), on="target")
-            .with_columns(pl.min_horizontal("__gs", "__gt").alias("g"), pl.max_horizontal("__gs", "__gt").alias("g_b"))
-            .join(paid, on=["g", "g_b"], how="left").join(direct, on=["source", "target"], how="left")
-            .with_columns(pl.when((pl.col("__gs") == pl.col("__gt")) | pl.col("__paid").fill_null(False))
+            .join(group_of, on="node").unique())
+
+    # Each card's first MIN_VOUCHERS payers in each cluster and in each group: a count that reaches
+    # MIN_VOUCHERS over several cards reaches it over these (a card with fewer keeps them all), and a
+    # card thousands pay with adds MIN_VOUCHERS rows per cluster, not thousands.
+    first = pl.col("account_idx").rank("ordinal")
+    own = held.filter(first.over("node", "signal_idx") <= MIN_VOUCHERS).select("node", "signal_idx", "account_idx")
+    theirs = held.filter(first.over("g", "signal_idx") <= MIN_VOUCHERS).select(
+        pl.col("g").alias("g_b"), "signal_idx", pl.col("account_idx").alias("acc_b"))
+    keys = ["source", "target"]
+    direct = edges.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32),
+                          pl.col("weight").alias("__direct"))
+    with_groups = (tied.with_columns(pl.Series("__gs", group[tied["source"].to_numpy()].astype(np.int64)),
+                                     pl.Series("__gt", group[tied["target"].to_numpy()].astype(np.int64)))
+                   .join(direct, on=keys, how="left"))
+    across = with_groups.filter((pl.col("__gs") != pl.col("__gt"))
+                                & (pl.col("__direct").is_null() | (pl.col("weight") > pl.col("__direct"))))
+    # Only what a raised tie across two groups asks: does its source vouch for the target's group, or the reverse.
+    asked = pl.concat([across.select(pl.col("source").alias("node"), pl.col("__gt").alias("g_b")),
+                       across.select(pl.col("target").alias("node"), pl.col("__gs").alias("g_b"))]).unique()
+    links = (asked.join(own.select("node", "signal_idx").unique(), on="node")
+             .join(theirs.select("g_b", "signal_idx").unique(), on=["g_b", "signal_idx"], how="semi"))
+    vouch = (links.join(own, on=["node", "signal_idx"]).group_by("node", "g_b")
+             .agg(pl.col("account_idx").n_unique().alias("a"))
+             .join(links.join(theirs, on=["g_b", "signal_idx"]).group_by("node", "g_b")
+                   .agg(pl.col("acc_b").n_unique().alias("b")), on=["node", "g_b"])
+             .filter((pl.col("a") >= MIN_VOUCHERS) & (pl.col("b") >= MIN_VOUCHERS))
+             .select("node", "g_b", pl.lit(True).alias("__v")))
+    return (with_groups
+            .join(vouch.rename({"node": "source", "g_b": "__gt", "__v": "__vs"}), on=["source", "__gt"], how="left")
+            .join(vouch.rename({"node": "target", "g_b": "__gs", "__v": "__vt"}), on=["target", "__gs"], how="left")
+            .with_columns(pl.when((pl.col("__gs") == pl.col("__gt")) | pl.col("__vs").fill_null(False)
+                                  | pl.col("__vt").fill_null(False))
                           .then(pl.col("weight")).otherwise(pl.col("__direct")).alias("weight"))
             .drop_nulls("weight").select("source", "target", "weight").sort("source", "target"))
