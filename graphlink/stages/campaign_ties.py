@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-__all__ = ["MIN_PROFILE_SIZE", "MIN_SIDE_HOLDERS", "chance_below", "expected_shared", "private_ties", "shared_profile"]
+__all__ = ["MIN_SIDE_HOLDERS", "chance_below", "expected_shared", "private_ties"]
 
 #: A tie rests on at least this many accounts of each cluster holding the shared values. A tie one
 #: account on either side makes is that account's link, not its cluster's: one ring account paying
@@ -45,14 +45,6 @@ __all__ = ["MIN_PROFILE_SIZE", "MIN_SIDE_HOLDERS", "chance_below", "expected_sha
 #: company). An operator moving cards between its cells moves them with their users. Two, because
 #: it is the fewest for which removing any one account leaves the tie standing.
 MIN_SIDE_HOLDERS = 2
-
-#: Clusters of at least this many members are profiled by what their members share
-#: (:func:`shared_profile`); smaller ones by every member's values, as before: a cluster of 2-4 accounts
-#: is its few members' values (5 is ``min_flag_size``, the size at which graphlink lets a group speak
-#: for itself, and :data:`graphlink.stages.campaign_clients.MIN_SIGNATURE_SIZE`). Dev independent a2
-#: with every cluster so profiled: 6 ring accounts of three 2-account clusters, each member on another
-#: template of its operator, shared no phrase, left their operator's campaign and lost its flag.
-MIN_PROFILE_SIZE = 5
 
 
 def chance_below(shared: np.ndarray, expected: np.ndarray) -> np.ndarray:
@@ -209,52 +201,3 @@ def private_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.
         weight = np.minimum(weight, chance_below(np.maximum(shared_n - common, 0), rare))
     return pairs.select(pl.col("node").cast(pl.UInt32).alias("source"), pl.col("node_b").cast(pl.UInt32).alias("target"),
                         pl.Series("weight", weight, dtype=pl.Float64))
-
-
-def shared_profile(held: pl.DataFrame, sizes: pl.DataFrame, kind_of: pl.DataFrame) -> pl.DataFrame:
-    """The (member, value) rows a cluster's campaign profile is made of: what its members share.
-
-    :func:`graphlink.stages.campaigns.cluster_similarity` profiles a cluster by the share of its members
-    holding each value times the value's weight, rarer values weighing more. A cell split by the
-    partition into pieces of 5-10 accounts sends its operator's template -- held by a tenth of the log,
-    each phrase weighing little -- and each member's own fill-ins, each phrase of which one other account
-    in the log happens to write (weighing as a private value): counted in the profile, the members' own
-    phrases outweighed the template every member sends, and the pieces fell into a campaign each (dev
-    independent a1: a 3-account piece's prompt profile 1.52 of its squared norm 1.86 from 95 phrases one
-    member holds; pieces of one cell tied 0.10-0.35 against ``campaign_resolution`` 0.35). A value one
-    member holds is that member's, not the cluster's (:data:`MIN_SIDE_HOLDERS`), so in a cluster of
-    :data:`MIN_PROFILE_SIZE` members or more a member's values of a kind count only as far as they are
-    shared with another member -- unless the member shares *nothing* of that kind with the rest: then
-    its own values stay, and a cluster of 5 ordinary people and 2 ring accounts sending the ring's
-    template is still mostly the people's phrasing (dev independent 176: without this clause, one such
-    cluster joined the ring's campaign and 5 ordinary accounts were flagged through it).
-
-    Parameters
-    ----------
-    held : DataFrame
-        ``account_idx, signal_idx, cluster_id``: clustered members' linked values, one row each.
-    sizes : DataFrame
-        ``cluster_id, size``.
-    kind_of : DataFrame
-        ``signal_idx, kind``.
-
-    Returns
-    -------
-    DataFrame
-        The kept rows of ``held`` (same columns).
-
-    Examples
-    --------
-    Cluster 1 (5 members) all send phrase 0; member 0 also writes phrase 1 alone, member 4 shares nothing
-    and writes phrase 2: phrase 1 goes, phrases 0 and 2 stay.
-
-    >>> held = pl.DataFrame({"account_idx": [0, 1, 2, 3, 0, 4], "signal_idx": [0, 0, 0, 0, 1, 2], "cluster_id": [1] * 6})
-    >>> kinds = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["prompt"] * 3})
-    >>> shared_profile(held, pl.DataFrame({"cluster_id": [1], "size": [5]}), kinds)["signal_idx"].to_list()
-    [0, 0, 0, 0, 2]
-    """
-    shared = pl.col("__shared")  # held by two or more members (one window, then the member's: windows do not nest)
-    return (held.join(kind_of, on="signal_idx").join(sizes, on="cluster_id")
-            .with_columns((pl.len().over("cluster_id", "signal_idx") >= MIN_SIDE_HOLDERS).alias("__shared"))
-            .filter(shared | (pl.col("size") < MIN_PROFILE_SIZE) | ~shared.any().over("account_idx", "kind"))
-            .select(held.columns))

@@ -24,7 +24,7 @@ from graphlink.contract import CAMPAIGNS_SCHEMA, nested_reasons
 from graphlink.stages.campaign_clients import TEMPLATE_KINDS, client_vetoes
 from graphlink.stages.campaign_consensus import consensus_groups
 from graphlink.stages.campaign_neighbours import neighbour_groups
-from graphlink.stages.campaign_ties import private_ties, shared_profile
+from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.components import fmt_int
 from graphlink.stages.encode import value_counts
 from graphlink.stages.linking import generators, link
@@ -96,8 +96,8 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     family, cards and addresses moved between cells. Each cluster
     is summarised per tie kind (:data:`TIE_KINDS` and strong ``--signal``
     kinds; a clock shared with unrelated companies' cron jobs is no tie) by a
-    profile over values: the share of its members holding the value times the value's weight, over
-    what its members share (:func:`~graphlink.stages.campaign_ties.shared_profile`). Two clusters are as
+    profile over values: the share of its
+    members holding the value times the value's weight. Two clusters are as
     similar in a kind as the cosine of their profiles, shrunk towards 0 by a
     pseudo-mass (the weight of a value held by :data:`PSEUDO_SHARE` of the
     log's accounts, at least 2, added to each squared norm), so a profile made
@@ -215,9 +215,10 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
     df = pl.col("df").cast(pl.Float64)
     capped = (df / df.clip(lower_bound=floor)).pow(graph_config.rarity_exponent)
     linked = signals.filter("linked").select("signal_idx", "kind", (pl.col("weight") * capped).alias("weight"))
-    held = affiliations.select("account_idx", "signal_idx").join(linked.select("signal_idx"), on="signal_idx", how="semi")
-    profile = (  # what its members share (campaign_ties.shared_profile): a value one member holds is that member's
-        shared_profile(held.join(clusters, on="account_idx"), sizes, linked.select("signal_idx", "kind"))
+    profile = (
+        affiliations.select("account_idx", "signal_idx")
+        .join(linked.select("signal_idx"), on="signal_idx", how="semi")
+        .join(clusters, on="account_idx")
         .group_by("cluster_id", "signal_idx").agg(pl.len().alias("n"))
         .join(sizes, on="cluster_id").join(node, on="cluster_id").join(linked, on="signal_idx")
         .select(pl.col("node").alias("account_idx"), "signal_idx", "kind", "weight",
