@@ -64,6 +64,7 @@ from graphlink.stages.placeholders import placeholder_warning
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.signals.prompt import prompt_heads
 from graphlink.stages.small_cells import strong_clusters
+from graphlink.stages.wording_cells import split_wording
 from graphlink.stages.tie_evidence import with_tie_evidence
 from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters, rekey,
                                         rekey_campaigns, same_log, summarise)
@@ -223,6 +224,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         partition, wholes = split_wholes(partition)
         partition = supported_partition(partition, projection.memberships, projection.signals, config, projection.co_timed)
         partition, wholes = template_bursts(partition, wholes, projection, signal_set, config, lambda a: minutes_of(signal_set.minute_counts, a))
+        partition, wholes = split_wording(partition, wholes, projection.memberships, projection.signals, config.communities.seed) if config.communities.wording_cells else (partition, wholes)
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per minute (minutes.parquet), hour and day, and schedules, cut from every account's: for scoring and the drill-down.
         clustered = partition.drop_nulls("cluster_id").select("account_idx")
@@ -410,8 +412,7 @@ def run_warnings(projection: Any, signal_set: Any, index: pl.DataFrame | None = 
 
 def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_accounts: int, signal_set: Any,
                projection: Any, clusters: pl.DataFrame, scored: Scored, prev: PreviousRun | None,
-               mapping: pl.DataFrame | None, max_id: int, timings: dict[str, float],
-               memory: dict[str, float | None], warnings: list[str],
+               mapping: pl.DataFrame | None, max_id: int, timings: dict[str, float], memory: dict[str, float | None], warnings: list[str],
                accounts_out: pl.DataFrame | None = None) -> dict[str, Any]:
     """The content of ``run.json``, one record for both engines. With a previous run, ``accounts_out``
     (the run's accounts) gives ``later_seconds`` and ``same_log`` (:mod:`graphlink.stages.stable_ids`)."""
@@ -421,8 +422,7 @@ def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_a
         "inputs": {
             "events": {**input_path(ev.path), "rows_read": ev.rows_read, "rows_kept": ev.rows_kept,
                        "rejected": ev.rejected, "columns": list(ev.columns)},
-            "accounts": None if acc is None else {**input_path(acc.path), "rows_read": acc.rows_read,
-                                                  "rejected": acc.rejected},
+            "accounts": None if acc is None else {**input_path(acc.path), "rows_read": acc.rows_read, "rejected": acc.rejected},
         },
         "counts": {
             "accounts": n_accounts,

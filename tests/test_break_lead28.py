@@ -206,6 +206,16 @@ def test_explain_reads_the_lead_from_the_start_not_from_a_quoted_prompt():
     assert "on its own score, with campaign 4's accounts counted" in own and "cluster 9" not in own  # size borrowed (s37)
 
 
+def test_a_text_tie_verdict_says_whose_card_it_lacks_in_a_sentence():
+    # New-user review (s46): the notebook's first line read "... addresses its fleet uses, no card or identifier
+    # of its: it uses that fleet's tooling" -- "of its" what? No card or identifier of that fleet tied it.
+    base = {"cluster_id": 242, "size": 2, "score": 0.0, "flagged": True, "campaign_id": 1, "kinds": []}
+    first = why_text({**base, "why": "tied to flagged cluster 1 (campaign 1) by 15 prompt phrases; x"},
+                     NO_EVIDENCE, 0.6, 5).splitlines()[0]
+    assert "by prompt phrases or addresses its fleet uses, not by a card or identifier of that fleet: " in first
+    assert "of its:" not in first
+
+
 def test_the_wording_is_one_reason_and_the_pattern_reads_both_starts():
     import re
 

@@ -44,7 +44,7 @@ def test_a_campaign_flagged_only_through_an_inherited_flag_names_the_lead_and_it
     flagged = flag_with_campaign(cl, tied_to=tied_to)
     assert flagged.filter(pl.col("cluster_id") == 3)["why"].item().startswith("tied to flagged cluster 1 (campaign 1)")
     campaigns = campaigns_of(flagged.drop("score"))
-    assert why_of(campaigns, 2) == "1 cluster, 5 accounts, 1 flagged (0 on their own evidence); flagged through cluster 1 (campaign 1)"
+    assert why_of(campaigns, 2) == "1 cluster, 5 accounts, 1 flagged (0 on their own score); flagged through cluster 1 (campaign 1)"
     # The campaign holding the lead was flagged on its own evidence: today's words.
     assert THROUGH not in why_of(campaigns, 1)
     assert campaigns.filter(pl.col("campaign_id") == 2)["flagged_clusters"].item() == 0
@@ -56,7 +56,7 @@ def test_a_campaign_with_its_own_flags_also_names_a_lead_in_another_campaign():
                          (2, 4, 1, True, False, "tied to flagged cluster 7 (campaign 3) by 6 prompt phrases; x"),
                          (7, 6, 3, True, True, "proxies")])
     campaigns = campaigns_of(cl)
-    assert why_of(campaigns, 1) == ("2 clusters, 9 accounts, 2 flagged (1 on their own evidence); "
+    assert why_of(campaigns, 1) == ("2 clusters, 9 accounts, 2 flagged (1 on their own score); "
                                     "flagged through cluster 7 (campaign 3)")
     assert THROUGH not in why_of(campaigns, 3)
 
@@ -65,7 +65,18 @@ def test_a_lead_inside_the_campaign_is_not_named():
     # A card tie moves the cluster into its lead's campaign: the flag came from inside, counted already.
     cl = clusters_frame([(1, 5, 1, True, True, "90% of prompts are templated"),
                          (2, 4, 1, True, False, "same operator as flagged cluster 1 (campaign 1) by 1 payment card or identifier; x")])
-    assert why_of(campaigns_of(cl), 1) == "2 clusters, 9 accounts, 2 flagged (1 on their own evidence)"
+    assert why_of(campaigns_of(cl), 1) == "2 clusters, 9 accounts, 2 flagged (1 on their own score)"
+
+
+def test_a_borrowed_size_flag_is_not_counted_as_own_evidence():
+    # New-user review (session 46): cluster 272 (3 accounts, flagged on its own score with its campaign's accounts
+    # counted for min_flag_size) read "own score, size of campaign 1" in show, the report and members.csv, while its
+    # campaign's why counted it among "48 on their own evidence". The campaign says "own score", which covers both.
+    cl = clusters_frame([(1, 6, 1, True, True, "proxies"), (2, 3, 1, True, True, "3 of 3 accounts created in 1 burst hour"),
+                         (3, 4, 1, True, False, "tied to flagged cluster 1 (campaign 1) by 6 prompt phrases; x")])
+    why = why_of(campaigns_of(cl), 1)
+    assert why == "3 clusters, 13 accounts, 3 flagged (2 on their own score)"
+    assert "own evidence" not in why
 
 
 def test_more_than_three_leads_most_cited_first_then_and_k_more():
@@ -81,7 +92,7 @@ def test_more_than_three_leads_most_cited_first_then_and_k_more():
     rows += [(lead, 5, campaign, True, True, "proxies") for lead, campaign in leads]
     campaigns = campaigns_of(clusters_frame(rows))
     why = why_of(campaigns, 1)
-    assert why == ("8 clusters, 24 accounts, 7 flagged (0 on their own evidence); flagged through "
+    assert why == ("8 clusters, 24 accounts, 7 flagged (0 on their own score); flagged through "
                    "cluster 23 (campaign 5), cluster 24 (campaign 5), cluster 20 (campaign 3), and 2 more")
     assert flagged_through(clusters_frame(rows), most=5)["through"].to_list() == [
         "cluster 23 (campaign 5), cluster 24 (campaign 5), cluster 20 (campaign 3), cluster 21 (campaign 3), "
@@ -126,11 +137,11 @@ def test_stable_ids_rekey_the_clusters_the_campaign_why_names():
     mapping = pl.DataFrame({"cluster_id": [1, 2, 3, 5, 6], "stable_id": [11, 12, 13, 40, 41]})
     rekeyed = rekey_campaigns(campaigns, mapping)
     assert rekeyed.filter(pl.col("campaign_id") == 1)["clusters"].item().to_list() == [11, 12, 13]
-    assert why_of(rekeyed, 1) == ("3 clusters, 9 accounts, 3 flagged (0 on their own evidence); "
+    assert why_of(rekeyed, 1) == ("3 clusters, 9 accounts, 3 flagged (0 on their own score); "
                                   "flagged through cluster 41 (campaign 3), cluster 40 (campaign 2)")
     # Other campaigns' whys are untouched; so is one with ", and K more" but its ids rekeyed.
     assert why_of(rekeyed, 2) == why_of(campaigns, 2)
-    more = campaigns.with_columns(pl.lit("1 cluster, 3 accounts, 1 flagged (0 on their own evidence); "
+    more = campaigns.with_columns(pl.lit("1 cluster, 3 accounts, 1 flagged (0 on their own score); "
                                          "flagged through cluster 5 (campaign 2), and 4 more").alias("why"))
     assert set(rekey_campaigns(more, mapping)["why"]) == {
-        "1 cluster, 3 accounts, 1 flagged (0 on their own evidence); flagged through cluster 40 (campaign 2), and 4 more"}
+        "1 cluster, 3 accounts, 1 flagged (0 on their own score); flagged through cluster 40 (campaign 2), and 4 more"}

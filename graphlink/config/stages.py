@@ -248,9 +248,12 @@ class CommunityConfig:
         the other's direct group -- two or more of its members pay with cards two or more accounts of that
         group pay with (:mod:`graphlink.stages.campaign_neighbours`): an operator whose cells each send part
         of its template family is one campaign. Dev (ARI by operator, events only, off -> on): independent
-        a1 0.14 -> 0.34, t1 0.15 -> 0.32, o1 0.15 -> 0.31, a3 0.61 -> 0.69, a2 0.77 (same), ind176 0.54 ->
-        0.56; scenario mixed 1002 0.76 -> 0.87; templates 1001, 1002, 1005 unchanged; flags as off on
-        a1, a3, t1, o1, ind176.
+        a1 0.14 -> 0.34, t1 0.15 -> 0.32, o1 0.15 -> 0.31, a3 0.61 -> 0.69, a2 0.77, ind176 0.54 -> 0.56;
+        mixed 1002 0.76 -> 0.87; templates 1001, 1002, 1005 unchanged; flags as off (BENCHMARKS.md).
+    wording_cells : bool
+        Split a cluster whose members write in two or more clearly different ways (prompt phrases) into its
+        blocks, kept one campaign (:mod:`graphlink.stages.wording_cells`): sibling cells merged on a shared
+        proxy or card pool. Session 46 (BENCHMARKS.md, "wording cells").
     """
 
     resolution: float = 0.2
@@ -265,6 +268,7 @@ class CommunityConfig:
     network_cells: bool = True
     template_bursts: bool = True
     campaign_neighbours: bool = True
+    wording_cells: bool = True
 
     def __post_init__(self) -> None:
         for name, value in (("resolution", self.resolution), ("campaign_resolution", self.campaign_resolution)):

@@ -356,11 +356,11 @@ def score_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
                        pl.when(pl.col("clusters").list.len() == 1).then(pl.lit(" cluster, "))
                        .otherwise(pl.lit(" clusters, ")),
                        fmt_int(pl.col("accounts")), pl.lit(" accounts, "),
-                       # Flagged clusters, and how many of them on their own evidence when not all.
+                       # Flagged clusters, and how many on their own score (own evidence or borrowed size) when not all.
                        pl.col("__all_flagged").cast(pl.String), pl.lit(" flagged"),
                        pl.when(pl.col("__all_flagged") != pl.col("flagged_clusters"))
                        .then(pl.concat_str([pl.lit(" ("), pl.col("flagged_clusters").cast(pl.String),
-                                            pl.lit(" on their own evidence)")])).otherwise(pl.lit("")),
+                                            pl.lit(" on their own score)")])).otherwise(pl.lit("")),
                        pl.when(pl.col("tied_by").is_not_null()).then(pl.concat_str([pl.lit("; tied by "),
                                                                                     pl.col("tied_by")]))
                        .otherwise(pl.lit("")),

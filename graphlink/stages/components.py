@@ -47,9 +47,10 @@ def clip01(expr: pl.Expr) -> pl.Expr:
 
 
 def fmt_int(expr: pl.Expr) -> pl.Expr:
-    """Thousands-separated integer text (polars has no format spec)."""
+    """Thousands-separated integer text (polars has no format spec): ``1234567`` -> ``1,234,567`` (each group of three
+    digits from the right, not only the first: it read ``1234,567``)."""
     text = expr.cast(pl.Int64).cast(pl.String)
-    return text.str.reverse().str.replace_all(r"(\d{3})(\d)", "$1,$2").str.reverse()
+    return text.str.reverse().str.replace_all(r"(\d{3})", "$1,").str.replace(r",(-?)$", "$1").str.reverse()
 
 
 def pct(expr: pl.Expr) -> pl.Expr:

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from graphlink.stages.components import fmt_int
 from graphlink.stages.encode import value_counts
 from graphlink.stages.linking import WEIGHT_SCALE
 
@@ -250,7 +251,7 @@ def with_co_timing_reason(clusters: pl.DataFrame, partition: pl.DataFrame, co_ti
     """``clusters`` with ``why`` naming the co-timed pairs inside each cluster, when it has any:
     "N account pairs active in the same minutes again and again (co-timing)"."""
     counts = _inside(partition, co_timed).select("cluster_id", "pairs")
-    reason = pl.concat_str([pl.col("pairs").cast(pl.String),
+    reason = pl.concat_str([fmt_int(pl.col("pairs")),  # 1,166 as every count of a why
                             pl.when(pl.col("pairs") == 1).then(pl.lit(" account pair")).otherwise(pl.lit(" account pairs")),
                             pl.lit(" active in the same minutes again and again (co-timing)")])
     return (clusters.join(counts, on="cluster_id", how="left")

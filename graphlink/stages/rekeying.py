@@ -83,11 +83,11 @@ def rekey_campaign_why(campaigns: pl.DataFrame, mapping: pl.DataFrame) -> pl.Dat
     Examples
     --------
     >>> camp = pl.DataFrame({"campaign_id": [1, 2], "why": [
-    ...     "1 cluster, 4 accounts, 1 flagged (0 on their own evidence); flagged through cluster 2 (campaign 3), "
+    ...     "1 cluster, 4 accounts, 1 flagged (0 on their own score); flagged through cluster 2 (campaign 3), "
     ...     "cluster 1 (campaign 3), and 2 more", "2 clusters, 9 accounts, 1 flagged"]})
     >>> m = pl.DataFrame({"cluster_id": [1, 2], "stable_id": [7, 3]})
     >>> rekey_campaign_why(camp, m)["why"].to_list()  # doctest: +NORMALIZE_WHITESPACE
-    ['1 cluster, 4 accounts, 1 flagged (0 on their own evidence); flagged through cluster 3 (campaign 3),
+    ['1 cluster, 4 accounts, 1 flagged (0 on their own score); flagged through cluster 3 (campaign 3),
       cluster 7 (campaign 3), and 2 more', '2 clusters, 9 accounts, 1 flagged']
     """
     if campaigns.height == 0:

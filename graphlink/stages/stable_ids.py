@@ -5,11 +5,9 @@ day and Leiden (which numbers clusters by size) may have numbered it
 differently. :func:`match_clusters` pairs each new cluster with at most one
 previous cluster and vice versa:
 
-* the overlap of two clusters is the Jaccard similarity of their member sets,
-  ``|A ∩ B| / |A ∪ B|``, the previous cluster ``A`` counting only its members
-  that appear in the new log (a day's log holds the members active that day;
-  a log that includes the earlier period counts them all); pairs below
-  ``min_jaccard`` never match;
+* the overlap of two clusters is the Jaccard similarity of their member sets, ``|A ∩ B| / |A ∪ B|``, the previous
+  cluster ``A`` counting only its members with an event in the new log (a day's log holds the members active that
+  day; a log that includes the earlier period counts them all); pairs below ``min_jaccard`` never match;
 * pairs are taken greedily, best first: higher Jaccard, then more shared
   members, then the smaller previous id, then the smaller new id. The order
   is total, so the matching is deterministic;
@@ -112,9 +110,10 @@ def match_clusters(previous_accounts: pl.DataFrame, new_accounts: pl.DataFrame,
         raise ConfigError(f"previous_min_jaccard must be in (0, 1], got {min_jaccard}")
     prev = _members(previous_accounts, "previous_id")
     new = _members(new_accounts, "cluster_id")
-    # A previous cluster's size counts only its members seen in the new log: a day's log holds the
-    # members active that day, and the quiet ones say nothing about whether the ring is the same.
-    seen = new_accounts.select(pl.col("account_id").cast(pl.String)).unique()
+    # A previous cluster's size counts only its members with an event in the new log (not an accounts file's other accounts):
+    # a day's log holds the members active that day; the quiet ones say nothing about whether the ring is the same.
+    seen = new_accounts.filter(pl.col("events") > 0 if "events" in new_accounts.columns else pl.lit(True)).select(
+        pl.col("account_id").cast(pl.String)).unique()
     prev_sizes = (prev.join(seen, on="account_id", how="semi")
                   .group_by("previous_id").agg(pl.len().alias("prev_size")))
     new_sizes = new.group_by("cluster_id").agg(pl.len().alias("new_size"))
@@ -201,7 +200,8 @@ def summarise(mapping: pl.DataFrame, previous: PreviousRun | None = None,
     if previous is not None and previous.flagged is not None and accounts is not None:
         gone = sorted(set(vanished) & set(previous.flagged))
         seen = (previous.accounts.filter(pl.col("cluster_id").is_in(gone)).select("account_id", "cluster_id")
-                .join(accounts.select("account_id", pl.col("cluster_id").alias("now")), on="account_id"))
+                .join(accounts.filter(pl.col("events") > 0 if "events" in accounts.columns else pl.lit(True)).select(  # in the log
+                    "account_id", pl.col("cluster_id").alias("now")), on="account_id"))
         went = seen.drop_nulls("now").group_by("cluster_id").agg(pl.col("now").unique().sort())
         to = {int(k): [int(v) for v in vs] for k, vs in went.iter_rows()}
         out |= {"vanished_flagged_ids": gone, "vanished_flagged_to": {str(k): to.get(k, []) for k in gone},

@@ -429,8 +429,8 @@ def _campaign_verdict(row: dict[str, Any], min_flag_size: int) -> str:
                 f"{', '.join(str(c) for c in also)}" if also else "")
         if not lead["same_operator"]:
             return (f"flagged with a flagged cluster: tied to {named} by prompt phrases or addresses its fleet uses, "
-                    f"no card or identifier of its{card}: it uses that fleet's tooling, which another operator may use "
-                    f"too; this cluster's campaign is {campaign}")
+                    f"not by a card or identifier of that fleet{card}: it uses that fleet's tooling, "
+                    f"which another operator may use too; this cluster's campaign is {campaign}")
         return f"flagged with its operator: same operator as {named}{card}"
     whole = re.match(r"campaign (\d+)" + re.escape(AS_A_WHOLE) + r"(\d+) accounts\)", why)
     if whole:

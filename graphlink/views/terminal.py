@@ -153,21 +153,21 @@ def _cluster_parts(outputs: Outputs, cluster_id: int, all_values: bool, sort: st
     return row, member_rows, evidence_rows, hidden, outputs.hour_profile(cluster_id), tying_values(all_evidence)
 
 
-def _evidence_totals(outputs: Outputs, cluster_id: int, evidence_rows: pl.DataFrame) -> tuple[str, str]:
-    """What ``show``'s evidence title adds to its row count (`` of 1,571+ shared``) and the caption naming the kinds
-    ``evidence.parquet`` cut (:func:`graphlink.views.shared_counts.totals_caption`); ``("", "")`` when none is cut."""
+def _evidence_totals(outputs: Outputs, cluster_id: int, evidence_rows: pl.DataFrame, shown: pl.DataFrame) -> tuple[str, str]:
+    """What ``show``'s evidence title adds to the rows it prints, ``shown`` (`` of 1,571+ shared``, over every kind of
+    ``evidence_rows``: it does not shrink with ``--evidence``, nu46), and the caption naming the kinds ``evidence.parquet``
+    cut among the printed rows (:func:`graphlink.views.shared_counts.totals_caption`, nu43); ``("", "")`` if none is cut."""
     from graphlink.views.shared_counts import outputs_shared_totals, totals_caption
 
-    totals = outputs_shared_totals(outputs, cluster_id)
-    linking = evidence_rows.filter(pl.col("weight").fill_null(0.0) > 0)
-    caption = totals_caption(totals, linking)
-    if not caption:
+    totals, linking = outputs_shared_totals(outputs, cluster_id), evidence_rows.filter(pl.col("weight").fill_null(0.0) > 0)
+    if not totals_caption(totals, linking):
         return "", ""
+    caption = totals_caption(totals, shown.filter(pl.col("weight").fill_null(0.0) > 0))
     listed = linking.group_by("kind").agg(pl.len().alias("n"))
     total = (listed.join(totals, on="kind", how="left")
              .select(pl.max_horizontal("n", pl.col("shared").fill_null(0)).sum(), pl.col("lower_bound").fill_null(False).any()))
     zero = evidence_rows.height - linking.height
-    return f"{evidence_rows.height:,} of {int(total.item(0, 0)) + zero:,}{'+' if total.item(0, 1) else ''} shared", caption
+    return f"{shown.height:,} of {int(total.item(0, 0)) + zero:,}{'+' if total.item(0, 1) else ''} shared", caption
 
 
 def cluster_json(outputs: Outputs, cluster_id: int, *, members: int = 25, evidence: int = 30,
@@ -226,7 +226,7 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     table, member_list, member_headers = member_table(outputs, cluster_id, member_rows, members, sort, width)
 
     # Counted over the rows printed (--evidence): "(10 listed)" is what the table shows (new-user review nu43).
-    of_total, cut = _evidence_totals(outputs, cluster_id, evidence_rows.head(evidence))
+    of_total, cut = _evidence_totals(outputs, cluster_id, evidence_rows, evidence_rows.head(evidence))
     ev_table = Table(title=f"Shared evidence, strongest kind first ({of_total or f'{evidence_rows.height:,}'})",
                      title_justify="left", caption_justify="left")
     ev_headers = ["kind", "value", "sharing", "weight", "in input"]

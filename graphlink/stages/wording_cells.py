@@ -1,0 +1,219 @@
+"""Wording cells: split a cluster whose members write in two or more clearly different ways.
+
+Why (issue 17, session 45's diagnosis, BENCHMARKS.md "Where ARI by cell is lost"): an operator runs several
+cells, and on the dev independent worlds cells that share the operator's proxy pool, card pool or the commercial
+proxy network everybody rents are one Leiden cluster (dev a1: one cluster of 373 ring accounts of 18 cells).
+The addresses and cards that merged them cannot part them; what tells sibling cells apart is what each cell
+sends: 65-76 % of sibling cell pairs differ in their template wording (``prompt`` phrases), more than in any
+address or card kind. Those phrases weigh little in the projection (``prompt`` is weak: it only reinforces a
+card or an address), so Leiden never sees them as a seam. This stage looks inside each large cluster at its
+members' prompt phrases alone:
+
+1. **Candidate blocks.** Each member's phrases (every ``prompt`` value it holds) weighted by their inverse
+   document frequency inside the cluster (``log(n / holders)``: a phrase every member sends says nothing about
+   which block one is in), members compared by cosine; each member linked to its :data:`NEIGHBOURS` most
+   similar members and Leiden run for modularity (Newman 2006; Traag, Waltman & van Eck 2019) on that
+   neighbour graph (a k-nearest-neighbour graph as in spectral clustering, von Luxburg 2007, section 2.2:
+   it keeps the local structure of a dense similarity without a threshold of its own). Parts smaller than
+   :data:`graphlink.stages.blocks.MIN_BLOCK` join the block they are most similar to.
+2. **Blocks that differ clearly.** Two blocks are merged back while the mean Jaccard similarity of their
+   members' phrase sets across the two (raw sets, no weights: a phrase all send counts) is at least
+   ``1 / BLOCK_RATIO`` of the lower of the two blocks' mean Jaccard inside, the most similar pair first:
+   every block left is at least :data:`graphlink.stages.blocks.BLOCK_RATIO` (2) times as similar inside as to
+   any other block -- the same ratio :mod:`graphlink.stages.blocks` asks of a block's links. Raw sets make
+   the test hard to pass by chance: members of one cell who differ only in rare phrases are near-identical
+   on the phrases they all send (dev scenario templates 1001: a 499-account cell is left whole, while the
+   neighbour graph alone cuts it in five).
+
+A split cluster's blocks keep their cluster as their *whole* (:func:`graphlink.stages.blocks.split_wholes`):
+campaigns are grouped from the clusters as they were, so the split cells stay one campaign unless campaign
+evidence places them apart (:mod:`graphlink.stages.campaign_wholes`). Members that hold no phrase stay with the
+largest block. A log without prompts has no ``prompt`` values and nothing is split.
+
+Measured (BENCHMARKS.md, "Forty-sixth pass: wording cells"). Tried and not kept: active days and hours as
+the features (dev a1 +0.06 to +0.18 but scenario templates 1001 -0.12 to -0.73: a scenario cell's members are
+active on the same days), the neighbour graph's own block test (:func:`graphlink.stages.blocks.split_cluster`:
+it assumes independent links, a neighbour graph is not; it split single cells).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from graphlink.stages.blocks import BLOCK_RATIO, MIN_BLOCK
+
+__all__ = ["MAX_MEMBERS", "MIN_MEMBERS", "NEIGHBOURS", "split_wording", "wording_blocks"]
+
+#: Only clusters of this many members with phrases are examined: two blocks of :data:`MIN_BLOCK` with room
+#: for loose members, as :data:`graphlink.stages.blocks.SPLIT_MIN_SIZE`.
+MIN_MEMBERS = 20
+#: Each member is linked to this many most similar members for the candidate blocks (von Luxburg 2007
+#: suggests k of the order of log n; 10 is log n for clusters of 20,000 and more than enough below). Only the
+#: candidates depend on it; the ratio test (2) decides.
+NEIGHBOURS = 10
+#: Larger clusters are not examined: the member-by-member similarity is dense (n^2 floats: 128 MB at
+#: 4,000 members). A bound on the work, not a rule of the data (the dev worlds' largest cluster has 571).
+MAX_MEMBERS = 4_000
+
+
+def wording_blocks(members: np.ndarray, phrases: np.ndarray, n: int, seed: int = 42) -> np.ndarray:
+    """Blocks of one cluster by its members' phrases: labels ``0 .. k - 1`` (all 0 when it is not split).
+
+    Parameters
+    ----------
+    members, phrases : ndarray of int, shape (m,)
+        One row per (member, phrase) held: member ``0 .. n - 1``, phrase any non-negative integer (each pair once).
+    n : int
+        Members of the cluster (members holding no phrase get block 0).
+    seed : int
+        Leiden's random seed: the same input gives the same labels.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+        Block 0 is the largest; members without phrases are in it. Method: module docstring (1, 2).
+
+    Examples
+    --------
+    Two groups of 12 members, each sending its own five phrases and one common one, split; one group of 24
+    whose members each drop a different phrase does not.
+
+    >>> m = np.repeat(np.arange(24), 6)
+    >>> p = np.array([[0] + [1 + 5 * (i // 12) + j for j in range(5)] for i in range(24)]).ravel()
+    >>> b = wording_blocks(m, p, 24)
+    >>> len(set(b[:12])), len(set(b[12:])), bool(b[0] != b[12])
+    (1, 1, True)
+    >>> keep = np.array([j != i % 6 for i in range(24) for j in range(6)])
+    >>> set(wording_blocks(m[keep], np.tile(np.arange(6), 24)[keep], 24).tolist())
+    {0}
+    """
+    from scipy.sparse import csr_matrix
+
+    out = np.zeros(n, dtype=np.int64)
+    held, rows = np.unique(members, return_inverse=True)
+    k = len(held)
+    if k < max(MIN_MEMBERS, 2 * MIN_BLOCK) or k > MAX_MEMBERS:
+        return out
+    _, cols = np.unique(phrases, return_inverse=True)
+    sets = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(k, int(cols.max()) + 1))
+    inter = (sets @ sets.T).toarray()
+    size = np.diag(inter).copy()
+    jaccard = inter / np.maximum(size[:, None] + size[None, :] - inter, 1)
+    holders = np.asarray(sets.sum(axis=0)).ravel()
+    weighted = csr_matrix(sets.multiply(np.log(k / holders)[None, :]))
+    norm = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+    unit = csr_matrix(weighted.multiply(1 / np.where(norm > 0, norm, 1)[:, None]))
+    cosine = (unit @ unit.T).toarray()
+    np.fill_diagonal(cosine, -1)
+    labels = _candidates(cosine, jaccard, seed)
+    if labels.max() == 0:
+        return out
+    labels = _merged(labels, jaccard)
+    if labels.max() == 0:
+        return out
+    order = np.argsort(-np.bincount(labels), kind="stable")  # block 0 the largest
+    out[held] = np.argsort(order)[labels]
+    return out
+
+
+def _candidates(cosine: np.ndarray, jaccard: np.ndarray, seed: int) -> np.ndarray:
+    """Modularity parts of the neighbour graph, parts under :data:`MIN_BLOCK` joined to the most similar block."""
+    import igraph as ig
+
+    from graphlink.config import CommunityConfig
+    from graphlink.stages.communities import edge_tuples, leiden_membership
+
+    k = len(cosine)
+    nearest = np.argsort(-cosine, axis=1, kind="stable")[:, :min(NEIGHBOURS, k - 1)]
+    src, dst = np.repeat(np.arange(k), nearest.shape[1]), nearest.ravel()
+    linked = cosine[src, dst] > 0
+    pairs = np.unique(np.sort(np.c_[src[linked], dst[linked]], axis=1), axis=0)
+    if len(pairs) == 0:
+        return np.zeros(k, dtype=np.int64)
+    graph = ig.Graph(n=k, edges=edge_tuples(pairs[:, 0].tolist(), pairs[:, 1].tolist()),
+                     edge_attrs={"weight": [1.0] * len(pairs)})
+    config = CommunityConfig(resolution=1.0, objective="modularity", n_iterations=-1, backend="igraph", seed=seed)
+    parts = np.unique(np.asarray(leiden_membership(graph, config)), return_inverse=True)[1]
+    size = np.bincount(parts)
+    kept = np.flatnonzero(size >= MIN_BLOCK)
+    if len(kept) < 2:
+        return np.zeros(k, dtype=np.int64)
+    block_of = np.full(len(size), -1, dtype=np.int64)
+    block_of[kept] = np.arange(len(kept))
+    labels = block_of[parts]
+    loose = np.flatnonzero(labels < 0)
+    if len(loose):
+        means = np.stack([jaccard[np.ix_(loose, np.flatnonzero(labels == b))].mean(axis=1) for b in range(len(kept))], axis=1)
+        labels[loose] = means.argmax(axis=1)
+    return labels
+
+
+def _merged(labels: np.ndarray, jaccard: np.ndarray) -> np.ndarray:
+    """Merge the most similar pair of blocks while it is not :data:`BLOCK_RATIO` times less similar across than
+    the lower of its two blocks inside (module docstring, 2); labels renumbered ``0 .. k - 1``."""
+    labels = labels.copy()
+    while True:
+        blocks = np.unique(labels)
+        if len(blocks) < 2:
+            return np.zeros(len(labels), dtype=np.int64)
+        onehot = (labels[:, None] == blocks[None, :]).astype(np.float64)
+        size = onehot.sum(axis=0)
+        sums = onehot.T @ jaccard @ onehot
+        inner = (np.diag(sums) - size) / np.maximum(size * (size - 1), 1)  # the diagonal's ones left out
+        across = sums / np.outer(size, size)
+        closeness = across * BLOCK_RATIO / np.maximum(np.minimum(inner[:, None], inner[None, :]), 1e-12)
+        np.fill_diagonal(closeness, -1)
+        i, j = np.unravel_index(int(np.argmax(closeness)), closeness.shape)
+        if closeness[i, j] < 1:
+            return np.unique(labels, return_inverse=True)[1]
+        labels[labels == blocks[j]] = blocks[i]
+
+
+def split_wording(partition: pl.DataFrame, wholes: pl.DataFrame | None, memberships: pl.DataFrame,
+                  signals: pl.DataFrame, seed: int = 42) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Split every cluster whose members write in clearly different ways into its blocks (module docstring).
+
+    Parameters
+    ----------
+    partition : DataFrame
+        ``account_idx`` (UInt32), ``cluster_id`` (Int64, null: unclustered).
+    wholes : DataFrame or None
+        :func:`graphlink.stages.blocks.split_wholes`' clusters before blocks were split (None: none was).
+    memberships, signals : DataFrame
+        The projection's ``account_idx, signal_idx`` and ``signal_idx, kind`` (the ``prompt`` values are read).
+    seed : int
+        Leiden's random seed.
+
+    Returns
+    -------
+    (DataFrame, DataFrame or None)
+        The partition with each split cluster's blocks after the first under new ids (past the largest), and the
+        wholes: the given ones, or the partition before this split when it split a cluster and none were given.
+    """
+    phrases = signals.filter(pl.col("kind") == "prompt").select("signal_idx")
+    held = (memberships.select("account_idx", "signal_idx").join(phrases, on="signal_idx")
+            .join(partition.drop_nulls("cluster_id"), on="account_idx"))
+    held = held.filter(pl.col("account_idx").n_unique().over("cluster_id").is_between(MIN_MEMBERS, MAX_MEMBERS))
+    if held.is_empty():
+        return partition, wholes
+    held = held.sort("cluster_id", "account_idx", "signal_idx")
+    ids = held["cluster_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
+    accounts, values = held["account_idx"].to_numpy(), held["signal_idx"].to_numpy()
+    next_id = int(partition["cluster_id"].max()) + 1
+    moved_idx, moved_id = [], []
+    for lo, hi in zip(starts[:-1], starts[1:]):
+        who, rows = np.unique(accounts[lo:hi], return_inverse=True)
+        blocks = wording_blocks(rows, values[lo:hi], len(who), seed)
+        for b in range(1, int(blocks.max()) + 1):
+            moved_idx.append(who[blocks == b])
+            moved_id.append(np.full(int((blocks == b).sum()), next_id, dtype=np.int64))
+            next_id += 1
+    if not moved_idx:
+        return partition, wholes
+    moved = pl.DataFrame({"account_idx": np.concatenate(moved_idx), "moved": np.concatenate(moved_id)},
+                         schema={"account_idx": partition.schema["account_idx"], "moved": pl.Int64})
+    split = (partition.join(moved, on="account_idx", how="left")
+             .with_columns(pl.coalesce("moved", "cluster_id").alias("cluster_id")).drop("moved"))
+    return split, wholes if wholes is not None else partition
