@@ -14,6 +14,12 @@ accounts -- a piece holding several operators' cells is the partition's merge, w
 (what the grouping could reach on these pieces); every account of another operator moved out of each main
 campaign into its own operator's (the mixed pieces split); every clustered account in its operator's main
 campaign. Main campaigns are assigned greedily, one operator each, largest (operator, campaign) count first.
+
+Then, for the piece holding most other operators' accounts, the account pairs sharing exact addresses there:
+``S`` shared against ``E = k_a k_b / M`` (``k``: each account's distinct addresses, ``M``: the piece's distinct
+addresses -- what two accounts drawing their exits at random from the piece's addresses would share), by how the
+pair is related (same cell, sibling cells of one operator, two operators, with a non-ring account), and the share
+of pairs whose ``S`` chance (Poisson of mean ``E``) reaches with probability under 0.001.
 """
 
 from __future__ import annotations
@@ -25,6 +31,31 @@ import polars as pl
 
 import graphlink.pipeline as pipeline
 from graphlink.lab.evaluate import adjusted_rand_index
+from graphlink.stages.campaign_ties import chance_below
+
+
+def exit_chance(result, members: pl.DataFrame) -> pl.DataFrame:
+    """Pairs of ``members`` (``account_id, op, cell``) sharing addresses: shared against chance, by relation."""
+    ids = result.index.join(members, on="account_id")
+    ips = result.signals.filter(pl.col("kind") == "ip").select("signal_idx")
+    held = (result.affiliations.select("account_idx", "signal_idx").join(ids.select("account_idx"), on="account_idx")
+            .join(ips, on="signal_idx").unique())
+    m = held["signal_idx"].n_unique()
+    k = held.group_by("account_idx").agg(pl.len().alias("k"))
+    who = ids.select("account_idx", "op", "cell")
+    pairs = (held.join(held, on="signal_idx", suffix="_b").filter(pl.col("account_idx") < pl.col("account_idx_b"))
+             .group_by("account_idx", "account_idx_b").agg(pl.len().alias("S"))
+             .join(k, on="account_idx").join(k.rename({"account_idx": "account_idx_b", "k": "k_b"}), on="account_idx_b")
+             .with_columns((pl.col("k") * pl.col("k_b") / m).alias("E"))
+             .join(who, on="account_idx").join(who.rename({c: f"{c}_b" for c in who.columns}), on="account_idx_b"))
+    rel = (pl.when(pl.col("op").is_null() | pl.col("op_b").is_null()).then(pl.lit("with a non-ring account"))
+           .when(pl.col("cell") == pl.col("cell_b")).then(pl.lit("same cell"))
+           .when(pl.col("op") == pl.col("op_b")).then(pl.lit("sibling cells")).otherwise(pl.lit("two operators")))
+    beyond = 1.0 - chance_below(pairs["S"].to_numpy(), pairs["E"].to_numpy())  # P(X >= S)
+    return (pairs.with_columns(rel.alias("pair"), pl.Series("p", beyond < 0.001))
+            .group_by("pair").agg(pl.len().alias("pairs"), pl.col("S").mean().round(2).alias("S mean"),
+                                  pl.col("E").mean().round(2).alias("E mean"), pl.col("p").mean().round(4).alias("share p<0.001"))
+            .sort("pair"))
 
 
 def run(world: Path) -> None:
@@ -40,8 +71,9 @@ def run(world: Path) -> None:
         result = pipeline.run_detect(world / "events.parquet")
     finally:
         pipeline.piece_campaigns = original
-    lab = pl.read_parquet(world / "labels.parquet").filter(pl.col("kind") == "ring").select(
-        "account_id", pl.col("campaign_id").alias("op"))
+    labels = pl.read_parquet(world / "labels.parquet").select(
+        "account_id", "kind", pl.col("campaign_id").alias("op"), pl.col("ring_id").alias("cell"))
+    lab = labels.filter(pl.col("kind") == "ring").select("account_id", "op")
     pieces = seen["pieces"].join(result.index.select("account_idx", "account_id"), on="account_idx").select(
         "account_id", pl.col("cluster_id").alias("piece"))
     acc = (lab.join(result.accounts.select("account_id", "campaign_id"), on="account_id", how="left")
@@ -88,6 +120,12 @@ def run(world: Path) -> None:
     print(f"ARI by operator {ari(pl.col('campaign_id')):.3f}; each piece to its majority's main campaign "
           f"{ari(joined):.3f}; other operators' accounts out of main campaigns {ari(split):.3f}; "
           f"every clustered account in its operator's main campaign {ari(both):.3f}")
+    if foreign.height:
+        piece = foreign.drop_nulls("piece").group_by("piece").len().sort("len", descending=True)["piece"][0]
+        members = pieces.filter(pl.col("piece") == piece).join(labels, on="account_id").select("account_id", "op", "cell")
+        with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+            print(f"address pairs in piece {piece} ({members.height} accounts):")
+            print(exit_chance(result, members))
 
 
 if __name__ == "__main__":
