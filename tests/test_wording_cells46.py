@@ -69,3 +69,16 @@ def test_a_cluster_whose_members_differ_only_in_rare_phrases_is_not_split():
     m = np.r_[members[:400], np.repeat(np.arange(40), 2)]
     p = np.r_[common, own]
     assert set(wording_blocks(m, p, 40).tolist()) == {0}
+
+
+def test_free_writers_split_off_a_fleet_stay_with_it_to_be_judged_as_outsiders():
+    # A household and four people on a card a ring also paid with, writing their own questions: with wording cells
+    # on, they were split off as a block of their own (mean Jaccard inside 0.125, the ring's 0.99) and flagged through
+    # the card; a block of free writers is no cell (MIN_INNER), so the fleet-outsider rules judge them again.
+    from graphlink.pipeline import run_detect
+    from tests.test_break_session18 import flagged, world
+
+    log, g = world("stolen_lone")
+    result = run_detect(log.frame(), config=PipelineConfig(communities=CommunityConfig(wording_cells=True)))
+    assert flagged(result, g["ring"]) == 20
+    assert flagged(result, g["fam"]) == 0

@@ -252,8 +252,8 @@ class CommunityConfig:
         mixed 1002 0.76 -> 0.87; templates 1001, 1002, 1005 unchanged; flags as off (BENCHMARKS.md).
     wording_cells : bool
         Split a cluster whose members write in two or more clearly different ways (prompt phrases) into its
-        blocks, kept one campaign (:mod:`graphlink.stages.wording_cells`): sibling cells merged on a shared
-        proxy or card pool. Session 46 (BENCHMARKS.md, "wording cells").
+        blocks, kept one campaign (:mod:`graphlink.stages.wording_cells`). Off: a split block loses its
+        whole's counter-evidence (a company's own e-mail domain) and gets flagged (BENCHMARKS.md, session 46).
     """
 
     resolution: float = 0.2
@@ -268,7 +268,7 @@ class CommunityConfig:
     network_cells: bool = True
     template_bursts: bool = True
     campaign_neighbours: bool = True
-    wording_cells: bool = True
+    wording_cells: bool = False
 
     def __post_init__(self) -> None:
         for name, value in (("resolution", self.resolution), ("campaign_resolution", self.campaign_resolution)):

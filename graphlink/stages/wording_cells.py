@@ -25,6 +25,10 @@ members' prompt phrases alone:
    on the phrases they all send (dev scenario templates 1001: a 499-account cell is left whole, while the
    neighbour graph alone cuts it in five).
 
+3. **Blocks that write a script.** A block whose members share few phrases among themselves
+   (:data:`MIN_INNER`) is free writers, not a cell: its members stay with the largest block, where the
+   fleet-outsider rules judge them against the cluster's script.
+
 A split cluster's blocks keep their cluster as their *whole* (:func:`graphlink.stages.blocks.split_wholes`):
 campaigns are grouped from the clusters as they were, so the split cells stay one campaign unless campaign
 evidence places them apart (:mod:`graphlink.stages.campaign_wholes`). Members that hold no phrase stay with the
@@ -43,7 +47,7 @@ import polars as pl
 
 from graphlink.stages.blocks import BLOCK_RATIO, MIN_BLOCK
 
-__all__ = ["MAX_MEMBERS", "MIN_MEMBERS", "NEIGHBOURS", "split_wording", "wording_blocks"]
+__all__ = ["MAX_MEMBERS", "MIN_INNER", "MIN_MEMBERS", "NEIGHBOURS", "split_wording", "wording_blocks"]
 
 #: Only clusters of this many members with phrases are examined: two blocks of :data:`MIN_BLOCK` with room
 #: for loose members, as :data:`graphlink.stages.blocks.SPLIT_MIN_SIZE`.
@@ -52,6 +56,12 @@ MIN_MEMBERS = 20
 #: suggests k of the order of log n; 10 is log n for clusters of 20,000 and more than enough below). Only the
 #: candidates depend on it; the ratio test (2) decides.
 NEIGHBOURS = 10
+#: A block is a cell only when its members write alike: a mean Jaccard similarity of their phrase sets inside the
+#: block of at least this. Free writers (a household on a card a ring used, co-workers asking their own questions)
+#: share stock phrases at most and are no cell of their own: split off, they escaped the fleet-outsider rules that
+#: judge a member against its cluster's script and were flagged through the card (session 46 suite:
+#: test_break_session18 stolen_lone, 6 flagged). A cell sending one template with fill-ins shares most phrases.
+MIN_INNER = 0.25
 #: Larger clusters are not examined: the member-by-member similarity is dense (n^2 floats: 128 MB at
 #: 4,000 members). A bound on the work, not a rule of the data (the dev worlds' largest cluster has 571).
 MAX_MEMBERS = 4_000
@@ -112,6 +122,9 @@ def wording_blocks(members: np.ndarray, phrases: np.ndarray, n: int, seed: int =
     labels = _merged(labels, jaccard)
     if labels.max() == 0:
         return out
+    labels = _scripted(labels, jaccard)
+    if labels.max() == 0:
+        return out
     order = np.argsort(-np.bincount(labels), kind="stable")  # block 0 the largest
     out[held] = np.argsort(order)[labels]
     return out
@@ -147,6 +160,21 @@ def _candidates(cosine: np.ndarray, jaccard: np.ndarray, seed: int) -> np.ndarra
         means = np.stack([jaccard[np.ix_(loose, np.flatnonzero(labels == b))].mean(axis=1) for b in range(len(kept))], axis=1)
         labels[loose] = means.argmax(axis=1)
     return labels
+
+
+def _scripted(labels: np.ndarray, jaccard: np.ndarray) -> np.ndarray:
+    """Blocks whose members write alike (mean Jaccard inside at least :data:`MIN_INNER`) kept; the members of a block
+    of free writers join the largest kept block (module docstring, 3); labels renumbered ``0 .. k - 1``."""
+    blocks = np.unique(labels)
+    size = np.bincount(labels, minlength=len(blocks)).astype(np.float64)
+    inner = np.array([(jaccard[np.ix_(labels == b, labels == b)].sum() - size[b]) / max(size[b] * (size[b] - 1), 1)
+                      for b in blocks])
+    kept = inner >= MIN_INNER
+    if kept.sum() < 2:
+        return np.zeros(len(labels), dtype=np.int64)
+    largest = blocks[kept][np.argmax(size[kept])]
+    labels = np.where(kept[labels], labels, largest)
+    return np.unique(labels, return_inverse=True)[1]
 
 
 def _merged(labels: np.ndarray, jaccard: np.ndarray) -> np.ndarray:
