@@ -165,16 +165,27 @@ def _candidates(cosine: np.ndarray, jaccard: np.ndarray, seed: int) -> np.ndarra
 def _scripted(labels: np.ndarray, jaccard: np.ndarray) -> np.ndarray:
     """Blocks whose members write alike (mean Jaccard inside at least :data:`MIN_INNER`) kept; the members of a block
     of free writers join the largest kept block (module docstring, 3); labels renumbered ``0 .. k - 1``."""
-    blocks = np.unique(labels)
-    size = np.bincount(labels, minlength=len(blocks)).astype(np.float64)
-    inner = np.array([(jaccard[np.ix_(labels == b, labels == b)].sum() - size[b]) / max(size[b] * (size[b] - 1), 1)
-                      for b in blocks])
-    kept = inner >= MIN_INNER
+    blocks, labels = np.unique(labels, return_inverse=True)
+    sums, size = _block_sums(labels, jaccard, len(blocks))
+    kept = _inner(sums, size) >= MIN_INNER
     if kept.sum() < 2:
         return np.zeros(len(labels), dtype=np.int64)
-    largest = blocks[kept][np.argmax(size[kept])]
-    labels = np.where(kept[labels], labels, largest)
-    return np.unique(labels, return_inverse=True)[1]
+    largest = np.flatnonzero(kept)[np.argmax(size[kept])]
+    return np.unique(np.where(kept[labels], labels, largest), return_inverse=True)[1]
+
+
+def _block_sums(labels: np.ndarray, jaccard: np.ndarray, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """Block-by-block sums of ``jaccard`` (b x b) and block sizes for labels ``0 .. b - 1``: one pass over it."""
+    from scipy.sparse import csr_matrix
+
+    k = len(labels)
+    onehot = csr_matrix((np.ones(k), (np.arange(k), labels)), shape=(k, b))
+    return np.asarray((onehot.T @ jaccard) @ onehot), np.bincount(labels, minlength=b).astype(np.float64)
+
+
+def _inner(sums: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Each block's mean Jaccard between two of its members (the diagonal's ones left out)."""
+    return (np.diag(sums) - size) / np.maximum(size * (size - 1), 1)
 
 
 def _merged(labels: np.ndarray, jaccard: np.ndarray) -> np.ndarray:
@@ -185,16 +196,12 @@ def _merged(labels: np.ndarray, jaccard: np.ndarray) -> np.ndarray:
     (a merged block's row and column are the sums of its two): O(k^2 + b^3) for k members and b candidate
     blocks, where recomputing them each merge cost O(b k^2) a merge (session 46's break-it review: 800
     five-member blocks of a 3,999-member cluster merging back one by one took 500 s)."""
-    from scipy.sparse import csr_matrix
-
     blocks, labels = np.unique(labels, return_inverse=True)
     b, k = len(blocks), len(labels)
-    onehot = csr_matrix((np.ones(k), (np.arange(k), labels)), shape=(k, b))
-    sums = np.asarray((onehot.T @ jaccard) @ onehot)
-    size = np.bincount(labels, minlength=b).astype(np.float64)
+    sums, size = _block_sums(labels, jaccard, b)
     alive = np.arange(b)  # block index of each row of sums, in label order as np.unique gives it
     while len(alive) >= 2:
-        inner = (np.diag(sums) - size) / np.maximum(size * (size - 1), 1)  # the diagonal's ones left out
+        inner = _inner(sums, size)
         across = sums / np.outer(size, size)
         closeness = across * BLOCK_RATIO / np.maximum(np.minimum(inner[:, None], inner[None, :]), 1e-12)
         np.fill_diagonal(closeness, -1)
