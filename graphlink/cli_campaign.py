@@ -1,7 +1,7 @@
 """``graphlink campaign``: one campaign in the terminal, its clusters side by side.
 
-Parses its arguments, makes one library call (:func:`graphlink.views.campaign.campaign_view` over the folder
-:func:`graphlink.store.outputs.load_outputs` reads) and renders the result; library errors become a one-line
+Parses its arguments, makes one library call (:func:`graphlink.views.campaign.campaign_view` over the two tables
+:func:`graphlink.store.outputs.read_clusters` reads) and renders the result; library errors become a one-line
 message and exit code 2 (:func:`graphlink.cli_support.cli_errors`). :mod:`graphlink.cli` registers it.
 """
 
@@ -39,11 +39,12 @@ def campaign_command(
 
     A campaign is the clusters graphlink takes for one operator's cells; `show DIR CLUSTER_ID` opens one of them.
     """
-    from graphlink.store.outputs import load_outputs, read_clusters
+    from graphlink.contract import CAMPAIGNS_FILE
+    from graphlink.store.outputs import read_clusters
     from graphlink.views.campaign import CAMPAIGN_CLUSTER_COLUMNS, campaign_view
 
-    outputs = load_outputs(out_dir, [], drilldown=False)
-    row, members = campaign_view(outputs.campaigns, read_clusters(out_dir, CAMPAIGN_CLUSTER_COLUMNS), campaign_id)
+    campaigns = read_clusters(out_dir, ("campaign_id", "clusters", "accounts", "score", "flagged", "why"), CAMPAIGNS_FILE)
+    row, members = campaign_view(campaigns, read_clusters(out_dir, CAMPAIGN_CLUSTER_COLUMNS), campaign_id)
     if as_json:
         emit_json({"campaign": {k: row[k] for k in ("campaign_id", "clusters", "accounts", "score", "flagged", "why")},
                    "clusters": members.to_dicts()})

@@ -206,8 +206,9 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
 
 
 def read_clusters(out_dir: str | os.PathLike, columns: tuple[str, ...] = ("cluster_id", "size", "score", "flagged"),
-                  ) -> pl.DataFrame:
-    """``columns`` of an output folder's ``clusters.parquet`` alone (cheap planning reads).
+                  name: str = CLUSTERS_FILE) -> pl.DataFrame | None:
+    """``columns`` of an output folder's ``clusters.parquet`` (or table ``name``: ``campaigns.parquet``, None when a
+    folder written before campaigns lacks it) alone: cheap planning reads.
 
     Raises
     ------
@@ -216,10 +217,12 @@ def read_clusters(out_dir: str | os.PathLike, columns: tuple[str, ...] = ("clust
     """
     out_dir = folder_path(out_dir)
     check_folder(out_dir)
+    if name == CAMPAIGNS_FILE and not (out_dir / name).is_file():
+        return None
     try:
-        return _scan(out_dir, CLUSTERS_FILE, columns).select(list(columns)).collect()
+        return _scan(out_dir, name, columns).select(list(columns)).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise GraphlinkError(f"{out_dir / CLUSTERS_FILE}: cannot read the table: {str(exc).splitlines()[0]}") from None
+        raise GraphlinkError(f"{out_dir / name}: cannot read the table: {str(exc).splitlines()[0]}") from None
 
 
 def _scan(out_dir: Path, name: str, columns: tuple[str, ...]) -> pl.LazyFrame:
