@@ -8,15 +8,12 @@ previous cluster and vice versa:
 * the overlap of two clusters is the Jaccard similarity of their member sets, ``|A ∩ B| / |A ∪ B|``, the previous
   cluster ``A`` counting only its members with an event in the new log (a day's log holds the members active that
   day; a log that includes the earlier period counts them all); pairs below ``min_jaccard`` never match;
-* pairs are taken greedily, best first: higher Jaccard, then more shared
-  members, then the smaller previous id, then the smaller new id. The order
-  is total, so the matching is deterministic;
-* a matched new cluster takes the previous cluster's id; unmatched new
-  clusters get fresh ids above every id issued before (``id_floor`` and the
-  previous run's ids), in the order of their new ids (largest cluster first);
-  previous clusters left unmatched were *merged* into the new cluster holding
-  most of their members (:data:`MERGED_SHARE`; two pieces joined by Leiden or
-  :mod:`graphlink.stages.network_cells`) or have *vanished*.
+* pairs are taken greedily, best first: higher Jaccard, then more shared members, then the smaller previous id,
+  then the smaller new id. The order is total, so the matching is deterministic;
+* a matched new cluster takes the previous cluster's id; unmatched new clusters get fresh ids above every id issued
+  before (``id_floor`` and the previous run's ids), in the order of their new ids (largest cluster first); previous
+  clusters left unmatched were *merged* into the new cluster holding most of their members (:data:`MERGED_SHARE`;
+  two pieces joined by Leiden or :mod:`graphlink.stages.network_cells`) or have *vanished*.
 
 Greedy best-first is computed without a Python loop over pairs: in each round
 every pair that is the best remaining pair of both its clusters is matched
@@ -69,6 +66,11 @@ DEFAULT_MIN_JACCARD = StableIdConfig().previous_min_jaccard
 MERGED_SHARE = 0.5
 
 
+def _in_log(accounts: pl.DataFrame) -> pl.DataFrame:
+    """The accounts with an event in the log (an accounts file's other accounts have ``events == 0``)."""
+    return accounts.filter(pl.col("events") > 0) if "events" in accounts.columns else accounts
+
+
 def _members(accounts: pl.DataFrame, name: str) -> pl.DataFrame:
     return (
         accounts.select(pl.col("account_id").cast(pl.String), pl.col("cluster_id").cast(pl.Int64).alias(name))
@@ -112,8 +114,7 @@ def match_clusters(previous_accounts: pl.DataFrame, new_accounts: pl.DataFrame,
     new = _members(new_accounts, "cluster_id")
     # A previous cluster's size counts only its members with an event in the new log (not an accounts file's other accounts):
     # a day's log holds the members active that day; the quiet ones say nothing about whether the ring is the same.
-    seen = new_accounts.filter(pl.col("events") > 0 if "events" in new_accounts.columns else pl.lit(True)).select(
-        pl.col("account_id").cast(pl.String)).unique()
+    seen = _in_log(new_accounts).select(pl.col("account_id").cast(pl.String)).unique()
     prev_sizes = (prev.join(seen, on="account_id", how="semi")
                   .group_by("previous_id").agg(pl.len().alias("prev_size")))
     new_sizes = new.group_by("cluster_id").agg(pl.len().alias("new_size"))
@@ -200,8 +201,7 @@ def summarise(mapping: pl.DataFrame, previous: PreviousRun | None = None,
     if previous is not None and previous.flagged is not None and accounts is not None:
         gone = sorted(set(vanished) & set(previous.flagged))
         seen = (previous.accounts.filter(pl.col("cluster_id").is_in(gone)).select("account_id", "cluster_id")
-                .join(accounts.filter(pl.col("events") > 0 if "events" in accounts.columns else pl.lit(True)).select(  # in the log
-                    "account_id", pl.col("cluster_id").alias("now")), on="account_id"))
+                .join(_in_log(accounts).select("account_id", pl.col("cluster_id").alias("now")), on="account_id"))
         went = seen.drop_nulls("now").group_by("cluster_id").agg(pl.col("now").unique().sort())
         to = {int(k): [int(v) for v in vs] for k, vs in went.iter_rows()}
         out |= {"vanished_flagged_ids": gone, "vanished_flagged_to": {str(k): to.get(k, []) for k in gone},
