@@ -201,7 +201,8 @@ def detect(
         first = cluster_rows(result.clusters, 1, run)[0][0]  # the table's first row
         where = shlex.quote(str(out_dir))
         say(Text(terminal_safe(f"next: graphlink show {where} {first} (members and evidence) · graphlink report {where} "
-                               f"(HTML) · graphlink export {where} (the flagged clusters for a case tool)")), soft_wrap=True)
+                               f"(HTML) · graphlink export {where} --format csv (the flagged clusters for a case tool)")),
+            soft_wrap=True)  # --format is required: "graphlink export DIR" alone was a usage error (nu47)
 
 
 RedactOpt = Annotated[bool, typer.Option(

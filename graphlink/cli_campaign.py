@@ -41,17 +41,19 @@ def campaign_command(
     """
     from graphlink.contract import CAMPAIGNS_FILE
     from graphlink.store.outputs import read_clusters
-    from graphlink.views.campaign import CAMPAIGN_CLUSTER_COLUMNS, campaign_view
+    from graphlink.views.campaign import CAMPAIGN_CLUSTER_COLUMNS, campaign_score_note, campaign_view
 
     campaigns = read_clusters(out_dir, ("campaign_id", "clusters", "accounts", "score", "flagged", "why"), CAMPAIGNS_FILE)
     row, members = campaign_view(campaigns, read_clusters(out_dir, CAMPAIGN_CLUSTER_COLUMNS), campaign_id)
     if as_json:
-        emit_json({"campaign": {k: row[k] for k in ("campaign_id", "clusters", "accounts", "score", "flagged", "why")},
+        emit_json({"campaign": {**{k: row[k] for k in ("campaign_id", "clusters", "accounts", "score", "flagged", "why")},
+                                "score_note": campaign_score_note(row, members)},
                    "clusters": members.to_dicts()})
         return
     if quiet:
         return
-    score = "no score" if row["score"] is None else f"score {row['score']:.3f}"
+    note = campaign_score_note(row, members)
+    score = "no score" if row["score"] is None else f"score {row['score']:.3f} ({note})"
     flag = "flagged" if row["flagged"] else "not flagged"
     out.print(Text(f"campaign {campaign_id} · {flag} · {score} · {plural(len(row['clusters'] or []), 'cluster')} · "
                    f"{plural(int(row['accounts'] or 0), 'account')}"))

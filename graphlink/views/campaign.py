@@ -8,13 +8,14 @@ the notebook's :meth:`graphlink.Result.campaign`.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import polars as pl
 
 from graphlink.errors import GraphlinkError
 
-__all__ = ["CAMPAIGN_CLUSTER_COLUMNS", "campaign_view"]
+__all__ = ["CAMPAIGN_CLUSTER_COLUMNS", "campaign_score_note", "campaign_view"]
 
 #: The columns of a campaign's cluster table, in order.
 CAMPAIGN_CLUSTER_COLUMNS = ("cluster_id", "size", "score", "flagged", "why")
@@ -45,7 +46,9 @@ def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campai
     Raises
     ------
     GraphlinkError
-        No campaigns (an older folder) or no such campaign.
+        No campaigns (an older folder), no such campaign, or a ``campaign_id`` that is no integer (``"3"``,
+        ``3.0``, ``True``, ``None``: as :meth:`graphlink.Result.cluster` says of a cluster id; a text id was a polars
+        ``ComputeError``, ``None`` a warning and "no campaign None", new-user review nu47).
 
     Examples
     --------
@@ -57,6 +60,12 @@ def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campai
     >>> row["accounts"], members["cluster_id"].to_list()
     (9, [4, 3])
     """
+    try:
+        if isinstance(campaign_id, bool):
+            raise TypeError
+        campaign_id = operator.index(campaign_id)
+    except TypeError:
+        raise GraphlinkError(f"campaign id must be an integer, got {campaign_id!r}") from None
     if campaigns is None:
         raise GraphlinkError("this folder has no campaigns.parquet (written by an older graphlink); rerun "
                              "graphlink detect")
@@ -73,3 +82,41 @@ def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campai
                .sort(["flagged", "score", "size", "cluster_id"], descending=[True, True, True, False],
                      nulls_last=True))
     return row, members
+
+
+def campaign_score_note(row: dict[str, Any], members: pl.DataFrame) -> str:
+    """Where a campaign's score comes from, in words: its best cluster's score, or the campaign scored as a whole.
+
+    A campaign's score is the larger of its highest cluster score and, for a campaign scored as a whole, its
+    pooled score (:func:`graphlink.stages.campaigns.score_campaigns`); ``graphlink campaign`` printed the number
+    alone, and an investigator could not tell which cell it came from (new-user review nu47).
+
+    Parameters
+    ----------
+    row : dict
+        The campaign's row (:func:`campaign_view`): at least ``score`` (0-1, or None).
+    members : polars.DataFrame
+        Its clusters (:func:`campaign_view`): ``cluster_id``, ``score``.
+
+    Returns
+    -------
+    str
+        ``"cluster 4's, the highest of its clusters"``, ``"scored as a whole; its best cluster, 4, scores
+        0.900"``, or ``"no score"``.
+
+    Examples
+    --------
+    >>> cl = pl.DataFrame({"cluster_id": [3, 4], "score": [0.2, 0.9]})
+    >>> campaign_score_note({"score": 0.9}, cl), campaign_score_note({"score": 0.95}, cl)
+    ("cluster 4's, the highest of its clusters", 'scored as a whole; its best cluster, 4, scores 0.900')
+    """
+    score = row.get("score")
+    if score is None:
+        return "no score"
+    scored = members.drop_nulls("score").sort(["score", "cluster_id"], descending=[True, False])
+    if scored.is_empty():
+        return "scored as a whole"
+    best, top = int(scored["cluster_id"][0]), float(scored["score"][0])
+    if score > top + 1e-9:  # the pooled score is higher: the campaign was scored as one group of accounts
+        return f"scored as a whole; its best cluster, {best}, scores {top:.3f}"
+    return f"cluster {best}'s, the highest of its clusters"

@@ -1,0 +1,63 @@
+"""New-user review, session 47: what a trust-and-safety investigator met following the README on the fixture."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import graphlink
+from graphlink.cli import app
+
+runner = CliRunner()
+
+
+def _small_log(path):
+    """Four accounts on one card and one address, and twenty people on their own."""
+    ring = pl.DataFrame({"account_id": [f"r{i}" for i in range(4) for _ in range(3)],
+                         "payment_fingerprint": ["card_ring"] * 12, "ip": ["203.0.113.9"] * 12})
+    people = pl.DataFrame({"account_id": [f"p{i}" for i in range(20)],
+                           "payment_fingerprint": [f"card_{i}" for i in range(20)],
+                           "ip": [f"198.51.100.{i}" for i in range(20)]})
+    pl.concat([ring, people]).write_parquet(path)
+
+
+def test_every_command_detect_suggests_next_runs(tmp_path):
+    # got: "next: ... graphlink export out (...)", a usage error (exit 2): export's --format is required
+    _small_log(tmp_path / "events.parquet")
+    out = tmp_path / "out"
+    detected = runner.invoke(app, ["detect", str(tmp_path / "events.parquet"), "--out", str(out)],
+                             env={"COLUMNS": "400"})
+    assert detected.exit_code == 0, detected.output
+    line = " ".join(re.search(r"next: (.*)", detected.output, re.S).group(1).split())
+    commands = re.findall(r"(graphlink \S+ .*?) \(", line)
+    assert [shlex.split(c)[1] for c in commands] == ["show", "report", "export"]
+    for command in commands:
+        words = shlex.split(command)[1:]
+        ran = runner.invoke(app, words + (["--no-plots"] if words[0] == "report" else []) + ["-q"])
+        assert ran.exit_code == 0, (command, ran.output)
+
+
+@pytest.mark.parametrize("given", ["1", 1.0, True, None])
+def test_result_campaign_says_an_id_is_no_integer(fixture_detected, given):
+    # got: "1" a polars ComputeError; None a polars UserWarning and "no campaign None"; 1.0 and True campaign 1
+    result = graphlink.load(fixture_detected)
+    with pytest.raises(graphlink.GraphlinkError, match="campaign id must be an integer"):
+        result.campaign(given)
+
+
+def test_campaign_says_which_cluster_its_score_is(fixture_detected):
+    # got: "score 1.000" alone: which of its cells scores that, or was it scored as a whole?
+    camps = pl.read_parquet(fixture_detected / "campaigns.parquet")
+    camp = camps.sort(pl.col("clusters").list.len(), "campaign_id", descending=[True, False]).row(0, named=True)
+    clusters = pl.read_parquet(fixture_detected / "clusters.parquet").filter(
+        pl.col("campaign_id") == camp["campaign_id"]).sort(["score", "cluster_id"], descending=[True, False])
+    best = clusters["cluster_id"][0]
+    doc = json.loads(runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"]), "--json"]).stdout)
+    assert doc["campaign"]["score_note"] == f"cluster {best}'s, the highest of its clusters"
+    shown = runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"])], env={"COLUMNS": "300"})
+    assert f"score {camp['score']:.3f} (cluster {best}'s, the highest of its clusters)" in shown.output
