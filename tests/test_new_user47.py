@@ -61,3 +61,26 @@ def test_campaign_says_which_cluster_its_score_is(fixture_detected):
     assert doc["campaign"]["score_note"] == f"cluster {best}'s, the highest of its clusters"
     shown = runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"])], env={"COLUMNS": "300"})
     assert f"score {camp['score']:.3f} (cluster {best}'s, the highest of its clusters)" in shown.output
+
+
+def test_campaign_lists_the_values_tying_its_clusters(fixture_detected):
+    # got: "tied by 183 prompt phrases, 69 IP addresses" and no command, file or report section naming one of them
+    camps = pl.read_parquet(fixture_detected / "campaigns.parquet")
+    camp = camps.sort(pl.col("clusters").list.len(), "campaign_id", descending=[True, False]).row(0, named=True)
+    ran = runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"]), "--json"])
+    assert ran.exit_code == 0, ran.output
+    ties = json.loads(ran.stdout)["ties"]
+    assert ties and all(len(t["clusters"]) >= 2 and set(t["clusters"]) <= set(camp["clusters"]) for t in ties)
+    ips = int(re.search(r"tied by .*?([\d,]+) IP addresses", camp["why"]).group(1).replace(",", ""))
+    assert sum(t["kind"] == "ip" for t in ties) == ips  # the why's count, value by value
+    # each listed address is held by members of the clusters it names, as many as it says
+    accounts = pl.read_parquet(fixture_detected / "accounts.parquet")
+    linking = pl.read_parquet(fixture_detected / "linking.parquet")
+    top = next(t for t in ties if t["kind"] == "ip")
+    holders = linking.filter((pl.col("kind") == "ip") & (pl.col("value") == top["value"])).join(
+        accounts.filter(pl.col("campaign_id") == camp["campaign_id"]).select("account_id", pl.col("cluster_id").alias("c")),
+        on="account_id")
+    assert (sorted(holders["c"].unique().to_list()), holders["account_id"].n_unique()) == (top["clusters"],
+                                                                                        top["accounts"])
+    shown = runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"])], env={"COLUMNS": "300"})
+    assert "values tying its clusters" in shown.output and top["value"] in shown.output

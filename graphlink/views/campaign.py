@@ -9,16 +9,22 @@ the notebook's :meth:`graphlink.Result.campaign`.
 from __future__ import annotations
 
 import operator
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from graphlink.errors import GraphlinkError
 
-__all__ = ["CAMPAIGN_CLUSTER_COLUMNS", "campaign_score_note", "campaign_view"]
+__all__ = ["CAMPAIGN_CLUSTER_COLUMNS", "CAMPAIGN_TIE_COLUMNS", "campaign_score_note", "campaign_ties", "campaign_view"]
 
 #: The columns of a campaign's cluster table, in order.
 CAMPAIGN_CLUSTER_COLUMNS = ("cluster_id", "size", "score", "flagged", "why")
+#: The columns of the values tying a campaign's clusters (:func:`campaign_ties`), in order.
+CAMPAIGN_TIE_COLUMNS = ("kind", "value", "clusters", "accounts", "weight")
+#: The order of the tying kinds: cards (private to an operator), declared identifiers (1: any other kind), addresses,
+#: prompt phrases.
+_KIND_ORDER = {"payment": 0, "ip": 2, "prompt": 3}
 
 
 def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campaign_id: int,
@@ -120,3 +126,72 @@ def campaign_score_note(row: dict[str, Any], members: pl.DataFrame) -> str:
     if score > top + 1e-9:  # the pooled score is higher: the campaign was scored as one group of accounts
         return f"scored as a whole; its best cluster, {best}, scores {top:.3f}"
     return f"cluster {best}'s, the highest of its clusters"
+
+
+def campaign_ties(out_dir: str | Path, cluster_ids: list[int], tie_kind: Any = None) -> pl.DataFrame:
+    """The values that tie a campaign's clusters: each value of a tie kind held by members of two or more of them.
+
+    What the campaign's ``why`` counts ("tied by 183 prompt phrases, 69 IP addresses") by value, so an investigator
+    can check the tie in the log before acting on the cells that are not flagged on their own (new-user review
+    nu47: no command, file or report section listed them). Read from the folder's ``linking.parquet`` (every
+    account's linking values but prompt phrases: the cards, addresses and identifiers the ``why`` counts, all of
+    them) and ``memberships.parquet`` (the clustered accounts' values: the prompt phrases it keeps, the strongest
+    of each cluster, so fewer than the ``why`` counts), restricted to the campaign's accounts.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        A detect output folder.
+    cluster_ids : list of int
+        The campaign's clusters (its ``clusters``).
+    tie_kind : callable, optional
+        ``kind -> bool``: which kinds tie an operator's cells (default
+        :func:`graphlink.stages.campaigns.is_tie_kind` with default settings: cards, IP addresses, prompt phrases
+        and declared strong ``--signal`` kinds; never user agents, networks, domains or timing).
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`CAMPAIGN_TIE_COLUMNS`: ``kind``, ``value`` (as logged: escape before printing), ``clusters`` (the
+        ids of the campaign's clusters whose members hold it, ascending), ``accounts`` (the campaign's accounts
+        holding it), ``weight`` (its rarity weight). By kind, the operator's own infrastructure first (cards,
+        declared identifiers, IP addresses, then prompt phrases, which a stock phrasing also shares), and within a
+        kind most clusters first, then most accounts, heaviest, value. Empty when the folder has neither file or
+        the campaign has one cluster.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     pl.DataFrame({"account_id": list("abcd"), "cluster_id": [1, 1, 2, 3]}).write_parquet(f"{tmp}/accounts.parquet")
+    ...     pl.DataFrame({"account_id": list("abcd"), "kind": ["ip", "ip", "ip", "user_agent"],
+    ...                   "value": ["1.1.1.1"] * 3 + ["curl"], "weight": 0.5}).write_parquet(f"{tmp}/linking.parquet")
+    ...     campaign_ties(tmp, [1, 2, 3]).select("kind", "value", "clusters", "accounts").rows()
+    [('ip', '1.1.1.1', [1, 2], 3)]
+    """
+    from graphlink.contract import ACCOUNTS_FILE, LINKING_FILE, MEMBERSHIPS_FILE
+    from graphlink.stages.campaigns import is_tie_kind
+
+    tie_kind = tie_kind or is_tie_kind
+    empty = pl.DataFrame(schema={"kind": pl.String, "value": pl.String, "clusters": pl.List(pl.Int64),
+                                 "accounts": pl.UInt32, "weight": pl.Float64})
+    folder = Path(out_dir)
+    sources = [pl.scan_parquet(folder / name).select("account_id", "kind", "value", pl.col("weight").cast(pl.Float64))
+               for name in (LINKING_FILE, MEMBERSHIPS_FILE) if (folder / name).is_file()]
+    if len(set(cluster_ids)) < 2 or not sources:
+        return empty
+    ids = pl.Series("cluster_id", [int(c) for c in cluster_ids], dtype=pl.Int64)
+    mine = (pl.scan_parquet(folder / ACCOUNTS_FILE).select("account_id", pl.col("cluster_id").cast(pl.Int64))
+            .filter(pl.col("cluster_id").is_in(ids.implode())))
+    held = (pl.concat(sources).join(mine, on="account_id").unique(["account_id", "kind", "value"])
+            .collect())
+    kinds = [k for k in held["kind"].unique().to_list() if tie_kind(k)]
+    return (held.filter(pl.col("kind").is_in(kinds))
+            .group_by("kind", "value")
+            .agg(pl.col("cluster_id").unique().sort().alias("clusters"),
+                 pl.col("account_id").n_unique().cast(pl.UInt32).alias("accounts"), pl.col("weight").max())
+            .filter(pl.col("clusters").list.len() >= 2)
+            .with_columns(pl.col("kind").replace_strict(_KIND_ORDER, default=1, return_dtype=pl.Int8).alias("__k"))
+            .sort(["__k", "kind", pl.col("clusters").list.len(), "accounts", "weight", "value"],
+                  descending=[False, False, True, True, True, False])
+            .select(CAMPAIGN_TIE_COLUMNS)) if kinds else empty
