@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from graphlink.config import GraphConfig
 from graphlink.errors import GraphlinkError
 
 __all__ = ["CAMPAIGN_CLUSTER_COLUMNS", "CAMPAIGN_TIE_COLUMNS", "campaign_score_note", "campaign_ties", "campaign_view"]
@@ -128,7 +129,7 @@ def campaign_score_note(row: dict[str, Any], members: pl.DataFrame) -> str:
     return f"cluster {best}'s, the highest of its clusters"
 
 
-def campaign_ties(out_dir: str | Path, cluster_ids: list[int], tie_kind: Any = None) -> pl.DataFrame:
+def campaign_ties(out_dir: str | Path, cluster_ids: list[int], graph_config: GraphConfig | None = None) -> pl.DataFrame:
     """The values that tie a campaign's clusters: each value of a tie kind held by members of two or more of them.
 
     What the campaign's ``why`` counts ("tied by 183 prompt phrases, 69 IP addresses") by value, so an investigator
@@ -144,10 +145,10 @@ def campaign_ties(out_dir: str | Path, cluster_ids: list[int], tie_kind: Any = N
         A detect output folder.
     cluster_ids : list of int
         The campaign's clusters (its ``clusters``).
-    tie_kind : callable, optional
-        ``kind -> bool``: which kinds tie an operator's cells (default
-        :func:`graphlink.stages.campaigns.is_tie_kind` with default settings: cards, IP addresses, prompt phrases
-        and declared strong ``--signal`` kinds; never user agents, networks, domains or timing).
+    graph_config : GraphConfig, optional
+        Which kinds tie an operator's cells (:func:`graphlink.stages.campaigns.is_tie_kind`: cards, IP addresses,
+        prompt phrases and strong ``--signal`` kinds; never user agents, networks, domains or timing); default: the
+        settings the folder's ``run.json`` records, as detect grouped the campaign by them.
 
     Returns
     -------
@@ -172,7 +173,6 @@ def campaign_ties(out_dir: str | Path, cluster_ids: list[int], tie_kind: Any = N
     from graphlink.contract import ACCOUNTS_FILE, LINKING_FILE, MEMBERSHIPS_FILE
     from graphlink.stages.campaigns import is_tie_kind
 
-    tie_kind = tie_kind or is_tie_kind
     empty = pl.DataFrame(schema={"kind": pl.String, "value": pl.String, "clusters": pl.List(pl.Int64),
                                  "accounts": pl.UInt32, "weight": pl.Float64})
     folder = Path(out_dir)
@@ -185,7 +185,8 @@ def campaign_ties(out_dir: str | Path, cluster_ids: list[int], tie_kind: Any = N
             .filter(pl.col("cluster_id").is_in(ids.implode())))
     held = (pl.concat(sources).join(mine, on="account_id").unique(["account_id", "kind", "value"])
             .collect())
-    kinds = [k for k in held["kind"].unique().to_list() if tie_kind(k)]
+    graph_config = graph_config or _run_graph_config(folder)
+    kinds = [k for k in held["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
     return (held.filter(pl.col("kind").is_in(kinds))
             .group_by("kind", "value")
             .agg(pl.col("cluster_id").unique().sort().alias("clusters"),
@@ -195,3 +196,18 @@ def campaign_ties(out_dir: str | Path, cluster_ids: list[int], tie_kind: Any = N
             .sort(["__k", "kind", pl.col("clusters").list.len(), "accounts", "weight", "value"],
                   descending=[False, False, True, True, True, False])
             .select(CAMPAIGN_TIE_COLUMNS)) if kinds else empty
+
+
+def _run_graph_config(folder: Path) -> GraphConfig:
+    """The graph settings the folder's run used (``run.json`` ``parameters``; defaults when it has none)."""
+    from graphlink.config import build_config
+    from graphlink.contract import RUN_FILE
+    from graphlink.errors import ConfigError
+    from graphlink.store.outputs import read_run
+
+    if not (folder / RUN_FILE).is_file():
+        return GraphConfig()
+    try:
+        return build_config(parameters=read_run(folder).get("parameters") or {}).graph
+    except (TypeError, ValueError, ConfigError) as exc:
+        raise GraphlinkError(f"{folder / RUN_FILE}: unreadable parameters: {exc}") from None
