@@ -22,7 +22,7 @@ from graphlink.views.words import plural
 
 __all__ = ["campaign_command"]
 
-HEADERS = ["cluster", "size", "score", "flagged", "why"]
+HEADERS = ["cluster", "size", "score", "flagged", "why"]  # flagged: what the flag rests on (flag_basis_expr)
 TIE_HEADERS = ["kind", "value", "clusters", "accounts", "weight"]
 #: Where the tying values come from, said under their table and in ``--json`` (:func:`graphlink.views.campaign.campaign_ties`).
 TIES_NOTE = ("values of cards, addresses, prompt phrases and declared identifiers held in two or more of its clusters "
@@ -51,11 +51,18 @@ def campaign_command(
     A campaign is the clusters graphlink takes for one operator's cells; `show DIR CLUSTER_ID` opens one of them.
     """
     from graphlink.contract import CAMPAIGNS_FILE
-    from graphlink.store.outputs import read_clusters
+    from graphlink.store.folder import folder_path
+    from graphlink.store.outputs import read_clusters, read_run
+    from graphlink.views.explain import flag_basis_expr, flag_settings
     from graphlink.views.campaign import CAMPAIGN_CLUSTER_COLUMNS, campaign_score_note, campaign_ties, campaign_view
 
     campaigns = read_clusters(out_dir, ("campaign_id", "clusters", "accounts", "score", "flagged", "why"), CAMPAIGNS_FILE)
     row, members = campaign_view(campaigns, read_clusters(out_dir, CAMPAIGN_CLUSTER_COLUMNS), campaign_id)
+    # What each flag rests on, in the words of detect's table, show and the report (own evidence, with cluster N, own
+    # score, size of campaign N), not a bare "flagged" (new-user review nu47).
+    min_size = flag_settings(read_run(folder_path(out_dir)))[1]
+    members = members.with_columns(pl.lit(row["campaign_id"]).alias("campaign_id")).with_columns(
+        flag_basis_expr(min_flag_size=min_size)).drop("campaign_id")
     if quiet and not as_json:
         return
     tying = campaign_ties(out_dir, row["clusters"] or []) if (ties or as_json) else None
@@ -80,7 +87,7 @@ def campaign_command(
     rows = []
     for r in listed.iter_rows(named=True):
         cells = [r["cluster_id"], r["size"], None if r["score"] is None else f"{r['score']:.3f}",
-                 "flagged" if r["flagged"] else "", terminal_safe(r["why"] or "")]
+                 r["flag"], terminal_safe(r["why"] or "")]
         rows.append(cells)
         table.add_row(*(Text("" if c is None else str(c)) for c in cells))
     print_table(table, rows, HEADERS, titled=True)

@@ -84,3 +84,15 @@ def test_campaign_lists_the_values_tying_its_clusters(fixture_detected):
                                                                                         top["accounts"])
     shown = runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"])], env={"COLUMNS": "300"})
     assert "values tying its clusters" in shown.output and top["value"] in shown.output
+
+
+def test_campaign_says_what_each_flag_rests_on_as_detect_and_show_do(fixture_detected):
+    # got: "flagged" or "" per cluster, where detect's table, show and the report say "own evidence", "with cluster N"
+    camps = pl.read_parquet(fixture_detected / "campaigns.parquet")
+    camp = camps.sort(pl.col("clusters").list.len(), "campaign_id", descending=[True, False]).row(0, named=True)
+    doc = json.loads(runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"]), "--json"]).stdout)
+    assert [c["flag"] for c in doc["clusters"]] == ["own evidence" if c["flagged"] else "" for c in doc["clusters"]]
+    shown = runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"])], env={"COLUMNS": "300"})
+    heading = runner.invoke(app, ["show", str(fixture_detected), str(doc["clusters"][0]["cluster_id"]), "--members", "0",
+                                  "--evidence", "0", "--no-templates"], env={"COLUMNS": "300"}).output.splitlines()[0]
+    assert "flagged on its own evidence" in heading and "own evidence" in shown.output
