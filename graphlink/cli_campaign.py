@@ -53,16 +53,12 @@ def campaign_command(
     from graphlink.contract import CAMPAIGNS_FILE
     from graphlink.store.folder import folder_path
     from graphlink.store.outputs import read_clusters, read_run
-    from graphlink.views.explain import flag_basis_expr, flag_settings
     from graphlink.views.campaign import CAMPAIGN_CLUSTER_COLUMNS, campaign_score_note, campaign_ties, campaign_view
 
     campaigns = read_clusters(out_dir, ("campaign_id", "clusters", "accounts", "score", "flagged", "why"), CAMPAIGNS_FILE)
-    row, members = campaign_view(campaigns, read_clusters(out_dir, CAMPAIGN_CLUSTER_COLUMNS), campaign_id)
-    # What each flag rests on, in the words of detect's table, show and the report (own evidence, with cluster N, own
-    # score, size of campaign N), not a bare "flagged" (new-user review nu47).
-    min_size = flag_settings(read_run(folder_path(out_dir)))[1]
-    members = members.with_columns(pl.lit(row["campaign_id"]).alias("campaign_id")).with_columns(
-        flag_basis_expr(min_flag_size=min_size)).drop("campaign_id")
+    # flag: what each flag rests on, in the words of detect's table, show and the report (new-user review nu47)
+    row, members = campaign_view(campaigns, read_clusters(out_dir, CAMPAIGN_CLUSTER_COLUMNS), campaign_id,
+                                 read_run(folder_path(out_dir)))
     if quiet and not as_json:
         return
     tying = campaign_ties(out_dir, row["clusters"] or []) if (ties or as_json) else None

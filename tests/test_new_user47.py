@@ -92,6 +92,8 @@ def test_campaign_says_what_each_flag_rests_on_as_detect_and_show_do(fixture_det
     camp = camps.sort(pl.col("clusters").list.len(), "campaign_id", descending=[True, False]).row(0, named=True)
     doc = json.loads(runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"]), "--json"]).stdout)
     assert [c["flag"] for c in doc["clusters"]] == ["own evidence" if c["flagged"] else "" for c in doc["clusters"]]
+    assert graphlink.load(fixture_detected).campaign(camp["campaign_id"])[1]["flag"].to_list() == [
+        c["flag"] for c in doc["clusters"]]  # the notebook says the same
     shown = runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"])], env={"COLUMNS": "300"})
     heading = runner.invoke(app, ["show", str(fixture_detected), str(doc["clusters"][0]["cluster_id"]), "--members", "0",
                                   "--evidence", "0", "--no-templates"], env={"COLUMNS": "300"}).output.splitlines()[0]

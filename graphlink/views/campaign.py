@@ -16,6 +16,7 @@ import polars as pl
 
 from graphlink.config import GraphConfig
 from graphlink.errors import GraphlinkError
+from graphlink.views.explain import flag_basis_expr, flag_settings
 
 __all__ = ["CAMPAIGN_CLUSTER_COLUMNS", "CAMPAIGN_TIE_COLUMNS", "campaign_score_note", "campaign_ties", "campaign_view"]
 
@@ -29,7 +30,7 @@ _KIND_ORDER = {"payment": 0, "ip": 2, "prompt": 3}
 
 
 def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campaign_id: int,
-                  ) -> tuple[dict[str, Any], pl.DataFrame]:
+                  run: dict[str, Any] | None = None) -> tuple[dict[str, Any], pl.DataFrame]:
     """A campaign's row and its clusters, flagged first, then by score (highest first), size, id.
 
     Parameters
@@ -42,13 +43,18 @@ def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campai
         ``clusters.parquet`` rows with at least :data:`CAMPAIGN_CLUSTER_COLUMNS`.
     campaign_id : int
         The campaign (``campaign_id`` of ``accounts.parquet`` and ``clusters.parquet``).
+    run : dict, optional
+        The folder's ``run.json`` (its ``min_flag_size``, for ``flag``; the default settings when omitted).
 
     Returns
     -------
     row : dict
         The campaign's row of ``campaigns``.
     members : polars.DataFrame
-        One row per cluster of the campaign, :data:`CAMPAIGN_CLUSTER_COLUMNS`; ``size`` in accounts.
+        One row per cluster of the campaign, :data:`CAMPAIGN_CLUSTER_COLUMNS` and ``flag``: what its flag rests on
+        (:func:`graphlink.views.explain.flag_basis_expr`: ``own evidence``, ``with cluster N``, ``own score, size of
+        campaign N``; "" when not flagged), in the words of detect's table, ``show`` and the report; ``size`` in
+        accounts.
 
     Raises
     ------
@@ -64,8 +70,8 @@ def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campai
     >>> cl = pl.DataFrame({"cluster_id": [3, 4, 5], "size": [4, 5, 2], "score": [0.2, 0.9, 0.1],
     ...                    "flagged": [False, True, False], "why": ["a", "b", "c"]})
     >>> row, members = campaign_view(camps, cl, 1)
-    >>> row["accounts"], members["cluster_id"].to_list()
-    (9, [4, 3])
+    >>> row["accounts"], members["cluster_id"].to_list(), members["flag"].to_list()
+    (9, [4, 3], ['own evidence', ''])
     """
     try:
         if isinstance(campaign_id, bool):
@@ -87,7 +93,9 @@ def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campai
     members = (clusters.filter(pl.col("cluster_id").is_in(ids.implode()))
                .select(CAMPAIGN_CLUSTER_COLUMNS)
                .sort(["flagged", "score", "size", "cluster_id"], descending=[True, True, True, False],
-                     nulls_last=True))
+                     nulls_last=True)
+               .with_columns(pl.lit(row["campaign_id"]).alias("campaign_id"))
+               .with_columns(flag_basis_expr(min_flag_size=flag_settings(run or {})[1])).drop("campaign_id"))
     return row, members
 
 

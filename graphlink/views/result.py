@@ -178,8 +178,8 @@ class Result:
         return ClusterView(self, cluster_id)
 
     def campaign(self, campaign_id: int) -> tuple[dict[str, Any], pl.DataFrame]:
-        """One campaign's ``campaigns.parquet`` row and its clusters (``cluster_id, size, score, flagged, why``),
-        flagged first, as ``graphlink campaign`` shows them (:func:`graphlink.views.campaign.campaign_view`).
+        """One campaign's ``campaigns.parquet`` row and its clusters (``cluster_id, size, score, flagged, why,
+        flag``: what the flag rests on), flagged first, as ``graphlink campaign`` shows them (:func:`graphlink.views.campaign.campaign_view`).
 
         Raises
         ------
@@ -188,7 +188,7 @@ class Result:
         """
         from graphlink.views.campaign import campaign_view
 
-        return campaign_view(self._outputs.campaigns, self.clusters, campaign_id)
+        return campaign_view(self._outputs.campaigns, self.clusters, campaign_id, self.run)
 
     def save(self, out_dir: str | Path) -> Path:
         """Write the output folder (as ``graphlink detect --out``), atomically.
