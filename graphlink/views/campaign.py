@@ -124,6 +124,8 @@ def campaign_score_note(row: dict[str, Any], members: pl.DataFrame) -> str:
     >>> cl = pl.DataFrame({"cluster_id": [3, 4], "score": [0.2, 0.9]})
     >>> campaign_score_note({"score": 0.9}, cl), campaign_score_note({"score": 0.95}, cl)
     ("cluster 4's, the highest of its clusters", 'scored as a whole; its best cluster, 4, scores 0.900')
+    >>> campaign_score_note({"score": 0.2}, cl.head(1))
+    "cluster 3's, its only one"
     """
     score = row.get("score")
     if score is None:
@@ -134,7 +136,7 @@ def campaign_score_note(row: dict[str, Any], members: pl.DataFrame) -> str:
     best, top = int(scored["cluster_id"][0]), float(scored["score"][0])
     if score > top + 1e-9:  # the pooled score is higher: the campaign was scored as one group of accounts
         return f"scored as a whole; its best cluster, {best}, scores {top:.3f}"
-    return f"cluster {best}'s, the highest of its clusters"
+    return f"cluster {best}'s, the highest of its clusters" if members.height > 1 else f"cluster {best}'s, its only one"
 
 
 def campaign_ties(out_dir: str | Path, cluster_ids: list[int], graph_config: GraphConfig | None = None) -> pl.DataFrame:
