@@ -235,7 +235,7 @@ def report(
     """Write a self-contained HTML report (DIR/report.html) for investigators.
 
     Campaigns first (when detect wrote campaigns.parquet; flagged ones first, by
-    score, then the rest), a sortable table of clusters ranked the same way, and a section per flagged cluster and per top
+    score, then the others of two or more clusters), a sortable table of clusters ranked the same way, and a section per flagged cluster and per top
     unflagged cluster: reasons, evidence in human terms (templates, schedule),
     activity plots, an interactive network and members; run details last.
     Opens offline in any browser.

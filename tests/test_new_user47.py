@@ -98,3 +98,10 @@ def test_campaign_says_what_each_flag_rests_on_as_detect_and_show_do(fixture_det
     heading = runner.invoke(app, ["show", str(fixture_detected), str(doc["clusters"][0]["cluster_id"]), "--members", "0",
                                   "--evidence", "0", "--no-templates"], env={"COLUMNS": "300"}).output.splitlines()[0]
     assert "flagged on its own evidence" in heading and "own evidence" in shown.output
+
+
+def test_report_help_says_which_campaigns_it_lists():
+    # got: "flagged ones first, by score, then the rest": the report leaves unflagged one-cluster campaigns to the
+    # cluster table ("117 unflagged campaigns of one cluster each not listed")
+    text = " ".join(runner.invoke(app, ["report", "--help"]).stdout.split())
+    assert "then the others of two or more clusters" in text and "then the rest" not in text
