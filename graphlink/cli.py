@@ -30,8 +30,8 @@ import typer
 from rich.text import Text  # noqa: E402
 
 from graphlink.cli_support import (  # noqa: E402
-    FormatOpt, QuietJsonOpt, QuietOpt, SeparatorOpt, TimestampFormatOpt, check_terminated, cli_errors, emit_json, err,
-    out, print_table, print_warnings, read_summary, separator_value)
+    FormatOpt, QuietJsonOpt, QuietOpt, RedactKeyOpt, RedactOpt, SeparatorOpt, TimestampFormatOpt, check_terminated,
+    cli_errors, emit_json, err, out, print_table, print_warnings, read_summary, separator_value)
 from graphlink.config import PipelineConfig, build_config, parse_column_maps  # noqa: E402
 from graphlink.config.checks import MAX_SEED  # noqa: E402
 from graphlink.errors import ConfigError, GraphlinkError  # noqa: E402
@@ -205,14 +205,6 @@ def detect(
             soft_wrap=True)  # --format is required: "graphlink export DIR" alone was a usage error (nu47)
 
 
-RedactOpt = Annotated[bool, typer.Option(
-    "--redact",
-    help="Replace payment fingerprints, e-mail addresses and IPs with keyed hashes "
-         "(HMAC-SHA256; IP networks and e-mail domains are kept).")]
-RedactKeyOpt = Annotated[Optional[str], typer.Option(
-    "--redact-key", metavar="KEY", show_default=False,
-    help="HMAC key for --redact (implies --redact). Default: $GRAPHLINK_REDACT_KEY, else a random key "
-         "for this run only. Prefer the environment variable: command lines are visible to other users.")]
 OutDirArg = Annotated[Path, typer.Argument(metavar="DIR", show_default=False,
                                            help="Output folder written by graphlink detect --out.")]
 

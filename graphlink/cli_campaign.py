@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from graphlink.cli_support import QuietJsonOpt, cli_errors, emit_json, out, print_table
+from graphlink.cli_support import QuietJsonOpt, RedactKeyOpt, RedactOpt, cli_errors, emit_json, out, print_table
 from graphlink.config.kinds import kind_name
 from graphlink.views.safety import terminal_safe
 from graphlink.views.words import plural
@@ -43,6 +43,8 @@ def campaign_command(
                                            "first; 0 lists none (--json has all).")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the campaign, all its clusters and all the values "
                                                           "tying them as JSON on standard output.")] = False,
+    redact: RedactOpt = False,
+    redact_key: RedactKeyOpt = None,
     quiet: QuietJsonOpt = False,
 ) -> None:
     """Show one campaign: why it is (not) flagged, where its score comes from, each cluster's size, score, flag and
@@ -62,10 +64,13 @@ def campaign_command(
     if quiet and not as_json:
         return
     tying = campaign_ties(out_dir, row["clusters"] or []) if (ties or as_json) else None
+    redaction = None
+    if redact or redact_key:  # the tying values and the reasons, hashed as show --redact hashes them
+        row, members, tying, redaction = _redacted(out_dir, row, members, tying, redact_key)
     if as_json:
         emit_json({"campaign": {**{k: row[k] for k in ("campaign_id", "clusters", "accounts", "score", "flagged", "why")},
                                 "score_note": campaign_score_note(row, members)},
-                   "clusters": members.to_dicts(), "ties": tying.to_dicts(), "ties_note": TIES_NOTE})
+                   "clusters": members.to_dicts(), "ties": tying.to_dicts(), "ties_note": TIES_NOTE, "redaction": redaction})
         return
     note = campaign_score_note(row, members)
     score = "no score" if row["score"] is None else f"score {row['score']:.3f} ({note})"
@@ -73,6 +78,8 @@ def campaign_command(
     out.print(Text(f"campaign {campaign_id} · {flag} · {score} · {plural(len(row['clusters'] or []), 'cluster')} · "
                    f"{plural(int(row['accounts'] or 0), 'account')}"))
     out.print(Text(f"why: {terminal_safe(row['why'] or '')}"))
+    if redaction:
+        out.print(Text(f"redacted: {redaction}", style="yellow"))
     listed = members.head(shown)
     more = members.height - listed.height
     table = Table(title=f"clusters of campaign {campaign_id}",
@@ -104,3 +111,22 @@ def campaign_command(
         rows.append([r["kind"], r["value"], *rest])
         table.add_row(*(Text(str(c)) for c in [kind_name(r["kind"]), terminal_safe(r["value"], limit=80), *rest]))
     print_table(table, rows, TIE_HEADERS, titled=True)
+
+
+def _redacted(out_dir: Path, row: dict, members: pl.DataFrame, tying: pl.DataFrame | None, key: str | None,
+              ) -> tuple[dict, pl.DataFrame, pl.DataFrame | None, str]:
+    """The campaign's row, clusters and tying values with cards, e-mail addresses and IPs hashed by one key (the
+    clusters' reasons as :meth:`graphlink.store.redact.Redactor.outputs` redacts them for ``show --redact``)."""
+    from graphlink.store.outputs import load_outputs
+    from graphlink.store.redact import redactor_for
+
+    outputs = load_outputs(out_dir, [int(c) for c in row["clusters"] or []])
+    redactor = redactor_for(outputs, key)
+    pairs = tying.select("kind", "value") if tying is not None else None
+    whys = redactor.outputs(outputs, context=pairs).clusters.select("cluster_id", pl.col("why").alias("__why"))
+    members = (members.join(whys, on="cluster_id", how="left", maintain_order="left")
+               .with_columns(pl.coalesce("__why", "why").alias("why")).drop("__why"))
+    if tying is not None:
+        tying = redactor.apply_value_map(tying, redactor.value_map(pairs))
+    row = {**row, "why": redactor.text(pl.Series([row["why"] or ""], dtype=pl.String))[0]}
+    return row, members, tying, redactor.note

@@ -105,3 +105,20 @@ def test_report_help_says_which_campaigns_it_lists():
     # cluster table ("117 unflagged campaigns of one cluster each not listed")
     text = " ".join(runner.invoke(app, ["report", "--help"]).stdout.split())
     assert "then the others of two or more clusters" in text and "then the rest" not in text
+
+
+def test_campaign_redact_hashes_the_tying_addresses_and_cards(fixture_detected):
+    # the values tying a campaign's clusters are cards and addresses: --redact hashes them, as show --redact does
+    camps = pl.read_parquet(fixture_detected / "campaigns.parquet")
+    camp = camps.sort(pl.col("clusters").list.len(), "campaign_id", descending=[True, False]).row(0, named=True)
+    plain = json.loads(runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"]), "--json"]).stdout)
+    raw = [t["value"] for t in plain["ties"] if t["kind"] in ("ip", "payment")]
+    assert raw
+    ran = runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"]), "--redact-key", "k"],
+                        env={"COLUMNS": "300"})
+    assert ran.exit_code == 0, ran.output
+    assert "redacted:" in ran.output and not any(v in ran.output for v in raw)
+    doc = json.loads(runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"]), "--json",
+                                         "--redact-key", "k"]).stdout)
+    assert doc["redaction"] and all("#" in t["value"] for t in doc["ties"] if t["kind"] in ("ip", "payment"))
+    assert [t["clusters"] for t in doc["ties"]] == [t["clusters"] for t in plain["ties"]]
