@@ -55,7 +55,7 @@ def campaign_command(
     from graphlink.contract import CAMPAIGNS_FILE
     from graphlink.store.folder import folder_path
     from graphlink.store.outputs import read_clusters, read_run
-    from graphlink.views.campaign import CAMPAIGN_CLUSTER_COLUMNS, campaign_score_note, campaign_ties, campaign_view
+    from graphlink.views.campaign import CAMPAIGN_CLUSTER_COLUMNS, campaign_score_from, campaign_ties, campaign_view
 
     campaigns = read_clusters(out_dir, ("campaign_id", "clusters", "accounts", "score", "flagged", "why"), CAMPAIGNS_FILE)
     # flag: what each flag rests on, in the words of detect's table, show and the report (new-user review nu47)
@@ -69,10 +69,10 @@ def campaign_command(
         row, members, tying, redaction = _redacted(out_dir, row, members, tying, redact_key)
     if as_json:
         emit_json({"campaign": {**{k: row[k] for k in ("campaign_id", "clusters", "accounts", "score", "flagged", "why")},
-                                "score_note": campaign_score_note(row, members)},
+                                "score_from": campaign_score_from(row, members)},
                    "clusters": members.to_dicts(), "ties": tying.to_dicts(), "ties_note": TIES_NOTE, "redaction": redaction})
         return
-    note = campaign_score_note(row, members)
+    note = campaign_score_from(row, members)
     score = "no score" if row["score"] is None else f"score {row['score']:.3f} ({note})"
     flag = "flagged" if row["flagged"] else "not flagged"
     out.print(Text(f"campaign {campaign_id} · {flag} · {score} · {plural(len(row['clusters'] or []), 'cluster')} · "

@@ -58,7 +58,7 @@ def test_campaign_says_which_cluster_its_score_is(fixture_detected):
         pl.col("campaign_id") == camp["campaign_id"]).sort(["score", "cluster_id"], descending=[True, False])
     best = clusters["cluster_id"][0]
     doc = json.loads(runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"]), "--json"]).stdout)
-    assert doc["campaign"]["score_note"] == f"cluster {best}'s, the highest of its clusters"
+    assert doc["campaign"]["score_from"] == f"cluster {best}'s, the highest of its clusters"
     shown = runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"])], env={"COLUMNS": "300"})
     assert f"score {camp['score']:.3f} (cluster {best}'s, the highest of its clusters)" in shown.output
 

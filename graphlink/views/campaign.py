@@ -18,7 +18,7 @@ from graphlink.config import GraphConfig
 from graphlink.errors import GraphlinkError
 from graphlink.views.explain import flag_basis_expr, flag_settings
 
-__all__ = ["CAMPAIGN_CLUSTER_COLUMNS", "CAMPAIGN_TIE_COLUMNS", "campaign_score_note", "campaign_ties", "campaign_view"]
+__all__ = ["CAMPAIGN_CLUSTER_COLUMNS", "CAMPAIGN_TIE_COLUMNS", "campaign_score_from", "campaign_ties", "campaign_view"]
 
 #: The columns of a campaign's cluster table, in order.
 CAMPAIGN_CLUSTER_COLUMNS = ("cluster_id", "size", "score", "flagged", "why")
@@ -99,7 +99,7 @@ def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campai
     return row, members
 
 
-def campaign_score_note(row: dict[str, Any], members: pl.DataFrame) -> str:
+def campaign_score_from(row: dict[str, Any], members: pl.DataFrame) -> str:
     """Where a campaign's score comes from, in words: its best cluster's score, or the campaign scored as a whole.
 
     A campaign's score is the larger of its highest cluster score and, for a campaign scored as a whole, its
@@ -122,9 +122,9 @@ def campaign_score_note(row: dict[str, Any], members: pl.DataFrame) -> str:
     Examples
     --------
     >>> cl = pl.DataFrame({"cluster_id": [3, 4], "score": [0.2, 0.9]})
-    >>> campaign_score_note({"score": 0.9}, cl), campaign_score_note({"score": 0.95}, cl)
+    >>> campaign_score_from({"score": 0.9}, cl), campaign_score_from({"score": 0.95}, cl)
     ("cluster 4's, the highest of its clusters", 'scored as a whole; its best cluster, 4, scores 0.900')
-    >>> campaign_score_note({"score": 0.2}, cl.head(1))
+    >>> campaign_score_from({"score": 0.2}, cl.head(1))
     "cluster 3's, its only one"
     """
     score = row.get("score")
