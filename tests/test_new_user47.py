@@ -122,3 +122,12 @@ def test_campaign_redact_hashes_the_tying_addresses_and_cards(fixture_detected):
                                          "--redact-key", "k"]).stdout)
     assert doc["redaction"] and all("#" in t["value"] for t in doc["ties"] if t["kind"] in ("ip", "payment"))
     assert [t["clusters"] for t in doc["ties"]] == [t["clusters"] for t in plain["ties"]]
+
+
+def test_the_notebook_lists_a_campaigns_tying_values_as_the_command_does(fixture_detected):
+    camps = pl.read_parquet(fixture_detected / "campaigns.parquet")
+    camp = camps.sort(pl.col("clusters").list.len(), "campaign_id", descending=[True, False]).row(0, named=True)
+    doc = json.loads(runner.invoke(app, ["campaign", str(fixture_detected), str(camp["campaign_id"]), "--json"]).stdout)
+    ties = graphlink.load(fixture_detected).campaign_ties(camp["campaign_id"])
+    assert ties.select("kind", "value", "clusters", "accounts").to_dicts() == [
+        {k: t[k] for k in ("kind", "value", "clusters", "accounts")} for t in doc["ties"]]

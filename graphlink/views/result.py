@@ -190,6 +190,24 @@ class Result:
 
         return campaign_view(self._outputs.campaigns, self.clusters, campaign_id, self.run)
 
+    def campaign_ties(self, campaign_id: int) -> pl.DataFrame:
+        """The values tying one campaign's clusters, as ``graphlink campaign`` lists them
+        (:func:`graphlink.views.campaign.campaign_ties`: ``kind, value, clusters, accounts, weight``; values as logged).
+
+        Raises
+        ------
+        GraphlinkError
+            No such campaign, or a result not read from a folder (``graphlink.load(DIR)``; after ``detect``,
+            ``.save(DIR)`` first): the values are read from its ``linking.parquet`` and ``memberships.parquet``.
+        """
+        from graphlink.views.campaign import campaign_ties
+
+        row, _ = self.campaign(campaign_id)
+        if not self._outputs.path.is_dir():
+            raise GraphlinkError("campaign_ties reads a detect output folder: save the result (result.save(DIR)) "
+                                 "and open it with graphlink.load(DIR)")
+        return campaign_ties(self._outputs.path, row["clusters"] or [], self.config.graph)
+
     def save(self, out_dir: str | Path) -> Path:
         """Write the output folder (as ``graphlink detect --out``), atomically.
 
