@@ -96,6 +96,9 @@ def campaign_command(
     print_table(table, rows, HEADERS, titled=True)
     if tying is None or len(row["clusters"] or []) < 2:
         return
+    if tying.is_empty():  # a folder without linking.parquet and memberships.parquet (older), or a tie of other kinds
+        out.print(Text("values tying its clusters: none found in linking.parquet or memberships.parquet"))
+        return
     shown_ties = tying.filter(pl.int_range(pl.len()).over("kind") < ties)
     more = tying.height - shown_ties.height
     per_kind = tying.group_by("kind", maintain_order=True).len().rows()
