@@ -198,10 +198,13 @@ def detect(
         print_table(clusters_table(result.clusters, top, "Top clusters", run),  # piped: kinds named as on a terminal
                     cluster_rows(result.clusters, top, run, words=True), CLUSTER_HEADERS)
         # What to run next (new-user review, session 40: after detect nothing said where to look).
-        first = cluster_rows(result.clusters, 1, run)[0][0]  # the table's first row
+        first, camp = (cluster_rows(result.clusters, 1, run)[0][i] for i in (0, 4))  # the table's first row
         where = shlex.quote(str(out_dir))
-        say(Text(terminal_safe(f"next: graphlink show {where} {first} (members and evidence) · graphlink report {where} "
-                               f"(HTML) · graphlink export {where} --format csv (the flagged clusters for a case tool)")),
+        cells = camp is not None and int((result.clusters["campaign_id"] == camp).sum()) > 1  # its campaign, if several
+        say(Text(terminal_safe(f"next: graphlink show {where} {first} (members and evidence) · "
+                               + (f"graphlink campaign {where} {camp} (its campaign's clusters, what ties them) · "
+                                  if cells else "") + f"graphlink report {where} (HTML) · graphlink export {where} "
+                               "--format csv (the flagged clusters for a case tool)")),
             soft_wrap=True)  # --format is required: "graphlink export DIR" alone was a usage error (nu47)
 
 
