@@ -125,3 +125,21 @@ def test_the_notebook_lists_a_campaigns_tying_values_as_the_command_does(fixture
     ties = graphlink.load(fixture_detected).campaign_ties(camp["campaign_id"])
     assert ties.select("kind", "value", "clusters", "accounts").to_dicts() == [
         {k: t[k] for k in ("kind", "value", "clusters", "accounts")} for t in doc["ties"]]
+
+
+def test_a_missing_cluster_names_the_ids_there_are_after_previous(tmp_path):
+    # got: "no cluster 4; cluster ids are 1 to 1" where the one cluster kept its earlier id 3 (--previous)
+    def log(cards):
+        return pl.DataFrame({"account_id": [f"{c}{i}" for c in cards for i in range(4)],
+                             "payment_fingerprint": [f"card_{c}" for c in cards for _ in range(4)]})
+    log("abc").write_parquet(tmp_path / "day1.parquet")
+    log("c").write_parquet(tmp_path / "day2.parquet")
+    assert runner.invoke(app, ["detect", str(tmp_path / "day1.parquet"), "--out", str(tmp_path / "one"), "-q"]).exit_code == 0
+    assert runner.invoke(app, ["detect", str(tmp_path / "day2.parquet"), "--out", str(tmp_path / "two"), "--previous",
+                               str(tmp_path / "one"), "-q"]).exit_code == 0
+    result = graphlink.load(tmp_path / "two")
+    (kept,) = result.clusters["cluster_id"].to_list()
+    assert kept == pl.read_parquet(tmp_path / "one" / "accounts.parquet").filter(
+        pl.col("account_id") == "c0")["cluster_id"][0]
+    with pytest.raises(graphlink.GraphlinkError, match=f"cluster ids run from {kept} to {kept}"):
+        result.cluster(kept + 1)

@@ -173,7 +173,7 @@ class Result:
         >>> result.cluster(5)
         Traceback (most recent call last):
         ...
-        graphlink.errors.GraphlinkError: no cluster 5; cluster ids are 1 to 1
+        graphlink.errors.GraphlinkError: no cluster 5; cluster ids run from 1 to 1
         """
         return ClusterView(self, cluster_id)
 
