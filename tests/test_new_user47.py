@@ -143,3 +143,12 @@ def test_a_missing_cluster_names_the_ids_there_are_after_previous(tmp_path):
         pl.col("account_id") == "c0")["cluster_id"][0]
     with pytest.raises(graphlink.GraphlinkError, match=f"cluster ids run from {kept} to {kept}"):
         result.cluster(kept + 1)
+
+
+def test_campaign_names_a_damaged_table(fixture_outputs):
+    # got: "error: could not process the input: parquet: File out of specification ...": which file?
+    (fixture_outputs / "linking.parquet").write_bytes(b"garbage")
+    camps = pl.read_parquet(fixture_outputs / "campaigns.parquet")
+    camp = camps.sort(pl.col("clusters").list.len(), descending=True)["campaign_id"][0]
+    ran = runner.invoke(app, ["campaign", str(fixture_outputs), str(camp)])
+    assert ran.exit_code == 2 and "linking.parquet" in ran.output and "Traceback" not in ran.output

@@ -170,6 +170,11 @@ def campaign_ties(out_dir: str | Path, cluster_ids: list[int], graph_config: Gra
         kind most clusters first, then most accounts, heaviest, value. Empty when the folder has neither file or
         the campaign has one cluster.
 
+    Raises
+    ------
+    GraphlinkError
+        A damaged ``accounts``, ``linking`` or ``memberships`` table (the message names the folder and the files).
+
     Examples
     --------
     >>> import tempfile
@@ -193,8 +198,12 @@ def campaign_ties(out_dir: str | Path, cluster_ids: list[int], graph_config: Gra
     ids = pl.Series("cluster_id", [int(c) for c in cluster_ids], dtype=pl.Int64)
     mine = (pl.scan_parquet(folder / ACCOUNTS_FILE).select("account_id", pl.col("cluster_id").cast(pl.Int64))
             .filter(pl.col("cluster_id").is_in(ids.implode())))
-    held = (pl.concat(sources).join(mine, on="account_id").unique(["account_id", "kind", "value"])
-            .collect())
+    try:
+        held = (pl.concat(sources).join(mine, on="account_id").unique(["account_id", "kind", "value"])
+                .collect())
+    except (pl.exceptions.PolarsError, OSError) as exc:  # a damaged table: name the files, not polars' words alone
+        raise GraphlinkError(f"{folder}: cannot read {ACCOUNTS_FILE}, {LINKING_FILE} or {MEMBERSHIPS_FILE}: "
+                             f"{str(exc).splitlines()[0]}") from None
     graph_config = graph_config or _run_graph_config(folder)
     kinds = [k for k in held["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
     return (held.filter(pl.col("kind").is_in(kinds))
