@@ -292,6 +292,13 @@ def show(
         tables[at:at] = [view] if view else []
     for line in heading:
         out_console.print(line)
+    camp = outputs.cluster_row(cluster_id).get("campaign_id")  # one of its operator's cells: where to see the others
+    cells = 0 if camp is None or outputs.campaigns is None else int(outputs.campaigns.filter(
+        polars.col("campaign_id") == camp)["clusters"].list.len().sum())
+    if cells > 1:
+        out_console.print(Text(terminal_safe(f"its campaign's {cells} clusters side by side, and the values tying "
+                                             f"them: graphlink campaign {shlex.quote(str(out_dir))} {camp}")),
+                          soft_wrap=True)
     for table, rows, headers in tables:
         print_table(table, rows, headers, titled=True)
 

@@ -152,3 +152,14 @@ def test_campaign_names_a_damaged_table(fixture_outputs):
     camp = camps.sort(pl.col("clusters").list.len(), descending=True)["campaign_id"][0]
     ran = runner.invoke(app, ["campaign", str(fixture_outputs), str(camp)])
     assert ran.exit_code == 2 and "linking.parquet" in ran.output and "Traceback" not in ran.output
+
+
+def test_show_points_to_the_campaign_of_a_cell(fixture_detected):
+    # got: "campaign 2: 2 clusters, ..." and no word of the command that opens it
+    camps = pl.read_parquet(fixture_detected / "campaigns.parquet")
+    camp = camps.sort(pl.col("clusters").list.len(), "campaign_id", descending=[True, False]).row(0, named=True)
+    shown = runner.invoke(app, ["show", str(fixture_detected), str(camp["clusters"][0]), "--members", "0", "--evidence",
+                                "0", "--no-templates"], env={"COLUMNS": "400"})
+    command = re.search(r"(graphlink campaign .*)", shown.output).group(1).strip()
+    assert shlex.split(command)[2:] == [str(fixture_detected), str(camp["campaign_id"])]
+    assert runner.invoke(app, shlex.split(command)[1:] + ["-q"]).exit_code == 0
