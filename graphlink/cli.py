@@ -30,8 +30,8 @@ import typer
 from rich.text import Text  # noqa: E402
 
 from graphlink.cli_support import (  # noqa: E402
-    FormatOpt, QuietJsonOpt, QuietOpt, SeparatorOpt, TimestampFormatOpt, check_terminated, cli_errors, emit_json, err,
-    out, print_table, print_warnings, read_summary, separator_value)
+    FormatOpt, QuietJsonOpt, QuietOpt, RedactKeyOpt, RedactOpt, SeparatorOpt, TimestampFormatOpt, check_terminated,
+    cli_errors, emit_json, err, out, print_table, print_warnings, read_summary, separator_value)
 from graphlink.config import PipelineConfig, build_config, parse_column_maps  # noqa: E402
 from graphlink.config.checks import MAX_SEED  # noqa: E402
 from graphlink.errors import ConfigError, GraphlinkError  # noqa: E402
@@ -198,20 +198,16 @@ def detect(
         print_table(clusters_table(result.clusters, top, "Top clusters", run),  # piped: kinds named as on a terminal
                     cluster_rows(result.clusters, top, run, words=True), CLUSTER_HEADERS)
         # What to run next (new-user review, session 40: after detect nothing said where to look).
-        first = cluster_rows(result.clusters, 1, run)[0][0]  # the table's first row
+        first, camp = (cluster_rows(result.clusters, 1, run)[0][i] for i in (0, 4))  # the table's first row
         where = shlex.quote(str(out_dir))
-        say(Text(terminal_safe(f"next: graphlink show {where} {first} (members and evidence) · graphlink report {where} "
-                               f"(HTML) · graphlink export {where} (the flagged clusters for a case tool)")), soft_wrap=True)
+        cells = camp is not None and int((result.clusters["campaign_id"] == camp).sum()) > 1  # its campaign, if several
+        say(Text(terminal_safe(f"next: graphlink show {where} {first} (members and evidence) · "
+                               + (f"graphlink campaign {where} {camp} (its campaign's clusters, what ties them) · "
+                                  if cells else "") + f"graphlink report {where} (HTML) · graphlink export {where} "
+                               "--format csv (the flagged clusters for a case tool)")),
+            soft_wrap=True)  # --format is required: "graphlink export DIR" alone was a usage error (nu47)
 
 
-RedactOpt = Annotated[bool, typer.Option(
-    "--redact",
-    help="Replace payment fingerprints, e-mail addresses and IPs with keyed hashes "
-         "(HMAC-SHA256; IP networks and e-mail domains are kept).")]
-RedactKeyOpt = Annotated[Optional[str], typer.Option(
-    "--redact-key", metavar="KEY", show_default=False,
-    help="HMAC key for --redact (implies --redact). Default: $GRAPHLINK_REDACT_KEY, else a random key "
-         "for this run only. Prefer the environment variable: command lines are visible to other users.")]
 OutDirArg = Annotated[Path, typer.Argument(metavar="DIR", show_default=False,
                                            help="Output folder written by graphlink detect --out.")]
 
@@ -234,7 +230,7 @@ def report(
     """Write a self-contained HTML report (DIR/report.html) for investigators.
 
     Campaigns first (when detect wrote campaigns.parquet; flagged ones first, by
-    score, then the rest), a sortable table of clusters ranked the same way, and a section per flagged cluster and per top
+    score, then the others of two or more clusters), a sortable table of clusters ranked the same way, and a section per flagged cluster and per top
     unflagged cluster: reasons, evidence in human terms (templates, schedule),
     activity plots, an interactive network and members; run details last.
     Opens offline in any browser.
@@ -296,6 +292,13 @@ def show(
         tables[at:at] = [view] if view else []
     for line in heading:
         out_console.print(line)
+    camp = outputs.cluster_row(cluster_id).get("campaign_id")  # one of its operator's cells: where to see the others
+    cells = 0 if camp is None or outputs.campaigns is None else int(outputs.campaigns.filter(
+        polars.col("campaign_id") == camp)["clusters"].list.len().sum())
+    if cells > 1:
+        out_console.print(Text(terminal_safe(f"its campaign's {cells} clusters side by side, and the values tying "
+                                             f"them: graphlink campaign {shlex.quote(str(out_dir))} {camp}")),
+                          soft_wrap=True)
     for table, rows, headers in tables:
         print_table(table, rows, headers, titled=True)
 

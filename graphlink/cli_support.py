@@ -27,7 +27,8 @@ from graphlink.views.terminal import tsv_cell
 from graphlink.views.words import plural
 
 __all__ = ["out", "err", "QuietOpt", "QuietJsonOpt", "emit_json", "print_table", "fail", "cli_errors", "read_summary",
-           "print_warnings", "FormatOpt", "TimestampFormatOpt", "SeparatorOpt", "separator_value"]
+           "print_warnings", "FormatOpt", "TimestampFormatOpt", "SeparatorOpt", "separator_value", "RedactOpt",
+           "RedactKeyOpt"]
 
 # Soft wrap: a message is one line however long (the terminal wraps it on screen), so piped
 # output and logs are not hard-wrapped at rich's 80 columns mid-sentence. Tables lay out as before.
@@ -37,6 +38,14 @@ err = Console(stderr=True, soft_wrap=True)
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 QuietJsonOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (--json output is still printed).")]
+RedactOpt = Annotated[bool, typer.Option(
+    "--redact",
+    help="Replace payment fingerprints, e-mail addresses and IPs with keyed hashes "
+         "(HMAC-SHA256; IP networks and e-mail domains are kept).")]
+RedactKeyOpt = Annotated[Optional[str], typer.Option(
+    "--redact-key", metavar="KEY", show_default=False,
+    help="HMAC key for --redact (implies --redact). Default: $GRAPHLINK_REDACT_KEY, else a random key "
+         "for this run only. Prefer the environment variable: command lines are visible to other users.")]
 
 # How an events file is read (detect, match): the ingest settings a command line can override.
 FormatOpt = Annotated[Optional[str], typer.Option(

@@ -8,20 +8,29 @@ the notebook's :meth:`graphlink.Result.campaign`.
 
 from __future__ import annotations
 
+import operator
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from graphlink.config import GraphConfig
 from graphlink.errors import GraphlinkError
+from graphlink.views.explain import flag_basis_expr, flag_settings
 
-__all__ = ["CAMPAIGN_CLUSTER_COLUMNS", "campaign_view"]
+__all__ = ["CAMPAIGN_CLUSTER_COLUMNS", "CAMPAIGN_TIE_COLUMNS", "campaign_score_from", "campaign_ties", "campaign_view"]
 
 #: The columns of a campaign's cluster table, in order.
 CAMPAIGN_CLUSTER_COLUMNS = ("cluster_id", "size", "score", "flagged", "why")
+#: The columns of the values tying a campaign's clusters (:func:`campaign_ties`), in order.
+CAMPAIGN_TIE_COLUMNS = ("kind", "value", "clusters", "accounts", "weight")
+#: The order of the tying kinds: cards (private to an operator), declared identifiers (1: any other kind), addresses,
+#: prompt phrases.
+_KIND_ORDER = {"payment": 0, "ip": 2, "prompt": 3}
 
 
 def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campaign_id: int,
-                  ) -> tuple[dict[str, Any], pl.DataFrame]:
+                  run: dict[str, Any] | None = None) -> tuple[dict[str, Any], pl.DataFrame]:
     """A campaign's row and its clusters, flagged first, then by score (highest first), size, id.
 
     Parameters
@@ -34,18 +43,25 @@ def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campai
         ``clusters.parquet`` rows with at least :data:`CAMPAIGN_CLUSTER_COLUMNS`.
     campaign_id : int
         The campaign (``campaign_id`` of ``accounts.parquet`` and ``clusters.parquet``).
+    run : dict, optional
+        The folder's ``run.json`` (its ``min_flag_size``, for ``flag``; the default settings when omitted).
 
     Returns
     -------
     row : dict
         The campaign's row of ``campaigns``.
     members : polars.DataFrame
-        One row per cluster of the campaign, :data:`CAMPAIGN_CLUSTER_COLUMNS`; ``size`` in accounts.
+        One row per cluster of the campaign, :data:`CAMPAIGN_CLUSTER_COLUMNS` and ``flag``: what its flag rests on
+        (:func:`graphlink.views.explain.flag_basis_expr`: ``own evidence``, ``with cluster N``, ``own score, size of
+        campaign N``; "" when not flagged), in the words of detect's table, ``show`` and the report; ``size`` in
+        accounts.
 
     Raises
     ------
     GraphlinkError
-        No campaigns (an older folder) or no such campaign.
+        No campaigns (an older folder), no such campaign, or a ``campaign_id`` that is no integer (``"3"``,
+        ``3.0``, ``True``, ``None``: as :meth:`graphlink.Result.cluster` says of a cluster id; a text id was a polars
+        ``ComputeError``, ``None`` a warning and "no campaign None", new-user review nu47).
 
     Examples
     --------
@@ -54,9 +70,15 @@ def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campai
     >>> cl = pl.DataFrame({"cluster_id": [3, 4, 5], "size": [4, 5, 2], "score": [0.2, 0.9, 0.1],
     ...                    "flagged": [False, True, False], "why": ["a", "b", "c"]})
     >>> row, members = campaign_view(camps, cl, 1)
-    >>> row["accounts"], members["cluster_id"].to_list()
-    (9, [4, 3])
+    >>> row["accounts"], members["cluster_id"].to_list(), members["flag"].to_list()
+    (9, [4, 3], ['own evidence', ''])
     """
+    try:
+        if isinstance(campaign_id, bool):
+            raise TypeError
+        campaign_id = operator.index(campaign_id)
+    except TypeError:
+        raise GraphlinkError(f"campaign id must be an integer, got {campaign_id!r}") from None
     if campaigns is None:
         raise GraphlinkError("this folder has no campaigns.parquet (written by an older graphlink); rerun "
                              "graphlink detect")
@@ -71,5 +93,140 @@ def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campai
     members = (clusters.filter(pl.col("cluster_id").is_in(ids.implode()))
                .select(CAMPAIGN_CLUSTER_COLUMNS)
                .sort(["flagged", "score", "size", "cluster_id"], descending=[True, True, True, False],
-                     nulls_last=True))
+                     nulls_last=True)
+               .with_columns(pl.lit(row["campaign_id"]).alias("campaign_id"))
+               .with_columns(flag_basis_expr(min_flag_size=flag_settings(run or {})[1])).drop("campaign_id"))
     return row, members
+
+
+def campaign_score_from(row: dict[str, Any], members: pl.DataFrame) -> str:
+    """Where a campaign's score comes from, in words: its best cluster's score, or the campaign scored as a whole.
+
+    A campaign's score is the larger of its highest cluster score and, for a campaign scored as a whole, its
+    pooled score (:func:`graphlink.stages.campaigns.score_campaigns`); ``graphlink campaign`` printed the number
+    alone, and an investigator could not tell which cell it came from (new-user review nu47).
+
+    Parameters
+    ----------
+    row : dict
+        The campaign's row (:func:`campaign_view`): at least ``score`` (0-1, or None).
+    members : polars.DataFrame
+        Its clusters (:func:`campaign_view`): ``cluster_id``, ``score``.
+
+    Returns
+    -------
+    str
+        ``"cluster 4's, the highest of its clusters"``, ``"scored as a whole; its best cluster, 4, scores
+        0.900"``, or ``"no score"``.
+
+    Examples
+    --------
+    >>> cl = pl.DataFrame({"cluster_id": [3, 4], "score": [0.2, 0.9]})
+    >>> campaign_score_from({"score": 0.9}, cl), campaign_score_from({"score": 0.95}, cl)
+    ("cluster 4's, the highest of its clusters", 'scored as a whole; its best cluster, 4, scores 0.900')
+    >>> campaign_score_from({"score": 0.2}, cl.head(1))
+    "cluster 3's, its only one"
+    """
+    score = row.get("score")
+    if score is None:
+        return "no score"
+    scored = members.drop_nulls("score").sort(["score", "cluster_id"], descending=[True, False])
+    if scored.is_empty():
+        return "scored as a whole"
+    best, top = int(scored["cluster_id"][0]), float(scored["score"][0])
+    if score > top + 1e-9:  # the pooled score is higher: the campaign was scored as one group of accounts
+        return f"scored as a whole; its best cluster, {best}, scores {top:.3f}"
+    return f"cluster {best}'s, the highest of its clusters" if members.height > 1 else f"cluster {best}'s, its only one"
+
+
+def campaign_ties(out_dir: str | Path, cluster_ids: list[int], graph_config: GraphConfig | None = None) -> pl.DataFrame:
+    """The values that tie a campaign's clusters: each value of a tie kind held by members of two or more of them.
+
+    What the campaign's ``why`` counts ("tied by 183 prompt phrases, 69 IP addresses") by value, so an investigator
+    can check the tie in the log before acting on the cells that are not flagged on their own (new-user review
+    nu47: no command, file or report section listed them). Read from the folder's ``linking.parquet`` (every
+    account's linking values but prompt phrases: the cards, addresses and identifiers the ``why`` counts, all of
+    them) and ``memberships.parquet`` (the clustered accounts' values: the prompt phrases it keeps, the strongest
+    of each cluster, so fewer than the ``why`` counts), restricted to the campaign's accounts.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        A detect output folder.
+    cluster_ids : list of int
+        The campaign's clusters (its ``clusters``).
+    graph_config : GraphConfig, optional
+        Which kinds tie an operator's cells (:func:`graphlink.stages.campaigns.is_tie_kind`: cards, IP addresses,
+        prompt phrases and strong ``--signal`` kinds; never user agents, networks, domains or timing); default: the
+        settings the folder's ``run.json`` records, as detect grouped the campaign by them.
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`CAMPAIGN_TIE_COLUMNS`: ``kind``, ``value`` (as logged: escape before printing), ``clusters`` (the
+        ids of the campaign's clusters whose members hold it, ascending), ``accounts`` (the campaign's accounts
+        holding it), ``weight`` (its rarity weight). By kind, the operator's own infrastructure first (cards,
+        declared identifiers, IP addresses, then prompt phrases, which a stock phrasing also shares), and within a
+        kind most clusters first, then most accounts, heaviest, value. Empty when the folder has neither file or
+        the campaign has one cluster.
+
+    Raises
+    ------
+    GraphlinkError
+        A damaged ``accounts``, ``linking`` or ``memberships`` table (the message names the folder and the files).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     pl.DataFrame({"account_id": list("abcd"), "cluster_id": [1, 1, 2, 3]}).write_parquet(f"{tmp}/accounts.parquet")
+    ...     pl.DataFrame({"account_id": list("abcd"), "kind": ["ip", "ip", "ip", "user_agent"],
+    ...                   "value": ["1.1.1.1"] * 3 + ["curl"], "weight": 0.5}).write_parquet(f"{tmp}/linking.parquet")
+    ...     campaign_ties(tmp, [1, 2, 3]).select("kind", "value", "clusters", "accounts").rows()
+    [('ip', '1.1.1.1', [1, 2], 3)]
+    """
+    from graphlink.contract import ACCOUNTS_FILE, LINKING_FILE, MEMBERSHIPS_FILE
+    from graphlink.stages.campaigns import is_tie_kind
+
+    empty = pl.DataFrame(schema={"kind": pl.String, "value": pl.String, "clusters": pl.List(pl.Int64),
+                                 "accounts": pl.UInt32, "weight": pl.Float64})
+    folder = Path(out_dir)
+    sources = [pl.scan_parquet(folder / name).select("account_id", "kind", "value", pl.col("weight").cast(pl.Float64))
+               for name in (LINKING_FILE, MEMBERSHIPS_FILE) if (folder / name).is_file()]
+    if len(set(cluster_ids)) < 2 or not sources:
+        return empty
+    ids = pl.Series("cluster_id", [int(c) for c in cluster_ids], dtype=pl.Int64)
+    mine = (pl.scan_parquet(folder / ACCOUNTS_FILE).select("account_id", pl.col("cluster_id").cast(pl.Int64))
+            .filter(pl.col("cluster_id").is_in(ids.implode())))
+    try:
+        held = (pl.concat(sources).join(mine, on="account_id").unique(["account_id", "kind", "value"])
+                .collect())
+    except (pl.exceptions.PolarsError, OSError) as exc:  # a damaged table: name the files, not polars' words alone
+        raise GraphlinkError(f"{folder}: cannot read {ACCOUNTS_FILE}, {LINKING_FILE} or {MEMBERSHIPS_FILE}: "
+                             f"{str(exc).splitlines()[0]}") from None
+    graph_config = graph_config or _run_graph_config(folder)
+    kinds = [k for k in held["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
+    return (held.filter(pl.col("kind").is_in(kinds))
+            .group_by("kind", "value")
+            .agg(pl.col("cluster_id").unique().sort().alias("clusters"),
+                 pl.col("account_id").n_unique().cast(pl.UInt32).alias("accounts"), pl.col("weight").max())
+            .filter(pl.col("clusters").list.len() >= 2)
+            .with_columns(pl.col("kind").replace_strict(_KIND_ORDER, default=1, return_dtype=pl.Int8).alias("__k"))
+            .sort(["__k", "kind", pl.col("clusters").list.len(), "accounts", "weight", "value"],
+                  descending=[False, False, True, True, True, False])
+            .select(CAMPAIGN_TIE_COLUMNS)) if kinds else empty
+
+
+def _run_graph_config(folder: Path) -> GraphConfig:
+    """The graph settings the folder's run used (``run.json`` ``parameters``; defaults when it has none)."""
+    from graphlink.config import build_config
+    from graphlink.contract import RUN_FILE
+    from graphlink.errors import ConfigError
+    from graphlink.store.outputs import read_run
+
+    if not (folder / RUN_FILE).is_file():
+        return GraphConfig()
+    try:
+        return build_config(parameters=read_run(folder).get("parameters") or {}).graph
+    except (TypeError, ValueError, ConfigError) as exc:
+        raise GraphlinkError(f"{folder / RUN_FILE}: unreadable parameters: {exc}") from None

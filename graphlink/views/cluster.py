@@ -79,8 +79,8 @@ class ClusterView:
             raise GraphlinkError(f"cluster id must be an integer, got {cluster_id!r}")
         rows = result.clusters.filter(pl.col("cluster_id") == cid)
         if rows.height == 0:
-            n = result.clusters.height
-            known = f"cluster ids are 1 to {n}" if n else "this result has no clusters"
+            ids = result.clusters["cluster_id"]  # not 1 to the count: ids kept with --previous leave gaps (nu47)
+            known = f"cluster ids run from {ids.min()} to {ids.max()}" if len(ids) else "this result has no clusters"
             raise GraphlinkError(f"no cluster {cid}; {known}")
         self._result = result
         self._row = rows.row(0, named=True)

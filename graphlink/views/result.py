@@ -173,13 +173,13 @@ class Result:
         >>> result.cluster(5)
         Traceback (most recent call last):
         ...
-        graphlink.errors.GraphlinkError: no cluster 5; cluster ids are 1 to 1
+        graphlink.errors.GraphlinkError: no cluster 5; cluster ids run from 1 to 1
         """
         return ClusterView(self, cluster_id)
 
     def campaign(self, campaign_id: int) -> tuple[dict[str, Any], pl.DataFrame]:
-        """One campaign's ``campaigns.parquet`` row and its clusters (``cluster_id, size, score, flagged, why``),
-        flagged first, as ``graphlink campaign`` shows them (:func:`graphlink.views.campaign.campaign_view`).
+        """One campaign's ``campaigns.parquet`` row and its clusters (``cluster_id, size, score, flagged, why,
+        flag``: what the flag rests on), flagged first, as ``graphlink campaign`` shows them (:func:`graphlink.views.campaign.campaign_view`).
 
         Raises
         ------
@@ -188,7 +188,25 @@ class Result:
         """
         from graphlink.views.campaign import campaign_view
 
-        return campaign_view(self._outputs.campaigns, self.clusters, campaign_id)
+        return campaign_view(self._outputs.campaigns, self.clusters, campaign_id, self.run)
+
+    def campaign_ties(self, campaign_id: int) -> pl.DataFrame:
+        """The values tying one campaign's clusters, as ``graphlink campaign`` lists them
+        (:func:`graphlink.views.campaign.campaign_ties`: ``kind, value, clusters, accounts, weight``; values as logged).
+
+        Raises
+        ------
+        GraphlinkError
+            No such campaign, or a result not read from a folder (``graphlink.load(DIR)``; after ``detect``,
+            ``.save(DIR)`` first): the values are read from its ``linking.parquet`` and ``memberships.parquet``.
+        """
+        from graphlink.views.campaign import campaign_ties
+
+        row, _ = self.campaign(campaign_id)
+        if not self._outputs.path.is_dir():
+            raise GraphlinkError("campaign_ties reads a detect output folder: save the result (result.save(DIR)) "
+                                 "and open it with graphlink.load(DIR)")
+        return campaign_ties(self._outputs.path, row["clusters"] or [], self.config.graph)
 
     def save(self, out_dir: str | Path) -> Path:
         """Write the output folder (as ``graphlink detect --out``), atomically.
