@@ -268,7 +268,7 @@ class CommunityConfig:
     network_cells: bool = True
     template_bursts: bool = True
     campaign_neighbours: bool = True
-    wording_cells: bool = False
+    wording_cells: bool = True
 
     def __post_init__(self) -> None:
         for name, value in (("resolution", self.resolution), ("campaign_resolution", self.campaign_resolution)):
