@@ -65,9 +65,9 @@ from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.signals.prompt import prompt_heads
 from graphlink.stages.small_cells import strong_clusters
 from graphlink.stages.wording_cells import split_wording
+from graphlink.stages.split_guard import held_blocks, held_why, wording_wholes
 from graphlink.stages.tie_evidence import with_tie_evidence
-from graphlink.stages.stable_ids import (PreviousRun, cluster_history, later_seconds, load_previous, match_clusters, rekey,
-                                        rekey_campaigns, same_log, summarise)
+from graphlink.stages.stable_ids import PreviousRun, cluster_history, later_seconds, load_previous, match_clusters, rekey, rekey_campaigns, same_log, summarise
 from graphlink.store.outputs import input_path
 
 STAGES = ("ingest", "signals", "graph", "communities", "scoring", "drilldown")
@@ -278,7 +278,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
                   minutes_idx: pl.DataFrame | None = None, schedules: pl.DataFrame | None = None) -> Scored:
     """Score, detach fleet outsiders, rescore; campaigns from ``wholes`` when given (:func:`split_wholes`); ``minutes_idx``
     (:func:`account_minutes`): which accounts run on a schedule (``schedules``, :func:`scheduled_accounts`, when known)."""
-    pieces, c = partition, config.communities  # network_cells: pieces of one cell joined (campaigns from the pieces)
+    pieces, c, (split_from, wholes) = partition, config.communities, wording_wholes(wholes)  # network_cells joins pieces (campaigns from them); split_guard
     partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size,
                               totals=projection.network_events) if c.network_cells else partition
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
@@ -290,13 +290,13 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     # Both scoring passes read the same few kinds: cut their affiliations out once.
     scoring_rows = scored_memberships(affiliations, projection.signals)
 
-    def score(partition: pl.DataFrame, shared: pl.DataFrame | None = None, whole: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def score(partition: pl.DataFrame, shared: pl.DataFrame | None = None, whole: bool = False, guard: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
         evidence = (cluster_evidence(affiliations, projection.signals, partition, config.scoring.evidence_per_kind, shared)
                     if shared is not None else pl.DataFrame(schema=EVIDENCE_SCHEMA))
         clusters = score_clusters(partition, index, scoring_rows, projection.signals, evidence,
                                   ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
                                   hour_counts, affiliations, whole, schedules)
-        return evidence, clusters
+        return evidence, held_blocks(clusters, partition, split_from if guard and not whole else None, lambda p: score(p, guard=False)[1], config.scoring.flag_threshold)
 
     # A provisional pass finds fleet outsiders: flags do not depend on the evidence table (it only words the "why")
     _, provisional = score(partition)
@@ -335,7 +335,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
         evidence = with_tie_evidence(evidence, operators, clusters, partition, affiliations, projection.signals)  # what tied each
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
-    clusters = clusters.drop("flagged_own", strict=False)
+    clusters = held_why(clusters).drop("flagged_own", strict=False)
     return Scored(partition, shared, evidence, clusters, outsiders.len(), campaigns)
 
 

@@ -252,8 +252,13 @@ class CommunityConfig:
         mixed 1002 0.76 -> 0.87; templates 1001, 1002, 1005 unchanged; flags as off (BENCHMARKS.md).
     wording_cells : bool
         Split a cluster whose members write in two or more clearly different ways (prompt phrases) into its
-        blocks, kept one campaign (:mod:`graphlink.stages.wording_cells`). Off: a split block loses its
-        whole's counter-evidence (a company's own e-mail domain) and gets flagged (BENCHMARKS.md, session 46).
+        blocks, kept one campaign (:mod:`graphlink.stages.wording_cells`): an operator's sibling cells merged on
+        its proxy or card pool. On since session 47, with the split guard (:mod:`graphlink.stages.split_guard`: a
+        block is flagged on its own score only if the cluster it was split from would be; without it a company's
+        departments on its own e-mail domain and a remote team on one card were split and flagged). Dev, events
+        only (off -> on): ARI by cell a1 0.32 -> 0.46, a2 0.73 -> 0.80, a3 0.59 -> 0.69, t1 0.31 -> 0.44, o1 0.32 ->
+        0.46, templates 1002 0.71 -> 0.75, 1005 0.83 -> 0.87; by operator a2 0.77 -> 0.84, templates 1002 0.85 ->
+        0.87; F1 and benign flagged unchanged on all 8 (BENCHMARKS.md, sessions 46-47).
     """
 
     resolution: float = 0.2
@@ -268,7 +273,7 @@ class CommunityConfig:
     network_cells: bool = True
     template_bursts: bool = True
     campaign_neighbours: bool = True
-    wording_cells: bool = False
+    wording_cells: bool = True
 
     def __post_init__(self) -> None:
         for name, value in (("resolution", self.resolution), ("campaign_resolution", self.campaign_resolution)):
@@ -288,72 +293,59 @@ class ScoringConfig:
     Attributes
     ----------
     flag_threshold : float
-        Clusters scoring at least this are flagged. 0.6 favours precision: on
-        simulated worlds flagged fleets scored 0.89 and above, while linked but
-        benign clusters (teams on one card, merged time zones) reached 0.57.
+        Clusters scoring at least this are flagged. 0.6 favours precision: on simulated worlds flagged fleets scored
+        0.89 and above, while linked but benign clusters (teams on one card, merged time zones) reached 0.57.
     min_flag_size : int
-        Clusters smaller than this are never flagged: a ring worth banning
-        has many accounts, pairs are families and friends.
+        Clusters smaller than this are never flagged: a ring worth banning has many accounts, pairs are families and
+        friends.
     evidence_per_kind : int
         How many top shared values per cluster and kind are kept as evidence (prompt phrases: 3 of each of up to
         this many templates when that is more, :data:`graphlink.stages.evidence.PHRASES_PER_TEMPLATE`).
     component_weights : dict of str to float
-        Weight of each abuse component in the score (see :mod:`graphlink.stages.scoring`).
-        Volume weighs half: heavy users exist, and fleets can throttle.
+        Weight of each abuse component in the score (see :mod:`graphlink.stages.scoring`). Volume weighs half: heavy
+        users exist, and fleets can throttle.
     org_discount : float
-        How much a cluster bound by its own private email domain (a company) is
-        discounted: at 0.6 a fully coherent team keeps at most 40% of its score.
-        The discount shrinks as the cluster shows proxy rotation or a card pool,
-        which no organisation's own domain explains.
+        How much a cluster bound by its own private email domain (a company) is discounted: at 0.6 a fully coherent
+        team keeps at most 40% of its score. The discount shrinks as the cluster shows proxy rotation or a card
+        pool, which no organisation's own domain explains.
     flag_campaigns : bool
-        Flag the tame cells of an operator one of whose clusters is flagged on its own
-        evidence (office hours on one datacenter address, a card group below
-        ``min_flag_size``): a cell whose members hold values specific to that operator
-        (its template, cards, addresses; :func:`graphlink.stages.campaign_flags.operator_ties`)
-        takes its flag whatever campaign it is grouped in, and no cluster does through
-        a stock phrase (first campaign-wide: scenario dev 1000-1002 recall 0.84 -> 0.98).
-        ``False`` flags clusters on their own evidence only.
+        Flag the tame cells of an operator one of whose clusters is flagged on its own evidence (office hours on one
+        datacenter address, a card group below ``min_flag_size``): a cell whose members hold values specific to that
+        operator (its template, cards, addresses; :func:`graphlink.stages.campaign_flags.operator_ties`) takes its
+        flag whatever campaign it is grouped in, and no cluster does through a stock phrase (first campaign-wide:
+        scenario dev 1000-1002 recall 0.84 -> 0.98). ``False`` flags clusters on their own evidence only.
     pool_campaigns : bool
-        Also score each campaign as a whole: the accounts of a campaign tied by
-        infrastructure -- a shared card, identifier, or five or more addresses
-        specific to it (:func:`graphlink.stages.campaign_flags.substantial_campaigns`) -- of two
-        or more clusters, none flagged, are scored as one group, and when that
-        group scores ``flag_threshold`` or more every cluster of the campaign is
-        flagged (:func:`graphlink.stages.campaign_flags.flag_with_campaign`). A cell
-        drawn at random from an operator's card and address pool is a sparse
-        graph that CPM cuts into card groups, each paying with one card; the
-        pool shows only in the whole (independent worlds 1-3: a 310-account
-        office-hours cell on datacenter addresses, cut into 57 clusters, scored
-        0 in every piece and 0.98 as a whole). Only infrastructure pools
-        evidence: teams tied by one job template would add up their corporate
-        cards and time zones into a false pool (dev seeds: 260-370 benign accounts
-        flagged per mixed world when template ties pooled too). The whole's cards are
-        judged by each card's own evidence (:func:`graphlink.stages.card_pools.card_units`),
-        not by what the campaign's clusters share: a company's branches, each on its own
-        corporate card, running one in-house tool and sharing the corporate VPN form one
-        campaign too, but each branch's card has its office address, so their cards are
-        units, not a pool (``tests/test_break_pool.py``). **Off by default**: a second review
-        (``tests/test_break_session11.py``) found benign organisations that have no such value --
-        a hybrid company whose staff mostly work from home, branches in co-working spaces whose
-        address others share -- and an operator that escapes it by giving each card one value of
-        its own (a VM, a /24, one decoy request). Turn it on to review campaigns of tame cells,
+        Also score each campaign as a whole: the accounts of a campaign tied by infrastructure -- a shared card,
+        identifier, or five or more addresses specific to it
+        (:func:`graphlink.stages.campaign_flags.substantial_campaigns`) -- of two or more clusters, none flagged,
+        are scored as one group, and when that group scores ``flag_threshold`` or more every cluster of the campaign
+        is flagged (:func:`graphlink.stages.campaign_flags.flag_with_campaign`). A cell drawn at random from an
+        operator's card and address pool is a sparse graph that CPM cuts into card groups, each paying with one
+        card; the pool shows only in the whole (independent worlds 1-3: a 310-account office-hours cell on
+        datacenter addresses, cut into 57 clusters, scored 0 in every piece and 0.98 as a whole). Only
+        infrastructure pools evidence: teams tied by one job template would add up their corporate cards and time
+        zones into a false pool (dev seeds: 260-370 benign accounts flagged per mixed world when template ties
+        pooled too). The whole's cards are judged by each card's own evidence
+        (:func:`graphlink.stages.card_pools.card_units`), not by what the campaign's clusters share: a company's
+        branches, each on its own corporate card, running one in-house tool and sharing the corporate VPN form one
+        campaign too, but each branch's card has its office address, so their cards are units, not a pool
+        (``tests/test_break_pool.py``). **Off by default**: a second review (``tests/test_break_session11.py``)
+        found benign organisations that have no such value -- a hybrid company whose staff mostly work from home,
+        branches in co-working spaces whose address others share -- and an operator that escapes it by giving each
+        card one value of its own (a VM, a /24, one decoy request). Turn it on to review campaigns of tame cells,
         not to ban.
     outsider_network_share, outsider_min_spread : float
-        In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread``
-        (a proxy-rotating fleet), members using fewer than
-        ``outsider_network_share`` of the cluster's median number of networks
-        are detached before the final scoring, unless they share with the cluster
-        a card, template or identifier the flagged clusters hold as their own (see
-        :func:`graphlink.stages.outsiders.fleet_outsiders`). 0.2 sits between the fleet
-        members (above 0.8 of the median) and linked-in bystanders (below 0.03)
-        seen on simulated campaigns. The tie test keeps an operator's members that
-        rotate less (a static server, three requests): on independent worlds the
-        network count alone detached 77 ring members and 4 ordinary accounts,
-        with the test 0 and 4. Members rotating like the fleet are judged too when it is known by
-        its own values and ``account_stats`` are at hand (a bystander on its commercial proxy holds
-        none and does not phrase like it, :data:`graphlink.stages.outsiders.IDENTITY_COVER`); so are
-        members of any cluster, the cover counted over the others
-        (:func:`graphlink.stages.outsiders.address_bystanders`). 0 disables both.
+        In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread`` (a proxy-rotating fleet), members
+        using fewer than ``outsider_network_share`` of the cluster's median number of networks are detached before
+        the final scoring, unless they share with the cluster a card, template or identifier the flagged clusters
+        hold as their own (see :func:`graphlink.stages.outsiders.fleet_outsiders`). 0.2 sits between the fleet
+        members (above 0.8 of the median) and linked-in bystanders (below 0.03) seen on simulated campaigns. The tie
+        test keeps an operator's members that rotate less (a static server, three requests): on independent worlds
+        the network count alone detached 77 ring members and 4 ordinary accounts, with the test 0 and 4. Members
+        rotating like the fleet are judged too when it is known by its own values and ``account_stats`` are at hand
+        (a bystander on its commercial proxy holds none and does not phrase like it,
+        :data:`graphlink.stages.outsiders.IDENTITY_COVER`); so are members of any cluster, the cover counted over
+        the others (:func:`graphlink.stages.outsiders.address_bystanders`). 0 disables both.
     """
 
     flag_threshold: float = 0.6

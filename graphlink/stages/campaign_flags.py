@@ -27,6 +27,7 @@ from graphlink.stages.campaigns import (MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_K
                                        tie_holdings, tie_values)
 from graphlink.stages.campaign_pool import pooled_partition  # noqa: F401 (moved there; imported from here too)
 from graphlink.stages.small_cells import strong_cells
+from graphlink.stages.split_guard import HELD
 from graphlink.stages.tie_words import INHERITED, OPERATOR_TIES_SCHEMA, OTHER_COUNTS, inherited_why, other_ties
 from graphlink.stages.tie_carriers import MIN_TIE_CARRIERS, loud_voices, tie_carriers
 
@@ -330,7 +331,9 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     against tiny coincidental groups, so it counts the campaign's accounts: a
     cluster scoring ``flag_threshold`` or more is flagged on its own evidence
     when its campaign has ``min_flag_size`` accounts (three card groups of
-    four accounts tied by their templates are one operator of twelve). Both
+    four accounts tied by their templates are one operator of twelve), unless
+    it is a block the split guard holds (column :data:`graphlink.stages.split_guard.HELD`
+    not null: its wording-split whole scores under the threshold). Both
     need the campaign's tie to be substantial (:func:`substantial_campaigns`):
     one shared stock phrase makes no operator.
 
@@ -379,7 +382,8 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
                                  on="campaign_id", how="left",
                                  maintain_order="left").with_columns(pl.col("__tied").fill_null(False))
     size = pl.when("__tied").then(pl.col("size").sum().over("campaign_id")).otherwise(pl.col("size"))
-    clusters = clusters.with_columns(pl.col("flagged") | ((pl.col("score") >= flag_threshold) & (size >= min_flag_size)))
+    held = pl.col(HELD).is_not_null() if HELD in clusters.columns else pl.lit(False)  # its whole is tame (split_guard)
+    clusters = clusters.with_columns(pl.col("flagged") | ((pl.col("score") >= flag_threshold) & (size >= min_flag_size) & ~held))
     lead = (clusters.filter("flagged").sort(["score", "cluster_id"], descending=[True, False])
             .group_by("campaign_id", maintain_order=True).agg(pl.col("cluster_id").first().alias("lead")))
     joined = clusters.join(lead, on="campaign_id", how="left", maintain_order="left")

@@ -46,6 +46,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.stages.blocks import BLOCK_RATIO, MIN_BLOCK
+from graphlink.stages.split_guard import SPLIT_FROM
 
 __all__ = ["MAX_MEMBERS", "MIN_INNER", "MIN_MEMBERS", "NEIGHBOURS", "split_wording", "wording_blocks"]
 
@@ -235,7 +236,9 @@ def split_wording(partition: pl.DataFrame, wholes: pl.DataFrame | None, membersh
     -------
     (DataFrame, DataFrame or None)
         The partition with each split cluster's blocks after the first under new ids (past the largest), and the
-        wholes: the given ones, or the partition before this split when it split a cluster and none were given.
+        wholes: the given ones, or the partition before this split when it split a cluster and none were given,
+        with :data:`graphlink.stages.split_guard.SPLIT_FROM` (Int64: each account's cluster before this split when
+        it split that cluster, else null; :func:`graphlink.stages.split_guard.wording_wholes` takes it off).
     """
     phrases = signals.filter(pl.col("kind") == "prompt").select("signal_idx")
     held = (memberships.select("account_idx", "signal_idx").join(phrases, on="signal_idx")
@@ -262,4 +265,8 @@ def split_wording(partition: pl.DataFrame, wholes: pl.DataFrame | None, membersh
                          schema={"account_idx": partition.schema["account_idx"], "moved": pl.Int64})
     split = (partition.join(moved, on="account_idx", how="left")
              .with_columns(pl.coalesce("moved", "cluster_id").alias("cluster_id")).drop("moved"))
-    return split, wholes if wholes is not None else partition
+    # Each split cluster's members keep it as the cluster they were split from: the split guard scores it too.
+    was_split = partition.join(moved, on="account_idx", how="semi")["cluster_id"].unique().implode()
+    return split, (wholes if wholes is not None else partition).join(
+        partition.select("account_idx", pl.when(pl.col("cluster_id").is_in(was_split)).then(pl.col("cluster_id"))
+                         .alias(SPLIT_FROM)), on="account_idx", how="left", maintain_order="left")

@@ -20,6 +20,7 @@ from graphlink.contract import FLAG_EXPLANATION, FLAG_EXPLANATION_COLUMNS, JSON_
 from graphlink.config.kinds import kind_name, kinds_text
 from graphlink.stages.campaign_flags import AS_A_WHOLE
 from graphlink.stages.evidence import kind_strengths
+from graphlink.stages.split_guard import HELD_PATTERN
 from graphlink.stages.tie_words import LEAD_PATTERN, also_tied_to, carried_to, flagged_with
 from graphlink.views.passages import passage_kind_name, passage_summary, with_passages
 from graphlink.views.safety import html_safe, terminal_safe
@@ -219,7 +220,8 @@ def score_note(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame
     anything, 0.000 included (its own evidence shows no fleet tooling): ``show`` and the report say so beside
     the score rather than leave a flagged 0.000 unexplained. An unflagged cluster scoring ``flag_threshold`` or
     more is one whose accounts, counted with its campaign's (a substantially tied one), are under
-    ``min_flag_size``: the note says so and how many were counted. ``run`` is the folder's ``run.json`` (the
+    ``min_flag_size``: the note says so and how many were counted; or a block the split guard held (its ``why``
+    opens with :data:`graphlink.stages.split_guard.HELD_PATTERN`): the note names its whole's accounts and score. ``run`` is the folder's ``run.json`` (the
     ``[scoring]`` settings it ran with; the defaults for a folder without them); ``campaigns`` is
     ``campaigns.parquet`` (``campaign_id, accounts``; without it the note cannot say how many accounts the
     campaign has). Only numbers are quoted. A score a private e-mail domain discounted says so after it
@@ -231,6 +233,8 @@ def score_note(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame
     'flagged through its tie to flagged cluster 12 (campaign 3): its own score alone would not flag it (threshold 0.6)'
     >>> score_note({"flagged": True, "score": 0.9, "size": 17, "why": "proxies"}, {})
     ''
+    >>> score_note({"flagged": False, "score": 0.71, "size": 16, "why": "split by wording from a cluster of 32 accounts scoring 0.530; x"}, {})
+    'not flagged: split by wording from a cluster of 32 accounts scoring 0.530, under the threshold 0.6 (a block is flagged on its own score only when its whole would be)'
     >>> score_note({"flagged": False, "score": 0.85, "size": 3, "campaign_id": 7}, {},
     ...            pl.DataFrame({"campaign_id": [7], "accounts": [3]}))
     'not flagged: its campaign 7 has 3 accounts (this cluster alone), under min_flag_size 5'
@@ -270,6 +274,10 @@ def _flag_note(row: dict[str, Any], run: dict[str, Any], campaigns: pl.DataFrame
     score, size = row.get("score"), int(row.get("size") or 0)
     low = score is None or float(score) < threshold
     if not row.get("flagged"):
+        held = re.match(HELD_PATTERN, row.get("why") or "")
+        if held and not low:  # the split guard (graphlink.stages.split_guard)
+            return (f"not flagged: split by wording from a cluster of {held.group(1)} accounts scoring {held.group(2)}, under "
+                    f"the threshold {threshold:g} (a block is flagged on its own score only when its whole would be)")
         return "" if low or size >= min_size else _unflagged_note(row, size, min_size, by_campaign, campaigns)
     if not (low or size < min_size):
         return ""
