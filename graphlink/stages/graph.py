@@ -352,7 +352,8 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
         # The twelfth pass's rule leaves values projected as cycles alone (a clique would add pairs); the chance
         # test (alpha > 0) tests them too, adding only the pairs it keeps.
         if config.transient_alpha == 0:
-            exits = exits.join(members.filter(~pl.col("sparse")).select("signal_idx"), on="signal_idx", how="semi").unique()
+            exits = exits.join(members.filter(~pl.col("sparse")).select("signal_idx"), on="signal_idx",
+                               how="semi").unique()
         if exits.height:
             extra = excess_pairs(members.join(exits, on="signal_idx", how="semi"), exits.height,
                                  config.transient_min_shared, config.transient_alpha)

@@ -217,8 +217,8 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0, verify=None,
     # value's total weight (and each account's expected strength) is the clique's.
     scale = (pl.col("df").cast(pl.Float64) - 1) / (2 * pl.col("generators"))
     large = members.filter(pl.col("sparse")).select(
-        "signal_idx", "account_idx", (pl.col("weight") * scale).alias("scaled"), "strong", "generators", "damp", "joint",
-        *more)
+        "signal_idx", "account_idx", (pl.col("weight") * scale).alias("scaled"), "strong", "generators", "damp",
+        "joint", *more)
     if large.height:
         # Each generator is a random Hamiltonian cycle through the value's accounts
         # (its own seeded order, next account around the circle): a union of k random

@@ -179,7 +179,8 @@ def excess_pairs(members: pl.DataFrame, n_exits: int, min_shared: int = 2, alpha
         kept = pl.when(pl.col("sig")).then(1.0).otherwise(0.0)
     else:
         expected = pl.col("d").cast(pl.Float64) * pl.col("d_other").cast(pl.Float64) / max(n_exits, 1)
-        kept = pl.when(pl.col("k") >= min_shared).then((1.0 - expected / pl.col("k")).clip(lower_bound=0.0)).otherwise(0.0)
+        kept = (pl.when(pl.col("k") >= min_shared).then((1.0 - expected / pl.col("k")).clip(lower_bound=0.0))
+                .otherwise(0.0))
     return (
         pairs.with_columns((pl.col("w") * kept).alias("excess"))
         .filter(pl.col("excess") > 0)
