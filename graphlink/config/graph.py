@@ -61,6 +61,21 @@ class GraphConfig:
         transient exits to be linked by them at all. 2: dev independent worlds
         lose ARI by cell to pairs of different operators sharing one exit
         (mean 1.2 shared, 0.6 expected by chance), same-cell pairs share 3.4.
+    transient_min_exits : int
+        With ``transient_share`` on, a network counts as transient only when it
+        holds at least this many shared exits (1: every network). 5 with
+        ``transient_alpha``: the commercial network's /24s hold 8-11 on dev
+        worlds, an operator's residential pool scattered one address a /24, 1-2.
+    transient_alpha : float
+        0 (default): the twelfth pass's rule. Above 0: the rented-network chance
+        test (:mod:`graphlink.stages.transient`): every shared exit of those
+        networks, cycles included, counts for a pair only when it shares more than
+        accounts drawing exits by popularity would with probability ``alpha``.
+        0.001 measured (BENCHMARKS, session 47 op47); opt-in: recall lost on dev t1.
+    transient_floor : float
+        With ``transient_alpha``: the share of a chance pair's exit weight kept
+        (the rest carries weak kinds only), and the weight of those networks'
+        /24s. 0: chance pairs lose the exits. 0.1 measured.
     min_edge_weight : float
         Account pairs linked with less total weight are dropped.
     max_pairs : int
@@ -80,6 +95,9 @@ class GraphConfig:
     co_timing_weight: float = 3.0
     transient_share: float = 0.0
     transient_min_shared: int = 2
+    transient_min_exits: int = 1
+    transient_alpha: float = 0.0
+    transient_floor: float = 0.0
     min_edge_weight: float = 0.0
     max_pairs: int = 12_000_000
 
@@ -95,6 +113,9 @@ class GraphConfig:
         at_least(self, 0, "co_timing_weight")
         at_least(self, 0, "max_pairs")
         at_least(self, 1, "transient_min_shared")
+        at_least(self, 1, "transient_min_exits")
+        share(self, "transient_alpha")
+        share(self, "transient_floor")
         check(0 < self.rarity_exponent <= 2, f"rarity_exponent must be in (0, 2], got {self.rarity_exponent!r}")
         share(self, "damping", "transient_share")
         if self.clique_limit < 2:

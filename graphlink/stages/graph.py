@@ -347,13 +347,31 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     members = members.join(linked.select("signal_idx", "generators", "sparse"), on="signal_idx", how="left")
     extra = None
     if config.transient_share > 0:
-        exits = transient_exits(signals, memberships, config.transient_share, config.clique_limit, *ip_prefixes)
-        # Values projected as cycles (generators() chose it) keep their projection: a clique would add pairs.
-        exits = exits.join(members.filter(~pl.col("sparse")).select("signal_idx"), on="signal_idx", how="semi").unique()
+        exits = transient_exits(signals, memberships, config.transient_share, config.clique_limit, *ip_prefixes,
+                                min_exits=config.transient_min_exits)
+        # The twelfth pass's rule leaves values projected as cycles alone (a clique would add pairs); the chance
+        # test (alpha > 0) tests them too, adding only the pairs it keeps.
+        if config.transient_alpha == 0:
+            exits = exits.join(members.filter(~pl.col("sparse")).select("signal_idx"), on="signal_idx",
+                               how="semi").unique()
         if exits.height:
             extra = excess_pairs(members.join(exits, on="signal_idx", how="semi"), exits.height,
-                                 config.transient_min_shared)
-            members = members.join(exits, on="signal_idx", how="anti")
+                                 config.transient_min_shared, config.transient_alpha)
+            if config.transient_floor > 0:
+                nets = transient_exits(signals, memberships, config.transient_share, config.clique_limit,
+                                       *ip_prefixes, min_exits=config.transient_min_exits, networks=True)
+                members = members.with_columns(pl.when(pl.col("signal_idx").is_in(nets["signal_idx"].implode()))
+                                               .then(pl.col("weight") * config.transient_floor)
+                                               .otherwise(pl.col("weight")))
+                chosen = pl.col("signal_idx").is_in(exits["signal_idx"].implode())
+                extra = extra.with_columns((pl.col("weight").cast(pl.Float64) * (1 - config.transient_floor)).floor()
+                                           .cast(pl.Int64))
+                members = members.with_columns(
+                    pl.when(chosen).then(pl.col("weight") * config.transient_floor).otherwise(pl.col("weight")),
+                    pl.when(chosen).then((1 - config.transient_floor) / config.transient_floor).otherwise(0.0)
+                    .alias("carry"))
+            else:
+                members = members.join(exits, on="signal_idx", how="anti")
     verify = None
     if minutes is not None and config.co_timing_weight > 0:
         joint_codes = kinds.filter(pl.col("kind").is_in(list(CANDIDATE_KINDS)))["kind_code"]

@@ -38,9 +38,14 @@ def quantised(weight: pl.Expr) -> pl.Expr:
     return (weight * float(WEIGHT_SCALE)).floor().cast(pl.Int64)
 
 
-def combine_weights(strong: pl.Expr, weak: pl.Expr) -> pl.Expr:
-    """A pair's weight from its strong and weak integer sums: strong plus at most as much again from weak."""
-    return (strong + pl.min_horizontal(weak.fill_null(0), strong)).cast(pl.Float64) / float(WEIGHT_SCALE)
+def combine_weights(strong: pl.Expr, weak: pl.Expr, carry: pl.Expr | None = None) -> pl.Expr:
+    """A pair's weight from its strong and weak integer sums: strong plus at most as much again from weak.
+
+    ``carry`` (optional): weight of strong values counted only as a carrier -- weak kinds may add up to
+    ``strong + carry`` (:mod:`graphlink.stages.transient`: exits shared at chance rate).
+    """
+    cap = strong if carry is None else strong + carry.fill_null(0)
+    return (strong + pl.min_horizontal(weak.fill_null(0), cap)).cast(pl.Float64) / float(WEIGHT_SCALE)
 
 
 def generators(members: pl.DataFrame, config: GraphConfig) -> pl.DataFrame:
@@ -184,15 +189,19 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0, verify=None,
     # One u64 key per pair (source in the top 32 bits) and the contribution as an integer
     # count of 1 / WEIGHT_SCALE, computed in each part: a candidate is 17 bytes from the
     # start, and no wider pair list (ids, float weights, both endpoints' columns) is kept.
+    carried = "carry" in members.columns
+
     def keyed(source: pl.Expr, target: pl.Expr, weight: pl.Expr) -> list[pl.Expr]:
-        return [(source.cast(pl.UInt64) * 2**32 + target.cast(pl.UInt64)).alias("key"),
-                quantised(weight).alias("weight"), pl.col("strong"), pl.col("joint")]
+        out = [(source.cast(pl.UInt64) * 2**32 + target.cast(pl.UInt64)).alias("key"),
+               quantised(weight).alias("weight"), pl.col("strong"), pl.col("joint")]
+        return out + [quantised(weight * pl.col("carry")).alias("carry")] if carried else out
 
     if "joint" not in members.columns:
         members = members.with_columns(pl.lit(False).alias("joint"))
+    more = ["carry"] if carried else []
 
     small = members.lazy().filter(~pl.col("sparse")).select(
-        "signal_idx", "account_idx", "weight", "strong", "damp", "joint")
+        "signal_idx", "account_idx", "weight", "strong", "damp", "joint", *more)
     clique = (
         small.join(small.select("signal_idx", pl.col("account_idx").alias("other"),
                                 pl.col("damp").alias("damp_other")), on="signal_idx")
@@ -200,13 +209,16 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0, verify=None,
         .select(keyed(pl.col("account_idx"), pl.col("other"), pl.col("weight") * pl.col("damp") * pl.col("damp_other")))
         .collect()
     )
+    if carried and extra is not None and "carry" not in extra.columns:
+        extra = extra.with_columns(pl.lit(0, pl.Int64).alias("carry"))
     parts = [clique] if extra is None else [clique, extra.select(clique.columns).cast(clique.schema)]
     del clique
     # Each account gets 2 * k neighbours instead of df - 1: weights scaled so the
     # value's total weight (and each account's expected strength) is the clique's.
     scale = (pl.col("df").cast(pl.Float64) - 1) / (2 * pl.col("generators"))
     large = members.filter(pl.col("sparse")).select(
-        "signal_idx", "account_idx", (pl.col("weight") * scale).alias("scaled"), "strong", "generators", "damp", "joint")
+        "signal_idx", "account_idx", (pl.col("weight") * scale).alias("scaled"), "strong", "generators", "damp",
+        "joint", *more)
     if large.height:
         # Each generator is a random Hamiltonian cycle through the value's accounts
         # (its own seeded order, next account around the circle): a union of k random
@@ -241,13 +253,14 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0, verify=None,
     candidates = pl.concat(parts, rechunk=False)
     del parts
     # Grouped lazily (polars' eager group-by was ~2x slower here); integer sums, so any order gives the same weights.
-    strong = (candidates.lazy().filter("strong").group_by("key").agg(pl.col("weight").sum().alias("strong_weight"))
-              .collect())
+    sums = [pl.col("weight").sum().alias("strong_weight")] + ([pl.col("carry").sum()] if carried else [])
+    strong = candidates.lazy().filter("strong").group_by("key").agg(sums).collect()
     if verify is not None:
         joint = candidates.filter(pl.col("joint")).select("key").unique().join(strong.select("key"), on="key",
                                                                                how="anti")
         promoted = verify(joint)
-        strong = pl.concat([strong, promoted.select("key", pl.col("weight").alias("strong_weight"))])
+        strong = pl.concat([strong, promoted.select("key", pl.col("weight").alias("strong_weight"),
+                                                    *([pl.lit(0, pl.Int64).alias("carry")] if carried else []))])
     weak = (
         candidates.filter(~pl.col("strong")).join(strong.select("key"), on="key", how="semi")
         .lazy().group_by("key").agg(pl.col("weight").sum().alias("weak_weight")).collect()
@@ -256,7 +269,8 @@ def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0, verify=None,
     edges = (
         strong.join(weak, on="key", how="left")
         .filter(pl.col("strong_weight") > 0)
-        .with_columns(combine_weights(pl.col("strong_weight"), pl.col("weak_weight")).alias("weight"))
+        .with_columns(combine_weights(pl.col("strong_weight"), pl.col("weak_weight"),
+                                      pl.col("carry") if carried else None).alias("weight"))
         .filter(pl.col("weight") >= config.min_edge_weight)
         .sort("key")
         .select((pl.col("key") // 2**32).cast(pl.UInt32).alias("source"),

@@ -27,6 +27,31 @@ A cell rotating over its own pool shares many exits with its own members
 exits) and keeps most of its links; two heavy users of one commercial network
 sharing one exit among hundreds keep little.
 
+**The rented-network chance test** (``GraphConfig.transient_alpha`` > 0, session 47; opt-in): the rule
+above counts chance over *all* transient exits alike and leaves exits projected as cycles alone, so the
+commercial network's exits -- shared by rotators, hence projected as cycles -- kept tying operators. With
+``transient_alpha`` on:
+
+* a network counts only when it holds at least ``transient_min_exits`` shared exits (the commercial
+  network's /24s hold 8-11 each on dev worlds; an operator's residential pool scattered one address per
+  /24 holds 1-2, and stays in the ordinary projection);
+* every shared exit of those networks is tested, cycles included;
+* chance is what accounts drawing their exits from the network by the exits' popularity share:
+  ``lambda = d_a * d_b * sum_e pi_e**2`` with ``pi_e = df_e / sum df`` (``1 / M`` for ``M`` equally
+  popular exits); a pair sharing ``k`` exits is evidence when ``P(Poisson(lambda) >= k) < alpha``
+  (:func:`graphlink.stages.burst_tails.poisson_tail_bound`, as the template bursts test their windows),
+  and keeps the full weight of the exits it shares;
+* with ``transient_floor`` > 0, every other pair keeps ``floor`` of that weight (the exits stay in the
+  projection, cycles and all, scaled), the rest only as a *carrier*: weak kinds (a template, a user
+  agent) may add up to the full weight (:func:`graphlink.stages.linking.combine_weights`' ``carry``),
+  so a cell on the network is still tied by what it sends; the /24s of those networks (weak) weigh
+  ``floor`` too -- two renters share them by chance as they share exits.
+
+Measured on dev worlds (BENCHMARKS, session 47 op47): ARI by operator a1 0.34 -> 0.50, t1 0.32 -> 0.54,
+benign accounts flagged down, but t1 lost recall (ring accounts tied to anything only by chance exits
+end unclustered) and independent 177 ARI by cell (cells on the network held together by chance exits
+fall apart along their cards): off by default.
+
 Schemas: :func:`transient_exits` returns ``signal_idx`` (UInt32);
 :func:`excess_pairs` returns the candidate rows :func:`graphlink.stages.linking.link`
 sums: ``key`` (UInt64, source * 2**32 + target), ``weight`` (Int64, units of
@@ -35,7 +60,10 @@ sums: ``key`` (UInt64, source * 2**32 + target), ``weight`` (Int64, units of
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+
+from graphlink.stages.burst_tails import poisson_tail_bound
 
 from graphlink.stages.linking import quantised
 from graphlink.stages.signals.ip import parse_ip_frame
@@ -44,7 +72,8 @@ __all__ = ["transient_exits", "excess_pairs"]
 
 
 def transient_exits(signals: pl.DataFrame, memberships: pl.DataFrame, share: float, clique_limit: int,
-                    ipv4_prefix: int = 24, ipv6_prefix: int = 48) -> pl.DataFrame:
+                    ipv4_prefix: int = 24, ipv6_prefix: int = 48, min_exits: int = 1,
+                    networks: bool = False) -> pl.DataFrame:
     """``signal_idx`` of the linked exact-address values inside transient networks.
 
     Parameters
@@ -61,6 +90,10 @@ def transient_exits(signals: pl.DataFrame, memberships: pl.DataFrame, share: flo
         rest keep the ordinary projection).
     ipv4_prefix, ipv6_prefix : int
         The network sizes the ``ip_net`` signal was built with.
+    min_exits : int
+        A network counts only when it holds at least this many of those exits (1: every network).
+    networks : bool
+        Return the ``signal_idx`` of the chosen networks' ``ip_net`` values instead of their exits.
 
     Returns
     -------
@@ -87,11 +120,17 @@ def transient_exits(signals: pl.DataFrame, memberships: pl.DataFrame, share: flo
     if exits.height == 0 or transient.height == 0:
         return pl.DataFrame(schema={"signal_idx": pl.UInt32})
     parsed = parse_ip_frame(exits.select("signal_idx", "value"), "value", ipv4_prefix, ipv6_prefix)
+    if min_exits > 1:
+        parsed = parsed.filter(pl.len().over("network") >= min_exits)
+    if networks:
+        chosen = parsed.join(transient, on="network", how="semi").select("network").unique()
+        return nets.join(chosen, on="network", how="semi").select(pl.col("signal_idx").cast(pl.UInt32)).sort(
+            "signal_idx")
     return parsed.join(transient, on="network", how="semi").select(pl.col("signal_idx").cast(pl.UInt32)).sort(
         "signal_idx")
 
 
-def excess_pairs(members: pl.DataFrame, n_exits: int, min_shared: int = 2) -> pl.DataFrame:
+def excess_pairs(members: pl.DataFrame, n_exits: int, min_shared: int = 2, alpha: float = 0.0) -> pl.DataFrame:
     """Pairs sharing transient exits, weighted by their excess over a configuration model.
 
     Parameters
@@ -103,6 +142,10 @@ def excess_pairs(members: pl.DataFrame, n_exits: int, min_shared: int = 2) -> pl
         ``E``, the number of such exits.
     min_shared : int
         Pairs sharing fewer of these exits get nothing (``GraphConfig.transient_min_shared``).
+    alpha : float
+        0: the pair keeps ``max(0, 1 - lambda / k)`` of the weight, ``lambda = d_a d_b / E``. Above 0:
+        the popularity-weighted chance test of the module docstring; a pair keeps all of the weight when
+        ``P(Poisson(lambda) >= k) < alpha``, else nothing.
 
     Returns
     -------
@@ -126,8 +169,18 @@ def excess_pairs(members: pl.DataFrame, n_exits: int, min_shared: int = 2) -> pl
         .agg((pl.col("weight") * pl.col("damp") * pl.col("damp_other")).sum().alias("w"), pl.len().alias("k"),
              pl.col("d").first(), pl.col("d_other").first())
     )
-    expected = pl.col("d").cast(pl.Float64) * pl.col("d_other").cast(pl.Float64) / max(n_exits, 1)
-    kept = pl.when(pl.col("k") >= min_shared).then((1.0 - expected / pl.col("k")).clip(lower_bound=0.0)).otherwise(0.0)
+    if alpha > 0:
+        df = members.group_by("signal_idx").agg(pl.len().cast(pl.Float64).alias("df"))["df"]
+        s2 = float((df * df).sum()) / max(float(df.sum()), 1.0) ** 2
+        expected = pl.col("d").cast(pl.Float64) * pl.col("d_other").cast(pl.Float64) * s2
+        pairs = pairs.filter(pl.col("k") >= min_shared).with_columns(expected.alias("lam"))
+        bound = poisson_tail_bound(pairs["k"].to_numpy(), np.maximum(pairs["lam"].to_numpy(), 1e-12))
+        pairs = pairs.with_columns(pl.Series("sig", bound < np.log(alpha)))
+        kept = pl.when(pl.col("sig")).then(1.0).otherwise(0.0)
+    else:
+        expected = pl.col("d").cast(pl.Float64) * pl.col("d_other").cast(pl.Float64) / max(n_exits, 1)
+        kept = (pl.when(pl.col("k") >= min_shared).then((1.0 - expected / pl.col("k")).clip(lower_bound=0.0))
+                .otherwise(0.0))
     return (
         pairs.with_columns((pl.col("w") * kept).alias("excess"))
         .filter(pl.col("excess") > 0)
