@@ -142,7 +142,15 @@ def unspelled(text: str) -> str:
     return _SPELLED.sub(char, text) if "⟨U+" in text else text
 
 
-def terminal_safe(text: object, limit: int | None = None) -> str:
+class Spelled(str):
+    """Text already made safe for a person (:func:`terminal_safe`'s result, a template as ``show`` writes it): a
+    second pass (:func:`graphlink.views.terminal.tsv_cell` writing it to a piped row, :func:`terminal_safe` again)
+    leaves it as it is, where spelling its ``⟨U+001B⟩`` again would read ``⟨U+27E8⟩U+001B⟩``."""
+
+    __slots__ = ()
+
+
+def terminal_safe(text: object, limit: int | None = None) -> Spelled:
     """Neutralise control characters (ANSI escapes) and show invisible ones for a terminal.
 
     Newlines become ``⏎`` (and so do the other line breaks, :data:`LINE_BREAKS`: NEL, U+2028,
@@ -162,10 +170,11 @@ def terminal_safe(text: object, limit: int | None = None) -> str:
     'abc…'
     """
     value = "" if text is None else str(text)
-    value = LINE_BREAK.sub("⏎", value.replace("\r\n", "\n").replace("\n", "⏎"))
+    if not isinstance(text, Spelled):
+        value = LINE_BREAK.sub("⏎", value.replace("\r\n", "\n").replace("\n", "⏎"))
     if limit is not None and len(value) > limit:
         value = value[: max(limit - 1, 0)] + "…"
-    return spell_invisible(value)
+    return Spelled(value if isinstance(text, Spelled) else spell_invisible(value))
 
 
 def visible_text(text: object) -> str:

@@ -25,7 +25,7 @@ from graphlink.views.explain import (
 from graphlink.views.member_behaviour import behaviour_text
 from graphlink.views.member_ties import TERMINAL_CHARS, short_tied_by
 from graphlink.views.passages import passage_kind_name, passage_summary, with_passages
-from graphlink.views.safety import LINE_BREAK, spell_invisible, terminal_safe
+from graphlink.views.safety import LINE_BREAK, Spelled, spell_invisible, terminal_safe
 from graphlink.views.words import csv_export_command, more_text, plural
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
@@ -372,7 +372,8 @@ def tsv_cell(value) -> str:
     :data:`graphlink.views.safety.LINE_BREAKS`) become spaces and control and invisible characters (an escape,
     a bidi override) are spelled ``⟨U+001B⟩`` as on the terminal (:func:`graphlink.views.safety.spell_invisible`;
     ``expand --seeds`` and ``match`` read a spelled id back), so printing the stream can neither drive a terminal
-    nor reorder a row. For a spreadsheet use ``graphlink export --format csv`` (:func:`graphlink.views.safety.csv_safe`).
+    nor reorder a row; text spelled already (:class:`graphlink.views.safety.Spelled`: a ``why``, a template) is not
+    spelled twice. For a spreadsheet use ``graphlink export --format csv`` (:func:`graphlink.views.safety.csv_safe`).
 
     Examples
     --------
@@ -382,7 +383,7 @@ def tsv_cell(value) -> str:
     if value is None:
         return ""
     text = str(value).replace("\t", " ").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
-    return spell_invisible(text if text.isascii() else LINE_BREAK.sub(" ", text))
+    return text if isinstance(value, Spelled) else spell_invisible(text if text.isascii() else LINE_BREAK.sub(" ", text))
 
 
 def previous_summary(section: dict, limit: int = 12) -> str:

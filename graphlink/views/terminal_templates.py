@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from graphlink.store.folder import Outputs
-from graphlink.views.safety import terminal_safe
+from graphlink.views.safety import Spelled, terminal_safe
 from graphlink.views.template_parts import SLOT_MEANINGS
 from graphlink.views.templates import TEMPLATES_LISTED, Template, cluster_templates, sample_prompts, used_by
 
@@ -39,7 +39,7 @@ def terminal_template(template: Template) -> str:
     >>> terminal_template(Template([("say\\x1b[2J ", False), ("…", True), ("\\u202e!", False)]))
     'say⟨U+001B⟩[2J ⟨…⟩⟨U+202E⟩!'
     """
-    return template.text(spell=terminal_safe)
+    return Spelled(template.text(spell=terminal_safe))
 
 
 def cluster_prompt_sample(outputs: Outputs, cluster_id: int | list[int]) -> tuple[pl.DataFrame | None, str]:
