@@ -60,7 +60,7 @@ def campaign_command(
     campaigns = read_clusters(out_dir, ("campaign_id", "clusters", "accounts", "score", "flagged", "why"), CAMPAIGNS_FILE)
     # flag: what each flag rests on, in the words of detect's table, show and the report (new-user review nu47)
     row, members = campaign_view(campaigns, read_clusters(out_dir, CAMPAIGN_CLUSTER_COLUMNS), campaign_id,
-                                 read_run(folder_path(out_dir)))
+                                 read_run(folder_path(out_dir)), folder_path(out_dir))
     if quiet and not as_json:
         return
     tying = campaign_ties(out_dir, row["clusters"] or []) if (ties or as_json) else None

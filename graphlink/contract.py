@@ -396,7 +396,8 @@ FLAG_EXPLANATION_COLUMNS = ("flag", "score_note", "why")
 #: order of kinds, how many of the cluster's shared values (held by two or more members) the member holds and its
 #: strongest (largest weight) with how many members hold it, e.g. ``payment card pf_147f (40 members); 34 IP
 #: addresses, strongest 93.66.155.216 (17 members)``; "" when it holds none. Logged values, attacker-written:
-#: rendered escaped.
+#: kept as logged (quoted as a string literal when they hold spaces, separators or unseen characters), their control
+#: and invisible characters spelled ``⟨U+001B⟩`` wherever rendered (:func:`graphlink.views.safety.spell_invisible`).
 MEMBER_TIES_SCHEMA = pl.Schema({"account_id": pl.String, "cluster_id": pl.Int64, "tie_strength": pl.Float64,
                                 "tied_by": pl.String})
 #: What a member row carries besides its account (:data:`MEMBER_TIES_SCHEMA` less the keys).

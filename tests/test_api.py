@@ -199,7 +199,7 @@ def test_cluster_members_match_accounts(result):
 
 
 def test_unknown_cluster(result):
-    with pytest.raises(GraphlinkError, match="no cluster 99; cluster ids run from 1 to 2"):
+    with pytest.raises(GraphlinkError, match=r"no cluster 99 \(cluster ids run from 1 to 2\)"):
         result.cluster(99)
     with pytest.raises(GraphlinkError, match="must be an integer"):
         result.cluster("1")

@@ -164,16 +164,20 @@ def test_warnings_on_standard_input_do_not_name_the_deleted_spool_file(tmp_path)
 # -- 3. tied_by: control and invisible characters ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("value, shown", [
-    ("\u202eevil\u200b#31", '"\\u202eevil\\u200b#31"'),
-    ("\x1b[31mred\x1b[0m#61", '"\\x1b[31mred\\x1b[0m#61"'),
+    ("\u202eevil\u200b#31", '"⟨U+202E⟩evil⟨U+200B⟩#31"'),
+    ("\x1b[31mred\x1b[0m#61", '"⟨U+001B⟩[31mred⟨U+001B⟩[0m#61"'),
     ("plain#1", "plain#1"),
     ('q"uo\\te', '"q\\"uo\\\\te"'),
 ])
-def test_tied_by_escapes_control_and_invisible_characters_as_a_string_literal(value, shown):
+def test_tied_by_quotes_control_and_invisible_characters_and_every_view_spells_them(value, shown):
+    # quoted as a string literal; the character kept and spelled where rendered, as the value itself is (session 47:
+    # tied_by read \x1b and \u202e beside ⟨U+001B⟩ in the evidence and U+FFFD on the terminal)
     from graphlink.views.member_ties import quoted_value
+    from graphlink.views.safety import spell_invisible, terminal_safe, visible_text
 
     frame = pl.DataFrame({"kind": ["payment"], "value": [value]})
-    assert frame.select(quoted_value(pl.col("kind"), pl.col("value")).alias("q"))["q"][0] == " " + shown
+    quoted = frame.select(quoted_value(pl.col("kind"), pl.col("value")).alias("q"))["q"][0]
+    assert spell_invisible(quoted) == terminal_safe(quoted) == visible_text(quoted) == " " + shown
 
 
 # -- 3b. a --signal column named as a built-in kind ---------------------------------------------------------------------

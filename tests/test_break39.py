@@ -77,7 +77,7 @@ def test_cluster_templates_with_a_bel_in_every_word():
     texts = [t.raw_text() for t in templates]
     # quoted as written (raw_text(); text() is made safe to print, session 41), read as the template
     assert texts and "You are an expert analyst. Think step by step about" in texts[0].replace("\x07", "")
-    assert "\x07" not in templates[0].text() and "T\ufffdhink" in templates[0].text()
+    assert "\x07" not in templates[0].text() and "T⟨U+0007⟩hink" in templates[0].text()
 
 
 def test_camel_case_with_look_alike_capitals_is_split_as_plain_camel_case():

@@ -43,7 +43,7 @@ def test_graph_is_xml_safe_for_control_characters(world):
     # Ring B's user agent carries ESC and BEL, which XML 1.0 cannot hold.
     path = export(world, "gexf", [2]).paths[0]
     text = path.read_text(encoding="utf-8")
-    assert "\x1b" not in text and "\x07" not in text and "\ufffd]0;pwned" in text
+    assert "\x1b" not in text and "\x07" not in text and "⟨U+001B⟩]0;pwned⟨U+0007⟩" in text  # U+FFFD until session 47
     assert nx.read_gexf(path).number_of_nodes() > 0
 
 

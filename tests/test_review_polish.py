@@ -149,7 +149,7 @@ def test_report_spells_out_invisible_and_control_characters_and_still_escapes(tm
     for char in ("\u202e", "\u200b", "\u2066", "\u200d", "\x1b"):
         assert char not in page
     assert "ringA-00⟨U+202E⟩gpj.exe" in page and "ringA⟨U+200B⟩-01" in page
-    assert "ringA-02\ufffd[2J&lt;b&gt;" in page and "[2J<b>" not in page
+    assert "ringA-02⟨U+001B⟩[2J&lt;b&gt;" in page and "[2J<b>" not in page
     graphs = [json.loads(g) for g in re.findall(r'<script type="application/json" id="graph-\d+">(.*?)</script>',
                                                 html, re.S)]
     tips = " ".join(node["tip"] for graph in graphs for node in graph["nodes"])

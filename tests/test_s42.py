@@ -142,7 +142,8 @@ def test_ids_differing_only_in_control_characters_export_apart_and_are_found_aga
     listed = tmp_path / "ids.csv"
     listed.write_text("account_id\n" + "\n".join(c for c in cells if "U+" in c) + "\n", encoding="utf-8")
     found = graphlink.match(out, listed).matches
-    assert sorted(found["account_id"].to_list()) == sorted(ids[:2]) and found["cluster_id"].null_count() == 0
+    # bob\u2063 too: an invisible character is spelled in the CSV as a control character is (session 47)
+    assert sorted(found["account_id"].to_list()) == sorted(ids[:3]) and found["cluster_id"].null_count() == 0
 
 
 FIVE = ["You are a meticulous tutor. Reason through the following problem step by step before you answer. Problem: {}",

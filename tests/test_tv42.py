@@ -109,7 +109,7 @@ def test_show_lists_the_clusters_templates_escaped_for_a_terminal(tmp_path):
     assert "# Prompt templates (1)" in shown.output, shown.output
     row = next(line for line in shown.output.splitlines() if line.startswith("Explain step by step"))
     template, used, example = row.split("\t")
-    assert template == ("Explain step by step⟨U+202E⟩ how ⟨…⟩ form\ufffd[2J\ufffd[31m, then answer in detail with "
+    assert template == ("Explain step by step⟨U+202E⟩ how ⟨…⟩ form⟨U+001B⟩[2J⟨U+001B⟩[31m, then answer in detail with "
                         "three examples")
     assert used == "6 accounts of the 6 sampled (30 sampled prompts)"  # 5 of each account's prompts
     assert example.startswith("Explain step by step⟨U+202E⟩ how ")
@@ -121,7 +121,7 @@ def test_show_lists_the_clusters_templates_escaped_for_a_terminal(tmp_path):
     styled = console.export_text(styles=True, clear=False)  # what the terminal is sent, rich's own styles too
     for text in (shown.output, styled):
         assert "\u202e" not in text and "\x1b[2J" not in text and "\x1b[31m," not in text
-    assert "step by step⟨U+202E⟩ how ⟨…⟩ form\ufffd[2J" in console.export_text()
+    assert "step by step⟨U+202E⟩ how ⟨…⟩ form⟨U+001B⟩[2J" in console.export_text()
     # --no-templates leaves the table (and the reading of the events file) out.
     left = show("--no-templates")
     assert left.exit_code == 0 and "Prompt templates" not in left.output and "# Members" in left.output

@@ -13,13 +13,25 @@ __all__ = ["evaluation_rows", "format_evaluation"]
 MAX_NAMED = 10
 
 
+def _no_campaigns(result: dict) -> str:
+    """Why there is no campaign ARI (``--json`` keeps the null): ``-`` alone read as a failure (new-user review,
+    session 47, on the fixture's labels)."""
+    if result.get("ring_accounts") == 0:
+        return " (no ring accounts in the labels)"
+    return " (the labels give no ring account a campaign_id: no operators to compare campaigns with)"
+
+
+#: Metrics whose None the table explains, and how.
+_WHY_NONE = {"ari_campaign": _no_campaigns, "campaigns": _no_campaigns}
+
+
 def evaluation_rows(result: dict, max_rings: int = 20) -> list[list[str]]:
     """``[metric, value]`` rows of an :func:`evaluate` result: metrics, then the worst-recovered rings.
 
     Examples
     --------
-    >>> evaluation_rows({"precision": 1.0, "benign_flagged": 0, "ari_campaign": None, "per_ring": []})
-    [['precision', '1.0000'], ['benign_flagged', '0'], ['ari_campaign', '-']]
+    >>> evaluation_rows({"precision": 1.0, "benign_flagged": 0, "ari_campaign": None, "per_ring": []})[2]
+    ['ari_campaign', '- (the labels give no ring account a campaign_id: no operators to compare campaigns with)']
     >>> evaluation_rows({"rings": 15, "rings_detected": 14})[1]
     ['rings_detected', "14 (at least half of the ring's accounts flagged)"]
     """
@@ -30,7 +42,7 @@ def evaluation_rows(result: dict, max_rings: int = 20) -> list[list[str]]:
         if isinstance(value, dict):
             text = ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
         elif value is None:
-            text = "-"
+            text = "-" + _WHY_NONE.get(key, lambda r: "")(result)
         else:
             text = f"{value:.4f}" if isinstance(value, float) else str(value)
         if key == "rings_detected" and value is not None:

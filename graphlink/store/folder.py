@@ -89,6 +89,11 @@ class Outputs:
     templates: pl.LazyFrame | None = None
     member_linking: pl.DataFrame | None = None
 
+    @property
+    def folder(self) -> Path | None:
+        """The output folder these tables were read from; None for a detect result in memory (``<memory>``)."""
+        return self.path if self.path.is_dir() else None
+
     def cluster_row(self, cluster_id: int) -> dict[str, Any]:
         """The ``clusters.parquet`` row of ``cluster_id`` as a dict."""
         rows = self.clusters.filter(pl.col("cluster_id") == cluster_id)
@@ -158,13 +163,30 @@ def score_columns(clusters: pl.DataFrame) -> list[str]:
     return sorted(numeric, key=lambda name: (name != "score", numeric.index(name)))
 
 
-def unknown_cluster_message(path: Path, missing: Sequence[int], clusters: pl.DataFrame) -> str:
-    """The error text for cluster ids a folder does not have."""
+def unknown_id_message(what: str, missing: Sequence[int], known: pl.Series, path: Path | str | None = None,
+                       note: str = "") -> str:
+    """The one wording of an id a run does not have (``show``, ``export``, ``campaign``, the notebook's
+    :meth:`graphlink.Result.cluster` and :meth:`graphlink.Result.campaign`): the folder first when there is one,
+    then the ids there are, lowest to highest (not 1 to the count: ids kept with ``--previous`` leave gaps).
+    ``what``: ``cluster`` or ``campaign``; ``note``: what else names those ids. Three wordings until session 47.
+
+    Examples
+    --------
+    >>> unknown_id_message("cluster", [9999], pl.Series([1, 7]), "out")
+    'out: no cluster 9999 (cluster ids run from 1 to 7)'
+    >>> unknown_id_message("campaign", [5], pl.Series([], dtype=pl.Int64))
+    'no campaign 5: this run found no campaigns'
+    """
+    where = f"{path}: " if path is not None and str(path) != "" else ""
     ids = ", ".join(str(c) for c in missing)
-    if clusters.is_empty():
-        return f"{path}: no cluster {ids}: this run found no clusters"
-    low, high = clusters["cluster_id"].min(), clusters["cluster_id"].max()
-    return f"{path}: no cluster {ids} (cluster ids run from {low} to {high})"
+    if known.len() == 0:
+        return f"{where}no {what} {ids}: this run found no {what}s"
+    return f"{where}no {what} {ids} ({what} ids run from {known.min()} to {known.max()}{note})"
+
+
+def unknown_cluster_message(path: Path | str | None, missing: Sequence[int], clusters: pl.DataFrame) -> str:
+    """The error text for cluster ids a folder does not have (:func:`unknown_id_message`)."""
+    return unknown_id_message("cluster", missing, clusters["cluster_id"], path)
 
 
 def hour_counts(rows: pl.DataFrame, hour: str = "hour", events: str | None = "events") -> pl.DataFrame:
@@ -223,5 +245,5 @@ def select_clusters(clusters: pl.DataFrame, selection: Selection, path: Path | s
     known = set(clusters["cluster_id"].to_list())
     missing = [c for c in wanted if c not in known]
     if missing:
-        raise GraphlinkError(unknown_cluster_message(Path(path), missing, clusters))
+        raise GraphlinkError(unknown_cluster_message(path, missing, clusters))
     return wanted

@@ -16,6 +16,7 @@ import polars as pl
 
 from graphlink.config import GraphConfig
 from graphlink.errors import GraphlinkError
+from graphlink.store.folder import unknown_id_message
 from graphlink.views.explain import flag_basis_expr, flag_settings
 
 __all__ = ["CAMPAIGN_CLUSTER_COLUMNS", "CAMPAIGN_TIE_COLUMNS", "campaign_score_from", "campaign_ties", "campaign_view"]
@@ -30,7 +31,7 @@ _KIND_ORDER = {"payment": 0, "ip": 2, "prompt": 3}
 
 
 def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campaign_id: int,
-                  run: dict[str, Any] | None = None) -> tuple[dict[str, Any], pl.DataFrame]:
+                  run: dict[str, Any] | None = None, folder: Path | str | None = None) -> tuple[dict[str, Any], pl.DataFrame]:
     """A campaign's row and its clusters, flagged first, then by score (highest first), size, id.
 
     Parameters
@@ -45,6 +46,9 @@ def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campai
         The campaign (``campaign_id`` of ``accounts.parquet`` and ``clusters.parquet``).
     run : dict, optional
         The folder's ``run.json`` (its ``min_flag_size``, for ``flag``; the default settings when omitted).
+    folder : path, optional
+        The output folder the tables come from, named first in the error for an unknown id
+        (:func:`graphlink.store.folder.unknown_id_message`, as ``show`` names it); None for a result in memory.
 
     Returns
     -------
@@ -84,10 +88,8 @@ def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campai
                              "graphlink detect")
     found = campaigns.filter(pl.col("campaign_id") == campaign_id)
     if found.is_empty():
-        known = campaigns["campaign_id"]
-        raise GraphlinkError(f"no campaign {campaign_id}: campaign ids run from {known.min()} to {known.max()} "
-                             "(the campaign column of detect, show and the report)" if len(known)
-                             else f"no campaign {campaign_id}: this run has no campaigns")
+        raise GraphlinkError(unknown_id_message("campaign", [campaign_id], campaigns["campaign_id"], folder,
+                                                ": the campaign column of detect, show and the report"))
     row = found.row(0, named=True)
     ids = pl.Series("cluster_id", [int(c) for c in row["clusters"] or []], dtype=pl.Int64)
     members = (clusters.filter(pl.col("cluster_id").is_in(ids.implode()))

@@ -16,7 +16,7 @@ import polars as pl
 
 from graphlink.contract import component_label, why_reasons
 from graphlink.errors import GraphlinkError
-from graphlink.store.folder import hour_counts, score_columns
+from graphlink.store.folder import hour_counts, score_columns, unknown_cluster_message
 from graphlink.views.evidence import strongest_first
 from graphlink.stages.tie_words import carried_text, carried_to
 from graphlink.views.explain import score_note, table_html, tying_values, why_text
@@ -78,10 +78,8 @@ class ClusterView:
         if isinstance(cluster_id, bool):
             raise GraphlinkError(f"cluster id must be an integer, got {cluster_id!r}")
         rows = result.clusters.filter(pl.col("cluster_id") == cid)
-        if rows.height == 0:
-            ids = result.clusters["cluster_id"]  # not 1 to the count: ids kept with --previous leave gaps (nu47)
-            known = f"cluster ids run from {ids.min()} to {ids.max()}" if len(ids) else "this result has no clusters"
-            raise GraphlinkError(f"no cluster {cid}; {known}")
+        if rows.height == 0:  # worded as show's (the folder, when read from one), not "no cluster 5; ..." (txt47)
+            raise GraphlinkError(unknown_cluster_message(result.outputs.folder, [cid], result.clusters))
         self._result = result
         self._row = rows.row(0, named=True)
         self.cluster_id: int = cid

@@ -37,9 +37,9 @@
     as a formula (starting ``=``, ``+``, ``-``, ``@``) get a leading ``'``; with ``bom`` (``--bom``: for Excel)
     each CSV starts with a UTF-8 byte-order mark. Default folder: ``DIR/csv``.
 
-Text that is not valid in XML 1.0 (control characters an attacker may put in
-a user agent) is replaced by U+FFFD in graph exports' text, spelled out in node ids
-(``⟨U+0001⟩``, :func:`xml_id`): two ids stay two nodes. Every file is written
+Control and invisible characters an attacker may put in a user agent (some not valid in XML 1.0) are spelled
+out in graph exports' text as everywhere a person reads it (``⟨U+001B⟩``, :func:`xml_text`), and so are the
+characters XML cannot hold in node ids (``⟨U+0001⟩``, :func:`xml_id`): two ids stay two nodes. Every file is written
 atomically.
 """
 
@@ -65,12 +65,12 @@ from graphlink.views.evidence import strongest_first
 from graphlink.views.explain import cluster_explanations, flag_explanation, json_default
 from graphlink.views.member_behaviour import with_behaviour_columns
 from graphlink.views.member_ties import outputs_member_ties, with_member_ties
+from graphlink.views.safety import spelled_expr
 from graphlink.views.export_csv import affiliations_table, csv_bytes, csv_files, evidence_csv, iso_columns, members_table
 from graphlink.views.schedule import timing_bucket, timing_meanings
 
 FORMATS = ("gexf", "graphml", "json", "csv")
 CASE_SCHEMA = "graphlink.case/1"
-_XML_INVALID = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 
 
 @dataclass(frozen=True)
@@ -87,33 +87,38 @@ class ExportInfo:
 
 
 def xml_text(expr: pl.Expr) -> pl.Expr:
-    """Replace characters XML 1.0 cannot hold with U+FFFD.
+    """Text for a label or attribute a person reads: control and invisible characters spelled out
+    (:func:`graphlink.views.safety.spelled_expr`: ``⟨U+0007⟩``, as the terminal, the report and the CSV export
+    spell them; U+FFFD until session 47 made an escape and a bell one look), and the two non-characters XML 1.0
+    cannot hold either (U+FFFE, U+FFFF) likewise.
 
     Examples
     --------
-    >>> pl.select(xml_text(pl.lit("a\\x07b"))).item()
-    'a\\ufffdb'
+    >>> pl.select(xml_text(pl.lit("a\\x07b\\x1b\\ufffe"))).item()
+    'a⟨U+0007⟩b⟨U+001B⟩⟨U+FFFE⟩'
     """
-    return expr.str.replace_all(_XML_INVALID, "\ufffd")
-
-
-#: Characters XML 1.0 cannot hold (:data:`_XML_INVALID`), one by one.
-_XML_INVALID_CHARS = [chr(c) for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF)]
+    expr = spelled_expr(expr)
+    for char in ("\ufffe", "\uffff"):
+        expr = expr.str.replace_all(char, f"⟨U+{ord(char):04X}⟩", literal=True)
+    return expr
 
 
 def xml_id(expr: pl.Expr) -> pl.Expr:
-    """A node id XML 1.0 can hold, one per text: ``⟨`` and the characters XML cannot hold spelled out (``⟨U+0001⟩``).
+    """A node id XML 1.0 can hold, one per text: control and invisible characters spelled out (``⟨U+0001⟩``,
+    ``⟨U+202E⟩``; tabs and newlines too: :func:`graphlink.views.safety.spell_invisible`, whose spelling reads back
+    one way, so two ids stay two), and U+FFFE and U+FFFF, which XML cannot hold.
 
-    Replaced by U+FFFD (:func:`xml_text`, what labels show), the ids of accounts ``ctl\\x01x`` and ``ctl\\x02x`` were
-    one node and their edges one; spelled out with ``⟨`` escaped as well, two ids stay two (the spelling decodes).
+    Replaced by U+FFFD (as labels were until session 47), the ids of accounts ``ctl\\x01x`` and ``ctl\\x02x`` were
+    one node and their edges one; spelled out, text reading as a spelling escaped as well, two ids stay two (the
+    spelling decodes); a bidi override written raw reordered the id wherever the graph tool showed it (session 47).
 
     Examples
     --------
-    >>> pl.select(xml_id(pl.Series(["a\\x01b", "a\\x02b", "a⟨U+0001⟩b", "plain"]))).to_series().to_list()
+    >>> pl.DataFrame({"i": ["a\\x01b", "a\\x02b", "a⟨U+0001⟩b", "plain"]}).select(xml_id(pl.col("i")))["i"].to_list()
     ['a⟨U+0001⟩b', 'a⟨U+0002⟩b', 'a⟨U+27E8⟩U+0001⟩b', 'plain']
     """
-    expr = expr.str.replace_all("⟨", "⟨U+27E8⟩", literal=True)
-    for char in _XML_INVALID_CHARS:
+    expr = spelled_expr(expr, keep="")
+    for char in ("\ufffe", "\uffff"):
         expr = expr.str.replace_all(char, f"⟨U+{ord(char):04X}⟩", literal=True)
     return expr
 

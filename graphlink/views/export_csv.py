@@ -152,8 +152,9 @@ def data_dictionary(bom: bool = False, redacted: bool = False) -> str:
              "Formula guard: a text cell a spreadsheet would run as a formula (starting =, +, -, @, a tab or a carriage "
              "return, also in full width or behind spaces or invisible characters) and a cell starting with ' have "
              "a ' put in front: drop the first ' of any cell starting with ' to read the value as logged. A control "
-             "character (escape, bell ...) is spelled out as its code point between the brackets U+27E8 and U+27E9 "
-             "(escape: U+27E8 'U+001B' U+27E9), as graphlink's terminal spells invisible characters, and text that "
+             "character (escape, bell ...) or an invisible one (zero-width space, right-to-left override ...) is "
+             "spelled out as its code point between the brackets U+27E8 and U+27E9 (escape: U+27E8 'U+001B' U+27E9; "
+             "a run of one such character is spelled once, with its count), as graphlink's terminal and report spell them, and text that "
              "would read as such a spelling has its opening bracket spelled; graphlink match and expand read ids so "
              "written back. Lists are "
              f"separated by '; '. The CSV files {mark}.", ""]

@@ -19,9 +19,6 @@ Logged values are attacker-written: the text is plain, and each front escapes it
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 import polars as pl
 
 from graphlink.contract import MEMBER_TIES_COLUMNS, MEMBER_TIES_SCHEMA
@@ -100,34 +97,20 @@ _WINDOW = r" @ \d{4}-\d\d-\d\dT\d\d:\d\dZ \(\+\d+ min\)$"
 
 
 #: Characters a value may hold that no reader sees as written: control characters (an ANSI escape) and invisible ones
-#: (format characters -- zero-width space, bidi overrides that reverse the rest of a CSV cell or a graph label --
-#: and the fillers and selectors :func:`graphlink.views.safety.spell_invisible` spells out). A value holding one is
-#: quoted and the character escaped as in a string literal (``\\u202e``), in every view of ``tied_by``.
+#: (format characters -- zero-width space, bidi overrides -- and the fillers and selectors
+#: :func:`graphlink.views.safety.spell_invisible` spells out). A value holding one is quoted; the character is kept
+#: as logged here and spelled (``⟨U+001B⟩``) by every view that renders ``tied_by`` for a person, as the value itself
+#: is (terminal, piped rows, report, CSV, graph labels; ``--json`` escapes it as JSON does). Escaped here as well, it
+#: read ``\\x1b`` in ``tied_by`` beside ``⟨U+001B⟩`` in the evidence (new-user review, session 47).
 _UNSEEN = ("[\\p{Cc}\\p{Cf}\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
            "\U000e0100-\U000e01ef]")
-_UNSEEN_RE = re.compile(_UNSEEN.replace("\\p{Cc}", "\\x00-\\x1f\\x7f-\\x9f").replace("\\p{Cf}", ""))
-
-
-def _escape_one(text: str) -> str:
-    def code(c: str) -> str:
-        n = ord(c)
-        return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
-    return "".join(code(c) if _UNSEEN_RE.match(c) or unicodedata.category(c) == "Cf" else c for c in text)
-
-
-def _escape_unseen(values: pl.Series) -> pl.Series:
-    """``values`` with control and invisible characters escaped (:data:`_UNSEEN`); each distinct value once."""
-    hit = values.str.contains(_UNSEEN).fill_null(False)
-    if not hit.any():
-        return values
-    mapping = {v: _escape_one(v) for v in values.filter(hit).unique().to_list()}
-    return values.replace(mapping)
 
 
 def quoted_value(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
-    """A value as ``tied_by`` names it: cut to :data:`QUOTED_CHARS`, quoted and escaped as a string literal when it
-    holds spaces, ``;``, ``"``, ``\\`` or control or invisible characters (:data:`_UNSEEN`), after a space; empty for
-    kinds named without their values (activity signatures)."""
+    """A value as ``tied_by`` names it: cut to :data:`QUOTED_CHARS`, quoted as a string literal (``\\``, ``\\"``,
+    ``\\n``, ``\\r``, ``\\t`` inside) when it holds spaces, ``;``, ``"``, ``\\`` or control or invisible characters
+    (:data:`_UNSEEN`: kept, spelled where rendered), after a space; empty for kinds named without their values
+    (activity signatures)."""
     window = pl.when(kind == "burst").then(value.str.extract(f"({_WINDOW})", 1)).otherwise(None).fill_null("")
     head = value.str.slice(0, value.str.len_chars() - window.str.len_chars())
     cut = pl.when(head.str.len_chars() > QUOTED_CHARS).then(head.str.slice(0, QUOTED_CHARS - 1) + "…").otherwise(head) + window
@@ -136,7 +119,7 @@ def quoted_value(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
     # breaks and tabs; an empty value reads "".
     escaped = (cut.str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
                .str.replace_all("\n", "\\n", literal=True).str.replace_all("\r", "\\r", literal=True)
-               .str.replace_all("\t", "\\t", literal=True).map_batches(_escape_unseen, return_dtype=pl.String))
+               .str.replace_all("\t", "\\t", literal=True))
     cut = pl.when(cut.str.contains(r'^$|[\s;"\\]|' + _UNSEEN)).then(pl.lit('"') + escaped + '"').otherwise(cut)
     return pl.when(kind.is_in(_UNQUOTED)).then(pl.lit("")).otherwise(pl.lit(" ") + cut)
 

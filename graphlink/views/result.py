@@ -173,7 +173,7 @@ class Result:
         >>> result.cluster(5)
         Traceback (most recent call last):
         ...
-        graphlink.errors.GraphlinkError: no cluster 5; cluster ids run from 1 to 1
+        graphlink.errors.GraphlinkError: no cluster 5 (cluster ids run from 1 to 1)
         """
         return ClusterView(self, cluster_id)
 
@@ -188,7 +188,7 @@ class Result:
         """
         from graphlink.views.campaign import campaign_view
 
-        return campaign_view(self._outputs.campaigns, self.clusters, campaign_id, self.run)
+        return campaign_view(self._outputs.campaigns, self.clusters, campaign_id, self.run, self._outputs.folder)
 
     def campaign_ties(self, campaign_id: int) -> pl.DataFrame:
         """The values tying one campaign's clusters, as ``graphlink campaign`` lists them

@@ -37,27 +37,29 @@ _FORMULA = "^[ \u00a0\u200b-\u200f\u2060-\u2064\ufeff]*[=+\\-@\uff1d\uff0b\uff0d
 _GUARDED = f"(?:{_FORMULA})|^'"
 
 
-def replace_controls(text: str) -> str:
-    """Control characters a terminal would act on (C0 but tab and newline, DEL, C1) as U+FFFD.
-
-    Examples
-    --------
-    >>> replace_controls("ok\\x1b[2J\\tend")
-    'ok\\ufffd[2J\\tend'
-    """
-    return _CONTROL.sub("\ufffd", text)
+#: Control characters, by code, that no format here holds as they are: C0 (tab and newline are the caller's to
+#: keep: ``keep``), DEL and C1. A terminal acts on them (ESC starts an escape sequence, BEL rings), a page hides them.
+CONTROLS = frozenset([*range(0x00, 0x20), *range(0x7F, 0xA0)])
 
 
 def _invisible(char: str) -> bool:
     return unicodedata.category(char) == "Cf" or ord(char) in _INVISIBLE_EXTRA
 
 
-def spell_invisible(text: str, line_breaks: bool = False) -> str:
-    """Spell out invisible characters as ``⟨U+200B⟩``: format characters (category Cf, bidi
-    controls included) and the invisible fillers and selectors the prompt normaliser removes. A run of
-    one such character is spelled once with its length (``⟨U+200B ×200⟩``: 200 zero-width spaces read
-    as one mark, not 1,800 characters of marks); with ``line_breaks``, :data:`LINE_BREAKS` too. The one function that spells them: the terminal
-    (:func:`terminal_safe`), the report and the notebook (:func:`visible_text`).
+def spell_invisible(text: str, line_breaks: bool = False, keep: str = "\t\n") -> str:
+    """Spell out the characters no reader sees as written, as ``⟨U+001B⟩``: control characters (C0 but ``keep``,
+    DEL, C1: an escape, a bell), format characters (category Cf, bidi controls included) and the invisible fillers
+    and selectors the prompt normaliser removes. A run of one such character is spelled once with its length
+    (``⟨U+200B ×200⟩``: 200 zero-width spaces read as one mark, not 1,800 characters of marks); with
+    ``line_breaks``, :data:`LINE_BREAKS` too.
+
+    The one spelling of such a character wherever graphlink renders text for a person (new-user review, session
+    47: an escape and a bell both read U+FFFD on the terminal and in the report, ``⟨U+001B⟩`` in the CSV export and
+    ``\\x1b`` in ``tied_by``, so two user agents differing only there could not be told apart): the terminal
+    (:func:`terminal_safe`), piped rows (:func:`graphlink.views.terminal.tsv_cell`), the report and the notebook
+    (:func:`visible_text`), the CSV export (:func:`csv_safe`) and graph labels (:func:`spelled_expr`). Such a
+    character is never written raw where a person reads it; machine outputs (parquet, ``--json``: JSON's own
+    ``\\u001b`` escapes, :func:`json_escaped`) keep the text exact. :func:`unspelled` reads a spelling back.
 
     Examples
     --------
@@ -65,6 +67,8 @@ def spell_invisible(text: str, line_breaks: bool = False) -> str:
     ('ring⟨U+200B⟩42⟨U+202E⟩', 'plain')
     >>> spell_invisible("a" + "\\u200b" * 200 + "\\u200c\\u200cb")
     'a⟨U+200B ×200⟩⟨U+200C ×2⟩b'
+    >>> spell_invisible("ua \\x1b]0;x\\x07\\tok"), spell_invisible("a\\x07\\x07")
+    ('ua ⟨U+001B⟩]0;x⟨U+0007⟩\\tok', 'a⟨U+0007 ×2⟩')
 
     Text that reads as a spelling has its ``⟨`` spelled, so the id ``ring⟨U+200B⟩1`` does not look like
     ``ring\\u200b1`` (:func:`unspelled` reads either back):
@@ -72,23 +76,50 @@ def spell_invisible(text: str, line_breaks: bool = False) -> str:
     >>> spell_invisible("ring⟨U+200B⟩1"), spell_invisible("⟨…⟩ ⟨U")
     ('ring⟨U+27E8⟩U+200B⟩1', '⟨…⟩ ⟨U')
     """
-    if text.isascii():
+    if text.isascii() and not _CONTROL.search(text) and all(c in keep or c not in text for c in "\t\n"):
         return text
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:
         char = text[i]
         j = i + 1
-        if _invisible(char) or line_breaks and char in LINE_BREAKS:
+        code = ord(char)
+        if (code in CONTROLS and char not in keep) or _invisible(char) or line_breaks and char in LINE_BREAKS:
             while j < n and text[j] == char:
                 j += 1
-            out.append(f"⟨U+{ord(char):04X}⟩" if j - i == 1 else f"⟨U+{ord(char):04X} ×{j - i}⟩")
+            out.append(f"⟨U+{code:04X}⟩" if j - i == 1 else f"⟨U+{code:04X} ×{j - i}⟩")
         elif char == "⟨" and text.startswith("U+", j):  # text that reads as a spelling is spelled: two ids, two looks
             out.append("⟨U+27E8⟩")
         else:
             out.append(char)
         i = j
     return "".join(out)
+
+
+def _unseen_pattern(keep: str) -> str:
+    """The polars (Rust) pattern of text :func:`spell_invisible` changes (``keep``: the controls it leaves)."""
+    controls = "".join(f"\\x{{{c:x}}}" for c in sorted(CONTROLS) if chr(c) not in keep)
+    extra = "".join(f"\\x{{{c:x}}}" for c in sorted(_INVISIBLE_EXTRA))
+    return f"[{controls}\\p{{Cf}}{extra}]|⟨U\\+"
+
+
+def spelled_expr(expr: pl.Expr, keep: str = "\t\n") -> pl.Expr:
+    """Polars form of :func:`spell_invisible` (the same text) for a string expression: each distinct value holding
+    such a character spelled once; other values as they are.
+
+    Examples
+    --------
+    >>> pl.DataFrame({"t": ["ua\\x1b", "ua\\x07", "plain", None]}).select(spelled_expr(pl.col("t")))["t"].to_list()
+    ['ua⟨U+001B⟩', 'ua⟨U+0007⟩', 'plain', None]
+    """
+    pattern = _unseen_pattern(keep)
+
+    def spell(values: pl.Series) -> pl.Series:
+        hit = values.str.contains(pattern).fill_null(False)
+        if not hit.any():
+            return values
+        return values.replace({v: spell_invisible(v, keep=keep) for v in values.filter(hit).unique().to_list()})
+    return expr.map_batches(spell, return_dtype=pl.String)
 
 
 _SPELLED = re.compile(r"⟨U\+([0-9A-F]{4,6})(?: ×([0-9]{1,5}))?⟩")
@@ -111,13 +142,20 @@ def unspelled(text: str) -> str:
     return _SPELLED.sub(char, text) if "⟨U+" in text else text
 
 
-def terminal_safe(text: object, limit: int | None = None) -> str:
+class Spelled(str):
+    """Text already made safe for a person (:func:`terminal_safe`'s result, a template as ``show`` writes it): a
+    second pass (:func:`graphlink.views.terminal.tsv_cell` writing it to a piped row, :func:`terminal_safe` again)
+    leaves it as it is, where spelling its ``⟨U+001B⟩`` again would read ``⟨U+27E8⟩U+001B⟩``."""
+
+    __slots__ = ()
+
+
+def terminal_safe(text: object, limit: int | None = None) -> Spelled:
     """Neutralise control characters (ANSI escapes) and show invisible ones for a terminal.
 
     Newlines become ``⏎`` (and so do the other line breaks, :data:`LINE_BREAKS`: NEL, U+2028,
-    U+2029), other control characters U+FFFD; invisible
-    characters (zero-width space and joiners, BOM, bidi marks and overrides,
-    tag characters, Hangul fillers...) are spelled out as ``⟨U+200B⟩``
+    U+2029); other control characters and invisible ones (an escape, a bell, zero-width space and joiners, BOM,
+    bidi marks and overrides, tag characters, Hangul fillers...) are spelled out as ``⟨U+001B⟩``
     (:func:`spell_invisible`) after the text is cut to ``limit``. Rich markup
     must additionally be avoided by passing the result as ``rich.text.Text``,
     never as a markup string.
@@ -125,23 +163,23 @@ def terminal_safe(text: object, limit: int | None = None) -> str:
     Examples
     --------
     >>> terminal_safe("hi\\x1b[31m there\\nnext")
-    'hi\\ufffd[31m there⏎next'
+    'hi⟨U+001B⟩[31m there⏎next'
     >>> terminal_safe("ring\\u200b42"), terminal_safe("ja\\u2028ja\\u0085x")
     ('ring⟨U+200B⟩42', 'ja⏎ja⏎x')
     >>> terminal_safe("abcdef", limit=4)
     'abc…'
     """
     value = "" if text is None else str(text)
-    value = replace_controls(LINE_BREAK.sub("⏎", value.replace("\r\n", "\n").replace("\n", "⏎")))
+    if not isinstance(text, Spelled):
+        value = LINE_BREAK.sub("⏎", value.replace("\r\n", "\n").replace("\n", "⏎"))
     if limit is not None and len(value) > limit:
         value = value[: max(limit - 1, 0)] + "…"
-    return spell_invisible(value)
+    return Spelled(value if isinstance(text, Spelled) else spell_invisible(value))
 
 
 def visible_text(text: object) -> str:
-    """Attacker-written text made visible for a page: control characters (but tab and newline) as
-    U+FFFD (:func:`replace_controls`), invisible ones spelled out as ``⟨U+200B⟩`` (:func:`spell_invisible`),
-    and so are the line breaks besides the newline (:data:`LINE_BREAKS`: NEL, U+2028, U+2029; a copied id
+    """Attacker-written text made visible for a page: control characters (but tab and newline) and invisible ones
+    spelled out as ``⟨U+001B⟩``, ``⟨U+200B⟩`` (:func:`spell_invisible`), and so are the line breaks besides the newline (:data:`LINE_BREAKS`: NEL, U+2028, U+2029; a copied id
     stays one line and reads as what it is).
 
     What the report shows wherever it renders a value (its templates' ``finalize``), before HTML
@@ -151,10 +189,10 @@ def visible_text(text: object) -> str:
     Examples
     --------
     >>> visible_text("acct\u202egpj.exe\x1b[2J"), visible_text(None), visible_text("ja\\u2028ja")
-    ('acct⟨U+202E⟩gpj.exe\ufffd[2J', '', 'ja⟨U+2028⟩ja')
+    ('acct⟨U+202E⟩gpj.exe⟨U+001B⟩[2J', '', 'ja⟨U+2028⟩ja')
     """
     value = "" if text is None else str(text)
-    return replace_controls(spell_invisible(value, line_breaks=True))  # controls are no format characters
+    return spell_invisible(value, line_breaks=True)
 
 
 _JSON_UNSEEN = re.compile(r"[^\x00-\x7e]")
@@ -212,12 +250,9 @@ def html_safe_expr(expr: pl.Expr) -> pl.Expr:
     return expr
 
 
-# Control characters (C0 but tab, newline and carriage return; DEL; C1) that a terminal would act on when a CSV
-# file is printed (``cat evidence.csv``): each spelled in a CSV cell as ``⟨U+0007⟩`` (what :func:`unspelled` reads back), and text that reads as a spelling
-# has its ``⟨`` spelled (as :func:`spell_invisible` does), so two ids never export alike.
-_CSV_SPELL = {**{chr(c): f"⟨U+{c:04X}⟩" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0))},
-              "⟨U+": "⟨U+27E8⟩U+"}
-_CSV_SPELL_RE = re.compile("|".join(re.escape(k) for k in _CSV_SPELL))
+#: The whitespace a CSV cell holds as it is (quoted): tab, newline, carriage return; every other control character,
+#: and every invisible one, is spelled (:func:`spell_invisible`).
+_CSV_KEEP = "\t\n\r"
 
 
 def csv_safe(text: str | None) -> str | None:
@@ -226,8 +261,9 @@ def csv_safe(text: str | None) -> str | None:
     Cells starting with = + - @ (or tab/CR), also in full width (＝＋－＠) or behind spaces and
     invisible characters (a BOM, a zero-width space), get a leading ' (OWASP, CSV injection), and so do
     cells already starting with ' (so a guarded cell reads back as one value only: :func:`csv_unguarded`);
-    control characters are spelled out as ``⟨U+001B⟩``, so printing the file cannot retitle or clear a terminal,
-    and an id holding one reads back (:func:`unspelled`: ``match``'s and ``expand``'s lists) where U+FFFD, written
+    control and invisible characters are spelled out as ``⟨U+001B⟩`` (:func:`spell_invisible`, as the terminal and
+    the report spell them), so printing the file cannot retitle or clear a terminal nor a bidi override reorder a
+    row, and an id holding one reads back (:func:`unspelled`: ``match``'s and ``expand``'s lists) where U+FFFD, written
     until session 42, made ``bob\\x07`` and ``bob\\x1b`` one cell that neither could be looked up by.
 
     Examples
@@ -239,7 +275,7 @@ def csv_safe(text: str | None) -> str | None:
     """
     if text is None:
         return None
-    text = _CSV_SPELL_RE.sub(lambda m: _CSV_SPELL[m.group()], text)
+    text = spell_invisible(text, keep=_CSV_KEEP)
     return "'" + text if re.match(_GUARDED, text) else text
 
 
@@ -257,5 +293,5 @@ def csv_unguarded(ids: Iterable[str]) -> dict[str, str]:
 
 def csv_safe_expr(column: str) -> pl.Expr:
     """Polars form of :func:`csv_safe` for a string column."""
-    col = pl.col(column).cast(pl.String).str.replace_many(list(_CSV_SPELL), list(_CSV_SPELL.values()))
+    col = spelled_expr(pl.col(column).cast(pl.String), keep=_CSV_KEEP)
     return pl.when(col.str.contains(_GUARDED)).then(pl.lit("'") + col).otherwise(col).alias(column)

@@ -25,7 +25,7 @@ from graphlink.views.explain import (
 from graphlink.views.member_behaviour import behaviour_text
 from graphlink.views.member_ties import TERMINAL_CHARS, short_tied_by
 from graphlink.views.passages import passage_kind_name, passage_summary, with_passages
-from graphlink.views.safety import LINE_BREAK, replace_controls, terminal_safe
+from graphlink.views.safety import LINE_BREAK, Spelled, spell_invisible, terminal_safe
 from graphlink.views.words import csv_export_command, more_text, plural
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
@@ -365,25 +365,25 @@ def component_text(value: Any) -> str:
 
 
 def tsv_cell(value) -> str:
-    r"""A table cell as plain text for tab-separated output: exact, but for tabs, newlines and control characters.
+    r"""A table cell as plain text for tab-separated output: exact, but for tabs, line breaks and unseen characters.
 
-    Piped output is for scripts (``cut``, ``--seeds`` files): ids and values
-    are written exactly as they are (no formula prefix, invisible characters
-    kept), only tabs and newlines (and the other line breaks, NEL, U+2028 and U+2029:
-    :data:`graphlink.views.safety.LINE_BREAKS`) become spaces and other control characters
-    U+FFFD so printing the stream cannot drive a terminal. For a spreadsheet
-    use ``graphlink export --format csv``, whose cells are neutralised
-    (:func:`graphlink.views.safety.csv_safe`).
+    Piped output is for scripts (``cut``, ``--seeds`` files) and read by people: ids and values are written as
+    they are (no formula prefix), but tabs and newlines (and the other line breaks, NEL, U+2028 and U+2029:
+    :data:`graphlink.views.safety.LINE_BREAKS`) become spaces and control and invisible characters (an escape,
+    a bidi override) are spelled ``⟨U+001B⟩`` as on the terminal (:func:`graphlink.views.safety.spell_invisible`;
+    ``expand --seeds`` and ``match`` read a spelled id back), so printing the stream can neither drive a terminal
+    nor reorder a row; text spelled already (:class:`graphlink.views.safety.Spelled`: a ``why``, a template) is not
+    spelled twice. For a spreadsheet use ``graphlink export --format csv`` (:func:`graphlink.views.safety.csv_safe`).
 
     Examples
     --------
-    >>> tsv_cell("a\tb\nc"), tsv_cell(None), tsv_cell(0.5), tsv_cell("-42"), tsv_cell("\x1b[2J")
-    ('a b c', '', '0.5', '-42', '\ufffd[2J')
+    >>> tsv_cell("a\tb\nc"), tsv_cell(None), tsv_cell(0.5), tsv_cell("-42"), tsv_cell("\x1b[2J\u202e")
+    ('a b c', '', '0.5', '-42', '⟨U+001B⟩[2J⟨U+202E⟩')
     """
     if value is None:
         return ""
     text = str(value).replace("\t", " ").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
-    return replace_controls(text if text.isascii() else LINE_BREAK.sub(" ", text))
+    return text if isinstance(value, Spelled) else spell_invisible(text if text.isascii() else LINE_BREAK.sub(" ", text))
 
 
 def previous_summary(section: dict, limit: int = 12) -> str:

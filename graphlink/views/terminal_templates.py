@@ -2,7 +2,7 @@
 
 The same function as the report and the notebook (:func:`graphlink.views.templates.cluster_templates`, on the
 same sample of the members' prompts, :func:`graphlink.views.templates.sample_prompts`), each template written for
-a terminal: constant text through :func:`graphlink.views.safety.terminal_safe` (control characters replaced,
+a terminal: constant text through :func:`graphlink.views.safety.terminal_safe` (control characters spelled,
 invisible and bidi characters spelled out, newlines ``⏎``), so a prompt's ANSI escape or right-to-left override
 is never printed raw, and the slots marked ``⟨…⟩``, ``⟨#⟩``, ``⟨≠⟩``
 (:data:`graphlink.views.template_parts.SLOT_MEANINGS`). Functions here build rich renderables and return them;
@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from graphlink.store.folder import Outputs
-from graphlink.views.safety import terminal_safe
+from graphlink.views.safety import Spelled, terminal_safe
 from graphlink.views.template_parts import SLOT_MEANINGS
 from graphlink.views.templates import TEMPLATES_LISTED, Template, cluster_templates, sample_prompts, used_by
 
@@ -37,9 +37,9 @@ def terminal_template(template: Template) -> str:
     Examples
     --------
     >>> terminal_template(Template([("say\\x1b[2J ", False), ("…", True), ("\\u202e!", False)]))
-    'say\\ufffd[2J ⟨…⟩⟨U+202E⟩!'
+    'say⟨U+001B⟩[2J ⟨…⟩⟨U+202E⟩!'
     """
-    return template.text(spell=terminal_safe)
+    return Spelled(template.text(spell=terminal_safe))
 
 
 def cluster_prompt_sample(outputs: Outputs, cluster_id: int | list[int]) -> tuple[pl.DataFrame | None, str]:
