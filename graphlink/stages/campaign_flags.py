@@ -29,6 +29,7 @@ from graphlink.stages.campaign_pool import pooled_partition  # noqa: F401 (moved
 from graphlink.stages.small_cells import strong_cells
 from graphlink.stages.tie_words import INHERITED, OPERATOR_TIES_SCHEMA, OTHER_COUNTS, inherited_why, other_ties
 from graphlink.stages.tie_carriers import MIN_TIE_CARRIERS, loud_voices, tie_carriers
+from graphlink.stages.tie_weights import weighed
 
 __all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "operator_ties", "INHERITED",
            "AS_A_WHOLE", "SPECIFIC_SHARE", "OPERATOR_ROUNDS"]
@@ -228,7 +229,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         # operator campaign holds it with two accounts (reuse); held by one account per operator campaign, it is a contact.
         per_camp = aside.group_by("signal_idx", "campaign_id").agg(pl.col("h").sum().alias("kh"))
         lead = (aside.sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
-                .group_by("signal_idx", maintain_order=True).agg(pl.col("lead_id").first().alias("lead"))
+                .group_by("signal_idx", maintain_order=True).agg(pl.col("lead_id").first().alias("lead"),
+                                                                 pl.col("cluster_id").first().alias("holder"))
                 .join(per_camp.group_by("signal_idx").agg((pl.col("kh").max() < MIN_CELL_HOLDERS).alias("contact")), on="signal_idx"))
         voices = loud_voices(per_camp, mapped.join(lead_of.select("cluster_id"), on="cluster_id"), affiliations, MIN_CELL_HOLDERS)
         specific = (inside.join(aside.group_by("signal_idx").agg(pl.col("h").sum().alias("all_op")), on="signal_idx", how="left")
@@ -240,9 +242,16 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         candidates = near.filter(pl.col("h") >= MIN_CELL_HOLDERS)
         rows = (candidates.join(specific.select("campaign_id", "signal_idx", "private", "text"), on=["campaign_id", "signal_idx"])
                 .join(lead, on="signal_idx"))
+        # The operator's template: prompt phrases most of whose holders in the log are its clusters (below).
+        template = (aside.join(ties.filter("text").select("signal_idx", "df"), on="signal_idx")
+                    .group_by("signal_idx").agg(pl.col("h").sum(), pl.col("df").first())
+                    .filter(pl.col("h") >= SPECIFIC_SHARE * pl.col("df")).select("signal_idx"))
+        # Weighed: a card the operator pays with a sliver of the time is a contact; a template sent with another client
+        # than the operator's, and nothing else held, is copied text (tie_weights).
+        rows, split = weighed(rows, near.join(template, on="signal_idx"), lead, partition, affiliations, signals, lead_of["cluster_id"])
         # Contacts tie only when two accounts of one operator campaign made them (whatever the values'
         # kinds): one ring account paying with an office's card from its address is still one contact.
-        voiced = (rows.select("cluster_id", "signal_idx").join(voices, on="signal_idx").group_by("cluster_id", "loud_campaign")
+        voiced = (rows.filter(~pl.col("sliver")).select("cluster_id", "signal_idx").join(voices, on="signal_idx").group_by("cluster_id", "loud_campaign")
                   .agg((pl.col("many").any() | (pl.col("voice").n_unique() >= 2)).alias("voiced"))
                   .group_by("cluster_id").agg(pl.col("voiced").any()))
         # Or when the cell paying with the card writes that operator's template: at least MIN_TIE_VALUES
@@ -253,10 +262,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         # Such text only backs a card: tying by it alone, or by it with any address the operator's
         # clusters hold, flagged ordinary users whose questions start like the operator's fill-ins (dev
         # worlds: ordinary accounts flagged 12 -> 13 and 12 -> 76; BENCHMARKS.md, twenty-first pass).
-        template = (aside.join(ties.filter("text").select("signal_idx", "df"), on="signal_idx")
-                    .group_by("signal_idx").agg(pl.col("h").sum(), pl.col("df").first())
-                    .filter(pl.col("h") >= SPECIFIC_SHARE * pl.col("df")).select("signal_idx"))
-        writes = (near.join(template, on="signal_idx").group_by("cluster_id").agg(pl.len().alias("n"))
+        writes = (near.join(template, on="signal_idx").join(split, on=["cluster_id", "signal_idx"], how="anti").group_by("cluster_id").agg(pl.len().alias("n"))
                   .filter(pl.col("n") >= MIN_TIE_VALUES).select("cluster_id"))
         backed = (rows.filter(pl.col("private") & pl.col("contact")).select("cluster_id").unique()
                   .join(writes, on="cluster_id").select("cluster_id", pl.lit(True).alias("backed")))
