@@ -229,8 +229,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         # operator campaign holds it with two accounts (reuse); held by one account per operator campaign, it is a contact.
         per_camp = aside.group_by("signal_idx", "campaign_id").agg(pl.col("h").sum().alias("kh"))
         lead = (aside.sort(["signal_idx", "h", "cluster_id"], descending=[False, True, False])
-                .group_by("signal_idx", maintain_order=True).agg(pl.col("lead_id").first().alias("lead"),
-                                                                 pl.col("cluster_id").first().alias("holder"))
+                .group_by("signal_idx", maintain_order=True).agg(pl.col("lead_id").first().alias("lead"))
                 .join(per_camp.group_by("signal_idx").agg((pl.col("kh").max() < MIN_CELL_HOLDERS).alias("contact")), on="signal_idx"))
         voices = loud_voices(per_camp, mapped.join(lead_of.select("cluster_id"), on="cluster_id"), affiliations, MIN_CELL_HOLDERS)
         specific = (inside.join(aside.group_by("signal_idx").agg(pl.col("h").sum().alias("all_op")), on="signal_idx", how="left")
@@ -248,7 +247,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                     .filter(pl.col("h") >= SPECIFIC_SHARE * pl.col("df")).select("signal_idx"))
         # Weighed: a card the operator pays with a sliver of the time is a contact; a template sent with another client
         # than the operator's, and nothing else held, is copied text (tie_weights).
-        rows, split = weighed(rows, near.join(template, on="signal_idx"), lead, partition, affiliations, signals, lead_of["cluster_id"])
+        rows, split = weighed(rows, near.join(template, on="signal_idx"), aside, partition, affiliations, signals, lead_of["cluster_id"])
         # Contacts tie only when two accounts of one operator campaign made them (whatever the values'
         # kinds): one ring account paying with an office's card from its address is still one contact.
         voiced = (rows.filter(~pl.col("sliver")).select("cluster_id", "signal_idx").join(voices, on="signal_idx").group_by("cluster_id", "loud_campaign")

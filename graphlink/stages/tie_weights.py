@@ -14,10 +14,14 @@ values both hold. Held is not enough on either of two counts, each read here.
   copy (a popular prompt going round): an operator's template is sent by its cells with its
   tooling, a copied one with the copier's own. A cluster tied by the operator's template and
   nothing else (no card the operator reuses, no address), whose client signature disagrees with
-  that of the operator's cluster sending the template most, copied the text
+  that of every operator cluster sending the template, copied the text
   (:func:`graphlink.stages.campaign_clients.client_vetoes`, the rule the campaign grouping already
   applies to template ties; a cluster without a signature -- too small, rotating stock browser agents,
-  a log without user agents -- is never split off). Offices sending a ring's public template half
+  a log without user agents -- is never split off). Every sender, not the one sending it most: operators
+  drawing one public template family send each other's phrases, and a cell tied to another operator's loud
+  cluster by them is still its own operator's when its own loud clusters send them too, on its client
+  (dev templates 1002 and 1005: 4 and 2 ring cells, 111 accounts, lost when only the top sender counted).
+  Offices sending a ring's public template half
   the time from their browsers were tied by it ("tied to flagged cluster 4 by 14 prompt phrases").
 """
 
@@ -130,20 +134,20 @@ def client_split_texts(pairs: pl.DataFrame, partition: pl.DataFrame, affiliation
     return vetoed.select(pl.col("source").cast(pl.Int64).alias("cluster_id"), pl.col("target").cast(pl.Int64).alias("holder"))
 
 
-def weighed(rows: pl.DataFrame, near: pl.DataFrame, lead: pl.DataFrame, partition: pl.DataFrame,
+def weighed(rows: pl.DataFrame, near: pl.DataFrame, aside: pl.DataFrame, partition: pl.DataFrame,
             affiliations: pl.DataFrame, signals: pl.DataFrame, operator: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One round of :func:`graphlink.stages.campaign_flags.operator_ties`' tying values, weighed (module docstring).
 
-    ``rows``: ``cluster_id, signal_idx, private, text, contact, holder`` (each candidate cluster's tying values: whether
-    a card or identifier, a prompt phrase, held by one account per operator campaign, and the operator's cluster
-    holding it most); ``near``: ``cluster_id, signal_idx`` (the operator's template phrases the clusters not yet the
-    operator's hold); ``lead``:
-    ``signal_idx, holder``; ``operator``: the operator's cluster ids.
+    ``rows``: ``cluster_id, signal_idx, private, text, contact`` (each candidate cluster's tying values: whether a card
+    or identifier, a prompt phrase, held by one account per operator campaign); ``near``: ``cluster_id, signal_idx``
+    (the operator's template phrases the clusters not yet the operator's hold); ``aside``: ``cluster_id, signal_idx``
+    (what the operator's clusters hold); ``operator``: the operator's cluster ids.
 
     Returns ``rows`` with ``contact`` also True for a card the operator pays with a sliver of the time and a Boolean
     ``sliver`` column (:func:`card_slivers`), and without the prompt phrases of a cluster tied by nothing else (no
-    address, no card but contacts) that its client sends apart from the operator's (:func:`client_split_texts`); and
-    ``cluster_id, signal_idx`` of ``near``'s prompt phrases so split (they back no contact card).
+    address, no card but contacts) whose client disagrees with that of every operator cluster sending the phrase
+    (:func:`client_split_texts`; one without a signature never disagrees); and ``cluster_id, signal_idx`` of
+    ``near``'s phrases so split (they back no contact card).
     """
     cards = rows.filter("private").select("cluster_id", "signal_idx").unique()
     slivers = card_slivers(cards, partition, affiliations, operator)
@@ -152,12 +156,14 @@ def weighed(rows: pl.DataFrame, near: pl.DataFrame, lead: pl.DataFrame, partitio
             .with_columns(pl.col("sliver").fill_null(False))
             .with_columns(pl.col("contact") | pl.col("sliver")))
     other = (~pl.col("text") & ~(pl.col("private") & pl.col("contact"))).any().over("cluster_id")
-    alone = rows.filter(pl.col("text") & ~other).select("cluster_id", "signal_idx", "holder")
-    written = (near.select(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32))
-               .join(lead.select(pl.col("signal_idx").cast(pl.UInt32), "holder"), on="signal_idx"))
-    split = client_split_texts(pl.concat([alone, written]).select("cluster_id", pl.col("holder").cast(pl.Int64)).unique(),
-                               partition, affiliations, signals)
-    keys = ["cluster_id", "holder"]
-    dropped = alone.join(split, on=keys, how="semi").select("cluster_id", "signal_idx")
-    return (rows.join(dropped, on=["cluster_id", "signal_idx"], how="anti"),
-            written.join(split, on=keys, how="semi").select("cluster_id", "signal_idx"))
+    keys = ["cluster_id", "signal_idx"]
+    texts = pl.concat([rows.filter(pl.col("text") & ~other).select(keys),
+                       near.select(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32))]).unique()
+    sent = texts.join(aside.select(pl.col("signal_idx").cast(pl.UInt32), pl.col("cluster_id").cast(pl.Int64).alias("holder")),
+                      on="signal_idx")
+    split = client_split_texts(sent.select("cluster_id", "holder").unique(), partition, affiliations, signals)
+    # A phrase is copied when every operator cluster sending it runs another client than the cluster's.
+    copied = (sent.join(split.with_columns(pl.lit(True).alias("apart")), on=["cluster_id", "holder"], how="left")
+              .group_by(keys).agg(pl.col("apart").fill_null(False).all()).filter("apart").select(keys))
+    dropped = rows.filter(pl.col("text") & ~other).select(keys).join(copied, on=keys, how="semi")
+    return rows.join(dropped, on=keys, how="anti"), near.select(keys).join(copied, on=keys, how="semi")
