@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.stages.campaign_clients import client_vetoes
+from graphlink.stages.campaign_clients import MIN_SIGNATURE_SIZE, client_vetoes
 
 __all__ = ["CONTACT_USE", "card_slivers", "client_split_texts", "weighed"]
 
@@ -157,10 +157,16 @@ def weighed(rows: pl.DataFrame, near: pl.DataFrame, aside: pl.DataFrame, partiti
             .with_columns(pl.col("contact") | pl.col("sliver")))
     other = (~pl.col("text") & ~(pl.col("private") & pl.col("contact"))).any().over("cluster_id")
     keys = ["cluster_id", "signal_idx"]
-    texts = pl.concat([rows.filter(pl.col("text") & ~other).select(keys),
-                       near.select(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32))]).unique()
-    sent = texts.join(aside.select(pl.col("signal_idx").cast(pl.UInt32), pl.col("cluster_id").cast(pl.Int64).alias("holder")),
-                      on="signal_idx")
+    # Only clusters large enough for a signature can disagree (MIN_SIGNATURE_SIZE): a phrase one smaller operator
+    # cluster sends is kept without looking further, and the join below stays small.
+    sized = (partition.drop_nulls("cluster_id").group_by(pl.col("cluster_id").cast(pl.Int64)).agg(pl.len().alias("n"))
+             .filter(pl.col("n") >= MIN_SIGNATURE_SIZE).select("cluster_id"))
+    senders = aside.select(pl.col("signal_idx").cast(pl.UInt32), pl.col("cluster_id").cast(pl.Int64).alias("holder"))
+    unsigned = senders.join(sized.rename({"cluster_id": "holder"}), on="holder", how="anti").select("signal_idx").unique()
+    texts = (pl.concat([rows.filter(pl.col("text") & ~other).select(keys),
+                        near.select(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32))]).unique()
+             .join(sized, on="cluster_id", how="semi").join(unsigned, on="signal_idx", how="anti"))
+    sent = texts.join(senders, on="signal_idx")
     split = client_split_texts(sent.select("cluster_id", "holder").unique(), partition, affiliations, signals)
     # A phrase is copied when every operator cluster sending it runs another client than the cluster's.
     copied = (sent.join(split.with_columns(pl.lit(True).alias("apart")), on=["cluster_id", "holder"], how="left")
