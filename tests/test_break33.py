@@ -2,7 +2,7 @@
 why/score_note of every export, case-file evidence order, and the folders and attacker-written text they meet.
 
 World: :func:`evil_world`, :func:`tests.test_tie_evidence.tame_world`'s loud cell and tame cell of one operator,
-the loud cell's account ids, the tame cell's cards and user agents and the template attacker-written (spreadsheet
+the loud cell's account ids, the tame cell's cards, the operator's user agents and the template attacker-written (spreadsheet
 formulas, HTML/XML, bidi overrides, zero-width and control characters, a 3,000-character id).
 """
 
@@ -47,7 +47,10 @@ def evil_world() -> pl.DataFrame:
     return log.frame().with_columns(
         pl.col("account_id").replace({f"opAloud{i}": name for i, name in enumerate(NASTY_IDS)}),
         pl.col("payment_fingerprint").str.replace(r"^opAtame-card-(\d+)$", "=HYPERLINK(\"http://x/$1\")"),
-        pl.when(pl.col("account_id").str.starts_with("opAtame")).then(pl.lit("@evil <ua> ]]> \u200b& \x1b[31m"))
+        # The operator's client in both cells, the tame cell also an agent of its own every other request (a template
+        # sent from another client with nothing else shared ties no cell, tests/test_break47.py).
+        pl.when(pl.col("account_id").str.starts_with("opAtame") & (pl.int_range(pl.len()) % 2 == 0))
+        .then(pl.lit("@evil <ua> ]]> \u200b& \x1b[31m"))
         .when(pl.col("account_id").str.starts_with("user")).then(pl.lit("Mozilla/5.0"))
         .otherwise(pl.lit("-2+5 curl/8")).alias("user_agent"))
 

@@ -145,16 +145,12 @@ def test_one_ring_account_using_an_offices_card_or_its_address_alone_does_not_fl
         assert flagged(result, ring) == 20 and flagged(result, co) == 0, (card, address)
 
 
-# Pre-existing (e8e3017 the same). Two department cards of one company, each paid with once by a different
-# ring account (a breach of the company's card data): two contacts add up to 'two values of the operator's'.
-# A trade-off with the evasion control below (an operator whose tame cell shares two cards, each with one
-# loud account, is still tied). Principle for a fix: judge a contact from the holder's side as well -- a
-# value the tame cluster pays with throughout while the loud account used it once or twice is the tame
-# cluster's card the ring used (its rows, not its holders, say whose it is), not the operator's moved card.
-@pytest.mark.xfail(strict=True, reason=(
-    "twocards: 12 office workers on two department cards (6 each), ring accounts 0 and 1 each paying once "
-    "with one of them from their datacenter exits: 12 of 12 flagged 'same operator as flagged cluster 1'; "
-    "e8e3017 the same (12/12)"))
+# Pre-existing until session 47 (e8e3017 the same: 12 of 12 flagged). Two department cards of one company, each paid
+# with once by a different ring account (a breach of the company's card data): two contacts added up to 'two values
+# of the operator's'. A trade-off with the evasion control below (an operator whose tame cell shares two cards, each
+# with one loud account, is still tied). Fixed by judging a contact from the holder's side as well
+# (graphlink.stages.tie_weights.card_slivers): a card the tame cluster pays with throughout while the loud accounts
+# used it once or twice is the tame cluster's card the ring used -- its uses, not its holders, say whose it is.
 def test_two_stolen_department_cards_do_not_flag_the_company():
     log, g = world("twocards")
     result = run_detect(log.frame())

@@ -30,6 +30,7 @@ from graphlink.stages.small_cells import strong_cells
 from graphlink.stages.split_guard import HELD
 from graphlink.stages.tie_words import INHERITED, OPERATOR_TIES_SCHEMA, OTHER_COUNTS, inherited_why, other_ties
 from graphlink.stages.tie_carriers import MIN_TIE_CARRIERS, loud_voices, tie_carriers
+from graphlink.stages.tie_weights import weighed
 
 __all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "operator_ties", "INHERITED",
            "AS_A_WHOLE", "SPECIFIC_SHARE", "OPERATOR_ROUNDS"]
@@ -147,7 +148,11 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     operator's template -- at least :data:`MIN_TIE_VALUES` prompt phrases most of whose holders in the
     log are the operator's clusters (its other holders are its tame cells, spread over many
     campaigns, so it is no campaign's own) -- never by one account's several contacts (a
-    ring account paying with an office's card from the office's address). Whichever campaign the
+    ring account paying with an office's card from the office's address). So is a card the operator's
+    accounts pay with a sliver of the time ``C``'s do, however many of them did (``C``'s own card: an office's
+    corporate card two ring accounts used once each); and prompt phrases that alone tie ``C`` (no address, no
+    card but contacts) tie nothing when ``C``'s client disagrees with that of every operator cluster sending
+    them (copied text, not the operator's tooling): :mod:`graphlink.stages.tie_weights`. Whichever campaign the
     grouping puts ``C`` in, its flag then follows from its own values, not from which flagged cluster a Leiden run placed beside it; and a cluster tied
     only by a phrase thousands hold (a NAT's ordinary users) holds nothing of the operator's.
 
@@ -241,9 +246,16 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         candidates = near.filter(pl.col("h") >= MIN_CELL_HOLDERS)
         rows = (candidates.join(specific.select("campaign_id", "signal_idx", "private", "text"), on=["campaign_id", "signal_idx"])
                 .join(lead, on="signal_idx"))
+        # The operator's template: prompt phrases most of whose holders in the log are its clusters (below).
+        template = (aside.join(ties.filter("text").select("signal_idx", "df"), on="signal_idx")
+                    .group_by("signal_idx").agg(pl.col("h").sum(), pl.col("df").first())
+                    .filter(pl.col("h") >= SPECIFIC_SHARE * pl.col("df")).select("signal_idx"))
+        # Weighed: a card the operator pays with a sliver of the time is a contact; a template sent with another client
+        # than the operator's, and nothing else held, is copied text (tie_weights).
+        rows, split = weighed(rows, near.join(template, on="signal_idx"), aside, partition, affiliations, signals, lead_of["cluster_id"])
         # Contacts tie only when two accounts of one operator campaign made them (whatever the values'
         # kinds): one ring account paying with an office's card from its address is still one contact.
-        voiced = (rows.select("cluster_id", "signal_idx").join(voices, on="signal_idx").group_by("cluster_id", "loud_campaign")
+        voiced = (rows.filter(~pl.col("sliver")).select("cluster_id", "signal_idx").join(voices, on="signal_idx").group_by("cluster_id", "loud_campaign")
                   .agg((pl.col("many").any() | (pl.col("voice").n_unique() >= 2)).alias("voiced"))
                   .group_by("cluster_id").agg(pl.col("voiced").any()))
         # Or when the cell paying with the card writes that operator's template: at least MIN_TIE_VALUES
@@ -254,10 +266,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         # Such text only backs a card: tying by it alone, or by it with any address the operator's
         # clusters hold, flagged ordinary users whose questions start like the operator's fill-ins (dev
         # worlds: ordinary accounts flagged 12 -> 13 and 12 -> 76; BENCHMARKS.md, twenty-first pass).
-        template = (aside.join(ties.filter("text").select("signal_idx", "df"), on="signal_idx")
-                    .group_by("signal_idx").agg(pl.col("h").sum(), pl.col("df").first())
-                    .filter(pl.col("h") >= SPECIFIC_SHARE * pl.col("df")).select("signal_idx"))
-        writes = (near.join(template, on="signal_idx").group_by("cluster_id").agg(pl.len().alias("n"))
+        writes = (near.join(template, on="signal_idx").join(split, on=["cluster_id", "signal_idx"], how="anti").group_by("cluster_id").agg(pl.len().alias("n"))
                   .filter(pl.col("n") >= MIN_TIE_VALUES).select("cluster_id"))
         backed = (rows.filter(pl.col("private") & pl.col("contact")).select("cluster_id").unique()
                   .join(writes, on="cluster_id").select("cluster_id", pl.lit(True).alias("backed")))

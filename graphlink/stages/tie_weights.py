@@ -1,0 +1,175 @@
+"""How much a value shared with a flagged operator says: whose value it is, and whose client sends it.
+
+:func:`graphlink.stages.campaign_flags.operator_ties` ties a tame cluster ``C`` to a flagged operator by
+values both hold. Held is not enough on either of two counts, each read here.
+
+* **Whose card it is** (:func:`card_slivers`). A card both hold is the operator's reuse when the
+  operator pays with it; it is ``C``'s own, and the operator's accounts' payments with it contacts,
+  when ``C`` makes nearly all of the payments and the operator's accounts a sliver of them (an
+  office's corporate card, paid with every day by its 36 accounts, that two ring accounts used once
+  each: a stolen or misused card says little about the 40 people who use it; break-it review,
+  session 46: the office was flagged "same operator" by that card). The split is of the card's uses
+  (events), not of its holders: two thieves are two holders, but two payments.
+* **Whose client sends the template** (:func:`client_split_texts`). Text is the one thing unrelated people
+  copy (a popular prompt going round): an operator's template is sent by its cells with its
+  tooling, a copied one with the copier's own. A cluster tied by the operator's template and
+  nothing else (no card the operator reuses, no address), whose client signature disagrees with
+  that of every operator cluster sending the template, copied the text
+  (:func:`graphlink.stages.campaign_clients.client_vetoes`, the rule the campaign grouping already
+  applies to template ties; a cluster without a signature -- too small, rotating stock browser agents,
+  a log without user agents -- is never split off). Every sender, not the one sending it most: operators
+  drawing one public template family send each other's phrases, and a cell tied to another operator's loud
+  cluster by them is still its own operator's when its own loud clusters send them too, on its client
+  (dev templates 1002 and 1005: 4 and 2 ring cells, 111 accounts, lost when only the top sender counted).
+  Offices sending a ring's public template half
+  the time from their browsers were tied by it ("tied to flagged cluster 4 by 14 prompt phrases").
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphlink.stages.campaign_clients import MIN_SIGNATURE_SIZE, client_vetoes
+
+__all__ = ["CONTACT_USE", "card_slivers", "client_split_texts", "weighed"]
+
+#: A card ``C`` shares with a flagged operator is ``C``'s own, the operator's payments with it contacts, when
+#: the operator's accounts make fewer than this share of the payments ``C`` and the operator make with it.
+#: A tenth: an operator moving its card into a cell pays with it itself (a ring's pool card used alike by its
+#: loud and tame cells splits by the cells' sizes, a cell of 40 beside 4 loud holders still 0.1), while the
+#: office card two ring accounts paid with once each splits 2 of about 290.
+CONTACT_USE = 0.1
+
+
+def card_slivers(cards: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
+                 operator: pl.Series) -> pl.DataFrame:
+    """Which of the cards tying a cluster the operator's accounts pay with only a sliver of the time.
+
+    Parameters
+    ----------
+    cards : DataFrame
+        ``cluster_id, signal_idx``: each candidate cluster's tying cards or identifiers.
+    partition : DataFrame
+        ``account_idx, cluster_id`` (null: unclustered).
+    affiliations : DataFrame
+        ``account_idx, signal_idx`` and ``count`` (events of the account carrying the value; 1 each
+        without it).
+    operator : Series
+        Ids of the operator's clusters (the loud ones and those tied to them so far).
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id`` (Int64), ``signal_idx`` (UInt32), ``sliver`` (Boolean: the operator's clusters make
+        fewer than :data:`CONTACT_USE` of the events the cluster and they make with the value), one row per
+        row of ``cards``.
+
+    Examples
+    --------
+    Cluster 2's 3 accounts pay 30 times with card 5, which 2 accounts of the operator's cluster 1 used once
+    each; card 6 is paid with alike by both:
+
+    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [1, 1, 2, 2, 2]},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 0, 2], "signal_idx": [5, 5, 5, 5, 5, 6, 6],
+    ...                     "count": [1, 1, 10, 10, 10, 4, 5]},
+    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> cards = pl.DataFrame({"cluster_id": [2, 2], "signal_idx": [5, 6]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> card_slivers(cards, part, aff, pl.Series([1])).rows()
+    [(2, 5, True), (2, 6, False)]
+    """
+    cards = cards.select(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32))
+    n = pl.col("count").cast(pl.Float64) if "count" in affiliations.columns else pl.lit(1.0)
+    uses = (affiliations.filter(pl.col("signal_idx").is_in(cards["signal_idx"].unique().implode()))
+            .select("account_idx", pl.col("signal_idx").cast(pl.UInt32), n.alias("n"))
+            .join(partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64)), on="account_idx")
+            .group_by("cluster_id", "signal_idx").agg(pl.col("n").sum()))
+    ops = pl.DataFrame({"cluster_id": operator.cast(pl.Int64)}).unique()
+    by_op = uses.join(ops, on="cluster_id").group_by("signal_idx").agg(pl.col("n").sum().alias("op"))
+    op, own = pl.col("op").fill_null(0.0), pl.col("n").fill_null(0.0)
+    return (cards.join(uses, on=["cluster_id", "signal_idx"], how="left").join(by_op, on="signal_idx", how="left")
+            .select("cluster_id", "signal_idx", (op < CONTACT_USE * (op + own)).alias("sliver")))
+
+
+def client_split_texts(pairs: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
+                       signals: pl.DataFrame) -> pl.DataFrame:
+    """The pairs of ``pairs`` (a cluster tied by text alone and the operator's cluster sending that text most)
+    whose clients disagree: :func:`graphlink.stages.campaign_clients.client_vetoes` on clusters.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        ``cluster_id, holder`` (cluster ids).
+    partition, affiliations, signals : DataFrame
+        ``account_idx, cluster_id``; ``account_idx, signal_idx``; ``signal_idx, kind`` (user agents are read).
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id, holder`` (Int64): the pairs whose clusters each have a client signature and the two
+        disagree; empty when the log has no client values.
+
+    Examples
+    --------
+    >>> part = pl.DataFrame({"account_idx": list(range(10)), "cluster_id": [1] * 5 + [2] * 5},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": list(range(10)), "signal_idx": [0] * 5 + [1] * 5},
+    ...                    schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["user_agent"] * 2}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> client_split_texts(pl.DataFrame({"cluster_id": [2], "holder": [1]}), part, aff, sig).rows()
+    [(2, 1)]
+    """
+    empty = pl.DataFrame(schema={"cluster_id": pl.Int64, "holder": pl.Int64})
+    if pairs.is_empty():
+        return empty
+    ids = pl.concat([pairs["cluster_id"], pairs["holder"]]).cast(pl.Int64).unique()
+    node_of = (partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64))
+               .filter(pl.col("cluster_id").is_in(ids.implode()))
+               .select("account_idx", pl.col("cluster_id").cast(pl.UInt32).alias("node"),
+                       pl.len().over("cluster_id").cast(pl.UInt32).alias("size")))
+    vetoed = client_vetoes(node_of, affiliations, signals, pairs.select(pl.col("cluster_id").alias("source"),
+                                                                         pl.col("holder").alias("target")).unique())
+    if vetoed.is_empty():
+        return empty
+    return vetoed.select(pl.col("source").cast(pl.Int64).alias("cluster_id"), pl.col("target").cast(pl.Int64).alias("holder"))
+
+
+def weighed(rows: pl.DataFrame, near: pl.DataFrame, aside: pl.DataFrame, partition: pl.DataFrame,
+            affiliations: pl.DataFrame, signals: pl.DataFrame, operator: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One round of :func:`graphlink.stages.campaign_flags.operator_ties`' tying values, weighed (module docstring).
+
+    ``rows``: ``cluster_id, signal_idx, private, text, contact`` (each candidate cluster's tying values: whether a card
+    or identifier, a prompt phrase, held by one account per operator campaign); ``near``: ``cluster_id, signal_idx``
+    (the operator's template phrases the clusters not yet the operator's hold); ``aside``: ``cluster_id, signal_idx``
+    (what the operator's clusters hold); ``operator``: the operator's cluster ids.
+
+    Returns ``rows`` with ``contact`` also True for a card the operator pays with a sliver of the time and a Boolean
+    ``sliver`` column (:func:`card_slivers`), and without the prompt phrases of a cluster tied by nothing else (no
+    address, no card but contacts) whose client disagrees with that of every operator cluster sending the phrase
+    (:func:`client_split_texts`; one without a signature never disagrees); and ``cluster_id, signal_idx`` of
+    ``near``'s phrases so split (they back no contact card).
+    """
+    cards = rows.filter("private").select("cluster_id", "signal_idx").unique()
+    slivers = card_slivers(cards, partition, affiliations, operator)
+    rows = (rows.with_columns(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32))
+            .join(slivers, on=["cluster_id", "signal_idx"], how="left")
+            .with_columns(pl.col("sliver").fill_null(False))
+            .with_columns(pl.col("contact") | pl.col("sliver")))
+    other = (~pl.col("text") & ~(pl.col("private") & pl.col("contact"))).any().over("cluster_id")
+    keys = ["cluster_id", "signal_idx"]
+    # Only clusters large enough for a signature can disagree (MIN_SIGNATURE_SIZE): a phrase one smaller operator
+    # cluster sends is kept without looking further, and the join below stays small.
+    sized = (partition.drop_nulls("cluster_id").group_by(pl.col("cluster_id").cast(pl.Int64)).agg(pl.len().alias("n"))
+             .filter(pl.col("n") >= MIN_SIGNATURE_SIZE).select("cluster_id"))
+    senders = aside.select(pl.col("signal_idx").cast(pl.UInt32), pl.col("cluster_id").cast(pl.Int64).alias("holder"))
+    unsigned = senders.join(sized.rename({"cluster_id": "holder"}), on="holder", how="anti").select("signal_idx").unique()
+    texts = (pl.concat([rows.filter(pl.col("text") & ~other).select(keys),
+                        near.select(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32))]).unique()
+             .join(sized, on="cluster_id", how="semi").join(unsigned, on="signal_idx", how="anti"))
+    sent = texts.join(senders, on="signal_idx")
+    split = client_split_texts(sent.select("cluster_id", "holder").unique(), partition, affiliations, signals)
+    # A phrase is copied when every operator cluster sending it runs another client than the cluster's.
+    copied = (sent.join(split.with_columns(pl.lit(True).alias("apart")), on=["cluster_id", "holder"], how="left")
+              .group_by(keys).agg(pl.col("apart").fill_null(False).all()).filter("apart").select(keys))
+    dropped = rows.filter(pl.col("text") & ~other).select(keys).join(copied, on=keys, how="semi")
+    return rows.join(dropped, on=keys, how="anti"), near.select(keys).join(copied, on=keys, how="semi")
