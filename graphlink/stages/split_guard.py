@@ -21,7 +21,12 @@ operator's whole stays unflagged: the split's precision), and a held block still
 flagged cluster or with its campaign scored as a whole, as any cluster (a flag earned by evidence outside it).
 Scoring the whole, rather than carrying one counter-evidence feature (the domain's share) into each block, covers
 every feature the split dilutes or sharpens -- the private domain, the card's alignment with offices, the template
-share -- with the one scoring code, and needs no list of them kept in step with it.
+share -- with the one scoring code, and needs no list of them kept in step with it. Network cells
+(:mod:`graphlink.stages.network_cells`) run after the split and may join a block to accounts from no split whole (a
+remote team's support block and three contractors on the team's VPN sending its support template: break-it review
+bw47, 35 benign accounts flagged, none with wording cells off): such a cluster is held as a block is, unless those
+accounts, scored as a group of their own, would be flagged (``min_flag_size`` of them scoring the threshold) --
+what the cluster would be without the split is its whole and those accounts apart.
 
 Column and ``why``. The pipeline carries :data:`HELD` (the whole's words, null when not held) from scoring to
 the campaign flags; :func:`held_why` opens an unflagged held block's ``why`` with it (:data:`HELD_PATTERN`:
