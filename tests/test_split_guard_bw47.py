@@ -44,3 +44,24 @@ def test_a_block_joined_to_contractors_on_its_vpn_is_held_as_its_whole():
     assert joined["account_id"].str.starts_with("contractor_").sum() == 3
     assert not rows["flagged"].any(), rows.unique("cluster_id").select("score", "why").rows()
     assert joined["why"][0].startswith("split by wording from a cluster of 32 accounts scoring 0.53")
+
+
+def test_a_joined_cluster_keeps_its_flag_when_the_accounts_joined_to_the_block_would_be_flagged():
+    from graphlink.stages.split_guard import HELD, held_blocks
+
+    # Whole 7 split into clusters 1 (accounts 0-5) and 2 (6-8); cluster 2 also holds accounts from no split whole.
+    def world(joined: int):
+        part = pl.DataFrame({"account_idx": range(9 + joined), "cluster_id": [1] * 6 + [2] * (3 + joined)})
+        split = pl.DataFrame({"account_idx": range(9), "cluster_id": [7] * 9})
+        clusters = pl.DataFrame({"cluster_id": [1, 2], "score": [0.8, 0.8], "flagged": [True, True]})
+        return clusters, part, split
+
+    def score(p):  # the whole is tame (0.5); any other group loud (0.9)
+        return p.group_by("cluster_id").agg(pl.len().alias("size"),
+                                            pl.when(pl.col("cluster_id").first() == 7).then(0.5).otherwise(0.9).alias("score"))
+
+    loud = held_blocks(*world(6), score, 0.6, min_flag_size=5)  # six joined accounts scoring 0.9: flagged apart
+    assert loud["flagged"].to_list() == [False, True] and loud[HELD].to_list()[1] is None
+    few = held_blocks(*world(3), score, 0.6, min_flag_size=5)  # three: under min_flag_size, not flagged apart
+    assert few["flagged"].to_list() == [False, False]
+    assert few[HELD].to_list() == ["9 accounts scoring 0.500"] * 2
