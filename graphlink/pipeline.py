@@ -296,7 +296,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         clusters = score_clusters(partition, index, scoring_rows, projection.signals, evidence,
                                   ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
                                   hour_counts, affiliations, whole, schedules)
-        return evidence, held_blocks(clusters, partition, split_from if guard and not whole else None, lambda p: score(p, guard=False)[1], config.scoring.flag_threshold)
+        return evidence, held_blocks(clusters, partition, split_from if guard and not whole else None, lambda p: score(p, guard=False)[1], config.scoring.flag_threshold, config.scoring.min_flag_size)
 
     # A provisional pass finds fleet outsiders: flags do not depend on the evidence table (it only words the "why")
     _, provisional = score(partition)

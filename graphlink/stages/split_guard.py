@@ -21,7 +21,12 @@ operator's whole stays unflagged: the split's precision), and a held block still
 flagged cluster or with its campaign scored as a whole, as any cluster (a flag earned by evidence outside it).
 Scoring the whole, rather than carrying one counter-evidence feature (the domain's share) into each block, covers
 every feature the split dilutes or sharpens -- the private domain, the card's alignment with offices, the template
-share -- with the one scoring code, and needs no list of them kept in step with it.
+share -- with the one scoring code, and needs no list of them kept in step with it. Network cells
+(:mod:`graphlink.stages.network_cells`) run after the split and may join a block to accounts from no split whole (a
+remote team's support block and three contractors on the team's VPN sending its support template: break-it review
+bw47, 35 benign accounts flagged, none with wording cells off): such a cluster is held as a block is, unless those
+accounts, scored as a group of their own, would be flagged (``min_flag_size`` of them scoring the threshold) --
+what the cluster would be without the split is its whole and those accounts apart.
 
 Column and ``why``. The pipeline carries :data:`HELD` (the whole's words, null when not held) from scoring to
 the campaign flags; :func:`held_why` opens an unflagged held block's ``why`` with it (:data:`HELD_PATTERN`:
@@ -60,7 +65,8 @@ def wording_wholes(wholes: pl.DataFrame | None) -> tuple[pl.DataFrame | None, pl
 
 
 def held_blocks(clusters: pl.DataFrame, partition: pl.DataFrame, split_from: pl.DataFrame | None,
-                score: Callable[[pl.DataFrame], pl.DataFrame], flag_threshold: float) -> pl.DataFrame:
+                score: Callable[[pl.DataFrame], pl.DataFrame], flag_threshold: float,
+                min_flag_size: int = 1) -> pl.DataFrame:
     """``clusters`` with the blocks whose whole scores under ``flag_threshold`` held (module docstring).
 
     Parameters
@@ -74,18 +80,25 @@ def held_blocks(clusters: pl.DataFrame, partition: pl.DataFrame, split_from: pl.
         (:func:`wording_wholes`); None: nothing is held.
     score : callable
         Scores a partition (``account_idx, cluster_id``) as ``clusters`` were scored: a frame with
-        ``cluster_id, size, score`` per cluster. Called once, on the split wholes' members, when any whole
-        lies in two or more clusters of ``partition``.
+        ``cluster_id, size, score`` per cluster. Called once, when any whole lies in two or more clusters of
+        ``partition``: on those wholes' members and on the accounts from no such whole in a cluster with a block
+        of one (each such cluster's own group).
     flag_threshold : float
         :attr:`graphlink.config.ScoringConfig.flag_threshold`.
+    min_flag_size : int
+        :attr:`graphlink.config.ScoringConfig.min_flag_size`: the accounts a later step joined to a block would
+        be flagged on their own only with this many (a whole is judged on its score alone).
 
     Returns
     -------
     DataFrame
         ``clusters`` (same rows and order) with ``flagged`` False for a held block and :data:`HELD` (String: its
-        whole's ``N accounts scoring S``, null when not held). A cluster is a block of a whole when all its members
-        are in that whole and the whole's members lie in two or more clusters; only a block scoring the threshold
-        or more can be held.
+        whole's ``N accounts scoring S``, null when not held). A cluster holding members of a whole that lies in two
+        or more clusters -- a block of it, or a block a later step joined to other accounts (network cells joins
+        a support team's block to contractors on its VPN: bw47) -- is held when it scores the threshold or more
+        and nothing it would be without the split would be flagged: no whole it holds members of scores the
+        threshold, and its accounts from no such whole, scored as a group, do not score it with
+        ``min_flag_size`` accounts. The words name the highest-scoring whole it holds members of.
 
     Examples
     --------
@@ -105,22 +118,32 @@ def held_blocks(clusters: pl.DataFrame, partition: pl.DataFrame, split_from: pl.
     members = (partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64))
                .join(split_from.select("account_idx", pl.col("cluster_id").cast(pl.Int64).alias("whole")),
                      on="account_idx", how="left"))
-    # A block: every member in one whole (a cluster a later step joined to another is no block of it) ...
-    blocks = (members.group_by("cluster_id").agg(pl.col("whole").first(), pl.col("whole").null_count().alias("loose"),
-                                                 pl.col("whole").n_unique().alias("wholes"))
-              .filter((pl.col("loose") == 0) & (pl.col("wholes") == 1)).select("cluster_id", "whole"))
-    # ... of a whole still split over two or more clusters.
-    blocks = blocks.filter(pl.col("cluster_id").n_unique().over("whole") > 1)
-    if blocks.is_empty():
+    # Wholes still split over two or more clusters, and the clusters holding their members: the blocks, and a
+    # cluster a later step (network cells) joined a block into with accounts from no split whole.
+    split = (members.drop_nulls("whole").group_by("whole").agg(pl.col("cluster_id").n_unique().alias("parts"))
+             .filter(pl.col("parts") > 1).select("whole"))
+    if split.is_empty():
         return out
-    wholes = members.join(blocks.select("whole").unique(), on="whole", how="semi").select(
-        "account_idx", pl.col("whole").alias("cluster_id"))
-    scored = score(wholes).select(pl.col("cluster_id").cast(pl.Int64).alias("whole"), pl.col("size").alias("__wsize"),
-                                  pl.col("score").alias("__wscore"))
-    tame = (blocks.join(scored, on="whole").filter(pl.col("__wscore").fill_null(0.0) < flag_threshold)
+    touched = members.join(split, on="whole", how="semi").select("cluster_id").unique()
+    # What each such cluster would be without the split: the whole(s) it holds members of, and its members from no
+    # split whole (joined in later) as a group of their own, under an id past every whole's and cluster's.
+    past = int(max(members["cluster_id"].max(), members["whole"].max())) + 1
+    groups = (members.join(touched, on="cluster_id", how="semi")
+              .with_columns(pl.col("whole").is_in(split["whole"].implode()).alias("__in"))
+              .with_columns(pl.when(pl.col("__in")).then(pl.col("whole")).otherwise(pl.col("cluster_id") + past).alias("group")))
+    scored = score(groups.select("account_idx", pl.col("group").alias("cluster_id"))).select(
+        pl.col("cluster_id").cast(pl.Int64).alias("group"), pl.col("size").alias("__wsize"),
+        pl.col("score").fill_null(0.0).alias("__wscore"))
+    # A group would be flagged: a whole scoring the threshold; the joined accounts scoring it and min_flag_size many.
+    parts = (groups.select("cluster_id", "group", "__in").unique().join(scored, on="group")
+             .with_columns(((pl.col("__wscore") >= flag_threshold) & (pl.col("__in") | (pl.col("__wsize") >= min_flag_size))).alias("__loud")))
+    # The words name the loudest whole it holds members of.
+    named = parts.filter(pl.col("__in")).sort("__wscore", "group", descending=[True, False]).unique("cluster_id", keep="first")
+    tame = (parts.group_by("cluster_id").agg(pl.col("__loud").any()).filter(~pl.col("__loud"))
+            .join(named.select("cluster_id", "__wsize", "__wscore"), on="cluster_id")
             .select(pl.col("cluster_id").cast(clusters.schema["cluster_id"]),
                     pl.concat_str([fmt_int(pl.col("__wsize")), pl.lit(" accounts scoring "),
-                                   pl.col("__wscore").fill_null(0.0).round(3).cast(pl.String).str.pad_end(5, "0")])
+                                   pl.col("__wscore").round(3).cast(pl.String).str.pad_end(5, "0")])
                     .alias("__words")))
     held = pl.col("__words").is_not_null() & (pl.col("score") >= flag_threshold)
     return (out.join(tame, on="cluster_id", how="left", maintain_order="left")
