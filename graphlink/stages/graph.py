@@ -347,8 +347,9 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
     members = members.join(linked.select("signal_idx", "generators", "sparse"), on="signal_idx", how="left")
     extra = None
     if config.transient_share > 0:
-        exits = transient_exits(signals, memberships, config.transient_share, config.clique_limit, *ip_prefixes,
+        found = transient_exits(signals, memberships, config.transient_share, config.clique_limit, *ip_prefixes,
                                 min_exits=config.transient_min_exits)
+        exits = found.select("signal_idx")
         # The twelfth pass's rule leaves values projected as cycles alone (a clique would add pairs); the chance
         # test (alpha > 0) tests them too, adding only the pairs it keeps.
         if config.transient_alpha == 0:
@@ -358,9 +359,8 @@ def project(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig | None = N
             extra = excess_pairs(members.join(exits, on="signal_idx", how="semi"), exits.height,
                                  config.transient_min_shared, config.transient_alpha)
             if config.transient_floor > 0:
-                nets = transient_exits(signals, memberships, config.transient_share, config.clique_limit,
-                                       *ip_prefixes, min_exits=config.transient_min_exits, networks=True)
-                members = members.with_columns(pl.when(pl.col("signal_idx").is_in(nets["signal_idx"].implode()))
+                nets = found["network_idx"].unique()  # the networks of every chosen exit, cycles included
+                members = members.with_columns(pl.when(pl.col("signal_idx").is_in(nets.implode()))
                                                .then(pl.col("weight") * config.transient_floor)
                                                .otherwise(pl.col("weight")))
                 chosen = pl.col("signal_idx").is_in(exits["signal_idx"].implode())

@@ -93,8 +93,9 @@ def card_slivers(cards: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
 
 def client_split_texts(pairs: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
                        signals: pl.DataFrame) -> pl.DataFrame:
-    """The pairs of ``pairs`` (a cluster tied by text alone and the operator's cluster sending that text most)
-    whose clients disagree: :func:`graphlink.stages.campaign_clients.client_vetoes` on clusters.
+    """The pairs of ``pairs`` (a cluster tied by text alone and an operator cluster sending that text; :func:`weighed`
+    asks this of every sender) whose clients disagree: :func:`graphlink.stages.campaign_clients.client_vetoes` on
+    clusters.
 
     Parameters
     ----------

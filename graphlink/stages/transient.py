@@ -52,7 +52,7 @@ benign accounts flagged down, but t1 lost recall (ring accounts tied to anything
 end unclustered) and independent 177 ARI by cell (cells on the network held together by chance exits
 fall apart along their cards): off by default.
 
-Schemas: :func:`transient_exits` returns ``signal_idx`` (UInt32);
+Schemas: :func:`transient_exits` returns ``signal_idx, network_idx`` (UInt32);
 :func:`excess_pairs` returns the candidate rows :func:`graphlink.stages.linking.link`
 sums: ``key`` (UInt64, source * 2**32 + target), ``weight`` (Int64, units of
 1 / ``WEIGHT_SCALE``), ``strong`` (True), ``joint`` (False).
@@ -64,7 +64,6 @@ import numpy as np
 import polars as pl
 
 from graphlink.stages.burst_tails import poisson_tail_bound
-
 from graphlink.stages.linking import quantised
 from graphlink.stages.signals.ip import parse_ip_frame
 
@@ -72,8 +71,7 @@ __all__ = ["transient_exits", "excess_pairs"]
 
 
 def transient_exits(signals: pl.DataFrame, memberships: pl.DataFrame, share: float, clique_limit: int,
-                    ipv4_prefix: int = 24, ipv6_prefix: int = 48, min_exits: int = 1,
-                    networks: bool = False) -> pl.DataFrame:
+                    ipv4_prefix: int = 24, ipv6_prefix: int = 48, min_exits: int = 1) -> pl.DataFrame:
     """``signal_idx`` of the linked exact-address values inside transient networks.
 
     Parameters
@@ -92,13 +90,12 @@ def transient_exits(signals: pl.DataFrame, memberships: pl.DataFrame, share: flo
         The network sizes the ``ip_net`` signal was built with.
     min_exits : int
         A network counts only when it holds at least this many of those exits (1: every network).
-    networks : bool
-        Return the ``signal_idx`` of the chosen networks' ``ip_net`` values instead of their exits.
 
     Returns
     -------
     DataFrame
-        ``signal_idx`` (UInt32), one row per exit.
+        ``signal_idx`` (UInt32), one row per exit, and ``network_idx`` (UInt32): the ``signal_idx`` of the exit's
+        network (its ``ip_net`` value).
 
     Examples
     --------
@@ -118,16 +115,13 @@ def transient_exits(signals: pl.DataFrame, memberships: pl.DataFrame, share: flo
         pl.col("median") < share)
     exits = signals.filter((pl.col("kind") == "ip") & pl.col("linked") & (pl.col("df") <= clique_limit))
     if exits.height == 0 or transient.height == 0:
-        return pl.DataFrame(schema={"signal_idx": pl.UInt32})
+        return pl.DataFrame(schema={"signal_idx": pl.UInt32, "network_idx": pl.UInt32})
     parsed = parse_ip_frame(exits.select("signal_idx", "value"), "value", ipv4_prefix, ipv6_prefix)
     if min_exits > 1:
         parsed = parsed.filter(pl.len().over("network") >= min_exits)
-    if networks:
-        chosen = parsed.join(transient, on="network", how="semi").select("network").unique()
-        return nets.join(chosen, on="network", how="semi").select(pl.col("signal_idx").cast(pl.UInt32)).sort(
-            "signal_idx")
-    return parsed.join(transient, on="network", how="semi").select(pl.col("signal_idx").cast(pl.UInt32)).sort(
-        "signal_idx")
+    return (parsed.join(transient, on="network", how="semi")
+            .join(nets.select(pl.col("signal_idx").alias("network_idx"), "network"), on="network")
+            .select(pl.col("signal_idx").cast(pl.UInt32), pl.col("network_idx").cast(pl.UInt32)).sort("signal_idx"))
 
 
 def excess_pairs(members: pl.DataFrame, n_exits: int, min_shared: int = 2, alpha: float = 0.0) -> pl.DataFrame:

@@ -97,10 +97,7 @@ def xml_text(expr: pl.Expr) -> pl.Expr:
     >>> pl.select(xml_text(pl.lit("a\\x07b\\x1b\\ufffe"))).item()
     'a⟨U+0007⟩b⟨U+001B⟩⟨U+FFFE⟩'
     """
-    expr = spelled_expr(expr)
-    for char in ("\ufffe", "\uffff"):
-        expr = expr.str.replace_all(char, f"⟨U+{ord(char):04X}⟩", literal=True)
-    return expr
+    return _xml_nonchars(spelled_expr(expr))
 
 
 def xml_id(expr: pl.Expr) -> pl.Expr:
@@ -117,7 +114,11 @@ def xml_id(expr: pl.Expr) -> pl.Expr:
     >>> pl.DataFrame({"i": ["a\\x01b", "a\\x02b", "a⟨U+0001⟩b", "plain"]}).select(xml_id(pl.col("i")))["i"].to_list()
     ['a⟨U+0001⟩b', 'a⟨U+0002⟩b', 'a⟨U+27E8⟩U+0001⟩b', 'plain']
     """
-    expr = spelled_expr(expr, keep="")
+    return _xml_nonchars(spelled_expr(expr, keep=""))
+
+
+def _xml_nonchars(expr: pl.Expr) -> pl.Expr:
+    """The two non-characters XML 1.0 cannot hold (U+FFFE, U+FFFF) spelled out, as :func:`spelled_expr` spells the rest."""
     for char in ("\ufffe", "\uffff"):
         expr = expr.str.replace_all(char, f"⟨U+{ord(char):04X}⟩", literal=True)
     return expr

@@ -203,10 +203,10 @@ class Result:
         from graphlink.views.campaign import campaign_ties
 
         row, _ = self.campaign(campaign_id)
-        if not self._outputs.path.is_dir():
+        if self._outputs.folder is None:
             raise GraphlinkError("campaign_ties reads a detect output folder: save the result (result.save(DIR)) "
                                  "and open it with graphlink.load(DIR)")
-        return campaign_ties(self._outputs.path, row["clusters"] or [], self.config.graph)
+        return campaign_ties(self._outputs.folder, row["clusters"] or [], self.config.graph)
 
     def save(self, out_dir: str | Path) -> Path:
         """Write the output folder (as ``graphlink detect --out``), atomically.
