@@ -293,7 +293,10 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                               on="lead_id", how="left")
                  .select("cluster_id", "lead_id", pl.coalesce("campaign_id", -1 - pl.col("lead_id")).cast(pl.Int64).alias("operator")))
         if strong is not None:  # too small to flag alone, its own evidence strong enough (the docstring)
-            own, written = strong_cells(near, held, of_op, ties.filter("text").select("signal_idx", "df"), partition, strong, SPECIFIC_SHARE)
+            # Its phrases sent with another client than every operator cluster's are copied here too (tie_weights):
+            # a team on two department cards mostly sending a ring's public template from its browsers (break48).
+            own, written = strong_cells(near.join(split, on=["cluster_id", "signal_idx"], how="anti"), held, of_op,
+                                        ties.filter("text").select("signal_idx", "df"), partition, strong, SPECIFIC_SHARE)
             own = own.join(new.select("cluster_id"), on="cluster_id", how="anti")
             own = own.join(written.group_by("cluster_id").agg(pl.col("signal_idx").sort().alias("values")), on="cluster_id")
             new = pl.concat([new, own.with_columns(by_card=pl.lit(False), cards=pl.lit(0, pl.UInt32), texts=pl.col("ties"), led=pl.col("ties"), cell=pl.lit(True))], how="diagonal_relaxed")

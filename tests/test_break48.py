@@ -1,0 +1,55 @@
+"""Break-it review of session 47's detection (main 30ea632): the weighed operator ties, the split guard, the flag rule.
+
+* A team of six sharing two department cards, on its office address and browsers, sending a ring's public template
+  most of the time is a *strong small cell* (mostly templated, a trace of a card pool): the strong-cell path of
+  :func:`graphlink.stages.campaign_flags.operator_ties` tied it by the template without asking whose client sends it,
+  so the client split session 47 added (:func:`graphlink.stages.tie_weights.client_split_texts`) was bypassed, and the
+  offices tied that way then agreed on the client with the next office, which was tied by the phrases in turn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from tests._worlds import planted_world
+from tests.test_break47 import BROWSER, flagged_groups, frame
+
+X = ("please rewrite the following paragraph in formal academic english keeping all technical terms intact and the "
+     "citations unchanged")
+Y = "summarize the key findings of this quarterly report in five short bullet points for an executive audience with numbers"
+VOCAB = np.array("the a cat dog model water river light code bread music train glass paper stone north south".split())
+
+
+def scripted_ring(rng: np.random.Generator, cells: list[list[str]], client: str = "python-requests/2.31",
+                  name: str = "ring") -> list[pl.DataFrame]:
+    """Scripted cells of 6 (bursts every 7 hours, a proxy pool each, 4 pool cards), each sending its templates."""
+    frames = []
+    for c, tpls in enumerate(cells):
+        for i in range(6):
+            seconds = np.arange(25) * 7 * 3600 + c * 600 + rng.integers(0, 30, 25)
+            frames.append(frame([f"{name}_c{c}_{i}"] * 25, seconds, [f"185.{40 + c}.{p}.{p % 7 + 2}" for p in rng.integers(0, 60, 25)],
+                                [f"pf_{name}_{(c + i) % 4}"] * 25,
+                                [tpls[k % len(tpls)] + " " + " ".join(rng.choice(VOCAB, 3)) for k in range(25)], client))
+    return frames
+
+
+def office_team(rng: np.random.Generator, name: str, address: str, share: float, cards: int = 2,
+                client: str = BROWSER) -> pl.DataFrame:
+    """Six staff at office hours on one office address, paying with ``cards`` department cards, sending template X in
+    ``share`` of their 20 requests each (their own words otherwise)."""
+    frames = []
+    for i in range(6):
+        seconds = rng.integers(0, 14, 20) * 86400 + rng.integers(8 * 3600, 18 * 3600, 20)
+        frames.append(frame([f"{name}_{i}"] * 20, seconds, [address] * 20, [f"pf_{name}_{i % cards}"] * 20,
+                            [(X + " " + " ".join(rng.choice(VOCAB, 3))) if rng.random() < share else " ".join(rng.choice(VOCAB, 8))
+                             for _ in range(20)], client))
+    return pl.concat(frames)
+
+
+def test_office_teams_on_department_cards_mostly_sending_a_rings_public_template_from_browsers_are_not_flagged():
+    rng = np.random.default_rng(0)
+    events, _ = planted_world(0, n_benign=300, rings=())
+    offices = [office_team(rng, f"office{o}", f"98.{60 + o}.1.1", 0.7) for o in range(3)]
+    out = flagged_groups(pl.concat([events, *scripted_ring(rng, [[X], [Y]] + [[X, Y]] * 8), *offices]))
+    assert out["ring"] and not any(out[f"office{o}"] for o in range(3)), out
