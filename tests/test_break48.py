@@ -5,6 +5,10 @@
   :func:`graphlink.stages.campaign_flags.operator_ties` tied it by the template without asking whose client sends it,
   so the client split session 47 added (:func:`graphlink.stages.tie_weights.client_split_texts`) was bypassed, and the
   offices tied that way then agreed on the client with the next office, which was tied by the phrases in turn.
+* A campus behind eight NAT addresses (120 students, browsers, their own cards and questions) and a ring of 10 run
+  from a dorm whose accounts went out through the NAT once or twice each (proxies otherwise): the campus was "tied to
+  flagged cluster N by 6 IP addresses" and all 120 students flagged. The addresses are the campus's own, the ring's
+  uses of them a sliver (:func:`graphlink.stages.tie_weights.card_slivers` weighs addresses as cards).
 """
 
 from __future__ import annotations
@@ -53,3 +57,27 @@ def test_office_teams_on_department_cards_mostly_sending_a_rings_public_template
     offices = [office_team(rng, f"office{o}", f"98.{60 + o}.1.1", 0.7) for o in range(3)]
     out = flagged_groups(pl.concat([events, *scripted_ring(rng, [[X], [Y]] + [[X, Y]] * 8), *offices]))
     assert out["ring"] and not any(out[f"office{o}"] for o in range(3)), out
+
+
+def campus_world(rng: np.random.Generator, students: int = 120, nat_share: float = 0.05) -> pl.DataFrame:
+    """``students`` on a campus's 8 NAT addresses (office hours, browsers, own cards, free questions) and a ring of 10
+    (bursts, 3 pool cards, template X) sending ``nat_share`` of its requests through the NAT, proxies otherwise."""
+    nat = [f"128.32.{x}.{x * 3}" for x in range(1, 9)]
+    frames = []
+    for i in range(10):
+        seconds = np.arange(25) * 7 * 3600 + rng.integers(0, 30, 25)
+        ips = [nat[p % 8] if rng.random() < nat_share else f"185.77.{p}.{p % 7 + 2}" for p in rng.integers(0, 60, 25)]
+        frames.append(frame([f"ring_{i}"] * 25, seconds, ips, [f"pf_ring_{i % 3}"] * 25,
+                            [X + " " + " ".join(rng.choice(VOCAB, 3)) for _ in range(25)], "python-requests/2.31"))
+    for i in range(students):
+        m = int(rng.integers(5, 20))
+        seconds = rng.integers(0, 14, m) * 86400 + rng.integers(8 * 3600, 18 * 3600, m)
+        frames.append(frame([f"student_{i}"] * m, seconds, [nat[p] for p in rng.integers(0, 8, m)], [f"pf_student_{i}"] * m,
+                            [" ".join(rng.choice(VOCAB, 9)) for _ in range(m)], BROWSER))
+    return pl.concat(frames)
+
+
+def test_a_campus_whose_nat_addresses_a_dorm_ring_went_out_through_now_and_then_is_not_flagged():
+    events, _ = planted_world(0, n_benign=300, rings=())
+    out = flagged_groups(pl.concat([events, campus_world(np.random.default_rng(0))]))
+    assert out["ring"] and not out["student"], out

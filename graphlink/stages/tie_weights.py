@@ -3,13 +3,17 @@
 :func:`graphlink.stages.campaign_flags.operator_ties` ties a tame cluster ``C`` to a flagged operator by
 values both hold. Held is not enough on either of two counts, each read here.
 
-* **Whose card it is** (:func:`card_slivers`). A card both hold is the operator's reuse when the
+* **Whose card or address it is** (:func:`card_slivers`). A card both hold is the operator's reuse when the
   operator pays with it; it is ``C``'s own, and the operator's accounts' payments with it contacts,
   when ``C`` makes nearly all of the payments and the operator's accounts a sliver of them (an
   office's corporate card, paid with every day by its 36 accounts, that two ring accounts used once
   each: a stolen or misused card says little about the 40 people who use it; break-it review,
   session 46: the office was flagged "same operator" by that card). The split is of the card's uses
-  (events), not of its holders: two thieves are two holders, but two payments.
+  (events), not of its holders: two thieves are two holders, but two payments. An address is weighed alike, and
+  one the operator's accounts make a sliver of the uses of ties nothing (only a card is a contact a template can
+  back): a campus's NAT addresses, sent through by
+  its 120 students all day, that a ring run from a dorm passed through once or twice per account, tied the
+  campus to the ring "by 6 IP addresses" (break-it review, session 48: all 120 students flagged).
 * **Whose client sends the template** (:func:`client_split_texts`). Text is the one thing unrelated people
   copy (a popular prompt going round): an operator's template is sent by its cells with its
   tooling, a copied one with the copier's own. A cluster tied by the operator's template and
@@ -145,16 +149,19 @@ def weighed(rows: pl.DataFrame, near: pl.DataFrame, aside: pl.DataFrame, partiti
     (what the operator's clusters hold); ``operator``: the operator's cluster ids.
 
     Returns ``rows`` with ``contact`` also True for a card the operator pays with a sliver of the time and a Boolean
-    ``sliver`` column (:func:`card_slivers`), and without the prompt phrases of a cluster tied by nothing else (no
+    ``sliver`` column (:func:`card_slivers`), without the addresses the operator's accounts make a sliver of the
+    uses of (the module docstring), and without the prompt phrases of a cluster tied by nothing else (no
     address, no card but contacts) whose client disagrees with that of every operator cluster sending the phrase
     (:func:`client_split_texts`; one without a signature never disagrees); and ``cluster_id, signal_idx`` of
     ``near``'s phrases so split (they back no contact card).
     """
-    cards = rows.filter("private").select("cluster_id", "signal_idx").unique()
-    slivers = card_slivers(cards, partition, affiliations, operator)
+    held = rows.filter(~pl.col("text")).select("cluster_id", "signal_idx").unique()
+    slivers = card_slivers(held, partition, affiliations, operator)
     rows = (rows.with_columns(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32))
             .join(slivers, on=["cluster_id", "signal_idx"], how="left")
             .with_columns(pl.col("sliver").fill_null(False))
+            # An address the operator passes through a sliver of the time is the cluster's own, and ties nothing.
+            .filter(pl.col("private") | ~pl.col("sliver"))
             .with_columns(pl.col("contact") | pl.col("sliver")))
     other = (~pl.col("text") & ~(pl.col("private") & pl.col("contact"))).any().over("cluster_id")
     keys = ["cluster_id", "signal_idx"]
