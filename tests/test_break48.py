@@ -9,12 +9,18 @@
   from a dorm whose accounts went out through the NAT once or twice each (proxies otherwise): the campus was "tied to
   flagged cluster N by 6 IP addresses" and all 120 students flagged. The addresses are the campus's own, the ring's
   uses of them a sliver (:func:`graphlink.stages.tie_weights.card_slivers` weighs addresses as cards).
+* A cascade through the client split: a team of four copying the ring's public template, too small for a client
+  signature, is tied by the text (by design: a cluster without a signature is never split off); as a tied cluster it
+  then *sent* the phrases for the operator, and a sender without a signature can disagree with nobody, so two offices
+  of six copying the same text from the same browsers were tied through it. Only clusters flagged on their own or
+  tied by a card or an address now vouch for a phrase's client.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 
 from tests._worlds import planted_world
 from tests.test_break47 import BROWSER, flagged_groups, frame
@@ -81,3 +87,23 @@ def test_a_campus_whose_nat_addresses_a_dorm_ring_went_out_through_now_and_then_
     events, _ = planted_world(0, n_benign=300, rings=())
     out = flagged_groups(pl.concat([events, campus_world(np.random.default_rng(0))]))
     assert out["ring"] and not out["student"], out
+
+
+def test_a_small_copier_team_tied_by_text_does_not_vouch_for_its_browsers():
+    rng = np.random.default_rng(0)
+    events, _ = planted_world(0, n_benign=300, rings=())
+    teams = [office_team(rng, f"office{o}", f"98.{60 + o}.1.1", 0.5, cards=1) for o in range(3)]
+    small = office_team(rng, "small", "98.70.1.1", 0.7).filter(pl.col("account_id").str.extract(r"_(\d)$").cast(int) < 4)
+    out = flagged_groups(pl.concat([events, *scripted_ring(rng, [[X], [Y]] + [[X, Y]] * 8), small, *teams]))
+    assert out["ring"] and not any(out[f"office{o}"] for o in range(3)), out
+
+
+@pytest.mark.xfail(strict=True, reason="by design (tie_weights): a cluster under MIN_SIGNATURE_SIZE (5) has no client "
+                   "signature and is never split off, so four staff copying a ring's public template from their browsers "
+                   "are tied by the text alone (18 prompt phrases) and flagged")
+def test_a_team_of_four_copying_a_rings_public_template_from_browsers_is_not_flagged():
+    rng = np.random.default_rng(0)
+    events, _ = planted_world(0, n_benign=300, rings=())
+    small = office_team(rng, "small", "98.70.1.1", 0.7).filter(pl.col("account_id").str.extract(r"_(\d)$").cast(int) < 4)
+    out = flagged_groups(pl.concat([events, *scripted_ring(rng, [[X], [Y]] + [[X, Y]] * 8), small]))
+    assert out["ring"] and not out["small"], out

@@ -252,7 +252,12 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                     .filter(pl.col("h") >= SPECIFIC_SHARE * pl.col("df")).select("signal_idx"))
         # Weighed: a card the operator pays with a sliver of the time is a contact; a template sent with another client
         # than the operator's, and nothing else held, is copied text (tie_weights).
-        rows, split = weighed(rows, near.join(template, on="signal_idx"), aside, partition, affiliations, signals, lead_of["cluster_id"])
+        # Whose client a phrase's senders vouch for: the loud clusters' and those tied by a card or an address, never one
+        # tied by text alone (a copier team too small for a signature, tied, vouched for its browsers: break48).
+        vouch = pl.concat([pl.DataFrame({"cluster_id": loud}), found.filter((pl.col("cards") > 0) | (pl.col("addresses") > 0)
+                                                                           | (pl.col("other_cards") > 0)).select("cluster_id")])
+        rows, split = weighed(rows, near.join(template, on="signal_idx"), aside.join(vouch, on="cluster_id", how="semi"),
+                              partition, affiliations, signals, lead_of["cluster_id"])
         # Contacts tie only when two accounts of one operator campaign made them (whatever the values'
         # kinds): one ring account paying with an office's card from its address is still one contact.
         voiced = (rows.filter(~pl.col("sliver")).select("cluster_id", "signal_idx").join(voices, on="signal_idx").group_by("cluster_id", "loud_campaign")

@@ -146,7 +146,7 @@ def weighed(rows: pl.DataFrame, near: pl.DataFrame, aside: pl.DataFrame, partiti
     ``rows``: ``cluster_id, signal_idx, private, text, contact`` (each candidate cluster's tying values: whether a card
     or identifier, a prompt phrase, held by one account per operator campaign); ``near``: ``cluster_id, signal_idx``
     (the operator's template phrases the clusters not yet the operator's hold); ``aside``: ``cluster_id, signal_idx``
-    (what the operator's clusters hold); ``operator``: the operator's cluster ids.
+    (what the operator's clusters that vouch for a client hold: the loud ones and those tied by a card or address); ``operator``: the operator's cluster ids.
 
     Returns ``rows`` with ``contact`` also True for a card the operator pays with a sliver of the time and a Boolean
     ``sliver`` column (:func:`card_slivers`), without the addresses the operator's accounts make a sliver of the
