@@ -14,6 +14,10 @@
   then *sent* the phrases for the operator, and a sender without a signature can disagree with nobody, so two offices
   of six copying the same text from the same browsers were tied through it. Only clusters flagged on their own or
   tied by a card or an address now vouch for a phrase's client.
+
+Strict xfails (breaks left, the reasons say why): an operator running each tame cell on a client of its own; a ring
+absorbed by an office whose card it paid with; an operator padding its loud cell with its own tame accounts so that
+the split guard holds the loud block.
 """
 
 from __future__ import annotations
@@ -107,3 +111,65 @@ def test_a_team_of_four_copying_a_rings_public_template_from_browsers_is_not_fla
     small = office_team(rng, "small", "98.70.1.1", 0.7).filter(pl.col("account_id").str.extract(r"_(\d)$").cast(int) < 4)
     out = flagged_groups(pl.concat([events, *scripted_ring(rng, [[X], [Y]] + [[X, Y]] * 8), small]))
     assert out["ring"] and not out["small"], out
+
+
+def tame_cells(rng: np.random.Generator, clients: list[str]) -> list[pl.DataFrame]:
+    """Tame cells of 6 of the ring's operator, one per client: office hours, 3 addresses and 2 cards of their own,
+    templates X and Y in half of their 20 requests each."""
+    frames = []
+    for t, client in enumerate(clients):
+        for i in range(6):
+            seconds = rng.integers(0, 14, 20) * 86400 + rng.integers(8 * 3600, 18 * 3600, 20)
+            frames.append(frame([f"tame{t}_{i}"] * 20, seconds, [f"73.{10 + t}.9.{x}" for x in rng.integers(2, 5, 20)],
+                                [f"pf_tame_{t}_{i % 2}"] * 20,
+                                [([X, Y][k % 2] + " " + " ".join(rng.choice(VOCAB, 3))) if rng.random() < 0.5
+                                 else " ".join(rng.choice(VOCAB, 9)) for k in range(20)], client))
+    return frames
+
+
+@pytest.mark.xfail(strict=True, reason="the client split's price: an operator whose tame cells each run a client of their "
+                   "own (okhttp, Go, node-fetch, axios) and share only its template with its scripted cells is read as four "
+                   "copiers; 24 of its 42 accounts unflagged (on their python-requests client all four are tied)")
+def test_an_operators_tame_cells_each_on_a_client_of_its_own_are_tied_by_its_template():
+    rng = np.random.default_rng(0)
+    events, _ = planted_world(0, n_benign=300, rings=())
+    cells = tame_cells(rng, ["okhttp/4.12.0", "Go-http-client/2.0", "node-fetch/3.3.2", "axios/1.6.2"])
+    out = flagged_groups(pl.concat([events, *scripted_ring(rng, [[X], [Y], [X, Y]]), *cells]))
+    assert out["ring"] and all(out[f"tame{t}"] for t in range(4)), out
+
+
+@pytest.mark.xfail(strict=True, reason="clustering, not the flag rule (also on 1668d9e, wording cells off): a ring of 10 "
+                   "scoring 0.91 alone that pays once or twice per account with an office's corporate card is one Leiden "
+                   "cluster with the office's 40 (0.45); the office's free writers stay with the ring's block (MIN_INNER), "
+                   "and a split would not help: the guard holds a block whose whole scores under the threshold")
+def test_a_ring_paying_now_and_then_with_an_offices_card_is_not_hidden_in_the_office():
+    rng = np.random.default_rng(0)
+    events, _ = planted_world(0, n_benign=300, rings=())
+    ring = [frame([f"ring_{i}"] * 25, np.arange(25) * 7 * 3600 + rng.integers(0, 30, 25),
+                  [f"185.77.{p}.{p % 7 + 2}" for p in rng.integers(0, 60, 25)],
+                  [("pf_corp" if rng.random() < 0.05 else f"pf_ring_{i % 3}") for _ in range(25)],
+                  [X + " " + " ".join(rng.choice(VOCAB, 3)) for _ in range(25)], "python-requests/2.31") for i in range(10)]
+    office = [frame([f"office_{i}"] * 10, rng.integers(0, 14, 10) * 86400 + rng.integers(8 * 3600, 18 * 3600, 10),
+                    [f"198.51.100.{x}" for x in rng.integers(1, 3, 10)],
+                    [("pf_corp" if rng.random() < 0.9 else f"pf_own_{i}") for _ in range(10)],
+                    [" ".join(rng.choice(VOCAB, 9)) for _ in range(10)], BROWSER) for i in range(40)]
+    out = flagged_groups(pl.concat([events, *ring, *office]))
+    assert out["ring"] and not out["office"], out
+
+
+@pytest.mark.xfail(strict=True, reason="the split guard's rule: an operator pads its loud cell (8 accounts, 0.90 alone: same "
+                   "minutes, proxies, one template) with 40 of its own tame accounts on the same four pool cards; the wording "
+                   "split parts them, but the whole scores 0.54, so the loud block is held and nothing is flagged (as with "
+                   "wording cells off). The whole's score is diluted by the padding, not lowered by counter-evidence")
+def test_an_operator_padding_its_loud_cell_with_tame_accounts_on_its_cards_is_flagged():
+    rng = np.random.default_rng(0)
+    events, _ = planted_world(0, n_benign=300, rings=())
+    loud = [frame([f"loud_{i}"] * 25, np.arange(25) * 7 * 3600 + rng.integers(0, 30, 25),
+                  [f"185.40.{p}.{p % 7 + 2}" for p in rng.integers(0, 60, 25)], [f"pf_op_{x}" for x in rng.integers(0, 4, 25)],
+                  [X + " " + " ".join(rng.choice(VOCAB, 3)) for _ in range(25)], "python-requests/2.31") for i in range(8)]
+    pad = [frame([f"pad_{i}"] * 12, rng.integers(0, 14, 12) * 86400 + rng.integers(8 * 3600, 18 * 3600, 12), [f"73.{20 + i}.9.{i}"] * 12,
+                 [f"pf_op_{x}" for x in rng.integers(0, 4, 12)],
+                 [(Y + " " + " ".join(rng.choice(VOCAB, 3))) if rng.random() < 0.5 else " ".join(rng.choice(VOCAB, 9))
+                  for _ in range(12)], BROWSER) for i in range(40)]
+    out = flagged_groups(pl.concat([events, *loud, *pad]))
+    assert out["loud"], out
