@@ -14,6 +14,11 @@
   then *sent* the phrases for the operator, and a sender without a signature can disagree with nobody, so two offices
   of six copying the same text from the same browsers were tied through it. Only clusters flagged on their own or
   tied by a card or an address now vouch for a phrase's client.
+* A company of three departments (10 staff each, its own job template, its own floor's addresses) paying with one
+  corporate card 90 % of the time, which 12 ring accounts paid with 4 times each (8 % of the card's uses): wording
+  cells part the departments, and each department's block makes a third of the company's payments, so the ring's
+  uses were 21 % of "the block's and the ring's" -- no sliver -- and all 30 staff were flagged "same operator ... by 1
+  payment card". The sliver is now of every use of the card.
 
 Strict xfails (breaks left, the reasons say why): an operator running each tame cell on a client of its own; a ring
 absorbed by an office whose card it paid with; an operator padding its loud cell with its own tame accounts so that
@@ -111,6 +116,26 @@ def test_a_team_of_four_copying_a_rings_public_template_from_browsers_is_not_fla
     small = office_team(rng, "small", "98.70.1.1", 0.7).filter(pl.col("account_id").str.extract(r"_(\d)$").cast(int) < 4)
     out = flagged_groups(pl.concat([events, *scripted_ring(rng, [[X], [Y]] + [[X, Y]] * 8), small]))
     assert out["ring"] and not out["small"], out
+
+
+DEPARTMENT_TEMPLATES = ["translate the following customer email into german and keep the formal tone for ticket {}",
+                        "write a short follow up email to the prospect about our enterprise pricing for account {}",
+                        "summarise the attached incident report for the weekly operations review meeting number {}"]
+
+
+def test_a_company_split_into_departments_is_not_tied_by_its_card_a_ring_made_a_sliver_of_the_uses_of():
+    rng = np.random.default_rng(0)
+    events, _ = planted_world(0, n_benign=300, rings=())
+    ring = scripted_ring(rng, [[X]] * 3)
+    ring = [f.with_columns(payment_fingerprint=pl.when(pl.int_range(pl.len()) % 8 == 0).then(pl.lit("pf_corp"))
+                           .otherwise("payment_fingerprint")) if k < 12 else f for k, f in enumerate(ring)]
+    staff = [frame([f"dept{d}_{i}"] * 20, rng.integers(0, 14, 20) * 86400 + rng.integers(8 * 3600, 18 * 3600, 20),
+                   [f"198.51.{100 + d}.{x}" for x in rng.integers(1, 3, 20)],
+                   [("pf_corp" if rng.random() < 0.9 else f"pf_own_{d}_{i}") for _ in range(20)],
+                   [DEPARTMENT_TEMPLATES[d].format(rng.integers(100_000)) if rng.random() < 0.8 else " ".join(rng.choice(VOCAB, 9))
+                    for _ in range(20)], BROWSER) for d in range(3) for i in range(10)]
+    out = flagged_groups(pl.concat([events, *ring, *staff]))
+    assert out["ring"] and not any(out[f"dept{d}"] for d in range(3)), out
 
 
 def tame_cells(rng: np.random.Generator, clients: list[str]) -> list[pl.DataFrame]:
