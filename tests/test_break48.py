@@ -19,6 +19,9 @@
   cells part the departments, and each department's block makes a third of the company's payments, so the ring's
   uses were 21 % of "the block's and the ring's" -- no sliver -- and all 30 staff were flagged "same operator ... by 1
   payment card". The sliver is now of every use of the card.
+* test_break47's offices sending a ring's public template half the time, with each of an office's six staff on a
+  browser of their own: no office has a client signature (six agents), and a cluster without one was never split
+  off, so all 18 were tied by the text. The copier needs no signature now, only the sender.
 
 Strict xfails (breaks left, the reasons say why): an operator running each tame cell on a client of its own; a ring
 absorbed by an office whose card it paid with; an operator padding its loud cell with its own tame accounts so that
@@ -136,6 +139,21 @@ def test_a_company_split_into_departments_is_not_tied_by_its_card_a_ring_made_a_
                     for _ in range(20)], BROWSER) for d in range(3) for i in range(10)]
     out = flagged_groups(pl.concat([events, *ring, *staff]))
     assert out["ring"] and not any(out[f"dept{d}"] for d in range(3)), out
+
+
+def test_offices_whose_staff_each_run_their_own_browser_are_not_tied_by_a_rings_public_template():
+    from tests.test_break47 import public_template_world
+
+    browsers = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) Safari/17.1",
+                "Mozilla/5.0 (Windows NT 10.0; rv:121.0) Firefox/121.0", "Mozilla/5.0 (X11; Linux x86_64) Chrome/119.0",
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Edg/120.0", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) Chrome/120.0"]
+    events, _ = planted_world(0, n_benign=300, rings=())
+    world = public_template_world(np.random.default_rng(0)).with_columns(
+        user_agent=pl.when(pl.col("account_id").str.starts_with("office"))
+        .then(pl.col("account_id").str.extract(r"_(\d)$").cast(int).replace_strict(dict(enumerate(browsers))))
+        .otherwise("user_agent"))
+    out = flagged_groups(pl.concat([events, world]))
+    assert out["ring"] and not any(out[f"office{o}"] for o in range(3)), out
 
 
 def tame_cells(rng: np.random.Generator, clients: list[str]) -> list[pl.DataFrame]:

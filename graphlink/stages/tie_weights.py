@@ -17,11 +17,15 @@ values both hold. Held is not enough on either of two counts, each read here.
 * **Whose client sends the template** (:func:`client_split_texts`). Text is the one thing unrelated people
   copy (a popular prompt going round): an operator's template is sent by its cells with its
   tooling, a copied one with the copier's own. A cluster tied by the operator's template and
-  nothing else (no card the operator reuses, no address), whose client signature disagrees with
-  that of every operator cluster sending the template, copied the text
+  nothing else (no card the operator reuses, no address), whose clients disagree with the signature of
+  every operator cluster sending the template, copied the text
   (:func:`graphlink.stages.campaign_clients.client_vetoes`, the rule the campaign grouping already
-  applies to template ties; a cluster without a signature -- too small, rotating stock browser agents,
-  a log without user agents -- is never split off). Every sender, not the one sending it most: operators
+  applies to template ties). The copier needs no signature of its own: an office whose staff each run a
+  browser of their own has none, yet never sends the ring's scripted client (break-it review, session 48: three
+  offices of six on six browsers were tied by the ring's public template). A sender without a signature
+  (rotating stock browser agents), a cluster too small to speak for its clients (under
+  :data:`~graphlink.stages.campaign_clients.MIN_SIGNATURE_SIZE`) and a log without user agents split nothing off.
+  Every sender, not the one sending it most: operators
   drawing one public template family send each other's phrases, and a cell tied to another operator's loud
   cluster by them is still its own operator's when its own loud clusters send them too, on its client
   (dev templates 1002 and 1005: 4 and 2 ring cells, 111 accounts, lost when only the top sender counted).
@@ -114,8 +118,8 @@ def client_split_texts(pairs: pl.DataFrame, partition: pl.DataFrame, affiliation
     Returns
     -------
     DataFrame
-        ``cluster_id, holder`` (Int64): the pairs whose clusters each have a client signature and the two
-        disagree; empty when the log has no client values.
+        ``cluster_id, holder`` (Int64): the pairs whose holder has a client signature that the cluster's
+        clients disagree with (``client_vetoes(signed_source=False)``); empty when the log has no client values.
 
     Examples
     --------
@@ -136,7 +140,8 @@ def client_split_texts(pairs: pl.DataFrame, partition: pl.DataFrame, affiliation
                .select("account_idx", pl.col("cluster_id").cast(pl.UInt32).alias("node"),
                        pl.len().over("cluster_id").cast(pl.UInt32).alias("size")))
     vetoed = client_vetoes(node_of, affiliations, signals, pairs.select(pl.col("cluster_id").alias("source"),
-                                                                         pl.col("holder").alias("target")).unique())
+                                                                         pl.col("holder").alias("target")).unique(),
+                           signed_source=False)
     if vetoed.is_empty():
         return empty
     return vetoed.select(pl.col("source").cast(pl.Int64).alias("cluster_id"), pl.col("target").cast(pl.Int64).alias("holder"))
@@ -155,7 +160,7 @@ def weighed(rows: pl.DataFrame, near: pl.DataFrame, aside: pl.DataFrame, partiti
     ``sliver`` column (:func:`card_slivers`), without the addresses the operator's accounts make a sliver of the
     uses of (the module docstring), and without the prompt phrases of a cluster tied by nothing else (no
     address, no card but contacts) whose client disagrees with that of every operator cluster sending the phrase
-    (:func:`client_split_texts`; one without a signature never disagrees); and ``cluster_id, signal_idx`` of
+    (:func:`client_split_texts`; a sender without a signature never disagrees); and ``cluster_id, signal_idx`` of
     ``near``'s phrases so split (they back no contact card).
     """
     held = rows.filter(~pl.col("text")).select("cluster_id", "signal_idx").unique()
