@@ -23,7 +23,8 @@
   browser of their own: no office has a client signature (six agents), and a cluster without one was never split
   off, so all 18 were tied by the text. The copier needs no signature now, only the sender.
 
-Strict xfails (breaks left, the reasons say why): an operator running each tame cell on a client of its own; a ring
+Strict xfails (breaks left, the reasons say why): teams whose batch job sends a ring's public template on the
+same stock client as the ring; an operator running each tame cell on a client of its own; a ring
 absorbed by an office whose card it paid with; an operator padding its loud cell with its own tame accounts so that
 the split guard holds the loud block.
 """
@@ -216,3 +217,15 @@ def test_an_operator_padding_its_loud_cell_with_tame_accounts_on_its_cards_is_fl
                   for _ in range(12)], BROWSER) for i in range(40)]
     out = flagged_groups(pl.concat([events, *loud, *pad]))
     assert out["loud"], out
+
+
+@pytest.mark.xfail(strict=True, reason="by design: agreeing clients prove nothing, and a text-only tie stands when they agree; "
+                   "three teams of six whose batch jobs send a ring's public template on python-requests (the ring's client "
+                   "too) are tied by 18-22 prompt phrases and flagged. Requiring a tooling trace of text-only ties (as strong "
+                   "cells do) was measured: main's dev outputs hold 36-187 ring accounts per world tied by text alone with none")
+def test_teams_whose_batch_job_sends_a_rings_public_template_on_the_rings_stock_client_are_not_flagged():
+    rng = np.random.default_rng(0)
+    events, _ = planted_world(0, n_benign=300, rings=())
+    teams = [office_team(rng, f"office{o}", f"98.{60 + o}.1.1", 0.7, cards=1, client="python-requests/2.31") for o in range(3)]
+    out = flagged_groups(pl.concat([events, *scripted_ring(rng, [[X], [Y]] + [[X, Y]] * 8), *teams]))
+    assert out["ring"] and not any(out[f"office{o}"] for o in range(3)), out

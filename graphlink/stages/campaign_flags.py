@@ -149,10 +149,11 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     log are the operator's clusters (its other holders are its tame cells, spread over many
     campaigns, so it is no campaign's own) -- never by one account's several contacts (a
     ring account paying with an office's card from the office's address). So is a card the operator's
-    accounts pay with a sliver of the time ``C``'s do, however many of them did (``C``'s own card: an office's
-    corporate card two ring accounts used once each); and prompt phrases that alone tie ``C`` (no address, no
-    card but contacts) tie nothing when ``C``'s client disagrees with that of every operator cluster sending
-    them (copied text, not the operator's tooling): :mod:`graphlink.stages.tie_weights`. Whichever campaign the
+    accounts make a sliver of the payments with, however many of them did (``C``'s own card: an office's
+    corporate card two ring accounts used once each; such an address ties nothing); and prompt phrases that alone tie
+    ``C`` (no address, no card but contacts) tie nothing when ``C``'s clients disagree with those of every operator
+    cluster sending them that vouches for a client (copied text, not the operator's tooling), in a strong cell too:
+    :mod:`graphlink.stages.tie_weights`. Whichever campaign the
     grouping puts ``C`` in, its flag then follows from its own values, not from which flagged cluster a Leiden run placed beside it; and a cluster tied
     only by a phrase thousands hold (a NAT's ordinary users) holds nothing of the operator's.
 

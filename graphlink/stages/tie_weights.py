@@ -4,33 +4,34 @@
 values both hold. Held is not enough on either of two counts, each read here.
 
 * **Whose card or address it is** (:func:`card_slivers`). A card both hold is the operator's reuse when the
-  operator pays with it; it is ``C``'s own, and the operator's accounts' payments with it contacts,
-  when ``C`` makes nearly all of the payments and the operator's accounts a sliver of them (an
-  office's corporate card, paid with every day by its 36 accounts, that two ring accounts used once
-  each: a stolen or misused card says little about the 40 people who use it; break-it review,
-  session 46: the office was flagged "same operator" by that card). The split is of the card's uses
-  (events), not of its holders: two thieves are two holders, but two payments. An address is weighed alike, and
-  one the operator's accounts make a sliver of the uses of ties nothing (only a card is a contact a template can
-  back): a campus's NAT addresses, sent through by
-  its 120 students all day, that a ring run from a dorm passed through once or twice per account, tied the
-  campus to the ring "by 6 IP addresses" (break-it review, session 48: all 120 students flagged).
+  operator pays with it; it is ``C``'s own, and the operator's accounts' payments with it contacts, when the
+  operator's accounts make a sliver of its payments (an office's corporate card, paid with every day by its 36
+  accounts, that two ring accounts used once each: a stolen or misused card says little about the 40 people who use
+  it; break-it review, session 46: the office was flagged "same operator" by that card). The split is of the card's
+  uses (events), not of its holders -- two thieves are two holders, but two payments -- and of every use, whoever
+  made it (a company a wording split parts into departments makes the same payments). An address is weighed alike,
+  and one the operator's accounts make a sliver of the uses of ties nothing (only a card is a contact a template can
+  back): a campus's NAT addresses, sent through by its 120 students all day, that a ring run from a dorm passed
+  through once or twice per account, tied the campus to the ring "by 6 IP addresses" (break-it review, session 48:
+  all 120 students flagged).
 * **Whose client sends the template** (:func:`client_split_texts`). Text is the one thing unrelated people
   copy (a popular prompt going round): an operator's template is sent by its cells with its
   tooling, a copied one with the copier's own. A cluster tied by the operator's template and
   nothing else (no card the operator reuses, no address), whose clients disagree with the signature of
   every operator cluster sending the template, copied the text
   (:func:`graphlink.stages.campaign_clients.client_vetoes`, the rule the campaign grouping already
-  applies to template ties). The copier needs no signature of its own: an office whose staff each run a
-  browser of their own has none, yet never sends the ring's scripted client (break-it review, session 48: three
-  offices of six on six browsers were tied by the ring's public template). A sender without a signature
-  (rotating stock browser agents), a cluster too small to speak for its clients (under
+  applies to template ties; offices sending a ring's public template half the time from their browsers were tied
+  by it: "tied to flagged cluster 4 by 14 prompt phrases"). The copier needs no signature of its own: an office
+  whose staff each run a browser of their own has none, yet never sends the ring's scripted client (break-it
+  review, session 48: three offices of six on six browsers were tied). A sender without a signature (rotating stock
+  browser agents), a cluster too small to speak for its clients (under
   :data:`~graphlink.stages.campaign_clients.MIN_SIGNATURE_SIZE`) and a log without user agents split nothing off.
-  Every sender, not the one sending it most: operators
-  drawing one public template family send each other's phrases, and a cell tied to another operator's loud
-  cluster by them is still its own operator's when its own loud clusters send them too, on its client
-  (dev templates 1002 and 1005: 4 and 2 ring cells, 111 accounts, lost when only the top sender counted).
-  Offices sending a ring's public template half
-  the time from their browsers were tied by it ("tied to flagged cluster 4 by 14 prompt phrases").
+  Every sender, not the one sending it most: operators drawing one public template family send each other's
+  phrases, and a cell tied to another operator's loud cluster by them is still its own operator's when its own
+  loud clusters send them too, on its client (dev templates 1002 and 1005: 4 and 2 ring cells, 111 accounts, lost
+  when only the top sender counted). The senders are the operator's clusters that vouch for a client: the loud
+  ones and those tied by a card or an address, never one tied by text alone (a copier team too small for a
+  signature, once tied, vouched for its browsers, and offices copying the text were tied through it).
 """
 
 from __future__ import annotations
