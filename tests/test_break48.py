@@ -22,6 +22,9 @@
 * test_break47's offices sending a ring's public template half the time, with each of an office's six staff on a
   browser of their own: no office has a client signature (six agents), and a cluster without one was never split
   off, so all 18 were tied by the text. The copier needs no signature now, only the sender.
+* With ``pool_campaigns`` on: a campaign holding a block the split guard holds (it scores the threshold, its whole
+  does not) was not pooled, as though the block had flagged it already; it had not, and the campaign that would be
+  pooled with wording cells off (the whole scoring under the threshold) was flagged by nothing.
 
 Strict xfails (breaks left, the reasons say why): teams whose batch job sends a ring's public template on the
 same stock client as the ring; an operator running each tame cell on a client of its own; a ring
@@ -155,6 +158,21 @@ def test_offices_whose_staff_each_run_their_own_browser_are_not_tied_by_a_rings_
         .otherwise("user_agent"))
     out = flagged_groups(pl.concat([events, world]))
     assert out["ring"] and not any(out[f"office{o}"] for o in range(3)), out
+
+
+def test_a_campaign_holding_a_held_block_is_still_pooled():
+    from graphlink.stages.campaign_pool import pooled_partition
+    from graphlink.stages.split_guard import HELD
+
+    camp = pl.DataFrame({"cluster_id": [1, 2, 3], "campaign_id": [1, 1, 1]})
+    part = pl.DataFrame({"account_idx": range(9), "cluster_id": [1] * 3 + [2] * 3 + [3] * 3},
+                        schema_overrides={"account_idx": pl.UInt32})
+    tied = pl.DataFrame({"campaign_id": [1], "substantial": [True], "infrastructure": [True]})
+    clusters = pl.DataFrame({"cluster_id": [1, 2, 3], "score": [0.7, 0.2, 0.1],
+                             HELD: ["6 accounts scoring 0.400", "6 accounts scoring 0.400", None]})
+    assert pooled_partition(camp, part, clusters, tied)["account_idx"].to_list() == list(range(9))
+    # A block scoring the threshold whose whole does too is flagged: its campaign is not pooled.
+    assert pooled_partition(camp, part, clusters.with_columns(pl.lit(None, pl.String).alias(HELD)), tied).is_empty()
 
 
 def tame_cells(rng: np.random.Generator, clients: list[str]) -> list[pl.DataFrame]:
