@@ -73,7 +73,7 @@ DISAGREE_COSINE = 0.1
 
 
 def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
-                  pairs: pl.DataFrame) -> pl.DataFrame:
+                  pairs: pl.DataFrame, signed_source: bool = True) -> pl.DataFrame:
     """The pairs of ``pairs`` whose clusters run different clients (module docstring).
 
     Parameters
@@ -86,6 +86,11 @@ def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
         ``signal_idx, kind``: values of :data:`CLIENT_KINDS` are read, linked or not.
     pairs : DataFrame
         ``source, target`` (node numbers): the pairs tied by templates alone.
+    signed_source : bool
+        False: ``source`` needs no signature of its own, only its members' agents (``MIN_SIGNATURE_SIZE`` members,
+        ``MIN_SIGNATURE_COVERAGE`` of them sending one) and ``target``'s signature: an office whose staff each run a
+        browser of their own shows no signature, yet never sends the ring's scripted client
+        (:func:`graphlink.stages.tie_weights.client_split_texts`). The grouping keeps both sides signed.
 
     Returns
     -------
@@ -120,12 +125,13 @@ def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
     covered = (affiliations.select("account_idx", "signal_idx").join(clients, on="signal_idx", how="semi")
                .join(node_of, on="account_idx").group_by("node")
                .agg((pl.col("account_idx").n_unique() / pl.col("size").first()).alias("coverage")))
-    signed = (profile.group_by("node").agg(squares.sqrt().alias("norm"), (squares / pl.col("p").sum() ** 2).alias("concentration"))
-              .join(covered, on="node")
-              .filter((pl.col("concentration") >= SIGNATURE_CONCENTRATION) & (pl.col("coverage") >= MIN_SIGNATURE_COVERAGE))
-              .select(pl.col("node").cast(pl.UInt32), "norm"))
+    profiled = (profile.group_by("node").agg(squares.sqrt().alias("norm"), (squares / pl.col("p").sum() ** 2).alias("concentration"))
+                .join(covered, on="node").filter(pl.col("coverage") >= MIN_SIGNATURE_COVERAGE)
+                .select(pl.col("node").cast(pl.UInt32), "norm", "concentration"))
+    signed = profiled.filter(pl.col("concentration") >= SIGNATURE_CONCENTRATION).drop("concentration")
+    sources = signed if signed_source else profiled.drop("concentration")
     candidates = (pairs.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32))
-                  .join(signed.rename({"node": "source", "norm": "ns"}), on="source")
+                  .join(sources.rename({"node": "source", "norm": "ns"}), on="source")
                   .join(signed.rename({"node": "target", "norm": "nt"}), on="target"))
     if candidates.height == 0:
         return empty

@@ -149,10 +149,11 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
     log are the operator's clusters (its other holders are its tame cells, spread over many
     campaigns, so it is no campaign's own) -- never by one account's several contacts (a
     ring account paying with an office's card from the office's address). So is a card the operator's
-    accounts pay with a sliver of the time ``C``'s do, however many of them did (``C``'s own card: an office's
-    corporate card two ring accounts used once each); and prompt phrases that alone tie ``C`` (no address, no
-    card but contacts) tie nothing when ``C``'s client disagrees with that of every operator cluster sending
-    them (copied text, not the operator's tooling): :mod:`graphlink.stages.tie_weights`. Whichever campaign the
+    accounts make a sliver of the payments with, however many of them did (``C``'s own card: an office's
+    corporate card two ring accounts used once each; such an address ties nothing); and prompt phrases that alone tie
+    ``C`` (no address, no card but contacts) tie nothing when ``C``'s clients disagree with those of every operator
+    cluster sending them that vouches for a client (copied text, not the operator's tooling), in a strong cell too:
+    :mod:`graphlink.stages.tie_weights`. Whichever campaign the
     grouping puts ``C`` in, its flag then follows from its own values, not from which flagged cluster a Leiden run placed beside it; and a cluster tied
     only by a phrase thousands hold (a NAT's ordinary users) holds nothing of the operator's.
 
@@ -252,7 +253,12 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                     .filter(pl.col("h") >= SPECIFIC_SHARE * pl.col("df")).select("signal_idx"))
         # Weighed: a card the operator pays with a sliver of the time is a contact; a template sent with another client
         # than the operator's, and nothing else held, is copied text (tie_weights).
-        rows, split = weighed(rows, near.join(template, on="signal_idx"), aside, partition, affiliations, signals, lead_of["cluster_id"])
+        # Whose client a phrase's senders vouch for: the loud clusters' and those tied by a card or an address, never one
+        # tied by text alone (a copier team too small for a signature, tied, vouched for its browsers: break48).
+        vouch = pl.concat([pl.DataFrame({"cluster_id": loud}), found.filter((pl.col("cards") > 0) | (pl.col("addresses") > 0)
+                                                                           | (pl.col("other_cards") > 0)).select("cluster_id")])
+        rows, split = weighed(rows, near.join(template, on="signal_idx"), aside.join(vouch, on="cluster_id", how="semi"),
+                              partition, affiliations, signals, lead_of["cluster_id"])
         # Contacts tie only when two accounts of one operator campaign made them (whatever the values'
         # kinds): one ring account paying with an office's card from its address is still one contact.
         voiced = (rows.filter(~pl.col("sliver")).select("cluster_id", "signal_idx").join(voices, on="signal_idx").group_by("cluster_id", "loud_campaign")
@@ -293,7 +299,10 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                               on="lead_id", how="left")
                  .select("cluster_id", "lead_id", pl.coalesce("campaign_id", -1 - pl.col("lead_id")).cast(pl.Int64).alias("operator")))
         if strong is not None:  # too small to flag alone, its own evidence strong enough (the docstring)
-            own, written = strong_cells(near, held, of_op, ties.filter("text").select("signal_idx", "df"), partition, strong, SPECIFIC_SHARE)
+            # Its phrases sent with another client than every operator cluster's are copied here too (tie_weights):
+            # a team on two department cards mostly sending a ring's public template from its browsers (break48).
+            own, written = strong_cells(near.join(split, on=["cluster_id", "signal_idx"], how="anti"), held, of_op,
+                                        ties.filter("text").select("signal_idx", "df"), partition, strong, SPECIFIC_SHARE)
             own = own.join(new.select("cluster_id"), on="cluster_id", how="anti")
             own = own.join(written.group_by("cluster_id").agg(pl.col("signal_idx").sort().alias("values")), on="cluster_id")
             new = pl.concat([new, own.with_columns(by_card=pl.lit(False), cards=pl.lit(0, pl.UInt32), texts=pl.col("ties"), led=pl.col("ties"), cell=pl.lit(True))], how="diagonal_relaxed")

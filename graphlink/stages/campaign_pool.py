@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.stages.split_guard import HELD
+
 __all__ = ["pooled_partition"]
 
 
@@ -22,7 +24,9 @@ def pooled_partition(campaign_of: pl.DataFrame, partition: pl.DataFrame, cluster
     Campaigns tied by infrastructure (cards, identifiers or addresses: the
     ``infrastructure`` column of :func:`substantial_campaigns`), of two or
     more clusters, none of which scores ``flag_threshold`` on its own (a
-    campaign with such a cluster is flagged through it already). Teams tied
+    campaign with such a cluster is flagged through it already) -- a block the split guard holds
+    (column :data:`graphlink.stages.split_guard.HELD` not null) is flagged through nothing and does not
+    count: its campaign is pooled as with wording cells off, where its whole scores under the threshold. Teams tied
     only by a job or framework template are not pooled: their corporate cards
     and time zones would add up to a false card pool and a 24-hour clock
     (issue 17, class 1: aggregates over merged groups look like evasion).
@@ -41,7 +45,8 @@ def pooled_partition(campaign_of: pl.DataFrame, partition: pl.DataFrame, cluster
     >>> pooled_partition(camp, part, cl, tied).rows()  # campaign 2 has a flagged cluster already
     [(0, 1), (1, 1), (2, 1)]
     """
-    loud = clusters.filter(pl.col("score") >= flag_threshold).join(campaign_of, on="cluster_id")["campaign_id"]
+    held = pl.col(HELD).is_not_null() if HELD in clusters.columns else pl.lit(False)
+    loud = clusters.filter((pl.col("score") >= flag_threshold) & ~held).join(campaign_of, on="cluster_id")["campaign_id"]
     wanted = (campaign_of.filter(pl.len().over("campaign_id") >= 2)
               .join(substantial.filter("infrastructure"), on="campaign_id", how="semi")
               .filter(~pl.col("campaign_id").is_in(loud.implode())))

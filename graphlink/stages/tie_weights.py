@@ -3,26 +3,35 @@
 :func:`graphlink.stages.campaign_flags.operator_ties` ties a tame cluster ``C`` to a flagged operator by
 values both hold. Held is not enough on either of two counts, each read here.
 
-* **Whose card it is** (:func:`card_slivers`). A card both hold is the operator's reuse when the
-  operator pays with it; it is ``C``'s own, and the operator's accounts' payments with it contacts,
-  when ``C`` makes nearly all of the payments and the operator's accounts a sliver of them (an
-  office's corporate card, paid with every day by its 36 accounts, that two ring accounts used once
-  each: a stolen or misused card says little about the 40 people who use it; break-it review,
-  session 46: the office was flagged "same operator" by that card). The split is of the card's uses
-  (events), not of its holders: two thieves are two holders, but two payments.
+* **Whose card or address it is** (:func:`card_slivers`). A card both hold is the operator's reuse when the
+  operator pays with it; it is ``C``'s own, and the operator's accounts' payments with it contacts, when the
+  operator's accounts make a sliver of its payments (an office's corporate card, paid with every day by its 36
+  accounts, that two ring accounts used once each: a stolen or misused card says little about the 40 people who use
+  it; break-it review, session 46: the office was flagged "same operator" by that card). The split is of the card's
+  uses (events), not of its holders -- two thieves are two holders, but two payments -- and of every use, whoever
+  made it (a company a wording split parts into departments makes the same payments). An address is weighed alike,
+  and one the operator's accounts make a sliver of the uses of ties nothing (only a card is a contact a template can
+  back): a campus's NAT addresses, sent through by its 120 students all day, that a ring run from a dorm passed
+  through once or twice per account, tied the campus to the ring "by 6 IP addresses" (break-it review, session 48:
+  all 120 students flagged).
 * **Whose client sends the template** (:func:`client_split_texts`). Text is the one thing unrelated people
   copy (a popular prompt going round): an operator's template is sent by its cells with its
   tooling, a copied one with the copier's own. A cluster tied by the operator's template and
-  nothing else (no card the operator reuses, no address), whose client signature disagrees with
-  that of every operator cluster sending the template, copied the text
+  nothing else (no card the operator reuses, no address), whose clients disagree with the signature of
+  every operator cluster sending the template, copied the text
   (:func:`graphlink.stages.campaign_clients.client_vetoes`, the rule the campaign grouping already
-  applies to template ties; a cluster without a signature -- too small, rotating stock browser agents,
-  a log without user agents -- is never split off). Every sender, not the one sending it most: operators
-  drawing one public template family send each other's phrases, and a cell tied to another operator's loud
-  cluster by them is still its own operator's when its own loud clusters send them too, on its client
-  (dev templates 1002 and 1005: 4 and 2 ring cells, 111 accounts, lost when only the top sender counted).
-  Offices sending a ring's public template half
-  the time from their browsers were tied by it ("tied to flagged cluster 4 by 14 prompt phrases").
+  applies to template ties; offices sending a ring's public template half the time from their browsers were tied
+  by it: "tied to flagged cluster 4 by 14 prompt phrases"). The copier needs no signature of its own: an office
+  whose staff each run a browser of their own has none, yet never sends the ring's scripted client (break-it
+  review, session 48: three offices of six on six browsers were tied). A sender without a signature (rotating stock
+  browser agents), a cluster too small to speak for its clients (under
+  :data:`~graphlink.stages.campaign_clients.MIN_SIGNATURE_SIZE`) and a log without user agents split nothing off.
+  Every sender, not the one sending it most: operators drawing one public template family send each other's
+  phrases, and a cell tied to another operator's loud cluster by them is still its own operator's when its own
+  loud clusters send them too, on its client (dev templates 1002 and 1005: 4 and 2 ring cells, 111 accounts, lost
+  when only the top sender counted). The senders are the operator's clusters that vouch for a client: the loud
+  ones and those tied by a card or an address, never one tied by text alone (a copier team too small for a
+  signature, once tied, vouched for its browsers, and offices copying the text were tied through it).
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from graphlink.stages.campaign_clients import MIN_SIGNATURE_SIZE, client_vetoes
 __all__ = ["CONTACT_USE", "card_slivers", "client_split_texts", "weighed"]
 
 #: A card ``C`` shares with a flagged operator is ``C``'s own, the operator's payments with it contacts, when
-#: the operator's accounts make fewer than this share of the payments ``C`` and the operator make with it.
+#: the operator's accounts make fewer than this share of the payments made with it (every account's).
 #: A tenth: an operator moving its card into a cell pays with it itself (a ring's pool card used alike by its
 #: loud and tame cells splits by the cells' sizes, a cell of 40 beside 4 loud holders still 0.1), while the
 #: office card two ring accounts paid with once each splits 2 of about 290.
@@ -61,8 +70,8 @@ def card_slivers(cards: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     -------
     DataFrame
         ``cluster_id`` (Int64), ``signal_idx`` (UInt32), ``sliver`` (Boolean: the operator's clusters make
-        fewer than :data:`CONTACT_USE` of the events the cluster and they make with the value), one row per
-        row of ``cards``.
+        fewer than :data:`CONTACT_USE` of the events carrying the value, every account's), one row per row of
+        ``cards``.
 
     Examples
     --------
@@ -80,15 +89,18 @@ def card_slivers(cards: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     """
     cards = cards.select(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32))
     n = pl.col("count").cast(pl.Float64) if "count" in affiliations.columns else pl.lit(1.0)
-    uses = (affiliations.filter(pl.col("signal_idx").is_in(cards["signal_idx"].unique().implode()))
-            .select("account_idx", pl.col("signal_idx").cast(pl.UInt32), n.alias("n"))
-            .join(partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64)), on="account_idx")
-            .group_by("cluster_id", "signal_idx").agg(pl.col("n").sum()))
+    held = (affiliations.filter(pl.col("signal_idx").is_in(cards["signal_idx"].unique().implode()))
+            .select("account_idx", pl.col("signal_idx").cast(pl.UInt32), n.alias("n")))
+    # Every use counts, whoever made it: a company's card is no more the operator's because a wording split parted the
+    # company into departments (three blocks of 10 on the card 90 % of the time, 12 ring accounts paying 4 times each:
+    # 8 % of the card's uses, 21 % of one department's and the ring's; break-it review, session 48).
+    total = held.group_by("signal_idx").agg(pl.col("n").sum().alias("all"))
     ops = pl.DataFrame({"cluster_id": operator.cast(pl.Int64)}).unique()
-    by_op = uses.join(ops, on="cluster_id").group_by("signal_idx").agg(pl.col("n").sum().alias("op"))
-    op, own = pl.col("op").fill_null(0.0), pl.col("n").fill_null(0.0)
-    return (cards.join(uses, on=["cluster_id", "signal_idx"], how="left").join(by_op, on="signal_idx", how="left")
-            .select("cluster_id", "signal_idx", (op < CONTACT_USE * (op + own)).alias("sliver")))
+    by_op = (held.join(partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64)), on="account_idx")
+             .join(ops, on="cluster_id").group_by("signal_idx").agg(pl.col("n").sum().alias("op")))
+    op, every = pl.col("op").fill_null(0.0), pl.col("all").fill_null(0.0)
+    return (cards.join(total, on="signal_idx", how="left").join(by_op, on="signal_idx", how="left")
+            .select("cluster_id", "signal_idx", (op < CONTACT_USE * every).alias("sliver")))
 
 
 def client_split_texts(pairs: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
@@ -107,8 +119,8 @@ def client_split_texts(pairs: pl.DataFrame, partition: pl.DataFrame, affiliation
     Returns
     -------
     DataFrame
-        ``cluster_id, holder`` (Int64): the pairs whose clusters each have a client signature and the two
-        disagree; empty when the log has no client values.
+        ``cluster_id, holder`` (Int64): the pairs whose holder has a client signature that the cluster's
+        clients disagree with (``client_vetoes(signed_source=False)``); empty when the log has no client values.
 
     Examples
     --------
@@ -129,7 +141,8 @@ def client_split_texts(pairs: pl.DataFrame, partition: pl.DataFrame, affiliation
                .select("account_idx", pl.col("cluster_id").cast(pl.UInt32).alias("node"),
                        pl.len().over("cluster_id").cast(pl.UInt32).alias("size")))
     vetoed = client_vetoes(node_of, affiliations, signals, pairs.select(pl.col("cluster_id").alias("source"),
-                                                                         pl.col("holder").alias("target")).unique())
+                                                                         pl.col("holder").alias("target")).unique(),
+                           signed_source=False)
     if vetoed.is_empty():
         return empty
     return vetoed.select(pl.col("source").cast(pl.Int64).alias("cluster_id"), pl.col("target").cast(pl.Int64).alias("holder"))
@@ -142,19 +155,22 @@ def weighed(rows: pl.DataFrame, near: pl.DataFrame, aside: pl.DataFrame, partiti
     ``rows``: ``cluster_id, signal_idx, private, text, contact`` (each candidate cluster's tying values: whether a card
     or identifier, a prompt phrase, held by one account per operator campaign); ``near``: ``cluster_id, signal_idx``
     (the operator's template phrases the clusters not yet the operator's hold); ``aside``: ``cluster_id, signal_idx``
-    (what the operator's clusters hold); ``operator``: the operator's cluster ids.
+    (what the operator's clusters that vouch for a client hold: the loud ones and those tied by a card or address); ``operator``: the operator's cluster ids.
 
     Returns ``rows`` with ``contact`` also True for a card the operator pays with a sliver of the time and a Boolean
-    ``sliver`` column (:func:`card_slivers`), and without the prompt phrases of a cluster tied by nothing else (no
+    ``sliver`` column (:func:`card_slivers`), without the addresses the operator's accounts make a sliver of the
+    uses of (the module docstring), and without the prompt phrases of a cluster tied by nothing else (no
     address, no card but contacts) whose client disagrees with that of every operator cluster sending the phrase
-    (:func:`client_split_texts`; one without a signature never disagrees); and ``cluster_id, signal_idx`` of
+    (:func:`client_split_texts`; a sender without a signature never disagrees); and ``cluster_id, signal_idx`` of
     ``near``'s phrases so split (they back no contact card).
     """
-    cards = rows.filter("private").select("cluster_id", "signal_idx").unique()
-    slivers = card_slivers(cards, partition, affiliations, operator)
+    held = rows.filter(~pl.col("text")).select("cluster_id", "signal_idx").unique()
+    slivers = card_slivers(held, partition, affiliations, operator)
     rows = (rows.with_columns(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32))
             .join(slivers, on=["cluster_id", "signal_idx"], how="left")
             .with_columns(pl.col("sliver").fill_null(False))
+            # An address the operator passes through a sliver of the time is the cluster's own, and ties nothing.
+            .filter(pl.col("private") | ~pl.col("sliver"))
             .with_columns(pl.col("contact") | pl.col("sliver")))
     other = (~pl.col("text") & ~(pl.col("private") & pl.col("contact"))).any().over("cluster_id")
     keys = ["cluster_id", "signal_idx"]
