@@ -30,7 +30,7 @@ import typer
 from rich.text import Text  # noqa: E402
 
 from graphlink.cli_support import (  # noqa: E402
-    FormatOpt, QuietJsonOpt, QuietOpt, RedactKeyOpt, RedactOpt, SeparatorOpt, TimestampFormatOpt, check_terminated,
+    DEBUG_ENV, FormatOpt, QuietJsonOpt, QuietOpt, RedactKeyOpt, RedactOpt, SeparatorOpt, TimestampFormatOpt, check_terminated,
     cli_errors, emit_json, err, out, print_table, print_warnings, read_summary, separator_value)
 from graphlink.config import PipelineConfig, build_config, parse_column_maps  # noqa: E402
 from graphlink.config.checks import MAX_SEED  # noqa: E402
@@ -67,6 +67,8 @@ def _version(value: bool) -> None:
 def main_callback(
     version: Annotated[bool, typer.Option("--version", help="Print graphlink's version and exit.",
                                           is_eager=True, callback=_version)] = False,
+    debug: Annotated[bool, typer.Option("--debug", help=f"Show the traceback of an unexpected error (a bug) instead "
+                                                        f"of one line; also ${DEBUG_ENV}=1.")] = False,
 ) -> None:
     """Find coordinated account rings (distillation campaigns) in API logs.
 
@@ -74,6 +76,8 @@ def main_callback(
     then graphlink report out/ (HTML), graphlink show out/ 3 (one cluster in the terminal)
     and graphlink export out/ --format gexf (Gephi, case files, CSV).
     """
+    if debug:  # read by cli_errors when a command fails unexpectedly
+        os.environ[DEBUG_ENV] = "1"
 
 
 def detect_config(config_file: Path | None, maps: list[str] | None, signals: list[str] | None,

@@ -59,16 +59,21 @@ def read_campaign_ties(folder: Path, campaign_of: pl.DataFrame, graph_config=Non
     """
     from graphlink.stages.tie_table import tie_order
 
-    empty = pl.DataFrame(schema=CAMPAIGN_TIES_SCHEMA)
-    campaign_of = campaign_of.select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64))
+    # Campaign ids as the folder writes them (Int64); a hand-made campaigns table's text ids are kept as they are.
+    schema = {**dict(CAMPAIGN_TIES_SCHEMA), "campaign_id": campaign_of.schema["campaign_id"]}
+    empty = pl.DataFrame(schema=schema)
+    campaign_of = campaign_of.select(pl.col("cluster_id").cast(pl.Int64), "campaign_id")
     if campaign_of.is_empty():
         return empty
     ids = campaign_of["cluster_id"].implode()
     try:
-        if (folder / CAMPAIGN_TIES_FILE).is_file():  # kept at detect: each row's clusters lie in one campaign
+        if (folder / CAMPAIGN_TIES_FILE).is_file():  # kept at detect: each row's clusters lie in one campaign,
+            # named as campaign_of names it (the campaigns table read beside it)
             return (pl.scan_parquet(folder / CAMPAIGN_TIES_FILE, glob=False)
-                    .filter(pl.col("clusters").list.first().is_in(ids)).collect()
-                    .select(list(CAMPAIGN_TIES_SCHEMA.names())).cast(dict(CAMPAIGN_TIES_SCHEMA)))
+                    .filter(pl.col("clusters").list.first().is_in(ids)).drop("campaign_id")
+                    .join(campaign_of.lazy(), left_on=pl.col("clusters").list.first(), right_on="cluster_id",
+                          maintain_order="left")
+                    .collect().select(list(schema)).cast(schema))
         sources = [pl.scan_parquet(folder / name, glob=False).select(
             "account_id", "kind", "value", pl.col("weight").cast(pl.Float64))
             for name in (LINKING_FILE, MEMBERSHIPS_FILE) if (folder / name).is_file()]
@@ -91,7 +96,7 @@ def read_campaign_ties(folder: Path, campaign_of: pl.DataFrame, graph_config=Non
              .agg(pl.col("cluster_id").unique().sort().alias("clusters"),
                   pl.col("account_id").n_unique().alias("accounts"), pl.col("weight").max())
              .filter(pl.col("clusters").list.len() >= 2)
-             .select(list(CAMPAIGN_TIES_SCHEMA.names())).cast(dict(CAMPAIGN_TIES_SCHEMA)))
+             .select(list(schema)).cast(schema))
     return tie_order(table, ("campaign_id",))
 
 

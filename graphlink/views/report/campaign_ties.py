@@ -26,7 +26,7 @@ __all__ = ["REPORT_TIES_PER_KIND", "campaign_ties_context"]
 REPORT_TIES_PER_KIND = 10
 
 
-def campaign_ties_context(outputs: Outputs, campaign_id: int, clusters: list[int]) -> dict[str, Any] | None:
+def campaign_ties_context(outputs: Outputs, campaign_id: Any, clusters: list[int]) -> dict[str, Any] | None:
     """The tying values of one campaign for its report section: ``{"table", "summary", "note"}``, or None for a
     campaign of one cluster.
 

@@ -333,7 +333,7 @@ def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptio
                       "summary": f"{accounts}{plural(len(clusters), 'cluster')} · {score}",
                       "why": why_reasons(row["why"]),
                       "clusters": [(c, c in sections) for c in clusters],
-                      "ties": campaign_ties_context(outputs, int(row["campaign_id"]), clusters)})
+                      "ties": campaign_ties_context(outputs, row["campaign_id"], clusters)})
     note = (f"{plural(lone, 'unflagged campaign')} of one cluster each not listed: the cluster table lists their "
             "clusters." if lone else "")
     return {"table": table, "sections": items, "note": note}
