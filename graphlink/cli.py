@@ -330,7 +330,7 @@ def parse_clusters(values: list[str] | None) -> str | list[int | str]:
 @cli_errors
 def export_command(
     out_dir: OutDirArg,
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="gexf|graphml|json|csv", show_default=False, help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv, evidence.csv, affiliations.csv: which member holds which shared value, and README.txt: the columns).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="gexf|graphml|json|csv", show_default=False, help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv, evidence.csv, affiliations.csv: which member holds which shared value, campaign_ties.csv: the values tying their campaigns' clusters, and README.txt: the columns).")],
     clusters: Annotated[Optional[list[str]], typer.Option("--clusters", "-c", metavar="flagged|all|ID,...", show_default=False, help="Clusters to export: flagged, all, or cluster ids (repeatable or comma-separated: -c 3,7; -c flagged,56 adds cluster 56 to the flagged ones). [default: flagged]")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="PATH", show_default=False, help="File for gexf/graphml [default: DIR/graph.FORMAT; an existing file is replaced only if it is an earlier graph of that format]; folder for json [default: DIR/cases, replaced as a whole] and csv [default: DIR/csv].")] = None,
     redact: RedactOpt = False,

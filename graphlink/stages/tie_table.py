@@ -73,14 +73,16 @@ def campaign_tie_table(campaign_of: pl.DataFrame, partition: pl.DataFrame, affil
     graph_config = graph_config or GraphConfig()
     kinds = [k for k in signals["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
     mapped = partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
-    ties = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx", "kind", "value", "weight")
+    ties = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds))["signal_idx"]
     if mapped.is_empty() or ties.is_empty():
         return empty
-    held = held_ties(mapped, affiliations, ties["signal_idx"]).drop_nulls("campaign_id")
-    table = (held.group_by("campaign_id", "signal_idx")
+    held = held_ties(mapped, affiliations, ties).drop_nulls("campaign_id")
+    tied = held.filter(pl.len().over("campaign_id", "signal_idx") >= 2)  # few rows: held by one cluster, most are
+    # The text of the few values tying clusters, not of every linked value (prompt shingles: most of the signals).
+    text = signals.select("signal_idx", "kind", "value", "weight").join(tied.select("signal_idx").unique(), on="signal_idx")
+    table = (tied.group_by("campaign_id", "signal_idx")
              .agg(pl.col("cluster_id").sort().alias("clusters"), pl.col("h").sum().alias("accounts"))
-             .filter(pl.col("clusters").list.len() >= 2).join(ties, on="signal_idx")
-             .select(list(CAMPAIGN_TIES_SCHEMA.names())).cast(dict(CAMPAIGN_TIES_SCHEMA)))
+             .join(text, on="signal_idx").select(list(CAMPAIGN_TIES_SCHEMA.names())).cast(dict(CAMPAIGN_TIES_SCHEMA)))
     return tie_order(table, ("campaign_id",))
 
 

@@ -1,7 +1,7 @@
 """The values tying campaigns' clusters, as an output folder holds them (read by :func:`graphlink.store.outputs.load_outputs`).
 
 Detect keeps them in ``campaign_ties.parquet`` (:data:`graphlink.contract.CAMPAIGN_TIES_SCHEMA`: the values each
-campaign's ``why`` counts). A folder written before that file existed (or by the Spark engine) has them only in part:
+campaign's ``why`` counts). A folder written before that file existed has them only in part:
 :func:`read_campaign_ties` then gathers them from ``linking.parquet`` (cards, addresses, identifiers: all of them) and
 ``memberships.parquet`` (prompt phrases: each cluster's strongest only), and :func:`ties_note` says so.
 """

@@ -200,7 +200,7 @@ class Result:
         Raises
         ------
         GraphlinkError
-            No such campaign, or a result that has none of them (the Spark engine's, not read from a folder).
+            No such campaign, or a result in memory that has none of them.
         """
         from graphlink.views.campaign import CAMPAIGN_TIE_COLUMNS, campaign_ties
 
