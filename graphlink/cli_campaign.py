@@ -95,7 +95,8 @@ def campaign_command(
     if tying is None or len(row["clusters"] or []) < 2:
         return
     if tying.is_empty():  # a folder without linking.parquet and memberships.parquet (older), or a tie of other kinds
-        out.print(Text("values tying its clusters: none in this folder (campaign_ties.parquet, or an older folder's linking.parquet and memberships.parquet)"))
+        out.print(Text("values tying its clusters: none in this folder (campaign_ties.parquet, or an older folder's "
+                       "linking.parquet and memberships.parquet)"))
         return
     shown_ties = tying.filter(pl.int_range(pl.len()).over("kind") < ties)
     more = tying.height - shown_ties.height

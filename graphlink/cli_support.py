@@ -28,8 +28,8 @@ from graphlink.views.terminal import tsv_cell
 from graphlink.views.words import plural
 
 __all__ = ["out", "err", "QuietOpt", "QuietJsonOpt", "emit_json", "print_table", "fail", "cli_errors", "read_summary",
-           "print_warnings", "DEBUG_ENV", "debug_wanted", "unexpected", "FormatOpt", "TimestampFormatOpt", "SeparatorOpt", "separator_value", "RedactOpt",
-           "RedactKeyOpt"]
+           "print_warnings", "DEBUG_ENV", "debug_wanted", "unexpected", "FormatOpt", "TimestampFormatOpt",
+           "SeparatorOpt", "separator_value", "RedactOpt", "RedactKeyOpt"]
 
 # Soft wrap: a message is one line however long (the terminal wraps it on screen), so piped
 # output and logs are not hard-wrapped at rich's 80 columns mid-sentence. Tables lay out as before.

@@ -83,7 +83,8 @@ MATCH_RUN_FILE = "match.json"
 #: Files a folder must have to be read as a detect output (``run.json`` marks it complete).
 REQUIRED_FILES = (ACCOUNTS_FILE, CLUSTERS_FILE, EVIDENCE_FILE, RUN_FILE)
 #: Drill-down files a detect run writes but a reader does without.
-OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, CAMPAIGN_TIES_FILE, LINKS_FILE, LINKING_FILE, MINUTES_FILE,
+OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, CAMPAIGN_TIES_FILE,
+                  LINKS_FILE, LINKING_FILE, MINUTES_FILE,
                   TEMPLATES_FILE, MATCH_INDEX_FILE, MATCH_POOLS_FILE, MATCH_MATES_FILE,
                   MATCH_CLOCKS_FILE, MATCH_TEMPLATES_FILE)
 #: What ``expand`` and ``match`` need besides the required files.

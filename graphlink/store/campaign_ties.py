@@ -9,12 +9,16 @@ campaign's ``why`` counts). A folder written before that file existed has them o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from graphlink.contract import (ACCOUNTS_FILE, CAMPAIGN_TIES_FILE, CAMPAIGN_TIES_SCHEMA, LINKING_FILE,
                                 MEMBERSHIPS_FILE, RUN_FILE)
 from graphlink.errors import GraphlinkError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphlink.config import GraphConfig
 
 __all__ = ["KEPT_NOTE", "RECOMPUTED_NOTE", "read_campaign_ties", "ties_note"]
 
@@ -33,7 +37,7 @@ def ties_note(folder: Path | None) -> str:
     return KEPT_NOTE if folder is None or (Path(folder) / CAMPAIGN_TIES_FILE).is_file() else RECOMPUTED_NOTE
 
 
-def read_campaign_ties(folder: Path, campaign_of: pl.DataFrame, graph_config=None) -> pl.DataFrame:
+def read_campaign_ties(folder: Path, campaign_of: pl.DataFrame, graph_config: GraphConfig | None = None) -> pl.DataFrame:
     """The values tying the clusters of the campaigns in ``campaign_of``, each held by two or more of them.
 
     Parameters
@@ -100,7 +104,7 @@ def read_campaign_ties(folder: Path, campaign_of: pl.DataFrame, graph_config=Non
     return tie_order(table, ("campaign_id",))
 
 
-def _run_graph_config(folder: Path):
+def _run_graph_config(folder: Path) -> GraphConfig:
     """The graph settings the folder's run used (``run.json`` ``parameters``; defaults when it has none)."""
     from graphlink.config import GraphConfig, build_config
     from graphlink.errors import ConfigError

@@ -253,8 +253,9 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
         campaigns = _scan(out_dir, CAMPAIGNS_FILE, ("campaign_id", "clusters", "accounts", "score", "flagged",
                                                     "why")).collect()
         if drilldown:  # the values tying the campaigns of the selected clusters (graphlink.store.campaign_ties)
-            ties = read_campaign_ties(out_dir, campaigns.select("campaign_id", pl.col("clusters").alias("cluster_id")).explode(
-                "cluster_id").filter(pl.col("cluster_id").is_in(ids.implode()).any().over("campaign_id")))
+            ties = read_campaign_ties(out_dir, campaigns.select("campaign_id", pl.col("clusters").alias("cluster_id"))
+                                      .explode("cluster_id").filter(pl.col("cluster_id").is_in(ids.implode()).any()
+                                                                    .over("campaign_id")))
     outputs = Outputs(path=out_dir, run=run, clusters=clusters, selected=selected, accounts=accounts, evidence=evidence,
                       memberships=memberships, activity=activity, campaigns=campaigns, member_linking=member_linking,
                       campaign_ties=ties)
