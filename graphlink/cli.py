@@ -30,7 +30,7 @@ import typer
 from rich.text import Text  # noqa: E402
 
 from graphlink.cli_support import (  # noqa: E402
-    FormatOpt, QuietJsonOpt, QuietOpt, RedactKeyOpt, RedactOpt, SeparatorOpt, TimestampFormatOpt, check_terminated,
+    DEBUG_ENV, FormatOpt, QuietJsonOpt, QuietOpt, RedactKeyOpt, RedactOpt, SeparatorOpt, TimestampFormatOpt, check_terminated,
     cli_errors, emit_json, err, out, print_table, print_warnings, read_summary, separator_value)
 from graphlink.config import PipelineConfig, build_config, parse_column_maps  # noqa: E402
 from graphlink.config.checks import MAX_SEED  # noqa: E402
@@ -67,6 +67,8 @@ def _version(value: bool) -> None:
 def main_callback(
     version: Annotated[bool, typer.Option("--version", help="Print graphlink's version and exit.",
                                           is_eager=True, callback=_version)] = False,
+    debug: Annotated[bool, typer.Option("--debug", help=f"Show the traceback of an unexpected error (a bug) instead "
+                                                        f"of one line; also ${DEBUG_ENV}=1.")] = False,
 ) -> None:
     """Find coordinated account rings (distillation campaigns) in API logs.
 
@@ -74,6 +76,8 @@ def main_callback(
     then graphlink report out/ (HTML), graphlink show out/ 3 (one cluster in the terminal)
     and graphlink export out/ --format gexf (Gephi, case files, CSV).
     """
+    if debug:  # read by cli_errors when a command fails unexpectedly
+        os.environ[DEBUG_ENV] = "1"
 
 
 def detect_config(config_file: Path | None, maps: list[str] | None, signals: list[str] | None,
@@ -326,7 +330,7 @@ def parse_clusters(values: list[str] | None) -> str | list[int | str]:
 @cli_errors
 def export_command(
     out_dir: OutDirArg,
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="gexf|graphml|json|csv", show_default=False, help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv, evidence.csv, affiliations.csv: which member holds which shared value, and README.txt: the columns).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="gexf|graphml|json|csv", show_default=False, help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv, evidence.csv, affiliations.csv: which member holds which shared value, campaign_ties.csv: the values tying their campaigns' clusters, and README.txt: the columns).")],
     clusters: Annotated[Optional[list[str]], typer.Option("--clusters", "-c", metavar="flagged|all|ID,...", show_default=False, help="Clusters to export: flagged, all, or cluster ids (repeatable or comma-separated: -c 3,7; -c flagged,56 adds cluster 56 to the flagged ones). [default: flagged]")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="PATH", show_default=False, help="File for gexf/graphml [default: DIR/graph.FORMAT; an existing file is replaced only if it is an earlier graph of that format]; folder for json [default: DIR/cases, replaced as a whole] and csv [default: DIR/csv].")] = None,
     redact: RedactOpt = False,

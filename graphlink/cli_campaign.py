@@ -24,9 +24,6 @@ __all__ = ["campaign_command"]
 
 HEADERS = ["cluster", "size", "score", "flagged", "why"]  # flagged: what the flag rests on (flag_basis_expr)
 TIE_HEADERS = ["kind", "value", "clusters", "accounts", "weight"]
-#: Where the tying values come from, said under their table and in ``--json`` (:func:`graphlink.views.campaign.campaign_ties`).
-TIES_NOTE = ("values of cards, addresses, prompt phrases and declared identifiers held in two or more of its clusters "
-             "(prompt phrases: those the output keeps, the strongest of each cluster)")
 
 
 @cli_errors
@@ -53,6 +50,7 @@ def campaign_command(
     A campaign is the clusters graphlink takes for one operator's cells; `show DIR CLUSTER_ID` opens one of them.
     """
     from graphlink.contract import CAMPAIGNS_FILE
+    from graphlink.store.campaign_ties import ties_note
     from graphlink.store.folder import folder_path
     from graphlink.store.outputs import read_clusters, read_run
     from graphlink.views.campaign import CAMPAIGN_CLUSTER_COLUMNS, campaign_score_from, campaign_ties, campaign_view
@@ -64,16 +62,16 @@ def campaign_command(
     if quiet and not as_json:
         return
     tying = campaign_ties(out_dir, row["clusters"] or []) if (ties or as_json) else None
+    note = ties_note(folder_path(out_dir))  # all the values the why counts, or an older folder's part of them
     redaction = None
     if redact or redact_key:  # the tying values and the reasons, hashed as show --redact hashes them
         row, members, tying, redaction = _redacted(out_dir, row, members, tying, redact_key)
     if as_json:
         emit_json({"campaign": {**{k: row[k] for k in ("campaign_id", "clusters", "accounts", "score", "flagged", "why")},
                                 "score_from": campaign_score_from(row, members)},
-                   "clusters": members.to_dicts(), "ties": tying.to_dicts(), "ties_note": TIES_NOTE, "redaction": redaction})
+                   "clusters": members.to_dicts(), "ties": tying.to_dicts(), "ties_note": note, "redaction": redaction})
         return
-    note = campaign_score_from(row, members)
-    score = "no score" if row["score"] is None else f"score {row['score']:.3f} ({note})"
+    score = "no score" if row["score"] is None else f"score {row['score']:.3f} ({campaign_score_from(row, members)})"
     flag = "flagged" if row["flagged"] else "not flagged"
     out.print(Text(f"campaign {campaign_id} · {flag} · {score} · {plural(len(row['clusters'] or []), 'cluster')} · "
                    f"{plural(int(row['accounts'] or 0), 'account')}"))
@@ -97,7 +95,8 @@ def campaign_command(
     if tying is None or len(row["clusters"] or []) < 2:
         return
     if tying.is_empty():  # a folder without linking.parquet and memberships.parquet (older), or a tie of other kinds
-        out.print(Text("values tying its clusters: none found in linking.parquet or memberships.parquet"))
+        out.print(Text("values tying its clusters: none in this folder (campaign_ties.parquet, or an older folder's "
+                       "linking.parquet and memberships.parquet)"))
         return
     shown_ties = tying.filter(pl.int_range(pl.len()).over("kind") < ties)
     more = tying.height - shown_ties.height
@@ -105,7 +104,7 @@ def campaign_command(
     counts = ", ".join(f"{n:,} {kind_name(k, n)}" for k, n in per_kind)
     most = max(n for _, n in per_kind) if per_kind else 0
     table = Table(title=f"values tying its clusters: {counts}",
-                  caption=f"{TIES_NOTE}{f'; {more:,} more: --ties {most}' if more else ''}")
+                  caption=f"{note}{f'; {more:,} more: --ties {most}' if more else ''}")
     for name in TIE_HEADERS:
         table.add_column(name, justify="right" if name in ("accounts", "weight") else "left", overflow="fold")
     rows = []  # piped: the kind's code and the value as logged (tsv_cell), as show's evidence rows

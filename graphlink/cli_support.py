@@ -14,6 +14,7 @@ import sys
 import threading
 from typing import Annotated, Optional
 
+import click
 import polars as pl
 import typer
 from rich.console import Console
@@ -27,8 +28,8 @@ from graphlink.views.terminal import tsv_cell
 from graphlink.views.words import plural
 
 __all__ = ["out", "err", "QuietOpt", "QuietJsonOpt", "emit_json", "print_table", "fail", "cli_errors", "read_summary",
-           "print_warnings", "FormatOpt", "TimestampFormatOpt", "SeparatorOpt", "separator_value", "RedactOpt",
-           "RedactKeyOpt"]
+           "print_warnings", "DEBUG_ENV", "debug_wanted", "unexpected", "FormatOpt", "TimestampFormatOpt",
+           "SeparatorOpt", "separator_value", "RedactOpt", "RedactKeyOpt"]
 
 # Soft wrap: a message is one line however long (the terminal wraps it on screen), so piped
 # output and logs are not hard-wrapped at rich's 80 columns mid-sentence. Tables lay out as before.
@@ -161,9 +162,31 @@ def check_terminated() -> None:
         raise Terminated()
 
 
+#: Set to 1 (or ``graphlink --debug``) to see the traceback of an unexpected error instead of its one-line message.
+DEBUG_ENV = "GRAPHLINK_DEBUG"
+
+
+def debug_wanted() -> bool:
+    """Whether an unexpected error shows its traceback: :data:`DEBUG_ENV` set to anything but ``""``, ``0``,
+    ``false`` or ``no`` (``graphlink --debug`` sets it)."""
+    return os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def unexpected(exc: BaseException, command: str = "graphlink") -> None:
+    """Print an unexpected error (a bug in graphlink or a library under it, not bad input) as one line naming the
+    ``command`` and the error, with how to see the traceback, and exit 1 (bad input exits 2, :func:`fail`)."""
+    name, reason = type(exc).__name__, safe_reason(exc)  # its first line, input values it may quote left out
+    what = name if reason == name else f"{name}: {reason}"
+    err.print(Text(f"error: {command} failed unexpectedly: {terminal_safe(what)} -- this is a "
+                   f"bug; rerun with {DEBUG_ENV}=1 (or graphlink --debug ...) for the traceback", style="bold red"),
+              soft_wrap=True)
+    raise typer.Exit(1)
+
+
 def cli_errors(func):
-    """Turn library errors into clean CLI errors (no traceback, exit 2); SIGINT exits 130, SIGTERM 143,
-    both after the command's clean-up has run."""
+    """Turn library errors into clean CLI errors (no traceback, exit 2) and any other exception into one line and exit
+    1 (:func:`unexpected`; the traceback with ``GRAPHLINK_DEBUG=1`` or ``graphlink --debug``); SIGINT exits 130,
+    SIGTERM 143, both after the command's clean-up has run."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -202,6 +225,12 @@ def cli_errors(func):
         except KeyboardInterrupt:
             err.print("interrupted")
             raise typer.Exit(130)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.exceptions.ClickException):
+            raise  # a command's own exit, or bad arguments found in its body (click prints those, exit 2)
+        except Exception as exc:  # a bug, not bad input: one line and exit 1; the traceback when asked for
+            if debug_wanted():
+                raise
+            unexpected(exc, f"graphlink {func.__name__.removesuffix('_command')}")
         finally:
             if main:  # (None: a handler not set from Python; the default is the closest)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)

@@ -29,6 +29,8 @@ file                  required contents
                                ``expand`` holds a list to
 ``campaigns.parquet`` no       one row per campaign: clusters tied by shared values (a flagged one: one operator)
                                (:data:`CAMPAIGNS_SCHEMA`)
+``campaign_ties.parquet`` no   the values tying each campaign's clusters, the ones its ``why`` counts
+                               (:data:`CAMPAIGN_TIES_SCHEMA`)
 ``links.parquet``     no       the weighted account graph Leiden partitioned
                                (:data:`LINKS_SCHEMA`): what ``expand`` walks
 ``linking.parquet``   no       every account's linking values with their rarity
@@ -36,7 +38,7 @@ file                  required contents
                                and ``match`` matches new accounts on
 ===================== ======== ==================================================
 
-A detect run writes all eleven; folders written before the two drill-down tables
+A detect run writes all twelve; folders written before the two drill-down tables
 existed still load (they are optional for readers).
 
 Vocabulary: a *partition* maps accounts to clusters (``accounts.parquet``'s
@@ -57,6 +59,7 @@ ACTIVITY_FILE = "activity.parquet"
 MINUTES_FILE = "minutes.parquet"
 TEMPLATES_FILE = "templates.parquet"
 CAMPAIGNS_FILE = "campaigns.parquet"
+CAMPAIGN_TIES_FILE = "campaign_ties.parquet"
 LINKS_FILE = "links.parquet"
 LINKING_FILE = "linking.parquet"
 #: What ``match`` derives from ``linking.parquet`` on every run, prepared once by detect (an index).
@@ -80,7 +83,8 @@ MATCH_RUN_FILE = "match.json"
 #: Files a folder must have to be read as a detect output (``run.json`` marks it complete).
 REQUIRED_FILES = (ACCOUNTS_FILE, CLUSTERS_FILE, EVIDENCE_FILE, RUN_FILE)
 #: Drill-down files a detect run writes but a reader does without.
-OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, LINKS_FILE, LINKING_FILE, MINUTES_FILE,
+OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, CAMPAIGN_TIES_FILE,
+                  LINKS_FILE, LINKING_FILE, MINUTES_FILE,
                   TEMPLATES_FILE, MATCH_INDEX_FILE, MATCH_POOLS_FILE, MATCH_MATES_FILE,
                   MATCH_CLOCKS_FILE, MATCH_TEMPLATES_FILE)
 #: What ``expand`` and ``match`` need besides the required files.
@@ -161,6 +165,17 @@ CAMPAIGNS_SCHEMA = pl.Schema({
     "campaign_id": pl.Int64, "clusters": pl.List(pl.Int64), "accounts": pl.UInt32, "score": pl.Float64,
     "flagged": pl.Boolean, "flagged_clusters": pl.UInt32, "ties": pl.List(pl.String), "why": pl.String,
 })
+#: ``campaign_ties.parquet`` (:func:`graphlink.stages.tie_table.campaign_tie_table`): each value of a tie kind
+#: (cards, IP addresses, prompt phrases, strong ``--signal`` kinds) held by two or more clusters of a campaign -- the
+#: values its ``why`` counts ("tied by 183 prompt phrases"), kept at detect time (prompt phrases are not in
+#: ``linking.parquet`` and ``memberships.parquet`` keeps a cluster's strongest only). ``value`` as logged
+#: (attacker-written: escape wherever rendered), ``clusters`` the campaign's clusters holding it (ascending),
+#: ``accounts`` its accounts holding it, ``weight`` the value's rarity weight. By campaign, then cards, declared
+#: identifiers, IP addresses, prompt phrases, then most clusters, most accounts, heaviest, value.
+CAMPAIGN_TIES_SCHEMA = pl.Schema({
+    "campaign_id": pl.Int64, "kind": pl.String, "value": pl.String, "clusters": pl.List(pl.Int64),
+    "accounts": pl.UInt32, "weight": pl.Float64,
+})
 #: History columns detect appends to ``clusters.parquet`` after the stable ids
 #: (:func:`graphlink.stages.stable_ids.cluster_history`): ``since``, the first event of the
 #: cluster's members in the first run it was seen in (UTC); ``runs``, runs in a row it has been
@@ -215,6 +230,7 @@ EVIDENCE_CSV_COLUMNS = ("cluster_id", "kind", "kind_name", "value", "passage", "
 #: the tables as ``README.txt``; with ``--bom`` every CSV starts with a UTF-8 byte-order mark
 #: (:data:`CSV_BOM`: Excel reads a CSV without one in the system's ANSI code page).
 MEMBERS_CSV_FILE, EVIDENCE_CSV_FILE, AFFILIATIONS_CSV_FILE = "members.csv", "evidence.csv", "affiliations.csv"
+CAMPAIGN_TIES_CSV_FILE = "campaign_ties.csv"
 CSV_DICTIONARY_FILE = "README.txt"
 CSV_BOM = b"\xef\xbb\xbf"
 #: ``members.csv``: one row per member of the exported clusters (by cluster, weakest tie first).
@@ -273,6 +289,14 @@ CSV_DICTIONARY: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         ("holders", "exported accounts holding it, every exported cluster"),
         ("clusters", "how many exported clusters have members holding it (more than 1: filter this file on the value)"),
         ("df", "accounts of the whole log holding it (as in evidence.csv)"))),
+    CAMPAIGN_TIES_CSV_FILE: ("one row per value tying two or more clusters of an exported cluster's campaign (the "
+                             "values the campaign's why counts), by campaign, cards first, then most clusters; header "
+                             "only from a folder without campaign_ties.parquet or linking.parquet", (
+        ("campaign_id", "the campaign (members.csv's campaign_id)"), _KIND, _KIND_NAME,
+        ("value", "the value as logged"),
+        ("clusters", "the campaign's clusters whose members hold it, separated by '; '"),
+        ("accounts", "the campaign's accounts holding it"),
+        ("weight", "its per-pair link weight (rarity)"))),
 }
 
 #: Columns a reader needs in ``evidence.parquet`` (``ties`` and ``outside_flagged`` came later: null, not known, when a folder lacks them).
@@ -410,7 +434,8 @@ __all__ = [
     "ACCOUNTS_FILE", "CLUSTERS_FILE", "EVIDENCE_FILE", "RUN_FILE", "MEMBERSHIPS_FILE", "ACTIVITY_FILE",
     "REQUIRED_FILES", "OPTIONAL_FILES", "OUTPUT_FILES", "ACCOUNTS_SCHEMA", "CLUSTERS_SCHEMA",
     "EVIDENCE_SCHEMA", "EVIDENCE_READ_COLUMNS", "MEMBERSHIPS_SCHEMA", "ACTIVITY_SCHEMA", "COMPONENTS", "COORDINATION", "EVASION",
-    "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "MINUTES_FILE", "MINUTES_SCHEMA", "TEMPLATES_FILE", "TEMPLATES_SCHEMA", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA", "ACCOUNTS_READ_COLUMNS",
+    "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "MINUTES_FILE", "MINUTES_SCHEMA", "TEMPLATES_FILE", "TEMPLATES_SCHEMA", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA",
+    "CAMPAIGN_TIES_FILE", "CAMPAIGN_TIES_SCHEMA", "CAMPAIGN_TIES_CSV_FILE", "ACCOUNTS_READ_COLUMNS",
     "LINKS_FILE", "LINKING_FILE", "MATCH_INDEX_FILE", "MATCH_INDEX_SCHEMA", "MATCH_POOLS_FILE",
     "MATCH_POOLS_SCHEMA", "MATCH_MATES_FILE", "MATCH_MATES_SCHEMA",
     "MATCH_CLOCKS_FILE", "MATCH_CLOCKS_SCHEMA", "MATCH_TEMPLATES_FILE", "MATCH_TEMPLATES_SCHEMA",

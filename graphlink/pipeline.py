@@ -14,8 +14,8 @@ drill-down tables about clustered accounts only are written so the report, ``sho
 folder alone: ``memberships.parquet`` (their affiliations, with values) and ``activity.parquet`` (their events per UTC
 hour and day).
 
-The allocator tuning for long runs (``_RJEM_MALLOC_CONF``, read once when polars loads) is set by the
-command-line entry point, :mod:`graphlink.cli`, not on import: library users set it before importing polars.
+The allocator tuning for long runs (``_RJEM_MALLOC_CONF``, read once when polars loads) is set by the command-line entry
+point, :mod:`graphlink.cli`, not on import: library users set it before importing polars.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from graphlink.contract import ACCOUNTS_SCHEMA, EVIDENCE_SCHEMA, OUTPUT_FILES
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.campaign_flags import flag_with_campaign, operator_ties, pooled_partition, substantial_campaigns
 from graphlink.stages.campaigns import score_campaigns
+from graphlink.stages.tie_table import campaign_tie_table, rekey_tie_clusters
 from graphlink.stages.unjoined import accounts_only_warnings
 from graphlink.stages.blocks import split_wholes
 from graphlink.stages.bursts import template_bursts, with_burst_reason
@@ -78,14 +79,11 @@ Progress = Callable[[str], None]
 class DetectResult:
     """Everything a detection run produced.
 
-    ``accounts`` (the partition), ``clusters`` and ``evidence`` are the output
-    contract (:mod:`graphlink.contract`); ``run`` is the content of
-    ``run.json``. ``signals`` (numbered, weighted signal values),
-    ``affiliations`` (the bipartite account-value edges: account_idx,
-    signal_idx) and ``index`` (account_idx -> account_id) are kept for
-    drill-down. ``member_affiliations`` and ``activity`` are the drill-down
-    outputs (``memberships.parquet``, ``activity.parquet``; see
-    :mod:`graphlink.stages.drilldown`).
+    ``accounts`` (the partition), ``clusters`` and ``evidence`` are the output contract (:mod:`graphlink.contract`);
+    ``run`` is the content of ``run.json``. ``signals`` (numbered, weighted signal values), ``affiliations`` (the
+    bipartite account-value edges: account_idx, signal_idx) and ``index`` (account_idx -> account_id) are kept for
+    drill-down. ``member_affiliations`` and ``activity`` are the drill-down outputs (``memberships.parquet``,
+    ``activity.parquet``; see :mod:`graphlink.stages.drilldown`).
     """
 
     accounts: pl.DataFrame
@@ -104,8 +102,9 @@ class DetectResult:
     templates: pl.DataFrame | None = None
     #: With ``previous``: :func:`graphlink.stages.stable_ids.match_clusters`'s mapping.
     cluster_mapping: pl.DataFrame | None = None
-    #: ``campaigns.parquet``: clusters grouped by operator (:mod:`graphlink.stages.campaigns`).
+    #: ``campaigns.parquet`` (clusters grouped by operator, :mod:`graphlink.stages.campaigns`) and ``campaign_ties.parquet``.
     campaigns: pl.DataFrame | None = None
+    campaign_ties: pl.DataFrame | None = None
     #: ``links.parquet`` and ``linking.parquet``: the account graph and every account's linking values, for ``expand``
     #: and ``match`` (:func:`graphlink.stages.drilldown.link_table`); ``match_tables``: match's indexes by file name
     #: counted on codes (:func:`graphlink.stages.match_prep.prepared_indexes`; the text is grouped when absent).
@@ -139,7 +138,7 @@ def package_versions() -> dict[str, str]:
     for name in ("graphlink", "polars", "igraph", "leidenalg", "networkx", "numpy"):
         try:
             versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
+        except metadata.PackageNotFoundError:  # an optional extra not installed
             versions[name] = "not installed"
     return versions
 
@@ -180,8 +179,7 @@ def run_detect(
         naming the file.
     """
     source = str(events) if isinstance(events, (str, Path)) else "<frame>"
-    if isinstance(accounts, (str, Path)):
-        source += f" (or accounts file {accounts})"
+    source += f" (or accounts file {accounts})" if isinstance(accounts, (str, Path)) else ""
     try:
         return _run_detect(events, accounts, config, progress, previous)
     except GraphlinkError:
@@ -244,7 +242,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
                         signals=projection.signals, affiliations=projection.memberships,
                         edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
                         member_affiliations=signals_out, activity=activity, minutes=minutes, templates=templates,
-                        campaigns=rekey_campaigns(scored.campaigns, mapping),
+                        campaigns=rekey_campaigns(scored.campaigns, mapping), campaign_ties=rekey_tie_clusters(scored.ties, mapping),
                         links=links, linking=linking, match_tables=prepared)
 
 
@@ -271,6 +269,7 @@ class Scored:
     clusters: pl.DataFrame
     detached: int
     campaigns: pl.DataFrame
+    ties: pl.DataFrame | None = None  # campaign_ties.parquet: the values each campaign's why counts
 
 
 def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, signal_set: Any, projection: Any,
@@ -335,8 +334,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
         evidence = with_tie_evidence(evidence, operators, clusters, partition, affiliations, projection.signals)  # what tied each
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
-    clusters = held_why(clusters).drop("flagged_own", strict=False)
-    return Scored(partition, shared, evidence, clusters, outsiders.len(), campaigns)
+    ties = campaign_tie_table(clusters, partition, affiliations, projection.signals, config.graph)
+    return Scored(partition, shared, evidence, held_why(clusters).drop("flagged_own", strict=False), outsiders.len(), campaigns, ties)
 
 
 def stable_ids_stage(scored: Scored, index: pl.DataFrame, prev: PreviousRun | None, config: PipelineConfig,

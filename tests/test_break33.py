@@ -146,8 +146,8 @@ def test_every_csv_cell_is_neutralised_new_columns_included(evil, tmp_path):
     from graphlink.views.export import export
 
     _, out, (loud, tame) = evil
-    members, evidence, affiliations, _ = export(out, "csv", "all", out=tmp_path / "csv").paths  # and README.txt
-    for path in (members, evidence, affiliations):
+    members, evidence, affiliations, ties, _ = export(out, "csv", "all", out=tmp_path / "csv").paths  # and README.txt
+    for path in (members, evidence, affiliations, ties):  # campaign_ties.csv since session 48
         with path.open(newline="", encoding="utf-8-sig") as handle:  # the byte-order mark (session 41)
             rows = list(csv.DictReader(handle))
         assert rows and {"score_note", "why"} <= set(rows[0]) if path == members else rows

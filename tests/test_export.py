@@ -78,7 +78,7 @@ def test_json_case_files(world, tmp_path):
 
 def test_csv_members_and_evidence_are_formula_safe(world):
     info = export(world, "csv", "all")
-    members_path, evidence_path, affiliations_path, _ = info.paths  # and README.txt (session 41)
+    members_path, evidence_path, affiliations_path, *_ = info.paths  # and campaign_ties.csv, README.txt
     assert members_path == world / "csv" / "members.csv"
     with members_path.open(newline="", encoding="utf-8-sig") as handle:  # the byte-order mark (session 41)
         members = list(csv.DictReader(handle))

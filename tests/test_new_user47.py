@@ -148,6 +148,7 @@ def test_a_missing_cluster_names_the_ids_there_are_after_previous(tmp_path):
 def test_campaign_names_a_damaged_table(fixture_outputs):
     # got: "error: could not process the input: parquet: File out of specification ...": which file?
     (fixture_outputs / "linking.parquet").write_bytes(b"garbage")
+    (fixture_outputs / "campaign_ties.parquet").write_bytes(b"garbage")  # read first since session 48
     camps = pl.read_parquet(fixture_outputs / "campaigns.parquet")
     camp = camps.sort(pl.col("clusters").list.len(), descending=True)["campaign_id"][0]
     ran = runner.invoke(app, ["campaign", str(fixture_outputs), str(camp)])

@@ -69,6 +69,10 @@ class Outputs:
         ``linking.parquet`` rows (``account_id, cluster_id, kind, value, df, weight``) of the selected clusters'
         members, read with the drill-down tables; ``None`` if the folder has no ``linking.parquet``. Why each
         member is in its cluster (:func:`graphlink.views.member_ties.member_ties`).
+    campaign_ties : DataFrame or None
+        The values tying the clusters of the selected clusters' campaigns (:data:`graphlink.contract.CAMPAIGN_TIES_SCHEMA`,
+        :func:`graphlink.store.campaign_ties.read_campaign_ties`: what each campaign's ``why`` counts); ``None`` for
+        a folder without campaigns or read without the drill-down tables.
     redaction : str or None
         Set by :meth:`graphlink.store.redact.Redactor.outputs`: what was redacted and how.
     """
@@ -88,6 +92,7 @@ class Outputs:
     minutes: pl.LazyFrame | None = None
     templates: pl.LazyFrame | None = None
     member_linking: pl.DataFrame | None = None
+    campaign_ties: pl.DataFrame | None = None
 
     @property
     def folder(self) -> Path | None:

@@ -23,43 +23,16 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from graphlink.contract import (
-    ACCOUNTS_FILE,
-    ACTIVITY_FILE,
-    ACTIVITY_SCHEMA,
-    CLUSTERS_FILE,
-    EVIDENCE_FILE,
-    MATCH_CLOCKS_FILE,
-    MATCH_CLOCKS_SCHEMA,
-    MATCH_INDEX_FILE,
-    MATCH_INDEX_FILES,
-    MATCH_INDEX_SCHEMA,
-    MATCH_MATES_FILE,
-    MATCH_MATES_SCHEMA,
-    MATCH_POOLS_FILE,
-    MATCH_POOLS_SCHEMA,
-    MATCH_TEMPLATES_FILE,
-    MATCH_TEMPLATES_SCHEMA,
-    MEMBERSHIPS_FILE,
-    MEMBERSHIPS_SCHEMA,
-    MINUTES_FILE,
-    MINUTES_SCHEMA,
-    TEMPLATES_FILE,
-    TEMPLATES_SCHEMA,
-    OUTPUT_FILES,
-    ACCOUNTS_READ_COLUMNS,
-    EVIDENCE_READ_COLUMNS,
-    CAMPAIGNS_FILE,
-    GRAPH_FILES,
-    LINKING_FILE,
-    LINKING_SCHEMA,
-    LINKS_FILE,
-    LINKS_SCHEMA,
-    REQUIRED_FILES,
-    RUN_FILE,
-    with_member_behaviour_columns,
+    ACCOUNTS_FILE, ACTIVITY_FILE, ACTIVITY_SCHEMA, CLUSTERS_FILE, EVIDENCE_FILE, MATCH_CLOCKS_FILE,
+    MATCH_CLOCKS_SCHEMA, MATCH_INDEX_FILE, MATCH_INDEX_FILES, MATCH_INDEX_SCHEMA, MATCH_MATES_FILE,
+    MATCH_MATES_SCHEMA, MATCH_POOLS_FILE, MATCH_POOLS_SCHEMA, MATCH_TEMPLATES_FILE, MATCH_TEMPLATES_SCHEMA,
+    MEMBERSHIPS_FILE, MEMBERSHIPS_SCHEMA, MINUTES_FILE, MINUTES_SCHEMA, TEMPLATES_FILE, TEMPLATES_SCHEMA,
+    OUTPUT_FILES, ACCOUNTS_READ_COLUMNS, EVIDENCE_READ_COLUMNS, CAMPAIGNS_FILE, CAMPAIGN_TIES_FILE, GRAPH_FILES,
+    LINKING_FILE, LINKING_SCHEMA, LINKS_FILE, LINKS_SCHEMA, REQUIRED_FILES, RUN_FILE, with_member_behaviour_columns,
 )
 from graphlink.errors import GraphlinkError
 from graphlink.store.atomic import cleanup_stale, write_atomic, write_dir_atomically
+from graphlink.store.campaign_ties import read_campaign_ties
 from graphlink.store.member_linking import member_linking as build_member_linking
 from graphlink.store.folder import Outputs, Selection, folder_path, score_columns, select_clusters
 from graphlink.store.redact import SAFE_KINDS, redactor_for
@@ -275,13 +248,17 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
             _scan(out_dir, ACCOUNTS_FILE, ("account_id", "cluster_id")).select("account_id", "cluster_id", (
                 pl.col("campaign_id") if "campaign_id" in accounts.columns else pl.lit(None, pl.Int64)).alias("campaign_id")),
             clusters.filter("flagged")["cluster_id"], in_selection)
-    campaigns = None
+    campaigns = ties = None
     if (out_dir / CAMPAIGNS_FILE).is_file():
         campaigns = _scan(out_dir, CAMPAIGNS_FILE, ("campaign_id", "clusters", "accounts", "score", "flagged",
                                                     "why")).collect()
-    outputs = Outputs(path=out_dir, run=run, clusters=clusters, selected=selected, accounts=accounts,
-                      evidence=evidence, memberships=memberships, activity=activity, campaigns=campaigns,
-                      member_linking=member_linking)
+        if drilldown:  # the values tying the campaigns of the selected clusters (graphlink.store.campaign_ties)
+            ties = read_campaign_ties(out_dir, campaigns.select("campaign_id", pl.col("clusters").alias("cluster_id"))
+                                      .explode("cluster_id").filter(pl.col("cluster_id").is_in(ids.implode()).any()
+                                                                    .over("campaign_id")))
+    outputs = Outputs(path=out_dir, run=run, clusters=clusters, selected=selected, accounts=accounts, evidence=evidence,
+                      memberships=memberships, activity=activity, campaigns=campaigns, member_linking=member_linking,
+                      campaign_ties=ties)
     if redact or redact_key:
         # why / top_values of every cluster quote evidence values: recognise them all.
         context = (pl.scan_parquet(out_dir / EVIDENCE_FILE, glob=False)
@@ -424,7 +401,7 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
                   (result.minutes, MINUTES_FILE), (result.templates, TEMPLATES_FILE),
                   (result.accounts, ACCOUNTS_FILE), (result.member_affiliations, MEMBERSHIPS_FILE),
                   (result.clusters, CLUSTERS_FILE), (result.evidence, EVIDENCE_FILE),
-                  (result.campaigns, CAMPAIGNS_FILE)]
+                  (result.campaigns, CAMPAIGNS_FILE), (result.campaign_ties, CAMPAIGN_TIES_FILE)]
         # Two at a time, largest first (the same bytes: each file is written as before; polars
         # releases the GIL while it encodes). The detect tables start writing while match's indexes are
         # derived (~2 s of CPU on the campaign preset: they overlap the writes). Errors are raised here, before run.json.

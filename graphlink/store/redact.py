@@ -269,7 +269,8 @@ class Redactor:
             shown.append(context.select("kind", "value"))
         shown_map = self.value_map(pl.concat(shown))
         member_map = shown_map
-        quoted = [f.select("kind", "value") for f in (outputs.memberships, outputs.member_linking) if f is not None]
+        quoted = [f.select("kind", "value") for f in (outputs.memberships, outputs.member_linking, outputs.campaign_ties)
+                  if f is not None]
         if quoted:
             extra = pl.concat(quoted).unique().join(
                 shown_map.select("kind", "value"), on=["kind", "value"], how="anti")
@@ -302,6 +303,7 @@ class Redactor:
             outputs, run=run, clusters=clusters, accounts=account_ids(outputs.accounts),
             evidence=self.apply_value_map(outputs.evidence, shown_map), memberships=memberships,
             member_linking=member_linking, activity=account_ids(outputs.activity), redaction=self.note,
+            campaign_ties=None if outputs.campaign_ties is None else self.apply_value_map(outputs.campaign_ties, member_map),
         )
 
 

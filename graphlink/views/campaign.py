@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.config import GraphConfig
+from graphlink.contract import CAMPAIGN_TIES_SCHEMA
 from graphlink.errors import GraphlinkError
 from graphlink.store.folder import unknown_id_message
 from graphlink.views.explain import flag_basis_expr, flag_settings
@@ -25,9 +26,6 @@ __all__ = ["CAMPAIGN_CLUSTER_COLUMNS", "CAMPAIGN_TIE_COLUMNS", "campaign_score_f
 CAMPAIGN_CLUSTER_COLUMNS = ("cluster_id", "size", "score", "flagged", "why")
 #: The columns of the values tying a campaign's clusters (:func:`campaign_ties`), in order.
 CAMPAIGN_TIE_COLUMNS = ("kind", "value", "clusters", "accounts", "weight")
-#: The order of the tying kinds: cards (private to an operator), declared identifiers (1: any other kind), addresses,
-#: prompt phrases.
-_KIND_ORDER = {"payment": 0, "ip": 2, "prompt": 3}
 
 
 def campaign_view(campaigns: pl.DataFrame | None, clusters: pl.DataFrame, campaign_id: int,
@@ -146,10 +144,12 @@ def campaign_ties(out_dir: str | Path, cluster_ids: list[int], graph_config: Gra
 
     What the campaign's ``why`` counts ("tied by 183 prompt phrases, 69 IP addresses") by value, so an investigator
     can check the tie in the log before acting on the cells that are not flagged on their own (new-user review
-    nu47: no command, file or report section listed them). Read from the folder's ``linking.parquet`` (every
-    account's linking values but prompt phrases: the cards, addresses and identifiers the ``why`` counts, all of
-    them) and ``memberships.parquet`` (the clustered accounts' values: the prompt phrases it keeps, the strongest
-    of each cluster, so fewer than the ``why`` counts), restricted to the campaign's accounts.
+    nu47: no command, file or report section listed them). Read by
+    :func:`graphlink.store.campaign_ties.read_campaign_ties`: from the folder's ``campaign_ties.parquet``, the very
+    values the ``why`` counts, kept at detect (session 48: recomputed from ``linking.parquet`` and
+    ``memberships.parquet``, a campaign tied by its templates listed only each cluster's strongest phrases, or
+    none); a folder written before that file existed falls back to that recomputation
+    (:func:`graphlink.store.campaign_ties.ties_note` says which).
 
     Parameters
     ----------
@@ -158,9 +158,9 @@ def campaign_ties(out_dir: str | Path, cluster_ids: list[int], graph_config: Gra
     cluster_ids : list of int
         The campaign's clusters (its ``clusters``).
     graph_config : GraphConfig, optional
-        Which kinds tie an operator's cells (:func:`graphlink.stages.campaigns.is_tie_kind`: cards, IP addresses,
-        prompt phrases and strong ``--signal`` kinds; never user agents, networks, domains or timing); default: the
-        settings the folder's ``run.json`` records, as detect grouped the campaign by them.
+        Which kinds tie an operator's cells, for an older folder (:func:`graphlink.stages.campaigns.is_tie_kind`:
+        cards, IP addresses, prompt phrases and strong ``--signal`` kinds; never user agents, networks, domains or
+        timing); default: the settings the folder's ``run.json`` records, as detect grouped the campaign by them.
 
     Returns
     -------
@@ -169,13 +169,14 @@ def campaign_ties(out_dir: str | Path, cluster_ids: list[int], graph_config: Gra
         ids of the campaign's clusters whose members hold it, ascending), ``accounts`` (the campaign's accounts
         holding it), ``weight`` (its rarity weight). By kind, the operator's own infrastructure first (cards,
         declared identifiers, IP addresses, then prompt phrases, which a stock phrasing also shares), and within a
-        kind most clusters first, then most accounts, heaviest, value. Empty when the folder has neither file or
-        the campaign has one cluster.
+        kind most clusters first, then most accounts, heaviest, value. Empty when the folder has none of the
+        tables or the campaign has one cluster.
 
     Raises
     ------
     GraphlinkError
-        A damaged ``accounts``, ``linking`` or ``memberships`` table (the message names the folder and the files).
+        A damaged ``campaign_ties``, ``accounts``, ``linking`` or ``memberships`` table (the message names the
+        folder and the files).
 
     Examples
     --------
@@ -187,48 +188,10 @@ def campaign_ties(out_dir: str | Path, cluster_ids: list[int], graph_config: Gra
     ...     campaign_ties(tmp, [1, 2, 3]).select("kind", "value", "clusters", "accounts").rows()
     [('ip', '1.1.1.1', [1, 2], 3)]
     """
-    from graphlink.contract import ACCOUNTS_FILE, LINKING_FILE, MEMBERSHIPS_FILE
-    from graphlink.stages.campaigns import is_tie_kind
+    from graphlink.store.campaign_ties import read_campaign_ties
 
-    empty = pl.DataFrame(schema={"kind": pl.String, "value": pl.String, "clusters": pl.List(pl.Int64),
-                                 "accounts": pl.UInt32, "weight": pl.Float64})
-    folder = Path(out_dir)
-    sources = [pl.scan_parquet(folder / name).select("account_id", "kind", "value", pl.col("weight").cast(pl.Float64))
-               for name in (LINKING_FILE, MEMBERSHIPS_FILE) if (folder / name).is_file()]
-    if len(set(cluster_ids)) < 2 or not sources:
-        return empty
-    ids = pl.Series("cluster_id", [int(c) for c in cluster_ids], dtype=pl.Int64)
-    mine = (pl.scan_parquet(folder / ACCOUNTS_FILE).select("account_id", pl.col("cluster_id").cast(pl.Int64))
-            .filter(pl.col("cluster_id").is_in(ids.implode())))
-    try:
-        held = (pl.concat(sources).join(mine, on="account_id").unique(["account_id", "kind", "value"])
-                .collect())
-    except (pl.exceptions.PolarsError, OSError) as exc:  # a damaged table: name the files, not polars' words alone
-        raise GraphlinkError(f"{folder}: cannot read {ACCOUNTS_FILE}, {LINKING_FILE} or {MEMBERSHIPS_FILE}: "
-                             f"{str(exc).splitlines()[0]}") from None
-    graph_config = graph_config or _run_graph_config(folder)
-    kinds = [k for k in held["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
-    return (held.filter(pl.col("kind").is_in(kinds))
-            .group_by("kind", "value")
-            .agg(pl.col("cluster_id").unique().sort().alias("clusters"),
-                 pl.col("account_id").n_unique().cast(pl.UInt32).alias("accounts"), pl.col("weight").max())
-            .filter(pl.col("clusters").list.len() >= 2)
-            .with_columns(pl.col("kind").replace_strict(_KIND_ORDER, default=1, return_dtype=pl.Int8).alias("__k"))
-            .sort(["__k", "kind", pl.col("clusters").list.len(), "accounts", "weight", "value"],
-                  descending=[False, False, True, True, True, False])
-            .select(CAMPAIGN_TIE_COLUMNS)) if kinds else empty
-
-
-def _run_graph_config(folder: Path) -> GraphConfig:
-    """The graph settings the folder's run used (``run.json`` ``parameters``; defaults when it has none)."""
-    from graphlink.config import build_config
-    from graphlink.contract import RUN_FILE
-    from graphlink.errors import ConfigError
-    from graphlink.store.outputs import read_run
-
-    if not (folder / RUN_FILE).is_file():
-        return GraphConfig()
-    try:
-        return build_config(parameters=read_run(folder).get("parameters") or {}).graph
-    except (TypeError, ValueError, ConfigError) as exc:
-        raise GraphlinkError(f"{folder / RUN_FILE}: unreadable parameters: {exc}") from None
+    ids = sorted({int(c) for c in cluster_ids})
+    if len(ids) < 2:
+        return pl.DataFrame(schema={name: CAMPAIGN_TIES_SCHEMA[name] for name in CAMPAIGN_TIE_COLUMNS})
+    campaign_of = pl.DataFrame({"cluster_id": ids, "campaign_id": None}, schema={"cluster_id": pl.Int64, "campaign_id": pl.Int64})
+    return read_campaign_ties(Path(out_dir), campaign_of, graph_config).select(CAMPAIGN_TIE_COLUMNS)

@@ -13,7 +13,8 @@
     why the account is in it (``tie_strength``, left out when not known, and ``tied_by``:
     :data:`graphlink.contract.MEMBER_TIES_COLUMNS`);
     signals add ``kind``, ``value``, ``weight`` (rarity weight; 0 means too
-    common to link) and ``accounts`` (exported accounts carrying it). Edges
+    common to link), ``accounts`` (exported accounts carrying it) and ``ties_campaigns`` (the campaigns, ids joined
+    by ``;``, whose clusters it ties: :attr:`graphlink.store.folder.Outputs.campaign_ties`; "" when none). Edges
     carry ``weight`` (the signal's weight), ``kind`` and the account's
     ``cluster_id``. Only signals carried by at least two exported accounts
     are included: the others link nothing. Default file: ``DIR/graph.gexf``
@@ -22,6 +23,8 @@
     One case file per cluster (``cluster-<id>.json``, schema
     ``graphlink.case/1``) with the score and its components, why it is flagged
     (``flag``, ``why``, ``reasons``, ``flagged_with``, ``score_note``: :data:`graphlink.contract.FLAG_EXPLANATION`),
+    the values tying its campaign's clusters (``campaign_ties``, what the campaign's ``why`` counts, and
+    ``campaign_ties_note``),
     members (each with ``template_share``, ``shared_behaviour``, ``tie_strength`` and ``tied_by``), evidence (strongest first, as ``show`` lists it), an hour-of-day profile and the run's parameters, for
     case-management tools (:func:`case_file`). Default folder: ``DIR/cases``.
     The folder is replaced as a whole: it then holds exactly the exported
@@ -29,6 +32,7 @@
 ``csv``
     ``members.csv`` (each member with ``template_share``, ``shared_behaviour``, ``tie_strength`` and ``tied_by``, and its cluster's score, ``flagged``,
     ``flag``, ``score_note`` and ``why``),
+    ``campaign_ties.csv`` (the values tying the clusters of the exported clusters' campaigns),
     ``evidence.csv`` (strongest first per cluster; ``kind_name`` beside the ``kind`` code:
     :data:`graphlink.contract.EVIDENCE_CSV_COLUMNS`), ``affiliations.csv`` (which member holds which
     value tying the exported clusters: :data:`graphlink.contract.AFFILIATIONS_CSV_SCHEMA`) and
@@ -58,6 +62,7 @@ import polars as pl
 from graphlink.errors import GraphlinkError
 from graphlink.contract import FLAG_EXPLANATION_COLUMNS, JSON_TIME_FORMAT
 from graphlink.store.atomic import write_atomic
+from graphlink.store.campaign_ties import ties_note
 from graphlink.store.targets import check_csv_targets, check_file_target
 from graphlink.store.folder import Outputs, Selection, score_columns
 from graphlink.store.outputs import load_outputs
@@ -172,13 +177,14 @@ def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, p
              pl.col("cluster_id").sort().cast(pl.String).str.join(";").alias("clusters"))
         .filter(pl.col("accounts") >= min_shared)
         .join(memberships.group_by("kind", "value").agg(pl.col("weight").max()), on=["kind", "value"])
+        .join(_tying_campaigns(outputs), on=["kind", "value"], how="left")
         .select(
             pl.concat_str([pl.lit("signal:"), pl.col("kind"), pl.lit(":"), pl.col("value")]).alias("node"),
             pl.lit("signal").alias("type"),
             xml_text(pl.col("value")).alias("label"),
             "cluster_id", pl.col("score").fill_null(0.0), pl.col("flagged").fill_null(False),
             "kind", xml_text(pl.col("value")).alias("value"), pl.col("weight").cast(pl.Float64),
-            pl.col("accounts").cast(pl.Int64), "clusters",
+            pl.col("accounts").cast(pl.Int64), "clusters", pl.col("ties_campaigns").fill_null(""),
         )
         .sort("node")
     )
@@ -194,6 +200,15 @@ def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, p
     # XML-safe node ids too (they appear as attributes in both formats), one per account or value.
     fix = lambda frame, cols: frame.with_columns([xml_id(pl.col(c)) for c in cols])  # noqa: E731
     return fix(accounts, ["node"]), fix(signals, ["node"]), fix(edges, ["source", "target"])
+
+
+def _tying_campaigns(outputs: Outputs) -> pl.DataFrame:
+    """``kind, value, ties_campaigns``: the campaigns (ids joined by ``;``) whose clusters a value ties
+    (:attr:`Outputs.campaign_ties`), for the graph's signal nodes."""
+    ties = outputs.campaign_ties if outputs.campaign_ties is not None else pl.DataFrame(
+        schema={"campaign_id": pl.Int64, "kind": pl.String, "value": pl.String})
+    return ties.group_by("kind", "value").agg(
+        pl.col("campaign_id").unique().sort().cast(pl.String).str.join(";").alias("ties_campaigns"))
 
 
 def cluster_graph(outputs: Outputs, min_shared: int = 2) -> nx.Graph:
@@ -248,6 +263,9 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
         "score_note": explained["score_note"],
         "campaign_id": row.get("campaign_id"),
         "flagged_with": explained["flagged_with"],
+        # The values tying its campaign's clusters (what the campaign's why counts; graphlink campaign --json's ties)
+        "campaign_ties": _campaign_ties_of(outputs, row.get("campaign_id")),
+        "campaign_ties_note": ties_note(outputs.folder),
         "carried_to": explained["carried_to"],  # the flagged clusters whose flag came from this one
         "top_values": list(row.get("top_values") or []),
         "first_seen": first,
@@ -264,6 +282,15 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
         },
         "exported_at": (exported_at or datetime.now(timezone.utc)).strftime(JSON_TIME_FORMAT),
     }
+
+
+def _campaign_ties_of(outputs: Outputs, campaign_id: int | None) -> list[dict[str, Any]]:
+    """``kind, value, clusters, accounts, weight`` of each value tying the clusters of ``campaign_id``, values as
+    logged ([] for a campaign of one cluster or an older folder without campaigns)."""
+    if outputs.campaign_ties is None or campaign_id is None:
+        return []
+    return (outputs.campaign_ties.filter(pl.col("campaign_id") == campaign_id)
+            .select("kind", "value", "clusters", "accounts", "weight").to_dicts())
 
 
 def case_json(outputs: Outputs, cluster_id: int, exported_at: datetime | None = None,

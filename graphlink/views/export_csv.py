@@ -2,7 +2,8 @@
 
 :func:`csv_files` builds the folder's files (:data:`graphlink.contract.CSV_DICTIONARY` names them and their
 columns): ``members.csv`` (:func:`members_table`), ``evidence.csv`` (:func:`evidence_csv`), ``affiliations.csv``
-(:func:`affiliations_table`: which member holds which value tying the exported clusters) and ``README.txt``, the
+(:func:`affiliations_table`: which member holds which value tying the exported clusters), ``campaign_ties.csv``
+(:func:`campaign_ties_table`: the values tying their campaigns' clusters) and ``README.txt``, the
 data dictionary (:func:`data_dictionary`). Every table goes through :func:`csv_bytes`: times in the JSON format,
 lists joined with ``; ``, every text cell through the formula guard (:func:`graphlink.views.safety.csv_safe_expr`).
 
@@ -21,8 +22,8 @@ from pathlib import Path
 import polars as pl
 
 from graphlink.config.kinds import kind_name_expr
-from graphlink.contract import (AFFILIATIONS_CSV_FILE, AFFILIATIONS_CSV_SCHEMA, CSV_BOM, CSV_DICTIONARY,
-                                CSV_DICTIONARY_FILE, EVIDENCE_CSV_FILE, JSON_TIME_FORMAT, MEMBERS_CSV_COLUMNS,
+from graphlink.contract import (AFFILIATIONS_CSV_FILE, AFFILIATIONS_CSV_SCHEMA, CAMPAIGN_TIES_CSV_FILE,
+                                CAMPAIGN_TIES_SCHEMA, CSV_BOM, CSV_DICTIONARY, CSV_DICTIONARY_FILE, EVIDENCE_CSV_FILE, JSON_TIME_FORMAT, MEMBERS_CSV_COLUMNS,
                                 MEMBERS_CSV_FILE)
 from graphlink.store.folder import Outputs
 from graphlink.views.evidence import strongest_first
@@ -34,7 +35,7 @@ from graphlink.views.safety import csv_safe_expr
 from graphlink.views.schedule import timing_bucket, timing_meanings
 
 __all__ = ["csv_bytes", "evidence_with_meaning", "evidence_csv", "members_table", "affiliations_table",
-           "data_dictionary", "csv_files", "iso_columns"]
+           "campaign_ties_table", "data_dictionary", "csv_files", "iso_columns"]
 
 
 def iso_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -136,6 +137,14 @@ def affiliations_table(outputs: Outputs, min_holders: int = 2, cluster_id: int |
             .select(list(AFFILIATIONS_CSV_SCHEMA)).cast(dict(AFFILIATIONS_CSV_SCHEMA)))
 
 
+def campaign_ties_table(outputs: Outputs) -> pl.DataFrame:
+    """``campaign_ties.csv``: the values tying the clusters of the loaded clusters' campaigns
+    (:attr:`graphlink.store.folder.Outputs.campaign_ties`), ``kind_name`` beside ``kind``; header only without them."""
+    ties = outputs.campaign_ties if outputs.campaign_ties is not None else pl.DataFrame(schema=CAMPAIGN_TIES_SCHEMA)
+    return ties.select("campaign_id", "kind", kind_name_expr("kind").alias("kind_name"), "value", "clusters",
+                       "accounts", "weight")
+
+
 def data_dictionary(bom: bool = False, redacted: bool = False) -> str:
     """``README.txt`` of the CSV export: each file, what a row is, and each column
     (:data:`graphlink.contract.CSV_DICTIONARY`), whether the files start with a byte-order mark (``bom``) and whether
@@ -173,4 +182,5 @@ def csv_files(outputs: Outputs, folder: Path, bom: bool = False, redacted: bool 
     return {folder / MEMBERS_CSV_FILE: csv_bytes(members_table(outputs), bom),
             folder / EVIDENCE_CSV_FILE: evidence_csv(outputs, listed, bom),  # per cluster, as show lists it
             folder / AFFILIATIONS_CSV_FILE: csv_bytes(affiliations_table(outputs, listed=listed), bom),
+            folder / CAMPAIGN_TIES_CSV_FILE: csv_bytes(campaign_ties_table(outputs), bom),
             folder / CSV_DICTIONARY_FILE: data_dictionary(bom, redacted).encode("ascii")}

@@ -97,7 +97,7 @@ class Result:
                               memberships=None if raw.member_affiliations is None else raw.member_affiliations.join(
                                   raw.accounts.select("account_id", "cluster_id"), on="account_id").select(
                                   "account_id", "cluster_id", "kind", "value", "weight"),  # as a loaded folder has them
-                              campaigns=raw.campaigns,
+                              campaigns=raw.campaigns, campaign_ties=raw.campaign_ties,
                               links=None if raw.links is None else raw.links.lazy(),
                               linking=None if raw.linking is None else raw.linking.lazy(),
                               minutes=None if raw.minutes is None else raw.minutes.lazy(),
@@ -194,15 +194,19 @@ class Result:
         """The values tying one campaign's clusters, as ``graphlink campaign`` lists them
         (:func:`graphlink.views.campaign.campaign_ties`: ``kind, value, clusters, accounts, weight``; values as logged).
 
+        The values detect kept (:attr:`graphlink.store.folder.Outputs.campaign_ties`, a fresh result's or a loaded
+        folder's: all those the campaign's ``why`` counts).
+
         Raises
         ------
         GraphlinkError
-            No such campaign, or a result not read from a folder (``graphlink.load(DIR)``; after ``detect``,
-            ``.save(DIR)`` first): the values are read from its ``linking.parquet`` and ``memberships.parquet``.
+            No such campaign, or a result in memory that has none of them.
         """
-        from graphlink.views.campaign import campaign_ties
+        from graphlink.views.campaign import CAMPAIGN_TIE_COLUMNS, campaign_ties
 
         row, _ = self.campaign(campaign_id)
+        if self._outputs.campaign_ties is not None:
+            return self._outputs.campaign_ties.filter(pl.col("campaign_id") == row["campaign_id"]).select(CAMPAIGN_TIE_COLUMNS)
         if self._outputs.folder is None:
             raise GraphlinkError("campaign_ties reads a detect output folder: save the result (result.save(DIR)) "
                                  "and open it with graphlink.load(DIR)")

@@ -38,6 +38,7 @@ from graphlink.views.member_behaviour import ADDRESSES_ONLY
 from graphlink.views.member_ties import outputs_member_ties, with_member_ties
 from graphlink.views.passages import passage_summary
 from graphlink.views.explain import FLAG_TITLE, flag_basis, flag_basis_expr, flag_settings, flag_words, score_note, tying_values
+from graphlink.views.report.campaign_ties import campaign_ties_context
 from graphlink.views.report.evidence_section import evidence_context, tie_columns
 from graphlink.views.report.assets import CSS, NETVIEW_JS, SORT_JS, content_security_policy, cytoscape_js, environment
 from graphlink.views.report.figures import SectionPlots, section_plots, start_section_plots
@@ -331,7 +332,8 @@ def campaigns_context(outputs: Outputs, sections: set[int], options: ReportOptio
         items.append({"id": str(row["campaign_id"]), "flagged": bool(row["flagged"]),
                       "summary": f"{accounts}{plural(len(clusters), 'cluster')} · {score}",
                       "why": why_reasons(row["why"]),
-                      "clusters": [(c, c in sections) for c in clusters]})
+                      "clusters": [(c, c in sections) for c in clusters],
+                      "ties": campaign_ties_context(outputs, row["campaign_id"], clusters)})
     note = (f"{plural(lone, 'unflagged campaign')} of one cluster each not listed: the cluster table lists their "
             "clusters." if lone else "")
     return {"table": table, "sections": items, "note": note}
