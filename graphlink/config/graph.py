@@ -71,7 +71,10 @@ class GraphConfig:
         test (:mod:`graphlink.stages.transient`): every shared exit of those
         networks, cycles included, counts for a pair only when it shares more than
         accounts drawing exits by popularity would with probability ``alpha``.
-        0.001 measured (BENCHMARKS, session 47 op47); opt-in: recall lost on dev t1.
+        0.001 measured (BENCHMARKS, session 47 op47); opt-in: recall lost on dev t1, and dev
+        independent 177/178's cells held by chance exits fall apart; letting pairs that send the same
+        template keep their exits joins sibling cells instead, and the same template in the same hours
+        still loses dev t1 recall and cells (BENCHMARKS, session 48 op48; branch op48-clock).
     transient_floor : float
         With ``transient_alpha``: the share of a chance pair's exit weight kept
         (the rest carries weak kinds only), and the weight of those networks'
