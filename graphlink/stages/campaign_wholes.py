@@ -39,8 +39,9 @@ import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaigns import cluster_similarity
+from graphlink.stages.connected import component_labels
 
-__all__ = ["across_similarity", "tied_wholes"]
+__all__ = ["across_similarity", "apart_wholes", "tied_wholes"]
 
 
 def across_similarity(sizes: np.ndarray, similarity: np.ndarray) -> float:
@@ -145,8 +146,11 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
             .join(size_of.rename({"node": "source", "size": "ns"}), on="source")
             .join(size_of.rename({"node": "target", "size": "nt"}), on="target")
             .group_by("a").agg((pl.col("ns") * pl.col("nt") * pl.col("weight")).sum().alias("tied")))
-    untied = (pairs.join(tied.rename({"a": "whole"}), on="whole", how="left")
-              .filter(pl.col("tied").fill_null(0.0) < config.campaign_resolution * pl.col("pairs"))["whole"].to_list())
+    untied = set(pairs.join(tied.rename({"a": "whole"}), on="whole", how="left")
+                 .filter(pl.col("tied").fill_null(0.0) < config.campaign_resolution * pl.col("pairs"))["whole"].to_list())
+    # ... or some of its blocks are tied to the others by nothing a campaign's clusters are tied by (module docstring, 1b):
+    # the blocks fall into two or more groups joined at campaign_resolution, however tightly each group holds together.
+    untied |= set(apart_wholes(ends, whole_of, config.campaign_resolution))
     # No tie among the blocks is no evidence of two operators: a whole is grouped from its blocks only where
     # campaign evidence ties one of them to a cluster outside it (module docstring).
     # A cluster tied to every block of the whole places none of them apart (it ties them together): the
@@ -157,7 +161,7 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
     placed = set(ties.group_by("whole", "other").agg(pl.col("block").n_unique().alias("n"))
                  .join(split.select("whole", "k"), on="whole")
                  .filter(pl.col("n") < pl.col("k"))["whole"].to_list())
-    untied = [whole for whole in untied if whole in placed]
+    untied = [whole for whole in sorted(untied) if whole in placed]
     if not untied:
         return wholes
     top = int(wholes["cluster_id"].max() or 0)
@@ -165,3 +169,40 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
         "account_idx", (pl.col("cluster_id") + top).alias("block"))
     return (wholes.join(block_of, on="account_idx", how="left")
             .select("account_idx", pl.coalesce("block", "cluster_id").cast(pl.Int64).alias("cluster_id")))
+
+
+def apart_wholes(ends: pl.DataFrame, whole_of: pl.DataFrame, resolution: float) -> list[int]:
+    """Wholes whose blocks fall into two or more groups when joined only by ties of at least ``resolution``.
+
+    Parameters
+    ----------
+    ends : DataFrame
+        ``source, target, weight, a, b``: the campaign similarity of block pairs (node numbers) and the whole of each end.
+    whole_of : DataFrame
+        ``node, whole``: every block's whole.
+    resolution : float
+        ``campaign_resolution``: the tie a campaign's clusters hold (CPM's bar).
+
+    Returns
+    -------
+    list of int
+        Ids of the wholes whose blocks' ties at ``resolution`` leave them in more than one connected group.
+
+    Examples
+    --------
+    Whole 1: blocks 0 and 1 tied 1.0, block 2 tied to them at 0.2 (only the pool Leiden joined it on); whole 7: its two
+    blocks tied 0.5.
+
+    >>> ends = pl.DataFrame({"source": [0, 0, 1, 3], "target": [1, 2, 2, 4], "weight": [1.0, 0.2, 0.2, 0.5],
+    ...                      "a": [1, 1, 1, 7], "b": [1, 1, 1, 7]})
+    >>> apart_wholes(ends, pl.DataFrame({"node": [0, 1, 2, 3, 4], "whole": [1, 1, 1, 7, 7]}), 0.35)
+    [1]
+    """
+    if whole_of.height == 0:
+        return []
+    nodes = whole_of["node"].cast(pl.Int64)
+    top = int(nodes.max()) + 1
+    inner = ends.filter((pl.col("a") == pl.col("b")) & (pl.col("weight") >= resolution))
+    label = component_labels(inner["source"].cast(pl.Int64).to_numpy(), inner["target"].cast(pl.Int64).to_numpy(), top)
+    groups = whole_of.select("whole", pl.Series("group", label[nodes.to_numpy()]))
+    return sorted(groups.group_by("whole").agg(pl.col("group").n_unique().alias("k")).filter(pl.col("k") > 1)["whole"].to_list())
