@@ -19,7 +19,14 @@ A whole is grouped from its blocks when the campaign evidence says both things:
    (:func:`graphlink.stages.campaigns.cluster_similarity`), averaged over the whole's *account* pairs
    that fall across blocks, is below ``campaign_resolution`` (CPM's criterion for a campaign, Traag, Van
    Dooren & Nesterov 2011, with the whole's member pairs as the pairs: a whole is a set of accounts, and
-   vk-bots' 21-account mixed fragment tied to both traders must not outvote the 287 x 149 pairs between them).
+   vk-bots' 21-account mixed fragment tied to both traders must not outvote the 287 x 149 pairs between them);
+   **or** its blocks, joined only by ties of at least ``campaign_resolution``, fall into two or more groups
+   (:func:`apart_wholes`): a mean over pairs lets one group's own tie vouch for a block tied to it by nothing a
+   campaign's clusters share. Dev mixed 1006 / 1007 (session 48): Leiden joined cells of two or three operators
+   renting one residential pool into one cluster; the wording split cut it into one block per operator, and one
+   operator's two blocks, tied 1.0 by its card, lifted the mean to 0.39-0.60 over the other operators' blocks,
+   tied to them by the pool alone (address cosine 0.15-0.30): one campaign of three operators (ARI by operator
+   0.75 / 0.83 -> 0.95 / 0.96 grouped from the blocks).
 2. **One of its blocks is tied at least that much to a cluster outside the whole that is not so tied to
    all its blocks**: the evidence places it elsewhere. A cluster tied to every block ties them together
    (one proxy pool's three cells, the third sharing a card with each block, 0.40 each: grouped from the
@@ -29,7 +36,8 @@ A whole is grouped from its blocks when the campaign evidence says both things:
    similarity 0.01-0.02 with nothing tied elsewhere (1 alone: campaign ARI 0.225 -> 0.207).
 
 Otherwise the whole stays one node, as before. The dev worlds' 13 split wholes hold one operator's cells
-(tied 0.79-1.0) and stay. No constant of its own.
+(tied 0.79-1.0) and stay. No constant of its own. A whole of two blocks is apart exactly when its mean is
+below the bar; the groups test adds only wholes of three or more blocks.
 """
 
 from __future__ import annotations
