@@ -17,7 +17,8 @@ campaign tie. Dev worlds, cluster pairs tied by templates alone at the grouping'
 (vetoed cross-operator / same-operator): scenario templates 1002 508 / 0 (of 790 / 602), 1005
 22 / 0, independent 2 6 / 0, independent 3 753 / 0 (of 4,221 / 2,571), independent 1, its
 standard form and orgs 1 0 / 0 (their operators rotate dozens of stock browser agents: no
-signature); templates 1001's two operators send the same clients, and nothing changes there.
+signature); templates 1001's two operators share a client, and the cosine changes nothing there (own
+clients below do).
 
 The veto is one-sided on purpose:
 
@@ -37,8 +38,10 @@ operators 3 and 4 each send ``python-requests`` beside a client of their own, co
 a subset of the other's public templates -- 90 cluster pairs tied at 0.43 by text alone, above
 ``campaign_resolution``, made one campaign of 599 accounts; ARI by operator 0.75). An operator's cells run its
 toolkit, so a client most of one cell sends and no account of the other does says a different scheduler runs
-it. Dev worlds, template-only cluster pairs with both signatures: no same-operator pair has an own client on
-each side (mixed 1002-1011, the 8 ident worlds, independent 176-179; session 48). The flags' operator ties
+it. Dev worlds (session 48): of template-only cluster pairs with both signatures, no same-operator pair has an
+own client on each side (mixed 1002-1011; a1, t1, templates 1002, 1005); flags identical on mixed 1002-1011, the
+8 ident worlds and independent 176-179; ARI by operator mixed 1008 0.754 -> 0.948, templates 1001 0.010 ->
+0.836 (its two operators share one client, each sends one of its own), everywhere else unchanged by this test. The flags' operator ties
 (:mod:`graphlink.stages.tie_weights`) keep the cosine alone: a copied template there drops a flag, and a cell
 upgrading one library must not lose its operator's.
 
