@@ -40,8 +40,8 @@ a subset of the other's public templates -- 90 cluster pairs tied at 0.43 by tex
 toolkit, so a client most of one cell sends and no account of the other does says a different scheduler runs
 it. Dev worlds (session 48): of template-only cluster pairs with both signatures, no same-operator pair has an
 own client on each side (mixed 1002-1011; a1, t1, templates 1002, 1005); flags identical on mixed 1002-1011, the
-8 ident worlds and independent 176-179; ARI by operator mixed 1008 0.754 -> 0.948, templates 1001 0.010 ->
-0.836 (its two operators share one client, each sends one of its own), everywhere else unchanged by this test. The flags' operator ties
+8 ident worlds and independent 176-179; ARI by operator from this test: mixed 1008 0.754 -> 0.948, templates 1001 0.010 -> 0.836
+(its two operators share one client, each sends one of its own), templates 1005 0.740 -> 0.877. The flags' operator ties
 (:mod:`graphlink.stages.tie_weights`) keep the cosine alone: a copied template there drops a flag, and a cell
 upgrading one library must not lose its operator's.
 

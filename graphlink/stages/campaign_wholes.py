@@ -25,8 +25,9 @@ A whole is grouped from its blocks when the campaign evidence says both things:
    campaign's clusters share. Dev mixed 1006 / 1007 (session 48): Leiden joined cells of two or three operators
    renting one residential pool into one cluster; the wording split cut it into one block per operator, and one
    operator's two blocks, tied 1.0 by its card, lifted the mean to 0.39-0.60 over the other operators' blocks,
-   tied to them by the pool alone (address cosine 0.15-0.30): one campaign of three operators (ARI by operator
-   0.75 / 0.83 -> 0.95 / 0.96 grouped from the blocks).
+   tied to them by the pool alone (address cosine 0.15-0.30): one campaign of three operators. ARI by operator
+   from this test, flags identical: mixed 1006 0.826 -> 0.963, 1007 0.748 -> 0.952, a1 0.341 -> 0.59, t1 0.323
+   -> 0.55, independent 176 0.558 -> 0.828.
 2. **One of its blocks is tied at least that much to a cluster outside the whole that is not so tied to
    all its blocks**: the evidence places it elsewhere. A cluster tied to every block ties them together
    (one proxy pool's three cells, the third sharing a card with each block, 0.40 each: grouped from the
