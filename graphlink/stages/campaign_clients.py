@@ -17,7 +17,8 @@ campaign tie. Dev worlds, cluster pairs tied by templates alone at the grouping'
 (vetoed cross-operator / same-operator): scenario templates 1002 508 / 0 (of 790 / 602), 1005
 22 / 0, independent 2 6 / 0, independent 3 753 / 0 (of 4,221 / 2,571), independent 1, its
 standard form and orgs 1 0 / 0 (their operators rotate dozens of stock browser agents: no
-signature); templates 1001's two operators send the same clients, and nothing changes there.
+signature); templates 1001's two operators share a client, and the cosine changes nothing there (own
+clients below do).
 
 The veto is one-sided on purpose:
 
@@ -31,6 +32,19 @@ The veto is one-sided on purpose:
   cell runs; such a pair keeps its tie.
 * A log without user agents, or cells without signatures, group exactly as before.
 
+**Own clients** (campaign grouping only, ``own_clients``). Agreement on one client is no agreement on the
+toolkit: operators drawing two clients each from the same dozen libraries share one by chance (dev mixed 1008:
+operators 3 and 4 each send ``python-requests`` beside a client of their own, cosine 0.5, and one of them sends
+a subset of the other's public templates -- 90 cluster pairs tied at 0.43 by text alone, above
+``campaign_resolution``, made one campaign of 599 accounts; ARI by operator 0.75). An operator's cells run its
+toolkit, so a client most of one cell sends and no account of the other does says a different scheduler runs
+it. Dev worlds (session 48): of template-only cluster pairs with both signatures, no same-operator pair has an
+own client on each side (mixed 1002-1011; a1, t1, templates 1002, 1005); flags identical on mixed 1002-1011, the
+8 ident worlds and independent 176-179; ARI by operator from this test: mixed 1008 0.754 -> 0.948, templates 1001 0.010 -> 0.836
+(its two operators share one client, each sends one of its own), templates 1005 0.740 -> 0.877. The flags' operator ties
+(:mod:`graphlink.stages.tie_weights`) keep the cosine alone: a copied template there drops a flag, and a cell
+upgrading one library must not lose its operator's.
+
 Output: ``source, target`` (node numbers) of the pairs vetoed.
 """
 
@@ -38,8 +52,8 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["CLIENT_KINDS", "DISAGREE_COSINE", "MIN_SIGNATURE_COVERAGE", "MIN_SIGNATURE_SIZE", "SIGNATURE_CONCENTRATION",
-           "TEMPLATE_KINDS", "client_vetoes"]
+__all__ = ["CLIENT_KINDS", "DISAGREE_COSINE", "MIN_SIGNATURE_COVERAGE", "MIN_SIGNATURE_SIZE", "PRINCIPAL_CLIENT_SHARE",
+           "SIGNATURE_CONCENTRATION", "TEMPLATE_KINDS", "client_vetoes"]
 
 #: Kinds whose values are a cell's client software.
 CLIENT_KINDS = ("user_agent",)
@@ -66,6 +80,11 @@ MIN_SIGNATURE_SIZE = 5
 #: review, session 44: two such cells, ``curl/8`` and ``curl/7``, were vetoed). A majority: the scheduler's clients
 #: are sent by its accounts, not by a few.
 MIN_SIGNATURE_COVERAGE = 0.5
+#: With ``own_clients`` (the campaign grouping), two signatures also disagree when each cluster sends a *principal*
+#: client -- one held by at least this share of its members -- that no member of the other sends: each cell runs
+#: a tool of its own the other never touches (module docstring, *own clients*). Half: a toolkit's clients are sent
+#: by most of a cell's accounts, a stray agent by a few.
+PRINCIPAL_CLIENT_SHARE = 0.5
 #: Two signatures disagree when the cosine of the clusters' client profiles (share of members
 #: holding each value) is below this: disjoint clients give 0, and a cell with a few members on the
 #: other cell's client stays under 0.1 (dev: 0.1 and 0.3 veto the same pairs on all 8 worlds).
@@ -73,7 +92,7 @@ DISAGREE_COSINE = 0.1
 
 
 def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
-                  pairs: pl.DataFrame, signed_source: bool = True) -> pl.DataFrame:
+                  pairs: pl.DataFrame, signed_source: bool = True, own_clients: bool = False) -> pl.DataFrame:
     """The pairs of ``pairs`` whose clusters run different clients (module docstring).
 
     Parameters
@@ -91,6 +110,10 @@ def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
         ``MIN_SIGNATURE_COVERAGE`` of them sending one) and ``target``'s signature: an office whose staff each run a
         browser of their own shows no signature, yet never sends the ring's scripted client
         (:func:`graphlink.stages.tie_weights.client_split_texts`). The grouping keeps both sides signed.
+    own_clients : bool
+        Also veto a pair of signed clusters each of which sends a principal client (held by
+        :data:`PRINCIPAL_CLIENT_SHARE` of its members) that no member of the other sends (module docstring,
+        *own clients*): the campaign grouping asks this; flags spread along operator ties ask the cosine alone.
 
     Returns
     -------
@@ -140,6 +163,18 @@ def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
            .join(p.rename({"node": "source", "p": "ps"}), on="source")
            .join(p.rename({"node": "target", "p": "pt"}), on=["target", "signal_idx"])
            .group_by("source", "target").agg((pl.col("ps") * pl.col("pt")).sum().alias("dot")))
-    return (candidates.join(dot, on=["source", "target"], how="left")
-            .filter(pl.col("dot").fill_null(0.0) < DISAGREE_COSINE * pl.col("ns") * pl.col("nt"))
+    apart = pl.col("dot").fill_null(0.0) < DISAGREE_COSINE * pl.col("ns") * pl.col("nt")
+    if own_clients:
+        # Each side's principal clients that no member of the other side sends (own_clients).
+        principal = p.filter(pl.col("p") >= PRINCIPAL_CLIENT_SHARE).select("node", "signal_idx")
+        ends = candidates.select("source", "target")
+
+        def owns(side: str, other: str) -> pl.DataFrame:
+            return (ends.join(principal.rename({"node": side}), on=side)
+                    .join(p.select(pl.col("node").alias(other), "signal_idx"), on=[other, "signal_idx"], how="anti")
+                    .select("source", "target").unique().with_columns(pl.lit(True).alias(f"own_{side}")))
+        candidates = (candidates.join(owns("source", "target"), on=["source", "target"], how="left")
+                      .join(owns("target", "source"), on=["source", "target"], how="left"))
+        apart = apart | (pl.col("own_source").fill_null(False) & pl.col("own_target").fill_null(False))
+    return (candidates.join(dot, on=["source", "target"], how="left").filter(apart)
             .select("source", "target").sort("source", "target"))

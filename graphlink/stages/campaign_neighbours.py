@@ -168,7 +168,7 @@ def with_neighbour_ties(edges: pl.DataFrame, node_of: pl.DataFrame, affiliations
     keys = ["source", "target"]
     direct = edges.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32), "weight")
     new = shared.join(direct, on=keys, how="anti")
-    shared = shared.join(client_vetoes(node_of, affiliations, signals, new.select(keys)), on=keys, how="anti")
+    shared = shared.join(client_vetoes(node_of, affiliations, signals, new.select(keys), own_clients=True), on=keys, how="anti")
     return (pl.concat([direct, shared]).group_by(keys).agg(pl.col("weight").max()).sort(keys))
 
 

@@ -19,7 +19,15 @@ A whole is grouped from its blocks when the campaign evidence says both things:
    (:func:`graphlink.stages.campaigns.cluster_similarity`), averaged over the whole's *account* pairs
    that fall across blocks, is below ``campaign_resolution`` (CPM's criterion for a campaign, Traag, Van
    Dooren & Nesterov 2011, with the whole's member pairs as the pairs: a whole is a set of accounts, and
-   vk-bots' 21-account mixed fragment tied to both traders must not outvote the 287 x 149 pairs between them).
+   vk-bots' 21-account mixed fragment tied to both traders must not outvote the 287 x 149 pairs between them);
+   **or** its blocks, joined only by ties of at least ``campaign_resolution``, fall into two or more groups
+   (:func:`apart_wholes`): a mean over pairs lets one group's own tie vouch for a block tied to it by nothing a
+   campaign's clusters share. Dev mixed 1006 / 1007 (session 48): Leiden joined cells of two or three operators
+   renting one residential pool into one cluster; the wording split cut it into one block per operator, and one
+   operator's two blocks, tied 1.0 by its card, lifted the mean to 0.39-0.60 over the other operators' blocks,
+   tied to them by the pool alone (address cosine 0.15-0.30): one campaign of three operators. ARI by operator
+   from this test, flags identical: mixed 1006 0.826 -> 0.963, 1007 0.748 -> 0.952, a1 0.341 -> 0.59, t1 0.323
+   -> 0.55, independent 176 0.558 -> 0.828.
 2. **One of its blocks is tied at least that much to a cluster outside the whole that is not so tied to
    all its blocks**: the evidence places it elsewhere. A cluster tied to every block ties them together
    (one proxy pool's three cells, the third sharing a card with each block, 0.40 each: grouped from the
@@ -29,7 +37,8 @@ A whole is grouped from its blocks when the campaign evidence says both things:
    similarity 0.01-0.02 with nothing tied elsewhere (1 alone: campaign ARI 0.225 -> 0.207).
 
 Otherwise the whole stays one node, as before. The dev worlds' 13 split wholes hold one operator's cells
-(tied 0.79-1.0) and stay. No constant of its own.
+(tied 0.79-1.0) and stay. No constant of its own. A whole of two blocks is apart exactly when its mean is
+below the bar; the groups test adds only wholes of three or more blocks.
 """
 
 from __future__ import annotations
@@ -39,8 +48,9 @@ import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaigns import cluster_similarity
+from graphlink.stages.connected import component_labels
 
-__all__ = ["across_similarity", "tied_wholes"]
+__all__ = ["across_similarity", "apart_wholes", "tied_wholes"]
 
 
 def across_similarity(sizes: np.ndarray, similarity: np.ndarray) -> float:
@@ -145,8 +155,11 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
             .join(size_of.rename({"node": "source", "size": "ns"}), on="source")
             .join(size_of.rename({"node": "target", "size": "nt"}), on="target")
             .group_by("a").agg((pl.col("ns") * pl.col("nt") * pl.col("weight")).sum().alias("tied")))
-    untied = (pairs.join(tied.rename({"a": "whole"}), on="whole", how="left")
-              .filter(pl.col("tied").fill_null(0.0) < config.campaign_resolution * pl.col("pairs"))["whole"].to_list())
+    untied = set(pairs.join(tied.rename({"a": "whole"}), on="whole", how="left")
+                 .filter(pl.col("tied").fill_null(0.0) < config.campaign_resolution * pl.col("pairs"))["whole"].to_list())
+    # ... or some of its blocks are tied to the others by nothing a campaign's clusters are tied by (module docstring, 1b):
+    # the blocks fall into two or more groups joined at campaign_resolution, however tightly each group holds together.
+    untied |= set(apart_wholes(ends, whole_of, config.campaign_resolution))
     # No tie among the blocks is no evidence of two operators: a whole is grouped from its blocks only where
     # campaign evidence ties one of them to a cluster outside it (module docstring).
     # A cluster tied to every block of the whole places none of them apart (it ties them together): the
@@ -157,7 +170,7 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
     placed = set(ties.group_by("whole", "other").agg(pl.col("block").n_unique().alias("n"))
                  .join(split.select("whole", "k"), on="whole")
                  .filter(pl.col("n") < pl.col("k"))["whole"].to_list())
-    untied = [whole for whole in untied if whole in placed]
+    untied = [whole for whole in sorted(untied) if whole in placed]
     if not untied:
         return wholes
     top = int(wholes["cluster_id"].max() or 0)
@@ -165,3 +178,40 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
         "account_idx", (pl.col("cluster_id") + top).alias("block"))
     return (wholes.join(block_of, on="account_idx", how="left")
             .select("account_idx", pl.coalesce("block", "cluster_id").cast(pl.Int64).alias("cluster_id")))
+
+
+def apart_wholes(ends: pl.DataFrame, whole_of: pl.DataFrame, resolution: float) -> list[int]:
+    """Wholes whose blocks fall into two or more groups when joined only by ties of at least ``resolution``.
+
+    Parameters
+    ----------
+    ends : DataFrame
+        ``source, target, weight, a, b``: the campaign similarity of block pairs (node numbers) and the whole of each end.
+    whole_of : DataFrame
+        ``node, whole``: every block's whole.
+    resolution : float
+        ``campaign_resolution``: the tie a campaign's clusters hold (CPM's bar).
+
+    Returns
+    -------
+    list of int
+        Ids of the wholes whose blocks' ties at ``resolution`` leave them in more than one connected group.
+
+    Examples
+    --------
+    Whole 1: blocks 0 and 1 tied 1.0, block 2 tied to them at 0.2 (only the pool Leiden joined it on); whole 7: its two
+    blocks tied 0.5.
+
+    >>> ends = pl.DataFrame({"source": [0, 0, 1, 3], "target": [1, 2, 2, 4], "weight": [1.0, 0.2, 0.2, 0.5],
+    ...                      "a": [1, 1, 1, 7], "b": [1, 1, 1, 7]})
+    >>> apart_wholes(ends, pl.DataFrame({"node": [0, 1, 2, 3, 4], "whole": [1, 1, 1, 7, 7]}), 0.35)
+    [1]
+    """
+    if whole_of.height == 0:
+        return []
+    nodes = whole_of["node"].cast(pl.Int64)
+    top = int(nodes.max()) + 1
+    inner = ends.filter((pl.col("a") == pl.col("b")) & (pl.col("weight") >= resolution))
+    label = component_labels(inner["source"].cast(pl.Int64).to_numpy(), inner["target"].cast(pl.Int64).to_numpy(), top)
+    groups = whole_of.select("whole", pl.Series("group", label[nodes.to_numpy()]))
+    return sorted(groups.group_by("whole").agg(pl.col("group").n_unique().alias("k")).filter(pl.col("k") > 1)["whole"].to_list())

@@ -269,7 +269,7 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
     tied = (pl.concat(similarity).filter(pl.col("weight") > 0).group_by("source", "target")
             .agg(pl.col("weight").max(), pl.col("infra").any()))
     # A pair tied by templates alone whose cells run different clients is two operators (campaign_clients).
-    vetoed = client_vetoes(node_of, affiliations, signals, tied.filter(~pl.col("infra")))
+    vetoed = client_vetoes(node_of, affiliations, signals, tied.filter(~pl.col("infra")), own_clients=True)
     return node, sizes, tied.join(vetoed, on=["source", "target"], how="anti").drop("infra").sort("source", "target")
 
 
