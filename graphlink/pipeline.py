@@ -302,8 +302,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     _, provisional = score(partition)
     outsiders = fleet_outsiders(partition, provisional, signal_set.value_counts, config.scoring,
                                 affiliations, projection.signals, config.graph, signal_set.account_stats)
-    if outsiders.len():
-        # Detached members leave their cluster; clusters are renumbered and rescored.
+    if outsiders.len():  # detached members leave their cluster; clusters are renumbered and rescored
         detached = partition.with_columns(pl.when(pl.col("account_idx").is_in(outsiders.implode())).then(None)
                                           .otherwise(pl.col("cluster_id")).alias("cluster_id"))
         partition = renumber(detached, config.communities.min_cluster_size)
@@ -334,6 +333,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong_clusters(clusters))
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
         evidence = with_tie_evidence(evidence, operators, clusters, partition, affiliations, projection.signals)  # what tied each
+    del score  # (it calls itself for the split guard: a reference cycle that held the affiliations through the drill-down)
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     clusters = held_why(clusters).drop("flagged_own", strict=False)
     return Scored(partition, shared, evidence, clusters, outsiders.len(), campaigns)
