@@ -223,7 +223,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
             links=link_table(projection.edges, index), order=linking_order(projection.memberships, projection.signals), **account_times(signal_set.minute_counts, signal_set.account_stats)))
         partition, wholes = split_wholes(partition)
         partition = supported_partition(partition, projection.memberships, projection.signals, config, projection.co_timed)
-        partition, wholes = template_bursts(partition, wholes, projection, signal_set, config, lambda a: minutes_of(signal_set.minute_counts, a))
+        partition, wholes = template_bursts(partition, wholes, projection, signal_set, config, lambda a: minutes_of(signal_set.minute_counts, a), early.get("schedules"))
         partition, wholes = split_wording(partition, wholes, projection.memberships, projection.signals, config.communities.seed) if config.communities.wording_cells else (partition, wholes)
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per minute (minutes.parquet), hour and day, and schedules, cut from every account's: for scoring and the drill-down.
