@@ -221,7 +221,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
             links=link_table(projection.edges, index), order=linking_order(projection.memberships, projection.signals), **account_times(signal_set.minute_counts, signal_set.account_stats)))
         partition, wholes = split_wholes(partition)
         partition = supported_partition(partition, projection.memberships, projection.signals, config, projection.co_timed)
-        partition, wholes = template_bursts(partition, wholes, projection, signal_set, config, lambda a: minutes_of(signal_set.minute_counts, a))
+        partition, wholes = template_bursts(partition, wholes, projection, signal_set, config, lambda a: minutes_of(signal_set.minute_counts, a), early.get("schedules"))
         partition, wholes = split_wording(partition, wholes, projection.memberships, projection.signals, config.communities.seed) if config.communities.wording_cells else (partition, wholes)
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per minute (minutes.parquet), hour and day, and schedules, cut from every account's: for scoring and the drill-down.
@@ -301,8 +301,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     _, provisional = score(partition)
     outsiders = fleet_outsiders(partition, provisional, signal_set.value_counts, config.scoring,
                                 affiliations, projection.signals, config.graph, signal_set.account_stats)
-    if outsiders.len():
-        # Detached members leave their cluster; clusters are renumbered and rescored.
+    if outsiders.len():  # detached members leave their cluster; clusters are renumbered and rescored
         detached = partition.with_columns(pl.when(pl.col("account_idx").is_in(outsiders.implode())).then(None)
                                           .otherwise(pl.col("cluster_id")).alias("cluster_id"))
         partition = renumber(detached, config.communities.min_cluster_size)
@@ -333,6 +332,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong_clusters(clusters))
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
         evidence = with_tie_evidence(evidence, operators, clusters, partition, affiliations, projection.signals)  # what tied each
+    del score  # (it calls itself for the split guard: a reference cycle that held the affiliations through the drill-down)
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     ties = campaign_tie_table(clusters, partition, affiliations, projection.signals, config.graph)
     return Scored(partition, shared, evidence, held_why(clusters).drop("flagged_own", strict=False), outsiders.len(), campaigns, ties)

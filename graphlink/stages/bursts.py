@@ -77,6 +77,7 @@ from typing import Any
 
 import polars as pl
 
+from graphlink.stages.account_rows import of_accounts
 from graphlink.stages.burst_tails import hypergeometric_tail_bound, poisson_tail_bound, trials_tail_bound
 from graphlink.stages.burst_templates import head_bystanders
 from graphlink.stages.encode import distinct_pairs
@@ -235,7 +236,7 @@ def burst_values(sent: pl.DataFrame, minutes: pl.DataFrame, texts: pl.DataFrame 
 
 def burst_partition(partition: pl.DataFrame, sent: pl.DataFrame, minutes: pl.DataFrame,
                     account_stats: pl.DataFrame | None, min_size: int, wholes: pl.DataFrame | None = None,
-                    texts: pl.DataFrame | None = None,
+                    texts: pl.DataFrame | None = None, schedules: pl.DataFrame | None = None,
                     ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame, pl.DataFrame, dict[str, int]]:
     """Group the unclustered accounts that share burst values: ``(partition, wholes, held, values, stats)``.
 
@@ -254,6 +255,9 @@ def burst_partition(partition: pl.DataFrame, sent: pl.DataFrame, minutes: pl.Dat
         cluster is its own whole.
     texts : DataFrame, optional
         ``template, opening`` (burst names).
+    schedules : DataFrame, optional
+        :func:`graphlink.stages.schedules.scheduled_accounts` of every account (with ``account_stats``), already
+        computed (the pipeline's, beside Leiden): cut to the unclustered accounts instead of testing them again.
 
     Returns
     -------
@@ -269,7 +273,9 @@ def burst_partition(partition: pl.DataFrame, sent: pl.DataFrame, minutes: pl.Dat
     left = partition.filter(pl.col("cluster_id").is_null()).select("account_idx")
     mins = minutes.join(left, on="account_idx", how="semi").select("account_idx", "key")
     # (scheduled_accounts answers only the accounts it tests: the others are not on a schedule)
-    scheduled = scheduled_accounts(mins, account_stats).filter("scheduled").select("account_idx")
+    # (per account, so every account's, ``schedules``, cut to these is the same rows: the pipeline has them)
+    tested = scheduled_accounts(mins, account_stats) if schedules is None else of_accounts(schedules, left)
+    scheduled = tested.filter("scheduled").select("account_idx")
     # (only a schedule kept up for a day of hours, or three quarters of a shorter log's: a one-off account
     # with three runs is no company's job)
     hour = pl.col("key").cast(pl.Int64) // 60
@@ -351,7 +357,7 @@ def burst_signals(signals: pl.DataFrame, memberships: pl.DataFrame, held: pl.Dat
 
 
 def template_bursts(partition: pl.DataFrame, wholes: pl.DataFrame | None, projection: Any, signal_set: Any,
-                    config: Any, minutes: Callable[[pl.DataFrame], pl.DataFrame],
+                    config: Any, minutes: Callable[[pl.DataFrame], pl.DataFrame], schedules: pl.DataFrame | None = None,
                     ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """The burst step every engine runs after the support check: ``(partition, wholes)``.
 
@@ -360,7 +366,8 @@ def template_bursts(partition: pl.DataFrame, wholes: pl.DataFrame | None, projec
     when ``config.communities.template_bursts`` is off or the log has no prompts or no timestamps
     (``signal_set.openings`` None: ``(sent, opening_texts)``, :func:`burst_sent` of the sampled prompts and
     ``template, opening``). ``minutes(left)`` gives the engine's active minutes (``account_idx, key``) of the
-    unclustered accounts ``left`` (``account_idx``).
+    unclustered accounts ``left`` (``account_idx``); ``schedules``: every account's schedules, if already known
+    (:func:`burst_partition`).
     """
     openings, min_size = signal_set.openings, config.communities.min_cluster_size
     left = partition.filter(pl.col("cluster_id").is_null()).select("account_idx")
@@ -368,7 +375,7 @@ def template_bursts(partition: pl.DataFrame, wholes: pl.DataFrame | None, projec
             or left.height < max(min_size, MIN_HOLDERS)):
         return partition, wholes
     partition, wholes, held, values, stats = burst_partition(partition, openings[0], minutes(left),
-                                                             signal_set.account_stats, min_size, wholes, openings[1])
+                                                             signal_set.account_stats, min_size, wholes, openings[1], schedules)
     projection.signals, projection.memberships = burst_signals(projection.signals, projection.memberships, held,
                                                                values, config.graph.co_timing_weight)
     signal_set.stats.update(stats)

@@ -239,7 +239,9 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
                .group_by("account_idx", maintain_order=True).first().select("account_idx", pl.col("card").cast(pl.UInt32)))
     pay = paid.filter(pl.col("n_c") >= 2)
     ips = kinds.filter((pl.col("kind") == "ip") & (pl.col("weight") > 0)).select("signal_idx", "df")
-    main = (memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64)).join(ips, on="signal_idx")
+    # Only the card sharers' addresses are read (the held values are theirs): a member's share is of its own requests.
+    main = (memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64))
+            .join(pay.select("account_idx").unique(), on="account_idx", how="semi").join(ips, on="signal_idx")
             .filter(pl.col("count") * 2 > pl.col("count").sum().over("account_idx")))
     held = (main.select("account_idx", "signal_idx", "df")
             .join(pay.select("cluster_id", "account_idx", "card"), on="account_idx")
