@@ -289,13 +289,15 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     # Both scoring passes read the same few kinds: cut their affiliations out once.
     scoring_rows = scored_memberships(affiliations, projection.signals)
 
-    def score(partition: pl.DataFrame, shared: pl.DataFrame | None = None, whole: bool = False, guard: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def rate(partition: pl.DataFrame, shared: pl.DataFrame | None = None, whole: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
         evidence = (cluster_evidence(affiliations, projection.signals, partition, config.scoring.evidence_per_kind, shared)
                     if shared is not None else pl.DataFrame(schema=EVIDENCE_SCHEMA))
-        clusters = score_clusters(partition, index, scoring_rows, projection.signals, evidence,
-                                  ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
-                                  hour_counts, affiliations, whole, schedules)
-        return evidence, held_blocks(clusters, partition, split_from if guard and not whole else None, lambda p: score(p, guard=False)[1], config.scoring.flag_threshold, config.scoring.min_flag_size)
+        return evidence, score_clusters(partition, index, scoring_rows, projection.signals, evidence,
+                                        ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
+                                        hour_counts, affiliations, whole, schedules)
+    def score(partition: pl.DataFrame, shared: pl.DataFrame | None = None, whole: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+        evidence, clusters = rate(partition, shared, whole)  # the guard rescores with rate: a self-calling score was a cycle only a full GC freed
+        return evidence, held_blocks(clusters, partition, None if whole else split_from, lambda p: rate(p)[1], config.scoring.flag_threshold, config.scoring.min_flag_size)
 
     # A provisional pass finds fleet outsiders: flags do not depend on the evidence table (it only words the "why")
     _, provisional = score(partition)
@@ -332,7 +334,6 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong_clusters(clusters))
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
         evidence = with_tie_evidence(evidence, operators, clusters, partition, affiliations, projection.signals)  # what tied each
-    del score  # (it calls itself for the split guard: a reference cycle that held the affiliations through the drill-down)
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     ties = campaign_tie_table(clusters, partition, affiliations, projection.signals, config.graph)
     return Scored(partition, shared, evidence, held_why(clusters).drop("flagged_own", strict=False), outsiders.len(), campaigns, ties)
