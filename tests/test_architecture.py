@@ -174,12 +174,11 @@ def test_cli_entry_point_sets_the_allocator_before_polars():
     assert out.stdout.strip().endswith("dirty_decay_ms:5000,muzzy_decay_ms:0")
 
 
-def test_commands_that_build_no_graph_do_not_load_igraph(tmp_path):
+def test_commands_that_build_no_graph_do_not_load_igraph(fixture_detected):
     """igraph (and with it matplotlib, ~0.4 s) loads only where a graph is built (detect, expand's random
-    walk): the CLI's start-up and `match` never pay for it (issue 15: match's time against detect's)."""
-    fx, out = ROOT / "fixtures", tmp_path / "run"
-    detect = f"import graphlink; graphlink.detect({str(fx / 'events.parquet')!r}).save({str(out)!r})"
-    subprocess.run([sys.executable, "-c", detect], cwd=ROOT, capture_output=True, text=True, check=True)
+    walk): the CLI's start-up and `match` never pay for it (issue 15: match's time against detect's). The
+    folder matched against is the session's fixture run (conftest), not one more detect."""
+    fx, out = ROOT / "fixtures", fixture_detected
     code = ("import sys, graphlink, graphlink.cli; "
             f"result = graphlink.match({str(out)!r}, {str(fx / 'events.parquet')!r}); "
             "print(result.matches['cluster_id'].drop_nulls().len() > 0, 'igraph' in sys.modules)")

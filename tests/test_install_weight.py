@@ -52,6 +52,9 @@ def test_missing_extras_say_which_to_install(tmp_path):
     proc = _cli("detect", ROOT / "fixtures" / "events.parquet", "--config", config, "--out", tmp_path / "o")
     assert proc.returncode == 2 and "pip install 'graphlink[leidenalg]'" in proc.stderr
     assert proc.stderr.count("\n") == 1
+    # checked before the log is read (not after minutes of ingest): a log that is not there is not reached
+    proc = _cli("detect", tmp_path / "not-there.parquet", "--config", config, "--out", tmp_path / "o")
+    assert proc.returncode == 2 and "pip install 'graphlink[leidenalg]'" in proc.stderr, proc.stderr
     proc = _cli("detect", ROOT / "fixtures" / "events.parquet", "--engine", "spark", "--out", tmp_path / "s")
     assert proc.returncode == 2 and "pip install 'graphlink[spark]'" in proc.stderr
     assert "needs pyspark, pyarrow:" in proc.stderr  # every missing package named, PySpark first

@@ -10,7 +10,7 @@ from typing import Any
 
 from graphlink.errors import ConfigError
 
-__all__ = ["ENGINES", "run_engine"]
+__all__ = ["ENGINES", "run_engine", "require_leidenalg"]
 
 #: The engines ``graphlink detect --engine`` and ``graphlink.detect(engine=...)`` accept.
 ENGINES = ("polars", "spark")
@@ -26,10 +26,13 @@ def run_engine(engine: str, events: Any, accounts: Any = None, config: Any = Non
     Raises
     ------
     ConfigError
-        An unknown engine, Spark options with the polars engine, or PySpark missing.
+        An unknown engine, Spark options with the polars engine, PySpark missing, or the ``leidenalg``
+        backend chosen without the package (checked before the log is read, not after minutes of ingest).
     """
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; engines are {', '.join(ENGINES)}")
+    if config is not None and config.communities.backend == "leidenalg":
+        require_leidenalg()
     if engine == "polars":
         if spark is not None or master is not None:
             raise ConfigError("a Spark session or --spark-master needs --engine spark")
@@ -40,3 +43,19 @@ def run_engine(engine: str, events: Any, accounts: Any = None, config: Any = Non
 
     return run_detect_spark(events, accounts, config, progress=progress, previous=previous, spark=spark,
                             master=master)
+
+
+def require_leidenalg() -> Any:
+    """Import and return :mod:`leidenalg` (the optional ``backend = "leidenalg"`` of Leiden).
+
+    Raises
+    ------
+    ConfigError
+        The package is not installed (``pip install 'graphlink[leidenalg]'``).
+    """
+    try:
+        import leidenalg
+    except ImportError:
+        raise ConfigError("backend = 'leidenalg' needs the leidenalg package: "
+                          "pip install 'graphlink[leidenalg]' (the default backend is igraph)") from None
+    return leidenalg

@@ -99,13 +99,9 @@ def leiden_membership(graph: ig.Graph, config: CommunityConfig) -> np.ndarray:
     if graph.ecount() == 0:
         return np.arange(graph.vcount())
     if config.backend == "leidenalg":
-        try:  # optional: pip install 'graphlink[leidenalg]'
-            import leidenalg
-        except ImportError:
-            from graphlink.errors import ConfigError
+        from graphlink.engines import require_leidenalg  # optional: pip install 'graphlink[leidenalg]'
 
-            raise ConfigError("backend = 'leidenalg' needs the leidenalg package: "
-                              "pip install 'graphlink[leidenalg]' (the default backend is igraph)") from None
+        leidenalg = require_leidenalg()
         kind = (leidenalg.CPMVertexPartition if config.objective == "CPM"
                 else leidenalg.RBConfigurationVertexPartition)
         partition = leidenalg.find_partition(
