@@ -7,7 +7,7 @@
   compared by their key (:func:`graphlink.stages.campaign_clients.client_keys`, folded as prompts are).
 * Own clients (session 48) vetoed two cells of one operator whose own tool differs by version only (``scraper/1.0``
   on one cell, ``scraper/1.1`` on the other after an upgrade, both beside ``python-requests``): a client the other
-  never sends is now one whose *product* the other never sends in any version.
+  never sends is now one whose *product* (the client with its major version only) the other never sends.
 
 Strict xfails (breaks left, the reasons say why): an operator on one client upgrading it on some cells only.
 """
@@ -61,6 +61,8 @@ def test_an_operator_upgrading_its_own_tool_on_some_cells_is_one_campaign():
     # Both cells beside python-requests; one on scraper 1.0, the other upgraded to 1.1: own clients saw a client the
     # other never sends on each side and parted one operator.
     assert campaigns([REQUESTS, "scraper/1.0"], [REQUESTS, "scraper/1.1"]) == [1, 1]
+    # Another major version is another install: two operators each drawing okhttp, one 3.x and one 4.x, stay apart.
+    assert campaigns([REQUESTS, "okhttp/3.14.9"], [REQUESTS, "okhttp/4.12.0"]) == [1, 2]
 
 
 @pytest.mark.xfail(strict=True, reason="the client cosine compares versions (session 44's veto, flags and grouping "

@@ -169,7 +169,7 @@ def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
            .group_by("source", "target").agg((pl.col("ps") * pl.col("pt")).sum().alias("dot")))
     apart = pl.col("dot").fill_null(0.0) < DISAGREE_COSINE * pl.col("ns") * pl.col("nt")
     if own_clients:
-        # Each side's principal clients of a product no member of the other side sends in any version (own_clients).
+        # Each side's principal clients of a product no member of the other side sends in any minor version (own_clients).
         principal = p.filter(pl.col("p") >= PRINCIPAL_CLIENT_SHARE).select("node", "product")
         ends = candidates.select("source", "target")
 
@@ -193,10 +193,12 @@ def client_keys(clients: pl.DataFrame) -> pl.DataFrame:
     operator "disagree", cosine 0, a veto in the flags' ties and the grouping alike) would part its cells at will. The
     *key* is the text folded as prompts are (:func:`graphlink.stages.signals.normalise.fold_unicode`: NFKC,
     invisible characters removed, TR39 look-alikes to Latin, case folded) with every run of characters other than
-    letters and digits one space. The *product* is the key without its words holding a digit (versions, build
-    numbers, ``Win64``): ``python requests``. An operator upgrading its own tool on some cells (``scraper/1.0`` ->
-    ``scraper/1.1``) changes the version, not the product; own clients (:func:`client_vetoes`) compare products.
-    A key of version words alone (``1.0``) is its own product.
+    letters and digits one space. The *product* is the key of the client with each version cut to its major
+    number (``python-requests/2.31.0`` -> ``python requests 2``): a minor or patch release is a drop-in upgrade
+    (semantic versioning), which an operator rolls onto some cells before others (``scraper/1.0`` -> ``scraper/1.1``
+    changes the version, not the product), while another major version is another install (``okhttp/3.14.9``
+    and ``okhttp/4.12.0``: two operators drawing one library each keep their own). Own clients
+    (:func:`client_vetoes`) compare products.
 
     Parameters
     ----------
@@ -211,17 +213,21 @@ def client_keys(clients: pl.DataFrame) -> pl.DataFrame:
 
     Examples
     --------
-    >>> v = ["python-requests/2.31.0", "Python-Requests/2.31.0\u200b", "python-r\u0435quests/2.32.0", "1.0"]
+    >>> v = ["python-requests/2.31.0", "Python-Requests/2.31.0\u200b", "python-r\u0435quests/2.32.0", "okhttp/3.14.9"]
     >>> client_keys(pl.DataFrame({"signal_idx": range(4), "value": v})).rows()  # doctest: +NORMALIZE_WHITESPACE
-    [(0, 'python requests 2 31 0', 'python requests'), (1, 'python requests 2 31 0', 'python requests'),
-     (2, 'python requests 2 32 0', 'python requests'), (3, '1 0', '1 0')]
+    [(0, 'python requests 2 31 0', 'python requests 2'), (1, 'python requests 2 31 0', 'python requests 2'),
+     (2, 'python requests 2 32 0', 'python requests 2'), (3, 'okhttp 3 14 9', 'okhttp 3')]
     """
     from graphlink.stages.signals.normalise import fold_unicode
 
     if "value" not in clients.columns:
         key = pl.col("signal_idx").cast(pl.String)
         return clients.select("signal_idx", key.alias("client"), key.alias("product"))
-    key = fold_unicode(pl.col("value").fill_null(""), "").str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
-    product = pl.col("client").str.replace_all(r"\S*\p{N}\S*", "").str.replace_all(r"\s+", " ").str.strip_chars()
-    return (clients.select("signal_idx", key.alias("client"))
-            .with_columns(pl.when(product == "").then(pl.col("client")).otherwise(product).alias("product")))
+    def keyed(text: pl.Expr) -> pl.Expr:
+        return fold_unicode(text, "").str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+
+    value = pl.col("value").fill_null("")
+    # A version's major number alone (2.31.0 -> 2), read before folding turns its dots into spaces; NFKC and invisible
+    # characters first, so that a full-width or zero-width-split version is still one.
+    major = value.str.normalize("NFKC").str.replace_all(r"\p{Cf}", "").str.replace_all(r"(\d+)(?:\.\d+)+", "$1")
+    return clients.select("signal_idx", keyed(value).alias("client"), keyed(major).alias("product"))
