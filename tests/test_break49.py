@@ -9,7 +9,8 @@
   on one cell, ``scraper/1.1`` on the other after an upgrade, both beside ``python-requests``): a client the other
   never sends is now one whose *product* (the client with its major version only) the other never sends.
 
-Strict xfails (breaks left, the reasons say why): an operator on one client upgrading it on some cells only.
+Strict xfails (breaks left, the reasons say why): an operator on one client upgrading it on some cells only; a ring
+copying the browser agent of offices that copy its public template gets the offices flagged (a framing attack).
 """
 
 from __future__ import annotations
@@ -73,15 +74,33 @@ def test_an_operator_on_one_client_upgrading_it_on_some_cells_is_one_campaign():
     assert campaigns(["scraper/1.0"], ["scraper/1.1"]) == [1, 1]
 
 
-def test_an_operators_tame_cells_writing_its_client_apart_are_flagged_with_its_ring():
-    # test_break48's tame cells share only the ring's templates (X, Y) with its scripted cells, and are flagged on
-    # the ring's python-requests client; each writes it apart here. On b2ac32b none of the 24 accounts was flagged.
+@pytest.fixture(scope="module")
+def two_rings() -> dict[str, bool]:
+    """Flagged groups of one world: test_break48's ring (python-requests/2.31, templates X and Y) with its four tame
+    cells, each writing the ring's client apart (case, zero-width space, full-width, Cyrillic ``е``) and tied to it
+    by its templates alone; a *mimic* ring of six cells sending X from a stock browser agent copied from ordinary
+    users; three office teams on that browser sending X in 70 % of their requests (test_break48's offices)."""
     from tests._worlds import planted_world
-    from tests.test_break47 import flagged_groups
-    from tests.test_break48 import X, Y, scripted_ring, tame_cells
+    from tests.test_break47 import BROWSER, flagged_groups
+    from tests.test_break48 import X, Y, office_team, scripted_ring, tame_cells
 
     rng = np.random.default_rng(0)
     events, _ = planted_world(0, n_benign=300, rings=())
-    cells = tame_cells(rng, [w.replace("2.31.0", "2.31") for w in WRITTEN[:4]])
-    out = flagged_groups(pl.concat([events, *scripted_ring(rng, [[X], [Y], [X, Y]]), *cells]))
-    assert out["ring"] and all(out[f"tame{t}"] for t in range(4)), out
+    return flagged_groups(pl.concat([
+        events, *scripted_ring(rng, [[X], [Y], [X, Y]]), *tame_cells(rng, [w.replace("2.31.0", "2.31") for w in WRITTEN[:4]]),
+        *scripted_ring(rng, [[X]] * 6, client=BROWSER, name="mimic"),
+        *[office_team(rng, f"office{o}", f"98.{60 + o}.1.1", 0.7) for o in range(3)]]))
+
+
+def test_an_operators_tame_cells_writing_its_client_apart_are_flagged_with_its_ring(two_rings):
+    # On b2ac32b none of the 24 tame accounts was flagged: each cell's client "disagreed" with the ring's.
+    assert two_rings["ring"] and all(two_rings[f"tame{t}"] for t in range(4)), two_rings
+
+
+@pytest.mark.xfail(strict=True, reason="agreement proves nothing, yet a text-only tie stands when clients agree "
+                   "(test_break48's stock-client xfail, here of the attacker's making): a ring copying the offices' "
+                   "browser agent ties all 18 office staff copying its public template (flagged, b2ac32b and now); "
+                   "without the mimic ring none is (same world). Requiring a tooling trace of text-only ties drops "
+                   "36-187 ring accounts per dev world (session 48)")
+def test_offices_copying_a_rings_template_are_not_flagged_when_the_ring_copies_their_browser(two_rings):
+    assert two_rings["mimic"] and not any(two_rings[f"office{o}"] for o in range(3)), two_rings

@@ -209,7 +209,7 @@ def client_keys(clients: pl.DataFrame) -> pl.DataFrame:
     Returns
     -------
     DataFrame
-        ``signal_idx, client, product`` (String): one row per row of ``clients``.
+        ``signal_idx, client, product`` (String): one row per row of ``clients``; values of one key share a product.
 
     Examples
     --------
@@ -230,4 +230,6 @@ def client_keys(clients: pl.DataFrame) -> pl.DataFrame:
     # A version's major number alone (2.31.0 -> 2), read before folding turns its dots into spaces; NFKC and invisible
     # characters first, so that a full-width or zero-width-split version is still one.
     major = value.str.normalize("NFKC").str.replace_all(r"\p{Cf}", "").str.replace_all(r"(\d+)(?:\.\d+)+", "$1")
-    return clients.select("signal_idx", keyed(value).alias("client"), keyed(major).alias("product"))
+    # One product per key (values reading alike may cut their versions apart: "a/2.31" and "a 2 31"): the least.
+    return (clients.select("signal_idx", keyed(value).alias("client"), keyed(major).alias("product"))
+            .with_columns(pl.col("product").min().over("client")))
