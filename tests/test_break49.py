@@ -9,7 +9,8 @@
   on one cell, ``scraper/1.1`` on the other after an upgrade, both beside ``python-requests``): a client the other
   never sends is now one whose *product* (the client with its major version only) the other never sends.
 
-Strict xfails (breaks left, the reasons say why): an operator on one client upgrading it on some cells only; a ring
+Strict xfails (breaks left, the reasons say why): an operator on one client upgrading it on some cells only; an
+operator rotating its client per cell (tied by its template alone); a ring
 copying the browser agent of offices that copy its public template gets the offices flagged (a framing attack).
 """
 
@@ -72,6 +73,14 @@ def test_an_operator_upgrading_its_own_tool_on_some_cells_is_one_campaign():
                    "ring's public template on another install of the ring's library) -- not measured, left")
 def test_an_operator_on_one_client_upgrading_it_on_some_cells_is_one_campaign():
     assert campaigns(["scraper/1.0"], ["scraper/1.1"]) == [1, 1]
+
+
+@pytest.mark.xfail(strict=True, reason="the veto's premise (session 44): a cell on python-requests and another on okhttp "
+                   "tied by a template alone read as two operators each on its own client with one public template; an "
+                   "operator rotating its client per cell is parted wherever only its template ties its cells (dev, "
+                   "session 44: 0 same-operator pairs vetoed of 602 / 2,571 on templates 1002 / independent 3)")
+def test_an_operator_rotating_its_client_per_cell_is_one_campaign():
+    assert campaigns([REQUESTS], ["okhttp/4.12.0"]) == [1, 1]
 
 
 @pytest.fixture(scope="module")
