@@ -9,6 +9,10 @@
   on one cell, ``scraper/1.1`` on the other after an upgrade, both beside ``python-requests``): a client the other
   never sends is now one whose *product* (the client with its major version only) the other never sends.
 
+* Not session 48's: template bursts (:func:`graphlink.stages.bursts.burst_partition`) sent an account first of two
+  burst groups of one size to either, as unordered rows fell: the same log in another row order (or another
+  ``PYTHONHASHSEED``) gave another partition. Ties now go to the group of the first burst value.
+
 Strict xfails (breaks left, the reasons say why): an operator on one client upgrading it on some cells only; an
 operator rotating its client per cell (tied by its template alone); a ring
 copying the browser agent of offices that copy its public template gets the offices flagged (a framing attack).
@@ -113,3 +117,24 @@ def test_an_operators_tame_cells_writing_its_client_apart_are_flagged_with_its_r
                    "36-187 ring accounts per dev world (session 48)")
 def test_offices_copying_a_rings_template_are_not_flagged_when_the_ring_copies_their_browser(two_rings):
     assert two_rings["mimic"] and not any(two_rings[f"office{o}"] for o in range(3)), two_rings
+
+
+
+def test_an_account_first_of_two_burst_groups_of_one_size_joins_the_same_one_whatever_the_row_order():
+    # Dev mixed 1009: one account moved between two 3-account burst groups with PYTHONHASHSEED (main's CLI and its
+    # Python API disagreed on the same events). Here account 0 opens template 7 with accounts 1-8 in minutes 500-502
+    # and template 8 with accounts 9-16 in minutes 900-902 (burst_values' docstring world, twice): two groups of 9,
+    # each first account 0. On b2ac32b it joined either group as the rows fell (20 row orders: both, any hash seed).
+    from graphlink.stages.bursts import burst_partition
+
+    rows = [(a, 500 + a % 3, 7) for a in range(9)] + [(a, 900 + a % 3, 8) for a in [0, *range(9, 17)]]
+    rows += [(a, a * 37 % 1000, a % 20 + 10) for a in range(17, 200)]
+    sent = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "minute": pl.Int64, "template": pl.UInt64}, orient="row")
+    part = pl.DataFrame({"account_idx": range(200), "cluster_id": [None] * 200}, schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
+    groups = set()
+    for seed in range(20):
+        shuffled = sent.sample(fraction=1.0, shuffle=True, seed=seed)
+        out = burst_partition(part, shuffled, shuffled.select("account_idx", pl.col("minute").alias("key")), None, 5)[0]
+        groups.add(tuple(out.filter(pl.col("cluster_id") == out["cluster_id"][0]).sort("account_idx")["account_idx"]))
+    # The group of the first burst value (template 7's window comes first).
+    assert groups == {tuple(range(9))}, groups
