@@ -138,3 +138,15 @@ def test_an_account_first_of_two_burst_groups_of_one_size_joins_the_same_one_wha
         groups.add(tuple(out.filter(pl.col("cluster_id") == out["cluster_id"][0]).sort("account_idx")["account_idx"]))
     # The group of the first burst value (template 7's window comes first).
     assert groups == {tuple(range(9))}, groups
+
+
+def test_an_expand_list_keeps_an_account_writing_the_seeds_client_apart():
+    # seed_clients compared clients as logged: an operator's account on "Axios/1.6" with a zero-width space left the
+    # seeds' list as a stranger's (apply_clients' docstring world).
+    from graphlink.stages.seed_clients import apply_clients
+
+    rows = [(x, "user_agent", "axios/1.6", 4) for x in ("s1", "s2")] + [("a", "user_agent", "Axios/1.6\u200b", 1),
+                                                                      ("b", "user_agent", "Go/2", 9)]
+    lk = pl.DataFrame(rows, schema=["account_id", "kind", "value", "df"], orient="row")
+    out, keep = apply_clients(pl.DataFrame({"account_id": ["s1", "s2", "b", "a", "c"]}), 5, lk, ["s1", "s2"], 100)
+    assert out["account_id"].to_list()[:keep] == ["s1", "s2", "a", "c"]
