@@ -106,10 +106,13 @@ def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
     pairs : DataFrame
         ``source, target`` (node numbers): the pairs tied by templates alone.
     signed_source : bool
-        False: ``source`` needs no signature of its own, only its members' agents (``MIN_SIGNATURE_SIZE`` members,
-        ``MIN_SIGNATURE_COVERAGE`` of them sending one) and ``target``'s signature: an office whose staff each run a
-        browser of their own shows no signature, yet never sends the ring's scripted client
-        (:func:`graphlink.stages.tie_weights.client_split_texts`). The grouping keeps both sides signed.
+        False: ``source`` needs no signature of its own, only its members' agents (``MIN_SIGNATURE_COVERAGE`` of
+        them sending one, at any size) and ``target``'s signature: an office whose staff each run a browser of their
+        own shows no signature, yet never sends the ring's scripted client
+        (:func:`graphlink.stages.tie_weights.client_split_texts`). ``MIN_SIGNATURE_SIZE`` guards a *signature*
+        (a small cell holds one agent by chance), not the copier's side: that none of a team of four sends the ring's
+        client is what it says, whatever its size (break-it review, session 49: four staff copying a ring's public
+        template from their browsers were flagged). The grouping keeps both sides signed.
     own_clients : bool
         Also veto a pair of signed clusters each of which sends a principal client (held by
         :data:`PRINCIPAL_CLIENT_SHARE` of its members) that no member of the other sends (module docstring,
@@ -118,8 +121,8 @@ def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
     Returns
     -------
     DataFrame
-        ``source, target`` (UInt32): the vetoed pairs, each both clusters of at least
-        :data:`MIN_SIGNATURE_SIZE` members with a signature (:data:`SIGNATURE_CONCENTRATION`, sent by
+        ``source, target`` (UInt32): the vetoed pairs, each both clusters (``target`` alone with
+        ``signed_source=False``) of at least :data:`MIN_SIGNATURE_SIZE` members with a signature (:data:`SIGNATURE_CONCENTRATION`, sent by
         :data:`MIN_SIGNATURE_COVERAGE` of them) and a client
         cosine below :data:`DISAGREE_COSINE`; empty when the log has no client values.
 
@@ -146,7 +149,7 @@ def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
     # two of them counts once.
     held = (affiliations.select("account_idx", "signal_idx").join(clients, on="signal_idx")
             .select("account_idx", "client", "product").unique(["account_idx", "client"]))
-    profile = (held.join(node_of.filter(pl.col("size") >= MIN_SIGNATURE_SIZE), on="account_idx")
+    profile = (held.join(node_of if not signed_source else node_of.filter(pl.col("size") >= MIN_SIGNATURE_SIZE), on="account_idx")
                .group_by("node", pl.col("client").alias("signal_idx"))
                .agg((pl.len() / pl.col("size").first()).alias("p"), pl.col("product").first()))
     squares = (pl.col("p") ** 2).sum()
@@ -155,7 +158,9 @@ def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
     profiled = (profile.group_by("node").agg(squares.sqrt().alias("norm"), (squares / pl.col("p").sum() ** 2).alias("concentration"))
                 .join(covered, on="node").filter(pl.col("coverage") >= MIN_SIGNATURE_COVERAGE)
                 .select(pl.col("node").cast(pl.UInt32), "norm", "concentration"))
-    signed = profiled.filter(pl.col("concentration") >= SIGNATURE_CONCENTRATION).drop("concentration")
+    sizes = node_of.select(pl.col("node").cast(pl.UInt32), "size").unique("node")
+    signed = (profiled.filter(pl.col("concentration") >= SIGNATURE_CONCENTRATION).join(sizes, on="node")
+              .filter(pl.col("size") >= MIN_SIGNATURE_SIZE).drop("concentration", "size"))
     sources = signed if signed_source else profiled.drop("concentration")
     candidates = (pairs.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32))
                   .join(sources.rename({"node": "source", "norm": "ns"}), on="source")
