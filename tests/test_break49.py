@@ -8,7 +8,8 @@
 * Own clients (session 48) vetoed two cells of one operator whose own tool differs by version only (``scraper/1.0``
   on one cell, ``scraper/1.1`` on the other after an upgrade, both beside ``python-requests``): a client the other
   never sends is now one whose *product* (the client with its major version only) the other never sends.
-
+* Not session 48's: ``expand`` (:func:`graphlink.stages.seed_clients.apply_clients`) compared clients as logged too:
+  an account writing the seeds' client apart left the list.
 * Not session 48's: template bursts (:func:`graphlink.stages.bursts.burst_partition`) sent an account first of two
   burst groups of one size to either, as unordered rows fell: the same log in another row order (or another
   ``PYTHONHASHSEED``) gave another partition. Ties now go to the group of the first burst value.
