@@ -26,6 +26,8 @@
   does not) was not pooled, as though the block had flagged it already; it had not, and the campaign that would be
   pooled with wording cells off (the whole scoring under the threshold) was flagged by nothing.
 
+Fixed in session 49 (brk49): a team of four copying the template from browsers (the copier's side needs no size).
+
 Strict xfails (breaks left, the reasons say why): teams whose batch job sends a ring's public template on the
 same stock client as the ring; an operator running each tame cell on a client of its own; a ring
 absorbed by an office whose card it paid with; an operator padding its loud cell with its own tame accounts so that
@@ -114,9 +116,6 @@ def test_a_small_copier_team_tied_by_text_does_not_vouch_for_its_browsers():
     assert out["ring"] and not any(out[f"office{o}"] for o in range(3)), out
 
 
-@pytest.mark.xfail(strict=True, reason="by design (tie_weights): a cluster under MIN_SIGNATURE_SIZE (5) has no client "
-                   "signature and is never split off, so four staff copying a ring's public template from their browsers "
-                   "are tied by the text alone (18 prompt phrases) and flagged")
 def test_a_team_of_four_copying_a_rings_public_template_from_browsers_is_not_flagged():
     rng = np.random.default_rng(0)
     events, _ = planted_world(0, n_benign=300, rings=())

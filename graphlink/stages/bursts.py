@@ -305,12 +305,15 @@ def burst_partition(partition: pl.DataFrame, sent: pl.DataFrame, minutes: pl.Dat
     graph = ig.Graph(n=vals.height, edges=shared.select("v", "v_b").to_numpy().tolist())
     groups = vals.with_columns(pl.Series("comp", graph.connected_components().membership, dtype=pl.Int64))
     # Each account joins the smallest group among its bursts' that makes a cluster (ties: the group of the
-    # smaller first account) and keeps only that group's burst values: one account of a fleet pasting a
-    # workshop's prompt joins the class, not the class the fleet.
+    # smaller first account, then the group of the first burst value, comp: components are numbered by their
+    # values' order) and keeps only that group's burst values: one account of a fleet pasting a
+    # workshop's prompt joins the class, not the class the fleet. Without the last key, an account first of two
+    # groups of one size joined either as the unordered rows fell (dev mixed 1009: one account between two
+    # 3-account groups moved with PYTHONHASHSEED; break-it review, session 49).
     in_group = by_v.join(groups.select("v", "comp"), on="v").select("account_idx", "comp").unique()
     sizes = in_group.group_by("comp").agg(pl.len().alias("size"), pl.col("account_idx").min().alias("first"))
     comp = (in_group.join(sizes, on="comp").with_columns((pl.col("size") < min_size).alias("small"))
-            .sort("account_idx", "small", "size", "first").group_by("account_idx", maintain_order=True)
+            .sort("account_idx", "small", "size", "first", "comp").group_by("account_idx", maintain_order=True)
             .agg(pl.col("comp").first()))
     held = held.join(groups.select("value_key", "comp"), on="value_key").join(
         comp, on=["account_idx", "comp"], how="semi").drop("comp")

@@ -53,7 +53,7 @@ from __future__ import annotations
 import polars as pl
 
 __all__ = ["CLIENT_KINDS", "DISAGREE_COSINE", "MIN_SIGNATURE_COVERAGE", "MIN_SIGNATURE_SIZE", "PRINCIPAL_CLIENT_SHARE",
-           "SIGNATURE_CONCENTRATION", "TEMPLATE_KINDS", "client_vetoes"]
+           "SIGNATURE_CONCENTRATION", "TEMPLATE_KINDS", "client_keys", "client_vetoes"]
 
 #: Kinds whose values are a cell's client software.
 CLIENT_KINDS = ("user_agent",)
@@ -106,10 +106,13 @@ def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
     pairs : DataFrame
         ``source, target`` (node numbers): the pairs tied by templates alone.
     signed_source : bool
-        False: ``source`` needs no signature of its own, only its members' agents (``MIN_SIGNATURE_SIZE`` members,
-        ``MIN_SIGNATURE_COVERAGE`` of them sending one) and ``target``'s signature: an office whose staff each run a
-        browser of their own shows no signature, yet never sends the ring's scripted client
-        (:func:`graphlink.stages.tie_weights.client_split_texts`). The grouping keeps both sides signed.
+        False: ``source`` needs no signature of its own, only its members' agents (``MIN_SIGNATURE_COVERAGE`` of
+        them sending one, at any size) and ``target``'s signature: an office whose staff each run a browser of their
+        own shows no signature, yet never sends the ring's scripted client
+        (:func:`graphlink.stages.tie_weights.client_split_texts`). ``MIN_SIGNATURE_SIZE`` guards a *signature*
+        (a small cell holds one agent by chance), not the copier's side: that none of a team of four sends the ring's
+        client is what it says, whatever its size (break-it review, session 49: four staff copying a ring's public
+        template from their browsers were flagged). The grouping keeps both sides signed.
     own_clients : bool
         Also veto a pair of signed clusters each of which sends a principal client (held by
         :data:`PRINCIPAL_CLIENT_SHARE` of its members) that no member of the other sends (module docstring,
@@ -118,8 +121,8 @@ def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
     Returns
     -------
     DataFrame
-        ``source, target`` (UInt32): the vetoed pairs, each both clusters of at least
-        :data:`MIN_SIGNATURE_SIZE` members with a signature (:data:`SIGNATURE_CONCENTRATION`, sent by
+        ``source, target`` (UInt32): the vetoed pairs, each both clusters (``target`` alone with
+        ``signed_source=False``) of at least :data:`MIN_SIGNATURE_SIZE` members with a signature (:data:`SIGNATURE_CONCENTRATION`, sent by
         :data:`MIN_SIGNATURE_COVERAGE` of them) and a client
         cosine below :data:`DISAGREE_COSINE`; empty when the log has no client values.
 
@@ -138,43 +141,100 @@ def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
     [(0, 1)]
     """
     empty = pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32})
-    clients = signals.filter(pl.col("kind").is_in(list(CLIENT_KINDS))).select("signal_idx")
+    clients = signals.filter(pl.col("kind").is_in(list(CLIENT_KINDS)))
     if clients.height == 0 or pairs.height == 0:
         return empty
-    profile = (affiliations.select("account_idx", "signal_idx").join(clients, on="signal_idx", how="semi")
-               .join(node_of.filter(pl.col("size") >= MIN_SIGNATURE_SIZE), on="account_idx")
-               .group_by("node", "signal_idx").agg((pl.len() / pl.col("size").first()).alias("p")))
+    clients = client_keys(clients)
+    # A client is its key (client_keys): values logged apart that read alike are one client; an account sending
+    # two of them counts once.
+    held = (affiliations.select("account_idx", "signal_idx").join(clients, on="signal_idx")
+            .select("account_idx", "client", "product").unique(["account_idx", "client"]))
+    profile = (held.join(node_of if not signed_source else node_of.filter(pl.col("size") >= MIN_SIGNATURE_SIZE), on="account_idx")
+               .group_by("node", pl.col("client").alias("signal_idx"))
+               .agg((pl.len() / pl.col("size").first()).alias("p"), pl.col("product").first()))
     squares = (pl.col("p") ** 2).sum()
-    covered = (affiliations.select("account_idx", "signal_idx").join(clients, on="signal_idx", how="semi")
-               .join(node_of, on="account_idx").group_by("node")
+    covered = (held.join(node_of, on="account_idx").group_by("node")
                .agg((pl.col("account_idx").n_unique() / pl.col("size").first()).alias("coverage")))
     profiled = (profile.group_by("node").agg(squares.sqrt().alias("norm"), (squares / pl.col("p").sum() ** 2).alias("concentration"))
                 .join(covered, on="node").filter(pl.col("coverage") >= MIN_SIGNATURE_COVERAGE)
                 .select(pl.col("node").cast(pl.UInt32), "norm", "concentration"))
-    signed = profiled.filter(pl.col("concentration") >= SIGNATURE_CONCENTRATION).drop("concentration")
+    sizes = node_of.select(pl.col("node").cast(pl.UInt32), "size").unique("node")
+    signed = (profiled.filter(pl.col("concentration") >= SIGNATURE_CONCENTRATION).join(sizes, on="node")
+              .filter(pl.col("size") >= MIN_SIGNATURE_SIZE).drop("concentration", "size"))
     sources = signed if signed_source else profiled.drop("concentration")
     candidates = (pairs.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32))
                   .join(sources.rename({"node": "source", "norm": "ns"}), on="source")
                   .join(signed.rename({"node": "target", "norm": "nt"}), on="target"))
     if candidates.height == 0:
         return empty
-    p = profile.select(pl.col("node").cast(pl.UInt32), "signal_idx", "p")
+    p = profile.select(pl.col("node").cast(pl.UInt32), "signal_idx", "p", "product")
     dot = (candidates.select("source", "target")
            .join(p.rename({"node": "source", "p": "ps"}), on="source")
            .join(p.rename({"node": "target", "p": "pt"}), on=["target", "signal_idx"])
            .group_by("source", "target").agg((pl.col("ps") * pl.col("pt")).sum().alias("dot")))
     apart = pl.col("dot").fill_null(0.0) < DISAGREE_COSINE * pl.col("ns") * pl.col("nt")
     if own_clients:
-        # Each side's principal clients that no member of the other side sends (own_clients).
-        principal = p.filter(pl.col("p") >= PRINCIPAL_CLIENT_SHARE).select("node", "signal_idx")
+        # Each side's principal clients of a product no member of the other side sends in any minor version (own_clients).
+        principal = p.filter(pl.col("p") >= PRINCIPAL_CLIENT_SHARE).select("node", "product")
         ends = candidates.select("source", "target")
 
         def owns(side: str, other: str) -> pl.DataFrame:
             return (ends.join(principal.rename({"node": side}), on=side)
-                    .join(p.select(pl.col("node").alias(other), "signal_idx"), on=[other, "signal_idx"], how="anti")
+                    .join(p.select(pl.col("node").alias(other), "product").unique(), on=[other, "product"], how="anti")
                     .select("source", "target").unique().with_columns(pl.lit(True).alias(f"own_{side}")))
         candidates = (candidates.join(owns("source", "target"), on=["source", "target"], how="left")
                       .join(owns("target", "source"), on=["source", "target"], how="left"))
         apart = apart | (pl.col("own_source").fill_null(False) & pl.col("own_target").fill_null(False))
     return (candidates.join(dot, on=["source", "target"], how="left").filter(apart)
             .select("source", "target").sort("source", "target"))
+
+
+def client_keys(clients: pl.DataFrame) -> pl.DataFrame:
+    """Each client value's *key* and *product*: what two logged clients are compared as.
+
+    A client string is the sender's to write: logged apart, ``python-requests/2.31.0``, ``Python-Requests/2.31.0``,
+    ``python-requests/2.31.0`` with a zero-width space, in full-width letters or with a Cyrillic ``е`` are one client,
+    and an operator writing its cells' clients so (break-it review, session 49: each variant made two cells of one
+    operator "disagree", cosine 0, a veto in the flags' ties and the grouping alike) would part its cells at will. The
+    *key* is the text folded as prompts are (:func:`graphlink.stages.signals.normalise.fold_unicode`: NFKC,
+    invisible characters removed, TR39 look-alikes to Latin, case folded) with every run of characters other than
+    letters and digits one space. The *product* is the key of the client with each version cut to its major
+    number (``python-requests/2.31.0`` -> ``python requests 2``): a minor or patch release is a drop-in upgrade
+    (semantic versioning), which an operator rolls onto some cells before others (``scraper/1.0`` -> ``scraper/1.1``
+    changes the version, not the product), while another major version is another install (``okhttp/3.14.9``
+    and ``okhttp/4.12.0``: two operators drawing one library each keep their own). Own clients
+    (:func:`client_vetoes`) compare products.
+
+    Parameters
+    ----------
+    clients : DataFrame
+        ``signal_idx`` and, when known, ``value`` (the client as logged); without ``value`` each signal is a client
+        of its own (its number the key and product).
+
+    Returns
+    -------
+    DataFrame
+        ``signal_idx, client, product`` (String): one row per row of ``clients``; values of one key share a product.
+
+    Examples
+    --------
+    >>> v = ["python-requests/2.31.0", "Python-Requests/2.31.0\u200b", "python-r\u0435quests/2.32.0", "okhttp/3.14.9"]
+    >>> client_keys(pl.DataFrame({"signal_idx": range(4), "value": v})).rows()  # doctest: +NORMALIZE_WHITESPACE
+    [(0, 'python requests 2 31 0', 'python requests 2'), (1, 'python requests 2 31 0', 'python requests 2'),
+     (2, 'python requests 2 32 0', 'python requests 2'), (3, 'okhttp 3 14 9', 'okhttp 3')]
+    """
+    from graphlink.stages.signals.normalise import fold_unicode
+
+    if "value" not in clients.columns:
+        key = pl.col("signal_idx").cast(pl.String)
+        return clients.select("signal_idx", key.alias("client"), key.alias("product"))
+    def keyed(text: pl.Expr) -> pl.Expr:
+        return fold_unicode(text, "").str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+
+    value = pl.col("value").fill_null("")
+    # A version's major number alone (2.31.0 -> 2), read before folding turns its dots into spaces; NFKC and invisible
+    # characters first, so that a full-width or zero-width-split version is still one.
+    major = value.str.normalize("NFKC").str.replace_all(r"\p{Cf}", "").str.replace_all(r"(\d+)(?:\.\d+)+", "$1")
+    # One product per key (values reading alike may cut their versions apart: "a/2.31" and "a 2 31"): the least.
+    return (clients.select("signal_idx", keyed(value).alias("client"), keyed(major).alias("product"))
+            .with_columns(pl.col("product").min().over("client")))

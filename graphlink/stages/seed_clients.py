@@ -27,7 +27,7 @@ import polars as pl
 
 from graphlink.stages.seed_templates import hold_prefix
 
-__all__ = ["CLIENT_KINDS", "MAX_CLIENT_SHARE", "seed_clients", "apply_clients"]
+__all__ = ["CLIENT_KINDS", "MAX_CLIENT_SHARE", "apply_clients", "client_rows", "seed_clients"]
 
 #: Kinds whose values are the client software an account runs (its scripts' HTTP library, an SDK).
 CLIENT_KINDS = ("user_agent",)
@@ -74,11 +74,21 @@ def seed_clients(linking: pl.DataFrame, seeds: list[str], n_accounts: int,
     seed_list = list(dict.fromkeys(seeds))
     if len(seed_list) < 2:
         return None
-    common = (linking.filter(pl.col("account_id").is_in(pl.Series(seed_list, dtype=pl.String).implode())
-                             & pl.col("kind").is_in(list(kinds)) & (pl.col("df") <= max_share * n_accounts))
-              .group_by("kind", "value").agg(pl.col("account_id").n_unique().alias("k"))
+    rows = client_rows(linking.filter(pl.col("account_id").is_in(pl.Series(seed_list, dtype=pl.String).implode())
+                                      & pl.col("kind").is_in(list(kinds)) & (pl.col("df") <= max_share * n_accounts)))
+    common = (rows.group_by("kind", "client").agg(pl.col("account_id").n_unique().alias("k"), pl.col("value").min())
               .filter(pl.col("k") == len(seed_list)).select("kind", "value").sort("kind", "value"))
     return common if common.height else None
+
+
+def client_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (``kind, value``, ...) with ``client``: the value's key (:func:`graphlink.stages.campaign_clients.client_keys`:
+    one client written apart -- case, invisible characters, full-width or look-alike letters -- is one client)."""
+    from graphlink.stages.campaign_clients import client_keys
+
+    values = rows.select("value").unique().sort("value").with_row_index("signal_idx")
+    keys = client_keys(values).join(values, on="signal_idx").select("value", "client")
+    return rows.join(keys, on="value", how="left", maintain_order="left")
 
 
 def apply_clients(ordered: pl.DataFrame, keep: int, linking: pl.DataFrame, seeds: list[str], n_accounts: int,
@@ -130,8 +140,9 @@ def apply_clients(ordered: pl.DataFrame, keep: int, linking: pl.DataFrame, seeds
     if common is None:
         return ordered, keep
     listed = ordered.head(keep)["account_id"].implode()
-    rows = linking.filter(pl.col("kind").is_in(list(kinds)) & pl.col("account_id").is_in(listed))
-    using = rows.join(common, on=["kind", "value"], how="semi")["account_id"].unique()
+    rows = client_rows(linking.filter(pl.col("kind").is_in(list(kinds)) & pl.col("account_id").is_in(listed)))
+    # By key: an account writing the seeds' client apart runs it (break-it review, session 49).
+    using = rows.join(client_rows(common).select("kind", "client"), on=["kind", "client"], how="semi")["account_id"].unique()
     spared = pl.concat([using, pl.Series("account_id", [] if clocked is None else clocked, dtype=pl.String)])
     leave = pl.col("account_id").is_in(rows["account_id"].unique().implode()) & ~pl.col("account_id").is_in(spared.implode())
     return hold_prefix(ordered, keep, leave, seeds, linking)
