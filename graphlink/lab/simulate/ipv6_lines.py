@@ -41,10 +41,11 @@ stays in :func:`graphlink.lab.simulate.family.generate_events`.
 Examples
 --------
 >>> import numpy as np
->>> hi, lo = benign_ipv6(np.array([0x2A01_0001_1000_0100], np.uint64), np.array([HOME], np.int8),
-...                      np.array([1]), np.array([7], np.uint64), np.array([0, 3_600_000_000]), np.random.default_rng(0))
->>> bool(hi[0] == 0x2A01_0001_1000_0100), lo[0] == lo[1]  # same /64, same address within a day
-(True, True)
+>>> two = np.ones(2, np.int64)
+>>> hi, lo = benign_ipv6(two.astype(np.uint64) * 0x2A01_0001_1000_0100, two.astype(np.int8) * HOME, two,
+...                      two.astype(np.uint64) * 7, np.array([0, 3_600_000_000]), np.random.default_rng(0))
+>>> hex(int(hi[1])), bool(lo[0] == lo[1])  # the home's /64, one privacy address within a day
+('0x2a01000110000100', True)
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from graphlink.stages.encode import (
     EncodedEvents, account_bits, count_by_account, encode_frame, n_distinct, sort_keys, text_pairs, value_counts,
     with_account_ids,
 )
+from graphlink.stages.signals.ip_lines import line_changes
 from graphlink.stages.signals.ip_parse import clean_ip_column, hex16, parse_ip_frame, parse_ips
 
 __all__ = ["parse_ips", "parse_ip_frame", "clean_ip_column", "ip_table", "ip_texts", "ip_pairs", "ip_signals",
@@ -171,7 +172,8 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
     a proxy-rotating account's hundreds of one-off addresses link nobody;
     ``values`` gives each kept ``(kind, value_key)`` its text; ``value_counts``
     (``account_idx, kind, n_values``) says how many values each account had
-    in all, shared or not (rotation damping and IP spread need it); ``stats``
+    in all, shared or not (rotation damping and IP spread need it; kind ``ip_lines``: networks plus IPv6
+    line changes, :mod:`graphlink.stages.signals.ip_lines`, when any account made one); ``stats``
     counts events with an IP (``ip_events``) and those whose IP is invalid
     (``invalid_ip_events``, kept for other signals). ``chain_position`` picks
     the address of an ``X-Forwarded-For`` chain (see :func:`graphlink.stages.signals.ip_parse.clean_ip`).
@@ -187,6 +189,7 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
     exact = n_distinct(dictionary["key"] // 2**bits) == dictionary.height
     table = ip_table(dictionary, ipv4_prefix, ipv6_prefix, chain_position)
     invalid = table.filter(pl.col("version").is_null()).select("key")
+    changes = line_changes(enc.frame, table)  # IPv6 rotation inside one network (ip_lines)
     if exact:
         table = table.with_columns(pl.col("key") // 2**bits)
         packed = enc.frame.select((pl.col("ip") // 2**bits * 2**bits + pl.col("account_idx")).alias("k"))["k"]
@@ -234,6 +237,9 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
             shared = per_value.filter(kept)
         counts.append(value_counts(per_value["account_idx"]).select(
             "account_idx", pl.lit(kind).alias("kind"), pl.col("count").alias("n_values")))
+        if kind == "ip_net" and changes.height:  # networks plus fast /64 changes: what ip_spread counts
+            counts.append(counts[-1].join(changes, on="account_idx", how="left").select(
+                "account_idx", pl.lit("ip_lines").alias("kind"), pl.col("n_values") + pl.col("changes").fill_null(0)))
         frames.append(shared.select("account_idx", pl.lit(kind).alias("kind"), "value_key", "count"))
         values.append(ip_texts(shared_keys, table, kind, ipv4_prefix, ipv6_prefix))
     del joined, per_value, shared

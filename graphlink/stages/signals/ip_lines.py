@@ -1,0 +1,87 @@
+"""IPv6 rotation: an account hopping to a fresh /64 of one network within minutes.
+
+``ip_spread`` counts the networks (IPv4 /24, IPv6 /48) each member used. An
+operator renting one IPv6 /48 rotates through its 65,536 /64s -- a new /64
+(and interface id) per request -- so it shows one network, no shared
+address, and scores like a home (session 48, rec48: IPv6 cells scored
+0.50-0.54 with coordination 0.99). Real networks do not hand out /64s that
+way:
+
+* RFC 6177 (IPv6 address assignment to end sites): a site (home, office)
+  gets a /48 or /56 and keeps it; a host sits in one /64 of it (one per
+  link). RFC 4941 / RFC 8981 privacy ("temporary") addresses rotate only the
+  interface id, by default daily, never the /64.
+* A phone gets a /64 per PDN connection (3GPP; RFC 6459, RFC 7278), held for
+  the connection -- hours -- and a home whose ISP renumbers it daily gets a
+  new prefix a day.
+* A campus or large office gives each building or VLAN a /64 of its /48;
+  its people move between /64s, but between ones their colleagues use too.
+
+So a *line change* is counted when two consecutive requests of an account
+inside one network (``ip_net``) come from different /64s less than
+:data:`LINE_CHANGE_SECONDS` apart, **and** the new /64 is one no other
+account used in the log (rare: moving between shared VLANs of a campus is
+not rotation). An hour is below any lifetime a network gives a /64 (a PDN
+connection, a daily renumbering); a phone that reconnects or a person
+walking to another building within the hour adds one change now and then,
+a rotating fleet one per request. Each member's line changes are added to
+its networks (``ip_lines``): a fleet member with 20 requests in one /48
+reads as 20 networks, as a residential-proxy user does in IPv4. No value is
+added to the graph: rotation weighs only in the score.
+
+Examples
+--------
+>>> import polars as pl
+>>> frame = pl.DataFrame({"account_idx": [0, 0, 0, 1, 1], "ip": [1, 2, 3, 4, 4],
+...                       "timestamp": [0, 60, 120, 0, 60]}, schema_overrides={"account_idx": pl.UInt32})
+>>> frame = frame.with_columns(pl.from_epoch("timestamp").dt.replace_time_zone("UTC"))
+>>> table = pl.DataFrame({"key": [1, 2, 3, 4], "version": [6, 6, 6, 6], "net_key": [9, 9, 9, 8],
+...                       "int_key": [100, 101, 102, 200]}, schema_overrides={"version": pl.Int8})
+>>> line_changes(frame, table).sort("account_idx").rows()
+[(0, 2)]
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["LINE_CHANGE_SECONDS", "line_changes"]
+
+#: Two requests of one account in one IPv6 network this close (seconds) share a /64 unless it rotates: below the
+#: lifetime of any /64 a network assigns (a PDN connection's hours, a daily renumbering; see the module docstring).
+LINE_CHANGE_SECONDS = 3_600
+
+
+def line_changes(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, changes``: each account's fast moves to a /64 of its own inside one IPv6 network.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Events: ``account_idx`` (UInt32), ``ip`` (the address's key in ``table``), ``timestamp`` (Datetime).
+    table : polars.DataFrame
+        Parsed addresses (:func:`graphlink.stages.signals.ip.ip_table`): ``key, version, net_key, int_key``
+        (for IPv6 ``int_key`` is the top 64 bits: the /64).
+
+    Returns
+    -------
+    polars.DataFrame
+        Accounts with at least one change (see the module docstring); empty without IPv6 or timestamps.
+    """
+    out = pl.DataFrame(schema={"account_idx": pl.UInt32, "changes": pl.UInt32})
+    v6 = table.filter(pl.col("version") == 6).select("key", "net_key", pl.col("int_key").alias("line"))
+    if not v6.height or "timestamp" not in frame.columns:
+        return out
+    ev = (frame.lazy().select("account_idx", "ip", "timestamp").drop_nulls()
+          .join(v6.lazy(), left_on="ip", right_on="key").drop("ip").collect())
+    if not ev.height:
+        return out
+    # A /64 only this account used: nobody else's VLAN, nobody else's home line.
+    own = ev.group_by("line").agg(pl.col("account_idx").n_unique().alias("holders"))
+    ev = ev.join(own, on="line").sort("account_idx", "net_key", "timestamp")
+    same = (pl.col("account_idx") == pl.col("account_idx").shift(1)) & (pl.col("net_key") == pl.col("net_key").shift(1))
+    gap = (pl.col("timestamp") - pl.col("timestamp").shift(1)).dt.total_seconds()
+    change = same & (pl.col("line") != pl.col("line").shift(1)) & (gap < LINE_CHANGE_SECONDS) & (pl.col("holders") == 1)
+    counted = (ev.filter(change.fill_null(False)).group_by("account_idx")
+               .agg(pl.len().cast(pl.UInt32).alias("changes")))
+    return counted.cast(dict(out.schema))
