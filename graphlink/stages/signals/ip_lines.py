@@ -19,13 +19,18 @@ way:
 
 So a *line change* is counted when two consecutive requests of an account
 inside one network (``ip_net``) come from different /64s less than
-:data:`LINE_CHANGE_SECONDS` apart, **and** the new /64 is one no other
-account used in the log (rare: moving between shared VLANs of a campus is
-not rotation). An hour is below any lifetime a network gives a /64 (a PDN
-connection, a daily renumbering); a phone that reconnects or a person
-walking to another building within the hour adds one change now and then,
-a rotating fleet one per request. Each member's line changes are added to
-its networks (``ip_lines``): a fleet member with 20 requests in one /48
+:data:`LINE_CHANGE_SECONDS` apart ("close" requests), **and** the new /64
+is one no other account used in the log (rare: moving between shared VLANs
+of a campus is not rotation). An hour is below any lifetime a network gives
+a /64 (a PDN connection, a daily renumbering). The changes count only for
+an account whose close requests *mostly* (more than half) changed /64: a
+renewal is an occasional event between requests on one line -- a phone
+whose connection drops between two requests, a person walking to another
+building -- so a phone's or a campus member's share stays small however
+long the log (14 days of a phone renewing every 3 hours add up to a dozen
+changes, a few per cent of its close pairs), while a rotating fleet moves on
+every request (share ~1). Each such member's line changes are added to its
+networks (``ip_lines``): a fleet member with 20 close requests in one /48
 reads as 20 networks, as a residential-proxy user does in IPv4. No value is
 added to the graph: rotation weighs only in the score.
 
@@ -81,7 +86,9 @@ def line_changes(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     ev = ev.join(own, on="line").sort("account_idx", "net_key", "timestamp")
     same = (pl.col("account_idx") == pl.col("account_idx").shift(1)) & (pl.col("net_key") == pl.col("net_key").shift(1))
     gap = (pl.col("timestamp") - pl.col("timestamp").shift(1)).dt.total_seconds()
-    change = same & (pl.col("line") != pl.col("line").shift(1)) & (gap < LINE_CHANGE_SECONDS) & (pl.col("holders") == 1)
-    counted = (ev.filter(change.fill_null(False)).group_by("account_idx")
-               .agg(pl.len().cast(pl.UInt32).alias("changes")))
-    return counted.cast(dict(out.schema))
+    close = (same & (gap < LINE_CHANGE_SECONDS)).fill_null(False)
+    change = close & (pl.col("line") != pl.col("line").shift(1)) & (pl.col("holders") == 1)
+    counted = (ev.with_columns(close.alias("close"), change.fill_null(False).alias("change"))
+               .group_by("account_idx").agg(pl.col("close").sum().alias("close"), pl.col("change").sum().alias("changes"))
+               .filter(pl.col("changes") * 2 > pl.col("close")))  # most of its close requests moved: rotation
+    return counted.select("account_idx", "changes").cast(dict(out.schema))
