@@ -113,6 +113,11 @@ class SignalConfig:
     asn_table : str or None
         Optional IP-to-ASN table (``cidr,asn`` CSV or the start/end/ASN TSV
         layout of iptoasn); adds the ``asn`` signal.
+    rotation_ties : bool
+        Off by default (session 49 experiment): accounts that rotate /64s inside
+        one IPv6 network (:mod:`graphlink.stages.signals.ip_lines`) are tied by
+        that network as a strong value (kind ``ip_rotation``); accounts that do
+        not rotate there (homes, phones, a campus in a shared /48) get no tie.
     ngram : int
         Word n-gram size for prompt shingles. 5 words are specific enough that
         a shared shingle is rarely chance, yet short enough to survive a
@@ -168,6 +173,7 @@ class SignalConfig:
     ipv6_prefix: int = 48
     ip_chain_position: int = 0
     asn_table: str | None = None
+    rotation_ties: bool = False
     ngram: int = 5
     max_prompts_per_account: int = 200
     max_prompts_total: int = 2_000_000

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["LINE_CHANGE_SECONDS", "line_changes"]
+__all__ = ["LINE_CHANGE_SECONDS", "line_changes", "rotation_networks"]
 
 #: Two requests of one account in one IPv6 network this close (seconds) share a /64 unless it rotates: below the
 #: lifetime of any /64 a network assigns (a PDN connection's hours, a daily renumbering; see the module docstring).
@@ -73,7 +73,28 @@ def line_changes(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     polars.DataFrame
         Accounts with at least one change (see the module docstring); empty without IPv6 or timestamps.
     """
-    out = pl.DataFrame(schema={"account_idx": pl.UInt32, "changes": pl.UInt32})
+    return _rotating(_moves(frame, table))
+
+
+def _rotating(moves: pl.DataFrame) -> pl.DataFrame:
+    counted = (moves.group_by("account_idx").agg(pl.col("close").sum(), pl.col("changes").sum())
+               .filter(pl.col("changes") * 2 > pl.col("close")))  # most of its close requests moved: rotation
+    return counted.select("account_idx", "changes").cast({"account_idx": pl.UInt32, "changes": pl.UInt32})
+
+
+def rotation_networks(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, net_key, changes``: the networks an account of :func:`line_changes` rotated in (changes >= 1).
+
+    Same parameters as :func:`line_changes`; an account whose close requests mostly did not move has none.
+    """
+    moves = _moves(frame, table)
+    return (moves.join(_rotating(moves), on="account_idx", how="semi").filter(pl.col("changes") > 0)
+            .select("account_idx", "net_key", pl.col("changes").cast(pl.UInt32)))
+
+
+def _moves(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, net_key, close, changes`` per account and IPv6 network (see the module docstring)."""
+    out = pl.DataFrame(schema={"account_idx": pl.UInt32, "net_key": pl.UInt64, "close": pl.UInt32, "changes": pl.UInt32})
     v6 = table.filter(pl.col("version") == 6).select("key", "net_key", pl.col("int_key").alias("line"))
     if not v6.height or "timestamp" not in frame.columns:
         return out
@@ -89,6 +110,5 @@ def line_changes(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     close = (same & (gap < LINE_CHANGE_SECONDS)).fill_null(False)
     change = close & (pl.col("line") != pl.col("line").shift(1)) & (pl.col("holders") == 1)
     counted = (ev.with_columns(close.alias("close"), change.fill_null(False).alias("change"))
-               .group_by("account_idx").agg(pl.col("close").sum().alias("close"), pl.col("change").sum().alias("changes"))
-               .filter(pl.col("changes") * 2 > pl.col("close")))  # most of its close requests moved: rotation
-    return counted.select("account_idx", "changes").cast(dict(out.schema))
+               .group_by("account_idx", "net_key").agg(pl.col("close").sum().alias("close"), pl.col("change").sum().alias("changes")))
+    return counted.cast(dict(out.schema))
