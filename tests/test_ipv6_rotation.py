@@ -16,7 +16,7 @@ import polars as pl
 import graphlink
 from graphlink.stages.encode import encode_frame
 from graphlink.stages.signals.ip import ip_table
-from graphlink.stages.signals.ip_lines import line_changes
+from graphlink.stages.signals.ip_lines import line_changes, rotation_networks
 
 START = np.datetime64("2024-05-06T00:00:00")
 WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec "
@@ -94,3 +94,12 @@ def test_line_changes_count_fresh_64s_only_where_they_are_most_close_moves():
     assert sorted(set(changes["account_id"].str.extract(r"^([a-z]+)_"))) == ["ring"]
     # 5 moves a day within the hour, 7 days: 35, less a /64 two ring accounts happened to draw (not its own)
     assert changes["changes"].min() >= 33
+
+
+def test_rotation_ties_hold_only_the_rotating_accounts_network():
+    frame = world().select("account_id", "ip", "timestamp")
+    enc = encode_frame(frame.lazy())
+    table = ip_table(enc.dictionary("ip"), 24, 48)
+    nets = rotation_networks(enc.frame, table).join(enc.index.select("account_idx", "account_id"), on="account_idx")
+    assert nets["account_id"].str.starts_with("ring_").all() and nets.height == 12
+    assert nets["net_key"].n_unique() == 1  # the ring's /48: no home, student or phone tied by theirs
