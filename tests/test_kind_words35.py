@@ -121,7 +121,7 @@ def test_the_why_and_shows_evidence_name_every_kind_alike(folder):
 
 def test_the_stage_written_why_and_campaign_why_use_the_same_names():
     frame = pl.DataFrame({"card_accounts": [40], "cards": [7], "shared_cards": [3], "ips": [46.0],
-                          "networks_per_account": [1.0]})
+                          "networks_per_account": [1.0], "lines_per_account": [1.0]})  # ip_lines (session 49)
     reasons = frame.select(**{k: reason_exprs()[k] for k in ("payment_reuse", "card_pool", "ip_spread")}).row(0)
     evidence = pl.DataFrame({"kind": ["payment"] * 7, "value": [f"c{i}" for i in range(7)], "accounts_sharing": [2] * 7,
                              "weight": [1.0] * 7})

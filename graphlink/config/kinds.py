@@ -18,6 +18,7 @@ KIND_NAMES: dict[str, tuple[str, str]] = {
     "payment": ("payment card", "payment cards"),
     "ip": ("IP address", "IP addresses"),
     "ip_net": ("IP network", "IP networks"),
+    "ip_rotation": ("rotated IPv6 network", "rotated IPv6 networks"),
     "asn": ("ASN", "ASNs"),
     "prompt": ("prompt phrase", "prompt phrases"),
     "timing": ("activity signature", "activity signatures"),
@@ -160,6 +161,9 @@ def default_kinds() -> dict[str, KindSpec]:
         "ip": KindSpec(weight=1.0),
         # Neighbours on one ISP block share a /24: a network only reinforces.
         "ip_net": KindSpec(weight=0.5, strong=False),
+        # An IPv6 network two accounts each rotated /64s in (signals.ip_lines): an operator's rented /48, as
+        # strong as a shared address; an ISP's, carrier's or campus's /48 ties nobody (no one rotates there).
+        "ip_rotation": KindSpec(weight=1.0),
         "asn": KindSpec(weight=0.2, strong=False),
         # Templates are shared by a whole operator (all its cells) and by stock
         # phrasing among people: they reinforce links cards, IPs and identifiers

@@ -113,6 +113,12 @@ class SignalConfig:
     asn_table : str or None
         Optional IP-to-ASN table (``cidr,asn`` CSV or the start/end/ASN TSV
         layout of iptoasn); adds the ``asn`` signal.
+    rotation_ties : bool
+        Accounts rotating /64s inside one IPv6 network (most close requests each
+        from a fresh /64 of their own: :mod:`graphlink.stages.signals.ip_lines`)
+        are tied by it as a strong value (kind ``ip_rotation``); homes, phones, a
+        campus in a shared /48 do not rotate there and get no tie. Off: dev
+        templates recall up, but ind179's partition moved 3 benign (BENCHMARKS).
     ngram : int
         Word n-gram size for prompt shingles. 5 words are specific enough that
         a shared shingle is rarely chance, yet short enough to survive a
@@ -168,6 +174,7 @@ class SignalConfig:
     ipv6_prefix: int = 48
     ip_chain_position: int = 0
     asn_table: str | None = None
+    rotation_ties: bool = False  # see the docstring
     ngram: int = 5
     max_prompts_per_account: int = 200
     max_prompts_total: int = 2_000_000

@@ -103,7 +103,9 @@ def component_exprs() -> dict[str, pl.Expr]:
         "scripted_accounts": pl.when((col("prompt_members").fill_null(0) > 0) & col("card_accounts").is_not_null())
         .then(clip01((col("scripted_members") / col("prompt_members") - 0.5) / 0.5)
               * clip01(1 - col("cards") / col("card_accounts"))),
-        "ip_spread": clip01((col("networks_per_account") / 3).log() / math.log(10)),
+        # Networks, each fast move to a fresh IPv6 /64 of one network counted as one more (signals.ip_lines:
+        # rotation inside an operator's /48 is proxy rotation); networks alone where no account made one.
+        "ip_spread": clip01((pl.coalesce(col("lines_per_account"), col("networks_per_account")) / 3).log() / math.log(10)),
         "template_share": clip01(col("template_prompts") / col("prompts_sampled")),
         "timing_sync": clip01(col("synced_accounts").fill_null(0) / col("size")),
         "around_the_clock": clip01((col("active_hours") - 12) / 12),
@@ -125,7 +127,13 @@ def reason_exprs() -> dict[str, pl.Expr]:
         "ip_spread": pl.concat_str([pl.lit("median account used "), fmt_int(c("ips").round(0)), pl.lit(" "),
                                     kind_name_expr(pl.lit("ip"), c("ips").round(0)), pl.lit(" in "),
                                     fmt_int(c("networks_per_account").round(0)), pl.lit(" "),
-                                    kind_name_expr(pl.lit("ip_net"), c("networks_per_account").round(0))]),
+                                    kind_name_expr(pl.lit("ip_net"), c("networks_per_account").round(0)),
+                                    # IPv6 rotation (signals.ip_lines), said only where it counted
+                                    pl.when(c("lines_per_account").round(0) > c("networks_per_account").round(0))
+                                    .then(pl.concat_str([pl.lit(", moving to a fresh IPv6 /64 "),
+                                                         fmt_int(c("lines_per_account") - c("networks_per_account")),
+                                                         pl.lit(" times within the hour")]))
+                                    .otherwise(pl.lit(""))]),
         # The template is quoted only when there is one to quote: never an empty "…". A quote is text as written,
         # punctuation kept: nested_reasons keeps a "; " in it from reading as the end of the reason.
         "template_share": pl.concat_str([

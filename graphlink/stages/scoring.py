@@ -14,7 +14,7 @@ component                 abuse pattern it looks for
                           card``, times ``1 - org_coherence`` (a team on one corporate card
                           is related by its own domain).
 ``ip_spread``             Residential-proxy rotation: the median member (at most the 2nd largest: group_count) uses many /24 (or
-                          /48) networks. ``log(median networks / 3) / log(10)``: home,
+                          /48) networks, plus fast IPv6 /64 changes (signals.ip_lines). ``log(median networks / 3) / log(10)``: home,
                           office and phone (3) is 0, thirty or more is 1.
 ``template_share``        Templated extraction prompts: share of members' requests (sampled
                           prompts, each weighed by its events) whose prompt shares a passage
@@ -217,7 +217,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
     if value_counts is not None and value_counts.height:
         per_member = value_counts.join(members, on="account_idx").pivot(
             on="kind", index=["cluster_id", "account_idx"], values="n_values")
-        for kind, name in (("ip", "ips"), ("ip_net", "networks_per_account")):
+        for kind, name in (("ip", "ips"), ("ip_net", "networks_per_account"), ("ip_lines", "lines_per_account")):
             if kind in per_member.columns:
                 feats = feats.join(per_member.group_by("cluster_id").agg(group_count(kind).alias(name)),
                                    on="cluster_id", how="left")
@@ -376,7 +376,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     members = clusters.drop_nulls("cluster_id")
     feats = cluster_features(members, index, memberships, signals, events, account_stats, value_counts,
                              hour_counts, affiliations, whole, schedules)
-    needed = {"cards", "card_accounts", "shared_cards", "networks_per_account", "ips", "template_prompts",
+    needed = {"cards", "card_accounts", "shared_cards", "networks_per_account", "lines_per_account", "ips", "template_prompts",
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
               "private_domain_accounts", "domain_known", "domains", "seen_accounts", "short_lived_accounts",

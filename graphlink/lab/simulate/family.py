@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphlink.lab.simulate.events import EVENT_SCHEMA
+from graphlink.lab.simulate.ipv6_lines import benign_ipv6
 from graphlink.lab.simulate.network import format_hex64, format_ipv4, format_ipv6
 from graphlink.lab.simulate.vocab import HOUR_PROFILE, WORDS
 from graphlink.lab.simulate.text import flip_case, misspell, run_together
@@ -97,6 +98,7 @@ _COLUMNS: dict[str, tuple[type, object]] = {
     "home_off": (np.int64, 0), "home_n": (np.int64, 0),
     "pool_off": (np.int64, 0), "pool_n": (np.int64, 0), "pool_p": (np.float64, 0.0),
     "v6_hi": (np.uint64, 0), "v6_p": (np.float64, 0.0),
+    "h6_hi": (np.uint64, 0), "h6_kind": (np.int8, 0), "h6_span": (np.int64, 1), "h6_p": (np.float64, 0.0),
     "card": (np.int64, -1), "tmpl_off": (np.int64, 0), "tmpl_n": (np.int64, 0), "case_p": (np.float64, 0.0),
     "join_p": (np.float64, 0.0), "typo_p": (np.float64, 0.0),
     "fill_lo": (np.int64, 4), "fill_hi": (np.int64, 20), "free_lo": (np.int64, 4),
@@ -133,6 +135,7 @@ class Builder:
     templates: list[tuple[str, bool, str, bool]] = field(default_factory=list)
     user_agents: list[str] = field(default_factory=list)
     n: int = 0
+    v6_state: dict = field(default_factory=dict)  # ISP / carrier prefixes, homes numbered (ipv6_lines)
 
     @property
     def end_us(self) -> int:
@@ -364,13 +367,19 @@ def generate_events(plan: Plan, accounts: np.ndarray, rng: np.random.Generator) 
     ips = plan.ips.take(pa.array(ip_idx))
     if isinstance(ips, pa.ChunkedArray):
         ips = ips.combine_chunks()
-    if use_v6.any():
-        sel = np.flatnonzero(use_v6)
-        hi = c["v6_hi"][a[sel]] | rng.integers(0, 1 << 16, len(sel), dtype=np.uint64)
-        lo = rng.integers(0, 2**63, len(sel), dtype=np.uint64) | np.uint64(1)
-        where = np.arange(m)
-        where[sel] = m + np.arange(len(sel))
-        ips = pa.concat_arrays([ips, format_ipv6(hi, lo)]).take(pa.array(where))
+    # benign IPv6 (homes, phones, campus: ipv6_lines) for a share of the requests not over a ring's addresses
+    line6 = home & (c["h6_kind"][a] > 0) & (rng.random(m) < c["h6_p"][a])
+    for sel, six in ((np.flatnonzero(use_v6), True), (np.flatnonzero(line6), False)):
+        if len(sel) and six:  # a ring's rotation: a new /64 of its /48 and interface id per request
+            hi = c["v6_hi"][a[sel]] | rng.integers(0, 1 << 16, len(sel), dtype=np.uint64)
+            lo = rng.integers(0, 2**63, len(sel), dtype=np.uint64) | np.uint64(1)
+        elif len(sel):
+            hi, lo = benign_ipv6(c["h6_hi"][a[sel]], c["h6_kind"][a[sel]], c["h6_span"][a[sel]],
+                                 a[sel].astype(np.uint64), ts[sel] - plan.start_us, rng)
+        if len(sel):
+            where = np.arange(m)
+            where[sel] = m + np.arange(len(sel))
+            ips = pa.concat_arrays([ips, format_ipv6(hi, lo)]).take(pa.array(where))
     del home
 
     # cards (one per account, null without one)

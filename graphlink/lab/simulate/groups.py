@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphlink.lab.simulate import family as F
+from graphlink.lab.simulate import ipv6_lines as IP6
 from graphlink.lab.simulate.network import ipv6_prefixes, random_hosts, residential_prefixes
 from graphlink.lab.simulate.vocab import (
     COMPANY_STEMS, COMPANY_SUFFIXES, COMPANY_TLDS, DISPOSABLE_DOMAINS, FREE_MAIL_DOMAINS,
@@ -148,14 +149,15 @@ def _add_ordinary(b: F.Builder, rng, n: int, p: dict, sc: dict, group=None, kind
     off, _ = _resid_ips(b, rng, 3 * n)
     home_off = off + 3 * np.arange(n)
     home_n = rng.integers(1, 4, n)
-    v6 = rng.random(n) < 0.15
+    # 15% on IPv6 (dual stack: a share of requests over IPv6, the rest from the IPv4 home), in ISP /48s shared
+    # by many homes or a carrier's /48 (ipv6_lines); not where the group gives the home (a family's line)
+    v6 = ((rng.random(n) < 0.15) | over.pop("v6_all", False)) & ("home_off" not in over)
+    lines = {}
     if v6.any():
-        k = int(v6.sum())
-        o6, _ = b.ipv6(ipv6_prefixes(rng, k) | rng.integers(0, 1 << 16, k, dtype=np.uint64),
-                       rng.integers(1, 2**63, k, dtype=np.uint64))
-        home_off = np.where(v6, 0, home_off)
-        home_off[v6] = o6 + np.arange(k)
-        home_n = np.where(v6, 1, home_n)
+        drawn = (over.pop("v6_lines", None) or IP6.home_lines)(b, rng, int(v6.sum()))
+        lines = {k: np.zeros(n, col.dtype) for k, col in drawn.items()}
+        for k, col in drawn.items():
+            lines[k][v6] = col
     cards = np.where(rng.random(n) < 0.7, b.cards(n), -1)
     ev = np.minimum(np.ceil(rng.lognormal(np.log(sc["benign_median"]), 1.3, n)), 3000)
     ua = np.array([b.user_agent(u) for u in _POP_UA])[rng.choice(len(_POP_UA), n, p=_POP_UA_W)]
@@ -163,7 +165,7 @@ def _add_ordinary(b: F.Builder, rng, n: int, p: dict, sc: dict, group=None, kind
     created = b.start_us - (rng.random(n) * 3 * 365 * F.DAY).astype(np.int64)
     attrs = dict(kind=kind, created=created, n_ev=ev.astype(np.int64), tz=draw_tz(rng, n),
                  home_off=home_off, home_n=home_n, card=cards, ua=ua, ua2=ua2,
-                 free_lo=3, free_hi=40)
+                 free_lo=3, free_hi=40, **lines)
     attrs.update(over)
     if emails is None:
         emails = _emails_free(rng, n)
@@ -252,6 +254,13 @@ def _add_frameworks(b, rng, p, sc):
         _add_ordinary(b, rng, size, p, sc, group=f"fw{f:04d}", kind=1,
                       tmpl_off=t, tmpl_n=1, task_p=float(rng.uniform(0.5, 1.0)),
                       mode=F.DIURNAL, fill_lo=3, fill_hi=40, ua=ua)
+
+
+def _add_campus(b, rng, p, sc):
+    """A university or large office on one /48: 3% of the ordinary people's number (at least 40), all on its
+    IPv6 (ipv6_lines.campus_lines), otherwise ordinary people (free mail, own cards, own requests)."""
+    n = max(40, int(0.03 * p["ordinary"]))
+    _add_ordinary(b, rng, n, p, sc, v6_lines=IP6.campus_lines, v6_all=True)
 
 
 def _operator_templates(b, rng, op, cache):
@@ -395,4 +404,5 @@ def build_groups(params: dict, scale: dict, rng: np.random.Generator) -> F.Plan:
     _add_resellers(b, rng, params, scale)
     _add_frameworks(b, rng, params, scale)
     _add_operators(b, rng, params, scale)
+    _add_campus(b, rng, params, scale)
     return b.finish(rng)

@@ -49,8 +49,13 @@ Latin letters dropped with probability 0.1-0.9 (``run_together``); a quarter
 (drawn apart again) misspell their templates, each Latin word of three letters or more
 given one typo (a letter deleted, inserted, substituted, or two swapped) with
 probability 0.3-1.0 (``typos``).
-Benign: ordinary users (free mail, 1-3 home IPs, 15% IPv6, 70% with a card,
-log-normal requests); enterprise teams of 3-60 (own domain, one corporate
+Benign: ordinary users (free mail, 1-3 home IPs, 70% with a card,
+log-normal requests; 15% also on IPv6, half to all of their requests, as real
+networks assign it (:mod:`graphlink.lab.simulate.ipv6_lines`): homes a /56
+each in ISP /48s shared by many homes, privacy addresses new daily, a tenth
+renumbered daily; 30% phones, a /64 per 2-12 h connection in a carrier /48
+every phone of the carrier shares); a campus of 3% of the ordinary people's
+number (at least 40) on one /48, roaming 1-4 of its 200 VLAN /64s; enterprise teams of 3-60 (own domain, one corporate
 card, office NAT, batch job at minute 0 (45%), 5 (15%), 30 (15%), 15 (10%)
 or any, every 1-4 hours, in UTC or office time, 30% of teams spread over 2-3
 offices in other time zones); NAT/CGNAT hubs of 300-3,000 people on 1-8

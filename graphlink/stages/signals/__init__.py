@@ -192,7 +192,8 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
                                          "requests_sampled": pl.UInt32, "requests_scripted": pl.UInt32})
     if "ip" in cols:
         asn = load_asn_table(config.asn_table) if config.asn_table else None
-        pairs, values, s, counts = ip_pairs(enc, config.ipv4_prefix, config.ipv6_prefix, asn, config.ip_chain_position)
+        pairs, values, s, counts = ip_pairs(enc, config.ipv4_prefix, config.ipv6_prefix, asn, config.ip_chain_position,
+                                            config.rotation_ties)
         add(pairs, values, counts)
         stats.update(s)
         lap("ip", "ip")

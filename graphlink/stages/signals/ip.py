@@ -15,6 +15,7 @@ from graphlink.stages.encode import (
     EncodedEvents, account_bits, count_by_account, encode_frame, n_distinct, sort_keys, text_pairs, value_counts,
     with_account_ids,
 )
+from graphlink.stages.signals.ip_lines import line_changes, rotation_networks
 from graphlink.stages.signals.ip_parse import clean_ip_column, hex16, parse_ip_frame, parse_ips
 
 __all__ = ["parse_ips", "parse_ip_frame", "clean_ip_column", "ip_table", "ip_texts", "ip_pairs", "ip_signals",
@@ -163,7 +164,8 @@ def ip_texts(keys: pl.DataFrame, table: pl.DataFrame, kind: str, ipv4_prefix: in
 
 
 def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: pl.DataFrame | None = None,
-             chain_position: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame]:
+             chain_position: int = 0, rotation_ties: bool = False,
+             ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Keyed IP pairs from encoded events: ``(pairs, values, stats, value_counts)``.
 
     ``pairs`` has ``account_idx, kind, value_key, count`` for kinds ``ip``,
@@ -171,10 +173,12 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
     a proxy-rotating account's hundreds of one-off addresses link nobody;
     ``values`` gives each kept ``(kind, value_key)`` its text; ``value_counts``
     (``account_idx, kind, n_values``) says how many values each account had
-    in all, shared or not (rotation damping and IP spread need it); ``stats``
+    in all, shared or not (rotation damping and IP spread need it; kind ``ip_lines``: networks plus IPv6
+    line changes, :mod:`graphlink.stages.signals.ip_lines`, when any account made one); ``stats``
     counts events with an IP (``ip_events``) and those whose IP is invalid
     (``invalid_ip_events``, kept for other signals). ``chain_position`` picks
-    the address of an ``X-Forwarded-For`` chain (see :func:`graphlink.stages.signals.ip_parse.clean_ip`).
+    the address of an ``X-Forwarded-For`` chain (see :func:`graphlink.stages.signals.ip_parse.clean_ip`);
+    ``rotation_ties`` adds kind ``ip_rotation`` (:class:`graphlink.config.SignalConfig`).
     """
     n_accounts, dictionary = enc.index.height, enc.dictionary("ip")
     # An IP's hash without its low bits still names it when no two IPs share the rest (nearly always):
@@ -187,6 +191,10 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
     exact = n_distinct(dictionary["key"] // 2**bits) == dictionary.height
     table = ip_table(dictionary, ipv4_prefix, ipv6_prefix, chain_position)
     invalid = table.filter(pl.col("version").is_null()).select("key")
+    # IPv6 rotation inside one network (ip_lines); with rotation_ties the networks rotated in, too
+    rotated = rotation_networks(enc.frame, table) if rotation_ties else None
+    changes = (line_changes(enc.frame, table) if rotated is None else
+               rotated.group_by("account_idx").agg(pl.col("changes").sum()))
     if exact:
         table = table.with_columns(pl.col("key") // 2**bits)
         packed = enc.frame.select((pl.col("ip") // 2**bits * 2**bits + pl.col("account_idx")).alias("k"))["k"]
@@ -234,9 +242,18 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
             shared = per_value.filter(kept)
         counts.append(value_counts(per_value["account_idx"]).select(
             "account_idx", pl.lit(kind).alias("kind"), pl.col("count").alias("n_values")))
+        if kind == "ip_net" and changes.height:  # networks plus fast /64 changes: what ip_spread counts
+            counts.append(counts[-1].join(changes, on="account_idx", how="left").select(
+                "account_idx", pl.lit("ip_lines").alias("kind"), pl.col("n_values") + pl.col("changes").fill_null(0)))
         frames.append(shared.select("account_idx", pl.lit(kind).alias("kind"), "value_key", "count"))
         values.append(ip_texts(shared_keys, table, kind, ipv4_prefix, ipv6_prefix))
     del joined, per_value, shared
+    if rotated is not None and rotated.height:  # a network two or more rotating accounts rotated in ties them
+        rotated = rotated.filter(pl.len().over("net_key") >= 2)
+        frames.append(rotated.select("account_idx", pl.lit("ip_rotation").alias("kind"), pl.col("net_key").alias("value_key"),
+                                     pl.col("changes").alias("count")))
+        values.append(ip_texts(rotated.select(pl.col("net_key").alias("value_key")).unique(), table, "ip_rotation",
+                               ipv4_prefix, ipv6_prefix))
     if asn_table is not None:
         matched = _asn_lookup(table, asn_table)
         asn = (

@@ -1,0 +1,114 @@
+"""IPv6 rotation: an account hopping to a fresh /64 of one network within minutes.
+
+``ip_spread`` counts the networks (IPv4 /24, IPv6 /48) each member used. An
+operator renting one IPv6 /48 rotates through its 65,536 /64s -- a new /64
+(and interface id) per request -- so it shows one network, no shared
+address, and scores like a home (session 48, rec48: IPv6 cells scored
+0.50-0.54 with coordination 0.99). Real networks do not hand out /64s that
+way:
+
+* RFC 6177 (IPv6 address assignment to end sites): a site (home, office)
+  gets a /48 or /56 and keeps it; a host sits in one /64 of it (one per
+  link). RFC 4941 / RFC 8981 privacy ("temporary") addresses rotate only the
+  interface id, by default daily, never the /64.
+* A phone gets a /64 per PDN connection (3GPP; RFC 6459, RFC 7278), held for
+  the connection -- hours -- and a home whose ISP renumbers it daily gets a
+  new prefix a day.
+* A campus or large office gives each building or VLAN a /64 of its /48;
+  its people move between /64s, but between ones their colleagues use too.
+
+So a *line change* is counted when two consecutive requests of an account
+inside one network (``ip_net``) come from different /64s less than
+:data:`LINE_CHANGE_SECONDS` apart ("close" requests), **and** the new /64
+is one no other account used in the log (rare: moving between shared VLANs
+of a campus is not rotation). An hour is below any lifetime a network gives
+a /64 (a PDN connection, a daily renumbering). The changes count only for
+an account whose close requests *mostly* (more than half) changed /64: a
+renewal is an occasional event between requests on one line -- a phone
+whose connection drops between two requests, a person walking to another
+building -- so a phone's or a campus member's share stays small however
+long the log (14 days of a phone renewing every 3 hours add up to a dozen
+changes, a few per cent of its close pairs), while a rotating fleet moves on
+every request (share ~1). Each such member's line changes are added to its
+networks (``ip_lines``): a fleet member with 20 close requests in one /48
+reads as 20 networks, as a residential-proxy user does in IPv4. No value is
+added to the graph: rotation weighs only in the score.
+
+Examples
+--------
+>>> import polars as pl
+>>> frame = pl.DataFrame({"account_idx": [0, 0, 0, 1, 1], "ip": [1, 2, 3, 4, 4],
+...                       "timestamp": [0, 60, 120, 0, 60]}, schema_overrides={"account_idx": pl.UInt32})
+>>> frame = frame.with_columns(pl.from_epoch("timestamp").dt.replace_time_zone("UTC"))
+>>> table = pl.DataFrame({"key": [1, 2, 3, 4], "version": [6, 6, 6, 6], "net_key": [9, 9, 9, 8],
+...                       "int_key": [100, 101, 102, 200]}, schema_overrides={"version": pl.Int8})
+>>> line_changes(frame, table).sort("account_idx").rows()
+[(0, 2)]
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["LINE_CHANGE_SECONDS", "line_changes", "rotation_networks"]
+
+#: Two requests of one account in one IPv6 network this close (seconds) share a /64 unless it rotates: below the
+#: lifetime of any /64 a network assigns (a PDN connection's hours, a daily renumbering; see the module docstring).
+LINE_CHANGE_SECONDS = 3_600
+
+
+def line_changes(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, changes``: each account's fast moves to a /64 of its own inside one IPv6 network.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Events: ``account_idx`` (UInt32), ``ip`` (the address's key in ``table``), ``timestamp`` (Datetime).
+    table : polars.DataFrame
+        Parsed addresses (:func:`graphlink.stages.signals.ip.ip_table`): ``key, version, net_key, int_key``
+        (for IPv6 ``int_key`` is the top 64 bits: the /64).
+
+    Returns
+    -------
+    polars.DataFrame
+        Accounts with at least one change (see the module docstring); empty without IPv6 or timestamps.
+    """
+    return _rotating(_moves(frame, table))
+
+
+def _rotating(moves: pl.DataFrame) -> pl.DataFrame:
+    counted = (moves.group_by("account_idx").agg(pl.col("close").sum(), pl.col("changes").sum())
+               .filter(pl.col("changes") * 2 > pl.col("close")))  # most of its close requests moved: rotation
+    return counted.select("account_idx", "changes").cast({"account_idx": pl.UInt32, "changes": pl.UInt32})
+
+
+def rotation_networks(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, net_key, changes``: the networks an account of :func:`line_changes` rotated in (changes >= 1).
+
+    Same parameters as :func:`line_changes`; an account whose close requests mostly did not move has none.
+    """
+    moves = _moves(frame, table)
+    return (moves.join(_rotating(moves), on="account_idx", how="semi").filter(pl.col("changes") > 0)
+            .select("account_idx", "net_key", pl.col("changes").cast(pl.UInt32)))
+
+
+def _moves(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, net_key, close, changes`` per account and IPv6 network (see the module docstring)."""
+    out = pl.DataFrame(schema={"account_idx": pl.UInt32, "net_key": pl.UInt64, "close": pl.UInt32, "changes": pl.UInt32})
+    v6 = table.filter(pl.col("version") == 6).select("key", "net_key", pl.col("int_key").alias("line"))
+    if not v6.height or "timestamp" not in frame.columns:
+        return out
+    ev = (frame.lazy().select("account_idx", "ip", "timestamp").drop_nulls()
+          .join(v6.lazy(), left_on="ip", right_on="key").drop("ip").collect())
+    if not ev.height:
+        return out
+    # A /64 only this account used: nobody else's VLAN, nobody else's home line.
+    own = ev.group_by("line").agg(pl.col("account_idx").n_unique().alias("holders"))
+    ev = ev.join(own, on="line").sort("account_idx", "net_key", "timestamp")
+    same = (pl.col("account_idx") == pl.col("account_idx").shift(1)) & (pl.col("net_key") == pl.col("net_key").shift(1))
+    gap = (pl.col("timestamp") - pl.col("timestamp").shift(1)).dt.total_seconds()
+    close = (same & (gap < LINE_CHANGE_SECONDS)).fill_null(False)
+    change = close & (pl.col("line") != pl.col("line").shift(1)) & (pl.col("holders") == 1)
+    counted = (ev.with_columns(close.alias("close"), change.fill_null(False).alias("change"))
+               .group_by("account_idx", "net_key").agg(pl.col("close").sum().alias("close"), pl.col("change").sum().alias("changes")))
+    return counted.cast(dict(out.schema))
