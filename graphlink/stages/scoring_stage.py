@@ -24,7 +24,8 @@ from graphlink.stages.ingest import Events
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.schedules import scheduled_accounts
-from graphlink.stages.scoring import clustered_affiliations, score_clusters, scored_memberships
+from graphlink.stages.cluster_features import clustered_affiliations, scored_memberships
+from graphlink.stages.scoring import score_clusters
 from graphlink.stages.small_cells import strong_clusters
 from graphlink.stages.split_guard import held_blocks, held_why, wording_wholes
 from graphlink.stages.tie_evidence import with_tie_evidence
