@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.stages.card_pools import POOL_HOLDERS, card_alignment, card_units, office_members
+from graphlink.stages.feature_reuse import ClusterReuse
 from graphlink.stages.components import SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, group_count
 from graphlink.stages.schedules import request_columns, unscheduled_scripted
 from graphlink.stages.signals.prompt import TEMPLATE_SHINGLES
@@ -89,13 +90,18 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
                      signals: pl.DataFrame, events: pl.LazyFrame | None,
                      account_stats: pl.DataFrame | None, value_counts: pl.DataFrame | None = None,
                      hour_counts: pl.DataFrame | None = None, affiliations: pl.DataFrame | None = None,
-                     whole: bool = False, schedules: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Raw per-cluster facts the components are computed from (one row per cluster)."""
+                     whole: bool = False, schedules: pl.DataFrame | None = None,
+                     reuse: ClusterReuse | None = None) -> pl.DataFrame:
+    """Raw per-cluster facts the components are computed from (one row per cluster); ``reuse`` keeps the
+    features of a cluster's own members between passes (:class:`graphlink.stages.feature_reuse.ClusterReuse`)."""
     sizes = members.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     feats = sizes
     if affiliations is not None:
         # Are the shared cards a pool, or one card per organisation merged into the cluster?
-        feats = feats.join((card_units if whole else card_alignment)(members, affiliations, signals), on="cluster_id", how="left")
+        aligned = (card_units(members, affiliations, signals) if whole
+                   else reuse.per_cluster("card_alignment", members, lambda m: card_alignment(m, affiliations, signals))
+                   if reuse is not None else card_alignment(members, affiliations, signals))
+        feats = feats.join(aligned, on="cluster_id", how="left")
     memberships = scored_memberships(memberships, signals).join(
         members.select("account_idx"), on="account_idx", how="semi")
 
@@ -128,7 +134,10 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
         prompts = _member_kind(memberships, signals, members, "prompt")
         stats = account_stats.join(members, on="account_idx").join(_own_template(prompts), on="account_idx", how="left")
         stats = stats.join(schedules, on="account_idx", how="left") if schedules is not None else stats
-        stats = (stats.join(office_members(members, affiliations, signals), on="account_idx", how="left")
+        offices = (None if affiliations is None
+                   else reuse.per_account("office_members", members, lambda m: office_members(m, affiliations, signals))
+                   if reuse is not None and not whole else office_members(members, affiliations, signals))
+        stats = (stats.join(offices, on="account_idx", how="left")
                  if affiliations is not None else stats.with_columns(office=pl.lit(None, pl.Boolean), card=pl.lit(None, pl.UInt32)))
         feats = feats.join(stats.group_by("cluster_id").agg(
             pl.col(sent).sum().alias("prompts_sampled"), pl.col(scripted).sum().alias("template_prompts"),

@@ -110,6 +110,7 @@ from graphlink.config import ScoringConfig
 from graphlink.stages.cluster_features import (SCORED_KINDS, account_hours, cluster_features, clustered_affiliations,
                                                linked_own, scored_memberships)
 from graphlink.stages.evidence import evidence_summary
+from graphlink.stages.feature_reuse import ClusterReuse
 from graphlink.stages.components import ORG_UNEXPLAINED, component_exprs, reason_exprs
 from graphlink.config.kinds import kinds_text_expr
 from graphlink.contract import CLUSTERS_SCHEMA as CLUSTER_SCHEMA, COMPONENTS, COORDINATION, EVASION
@@ -125,7 +126,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
                    config: ScoringConfig | None = None, value_counts: pl.DataFrame | None = None,
                    hour_counts: pl.DataFrame | None = None,
                    affiliations: pl.DataFrame | None = None, whole: bool = False,
-                   schedules: pl.DataFrame | None = None) -> pl.DataFrame:
+                   schedules: pl.DataFrame | None = None, reuse: ClusterReuse | None = None) -> pl.DataFrame:
     """Score, flag and explain clusters (schema in the module docstring).
 
     Parameters
@@ -160,11 +161,16 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     schedules : DataFrame, optional
         :func:`graphlink.stages.schedules.scheduled_accounts` of the clustered accounts; without it
         (no timestamps) ``scripted_accounts`` is null.
+    reuse : ClusterReuse, optional
+        Features of a cluster's own members kept from an earlier pass over a partition whose clusters this
+        one's only lost members of (:class:`graphlink.stages.feature_reuse.ClusterReuse`): the same result,
+        computed for the changed clusters only. Source: session 49 (perf49), the campaign preset's second
+        scoring pass.
     """
     config = config or ScoringConfig()
     members = clusters.drop_nulls("cluster_id")
     feats = cluster_features(members, index, memberships, signals, events, account_stats, value_counts,
-                             hour_counts, affiliations, whole, schedules)
+                             hour_counts, affiliations, whole, schedules, reuse)
     needed = {"cards", "card_accounts", "shared_cards", "networks_per_account", "ips", "template_prompts",
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",

@@ -19,6 +19,7 @@ from graphlink.stages.campaign_wholes import tied_wholes
 from graphlink.stages.campaigns import score_campaigns
 from graphlink.stages.communities import renumber
 from graphlink.stages.cotiming import with_co_timing_reason
+from graphlink.stages.feature_reuse import ClusterReuse
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.stages.ingest import Events
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
@@ -61,18 +62,22 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     # Both scoring passes read the same few kinds: cut their affiliations out once.
     scoring_rows = scored_memberships(affiliations, projection.signals)
 
-    def rate(partition: pl.DataFrame, shared: pl.DataFrame | None = None, whole: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def rate(partition: pl.DataFrame, shared: pl.DataFrame | None = None, whole: bool = False,
+             reuse: ClusterReuse | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
         evidence = (cluster_evidence(affiliations, projection.signals, partition, config.scoring.evidence_per_kind, shared)
                     if shared is not None else pl.DataFrame(schema=EVIDENCE_SCHEMA))
         return evidence, score_clusters(partition, index, scoring_rows, projection.signals, evidence,
                                         ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
-                                        hour_counts, affiliations, whole, schedules)
-    def score(partition: pl.DataFrame, shared: pl.DataFrame | None = None, whole: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
-        evidence, clusters = rate(partition, shared, whole)  # the guard rescores with rate: a self-calling score was a cycle only a full GC freed
+                                        hour_counts, affiliations, whole, schedules, reuse)
+    def score(partition: pl.DataFrame, shared: pl.DataFrame | None = None, whole: bool = False,
+              reuse: ClusterReuse | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+        evidence, clusters = rate(partition, shared, whole, reuse)  # the guard rescores with rate: a self-calling score was a cycle only a full GC freed
         return evidence, held_blocks(clusters, partition, None if whole else split_from, lambda p: rate(p)[1], config.scoring.flag_threshold, config.scoring.min_flag_size)
 
-    # A provisional pass finds fleet outsiders: flags do not depend on the evidence table (it only words the "why")
-    _, provisional = score(partition)
+    # A provisional pass finds fleet outsiders: flags do not depend on the evidence table (it only words the "why").
+    # The final pass's clusters only lose members: features of a cluster's own members are kept for those that lose none.
+    reuse = ClusterReuse()
+    _, provisional = score(partition, reuse=reuse)
     outsiders = fleet_outsiders(partition, provisional, signal_set.value_counts, config.scoring,
                                 affiliations, projection.signals, config.graph, signal_set.account_stats)
     if outsiders.len():  # detached members leave their cluster; clusters are renumbered and rescored
@@ -84,7 +89,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     listed_per_kind = config.drilldown.member_values_per_kind
     if listed_per_kind > 0:
         shared = top_per_kind(shared, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)
-    evidence, clusters = score(partition, shared)
+    evidence, clusters = score(partition, shared, reuse=reuse)
+    del reuse  # (the first pass's features, no longer needed)
     timed = projection.co_timed is not None and projection.co_timed.height
     clusters = with_burst_reason(with_co_timing_reason(clusters, partition, projection.co_timed) if timed else clusters, evidence)
     clusters = with_join_reason(clusters, pieces, partition, affiliations, projection.signals) if c.network_cells else clusters
