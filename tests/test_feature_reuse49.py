@@ -43,3 +43,22 @@ def test_second_pass_equals_computing_every_cluster_again():
     assert reuse.per_cluster("a", second, counting).equals(align(second))
     assert computed == [[6]]  # only the cluster that lost a member is computed again
     assert reuse.per_account("o", second, offices).equals(offices(second))
+
+
+def test_members_per_cluster_and_value_counted_on_packed_keys():
+    """cluster_similarity's profiles: every (cluster, value) a member carries (at_least=1), of the values asked for only."""
+    from graphlink.stages.evidence import shared_in_clusters
+
+    memberships, _ = world()
+    memberships = pl.concat([memberships, pl.DataFrame({"account_idx": [5], "signal_idx": [300], "count": [1]},
+                                                       schema=memberships.schema)])  # one member's own value
+    clusters = pl.DataFrame({"account_idx": list(range(30)), "cluster_id": [c // 10 + 1 for c in range(30)]},
+                            schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
+    values = pl.Series("signal_idx", [0, 1, 2, 200, 203, 300], dtype=pl.UInt32)
+    expected = (memberships.filter(pl.col("signal_idx").is_in(values.implode())).join(clusters, on="account_idx")
+                .group_by("cluster_id", "signal_idx").agg(pl.len().cast(pl.UInt32).alias("accounts_sharing"))
+                .sort("cluster_id", "signal_idx"))
+    got = shared_in_clusters(memberships, clusters, 1, values)
+    assert got.equals(expected.select(got.columns).cast(got.schema))
+    assert got.filter(pl.col("accounts_sharing") == 1).height > 0  # values one member carries are counted too
+    assert shared_in_clusters(memberships, clusters).filter(pl.col("accounts_sharing") < 2).is_empty()
