@@ -142,7 +142,7 @@ def detect_communities(graph: ig.Graph | None, config: CommunityConfig | None = 
 
     ``wholes=True`` adds ``whole_id`` (Int64): the cluster each account was in before clusters of
     dense blocks were split (:mod:`graphlink.stages.blocks`), numbered the same way; campaigns are
-    grouped from these (:func:`graphlink.pipeline.scoring_stage`).
+    grouped from these (:func:`graphlink.stages.scoring_stage.scoring_stage`).
 
     Examples
     --------

@@ -185,17 +185,20 @@ def verify_pairs(candidates: pl.DataFrame, minutes: pl.DataFrame, n_accounts: in
     packed = pl.col("account_idx").cast(pl.UInt64) * 2**32 + pl.col("minute")
     looked = (minutes.lazy().join(walk.lazy().select(pl.col("look").unique().alias("account_idx")),
                                   on="account_idx", how="semi").select(packed.alias("packed")).collect()["packed"])
-    shared = (
+    hits = (
         walk.lazy()
         .join(minutes.lazy().select(pl.col("account_idx").alias("walk"), "minute"), on="walk")
         .filter((pl.col("look").cast(pl.UInt64) * 2**32 + pl.col("minute")).is_in(looked.implode()))
         .join(rarity.lazy(), on="minute")
-        .group_by("key").agg(pl.col("idf").sum().alias("shared"), pl.len().alias("n_shared"),
-                             (pl.col("minute") % 60).n_unique().alias("phases"),
-                             (pl.col("minute") % 60).value_counts(sort=True).first().struct.field("count")
-                             .alias("top_phase"))
         .collect()
     )
+    # The phases (minute of the hour) of each pair's shared minutes counted as (pair, phase) groups: a
+    # value_counts per pair cost 0.46 of the 1.45 s of CPU on the medium preset (0.11 s so).
+    phase = (hits.lazy().group_by("key", (pl.col("minute") % 60).alias("phase")).len()
+             .group_by("key").agg(pl.len().alias("phases"), pl.col("len").max().alias("top_phase")))
+    shared = (hits.lazy().group_by("key").agg(pl.col("idf").sum().alias("shared"), pl.len().alias("n_shared"))
+              .join(phase, on="key").collect())
+    del hits
     union = pl.col("ta") + pl.col("tb") - pl.col("shared")
     agreed = (
         pairs.join(shared, on="key")

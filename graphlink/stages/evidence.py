@@ -25,6 +25,7 @@ cluster flagged through a tie, every value that tied it
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from graphlink.contract import EVIDENCE_SCHEMA
@@ -32,8 +33,13 @@ from graphlink.stages.encode import count_by_account, position_in_run
 from graphlink.stages.match_templates import head_words, tail_words, words_of
 
 
-def shared_in_clusters(memberships: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
+def shared_in_clusters(memberships: pl.DataFrame, clusters: pl.DataFrame, at_least: int = 2,
+                       values: pl.Series | None = None) -> pl.DataFrame:
     """``cluster_id, signal_idx, accounts_sharing``: values at least two members of a cluster carry.
+
+    ``at_least`` (default 2) members: 1 counts every value a member carries, as the profiles of
+    :func:`graphlink.stages.campaigns.cluster_similarity` do; ``values`` (``signal_idx``): only these are counted
+    (a mask read by position, not a semi-join).
 
     ``memberships`` has one row per (account, signal); ``clusters`` maps
     ``account_idx`` to ``cluster_id`` (nulls ignored). Counted by sorting one
@@ -56,6 +62,10 @@ def shared_in_clusters(memberships: pl.DataFrame, clusters: pl.DataFrame) -> pl.
     size = int(max(memberships["account_idx"].max(), members["account_idx"].max())) + 1
     cluster_of = pl.DataFrame({"account_idx": pl.int_range(size, dtype=pl.UInt32, eager=True)}).join(
         members, on="account_idx", how="left", maintain_order="left")["cluster_id"]
+    if values is not None:
+        wanted = np.zeros(max(int(memberships["signal_idx"].max()), int(values.max() or 0)) + 1, dtype=bool)
+        wanted[values.to_numpy()] = True
+        memberships = memberships.filter(pl.lit(pl.Series(wanted)).gather(pl.col("signal_idx")))
     rows = memberships.select(
         "signal_idx", cluster_of.gather(memberships["account_idx"]).alias("cluster_id")).drop_nulls("cluster_id")
     if rows.is_empty():
@@ -64,7 +74,7 @@ def shared_in_clusters(memberships: pl.DataFrame, clusters: pl.DataFrame) -> pl.
     counted = count_by_account(rows.select(pl.col("signal_idx").alias("account_idx"), "cluster_id"), "cluster_id",
                                int(memberships["signal_idx"].max()) + 1)
     return (  # sorted lazily (one row per cluster and value: the same rows as eager, faster)
-        counted.lazy().filter(pl.col("count") >= 2)
+        counted.lazy().filter(pl.col("count") >= at_least)
         .select(pl.col("key").cast(pl.Int64).alias("cluster_id"), pl.col("account_idx").alias("signal_idx"),
                 pl.col("count").alias("accounts_sharing"))
         .sort("cluster_id", "signal_idx").collect()

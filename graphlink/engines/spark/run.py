@@ -11,7 +11,7 @@ graph           Spark (:mod:`graphlink.engines.spark.projection`)
 communities     Spark components, Leiden per component on workers / driver
                 (:mod:`graphlink.engines.spark.communities`)
 scoring,        the polars engine's own functions
-drilldown       (:func:`graphlink.pipeline.scoring_stage` and the rest) on the
+drilldown       (:func:`graphlink.stages.scoring_stage.scoring_stage` and the rest) on the
                 clustered accounts' memberships and activity, collected
 =============== ================================================================
 

@@ -1,0 +1,117 @@
+"""The scoring stage: score the clusters, detach fleet outsiders, rescore, group campaigns, spread flags.
+
+:func:`scoring_stage` is the step of :func:`graphlink.pipeline.run_detect` (and of the Spark engine) between
+communities and stable ids; :class:`Scored` is what it hands on. Split out of :mod:`graphlink.pipeline` (module size).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from graphlink.config import PipelineConfig
+from graphlink.contract import EVIDENCE_SCHEMA
+from graphlink.stages.bursts import with_burst_reason
+from graphlink.stages.campaign_flags import flag_with_campaign, operator_ties, pooled_partition, substantial_campaigns
+from graphlink.stages.campaign_wholes import tied_wholes
+from graphlink.stages.campaigns import score_campaigns
+from graphlink.stages.communities import renumber
+from graphlink.stages.cotiming import with_co_timing_reason
+from graphlink.stages.feature_reuse import ClusterReuse
+from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
+from graphlink.stages.ingest import Events
+from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
+from graphlink.stages.outsiders import fleet_outsiders
+from graphlink.stages.schedules import scheduled_accounts
+from graphlink.stages.cluster_features import clustered_affiliations, scored_memberships
+from graphlink.stages.scoring import score_clusters
+from graphlink.stages.small_cells import strong_clusters
+from graphlink.stages.split_guard import held_blocks, held_why, wording_wholes
+from graphlink.stages.tie_evidence import with_tie_evidence
+from graphlink.stages.tie_table import campaign_tie_table
+
+@dataclass
+class Scored:
+    """What :func:`scoring_stage` hands on: the final partition, its shared values and tables."""
+
+    partition: pl.DataFrame
+    shared: pl.DataFrame
+    evidence: pl.DataFrame
+    clusters: pl.DataFrame
+    detached: int
+    campaigns: pl.DataFrame
+    ties: pl.DataFrame | None = None  # campaign_ties.parquet: the values each campaign's why counts
+
+
+def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, signal_set: Any, projection: Any,
+                  activity_idx: pl.DataFrame, config: PipelineConfig, wholes: pl.DataFrame | None = None,
+                  minutes_idx: pl.DataFrame | None = None, schedules: pl.DataFrame | None = None) -> Scored:
+    """Score, detach fleet outsiders, rescore; campaigns from ``wholes`` when given (:func:`graphlink.stages.blocks.split_wholes`); ``minutes_idx``
+    (:func:`graphlink.stages.drilldown.account_minutes`): which accounts run on a schedule (``schedules``, :func:`scheduled_accounts`, when known)."""
+    pieces, c, (split_from, wholes) = partition, config.communities, wording_wholes(wholes)  # network_cells joins pieces (campaigns from them); split_guard
+    partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size,
+                              totals=projection.network_events) if c.network_cells else partition
+    hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
+        pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
+    schedules = schedules if schedules is not None else scheduled_accounts(minutes_idx, signal_set.account_stats) if minutes_idx is not None and "timestamp" in ev.columns else None
+    # Every step below reads only clustered accounts' affiliations, and clusters only lose members from here
+    # (fleet outsiders): cut them out of the 38M once, instead of joining the whole table in a dozen steps.
+    affiliations = clustered_affiliations(projection.memberships, partition)
+    # Both scoring passes read the same few kinds: cut their affiliations out once.
+    scoring_rows = scored_memberships(affiliations, projection.signals)
+
+    def rate(partition: pl.DataFrame, shared: pl.DataFrame | None = None, whole: bool = False,
+             reuse: ClusterReuse | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+        evidence = (cluster_evidence(affiliations, projection.signals, partition, config.scoring.evidence_per_kind, shared)
+                    if shared is not None else pl.DataFrame(schema=EVIDENCE_SCHEMA))
+        return evidence, score_clusters(partition, index, scoring_rows, projection.signals, evidence,
+                                        ev.frame, signal_set.account_stats, config.scoring, signal_set.value_counts,
+                                        hour_counts, affiliations, whole, schedules, reuse)
+    def score(partition: pl.DataFrame, shared: pl.DataFrame | None = None, whole: bool = False,
+              reuse: ClusterReuse | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+        evidence, clusters = rate(partition, shared, whole, reuse)  # the guard rescores with rate: a self-calling score was a cycle only a full GC freed
+        return evidence, held_blocks(clusters, partition, None if whole else split_from, lambda p: rate(p)[1], config.scoring.flag_threshold, config.scoring.min_flag_size)
+
+    # A provisional pass finds fleet outsiders: flags do not depend on the evidence table (it only words the "why").
+    # The final pass's clusters only lose members: features of a cluster's own members are kept for those that lose none.
+    reuse = ClusterReuse()
+    _, provisional = score(partition, reuse=reuse)
+    outsiders = fleet_outsiders(partition, provisional, signal_set.value_counts, config.scoring,
+                                affiliations, projection.signals, config.graph, signal_set.account_stats)
+    if outsiders.len():  # detached members leave their cluster; clusters are renumbered and rescored
+        detached = partition.with_columns(pl.when(pl.col("account_idx").is_in(outsiders.implode())).then(None)
+                                          .otherwise(pl.col("cluster_id")).alias("cluster_id"))
+        partition = renumber(detached, config.communities.min_cluster_size)
+    # Values shared inside the final clusters, cut once to what the evidence and the drill-down list (a longest list's top values contain every shorter one's).
+    shared = shared_in_clusters(affiliations, partition)
+    listed_per_kind = config.drilldown.member_values_per_kind
+    if listed_per_kind > 0:
+        shared = top_per_kind(shared, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)
+    evidence, clusters = score(partition, shared, reuse=reuse)
+    del reuse  # (the first pass's features, no longer needed)
+    timed = projection.co_timed is not None and projection.co_timed.height
+    clusters = with_burst_reason(with_co_timing_reason(clusters, partition, projection.co_timed) if timed else clusters, evidence)
+    clusters = with_join_reason(clusters, pieces, partition, affiliations, projection.signals) if c.network_cells else clusters
+    # Campaigns: the final clusters grouped by operator (a split whole's blocks as one unless evidence places them apart).
+    wholes = tied_wholes(partition, wholes, affiliations, projection.signals, config.graph, c, index.height)
+    campaign_of = piece_campaigns(partition, wholes if wholes is not None else pieces if c.network_cells else None,
+                                  affiliations, projection.signals, config.graph, c, index.height)
+    clusters = clusters.drop("campaign_id", strict=False).join(campaign_of, on="cluster_id", how="left")
+    pooled = None
+    if config.scoring.flag_campaigns:
+        loud = clusters.filter("flagged")["cluster_id"]
+        tied = substantial_campaigns(campaign_of, partition, affiliations, projection.signals, config.graph, loud)
+        if config.scoring.pool_campaigns:
+            # Campaigns none of whose clusters is loud scored as a whole (a pool shows across cells: ScoringConfig.pool_campaigns).
+            whole = pooled_partition(campaign_of, partition, clusters, tied, config.scoring.flag_threshold)
+            if whole.height:
+                pooled = score(whole, whole=True)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
+        # Flags spread along an operator's values (not by campaign placement), and to strong small cells.
+        operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong_clusters(clusters))
+        clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
+        evidence = with_tie_evidence(evidence, operators, clusters, partition, affiliations, projection.signals)  # what tied each
+    campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
+    ties = campaign_tie_table(clusters, partition, affiliations, projection.signals, config.graph)
+    return Scored(partition, shared, evidence, held_why(clusters).drop("flagged_own", strict=False), outsiders.len(), campaigns, ties)
