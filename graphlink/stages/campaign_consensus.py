@@ -108,7 +108,8 @@ def consensus_groups(edges: pl.DataFrame, n: int, config: CommunityConfig, runs:
     (seeded ``config.seed``, ``config.seed + 1``, ... alike in every component, so a component's groups
     depend on it alone), :data:`CONSENSUS_ITERATIONS` passes each; two nodes joined by a kept edge stay
     together when more than half of the runs group them, and the groups are the connected components of
-    those edges.
+    those edges, each joined from its nodes by average linkage over the runs (:func:`majority_groups`): a
+    node a majority of runs groups with each of two groups does not join groups the runs keep apart.
 
     Parameters
     ----------
