@@ -227,7 +227,11 @@ def majority_groups(components: np.ndarray, members: np.ndarray, src: np.ndarray
     first = np.full(atom.max() + 1, n, dtype=np.int64)
     np.minimum.at(first, atom, np.arange(n))
     agree = (members[:, first[pairs[:, 0]]] == members[:, first[pairs[:, 1]]]).sum(axis=0)
-    order = np.lexsort((pairs[:, 1], pairs[:, 0], -agree))
+    # Ties broken by the atoms' first nodes, not their numbers: atoms are numbered by the runs' label values,
+    # which are names (a relabelled run must group alike), and which of two equally agreed joins comes first
+    # decides which is made.
+    lo, hi = np.minimum(first[pairs[:, 0]], first[pairs[:, 1]]), np.maximum(first[pairs[:, 0]], first[pairs[:, 1]])
+    order = np.lexsort((hi, lo, -agree))
     size = np.bincount(atom).astype(np.int64)
     # Each group's nodes by (run, run label): the pairs two groups have together in a run are the products.
     mass = [{(r, int(members[r, first[x]])): int(size[x]) for r in range(n_runs)} for x in range(atom.max() + 1)]

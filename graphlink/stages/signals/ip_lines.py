@@ -21,7 +21,10 @@ So a *line change* is counted when two consecutive requests of an account
 inside one network (``ip_net``) come from different /64s less than
 :data:`LINE_CHANGE_SECONDS` apart ("close" requests), **and** the new /64
 is one no other account used in the log (rare: moving between shared VLANs
-of a campus is not rotation). An hour is below any lifetime a network gives
+of a campus is not rotation) **and** one the account had not used before
+(fresh: a service spread over the subnets of its cloud network -- AWS gives
+a VPC a /56 and each availability-zone subnet a /64 -- goes back and forth
+between its few /64s on every request, a rotating fleet does not come back). An hour is below any lifetime a network gives
 a /64 (a PDN connection, a daily renumbering). The changes count only for
 an account whose close requests *mostly* (more than half) changed /64: a
 renewal is an occasional event between requests on one line -- a phone
@@ -104,11 +107,13 @@ def _moves(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
         return out
     # A /64 only this account used: nobody else's VLAN, nobody else's home line.
     own = ev.group_by("line").agg(pl.col("account_idx").n_unique().alias("holders"))
-    ev = ev.join(own, on="line").sort("account_idx", "net_key", "timestamp")
+    # Ties in time broken by the /64 (a join's row order is not fixed); fresh: the account's first request from it.
+    ev = ev.join(own, on="line").sort("account_idx", "net_key", "timestamp", "line")
+    fresh = pl.int_range(pl.len()).over("account_idx", "line") == 0
     same = (pl.col("account_idx") == pl.col("account_idx").shift(1)) & (pl.col("net_key") == pl.col("net_key").shift(1))
     gap = (pl.col("timestamp") - pl.col("timestamp").shift(1)).dt.total_seconds()
     close = (same & (gap < LINE_CHANGE_SECONDS)).fill_null(False)
-    change = close & (pl.col("line") != pl.col("line").shift(1)) & (pl.col("holders") == 1)
+    change = close & (pl.col("line") != pl.col("line").shift(1)) & (pl.col("holders") == 1) & fresh
     counted = (ev.with_columns(close.alias("close"), change.fill_null(False).alias("change"))
                .group_by("account_idx", "net_key").agg(pl.col("close").sum().alias("close"), pl.col("change").sum().alias("changes")))
     return counted.cast(dict(out.schema))
