@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-import graphlink.stages.scoring as scoring
+import graphlink.stages.cluster_features as features  # where the scoring passes look card_alignment up
 from graphlink.config import CommunityConfig, PipelineConfig
 from graphlink.pipeline import run_detect
 from graphlink.stages.card_pools import card_alignment
@@ -48,7 +48,7 @@ WORDING_OFF = PipelineConfig(communities=CommunityConfig(wording_cells=False))
 def without_rules(frame: pl.DataFrame, config: PipelineConfig | None = None):
     """``run_detect`` without card alignment."""
     mp = pytest.MonkeyPatch()
-    mp.setattr(scoring, "card_alignment", lambda members, memberships, signals: pl.DataFrame(
+    mp.setattr(features, "card_alignment", lambda members, memberships, signals: pl.DataFrame(
         schema={"cluster_id": pl.Int64, "card_alignment": pl.Float64}))
     try:
         return run_detect(frame, config=config)

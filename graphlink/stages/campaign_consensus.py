@@ -221,16 +221,23 @@ def majority_groups(components: np.ndarray, members: np.ndarray, src: np.ndarray
     _, atom = np.unique(np.vstack([components[None, :], members]).T, axis=0, return_inverse=True)
     atom = atom.ravel()
     a, b = np.minimum(atom[src], atom[tgt]), np.maximum(atom[src], atom[tgt])
-    pairs = np.unique(np.column_stack([a, b])[a != b], axis=0)
-    if pairs.shape[0] == 0:
+    # One packed key per atom pair, in the order of (a, b), and the runs' agreement summed a run at a time: np.unique
+    # over two columns (axis=0) and a (runs x pairs) gather hold several times the edges' memory (same result).
+    n_atoms = int(atom.max()) + 1
+    key = np.unique(a[a != b].astype(np.int64) * n_atoms + b[a != b])
+    if key.size == 0:
         return components
-    first = np.full(atom.max() + 1, n, dtype=np.int64)
+    pairs = np.column_stack([key // n_atoms, key % n_atoms])
+    first = np.full(n_atoms, n, dtype=np.int64)
     np.minimum.at(first, atom, np.arange(n))
-    agree = (members[:, first[pairs[:, 0]]] == members[:, first[pairs[:, 1]]]).sum(axis=0)
+    f0, f1 = first[pairs[:, 0]], first[pairs[:, 1]]
+    agree = np.zeros(key.size, dtype=np.int64)
+    for run in members:  # a run at a time
+        agree += run[f0] == run[f1]
     # Ties broken by the atoms' first nodes, not their numbers: atoms are numbered by the runs' label values,
     # which are names (a relabelled run must group alike), and which of two equally agreed joins comes first
     # decides which is made.
-    lo, hi = np.minimum(first[pairs[:, 0]], first[pairs[:, 1]]), np.maximum(first[pairs[:, 0]], first[pairs[:, 1]])
+    lo, hi = np.minimum(f0, f1), np.maximum(f0, f1)
     order = np.lexsort((hi, lo, -agree))
     size = np.bincount(atom).astype(np.int64)
     # Each group's nodes by (run, run label): the pairs two groups have together in a run are the products.
