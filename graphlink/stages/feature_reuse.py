@@ -64,13 +64,18 @@ class ClusterReuse:
     members: pl.DataFrame | None = None
     kept: dict[str, pl.DataFrame] = field(default_factory=dict)
 
+    def _first(self, name: str, members: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame]
+               ) -> pl.DataFrame:
+        """The first pass: ``compute`` on every cluster, kept with the partition's members."""
+        self.members = members.select("cluster_id", "account_idx") if self.members is None else self.members
+        self.kept[name] = out = compute(members)
+        return out
+
     def per_cluster(self, name: str, members: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame]
                     ) -> pl.DataFrame:
         """``compute(members)`` (rows keyed by ``cluster_id``, sorted by it), reusing unchanged clusters' rows."""
         if name not in self.kept:
-            self.members = members.select("cluster_id", "account_idx") if self.members is None else self.members
-            self.kept[name] = out = compute(members)
-            return out
+            return self._first(name, members, compute)
         same = unchanged_clusters(self.members, members)
         kept = self.kept[name]
         changed = members.join(same.select(pl.col("new_id").alias("cluster_id")), on="cluster_id", how="anti")
@@ -83,9 +88,7 @@ class ClusterReuse:
                     ) -> pl.DataFrame:
         """``compute(members)`` (rows keyed by ``account_idx``, sorted by it), reusing unchanged clusters' members' rows."""
         if name not in self.kept:
-            self.members = members.select("cluster_id", "account_idx") if self.members is None else self.members
-            self.kept[name] = out = compute(members)
-            return out
+            return self._first(name, members, compute)
         same = unchanged_clusters(self.members, members)
         stay = members.join(same.select(pl.col("new_id").alias("cluster_id")), on="cluster_id", how="semi")
         changed = members.join(stay.select("account_idx"), on="account_idx", how="anti")
