@@ -27,7 +27,7 @@
   pooled with wording cells off (the whole scoring under the threshold) was flagged by nothing.
 
 A team of four copying the template from browsers: fixed in session 49 (brk49), reverted the same session (peak
-memory at 224k); a strict xfail again.
+memory at 224k), fixed again in session 50 (copy50: the copier check keyed by each phrase's set of senders).
 
 Strict xfails (breaks left, the reasons say why): teams whose batch job sends a ring's public template on the
 same stock client as the ring; an operator running each tame cell on a client of its own; a ring
@@ -117,10 +117,6 @@ def test_a_small_copier_team_tied_by_text_does_not_vouch_for_its_browsers():
     assert out["ring"] and not any(out[f"office{o}"] for o in range(3)), out
 
 
-@pytest.mark.xfail(strict=True, reason="tie_weights reads copiers from clusters of MIN_SIGNATURE_SIZE (5) or more: "
-                   "fixed in session 49 (brk49) by copiers of any size, reverted the same session -- joining every "
-                   "small cluster's phrases to every sender of them took the 224k worlds' peak memory from 4 to 11 GB; "
-                   "four staff copying a ring's public template from their browsers stay tied by the text alone")
 def test_a_team_of_four_copying_a_rings_public_template_from_browsers_is_not_flagged():
     rng = np.random.default_rng(0)
     events, _ = planted_world(0, n_benign=300, rings=())

@@ -53,7 +53,7 @@ from __future__ import annotations
 import polars as pl
 
 __all__ = ["CLIENT_KINDS", "DISAGREE_COSINE", "MIN_SIGNATURE_COVERAGE", "MIN_SIGNATURE_SIZE", "PRINCIPAL_CLIENT_SHARE",
-           "SIGNATURE_CONCENTRATION", "TEMPLATE_KINDS", "client_keys", "client_vetoes"]
+           "SIGNATURE_CONCENTRATION", "TEMPLATE_KINDS", "client_keys", "client_profiles", "client_vetoes"]
 
 #: Kinds whose values are a cell's client software.
 CLIENT_KINDS = ("user_agent",)
@@ -141,27 +141,12 @@ def client_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
     [(0, 1)]
     """
     empty = pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32})
-    clients = signals.filter(pl.col("kind").is_in(list(CLIENT_KINDS)))
-    if clients.height == 0 or pairs.height == 0:
+    if pairs.height == 0:
         return empty
-    clients = client_keys(clients)
-    # A client is its key (client_keys): values logged apart that read alike are one client; an account sending
-    # two of them counts once.
-    held = (affiliations.select("account_idx", "signal_idx").join(clients, on="signal_idx")
-            .select("account_idx", "client", "product").unique(["account_idx", "client"]))
-    profile = (held.join(node_of if not signed_source else node_of.filter(pl.col("size") >= MIN_SIGNATURE_SIZE), on="account_idx")
-               .group_by("node", pl.col("client").alias("signal_idx"))
-               .agg((pl.len() / pl.col("size").first()).alias("p"), pl.col("product").first()))
-    squares = (pl.col("p") ** 2).sum()
-    covered = (held.join(node_of, on="account_idx").group_by("node")
-               .agg((pl.col("account_idx").n_unique() / pl.col("size").first()).alias("coverage")))
-    profiled = (profile.group_by("node").agg(squares.sqrt().alias("norm"), (squares / pl.col("p").sum() ** 2).alias("concentration"))
-                .join(covered, on="node").filter(pl.col("coverage") >= MIN_SIGNATURE_COVERAGE)
-                .select(pl.col("node").cast(pl.UInt32), "norm", "concentration"))
-    sizes = node_of.select(pl.col("node").cast(pl.UInt32), "size").unique("node")
-    signed = (profiled.filter(pl.col("concentration") >= SIGNATURE_CONCENTRATION).join(sizes, on="node")
-              .filter(pl.col("size") >= MIN_SIGNATURE_SIZE).drop("concentration", "size"))
-    sources = signed if signed_source else profiled.drop("concentration")
+    profile, profiled, signed = client_profiles(node_of, affiliations, signals, any_size=not signed_source)
+    if profile.height == 0:
+        return empty
+    sources = signed if signed_source else profiled
     candidates = (pairs.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32))
                   .join(sources.rename({"node": "source", "norm": "ns"}), on="source")
                   .join(signed.rename({"node": "target", "norm": "nt"}), on="target"))
@@ -238,3 +223,64 @@ def client_keys(clients: pl.DataFrame) -> pl.DataFrame:
     # One product per key (values reading alike may cut their versions apart: "a/2.31" and "a 2 31"): the least.
     return (clients.select("signal_idx", keyed(value).alias("client"), keyed(major).alias("product"))
             .with_columns(pl.col("product").min().over("client")))
+
+
+def client_profiles(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
+                    any_size: bool = False) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Each cluster's client profile, the clusters it speaks for and those with a client signature (module docstring).
+
+    Parameters
+    ----------
+    node_of : DataFrame
+        ``account_idx, node, size``: each clustered account's cluster (a node number) and its size.
+    affiliations : DataFrame
+        ``account_idx, signal_idx``.
+    signals : DataFrame
+        ``signal_idx, kind`` and, when known, ``value``: values of :data:`CLIENT_KINDS` are read (:func:`client_keys`).
+    any_size : bool
+        Profile clusters of any size (the copier's side of :func:`client_vetoes` with ``signed_source=False``);
+        False: of :data:`MIN_SIGNATURE_SIZE` members or more only. Signatures need that size either way.
+
+    Returns
+    -------
+    profile : DataFrame
+        ``node, signal_idx`` (the client key, String), ``p`` (Float64: share of the node's members sending it),
+        ``product``; empty when the log has no client values.
+    profiled : DataFrame
+        ``node`` (UInt32), ``norm`` (Float64: the profile's Euclidean norm): the nodes whose members sending a
+        client are :data:`MIN_SIGNATURE_COVERAGE` of them or more.
+    signed : DataFrame
+        ``node, norm``: those of ``profiled`` of :data:`MIN_SIGNATURE_SIZE` members or more whose profile is
+        concentrated (:data:`SIGNATURE_CONCENTRATION`): the nodes with a client signature.
+
+    Examples
+    --------
+    Cluster 0 sends one client, cluster 1 rotates five browsers:
+
+    >>> node_of = pl.DataFrame({"account_idx": list(range(10)), "node": [0] * 5 + [1] * 5, "size": [5] * 10},
+    ...                        schema_overrides={"account_idx": pl.UInt32, "node": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": list(range(10)), "signal_idx": [0] * 5 + [1, 2, 3, 4, 5]},
+    ...                    schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": list(range(6)), "kind": ["user_agent"] * 6}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> _, profiled, signed = client_profiles(node_of, aff, sig)
+    >>> sorted(profiled["node"].to_list()), signed["node"].to_list()
+    ([0, 1], [0])
+    """
+    clients = client_keys(signals.filter(pl.col("kind").is_in(list(CLIENT_KINDS))))
+    # A client is its key (client_keys): values logged apart that read alike are one client; an account sending
+    # two of them counts once. Only the nodes' accounts are read.
+    held = (affiliations.select("account_idx", "signal_idx").join(node_of.select("account_idx"), on="account_idx", how="semi")
+            .join(clients, on="signal_idx").select("account_idx", "client", "product").unique(["account_idx", "client"]))
+    profile = (held.join(node_of if any_size else node_of.filter(pl.col("size") >= MIN_SIGNATURE_SIZE), on="account_idx")
+               .group_by("node", pl.col("client").alias("signal_idx"))
+               .agg((pl.len() / pl.col("size").first()).alias("p"), pl.col("product").first()))
+    squares = (pl.col("p") ** 2).sum()
+    covered = (held.join(node_of, on="account_idx").group_by("node")
+               .agg((pl.col("account_idx").n_unique() / pl.col("size").first()).alias("coverage")))
+    profiled = (profile.group_by("node").agg(squares.sqrt().alias("norm"), (squares / pl.col("p").sum() ** 2).alias("concentration"))
+                .join(covered, on="node").filter(pl.col("coverage") >= MIN_SIGNATURE_COVERAGE)
+                .select(pl.col("node").cast(pl.UInt32), "norm", "concentration"))
+    sizes = node_of.select(pl.col("node").cast(pl.UInt32), "size").unique("node")
+    signed = (profiled.filter(pl.col("concentration") >= SIGNATURE_CONCENTRATION).join(sizes, on="node")
+              .filter(pl.col("size") >= MIN_SIGNATURE_SIZE).select("node", "norm"))
+    return profile, profiled.drop("concentration"), signed

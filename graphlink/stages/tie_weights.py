@@ -23,12 +23,12 @@ values both hold. Held is not enough on either of two counts, each read here.
   applies to template ties; offices sending a ring's public template half the time from their browsers were tied
   by it: "tied to flagged cluster 4 by 14 prompt phrases"). The copier needs no signature of its own: an office
   whose staff each run a browser of their own has none, yet never sends the ring's scripted client (break-it
-  review, session 48: three offices of six on six browsers were tied). Copiers are read from clusters of
-  :data:`~graphlink.stages.campaign_clients.MIN_SIGNATURE_SIZE` or more, though a team of four none of whose staff
-  sends the ring's client is no ring cell for being small: every small cluster's phrases joined
-  to every sender of them took the 224k worlds' peak memory from 4 to 11 GB (session 49; the team-of-four break is a
-  strict xfail in tests/test_break48.py). A sender without a signature (rotating stock browser agents), a sender
-  too small to speak for its clients and a log without user agents split nothing off.
+  review, session 48: three offices of six on six browsers were tied), nor a size: a team of four none of whose staff
+  sends the ring's client is no ring cell for being small (break-it review, session 49). A sender without a
+  signature (rotating stock browser agents, or too small to speak for its clients: under
+  :data:`~graphlink.stages.campaign_clients.MIN_SIGNATURE_SIZE`) and a log without user agents split nothing off, so
+  the senders' signatures are read first and only phrases every sender of which is signed are compared: every small
+  cluster's phrases joined to every sender of them took the 224k worlds' peak memory from 4 to 11 GB (session 49).
   Every sender, not the one sending it most: operators drawing one public template family send each other's
   phrases, and a cell tied to another operator's loud cluster by them is still its own operator's when its own
   loud clusters send them too, on its client (dev templates 1002 and 1005: 4 and 2 ring cells, 111 accounts, lost
@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.stages.campaign_clients import MIN_SIGNATURE_SIZE, client_vetoes
+from graphlink.stages.campaign_clients import client_profiles, client_vetoes
 
 __all__ = ["CONTACT_USE", "card_slivers", "client_split_texts", "weighed"]
 
@@ -138,17 +138,21 @@ def client_split_texts(pairs: pl.DataFrame, partition: pl.DataFrame, affiliation
     empty = pl.DataFrame(schema={"cluster_id": pl.Int64, "holder": pl.Int64})
     if pairs.is_empty():
         return empty
-    ids = pl.concat([pairs["cluster_id"], pairs["holder"]]).cast(pl.Int64).unique()
-    node_of = (partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64))
-               .filter(pl.col("cluster_id").is_in(ids.implode()))
-               .select("account_idx", pl.col("cluster_id").cast(pl.UInt32).alias("node"),
-                       pl.len().over("cluster_id").cast(pl.UInt32).alias("size")))
+    node_of = _nodes(partition, pl.concat([pairs["cluster_id"], pairs["holder"]]))
     vetoed = client_vetoes(node_of, affiliations, signals, pairs.select(pl.col("cluster_id").alias("source"),
                                                                          pl.col("holder").alias("target")).unique(),
                            signed_source=False)
     if vetoed.is_empty():
         return empty
     return vetoed.select(pl.col("source").cast(pl.Int64).alias("cluster_id"), pl.col("target").cast(pl.Int64).alias("holder"))
+
+
+def _nodes(partition: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    """``account_idx, node, size`` (UInt32) of the accounts of clusters ``ids``, as ``client_vetoes`` reads them."""
+    return (partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64))
+            .filter(pl.col("cluster_id").is_in(ids.cast(pl.Int64).unique().implode()))
+            .select("account_idx", pl.col("cluster_id").cast(pl.UInt32).alias("node"),
+                    pl.len().over("cluster_id").cast(pl.UInt32).alias("size")))
 
 
 def weighed(rows: pl.DataFrame, near: pl.DataFrame, aside: pl.DataFrame, partition: pl.DataFrame,
@@ -177,16 +181,19 @@ def weighed(rows: pl.DataFrame, near: pl.DataFrame, aside: pl.DataFrame, partiti
             .with_columns(pl.col("contact") | pl.col("sliver")))
     other = (~pl.col("text") & ~(pl.col("private") & pl.col("contact"))).any().over("cluster_id")
     keys = ["cluster_id", "signal_idx"]
-    # Only clusters large enough for a signature can disagree (MIN_SIGNATURE_SIZE): a phrase one smaller operator
-    # cluster sends is kept without looking further, and the join below stays small. Copiers of any size (session
-    # 49, brk49) joined every small cluster's phrases to every sender of them: peak memory 4 -> 11 GB at 224k.
-    sized = (partition.drop_nulls("cluster_id").group_by(pl.col("cluster_id").cast(pl.Int64)).agg(pl.len().alias("n"))
-             .filter(pl.col("n") >= MIN_SIGNATURE_SIZE).select("cluster_id"))
+    # Only senders with a client signature can disagree: a phrase any other operator cluster sends (too small for a
+    # signature, or rotating stock browsers) is kept without looking further. Read first, on the senders alone, so
+    # that the join below holds the phrases every sender of which is signed: the copier may be any size
+    # (client_vetoes(signed_source=False)), and every small cluster's phrases joined to every sender of them took the
+    # 224k worlds' peak memory from 4 to 11 GB (session 49; dev 176big: 132 of 1,445 senders signed, 84 million
+    # triples -> about 1,000).
     senders = aside.select(pl.col("signal_idx").cast(pl.UInt32), pl.col("cluster_id").cast(pl.Int64).alias("holder"))
-    unsigned = senders.join(sized.rename({"cluster_id": "holder"}), on="holder", how="anti").select("signal_idx").unique()
+    signed = client_profiles(_nodes(partition, senders["holder"]), affiliations, signals)[2]
+    unsigned = (senders.join(signed.select(pl.col("node").cast(pl.Int64).alias("holder")), on="holder", how="anti")
+                .select("signal_idx").unique())
     texts = (pl.concat([rows.filter(pl.col("text") & ~other).select(keys),
                         near.select(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32))]).unique()
-             .join(sized, on="cluster_id", how="semi").join(unsigned, on="signal_idx", how="anti"))
+             .join(unsigned, on="signal_idx", how="anti"))
     sent = texts.join(senders, on="signal_idx")
     split = client_split_texts(sent.select("cluster_id", "holder").unique(), partition, affiliations, signals)
     # A phrase is copied when every operator cluster sending it runs another client than the cluster's.
