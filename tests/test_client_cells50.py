@@ -40,7 +40,7 @@ def cell(c: int, n: int, rng: np.random.Generator, per: int = 12) -> pl.DataFram
     }).with_columns(pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
 
 
-def operator_result(on: bool = True):
+def operator_result(on: bool = True):  # opt-in ([communities] client_cells)
     events, _ = planted_world(0, n_benign=300, rings=())
     rng = np.random.default_rng(3)
     config = PipelineConfig(communities=CommunityConfig(client_cells=on))

@@ -264,8 +264,8 @@ class CommunityConfig:
         -> on): ARI by cell a1 0.32 -> 0.46, a2 0.73 -> 0.80, a3 0.59 -> 0.69, t1 0.31 -> 0.44, o1 0.32 -> 0.46,
         templates 1002 0.71 -> 0.75, 1005 0.83 -> 0.87; F1 and benign flagged unchanged (sessions 46-47).
     client_cells : bool
-        Then split a cluster between members sending only its leading client and members never sending it
-        (:mod:`graphlink.stages.client_cells`; same wholes and guard): siblings on one card pool, apart in tooling.
+        Opt-in: then split a cluster between members sending only its leading client and members never sending it
+        (:mod:`graphlink.stages.client_cells`; same wholes and guard). Off: 5 benign flagged on dev ind176 (session 50).
     """
 
     resolution: float = 0.2
@@ -281,7 +281,7 @@ class CommunityConfig:
     template_bursts: bool = True
     campaign_neighbours: bool = True
     wording_cells: bool = True
-    client_cells: bool = True
+    client_cells: bool = False
 
     def __post_init__(self) -> None:
         for name, value in (("resolution", self.resolution), ("campaign_resolution", self.campaign_resolution)):

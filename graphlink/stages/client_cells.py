@@ -21,6 +21,11 @@ The two sides keep the cluster as their whole, exactly as wording blocks do: cam
 score only if the whole would be flagged. What it cannot tell apart: two sibling cells on the same client or both
 rotating (dev: about half the sibling merges); a cell whose members alternate between the client and a browser.
 
+Opt-in (``[communities] client_cells = true``; BENCHMARKS.md session 50): on dev ind176 a split side's sharper
+prompt profile (an agent framework's public passage) tied a cluster of 5 framework users and 2 ring accounts to
+it by 29 phrases and the flag spread to them; on ind178 :mod:`graphlink.stages.network_cells` joins the siblings
+again after the split (one datacenter block, one template): the split would have to hold there too.
+
 Output schema: as :func:`graphlink.stages.wording_cells.split_wording` (the partition, and the wholes with
 :data:`graphlink.stages.split_guard.SPLIT_FROM`).
 """
