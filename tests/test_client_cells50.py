@@ -22,9 +22,9 @@ BROWSERS = [f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrom
             for v in range(10)]
 
 
-def cell(c: int, n: int, rng: np.random.Generator, per: int = 12) -> pl.DataFrame:
+def cell(c: int, n: int, rng: np.random.Generator, per: int = 12, block: bool = True) -> pl.DataFrame:
     """``n`` accounts of cell ``c``: 12 proxy exits of its own, the operator's 4 cards and template; cell 0 the
-    operator's client, cell 1 browsers."""
+    operator's client, cell 1 browsers (``block=False``: both on the same 12 exits)."""
     start = np.datetime64("2024-05-01T00:00:00")
     acc = np.repeat(np.arange(n), per)
     m = len(acc)
@@ -33,18 +33,19 @@ def cell(c: int, n: int, rng: np.random.Generator, per: int = 12) -> pl.DataFram
     return pl.DataFrame({
         "account_id": [f"cell{c}_{i:03d}" for i in acc],
         "timestamp": (start + seconds.astype("timedelta64[s]")).astype("datetime64[us]"),
-        "ip": [f"{('203.0.113', '198.51.100')[c]}.{x}" for x in rng.integers(1, 13, m)],
+        "ip": [f"{('203.0.113', '198.51.100')[c if block else 0]}.{x}" for x in rng.integers(1, 13, m)],
         "payment_fingerprint": [f"pf_op_{x}" for x in rng.integers(0, 4, m)],
         "prompt": [TEMPLATE.format(w) for w in rng.choice(WORDS, m)],
         "user_agent": agents,
     }).with_columns(pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
 
 
-def operator_result(on: bool = True):  # opt-in ([communities] client_cells)
+def operator_result(on: bool = True, block: bool = True):  # opt-in ([communities] client_cells)
     events, _ = planted_world(0, n_benign=300, rings=())
     rng = np.random.default_rng(3)
     config = PipelineConfig(communities=CommunityConfig(client_cells=on))
-    result = graphlink.detect(pl.concat([events, cell(0, 30, rng), cell(1, 30, rng)], how="diagonal_relaxed"),
+    result = graphlink.detect(pl.concat([events, cell(0, 30, rng, block=block), cell(1, 30, rng, block=block)],
+                                        how="diagonal_relaxed"),
                               config=config)
     return (result.accounts.join(result.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left")
             .filter(pl.col("account_id").str.starts_with("cell")).with_columns(cell=pl.col("account_id").str.slice(4, 1)))
@@ -58,6 +59,15 @@ def test_two_cells_of_one_operator_apart_only_in_their_clients_are_two_clusters_
     assert per_cell["cluster_id"].n_unique() == 2  # ...of its own (main: one cluster of both)
     assert out["campaign_id"].n_unique() == 1  # one operator: one campaign
     assert out["flagged"].all()  # flagged as the one cluster was
+
+
+def test_on_one_proxy_block_network_cells_do_not_join_the_two_tools_again():
+    # Both cells on the same 12 exits and one template: network cells joined the split halves again (one block, one
+    # mark) until the pieces' tools had to agree (leading_clients).
+    out = operator_result(block=False)
+    per_cell = out.group_by("cell").agg(pl.col("cluster_id").n_unique().alias("n"), pl.col("cluster_id").first())
+    assert per_cell["n"].to_list() == [1, 1] and per_cell["cluster_id"].n_unique() == 2, per_cell
+    assert out["campaign_id"].n_unique() == 1 and out["flagged"].all()
 
 
 def test_off_the_cells_stay_one_cluster():

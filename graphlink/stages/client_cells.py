@@ -36,7 +36,7 @@ import polars as pl
 
 from graphlink.stages.split_guard import SPLIT_FROM
 
-__all__ = ["COVER", "MIN_MEMBERS", "MIN_SIDE", "ONLY", "client_sides", "split_clients"]
+__all__ = ["COVER", "MIN_MEMBERS", "MIN_SIDE", "ONLY", "client_sides", "leading_clients", "split_clients"]
 
 #: A member sends the leading client "only" when it carries at least this share of its requests (a script's
 #: requests all carry its client; 0.9 leaves room for a few requests from a browser).
@@ -88,6 +88,36 @@ def client_sides(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     counts = side.group_by("cluster_id").agg(pl.col("only").sum().alias("s"), pl.col("others").sum().alias("o"), pl.len().alias("n"))
     cut = counts.filter((pl.col("s") >= MIN_SIDE) & (pl.col("o") >= MIN_SIDE) & (pl.col("s") + pl.col("o") >= COVER * pl.col("n")))
     return side.join(cut.select("cluster_id"), on="cluster_id").select("account_idx", "cluster_id", "others").sort("account_idx")
+
+
+def leading_clients(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
+                    index: pl.DataFrame) -> pl.DataFrame:
+    """Each cluster's tool: the client half or more of its members send for :data:`ONLY` of their requests.
+
+    :func:`graphlink.stages.network_cells.network_cells` (with ``tools``) links two pieces on one network only when
+    their tools agree: a piece on the operator's own client and a piece rotating browsers are two cells, not one
+    cell's two card groups (dev ind178: cells 26 and 17 of one operator on one datacenter block, BENCHMARKS.md
+    session 50).
+
+    Parameters
+    ----------
+    partition, memberships, signals, index : DataFrame
+        As :func:`client_sides`.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id`` (Int64), ``tool`` (Int64: the client's ``signal_idx``) for the clusters that have one.
+    """
+    clustered = partition.drop_nulls("cluster_id")
+    size = clustered.group_by("cluster_id").agg(pl.len().alias("size"))
+    clients = signals.filter(pl.col("kind") == "user_agent").select("signal_idx")
+    only = (memberships.select("account_idx", "signal_idx", "count").join(clients, on="signal_idx")
+            .join(index.select("account_idx", "events"), on="account_idx")
+            .filter(pl.col("count") >= ONLY * pl.col("events")).join(clustered, on="account_idx"))
+    return (only.group_by("cluster_id", "signal_idx").agg(pl.len().alias("n")).join(size, on="cluster_id")
+            .filter(2 * pl.col("n") >= pl.col("size")).sort("cluster_id", "n", "signal_idx", descending=[False, True, False])
+            .unique("cluster_id", keep="first").select("cluster_id", pl.col("signal_idx").cast(pl.Int64).alias("tool")))
 
 
 def split_clients(partition: pl.DataFrame, wholes: pl.DataFrame | None, memberships: pl.DataFrame,
