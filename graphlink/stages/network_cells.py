@@ -98,7 +98,7 @@ MARK_SPECIFIC = 0.5
 
 def principal_networks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: pl.DataFrame,
                        events: pl.DataFrame, kinds: tuple[str, ...] = NETWORK_KINDS,
-                       totals: pl.DataFrame | None = None, tools: bool = False) -> pl.DataFrame:
+                       totals: pl.DataFrame | None = None) -> pl.DataFrame:
     """Each clustered member's principal exclusive networks.
 
     A network is exclusive when clustered accounts send at least :data:`CLUSTERED_SHARE` of the events
@@ -341,7 +341,7 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
               .filter(pl.len().over("comp") >= 2).select("cluster_id", "comp"))
     if joined.height == 0:
         return partition
-    target = joined  # a joined group takes the smallest id among its clusters; renumber orders them again.with_columns(pl.col("cluster_id").min().over("comp").alias("group")).select("cluster_id", "group")
+    target = joined.with_columns(pl.col("cluster_id").min().over("comp").alias("group")).select("cluster_id", "group")  # smallest id; renumbered
     merged = partition.join(target, on="cluster_id", how="left").select(
         "account_idx", pl.coalesce("group", "cluster_id").alias("cluster_id"))
     return renumber(merged, min_cluster_size)
