@@ -58,6 +58,7 @@ from graphlink.stages.placeholders import placeholder_warning
 from graphlink.stages.signals.ip import invalid_ip_warning
 from graphlink.stages.signals.prompt import prompt_heads
 from graphlink.stages.wording_cells import split_wording
+from graphlink.stages.client_cells import split_clients
 from graphlink.stages.stable_ids import PreviousRun, cluster_history, later_seconds, load_previous, match_clusters, rekey, rekey_campaigns, same_log, summarise
 from graphlink.store.outputs import input_path
 
@@ -213,6 +214,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         partition = supported_partition(partition, projection.memberships, projection.signals, config, projection.co_timed)
         partition, wholes = template_bursts(partition, wholes, projection, signal_set, config, lambda a: minutes_of(signal_set.minute_counts, a), early.get("schedules"))
         partition, wholes = split_wording(partition, wholes, projection.memberships, projection.signals, config.communities.seed) if config.communities.wording_cells else (partition, wholes)
+        partition, wholes = split_clients(partition, wholes, projection.memberships, projection.signals, index) if config.communities.client_cells else (partition, wholes)
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per minute (minutes.parquet), hour and day, and schedules, cut from every account's: for scoring and the drill-down.
         clustered = partition.drop_nulls("cluster_id").select("account_idx")

@@ -254,18 +254,18 @@ class CommunityConfig:
         Also tie clusters through the clusters both are tied to, where one of the two clusters vouches for
         the other's direct group -- two or more of its members pay with cards two or more accounts of that
         group pay with (:mod:`graphlink.stages.campaign_neighbours`): an operator whose cells each send part
-        of its template family is one campaign. Dev (ARI by operator, events only, off -> on): independent
-        a1 0.14 -> 0.34, t1 0.15 -> 0.32, o1 0.15 -> 0.31, a3 0.61 -> 0.69, a2 0.77, ind176 0.54 -> 0.56;
-        mixed 1002 0.76 -> 0.87; templates 1001, 1002, 1005 unchanged; flags as off (BENCHMARKS.md).
+        of its template family is one campaign. Dev (ARI by operator, off -> on): a1 0.14 -> 0.34, t1 0.15 ->
+        0.32, o1 0.15 -> 0.31, a3 0.61 -> 0.69, ind176 0.54 -> 0.56, mixed 1002 0.76 -> 0.87; flags as off.
     wording_cells : bool
         Split a cluster whose members write in two or more clearly different ways (prompt phrases) into its
         blocks, kept one campaign (:mod:`graphlink.stages.wording_cells`): an operator's sibling cells merged on
         its proxy or card pool. On since session 47, with the split guard (:mod:`graphlink.stages.split_guard`: a
-        block is flagged on its own score only if the cluster it was split from would be; without it a company's
-        departments on its own e-mail domain and a remote team on one card were split and flagged). Dev, events
-        only (off -> on): ARI by cell a1 0.32 -> 0.46, a2 0.73 -> 0.80, a3 0.59 -> 0.69, t1 0.31 -> 0.44, o1 0.32 ->
-        0.46, templates 1002 0.71 -> 0.75, 1005 0.83 -> 0.87; by operator a2 0.77 -> 0.84, templates 1002 0.85 ->
-        0.87; F1 and benign flagged unchanged on all 8 (BENCHMARKS.md, sessions 46-47).
+        block is flagged on its own score only if the cluster it was split from would be). Dev, events only (off
+        -> on): ARI by cell a1 0.32 -> 0.46, a2 0.73 -> 0.80, a3 0.59 -> 0.69, t1 0.31 -> 0.44, o1 0.32 -> 0.46,
+        templates 1002 0.71 -> 0.75, 1005 0.83 -> 0.87; F1 and benign flagged unchanged (sessions 46-47).
+    client_cells : bool
+        Opt-in: then split a cluster between members sending only its leading client and members never sending it
+        (:mod:`graphlink.stages.client_cells`; same wholes and guard). Off: 5 benign flagged on dev ind176 (session 50).
     """
 
     resolution: float = 0.2
@@ -281,6 +281,7 @@ class CommunityConfig:
     template_bursts: bool = True
     campaign_neighbours: bool = True
     wording_cells: bool = True
+    client_cells: bool = False
 
     def __post_init__(self) -> None:
         for name, value in (("resolution", self.resolution), ("campaign_resolution", self.campaign_resolution)):

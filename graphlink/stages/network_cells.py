@@ -55,6 +55,7 @@ import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaigns import cluster_campaigns
+from graphlink.stages.client_cells import leading_clients
 from graphlink.stages.communities import renumber
 from graphlink.stages.encode import position_in_run, sort_keys
 
@@ -257,7 +258,7 @@ def cluster_marks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: p
 
 def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
                   events: pl.DataFrame, min_cluster_size: int = 2, kinds: tuple[str, ...] = NETWORK_KINDS,
-                  totals: pl.DataFrame | None = None) -> pl.DataFrame:
+                  totals: pl.DataFrame | None = None, tools: bool = False) -> pl.DataFrame:
     """Join clusters whose members live on the same exclusive networks (see the module docstring).
 
     Parameters
@@ -276,6 +277,8 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
         Network kinds.
     totals : DataFrame, optional
         As for :func:`principal_networks`.
+    tools : bool
+        Link two pieces only when their tools agree (:func:`graphlink.stages.client_cells.leading_clients`).
 
     Returns
     -------
@@ -305,8 +308,8 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
             .filter(pl.col("n") >= MIN_MEMBERS_ON_NETWORK).select("cluster_id", "signal_idx"))
     if tied.height == 0:
         return partition
-    # Two clusters tied to one network are linked when they also share a mark (the operator's template or
-    # client): a star per (network, mark) connects them; components of these links propose the groups.
+    # Two clusters tied to one network are linked when they also share a mark (the operator's template or client)
+    # and, with tools, agree in tool: a star per (network, mark, tool); components of these links propose groups.
     marks = cluster_marks(memberships, signals, partition.join(tied.select("cluster_id").unique(), on="cluster_id"))
     # A mark counts only when the clusters tied to the network hold most of its holders (MARK_SPECIFIC): a
     # stock question the whole campus asks is no operator's template. Counted over the network's *block*:
@@ -317,9 +320,9 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     specific = (blocked.select("cluster_id", "block").unique().join(marks, on="cluster_id")
                 .group_by("block", "mark").agg(pl.col("n").sum().alias("held"), pl.col("df").first())
                 .filter(pl.col("held") >= MARK_SPECIFIC * pl.col("df")).select("block", "mark"))
-    star = (blocked.join(marks, on="cluster_id")
-            .join(specific, on=["block", "mark"], how="semi")
-            .with_columns(pl.col("cluster_id").min().over("signal_idx", "mark").alias("hub"))
+    tool = leading_clients(partition, memberships, signals, events) if tools else pl.DataFrame(schema={"cluster_id": pl.Int64, "tool": pl.Int64})
+    star = (blocked.join(marks, on="cluster_id").join(specific, on=["block", "mark"], how="semi").join(tool, on="cluster_id", how="left")
+            .with_columns(pl.col("cluster_id").min().over("signal_idx", "mark", "tool").alias("hub"))
             .filter(pl.col("hub") != pl.col("cluster_id")).select("hub", "cluster_id").unique())
     if star.height == 0:
         return partition
@@ -338,8 +341,7 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
               .filter(pl.len().over("comp") >= 2).select("cluster_id", "comp"))
     if joined.height == 0:
         return partition
-    # A joined group takes the smallest id among its clusters; renumber orders them again.
-    target = joined.with_columns(pl.col("cluster_id").min().over("comp").alias("group")).select("cluster_id", "group")
+    target = joined.with_columns(pl.col("cluster_id").min().over("comp").alias("group")).select("cluster_id", "group")  # smallest id; renumbered
     merged = partition.join(target, on="cluster_id", how="left").select(
         "account_idx", pl.coalesce("group", "cluster_id").alias("cluster_id"))
     return renumber(merged, min_cluster_size)

@@ -40,6 +40,7 @@ from graphlink.engines.spark.projection import spark_project
 from graphlink.engines.spark.session import cancelled, get_session, spark_reason
 from graphlink.engines.spark.signals import spark_signals, to_spark
 from graphlink.stages.wording_cells import split_wording
+from graphlink.stages.client_cells import split_clients
 from graphlink.stages.blocks import split_wholes
 from graphlink.stages.bursts import template_bursts
 from graphlink.errors import ConfigError, GraphlinkError, InputError
@@ -243,6 +244,8 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
                                            ).sort("signal_idx", "account_idx")
     if config.communities.wording_cells:  # after the bursts, as the in-memory pipeline (graphlink.stages.wording_cells)
         partition, wholes = split_wording(partition, wholes, projection.memberships, projection.signals, config.communities.seed)
+    if config.communities.client_cells:  # after the wording split, as the in-memory pipeline (graphlink.stages.client_cells)
+        partition, wholes = split_clients(partition, wholes, projection.memberships, projection.signals, index)
     signal_set = SignalSet(pairs=pl.DataFrame(), values=found.values, stats=found.stats,
                            account_stats=found.account_stats, value_counts=found.value_counts,
                            seconds=found.seconds)
