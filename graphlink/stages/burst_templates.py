@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 
-from graphlink.stages.burst_tails import trials_tail_bound
+from graphlink.stages.burst_tails import poisson_tail_bound, trials_tail_bound
 
 __all__ = ["head_bystanders", "prompt_openings"]
 
 
 def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.DataFrame, ngram: int,
-                    kept: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+                    kept: int | None = None, short: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(openings, opening_texts)``: each sampled prompt's opening shingles (its first ``ngram`` normalised words).
 
     ``shingles`` (``text_hash, pos, shingle_hash``), ``text_keys`` (``key, text_hash``) and ``texts``
@@ -39,7 +40,9 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
     accounts' long prompts share (non-null ``start``, ``kept`` head words before the cut:
     :mod:`graphlink.stages.signals.shared_heads`) opens twice: with the head (``head`` true: a framework's
     system prompt, or an operator's own long template) and with the first shingle after the cut (a wrapped
-    fleet's template, or a framework user's own question); :func:`burst_values` tells which one burst.
+    fleet's template, or a framework user's own question); :func:`burst_values` tells which one burst. So does a
+    text read whole that opens with a head shorter than the budget (``short``: ``text_hash, start``, the head's
+    words, :func:`graphlink.stages.signals.shared_heads.short_heads`): its second opening is the shingle at ``start``.
     ``openings``: ``key, template`` (opening shingle's hash); ``opening_texts``: ``template, opening, head``
     (its words, at most 200 characters, none between two characters of a spaceless script as the prompt evidence
     quotes them; whether it opens a shared head)."""
@@ -48,8 +51,12 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
     pos = shingles.schema["pos"]
     cut = (pl.col("start").is_not_null() if kept and "start" in texts.columns else pl.lit(False)).alias("head")
     first = texts.select("text_hash", pl.lit(0, pos).alias("pos"), cut)
-    first = pl.concat([first, first.filter("head").select("text_hash", pl.lit((kept or 0) + 1, pos).alias("pos"),
-                                                          pl.lit(False).alias("head"))])
+    after = first.filter("head").select("text_hash", pl.lit((kept or 0) + 1, pos).alias("pos"))
+    if short is not None and short.height:  # (a text read past a long head keeps that head's cut)
+        short = short.join(after, on="text_hash", how="anti").select("text_hash", pl.col("start").cast(pos).alias("pos"))
+        first = first.with_columns(pl.col("head") | pl.col("text_hash").is_in(short["text_hash"].implode()))
+        after = pl.concat([after, short])
+    first = pl.concat([first, after.with_columns(pl.lit(False).alias("head"))])
     opening = shingles.join(first, on=["text_hash", "pos"]).select("text_hash", "pos", "head",
                                                                    pl.col("shingle_hash").alias("template"))
     openings = (text_keys.unique("key").join(opening, on="text_hash").select("key", "template").unique()
@@ -62,7 +69,7 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
 
 
 def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFrame, texts: pl.DataFrame, n: int,
-                    alpha: float) -> pl.DataFrame:
+                    alpha: float, min_holders: int = 3) -> pl.DataFrame:
     """``rows`` (``account_idx, template, win, shift``, ...: who holds each burst value) without the bystanders of
     the bursts of a shared head (``texts``' ``head``; ``cand``: ``template, win, shift, k, n_t, a_w[, expected, var]``:
     ``k`` holders of the ``n_t`` accounts sending the template, ``a_w`` of the ``n`` accounts active in the window,
@@ -79,6 +86,15 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
       puts in the window (their count not significant at ``alpha`` by
       :func:`graphlink.stages.burst_tails.hypergeometric_tail_bound`), the head's burst keeps the first: the others
       asked each their own question in the same minutes (the framework's users).
+    * Otherwise, when at least ``min_holders`` of the head's holders go on with one continuation that is *theirs*
+      -- more of them send it than its share of the log's other accounts predicts (that share of the holders,
+      its Poisson tail below ``alpha``): a fleet's template, not a stock phrase ("tell me a fun fact") -- the head
+      is a wrapper the fleet writes behind, and its burst keeps only the holders who go on with a continuation of
+      theirs (two at least): the others each asked their own question or a stock one in the same minutes, which a
+      framework's users do, whatever their number (dev independent 177 at 224k: a fleet's leftover accounts sending
+      a 52-word framework prompt, 11 of a burst's 25 holders going on with the fleet's template, the 14 others each
+      with their own question, two of them the framework's users -- text cannot tell the fleet's from the users'
+      among those, and the users were flagged with the fleet's cluster).
     * A head whose holders continue each their own way (an operator's long template and its fill-ins) keeps
       every holder.
 
@@ -117,12 +133,32 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
     bursts = rows.select(pl.col("template").alias("after"), "win", "shift").unique()
     one = (shared.join(bursts, on=["after", "win", "shift"], how="semi").join(k, on=at)
            .filter(2 * pl.col("both") >= pl.col("k")).select(at).unique())
-    covered = (pairs.join(shared.filter(pl.col("both") >= 2), on=[*at, "after"], how="semi")
-               .select("account_idx", *at).unique())
+    # A continuation is the holders' own when more of them send it than the share of the log's other accounts
+    # opening a prompt with it predicts (a fleet's template; not a stock phrase thousands open with, which two
+    # framework users asking their own questions share by chance).
+    senders = (windows.join(shared.select(pl.col("after").alias("template")).unique(), on="template", how="semi")
+               .select("template", "account_idx").unique().group_by(pl.col("template").alias("after"))
+               .agg(pl.len().alias("n_c")))
+    theirs = shared.filter(pl.col("both") >= 2).join(k.select(*at, "k"), on=at).join(senders, on="after")
+    # (no other account sending it counts as half of one: the Poisson mean stays positive)
+    expect = (theirs["k"] * (theirs["n_c"] - theirs["both"]).cast(pl.Float64).clip(0.5) / (n - theirs["k"]).clip(1)).to_numpy()
+    both = theirs["both"].to_numpy()
+    tail = np.where(both >= expect + 1, poisson_tail_bound(both.astype(np.int64), expect), 0.0)
+    theirs = theirs.filter(pl.Series(tail < math.log(alpha)))
+    covered = (pairs.join(theirs, on=[*at, "after"], how="semi").select("account_idx", *at).unique())
     some = (covered.group_by(at).agg(pl.len().alias("both")).join(k, on=at)
             .filter(2 * pl.col("both") >= pl.col("k")).join(one, on=at, how="anti"))
     own = trials_tail_bound((some["k"] - some["both"]).to_numpy(), some["expected"].to_numpy(), some["var"].to_numpy(),
                             some["n_t"].to_numpy())
     some = some.filter(pl.Series(own >= math.log(alpha))).select(at)  # (the rest: as many as chance puts there)
-    return pl.concat([rows.join(one, on=at, how="anti").join(some, on=at, how="anti"),
-                      rows.join(some, on=at, how="semi").join(covered, on=["account_idx", *at], how="semi")])
+    # A group going on with one continuation of theirs, a burst of the head by itself (more of the head's holders
+    # than chance puts in the window): the head is a wrapper the fleet writes behind, in each of its bursts,
+    # whatever the number of the others. (A few of an operator's own long template's fill-ins that coincide are
+    # no burst by themselves.)
+    group = theirs.filter(pl.col("both") >= min_holders).join(k.select(*at, "expected", "var", "n_t"), on=at)
+    alone = trials_tail_bound(group["both"].to_numpy(), group["expected"].to_numpy(), group["var"].to_numpy(),
+                              group["n_t"].to_numpy())
+    wrapper = group.filter(pl.Series(alone < math.log(alpha))).select("template").unique()
+    wrapped = pl.concat([some, k.join(wrapper, on="template", how="semi").select(at)]).unique().join(one, on=at, how="anti")
+    return pl.concat([rows.join(one, on=at, how="anti").join(wrapped, on=at, how="anti"),
+                      rows.join(wrapped, on=at, how="semi").join(covered, on=["account_idx", *at], how="semi")])
