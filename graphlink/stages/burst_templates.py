@@ -10,6 +10,8 @@ characters is its own shared head). Their bursts can: a fleet wrapped in a frame
 head, so most holders of the head's burst also send, in the same minutes, what another holder sends after it, and
 the head's other holders, each asking their own question, are the framework's users who happened to send it in those
 minutes; an operator's long template is followed by fill-ins, each its own, and its head's burst keeps every holder.
+A head shorter than the prompt budget is one too (:func:`graphlink.stages.signals.shared_heads.short_heads`): a
+request behind a 52-word framework prompt is read whole, but it opens with the framework's words as well.
 
 Output schemas
 --------------
@@ -77,24 +79,27 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
     without them, ``n_t * a_w / n``: every account equally likely to be in the window).
 
     What follows the head in a holder's prompts is read from ``windows`` (every opening sent, with the same
-    ``win, shift`` columns): a continuation another of the burst's holders also sends in that window is shared.
+    ``win, shift`` columns). A continuation is *theirs* when two or more of the burst's holders send it in that
+    window, more than the share of the log's other accounts opening a prompt with it predicts (that share of the
+    ``k`` holders, its Poisson tail below ``alpha``): a fleet's template, not a stock phrase ("tell me a fun fact")
+    two framework users asking their own questions share by chance (before session 50 any continuation two holders
+    shared counted).
 
     * One burst of a continuation (in ``rows``) held by half the head's holders: the head's burst is that
       template's, sent after a framework's system prompt, and goes (its other holders with it).
-    * Otherwise, when half the head's holders send a shared continuation (a fleet sending several templates
+    * Otherwise, when half the head's holders go on with continuations of theirs (a fleet sending several templates
       behind the head, none a burst by itself) and the others, who send only their own, are no more than chance
       puts in the window (their count not significant at ``alpha`` by
-      :func:`graphlink.stages.burst_tails.hypergeometric_tail_bound`), the head's burst keeps the first: the others
+      :func:`graphlink.stages.burst_tails.trials_tail_bound`), the head's burst keeps the first: the others
       asked each their own question in the same minutes (the framework's users).
-    * Otherwise, when at least ``min_holders`` of the head's holders go on with one continuation that is *theirs*
-      -- more of them send it than its share of the log's other accounts predicts (that share of the holders,
-      its Poisson tail below ``alpha``): a fleet's template, not a stock phrase ("tell me a fun fact") -- the head
-      is a wrapper the fleet writes behind, and its burst keeps only the holders who go on with a continuation of
-      theirs (two at least): the others each asked their own question or a stock one in the same minutes, which a
-      framework's users do, whatever their number (dev independent 177 at 224k: a fleet's leftover accounts sending
-      a 52-word framework prompt, 11 of a burst's 25 holders going on with the fleet's template, the 14 others each
-      with their own question, two of them the framework's users -- text cannot tell the fleet's from the users'
-      among those, and the users were flagged with the fleet's cluster).
+    * Otherwise, when in one of the head's bursts at least ``min_holders`` holders go on with one continuation of
+      theirs, and they alone are a burst of the head (their count beyond chance at ``alpha``), the head is a wrapper
+      the fleet writes behind: each of its bursts keeps only the holders going on with a continuation of theirs,
+      whatever the others' number (dev independent 177 at 224k: an agent fleet's leftover accounts sending a
+      52-word framework prompt, 11 of a burst's 25 holders going on with the fleet's template and 14 each with a
+      question of its own, two of them the framework's users -- text cannot tell the fleet's from the users' among
+      those, and the users were flagged with the fleet's cluster). A few of an operator's own long template's
+      fill-ins that coincide are no burst by themselves.
     * A head whose holders continue each their own way (an operator's long template and its fill-ins) keeps
       every holder.
 
