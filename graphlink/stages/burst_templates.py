@@ -10,8 +10,6 @@ characters is its own shared head). Their bursts can: a fleet wrapped in a frame
 head, so most holders of the head's burst also send, in the same minutes, what another holder sends after it, and
 the head's other holders, each asking their own question, are the framework's users who happened to send it in those
 minutes; an operator's long template is followed by fill-ins, each its own, and its head's burst keeps every holder.
-A head shorter than the prompt budget is one too (:func:`graphlink.stages.signals.shared_heads.short_heads`): a
-request behind a 52-word framework prompt is read whole, but it opens with the framework's words as well.
 
 Output schemas
 --------------
@@ -33,7 +31,7 @@ __all__ = ["head_bystanders", "prompt_openings"]
 
 
 def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.DataFrame, ngram: int,
-                    kept: int | None = None, short: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+                    kept: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(openings, opening_texts)``: each sampled prompt's opening shingles (its first ``ngram`` normalised words).
 
     ``shingles`` (``text_hash, pos, shingle_hash``), ``text_keys`` (``key, text_hash``) and ``texts``
@@ -42,9 +40,7 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
     accounts' long prompts share (non-null ``start``, ``kept`` head words before the cut:
     :mod:`graphlink.stages.signals.shared_heads`) opens twice: with the head (``head`` true: a framework's
     system prompt, or an operator's own long template) and with the first shingle after the cut (a wrapped
-    fleet's template, or a framework user's own question); :func:`burst_values` tells which one burst. So does a
-    text read whole that opens with a head shorter than the budget (``short``: ``text_hash, start``, the head's
-    words, :func:`graphlink.stages.signals.shared_heads.short_heads`): its second opening is the shingle at ``start``.
+    fleet's template, or a framework user's own question); :func:`burst_values` tells which one burst.
     ``openings``: ``key, template`` (opening shingle's hash); ``opening_texts``: ``template, opening, head``
     (its words, at most 200 characters, none between two characters of a spaceless script as the prompt evidence
     quotes them; whether it opens a shared head)."""
@@ -53,12 +49,8 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
     pos = shingles.schema["pos"]
     cut = (pl.col("start").is_not_null() if kept and "start" in texts.columns else pl.lit(False)).alias("head")
     first = texts.select("text_hash", pl.lit(0, pos).alias("pos"), cut)
-    after = first.filter("head").select("text_hash", pl.lit((kept or 0) + 1, pos).alias("pos"))
-    if short is not None and short.height:  # (a text read past a long head keeps that head's cut)
-        short = short.join(after, on="text_hash", how="anti").select("text_hash", pl.col("start").cast(pos).alias("pos"))
-        first = first.with_columns(pl.col("head") | pl.col("text_hash").is_in(short["text_hash"].implode()))
-        after = pl.concat([after, short])
-    first = pl.concat([first, after.with_columns(pl.lit(False).alias("head"))])
+    first = pl.concat([first, first.filter("head").select("text_hash", pl.lit((kept or 0) + 1, pos).alias("pos"),
+                                                          pl.lit(False).alias("head"))])
     opening = shingles.join(first, on=["text_hash", "pos"]).select("text_hash", "pos", "head",
                                                                    pl.col("shingle_hash").alias("template"))
     openings = (text_keys.unique("key").join(opening, on="text_hash").select("key", "template").unique()

@@ -20,7 +20,7 @@ from graphlink.stages.signals.normalise import (SPACELESS, ascii_lower, ascii_wo
                                                 normalise_prompt, visible_head, written_quote, written_words)
 from graphlink.stages.burst_templates import prompt_openings
 from graphlink.stages.signals.camel import MARK, read_camel
-from graphlink.stages.signals.shared_heads import kept_words, plain_positions, read_past_shared_heads, short_heads, spans_cut
+from graphlink.stages.signals.shared_heads import kept_words, plain_positions, read_past_shared_heads, spans_cut
 from graphlink.stages.encode import (EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run,
                                      text_pairs, value_counts, with_account_ids)
 
@@ -392,7 +392,7 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
         .join(occurring, on=["shingle_hash", "text_hash"])
         .group_by("shingle_hash", "text_hash").agg(pl.col("pos").min())
     )
-    openings = prompt_openings(shingles, text_keys, texts, ngram, kept_words(max_words), short_heads(plain, sampled, max_words))
+    openings = prompt_openings(shingles, text_keys, texts, ngram, kept_words(max_words))  # what bursts test
     values = quote_shingles(enc, plain, plain_positions(located, texts, max_words), text_keys, ngram, max_words, raw).select(
         pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"), pl.col("shingle").alias("value"))
     pairs = kept.select("account_idx", pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"),

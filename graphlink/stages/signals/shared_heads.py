@@ -30,7 +30,7 @@ import os
 import polars as pl
 
 __all__ = ["CUT", "KEPT_HEAD_SHARE", "kept_words", "plain_positions", "read_past_shared_heads", "shared_heads",
-           "short_heads", "spans_cut"]
+           "spans_cut"]
 
 #: The word standing for the words left out: punctuation, which :func:`graphlink.stages.signals.normalise.normalise_prompt`
 #: never leaves in a word, so no prompt's own words equal it.
@@ -67,50 +67,6 @@ def shared_heads(texts: pl.DataFrame, sent: pl.DataFrame, max_words: int) -> pl.
     start = [os.path.commonprefix([lo, hi]).count(" ") for lo, hi in zip(ends["lo"], ends["hi"])]
     ends = ends.select("head", pl.Series("start", start, dtype=pl.UInt32)).filter(pl.col("start") >= half)
     return long.join(ends, on="head").select("text_hash", "start") if ends.height else none
-
-
-def short_heads(texts: pl.DataFrame, sent: pl.DataFrame, max_words: int) -> pl.DataFrame:
-    """``text_hash, start``: the texts read whole (at most ``max_words`` words) that open with a head other accounts'
-    prompts share, and where the head ends (in words), when words follow it.
-
-    A framework's system prompt shorter than the budget is a shared head as much as a longer one: a request behind
-    it is read whole (:func:`read_past_shared_heads` leaves it), but its *opening* is the framework's, which every
-    user of the framework sends (dev independent 177 at 224k: a 52-word system prompt, its users held an agent
-    fleet's burst of it). The head is found as :func:`shared_heads` finds one -- the longest prefix common to every
-    text of more than ``max_words // 2`` words opening with the same ``max_words // 2`` words, when texts of at least
-    two accounts (``sent``: ``account_idx, text_hash``) open so and the prefix is at least ``max_words // 2`` words
-    -- over the texts of either length, and kept for the texts of at most ``max_words`` words that go on past it.
-    Only the burst openings read it (:func:`graphlink.stages.burst_templates.prompt_openings`); what the prompt
-    signal reads is unchanged.
-
-    >>> head = " ".join(f"w{i}" for i in range(40))
-    >>> texts = pl.DataFrame({"text_hash": [1, 2, 3, 4], "norm": [head + " tell me a joke", head + " fix my code now",
-    ...                                                           head, "short text"]})
-    >>> sent = pl.DataFrame({"account_idx": [0, 1, 2, 3], "text_hash": [1, 2, 3, 4]})
-    >>> short_heads(texts, sent, 64).sort("text_hash").rows()  # text 3 is the head alone: nothing follows
-    [(1, 40), (2, 40)]
-    """
-    half = max(max_words // 2, 1)
-    words = pl.col("norm").str.split(" ")
-    none = pl.DataFrame(schema={"text_hash": texts.schema["text_hash"], "start": pl.UInt32})
-    # (More than 2 * half bytes before counting words: a text of more than half words has that many.)
-    over = (texts.lazy().filter(pl.col("norm").str.len_bytes() > 2 * half)
-            .select("text_hash", "norm", words.list.len().alias("n")).filter(pl.col("n") > half)
-            .with_columns(words.list.head(half).list.join(" ").hash(0).alias("head")).collect())
-    groups = (over.select("text_hash", "head").join(sent.select("account_idx", "text_hash"), on="text_hash")
-              .group_by("head").agg(pl.col("account_idx").n_unique().alias("accounts"),
-                                    pl.col("text_hash").n_unique().alias("texts"))
-              .filter((pl.col("accounts") >= 2) & (pl.col("texts") >= 2)))
-    if groups.is_empty():
-        return none
-    # Only the groups' texts are spelt out (each text's first 2 * max_words words, each followed by a space).
-    ends = (over.join(groups.select("head"), on="head")
-            .select("head", (words.list.head(2 * max_words).list.join(" ") + " ").alias("words"))
-            .group_by("head").agg(pl.col("words").min().alias("lo"), pl.col("words").max().alias("hi")))
-    start = [os.path.commonprefix([lo, hi]).count(" ") for lo, hi in zip(ends["lo"], ends["hi"])]
-    ends = ends.select("head", pl.Series("start", start, dtype=pl.UInt32)).filter(pl.col("start") >= half)
-    return (over.filter(pl.col("n") <= max_words).join(ends, on="head").filter(pl.col("start") < pl.col("n"))
-            .select("text_hash", "start") if ends.height else none)
 
 
 def read_past_shared_heads(texts: pl.DataFrame, sent: pl.DataFrame, max_words: int,
