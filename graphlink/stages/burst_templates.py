@@ -90,8 +90,10 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
       whatever the others' number (dev independent 177 at 224k: an agent fleet's leftover accounts sending a
       52-word framework prompt, 11 of a burst's 25 holders going on with the fleet's template and 14 each with a
       question of its own, two of them the framework's users -- text cannot tell the fleet's from the users' among
-      those, and the users were flagged with the fleet's cluster). A few of an operator's own long template's
-      fill-ins that coincide are no burst by themselves.
+      those, and the users were flagged with the fleet's cluster). Only in windows where chance puts at least one
+      of the head's senders (a public framework's users are in every busy window; an operator's own long template,
+      its holders going on with templated and free fill-ins, has next to none outside its bursts). A few of an
+      operator's own long template's fill-ins that coincide are no burst by themselves.
     * A head whose holders continue each their own way (an operator's long template and its fill-ins) keeps
       every holder.
 
@@ -156,6 +158,10 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
     alone = trials_tail_bound(group["both"].to_numpy(), group["expected"].to_numpy(), group["var"].to_numpy(),
                               group["n_t"].to_numpy())
     wrapper = group.filter(pl.Series(alone < math.log(alpha))).select("template").unique()
-    wrapped = pl.concat([some, k.join(wrapper, on="template", how="semi").select(at)]).unique().join(one, on=at, how="anti")
+    # Bystanders only where chance puts at least one of the head's senders in the window (a public framework's users
+    # are in every busy window; an operator's own long template has next to no senders outside its bursts: dev a2's
+    # Japanese template, 0.2 expected, whose holders go on with fill-ins of their own besides its templated ones).
+    public = k.join(wrapper, on="template", how="semi").filter(pl.col("expected") >= 1).select(at)
+    wrapped = pl.concat([some, public]).unique().join(one, on=at, how="anti")
     return pl.concat([rows.join(one, on=at, how="anti").join(wrapped, on=at, how="anti"),
                       rows.join(wrapped, on=at, how="semi").join(covered, on=["account_idx", *at], how="semi")])
