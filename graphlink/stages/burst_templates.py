@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 
-from graphlink.stages.burst_tails import trials_tail_bound
+from graphlink.stages.burst_tails import poisson_tail_bound, trials_tail_bound
 
 __all__ = ["head_bystanders", "prompt_openings"]
 
@@ -62,7 +63,7 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
 
 
 def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFrame, texts: pl.DataFrame, n: int,
-                    alpha: float) -> pl.DataFrame:
+                    alpha: float, min_holders: int = 3) -> pl.DataFrame:
     """``rows`` (``account_idx, template, win, shift``, ...: who holds each burst value) without the bystanders of
     the bursts of a shared head (``texts``' ``head``; ``cand``: ``template, win, shift, k, n_t, a_w[, expected, var]``:
     ``k`` holders of the ``n_t`` accounts sending the template, ``a_w`` of the ``n`` accounts active in the window,
@@ -70,15 +71,29 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
     without them, ``n_t * a_w / n``: every account equally likely to be in the window).
 
     What follows the head in a holder's prompts is read from ``windows`` (every opening sent, with the same
-    ``win, shift`` columns): a continuation another of the burst's holders also sends in that window is shared.
+    ``win, shift`` columns). A continuation is *theirs* when two or more of the burst's holders send it in that
+    window, more than the share of the log's other accounts opening a prompt with it predicts (that share of the
+    ``k`` holders, its Poisson tail below ``alpha``): a fleet's template, not a stock phrase ("tell me a fun fact")
+    two framework users asking their own questions share by chance (before session 50 any continuation two holders
+    shared counted).
 
     * One burst of a continuation (in ``rows``) held by half the head's holders: the head's burst is that
       template's, sent after a framework's system prompt, and goes (its other holders with it).
-    * Otherwise, when half the head's holders send a shared continuation (a fleet sending several templates
+    * Otherwise, when half the head's holders go on with continuations of theirs (a fleet sending several templates
       behind the head, none a burst by itself) and the others, who send only their own, are no more than chance
       puts in the window (their count not significant at ``alpha`` by
-      :func:`graphlink.stages.burst_tails.hypergeometric_tail_bound`), the head's burst keeps the first: the others
+      :func:`graphlink.stages.burst_tails.trials_tail_bound`), the head's burst keeps the first: the others
       asked each their own question in the same minutes (the framework's users).
+    * Otherwise, when in one of the head's bursts at least ``min_holders`` holders go on with one continuation of
+      theirs, and they alone are a burst of the head (their count beyond chance at ``alpha``), the head is a wrapper
+      the fleet writes behind: each of its bursts keeps only the holders going on with a continuation of theirs,
+      whatever the others' number (dev independent 177 at 224k: an agent fleet's leftover accounts sending a
+      52-word framework prompt, 11 of a burst's 25 holders going on with the fleet's template and 14 each with a
+      question of its own, two of them the framework's users -- text cannot tell the fleet's from the users' among
+      those, and the users were flagged with the fleet's cluster). Only in windows where chance puts at least one
+      of the head's senders (a public framework's users are in every busy window; an operator's own long template,
+      its holders going on with templated and free fill-ins, has next to none outside its bursts). A few of an
+      operator's own long template's fill-ins that coincide are no burst by themselves.
     * A head whose holders continue each their own way (an operator's long template and its fill-ins) keeps
       every holder.
 
@@ -117,12 +132,36 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
     bursts = rows.select(pl.col("template").alias("after"), "win", "shift").unique()
     one = (shared.join(bursts, on=["after", "win", "shift"], how="semi").join(k, on=at)
            .filter(2 * pl.col("both") >= pl.col("k")).select(at).unique())
-    covered = (pairs.join(shared.filter(pl.col("both") >= 2), on=[*at, "after"], how="semi")
-               .select("account_idx", *at).unique())
+    # A continuation is the holders' own when more of them send it than the share of the log's other accounts
+    # opening a prompt with it predicts (a fleet's template; not a stock phrase thousands open with, which two
+    # framework users asking their own questions share by chance).
+    senders = (windows.join(shared.select(pl.col("after").alias("template")).unique(), on="template", how="semi")
+               .select("template", "account_idx").unique().group_by(pl.col("template").alias("after"))
+               .agg(pl.len().alias("n_c")))
+    theirs = shared.filter(pl.col("both") >= 2).join(k.select(*at, "k"), on=at).join(senders, on="after")
+    # (no other account sending it counts as half of one: the Poisson mean stays positive)
+    expect = (theirs["k"] * (theirs["n_c"] - theirs["both"]).cast(pl.Float64).clip(0.5) / (n - theirs["k"]).clip(1)).to_numpy()
+    both = theirs["both"].to_numpy()
+    tail = np.where(both >= expect + 1, poisson_tail_bound(both.astype(np.int64), expect), 0.0)
+    theirs = theirs.filter(pl.Series(tail < math.log(alpha)))
+    covered = (pairs.join(theirs, on=[*at, "after"], how="semi").select("account_idx", *at).unique())
     some = (covered.group_by(at).agg(pl.len().alias("both")).join(k, on=at)
             .filter(2 * pl.col("both") >= pl.col("k")).join(one, on=at, how="anti"))
     own = trials_tail_bound((some["k"] - some["both"]).to_numpy(), some["expected"].to_numpy(), some["var"].to_numpy(),
                             some["n_t"].to_numpy())
     some = some.filter(pl.Series(own >= math.log(alpha))).select(at)  # (the rest: as many as chance puts there)
-    return pl.concat([rows.join(one, on=at, how="anti").join(some, on=at, how="anti"),
-                      rows.join(some, on=at, how="semi").join(covered, on=["account_idx", *at], how="semi")])
+    # A group going on with one continuation of theirs, a burst of the head by itself (more of the head's holders
+    # than chance puts in the window): the head is a wrapper the fleet writes behind, in each of its bursts,
+    # whatever the number of the others. (A few of an operator's own long template's fill-ins that coincide are
+    # no burst by themselves.)
+    group = theirs.filter(pl.col("both") >= min_holders).join(k.select(*at, "expected", "var", "n_t"), on=at)
+    alone = trials_tail_bound(group["both"].to_numpy(), group["expected"].to_numpy(), group["var"].to_numpy(),
+                              group["n_t"].to_numpy())
+    wrapper = group.filter(pl.Series(alone < math.log(alpha))).select("template").unique()
+    # Bystanders only where chance puts at least one of the head's senders in the window (a public framework's users
+    # are in every busy window; an operator's own long template has next to no senders outside its bursts: dev a2's
+    # Japanese template, 0.2 expected, whose holders go on with fill-ins of their own besides its templated ones).
+    public = k.join(wrapper, on="template", how="semi").filter(pl.col("expected") >= 1).select(at)
+    wrapped = pl.concat([some, public]).unique().join(one, on=at, how="anti")
+    return pl.concat([rows.join(one, on=at, how="anti").join(wrapped, on=at, how="anti"),
+                      rows.join(wrapped, on=at, how="semi").join(covered, on=["account_idx", *at], how="semi")])

@@ -210,7 +210,7 @@ def burst_values(sent: pl.DataFrame, minutes: pl.DataFrame, texts: pl.DataFrame 
                          for s in (0, half)])
     rows = windows.join(cand.select("template", "win", "shift"), on=["template", "win", "shift"])
     if texts is not None and "head" in texts.columns:
-        rows = head_bystanders(rows, windows, cand, texts, n, alpha)
+        rows = head_bystanders(rows, windows, cand, texts, n, alpha, min_holders)
         kept = rows.group_by("template", "win", "shift").agg(pl.col("account_idx").n_unique().alias("k"))
         cand = cand.drop("k").join(kept.filter(pl.col("k") >= min_holders), on=["template", "win", "shift"])
         cand = cand.with_columns(pl.Series("log_p", trials_tail_bound(  # the holders left, as tested
