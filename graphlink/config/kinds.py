@@ -161,8 +161,8 @@ def default_kinds() -> dict[str, KindSpec]:
         "ip": KindSpec(weight=1.0),
         # Neighbours on one ISP block share a /24: a network only reinforces.
         "ip_net": KindSpec(weight=0.5, strong=False),
-        # An IPv6 network two accounts each rotated /64s in (signals.ip_lines): an operator's rented /48, as
-        # strong as a shared address; an ISP's, carrier's or campus's /48 ties nobody (no one rotates there).
+        # An IPv6 rotation block (signals.ip_lines: most accounts seen there rotate /64s): an operator's rented
+        # /48, as strong as a shared address; an ISP's, carrier's or campus's /48 ties nobody (few rotate there).
         "ip_rotation": KindSpec(weight=1.0),
         "asn": KindSpec(weight=0.2, strong=False),
         # Templates are shared by a whole operator (all its cells) and by stock

@@ -248,8 +248,8 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
         frames.append(shared.select("account_idx", pl.lit(kind).alias("kind"), "value_key", "count"))
         values.append(ip_texts(shared_keys, table, kind, ipv4_prefix, ipv6_prefix))
     del joined, per_value, shared
-    if rotated is not None and rotated.height:  # a network two or more rotating accounts rotated in ties them
-        rotated = rotated.filter(pl.len().over("net_key") >= 2)
+    if rotated is not None and rotated.height:  # a rotation block (mostly its rotators': ip_lines) ties them
+        rotated = rotated.filter("block")
         frames.append(rotated.select("account_idx", pl.lit("ip_rotation").alias("kind"), pl.col("net_key").alias("value_key"),
                                      pl.col("changes").alias("count")))
         values.append(ip_texts(rotated.select(pl.col("net_key").alias("value_key")).unique(), table, "ip_rotation",

@@ -20,22 +20,34 @@ way:
 So a *line change* is counted when two consecutive requests of an account
 inside one network (``ip_net``) come from different /64s less than
 :data:`LINE_CHANGE_SECONDS` apart ("close" requests), **and** the new /64
-is one no other account used in the log (rare: moving between shared VLANs
-of a campus is not rotation) **and** one the account had not used before
-(fresh: a service spread over the subnets of its cloud network -- AWS gives
-a VPC a /56 and each availability-zone subnet a /64 -- goes back and forth
-between its few /64s on every request, a rotating fleet does not come back). An hour is below any lifetime a network gives
-a /64 (a PDN connection, a daily renumbering). The changes count only for
-an account whose close requests *mostly* (more than half) changed /64: a
-renewal is an occasional event between requests on one line -- a phone
-whose connection drops between two requests, a person walking to another
-building -- so a phone's or a campus member's share stays small however
-long the log (14 days of a phone renewing every 3 hours add up to a dozen
-changes, a few per cent of its close pairs), while a rotating fleet moves on
-every request (share ~1). Each such member's line changes are added to its
-networks (``ip_lines``): a fleet member with 20 close requests in one /48
-reads as 20 networks, as a residential-proxy user does in IPv4. No value is
-added to the graph: rotation weighs only in the score.
+is one the account had not used before (fresh: a service spread over the
+subnets of its cloud network -- AWS gives a VPC a /56 and each
+availability-zone subnet a /64 -- goes back and forth between its few /64s
+on every request, a rotating fleet does not come back) **and** the new /64
+lived briefly: every request from it in the log, anyone's, falls within
+:data:`LINE_CHANGE_SECONDS` (a campus's VLAN, a home line, a service's
+subnet are used for days; a fleet drops each /64 within minutes, whether
+one of its accounts or several drew it -- session 49's "only this account
+used it" let two ring accounts drawing the same /64s escape, brk49b).
+
+The changes count for an account whose /64s, over its close requests, lived
+under :data:`LINE_CHANGE_SECONDS` on average: changes x LINE_CHANGE_SECONDS
+exceed the summed gaps of its close pairs (the time in which a change could
+be seen; the gaps over the changes estimate a /64's lifetime, as a Poisson
+rate's exposure over its events). A renewal is an occasional event between
+requests on one line -- a phone whose connection drops between two requests
+(a /64 per connection of hours), a person walking to another building -- so
+a phone's or a campus member's estimate is hours however long the log
+(14 days of a phone renewing every 3 hours add up to about one change per 3
+hours of close requests), while a rotating fleet's is its gap between
+requests times the requests it sends from each /64 (a fleet sending two
+requests 2 minutes apart from each /64: 4 minutes). Counting the *share* of
+changed close pairs instead (session 49: more than half) let a fleet escape
+by sending two requests from each /64 (brk49b: 29 of 59). Each such
+member's line changes are added to its networks (``ip_lines``): a fleet
+member with 20 close requests in one /48 reads as 20 networks, as a
+residential-proxy user does in IPv4. No value is added to the graph:
+rotation weighs only in the score.
 
 Examples
 --------
@@ -80,24 +92,38 @@ def line_changes(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
 
 
 def _rotating(moves: pl.DataFrame) -> pl.DataFrame:
-    counted = (moves.group_by("account_idx").agg(pl.col("close").sum(), pl.col("changes").sum())
-               .filter(pl.col("changes") * 2 > pl.col("close")))  # most of its close requests moved: rotation
+    # its /64s lived under LINE_CHANGE_SECONDS over its close requests (changes per second of exposure): rotation
+    counted = (moves.group_by("account_idx").agg(pl.col("exposure").sum(), pl.col("changes").sum())
+               .filter(pl.col("changes").cast(pl.Float64) * LINE_CHANGE_SECONDS > pl.col("exposure")))
     return counted.select("account_idx", "changes").cast({"account_idx": pl.UInt32, "changes": pl.UInt32})
 
 
 def rotation_networks(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
-    """``account_idx, net_key, changes``: the networks an account of :func:`line_changes` rotated in (changes >= 1).
+    """``account_idx, net_key, changes, block``: the networks an account of :func:`line_changes` rotated in.
 
-    Same parameters as :func:`line_changes`; an account whose close requests mostly did not move has none.
+    Same parameters as :func:`line_changes`; one row per rotating account and network it made a change in (an
+    account that does not rotate, module docstring, has none). ``block`` says the network is a rotation block:
+    at least two accounts rotated in it and they are most (more than half) of the accounts seen there with close
+    requests (the ones whose rotation could be seen). An operator's rented /48 is its rotators' (dev templates
+    1000-1030: 0.88-1.00 of them); a carrier's /48 shared by a hundred phones holds a few whose renewals fell
+    between close requests (0.03-0.12), as an ISP's or a campus's would: chance, not a block.
     """
     moves = _moves(frame, table)
-    return (moves.join(_rotating(moves), on="account_idx", how="semi").filter(pl.col("changes") > 0)
-            .select("account_idx", "net_key", pl.col("changes").cast(pl.UInt32)))
+    rotating = moves.join(_rotating(moves), on="account_idx", how="semi").filter(pl.col("changes") > 0)
+    seen = moves.filter(pl.col("exposure") > 0).group_by("net_key").agg(pl.len().alias("seen"))
+    block = rotating.group_by("net_key").agg(pl.len().alias("rotating")).join(seen, on="net_key", how="left")
+    block = block.filter((pl.col("rotating") >= 2) & (pl.col("rotating") * 2 > pl.col("seen").fill_null(0)))
+    return rotating.select("account_idx", "net_key", pl.col("changes").cast(pl.UInt32),
+                           pl.col("net_key").is_in(block["net_key"].implode()).alias("block"))
 
 
 def _moves(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
-    """``account_idx, net_key, close, changes`` per account and IPv6 network (see the module docstring)."""
-    out = pl.DataFrame(schema={"account_idx": pl.UInt32, "net_key": pl.UInt64, "close": pl.UInt32, "changes": pl.UInt32})
+    """``account_idx, net_key, exposure, changes`` per account and IPv6 network (see the module docstring).
+
+    ``exposure`` is the summed gaps of the account's close pairs (seconds).
+    """
+    out = pl.DataFrame(schema={"account_idx": pl.UInt32, "net_key": pl.UInt64, "exposure": pl.Float64,
+                               "changes": pl.UInt32})
     v6 = table.filter(pl.col("version") == 6).select("key", "net_key", pl.col("int_key").alias("line"))
     if not v6.height or "timestamp" not in frame.columns:
         return out
@@ -105,15 +131,18 @@ def _moves(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
           .join(v6.lazy(), left_on="ip", right_on="key").drop("ip").collect())
     if not ev.height:
         return out
-    # A /64 only this account used: nobody else's VLAN, nobody else's home line.
-    own = ev.group_by("line").agg(pl.col("account_idx").n_unique().alias("holders"))
+    # A /64 that lived briefly: all its requests, anyone's, within the hour (not a VLAN, a home line, a subnet).
+    brief = (ev.group_by("line").agg((pl.col("timestamp").max() - pl.col("timestamp").min()).dt.total_seconds()
+                                     .alias("life")).filter(pl.col("life") < LINE_CHANGE_SECONDS).select("line"))
     # Ties in time broken by the /64 (a join's row order is not fixed); fresh: the account's first request from it.
-    ev = ev.join(own, on="line").sort("account_idx", "net_key", "timestamp", "line")
+    ev = (ev.with_columns(pl.col("line").is_in(brief["line"].implode()).alias("brief"))
+          .sort("account_idx", "net_key", "timestamp", "line"))
     fresh = pl.int_range(pl.len()).over("account_idx", "line") == 0
     same = (pl.col("account_idx") == pl.col("account_idx").shift(1)) & (pl.col("net_key") == pl.col("net_key").shift(1))
     gap = (pl.col("timestamp") - pl.col("timestamp").shift(1)).dt.total_seconds()
     close = (same & (gap < LINE_CHANGE_SECONDS)).fill_null(False)
-    change = close & (pl.col("line") != pl.col("line").shift(1)) & (pl.col("holders") == 1) & fresh
-    counted = (ev.with_columns(close.alias("close"), change.fill_null(False).alias("change"))
-               .group_by("account_idx", "net_key").agg(pl.col("close").sum().alias("close"), pl.col("change").sum().alias("changes")))
+    change = close & (pl.col("line") != pl.col("line").shift(1)) & pl.col("brief") & fresh
+    counted = (ev.with_columns(pl.when(close).then(gap).otherwise(0).alias("exposure"),
+                               change.fill_null(False).alias("change"))
+               .group_by("account_idx", "net_key").agg(pl.col("exposure").sum(), pl.col("change").sum().alias("changes")))
     return counted.cast(dict(out.schema))
