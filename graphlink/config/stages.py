@@ -114,11 +114,12 @@ class SignalConfig:
         Optional IP-to-ASN table (``cidr,asn`` CSV or the start/end/ASN TSV
         layout of iptoasn); adds the ``asn`` signal.
     rotation_ties : bool
-        Accounts rotating fresh /64s (each living under an hour) inside one IPv6 network
-        are tied by it (kind ``ip_rotation``; :mod:`graphlink.stages.signals.ip_lines`) when
-        most accounts seen there with close requests rotate (a rotation block; homes, phones,
-        a campus get no tie). On since session 50: no benign flagged on any dev world, dev
-        templates recall 0.946 -> 0.963 (BENCHMARKS, rot50); logs without blocks unchanged.
+        Accounts rotating /64s inside one IPv6 network (fresh /64s living under an
+        hour: :mod:`graphlink.stages.signals.ip_lines`) are tied by it as a
+        strong value (kind ``ip_rotation``) when the network is a rotation block
+        (most of the accounts seen there with close requests rotate); homes,
+        phones, a campus in a shared /48 get no tie. Off: see BENCHMARKS
+        (session 49: ind179's partition moved 3 benign; session 50, rot50).
     ngram : int
         Word n-gram size for prompt shingles. 5 words are specific enough that
         a shared shingle is rarely chance, yet short enough to survive a
@@ -174,7 +175,7 @@ class SignalConfig:
     ipv6_prefix: int = 48
     ip_chain_position: int = 0
     asn_table: str | None = None
-    rotation_ties: bool = True  # see the docstring
+    rotation_ties: bool = False  # see the docstring
     ngram: int = 5
     max_prompts_per_account: int = 200
     max_prompts_total: int = 2_000_000
