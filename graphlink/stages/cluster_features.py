@@ -14,7 +14,7 @@ import polars as pl
 from graphlink.stages.card_pools import POOL_HOLDERS, card_alignment, card_units, office_members
 from graphlink.stages.feature_reuse import ClusterReuse
 from graphlink.stages.components import SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, group_count
-from graphlink.stages.schedules import request_columns, sleepless_accounts, unscheduled_scripted
+from graphlink.stages.schedules import request_columns, unscheduled_scripted
 from graphlink.stages.signals.prompt import TEMPLATE_SHINGLES
 
 def _member_kind(memberships: pl.DataFrame, signals: pl.DataFrame, members: pl.DataFrame, kind: str) -> pl.DataFrame:
@@ -96,10 +96,6 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
     features of a cluster's own members between passes (:class:`graphlink.stages.feature_reuse.ClusterReuse`)."""
     sizes = members.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     feats = sizes
-    info = index.join(members, on="account_idx")
-    # Hour-of-day profiles of the members' events: the cluster's clock and each member's rest (sleepless_accounts).
-    if hour_counts is None and events is not None and "timestamp" in events.collect_schema().names():
-        hour_counts = account_hours(events, info.select("account_id"))
     if affiliations is not None:
         # Are the shared cards a pool, or one card per organisation merged into the cluster?
         aligned = (card_units(members, affiliations, signals) if whole
@@ -143,9 +139,6 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
                    if reuse is not None and not whole else office_members(members, affiliations, signals))
         stats = (stats.join(offices, on="account_idx", how="left")
                  if affiliations is not None else stats.with_columns(office=pl.lit(None, pl.Boolean), card=pl.lit(None, pl.UInt32)))
-        stats = (stats.join(sleepless_accounts(hour_counts.join(info.select("account_id", "account_idx"), on="account_id")),
-                            on="account_idx", how="left")
-                 if hour_counts is not None else stats.with_columns(sleepless=pl.lit(None, pl.Boolean)))
         feats = feats.join(stats.group_by("cluster_id").agg(
             pl.col(sent).sum().alias("prompts_sampled"), pl.col(scripted).sum().alias("template_prompts"),
             # Each member's own scripted share, averaged over the members with sampled prompts
@@ -153,7 +146,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             # whose passages are all public (_own_template) scripts nothing of the cluster's own.
             (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64))
             .filter(pl.col(sent) > 0).mean().alias("member_template_share"),
-            (pl.col(sent) > 0).sum().alias("prompt_members"), *unscheduled_scripted(sent, scripted, schedules)),
+            (pl.col(sent) > 0).sum().alias("prompt_members"), unscheduled_scripted(sent, scripted, schedules)),
             on="cluster_id", how="left")
         # The shingle to quote: the cluster's own phrasing. Ranked by holders * (holders / df): tf-idf's support
         # times specificity, a template nine members send and no one else (9 * 1) over "give me 9 ideas for" that 28
@@ -182,6 +175,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
                on="cluster_id", how="left")
 
     # Volume and, from the accounts file, creation and email domains.
+    info = index.join(members, on="account_idx")
     feats = feats.join(info.group_by("cluster_id").agg(group_count("events").alias("median_events")),
                        on="cluster_id", how="left")
     typical = float(index.filter(pl.col("events") > 0)["events"].median() or 1.0)
@@ -226,6 +220,8 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             on="cluster_id", how="left")
 
     # Hour-of-day profile of the members' events.
+    if hour_counts is None and events is not None and "timestamp" in events.collect_schema().names():
+        hour_counts = account_hours(events, info.select("account_id"))
     if hour_counts is not None:
         hours = (
             hour_counts.join(info.select("account_id", "cluster_id"), on="account_id")

@@ -143,13 +143,8 @@ def reason_exprs() -> dict[str, pl.Expr]:
                                  pl.when(c("template").str.strip_chars().str.len_chars() > 60).then(pl.lit("…"))
                                  .otherwise(pl.lit("")), pl.lit("\")")]))
             .otherwise(pl.lit(""))]),
-        # Members counted by their clock (around the clock, off any schedule: schedules.unscheduled_scripted) said so.
         "scripted_accounts": pl.concat_str([fmt_int(c("scripted_members")), pl.lit(" of "), fmt_int(c("prompt_members")),
-                                            pl.when(c("clock_members").fill_null(0) > 0)
-                                            .then(pl.concat_str([pl.lit(" accounts run a script off any schedule ("),
-                                                                 fmt_int(c("clock_members")),
-                                                                 pl.lit(" acting around the clock with no rest), paid with ")]))
-                                            .otherwise(pl.lit(" accounts send mostly the cluster's own template off any schedule, paid with ")),
+                                            pl.lit(" accounts send mostly the cluster's own template off any schedule, paid with "),
                                             fmt_int(c("cards")), pl.lit(" card"),
                                             pl.when(c("cards") == 1).then(pl.lit("")).otherwise(pl.lit("s"))]),
         "card_pool": pl.concat_str([fmt_int(c("shared_cards")), pl.lit(" "), kind_name_expr(pl.lit("payment"), 2),

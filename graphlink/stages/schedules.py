@@ -56,8 +56,8 @@ import polars as pl
 from graphlink.stages.cotiming import MAX_PHASE_SHARE
 from graphlink.stages.encode import sort_keys
 
-__all__ = ["PERIODS", "PHASE_WINDOW", "REST_HOURS", "SCHEDULE_RUNS", "SCRIPTED_MAJORITY", "SCRIPTED_PER_CARD", "request_columns",
-           "scheduled_accounts", "sleepless_accounts", "unscheduled_scripted"]
+__all__ = ["PERIODS", "PHASE_WINDOW", "SCHEDULE_RUNS", "SCRIPTED_MAJORITY", "SCRIPTED_PER_CARD", "request_columns", "scheduled_accounts",
+           "unscheduled_scripted"]
 
 #: Minutes past the hour one phase spans: a job due at :00 starts within the minute or the next
 #: (a scheduler's delay, a queue), and a minute boundary can fall inside a run.
@@ -186,78 +186,22 @@ def _mostly_scripted(account_stats: pl.DataFrame) -> pl.DataFrame:
         pl.col("account_idx").cast(pl.UInt32))
 
 
-def _script_members(sent: str, scripted: str) -> tuple[pl.Expr, pl.Expr]:
-    """Per member row: (counts as a script's, counts by its clock alone) before the per-card floor."""
-    mostly = (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64)) >= SCRIPTED_MAJORITY
-    by_text = mostly & ~pl.col("office").fill_null(False)
-    by_clock = pl.col("sleepless").fill_null(False)
-    ok = (pl.col(sent) > 0) & ~pl.col("scheduled").fill_null(False) & (by_text | by_clock)
-    return ok, ok & ~by_text
-
-
-def unscheduled_scripted(sent: str, scripted: str, schedules: pl.DataFrame | None) -> list[pl.Expr]:
-    """Aggregations: members with sampled requests that run a script off any schedule (``scripted_members``),
-    and those of them that count by their clock alone (``clock_members``).
-
-    A member runs a script when its requests are mostly the cluster's own template and its card is no
-    office's, or when it acts around the clock (``sleepless``, :func:`sleepless_accounts`): a person
-    rests, a scheduler fires at fixed minutes (``scheduled``), a script spread over accounts does neither.
-    An office explains one address and one card, not staff who never rest.
+def unscheduled_scripted(sent: str, scripted: str, schedules: pl.DataFrame | None) -> pl.Expr:
+    """Aggregation: members with sampled requests, mostly scripted, not on a schedule.
 
     ``sent`` and ``scripted`` name a member's sampled and scripted request counts; ``own`` (a
     member holds a passage of its cluster's own, null taken as true), ``scheduled`` (from
-    :func:`scheduled_accounts`, null taken as false), ``office`` (its card's holders work from
-    an office, :func:`graphlink.stages.card_pools.office_members`, null taken as false), ``sleepless``
-    (null taken as false) and ``card`` (the member's card, from the same function) are columns of
-    the frame aggregated; a member counts only when its card pays for :data:`SCRIPTED_PER_CARD` or
-    more such members. Without ``schedules`` (no timestamps) both counts are null: whether the script
-    runs from a scheduler is unknown. Source of the clock: session 50 (dev templates world 1021, a
-    540-account cell on one datacenter address and five cards, each piece read as an office).
+    :func:`scheduled_accounts`, null taken as false) and ``office`` (its card's holders work from
+    an office, :func:`graphlink.stages.card_pools.office_members`, null taken as false) and ``card``
+    (the member's card, from the same function) are columns of the frame aggregated; a member counts
+    only when its card pays for :data:`SCRIPTED_PER_CARD` or more such members. Without
+    ``schedules`` (no timestamps) the count is null: whether the script runs from a scheduler is
+    unknown.
     """
     if schedules is None:
-        return [pl.lit(None, pl.UInt32).alias("scripted_members"), pl.lit(None, pl.UInt32).alias("clock_members")]
-    ok, clock = _script_members(sent, scripted)
+        return pl.lit(None, pl.UInt32).alias("scripted_members")
+    mostly = (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64)) >= SCRIPTED_MAJORITY
+    ok = (pl.col(sent) > 0) & mostly & ~pl.col("scheduled").fill_null(False) & ~pl.col("office").fill_null(False)
     # Per card (within the cluster aggregated): only cards paying for SCRIPTED_PER_CARD such members.
     many = pl.col("card").is_not_null() & (ok.cast(pl.UInt32).sum().over("card") >= SCRIPTED_PER_CARD)
-    return [(ok & many).sum().cast(pl.UInt32).alias("scripted_members"),
-            (clock & many).sum().cast(pl.UInt32).alias("clock_members")]
-
-
-#: Consecutive hours of the UTC day a person leaves quiet however the log's days fall: sleep (six to
-#: nine hours), a working day's evening. Four leaves room for a bedtime drifting by an hour or two over
-#: the log and for a time zone's daylight-saving shift; a member quiet for fewer than four hours of the
-#: day in every day of the log acts around the clock, as a script does (in any time zone: the rest is a
-#: stretch of the circular day wherever it falls).
-REST_HOURS = 4
-
-
-def sleepless_accounts(hours: pl.DataFrame) -> pl.DataFrame:
-    """Accounts that act around the clock: ``account_idx`` (as given), ``sleepless`` Boolean.
-
-    Parameters
-    ----------
-    hours : DataFrame
-        ``account_idx, hour, n``: events (``n`` > 0) per account and UTC hour of the day (0-23), one row
-        per active hour (:func:`graphlink.stages.drilldown.hours_from_minutes` summed over days).
-
-    Returns
-    -------
-    DataFrame
-        One row per account of ``hours``; ``sleepless`` when no run of :data:`REST_HOURS` consecutive
-        hours of the (circular) day is without its events over the whole log. An account with few
-        events leaves long runs quiet and reads as resting: the test errs towards a person.
-
-    Examples
-    --------
-    >>> office = [(0, h) for h in range(8, 18)]              # nine to six
-    >>> bot = [(1, h) for h in range(24) if h % 3]           # two hours in three, all day
-    >>> night = [(2, h) for h in list(range(0, 20)) + [22]]  # quiet 20-21 and 23: three hours at most
-    >>> f = pl.DataFrame(office + bot + night, schema=["account_idx", "hour"], orient="row").with_columns(n=1)
-    >>> sleepless_accounts(f).sort("account_idx")["sleepless"].to_list()
-    [False, True, True]
-    """
-    active = hours.filter(pl.col("n") > 0).select("account_idx", pl.col("hour").cast(pl.Int16)).unique().sort("account_idx", "hour")
-    gap = (pl.col("hour").diff().fill_null(0) - 1).clip(0, None)  # quiet hours before each active hour
-    wrap = pl.col("hour").first() + 24 - pl.col("hour").last() - 1  # quiet hours across midnight
-    return (active.group_by("account_idx", maintain_order=True)
-            .agg((pl.max_horizontal(gap.max(), wrap) < REST_HOURS).alias("sleepless")))
+    return (ok & many).sum().cast(pl.UInt32).alias("scripted_members")

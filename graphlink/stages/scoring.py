@@ -40,14 +40,12 @@ component                 abuse pattern it looks for
                           accounts (the share of *prompts* let their volume speak for all).
 ``scripted_accounts``     Load spread over accounts: one payer running one script from many
                           accounts to stay under per-account limits. The share of members
-                          running a script off any schedule (:mod:`graphlink.stages.schedules`:
+                          whose sampled requests are mostly (half or more) the cluster's own
+                          template, not on a schedule (:mod:`graphlink.stages.schedules`:
                           runs starting at one phase of the hour or of a period dividing
-                          it are a company's job): their sampled requests are mostly (half
-                          or more) the cluster's own template and their card is not one whose
-                          holders work from an office (:func:`graphlink.stages.card_pools.office_members`),
-                          or they act around the clock, never resting
-                          (:func:`graphlink.stages.schedules.sleepless_accounts`: an office's
-                          staff keep office hours), above one half (``2 * share - 1``), times ``1 - cards / accounts
+                          it are a company's job) and not on a card whose holders work from
+                          an office (:func:`graphlink.stages.card_pools.office_members`),
+                          above one half (``2 * share - 1``), times ``1 - cards / accounts
                           with a card``. A company's scripted accounts are a few service
                           accounts, a fleet's all. Null without timestamps, prompts or cards.
 ``around_the_clock``      Bots do not sleep: hours of the UTC day with at least a quarter
@@ -177,7 +175,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
               "private_domain_accounts", "domain_known", "domains", "seen_accounts", "short_lived_accounts",
-              "card_alignment", "member_template_share", "scripted_members", "clock_members", "prompt_members"}
+              "card_alignment", "member_template_share", "scripted_members", "prompt_members"}
     feats = feats.with_columns([pl.lit(None, pl.Float64).alias(n) for n in sorted(needed - set(feats.columns))])
     feats = feats.with_columns(pl.col("template").cast(pl.String),
                                pl.col(sorted(needed - {"template"})).cast(pl.Float64))

@@ -24,8 +24,7 @@ from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_
 from graphlink.stages.ingest import Events
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.outsiders import fleet_outsiders
-from graphlink.stages.schedules import scheduled_accounts, sleepless_accounts
-from graphlink.stages.account_rows import in_accounts
+from graphlink.stages.schedules import scheduled_accounts
 from graphlink.stages.cluster_features import clustered_affiliations, scored_memberships
 from graphlink.stages.scoring import score_clusters
 from graphlink.stages.small_cells import strong_clusters
@@ -46,22 +45,6 @@ class Scored:
     ties: pl.DataFrame | None = None  # campaign_ties.parquet: the values each campaign's why counts
 
 
-def clock_schedules(schedules: pl.DataFrame | None, minutes_idx: pl.DataFrame | None,
-                    activity_idx: pl.DataFrame) -> pl.DataFrame | None:
-    """``schedules`` (:func:`scheduled_accounts` of the mostly scripted accounts) with the clustered accounts that
-    act around the clock (:func:`sleepless_accounts`) tested too: scoring counts those as running a script unless a
-    scheduler fires them (a company's cron job runs all day as well). None stays None (no timestamps)."""
-    if schedules is None or minutes_idx is None or minutes_idx.is_empty():
-        return schedules
-    hours = activity_idx.group_by("account_idx", "hour").agg(pl.col("events").sum().alias("n"))
-    sleepless = sleepless_accounts(hours).filter("sleepless").select(pl.col("account_idx").cast(pl.UInt32))
-    untested = sleepless.join(schedules.select(pl.col("account_idx").cast(pl.UInt32)), on="account_idx", how="anti")
-    if untested.is_empty():
-        return schedules
-    tested = scheduled_accounts(minutes_idx.filter(in_accounts(untested, int(minutes_idx["account_idx"].max()) + 1)))
-    return pl.concat([schedules, tested.cast(dict(schedules.schema))]).sort("account_idx")
-
-
 def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, signal_set: Any, projection: Any,
                   activity_idx: pl.DataFrame, config: PipelineConfig, wholes: pl.DataFrame | None = None,
                   minutes_idx: pl.DataFrame | None = None, schedules: pl.DataFrame | None = None) -> Scored:
@@ -73,7 +56,6 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
         pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
     schedules = schedules if schedules is not None else scheduled_accounts(minutes_idx, signal_set.account_stats) if minutes_idx is not None and "timestamp" in ev.columns else None
-    schedules = clock_schedules(schedules, minutes_idx, activity_idx)
     # Every step below reads only clustered accounts' affiliations, and clusters only lose members from here
     # (fleet outsiders): cut them out of the 38M once, instead of joining the whole table in a dozen steps.
     affiliations = clustered_affiliations(projection.memberships, partition)
