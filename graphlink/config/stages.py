@@ -114,12 +114,10 @@ class SignalConfig:
         Optional IP-to-ASN table (``cidr,asn`` CSV or the start/end/ASN TSV
         layout of iptoasn); adds the ``asn`` signal.
     rotation_ties : bool
-        Accounts rotating /64s inside one IPv6 network (fresh /64s living under an
-        hour: :mod:`graphlink.stages.signals.ip_lines`) are tied by it as a
-        strong value (kind ``ip_rotation``) when the network is a rotation block
-        (most of the accounts seen there with close requests rotate); homes,
-        phones, a campus in a shared /48 get no tie. Off: see BENCHMARKS
-        (session 49: ind179's partition moved 3 benign; session 50, rot50).
+        Accounts rotating fresh /64s (each living under an hour) inside one IPv6 network
+        are tied by it (kind ``ip_rotation``; :mod:`graphlink.stages.signals.ip_lines`) when
+        most accounts seen there with close requests rotate (a rotation block). Off: households
+        drawing a fresh /64 of their /56 per request form a block (test_break_session12; rot50).
     ngram : int
         Word n-gram size for prompt shingles. 5 words are specific enough that
         a shared shingle is rarely chance, yet short enough to survive a
