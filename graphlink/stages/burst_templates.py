@@ -154,9 +154,13 @@ def head_bystanders(rows: pl.DataFrame, windows: pl.DataFrame, cand: pl.DataFram
     # than chance puts in the window): the head is a wrapper the fleet writes behind, in each of its bursts,
     # whatever the number of the others. (A few of an operator's own long template's fill-ins that coincide are
     # no burst by themselves.)
-    group = theirs.filter(pl.col("both") >= min_holders).join(k.select(*at, "expected", "var", "n_t"), on=at)
-    alone = trials_tail_bound(group["both"].to_numpy(), group["expected"].to_numpy(), group["var"].to_numpy(),
-                              group["n_t"].to_numpy())
+    # Chance is of the head's senders going on with that continuation: the head's expected senders in the window
+    # times the continuation's share of them. (Against all the head's senders, a public framework's many users put
+    # more in every window than a fleet's template has holders, and the rule never held: brk50, 80 framework users.)
+    group = (theirs.filter(pl.col("both") >= min_holders).join(k.select(*at, "expected", "var", "n_t"), on=at)
+             .with_columns((pl.col("n_c").cast(pl.Float64) / pl.col("n_t").clip(1)).clip(0.0, 1.0).alias("share")))
+    alone = trials_tail_bound(group["both"].to_numpy(), (group["expected"] * group["share"]).to_numpy(),
+                              (group["var"] * group["share"]).to_numpy(), group.select(pl.min_horizontal("n_c", "n_t"))["n_c"].to_numpy())
     wrapper = group.filter(pl.Series(alone < math.log(alpha))).select("template").unique()
     # Bystanders only where chance puts at least one of the head's senders in the window (a public framework's users
     # are in every busy window; an operator's own long template has next to no senders outside its bursts: dev a2's
