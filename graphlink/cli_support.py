@@ -14,7 +14,6 @@ import sys
 import threading
 from typing import Annotated, Optional
 
-import click
 import polars as pl
 import typer
 from rich.console import Console
@@ -26,6 +25,13 @@ from graphlink.views.explain import json_default
 from graphlink.views.safety import json_escaped, terminal_safe
 from graphlink.views.terminal import tsv_cell
 from graphlink.views.words import plural
+
+# A command's own exit and bad arguments found in its body (typer.BadParameter): typer prints those and exits 2.
+# Named through typer, not click: typer >= 0.29 vendors its own click (typer._click) and no longer installs click,
+# so `import click` fails on a fresh machine and click's classes would not match typer's. ClickException is the
+# base of BadParameter / UsageError in either case.
+_CLI_EXITS = (typer.Exit, typer.Abort,
+              next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"))
 
 __all__ = ["out", "err", "QuietOpt", "QuietJsonOpt", "emit_json", "print_table", "fail", "cli_errors", "read_summary",
            "print_warnings", "DEBUG_ENV", "debug_wanted", "unexpected", "FormatOpt", "TimestampFormatOpt",
@@ -225,7 +231,7 @@ def cli_errors(func):
         except KeyboardInterrupt:
             err.print("interrupted")
             raise typer.Exit(130)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.exceptions.ClickException):
+        except _CLI_EXITS:
             raise  # a command's own exit, or bad arguments found in its body (click prints those, exit 2)
         except Exception as exc:  # a bug, not bad input: one line and exit 1; the traceback when asked for
             if debug_wanted():

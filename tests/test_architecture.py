@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -184,3 +185,26 @@ def test_commands_that_build_no_graph_do_not_load_igraph(fixture_detected):
             "print(result.matches['cluster_id'].drop_nulls().len() > 0, 'igraph' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert run.stdout.split() == ["True", "False"]
+
+
+def test_every_third_party_import_is_a_declared_dependency():
+    """A fresh ``pip install .`` must bring every module graphlink imports (typer 0.29 stopped installing click)."""
+    import importlib.metadata as md
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [*project["dependencies"], *(d for extra in project.get("optional-dependencies", {}).values() for d in extra)]
+    declared = {re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0].strip().lower().replace("_", "-") for d in wanted}
+    providers = md.packages_distributions()
+    found: dict[str, set[str]] = {}
+    for module, path in sources("graphlink").items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and not node.level and node.module else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top != "graphlink" and top not in sys.stdlib_module_names:
+                    found.setdefault(top, set()).add(module)
+    undeclared = {top: sorted(mods)[:3] for top, mods in found.items()
+                  if not {p.lower().replace("_", "-") for p in providers.get(top, [top])} & declared}
+    assert not undeclared, f"imported but not in pyproject's dependencies or extras: {undeclared}"

@@ -72,6 +72,15 @@ def test_bad_map_is_a_clean_error(tmp_path):
     assert result.exit_code == 2 and "--map expects" in result.output
 
 
+def test_bad_argument_found_in_a_command_body_is_a_usage_error_exit_2(fixture_detected):
+    """typer.BadParameter raised inside a command (``show --sort-members``) is bad input: exit 2 and typer's
+    usage message, not "failed unexpectedly" (typer >= 0.29's exceptions are not click's)."""
+    proc = _run("show", str(fixture_detected), "1", "--sort-members", "foo")
+    assert proc.returncode == 2, proc.stderr
+    assert "use events or strength" in proc.stderr and "unexpectedly" not in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_detect_prints_summary_and_writes_outputs(tmp_path):
     events, _ = planted_world(seed=1, n_benign=120)
     path = tmp_path / "e.csv"
