@@ -407,3 +407,5 @@ def test_an_unmapped_time_column_is_warned_about_on_spark_as_with_polars(spark, 
     b = graphlink.detect(str(tmp_path / "log.csv"), engine="spark", spark=spark, column_map={"account_id": "user"})
     hinted = [[w for w in r.warnings if "--map timestamp=ts" in w] for r in (a, b)]
     assert len(hinted[0]) == 1 and hinted[0] == hinted[1]
+    unread = [[w for w in r.warnings if "columns not read: 'ts'" in w] for r in (a, b)]  # and the unread column
+    assert len(unread[0]) == 1 and unread[0] == unread[1]

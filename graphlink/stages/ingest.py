@@ -36,13 +36,13 @@ import polars as pl
 
 from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
 from graphlink.errors import InputError, safe_reason
+from graphlink.stages.column_hints import input_hints
 from graphlink.stages.csv_rows import csv_row_warnings
 from graphlink.stages.reading import EXTENSIONS, collect_frame, normalise_header, read_schema, scan
 from graphlink.stages.timestamp_hint import created_at_warning, serial_date_hint, timestamp_hint
 from graphlink.stages.timestamps import parse_timestamp
-from graphlink.stages.validation import (
-    check_columns, check_not_a_time, float_bad, float_error, float_text, is_float, missing_id_warning,
-)
+from graphlink.stages.validation import (check_columns, check_not_a_time, float_bad, float_error, float_text, is_float,
+                                        missing_id_warning)
 
 # Log timestamps outside this window are corrupt (epoch zero, year 9999, unit mix-ups).
 _EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
@@ -278,7 +278,8 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     lf = lf.filter(~any_bad).drop("__raw_ts", strict=False)
     return Events(frame=lf, path=path_str, rows_read=rows, rejected=rejected, columns=tuple(keep),
                   unfiltered=unfiltered, kept=~any_bad, base=base,
-                  warnings=[*csv_row_warnings(path, config.format, config.separator), *([hint] if hint else [])])
+                  warnings=[*csv_row_warnings(path, config.format, config.separator), *([hint] if hint else []),
+                            *input_hints(schema.names(), keep, rows, rejected, path_str, ts_name, config.timestamp_format)])
 
 
 def events_from_frame(frame: pl.DataFrame | pl.LazyFrame, config: IngestConfig | None = None,

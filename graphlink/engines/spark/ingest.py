@@ -46,6 +46,7 @@ import polars as pl
 from graphlink.config import ACCOUNT_COLUMNS, IngestConfig
 from graphlink.errors import ConfigError, InputError
 from graphlink.stages.ingest import AccountsInfo, finish_index
+from graphlink.stages.column_hints import input_hints
 from graphlink.stages.timestamp_hint import SAMPLE_ROWS, timestamp_hint
 from graphlink.stages.reading import (
     check_folder, check_parquet_magic, clean_header, header_separator, raw_header, sniff_encoding, sniff_separator,
@@ -367,7 +368,10 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
     polars_source = local if fmt == "parquet" and local is not None and os.path.isfile(local) else None
     return SparkEvents(frame=frame, path=source, rows_read=rows, columns=tuple(keep), rejected=rejected,
                        materialised=materialised, per_account=per_account, polars_source=polars_source,
-                       config=config, extra_signals=tuple(extra_signals), warnings=[hint] if hint else [])
+                       config=config, extra_signals=tuple(extra_signals),
+                       warnings=[*([hint] if hint else []), *input_hints(
+                           list(schema), keep, rows, rejected, source, config.source("timestamp"),
+                           config.timestamp_format)])
 
 
 def _timestamp_hint(frame: Any, keep: list[str]) -> str | None:

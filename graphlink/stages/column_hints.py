@@ -1,0 +1,66 @@
+"""Warnings for input that reads without error but loses evidence unseen: columns left unread, times mostly bad.
+
+Two mistakes leave a run that looks clean (no error, no warning) while most of the evidence is gone:
+
+- a partial ``--map`` (``--map account_id=user_id,timestamp=ts`` on a log whose address, card and prompt columns are
+  called ``client_ip``, ``card``, ``text``): those columns are not read, and the ring links by timing alone;
+- timestamps in another spelling for part of the file (day-first ``31/12/2025 10:00`` beside ISO rows): those rows
+  are rejected whole, every signal with them, counted but not explained.
+
+:func:`input_hints` words one warning for each (for run.json and the detect summary, as
+:func:`graphlink.stages.timestamp_hint.timestamp_hint` does for a missing time column). Column names are quoted
+(terminal-safe when printed); values never are.
+"""
+
+from __future__ import annotations
+
+from graphlink.config import EVENT_COLUMNS
+
+__all__ = ["BAD_TIMESTAMP_SHARE", "input_hints"]
+
+#: Share of rows rejected for their timestamp (unparseable or out of range) from which the user is warned. A row
+#: rejected loses all its evidence (address, card, prompt), not only its time; a twentieth of the log is more than
+#: a few stray lines and usually a second spelling of the times (a day-first export appended to an ISO one).
+BAD_TIMESTAMP_SHARE = 0.05
+
+
+def input_hints(columns: list[str], used: list[str], rows: int, rejected: dict[str, int], path: str,
+                ts_name: str = "timestamp", ts_format: str | None = None) -> list[str]:
+    """Warnings (0-2 strings) for columns left unread while event columns are missing, and for many bad timestamps.
+
+    Parameters
+    ----------
+    columns : the source's columns after ``--map`` renames; ``used``: the ones graphlink reads.
+    rows, rejected : rows read and rows rejected by reason (``unparseable_timestamp``, ``timestamp_out_of_range``).
+    path, ts_name, ts_format : the file, its name of the time column, ``--timestamp-format`` if given.
+
+    A column is *unread* when it is neither read nor ``account_id``; it is worth a warning only when one of the
+    five event columns (:data:`graphlink.config.EVENT_COLUMNS` but ``account_id``) is missing, as then an unread
+    column may be it. Bad timestamps warn from :data:`BAD_TIMESTAMP_SHARE` of the rows.
+
+    Examples
+    --------
+    >>> input_hints(["account_id", "timestamp", "client_ip", "card"], ["account_id", "timestamp"], 10, {}, "log.csv")[0][:96]
+    "log.csv: columns not read: 'client_ip', 'card' (none of ip, payment_fingerprint, prompt, user_ag"
+    >>> input_hints(["account_id", "timestamp", "ip"], ["account_id", "timestamp", "ip"], 100,
+    ...             {"unparseable_timestamp": 60}, "log.csv", "ts")[0][:75]
+    "log.csv: 60 of 100 rows (60 %) rejected for their timestamp (column 'ts'): "
+    >>> read = ["account_id", "timestamp", "ip", "payment_fingerprint", "prompt", "user_agent"]
+    >>> input_hints([*read, "model"], read, 100, {"unparseable_timestamp": 1}, "x")  # every column there: no hint
+    []
+    """
+    hints = []
+    missing = [c for c in EVENT_COLUMNS[1:] if c not in used]
+    unread = [c for c in columns if c not in used and c != "account_id"]
+    if missing and unread:
+        shown = ", ".join(repr(c) for c in unread[:8]) + (f" and {len(unread) - 8} more" if len(unread) > 8 else "")
+        hints.append(f"{path}: columns not read: {shown} (none of {', '.join(missing)} was found); if one of them is "
+                     f"such a column, map it (--map {missing[0]}=COLUMN) or read it as its own signal (--signal COLUMN)")
+    bad = rejected.get("unparseable_timestamp", 0) + rejected.get("timestamp_out_of_range", 0)
+    if rows and bad >= BAD_TIMESTAMP_SHARE * rows:
+        fix = (f"do they all match --timestamp-format {ts_format!r}?" if ts_format else "if they are another "
+               "spelling such as 31/12/2025 10:00, pass --timestamp-format (one format for the column) or write "
+               "them as ISO-8601")
+        hints.append(f"{path}: {bad:,} of {rows:,} rows ({100 * bad / rows:.0f} %) rejected for their timestamp "
+                     f"(column {ts_name!r}): each such row loses all its evidence (address, card, prompt); {fix}")
+    return hints

@@ -1,0 +1,68 @@
+"""Input that reads cleanly but loses evidence unseen is warned about (new-user review, session 51).
+
+A partial ``--map`` left the address, card and prompt columns unread, and a log with most timestamps day-first lost
+60 % of its rows, both with exit 0 and no warning; each is now one warning in the summary and in run.json.
+"""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import polars as pl
+from typer.testing import CliRunner
+
+from graphlink.cli import app
+
+runner = CliRunner()
+T0 = datetime(2025, 3, 1, 9, tzinfo=timezone.utc)
+
+
+def _log(n: int = 40) -> pl.DataFrame:
+    times = [T0 + timedelta(minutes=7 * i) for i in range(n)]
+    return pl.DataFrame({
+        "user_id": [f"u{i % 8}" for i in range(n)],
+        "ts": [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in times],
+        "client_ip": [f"10.0.0.{i % 3}" for i in range(n)],
+        "card": [f"card{i % 2}" for i in range(n)],
+        "text": ["explain the proof step by step"] * n,
+    })
+
+
+def _detect(tmp_path, frame: pl.DataFrame, mapping: str):
+    path = tmp_path / "log.csv"
+    frame.write_csv(path)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["detect", str(path), "--out", str(out), "--map", mapping])
+    assert result.exit_code == 0, result.output
+    return result.output, json.loads((out / "run.json").read_text())["warnings"]
+
+
+def test_columns_left_unread_by_a_partial_map_are_named(tmp_path):
+    output, warnings = _detect(tmp_path, _log(), "account_id=user_id,timestamp=ts")
+    [hint] = [w for w in warnings if "columns not read" in w]
+    for column in ("'client_ip'", "'card'", "'text'"):
+        assert column in hint
+    assert "columns not read" in output
+
+
+def test_a_full_map_gives_no_unread_column_warning(tmp_path):
+    _, warnings = _detect(tmp_path, _log(), "account_id=user_id,timestamp=ts,ip=client_ip,"
+                                            "payment_fingerprint=card,prompt=text")
+    assert not [w for w in warnings if "columns not read" in w or "rejected for their timestamp" in w]
+
+
+def test_most_timestamps_in_another_spelling_are_warned_about(tmp_path):
+    frame = _log().with_columns(
+        pl.when(pl.int_range(pl.len()) % 5 < 3)  # 60 % of the rows day-first
+        .then(pl.col("ts").str.to_datetime("%Y-%m-%dT%H:%M:%SZ").dt.strftime("%d/%m/%Y %H:%M")).otherwise(pl.col("ts")).alias("ts"))
+    _, warnings = _detect(tmp_path, frame, "account_id=user_id,timestamp=ts,ip=client_ip,"
+                                           "payment_fingerprint=card,prompt=text")
+    [hint] = [w for w in warnings if "rejected for their timestamp" in w]
+    assert "24 of 40 rows (60 %)" in hint and "'ts'" in hint and "--timestamp-format" in hint
+
+
+def test_a_few_bad_timestamps_are_counted_not_warned(tmp_path):
+    frame = _log().with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("never")).otherwise(pl.col("ts"))
+                                .alias("ts"))
+    _, warnings = _detect(tmp_path, frame, "account_id=user_id,timestamp=ts,ip=client_ip,"
+                                           "payment_fingerprint=card,prompt=text")
+    assert not [w for w in warnings if "rejected for their timestamp" in w]
