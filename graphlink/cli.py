@@ -362,7 +362,7 @@ def simulate(
     camouflage: Annotated[Optional[float], typer.Option(metavar="SHARE", show_default=False, help="Share of each ring account's traffic made to look benign, in [0, 1) [default: the preset's].")] = None,
     quiet: QuietOpt = False,
     scenario: Annotated[Optional[str], typer.Option(metavar="pools|schedules|templates|crowds|giant|mixed", show_default=False, help="A scenario of the family: parameters drawn at random per seed; writes params.json too. Replaces --preset.")] = None,
-    scale: Annotated[str, typer.Option(metavar="small|1m|campaign", help="With --scenario: small (~10k accounts), 1m (~1M events) or campaign (~220k accounts, ~20M events).")] = "small",
+    scale: Annotated[str, typer.Option(metavar="small|1m|campaign", help="With --scenario: small (~10-20k accounts, by scenario), 1m (~1M events) or campaign (~220k accounts, ~20M events).")] = "small",
     day_two: Annotated[Optional[Path], typer.Option("--day-two", metavar="DIR2", show_default=False, help="With --scenario: also write the day after to DIR2 (new accounts of the same ring cells, teams and people, plus continuing accounts; labels.parquet marks the new ones), the log to try graphlink match on.")] = None,
 ) -> None:
     """Simulate an API log with planted rings, benign-linked teams and benign users.
@@ -387,7 +387,7 @@ def simulate(
             info = simulate_preset(out_dir, preset, seed=seed, camouflage=camouflage)
     except ImportError as exc:  # pyarrow is an optional extra
         raise ConfigError(f"graphlink simulate needs {exc.name or 'pyarrow'}: "
-                          "pip install 'graphlink[simulate]'") from None
+                          "pip install 'graphlink[simulate]' (from a source checkout: pip install '.[simulate]')") from None
     if quiet:
         return
     if scenario is not None:

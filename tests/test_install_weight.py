@@ -46,7 +46,7 @@ def test_detect_report_export_without_pyarrow_or_leidenalg(tmp_path):
 def test_missing_extras_say_which_to_install(tmp_path):
     proc = _cli("simulate", tmp_path / "w")
     assert proc.returncode == 2 and proc.stderr.strip() == \
-        "error: graphlink simulate needs pyarrow: pip install 'graphlink[simulate]'"
+        "error: graphlink simulate needs pyarrow: pip install 'graphlink[simulate]' (from a source checkout: pip install '.[simulate]')"
     config = tmp_path / "graphlink.toml"
     config.write_text('[communities]\nbackend = "leidenalg"\n')
     proc = _cli("detect", ROOT / "fixtures" / "events.parquet", "--config", config, "--out", tmp_path / "o")

@@ -57,5 +57,5 @@ def require_leidenalg() -> Any:
         import leidenalg
     except ImportError:
         raise ConfigError("backend = 'leidenalg' needs the leidenalg package: "
-                          "pip install 'graphlink[leidenalg]' (the default backend is igraph)") from None
+                          "pip install 'graphlink[leidenalg]' (from a source checkout: '.[leidenalg]'; the default backend is igraph)") from None
     return leidenalg

@@ -219,7 +219,9 @@ def evaluate(accounts: pl.DataFrame, clusters: pl.DataFrame, labels: pl.DataFram
         count), ``benign_linked_flagged_by_type`` (group prefix such as
         ``team`` -> flagged accounts), ``rings``, ``rings_detected`` (rings
         with at least half their accounts flagged), ``unlabelled_accounts``
-        (in the output but not in the labels) and ``per_ring`` (list of
+        (in the output but not in the labels), ``labelled_not_in_run`` and ``ring_not_in_run`` (labelled accounts,
+        and ring accounts among them, the run never saw: counted unflagged, so missed; labels of a larger log
+        lower recall by them) and ``per_ring`` (list of
         ``{ring_id, size, flagged_accounts, recall}`` sorted by ``ring_id``), ``flagged_not_ring`` (the false
         positives by name: ``{account_id, kind, group, cluster_id}`` per flagged account that is no ring's, by
         cluster then id).
@@ -278,6 +280,7 @@ def evaluate(accounts: pl.DataFrame, clusters: pl.DataFrame, labels: pl.DataFram
         .sort("ring_id")
     )
     unlabelled = acc.join(lab.select("account_id"), on="account_id", how="anti").height
+    unseen = df.join(acc.select("account_id"), on="account_id", how="anti")  # labelled, never in the run: missed
     linked = counts["linked"]
     by_kind = dict(df.group_by("kind").len().sort("kind").iter_rows())
     flagged_by_kind = {k: 0 for k in by_kind}
@@ -316,6 +319,8 @@ def evaluate(accounts: pl.DataFrame, clusters: pl.DataFrame, labels: pl.DataFram
         "rings": per_ring.height,
         "rings_detected": per_ring.filter(pl.col("recall") >= 0.5).height,
         "unlabelled_accounts": unlabelled,
+        "labelled_not_in_run": unseen.height,
+        "ring_not_in_run": unseen.filter(pl.col("is_ring")).height,
         "per_ring": per_ring.to_dicts(),
         # Who the false positives are, not only how many (new-user review, session 39).
         "flagged_not_ring": df.filter(pl.col("flagged") & ~pl.col("is_ring")).sort("cluster_id", "account_id").select(

@@ -47,6 +47,8 @@ def evaluation_rows(result: dict, max_rings: int = 20) -> list[list[str]]:
             text = f"{value:.4f}" if isinstance(value, float) else str(value)
         if key == "rings_detected" and value is not None:
             text += " (at least half of the ring's accounts flagged)"  # the count alone read as "every ring found"
+        if key == "ring_not_in_run" and value:  # labels of a larger log: recall counts these as missed (session 51)
+            text += " (ring accounts the run never saw, counted as missed: labels of a larger log?)"
         rows.append([key, text])
     wrong = result.get("flagged_not_ring") or []
     for r in wrong[:MAX_NAMED]:

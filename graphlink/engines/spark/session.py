@@ -16,7 +16,8 @@ from graphlink.errors import ConfigError
 __all__ = ["require_pyspark", "get_session", "check_master", "spark_reason", "cancelled", "start_hint",
            "quiet_interrupt_log", "SPARK_EXTRA_HINT"]
 
-SPARK_EXTRA_HINT = "pip install 'graphlink[spark]' (PySpark, with pandas and pyarrow for the Leiden workers)"
+SPARK_EXTRA_HINT = ("pip install 'graphlink[spark]' (from a source checkout: '.[spark]'; PySpark, with pandas and pyarrow "
+                    "for the Leiden workers)")
 
 
 def require_pyspark() -> Any:
