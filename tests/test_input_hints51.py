@@ -66,3 +66,21 @@ def test_a_few_bad_timestamps_are_counted_not_warned(tmp_path):
     _, warnings = _detect(tmp_path, frame, "account_id=user_id,timestamp=ts,ip=client_ip,"
                                            "payment_fingerprint=card,prompt=text")
     assert not [w for w in warnings if "rejected for their timestamp" in w]
+
+
+def test_account_id_mapped_once_per_file_reads_each_files_own_id(tmp_path):
+    """The events' id is ``user_id``, the accounts file's ``uid``: ``--map account_id=`` given for each."""
+    _log().write_csv(tmp_path / "log.csv")
+    pl.DataFrame({"uid": [f"u{i}" for i in range(8)], "signup": ["2025-02-01T00:00:00Z"] * 8,
+                  "mail": [f"p{i}@example.org" for i in range(8)]}).write_csv(tmp_path / "acc.csv")
+    args = ["detect", str(tmp_path / "log.csv"), "--accounts", str(tmp_path / "acc.csv"), "--out", str(tmp_path / "o"),
+            "--map", "account_id=user_id,timestamp=ts,ip=client_ip,payment_fingerprint=card,prompt=text,"
+            "account_id=uid,created_at=signup,email=mail"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    accounts = pl.read_parquet(tmp_path / "o" / "accounts.parquet")
+    assert accounts.height == 8 and "appear only in the accounts file" not in result.output
+    # a file holding both id columns is ambiguous: a one-line error, exit 2
+    _log().with_columns(uid=pl.col("user_id")).write_csv(tmp_path / "both.csv")
+    result = runner.invoke(app, [args[0], str(tmp_path / "both.csv"), *args[2:4], "--out", str(tmp_path / "o2"), *args[6:]])
+    assert result.exit_code == 2 and "account_id is mapped to 2 columns of this file" in result.output

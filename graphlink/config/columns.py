@@ -16,7 +16,8 @@ def check_column_map(column_map, extra_signals: tuple[str, ...] = (), where: str
     """Raise :class:`ConfigError` naming a canonical name in ``column_map`` graphlink does not know (valid:
     :data:`EVENT_COLUMNS`, the accounts file's ``created_at``, ``email_domain`` and ``email``, the ``extra_signals``;
     a near miss such as ``acount_id`` is pointed at the name it resembles), or a name given two columns or a column
-    two names (a rename gives each one). A later layer (``--map`` over ``[columns]``) replaces pairs: ``build_config``."""
+    two names (a rename gives each one). ``account_id`` alone may name several columns, one per file
+    (``account_id=user_id,account_id=uid``: the events' and the accounts file's ids); each file reads the one it has. A later layer (``--map`` over ``[columns]``) replaces pairs: ``build_config``."""
     import difflib
 
     valid = list(dict.fromkeys(EVENT_COLUMNS + ACCOUNT_COLUMNS + tuple(extra_signals)))
@@ -32,6 +33,6 @@ def check_column_map(column_map, extra_signals: tuple[str, ...] = (), where: str
                               f"can be mapped to one name (copy it in the file to use it as both)")
     sources = {c: {s for k, s in column_map if k == c} for c, _ in column_map}
     for canonical, given in sources.items():
-        if len(given) > 1:
+        if len(given) > 1 and canonical != "account_id":  # the id may be named per file: each uses the one it has
             raise ConfigError(f"{where}: {canonical} is mapped to {len(given)} columns ({', '.join(map(repr, sorted(given)))}); "
                               f"map it to one")

@@ -38,7 +38,7 @@ from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
 from graphlink.errors import InputError, safe_reason
 from graphlink.stages.column_hints import input_hints
 from graphlink.stages.csv_rows import csv_row_warnings
-from graphlink.stages.reading import EXTENSIONS, collect_frame, normalise_header, read_schema, scan
+from graphlink.stages.reading import EXTENSIONS, apply_column_map, collect_frame, normalise_header, read_schema, scan
 from graphlink.stages.timestamp_hint import created_at_warning, serial_date_hint, timestamp_hint
 from graphlink.stages.timestamps import parse_timestamp
 from graphlink.stages.validation import (check_columns, check_not_a_time, float_bad, float_error, float_text, is_float,
@@ -72,25 +72,6 @@ class Events:
     @property
     def rows_kept(self) -> int:
         return self.rows_read - sum(self.rejected.values())
-
-
-def _apply_column_map(lf: pl.LazyFrame, schema: pl.Schema, mapping, path: str) -> pl.LazyFrame:
-    renames = {}
-    for canonical, source in mapping:
-        if source not in schema and canonical in ACCOUNT_COLUMNS[1:]:  # the accounts file's column (brk41: the
-            continue  # events file lacked --map created_at=signup's column, which the error's own hint told to map)
-        if source not in schema:
-            raise InputError(
-                f"column {source!r} (mapped to {canonical}) not found; columns are: {', '.join(schema.names())}",
-                file=path,
-            )
-        if source != canonical:
-            renames[source] = canonical
-    if not renames:
-        return lf
-    # A column already named like a mapping target is replaced by the mapped one.
-    clashes = [c for c in renames.values() if c in schema and c not in renames]
-    return lf.drop(clashes).rename(renames)
 
 
 def _clean_text(name: str) -> pl.Expr:
@@ -226,7 +207,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     lf = normalise_header(lf, schema, Path(path), config.format, config.separator)
     schema = read_schema(lf, path_str)
     file_columns = schema.names()
-    lf = _apply_column_map(lf, schema, config.column_map, path_str)
+    lf = apply_column_map(lf, schema, config.column_map, path_str)
     schema = read_schema(lf, path_str)
     keep = check_columns(schema.names(), file_columns, extra_signals, path_str)
     _check_types(lf, schema, keep, path_str)
@@ -329,11 +310,11 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     lf = normalise_header(lf, schema, Path(path), fmt)
     schema = read_schema(lf, path_str)
     mapping = [(c, s) for c, s in config.column_map if c in ACCOUNT_COLUMNS and s in schema]
-    lf = _apply_column_map(lf, schema, mapping, path_str)
+    lf = apply_column_map(lf, schema, mapping, path_str)
     schema = read_schema(lf, path_str)
     if "account_id" not in schema:
-        raise InputError("no account_id column in the accounts file; map one with --map account_id=COLUMN",
-                         file=path_str)
+        raise InputError("no account_id column in the accounts file; map one with --map account_id=COLUMN (beside the "
+                         "events file's own: each file reads the account_id column it has)", file=path_str)
     if not {"created_at", "email_domain", "email"} & set(schema) and (
             {"timestamp", "ip", "payment_fingerprint", "prompt", "user_agent"} & set(schema)):
         # An events log given as the accounts file: it would add nothing, silently (new-user review, session 15).
@@ -429,7 +410,7 @@ def scan_events(source: str | Path | pl.DataFrame | pl.LazyFrame, config: Ingest
         lf = source.lazy()
         where = "<frame>"
     schema = read_schema(lf, where)
-    lf = _apply_column_map(lf, schema, config.column_map, where)
+    lf = apply_column_map(lf, schema, config.column_map, where)
     schema = read_schema(lf, where)
     if "account_id" not in schema:
         raise InputError("no account_id column", file=where)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import polars as pl
 
+from graphlink.config.columns import ACCOUNT_COLUMNS
 from graphlink.errors import InputError, safe_reason
 from graphlink.stages.csv_bytes import csv_source, literal_quotes
 
-__all__ = ["BLANK_PROBE", "EXTENSIONS", "check_folder", "check_parquet_magic", "clean_header", "collect_frame",
+__all__ = ["BLANK_PROBE", "EXTENSIONS", "apply_column_map", "check_folder", "check_parquet_magic", "clean_header", "collect_frame",
            "detect_format", "header_separator", "is_blank", "normalise_header", "raw_header", "read_schema", "scan", "sniff_encoding", "sniff_separator"]
 
 #: File extension -> format.
@@ -280,3 +281,34 @@ def check_parquet_magic(path: str | Path) -> None:
     if size < 12 or head != b"PAR1" or tail != b"PAR1":
         raise InputError("not a Parquet file (no PAR1 markers at its start and end); check the file, or pass "
                          "--format if it is CSV, TSV or NDJSON", file=str(path))
+
+
+def apply_column_map(lf: pl.LazyFrame, schema: pl.Schema, mapping, path: str) -> pl.LazyFrame:
+    """``lf`` with the ``(canonical, source)`` pairs of ``mapping`` applied as renames (``--map``).
+
+    A source the file lacks is an :class:`InputError` naming the columns it has, except an accounts-file column
+    (``created_at``, ``email_domain``, ``email``: the events file need not have it) and an ``account_id`` source
+    when another ``account_id`` source is in the file (one id column per file). A column already named like a
+    target is replaced by the mapped one.
+    """
+    renames, ids = {}, [s for c, s in mapping if c == "account_id" and s in schema]  # one id column per file
+    if len(ids) > 1:
+        raise InputError(f"account_id is mapped to {len(ids)} columns of this file ({', '.join(map(repr, ids))}); "
+                         "map it to one", file=path)
+    for canonical, source in mapping:
+        if canonical == "account_id" and source not in schema and ids:  # another file's id column (--accounts)
+            continue
+        if source not in schema and canonical in ACCOUNT_COLUMNS[1:]:  # the accounts file's column (brk41: the
+            continue  # events file lacked --map created_at=signup's column, which the error's own hint told to map)
+        if source not in schema:
+            raise InputError(
+                f"column {source!r} (mapped to {canonical}) not found; columns are: {', '.join(schema.names())}",
+                file=path,
+            )
+        if source != canonical:
+            renames[source] = canonical
+    if not renames:
+        return lf
+    # A column already named like a mapping target is replaced by the mapped one.
+    clashes = [c for c in renames.values() if c in schema and c not in renames]
+    return lf.drop(clashes).rename(renames)

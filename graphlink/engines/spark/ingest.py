@@ -281,9 +281,13 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
     renames = {old: new for old, new in zip(frame.columns, clean) if new and old != new}
     frame = frame.toDF(*[renames.get(c, c) for c in frame.columns]) if renames else frame
     file_columns = list(frame.columns)
+    ids = [n for c, n in config.column_map if c == "account_id" and n in frame.columns]  # one per file (polars's)
+    if len(ids) > 1:
+        raise InputError(f"account_id is mapped to {len(ids)} columns of this file ({', '.join(map(repr, ids))}); "
+                         "map it to one", file=source)
     for canonical, name in config.column_map:
-        if name not in frame.columns and canonical in ACCOUNT_COLUMNS[1:]:  # the accounts file's column alone
-            continue
+        if name not in frame.columns and (canonical in ACCOUNT_COLUMNS[1:] or canonical == "account_id" and ids):
+            continue  # the accounts file's column alone, or its own id column (--map account_id= given twice)
         if name not in frame.columns:
             raise InputError(f"column {name!r} (mapped to {canonical}) not found; columns are: "
                              f"{', '.join(frame.columns)}", file=source)
