@@ -26,3 +26,25 @@ def test_a_run_over_every_labelled_account_reports_none_missing():
     result = evaluate(accounts, pl.DataFrame({"cluster_id": [1], "flagged": [True]}), labels)
     assert result["labelled_not_in_run"] == 0 and result["ring_not_in_run"] == 0
     assert dict(map(tuple, evaluation_rows(result)))["ring_not_in_run"] == "0"
+
+
+def test_detects_table_says_when_a_private_domain_discounted_an_unflagged_score(fixture_detected):
+    """A ring on its own e-mail domain at 0.495, unflagged, listed only its suspicious reasons in detect's table
+    (new-user review, session 51): the discount is said before them, as ``show`` says it beside the score."""
+    from graphlink.store.outputs import load_outputs
+    from graphlink.views.terminal import cluster_rows
+
+    outputs = load_outputs(fixture_detected)
+    clusters = outputs.clusters.with_columns(
+        pl.when(pl.col("cluster_id") == pl.col("cluster_id").min()).then(pl.lit(False)).otherwise(pl.col("flagged"))
+        .alias("flagged"),
+        pl.when(pl.col("cluster_id") == pl.col("cluster_id").min())
+        .then(pl.lit(1.0)).otherwise(pl.col("org_coherence")).alias("org_coherence"),
+        pl.when(pl.col("cluster_id") == pl.col("cluster_id").min())
+        .then((pl.col("coordination") * pl.col("evasion")).sqrt() * 0.7).otherwise(pl.col("score")).alias("score"))
+    first = int(clusters["cluster_id"].min())
+    rows = {r[0]: r for r in cluster_rows(clusters, 50, outputs.run)}
+    assert rows[first][6].startswith("score discounted ×0.70 from ")
+    why = dict(clusters.select("cluster_id", "why").iter_rows())
+    assert all(r[6].endswith(why[c] or "") for c, r in rows.items())  # reasons kept, after the note
+    assert all("discounted" not in r[6] for r in rows.values() if r[3])  # a flagged cluster's row: no note

@@ -19,9 +19,8 @@ from graphlink.config.kinds import kind_name, kinds_text
 from graphlink.contract import component_label, why_reasons
 from graphlink.stages.tie_words import carried_text, carried_to
 from graphlink.store.folder import Outputs, score_columns
-from graphlink.views.explain import (
-    TIE_HEADERS, flag_basis, flag_basis_expr, flag_explanation, flag_settings, flag_words, score_note, tied_to_text,
-)
+from graphlink.views.explain import (TIE_HEADERS, discount_note, flag_basis, flag_basis_expr, flag_explanation,
+                                     flag_settings, flag_words, score_note, tied_to_text)
 from graphlink.views.member_behaviour import behaviour_text
 from graphlink.views.member_ties import TERMINAL_CHARS, short_tied_by
 from graphlink.views.passages import passage_kind_name, passage_summary, with_passages
@@ -85,9 +84,10 @@ def _ranked(clusters: pl.DataFrame, top: int, run: dict | None = None) -> pl.Dat
 
 
 def _rows(ranked: pl.DataFrame, words: bool = False) -> list[list]:
+    # Unflagged and discounted for a private e-mail domain: said before the reasons (new-user review, session 51).
     return [[row["cluster_id"], row["size"], round(float(row["score"]), 3), bool(row["flagged"]),
              row.get("campaign_id"), kinds_text(row["kinds"] or [], empty="") if words else ", ".join(row["kinds"] or []),
-             row.get("why") or "", row["flag"]]
+             "; ".join(t for t in ("" if row["flagged"] else discount_note(row), row.get("why") or "") if t), row["flag"]]
             for row in ranked.iter_rows(named=True)]
 
 
