@@ -370,6 +370,7 @@ def simulate(
     To try graphlink match: simulate DIR --scenario NAME --seed N --day-two DIR2,
     detect DIR/events.parquet, then match that output with DIR2/events.parquet.
     """
+    earlier = [d for d in (out_dir, day_two) if d is not None and (Path(d) / "events.parquet").is_file()]
     try:
         from graphlink.lab.commands import simulate_preset
 
@@ -388,6 +389,8 @@ def simulate(
     except ImportError as exc:  # pyarrow is an optional extra
         raise ConfigError(f"graphlink simulate needs {exc.name or 'pyarrow'}: "
                           "pip install 'graphlink[simulate]' (from a source checkout: pip install '.[simulate]')") from None
+    for folder in earlier:  # a simulated world (check_world_folder refuses any other) replaced: said, even with -q
+        err.print(f"warning: replaced the simulated world that was in {folder}")
     if quiet:
         return
     if scenario is not None:

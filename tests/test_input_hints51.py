@@ -84,3 +84,12 @@ def test_account_id_mapped_once_per_file_reads_each_files_own_id(tmp_path):
     _log().with_columns(uid=pl.col("user_id")).write_csv(tmp_path / "both.csv")
     result = runner.invoke(app, [args[0], str(tmp_path / "both.csv"), *args[2:4], "--out", str(tmp_path / "o2"), *args[6:]])
     assert result.exit_code == 2 and "account_id is mapped to 2 columns of this file" in result.output
+
+
+def test_simulate_says_when_it_replaces_an_earlier_simulated_world(tmp_path):
+    """``graphlink simulate fixtures`` replaced the bundled world without a word (new-user review, session 51)."""
+    world = tmp_path / "w"
+    first = runner.invoke(app, ["simulate", str(world), "-q"])
+    assert first.exit_code == 0 and "replaced" not in first.output
+    again = runner.invoke(app, ["simulate", str(world), "-q", "--seed", "1"])
+    assert again.exit_code == 0 and f"replaced the simulated world that was in {world}" in again.output
