@@ -119,7 +119,8 @@ def expand_command(
     say = out.print if out.is_terminal else err.print
     say(Text(f"{plural(listed.height, 'account')} tied to {plural(seed_rows.height, 'seed')} "
              f"(in {plural(clusters, 'cluster')})"
-             + (f"; the seeds fall in {groups} unrelated groups, each expanded on its own" if groups else "")
+             + (f"; the seeds fall in {groups} groups with no link between them{_campaigns_of(seed_rows, groups)}, each "
+                "expanded on its own" if groups else "")
              + (f"; {plural(lone, 'seed')} set apart from the others, not expanded (see why)" if lone else "")
              + (f"; wrote {terminal_safe(out_file)}" if out_file else "")))
     if note:
@@ -291,3 +292,10 @@ def match_command(
     if matched.height > shown:
         say(Text(f"{matched.height - shown:,} {'more ' if shown else ''}matched accounts not shown (--show N; {MATCHES_FILE} in "
                  f"{terminal_safe(out_dir)} has all)"))
+
+
+def _campaigns_of(seed_rows: pl.DataFrame, groups: int) -> str:
+    """' (in k campaigns)' when the seeds' groups are fewer campaigns: groups unlinked by values may be one operator's
+    cells (new-user review, session 51: "5 unrelated groups" of which 3 were one campaign)."""
+    k = seed_rows["campaign_id"].drop_nulls().n_unique()
+    return f" (in {plural(k, 'campaign')})" if 0 < k < groups else ""

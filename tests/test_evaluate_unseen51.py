@@ -48,3 +48,23 @@ def test_detects_table_says_when_a_private_domain_discounted_an_unflagged_score(
     why = dict(clusters.select("cluster_id", "why").iter_rows())
     assert all(r[6].endswith(why[c] or "") for c, r in rows.items())  # reasons kept, after the note
     assert all("discounted" not in r[6] for r in rows.values() if r[3])  # a flagged cluster's row: no note
+
+
+def test_expand_counts_the_campaigns_of_seed_groups_with_no_link(fixture_detected):
+    """Seeds from every flagged cluster of the fixture fall in groups with no link between them, but those groups
+    are fewer campaigns: "5 unrelated groups" read as five operators (new-user review, session 51)."""
+    from typer.testing import CliRunner
+
+    from graphlink.cli import app
+
+    accounts = pl.read_parquet(fixture_detected / "accounts.parquet")
+    flagged = pl.read_parquet(fixture_detected / "clusters.parquet").filter("flagged")["cluster_id"]
+    seeds = (accounts.filter(pl.col("cluster_id").is_in(flagged.implode())).group_by("cluster_id")
+             .agg(pl.col("account_id").sort().head(2)).explode("account_id")["account_id"].sort().to_list())
+    campaigns = accounts.filter(pl.col("account_id").is_in(seeds))["campaign_id"].n_unique()
+    result = CliRunner().invoke(app, ["expand", str(fixture_detected), "--seeds", ",".join(seeds), "--top", "5"])
+    assert result.exit_code == 0, result.output
+    line = result.output.splitlines()[0]
+    assert campaigns < flagged.len()  # the fixture's flagged clusters: 5 in 2 campaigns
+    assert "groups with no link between them" in line and f"(in {campaigns} campaigns)" in line
+    assert "unrelated" not in line
