@@ -369,13 +369,21 @@ ISP_OCTETS = [5, 31, 37, 62, 68, 75, 84, 90, 96, 99, 112, 121, 174, 180, 190, 21
 # --------------------------------------------------------------------------- the world
 
 
-def generate(seed: int, n_accounts: int, orgs: bool = False) -> dict:
+def generate(seed: int, n_accounts: int, orgs: bool = False, pool_scale: int | None = None) -> dict:
     """Generate a world; returns events, accounts, labels (polars) and params (dict).
 
     ``orgs`` adds benign organisations that look like split fleets (see the module docstring); they are
     drawn from their own generator (``default_rng([seed, 12])``) and take their accounts from the ordinary
     users, so everything else -- rings, teams, NATs, families, resellers, frameworks -- is the same world as
     without them, and ``orgs=False`` (the default) is byte-identical to the worlds reported before session 12.
+
+    ``pool_scale`` (session 51, opt-in; None keeps every world byte-identical): the operators' residential
+    slices, datacenter /24s and IPv6 /48 space are drawn for a world of ``pool_scale`` accounts and grown by
+    ``n_accounts / pool_scale`` (never shrunk), the extra addresses from their own generator
+    (``default_rng([seed, 51, operator])``), so each cell shares its operator's pools with as many siblings
+    as at ``pool_scale`` accounts. Without it the pools are fixed per operator while the cells per operator
+    grow with the world (seed 176: operator 1 has 20 cells on 424 residential IPs at 11,000 accounts, 449
+    cells on 336 at 224,000).
     """
     rng = np.random.default_rng(seed)
     B = Builder(rng)
@@ -421,6 +429,13 @@ def generate(seed: int, n_accounts: int, orgs: bool = False) -> dict:
         op_resi = (net.blocks(int(rng.integers(150, 600)), RESI_OCTETS) + rng.integers(2, 254))
         op_dc = net.blocks(int(rng.integers(4, 12)), DC_OCTETS)
         op_v6 = int(rng.integers(0x2400, 0x2a0f)), int(rng.integers(0, 0xffff)), int(rng.integers(0, 0xff))
+        grow = max(1.0, N / pool_scale) if pool_scale else 1.0
+        if grow > 1.0:
+            side = np.random.default_rng([seed, 51, op])
+            snet = Net(side)
+            snet.used = net.used  # no block handed out twice
+            op_resi = np.concatenate([op_resi, snet.blocks(int(len(op_resi) * (grow - 1)), RESI_OCTETS) + side.integers(2, 254)])
+            op_dc = np.concatenate([op_dc, snet.blocks(int(round(len(op_dc) * (grow - 1))), DC_OCTETS)])
         op_cards = hexid(rng, "pf_", max(3, sum(sizes) // int(rng.integers(15, 40))))
         op_domain = f"{txt.lex[int(rng.integers(0, len(txt.lex)))]}mail.net"
         op_ua = RING_UA[int(rng.integers(0, len(RING_UA)))].format(v=int(rng.integers(0, 9)))
@@ -430,7 +445,8 @@ def generate(seed: int, n_accounts: int, orgs: bool = False) -> dict:
                                "card_pool": len(op_cards)})
         for size in sizes:
             cell_no += 1
-            _ring_cell(B, rng, txt, cell_no, op + 1, size, op_tz, templates, op_resi, op_dc, op_v6, op_cards,
+            cell_v6 = op_v6 if grow == 1.0 else (op_v6[0], op_v6[1], (op_v6[2] + int(side.integers(0, int(np.ceil(grow))))) % 256)
+            _ring_cell(B, rng, txt, cell_no, op + 1, size, op_tz, templates, op_resi, op_dc, cell_v6, op_cards,
                        op_domain, op_ua, commercial_ips, op == japanese_op, P)
 
     # ---------------------------------------------------------------- enterprise teams
@@ -1062,8 +1078,10 @@ def main(argv=None) -> None:
                     help="add benign organisations that look like split fleets (off: the pre-session-12 worlds)")
     ap.add_argument("--agent-fleets", action="store_true",
                     help="operators wrap their requests in a framework users' system prompt (off: earlier worlds)")
+    ap.add_argument("--pool-scale", type=int, default=None,
+                    help="grow the operators' address pools with the world past this many accounts (off: fixed pools)")
     a = ap.parse_args(argv)
-    w = generate(a.seed, a.accounts, a.orgs)
+    w = generate(a.seed, a.accounts, a.orgs, a.pool_scale)
     if a.agent_fleets:
         w = agent_fleets(w, a.seed)
     write(w, a.out)

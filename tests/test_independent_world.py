@@ -187,3 +187,18 @@ def test_agent_fleets_wrap_only_the_chosen_cells_in_a_framework_users_prompt(iw)
     # Deterministic.
     again = iw.agent_fleets(iw.generate(seed=3, n_accounts=1500), 3)
     assert again["events"]["prompt"].equals(wrapped["events"]["prompt"])
+
+
+# ------------------------------------------------------------------ --pool-scale: operator pools grown with the world (session 51)
+
+
+def test_pool_scale_grows_operator_pools_and_is_off_by_default(iw, world):
+    """Without ``pool_scale`` an operator's address pools are fixed while its cells grow with the world (the
+    224k collapse of ARI by cell, BENCHMARKS.md session 51 big51); with it they grow by ``n / pool_scale``."""
+    assert iw.generate(seed=5, n_accounts=400, pool_scale=400)["events"].equals(world["events"])
+    grown = iw.generate(seed=5, n_accounts=400, pool_scale=100)
+    before = [o["resi_ips"] for o in world["params"]["operators"]]
+    after = [o["resi_ips"] for o in grown["params"]["operators"]]
+    assert all(a >= 3 * b for a, b in zip(after, before))
+    ring = lambda w: w["events"].join(w["labels"].filter(pl.col("kind") == "ring"), on="account_id")
+    assert ring(grown)["ip"].n_unique() > ring(world)["ip"].n_unique()
