@@ -25,12 +25,21 @@ undoes every split of a pure campaign but leaves mixed accounts wrong; ``join+un
 their operator), and per operator: ring accounts, the share in its main campaign (the campaign holding most of
 it), in single-cluster campaigns, in other multi-cluster campaigns, unclustered, and the foreign accounts of the
 main campaign (in mixed clusters / in clusters of another operator's majority).
+
+With ``--evidence`` (reads ``WORLD/events.parquet``), for the ring accounts outside their operator's main campaign
+(clustered: the ``split`` losses), per kind of value (card, exact address, /24 or /48 network, user agent, prompt
+word 4-gram, active day; ``ari_decomp50.piece_values``), the share of them holding a value of that kind that ring
+accounts of their operator's main campaign hold (``own``: evidence that would join) and that ring accounts of
+another operator's main campaign hold (``other``: the same evidence joining the wrong operator).
 """
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def c2(x):
@@ -146,7 +155,38 @@ def run(world: str, out: str) -> None:
         print(per_operator(r))
 
 
+def evidence(world: str, r: pl.DataFrame) -> pl.DataFrame:
+    """Per kind, the account-weighted share of stray ring accounts whose cluster shares a value with own / other mains."""
+    from ari_decomp50 import piece_values
+    cl = r.filter(pl.col("camp").is_not_null())
+    main = (cl.group_by("op", "camp").len().sort("len", "camp", descending=[True, False])
+            .group_by("op", maintain_order=True).first().select("op", main="camp"))
+    x = cl.join(main, on="op")
+    stray = x.filter(pl.col("camp") != pl.col("main"))
+    if stray.height == 0:
+        return pl.DataFrame()
+    vals = piece_values(world, r.select("account_id"))
+    in_main = (x.filter(pl.col("camp") == pl.col("main")).select("account_id", holder_op="op")
+               .join(vals, on="account_id").select("kind", "v", "holder_op").unique())
+    sv = stray.select("account_id", "op").join(vals, on="account_id").join(in_main, on=["kind", "v"])
+    # per stray account and kind: does it hold a value the own / another operator's main campaign holds
+    per = (sv.group_by("account_id", "kind").agg(own=(pl.col("holder_op") == pl.col("op")).any(),
+                                                  other=(pl.col("holder_op") != pl.col("op")).any()))
+    kinds = vals["kind"].unique().sort()
+    grid = (stray.select("account_id").join(pl.DataFrame({"kind": kinds}), how="cross")
+            .join(per, on=["account_id", "kind"], how="left").fill_null(False))
+    total = stray.height
+    return (grid.group_by("kind").agg(pl.col("own").mean().round(3), pl.col("other").mean().round(3))
+            .sort("kind").with_columns(pl.lit(total).alias("stray_accounts")))
+
+
 if __name__ == "__main__":
+    show_evidence = "--evidence" in sys.argv
     for arg in sys.argv[1:]:
+        if arg.startswith("--"):
+            continue
         w, o = arg.split(":")
         run(w, o)
+        if show_evidence:
+            with pl.Config(tbl_rows=20, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+                print(evidence(w, ring_table(w, o)))
