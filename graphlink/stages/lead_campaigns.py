@@ -32,11 +32,14 @@ import polars as pl
 __all__ = ["ALONE_FOLLOWS_LEAD", "lead_campaigns"]
 
 #: A cluster flagged through a text or address tie joins its lead's campaign when the grouping left it alone and
-#: it cannot be an operator on its own (module docstring). Dev worlds, events only, ARI by operator (labels' operator vs ``campaign_id``, main
-#: 23ae195 -> this; flags identical by construction): BENCHMARKS.md, fifty-first pass (helper op51). Without
-#: the "on its own" condition, offline on 66 dev worlds, 48 of 60 lone tied clusters joined their operator and 12
-#: another (10 tied by addresses of a proxy network two operators of the ``templates`` scenario rent, giant
-#: 1000's whole operator, one 4-account cell by a template); with it, one of the 12 is left (the 4-account cell).
+#: it cannot be an operator on its own (module docstring). Dev worlds, events only, ARI by operator (labels'
+#: operator vs ``campaign_id``; main 23ae195 -> this, flags identical by construction): a1 0.590 -> 0.693, t1 0.555
+#: -> 0.603, o1 0.551 -> 0.568, a3 0.707 -> 0.713; a2, ind176-179, templates 1001 / 1002 / 1005, giant 1000-1002
+#: and the 31 templates worlds of the new simulator within 0.001 (BENCHMARKS.md, fifty-first pass, helper op51).
+#: Offline on the outputs of those and 31 more templates worlds (77), 60 lone tied clusters: 48 of their lead's
+#: operator (368 accounts), 12 of another (233: giant 1000's whole operator, 10 cells of 4-10 accounts tied by
+#: addresses of a proxy network two ``templates`` operators rent, one 4-account template cell); with the "on its
+#: own" condition 23 move, 21 rightly (142 accounts), 2 not (4 accounts each).
 ALONE_FOLLOWS_LEAD = True
 
 
