@@ -26,6 +26,7 @@ from graphlink.contract import nested_reasons
 from graphlink.stages.campaigns import (MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, held_ties, is_tie_kind,  # noqa: F401
                                        tie_holdings, tie_values)
 from graphlink.stages.campaign_pool import pooled_partition  # noqa: F401 (moved there; imported from here too)
+from graphlink.stages.lead_campaigns import lead_campaigns
 from graphlink.stages.small_cells import strong_cells
 from graphlink.stages.split_guard import HELD
 from graphlink.stages.tie_words import INHERITED, OPERATOR_TIES_SCHEMA, OTHER_COUNTS, inherited_why, other_ties
@@ -376,7 +377,8 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
         grouping then decides no flag: a tame cell keeps its operator's flag under any grouping,
         and a cluster the grouping put beside an operator through one stock phrase does not
         take it. The ``why`` names the lead and the lead's campaign; a cluster tied by a card or
-        identifier (``cards`` > 0) is the lead's operator's and moves into the lead's campaign; a strong small cell (``cell``) says so.
+        identifier (``cards`` > 0) is the lead's operator's and moves into the lead's campaign, and so does one the
+        grouping left alone (:func:`graphlink.stages.lead_campaigns.lead_campaigns`); a strong small cell (``cell``) says so.
 
     Returns
     -------
@@ -423,13 +425,12 @@ def flag_with_campaign(clusters: pl.DataFrame, flag_threshold: float = 0.6, min_
     joined = joined.with_columns(*[pl.lit(None, pl.Boolean if c == "cell" else pl.UInt32).alias(c) for c in ("cards", "texts", "addresses", "cell") if c not in joined.columns])
     whole = (~pl.col("flagged") & ~inherits & pl.col("__tied") & (pl.col("__pscore") >= flag_threshold)
              & (pl.col("__psize") >= min_flag_size)).fill_null(False)
-    # A card or identifier tie names the same operator: the cluster joins its lead's campaign (tie_words).
-    moved = inherits & (pl.col("cards").fill_null(0) > 0)
     lead_campaign = clusters.select(pl.col("cluster_id").cast(pl.Int64).alias("lead"), pl.col("campaign_id").alias("__lc"))
     joined = joined.with_columns(pl.col("lead").cast(pl.Int64)).join(lead_campaign, on="lead", how="left", maintain_order="left").with_columns(
         pl.col("flagged").alias("flagged_own"), (pl.col("flagged") | inherits | whole).alias("__f"),
-        # A lead in no campaign has none to join: the cluster keeps its own (never left in no campaign).
-        pl.when(moved & pl.col("__lc").is_not_null()).then(pl.col("__lc")).otherwise(pl.col("campaign_id")).alias("campaign_id"),
+        # Which tied clusters join their lead's campaign: card-tied ones, and those the grouping left alone (lead_campaigns).
+        lead_campaigns("campaign_id", inherits, pl.col("cards") > 0, "__lc",
+                       (pl.col("size") >= min_flag_size) & (pl.col("score").fill_null(0) > 0)),
         pl.coalesce("__lc", "campaign_id").alias("__lk"))  # the why names the lead's campaign
     return joined.with_columns(
         pl.col("__f").alias("flagged"),

@@ -20,7 +20,8 @@ pass). So the ``why`` starts
 cluster tied by a card or identifier is the lead's operator's, so
 :func:`graphlink.stages.campaign_flags.flag_with_campaign` moves it into campaign
 ``M`` (a campaign is one operator; the grouping had left it apart); one tied by
-text or addresses keeps its own campaign (its ``campaign_id``), which may differ. :data:`LEAD_PATTERN` reads ``N`` back
+text or addresses keeps its own campaign (its ``campaign_id``), which may differ, unless the grouping left it alone
+and it could not be a fleet on its own (:mod:`graphlink.stages.lead_campaigns`). :data:`LEAD_PATTERN` reads ``N`` back
 (:func:`graphlink.stages.rekeying.rekey_why`, :mod:`graphlink.views.explain`).
 A campaign with such clusters names their leads in other campaigns (:func:`flagged_through`).
 When several flagged clusters' values tie a cluster, the lead is the one most
