@@ -73,7 +73,7 @@ def twin_accounts(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     n_accounts = partition.height if n_accounts is None else n_accounts
     linked = signals.filter("linked")
     kinds = linked["kind"].unique().to_list()
-    strong = linked.filter(pl.col("kind").is_in([k for k in kinds if graph_config.spec(k).strong])).select("signal_idx")
+    strong = linked.filter(pl.col("kind").is_in([k for k in kinds if graph_config.spec(k).strong or k == "ip_net"])).select("signal_idx")
     phrases = linked.filter(pl.col("kind") == "prompt").select("signal_idx", "df")
     clustered = partition.drop_nulls("cluster_id")
     left = partition.filter(pl.col("cluster_id").is_null()).select("account_idx")
