@@ -214,7 +214,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         partition, wholes = split_wholes(partition)
         partition = supported_partition(partition, projection.memberships, projection.signals, config, projection.co_timed)
         partition, wholes = template_bursts(partition, wholes, projection, signal_set, config, lambda a: minutes_of(signal_set.minute_counts, a), early.get("schedules"))
-        partition, wholes = hub_twins(partition, wholes, projection.memberships, projection.signals, config.graph, config.communities.min_cluster_size, n_accounts)
+        partition, wholes = hub_twins(partition, wholes, projection.memberships, projection.signals, config.graph, config.communities.min_cluster_size, n_accounts) if config.communities.hub_twins else (partition, wholes)
         partition, wholes = split_wording(partition, wholes, projection.memberships, projection.signals, config.communities.seed) if config.communities.wording_cells else (partition, wholes)
         partition, wholes = split_clients(partition, wholes, projection.memberships, projection.signals, index) if config.communities.client_cells else (partition, wholes)
     with _stage("scoring", timings, progress, memory):

@@ -43,7 +43,28 @@ from graphlink.stages.burst_tails import poisson_tail_bound
 from graphlink.stages.bursts import ALPHA, MIN_HOLDERS
 from graphlink.stages.campaigns import MIN_TIE_VALUES
 
-__all__ = ["hub_twins", "twin_accounts"]
+__all__ = ["HUB_NETWORK", "hub_twins", "hub_values", "twin_accounts"]
+
+#: The weak kind a hub may also be: a cell rotating through fresh addresses of one IPv6 /48 (or IPv4 /24) shares
+#: no address, only the network (dev templates 1021, cell 12: 374 accounts in one /48, 109 in no cluster).
+HUB_NETWORK = "ip_net"
+
+
+def hub_values(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
+               graph_config: GraphConfig | None = None) -> pl.DataFrame:
+    """Each cluster's hubs: ``cluster_id, hub`` (the ``signal_idx`` of a linking value of a strong kind or an
+    ``ip_net``, held by more than half of the cluster's members). Reads the clustered accounts' memberships
+    only (``account_idx, signal_idx``; others may be absent: the Spark engine collects these first)."""
+    graph_config = graph_config or GraphConfig()
+    linked = signals.filter("linked")
+    kinds = [k for k in linked["kind"].unique().to_list() if graph_config.spec(k).strong or k == HUB_NETWORK]
+    values = linked.filter(pl.col("kind").is_in(kinds)).select("signal_idx")
+    clustered = partition.drop_nulls("cluster_id")
+    sizes = clustered.group_by("cluster_id").agg(pl.len().alias("size"))
+    return (memberships.select("account_idx", "signal_idx").join(values, on="signal_idx", how="semi")
+            .join(clustered, on="account_idx").group_by("cluster_id", "signal_idx").agg(pl.len().alias("h"))
+            .join(sizes, on="cluster_id").filter(2 * pl.col("h") > pl.col("size"))
+            .select("cluster_id", pl.col("signal_idx").cast(pl.UInt32).alias("hub")).sort("cluster_id", "hub"))
 
 
 def twin_accounts(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
@@ -59,7 +80,7 @@ def twin_accounts(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     signals : DataFrame
         ``signal_idx, kind, df, linked``.
     graph_config : GraphConfig, optional
-        Which kinds are strong (hubs: ``ip``, ``payment`` and strong declared kinds).
+        Which kinds are strong (hubs: ``ip``, ``payment``, strong declared kinds and :data:`HUB_NETWORK`).
     n_accounts : int, optional
         Accounts of the log (``N``); the partition's rows when not given.
 
@@ -68,39 +89,35 @@ def twin_accounts(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     DataFrame
         ``account_idx`` (UInt32), ``hub`` (UInt32: the hub's ``signal_idx``), one row per twin.
     """
-    graph_config = graph_config or GraphConfig()
     empty = pl.DataFrame(schema={"account_idx": pl.UInt32, "hub": pl.UInt32})
     n_accounts = partition.height if n_accounts is None else n_accounts
     linked = signals.filter("linked")
-    kinds = linked["kind"].unique().to_list()
-    strong = linked.filter(pl.col("kind").is_in([k for k in kinds if graph_config.spec(k).strong or k == "ip_net"])).select("signal_idx")
     phrases = linked.filter(pl.col("kind") == "prompt").select("signal_idx", "df")
     clustered = partition.drop_nulls("cluster_id")
     left = partition.filter(pl.col("cluster_id").is_null()).select("account_idx")
-    if clustered.is_empty() or left.is_empty() or strong.is_empty() or phrases.is_empty():
+    if clustered.is_empty() or left.is_empty() or phrases.is_empty():
         return empty
     mem = memberships.select("account_idx", "signal_idx")
     sizes = clustered.group_by("cluster_id").agg(pl.len().alias("size"))
-    # A cluster's hubs: strong values most of its members hold (only strong affiliations are read here).
-    strong_mem = mem.join(strong, on="signal_idx", how="semi")
-    hubs = (strong_mem.join(clustered, on="account_idx").group_by("cluster_id", "signal_idx").agg(pl.len().alias("h"))
-            .join(sizes, on="cluster_id").filter(2 * pl.col("h") > pl.col("size")).select("cluster_id", pl.col("signal_idx").alias("hub")))
+    hubs = hub_values(partition, memberships, signals, graph_config)
     # The hubs' unclustered holders.
-    on_hub = (strong_mem.join(left, on="account_idx", how="semi")
-              .join(hubs.select(pl.col("hub").alias("signal_idx")).unique(), on="signal_idx", how="semi").rename({"signal_idx": "hub"}))
+    on_hub = (mem.join(hubs.select(pl.col("hub").alias("signal_idx")).unique(), on="signal_idx", how="semi")
+              .join(left, on="account_idx", how="semi").rename({"signal_idx": "hub"}))
     hubs = hubs.join(on_hub.select("hub").unique(), on="hub", how="semi")
     if on_hub.is_empty():
         return empty
     # Each hub's phrases: those most members of a cluster it is the hub of hold (only those clusters' members are read).
     members = clustered.join(hubs.select("cluster_id").unique(), on="cluster_id", how="semi")
-    template = (mem.join(phrases.select("signal_idx"), on="signal_idx", how="semi").join(members, on="account_idx")
+    template = (mem.join(members, on="account_idx").join(phrases.select("signal_idx"), on="signal_idx", how="semi")
                 .group_by("cluster_id", "signal_idx").agg(pl.len().alias("h"))
                 .join(sizes, on="cluster_id").filter(2 * pl.col("h") > pl.col("size")).select("cluster_id", "signal_idx"))
     hub_phrases = hubs.join(template, on="cluster_id").select("hub", "signal_idx").unique()
     if hub_phrases.is_empty():
         return empty
     n_hub = on_hub.group_by("hub").agg(pl.len().alias("n_h"))
-    writes = on_hub.join(hub_phrases, on="hub").join(mem, on=["account_idx", "signal_idx"], how="semi")
+    # (each step keeps few rows: no hash table over every account's memberships)
+    mem_on = mem.join(on_hub.select("account_idx").unique(), on="account_idx", how="semi")
+    writes = on_hub.join(hub_phrases, on="hub").join(mem_on, on=["account_idx", "signal_idx"], how="semi")
     counts = (hub_phrases.join(n_hub, on="hub").join(phrases, on="signal_idx")
               .join(writes.group_by("hub", "signal_idx").agg(pl.len().alias("k")), on=["hub", "signal_idx"], how="left")
               .with_columns(pl.col("k").fill_null(0)))
