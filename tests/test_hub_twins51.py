@@ -94,3 +94,13 @@ def test_no_template_no_twins():
     out, _ = hub_twins(part, None, more, sig.with_columns(df=pl.when(pl.col("kind") == "prompt").then(5).otherwise(5)),
                        n_accounts=1000)
     assert out["cluster_id"].to_list() == [1, 1, 2, 2, 2]
+
+
+def test_spark_engine_finds_the_same_twins(spark, tmp_path):
+    # The Spark engine collects only clustered accounts' memberships: the hubs' unclustered holders' are collected for this.
+    frame = _world()
+    frame.write_parquet(tmp_path / "events.parquet")
+    a = graphlink.detect(frame)
+    b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark)
+    assert a.accounts.equals(b.accounts)
+    assert a.clusters["flagged"].to_list() == b.clusters["flagged"].to_list()
