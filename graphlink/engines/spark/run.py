@@ -261,8 +261,9 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
         partition, wholes = hub_twins(partition, wholes, pl.concat([projection.memberships, extra]), projection.signals,
                                       config.graph, config.communities.min_cluster_size, n_accounts)
         twins = extra.join(partition.drop_nulls("cluster_id").select("account_idx"), on="account_idx", how="semi")
-        if twins.height:  # the twins' memberships too, in the same order
+        if twins.height:  # the twins' memberships too, in the same order (and their minutes, below)
             projection.memberships = pl.concat([projection.memberships, twins]).sort("signal_idx", "account_idx")
+            clustered = partition.drop_nulls("cluster_id").select("account_idx")
     if config.communities.wording_cells:  # after the bursts, as the in-memory pipeline (graphlink.stages.wording_cells)
         partition, wholes = split_wording(partition, wholes, projection.memberships, projection.signals, config.communities.seed)
     if config.communities.client_cells:  # after the wording split, as the in-memory pipeline (graphlink.stages.client_cells)
