@@ -256,8 +256,9 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
         projection.memberships = pl.concat([projection.memberships, _collect_memberships(projected.memberships, added)]
                                            ).sort("signal_idx", "account_idx")
     if config.communities.hub_twins:  # (graphlink.stages.hub_twins) with the hubs' unclustered holders' memberships
+        # (those of accounts Leiden clustered before the support check are there already)
         extra = _collect_memberships(projected.memberships, _holders(projected.memberships, hub_values(
-            partition, projection.memberships, projection.signals, config.graph), partition))
+            partition, projection.memberships, projection.signals, config.graph), partition).join(before, on="account_idx", how="anti"))
         partition, wholes = hub_twins(partition, wholes, pl.concat([projection.memberships, extra]), projection.signals,
                                       config.graph, config.communities.min_cluster_size, n_accounts)
         twins = extra.join(partition.drop_nulls("cluster_id").select("account_idx"), on="account_idx", how="semi")
