@@ -24,6 +24,18 @@ TOOL = "you are the acme support desk assistant read the customer ticket below a
 FRAMEWORK = "you are a helpful assistant answer the question below clearly and concisely"
 
 
+def _twins():
+    from graphlink.config import CommunityConfig, PipelineConfig
+
+    try:
+        return PipelineConfig(communities=CommunityConfig(hub_twins=True))  # opt-in
+    except TypeError:  # code older than the switch: the default pipeline (what the world test checks fails there)
+        return PipelineConfig()
+
+
+TWINS = _twins()
+
+
 def _prompt(rng: np.random.Generator, template: str | None, share: float) -> str:
     if template is not None and rng.random() < share:
         return f"{template} {' '.join(rng.choice(WORDS, 6))}"
@@ -68,7 +80,7 @@ def _by_group(result) -> pl.DataFrame:
 
 def test_a_cells_own_card_accounts_on_its_address_join_its_flag_an_offices_staff_do_not():
     # 23ae195: of cell_120..cell_219 (own cards) 10 in a cluster (flagged), 90 in none; the card groups flagged.
-    acc = _by_group(graphlink.detect(_world()))
+    acc = _by_group(graphlink.detect(_world(), config=TWINS))
     cell = acc.filter(pl.col("group") == "cell")
     assert cell.filter(pl.col("i") < 120)["flagged"].all()
     assert cell.filter(pl.col("i") >= 120)["flagged"].sum() >= 95
@@ -100,7 +112,7 @@ def test_spark_engine_finds_the_same_twins(spark, tmp_path):
     # The Spark engine collects only clustered accounts' memberships: the hubs' unclustered holders' are collected for this.
     frame = _world()
     frame.write_parquet(tmp_path / "events.parquet")
-    a = graphlink.detect(frame)
-    b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark)
+    a = graphlink.detect(frame, config=TWINS)
+    b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark, config=TWINS)
     assert a.accounts.equals(b.accounts)
     assert a.clusters["flagged"].to_list() == b.clusters["flagged"].to_list()
