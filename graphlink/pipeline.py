@@ -40,6 +40,7 @@ from graphlink.stages.tie_table import rekey_tie_clusters
 from graphlink.stages.unjoined import accounts_only_warnings
 from graphlink.stages.blocks import split_wholes
 from graphlink.stages.bursts import template_bursts
+from graphlink.stages.hub_twins import hub_twins
 from graphlink.stages.communities import detect_communities, dissolve_unsupported
 from graphlink.stages.account_rows import minutes_of, of_accounts
 from graphlink.stages.drilldown import (account_times, clustered_accounts, link_table, linking_order,
@@ -213,6 +214,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         partition, wholes = split_wholes(partition)
         partition = supported_partition(partition, projection.memberships, projection.signals, config, projection.co_timed)
         partition, wholes = template_bursts(partition, wholes, projection, signal_set, config, lambda a: minutes_of(signal_set.minute_counts, a), early.get("schedules"))
+        partition, wholes = hub_twins(partition, wholes, projection.memberships, projection.signals, config.graph, config.communities.min_cluster_size, n_accounts) if config.communities.hub_twins else (partition, wholes)
         partition, wholes = split_wording(partition, wholes, projection.memberships, projection.signals, config.communities.seed) if config.communities.wording_cells else (partition, wholes)
         partition, wholes = split_clients(partition, wholes, projection.memberships, projection.signals, index) if config.communities.client_cells else (partition, wholes)
     with _stage("scoring", timings, progress, memory):

@@ -216,11 +216,9 @@ class CommunityConfig:
         (a NAT) makes no cluster alone; a proxy pool, a card pool or a card plus an address does (dev seeds:
         0.1-0.4 gave cell ARI 0.85-0.87).
     objective : {"CPM", "modularity"}
-        Leiden's quality function. ``modularity`` (with ``resolution`` as the
-        RB configuration resolution) is the pre-0.2 behaviour.
+        Leiden's quality function. ``modularity`` (with ``resolution`` as the RB configuration resolution) is the pre-0.2 behaviour.
     campaign_resolution : float
-        Clusters whose value profiles are this similar on average form one
-        campaign (see :mod:`graphlink.stages.campaigns`; dev seeds 0.2-0.7).
+        Clusters whose value profiles are this similar on average form one campaign (:mod:`graphlink.stages.campaigns`; dev seeds 0.2-0.7).
     seed : int
         Leiden's random seed: the same graph and seed give the same partition.
     n_iterations : int
@@ -249,6 +247,8 @@ class CommunityConfig:
         Group unclustered accounts that opened their prompts with one template in one 10-minute window far
         beyond chance (:mod:`graphlink.stages.bursts`): one-off accounts on their own proxy exit and card leave
         no pairwise link, only the group's. On: it changes no cluster pairwise evidence made.
+    hub_twins : bool
+        Opt-in: group the unclustered holders of a cluster's address, card or network writing its template far beyond chance (:mod:`graphlink.stages.hub_twins`).
     campaign_neighbours : bool
         Also tie clusters through the clusters both are tied to, where one of the two clusters vouches for
         the other's direct group -- two or more of its members pay with cards two or more accounts of that
@@ -278,6 +278,7 @@ class CommunityConfig:
     backend: str = "igraph"
     network_cells: bool = True
     template_bursts: bool = True
+    hub_twins: bool = False
     campaign_neighbours: bool = True
     wording_cells: bool = True
     client_cells: bool = False

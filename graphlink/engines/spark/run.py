@@ -43,6 +43,7 @@ from graphlink.stages.wording_cells import split_wording
 from graphlink.stages.client_cells import split_clients
 from graphlink.stages.blocks import split_wholes
 from graphlink.stages.bursts import template_bursts
+from graphlink.stages.hub_twins import hub_twins, hub_values
 from graphlink.errors import ConfigError, GraphlinkError, InputError
 from graphlink.pipeline import (
     DetectResult, Progress, drilldown_stage, peak_rss_mb, run_record, run_warnings, scoring_stage, stable_ids_stage,
@@ -99,6 +100,18 @@ def _collect_memberships(memberships: Any, accounts: pl.DataFrame) -> pl.DataFra
     ).select(
         pl.col("account_idx").cast(pl.UInt32), pl.col("signal_idx").cast(pl.UInt32),
         pl.col("count").cast(pl.UInt32), pl.col("damp").cast(pl.Float64)).sort("signal_idx", "account_idx")
+
+
+def _holders(memberships: Any, hubs: pl.DataFrame, partition: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx`` of the unclustered accounts holding a hub (``hubs``: :func:`graphlink.stages.hub_twins.hub_values`)."""
+    from pyspark.sql import functions as F
+
+    if hubs.is_empty():
+        return partition.clear().select("account_idx")
+    wanted = to_spark(memberships.sparkSession, hubs.select(pl.col("hub").alias("signal_idx")).unique())
+    held = to_polars(memberships.join(F.broadcast(wanted), on="signal_idx").select(F.col("account_idx").cast("int")).distinct())
+    return (held.select(pl.col("account_idx").cast(pl.UInt32))
+            .join(partition.filter(pl.col("cluster_id").is_null()).select("account_idx"), on="account_idx", how="semi"))
 
 
 def run_detect_spark(events: str | Path, accounts: str | Path | pl.DataFrame | None = None,
@@ -242,6 +255,16 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     if added.height:  # accounts template bursts clustered: their memberships too, in the same order
         projection.memberships = pl.concat([projection.memberships, _collect_memberships(projected.memberships, added)]
                                            ).sort("signal_idx", "account_idx")
+    if config.communities.hub_twins:  # (graphlink.stages.hub_twins) with the hubs' unclustered holders' memberships
+        # (those of accounts Leiden clustered before the support check are there already)
+        extra = _collect_memberships(projected.memberships, _holders(projected.memberships, hub_values(
+            partition, projection.memberships, projection.signals, config.graph), partition).join(before, on="account_idx", how="anti"))
+        partition, wholes = hub_twins(partition, wholes, pl.concat([projection.memberships, extra]), projection.signals,
+                                      config.graph, config.communities.min_cluster_size, n_accounts)
+        twins = extra.join(partition.drop_nulls("cluster_id").select("account_idx"), on="account_idx", how="semi")
+        if twins.height:  # the twins' memberships too, in the same order (and their minutes, below)
+            projection.memberships = pl.concat([projection.memberships, twins]).sort("signal_idx", "account_idx")
+            clustered = partition.drop_nulls("cluster_id").select("account_idx")
     if config.communities.wording_cells:  # after the bursts, as the in-memory pipeline (graphlink.stages.wording_cells)
         partition, wholes = split_wording(partition, wholes, projection.memberships, projection.signals, config.communities.seed)
     if config.communities.client_cells:  # after the wording split, as the in-memory pipeline (graphlink.stages.client_cells)
