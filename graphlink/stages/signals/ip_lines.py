@@ -107,7 +107,7 @@ def rotation_networks(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
 
     Same parameters as :func:`line_changes`; one row per rotating account and network it made a change in (an
     account that does not rotate, module docstring, has none). ``block`` says the account drew from the network's
-    pool and the network is a rotation block. *Drew from the pool*: most of its changes there left the /56 of the
+    pool and the network is a rotation block. *Drew from the pool*: half or more of its changes there left the /56 of the
     request before (:data:`HOME_PREFIX`): a home's delegated prefix is its own (RFC 6177, RIPE-690: a /56 or /60
     per home), so rotating inside it is a home's doing, not a pool shared with others -- ISP households each
     drawing a fresh /64 of their /56 per request tied each other in session 50 (test_break_session12,
@@ -122,7 +122,7 @@ def rotation_networks(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     moves = _moves(frame, table)
     rotating = moves.join(_rotating(moves), on="account_idx", how="semi").filter(pl.col("changes") > 0)
     seen = moves.filter(pl.col("exposure") > 0).group_by("net_key").agg(pl.len().alias("seen"))
-    pool = rotating.filter(pl.col("far") * 2 > pl.col("changes"))
+    pool = rotating.filter(pl.col("far") * 2 >= pl.col("changes"))
     block = pool.group_by("net_key").agg(pl.len().alias("rotating")).join(seen, on="net_key", how="left")
     block = block.filter((pl.col("rotating") >= 2) & (pl.col("rotating") * 2 > pl.col("seen").fill_null(0)))
     tied = pool.join(block, on="net_key", how="semi").select("account_idx", "net_key", pl.lit(True).alias("block"))
