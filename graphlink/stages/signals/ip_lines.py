@@ -46,8 +46,11 @@ changed close pairs instead (session 49: more than half) let a fleet escape
 by sending two requests from each /64 (brk49b: 29 of 59). Each such
 member's line changes are added to its networks (``ip_lines``): a fleet
 member with 20 close requests in one /48 reads as 20 networks, as a
-residential-proxy user does in IPv4. No value is added to the graph:
-rotation weighs only in the score.
+residential-proxy user does in IPv4. The graph gets a value only from a
+rotation block (:func:`rotation_networks`, ``[signals] rotation_ties``, on
+by default since session 51): the accounts drawing /64s across /56s of one
+network, when they are most of those seen there, share it (kind
+``ip_rotation``); a home rotating inside its own /56 ties nobody.
 
 Examples
 --------
@@ -107,17 +110,17 @@ def rotation_networks(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
 
     Same parameters as :func:`line_changes`; one row per rotating account and network it made a change in (an
     account that does not rotate, module docstring, has none). ``block`` says the account drew from the network's
-    pool and the network is a rotation block. *Drew from the pool*: half or more of its changes there left the /56 of the
-    request before (:data:`HOME_PREFIX`): a home's delegated prefix is its own (RFC 6177, RIPE-690: a /56 or /60
-    per home), so rotating inside it is a home's doing, not a pool shared with others -- ISP households each
-    drawing a fresh /64 of their /56 per request tied each other in session 50 (test_break_session12,
-    test_break_nc13); an operator rotating over its rented /48 leaves the /56 on 255 of 256 draws. *A rotation
-    block*: at least two accounts drew from its pool and they are most (more than half) of the accounts seen
-    there with close requests (the ones whose rotation could be seen). An operator's rented /48 is its rotators'
-    (dev templates 1000-1030: 0.88-1.00 of them); a carrier's /48 shared by a hundred phones holds a few whose
-    renewals fell between close requests (0.03-0.12), as an ISP's or a campus's would: chance, not a block. An
-    operator holding a /56 per account (or one /56 for all) reads as homes: its accounts rotate (``ip_lines``)
-    but tie nobody.
+    pool and the network is a rotation block. *Drew from the pool*: half or more of its changes there left the /56
+    of the request before (:data:`HOME_PREFIX`). A home's delegated prefix is its own (RFC 6177, RIPE-690: a /56
+    or /60 per home), so rotating inside it is the home's doing, not a pool shared with others: ISP households
+    each drawing a fresh /64 of their /56 per request tied each other under session 50's rule
+    (test_break_session12, test_break_nc13); an operator rotating over its rented /48 leaves the /56 on 255 of 256
+    draws. *A rotation block*: at least two accounts drew from its pool and they are most (more than half) of the
+    accounts seen there with close requests (the ones whose rotation could be seen). An operator's rented /48 is
+    its rotators' (dev templates 1000-1030: 0.88-1.00 of them); a carrier's /48 shared by a hundred phones holds
+    a few whose renewals fell between close requests (0.03-0.12), as an ISP's or a campus's would: chance, not a
+    block. An operator holding a /56 per account (or one /56 for all) reads as homes: its accounts rotate
+    (``ip_lines``, the score's IP spread) but tie nobody (test_rotation_homes51).
     """
     moves = _moves(frame, table)
     rotating = moves.join(_rotating(moves), on="account_idx", how="semi").filter(pl.col("changes") > 0)
