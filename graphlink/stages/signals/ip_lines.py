@@ -46,8 +46,11 @@ changed close pairs instead (session 49: more than half) let a fleet escape
 by sending two requests from each /64 (brk49b: 29 of 59). Each such
 member's line changes are added to its networks (``ip_lines``): a fleet
 member with 20 close requests in one /48 reads as 20 networks, as a
-residential-proxy user does in IPv4. No value is added to the graph:
-rotation weighs only in the score.
+residential-proxy user does in IPv4. The graph gets a value only from a
+rotation block (:func:`rotation_networks`, ``[signals] rotation_ties``, on
+by default since session 51): the accounts drawing /64s across /56s of one
+network, when they are most of those seen there, share it (kind
+``ip_rotation``); a home rotating inside its own /56 ties nobody.
 
 Examples
 --------
@@ -65,11 +68,15 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["LINE_CHANGE_SECONDS", "line_changes", "rotation_networks"]
+__all__ = ["HOME_PREFIX", "LINE_CHANGE_SECONDS", "line_changes", "rotation_networks"]
 
 #: Two requests of one account in one IPv6 network this close (seconds) share a /64 unless it rotates: below the
 #: lifetime of any /64 a network assigns (a PDN connection's hours, a daily renumbering; see the module docstring).
 LINE_CHANGE_SECONDS = 3_600
+
+#: A home's delegated prefix (bits): RFC 6177 and RIPE-690 advise a /56 (or a /48) per end site, many ISPs hand
+#: out a /56 or a /60 (inside one /56). Rotating inside it is the home's own; a pool's /64s fall across /56s.
+HOME_PREFIX = 56
 
 
 def line_changes(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
@@ -102,28 +109,38 @@ def rotation_networks(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     """``account_idx, net_key, changes, block``: the networks an account of :func:`line_changes` rotated in.
 
     Same parameters as :func:`line_changes`; one row per rotating account and network it made a change in (an
-    account that does not rotate, module docstring, has none). ``block`` says the network is a rotation block:
-    at least two accounts rotated in it and they are most (more than half) of the accounts seen there with close
-    requests (the ones whose rotation could be seen). An operator's rented /48 is its rotators' (dev templates
-    1000-1030: 0.88-1.00 of them); a carrier's /48 shared by a hundred phones holds a few whose renewals fell
-    between close requests (0.03-0.12), as an ISP's or a campus's would: chance, not a block.
+    account that does not rotate, module docstring, has none). ``block`` says the account drew from the network's
+    pool and the network is a rotation block. *Drew from the pool*: half or more of its changes there left the /56
+    of the request before (:data:`HOME_PREFIX`). A home's delegated prefix is its own (RFC 6177, RIPE-690: a /56
+    or /60 per home), so rotating inside it is the home's doing, not a pool shared with others: ISP households
+    each drawing a fresh /64 of their /56 per request tied each other under session 50's rule
+    (test_break_session12, test_break_nc13); an operator rotating over its rented /48 leaves the /56 on 255 of 256
+    draws. *A rotation block*: at least two accounts drew from its pool and they are most (more than half) of the
+    accounts seen there with close requests (the ones whose rotation could be seen). An operator's rented /48 is
+    its rotators' (dev templates 1000-1030: 0.88-1.00 of them); a carrier's /48 shared by a hundred phones holds
+    a few whose renewals fell between close requests (0.03-0.12), as an ISP's or a campus's would: chance, not a
+    block. An operator holding a /56 per account (or one /56 for all) reads as homes: its accounts rotate
+    (``ip_lines``, the score's IP spread) but tie nobody (test_rotation_homes51).
     """
     moves = _moves(frame, table)
     rotating = moves.join(_rotating(moves), on="account_idx", how="semi").filter(pl.col("changes") > 0)
     seen = moves.filter(pl.col("exposure") > 0).group_by("net_key").agg(pl.len().alias("seen"))
-    block = rotating.group_by("net_key").agg(pl.len().alias("rotating")).join(seen, on="net_key", how="left")
+    pool = rotating.filter(pl.col("far") * 2 >= pl.col("changes"))
+    block = pool.group_by("net_key").agg(pl.len().alias("rotating")).join(seen, on="net_key", how="left")
     block = block.filter((pl.col("rotating") >= 2) & (pl.col("rotating") * 2 > pl.col("seen").fill_null(0)))
-    return rotating.select("account_idx", "net_key", pl.col("changes").cast(pl.UInt32),
-                           pl.col("net_key").is_in(block["net_key"].implode()).alias("block"))
+    tied = pool.join(block, on="net_key", how="semi").select("account_idx", "net_key", pl.lit(True).alias("block"))
+    return (rotating.join(tied, on=["account_idx", "net_key"], how="left")
+            .select("account_idx", "net_key", pl.col("changes").cast(pl.UInt32), pl.col("block").fill_null(False)))
 
 
 def _moves(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     """``account_idx, net_key, exposure, changes`` per account and IPv6 network (see the module docstring).
 
-    ``exposure`` is the summed gaps of the account's close pairs (seconds).
+    ``exposure`` is the summed gaps of the account's close pairs (seconds); ``far``: the changes to a /64 outside
+    the /56 (:data:`HOME_PREFIX`) of the request before.
     """
     out = pl.DataFrame(schema={"account_idx": pl.UInt32, "net_key": pl.UInt64, "exposure": pl.Float64,
-                               "changes": pl.UInt32})
+                               "changes": pl.UInt32, "far": pl.UInt32})
     v6 = table.filter(pl.col("version") == 6).select("key", "net_key", pl.col("int_key").alias("line"))
     if not v6.height or "timestamp" not in frame.columns:
         return out
@@ -142,7 +159,10 @@ def _moves(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     gap = (pl.col("timestamp") - pl.col("timestamp").shift(1)).dt.total_seconds()
     close = (same & (gap < LINE_CHANGE_SECONDS)).fill_null(False)
     change = close & (pl.col("line") != pl.col("line").shift(1)) & pl.col("brief") & fresh
+    home = pl.col("line") // 2**(64 - HOME_PREFIX)  # the /56 a /64 lies in
+    far = change & (home != home.shift(1))
     counted = (ev.with_columns(pl.when(close).then(gap).otherwise(0).alias("exposure"),
-                               change.fill_null(False).alias("change"))
-               .group_by("account_idx", "net_key").agg(pl.col("exposure").sum(), pl.col("change").sum().alias("changes")))
+                               change.fill_null(False).alias("change"), far.fill_null(False).alias("far"))
+               .group_by("account_idx", "net_key")
+               .agg(pl.col("exposure").sum(), pl.col("change").sum().alias("changes"), pl.col("far").sum()))
     return counted.cast(dict(out.schema))
