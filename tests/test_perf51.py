@@ -34,9 +34,10 @@ def test_prompt_openings_are_the_shingles_at_each_opening():
     words = texts["norm"].str.split(" ")
     # Every shingle of 2 words; texts 2 read past a shared head of 2 kept words: it opens at 0 and at 3.
     number: dict[tuple[str, str], int] = {}  # a shingle's hash: its words' number
-    shingles = pl.DataFrame([(t, p, number.setdefault((w[p], w[p + 1]), len(number))) for t, w in zip(texts["text_hash"], words)
-                             for p in range(len(w) - 1)], schema={"text_hash": pl.UInt64, "pos": pl.UInt32,
-                                                                  "shingle_hash": pl.UInt64}, orient="row")
+    rows = [(t, p, number.setdefault((w[p], w[p + 1]), len(number)))
+            for t, w in zip(texts["text_hash"], words) for p in range(len(w) - 1)]
+    shingles = pl.DataFrame(rows, schema={"text_hash": pl.UInt64, "pos": pl.UInt32, "shingle_hash": pl.UInt64},
+                            orient="row")
     keys = pl.DataFrame({"key": [10, 11, 20, 30], "text_hash": [1, 1, 2, 3]}, schema={"key": pl.UInt64,
                                                                                      "text_hash": pl.UInt64})
     openings, opening_texts = prompt_openings(shingles, keys, texts, 2, 2)
