@@ -51,8 +51,10 @@ def prompt_openings(shingles: pl.DataFrame, text_keys: pl.DataFrame, texts: pl.D
     first = texts.select("text_hash", pl.lit(0, pos).alias("pos"), cut)
     first = pl.concat([first, first.filter("head").select("text_hash", pl.lit((kept or 0) + 1, pos).alias("pos"),
                                                           pl.lit(False).alias("head"))])
-    opening = shingles.join(first, on=["text_hash", "pos"]).select("text_hash", "pos", "head",
-                                                                   pl.col("shingle_hash").alias("template"))
+    # Only the shingles at an opening's position are joined (campaign preset: 1.7M of 8.2M rows; 1.6 -> 0.6 s of CPU).
+    at = shingles.filter((pl.col("pos") == 0) | (pl.col("pos") == (kept or 0) + 1))
+    opening = at.join(first, on=["text_hash", "pos"]).select("text_hash", "pos", "head",
+                                                             pl.col("shingle_hash").alias("template"))
     openings = (text_keys.unique("key").join(opening, on="text_hash").select("key", "template").unique()
                 .sort("key", "template"))
     texts = (opening.sort("text_hash", "pos").group_by("template")

@@ -43,7 +43,7 @@ def shared_in_clusters(memberships: pl.DataFrame, clusters: pl.DataFrame, at_lea
 
     ``memberships`` has one row per (account, signal); ``clusters`` maps
     ``account_idx`` to ``cluster_id`` (nulls ignored). Counted by sorting one
-    packed (signal, cluster) key: 33M memberships in ~2 s, against ~5 s for a
+    packed (cluster, signal) key, which orders the rows too: 33M memberships in ~2 s, against ~5 s for a
     two-column group-by.
 
     Examples
@@ -70,15 +70,14 @@ def shared_in_clusters(memberships: pl.DataFrame, clusters: pl.DataFrame, at_lea
         "signal_idx", cluster_of.gather(memberships["account_idx"]).alias("cluster_id")).drop_nulls("cluster_id")
     if rows.is_empty():
         return pl.DataFrame(schema={"cluster_id": pl.Int64, "signal_idx": pl.UInt32, "accounts_sharing": pl.UInt32})
-    # count_by_account packs its first column above its second: here (signal, cluster).
-    counted = count_by_account(rows.select(pl.col("signal_idx").alias("account_idx"), "cluster_id"), "cluster_id",
-                               int(memberships["signal_idx"].max()) + 1)
-    return (  # sorted lazily (one row per cluster and value: the same rows as eager, faster)
-        counted.lazy().filter(pl.col("count") >= at_least)
-        .select(pl.col("key").cast(pl.Int64).alias("cluster_id"), pl.col("account_idx").alias("signal_idx"),
-                pl.col("count").alias("accounts_sharing"))
-        .sort("cluster_id", "signal_idx").collect()
-    )
+    # count_by_account packs its first column above its second: here (cluster, signal), so its rows come sorted as
+    # returned (one row per cluster and value). Packed (signal, cluster) they needed a sort on the two columns after:
+    # 0.1-1 s of CPU a call on the campaign preset.
+    counted = count_by_account(rows.select(pl.col("cluster_id").alias("account_idx"), "signal_idx"), "signal_idx",
+                               int(rows["cluster_id"].max()) + 1)
+    return counted.filter(pl.col("count") >= at_least).select(
+        pl.col("account_idx").cast(pl.Int64).alias("cluster_id"), pl.col("key").cast(pl.UInt32).alias("signal_idx"),
+        pl.col("count").alias("accounts_sharing"))
 
 
 def cluster_evidence(memberships: pl.DataFrame, signals: pl.DataFrame, clusters: pl.DataFrame,

@@ -101,10 +101,10 @@ def quote_shingles(enc: EncodedEvents, texts: pl.DataFrame, located: pl.DataFram
     else:
         # One more pass over the prompt column (about what reading it costs: 1.4 s on 1M events).
         originals = enc.texts("prompt", keys["key"], written_words(head)).rename({"prompt": "display"})
-    words = pl.col("display")
+    words = pl.col("display")  # (and of the texts, only the located ones split: 176k of 1.7M, 2.0 -> 0.2 s of CPU)
     quoted = (
         located.join(keys, on="text_hash").join(originals, on="key")
-        .join(texts.select("text_hash", pl.col("norm").str.split(" ")), on="text_hash")
+        .join(texts.join(keys, on="text_hash", how="semi").select("text_hash", pl.col("norm").str.split(" ")), on="text_hash")
         .filter(words.list.len() == pl.col("norm").list.len())
         .select("shingle_hash", written_quote(words.list.slice(pl.col("pos"), ngram)).alias("quote"),
                 pl.col("norm").list.slice(pl.col("pos"), ngram).list.join(" ").alias("words"))
