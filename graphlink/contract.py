@@ -385,10 +385,11 @@ EXPAND_SCHEMA = pl.Schema({
 #: ``cluster_id`` / ``flagged`` / ``campaign_id`` null when nothing matched. ``flagged`` is the matched
 #: cluster's ``flagged`` in the earlier run's ``clusters.parquet`` (a match to a ring the run flagged,
 #: or to an ordinary cluster: households, teams); ``score`` in [0, 1], 0 when unmatched, 1.0 for an
-#: account that was already a member (:mod:`graphlink.stages.match`).
+#: account that was already a member (:mod:`graphlink.stages.match`); ``earlier_member`` True for such an
+#: account, False for a new match, null when nothing matched (the summary's "new" / "already members").
 MATCHES_SCHEMA = pl.Schema({
     "account_id": pl.String, "cluster_id": pl.Int64, "flagged": pl.Boolean, "campaign_id": pl.Int64,
-    "score": pl.Float64, "why": pl.String,
+    "score": pl.Float64, "why": pl.String, "earlier_member": pl.Boolean,
 })
 
 #: What every view and export of a cluster says about its flag, built in one place

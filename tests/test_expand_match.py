@@ -381,7 +381,9 @@ def test_cli_match_writes_matches_atomically_and_refuses_bad_input(tmp_path):
     assert data["counts"]["matched"] == 1 and data["matched"][0]["account_id"] == "newring"
     matches = pl.read_parquet(out / "matches.parquet")
     assert matches.height == 2 and matches.columns == ["account_id", "cluster_id", "flagged", "campaign_id", "score",
-                                                       "why"]
+                                                       "why", "earlier_member"]
+    # a new match (False) and an unmatched account (null), not told apart by parsing why (new-user review, session 51)
+    assert dict(matches.select("account_id", "earlier_member").iter_rows()) == {"newring": False, "newperson": None}
     assert json.loads((out / "match.json").read_text())["counts"]["unmatched"] == 1
     assert runner.invoke(app, ["match", str(known), str(new), "--out", str(out), "-q"]).stdout == ""
     renamed = tmp_path / "renamed.csv"
@@ -1099,3 +1101,15 @@ def test_an_accounts_file_with_none_of_its_columns_is_refused(two_days, tmp_path
     result = runner.invoke(app, ["detect", str(two_days / "day2" / "events.parquet"), "--accounts",
                                  str(tmp_path / "renamed.parquet"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "--map created_at=COLUMN" in result.output and not (tmp_path / "o").exists()
+
+
+def test_matches_say_which_accounts_were_already_members(tmp_path):
+    """``earlier_member``: True for an account of the new log already in the cluster in the earlier run."""
+    known = tiny_known_run(tmp_path)
+    new = tmp_path / "new.csv"
+    pl.DataFrame({"account_id": ["ring0", "newring"], "payment_fingerprint": ["card-ring"] * 2,
+                  "ip": ["203.0.113.2"] * 2, "user_agent": ["curl/8.0"] * 2}).write_csv(new)
+    result = runner.invoke(app, ["match", str(known), str(new), "--out", str(tmp_path / "m"), "-q"])
+    assert result.exit_code == 0, result.output
+    matches = pl.read_parquet(tmp_path / "m" / "matches.parquet")
+    assert dict(matches.select("account_id", "earlier_member").iter_rows()) == {"ring0": True, "newring": False}

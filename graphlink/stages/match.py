@@ -425,4 +425,5 @@ def match_accounts(new_values: pl.DataFrame, new_accounts: pl.Series, known: pl.
                else clusters.select("cluster_id", pl.lit(None, pl.Boolean).alias("flagged")))
     return (every.join(matched, on="account_id", how="left").with_columns(pl.col("score").fill_null(0.0))
             .join(flagged.unique("cluster_id"), on="cluster_id", how="left")  # null cluster_id: null flagged
+            .with_columns(earlier_member=pl.when(pl.col("cluster_id").is_not_null()).then(pl.col("why") == KNOWN_MEMBER_WHY))
             .select(list(MATCHES_SCHEMA.names())).cast(dict(MATCHES_SCHEMA)).sort("account_id"))
