@@ -83,7 +83,7 @@ from graphlink.stages.burst_templates import head_bystanders
 from graphlink.stages.encode import distinct_pairs
 from graphlink.stages.schedules import scheduled_accounts
 
-__all__ = ["ALPHA", "BURST_KIND", "MIN_HOLDERS", "MIN_SCHEDULED_HOURS", "WINDOW", "burst_partition", "burst_sent",
+__all__ = ["ALPHA", "BURST_KIND", "MIN_HOLDERS", "MIN_SCHEDULED_HOURS", "WINDOW", "append_clusters", "burst_partition", "burst_sent",
            "burst_signals", "burst_values", "hypergeometric_tail_bound", "poisson_tail_bound",
            "template_bursts", "with_burst_reason"]
 
@@ -321,11 +321,26 @@ def burst_partition(partition: pl.DataFrame, sent: pl.DataFrame, minutes: pl.Dat
         pl.col("n") >= min_size)
     if big.is_empty():
         return partition, wholes, held.clear(), values.clear(), stats
+    out, wholes, new = append_clusters(partition, wholes, comp, big)
+    held = held.join(new.select("account_idx"), on="account_idx", how="semi")
+    values = values.join(held.select("value_key").unique(), on="value_key", how="semi")
+    stats["burst_clusters"] = big.height
+    return out, wholes, held, values, stats
+
+
+def append_clusters(partition: pl.DataFrame, wholes: pl.DataFrame | None, assigned: pl.DataFrame,
+                    groups: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame]:
+    """Unclustered accounts given new clusters: ``(partition, wholes, new)``.
+
+    ``assigned`` maps ``account_idx`` to a group key (its one other column); ``groups`` holds the keys to add with
+    ``first``, each group's smallest account. New ids follow ``partition``'s largest, numbered by ``first`` (the same
+    whatever the groups' order); ``wholes`` (when given) gets them after its own largest. ``new``: ``account_idx``,
+    ``new`` (the id in ``partition``). Used by the burst groups and :mod:`graphlink.stages.hub_twins`.
+    """
+    key = next(c for c in assigned.columns if c != "account_idx")
     top = int(partition["cluster_id"].max() or 0)
-    dtype = partition.schema["cluster_id"]
-    # Numbered by each group's smallest account: the same whatever the components' order.
-    new = comp.join(big.with_columns((pl.col("first").rank("dense") + top).alias("new")), on="comp").select(
-        "account_idx", pl.col("new").cast(dtype))
+    new = assigned.join(groups.select(key, (pl.col("first").rank("dense") + top).alias("new")), on=key).select(
+        "account_idx", pl.col("new").cast(partition.schema["cluster_id"]))
     out = partition.join(new, on="account_idx", how="left", maintain_order="left").with_columns(
         pl.coalesce("cluster_id", "new").alias("cluster_id")).drop("new")
     if wholes is not None:
@@ -333,10 +348,7 @@ def burst_partition(partition: pl.DataFrame, sent: pl.DataFrame, minutes: pl.Dat
         wholes = wholes.join(new, on="account_idx", how="left", maintain_order="left").with_columns(
             pl.coalesce("cluster_id", (pl.col("new") + shift).cast(wholes.schema["cluster_id"])).alias("cluster_id")
         ).drop("new")
-    held = held.join(new.select("account_idx"), on="account_idx", how="semi")
-    values = values.join(held.select("value_key").unique(), on="value_key", how="semi")
-    stats["burst_clusters"] = big.height
-    return out, wholes, held, values, stats
+    return out, wholes, new
 
 
 def burst_signals(signals: pl.DataFrame, memberships: pl.DataFrame, held: pl.DataFrame, values: pl.DataFrame,

@@ -40,7 +40,7 @@ import polars as pl
 
 from graphlink.config import GraphConfig
 from graphlink.stages.burst_tails import poisson_tail_bound
-from graphlink.stages.bursts import ALPHA, MIN_HOLDERS
+from graphlink.stages.bursts import ALPHA, MIN_HOLDERS, append_clusters
 from graphlink.stages.campaigns import MIN_TIE_VALUES
 
 __all__ = ["HUB_NETWORK", "hub_twins", "hub_values", "twin_accounts"]
@@ -177,15 +177,4 @@ def hub_twins(partition: pl.DataFrame, wholes: pl.DataFrame | None, memberships:
         pl.col("n") >= max(min_size, 2))
     if groups.is_empty():
         return partition, wholes
-    top = int(partition["cluster_id"].max() or 0)
-    dtype = partition.schema["cluster_id"]
-    new = twins.join(groups.with_columns((pl.col("first").rank("dense") + top).alias("new")), on="hub").select(
-        "account_idx", pl.col("new").cast(dtype))
-    out = partition.join(new, on="account_idx", how="left", maintain_order="left").with_columns(
-        pl.coalesce("cluster_id", "new").alias("cluster_id")).drop("new")
-    if wholes is not None:
-        shift = int(wholes["cluster_id"].max() or 0) - top
-        wholes = wholes.join(new, on="account_idx", how="left", maintain_order="left").with_columns(
-            pl.coalesce("cluster_id", (pl.col("new") + shift).cast(wholes.schema["cluster_id"])).alias("cluster_id")
-        ).drop("new")
-    return out, wholes
+    return append_clusters(partition, wholes, twins.select("account_idx", "hub"), groups)[:2]
