@@ -390,7 +390,7 @@ def simulate(
         raise ConfigError(f"graphlink simulate needs {exc.name or 'pyarrow'}: "
                           "pip install 'graphlink[simulate]' (from a source checkout: pip install '.[simulate]')") from None
     for folder in earlier:  # a simulated world (check_world_folder refuses any other) replaced: said, even with -q
-        err.print(f"warning: replaced the simulated world that was in {folder}")
+        print_warnings([f"replaced the simulated world that was in {folder}"])  # terminal-safe, not rich markup
     if quiet:
         return
     if scenario is not None:
