@@ -108,8 +108,14 @@ def read_summary(events: dict, n_accounts: int, invalid_ips: int = 0, noun: str 
     --------
     >>> read_summary({"rows_read": 10, "rows_kept": 8, "rejected": {"missing_account_id": 2}}, 3, 1)
     ['read 10 events (8 kept; rejected missing_account_id: 2) from 3 accounts', '1 event had an invalid IP (kept for other signals)']
+    >>> read_summary({"rows_read": 9, "rows_kept": 7, "rejected": {"missing_account_id": 2},
+    ...               "rejected_rows": {"missing_account_id": [4, 9]}}, 3)
+    ['read 9 events (7 kept; rejected missing_account_id: 2 (rows 4, 9)) from 3 accounts']
     """
-    rejected = ", ".join(f"{k}: {v:,}" for k, v in (events.get("rejected") or {}).items()) or "none"
+    first = events.get("rejected_rows") or {}  # the first rows of each reason (polars engine), "…" when more were
+    rejected = ", ".join(f"{k}: {v:,}" + (f" (rows {', '.join(map(str, first[k]))}{', …' if v > len(first[k]) else ''})"
+                                          if first.get(k) else "")
+                         for k, v in (events.get("rejected") or {}).items()) or "none"
     lines = [f"read {plural(events['rows_read'], noun)} ({events['rows_kept']:,} kept; rejected {rejected}) "
              f"from {plural(n_accounts, 'account')}"]
     if invalid_ips:

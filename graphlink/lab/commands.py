@@ -48,7 +48,8 @@ def _simulated_labels(path: Path) -> bool:
     import polars as pl
 
     try:
-        return {"account_id", "kind"} <= set(pl.read_parquet_schema(path))
+        # glob=False: a folder named like "w[1]" is a path, not a pattern (read_parquet_schema globs)
+        return {"account_id", "kind"} <= set(pl.scan_parquet(path, glob=False).collect_schema())
     except (pl.exceptions.PolarsError, OSError):
         return False
 

@@ -14,9 +14,17 @@ Two mistakes leave a run that looks clean (no error, no warning) while most of t
 
 from __future__ import annotations
 
-from graphlink.config import EVENT_COLUMNS
+import polars as pl
 
-__all__ = ["BAD_TIMESTAMP_SHARE", "input_hints"]
+from graphlink.config import EVENT_COLUMNS
+from graphlink.stages.reading import collect_frame
+
+__all__ = ["BAD_TIMESTAMP_SHARE", "REJECTED_ROWS_SHOWN", "input_hints", "rejected_rows"]
+
+#: Rejected rows named per reason: enough to open the file at them and see the pattern (a second spelling of the
+#: time, a column left empty by one exporter), few enough for one line of the summary; the counts beside them are
+#: exact (new-user review, session 51: the counts alone gave no row to look at).
+REJECTED_ROWS_SHOWN = 5
 
 #: Share of rows rejected for their timestamp (unparseable or out of range) from which the user is warned. A row
 #: rejected loses all its evidence (address, card, prompt), not only its time; a twentieth of the log is more than
@@ -64,3 +72,41 @@ def input_hints(columns: list[str], used: list[str], rows: int, rejected: dict[s
         hints.append(f"{path}: {bad:,} of {rows:,} rows ({100 * bad / rows:.0f} %) rejected for their timestamp "
                      f"(column {ts_name!r}): each such row loses all its evidence (address, card, prompt); {fix}")
     return hints
+
+
+def rejected_rows(lf: pl.LazyFrame, reasons: dict[str, pl.Expr], path: str,
+                  shown: int = REJECTED_ROWS_SHOWN) -> dict[str, list[int]]:
+    """The first ``shown`` rejected rows of each reason, as 1-based data rows (the header is not a row).
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        The cleaned input in file order, before rejected rows are filtered out.
+    reasons : dict of str to Expr
+        Reason name -> True for a row rejected for it; a row counts under its first failing reason, as the counts do.
+    path : str
+        The file, for the error when it cannot be read.
+    shown : int
+        Rows named per reason.
+
+    Returns
+    -------
+    dict of str to list of int
+        Reason -> its first rows, ascending, in the order of ``reasons``; reasons no row failed are left out.
+        One more pass over the input: call it only when a row was rejected.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"account_id": ["a", None, "b", None], "t": [1, 2, None, 4]})
+    >>> rejected_rows(lf, {"missing_account_id": pl.col("account_id").is_null(), "bad_t": pl.col("t").is_null()}, "x")
+    {'missing_account_id': [2, 4], 'bad_t': [3]}
+    """
+    names = list(reasons)
+    label = pl.lit(None, pl.UInt32)
+    for code, bad in reversed(list(enumerate(reasons.values()))):  # the first failing reason wins
+        label = pl.when(bad).then(pl.lit(code, pl.UInt32)).otherwise(label)
+    found = collect_frame(lf.with_row_index("__row", offset=1).select("__row", label.alias("__reason"))
+                          .filter(pl.col("__reason").is_not_null())
+                          .group_by("__reason").agg(pl.col("__row").bottom_k(shown).sort()), path)
+    rows = dict(zip(found["__reason"].to_list(), found["__row"].to_list()))
+    return {names[code]: [int(r) for r in rows[code]] for code in range(len(names)) if code in rows}

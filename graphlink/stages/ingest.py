@@ -36,7 +36,7 @@ import polars as pl
 
 from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
 from graphlink.errors import InputError, safe_reason
-from graphlink.stages.column_hints import input_hints
+from graphlink.stages.column_hints import input_hints, rejected_rows
 from graphlink.stages.csv_rows import csv_row_warnings
 from graphlink.stages.reading import EXTENSIONS, apply_column_map, collect_frame, normalise_header, read_schema, scan
 from graphlink.stages.timestamp_hint import created_at_warning, serial_date_hint, timestamp_hint
@@ -58,6 +58,8 @@ class Events:
     path: str
     rows_read: int
     rejected: dict[str, int] = field(default_factory=dict)
+    #: The first rows (1-based) rejected for each reason (:func:`graphlink.stages.column_hints.rejected_rows`).
+    rejected_rows: dict[str, list[int]] = field(default_factory=dict)
     columns: tuple[str, ...] = ()
     #: The same cleaned columns before rejected rows are filtered out, and the expression (on it) that is True for kept
     #: rows: lets :mod:`graphlink.stages.encode` read one column per pass without re-reading the columns the filter needs.
@@ -258,6 +260,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     unfiltered = lf
     lf = lf.filter(~any_bad).drop("__raw_ts", strict=False)
     return Events(frame=lf, path=path_str, rows_read=rows, rejected=rejected, columns=tuple(keep),
+                  rejected_rows=rejected_rows(unfiltered, reasons, path_str) if rejected else {},
                   unfiltered=unfiltered, kept=~any_bad, base=base,
                   warnings=[*csv_row_warnings(path, config.format, config.separator), *([hint] if hint else []),
                             *input_hints(schema.names(), keep, rows, rejected, path_str, ts_name, config.timestamp_format)])
