@@ -42,6 +42,9 @@ def test_rejected_rows_are_named_by_reason(tmp_path):
     assert events["rejected_rows"] == {"missing_account_id": missing[:5], "unparseable_timestamp": bad_time[:5]}
     shown = ", ".join(map(str, bad_time[:5]))
     assert f"unparseable_timestamp: {len(bad_time)} (rows {shown}, …)" in result.output
+    report = runner.invoke(app, ["report", str(tmp_path / "o")])
+    assert report.exit_code == 0, report.output
+    assert f"unparseable_timestamp: {len(bad_time)} (rows {shown}, …)" in (tmp_path / "o" / "report.html").read_text()
 
 
 def test_a_clean_log_names_no_rejected_rows(tmp_path):

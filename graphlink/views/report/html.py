@@ -148,7 +148,10 @@ def summary_context(outputs: Outputs) -> dict[str, Any]:
     events = (run.get("inputs") or {}).get("events") or {}
     accounts_in = (run.get("inputs") or {}).get("accounts")
     rejected = events.get("rejected") or {}
-    rejected_text = ", ".join(f"{k}: {number_text(v)}" for k, v in sorted(rejected.items())) or "none"
+    first = events.get("rejected_rows") or {}  # the first rows of each reason, when the engine named them
+    rejected_text = ", ".join(f"{k}: {number_text(v)}" + (f" (rows {', '.join(map(str, first[k]))}"
+                                                          f"{', …' if v > len(first[k]) else ''})" if first.get(k) else "")
+                              for k, v in sorted(rejected.items())) or "none"
     inputs = [("events file", events.get("path", "")), ("rows read", number_text(events.get("rows_read", ""))),
               ("rows kept", number_text(events.get("rows_kept", ""))), ("rows rejected", rejected_text),
               ("columns", ", ".join(events.get("columns") or []))]
