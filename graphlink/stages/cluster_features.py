@@ -58,7 +58,23 @@ def _own_template(prompts: pl.DataFrame) -> pl.DataFrame:
 
 
 def _lockstep(memberships: pl.DataFrame, signals: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
-    """``account_idx, lockstep``: the member shares a timing band (its active minutes) with another member."""
+    """Members on a clock shared with another member of their cluster.
+
+    Parameters
+    ----------
+    memberships : DataFrame
+        ``account_idx, signal_idx, count`` (:func:`scored_memberships`: the timing rows are read).
+    signals : DataFrame
+        ``signal_idx, kind, df, value``; kind ``timing`` is a MinHash band of an account's active minutes.
+    members : DataFrame
+        ``cluster_id, account_idx`` (the partition, unclustered accounts dropped).
+
+    Returns
+    -------
+    DataFrame
+        ``account_idx`` UInt32, ``lockstep`` Boolean (always true): one row per member holding a timing band that
+        another member of its cluster holds too (the members ``timing_sync`` counts as synced); others absent.
+    """
     timing = _member_kind(memberships, signals, members, "timing")
     return (timing.filter(pl.len().over("cluster_id", "signal_idx") >= 2)
             .select("account_idx", pl.lit(True).alias("lockstep")).unique("account_idx"))
