@@ -39,6 +39,7 @@ from graphlink.stages.encode import (
 from graphlink.stages.ingest import AccountsInfo
 from graphlink.stages.signals.asn import load_asn_table
 from graphlink.stages.signals.ip import ip_pairs, ip_signals, parse_ips
+from graphlink.stages.signals.rotation_ties import corroborated_rotation
 from graphlink.stages.signals.prompt import normalise_prompt, prompt_pairs, prompt_signals, shingle_texts
 from graphlink.stages.signals.timing import timing_pairs, timing_signals
 from graphlink.stages.cotiming import minute_counts
@@ -230,7 +231,9 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
     if not frames:
         return SignalSet(pl.DataFrame(schema=PAIR_SCHEMA), pl.DataFrame(schema=VALUE_SCHEMA), stats, account_stats,
                          counts_out, minutes, seconds, openings, counted)
-    pairs = pl.concat(frames)
+    pairs, values = pl.concat(frames), pl.concat(texts)
+    if config.rotation_ties:  # a rotation block ties only rotators a card, template or clock links (rotation_ties)
+        pairs, values = corroborated_rotation(pairs, values, enc.index.height)
     stats["signal_pairs"] = pairs.height
     lap("combine")
-    return SignalSet(pairs, pl.concat(texts), stats, account_stats, counts_out, minutes, seconds, openings, counted)
+    return SignalSet(pairs, values, stats, account_stats, counts_out, minutes, seconds, openings, counted)
