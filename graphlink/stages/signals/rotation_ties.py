@@ -26,14 +26,14 @@ stays one value (or a few, one per card group); strangers on a relay get none.
 
 Examples
 --------
->>> pairs = pl.DataFrame({"account_idx": [0, 1, 2, 3, 0, 1, 4], "kind": ["ip_rotation"] * 4 + ["payment"] * 3,
-...                       "value_key": [9, 9, 9, 9, 5, 5, 6], "count": [1] * 7},
-...                      schema_overrides={"account_idx": pl.UInt32, "value_key": pl.UInt64, "count": pl.UInt32})
->>> values = pl.DataFrame({"kind": ["ip_rotation"], "value_key": [9], "value": ["2001:db8::/48"]},
-...                       schema_overrides={"value_key": pl.UInt64})
->>> tied, _ = corroborated_rotation(pairs, values, n_accounts=1_000)
->>> tied.filter(pl.col("kind") == "ip_rotation")["account_idx"].sort().to_list()
-[0, 1]
+>>> rotation = pl.DataFrame({"account_idx": [0, 1, 2, 3], "kind": "ip_rotation", "value_key": 9, "count": 1},
+...                          schema_overrides={"account_idx": pl.UInt32, "value_key": pl.UInt64, "count": pl.UInt32})
+>>> texts = pl.DataFrame({"kind": ["ip_rotation"], "value_key": [9], "value": ["2001:db8::/48"]},
+...                      schema_overrides={"value_key": pl.UInt64})
+>>> cards = rotation.head(3).with_columns(kind=pl.lit("payment"), value_key=pl.Series([5, 5, 6], dtype=pl.UInt64))
+>>> tied, named = corroborated_rotation(rotation, texts, cards, n_accounts=1_000)  # 0 and 1 share card 5
+>>> tied["account_idx"].to_list(), named["value"].to_list()
+([0, 1], ['2001:db8::/48'])
 """
 
 from __future__ import annotations
@@ -57,47 +57,45 @@ NOT_CORROBORATING = ("ip", "ip_net", "asn", "ip_rotation", "user_agent")
 CORROBORATION_ALPHA = 1e-3
 
 
-def corroborated_rotation(pairs: pl.DataFrame, values: pl.DataFrame, n_accounts: int
+def corroborated_rotation(rotation: pl.DataFrame, texts: pl.DataFrame, pairs: pl.DataFrame, n_accounts: int
                           ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``pairs, values`` with each rotation block's ties kept only among rotators a corroborating value links.
+    """``(tied, texts)``: each rotation block's ties kept only among rotators a corroborating value links.
 
     Parameters
     ----------
+    rotation : polars.DataFrame
+        The ``ip_rotation`` pairs (``account_idx`` UInt32, ``kind``, ``value_key`` UInt64: the block's network,
+        ``count``; :func:`graphlink.stages.signals.ip.ip_pairs`): a block's rotators.
+    texts : polars.DataFrame
+        ``kind, value_key, value``: the blocks' text.
     pairs : polars.DataFrame
-        All account-value pairs (``account_idx`` UInt32, ``kind``, ``value_key`` UInt64, ``count``;
-        :mod:`graphlink.stages.signals`); kind ``ip_rotation`` rows are a block's rotators, keyed by its network.
-    values : polars.DataFrame
-        ``kind, value_key, value``: the values' text.
+        Every other account-value pair of the log (same schema; :mod:`graphlink.stages.signals`).
     n_accounts : int
         Accounts in the log (N of the chance model, module docstring).
 
     Returns
     -------
     tuple of polars.DataFrame
-        ``pairs`` and ``values`` with the ``ip_rotation`` rows replaced: one value per linked group of a block
-        (``value_key`` numbered from 2**32 in (network, first member) order, the network's text), rotators linked
-        to nobody dropped. Unchanged when there is no rotation tie.
+        ``rotation`` and ``texts`` keyed anew: one value per linked group of 2+ rotators of a block (``value_key``
+        numbered from 2**32 in (network, first member) order, the network's text); rotators linked to nobody
+        dropped. Empty when nobody is linked.
     """
-    rotation = pl.col("kind") == "ip_rotation"
-    rot = pairs.filter(rotation)
-    if not rot.height:
-        return pairs, values
-    members = rot.select("account_idx", pl.col("value_key").alias("block"))
+    members = rotation.select("account_idx", pl.col("value_key").alias("block"))
     groups = _linked_groups(pairs, members, n_accounts)
-    tied = rot.join(groups.rename({"block": "value_key"}), on=["account_idx", "value_key"])
-    texts = (tied.select("value_key", "group").unique()
-             .join(values.filter(rotation).select("value_key", "value"), on="value_key", how="left")
+    tied = rotation.join(groups.rename({"block": "value_key"}), on=["account_idx", "value_key"])
+    named = (tied.select("value_key", "group").unique()
+             .join(texts.select("value_key", "value"), on="value_key", how="left")
              .select(pl.lit("ip_rotation").alias("kind"), pl.col("group").alias("value_key"), "value"))
     tied = tied.select("account_idx", "kind", pl.col("group").alias("value_key"), "count")
-    return (pl.concat([pairs.filter(~rotation), tied.cast(dict(pairs.schema))]),
-            pl.concat([values.filter(~rotation), texts.cast(dict(values.schema))]))
+    return tied.cast(dict(rotation.schema)), named.cast(dict(texts.schema))
 
 
 def _linked_groups(pairs: pl.DataFrame, members: pl.DataFrame, n_accounts: int) -> pl.DataFrame:
     """``account_idx, block, group``: rotators in a linked group of 2+ (module docstring), ``group`` its new key."""
-    other = pairs.filter(~pl.col("kind").is_in(NOT_CORROBORATING)).select("account_idx", "kind", "value_key")
-    held = other.join(members.select("account_idx").unique(), on="account_idx", how="semi")
-    df = (other.join(held.select("kind", "value_key").unique(), on=["kind", "value_key"], how="semi")
+    # the rotators' values first (a semi join: nothing of the log's pairs is copied), then those values' holders
+    held = (pairs.join(members.select("account_idx").unique(), on="account_idx", how="semi")
+            .filter(~pl.col("kind").is_in(NOT_CORROBORATING)).select("account_idx", "kind", "value_key"))
+    df = (pairs.join(held.select("kind", "value_key").unique(), on=["kind", "value_key"], how="semi")
           .group_by("kind", "value_key").agg(pl.len().alias("df")))
     size = members.group_by("block").agg(pl.len().alias("n"))
     inside = (held.join(members, on="account_idx")
