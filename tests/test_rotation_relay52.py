@@ -24,6 +24,7 @@ from graphlink.stages.encode import encode_frame
 from graphlink.stages.signals import extract_signals
 from graphlink.stages.signals.ip import ip_table
 from graphlink.stages.signals.ip_lines import rotation_networks
+from graphlink.stages.signals.rotation_ties import corroborated_rotation
 
 T0 = datetime(2024, 6, 3, tzinfo=timezone.utc)
 DAYS = 7
@@ -152,7 +153,7 @@ def test_strangers_sharing_a_pool_get_no_rotation_tie_the_ring_keeps_its(make, s
 @pytest.mark.parametrize("make, seed, kw", WORLDS[:1] + WORLDS[5:], ids=_ids(WORLDS[:1] + WORLDS[5:]))
 def test_with_default_settings_no_stranger_is_flagged_or_clustered_by_the_pool(make, seed, kw):
     w, ring = make(seed, **kw)
-    result = run_detect(w.frame(), config=build_config(rotation_ties=True))
+    result = run_detect(w.frame(), config=build_config())  # rotation ties on by default
     rows = result.accounts.join(result.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left")
     people = rows.filter(pl.col("account_id").is_in(w.people))
     assert not people["flagged"].fill_null(False).any()
@@ -160,3 +161,36 @@ def test_with_default_settings_no_stranger_is_flagged_or_clustered_by_the_pool(m
     assert together.filter(pl.col("len") >= 2).height == 0  # old: the six (or 30-100) in one cluster
     ring_rows = rows.filter(pl.col("account_id").is_in(ring))
     assert ring_rows["flagged"].fill_null(False).all()
+
+
+def _pairs(rows: list[tuple[int, str, int]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "kind": pl.String, "value_key": pl.UInt64},
+                        orient="row").with_columns(pl.lit(1, pl.UInt32).alias("count"))
+
+
+def _groups(block: list[int], others: list[tuple[int, str, int]], n_accounts: int = 1_000) -> list[list[int]]:
+    rotation = _pairs([(a, "ip_rotation", 7) for a in block])
+    texts = pl.DataFrame({"kind": ["ip_rotation"], "value_key": [7], "value": ["2a02:26f7:b3c0::/48"]},
+                         schema_overrides={"value_key": pl.UInt64})
+    tied, _ = corroborated_rotation(rotation, texts, _pairs(others), n_accounts)
+    return sorted(sorted(g) for g in tied.group_by("value_key").agg("account_idx")["account_idx"].to_list())
+
+
+def test_a_value_held_at_the_logs_own_rate_does_not_corroborate_a_pool():
+    block = list(range(20))
+    # a public template held by 300 of 1,000 accounts, 6 of them among the block's 20: 6 expected by chance
+    public = [(a, "prompt", 1) for a in [*range(6), *range(100, 394)]]
+    assert _groups(block, public) == []
+    # an operator's template held by 12 accounts, 10 of them in the block (0.24 expected)
+    own = [(a, "prompt", 2) for a in [*range(10), 500, 501]]
+    assert _groups(block, own) == [list(range(10))]
+
+
+def test_network_values_and_the_client_never_corroborate_a_pool():
+    block = list(range(8))
+    # a relay's IPv4 egress address, its /24 and its browser, all held by the block's eight alone
+    shared = [(a, kind, 3) for a in block for kind in ("ip", "ip_net", "asn", "user_agent")]
+    assert _groups(block, shared) == []
+    # a card two of them share (a couple) links those two; another card chains a third to them
+    cards = [(0, "payment", 4), (1, "payment", 4), (1, "payment", 5), (2, "payment", 5), (5, "payment", 6)]
+    assert _groups(block, cards) == [[0, 1, 2]]

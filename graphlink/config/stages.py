@@ -117,7 +117,12 @@ class SignalConfig:
         Accounts rotating fresh /64s (each living under an hour) inside one IPv6 network
         are tied by it (kind ``ip_rotation``; :mod:`graphlink.stages.signals.ip_lines`) when
         most accounts seen there with close requests rotate across /56s (a rotation block; a home's
-        own /56 is not a shared pool, rot51). Off: strangers on a privacy relay's /48 form a block (brk51).
+        own /56 is not a shared pool, rot51) -- and only the rotators a card, template, clock or other
+        non-network value held beyond chance links (:mod:`graphlink.stages.signals.rotation_ties`):
+        strangers on a privacy relay's /48, a campus or a carrier form a block too (brk51) but share
+        nothing else. On: an operator renting a /48 rotates a fresh /64 per request, so no address ties
+        its accounts; its pool, corroborated by its cards and templates, does (dev templates 1000-1030,
+        BENCHMARKS session 52).
     ngram : int
         Word n-gram size for prompt shingles. 5 words are specific enough that
         a shared shingle is rarely chance, yet short enough to survive a
@@ -173,7 +178,7 @@ class SignalConfig:
     ipv6_prefix: int = 48
     ip_chain_position: int = 0
     asn_table: str | None = None
-    rotation_ties: bool = False  # see the docstring
+    rotation_ties: bool = True  # corroborated pools only: see the docstring
     ngram: int = 5
     max_prompts_per_account: int = 200
     max_prompts_total: int = 2_000_000
