@@ -114,15 +114,10 @@ class SignalConfig:
         Optional IP-to-ASN table (``cidr,asn`` CSV or the start/end/ASN TSV
         layout of iptoasn); adds the ``asn`` signal.
     rotation_ties : bool
-        Accounts rotating fresh /64s (each living under an hour) inside one IPv6 network
-        are tied by it (kind ``ip_rotation``; :mod:`graphlink.stages.signals.ip_lines`) when
-        most accounts seen there with close requests rotate across /56s (a rotation block; a home's
-        own /56 is not a shared pool, rot51) -- and only the rotators a card, template, clock or other
-        non-network value held beyond chance links (:mod:`graphlink.stages.signals.rotation_ties`):
-        strangers on a privacy relay's /48, a campus or a carrier form a block too (brk51) but share
-        nothing else. On: an operator renting a /48 rotates a fresh /64 per request, so no address ties
-        its accounts; its pool, corroborated by its cards and templates, does (dev templates 1000-1030,
-        BENCHMARKS session 52).
+        Rotators of an IPv6 rotation block (most accounts seen there draw a fresh /64 across /56s per request,
+        :mod:`graphlink.stages.signals.ip_lines`) are tied by it (``ip_rotation``) when a card, template or clock held
+        there beyond chance links them (:mod:`graphlink.stages.signals.rotation_ties`): an operator's rented /48 is
+        its pool, a privacy relay's, campus's or carrier's is shared by strangers (brk51; BENCHMARKS session 52).
     ngram : int
         Word n-gram size for prompt shingles. 5 words are specific enough that
         a shared shingle is rarely chance, yet short enough to survive a
