@@ -161,9 +161,10 @@ def default_kinds() -> dict[str, KindSpec]:
         "ip": KindSpec(weight=1.0),
         # Neighbours on one ISP block share a /24: a network only reinforces.
         "ip_net": KindSpec(weight=0.5, strong=False),
-        # An IPv6 rotation block (signals.ip_lines: most accounts seen there rotate /64s across /56s): an operator's
-        # rented /48, as strong as a shared address; an ISP's, carrier's or campus's /48 ties nobody (few rotate
-        # there; a home rotating inside its own /56 is no pool).
+        # An IPv6 rotation block (signals.ip_lines: most accounts seen there rotate /64s across /56s), among the
+        # rotators a card, template or clock links (signals.rotation_ties): an operator's rented /48, as strong as a
+        # shared address; an ISP's, carrier's, campus's or privacy relay's /48 ties nobody (few rotate there, or its
+        # rotators share nothing else; a home rotating inside its own /56 is no pool).
         "ip_rotation": KindSpec(weight=1.0),
         "asn": KindSpec(weight=0.2, strong=False),
         # Templates are shared by a whole operator (all its cells) and by stock

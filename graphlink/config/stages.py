@@ -114,10 +114,10 @@ class SignalConfig:
         Optional IP-to-ASN table (``cidr,asn`` CSV or the start/end/ASN TSV
         layout of iptoasn); adds the ``asn`` signal.
     rotation_ties : bool
-        Accounts rotating fresh /64s (each living under an hour) inside one IPv6 network
-        are tied by it (kind ``ip_rotation``; :mod:`graphlink.stages.signals.ip_lines`) when
-        most accounts seen there with close requests rotate across /56s (a rotation block; a home's
-        own /56 is not a shared pool, rot51). Off: strangers on a privacy relay's /48 form a block (brk51).
+        Rotators of an IPv6 rotation block (most accounts seen there draw a fresh /64 across /56s per request,
+        :mod:`graphlink.stages.signals.ip_lines`) are tied by it (``ip_rotation``) when a card, template or clock held
+        there beyond chance links them (:mod:`graphlink.stages.signals.rotation_ties`): an operator's rented /48 is
+        its pool, a privacy relay's, campus's or carrier's is shared by strangers (brk51; BENCHMARKS session 52).
     ngram : int
         Word n-gram size for prompt shingles. 5 words are specific enough that
         a shared shingle is rarely chance, yet short enough to survive a
@@ -173,7 +173,7 @@ class SignalConfig:
     ipv6_prefix: int = 48
     ip_chain_position: int = 0
     asn_table: str | None = None
-    rotation_ties: bool = False  # see the docstring
+    rotation_ties: bool = True  # corroborated pools only: see the docstring
     ngram: int = 5
     max_prompts_per_account: int = 200
     max_prompts_total: int = 2_000_000

@@ -39,6 +39,7 @@ from graphlink.stages.encode import (
 from graphlink.stages.ingest import AccountsInfo
 from graphlink.stages.signals.asn import load_asn_table
 from graphlink.stages.signals.ip import ip_pairs, ip_signals, parse_ips
+from graphlink.stages.signals.rotation_ties import corroborated_rotation
 from graphlink.stages.signals.prompt import normalise_prompt, prompt_pairs, prompt_signals, shingle_texts
 from graphlink.stages.signals.timing import timing_pairs, timing_signals
 from graphlink.stages.cotiming import minute_counts
@@ -166,6 +167,7 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
     cols = set(enc.columns)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
+    rotation = None  # a rotation block's pairs and text, kept until the other kinds can corroborate them
 
     def lap(name: str, column: str | None = None) -> None:
         nonlocal clock
@@ -194,6 +196,9 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
         asn = load_asn_table(config.asn_table) if config.asn_table else None
         pairs, values, s, counts = ip_pairs(enc, config.ipv4_prefix, config.ipv6_prefix, asn, config.ip_chain_position,
                                             config.rotation_ties)
+        if config.rotation_ties and pairs.select((pl.col("kind") == "ip_rotation").any()).item():
+            rotation = (pairs.filter(pl.col("kind") == "ip_rotation"), values.filter(pl.col("kind") == "ip_rotation"))
+            pairs, values = pairs.filter(pl.col("kind") != "ip_rotation"), values.filter(pl.col("kind") != "ip_rotation")
         add(pairs, values, counts)
         stats.update(s)
         lap("ip", "ip")
@@ -230,7 +235,11 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
     if not frames:
         return SignalSet(pl.DataFrame(schema=PAIR_SCHEMA), pl.DataFrame(schema=VALUE_SCHEMA), stats, account_stats,
                          counts_out, minutes, seconds, openings, counted)
-    pairs = pl.concat(frames)
+    pairs, values = pl.concat(frames), pl.concat(texts)
+    if rotation is not None:  # a rotation block ties only rotators a card, template or clock links (rotation_ties)
+        tied, named = corroborated_rotation(*rotation, pairs, enc.index.height)
+        pairs = pl.concat([pairs, tied.select(list(PAIR_SCHEMA.names())).cast(dict(PAIR_SCHEMA))], rechunk=False)
+        values = pl.concat([values, named.select(list(VALUE_SCHEMA.names())).cast(dict(VALUE_SCHEMA))], rechunk=False)
     stats["signal_pairs"] = pairs.height
     lap("combine")
-    return SignalSet(pairs, pl.concat(texts), stats, account_stats, counts_out, minutes, seconds, openings, counted)
+    return SignalSet(pairs, values, stats, account_stats, counts_out, minutes, seconds, openings, counted)

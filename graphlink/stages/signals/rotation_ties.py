@@ -1,0 +1,125 @@
+"""Rotation ties need corroboration: a rotation block ties only rotators something other than the pool links.
+
+A rotation block (:func:`graphlink.stages.signals.ip_lines.rotation_networks`) is an IPv6 network where the
+accounts seen with close requests mostly draw a fresh /64 across its /56s per request. An operator's rented /48 is
+one; so is a privacy relay's /48 (a fresh /64 of the relay's prefix per connection, shared by everyone using the
+relay), a campus handing out a /64 per device association across buildings' /56s, or a carrier whose phones
+reconnect between requests. Six strangers on a relay among 70 IPv4 users made one cluster flagged at 0.60 (break-it
+brk51, session 51): the pool is a product many people use, not evidence of one hand.
+
+What strangers sharing a pool do not share is the operator: its cards, its templates, its clock. So the pool ties
+two of its rotators only through a **corroborating value**: a value of a kind that is not network evidence
+(``ip``, ``ip_net``, ``asn``, the pool itself) nor the client (``user_agent``: a relay is a browser's feature, its
+users send one stock user agent), held by more of the block's rotators than chance allows. Chance: a value held
+by ``df`` of the log's ``N`` accounts falls on ``k`` of the block's ``n`` rotators as a Poisson count of mean
+``n * df / N`` (the block a random draw of the log's accounts); the value corroborates when ``k >= 2`` and the tail
+``P(X >= k)`` is under :data:`CORROBORATION_ALPHA` divided by the values tested in the block (Bonferroni). A card
+two rotators share passes at once (mean ~0); an operator's template held by its cells passes (dev templates
+1000-1030: a 198-rotator block holds its template ~100 times against a mean ~10); a popular public template, a
+shared creation hour or activity signature that the relay's users hold at the log's own rate does not. Network
+evidence is left out because a relay's IPv4 egress addresses are the relay again.
+
+The rotators of a block linked through corroborating values (connected components: two rotators sharing a value
+are linked, chains included) share the block as one value each; a rotator linked to none keeps its rotation (the
+score's IP spread, ``ip_lines``) but gets no tie. A ring's rotators hold its cards and templates, so its block
+stays one value (or a few, one per card group); strangers on a relay get none.
+
+Examples
+--------
+>>> rotation = pl.DataFrame({"account_idx": [0, 1, 2, 3], "kind": "ip_rotation", "value_key": 9, "count": 1},
+...                          schema_overrides={"account_idx": pl.UInt32, "value_key": pl.UInt64, "count": pl.UInt32})
+>>> texts = pl.DataFrame({"kind": ["ip_rotation"], "value_key": [9], "value": ["2001:db8::/48"]},
+...                      schema_overrides={"value_key": pl.UInt64})
+>>> cards = rotation.head(3).with_columns(kind=pl.lit("payment"), value_key=pl.Series([5, 5, 6], dtype=pl.UInt64))
+>>> tied, named = corroborated_rotation(rotation, texts, cards, n_accounts=1_000)  # 0 and 1 share card 5
+>>> tied["account_idx"].to_list(), named["value"].to_list()
+([0, 1], ['2001:db8::/48'])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.stats import poisson
+
+__all__ = ["CORROBORATION_ALPHA", "NOT_CORROBORATING", "corroborated_rotation"]
+
+#: Kinds that never corroborate a rotation tie: network evidence (a relay's IPv4 egress is the relay again) and the
+#: client (a relay is a browser's feature: its users send one stock user agent).
+NOT_CORROBORATING = ("ip", "ip_net", "asn", "ip_rotation", "user_agent")
+
+#: Family-wise chance, per block, that some value falls on two or more of its rotators beyond chance although the
+#: block's rotators were drawn at random from the log (Bonferroni over the values tested there). 0.001: one chance
+#: corroboration in a thousand blocks of strangers; a ring's card or template clears it by many orders (module
+#: docstring).
+CORROBORATION_ALPHA = 1e-3
+
+
+def corroborated_rotation(rotation: pl.DataFrame, texts: pl.DataFrame, pairs: pl.DataFrame, n_accounts: int
+                          ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(tied, texts)``: each rotation block's ties kept only among rotators a corroborating value links.
+
+    Parameters
+    ----------
+    rotation : polars.DataFrame
+        The ``ip_rotation`` pairs (``account_idx`` UInt32, ``kind``, ``value_key`` UInt64: the block's network,
+        ``count``; :func:`graphlink.stages.signals.ip.ip_pairs`): a block's rotators.
+    texts : polars.DataFrame
+        ``kind, value_key, value``: the blocks' text.
+    pairs : polars.DataFrame
+        Every other account-value pair of the log (same schema; :mod:`graphlink.stages.signals`).
+    n_accounts : int
+        Accounts in the log (N of the chance model, module docstring).
+
+    Returns
+    -------
+    tuple of polars.DataFrame
+        ``rotation`` and ``texts`` keyed anew: one value per linked group of 2+ rotators of a block (``value_key``
+        numbered from 2**32 in (network, first member) order, the network's text); rotators linked to nobody
+        dropped. Empty when nobody is linked.
+    """
+    members = rotation.select("account_idx", pl.col("value_key").alias("block"))
+    groups = _linked_groups(pairs, members, n_accounts)
+    tied = rotation.join(groups.rename({"block": "value_key"}), on=["account_idx", "value_key"])
+    named = (tied.select("value_key", "group").unique()
+             .join(texts.select("value_key", "value"), on="value_key", how="left")
+             .select(pl.lit("ip_rotation").alias("kind"), pl.col("group").alias("value_key"), "value"))
+    tied = tied.select("account_idx", "kind", pl.col("group").alias("value_key"), "count")
+    return tied.cast(dict(rotation.schema)), named.cast(dict(texts.schema))
+
+
+def _linked_groups(pairs: pl.DataFrame, members: pl.DataFrame, n_accounts: int) -> pl.DataFrame:
+    """``account_idx, block, group``: rotators in a linked group of 2+ (module docstring), ``group`` its new key."""
+    # the rotators' values first (a semi join: nothing of the log's pairs is copied), then those values' holders
+    held = (pairs.join(members.select("account_idx").unique(), on="account_idx", how="semi")
+            .filter(~pl.col("kind").is_in(NOT_CORROBORATING)).select("account_idx", "kind", "value_key"))
+    df = (pairs.join(held.select("kind", "value_key").unique(), on=["kind", "value_key"], how="semi")
+          .group_by("kind", "value_key").agg(pl.len().alias("df")))
+    size = members.group_by("block").agg(pl.len().alias("n"))
+    inside = (held.join(members, on="account_idx")
+              .group_by("block", "kind", "value_key").agg(pl.len().alias("k"))
+              .filter(pl.col("k") >= 2).join(df, on=["kind", "value_key"]).join(size, on="block"))
+    tested = pl.len().over("block")
+    mean = (pl.col("n") * pl.col("df")).cast(pl.Float64) / max(n_accounts, 1)
+    tail = poisson.sf(inside["k"].to_numpy() - 1, inside.select(mean).to_series().to_numpy())
+    kept = (inside.with_columns(pl.Series("tail", tail, dtype=pl.Float64), tested.alias("tested"))
+            .filter(pl.col("tail") < CORROBORATION_ALPHA / pl.col("tested")).select("block", "kind", "value_key"))
+    links = held.join(members, on="account_idx").join(kept, on=["block", "kind", "value_key"])
+    empty = pl.DataFrame(schema={"account_idx": pl.UInt32, "block": pl.UInt64, "group": pl.UInt64})
+    if not links.height:
+        return empty
+    # A bipartite graph of (block, rotator) and (block, value) nodes: its components are the linked groups.
+    rotators = links.select("block", "account_idx").unique().sort("block", "account_idx").with_row_index("node")
+    shared = (links.select("block", "kind", "value_key").unique().sort("block", "kind", "value_key")
+              .with_row_index("vnode").with_columns(pl.col("vnode") + rotators.height))
+    edges = links.join(rotators, on=["block", "account_idx"]).join(shared, on=["block", "kind", "value_key"])
+    n = rotators.height + shared.height
+    graph = coo_matrix((np.ones(edges.height), (edges["node"].to_numpy(), edges["vnode"].to_numpy())), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    grouped = rotators.with_columns(pl.Series("label", label[: rotators.height]))
+    grouped = grouped.filter(pl.len().over("label") >= 2)
+    first = pl.col("account_idx").min().over("label")
+    key = (2**32 + pl.struct(pl.col("block"), first).rank("dense") - 1).cast(pl.UInt64)
+    return grouped.select("account_idx", "block", key.alias("group")).cast(dict(empty.schema))
