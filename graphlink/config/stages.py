@@ -265,6 +265,9 @@ class CommunityConfig:
     client_cells : bool
         Opt-in: then split a cluster between members sending only its leading client and members never sending it
         (:mod:`graphlink.stages.client_cells`; same wholes and guard). Off: 5 benign flagged on dev ind176 (session 50).
+    own_values : bool
+        Last, an unclustered account more than half of whose strong values are one cluster's joins it
+        (:mod:`graphlink.stages.pendants`).
     """
 
     resolution: float = 0.2
@@ -282,6 +285,7 @@ class CommunityConfig:
     campaign_neighbours: bool = True
     wording_cells: bool = True
     client_cells: bool = False
+    own_values: bool = True
 
     def __post_init__(self) -> None:
         for name, value in (("resolution", self.resolution), ("campaign_resolution", self.campaign_resolution)):
