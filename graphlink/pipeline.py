@@ -219,7 +219,8 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         partition, wholes = split_wording(partition, wholes, projection.memberships, projection.signals, config.communities.seed) if config.communities.wording_cells else (partition, wholes)
         partition, wholes = split_clients(partition, wholes, projection.memberships, projection.signals, index) if config.communities.client_cells else (partition, wholes)
         if config.communities.own_values:  # last: onto the final cells (graphlink.stages.pendants)
-            partition, wholes, _ = own_value_members(partition, wholes, projection.memberships, projection.signals, config.graph, signal_set.value_counts)
+            partition, wholes, joined = own_value_members(partition, wholes, projection.memberships, projection.signals, config.graph, signal_set.value_counts)
+            projection.stats["own_value_members"] = joined.height  # run.json
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per minute (minutes.parquet), hour and day, and schedules, cut from every account's: for scoring and the drill-down.
         clustered = partition.drop_nulls("cluster_id").select("account_idx")

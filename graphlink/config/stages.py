@@ -119,14 +119,12 @@ class SignalConfig:
         most accounts seen there with close requests rotate across /56s (a rotation block; a home's
         own /56 is not a shared pool, rot51). Off: strangers on a privacy relay's /48 form a block (brk51).
     ngram : int
-        Word n-gram size for prompt shingles. 5 words are specific enough that
-        a shared shingle is rarely chance, yet short enough to survive a
-        template's varied fills.
+        Word n-gram size for prompt shingles. 5 words are specific enough that a shared shingle is rarely
+        chance, yet short enough to survive a template's varied fills.
     max_prompts_per_account : int
-        At most this many distinct prompts per account are shingled (chosen
-        by a hash of the text, so independent of row order). 200 samples of a
-        template are plenty to see it; the cap bounds cost for accounts with
-        millions of prompts.
+        At most this many distinct prompts per account are shingled (chosen by a hash of the text, so
+        independent of row order). 200 samples of a template are plenty to see it; the cap bounds cost for
+        accounts with millions of prompts.
     max_prompts_total : int
         Bound on prompts shingled over all accounts. Past it the per-account
         sample shrinks (same for every account, reported in ``run.json``) until
@@ -143,9 +141,8 @@ class SignalConfig:
         a few prompts among many. 0.5 leaves room for camouflage: a ring account
         hiding 30% benign-looking traffic is still 70% templated.
     prompt_min_share : float
-        Of a templated account, shingles in at least this share of its prompts
-        are its signals: each of an operator's few templates passes, an
-        incidental phrase does not.
+        Of a templated account, shingles in at least this share of its prompts are its signals: each of an
+        operator's few templates passes, an incidental phrase does not.
     prompt_min_prompts : int
         Accounts with fewer sampled prompts give no prompt signal: one or two
         prompts cannot show a habit.
@@ -164,9 +161,8 @@ class SignalConfig:
     seed : int
         Seed of every hash used for sampling and MinHash.
     extra_signals : tuple of str
-        Further event columns to use as categorical shared signals
-        (``device_id``, ``card_bin``...). Each becomes its own signal kind;
-        ingest keeps these columns. (Was ``[ingest] extra_signals``.)
+        Further event columns to use as categorical shared signals (``device_id``, ``card_bin``...). Each
+        becomes its own signal kind; ingest keeps these columns. (Was ``[ingest] extra_signals``.)
     """
 
     ipv4_prefix: int = 24
@@ -267,7 +263,7 @@ class CommunityConfig:
         (:mod:`graphlink.stages.client_cells`; same wholes and guard). Off: 5 benign flagged on dev ind176 (session 50).
     own_values : bool
         Last, an unclustered account more than half of whose strong values are one cluster's joins it
-        (:mod:`graphlink.stages.pendants`).
+        (:mod:`graphlink.stages.pendants`; vk-bots pair F1 0.132 -> 0.203, BENCHMARKS.md session 52).
     """
 
     resolution: float = 0.2

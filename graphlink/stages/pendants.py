@@ -35,7 +35,28 @@ import polars as pl
 
 from graphlink.config import GraphConfig
 
-__all__ = ["own_value_members"]
+__all__ = ["cluster_values", "own_value_members", "strong_kinds"]
+
+
+def strong_kinds(signals: pl.DataFrame, graph_config: GraphConfig) -> list[str]:
+    """The kinds of ``signals`` that link on their own (:attr:`graphlink.config.KindSpec.strong`)."""
+    return [k for k in signals["kind"].unique().sort().to_list() if graph_config.spec(k).strong]
+
+
+def cluster_values(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
+                   graph_config: GraphConfig | None = None) -> pl.DataFrame:
+    """Each cluster's values: ``signal_idx, cluster_id`` of every shared value of a strong kind more than half of
+    whose ``df - 1`` other holders (any one holder aside) are that cluster's members.
+
+    Reads the clustered accounts' memberships only (``account_idx, signal_idx``; others may be absent: the Spark
+    engine collects these first), and ``signals``' ``signal_idx, kind, df``.
+    """
+    graph_config = graph_config or GraphConfig()
+    values = signals.filter(pl.col("kind").is_in(strong_kinds(signals, graph_config)) & (pl.col("df") >= 2)).select(
+        "signal_idx", "df")
+    return (memberships.select("account_idx", "signal_idx").join(partition.drop_nulls("cluster_id"), on="account_idx")
+            .join(values, on="signal_idx").group_by("signal_idx", "cluster_id").agg(pl.len().alias("in_c"), pl.col("df").first())
+            .filter(2 * pl.col("in_c") > pl.col("df") - 1).select("signal_idx", "cluster_id").sort("signal_idx"))
 
 
 def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memberships: pl.DataFrame,
@@ -82,24 +103,15 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
     """
     graph_config = graph_config or GraphConfig()
     empty = pl.DataFrame(schema={"account_idx": pl.UInt32, "cluster_id": partition.schema["cluster_id"]})
-    kinds = signals["kind"].unique().to_list()
-    strong = [k for k in kinds if graph_config.spec(k).strong]
     loose = partition.filter(pl.col("cluster_id").is_null()).select("account_idx")
-    if not strong or loose.is_empty() or partition["cluster_id"].null_count() == partition.height:
+    owned = cluster_values(partition, memberships, signals, graph_config)
+    if loose.is_empty() or owned.is_empty():
         return partition, wholes, empty
-    values = signals.filter(pl.col("kind").is_in(strong)).select("signal_idx", "kind", "df")
-    held = memberships.select("account_idx", "signal_idx").join(values, on="signal_idx")
-    mine = held.join(loose, on="account_idx", how="semi")
-    # Each shared value an unclustered account holds, with its holders per cluster: a cluster's value when
-    # more than half of the df - 1 others are its members.
-    shared = mine.filter(pl.col("df") >= 2).select("signal_idx").unique()
+    strong = strong_kinds(signals, graph_config)
+    values = signals.filter(pl.col("kind").is_in(strong)).select("signal_idx", "kind")
+    mine = memberships.select("account_idx", "signal_idx").join(loose, on="account_idx", how="semi").join(
+        values, on="signal_idx")
     clustered = partition.drop_nulls("cluster_id")
-    owned = (held.join(shared, on="signal_idx", how="semi").join(clustered, on="account_idx")
-             .group_by("signal_idx", "cluster_id").agg(pl.len().alias("in_c"))
-             .join(values.select("signal_idx", "df"), on="signal_idx")
-             .filter(2 * pl.col("in_c") > pl.col("df") - 1).select("signal_idx", "cluster_id"))
-    if owned.is_empty():
-        return partition, wholes, empty
     per = mine.join(owned, on="signal_idx").group_by("account_idx", "cluster_id").agg(pl.len().alias("owned"))
     # Every strong value each candidate holds: listed ones from the memberships, kinds counted upstream from
     # value_counts (their unshared values are not listed).
