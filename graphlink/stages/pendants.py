@@ -54,8 +54,10 @@ def cluster_values(partition: pl.DataFrame, memberships: pl.DataFrame, signals: 
     graph_config = graph_config or GraphConfig()
     values = signals.filter(pl.col("kind").is_in(strong_kinds(signals, graph_config)) & (pl.col("df") >= 2)).select(
         "signal_idx", "df")
-    return (memberships.select("account_idx", "signal_idx").join(partition.drop_nulls("cluster_id"), on="account_idx")
-            .join(values, on="signal_idx").group_by("signal_idx", "cluster_id").agg(pl.len().alias("in_c"), pl.col("df").first())
+    # Strong values first: on the campaign preset most memberships are prompt shingles (a weak kind).
+    return (memberships.select("account_idx", "signal_idx").join(values, on="signal_idx")
+            .join(partition.drop_nulls("cluster_id"), on="account_idx")
+            .group_by("signal_idx", "cluster_id").agg(pl.len().alias("in_c"), pl.col("df").first())
             .filter(2 * pl.col("in_c") > pl.col("df") - 1).select("signal_idx", "cluster_id").sort("signal_idx"))
 
 
