@@ -2,7 +2,7 @@
 
 vk-bots (session 52): a bot whose own friend list is hidden holds one value, its own id, listed by a few
 bots of its trader's block of hundreds; CPM asks ``resolution`` per member pair of it, so it stayed in no
-cluster although everything it holds is the block's (101 of PARIK's 403 linkable bots).
+cluster although everything it holds is the block's (87 of the 101 linkable PARIK bots main left in no cluster).
 """
 
 import numpy as np

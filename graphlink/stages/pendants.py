@@ -5,9 +5,9 @@ an account joins a cluster of ``n`` only with ``resolution * n`` of evidence to 
 pairs Leiden weighs, but it leaves out an account that holds almost nothing of its own: a bot whose own
 friend list is hidden, friended by two bots of a trader's block of 283, shares its one value with them
 and nothing with anyone else (weight ``2 * (2 / 3) ** 0.5``, against the 57 CPM asks), and stays in no
-cluster, although everything it holds is the block's (vk-bots: 101 of PARIK's 403 linkable bots, 48 of
-OLENI's 274; BENCHMARKS.md, fifty-second pass, helper vk52). A cluster's size should not decide whether
-an account whose whole identity is the cluster's belongs to it.
+cluster, although everything it holds is the block's (vk-bots: 101 of PARIK's 403 linkable bots were in no
+cluster, 87 of them holding only their own id; OLENI 50 of 274, 41; BENCHMARKS.md, fifty-second pass, helper
+vk52). A cluster's size should not decide whether an account whose whole identity is the cluster's belongs to it.
 
 Rule. For a strong kind's shared value ``v`` (``df`` holders), ``v`` is cluster ``C``'s when more than half
 of the holders other than any one of them are ``C``'s members: ``2 * in_C > df - 1``. An unclustered
