@@ -272,8 +272,9 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
         partition, wholes = split_clients(partition, wholes, projection.memberships, projection.signals, index)
     if config.communities.own_values:  # last, as the in-memory pipeline, with the candidates' memberships (stages.pendants)
         owned = cluster_values(partition, projection.memberships, projection.signals, config.graph)
-        extra = _collect_memberships(projected.memberships, _holders(projected.memberships, owned.select(pl.col("signal_idx").alias(
-            "hub")), partition).join(projection.memberships.select("account_idx").unique(), on="account_idx", how="anti"))
+        extra = projection.memberships.clear() if owned.is_empty() else _collect_memberships(projected.memberships, _holders(
+            projected.memberships, owned.select(pl.col("signal_idx").alias("hub")), partition).join(
+            projection.memberships.select("account_idx").unique(), on="account_idx", how="anti"))  # no Spark job without values
         partition, wholes, joined = own_value_members(partition, wholes, pl.concat([projection.memberships, extra]),
                                                       projection.signals, config.graph, found.value_counts)
         projection.stats["own_value_members"] = joined.height  # run.json
