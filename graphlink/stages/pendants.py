@@ -39,17 +39,33 @@ __all__ = ["cluster_values", "own_value_members", "strong_kinds"]
 
 
 def strong_kinds(signals: pl.DataFrame, graph_config: GraphConfig) -> list[str]:
-    """The kinds of ``signals`` that link on their own (:attr:`graphlink.config.KindSpec.strong`)."""
+    """The kinds of ``signals`` (a frame with a ``kind`` column) that link on their own
+    (:attr:`graphlink.config.KindSpec.strong` in ``graph_config``), sorted by name."""
     return [k for k in signals["kind"].unique().sort().to_list() if graph_config.spec(k).strong]
 
 
 def cluster_values(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
                    graph_config: GraphConfig | None = None) -> pl.DataFrame:
-    """Each cluster's values: ``signal_idx, cluster_id`` of every shared value of a strong kind more than half of
-    whose ``df - 1`` other holders (any one holder aside) are that cluster's members.
+    """Each cluster's values: every shared value of a strong kind more than half of whose ``df - 1`` other holders
+    (any one holder aside) are that cluster's members.
 
-    Reads the clustered accounts' memberships only (``account_idx, signal_idx``; others may be absent: the Spark
-    engine collects these first), and ``signals``' ``signal_idx, kind, df``.
+    Parameters
+    ----------
+    partition : DataFrame
+        ``account_idx`` (UInt32), ``cluster_id`` (Int64, null: unclustered).
+    memberships : DataFrame
+        ``account_idx, signal_idx``; only the clustered accounts' rows are read (others may be absent: the Spark
+        engine collects these first).
+    signals : DataFrame
+        ``signal_idx, kind, df`` (``df``: the value's holders among all accounts).
+    graph_config : GraphConfig, optional
+        Which kinds are strong.
+
+    Returns
+    -------
+    DataFrame
+        ``signal_idx, cluster_id``, one row per value a cluster owns (a value has at most one owner), sorted by
+        ``signal_idx``.
     """
     graph_config = graph_config or GraphConfig()
     values = signals.filter(pl.col("kind").is_in(strong_kinds(signals, graph_config)) & (pl.col("df") >= 2)).select(
