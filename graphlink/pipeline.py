@@ -41,6 +41,7 @@ from graphlink.stages.unjoined import accounts_only_warnings
 from graphlink.stages.blocks import split_wholes
 from graphlink.stages.bursts import template_bursts
 from graphlink.stages.hub_twins import hub_twins
+from graphlink.stages.pendants import own_value_members
 from graphlink.stages.communities import detect_communities, dissolve_unsupported
 from graphlink.stages.account_rows import minutes_of, of_accounts
 from graphlink.stages.drilldown import (account_times, clustered_accounts, link_table, linking_order,
@@ -217,6 +218,9 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         partition, wholes = hub_twins(partition, wholes, projection.memberships, projection.signals, config.graph, config.communities.min_cluster_size, n_accounts) if config.communities.hub_twins else (partition, wholes)
         partition, wholes = split_wording(partition, wholes, projection.memberships, projection.signals, config.communities.seed) if config.communities.wording_cells else (partition, wholes)
         partition, wholes = split_clients(partition, wholes, projection.memberships, projection.signals, index) if config.communities.client_cells else (partition, wholes)
+        if config.communities.own_values:  # last: onto the final cells (graphlink.stages.pendants)
+            partition, wholes, joined = own_value_members(partition, wholes, projection.memberships, projection.signals, config.graph, signal_set.value_counts)
+            projection.stats["own_value_members"] = joined.height  # run.json
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per minute (minutes.parquet), hour and day, and schedules, cut from every account's: for scoring and the drill-down.
         clustered = partition.drop_nulls("cluster_id").select("account_idx")

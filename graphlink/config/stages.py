@@ -119,14 +119,12 @@ class SignalConfig:
         there beyond chance links them (:mod:`graphlink.stages.signals.rotation_ties`): an operator's rented /48 is
         its pool, a privacy relay's, campus's or carrier's is shared by strangers (brk51; BENCHMARKS session 52).
     ngram : int
-        Word n-gram size for prompt shingles. 5 words are specific enough that
-        a shared shingle is rarely chance, yet short enough to survive a
-        template's varied fills.
+        Word n-gram size for prompt shingles. 5 words are specific enough that a shared shingle is rarely
+        chance, yet short enough to survive a template's varied fills.
     max_prompts_per_account : int
-        At most this many distinct prompts per account are shingled (chosen
-        by a hash of the text, so independent of row order). 200 samples of a
-        template are plenty to see it; the cap bounds cost for accounts with
-        millions of prompts.
+        At most this many distinct prompts per account are shingled (chosen by a hash of the text, so
+        independent of row order). 200 samples of a template are plenty to see it; the cap bounds cost for
+        accounts with millions of prompts.
     max_prompts_total : int
         Bound on prompts shingled over all accounts. Past it the per-account
         sample shrinks (same for every account, reported in ``run.json``) until
@@ -143,9 +141,8 @@ class SignalConfig:
         a few prompts among many. 0.5 leaves room for camouflage: a ring account
         hiding 30% benign-looking traffic is still 70% templated.
     prompt_min_share : float
-        Of a templated account, shingles in at least this share of its prompts
-        are its signals: each of an operator's few templates passes, an
-        incidental phrase does not.
+        Of a templated account, shingles in at least this share of its prompts are its signals: each of an
+        operator's few templates passes, an incidental phrase does not.
     prompt_min_prompts : int
         Accounts with fewer sampled prompts give no prompt signal: one or two
         prompts cannot show a habit.
@@ -164,9 +161,8 @@ class SignalConfig:
     seed : int
         Seed of every hash used for sampling and MinHash.
     extra_signals : tuple of str
-        Further event columns to use as categorical shared signals
-        (``device_id``, ``card_bin``...). Each becomes its own signal kind;
-        ingest keeps these columns. (Was ``[ingest] extra_signals``.)
+        Further event columns to use as categorical shared signals (``device_id``, ``card_bin``...). Each
+        becomes its own signal kind; ingest keeps these columns. (Was ``[ingest] extra_signals``.)
     """
 
     ipv4_prefix: int = 24
@@ -265,6 +261,9 @@ class CommunityConfig:
     client_cells : bool
         Opt-in: then split a cluster between members sending only its leading client and members never sending it
         (:mod:`graphlink.stages.client_cells`; same wholes and guard). Off: 5 benign flagged on dev ind176 (session 50).
+    own_values : bool
+        Last, an unclustered account more than half of whose strong values are one cluster's joins it
+        (:mod:`graphlink.stages.pendants`; vk-bots pair F1 0.132 -> 0.203, BENCHMARKS.md session 52).
     """
 
     resolution: float = 0.2
@@ -282,6 +281,7 @@ class CommunityConfig:
     campaign_neighbours: bool = True
     wording_cells: bool = True
     client_cells: bool = False
+    own_values: bool = True
 
     def __post_init__(self) -> None:
         for name, value in (("resolution", self.resolution), ("campaign_resolution", self.campaign_resolution)):

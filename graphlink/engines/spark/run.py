@@ -44,6 +44,7 @@ from graphlink.stages.client_cells import split_clients
 from graphlink.stages.blocks import split_wholes
 from graphlink.stages.bursts import template_bursts
 from graphlink.stages.hub_twins import hub_twins, hub_values
+from graphlink.stages.pendants import cluster_values, own_value_members
 from graphlink.errors import ConfigError, GraphlinkError, InputError
 from graphlink.pipeline import (
     DetectResult, Progress, drilldown_stage, peak_rss_mb, run_record, run_warnings, scoring_stage, stable_ids_stage,
@@ -269,6 +270,18 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
         partition, wholes = split_wording(partition, wholes, projection.memberships, projection.signals, config.communities.seed)
     if config.communities.client_cells:  # after the wording split, as the in-memory pipeline (graphlink.stages.client_cells)
         partition, wholes = split_clients(partition, wholes, projection.memberships, projection.signals, index)
+    if config.communities.own_values:  # last, as the in-memory pipeline, with the candidates' memberships (stages.pendants)
+        owned = cluster_values(partition, projection.memberships, projection.signals, config.graph)
+        extra = projection.memberships.clear() if owned.is_empty() else _collect_memberships(projected.memberships, _holders(
+            projected.memberships, owned.select(pl.col("signal_idx").alias("hub")), partition).join(
+            projection.memberships.select("account_idx").unique(), on="account_idx", how="anti"))  # no Spark job without values
+        partition, wholes, joined = own_value_members(partition, wholes, pl.concat([projection.memberships, extra]),
+                                                      projection.signals, config.graph, found.value_counts)
+        projection.stats["own_value_members"] = joined.height  # run.json
+        if joined.height:  # the joined accounts' memberships too, in the same order (and their minutes, below)
+            projection.memberships = pl.concat([projection.memberships, extra.join(joined, on="account_idx", how="semi")]
+                                               ).sort("signal_idx", "account_idx")
+            clustered = partition.drop_nulls("cluster_id").select("account_idx")
     signal_set = SignalSet(pairs=pl.DataFrame(), values=found.values, stats=found.stats,
                            account_stats=found.account_stats, value_counts=found.value_counts,
                            seconds=found.seconds)
