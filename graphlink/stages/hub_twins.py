@@ -43,11 +43,22 @@ from graphlink.stages.burst_tails import poisson_tail_bound
 from graphlink.stages.bursts import ALPHA, MIN_HOLDERS, append_clusters
 from graphlink.stages.campaigns import MIN_TIE_VALUES
 
-__all__ = ["HUB_NETWORK", "hub_twins", "hub_values", "twin_accounts"]
+__all__ = ["HUB_NETWORK", "PUBLIC_PHRASES", "hub_twins", "hub_values", "twin_accounts"]
 
 #: The weak kind a hub may also be: a cell rotating through fresh addresses of one IPv6 /48 (or IPv4 /24) shares
 #: no address, only the network (dev templates 1021, cell 12: 374 accounts in one /48, 109 in no cluster).
 HUB_NETWORK = "ip_net"
+
+#: Whether a hub's phrase may be one most of whose holders are in no cluster (``False``: it may not). Such a
+#: phrase is public as the scoring reads it (:func:`graphlink.stages.cluster_features.linked_own`): a framework's
+#: system prompt, a company tool's, a template pasted from the web. That a hub's users write it more often than the
+#: log's other users is then a place's habit (an office's in-house app, a call centre's tool, a carrier's region
+#: pasting a popular prompt), not an operator's template, and clustering them would make it theirs: the twins
+#: turned a tool the crowd uses into the company team's "own template" (scripted, flagged) and tied the crowd to
+#: the team or to an operator's cell on the same exit by it (BENCHMARKS.md, fifty-second pass, helper hub52;
+#: tests/test_hub_twins_benign52.py). An operator's template is held by its clustered cells (dev templates 1021:
+#: its card groups and other cells outnumber the 216 accounts left beside them).
+PUBLIC_PHRASES = False
 
 
 def hub_values(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
@@ -118,9 +129,16 @@ def twin_accounts(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     # (each step keeps few rows: no hash table over every account's memberships)
     mem_on = mem.join(on_hub.select("account_idx").unique(), on="account_idx", how="semi")
     writes = on_hub.join(hub_phrases, on="hub").join(mem_on, on=["account_idx", "signal_idx"], how="semi")
+    # A hub's template is one its clustered holders own before any twin joins: they outnumber its holders in no cluster,
+    # the hub's candidates among them (:func:`graphlink.stages.cluster_features.linked_own`, as scoring reads it).
+    in_clusters = (mem.join(hub_phrases.select("signal_idx").unique(), on="signal_idx", how="semi")
+                   .join(clustered.select("account_idx"), on="account_idx", how="semi")
+                   .group_by("signal_idx").agg(pl.len().alias("c")))
     counts = (hub_phrases.join(n_hub, on="hub").join(phrases, on="signal_idx")
               .join(writes.group_by("hub", "signal_idx").agg(pl.len().alias("k")), on=["hub", "signal_idx"], how="left")
-              .with_columns(pl.col("k").fill_null(0)))
+              .join(in_clusters, on="signal_idx", how="left")
+              .with_columns(pl.col("k").fill_null(0), pl.col("c").fill_null(0))
+              .filter(pl.lit(PUBLIC_PHRASES) | (2 * pl.col("c").cast(pl.Int64) > pl.col("df").cast(pl.Int64))))
     if counts.is_empty():
         return empty
     lam = (counts["n_h"].cast(pl.Float64) * counts["df"].cast(pl.Float64) / max(n_accounts, 1)).to_numpy()
