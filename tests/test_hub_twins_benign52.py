@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 
 import graphlink
 from graphlink.config import CommunityConfig, PipelineConfig
@@ -124,6 +125,30 @@ def test_a_carriers_users_pasting_a_popular_prompt_beside_an_operators_cell_on_i
     assert on["cell"] == 60
     assert on["mobile"] <= off["mobile"] <= 15
     assert on["home"] == 0
+
+
+@pytest.mark.xfail(strict=True, reason="open (hub52): an operator whose cells all send a public prompt makes it their clustered "
+                   "template; a carrier's users all pasting it on the exit one cell uses become its twins, tied by it and the address")
+def test_a_carriers_users_pasting_the_public_prompt_an_operators_cells_all_send_gain_no_flag():
+    # As above, but the operator's six other cells send the popular prompt too (240 clustered holders against 40
+    # homes): the prompt is the operator's as the scoring reads it, and the carrier's 150 users, all pasting it on
+    # the exit of one of its cells, are that cell's twins (113 flagged; without hub twins 8 Leiden placed there).
+    w = _World()
+    for i in range(600):
+        w.add(f"home_{i}", 12, f"81.{i % 250}.{i // 250}.2", 1.0, f"card_home_{i}",
+              ([(POPULAR, 0.5)] if (i * 0.15) % 1 + 0.15 >= 1 else []) + ([(FRAMEWORK, 0.3)] if i % 4 == 1 else []))
+    for c in range(6):
+        for i in range(30):
+            w.add(f"loud_{c}_{i}", 40, "", 0, f"card_loud_{c}_{i % 3}", [(RING, 0.5), (POPULAR, 0.4)], hours="all",
+                  pool=[f"45.{33 + c}.{j}.{j + 7}" for j in range(12)])
+    for i in range(60):
+        w.add(f"cell_{i}", 30, "100.64.0.1", 0.8, f"card_loud_0_{i % 3}", [(RING, 0.5), (POPULAR, 0.4)], hours="all")
+    for i in range(150):
+        w.add(f"mobile_{i}", 15, "100.64.0.1", 0.7, f"card_mob_{i}", [(POPULAR, 0.6)])
+    frame = w.frame()
+    on, off = _flagged(frame, TWINS), _flagged(frame)
+    assert on["cell"] == 60
+    assert on["mobile"] <= off["mobile"] <= 15
 
 
 def test_a_universitys_students_pasting_a_popular_prompt_stay_unflagged():
