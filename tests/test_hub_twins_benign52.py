@@ -30,6 +30,7 @@ FRAMEWORK = "you are a helpful assistant answer the question below clearly and c
 TOOL = "you are the acme support desk assistant read the customer ticket below and draft a polite reply in the customers language"
 RING = "restate the problem then list every known condition and reason step by step to the final answer"
 TWINS = PipelineConfig(communities=CommunityConfig(hub_twins=True))
+NO_TWINS = PipelineConfig(communities=CommunityConfig(hub_twins=False))
 
 
 class _World:
@@ -120,7 +121,7 @@ def test_a_carriers_users_pasting_a_popular_prompt_beside_an_operators_cell_on_i
     for i in range(150):
         w.add(f"mobile_{i}", 15, "100.64.0.1", 0.7, f"card_mob_{i}", [(POPULAR, 0.6)])
     frame = w.frame()
-    on, off = _flagged(frame, TWINS), _flagged(frame)
+    on, off = _flagged(frame, TWINS), _flagged(frame, NO_TWINS)
     assert on["cell"] == 60
     assert on["mobile"] <= off["mobile"] <= 15
     assert on["home"] == 0
@@ -144,7 +145,7 @@ def test_a_carriers_users_pasting_the_public_prompt_an_operators_cells_all_send_
     for i in range(150):
         w.add(f"mobile_{i}", 15, "100.64.0.1", 0.7, f"card_mob_{i}", [(POPULAR, 0.6)])
     frame = w.frame()
-    on, off = _flagged(frame, TWINS), _flagged(frame)
+    on, off = _flagged(frame, TWINS), _flagged(frame, NO_TWINS)
     assert on["cell"] == 60
     assert on["mobile"] <= off["mobile"] <= 15
 
