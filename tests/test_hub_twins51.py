@@ -92,20 +92,22 @@ def test_no_template_no_twins():
     # A hub's unclustered holders that write nothing its cluster writes stay unclustered.
     from graphlink.stages.hub_twins import hub_twins, twin_accounts  # (here: the world test runs on older code too)
 
-    part = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [1, 1, None, None, None]},
+    # (Accounts 5-7: the operator's other cell, off the hub, writing its template: session 52, hub52, a hub's phrase is
+    # its clustered holders' own -- with only cluster 1's two members against three unclustered writers it is public.)
+    part = pl.DataFrame({"account_idx": list(range(8)), "cluster_id": [1, 1, None, None, None, 3, 3, 3]},
                         schema_overrides={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
     phrases = list(range(1, 7))
-    rows = [(a, 0) for a in range(5)] + [(a, p) for a in (0, 1) for p in phrases]
+    rows = [(a, 0) for a in range(5)] + [(a, p) for a in (0, 1, 5, 6, 7) for p in phrases]
     mem = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
-    sig = pl.DataFrame({"signal_idx": list(range(7)), "kind": ["ip"] + ["prompt"] * 6, "df": [5] + [2] * 6,
+    sig = pl.DataFrame({"signal_idx": list(range(7)), "kind": ["ip"] + ["prompt"] * 6, "df": [5] + [5] * 6,
                         "linked": [True] * 7}, schema_overrides={"signal_idx": pl.UInt32})
     assert twin_accounts(part, mem, sig, n_accounts=1000).is_empty()
-    # Written by the three unclustered holders too (6 phrases of 5 holders in 1000 accounts): twins, one new cluster.
+    # Written by the three unclustered holders too (6 phrases of 8 holders in 1000 accounts): twins, one new cluster.
     more = pl.concat([mem, pl.DataFrame([(a, p) for a in (2, 3, 4) for p in phrases],
                                         schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")])
-    out, _ = hub_twins(part, None, more, sig.with_columns(df=pl.when(pl.col("kind") == "prompt").then(5).otherwise(5)),
+    out, _ = hub_twins(part, None, more, sig.with_columns(df=pl.when(pl.col("kind") == "prompt").then(8).otherwise(5)),
                        n_accounts=1000)
-    assert out["cluster_id"].to_list() == [1, 1, 2, 2, 2]
+    assert out["cluster_id"].to_list() == [1, 1, 4, 4, 4, 3, 3, 3]
 
 
 def test_spark_engine_finds_the_same_twins(spark, tmp_path):

@@ -244,7 +244,7 @@ class CommunityConfig:
         beyond chance (:mod:`graphlink.stages.bursts`): one-off accounts on their own proxy exit and card leave
         no pairwise link, only the group's. On: it changes no cluster pairwise evidence made.
     hub_twins : bool
-        Opt-in: group the unclustered holders of a cluster's address, card or network writing its template far beyond chance (:mod:`graphlink.stages.hub_twins`).
+        Group the unclustered holders of a cluster's address, card or network writing its template (never a public prompt) far beyond chance (:mod:`graphlink.stages.hub_twins`); on since session 52 (BENCHMARKS.md, helper hub52).
     campaign_neighbours : bool
         Also tie clusters through the clusters both are tied to, where one of the two clusters vouches for
         the other's direct group -- two or more of its members pay with cards two or more accounts of that
@@ -277,7 +277,7 @@ class CommunityConfig:
     backend: str = "igraph"
     network_cells: bool = True
     template_bursts: bool = True
-    hub_twins: bool = False
+    hub_twins: bool = True  # dev templates 1021 R 0.758 -> 0.978; 52 dev worlds: flagged benign sets as off; 224k peak as off
     campaign_neighbours: bool = True
     wording_cells: bool = True
     client_cells: bool = False

@@ -16,8 +16,9 @@ predicts ``lambda = n_h * df_p / N`` of the hub's ``n_h`` unclustered holders to
 (``df_p`` its holders among the log's ``N`` accounts). The phrase is the hub's when ``k >=``
 :data:`graphlink.stages.bursts.MIN_HOLDERS` of them hold it and ``P(Poisson(lambda) >= k) <
 ALPHA / M`` (:func:`graphlink.stages.burst_tails.poisson_tail_bound`; ``M`` the (hub, phrase) pairs
-tested, Bonferroni, as the burst test). An office's staff behind its NAT send a framework's prompt
-at the rate the log's other users do: no phrase of theirs is the hub's. The unclustered holders of
+tested, Bonferroni, as the burst test), and is not public (:data:`PUBLIC_PHRASES`): an office's staff
+behind its NAT sending its app's framework prompt, a call centre's agents its tool's, a carrier's users a
+popular prompt are beyond chance at their hub, but the phrase is a place's habit, not a template. The unclustered holders of
 a hub holding at least :data:`graphlink.stages.campaigns.MIN_TIE_VALUES` of its phrases (a template,
 not a stock phrase of one to four shingles) are its *twins*; a hub's twins, at least
 ``min_cluster_size`` of them, are one new cluster (its own whole), scored like any other: whether it
@@ -43,11 +44,24 @@ from graphlink.stages.burst_tails import poisson_tail_bound
 from graphlink.stages.bursts import ALPHA, MIN_HOLDERS, append_clusters
 from graphlink.stages.campaigns import MIN_TIE_VALUES
 
-__all__ = ["HUB_NETWORK", "hub_twins", "hub_values", "twin_accounts"]
+__all__ = ["HUB_NETWORK", "PUBLIC_PHRASES", "hub_twins", "hub_values", "twin_accounts"]
 
 #: The weak kind a hub may also be: a cell rotating through fresh addresses of one IPv6 /48 (or IPv4 /24) shares
 #: no address, only the network (dev templates 1021, cell 12: 374 accounts in one /48, 109 in no cluster).
 HUB_NETWORK = "ip_net"
+
+#: Whether a hub's phrase may be public (``False``: it may not). A phrase is public when most of its holders are in
+#: no cluster (:func:`graphlink.stages.cluster_features.linked_own`, as the scoring reads it: a framework's system
+#: prompt, a company tool's) or when a group (:data:`graphlink.stages.bursts.MIN_HOLDERS`) of accounts that nothing
+#: links -- in no cluster and on no hub -- writes it (a template pasted from the web, which an operator may send from
+#: all its cells). That a hub's users write it more often than the log's other users is then a place's habit (an
+#: office's in-house app, a call centre's tool, a carrier's region pasting a popular prompt), not an operator's
+#: template, and clustering them made it theirs: the twins turned a tool the crowd uses into the company team's "own
+#: template" (scripted, flagged) and tied a crowd to the team or to an operator's cell on the same exit
+#: (BENCHMARKS.md, fifty-second pass, helper hub52; tests/test_hub_twins_benign52.py). An operator's template is
+#: held by its clustered cells and by the accounts it runs that were missed, which sit on its hubs (dev templates
+#: 1021: every unclustered holder of the twins' 60 phrases is on a hub).
+PUBLIC_PHRASES = False
 
 
 def hub_values(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
@@ -118,14 +132,27 @@ def twin_accounts(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     # (each step keeps few rows: no hash table over every account's memberships)
     mem_on = mem.join(on_hub.select("account_idx").unique(), on="account_idx", how="semi")
     writes = on_hub.join(hub_phrases, on="hub").join(mem_on, on=["account_idx", "signal_idx"], how="semi")
+    # A hub's template is one its clustered holders own before any twin joins: they outnumber its holders in no cluster,
+    # the hub's candidates among them (:func:`graphlink.stages.cluster_features.linked_own`, as scoring reads it).
+    in_clusters = (mem.join(hub_phrases.select("signal_idx").unique(), on="signal_idx", how="semi")
+                   .join(clustered.select("account_idx"), on="account_idx", how="semi")
+                   .group_by("signal_idx").agg(pl.len().alias("c")))
+    # ... and no group of accounts that nothing links (in no cluster, on no hub) writes it: df - c - those on a hub.
+    on_hubs = (mem_on.join(hub_phrases.select("signal_idx").unique(), on="signal_idx", how="semi")
+               .group_by("signal_idx").agg(pl.col("account_idx").n_unique().alias("on_hubs")))
     counts = (hub_phrases.join(n_hub, on="hub").join(phrases, on="signal_idx")
               .join(writes.group_by("hub", "signal_idx").agg(pl.len().alias("k")), on=["hub", "signal_idx"], how="left")
-              .with_columns(pl.col("k").fill_null(0)))
+              .join(in_clusters, on="signal_idx", how="left").join(on_hubs, on="signal_idx", how="left")
+              .with_columns(pl.col("k").fill_null(0), pl.col("c").fill_null(0).cast(pl.Int64),
+                            pl.col("on_hubs").fill_null(0).cast(pl.Int64), pl.col("df").cast(pl.Int64)))
+    tested = counts.height  # Bonferroni over every (hub, phrase) pair, the public ones too
+    counts = counts.filter(pl.lit(PUBLIC_PHRASES) | ((2 * pl.col("c") > pl.col("df"))
+                                                     & (pl.col("df") - pl.col("c") - pl.col("on_hubs") < MIN_HOLDERS)))
     if counts.is_empty():
         return empty
     lam = (counts["n_h"].cast(pl.Float64) * counts["df"].cast(pl.Float64) / max(n_accounts, 1)).to_numpy()
     log_p = poisson_tail_bound(counts["k"].to_numpy(), np.maximum(lam, 1e-12))
-    own = counts.filter(pl.Series((log_p < math.log(ALPHA / counts.height)) & (counts["k"].to_numpy() >= MIN_HOLDERS)))
+    own = counts.filter(pl.Series((log_p < math.log(ALPHA / tested)) & (counts["k"].to_numpy() >= MIN_HOLDERS)))
     twins = (writes.join(own.select("hub", "signal_idx"), on=["hub", "signal_idx"], how="semi")
              .group_by("account_idx", "hub").agg(pl.len().alias("phrases"))
              .filter(pl.col("phrases") >= MIN_TIE_VALUES))
