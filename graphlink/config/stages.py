@@ -243,6 +243,10 @@ class CommunityConfig:
     network_cells : bool
         Join clusters living on networks used almost only by clustered accounts that share a template or client
         (a datacenter cell cut into card groups; :mod:`graphlink.stages.network_cells`); on since session 35.
+    network_cell_clocks : bool
+        Join only those of the clusters ``network_cells`` links whose active hours read as one clock, grouped by
+        average linkage (:mod:`graphlink.stages.clock_groups`): an operator renting one block for many cells gets
+        its pieces joined per cell, not all into one (at 224k: clusters of 178 and 80 cells). Only ever cuts a join.
     template_bursts : bool
         Group unclustered accounts that opened their prompts with one template in one 10-minute window far
         beyond chance (:mod:`graphlink.stages.bursts`): one-off accounts on their own proxy exit and card leave
@@ -277,6 +281,7 @@ class CommunityConfig:
     exact_support: bool = True
     backend: str = "igraph"
     network_cells: bool = True
+    network_cell_clocks: bool = True
     template_bursts: bool = True
     hub_twins: bool = False
     campaign_neighbours: bool = True
