@@ -173,11 +173,12 @@ def clock_groups(comp: pl.DataFrame, partition: pl.DataFrame, activity: pl.DataF
         ``cluster_id, comp`` (Int64): ``comp`` now numbers the groups (a refinement of the components: two clusters
         share a group only if they shared a component).
     """
-    slots = cluster_hours(activity, partition, comp["cluster_id"])
+    slots = cluster_hours(activity, partition, comp["cluster_id"]).join(comp.select("cluster_id", "comp"), on="cluster_id")
+    by_comp = {key[0]: rows for key, rows in slots.partition_by("comp", as_dict=True).items()}
     rows_c, rows_g, base = [], [], 0
-    for (_,), g in comp.sort("comp", "cluster_id").group_by("comp", maintain_order=True):
+    for (c_id,), g in comp.sort("comp", "cluster_id").group_by("comp", maintain_order=True):
         ids = g["cluster_id"].to_list()
-        mine = slots.filter(pl.col("cluster_id").is_in(ids))
+        mine = by_comp.get(c_id, slots.clear())
         hours = np.unique(mine["slot"].to_numpy())
         counts = np.zeros((len(ids), len(hours)))
         at = {c: i for i, c in enumerate(ids)}
