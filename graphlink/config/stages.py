@@ -244,9 +244,11 @@ class CommunityConfig:
         Join clusters living on networks used almost only by clustered accounts that share a template or client
         (a datacenter cell cut into card groups; :mod:`graphlink.stages.network_cells`); on since session 35.
     network_cell_clocks : bool
-        Join only those of the clusters ``network_cells`` links whose active hours read as one clock, grouped by
-        average linkage (:mod:`graphlink.stages.clock_groups`): an operator renting one block for many cells gets
-        its pieces joined per cell, not all into one (at 224k: clusters of 178 and 80 cells). Only ever cuts a join.
+        Opt-in: join only those of the clusters ``network_cells`` links whose active hours read as one clock, grouped
+        by average linkage (:mod:`graphlink.stages.clock_groups`): an operator renting one block for many cells gets
+        its pieces joined per clock, not all into one (dev ind176 at 224k: ARI by cell 0.153 -> 0.279, the clusters
+        of 179 and 81 cells gone). Only ever cuts a join, but the campaigns and flag spreading downstream move:
+        benign flagged 107 -> 109 there (session 52, helper cells52), so off by default.
     template_bursts : bool
         Group unclustered accounts that opened their prompts with one template in one 10-minute window far
         beyond chance (:mod:`graphlink.stages.bursts`): one-off accounts on their own proxy exit and card leave
@@ -281,7 +283,7 @@ class CommunityConfig:
     exact_support: bool = True
     backend: str = "igraph"
     network_cells: bool = True
-    network_cell_clocks: bool = True
+    network_cell_clocks: bool = False
     template_bursts: bool = True
     hub_twins: bool = False
     campaign_neighbours: bool = True
