@@ -119,14 +119,11 @@ class SignalConfig:
         most accounts seen there with close requests rotate across /56s (a rotation block; a home's
         own /56 is not a shared pool, rot51). Off: strangers on a privacy relay's /48 form a block (brk51).
     ngram : int
-        Word n-gram size for prompt shingles. 5 words are specific enough that
-        a shared shingle is rarely chance, yet short enough to survive a
-        template's varied fills.
+        Word n-gram size for prompt shingles. 5 words are specific enough that a shared shingle is rarely chance,
+        yet short enough to survive a template's varied fills.
     max_prompts_per_account : int
-        At most this many distinct prompts per account are shingled (chosen
-        by a hash of the text, so independent of row order). 200 samples of a
-        template are plenty to see it; the cap bounds cost for accounts with
-        millions of prompts.
+        At most this many distinct prompts per account are shingled (chosen by a hash of the text, so independent
+        of row order). 200 samples of a template are plenty to see it; the cap bounds cost for accounts with millions of prompts.
     max_prompts_total : int
         Bound on prompts shingled over all accounts. Past it the per-account
         sample shrinks (same for every account, reported in ``run.json``) until
@@ -143,9 +140,8 @@ class SignalConfig:
         a few prompts among many. 0.5 leaves room for camouflage: a ring account
         hiding 30% benign-looking traffic is still 70% templated.
     prompt_min_share : float
-        Of a templated account, shingles in at least this share of its prompts
-        are its signals: each of an operator's few templates passes, an
-        incidental phrase does not.
+        Of a templated account, shingles in at least this share of its prompts are its signals: each of an
+        operator's few templates passes, an incidental phrase does not.
     prompt_min_prompts : int
         Accounts with fewer sampled prompts give no prompt signal: one or two
         prompts cannot show a habit.
@@ -244,11 +240,7 @@ class CommunityConfig:
         Join clusters living on networks used almost only by clustered accounts that share a template or client
         (a datacenter cell cut into card groups; :mod:`graphlink.stages.network_cells`); on since session 35.
     network_cell_clocks : bool
-        Opt-in: join only those of the clusters ``network_cells`` links whose active hours read as one clock, grouped
-        by average linkage (:mod:`graphlink.stages.clock_groups`): an operator renting one block for many cells gets
-        its pieces joined per clock, not all into one (dev ind176 at 224k: ARI by cell 0.153 -> 0.279, the clusters
-        of 179 and 81 cells gone). Only ever cuts a join, but the campaigns and flag spreading downstream move:
-        benign flagged 107 -> 109 there (session 52, helper cells52), so off by default.
+        Opt-in: ``network_cells`` joins only the linked clusters whose UTC hours read as one clock (:mod:`graphlink.stages.clock_groups`; session 52).
     template_bursts : bool
         Group unclustered accounts that opened their prompts with one template in one 10-minute window far
         beyond chance (:mod:`graphlink.stages.bursts`): one-off accounts on their own proxy exit and card leave
@@ -311,8 +303,7 @@ class ScoringConfig:
         Clusters scoring at least this are flagged. 0.6 favours precision: on simulated worlds flagged fleets scored
         0.89 and above, while linked but benign clusters (teams on one card, merged time zones) reached 0.57.
     min_flag_size : int
-        Clusters smaller than this are never flagged: a ring worth banning has many accounts, pairs are families and
-        friends.
+        Clusters smaller than this are never flagged: a ring worth banning has many accounts, pairs are families and friends.
     evidence_per_kind : int
         How many top shared values per cluster and kind are kept as evidence (prompt phrases: 3 of each of up to
         this many templates when that is more, :data:`graphlink.stages.evidence.PHRASES_PER_TEMPLATE`).
