@@ -33,7 +33,8 @@ import polars as pl
 #: not a fitted value; "more than" so that a cluster agreeing with one of two members and not the other stays out).
 #: Hours are UTC hours since the epoch (a day's hour, not an hour of the day). Dev 11k ind176/178/179, the pieces
 #: main's components joined: pairs of one cell above it 90-98 %, sibling pairs 21-64 % (Jaccard of the hour sets:
-#: one cell 70-80 %; it cut cells' small pieces away).
+#: one cell 70-80 %; it cut cells' small pieces away); ind176 at 224k: 85 % and 43.5 % -- the linkage, not the pair,
+#: keeps siblings apart there.
 SAME_CLOCK = 0.5
 
 
