@@ -119,12 +119,11 @@ class SignalConfig:
         there beyond chance links them (:mod:`graphlink.stages.signals.rotation_ties`): an operator's rented /48 is
         its pool, a privacy relay's, campus's or carrier's is shared by strangers (brk51; BENCHMARKS session 52).
     ngram : int
-        Word n-gram size for prompt shingles. 5 words are specific enough that a shared shingle is rarely
-        chance, yet short enough to survive a template's varied fills.
+        Word n-gram size for prompt shingles. 5 words are specific enough that a shared shingle is rarely chance,
+        yet short enough to survive a template's varied fills.
     max_prompts_per_account : int
-        At most this many distinct prompts per account are shingled (chosen by a hash of the text, so
-        independent of row order). 200 samples of a template are plenty to see it; the cap bounds cost for
-        accounts with millions of prompts.
+        At most this many distinct prompts per account are shingled (chosen by a hash of the text, so independent
+        of row order). 200 samples of a template are plenty to see it; the cap bounds cost for accounts with millions of prompts.
     max_prompts_total : int
         Bound on prompts shingled over all accounts. Past it the per-account
         sample shrinks (same for every account, reported in ``run.json``) until
@@ -239,6 +238,8 @@ class CommunityConfig:
     network_cells : bool
         Join clusters living on networks used almost only by clustered accounts that share a template or client
         (a datacenter cell cut into card groups; :mod:`graphlink.stages.network_cells`); on since session 35.
+    network_cell_clocks : bool
+        Opt-in: ``network_cells`` joins only the linked clusters whose UTC hours read as one clock (:mod:`graphlink.stages.clock_groups`; session 52).
     template_bursts : bool
         Group unclustered accounts that opened their prompts with one template in one 10-minute window far
         beyond chance (:mod:`graphlink.stages.bursts`): one-off accounts on their own proxy exit and card leave
@@ -276,6 +277,7 @@ class CommunityConfig:
     exact_support: bool = True
     backend: str = "igraph"
     network_cells: bool = True
+    network_cell_clocks: bool = False
     template_bursts: bool = True
     hub_twins: bool = True  # dev templates 1021 R 0.758 -> 0.978; 52 dev worlds: flagged benign sets as off; 224k peak as off
     campaign_neighbours: bool = True
@@ -304,8 +306,7 @@ class ScoringConfig:
         Clusters scoring at least this are flagged. 0.6 favours precision: on simulated worlds flagged fleets scored
         0.89 and above, while linked but benign clusters (teams on one card, merged time zones) reached 0.57.
     min_flag_size : int
-        Clusters smaller than this are never flagged: a ring worth banning has many accounts, pairs are families and
-        friends.
+        Clusters smaller than this are never flagged: a ring worth banning has many accounts, pairs are families and friends.
     evidence_per_kind : int
         How many top shared values per cluster and kind are kept as evidence (prompt phrases: 3 of each of up to
         this many templates when that is more, :data:`graphlink.stages.evidence.PHRASES_PER_TEMPLATE`).

@@ -29,21 +29,19 @@ pieces -- never units that merely rent addresses of one block:
   whose holders are in clusters tied to the network's block, :data:`MARK_SPECIFIC`): households of
   a building, a co-working space's firms and two operators renting one block write different things.
   Each connected component of linked clusters proposes one group;
-* a cluster joins its component's group only when at least :data:`COVER` of its members have a principal
-  network among the component's networks: a cluster that merely touches the networks keeps its own id.
+* with the clustered accounts' hours, each component is cut into the clusters running on one clock
+  (:mod:`graphlink.stages.clock_groups`: an operator renting one block for many cells); a cluster joins its
+  group only when at least :data:`COVER` of its members have a principal network among the group's networks.
 
 The join groups, and the flag a joined cluster gets rests on more than the network: its pieces share a
 mark, have no address or clock of their own, and together carry nearly all traffic of their block.
 :func:`with_join_reason` says so in the why. The rule reads only what any log holds (an address and a
 time per event, a prompt or client when present) and has no constant of a simulator. What it cannot tell
-apart: an operator that rents one block for several of its cells gets them joined (its campaign, not one
-cell: on dev world crowds_1000 two clusters holding cells 0 and 2-6 of one operator); an operator giving
-each card group its own proxy address or its own cron minute looks like a set of units and is not
-joined; a company whose branches share neither address nor clock but send one in-house template from
-their own VMs on one block looks like a cell.
+apart: an operator's cells on one block keeping one clock are joined (its campaign, not one cell); an
+operator giving each card group its own proxy address or cron minute looks like a set of units and is not
+joined; a company's branches sending one in-house template from their own VMs on one block look like a cell.
 
-Output schema: the partition's (``account_idx`` UInt32, ``cluster_id`` Int64), renumbered by
-:func:`graphlink.stages.communities.renumber`.
+Output: the partition (``account_idx`` UInt32, ``cluster_id`` Int64), renumbered (:func:`~graphlink.stages.communities.renumber`).
 """
 
 from __future__ import annotations
@@ -55,6 +53,7 @@ import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaigns import cluster_campaigns
+from graphlink.stages.clock_groups import clock_groups
 from graphlink.stages.client_cells import leading_clients
 from graphlink.stages.communities import renumber
 from graphlink.stages.encode import position_in_run, sort_keys
@@ -258,7 +257,7 @@ def cluster_marks(memberships: pl.DataFrame, signals: pl.DataFrame, partition: p
 
 def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
                   events: pl.DataFrame, min_cluster_size: int = 2, kinds: tuple[str, ...] = NETWORK_KINDS,
-                  totals: pl.DataFrame | None = None, tools: bool = False) -> pl.DataFrame:
+                  totals: pl.DataFrame | None = None, tools: bool = False, hours: pl.DataFrame | None = None) -> pl.DataFrame:
     """Join clusters whose members live on the same exclusive networks (see the module docstring).
 
     Parameters
@@ -273,12 +272,13 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
         ``account_idx, events`` (the account index: every account's events).
     min_cluster_size : int
         Passed to :func:`graphlink.stages.communities.renumber`.
-    kinds : tuple of str
-        Network kinds.
-    totals : DataFrame, optional
-        As for :func:`principal_networks`.
+    kinds, totals
+        Network kinds; as for :func:`principal_networks`.
     tools : bool
         Link two pieces only when their tools agree (:func:`graphlink.stages.client_cells.leading_clients`).
+    hours : DataFrame, optional
+        ``account_idx, day, hour, events`` of the clustered accounts: each component of links is cut into the groups
+        running on one clock (:func:`graphlink.stages.clock_groups.clock_groups`); None: components join whole.
 
     Returns
     -------
@@ -288,8 +288,7 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
 
     Examples
     --------
-    Two card groups of one cell, each account on its own address of a /24 nobody else uses, one
-    template shingle, become one cluster:
+    Two card groups of one cell, each account on its own address of a /24 nobody else uses, one template shingle, join:
 
     >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 1, 2, 2]},
     ...                     schema_overrides={"account_idx": pl.UInt32})
@@ -331,6 +330,7 @@ def network_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
              .join(clusters.rename({"node": "b"}), on="cluster_id"))
     graph = ig.Graph(n=clusters.height, edges=np.column_stack([edges["a"].to_numpy(), edges["b"].to_numpy()]).tolist())
     comp = clusters.with_columns(pl.Series("comp", graph.connected_components().membership, dtype=pl.Int64))
+    comp = comp if hours is None else clock_groups(comp.select("cluster_id", "comp"), partition, hours)
     vcomp = tied.join(comp, on="cluster_id").select("signal_idx", pl.col("comp").alias("vcomp")).unique()
     sizes = partition.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.len().alias("size"))
     # Members whose principal network lies in their cluster's component.

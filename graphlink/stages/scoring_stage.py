@@ -52,7 +52,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     (:func:`graphlink.stages.drilldown.account_minutes`): which accounts run on a schedule (``schedules``, :func:`scheduled_accounts`, when known)."""
     pieces, c, (split_from, wholes) = partition, config.communities, wording_wholes(wholes)  # network_cells joins pieces (campaigns from them); split_guard
     partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size,
-                              totals=projection.network_events, tools=c.client_cells) if c.network_cells else partition
+                              totals=projection.network_events, tools=c.client_cells,
+                              hours=activity_idx if c.network_cell_clocks and "timestamp" in ev.columns else None) if c.network_cells else partition
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
         pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
     schedules = schedules if schedules is not None else scheduled_accounts(minutes_idx, signal_set.account_stats) if minutes_idx is not None and "timestamp" in ev.columns else None
