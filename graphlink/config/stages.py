@@ -236,8 +236,7 @@ class CommunityConfig:
         members sit near the median (their 5th percentile was 0.7 of it on simulated worlds), stray accounts
         near 0.01; 0.1 keeps a wide margin (0.25 cut 2-3% of ring members on small worlds). 0 disables.
     network_cells : bool
-        Join clusters living on networks used almost only by clustered accounts that share a template or client
-        (a datacenter cell cut into card groups; :mod:`graphlink.stages.network_cells`); on since session 35.
+        Join clusters living on networks used almost only by clustered accounts sharing a template or client (a datacenter cell cut into card groups; :mod:`graphlink.stages.network_cells`); on since session 35.
     network_cell_clocks : bool
         Opt-in: ``network_cells`` joins only the linked clusters whose UTC hours read as one clock (:mod:`graphlink.stages.clock_groups`; session 52).
     template_bursts : bool
