@@ -339,8 +339,8 @@ def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_a
         "parameters": config.to_dict(),
         "inputs": {
             "events": {**input_path(ev.path), "rows_read": ev.rows_read, "rows_kept": ev.rows_kept,
-                       "rejected": ev.rejected, "rejected_rows": getattr(ev, "rejected_rows", {}),
-                       "columns": list(ev.columns)},
+                       "rejected": ev.rejected, "columns": list(ev.columns),
+                       **({"rejected_rows": ev.rejected_rows} if hasattr(ev, "rejected_rows") else {})},  # polars only
             "accounts": None if acc is None else {**input_path(acc.path), "rows_read": acc.rows_read, "rejected": acc.rejected},
         },
         "counts": {

@@ -27,7 +27,9 @@ def assert_same_run(a, b) -> None:
         assert left.schema == right.schema, name
         assert left.equals(right), f"{name} differs"
     assert a._raw.run["counts"] == b._raw.run["counts"]
-    assert a._raw.run["inputs"]["events"] == b._raw.run["inputs"]["events"]
+    # the first rejected rows are named by the polars engine only (a Spark read has no row order): compared without
+    left, right = ({k: v for k, v in r._raw.run["inputs"]["events"].items() if k != "rejected_rows"} for r in (a, b))
+    assert left == right
 
 
 def both_refuse(spark, path, **kwargs) -> str:
