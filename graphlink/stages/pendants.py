@@ -17,6 +17,13 @@ are ``C``'s. More than half: an account with an address of the cluster and a car
 two) stays out -- a card of its own is an identity of its own; a user of an office NAT that the
 office's cluster holds, with a card and a home address of its own, stays out. Weak kinds (networks,
 phrases, timing, user agents) are not read: they are shared by unrelated groups and never link alone.
+And one of the cluster's values it holds is no address (:data:`ADDRESS_KIND`): a ring's proxy or
+datacenter exit is shared with strangers who pass through it (a VPN's users, a phone's NAT), so an
+account holding the ring's addresses and nothing else -- one request from the exit, no card, no prompt
+the fleet-bystander test could read (:func:`graphlink.stages.outsiders.address_bystanders` leaves
+such an account unjudged) -- is no more the ring's than a passer-by's; a card, an identifier or a
+friend of the cluster is (break-it review brk52: one-event accounts on a flagged ring's exit were
+joined and flagged, 4 of 9 over three seeds beyond CPM's own).
 
 One pass over the final clusters (no chains: an account joined here makes no value another's). The
 joined accounts are scored with their cluster (nothing here flags) and take their cluster's whole, so
@@ -35,7 +42,13 @@ import polars as pl
 
 from graphlink.config import GraphConfig
 
-__all__ = ["cluster_values", "own_value_members", "strong_kinds"]
+__all__ = ["ADDRESS_KIND", "cluster_values", "own_value_members", "strong_kinds"]
+
+#: The kind whose values alone never make an account a cluster's here: an IP address is shared by whoever
+#: passes through it (proxy and VPN exits, NATs); the fleet-outsider and bystander tests
+#: (:mod:`graphlink.stages.outsiders`) likewise treat a link by an address alone as no link. It still
+#: counts among an account's values (an address of its own keeps it out).
+ADDRESS_KIND = "ip"
 
 
 def strong_kinds(signals: pl.DataFrame, graph_config: GraphConfig) -> list[str]:
@@ -130,7 +143,8 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
     mine = memberships.select("account_idx", "signal_idx").join(loose, on="account_idx", how="semi").join(
         values, on="signal_idx")
     clustered = partition.drop_nulls("cluster_id")
-    per = mine.join(owned, on="signal_idx").group_by("account_idx", "cluster_id").agg(pl.len().alias("owned"))
+    per = (mine.join(owned, on="signal_idx").group_by("account_idx", "cluster_id")
+           .agg(pl.len().alias("owned"), (pl.col("kind") != ADDRESS_KIND).sum().alias("beyond_address")))
     # Every strong value each candidate holds: listed ones from the memberships, kinds counted upstream from
     # value_counts (their unshared values are not listed).
     counted = (value_counts.filter(pl.col("kind").is_in(strong)) if value_counts is not None
@@ -141,7 +155,7 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
     upstream = (counted.join(per.select("account_idx").unique(), on="account_idx", how="semi")
                 .group_by("account_idx").agg(pl.col("n_values").sum().alias("n")))
     total = pl.concat([listed, upstream.cast(listed.schema)]).group_by("account_idx").agg(pl.col("n").sum())
-    joined = (per.join(total, on="account_idx").filter(2 * pl.col("owned") > pl.col("n"))
+    joined = (per.join(total, on="account_idx").filter((2 * pl.col("owned") > pl.col("n")) & (pl.col("beyond_address") > 0))
               .select(pl.col("account_idx").cast(pl.UInt32), pl.col("cluster_id").cast(empty.schema["cluster_id"]))
               .sort("account_idx"))
     if joined.is_empty():
