@@ -204,7 +204,8 @@ def office_world(seed: int, staff: int = 150, team: int = 20, tool_users: int = 
             for s in d * 86400 + 9 * 3600 + np.sort(rng.integers(0, 8 * 3600, int(rng.integers(2, 8)))):
                 scripted = i < team + tool_users and rng.random() < 0.85
                 prompt = f"{tool} {' '.join(rng.choice(WORDS, 10))}" if scripted else " ".join(rng.choice(WORDS, 12))
-                rows.append((f"staff_{i}", int(s), "198.51.100.7", card, prompt, "Chrome/125"))
+                agent = "Chrome/125 AcmeDesk/3.1" if i < team + tool_users else "Chrome/125"  # the tool's client
+                rows.append((f"staff_{i}", int(s), "198.51.100.7", card, prompt, agent))
             if i >= team and rng.random() < 0.5:
                 rows.append((f"staff_{i}", int(d * 86400 + 20 * 3600 + rng.integers(0, 7200)), f"81.{i}.3.{i + 2}", card,
                              " ".join(rng.choice(WORDS, 12)), "Firefox/126"))
