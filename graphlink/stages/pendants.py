@@ -168,8 +168,9 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
     upstream = (counted.join(per.select("account_idx").unique(), on="account_idx", how="semi")
                 .group_by("account_idx").agg(pl.col("n_values").sum().alias("n")))
     total = pl.concat([listed, upstream.cast(listed.schema)]).group_by("account_idx").agg(pl.col("n").sum())
-    # Held through addresses alone: the account must phrase like the cluster (a prompt passage that is the cluster's
-    # by the same majority), as the bystander test asks of a member linked by an address (stages.outsiders).
+    # Held through addresses alone: the account must hold several of them (the pool) or phrase like the cluster (a
+    # prompt passage that is the cluster's by the same majority), as the bystander test asks of a member linked by an
+    # address (stages.outsiders).
     phrases = cluster_values(partition, memberships, signals, graph_config, [PHRASE_KIND])
     phrased = (memberships.select("account_idx", "signal_idx").join(per.select("account_idx").unique(), on="account_idx",
                how="semi").join(phrases, on="signal_idx").select("account_idx", "cluster_id").unique()
