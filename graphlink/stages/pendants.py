@@ -16,7 +16,16 @@ kind whose unshared values the signals stage counted instead of listing counts f
 are ``C``'s. More than half: an account with an address of the cluster and a card of its own (one of
 two) stays out -- a card of its own is an identity of its own; a user of an office NAT that the
 office's cluster holds, with a card and a home address of its own, stays out. Weak kinds (networks,
-phrases, timing, user agents) are not read: they are shared by unrelated groups and never link alone.
+phrases, timing, user agents) are not counted: they are shared by unrelated groups and never link alone.
+And one of the cluster's values it holds is no address (:data:`ADDRESS_KIND`), or it holds several of the
+cluster's addresses (:data:`MIN_ADDRESSES`: the pool's rotation), or it phrases like the cluster (a prompt
+passage that is the cluster's by the same majority, :data:`PHRASE_KIND`): a ring's proxy
+or datacenter exit is shared with strangers who pass through it (a VPN's users, a phone's NAT), so an
+account holding one of the ring's addresses and nothing else -- one request from the exit, no card, no prompt
+the fleet-bystander test could read (:func:`graphlink.stages.outsiders.address_bystanders` leaves
+such an account unjudged) -- is no more the ring's than a passer-by's; a card, an identifier, a friend
+or the script of the cluster is (break-it review brk52: one-request accounts on a flagged ring's exit
+were joined and flagged, 3 of 3 on each of six seeds).
 
 One pass over the final clusters (no chains: an account joined here makes no value another's). The
 joined accounts are scored with their cluster (nothing here flags) and take their cluster's whole, so
@@ -35,7 +44,20 @@ import polars as pl
 
 from graphlink.config import GraphConfig
 
-__all__ = ["cluster_values", "own_value_members", "strong_kinds"]
+__all__ = ["ADDRESS_KIND", "MIN_ADDRESSES", "PHRASE_KIND", "cluster_values", "own_value_members", "strong_kinds"]
+
+#: The kind whose values alone never make an account a cluster's here: an IP address is shared by whoever
+#: passes through it (proxy and VPN exits, NATs); the fleet-outsider and bystander tests
+#: (:mod:`graphlink.stages.outsiders`) likewise treat a link by an address alone as no link. It still
+#: counts among an account's values (an address of its own keeps it out).
+ADDRESS_KIND = "ip"
+#: ... unless it holds two or more of the cluster's addresses: one is where a passer-by met the cluster (a request
+#: from its exit); several are its pool drawn request by request (dev templates 1001: ring accounts on their own
+#: cards holding 8-19 of their cell's proxy addresses and nothing else of the cell's), or ...
+MIN_ADDRESSES = 2
+#: ... unless it phrases like the cluster: a prompt passage (this kind's value) more than half of whose other holders
+#: are the cluster's members -- its script, which a passer-by on its exit does not send.
+PHRASE_KIND = "prompt"
 
 
 def strong_kinds(signals: pl.DataFrame, graph_config: GraphConfig) -> list[str]:
@@ -45,7 +67,7 @@ def strong_kinds(signals: pl.DataFrame, graph_config: GraphConfig) -> list[str]:
 
 
 def cluster_values(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
-                   graph_config: GraphConfig | None = None) -> pl.DataFrame:
+                   graph_config: GraphConfig | None = None, kinds: list[str] | None = None) -> pl.DataFrame:
     """Each cluster's values: every shared value of a strong kind more than half of whose ``df - 1`` other holders
     (any one holder aside) are that cluster's members.
 
@@ -60,6 +82,8 @@ def cluster_values(partition: pl.DataFrame, memberships: pl.DataFrame, signals: 
         ``signal_idx, kind, df`` (``df``: the value's holders among all accounts).
     graph_config : GraphConfig, optional
         Which kinds are strong.
+    kinds : list of str, optional
+        The kinds read (default: the strong ones).
 
     Returns
     -------
@@ -68,7 +92,8 @@ def cluster_values(partition: pl.DataFrame, memberships: pl.DataFrame, signals: 
         ``signal_idx``.
     """
     graph_config = graph_config or GraphConfig()
-    values = signals.filter(pl.col("kind").is_in(strong_kinds(signals, graph_config)) & (pl.col("df") >= 2)).select(
+    kinds = strong_kinds(signals, graph_config) if kinds is None else kinds
+    values = signals.filter(pl.col("kind").is_in(kinds) & (pl.col("df") >= 2)).select(
         "signal_idx", "df")
     # Strong values first: on the campaign preset most memberships are prompt shingles (a weak kind).
     return (memberships.select("account_idx", "signal_idx").join(values, on="signal_idx")
@@ -130,7 +155,9 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
     mine = memberships.select("account_idx", "signal_idx").join(loose, on="account_idx", how="semi").join(
         values, on="signal_idx")
     clustered = partition.drop_nulls("cluster_id")
-    per = mine.join(owned, on="signal_idx").group_by("account_idx", "cluster_id").agg(pl.len().alias("owned"))
+    per = (mine.join(owned, on="signal_idx").group_by("account_idx", "cluster_id")
+           .agg(pl.len().alias("owned"), (pl.col("kind") != ADDRESS_KIND).sum().alias("beyond_address"),
+                (pl.col("kind") == ADDRESS_KIND).sum().alias("addresses")))
     # Every strong value each candidate holds: listed ones from the memberships, kinds counted upstream from
     # value_counts (their unshared values are not listed).
     counted = (value_counts.filter(pl.col("kind").is_in(strong)) if value_counts is not None
@@ -141,7 +168,16 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
     upstream = (counted.join(per.select("account_idx").unique(), on="account_idx", how="semi")
                 .group_by("account_idx").agg(pl.col("n_values").sum().alias("n")))
     total = pl.concat([listed, upstream.cast(listed.schema)]).group_by("account_idx").agg(pl.col("n").sum())
-    joined = (per.join(total, on="account_idx").filter(2 * pl.col("owned") > pl.col("n"))
+    # Held through addresses alone: the account must hold several of them (the pool) or phrase like the cluster (a
+    # prompt passage that is the cluster's by the same majority), as the bystander test asks of a member linked by an
+    # address (stages.outsiders).
+    phrases = cluster_values(partition, memberships, signals, graph_config, [PHRASE_KIND])
+    phrased = (memberships.select("account_idx", "signal_idx").join(per.select("account_idx").unique(), on="account_idx",
+               how="semi").join(phrases, on="signal_idx").select("account_idx", "cluster_id").unique()
+               .with_columns(pl.lit(True).alias("phrased")))
+    joined = (per.join(total, on="account_idx").join(phrased, on=["account_idx", "cluster_id"], how="left")
+              .filter((2 * pl.col("owned") > pl.col("n")) & ((pl.col("beyond_address") > 0) | (pl.col("addresses") >= MIN_ADDRESSES)
+                      | pl.col("phrased").fill_null(False)))
               .select(pl.col("account_idx").cast(pl.UInt32), pl.col("cluster_id").cast(empty.schema["cluster_id"]))
               .sort("account_idx"))
     if joined.is_empty():
