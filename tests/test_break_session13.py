@@ -593,8 +593,7 @@ def test_a_ring_on_a_public_prompt_that_fewer_strangers_send_keeps_its_card_pool
     "with no passage of its own, which 60 developers whom nothing links also send, owns no template, so its "
     "card pool counts 0 like the benign framework company's: score 0.353, the ring of 30 missed (0.905 "
     "without the factor). The card pool cannot tell the two apart; an operator's cells of 5 would need only "
-    "more than 5 unlinked senders each. (This ring sends at random minutes; one sending on a shared clock "
-    "keeps its pool since session 52: tests/test_recall52.py)"))
+    "more than 5 unlinked senders each"))
 def test_a_ring_hiding_behind_a_public_prompt_is_flagged():
     log, ring = public_prompt_ring_world(devs=60)
     r = row(run_detect(log.frame()), ring)

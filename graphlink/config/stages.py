@@ -117,7 +117,7 @@ class SignalConfig:
         Rotators of an IPv6 rotation block (most accounts seen there draw a fresh /64 across /56s per request,
         :mod:`graphlink.stages.signals.ip_lines`) are tied by it (``ip_rotation``) when a card, template or clock held
         there beyond chance links them (:mod:`graphlink.stages.signals.rotation_ties`): an operator's rented /48 is
-        its pool, a privacy relay's, campus's or carrier's is shared by strangers (brk51; BENCHMARKS session 52).
+        its pool, a privacy relay's is shared by strangers. Opt-in: a platform's users share its template (brk52).
     ngram : int
         Word n-gram size for prompt shingles. 5 words are specific enough that a shared shingle is rarely chance,
         yet short enough to survive a template's varied fills.
@@ -168,7 +168,7 @@ class SignalConfig:
     ipv6_prefix: int = 48
     ip_chain_position: int = 0
     asn_table: str | None = None
-    rotation_ties: bool = True  # corroborated pools only: see the docstring
+    rotation_ties: bool = False  # opt-in: strangers on an agent platform's /48 share its template (brk52)
     ngram: int = 5
     max_prompts_per_account: int = 200
     max_prompts_total: int = 2_000_000

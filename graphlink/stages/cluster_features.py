@@ -57,39 +57,6 @@ def _own_template(prompts: pl.DataFrame) -> pl.DataFrame:
             .group_by("account_idx").agg(pl.col("own").sum() >= TEMPLATE_SHINGLES))
 
 
-def _lockstep(memberships: pl.DataFrame, signals: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
-    """Members on a clock shared with another member of their cluster.
-
-    Parameters
-    ----------
-    memberships : DataFrame
-        ``account_idx, signal_idx, count`` (:func:`scored_memberships`: the timing rows are read).
-    signals : DataFrame
-        ``signal_idx, kind, df, value``; kind ``timing`` is a MinHash band of an account's active minutes.
-    members : DataFrame
-        ``cluster_id, account_idx`` (the partition, unclustered accounts dropped).
-
-    Returns
-    -------
-    DataFrame
-        ``account_idx`` UInt32, ``lockstep`` Boolean (always true): one row per member holding a timing band that
-        another member of its cluster holds too (the members ``timing_sync`` counts as synced); others absent.
-    """
-    timing = _member_kind(memberships, signals, members, "timing")
-    return (timing.filter(pl.len().over("cluster_id", "signal_idx") >= 2)
-            .select("account_idx", pl.lit(True).alias("lockstep")).unique("account_idx"))
-
-
-def _scripts_for_cluster() -> pl.Expr:
-    """Per member (columns ``own``, ``lockstep``, ``office``): are its templated requests the cluster's script?
-
-    A passage of the cluster's own (``own``, null taken as true), or -- a public template, which many people paste --
-    sent on a clock shared with other members (``lockstep``) from no office of its card's own (``office``): staff
-    pasting a public prompt send it at their own times; accounts one script drives send it in the same minutes."""
-    return (pl.col("own").fill_null(True)
-            | (pl.col("lockstep").fill_null(False) & ~pl.col("office").fill_null(False)))
-
-
 #: The kinds whose memberships scoring reads (IPs are counted from value_counts).
 SCORED_KINDS = ("payment", "prompt", "timing")
 
@@ -172,13 +139,12 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
                    if reuse is not None and not whole else office_members(members, affiliations, signals))
         stats = (stats.join(offices, on="account_idx", how="left")
                  if affiliations is not None else stats.with_columns(office=pl.lit(None, pl.Boolean), card=pl.lit(None, pl.UInt32)))
-        stats = stats.join(_lockstep(memberships, signals, members), on="account_idx", how="left")
         feats = feats.join(stats.group_by("cluster_id").agg(
             pl.col(sent).sum().alias("prompts_sampled"), pl.col(scripted).sum().alias("template_prompts"),
             # Each member's own scripted share, averaged over the members with sampled prompts
             # (one account, one vote: a few busy service accounts are a few accounts); a member
             # whose passages are all public (_own_template) scripts nothing of the cluster's own.
-            (pl.col(scripted) / pl.col(sent) * _scripts_for_cluster().cast(pl.Float64))
+            (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64))
             .filter(pl.col(sent) > 0).mean().alias("member_template_share"),
             (pl.col(sent) > 0).sum().alias("prompt_members"), unscheduled_scripted(sent, scripted, schedules)),
             on="cluster_id", how="left")

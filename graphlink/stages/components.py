@@ -73,9 +73,7 @@ def component_exprs() -> dict[str, pl.Expr]:
         # mean template share, each member's share of its own sampled requests averaged over
         # the members with prompts (``member_template_share``; requests, so a resent fixed
         # instruction counts each time; only members holding a passage of the cluster's own,
-        # not a public prompt unlinked accounts also send: scoring._own_template -- unless the member sends it on a
-        # clock shared with other members, from no office of its card's own: cluster_features._scripts_for_cluster,
-        # session 52). A fleet's accounts all send
+        # not a public prompt unlinked accounts also send: scoring._own_template). A fleet's accounts all send
         # its template, camouflaged or not; a company's staff on a card per office or
         # department write their own requests, and its few cron service accounts, however
         # busy, are a few accounts (weighting by prompts let their volume read as the whole

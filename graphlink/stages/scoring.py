@@ -33,8 +33,7 @@ component                 abuse pattern it looks for
                           cross its proxies, template and clock (:mod:`graphlink.stages.card_pools`).
                           Times the members' mean template share (each member's share of
                           its own sampled prompts that are scripted, averaged over members;
-                          when prompts were read; a public template counts for a member sending
-                          it on a clock shared with other members, not from an office): a pool pays for a fleet whose accounts
+                          when prompts were read): a pool pays for a fleet whose accounts
                           all send its template, however much camouflage each mixes in;
                           staff on a card per office or department write their own
                           requests, and a company's few busy cron accounts stay a few
