@@ -24,7 +24,7 @@ from graphlink.errors import GraphlinkError, safe_reason
 from graphlink.views.explain import json_default
 from graphlink.views.safety import json_escaped, terminal_safe
 from graphlink.views.terminal import tsv_cell
-from graphlink.views.words import plural
+from graphlink.views.words import plural, rejected_text
 
 # A command's own exit and bad arguments found in its body (typer.BadParameter): typer prints those and exits 2.
 # Named through typer, not click: typer >= 0.29 vendors its own click (typer._click) and no longer installs click,
@@ -112,10 +112,7 @@ def read_summary(events: dict, n_accounts: int, invalid_ips: int = 0, noun: str 
     ...               "rejected_rows": {"missing_account_id": [4, 9]}}, 3)
     ['read 9 events (7 kept; rejected missing_account_id: 2 (rows 4, 9)) from 3 accounts']
     """
-    first = events.get("rejected_rows") or {}  # the first rows of each reason (polars engine), "…" when more were
-    rejected = ", ".join(f"{k}: {v:,}" + (f" (rows {', '.join(map(str, first[k]))}{', …' if v > len(first[k]) else ''})"
-                                          if first.get(k) else "")
-                         for k, v in (events.get("rejected") or {}).items()) or "none"
+    rejected = rejected_text((events.get("rejected") or {}).items(), events.get("rejected_rows"))
     lines = [f"read {plural(events['rows_read'], noun)} ({events['rows_kept']:,} kept; rejected {rejected}) "
              f"from {plural(n_accounts, 'account')}"]
     if invalid_ips:

@@ -111,16 +111,22 @@ def test_a_call_centres_agents_on_one_nat_sending_its_tool_around_the_clock_stay
     assert flags["agent"] == 0 and flags["home"] == 0
 
 
+def _with_carrier(w, cards: str):
+    """An operator's cell of 60 on a carrier's CGNAT address (three cards ``{cards}_0..2``, its template and the popular
+    prompt) and the carrier's 150 users there, all pasting the popular prompt."""
+    for i in range(60):
+        w.add(f"cell_{i}", 30, "100.64.0.1", 0.8, f"{cards}_{i % 3}", [(RING, 0.5), (POPULAR, 0.4)], hours="all")
+    for i in range(150):
+        w.add(f"mobile_{i}", 15, "100.64.0.1", 0.7, f"card_mob_{i}", [(POPULAR, 0.6)])
+    return w
+
+
 def test_a_carriers_users_pasting_a_popular_prompt_beside_an_operators_cell_on_its_exit_gain_no_flag():
     # An operator's cell of 60 on a carrier's CGNAT address (three cards, its template and the popular prompt); the
     # carrier's 150 users there all paste the popular prompt. Session 51's hub twins: 124 of them flagged (tied to
     # the cell by the prompt and the address); without hub twins a few Leiden places beside the cell are.
     w = _World().base()
-    for i in range(60):
-        w.add(f"cell_{i}", 30, "100.64.0.1", 0.8, f"card_loud_{i % 3}", [(RING, 0.5), (POPULAR, 0.4)], hours="all")
-    for i in range(150):
-        w.add(f"mobile_{i}", 15, "100.64.0.1", 0.7, f"card_mob_{i}", [(POPULAR, 0.6)])
-    frame = w.frame()
+    frame = _with_carrier(w, "card_loud").frame()
     on, off = _flagged(frame, TWINS), _flagged(frame, NO_TWINS)
     assert on["cell"] == 60
     assert on["mobile"] <= off["mobile"] <= 15
@@ -140,11 +146,7 @@ def test_a_carriers_users_pasting_the_public_prompt_an_operators_cells_all_send_
         for i in range(30):
             w.add(f"loud_{c}_{i}", 40, "", 0, f"card_loud_{c}_{i % 3}", [(RING, 0.5), (POPULAR, 0.4)], hours="all",
                   pool=[f"45.{33 + c}.{j}.{j + 7}" for j in range(12)])
-    for i in range(60):
-        w.add(f"cell_{i}", 30, "100.64.0.1", 0.8, f"card_loud_0_{i % 3}", [(RING, 0.5), (POPULAR, 0.4)], hours="all")
-    for i in range(150):
-        w.add(f"mobile_{i}", 15, "100.64.0.1", 0.7, f"card_mob_{i}", [(POPULAR, 0.6)])
-    frame = w.frame()
+    frame = _with_carrier(w, "card_loud_0").frame()
     on, off = _flagged(frame, TWINS), _flagged(frame, NO_TWINS)
     assert on["cell"] == 60
     assert on["mobile"] <= off["mobile"] <= 15

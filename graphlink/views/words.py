@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-__all__ = ["csv_export_command", "more_text", "noun", "plural", "shell_path"]
+__all__ = ["csv_export_command", "more_text", "noun", "plural", "rejected_text", "shell_path"]
 
 
 def shell_path(path: str | Path | None) -> str:
@@ -69,3 +69,19 @@ def more_text(total: int, shown: int, option: str = "--evidence") -> str:
     '20 more: --evidence 50'
     """
     return f"{total - shown:,} more: {option} {total}"
+
+
+def rejected_text(counts, first: dict[str, list[int]] | None = None, number=lambda v: f"{v:,}") -> str:
+    """Rows rejected by reason, each with its first rows where the run named them (``run.json``'s ``rejected``
+    and ``rejected_rows``); ``counts`` is an iterable of ``(reason, rows)`` in the order to show.
+
+    Examples
+    --------
+    >>> rejected_text({"missing_account_id": 2, "unparseable_timestamp": 7}.items(), {"unparseable_timestamp": [4, 9]})
+    'missing_account_id: 2, unparseable_timestamp: 7 (rows 4, 9, …)'
+    >>> rejected_text([])
+    'none'
+    """
+    first = first or {}
+    return ", ".join(f"{k}: {number(v)}" + (f" (rows {', '.join(map(str, first[k]))}{', …' if v > len(first[k]) else ''})"
+                                           if first.get(k) else "") for k, v in counts) or "none"

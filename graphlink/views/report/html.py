@@ -49,7 +49,7 @@ from graphlink.views.report.tables import (
 )
 from graphlink.views.schedule import timing_bucket, timing_meanings
 from graphlink.views.shared_counts import outputs_shared_totals
-from graphlink.views.words import csv_export_command, plural
+from graphlink.views.words import csv_export_command, plural, rejected_text
 
 
 @dataclass(frozen=True)
@@ -148,18 +148,15 @@ def summary_context(outputs: Outputs) -> dict[str, Any]:
     events = (run.get("inputs") or {}).get("events") or {}
     accounts_in = (run.get("inputs") or {}).get("accounts")
     rejected = events.get("rejected") or {}
-    first = events.get("rejected_rows") or {}  # the first rows of each reason, when the engine named them
-    rejected_text = ", ".join(f"{k}: {number_text(v)}" + (f" (rows {', '.join(map(str, first[k]))}"
-                                                          f"{', …' if v > len(first[k]) else ''})" if first.get(k) else "")
-                              for k, v in sorted(rejected.items())) or "none"
+    rejected_shown = rejected_text(sorted(rejected.items()), events.get("rejected_rows"), number_text)
     inputs = [("events file", events.get("path", "")), ("rows read", number_text(events.get("rows_read", ""))),
-              ("rows kept", number_text(events.get("rows_kept", ""))), ("rows rejected", rejected_text),
+              ("rows kept", number_text(events.get("rows_kept", ""))), ("rows rejected", rejected_shown),
               ("columns", ", ".join(events.get("columns") or []))]
     if accounts_in:
-        acc_rejected = ", ".join(f"{k}: {number_text(v)}" for k, v in sorted((accounts_in.get("rejected") or {}).items()))
+        acc_rejected = rejected_text(sorted((accounts_in.get("rejected") or {}).items()), None, number_text)
         inputs += [("accounts file", accounts_in.get("path", "")),
                    ("accounts rows read", number_text(accounts_in.get("rows_read", ""))),
-                   ("accounts rows rejected", acc_rejected or "none")]
+                   ("accounts rows rejected", acc_rejected)]
     else:
         inputs.append(("accounts file", "none"))
     timings = run.get("timings") or {}
