@@ -6,9 +6,9 @@ Fixed here: own-value members joined an account holding nothing but one address 
 no longer makes an account a cluster's (``pendants.MIN_ADDRESSES``: two of its addresses, its pool drawn request by
 request, or a passage of its script still do). Open (strict xfails, reasons beside them): CPM itself still puts a
 no-prompt passer-by into the ring on some draws (as on main); rotation ties tie and flag strangers on a platform's or
-relay's rotating /48 who send its public framework template; the lock-step card pool flags departments' cron jobs
-on a public template behind their office NAT when the office holds several cards; an office's team on the company
-card using the in-house tool is flagged with the whole office through its campaign (main too).
+relay's rotating /48 who send its public framework template. Fixed since: the lock-step card pool (reverted,
+session 52); an office's team on the company card using the in-house tool was flagged with the whole office through
+its campaign (session 53: the company's NAT is the team's office, ``tests/test_workplace53.py``).
 """
 
 from __future__ import annotations
@@ -221,10 +221,6 @@ def office_world(seed: int, staff: int = 150, team: int = 20, tool_users: int = 
     return timed(rows, ["ip", "payment_fingerprint", "prompt", "user_agent"])
 
 
-@pytest.mark.xfail(strict=True, reason="open (brk52, before session 52: main flags it too): a team of 20 on the "
-                   "company card with 15 colleagues writing through the office's in-house tool scores 0.72 "
-                   "(payment_reuse 0.79, template_share 0.84), and its campaign flags the rest of the office's "
-                   "cluster (122 accounts, score 0.0): 146 staff flagged")
 @pytest.mark.parametrize("seed", [1, 2])
 def test_an_office_whose_team_uses_the_in_house_tool_on_the_company_card_is_not_flagged(seed):
     result = graphlink.detect(office_world(seed))
