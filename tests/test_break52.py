@@ -3,7 +3,7 @@
 
 Fixed here: own-value members joined an account holding nothing but one address of a flagged ring's proxy exit
 (one request, no card, no prompt for the bystander test to read) to the ring, which flagged it; an address alone
-no longer makes an account a cluster's (``pendants.MIN_ADDRESSES``: two of its addresses, its pool drawn request by
+no longer makes an account a cluster's (``pendants.MIN_MEETING_VALUES``: two of its addresses, its pool drawn request by
 request, or a passage of its script still do). Open (strict xfails, reasons beside them): CPM itself still puts a
 no-prompt passer-by into the ring on some draws (as on main); rotation ties tie and flag strangers on a platform's or
 relay's rotating /48 who send its public framework template. Fixed since: the lock-step card pool (reverted,

@@ -17,15 +17,16 @@ are ``C``'s. More than half: an account with an address of the cluster and a car
 two) stays out -- a card of its own is an identity of its own; a user of an office NAT that the
 office's cluster holds, with a card and a home address of its own, stays out. Weak kinds (networks,
 phrases, timing, user agents) are not counted: they are shared by unrelated groups and never link alone.
-And one of the cluster's values it holds is no address (:data:`ADDRESS_KIND`), or it holds several of the
-cluster's addresses (:data:`MIN_ADDRESSES`: the pool's rotation), or it phrases like the cluster (a prompt
+And one of the cluster's values it holds is no address or card (:data:`MEETING_KINDS`), or it holds several of the
+cluster's addresses and cards (:data:`MIN_MEETING_VALUES`: the pool's rotation), or it phrases like the cluster (a prompt
 passage that is the cluster's by the same majority, :data:`PHRASE_KIND`): a ring's proxy
 or datacenter exit is shared with strangers who pass through it (a VPN's users, a phone's NAT), so an
 account holding one of the ring's addresses and nothing else -- one request from the exit, no card, no prompt
 the fleet-bystander test could read (:func:`graphlink.stages.outsiders.address_bystanders` leaves
-such an account unjudged) -- is no more the ring's than a passer-by's; a card, an identifier, a friend
-or the script of the cluster is (break-it review brk52: one-request accounts on a flagged ring's exit
-were joined and flagged, 3 of 3 on each of six seeds).
+such an account unjudged) -- is no more the ring's than a passer-by's, nor is the owner of one card the ring
+pays with; an identifier, a friend or the script of the cluster is (break-it review brk52: one-request accounts
+on a flagged ring's exit were joined and flagged, 3 of 3 on each of six seeds; new-user review, session 53: a
+stolen card's owner).
 
 One pass over the final clusters (no chains: an account joined here makes no value another's). The
 joined accounts are scored with their cluster (nothing here flags) and take their cluster's whole, so
@@ -44,17 +45,19 @@ import polars as pl
 
 from graphlink.config import GraphConfig
 
-__all__ = ["ADDRESS_KIND", "MIN_ADDRESSES", "PHRASE_KIND", "cluster_values", "own_value_members", "strong_kinds"]
+__all__ = ["MEETING_KINDS", "MIN_MEETING_VALUES", "PHRASE_KIND", "cluster_values", "own_value_members", "strong_kinds"]
 
-#: The kind whose values alone never make an account a cluster's here: an IP address is shared by whoever
-#: passes through it (proxy and VPN exits, NATs); the fleet-outsider and bystander tests
-#: (:mod:`graphlink.stages.outsiders`) likewise treat a link by an address alone as no link. It still
-#: counts among an account's values (an address of its own keeps it out).
-ADDRESS_KIND = "ip"
-#: ... unless it holds two or more of the cluster's addresses: one is where a passer-by met the cluster (a request
-#: from its exit); several are its pool drawn request by request (dev templates 1001: ring accounts on their own
+#: The kinds one of whose values alone never makes an account a cluster's here, the places where strangers meet a
+#: cluster: an IP address is shared by whoever passes through it (proxy and VPN exits, NATs; the fleet-outsider and
+#: bystander tests, :mod:`graphlink.stages.outsiders`, likewise treat a link by an address alone as no link), and a
+#: card by its owner and whoever stole it (new-user review, session 53: the owner of a card a fleet pays with, two
+#: requests, no address, no prompt, was joined to the flagged fleet and listed among its strongest members). They
+#: still count among an account's values (an address or a card of its own keeps it out).
+MEETING_KINDS = ("ip", "payment")
+#: ... unless it holds two or more of the cluster's values of those kinds: one is where a passer-by or a card's owner
+#: met the cluster; several are its pool drawn request by request (dev templates 1001: ring accounts on their own
 #: cards holding 8-19 of their cell's proxy addresses and nothing else of the cell's), or ...
-MIN_ADDRESSES = 2
+MIN_MEETING_VALUES = 2
 #: ... unless it phrases like the cluster: a prompt passage (this kind's value) more than half of whose other holders
 #: are the cluster's members -- its script, which a passer-by on its exit does not send.
 PHRASE_KIND = "prompt"
@@ -156,8 +159,8 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
         values, on="signal_idx")
     clustered = partition.drop_nulls("cluster_id")
     per = (mine.join(owned, on="signal_idx").group_by("account_idx", "cluster_id")
-           .agg(pl.len().alias("owned"), (pl.col("kind") != ADDRESS_KIND).sum().alias("beyond_address"),
-                (pl.col("kind") == ADDRESS_KIND).sum().alias("addresses")))
+           .agg(pl.len().alias("owned"), (~pl.col("kind").is_in(MEETING_KINDS)).sum().alias("beyond_address"),
+                pl.col("kind").is_in(MEETING_KINDS).sum().alias("addresses")))
     # Every strong value each candidate holds: listed ones from the memberships, kinds counted upstream from
     # value_counts (their unshared values are not listed).
     counted = (value_counts.filter(pl.col("kind").is_in(strong)) if value_counts is not None
@@ -176,7 +179,7 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
                how="semi").join(phrases, on="signal_idx").select("account_idx", "cluster_id").unique()
                .with_columns(pl.lit(True).alias("phrased")))
     joined = (per.join(total, on="account_idx").join(phrased, on=["account_idx", "cluster_id"], how="left")
-              .filter((2 * pl.col("owned") > pl.col("n")) & ((pl.col("beyond_address") > 0) | (pl.col("addresses") >= MIN_ADDRESSES)
+              .filter((2 * pl.col("owned") > pl.col("n")) & ((pl.col("beyond_address") > 0) | (pl.col("addresses") >= MIN_MEETING_VALUES)
                       | pl.col("phrased").fill_null(False)))
               .select(pl.col("account_idx").cast(pl.UInt32), pl.col("cluster_id").cast(empty.schema["cluster_id"]))
               .sort("account_idx"))
