@@ -193,7 +193,7 @@ def detect(
         return
     ev = run["inputs"]["events"]
     say = out.print if out.is_terminal else err.print  # piped: stdout carries only the rows
-    for line in read_summary(ev, run["counts"]["accounts"], run["counts"].get("invalid_ip_events", 0)):
+    for line in read_summary(ev, run["counts"]["accounts"], run["counts"].get("invalid_ip_events", 0), with_events=run["counts"].get("accounts_with_events")):
         say(line)
     if result.accounts.height == 0:
         say("the input has no events: wrote empty outputs")

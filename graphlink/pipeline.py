@@ -346,11 +346,16 @@ def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_a
         "inputs": {
             "events": {**input_path(ev.path), "rows_read": ev.rows_read, "rows_kept": ev.rows_kept,
                        "rejected": ev.rejected, "columns": list(ev.columns),
-                       **({"rejected_rows": ev.rejected_rows} if hasattr(ev, "rejected_rows") else {})},  # polars only
-            "accounts": None if acc is None else {**input_path(acc.path), "rows_read": acc.rows_read, "rejected": acc.rejected},
+                       **({"rejected_rows": ev.rejected_rows} if hasattr(ev, "rejected_rows") else {}),  # polars only
+                       **({"rows_without_timestamp": ev.rows_without_timestamp}  # kept, without timing
+                          if getattr(ev, "rows_without_timestamp", None) is not None else {})},
+            "accounts": None if acc is None else {**input_path(acc.path), "rows_read": acc.rows_read, "rejected": acc.rejected,
+                                                  "rejected_rows": getattr(acc, "rejected_rows", {})},
         },
         "counts": {
             "accounts": n_accounts,
+            **({"accounts_with_events": int((accounts_out["events"].fill_null(0) > 0).sum())}  # the rest: accounts file only
+               if accounts_out is not None and "events" in accounts_out.columns else {}),
             **signal_set.stats,
             **projection.stats,
             **joined_counts(getattr(projection, "joins", None), scored.partition),  # still clustered at the end (0: the step is off)

@@ -70,7 +70,7 @@ def _events_record(events: SparkEvents) -> Events:
     """The polars engine's :class:`Events` bookkeeping for ``run.json`` (no frame: the events stay on Spark)."""
     frame = pl.LazyFrame(schema={c: pl.String for c in events.columns if c != "timestamp"})
     return Events(frame=frame, path=events.path, rows_read=events.rows_read, rejected=events.rejected,
-                  columns=events.columns)
+                  columns=events.columns, rows_without_timestamp=events.rows_without_timestamp)
 
 
 def _minutes(events: Any, index: pl.DataFrame, clustered: pl.DataFrame) -> pl.DataFrame:
