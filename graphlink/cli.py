@@ -103,7 +103,8 @@ _DEFAULTS = PipelineConfig()
 def detect(
     events: Annotated[str, typer.Argument(metavar="EVENTS", show_default=False,
                                            help="Events file: Parquet, CSV/TSV or NDJSON (chosen by extension); - reads standard input "
-                                                "(Parquet when it starts with Parquet's PAR1 bytes, else CSV, unless --format says otherwise).")],
+                                                "(Parquet when it starts with Parquet's PAR1 bytes, NDJSON when its first line is a JSON object, else CSV, "
+                                                "unless --format says otherwise).")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", show_default=False,
                                           help="Output folder: created, or replaced if it is a graphlink output "
                                                "(files detect did not write are kept); any other folder is refused.")],
@@ -137,6 +138,11 @@ def detect(
     run.json (settings, counts, warnings, timings). Progress goes to standard
     error on a terminal; the summary to standard output (tab-separated rows
     when it is not a terminal).
+
+    Weaker grouping steps, on by default (the why and joined_by say them; run.json counts them): own-value members
+    (own_value_members: an unclustered account most of whose strong values are a cluster's joins it; off:
+    [communities] own_values = false in --config), hub twins (hub_twins: holders of a cluster's address or card
+    writing its template made a cluster; off: [communities] hub_twins = false).
     """
     from graphlink.engines import run_engine
     from graphlink.store.outputs import carried_over, check_out_dir, write_outputs
@@ -187,7 +193,7 @@ def detect(
         return
     ev = run["inputs"]["events"]
     say = out.print if out.is_terminal else err.print  # piped: stdout carries only the rows
-    for line in read_summary(ev, run["counts"]["accounts"], run["counts"].get("invalid_ip_events", 0)):
+    for line in read_summary(ev, run["counts"]["accounts"], run["counts"].get("invalid_ip_events", 0), with_events=run["counts"].get("accounts_with_events")):
         say(line)
     if result.accounts.height == 0:
         say("the input has no events: wrote empty outputs")

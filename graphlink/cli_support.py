@@ -100,9 +100,11 @@ def print_table(table: Table, rows: list[list], headers: list[str], titled: bool
     sys.stdout.flush()
 
 
-def read_summary(events: dict, n_accounts: int, invalid_ips: int = 0, noun: str = "event") -> list[str]:
+def read_summary(events: dict, n_accounts: int, invalid_ips: int = 0, noun: str = "event",
+                 with_events: int | None = None) -> list[str]:
     """What was read: rows read, kept, rejected by reason (``run.json``/``match.json`` inputs.events), invalid IPs;
-    ``noun`` names a row (``id`` for a list of ids to look up).
+    ``noun`` names a row (``id`` for a list of ids to look up); ``with_events``: how many of the ``n_accounts`` sent an
+    event, said when fewer (the accounts file adds accounts that sent none).
 
     Examples
     --------
@@ -111,10 +113,13 @@ def read_summary(events: dict, n_accounts: int, invalid_ips: int = 0, noun: str 
     >>> read_summary({"rows_read": 9, "rows_kept": 7, "rejected": {"missing_account_id": 2},
     ...               "rejected_rows": {"missing_account_id": [4, 9]}}, 3)
     ['read 9 events (7 kept; rejected missing_account_id: 2 (rows 4, 9)) from 3 accounts']
+    >>> read_summary({"rows_read": 9, "rows_kept": 9, "rejected": {}}, 5, with_events=3)
+    ['read 9 events (9 kept; rejected none) from 3 accounts (5 accounts with the accounts file)']
     """
     rejected = rejected_text((events.get("rejected") or {}).items(), events.get("rejected_rows"))
     lines = [f"read {plural(events['rows_read'], noun)} ({events['rows_kept']:,} kept; rejected {rejected}) "
-             f"from {plural(n_accounts, 'account')}"]
+             f"from {plural(n_accounts if with_events is None else with_events, 'account')}"
+             + (f" ({plural(n_accounts, 'account')} with the accounts file)" if with_events is not None and with_events < n_accounts else "")]
     if invalid_ips:
         lines.append(f"{plural(invalid_ips, 'event')} had an invalid IP (kept for other signals)")
     return lines

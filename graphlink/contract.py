@@ -196,10 +196,12 @@ CLUSTER_HISTORY_SCHEMA = pl.Schema({
 #: shares none of them (in the cluster by addresses, networks, user agents, e-mail domains or creation hours). Folders
 #: written before lack them: the reader adds them as null (not known). ``show``, the report, ``members.csv``, the
 #: JSON exports and the notebook show them beside :data:`MEMBER_TIES_COLUMNS`.
+#: ``joined_by``: how a member a later, weaker step added got in (:mod:`graphlink.stages.join_notes`): "joined: 3 of its 4
+#: strong values are the cluster's (own values)" or "hub twin: holds IP address ... and writes the template ..."; else null.
 MEMBER_BEHAVIOUR_SCHEMA = pl.Schema({"account_id": pl.String, "template_share": pl.Float64,
-                                     "shared_behaviour": pl.String})
+                                     "shared_behaviour": pl.String, "joined_by": pl.String})
 #: What a member row carries of :data:`MEMBER_BEHAVIOUR_SCHEMA` besides its account.
-MEMBER_BEHAVIOUR_COLUMNS = ("template_share", "shared_behaviour")
+MEMBER_BEHAVIOUR_COLUMNS = ("template_share", "shared_behaviour", "joined_by")
 
 
 def with_member_behaviour_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -235,7 +237,7 @@ CSV_DICTIONARY_FILE = "README.txt"
 CSV_BOM = b"\xef\xbb\xbf"
 #: ``members.csv``: one row per member of the exported clusters (by cluster, weakest tie first).
 MEMBERS_CSV_COLUMNS = ("campaign_id", "cluster_id", "score", "flagged", "account_id", "events", "first_seen", "last_seen",
-                       "template_share", "shared_behaviour", "tie_strength", "tied_by", "flag", "score_note", "why")
+                       "template_share", "shared_behaviour", "joined_by", "tie_strength", "tied_by", "flag", "score_note", "why")
 #: ``affiliations.csv``: which member holds which value tying the exported clusters -- the ``memberships.parquet`` rows
 #: (values a member shares with others of its cluster) of the values ``evidence.csv`` lists for its cluster, held by
 #: two or more exported accounts; by cluster, strongest value first. Detect keeps no count or times of an account's
@@ -260,6 +262,8 @@ CSV_DICTIONARY: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         ("first_seen", f"its first event, {_TIME}"), ("last_seen", f"its last event, {_TIME}"),
         ("template_share", "share of its sampled prompts following its cluster's templates; empty when not known"),
         ("shared_behaviour", "what of its cluster's behaviour it shares, in words"),
+        ("joined_by", "how a member a weaker, later step added got in (own values: N of its M strong values are the "
+                      "cluster's; hub twin: the address or card it shares and the template); empty for other members"),
         ("tie_strength", "0-1: share of its link weight inside its cluster (low: tied mostly to outsiders, as a "
                          "bystander is); empty when not known"),
         ("tied_by", "per kind, how many of the cluster's shared values it holds and its strongest"),
@@ -423,8 +427,7 @@ FLAG_EXPLANATION_COLUMNS = ("flag", "score_note", "why")
 #: addresses, strongest 93.66.155.216 (17 members)``; "" when it holds none. Logged values, attacker-written:
 #: kept as logged (quoted as a string literal when they hold spaces, separators or unseen characters), their control
 #: and invisible characters spelled ``⟨U+001B⟩`` wherever rendered (:func:`graphlink.views.safety.spell_invisible`).
-MEMBER_TIES_SCHEMA = pl.Schema({"account_id": pl.String, "cluster_id": pl.Int64, "tie_strength": pl.Float64,
-                                "tied_by": pl.String})
+MEMBER_TIES_SCHEMA = pl.Schema({"account_id": pl.String, "cluster_id": pl.Int64, "tie_strength": pl.Float64, "tied_by": pl.String})
 #: What a member row carries besides its account (:data:`MEMBER_TIES_SCHEMA` less the keys).
 MEMBER_TIES_COLUMNS = ("tie_strength", "tied_by")
 
@@ -437,9 +440,8 @@ __all__ = [
     "EVIDENCE_SCHEMA", "EVIDENCE_READ_COLUMNS", "MEMBERSHIPS_SCHEMA", "ACTIVITY_SCHEMA", "COMPONENTS", "COORDINATION", "EVASION",
     "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "MINUTES_FILE", "MINUTES_SCHEMA", "TEMPLATES_FILE", "TEMPLATES_SCHEMA", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA",
     "CAMPAIGN_TIES_FILE", "CAMPAIGN_TIES_SCHEMA", "CAMPAIGN_TIES_CSV_FILE", "ACCOUNTS_READ_COLUMNS",
-    "LINKS_FILE", "LINKING_FILE", "MATCH_INDEX_FILE", "MATCH_INDEX_SCHEMA", "MATCH_POOLS_FILE",
-    "MATCH_POOLS_SCHEMA", "MATCH_MATES_FILE", "MATCH_MATES_SCHEMA",
-    "MATCH_CLOCKS_FILE", "MATCH_CLOCKS_SCHEMA", "MATCH_TEMPLATES_FILE", "MATCH_TEMPLATES_SCHEMA",
+    "LINKS_FILE", "LINKING_FILE", "MATCH_INDEX_FILE", "MATCH_INDEX_SCHEMA", "MATCH_POOLS_FILE", "MATCH_POOLS_SCHEMA",
+    "MATCH_MATES_FILE", "MATCH_MATES_SCHEMA", "MATCH_CLOCKS_FILE", "MATCH_CLOCKS_SCHEMA", "MATCH_TEMPLATES_FILE", "MATCH_TEMPLATES_SCHEMA",
     "MATCH_INDEX_FILES", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
     "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
     "FLAG_EXPLANATION", "FLAG_EXPLANATION_COLUMNS", "MEMBER_TIES_SCHEMA", "MEMBER_TIES_COLUMNS",

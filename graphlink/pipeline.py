@@ -41,6 +41,7 @@ from graphlink.stages.unjoined import accounts_only_warnings
 from graphlink.stages.blocks import split_wholes
 from graphlink.stages.bursts import template_bursts
 from graphlink.stages.hub_twins import hub_twins
+from graphlink.stages.join_notes import joined_counts, member_notes, own_value_joins, twin_joins
 from graphlink.stages.pendants import own_value_members
 from graphlink.stages.communities import detect_communities, dissolve_unsupported
 from graphlink.stages.account_rows import minutes_of, of_accounts
@@ -215,12 +216,16 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         partition, wholes = split_wholes(partition)
         partition = supported_partition(partition, projection.memberships, projection.signals, config, projection.co_timed)
         partition, wholes = template_bursts(partition, wholes, projection, signal_set, config, lambda a: minutes_of(signal_set.minute_counts, a), early.get("schedules"))
-        partition, wholes = hub_twins(partition, wholes, projection.memberships, projection.signals, config.graph, config.communities.min_cluster_size, n_accounts) if config.communities.hub_twins else (partition, wholes)
+        joins = []  # what the hub twins and own-value members added (graphlink.stages.join_notes)
+        if config.communities.hub_twins:
+            partition, wholes, twins = hub_twins(partition, wholes, projection.memberships, projection.signals, config.graph, config.communities.min_cluster_size, n_accounts, with_twins=True)
+            joins.append(twin_joins(twins))
         partition, wholes = split_wording(partition, wholes, projection.memberships, projection.signals, config.communities.seed) if config.communities.wording_cells else (partition, wholes)
         partition, wholes = split_clients(partition, wholes, projection.memberships, projection.signals, index) if config.communities.client_cells else (partition, wholes)
         if config.communities.own_values:  # last: onto the final cells (graphlink.stages.pendants)
             partition, wholes, joined = own_value_members(partition, wholes, projection.memberships, projection.signals, config.graph, signal_set.value_counts)
-            projection.stats["own_value_members"] = joined.height  # run.json
+            joins.append(own_value_joins(joined))
+        projection.joins = pl.concat(joins) if joins else None
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per minute (minutes.parquet), hour and day, and schedules, cut from every account's: for scoring and the drill-down.
         clustered = partition.drop_nulls("cluster_id").select("account_idx")
@@ -297,7 +302,8 @@ def drilldown_stage(scored: Scored, index: pl.DataFrame, accounts_out: pl.DataFr
     signals_out = member_affiliations(projection.memberships, projection.signals, clustered,
                                  config.drilldown.member_values_per_kind, shared)
     minutes = member_minutes(minutes_idx, event_columns if minutes_idx is not None else (), clustered)
-    behaviour = member_behaviour(projection.memberships, projection.signals, clustered, account_stats)
+    behaviour = member_behaviour(projection.memberships, projection.signals, clustered, account_stats).join(
+        member_notes(projection.joins, scored.partition, projection.signals, index), on="account_id", how="left")  # joined_by
     return (signals_out, member_activity(activity_idx, event_columns, clustered), minutes,
             member_templates(projection.memberships, projection.signals, clustered), with_member_behaviour(accounts_out, behaviour))
 
@@ -340,13 +346,19 @@ def run_record(config: PipelineConfig, ev: Events, acc: AccountsInfo | None, n_a
         "inputs": {
             "events": {**input_path(ev.path), "rows_read": ev.rows_read, "rows_kept": ev.rows_kept,
                        "rejected": ev.rejected, "columns": list(ev.columns),
-                       **({"rejected_rows": ev.rejected_rows} if hasattr(ev, "rejected_rows") else {})},  # polars only
-            "accounts": None if acc is None else {**input_path(acc.path), "rows_read": acc.rows_read, "rejected": acc.rejected},
+                       **({"rejected_rows": ev.rejected_rows} if hasattr(ev, "rejected_rows") else {}),  # polars only
+                       **({"rows_without_timestamp": ev.rows_without_timestamp}  # kept, without timing
+                          if getattr(ev, "rows_without_timestamp", None) is not None else {})},
+            "accounts": None if acc is None else {**input_path(acc.path), "rows_read": acc.rows_read, "rejected": acc.rejected,
+                                                  "rejected_rows": getattr(acc, "rejected_rows", {})},
         },
         "counts": {
             "accounts": n_accounts,
+            **({"accounts_with_events": int((accounts_out["events"].fill_null(0) > 0).sum())}  # the rest: accounts file only
+               if accounts_out is not None and "events" in accounts_out.columns else {}),
             **signal_set.stats,
             **projection.stats,
+            **joined_counts(getattr(projection, "joins", None), scored.partition),  # still clustered at the end (0: the step is off)
             "clusters": clusters.height,
             "campaigns": scored.campaigns.height,
             "flagged_campaigns": int(scored.campaigns["flagged"].sum() or 0),

@@ -185,10 +185,10 @@ def test_a_run_whose_every_row_is_rejected_exits_2_with_the_reason(tmp_path):
     lines = ["account_id,timestamp"] + [f"a{i},{i + 1}e20" for i in range(4)]
     result, out = _detect(tmp_path, "\n".join(lines) + "\n")
     assert result.exit_code == 2
-    assert "every row was rejected" in result.output and "timestamp out of range: 4" in result.output
+    assert "every row was rejected" in result.output and "timestamp_out_of_range: 4" in result.output
     assert not out.exists()
     result, out = _detect(tmp_path, "account_id,ip\n ,1.2.3.4\n,1.2.3.5\n")
-    assert result.exit_code == 2 and "missing account id: 2" in result.output
+    assert result.exit_code == 2 and "missing_account_id: 2" in result.output
 
 
 # --- column mapping and CSV dialects ----------------------------------------------------------------------

@@ -203,7 +203,7 @@ def test_spreadsheet_serial_dates_are_named_as_such_under_the_files_column_name(
     epoch = tmp_path / "epoch.csv"  # control: epoch seconds before 1990 are rejected without the spreadsheet note
     epoch.write_text("user,Event Time,ip\na,100000,192.0.2.1\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["detect", str(epoch), *args])
-    assert result.exit_code == 2 and "out of range" in result.output and "looks like" not in result.output
+    assert result.exit_code == 2 and "timestamp_out_of_range" in result.output and "looks like" not in result.output
 
 
 def test_a_case_export_writes_its_clusters_affiliations(fixture_outputs, tmp_path):

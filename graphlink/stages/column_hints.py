@@ -19,7 +19,7 @@ import polars as pl
 from graphlink.config import EVENT_COLUMNS
 from graphlink.stages.reading import collect_frame
 
-__all__ = ["BAD_TIMESTAMP_SHARE", "REJECTED_ROWS_SHOWN", "input_hints", "rejected_rows"]
+__all__ = ["missing_timestamp_warning", "BAD_TIMESTAMP_SHARE", "REJECTED_ROWS_SHOWN", "input_hints", "rejected_rows"]
 
 #: Rejected rows named per reason: enough to open the file at them and see the pattern (a second spelling of the
 #: time, a column left empty by one exporter), few enough for one line of the summary; the counts beside them are
@@ -110,3 +110,26 @@ def rejected_rows(lf: pl.LazyFrame, reasons: dict[str, pl.Expr], path: str,
                           .group_by("__reason").agg(pl.col("__row").bottom_k(shown).sort()), path)
     rows = dict(zip(found["__reason"].to_list(), found["__row"].to_list()))
     return {names[code]: [int(r) for r in rows[code]] for code in range(len(names)) if code in rows}
+
+
+def missing_timestamp_warning(missing: int, kept: int, path: str, ts_name: str = "timestamp") -> str | None:
+    """A warning for kept rows without a timestamp (empty, null or NaN: kept with their other evidence, no timing from
+    them): always when none of them has one (every timing signal is off, ``accounts_with_timing`` 0), else from
+    :data:`BAD_TIMESTAMP_SHARE` of the kept rows; None below that.
+
+    >>> missing_timestamp_warning(10, 10, "log.csv")[:56]
+    "log.csv: no row has a timestamp (column 'timestamp' is e"
+    >>> missing_timestamp_warning(1, 100, "log.csv") is None
+    True
+    """
+    if not missing or not kept:
+        return None
+    if missing >= kept:
+        return (f"{path}: no row has a timestamp (column {ts_name!r} is empty): the rows are kept, but no timing "
+                "evidence (activity signatures, co-timing, template bursts, hours) can be read; check the column "
+                "(--map timestamp=COLUMN)")
+    if missing < BAD_TIMESTAMP_SHARE * kept:
+        return None
+    return (f"{path}: {missing:,} of {kept:,} rows ({100 * missing / kept:.0f} %) have no timestamp (column {ts_name!r} "
+            "empty): kept with their other evidence, without timing")
+

@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.errors import InputError
+from graphlink.views.words import first_rows_text
 
 __all__ = ["CsvSource", "csv_source", "literal_quotes", "row_warnings"]
 
@@ -108,8 +109,7 @@ def row_warnings(source: CsvSource, path: str) -> list[str]:
             (source.short, "fewer fields than its header", "the missing fields were read as empty"),
             (source.surplus, "more fields than its header", "their extra fields were ignored")):
         if count.n:
-            rows = ", ".join(str(r) for r in count.first)
-            which = f"row {rows}" if count.n == 1 else f"the first: rows {rows}"
+            which = first_rows_text(count.first, count.n)
             out.append(f"{count.n:,} {'row' if count.n == 1 else 'rows'} of {path} had {what} ({which}); {then}")
     return out
 

@@ -85,6 +85,9 @@ class Projection:
     #: ``signal_idx, all``: events per network value over every account, when ``memberships`` holds only
     #: clustered accounts (the Spark engine); None: read from ``memberships`` (:mod:`graphlink.stages.network_cells`).
     network_events: pl.DataFrame | None = None
+    #: The accounts own-value membership and hub twins added (:data:`graphlink.stages.join_notes.JOINS_SCHEMA`; None:
+    #: neither ran), for the ``why``, each member's ``joined_by`` and run.json's counts.
+    joins: pl.DataFrame | None = None
 
 
 

@@ -166,8 +166,9 @@ def twin_accounts(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
 
 def hub_twins(partition: pl.DataFrame, wholes: pl.DataFrame | None, memberships: pl.DataFrame,
               signals: pl.DataFrame, graph_config: GraphConfig | None = None, min_size: int = 2,
-              n_accounts: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """Each hub's twins (:func:`twin_accounts`) as one new cluster: ``(partition, wholes)``.
+              n_accounts: int | None = None, with_twins: bool = False) -> tuple:
+    """Each hub's twins (:func:`twin_accounts`) as one new cluster: ``(partition, wholes)``, and with ``with_twins``
+    the twins that made clusters (``account_idx, hub``: what :mod:`graphlink.stages.join_notes` words) third.
 
     Parameters
     ----------
@@ -198,10 +199,9 @@ def hub_twins(partition: pl.DataFrame, wholes: pl.DataFrame | None, memberships:
     [1, 1, None]
     """
     twins = twin_accounts(partition, memberships, signals, graph_config, n_accounts)
-    if twins.is_empty():
-        return partition, wholes
     groups = twins.group_by("hub").agg(pl.len().alias("n"), pl.col("account_idx").min().alias("first")).filter(
         pl.col("n") >= max(min_size, 2))
     if groups.is_empty():
-        return partition, wholes
-    return append_clusters(partition, wholes, twins.select("account_idx", "hub"), groups)[:2]
+        return (partition, wholes, twins.clear()) if with_twins else (partition, wholes)
+    out = append_clusters(partition, wholes, twins.select("account_idx", "hub"), groups)[:2]
+    return (*out, twins.join(groups.select("hub"), on="hub", how="semi")) if with_twins else out

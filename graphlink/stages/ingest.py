@@ -36,7 +36,9 @@ import polars as pl
 
 from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
 from graphlink.errors import InputError, safe_reason
-from graphlink.stages.column_hints import input_hints, rejected_rows
+from graphlink.views.words import rejected_text
+from graphlink.stages.account_ids import id_reasons, id_warnings
+from graphlink.stages.column_hints import input_hints, missing_timestamp_warning, rejected_rows
 from graphlink.stages.csv_rows import csv_row_warnings
 from graphlink.stages.reading import EXTENSIONS, apply_column_map, collect_frame, normalise_header, read_schema, scan
 from graphlink.stages.timestamp_hint import created_at_warning, serial_date_hint, timestamp_hint
@@ -70,6 +72,8 @@ class Events:
     #: takes it (and sets it to None) instead of reading those columns again.
     base: pl.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)  #: for run.json (:mod:`graphlink.stages.timestamp_hint`)
+    #: Kept rows without a timestamp (None: no timestamp column): run.json's ``inputs.events.rows_without_timestamp``.
+    rows_without_timestamp: int | None = None
 
     @property
     def rows_kept(self) -> int:
@@ -222,7 +226,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
     if "prompt" in text_cols:
         lf = lf.with_columns(_blank_to_null("prompt"))
 
-    reasons = {"missing_account_id": pl.col("account_id").is_null()}
+    reasons = {"missing_account_id": pl.col("account_id").is_null(), **id_reasons()}  # (stages.account_ids)
     if "timestamp" in schema:
         raw = pl.col("timestamp")
         lf = lf.with_columns(raw.alias("__raw_ts"),
@@ -231,6 +235,8 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
         if schema["timestamp"] in (pl.String, pl.Categorical) or isinstance(schema["timestamp"], pl.Enum):
             raw_text = pl.col("__raw_ts").cast(pl.String).str.strip_chars()
             raw_present = raw_present & (raw_text.str.len_bytes() > 0)
+        elif schema["timestamp"].is_float():  # NaN: a float column's empty value, kept as an empty CSV field is
+            raw_present = raw_present & ~pl.col("__raw_ts").is_nan()
         ts = pl.col("timestamp")
         reasons["unparseable_timestamp"] = raw_present & ts.is_null()
         reasons["timestamp_out_of_range"] = ts.is_not_null() & ((ts < _EARLIEST) | (ts >= _LATEST))
@@ -254,15 +260,21 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
               if (out_of_range := rejected.get("timestamp_out_of_range", 0)) else "")  # values: ISO rows beside (brk41b)
     hint = hint or (f"{path_str}: {out_of_range:,} rows rejected (timestamp out of range){serial}" if serial else None)
     if rows and sum(rejected.values()) >= rows:
-        reasons_text = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in rejected.items())
+        reasons_text = rejected_text(rejected.items())  # the summary's and the report's wording
         raise InputError(f"every row was rejected ({reasons_text}){serial}; nothing left to analyse", file=path_str)
     any_bad = pl.any_horizontal(list(reasons.values()))
     unfiltered = lf
     lf = lf.filter(~any_bad).drop("__raw_ts", strict=False)
+    first_rows = rejected_rows(unfiltered, reasons, path_str) if rejected else {}
+    no_ts = None  # kept rows without a timestamp (empty, null, NaN): counted, warned about
+    if "timestamp" in schema:
+        no_ts = (int(base.filter("__kept")["timestamp"].null_count()) if base is not None else
+                 int(collect_frame(lf.select(pl.col("timestamp").is_null().sum()), path_str).item()))
     return Events(frame=lf, path=path_str, rows_read=rows, rejected=rejected, columns=tuple(keep),
-                  rejected_rows=rejected_rows(unfiltered, reasons, path_str) if rejected else {},
-                  unfiltered=unfiltered, kept=~any_bad, base=base,
+                  rejected_rows=first_rows, unfiltered=unfiltered, kept=~any_bad, base=base, rows_without_timestamp=no_ts,
                   warnings=[*csv_row_warnings(path, config.format, config.separator), *([hint] if hint else []),
+                            *id_warnings(rejected, path_str, first_rows),
+                            *filter(None, [missing_timestamp_warning(no_ts or 0, rows - sum(rejected.values()), path_str, ts_name)]),
                             *input_hints(schema.names(), keep, rows, rejected, path_str, ts_name, config.timestamp_format)])
 
 
@@ -290,6 +302,7 @@ class AccountsInfo:
     rows_read: int
     rejected: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  #: for run.json (created_at unparseable or out of range)
+    rejected_rows: dict[str, list[int]] = field(default_factory=dict)  #: the first rejected rows by reason, as the events'
 
 
 def load_accounts(path: str | Path, config: IngestConfig | None = None) -> AccountsInfo:
@@ -345,13 +358,16 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     warning = (created_at_warning(lf, schema["created_at"], path_str, _EARLIEST, _LATEST) if "created_at" in schema
                else None)
     lf = lf.select(exprs)
-    rows, rejected = _reject_counts(lf, {"missing_account_id": pl.col("account_id").is_null()}, path_str)
+    id_reasons_ = {"missing_account_id": pl.col("account_id").is_null(), **id_reasons()}  # (stages.account_ids)
+    rows, rejected = _reject_counts(lf, id_reasons_, path_str)
     missing = missing_id_warning(lf, rows, rejected.get("missing_account_id", 0), path_str)  # raises if all are
-    frame = collect_frame(lf.filter(pl.col("account_id").is_not_null()), path_str)
+    first_rows = rejected_rows(lf, id_reasons_, path_str) if rejected else {}
+    missing += id_warnings(rejected, path_str, first_rows)
+    frame = collect_frame(lf.filter(~pl.any_horizontal(list(id_reasons_.values()))), path_str)
     aggs = [*([pl.col("created_at").min()] if "created_at" in frame.columns else []),
             *([pl.col("email_domain").drop_nulls().first()] if "email_domain" in frame.columns else [])]
     frame = frame.group_by("account_id").agg(aggs) if aggs else frame.unique()
-    return AccountsInfo(frame=frame.sort("account_id"), path=path_str, rows_read=rows, rejected=rejected,
+    return AccountsInfo(frame=frame.sort("account_id"), path=path_str, rows_read=rows, rejected=rejected, rejected_rows=first_rows,
                         warnings=[*csv_row_warnings(path, fmt), *missing, *([warning] if warning else [])])
 
 

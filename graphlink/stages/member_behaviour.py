@@ -147,11 +147,13 @@ def member_behaviour(memberships: pl.DataFrame, signals: pl.DataFrame, clustered
             .select("account_id", share.alias("template_share"),
                     pl.when(shares.fill_null("") == "").then(pl.lit(ADDRESSES_ONLY)).otherwise(shares)
                     .alias("shared_behaviour"))
-            .cast({name: dtype for name, dtype in MEMBER_BEHAVIOUR_SCHEMA.items() if name != "account_id"}))
+            .cast({name: MEMBER_BEHAVIOUR_SCHEMA[name] for name in ("template_share", "shared_behaviour")}))
 
 
 def with_member_behaviour(accounts: pl.DataFrame, behaviour: pl.DataFrame) -> pl.DataFrame:
     """``accounts`` (``accounts.parquet`` rows) with :data:`graphlink.contract.MEMBER_BEHAVIOUR_SCHEMA`'s columns last,
     in their order (null for accounts ``behaviour`` has no row of: the unclustered)."""
-    return accounts.join(behaviour.select(list(MEMBER_BEHAVIOUR_SCHEMA.names())), on="account_id", how="left",
-                         maintain_order="left")
+    behaviour = behaviour.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in MEMBER_BEHAVIOUR_SCHEMA.items()
+                                       if name not in behaviour.columns)  # (joined_by: only the join steps' members)
+    return accounts.join(behaviour.select(list(MEMBER_BEHAVIOUR_SCHEMA.names())).cast(dict(MEMBER_BEHAVIOUR_SCHEMA)),
+                         on="account_id", how="left", maintain_order="left")

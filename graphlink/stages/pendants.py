@@ -36,7 +36,7 @@ Output schema
 -------------
 :func:`own_value_members` returns ``(partition, wholes, joined)``: the partition
 (``account_idx, cluster_id``) with joined accounts' ``cluster_id`` set, ``wholes`` likewise (when given),
-and ``joined`` (``account_idx`` UInt32, ``cluster_id`` of the partition).
+and ``joined`` (``account_idx`` UInt32, ``cluster_id`` of the partition, then :data:`JOINED_EXTRA`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ import polars as pl
 
 from graphlink.config import GraphConfig
 
-__all__ = ["MEETING_KINDS", "MIN_MEETING_VALUES", "PHRASE_KIND", "cluster_values", "own_value_members", "strong_kinds"]
+__all__ = ["JOINED_EXTRA", "MEETING_KINDS", "MIN_MEETING_VALUES", "PHRASE_KIND", "cluster_values", "own_value_members",
+           "strong_kinds"]
 
 #: The kinds one of whose values alone never makes an account a cluster's here, the places where strangers meet a
 #: cluster: an IP address is shared by whoever passes through it (proxy and VPN exits, NATs; the fleet-outsider and
@@ -61,6 +62,10 @@ MIN_MEETING_VALUES = 2
 #: ... unless it phrases like the cluster: a prompt passage (this kind's value) more than half of whose other holders
 #: are the cluster's members -- its script, which a passer-by on its exit does not send.
 PHRASE_KIND = "prompt"
+#: ``joined``'s columns past ``account_idx, cluster_id``: how many of its strong values are the cluster's (``owned``)
+#: of how many it holds (``held``), and which (``values``, their ``signal_idx``): what its membership rests on
+#: (:mod:`graphlink.stages.join_notes` words it).
+JOINED_EXTRA = {"owned": pl.UInt32, "held": pl.UInt32, "values": pl.List(pl.UInt32)}
 
 
 def strong_kinds(signals: pl.DataFrame, graph_config: GraphConfig) -> list[str]:
@@ -144,11 +149,11 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
     >>> mem = pl.DataFrame({"account_idx": [0, 1, 2, 3, 0, 3], "signal_idx": [0, 0, 0, 2, 1, 1]},
     ...                    schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
     >>> part2, _, joined = own_value_members(part, None, mem, sig)
-    >>> joined.rows(), part2["cluster_id"].to_list()
-    ([(2, 1)], [1, 1, 1, None])
+    >>> joined.select("account_idx", "cluster_id", "owned", "held").rows(), part2["cluster_id"].to_list()
+    ([(2, 1, 1, 1)], [1, 1, 1, None])
     """
     graph_config = graph_config or GraphConfig()
-    empty = pl.DataFrame(schema={"account_idx": pl.UInt32, "cluster_id": partition.schema["cluster_id"]})
+    empty = pl.DataFrame(schema={"account_idx": pl.UInt32, "cluster_id": partition.schema["cluster_id"], **JOINED_EXTRA})
     loose = partition.filter(pl.col("cluster_id").is_null()).select("account_idx")
     owned = cluster_values(partition, memberships, signals, graph_config)
     if loose.is_empty() or owned.is_empty():
@@ -159,7 +164,8 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
         values, on="signal_idx")
     clustered = partition.drop_nulls("cluster_id")
     per = (mine.join(owned, on="signal_idx").group_by("account_idx", "cluster_id")
-           .agg(pl.len().alias("owned"), (~pl.col("kind").is_in(MEETING_KINDS)).sum().alias("beyond_address"),
+           .agg(pl.len().alias("owned"), pl.col("signal_idx").sort().alias("values"),
+                (~pl.col("kind").is_in(MEETING_KINDS)).sum().alias("beyond_address"),
                 pl.col("kind").is_in(MEETING_KINDS).sum().alias("addresses")))
     # Every strong value each candidate holds: listed ones from the memberships, kinds counted upstream from
     # value_counts (their unshared values are not listed).
@@ -181,11 +187,12 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
     joined = (per.join(total, on="account_idx").join(phrased, on=["account_idx", "cluster_id"], how="left")
               .filter((2 * pl.col("owned") > pl.col("n")) & ((pl.col("beyond_address") > 0) | (pl.col("addresses") >= MIN_MEETING_VALUES)
                       | pl.col("phrased").fill_null(False)))
-              .select(pl.col("account_idx").cast(pl.UInt32), pl.col("cluster_id").cast(empty.schema["cluster_id"]))
-              .sort("account_idx"))
+              .select(pl.col("account_idx").cast(pl.UInt32), pl.col("cluster_id").cast(empty.schema["cluster_id"]),
+                      *(pl.col(c).cast(t) for c, t in JOINED_EXTRA.items() if c != "held"), pl.col("n").cast(pl.UInt32).alias("held"))
+              .select(list(empty.columns)).sort("account_idx"))
     if joined.is_empty():
         return partition, wholes, empty
-    out = partition.join(joined.rename({"cluster_id": "new"}), on="account_idx", how="left", maintain_order="left"
+    out = partition.join(joined.select("account_idx", pl.col("cluster_id").alias("new")), on="account_idx", how="left", maintain_order="left"
                          ).with_columns(pl.coalesce("cluster_id", "new").alias("cluster_id")).drop("new")
     if wholes is not None:
         whole_of = clustered.join(wholes.rename({"cluster_id": "whole"}), on="account_idx").group_by("cluster_id").agg(

@@ -22,6 +22,7 @@ from graphlink.stages.cotiming import with_co_timing_reason
 from graphlink.stages.feature_reuse import ClusterReuse
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.stages.ingest import Events
+from graphlink.stages.join_notes import with_grouping_reason
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.schedules import scheduled_accounts
@@ -95,6 +96,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     timed = projection.co_timed is not None and projection.co_timed.height
     clusters = with_burst_reason(with_co_timing_reason(clusters, partition, projection.co_timed) if timed else clusters, evidence)
     clusters = with_join_reason(clusters, pieces, partition, affiliations, projection.signals) if c.network_cells else clusters
+    clusters = with_grouping_reason(clusters, getattr(projection, "joins", None), partition, projection.signals)  # own values, hub twins
     # Campaigns: the final clusters grouped by operator (a split whole's blocks as one unless evidence places them apart).
     wholes = tied_wholes(partition, wholes, affiliations, projection.signals, config.graph, c, index.height)
     campaign_of = piece_campaigns(partition, wholes if wholes is not None else pieces if c.network_cells else None,

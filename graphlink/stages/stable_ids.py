@@ -402,24 +402,24 @@ def load_previous(previous: str | Path | pl.DataFrame, required: Iterable[str] =
     accounts_path = folder / "accounts.parquet"
     if not folder.is_dir() or not accounts_path.is_file():
         raise InputError("not a previous graphlink output folder (no accounts.parquet)", file=str(folder))
+    reading = accounts_path  # the file being read when a read fails: the error names it (then clusters.parquet)
     try:
         present = pl.scan_parquet(accounts_path, glob=False).collect_schema()
-        accounts = pl.read_parquet(accounts_path, glob=False, columns=["account_id", "cluster_id",
-                                                           *(["last_seen"] if "last_seen" in present else [])])
+        accounts = pl.read_parquet(accounts_path, glob=False, columns=["account_id", "cluster_id", *(["last_seen"] if "last_seen" in present else [])])
         log = log_digest(pl.read_parquet(accounts_path, columns=list(LOG_COLUMNS), glob=False)) if all(
             c in present for c in LOG_COLUMNS) else None
         accounts = accounts.with_columns(pl.col("account_id").cast(pl.String), pl.col("cluster_id").cast(pl.Int64))
         accounts = _utc_last_seen(accounts)
         clusters, flagged = None, None
-        if (folder / "clusters.parquet").is_file():
-            known = pl.scan_parquet(folder / "clusters.parquet", glob=False).collect_schema()
-            clusters = pl.read_parquet(folder / "clusters.parquet", glob=False, columns=[
+        if (reading := folder / "clusters.parquet").is_file():
+            known = pl.scan_parquet(reading, glob=False).collect_schema()
+            clusters = pl.read_parquet(reading, glob=False, columns=[
                 "cluster_id", *[c for c in ("since", "runs", "flagged") if c in known]])
             flagged = (clusters.filter(pl.col("flagged"))["cluster_id"].cast(pl.Int64).sort().to_list()
                        if "flagged" in clusters.columns else None)
             clusters = clusters.drop("flagged", strict=False)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"cannot read the previous accounts: {safe_reason(exc)}", file=str(accounts_path)) from None
+        raise InputError(f"cannot read the previous {reading.stem}: {safe_reason(exc)}", file=str(reading)) from None
     max_id = int(accounts["cluster_id"].max() or 0)
     check_previous_ids(accounts["cluster_id"].min(), max_id, str(accounts_path), accounts["account_id"].is_duplicated().sum())
     run_path = folder / "run.json"

@@ -17,6 +17,7 @@ import polars as pl
 
 from graphlink.stages.reading import collect_frame
 from graphlink.stages.timestamps import parse_timestamp
+from graphlink.views.words import first_rows_text
 
 __all__ = ["SERIAL_DAYS", "TIME_NAME", "created_at_warning", "serial_date_hint", "timestamp_hint"]
 
@@ -99,7 +100,7 @@ def created_at_warning(lf: pl.LazyFrame, dtype: pl.DataType, path: str, earliest
     if not n_bad:
         return None
     return (f"{path}: {n_bad:,} of {rows:,} created_at values could not be parsed or lie before {earliest.year} or "
-            f"from {latest.year} on (first: data row {first + 1}); those accounts have no creation time (no "
+            f"from {latest.year} on ({first_rows_text([first + 1], n_bad)}); those accounts have no creation time (no "
             "created_hour evidence): write them as ISO-8601 (2024-12-31T10:00:00Z) or epoch seconds")
 
 

@@ -49,6 +49,7 @@ import polars as pl
 
 from graphlink.config import EVENT_COLUMNS
 from graphlink.errors import InputError
+from graphlink.views.words import first_rows_text
 
 __all__ = ["MAX_EXACT_FLOAT", "check_columns", "check_not_a_time", "first_bad_json_line", "float_bad", "float_error",
            "float_text", "is_float", "json_line_error", "check_json_keys", "lossy_utf8", "missing_id_warning",
@@ -252,7 +253,7 @@ def missing_id_warning(accounts: pl.LazyFrame, rows: int, missing: int, path: st
     first = accounts.with_row_index("__row", offset=1).filter(pl.col("account_id").is_null()).select("__row")
     row = int(first.head(1).collect().item())
     were = "row has" if missing == 1 else "rows have"
-    return [f"{missing:,} {were} no account_id in {path} (the first: row {row}); ignored"]
+    return [f"{missing:,} {were} no account_id in {path} ({first_rows_text([row], missing)}); ignored"]
 
 
 #: NDJSON lines whose keys are checked for repeats (a log writes every record alike).

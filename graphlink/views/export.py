@@ -160,6 +160,7 @@ def graph_tables(outputs: Outputs, min_shared: int = 2) -> tuple[pl.DataFrame, p
             pl.col("last_seen").dt.strftime(JSON_TIME_FORMAT).fill_null(""),
             *[xml_text(pl.col(c).fill_null("")).alias(c) for c in FLAG_EXPLANATION_COLUMNS],
             pl.col("template_share"), xml_text(pl.col("shared_behaviour").fill_null("")).alias("shared_behaviour"),
+            xml_text(pl.col("joined_by").fill_null("")).alias("joined_by"),  # own values / hub twin: a weaker membership
             pl.col("tie_strength"), xml_text(pl.col("tied_by")).alias("tied_by"),  # why the member is in its cluster
         )
         .sort("node")

@@ -18,15 +18,17 @@ __all__ = ["ADDRESSES_ONLY", "behaviour_expr", "behaviour_text", "no_behaviour_f
 
 
 def behaviour_expr() -> pl.Expr:
-    """The ``shares`` text of a member row with ``template_share`` and ``shared_behaviour`` ("" where both are null:
-    a folder written before them)."""
+    """The ``shares`` text of a member row with ``template_share``, ``shared_behaviour`` and ``joined_by`` ("" where
+    all are null: a folder written before them); a member a join step added ends with how it joined."""
     share = pl.col("template_share")
     percent = (pl.when((share > 0) & (share < 0.005)).then(pl.lit("<1%"))
                .otherwise((share * 100).round(0).cast(pl.Int64).cast(pl.String) + "%"))
     words = pl.col("shared_behaviour").fill_null("")
-    return (pl.when(share.is_not_null() & words.str.contains(r"^template(,|$)"))
-            .then(pl.lit("template ") + percent + words.str.slice(len("template")))
-            .otherwise(words)).alias("shares")
+    shares = (pl.when(share.is_not_null() & words.str.contains(r"^template(,|$)"))
+              .then(pl.lit("template ") + percent + words.str.slice(len("template"))).otherwise(words))
+    joined = pl.col("joined_by")  # a weaker membership (own values, hub twin) says so beside what it shares
+    return (pl.when(joined.is_null()).then(shares).when(shares == "").then(joined)
+            .otherwise(pl.concat_str([shares, pl.lit("; "), joined]))).alias("shares")
 
 
 def behaviour_text(frame: pl.DataFrame) -> pl.Series:
@@ -35,13 +37,13 @@ def behaviour_text(frame: pl.DataFrame) -> pl.Series:
     Examples
     --------
     >>> f = pl.DataFrame({"template_share": [0.953, 0.0, None, 0.004], "shared_behaviour": [
-    ...     "template, card", "addresses only", None, "template"]})
+    ...     "template, card", "addresses only", None, "template"], "joined_by": [None, "joined: 2 of its 3 ...", None, None]})
     >>> behaviour_text(f).to_list()
-    ['template 95%, card', 'addresses only', '', 'template <1%']
+    ['template 95%, card', 'addresses only; joined: 2 of its 3 ...', '', 'template <1%']
     """
     if "shared_behaviour" not in frame.columns or "template_share" not in frame.columns:
         return pl.Series("shares", [""] * frame.height, dtype=pl.String)
-    return frame.select(behaviour_expr())["shares"]
+    return with_behaviour_columns(frame).select(behaviour_expr())["shares"]
 
 
 def no_behaviour_first() -> pl.Expr:

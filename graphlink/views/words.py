@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-__all__ = ["csv_export_command", "more_text", "noun", "plural", "rejected_text", "shell_path"]
+__all__ = ["csv_export_command", "first_rows_text", "more_text", "noun", "plural", "rejected_text", "shell_path"]
 
 
 def shell_path(path: str | Path | None) -> str:
@@ -69,6 +69,18 @@ def more_text(total: int, shown: int, option: str = "--evidence") -> str:
     '20 more: --evidence 50'
     """
     return f"{total - shown:,} more: {option} {total}"
+
+
+def first_rows_text(rows: list[int], total: int | None = None) -> str:
+    """Which rows a warning means, one wording everywhere (1-based data rows, the header not counted): ``row 4`` for a
+    lone row, else ``the first: row 4`` / ``the first: rows 3, 40, 41`` (``total``: how many there are; None: more).
+
+    >>> first_rows_text([4], 1), first_rows_text([4]), first_rows_text([3, 40, 41], 9)
+    ('row 4', 'the first: row 4', 'the first: rows 3, 40, 41')
+    """
+    if total == 1 and len(rows) == 1:
+        return f"row {rows[0]}"
+    return f"the first: {'row' if len(rows) == 1 else 'rows'} {', '.join(map(str, rows))}"
 
 
 def rejected_text(counts, first: dict[str, list[int]] | None = None, number=lambda v: f"{v:,}") -> str:

@@ -46,7 +46,9 @@ import polars as pl
 from graphlink.config import ACCOUNT_COLUMNS, IngestConfig
 from graphlink.errors import ConfigError, InputError
 from graphlink.stages.ingest import AccountsInfo, finish_index
-from graphlink.stages.column_hints import input_hints
+from graphlink.views.words import rejected_text
+from graphlink.stages.account_ids import PLACEHOLDER_IDS, REPLACEMENT, id_warnings
+from graphlink.stages.column_hints import input_hints, missing_timestamp_warning
 from graphlink.stages.timestamp_hint import SAMPLE_ROWS, timestamp_hint
 from graphlink.stages.reading import (
     check_folder, check_parquet_magic, clean_header, header_separator, raw_header, sniff_encoding, sniff_separator,
@@ -87,6 +89,8 @@ class SparkEvents:
     extra_signals: tuple[str, ...] = ()
     #: For run.json: a time column left unmapped (:mod:`graphlink.stages.timestamp_hint`), as the polars engine warns.
     warnings: list[str] = field(default_factory=list)
+    #: Kept rows without a timestamp (None: no timestamp column), as the polars engine counts them.
+    rows_without_timestamp: int | None = None
 
     @property
     def rows_kept(self) -> int:
@@ -309,12 +313,17 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
         _check_floats(frame, floats, source)
         frame = frame.withColumns({c: spark_float_text(c) for c in floats})
     exprs = [blank_to_null(c) if c == "prompt" else clean_text(c) for c in keep if c != "timestamp"]
-    reasons = {"missing_account_id": F.col("account_id").isNull()}
+    ids = F.col("account_id")  # the polars engine's id reasons (graphlink.stages.account_ids), in its order
+    reasons = {"missing_account_id": ids.isNull(),
+               "placeholder_account_id": F.coalesce(F.lower(ids).isin(list(PLACEHOLDER_IDS)), F.lit(False)),
+               "undecodable_account_id": F.coalesce(ids.contains(REPLACEMENT), F.lit(False))}
     if "timestamp" in keep:
         raw = F.col("timestamp")
         present = raw.isNotNull()
         if isinstance(schema["timestamp"], T.StringType):
             present = present & (F.length(F.regexp_replace(raw, TRIM, "")) > 0)
+        elif isinstance(schema["timestamp"], (T.FloatType, T.DoubleType)):  # NaN: empty, as the polars engine reads it
+            present = present & ~F.isnan(raw)
         ts_type = "nanoseconds" if "timestamp" in nanosecond_columns(spark, local_path(source)) else schema["timestamp"]
         exprs += [timestamp_micros("timestamp", ts_type).alias("__ts"), present.alias("__present")]
     frame = frame.select(*exprs)
@@ -361,10 +370,11 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
         raise InputError("no timestamp could be parsed (expected ISO-8601 or epoch seconds to nanoseconds)",
                          file=source, column=config.source("timestamp"))  # the file's name of it (--map)
     if rows and sum(rejected.values()) >= rows:
-        reasons_text = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in rejected.items())
+        reasons_text = rejected_text(rejected.items())  # the summary's and the report's wording
         raise InputError(f"every row was rejected ({reasons_text}); nothing left to analyse", file=source)
     frame = frame.where(F.col("__reject").isNull()).drop("__reject")
     kept = groups.filter(pl.col("__reject").is_null()).drop("__reject")
+    no_ts = int(kept["n"].sum() - kept["parsed"].sum()) if has_ts else None  # kept rows without a timestamp
     per_account = kept.group_by("account_id").agg(
         pl.col("n").sum().cast(pl.Int64).alias("events"),
         *([pl.col("first_seen").min(), pl.col("last_seen").max()] if has_ts else []))
@@ -373,7 +383,9 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
     return SparkEvents(frame=frame, path=source, rows_read=rows, columns=tuple(keep), rejected=rejected,
                        materialised=materialised, per_account=per_account, polars_source=polars_source,
                        config=config, extra_signals=tuple(extra_signals),
-                       warnings=[*([hint] if hint else []), *input_hints(
+                       rows_without_timestamp=no_ts, warnings=[*([hint] if hint else []), *id_warnings(rejected, source),
+                                 *filter(None, [missing_timestamp_warning(no_ts or 0, rows - sum(rejected.values()), source,
+                                                                          config.source("timestamp"))]), *input_hints(
                            list(schema), keep, rows, rejected, source, config.source("timestamp"),
                            config.timestamp_format)])
 

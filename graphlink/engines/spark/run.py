@@ -44,6 +44,7 @@ from graphlink.stages.client_cells import split_clients
 from graphlink.stages.blocks import split_wholes
 from graphlink.stages.bursts import template_bursts
 from graphlink.stages.hub_twins import hub_twins, hub_values
+from graphlink.stages.join_notes import own_value_joins, twin_joins
 from graphlink.stages.pendants import cluster_values, own_value_members
 from graphlink.errors import ConfigError, GraphlinkError, InputError
 from graphlink.pipeline import (
@@ -69,7 +70,7 @@ def _events_record(events: SparkEvents) -> Events:
     """The polars engine's :class:`Events` bookkeeping for ``run.json`` (no frame: the events stay on Spark)."""
     frame = pl.LazyFrame(schema={c: pl.String for c in events.columns if c != "timestamp"})
     return Events(frame=frame, path=events.path, rows_read=events.rows_read, rejected=events.rejected,
-                  columns=events.columns)
+                  columns=events.columns, rows_without_timestamp=events.rows_without_timestamp)
 
 
 def _minutes(events: Any, index: pl.DataFrame, clustered: pl.DataFrame) -> pl.DataFrame:
@@ -256,12 +257,14 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     if added.height:  # accounts template bursts clustered: their memberships too, in the same order
         projection.memberships = pl.concat([projection.memberships, _collect_memberships(projected.memberships, added)]
                                            ).sort("signal_idx", "account_idx")
+    joins = []  # what the hub twins and own-value members added (graphlink.stages.join_notes)
     if config.communities.hub_twins:  # (graphlink.stages.hub_twins) with the hubs' unclustered holders' memberships
         # (those of accounts Leiden clustered before the support check are there already)
         extra = _collect_memberships(projected.memberships, _holders(projected.memberships, hub_values(
             partition, projection.memberships, projection.signals, config.graph), partition).join(before, on="account_idx", how="anti"))
-        partition, wholes = hub_twins(partition, wholes, pl.concat([projection.memberships, extra]), projection.signals,
-                                      config.graph, config.communities.min_cluster_size, n_accounts)
+        partition, wholes, twins_made = hub_twins(partition, wholes, pl.concat([projection.memberships, extra]), projection.signals,
+                                                  config.graph, config.communities.min_cluster_size, n_accounts, with_twins=True)
+        joins.append(twin_joins(twins_made))
         twins = extra.join(partition.drop_nulls("cluster_id").select("account_idx"), on="account_idx", how="semi")
         if twins.height:  # the twins' memberships too, in the same order (and their minutes, below)
             projection.memberships = pl.concat([projection.memberships, twins]).sort("signal_idx", "account_idx")
@@ -277,11 +280,12 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
             projection.memberships.select("account_idx").unique(), on="account_idx", how="anti"))  # no Spark job without values
         partition, wholes, joined = own_value_members(partition, wholes, pl.concat([projection.memberships, extra]),
                                                       projection.signals, config.graph, found.value_counts)
-        projection.stats["own_value_members"] = joined.height  # run.json
+        joins.append(own_value_joins(joined))
         if joined.height:  # the joined accounts' memberships too, in the same order (and their minutes, below)
             projection.memberships = pl.concat([projection.memberships, extra.join(joined, on="account_idx", how="semi")]
                                                ).sort("signal_idx", "account_idx")
             clustered = partition.drop_nulls("cluster_id").select("account_idx")
+    projection.joins = pl.concat(joins) if joins else None
     signal_set = SignalSet(pairs=pl.DataFrame(), values=found.values, stats=found.stats,
                            account_stats=found.account_stats, value_counts=found.value_counts,
                            seconds=found.seconds)

@@ -1,0 +1,68 @@
+"""Account ids that are no account's: a placeholder ("None", "null", "nan") and an id whose bytes were not UTF-8.
+
+An account id is the graph's vertex: every row with the same id is one account, and whatever those rows hold ties
+their account to the others. Two spellings are no id at all:
+
+* a *placeholder* a tool wrote for a missing id -- pandas writes ``None`` (an object column's None), ``nan``
+  (a float's NaN), ``NaT``, ``<NA>``; SQL and JSON exports ``null``. Read as an id, every such row becomes one
+  super-account holding every address and card of the rows lacking an id, tied to all their accounts (review
+  nu53: a "None" account of 40 rows in a cluster of unrelated accounts). Matched case-blind after stripping
+  (:data:`PLACEHOLDER_IDS`); an empty id is already no id (``missing_account_id``).
+* an *undecodable* id: the file is read as UTF-8 (``utf8-lossy``), so a byte that is no UTF-8 (a Latin-1 ``ÿ``,
+  ``é``) reads as U+FFFD, and ``user\\xff1``, ``user\\xfe1`` and ``user\\xe91`` all read ``user\\ufffd1``: three
+  accounts silently merged into one. The original bytes are gone once decoded, so no escape can tell them apart
+  here.
+
+Both are rejected and counted like a row without an id (``run.json``'s ``inputs.*.rejected``:
+``placeholder_account_id``, ``undecodable_account_id``) with a warning saying what to do: an account must never merge
+with another silently, and a rejected row is visible in the counts where a merged account is not. A real account
+named ``null`` is far rarer than an export writing one for every missing id; a file in another encoding should be
+re-encoded (``iconv -f latin1 -t utf-8``) and read again, when every id stays distinct.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphlink.views.words import first_rows_text
+
+__all__ = ["PLACEHOLDER_IDS", "REPLACEMENT", "id_reasons", "id_warnings"]
+
+#: Ids that are a tool's spelling of "no id" (compared lower-case, stripped).
+PLACEHOLDER_IDS = ("none", "null", "nan", "nat", "<na>")
+#: What a byte that is not UTF-8 reads as (U+FFFD).
+REPLACEMENT = "\ufffd"
+
+
+def id_reasons(column: str = "account_id") -> dict[str, pl.Expr]:
+    """``{reason: expr}``: True for a row whose (cleaned, non-null) ``column`` is a placeholder or was not UTF-8.
+
+    >>> f = pl.DataFrame({"account_id": ["a", "None", "NaN", "u\\ufffd1", None]})
+    >>> f.select(**id_reasons()).rows()
+    [(False, False), (True, False), (True, False), (False, True), (False, False)]
+    """
+    ids = pl.col(column)
+    return {"placeholder_account_id": ids.str.to_lowercase().is_in(list(PLACEHOLDER_IDS)).fill_null(False),
+            "undecodable_account_id": ids.str.contains(REPLACEMENT, literal=True).fill_null(False)}
+
+
+def id_warnings(rejected: dict[str, int], path: str, first: dict[str, list[int]] | None = None) -> list[str]:
+    """One warning per id reason that rejected rows (``rejected``: reason -> rows; ``first``: reason -> first rows).
+
+    >>> id_warnings({"placeholder_account_id": 3}, "log.csv")[0][:72]
+    'log.csv: 3 rows rejected: their account_id is a placeholder (None, null,'
+    """
+    first = first or {}
+    said = {"placeholder_account_id": ("their account_id is a placeholder (None, null, nan, NaT, <NA>: how tools write a "
+                                       "missing id), which would make every such row one account tied to all the others; "
+                                       "write a missing id as empty"),
+            "undecodable_account_id": ("their account_id holds bytes that are not UTF-8 (the file is in another "
+                                       "encoding?), which would merge distinct ids into one account; re-encode the file "
+                                       "as UTF-8 (iconv -f latin1 -t utf-8) and run again")}
+    out = []
+    for reason, text in said.items():
+        n = rejected.get(reason, 0)
+        if n:
+            rows = f" ({first_rows_text(first[reason][:1], n)})" if first.get(reason) else ""
+            out.append(f"{path}: {n:,} {'row' if n == 1 else 'rows'} rejected{rows}: {text}")
+    return out
