@@ -137,6 +137,30 @@ def test_a_lone_piece_tied_to_two_campaigns_does_not_merge_them():
     assert camp[5] in (1, 2)
 
 
+def test_a_cluster_grouped_with_others_keeps_its_campaign():
+    # Cluster 2 draws from cluster 3's pool but the grouping put it with cluster 1: only lone clusters move, so
+    # campaigns of several clusters are never merged (one mixed cell would join two operators' campaigns).
+    log = Log()
+    pool_a, pool_b = log.pool(1_500), log.pool(1_500)
+    a, stray, b1, b2 = log.accounts(80, 1), log.accounts(10, 2), log.accounts(80, 3), log.accounts(10, 4)
+    for seed, (piece, pool) in enumerate(((a, pool_a), (stray, pool_b), (b1, pool_b), (b2, pool_b))):
+        log.draw(piece, pool, 34, seed)
+    assert moved(*log.frames({1: (True, 1), 2: (True, 1), 3: (True, 2), 4: (True, 2)})) == {1: 1, 2: 1, 3: 2, 4: 2}
+
+
+def test_a_large_lone_cluster_holding_a_small_pieces_addresses_stays():
+    # Cluster 3 (150 accounts, alone in its campaign) holds all 12 addresses of cluster 2, a 3-account piece of
+    # campaign 1: the piece's pool is in it, not its pool in the piece. It keeps its campaign.
+    log = Log()
+    pool_a, pool_s, pool_m = log.pool(600), log.pool(12), log.pool(3_000)
+    a, piece, big = log.accounts(30, 1), log.accounts(3, 2), log.accounts(150, 3)
+    log.draw(a, pool_a, 34, 1)
+    log.draw(piece, pool_s, 10, 2)
+    log.draw(big, pool_m, 34, 3)
+    log.rows += [(big[i], v) for i, v in enumerate(pool_s)]
+    assert moved(*log.frames({1: (True, 1), 2: (True, 1), 3: (True, 2)}))[3] == 2
+
+
 def test_a_few_shared_addresses_are_no_pool():
     # Two flagged cells alone in their campaigns share four closed addresses (under MIN_TIE_VALUES): no move.
     log = Log()

@@ -4,7 +4,7 @@
 profiles. An operator's residential pool cut by card into pieces of unequal size (dev mixed 1001: one cell of 669
 accounts on 8,958 addresses, cut into 2 x 163-176 and ~35 pieces of 4-27) gives each small piece a cosine of ~0.1
 with the large ones -- its few hundred addresses are a sliver of theirs -- and each piece becomes a campaign of its
-own. What they share is read here instead as *containment*: how much of the smaller piece's pool the other holds.
+own. What they share is read here instead as *containment*: how much of a piece's pool another cluster holds.
 
 Addresses alone do not say "one operator": two operators renting one proxy network share exits as rare, pair by
 pair, as one operator's (BENCHMARKS.md, eighteenth pass, camp18), and a commercial network's exits are held by
@@ -14,10 +14,13 @@ ordinary VPN users too. Three conditions keep the reading to an operator's own p
   (:func:`closed_values`): an exit a VPN user, an office's staff, a family or any unflagged or unclustered account
   also holds is a shared network's, not a private pool's. Benign hubs (an office NAT, a carrier's CGNAT) are held
   by unflagged accounts, so they never tie, and flags are never read from here (below).
-* **Containment.** Two clusters are tied when they share at least
-  :data:`graphlink.stages.campaigns.MIN_TIE_VALUES` closed addresses and those are at least ``containment`` of the
-  smaller one's addresses held by two or more accounts (by default ``campaign_resolution``: the tie is read on the
-  grouping's own scale).
+* **Containment, read from the piece.** A cluster is tied to another when they share at least
+  :data:`graphlink.stages.campaigns.MIN_TIE_VALUES` closed addresses and those are at least ``containment`` of *its*
+  addresses held by two or more accounts (by default ``campaign_resolution``: the tie is read on the grouping's own
+  scale): the piece's pool is held by the other, not the other way round. Read from the smaller side of the pair,
+  a 272-account cluster the partition mixed from three operators followed a 2-account piece whose 28 addresses it
+  held (28 of its 1,502) into another operator's campaign (dev templates 1005, offline: ARI by operator 0.727 ->
+  0.578).
 * **Lone pieces only.** Only a cluster the grouping left alone in its campaign moves, to the campaign of the
   cluster whose tie to it is strongest (:func:`pool_pieces`). Two campaigns of several clusters are never merged:
   a cluster the partition mixed from two operators (dev pools 1000: 5 accounts of one operator in a 9-account
@@ -78,22 +81,23 @@ def closed_values(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: 
 
 def pool_ties(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, flagged: pl.Series,
               containment: float, min_values: int) -> pl.DataFrame:
-    """Pairs of flagged clusters drawing from one closed address pool (module docstring).
+    """Flagged clusters whose address pool another flagged cluster holds (module docstring), as directed pairs.
 
     Parameters
     ----------
     partition, affiliations, signals, flagged
         As :func:`closed_values`.
     containment : float
-        The shared closed values must be at least this share of the smaller side's address values held by two or
-        more accounts (a cluster's *pool*).
+        The shared closed values must be at least this share of ``cluster_id``'s address values held by two or more
+        accounts (its *pool*).
     min_values : int
         ... and at least this many.
 
     Returns
     -------
     DataFrame
-        ``cluster_id, other, shared`` (UInt32), ``containment`` (Float64), both orders of each tied pair.
+        ``cluster_id, other, shared`` (UInt32: closed addresses both hold), ``containment`` (Float64: ``shared`` over
+        ``cluster_id``'s pool); a row per direction that passes.
     """
     empty = pl.DataFrame(schema={"cluster_id": pl.Int64, "other": pl.Int64, "shared": pl.UInt32,
                                  "containment": pl.Float64})
@@ -112,9 +116,8 @@ def pool_ties(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.D
                                                             on="signal_idx")
              .filter(pl.col("cluster_id") != pl.col("other"))
              .group_by("cluster_id", "other").agg(pl.len().cast(pl.UInt32).alias("shared")))
-    smaller = pl.min_horizontal("pool", "pool_o").cast(pl.Float64)
-    return (pairs.join(pool, on="cluster_id").join(pool.rename({"cluster_id": "other", "pool": "pool_o"}), on="other")
-            .with_columns((pl.col("shared") / smaller).alias("containment"))
+    return (pairs.join(pool, on="cluster_id")
+            .with_columns((pl.col("shared") / pl.col("pool").cast(pl.Float64)).alias("containment"))
             .filter((pl.col("shared") >= min_values) & (pl.col("containment") >= containment))
             .select(pl.col("cluster_id").cast(ids), pl.col("other").cast(ids), "shared", "containment")
             .cast({"cluster_id": pl.Int64, "other": pl.Int64}))
