@@ -80,7 +80,7 @@ def closed_values(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: 
 
 
 def pool_ties(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, flagged: pl.Series,
-              containment: float, min_values: int) -> pl.DataFrame:
+              containment: float, min_values: int, movers: pl.Series | None = None) -> pl.DataFrame:
     """Flagged clusters whose address pool another flagged cluster holds (module docstring), as directed pairs.
 
     Parameters
@@ -92,6 +92,10 @@ def pool_ties(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.D
         accounts (its *pool*).
     min_values : int
         ... and at least this many.
+    movers : Series, optional
+        Ids of the clusters whose ties are wanted (``cluster_id`` side); all flagged clusters when omitted. The pairs
+        are counted from these clusters' closed values only: a value a whole operator's hundreds of cells hold
+        costs its holders x movers rows, not its holders squared.
 
     Returns
     -------
@@ -112,8 +116,9 @@ def pool_ties(partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.D
     if closed.is_empty():
         return empty
     ids = closed.schema["cluster_id"]
-    pairs = (closed.select("cluster_id", "signal_idx").join(closed.select(pl.col("cluster_id").alias("other"), "signal_idx"),
-                                                            on="signal_idx")
+    side = closed if movers is None else closed.filter(pl.col("cluster_id").is_in(movers.implode()))
+    pairs = (side.select("cluster_id", "signal_idx").join(closed.select(pl.col("cluster_id").alias("other"), "signal_idx"),
+                                                          on="signal_idx")
              .filter(pl.col("cluster_id") != pl.col("other"))
              .group_by("cluster_id", "other").agg(pl.len().cast(pl.UInt32).alias("shared")))
     return (pairs.join(pool, on="cluster_id")
@@ -162,11 +167,12 @@ def pool_pieces(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
     if clusters.is_empty() or "campaign_id" not in clusters.columns:
         return clusters
     flagged = clusters.filter(pl.col("flagged").fill_null(False))["cluster_id"]
-    ties = pool_ties(partition, affiliations, signals, flagged, containment, min_values)
+    camp = clusters.select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64), "size",
+                           pl.col("flagged").fill_null(False))
+    lone = camp.filter(pl.col("campaign_id").is_not_null() & (pl.len().over("campaign_id") == 1) & pl.col("flagged"))
+    ties = pool_ties(partition, affiliations, signals, flagged, containment, min_values, lone["cluster_id"])
     if ties.is_empty():
         return clusters
-    camp = clusters.select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64), "size")
-    lone = camp.filter(pl.col("campaign_id").is_not_null() & (pl.len().over("campaign_id") == 1))
     best = (ties.join(lone.select("cluster_id", "campaign_id"), on="cluster_id")
             .join(camp.select(pl.col("cluster_id").alias("other"), pl.col("campaign_id").alias("to")), on="other")
             .filter(pl.col("to").is_not_null() & (pl.col("to") != pl.col("campaign_id")))
