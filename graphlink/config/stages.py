@@ -310,8 +310,7 @@ class ScoringConfig:
         How many top shared values per cluster and kind are kept as evidence (prompt phrases: 3 of each of up to
         this many templates when that is more, :data:`graphlink.stages.evidence.PHRASES_PER_TEMPLATE`).
     component_weights : dict of str to float
-        Weight of each abuse component in the score (see :mod:`graphlink.stages.scoring`). Volume weighs half: heavy
-        users exist, and fleets can throttle.
+        Weight of each abuse component in the score (see :mod:`graphlink.stages.scoring`). Volume weighs half: heavy users exist, and fleets can throttle.
     org_discount : float
         How much a cluster bound by its own private email domain (a company) is discounted: at 0.6 a fully coherent
         team keeps at most 40% of its score. The discount shrinks as the cluster shows proxy rotation or a card
@@ -337,11 +336,12 @@ class ScoringConfig:
         (:func:`graphlink.stages.card_pools.card_units`), not by what the campaign's clusters share: a company's
         branches, each on its own corporate card, running one in-house tool and sharing the corporate VPN form one
         campaign too, but each branch's card has its office address, so their cards are units, not a pool
-        (``tests/test_break_pool.py``). **Off by default**: a second review (``tests/test_break_session11.py``)
-        found benign organisations that have no such value -- a hybrid company whose staff mostly work from home,
-        branches in co-working spaces whose address others share -- and an operator that escapes it by giving each
-        card one value of its own (a VM, a /24, one decoy request). Turn it on to review campaigns of tame cells,
-        not to ban.
+        (``tests/test_break_pool.py``). **Off by default**: a second review (``tests/test_break_session11.py``) found benign
+        organisations that have no such value -- a hybrid company whose staff mostly work from home, branches in co-working
+        spaces whose address others share -- and an operator that escapes it by giving each card one value of its own (a VM,
+        a /24, one decoy request). Turn it on to review campaigns of tame cells, not to ban.
+    pool_pieces : bool
+        After the flags, a flagged cluster alone in its campaign joins the campaign of the flagged cluster holding most of its address pool, counting only addresses no unflagged account holds (:mod:`graphlink.stages.pool_pieces`).
     outsider_network_share, outsider_min_spread : float
         In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread`` (a proxy-rotating fleet), members
         using fewer than ``outsider_network_share`` of the cluster's median number of networks are detached before
@@ -349,11 +349,10 @@ class ScoringConfig:
         hold as their own (see :func:`graphlink.stages.outsiders.fleet_outsiders`). 0.2 sits between the fleet
         members (above 0.8 of the median) and linked-in bystanders (below 0.03) seen on simulated campaigns. The tie
         test keeps an operator's members that rotate less (a static server, three requests): on independent worlds
-        the network count alone detached 77 ring members and 4 ordinary accounts, with the test 0 and 4. Members
-        rotating like the fleet are judged too when it is known by its own values and ``account_stats`` are at hand
-        (a bystander on its commercial proxy holds none and does not phrase like it,
-        :data:`graphlink.stages.outsiders.IDENTITY_COVER`); so are members of any cluster, the cover counted over
-        the others (:func:`graphlink.stages.outsiders.address_bystanders`). 0 disables both.
+        the network count alone detached 77 ring members and 4 ordinary accounts, with the test 0 and 4. Members rotating like the
+        fleet are judged too when it is known by its own values and ``account_stats`` are at hand (a bystander on its commercial
+        proxy holds none and does not phrase like it, :data:`graphlink.stages.outsiders.IDENTITY_COVER`); so are members of any
+        cluster, the cover counted over the others (:func:`graphlink.stages.outsiders.address_bystanders`). 0 disables both.
     """
 
     flag_threshold: float = 0.6
@@ -366,6 +365,7 @@ class ScoringConfig:
     org_discount: float = 0.6
     flag_campaigns: bool = True
     pool_campaigns: bool = False
+    pool_pieces: bool = True  # flags as off by construction; BENCHMARKS.md session 53 (helper camp53)
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
 

@@ -16,13 +16,14 @@ from graphlink.contract import EVIDENCE_SCHEMA
 from graphlink.stages.bursts import with_burst_reason
 from graphlink.stages.campaign_flags import flag_with_campaign, operator_ties, pooled_partition, substantial_campaigns
 from graphlink.stages.campaign_wholes import tied_wholes
-from graphlink.stages.campaigns import score_campaigns
+from graphlink.stages.campaigns import MIN_TIE_VALUES, score_campaigns
 from graphlink.stages.communities import renumber
 from graphlink.stages.cotiming import with_co_timing_reason
 from graphlink.stages.feature_reuse import ClusterReuse
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.stages.ingest import Events
 from graphlink.stages.join_notes import with_grouping_reason
+from graphlink.stages.pool_pieces import pool_pieces
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.schedules import scheduled_accounts
@@ -115,6 +116,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong_clusters(clusters))
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
         evidence = with_tie_evidence(evidence, operators, clusters, partition, affiliations, projection.signals)  # what tied each
+    if config.scoring.pool_pieces:  # a flagged cell left alone joins the campaign whose closed address pool it draws from (flags as they are)
+        clusters = pool_pieces(clusters, partition, affiliations, projection.signals, c.campaign_resolution, MIN_TIE_VALUES)
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     ties = campaign_tie_table(clusters, partition, affiliations, projection.signals, config.graph)
     return Scored(partition, shared, evidence, held_why(clusters).drop("flagged_own", strict=False), outsiders.len(), campaigns, ties)
