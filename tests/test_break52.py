@@ -134,14 +134,13 @@ def platform_world(seed: int, users: int, ipv4_template_users: int):
     return w, w.ring()
 
 
-@pytest.mark.xfail(strict=True, reason="open (brk52): the chance model takes the block as a random draw of the log, "
-                   "but a platform's or relay's users hold its framework's template because of the network: 30 of 30 "
-                   "(and 6 of 6) strangers tied, clustered and flagged at 0.97-1.0 on seeds 1-3; none with "
-                   "rotation_ties off")
+# brk52: 30 of 30 (and 6 of 6) strangers were tied, clustered and flagged at 0.97-1.0 on seeds 1-3 -- the chance model
+# takes the block as a random draw of the log, but a platform's users hold its framework's template because of the
+# network. Fixed in session 53: a phrase corroborates only as an operator's template (tests/test_rotation_platform53.py).
 @pytest.mark.parametrize("users, ipv4_template_users", [(30, 10), (6, 0)])
 def test_strangers_on_a_platforms_rotating_48_sending_its_public_template_are_not_flagged(users, ipv4_template_users):
     w, ring = platform_world(1, users, ipv4_template_users)
-    result = graphlink.detect(w.frame(), rotation_ties=True)  # opt-in since this break (session 52)
+    result = graphlink.detect(w.frame(), rotation_ties=True)
     assert flagged(result, "ring") == set(ring)  # the control: the ring stays flagged
     assert flagged(result, "relay") == set()
 

@@ -19,6 +19,20 @@ two rotators share passes at once (mean ~0); an operator's template held by its 
 shared creation hour or activity signature that the relay's users hold at the log's own rate does not. Network
 evidence is left out because a relay's IPv4 egress addresses are the relay again.
 
+A phrase (a prompt shingle: a template's words) must also be an **operator's template**, not a product's. The
+chance test takes the block as a random draw of the log, but a hosted agent platform's (or relay's) users write its
+framework's public template *because* of the network: 30 strangers on a platform's /48, each with its own card and
+questions, were tied by it and flagged at 0.97-1.0 (break-it brk52, session 52). What the platform's users lack is
+what an operator's accounts have besides the template: links. So a phrase ties only when its **linked holders
+outnumber its unlinked ones** (:func:`_operators_phrases`; the scoring's and hub twins' reading of a template, whose
+clustered holders outnumber its unclustered ones, session 52): a holder on the block is linked when a card, clock or
+other non-phrase value corroborated there links it to another rotator; a holder off the block when it shares an
+address, card, clock or ``--signal`` value (:data:`NOT_LINKING` excluded) with another account, most of whose
+holders write the phrase too -- an operator's other cells on their proxy addresses and cards (dev templates 1000:
+a 157-rotator cell of unique cards whose template 273 accounts write off the block, every one of them ring, on the
+cells' shared addresses), not a carrier's address shared by a crowd, nor strangers at their own homes. A phrase
+nobody linked writes is a platform's as much as an operator's and ties nobody; a ring's cards or scheduler still do.
+
 The rotators of a block linked through corroborating values (connected components: two rotators sharing a value
 are linked, chains included) share the block as one value each; a rotator linked to none keeps its rotation (the
 score's IP spread, ``ip_lines``) but gets no tie. A ring's rotators hold its cards and templates, so its block
@@ -44,7 +58,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import poisson
 
-__all__ = ["CORROBORATION_ALPHA", "NOT_CORROBORATING", "corroborated_rotation"]
+__all__ = ["CORROBORATION_ALPHA", "NOT_CORROBORATING", "NOT_LINKING", "PHRASE_KINDS", "corroborated_rotation"]
 
 #: Kinds that never corroborate a rotation tie: network evidence (a relay's IPv4 egress is the relay again) and the
 #: client (a relay is a browser's feature: its users send one stock user agent).
