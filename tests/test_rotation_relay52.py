@@ -153,7 +153,7 @@ def test_strangers_sharing_a_pool_get_no_rotation_tie_the_ring_keeps_its(make, s
 @pytest.mark.parametrize("make, seed, kw", WORLDS[:1] + WORLDS[5:], ids=_ids(WORLDS[:1] + WORLDS[5:]))
 def test_with_rotation_ties_on_no_stranger_is_flagged_or_clustered_by_the_pool(make, seed, kw):
     w, ring = make(seed, **kw)
-    result = run_detect(w.frame(), config=build_config(rotation_ties=True))  # opt-in (brk52)
+    result = run_detect(w.frame(), config=build_config(rotation_ties=True))  # the default since session 53
     rows = result.accounts.join(result.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left")
     people = rows.filter(pl.col("account_id").is_in(w.people))
     assert not people["flagged"].fill_null(False).any()
