@@ -5,10 +5,10 @@ Fixed here: own-value members joined an account holding nothing but one address 
 (one request, no card, no prompt for the bystander test to read) to the ring, which flagged it; an address alone
 no longer makes an account a cluster's (``pendants.MIN_ADDRESSES``: two of its addresses, its pool drawn request by
 request, or a passage of its script still do). Open (strict xfails, reasons beside them): CPM itself still puts a
-no-prompt passer-by into the ring on some draws (as on main); rotation ties tie and flag strangers on a platform's or
-relay's rotating /48 who send its public framework template; the lock-step card pool flags departments' cron jobs
+no-prompt passer-by into the ring on some draws (as on main); the lock-step card pool flags departments' cron jobs
 on a public template behind their office NAT when the office holds several cards; an office's team on the company
-card using the in-house tool is flagged with the whole office through its campaign (main too).
+card using the in-house tool is flagged with the whole office through its campaign (main too). Fixed in session 53:
+rotation ties tied and flagged strangers on a platform's rotating /48 who send its public framework template.
 """
 
 from __future__ import annotations
@@ -136,7 +136,8 @@ def platform_world(seed: int, users: int, ipv4_template_users: int):
 
 # brk52: 30 of 30 (and 6 of 6) strangers were tied, clustered and flagged at 0.97-1.0 on seeds 1-3 -- the chance model
 # takes the block as a random draw of the log, but a platform's users hold its framework's template because of the
-# network. Fixed in session 53: a phrase corroborates only as an operator's template (tests/test_rotation_platform53.py).
+# network. Fixed in session 53: a phrase corroborates only as an operator's template
+# (tests/test_rotation_platform53.py).
 @pytest.mark.parametrize("users, ipv4_template_users", [(30, 10), (6, 0)])
 def test_strangers_on_a_platforms_rotating_48_sending_its_public_template_are_not_flagged(users, ipv4_template_users):
     w, ring = platform_world(1, users, ipv4_template_users)

@@ -65,7 +65,8 @@ __all__ = ["CORROBORATION_ALPHA", "NOT_CORROBORATING", "NOT_LINKING", "PHRASE_KI
 NOT_CORROBORATING = ("ip", "ip_net", "asn", "ip_rotation", "user_agent")
 
 #: Kinds whose values are writing (prompt phrases: a template's shingles). A product's users write its framework's
-#: template because of the network, so a phrase corroborates only as an operator's template (:func:`_operators_phrases`).
+#: template because of the network, so a phrase corroborates only as an operator's template
+#: (:func:`_operators_phrases`).
 PHRASE_KINDS = ("prompt",)
 
 #: Kinds that never make a phrase's holder off the block *linked*: networks and attributes many strangers share
@@ -172,7 +173,8 @@ def _operators_phrases(links: pl.DataFrame, pairs: pl.DataFrame, members: pl.Dat
            .join(members, on=["block", "account_idx"], how="anti"))
     # the off-block holders' own values of a linking kind, and who else holds them
     theirs = (pairs.join(off.select("account_idx").unique(), on="account_idx", how="semi")
-              .filter(pl.col("kind").is_in(PHRASE_KINDS + NOT_LINKING).not_()).select("account_idx", "kind", "value_key"))
+              .filter(pl.col("kind").is_in(PHRASE_KINDS + NOT_LINKING).not_())
+              .select("account_idx", "kind", "value_key"))
     with_them = pairs.join(theirs.select("kind", "value_key").unique(), on=["kind", "value_key"], how="semi")
     shared = with_them.group_by("kind", "value_key").len("holders").filter(pl.col("holders") >= 2)
     writers = (with_them.select("kind", "value_key", "account_idx")
