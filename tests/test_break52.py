@@ -5,10 +5,10 @@ Fixed here: own-value members joined an account holding nothing but one address 
 (one request, no card, no prompt for the bystander test to read) to the ring, which flagged it; an address alone
 no longer makes an account a cluster's (``pendants.MIN_MEETING_VALUES``: two of its addresses, its pool drawn request by
 request, or a passage of its script still do). Open (strict xfails, reasons beside them): CPM itself still puts a
-no-prompt passer-by into the ring on some draws (as on main); rotation ties tie and flag strangers on a platform's or
-relay's rotating /48 who send its public framework template. Fixed since: the lock-step card pool (reverted,
+no-prompt passer-by into the ring on some draws (as on main). Fixed since: the lock-step card pool (reverted,
 session 52); an office's team on the company card using the in-house tool was flagged with the whole office through
-its campaign (session 53: the company's NAT is the team's office, ``tests/test_workplace53.py``).
+its campaign (session 53: the company's NAT is the team's office, ``tests/test_workplace53.py``); rotation ties tied
+and flagged strangers on a platform's rotating /48 who send its public framework template (session 53, ties53).
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def test_a_one_request_passer_by_without_a_prompt_is_not_flagged_with_a_ring():
     assert flagged(graphlink.detect(exit_world(1, crowd=True)), "pass_") == set()
 
 
-# --- rotation ties (signals.rotation_ties, on by default in session 52) -------------------------------------------
+# --- rotation ties (signals.rotation_ties, on by default since session 53) ----------------------------------------
 
 def platform_world(seed: int, users: int, ipv4_template_users: int):
     """``users`` strangers whose every request leaves a hosted agent platform's (or a privacy relay's) /48 from a
@@ -134,21 +134,21 @@ def platform_world(seed: int, users: int, ipv4_template_users: int):
     return w, w.ring()
 
 
-@pytest.mark.xfail(strict=True, reason="open (brk52): the chance model takes the block as a random draw of the log, "
-                   "but a platform's or relay's users hold its framework's template because of the network: 30 of 30 "
-                   "(and 6 of 6) strangers tied, clustered and flagged at 0.97-1.0 on seeds 1-3; none with "
-                   "rotation_ties off")
+# brk52: 30 of 30 (and 6 of 6) strangers were tied, clustered and flagged at 0.97-1.0 on seeds 1-3 -- the chance model
+# takes the block as a random draw of the log, but a platform's users hold its framework's template because of the
+# network. Fixed in session 53: a phrase corroborates only as an operator's template
+# (tests/test_rotation_platform53.py).
 @pytest.mark.parametrize("users, ipv4_template_users", [(30, 10), (6, 0)])
 def test_strangers_on_a_platforms_rotating_48_sending_its_public_template_are_not_flagged(users, ipv4_template_users):
     w, ring = platform_world(1, users, ipv4_template_users)
-    result = graphlink.detect(w.frame(), rotation_ties=True)  # opt-in since this break (session 52)
+    result = graphlink.detect(w.frame(), rotation_ties=True)
     assert flagged(result, "ring") == set(ring)  # the control: the ring stays flagged
     assert flagged(result, "relay") == set()
 
 
 def test_with_default_settings_the_platforms_users_are_not_flagged():
     w, ring = platform_world(1, 30, 10)
-    result = graphlink.detect(w.frame())  # rotation_ties off by default
+    result = graphlink.detect(w.frame())  # rotation_ties on by default since session 53
     assert flagged(result, "ring") == set(ring) and flagged(result, "relay") == set()
 
 

@@ -116,8 +116,8 @@ class SignalConfig:
     rotation_ties : bool
         Rotators of an IPv6 rotation block (most accounts seen there draw a fresh /64 across /56s per request,
         :mod:`graphlink.stages.signals.ip_lines`) are tied by it (``ip_rotation``) when a card, template or clock held
-        there beyond chance links them (:mod:`graphlink.stages.signals.rotation_ties`): an operator's rented /48 is
-        its pool, a privacy relay's is shared by strangers. Opt-in: a platform's users share its template (brk52).
+        there beyond chance links them, a template only as an operator's (its linked holders outnumber unlinked:
+        a platform's users write its template; :mod:`graphlink.stages.signals.rotation_ties`, session 53).
     ngram : int
         Word n-gram size for prompt shingles. 5 words are specific enough that a shared shingle is rarely chance,
         yet short enough to survive a template's varied fills.
@@ -168,7 +168,7 @@ class SignalConfig:
     ipv6_prefix: int = 48
     ip_chain_position: int = 0
     asn_table: str | None = None
-    rotation_ties: bool = False  # opt-in: strangers on an agent platform's /48 share its template (brk52)
+    rotation_ties: bool = True  # a relay's, campus's, platform's strangers: no tie (test_rotation_*5x, ties53)
     ngram: int = 5
     max_prompts_per_account: int = 200
     max_prompts_total: int = 2_000_000

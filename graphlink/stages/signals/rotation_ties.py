@@ -19,6 +19,20 @@ two rotators share passes at once (mean ~0); an operator's template held by its 
 shared creation hour or activity signature that the relay's users hold at the log's own rate does not. Network
 evidence is left out because a relay's IPv4 egress addresses are the relay again.
 
+A phrase (a prompt shingle: a template's words) must also be an **operator's template**, not a product's. The
+chance test takes the block as a random draw of the log, but a hosted agent platform's (or relay's) users write its
+framework's public template *because* of the network: 30 strangers on a platform's /48, each with its own card and
+questions, were tied by it and flagged at 0.97-1.0 (break-it brk52, session 52). What the platform's users lack is
+what an operator's accounts have besides the template: links. So a phrase ties only when its **linked holders
+outnumber its unlinked ones** (:func:`_operators_phrases`; the scoring's and hub twins' reading of a template, whose
+clustered holders outnumber its unclustered ones, session 52): a holder on the block is linked when a card, clock or
+other non-phrase value corroborated there links it to another rotator; a holder off the block when it shares an
+address, card, clock or ``--signal`` value (:data:`NOT_LINKING` excluded) with another account, most of whose
+holders write the phrase too -- an operator's other cells on their proxy addresses and cards (dev templates 1000:
+a 157-rotator cell of unique cards whose template 273 accounts write off the block, every one of them ring, on the
+cells' shared addresses), not a carrier's address shared by a crowd, nor strangers at their own homes. A phrase
+nobody linked writes is a platform's as much as an operator's and ties nobody; a ring's cards or scheduler still do.
+
 The rotators of a block linked through corroborating values (connected components: two rotators sharing a value
 are linked, chains included) share the block as one value each; a rotator linked to none keeps its rotation (the
 score's IP spread, ``ip_lines``) but gets no tie. A ring's rotators hold its cards and templates, so its block
@@ -44,11 +58,21 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import poisson
 
-__all__ = ["CORROBORATION_ALPHA", "NOT_CORROBORATING", "corroborated_rotation"]
+__all__ = ["CORROBORATION_ALPHA", "NOT_CORROBORATING", "NOT_LINKING", "PHRASE_KINDS", "corroborated_rotation"]
 
 #: Kinds that never corroborate a rotation tie: network evidence (a relay's IPv4 egress is the relay again) and the
 #: client (a relay is a browser's feature: its users send one stock user agent).
 NOT_CORROBORATING = ("ip", "ip_net", "asn", "ip_rotation", "user_agent")
+
+#: Kinds whose values are writing (prompt phrases: a template's shingles). A product's users write its framework's
+#: template because of the network, so a phrase corroborates only as an operator's template
+#: (:func:`_operators_phrases`).
+PHRASE_KINDS = ("prompt",)
+
+#: Kinds that never make a phrase's holder off the block *linked*: networks and attributes many strangers share
+#: (``ip_net``, ``asn``, the pool, the client, an e-mail domain, an account-creation hour). An address, a card, an
+#: activity signature or a ``--signal`` value can: a cell's proxy address or card is held by the cell.
+NOT_LINKING = ("ip_net", "asn", "ip_rotation", "user_agent", "email_domain", "created_hour")
 
 #: Family-wise chance, per block, that some value falls on two or more of its rotators beyond chance although the
 #: block's rotators were drawn at random from the log (Bonferroni over the values tested there). 0.001: one chance
@@ -106,7 +130,8 @@ def _linked_groups(pairs: pl.DataFrame, members: pl.DataFrame, n_accounts: int) 
     tail = poisson.sf(inside["k"].to_numpy() - 1, inside.select(mean).to_series().to_numpy())
     kept = (inside.with_columns(pl.Series("tail", tail, dtype=pl.Float64), tested.alias("tested"))
             .filter(pl.col("tail") < CORROBORATION_ALPHA / pl.col("tested")).select("block", "kind", "value_key"))
-    links = held.join(members, on="account_idx").join(kept, on=["block", "kind", "value_key"])
+    links = _operators_phrases(held.join(members, on="account_idx").join(kept, on=["block", "kind", "value_key"]),
+                               pairs, members)
     empty = pl.DataFrame(schema={"account_idx": pl.UInt32, "block": pl.UInt64, "group": pl.UInt64})
     if not links.height:
         return empty
@@ -123,3 +148,44 @@ def _linked_groups(pairs: pl.DataFrame, members: pl.DataFrame, n_accounts: int) 
     first = pl.col("account_idx").min().over("label")
     key = (2**32 + pl.struct(pl.col("block"), first).rank("dense") - 1).cast(pl.UInt64)
     return grouped.select("account_idx", "block", key.alias("group")).cast(dict(empty.schema))
+
+
+
+
+def _operators_phrases(links: pl.DataFrame, pairs: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """``links`` less the prompt phrases that are no operator's template (a product's, module docstring).
+
+    A phrase's holder is *linked* when, in the block, it holds a corroborating card, clock or other non-phrase value
+    there, or, off the block, it holds a value of a :data:`LINKING_KINDS` kind shared with another account, most of
+    whose holders write the phrase too (a cell's proxy address or card; not a carrier's address shared by crowds).
+    The phrase stays a link when its linked holders outnumber its unlinked ones.
+    """
+    phrase = pl.col("kind").is_in(PHRASE_KINDS)
+    other = links.filter(~phrase)
+    flag = pl.lit(True).alias("linked")
+    linked = other.select("block", "account_idx").unique().with_columns(flag)
+    phrases = links.filter(phrase).join(linked, on=["block", "account_idx"], how="left")
+    if not phrases.height:
+        return other
+    tested = phrases.select("kind", "value_key").unique()
+    holders = pairs.join(tested, on=["kind", "value_key"], how="semi").select("kind", "value_key", "account_idx")
+    off = (phrases.select("block", "kind", "value_key").unique().join(holders, on=["kind", "value_key"])
+           .join(members, on=["block", "account_idx"], how="anti"))
+    # the off-block holders' own values of a linking kind, and who else holds them
+    theirs = (pairs.join(off.select("account_idx").unique(), on="account_idx", how="semi")
+              .filter(pl.col("kind").is_in(PHRASE_KINDS + NOT_LINKING).not_())
+              .select("account_idx", "kind", "value_key"))
+    with_them = pairs.join(theirs.select("kind", "value_key").unique(), on=["kind", "value_key"], how="semi")
+    shared = with_them.group_by("kind", "value_key").len("holders").filter(pl.col("holders") >= 2)
+    writers = (with_them.select("kind", "value_key", "account_idx")
+               .join(holders.rename({"kind": "pkind", "value_key": "pkey"}), on="account_idx")
+               .group_by("kind", "value_key", "pkind", "pkey").len("writers")
+               .join(shared, on=["kind", "value_key"]).filter(2 * pl.col("writers") > pl.col("holders")))
+    linked_off = (theirs.join(writers, on=["kind", "value_key"])
+                  .select("account_idx", pl.col("pkind").alias("kind"), pl.col("pkey").alias("value_key")).unique())
+    off = off.join(linked_off.with_columns(flag), on=["account_idx", "kind", "value_key"], how="left")
+    every = pl.concat([phrases.select(off.columns), off])
+    unlinked = pl.col("linked").is_null().sum()
+    operators = (every.group_by("block", "kind", "value_key").agg((pl.col("linked").count() > unlinked).alias("ok"))
+                 .filter("ok").drop("ok"))
+    return pl.concat([other, phrases.drop("linked").join(operators, on=["block", "kind", "value_key"])])
