@@ -118,7 +118,7 @@ def test_a_one_request_passer_by_without_a_prompt_is_not_flagged_with_a_ring():
     assert flagged(graphlink.detect(exit_world(1, crowd=True)), "pass_") == set()
 
 
-# --- rotation ties (signals.rotation_ties, on by default since session 53) ----------------------------------------
+# --- rotation ties (signals.rotation_ties, opt-in; fixed in session 53) --------------------------------------------
 
 def platform_world(seed: int, users: int, ipv4_template_users: int):
     """``users`` strangers whose every request leaves a hosted agent platform's (or a privacy relay's) /48 from a
@@ -148,7 +148,7 @@ def test_strangers_on_a_platforms_rotating_48_sending_its_public_template_are_no
 
 def test_with_default_settings_the_platforms_users_are_not_flagged():
     w, ring = platform_world(1, 30, 10)
-    result = graphlink.detect(w.frame())  # rotation_ties on by default since session 53
+    result = graphlink.detect(w.frame())  # rotation_ties opt-in
     assert flagged(result, "ring") == set(ring) and flagged(result, "relay") == set()
 
 
