@@ -78,7 +78,8 @@ def flagged(result, prefix: str) -> set[str]:
 
 def test_an_account_holding_one_clusters_address_alone_is_not_joined():
     # Cluster 1 (accounts 0-2) holds addresses a, b, card k and a passage p of its script. Account 3 holds address a
-    # only (int52: joined, 1 of 1 values the cluster's); 4 address b and card k; 5 card k only; 6 address a and the
+    # only (int52: joined, 1 of 1 values the cluster's); 4 address b and card k; 5 card k only (joined until session 53:
+    # one card alone is where its owner meets a fleet that stole it, tests/test_card_owner53.py); 6 address a and the
     # passage; 7 addresses a and b (the cluster's pool, drawn request by request).
     part = pl.DataFrame({"account_idx": list(range(8)), "cluster_id": [1, 1, 1] + [None] * 5},
                         schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
@@ -90,7 +91,7 @@ def test_an_account_holding_one_clusters_address_alone_is_not_joined():
     counts = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 6, 7], "kind": ["ip"] * 7, "n_values": [2, 2, 2, 1, 1, 1, 2]},
                           schema={"account_idx": pl.UInt32, "kind": pl.String, "n_values": pl.UInt32})
     _, _, joined = own_value_members(part, None, mem, sig, value_counts=counts)
-    assert joined["account_idx"].to_list() == [4, 5, 6, 7]
+    assert joined["account_idx"].to_list() == [4, 6, 7]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
