@@ -1,0 +1,48 @@
+"""Session 53 (perf53) CPU cuts give the frames their definitions give: each value's cycle order."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from graphlink.stages.linking import cycle_order, cycle_sorted
+
+
+def _memberships(rng: np.random.Generator, n: int, signals: np.ndarray, accounts: int) -> pl.DataFrame:
+    """``signal_idx, account_idx, w``: distinct (value, account) rows sorted by value, with a payload column."""
+    frame = pl.DataFrame({"signal_idx": rng.choice(signals, n).astype(np.uint32),
+                          "account_idx": rng.integers(0, accounts, n).astype(np.uint32)}).unique()
+    return frame.sort("signal_idx").with_columns(pl.Series("w", rng.random(frame.height)))
+
+
+def test_cycle_sorted_is_the_sort_by_value_cycle_order_and_account():
+    rng = np.random.default_rng(53)
+    frame = _memberships(rng, 20_000, np.arange(0, 3_000, 7), 5_000)
+    for seed, generator in ((0, 1), (0, 2), (11, 5)):
+        got = cycle_sorted(frame, seed, generator)
+        assert got.equals(frame.sort("signal_idx", cycle_order(seed, generator), "account_idx"))
+        # The sort is by the cycle order, not by account: most values' accounts come out of account order.
+        runs = got.group_by("signal_idx", maintain_order=True).agg(pl.col("account_idx").is_sorted().alias("s"))
+        assert runs["s"].mean() < 0.5
+
+
+def test_cycle_sorted_holds_when_order_keys_agree_in_their_top_bits():
+    # One value of 120,000 accounts and a value numbered near 2**31: the packed key keeps 32 bits of each
+    # account's order, so about two pairs of accounts agree there (birthday bound) -- the rows still come out
+    # in the three-column order.
+    rng = np.random.default_rng(530)
+    big = pl.DataFrame({"signal_idx": np.zeros(120_000, dtype=np.uint32),
+                        "account_idx": rng.permutation(200_000)[:120_000].astype(np.uint32)})
+    frame = pl.concat([big, pl.DataFrame({"signal_idx": [2**31 - 1], "account_idx": [3]},
+                                         schema=big.schema)]).with_columns(pl.Series("w", rng.random(120_001)))
+    for generator in (1, 2):
+        assert cycle_sorted(frame, 4, generator).equals(frame.sort("signal_idx", cycle_order(4, generator),
+                                                                   "account_idx"))
+
+
+def test_cycle_sorted_of_tiny_and_empty_frames():
+    schema = {"signal_idx": pl.UInt32, "account_idx": pl.UInt32}
+    empty = pl.DataFrame(schema=schema)
+    assert cycle_sorted(empty, 0, 1).equals(empty)
+    one = pl.DataFrame({"signal_idx": [4], "account_idx": [9]}, schema=schema)
+    assert cycle_sorted(one, 0, 1).equals(one)
