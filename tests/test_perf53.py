@@ -1,4 +1,4 @@
-"""Session 53 (perf53) CPU cuts give the frames their definitions give: each value's cycle order."""
+"""Session 53 (perf53) CPU cuts give the frames their definitions give: each value's cycle order, the signal hash."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.stages.linking import cycle_order, cycle_sorted
+from graphlink.stages.portable import SIGNAL_SEED, kind_code, signal_hash, xxhash64, xxhash64_arrays, xxhash64_continued
 
 
 def _memberships(rng: np.random.Generator, n: int, signals: np.ndarray, accounts: int) -> pl.DataFrame:
@@ -46,3 +47,24 @@ def test_cycle_sorted_of_tiny_and_empty_frames():
     assert cycle_sorted(empty, 0, 1).equals(empty)
     one = pl.DataFrame({"signal_idx": [4], "account_idx": [9]}, schema=schema)
     assert cycle_sorted(one, 0, 1).equals(one)
+
+
+def test_signal_hash_is_the_chained_hash_of_seed_kind_code_and_value():
+    rng = np.random.default_rng(5353)
+    kinds = ["ip", "ip_net", "payment", "prompt"]
+    n = 3_000
+    frame = pl.DataFrame({"kind": rng.choice(kinds[:3], n),  # one listed kind absent from the rows
+                          "value_key": rng.integers(0, 2**63, n, dtype=np.uint64) * 2 + rng.integers(0, 2, n).astype(np.uint64)})
+    code = pl.col("kind").replace_strict({k: kind_code(k) for k in kinds}, return_dtype=pl.Int64)
+    expected = frame.select(xxhash64(SIGNAL_SEED, code, pl.col("value_key")).alias("h"))["h"]
+    for kind in (pl.String, pl.Enum(kinds)):
+        got = frame.with_columns(pl.col("kind").cast(kind)).select(signal_hash(kinds).alias("h"))["h"]
+        assert got.dtype == pl.UInt64 and got.equals(expected)
+    assert expected.n_unique() == n
+
+
+def test_xxhash64_continued_chains_as_one_hash():
+    rng = np.random.default_rng(1)
+    a, b, c = (rng.integers(-2**63, 2**63 - 1, 2_000_000, dtype=np.int64) for _ in range(3))  # (threaded length)
+    assert np.array_equal(xxhash64_continued(xxhash64_arrays(7, a), b, c), xxhash64_arrays(7, a, b, c))
+    assert len(xxhash64_continued(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))) == 0
