@@ -68,3 +68,16 @@ def test_xxhash64_continued_chains_as_one_hash():
     a, b, c = (rng.integers(-2**63, 2**63 - 1, 2_000_000, dtype=np.int64) for _ in range(3))  # (threaded length)
     assert np.array_equal(xxhash64_continued(xxhash64_arrays(7, a), b, c), xxhash64_arrays(7, a, b, c))
     assert len(xxhash64_continued(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))) == 0
+
+
+def test_copied_head_is_the_visible_head_of_each_present_row():
+    from graphlink.stages.signals.normalise import copied_head, visible_head
+    rng = np.random.default_rng(7)
+    pieces = ["Think step by step", "\u200b" * 400, " " * 300, "e\u0301" * 50, "word " * 120, "{\n  \"a\": 1}" * 60, ""]
+    prompts = ["".join(rng.choice(pieces, int(rng.integers(1, 5)))) for _ in range(400)]
+    for share in (0.0, 0.2, 1.0):  # none, some, every row present
+        kept = [p if rng.random() < share else None for p in prompts]
+        frame = pl.DataFrame({"prompt": kept}, schema={"prompt": pl.String})
+        got = frame.select(copied_head(pl.col("prompt"), 96))["prompt"]
+        assert got.to_list() == frame.select(visible_head(pl.col("prompt"), 96))["prompt"].to_list()
+        assert got.null_count() == frame["prompt"].null_count()
