@@ -81,3 +81,55 @@ def test_copied_head_is_the_visible_head_of_each_present_row():
         got = frame.select(copied_head(pl.col("prompt"), 96))["prompt"]
         assert got.to_list() == frame.select(visible_head(pl.col("prompt"), 96))["prompt"].to_list()
         assert got.null_count() == frame["prompt"].null_count()
+
+
+def _verified_by_definition(candidates: list[tuple[int, int]], minutes: dict[int, set[int]], n_accounts: int) -> list[int]:
+    """The module docstring's rules, pair by pair in Python (keys of the pairs kept)."""
+    import math
+
+    from graphlink.stages.cotiming import (MAX_MINUTES, MAX_PHASE_SHARE, MIN_MINUTE_JACCARD, MIN_PARTNERS, MIN_PHASES,
+                                           MIN_SHARED_MINUTES)
+    holders: dict[int, int] = {}
+    for held in minutes.values():
+        for m in held:
+            holders[m] = holders.get(m, 0) + 1
+    idf = {m: max(math.log(max(n_accounts, 2)) - math.log(d), 0.0) for m, d in holders.items()}
+    agreed = []
+    for a, b in set(candidates):
+        ma, mb = minutes.get(a, set()), minutes.get(b, set())
+        if min(len(ma), len(mb)) < MIN_SHARED_MINUTES or max(len(ma), len(mb)) > MAX_MINUTES:
+            continue
+        both = ma & mb
+        shared = sum(idf[m] for m in both)
+        union = sum(idf[m] for m in ma) + sum(idf[m] for m in mb) - shared
+        phases = [m % 60 for m in both]
+        top = max((phases.count(p) for p in set(phases)), default=0)
+        if (len(both) >= MIN_SHARED_MINUTES and shared > 0 and shared >= MIN_MINUTE_JACCARD * union - 1e-9
+                and len(set(phases)) >= min(MIN_PHASES, len(both)) and top <= MAX_PHASE_SHARE * len(both)):
+            agreed.append((a, b))
+    partners: dict[int, int] = {}
+    for a, b in agreed:
+        partners[a], partners[b] = partners.get(a, 0) + 1, partners.get(b, 0) + 1
+    return sorted(a * 2**32 + b for a, b in agreed if min(partners[a], partners[b]) >= MIN_PARTNERS)
+
+
+def test_verify_pairs_keeps_the_pairs_the_rules_keep():
+    from graphlink.stages.cotiming import verify_pairs
+    rng = np.random.default_rng(5300)
+    for spread in (600, 10**8):  # minutes within hours (dense rarity table) or spread over centuries (grouped)
+        # Groups of accounts active in the same minutes (a ring's bursts), with their own minutes besides.
+        minutes: dict[int, set[int]] = {}
+        for group in range(12):
+            common = rng.integers(0, spread, 8)
+            for account in range(group * 5, group * 5 + 5):
+                own = rng.integers(0, spread, int(rng.integers(0, 12)))
+                minutes[account] = set((rng.choice(common, int(rng.integers(2, 9)), replace=False)).tolist()) | set(own.tolist())
+        minutes[60] = set(range(0, 60 * 40, 60))  # a cron at :00 beside group 0
+        candidates = [(a, b) for a in range(61) for b in range(a + 1, 61) if rng.random() < 0.5 or (a // 5 == b // 5)]
+        frame = pl.DataFrame([(a, m) for a, held in minutes.items() for m in sorted(held)],
+                             schema={"account_idx": pl.UInt32, "minute": pl.UInt32}, orient="row").sort("account_idx", "minute")
+        keys = pl.DataFrame({"key": [a * 2**32 + b for a, b in candidates]}, schema={"key": pl.UInt64})
+        got = verify_pairs(keys, frame, 1_000, weight=1.0)["key"].to_list()
+        expected = _verified_by_definition(candidates, minutes, 1_000)
+        assert len(expected) >= 20
+        assert got == expected
