@@ -133,3 +133,26 @@ def test_verify_pairs_keeps_the_pairs_the_rules_keep():
         expected = _verified_by_definition(candidates, minutes, 1_000)
         assert len(expected) >= 20
         assert got == expected
+
+
+def test_weigh_signals_damps_each_membership_by_its_accounts_values_of_the_kind():
+    import statistics
+
+    from graphlink.config import GraphConfig
+    from graphlink.stages.graph import weigh_signals
+    rng = np.random.default_rng(99)
+    n = 6_000
+    kinds = ["ip", "payment", "prompt"]
+    pairs = pl.DataFrame({"account_idx": (rng.zipf(1.4, n) % 500).astype(np.uint32), "kind": rng.choice(kinds, n),
+                          "value_key": (rng.zipf(1.5, n) % 3_000).astype(np.uint64),
+                          "count": np.ones(n, dtype=np.uint32)}).unique(["account_idx", "kind", "value_key"])
+    values = pairs.select("kind", "value_key").unique().with_columns(pl.col("value_key").cast(pl.String).alias("value"))
+    held = {(a, k): c for a, k, c in pairs.group_by("account_idx", "kind").len().iter_rows()}
+    median = {k: statistics.median([c for (_, kk), c in held.items() if kk == k]) for k in kinds}
+    for damping in (0.0, 0.5):
+        signals, memberships = weigh_signals(pairs, 500, GraphConfig(damping=damping), values=values)
+        rows = memberships.join(signals.select("signal_idx", "kind"), on="signal_idx")
+        expected = [min(1.0, median[k] / held[a, k]) ** damping for a, k in rows.select("account_idx", "kind").iter_rows()]
+        assert np.allclose(rows["damp"].to_numpy(), expected, rtol=1e-12)
+        assert rows.height == pairs.height
+    assert (rows["damp"] < 1).sum() > 100  # (damping 0.5: many accounts damped)
