@@ -253,6 +253,8 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
     spec = kind_specs(signals["kind"].unique().sort().to_list(), config)
     signals = rate(signals.join(spec, on="kind", how="left", maintain_order="left"), config).select(
         "signal_idx", "kind", "value", "df", "weight", "linked", "strong", "cap")
+    if config.damping == 0:  # (x ** 0 is 1 for every account: nothing to count; the default)
+        return signals, numbered.select("account_idx", "signal_idx", "count", pl.lit(1.0).alias("damp"))
     # Rotation damping: an account holding n values of a kind, against the median
     # account's r, weighs sqrt(min(1, r / n)) on each of them (see module docstring).
     # Each (account, kind) is a slot of a dense array: memberships read their damping
@@ -265,13 +267,16 @@ def weigh_signals(pairs: pl.DataFrame, n_accounts: int, config: GraphConfig,
     numbered = numbered.with_columns(signal_codes.gather(numbered["signal_idx"]).alias("kind_code")).with_columns(slot)
     counted = (value_counts.join(codes, on="kind").with_columns(slot).select("slot", pl.col("n_values").cast(pl.UInt32))
                if value_counts is not None and value_counts.height else None)
-    from_pairs = numbered
+    # Memberships per slot by a bincount (slots are dense: accounts times kinds), not a group-by of the 38M
+    # memberships: the same counts, one row per slot held (their order is read by nothing below).
+    held = np.bincount(numbered["slot"].to_numpy().astype(np.int64, copy=False))
     if counted is not None:
         # Kinds whose unshared values were dropped early are counted from value_counts.
         counted_codes = codes.join(value_counts.select("kind").unique(), on="kind", how="semi")["kind_code"]
-        from_pairs = numbered.filter(~pl.col("kind_code").is_in(counted_codes.implode()))
-    # Counted lazily (polars' eager group-by of the 38M memberships was slower); one row per slot, any order.
-    per_account = from_pairs.lazy().group_by("slot").agg(pl.len().cast(pl.UInt32).alias("n_values")).collect()
+        held[np.isin(np.arange(held.size) % n_kinds, counted_codes.to_numpy())] = 0
+    slots = np.flatnonzero(held)
+    per_account = pl.DataFrame({"slot": pl.Series(slots, dtype=numbered.schema["slot"]),
+                                "n_values": pl.Series(held[slots], dtype=pl.UInt32)})
     if counted is not None:
         per_account = pl.concat([per_account, counted])
     per_account = per_account.with_columns(

@@ -31,7 +31,7 @@ import hashlib
 import numpy as np
 import polars as pl
 
-__all__ = ["xxhash64", "xxhash64_arrays", "signed", "SPARK_SEED", "PRIME64", "kind_code", "signal_hash", "SIGNAL_SEED"]
+__all__ = ["xxhash64", "xxhash64_arrays", "signed", "SPARK_SEED", "PRIME64", "kind_code", "signal_hash", "SIGNAL_SEED", "xxhash64_continued"]
 
 #: Spark's ``xxhash64`` seed (``XxHash64`` expression, fixed at 42).
 SPARK_SEED = 42
@@ -123,7 +123,29 @@ def xxhash64_arrays(*values: np.ndarray | int) -> np.ndarray:
             lead += 1
     rest = [np.broadcast_to(a, (n,)) if isinstance(v, int) else a
             for a, v in zip(arrays[lead:], values[lead:])]
-    h = np.full(n, seed[0], dtype=np.uint64)
+    return _chained(np.full(n, seed[0], dtype=np.uint64), rest)
+
+
+def xxhash64_continued(states: np.ndarray, *values: np.ndarray) -> np.ndarray:
+    """:func:`xxhash64_arrays` chained on from per-row ``states`` (``uint64``): ``xxhash64_arrays(a, b)`` equals
+    ``xxhash64_continued(xxhash64_arrays(a), b)``.
+
+    For a leading column of few distinct values (a signal's kind): hash its distinct values once, gather each
+    row's state, then hash the rest (one 64-bit round per row fewer).
+
+    Examples
+    --------
+    >>> a, b = np.array([3, 3, -1]), np.array([7, 8, 9])
+    >>> bool((xxhash64_continued(xxhash64_arrays(a), b) == xxhash64_arrays(a, b)).all())
+    True
+    """
+    return _chained(np.array(states, dtype=np.uint64, copy=True),
+                    [np.asarray(v).astype(np.int64, copy=False).view(np.uint64) for v in values])
+
+
+def _chained(h: np.ndarray, rest: list[np.ndarray]) -> np.ndarray:
+    """``h`` (per-row states, written in place) chained with each of ``rest`` (``uint64`` arrays of its length)."""
+    n = len(h)
     if not rest or n == 0:
         return h
 
@@ -192,8 +214,15 @@ def signal_hash(kinds: list[str] | tuple[str, ...]) -> pl.Expr:
     neither input order nor engine. ``kinds`` lists every kind the frame holds.
     """
     kinds = sorted(set(kinds))
-    # The kind's position in an Enum of the kinds, then its code by position: a strict mapping
-    # (an unlisted kind fails the cast) at a third of replace_strict's cost on 38M rows.
-    codes = pl.Series([kind_code(kind) for kind in kinds], dtype=pl.Int64)
-    code = pl.lit(codes).gather(pl.col("kind").cast(pl.Enum(kinds)).to_physical()).alias("kind")
-    return xxhash64(SIGNAL_SEED, code, pl.col("value_key"))
+    # The kind's position in an Enum of the kinds (a strict mapping: an unlisted kind fails the cast), then the
+    # hash state after (SIGNAL_SEED, kind code) by position: the few kinds are hashed once, each row only with its
+    # value (campaign preset: one of the two 64-bit rounds over 38M pairs saved; the same bits).
+    states = pl.Series(xxhash64_arrays(SIGNAL_SEED, np.array([kind_code(kind) for kind in kinds], dtype=np.int64)),
+                       dtype=pl.UInt64)
+    state = pl.lit(states).gather(pl.col("kind").cast(pl.Enum(kinds)).to_physical())
+
+    def run(series: list[pl.Series]) -> pl.Series:
+        return pl.Series(xxhash64_continued(series[0].to_numpy(),
+                                            series[1].cast(pl.Int64, wrap_numerical=True).to_numpy()), dtype=pl.UInt64)
+
+    return pl.map_batches([state, pl.col("value_key")], run, return_dtype=pl.UInt64).alias("kind")

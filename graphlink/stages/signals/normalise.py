@@ -15,7 +15,7 @@ import polars as pl
 
 __all__ = ["PADDING_BOUND", "SEPARATOR", "SPACELESS", "spaceless_joined", "ascii_lower", "ascii_words", "camel_pattern",
            "casefold_table", "confusable_table",
-           "fold_unicode", "is_ascii", "normalise_prompt", "visible_head", "written_quote", "written_words"]
+           "copied_head", "fold_unicode", "is_ascii", "normalise_prompt", "visible_head", "written_quote", "written_words"]
 
 # ASCII punctuation and whitespace but the space: what ``(?-u)[[:punct:]\s]`` matches.
 _SEPARATORS = [*string.punctuation, "\t", "\n", "\x0b", "\x0c", "\r"]
@@ -210,6 +210,35 @@ def visible_head(prompt: pl.Expr, chars: int) -> pl.Expr:
     ['Think step', '  Tell  me', 'Short  one', None]
     """
     return prompt.map_batches(lambda batch: _visible_head(batch, chars), return_dtype=pl.String, is_elementwise=True)
+
+
+def copied_head(prompt: pl.Expr, chars: int) -> pl.Expr:
+    """:func:`visible_head` written as new strings (a copy, not views of the read buffers), null where ``prompt`` is.
+
+    Computed on the present rows of each batch only: the encoder's prompt pass nulls every prompt it does not keep
+    (campaign preset: 19 % of 24M kept), and copying the whole batch's column cost about twice the present rows'.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"p": [None, "\u200b" * 30 + "Think step by step", None, "Short"]})
+    >>> df.select(copied_head(pl.col("p"), 10))["p"].to_list()
+    [None, 'Think step', None, 'Short']
+    """
+    return prompt.map_batches(lambda batch: _copied_head(batch, chars), return_dtype=pl.String, is_elementwise=True)
+
+
+def _copied_head(prompts: pl.Series, chars: int) -> pl.Series:
+    """:func:`copied_head` on a batch: the present rows' heads copied, then put back at their rows."""
+    prompts = prompts.cast(pl.String)
+    present = prompts.is_not_null()
+    whole = prompts.null_count() == 0
+    rows = prompts if whole else prompts.filter(present)
+    heads = pl.select(pl.concat_str([pl.lit(_visible_head(rows, chars)), pl.lit("")])).to_series()
+    if whole:
+        return heads.alias(prompts.name)
+    # Each present row's position among the present rows (null elsewhere: a null gathered).
+    at = pl.select(pl.when(pl.lit(present)).then(pl.lit(present).cum_sum() - 1)).to_series()
+    return heads.gather(at).alias(prompts.name)
 
 
 def _visible_head(prompts: pl.Series, chars: int) -> pl.Series:

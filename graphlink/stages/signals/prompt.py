@@ -16,8 +16,8 @@ import numpy as np
 import polars as pl
 
 from graphlink.config import SignalConfig
-from graphlink.stages.signals.normalise import (SPACELESS, ascii_lower, ascii_words, fold_unicode, is_ascii,
-                                                normalise_prompt, visible_head, written_quote, written_words)
+from graphlink.stages.signals.normalise import (SPACELESS, ascii_lower, ascii_words, copied_head, fold_unicode,
+                                                is_ascii, normalise_prompt, visible_head, written_quote, written_words)
 from graphlink.stages.burst_templates import prompt_openings
 from graphlink.stages.signals.camel import MARK, read_camel
 from graphlink.stages.signals.shared_heads import kept_words, plain_positions, read_past_shared_heads, spans_cut
@@ -199,7 +199,7 @@ def head_text(max_words: int) -> pl.Expr:
     buffers; case is kept for the Unicode steps, which fold upper-case
     look-alikes before lower-casing.
     """
-    return pl.concat_str([visible_head(pl.col("prompt"), max_words * _CHARS_PER_WORD), pl.lit("")])
+    return copied_head(pl.col("prompt"), max_words * _CHARS_PER_WORD)
 
 
 def prompt_heads(config: SignalConfig) -> PromptHeads:
