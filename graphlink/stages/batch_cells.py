@@ -1,0 +1,214 @@
+"""Batch cells: the pieces of one short-lived batch of accounts joined -- they lived and died in the same hours.
+
+Why (issue 17, BENCHMARKS.md "Fifty-third pass (session 53, helper cell53)"): on the dev independent worlds the
+largest single loss of ARI by cell is short-lived cells cut into card groups. An operator that runs a batch of
+accounts for a few hours (a burst of sign-ups, an extraction run) gives them the batch's script and tool, but
+draws their cards from pools and their addresses from residential slices, datacenter VMs or rotated IPv6: Leiden
+cuts the batch along its cards (a1 cell 33: 219 accounts in 23 clusters; ind179 cell 2: 263 in 12), and nothing
+pairwise joins the pieces. What an investigator sees is that the pieces *live in the same hours*: every one of them
+starts and stops within the same few hours of a log weeks long, and they send the same template through the same
+client. Sibling batches of the operator run at other times, and a company's team lives as long as the log does.
+
+:func:`batch_cells` joins clusters when
+
+* each is **short-lived**: its members' activity (first to last active UTC hour, all members) spans at most
+  :data:`BATCH_SHARE` of the log;
+* their lifetimes **coincide**: they overlap for at least half of the shorter one, and together they span at most
+  :data:`BATCH_SHARE` of the log (two unrelated short clusters placed at random in the log overlap with probability
+  about the share of the log their union covers, so at most 1 in 20);
+* they share a **mark**: a template shingle or client held by at least half the members of each
+  (:func:`graphlink.stages.network_cells.cluster_marks`), so that two unrelated short-lived groups in the same hours
+  (a workshop and a burst of sign-ups) stay apart.
+
+Linked clusters join by average linkage over their lifetimes' coincidence (:func:`graphlink.stages.clock_groups.average_groups`
+on the overlap share, cut at one half): a cluster joins a group only when it coincides with its members on average, so
+a chain of windows drifting across the log does not join its ends.
+
+What it cannot tell apart: two batches of one operator running in the same hours with the same script or client are
+joined (its campaign, not one cell: the log has nothing that parts them but their cards and addresses); a batch whose
+pieces run in disjoint shifts stays in pieces. A log shorter than twenty batch lifetimes joins nothing.
+
+Reads only timestamps (events per account and UTC hour) and the prompt and client marks; no constant of a simulator.
+Output: the partition (``account_idx`` UInt32, ``cluster_id`` Int64), renumbered
+(:func:`~graphlink.stages.communities.renumber`); unchanged when nothing joins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from graphlink.stages.clock_groups import average_groups
+from graphlink.stages.communities import renumber
+from graphlink.stages.network_cells import SHARED_KINDS, cluster_marks
+
+__all__ = ["BATCH_SHARE", "COINCIDE", "batch_cells", "cluster_lifetimes", "with_batch_reason"]
+
+#: A batch's lifetime (and two joined batches' together) covers at most this share of the log: two unrelated
+#: clusters living this short a time coincide by chance about this often (the share of the log their union covers).
+#: One in twenty is the usual level of a chance event one still calls a coincidence. Dev 11k (BENCHMARKS.md, cell53):
+#: 1/50 lost most joins (a1 ARI by cell +0.05 instead of +0.13), 1/10 joined the same clusters as 1/20.
+BATCH_SHARE = 1 / 20
+#: Two lifetimes coincide when they overlap for more than this share of the shorter one (a majority of it).
+COINCIDE = 0.5
+
+
+def cluster_lifetimes(hours: pl.DataFrame, partition: pl.DataFrame) -> pl.DataFrame:
+    """Each cluster's lifetime: its members' first and last active UTC hour.
+
+    Parameters
+    ----------
+    hours : DataFrame
+        ``account_idx, day`` (Date), ``hour`` (0-23), ``events``: events per account and UTC hour
+        (:func:`graphlink.stages.drilldown.hours_from_minutes`); rows without events count as no activity.
+    partition : DataFrame
+        ``account_idx, cluster_id`` (null: in no cluster).
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id, first, last`` (Int64 hours since the epoch; ``last`` is the last active hour + 1, so
+        ``last - first`` is the lifetime in hours), one row per cluster with activity.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> h = pl.DataFrame({"account_idx": [0, 1, 1], "day": [dt.date(1970, 1, 1)] * 3, "hour": [2, 3, 5], "events": [1, 1, 1]},
+    ...                  schema_overrides={"account_idx": pl.UInt32})
+    >>> p = pl.DataFrame({"account_idx": [0, 1], "cluster_id": [7, 7]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> cluster_lifetimes(h, p).rows()
+    [(7, 2, 6)]
+    """
+    slot = (pl.col("day").cast(pl.Int32).cast(pl.Int64) * 24 + pl.col("hour").cast(pl.Int64)).alias("slot")
+    return (hours.filter(pl.col("events") > 0).join(partition.drop_nulls("cluster_id"), on="account_idx")
+            .select("cluster_id", slot).group_by("cluster_id")
+            .agg(pl.col("slot").min().alias("first"), (pl.col("slot").max() + 1).alias("last")).sort("cluster_id"))
+
+
+def batch_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame, hours: pl.DataFrame,
+                min_cluster_size: int = 2, span: int | None = None) -> pl.DataFrame:
+    """Join short-lived clusters whose lifetimes coincide and that share a mark (module docstring).
+
+    Parameters
+    ----------
+    partition : DataFrame
+        ``account_idx, cluster_id`` (null: in no cluster).
+    memberships : DataFrame
+        ``account_idx, signal_idx`` (every account; other columns ignored).
+    signals : DataFrame
+        ``signal_idx, kind, df``: the marks are values of :data:`graphlink.stages.network_cells.SHARED_KINDS`.
+    hours : DataFrame
+        ``account_idx, day, hour, events`` of (at least) the clustered accounts.
+    min_cluster_size : int
+        Passed to :func:`graphlink.stages.communities.renumber`.
+    span : int, optional
+        The log's length in hours; None: the span of ``hours`` (the clustered accounts' activity, which is never
+        longer than the log's: the rule only gets stricter).
+
+    Returns
+    -------
+    DataFrame
+        The partition with joined clusters under one id, renumbered; the input itself when nothing joins.
+
+    Examples
+    --------
+    Two card groups of one batch living in hours 100-103 of a 1,000-hour log, one template shingle, join; a third
+    cluster with that shingle but living in hours 500-503 does not:
+
+    >>> import datetime as dt
+    >>> d = [dt.date(1970, 1, 1) + dt.timedelta(days=int(s) // 24) for s in (100, 103, 100, 102, 500, 503, 0, 999)]
+    >>> h = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5, 6, 7], "day": d, "hour": [s % 24 for s in (100, 103, 100, 102, 500, 503, 0, 999)],
+    ...                   "events": [1] * 8}, schema_overrides={"account_idx": pl.UInt32})
+    >>> p = pl.DataFrame({"account_idx": list(range(8)), "cluster_id": [1, 1, 2, 2, 3, 3, 4, 4]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> m = pl.DataFrame({"account_idx": list(range(6)), "signal_idx": [9] * 6}, schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> s = pl.DataFrame({"signal_idx": [9], "kind": ["prompt"], "df": [6]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> batch_cells(p, m, s, h).sort("account_idx")["cluster_id"].to_list()
+    [1, 1, 1, 1, 2, 2, 3, 3]
+    """
+    life = cluster_lifetimes(hours, partition)
+    if life.height < 2:
+        return partition
+    span = int(span if span is not None else life["last"].max() - life["first"].min())
+    limit = BATCH_SHARE * span
+    short = life.filter((pl.col("last") - pl.col("first")) <= limit)
+    if short.height < 2:
+        return partition
+    marks = cluster_marks(memberships, signals, partition.join(short.select("cluster_id"), on="cluster_id"), SHARED_KINDS)
+    pairs = (marks.select("cluster_id", "mark").join(marks.select(pl.col("cluster_id").alias("other"), "mark"), on="mark")
+             .filter(pl.col("cluster_id") < pl.col("other")).select("cluster_id", "other").unique()
+             .join(short, on="cluster_id").join(short.rename({"cluster_id": "other", "first": "first_b", "last": "last_b"}), on="other"))
+    overlap = (pl.min_horizontal("last", "last_b") - pl.max_horizontal("first", "first_b")).clip(0)
+    shorter = pl.min_horizontal(pl.col("last") - pl.col("first"), pl.col("last_b") - pl.col("first_b"))
+    union = pl.max_horizontal("last", "last_b") - pl.min_horizontal("first", "first_b")
+    links = (pairs.with_columns((overlap / shorter).alias("share"), union.alias("union"))
+             .filter((pl.col("share") > COINCIDE) & (pl.col("union") <= limit)).select("cluster_id", "other", "share"))
+    if links.height == 0:
+        return partition
+    import igraph as ig
+    nodes = pl.concat([links["cluster_id"], links["other"]]).unique().sort().to_frame("cluster_id").with_row_index("node")
+    edges = links.join(nodes, on="cluster_id").join(nodes.rename({"cluster_id": "other", "node": "node_b"}), on="other")
+    graph = ig.Graph(n=nodes.height, edges=np.column_stack([edges["node"].to_numpy(), edges["node_b"].to_numpy()]).tolist())
+    comp = np.asarray(graph.connected_components().membership, dtype=np.int64)
+    group = np.full(nodes.height, -1, dtype=np.int64)
+    a, b, w = edges["node"].to_numpy(), edges["node_b"].to_numpy(), edges["share"].to_numpy()
+    for c in np.unique(comp):  # within a component, average linkage over the coincidence (0: no link)
+        at = np.flatnonzero(comp == c)
+        pos = {int(n): i for i, n in enumerate(at)}
+        sim = np.zeros((len(at), len(at)))
+        for x, y, s in zip(a, b, w):
+            if comp[x] == c:
+                sim[pos[int(x)], pos[int(y)]] = sim[pos[int(y)], pos[int(x)]] = s
+        np.fill_diagonal(sim, 1.0)
+        group[at] = at[average_groups(sim, COINCIDE)]
+    target = (nodes.with_columns(pl.Series("group", group))
+              .with_columns(pl.col("cluster_id").min().over("group").alias("to")).filter(pl.col("to") != pl.col("cluster_id"))
+              .select("cluster_id", "to"))
+    if target.height == 0:
+        return partition
+    merged = partition.join(target, on="cluster_id", how="left").select(
+        "account_idx", pl.coalesce("to", "cluster_id").alias("cluster_id"))
+    return renumber(merged, min_cluster_size)
+
+
+def with_batch_reason(clusters: pl.DataFrame, pieces: pl.DataFrame, batches: pl.DataFrame, partition: pl.DataFrame) -> pl.DataFrame:
+    """``clusters`` with ``why`` saying which final clusters hold a batch :func:`batch_cells` joined.
+
+    "joined: K clusters living in the same few hours and sharing a template or client (batch cells)" is appended
+    to the why of every final cluster holding members of a joined batch (K: the most pieces one batch in it joined),
+    so a reviewer sees that the cluster is not one Leiden found.
+
+    Parameters
+    ----------
+    clusters : DataFrame
+        ``cluster_id, why`` (any other columns kept).
+    pieces, batches, partition : DataFrame
+        ``account_idx, cluster_id`` before :func:`batch_cells`, after it, and final (after any later join or detachment).
+
+    Returns
+    -------
+    DataFrame
+        ``clusters``, ``why`` extended where a batch was joined.
+
+    Examples
+    --------
+    >>> p0 = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 1, 2, 2]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> p1 = p0.with_columns(pl.lit(1).alias("cluster_id"))
+    >>> c = pl.DataFrame({"cluster_id": [1], "why": ["shared card"]})
+    >>> with_batch_reason(c, p0, p1, p1)["why"].to_list()
+    ['shared card; joined: 2 clusters living in the same few hours and sharing a template or client (batch cells)']
+    """
+    joined = (batches.drop_nulls("cluster_id").join(pieces.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").alias("piece")),
+                                                     on="account_idx")
+              .group_by("cluster_id").agg(pl.col("piece").n_unique().alias("pieces")).filter(pl.col("pieces") >= 2))
+    if joined.height == 0:
+        return clusters
+    count = (partition.drop_nulls("cluster_id")
+             .join(batches.join(joined, on="cluster_id").select("account_idx", "pieces"), on="account_idx")
+             .group_by("cluster_id").agg(pl.col("pieces").max()))
+    reason = count.select("cluster_id", pl.concat_str([pl.lit("joined: "), pl.col("pieces").cast(pl.String),
+                                                       pl.lit(" clusters living in the same few hours and sharing a template or client (batch cells)")]).alias("joined"))
+    return (clusters.join(reason, on="cluster_id", how="left")
+            .with_columns(pl.when(pl.col("joined").is_null()).then(pl.col("why"))
+                          .when(pl.col("why").is_null() | (pl.col("why") == "")).then(pl.col("joined"))
+                          .otherwise(pl.concat_str([pl.col("why"), pl.lit("; "), pl.col("joined")])).alias("why"))
+            .drop("joined"))
