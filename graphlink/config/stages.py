@@ -262,7 +262,7 @@ class CommunityConfig:
         Opt-in: then split a cluster between members sending only its leading client and members never sending it
         (:mod:`graphlink.stages.client_cells`; same wholes and guard). Off: 5 benign flagged on dev ind176 (session 50).
     batch_cells : bool
-        Opt-in: before ``network_cells``, join short-lived clusters whose lifetimes coincide and that share a template or
+        Opt-in: after ``network_cells``, join short-lived clusters whose lifetimes coincide and that share a template or
         client (:mod:`graphlink.stages.batch_cells`: the card groups of one batch of accounts run for a few hours; session 53).
     own_values : bool
         Last, an unclustered account more than half of whose strong values are one cluster's joins it

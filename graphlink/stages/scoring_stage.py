@@ -22,7 +22,7 @@ from graphlink.stages.cotiming import with_co_timing_reason
 from graphlink.stages.feature_reuse import ClusterReuse
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.stages.ingest import Events
-from graphlink.stages.batch_cells import batch_cells, with_batch_reason
+from graphlink.stages.batch_cells import batch_cells, joined_clusters, with_batch_reason
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.schedules import scheduled_accounts
@@ -52,12 +52,13 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     """Score, detach fleet outsiders, rescore; campaigns from ``wholes`` when given (:func:`graphlink.stages.blocks.split_wholes`); ``minutes_idx``
     (:func:`graphlink.stages.drilldown.account_minutes`): which accounts run on a schedule (``schedules``, :func:`scheduled_accounts`, when known)."""
     pieces, c, (split_from, wholes) = partition, config.communities, wording_wholes(wholes)  # network_cells joins pieces (campaigns from them); split_guard
-    if c.batch_cells and "timestamp" in ev.columns:  # short-lived batches' pieces first (graphlink.stages.batch_cells); campaigns still from the pieces
-        partition = batch_cells(partition, projection.memberships, projection.signals, activity_idx, c.min_cluster_size)
-    batches = partition
     partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size,
                               totals=projection.network_events, tools=c.client_cells,
                               hours=activity_idx if c.network_cell_clocks and "timestamp" in ev.columns else None) if c.network_cells else partition
+    nets = partition  # then short-lived batches' pieces (graphlink.stages.batch_cells): a network join holding a long-lived cell is no batch
+    if c.batch_cells and "timestamp" in ev.columns:
+        partition = batch_cells(partition, projection.memberships, projection.signals, activity_idx, c.min_cluster_size)
+    batches = partition
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
         pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
     schedules = schedules if schedules is not None else scheduled_accounts(minutes_idx, signal_set.account_stats) if minutes_idx is not None and "timestamp" in ev.columns else None
@@ -98,8 +99,13 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     del reuse  # (the first pass's features, no longer needed)
     timed = projection.co_timed is not None and projection.co_timed.height
     clusters = with_burst_reason(with_co_timing_reason(clusters, partition, projection.co_timed) if timed else clusters, evidence)
-    clusters = with_join_reason(clusters, batches, partition, affiliations, projection.signals) if c.network_cells else clusters
-    clusters = with_batch_reason(clusters, pieces, batches, partition) if batches is not pieces else clusters
+    if c.network_cells and batches is nets:
+        clusters = with_join_reason(clusters, pieces, partition, affiliations, projection.signals)
+    elif c.network_cells:  # each join said by its own step: the network's counts only the clusters it joined
+        net_only = nets.filter(pl.col("cluster_id").is_in(joined_clusters(pieces, nets).implode())).select("account_idx")
+        clusters = with_join_reason(clusters, pieces.join(net_only, on="account_idx", how="semi"),
+                                    partition.join(net_only, on="account_idx", how="semi"), affiliations, projection.signals)
+    clusters = with_batch_reason(clusters, nets, batches, partition) if batches is not nets else clusters
     # Campaigns: the final clusters grouped by operator (a split whole's blocks as one unless evidence places them apart).
     wholes = tied_wholes(partition, wholes, affiliations, projection.signals, config.graph, c, index.height)
     campaign_of = piece_campaigns(partition, wholes if wholes is not None else pieces if c.network_cells else None,
