@@ -16,9 +16,11 @@ client. Sibling batches of the operator run at other times, and a company's team
 * their lifetimes **coincide**: they overlap for at least half of the shorter one, and together they span at most
   :data:`BATCH_SHARE` of the log (two unrelated short clusters placed at random in the log overlap with probability
   about the share of the log their union covers, so at most 1 in 20);
-* they share a **mark**: a template shingle or client held by at least half the members of each
+* they share a **mark**: a template shingle (a ``prompt`` value) held by at least half the members of each
   (:func:`graphlink.stages.network_cells.cluster_marks`), so that two unrelated short-lived groups in the same hours
-  (a workshop and a burst of sign-ups) stay apart.
+  (a workshop and a burst of sign-ups) stay apart. A client alone is no mark here: a browser's user agent is sent
+  by a good share of everyone active in any hour, and a ring piece rotating browsers would tie any short-lived
+  group of people (a hackathon team, a conference's visitors) that happened to use it that day.
 
 It runs after :mod:`graphlink.stages.network_cells`: a network join that holds a long-lived sibling is no batch and
 is never joined again here (run before it, a joined batch tied its operator's datacenter block to long-lived siblings:
@@ -28,11 +30,11 @@ Linked clusters join by average linkage over their lifetimes' coincidence (:func
 on the overlap share, cut at one half): a cluster joins a group only when it coincides with its members on average, so
 a chain of windows drifting across the log does not join its ends.
 
-What it cannot tell apart: two batches of one operator running in the same hours with the same script or client are
+What it cannot tell apart: two batches of one operator running in the same hours with the same script are
 joined (its campaign, not one cell: the log has nothing that parts them but their cards and addresses); a batch whose
 pieces run in disjoint shifts stays in pieces. A log shorter than twenty batch lifetimes joins nothing.
 
-Reads only timestamps (events per account and UTC hour) and the prompt and client marks; no constant of a simulator.
+Reads only timestamps (events per account and UTC hour) and the prompt shingles; no constant of a simulator.
 Output: the partition (``account_idx`` UInt32, ``cluster_id`` Int64), renumbered
 (:func:`~graphlink.stages.communities.renumber`); unchanged when nothing joins.
 """
@@ -44,15 +46,17 @@ import polars as pl
 
 from graphlink.stages.clock_groups import average_groups
 from graphlink.stages.communities import renumber
-from graphlink.stages.network_cells import SHARED_KINDS, cluster_marks
+from graphlink.stages.network_cells import cluster_marks
 
-__all__ = ["BATCH_SHARE", "COINCIDE", "batch_cells", "cluster_lifetimes", "joined_clusters", "with_batch_reason"]
+__all__ = ["BATCH_SHARE", "COINCIDE", "MARK_KINDS", "batch_cells", "cluster_lifetimes", "joined_clusters", "with_batch_reason"]
 
 #: A batch's lifetime (and two joined batches' together) covers at most this share of the log: two unrelated
 #: clusters living this short a time coincide by chance about this often (the share of the log their union covers).
 #: One in twenty is the usual level of a chance event one still calls a coincidence. Dev 11k (BENCHMARKS.md, cell53):
 #: 1/50 lost most joins (a1 ARI by cell +0.05 instead of +0.13), 1/10 joined the same clusters as 1/20.
 BATCH_SHARE = 1 / 20
+#: The kinds whose values mark a batch: its template's shingles (module docstring: not its client).
+MARK_KINDS = ("prompt",)
 #: Two lifetimes coincide when they overlap for more than this share of the shorter one (a majority of it).
 COINCIDE = 0.5
 
@@ -100,7 +104,7 @@ def batch_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.
     memberships : DataFrame
         ``account_idx, signal_idx`` (every account; other columns ignored).
     signals : DataFrame
-        ``signal_idx, kind, df``: the marks are values of :data:`graphlink.stages.network_cells.SHARED_KINDS`.
+        ``signal_idx, kind, df``: the marks are values of :data:`MARK_KINDS`.
     hours : DataFrame
         ``account_idx, day, hour, events`` of (at least) the clustered accounts.
     min_cluster_size : int
@@ -137,7 +141,7 @@ def batch_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.
     short = life.filter((pl.col("last") - pl.col("first")) <= limit)
     if short.height < 2:
         return partition
-    marks = cluster_marks(memberships, signals, partition.join(short.select("cluster_id"), on="cluster_id"), SHARED_KINDS)
+    marks = cluster_marks(memberships, signals, partition.join(short.select("cluster_id"), on="cluster_id"), MARK_KINDS)
     pairs = (marks.select("cluster_id", "mark").join(marks.select(pl.col("cluster_id").alias("other"), "mark"), on="mark")
              .filter(pl.col("cluster_id") < pl.col("other")).select("cluster_id", "other").unique()
              .join(short, on="cluster_id").join(short.rename({"cluster_id": "other", "first": "first_b", "last": "last_b"}), on="other"))
@@ -177,7 +181,7 @@ def batch_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.
 def with_batch_reason(clusters: pl.DataFrame, pieces: pl.DataFrame, batches: pl.DataFrame, partition: pl.DataFrame) -> pl.DataFrame:
     """``clusters`` with ``why`` saying which final clusters hold a batch :func:`batch_cells` joined.
 
-    "joined: K clusters living in the same few hours and sharing a template or client (batch cells)" is appended
+    "joined: K clusters living in the same few hours and sharing a template (batch cells)" is appended
     to the why of every final cluster holding members of a joined batch (K: the most pieces one batch in it joined),
     so a reviewer sees that the cluster is not one Leiden found.
 
@@ -199,7 +203,7 @@ def with_batch_reason(clusters: pl.DataFrame, pieces: pl.DataFrame, batches: pl.
     >>> p1 = p0.with_columns(pl.lit(1).alias("cluster_id"))
     >>> c = pl.DataFrame({"cluster_id": [1], "why": ["shared card"]})
     >>> with_batch_reason(c, p0, p1, p1)["why"].to_list()
-    ['shared card; joined: 2 clusters living in the same few hours and sharing a template or client (batch cells)']
+    ['shared card; joined: 2 clusters living in the same few hours and sharing a template (batch cells)']
     """
     joined = (batches.drop_nulls("cluster_id").join(pieces.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").alias("piece")),
                                                      on="account_idx")
@@ -210,7 +214,7 @@ def with_batch_reason(clusters: pl.DataFrame, pieces: pl.DataFrame, batches: pl.
              .join(batches.join(joined, on="cluster_id").select("account_idx", "pieces"), on="account_idx")
              .group_by("cluster_id").agg(pl.col("pieces").max()))
     reason = count.select("cluster_id", pl.concat_str([pl.lit("joined: "), pl.col("pieces").cast(pl.String),
-                                                       pl.lit(" clusters living in the same few hours and sharing a template or client (batch cells)")]).alias("joined"))
+                                                       pl.lit(" clusters living in the same few hours and sharing a template (batch cells)")]).alias("joined"))
     return (clusters.join(reason, on="cluster_id", how="left")
             .with_columns(pl.when(pl.col("joined").is_null()).then(pl.col("why"))
                           .when(pl.col("why").is_null() | (pl.col("why") == "")).then(pl.col("joined"))
