@@ -17,7 +17,7 @@ import pytest
 
 from graphlink.config.build import build_config
 from graphlink.pipeline import run_detect
-from graphlink.stages.batch_cells import batch_cells, cluster_lifetimes, with_batch_reason
+from graphlink.stages.batch_cells import batch_cells, batch_members, cluster_lifetimes, with_batch_reason
 
 LOG_HOURS = 21 * 24
 
@@ -111,6 +111,55 @@ def test_the_why_says_a_batch_was_joined_only_where_one_was():
     out = with_batch_reason(pl.DataFrame({"cluster_id": [1, 3], "why": ["card", "card"]}), p0, p1, p1).sort("cluster_id")
     assert "2 clusters" in out["why"][0] and "batch cells" in out["why"][0]
     assert out["why"][1] == "card"
+
+
+# -- batch members: a batch's accounts taken back from card groups mixing them with long-lived siblings -------------
+
+def _members_world(members: list[tuple[int | None, int, int, list[int]]]):
+    """``members``: (cluster id, first hour, last hour exclusive, marks) per account; the log runs 21 days."""
+    part, mem, hours = [], [], []
+    for acc, (cid, first, last, marks) in enumerate(members + [(None, 0, 1, []), (None, LOG_HOURS - 1, LOG_HOURS, [])]):
+        part.append((acc, cid))
+        mem += [(acc, m) for m in marks]
+        hours += [(acc, date(2026, 3, 2) + timedelta(days=h // 24), h % 24, 1) for h in range(first, last)]
+    partition = pl.DataFrame(part, schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64}, orient="row")
+    memberships = pl.DataFrame(mem, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
+    signals = (memberships.group_by("signal_idx").agg(pl.len().cast(pl.Int64).alias("df"))
+               .with_columns(pl.when(pl.col("signal_idx") < 300).then(pl.lit("prompt")).otherwise(pl.lit("user_agent")).alias("kind")))
+    activity = pl.DataFrame(hours, schema={"account_idx": pl.UInt32, "day": pl.Date, "hour": pl.Int8, "events": pl.Int64}, orient="row")
+    return partition, memberships, signals, activity
+
+
+def _moved(members) -> dict[int, int | None]:
+    partition, memberships, signals, activity = _members_world(members)
+    out = batch_members(partition, memberships, signals, activity, span=LOG_HOURS)
+    both = partition.rename({"cluster_id": "before"}).join(out, on="account_idx").sort("account_idx")
+    # each account's new cluster, named by the input cluster most of its new cluster's members came from
+    name = (both.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.col("before").drop_nulls().mode().first().alias("named")))
+    return dict(both.join(name, on="cluster_id", how="left").select("account_idx", "named").rows())
+
+
+BATCH = [(1, 100, 108, [200, 201])] * 4          # accounts 0-3: the batch's largest piece
+SIBLINGS = [(2, 10, 480, [200, 202])] * 3        # accounts 4-6 of the mixed card group: a long-lived sibling cell
+
+
+def test_a_batch_account_in_a_card_group_with_long_lived_siblings_moves_to_its_batch():
+    got = _moved(BATCH + SIBLINGS + [(2, 101, 106, [200, 201])])
+    assert got[7] == 1 and [got[a] for a in (4, 5, 6)] == [2, 2, 2]
+
+
+def test_an_account_not_writing_the_batch_template_stays():
+    # short-lived in the batch's hours (a temp worker of a team), but sends only the sibling's shingles
+    assert _moved(BATCH + SIBLINGS + [(2, 101, 106, [202])])[7] == 2
+
+
+def test_an_account_living_beyond_the_batch_hours_stays():
+    assert _moved(BATCH + SIBLINGS + [(2, 90, 140, [200, 201])])[7] == 2
+
+
+def test_an_account_fitting_two_batches_stays():
+    other = [(3, 102, 110, [200, 201])] * 4     # a second batch in the same hours with the same template
+    assert _moved(BATCH + other + SIBLINGS + [(2, 103, 106, [200, 201])])[11] == 2
 
 
 # -- end to end ------------------------------------------------------------------------------------------------------

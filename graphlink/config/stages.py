@@ -264,6 +264,9 @@ class CommunityConfig:
     batch_cells : bool
         Opt-in: after ``network_cells``, join short-lived clusters whose lifetimes coincide and that share a template or
         client (:mod:`graphlink.stages.batch_cells`: the card groups of one batch of accounts run for a few hours; session 53).
+    batch_members : bool
+        Opt-in, with ``batch_cells``: then a member of a long-lived cluster that lived only in one batch's hours and
+        holds most of its template shingles moves to the batch (:func:`graphlink.stages.batch_cells.batch_members`; session 53).
     own_values : bool
         Last, an unclustered account more than half of whose strong values are one cluster's joins it
         (:mod:`graphlink.stages.pendants`; vk-bots pair F1 0.132 -> 0.203, BENCHMARKS.md session 52).
@@ -286,6 +289,7 @@ class CommunityConfig:
     wording_cells: bool = True
     client_cells: bool = False
     batch_cells: bool = False
+    batch_members: bool = False
     own_values: bool = True
 
     def __post_init__(self) -> None:

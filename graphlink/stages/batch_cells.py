@@ -34,6 +34,14 @@ What it cannot tell apart: two batches of one operator running in the same hours
 joined (its campaign, not one cell: the log has nothing that parts them but their cards and addresses); a batch whose
 pieces run in disjoint shifts stays in pieces. A log shorter than twenty batch lifetimes joins nothing.
 
+:func:`batch_members` (opt-in beside it) then takes the batch's accounts back from the card groups they share with
+other cells: an operator's card pool is paid with by accounts of many of its cells, and Leiden leaves some of a batch's
+accounts in small clusters mixing them with long-lived siblings (dev a1: cell 10's 134 accounts in 30 clusters, most
+of them mixing 2-5 cells). A member of a cluster that is no batch (it lives longer than :data:`BATCH_SHARE` of the
+log) moves to a batch cluster when its own lifetime overlaps the batch's for more than half of it, the two together
+span at most :data:`BATCH_SHARE` of the log, and it holds more than half of the batch's marks -- and only when exactly
+one batch cluster qualifies.
+
 Reads only timestamps (events per account and UTC hour) and the prompt shingles; no constant of a simulator.
 Output: the partition (``account_idx`` UInt32, ``cluster_id`` Int64), renumbered
 (:func:`~graphlink.stages.communities.renumber`); unchanged when nothing joins.
@@ -48,7 +56,7 @@ from graphlink.stages.clock_groups import average_groups
 from graphlink.stages.communities import renumber
 from graphlink.stages.network_cells import cluster_marks
 
-__all__ = ["BATCH_SHARE", "COINCIDE", "MARK_KINDS", "batch_cells", "cluster_lifetimes", "joined_clusters", "with_batch_reason"]
+__all__ = ["BATCH_SHARE", "COINCIDE", "MARK_KINDS", "batch_cells", "batch_members", "cluster_lifetimes", "joined_clusters", "with_batch_reason"]
 
 #: A batch's lifetime (and two joined batches' together) covers at most this share of the log: two unrelated
 #: clusters living this short a time coincide by chance about this often (the share of the log their union covers).
@@ -234,3 +242,69 @@ def joined_clusters(pieces: pl.DataFrame, joined: pl.DataFrame) -> pl.Series:
     """
     return (joined.drop_nulls("cluster_id").join(pieces.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").alias("piece")), on="account_idx")
             .group_by("cluster_id").agg(pl.col("piece").n_unique().alias("n")).filter(pl.col("n") >= 2)["cluster_id"].sort())
+
+
+def batch_members(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame, hours: pl.DataFrame,
+                  min_cluster_size: int = 2, span: int | None = None) -> pl.DataFrame:
+    """Move members of long-lived clusters that lived only in one batch's hours and write its template to it.
+
+    A batch cluster lives at most :data:`BATCH_SHARE` of the log; a member of a longer-lived cluster moves to it when
+    the member's own lifetime (first to last active hour) overlaps the batch's for more than :data:`COINCIDE` of the
+    member's, the two together span at most :data:`BATCH_SHARE` of the log, and the member holds more than half of
+    the batch's marks (:data:`MARK_KINDS` values held by half its members); a member that would qualify for two
+    batch clusters stays.
+
+    Parameters
+    ----------
+    partition, memberships, signals, hours, min_cluster_size, span
+        As for :func:`batch_cells`.
+
+    Returns
+    -------
+    DataFrame
+        The partition with the moved members in their batch's cluster, renumbered; the input itself when none moves.
+
+    Examples
+    --------
+    A batch (cluster 1: accounts 0-2, hours 100-104, template shingle 9) and a card group mixing one more of its accounts
+    (3, hour 101) with an account of a long-lived sibling cell (4, hours 10-900): account 3 moves to the batch.
+
+    >>> import datetime as dt
+    >>> slots = [(0, 100), (1, 102), (2, 103), (3, 101), (4, 10), (4, 900), (5, 0), (5, 999)]
+    >>> h = pl.DataFrame({"account_idx": [a for a, _ in slots], "day": [dt.date(1970, 1, 1) + dt.timedelta(days=t // 24) for _, t in slots],
+    ...                   "hour": [t % 24 for _, t in slots], "events": [1] * 8}, schema_overrides={"account_idx": pl.UInt32})
+    >>> p = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "cluster_id": [1, 1, 1, 2, 2, None]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> m = pl.DataFrame({"account_idx": [0, 1, 2, 3], "signal_idx": [9] * 4}, schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> s = pl.DataFrame({"signal_idx": [9], "kind": ["prompt"], "df": [4]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> batch_members(p, m, s, h, span=1000).sort("account_idx")["cluster_id"].to_list()
+    [1, 1, 1, 1, None, None]
+    """
+    slot = (pl.col("day").cast(pl.Int32).cast(pl.Int64) * 24 + pl.col("hour").cast(pl.Int64)).alias("slot")
+    own = (hours.filter(pl.col("events") > 0).join(partition.drop_nulls("cluster_id"), on="account_idx").select("account_idx", "cluster_id", slot)
+           .group_by("account_idx", "cluster_id").agg(pl.col("slot").min().alias("first"), (pl.col("slot").max() + 1).alias("last")))
+    if own.height == 0:
+        return partition
+    life = own.group_by("cluster_id").agg(pl.col("first").min(), pl.col("last").max())
+    span = int(span if span is not None else life["last"].max() - life["first"].min())
+    limit = BATCH_SHARE * span
+    lived = (pl.col("last") - pl.col("first"))
+    batches = life.filter(lived <= limit)
+    if batches.height == 0:
+        return partition
+    marks = cluster_marks(memberships, signals, partition.join(batches.select("cluster_id"), on="cluster_id"), MARK_KINDS)
+    n_marks = marks.group_by("cluster_id").agg(pl.len().alias("marks"))
+    loose = own.join(life.filter(lived > limit).select("cluster_id"), on="cluster_id").drop("cluster_id")
+    held = (memberships.select("account_idx", "signal_idx").join(loose.select("account_idx"), on="account_idx")
+            .join(marks.select("cluster_id", pl.col("mark").alias("signal_idx")), on="signal_idx")
+            .group_by("account_idx", "cluster_id").agg(pl.len().alias("held")).join(n_marks, on="cluster_id")
+            .filter(pl.col("held") > 0.5 * pl.col("marks")))
+    window = batches.rename({"first": "batch_first", "last": "batch_last"})
+    overlap = (pl.min_horizontal("last", "batch_last") - pl.max_horizontal("first", "batch_first")).clip(0)
+    union = pl.max_horizontal("last", "batch_last") - pl.min_horizontal("first", "batch_first")
+    moves = (held.join(loose, on="account_idx").join(window, on="cluster_id")
+             .filter((overlap > COINCIDE * (pl.col("last") - pl.col("first"))) & (union <= limit))
+             .filter(pl.len().over("account_idx") == 1).select("account_idx", pl.col("cluster_id").alias("to")))
+    if moves.height == 0:
+        return partition
+    moved = partition.join(moves, on="account_idx", how="left").select("account_idx", pl.coalesce("to", "cluster_id").alias("cluster_id"))
+    return renumber(moved, min_cluster_size)

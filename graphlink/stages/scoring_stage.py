@@ -22,7 +22,7 @@ from graphlink.stages.cotiming import with_co_timing_reason
 from graphlink.stages.feature_reuse import ClusterReuse
 from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_per_kind
 from graphlink.stages.ingest import Events
-from graphlink.stages.batch_cells import batch_cells, joined_clusters, with_batch_reason
+from graphlink.stages.batch_cells import batch_cells, batch_members, joined_clusters, with_batch_reason
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.schedules import scheduled_accounts
@@ -58,6 +58,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     nets = partition  # then short-lived batches' pieces (graphlink.stages.batch_cells): a network join holding a long-lived cell is no batch
     if c.batch_cells and "timestamp" in ev.columns:
         partition = batch_cells(partition, projection.memberships, projection.signals, activity_idx, c.min_cluster_size)
+        if c.batch_members:
+            partition = batch_members(partition, projection.memberships, projection.signals, activity_idx, c.min_cluster_size)
     batches = partition
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
         pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
