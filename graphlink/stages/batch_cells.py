@@ -167,13 +167,18 @@ def batch_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.
     comp = np.asarray(graph.connected_components().membership, dtype=np.int64)
     group = np.full(nodes.height, -1, dtype=np.int64)
     a, b, w = edges["node"].to_numpy(), edges["node_b"].to_numpy(), edges["share"].to_numpy()
-    for c in np.unique(comp):  # within a component, average linkage over the coincidence (0: no link)
-        at = np.flatnonzero(comp == c)
-        pos = {int(n): i for i, n in enumerate(at)}
+    sizes = np.bincount(comp)
+    members = np.split(np.argsort(comp, kind="stable"), np.cumsum(sizes)[:-1])  # each component's nodes, ascending
+    local = np.empty(len(comp), dtype=np.int64)
+    for at in members:
+        local[at] = np.arange(len(at))
+    by_comp = np.argsort(comp[a], kind="stable")
+    ends = np.cumsum(np.bincount(comp[a], minlength=len(members)))
+    for c, at in enumerate(members):  # within a component, average linkage over the coincidence (0: no link)
+        sel = by_comp[(ends[c - 1] if c else 0):ends[c]]
         sim = np.zeros((len(at), len(at)))
-        for x, y, s in zip(a, b, w):
-            if comp[x] == c:
-                sim[pos[int(x)], pos[int(y)]] = sim[pos[int(y)], pos[int(x)]] = s
+        sim[local[a[sel]], local[b[sel]]] = w[sel]
+        sim[local[b[sel]], local[a[sel]]] = w[sel]
         np.fill_diagonal(sim, 1.0)
         group[at] = at[average_groups(sim, COINCIDE)]
     target = (nodes.with_columns(pl.Series("group", group))
@@ -294,8 +299,8 @@ def batch_members(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     marks = cluster_marks(memberships, signals, partition.join(batches.select("cluster_id"), on="cluster_id"), MARK_KINDS)
     n_marks = marks.group_by("cluster_id").agg(pl.len().alias("marks"))
     loose = own.join(life.filter(lived > limit).select("cluster_id"), on="cluster_id").drop("cluster_id")
-    held = (memberships.select("account_idx", "signal_idx").join(loose.select("account_idx"), on="account_idx")
-            .join(marks.select("cluster_id", pl.col("mark").alias("signal_idx")), on="signal_idx")
+    held = (memberships.select("account_idx", "signal_idx").join(marks.select(pl.col("mark").alias("signal_idx")).unique(), on="signal_idx", how="semi")
+            .join(loose.select("account_idx"), on="account_idx").join(marks.select("cluster_id", pl.col("mark").alias("signal_idx")), on="signal_idx")
             .group_by("account_idx", "cluster_id").agg(pl.len().alias("held")).join(n_marks, on="cluster_id")
             .filter(pl.col("held") > 0.5 * pl.col("marks")))
     window = batches.rename({"first": "batch_first", "last": "batch_last"})
