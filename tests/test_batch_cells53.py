@@ -148,12 +148,6 @@ def test_a_batch_account_in_a_card_group_with_long_lived_siblings_moves_to_its_b
     assert got[7] == 1 and [got[a] for a in (4, 5, 6)] == [2, 2, 2]
 
 
-def test_what_is_left_of_a_card_group_that_lost_most_of_it_to_a_batch_is_no_cluster():
-    # cluster 2: three batch accounts and two others (a sibling's account and a person on the card the batch paid with)
-    got = _moved(BATCH + [(2, 101, 106, [200, 201])] * 3 + [(2, 10, 480, [202]), (2, 20, 470, [])])
-    assert [got[a] for a in (4, 5, 6)] == [1, 1, 1] and got[7] is None and got[8] is None
-
-
 def test_an_account_not_writing_the_batch_template_stays():
     # short-lived in the batch's hours (a temp worker of a team), but sends only the sibling's shingles
     assert _moved(BATCH + SIBLINGS + [(2, 101, 106, [202])])[7] == 2

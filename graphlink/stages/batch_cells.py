@@ -257,8 +257,7 @@ def batch_members(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     the member's own lifetime (first to last active hour) overlaps the batch's for more than :data:`COINCIDE` of the
     member's, the two together span at most :data:`BATCH_SHARE` of the log, and the member holds more than half of
     the batch's marks (:data:`MARK_KINDS` values held by half its members); a member that would qualify for two
-    batch clusters stays. A cluster losing more than half its members this way is dissolved: what is left of it was
-    held together by the batch (a card its few others shared with it) and is no group of its own.
+    batch clusters stays.
 
     Parameters
     ----------
@@ -312,14 +311,5 @@ def batch_members(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
              .filter(pl.len().over("account_idx") == 1).select("account_idx", pl.col("cluster_id").alias("to")))
     if moves.height == 0:
         return partition
-    # A cluster that loses more than half its members to batches was held together by them (the card its few others
-    # shared with the batch): what is left is no group of its own and is not judged as one (dev a2: a remnant of one
-    # sibling account and one person, both on a card the batch paid with, scored 0.62 on its own).
-    sizes = partition.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.len().alias("size"))
-    left = (partition.join(moves, on="account_idx").group_by("cluster_id").agg(pl.len().alias("moved")).join(sizes, on="cluster_id")
-            .filter(pl.col("moved") > 0.5 * pl.col("size")).select("cluster_id"))
-    moved = (partition.join(moves, on="account_idx", how="left")
-             .with_columns(pl.when(pl.col("cluster_id").is_in(left["cluster_id"].implode()) & pl.col("to").is_null())
-                           .then(None).otherwise(pl.col("cluster_id")).alias("cluster_id"))
-             .select("account_idx", pl.coalesce("to", "cluster_id").alias("cluster_id")))
+    moved = partition.join(moves, on="account_idx", how="left").select("account_idx", pl.coalesce("to", "cluster_id").alias("cluster_id"))
     return renumber(moved, min_cluster_size)
