@@ -72,6 +72,17 @@ def test_a_client_alone_is_no_mark():
     assert _run({1: (100, 108, [200, 300]), 2: (102, 108, [200, 300])}) == [{1, 2}]
 
 
+def test_with_the_index_two_batches_on_different_tools_stay_apart():
+    # two operators' batches in the same hours pasting one public template (200): one on its SDK (300), one on another (301)
+    clusters = {1: (100, 108, [200, 300]), 2: (100, 108, [200, 301]), 3: (101, 107, [200, 300])}
+    partition, memberships, signals, activity = _stage_world(clusters)
+    memberships = memberships.with_columns(pl.lit(10, pl.Int64).alias("count"))
+    index = partition.select("account_idx", pl.lit(10, pl.Int64).alias("events"))
+    out = batch_cells(partition, memberships, signals, activity, span=LOG_HOURS, index=index)
+    assert _together(partition, out) == [{1, 3}, {2}]
+    assert _together(partition, batch_cells(partition, memberships, signals, activity, span=LOG_HOURS)) == [{1, 2, 3}]
+
+
 def test_teams_living_as_long_as_the_log_are_never_joined_by_their_common_template():
     # two companies' teams on one vendor template and SDK, active from the first to the last week
     assert _run({1: (10, 490, [200, 300]), 2: (12, 495, [200, 300])}) == [{1}, {2}]

@@ -16,6 +16,7 @@ client. Sibling batches of the operator run at other times, and a company's team
 * their lifetimes **coincide**: they overlap for at least half of the shorter one, and together they span at most
   :data:`BATCH_SHARE` of the log (two unrelated short clusters placed at random in the log overlap with probability
   about the share of the log their union covers, so at most 1 in 20);
+* they run **one tool** (with the account index: the same leading client, or neither has one), and
 * they share a **mark**: a template shingle (a ``prompt`` value) held by at least half the members of each
   (:func:`graphlink.stages.network_cells.cluster_marks`), so that two unrelated short-lived groups in the same hours
   (a workshop and a burst of sign-ups) stay apart. A client alone is no mark here: a browser's user agent is sent
@@ -52,6 +53,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from graphlink.stages.client_cells import leading_clients
 from graphlink.stages.clock_groups import average_groups
 from graphlink.stages.communities import renumber
 from graphlink.stages.network_cells import cluster_marks
@@ -102,7 +104,7 @@ def cluster_lifetimes(hours: pl.DataFrame, partition: pl.DataFrame) -> pl.DataFr
 
 
 def batch_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame, hours: pl.DataFrame,
-                min_cluster_size: int = 2, span: int | None = None) -> pl.DataFrame:
+                min_cluster_size: int = 2, span: int | None = None, index: pl.DataFrame | None = None) -> pl.DataFrame:
     """Join short-lived clusters whose lifetimes coincide and that share a mark (module docstring).
 
     Parameters
@@ -120,6 +122,12 @@ def batch_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.
     span : int, optional
         The log's length in hours; None: the span of ``hours`` (the clustered accounts' activity, which is never
         longer than the log's: the rule only gets stricter).
+    index : DataFrame, optional
+        ``account_idx, events`` (every account's events): with it, two clusters link only when their tools agree
+        (:func:`graphlink.stages.client_cells.leading_clients`: the same leading client, or neither has one; needs
+        ``count`` in ``memberships``) -- one batch runs one tool, and two operators' batches in the same hours pasting
+        one public template do not (dev pools 1002: two operators' cells, 118 and 96 accounts, no card, address or
+        client in common, joined without it).
 
     Returns
     -------
@@ -153,6 +161,10 @@ def batch_cells(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.
     pairs = (marks.select("cluster_id", "mark").join(marks.select(pl.col("cluster_id").alias("other"), "mark"), on="mark")
              .filter(pl.col("cluster_id") < pl.col("other")).select("cluster_id", "other").unique()
              .join(short, on="cluster_id").join(short.rename({"cluster_id": "other", "first": "first_b", "last": "last_b"}), on="other"))
+    if index is not None:  # one batch, one tool: the same leading client or none on either side
+        tool = leading_clients(partition.join(short.select("cluster_id"), on="cluster_id"), memberships, signals, index)
+        pairs = (pairs.join(tool, on="cluster_id", how="left").join(tool.rename({"cluster_id": "other", "tool": "tool_b"}), on="other", how="left")
+                 .filter(pl.col("tool").eq_missing(pl.col("tool_b"))).drop("tool", "tool_b"))
     overlap = (pl.min_horizontal("last", "last_b") - pl.max_horizontal("first", "first_b")).clip(0)
     shorter = pl.min_horizontal(pl.col("last") - pl.col("first"), pl.col("last_b") - pl.col("first_b"))
     union = pl.max_horizontal("last", "last_b") - pl.min_horizontal("first", "first_b")

@@ -57,7 +57,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
                               hours=activity_idx if c.network_cell_clocks and "timestamp" in ev.columns else None) if c.network_cells else partition
     nets = partition  # then short-lived batches' pieces (graphlink.stages.batch_cells): a network join holding a long-lived cell is no batch
     if c.batch_cells and "timestamp" in ev.columns:
-        partition = batch_cells(partition, projection.memberships, projection.signals, activity_idx, c.min_cluster_size)
+        partition = batch_cells(partition, projection.memberships, projection.signals, activity_idx, c.min_cluster_size, index=index)
         if c.batch_members:
             partition = batch_members(partition, projection.memberships, projection.signals, activity_idx, c.min_cluster_size)
     batches = partition
