@@ -208,8 +208,7 @@ class CommunityConfig:
         CPM resolution: a cluster's member pairs must share on average at least this much evidence (1 = one
         value privately shared by two accounts). CPM has no resolution limit, unlike modularity (Fortunato &
         Barthélemy 2007; Traag, Van Dooren & Nesterov 2011). At 0.2 one value shared by more than ~50 accounts
-        (a NAT) makes no cluster alone; a proxy pool, a card pool or a card plus an address does (dev seeds:
-        0.1-0.4 gave cell ARI 0.85-0.87).
+        (a NAT) makes no cluster alone; a proxy pool, a card pool or a card plus an address does (dev seeds: 0.1-0.4 gave cell ARI 0.85-0.87).
     objective : {"CPM", "modularity"}
         Leiden's quality function. ``modularity`` (with ``resolution`` as the RB configuration resolution) is the pre-0.2 behaviour.
     campaign_resolution : float
@@ -221,15 +220,11 @@ class CommunityConfig:
     min_cluster_size : int
         Communities smaller than this get no cluster id.
     backend : {"igraph", "leidenalg"}
-        Leiden implementation: igraph's built-in one (default, 30x faster
-        measured, see :mod:`graphlink.stages.communities`) or leidenalg's.
+        Leiden implementation: igraph's built-in one (default, 30x faster measured, see :mod:`graphlink.stages.communities`) or leidenalg's.
     exact_support : bool
-        With CPM, dissolve clusters whose CPM quality under the exact (clique) projection is not positive
-        (:func:`graphlink.stages.communities.dissolve_unsupported`): the random cycles that stand for a
-        popular value are locally denser than its clique, and without this check slices of a NAT's users
-        become clusters. Only a slice of one value is dissolved (one value carries at least half the
-        cluster's strong weight): a cell sharing many popular addresses is a block the projection found (at
-        224,000 accounts the unrestricted check left 24% of an independent world's ring accounts in no cluster).
+        With CPM, dissolve clusters whose CPM quality under the exact (clique) projection is not positive (:func:`graphlink.stages.communities.dissolve_unsupported`): the random cycles that stand for a
+        popular value are locally denser than its clique, and without this check slices of a NAT's users become clusters. Only a slice of one value is dissolved (one value carries at least half the
+        cluster's strong weight): a cell sharing many popular addresses is a block the projection found (at 224,000 accounts the unrestricted check left 24% of an independent world's ring accounts in no cluster).
     core_strength : float
         A member whose link strength inside its community is below this share of the community's median
         member strength is detached (pendant accounts that touched one ring IP are not ring members). Ring
@@ -261,6 +256,9 @@ class CommunityConfig:
     client_cells : bool
         Opt-in: then split a cluster between members sending only its leading client and members never sending it
         (:mod:`graphlink.stages.client_cells`; same wholes and guard). Off: 5 benign flagged on dev ind176 (session 50).
+    batch_cells, batch_members : bool
+        Opt-in (:mod:`graphlink.stages.batch_cells`; session 53): after ``network_cells``, join short-lived clusters whose lifetimes
+        coincide and that share a template (one batch cut along its cards); with ``batch_members`` also, move a long-lived cluster's member that lived only in one batch's hours and writes its template to the batch.
     own_values : bool
         Last, an unclustered account more than half of whose strong values are one cluster's joins it
         (:mod:`graphlink.stages.pendants`; vk-bots pair F1 0.132 -> 0.203, BENCHMARKS.md session 52).
@@ -282,6 +280,8 @@ class CommunityConfig:
     campaign_neighbours: bool = True
     wording_cells: bool = True
     client_cells: bool = False
+    batch_cells: bool = False
+    batch_members: bool = False
     own_values: bool = True
 
     def __post_init__(self) -> None:

@@ -24,6 +24,7 @@ from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_
 from graphlink.stages.ingest import Events
 from graphlink.stages.join_notes import with_grouping_reason
 from graphlink.stages.pool_pieces import pool_pieces
+from graphlink.stages.batch_cells import batch_cells, batch_members, joined_clusters, with_batch_reason
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.schedules import scheduled_accounts
@@ -56,6 +57,12 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size,
                               totals=projection.network_events, tools=c.client_cells,
                               hours=activity_idx if c.network_cell_clocks and "timestamp" in ev.columns else None) if c.network_cells else partition
+    nets = partition  # then short-lived batches' pieces (graphlink.stages.batch_cells): a network join holding a long-lived cell is no batch
+    if c.batch_cells and "timestamp" in ev.columns:
+        partition = batch_cells(partition, projection.memberships, projection.signals, activity_idx, c.min_cluster_size, index=index)
+        if c.batch_members:
+            partition = batch_members(partition, projection.memberships, projection.signals, activity_idx, c.min_cluster_size)
+    batches = partition
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
         pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
     schedules = schedules if schedules is not None else scheduled_accounts(minutes_idx, signal_set.account_stats) if minutes_idx is not None and "timestamp" in ev.columns else None
@@ -96,7 +103,13 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     del reuse  # (the first pass's features, no longer needed)
     timed = projection.co_timed is not None and projection.co_timed.height
     clusters = with_burst_reason(with_co_timing_reason(clusters, partition, projection.co_timed) if timed else clusters, evidence)
-    clusters = with_join_reason(clusters, pieces, partition, affiliations, projection.signals) if c.network_cells else clusters
+    if c.network_cells and batches is nets:
+        clusters = with_join_reason(clusters, pieces, partition, affiliations, projection.signals)
+    elif c.network_cells:  # each join said by its own step: the network's counts only the clusters it joined
+        net_only = nets.filter(pl.col("cluster_id").is_in(joined_clusters(pieces, nets).implode())).select("account_idx")
+        clusters = with_join_reason(clusters, pieces.join(net_only, on="account_idx", how="semi"),
+                                    partition.join(net_only, on="account_idx", how="semi"), affiliations, projection.signals)
+    clusters = with_batch_reason(clusters, nets, batches, partition) if batches is not nets else clusters
     clusters = with_grouping_reason(clusters, getattr(projection, "joins", None), partition, projection.signals)  # own values, hub twins
     # Campaigns: the final clusters grouped by operator (a split whole's blocks as one unless evidence places them apart).
     wholes = tied_wholes(partition, wholes, affiliations, projection.signals, config.graph, c, index.height)
