@@ -156,3 +156,49 @@ def spark(spark_session):
     for key, value in SPARK_TEST_CONF.items():
         spark_session.conf.set(key, value)
     return spark_session
+
+
+def _runs_spark(item) -> bool:
+    """Whether a collected test runs a Spark detect or starts a JVM (the suite's long tests: 50-340 s each on
+    a loaded 2-core machine, most others under 30 s)."""
+    return "spark" in getattr(item, "fixturenames", ()) or item.nodeid.startswith("tests/test_spark_engine")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist (README: ``pytest -n 2``, ``--dist worksteal``): the Spark tests' modules first in each
+    worker's share, so the long tests start at once on both workers and the run ends on short ones.
+
+    ``worksteal`` hands worker k the k-th contiguous slice of the collection (``len // workers`` items, the
+    rest split alike), runs it in order and, when a worker runs dry, moves half of the other's queue (its
+    tail) over. In collection (file name) order the Spark tests sat in the middle and at the end
+    (``test_spark_engine*.py``), so a 100-340 s test could be the last one left on one worker while the other
+    idled. Here the modules with a Spark test are dealt, whole (module fixtures computed once), to the worker
+    with the fewest Spark tests so far, at the head of its slice; every other test keeps its order. Every
+    worker collects the same list (deterministic), as xdist requires."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers < 2 or not items:
+        return
+    modules: dict[str, list] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+    heads: list[list] = [[] for _ in range(workers)]
+    load = [0] * workers
+    light = []
+    for module in modules.values():
+        spark_tests = sum(map(_runs_spark, module))
+        if spark_tests:
+            k = load.index(min(load))
+            heads[k].extend(module)
+            load[k] += spark_tests
+        else:
+            light.extend(module)
+    ordered, remaining, start = [], len(items), 0
+    for k in range(workers):  # the slice sizes of xdist's worksteal (scheduler/worksteal.py, check_schedule)
+        size = remaining // (workers - k)
+        remaining -= size
+        take = max(0, size - len(heads[k]))
+        ordered.extend(heads[k] + light[start:start + take])
+        start += take
+    ordered.extend(light[start:])
+    assert len(ordered) == len(items)
+    items[:] = ordered

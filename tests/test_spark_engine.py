@@ -86,10 +86,15 @@ def test_fixture_cli_spark_writes_the_polars_outputs(spark, tmp_path, fixture_de
     assert run["engine"]["name"] == "spark" and set(run["timings"]) >= {"ingest", "graph", "communities"}
 
 
-def test_simulated_worlds_agree(spark, tmp_path):
+def test_simulated_worlds_agree_read_from_a_catalog_table(spark, tmp_path):
     """The pools and mixed scenarios side by side in one log (account ids kept apart by a prefix): one Spark run
     covers both, and each still forms its own clusters (templates, whose behaviours mixed draws too, dropped in
-    session 42 for suite time)."""
+    session 42 for suite time).
+
+    EVENTS may name a table or view in the session's catalog (the log warehouse's table): the Spark side reads
+    the log as a temporary view of the file and gives the polars engine's outputs from the file (session 53:
+    was a test of its own, one more pair of detects on a planted world; every other Spark test reads a path
+    with no such table, still read as a path)."""
     import graphlink
     from graphlink.lab.simulate.scenarios import simulate_scenario
 
@@ -101,42 +106,47 @@ def test_simulated_worlds_agree(spark, tmp_path):
         accounts.append(a.with_columns(pl.concat_str([prefix, pl.col("account_id")]).alias("account_id")))
     pl.concat(events).write_parquet(tmp_path / "events.parquet")
     accounts = pl.concat(accounts)
-    a = graphlink.detect(tmp_path / "events.parquet", accounts)
-    b = graphlink.detect(str(tmp_path / "events.parquet"), accounts, engine="spark", spark=spark)
+    spark.read.parquet(str(tmp_path / "events.parquet")).createOrReplaceTempView("graphlink_test_events")
+    try:
+        a = graphlink.detect(tmp_path / "events.parquet", accounts)
+        b = graphlink.detect("graphlink_test_events", accounts, engine="spark", spark=spark)
+    finally:
+        spark.catalog.dropTempView("graphlink_test_events")
     clustered = a.accounts.drop_nulls("cluster_id")["account_id"].str.split(":").list.first().value_counts()
     assert set(clustered["account_id"]) == {"pools", "mixed"}
     assert a.clusters.height >= 10
     assert_same(a._raw, b._raw)
 
 
-def test_a_catalog_table_name_is_read_like_the_file(spark, tmp_path):
-    """EVENTS may name a table or view in the session's catalog (the log warehouse's table); a path
-    with no such table is still read as a path."""
-    import graphlink
-
-    events, _ = planted_world(seed=7, n_benign=120)
-    events.write_parquet(tmp_path / "events.parquet")
-    spark.read.parquet(str(tmp_path / "events.parquet")).createOrReplaceTempView("graphlink_test_events")
-    try:
-        a = graphlink.detect(tmp_path / "events.parquet")
-        b = graphlink.detect("graphlink_test_events", engine="spark", spark=spark)
-    finally:
-        spark.catalog.dropTempView("graphlink_test_events")
-    assert a.clusters.height >= 2
-    assert_same(a._raw, b._raw)
-
-
-def test_csv_text_timestamps_signal_columns_and_doubled_quotes_agree(spark, tmp_path):
+def test_csv_text_timestamps_signal_columns_doubled_quotes_and_ip_spellings_agree(spark, tmp_path):
     """Text timestamps without an offset are UTC in both engines even when the caller's
     session runs in another time zone (restored after the run).
 
     RFC 4180 in the same file (one Spark detect for both; was a test of its own): a field with a comma is
     quoted and a quote inside it doubled (break-it review: Spark's backslash escape split such prompts at
     the comma, shifted the later columns and rejected a quarter of the rows as unparseable timestamps,
-    exit 0); the prompt is the second column, so a split shifts the timestamps."""
+    exit 0); the prompt is the second column, so a split shifts the timestamps.
+
+    IP spellings in the same file too (session 53: was a test of its own, one more pair of detects; a Spark
+    detect of a world this small costs the same at 20 or 120 benign accounts, its ~50 queries' fixed cost):
+    canonical dotted quads are keyed on Spark, every other spelling on the driver: the same address written
+    several ways still links accounts, and the distinct-IP and invalid-address counts match."""
     import graphlink
 
     events, _ = planted_world(seed=4, n_benign=150)
+    row = pl.int_range(pl.len()) % 9
+    octets = pl.col("ip").str.split(".")
+    padded = pl.concat_str([octets.list.get(i).str.zfill(3) for i in range(4)], separator=".")
+    plain_ips = events.filter(row == 0)["ip"].n_unique()
+    events = events.with_columns(
+        pl.when(row == 1).then(padded)  # leading zeros: the same address (decimal, never octal)
+        .when(row == 2).then(pl.col("ip") + ":443")  # a port
+        .when(row == 3).then("::FFFF:" + pl.col("ip"))  # IPv4-mapped IPv6, upper case
+        .when(row == 4).then(pl.lit("2001:DB8::1"))
+        .when(row == 5).then(pl.lit("[2001:db8:0:0:0:0:0:1]:8443"))
+        .when(row == 6).then(pl.col("ip").str.replace(r"^\d+", "300"))  # an octet above 255: invalid
+        .when(row == 7).then(pl.col("ip").str.replace(r"\.\d+$", ""))  # three octets: invalid
+        .otherwise(pl.col("ip")).alias("ip"))
     spelled = pl.int_range(pl.len()) % 3  # ISO-8601 spellings logs use, the comma and lower-case ones too
     ts = pl.col("timestamp")
     quoted = pl.int_range(pl.len()) % 4 == 0
@@ -167,34 +177,10 @@ def test_csv_text_timestamps_signal_columns_and_doubled_quotes_agree(spark, tmp_
     assert kept[0]["rejected"] == kept[1]["rejected"] == {"missing_account_id": 1, "unparseable_timestamp": 1,
                                                          "timestamp_out_of_range": 1}
     assert kept[0]["rows_kept"] == kept[1]["rows_kept"] == events.height
+    counts = a._raw.run["counts"]
+    assert counts["invalid_ip_events"] > 0 and counts["distinct_ips"] > plain_ips
     assert_same(a._raw, b._raw)
     assert a.accounts["first_seen"].equals(b.accounts["first_seen"])
-
-
-def test_ip_spellings_keyed_on_spark_and_driver_agree(spark, tmp_path):
-    """Canonical dotted quads are keyed on Spark, every other spelling on the driver: the same address
-    written several ways still links accounts, and the distinct-IP and invalid-address counts match."""
-    import graphlink
-
-    events, _ = planted_world(seed=5, n_benign=150)
-    row = pl.int_range(pl.len()) % 9
-    octets = pl.col("ip").str.split(".")
-    padded = pl.concat_str([octets.list.get(i).str.zfill(3) for i in range(4)], separator=".")
-    events = events.with_columns(
-        pl.when(row == 1).then(padded)  # leading zeros: the same address (decimal, never octal)
-        .when(row == 2).then(pl.col("ip") + ":443")  # a port
-        .when(row == 3).then("::FFFF:" + pl.col("ip"))  # IPv4-mapped IPv6, upper case
-        .when(row == 4).then(pl.lit("2001:DB8::1"))
-        .when(row == 5).then(pl.lit("[2001:db8:0:0:0:0:0:1]:8443"))
-        .when(row == 6).then(pl.col("ip").str.replace(r"^\d+", "300"))  # an octet above 255: invalid
-        .when(row == 7).then(pl.col("ip").str.replace(r"\.\d+$", ""))  # three octets: invalid
-        .otherwise(pl.col("ip")).alias("ip"))
-    events.write_parquet(tmp_path / "events.parquet")
-    a = graphlink.detect(tmp_path / "events.parquet")
-    b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark)
-    counts = a._raw.run["counts"]
-    assert counts["invalid_ip_events"] > 0 and counts["distinct_ips"] > events.filter(row == 0)["ip"].n_unique()
-    assert_same(a._raw, b._raw)
 
 
 def test_bad_input_is_one_line_and_exit_2_before_java_starts(tmp_path, monkeypatch):
@@ -298,18 +284,19 @@ def test_empty_csv_is_an_empty_run_as_with_polars(spark, tmp_path):
 
 
 def test_bad_spark_master_gives_sparks_reason_on_one_line(tmp_path):
-    """A fresh process (a session already running would be reused whatever the master)."""
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-m", "graphlink", "detect", str(ROOT / "fixtures" / "events.parquet"),
-                           "--engine", "spark", "--spark-master", "nonsense://x", "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 2
-    lines = [line for line in proc.stdout.splitlines() + proc.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and "master URL" in lines[0] and "nonsense://x" in lines[0], proc.stdout + proc.stderr
+    """A master URL Spark would refuse is refused before a session is looked for (``check_master``, first in
+    ``get_session`` when a master is given), so a session already running in this process changes nothing: in
+    process (was a fresh ``python -m graphlink`` process, 12-50 s of the suite for an import and a refusal; the
+    CLI's entry point and its stderr are covered by the subprocess run of ``test_sigterm_removes_the_scratch_copy``
+    and tests/test_cli.py)."""
+    result = CliRunner().invoke(app, ["detect", str(ROOT / "fixtures" / "events.parquet"), "--engine", "spark",
+                                      "--spark-master", "nonsense://x", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "master URL" in lines[0] and "nonsense://x" in lines[0], result.output
     assert "yarn" in lines[0]  # Spark's rule for master URLs, stated
-    assert "Traceback" not in proc.stdout + proc.stderr and "Exception in thread" not in proc.stdout + proc.stderr
+    assert "Traceback" not in result.output and "Exception in thread" not in result.output
+    assert not (tmp_path / "o").exists()
 
 
 def test_spark_options_need_the_spark_engine(tmp_path):
