@@ -4,11 +4,11 @@
 Fixed here: own-value members joined an account holding nothing but one address of a flagged ring's proxy exit
 (one request, no card, no prompt for the bystander test to read) to the ring, which flagged it; an address alone
 no longer makes an account a cluster's (``pendants.MIN_MEETING_VALUES``: two of its addresses, its pool drawn request by
-request, or a passage of its script still do). Fixed since: CPM itself put a no-prompt passer-by into the ring on
-some draws (session 53: an account that sent no prompt is off the script for the bystander test); the lock-step card pool (reverted,
-session 52); an office's team on the company card using the in-house tool was flagged with the whole office through
-its campaign (session 53: the company's NAT is the team's office, ``tests/test_workplace53.py``); rotation ties tied
-and flagged strangers on a platform's rotating /48 who send its public framework template (session 53, ties53).
+request, or a passage of its script still do). Open (strict xfails, reasons beside them): CPM itself still puts a
+no-prompt passer-by into the ring on some draws (as on main); an office's team on the company card using the in-house
+tool is flagged with the whole office through its campaign (main too). Fixed since: the lock-step card pool (reverted,
+session 52); rotation ties tied and flagged strangers on a platform's rotating /48 who send its public framework
+template (session 53, ties53; rotation ties stay opt-in).
 """
 
 from __future__ import annotations
@@ -112,9 +112,11 @@ def test_own_values_flag_no_passer_by_beyond_cpm_among_a_crowd_on_the_exits(seed
         assert flagged(on, prefix) == set()
 
 
+@pytest.mark.xfail(strict=True, reason="open (brk52): CPM itself takes a one-request account with no card and no "
+                   "prompt on a ring's exit into the ring (the bystander test cannot judge an account without "
+                   "prompts: judging one that sent none as off the script lost ring accounts of logs that record a "
+                   "prompt on a few rows, brk53); seed 1 flags all three passers-by with own values off, as on main")
 def test_a_one_request_passer_by_without_a_prompt_is_not_flagged_with_a_ring():
-    # Open until session 53 (brk52): CPM itself takes a one-request account with no card and no prompt on a ring's exit
-    # into the ring; the bystander test now judges an account that sent no prompt at all as off the script.
     assert flagged(graphlink.detect(exit_world(1, crowd=True)), "pass_") == set()
 
 
@@ -221,6 +223,11 @@ def office_world(seed: int, staff: int = 150, team: int = 20, tool_users: int = 
     return timed(rows, ["ip", "payment_fingerprint", "prompt", "user_agent"])
 
 
+@pytest.mark.xfail(strict=True, reason="open (brk52, before session 52: main flags it too): a team of 20 on the "
+                   "company card with 15 colleagues writing through the office's in-house tool scores 0.72 "
+                   "(payment_reuse 0.79, template_share 0.84), and its campaign flags the rest of the office's "
+                   "cluster (122 accounts, score 0.0): 146 staff flagged. Session 53 called an address where others "
+                   "are based the card's office: brk53 hid a ring behind a carrier's CGNAT that way (reverted)")
 @pytest.mark.parametrize("seed", [1, 2])
 def test_an_office_whose_team_uses_the_in_house_tool_on_the_company_card_is_not_flagged(seed):
     result = graphlink.detect(office_world(seed))

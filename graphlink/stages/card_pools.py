@@ -214,12 +214,6 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     one card draw their addresses from its proxies, VMs or IPv6 ranges, a few accounts to an
     address at most -- unless it runs them all from one address, which is an office's shape too.
     Only cards two or more members share are judged; every member of the cluster gets a row.
-    The address is the card's office too when most of the requests through it, the card's holders'
-    set aside, come from accounts sending most of their requests from it: the company's NAT, where
-    its other staff work, is a team's office though the team is a few of its holders (break-it review,
-    session 52: a team of 20 on the company card sending the in-house tool's template behind the NAT of
-    150 staff read as a scripted fleet). A proxy exit is no one's workplace: its other users draw
-    their requests from many exits, or pass through with one or two while a ring sends hundreds.
 
     Examples
     --------
@@ -249,13 +243,10 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     main = (memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64))
             .join(pay.select("account_idx").unique(), on="account_idx", how="semi").join(ips, on="signal_idx")
             .filter(pl.col("count") * 2 > pl.col("count").sum().over("account_idx")))
-    held = (main.select("account_idx", "signal_idx", "df", "count")
+    held = (main.select("account_idx", "signal_idx", "df")
             .join(pay.select("cluster_id", "account_idx", "card"), on="account_idx")
-            .group_by("cluster_id", "card", "signal_idx").agg(pl.len().alias("h"), pl.col("df").first(),
-                                                              pl.col("count").sum().alias("card_uses"))
-            .join(_workplace_uses(memberships, ips, main), on="signal_idx", how="left")
-            .filter((pl.col("h") >= 2) & ((pl.col("h") >= SPECIFIC_SHARE * pl.col("df"))
-                                          | ((pl.col("based_uses") - pl.col("card_uses")) * 2 > pl.col("uses"))))
+            .group_by("cluster_id", "card", "signal_idx").agg(pl.len().alias("h"), pl.col("df").first())
+            .filter((pl.col("h") >= 2) & (pl.col("h") >= SPECIFIC_SHARE * pl.col("df")))
             .group_by("cluster_id", "card").agg(pl.col("h").max().alias("own")))
     offices = (pay.join(held, on=["cluster_id", "card"])
                .filter(pl.col("own") >= UNIT_COVER * pl.col("n_c"))
@@ -263,26 +254,6 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     return (members.select(pl.col("account_idx"), pl.col("account_idx").is_in(offices["account_idx"].implode())
                            .alias("office")).unique("account_idx", keep="first")
             .join(card_of, on="account_idx", how="left").sort("account_idx"))
-
-
-def _workplace_uses(memberships: pl.DataFrame, ips: pl.DataFrame, main: pl.DataFrame) -> pl.DataFrame:
-    """``signal_idx, uses, based_uses`` (Int64) for each address in ``main``: the requests sent through it by
-    every holder in the log, and those by holders sending most (more than half) of their requests from it.
-
-    An office's NAT is where its other staff work too: most of the requests through it come from accounts
-    based there. A proxy exit is where accounts pass through: its other users draw each request from
-    many exits, or send one or two through it while a ring sends hundreds.
-    """
-    addresses = main.select("signal_idx").unique()
-    rows = memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64))
-    holders = rows.join(addresses, on="signal_idx", how="semi")
-    totals = (rows.join(holders.select("account_idx").unique(), on="account_idx", how="semi")
-              .join(ips.select("signal_idx"), on="signal_idx", how="semi")
-              .group_by("account_idx").agg(pl.col("count").sum().alias("total")))
-    return (holders.join(totals, on="account_idx")
-            .group_by("signal_idx").agg(pl.col("count").sum().alias("uses"),
-                                        pl.col("count").filter(pl.col("count") * 2 > pl.col("total")).sum()
-                                        .alias("based_uses")))
 
 
 def _card_counts(members: pl.DataFrame, affiliations: pl.DataFrame, kinds: pl.DataFrame, card_of: pl.DataFrame,

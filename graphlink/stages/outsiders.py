@@ -191,9 +191,7 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     no card or passage, but its ring accounts are on a script; a second bystander in it does not hide
     the first); (3) the other members phrase (:data:`MIN_FLEET_PHRASING` of their sampled prompts
     scripted); and (4) its own sampled prompts follow a template less than :data:`PHRASING_SHARE`
-    of the others' rate, or it sent no prompt at all (every account that sent one has one sampled,
-    :func:`graphlink.stages.signals.prompt.prompts_per_account`; new-user review, session 53: the owner
-    of a card a fleet pays with, two requests without an address or a prompt, stayed in the flagged fleet).
+    of the others' rate (no sampled prompt: unknown, never judged).
 
     Returns
     -------
@@ -217,10 +215,7 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
         .with_columns((others("holds") / pl.col("n_others")).alias("cover"),
                       (others("scripted") / others("sampled")).alias("others_rate"),
                       pl.when(pl.col("sampled") > 0).then(pl.col("scripted") / pl.col("sampled")).alias("rate"))
-        # A member that sent no prompt at all is off the script too (every account sending prompts has one
-        # sampled at the least: signals.prompt.prompts_per_account): the owner of a card the fleet pays with.
-        .with_columns(pl.when(pl.col("sampled") > 0).then(pl.col("rate") < PHRASING_SHARE * pl.col("others_rate"))
-                      .otherwise(pl.lit(True)).fill_null(False).alias("off_script"),
+        .with_columns((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate")).fill_null(False).alias("off_script"),
                       # Members on a script (a member with none sampled does not vouch).
                       (pl.col("rate") >= MIN_FLEET_PHRASING).fill_null(False).cast(pl.Float64).alias("on"))
         # Known by its script: more than half of the other members on one. Half is not enough: staff beside
