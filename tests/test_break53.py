@@ -61,3 +61,45 @@ def test_strangers_on_a_platform_are_not_flagged_when_offices_write_its_public_t
     result = graphlink.detect(w.frame(), rotation_ties=True)
     assert flagged(result, "ring") == set(ring)
     assert flagged(result, "relay") == set() and flagged(result, "office") == set()
+
+
+# --- a card's team "works from an office" where others are based (lead53) -----------------------------------------
+
+REVIEW = "Write a five star review for product {} praising fast shipping and great quality"
+WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec "
+         "romeo sierra tango").split()
+
+
+def carrier_ring_world(seed: int, cards: int = 2) -> pl.DataFrame:
+    """A ring of 20 on ``cards`` shared cards writing a review template at waking hours from a desktop browser, every
+    request from one address of a mobile carrier's CGNAT, where 150 phone users with their own cards are based (nine
+    in ten of their requests from it); 200 homes beside."""
+    from tests.test_break52 import timed
+    rng = np.random.default_rng(seed)
+    cgnat, rows = "100.64.7.1", []
+    for i in range(20):
+        for d in range(4):
+            for s in d * 86400 + 8 * 3600 + np.sort(rng.integers(0, 14 * 3600, 10)):
+                rows.append((f"ring_{i}", int(s), cgnat, f"card_ring_{i % cards}", REVIEW.format(int(rng.integers(1000))),
+                             "Mozilla/5.0 Firefox/126.0"))
+    for i in range(150):
+        for d in range(4):
+            for s in d * 86400 + 8 * 3600 + np.sort(rng.integers(0, 14 * 3600, int(rng.integers(2, 6)))):
+                rows.append((f"phone_{i}", int(s), cgnat if rng.random() < 0.9 else f"100.65.{i}.{d}", f"card_phone_{i}",
+                             " ".join(rng.choice(WORDS, 12)), "Mobile Safari"))
+    for i in range(200):
+        for d in range(4):
+            for s in d * 86400 + 18 * 3600 + np.sort(rng.integers(0, 4 * 3600, 3)):
+                rows.append((f"home_{i}", int(s), f"81.{i}.{d % 2}.{i + 2}", f"card_home_{i}",
+                             " ".join(rng.choice(WORDS, 12)), "Mozilla/5.0 Firefox/126.0"))
+    return timed(rows, ["ip", "payment_fingerprint", "prompt", "user_agent"])
+
+
+# Passes on main (ring flagged at 0.95); FAILS on lead53 (all 20 at 0.22, seeds 1-3, 2 or 3 cards): the carrier's
+# phones are "based" on the CGNAT, so the ring's cards read as a team working from an office and its template is no
+# script (card_pools.office_members' new clause). Mark strict xfail when merging lead53 unfixed.
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_ring_on_two_cards_behind_a_carriers_cgnat_where_phones_are_based_is_flagged(seed):
+    result = graphlink.detect(carrier_ring_world(seed))
+    assert flagged(result, "ring_") == {f"ring_{i}" for i in range(20)}
+    assert flagged(result, "home_") == set()
