@@ -103,3 +103,33 @@ def test_a_ring_on_two_cards_behind_a_carriers_cgnat_where_phones_are_based_is_f
     result = graphlink.detect(carrier_ring_world(seed))
     assert flagged(result, "ring_") == {f"ring_{i}" for i in range(20)}
     assert flagged(result, "home_") == set()
+
+
+# --- the fleet-bystander test reading "no prompt at all" as off the script (lead53) --------------------------------
+
+def sampled_prompts_world(seed: int, rate: float = 0.1) -> pl.DataFrame:
+    """A log that records the prompt on a ``rate`` share of requests (null otherwise): a ring of 30 on 6 proxy exits,
+    every other account on one of 3 shared cards, all on a review template; a third of them send 4 requests, the
+    rest 40; 120 homes."""
+    from tests.test_break52 import timed
+    rng = np.random.default_rng(seed)
+    pool, rows = [f"45.83.{seed}.{k}" for k in range(6)], []
+    for i in range(30):
+        for s in np.sort(rng.integers(0, 4 * 86400, 4 if i % 3 == 0 else 40)):
+            rows.append((f"ring_{i}", int(s), str(rng.choice(pool)), f"card_ring_{i % 3}" if i % 2 else None,
+                         REVIEW.format(int(rng.integers(1000))) if rng.random() < rate else None, "python-requests/2.31"))
+    for i in range(120):
+        for d in range(4):
+            for s in d * 86400 + 18 * 3600 + np.sort(rng.integers(0, 4 * 3600, 3)):
+                rows.append((f"home_{i}", int(s), f"81.{i}.{d % 2}.{i + 2}", f"card_home_{i}",
+                             " ".join(rng.choice(WORDS, 12)) if rng.random() < rate else None, "Firefox/126.0"))
+    return timed(rows, ["ip", "payment_fingerprint", "prompt", "user_agent"])
+
+
+# Passes on main (30 of 30 flagged, seeds 1-3, prompts on 10 % or 25 % of rows); FAILS on lead53 (25 / 26 / 28 of 30
+# at 10 %): a ring account with 4 requests, no card, none of them carrying a logged prompt, is detached as a
+# bystander "off the script". Mark strict xfail when merging lead53 unfixed.
+def test_ring_accounts_whose_few_requests_carry_no_logged_prompt_stay_flagged():
+    result = graphlink.detect(sampled_prompts_world(1))
+    assert flagged(result, "ring_") == {f"ring_{i}" for i in range(30)}
+    assert flagged(result, "home_") == set()
