@@ -14,6 +14,7 @@ import pytest
 
 import graphlink
 from graphlink.stages.signals import rotation_ties as rotation_module
+from tests.test_break52 import timed
 from tests.test_rotation_relay52 import DESKTOP, PUBLIC_TEMPLATE, SAFARI, World, _hex, _text
 
 
@@ -74,19 +75,19 @@ def carrier_ring_world(seed: int, cards: int = 2) -> pl.DataFrame:
     """A ring of 20 on ``cards`` shared cards writing a review template at waking hours from a desktop browser, every
     request from one address of a mobile carrier's CGNAT, where 150 phone users with their own cards are based (nine
     in ten of their requests from it); 200 homes beside."""
-    from tests.test_break52 import timed
     rng = np.random.default_rng(seed)
     cgnat, rows = "100.64.7.1", []
     for i in range(20):
         for d in range(4):
             for s in d * 86400 + 8 * 3600 + np.sort(rng.integers(0, 14 * 3600, 10)):
-                rows.append((f"ring_{i}", int(s), cgnat, f"card_ring_{i % cards}", REVIEW.format(int(rng.integers(1000))),
-                             "Mozilla/5.0 Firefox/126.0"))
+                rows.append((f"ring_{i}", int(s), cgnat, f"card_ring_{i % cards}",
+                             REVIEW.format(int(rng.integers(1000))), "Mozilla/5.0 Firefox/126.0"))
     for i in range(150):
         for d in range(4):
             for s in d * 86400 + 8 * 3600 + np.sort(rng.integers(0, 14 * 3600, int(rng.integers(2, 6)))):
-                rows.append((f"phone_{i}", int(s), cgnat if rng.random() < 0.9 else f"100.65.{i}.{d}", f"card_phone_{i}",
-                             " ".join(rng.choice(WORDS, 12)), "Mobile Safari"))
+                address = cgnat if rng.random() < 0.9 else f"100.65.{i}.{d}"
+                rows.append((f"phone_{i}", int(s), address, f"card_phone_{i}", " ".join(rng.choice(WORDS, 12)),
+                             "Mobile Safari"))
     for i in range(200):
         for d in range(4):
             for s in d * 86400 + 18 * 3600 + np.sort(rng.integers(0, 4 * 3600, 3)):
@@ -111,13 +112,13 @@ def sampled_prompts_world(seed: int, rate: float = 0.1) -> pl.DataFrame:
     """A log that records the prompt on a ``rate`` share of requests (null otherwise): a ring of 30 on 6 proxy exits,
     every other account on one of 3 shared cards, all on a review template; a third of them send 4 requests, the
     rest 40; 120 homes."""
-    from tests.test_break52 import timed
     rng = np.random.default_rng(seed)
     pool, rows = [f"45.83.{seed}.{k}" for k in range(6)], []
     for i in range(30):
         for s in np.sort(rng.integers(0, 4 * 86400, 4 if i % 3 == 0 else 40)):
-            rows.append((f"ring_{i}", int(s), str(rng.choice(pool)), f"card_ring_{i % 3}" if i % 2 else None,
-                         REVIEW.format(int(rng.integers(1000))) if rng.random() < rate else None, "python-requests/2.31"))
+            prompt = REVIEW.format(int(rng.integers(1000))) if rng.random() < rate else None
+            rows.append((f"ring_{i}", int(s), str(rng.choice(pool)), f"card_ring_{i % 3}" if i % 2 else None, prompt,
+                         "python-requests/2.31"))
     for i in range(120):
         for d in range(4):
             for s in d * 86400 + 18 * 3600 + np.sort(rng.integers(0, 4 * 3600, 3)):
