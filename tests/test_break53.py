@@ -98,7 +98,7 @@ def carrier_ring_world(seed: int, cards: int = 2) -> pl.DataFrame:
 
 # Passes on main (ring flagged at 0.95); FAILS on lead53 (all 20 at 0.22, seeds 1-3, 2 or 3 cards): the carrier's
 # phones are "based" on the CGNAT, so the ring's cards read as a team working from an office and its template is no
-# script (card_pools.office_members' new clause). Mark strict xfail when merging lead53 unfixed.
+# script (card_pools.office_members' new clause; reverted in session 53 after this test).
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_ring_on_two_cards_behind_a_carriers_cgnat_where_phones_are_based_is_flagged(seed):
     result = graphlink.detect(carrier_ring_world(seed))
@@ -129,7 +129,7 @@ def sampled_prompts_world(seed: int, rate: float = 0.1) -> pl.DataFrame:
 
 # Passes on main (30 of 30 flagged, seeds 1-3, prompts on 10 % or 25 % of rows); FAILS on lead53 (25 / 26 / 28 of 30
 # at 10 %): a ring account with 4 requests, no card, none of them carrying a logged prompt, is detached as a
-# bystander "off the script". Mark strict xfail when merging lead53 unfixed.
+# bystander "off the script" (reverted in session 53 after this test).
 def test_ring_accounts_whose_few_requests_carry_no_logged_prompt_stay_flagged():
     result = graphlink.detect(sampled_prompts_world(1))
     assert flagged(result, "ring_") == {f"ring_{i}" for i in range(30)}
