@@ -365,7 +365,7 @@ class ScoringConfig:
     org_discount: float = 0.6
     flag_campaigns: bool = True
     pool_campaigns: bool = False
-    pool_pieces: bool = True  # flags as off by construction; BENCHMARKS.md session 53 (helper camp53)
+    pool_pieces: bool = False  # opt-in: two operators renting one network nobody else uses join (test_rented_network47)
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
 
