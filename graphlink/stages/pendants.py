@@ -165,8 +165,8 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
     clustered = partition.drop_nulls("cluster_id")
     per = (mine.join(owned, on="signal_idx").group_by("account_idx", "cluster_id")
            .agg(pl.len().alias("owned"), pl.col("signal_idx").sort().alias("values"),
-                (~pl.col("kind").is_in(MEETING_KINDS)).sum().alias("beyond_address"),
-                pl.col("kind").is_in(MEETING_KINDS).sum().alias("addresses")))
+                (~pl.col("kind").is_in(MEETING_KINDS)).sum().alias("beyond_meeting"),
+                pl.col("kind").is_in(MEETING_KINDS).sum().alias("meetings")))
     # Every strong value each candidate holds: listed ones from the memberships, kinds counted upstream from
     # value_counts (their unshared values are not listed).
     counted = (value_counts.filter(pl.col("kind").is_in(strong)) if value_counts is not None
@@ -177,7 +177,7 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
     upstream = (counted.join(per.select("account_idx").unique(), on="account_idx", how="semi")
                 .group_by("account_idx").agg(pl.col("n_values").sum().alias("n")))
     total = pl.concat([listed, upstream.cast(listed.schema)]).group_by("account_idx").agg(pl.col("n").sum())
-    # Held through addresses alone: the account must hold several of them (the pool) or phrase like the cluster (a
+    # Held through addresses and cards alone: the account must hold several of them (the pool) or phrase like the cluster (a
     # prompt passage that is the cluster's by the same majority), as the bystander test asks of a member linked by an
     # address (stages.outsiders).
     phrases = cluster_values(partition, memberships, signals, graph_config, [PHRASE_KIND])
@@ -185,7 +185,7 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
                how="semi").join(phrases, on="signal_idx").select("account_idx", "cluster_id").unique()
                .with_columns(pl.lit(True).alias("phrased")))
     joined = (per.join(total, on="account_idx").join(phrased, on=["account_idx", "cluster_id"], how="left")
-              .filter((2 * pl.col("owned") > pl.col("n")) & ((pl.col("beyond_address") > 0) | (pl.col("addresses") >= MIN_MEETING_VALUES)
+              .filter((2 * pl.col("owned") > pl.col("n")) & ((pl.col("beyond_meeting") > 0) | (pl.col("meetings") >= MIN_MEETING_VALUES)
                       | pl.col("phrased").fill_null(False)))
               .select(pl.col("account_idx").cast(pl.UInt32), pl.col("cluster_id").cast(empty.schema["cluster_id"]),
                       *(pl.col(c).cast(t) for c, t in JOINED_EXTRA.items() if c != "held"), pl.col("n").cast(pl.UInt32).alias("held"))
