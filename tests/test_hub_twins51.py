@@ -42,12 +42,15 @@ def _prompt(rng: np.random.Generator, template: str | None, share: float) -> str
     return " ".join(rng.choice(WORDS, 14))
 
 
-def _world(seed: int = 51) -> pl.DataFrame:
+def _world(seed: int = 51, requests: float = 1.0, crowd: float = 1.0) -> pl.DataFrame:
+    """The cell's world (module docstring). ``requests`` scales every account's request count and ``crowd`` the
+    number of office staff, tool users and homes (the Spark parity test's smaller copy; 1.0: the world as built)."""
     rng = np.random.default_rng(seed)
     rows: list[tuple] = []
 
     def add(name: str, n: int, hub: str, share_hub: float, card: str, template: str | None, share: float,
             pool: list[str] | None = None):
+        n = max(2, round(n * requests))
         own = f"10.{len(rows) // 250 % 250}.{len(rows) % 250}.9"  # the account's own address
         for s in np.sort(rng.integers(0, DAYS * 86400, n)):
             ip = str(rng.choice(pool)) if pool else hub if rng.random() < share_hub else own
@@ -58,13 +61,13 @@ def _world(seed: int = 51) -> pl.DataFrame:
     for i in range(220):  # its cell on one datacenter address: 0-119 on three cards, 120-219 each on its own card
         card = f"card_cell_{i // 40}" if i < 120 else f"card_cell_own_{i}"
         add(f"cell_{i}", 30, "203.0.113.7", 0.6, card, CELL_TPL, 0.7)
-    for i in range(260):  # an office behind its NAT: a team of 15 on the company card, the staff on their own cards
+    for i in range(round(260 * crowd)):  # an office behind its NAT: a team of 15 on the company card, staff on own cards
         card = "card_company" if i < 15 else f"card_staff_{i}"
         add(f"office_{i}", 30, "198.51.100.9", 0.9, card, FRAMEWORK, 0.3)
-    for i in range(240):  # a company's tool behind its NAT: every request opens with its system prompt
+    for i in range(round(240 * crowd)):  # a company's tool behind its NAT: every request opens with its system prompt
         card = "card_tool" if i < 15 else f"card_tool_{i}"
         add(f"tool_{i}", 30, "198.51.100.77", 0.9, card, TOOL, 0.8)
-    for i in range(300):  # homes: their own address and card; a quarter use the framework's prompt
+    for i in range(round(300 * crowd)):  # homes: their own address and card; a quarter use the framework's prompt
         add(f"home_{i}", 10, f"81.{i % 250}.{i // 250}.2", 1.0, f"card_home_{i}", FRAMEWORK if i % 4 == 0 else None, 0.3)
     frame = pl.DataFrame(rows, schema=["account_id", "seconds", "ip", "payment_fingerprint", "prompt"], orient="row")
     return frame.with_columns((pl.lit(START).dt.cast_time_unit("us").dt.replace_time_zone("UTC")
@@ -112,9 +115,15 @@ def test_no_template_no_twins():
 
 def test_spark_engine_finds_the_same_twins(spark, tmp_path):
     # The Spark engine collects only clustered accounts' memberships: the hubs' unclustered holders' are collected for this.
-    frame = _world()
+    # A third of the requests and of the crowd around the hubs (4,360 events, was 25,800; suite time, session 54: the
+    # Spark signals stage scales with the prompt rows): the 100 own-card accounts still join as twins (98 of them;
+    # 11 with hub_twins off; 100 and 10 in the whole world), asserted below. With the hub twins step skipped on Spark
+    # (engines/spark/run.py) this test fails on this world.
+    frame = _world(requests=1 / 3, crowd=0.3)
     frame.write_parquet(tmp_path / "events.parquet")
     a = graphlink.detect(frame, config=TWINS)
     b = graphlink.detect(str(tmp_path / "events.parquet"), engine="spark", spark=spark, config=TWINS)
+    own_card = _by_group(a).filter((pl.col("group") == "cell") & (pl.col("i") >= 120))
+    assert own_card["flagged"].sum() >= 95  # the twins this test is about are there
     assert a.accounts.equals(b.accounts)
     assert a.clusters["flagged"].to_list() == b.clusters["flagged"].to_list()
