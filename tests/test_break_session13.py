@@ -676,8 +676,8 @@ def _parity_world(name: str):
     if name == "framework":
         log, staff, _, _ = office_world(staff="framework", framework_users=60)
         return log, staff
-    if name == "heavy":
-        return heavy_ring_world(camouflage="uniform")
+    if name == "heavy":  # 300 distinct prompts per account: over the 200 sampled (was 600; suite time, session 54)
+        return heavy_ring_world(camouflage="uniform", template_n=200, camo_n=100)
     return ring_world(camo=0.6) if name == "camo" else ring_world(prompts="repeat", camo=0.1)
 
 
