@@ -6,8 +6,10 @@ their account to the others. Two spellings are no id at all:
 * a *placeholder* a tool wrote for a missing id -- pandas writes ``None`` (an object column's None), ``nan``
   (a float's NaN), ``NaT``, ``<NA>``; SQL and JSON exports ``null``. Read as an id, every such row becomes one
   super-account holding every address and card of the rows lacking an id, tied to all their accounts (review
-  nu53: a "None" account of 40 rows in a cluster of unrelated accounts). Matched case-blind after stripping
-  (:data:`PLACEHOLDER_IDS`); an empty id is already no id (``missing_account_id``).
+  nu53: a "None" account of 40 rows in a cluster of unrelated accounts); R writes ``NA``, spreadsheets ``#N/A``
+  (review nu54: an ``NA`` account tied 18 users). Matched after NFKC (full-width ``Ｎｏｎｅ``), case-blind, stripped
+  of white space, zero-width marks, quotes and brackets (:func:`is_placeholder`); an empty id is already no id
+  (``missing_account_id``). The same set spells a missing timestamp (:mod:`graphlink.stages.ingest`).
 * an *undecodable* id: the file is read as UTF-8 (``utf8-lossy``), so a byte that is no UTF-8 (a Latin-1 ``ÿ``,
   ``é``) reads as U+FFFD, and ``user\\xff1``, ``user\\xfe1`` and ``user\\xe91`` all read ``user\\ufffd1``: three
   accounts silently merged into one. The original bytes are gone once decoded, so no escape can tell them apart
@@ -26,12 +28,38 @@ import polars as pl
 
 from graphlink.views.words import first_rows_text
 
-__all__ = ["PLACEHOLDER_IDS", "REPLACEMENT", "id_reasons", "id_warnings"]
+__all__ = ["PLACEHOLDER_IDS", "REPLACEMENT", "WRAPPING", "id_reasons", "id_warnings", "is_placeholder", "written"]
 
-#: Ids that are a tool's spelling of "no id" (compared lower-case, stripped).
-PLACEHOLDER_IDS = ("none", "null", "nan", "nat", "<na>")
+#: A tool's spelling of "no value" (compared after NFKC, lower-cased, stripped of :data:`WRAPPING`): pandas (None,
+#: nan, NaT, <NA>), SQL/JSON (null), R's write.csv (NA), spreadsheets (N/A, #N/A), C's printf of NULL ((null)),
+#: JavaScript (undefined), Ruby/Go (nil). The account-id rule and the timestamp reader (a missing time) share it.
+PLACEHOLDER_IDS = ("none", "null", "nan", "nat", "<na>", "na", "n/a", "#n/a", "undefined", "nil")
+#: Stripped from both ends before comparing: white space, zero-width and byte-order marks, quotes and brackets
+#: (``"None"``, ``(null)``, ``[null]`` spell the same missing value).
+WRAPPING = " \t\r\n\u200b\u200c\u200d\u2060\ufeff\"'()[]"
 #: What a byte that is not UTF-8 reads as (U+FFFD).
 REPLACEMENT = "\ufffd"
+
+
+def is_placeholder(text: pl.Expr) -> pl.Expr:
+    """True where the String expression ``text`` is a placeholder (:data:`PLACEHOLDER_IDS`), null stays null.
+
+    >>> pl.DataFrame({"t": [" NA ", "Ｎｏｎｅ", "(null)", "#N/A", "\ufeffnan", "Nadia", "n/a/b"]}).select(
+    ...     is_placeholder(pl.col("t")))["t"].to_list()
+    [True, True, True, True, True, False, False]
+    """
+    return text.str.normalize("NFKC").str.to_lowercase().str.strip_chars(WRAPPING).is_in(list(PLACEHOLDER_IDS))
+
+
+def written(text: pl.Expr) -> pl.Expr:
+    """True where the text expression holds a value: neither blank nor a placeholder (a timestamp cell ``NaT`` or
+    ``nan`` is a missing time, kept as one, not an unparseable one that would drop its row: review nu54).
+
+    >>> pl.DataFrame({"t": ["2024-01-01", " ", "NaT", "nan", "soon"]}).select(written(pl.col("t")))["t"].to_list()
+    [True, False, False, False, True]
+    """
+    text = text.cast(pl.String)
+    return (text.str.strip_chars().str.len_bytes() > 0) & ~is_placeholder(text)
 
 
 def id_reasons(column: str = "account_id") -> dict[str, pl.Expr]:
@@ -42,7 +70,7 @@ def id_reasons(column: str = "account_id") -> dict[str, pl.Expr]:
     [(False, False), (True, False), (True, False), (False, True), (False, False)]
     """
     ids = pl.col(column)
-    return {"placeholder_account_id": ids.str.to_lowercase().is_in(list(PLACEHOLDER_IDS)).fill_null(False),
+    return {"placeholder_account_id": is_placeholder(ids).fill_null(False),
             "undecodable_account_id": ids.str.contains(REPLACEMENT, literal=True).fill_null(False)}
 
 
@@ -53,8 +81,8 @@ def id_warnings(rejected: dict[str, int], path: str, first: dict[str, list[int]]
     'log.csv: 3 rows rejected: their account_id is a placeholder (None, null,'
     """
     first = first or {}
-    said = {"placeholder_account_id": ("their account_id is a placeholder (None, null, nan, NaT, <NA>: how tools write a "
-                                       "missing id), which would make every such row one account tied to all the others; "
+    said = {"placeholder_account_id": ("their account_id is a placeholder (None, null, nan, NaT, <NA>, NA, N/A, #N/A, "
+                                       "undefined, nil: how tools write a missing id), which would make every such row one account tied to all the others; "
                                        "write a missing id as empty"),
             "undecodable_account_id": ("their account_id holds bytes that are not UTF-8 (the file is in another "
                                        "encoding?), which would merge distinct ids into one account; re-encode the file "

@@ -37,7 +37,7 @@ import polars as pl
 from graphlink.config import ACCOUNT_COLUMNS, EVENT_COLUMNS, IngestConfig
 from graphlink.errors import InputError, safe_reason
 from graphlink.views.words import rejected_text
-from graphlink.stages.account_ids import id_reasons, id_warnings
+from graphlink.stages.account_ids import id_reasons, id_warnings, written
 from graphlink.stages.column_hints import input_hints, missing_timestamp_warning, rejected_rows
 from graphlink.stages.csv_rows import csv_row_warnings
 from graphlink.stages.reading import EXTENSIONS, apply_column_map, collect_frame, normalise_header, read_schema, scan
@@ -233,8 +233,7 @@ def load_events(path: str | Path, config: IngestConfig | None = None, extra_sign
                              parse_timestamp("timestamp", schema["timestamp"], config.timestamp_format))
         raw_present = pl.col("__raw_ts").is_not_null()
         if schema["timestamp"] in (pl.String, pl.Categorical) or isinstance(schema["timestamp"], pl.Enum):
-            raw_text = pl.col("__raw_ts").cast(pl.String).str.strip_chars()
-            raw_present = raw_present & (raw_text.str.len_bytes() > 0)
+            raw_present = raw_present & written(pl.col("__raw_ts"))  # blank, NaT, nan, null: missing (nu54)
         elif schema["timestamp"].is_float():  # NaN: a float column's empty value, kept as an empty CSV field is
             raw_present = raw_present & ~pl.col("__raw_ts").is_nan()
         ts = pl.col("timestamp")
@@ -438,7 +437,7 @@ def scan_events(source: str | Path | pl.DataFrame | pl.LazyFrame, config: Ingest
         raw = pl.col("__graphlink_raw_ts")
         present = raw.is_not_null()
         if schema["timestamp"] == pl.String:
-            present = present & (raw.str.strip_chars().str.len_bytes() > 0)
+            present = present & written(raw)
         ts = pl.col("timestamp")
         rejected = (present & ts.is_null()) | (ts.is_not_null() & ((ts < _EARLIEST) | (ts >= _LATEST)))
         lf = (

@@ -15,6 +15,7 @@ from datetime import datetime, timezone  # noqa: F401  (timezone: the doctest)
 
 import polars as pl
 
+from graphlink.stages.account_ids import written as is_written
 from graphlink.stages.reading import collect_frame
 from graphlink.stages.timestamps import parse_timestamp
 from graphlink.views.words import first_rows_text
@@ -92,7 +93,7 @@ def created_at_warning(lf: pl.LazyFrame, dtype: pl.DataType, path: str, earliest
     raw = pl.col("created_at")
     written = raw.is_not_null()
     if dtype == pl.String:
-        written = written & (raw.str.strip_chars().str.len_bytes() > 0)
+        written = written & is_written(raw)  # blank, NaT, nan: a missing time, as in the events
     parsed = parse_timestamp("created_at", dtype)
     bad = written & (parsed.is_null() | (parsed < earliest) | (parsed >= latest)).fill_null(True)
     counts = lf.select(pl.len().alias("n"), bad.sum().alias("bad"), bad.arg_true().first().alias("first"))

@@ -1,0 +1,81 @@
+"""New-user review nu54 (session 54): missing values in other spellings, bytes that are not UTF-8, and wording.
+
+* A timestamp cell written ``NaT``/``nan``/``None``/``null`` (pandas' ``astype(str)``, polars' ``write_csv`` of a
+  float NaN) is a missing time: the row is kept with its evidence, never rejected as unparseable.
+* Placeholder account ids R, spreadsheets and C write (``NA``, ``#N/A``, ``(null)``) and NFKC look-alikes
+  (full-width ``Ｎｏｎｅ``) are rejected like ``None``.
+* Bytes that are not UTF-8 in a value column (a card ``card\\xff42``) stay distinct (never one card for six
+  strangers) and are counted and warned about per column.
+"""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from typer.testing import CliRunner
+
+import graphlink
+from graphlink.cli import app
+from graphlink.stages.ingest import load_events
+
+runner = CliRunner()
+HEADER = b"account_id,timestamp,ip,payment_fingerprint\n"
+
+
+def _rows(n: int, prefix: str = "ok") -> bytes:
+    """``n`` ordinary rows with a parseable time, two accounts sharing each card."""
+    return b"".join(f"{prefix}{i},2025-01-01T00:{i % 60:02d}:00Z,10.0.{i}.1,pf{i // 2}\n".encode() for i in range(n))
+
+
+def test_placeholder_timestamps_are_missing_not_unparseable(tmp_path):
+    spellings = ["NaT", "nan", "NaN", "None", "null", "NULL", " none ", "<NA>", "NA"]
+    rows = "".join(f"ph{i},{s},10.9.{i}.1,pfx{i}\n" for i, s in enumerate(spellings)).encode()
+    path = tmp_path / "ts.csv"
+    path.write_bytes(HEADER + _rows(40) + rows)
+    events = load_events(path)
+    assert events.rejected == {}  # every row kept, with its card and address
+    assert events.rows_kept == 40 + len(spellings)
+    assert events.rows_without_timestamp == len(spellings)
+    cards = events.frame.select("payment_fingerprint").collect()["payment_fingerprint"].to_list()
+    assert "pfx0" in cards and f"pfx{len(spellings) - 1}" in cards
+
+
+def test_all_placeholder_timestamp_column_behaves_like_an_empty_one(tmp_path):
+    path = tmp_path / "allnat.csv"
+    path.write_bytes(HEADER + b"".join(f"a{i},NaT,10.0.{i}.1,pf{i // 2}\n".encode() for i in range(12)))
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(HEADER + b"".join(f"a{i},,10.0.{i}.1,pf{i // 2}\n".encode() for i in range(12)))
+    got, want = load_events(path), load_events(empty)  # an all-empty column: a warning, no error
+    assert got.rejected == want.rejected == {}
+    assert got.rows_without_timestamp == want.rows_without_timestamp == 12
+    assert [w.replace(str(path), "F") for w in got.warnings] == [w.replace(str(empty), "F") for w in want.warnings]
+
+
+def test_accounts_created_at_placeholder_is_missing_not_unparseable(tmp_path):
+    events = tmp_path / "ev.csv"
+    events.write_bytes(HEADER + _rows(20))
+    accounts = tmp_path / "acc.csv"
+    accounts.write_text("account_id,created_at\n" + "".join(f"ok{i},{'NaT' if i % 2 else '2024-01-01'}\n"
+                                                            for i in range(20)))
+    result = graphlink.detect(events, accounts=accounts)
+    assert not [w for w in result.run["warnings"] if "created_at" in w]
+
+
+def test_more_placeholder_ids_are_rejected(tmp_path):
+    spellings = ["NA", "#N/A", "N/A", "(null)", "undefined", "nil", "\uff2e\uff4f\uff4e\uff45", "\ufeffNone", '"None"']
+    rows = "".join(f"{s},2025-01-01T01:{i:02d}:00Z,10.7.{i}.1,pfz{i}\n" for i, s in enumerate(spellings))
+    path = tmp_path / "ph.csv"
+    path.write_bytes(HEADER + _rows(20) + rows.encode())
+    events = load_events(path)
+    assert events.rejected == {"placeholder_account_id": len(spellings)}
+    kept = set(events.frame.select("account_id").collect()["account_id"])
+    assert kept == {f"ok{i}" for i in range(20)}
+
+
+def test_real_ids_resembling_placeholders_are_kept(tmp_path):
+    names = ["Nadia", "nan2", "n/a/b", "nil_user", "NAB", "undefined1"]
+    rows = "".join(f"{s},2025-01-01T01:{i:02d}:00Z,10.7.{i}.1,pfz{i}\n" for i, s in enumerate(names))
+    path = tmp_path / "real.csv"
+    path.write_bytes(HEADER + rows.encode())
+    assert load_events(path).rejected == {}
