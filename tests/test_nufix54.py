@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 import graphlink
 from graphlink.cli import app
 from graphlink.stages.ingest import load_events
+from graphlink.stages.signals.normalise import normalise_prompt
 
 runner = CliRunner()
 HEADER = b"account_id,timestamp,ip,payment_fingerprint\n"
@@ -79,3 +80,54 @@ def test_real_ids_resembling_placeholders_are_kept(tmp_path):
     path = tmp_path / "real.csv"
     path.write_bytes(HEADER + rows.encode())
     assert load_events(path).rejected == {}
+
+
+def test_non_utf8_bytes_in_value_columns_stay_distinct_and_are_warned(tmp_path):
+    rows = b"".join(b"s%d,2025-01-01T02:%02d:00Z,10.8.%d.1,card%c42,dev%c\n" % (i, i, i, b, b)
+                    for i, b in enumerate(b"\xff\xfe\xe9\xe8\xc0\xa0"))
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"account_id,timestamp,ip,payment_fingerprint,device\n"
+                     + b"".join(f"ok{i},2025-01-01T00:{i:02d}:00Z,10.0.{i}.1,pf{i // 2},d{i}\n".encode()
+                                for i in range(20)) + rows)
+    events = load_events(path, extra_signals=("device",))
+    frame = events.frame.collect()
+    cards = frame.filter(pl.col("account_id").str.starts_with("s"))["payment_fingerprint"]
+    assert cards.n_unique() == 6  # six strangers, six cards (were one: card\ufffd42)
+    assert frame.filter(pl.col("account_id").str.starts_with("s"))["device"].n_unique() == 6
+    warning = next(w for w in events.warnings if "not UTF-8" in w)
+    assert "payment_fingerprint (6 rows, the first: row 21)" in warning and "device (6 rows" in warning
+    assert "ip (" not in warning
+
+
+def test_non_utf8_cards_do_not_make_a_card_cluster(tmp_path):
+    rows = b"".join(b"s%d,2025-01-01T02:%02d:00Z,10.8.%d.1,card%c42\n" % (i, i, i, b)
+                    for i, b in enumerate(b"\xff\xfe\xe9\xe8\xc0\xa0"))
+    path = tmp_path / "latin.csv"
+    path.write_bytes(HEADER + _rows(20) + rows)
+    result = graphlink.detect(path)
+    strangers = result.accounts.filter(pl.col("account_id").str.starts_with("s"))
+    assert strangers.height == 6
+    assert strangers["cluster_id"].drop_nulls().n_unique() <= 1 and strangers["cluster_id"].is_null().all()
+    assert any("not UTF-8 in payment_fingerprint" in w for w in result.run["warnings"])
+
+
+def test_non_utf8_bytes_in_ndjson_values_stay_distinct(tmp_path):
+    lines = [b'{"account_id": "ok%d", "timestamp": "2025-01-01T00:%02d:00Z", "payment_fingerprint": "pf%d"}'
+             % (i, i, i // 2) for i in range(10)]
+    lines += [b'{"account_id": "s%d", "timestamp": "2025-01-01T01:00:00Z", "payment_fingerprint": "card%c42"}'
+              % (i, b) for i, b in enumerate(b"\xff\xfe\xe9")]
+    path = tmp_path / "latin.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    events = load_events(path)
+    cards = events.frame.collect().filter(pl.col("account_id").str.starts_with("s"))["payment_fingerprint"]
+    assert cards.n_unique() == 3
+    assert any("not UTF-8 in payment_fingerprint (3 rows" in w for w in events.warnings)
+
+
+def test_non_utf8_prompts_differing_in_one_byte_are_not_one_text(tmp_path):
+    rows = b"".join(b"p%d,2025-01-01T02:%02d:00Z,10.8.%d.1,c%d,hello there caf%c dear friend of mine today\n"
+                    % (i, i, i, i, b) for i, b in enumerate(b"\xff\xfe"))
+    path = tmp_path / "p.csv"
+    path.write_bytes(b"account_id,timestamp,ip,payment_fingerprint,prompt\n" + rows)
+    prompts = load_events(path).frame.collect().select(normalise_prompt(pl.col("prompt")))["prompt"]
+    assert prompts.n_unique() == 2  # as compared, too (were one: "caf\ufffd")

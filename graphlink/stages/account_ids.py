@@ -86,7 +86,8 @@ def id_warnings(rejected: dict[str, int], path: str, first: dict[str, list[int]]
                                        "write a missing id as empty"),
             "undecodable_account_id": ("their account_id holds bytes that are not UTF-8 (the file is in another "
                                        "encoding?), which would merge distinct ids into one account; re-encode the file "
-                                       "as UTF-8 (iconv -f latin1 -t utf-8) and run again")}
+                                       "as UTF-8 (one wholly in Latin-1: iconv -f latin1 -t utf-8; a UTF-8 file with a "
+                                       "few such rows: fix those rows) and run again")}
     out = []
     for reason, text in said.items():
         n = rejected.get(reason, 0)
