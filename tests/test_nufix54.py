@@ -131,3 +131,46 @@ def test_non_utf8_prompts_differing_in_one_byte_are_not_one_text(tmp_path):
     path.write_bytes(b"account_id,timestamp,ip,payment_fingerprint,prompt\n" + rows)
     prompts = load_events(path).frame.collect().select(normalise_prompt(pl.col("prompt")))["prompt"]
     assert prompts.n_unique() == 2  # as compared, too (were one: "caf\ufffd")
+
+
+def test_joined_members_are_listed_first_as_the_weakest(fixture_detected, tmp_path):
+    accounts = pl.read_parquet(fixture_detected / "accounts.parquet")
+    joined = accounts.filter(pl.col("joined_by").is_not_null())
+    assert joined.height  # the fixture has own-value members
+    cluster = joined["cluster_id"][0]
+    want = set(joined.filter(pl.col("cluster_id") == cluster)["account_id"])
+    out = runner.invoke(app, ["show", str(fixture_detected), str(cluster), "--json", "--members", str(len(want))])
+    assert out.exit_code == 0, out.output
+    listed = [m["account_id"] for m in json.loads(out.output)["members"]]
+    assert set(listed) == want  # the weakest way in, first (were last of 86: out of view at --members 25)
+    export = runner.invoke(app, ["export", str(fixture_detected), "-f", "csv", "-o", str(tmp_path / "csv")])
+    assert export.exit_code == 0, export.output
+    members = pl.read_csv(tmp_path / "csv" / "members.csv", infer_schema=False).filter(
+        pl.col("cluster_id") == str(cluster))
+    if members.height:
+        assert set(members["account_id"][:len(want)]) == want
+
+
+def test_hub_twins_on_one_address_name_the_address_not_its_network():
+    from graphlink.stages.hub_twins import twin_accounts
+    from graphlink.stages.join_notes import member_notes, twin_joins
+
+    phrases = 6  # a template of six phrases, held by every account
+    accounts = list(range(22))  # cluster 1: 0-11; unclustered twins 12-21; all on one address and its /24
+    part = pl.DataFrame({"account_idx": accounts, "cluster_id": [1] * 12 + [None] * 10},
+                        schema_overrides={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
+    mem = pl.DataFrame({"account_idx": [a for a in accounts for _ in range(2 + phrases)],
+                        "signal_idx": [s for _ in accounts for s in range(2 + phrases)]},
+                       schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    index = pl.DataFrame({"account_idx": accounts, "account_id": [f"a{a}" for a in accounts]},
+                         schema_overrides={"account_idx": pl.UInt32})
+    for kinds in (["ip_net", "ip"], ["ip", "ip_net"]):  # whichever value index the network has
+        values = ["203.0.113.0/24" if k == "ip_net" else "203.0.113.7" for k in kinds]
+        sig = pl.DataFrame({"signal_idx": range(2 + phrases), "kind": [*kinds] + ["prompt"] * phrases,
+                            "df": [22] * (2 + phrases), "linked": [True] * (2 + phrases),
+                            "value": values + [f"p{i}" for i in range(phrases)]}, schema_overrides={"signal_idx": pl.UInt32})
+        twins = twin_accounts(part, mem, sig, n_accounts=10_000)
+        assert twins.height == 10
+        final = part.with_columns(pl.col("cluster_id").fill_null(2))
+        notes = member_notes(twin_joins(twins), final, sig, index)["joined_by"].unique().to_list()
+        assert len(notes) == 1 and "203.0.113.7" in notes[0] and "/24" not in notes[0]
