@@ -174,3 +174,40 @@ def test_hub_twins_on_one_address_name_the_address_not_its_network():
         final = part.with_columns(pl.col("cluster_id").fill_null(2))
         notes = member_notes(twin_joins(twins), final, sig, index)["joined_by"].unique().to_list()
         assert len(notes) == 1 and "203.0.113.7" in notes[0] and "/24" not in notes[0]
+
+
+def test_ndjson_bare_nan_is_named_by_line(tmp_path):
+    lines = [json.dumps({"account_id": f"a{i}", "timestamp": "2025-01-01T00:00:00Z", "ip": f"10.0.0.{i}"})
+             for i in range(5)]
+    lines.append(json.dumps({"account_id": "b", "timestamp": float("nan"), "ip": "10.0.0.9"}))  # writes NaN
+    path = tmp_path / "nan.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    out = runner.invoke(app, ["detect", str(path), "--out", str(tmp_path / "out")])
+    assert out.exit_code == 2
+    assert "line 6" in out.output and str(path) in out.output
+
+
+def test_evaluate_names_a_damaged_output_file_not_the_labels(fixture_outputs, tmp_path):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("account_id,is_ring,group\na,true,g\n")
+    accounts = fixture_outputs / "accounts.parquet"
+    accounts.write_bytes(accounts.read_bytes()[:500])
+    out = runner.invoke(app, ["evaluate", str(fixture_outputs), str(labels)])
+    assert out.exit_code == 2
+    assert str(accounts) in out.output and "labels" not in out.output
+
+
+def test_an_emptied_run_json_is_a_clean_error(fixture_outputs):
+    (fixture_outputs / "run.json").write_text("{}")
+    for command in (["show", str(fixture_outputs), "1"], ["report", str(fixture_outputs), "--no-plots"]):
+        out = runner.invoke(app, command)
+        assert out.exit_code == 2, out.output
+        assert str(fixture_outputs / "run.json") in out.output and len(out.output.strip().splitlines()) == 1
+
+
+def test_a_missing_folder_points_to_the_kept_previous_output(fixture_outputs):
+    kept = fixture_outputs.parent / f".{fixture_outputs.name}.old-999999"
+    fixture_outputs.rename(kept)
+    out = runner.invoke(app, ["show", str(fixture_outputs), "1"])
+    assert out.exit_code == 2
+    assert "no such output folder" in out.output and str(kept) in out.output

@@ -210,13 +210,17 @@ def first_bad_json_line(path: str | Path) -> int | None:
             text = line.lstrip(b"\xef\xbb\xbf") if number == 1 else line
             if not text.strip():
                 continue
-            try:
-                value = json.loads(text)
+            try:  # NaN, Infinity (Python's json.dumps writes them) are no JSON: polars refuses them, so here too
+                value = json.loads(text, parse_constant=_no_constant)
             except ValueError:
                 return number
             if not isinstance(value, dict):
                 return number
     return None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def starts_with_json_object(path: str | Path) -> bool:
@@ -230,7 +234,7 @@ def starts_with_json_object(path: str | Path) -> bool:
 def json_line_error(path: str, line: int) -> InputError:
     """The error for an NDJSON line that is not a JSON object."""
     return InputError(f"cannot read as ndjson: line {line:,} is not a JSON object (NDJSON needs one object "
-                      "per line); fix or remove it", file=path)
+                      "per line; NaN and Infinity are not JSON, write null); fix or remove it", file=path)
 
 
 def missing_id_warning(accounts: pl.LazyFrame, rows: int, missing: int, path: str) -> list[str]:
