@@ -166,9 +166,9 @@ def detect(
             except GraphlinkError as exc:
                 raise GraphlinkError(str(exc).replace(str(spooled), "<stdin>")) from None
             result.run["inputs"]["events"]["path"] = "<stdin>"
-            # (the log's own warnings -- CSV rows with surplus fields or swallowed by a stray quote -- name the file
-            # read: the spool, deleted on return)
+            # (the log's own warnings name the file read: the spool, deleted on return)
             result.run["warnings"] = [str(w).replace(str(spooled), "<stdin>") for w in result.run.get("warnings") or []]
+            result.warnings = [str(w).replace(str(spooled), "<stdin>") for w in result.warnings]  # the terminal's
             result.run["inputs"]["events"].pop("given", None)
     else:  # Spark reads URIs and table names as given
         result = run(events if engine == "spark" else Path(events))

@@ -211,3 +211,37 @@ def test_a_missing_folder_points_to_the_kept_previous_output(fixture_outputs):
     out = runner.invoke(app, ["show", str(fixture_outputs), "1"])
     assert out.exit_code == 2
     assert "no such output folder" in out.output and str(kept) in out.output
+
+
+def test_stdin_warnings_say_stdin_on_the_terminal(tmp_path):
+    data = HEADER + _rows(20) + b"None,2025-01-01T03:00:00Z,10.9.9.9,pfq\n"
+    out = runner.invoke(app, ["detect", "-", "--out", str(tmp_path / "out")], input=data)
+    assert out.exit_code == 0, out.output
+    warned = [line for line in out.output.splitlines() if line.startswith("warning:")]
+    assert warned and all("graphlink-stdin" not in line for line in warned)
+    assert any(line.startswith("warning: <stdin>: 1 row rejected") for line in warned)
+    assert "placeholder_account_id: 1 (row 21)" in out.output  # one row: "row", not "rows"
+
+
+def test_one_own_value_member_reads_singular():
+    from graphlink.stages.join_notes import own_value_joins, with_grouping_reason
+
+    joined = pl.DataFrame({"account_idx": [2], "owned": [1], "held": [1], "values": [[0]]},
+                          schema={"account_idx": pl.UInt32, "owned": pl.UInt32, "held": pl.UInt32,
+                                  "values": pl.List(pl.UInt32)})
+    part = pl.DataFrame({"account_idx": [0, 1, 2], "cluster_id": [1, 1, 1]},
+                        schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
+    sig = pl.DataFrame({"signal_idx": [0], "kind": ["payment"], "value": ["pf1"]}, schema_overrides={"signal_idx": pl.UInt32})
+    why = with_grouping_reason(pl.DataFrame({"cluster_id": [1], "why": ["shared card"]}), own_value_joins(joined),
+                               part, sig)["why"][0]
+    assert "joined: 1 account by" in why
+
+
+def test_a_misspelt_event_column_gets_a_did_you_mean(tmp_path):
+    path = tmp_path / "typo.csv"
+    path.write_bytes(b"account_id,timestamp,ip,payment_fingerprnt\n" + _rows(10))
+    warning = next(w for w in load_events(path).warnings if "columns not read" in w)
+    assert "did you mean payment_fingerprint?" in warning and "--map payment_fingerprint=payment_fingerprnt" in warning
+    other = tmp_path / "other.csv"
+    other.write_bytes(b"account_id,timestamp,ip,card\n" + _rows(10))
+    assert "did you mean" not in next(w for w in load_events(other).warnings if "columns not read" in w)
