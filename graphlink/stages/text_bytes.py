@@ -109,14 +109,14 @@ def undecodable_warning(frame: pl.LazyFrame, columns: list[str], path: str) -> s
 
     >>> lf = pl.LazyFrame({"ip": ["1.2.3.4", "1.2.3.\\ufffd\\\\xff"], "payment_fingerprint": ["a", "b"]})
     >>> undecodable_warning(lf, ["ip", "payment_fingerprint"], "log.csv")[:62]
-    'log.csv: bytes that are not UTF-8 in ip (1 row, the first: row'
+    'log.csv: bytes that are not UTF-8 in ip (row 2): each such byte'
     """
     if not columns:
         return None
     has = [pl.col(c).str.contains(REPLACEMENT, literal=True).fill_null(False) for c in columns]
     counts = frame.select(*[h.sum().alias(c) for h, c in zip(has, columns)],
                           *[(h.arg_true().first() + 1).alias(f"{c}__first") for h, c in zip(has, columns)]).collect()
-    said = [f"{c} ({n:,} {'row' if n == 1 else 'rows'}, {first_rows_text([counts[f'{c}__first'][0]], n)})"
+    said = [f"{c} ({'' if n == 1 else f'{n:,} rows, '}{first_rows_text([counts[f'{c}__first'][0]], n)})"
             for c in columns if (n := int(counts[c][0]))]
     if not said:
         return None
