@@ -109,7 +109,7 @@ def undecodable_warning(frame: pl.LazyFrame, columns: list[str], path: str) -> s
 
     >>> lf = pl.LazyFrame({"ip": ["1.2.3.4", "1.2.3.\\ufffd\\\\xff"], "payment_fingerprint": ["a", "b"]})
     >>> undecodable_warning(lf, ["ip", "payment_fingerprint"], "log.csv")[:62]
-    'log.csv: bytes that are not UTF-8 in ip (row 2): each such byte'
+    'log.csv: bytes that are not UTF-8 in ip (row 2): each such byt'
     """
     if not columns:
         return None
