@@ -10,10 +10,11 @@ their account to the others. Two spellings are no id at all:
   (review nu54: an ``NA`` account tied 18 users). Matched after NFKC (full-width ``Ｎｏｎｅ``), case-blind, stripped
   of white space, zero-width marks, quotes and brackets (:func:`is_placeholder`); an empty id is already no id
   (``missing_account_id``). The same set spells a missing timestamp (:mod:`graphlink.stages.ingest`).
-* an *undecodable* id: the file is read as UTF-8 (``utf8-lossy``), so a byte that is no UTF-8 (a Latin-1 ``ÿ``,
-  ``é``) reads as U+FFFD, and ``user\\xff1``, ``user\\xfe1`` and ``user\\xe91`` all read ``user\\ufffd1``: three
-  accounts silently merged into one. The original bytes are gone once decoded, so no escape can tell them apart
-  here.
+* an *undecodable* id: a byte that is no UTF-8 (a Latin-1 ``ÿ``, ``é``) read as U+FFFD alone made ``user\\xff1``,
+  ``user\\xfe1`` and ``user\\xe91`` all ``user\\ufffd1``: three accounts silently merged into one. Such bytes are now
+  read losslessly (U+FFFD and ``\\xNN``, :mod:`graphlink.stages.text_bytes`), yet the id is still rejected: it would
+  not match the same account's id written as UTF-8 elsewhere (the accounts file, labels, a later log), so the file
+  should be re-encoded.
 
 Both are rejected and counted like a row without an id (``run.json``'s ``inputs.*.rejected``:
 ``placeholder_account_id``, ``undecodable_account_id``) with a warning saying what to do: an account must never merge
