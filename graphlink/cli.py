@@ -294,7 +294,7 @@ def show(
     if quiet:
         return
     heading, tables = cluster_tables(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values,
-                                     sort=sort_members, width=out_console.width)  # narrow: fewer member columns
+                                     sort=sort_members, width=out_console.width if out_console.is_terminal else None)  # piped rows: whole
     if templates:  # after the reasons (and what tied an inherited flag): the report's template view
         from graphlink.views.terminal_templates import template_table
 

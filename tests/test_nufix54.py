@@ -245,3 +245,10 @@ def test_a_misspelt_event_column_gets_a_did_you_mean(tmp_path):
     other = tmp_path / "other.csv"
     other.write_bytes(b"account_id,timestamp,ip,card\n" + _rows(10))
     assert "did you mean" not in next(w for w in load_events(other).warnings if "columns not read" in w)
+
+
+def test_piped_show_does_not_say_first_and_last_seen_are_left_out(fixture_detected):
+    out = runner.invoke(app, ["show", str(fixture_detected), "1"], env={"COLUMNS": "80"})
+    assert out.exit_code == 0, out.output
+    assert "first seen (UTC)" in out.output  # the piped rows have them ...
+    assert "first and last seen: a wider terminal" not in out.output  # ... so no note says they are left out
