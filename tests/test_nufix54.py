@@ -252,3 +252,14 @@ def test_piped_show_does_not_say_first_and_last_seen_are_left_out(fixture_detect
     assert out.exit_code == 0, out.output
     assert "first seen (UTC)" in out.output  # the piped rows have them ...
     assert "first and last seen: a wider terminal" not in out.output  # ... so no note says they are left out
+
+
+def test_created_at_warning_leaves_out_rows_rejected_for_their_id(tmp_path):
+    events = tmp_path / "ev.csv"
+    events.write_bytes(HEADER + _rows(10))
+    accounts = tmp_path / "acc.csv"
+    accounts.write_text("account_id,created_at\n" + "".join(f"ok{i},2024-01-01\n" for i in range(8))
+                        + "None,31/12/2023\nok8,31/12/2023\n")
+    result = graphlink.detect(events, accounts=accounts)
+    warning = next(w for w in result.run["warnings"] if "created_at values" in w)
+    assert "1 of 9 created_at values" in warning and "(row 10)" in warning  # row 9 was rejected for its id

@@ -355,8 +355,8 @@ def load_accounts(path: str | Path, config: IngestConfig | None = None) -> Accou
     elif "email" in schema:
         domain = pl.col("email").cast(pl.String).str.extract(r"@([^@\s]+)\s*$").str.to_lowercase()
         exprs.append(domain.alias("email_domain"))
-    warning = (created_at_warning(lf, schema["created_at"], path_str, _EARLIEST, _LATEST) if "created_at" in schema
-               else None)
+    warning = (created_at_warning(lf, schema["created_at"], path_str, _EARLIEST, _LATEST, _clean_text("account_id"))
+               if "created_at" in schema else None)  # rows rejected for their id not counted
     lf = lf.select(exprs)
     id_reasons_ = {"missing_account_id": pl.col("account_id").is_null(), **id_reasons()}  # (stages.account_ids)
     rows, rejected = _reject_counts(lf, id_reasons_, path_str)
