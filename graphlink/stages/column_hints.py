@@ -132,11 +132,11 @@ def missing_timestamp_warning(missing: int, kept: int, path: str, ts_name: str =
     if not missing or not kept:
         return None
     if missing >= kept:
-        return (f"{path}: no row has a timestamp (column {ts_name!r} is empty): the rows are kept, but no timing "
+        return (f"{path}: no row has a timestamp (column {ts_name!r} is empty or NaT, nan, null): the rows are kept, but no timing "
                 "evidence (activity signatures, co-timing, template bursts, hours) can be read; check the column "
                 "(--map timestamp=COLUMN)")
     if missing < BAD_TIMESTAMP_SHARE * kept:
         return None
     return (f"{path}: {missing:,} of {kept:,} rows ({100 * missing / kept:.0f} %) have no timestamp (column {ts_name!r} "
-            "empty): kept with their other evidence, without timing")
+            "empty or NaT, nan, null): kept with their other evidence, without timing")
 
