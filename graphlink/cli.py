@@ -166,9 +166,9 @@ def detect(
             except GraphlinkError as exc:
                 raise GraphlinkError(str(exc).replace(str(spooled), "<stdin>")) from None
             result.run["inputs"]["events"]["path"] = "<stdin>"
-            # (the log's own warnings -- CSV rows with surplus fields or swallowed by a stray quote -- name the file
-            # read: the spool, deleted on return)
+            # (the log's own warnings name the file read: the spool, deleted on return)
             result.run["warnings"] = [str(w).replace(str(spooled), "<stdin>") for w in result.run.get("warnings") or []]
+            result.warnings = [str(w).replace(str(spooled), "<stdin>") for w in result.warnings]  # the terminal's
             result.run["inputs"]["events"].pop("given", None)
     else:  # Spark reads URIs and table names as given
         result = run(events if engine == "spark" else Path(events))
@@ -294,7 +294,7 @@ def show(
     if quiet:
         return
     heading, tables = cluster_tables(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values,
-                                     sort=sort_members, width=out_console.width)  # narrow: fewer member columns
+                                     sort=sort_members, width=out_console.width if out_console.is_terminal else None)  # piped rows: whole
     if templates:  # after the reasons (and what tied an inherited flag): the report's template view
         from graphlink.views.terminal_templates import template_table
 

@@ -483,7 +483,7 @@ def test_match_counts_and_reports_rejected_rows_and_invalid_ips(tmp_path):
     written = tmp_path / "matched"
     shown = runner.invoke(app, ["match", str(known), str(new), "--out", str(written)])
     assert shown.exit_code == 0, shown.output
-    assert "rejected missing_account_id: 1 (rows 3), unparseable_timestamp: 1 (rows 4)" in shown.output
+    assert "rejected missing_account_id: 1 (row 3), unparseable_timestamp: 1 (row 4)" in shown.output
     assert events["rejected_rows"] == {"missing_account_id": [3], "unparseable_timestamp": [4]}
     assert "1 event had an invalid IP" in shown.output
     saved = json.loads((written / "match.json").read_text())

@@ -337,6 +337,8 @@ def test_finite_counts_in_run_json_for_junk(tmp_path):
     path = tmp_path / "e.csv"
     path.write_text("account_id,timestamp\na,NaN\nb,inf\nc,2024-01-01\n")
     run = run_detect(path).run
-    assert run["inputs"]["events"]["rejected"] == {"unparseable_timestamp": 2}
+    # NaN is a missing time (kept, session 54: the placeholder spellings); inf is unparseable
+    assert run["inputs"]["events"]["rejected"] == {"unparseable_timestamp": 1}
+    assert run["inputs"]["events"]["rows_without_timestamp"] == 1
     for value in run["counts"].values():
         assert isinstance(value, int) and not (isinstance(value, float) and math.isnan(value))

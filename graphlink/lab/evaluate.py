@@ -328,8 +328,9 @@ def evaluate(accounts: pl.DataFrame, clusters: pl.DataFrame, labels: pl.DataFram
     }
 
 
-def _read_table(path: Path) -> pl.DataFrame:
-    """Read a Parquet, CSV/TSV or NDJSON table; errors name the file, never values."""
+def _read_table(path: Path, output: bool = False) -> pl.DataFrame:
+    """Read a Parquet, CSV/TSV or NDJSON table; errors name the file, never values (``output``: a detect output's
+    table, damaged, not the user's labels: review nu54)."""
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".tsv"):
@@ -341,6 +342,9 @@ def _read_table(path: Path) -> pl.DataFrame:
     except FileNotFoundError:
         raise InputError("file not found", file=str(path)) from None
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        if output:
+            raise InputError("cannot read the table (damaged or not Parquet): a file of the detect output; run "
+                             "detect again", file=str(path)) from None
         if suffix not in (".csv", ".tsv", ".ndjson", ".jsonl", ".json"):
             try:
                 check_parquet_magic(path)
@@ -375,8 +379,8 @@ def evaluate_dir(detect_dir: str | os.PathLike, labels_path: str | os.PathLike) 
     """
     d = Path(detect_dir)
     labels_path = Path(labels_path)
-    accounts = _read_table(d / "accounts.parquet")
-    clusters = _read_table(d / "clusters.parquet")
+    accounts = _read_table(d / "accounts.parquet", output=True)
+    clusters = _read_table(d / "clusters.parquet", output=True)
     labels = _read_table(labels_path)
     for frame, path, need in ((accounts, d / "accounts.parquet", ("account_id", "cluster_id")),
                               (clusters, d / "clusters.parquet", ("cluster_id", "flagged"))):

@@ -6,12 +6,15 @@ their account to the others. Two spellings are no id at all:
 * a *placeholder* a tool wrote for a missing id -- pandas writes ``None`` (an object column's None), ``nan``
   (a float's NaN), ``NaT``, ``<NA>``; SQL and JSON exports ``null``. Read as an id, every such row becomes one
   super-account holding every address and card of the rows lacking an id, tied to all their accounts (review
-  nu53: a "None" account of 40 rows in a cluster of unrelated accounts). Matched case-blind after stripping
-  (:data:`PLACEHOLDER_IDS`); an empty id is already no id (``missing_account_id``).
-* an *undecodable* id: the file is read as UTF-8 (``utf8-lossy``), so a byte that is no UTF-8 (a Latin-1 ``ÿ``,
-  ``é``) reads as U+FFFD, and ``user\\xff1``, ``user\\xfe1`` and ``user\\xe91`` all read ``user\\ufffd1``: three
-  accounts silently merged into one. The original bytes are gone once decoded, so no escape can tell them apart
-  here.
+  nu53: a "None" account of 40 rows in a cluster of unrelated accounts); R writes ``NA``, spreadsheets ``#N/A``
+  (review nu54: an ``NA`` account tied 18 users). Matched after NFKC (full-width ``Ｎｏｎｅ``), case-blind, stripped
+  of white space, zero-width marks, quotes and brackets (:func:`is_placeholder`); an empty id is already no id
+  (``missing_account_id``). The same set spells a missing timestamp (:mod:`graphlink.stages.ingest`).
+* an *undecodable* id: a byte that is no UTF-8 (a Latin-1 ``ÿ``, ``é``) read as U+FFFD alone made ``user\\xff1``,
+  ``user\\xfe1`` and ``user\\xe91`` all ``user\\ufffd1``: three accounts silently merged into one. Such bytes are now
+  read losslessly (U+FFFD and ``\\xNN``, :mod:`graphlink.stages.text_bytes`), yet the id is still rejected: it would
+  not match the same account's id written as UTF-8 elsewhere (the accounts file, labels, a later log), so the file
+  should be re-encoded.
 
 Both are rejected and counted like a row without an id (``run.json``'s ``inputs.*.rejected``:
 ``placeholder_account_id``, ``undecodable_account_id``) with a warning saying what to do: an account must never merge
@@ -26,12 +29,45 @@ import polars as pl
 
 from graphlink.views.words import first_rows_text
 
-__all__ = ["PLACEHOLDER_IDS", "REPLACEMENT", "id_reasons", "id_warnings"]
+__all__ = ["PLACEHOLDER_IDS", "REPLACEMENT", "WRAPPING", "id_reasons", "id_warnings", "is_placeholder", "written"]
 
-#: Ids that are a tool's spelling of "no id" (compared lower-case, stripped).
-PLACEHOLDER_IDS = ("none", "null", "nan", "nat", "<na>")
+#: A tool's spelling of "no value" (compared after NFKC, lower-cased, stripped of :data:`WRAPPING`): pandas (None,
+#: nan, NaT, <NA>), SQL/JSON (null), R's write.csv (NA), spreadsheets (N/A, #N/A), C's printf of NULL ((null)),
+#: JavaScript (undefined), Ruby/Go (nil). The account-id rule and the timestamp reader (a missing time) share it.
+PLACEHOLDER_IDS = ("none", "null", "nan", "nat", "<na>", "na", "n/a", "#n/a", "undefined", "nil")
+#: Stripped from both ends before comparing: white space, zero-width and byte-order marks, quotes and brackets
+#: (``"None"``, ``(null)``, ``[null]`` spell the same missing value).
+WRAPPING = " \t\r\n\u200b\u200c\u200d\u2060\ufeff\"'()[]"
 #: What a byte that is not UTF-8 reads as (U+FFFD).
 REPLACEMENT = "\ufffd"
+
+
+def is_placeholder(text: pl.Expr) -> pl.Expr:
+    """True where the String expression ``text`` is a placeholder (:data:`PLACEHOLDER_IDS`), null stays null.
+
+    >>> pl.DataFrame({"t": [" NA ", "Ｎｏｎｅ", "(null)", "#N/A", "\ufeffnan", "Nadia", "n/a/b"]}).select(
+    ...     is_placeholder(pl.col("t")))["t"].to_list()
+    [True, True, True, True, True, False, False]
+    """
+    # NFKC of every value cost 5x the old lower-casing (8.7 s against 1.7 s per 5M ids): only values that can be one
+    # are read -- ASCII ones of at most 16 bytes (lower-cased and stripped: NFKC changes no ASCII), other ones of at
+    # most 64 bytes once each (NFKC) -- and every value is then looked up among those found (about 2 s per 5M ids).
+    n = text.str.len_bytes()
+    ascii_ = text.str.len_chars() == n
+    plain, odd = text.filter(ascii_ & (n <= 16)), text.filter(~ascii_ & (n <= 64)).unique(maintain_order=True)
+    folded = [t.str.to_lowercase().str.strip_chars(WRAPPING).is_in(list(PLACEHOLDER_IDS)) for t in (plain, odd.str.normalize("NFKC"))]
+    return text.is_in(pl.concat([plain.filter(folded[0]), odd.filter(folded[1])]).implode())
+
+
+def written(text: pl.Expr) -> pl.Expr:
+    """True where the text expression holds a value: neither blank nor a placeholder (a timestamp cell ``NaT`` or
+    ``nan`` is a missing time, kept as one, not an unparseable one that would drop its row: review nu54).
+
+    >>> pl.DataFrame({"t": ["2024-01-01", " ", "NaT", "nan", "soon"]}).select(written(pl.col("t")))["t"].to_list()
+    [True, False, False, False, True]
+    """
+    text = text.cast(pl.String)
+    return (text.str.strip_chars().str.len_bytes() > 0) & ~is_placeholder(text)
 
 
 def id_reasons(column: str = "account_id") -> dict[str, pl.Expr]:
@@ -42,7 +78,7 @@ def id_reasons(column: str = "account_id") -> dict[str, pl.Expr]:
     [(False, False), (True, False), (True, False), (False, True), (False, False)]
     """
     ids = pl.col(column)
-    return {"placeholder_account_id": ids.str.to_lowercase().is_in(list(PLACEHOLDER_IDS)).fill_null(False),
+    return {"placeholder_account_id": is_placeholder(ids).fill_null(False),
             "undecodable_account_id": ids.str.contains(REPLACEMENT, literal=True).fill_null(False)}
 
 
@@ -53,12 +89,13 @@ def id_warnings(rejected: dict[str, int], path: str, first: dict[str, list[int]]
     'log.csv: 3 rows rejected: their account_id is a placeholder (None, null,'
     """
     first = first or {}
-    said = {"placeholder_account_id": ("their account_id is a placeholder (None, null, nan, NaT, <NA>: how tools write a "
-                                       "missing id), which would make every such row one account tied to all the others; "
+    said = {"placeholder_account_id": ("their account_id is a placeholder (None, null, nan, NaT, <NA>, NA, N/A, #N/A, "
+                                       "undefined, nil: how tools write a missing id), which would make every such row one account tied to all the others; "
                                        "write a missing id as empty"),
             "undecodable_account_id": ("their account_id holds bytes that are not UTF-8 (the file is in another "
                                        "encoding?), which would merge distinct ids into one account; re-encode the file "
-                                       "as UTF-8 (iconv -f latin1 -t utf-8) and run again")}
+                                       "as UTF-8 (one wholly in Latin-1: iconv -f latin1 -t utf-8; a UTF-8 file with a "
+                                       "few such rows: fix those rows) and run again")}
     out = []
     for reason, text in said.items():
         n = rejected.get(reason, 0)

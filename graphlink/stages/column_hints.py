@@ -14,6 +14,9 @@ Two mistakes leave a run that looks clean (no error, no warning) while most of t
 
 from __future__ import annotations
 
+import difflib
+import shlex
+
 import polars as pl
 
 from graphlink.config import EVENT_COLUMNS
@@ -62,8 +65,12 @@ def input_hints(columns: list[str], used: list[str], rows: int, rejected: dict[s
     unread = [c for c in columns if c not in used and c != "account_id"]
     if missing and unread:
         shown = ", ".join(repr(c) for c in unread[:8]) + (f" and {len(unread) - 8} more" if len(unread) > 8 else "")
-        hints.append(f"{path}: columns not read: {shown} (none of {', '.join(missing)} was found); if one of them is "
-                     f"such a column, map it (--map {missing[0]}=COLUMN) or read it as its own signal (--signal COLUMN)")
+        # A misspelt event column (payment_fingerprnt: review nu54) named with its fix, as the TOML checks do.
+        typos = [(c, close[0]) for c in unread if (close := difflib.get_close_matches(c.lower(), missing, n=1, cutoff=0.8))]
+        fix = (f"did you mean {typos[0][1]}? map it with --map {shlex.quote(f'{typos[0][1]}={typos[0][0]}')}" if typos
+               else f"if one of them is such a column, map it (--map {missing[0]}=COLUMN)")
+        hints.append(f"{path}: columns not read: {shown} (none of {', '.join(missing)} was found); {fix} "
+                     "or read it as its own signal (--signal COLUMN)")
     bad = rejected.get("unparseable_timestamp", 0) + rejected.get("timestamp_out_of_range", 0)
     if rows and bad >= BAD_TIMESTAMP_SHARE * rows:
         fix = (f"do they all match --timestamp-format {ts_format!r}?" if ts_format else "if they are another "
@@ -125,11 +132,11 @@ def missing_timestamp_warning(missing: int, kept: int, path: str, ts_name: str =
     if not missing or not kept:
         return None
     if missing >= kept:
-        return (f"{path}: no row has a timestamp (column {ts_name!r} is empty): the rows are kept, but no timing "
+        return (f"{path}: no row has a timestamp (column {ts_name!r} is empty or NaT, nan, null): the rows are kept, but no timing "
                 "evidence (activity signatures, co-timing, template bursts, hours) can be read; check the column "
                 "(--map timestamp=COLUMN)")
     if missing < BAD_TIMESTAMP_SHARE * kept:
         return None
     return (f"{path}: {missing:,} of {kept:,} rows ({100 * missing / kept:.0f} %) have no timestamp (column {ts_name!r} "
-            "empty): kept with their other evidence, without timing")
+            "empty or NaT, nan, null): kept with their other evidence, without timing")
 

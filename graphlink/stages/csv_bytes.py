@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from graphlink.errors import InputError
+from graphlink.stages.text_bytes import read_escaped
 from graphlink.views.words import first_rows_text
 
 __all__ = ["CsvSource", "csv_source", "literal_quotes", "row_warnings"]
@@ -163,6 +164,8 @@ def _read_source(path: Path, separator: str) -> CsvSource:
                          "quoted value)", file=str(path), row=_unclosed_row(data, stray, sep))
     if strays:
         out.source, out.placeholder = _replaced(path, data, np.concatenate(strays), out.quoted.first[0])
+    escaped = read_escaped(path, out.source if isinstance(out.source, bytes) else None)  # bytes not UTF-8: kept
+    out.source = out.source if escaped is None else escaped  # distinct (graphlink.stages.text_bytes)
     return out
 
 

@@ -158,8 +158,12 @@ def twin_accounts(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
              .filter(pl.col("phrases") >= MIN_TIE_VALUES))
     if twins.is_empty():
         return empty
-    per_hub = twins.group_by("hub").agg(pl.len().alias("twins"))
-    return (twins.join(per_hub, on="hub").sort(["account_idx", "twins", "hub"], descending=[False, True, False])
+    # Each twin's hub: the one with the most twins; on a tie an exact address or card before its network (twins all on
+    # one address are that address's, not the /24's: review nu54 read "holds IP network ..." for one shared address).
+    per_hub = (twins.group_by("hub").agg(pl.len().alias("twins"))
+               .join(signals.select(pl.col("signal_idx").alias("hub"), (pl.col("kind") == HUB_NETWORK).alias("net")),
+                     on="hub", how="left"))
+    return (twins.join(per_hub, on="hub").sort(["account_idx", "twins", "net", "hub"], descending=[False, True, False, False])
             .group_by("account_idx", maintain_order=True).agg(pl.col("hub").first())
             .select(pl.col("account_idx").cast(pl.UInt32), pl.col("hub").cast(pl.UInt32)))
 

@@ -136,7 +136,8 @@ def with_grouping_reason(clusters: pl.DataFrame, joins: pl.DataFrame | None, par
         sizes, on="cluster_id", how="left")
     k, text = pl.col("k").cast(pl.String), pl.col("text").fill_null("")
     phrase = (pl.when(pl.col("step") == OWN_VALUES)
-              .then(pl.concat_str([pl.lit("joined: "), k, pl.lit(" accounts by their own values (most of their strong values "
+              .then(pl.concat_str([pl.lit("joined: "), k, pl.when(pl.col("k") == 1).then(pl.lit(" account")).otherwise(pl.lit(
+                  " accounts")), pl.lit(" by their own values (most of their strong values "
                                    "are the cluster's: "), text, pl.lit(") (own values)")]))
               .when(pl.col("k") == pl.col("size"))
               .then(pl.concat_str([k, pl.lit(" of "), k, pl.lit(" members are hub twins, holders of "), text,

@@ -14,6 +14,7 @@ import polars as pl
 from graphlink.config.columns import ACCOUNT_COLUMNS
 from graphlink.errors import InputError, safe_reason
 from graphlink.stages.csv_bytes import csv_source, literal_quotes
+from graphlink.stages.text_bytes import read_escaped
 
 __all__ = ["BLANK_PROBE", "EXTENSIONS", "apply_column_map", "check_folder", "check_parquet_magic", "clean_header", "collect_frame",
            "detect_format", "header_separator", "is_blank", "normalise_header", "raw_header", "read_schema", "scan", "sniff_encoding", "sniff_separator"]
@@ -139,17 +140,17 @@ def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()
             lf = pl.scan_csv(source.source, glob=False, separator=sep, infer_schema=False, encoding="utf8-lossy",
                              truncate_ragged_lines=True)
             return literal_quotes(lf, source)
-        from graphlink.stages.validation import check_json_keys, lossy_utf8
+        from graphlink.stages.validation import check_json_keys
 
         check_json_keys(path)
         source = glob.escape(str(path)) if unmarked is None else unmarked  # scan_ndjson has no glob=False
         try:
             return _scan_ndjson(source, columns)
         except pl.exceptions.PolarsError:
-            lossy = lossy_utf8(path)  # bytes that are not UTF-8: replaced by U+FFFD, as in CSV
-            if lossy is None:
+            escaped = read_escaped(path, json=True)  # bytes that are not UTF-8: U+FFFD and \xNN, as in CSV
+            if escaped is None:
                 raise
-            return _scan_ndjson(lossy, columns)
+            return _scan_ndjson(escaped.removeprefix("\ufeff".encode()), columns)
     except (pl.exceptions.PolarsError, OSError) as exc:
         if fmt == "ndjson":  # a broken line: named, as the Spark engine names it
             from graphlink.stages.validation import first_bad_json_line, json_line_error

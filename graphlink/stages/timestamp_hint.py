@@ -15,6 +15,7 @@ from datetime import datetime, timezone  # noqa: F401  (timezone: the doctest)
 
 import polars as pl
 
+from graphlink.stages.account_ids import id_reasons, written as is_written
 from graphlink.stages.reading import collect_frame
 from graphlink.stages.timestamps import parse_timestamp
 from graphlink.views.words import first_rows_text
@@ -76,11 +77,13 @@ def timestamp_hint(lf: pl.LazyFrame, schema: pl.Schema, used: list[str]) -> str 
 
 
 def created_at_warning(lf: pl.LazyFrame, dtype: pl.DataType, path: str, earliest: datetime, latest: datetime,
-                       ) -> str | None:
+                       account_id: pl.Expr | None = None) -> str | None:
     """The warning counting the accounts file's ``created_at`` values that are written but do not parse (a
     day-first ``31/12/2023 10:00``) or lie outside [``earliest``, ``latest``) as event times must (a ``0`` or
     ``1970-01-01`` placeholder): those accounts are kept without a creation time, so the created_hour evidence
-    misses them, and the user is told (row numbers are 1-based data rows; values are never quoted).
+    misses them, and the user is told (row numbers are 1-based data rows; values are never quoted). ``account_id``:
+    the cleaned id (null: none); rows rejected for their id are neither counted nor named (review nu54: "3 of 59",
+    the first a row already rejected as ``placeholder_account_id``).
 
     Examples
     --------
@@ -92,10 +95,16 @@ def created_at_warning(lf: pl.LazyFrame, dtype: pl.DataType, path: str, earliest
     raw = pl.col("created_at")
     written = raw.is_not_null()
     if dtype == pl.String:
-        written = written & (raw.str.strip_chars().str.len_bytes() > 0)
+        written = written & is_written(raw)  # blank, NaT, nan: a missing time, as in the events
     parsed = parse_timestamp("created_at", dtype)
     bad = written & (parsed.is_null() | (parsed < earliest) | (parsed >= latest)).fill_null(True)
-    counts = lf.select(pl.len().alias("n"), bad.sum().alias("bad"), bad.arg_true().first().alias("first"))
+    kept, n = pl.lit(True), pl.len()
+    if account_id is not None:  # (graphlink.stages.account_ids)
+        lf = lf.with_columns(account_id.alias("__id"))
+        kept = ~pl.any_horizontal([pl.col("__id").is_null(), *id_reasons("__id").values()])
+        n = kept.sum()
+    bad = bad & kept
+    counts = lf.select(n.alias("n"), bad.sum().alias("bad"), bad.arg_true().first().alias("first"))
     rows, n_bad, first = collect_frame(counts, path).row(0)
     if not n_bad:
         return None

@@ -52,7 +52,7 @@ from graphlink.errors import InputError
 from graphlink.views.words import first_rows_text
 
 __all__ = ["MAX_EXACT_FLOAT", "check_columns", "check_not_a_time", "first_bad_json_line", "float_bad", "float_error",
-           "float_text", "is_float", "json_line_error", "check_json_keys", "lossy_utf8", "missing_id_warning",
+           "float_text", "is_float", "json_line_error", "check_json_keys", "missing_id_warning",
            "spark_column", "spark_float_bad", "spark_float_text", "starts_with_json_object"]
 
 #: Columns of an accounts file (``--accounts``) that an events file does not have: named in the hint when
@@ -210,13 +210,17 @@ def first_bad_json_line(path: str | Path) -> int | None:
             text = line.lstrip(b"\xef\xbb\xbf") if number == 1 else line
             if not text.strip():
                 continue
-            try:
-                value = json.loads(text)
+            try:  # NaN, Infinity (Python's json.dumps writes them) are no JSON: polars refuses them, so here too
+                value = json.loads(text, parse_constant=_no_constant)
             except ValueError:
                 return number
             if not isinstance(value, dict):
                 return number
     return None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def starts_with_json_object(path: str | Path) -> bool:
@@ -230,7 +234,7 @@ def starts_with_json_object(path: str | Path) -> bool:
 def json_line_error(path: str, line: int) -> InputError:
     """The error for an NDJSON line that is not a JSON object."""
     return InputError(f"cannot read as ndjson: line {line:,} is not a JSON object (NDJSON needs one object "
-                      "per line); fix or remove it", file=path)
+                      "per line; NaN and Infinity are not JSON, write null); fix or remove it", file=path)
 
 
 def missing_id_warning(accounts: pl.LazyFrame, rows: int, missing: int, path: str) -> list[str]:
@@ -289,14 +293,3 @@ def check_json_keys(source: str | Path | bytes) -> None:
         if repeated:
             raise InputError(f"duplicate key(s) in line {number}: {', '.join(repeated[:5])}; a record must name each "
                              "column once", file=str(source) if not isinstance(source, bytes) else None)
-
-
-def lossy_utf8(path: str | Path) -> bytes | None:
-    """An NDJSON file's bytes with what is not UTF-8 replaced by U+FFFD (as CSV is read), a byte-order mark
-    dropped; None for a file that is UTF-8 (only called once a reader has failed)."""
-    data = Path(path).read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("utf-8", "replace").lstrip("\ufeff").encode("utf-8")
-    return None

@@ -12,6 +12,7 @@ and schemas are in :mod:`graphlink.contract`.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -82,8 +83,11 @@ def events_file(run: dict[str, Any]) -> tuple[str, Path | None]:
 def check_folder(out_dir: Path) -> None:
     """Raise :class:`GraphlinkError` unless ``out_dir`` has every required output file."""
     if not out_dir.is_dir():
+        kept = sorted(out_dir.parent.glob(f".{glob.escape(out_dir.name)}.old-*"))  # a writer died between renames
+        hint = (f"; the previous output is kept in {kept[-1]} (graphlink detect --out {out_dir} --previous {out_dir} "
+                "restores it)") if kept else ""
         raise GraphlinkError(f"{out_dir}: no such output folder (not a folder); "
-                             "pass the --out folder of graphlink detect")
+                             f"pass the --out folder of graphlink detect{hint}")
     missing = [name for name in REQUIRED_FILES if not (out_dir / name).is_file()]
     if missing:
         raise GraphlinkError(f"{out_dir}: not a graphlink detect output (missing {', '.join(missing)})")
@@ -95,7 +99,7 @@ def read_run(out_dir: Path) -> dict[str, Any]:
     Raises
     ------
     GraphlinkError
-        Not valid JSON or not a JSON object.
+        Not valid JSON, not a JSON object, or an object recording no run (``{}``).
     """
     path = out_dir / RUN_FILE
     try:
@@ -104,6 +108,9 @@ def read_run(out_dir: Path) -> dict[str, Any]:
         raise GraphlinkError(f"{path}: not valid JSON: {exc}") from None
     if not isinstance(run, dict):
         raise GraphlinkError(f"{path}: expected a JSON object")
+    if not {"counts", "inputs", "parameters"} & set(run):  # emptied to {} (review nu54): no run recorded in it
+        raise GraphlinkError(f"{path}: holds no record of a detect run (none of counts, inputs, parameters): damaged "
+                             "or not graphlink's; run detect again")
     # The settings detect ran with, read by every view: a section that is not a table (a hand-edited or damaged
     # run.json) is left out here, once, so each view falls back to that section's defaults instead of failing.
     parameters = run.get("parameters")

@@ -295,8 +295,9 @@ def outputs_member_ties(outputs: Outputs, cluster_id: int | None = None) -> pl.D
 def with_member_ties(members: pl.DataFrame, outputs: Outputs, cluster_id: int | None = None,
                      sort: str = "events", ties: pl.DataFrame | None = None) -> pl.DataFrame:
     """``members`` (rows with ``account_id, cluster_id``) with :data:`graphlink.contract.MEMBER_TIES_COLUMNS` added
-    last; ``sort="strength"`` orders them weakest tie first: members that share none of their cluster's behaviour
-    (``shared_behaviour`` ``addresses only``, :mod:`graphlink.stages.member_behaviour`) first, then by
+    last; ``sort="strength"`` orders them weakest tie first: members a join step added (``joined_by``: own values,
+    hub twins; the weakest way into a cluster) first, then members that share none of their cluster's behaviour
+    (``shared_behaviour`` ``addresses only``, :mod:`graphlink.stages.member_behaviour`), then by
     ``tie_strength`` (members sharing no card or address -- null -- before the rest), else their order is kept. ``ties``: :func:`outputs_member_ties` of these members, if already built (one export of many clusters builds it once)."""
     if sort not in MEMBER_SORTS:
         raise ValueError(f"sort={sort!r}: use events or strength")
@@ -305,6 +306,11 @@ def with_member_ties(members: pl.DataFrame, outputs: Outputs, cluster_id: int | 
         pl.col("tied_by").fill_null(""))
     if sort == "strength":  # members sharing none of the cluster's behaviour (addresses only) first
         shares = no_behaviour_first() if "shared_behaviour" in joined.columns else pl.lit(True)
-        joined = (joined.with_row_index("__order").with_columns(shares.alias("__shares"))
-                  .sort(["__shares", "tie_strength", "__order"], nulls_last=False).drop("__order", "__shares"))
+        # before them, members a join step added (own values, hub twins: joined_by) rather than Leiden: their tie
+        # strength reads 1.00 (all they share is the cluster's) yet theirs is the weakest way in (review nu54: last of
+        # 86, out of view at --members 25)
+        drawn = pl.col("joined_by").is_null() if "joined_by" in joined.columns else pl.lit(True)
+        joined = (joined.with_row_index("__order").with_columns(shares.alias("__shares"), drawn.alias("__drawn"))
+                  .sort(["__drawn", "__shares", "tie_strength", "__order"], nulls_last=False)
+                  .drop("__order", "__shares", "__drawn"))
     return joined

@@ -91,9 +91,11 @@ def rejected_text(counts, first: dict[str, list[int]] | None = None, number=lamb
     --------
     >>> rejected_text({"missing_account_id": 2, "unparseable_timestamp": 7}.items(), {"unparseable_timestamp": [4, 9]})
     'missing_account_id: 2, unparseable_timestamp: 7 (rows 4, 9, …)'
+    >>> rejected_text({"missing_account_id": 1}.items(), {"missing_account_id": [6]})
+    'missing_account_id: 1 (row 6)'
     >>> rejected_text([])
     'none'
     """
     first = first or {}
-    return ", ".join(f"{k}: {number(v)}" + (f" (rows {', '.join(map(str, first[k]))}{', …' if v > len(first[k]) else ''})"
+    return ", ".join(f"{k}: {number(v)}" + (f" ({'row' if len(first[k]) == 1 else 'rows'} {', '.join(map(str, first[k]))}{', …' if v > len(first[k]) else ''})"
                                            if first.get(k) else "") for k, v in counts) or "none"

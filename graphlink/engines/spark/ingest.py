@@ -47,7 +47,7 @@ from graphlink.config import ACCOUNT_COLUMNS, IngestConfig
 from graphlink.errors import ConfigError, InputError
 from graphlink.stages.ingest import AccountsInfo, finish_index
 from graphlink.views.words import rejected_text
-from graphlink.stages.account_ids import PLACEHOLDER_IDS, REPLACEMENT, id_warnings
+from graphlink.stages.account_ids import PLACEHOLDER_IDS, REPLACEMENT, WRAPPING, id_warnings
 from graphlink.stages.column_hints import input_hints, missing_timestamp_warning
 from graphlink.stages.timestamp_hint import SAMPLE_ROWS, timestamp_hint
 from graphlink.stages.reading import (
@@ -95,6 +95,14 @@ class SparkEvents:
     @property
     def rows_kept(self) -> int:
         return self.rows_read - sum(self.rejected.values())
+
+
+def spark_placeholder(ids: Any) -> Any:
+    """:func:`graphlink.stages.account_ids.is_placeholder` in Spark (no NFKC: full-width spellings are not caught)."""
+    from pyspark.sql import functions as F
+
+    wrap = "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in WRAPPING) + "]+"
+    return F.regexp_replace(F.lower(ids), f"^{wrap}|{wrap}$", "").isin(list(PLACEHOLDER_IDS))
 
 
 def to_polars(frame: Any) -> pl.DataFrame:
@@ -315,13 +323,13 @@ def read_events(spark: Any, source: str, config: IngestConfig | None = None,
     exprs = [blank_to_null(c) if c == "prompt" else clean_text(c) for c in keep if c != "timestamp"]
     ids = F.col("account_id")  # the polars engine's id reasons (graphlink.stages.account_ids), in its order
     reasons = {"missing_account_id": ids.isNull(),
-               "placeholder_account_id": F.coalesce(F.lower(ids).isin(list(PLACEHOLDER_IDS)), F.lit(False)),
+               "placeholder_account_id": F.coalesce(spark_placeholder(ids), F.lit(False)),
                "undecodable_account_id": F.coalesce(ids.contains(REPLACEMENT), F.lit(False))}
     if "timestamp" in keep:
         raw = F.col("timestamp")
         present = raw.isNotNull()
         if isinstance(schema["timestamp"], T.StringType):
-            present = present & (F.length(F.regexp_replace(raw, TRIM, "")) > 0)
+            present = present & (F.length(F.regexp_replace(raw, TRIM, "")) > 0) & F.coalesce(~spark_placeholder(raw), F.lit(True))
         elif isinstance(schema["timestamp"], (T.FloatType, T.DoubleType)):  # NaN: empty, as the polars engine reads it
             present = present & ~F.isnan(raw)
         ts_type = "nanoseconds" if "timestamp" in nanosecond_columns(spark, local_path(source)) else schema["timestamp"]
