@@ -287,9 +287,14 @@ def _workplaces(groups: pl.DataFrame, main: pl.DataFrame, memberships: pl.DataFr
     CGNAT where 150 phones are based went unflagged), so (2) the team's template is the workplace's: accounts
     based at the address *paying their own way* write it too -- at least :data:`WORKPLACE_WRITERS` of them for
     each based writer of it on a pooled card (the team's card or any card paying for :data:`POOL_HOLDERS` or
-    more accounts in the log). The team's template is its prompt values at least :data:`UNIT_COVER` of the
-    card's holders based there send. An account pays its own way on a card fewer than :data:`POOL_HOLDERS`
-    accounts use (its own, a couple's) and on no pooled card; accounts without a card count on neither side.
+    more accounts in the log) -- and (3) the template is one of the workplace's activities, not all of it: most
+    of the accounts based there (more than half) write none of it. A company's staff write their own requests
+    besides the tool; an address where every based account sends the one template is the script's server (dev
+    templates 1010: a cell of ~150 ring accounts behind one exit, two pooled cards among cards of their own,
+    read as a workplace by (1) and (2) alone). The team's template is its prompt values at least
+    :data:`UNIT_COVER` of the card's holders based there send. An account pays its own way on a card fewer than
+    :data:`POOL_HOLDERS` accounts use (its own, a couple's) and on no pooled card; accounts without a card count
+    on neither side of (2).
     """
     rows = memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64))
     ips = kinds.filter((pl.col("kind") == "ip") & (pl.col("weight") > 0)).select("signal_idx")
@@ -330,9 +335,13 @@ def _workplaces(groups: pl.DataFrame, main: pl.DataFrame, memberships: pl.DataFr
                .with_columns(dependent=pl.col("on_card").fill_null(False) | pl.col("pooled").fill_null(False),
                              independent=pl.col("pooled").is_not_null() & ~pl.col("pooled").fill_null(True)
                              & ~pl.col("on_card").fill_null(False)))
+    staff = based.group_by("address").agg(pl.len().alias("based"))
     share = (writers.group_by("cluster_id", "card", "address")
-             .agg(pl.col("dependent").sum().alias("dependent"), pl.col("independent").sum().alias("independent"))
-             .filter(pl.col("independent") >= WORKPLACE_WRITERS * pl.col("dependent"))
+             .agg(pl.len().alias("writers"), pl.col("dependent").sum().alias("dependent"),
+                  pl.col("independent").sum().alias("independent"))
+             .join(staff, on="address")
+             .filter((pl.col("independent") >= WORKPLACE_WRITERS * pl.col("dependent"))
+                     & (pl.col("writers") * 2 < pl.col("based")))
              .select("cluster_id", "card", pl.col("address").alias("signal_idx")))
     return places.join(share, on=["cluster_id", "card", "signal_idx"]).select(groups.columns)
 
