@@ -64,6 +64,8 @@ UNIT_COVER = 0.5
 #: CGNAT or on a real home's exit writes its script alone (break-it review, session 53). An operator faking a
 #: workplace must buy a card for every second account it excuses, and base them all at the address: card pooling
 #: exists to save exactly those cards. Half, not all: a team on the company card may well be the tool's main users.
+#: Most accounts based there must also write none of the template (an office's staff write their own requests;
+#: an address where every based account sends it is the script's server, :func:`_workplaces`).
 WORKPLACE_WRITERS = 0.5
 
 
@@ -224,7 +226,8 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     address at most -- unless it runs them all from one address, which is an office's shape too.
     Only cards two or more members share are judged; every member of the cluster gets a row.
     An address others are based at too is the card's office when it is a workplace whose template the team
-    writes with colleagues paying their own way (:func:`_workplaces`, :data:`WORKPLACE_WRITERS`): a team of 20
+    writes with colleagues paying their own way and is not all it does (:func:`_workplaces`,
+    :data:`WORKPLACE_WRITERS`): a team of 20
     on the company card behind the NAT of 150 staff, sending the in-house tool's template that 15 colleagues
     on their own cards send too, is an office (break-it review, session 52); a ring on two cards behind a
     carrier's CGNAT whose phones never write its template is not (session 53).
