@@ -227,10 +227,10 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     Only cards two or more members share are judged; every member of the cluster gets a row.
     An address others are based at too is the card's office when it is a workplace whose template the team
     writes with colleagues paying their own way and is not all it does (:func:`_workplaces`,
-    :data:`WORKPLACE_WRITERS`): a team of 20
-    on the company card behind the NAT of 150 staff, sending the in-house tool's template that 15 colleagues
-    on their own cards send too, is an office (break-it review, session 52); a ring on two cards behind a
-    carrier's CGNAT whose phones never write its template is not (session 53).
+    :data:`WORKPLACE_WRITERS`): a team of 20 on the company card behind the NAT of 150 staff, sending the
+    in-house tool's template that 15 colleagues on their own cards send too, is an office (break-it review,
+    session 52); a ring on two cards behind a carrier's CGNAT whose phones never write its template is not
+    (session 53).
 
     Examples
     --------
@@ -283,7 +283,7 @@ def _workplaces(groups: pl.DataFrame, main: pl.DataFrame, memberships: pl.DataFr
     """The rows of ``groups`` (``cluster_id, card, signal_idx, h, df, card_uses``: a card's holders based at an
     address others hold too) whose address is a workplace whose template the card's team writes.
 
-    Two things must hold. (1) The address is where people are based: more than half of the requests through it,
+    Three things must hold. (1) The address is where people are based: more than half of the requests through it,
     the card's holders' set aside, come from accounts sending most (more than half) of their requests from it --
     a company's NAT, not a proxy exit that others pass through or draw from (session 53). A carrier's CGNAT and a
     real home on a residential proxy pass that too (break-it review brk53: a ring of 20 on two cards behind a
