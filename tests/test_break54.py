@@ -181,7 +181,8 @@ VOCAB = "the a cat dog model water river light code bread music train glass pape
 
 def batch_world(seed: int) -> pl.DataFrame:
     """Three weeks, 200 people. A ring batch of 40 accounts on 4 cards in hours 100-106, residential addresses, a
-    public jailbreak template, a stock Chrome. An office of 40 behind its NAT all three weeks (own cards, own words),
+    public jailbreak template, a stock Chrome; a second operator's batch of 40 on 4 cards of its own in the same hours
+    with the same template and browser. An office of 40 behind its NAT all three weeks (own cards, own words),
     where 8 visitors each used the service once, one session in hours 101-104, pasting the public template from
     Chrome on their own cards. Six families of three on one card and home address: two parents all three weeks, a
     teenager's one session in hours 101-104 on the template."""
@@ -204,6 +205,10 @@ def batch_world(seed: int) -> pl.DataFrame:
         for k in range(4):
             add(f"ring_{i:02d}", 100 * 3600 + rng.integers(0, 6 * 3600), f"77.{i}.{k}.{int(rng.integers(2, 250))}",
                 f"pf_op_{i % 4}", dan(), CHROME)
+    for i in range(40):
+        for k in range(4):
+            add(f"opb_{i:02d}", 100 * 3600 + rng.integers(0, 6 * 3600), f"91.{i}.{k}.{int(rng.integers(2, 250))}",
+                f"pf_opb_{i % 4}", dan(), CHROME)
     for a in range(40):
         for d in (d for d in range(21) if d % 7 < 5):
             for _ in range(int(rng.integers(1, 4))):
@@ -231,11 +236,20 @@ def batches():
 
 
 def test_batch_cells_join_the_rings_pieces_and_leave_the_office_and_families_alone(batches):
-    # main 2723bc1 and cell54 830ab9c alike (seeds 1-3): the ring's 4 card pieces in one cluster, nobody else flagged
+    # main 2723bc1 and cell54 830ab9c alike (seeds 1, 3): each operator's 4 card pieces in one cluster, nobody else
+    # flagged (seed 2: 12 staff and 5 visitors flagged, as on main with defaults: the next test but one)
     result = batches[False]
     assert flagged(result, "ring_") == {f"ring_{i:02d}" for i in range(40)} and len(clusters_of(result, "ring_")) == 1
+    assert flagged(result, "opb_") == {f"opb_{i:02d}" for i in range(40)} and len(clusters_of(result, "opb_")) == 1
     for group in ("staff_", "visit_", "fam_", "teen_", "user"):
         assert flagged(result, group) == set()
+
+
+@pytest.mark.xfail(strict=True, reason="open (brk54; main 2723bc1's batch_cells and cell54 830ab9c alike): two "
+                   "operators' batches in the same hours on one public template and one stock browser are joined into "
+                   "one cluster (seeds 1-3; the module's documented limit for one operator's two batches)")
+def test_batch_cells_keep_two_operators_batches_apart(batches):
+    assert not clusters_of(batches[False], "ring_") & clusters_of(batches[False], "opb_")
 
 
 @pytest.mark.xfail(strict=True, reason="open (brk54; main 2723bc1's batch_members and cell54 830ab9c alike): a "
@@ -246,3 +260,13 @@ def test_batch_members_take_no_one_session_person_from_a_benign_cluster_into_a_r
     result = batches[True]
     assert flagged(result, "ring_") == {f"ring_{i:02d}" for i in range(40)}
     assert flagged(result, "visit_") == set() and flagged(result, "teen_") == set()
+
+
+@pytest.mark.xfail(strict=True, reason="open on main 2723bc1 (brk54; defaults, batch cells off): the office's cluster "
+                   "holding visitors who pasted the public template is tied to the operators' flagged campaign by its "
+                   "phrases and flagged through it, score 0.0: 12 staff and 5 visitors (seed 2; seeds 1, 3: 0; with a "
+                   "workshop on the template beside, 48 of 48 on two of three seeds)")
+def test_an_office_whose_visitors_pasted_a_rings_public_template_is_not_flagged_through_its_campaign():
+    result = graphlink.detect(batch_world(2))
+    assert flagged(result, "ring_") == {f"ring_{i:02d}" for i in range(40)}
+    assert flagged(result, "staff_") == set() and flagged(result, "visit_") == set()
