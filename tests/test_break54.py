@@ -16,14 +16,12 @@ import polars as pl
 import pytest
 
 import graphlink
-from graphlink.stages import card_pools
 from graphlink.stages.signals import rotation_ties
 from tests.test_break52 import office_world, timed
 from tests.test_break53 import REVIEW, WORDS, carrier_ring_world
 from tests.test_rotation_relay52 import DAYS, DESKTOP, PUBLIC_TEMPLATE, SAFARI, T0, World, _hex, _text
 
 TIES54 = hasattr(rotation_ties, "fold_drawn")  # ties54: a phrase ties a block when most of its writers *there* are linked
-OFFICE54 = hasattr(card_pools, "WORKPLACE_WRITERS")  # office54: a card's team at a workplace whose staff write its template
 
 
 def flagged(result, prefix: str) -> set[str]:
@@ -150,9 +148,8 @@ def carrier_ring_couples_world(seed: int, socks: int = 16) -> pl.DataFrame:
 
 # main: ring 20/20 (score 0.74-0.95, seeds 1-3). office54 1e89589: 0/20 (0.22) on seeds 1-3 with 16 socks on 8 cards
 # (12 on 6: 0/20 on seeds 1 and 3). A couple's card is "its own way"; shared by two, it is a graph value, so the socks
-# cluster with the CGNAT's phones and count as based colleagues: 8 cards excuse the ring's 2.
-@pytest.mark.xfail(OFFICE54, strict=True, reason="open (brk54, office54 1e89589): the CGNAT ring with 16 accounts of "
-                   "its own on 8 two-person cards writing its template reads as a workplace: ring 0/20 (main 20/20)")
+# cluster with the CGNAT's phones and count as based colleagues: 8 cards excuse the ring's 2. Fixed on fixoff54: only a
+# card no other account holds pays its own way (ring 20/20).
 def test_a_ring_behind_a_cgnat_padded_with_accounts_on_couples_cards_is_flagged():
     result = graphlink.detect(carrier_ring_couples_world(1))
     assert flagged(result, "ring_") == {f"ring_{i}" for i in range(20)}

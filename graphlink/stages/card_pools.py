@@ -58,9 +58,9 @@ POOL_HOLDERS = 3
 UNIT_COVER = 0.5
 
 #: An address others are based at too (a company's NAT, a carrier's CGNAT) is a card team's office only when the
-#: team's template is the workplace's: accounts based there paying their own way (a card of their own) write it, at
-#: least this many for each based writer of it on a pooled card (the team's included) -- a third of its writers
-#: there. A company's in-house tool is used by its staff beyond the team the company card pays for; a ring behind a
+#: team's template is the workplace's: accounts based there paying their own way (a card no other account in the
+#: log holds) write it, at least this many for each based writer of it on a pooled card (the team's included) -- a
+#: third of its writers there. A company's in-house tool is used by its staff beyond the team the company card pays for; a ring behind a
 #: CGNAT or on a real home's exit writes its script alone (break-it review, session 53). An operator faking a
 #: workplace must buy a card for every second account it excuses, and base them all at the address: card pooling
 #: exists to save exactly those cards. Half, not all: a team on the company card may well be the tool's main users.
@@ -295,9 +295,12 @@ def _workplaces(groups: pl.DataFrame, main: pl.DataFrame, memberships: pl.DataFr
     besides the tool; an address where every based account sends the one template is the script's server (dev
     templates 1010: a cell of ~150 ring accounts behind one exit, two pooled cards among cards of their own,
     read as a workplace by (1) and (2) alone). The team's template is its prompt values at least
-    :data:`UNIT_COVER` of the card's holders based there send. An account pays its own way on a card fewer than
-    :data:`POOL_HOLDERS` accounts use (its own, a couple's) and on no pooled card; accounts without a card count
-    on neither side of (2).
+    :data:`UNIT_COVER` of the card's holders based there send. An account pays its own way when every card it
+    uses is its alone (no other account in the log holds it); accounts without a card, or on a card shared with
+    one other account (a couple's) and no pooled card, count on neither side of (2): a couple's card is cheap
+    padding for an operator (two accounts per card, clustered on it -- break-it review brk54: a ring of 20 on
+    two cards behind a CGNAT excused by 16 accounts on 8 couples' cards), and a couple at one company who share
+    a personal card merely do not help their workplace's count.
     """
     rows = memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64))
     ips = kinds.filter((pl.col("kind") == "ip") & (pl.col("weight") > 0)).select("signal_idx")
@@ -315,10 +318,13 @@ def _workplaces(groups: pl.DataFrame, main: pl.DataFrame, memberships: pl.DataFr
     based = at.filter("based").join(places.select("signal_idx").unique(), on="signal_idx", how="semi").select(
         "account_idx", pl.col("signal_idx").alias("address"))
     accounts = based.select("account_idx").unique()
-    # Each based account's side: pooled (a card of POOL_HOLDERS or more users) or its own way (cards, none pooled).
+    # Each based account's side: pooled (a card of POOL_HOLDERS or more users), its own way (every card its alone:
+    # df 1), or neither (a card shared with one other account and none pooled; no card). A couple's card counts
+    # for no one: two accounts on it cost an operator one card and cluster on it (brk54).
     cards = (rows.join(accounts, on="account_idx", how="semi")
              .join(kinds.filter(pl.col("kind") == "payment").select("signal_idx", "df"), on="signal_idx"))
-    sides = cards.group_by("account_idx").agg((pl.col("df") >= POOL_HOLDERS).any().alias("pooled"))
+    sides = cards.group_by("account_idx").agg((pl.col("df") >= POOL_HOLDERS).any().alias("pooled"),
+                                              (pl.col("df") <= 1).all().alias("own"))
     prompts = kinds.filter((pl.col("kind") == "prompt") & (pl.col("weight") > 0)).select("signal_idx")
     writes = rows.join(accounts, on="account_idx", how="semi").join(prompts, on="signal_idx", how="semi").select(
         "account_idx", pl.col("signal_idx").alias("value"))
@@ -336,8 +342,7 @@ def _workplaces(groups: pl.DataFrame, main: pl.DataFrame, memberships: pl.DataFr
                .join(card_holders.with_columns(pl.lit(True).alias("on_card")), on=["account_idx", "card"], how="left")
                .join(sides, on="account_idx", how="left")
                .with_columns(dependent=pl.col("on_card").fill_null(False) | pl.col("pooled").fill_null(False),
-                             independent=pl.col("pooled").is_not_null() & ~pl.col("pooled").fill_null(True)
-                             & ~pl.col("on_card").fill_null(False)))
+                             independent=pl.col("own").fill_null(False) & ~pl.col("on_card").fill_null(False)))
     staff = based.group_by("address").agg(pl.len().alias("based"))
     share = (writers.group_by("cluster_id", "card", "address")
              .agg(pl.len().alias("writers"), pl.col("dependent").sum().alias("dependent"),
