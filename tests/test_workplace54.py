@@ -3,7 +3,7 @@
 ``card_pools.office_members`` takes a card's holders as an office's team when their main address is the card's
 nearly alone (a branch's NAT). An address where others are based too -- a company's NAT, but also a carrier's CGNAT
 or a real home on a residential proxy -- is the team's office only when colleagues based there, paying their own
-way (a card of their own, no pooled card), write the team's template too: at least
+way (every card they use held by no other account in the log), write the team's template too: at least
 :data:`graphlink.stages.card_pools.WORKPLACE_WRITERS` of them for each based writer on a pooled card. The office
 itself is ``tests/test_break52.py::test_an_office_whose_team_uses_the_in_house_tool_on_the_company_card_is_not_flagged``,
 the CGNAT ring ``tests/test_break53.py::test_a_ring_on_two_cards_behind_a_carriers_cgnat_where_phones_are_based_is_flagged``.
@@ -98,6 +98,24 @@ def test_writers_that_do_not_pay_their_own_way_make_no_workplace(card):
     # An operator's own accounts at its address cost it nothing without a card, and on a pooled card they are its
     # pool (two of a ring's cards would excuse each other).
     assert not is_office({**colleagues(12, card, TOOL), **STAFF})
+
+
+def couples(n: int, prompt: int, start: int) -> dict[int, list[tuple[int, int]]]:
+    """``colleagues(n, None, prompt, start)`` in pairs on a card each pair shares (signal 1000 + the pair's first)."""
+    held = colleagues(n, None, prompt, start)
+    return {a: values + [(1000 + a - (a - start) % 2, 1)] for a, values in held.items()}
+
+
+def test_writers_on_couples_cards_make_no_workplace():
+    # Break-it review brk54: a card two accounts share is no one's own -- an operator pads the address with accounts
+    # two to a card, and they cluster on it. 12 writers on 6 couples' cards do not excuse the team's card (12 on
+    # cards of their own do, above).
+    assert not is_office({**couples(12, TOOL, 100), **STAFF})
+    # ... and count on neither side: a couple at the company who share a personal card and use the tool neither
+    # make nor spoil a workplace its colleagues on their own cards make (2 of 4 needed, on the team's 4).
+    need = int(np.ceil(WORKPLACE_WRITERS * 4))
+    assert is_office({**colleagues(need, "own", TOOL), **couples(2, TOOL, 300), **STAFF})
+    assert not is_office({**colleagues(need - 1, "own", TOOL), **couples(2, TOOL, 300), **STAFF})
 
 
 def test_writers_passing_through_the_address_make_no_workplace():
