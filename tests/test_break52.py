@@ -5,8 +5,9 @@ Fixed here: own-value members joined an account holding nothing but one address 
 (one request, no card, no prompt for the bystander test to read) to the ring, which flagged it; an address alone
 no longer makes an account a cluster's (``pendants.MIN_MEETING_VALUES``: two of its addresses, its pool drawn request by
 request, or a passage of its script still do). Open (strict xfails, reasons beside them): CPM itself still puts a
-no-prompt passer-by into the ring on some draws (as on main); an office's team on the company card using the in-house
-tool is flagged with the whole office through its campaign (main too). Fixed since: the lock-step card pool (reverted,
+no-prompt passer-by into the ring on some draws (as on main). Fixed since: an office's team on the company card using
+the in-house tool was flagged with the whole office through its campaign (session 54: its colleagues on their own
+cards write the tool's template too, card_pools.WORKPLACE_WRITERS); the lock-step card pool (reverted,
 session 52); rotation ties tied and flagged strangers on a platform's rotating /48 who send its public framework
 template (session 53, ties53; rotation ties stay opt-in).
 """
@@ -223,11 +224,11 @@ def office_world(seed: int, staff: int = 150, team: int = 20, tool_users: int = 
     return timed(rows, ["ip", "payment_fingerprint", "prompt", "user_agent"])
 
 
-@pytest.mark.xfail(strict=True, reason="open (brk52, before session 52: main flags it too): a team of 20 on the "
-                   "company card with 15 colleagues writing through the office's in-house tool scores 0.72 "
-                   "(payment_reuse 0.79, template_share 0.84), and its campaign flags the rest of the office's "
-                   "cluster (122 accounts, score 0.0): 146 staff flagged. Session 53 called an address where others "
-                   "are based the card's office: brk53 hid a ring behind a carrier's CGNAT that way (reverted)")
+# brk52 (main flagged it too until session 54): the team scored 0.72 (payment_reuse 0.79, template_share 0.84) and
+# its campaign flagged the rest of the office's cluster: 146 staff. Session 53 called any address where others are
+# based the card's office (brk53 hid a ring behind a carrier's CGNAT that way: reverted); session 54 (office54) asks
+# that colleagues based there on cards of their own write the team's template too (card_pools.WORKPLACE_WRITERS;
+# tests/test_workplace54.py).
 @pytest.mark.parametrize("seed", [1, 2])
 def test_an_office_whose_team_uses_the_in_house_tool_on_the_company_card_is_not_flagged(seed):
     result = graphlink.detect(office_world(seed))

@@ -44,7 +44,7 @@ import polars as pl
 from graphlink.stages.campaign_flags import SPECIFIC_SHARE
 from graphlink.stages.encode import value_counts
 
-__all__ = ["POOL_HOLDERS", "UNIT_COVER", "card_alignment", "card_units", "office_members"]
+__all__ = ["POOL_HOLDERS", "UNIT_COVER", "WORKPLACE_WRITERS", "card_alignment", "card_units", "office_members"]
 
 #: A card pays for a pool only when it pays for this many members: a card two people
 #: share is a couple's (the same rule as ``card_pool``).
@@ -56,6 +56,17 @@ POOL_HOLDERS = 3
 #: branch where some staff work remotely is still one; an operator's card never has such a value
 #: unless its accounts run on a machine of their own.
 UNIT_COVER = 0.5
+
+#: An address others are based at too (a company's NAT, a carrier's CGNAT) is a card team's office only when the
+#: team's template is the workplace's: accounts based there paying their own way (a card no other account in the
+#: log holds) write it, at least this many for each based writer of it on a pooled card (the team's included) -- a
+#: third of its writers there. A company's in-house tool is used by its staff beyond the team the company card pays for; a ring behind a
+#: CGNAT or on a real home's exit writes its script alone (break-it review, session 53). An operator faking a
+#: workplace must buy a card for every second account it excuses, and base them all at the address: card pooling
+#: exists to save exactly those cards. Half, not all: a team on the company card may well be the tool's main users.
+#: Most accounts based there must also write none of the template (an office's staff write their own requests;
+#: an address where every based account sends it is the script's server, :func:`_workplaces`).
+WORKPLACE_WRITERS = 0.5
 
 
 def card_alignment(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
@@ -214,6 +225,12 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     one card draw their addresses from its proxies, VMs or IPv6 ranges, a few accounts to an
     address at most -- unless it runs them all from one address, which is an office's shape too.
     Only cards two or more members share are judged; every member of the cluster gets a row.
+    An address others are based at too is the card's office when it is a workplace whose template the team
+    writes with colleagues paying their own way and is not all it does (:func:`_workplaces`,
+    :data:`WORKPLACE_WRITERS`): a team of 20 on the company card behind the NAT of 150 staff, sending the
+    in-house tool's template that 15 colleagues on their own cards send too, is an office (break-it review,
+    session 52); a ring on two cards behind a carrier's CGNAT whose phones never write its template is not
+    (session 53).
 
     Examples
     --------
@@ -243,17 +260,98 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     main = (memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64))
             .join(pay.select("account_idx").unique(), on="account_idx", how="semi").join(ips, on="signal_idx")
             .filter(pl.col("count") * 2 > pl.col("count").sum().over("account_idx")))
-    held = (main.select("account_idx", "signal_idx", "df")
-            .join(pay.select("cluster_id", "account_idx", "card"), on="account_idx")
-            .group_by("cluster_id", "card", "signal_idx").agg(pl.len().alias("h"), pl.col("df").first())
-            .filter((pl.col("h") >= 2) & (pl.col("h") >= SPECIFIC_SHARE * pl.col("df")))
-            .group_by("cluster_id", "card").agg(pl.col("h").max().alias("own")))
+    groups = (main.select("account_idx", "signal_idx", "df", "count")
+              .join(pay.select("cluster_id", "account_idx", "card"), on="account_idx")
+              .group_by("cluster_id", "card", "signal_idx").agg(pl.len().alias("h"), pl.col("df").first(),
+                                                                pl.col("count").sum().alias("card_uses"))
+              .filter(pl.col("h") >= 2))
+    alone = groups.filter(pl.col("h") >= SPECIFIC_SHARE * pl.col("df"))
+    shared = groups.filter(pl.col("h") < SPECIFIC_SHARE * pl.col("df"))
+    if shared.height:
+        alone = pl.concat([alone, _workplaces(shared, main, memberships, kinds, pay).select(alone.columns)])
+    held = alone.group_by("cluster_id", "card").agg(pl.col("h").max().alias("own"))
     offices = (pay.join(held, on=["cluster_id", "card"])
                .filter(pl.col("own") >= UNIT_COVER * pl.col("n_c"))
                .select("account_idx").unique())
     return (members.select(pl.col("account_idx"), pl.col("account_idx").is_in(offices["account_idx"].implode())
                            .alias("office")).unique("account_idx", keep="first")
             .join(card_of, on="account_idx", how="left").sort("account_idx"))
+
+
+def _workplaces(groups: pl.DataFrame, main: pl.DataFrame, memberships: pl.DataFrame, kinds: pl.DataFrame,
+                pay: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``groups`` (``cluster_id, card, signal_idx, h, df, card_uses``: a card's holders based at an
+    address others hold too) whose address is a workplace whose template the card's team writes.
+
+    Three things must hold. (1) The address is where people are based: more than half of the requests through it,
+    the card's holders' set aside, come from accounts sending most (more than half) of their requests from it --
+    a company's NAT, not a proxy exit that others pass through or draw from (session 53). A carrier's CGNAT and a
+    real home on a residential proxy pass that too (break-it review brk53: a ring of 20 on two cards behind a
+    CGNAT where 150 phones are based went unflagged), so (2) the team's template is the workplace's: accounts
+    based at the address *paying their own way* write it too -- at least :data:`WORKPLACE_WRITERS` of them for
+    each based writer of it on a pooled card (the team's card or any card paying for :data:`POOL_HOLDERS` or
+    more accounts in the log) -- and (3) the template is one of the workplace's activities, not all of it: most
+    of the accounts based there (more than half) write none of it. A company's staff write their own requests
+    besides the tool; an address where every based account sends the one template is the script's server (dev
+    templates 1010: a cell of ~150 ring accounts behind one exit, two pooled cards among cards of their own,
+    read as a workplace by (1) and (2) alone). The team's template is its prompt values at least
+    :data:`UNIT_COVER` of the card's holders based there send. An account pays its own way when every card it
+    uses is its alone (no other account in the log holds it); accounts without a card, or on a card shared with
+    one other account (a couple's) and no pooled card, count on neither side of (2): a couple's card is cheap
+    padding for an operator (two accounts per card, clustered on it -- break-it review brk54: a ring of 20 on
+    two cards behind a CGNAT excused by 16 accounts on 8 couples' cards), and a couple at one company who share
+    a personal card merely do not help their workplace's count.
+    """
+    rows = memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64))
+    ips = kinds.filter((pl.col("kind") == "ip") & (pl.col("weight") > 0)).select("signal_idx")
+    addresses = groups.select("signal_idx").unique()
+    holders = rows.join(addresses, on="signal_idx", how="semi")
+    totals = (rows.join(holders.select("account_idx").unique(), on="account_idx", how="semi")
+              .join(ips, on="signal_idx", how="semi").group_by("account_idx").agg(pl.col("count").sum().alias("total")))
+    at = holders.join(totals, on="account_idx").with_columns((pl.col("count") * 2 > pl.col("total")).alias("based"))
+    uses = at.group_by("signal_idx").agg(pl.col("count").sum().alias("uses"),
+                                         pl.col("count").filter("based").sum().alias("based_uses"))
+    places = (groups.join(uses, on="signal_idx")
+              .filter((pl.col("based_uses") - pl.col("card_uses")) * 2 > pl.col("uses")))
+    if places.is_empty():
+        return places.select(groups.columns)
+    based = at.filter("based").join(places.select("signal_idx").unique(), on="signal_idx", how="semi").select(
+        "account_idx", pl.col("signal_idx").alias("address"))
+    accounts = based.select("account_idx").unique()
+    # Each based account's side: pooled (a card of POOL_HOLDERS or more users), its own way (every card its alone:
+    # df 1), or neither (a card shared with one other account and none pooled; no card). A couple's card counts
+    # for no one: two accounts on it cost an operator one card and cluster on it (brk54).
+    cards = (rows.join(accounts, on="account_idx", how="semi")
+             .join(kinds.filter(pl.col("kind") == "payment").select("signal_idx", "df"), on="signal_idx"))
+    sides = cards.group_by("account_idx").agg((pl.col("df") >= POOL_HOLDERS).any().alias("pooled"),
+                                              (pl.col("df") <= 1).all().alias("own"))
+    prompts = kinds.filter((pl.col("kind") == "prompt") & (pl.col("weight") > 0)).select("signal_idx")
+    writes = rows.join(accounts, on="account_idx", how="semi").join(prompts, on="signal_idx", how="semi").select(
+        "account_idx", pl.col("signal_idx").alias("value"))
+    # The team: the card's holders (in the cluster) whose main address is the place; its template.
+    team = (main.select("account_idx", pl.col("signal_idx").alias("address"))
+            .join(pay.select("cluster_id", "account_idx", "card"), on="account_idx")
+            .join(places.select("cluster_id", "card", pl.col("signal_idx").alias("address"), "h"),
+                  on=["cluster_id", "card", "address"]))
+    template = (team.join(writes, on="account_idx")
+                .group_by("cluster_id", "card", "address", "value").agg(pl.len().alias("n"), pl.col("h").first())
+                .filter(pl.col("n") >= UNIT_COVER * pl.col("h")).select("cluster_id", "card", "address", "value"))
+    card_holders = rows.join(accounts, on="account_idx", how="semi").select("account_idx", pl.col("signal_idx").alias("card"))
+    writers = (template.join(writes, on="value").join(based, on=["account_idx", "address"])
+               .select("cluster_id", "card", "address", "account_idx").unique()
+               .join(card_holders.with_columns(pl.lit(True).alias("on_card")), on=["account_idx", "card"], how="left")
+               .join(sides, on="account_idx", how="left")
+               .with_columns(dependent=pl.col("on_card").fill_null(False) | pl.col("pooled").fill_null(False),
+                             independent=pl.col("own").fill_null(False) & ~pl.col("on_card").fill_null(False)))
+    staff = based.group_by("address").agg(pl.len().alias("based"))
+    share = (writers.group_by("cluster_id", "card", "address")
+             .agg(pl.len().alias("writers"), pl.col("dependent").sum().alias("dependent"),
+                  pl.col("independent").sum().alias("independent"))
+             .join(staff, on="address")
+             .filter((pl.col("independent") >= WORKPLACE_WRITERS * pl.col("dependent"))
+                     & (pl.col("writers") * 2 < pl.col("based")))
+             .select("cluster_id", "card", pl.col("address").alias("signal_idx")))
+    return places.join(share, on=["cluster_id", "card", "signal_idx"]).select(groups.columns)
 
 
 def _card_counts(members: pl.DataFrame, affiliations: pl.DataFrame, kinds: pl.DataFrame, card_of: pl.DataFrame,
