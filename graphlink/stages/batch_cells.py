@@ -393,7 +393,7 @@ def carry_judgement(clusters: pl.DataFrame, origins: pl.DataFrame, after: pl.Dat
     account, left of a cluster of three scoring 0.85 unflagged in a campaign of three, were voted into a flagged
     operator's campaign and flagged at 0.62), and flagged siblings left in pairs fell under ``min_flag_size`` (dev
     ind179: 9 ring accounts unflagged). So batch members changes flags only of the accounts it moves.
-    ``size`` is the new count; ``why`` says what moved.
+    ``size`` is the new count; ``why`` (whose figures are of the cluster judged) says so and what moved.
 
     Parameters
     ----------
@@ -418,16 +418,17 @@ def carry_judgement(clusters: pl.DataFrame, origins: pl.DataFrame, after: pl.Dat
     [(3, True), (2, False)]
     """
     size = after.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.len().alias("size"))
-    took = pl.concat_str([pl.lit("took "), pl.col("took").cast(pl.String),
-                          pl.lit(" member(s) of longer-lived clusters active only in its hours and writing its template (batch members)")])
-    gave = pl.concat_str([pl.col("gave").cast(pl.String),
-                          pl.lit(" member(s) moved to a batch active only in their hours (batch members); judged as the cluster was before")])
+    took = pl.concat_str([pl.lit("judged on its "), pl.col("size").cast(pl.String), pl.lit(" accounts before it took "), pl.col("took").cast(pl.String),
+                          pl.lit(" of longer-lived clusters active only in its hours and writing its template (batch members)")])
+    gave = pl.concat_str([pl.lit("judged as the "), pl.col("size").cast(pl.String), pl.lit(" accounts it was before "), pl.col("gave").cast(pl.String),
+                          pl.lit(" moved to a batch active only in their hours (batch members)")])
     note = pl.when(pl.col("took") > 0).then(took).when(pl.col("gave") > 0).then(gave)
     why = (pl.when(note.is_null()).then(pl.col("why")).when(pl.col("why").is_null() | (pl.col("why") == "")).then(note)
            .otherwise(pl.concat_str([pl.col("why"), pl.lit("; "), note])))
-    return (origins.join(clusters.drop("size").rename({"cluster_id": "was"}), on="was")
+    return (origins.join(clusters.rename({"cluster_id": "was"}), on="was")  # the notes count the accounts judged (size before)
+            .with_columns(why.alias("why")).drop("size")
             .join(size.with_columns(pl.col("size").cast(clusters.schema["size"])), on="cluster_id")
-            .with_columns(why.alias("why"), pl.col("cluster_id").cast(clusters.schema["cluster_id"]))
+            .with_columns(pl.col("cluster_id").cast(clusters.schema["cluster_id"]))
             .select(clusters.columns).sort("cluster_id"))
 
 
