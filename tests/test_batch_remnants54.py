@@ -22,7 +22,8 @@ import pytest
 
 from graphlink.config.build import build_config
 from graphlink.pipeline import run_detect
-from graphlink.stages.batch_cells import carry_evidence, carry_judgement, cluster_origins, moved_partition
+from graphlink.stages.batch_cells import moved_partition
+from graphlink.stages.batch_judgement import carry_evidence, carry_judgement, cluster_origins
 from graphlink.stages.communities import renumber
 
 
@@ -42,7 +43,7 @@ CLUSTERS = pl.DataFrame({"cluster_id": [10, 20, 30], "size": [4, 3, 4], "score":
 def _after():
     after = renumber(moved_partition(BEFORE, MOVES))
     origins = cluster_origins(BEFORE, after, MOVES)
-    return after, origins, carry_judgement(CLUSTERS, origins, after)
+    return after, origins, carry_judgement(CLUSTERS, origins, BEFORE, after)
 
 
 def _row_of(after: pl.DataFrame, clusters: pl.DataFrame, account: int) -> dict:
@@ -74,7 +75,7 @@ def test_a_remnant_under_the_cluster_size_dissolves_and_its_row_goes():
     after = renumber(moved_partition(before, moves))
     origins = cluster_origins(before, after, moves)
     assert origins.select("was", "took", "gave").rows() == [(10, 1, 0)]
-    out = carry_judgement(CLUSTERS.filter(pl.col("cluster_id") != 30), origins, after)
+    out = carry_judgement(CLUSTERS.filter(pl.col("cluster_id") != 30), origins, before, after)
     assert out["size"].to_list() == [4] and after.filter(pl.col("account_idx") == 3)["cluster_id"][0] is None
 
 

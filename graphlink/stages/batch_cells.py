@@ -42,7 +42,7 @@ some of a batch's accounts in small clusters mixing them with long-lived sibling
 :data:`BATCH_SHARE` of the log) moves to a batch cluster when its own lifetime overlaps the batch's for more than half
 of it, the two together span at most :data:`BATCH_SHARE` of the log, and it holds more than half of the batch's marks
 -- and only when exactly one batch cluster qualifies. The moves are made after every cluster is scored, flagged and
-placed in a campaign, and change no judgement (:func:`carry_judgement`): the moved accounts take their batch's, and
+placed in a campaign, and change no judgement (:func:`graphlink.stages.batch_judgement.carry_judgement`): the moved accounts take their batch's, and
 every cluster keeps its own -- what a cluster that gave members leaves behind is no new evidence (session 54).
 
 Reads only timestamps (events per account and UTC hour) and the prompt shingles; no constant of a simulator.
@@ -60,8 +60,8 @@ from graphlink.stages.clock_groups import average_groups
 from graphlink.stages.communities import renumber
 from graphlink.stages.network_cells import cluster_marks
 
-__all__ = ["BATCH_SHARE", "COINCIDE", "MARK_KINDS", "batch_cells", "batch_members", "carry_evidence", "carry_judgement", "cluster_lifetimes",
-           "cluster_origins", "joined_clusters", "member_moves", "moved_partition", "with_batch_reason"]
+__all__ = ["BATCH_SHARE", "COINCIDE", "MARK_KINDS", "batch_cells", "batch_members", "cluster_lifetimes", "joined_clusters", "member_moves",
+           "moved_partition", "with_batch_reason"]
 
 #: A batch's lifetime (and two joined batches' together) covers at most this share of the log: two unrelated
 #: clusters living this short a time coincide by chance about this often (the share of the log their union covers).
@@ -346,100 +346,3 @@ def member_moves(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl
             .filter((overlap > COINCIDE * (pl.col("last") - pl.col("first"))) & (union <= limit))
             .filter(pl.len().over("account_idx") == 1).select("account_idx", pl.col("cluster_id").cast(pl.Int64).alias("to")).sort("account_idx"))
 
-
-def cluster_origins(before: pl.DataFrame, after: pl.DataFrame, moves: pl.DataFrame) -> pl.DataFrame:
-    """Which cluster of ``before`` each cluster of ``after`` is, and what :func:`member_moves` changed in it.
-
-    Members move only from long-lived clusters into batch clusters, which keep all their own members; so the members
-    of an ``after`` cluster that did not move were all in one ``before`` cluster: the one it is.
-
-    Parameters
-    ----------
-    before, after : DataFrame
-        ``account_idx, cluster_id``: the partition the moves were found on, and it with them made (renumbered).
-    moves : DataFrame
-        ``account_idx, to`` (:func:`member_moves`).
-
-    Returns
-    -------
-    DataFrame
-        ``cluster_id`` (``after``'s), ``was`` (``before``'s), ``took`` (members it received), ``gave`` (members it lost
-        to batches), one row per ``after`` cluster. A ``before`` cluster whose remnant dissolved has no row.
-
-    Examples
-    --------
-    >>> b = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [1, 1, 2, 2, 2]}, schema_overrides={"account_idx": pl.UInt32})
-    >>> mv = pl.DataFrame({"account_idx": [2], "to": [1]}, schema_overrides={"account_idx": pl.UInt32})
-    >>> a = renumber(moved_partition(b, mv))
-    >>> cluster_origins(b, a, mv).select("was", "took", "gave").sort("was").rows()
-    [(1, 1, 0), (2, 0, 1)]
-    """
-    was = before.select("account_idx", pl.col("cluster_id").alias("was"))
-    stay = after.drop_nulls("cluster_id").join(moves, on="account_idx", how="anti").join(was, on="account_idx")
-    took = moves.join(after, on="account_idx").group_by("cluster_id").agg(pl.len().alias("took"))
-    gave = moves.join(was, on="account_idx").group_by("was").agg(pl.len().alias("gave"))
-    return (stay.select("cluster_id", "was").unique().join(took, on="cluster_id", how="left").join(gave, on="was", how="left")
-            .with_columns(pl.col("took").fill_null(0).cast(pl.Int64), pl.col("gave").fill_null(0).cast(pl.Int64)).sort("cluster_id"))
-
-
-def carry_judgement(clusters: pl.DataFrame, origins: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
-    """``clusters`` (scored and flagged on the partition before :func:`member_moves`) for the partition after them.
-
-    Each cluster keeps the judgement -- score, features, flag, campaign -- of the cluster it was before the moves:
-    a batch that took members keeps its own (the moved accounts take their batch's flag and campaign), and a cluster
-    that gave members keeps its own too. Why not re-score what is left (issue 17, BENCHMARKS.md session 54, cell54):
-    the move only says which *cell* an account belongs to -- it adds no evidence about the accounts left behind,
-    which are still tied to the moved ones by every value Leiden grouped them on -- and a remnant is a group no
-    evidence proposed (it is what the batch did not take), whose profile and score are the former cluster's cut by
-    chance. Re-scored, such a remnant was voted into another campaign and flagged (dev a2: a person and one ring
-    account, left of a cluster of three scoring 0.85 unflagged in a campaign of three, were voted into a flagged
-    operator's campaign and flagged at 0.62), and flagged siblings left in pairs fell under ``min_flag_size`` (dev
-    ind179: 9 ring accounts unflagged). So batch members changes flags only of the accounts it moves.
-    ``size`` is the new count; ``why`` (whose figures are of the cluster judged) says so and what moved.
-
-    Parameters
-    ----------
-    clusters : DataFrame
-        ``cluster_id, size, why`` and any other columns, by ``before``'s ids.
-    origins : DataFrame
-        :func:`cluster_origins`.
-    after : DataFrame
-        ``account_idx, cluster_id``: the partition after the moves.
-
-    Returns
-    -------
-    DataFrame
-        ``clusters``' columns, one row per cluster of ``after``, by ``cluster_id``.
-
-    Examples
-    --------
-    >>> o = pl.DataFrame({"cluster_id": [1, 2], "was": [5, 6], "took": [1, 0], "gave": [0, 1]})
-    >>> a = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [1, 1, 1, 2, 2]}, schema_overrides={"account_idx": pl.UInt32})
-    >>> c = pl.DataFrame({"cluster_id": [5, 6], "size": [2, 3], "flagged": [True, False], "why": ["a batch", "one card"]})
-    >>> carry_judgement(c, o, a).select("size", "flagged").rows()
-    [(3, True), (2, False)]
-    """
-    size = after.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.len().alias("size"))
-    took = pl.concat_str([pl.lit("judged on its "), pl.col("size").cast(pl.String), pl.lit(" accounts before it took "), pl.col("took").cast(pl.String),
-                          pl.lit(" of longer-lived clusters active only in its hours and writing its template (batch members)")])
-    gave = pl.concat_str([pl.lit("judged as the "), pl.col("size").cast(pl.String), pl.lit(" accounts it was before "), pl.col("gave").cast(pl.String),
-                          pl.lit(" moved to a batch active only in their hours (batch members)")])
-    note = pl.when(pl.col("took") > 0).then(took).when(pl.col("gave") > 0).then(gave)
-    why = (pl.when(note.is_null()).then(pl.col("why")).when(pl.col("why").is_null() | (pl.col("why") == "")).then(note)
-           .otherwise(pl.concat_str([pl.col("why"), pl.lit("; "), note])))
-    return (origins.join(clusters.rename({"cluster_id": "was"}), on="was")  # the notes count the accounts judged (size before)
-            .with_columns(why.alias("why")).drop("size")
-            .join(size.with_columns(pl.col("size").cast(clusters.schema["size"])), on="cluster_id")
-            .with_columns(pl.col("cluster_id").cast(clusters.schema["cluster_id"]))
-            .select(clusters.columns).sort("cluster_id"))
-
-
-def carry_evidence(evidence: pl.DataFrame, origins: pl.DataFrame, fresh: pl.DataFrame) -> pl.DataFrame:
-    """``evidence`` (by the ids before :func:`member_moves`) for the clusters after them: a cluster that took or gave
-    members lists ``fresh`` (its shared values recomputed on its new members) beside the tying values it kept
-    (``ties``); the others keep their rows. Rows of a dissolved remnant are dropped."""
-    changed = origins.filter((pl.col("took") > 0) | (pl.col("gave") > 0))
-    kept = (evidence.rename({"cluster_id": "was"}).join(origins.select("cluster_id", "was"), on="was").drop("was")
-            .filter(~pl.col("cluster_id").is_in(changed["cluster_id"].implode()) | pl.col("ties").fill_null(False)))
-    fresh = fresh.filter(pl.col("cluster_id").is_in(changed["cluster_id"].implode())).join(kept, on=["cluster_id", "kind", "value"], how="anti")
-    return pl.concat([kept.select(evidence.columns).cast(evidence.schema), fresh.select(evidence.columns).cast(evidence.schema)]).sort("cluster_id")
