@@ -169,3 +169,17 @@ def test_on_nobody_outside_the_operator_changes_cluster_or_flag(detected):
         acc = result.accounts.filter(pl.col("account_id").str.starts_with("user"))
         return {a: _flag_of(result, a) for a in acc["account_id"].to_list()}
     assert people(detected[True]) == people(detected[False])
+
+
+def test_a_batch_that_took_most_of_its_members_from_an_operator_s_campaign_joins_it_and_a_tie_keeps_its_own():
+    # batch 10 (2 accounts, its own campaign 1) takes 3 accounts of card group 20 (campaign 5, 5 accounts)
+    before = _partition([10] * 2 + [20] * 5)
+    clusters = pl.DataFrame({"cluster_id": [10, 20], "size": [2, 5], "flagged": [True, True], "campaign_id": [1, 5], "why": ["b", "c"]})
+
+    def campaign_of_batch(moved: list[int]) -> tuple[int, int]:
+        moves = pl.DataFrame({"account_idx": moved, "to": [10] * len(moved)}, schema={"account_idx": pl.UInt32, "to": pl.Int64})
+        after = renumber(moved_partition(before, moves))
+        out = carry_judgement(clusters, cluster_origins(before, after, moves), before, after)
+        return _row_of(after, out, 0)["campaign_id"], _row_of(after, out, 6)["campaign_id"]
+    assert campaign_of_batch([2, 3, 4]) == (5, 5)   # the remnant (5, 6) keeps campaign 5 either way
+    assert campaign_of_batch([2, 3]) == (1, 5)      # two against two: the batch keeps its own
