@@ -257,11 +257,8 @@ class CommunityConfig:
         Opt-in: then split a cluster between members sending only its leading client and members never sending it
         (:mod:`graphlink.stages.client_cells`; same wholes and guard). Off: 5 benign flagged on dev ind176 (session 50).
     batch_cells, batch_members : bool
-        Opt-in (:mod:`graphlink.stages.batch_cells`; session 53): after ``network_cells``, join short-lived clusters whose lifetimes
-        coincide and that share a template (one batch cut along its cards); with ``batch_members`` also, once every cluster is
-        judged, move a long-lived cluster's member that lived only in one batch's hours and writes its template to the batch:
-        it takes the batch's flag and campaign, and every cluster keeps its own judgement (a remnant is no new evidence;
-        session 54: re-scored, a remnant on dev a2 was flagged, +1 benign).
+        Opt-in (:mod:`graphlink.stages.batch_cells`; session 53): join short-lived clusters whose lifetimes coincide and that share a template; ``batch_members``
+        also moves, once every cluster is judged, a long-lived cluster's member living only in a batch's hours to it (judgements kept: session 54).
     own_values : bool
         Last, an unclustered account more than half of whose strong values are one cluster's joins it
         (:mod:`graphlink.stages.pendants`; vk-bots pair F1 0.132 -> 0.203, BENCHMARKS.md session 52).
