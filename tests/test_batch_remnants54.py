@@ -183,3 +183,23 @@ def test_a_batch_that_took_most_of_its_members_from_an_operator_s_campaign_joins
         return _row_of(after, out, 0)["campaign_id"], _row_of(after, out, 6)["campaign_id"]
     assert campaign_of_batch([2, 3, 4]) == (5, 5)   # the remnant (5, 6) keeps campaign 5 either way
     assert campaign_of_batch([2, 3]) == (1, 5)      # two against two: the batch keeps its own
+
+
+def test_with_the_index_a_member_sending_another_tool_than_its_batch_s_stays():
+    # batch 1 (accounts 0-3, hours 100-104) writes template shingle 9 through its client (signal 300); card group 2 holds
+    # a long-lived sibling (4) and two accounts living only in the batch's hours and writing its shingle: 5 through the
+    # batch's client, 6 from a browser (301) -- a person pasting a viral template, not the batch's account
+    from datetime import date
+
+    from graphlink.stages.batch_cells import member_moves
+    slots = [(0, 100), (1, 102), (2, 103), (3, 101), (4, 10), (4, 490), (5, 101), (6, 102), (7, 0), (7, 503)]
+    hours = pl.DataFrame([(a, date(2026, 3, 2) + timedelta(days=t // 24), t % 24, 1) for a, t in slots],
+                         schema={"account_idx": pl.UInt32, "day": pl.Date, "hour": pl.Int8, "events": pl.Int64}, orient="row")
+    partition = _partition([1, 1, 1, 1, 2, 2, 2, None])
+    rows = [(a, 9, 1) for a in (0, 1, 2, 3, 5, 6)] + [(a, 300, 1) for a in (0, 1, 2, 3, 5)] + [(6, 301, 1), (4, 302, 2)]
+    memberships = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32, "count": pl.Int64}, orient="row")
+    signals = pl.DataFrame({"signal_idx": [9, 300, 301, 302], "kind": ["prompt", "user_agent", "user_agent", "user_agent"], "df": [6, 5, 1, 1]},
+                           schema_overrides={"signal_idx": pl.UInt32})
+    index = pl.DataFrame({"account_idx": list(range(8)), "events": [1, 1, 1, 1, 2, 1, 1, 2]}, schema={"account_idx": pl.UInt32, "events": pl.Int64})
+    assert member_moves(partition, memberships, signals, hours, span=504).rows() == [(5, 1), (6, 1)]
+    assert member_moves(partition, memberships, signals, hours, span=504, index=index).rows() == [(5, 1)]

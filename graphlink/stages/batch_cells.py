@@ -282,7 +282,7 @@ def moved_partition(partition: pl.DataFrame, moves: pl.DataFrame) -> pl.DataFram
 
 
 def member_moves(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame, hours: pl.DataFrame,
-                 span: int | None = None) -> pl.DataFrame:
+                 span: int | None = None, index: pl.DataFrame | None = None) -> pl.DataFrame:
     """Members of long-lived clusters that lived only in one batch's hours and write its template, with their batch.
 
     A batch cluster lives at most :data:`BATCH_SHARE` of the log; a member of a longer-lived cluster moves to it when
@@ -295,6 +295,10 @@ def member_moves(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     ----------
     partition, memberships, signals, hours, span
         As for :func:`batch_cells`.
+    index : DataFrame, optional
+        As for :func:`batch_cells`: with it, a member moves only when its tool is its batch's (the client it sends for
+        most requests is the batch's leading client, or neither has one) -- a batch is one script *and one tool*, and a
+        person pasting a viral template in a ring batch's hours from a browser is not its account.
 
     Returns
     -------
@@ -342,7 +346,15 @@ def member_moves(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     window = batches.rename({"first": "batch_first", "last": "batch_last"})
     overlap = (pl.min_horizontal("last", "batch_last") - pl.max_horizontal("first", "batch_first")).clip(0)
     union = pl.max_horizontal("last", "batch_last") - pl.min_horizontal("first", "batch_first")
-    return (held.join(loose, on="account_idx").join(window, on="cluster_id")
-            .filter((overlap > COINCIDE * (pl.col("last") - pl.col("first"))) & (union <= limit))
-            .filter(pl.len().over("account_idx") == 1).select("account_idx", pl.col("cluster_id").cast(pl.Int64).alias("to")).sort("account_idx"))
+    moves = (held.join(loose, on="account_idx").join(window, on="cluster_id")
+             .filter((overlap > COINCIDE * (pl.col("last") - pl.col("first"))) & (union <= limit))
+             .filter(pl.len().over("account_idx") == 1).select("account_idx", pl.col("cluster_id").cast(pl.Int64).alias("to")).sort("account_idx"))
+    if index is not None and moves.height:  # one batch, one tool (each mover's own: itself as a cluster of one)
+        own_tool = leading_clients(moves.select("account_idx", pl.col("account_idx").cast(pl.Int64).alias("cluster_id")), memberships, signals, index)
+        tool = leading_clients(partition.join(moves.select(pl.col("to").alias("cluster_id")).unique(), on="cluster_id"), memberships, signals, index)
+        moves = (moves.join(own_tool.select(pl.col("cluster_id").alias("mover"), pl.col("tool").alias("own")),
+                            left_on=pl.col("account_idx").cast(pl.Int64), right_on="mover", how="left")
+                 .join(tool.rename({"cluster_id": "to"}), on="to", how="left")
+                 .filter(pl.col("own").eq_missing(pl.col("tool"))).select("account_idx", "to"))
+    return moves
 

@@ -62,7 +62,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     if c.batch_cells and "timestamp" in ev.columns:
         partition = batch_cells(partition, projection.memberships, projection.signals, activity_idx, c.min_cluster_size, index=index)
     batches = partition  # batch members: found here, where card groups still hold the batch's accounts; made after the judgement
-    moves = (member_moves(partition, projection.memberships, projection.signals, activity_idx)
+    moves = (member_moves(partition, projection.memberships, projection.signals, activity_idx, index=index)
              if c.batch_cells and c.batch_members and "timestamp" in ev.columns else None)
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
         pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
