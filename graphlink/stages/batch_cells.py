@@ -35,13 +35,13 @@ What it cannot tell apart: two batches of one operator running in the same hours
 joined (its campaign, not one cell: the log has nothing that parts them but their cards and addresses); a batch whose
 pieces run in disjoint shifts stays in pieces. A log shorter than twenty batch lifetimes joins nothing.
 
-:func:`member_moves` (opt-in beside it, ``batch_members``) then takes the batch's accounts back from the card groups
+:func:`member_moves` (``batch_members``, on beside it) then takes the batch's accounts back from the card groups
 they share with other cells: an operator's card pool is paid with by accounts of many of its cells, and Leiden leaves
 some of a batch's accounts in small clusters mixing them with long-lived siblings (dev a1: cell 10's 134 accounts in
 30 clusters, most of them mixing 2-5 cells). A member of a cluster that is no batch (it lives longer than
 :data:`BATCH_SHARE` of the log) moves to a batch cluster when its own lifetime overlaps the batch's for more than half
 of it, the two together span at most :data:`BATCH_SHARE` of the log, and it holds more than half of the batch's marks
--- and only when exactly one batch cluster qualifies. The moves are made after every cluster is scored, flagged and
+-- and only when exactly one batch cluster qualifies and it sends the batch's tool. The moves are made after every cluster is scored, flagged and
 placed in a campaign, and change no judgement (:func:`graphlink.stages.batch_judgement.carry_judgement`): the moved accounts take their batch's, and
 every cluster keeps its own -- what a cluster that gave members leaves behind is no new evidence (session 54).
 

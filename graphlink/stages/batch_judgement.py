@@ -1,6 +1,6 @@
 """Batch members after the judgement: what :func:`graphlink.stages.batch_cells.member_moves` changes, and what it keeps.
 
-Batch members (``[communities] batch_members``, opt-in) moves a batch's accounts out of the card groups they share with
+Batch members (``[communities] batch_members``, on with ``batch_cells`` since session 54) moves a batch's accounts out of the card groups they share with
 an operator's long-lived cells, after every cluster is scored, flagged and placed in a campaign. The moves change no
 judgement: the moved accounts take their batch's flag, and every cluster keeps its own score and flag -- a cluster that
 gave members leaves a remnant that is no new evidence (:func:`carry_judgement` says why). Split out of
