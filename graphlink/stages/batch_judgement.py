@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["carry_evidence", "carry_judgement", "cluster_origins", "moves_made_later"]
+__all__ = ["carry_evidence", "carry_judgement", "cluster_origins", "judged_moves", "moves_made_later"]
 
 
 def cluster_origins(before: pl.DataFrame, after: pl.DataFrame, moves: pl.DataFrame) -> pl.DataFrame:
@@ -156,3 +156,50 @@ def moves_made_later(batches: pl.DataFrame, moves: pl.DataFrame, partition: pl.D
     return (moves.join(own, on="to").join(partition, on="account_idx", how="left")
             .filter(pl.col("cluster_id").ne_missing(pl.col("final")))
             .select("account_idx", pl.col("final").cast(pl.Int64).alias("to")).sort("account_idx"))
+
+
+def judged_moves(moves: pl.DataFrame, partition: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
+    """``moves`` (:func:`moves_made_later`) kept only out of a cluster judged to be the batch's operator's: flagged, or
+    placed in the batch's campaign (``campaign_id``, when ``clusters`` has it).
+
+    Why (issue 17, BENCHMARKS.md session 54, brk54 / fixcell54): a batch member is an account of the operator's batch
+    that Leiden left in a card group it shares with the operator's long-lived cells (dev a1: the donors are card
+    groups of the operator's own cells, flagged or in its campaign). Lifetime, template and tool alone do not say
+    whose it is: a one-session visitor of an office's NAT, or a family's teenager, pasting the ring's public template
+    in the batch's hours from a stock browser, passes all three, and moved it took the ring's flag (brk54: visitors
+    8/8, teenagers 6/6). The judgement of the cluster it sits in does say it: an office or a family is neither
+    flagged nor in the ring's campaign. An account no cluster holds any more (a fleet outsider detached after the
+    moves were found) has no benign cluster to be taken from; its move is kept.
+
+    Parameters
+    ----------
+    moves : DataFrame
+        ``account_idx, to`` (``partition``'s cluster ids).
+    partition : DataFrame
+        ``account_idx, cluster_id``: the partition judged.
+    clusters : DataFrame
+        ``cluster_id, flagged`` and optionally ``campaign_id``, by ``partition``'s ids.
+
+    Returns
+    -------
+    DataFrame
+        ``moves``' rows kept, same columns.
+
+    Examples
+    --------
+    >>> p = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 2, 3, None]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> c = pl.DataFrame({"cluster_id": [1, 2, 3], "flagged": [True, False, False], "campaign_id": [1, 1, 3]})
+    >>> mv = pl.DataFrame({"account_idx": [1, 2, 3], "to": [1, 1, 1]}, schema={"account_idx": pl.UInt32, "to": pl.Int64})
+    >>> judged_moves(mv, p, c)["account_idx"].to_list()
+    [1, 3]
+    """
+    camp = "campaign_id" in clusters.columns
+    cols = ["cluster_id", "flagged"] + (["campaign_id"] if camp else [])
+    donor = clusters.select(cols).rename({"flagged": "donor_flagged"} | ({"campaign_id": "donor_campaign"} if camp else {}))
+    target = clusters.select([c for c in cols if c != "flagged"]).rename({"cluster_id": "to"} | ({"campaign_id": "to_campaign"} if camp else {}))
+    rows = (moves.join(partition, on="account_idx", how="left").join(donor.with_columns(pl.col("cluster_id").cast(pl.Int64)),
+                                                                     on="cluster_id", how="left")
+            .join(target.with_columns(pl.col("to").cast(pl.Int64)), on="to", how="left"))
+    same = pl.col("donor_campaign").eq(pl.col("to_campaign")).fill_null(False) if camp else pl.lit(False)
+    keep = pl.col("cluster_id").is_null() | pl.col("donor_flagged").fill_null(False) | same
+    return rows.filter(keep).select(moves.columns)

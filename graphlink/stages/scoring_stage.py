@@ -25,7 +25,7 @@ from graphlink.stages.ingest import Events
 from graphlink.stages.join_notes import with_grouping_reason
 from graphlink.stages.pool_pieces import pool_pieces
 from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_moves, moved_partition, with_batch_reason
-from graphlink.stages.batch_judgement import carry_evidence, carry_judgement, cluster_origins, moves_made_later
+from graphlink.stages.batch_judgement import carry_evidence, carry_judgement, cluster_origins, judged_moves, moves_made_later
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.schedules import scheduled_accounts
@@ -133,6 +133,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     if config.scoring.pool_pieces:  # a flagged cell left alone joins the campaign whose closed address pool it draws from (flags as they are)
         clusters = pool_pieces(clusters, partition, affiliations, projection.signals, c.campaign_resolution, MIN_TIE_VALUES)
     moves = moves_made_later(batches, moves, partition) if moves is not None and moves.height else None
+    moves = judged_moves(moves, partition, clusters) if moves is not None and moves.height else None  # only out of the operator's clusters
     if moves is not None and moves.height:  # batch members: after the judgement, which they keep
         before, partition = partition, renumber(moved_partition(partition, moves), c.min_cluster_size)
         origins = cluster_origins(before, partition, moves)
