@@ -42,7 +42,9 @@ some of a batch's accounts in small clusters mixing them with long-lived sibling
 :data:`BATCH_SHARE` of the log) moves to a batch cluster when its own lifetime overlaps the batch's for more than half
 of it, the two together span at most :data:`BATCH_SHARE` of the log, and it holds more than half of the batch's marks
 -- and only when exactly one batch cluster qualifies and it sends the batch's tool. The moves are made after every cluster is scored, flagged and
-placed in a campaign, and change no judgement (:func:`graphlink.stages.batch_judgement.carry_judgement`): the moved accounts take their batch's, and
+placed in a campaign, and only out of a cluster flagged or in the batch's campaign
+(:func:`graphlink.stages.batch_judgement.judged_moves`: an office's visitor or a family's teenager pasting the ring's
+public template in its hours from a stock browser is neither), and change no judgement (:func:`graphlink.stages.batch_judgement.carry_judgement`): the moved accounts take their batch's, and
 every cluster keeps its own -- what a cluster that gave members leaves behind is no new evidence (session 54).
 
 Reads only timestamps (events per account and UTC hour) and the prompt shingles; no constant of a simulator.
