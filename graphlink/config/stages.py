@@ -258,8 +258,7 @@ class CommunityConfig:
         (:mod:`graphlink.stages.client_cells`; same wholes and guard). Off: 5 benign flagged on dev ind176 (session 50).
     batch_cells, batch_members : bool
         On since session 54 (:mod:`graphlink.stages.batch_cells`): join short-lived clusters whose lifetimes coincide and that share a template; ``batch_members``
-        also moves, once every cluster is judged, a long-lived cluster's member living only in a batch's hours to it (judgements kept) --
-        only out of a cluster flagged or in the batch's campaign (fixcell54: brk54's office visitors and family teenagers stay).
+        also moves, once every cluster is judged, a member living only in a batch's hours out of a long-lived cluster flagged or in the batch's campaign (fixcell54).
     own_values : bool
         Last, an unclustered account more than half of whose strong values are one cluster's joins it
         (:mod:`graphlink.stages.pendants`; vk-bots pair F1 0.132 -> 0.203, BENCHMARKS.md session 52).
