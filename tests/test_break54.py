@@ -249,10 +249,8 @@ def test_batch_cells_keep_two_operators_batches_apart(batches):
     assert not clusters_of(batches[False], "ring_") & clusters_of(batches[False], "opb_")
 
 
-@pytest.mark.xfail(strict=True, reason="open (brk54; main 2723bc1's batch_members and cell54 830ab9c alike): a "
-                   "one-session visitor of an office's NAT, or a family's teenager, who pasted the public template the "
-                   "ring batch wrote in its hours from the same browser moves from its long-lived benign cluster to "
-                   "the batch and takes its flag: visitors 8/8, teenagers 6/6 flagged (seeds 1-3; 0 without batch members)")
+# fixed (fixcell54): batch members move an account only out of a cluster flagged or in its batch's campaign
+# (was: visitors 8/8, teenagers 6/6 flagged on main 2723bc1's batch_members and cell54 830ab9c alike)
 def test_batch_members_take_no_one_session_person_from_a_benign_cluster_into_a_ring_batch(batches):
     result = batches[True]
     assert flagged(result, "ring_") == {f"ring_{i:02d}" for i in range(40)}

@@ -35,13 +35,17 @@ What it cannot tell apart: two batches of one operator running in the same hours
 joined (its campaign, not one cell: the log has nothing that parts them but their cards and addresses); a batch whose
 pieces run in disjoint shifts stays in pieces. A log shorter than twenty batch lifetimes joins nothing.
 
-:func:`batch_members` (opt-in beside it) then takes the batch's accounts back from the card groups they share with
-other cells: an operator's card pool is paid with by accounts of many of its cells, and Leiden leaves some of a batch's
-accounts in small clusters mixing them with long-lived siblings (dev a1: cell 10's 134 accounts in 30 clusters, most
-of them mixing 2-5 cells). A member of a cluster that is no batch (it lives longer than :data:`BATCH_SHARE` of the
-log) moves to a batch cluster when its own lifetime overlaps the batch's for more than half of it, the two together
-span at most :data:`BATCH_SHARE` of the log, and it holds more than half of the batch's marks -- and only when exactly
-one batch cluster qualifies.
+:func:`member_moves` (``batch_members``, on beside it) then takes the batch's accounts back from the card groups
+they share with other cells: an operator's card pool is paid with by accounts of many of its cells, and Leiden leaves
+some of a batch's accounts in small clusters mixing them with long-lived siblings (dev a1: cell 10's 134 accounts in
+30 clusters, most of them mixing 2-5 cells). A member of a cluster that is no batch (it lives longer than
+:data:`BATCH_SHARE` of the log) moves to a batch cluster when its own lifetime overlaps the batch's for more than half
+of it, the two together span at most :data:`BATCH_SHARE` of the log, and it holds more than half of the batch's marks
+-- and only when exactly one batch cluster qualifies and it sends the batch's tool. The moves are made after every cluster is scored, flagged and
+placed in a campaign, and only out of a cluster flagged or in the batch's campaign
+(:func:`graphlink.stages.batch_judgement.judged_moves`: an office's visitor or a family's teenager pasting the ring's
+public template in its hours from a stock browser is neither), and change no judgement (:func:`graphlink.stages.batch_judgement.carry_judgement`): the moved accounts take their batch's, and
+every cluster keeps its own -- what a cluster that gave members leaves behind is no new evidence (session 54).
 
 Reads only timestamps (events per account and UTC hour) and the prompt shingles; no constant of a simulator.
 Output: the partition (``account_idx`` UInt32, ``cluster_id`` Int64), renumbered
@@ -58,7 +62,8 @@ from graphlink.stages.clock_groups import average_groups
 from graphlink.stages.communities import renumber
 from graphlink.stages.network_cells import cluster_marks
 
-__all__ = ["BATCH_SHARE", "COINCIDE", "MARK_KINDS", "batch_cells", "batch_members", "cluster_lifetimes", "joined_clusters", "with_batch_reason"]
+__all__ = ["BATCH_SHARE", "COINCIDE", "MARK_KINDS", "batch_cells", "batch_members", "cluster_lifetimes", "joined_clusters", "member_moves",
+           "moved_partition", "with_batch_reason"]
 
 #: A batch's lifetime (and two joined batches' together) covers at most this share of the log: two unrelated
 #: clusters living this short a time coincide by chance about this often (the share of the log their union covers).
@@ -263,7 +268,24 @@ def joined_clusters(pieces: pl.DataFrame, joined: pl.DataFrame) -> pl.Series:
 
 def batch_members(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame, hours: pl.DataFrame,
                   min_cluster_size: int = 2, span: int | None = None) -> pl.DataFrame:
-    """Move members of long-lived clusters that lived only in one batch's hours and write its template to it.
+    """The partition with :func:`member_moves`' accounts in their batch's cluster, renumbered (the input itself when none moves).
+
+    Examples
+    --------
+    See :func:`member_moves` (the same small log: account 3 joins the batch, the remnant of one dissolves).
+    """
+    moves = member_moves(partition, memberships, signals, hours, span)
+    return partition if moves.height == 0 else renumber(moved_partition(partition, moves), min_cluster_size)
+
+
+def moved_partition(partition: pl.DataFrame, moves: pl.DataFrame) -> pl.DataFrame:
+    """``partition`` with each of ``moves``' accounts (``account_idx, to``) in cluster ``to`` (not renumbered)."""
+    return partition.join(moves, on="account_idx", how="left").select("account_idx", pl.coalesce("to", "cluster_id").alias("cluster_id"))
+
+
+def member_moves(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame, hours: pl.DataFrame,
+                 span: int | None = None, index: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Members of long-lived clusters that lived only in one batch's hours and write its template, with their batch.
 
     A batch cluster lives at most :data:`BATCH_SHARE` of the log; a member of a longer-lived cluster moves to it when
     the member's own lifetime (first to last active hour) overlaps the batch's for more than :data:`COINCIDE` of the
@@ -273,13 +295,18 @@ def batch_members(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
 
     Parameters
     ----------
-    partition, memberships, signals, hours, min_cluster_size, span
+    partition, memberships, signals, hours, span
         As for :func:`batch_cells`.
+    index : DataFrame, optional
+        As for :func:`batch_cells`: with it, a member moves only when its tool is its batch's (the client it sends for
+        most requests is the batch's leading client, or neither has one) -- a batch is one script *and one tool*, and a
+        person pasting a viral template in a ring batch's hours from a browser is not its account.
 
     Returns
     -------
     DataFrame
-        The partition with the moved members in their batch's cluster, renumbered; the input itself when none moves.
+        ``account_idx`` (UInt32), ``to`` (Int64: the batch's ``cluster_id`` in ``partition``), one row per account that
+        moves, by account; empty when none does.
 
     Examples
     --------
@@ -293,21 +320,24 @@ def batch_members(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     >>> p = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "cluster_id": [1, 1, 1, 2, 2, None]}, schema_overrides={"account_idx": pl.UInt32})
     >>> m = pl.DataFrame({"account_idx": [0, 1, 2, 3], "signal_idx": [9] * 4}, schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
     >>> s = pl.DataFrame({"signal_idx": [9], "kind": ["prompt"], "df": [4]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> member_moves(p, m, s, h, span=1000).rows()
+    [(3, 1)]
     >>> batch_members(p, m, s, h, span=1000).sort("account_idx")["cluster_id"].to_list()
     [1, 1, 1, 1, None, None]
     """
+    none = pl.DataFrame(schema={"account_idx": pl.UInt32, "to": pl.Int64})
     slot = (pl.col("day").cast(pl.Int32).cast(pl.Int64) * 24 + pl.col("hour").cast(pl.Int64)).alias("slot")
     own = (hours.filter(pl.col("events") > 0).join(partition.drop_nulls("cluster_id"), on="account_idx").select("account_idx", "cluster_id", slot)
            .group_by("account_idx", "cluster_id").agg(pl.col("slot").min().alias("first"), (pl.col("slot").max() + 1).alias("last")))
     if own.height == 0:
-        return partition
+        return none
     life = own.group_by("cluster_id").agg(pl.col("first").min(), pl.col("last").max())
     span = int(span if span is not None else life["last"].max() - life["first"].min())
     limit = BATCH_SHARE * span
     lived = (pl.col("last") - pl.col("first"))
     batches = life.filter(lived <= limit)
     if batches.height == 0:
-        return partition
+        return none
     marks = cluster_marks(memberships, signals, partition.join(batches.select("cluster_id"), on="cluster_id"), MARK_KINDS)
     n_marks = marks.group_by("cluster_id").agg(pl.len().alias("marks"))
     loose = own.join(life.filter(lived > limit).select("cluster_id"), on="cluster_id").drop("cluster_id")
@@ -320,8 +350,13 @@ def batch_members(partition: pl.DataFrame, memberships: pl.DataFrame, signals: p
     union = pl.max_horizontal("last", "batch_last") - pl.min_horizontal("first", "batch_first")
     moves = (held.join(loose, on="account_idx").join(window, on="cluster_id")
              .filter((overlap > COINCIDE * (pl.col("last") - pl.col("first"))) & (union <= limit))
-             .filter(pl.len().over("account_idx") == 1).select("account_idx", pl.col("cluster_id").alias("to")))
-    if moves.height == 0:
-        return partition
-    moved = partition.join(moves, on="account_idx", how="left").select("account_idx", pl.coalesce("to", "cluster_id").alias("cluster_id"))
-    return renumber(moved, min_cluster_size)
+             .filter(pl.len().over("account_idx") == 1).select("account_idx", pl.col("cluster_id").cast(pl.Int64).alias("to")).sort("account_idx"))
+    if index is not None and moves.height:  # one batch, one tool (each mover's own: itself as a cluster of one)
+        own_tool = leading_clients(moves.select("account_idx", pl.col("account_idx").cast(pl.Int64).alias("cluster_id")), memberships, signals, index)
+        tool = leading_clients(partition.join(moves.select(pl.col("to").alias("cluster_id")).unique(), on="cluster_id"), memberships, signals, index)
+        moves = (moves.join(own_tool.select(pl.col("cluster_id").alias("mover"), pl.col("tool").alias("own")),
+                            left_on=pl.col("account_idx").cast(pl.Int64), right_on="mover", how="left")
+                 .join(tool.rename({"cluster_id": "to"}), on="to", how="left")
+                 .filter(pl.col("own").eq_missing(pl.col("tool"))).select("account_idx", "to"))
+    return moves
+

@@ -24,7 +24,8 @@ from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_
 from graphlink.stages.ingest import Events
 from graphlink.stages.join_notes import with_grouping_reason
 from graphlink.stages.pool_pieces import pool_pieces
-from graphlink.stages.batch_cells import batch_cells, batch_members, joined_clusters, with_batch_reason
+from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_moves, moved_partition, with_batch_reason
+from graphlink.stages.batch_judgement import carry_evidence, carry_judgement, cluster_origins, judged_moves, moves_made_later
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.schedules import scheduled_accounts
@@ -60,9 +61,9 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     nets = partition  # then short-lived batches' pieces (graphlink.stages.batch_cells): a network join holding a long-lived cell is no batch
     if c.batch_cells and "timestamp" in ev.columns:
         partition = batch_cells(partition, projection.memberships, projection.signals, activity_idx, c.min_cluster_size, index=index)
-        if c.batch_members:
-            partition = batch_members(partition, projection.memberships, projection.signals, activity_idx, c.min_cluster_size)
-    batches = partition
+    batches = partition  # batch members: found here, where card groups still hold the batch's accounts; made after the judgement
+    moves = (member_moves(partition, projection.memberships, projection.signals, activity_idx, index=index)
+             if c.batch_cells and c.batch_members and "timestamp" in ev.columns else None)
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
         pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
     schedules = schedules if schedules is not None else scheduled_accounts(minutes_idx, signal_set.account_stats) if minutes_idx is not None and "timestamp" in ev.columns else None
@@ -131,6 +132,17 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         evidence = with_tie_evidence(evidence, operators, clusters, partition, affiliations, projection.signals)  # what tied each
     if config.scoring.pool_pieces:  # a flagged cell left alone joins the campaign whose closed address pool it draws from (flags as they are)
         clusters = pool_pieces(clusters, partition, affiliations, projection.signals, c.campaign_resolution, MIN_TIE_VALUES)
+    moves = moves_made_later(batches, moves, partition) if moves is not None and moves.height else None
+    moves = judged_moves(moves, partition, clusters) if moves is not None and moves.height else None  # only out of the operator's clusters
+    if moves is not None and moves.height:  # batch members: after the judgement, which they keep
+        before, partition = partition, renumber(moved_partition(partition, moves), c.min_cluster_size)
+        origins = cluster_origins(before, partition, moves)
+        clusters = carry_judgement(clusters, origins, before, partition)
+        shared = shared_in_clusters(affiliations, partition)
+        shared = top_per_kind(shared, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals) if listed_per_kind > 0 else shared
+        changed = partition.join(origins.filter((pl.col("took") > 0) | (pl.col("gave") > 0)).select("cluster_id"), on="cluster_id")
+        evidence = carry_evidence(evidence, origins, cluster_evidence(affiliations, projection.signals, changed,
+                                                                      config.scoring.evidence_per_kind, shared))
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     ties = campaign_tie_table(clusters, partition, affiliations, projection.signals, config.graph)
     return Scored(partition, shared, evidence, held_why(clusters).drop("flagged_own", strict=False), outsiders.len(), campaigns, ties)

@@ -1,0 +1,205 @@
+"""Batch members after the judgement: what :func:`graphlink.stages.batch_cells.member_moves` changes, and what it keeps.
+
+Batch members (``[communities] batch_members``, on with ``batch_cells`` since session 54) moves a batch's accounts out of the card groups they share with
+an operator's long-lived cells, after every cluster is scored, flagged and placed in a campaign. The moves change no
+judgement: the moved accounts take their batch's flag, and every cluster keeps its own score and flag -- a cluster that
+gave members leaves a remnant that is no new evidence (:func:`carry_judgement` says why). Split out of
+:mod:`graphlink.stages.batch_cells` (module size); session 54, helper cell54 (BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["carry_evidence", "carry_judgement", "cluster_origins", "judged_moves", "moves_made_later"]
+
+
+def cluster_origins(before: pl.DataFrame, after: pl.DataFrame, moves: pl.DataFrame) -> pl.DataFrame:
+    """Which cluster of ``before`` each cluster of ``after`` is, and what :func:`graphlink.stages.batch_cells.member_moves` changed in it.
+
+    Members move only from long-lived clusters into batch clusters, which keep all their own members; so the members
+    of an ``after`` cluster that did not move were all in one ``before`` cluster: the one it is.
+
+    Parameters
+    ----------
+    before, after : DataFrame
+        ``account_idx, cluster_id``: the partition the moves were found on, and it with them made (renumbered).
+    moves : DataFrame
+        ``account_idx, to`` (:func:`graphlink.stages.batch_cells.member_moves`).
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id`` (``after``'s), ``was`` (``before``'s), ``took`` (members it received), ``gave`` (members it lost
+        to batches), one row per ``after`` cluster. A ``before`` cluster whose remnant dissolved has no row.
+
+    Examples
+    --------
+    >>> b = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [1, 1, 2, 2, 2]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> mv = pl.DataFrame({"account_idx": [2], "to": [1]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> from graphlink.stages.batch_cells import moved_partition
+    >>> from graphlink.stages.communities import renumber
+    >>> a = renumber(moved_partition(b, mv))
+    >>> cluster_origins(b, a, mv).select("was", "took", "gave").sort("was").rows()
+    [(1, 1, 0), (2, 0, 1)]
+    """
+    was = before.select("account_idx", pl.col("cluster_id").alias("was"))
+    stay = after.drop_nulls("cluster_id").join(moves, on="account_idx", how="anti").join(was, on="account_idx")
+    took = moves.join(after, on="account_idx").group_by("cluster_id").agg(pl.len().alias("took"))
+    gave = moves.join(was, on="account_idx").group_by("was").agg(pl.len().alias("gave"))
+    return (stay.select("cluster_id", "was").unique().join(took, on="cluster_id", how="left").join(gave, on="was", how="left")
+            .with_columns(pl.col("took").fill_null(0).cast(pl.Int64), pl.col("gave").fill_null(0).cast(pl.Int64)).sort("cluster_id"))
+
+
+def carry_judgement(clusters: pl.DataFrame, origins: pl.DataFrame, before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
+    """``clusters`` (scored and flagged on the partition before :func:`graphlink.stages.batch_cells.member_moves`) for the partition after them.
+
+    Each cluster keeps the judgement -- score, features, flag, campaign -- of the cluster it was before the moves:
+    a batch that took members keeps its own (the moved accounts take their batch's flag and campaign), and a cluster
+    that gave members keeps its own too. Why not re-score what is left (issue 17, BENCHMARKS.md session 54, cell54):
+    the move only says which *cell* an account belongs to -- it adds no evidence about the accounts left behind,
+    which are still tied to the moved ones by every value Leiden grouped them on -- and a remnant is a group no
+    evidence proposed (it is what the batch did not take), whose profile and score are the former cluster's cut by
+    chance. Re-scored, such a remnant was voted into another campaign and flagged (dev a2: a person and one ring
+    account, left of a cluster of three scoring 0.85 unflagged in a campaign of three, were voted into a flagged
+    operator's campaign and flagged at 0.62), and flagged siblings left in pairs fell under ``min_flag_size`` (dev
+    ind179: 9 ring accounts unflagged). So batch members changes flags only of the accounts it moves.
+    ``size`` is the new count; ``why`` (whose figures are of the cluster judged) says so and what moved. A batch that
+    took members is placed as every cluster is (:func:`graphlink.stages.network_cells.piece_campaigns`): in the campaign
+    holding most of its members, each counted in the campaign of the cluster it was judged in (ties: its own) -- the
+    moved accounts bring their operator's campaign to a batch grouping had left in one of its own (dev a1: ARI by
+    operator 0.48 with the batch's own campaign kept).
+
+    Parameters
+    ----------
+    clusters : DataFrame
+        ``cluster_id, size, why`` and any other columns, by ``before``'s ids.
+    origins : DataFrame
+        :func:`cluster_origins`.
+    before, after : DataFrame
+        ``account_idx, cluster_id``: the partition judged, and it after the moves.
+
+    Returns
+    -------
+    DataFrame
+        ``clusters``' columns, one row per cluster of ``after``, by ``cluster_id``.
+
+    Examples
+    --------
+    >>> o = pl.DataFrame({"cluster_id": [1, 2], "was": [5, 6], "took": [1, 0], "gave": [0, 1]})
+    >>> a = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [1, 1, 1, 2, 2]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> c = pl.DataFrame({"cluster_id": [5, 6], "size": [2, 3], "flagged": [True, False], "why": ["a batch", "one card"]})
+    >>> b = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [5, 5, 6, 6, 6]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> carry_judgement(c, o, b, a).select("size", "flagged").rows()
+    [(3, True), (2, False)]
+    """
+    size = after.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.len().alias("size"))
+    took = pl.concat_str([pl.lit("judged on its "), pl.col("size").cast(pl.String), pl.lit(" accounts before it took "), pl.col("took").cast(pl.String),
+                          pl.lit(" of longer-lived clusters active only in its hours and writing its template (batch members)")])
+    gave = pl.concat_str([pl.lit("judged as the "), pl.col("size").cast(pl.String), pl.lit(" accounts it was before "), pl.col("gave").cast(pl.String),
+                          pl.lit(" moved to a batch active only in their hours (batch members)")])
+    note = pl.when(pl.col("took") > 0).then(took).when(pl.col("gave") > 0).then(gave)
+    why = (pl.when(note.is_null()).then(pl.col("why")).when(pl.col("why").is_null() | (pl.col("why") == "")).then(note)
+           .otherwise(pl.concat_str([pl.col("why"), pl.lit("; "), note])))
+    out = (origins.join(clusters.rename({"cluster_id": "was"}), on="was")  # the notes count the accounts judged (size before)
+           .with_columns(why.alias("why")).drop("size")
+           .join(size.with_columns(pl.col("size").cast(clusters.schema["size"])), on="cluster_id")
+           .with_columns(pl.col("cluster_id").cast(clusters.schema["cluster_id"])))
+    if "campaign_id" in clusters.columns:
+        took = out.filter(pl.col("took") > 0).select("cluster_id", pl.col("campaign_id").alias("own"))
+        votes = (after.join(took, on="cluster_id").join(before.select("account_idx", pl.col("cluster_id").alias("was")), on="account_idx")
+                 .join(clusters.select(pl.col("cluster_id").alias("was"), "campaign_id"), on="was")
+                 .group_by("cluster_id", "own", "campaign_id").agg(pl.len().alias("n"))
+                 .sort(["cluster_id", "n", pl.col("campaign_id") == pl.col("own")], descending=[False, True, True])
+                 .group_by("cluster_id", maintain_order=True).first().select("cluster_id", pl.col("campaign_id").alias("voted")))
+        out = (out.join(votes, on="cluster_id", how="left")
+               .with_columns(pl.coalesce("voted", "campaign_id").cast(clusters.schema["campaign_id"]).alias("campaign_id")))
+    return out.select(clusters.columns).sort("cluster_id")
+
+
+def carry_evidence(evidence: pl.DataFrame, origins: pl.DataFrame, fresh: pl.DataFrame) -> pl.DataFrame:
+    """``evidence`` (by the ids before :func:`graphlink.stages.batch_cells.member_moves`) for the clusters after them: a cluster that took or gave
+    members lists ``fresh`` (its shared values recomputed on its new members) beside the tying values it kept
+    (``ties``); the others keep their rows. Rows of a dissolved remnant are dropped."""
+    changed = origins.filter((pl.col("took") > 0) | (pl.col("gave") > 0))
+    kept = (evidence.rename({"cluster_id": "was"}).join(origins.select("cluster_id", "was"), on="was").drop("was")
+            .filter(~pl.col("cluster_id").is_in(changed["cluster_id"].implode()) | pl.col("ties").fill_null(False)))
+    fresh = fresh.filter(pl.col("cluster_id").is_in(changed["cluster_id"].implode())).join(kept, on=["cluster_id", "kind", "value"], how="anti")
+    return pl.concat([kept.select(evidence.columns).cast(evidence.schema), fresh.select(evidence.columns).cast(evidence.schema)]).sort("cluster_id")
+
+
+def moves_made_later(batches: pl.DataFrame, moves: pl.DataFrame, partition: pl.DataFrame) -> pl.DataFrame:
+    """``moves`` found on ``batches`` (the partition batch cells left) made on ``partition`` (it after the judgement).
+
+    The moves are found where Leiden's card groups still hold the batch's accounts -- before fleet outsiders, which
+    detach some of them from groups they do not fit (dev ind179 ARI by cell 0.85 with moves found after, 0.94 before)
+    -- and made once every cluster is judged. A batch loses no member to a move, so its cluster in ``partition`` is
+    the one holding most of its own members; a move to a batch no longer clustered, or into the cluster the account
+    is already in, is dropped.
+
+    Returns
+    -------
+    DataFrame
+        ``account_idx, to`` (``partition``'s cluster ids), by account.
+
+    Examples
+    --------
+    >>> b = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [1, 1, 2, 2, 2]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> later = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4], "cluster_id": [7, 7, 8, 8, None]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> mv = pl.DataFrame({"account_idx": [2, 4], "to": [1, 1]}, schema={"account_idx": pl.UInt32, "to": pl.Int64})
+    >>> moves_made_later(b, mv, later).rows()
+    [(2, 7), (4, 7)]
+    """
+    own = (batches.join(moves, on="account_idx", how="anti").rename({"cluster_id": "to"}).join(partition.drop_nulls("cluster_id"), on="account_idx")
+           .group_by("to", "cluster_id").agg(pl.len().alias("n")).sort(["to", "n", "cluster_id"], descending=[False, True, False])
+           .group_by("to", maintain_order=True).first().select("to", pl.col("cluster_id").alias("final")))
+    return (moves.join(own, on="to").join(partition, on="account_idx", how="left")
+            .filter(pl.col("cluster_id").ne_missing(pl.col("final")))
+            .select("account_idx", pl.col("final").cast(pl.Int64).alias("to")).sort("account_idx"))
+
+
+def judged_moves(moves: pl.DataFrame, partition: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
+    """``moves`` (:func:`moves_made_later`) kept only out of a cluster judged to be the batch's operator's: flagged, or
+    placed in the batch's campaign (``campaign_id``, when ``clusters`` has it).
+
+    Why (issue 17, BENCHMARKS.md session 54, brk54 / fixcell54): a batch member is an account of the operator's batch
+    that Leiden left in a card group it shares with the operator's long-lived cells (dev a1: the donors are card
+    groups of the operator's own cells, flagged or in its campaign). Lifetime, template and tool alone do not say
+    whose it is: a one-session visitor of an office's NAT, or a family's teenager, pasting the ring's public template
+    in the batch's hours from a stock browser, passes all three, and moved it took the ring's flag (brk54: visitors
+    8/8, teenagers 6/6). The judgement of the cluster it sits in does say it: an office or a family is neither
+    flagged nor in the ring's campaign. An account no cluster holds any more (a fleet outsider detached after the
+    moves were found) has no benign cluster to be taken from; its move is kept.
+
+    Parameters
+    ----------
+    moves : DataFrame
+        ``account_idx, to`` (``partition``'s cluster ids).
+    partition : DataFrame
+        ``account_idx, cluster_id``: the partition judged.
+    clusters : DataFrame
+        ``cluster_id, flagged`` and optionally ``campaign_id``, by ``partition``'s ids.
+
+    Returns
+    -------
+    DataFrame
+        ``moves``' rows kept, same columns.
+
+    Examples
+    --------
+    >>> p = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 2, 3, None]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> c = pl.DataFrame({"cluster_id": [1, 2, 3], "flagged": [True, False, False], "campaign_id": [1, 1, 3]})
+    >>> mv = pl.DataFrame({"account_idx": [1, 2, 3], "to": [1, 1, 1]}, schema={"account_idx": pl.UInt32, "to": pl.Int64})
+    >>> judged_moves(mv, p, c)["account_idx"].to_list()
+    [1, 3]
+    """
+    camp = "campaign_id" in clusters.columns
+    cols = ["cluster_id", "flagged"] + (["campaign_id"] if camp else [])
+    donor = clusters.select(cols).rename({"flagged": "donor_flagged"} | ({"campaign_id": "donor_campaign"} if camp else {}))
+    target = clusters.select([c for c in cols if c != "flagged"]).rename({"cluster_id": "to"} | ({"campaign_id": "to_campaign"} if camp else {}))
+    rows = (moves.join(partition, on="account_idx", how="left").join(donor.with_columns(pl.col("cluster_id").cast(pl.Int64)),
+                                                                     on="cluster_id", how="left")
+            .join(target.with_columns(pl.col("to").cast(pl.Int64)), on="to", how="left"))
+    same = pl.col("donor_campaign").eq(pl.col("to_campaign")).fill_null(False) if camp else pl.lit(False)
+    keep = pl.col("cluster_id").is_null() | pl.col("donor_flagged").fill_null(False) | same
+    return rows.filter(keep).select(moves.columns)
