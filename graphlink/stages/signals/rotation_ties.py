@@ -155,37 +155,35 @@ def _linked_groups(pairs: pl.DataFrame, members: pl.DataFrame, n_accounts: int) 
 def _operators_phrases(links: pl.DataFrame, pairs: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
     """``links`` less the prompt phrases that are no operator's template (a product's, module docstring).
 
-    A phrase's holder is *linked* when, in the block, it holds a corroborating card, clock or other non-phrase value
-    there, or, off the block, it holds a value of a :data:`LINKING_KINDS` kind shared with another account, most of
-    whose holders write the phrase too (a cell's proxy address or card; not a carrier's address shared by crowds).
-    The phrase stays a link when its linked holders outnumber its unlinked ones.
+    A writer of a phrase on the block is *linked* when it holds a card, clock or other non-phrase value corroborated
+    there, or a value of a linking kind (not :data:`NOT_LINKING`) that another writer of the phrase holds and most of
+    whose holders write it (a cell's proxy address or card, whether the other writer is on the block or off it). The
+    phrase stays a link in the block when its linked writers there outnumber its unlinked ones. Writers off the block
+    count only through the block's writers they link: groups that link none of them (companies using a framework in
+    house, an operator's other cells on their own addresses) say nothing of who the block's writers are.
     """
     phrase = pl.col("kind").is_in(PHRASE_KINDS)
     other = links.filter(~phrase)
-    flag = pl.lit(True).alias("linked")
-    linked = other.select("block", "account_idx").unique().with_columns(flag)
-    phrases = links.filter(phrase).join(linked, on=["block", "account_idx"], how="left")
+    phrases = links.filter(phrase).select("block", "account_idx", pkind="kind", pkey="value_key")
     if not phrases.height:
         return other
-    tested = phrases.select("kind", "value_key").unique()
-    holders = pairs.join(tested, on=["kind", "value_key"], how="semi").select("kind", "value_key", "account_idx")
-    off = (phrases.select("block", "kind", "value_key").unique().join(holders, on=["kind", "value_key"])
-           .join(members, on=["block", "account_idx"], how="anti"))
-    # the off-block holders' own values of a linking kind, and who else holds them
-    theirs = (pairs.join(off.select("account_idx").unique(), on="account_idx", how="semi")
-              .filter(pl.col("kind").is_in(PHRASE_KINDS + NOT_LINKING).not_())
-              .select("account_idx", "kind", "value_key"))
-    with_them = pairs.join(theirs.select("kind", "value_key").unique(), on=["kind", "value_key"], how="semi")
+    flag = pl.lit(True).alias("linked")
+    carded = other.select("block", "account_idx").unique().with_columns(flag)
+    holders = (pairs.join(phrases.select(kind="pkind", value_key="pkey").unique(), on=["kind", "value_key"],
+                          how="semi").select("account_idx", pkind="kind", pkey="value_key"))
+    # the block writers' own values of a linking kind, who else holds them, and how many of those write the phrase
+    theirs = (pairs.join(phrases.select("account_idx").unique(), on="account_idx", how="semi")
+              .filter(pl.col("kind").is_in(PHRASE_KINDS + NOT_LINKING).not_()).select("account_idx", "kind", "value_key"))
+    with_them = (pairs.join(theirs.select("kind", "value_key").unique(), on=["kind", "value_key"], how="semi")
+                 .select("account_idx", "kind", "value_key"))
     shared = with_them.group_by("kind", "value_key").len("holders").filter(pl.col("holders") >= 2)
-    writers = (with_them.select("kind", "value_key", "account_idx")
-               .join(holders.rename({"kind": "pkind", "value_key": "pkey"}), on="account_idx")
-               .group_by("kind", "value_key", "pkind", "pkey").len("writers")
+    writers = (with_them.join(holders, on="account_idx").group_by("kind", "value_key", "pkind", "pkey").len("writers")
                .join(shared, on=["kind", "value_key"]).filter(2 * pl.col("writers") > pl.col("holders")))
-    linked_off = (theirs.join(writers, on=["kind", "value_key"])
-                  .select("account_idx", pl.col("pkind").alias("kind"), pl.col("pkey").alias("value_key")).unique())
-    off = off.join(linked_off.with_columns(flag), on=["account_idx", "kind", "value_key"], how="left")
-    every = pl.concat([phrases.select(off.columns), off])
-    unlinked = pl.col("linked").is_null().sum()
-    operators = (every.group_by("block", "kind", "value_key").agg((pl.col("linked").count() > unlinked).alias("ok"))
-                 .filter("ok").drop("ok"))
-    return pl.concat([other, phrases.drop("linked").join(operators, on=["block", "kind", "value_key"])])
+    linked_by = (theirs.join(writers, on=["kind", "value_key"])
+                 .select("account_idx", "pkind", "pkey").unique().with_columns(flag))
+    judged = (phrases.join(carded, on=["block", "account_idx"], how="left")
+              .join(linked_by, on=["account_idx", "pkind", "pkey"], how="left", suffix="_by")
+              .with_columns(pl.col("linked").fill_null(False) | pl.col("linked_by").fill_null(False)))
+    operators = (judged.group_by("block", "pkind", "pkey").agg((2 * pl.col("linked").sum() > pl.len()).alias("ok"))
+                 .filter("ok").select("block", kind="pkind", value_key="pkey"))
+    return pl.concat([other, links.filter(phrase).join(operators, on=["block", "kind", "value_key"], how="semi")])
