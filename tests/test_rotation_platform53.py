@@ -4,9 +4,11 @@ Break-it brk52 (session 52): 30 strangers whose requests leave a hosted agent pl
 rotating /48 from fresh /64s, each with its own card and questions but every prompt opening with the framework's
 public template, were tied by the block, clustered and flagged at 0.97-1.0 (``tests/test_break52.py``). The chance
 test takes the block as a random draw of the log; a platform's users hold its framework's template *because* of the
-network. A phrase now ties a block's rotators only when its linked holders outnumber its unlinked ones -- on the
-block, rotators a card or clock there links; off it, accounts sharing an address, card or clock mostly with other
-writers of the phrase (an operator's other cells) -- :mod:`graphlink.stages.signals.rotation_ties`. A ring on the
+network. A phrase now ties a block's rotators only when its writers *on the block* that are linked otherwise
+outnumber the unlinked ones -- linked by a card or clock there, or by an address, card or clock they share mostly
+with other writers of the phrase, on the block or off it (an operator's cells); groups off the block that reach no
+block writer (companies using the framework in house, brk53) count for nothing --
+:mod:`graphlink.stages.signals.rotation_ties`. A ring on the
 platform's own /48 keeps its tie through its cards or its scheduler.
 """
 
@@ -96,13 +98,22 @@ def test_a_phrase_most_of_whose_writers_on_the_block_share_cards_ties_all_its_wr
     assert _groups(BLOCK, PHRASE + cards[:2]) == [[0, 1]]
 
 
-def test_a_phrase_an_operators_other_cell_writes_off_the_block_ties_its_writers():
-    cell = list(range(100, 110))  # ten accounts off the block on two proxy addresses of their own
-    off = [(a, "prompt", 1) for a in cell] + [(a, "ip", 50 + a % 2) for a in cell]
-    assert _groups(BLOCK, PHRASE + off) == [list(range(6))]
-    # the same ten behind a carrier's addresses shared with 40 others who never write it: no cell of the phrase's
+def test_a_phrase_ties_its_block_writers_only_through_links_that_reach_them():
+    cell = list(range(100, 110))  # ten accounts off the block on two proxy addresses
+    writing = [(a, "prompt", 1) for a in cell]
+    # the cell on addresses of its own: a linked group off the block that reaches no writer on it -- five companies
+    # writing a framework's public template behind their own NATs are five such groups (brk53) -- ties nobody
+    own = [(a, "ip", 50 + a % 2) for a in cell]
+    assert _groups(BLOCK, PHRASE + writing + own) == []
+    # the block's writers drawing on the cell's proxy addresses too: an operator's cells, the phrase ties its writers
+    proxies = [(a, "ip", 50 + a % 2) for a in [*range(6), *cell]]
+    assert _groups(BLOCK, PHRASE + writing + proxies) == [list(range(6))]
+    # only two of the six on them: 2 linked writers, 4 not -- no tie (the pool's users write the phrase alike)
+    few = [(a, "ip", 50) for a in [0, 1, *cell]]
+    assert _groups(BLOCK, PHRASE + writing + few) == []
+    # the same addresses shared with 40 others who never write it (a carrier's): no cell of the phrase's
     crowd = [(a, "ip", 50 + a % 2) for a in range(200, 240)]
-    assert _groups(BLOCK, PHRASE + off + crowd) == []
+    assert _groups(BLOCK, PHRASE + writing + proxies + crowd) == []
     # nor does a network, a client or an e-mail domain link them
-    loose = [(a, kind, 60) for a in cell for kind in ("ip_net", "asn", "user_agent", "email_domain")]
-    assert _groups(BLOCK, PHRASE + [(a, "prompt", 1) for a in cell] + loose) == []
+    loose = [(a, kind, 60) for a in [*range(6), *cell] for kind in ("ip_net", "asn", "user_agent", "email_domain")]
+    assert _groups(BLOCK, PHRASE + writing + loose) == []

@@ -23,15 +23,21 @@ A phrase (a prompt shingle: a template's words) must also be an **operator's tem
 chance test takes the block as a random draw of the log, but a hosted agent platform's (or relay's) users write its
 framework's public template *because* of the network: 30 strangers on a platform's /48, each with its own card and
 questions, were tied by it and flagged at 0.97-1.0 (break-it brk52, session 52). What the platform's users lack is
-what an operator's accounts have besides the template: links. So a phrase ties only when its **linked holders
-outnumber its unlinked ones** (:func:`_operators_phrases`; the scoring's and hub twins' reading of a template, whose
-clustered holders outnumber its unclustered ones, session 52): a holder on the block is linked when a card, clock or
-other non-phrase value corroborated there links it to another rotator; a holder off the block when it shares an
-address, card, clock or ``--signal`` value (:data:`NOT_LINKING` excluded) with another account, most of whose
-holders write the phrase too -- an operator's other cells on their proxy addresses and cards (dev templates 1000:
-a 157-rotator cell of unique cards whose template 273 accounts write off the block, every one of them ring, on the
-cells' shared addresses), not a carrier's address shared by a crowd, nor strangers at their own homes. A phrase
-nobody linked writes is a platform's as much as an operator's and ties nobody; a ring's cards or scheduler still do.
+what an operator's accounts have besides the template: links. So a phrase ties only when its **writers on the block
+that are linked otherwise outnumber the unlinked ones** (:func:`_operators_phrases`; the scoring's and hub twins'
+reading of a template, whose clustered holders outnumber its unclustered ones, session 52): a writer is linked when a
+card, clock or other non-phrase value corroborated in the block links it to another rotator, or when it shares an
+address, card, clock or ``--signal`` value (:data:`NOT_LINKING` excluded) with another writer of the phrase, on the
+block or off it, most of whose holders write the phrase too -- an operator's cells on their proxy addresses and
+cards (dev templates 1000: 140 of a 157-rotator cell of unique cards share its proxy addresses), not a carrier's
+address shared by a crowd, nor strangers at their own homes. Writers off the block count only through the block's
+writers they link. Counting them as a majority of their own (session 53) let five companies of 12 staff using the
+framework in house, each linked in its own office, make the public template "an operator's" and tie 30 platform
+strangers (break-it brk53); counting their *groups* does not help either, since an operator's own template is
+written off the block by several independent cells too (dev templates 1025: 13 groups, none sharing a value with
+another or with the block). What separates them is whether the writers on the block are linked: a platform's users
+are not; an operator's are, by its cards, its clock or its proxy addresses. A phrase nobody linked writes on the
+block is a platform's as much as an operator's and ties nobody; a ring's cards or scheduler still do.
 
 The rotators of a block linked through corroborating values (connected components: two rotators sharing a value
 are linked, chains included) share the block as one value each; a rotator linked to none keeps its rotation (the
