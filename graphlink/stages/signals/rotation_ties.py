@@ -64,7 +64,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import poisson
 
-__all__ = ["CORROBORATION_ALPHA", "NOT_CORROBORATING", "NOT_LINKING", "PHRASE_KINDS", "corroborated_rotation"]
+from graphlink.stages.signals.ip_lines import DRAWN_KIND
+
+__all__ = ["CORROBORATION_ALPHA", "NOT_CORROBORATING", "NOT_LINKING", "PHRASE_KINDS", "corroborated_rotation", "fold_drawn"]
 
 #: Kinds that never corroborate a rotation tie: network evidence (a relay's IPv4 egress is the relay again) and the
 #: client (a relay is a browser's feature: its users send one stock user agent).
@@ -118,6 +120,37 @@ def corroborated_rotation(rotation: pl.DataFrame, texts: pl.DataFrame, pairs: pl
              .select(pl.lit("ip_rotation").alias("kind"), pl.col("group").alias("value_key"), "value"))
     tied = tied.select("account_idx", "kind", pl.col("group").alias("value_key"), "count")
     return tied.cast(dict(rotation.schema)), named.cast(dict(texts.schema))
+
+
+def fold_drawn(counts: pl.DataFrame, tied: pl.DataFrame) -> pl.DataFrame:
+    """``counts`` with each tied rotator's drawn /64s added to its ``ip_lines`` and the :data:`DRAWN_KIND` rows dropped.
+
+    Parameters
+    ----------
+    counts : polars.DataFrame
+        ``account_idx, kind, n_values``: the signals' value counts, with :data:`DRAWN_KIND` rows (a block rotator's
+        fresh, brief /64s beyond its close changes, :func:`graphlink.stages.signals.ip_lines.rotation_networks`).
+    tied : polars.DataFrame
+        The ``ip_rotation`` pairs :func:`corroborated_rotation` kept (``account_idx``).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``counts`` (same schema) less the :data:`DRAWN_KIND` rows, ``ip_lines`` raised for tied rotators only: a
+        rotator of a pool nothing corroborates (a relay's user) keeps the changes after its close requests.
+        An account in two blocks, tied in one, has the /64s of both added (each block's are not kept apart).
+    """
+    drawn = counts.filter(pl.col("kind") == DRAWN_KIND)
+    rest = counts.filter(pl.col("kind") != DRAWN_KIND)
+    extra = (drawn.join(tied.select("account_idx").unique(), on="account_idx", how="semi")
+             .select("account_idx", pl.col("n_values").alias("extra")))
+    if not extra.height:
+        return rest
+    lines = pl.col("kind") == "ip_lines"
+    return (rest.join(extra, on="account_idx", how="left")
+            .with_columns(pl.when(lines).then(pl.col("n_values") + pl.col("extra").fill_null(0))
+                          .otherwise(pl.col("n_values")).cast(counts.schema["n_values"]).alias("n_values"))
+            .drop("extra"))
 
 
 def _linked_groups(pairs: pl.DataFrame, members: pl.DataFrame, n_accounts: int) -> pl.DataFrame:
