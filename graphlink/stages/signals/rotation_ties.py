@@ -34,10 +34,13 @@ address shared by a crowd, nor strangers at their own homes. Writers off the blo
 writers they link. Counting them as a majority of their own (session 53) let five companies of 12 staff using the
 framework in house, each linked in its own office, make the public template "an operator's" and tie 30 platform
 strangers (break-it brk53); counting their *groups* does not help either, since an operator's own template is
-written off the block by several independent cells too (dev templates 1025: 13 groups, none sharing a value with
-another or with the block). What separates them is whether the writers on the block are linked: a platform's users
+written off the block by several independent cells too (dev templates 1025: a template's 751 writers fall in 13
+linked groups, components of the addresses and cards they share, most of them reaching no writer on the block). What separates them is whether the writers on the block are linked: a platform's users
 are not; an operator's are, by its cards, its clock or its proxy addresses. A phrase nobody linked writes on the
 block is a platform's as much as an operator's and ties nobody; a ring's cards or scheduler still do.
+
+A tied rotator's IP spread counts every brief /64 it drew from the pool (:func:`fold_drawn`), not only those after a
+close request: the tie says the pool is an operator's.
 
 The rotators of a block linked through corroborating values (connected components: two rotators sharing a value
 are linked, chains included) share the block as one value each; a rotator linked to none keeps its rotation (the
