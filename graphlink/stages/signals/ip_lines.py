@@ -48,7 +48,7 @@ member's line changes are added to its networks (``ip_lines``): a fleet
 member with 20 close requests in one /48 reads as 20 networks, as a
 residential-proxy user does in IPv4. The graph gets a value only from a
 rotation block (:func:`rotation_networks`, ``[signals] rotation_ties``,
-opt-in): the accounts drawing /64s across /56s of one
+on by default since session 54): the accounts drawing /64s across /56s of one
 network, when they are most of those seen there, share it (kind
 ``ip_rotation``) -- those of them a card, template or clock links
 (:mod:`graphlink.stages.signals.rotation_ties`: strangers on a privacy relay
