@@ -34,7 +34,7 @@ def light_ring_world(seed: int, relay_users: int = 10) -> tuple[World, list[str]
             start = T0 + timedelta(days=day, hours=int(rng.integers(0, 4)))
             times = [start, start + timedelta(minutes=3)] + [start + timedelta(hours=3 * k + 2) for k in range(1, 5)]
             for ts in times:
-                w.rows.append((acc, ts, f"2a0c:5bc0:{int(rng.integers(1, 65536)):x}:{_hex(rng)}::1", f"ring-card-{i % 2}",
+                w.rows.append((acc, ts, f"2a0c:5bc0:17:{_hex(rng)}:{_hex(rng)}::1", f"ring-card-{i % 2}",
                                f"Rewrite this product review in a new voice: {_text(rng, 6)}", DESKTOP[0]))
     for i in range(relay_users):
         w.person(f"relay{i}", lambda: f"2a02:26f7:b3c0:{_hex(w.rng)}:{_hex(w.rng)}::1", SAFARI)
