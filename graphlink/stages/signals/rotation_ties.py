@@ -209,8 +209,6 @@ def _operators_phrases(links: pl.DataFrame, pairs: pl.DataFrame, members: pl.Dat
     phrases = links.filter(phrase).select("block", "account_idx", pkind="kind", pkey="value_key")
     if not phrases.height:
         return other
-    flag = pl.lit(True).alias("linked")
-    carded = other.select("block", "account_idx").unique().with_columns(flag)
     holders = (pairs.join(phrases.select(kind="pkind", value_key="pkey").unique(), on=["kind", "value_key"],
                           how="semi").select("account_idx", pkind="kind", pkey="value_key"))
     # the block writers' own values of a linking kind, who else holds them, and how many of those write the phrase
@@ -221,11 +219,29 @@ def _operators_phrases(links: pl.DataFrame, pairs: pl.DataFrame, members: pl.Dat
     shared = with_them.group_by("kind", "value_key").len("holders").filter(pl.col("holders") >= 2)
     writers = (with_them.join(holders, on="account_idx").group_by("kind", "value_key", "pkind", "pkey").len("writers")
                .join(shared, on=["kind", "value_key"]).filter(2 * pl.col("writers") > pl.col("holders")))
-    linked_by = (theirs.join(writers, on=["kind", "value_key"])
-                 .select("account_idx", "pkind", "pkey").unique().with_columns(flag))
-    judged = (phrases.join(carded, on=["block", "account_idx"], how="left")
-              .join(linked_by, on=["account_idx", "pkind", "pkey"], how="left", suffix="_by")
-              .with_columns(pl.col("linked").fill_null(False) | pl.col("linked_by").fill_null(False)))
-    operators = (judged.group_by("block", "pkind", "pkey").agg((2 * pl.col("linked").sum() > pl.len()).alias("ok"))
-                 .filter("ok").select("block", kind="pkind", value_key="pkey"))
-    return pl.concat([other, links.filter(phrase).join(operators, on=["block", "kind", "value_key"], how="semi")])
+    # Linked groups, per block and phrase: components of the block writers and the values linking them -- values
+    # corroborated in the block (cards, clocks) and values most of whose holders write the phrase (then their other
+    # holders, on the block or off it, bridge too). One group holding most of the block's writers is an operator's.
+    keys = ["block", "pkind", "pkey"]
+    inner = phrases.join(other, on=["block", "account_idx"]).select(*keys, "account_idx", "kind", "value_key")
+    outer = (with_them.join(holders, on="account_idx").join(writers.select("kind", "value_key", "pkind", "pkey"),
+                                                             on=["kind", "value_key", "pkind", "pkey"], how="semi")
+             .join(phrases.select(keys).unique(), on=["pkind", "pkey"])
+             .select(*keys, "account_idx", pl.col("kind").cast(inner.schema["kind"]),
+                     pl.col("value_key").cast(inner.schema["value_key"])))
+    edges = pl.concat([inner, outer]).unique()
+    nodes = pl.concat([phrases.select(*keys, "account_idx"), edges.select(*keys, "account_idx")]).unique()
+    nodes = nodes.sort(*keys, "account_idx").with_row_index("node")
+    values = (edges.select(*keys, "kind", "value_key").unique().sort(*keys, "kind", "value_key")
+              .with_row_index("vnode").with_columns(pl.col("vnode") + nodes.height))
+    e = edges.join(nodes, on=[*keys, "account_idx"]).join(values, on=[*keys, "kind", "value_key"])
+    n = nodes.height + values.height
+    graph = coo_matrix((np.ones(e.height), (e["node"].to_numpy(), e["vnode"].to_numpy())), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    on_block = phrases.join(nodes, on=[*keys, "account_idx"])
+    on_block = on_block.with_columns(pl.Series("label", label[on_block["node"].to_numpy()]))
+    sized = on_block.with_columns(pl.len().over(keys).alias("n"), pl.len().over([*keys, "label"]).alias("g"))
+    kept = (sized.filter((2 * pl.col("g") > pl.col("n")) & (pl.col("g") >= 2))
+            .select("block", "account_idx", kind="pkind", value_key="pkey"))
+    return pl.concat([other, links.filter(phrase).join(kept, on=["block", "account_idx", "kind", "value_key"],
+                                                       how="semi")])
