@@ -23,21 +23,21 @@ A phrase (a prompt shingle: a template's words) must also be an **operator's tem
 chance test takes the block as a random draw of the log, but a hosted agent platform's (or relay's) users write its
 framework's public template *because* of the network: 30 strangers on a platform's /48, each with its own card and
 questions, were tied by it and flagged at 0.97-1.0 (break-it brk52, session 52). What the platform's users lack is
-what an operator's accounts have besides the template: links. So a phrase ties only when its **writers on the block
-that are linked otherwise outnumber the unlinked ones** (:func:`_operators_phrases`; the scoring's and hub twins'
-reading of a template, whose clustered holders outnumber its unclustered ones, session 52): a writer is linked when a
-card, clock or other non-phrase value corroborated in the block links it to another rotator, or when it shares an
-address, card, clock or ``--signal`` value (:data:`NOT_LINKING` excluded) with another writer of the phrase, on the
-block or off it, most of whose holders write the phrase too -- an operator's cells on their proxy addresses and
-cards (dev templates 1000: 140 of a 157-rotator cell of unique cards share its proxy addresses), not a carrier's
-address shared by a crowd, nor strangers at their own homes. Writers off the block count only through the block's
-writers they link. Counting them as a majority of their own (session 53) let five companies of 12 staff using the
-framework in house, each linked in its own office, make the public template "an operator's" and tie 30 platform
-strangers (break-it brk53); counting their *groups* does not help either, since an operator's own template is
-written off the block by several independent cells too (dev templates 1025: a template's 751 writers fall in 13
-linked groups, components of the addresses and cards they share, most of them reaching no writer on the block). What separates them is whether the writers on the block are linked: a platform's users
-are not; an operator's are, by its cards, its clock or its proxy addresses. A phrase nobody linked writes on the
-block is a platform's as much as an operator's and ties nobody; a ring's cards or scheduler still do.
+what an operator's accounts have besides the template: links, and links that make *one* hand. So a phrase ties only
+the writers of **one linked group holding most of its writers on the block** (:func:`_operators_phrases`): the
+groups are the connected components of the block's writers of the phrase and the non-phrase values linking them --
+a card, clock or other value corroborated in the block, or a value of a linking kind (:data:`NOT_LINKING` excluded)
+most of whose holders write the phrase (an operator's cells on their proxy addresses and cards, dev templates 1000:
+140 of a 157-writer cell of unique cards share its proxy addresses), whose other holders, on the block or off it,
+bridge too. Counting *linked writers* instead (ties54) let 8 two-person families on a carrier's /48, 16 of 30 phones
+on a family card each, make a viral public prompt "an operator's" and tie all 30 phones, and joined two operators
+renting one /48 on a public framework template, each linked by its own cards (break-it brk54): eight groups of 2 and
+two groups of 8 of 16 hold no majority, so the phrase ties none of them (each operator stays tied by its cards).
+Counting off-block writers as a majority of their own (session 53) let five companies using a framework in house
+tie 30 platform strangers (brk53); off the block, only writers a block writer's value reaches count, as bridges.
+A phrase no linked group dominates on the block is a platform's as much as an operator's and ties nobody; a ring's
+cards or scheduler still do. A card two rotators share links them here (a couple's card, under the card pools'
+``POOL_HOLDERS``, still ties its pair only: a group of 2 is a majority of no block with 4+ writers of the phrase).
 
 A tied rotator's IP spread counts every brief /64 it drew from the pool (:func:`fold_drawn`), not only those after a
 close request: the tie says the pool is an operator's.
@@ -197,12 +197,13 @@ def _linked_groups(pairs: pl.DataFrame, members: pl.DataFrame, n_accounts: int) 
 def _operators_phrases(links: pl.DataFrame, pairs: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
     """``links`` less the prompt phrases that are no operator's template (a product's, module docstring).
 
-    A writer of a phrase on the block is *linked* when it holds a card, clock or other non-phrase value corroborated
-    there, or a value of a linking kind (not :data:`NOT_LINKING`) that another writer of the phrase holds and most of
-    whose holders write it (a cell's proxy address or card, whether the other writer is on the block or off it). The
-    phrase stays a link in the block when its linked writers there outnumber its unlinked ones. Writers off the block
-    count only through the block's writers they link: groups that link none of them (companies using a framework in
-    house, an operator's other cells on their own addresses) say nothing of who the block's writers are.
+    The block's writers of a phrase fall in linked groups: components of the writers and the values linking them --
+    a card, clock or other non-phrase value corroborated in the block, or a value of a linking kind (not
+    :data:`NOT_LINKING`) most of whose holders write the phrase (a cell's proxy address or card; its other holders,
+    on the block or off it, bridge). The phrase stays a link in the block for the writers of the one group of 2+
+    holding most of its writers there, and for nobody else: eight families of 2 or two operators of 8 on one /48 make
+    no majority (break-it brk54); writers off the block that no block writer's value reaches count for nothing
+    (companies using a framework in house, break-it brk53).
     """
     phrase = pl.col("kind").is_in(PHRASE_KINDS)
     other = links.filter(~phrase)
