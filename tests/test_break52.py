@@ -151,7 +151,7 @@ def test_strangers_on_a_platforms_rotating_48_sending_its_public_template_are_no
 
 def test_with_default_settings_the_platforms_users_are_not_flagged():
     w, ring = platform_world(1, 30, 10)
-    result = graphlink.detect(w.frame())  # rotation_ties opt-in
+    result = graphlink.detect(w.frame())  # rotation_ties on by default (session 54)
     assert flagged(result, "ring") == set(ring) and flagged(result, "relay") == set()
 
 

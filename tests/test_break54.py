@@ -66,12 +66,9 @@ def carrier_families_world(seed: int) -> tuple[World, list[str]]:
     return w, w.ring()
 
 
-# main, rotation ties on: phones 0/30 (seeds 1-3; the phrase's 16 linked holders are outnumbered by 24 unlinked, the
+# fixed (fixties54: one linked group must hold most of the block's writers). main, rotation ties on: phones 0/30 (seeds 1-3; the phrase's 16 linked holders are outnumbered by 24 unlinked, the
 # home users included). ties54 d136186: 30/30 on seeds 1-3 -- 16 of the 30 writers *on the block* hold a card another
 # rotator holds, so the viral prompt reads as an operator's template and ties all 30, 14 who share nothing included.
-@pytest.mark.xfail(TIES54, strict=True, reason="open (brk54, ties54 d136186): 8 two-person families on a carrier's "
-                   "rotating /48 make a viral public prompt 'most writers linked' (16 of 30): all 30 phones tied and "
-                   "flagged (main with rotation ties on: 0)")
 def test_phones_on_a_carrier_pasting_a_viral_prompt_are_not_tied_by_family_cards():
     w, ring = carrier_families_world(1)
     result = graphlink.detect(w.frame(), rotation_ties=True)
@@ -100,10 +97,8 @@ def two_operators_world(seed: int) -> World:
     return w
 
 
-# main, rotation ties off or on: two clusters, both flagged (seeds 1-3). ties54 d136186: one cluster, one campaign --
+# fixed (fixties54: each operator is its own group of 8 of 16). main, rotation ties off or on: two clusters, both flagged (seeds 1-3). ties54 d136186: one cluster, one campaign --
 # both operators' writers on the block are linked by their own cards, so the public phrase ties them to each other.
-@pytest.mark.xfail(TIES54, strict=True, reason="open (brk54, ties54 d136186): two operators renting one rotating "
-                   "/48, both on a public framework template, are one cluster (main: two)")
 def test_two_operators_on_one_rented_rotating_48_with_a_public_template_stay_apart():
     result = graphlink.detect(two_operators_world(1).frame(), rotation_ties=True)
     assert flagged(result, "opa") == {f"opa{i}" for i in range(8)} and flagged(result, "opb") == {f"opb{i}" for i in range(8)}

@@ -80,7 +80,7 @@ def test_a_ring_with_a_56_per_account_reads_as_homes_rotating_but_not_tied():
 
 
 def test_with_rotation_ties_on_households_stay_apart_unflagged():
-    # rotation_ties opt-in (corroborated pools: test_rotation_relay52, test_rotation_platform53)
+    # rotation_ties on by default since session 54 (corroborated pools: test_rotation_relay52, test_rotation_platform53)
     log, homes, _ = homes_world(households=12)
     result = run_detect(log.frame(), config=build_config(rotation_ties=True))
     people = [a for h in homes for a in h]

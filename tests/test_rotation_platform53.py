@@ -4,9 +4,12 @@ Break-it brk52 (session 52): 30 strangers whose requests leave a hosted agent pl
 rotating /48 from fresh /64s, each with its own card and questions but every prompt opening with the framework's
 public template, were tied by the block, clustered and flagged at 0.97-1.0 (``tests/test_break52.py``). The chance
 test takes the block as a random draw of the log; a platform's users hold its framework's template *because* of the
-network. A phrase now ties a block's rotators only when its linked holders outnumber its unlinked ones -- on the
-block, rotators a card or clock there links; off it, accounts sharing an address, card or clock mostly with other
-writers of the phrase (an operator's other cells) -- :mod:`graphlink.stages.signals.rotation_ties`. A ring on the
+network. A phrase now ties only the writers of the one linked group holding most of its writers *on the block* --
+groups linked by a card or clock there, or by an address, card or clock they share mostly with other writers of the
+phrase, on the block or off it (an operator's cells; session 54, fixties54: eight families of 2 or two operators of 8
+are no majority, brk54); groups off the block that reach no block writer (companies using the framework in house,
+brk53) count for nothing --
+:mod:`graphlink.stages.signals.rotation_ties`. A ring on the
 platform's own /48 keeps its tie through its cards or its scheduler.
 """
 
@@ -88,21 +91,39 @@ def test_a_phrase_only_unlinked_rotators_write_is_no_corroboration():
     assert _groups(BLOCK, PHRASE) == []
 
 
-def test_a_phrase_most_of_whose_writers_on_the_block_share_cards_ties_all_its_writers():
+def test_a_phrase_ties_only_one_linked_group_holding_most_of_its_writers_on_the_block():
     cards = [(0, "payment", 2), (1, "payment", 2), (2, "payment", 3), (3, "payment", 3), (4, "payment", 4),
              (5, "payment", 4)]
-    assert _groups(BLOCK, PHRASE + cards) == [list(range(6))]  # three card pairs joined by the template
+    # three card pairs (families on a carrier's /48, brk54): linked, but no pair is most of the six -- no phrase tie
+    assert _groups(BLOCK, PHRASE + cards) == [[0, 1], [2, 3], [4, 5]]
+    # one card chain over five of the six: that group is most of them, the phrase ties it (not the sixth writer)
+    chain = [(a, "payment", 20 + a // 3) for a in range(5)] + [(2, "payment", 21)]
+    assert _groups(BLOCK, PHRASE + chain) == [list(range(5))]
     # only one card pair: 2 linked writers, 4 not -- the pair keeps its card tie, the phrase ties no one
     assert _groups(BLOCK, PHRASE + cards[:2]) == [[0, 1]]
 
 
-def test_a_phrase_an_operators_other_cell_writes_off_the_block_ties_its_writers():
-    cell = list(range(100, 110))  # ten accounts off the block on two proxy addresses of their own
-    off = [(a, "prompt", 1) for a in cell] + [(a, "ip", 50 + a % 2) for a in cell]
-    assert _groups(BLOCK, PHRASE + off) == [list(range(6))]
-    # the same ten behind a carrier's addresses shared with 40 others who never write it: no cell of the phrase's
+def test_a_phrase_ties_its_block_writers_only_through_links_that_reach_them():
+    cell = list(range(100, 110))  # ten accounts off the block on two proxy addresses
+    writing = [(a, "prompt", 1) for a in cell]
+    # the cell on addresses of its own: a linked group off the block that reaches no writer on it -- five companies
+    # writing a framework's public template behind their own NATs are five such groups (brk53) -- ties nobody
+    own = [(a, "ip", 50 + a % 2) for a in cell]
+    assert _groups(BLOCK, PHRASE + writing + own) == []
+    # the block's writers drawing on the cell's proxy addresses too (the cell on both): an operator's cells, the
+    # phrase ties its writers through the cell
+    proxies = [(a, "ip", 50 + a % 2) for a in range(6)] + [(a, "ip", 50 + k) for a in cell for k in (0, 1)]
+    assert _groups(BLOCK, PHRASE + writing + proxies) == [list(range(6))]
+    # two cells apart, each on its own address, half the block's writers each: two operators, no majority (brk54)
+    apart = [(a, "ip", 50 + a % 2) for a in [*range(6), *cell]]
+    assert _groups(BLOCK, PHRASE + writing + apart) == []
+    # only two of the six on them: 2 linked writers, 4 not -- no tie (the pool's users write the phrase alike)
+    few = [(a, "ip", 50) for a in [0, 1, *cell]]
+    assert _groups(BLOCK, PHRASE + writing + few) == []
+    # the same addresses shared with 40 others who never write it (a carrier's): no cell of the phrase's
     crowd = [(a, "ip", 50 + a % 2) for a in range(200, 240)]
-    assert _groups(BLOCK, PHRASE + off + crowd) == []
-    # nor does a network, a client or an e-mail domain link them
-    loose = [(a, kind, 60) for a in cell for kind in ("ip_net", "asn", "user_agent", "email_domain")]
-    assert _groups(BLOCK, PHRASE + [(a, "prompt", 1) for a in cell] + loose) == []
+    assert _groups(BLOCK, PHRASE + writing + proxies + crowd) == []
+    # nor does a network or a client they share with the cell link them, nor the cell's e-mail domain (an e-mail
+    # domain six of the block's ten hold would corroborate by itself, as a card does)
+    loose = [(a, kind, 60) for a in [*range(6), *cell] for kind in ("ip_net", "asn", "user_agent")]
+    assert _groups(BLOCK, PHRASE + writing + loose + [(a, "email_domain", 61) for a in cell]) == []

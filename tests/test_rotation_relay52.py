@@ -182,10 +182,12 @@ def test_a_value_held_at_the_logs_own_rate_does_not_corroborate_a_pool():
     public = [(a, "prompt", 1) for a in [*range(6), *range(100, 394)]]
     assert _groups(block, public) == []
     # an operator's template held by 12 accounts, 10 of them in the block (0.24 expected), and by its other cell
-    # off the block (20 accounts on two proxy addresses of their own, session 53: a template no linked account
-    # writes is a platform's as much as an operator's, tests/test_rotation_platform53.py)
+    # off the block, 20 accounts on two proxy addresses the block's writers use too (session 53: a template no linked
+    # account writes is a platform's as much as an operator's; session 54: the links must reach the block's writers,
+    # tests/test_rotation_platform53.py; fixties54: one linked group, so the cell draws on both addresses)
     cell = [*range(600, 620)]
-    own = [(a, "prompt", 2) for a in [*range(10), 500, 501, *cell]] + [(a, "ip", 8 + a % 2) for a in cell]
+    own = ([(a, "prompt", 2) for a in [*range(10), 500, 501, *cell]] + [(a, "ip", 8 + a % 2) for a in range(10)]
+           + [(a, "ip", 8 + k) for a in cell for k in (0, 1)])
     assert _groups(block, own) == [list(range(10))]
 
 

@@ -116,8 +116,9 @@ class SignalConfig:
     rotation_ties : bool
         Rotators of an IPv6 rotation block (most accounts seen there draw a fresh /64 across /56s per request,
         :mod:`graphlink.stages.signals.ip_lines`) are tied by it (``ip_rotation``) when a card, template or clock held
-        there beyond chance links them, a template only as an operator's (its linked holders outnumber unlinked:
-        a platform's users write its template; :mod:`graphlink.stages.signals.rotation_ties`). Opt-in (session 53).
+        there beyond chance links them, a template only as an operator's (most of its block writers linked otherwise;
+        :mod:`graphlink.stages.signals.rotation_ties`); tied rotators' /64s all count in the IP spread. Opt-in (session 54,
+        fixties54: a phrase ties only one linked group holding most of its block writers; below main on 3 dev worlds).
     ngram : int
         Word n-gram size for prompt shingles. 5 words are specific enough that a shared shingle is rarely chance,
         yet short enough to survive a template's varied fills.
@@ -168,7 +169,7 @@ class SignalConfig:
     ipv6_prefix: int = 48
     ip_chain_position: int = 0
     asn_table: str | None = None
-    rotation_ties: bool = False  # opt-in: tied whole, a dev templates cell scores under its pieces (session 53)
+    rotation_ties: bool = False  # opt-in: one-linked-group rule (fixties54) drops dev templates 1019/1020/1023 F1 by .004-.013 vs main
     ngram: int = 5
     max_prompts_per_account: int = 200
     max_prompts_total: int = 2_000_000

@@ -132,7 +132,7 @@ def reason_exprs() -> dict[str, pl.Expr]:
                                     pl.when(c("lines_per_account").round(0) > c("networks_per_account").round(0))
                                     .then(pl.concat_str([pl.lit(", moving to a fresh IPv6 /64 "),
                                                          fmt_int(c("lines_per_account") - c("networks_per_account")),
-                                                         pl.lit(" times within the hour")]))
+                                                         pl.lit(" times, each /64 dropped within the hour")]))
                                     .otherwise(pl.lit(""))]),
         # The template is quoted only when there is one to quote: never an empty "…". A quote is text as written,
         # punctuation kept: nested_reasons keeps a "; " in it from reading as the end of the reason.

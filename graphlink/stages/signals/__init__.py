@@ -39,7 +39,8 @@ from graphlink.stages.encode import (
 from graphlink.stages.ingest import AccountsInfo
 from graphlink.stages.signals.asn import load_asn_table
 from graphlink.stages.signals.ip import ip_pairs, ip_signals, parse_ips
-from graphlink.stages.signals.rotation_ties import corroborated_rotation
+from graphlink.stages.signals.ip_lines import DRAWN_KIND
+from graphlink.stages.signals.rotation_ties import corroborated_rotation, fold_drawn
 from graphlink.stages.signals.prompt import normalise_prompt, prompt_pairs, prompt_signals, shingle_texts
 from graphlink.stages.signals.timing import timing_pairs, timing_signals
 from graphlink.stages.cotiming import minute_counts
@@ -230,14 +231,17 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
         lap("accounts")
     counts_out = pl.concat([c.cast(dict(COUNT_SCHEMA)) for c in value_counts]) if value_counts else \
         pl.DataFrame(schema=COUNT_SCHEMA)
+    if rotation is None:  # no tie: the rotators' drawn /64s stay uncounted (fold_drawn)
+        counts_out = counts_out.filter(pl.col("kind") != DRAWN_KIND)
     frames = [f.select(list(PAIR_SCHEMA.names())).cast(dict(PAIR_SCHEMA)) for f in frames if f.height]
     texts = [t.select(list(VALUE_SCHEMA.names())).cast(dict(VALUE_SCHEMA)) for t in texts if t.height]
     if not frames:
         return SignalSet(pl.DataFrame(schema=PAIR_SCHEMA), pl.DataFrame(schema=VALUE_SCHEMA), stats, account_stats,
-                         counts_out, minutes, seconds, openings, counted)
+                         counts_out.filter(pl.col("kind") != DRAWN_KIND), minutes, seconds, openings, counted)
     pairs, values = pl.concat(frames), pl.concat(texts)
     if rotation is not None:  # a rotation block ties only rotators a card, template or clock links (rotation_ties)
         tied, named = corroborated_rotation(*rotation, pairs, enc.index.height)
+        counts_out = fold_drawn(counts_out, tied)  # a tied rotator's drawn /64s are its lines (ip_lines)
         pairs = pl.concat([pairs, tied.select(list(PAIR_SCHEMA.names())).cast(dict(PAIR_SCHEMA))], rechunk=False)
         values = pl.concat([values, named.select(list(VALUE_SCHEMA.names())).cast(dict(VALUE_SCHEMA))], rechunk=False)
     stats["signal_pairs"] = pairs.height

@@ -15,7 +15,7 @@ from graphlink.stages.encode import (
     EncodedEvents, account_bits, count_by_account, encode_frame, n_distinct, sort_keys, text_pairs, value_counts,
     with_account_ids,
 )
-from graphlink.stages.signals.ip_lines import line_changes, rotation_networks
+from graphlink.stages.signals.ip_lines import DRAWN_KIND, line_changes, rotation_networks
 from graphlink.stages.signals.ip_parse import clean_ip_column, hex16, parse_ip_frame, parse_ips
 
 __all__ = ["parse_ips", "parse_ip_frame", "clean_ip_column", "ip_table", "ip_texts", "ip_pairs", "ip_signals",
@@ -250,6 +250,10 @@ def ip_pairs(enc: EncodedEvents, ipv4_prefix: int, ipv6_prefix: int, asn_table: 
     del joined, per_value, shared
     if rotated is not None and rotated.height:  # a rotation block (mostly its rotators': ip_lines) ties them
         rotated = rotated.filter("block")
+        # the /64s each block rotator drew beyond its close changes: its lines once a tie corroborates the pool
+        # (graphlink.stages.signals.fold_drawn; kind DRAWN_KIND never leaves the signals stage)
+        beyond = (pl.col("drawn").cast(pl.Int64) - pl.col("changes")).clip(0).sum().cast(pl.UInt32)
+        counts.append(rotated.group_by("account_idx").agg(pl.lit(DRAWN_KIND).alias("kind"), beyond.alias("n_values")))
         frames.append(rotated.select("account_idx", pl.lit("ip_rotation").alias("kind"), pl.col("net_key").alias("value_key"),
                                      pl.col("changes").alias("count")))
         values.append(ip_texts(rotated.select(pl.col("net_key").alias("value_key")).unique(), table, "ip_rotation",

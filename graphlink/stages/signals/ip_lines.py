@@ -48,7 +48,7 @@ member's line changes are added to its networks (``ip_lines``): a fleet
 member with 20 close requests in one /48 reads as 20 networks, as a
 residential-proxy user does in IPv4. The graph gets a value only from a
 rotation block (:func:`rotation_networks`, ``[signals] rotation_ties``,
-opt-in): the accounts drawing /64s across /56s of one
+on by default since session 54): the accounts drawing /64s across /56s of one
 network, when they are most of those seen there, share it (kind
 ``ip_rotation``) -- those of them a card, template or clock links
 (:mod:`graphlink.stages.signals.rotation_ties`: strangers on a privacy relay
@@ -70,7 +70,12 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["HOME_PREFIX", "LINE_CHANGE_SECONDS", "line_changes", "rotation_networks"]
+__all__ = ["DRAWN_KIND", "HOME_PREFIX", "LINE_CHANGE_SECONDS", "line_changes", "rotation_networks"]
+
+#: The value-count kind carrying each block rotator's /64s drawn beyond its close changes (``drawn - changes`` of
+#: :func:`rotation_networks`) from the IP pairs to the signals stage, which adds them to the ``ip_lines`` of the
+#: rotators a tie corroborates (:func:`graphlink.stages.signals.rotation_ties.fold_drawn`) and drops the rows.
+DRAWN_KIND = "ip_drawn"
 
 #: Two requests of one account in one IPv6 network this close (seconds) share a /64 unless it rotates: below the
 #: lifetime of any /64 a network assigns (a PDN connection's hours, a daily renumbering; see the module docstring).
@@ -108,7 +113,7 @@ def _rotating(moves: pl.DataFrame) -> pl.DataFrame:
 
 
 def rotation_networks(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
-    """``account_idx, net_key, changes, block``: the networks an account of :func:`line_changes` rotated in.
+    """``account_idx, net_key, changes, block, drawn``: the networks an account of :func:`line_changes` rotated in.
 
     Same parameters as :func:`line_changes`; one row per rotating account and network it made a change in (an
     account that does not rotate, module docstring, has none). ``block`` says the account drew from the network's
@@ -123,6 +128,13 @@ def rotation_networks(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     a few whose renewals fell between close requests (0.03-0.12), as an ISP's or a campus's would: chance, not a
     block. An operator holding a /56 per account (or one /56 for all) reads as homes: its accounts rotate
     (``ip_lines``, the score's IP spread) but tie nobody (test_rotation_homes51).
+
+    ``drawn`` counts every fresh, brief /64 the account moved to in the network, the request before close or not:
+    once its rotation is seen (close requests) and the pool is shown to be an operator's (a tie corroborated by a
+    card, template or clock, :mod:`graphlink.stages.signals.rotation_ties`), each /64 it drew is a line it used, as
+    each /24 of a residential proxy is a network. Counting only the changes after close requests made a light
+    member's spread its request rate: dev templates 1025, a ring cell's median member drew 21 /64s in 21 IPv6
+    requests and was counted 1-2 changes.
     """
     moves = _moves(frame, table)
     rotating = moves.join(_rotating(moves), on="account_idx", how="semi").filter(pl.col("changes") > 0)
@@ -132,17 +144,19 @@ def rotation_networks(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     block = block.filter((pl.col("rotating") >= 2) & (pl.col("rotating") * 2 > pl.col("seen").fill_null(0)))
     tied = pool.join(block, on="net_key", how="semi").select("account_idx", "net_key", pl.lit(True).alias("block"))
     return (rotating.join(tied, on=["account_idx", "net_key"], how="left")
-            .select("account_idx", "net_key", pl.col("changes").cast(pl.UInt32), pl.col("block").fill_null(False)))
+            .select("account_idx", "net_key", pl.col("changes").cast(pl.UInt32), pl.col("block").fill_null(False),
+                    pl.col("drawn").cast(pl.UInt32)))
 
 
 def _moves(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     """``account_idx, net_key, exposure, changes`` per account and IPv6 network (see the module docstring).
 
     ``exposure`` is the summed gaps of the account's close pairs (seconds); ``far``: the changes to a /64 outside
-    the /56 (:data:`HOME_PREFIX`) of the request before.
+    the /56 (:data:`HOME_PREFIX`) of the request before; ``drawn``: the moves to a fresh, brief /64 whether the
+    request before was close or not (:func:`rotation_networks`).
     """
     out = pl.DataFrame(schema={"account_idx": pl.UInt32, "net_key": pl.UInt64, "exposure": pl.Float64,
-                               "changes": pl.UInt32, "far": pl.UInt32})
+                               "changes": pl.UInt32, "far": pl.UInt32, "drawn": pl.UInt32})
     v6 = table.filter(pl.col("version") == 6).select("key", "net_key", pl.col("int_key").alias("line"))
     if not v6.height or "timestamp" not in frame.columns:
         return out
@@ -163,8 +177,11 @@ def _moves(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     change = close & (pl.col("line") != pl.col("line").shift(1)) & pl.col("brief") & fresh
     home = pl.col("line") // 2**(64 - HOME_PREFIX)  # the /56 a /64 lies in
     far = change & (home != home.shift(1))
+    drawn = same & (pl.col("line") != pl.col("line").shift(1)) & pl.col("brief") & fresh  # close or not
     counted = (ev.with_columns(pl.when(close).then(gap).otherwise(0).alias("exposure"),
-                               change.fill_null(False).alias("change"), far.fill_null(False).alias("far"))
+                               change.fill_null(False).alias("change"), far.fill_null(False).alias("far"),
+                               drawn.fill_null(False).alias("drawn"))
                .group_by("account_idx", "net_key")
-               .agg(pl.col("exposure").sum(), pl.col("change").sum().alias("changes"), pl.col("far").sum()))
+               .agg(pl.col("exposure").sum(), pl.col("change").sum().alias("changes"), pl.col("far").sum(),
+                    pl.col("drawn").sum()))
     return counted.cast(dict(out.schema))

@@ -23,15 +23,24 @@ A phrase (a prompt shingle: a template's words) must also be an **operator's tem
 chance test takes the block as a random draw of the log, but a hosted agent platform's (or relay's) users write its
 framework's public template *because* of the network: 30 strangers on a platform's /48, each with its own card and
 questions, were tied by it and flagged at 0.97-1.0 (break-it brk52, session 52). What the platform's users lack is
-what an operator's accounts have besides the template: links. So a phrase ties only when its **linked holders
-outnumber its unlinked ones** (:func:`_operators_phrases`; the scoring's and hub twins' reading of a template, whose
-clustered holders outnumber its unclustered ones, session 52): a holder on the block is linked when a card, clock or
-other non-phrase value corroborated there links it to another rotator; a holder off the block when it shares an
-address, card, clock or ``--signal`` value (:data:`NOT_LINKING` excluded) with another account, most of whose
-holders write the phrase too -- an operator's other cells on their proxy addresses and cards (dev templates 1000:
-a 157-rotator cell of unique cards whose template 273 accounts write off the block, every one of them ring, on the
-cells' shared addresses), not a carrier's address shared by a crowd, nor strangers at their own homes. A phrase
-nobody linked writes is a platform's as much as an operator's and ties nobody; a ring's cards or scheduler still do.
+what an operator's accounts have besides the template: links, and links that make *one* hand. So a phrase ties only
+the writers of **one linked group holding most of its writers on the block** (:func:`_operators_phrases`): the
+groups are the connected components of the block's writers of the phrase and the non-phrase values linking them --
+a card, clock or other value corroborated in the block, or a value of a linking kind (:data:`NOT_LINKING` excluded)
+most of whose holders write the phrase (an operator's cells on their proxy addresses and cards, dev templates 1000:
+140 of a 157-writer cell of unique cards share its proxy addresses), whose other holders, on the block or off it,
+bridge too. Counting *linked writers* instead (ties54) let 8 two-person families on a carrier's /48, 16 of 30 phones
+on a family card each, make a viral public prompt "an operator's" and tie all 30 phones, and joined two operators
+renting one /48 on a public framework template, each linked by its own cards (break-it brk54): eight groups of 2 and
+two groups of 8 of 16 hold no majority, so the phrase ties none of them (each operator stays tied by its cards).
+Counting off-block writers as a majority of their own (session 53) let five companies using a framework in house
+tie 30 platform strangers (brk53); off the block, only writers a block writer's value reaches count, as bridges.
+A phrase no linked group dominates on the block is a platform's as much as an operator's and ties nobody; a ring's
+cards or scheduler still do. A card two rotators share links them here (a couple's card, under the card pools'
+``POOL_HOLDERS``, still ties its pair only: a group of 2 is a majority of no block with 4+ writers of the phrase).
+
+A tied rotator's IP spread counts every brief /64 it drew from the pool (:func:`fold_drawn`), not only those after a
+close request: the tie says the pool is an operator's.
 
 The rotators of a block linked through corroborating values (connected components: two rotators sharing a value
 are linked, chains included) share the block as one value each; a rotator linked to none keeps its rotation (the
@@ -58,7 +67,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import poisson
 
-__all__ = ["CORROBORATION_ALPHA", "NOT_CORROBORATING", "NOT_LINKING", "PHRASE_KINDS", "corroborated_rotation"]
+from graphlink.stages.signals.ip_lines import DRAWN_KIND
+
+__all__ = ["CORROBORATION_ALPHA", "NOT_CORROBORATING", "NOT_LINKING", "PHRASE_KINDS", "corroborated_rotation", "fold_drawn"]
 
 #: Kinds that never corroborate a rotation tie: network evidence (a relay's IPv4 egress is the relay again) and the
 #: client (a relay is a browser's feature: its users send one stock user agent).
@@ -114,6 +125,37 @@ def corroborated_rotation(rotation: pl.DataFrame, texts: pl.DataFrame, pairs: pl
     return tied.cast(dict(rotation.schema)), named.cast(dict(texts.schema))
 
 
+def fold_drawn(counts: pl.DataFrame, tied: pl.DataFrame) -> pl.DataFrame:
+    """``counts`` with each tied rotator's drawn /64s added to its ``ip_lines`` and the :data:`DRAWN_KIND` rows dropped.
+
+    Parameters
+    ----------
+    counts : polars.DataFrame
+        ``account_idx, kind, n_values``: the signals' value counts, with :data:`DRAWN_KIND` rows (a block rotator's
+        fresh, brief /64s beyond its close changes, :func:`graphlink.stages.signals.ip_lines.rotation_networks`).
+    tied : polars.DataFrame
+        The ``ip_rotation`` pairs :func:`corroborated_rotation` kept (``account_idx``).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``counts`` (same schema) less the :data:`DRAWN_KIND` rows, ``ip_lines`` raised for tied rotators only: a
+        rotator of a pool nothing corroborates (a relay's user) keeps the changes after its close requests.
+        An account in two blocks, tied in one, has the /64s of both added (each block's are not kept apart).
+    """
+    drawn = counts.filter(pl.col("kind") == DRAWN_KIND)
+    rest = counts.filter(pl.col("kind") != DRAWN_KIND)
+    extra = (drawn.join(tied.select("account_idx").unique(), on="account_idx", how="semi")
+             .select("account_idx", pl.col("n_values").alias("extra")))
+    if not extra.height:
+        return rest
+    lines = pl.col("kind") == "ip_lines"
+    return (rest.join(extra, on="account_idx", how="left")
+            .with_columns(pl.when(lines).then(pl.col("n_values") + pl.col("extra").fill_null(0))
+                          .otherwise(pl.col("n_values")).cast(counts.schema["n_values"]).alias("n_values"))
+            .drop("extra"))
+
+
 def _linked_groups(pairs: pl.DataFrame, members: pl.DataFrame, n_accounts: int) -> pl.DataFrame:
     """``account_idx, block, group``: rotators in a linked group of 2+ (module docstring), ``group`` its new key."""
     # the rotators' values first (a semi join: nothing of the log's pairs is copied), then those values' holders
@@ -155,37 +197,52 @@ def _linked_groups(pairs: pl.DataFrame, members: pl.DataFrame, n_accounts: int) 
 def _operators_phrases(links: pl.DataFrame, pairs: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
     """``links`` less the prompt phrases that are no operator's template (a product's, module docstring).
 
-    A phrase's holder is *linked* when, in the block, it holds a corroborating card, clock or other non-phrase value
-    there, or, off the block, it holds a value of a :data:`LINKING_KINDS` kind shared with another account, most of
-    whose holders write the phrase too (a cell's proxy address or card; not a carrier's address shared by crowds).
-    The phrase stays a link when its linked holders outnumber its unlinked ones.
+    The block's writers of a phrase fall in linked groups: components of the writers and the values linking them --
+    a card, clock or other non-phrase value corroborated in the block, or a value of a linking kind (not
+    :data:`NOT_LINKING`) most of whose holders write the phrase (a cell's proxy address or card; its other holders,
+    on the block or off it, bridge). The phrase stays a link in the block for the writers of the one group of 2+
+    holding most of its writers there, and for nobody else: eight families of 2 or two operators of 8 on one /48 make
+    no majority (break-it brk54); writers off the block that no block writer's value reaches count for nothing
+    (companies using a framework in house, break-it brk53).
     """
     phrase = pl.col("kind").is_in(PHRASE_KINDS)
     other = links.filter(~phrase)
-    flag = pl.lit(True).alias("linked")
-    linked = other.select("block", "account_idx").unique().with_columns(flag)
-    phrases = links.filter(phrase).join(linked, on=["block", "account_idx"], how="left")
+    phrases = links.filter(phrase).select("block", "account_idx", pkind="kind", pkey="value_key")
     if not phrases.height:
         return other
-    tested = phrases.select("kind", "value_key").unique()
-    holders = pairs.join(tested, on=["kind", "value_key"], how="semi").select("kind", "value_key", "account_idx")
-    off = (phrases.select("block", "kind", "value_key").unique().join(holders, on=["kind", "value_key"])
-           .join(members, on=["block", "account_idx"], how="anti"))
-    # the off-block holders' own values of a linking kind, and who else holds them
-    theirs = (pairs.join(off.select("account_idx").unique(), on="account_idx", how="semi")
-              .filter(pl.col("kind").is_in(PHRASE_KINDS + NOT_LINKING).not_())
-              .select("account_idx", "kind", "value_key"))
-    with_them = pairs.join(theirs.select("kind", "value_key").unique(), on=["kind", "value_key"], how="semi")
+    holders = (pairs.join(phrases.select(kind="pkind", value_key="pkey").unique(), on=["kind", "value_key"],
+                          how="semi").select("account_idx", pkind="kind", pkey="value_key"))
+    # the block writers' own values of a linking kind, who else holds them, and how many of those write the phrase
+    theirs = (pairs.join(phrases.select("account_idx").unique(), on="account_idx", how="semi")
+              .filter(pl.col("kind").is_in(PHRASE_KINDS + NOT_LINKING).not_()).select("account_idx", "kind", "value_key"))
+    with_them = (pairs.join(theirs.select("kind", "value_key").unique(), on=["kind", "value_key"], how="semi")
+                 .select("account_idx", "kind", "value_key"))
     shared = with_them.group_by("kind", "value_key").len("holders").filter(pl.col("holders") >= 2)
-    writers = (with_them.select("kind", "value_key", "account_idx")
-               .join(holders.rename({"kind": "pkind", "value_key": "pkey"}), on="account_idx")
-               .group_by("kind", "value_key", "pkind", "pkey").len("writers")
+    writers = (with_them.join(holders, on="account_idx").group_by("kind", "value_key", "pkind", "pkey").len("writers")
                .join(shared, on=["kind", "value_key"]).filter(2 * pl.col("writers") > pl.col("holders")))
-    linked_off = (theirs.join(writers, on=["kind", "value_key"])
-                  .select("account_idx", pl.col("pkind").alias("kind"), pl.col("pkey").alias("value_key")).unique())
-    off = off.join(linked_off.with_columns(flag), on=["account_idx", "kind", "value_key"], how="left")
-    every = pl.concat([phrases.select(off.columns), off])
-    unlinked = pl.col("linked").is_null().sum()
-    operators = (every.group_by("block", "kind", "value_key").agg((pl.col("linked").count() > unlinked).alias("ok"))
-                 .filter("ok").drop("ok"))
-    return pl.concat([other, phrases.drop("linked").join(operators, on=["block", "kind", "value_key"])])
+    # Linked groups, per block and phrase: components of the block writers and the values linking them -- values
+    # corroborated in the block (cards, clocks) and values most of whose holders write the phrase (then their other
+    # holders, on the block or off it, bridge too). One group holding most of the block's writers is an operator's.
+    keys = ["block", "pkind", "pkey"]
+    inner = phrases.join(other, on=["block", "account_idx"]).select(*keys, "account_idx", "kind", "value_key")
+    outer = (with_them.join(holders, on="account_idx").join(writers.select("kind", "value_key", "pkind", "pkey"),
+                                                             on=["kind", "value_key", "pkind", "pkey"], how="semi")
+             .join(phrases.select(keys).unique(), on=["pkind", "pkey"])
+             .select(*keys, "account_idx", pl.col("kind").cast(inner.schema["kind"]),
+                     pl.col("value_key").cast(inner.schema["value_key"])))
+    edges = pl.concat([inner, outer]).unique()
+    nodes = pl.concat([phrases.select(*keys, "account_idx"), edges.select(*keys, "account_idx")]).unique()
+    nodes = nodes.sort(*keys, "account_idx").with_row_index("node")
+    values = (edges.select(*keys, "kind", "value_key").unique().sort(*keys, "kind", "value_key")
+              .with_row_index("vnode").with_columns(pl.col("vnode") + nodes.height))
+    e = edges.join(nodes, on=[*keys, "account_idx"]).join(values, on=[*keys, "kind", "value_key"])
+    n = nodes.height + values.height
+    graph = coo_matrix((np.ones(e.height), (e["node"].to_numpy(), e["vnode"].to_numpy())), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    on_block = phrases.join(nodes, on=[*keys, "account_idx"])
+    on_block = on_block.with_columns(pl.Series("label", label[on_block["node"].to_numpy()]))
+    sized = on_block.with_columns(pl.len().over(keys).alias("n"), pl.len().over([*keys, "label"]).alias("g"))
+    kept = (sized.filter((2 * pl.col("g") > pl.col("n")) & (pl.col("g") >= 2))
+            .select("block", "account_idx", kind="pkind", value_key="pkey"))
+    return pl.concat([other, links.filter(phrase).join(kept, on=["block", "account_idx", "kind", "value_key"],
+                                                       how="semi")])
