@@ -16,12 +16,10 @@ import polars as pl
 import pytest
 
 import graphlink
-from graphlink.stages.signals import rotation_ties
 from tests.test_break52 import office_world, timed
 from tests.test_break53 import REVIEW, WORDS, carrier_ring_world
 from tests.test_rotation_relay52 import DAYS, DESKTOP, PUBLIC_TEMPLATE, SAFARI, T0, World, _hex, _text
 
-TIES54 = hasattr(rotation_ties, "fold_drawn")  # ties54: a phrase ties a block when most of its writers *there* are linked
 
 
 def flagged(result, prefix: str) -> set[str]:

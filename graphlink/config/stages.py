@@ -149,8 +149,7 @@ class SignalConfig:
     timing_bucket_seconds : int
         Co-activity resolution. Scripted fleets fire within the same minute.
     timing_min_buckets : int
-        Accounts active in fewer distinct buckets get no timing signal: two
-        barely active accounts coinciding once or twice is chance.
+        Accounts active in fewer distinct buckets get no timing signal: two barely active accounts coinciding once or twice is chance.
     timing_bands, timing_rows : int
         MinHash LSH over each account's set of active buckets. Accounts whose
         bucket sets have Jaccard similarity s share at least one band with
