@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.stages.text_bytes import REPLACEMENT  # what a byte that is not UTF-8 reads as (U+FFFD)
 from graphlink.views.words import first_rows_text
 
 __all__ = ["PLACEHOLDER_IDS", "REPLACEMENT", "WRAPPING", "id_reasons", "id_warnings", "is_placeholder", "written"]
@@ -38,8 +39,6 @@ PLACEHOLDER_IDS = ("none", "null", "nan", "nat", "<na>", "na", "n/a", "#n/a", "u
 #: Stripped from both ends before comparing: white space, zero-width and byte-order marks, quotes and brackets
 #: (``"None"``, ``(null)``, ``[null]`` spell the same missing value).
 WRAPPING = " \t\r\n\u200b\u200c\u200d\u2060\ufeff\"'()[]"
-#: What a byte that is not UTF-8 reads as (U+FFFD).
-REPLACEMENT = "\ufffd"
 
 
 def is_placeholder(text: pl.Expr) -> pl.Expr:
