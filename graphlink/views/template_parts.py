@@ -97,6 +97,13 @@ def _suffix(texts: list[str]) -> str:
     return _prefix([t[::-1] for t in texts])[::-1]
 
 
+def _filled(texts: list[str]) -> list[str]:
+    """The texts beside a slot of the followers that wrote something there: one whose slot at the prompt's start or
+    end is empty wrote no separator either, and is no evidence the others' space is part of the slot (new-user review
+    nu54: prompts "<prefix> You are ..." beside a bare "You are ..." read as "⟨…⟩You are ...")."""
+    return [t for t in texts if t] or texts
+
+
 def _between(texts: list[str]) -> list[tuple[str, bool]]:
     """The text between two template words as the followers wrote it (the example's first): as written when they
     all wrote the same (spacing aside), else what they share before and after a slot."""
@@ -163,11 +170,13 @@ def written_parts(text: str, tokens: Sequence[Token], constant: Sequence[bool],
             parts += _between(texts or [_after(text, tokens, a)])
         elif left:  # after a template word, before a slot or the end: what every follower wrote after it
             a = units[u - 1][-1]
-            parts.append((_prefix([_after(t, ft, fm[a]) for t, ft, fm in followers if a in fm]
+            after = [_after(t, ft, fm[a]) for t, ft, fm in followers if a in fm]
+            parts.append((_prefix((_filled(after) if u < len(units) else after)
                                   or [_after(text, tokens, a)]), False))
         elif right:  # before a template word, after a slot or the start: what every follower wrote before it
             b = unit[0]
-            parts.append((_suffix([_before(t, ft, fm[b]) for t, ft, fm in followers if b in fm]
+            before = [_before(t, ft, fm[b]) for t, ft, fm in followers if b in fm]
+            parts.append((_suffix((_filled(before) if u > 0 else before)
                                   or [_before(text, tokens, b)]), False))
         if u == len(units):
             break
