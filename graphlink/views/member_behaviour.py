@@ -17,9 +17,11 @@ from graphlink.stages.member_behaviour import ADDRESSES_ONLY
 __all__ = ["ADDRESSES_ONLY", "behaviour_expr", "behaviour_text", "no_behaviour_first", "with_behaviour_columns"]
 
 
-def behaviour_expr() -> pl.Expr:
+def behaviour_expr(brief: bool = False) -> pl.Expr:
     """The ``shares`` text of a member row with ``template_share``, ``shared_behaviour`` and ``joined_by`` ("" where
-    all are null: a folder written before them); a member a join step added ends with how it joined."""
+    all are null: a folder written before them); a member a join step added ends with how it joined: the whole note,
+    or with ``brief`` only its label before the colon (``hub twin``, ``joined``: a narrow terminal, where the note
+    took two lines of each twin's row; the cluster's reasons give it once, new-user review nu54)."""
     share = pl.col("template_share")
     percent = (pl.when((share > 0) & (share < 0.005)).then(pl.lit("<1%"))
                .otherwise((share * 100).round(0).cast(pl.Int64).cast(pl.String) + "%"))
@@ -27,11 +29,12 @@ def behaviour_expr() -> pl.Expr:
     shares = (pl.when(share.is_not_null() & words.str.contains(r"^template(,|$)"))
               .then(pl.lit("template ") + percent + words.str.slice(len("template"))).otherwise(words))
     joined = pl.col("joined_by")  # a weaker membership (own values, hub twin) says so beside what it shares
+    joined = joined.str.split(":").list.first() if brief else joined
     return (pl.when(joined.is_null()).then(shares).when(shares == "").then(joined)
             .otherwise(pl.concat_str([shares, pl.lit("; "), joined]))).alias("shares")
 
 
-def behaviour_text(frame: pl.DataFrame) -> pl.Series:
+def behaviour_text(frame: pl.DataFrame, brief: bool = False) -> pl.Series:
     """:func:`behaviour_expr` of each row of ``frame`` ("" for a frame without the columns).
 
     Examples
@@ -40,10 +43,12 @@ def behaviour_text(frame: pl.DataFrame) -> pl.Series:
     ...     "template, card", "addresses only", None, "template"], "joined_by": [None, "joined: 2 of its 3 ...", None, None]})
     >>> behaviour_text(f).to_list()
     ['template 95%, card', 'addresses only; joined: 2 of its 3 ...', '', 'template <1%']
+    >>> behaviour_text(f, brief=True)[1]
+    'addresses only; joined'
     """
     if "shared_behaviour" not in frame.columns or "template_share" not in frame.columns:
         return pl.Series("shares", [""] * frame.height, dtype=pl.String)
-    return with_behaviour_columns(frame).select(behaviour_expr())["shares"]
+    return with_behaviour_columns(frame).select(behaviour_expr(brief))["shares"]
 
 
 def no_behaviour_first() -> pl.Expr:

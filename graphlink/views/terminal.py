@@ -278,11 +278,10 @@ def member_table(outputs: Outputs, cluster_id: int, member_rows: pl.DataFrame, m
     :data:`NARROW_COLUMNS`, leaves out first and last seen and cuts ``tied by`` to what two lines hold."""
     stamp = lambda t: f"{t:%Y-%m-%d %H:%M}" if t is not None else ""  # noqa: E731
     member_headers = ["account", "events", "first seen (UTC)", "last seen (UTC)", "strength", "shares", "tied by"]
-    shown = member_rows.head(members)
+    shown, narrow = member_rows.head(members), width is not None and width < NARROW_COLUMNS
     member_list = [[m["account_id"], m["events"], stamp(m["first_seen"]), stamp(m["last_seen"]),  # strength: share of its
                     "" if m["tie_strength"] is None else f"{m['tie_strength']:.2f}", shares, m["tied_by"]]  # link weight inside
-                   for m, shares in zip(shown.iter_rows(named=True), behaviour_text(shown))]  # shares: its behaviour
-    narrow = width is not None and width < NARROW_COLUMNS
+                   for m, shares in zip(shown.iter_rows(named=True), behaviour_text(shown, brief=narrow))]  # (a join's label)
     ids = [terminal_safe(r[0], limit=80) for r in member_list]
     id_width = min(max((len(i) for i in ids), default=7), 24)
     # shares: what of the cluster's behaviour the member shares; narrow, it opens the tied-by cell ("addresses only —
