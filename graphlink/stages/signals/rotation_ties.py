@@ -65,7 +65,6 @@ import numpy as np
 import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.stats import poisson
 
 from graphlink.stages.signals.ip_lines import DRAWN_KIND
 
@@ -169,6 +168,7 @@ def _linked_groups(pairs: pl.DataFrame, members: pl.DataFrame, n_accounts: int) 
               .filter(pl.col("k") >= 2).join(df, on=["kind", "value_key"]).join(size, on="block"))
     tested = pl.len().over("block")
     mean = (pl.col("n") * pl.col("df")).cast(pl.Float64) / max(n_accounts, 1)
+    from scipy.stats import poisson  # here: scipy.stats costs ~1-2 s of CPU to import on every command (suite55)
     tail = poisson.sf(inside["k"].to_numpy() - 1, inside.select(mean).to_series().to_numpy())
     kept = (inside.with_columns(pl.Series("tail", tail, dtype=pl.Float64), tested.alias("tested"))
             .filter(pl.col("tail") < CORROBORATION_ALPHA / pl.col("tested")).select("block", "kind", "value_key"))
