@@ -63,8 +63,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from graphlink.stages.signals.ip_lines import DRAWN_KIND
 
@@ -183,6 +181,8 @@ def _linked_groups(pairs: pl.DataFrame, members: pl.DataFrame, n_accounts: int) 
               .with_row_index("vnode").with_columns(pl.col("vnode") + rotators.height))
     edges = links.join(rotators, on=["block", "account_idx"]).join(shared, on=["block", "kind", "value_key"])
     n = rotators.height + shared.height
+    from scipy.sparse import coo_matrix  # here, as poisson: scipy.sparse loads in ~0.5 s on every command
+    from scipy.sparse.csgraph import connected_components
     graph = coo_matrix((np.ones(edges.height), (edges["node"].to_numpy(), edges["vnode"].to_numpy())), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     grouped = rotators.with_columns(pl.Series("label", label[: rotators.height]))
@@ -237,6 +237,8 @@ def _operators_phrases(links: pl.DataFrame, pairs: pl.DataFrame, members: pl.Dat
               .with_row_index("vnode").with_columns(pl.col("vnode") + nodes.height))
     e = edges.join(nodes, on=[*keys, "account_idx"]).join(values, on=[*keys, "kind", "value_key"])
     n = nodes.height + values.height
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
     graph = coo_matrix((np.ones(e.height), (e["node"].to_numpy(), e["vnode"].to_numpy())), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     on_block = phrases.join(nodes, on=[*keys, "account_idx"])
