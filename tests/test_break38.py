@@ -122,9 +122,9 @@ def test_many_repeated_prompts_chain_without_a_rescan_per_cycle():
                                                          repeat=5)]
     rng.shuffle(junctions)
     for phrases, passages in ((cycles, 1500), (junctions, len(junctions))):
-        started = time.perf_counter()
+        started = time.process_time()  # CPU, not wall: the suite's machine is shared (2.2 s wall at load 13, suite55)
         got = phrase_passages(phrases)
-        assert time.perf_counter() - started < 2.0
+        assert time.process_time() - started < 2.0  # the quadratic pass took 3.7 s
         assert got["passage"].n_unique() == passages and got.height == len(phrases)
 
 
