@@ -2,8 +2,8 @@
 
 After :func:`graphlink.stages.batch_cells.member_moves` the pipeline needs the values shared in each cluster of the new
 partition. :func:`graphlink.stages.batch_judgement.carry_shared` keeps the rows of every cluster the moves left alone
-and counts again only the clusters that took or gave members (a second count over every clustered membership cost
-1.8 GB at 224,000 accounts, session 54). The oracle: the same count and cut made from scratch on the new partition.
+and counts again only the clusters that took or gave members (a second count over every clustered membership, ~0.3 GB
+more at 224,000 accounts). The oracle: the same count and cut made from scratch on the new partition.
 Hand-built frames: prompt shingles that chain into templates, cards, a cluster renumbered without changing, one that
 took, one that gave and one whose remnant dissolves.
 """

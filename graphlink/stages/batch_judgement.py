@@ -141,7 +141,7 @@ def carry_shared(shared: pl.DataFrame, origins: pl.DataFrame, memberships: pl.Da
     A cluster the moves left alone has the same members, so its shared values are its rows of ``shared`` under its new
     id; only a changed cluster's are counted again (:func:`graphlink.stages.evidence.shared_in_clusters`), and over its
     own members' memberships only. So the pass costs memory in proportion to what moved, not a second count over every
-    clustered membership (session 54: 224k peak RSS 3.80 -> 5.56 GB with the whole count; session 55, helper memb55).
+    clustered membership (224k dev: the whole count peaked ~0.3 GB over the RSS it started at; session 55, helper memb55).
     The rows equal a count of every cluster from scratch, cut the same way, in the same order: ``cut`` and the count
     work cluster by cluster, and each cluster's rows keep their order -- except the numbers ``template`` gives a
     cluster's prompt templates (:func:`graphlink.stages.evidence.prompt_templates`), which are read only within a
