@@ -9,9 +9,14 @@ gave members leaves a remnant that is no new evidence (:func:`carry_judgement` s
 
 from __future__ import annotations
 
+from typing import Callable
+
+import numpy as np
 import polars as pl
 
-__all__ = ["carry_evidence", "carry_judgement", "cluster_origins", "judged_moves", "moves_made_later"]
+from graphlink.stages.evidence import shared_in_clusters
+
+__all__ = ["carry_evidence", "carry_judgement", "carry_shared", "cluster_origins", "judged_moves", "moves_made_later"]
 
 
 def cluster_origins(before: pl.DataFrame, after: pl.DataFrame, moves: pl.DataFrame) -> pl.DataFrame:
@@ -126,6 +131,65 @@ def carry_evidence(evidence: pl.DataFrame, origins: pl.DataFrame, fresh: pl.Data
             .filter(~pl.col("cluster_id").is_in(changed["cluster_id"].implode()) | pl.col("ties").fill_null(False)))
     fresh = fresh.filter(pl.col("cluster_id").is_in(changed["cluster_id"].implode())).join(kept, on=["cluster_id", "kind", "value"], how="anti")
     return pl.concat([kept.select(evidence.columns).cast(evidence.schema), fresh.select(evidence.columns).cast(evidence.schema)]).sort("cluster_id")
+
+
+def carry_shared(shared: pl.DataFrame, origins: pl.DataFrame, memberships: pl.DataFrame, after: pl.DataFrame,
+                 cut: Callable[[pl.DataFrame], pl.DataFrame] | None = None) -> pl.DataFrame:
+    """``shared`` (the values shared in each cluster before :func:`graphlink.stages.batch_cells.member_moves`) for the
+    clusters after them, counting again only the clusters that took or gave members.
+
+    A cluster the moves left alone has the same members, so its shared values are its rows of ``shared`` under its new
+    id; only a changed cluster's are counted again (:func:`graphlink.stages.evidence.shared_in_clusters`), and over its
+    own members' memberships only. So the pass costs memory in proportion to what moved, not a second count over every
+    clustered membership (224k dev: the whole count peaked ~0.3 GB over the RSS it started at; session 55, helper memb55).
+    The rows equal a count of every cluster from scratch, cut the same way, in the same order: ``cut`` and the count
+    work cluster by cluster, and each cluster's rows keep their order -- except the numbers ``template`` gives a
+    cluster's prompt templates (:func:`graphlink.stages.evidence.prompt_templates`), which are read only within a
+    cluster and may differ.
+
+    Parameters
+    ----------
+    shared : DataFrame
+        ``cluster_id`` (``before``'s ids), ``signal_idx, accounts_sharing`` and any columns ``cut`` adds, one row per
+        cluster and value, sorted by ``cluster_id``; computed on the partition the moves were made on.
+    origins : DataFrame
+        :func:`cluster_origins` of the moves.
+    memberships : DataFrame
+        ``account_idx, signal_idx``: every clustered account's memberships (the table ``shared`` was counted from).
+    after : DataFrame
+        ``account_idx, cluster_id``: the partition after the moves (renumbered).
+    cut : callable, optional
+        What was applied to :func:`graphlink.stages.evidence.shared_in_clusters` to make ``shared`` (the pipeline's
+        :func:`graphlink.stages.evidence.top_per_kind`): applied to the recounted clusters' rows. None: none.
+
+    Returns
+    -------
+    DataFrame
+        ``shared``'s columns, by ``after``'s ids, sorted by ``cluster_id`` (within a cluster, in ``shared``'s order or
+        ``cut``'s). A dissolved remnant has no rows.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 1, 2, 3, 2, 3], "signal_idx": [7, 7, 8, 8, 9, 9]}, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> b = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 1, 2, 2]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> a = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [2, 2, 1, 1]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> o = pl.DataFrame({"cluster_id": [1, 2], "was": [2, 1], "took": [0, 0], "gave": [0, 0]})
+    >>> carry_shared(shared_in_clusters(m, b), o, m, a).rows()
+    [(1, 8, 2), (1, 9, 2), (2, 7, 2)]
+    """
+    changed = origins.filter((pl.col("took") > 0) | (pl.col("gave") > 0)).select(pl.col("cluster_id").cast(pl.Int64))
+    same = origins.join(changed, on="cluster_id", how="anti").select(pl.col("was").cast(shared.schema["cluster_id"]), "cluster_id")
+    kept = (shared.rename({"cluster_id": "was"}).join(same, on="was", maintain_order="left")
+            .select(pl.col("cluster_id").cast(shared.schema["cluster_id"]), *[c for c in shared.columns if c != "cluster_id"]))
+    members = after.drop_nulls("cluster_id").filter(pl.col("cluster_id").cast(pl.Int64).is_in(changed["cluster_id"].implode()))
+    if members.is_empty():
+        return kept.sort("cluster_id", maintain_order=True)
+    # Only the changed clusters' members' memberships are counted: a mask read by position, not a join over all rows.
+    mine = np.zeros(max(int(memberships["account_idx"].max() or 0), int(members["account_idx"].max())) + 1, dtype=bool)
+    mine[members["account_idx"].to_numpy()] = True
+    fresh = shared_in_clusters(memberships.filter(pl.lit(pl.Series(mine)).gather(pl.col("account_idx"))), members)
+    fresh = cut(fresh) if cut is not None else fresh
+    return pl.concat([kept, fresh.select(shared.columns).cast(shared.schema)]).sort("cluster_id", maintain_order=True)
 
 
 def moves_made_later(batches: pl.DataFrame, moves: pl.DataFrame, partition: pl.DataFrame) -> pl.DataFrame:

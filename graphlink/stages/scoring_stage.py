@@ -25,7 +25,7 @@ from graphlink.stages.ingest import Events
 from graphlink.stages.join_notes import with_grouping_reason
 from graphlink.stages.pool_pieces import pool_pieces
 from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_moves, moved_partition, with_batch_reason
-from graphlink.stages.batch_judgement import carry_evidence, carry_judgement, cluster_origins, judged_moves, moves_made_later
+from graphlink.stages.batch_judgement import carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.schedules import scheduled_accounts
@@ -138,11 +138,12 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         before, partition = partition, renumber(moved_partition(partition, moves), c.min_cluster_size)
         origins = cluster_origins(before, partition, moves)
         clusters = carry_judgement(clusters, origins, before, partition)
-        shared = shared_in_clusters(affiliations, partition)
-        shared = top_per_kind(shared, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals) if listed_per_kind > 0 else shared
-        changed = partition.join(origins.filter((pl.col("took") > 0) | (pl.col("gave") > 0)).select("cluster_id"), on="cluster_id")
-        evidence = carry_evidence(evidence, origins, cluster_evidence(affiliations, projection.signals, changed,
-                                                                      config.scoring.evidence_per_kind, shared))
+        # Only the clusters that took or gave members are counted again (a second count of every cluster: ~0.3 GB more at 224k).
+        cut = (lambda s: top_per_kind(s, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)) if listed_per_kind > 0 else None
+        shared = carry_shared(shared, origins, affiliations, partition, cut)
+        changed = origins.filter((pl.col("took") > 0) | (pl.col("gave") > 0)).select("cluster_id")
+        evidence = carry_evidence(evidence, origins, cluster_evidence(affiliations, projection.signals, partition.join(changed, on="cluster_id"),
+                                                                      config.scoring.evidence_per_kind, shared.join(changed, on="cluster_id", how="semi")))
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     ties = campaign_tie_table(clusters, partition, affiliations, projection.signals, config.graph)
     return Scored(partition, shared, evidence, held_why(clusters).drop("flagged_own", strict=False), outsiders.len(), campaigns, ties)
