@@ -41,18 +41,19 @@ PHRASING_SHARE = 0.25
 #: its members' phrasing (break-it review: one chance shared passage in a fleet writing freely gave
 #: it a rate of 0.3 % and detached its members on their own cards).
 MIN_FLEET_PHRASING = 0.5
-#: A member phrases like its cluster only if its scripted prompts are beyond chance: at most this likely
-#: (``P(X >= scripted)``, ``X ~ Binomial(sampled, p0)``) for an account of the log writing at the rate of the
-#: accounts in no cluster (``p0``, :func:`background_rate`). An ordinary person sends a prompt sharing some
-#: template's passage now and then (independent dev world 1: 10 % of ordinary people's prompts); with six
-#: prompts, two such are 1 chance in 9 at that rate and read as a third of its prompts -- over
-#: :data:`PHRASING_SHARE` of any fleet's rate -- so the person beside a ring's exit read "on the script" (dev
-#: independent 177 at 224,000 accounts: 96 ordinary people flagged, each one address and one event from a ring
-#: account, a few prompts each). One in a hundred: a person at the ordinary rate keeps its place that rarely; an
-#: operator's account sending its template in two of two prompts, or three of four, is beyond it. A member that
-#: is not, and holds nothing but addresses (a card alone) with the on-script members, is a bystander; the
-#: operator's own accounts share its template's passages with them and are kept by those. 0 turns the clause off.
-CHANCE_ALPHA = 0.01
+#: A member paying with none of the others' cards phrases like its cluster only if its scripted prompts are
+#: beyond chance: ``P(X >= scripted)``, ``X ~ Binomial(sampled, p0)``, at most this for an account writing its
+#: own prompts (``p0``, :func:`background_rate`). An ordinary person sends a prompt sharing some template's
+#: passage now and then (dev independent 1: 9 % of such prompts); two of six such are 1 chance in 9 at that rate
+#: and read as a third of its prompts -- over :data:`PHRASING_SHARE` of any fleet's rate -- so the person beside
+#: a ring's exit read "on the script" (dev independent 177 at 224,000 accounts: 96 ordinary people flagged, each
+#: one address and one event from a ring account, 2-17 prompts each). One in twenty: an operator's account
+#: sending its template in 2 of 2 prompts, 3 of 5, or -- camouflaged -- 4 of 10 is beyond it (P 0.008, 0.009,
+#: 0.013 at 9 %); one prompt of one (0.09) is not. An account off the script so is judged as one under the quarter:
+#: a bystander unless it holds a template passage with a member on the script (the operator's accounts do) or a
+#: card together with an address. A card the others pay with keeps the quarter rule alone (dev independent 1:
+#: 40 ring accounts on the operator's card, one scripted prompt each, detached with it). 0 turns the clause off.
+CHANCE_ALPHA = 0.05
 
 
 def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: pl.DataFrame | None,
