@@ -52,7 +52,7 @@ MIN_FLEET_PHRASING = 0.5
 #: 0.013 at 9 %); one prompt of one (0.09) is not. An account off the script so is judged as one under the quarter:
 #: a bystander unless it holds a template passage with a member on the script (the operator's accounts do) or a
 #: card together with an address. A card the others pay with keeps the quarter rule alone (dev independent 1:
-#: 40 ring accounts on the operator's card, one scripted prompt each, detached with it). 0 turns the clause off.
+#: 21 ring accounts on the operator's card, most with one scripted prompt of one, detached with it). 0: off.
 CHANCE_ALPHA = 0.05
 
 
@@ -275,7 +275,8 @@ def background_rate(account_stats: pl.DataFrame, members: pl.DataFrame) -> float
     :data:`MIN_FLEET_PHRASING` of their sampled prompts scripted): the chance a bystander's prompt reads as
     scripted. Accounts on a script of their own (an agent framework's users sending its public system
     prompt, 98 % of their prompts on dev independent 1) are left out: pooled in, they put the rate at 0.39
-    against the 0.10 of the people writing their own prompts.
+    against the 0.09 of the accounts writing their own (and operators' accounts sending their template in 3 of
+    3 prompts read as chance).
 
     Parameters
     ----------
