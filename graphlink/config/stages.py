@@ -345,14 +345,14 @@ class ScoringConfig:
     outsider_network_share, outsider_min_spread : float
         In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread`` (a proxy-rotating fleet), members
         using fewer than ``outsider_network_share`` of the cluster's median number of networks are detached before
-        the final scoring, unless they share with the cluster a card, template or identifier the flagged clusters
-        hold as their own (see :func:`graphlink.stages.outsiders.fleet_outsiders`). 0.2 sits between the fleet
+        the final scoring, unless they share with the cluster a card, template or identifier the flagged clusters hold as their own (see :func:`graphlink.stages.outsiders.fleet_outsiders`). 0.2 sits between the fleet
         members (above 0.8 of the median) and linked-in bystanders (below 0.03) seen on simulated campaigns. The tie
         test keeps an operator's members that rotate less (a static server, three requests): on independent worlds
         the network count alone detached 77 ring members and 4 ordinary accounts, with the test 0 and 4. Members rotating like the
         fleet are judged too when it is known by its own values and ``account_stats`` are at hand (a bystander on its commercial
         proxy holds none and does not phrase like it, :data:`graphlink.stages.outsiders.IDENTITY_COVER`); so are members of any
-        cluster, the cover counted over the others (:func:`graphlink.stages.outsiders.address_bystanders`). 0 disables both.
+        cluster, the cover counted over the others, a member on none of their cards off the script also when its scripted
+        prompts are chance (:func:`graphlink.stages.outsiders.address_bystanders`, ``CHANCE_ALPHA``). 0 disables both.
     """
 
     flag_threshold: float = 0.6

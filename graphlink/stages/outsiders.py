@@ -15,7 +15,8 @@ from graphlink.config import GraphConfig, ScoringConfig
 from graphlink.stages.campaign_flags import SPECIFIC_SHARE
 from graphlink.stages.campaigns import is_tie_kind
 
-__all__ = ["fleet_outsiders", "address_bystanders", "IDENTITY_COVER", "PHRASING_SHARE", "MIN_FLEET_PHRASING", "CARD_KINDS"]
+__all__ = ["fleet_outsiders", "address_bystanders", "background_rate", "IDENTITY_COVER", "PHRASING_SHARE", "MIN_FLEET_PHRASING",
+           "CARD_KINDS", "CHANCE_ALPHA"]
 
 #: Kinds a fleet's members and a card's owner both hold: a card the fleet pays with may be stolen or
 #: bought, and its owner pays with it too (:func:`address_bystanders`).
@@ -40,6 +41,19 @@ PHRASING_SHARE = 0.25
 #: its members' phrasing (break-it review: one chance shared passage in a fleet writing freely gave
 #: it a rate of 0.3 % and detached its members on their own cards).
 MIN_FLEET_PHRASING = 0.5
+#: A member paying with none of the others' cards phrases like its cluster only if its scripted prompts are
+#: beyond chance: ``P(X >= scripted)``, ``X ~ Binomial(sampled, p0)``, at most this for an account writing its
+#: own prompts (``p0``, :func:`background_rate`). An ordinary person sends a prompt sharing some template's
+#: passage now and then (dev independent 1: 9 % of such prompts); two of six such are 1 chance in 9 at that rate
+#: and read as a third of its prompts -- over :data:`PHRASING_SHARE` of any fleet's rate -- so the person beside
+#: a ring's exit read "on the script" (dev independent 177 at 224,000 accounts: 96 ordinary people flagged, each
+#: one address and one event from a ring account, 2-17 prompts each). One in twenty: an operator's account
+#: sending its template in 2 of 2 prompts, 3 of 5, or -- camouflaged -- 4 of 10 is beyond it (P 0.008, 0.009,
+#: 0.013 at 9 %); one prompt of one (0.09) is not. An account off the script so is judged as one under the quarter:
+#: a bystander unless it holds a template passage with a member on the script (the operator's accounts do) or a
+#: card together with an address. A card the others pay with keeps the quarter rule alone (dev independent 1:
+#: 21 ring accounts on the operator's card, most with one scripted prompt of one, detached with it). 0: off.
+CHANCE_ALPHA = 0.05
 
 
 def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: pl.DataFrame | None,
@@ -204,18 +218,22 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     held = (memberships.select("account_idx", "signal_idx").join(ties, on="signal_idx")
             .join(members, on="account_idx")
             .filter(pl.len().over("cluster_id", "signal_idx") >= 2))
-    holders = held.select("account_idx").unique().with_columns(pl.lit(1.0).alias("holds"))
+    holders = (held.group_by("account_idx").agg(pl.col("card").any().cast(pl.Float64).alias("pays"))
+               .with_columns(pl.lit(1.0).alias("holds")))
     stats = account_stats.select("account_idx", pl.col("prompts_sampled").cast(pl.Float64).alias("sampled"),
                                  pl.col("prompts_scripted").cast(pl.Float64).alias("scripted"))
     others = lambda c: pl.col(c).sum().over("cluster_id") - pl.col(c)  # noqa: E731 -- leave-one-out sums
     judged = (
         members.join(holders, on="account_idx", how="left").join(stats, on="account_idx", how="left")
-        .with_columns(pl.col("holds", "sampled", "scripted").fill_null(0.0))
+        .with_columns(pl.col("holds", "pays", "sampled", "scripted").fill_null(0.0))
         .with_columns((pl.len().over("cluster_id") - 1).alias("n_others"))
         .with_columns((others("holds") / pl.col("n_others")).alias("cover"),
                       (others("scripted") / others("sampled")).alias("others_rate"),
                       pl.when(pl.col("sampled") > 0).then(pl.col("scripted") / pl.col("sampled")).alias("rate"))
-        .with_columns((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate")).fill_null(False).alias("off_script"),
+        # Beyond the quarter: a member paying with none of the others' cards whose phrasing is no more than chance.
+        .with_columns(((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate"))
+                       | ((pl.col("pays") == 0) & _by_chance(account_stats, members)))
+                      .fill_null(False).alias("off_script"),
                       # Members on a script (a member with none sampled does not vouch).
                       (pl.col("rate") >= MIN_FLEET_PHRASING).fill_null(False).cast(pl.Float64).alias("on"))
         # Known by its script: more than half of the other members on one. Half is not enough: staff beside
@@ -248,3 +266,53 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
          | ((pl.col("role") == "card").any() & (pl.col("role") == "exit").any())).alias("kept"))
         .filter("kept"))
     return candidates.join(kept, on="account_idx", how="anti")
+
+
+def background_rate(account_stats: pl.DataFrame, members: pl.DataFrame) -> float | None:
+    """How often an account writing its own prompts sends one sharing a template's passage (``p0``).
+
+    Pooled over the accounts in no cluster that are on no script themselves (under
+    :data:`MIN_FLEET_PHRASING` of their sampled prompts scripted): the chance a bystander's prompt reads as
+    scripted. Accounts on a script of their own (an agent framework's users sending its public system
+    prompt, 98 % of their prompts on dev independent 1) are left out: pooled in, they put the rate at 0.39
+    against the 0.09 of the accounts writing their own (and operators' accounts sending their template in 3 of
+    3 prompts read as chance).
+
+    Parameters
+    ----------
+    account_stats : DataFrame
+        ``account_idx, prompts_sampled, prompts_scripted`` (one row per account).
+    members : DataFrame
+        ``account_idx`` of the clustered accounts (any further columns ignored).
+
+    Returns
+    -------
+    float or None
+        ``sum(scripted) / sum(sampled)`` over those accounts, in [0, 0.5); None when they sampled no prompt
+        (nothing to measure chance by).
+
+    Examples
+    --------
+    >>> stats = pl.DataFrame({"account_idx": [0, 1, 2, 3], "prompts_sampled": [10, 10, 5, 4],
+    ...                       "prompts_scripted": [1, 0, 5, 4]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> background_rate(stats, pl.DataFrame({"account_idx": [2]}, schema={"account_idx": pl.UInt32}))  # 3 on a script
+    0.05
+    """
+    rest = (account_stats.join(members.select("account_idx"), on="account_idx", how="anti")
+            .filter(pl.col("prompts_scripted") < MIN_FLEET_PHRASING * pl.col("prompts_sampled")))
+    sampled = float(rest["prompts_sampled"].sum() or 0)
+    return float(rest["prompts_scripted"].sum() or 0) / sampled if sampled > 0 else None
+
+
+def _by_chance(account_stats: pl.DataFrame, members: pl.DataFrame) -> pl.Expr:
+    """True where a member's scripted prompts are no more than chance (:data:`CHANCE_ALPHA`) for the log's rate."""
+    p0 = background_rate(account_stats, members) if CHANCE_ALPHA > 0 else None
+    if p0 is None or p0 >= 1:
+        return pl.lit(False)
+    from scipy.stats import binom
+
+    def tail(s: pl.Series) -> pl.Series:  # P(X >= scripted) for each (sampled, scripted) pair
+        k, n = s.struct.field("scripted").to_numpy(), s.struct.field("sampled").to_numpy()
+        return pl.Series(binom.sf(k - 1, n, p0), dtype=pl.Float64)
+    chance = pl.struct("scripted", "sampled").map_batches(tail, return_dtype=pl.Float64)
+    return (pl.col("sampled") > 0) & (chance > CHANCE_ALPHA)
