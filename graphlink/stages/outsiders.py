@@ -231,7 +231,8 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
                       (others("scripted") / others("sampled")).alias("others_rate"),
                       pl.when(pl.col("sampled") > 0).then(pl.col("scripted") / pl.col("sampled")).alias("rate"))
         # Beyond the quarter: a member paying with none of the others' cards whose phrasing is no more than chance.
-        .with_columns(((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate"))
+        .with_columns((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate")).fill_null(False).alias("off_quarter"),
+                      ((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate"))
                        | ((pl.col("pays") == 0) & _by_chance(account_stats, members)))
                       .fill_null(False).alias("off_script"),
                       # Members on a script (a member with none sampled does not vouch).
@@ -257,7 +258,10 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
         "signal_idx", pl.when(pl.col("kind") == "ip").then(pl.lit("exit"))
         .when(pl.col("kind").is_in(CARD_KINDS)).then(pl.lit("card")).otherwise(pl.lit("own")).alias("role"))
     rows = memberships.select("account_idx", "signal_idx").join(candidates, on="account_idx").join(roles, on="signal_idx")
-    on_script = judged.filter(~pl.col("off_script")).select("account_idx", "cluster_id")
+    # Judged off the script by chance alone, a member on a script itself (most of its few prompts) still vouches.
+    # (a ring of one-prompt bots, each 1 of 1 on its own card, vouch for each other; break-it review brk55)
+    on_script = (judged.filter(~pl.col("off_script") | (~pl.col("off_quarter") & (pl.col("on") > 0)))
+                 .select("account_idx", "cluster_id"))
     with_script = (memberships.select("account_idx", "signal_idx")
                    .join(rows.select("signal_idx").unique(), on="signal_idx", how="semi")
                    .join(on_script, on="account_idx").select("cluster_id", "signal_idx").unique())
