@@ -2,26 +2,22 @@
 chance (branch prec55, ``graphlink.stages.outsiders.CHANCE_ALPHA``) and lone cells (branch opari55,
 ``graphlink.stages.lone_cells``).
 
-Hand-built inputs. A break that holds on a branch and not on main is a strict xfail *while that branch's code is
-present* (keyed on a public name the branch adds), so the file passes on main and on each branch; a break on main
-and branch alike is a plain strict xfail. Figures: BENCHMARKS.md, "Fifty-fifth pass (session 55, helper brk55)".
+Hand-built inputs. A break that holds on a branch and not on main is a plain test: it passes on main and fails on
+that branch (a regression, for the lead to decide on); a break on main and branch alike is a strict xfail; the lone
+cells tests skip where ``graphlink.stages.lone_cells`` is absent. Figures: BENCHMARKS.md, "Fifty-fifth pass (session 55, helper brk55)".
 """
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import timedelta
 
 import polars as pl
 import pytest
 
 import graphlink
-import graphlink.stages.outsiders as outsiders
 from graphlink.stages.outsiders import address_bystanders
 from tests.test_rotation_relay52 import DAYS, DESKTOP, T0, World, _hex, _text
 
-CHANCE = getattr(outsiders, "CHANCE_ALPHA", 0) > 0  # prec55's clause present and on
-LONE = importlib.util.find_spec("graphlink.stages.lone_cells") is not None  # opari55's stage present
 
 U32 = {"account_idx": pl.UInt32}
 TEMPLATE, EXIT = 100, 101
@@ -61,14 +57,12 @@ def detached(clusters, memberships, signals, stats) -> list[int]:
 # log's rate of chance (0.1) P(X >= 1) = 0.1 > CHANCE_ALPHA, so each is "off the script" (it pays with none of the
 # others' cards: each its own); then no member is on the script to vouch for the template passage they all hold, and
 # all six are bystanders. main: 1 of 1 is not under a quarter of the others' 100 %, none detached.
-@pytest.mark.xfail(CHANCE, strict=True, reason="prec55: a one-prompt ring on a card per account is detached whole")
 def test_a_ring_of_one_prompt_bots_each_on_its_own_card_is_not_detached():
     assert detached(*card_per_account_ring()) == []
 
 
 # The same with a crowd whose own prompts share a passage often (p0 0.4, each under half: not on a script): a ring
 # replaying its template with 3 distinct fills, 3 of 3 scripted, is chance too (P 0.064).
-@pytest.mark.xfail(CHANCE, strict=True, reason="prec55: at a high rate of chance 3 of 3 scripted reads as chance")
 def test_a_ring_of_three_prompt_bots_beside_a_wordy_crowd_is_not_detached():
     assert detached(*card_per_account_ring(ring_prompts=(3, 3), crowd=((10, 4),) * 50)) == []
 
@@ -113,9 +107,101 @@ def signups(w: World, ring: list[str]) -> pl.DataFrame:
 
 # prec55 35cbefc: the whole ring detached (12 of 12: each 1 of 1 scripted, chance at the log's 0.15), not flagged.
 # main: the ring's cluster is kept whole and flagged.
-@pytest.mark.xfail(CHANCE, strict=True, reason="prec55: a one-prompt ring on a card per account is detached whole")
 def test_end_to_end_ring_of_one_prompt_bots_on_a_card_each():
     w, ring = card_per_account_world()
     result = graphlink.detect(w.frame(), accounts=signups(w, ring))
     assert flagged(result, "ring") == set(ring)
     assert flagged(result, "v4user") == set()
+
+
+# A tiny log: the rate of chance is read off however few unclustered prompts there are. Two strangers writing their
+# own, 1 of 3 prompts each sharing a stock phrase, put it at 1/3: a ring of bots on a card each sending 2 of 2 scripted
+# (P 0.11) reads as chance and is detached whole (prec55 35cbefc). main: kept.
+def test_two_strangers_do_not_set_the_rate_of_chance_for_a_ring():
+    assert detached(*card_per_account_ring(ring_prompts=(2, 2), crowd=((3, 1),) * 2)) == []
+
+
+# --- a second operator paying with a card resold to it (main and both branches) ---------------------------------------
+
+STYLE = ("You are a senior marketing copywriter. Write in a warm friendly tone, avoid jargon, and keep every sentence "
+         "short and clear for busy readers on their phones.")
+
+
+def resold_world(seed: int = 1, b: int = 8, resold: int = 2) -> World:
+    """Operator A: three cells (16, 10, 10 bots) each on its own proxy /16, clock and two cards, one template (a style
+    preamble and a task);
+    operator B: ``b`` bots on a /16 of their own, another clock and template, ``resold`` of them paying with a card of A's
+    second cell (a carding shop sells one card twice). 300 IPv4 users writing their own."""
+    w = World(seed)
+    w.ipv4_users(300)
+
+    def cell(prefix: str, n: int, text: str, pool: str, hour: int, resold_: int = 0) -> None:
+        for day in range(DAYS):
+            start = T0 + timedelta(days=day, hours=hour, minutes=int(w.rng.integers(0, 30)))
+            for step in range(6):
+                for i in range(n):
+                    ts = start + timedelta(minutes=7 * step, seconds=int(w.rng.integers(0, 50)))
+                    card = "opa1x-card-0" if i < resold_ else f"{prefix}-card-{i % 2}"
+                    w.rows.append((f"{prefix}{i}", ts, f"{pool}.{int(w.rng.integers(0, 256))}.7", card,
+                                   f"{text} {_text(w.rng, 8)}", DESKTOP[0]))
+    for k, (pool, hour) in enumerate([("185.1", 3), ("185.2", 9), ("185.3", 15)]):
+        cell(f"opa{k}x", 10 if k else 16, f"{STYLE} Rewrite this product review in a new voice:", pool, hour)
+    cell("opbx", b, "Write a glowing five star review for this restaurant:", "91.4", 20, resold)
+    return w
+
+
+# main ea5d8b7 (and prec55, opari55 alike): A sending its style preamble, B's 8 bots are merged by Leiden with A's second cell over the card (an
+# 18-account cluster) and then all 8 detached as fleet outsiders: B is not flagged at all (seeds 1-6). With one
+# resold holder, or none, B is its own flagged cluster (8 of 8); A's 36 and the 300 users are right throughout.
+@pytest.mark.xfail(strict=True, reason="open limit (main too): a card resold to a second operator detaches it whole")
+def test_a_second_operator_paying_with_a_resold_card_is_still_flagged():
+    result = graphlink.detect(resold_world().frame())
+    assert len(flagged(result, "opbx")) == 8
+
+
+# --- lone cells (opari55) ---------------------------------------------------------------------------------------------
+
+def resold_frames(resold: int = 2, n: int = 1000, template: bool = True):
+    """``clusters, partition, affiliations, signals`` as the scoring stage holds them: operator A's campaign 1 of three
+    flagged clusters (20, 10, 10 accounts, 12 template values each, two cards per cluster), operator B's lone flagged
+    cluster 9 (campaign 2, 8 accounts, a template of its own, or with ``template`` False none: an office flagged
+    wrongly, writing its own); ``resold`` of B's accounts pay with a card two of A's cluster 2 pay with (a card sold
+    twice, or an employee's card the ring stole)."""
+    rows, part, acc = [], [], 0
+    for k, s in enumerate((20, 10, 10)):
+        for i in range(s):
+            part.append((acc, k + 1))
+            rows += [(acc, f"tA{j}") for j in range(12)] + [(acc, f"card-A{k}-{i % 2}")] + ([(acc, "card-X")] if k == 1 and i < 2 else [])
+            acc += 1
+    for i in range(8):
+        part.append((acc, 9))
+        rows += [(acc, f"tB{j}") for j in range(12) if template] + [(acc, "card-X" if i < resold else f"card-B-{i % 2}")]
+        acc += 1
+    aff = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "value": pl.String}, orient="row")
+    sig = (aff.group_by("value").agg(pl.len().cast(pl.UInt32).alias("df")).sort("value").with_row_index("signal_idx")
+           .with_columns(pl.col("signal_idx").cast(pl.UInt32), pl.lit(1.0).alias("weight"), (pl.col("df") >= 2).alias("linked"),
+                         pl.when(pl.col("value").str.starts_with("card")).then(pl.lit("payment")).otherwise(pl.lit("prompt")).alias("kind")))
+    aff = aff.join(sig.select("value", "signal_idx"), on="value").select("account_idx", "signal_idx")
+    partition = pl.DataFrame(part, schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64}, orient="row")
+    clusters = pl.DataFrame({"cluster_id": [1, 2, 3, 9], "flagged": [True] * 4, "campaign_id": [1, 1, 1, 2]})
+    return clusters, partition, aff, sig.select("signal_idx", "kind", "df", "weight", "linked"), n
+
+
+# opari55 bb4d9a5: B's lone cell joins A's campaign (tie 0.92 to A's whole, over 0.175): one card two of B's and two of
+# A's 40 accounts pay with -- a card sold twice by a carding shop -- is all they share. main's grouping compares B with
+# each of A's three clusters: the card ties it to one (CPM asks an average of 0.35 over three), so it stays apart.
+# The same with B an office flagged wrongly (no template; the ring stole two employees' card): it is listed in the ring's
+# campaign, so a reviewer reads the office as the ring's.
+@pytest.mark.parametrize("template", [True, False])
+def test_a_lone_cell_sharing_one_resold_card_with_a_campaign_stays_apart(template):
+    lone_cells = pytest.importorskip("graphlink.stages.lone_cells").lone_cells
+    from graphlink.config import CommunityConfig, GraphConfig
+    cl, part, aff, sig, n = resold_frames(template=template)
+    assert lone_cells(cl, part, aff, sig, GraphConfig(), CommunityConfig(), n)["campaign_id"].to_list() == [1, 1, 1, 2]
+
+
+def test_a_lone_cell_sharing_nothing_stays_apart():
+    lone_cells = pytest.importorskip("graphlink.stages.lone_cells").lone_cells
+    from graphlink.config import CommunityConfig, GraphConfig
+    cl, part, aff, sig, n = resold_frames(resold=0)
+    assert lone_cells(cl, part, aff, sig, GraphConfig(), CommunityConfig(), n)["campaign_id"].to_list() == [1, 1, 1, 2]
