@@ -67,6 +67,21 @@ def test_a_ring_of_three_prompt_bots_beside_a_wordy_crowd_is_not_detached():
     assert detached(*card_per_account_ring(ring_prompts=(3, 3), crowd=((10, 4),) * 50)) == []
 
 
+def test_camouflaged_accounts_on_cards_of_their_own_holding_the_template_stay():
+    # Four bots on one card send the template in 10 of 10; three camouflaged accounts of the operator, each on its own
+    # card, send it in 3 of 10 (chance at a log rate of 0.3: P 0.62) and hold its passage with the bots: kept on both.
+    clusters, memberships, signals, stats = card_per_account_ring(n=7, crowd=((10, 3),) * 50)
+    stats = stats.with_columns(pl.when(pl.col("account_idx") < 4).then(10).when(pl.col("account_idx") < 7).then(3)
+                               .otherwise(pl.col("prompts_scripted")).alias("prompts_scripted"),
+                               pl.when(pl.col("account_idx") < 7).then(10).otherwise(pl.col("prompts_sampled"))
+                               .alias("prompts_sampled"))
+    card = pl.DataFrame({"account_idx": [0, 1, 2, 3], "signal_idx": [300] * 4},
+                        schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    signals = pl.concat([signals, pl.DataFrame({"signal_idx": [300], "kind": ["payment"], "df": [4]},
+                                               schema=signals.schema)])
+    assert detached(clusters, pl.concat([memberships, card]), signals, stats) == []
+
+
 def test_no_chance_rate_and_zero_rate_leave_the_ring():
     # No unclustered account (no rate to judge by) and a crowd that never shares a passage (p0 = 0): kept on both.
     assert detached(*card_per_account_ring(crowd=())) == []
@@ -159,6 +174,18 @@ def test_a_second_operator_paying_with_a_resold_card_is_still_flagged():
     assert len(flagged(result, "opbx")) == 8
 
 
+# main ea5d8b7 (and opari55 alike): with 16 bots B stays its own flagged cluster, but the one card sold twice puts it
+# in A's campaign (campaign 2 with no resold holder, 1 with two); the grouping ties a pair of clusters by a card.
+@pytest.mark.xfail(strict=True, reason="open limit (main too): one card sold twice joins two operators' campaigns")
+def test_a_card_sold_to_two_operators_does_not_join_their_campaigns():
+    result = graphlink.detect(resold_world(b=16).frame())
+    acc = result.accounts.select("account_id", "cluster_id").join(result.clusters.select("cluster_id", "campaign_id"),
+                                                                   on="cluster_id", how="left")
+    b = set(acc.filter(pl.col("account_id").str.starts_with("opbx"))["campaign_id"].to_list())
+    a = set(acc.filter(pl.col("account_id").str.starts_with("opa"))["campaign_id"].to_list())
+    assert len(flagged(result, "opbx")) == 16 and not a & b
+
+
 # --- lone cells (opari55) ---------------------------------------------------------------------------------------------
 
 def resold_frames(resold: int = 2, n: int = 1000, template: bool = True):
@@ -188,8 +215,9 @@ def resold_frames(resold: int = 2, n: int = 1000, template: bool = True):
 
 
 # opari55 bb4d9a5: B's lone cell joins A's campaign (tie 0.92 to A's whole, over 0.175): one card two of B's and two of
-# A's 40 accounts pay with -- a card sold twice by a carding shop -- is all they share. main's grouping compares B with
-# each of A's three clusters: the card ties it to one (CPM asks an average of 0.35 over three), so it stays apart.
+# A's 40 accounts pay with -- a card sold twice by a carding shop -- is all they share. Stage-level: lone cells add a
+# second path for a card alone to join campaigns (end to end main already joins them by the card in
+# test_a_card_sold_to_two_operators_does_not_join_their_campaigns, so no end-to-end difference was found).
 # The same with B an office flagged wrongly (no template; the ring stole two employees' card): it is listed in the ring's
 # campaign, so a reviewer reads the office as the ring's.
 @pytest.mark.parametrize("template", [True, False])
