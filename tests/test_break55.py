@@ -4,7 +4,8 @@ chance (branch prec55, ``graphlink.stages.outsiders.CHANCE_ALPHA``) and lone cel
 
 Hand-built inputs. A break that holds on a branch and not on main is a plain test: it passes on main and fails on
 that branch (a regression, for the lead to decide on); a break on main and branch alike is a strict xfail; the lone
-cells tests skip where ``graphlink.stages.lone_cells`` is absent. Figures: BENCHMARKS.md, "Fifty-fifth pass (session 55, helper brk55)".
+cells tests skip where ``graphlink.stages.lone_cells`` is absent. Figures: BENCHMARKS.md, "Fifty-fifth pass
+(session 55, helper brk55)".
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 
 import graphlink
 from graphlink.stages.outsiders import address_bystanders
-from tests.test_rotation_relay52 import DAYS, DESKTOP, T0, World, _hex, _text
+from tests.test_rotation_relay52 import DAYS, DESKTOP, T0, World, _text
 
 
 U32 = {"account_idx": pl.UInt32}
@@ -90,8 +91,9 @@ def test_no_chance_rate_and_zero_rate_leave_the_ring():
 
 def card_per_account_world(seed: int = 1, n: int = 12, stock_share: float = 0.15) -> tuple[World, list[str]]:
     """End to end: 200 IPv4 users writing their own (``stock_share`` of their prompts opening with a stock request
-    others send too: a rate of chance above 0); a ring of ``n`` bots on a proxy pool of 240 exits in 59 networks, each paying with a stolen card
-    of its own and replaying one fixed template prompt in scheduled bursts (one distinct prompt per account)."""
+    others send too: a rate of chance above 0); a ring of ``n`` bots on a proxy pool of 236 exits in 59 networks,
+    each paying with a stolen card of its own and replaying one fixed template prompt in scheduled bursts (one
+    distinct prompt per account)."""
     w = World(seed)
     stock = "Can you please help me write a short polite email to my landlord about the broken heating in my flat"
     for i in range(200):
@@ -165,8 +167,8 @@ def resold_world(seed: int = 1, b: int = 8, resold: int = 2) -> World:
     return w
 
 
-# main ea5d8b7 (and prec55, opari55 alike): A sending its style preamble, B's 8 bots are merged by Leiden with A's second cell over the card (an
-# 18-account cluster) and then all 8 detached as fleet outsiders: B is not flagged at all (seeds 1-6). With one
+# main ea5d8b7 (and prec55, opari55 alike): A sending its style preamble, B's 8 bots are merged by Leiden with A's
+# second cell over the card (an 18-account cluster) and then all 8 detached as fleet outsiders: B is not flagged at all (seeds 1-6). With one
 # resold holder, or none, B is its own flagged cluster (8 of 8); A's 36 and the 300 users are right throughout.
 @pytest.mark.xfail(strict=True, reason="open limit (main too): a card resold to a second operator detaches it whole")
 def test_a_second_operator_paying_with_a_resold_card_is_still_flagged():
