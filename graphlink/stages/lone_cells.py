@@ -8,10 +8,17 @@ the operator's template only in part; a further piece is compared with each of t
 average however well it matches the campaign as a whole (dev independent 1: op 2's 8- to 20-account cells
 alone in their campaigns, template cosine 0.26-0.31 with the whole of their operator's 123-cluster campaign,
 0.01-0.02 with the other operators'). Here the comparison is made with the whole: each campaign's flagged
-clusters are pooled into one profile -- the same cosine over the same tie kinds, with the same pseudo-mass,
-private card ties and client veto as the grouping (:func:`graphlink.stages.campaigns.cluster_similarity`) -- and a
-flagged cluster alone in its campaign joins the larger campaign it is most similar to, when that similarity
-reaches :data:`LONE_SHARE` of ``campaign_resolution``.
+clusters are pooled into one profile -- the same cosine over the same tie kinds but addresses, with the same
+pseudo-mass, private card ties and client veto as the grouping
+(:func:`graphlink.stages.campaigns.cluster_similarity`) -- and a flagged cluster alone in its campaign joins the
+larger campaign it is most similar to, when that similarity reaches :data:`LONE_SHARE` of ``campaign_resolution``.
+
+Why not addresses: pooled over a campaign's cells, a rotating network's exits are covered evenly, as evenly as
+another operator renting the same network covers them (``tests/test_rented_network47.py``: two operators on one
+commercial network, parted by its chance test, were joined again by the wholes' address cosine; a hand-built pair
+of renters of a 400-exit network: 0.37-0.54 between the wholes). Templates, cards and declared identifiers are
+an operator's own; a network is its provider's. What addresses say of an operator's private pool is read by
+:mod:`graphlink.stages.pool_pieces` (opt-in), which counts only addresses no unflagged account holds.
 
 Why only lone cells, and only into larger campaigns (as :mod:`graphlink.stages.pool_pieces`): a campaign of
 several clusters may hold a cluster the partition mixed from two operators (dev independent 179: one cluster
@@ -24,10 +31,11 @@ Flags are not touched: the moves come after every flag is decided, so they chang
 campaigns count and list, never which accounts are flagged, nor the partition (as
 :mod:`graphlink.stages.pool_pieces`).
 
-Known limits: a cell whose template the log's texts do not carry as shared shingles (every word of it misspelt
-or case-flipped: dev mixed 1001's 669-account cell cut into 37 clusters) has only its addresses, and a pool
-spread thinly over a cell (one to three holders an address) gives a cosine of 0.04-0.07 -- the level two
-operators renting one commercial network reach too -- so its pieces stay apart.
+Known limits: a cell whose template the log's texts do not carry as shared shingles (most words of it misspelt
+and case-flipped: dev mixed 1001's 669-account cell cut into 37 clusters, template cosine 0.002-0.008 between its
+pieces) has only its addresses, which tie no lone cell here, so its pieces stay apart. Small campaigns of two or
+three clusters of one operator stay apart too (dev independent 1: 33 and 8 accounts, template cosine 0.36 with
+each other and 0.28-0.30 with their operator's whole): a campaign of several clusters never moves (above).
 """
 
 from __future__ import annotations
@@ -35,16 +43,17 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
+from graphlink.stages.pool_pieces import ADDRESS_KINDS
 
 __all__ = ["LONE_SHARE", "lone_cells", "lone_ties"]
 
 #: A lone cell joins a larger campaign when its similarity to that campaign's whole reaches this share of
 #: ``campaign_resolution`` (0.175 at the default 0.35). The grouping's resolution is an average over a campaign's
 #: members; against the pooled whole, a piece of an operator's template scores less than a cell carrying all of it.
-#: Measured on dev worlds (independent 1, 179, templates, mixed; campaign wholes of flagged clusters): a lone cell's
-#: best tie to its own operator's larger campaign 0.25-0.90 (ind 1, ind 3 at 11k), to another operator's at most
-#: 0.07 (thin shared proxy networks' address cosine: dev independent 1, mixed 1001). Half the resolution sits
-#: 2.5 times over that noise and under every right tie seen but one (ind 179: a 136-account cell at 0.125 stays).
+#: Measured on dev worlds (a1, t1, o1, ind179, mixed1001 at main's flags; campaign wholes of flagged clusters): a
+#: lone cell's best tie to its own operator's larger campaign 0.25-0.90 (templates; one card tie), to another
+#: operator's whole at most 0.07. Half the resolution sits 2.5 times over that and under every right tie seen but
+#: one (ind179: a 136-account cell at 0.125 stays apart); the moves were the same at 0.3 and 0.7 of the resolution.
 LONE_SHARE = 0.5
 
 
@@ -90,7 +99,10 @@ def lone_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     wholes = (partition.drop_nulls("cluster_id").with_columns(pl.col("cluster_id").cast(pl.Int64))
               .join(camp.filter("flagged").select("cluster_id", "campaign_id"), on="cluster_id")
               .select("account_idx", pl.col("campaign_id").alias("cluster_id")))
-    node, sizes, edges = cluster_similarity(wholes, affiliations, signals, graph_config, config, n_accounts)
+    # Addresses never tie a lone cell: pooled over a campaign's cells, a rented network's exits cover it as evenly
+    # as they cover another renter's campaign (module docstring).
+    unaddressed = signals.with_columns((pl.col("linked") & ~pl.col("kind").is_in(list(ADDRESS_KINDS))).alias("linked"))
+    node, sizes, edges = cluster_similarity(wholes, affiliations, unaddressed, graph_config, config, n_accounts)
     if edges.is_empty():
         return empty
     ids = node.join(sizes, on="cluster_id").select("node", pl.col("cluster_id").cast(pl.Int64), "size")
