@@ -140,6 +140,16 @@ def test_flags_partition_and_other_columns_unchanged():
     assert out.schema == cl.with_columns(pl.lit(0.9).alias("score")).schema
 
 
+def test_why_names_the_moved_leads_campaign():
+    # Cluster 5 inherited its flag from the lone piece (cluster 4, campaign 2); the piece moves, the why follows it.
+    cl, part, aff, sig = operators()
+    why = ["proxies", "proxies", "proxies", "proxies", "tied to flagged cluster 4 (campaign 2) by 5 prompt phrases; x"]
+    out = lone_cells(cl.with_columns(pl.Series("why", why)), part, aff, sig, GraphConfig())
+    new = dict(out.select("cluster_id", "campaign_id").iter_rows())[4]
+    assert new != 2
+    assert out["why"].to_list() == why[:4] + [f"tied to flagged cluster 4 (campaign {new}) by 5 prompt phrases; x"]
+
+
 def test_unflagged_lone_cluster_does_not_move():
     assert campaigns(operators(piece_flagged=False))[4] == 2
 

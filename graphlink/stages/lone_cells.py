@@ -139,8 +139,9 @@ def lone_cells(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl
     DataFrame
         ``clusters``, same rows and columns, ``campaign_id`` changed for moved clusters only: a lone cluster takes
         the campaign its strongest tie reaches, following a chain of lone clusters to its end (each step into a
-        larger campaign, so every chain ends). Flags, sizes and the partition are as given. Source: graphlink
-        session 55 (BENCHMARKS.md, helper opari55).
+        larger campaign, so every chain ends); a ``why`` naming a moved cluster's campaign as its lead's
+        ("... flagged cluster N (campaign M)") names the campaign it moved to. Flags, sizes and the partition are
+        as given. Source: graphlink session 55 (BENCHMARKS.md, helper opari55).
 
     Examples
     --------
@@ -175,4 +176,8 @@ def lone_cells(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl
         return c
 
     moved = {c: end(c) for c in to}
-    return clusters.with_columns(pl.col("campaign_id").replace(moved).cast(clusters.schema["campaign_id"]))
+    out = clusters.with_columns(pl.col("campaign_id").replace(moved).cast(clusters.schema["campaign_id"]))
+    if "why" in out.columns:  # a flag inherited from a moved cell names its lead's campaign: the one it is in now
+        out = out.with_columns(pl.col("why").str.replace_many([f"(campaign {c})" for c in moved],
+                                                              [f"(campaign {moved[c]})" for c in moved]))
+    return out
