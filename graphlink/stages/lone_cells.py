@@ -43,6 +43,7 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
+from graphlink.stages.campaigns import cluster_similarity
 from graphlink.stages.pool_pieces import ADDRESS_KINDS
 
 __all__ = ["LONE_SHARE", "lone_cells", "lone_ties"]
@@ -60,7 +61,8 @@ LONE_SHARE = 0.5
 def lone_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
               graph_config: GraphConfig, threshold: float, config: CommunityConfig | None = None,
               n_accounts: int | None = None) -> pl.DataFrame:
-    """Each lone flagged cluster's strongest tie to the whole of a larger flagged campaign (module docstring).
+    """Each flagged campaign's strongest tie to the whole of a larger flagged campaign, kept when each of its flagged
+    clusters alone is tied to that whole too (module docstring).
 
     Parameters
     ----------
@@ -83,38 +85,61 @@ def lone_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     Returns
     -------
     DataFrame
-        ``campaign_id`` (Int64: the lone cluster's), ``to`` (Int64: the campaign it joins), ``similarity``
-        (Float64, in ``[threshold, 1]``), one row per lone campaign with a tie; ``to``'s flagged accounts
-        outnumber ``campaign_id``'s (equal: ``to`` is the smaller id).
+        ``campaign_id`` (Int64: the campaign that moves), ``to`` (Int64: the campaign it joins), ``similarity``
+        (Float64, in ``[threshold, 1]``: the two wholes'), one row per campaign that moves; ``to``'s flagged
+        accounts outnumber ``campaign_id``'s (equal: ``to`` is the smaller id).
     """
-    from graphlink.stages.campaigns import cluster_similarity  # (campaigns -> campaign_flags -> ... -> here)
-
     empty = pl.DataFrame(schema={"campaign_id": pl.Int64, "to": pl.Int64, "similarity": pl.Float64})
     camp = clusters.select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64),
-                           pl.col("flagged").fill_null(False)).drop_nulls("campaign_id")
-    lone = camp.filter((pl.len().over("campaign_id") == 1) & pl.col("flagged"))["campaign_id"]
-    if lone.is_empty():
+                           pl.col("flagged").fill_null(False)).drop_nulls("campaign_id").filter("flagged")
+    if camp["campaign_id"].n_unique() < 2:
         return empty
+    members = (partition.drop_nulls("cluster_id").with_columns(pl.col("cluster_id").cast(pl.Int64))
+               .join(camp.select("cluster_id", "campaign_id"), on="cluster_id"))
     # Each campaign's flagged clusters as one whole (its unflagged clusters say nothing of its operator).
-    wholes = (partition.drop_nulls("cluster_id").with_columns(pl.col("cluster_id").cast(pl.Int64))
-              .join(camp.filter("flagged").select("cluster_id", "campaign_id"), on="cluster_id")
-              .select("account_idx", pl.col("campaign_id").alias("cluster_id")))
-    # Addresses never tie a lone cell: pooled over a campaign's cells, a rented network's exits cover it as evenly
-    # as they cover another renter's campaign (module docstring).
+    wholes = members.select("account_idx", pl.col("campaign_id").alias("cluster_id"))
+    # Addresses never tie: pooled over a campaign's cells, a rented network's exits cover it as evenly as they cover
+    # another renter's campaign (module docstring).
     unaddressed = signals.with_columns((pl.col("linked") & ~pl.col("kind").is_in(list(ADDRESS_KINDS))).alias("linked"))
-    node, sizes, edges = cluster_similarity(wholes, affiliations, unaddressed, graph_config, config, n_accounts)
-    if edges.is_empty():
-        return empty
+    ties = _larger_ties(wholes, affiliations, unaddressed, graph_config, threshold, config, n_accounts)
+    # A campaign of several flagged clusters moves only when each of them, alone, is tied to the whole it joins: a
+    # cluster mixed from two operators ties its campaign's whole to the other operator's (dev independent 179: 2 of
+    # 12 and 1 of 7 clusters tied, wholes at 1.0 and 0.53), an operator's own pieces each send its template.
+    several = camp.group_by("campaign_id").len().filter(pl.col("len") > 1)["campaign_id"]
+    checked = ties.filter(pl.col("campaign_id").is_in(several.implode()))
+    if checked.height:
+        whole_id = int(members["cluster_id"].max()) + 1  # the target whole's node, apart from every cluster id
+        held = []
+        for to, movers in checked.group_by("to"):
+            cells = members.filter(pl.col("campaign_id").is_in(movers["campaign_id"].implode()))
+            pair = pl.concat([cells.select("account_idx", "cluster_id"),
+                              wholes.filter(pl.col("cluster_id") == to[0]).with_columns(pl.lit(whole_id, pl.Int64).alias("cluster_id"))])
+            tied = _larger_ties(pair, affiliations, unaddressed, graph_config, threshold, config, n_accounts, whole_id)
+            held.append(cells.select("cluster_id", "campaign_id").unique()
+                        .join(tied.select(pl.col("campaign_id").alias("cluster_id"), pl.lit(True).alias("__tied")),
+                              on="cluster_id", how="left")
+                        .group_by("campaign_id").agg(pl.col("__tied").fill_null(False).all().alias("__all")))
+        ok = pl.concat(held).filter("__all")["campaign_id"]
+        ties = ties.filter(~pl.col("campaign_id").is_in(several.implode()) | pl.col("campaign_id").is_in(ok.implode()))
+    return ties
+
+
+def _larger_ties(nodes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, graph_config: GraphConfig,
+                 threshold: float, config: CommunityConfig | None, n_accounts: int | None,
+                 only_to: int | None = None) -> pl.DataFrame:
+    """``campaign_id, to, similarity``: each node's strongest tie of at least ``threshold`` to a larger node (equal
+    size: the smaller id), or only ties to node ``only_to`` (any size) when given; ``nodes`` is ``account_idx,
+    cluster_id`` (a node per id)."""
+    node, sizes, edges = cluster_similarity(nodes, affiliations, signals, graph_config, config, n_accounts)
     ids = node.join(sizes, on="cluster_id").select("node", pl.col("cluster_id").cast(pl.Int64), "size")
     strong = edges.filter(pl.col("weight") >= threshold)
     both = pl.concat([strong.select(pl.col("source").alias("a"), pl.col("target").alias("b"), "weight"),
                       strong.select(pl.col("target").alias("a"), pl.col("source").alias("b"), "weight")])
     ties = (both.join(ids.select(pl.col("node").alias("a"), pl.col("cluster_id").alias("campaign_id"),
                                  pl.col("size").alias("__sa")), on="a")
-            .join(ids.select(pl.col("node").alias("b"), pl.col("cluster_id").alias("to"), pl.col("size").alias("__sb")),
-                  on="b")
-            .filter(pl.col("campaign_id").is_in(lone.implode())
-                    & ((pl.col("__sb") > pl.col("__sa")) | ((pl.col("__sb") == pl.col("__sa")) & (pl.col("to") < pl.col("campaign_id"))))))
+            .join(ids.select(pl.col("node").alias("b"), pl.col("cluster_id").alias("to"), pl.col("size").alias("__sb")), on="b"))
+    larger = (pl.col("__sb") > pl.col("__sa")) | ((pl.col("__sb") == pl.col("__sa")) & (pl.col("to") < pl.col("campaign_id")))
+    ties = ties.filter(larger if only_to is None else pl.col("to") == only_to)
     return (ties.sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
             .unique("campaign_id", keep="first", maintain_order=True)
             .select("campaign_id", "to", pl.col("weight").alias("similarity")))
