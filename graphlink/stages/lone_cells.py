@@ -1,4 +1,4 @@
-"""Lone cells: a flagged cell left alone in its campaign joins the campaign whose whole it resembles.
+"""Lone cells: a flagged campaign left apart from its operator's joins the larger campaign whose whole it resembles.
 
 :func:`graphlink.stages.campaigns.cluster_campaigns` groups clusters by CPM on their pairwise similarity: a
 cluster joins a campaign of ``k`` clusters only when its similarities to them sum to ``campaign_resolution x k``,
@@ -10,8 +10,9 @@ alone in their campaigns, template cosine 0.26-0.31 with the whole of their oper
 0.01-0.02 with the other operators'). Here the comparison is made with the whole: each campaign's flagged
 clusters are pooled into one profile -- the same cosine over the same tie kinds but addresses, with the same
 pseudo-mass, private card ties and client veto as the grouping
-(:func:`graphlink.stages.campaigns.cluster_similarity`) -- and a flagged cluster alone in its campaign joins the
-larger campaign it is most similar to, when that similarity reaches :data:`LONE_SHARE` of ``campaign_resolution``.
+(:func:`graphlink.stages.campaigns.cluster_similarity`) -- and a flagged campaign joins the larger campaign it is
+most similar to, when that similarity reaches :data:`LONE_SHARE` of ``campaign_resolution`` and, for a campaign of
+several flagged clusters, when each of them alone reaches it too.
 
 Why not addresses: pooled over a campaign's cells, a rotating network's exits are covered evenly, as evenly as
 another operator renting the same network covers them (``tests/test_rented_network47.py``: two operators on one
@@ -20,22 +21,21 @@ of renters of a 400-exit network: 0.37-0.54 between the wholes). Templates, card
 an operator's own; a network is its provider's. What addresses say of an operator's private pool is read by
 :mod:`graphlink.stages.pool_pieces` (opt-in), which counts only addresses no unflagged account holds.
 
-Why only lone cells, and only into larger campaigns (as :mod:`graphlink.stages.pool_pieces`): a campaign of
-several clusters may hold a cluster the partition mixed from two operators (dev independent 179: one cluster
-holds cells of operators 1 and 2, which share a proxy network and a template), and its pooled profile then holds
-both operators' values: two such wholes scored a card tie of 1.0 and a template cosine of 0.38 across operators.
-A lone cell follows one tie, into a campaign larger than itself, so each campaign after the moves holds at most
-one campaign of several clusters from before, and chains end (the order by size is strict).
+Why each cluster alone: a campaign may hold a cluster the partition mixed from two operators (dev independent
+179: one cluster holds cells of operators 1 and 2, which share a proxy network and a template), and the pooled
+profile of its campaign then holds both operators' values: two such wholes scored a card tie of 1.0 and 0.53
+with the other operator's whole, while only 2 of the 12 and 1 of the 7 clusters behind them were tied to it
+alone. An operator's own pieces each send its template (dev t1, o1: every cluster of the 2-cluster campaigns that
+moved was tied alone). A campaign joins only a larger one (flagged accounts; equal: the smaller id), so chains of
+moves end.
 
 Flags are not touched: the moves come after every flag is decided, so they change ``campaign_id`` and what
 campaigns count and list, never which accounts are flagged, nor the partition (as
 :mod:`graphlink.stages.pool_pieces`).
 
-Known limits: a cell whose template the log's texts do not carry as shared shingles (most words of it misspelt
+Known limit: a cell whose template the log's texts do not carry as shared shingles (most words of it misspelt
 and case-flipped: dev mixed 1001's 669-account cell cut into 37 clusters, template cosine 0.002-0.008 between its
-pieces) has only its addresses, which tie no lone cell here, so its pieces stay apart. Small campaigns of two or
-three clusters of one operator stay apart too (dev independent 1: 33 and 8 accounts, template cosine 0.36 with
-each other and 0.28-0.30 with their operator's whole): a campaign of several clusters never moves (above).
+pieces) has only its addresses, which tie nothing here, so its pieces stay apart.
 """
 
 from __future__ import annotations
@@ -48,13 +48,13 @@ from graphlink.stages.pool_pieces import ADDRESS_KINDS
 
 __all__ = ["LONE_SHARE", "lone_cells", "lone_ties"]
 
-#: A lone cell joins a larger campaign when its similarity to that campaign's whole reaches this share of
+#: A campaign joins a larger one when its similarity to that campaign's whole reaches this share of
 #: ``campaign_resolution`` (0.175 at the default 0.35). The grouping's resolution is an average over a campaign's
 #: members; against the pooled whole, a piece of an operator's template scores less than a cell carrying all of it.
 #: Measured on dev worlds (a1, t1, o1, ind179, mixed1001 at main's flags; campaign wholes of flagged clusters): a
-#: lone cell's best tie to its own operator's larger campaign 0.25-0.90 (templates; one card tie), to another
-#: operator's whole at most 0.07. Half the resolution sits 2.5 times over that and under every right tie seen but
-#: one (ind179: a 136-account cell at 0.125 stays apart); the moves were the same at 0.3 and 0.7 of the resolution.
+#: lone cell's best tie to its own operator's larger campaign 0.25-0.90 (templates; one card tie), a lone cell's to
+#: another operator's whole at most 0.07. Half the resolution sits 2.5 times over that and under every right tie
+#: seen but one (ind179: a 136-account cell at 0.125 stays apart); lone moves were the same at 0.3 and 0.7 of it.
 LONE_SHARE = 0.5
 
 
@@ -148,7 +148,7 @@ def _larger_ties(nodes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.Da
 def lone_cells(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                graph_config: GraphConfig, config: CommunityConfig | None = None, n_accounts: int | None = None,
                share: float = LONE_SHARE) -> pl.DataFrame:
-    """``clusters`` with each flagged cluster alone in its campaign moved into the larger campaign it resembles.
+    """``clusters`` with each flagged campaign apart from its operator's moved into the larger campaign it resembles.
 
     Parameters
     ----------
@@ -162,9 +162,9 @@ def lone_cells(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl
     Returns
     -------
     DataFrame
-        ``clusters``, same rows and columns, ``campaign_id`` changed for moved clusters only: a lone cluster takes
-        the campaign its strongest tie reaches, following a chain of lone clusters to its end (each step into a
-        larger campaign, so every chain ends); a ``why`` naming a moved cluster's campaign as its lead's
+        ``clusters``, same rows and columns, ``campaign_id`` changed for moved clusters only: a campaign's clusters
+        (unflagged ones too) take the campaign its strongest tie reaches (:func:`lone_ties`), following a chain of
+        moves to its end (each step into a larger campaign, so every chain ends); a ``why`` naming a moved cluster's campaign as its lead's
         ("... flagged cluster N (campaign M)") names the campaign it moved to. Flags, sizes and the partition are
         as given. Source: graphlink session 55 (BENCHMARKS.md, helper opari55).
 
@@ -192,7 +192,7 @@ def lone_cells(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl
                      config, n_accounts)
     if ties.is_empty():
         return clusters
-    # Each lone campaign points at one larger campaign (a strict order), so following the pointers ends.
+    # Each moving campaign points at one larger campaign (a strict order), so following the pointers ends.
     to = dict(ties.select("campaign_id", "to").iter_rows())
 
     def end(c: int) -> int:
