@@ -1,4 +1,4 @@
-"""Lone cells: a flagged campaign left apart from its operator's joins the larger campaign whose whole it resembles.
+"""Lone cells: a flagged cell left alone in its campaign joins the campaign whose whole it resembles.
 
 :func:`graphlink.stages.campaigns.cluster_campaigns` groups clusters by CPM on their pairwise similarity: a
 cluster joins a campaign of ``k`` clusters only when its similarities to them sum to ``campaign_resolution x k``,
@@ -10,9 +10,8 @@ alone in their campaigns, template cosine 0.26-0.31 with the whole of their oper
 0.01-0.02 with the other operators'). Here the comparison is made with the whole: each campaign's flagged
 clusters are pooled into one profile -- the same cosine over the same tie kinds but addresses, with the same
 pseudo-mass, private card ties and client veto as the grouping
-(:func:`graphlink.stages.campaigns.cluster_similarity`) -- and a flagged campaign joins the larger campaign it is
-most similar to, when that similarity reaches :data:`LONE_SHARE` of ``campaign_resolution`` and, for a campaign of
-several flagged clusters, when each of them alone reaches it too.
+(:func:`graphlink.stages.campaigns.cluster_similarity`) -- and a flagged cluster alone in its campaign joins the
+larger campaign it is most similar to, when that similarity reaches :data:`LONE_SHARE` of ``campaign_resolution``.
 
 Why not addresses: pooled over a campaign's cells, a rotating network's exits are covered evenly, as evenly as
 another operator renting the same network covers them (``tests/test_rented_network47.py``: two operators on one
@@ -21,21 +20,22 @@ of renters of a 400-exit network: 0.37-0.54 between the wholes). Templates, card
 an operator's own; a network is its provider's. What addresses say of an operator's private pool is read by
 :mod:`graphlink.stages.pool_pieces` (opt-in), which counts only addresses no unflagged account holds.
 
-Why each cluster alone: a campaign may hold a cluster the partition mixed from two operators (dev independent
-179: one cluster holds cells of operators 1 and 2, which share a proxy network and a template), and the pooled
-profile of its campaign then holds both operators' values: two such wholes scored a card tie of 1.0 and 0.53
-with the other operator's whole, while only 2 of the 12 and 1 of the 7 clusters behind them were tied to it
-alone. An operator's own pieces each send its template (dev t1, o1: every cluster of the 2-cluster campaigns that
-moved was tied alone). A campaign joins only a larger one (flagged accounts; equal: the smaller id), so chains of
-moves end.
+Why only lone cells, and only into larger campaigns (as :mod:`graphlink.stages.pool_pieces`): a campaign of
+several clusters may hold a cluster the partition mixed from two operators (dev independent 179: one cluster
+holds cells of operators 1 and 2, which share a proxy network and a template), and its pooled profile then holds
+both operators' values: two such wholes scored a card tie of 1.0 and a template cosine of 0.38 across operators.
+A lone cell follows one tie, into a campaign larger than itself, so each campaign after the moves holds at most
+one campaign of several clusters from before, and chains end (the order by size is strict).
 
 Flags are not touched: the moves come after every flag is decided, so they change ``campaign_id`` and what
 campaigns count and list, never which accounts are flagged, nor the partition (as
 :mod:`graphlink.stages.pool_pieces`).
 
-Known limit: a cell whose template the log's texts do not carry as shared shingles (most words of it misspelt
+Known limits: a cell whose template the log's texts do not carry as shared shingles (most words of it misspelt
 and case-flipped: dev mixed 1001's 669-account cell cut into 37 clusters, template cosine 0.002-0.008 between its
-pieces) has only its addresses, which tie nothing here, so its pieces stay apart.
+pieces) has only its addresses, which tie no lone cell here, so its pieces stay apart. Small campaigns of two or
+three clusters of one operator stay apart too (dev independent 1: 33 and 8 accounts, template cosine 0.36 with
+each other and 0.28-0.30 with their operator's whole): a campaign of several clusters never moves (above).
 """
 
 from __future__ import annotations
@@ -43,26 +43,24 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
-from graphlink.stages.campaigns import cluster_similarity
 from graphlink.stages.pool_pieces import ADDRESS_KINDS
 
 __all__ = ["LONE_SHARE", "lone_cells", "lone_ties"]
 
-#: A campaign joins a larger one when its similarity to that campaign's whole reaches this share of
+#: A lone cell joins a larger campaign when its similarity to that campaign's whole reaches this share of
 #: ``campaign_resolution`` (0.175 at the default 0.35). The grouping's resolution is an average over a campaign's
 #: members; against the pooled whole, a piece of an operator's template scores less than a cell carrying all of it.
 #: Measured on dev worlds (a1, t1, o1, ind179, mixed1001 at main's flags; campaign wholes of flagged clusters): a
-#: lone cell's best tie to its own operator's larger campaign 0.25-0.90 (templates; one card tie), a lone cell's to
-#: another operator's whole at most 0.07. Half the resolution sits 2.5 times over that and under every right tie
-#: seen but one (ind179: a 136-account cell at 0.125 stays apart); lone moves were the same at 0.3 and 0.7 of it.
+#: lone cell's best tie to its own operator's larger campaign 0.25-0.90 (templates; one card tie), to another
+#: operator's whole at most 0.07. Half the resolution sits 2.5 times over that and under every right tie seen but
+#: one (ind179: a 136-account cell at 0.125 stays apart); the moves were the same at 0.3 and 0.7 of the resolution.
 LONE_SHARE = 0.5
 
 
 def lone_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
               graph_config: GraphConfig, threshold: float, config: CommunityConfig | None = None,
               n_accounts: int | None = None) -> pl.DataFrame:
-    """Each flagged campaign's strongest tie to the whole of a larger flagged campaign, kept when each of its flagged
-    clusters alone is tied to that whole too (module docstring).
+    """Each lone flagged cluster's strongest tie to the whole of a larger flagged campaign (module docstring).
 
     Parameters
     ----------
@@ -85,61 +83,38 @@ def lone_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     Returns
     -------
     DataFrame
-        ``campaign_id`` (Int64: the campaign that moves), ``to`` (Int64: the campaign it joins), ``similarity``
-        (Float64, in ``[threshold, 1]``: the two wholes'), one row per campaign that moves; ``to``'s flagged
-        accounts outnumber ``campaign_id``'s (equal: ``to`` is the smaller id).
+        ``campaign_id`` (Int64: the lone cluster's), ``to`` (Int64: the campaign it joins), ``similarity``
+        (Float64, in ``[threshold, 1]``), one row per lone campaign with a tie; ``to``'s flagged accounts
+        outnumber ``campaign_id``'s (equal: ``to`` is the smaller id).
     """
+    from graphlink.stages.campaigns import cluster_similarity  # (campaigns -> campaign_flags -> ... -> here)
+
     empty = pl.DataFrame(schema={"campaign_id": pl.Int64, "to": pl.Int64, "similarity": pl.Float64})
     camp = clusters.select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64),
-                           pl.col("flagged").fill_null(False)).drop_nulls("campaign_id").filter("flagged")
-    if camp["campaign_id"].n_unique() < 2:
+                           pl.col("flagged").fill_null(False)).drop_nulls("campaign_id")
+    lone = camp.filter((pl.len().over("campaign_id") == 1) & pl.col("flagged"))["campaign_id"]
+    if lone.is_empty():
         return empty
-    members = (partition.drop_nulls("cluster_id").with_columns(pl.col("cluster_id").cast(pl.Int64))
-               .join(camp.select("cluster_id", "campaign_id"), on="cluster_id"))
     # Each campaign's flagged clusters as one whole (its unflagged clusters say nothing of its operator).
-    wholes = members.select("account_idx", pl.col("campaign_id").alias("cluster_id"))
-    # Addresses never tie: pooled over a campaign's cells, a rented network's exits cover it as evenly as they cover
-    # another renter's campaign (module docstring).
+    wholes = (partition.drop_nulls("cluster_id").with_columns(pl.col("cluster_id").cast(pl.Int64))
+              .join(camp.filter("flagged").select("cluster_id", "campaign_id"), on="cluster_id")
+              .select("account_idx", pl.col("campaign_id").alias("cluster_id")))
+    # Addresses never tie a lone cell: pooled over a campaign's cells, a rented network's exits cover it as evenly
+    # as they cover another renter's campaign (module docstring).
     unaddressed = signals.with_columns((pl.col("linked") & ~pl.col("kind").is_in(list(ADDRESS_KINDS))).alias("linked"))
-    ties = _larger_ties(wholes, affiliations, unaddressed, graph_config, threshold, config, n_accounts)
-    # A campaign of several flagged clusters moves only when each of them, alone, is tied to the whole it joins: a
-    # cluster mixed from two operators ties its campaign's whole to the other operator's (dev independent 179: 2 of
-    # 12 and 1 of 7 clusters tied, wholes at 1.0 and 0.53), an operator's own pieces each send its template.
-    several = camp.group_by("campaign_id").len().filter(pl.col("len") > 1)["campaign_id"]
-    checked = ties.filter(pl.col("campaign_id").is_in(several.implode()))
-    if checked.height:
-        whole_id = int(members["cluster_id"].max()) + 1  # the target whole's node, apart from every cluster id
-        held = []
-        for to, movers in checked.group_by("to"):
-            cells = members.filter(pl.col("campaign_id").is_in(movers["campaign_id"].implode()))
-            pair = pl.concat([cells.select("account_idx", "cluster_id"),
-                              wholes.filter(pl.col("cluster_id") == to[0]).with_columns(pl.lit(whole_id, pl.Int64).alias("cluster_id"))])
-            tied = _larger_ties(pair, affiliations, unaddressed, graph_config, threshold, config, n_accounts, whole_id)
-            held.append(cells.select("cluster_id", "campaign_id").unique()
-                        .join(tied.select(pl.col("campaign_id").alias("cluster_id"), pl.lit(True).alias("__tied")),
-                              on="cluster_id", how="left")
-                        .group_by("campaign_id").agg(pl.col("__tied").fill_null(False).all().alias("__all")))
-        ok = pl.concat(held).filter("__all")["campaign_id"]
-        ties = ties.filter(~pl.col("campaign_id").is_in(several.implode()) | pl.col("campaign_id").is_in(ok.implode()))
-    return ties
-
-
-def _larger_ties(nodes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, graph_config: GraphConfig,
-                 threshold: float, config: CommunityConfig | None, n_accounts: int | None,
-                 only_to: int | None = None) -> pl.DataFrame:
-    """``campaign_id, to, similarity``: each node's strongest tie of at least ``threshold`` to a larger node (equal
-    size: the smaller id), or only ties to node ``only_to`` (any size) when given; ``nodes`` is ``account_idx,
-    cluster_id`` (a node per id)."""
-    node, sizes, edges = cluster_similarity(nodes, affiliations, signals, graph_config, config, n_accounts)
+    node, sizes, edges = cluster_similarity(wholes, affiliations, unaddressed, graph_config, config, n_accounts)
+    if edges.is_empty():
+        return empty
     ids = node.join(sizes, on="cluster_id").select("node", pl.col("cluster_id").cast(pl.Int64), "size")
     strong = edges.filter(pl.col("weight") >= threshold)
     both = pl.concat([strong.select(pl.col("source").alias("a"), pl.col("target").alias("b"), "weight"),
                       strong.select(pl.col("target").alias("a"), pl.col("source").alias("b"), "weight")])
     ties = (both.join(ids.select(pl.col("node").alias("a"), pl.col("cluster_id").alias("campaign_id"),
                                  pl.col("size").alias("__sa")), on="a")
-            .join(ids.select(pl.col("node").alias("b"), pl.col("cluster_id").alias("to"), pl.col("size").alias("__sb")), on="b"))
-    larger = (pl.col("__sb") > pl.col("__sa")) | ((pl.col("__sb") == pl.col("__sa")) & (pl.col("to") < pl.col("campaign_id")))
-    ties = ties.filter(larger if only_to is None else pl.col("to") == only_to)
+            .join(ids.select(pl.col("node").alias("b"), pl.col("cluster_id").alias("to"), pl.col("size").alias("__sb")),
+                  on="b")
+            .filter(pl.col("campaign_id").is_in(lone.implode())
+                    & ((pl.col("__sb") > pl.col("__sa")) | ((pl.col("__sb") == pl.col("__sa")) & (pl.col("to") < pl.col("campaign_id"))))))
     return (ties.sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
             .unique("campaign_id", keep="first", maintain_order=True)
             .select("campaign_id", "to", pl.col("weight").alias("similarity")))
@@ -148,7 +123,7 @@ def _larger_ties(nodes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.Da
 def lone_cells(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                graph_config: GraphConfig, config: CommunityConfig | None = None, n_accounts: int | None = None,
                share: float = LONE_SHARE) -> pl.DataFrame:
-    """``clusters`` with each flagged campaign apart from its operator's moved into the larger campaign it resembles.
+    """``clusters`` with each flagged cluster alone in its campaign moved into the larger campaign it resembles.
 
     Parameters
     ----------
@@ -162,9 +137,9 @@ def lone_cells(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl
     Returns
     -------
     DataFrame
-        ``clusters``, same rows and columns, ``campaign_id`` changed for moved clusters only: a campaign's clusters
-        (unflagged ones too) take the campaign its strongest tie reaches (:func:`lone_ties`), following a chain of
-        moves to its end (each step into a larger campaign, so every chain ends); a ``why`` naming a moved cluster's campaign as its lead's
+        ``clusters``, same rows and columns, ``campaign_id`` changed for moved clusters only: a lone cluster takes
+        the campaign its strongest tie reaches, following a chain of lone clusters to its end (each step into a
+        larger campaign, so every chain ends); a ``why`` naming a moved cluster's campaign as its lead's
         ("... flagged cluster N (campaign M)") names the campaign it moved to. Flags, sizes and the partition are
         as given. Source: graphlink session 55 (BENCHMARKS.md, helper opari55).
 
@@ -192,7 +167,7 @@ def lone_cells(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl
                      config, n_accounts)
     if ties.is_empty():
         return clusters
-    # Each moving campaign points at one larger campaign (a strict order), so following the pointers ends.
+    # Each lone campaign points at one larger campaign (a strict order), so following the pointers ends.
     to = dict(ties.select("campaign_id", "to").iter_rows())
 
     def end(c: int) -> int:
