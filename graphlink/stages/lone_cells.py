@@ -25,7 +25,12 @@ several clusters may hold a cluster the partition mixed from two operators (dev 
 holds cells of operators 1 and 2, which share a proxy network and a template), and its pooled profile then holds
 both operators' values: two such wholes scored a card tie of 1.0 and a template cosine of 0.38 across operators.
 A lone cell follows one tie, into a campaign larger than itself, so each campaign after the moves holds at most
-one campaign of several clusters from before, and chains end (the order by size is strict).
+one campaign of several clusters from before, and chains end (the order by size is strict). Tried and dropped
+(session 55): moving a campaign of several clusters when each of them alone is tied to the whole it joins. It
+stopped dev 179's mixed wholes (2 of 12 and 1 of 7 clusters tied alone) and moved dev t1's and o1's 2-cluster
+pieces right (ARI by operator 0.61 / 0.57 -> 0.73 / 0.73), but operators share templates: on dev a2 a 3-cluster
+campaign of operator 3 wrote the template operator 1 writes most (cosine 0.56 with operator 1's whole, 0.24 with
+its own) and joined operator 1's, and dev a3 fell from 0.72 to 0.44.
 
 Flags are not touched: the moves come after every flag is decided, so they change ``campaign_id`` and what
 campaigns count and list, never which accounts are flagged, nor the partition (as
