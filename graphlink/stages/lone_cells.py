@@ -38,9 +38,10 @@ campaigns count and list, never which accounts are flagged, nor the partition (a
 
 Known limits: a lone cell that writes a template another operator writes more than its own operator does joins
 that operator's campaign when their clients overlap (the client veto needs disjoint clients; the pattern that broke
-the several-clusters rule on dev a2, not seen for a lone cell on the dev worlds swept). A cell whose template the log's texts do not carry as shared shingles (most words of it misspelt
-and case-flipped: dev mixed 1001's 669-account cell cut into 37 clusters, template cosine 0.002-0.008 between its
-pieces) has only its addresses, which tie no lone cell here, so its pieces stay apart. Small campaigns of two or
+the several-clusters rule on dev a2, not seen for a lone cell on the dev worlds swept). A cell whose template the
+log's texts do not carry as shared shingles (most words of it misspelt and case-flipped: dev mixed 1001's
+669-account cell cut into 37 clusters, template cosine 0.002-0.008 between its pieces) has only its addresses,
+which tie no lone cell here, so its pieces stay apart. Small campaigns of two or
 three clusters of one operator stay apart too (dev independent 1: 33 and 8 accounts, template cosine 0.36 with
 each other and 0.28-0.30 with their operator's whole): a campaign of several clusters never moves (above).
 """
