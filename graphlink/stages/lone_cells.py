@@ -36,6 +36,10 @@ Flags are not touched: the moves come after every flag is decided, so they chang
 campaigns count and list, never which accounts are flagged, nor the partition (as
 :mod:`graphlink.stages.pool_pieces`).
 
+Opt-in (``ScoringConfig.lone_cells``): a lone cell follows its operator's other cells into a campaign the grouping
+already shares with another operator (dev templates 1007: a 40-account cell of operator 2 joined the campaign
+holding 17 of operator 2's accounts and 336 of operator 0's; ARI by operator 0.950 -> 0.925).
+
 Known limits: a lone cell that writes a template another operator writes more than its own operator does joins
 that operator's campaign when their clients overlap (the client veto needs disjoint clients; the pattern that broke
 the several-clusters rule on dev a2, not seen for a lone cell on the dev worlds swept). A cell whose template the
