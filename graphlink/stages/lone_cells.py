@@ -5,7 +5,7 @@ cluster joins a campaign of ``k`` clusters only when its similarities to them su
 i.e. when it is that similar to the *average* member. An operator whose cells the partition cut into one large
 cluster and dozens of small pieces builds a campaign of many clusters, most of them small pieces that resemble
 the operator's template only in part; a further piece is compared with each of them and falls short on the
-average however well it matches the campaign as a whole (dev independent 1: op 2's 8- to 20-account cells
+average however well it matches the campaign as a whole (dev a1: op 2's 8- to 20-account cells
 alone in their campaigns, template cosine 0.26-0.31 with the whole of their operator's 123-cluster campaign,
 0.01-0.02 with the other operators'). Here the comparison is made with the whole: each campaign's flagged
 clusters are pooled into one profile -- the same cosine over the same tie kinds but addresses, with the same
@@ -21,13 +21,13 @@ an operator's own; a network is its provider's. What addresses say of an operato
 :mod:`graphlink.stages.pool_pieces` (opt-in), which counts only addresses no unflagged account holds.
 
 Why only lone cells, and only into larger campaigns (as :mod:`graphlink.stages.pool_pieces`): a campaign of
-several clusters may hold a cluster the partition mixed from two operators (dev independent 179: one cluster
+several clusters may hold a cluster the partition mixed from two operators (dev ind179: one cluster
 holds cells of operators 1 and 2, which share a proxy network and a template), and its pooled profile then holds
 both operators' values: two such wholes scored a card tie of 1.0 and a template cosine of 0.38 across operators.
 A lone cell follows one tie, into a campaign larger than itself, so each campaign after the moves holds at most
 one campaign of several clusters from before, and chains end (the order by size is strict). Tried and dropped
 (session 55): moving a campaign of several clusters when each of them alone is tied to the whole it joins. It
-stopped dev 179's mixed wholes (2 of 12 and 1 of 7 clusters tied alone) and moved dev t1's and o1's 2-cluster
+stopped dev ind179's mixed wholes (2 of 12 and 1 of 7 clusters tied alone) and moved dev t1's and o1's 2-cluster
 pieces right (ARI by operator 0.61 / 0.57 -> 0.73 / 0.73), but operators share templates: on dev a2 a 3-cluster
 campaign of operator 3 wrote the template operator 1 writes most (cosine 0.56 with operator 1's whole, 0.24 with
 its own) and joined operator 1's, and dev a3 fell from 0.72 to 0.44.
@@ -45,9 +45,9 @@ that operator's campaign when their clients overlap (the client veto needs disjo
 the several-clusters rule on dev a2, not seen for a lone cell on the dev worlds swept). A cell whose template the
 log's texts do not carry as shared shingles (most words of it misspelt and case-flipped: dev mixed 1001's
 669-account cell cut into 37 clusters, template cosine 0.002-0.008 between its pieces) has only its addresses,
-which tie no lone cell here, so its pieces stay apart. Small campaigns of two or
-three clusters of one operator stay apart too (dev independent 1: 33 and 8 accounts, template cosine 0.36 with
-each other and 0.28-0.30 with their operator's whole): a campaign of several clusters never moves (above).
+which tie no lone cell here, so its pieces stay apart. Small campaigns of two or three clusters of one operator
+stay apart too (dev a1: 33 and 8 accounts, template cosine 0.36 with each other and 0.28-0.30 with their
+operator's whole): a campaign of several clusters never moves (above).
 """
 
 from __future__ import annotations
