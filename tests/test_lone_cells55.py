@@ -15,6 +15,7 @@ import pytest
 
 import graphlink
 from graphlink.config import CommunityConfig, GraphConfig, PipelineConfig, ScoringConfig
+from graphlink.stages.campaigns import cluster_similarity
 from graphlink.stages.lone_cells import LONE_SHARE, lone_cells, lone_ties
 from graphlink.stages.signals.camel import MARK, read_camel
 from graphlink.stages.signals.normalise import normalise_prompt
@@ -148,6 +149,23 @@ def test_why_names_the_moved_leads_campaign():
     new = dict(out.select("cluster_id", "campaign_id").iter_rows())[4]
     assert new != 2
     assert out["why"].to_list() == why[:4] + [f"tied to flagged cluster 4 (campaign {new}) by 5 prompt phrases; x"]
+
+
+def test_lone_cell_does_not_follow_a_minority_into_another_operators_campaign():
+    # The grouping put operator B's cluster 5 (20 accounts) into operator A's campaign 1 (52 accounts); B's lone piece
+    # (cluster 4, template B) resembles that campaign's whole through cluster 5 alone: it stays (dev tpl1007).
+    cl, part, aff, sig = operators(piece_text=TEMPLATE_B)
+    cl = cl.with_columns(pl.when(pl.col("cluster_id") == 5).then(1).otherwise(pl.col("campaign_id")).alias("campaign_id"))
+    ties = lone_ties(cl, part, aff, sig, GraphConfig(), 0.0)
+    assert ties.filter(pl.col("campaign_id") == 2).is_empty()
+    assert dict(lone_cells(cl, part, aff, sig, GraphConfig()).select("cluster_id", "campaign_id").iter_rows())[4] == 2
+    # ... while the whole alone would have taken it: its tie to campaign 1's whole clears the threshold.
+    wholes = part.drop_nulls("cluster_id").join(cl.select("cluster_id", "campaign_id"), on="cluster_id").select(
+        "account_idx", pl.col("campaign_id").alias("cluster_id"))
+    node, _, edges = cluster_similarity(wholes, aff, sig.filter(pl.col("kind") != "ip"), GraphConfig(), None, part.height)
+    n = dict(node.select("cluster_id", "node").iter_rows())
+    pair = edges.filter((pl.col("source") == min(n[1], n[2])) & (pl.col("target") == max(n[1], n[2])))["weight"]
+    assert pair.len() == 1 and pair.item() >= LONE_SHARE * CommunityConfig().campaign_resolution
 
 
 def test_unflagged_lone_cluster_does_not_move():

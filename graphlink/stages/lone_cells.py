@@ -55,6 +55,8 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
+from graphlink.stages.campaign_consensus import EDGE_FLOOR
+from graphlink.stages.campaigns import cluster_similarity
 from graphlink.stages.pool_pieces import ADDRESS_KINDS
 
 __all__ = ["LONE_SHARE", "lone_cells", "lone_ties"]
@@ -99,8 +101,6 @@ def lone_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
         (Float64, in ``[threshold, 1]``), one row per lone campaign with a tie; ``to``'s flagged accounts
         outnumber ``campaign_id``'s (equal: ``to`` is the smaller id).
     """
-    from graphlink.stages.campaigns import cluster_similarity  # (campaigns -> campaign_flags -> ... -> here)
-
     empty = pl.DataFrame(schema={"campaign_id": pl.Int64, "to": pl.Int64, "similarity": pl.Float64})
     camp = clusters.select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64),
                            pl.col("flagged").fill_null(False)).drop_nulls("campaign_id")
@@ -127,9 +127,41 @@ def lone_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
                   on="b")
             .filter(pl.col("campaign_id").is_in(lone.implode())
                     & ((pl.col("__sb") > pl.col("__sa")) | ((pl.col("__sb") == pl.col("__sa")) & (pl.col("to") < pl.col("campaign_id"))))))
-    return (ties.sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
+    best = (ties.sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
             .unique("campaign_id", keep="first", maintain_order=True)
             .select("campaign_id", "to", pl.col("weight").alias("similarity")))
+    return best.join(carried(best, camp.filter("flagged"), partition, affiliations, unaddressed, graph_config, config, n_accounts),
+                     on="campaign_id", how="semi")
+
+
+def carried(best: pl.DataFrame, camp: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
+            signals: pl.DataFrame, graph_config: GraphConfig, config: CommunityConfig | None,
+            n_accounts: int | None) -> pl.DataFrame:
+    """``campaign_id`` of the lone campaigns of ``best`` (``campaign_id, to``) whose tie the target carries as a
+    whole: the target's flagged clusters the lone cluster is tied to, cluster by cluster, at an edge the grouping
+    reads (:data:`~graphlink.stages.campaign_consensus.EDGE_FLOOR` of the resolution), hold most of its flagged
+    accounts. A campaign the grouping shares between operators ties a lone cell of the minority through the
+    minority's clusters alone (dev tpl1007: 0.09 of the target's accounts; the moves that held on dev a1, t1, o1:
+    0.90-1.00). ``camp`` is ``cluster_id, campaign_id`` of the flagged clusters; the rest as :func:`lone_ties`."""
+    floor = EDGE_FLOOR * (config or CommunityConfig()).campaign_resolution
+    lone = camp.join(best.select("campaign_id"), on="campaign_id").select("cluster_id", "campaign_id")
+    targets = camp.join(best.select(pl.col("to").alias("campaign_id")).unique(), on="campaign_id")
+    cells = (partition.drop_nulls("cluster_id").with_columns(pl.col("cluster_id").cast(pl.Int64))
+             .join(pl.concat([lone.select("cluster_id"), targets.select("cluster_id")]).unique(), on="cluster_id"))
+    node, sizes, edges = cluster_similarity(cells, affiliations, signals, graph_config, config, n_accounts)
+    of = node.join(sizes, on="cluster_id").select("node", pl.col("cluster_id").cast(pl.Int64), "size")
+    strong = edges.filter(pl.col("weight") >= floor)
+    pairs = pl.concat([strong.select(pl.col("source").alias("a"), pl.col("target").alias("b")),
+                       strong.select(pl.col("target").alias("a"), pl.col("source").alias("b"))])
+    held = (pairs.join(of.select(pl.col("node").alias("a"), pl.col("cluster_id").alias("__lone")), on="a")
+            .join(of.select(pl.col("node").alias("b"), pl.col("cluster_id").alias("__cell"), "size"), on="b")
+            .join(lone.rename({"cluster_id": "__lone"}), on="__lone")
+            .join(best.select("campaign_id", "to"), on="campaign_id")
+            .join(targets.select(pl.col("cluster_id").alias("__cell"), pl.col("campaign_id").alias("to")), on=["__cell", "to"])
+            .group_by("campaign_id", "to").agg(pl.col("size").sum().alias("__tied")))
+    whole = of.join(targets.select("cluster_id", pl.col("campaign_id").alias("to")), on="cluster_id").group_by("to").agg(
+        pl.col("size").sum().alias("__all"))
+    return held.join(whole, on="to").filter(2 * pl.col("__tied") > pl.col("__all")).select("campaign_id")
 
 
 def lone_cells(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
