@@ -203,7 +203,7 @@ def test_threshold_is_a_share_of_the_resolution():
 
 
 def test_switch_off_by_default_and_flags_equal_on():
-    # Opt-in (dev templates 1007: a lone cell followed its operator's cells into a campaign shared with another).
+    # Opt-in (its last rule swept on the dev worlds that moved only).
     assert not ScoringConfig().lone_cells
     events, _ = planted_world(3, n_benign=200, rings=(25, 15, 8))
     on = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(lone_cells=True)))
