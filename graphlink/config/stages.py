@@ -365,7 +365,7 @@ class ScoringConfig:
     flag_campaigns: bool = True
     pool_campaigns: bool = False
     pool_pieces: bool = False  # opt-in: two operators renting one network nobody else uses join (test_rented_network47)
-    lone_cells: bool = False  # opt-in: its last rule swept on 8 of 37 dev worlds only (BENCHMARKS.md, session 55, opari55)
+    lone_cells: bool = False  # opt-in: its last rule swept on 10 of 37 dev worlds only (BENCHMARKS.md, session 55, opari55)
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
 
