@@ -202,12 +202,11 @@ def test_threshold_is_a_share_of_the_resolution():
     assert dict(over.select("cluster_id", "campaign_id").iter_rows())[4] == 2
 
 
-def test_switch_off_by_default_and_flags_equal_on():
-    # Opt-in (its last rule swept on the dev worlds that moved only).
-    assert not ScoringConfig().lone_cells
+def test_switch_on_by_default_and_flags_equal_off():
+    assert ScoringConfig().lone_cells
     events, _ = planted_world(3, n_benign=200, rings=(25, 15, 8))
-    on = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(lone_cells=True)))
-    off = graphlink.detect(events)
+    on = graphlink.detect(events)
+    off = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(lone_cells=False)))
     flags = [r.accounts.join(r.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left")
              .select("account_id", "cluster_id", pl.col("flagged").fill_null(False)).sort("account_id") for r in (on, off)]
     assert flags[0].equals(flags[1])

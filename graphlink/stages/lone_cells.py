@@ -40,8 +40,8 @@ The target must carry the tie as a whole (:func:`carried`): a lone cell followed
 a campaign the grouping already shares with another operator (dev templates 1007: a 40-account cell of operator 2
 joined the campaign holding 17 of operator 2's accounts and 336 of operator 0's; ARI by operator 0.950 -> 0.925), so
 the target's clusters the cell is tied to, one by one, must hold most of the target's flagged accounts (there 0.09;
-for every move on dev a1, t1, o1 0.90-1.00). Opt-in (``ScoringConfig.lone_cells``): without that rule it was swept
-on 37 dev worlds (flags identical, 9 up, tpl1007 down); with it, on the worlds that changed only (BENCHMARKS.md).
+for every move on dev a1, t1, o1 0.90-1.00). On by default (``ScoringConfig.lone_cells``): on 37 dev worlds flags and
+clusters are main's, ARI by operator up on 9, down on none (BENCHMARKS.md, session 55, opari55).
 
 Known limits: a lone cell that writes a template another operator writes more than its own operator does joins
 that operator's campaign when their clients overlap (the client veto needs disjoint clients; the pattern that broke

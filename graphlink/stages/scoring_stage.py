@@ -133,7 +133,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         evidence = with_tie_evidence(evidence, operators, clusters, partition, affiliations, projection.signals)  # what tied each
     if config.scoring.pool_pieces:  # a flagged cell left alone joins the campaign whose closed address pool it draws from (flags as they are)
         clusters = pool_pieces(clusters, partition, affiliations, projection.signals, c.campaign_resolution, MIN_TIE_VALUES)
-    if config.scoring.lone_cells:  # opt-in: a flagged cell left alone joins the larger campaign whose whole it resembles (flags as they are)
+    if config.scoring.lone_cells:  # a flagged cell left alone joins the larger campaign whose whole it resembles (flags as they are)
         clusters = lone_cells(clusters, partition, affiliations, projection.signals, config.graph, c, index.height)
     moves = moves_made_later(batches, moves, partition) if moves is not None and moves.height else None
     moves = judged_moves(moves, partition, clusters) if moves is not None and moves.height else None  # only out of the operator's clusters
