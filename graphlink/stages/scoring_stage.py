@@ -24,6 +24,7 @@ from graphlink.stages.evidence import cluster_evidence, shared_in_clusters, top_
 from graphlink.stages.ingest import Events
 from graphlink.stages.join_notes import with_grouping_reason
 from graphlink.stages.pool_pieces import pool_pieces
+from graphlink.stages.lone_cells import lone_cells
 from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_moves, moved_partition, with_batch_reason
 from graphlink.stages.batch_judgement import carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
@@ -132,6 +133,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         evidence = with_tie_evidence(evidence, operators, clusters, partition, affiliations, projection.signals)  # what tied each
     if config.scoring.pool_pieces:  # a flagged cell left alone joins the campaign whose closed address pool it draws from (flags as they are)
         clusters = pool_pieces(clusters, partition, affiliations, projection.signals, c.campaign_resolution, MIN_TIE_VALUES)
+    if config.scoring.lone_cells:  # a flagged cell left alone joins the larger campaign whose whole it resembles (flags as they are)
+        clusters = lone_cells(clusters, partition, affiliations, projection.signals, config.graph, c, index.height)
     moves = moves_made_later(batches, moves, partition) if moves is not None and moves.height else None
     moves = judged_moves(moves, partition, clusters) if moves is not None and moves.height else None  # only out of the operator's clusters
     if moves is not None and moves.height:  # batch members: after the judgement, which they keep
