@@ -223,7 +223,9 @@ def resold_frames(resold: int = 2, n: int = 1000, template: bool = True, holder:
 # are in cluster 2 (10 of 40) or a half-size cluster 1 (20 of 40), still joins when they are in the campaign's main
 # cluster (30 of 50). Stage-level: end to end main's grouping already joins two operators by such a card
 # (test_a_card_sold_to_two_operators_does_not_join_their_campaigns), so no end-to-end difference was found.
-@pytest.mark.parametrize("holder,first", [(1, 20), (2, 20), (1, 30)])
+@pytest.mark.parametrize("holder,first", [(1, 20), (2, 20), pytest.param(1, 30, marks=pytest.mark.xfail(strict=True, reason=(
+    "open limit (lead, session 55: lone cells on): one card held in the campaign's main cluster ties a lone cell to it; "
+    "end to end main's grouping joins them by such a card already")))])
 @pytest.mark.parametrize("template", [True, False])
 def test_a_lone_cell_sharing_one_resold_card_with_a_campaign_stays_apart(template, holder, first):
     lone_cells = pytest.importorskip("graphlink.stages.lone_cells").lone_cells
