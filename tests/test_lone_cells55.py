@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import pytest
 
 import graphlink
 from graphlink.config import CommunityConfig, GraphConfig, PipelineConfig, ScoringConfig
