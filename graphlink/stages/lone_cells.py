@@ -120,11 +120,8 @@ def lone_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     node, sizes, edges = cluster_similarity(wholes, affiliations, unaddressed, graph_config, config, n_accounts)
     if edges.is_empty():
         return empty
-    ids = node.join(sizes, on="cluster_id").select("node", pl.col("cluster_id").cast(pl.Int64), "size")
-    strong = edges.filter(pl.col("weight") >= threshold)
-    both = pl.concat([strong.select(pl.col("source").alias("a"), pl.col("target").alias("b"), "weight"),
-                      strong.select(pl.col("target").alias("a"), pl.col("source").alias("b"), "weight")])
-    ties = (both.join(ids.select(pl.col("node").alias("a"), pl.col("cluster_id").alias("campaign_id"),
+    ids = _node_ids(node, sizes)
+    ties = (_both_ways(edges, threshold).join(ids.select(pl.col("node").alias("a"), pl.col("cluster_id").alias("campaign_id"),
                                  pl.col("size").alias("__sa")), on="a")
             .join(ids.select(pl.col("node").alias("b"), pl.col("cluster_id").alias("to"), pl.col("size").alias("__sb")),
                   on="b")
@@ -135,6 +132,18 @@ def lone_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
             .select("campaign_id", "to", pl.col("weight").alias("similarity")))
     return best.join(carried(best, camp.filter("flagged"), partition, affiliations, unaddressed, graph_config, config, n_accounts),
                      on="campaign_id", how="semi")
+
+
+def _node_ids(node: pl.DataFrame, sizes: pl.DataFrame) -> pl.DataFrame:
+    """``node, cluster_id`` (Int64), ``size`` of :func:`~graphlink.stages.campaigns.cluster_similarity`'s nodes."""
+    return node.join(sizes, on="cluster_id").select("node", pl.col("cluster_id").cast(pl.Int64), "size")
+
+
+def _both_ways(edges: pl.DataFrame, least: float) -> pl.DataFrame:
+    """``a, b, weight``: each edge of at least ``least`` weight, from either end."""
+    strong = edges.filter(pl.col("weight") >= least)
+    return pl.concat([strong.select(pl.col("source").alias("a"), pl.col("target").alias("b"), "weight"),
+                      strong.select(pl.col("target").alias("a"), pl.col("source").alias("b"), "weight")])
 
 
 def carried(best: pl.DataFrame, camp: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
@@ -152,11 +161,8 @@ def carried(best: pl.DataFrame, camp: pl.DataFrame, partition: pl.DataFrame, aff
     cells = (partition.drop_nulls("cluster_id").with_columns(pl.col("cluster_id").cast(pl.Int64))
              .join(pl.concat([lone.select("cluster_id"), targets.select("cluster_id")]).unique(), on="cluster_id"))
     node, sizes, edges = cluster_similarity(cells, affiliations, signals, graph_config, config, n_accounts)
-    of = node.join(sizes, on="cluster_id").select("node", pl.col("cluster_id").cast(pl.Int64), "size")
-    strong = edges.filter(pl.col("weight") >= floor)
-    pairs = pl.concat([strong.select(pl.col("source").alias("a"), pl.col("target").alias("b")),
-                       strong.select(pl.col("target").alias("a"), pl.col("source").alias("b"))])
-    held = (pairs.join(of.select(pl.col("node").alias("a"), pl.col("cluster_id").alias("__lone")), on="a")
+    of = _node_ids(node, sizes)
+    held = (_both_ways(edges, floor).join(of.select(pl.col("node").alias("a"), pl.col("cluster_id").alias("__lone")), on="a")
             .join(of.select(pl.col("node").alias("b"), pl.col("cluster_id").alias("__cell"), "size"), on="b")
             .join(lone.rename({"cluster_id": "__lone"}), on="__lone")
             .join(best.select("campaign_id", "to"), on="campaign_id")

@@ -231,9 +231,8 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
                       (others("scripted") / others("sampled")).alias("others_rate"),
                       pl.when(pl.col("sampled") > 0).then(pl.col("scripted") / pl.col("sampled")).alias("rate"))
         # Beyond the quarter: a member paying with none of the others' cards whose phrasing is no more than chance.
-        .with_columns((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate")).fill_null(False).alias("off_quarter"),
-                      ((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate"))
-                       | ((pl.col("pays") == 0) & _by_chance(account_stats, members)))
+        .with_columns((pl.col("rate") < PHRASING_SHARE * pl.col("others_rate")).fill_null(False).alias("off_quarter"))
+        .with_columns((pl.col("off_quarter") | ((pl.col("pays") == 0) & _by_chance(account_stats, members)))
                       .fill_null(False).alias("off_script"),
                       # Members on a script (a member with none sampled does not vouch).
                       (pl.col("rate") >= MIN_FLEET_PHRASING).fill_null(False).cast(pl.Float64).alias("on"))
