@@ -14,6 +14,7 @@ import polars as pl
 
 from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import nested_reasons
+from graphlink.phrase_quotes import numbers_as_slots
 
 __all__ = ["group_count", "ORG_UNEXPLAINED", "SHORT_LIVED_EVENTS", "SHORT_LIVED_HOURS", "clip01", "component_exprs",
            "fmt_int", "pct", "reason_exprs"]
@@ -118,6 +119,8 @@ def component_exprs() -> dict[str, pl.Expr]:
 def reason_exprs() -> dict[str, pl.Expr]:
     """Plain-language text for each component, with its numbers."""
     c = pl.col
+    # The quoted phrase with its numbers as slots: one prompt's number would be searched for and found once.
+    shown = numbers_as_slots(c("template").str.strip_chars())
     return {
         # Accounts with a card and the distinct cards they pay with (not all of them shared:
         # ``card_pool`` counts the shared ones).
@@ -139,8 +142,8 @@ def reason_exprs() -> dict[str, pl.Expr]:
         "template_share": pl.concat_str([
             pct(c("template_share")), pl.lit(" of prompts are templated"),
             pl.when(c("template").str.strip_chars().str.len_chars() > 0)
-            .then(pl.concat_str([pl.lit(" (\""), nested_reasons(c("template").str.strip_chars().str.slice(0, 60)),
-                                 pl.when(c("template").str.strip_chars().str.len_chars() > 60).then(pl.lit("…"))
+            .then(pl.concat_str([pl.lit(" (\""), nested_reasons(shown.str.slice(0, 60)),
+                                 pl.when(shown.str.len_chars() > 60).then(pl.lit("…"))
                                  .otherwise(pl.lit("")), pl.lit("\")")]))
             .otherwise(pl.lit(""))]),
         "scripted_accounts": pl.concat_str([fmt_int(c("scripted_members")), pl.lit(" of "), fmt_int(c("prompt_members")),

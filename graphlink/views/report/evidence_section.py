@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.config.kinds import kind_name_expr
+from graphlink.phrase_quotes import numbers_as_slots
 from graphlink.views.evidence import evidence_by_kind
 from graphlink.views.explain import TIE_HEADERS
 from graphlink.views.passages import passage_kind_expr
@@ -66,6 +67,8 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
         item: dict[str, Any] = {"kind": group.kind, "label": group.label, "summary": group.summary,
                                 "templates": [], "table": None, "more": None, "more_title": ""}
         values = group.values
+        if group.kind == "prompt":  # its numbers as slots: the phrase is counted with numbers normalised
+            values = values.with_columns(numbers_as_slots(pl.col("value")))
         cut = total_text(group.kind, int((values["weight"].fill_null(0.0) > 0).sum()), totals)  # "48 … shared (10 listed)"
         of = f" listed of {cut.split(' ', 1)[0]}" if cut else ""  # "10 shared activity signatures listed of 50+"
         if group.kind == "prompt":

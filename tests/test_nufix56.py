@@ -1,0 +1,63 @@
+"""The new-user review of session 56 (nu56), fixed: what a view says agrees with what it counts.
+
+Finding 5: a prompt phrase is counted with its numbers normalised (every run of digits reads ``0``), yet was quoted
+with one prompt's number ("80488: A graph measures the", in 1 prompt of the 92 that hold the phrase): every view
+quoting a phrase now shows numbers as ``⟨#⟩``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from typer.testing import CliRunner
+
+from graphlink.cli import app
+from graphlink.phrase_quotes import NUMBER_SLOT
+from graphlink.stages.components import reason_exprs
+from graphlink.views.member_ties import quoted_value
+
+runner = CliRunner()
+
+
+def test_the_why_quotes_a_template_with_its_numbers_as_slots():
+    feats = pl.DataFrame({"template_share": [0.77], "template": ["80488: A graph measures the"]})
+    why = feats.select(reason_exprs()["template_share"])[:, 0][0]
+    assert "80488" not in why
+    assert f'("{NUMBER_SLOT}: A graph measures the")' in why
+
+
+def test_tied_by_quotes_a_phrase_with_slots_and_an_address_as_logged():
+    df = pl.DataFrame({"kind": ["prompt", "ip"], "value": ["2270). What is the minimum", "10.0.0.12"]})
+    shown = df.select(quoted_value(pl.col("kind"), pl.col("value")))[:, 0].to_list()
+    assert shown[0] == f' "{NUMBER_SLOT}). What is the minimum"'
+    assert shown[1] == " 10.0.0.12"  # an address's digits are the value
+
+
+def _numbered(folder, name: str) -> None:
+    """Give every prompt phrase of ``folder/name`` one prompt's number, as a quote from the log carries it."""
+    path = folder / name
+    table = pl.read_parquet(path)
+    table.with_columns(pl.when(pl.col("kind") == "prompt").then(pl.lit("80488: ") + pl.col("value"))
+                       .otherwise(pl.col("value")).alias("value")).write_parquet(path)
+
+
+def test_show_and_campaign_quote_phrases_without_one_prompts_number(fixture_outputs):
+    for name in ("evidence.parquet", "campaign_ties.parquet", "linking.parquet"):
+        if (fixture_outputs / name).exists():
+            _numbered(fixture_outputs, name)
+    clusters = pl.read_parquet(fixture_outputs / "clusters.parquet")
+    evidence = pl.read_parquet(fixture_outputs / "evidence.parquet").filter(pl.col("kind") == "prompt")
+    cid = int(evidence.group_by("cluster_id").len().sort("len", descending=True)["cluster_id"][0])
+    shown = runner.invoke(app, ["show", str(fixture_outputs), str(cid), "--evidence", "200", "--no-templates"])
+    assert shown.exit_code == 0, shown.output
+    rows = [line for line in shown.output.splitlines() if line.startswith("prompt\t")]
+    assert rows and all("80488" not in r and f"{NUMBER_SLOT}: " in r for r in rows)
+    ties = pl.read_parquet(fixture_outputs / "campaign_ties.parquet").filter(pl.col("kind") == "prompt")
+    assert ties.height, "the fixture's operator ties its clusters by phrases"
+    camp = int(ties["campaign_id"][0])
+    assert camp in clusters["campaign_id"].to_list()
+    listed = runner.invoke(app, ["campaign", str(fixture_outputs), str(camp), "--ties", "5"])
+    assert listed.exit_code == 0, listed.output
+    tie_rows = [line for line in listed.output.splitlines() if line.startswith("prompt\t")]
+    assert tie_rows and all("80488" not in r and f"{NUMBER_SLOT}: " in r for r in tie_rows)
+    as_json = runner.invoke(app, ["campaign", str(fixture_outputs), str(camp), "--json"])
+    assert "80488: " in as_json.output  # --json keeps the value as logged: data to join on
