@@ -17,7 +17,7 @@ import re
 
 import polars as pl
 
-__all__ = ["NUMBER_SLOT", "number_slots", "numbers_as_slots", "phrase_shown"]
+__all__ = ["NUMBER_SLOT", "number_slots", "numbers_as_slots", "phrase_shown", "shown_value"]
 
 #: How a quoted prompt phrase shows a number (a run of digits of any script).
 NUMBER_SLOT = "⟨#⟩"
@@ -71,3 +71,14 @@ def phrase_shown(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
     ['Task ⟨#⟩: A graph measures', '10.0.0.1']
     """
     return pl.when(kind == "prompt").then(numbers_as_slots(value)).otherwise(value)
+
+
+def shown_value(kind: str, value: str | None) -> str | None:
+    """:func:`phrase_shown` of one value: a prompt phrase with its numbers as slots, any other value (or None) as is.
+
+    Examples
+    --------
+    >>> shown_value("prompt", "Task 12: go"), shown_value("ip", "10.0.0.1"), shown_value("prompt", None)
+    ('Task ⟨#⟩: go', '10.0.0.1', None)
+    """
+    return number_slots(value) if kind == "prompt" and value else value
