@@ -61,3 +61,40 @@ def test_show_and_campaign_quote_phrases_without_one_prompts_number(fixture_outp
     assert tie_rows and all("80488" not in r and f"{NUMBER_SLOT}: " in r for r in tie_rows)
     as_json = runner.invoke(app, ["campaign", str(fixture_outputs), str(camp), "--json"])
     assert "80488: " in as_json.output  # --json keeps the value as logged: data to join on
+
+
+# Finding 4: the why said "off any schedule" while the report's Evidence, beside it, said "Acts on a clock: every
+# 30 min at :08:18": the why's test is each account's alone (3+ runs at fixed minutes of the hour), the clock the
+# members' events taken together. Each now says what it measured.
+
+def _clock_cluster() -> pl.DataFrame:
+    """Twenty accounts taking turns on one 30-minute clock (:08), each firing twice: together a clock, alone
+    too few runs to show a schedule of its own."""
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2026, 3, 19, 0, 8, 15, tzinfo=timezone.utc)
+    rows = [(f"a{k % 20:02d}", t0 + timedelta(minutes=30 * k, seconds=k % 5)) for k in range(40)]
+    return pl.DataFrame(rows, schema={"account_id": pl.String, "timestamp": pl.Datetime("us", "UTC")}, orient="row")
+
+
+def test_a_cluster_on_a_clock_is_not_said_to_be_off_any_schedule():
+    from types import SimpleNamespace
+
+    from graphlink.stages.schedules import scheduled_accounts
+    from graphlink.views.report.evidence_section import evidence_context
+    from graphlink.views.report.members import MemberEvents
+    from graphlink.views.schedule import describe_schedule
+
+    events = _clock_cluster()
+    assert describe_schedule(events) is not None  # the members together keep a clock
+    minutes = events.select(pl.col("account_id").str.slice(1).cast(pl.UInt32).alias("account_idx"),
+                            (pl.col("timestamp").dt.epoch("s") // 60).cast(pl.UInt64).alias("key"))
+    assert not scheduled_accounts(minutes)["scheduled"].any()  # no account alone is on a schedule
+    feats = pl.DataFrame({"scripted_members": [20], "prompt_members": [20], "cards": [1]})
+    why = feats.select(reason_exprs()["scripted_accounts"])[:, 0][0]
+    assert "off any schedule" not in why and "none on a schedule of its own" in why
+    evidence = pl.DataFrame({"kind": ["payment"], "value": ["card"], "accounts_sharing": [20], "weight": [5.0]})
+    members = events.select("account_id").unique()
+    ctx = evidence_context(1, evidence, 20, MemberEvents(times=events, prompts=None), members,
+                           SimpleNamespace(max_values_per_kind=10))
+    assert "Acts on a clock, its members' events taken together: every 30 min at :08" in ctx["clock"]

@@ -147,7 +147,12 @@ def reason_exprs() -> dict[str, pl.Expr]:
                                  .otherwise(pl.lit("")), pl.lit("\")")]))
             .otherwise(pl.lit(""))]),
         "scripted_accounts": pl.concat_str([fmt_int(c("scripted_members")), pl.lit(" of "), fmt_int(c("prompt_members")),
-                                            pl.lit(" accounts send mostly the cluster's own template off any schedule, paid with "),
+                                            # What schedules.scheduled_accounts measured: each account alone (3+ runs
+                                            # at fixed minutes of the hour). Not "off any schedule": the members'
+                                            # events together may still keep a clock (the report's "Acts on a clock",
+                                            # ClusterView.schedule), and both were said under one word (nu56).
+                                            pl.lit(" accounts send mostly the cluster's own template, none on a schedule of"
+                                                   " its own (3+ runs at fixed minutes of the hour), paid with "),
                                             fmt_int(c("cards")), pl.lit(" card"),
                                             pl.when(c("cards") == 1).then(pl.lit("")).otherwise(pl.lit("s"))]),
         "card_pool": pl.concat_str([fmt_int(c("shared_cards")), pl.lit(" "), kind_name_expr(pl.lit("payment"), 2),

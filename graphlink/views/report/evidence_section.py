@@ -56,7 +56,9 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
     if times is not None and times.height:
         schedule = describe_schedule(times)
         hours = times["timestamp"].dt.hour().unique().to_list()
-        clock = (f"Acts on a clock: {schedule.text()}." if schedule is not None else
+        # The members' events taken together (epoch folding over the cluster): an account alone may have too few
+        # runs at the clock's minutes to be on a schedule of its own, what the why's scripted_accounts counts (nu56).
+        clock = (f"Acts on a clock, its members' events taken together: {schedule.text()}." if schedule is not None else
                  f"No repeating schedule found; active {hours_text(hours)}.")
         sync = describe_sync(times)
         if sync:
