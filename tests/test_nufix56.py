@@ -98,3 +98,23 @@ def test_a_cluster_on_a_clock_is_not_said_to_be_off_any_schedule():
     ctx = evidence_context(1, evidence, 20, MemberEvents(times=events, prompts=None), members,
                            SimpleNamespace(max_values_per_kind=10))
     assert "Acts on a clock, its members' events taken together: every 30 min at :08" in ctx["clock"]
+
+
+# Finding 6: "addresses only" in the shares column beside a tied_by naming a prompt phrase (a member sharing fewer
+# phrases than the template's bar: a stock phrase).
+
+def test_shares_does_not_say_addresses_only_beside_a_phrase_that_ties_the_member():
+    from graphlink.views.member_behaviour import behaviour_text
+
+    rows = pl.DataFrame({
+        "account_id": ["stock", "bystander", "ring"],
+        "template_share": [0.0, 0.0, 0.9],
+        "shared_behaviour": ["addresses only", "addresses only", "template, card"],
+        "tied_by": ['2 IP networks, strongest 10.0.0.0/24 (2 members); 1+ prompt phrases, strongest "given a noisy '
+                    'sensor (parameter" (11 members); user agent curl (3 members)',
+                    'IP address 10.0.0.1 (3 members); user agent "prompt phrase" (2 members)',
+                    'payment card c1 (9 members); 30 prompt phrases, strongest "x y z" (9 members)']})
+    shares = dict(zip(rows["account_id"], behaviour_text(rows)))
+    assert "addresses only" not in shares["stock"] and "phrase" in shares["stock"]
+    assert shares["bystander"] == "addresses only"  # a value that reads "prompt phrase" is no phrase tie
+    assert shares["ring"] == "template 90%, card"
