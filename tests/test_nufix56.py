@@ -118,3 +118,36 @@ def test_shares_does_not_say_addresses_only_beside_a_phrase_that_ties_the_member
     assert "addresses only" not in shares["stock"] and "phrase" in shares["stock"]
     assert shares["bystander"] == "addresses only"  # a value that reads "prompt phrase" is no phrase tie
     assert shares["ring"] == "template 90%, card"
+
+
+# Finding 2 (lab): day two created every new account in the hour before the day, a creation burst in every group with
+# a newcomer (a reseller flagged on day two by "18 of 44 accounts created in 1 burst hour").
+
+def test_day_two_creates_new_accounts_as_day_one_does_for_their_kind():
+    import numpy as np
+
+    from graphlink.lab.simulate.day_two import day_two_plan
+    from graphlink.lab.simulate.scenarios import build_plan, draw_params
+
+    day_one = build_plan(draw_params("crowds", 1000, "small"))
+    plan, new = day_two_plan(day_one, 1000)
+    kind, created, hour = plan.cols["kind"], plan.cols["created"], plan.cols["created"] // (3600 * 10**6)
+    assert (created[new] <= plan.start_us + 24 * 3600 * 10**6).all()
+    benign = new & (kind < 2)
+    assert benign.sum() >= 100
+    _, per_hour = np.unique(hour[benign], return_counts=True)
+    assert per_hour.max() <= 0.05 * benign.sum()  # spread: no hour holds a twentieth of the benign newcomers
+    groups = plan.group[benign]
+    for g in set(groups[kind[benign] == 1].tolist()):  # no team or reseller gets its newcomers in one hour
+        rows = hour[benign][groups == g]
+        if len(rows) >= 3:
+            assert len(set(rows.tolist())) > 1, g
+    # A ring cell registered in bulk on day one registers its day-two accounts in bulk too: its burst stays.
+    ring = plan.cols["ring"]
+    day_one_span = {r: np.ptp(day_one.cols["created"][(day_one.cols["kind"] == 2) & (day_one.cols["ring"] == r)])
+                    for r in set(ring[new & (kind == 2)].tolist())}
+    bursting = [r for r, span in day_one_span.items() if span <= 24 * 3600 * 10**6
+                and (new & (kind == 2) & (ring == r)).sum() >= 3]
+    assert bursting
+    for r in bursting:
+        assert np.ptp(created[new & (kind == 2) & (ring == r)]) <= day_one_span[r]
