@@ -102,6 +102,7 @@ def day_two_plan(plan: F.Plan, seed: int, ring_share: float = 0.3, linked_share:
     # measuring stick, it must not manufacture evidence. Models are distinct rows, so no two copies share a time.
     # A ring account registered late on day one moves into day two: kept before the day's last hour.
     cols["created"] = np.minimum(cols["created"] + plan.days * F.DAY, start + F.DAY - 3600 * F.US)
+    rng.random(n)  # the old draw of the creation hour, kept so every later draw (addresses, cards, ids) is as before
     ring = (cols["kind"] == 2) & new
     # New ring accounts: a fresh sticky home address each (their camouflage traffic).
     homes = format_ipv4(rng.integers(1 << 24, 223 << 24, int(ring.sum()), dtype=np.uint64).astype(np.uint32))
