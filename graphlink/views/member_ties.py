@@ -111,7 +111,7 @@ def quoted_value(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
     """A value as ``tied_by`` names it: cut to :data:`QUOTED_CHARS`, quoted as a string literal (``\\``, ``\\"``,
     ``\\n``, ``\\r``, ``\\t`` inside) when it holds spaces, ``;``, ``"``, ``\\`` or control or invisible characters
     (:data:`_UNSEEN`: kept, spelled where rendered), after a space; empty for kinds named without their values
-    (activity signatures). A prompt phrase's numbers read as slots (:func:`graphlink.stages.signals.normalise.phrase_shown`)."""
+    (activity signatures). A prompt phrase's numbers read as slots (:func:`graphlink.phrase_quotes.phrase_shown`)."""
     value = phrase_shown(kind, value)
     window = pl.when(kind == "burst").then(value.str.extract(f"({_WINDOW})", 1)).otherwise(None).fill_null("")
     head = value.str.slice(0, value.str.len_chars() - window.str.len_chars())
