@@ -17,6 +17,7 @@ from rich.text import Text
 
 from graphlink.cli_support import QuietJsonOpt, RedactKeyOpt, RedactOpt, cli_errors, emit_json, out, print_table
 from graphlink.config.kinds import kind_name
+from graphlink.phrase_quotes import shown_value
 from graphlink.views.safety import terminal_safe
 from graphlink.views.words import plural
 
@@ -110,8 +111,9 @@ def campaign_command(
     rows = []  # piped: the kind's code and the value as logged (tsv_cell), as show's evidence rows
     for r in shown_ties.iter_rows(named=True):
         rest = [",".join(str(c) for c in r["clusters"]), r["accounts"], f"{r['weight']:.3f}"]
-        rows.append([r["kind"], r["value"], *rest])
-        table.add_row(*(Text(str(c)) for c in [kind_name(r["kind"]), terminal_safe(r["value"], limit=80), *rest]))
+        value = shown_value(r["kind"], r["value"])  # a phrase's numbers as ⟨#⟩; --json keeps it as logged
+        rows.append([r["kind"], value, *rest])
+        table.add_row(*(Text(str(c)) for c in [kind_name(r["kind"]), terminal_safe(value, limit=80), *rest]))
     print_table(table, rows, TIE_HEADERS, titled=True)
 
 

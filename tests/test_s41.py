@@ -184,7 +184,7 @@ def test_the_reports_campaign_table_lists_campaigns_with_a_section_and_counts_th
     table = table[:table.index("</table>")]
     assert table.count("<tr") - 1 == listed.height  # the header row, then one row per listed campaign
     cards = dict((label, n) for n, label in re.findall(r'<div class="n">([^<]*)</div><div class="l">([^<]*)</div>', html))
-    assert cards["flagged, tied by addresses only"] == "1"
+    assert cards["flagged, tied by addresses (or stock phrases) only"] == "1"
 
 
 def test_spreadsheet_serial_dates_are_named_as_such_under_the_files_column_name(tmp_path):

@@ -143,7 +143,7 @@ def test_a_fleet_on_one_card_running_one_script_is_flagged_and_a_scheduled_team_
     f, t = cluster_row(result, fleet[0]), cluster_row(result, team[0])
     assert f["card_pool"] == 0.0 and f["ip_spread"] < 0.2 and f["around_the_clock"] == 0.0  # no other tooling
     assert f["scripted_accounts"] == pytest.approx(1 - 1 / 12)   # all 12 scripted, one card
-    assert f["flagged"] and "accounts send mostly the cluster's own template off any schedule" in f["why"]
+    assert f["flagged"] and "accounts send mostly the cluster's own template, none on a schedule of its own" in f["why"]
     assert t["scripted_accounts"] == 0.0   # every member runs the job, at :00: a scheduler's
     assert not t["flagged"]
 

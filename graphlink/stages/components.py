@@ -14,6 +14,7 @@ import polars as pl
 
 from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import nested_reasons
+from graphlink.phrase_quotes import numbers_as_slots
 
 __all__ = ["group_count", "ORG_UNEXPLAINED", "SHORT_LIVED_EVENTS", "SHORT_LIVED_HOURS", "clip01", "component_exprs",
            "fmt_int", "pct", "reason_exprs"]
@@ -118,6 +119,8 @@ def component_exprs() -> dict[str, pl.Expr]:
 def reason_exprs() -> dict[str, pl.Expr]:
     """Plain-language text for each component, with its numbers."""
     c = pl.col
+    # The quoted phrase with its numbers as slots: one prompt's number would be searched for and found once.
+    shown = numbers_as_slots(c("template").str.strip_chars())
     return {
         # Accounts with a card and the distinct cards they pay with (not all of them shared:
         # ``card_pool`` counts the shared ones).
@@ -139,12 +142,17 @@ def reason_exprs() -> dict[str, pl.Expr]:
         "template_share": pl.concat_str([
             pct(c("template_share")), pl.lit(" of prompts are templated"),
             pl.when(c("template").str.strip_chars().str.len_chars() > 0)
-            .then(pl.concat_str([pl.lit(" (\""), nested_reasons(c("template").str.strip_chars().str.slice(0, 60)),
-                                 pl.when(c("template").str.strip_chars().str.len_chars() > 60).then(pl.lit("…"))
+            .then(pl.concat_str([pl.lit(" (\""), nested_reasons(shown.str.slice(0, 60)),
+                                 pl.when(shown.str.len_chars() > 60).then(pl.lit("…"))
                                  .otherwise(pl.lit("")), pl.lit("\")")]))
             .otherwise(pl.lit(""))]),
         "scripted_accounts": pl.concat_str([fmt_int(c("scripted_members")), pl.lit(" of "), fmt_int(c("prompt_members")),
-                                            pl.lit(" accounts send mostly the cluster's own template off any schedule, paid with "),
+                                            # What schedules.scheduled_accounts measured: each account alone (3+ runs
+                                            # at fixed minutes of the hour). Not "off any schedule": the members'
+                                            # events together may still keep a clock (the report's "Acts on a clock",
+                                            # ClusterView.schedule), and both were said under one word (nu56).
+                                            pl.lit(" accounts send mostly the cluster's own template, none on a schedule of"
+                                                   " its own (3+ runs at fixed minutes of the hour), paid with "),
                                             fmt_int(c("cards")), pl.lit(" card"),
                                             pl.when(c("cards") == 1).then(pl.lit("")).otherwise(pl.lit("s"))]),
         "card_pool": pl.concat_str([fmt_int(c("shared_cards")), pl.lit(" "), kind_name_expr(pl.lit("payment"), 2),

@@ -24,6 +24,7 @@ import polars as pl
 from graphlink.contract import MEMBER_TIES_COLUMNS, MEMBER_TIES_SCHEMA
 from graphlink.stages.drilldown import UNLISTED_KINDS
 from graphlink.stages.evidence import kind_strengths
+from graphlink.phrase_quotes import phrase_shown
 from graphlink.store.folder import Outputs
 from graphlink.views.evidence import kind_label
 from graphlink.views.member_behaviour import no_behaviour_first
@@ -110,7 +111,8 @@ def quoted_value(kind: pl.Expr, value: pl.Expr) -> pl.Expr:
     """A value as ``tied_by`` names it: cut to :data:`QUOTED_CHARS`, quoted as a string literal (``\\``, ``\\"``,
     ``\\n``, ``\\r``, ``\\t`` inside) when it holds spaces, ``;``, ``"``, ``\\`` or control or invisible characters
     (:data:`_UNSEEN`: kept, spelled where rendered), after a space; empty for kinds named without their values
-    (activity signatures)."""
+    (activity signatures). A prompt phrase's numbers read as slots (:func:`graphlink.phrase_quotes.phrase_shown`)."""
+    value = phrase_shown(kind, value)
     window = pl.when(kind == "burst").then(value.str.extract(f"({_WINDOW})", 1)).otherwise(None).fill_null("")
     head = value.str.slice(0, value.str.len_chars() - window.str.len_chars())
     cut = pl.when(head.str.len_chars() > QUOTED_CHARS).then(head.str.slice(0, QUOTED_CHARS - 1) + "…").otherwise(head) + window

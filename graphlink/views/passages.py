@@ -20,12 +20,12 @@ in a passage, however an attacker spelled them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import polars as pl
 
 from graphlink.config.kinds import kind_name, kind_name_expr
+from graphlink.phrase_quotes import number_slots
 from graphlink.views.tokens import keyed_tokens
 from graphlink.views.words import plural
 
@@ -37,8 +37,6 @@ __all__ = ["PASSAGE_SCHEMA", "phrase_passages", "passage_kind_name", "passage_ki
 PASSAGE_SCHEMA = pl.Schema({"passage": pl.Int64, "position": pl.Int64, "text": pl.String})
 
 
-#: A run of digits (any script's): quoted as ``⟨#⟩``.
-_DIGIT_RUN = re.compile(r"\d+")
 
 
 def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
@@ -123,7 +121,7 @@ def phrase_passages(phrases: Sequence[str]) -> pl.DataFrame:
             text += texts[current][tok[-2][2]:tok[-1][2]]
             trail = texts[current][tok[-1][2]:]
             step += 1
-        chains.append(_DIGIT_RUN.sub("⟨#⟩", text + trail))
+        chains.append(number_slots(text + trail))
     passage = [place[first[w]][0] for w in words]
     position = [place[first[w]][1] for w in words]
     return pl.DataFrame({"passage": passage, "position": position, "text": [chains[p] for p in passage]},

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from graphlink.config.kinds import kind_name, kinds_text
 from graphlink.contract import component_label, why_reasons
+from graphlink.phrase_quotes import shown_value
 from graphlink.stages.tie_words import carried_text, carried_to
 from graphlink.store.folder import Outputs, score_columns
 from graphlink.views.explain import (TIE_HEADERS, discount_note, flag_basis, flag_basis_expr, flag_explanation,
@@ -232,9 +233,9 @@ def cluster_tables(outputs: Outputs, cluster_id: int, *, members: int = 25, evid
     ev_headers = ["kind", "value", "sharing", "weight", "in input"]
     for name, justify in zip(ev_headers, ("left", "left", "right", "right", "right")):
         ev_table.add_column(name, justify=justify, overflow="fold")
-    # A timing value is a hash: show what it means (who acts in the same windows, and when).
-    ev_list = [[e["kind"], e["meaning"] or e["value"], e["accounts_sharing"], round(e["weight"], 3), e["df"]]
-               for e in evidence_rows.head(evidence).iter_rows(named=True)]
+    # A timing value is a hash: show what it means (who acts in the same windows, and when); a phrase, its numbers as ⟨#⟩.
+    ev_list = [[e["kind"], e["meaning"] or shown_value(e["kind"], e["value"]), e["accounts_sharing"], round(e["weight"], 3),
+                e["df"]] for e in evidence_rows.head(evidence).iter_rows(named=True)]
     for r in ev_list:  # the kind as every view names it (graphlink.config.kinds); piped rows keep its code
         ev_table.add_row(Text(terminal_safe(kind_name(r[0]))), Text(terminal_safe(r[1], limit=120)), f"{r[2]:,}",
                          f"{r[3]:.3f}", f"{r[4]:,}")

@@ -18,6 +18,9 @@ accounts only:
 * ``continuing_share`` of all day-one accounts stay active under their own
   ids (a day's log is mostly known accounts).
 
+A new account's creation time is its model's moved on by day one's length: each kind keeps day one's spread (a
+ring cell's registration burst, a team's months, a person's years), and no creation burst is made up.
+
 New accounts have 12-hex-digit ids (day one's have 10), so ids never collide.
 Labels keep ``kind``, ``ring_id``, ``campaign_id`` and ``group_id`` and add
 ``new`` (False for continuing accounts); every draw comes from
@@ -92,7 +95,14 @@ def day_two_plan(plan: F.Plan, seed: int, ring_share: float = 0.3, linked_share:
     cols["n_ev"] = np.clip(np.round(cols["n_ev"] / active_days), 3, np.maximum(cols["n_ev"], 3)).astype(np.int64)
     cols["t0"] = np.full(n, start, np.int64)
     cols["t1"] = np.full(n, start + F.DAY, np.int64)
-    cols["created"] = start - (rng.random(n) * 3600 * F.US).astype(np.int64)
+    # A new account is created as its model row was on day one, moved on by day one's length: the same draw for
+    # its kind (an ordinary person's over three years, a team's over 180 days, a ring cell's registration burst).
+    # Every new account created in the hour before the day faked a creation burst in every group with a newcomer,
+    # a reseller's 18 of 44 accounts "created in 1 burst hour" (new-user review, session 56): the simulator is the
+    # measuring stick, it must not manufacture evidence. Models are distinct rows, so no two copies share a time.
+    # A ring account registered late on day one moves into day two: kept before the day's last hour.
+    cols["created"] = np.minimum(cols["created"] + plan.days * F.DAY, start + F.DAY - 3600 * F.US)
+    rng.random(n)  # the old draw of the creation hour, kept so every later draw (addresses, cards, ids) is as before
     ring = (cols["kind"] == 2) & new
     # New ring accounts: a fresh sticky home address each (their camouflage traffic).
     homes = format_ipv4(rng.integers(1 << 24, 223 << 24, int(ring.sum()), dtype=np.uint64).astype(np.uint32))

@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.config.kinds import kind_name, kind_name_expr
+from graphlink.phrase_quotes import phrase_shown
 from graphlink.store.campaign_ties import ties_note
 from graphlink.store.folder import Outputs
 from graphlink.views.report.tables import Column, build_table, fmt_float, fmt_int
@@ -51,7 +52,7 @@ def campaign_ties_context(outputs: Outputs, campaign_id: Any, clusters: list[int
         if shown.height < ties.height else ""
     table = build_table(shown, [
         Column("kind", kind_name_expr("kind")),
-        Column("value", pl.col("value"), css="text"),
+        Column("value", phrase_shown(pl.col("kind"), pl.col("value")), css="text"),
         Column("clusters", pl.col("clusters").cast(pl.List(pl.String)).list.join(", ")),
         Column("accounts", fmt_int(pl.col("accounts")), numeric=True, sort=pl.col("accounts")),
         Column("weight", fmt_float(pl.col("weight")), numeric=True, sort=pl.col("weight"),

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from graphlink.config.kinds import kind_name_expr
+from graphlink.phrase_quotes import numbers_as_slots
 from graphlink.views.evidence import evidence_by_kind
 from graphlink.views.explain import TIE_HEADERS
 from graphlink.views.passages import passage_kind_expr
@@ -55,7 +56,9 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
     if times is not None and times.height:
         schedule = describe_schedule(times)
         hours = times["timestamp"].dt.hour().unique().to_list()
-        clock = (f"Acts on a clock: {schedule.text()}." if schedule is not None else
+        # The members' events taken together (epoch folding over the cluster): an account alone may have too few
+        # runs at the clock's minutes to be on a schedule of its own, what the why's scripted_accounts counts (nu56).
+        clock = (f"Acts on a clock, its members' events taken together: {schedule.text()}." if schedule is not None else
                  f"No repeating schedule found; active {hours_text(hours)}.")
         sync = describe_sync(times)
         if sync:
@@ -66,6 +69,8 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
         item: dict[str, Any] = {"kind": group.kind, "label": group.label, "summary": group.summary,
                                 "templates": [], "table": None, "more": None, "more_title": ""}
         values = group.values
+        if group.kind == "prompt":  # its numbers as slots: the phrase is counted with numbers normalised
+            values = values.with_columns(numbers_as_slots(pl.col("value")))
         cut = total_text(group.kind, int((values["weight"].fill_null(0.0) > 0).sum()), totals)  # "48 … shared (10 listed)"
         of = f" listed of {cut.split(' ', 1)[0]}" if cut else ""  # "10 shared activity signatures listed of 50+"
         if group.kind == "prompt":

@@ -136,7 +136,7 @@ def summary_cards(outputs: Outputs) -> list[tuple[str, str]]:
     if "shared_behaviour" in accounts.columns and counts.get("accounts_flagged"):
         # The flagged members to check before acting: they share none of their cluster's behaviour (nu41).
         flagged = outputs.clusters.filter(pl.col("flagged").fill_null(False)).select("cluster_id")
-        cards.append(("flagged, tied by addresses only", accounts.join(flagged, on="cluster_id", how="semi").filter(
+        cards.append(("flagged, tied by addresses (or stock phrases) only", accounts.join(flagged, on="cluster_id", how="semi").filter(
             pl.col("shared_behaviour") == ADDRESSES_ONLY).height))
     return [(k, number_text(v)) for k, v in cards if v is not None]
 

@@ -28,11 +28,12 @@ def member_columns() -> list[Column]:
         Column("events", fmt_int(pl.col("events")), numeric=True, sort=pl.col("events")),
         Column("first seen (UTC)", fmt_time(pl.col("first_seen"))),
         Column("last seen (UTC)", fmt_time(pl.col("last_seen"))),
-        Column("shares", behaviour_expr(), css="text", sort=pl.col("template_share"),
+        Column("shares", behaviour_expr(tied_by=pl.col("tied_by")), css="text", sort=pl.col("template_share"),
                title="What of the cluster's behaviour the account shares with other members: its prompts carrying the "
                      "cluster's template phrases (share of its sampled prompts), a payment card, same-minute activity, "
                      "a template burst, a declared identifier; 'addresses only': none -- in the cluster by addresses, "
-                     "networks, user agents, e-mail domains or creation hours alone, as a bystander is"),
+                     "networks, user agents, e-mail domains or creation hours alone, as a bystander is; 'addresses and "
+                     "stock phrases only': none, and tied by fewer than 5 prompt phrases too (a stock phrase, not a template)"),
         Column("tie strength", fmt_float(pl.col("tie_strength"), 2), numeric=True, sort=pl.col("tie_strength"),
                title="Share of the account's card and address link weight going to suspected accounts (its campaign or a flagged cluster); low: tied mostly to unsuspected accounts, as a bystander is; blank: it shares no card or address"),
         Column("tied by", pl.col("tied_by"), css="text"),
