@@ -107,6 +107,28 @@ def test_two_operators_with_different_templates_and_one_resold_card_stay_two_cam
     assert moved(log.frames())[5] == 1
 
 
+def test_cards_held_by_a_minority_of_the_target_tie_nothing():
+    # Dev a3: operator B's whole (campaign 3) shares 15 cards with campaign 1 -- all held there by four of B's own cells
+    # the grouping put among operator A's. Here B's cell 7 (6 accounts) sits in A's campaign 1 and shares three cards
+    # with each of B's cells 5 and 6: campaign 1's clusters tied by cards hold 6 of its 56 flagged accounts.
+    log = Log()
+    operator_a(log)
+    log.cell(5, 3, 10, "B")
+    log.cell(6, 3, 8, "B")
+    log.cell(7, 1, 6, "B")
+    log.move_cards(5, 7, 3)
+    log.move_cards(6, 7, 3)
+    assert moved(log.frames()) == {1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 3, 7: 1}
+    # The same cards held by A's largest cell instead: carried, and B joins (a shared pool is an operator's).
+    log = Log()
+    operator_a(log)
+    log.cell(5, 3, 10, "B")
+    log.cell(6, 3, 8, "B")
+    log.move_cards(5, 1, 3)
+    log.move_cards(6, 1, 3)
+    assert moved(log.frames())[5] == 1
+
+
 def test_one_card_and_the_operators_template_join():
     log = Log()
     operator_a(log)

@@ -36,7 +36,7 @@ from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaign_clients import TEMPLATE_KINDS
 from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.campaigns import PRIVATE_TIE_KINDS, TIE_KINDS, cluster_similarity, is_tie_kind
-from graphlink.stages.lone_cells import LONE_SHARE
+from graphlink.stages.lone_cells import LONE_SHARE, carried
 
 __all__ = ["CARD_ALPHA", "card_campaigns", "card_ties"]
 
@@ -117,8 +117,13 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
             .join(size.select(pl.col("node").alias("b"), pl.col("campaign_id").alias("to"), pl.col("size").alias("__sb")), on="b")
             .filter(pl.col("campaign_id").is_in(several.implode())
                     & ((pl.col("__sb") > pl.col("__sa")) | ((pl.col("__sb") == pl.col("__sa")) & (pl.col("to") < pl.col("campaign_id"))))))
-    return (both.sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
+    best = (both.sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
             .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight"))
+    # The target carries the cards as a whole: its clusters tied by cards to the moving campaign's, one by one, hold most
+    # of its flagged accounts -- not a minority of the moving campaign's own operator the grouping put there (dev a3).
+    own = signals.with_columns((pl.col("linked") & pl.col("kind").is_in(kinds)).alias("linked"))
+    return best.join(carried(best, camp, partition, affiliations, own, graph_config or GraphConfig(), config, n_accounts),
+                     on="campaign_id", how="semi")
 
 
 def _template_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, graph_config: GraphConfig | None,
