@@ -119,11 +119,28 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
                     & ((pl.col("__sb") > pl.col("__sa")) | ((pl.col("__sb") == pl.col("__sa")) & (pl.col("to") < pl.col("campaign_id"))))))
     best = (both.sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
             .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight"))
-    # The target carries the cards as a whole: its clusters tied by cards to the moving campaign's, one by one, hold most
-    # of its flagged accounts -- not a minority of the moving campaign's own operator the grouping put there (dev a3).
+    # The target carries the tie as a whole (lone cells' rule): its clusters tied one by one to the moving campaign's hold
+    # most of its flagged accounts, not a minority of the moving campaign's own operator the grouping put there (dev a3:
+    # operator 3's whole shares 15 cards with campaign 1, all held there by four of operator 3's own cells) -- tied by
+    # cards when cards alone tie the wholes, by templates when the template completed a one-card tie.
+    graph_config = graph_config or GraphConfig()
     own = signals.with_columns((pl.col("linked") & pl.col("kind").is_in(kinds)).alias("linked"))
-    return best.join(carried(best, camp, partition, affiliations, own, graph_config or GraphConfig(), config, n_accounts),
-                     on="campaign_id", how="semi")
+    words = signals.with_columns((pl.col("linked") & pl.col("kind").is_in(list(TEMPLATE_KINDS))).alias("linked"))
+    by_cards = best.join(_campaign_pairs(spared, size), on=["campaign_id", "to"], how="semi")
+    by_words = best.join(by_cards, on="campaign_id", how="anti")
+    return pl.concat([part.join(carried(part, camp, partition, affiliations, evidence, graph_config, config, n_accounts),
+                                on="campaign_id", how="semi")
+                      for part, evidence in ((by_cards, own), (by_words, words)) if part.height]
+                     or [empty]).sort("campaign_id")
+
+
+def _campaign_pairs(ties: pl.DataFrame, size: pl.DataFrame) -> pl.DataFrame:
+    """``campaign_id, to`` both ways for the ``source, target`` node pairs of ``ties`` (``size``: ``node, campaign_id``)."""
+    ids = size.select("node", "campaign_id")
+    return (pl.concat([ties.select(pl.col("source").alias("a"), pl.col("target").alias("b")),
+                       ties.select(pl.col("target").alias("a"), pl.col("source").alias("b"))])
+            .join(ids.rename({"node": "a"}), on="a").join(ids.rename({"node": "b", "campaign_id": "to"}), on="b")
+            .select("campaign_id", "to"))
 
 
 def _template_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, graph_config: GraphConfig | None,
