@@ -10,22 +10,31 @@ cells never moves there, since operators share templates (dev a2: a 3-cell campa
 template operator 1 writes most, cosine 0.56 with operator 1's whole and 0.24 with its own operator's).
 
 Here the evidence is the operator's own: cards (and user-declared identifiers), pooled over each campaign's flagged
-cells. A campaign of several flagged cells joins the larger flagged campaign with which it shares cards more
-than chance gives for two wholes of their sizes -- the chance test of
-:func:`graphlink.stages.campaign_ties.private_ties` (Poisson, ``P(X < S)``), at the 5 % level
-(:data:`CARD_ALPHA`) -- and the tie must stand **without the one card it rests on most** (``spare=1``): a card
-sold twice by a carding shop, or stolen from one payer by two rings, is one value; an operator moving cards
-between its cells moves several (dev a2: operator 2's 73-account campaign shares cards with its 1,026-account
-campaign at ``1 - 2e-5``; operator 3's whole with operator 2's at 0.48). Templates and addresses tie nothing here:
-templates are copied between operators, a rented network's exits are its provider's.
+cells. A campaign of several flagged cells joins the larger flagged campaign with which it shares cards more than
+chance gives for two wholes of their sizes -- the chance test of :func:`graphlink.stages.campaign_ties.private_ties`
+(Poisson, ``P(X < S)``) at the 5 % level (:data:`CARD_ALPHA`) -- when one card is not all of it: a card sold twice by
+a carding shop, or stolen from one payer by two rings, is one value, while an operator moving cards between its cells
+moves several, or moves one between cells writing its template. So the tie must stand **without the card it rests
+on most** (``spare=1``), or the two wholes' templates must tie as a lone cell's tie its campaign
+(:data:`graphlink.stages.lone_cells.LONE_SHARE` of the resolution, the grouping's cosine). Dev a2: operator 2's
+73-account campaign shares cards with its 1,026-account campaign at ``1 - 2e-5`` with one card left out; operator
+3's whole with operator 2's at 0.48. Dev t1: operator 2's 62-account campaign shares one card with its 1,449-account
+campaign (0.98) and writes its template (0.35). Templates alone tie nothing here (dev a2 above); addresses never
+(a rented network's exits are its provider's).
+
+The target must carry the tie as a whole (:func:`graphlink.stages.lone_cells.carried`): its clusters tied to the
+moving campaign's, one by one, by the evidence that made the tie (cards; templates for a one-card tie), hold most of
+its flagged accounts. Dev a3: operator 3's 450-account whole shares 15 cards with operator 2's 1,045-account
+campaign -- all held there by four of operator 3's own cells the grouping put among operator 2's (69 accounts).
 
 Flags are not touched: the moves come after every flag is decided (after lone cells), so they change
 ``campaign_id`` and what campaigns count and list, never which accounts are flagged, nor the partition (as
 :mod:`graphlink.stages.lone_cells`). Each move goes into a strictly larger campaign, so chains end.
 
-Known limits: a campaign of several cells one of which the partition mixed from two operators holds both
-operators' cards and may follow either; two operators buying from one carding shop that resells several cards to
-both are tied as one. Opt-in (``ScoringConfig.card_campaigns``).
+Known limits: two operators sharing a template, one card resold to both held in the target's main cluster, are tied
+as one (as lone cells are, ``tests/test_break55.py``); so are two operators a carding shop resells several cards to.
+Operators whose cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split.
+Opt-in (``ScoringConfig.card_campaigns``): measured on dev worlds only (BENCHMARKS.md, session 56, opari56).
 """
 
 from __future__ import annotations
