@@ -313,8 +313,7 @@ class ScoringConfig:
         Weight of each abuse component in the score (see :mod:`graphlink.stages.scoring`). Volume weighs half: heavy users exist, and fleets can throttle.
     org_discount : float
         How much a cluster bound by its own private email domain (a company) is discounted: at 0.6 a fully coherent
-        team keeps at most 40% of its score. The discount shrinks as the cluster shows proxy rotation or a card
-        pool, which no organisation's own domain explains.
+        team keeps at most 40% of its score. The discount shrinks as the cluster shows proxy rotation or a card pool, which no organisation's own domain explains.
     flag_campaigns : bool
         Flag the tame cells of an operator one of whose clusters is flagged on its own evidence (office hours on one
         datacenter address, a card group below ``min_flag_size``): a cell whose members hold values specific to that
@@ -340,8 +339,8 @@ class ScoringConfig:
         organisations that have no such value -- a hybrid company whose staff mostly work from home, branches in co-working
         spaces whose address others share -- and an operator that escapes it by giving each card one value of its own (a VM,
         a /24, one decoy request). Turn it on to review campaigns of tame cells, not to ban.
-    pool_pieces, lone_cells : bool
-        After the flags, a flagged cluster alone in its campaign joins the campaign of the flagged cluster holding most of its address pool, counting only addresses no unflagged account holds (:mod:`graphlink.stages.pool_pieces`); with ``lone_cells`` (on), the larger campaign whose flagged clusters, pooled, it resembles by the grouping's own similarity (:mod:`graphlink.stages.lone_cells`). Neither changes a flag.
+    pool_pieces, lone_cells, card_campaigns : bool
+        After the flags, a flagged cluster alone in its campaign joins the campaign of the flagged cluster holding most of its address pool, counting only addresses no unflagged account holds (:mod:`graphlink.stages.pool_pieces`); with ``lone_cells`` (on), the larger campaign whose flagged clusters, pooled, it resembles by the grouping's own similarity (:mod:`graphlink.stages.lone_cells`); with ``card_campaigns`` (opt-in), then a flagged campaign of several clusters joins the larger one whose cards it shares beyond chance, one card not enough alone (:mod:`graphlink.stages.card_campaigns`). None changes a flag.
     outsider_network_share, outsider_min_spread : float
         In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread`` (a proxy-rotating fleet), members
         using fewer than ``outsider_network_share`` of the cluster's median number of networks are detached before
@@ -366,6 +365,7 @@ class ScoringConfig:
     pool_campaigns: bool = False
     pool_pieces: bool = False  # opt-in: two operators renting one network nobody else uses join (test_rented_network47)
     lone_cells: bool = True  # on: flags identical by construction; dev ARI by operator up on 9 of 37, none down (session 55)
+    card_campaigns: bool = False  # opt-in (session 56, opari56): measured on dev worlds only
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
 

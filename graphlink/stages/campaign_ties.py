@@ -122,7 +122,7 @@ def expected_shared(outside: pl.DataFrame, node: np.ndarray, share: np.ndarray) 
 
 
 def private_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
-                 kinds: list[str], accounts: int) -> pl.DataFrame:
+                 kinds: list[str], accounts: int, spare: int = 0) -> pl.DataFrame:
     """Cluster pairs sharing values of private ``kinds``, weighed against chance (module docstring).
 
     Parameters
@@ -137,6 +137,10 @@ def private_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.
         The private kinds (cards, user-declared identifiers).
     accounts : int
         Accounts in the log (``N``).
+    spare : int
+        Shared values left out of ``S`` before the chance test (default 0): with 1, the tie must stand
+        without whichever one value it rests on most -- one card sold to two operators is not enough
+        (:mod:`graphlink.stages.card_campaigns`).
 
     Returns
     -------
@@ -198,6 +202,6 @@ def private_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.
     for mine, other_share in ((node, size_b / np.maximum(rest - size, 1)), (node_b, size / np.maximum(rest - size_b, 1))):
         rare, common = expected_shared(outside, mine, other_share)
         # Values chance gives the other cluster at least once on average are no evidence: they leave S.
-        weight = np.minimum(weight, chance_below(np.maximum(shared_n - common, 0), rare))
+        weight = np.minimum(weight, chance_below(np.maximum(shared_n - common - spare, 0), rare))
     return pairs.select(pl.col("node").cast(pl.UInt32).alias("source"), pl.col("node_b").cast(pl.UInt32).alias("target"),
                         pl.Series("weight", weight, dtype=pl.Float64))

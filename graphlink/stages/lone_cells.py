@@ -154,7 +154,8 @@ def carried(best: pl.DataFrame, camp: pl.DataFrame, partition: pl.DataFrame, aff
     reads (:data:`~graphlink.stages.campaign_consensus.EDGE_FLOOR` of the resolution), hold most of its flagged
     accounts. A campaign the grouping shares between operators ties a lone cell of the minority through the
     minority's clusters alone (dev tpl1007: 0.09 of the target's accounts; the moves that held on dev a1, t1, o1:
-    0.90-1.00). ``camp`` is ``cluster_id, campaign_id`` of the flagged clusters; the rest as :func:`lone_ties`."""
+    0.90-1.00). ``camp`` is ``cluster_id, campaign_id`` of the flagged clusters; the rest as :func:`lone_ties`. A campaign
+    of several clusters may move too (:mod:`graphlink.stages.card_campaigns`): a target cluster counts once."""
     floor = EDGE_FLOOR * (config or CommunityConfig()).campaign_resolution
     lone = camp.join(best.select("campaign_id"), on="campaign_id").select("cluster_id", "campaign_id")
     targets = camp.join(best.select(pl.col("to").alias("campaign_id")).unique(), on="campaign_id")
@@ -167,6 +168,7 @@ def carried(best: pl.DataFrame, camp: pl.DataFrame, partition: pl.DataFrame, aff
             .join(lone.rename({"cluster_id": "__lone"}), on="__lone")
             .join(best.select("campaign_id", "to"), on="campaign_id")
             .join(targets.select(pl.col("cluster_id").alias("__cell"), pl.col("campaign_id").alias("to")), on=["__cell", "to"])
+            .unique(["campaign_id", "to", "__cell"])  # a target cluster tied to several of the moving clusters counts once
             .group_by("campaign_id", "to").agg(pl.col("size").sum().alias("__tied")))
     whole = of.join(targets.select("cluster_id", pl.col("campaign_id").alias("to")), on="cluster_id").group_by("to").agg(
         pl.col("size").sum().alias("__all"))

@@ -25,6 +25,7 @@ from graphlink.stages.ingest import Events
 from graphlink.stages.join_notes import with_grouping_reason
 from graphlink.stages.pool_pieces import pool_pieces
 from graphlink.stages.lone_cells import lone_cells
+from graphlink.stages.card_campaigns import card_campaigns
 from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_moves, moved_partition, with_batch_reason
 from graphlink.stages.batch_judgement import carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
@@ -135,6 +136,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         clusters = pool_pieces(clusters, partition, affiliations, projection.signals, c.campaign_resolution, MIN_TIE_VALUES)
     if config.scoring.lone_cells:  # a flagged cell left alone joins the larger campaign whose whole it resembles (flags as they are)
         clusters = lone_cells(clusters, partition, affiliations, projection.signals, config.graph, c, index.height)
+    if config.scoring.card_campaigns:  # a campaign of several flagged cells joins the larger one it shares cards with beyond chance (flags as they are)
+        clusters = card_campaigns(clusters, partition, affiliations, projection.signals, config.graph, index.height, config=c)
     moves = moves_made_later(batches, moves, partition) if moves is not None and moves.height else None
     moves = judged_moves(moves, partition, clusters) if moves is not None and moves.height else None  # only out of the operator's clusters
     if moves is not None and moves.height:  # batch members: after the judgement, which they keep

@@ -1,0 +1,227 @@
+"""Card campaigns: a flagged campaign of several cells joins the larger campaign whose cards it shares beyond chance.
+
+:func:`graphlink.stages.campaigns.cluster_campaigns` groups clusters by CPM on their pairwise similarity, so a
+cluster joins a campaign only when it is, on average, similar enough to each of its clusters. An operator moves
+cards between its cells with their users, but a few cards among a cell's many: cell to cell, the cards two of its
+cells share are often too few to tie them beyond chance, and the operator ends in one large campaign and a few
+small campaigns of two or three cells each (dev t1: operator 2 in a 1,430-account campaign and campaigns of 39, 32,
+16 and 6 accounts). :mod:`graphlink.stages.lone_cells` moves a cell alone in its campaign; a campaign of several
+cells never moves there, since operators share templates (dev a2: a 3-cell campaign of operator 3 writes the
+template operator 1 writes most, cosine 0.56 with operator 1's whole and 0.24 with its own operator's).
+
+Here the evidence is the operator's own: cards (and user-declared identifiers), pooled over each campaign's flagged
+cells. A campaign of several flagged cells joins the larger flagged campaign with which it shares cards more than
+chance gives for two wholes of their sizes -- the chance test of :func:`graphlink.stages.campaign_ties.private_ties`
+(Poisson, ``P(X < S)``) at the 5 % level (:data:`CARD_ALPHA`) -- when one card is not all of it: a card sold twice by
+a carding shop, or stolen from one payer by two rings, is one value, while an operator moving cards between its cells
+moves several, or moves one between cells writing its template. So the tie must stand **without the card it rests
+on most** (``spare=1``), or the two wholes' templates must tie as a lone cell's tie its campaign
+(:data:`graphlink.stages.lone_cells.LONE_SHARE` of the resolution, the grouping's cosine). Dev a2: operator 2's
+73-account campaign shares cards with its 1,026-account campaign at ``1 - 2e-5`` with one card left out; operator
+3's whole with operator 2's at 0.48. Dev t1: operator 2's 62-account campaign shares one card with its 1,449-account
+campaign (0.98) and writes its template (0.35). Templates alone tie nothing here (dev a2 above); addresses never
+(a rented network's exits are its provider's).
+
+The target must carry the tie as a whole (:func:`graphlink.stages.lone_cells.carried`): its clusters tied to the
+moving campaign's, one by one, by the evidence that made the tie (cards; templates for a one-card tie), hold most of
+its flagged accounts. Dev a3: operator 3's 450-account whole shares 15 cards with operator 2's 1,045-account
+campaign -- all held there by four of operator 3's own cells the grouping put among operator 2's (69 accounts).
+
+Flags are not touched: the moves come after every flag is decided (after lone cells), so they change
+``campaign_id`` and what campaigns count and list, never which accounts are flagged, nor the partition (as
+:mod:`graphlink.stages.lone_cells`). Each move goes into a strictly larger campaign, so chains end.
+
+Known limits: two operators sharing a template, one card resold to both held in the target's main cluster, are tied
+as one (as lone cells are, ``tests/test_break55.py``); so are two operators a carding shop resells several cards to.
+Operators whose cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split.
+Opt-in (``ScoringConfig.card_campaigns``): measured on dev worlds only (BENCHMARKS.md, session 56, opari56).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphlink.config import CommunityConfig, GraphConfig
+from graphlink.stages.campaign_clients import TEMPLATE_KINDS
+from graphlink.stages.campaign_ties import private_ties
+from graphlink.stages.campaigns import PRIVATE_TIE_KINDS, TIE_KINDS, cluster_similarity, is_tie_kind
+from graphlink.stages.lone_cells import LONE_SHARE, carried
+
+__all__ = ["CARD_ALPHA", "card_campaigns", "card_ties"]
+
+#: A campaign joins another when chance gives their wholes at least the cards they share (one left out) with
+#: probability below this: the conventional 5 % level, as the address-bystander test's ``CHANCE_ALPHA``
+#: (:mod:`graphlink.stages.outsiders`). The grouping reads the same weight at ``campaign_resolution`` (0.35), an
+#: average over a campaign's members; a move of a whole campaign rests on one tie, so it asks for significance.
+CARD_ALPHA = 0.05
+
+
+def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
+              graph_config: GraphConfig | None = None, n_accounts: int | None = None,
+              alpha: float = CARD_ALPHA, config: CommunityConfig | None = None, share: float = LONE_SHARE) -> pl.DataFrame:
+    """Each flagged campaign of several clusters' strongest card tie to a larger flagged campaign (module docstring).
+
+    Parameters
+    ----------
+    clusters : DataFrame
+        ``cluster_id, campaign_id, flagged`` (one row per cluster; ``flagged`` null reads as False).
+    partition : DataFrame
+        ``account_idx, cluster_id`` (null: in no cluster).
+    affiliations, signals : DataFrame
+        The projection's memberships (``account_idx, signal_idx``) and signals (``signal_idx, kind, df, weight,
+        linked``; ``df`` the value's holders in the whole log).
+    graph_config : GraphConfig, optional
+        Which kinds are strong (user-declared identifier columns count as cards).
+    n_accounts : int, optional
+        Accounts in the log (chance's ``N``); by default the larger of ``partition``'s rows and its largest
+        account number plus one.
+    alpha : float
+        The test's level (:data:`CARD_ALPHA`): a tie needs ``P(X < S) >= 1 - alpha``, and ``P(X < S - 1) >= 1 - alpha``
+        unless the wholes' templates tie.
+    config : CommunityConfig, optional
+        The grouping's settings (``campaign_resolution``).
+    share : float
+        The template tie that stands in for a second card, as a share of ``campaign_resolution``
+        (:data:`graphlink.stages.lone_cells.LONE_SHARE`: the tie a lone cell joins a campaign's whole by).
+
+    Returns
+    -------
+    DataFrame
+        ``campaign_id`` (Int64: a campaign of two or more flagged clusters), ``to`` (Int64: the campaign it
+        joins, whose flagged accounts outnumber its own; equal: ``to`` is the smaller id), ``weight`` (Float64,
+        in ``[1 - alpha, 1]``), one row per campaign with such a tie.
+    """
+    empty = pl.DataFrame(schema={"campaign_id": pl.Int64, "to": pl.Int64, "weight": pl.Float64})
+    camp = (clusters.select(pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64),
+                            pl.col("flagged").fill_null(False))
+            .drop_nulls("campaign_id").filter("flagged"))
+    several = camp.filter(pl.len().over("campaign_id") > 1)["campaign_id"].unique()
+    kinds = [k for k in signals["kind"].unique().to_list()
+             if is_tie_kind(k, graph_config) and (k in PRIVATE_TIE_KINDS or k not in TIE_KINDS) and k not in TEMPLATE_KINDS]
+    if several.is_empty() or not kinds:
+        return empty
+    # Each campaign's flagged clusters as one whole, numbered as nodes (its unflagged clusters say nothing of its operator).
+    wholes = (partition.drop_nulls("cluster_id").with_columns(pl.col("cluster_id").cast(pl.Int64))
+              .join(camp.select("cluster_id", "campaign_id"), on="cluster_id")
+              .with_columns(pl.len().over("campaign_id").alias("size")))
+    ids = wholes["campaign_id"].unique().sort()
+    node = pl.DataFrame({"campaign_id": ids, "node": pl.Series(range(ids.len()), dtype=pl.UInt32)})
+    wholes = wholes.join(node, on="campaign_id")
+    if n_accounts is None:
+        n_accounts = max(partition.height, 1 + int(partition["account_idx"].max() or 0))
+    node_of = wholes.select("account_idx", "node", "size")
+    cards = private_ties(node_of, affiliations, signals, kinds, n_accounts).filter(pl.col("weight") >= 1.0 - alpha)
+    if cards.is_empty():
+        return empty
+    # One card is not enough alone (a card sold twice): the tie stands with it left out, or the wholes' templates agree.
+    spared = private_ties(node_of, affiliations, signals, kinds, n_accounts, spare=1).filter(pl.col("weight") >= 1.0 - alpha)
+    written = _template_ties(wholes, affiliations, signals, graph_config, n_accounts, share * (config or CommunityConfig()).campaign_resolution)
+    ties = cards.join(pl.concat([spared.select("source", "target"), written]).unique(), on=["source", "target"], how="semi")
+    if ties.is_empty():
+        return empty
+    size = wholes.group_by("node").agg(pl.col("campaign_id").first(), pl.col("size").first())
+    both = pl.concat([ties.select(pl.col("source").alias("a"), pl.col("target").alias("b"), "weight"),
+                      ties.select(pl.col("target").alias("a"), pl.col("source").alias("b"), "weight")])
+    both = (both.join(size.select(pl.col("node").alias("a"), "campaign_id", pl.col("size").alias("__sa")), on="a")
+            .join(size.select(pl.col("node").alias("b"), pl.col("campaign_id").alias("to"), pl.col("size").alias("__sb")), on="b")
+            .filter(pl.col("campaign_id").is_in(several.implode())
+                    & ((pl.col("__sb") > pl.col("__sa")) | ((pl.col("__sb") == pl.col("__sa")) & (pl.col("to") < pl.col("campaign_id"))))))
+    best = (both.sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
+            .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight"))
+    # The target carries the tie as a whole (lone cells' rule): its clusters tied one by one to the moving campaign's hold
+    # most of its flagged accounts, not a minority of the moving campaign's own operator the grouping put there (dev a3:
+    # operator 3's whole shares 15 cards with campaign 1, all held there by four of operator 3's own cells) -- tied by
+    # cards when cards alone tie the wholes, by templates when the template completed a one-card tie.
+    graph_config = graph_config or GraphConfig()
+    own = signals.with_columns((pl.col("linked") & pl.col("kind").is_in(kinds)).alias("linked"))
+    words = signals.with_columns((pl.col("linked") & pl.col("kind").is_in(list(TEMPLATE_KINDS))).alias("linked"))
+    by_cards = best.join(_campaign_pairs(spared, size), on=["campaign_id", "to"], how="semi")
+    by_words = best.join(by_cards, on="campaign_id", how="anti")
+    return pl.concat([part.join(carried(part, camp, partition, affiliations, evidence, graph_config, config, n_accounts),
+                                on="campaign_id", how="semi")
+                      for part, evidence in ((by_cards, own), (by_words, words)) if part.height]
+                     or [empty]).sort("campaign_id")
+
+
+def _campaign_pairs(ties: pl.DataFrame, size: pl.DataFrame) -> pl.DataFrame:
+    """``campaign_id, to`` both ways for the ``source, target`` node pairs of ``ties`` (``size``: ``node, campaign_id``)."""
+    ids = size.select("node", "campaign_id")
+    return (pl.concat([ties.select(pl.col("source").alias("a"), pl.col("target").alias("b")),
+                       ties.select(pl.col("target").alias("a"), pl.col("source").alias("b"))])
+            .join(ids.rename({"node": "a"}), on="a").join(ids.rename({"node": "b", "campaign_id": "to"}), on="b")
+            .select("campaign_id", "to"))
+
+
+def _template_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, graph_config: GraphConfig | None,
+                   n_accounts: int, least: float) -> pl.DataFrame:
+    """``source, target`` (UInt32 node numbers of ``wholes``' ``account_idx, node``): pairs of wholes whose templates
+    tie by the grouping's own cosine (:func:`~graphlink.stages.campaigns.cluster_similarity`, template kinds only) at
+    ``least`` or more."""
+    sig = signals.with_columns((pl.col("linked") & pl.col("kind").is_in(list(TEMPLATE_KINDS))).alias("linked"))
+    part = wholes.select("account_idx", pl.col("node").cast(pl.Int64).alias("cluster_id"))
+    node, _, edges = cluster_similarity(part, affiliations, sig, graph_config or GraphConfig(), None, n_accounts)
+    num = node.select("node", pl.col("cluster_id").cast(pl.UInt32).alias("whole"))
+    return (edges.filter(pl.col("weight") >= least)
+            .join(num.rename({"node": "source", "whole": "s"}), on="source").join(num.rename({"node": "target", "whole": "t"}), on="target")
+            .select(pl.min_horizontal("s", "t").alias("source"), pl.max_horizontal("s", "t").alias("target")))
+
+
+def card_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
+                   graph_config: GraphConfig | None = None, n_accounts: int | None = None,
+                   alpha: float = CARD_ALPHA, config: CommunityConfig | None = None, share: float = LONE_SHARE) -> pl.DataFrame:
+    """``clusters`` with each campaign of several flagged clusters moved into the larger campaign it shares cards with.
+
+    Parameters
+    ----------
+    clusters : DataFrame
+        ``cluster_id, flagged, campaign_id`` (one row per cluster; other columns kept).
+    partition, affiliations, signals, graph_config, n_accounts, alpha, config, share
+        As :func:`card_ties`.
+
+    Returns
+    -------
+    DataFrame
+        ``clusters``, same rows and columns, ``campaign_id`` changed for the moved campaigns' clusters only (flagged
+        or not: a campaign moves whole), following a chain of moves to its end (each into a larger campaign); a
+        ``why`` naming a moved campaign ("... (campaign M)") names the one it moved to. Flags, sizes and the
+        partition are as given. Source: graphlink session 56 (BENCHMARKS.md, helper opari56).
+
+    Examples
+    --------
+    Campaign 1 (clusters 1, 2: 12 accounts) and campaign 2 (clusters 3, 4: 8 accounts) share two cards, each held
+    by two accounts on either side, in a log of 1,000: chance gives them about 0.02 such cards, and one left out
+    the tie stands. Campaign 2 joins campaign 1.
+
+    >>> part = pl.DataFrame({"account_idx": list(range(20)), "cluster_id": [1] * 6 + [2] * 6 + [3] * 4 + [4] * 4},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": [0, 1, 12, 13, 6, 7, 16, 17], "signal_idx": [0, 0, 0, 0, 1, 1, 1, 1]},
+    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "df": [4, 4], "weight": [1.0] * 2,
+    ...                     "linked": [True] * 2}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "flagged": [True] * 4, "campaign_id": [1, 1, 2, 2]})
+    >>> card_campaigns(cl, part, aff, sig, n_accounts=1000)["campaign_id"].to_list()
+    [1, 1, 1, 1]
+
+    One card only (signal 1 dropped): no tie is left once it is left out, and the campaigns stay apart.
+
+    >>> card_campaigns(cl, part, aff.filter(pl.col("signal_idx") == 0), sig, n_accounts=1000)["campaign_id"].to_list()
+    [1, 1, 2, 2]
+    """
+    if clusters.is_empty() or "campaign_id" not in clusters.columns:
+        return clusters
+    ties = card_ties(clusters, partition, affiliations, signals, graph_config, n_accounts, alpha, config, share)
+    if ties.is_empty():
+        return clusters
+    to = dict(ties.select("campaign_id", "to").iter_rows())
+
+    def end(c: int) -> int:  # each step into a strictly larger campaign (or a smaller id): chains end
+        while c in to:
+            c = to[c]
+        return c
+
+    moved = {c: end(c) for c in to}
+    out = clusters.with_columns(pl.col("campaign_id").replace(moved).cast(clusters.schema["campaign_id"]))
+    if "why" in out.columns:  # a flag inherited from a moved cell names its lead's campaign: the one it is in now
+        out = out.with_columns(pl.col("why").str.replace_many([f"(campaign {c})" for c in moved],
+                                                              [f"(campaign {moved[c]})" for c in moved]))
+    return out
