@@ -162,6 +162,35 @@ def test_a_person_beside_a_ring_in_a_small_log_is_a_bystander(crowd):
     assert detached(*stage_world(4, [((6, 2), (EXIT,))], ring_rows=ring_rows, crowd=crowd)) == [4]
 
 
+def corporate_card_world(seed: int, framework: int, writers: int) -> World:
+    """300 IPv4 users (40 on the framework); a company's staff on one corporate card: ``framework`` at the office NAT
+    sending the framework's template, ``writers`` working from their homes writing their own (twice a person's
+    sessions: busy)."""
+    w = World(seed)
+    w.ipv4_users(300, template_users=40)
+    nat = "203.0.113.5"
+    public = lambda: f"{PUBLIC_TEMPLATE} {_text(w.rng, 6)}"  # noqa: E731
+    start = len(w.rows)
+    for i in range(framework):
+        w.person(f"office-fw{i}", lambda: nat, DESKTOP[i % 3], public)
+    for i in range(writers):
+        home = f"81.2.{i}.{30 + i}"
+        for _ in range(2):
+            w.person(f"office-wr{i}", lambda home=home: home, DESKTOP[(i + 1) % 3])
+    w.rows = w.rows[:start] + [(a, t, ip, "corp-card", p, ua) for a, t, ip, _, p, ua in w.rows[start:]]
+    return w
+
+
+# A company on one corporate card: main keeps two or three home-working writers in the framework users' cluster (seeds
+# 1-3 at 3 + 3); lead56x detaches every writer (a card alone keeps none; three of five others on a script). The
+# framework users left are not flagged on either (scores 0.16-0.34, lower on lead56x): no flag changes.
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_staff_on_a_corporate_card_are_not_flagged_when_writers_are_detached(seed):
+    result = graphlink.detect(corporate_card_world(seed, 3, 3).frame())
+    assert flagged(result, "office") == set()
+    assert flagged(result, "v4user") == set()
+
+
 # Small clusters: three accounts, two on a script. main: the third is judged when the others' pooled rate is half;
 # lead56x: the same here (10 of 10 each). A writer holding a template passage with them (it shares their script in
 # a few prompts) stays on both.
@@ -259,14 +288,14 @@ def test_the_owner_of_a_card_a_batch_stole_is_not_flagged(shape, members):
 # --- card campaigns (opari56, opt-in) ----------------------------------------------------------------------------------
 
 def two_operators(resold: int = 2, where: str = "main", shared_template: bool = False, n: int = 1000,
-                  b_sizes: tuple[int, ...] = (8, 8)):
+                  b_sizes: tuple[int, ...] = (8, 8), a_sizes: tuple[int, ...] = (20, 10, 10)):
     """``clusters, partition, affiliations, signals, n`` as the scoring stage holds them. Operator A: campaign 1 of three
     flagged clusters (20, 10, 10 accounts; 12 template values each, two cards per cluster); operator B: campaign 2 of
     flagged clusters of ``b_sizes`` (a template of its own, two cards per cluster). ``resold`` cards a carding shop
     sold to both: each held by two of B's first cluster and two of A's -- A's main cluster (``where`` "main") or one
     per A cluster ("spread"). ``shared_template``: B writes A's template (both copied one public jailbreak)."""
     rows, part, acc = [], [], 0
-    for k, s in enumerate((20, 10, 10)):
+    for k, s in enumerate(a_sizes):
         for i in range(s):
             part.append((acc, k + 1))
             rows += [(acc, f"tA{j}") for j in range(12)] + [(acc, f"card-A{k}-{i % 2}")]
@@ -305,13 +334,71 @@ def test_two_operators_sharing_one_resold_card_stay_apart():
     assert campaigns_after(two_operators(resold=1)) == [1, 1, 1, 2, 2]
 
 
-# A carding shop sells the same dump of cards to every buyer: two cards bought by both operators.
-@pytest.mark.parametrize("where", ["main", "spread"])
-@pytest.mark.parametrize("resold", [2, 3])
-def test_two_operators_a_carding_shop_sold_the_same_cards_stay_apart(resold, where):
-    assert campaigns_after(two_operators(resold=resold, where=where)) == [1, 1, 1, 2, 2]
+# A carding shop sells the same dump of cards to every buyer: cards bought by both operators. opari56 218b20d: two
+# cards keep them apart (one left out, one card is no tie; A's clusters holding them are not most of A); three join
+# B's whole campaign to A's when A's main cluster holding them is most of A (30 of 50) or the cards are spread over
+# A's cells -- the limit the branch's docstring names. Opt-in; campaign ids only (no flag changes).
+LIMIT_SHOP = pytest.mark.xfail(strict=True, reason="open limit (opari56, opt-in, its docstring): cards a carding shop "
+                                                   "sold to two operators join their campaigns")
 
 
-# Both copied one public jailbreak and bought one card from the same shop.
-def test_two_operators_copying_one_public_template_with_one_resold_card_stay_apart():
-    assert campaigns_after(two_operators(resold=1, shared_template=True)) == [1, 1, 1, 2, 2]
+@pytest.mark.parametrize("resold,where,a_sizes", [
+    (2, "main", (20, 10, 10)), (2, "spread", (20, 10, 10)), (2, "main", (30, 10, 10)), (3, "main", (20, 10, 10)),
+    pytest.param(3, "spread", (20, 10, 10), marks=LIMIT_SHOP), pytest.param(3, "main", (30, 10, 10), marks=LIMIT_SHOP)])
+def test_two_operators_a_carding_shop_sold_the_same_cards_stay_apart(resold, where, a_sizes):
+    assert campaigns_after(two_operators(resold=resold, where=where, a_sizes=a_sizes)) == [1, 1, 1, 2, 2]
+
+
+# Both copied one public jailbreak and bought cards from the same shop: one card keeps them apart (opari56: one
+# card completed by the template must be carried by A's clusters tied by the template ... here held in A's half); two
+# join them.
+@pytest.mark.parametrize("resold", [1, pytest.param(2, marks=LIMIT_SHOP)])
+def test_two_operators_copying_one_public_template_with_resold_cards_stay_apart(resold):
+    assert campaigns_after(two_operators(resold=resold, shared_template=True)) == [1, 1, 1, 2, 2]
+
+
+def shop_world(seed: int = 1, resold: int = 3) -> World:
+    """End to end: operator A, three cells (16, 10, 10 bots) each on its own proxy /16, hour and two cards, one template;
+    operator B, two cells (10, 10) likewise with a template of its own; a carding shop sold ``resold`` cards to both:
+    each paid with by two bots of A's first cell and two of B's first cell. 300 IPv4 users writing their own."""
+    w = World(seed)
+    w.ipv4_users(300)
+
+    def cell(prefix: str, n: int, text: str, pool: str, hour: int, shop: int) -> None:
+        for day in range(DAYS):
+            start = T0 + timedelta(days=day, hours=hour, minutes=int(w.rng.integers(0, 30)))
+            for step in range(6):
+                for i in range(n):
+                    ts = start + timedelta(minutes=7 * step, seconds=int(w.rng.integers(0, 50)))
+                    card = f"shop-card-{i // 2}" if i < 2 * shop else f"{prefix}-card-{i % 2}"
+                    w.rows.append((f"{prefix}{i}", ts, f"{pool}.{int(w.rng.integers(0, 256))}.7", card,
+                                   f"{text} {_text(w.rng, 8)}", DESKTOP[0]))
+    a_text = "Rewrite this product review in a new voice and keep it short and friendly for a busy reader:"
+    b_text = "Write a glowing five star review for this restaurant mentioning the staff and the desserts:"
+    for k, (pool, hour) in enumerate([("185.1", 3), ("185.2", 9), ("185.3", 15)]):
+        cell(f"opa{k}x", 10 if k else 16, a_text, pool, hour, resold if k == 0 else 0)
+    for k, (pool, hour) in enumerate([("91.4", 20), ("91.5", 22)]):
+        cell(f"opb{k}x", 10, b_text, pool, hour, resold if k == 0 else 0)
+    return w
+
+
+def operator_campaigns(result, prefix: str) -> set:
+    acc = result.accounts.select("account_id", "cluster_id").join(
+        result.clusters.select("cluster_id", "campaign_id", "flagged"), on="cluster_id", how="left")
+    return set(acc.filter(pl.col("account_id").str.starts_with(prefix) & pl.col("flagged").fill_null(False))
+               ["campaign_id"].to_list())
+
+
+# End to end with card campaigns on where the branch has them (main: the setting is unknown, the default grouping).
+# main cc59fc0 and opari56 218b20d alike (card campaigns on or off): with one to three cards sold to both, the grouping
+# puts B's card-holding cell in A's campaign and B's other cell in a campaign of its own (B split; nothing for card
+# campaigns to move); with none, A and B apart.
+@pytest.mark.xfail(strict=True, reason="open limit (main too): the grouping ties one operator's cell to another's "
+                                       "campaign by cards a shop sold to both")
+@pytest.mark.parametrize("resold", [1, 3])
+def test_end_to_end_two_operators_sold_the_same_cards_keep_apart_campaigns(resold):
+    from graphlink.config.build import override_names
+    extra = {"card_campaigns": True} if "card_campaigns" in override_names() else {}
+    result = graphlink.detect(shop_world(resold=resold).frame(), **extra)
+    assert len(flagged(result, "opa")) == 36 and len(flagged(result, "opb")) == 20
+    assert not operator_campaigns(result, "opa") & operator_campaigns(result, "opb")
