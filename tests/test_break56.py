@@ -222,7 +222,8 @@ def batch_log(shape: str, seed: int = 0) -> pl.DataFrame:
     info-stealer took the card and made the person's home router a residential proxy exit: the three exit through
     the person's home address too; "family" -- two of the person's household pay with the card from home, and the
     three exit through it (a family card a ring stole with the router); "vpn" -- no card stolen: the person and the
-    three (on a card of their own) use the same commercial VPN, six exit addresses."""
+    three (on a card of their own) use the same commercial VPN, six exit addresses; "vpn_paste" -- the same, and the
+    person pastes the template (a public jailbreak) into half of its prompts."""
     rng = np.random.default_rng(seed)
     rows = []
 
@@ -245,12 +246,14 @@ def batch_log(shape: str, seed: int = 0) -> pl.DataFrame:
     people = ["victim"] + ([f"victim_fam{j}" for j in range(2)] if shape == "family" else [])
     for p in people:
         for _ in range(25):
-            ip = str(rng.choice(vpn)) if shape == "vpn" else home
-            add(p, rng.integers(0, BHOURS * 3600), ip, "pf_victim", " ".join(rng.choice(VOCAB, 8)), BROWSER[0])
+            ip = str(rng.choice(vpn)) if shape.startswith("vpn") else home
+            text = BTEMPLATE.format(q=q()) if shape == "vpn_paste" and rng.random() < 0.5 else " ".join(rng.choice(VOCAB, 8))
+            add(p, rng.integers(0, BHOURS * 3600), ip, "pf_victim", text, BROWSER[0])
     for j in range(3):
         for _ in range(6):
-            ip = {"card": f"88.{j}.{int(rng.integers(0, 255))}.{int(rng.integers(1, 255))}", "vpn": str(rng.choice(vpn))}.get(shape, home)
-            add(f"batch_x{j}", 100 * 3600 + rng.integers(0, 6 * 3600), ip, "pf_x" if shape == "vpn" else "pf_victim", BTEMPLATE.format(q=q()),
+            ip = {"card": f"88.{j}.{int(rng.integers(0, 255))}.{int(rng.integers(1, 255))}", "vpn": str(rng.choice(vpn)),
+                  "vpn_paste": str(rng.choice(vpn))}.get(shape, home)
+            add(f"batch_x{j}", 100 * 3600 + rng.integers(0, 6 * 3600), ip, "pf_x" if shape.startswith("vpn") else "pf_victim", BTEMPLATE.format(q=q()),
                 "harvester/2.3")
     return pl.DataFrame(rows, schema={"account_id": pl.String, "timestamp": pl.Datetime("us"), "ip": pl.String,
                                       "payment_fingerprint": pl.String, "prompt": pl.String, "user_agent": pl.String},
@@ -271,15 +274,21 @@ def batch_flags(result, prefix: str) -> set[str]:
 # with batch members on; the same flag as main with them off, below).
 # "exit" with members off, "family" either way: main flags the person (card and exit together keep it: the operator's
 # free-writing account looks the same), the family of three keeps the six-account card group's flag as a remnant.
+# "vpn_paste" with members on: main dissolves the person (unflagged); batch56 sends it after the three on the six VPN
+# exits it shares with them (MIN_TIE_VALUES addresses read as the operator's infrastructure; a commercial VPN's exits
+# are not): flagged in the batch. Members off: main flags it (on the template often enough not to be a bystander).
+LIMIT_PASTE = pytest.mark.xfail(strict=True, reason="open limit (main too): a person pasting a ring's public template "
+                                                    "on the ring's VPN sits in its flagged card group")
 LIMIT_STOLEN = pytest.mark.xfail(strict=True, reason="open limit (main too): a card stolen with the router it exits "
                                                      "through keeps its owner (card and address) in the ring's cluster")
 
 
 @pytest.mark.parametrize("shape,members", [("card", False), ("card", True), ("vpn", False), ("vpn", True), ("exit", True),
+                                           ("vpn_paste", True), pytest.param("vpn_paste", False, marks=LIMIT_PASTE),
                                            pytest.param("exit", False, marks=LIMIT_STOLEN),
                                            pytest.param("family", False, marks=LIMIT_STOLEN),
                                            pytest.param("family", True, marks=LIMIT_STOLEN)])
-def test_the_owner_of_a_card_a_batch_stole_is_not_flagged(shape, members):
+def test_a_person_a_batch_stole_from_or_shares_a_vpn_with_is_not_flagged(shape, members):
     result = run_detect(batch_log(shape), None, build_config(batch_cells=True, batch_members=members))
     assert batch_flags(result, "victim") == set()
     assert len(batch_flags(result, "batch_x")) == 3
