@@ -243,7 +243,8 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     candidates = judged.filter(
         (pl.col("n_others") >= 2)
         & ((pl.col("cover") >= IDENTITY_COVER) | (2 * pl.col("others_on") > pl.col("n_others")))
-        & (pl.col("others_rate") >= MIN_FLEET_PHRASING) & pl.col("off_script")
+        & ((pl.col("others_rate") >= MIN_FLEET_PHRASING) | (2 * pl.col("others_on") > pl.col("n_others")))
+        & pl.col("off_script")
     ).select("account_idx", "cluster_id")
     # What keeps a member is a value it holds with a member on the cluster's script: a template passage or
     # an identifier, or a card together with an address (a free-writing account of the operator paying
