@@ -60,7 +60,7 @@ import polars as pl
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaign_consensus import EDGE_FLOOR
 from graphlink.stages.campaigns import cluster_similarity
-from graphlink.stages.pool_pieces import ADDRESS_KINDS
+from graphlink.stages.pool_pieces import ADDRESS_KINDS, moved_campaigns
 
 __all__ = ["LONE_SHARE", "lone_cells", "lone_ties"]
 
@@ -230,9 +230,4 @@ def lone_cells(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl
             c = to[c]
         return c
 
-    moved = {c: end(c) for c in to}
-    out = clusters.with_columns(pl.col("campaign_id").replace(moved).cast(clusters.schema["campaign_id"]))
-    if "why" in out.columns:  # a flag inherited from a moved cell names its lead's campaign: the one it is in now
-        out = out.with_columns(pl.col("why").str.replace_many([f"(campaign {c})" for c in moved],
-                                                              [f"(campaign {moved[c]})" for c in moved]))
-    return out
+    return moved_campaigns(clusters, {c: end(c) for c in to})

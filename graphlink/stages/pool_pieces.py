@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["ADDRESS_KINDS", "closed_values", "pool_pieces", "pool_ties"]
+__all__ = ["moved_campaigns", "ADDRESS_KINDS", "closed_values", "pool_pieces", "pool_ties"]
 
 #: Kinds whose values are network addresses an operator draws from a pool.
 ADDRESS_KINDS = ("ip",)
@@ -147,8 +147,9 @@ def pool_pieces(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
         ``clusters``, same rows and columns, ``campaign_id`` changed for the moved clusters only. A lone cluster
         follows the tie of highest containment, then most shared values, then the partner of the smallest id; a
         chain of lone clusters ends in the campaign it reaches, and lone clusters tied only to each other share
-        the campaign of their largest (then smallest campaign id). Source: graphlink session 53 (BENCHMARKS.md,
-        helper camp53).
+        the campaign of their largest (then smallest campaign id); a ``why`` naming a moved cluster's campaign as
+        its lead's ("... flagged cluster N (campaign M)") names the campaign it moved to (:func:`moved_campaigns`).
+        Source: graphlink session 53 (BENCHMARKS.md, helper camp53).
 
     Examples
     --------
@@ -200,5 +201,22 @@ def pool_pieces(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
         keep, drop = sorted((a, b), key=lambda c: (c not in multi, -size_of.get(c, 0), c))
         parent[drop] = keep
         size_of[keep] = size_of.get(keep, 0) + size_of.get(drop, 0)
-    moved = {c: root(c) for c in list(parent)}
-    return clusters.with_columns(pl.col("campaign_id").replace(moved).cast(clusters.schema["campaign_id"]))
+    return moved_campaigns(clusters, {c: root(c) for c in list(parent)})
+
+
+def moved_campaigns(clusters: pl.DataFrame, moved: dict[int, int]) -> pl.DataFrame:
+    """``clusters`` with campaign ``c`` renamed ``moved[c]`` in ``campaign_id`` and in ``why``.
+
+    The one place a campaign move is written (:func:`pool_pieces`, :func:`graphlink.stages.lone_cells.lone_cells`):
+    a flag inherited from a moved cell names its lead's campaign ("... flagged cluster N (campaign M)"), which must
+    be the campaign the lead is in now. ``moved`` maps old to final ids (no chains); ``clusters`` keeps its rows,
+    columns and dtypes; ``why``, when present, has each "(campaign c)" replaced at once (no replacement is
+    replaced again).
+    """
+    if not moved:
+        return clusters
+    out = clusters.with_columns(pl.col("campaign_id").replace(moved).cast(clusters.schema["campaign_id"]))
+    if "why" in out.columns:
+        out = out.with_columns(pl.col("why").str.replace_many([f"(campaign {c})" for c in moved],
+                                                              [f"(campaign {moved[c]})" for c in moved]))
+    return out
