@@ -342,6 +342,8 @@ class ScoringConfig:
         a /24, one decoy request). Turn it on to review campaigns of tame cells, not to ban.
     pool_pieces, lone_cells : bool
         After the flags, a flagged cluster alone in its campaign joins the campaign of the flagged cluster holding most of its address pool, counting only addresses no unflagged account holds (:mod:`graphlink.stages.pool_pieces`); with ``lone_cells`` (on), the larger campaign whose flagged clusters, pooled, it resembles by the grouping's own similarity (:mod:`graphlink.stages.lone_cells`). Neither changes a flag.
+    block_pieces : bool
+        Opt-in: last, flagged clusters of one campaign that are pieces of one address block -- a member of one shares an address no one outside the campaign's flagged accounts holds with a member of the other as often as with its own (:mod:`graphlink.stages.block_pieces`) -- join the largest. Changes no flag and no campaign.
     outsider_network_share, outsider_min_spread : float
         In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread`` (a proxy-rotating fleet), members
         using fewer than ``outsider_network_share`` of the cluster's median number of networks are detached before
@@ -366,6 +368,7 @@ class ScoringConfig:
     pool_campaigns: bool = False
     pool_pieces: bool = False  # opt-in: two operators renting one network nobody else uses join (test_rented_network47)
     lone_cells: bool = True  # on: flags identical by construction; dev ARI by operator up on 9 of 37, none down (session 55)
+    block_pieces: bool = False  # opt-in (session 56, cell56): flags and campaigns identical by construction; see BENCHMARKS.md
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
 
