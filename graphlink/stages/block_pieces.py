@@ -10,13 +10,15 @@ templates 1006's 608-account cell in 21 clusters on 4,923 addresses no one else 
 cell in 8 clusters on one address held by all of them).
 
 What tells such pieces from separate units is **exchangeability** on the addresses: the pieces were cut along cards,
-not along addresses, so a member of piece B shares an address with a member of piece A as often as with a member of
-its own piece, or more so than its own piece within a small factor (Leiden kept the piece apart where it is denser). A
-unit of its own (a team with its office address, a sibling cell with its own pool) shares addresses mostly inside itself. :func:`block_moves` counts, over addresses held almost only by the campaign's flagged accounts
-(:data:`EXCLUSIVE`: a carrier NAT's or a public proxy's users are no block), the address-sharing pairs inside each
-flagged cluster and across each two of one campaign, each as a rate per possible pair. Two clusters are pieces of one
-block when the rate across is at least :data:`EXCHANGE` of the rate inside the smaller, and most (:data:`COVER`) of
-the smaller's members share an address with the larger. Linked pieces join the largest of their connected component.
+not along addresses, so a member of piece B shares addresses with members of piece A about as often as with members
+of its own piece (somewhat less: Leiden kept B apart where it is denser). A unit of its own (a team with its office
+address, a sibling cell with its own pool) shares its addresses inside itself. :func:`block_moves` counts, over
+addresses held almost only by the campaign's flagged accounts (:data:`EXCLUSIVE`: a carrier NAT's or a public proxy's
+users are no block), the addresses shared by pairs of members inside each flagged cluster and across each two
+clusters of one campaign, each as a rate: shared addresses per possible pair (an address held by k members of one
+cluster and j of another counts k(k-1)/2 inside the first and k*j across). Two clusters are pieces of one block when
+the rate across is at least :data:`EXCHANGE` of the rate inside the smaller, and most (:data:`COVER`) of the
+smaller's members share an address with the larger. Linked pieces join the largest of their connected component.
 
 It runs after the judgement and joins only flagged clusters of one campaign, so it changes no flag and no campaign:
 the joined accounts were flagged and placed with that operator already; the cluster keeps the larger piece's score,
