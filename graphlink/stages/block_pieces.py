@@ -23,8 +23,10 @@ smaller's members share an address with the larger. Linked pieces join the large
 It runs after the judgement and joins only flagged clusters of one campaign, so it changes no flag and no campaign:
 the joined accounts were flagged and placed with that operator already; the cluster keeps the larger piece's score,
 and its why says what joined. What it cannot tell apart: two cells of one operator drawing at random from one pool
-that only they use are one block by every address (sibling cells on a shared pool are joined); an operator that
-gives each card group its own addresses has units, not pieces, and is left as it is.
+that only they use are one block by every address (sibling cells on a shared pool are joined) -- and at scale that is
+the common case: on the 224k dev world (independent 176) an operator's pools are drawn on by hundreds of its cells,
+every sibling passes, and ARI by cell fell 0.15 -> 0.02 (clusters of 15,767 and 6,782 accounts); hence opt-in. An
+operator that gives each card group its own addresses has units, not pieces, and is left as it is.
 
 Source: graphlink session 56 (helper cell56). Output: ``account_idx, to`` moves (:func:`block_moves`).
 """
