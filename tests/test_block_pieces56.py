@@ -166,3 +166,15 @@ def test_off_by_default_and_on_moves_no_flag_or_campaign():
     # every cluster off lies inside one cluster on (joins only, no split)
     pair = off.accounts.select("account_id", "cluster_id").join(on.accounts.select("account_id", pl.col("cluster_id").alias("on")), on="account_id")
     assert pair.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.col("on").n_unique()).filter(pl.col("on") > 1).is_empty()
+
+
+def test_a_cluster_joined_from_several_takes_no_part():
+    # The pool cell again, but its largest cluster was made by joining two of the communities stage's clusters
+    # (network cells, batch cells): a union's rate inside mixes cells', so it neither takes nor gives pieces.
+    log = Log()
+    pool_cell(log, (20, 12, 8))
+    cl, part, aff, sig = log.tables()
+    made = part.with_columns(pl.when((pl.col("cluster_id") == 1) & (pl.col("account_idx") >= 10)).then(9).otherwise(pl.col("cluster_id")).alias("cluster_id"))
+    moved = block_moves(cl, part, aff, sig, pieces=made)
+    assert dict(moved.join(part, on="account_idx").select("cluster_id", "to").unique().iter_rows()) == {3: 2}
+    assert dict(block_moves(cl, part, aff, sig, pieces=part).join(part, on="account_idx").select("cluster_id", "to").unique().iter_rows()) == {2: 1, 3: 1}

@@ -20,12 +20,15 @@ cluster and j of another counts k(k-1)/2 inside the first and k*j across). Two c
 the rate across is at least :data:`EXCHANGE` of the rate inside the smaller, and most (:data:`COVER`) of the
 smaller's members share an address with the larger. Linked pieces join the largest of their connected component.
 
-It runs after the judgement and joins only flagged clusters of one campaign, so it changes no flag and no campaign:
+Only clusters the communities stage made take part: a cluster network cells or batch cells joined from several is a
+union whose rate inside mixes its cells' (at 224k network cells' unions of sibling cells on one operator's pools
+passed the test against every sibling). It runs after the judgement and joins only flagged clusters of one campaign, so it changes no flag and no campaign:
 the joined accounts were flagged and placed with that operator already; the cluster keeps the larger piece's score,
 and its why says what joined. What it cannot tell apart: two cells of one operator drawing at random from one pool
 that only they use are one block by every address (sibling cells on a shared pool are joined) -- and at scale that is
 the common case: on the 224k dev world (independent 176) an operator's pools are drawn on by hundreds of its cells,
-every sibling passes, and ARI by cell fell 0.15 -> 0.02 (clusters of 15,767 and 6,782 accounts); hence opt-in. An
+every sibling passed against network cells' unions of siblings, and ARI by cell fell 0.15 -> 0.02 (clusters of
+15,767 and 6,782 accounts) before such unions were left out. An
 operator that gives each card group its own addresses has units, not pieces, and is left as it is.
 
 Source: graphlink session 56 (helper cell56). Output: ``account_idx, to`` moves (:func:`block_moves`).
@@ -58,7 +61,7 @@ COVER = 0.8
 
 def block_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                 exclusive: float = EXCLUSIVE, exchange: float = EXCHANGE, cover: float = COVER,
-                kinds: tuple[str, ...] = ADDRESS_KINDS) -> pl.DataFrame:
+                kinds: tuple[str, ...] = ADDRESS_KINDS, pieces: pl.DataFrame | None = None) -> pl.DataFrame:
     """Members of flagged clusters to move into the larger piece of the same address block (see the module docstring).
 
     Parameters
@@ -75,6 +78,12 @@ def block_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
         :data:`EXCLUSIVE`, :data:`EXCHANGE`, :data:`COVER` (shares in [0, 1]).
     kinds : tuple of str
         The address kinds (:data:`ADDRESS_KINDS`).
+    pieces : DataFrame, optional
+        ``account_idx, cluster_id``: the partition as the communities stage made it, before any cluster was joined
+        (network cells, batch cells). A cluster whose members come from two or more of its clusters takes no part:
+        the test reads a cluster's rate inside as one cell's, and a union of cells mixes theirs -- at 224k network
+        cells' unions of 178 and 80 sibling cells on an operator's pools took 16,676 more of their siblings' accounts
+        (dev independent 176, ARI by cell 0.15 -> 0.02). None: every flagged cluster takes part.
 
     Returns
     -------
@@ -99,6 +108,13 @@ def block_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
         return empty
     judged = clusters.filter(pl.col("flagged") & pl.col("campaign_id").is_not_null()).select(
         pl.col("cluster_id").cast(pl.Int64), pl.col("campaign_id").cast(pl.Int64))
+    if pieces is not None:  # only clusters the communities stage made whole: a union of its clusters mixes cells' rates
+        unions = (partition.drop_nulls("cluster_id").join(pieces.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").alias("piece")),
+                                                          on="account_idx")
+                  .group_by("cluster_id").agg(pl.col("piece").n_unique().alias("from")).filter(pl.col("from") > 1)
+                  .select(pl.col("cluster_id").cast(pl.Int64)))
+    else:
+        unions = pl.DataFrame(schema={"cluster_id": pl.Int64})
     members = partition.drop_nulls("cluster_id").with_columns(pl.col("cluster_id").cast(pl.Int64)).join(judged, on="cluster_id")
     if members.is_empty():
         return empty
@@ -112,6 +128,9 @@ def block_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
     held = held.join(exclusive_ids, on=["signal_idx", "campaign_id"])
     if held.is_empty():
         return empty
+    held = held.join(unions, on="cluster_id", how="anti")  # a union still makes an address exclusive, but is no piece
+    sizes = sizes.join(unions, on="cluster_id", how="anti")
+    members = members.join(unions, on="cluster_id", how="anti")
     counts = held.group_by("signal_idx", "cluster_id", "campaign_id").agg(pl.len().cast(pl.Int64).alias("n"))
     inside = (counts.group_by("cluster_id").agg((pl.col("n") * (pl.col("n") - 1) // 2).sum().alias("pairs_in"))
               .join(sizes, on="cluster_id").with_columns(

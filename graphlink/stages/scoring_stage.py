@@ -148,7 +148,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         changed = origins.filter((pl.col("took") > 0) | (pl.col("gave") > 0)).select("cluster_id")
         evidence = carry_evidence(evidence, origins, cluster_evidence(affiliations, projection.signals, partition.join(changed, on="cluster_id"),
                                                                       config.scoring.evidence_per_kind, shared.join(changed, on="cluster_id", how="semi")))
-    joins = block_moves(clusters, partition, affiliations, projection.signals) if config.scoring.block_pieces else None
+    joins = block_moves(clusters, partition, affiliations, projection.signals, pieces=pieces) if config.scoring.block_pieces else None
     if joins is not None and joins.height:  # block pieces: flagged pieces of one campaign's address block, after the judgement
         before, partition = partition, renumber(moved_partition(partition, joins), c.min_cluster_size)
         origins = cluster_origins(before, partition, joins)
