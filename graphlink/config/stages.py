@@ -368,7 +368,7 @@ class ScoringConfig:
     pool_campaigns: bool = False
     pool_pieces: bool = False  # opt-in: two operators renting one network nobody else uses join (test_rented_network47)
     lone_cells: bool = True  # on: flags identical by construction; dev ARI by operator up on 9 of 37, none down (session 55)
-    block_pieces: bool = False  # opt-in: flags / campaigns identical by construction; dev templates ARI by cell up; siblings on one private pool join
+    block_pieces: bool = False  # opt-in: flags / campaigns identical by construction; dev templates ARI by cell up, 224k dev 0.15 -> 0.03 (siblings on one pool join)
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
 

@@ -28,7 +28,10 @@ and its why says what joined. What it cannot tell apart: two cells of one operat
 that only they use are one block by every address (sibling cells on a shared pool are joined) -- and at scale that is
 the common case: on the 224k dev world (independent 176) an operator's pools are drawn on by hundreds of its cells,
 every sibling passed against network cells' unions of siblings, and ARI by cell fell 0.15 -> 0.02 (clusters of
-15,767 and 6,782 accounts) before such unions were left out. An
+15,767 and 6,782 accounts); with such unions left out, the siblings' card-group pieces, whose rate inside is near
+nothing, chain through each other into the operator's largest Leiden cluster instead (0.15 -> 0.03: 12,030 and 4,362
+accounts, 399 and 156 cells). Hence opt-in: a test of specificity (a piece ties to its block more than to the
+rest of the campaign) or of the clock is needed before it can be on. An
 operator that gives each card group its own addresses has units, not pieces, and is left as it is.
 
 Source: graphlink session 56 (helper cell56). Output: ``account_idx, to`` moves (:func:`block_moves`).
