@@ -339,8 +339,8 @@ class ScoringConfig:
         organisations that have no such value -- a hybrid company whose staff mostly work from home, branches in co-working
         spaces whose address others share -- and an operator that escapes it by giving each card one value of its own (a VM,
         a /24, one decoy request). Turn it on to review campaigns of tame cells, not to ban.
-    pool_pieces, lone_cells, card_campaigns : bool
-        After the flags, a flagged cluster alone in its campaign joins the campaign of the flagged cluster holding most of its address pool, counting only addresses no unflagged account holds (:mod:`graphlink.stages.pool_pieces`); with ``lone_cells`` (on), the larger campaign whose flagged clusters, pooled, it resembles by the grouping's own similarity (:mod:`graphlink.stages.lone_cells`); with ``card_campaigns`` (opt-in), then a flagged campaign of several clusters joins the larger one whose cards it shares beyond chance, one card not enough alone (:mod:`graphlink.stages.card_campaigns`). None changes a flag.
+    pool_pieces, lone_cells, card_campaigns, block_pieces : bool
+        After the flags, a flagged cluster alone in its campaign joins the campaign of the flagged cluster holding most of its address pool, counting only addresses no unflagged account holds (:mod:`graphlink.stages.pool_pieces`); with ``lone_cells`` (on), the larger campaign whose flagged clusters, pooled, it resembles by the grouping's own similarity (:mod:`graphlink.stages.lone_cells`); with ``card_campaigns`` (opt-in), then a flagged campaign of several clusters joins the larger one whose cards it shares beyond chance, one card not enough alone (:mod:`graphlink.stages.card_campaigns`). None changes a flag. ``block_pieces`` (opt-in, not fit to be on: it joins sibling cells on an operator's pools) joins flagged clusters of one campaign that are pieces of one address block into the largest (:mod:`graphlink.stages.block_pieces`); no flag or campaign changes.
     outsider_network_share, outsider_min_spread : float
         In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread`` (a proxy-rotating fleet), members
         using fewer than ``outsider_network_share`` of the cluster's median number of networks are detached before
@@ -357,8 +357,7 @@ class ScoringConfig:
     flag_threshold: float = 0.6
     min_flag_size: int = 5
     evidence_per_kind: int = 10
-    component_weights: dict[str, float] = field(default_factory=lambda: {
-        "payment_reuse": 1.0, "ip_spread": 1.0, "card_pool": 1.0, "scripted_accounts": 1.0, "template_share": 1.0, "timing_sync": 1.0,
+    component_weights: dict[str, float] = field(default_factory=lambda: {"payment_reuse": 1.0, "ip_spread": 1.0, "card_pool": 1.0, "scripted_accounts": 1.0, "template_share": 1.0, "timing_sync": 1.0,
         "around_the_clock": 0.3, "creation_burst": 1.0, "volume": 0.5, "short_lived": 0.8})
     org_discount: float = 0.6
     flag_campaigns: bool = True
@@ -366,6 +365,7 @@ class ScoringConfig:
     pool_pieces: bool = False  # opt-in: two operators renting one network nobody else uses join (test_rented_network47)
     lone_cells: bool = True  # on: flags identical by construction; dev ARI by operator up on 9 of 37, none down (session 55)
     card_campaigns: bool = False  # opt-in (session 56, opari56): measured on dev worlds only
+    block_pieces: bool = False  # opt-in: flags / campaigns identical by construction; dev templates ARI by cell up, 224k dev 0.15 -> 0.03 (siblings on one pool join)
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
 

@@ -27,6 +27,7 @@ from graphlink.stages.pool_pieces import pool_pieces
 from graphlink.stages.lone_cells import lone_cells
 from graphlink.stages.card_campaigns import card_campaigns
 from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_moves, moved_partition, with_batch_reason
+from graphlink.stages.block_pieces import block_moves, carry_joins
 from graphlink.stages.batch_judgement import carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.outsiders import fleet_outsiders
@@ -148,6 +149,16 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         cut = (lambda s: top_per_kind(s, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)) if listed_per_kind > 0 else None
         shared = carry_shared(shared, origins, affiliations, partition, cut)
         changed = origins.filter((pl.col("took") > 0) | (pl.col("gave") > 0)).select("cluster_id")
+        evidence = carry_evidence(evidence, origins, cluster_evidence(affiliations, projection.signals, partition.join(changed, on="cluster_id"),
+                                                                      config.scoring.evidence_per_kind, shared.join(changed, on="cluster_id", how="semi")))
+    joins = block_moves(clusters, partition, affiliations, projection.signals, pieces=pieces) if config.scoring.block_pieces else None
+    if joins is not None and joins.height:  # block pieces: flagged pieces of one campaign's address block, after the judgement
+        before, partition = partition, renumber(moved_partition(partition, joins), c.min_cluster_size)
+        origins = cluster_origins(before, partition, joins)
+        clusters = carry_joins(clusters, origins, partition)
+        cut = (lambda s: top_per_kind(s, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)) if listed_per_kind > 0 else None
+        shared = carry_shared(shared, origins, affiliations, partition, cut)
+        changed = origins.filter(pl.col("took") > 0).select("cluster_id")
         evidence = carry_evidence(evidence, origins, cluster_evidence(affiliations, projection.signals, partition.join(changed, on="cluster_id"),
                                                                       config.scoring.evidence_per_kind, shared.join(changed, on="cluster_id", how="semi")))
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
