@@ -26,7 +26,8 @@ from graphlink.stages.join_notes import with_grouping_reason
 from graphlink.stages.pool_pieces import pool_pieces
 from graphlink.stages.lone_cells import lone_cells
 from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_moves, moved_partition, with_batch_reason
-from graphlink.stages.batch_judgement import carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later
+from graphlink.stages.batch_judgement import (carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later,
+                                              remnants_followed)
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.schedules import scheduled_accounts
@@ -137,6 +138,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         clusters = lone_cells(clusters, partition, affiliations, projection.signals, config.graph, c, index.height)
     moves = moves_made_later(batches, moves, partition) if moves is not None and moves.height else None
     moves = judged_moves(moves, partition, clusters) if moves is not None and moves.height else None  # only out of the operator's clusters
+    if moves is not None and moves.height:  # an account the moves leave alone follows its mates when its card or addresses tie it to them
+        moves = remnants_followed(moves, partition, clusters, affiliations, projection.signals, c.min_cluster_size, config.graph)
     if moves is not None and moves.height:  # batch members: after the judgement, which they keep
         before, partition = partition, renumber(moved_partition(partition, moves), c.min_cluster_size)
         origins = cluster_origins(before, partition, moves)
