@@ -290,10 +290,11 @@ def remnants_followed(moves: pl.DataFrame, partition: pl.DataFrame, clusters: pl
     which dissolves: the account left loses its cluster and its flag (session 55, test independent 209: 8 ring
     accounts, remnants of 2-13-account flagged cells). What the moves say is that the moved accounts belong to their
     batch's cell; they say nothing against the account left -- it is still tied to them by the values Leiden grouped
-    them on (:func:`carry_judgement`). So the account left goes with the batch that took most of its cluster-mates
-    (ties: the lower cluster id) when
+    them on (:func:`carry_judgement`). So the account left goes with a batch that took its cluster-mates when the
+    two conditions below hold -- of several such batches, the one that took most of them (ties: the lower cluster id):
 
-    * the tie is one an operator owns, not one it writes: with the mates that batch took it shares a card (or a
+    * the tie is one an operator owns, not one it writes: with the mates that batch took it shares (each value
+      counted once, however many of them hold it) a card (or a
       user-declared strong identifier: :data:`graphlink.stages.campaigns.PRIVATE_TIE_KINDS` and strong ``--signal``
       kinds), or at least :data:`graphlink.stages.campaigns.MIN_TIE_VALUES` addresses -- a campaign's *infrastructure*
       tie (:func:`graphlink.stages.campaign_flags.substantial_campaigns`). A template is no tie here: a person pasting
