@@ -258,7 +258,7 @@ class CommunityConfig:
         (:mod:`graphlink.stages.client_cells`; same wholes and guard). Off: 5 benign flagged on dev ind176 (session 50).
     batch_cells, batch_members : bool
         Opt-in (session 54: 224k peak memory 3.8 -> 5.6 GB, from ``member_moves`` pairing every member with every batch; cut in session 55, memb55; :mod:`graphlink.stages.batch_cells`): join short-lived clusters whose lifetimes coincide and that share a template; ``batch_members``
-        also moves, once every cluster is judged, a member living only in a batch's hours out of a long-lived cluster flagged or in the batch's campaign (fixcell54).
+        also moves, once every cluster is judged, a member living only in a batch's hours out of a long-lived cluster flagged or in the batch's campaign (fixcell54); an account the moves leave alone in a flagged cluster goes with its mates' flagged batch when it shares a card or ``MIN_TIE_VALUES`` addresses with them (batch56; :func:`graphlink.stages.batch_judgement.remnants_followed`).
     own_values : bool
         Last, an unclustered account more than half of whose strong values are one cluster's joins it
         (:mod:`graphlink.stages.pendants`; vk-bots pair F1 0.132 -> 0.203, BENCHMARKS.md session 52).

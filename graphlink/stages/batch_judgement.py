@@ -3,7 +3,9 @@
 Batch members (``[communities] batch_members``, on with ``batch_cells`` since session 54) moves a batch's accounts out of the card groups they share with
 an operator's long-lived cells, after every cluster is scored, flagged and placed in a campaign. The moves change no
 judgement: the moved accounts take their batch's flag, and every cluster keeps its own score and flag -- a cluster that
-gave members leaves a remnant that is no new evidence (:func:`carry_judgement` says why). Split out of
+gave members leaves a remnant that is no new evidence (:func:`carry_judgement` says why); an account the moves would leave
+alone (a cluster of one dissolves) goes with its cluster-mates' batch when a card or addresses tie it to them and both
+are flagged (:func:`remnants_followed`, session 56). Split out of
 :mod:`graphlink.stages.batch_cells` (module size); session 54, helper cell54 (BENCHMARKS.md).
 """
 
