@@ -257,8 +257,8 @@ class CommunityConfig:
         Opt-in: then split a cluster between members sending only its leading client and members never sending it
         (:mod:`graphlink.stages.client_cells`; same wholes and guard). Off: 5 benign flagged on dev ind176 (session 50).
     batch_cells, batch_members : bool
-        Opt-in (session 54: 224k peak memory 3.8 -> 5.6 GB, from ``member_moves`` pairing every member with every batch; cut in session 55, memb55; :mod:`graphlink.stages.batch_cells`): join short-lived clusters whose lifetimes coincide and that share a template; ``batch_members``
-        also moves, once every cluster is judged, a member living only in a batch's hours out of a long-lived cluster flagged or in the batch's campaign (fixcell54).
+        On (session 56, batch56: the one-account remnants batch members dissolved now follow their mates on a card; session 54's 224k memory rise was cut in session 55, memb55; :mod:`graphlink.stages.batch_cells`): join short-lived clusters whose lifetimes coincide and that share a template; ``batch_members``
+        also moves, once every cluster is judged, a member living only in a batch's hours out of a long-lived cluster flagged or in the batch's campaign (fixcell54); an account the moves leave alone in a flagged cluster goes with its mates' flagged batch when it shares a card or ``MIN_TIE_VALUES`` addresses with them (batch56; :func:`graphlink.stages.batch_judgement.remnants_followed`).
     own_values : bool
         Last, an unclustered account more than half of whose strong values are one cluster's joins it
         (:mod:`graphlink.stages.pendants`; vk-bots pair F1 0.132 -> 0.203, BENCHMARKS.md session 52).
@@ -280,8 +280,8 @@ class CommunityConfig:
     campaign_neighbours: bool = True
     wording_cells: bool = True
     client_cells: bool = False
-    batch_cells: bool = False  # opt-in: dev ARI by cell up, benign flags as main's; 224k test peak RSS 3.80 -> 5.56 GB in session 54 (cut: memb55)
-    batch_members: bool = False  # opt-in with batch_cells: dev a1 / t1 / o1 ARI by cell +0.24-0.27, by operator +0.09-0.18
+    batch_cells: bool = True  # dev ARI by cell up (a1 / t1 / o1 0.46 -> 0.70, ind179 0.62 -> 0.94), benign flags as main's on every dev world run (batch56)
+    batch_members: bool = True  # with batch_cells: dev a1 / t1 / o1 ARI by operator +0.06-0.28, F1 +0.009-0.011; benign flags as main's (batch56)
     own_values: bool = True
 
     def __post_init__(self) -> None:

@@ -3,7 +3,9 @@
 Batch members (``[communities] batch_members``, on with ``batch_cells`` since session 54) moves a batch's accounts out of the card groups they share with
 an operator's long-lived cells, after every cluster is scored, flagged and placed in a campaign. The moves change no
 judgement: the moved accounts take their batch's flag, and every cluster keeps its own score and flag -- a cluster that
-gave members leaves a remnant that is no new evidence (:func:`carry_judgement` says why). Split out of
+gave members leaves a remnant that is no new evidence (:func:`carry_judgement` says why); an account the moves would leave
+alone (a cluster of one dissolves) goes with its cluster-mates' batch when a card or addresses tie it to them and both
+are flagged (:func:`remnants_followed`, session 56). Split out of
 :mod:`graphlink.stages.batch_cells` (module size); session 54, helper cell54 (BENCHMARKS.md).
 """
 
@@ -14,9 +16,11 @@ from typing import Callable
 import numpy as np
 import polars as pl
 
+from graphlink.config import GraphConfig
+from graphlink.stages.campaigns import MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, is_tie_kind
 from graphlink.stages.evidence import shared_in_clusters
 
-__all__ = ["carry_evidence", "carry_judgement", "carry_shared", "cluster_origins", "judged_moves", "moves_made_later"]
+__all__ = ["carry_evidence", "carry_judgement", "carry_shared", "cluster_origins", "judged_moves", "moves_made_later", "remnants_followed"]
 
 
 def cluster_origins(before: pl.DataFrame, after: pl.DataFrame, moves: pl.DataFrame) -> pl.DataFrame:
@@ -36,7 +40,9 @@ def cluster_origins(before: pl.DataFrame, after: pl.DataFrame, moves: pl.DataFra
     -------
     DataFrame
         ``cluster_id`` (``after``'s), ``was`` (``before``'s), ``took`` (members it received), ``gave`` (members it lost
-        to batches), one row per ``after`` cluster. A ``before`` cluster whose remnant dissolved has no row.
+        to batches), ``followed`` (of ``took``, accounts a move left alone that followed their cluster-mates: ``moves``'
+        ``left``, :func:`remnants_followed`; 0 without it), one row per ``after`` cluster. A ``before`` cluster whose
+        remnant dissolved or followed has no row.
 
     Examples
     --------
@@ -50,10 +56,13 @@ def cluster_origins(before: pl.DataFrame, after: pl.DataFrame, moves: pl.DataFra
     """
     was = before.select("account_idx", pl.col("cluster_id").alias("was"))
     stay = after.drop_nulls("cluster_id").join(moves, on="account_idx", how="anti").join(was, on="account_idx")
-    took = moves.join(after, on="account_idx").group_by("cluster_id").agg(pl.len().alias("took"))
+    left = pl.col("left").sum() if "left" in moves.columns else pl.lit(0)
+    took = moves.join(after, on="account_idx").group_by("cluster_id").agg(pl.len().alias("took"), left.cast(pl.Int64).alias("followed"))
     gave = moves.join(was, on="account_idx").group_by("was").agg(pl.len().alias("gave"))
     return (stay.select("cluster_id", "was").unique().join(took, on="cluster_id", how="left").join(gave, on="was", how="left")
-            .with_columns(pl.col("took").fill_null(0).cast(pl.Int64), pl.col("gave").fill_null(0).cast(pl.Int64)).sort("cluster_id"))
+            .with_columns(pl.col("took").fill_null(0).cast(pl.Int64), pl.col("gave").fill_null(0).cast(pl.Int64),
+                          pl.col("followed").fill_null(0).cast(pl.Int64))
+            .select("cluster_id", "was", "took", "gave", "followed").sort("cluster_id"))
 
 
 def carry_judgement(clusters: pl.DataFrame, origins: pl.DataFrame, before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
@@ -99,8 +108,13 @@ def carry_judgement(clusters: pl.DataFrame, origins: pl.DataFrame, before: pl.Da
     [(3, True), (2, False)]
     """
     size = after.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.len().alias("size"))
-    took = pl.concat_str([pl.lit("judged on its "), pl.col("size").cast(pl.String), pl.lit(" accounts before it took "), pl.col("took").cast(pl.String),
-                          pl.lit(" of longer-lived clusters active only in its hours and writing its template (batch members)")])
+    followed = pl.col("followed") if "followed" in origins.columns else pl.lit(0)
+    took = pl.concat_str([pl.lit("judged on its "), pl.col("size").cast(pl.String), pl.lit(" accounts before it took "),
+                          (pl.col("took") - followed).cast(pl.String),
+                          pl.lit(" of longer-lived clusters active only in its hours and writing its template"),
+                          pl.when(followed > 0).then(pl.concat_str([pl.lit(" and "), followed.cast(pl.String),
+                                                                    pl.lit(" left alone by them, tied to them by a card or addresses")]))
+                          .otherwise(pl.lit("")), pl.lit(" (batch members)")])
     gave = pl.concat_str([pl.lit("judged as the "), pl.col("size").cast(pl.String), pl.lit(" accounts it was before "), pl.col("gave").cast(pl.String),
                           pl.lit(" moved to a batch active only in their hours (batch members)")])
     note = pl.when(pl.col("took") > 0).then(took).when(pl.col("gave") > 0).then(gave)
@@ -267,3 +281,96 @@ def judged_moves(moves: pl.DataFrame, partition: pl.DataFrame, clusters: pl.Data
     same = pl.col("donor_campaign").eq(pl.col("to_campaign")).fill_null(False) if camp else pl.lit(False)
     keep = pl.col("cluster_id").is_null() | pl.col("donor_flagged").fill_null(False) | same
     return rows.filter(keep).select(moves.columns)
+
+
+def remnants_followed(moves: pl.DataFrame, partition: pl.DataFrame, clusters: pl.DataFrame, affiliations: pl.DataFrame,
+                      signals: pl.DataFrame, min_cluster_size: int = 2, graph_config: GraphConfig | None = None) -> pl.DataFrame:
+    """``moves`` (:func:`judged_moves`) and the accounts they would leave alone: each follows the batch that took its
+    cluster-mates when its tie to them is its operator's and the judgement is kept.
+
+    A flagged card group that gives all its members but one to batches leaves a remnant under ``min_cluster_size``,
+    which dissolves: the account left loses its cluster and its flag (session 55, test independent 209: 8 ring
+    accounts, remnants of 2-13-account flagged cells). What the moves say is that the moved accounts belong to their
+    batch's cell; they say nothing against the account left -- it is still tied to them by the values Leiden grouped
+    them on (:func:`carry_judgement`). So the account left goes with a batch that took its cluster-mates when the
+    two conditions below hold -- of several such batches, the one that took most of them (ties: the lower cluster id):
+
+    * the tie is one an operator owns, not one it writes: with the mates that batch took it shares (each value
+      counted once, however many of them hold it) a card (or a
+      user-declared strong identifier: :data:`graphlink.stages.campaigns.PRIVATE_TIE_KINDS` and strong ``--signal``
+      kinds), or at least :data:`graphlink.stages.campaigns.MIN_TIE_VALUES` addresses -- a campaign's *infrastructure*
+      tie (:func:`graphlink.stages.campaign_flags.substantial_campaigns`). A template is no tie here: a person pasting
+      the ring's public template in its hours shares it, and one address may be a home a residential proxy exits from;
+    * the judgement does not change: the cluster it was in and the batch are both flagged. A remnant of an unflagged
+      cluster never follows into a flagged batch (the tie alone flags no one), and one of a flagged cluster does not
+      follow an unflagged batch (it would leave the flag either way).
+
+    Otherwise it dissolves, as before. Only linked values count (a value over its kind's cap links no one).
+
+    Parameters
+    ----------
+    moves : DataFrame
+        ``account_idx, to``: the moves to be made (``partition``'s cluster ids).
+    partition : DataFrame
+        ``account_idx, cluster_id``: the partition judged.
+    clusters : DataFrame
+        ``cluster_id, flagged``, by ``partition``'s ids.
+    affiliations : DataFrame
+        ``account_idx, signal_idx``: the clustered accounts' memberships.
+    signals : DataFrame
+        ``signal_idx, kind, linked``.
+    min_cluster_size : int
+        A cluster under this many accounts dissolves (:func:`graphlink.stages.communities.renumber`).
+    graph_config : GraphConfig, optional
+        Which user-declared kinds are strong.
+
+    Returns
+    -------
+    DataFrame
+        ``account_idx, to, left`` (bool: an account left alone, following): ``moves`` (``left`` False) and the
+        followers, by account.
+
+    Examples
+    --------
+    Card group 2 (accounts 3-5) gives 4 and 5 to batch 1; account 3 pays with their card (signal 7): it follows.
+
+    >>> p = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5], "cluster_id": [1, 1, 1, 2, 2, 2]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> c = pl.DataFrame({"cluster_id": [1, 2], "flagged": [True, True]})
+    >>> mv = pl.DataFrame({"account_idx": [4, 5], "to": [1, 1]}, schema={"account_idx": pl.UInt32, "to": pl.Int64})
+    >>> a = pl.DataFrame({"account_idx": [3, 4, 5], "signal_idx": [7, 7, 7]}, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> s = pl.DataFrame({"signal_idx": [7], "kind": ["payment"], "linked": [True]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> remnants_followed(mv, p, c, a, s).rows()
+    [(3, 1, True), (4, 1, False), (5, 1, False)]
+    """
+    out = moves.select("account_idx", pl.col("to").cast(pl.Int64), pl.lit(False).alias("left"))
+    part = partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64))
+    mates = moves.join(part, on="account_idx").select("account_idx", pl.col("to").cast(pl.Int64), "cluster_id")
+    alone = (part.join(moves, on="account_idx", how="anti").filter(pl.len().over("cluster_id") < min_cluster_size)
+             .join(mates.select("cluster_id").unique(), on="cluster_id"))
+    flagged = clusters.filter(pl.col("flagged").fill_null(False)).select(pl.col("cluster_id").cast(pl.Int64))
+    alone = alone.join(flagged, on="cluster_id")
+    if alone.is_empty():
+        return out.sort("account_idx")
+    graph_config = graph_config or GraphConfig()
+    # Only the accounts left and their moved mates' memberships are read: a mask by position, not a join over every
+    # clustered membership (38M rows at 224k; memb55).
+    keys = pl.concat([alone["account_idx"], mates["account_idx"]]).cast(pl.UInt32)
+    mine = np.zeros(max(int(affiliations["account_idx"].max() or 0), int(keys.max())) + 1, dtype=bool)
+    mine[keys.to_numpy()] = True
+    affiliations = affiliations.filter(pl.lit(pl.Series(mine)).gather(pl.col("account_idx"))).select("account_idx", "signal_idx")
+    kinds = [k for k in signals["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
+    owned = (signals.filter(pl.col("linked").fill_null(False) & pl.col("kind").is_in(kinds))
+             .select("signal_idx", (pl.col("kind").is_in(PRIVATE_TIE_KINDS) | ~pl.col("kind").is_in(TIE_KINDS)).alias("private"),
+                     (pl.col("kind") == "ip").alias("address")))
+    # what each account left shares with the mates each batch took (one row per value, however many mates hold it)
+    theirs = (mates.join(flagged.rename({"cluster_id": "to"}), on="to").join(affiliations.select("account_idx", "signal_idx"), on="account_idx")
+              .select("cluster_id", "to", "signal_idx").unique())
+    tied = (alone.join(affiliations.select("account_idx", "signal_idx"), on="account_idx").join(owned, on="signal_idx")
+            .join(theirs, on=["cluster_id", "signal_idx"])
+            .group_by("account_idx", "to").agg(pl.col("private").any(), pl.col("address").sum())
+            .filter(pl.col("private") | (pl.col("address") >= MIN_TIE_VALUES)))
+    taken = mates.group_by("cluster_id", "to").agg(pl.len().alias("n"))
+    follow = (tied.join(alone, on="account_idx").join(taken, on=["cluster_id", "to"])
+              .sort(["account_idx", "n", "to"], descending=[False, True, False]).group_by("account_idx", maintain_order=True).first()
+              .select("account_idx", "to", pl.lit(True).alias("left")))
+    return pl.concat([out, follow.cast(out.schema)]).sort("account_idx")

@@ -28,7 +28,8 @@ from graphlink.stages.lone_cells import lone_cells
 from graphlink.stages.card_campaigns import card_campaigns
 from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_moves, moved_partition, with_batch_reason
 from graphlink.stages.block_pieces import block_moves, carry_joins
-from graphlink.stages.batch_judgement import carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later
+from graphlink.stages.batch_judgement import (carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later,
+                                              remnants_followed)
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
 from graphlink.stages.outsiders import fleet_outsiders
 from graphlink.stages.schedules import scheduled_accounts
@@ -141,6 +142,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         clusters = card_campaigns(clusters, partition, affiliations, projection.signals, config.graph, index.height, config=c)
     moves = moves_made_later(batches, moves, partition) if moves is not None and moves.height else None
     moves = judged_moves(moves, partition, clusters) if moves is not None and moves.height else None  # only out of the operator's clusters
+    if moves is not None and moves.height:  # an account the moves leave alone follows its mates when its card or addresses tie it to them
+        moves = remnants_followed(moves, partition, clusters, affiliations, projection.signals, c.min_cluster_size, config.graph)
     if moves is not None and moves.height:  # batch members: after the judgement, which they keep
         before, partition = partition, renumber(moved_partition(partition, moves), c.min_cluster_size)
         origins = cluster_origins(before, partition, moves)
