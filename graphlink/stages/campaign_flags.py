@@ -215,6 +215,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         "signal_idx", "df", pl.col("kind").is_in(PRIVATE_TIE_KINDS).alias("private")
         | ~pl.col("kind").is_in(TIE_KINDS), (pl.col("kind") == "prompt").alias("text"))
     loud = loud.cast(pl.Int64).drop_nulls().unique()
+    if loud.is_empty():  # no operator to tie to: every round's lead is empty (~230 empty queries skipped)
+        return pl.DataFrame(schema=OPERATOR_TIES_SCHEMA)
     # A cluster in no campaign is a campaign of its own (a negative id no campaign has), not one with
     # every other such cluster.
     mapped = (partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")

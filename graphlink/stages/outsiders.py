@@ -157,7 +157,8 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
                                   # No sampled prompt: phrasing unknown (null), never judged by it.
                                   pl.when(pl.col("prompts_sampled") > 0)
                                   .then(pl.col("prompts_scripted") / pl.col("prompts_sampled")).alias("rate")))
-    if memberships is not None and signals is not None and (static.height or phrasing is not None):
+    # (No flagged fleet, no member to judge: the block below reads nothing but empty frames.)
+    if memberships is not None and signals is not None and (static.height or phrasing is not None and phrasing.height):
         kinds = [k for k in signals["kind"].unique().to_list() if k != "ip" and is_tie_kind(k, graph_config)]
         ties = signals.filter(pl.col("kind").is_in(kinds)).select("signal_idx", "df")
         flagged = clusters.join(scored.filter("flagged").select("cluster_id"), on="cluster_id", how="semi")
