@@ -246,6 +246,8 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
         & ((pl.col("cover") >= IDENTITY_COVER) | (2 * pl.col("others_on") > pl.col("n_others")))
         & (pl.col("others_rate") >= MIN_FLEET_PHRASING) & pl.col("off_script")
     ).select("account_idx", "cluster_id")
+    if candidates.is_empty():  # (nobody to keep: the same empty frame, without reading the values below)
+        return candidates
     # What keeps a member is a value it holds with a member on the cluster's script: a template passage or
     # an identifier, or a card together with an address (a free-writing account of the operator paying
     # with its cards from its exits has two independent links). A card alone does not: the owner of a card
