@@ -301,7 +301,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         of_op = (lead_of.join(mapped.select(pl.col("cluster_id").cast(pl.Int64).alias("lead_id"), "campaign_id").unique(),
                               on="lead_id", how="left")
                  .select("cluster_id", "lead_id", pl.coalesce("campaign_id", -1 - pl.col("lead_id")).cast(pl.Int64).alias("operator")))
-        if strong is not None:  # too small to flag alone, its own evidence strong enough (the docstring)
+        if strong is not None and strong.len():  # too small to flag alone, its own evidence strong enough (the docstring)
             # Its phrases sent with another client than every operator cluster's are copied here too (tie_weights):
             # a team on two department cards mostly sending a ring's public template from its browsers (break48).
             own, written = strong_cells(near.join(split, on=["cluster_id", "signal_idx"], how="anti"), held, of_op,
