@@ -330,7 +330,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         new = new.select("cluster_id", "lead", "ties", "cards", "texts", addresses=pl.col("led") - pl.col("cards") - pl.col("texts"),
                          values=pl.col("values").cast(pl.List(pl.UInt32)), cell=pl.col("cell").fill_null(False))
         # The why names every card that tied it, one leading to another flagged cluster too (a contact card).
-        new = other_ties(rows, new)
+        new = other_ties(rows, new) if new.height else new  # (an empty round ends here either way)
         if new.height == 0:
             break
         found = pl.concat([found, new]).sort("cluster_id")
