@@ -215,6 +215,8 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         "signal_idx", "df", pl.col("kind").is_in(PRIVATE_TIE_KINDS).alias("private")
         | ~pl.col("kind").is_in(TIE_KINDS), (pl.col("kind") == "prompt").alias("text"))
     loud = loud.cast(pl.Int64).drop_nulls().unique()
+    if loud.is_empty():  # no operator to tie to: every round's lead is empty (~230 empty queries skipped)
+        return pl.DataFrame(schema=OPERATOR_TIES_SCHEMA)
     # A cluster in no campaign is a campaign of its own (a negative id no campaign has), not one with
     # every other such cluster.
     mapped = (partition.drop_nulls("cluster_id").join(campaign_of.select("cluster_id", "campaign_id"), on="cluster_id")
@@ -299,7 +301,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         of_op = (lead_of.join(mapped.select(pl.col("cluster_id").cast(pl.Int64).alias("lead_id"), "campaign_id").unique(),
                               on="lead_id", how="left")
                  .select("cluster_id", "lead_id", pl.coalesce("campaign_id", -1 - pl.col("lead_id")).cast(pl.Int64).alias("operator")))
-        if strong is not None:  # too small to flag alone, its own evidence strong enough (the docstring)
+        if strong is not None and strong.len():  # too small to flag alone, its own evidence strong enough (the docstring)
             # Its phrases sent with another client than every operator cluster's are copied here too (tie_weights):
             # a team on two department cards mostly sending a ring's public template from its browsers (break48).
             own, written = strong_cells(near.join(split, on=["cluster_id", "signal_idx"], how="anti"), held, of_op,
@@ -328,7 +330,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         new = new.select("cluster_id", "lead", "ties", "cards", "texts", addresses=pl.col("led") - pl.col("cards") - pl.col("texts"),
                          values=pl.col("values").cast(pl.List(pl.UInt32)), cell=pl.col("cell").fill_null(False))
         # The why names every card that tied it, one leading to another flagged cluster too (a contact card).
-        new = other_ties(rows, new)
+        new = other_ties(rows, new) if new.height else new  # (an empty round ends here either way)
         if new.height == 0:
             break
         found = pl.concat([found, new]).sort("cluster_id")

@@ -233,11 +233,11 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
             continue
         rows = profile.filter(pl.col("kind") == kind)
         pseudo = graph_config.spec(kind).weight * pseudo_rarity
-        norms = rows.group_by("account_idx").agg(
-            ((pl.col("weight") * pl.col("damp") ** 2).sum() + pseudo).sqrt().alias("norm"))
         shared = rows.with_columns(pl.len().over("signal_idx").alias("df")).filter(pl.col("df") >= 2)
         if shared.height == 0:
             continue
+        norms = rows.group_by("account_idx").agg(
+            ((pl.col("weight") * pl.col("damp") ** 2).sum() + pseudo).sqrt().alias("norm"))
         members = shared.with_columns(pl.lit(True).alias("strong"), pl.lit(0, pl.UInt32).alias("kind_code"))
         members = members.join(generators(members, graph_config), on="signal_idx", how="left")
         # Every pair of clusters sharing a value linked, not random cycles through its holders (the

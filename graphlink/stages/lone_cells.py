@@ -130,6 +130,8 @@ def lone_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     best = (ties.sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
             .unique("campaign_id", keep="first", maintain_order=True)
             .select("campaign_id", "to", pl.col("weight").alias("similarity")))
+    if best.is_empty():  # (no lone campaign tied: carried reads nothing, the join below keeps this empty frame)
+        return best
     return best.join(carried(best, camp.filter("flagged"), partition, affiliations, unaddressed, graph_config, config, n_accounts),
                      on="campaign_id", how="semi")
 

@@ -157,7 +157,8 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
                                   # No sampled prompt: phrasing unknown (null), never judged by it.
                                   pl.when(pl.col("prompts_sampled") > 0)
                                   .then(pl.col("prompts_scripted") / pl.col("prompts_sampled")).alias("rate")))
-    if memberships is not None and signals is not None and (static.height or phrasing is not None):
+    # (No flagged fleet, no member to judge: the block below reads nothing but empty frames.)
+    if memberships is not None and signals is not None and (static.height or phrasing is not None and phrasing.height):
         kinds = [k for k in signals["kind"].unique().to_list() if k != "ip" and is_tie_kind(k, graph_config)]
         ties = signals.filter(pl.col("kind").is_in(kinds)).select("signal_idx", "df")
         flagged = clusters.join(scored.filter("flagged").select("cluster_id"), on="cluster_id", how="semi")
@@ -252,6 +253,8 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
            | ((2 * pl.col("others_on") > pl.col("n_others")) & (pl.col("pays") == 0)))
         & pl.col("off_script")
     ).select("account_idx", "cluster_id")
+    if candidates.is_empty():  # (nobody to keep: the same empty frame, without reading the values below)
+        return candidates
     # What keeps a member is a value it holds with a member on the cluster's script: a template passage or
     # an identifier, or a card together with an address (a free-writing account of the operator paying
     # with its cards from its exits has two independent links). A card alone does not: the owner of a card

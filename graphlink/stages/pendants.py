@@ -167,6 +167,8 @@ def own_value_members(partition: pl.DataFrame, wholes: pl.DataFrame | None, memb
            .agg(pl.len().alias("owned"), pl.col("signal_idx").sort().alias("values"),
                 (~pl.col("kind").is_in(MEETING_KINDS)).sum().alias("beyond_meeting"),
                 pl.col("kind").is_in(MEETING_KINDS).sum().alias("meetings")))
+    if per.is_empty():  # (no loose account holds a cluster's value: joined would be empty, as below)
+        return partition, wholes, empty
     # Every strong value each candidate holds: listed ones from the memberships, kinds counted upstream from
     # value_counts (their unshared values are not listed).
     counted = (value_counts.filter(pl.col("kind").is_in(strong)) if value_counts is not None

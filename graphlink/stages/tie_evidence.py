@@ -91,8 +91,8 @@ def with_tie_evidence(evidence: pl.DataFrame, tied: pl.DataFrame, clusters: pl.D
     """
     if "outside_flagged" not in evidence.columns:
         evidence = evidence.with_columns(pl.lit(None, pl.UInt32).alias("outside_flagged"))
-    pairs = tying_pairs(tied, clusters)
-    if pairs.is_empty():
+    pairs = tying_pairs(tied, clusters) if tied.height else None  # (nothing tied: no flag was inherited)
+    if pairs is None or pairs.is_empty():
         return evidence
     # The tying values' holders in flagged clusters (a cluster inheriting its flag is one): the members of each
     # tied cluster holding them, and what is left of ``df`` -- the holders no flag reached (a public passage's

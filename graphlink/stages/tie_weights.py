@@ -171,6 +171,10 @@ def weighed(rows: pl.DataFrame, near: pl.DataFrame, aside: pl.DataFrame, partiti
     (:func:`client_split_texts`; a sender without a signature never disagrees); and ``cluster_id, signal_idx`` of
     ``near``'s phrases so split (they back no contact card).
     """
+    keys = ["cluster_id", "signal_idx"]
+    if rows.is_empty() and near.is_empty():  # nothing to weigh (an operator's last round): the same empty frames
+        return (rows.with_columns(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32),
+                                  pl.col("contact") | pl.lit(False), pl.lit(False).alias("sliver")), near.select(keys))
     held = rows.filter(~pl.col("text")).select("cluster_id", "signal_idx").unique()
     slivers = card_slivers(held, partition, affiliations, operator)
     rows = (rows.with_columns(pl.col("cluster_id").cast(pl.Int64), pl.col("signal_idx").cast(pl.UInt32))
@@ -180,7 +184,6 @@ def weighed(rows: pl.DataFrame, near: pl.DataFrame, aside: pl.DataFrame, partiti
             .filter(pl.col("private") | ~pl.col("sliver"))
             .with_columns(pl.col("contact") | pl.col("sliver")))
     other = (~pl.col("text") & ~(pl.col("private") & pl.col("contact"))).any().over("cluster_id")
-    keys = ["cluster_id", "signal_idx"]
     # Only senders with a client signature can disagree: a phrase any other operator cluster sends (too small for a
     # signature, or rotating stock browsers) is kept without looking further. Read first, on the senders alone, so
     # that the join below holds the phrases every sender of which is signed: the copier may be any size

@@ -240,6 +240,8 @@ def flagged_through(clusters: pl.DataFrame, most: int = 3) -> pl.DataFrame:
         "campaign_id", why.str.extract(LEAD_PATTERN, 2).cast(pl.Int64).alias("lead"),
         why.str.extract(LEAD_CAMPAIGN_PATTERN, 3).cast(pl.Int64).alias("lead_campaign"),
     ).drop_nulls("lead").filter(pl.col("lead_campaign").is_null() | (pl.col("lead_campaign") != pl.col("campaign_id")))
+    if leads.is_empty():  # (no flag inherited from another campaign: the same empty table, without its queries)
+        return pl.DataFrame(schema=schema)
     named = pl.concat_str([pl.lit("cluster "), pl.col("lead").cast(pl.String),
                            pl.when(pl.col("lead_campaign").is_not_null())
                            .then(pl.concat_str([pl.lit(" (campaign "), pl.col("lead_campaign").cast(pl.String), pl.lit(")")]))
