@@ -57,9 +57,7 @@ def test_free_writers_on_the_rings_card_keep_the_pooled_rate():
     # prompts each, none scripted): an operator's camouflage or a company's staff, a card cannot tell. Pooled, the
     # others' rate is under half; the majority clause is for members paying with none of the others' cards, so
     # the card holders are judged as before (none detached; break-it review brk56).
-    # They share no exit with the bots (each writes from a home address of its own): a card and nothing else.
     clusters, memberships, signals, stats = world(ring=3, people=((50, 0),) * 3)
     card = pl.DataFrame({"account_idx": [3, 4, 5], "signal_idx": [CARD] * 3},
                         schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    memberships = pl.concat([memberships.filter((pl.col("account_idx") < 3) | (pl.col("signal_idx") != EXIT)), card])
-    assert detached(clusters, memberships, signals, stats) == []
+    assert detached(clusters, pl.concat([memberships, card]), signals, stats) == []
