@@ -205,9 +205,8 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     sampled prompts (a sliver of a ring whose accounts of several cells met on exit addresses shares
     no card or passage, but its ring accounts are on a script; a second bystander in it does not hide
     the first); (3) the other members phrase (:data:`MIN_FLEET_PHRASING` of their sampled prompts
-    scripted, or -- for a member paying with none of their cards -- most of them each on a script: pooled,
-    one busy person's own prompts beside two ring accounts put the rate under half and kept a second person);
-    and (4) its own sampled prompts follow a template less than :data:`PHRASING_SHARE`
+    scripted, or most of them each on a script: pooled, one busy person's own prompts beside two ring
+    accounts put the rate under half and kept a second person); and (4) its own sampled prompts follow a template less than :data:`PHRASING_SHARE`
     of the others' rate (no sampled prompt: unknown, never judged).
 
     Returns
@@ -246,11 +245,7 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     candidates = judged.filter(
         (pl.col("n_others") >= 2)
         & ((pl.col("cover") >= IDENTITY_COVER) | (2 * pl.col("others_on") > pl.col("n_others")))
-        # Or most of the others each on a script, for a member paying with none of their cards: pooled, one busy
-        # person's own prompts dilute the ring's rate; a card holder keeps the pooled rate (an operator's free
-        # writers on its card beside three bots, or a company's busy staff on its card: break-it review brk56).
-        & ((pl.col("others_rate") >= MIN_FLEET_PHRASING)
-           | ((2 * pl.col("others_on") > pl.col("n_others")) & (pl.col("pays") == 0)))
+        & ((pl.col("others_rate") >= MIN_FLEET_PHRASING) | (2 * pl.col("others_on") > pl.col("n_others")))
         & pl.col("off_script")
     ).select("account_idx", "cluster_id")
     if candidates.is_empty():  # (nobody to keep: the same empty frame, without reading the values below)
