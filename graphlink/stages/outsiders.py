@@ -205,8 +205,7 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     sampled prompts (a sliver of a ring whose accounts of several cells met on exit addresses shares
     no card or passage, but its ring accounts are on a script; a second bystander in it does not hide
     the first); (3) the other members phrase (:data:`MIN_FLEET_PHRASING` of their sampled prompts
-    scripted, or most of them each on a script: pooled, one busy person's own prompts beside two ring
-    accounts put the rate under half and kept a second person); and (4) its own sampled prompts follow a template less than :data:`PHRASING_SHARE`
+    scripted); and (4) its own sampled prompts follow a template less than :data:`PHRASING_SHARE`
     of the others' rate (no sampled prompt: unknown, never judged).
 
     Returns
