@@ -244,8 +244,7 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     candidates = judged.filter(
         (pl.col("n_others") >= 2)
         & ((pl.col("cover") >= IDENTITY_COVER) | (2 * pl.col("others_on") > pl.col("n_others")))
-        & ((pl.col("others_rate") >= MIN_FLEET_PHRASING) | (2 * pl.col("others_on") > pl.col("n_others")))
-        & pl.col("off_script")
+        & (pl.col("others_rate") >= MIN_FLEET_PHRASING) & pl.col("off_script")
     ).select("account_idx", "cluster_id")
     if candidates.is_empty():  # (nobody to keep: the same empty frame, without reading the values below)
         return candidates
