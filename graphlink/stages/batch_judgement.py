@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 import polars as pl
 
 from graphlink.config import GraphConfig
 from graphlink.stages.campaigns import MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_KINDS, is_tie_kind
+from graphlink.stages.account_rows import in_accounts
 from graphlink.stages.evidence import shared_in_clusters
 
 __all__ = ["carry_evidence", "carry_judgement", "carry_shared", "cluster_origins", "judged_moves", "moves_made_later", "remnants_followed"]
@@ -199,9 +199,7 @@ def carry_shared(shared: pl.DataFrame, origins: pl.DataFrame, memberships: pl.Da
     if members.is_empty():
         return kept.sort("cluster_id", maintain_order=True)
     # Only the changed clusters' members' memberships are counted: a mask read by position, not a join over all rows.
-    mine = np.zeros(max(int(memberships["account_idx"].max() or 0), int(members["account_idx"].max())) + 1, dtype=bool)
-    mine[members["account_idx"].to_numpy()] = True
-    fresh = shared_in_clusters(memberships.filter(pl.lit(pl.Series(mine)).gather(pl.col("account_idx"))), members)
+    fresh = shared_in_clusters(memberships.filter(in_accounts(members, int(memberships["account_idx"].max() or 0) + 1)), members)
     fresh = cut(fresh) if cut is not None else fresh
     return pl.concat([kept, fresh.select(shared.columns).cast(shared.schema)]).sort("cluster_id", maintain_order=True)
 
@@ -354,10 +352,9 @@ def remnants_followed(moves: pl.DataFrame, partition: pl.DataFrame, clusters: pl
     graph_config = graph_config or GraphConfig()
     # Only the accounts left and their moved mates' memberships are read: a mask by position, not a join over every
     # clustered membership (38M rows at 224k; memb55).
-    keys = pl.concat([alone["account_idx"], mates["account_idx"]]).cast(pl.UInt32)
-    mine = np.zeros(max(int(affiliations["account_idx"].max() or 0), int(keys.max())) + 1, dtype=bool)
-    mine[keys.to_numpy()] = True
-    affiliations = affiliations.filter(pl.lit(pl.Series(mine)).gather(pl.col("account_idx"))).select("account_idx", "signal_idx")
+    keys = pl.concat([alone.select(pl.col("account_idx").cast(pl.UInt32)), mates.select(pl.col("account_idx").cast(pl.UInt32))])
+    affiliations = (affiliations.filter(in_accounts(keys, int(affiliations["account_idx"].max() or 0) + 1))
+                    .select("account_idx", "signal_idx"))
     kinds = [k for k in signals["kind"].unique().to_list() if is_tie_kind(k, graph_config)]
     owned = (signals.filter(pl.col("linked").fill_null(False) & pl.col("kind").is_in(kinds))
              .select("signal_idx", (pl.col("kind").is_in(PRIVATE_TIE_KINDS) | ~pl.col("kind").is_in(TIE_KINDS)).alias("private"),

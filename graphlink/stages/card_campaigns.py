@@ -46,6 +46,7 @@ from graphlink.stages.campaign_clients import TEMPLATE_KINDS
 from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.campaigns import PRIVATE_TIE_KINDS, TIE_KINDS, cluster_similarity, is_tie_kind
 from graphlink.stages.lone_cells import LONE_SHARE, carried
+from graphlink.stages.pool_pieces import chain_ends, moved_campaigns
 
 __all__ = ["CARD_ALPHA", "card_campaigns", "card_ties"]
 
@@ -212,16 +213,5 @@ def card_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations
     ties = card_ties(clusters, partition, affiliations, signals, graph_config, n_accounts, alpha, config, share)
     if ties.is_empty():
         return clusters
-    to = dict(ties.select("campaign_id", "to").iter_rows())
-
-    def end(c: int) -> int:  # each step into a strictly larger campaign (or a smaller id): chains end
-        while c in to:
-            c = to[c]
-        return c
-
-    moved = {c: end(c) for c in to}
-    out = clusters.with_columns(pl.col("campaign_id").replace(moved).cast(clusters.schema["campaign_id"]))
-    if "why" in out.columns:  # a flag inherited from a moved cell names its lead's campaign: the one it is in now
-        out = out.with_columns(pl.col("why").str.replace_many([f"(campaign {c})" for c in moved],
-                                                              [f"(campaign {moved[c]})" for c in moved]))
-    return out
+    # Each step into a strictly larger campaign (or a smaller id): chains end.
+    return moved_campaigns(clusters, chain_ends(dict(ties.select("campaign_id", "to").iter_rows())))

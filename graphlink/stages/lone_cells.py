@@ -60,7 +60,7 @@ import polars as pl
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaign_consensus import EDGE_FLOOR
 from graphlink.stages.campaigns import cluster_similarity
-from graphlink.stages.pool_pieces import ADDRESS_KINDS, moved_campaigns
+from graphlink.stages.pool_pieces import ADDRESS_KINDS, chain_ends, moved_campaigns
 
 __all__ = ["LONE_SHARE", "lone_cells", "lone_ties"]
 
@@ -225,11 +225,4 @@ def lone_cells(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl
     if ties.is_empty():
         return clusters
     # Each lone campaign points at one larger campaign (a strict order), so following the pointers ends.
-    to = dict(ties.select("campaign_id", "to").iter_rows())
-
-    def end(c: int) -> int:
-        while c in to:
-            c = to[c]
-        return c
-
-    return moved_campaigns(clusters, {c: end(c) for c in to})
+    return moved_campaigns(clusters, chain_ends(dict(ties.select("campaign_id", "to").iter_rows())))

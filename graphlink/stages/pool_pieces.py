@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["moved_campaigns", "ADDRESS_KINDS", "closed_values", "pool_pieces", "pool_ties"]
+__all__ = ["chain_ends", "moved_campaigns", "ADDRESS_KINDS", "closed_values", "pool_pieces", "pool_ties"]
 
 #: Kinds whose values are network addresses an operator draws from a pool.
 ADDRESS_KINDS = ("ip",)
@@ -202,6 +202,21 @@ def pool_pieces(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
         parent[drop] = keep
         size_of[keep] = size_of.get(keep, 0) + size_of.get(drop, 0)
     return moved_campaigns(clusters, {c: root(c) for c in list(parent)})
+
+
+def chain_ends(to: dict[int, int]) -> dict[int, int]:
+    """Each campaign of ``to`` (campaign -> the one it joins) mapped to where its chain of joins ends.
+
+    The callers point each campaign into a strictly larger one (or a smaller id), so every chain ends.
+
+    >>> chain_ends({3: 2, 2: 1, 5: 4})
+    {3: 1, 2: 1, 5: 4}
+    """
+    def end(c: int) -> int:
+        while c in to:
+            c = to[c]
+        return c
+    return {c: end(c) for c in to}
 
 
 def moved_campaigns(clusters: pl.DataFrame, moved: dict[int, int]) -> pl.DataFrame:
