@@ -438,12 +438,12 @@ def evaluate(
         print_table(format_evaluation(result), evaluation_rows(result), ["metric", "value"])
 
 
+from graphlink.cli_account import account_command  # noqa: E402
 from graphlink.cli_campaign import campaign_command  # noqa: E402
 from graphlink.cli_pivot import expand_command, match_command  # noqa: E402
-
-app.command("expand")(expand_command)
-app.command("match")(match_command)
-app.command("campaign")(campaign_command)
+for _name, _command in (("expand", expand_command), ("match", match_command), ("campaign", campaign_command),
+                        ("account", account_command)):
+    app.command(_name)(_command)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -36,9 +36,10 @@ file                  required contents
 ``linking.parquet``   no       every account's linking values with their rarity
                                (:data:`LINKING_SCHEMA`): what ``expand`` quotes
                                and ``match`` matches new accounts on
+``set_apart.parquet`` no       accounts set apart from a cluster, and why (:data:`SET_APART_SCHEMA`)
 ===================== ======== ==================================================
 
-A detect run writes all twelve; folders written before the two drill-down tables
+A detect run writes all thirteen; folders written before the drill-down tables
 existed still load (they are optional for readers).
 
 Vocabulary: a *partition* maps accounts to clusters (``accounts.parquet``'s
@@ -50,18 +51,10 @@ from __future__ import annotations
 
 import polars as pl
 
-ACCOUNTS_FILE = "accounts.parquet"
-CLUSTERS_FILE = "clusters.parquet"
-EVIDENCE_FILE = "evidence.parquet"
-RUN_FILE = "run.json"
-MEMBERSHIPS_FILE = "memberships.parquet"
-ACTIVITY_FILE = "activity.parquet"
-MINUTES_FILE = "minutes.parquet"
-TEMPLATES_FILE = "templates.parquet"
-CAMPAIGNS_FILE = "campaigns.parquet"
-CAMPAIGN_TIES_FILE = "campaign_ties.parquet"
-LINKS_FILE = "links.parquet"
-LINKING_FILE = "linking.parquet"
+ACCOUNTS_FILE, CLUSTERS_FILE, EVIDENCE_FILE, RUN_FILE = "accounts.parquet", "clusters.parquet", "evidence.parquet", "run.json"
+MEMBERSHIPS_FILE, ACTIVITY_FILE, MINUTES_FILE = "memberships.parquet", "activity.parquet", "minutes.parquet"
+TEMPLATES_FILE, CAMPAIGNS_FILE, CAMPAIGN_TIES_FILE = "templates.parquet", "campaigns.parquet", "campaign_ties.parquet"
+LINKS_FILE, LINKING_FILE, SET_APART_FILE = "links.parquet", "linking.parquet", "set_apart.parquet"
 #: What ``match`` derives from ``linking.parquet`` on every run, prepared once by detect (an index).
 MATCH_INDEX_FILE = "match_index.parquet"
 #: ... and how many of each cluster's accounts held each address (``match``'s shared address pools).
@@ -86,7 +79,7 @@ REQUIRED_FILES = (ACCOUNTS_FILE, CLUSTERS_FILE, EVIDENCE_FILE, RUN_FILE)
 OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, CAMPAIGN_TIES_FILE,
                   LINKS_FILE, LINKING_FILE, MINUTES_FILE,
                   TEMPLATES_FILE, MATCH_INDEX_FILE, MATCH_POOLS_FILE, MATCH_MATES_FILE,
-                  MATCH_CLOCKS_FILE, MATCH_TEMPLATES_FILE)
+                  MATCH_CLOCKS_FILE, MATCH_TEMPLATES_FILE, SET_APART_FILE)
 #: What ``expand`` and ``match`` need besides the required files.
 GRAPH_FILES = (LINKS_FILE, LINKING_FILE)
 #: Everything a detect run writes.
@@ -311,6 +304,11 @@ MEMBERSHIPS_SCHEMA = pl.Schema({
     "account_id": pl.String, "kind": pl.String, "value": pl.String, "weight": pl.Float64,
 })
 
+#: ``set_apart.parquet`` (:mod:`graphlink.stages.set_apart`): an account a cluster lost after Leiden, ``cluster_id`` the
+#: final cluster holding most of the one it left (null: none), ``flagged`` that one's provisional flag, ``reason``
+#: ``outsider``, ``off_script``, ``bystander`` or ``remnant``. Shown by ``account``, ``show``, the exports, the notebook.
+SET_APART_SCHEMA = pl.Schema({"account_id": pl.String, "cluster_id": pl.Int64, "flagged": pl.Boolean, "reason": pl.String})
+
 #: ``activity.parquet`` (see :mod:`graphlink.stages.drilldown`).
 ACTIVITY_SCHEMA = pl.Schema({
     "account_id": pl.String, "cluster_id": pl.Int64, "hour": pl.Int8, "day": pl.Date, "events": pl.Int64,
@@ -443,7 +441,7 @@ __all__ = [
     "LINKS_FILE", "LINKING_FILE", "MATCH_INDEX_FILE", "MATCH_INDEX_SCHEMA", "MATCH_POOLS_FILE", "MATCH_POOLS_SCHEMA",
     "MATCH_MATES_FILE", "MATCH_MATES_SCHEMA", "MATCH_CLOCKS_FILE", "MATCH_CLOCKS_SCHEMA", "MATCH_TEMPLATES_FILE", "MATCH_TEMPLATES_SCHEMA",
     "MATCH_INDEX_FILES", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
-    "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
+    "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "SET_APART_FILE", "SET_APART_SCHEMA", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
     "FLAG_EXPLANATION", "FLAG_EXPLANATION_COLUMNS", "MEMBER_TIES_SCHEMA", "MEMBER_TIES_COLUMNS",
     "COMPONENT_LABELS", "component_label", "EVIDENCE_CSV_COLUMNS", "MEMBERS_CSV_FILE", "EVIDENCE_CSV_FILE",
     "AFFILIATIONS_CSV_FILE", "CSV_DICTIONARY_FILE", "CSV_BOM", "MEMBERS_CSV_COLUMNS", "AFFILIATIONS_CSV_SCHEMA", "CSV_DICTIONARY", "MEMBER_BEHAVIOUR_SCHEMA", "MEMBER_BEHAVIOUR_COLUMNS", "with_member_behaviour_columns",

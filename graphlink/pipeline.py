@@ -38,6 +38,7 @@ from graphlink.config.kinds import default_kinds
 from graphlink.contract import ACCOUNTS_SCHEMA, OUTPUT_FILES
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.tie_table import rekey_tie_clusters
+from graphlink.stages.set_apart import set_apart_rows
 from graphlink.stages.unjoined import accounts_only_warnings
 from graphlink.stages.blocks import split_wholes
 from graphlink.stages.bursts import template_bursts
@@ -100,6 +101,8 @@ class DetectResult:
     #: ``campaigns.parquet`` (clusters grouped by operator, :mod:`graphlink.stages.campaigns`) and ``campaign_ties.parquet``.
     campaigns: pl.DataFrame | None = None
     campaign_ties: pl.DataFrame | None = None
+    #: ``set_apart.parquet``: the accounts clusters lost after Leiden, and why (:mod:`graphlink.stages.set_apart`).
+    set_apart: pl.DataFrame | None = None
     #: ``links.parquet`` and ``linking.parquet``: the account graph and every account's linking values, for ``expand``
     #: and ``match`` (:func:`graphlink.stages.drilldown.link_table`); ``match_tables``: match's indexes by file name
     #: counted on codes (:func:`graphlink.stages.match_prep.prepared_indexes`; the text is grouped when absent).
@@ -256,7 +259,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
                         signals=projection.signals, affiliations=projection.memberships,
                         edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
                         member_affiliations=signals_out, activity=activity, minutes=minutes, templates=templates,
-                        campaigns=rekey_campaigns(scored.campaigns, mapping), campaign_ties=rekey_tie_clusters(scored.ties, mapping),
+                        campaigns=rekey_campaigns(scored.campaigns, mapping), campaign_ties=rekey_tie_clusters(scored.ties, mapping), set_apart=set_apart_rows(scored.set_apart, index, mapping),
                         links=links, linking=linking, match_tables=prepared)
 
 

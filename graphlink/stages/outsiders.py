@@ -15,7 +15,7 @@ from graphlink.config import GraphConfig, ScoringConfig
 from graphlink.stages.campaign_flags import SPECIFIC_SHARE
 from graphlink.stages.campaigns import is_tie_kind
 
-__all__ = ["fleet_outsiders", "address_bystanders", "background_rate", "IDENTITY_COVER", "PHRASING_SHARE", "MIN_FLEET_PHRASING",
+__all__ = ["fleet_outsiders", "set_apart_members", "SET_APART_REASONS", "address_bystanders", "background_rate", "IDENTITY_COVER", "PHRASING_SHARE", "MIN_FLEET_PHRASING",
            "CARD_KINDS", "CHANCE_ALPHA"]
 
 #: Kinds a fleet's members and a card's owner both hold: a card the fleet pays with may be stolen or
@@ -54,12 +54,39 @@ MIN_FLEET_PHRASING = 0.5
 #: card together with an address. A card the others pay with keeps the quarter rule alone (dev independent 1:
 #: 21 ring accounts on the operator's card, most with one scripted prompt of one, detached with it). 0: off.
 CHANCE_ALPHA = 0.05
+#: Why :func:`set_apart_members` sets a member apart, first reason first (an account judged by two tests carries the
+#: first): ``outsider`` -- fewer networks than its rotating fleet's median, holding none of its own values;
+#: ``off_script`` -- a rotating fleet's member off the fleet's script, holding none of its own values;
+#: ``bystander`` -- tied in by addresses alone, its own prompts off the cluster's script (:func:`address_bystanders`).
+#: (``remnant``, an account left in a piece under ``min_cluster_size`` once the others left, is the scoring stage's:
+#: :func:`graphlink.stages.scoring_stage.scoring_stage`.)
+SET_APART_REASONS = ("outsider", "off_script", "bystander")
 
 
 def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: pl.DataFrame | None,
                     config: ScoringConfig | None = None, memberships: pl.DataFrame | None = None,
                     signals: pl.DataFrame | None = None, graph_config: GraphConfig | None = None,
                     account_stats: pl.DataFrame | None = None) -> pl.Series:
+    """The ``account_idx`` (UInt32, sorted) of the members :func:`set_apart_members` sets apart (same parameters).
+
+    Examples
+    --------
+    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 1, 1, 1]},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> scored = pl.DataFrame({"cluster_id": [1], "flagged": [True], "ip_spread": [1.0]})
+    >>> counts = pl.DataFrame({"account_idx": [0, 1, 2, 3], "kind": ["ip_net"] * 4, "n_values": [40, 50, 60, 1]},
+    ...                       schema_overrides={"account_idx": pl.UInt32})
+    >>> fleet_outsiders(part, scored, counts).to_list()  # one home network in a rotating fleet
+    [3]
+    """
+    return set_apart_members(clusters, scored, value_counts, config, memberships, signals, graph_config,
+                             account_stats)["account_idx"].unique().sort()
+
+
+def set_apart_members(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: pl.DataFrame | None,
+                      config: ScoringConfig | None = None, memberships: pl.DataFrame | None = None,
+                      signals: pl.DataFrame | None = None, graph_config: GraphConfig | None = None,
+                      account_stats: pl.DataFrame | None = None) -> pl.DataFrame:
     """Members of flagged proxy-rotating clusters linked in only by addresses the pool reused.
 
     Proxy pools reuse residential and office addresses, so a person who once
@@ -110,8 +137,9 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
 
     Returns
     -------
-    Series
-        ``account_idx`` (UInt32) of the detached members, sorted.
+    DataFrame
+        ``account_idx`` (UInt32), ``cluster_id`` (the cluster it leaves) and ``reason`` (String, one of
+        :data:`SET_APART_REASONS`): one row per detached member, sorted by ``account_idx``.
 
     Examples
     --------
@@ -120,16 +148,16 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
     >>> scored = pl.DataFrame({"cluster_id": [1], "flagged": [True], "ip_spread": [1.0]})
     >>> counts = pl.DataFrame({"account_idx": [0, 1, 2, 3], "kind": ["ip_net"] * 4, "n_values": [40, 50, 60, 1]},
     ...                       schema_overrides={"account_idx": pl.UInt32})
-    >>> fleet_outsiders(part, scored, counts).to_list()  # one home network in a rotating fleet
-    [3]
+    >>> set_apart_members(part, scored, counts).rows()  # one home network in a rotating fleet
+    [(3, 1, 'outsider')]
     >>> aff = pl.DataFrame({"account_idx": [0, 1, 3], "signal_idx": [7, 7, 7]},
     ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
     >>> sig = pl.DataFrame({"signal_idx": [7], "kind": ["payment"], "df": [3]}, schema_overrides={"signal_idx": pl.UInt32})
-    >>> fleet_outsiders(part, scored, counts, memberships=aff, signals=sig).to_list()  # pays from the fleet's card
-    []
+    >>> set_apart_members(part, scored, counts, memberships=aff, signals=sig).height  # pays from the fleet's card
+    0
     """
     config = config or ScoringConfig()
-    empty = pl.Series("account_idx", [], dtype=pl.UInt32)
+    empty = pl.DataFrame(schema={"account_idx": pl.UInt32, "cluster_id": pl.Int64, "reason": pl.String})
     if config.outsider_network_share <= 0:
         return empty
     fleets = scored.filter(pl.col("flagged") & (pl.col("ip_spread") >= config.outsider_min_spread))
@@ -144,7 +172,8 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
         .with_columns(pl.col("n_values").fill_null(0).cast(pl.Float64))
         .with_columns(pl.col("n_values").median().over("cluster_id").alias("median_networks"))
     )
-    static = members.filter(pl.col("n_values") < config.outsider_network_share * pl.col("median_networks"))
+    static = members.filter(pl.col("n_values") < config.outsider_network_share * pl.col("median_networks")).select(
+        "account_idx", "cluster_id", pl.lit(0).alias("order"))
     phrasing = None
     if account_stats is not None and account_stats.height and memberships is not None and signals is not None:
         # Rotating members are judged too; the phrasing clause below keeps the operator's.
@@ -178,13 +207,15 @@ def fleet_outsiders(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts: 
             rotating = phrasing.join(cover, on="cluster_id").filter(
                 (pl.col("cover") >= IDENTITY_COVER) & (pl.col("fleet_rate") >= MIN_FLEET_PHRASING)
                 & pl.col("rate").is_not_null() & (pl.col("rate") < PHRASING_SHARE * pl.col("fleet_rate")))
-            static = pl.concat([static.select("account_idx", "cluster_id"),
-                                rotating.select("account_idx", "cluster_id")]).unique()
+            static = pl.concat([static.select("account_idx", "cluster_id", "order"),
+                                rotating.select("account_idx", "cluster_id", pl.lit(1).alias("order"))])
         static = static.join(holders, on="account_idx", how="anti")
     if account_stats is not None and account_stats.height and memberships is not None and signals is not None:
-        static = pl.concat([static.select("account_idx", "cluster_id"),
-                            address_bystanders(clusters, memberships, signals, account_stats, graph_config)]).unique()
-    return static["account_idx"].unique().sort()
+        static = pl.concat([static.select("account_idx", "cluster_id", "order"), address_bystanders(
+            clusters, memberships, signals, account_stats, graph_config).select("account_idx", "cluster_id", pl.lit(2).alias("order"))])
+    return (static.sort("account_idx", "order").unique("account_idx", keep="first", maintain_order=True)
+            .select(pl.col("account_idx").cast(pl.UInt32), pl.col("cluster_id").cast(pl.Int64),
+                    pl.col("order").replace_strict(dict(enumerate(SET_APART_REASONS)), return_dtype=pl.String).alias("reason")))
 
 
 def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,

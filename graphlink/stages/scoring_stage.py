@@ -31,7 +31,8 @@ from graphlink.stages.block_pieces import block_moves, carry_joins
 from graphlink.stages.batch_judgement import (carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later,
                                               remnants_followed)
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
-from graphlink.stages.outsiders import fleet_outsiders
+from graphlink.stages.outsiders import set_apart_members
+from graphlink.stages.set_apart import set_apart_table
 from graphlink.stages.schedules import scheduled_accounts
 from graphlink.stages.cluster_features import clustered_affiliations, scored_memberships
 from graphlink.stages.scoring import score_clusters
@@ -51,6 +52,7 @@ class Scored:
     detached: int
     campaigns: pl.DataFrame
     ties: pl.DataFrame | None = None  # campaign_ties.parquet: the values each campaign's why counts
+    set_apart: pl.DataFrame | None = None  # the members clusters lost after Leiden, and why (graphlink.stages.set_apart)
 
 
 def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, signal_set: Any, projection: Any,
@@ -93,10 +95,11 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     # The final pass's clusters only lose members: features of a cluster's own members are kept for those that lose none.
     reuse = ClusterReuse()
     _, provisional = score(partition, reuse=reuse)
-    outsiders = fleet_outsiders(partition, provisional, signal_set.value_counts, config.scoring,
-                                affiliations, projection.signals, config.graph, signal_set.account_stats)
-    if outsiders.len():  # detached members leave their cluster; clusters are renumbered and rescored
-        detached = partition.with_columns(pl.when(pl.col("account_idx").is_in(outsiders.implode())).then(None)
+    outsiders = set_apart_members(partition, provisional, signal_set.value_counts, config.scoring,
+                                  affiliations, projection.signals, config.graph, signal_set.account_stats)
+    judged = partition  # what the provisional scoring judged: set_apart.parquet names what it lost, and why
+    if outsiders.height:  # detached members leave their cluster; clusters are renumbered and rescored
+        detached = partition.with_columns(pl.when(pl.col("account_idx").is_in(outsiders["account_idx"].implode())).then(None)
                                           .otherwise(pl.col("cluster_id")).alias("cluster_id"))
         partition = renumber(detached, config.communities.min_cluster_size)
     # Values shared inside the final clusters, cut once to what the evidence and the drill-down list (a longest list's top values contain every shorter one's).
@@ -166,4 +169,5 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
                                                                       config.scoring.evidence_per_kind, shared.join(changed, on="cluster_id", how="semi")))
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     ties = campaign_tie_table(clusters, partition, affiliations, projection.signals, config.graph)
-    return Scored(partition, shared, evidence, held_why(clusters).drop("flagged_own", strict=False), outsiders.len(), campaigns, ties)
+    lost = set_apart_table(judged, outsiders, provisional.select("cluster_id", "flagged"), partition)
+    return Scored(partition, shared, evidence, held_why(clusters).drop("flagged_own", strict=False), outsiders.height, campaigns, ties, lost)

@@ -73,6 +73,9 @@ class Outputs:
         The values tying the clusters of the selected clusters' campaigns (:data:`graphlink.contract.CAMPAIGN_TIES_SCHEMA`,
         :func:`graphlink.store.campaign_ties.read_campaign_ties`: what each campaign's ``why`` counts); ``None`` for
         a folder without campaigns or read without the drill-down tables.
+    set_apart : DataFrame or None
+        ``set_apart.parquet`` (:data:`graphlink.contract.SET_APART_SCHEMA`): every account a cluster lost after Leiden,
+        the cluster it left and why; ``None`` for a folder written before it (session 57).
     redaction : str or None
         Set by :meth:`graphlink.store.redact.Redactor.outputs`: what was redacted and how.
     """
@@ -93,6 +96,7 @@ class Outputs:
     templates: pl.LazyFrame | None = None
     member_linking: pl.DataFrame | None = None
     campaign_ties: pl.DataFrame | None = None
+    set_apart: pl.DataFrame | None = None
 
     @property
     def folder(self) -> Path | None:

@@ -30,6 +30,7 @@ from graphlink.contract import (
     MEMBERSHIPS_FILE, MEMBERSHIPS_SCHEMA, MINUTES_FILE, MINUTES_SCHEMA, TEMPLATES_FILE, TEMPLATES_SCHEMA,
     OUTPUT_FILES, ACCOUNTS_READ_COLUMNS, EVIDENCE_READ_COLUMNS, CAMPAIGNS_FILE, CAMPAIGN_TIES_FILE, GRAPH_FILES,
     LINKING_FILE, LINKING_SCHEMA, LINKS_FILE, LINKS_SCHEMA, REQUIRED_FILES, RUN_FILE, with_member_behaviour_columns,
+    OPTIONAL_FILES, SET_APART_FILE, SET_APART_SCHEMA,
 )
 from graphlink.errors import GraphlinkError
 from graphlink.store.atomic import cleanup_stale, write_atomic, write_dir_atomically
@@ -186,9 +187,10 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
 
 
 def read_clusters(out_dir: str | os.PathLike, columns: tuple[str, ...] = ("cluster_id", "size", "score", "flagged"),
-                  name: str = CLUSTERS_FILE) -> pl.DataFrame | None:
-    """``columns`` of an output folder's ``clusters.parquet`` (or table ``name``: ``campaigns.parquet``, None when a
-    folder written before campaigns lacks it) alone: cheap planning reads.
+                  name: str = CLUSTERS_FILE, where: pl.Expr | None = None) -> pl.DataFrame | None:
+    """``columns`` of an output folder's ``clusters.parquet`` (or table ``name``: an optional one, e.g.
+    ``campaigns.parquet``, is None when a folder written before it lacks it) alone: cheap planning reads; ``where``
+    keeps the rows it holds true for, read from the file (one account's rows of ``linking.parquet``, ``account``).
 
     Raises
     ------
@@ -197,10 +199,11 @@ def read_clusters(out_dir: str | os.PathLike, columns: tuple[str, ...] = ("clust
     """
     out_dir = folder_path(out_dir)
     check_folder(out_dir)
-    if name == CAMPAIGNS_FILE and not (out_dir / name).is_file():
+    if name in OPTIONAL_FILES and not (out_dir / name).is_file():
         return None
     try:
-        return _scan(out_dir, name, columns).select(list(columns)).collect()
+        lf = _scan(out_dir, name, columns)
+        return (lf if where is None else lf.filter(where)).select(list(columns)).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise GraphlinkError(f"{out_dir / name}: cannot read the table: {str(exc).splitlines()[0]}") from None
 
@@ -263,9 +266,11 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
             ties = read_campaign_ties(out_dir, campaigns.select("campaign_id", pl.col("clusters").alias("cluster_id"))
                                       .explode("cluster_id").filter(pl.col("cluster_id").is_in(ids.implode()).any()
                                                                     .over("campaign_id")))
+    set_apart = (_scan(out_dir, SET_APART_FILE, tuple(SET_APART_SCHEMA)).collect()  # since session 57: None before
+                 if (out_dir / SET_APART_FILE).is_file() else None)
     outputs = Outputs(path=out_dir, run=run, clusters=clusters, selected=selected, accounts=accounts, evidence=evidence,
                       memberships=memberships, activity=activity, campaigns=campaigns, member_linking=member_linking,
-                      campaign_ties=ties)
+                      campaign_ties=ties, set_apart=set_apart)
     if redact or redact_key:
         # why / top_values of every cluster quote evidence values: recognise them all.
         context = (pl.scan_parquet(out_dir / EVIDENCE_FILE, glob=False)
@@ -408,7 +413,8 @@ def write_outputs(result: DetectResult, out_dir: str | Path) -> Path:
                   (result.minutes, MINUTES_FILE), (result.templates, TEMPLATES_FILE),
                   (result.accounts, ACCOUNTS_FILE), (result.member_affiliations, MEMBERSHIPS_FILE),
                   (result.clusters, CLUSTERS_FILE), (result.evidence, EVIDENCE_FILE),
-                  (result.campaigns, CAMPAIGNS_FILE), (result.campaign_ties, CAMPAIGN_TIES_FILE)]
+                  (result.campaigns, CAMPAIGNS_FILE), (result.campaign_ties, CAMPAIGN_TIES_FILE),
+                  (getattr(result, "set_apart", None), SET_APART_FILE)]
         # Two at a time, largest first (the same bytes: each file is written as before; polars
         # releases the GIL while it encodes). The detect tables start writing while match's indexes are
         # derived (~2 s of CPU on the campaign preset: they overlap the writes). Errors are raised here, before run.json.

@@ -97,7 +97,7 @@ class Result:
                               memberships=None if raw.member_affiliations is None else raw.member_affiliations.join(
                                   raw.accounts.select("account_id", "cluster_id"), on="account_id").select(
                                   "account_id", "cluster_id", "kind", "value", "weight"),  # as a loaded folder has them
-                              campaigns=raw.campaigns, campaign_ties=raw.campaign_ties,
+                              campaigns=raw.campaigns, campaign_ties=raw.campaign_ties, set_apart=raw.set_apart,
                               links=None if raw.links is None else raw.links.lazy(),
                               linking=None if raw.linking is None else raw.linking.lazy(),
                               minutes=None if raw.minutes is None else raw.minutes.lazy(),

@@ -60,6 +60,7 @@ from graphlink.stages.network_cells import NETWORK_KINDS
 from graphlink.stages.signals import SignalSet
 from graphlink.stages.stable_ids import PreviousRun, load_previous, rekey_campaigns
 from graphlink.stages.tie_table import rekey_tie_clusters
+from graphlink.stages.set_apart import set_apart_rows
 
 __all__ = ["run_detect_spark"]
 
@@ -323,7 +324,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
                         signals=projection.signals, affiliations=projection.memberships, edges=None, warnings=warnings,
                         cluster_mapping=mapping, member_affiliations=signals_out, activity=activity,
                         minutes=minutes, templates=templates, campaigns=rekey_campaigns(scored.campaigns, mapping),
-                        campaign_ties=rekey_tie_clusters(scored.ties, mapping), links=links, linking=linking)
+                        campaign_ties=rekey_tie_clusters(scored.ties, mapping), set_apart=set_apart_rows(scored.set_apart, index, mapping), links=links, linking=linking)
 
 
 def network_totals(memberships: Any, signals: pl.DataFrame, kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:

@@ -1,0 +1,102 @@
+"""Accounts set apart from a cluster, in words: one note per account wherever a cluster's members are listed.
+
+Detect sets some members apart after Leiden (:mod:`graphlink.stages.set_apart`: fleet outsiders, address bystanders,
+the remnants they leave) and records each in ``set_apart.parquet``. A set-apart account is in no cluster, so no member
+list held it and nothing said why an account tied to a flagged ring by its addresses was left unflagged (new-user
+review nu56, finding 3). :func:`set_apart_note` is the one wording; :func:`set_apart_from` lists a cluster's, read by
+``graphlink show`` (a line under the members, ``set_apart`` in ``--json``), the exports (``set_apart`` in the JSON
+case file, ``set_apart.csv``), the notebook's :meth:`graphlink.ClusterView.set_apart` and ``graphlink account``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from graphlink.contract import SET_APART_SCHEMA
+from graphlink.store.folder import Outputs
+
+__all__ = ["SET_APART_WORDS", "set_apart_note", "set_apart_from", "set_apart_line", "set_apart_json"]
+
+#: What each reason means, said to an investigator (:data:`graphlink.stages.outsiders.SET_APART_REASONS`, ``remnant``).
+SET_APART_WORDS = {
+    "outsider": "a fleet outsider: it used far fewer networks than its rotating fleet and holds none of the fleet's "
+                "own values (card, template passage, identifier) with a member",
+    "off_script": "off the fleet's script: its prompts follow the fleet's template far less than the fleet's do, and "
+                  "it holds none of the fleet's own values with a member",
+    "bystander": "an address bystander: tied in by addresses alone, its own prompts off the cluster's script (no "
+                 "more than chance) and no card, template passage or identifier held with a member on it",
+    "remnant": "a remnant: the piece of its cluster it was left in fell under the minimum cluster size once other "
+               "members were set apart or moved",
+}
+
+
+def set_apart_note(reason: str | None, cluster_id: int | None, flagged: bool | None) -> str:
+    """One account's note: the cluster it was set apart from and why, in words.
+
+    Examples
+    --------
+    >>> set_apart_note("bystander", 7, True)[:62]
+    'set apart from flagged cluster 7 (flagged when judged): an add'
+    >>> set_apart_note("remnant", None, False)[:60]
+    'set apart from a cluster that dissolved: a remnant: the piec'
+    """
+    where = ("a cluster that dissolved" if cluster_id is None
+             else f"flagged cluster {cluster_id} (flagged when judged)" if flagged else f"cluster {cluster_id}")
+    return f"set apart from {where}: {SET_APART_WORDS.get(reason or '', reason or 'no reason recorded')}"
+
+
+def set_apart_from(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFrame | None:
+    """The accounts set apart from ``cluster_id`` (every one when None), with their ``note`` (:func:`set_apart_note`).
+
+    Parameters
+    ----------
+    outputs : Outputs
+        A loaded folder or a fresh result's (:attr:`graphlink.store.folder.Outputs.set_apart`).
+    cluster_id : int, optional
+        The cluster they left (``set_apart.parquet``'s ``cluster_id``, the final cluster holding most of it).
+
+    Returns
+    -------
+    DataFrame or None
+        :data:`graphlink.contract.SET_APART_SCHEMA` and ``note`` (String), sorted by account id; None when the folder
+        was written before ``set_apart.parquet`` (not known, unlike an empty frame: none was set apart).
+    """
+    table = outputs.set_apart
+    if table is None:
+        return None
+    if cluster_id is not None:
+        table = table.filter(pl.col("cluster_id") == cluster_id)
+    return (table.select(list(SET_APART_SCHEMA.names())).sort("account_id")
+            .with_columns(pl.struct("reason", "cluster_id", "flagged").map_elements(
+                lambda r: set_apart_note(r["reason"], r["cluster_id"], r["flagged"]), return_dtype=pl.String).alias("note")))
+
+
+def set_apart_line(rows: pl.DataFrame | None, listed: int = 5) -> str:
+    """The line under a cluster's members: how many were set apart from it, by reason, and the first few ids
+    ("" when none or not known).
+
+    Examples
+    --------
+    >>> rows = pl.DataFrame({"account_id": ["a", "b"], "reason": ["bystander", "bystander"]})
+    >>> set_apart_line(rows)
+    'set apart from this cluster: 2 accounts (2 address bystanders): a, b; graphlink account DIR ID says why'
+    """
+    if rows is None or rows.is_empty():
+        return ""
+    names = {"outsider": "fleet outsider", "off_script": "off the fleet's script", "bystander": "address bystander",
+             "remnant": "remnant"}
+    counts = rows.group_by("reason").len().sort(["len", "reason"], descending=[True, False]).rows()
+    parts = ", ".join(f"{n} {names.get(r, r)}{'s' if n != 1 and r in ('outsider', 'bystander', 'remnant') else ''}"
+                      for r, n in counts)
+    ids = rows["account_id"].head(listed).to_list()
+    more = f" and {rows.height - len(ids)} more" if rows.height > len(ids) else ""
+    noun = "account" if rows.height == 1 else "accounts"
+    return (f"set apart from this cluster: {rows.height} {noun} ({parts}): {', '.join(ids)}{more}; "
+            "graphlink account DIR ID says why")
+
+
+def set_apart_json(rows: pl.DataFrame | None) -> list[dict[str, Any]] | None:
+    """``rows`` (:func:`set_apart_from`) as JSON-ready dicts (``account_id, reason, note``); None when not known."""
+    return None if rows is None else rows.select("account_id", "reason", "note").to_dicts()
