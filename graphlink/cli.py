@@ -276,20 +276,19 @@ def show(
 ) -> None:
     """Show one cluster in the terminal: reasons, prompt templates, members and shared evidence.
 
-    Evidence is grouped by kind, strongest kind first (graphlink.views.evidence).
-    Tables are tab-separated rows when standard output is not a terminal.
+    Evidence is grouped by kind, strongest kind first (graphlink.views.evidence). Tables are tab-separated rows when standard output is not a terminal.
     """
     from graphlink.store.outputs import load_outputs
+    from graphlink.cli_account import print_set_apart, set_apart_part
     from graphlink.views.terminal import cluster_json, cluster_tables
 
     if sort_members not in ("events", "strength"):
         raise typer.BadParameter(f"{sort_members!r}: use events or strength", param_hint="--sort-members")
     outputs = load_outputs(out_dir, [cluster_id], redact=redact, redact_key=redact_key)
-    if as_json:
+    if as_json:  # set_apart: the accounts detect set apart from it, and why (graphlink.views.set_apart)
         from graphlink.views.terminal_templates import template_json
-
-        emit_json({**cluster_json(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values,
-                                  sort=sort_members), **(template_json(outputs, cluster_id, max_templates) if templates else {})})
+        emit_json({**cluster_json(outputs, cluster_id, members=members, evidence=evidence, all_values=all_values, sort=sort_members),
+                   **(template_json(outputs, cluster_id, max_templates) if templates else {}), **set_apart_part(outputs, cluster_id)})
         return
     if quiet:
         return
@@ -311,6 +310,7 @@ def show(
                           soft_wrap=True)
     for table, rows, headers in tables:
         print_table(table, rows, headers, titled=True)
+    print_set_apart(outputs, cluster_id)  # under the members: who detect set apart from it (graphlink account says why)
 
 
 def parse_clusters(values: list[str] | None) -> str | list[int | str]:

@@ -7,6 +7,7 @@ output-folder reader) and renders the result; library errors become a one-line m
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,10 +18,12 @@ from rich.text import Text
 from graphlink.cli_support import QuietJsonOpt, cli_errors, emit_json, out, print_table
 from graphlink.config.kinds import kind_name
 from graphlink.phrase_quotes import shown_value
+from graphlink.store.folder import Outputs
+from graphlink.views.set_apart import set_apart_from, set_apart_json, set_apart_line
 from graphlink.views.safety import terminal_safe
 from graphlink.views.words import plural
 
-__all__ = ["account_command"]
+__all__ = ["account_command", "account_lines", "print_set_apart", "set_apart_part"]
 
 VALUE_HEADERS = ["kind", "value", "accounts", "in cluster", "in campaign", "weight"]
 
@@ -113,3 +116,17 @@ def account_lines(view: dict[str, Any]) -> list[str]:
     lines.append(f"activity: {plural(int(acc.get('events') or 0), 'event')}{span}"
                  + (f"; busiest UTC hours {hours}" if hours else ""))
     return lines
+
+
+def set_apart_part(outputs: Outputs, cluster_id: int) -> dict[str, Any]:
+    """``show --json``'s ``set_apart``: the accounts detect set apart from the cluster (``account_id, reason, note``;
+    null for a folder written before ``set_apart.parquet``)."""
+    return {"set_apart": set_apart_json(set_apart_from(outputs, cluster_id))}
+
+
+def print_set_apart(outputs: Outputs, cluster_id: int) -> None:
+    """``show``'s line under the members: how many accounts detect set apart from the cluster, by reason, the first
+    ids (spelled safe: ids are logged text); nothing when none (or a folder written before ``set_apart.parquet``)."""
+    line = set_apart_line(set_apart_from(outputs, cluster_id), folder=shlex.quote(str(outputs.path)))
+    if line:  # piped: a comment line, as the tables' titles, so the rows above stay a table
+        out.print(Text(("" if out.is_terminal else "# ") + terminal_safe(line)))

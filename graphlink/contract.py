@@ -52,8 +52,8 @@ from __future__ import annotations
 import polars as pl
 
 ACCOUNTS_FILE, CLUSTERS_FILE, EVIDENCE_FILE, RUN_FILE = "accounts.parquet", "clusters.parquet", "evidence.parquet", "run.json"
-MEMBERSHIPS_FILE, ACTIVITY_FILE, MINUTES_FILE = "memberships.parquet", "activity.parquet", "minutes.parquet"
-TEMPLATES_FILE, CAMPAIGNS_FILE, CAMPAIGN_TIES_FILE = "templates.parquet", "campaigns.parquet", "campaign_ties.parquet"
+MEMBERSHIPS_FILE, ACTIVITY_FILE, MINUTES_FILE, TEMPLATES_FILE = "memberships.parquet", "activity.parquet", "minutes.parquet", "templates.parquet"
+CAMPAIGNS_FILE, CAMPAIGN_TIES_FILE = "campaigns.parquet", "campaign_ties.parquet"
 LINKS_FILE, LINKING_FILE, SET_APART_FILE = "links.parquet", "linking.parquet", "set_apart.parquet"
 #: What ``match`` derives from ``linking.parquet`` on every run, prepared once by detect (an index).
 MATCH_INDEX_FILE = "match_index.parquet"
@@ -76,10 +76,8 @@ MATCH_RUN_FILE = "match.json"
 #: Files a folder must have to be read as a detect output (``run.json`` marks it complete).
 REQUIRED_FILES = (ACCOUNTS_FILE, CLUSTERS_FILE, EVIDENCE_FILE, RUN_FILE)
 #: Drill-down files a detect run writes but a reader does without.
-OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, CAMPAIGN_TIES_FILE,
-                  LINKS_FILE, LINKING_FILE, MINUTES_FILE,
-                  TEMPLATES_FILE, MATCH_INDEX_FILE, MATCH_POOLS_FILE, MATCH_MATES_FILE,
-                  MATCH_CLOCKS_FILE, MATCH_TEMPLATES_FILE, SET_APART_FILE)
+OPTIONAL_FILES = (MEMBERSHIPS_FILE, ACTIVITY_FILE, CAMPAIGNS_FILE, CAMPAIGN_TIES_FILE, LINKS_FILE, LINKING_FILE, MINUTES_FILE,
+                  TEMPLATES_FILE, MATCH_INDEX_FILE, MATCH_POOLS_FILE, MATCH_MATES_FILE, MATCH_CLOCKS_FILE, MATCH_TEMPLATES_FILE, SET_APART_FILE)
 #: What ``expand`` and ``match`` need besides the required files.
 GRAPH_FILES = (LINKS_FILE, LINKING_FILE)
 #: Everything a detect run writes.
@@ -225,7 +223,7 @@ EVIDENCE_CSV_COLUMNS = ("cluster_id", "kind", "kind_name", "value", "passage", "
 #: the tables as ``README.txt``; with ``--bom`` every CSV starts with a UTF-8 byte-order mark
 #: (:data:`CSV_BOM`: Excel reads a CSV without one in the system's ANSI code page).
 MEMBERS_CSV_FILE, EVIDENCE_CSV_FILE, AFFILIATIONS_CSV_FILE = "members.csv", "evidence.csv", "affiliations.csv"
-CAMPAIGN_TIES_CSV_FILE = "campaign_ties.csv"
+CAMPAIGN_TIES_CSV_FILE, SET_APART_CSV_FILE = "campaign_ties.csv", "set_apart.csv"
 CSV_DICTIONARY_FILE = "README.txt"
 CSV_BOM = b"\xef\xbb\xbf"
 #: ``members.csv``: one row per member of the exported clusters (by cluster, weakest tie first).
@@ -294,6 +292,11 @@ CSV_DICTIONARY: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         ("clusters", "the campaign's clusters whose members hold it, separated by '; '"),
         ("accounts", "the campaign's accounts holding it"),
         ("weight", "its per-pair link weight (rarity)"))),
+    SET_APART_CSV_FILE: ("one row per account detect set apart from an exported cluster after Leiden (in no cluster now; "
+                         "set_apart.parquet); header only from a folder written before it", (
+        ("account_id", "the account"), ("cluster_id", "the cluster it was set apart from (members.csv's cluster_id)"),
+        ("flagged", "that cluster was flagged when the account was judged"),
+        ("reason", "outsider, off_script, bystander or remnant"), ("note", "the reason in words"))),
 }
 
 #: Columns a reader needs in ``evidence.parquet`` (``ties`` and ``outside_flagged`` came later: null, not known, when a folder lacks them).
@@ -304,9 +307,8 @@ MEMBERSHIPS_SCHEMA = pl.Schema({
     "account_id": pl.String, "kind": pl.String, "value": pl.String, "weight": pl.Float64,
 })
 
-#: ``set_apart.parquet`` (:mod:`graphlink.stages.set_apart`): an account a cluster lost after Leiden, ``cluster_id`` the
-#: final cluster holding most of the one it left (null: none), ``flagged`` that one's provisional flag, ``reason``
-#: ``outsider``, ``off_script``, ``bystander`` or ``remnant``. Shown by ``account``, ``show``, the exports, the notebook.
+#: ``set_apart.parquet`` (:mod:`graphlink.stages.set_apart`, where each column is defined): an account a cluster lost after
+#: Leiden, the cluster it left, its flag then, why. Shown by ``account``, ``show``, the exports, the notebook.
 SET_APART_SCHEMA = pl.Schema({"account_id": pl.String, "cluster_id": pl.Int64, "flagged": pl.Boolean, "reason": pl.String})
 
 #: ``activity.parquet`` (see :mod:`graphlink.stages.drilldown`).
@@ -433,16 +435,15 @@ MEMBER_TIES_COLUMNS = ("tie_strength", "tied_by")
 JSON_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 __all__ = [
-    "ACCOUNTS_FILE", "CLUSTERS_FILE", "EVIDENCE_FILE", "RUN_FILE", "MEMBERSHIPS_FILE", "ACTIVITY_FILE",
-    "REQUIRED_FILES", "OPTIONAL_FILES", "OUTPUT_FILES", "ACCOUNTS_SCHEMA", "CLUSTERS_SCHEMA",
-    "EVIDENCE_SCHEMA", "EVIDENCE_READ_COLUMNS", "MEMBERSHIPS_SCHEMA", "ACTIVITY_SCHEMA", "COMPONENTS", "COORDINATION", "EVASION",
-    "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "MINUTES_FILE", "MINUTES_SCHEMA", "TEMPLATES_FILE", "TEMPLATES_SCHEMA", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA",
-    "CAMPAIGN_TIES_FILE", "CAMPAIGN_TIES_SCHEMA", "CAMPAIGN_TIES_CSV_FILE", "ACCOUNTS_READ_COLUMNS",
-    "LINKS_FILE", "LINKING_FILE", "MATCH_INDEX_FILE", "MATCH_INDEX_SCHEMA", "MATCH_POOLS_FILE", "MATCH_POOLS_SCHEMA",
-    "MATCH_MATES_FILE", "MATCH_MATES_SCHEMA", "MATCH_CLOCKS_FILE", "MATCH_CLOCKS_SCHEMA", "MATCH_TEMPLATES_FILE", "MATCH_TEMPLATES_SCHEMA",
-    "MATCH_INDEX_FILES", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA",
-    "MATCHES_FILE", "MATCHES_SCHEMA", "MATCH_RUN_FILE", "SET_APART_FILE", "SET_APART_SCHEMA", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
-    "FLAG_EXPLANATION", "FLAG_EXPLANATION_COLUMNS", "MEMBER_TIES_SCHEMA", "MEMBER_TIES_COLUMNS",
-    "COMPONENT_LABELS", "component_label", "EVIDENCE_CSV_COLUMNS", "MEMBERS_CSV_FILE", "EVIDENCE_CSV_FILE",
-    "AFFILIATIONS_CSV_FILE", "CSV_DICTIONARY_FILE", "CSV_BOM", "MEMBERS_CSV_COLUMNS", "AFFILIATIONS_CSV_SCHEMA", "CSV_DICTIONARY", "MEMBER_BEHAVIOUR_SCHEMA", "MEMBER_BEHAVIOUR_COLUMNS", "with_member_behaviour_columns",
+    "ACCOUNTS_FILE", "CLUSTERS_FILE", "EVIDENCE_FILE", "RUN_FILE", "MEMBERSHIPS_FILE", "ACTIVITY_FILE", "REQUIRED_FILES", "OPTIONAL_FILES",
+    "OUTPUT_FILES", "ACCOUNTS_SCHEMA", "CLUSTERS_SCHEMA", "EVIDENCE_SCHEMA", "EVIDENCE_READ_COLUMNS", "MEMBERSHIPS_SCHEMA", "ACTIVITY_SCHEMA",
+    "COMPONENTS", "COORDINATION", "EVASION", "NON_COMPONENT_COLUMNS", "JSON_TIME_FORMAT", "MINUTES_FILE", "MINUTES_SCHEMA", "TEMPLATES_FILE",
+    "TEMPLATES_SCHEMA", "CAMPAIGNS_FILE", "CAMPAIGNS_SCHEMA", "CAMPAIGN_TIES_FILE", "CAMPAIGN_TIES_SCHEMA", "CAMPAIGN_TIES_CSV_FILE",
+    "SET_APART_CSV_FILE", "ACCOUNTS_READ_COLUMNS", "LINKS_FILE", "LINKING_FILE", "MATCH_INDEX_FILE", "MATCH_INDEX_SCHEMA", "MATCH_POOLS_FILE",
+    "MATCH_POOLS_SCHEMA", "MATCH_MATES_FILE", "MATCH_MATES_SCHEMA", "MATCH_CLOCKS_FILE", "MATCH_CLOCKS_SCHEMA", "MATCH_TEMPLATES_FILE",
+    "MATCH_TEMPLATES_SCHEMA", "MATCH_INDEX_FILES", "GRAPH_FILES", "LINKS_SCHEMA", "LINKING_SCHEMA", "EXPAND_SCHEMA", "MATCHES_FILE", "MATCHES_SCHEMA",
+    "MATCH_RUN_FILE", "SET_APART_FILE", "SET_APART_SCHEMA", "CLUSTER_HISTORY_SCHEMA", "REASON_SEPARATOR", "why_reasons", "nested_reasons",
+    "FLAG_EXPLANATION", "FLAG_EXPLANATION_COLUMNS", "MEMBER_TIES_SCHEMA", "MEMBER_TIES_COLUMNS", "COMPONENT_LABELS", "component_label",
+    "EVIDENCE_CSV_COLUMNS", "MEMBERS_CSV_FILE", "EVIDENCE_CSV_FILE", "AFFILIATIONS_CSV_FILE", "CSV_DICTIONARY_FILE", "CSV_BOM", "MEMBERS_CSV_COLUMNS",
+    "AFFILIATIONS_CSV_SCHEMA", "CSV_DICTIONARY", "MEMBER_BEHAVIOUR_SCHEMA", "MEMBER_BEHAVIOUR_COLUMNS", "with_member_behaviour_columns",
 ]

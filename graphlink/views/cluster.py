@@ -287,6 +287,14 @@ class ClusterView:
         members = self.members.sort(["events", "account_id"], descending=[True, False])
         return with_member_ties(members, outputs, self.cluster_id, sort)
 
+    def set_apart(self) -> pl.DataFrame | None:
+        """The accounts detect set apart from this cluster after Leiden (fleet outsiders, address bystanders, the
+        remnants they left): ``account_id, cluster_id, flagged, reason, note`` (:func:`graphlink.views.set_apart.set_apart_from`);
+        None for a folder written before ``set_apart.parquet``."""
+        from graphlink.views.set_apart import set_apart_from
+
+        return set_apart_from(self._result.outputs, self.cluster_id)
+
     def why(self) -> str:
         """Plain-language explanation of the cluster: size, score, verdict, its reasons (``why``) and score
         components as ``show`` lists them, and its strongest evidence.

@@ -239,6 +239,8 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
               ties: pl.DataFrame | None = None) -> dict[str, Any]:
     """The JSON case of one cluster (schema ``graphlink.case/1``) as plain data (``ties``: the loaded members'
     :func:`graphlink.views.member_ties.outputs_member_ties`, if already built)."""
+    from graphlink.views.set_apart import set_apart_from, set_apart_json
+
     row = outputs.cluster_row(cluster_id)
     members = iso_columns(with_member_ties(outputs.members(cluster_id), outputs, cluster_id, ties=ties).drop("cluster_id"))
     run = outputs.run
@@ -273,6 +275,7 @@ def case_file(outputs: Outputs, cluster_id: int, exported_at: datetime | None = 
         "last_seen": last,
         "events_by_hour_utc": hours,
         "members": members.to_dicts(),
+        "set_apart": set_apart_json(set_apart_from(outputs, cluster_id)),  # accounts detect set apart from it, and why
         "evidence": evidence.to_dicts(),
         "redaction": outputs.redaction,
         "source": {

@@ -3,7 +3,8 @@
 :func:`csv_files` builds the folder's files (:data:`graphlink.contract.CSV_DICTIONARY` names them and their
 columns): ``members.csv`` (:func:`members_table`), ``evidence.csv`` (:func:`evidence_csv`), ``affiliations.csv``
 (:func:`affiliations_table`: which member holds which value tying the exported clusters), ``campaign_ties.csv``
-(:func:`campaign_ties_table`: the values tying their campaigns' clusters) and ``README.txt``, the
+(:func:`campaign_ties_table`: the values tying their campaigns' clusters), ``set_apart.csv`` (:func:`set_apart_table`:
+the accounts detect set apart from them, and why) and ``README.txt``, the
 data dictionary (:func:`data_dictionary`). Every table goes through :func:`csv_bytes`: times in the JSON format,
 lists joined with ``; ``, every text cell through the formula guard (:func:`graphlink.views.safety.csv_safe_expr`).
 
@@ -24,7 +25,7 @@ import polars as pl
 from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import (AFFILIATIONS_CSV_FILE, AFFILIATIONS_CSV_SCHEMA, CAMPAIGN_TIES_CSV_FILE,
                                 CAMPAIGN_TIES_SCHEMA, CSV_BOM, CSV_DICTIONARY, CSV_DICTIONARY_FILE, EVIDENCE_CSV_FILE, JSON_TIME_FORMAT, MEMBERS_CSV_COLUMNS,
-                                MEMBERS_CSV_FILE)
+                                MEMBERS_CSV_FILE, SET_APART_CSV_FILE, SET_APART_SCHEMA)
 from graphlink.store.folder import Outputs
 from graphlink.views.evidence import strongest_first
 from graphlink.views.explain import cluster_explanations
@@ -34,7 +35,7 @@ from graphlink.views.passages import with_passage_column
 from graphlink.views.safety import csv_safe_expr
 from graphlink.views.schedule import timing_bucket, timing_meanings
 
-__all__ = ["csv_bytes", "evidence_with_meaning", "evidence_csv", "members_table", "affiliations_table",
+__all__ = ["set_apart_table", "csv_bytes", "evidence_with_meaning", "evidence_csv", "members_table", "affiliations_table",
            "campaign_ties_table", "data_dictionary", "csv_files", "iso_columns"]
 
 
@@ -145,6 +146,17 @@ def campaign_ties_table(outputs: Outputs) -> pl.DataFrame:
                        "accounts", "weight")
 
 
+def set_apart_table(outputs: Outputs) -> pl.DataFrame:
+    """``set_apart.csv``: the accounts detect set apart from the loaded clusters, with the reason in words
+    (:func:`graphlink.views.set_apart.set_apart_from`); header only from a folder written before ``set_apart.parquet``."""
+    from graphlink.views.set_apart import set_apart_from
+
+    rows = set_apart_from(outputs)
+    if rows is None:
+        return pl.DataFrame(schema={**SET_APART_SCHEMA, "note": pl.String})
+    return rows.filter(pl.col("cluster_id").is_in(pl.Series(outputs.selected, dtype=pl.Int64).implode()))
+
+
 def data_dictionary(bom: bool = False, redacted: bool = False) -> str:
     """``README.txt`` of the CSV export: each file, what a row is, and each column
     (:data:`graphlink.contract.CSV_DICTIONARY`), whether the files start with a byte-order mark (``bom``) and whether
@@ -183,4 +195,5 @@ def csv_files(outputs: Outputs, folder: Path, bom: bool = False, redacted: bool 
             folder / EVIDENCE_CSV_FILE: evidence_csv(outputs, listed, bom),  # per cluster, as show lists it
             folder / AFFILIATIONS_CSV_FILE: csv_bytes(affiliations_table(outputs, listed=listed), bom),
             folder / CAMPAIGN_TIES_CSV_FILE: csv_bytes(campaign_ties_table(outputs), bom),
+            folder / SET_APART_CSV_FILE: csv_bytes(set_apart_table(outputs), bom),  # who detect set apart from them, why
             folder / CSV_DICTIONARY_FILE: data_dictionary(bom, redacted).encode("ascii")}

@@ -212,6 +212,20 @@ class Result:
                                  "and open it with graphlink.load(DIR)")
         return campaign_ties(self._outputs.folder, row["clusters"] or [], self.config.graph)
 
+    def account(self, account_id: str) -> dict[str, Any]:
+        """One account: its cluster, campaign, flag, whether detect set it apart from a cluster (and why), the values
+        tying it with how many accounts hold each, its activity -- as ``graphlink account`` prints it
+        (:func:`graphlink.views.account.account_view`; values and times as logged).
+
+        Raises
+        ------
+        GraphlinkError
+            No such account in this run.
+        """
+        from graphlink.views.account import account_view
+
+        return account_view(self._outputs, account_id)
+
     def save(self, out_dir: str | Path) -> Path:
         """Write the output folder (as ``graphlink detect --out``), atomically.
 

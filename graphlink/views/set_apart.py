@@ -33,17 +33,18 @@ SET_APART_WORDS = {
 
 
 def set_apart_note(reason: str | None, cluster_id: int | None, flagged: bool | None) -> str:
-    """One account's note: the cluster it was set apart from and why, in words.
+    """One account's note: the cluster it was set apart from (``flagged``: that cluster's flag in the run's output)
+    and why, in words.
 
     Examples
     --------
-    >>> set_apart_note("bystander", 7, True)[:62]
-    'set apart from flagged cluster 7 (flagged when judged): an add'
+    >>> set_apart_note("bystander", 7, True)[:58]
+    'set apart from flagged cluster 7: an address bystander: ti'
     >>> set_apart_note("remnant", None, False)[:60]
     'set apart from a cluster that dissolved: a remnant: the piec'
     """
     where = ("a cluster that dissolved" if cluster_id is None
-             else f"flagged cluster {cluster_id} (flagged when judged)" if flagged else f"cluster {cluster_id}")
+             else f"flagged cluster {cluster_id}" if flagged else f"cluster {cluster_id}")
     return f"set apart from {where}: {SET_APART_WORDS.get(reason or '', reason or 'no reason recorded')}"
 
 
@@ -60,20 +61,24 @@ def set_apart_from(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFr
     Returns
     -------
     DataFrame or None
-        :data:`graphlink.contract.SET_APART_SCHEMA` and ``note`` (String), sorted by account id; None when the folder
-        was written before ``set_apart.parquet`` (not known, unlike an empty frame: none was set apart).
+        :data:`graphlink.contract.SET_APART_SCHEMA` (``flagged``: the cluster's flag when the account was judged) and
+        ``note`` (String; names the cluster flagged when it is flagged in the output), sorted by account id; None when
+        the folder was written before ``set_apart.parquet`` (not known, unlike an empty frame: none was set apart).
     """
     table = outputs.set_apart
     if table is None:
         return None
     if cluster_id is not None:
         table = table.filter(pl.col("cluster_id") == cluster_id)
+    now = outputs.clusters.select(pl.col("cluster_id").cast(pl.Int64), pl.col("flagged").alias("__now"))
     return (table.select(list(SET_APART_SCHEMA.names())).sort("account_id")
-            .with_columns(pl.struct("reason", "cluster_id", "flagged").map_elements(
-                lambda r: set_apart_note(r["reason"], r["cluster_id"], r["flagged"]), return_dtype=pl.String).alias("note")))
+            .join(now, on="cluster_id", how="left", maintain_order="left")
+            .with_columns(pl.struct("reason", "cluster_id", "__now").map_elements(
+                lambda r: set_apart_note(r["reason"], r["cluster_id"], r["__now"]), return_dtype=pl.String).alias("note"))
+            .drop("__now"))
 
 
-def set_apart_line(rows: pl.DataFrame | None, listed: int = 5) -> str:
+def set_apart_line(rows: pl.DataFrame | None, listed: int = 5, folder: str = "DIR") -> str:
     """The line under a cluster's members: how many were set apart from it, by reason, and the first few ids
     ("" when none or not known).
 
@@ -94,7 +99,7 @@ def set_apart_line(rows: pl.DataFrame | None, listed: int = 5) -> str:
     more = f" and {rows.height - len(ids)} more" if rows.height > len(ids) else ""
     noun = "account" if rows.height == 1 else "accounts"
     return (f"set apart from this cluster: {rows.height} {noun} ({parts}): {', '.join(ids)}{more}; "
-            "graphlink account DIR ID says why")
+            f"graphlink account {folder} ID says why")
 
 
 def set_apart_json(rows: pl.DataFrame | None) -> list[dict[str, Any]] | None:
