@@ -39,6 +39,7 @@ from graphlink.contract import ACCOUNTS_SCHEMA, OUTPUT_FILES
 from graphlink.errors import ConfigError, GraphlinkError, InputError, safe_reason
 from graphlink.stages.tie_table import rekey_tie_clusters
 from graphlink.stages.set_apart import set_apart_rows
+from graphlink.stages.stable_campaigns import record_campaigns, stable_campaigns
 from graphlink.stages.unjoined import accounts_only_warnings
 from graphlink.stages.blocks import split_wholes
 from graphlink.stages.bursts import template_bursts
@@ -247,19 +248,21 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
         signal_set.minutes = signal_set.minute_counts = None
         scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config, wholes, minutes_idx, schedules)
         accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
+        accounts_out, clusters, campaigns, ties, campaign_ids = stable_campaigns(  # campaign ids carried over too
+            prev, accounts_out, clusters, rekey_campaigns(scored.campaigns, mapping), rekey_tie_clusters(scored.ties, mapping), config.stable_ids.previous_min_jaccard)
     with _stage("drilldown", timings, progress, memory):
         signals_out, activity, minutes, templates, accounts_out = drilldown_stage(
             scored, index, accounts_out, projection, activity_idx, ev.columns, config, minutes_idx, signal_set.account_stats)
         links, linking = early["links"], linking_values(projection.memberships, projection.signals, index, accounts_out, early["order"])
         prepared = prepared_indexes(linking, early["order"], index, accounts_out, clusters)
     warnings = [*ev.warnings, *run_warnings(projection, signal_set, index, acc)]
-    run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
-                     timings, memory, warnings, accounts_out)
+    run = record_campaigns(run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
+                                      timings, memory, warnings, accounts_out), campaign_ids)
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=projection.memberships,
                         edges=projection.edges, warnings=warnings, cluster_mapping=mapping,
                         member_affiliations=signals_out, activity=activity, minutes=minutes, templates=templates,
-                        campaigns=rekey_campaigns(scored.campaigns, mapping), campaign_ties=rekey_tie_clusters(scored.ties, mapping), set_apart=set_apart_rows(scored.set_apart, index, mapping),
+                        campaigns=campaigns, campaign_ties=ties, set_apart=set_apart_rows(scored.set_apart, index, mapping),
                         links=links, linking=linking, match_tables=prepared)
 
 

@@ -61,6 +61,7 @@ from graphlink.stages.signals import SignalSet
 from graphlink.stages.stable_ids import PreviousRun, load_previous, rekey_campaigns
 from graphlink.stages.tie_table import rekey_tie_clusters
 from graphlink.stages.set_apart import set_apart_rows
+from graphlink.stages.stable_campaigns import record_campaigns, stable_campaigns
 
 __all__ = ["run_detect_spark"]
 
@@ -296,6 +297,8 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     activity_idx = hours_from_minutes(minutes_idx)
     scored = scoring_stage(partition, index, ev, signal_set, projection, activity_idx, config, wholes, minutes_idx)
     accounts_out, clusters, evidence, mapping, max_id = stable_ids_stage(scored, index, prev, config)
+    accounts_out, clusters, campaigns, ties, campaign_ids = stable_campaigns(  # campaign ids carried over too
+        prev, accounts_out, clusters, rekey_campaigns(scored.campaigns, mapping), rekey_tie_clusters(scored.ties, mapping), config.stable_ids.previous_min_jaccard)
     done("scoring")
     stage("drilldown")
     signals_out, activity, minutes, templates, accounts_out = drilldown_stage(
@@ -316,15 +319,15 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
     links, linking = link_table(edges, index), linking_values(linking_rows, projected.signals, index, accounts_out)
     done("drilldown")
     warnings = [*sev.warnings, *run_warnings(projection, signal_set, index, acc)]
-    run = run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
-                     timings, memory, warnings, accounts_out)
+    run = record_campaigns(run_record(config, ev, acc, n_accounts, signal_set, projection, clusters, scored, prev, mapping, max_id,
+                                      timings, memory, warnings, accounts_out), campaign_ids)
     run["engine"] = {"name": "spark", "master": spark.sparkContext.master, "spark": spark.version,
                      "components_on_driver": on_driver}
     return DetectResult(accounts=accounts_out, clusters=clusters, evidence=evidence, run=run, index=index,
                         signals=projection.signals, affiliations=projection.memberships, edges=None, warnings=warnings,
                         cluster_mapping=mapping, member_affiliations=signals_out, activity=activity,
-                        minutes=minutes, templates=templates, campaigns=rekey_campaigns(scored.campaigns, mapping),
-                        campaign_ties=rekey_tie_clusters(scored.ties, mapping), set_apart=set_apart_rows(scored.set_apart, index, mapping), links=links, linking=linking)
+                        minutes=minutes, templates=templates, campaigns=campaigns,
+                        campaign_ties=ties, set_apart=set_apart_rows(scored.set_apart, index, mapping), links=links, linking=linking)
 
 
 def network_totals(memberships: Any, signals: pl.DataFrame, kinds: tuple[str, ...] = NETWORK_KINDS) -> pl.DataFrame:
