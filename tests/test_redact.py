@@ -51,7 +51,7 @@ def test_redaction_removes_raw_values_from_every_output(world, tmp_path, monkeyp
         if path.is_file():
             texts[str(path)] = path.read_text(encoding="utf-8")
     n = len(cluster_ids)
-    assert len(texts) == n + 1 + 2 + n + 5  # show per cluster, report, 2 graphs, case files, 4 CSV files and README.txt
+    assert len(texts) == n + 1 + 2 + n + 6  # show per cluster, report, 2 graphs, case files, 5 CSV files and README.txt
     leaks = {(name, value) for name, text in texts.items() for value in raw if value in text}
     assert not leaks
     # Still useful: networks and e-mail domains remain, equal values stay equal.

@@ -151,7 +151,7 @@ def test_csv_export_has_affiliations_and_a_data_dictionary(world, tmp_path):
     assert done.exit_code == 0, done.output
     folder = out / "csv"
     assert sorted(p.name for p in folder.iterdir()) == ["README.txt", "affiliations.csv", "campaign_ties.csv", "evidence.csv",
-                                                             "members.csv"]
+                                                             "members.csv", "set_apart.csv"]
     rows = _read(folder / "affiliations.csv")
     assert rows and list(rows[0]) == list(AFFILIATIONS_CSV_SCHEMA)
     evidence = {(r["cluster_id"], r["kind"], r["value"]) for r in _read(folder / "evidence.csv")}
