@@ -11,6 +11,7 @@ import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
+import polars as pl
 import typer
 from rich.table import Table
 from rich.text import Text
@@ -23,7 +24,7 @@ from graphlink.views.set_apart import set_apart_from, set_apart_json, set_apart_
 from graphlink.views.safety import terminal_safe
 from graphlink.views.words import plural
 
-__all__ = ["account_command", "account_lines", "print_set_apart", "set_apart_part"]
+__all__ = ["account_command", "account_lines", "print_set_apart", "set_apart_part", "seeds_set_apart"]
 
 VALUE_HEADERS = ["kind", "value", "accounts", "in cluster", "in campaign", "weight"]
 
@@ -130,3 +131,14 @@ def print_set_apart(outputs: Outputs, cluster_id: int) -> None:
     line = set_apart_line(set_apart_from(outputs, cluster_id), folder=shlex.quote(str(outputs.path)))
     if line:  # piped: a comment line, as the tables' titles, so the rows above stay a table
         out.print(Text(("" if out.is_terminal else "# ") + terminal_safe(line)))
+
+
+def seeds_set_apart(outputs: Outputs, seeds: list[str]) -> list[dict[str, Any]] | None:
+    """``expand``'s seeds that detect set apart from a cluster (``account_id, reason, note``): a seed from an abuse
+    report listed in no cluster says why (new-user review nu56, finding 3); None for a folder written before
+    ``set_apart.parquet``."""
+    rows = set_apart_from(outputs)
+    if rows is None:
+        return None
+    return rows.filter(pl.col("account_id").is_in(pl.Series(seeds, dtype=pl.String).implode())).select(
+        "account_id", "reason", "note").to_dicts()

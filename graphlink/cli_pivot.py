@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from graphlink.cli_account import seeds_set_apart
 from graphlink.cli_support import (
     FormatOpt, QuietJsonOpt, SeparatorOpt, TimestampFormatOpt, cli_errors, emit_json, err, out, print_table,
     print_warnings, read_summary, separator_value)
@@ -104,10 +105,11 @@ def expand_command(
     if out_file is not None:
         write_parquet_atomic(ranked, out_file)
     note = expand_note(outputs, seeds) if top is None else None  # what the list cannot follow (burst seeds)
+    apart = seeds_set_apart(outputs, ranked.filter(pl.col("rank") == 0)["account_id"].to_list())  # seeds detect set apart, why
     if as_json:
         emit_json({"out": None if out_file is None else str(out_file),
                    "seeds": ranked.filter(pl.col("rank") == 0).height, "listed": ranked.filter(pl.col("rank") > 0).height,
-                   "notes": [note] if note else [], "accounts": ranked.to_dicts()})
+                   "notes": [note] if note else [], "set_apart": apart, "accounts": ranked.to_dicts()})
         return
     if quiet:
         return
@@ -125,6 +127,8 @@ def expand_command(
              + (f"; wrote {terminal_safe(out_file)}" if out_file else "")))
     if note:
         say(Text(f"Note: {terminal_safe(note, limit=600)}"))
+    for seed in apart or []:  # a seed in no cluster from an abuse report: why detect left it out of the ring
+        say(Text(terminal_safe(f"seed {seed['account_id']}: {seed['note']}")))
     rows = [[r["rank"], r["account_id"], round(r["score"], 3), _id(r["cluster_id"]), _id(r["campaign_id"]),
              r["why"] or ""] for r in pl.concat([seed_rows, listed.head(shown)]).iter_rows(named=True)]
     table = Table(title=f"Accounts tied to the seeds ({EXPAND_ONE_SEED_NOTE if seed_rows.height == 1 else EXPAND_SCORE_NOTE})",

@@ -232,3 +232,18 @@ def test_campaign_ids_in_the_whys_follow():
                                                       "flagged through cluster 2 (campaign 1), cluster 3 (campaign 9)"),
                                 (9, "1 cluster")]
     assert ties.rows() == [(1, "v2"), (4, "v1")]
+
+
+def test_expand_and_match_say_a_seed_was_set_apart(saved, tmp_path):
+    _with_set_apart(saved, [("alone1", 1, True, "bystander")])
+    expanded = json.loads(runner.invoke(app, ["expand", str(saved), "--seeds", "alone1", "--json"]).stdout)
+    assert [r["account_id"] for r in expanded["set_apart"]] == ["alone1"]
+    shown = runner.invoke(app, ["expand", str(saved), "--seeds", "alone1"], env={"COLUMNS": "300"})
+    assert "seed alone1: set apart from" in shown.output and "an address bystander" in shown.output
+    (tmp_path / "ids.csv").write_text("account_id\nalone1\nalone2\n")
+    done = runner.invoke(app, ["match", str(saved), str(tmp_path / "ids.csv"), "--out", str(tmp_path / "m"), "--json"])
+    assert done.exit_code == 0, done.output
+    why = dict(pl.read_parquet(tmp_path / "m" / "matches.parquet").select("account_id", "why").iter_rows())
+    assert why["alone1"].startswith("in the earlier run, in no cluster; set apart from") and "bystander" in why["alone1"]
+    assert why["alone2"] == "in the earlier run, in no cluster"  # never set apart: as before
+    assert json.loads(done.stdout)["counts"]["earlier_unclustered"] == 2

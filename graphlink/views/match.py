@@ -316,7 +316,7 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
         "counts": {"accounts": matches.height, "matched": matched.height, "known_members": members.height,
                    "matched_new": matched.height - members.height, **flagged_counts(matched),
                    "unmatched": matches.height - matched.height,
-                   "earlier_unclustered": matches.filter(pl.col("why") == EARLIER_UNCLUSTERED_WHY).height,
+                   "earlier_unclustered": matches.filter(pl.col("why").str.starts_with(EARLIER_UNCLUSTERED_WHY)).height,
                    "clusters_matched": matched["cluster_id"].n_unique(),
                    "known_values": known_values.height,
                    "invalid_ip_events": ip_stats.get("invalid_ip_events", 0)},
@@ -327,7 +327,8 @@ def match(known: str | Path | Outputs, events: str | Path | pl.DataFrame | pl.La
     return MatchResult(matches=matches, run=run)
 
 
-#: ``why`` of an unmatched account that the earlier run had, in no cluster (looked up, not new: session 39).
+#: ``why`` of an unmatched account that the earlier run had, in no cluster (looked up, not new: session 39); one the
+#: earlier run set apart from a cluster has its note after it (``; set apart from flagged cluster 4: ...``).
 EARLIER_UNCLUSTERED_WHY = "in the earlier run, in no cluster"
 
 
@@ -336,8 +337,15 @@ def with_unclustered(matches: pl.DataFrame, outputs: Outputs) -> pl.DataFrame:
     put in no cluster, so a list of accounts to look up tells them from accounts the run never saw (null ``why``).
     Read from the earlier run's ``accounts.parquet`` (:meth:`graphlink.store.folder.Outputs.known_ids`)."""
     unclustered = outputs.known_ids(matches.filter(pl.col("cluster_id").is_null())["account_id"], unclustered=True).implode()
-    return matches.with_columns(pl.when(pl.col("cluster_id").is_null() & pl.col("account_id").is_in(unclustered))
-                                .then(pl.lit(EARLIER_UNCLUSTERED_WHY)).otherwise(pl.col("why")).alias("why"))
+    from graphlink.views.set_apart import set_apart_from  # one set apart from a cluster says which and why (nu56)
+
+    apart = set_apart_from(outputs)
+    notes = (apart.select("account_id", pl.concat_str([pl.lit("; "), pl.col("note")]).alias("__note")) if apart is not None
+             else pl.DataFrame(schema={"account_id": pl.String, "__note": pl.String}))
+    return (matches.join(notes, on="account_id", how="left", maintain_order="left")
+            .with_columns(pl.when(pl.col("cluster_id").is_null() & pl.col("account_id").is_in(unclustered))
+                          .then(pl.lit(EARLIER_UNCLUSTERED_WHY) + pl.col("__note").fill_null(""))
+                          .otherwise(pl.col("why")).alias("why")).drop("__note"))
 
 
 def flagged_counts(matched: pl.DataFrame) -> dict[str, int]:
