@@ -63,6 +63,10 @@ def test_account_lookup_names_cluster_campaign_and_the_values_tying_it(saved):
     assert card["value"] == "card-r" and card["df"] == 6 and card["in_cluster"] == 6  # held by all six, itself included
     assert data["values"][0] == card  # the value it holds with its cluster comes first
     assert data["set_apart"] is None and data["set_apart_known"] is True
+    # Its tie (counted for it alone) is the one show lists for it among every member.
+    shown = json.loads(runner.invoke(app, ["show", str(saved), "1", "--json", "--no-templates"]).stdout)
+    member = next(m for m in shown["members"] if m["account_id"] == "ring0")
+    assert data["tie"] == {"tie_strength": member["tie_strength"], "tied_by": member["tied_by"]}
 
 
 def test_account_outside_any_cluster(saved):

@@ -122,7 +122,7 @@ def read_run(out_dir: Path) -> dict[str, Any]:
 
 def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: int | None = None, *,
                  redact: bool = False, redact_key: str | None = None, whole: bool = False,
-                 graph: bool = False, drilldown: bool = True) -> Outputs:
+                 graph: bool = False, drilldown: bool = True, account: str | None = None) -> Outputs:
     """Read a detect output folder, restricted to the selected clusters.
 
     Parameters
@@ -147,6 +147,9 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
         the folder lacks them. ``minutes.parquet`` is scanned too when the folder
         has it (``expand``'s clock; folders written before it existed have none), and
         ``templates.parquet`` likewise (the seeds' templates).
+    account : str, optional
+        Count ``member_linking``'s ``suspects`` for this account's rows alone (``graphlink account``; the other rows
+        read 1): its tie strength is exact, the rest of the cluster's are not asked.
     drilldown : bool
         Read ``memberships`` and ``activity`` (False: both None unread, for a reader that needs neither:
         ``match`` with detect's clock index; they are the largest tables at scale).
@@ -172,7 +175,7 @@ def load_outputs(out_dir: str | Path, selection: Selection = "flagged", limit: i
         raise GraphlinkError(f"{out_dir}: has no {' or '.join(missing)} (written by an older graphlink); "
                              "rerun graphlink detect to write the account graph")
     try:
-        outputs = _read_tables(out_dir, run, selection, limit, redact, redact_key, whole, drilldown)
+        outputs = _read_tables(out_dir, run, selection, limit, redact, redact_key, whole, drilldown, account)
         if graph:
             minutes = (_scan(out_dir, MINUTES_FILE, tuple(MINUTES_SCHEMA)) if (out_dir / MINUTES_FILE).is_file()
                        else None)  # written since the minute clock; older folders have none
@@ -223,7 +226,8 @@ def _scan(out_dir: Path, name: str, columns: tuple[str, ...]) -> pl.LazyFrame:
 
 
 def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit: int | None,
-                 redact: bool, redact_key: str | None, whole: bool = False, drilldown: bool = True) -> Outputs:
+                 redact: bool, redact_key: str | None, whole: bool = False, drilldown: bool = True,
+                 account: str | None = None) -> Outputs:
     clusters = _scan(out_dir, CLUSTERS_FILE, ("cluster_id", "size", "score", "flagged")).collect()
     selected = select_clusters(clusters, selection, out_dir)
     if limit is not None and len(selected) > limit:
@@ -257,7 +261,7 @@ def _read_tables(out_dir: Path, run: dict[str, Any], selection: Selection, limit
             _scan(out_dir, LINKING_FILE, tuple(LINKING_SCHEMA)),
             _scan(out_dir, ACCOUNTS_FILE, ("account_id", "cluster_id")).select("account_id", "cluster_id", (
                 pl.col("campaign_id") if "campaign_id" in accounts.columns else pl.lit(None, pl.Int64)).alias("campaign_id")),
-            clusters.filter("flagged")["cluster_id"], in_selection)
+            clusters.filter("flagged")["cluster_id"], in_selection, None if account is None else pl.col("account_id") == account)
     campaigns = ties = None
     if (out_dir / CAMPAIGNS_FILE).is_file():
         campaigns = _scan(out_dir, CAMPAIGNS_FILE, ("campaign_id", "clusters", "accounts", "score", "flagged",

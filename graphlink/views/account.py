@@ -96,7 +96,8 @@ def _read(folder: str | Path, account_id: str) -> Outputs:
     folder = folder_path(folder)
     row = read_clusters(folder, ("account_id", "cluster_id"), ACCOUNTS_FILE, where=pl.col("account_id") == account_id)
     cluster = row["cluster_id"][0] if row is not None and row.height else None
-    return load_outputs(folder, [] if cluster is None else [int(cluster)])
+    # In no cluster: none of the drill-down tables holds it. A member: its cluster's, its own tie alone counted.
+    return load_outputs(folder, [] if cluster is None else [int(cluster)], drilldown=cluster is not None, account=account_id)
 
 
 def _row(outputs: Outputs, account_id: str) -> dict[str, Any]:
