@@ -205,6 +205,9 @@ def test_campaign_ids_follow_their_accounts_across_previous(tmp_path):
     assert set(pl.read_parquet(day2 / "campaigns.parquet")["campaign_id"]) == {one["a0"], one["b0"]}
     clusters = pl.read_parquet(day2 / "clusters.parquet")
     assert dict(clusters.select("cluster_id", "campaign_id").iter_rows()) == {1: one["a0"], 2: one["b0"]}
+    summary = runner.invoke(app, ["detect", str(tmp_path / "day2.parquet"), "--out", str(tmp_path / "again"),
+                                  "--previous", str(day1)], env={"COLUMNS": "400"}).output
+    assert "campaigns: 2 kept their id, 0 new, 0 vanished" in summary  # the detect summary says it too
     run = json.loads((day2 / "run.json").read_text())
     assert run["previous"]["campaigns"]["matched"] == 2 and run["counts"]["max_campaign_id"] == 2
     # Day three: A gone, a new operator C: C takes a fresh id, never A's (an id issued is not reused).

@@ -26,7 +26,7 @@ from graphlink.views.member_behaviour import behaviour_text
 from graphlink.views.member_ties import TERMINAL_CHARS, short_tied_by
 from graphlink.views.passages import passage_kind_name, passage_summary, with_passages
 from graphlink.views.safety import LINE_BREAK, Spelled, spell_invisible, terminal_safe
-from graphlink.views.words import csv_export_command, more_text, plural
+from graphlink.views.words import campaign_ids_text, csv_export_command, more_text, plural
 
 __all__ = ["CLUSTER_HEADERS", "StageProgress", "cluster_json", "cluster_rows", "cluster_tables", "clusters_table",
            "human_size", "plain_argument_usage", "previous_summary", "sparkline", "tsv_cell"]
@@ -404,7 +404,7 @@ def previous_summary(section: dict, limit: int = 12) -> str:
             + (f"{section['merged']:,} merged into another{ids(section['merged_ids'])}, " if section.get("merged") else "")
             + f"{section['vanished']:,} vanished{ids(section['vanished_ids'])}{flagged_gone(section, limit)}"
             + (f"; {plural(len(lost), 'cluster')} flagged before not flagged now{ids(lost)}" if (lost := section.get("unflagged_ids")) else "")
-            + period)
+            + period + campaign_ids_text(section.get("campaigns")))  # campaign ids kept too (graphlink.stages.stable_campaigns)
 
 
 def flagged_gone(section: dict, limit: int = 12) -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-__all__ = ["csv_export_command", "first_rows_text", "more_text", "noun", "plural", "rejected_text", "shell_path"]
+__all__ = ["campaign_ids_text", "csv_export_command", "first_rows_text", "more_text", "noun", "plural", "rejected_text",
+           "shell_path"]
 
 
 def shell_path(path: str | Path | None) -> str:
@@ -99,3 +100,21 @@ def rejected_text(counts, first: dict[str, list[int]] | None = None, number=lamb
     first = first or {}
     return ", ".join(f"{k}: {number(v)}" + (f" ({'row' if len(first[k]) == 1 else 'rows'} {', '.join(map(str, first[k]))}{', …' if v > len(first[k]) else ''})"
                                            if first.get(k) else "") for k, v in counts) or "none"
+
+
+def campaign_ids_text(section: dict | None) -> str:
+    """``detect --previous``'s words on campaign ids (``run.json``'s ``previous.campaigns``,
+    :mod:`graphlink.stages.stable_campaigns`); "" when the previous run's campaigns were not followed.
+
+    Examples
+    --------
+    >>> campaign_ids_text({"matched": 2, "new": 1, "merged": 0, "vanished": 3})
+    '; campaigns: 2 kept their id, 1 new, 3 vanished'
+    >>> campaign_ids_text(None)
+    ''
+    """
+    if not section:
+        return ""
+    merged = f", {section['merged']:,} merged into another" if section.get("merged") else ""
+    return (f"; campaigns: {section['matched']:,} kept their id, {section['new']:,} new{merged}, "
+            f"{section['vanished']:,} vanished")
