@@ -303,6 +303,7 @@ class Redactor:
             outputs, run=run, clusters=clusters, accounts=account_ids(outputs.accounts),
             evidence=self.apply_value_map(outputs.evidence, shown_map), memberships=memberships,
             member_linking=member_linking, activity=account_ids(outputs.activity), redaction=self.note,
+            set_apart=account_ids(outputs.set_apart),
             campaign_ties=None if outputs.campaign_ties is None else self.apply_value_map(outputs.campaign_ties, member_map),
         )
 
