@@ -14,14 +14,19 @@ was *made*: a cell's accounts are opened together, in one sitting (a1's cells: 6
 * its members' first active hours (in the log) fall in two or more **creation bursts** -- runs of members each
   opened within :data:`GAP_HOURS` of the previous one -- of at least ``min_part`` members each (``min_flag_size``:
   each part is a group the tool could flag on its own size);
+* each burst is **internally tied by cards** (some of its members share a card: a burst whose members each pay
+  with a card of their own has only its creation to say it is a unit, and one kind of evidence parts nothing), and
 * no two bursts are tied by **cards**: two bursts stay together when they share cards across, per pair of members,
-  at least :data:`EXCHANGE` of the rate at which the tighter of the two shares them inside -- one cell opened in two
+  at least :data:`EXCHANGE` of the rate at which the looser of the two shares them inside -- one cell opened in two
   sittings pays with its own cards in both (exchangeable), two siblings share at most the operator's card pool,
-  an order of magnitude below (a1: 0.002-0.006 across, 0.04-0.7 inside). Two bursts paying with no shared card at
-  all are not tied: nothing but their creation says they are one.
+  an order of magnitude below (a1 cluster 4: 0.002-0.005 across, 0.04-0.7 inside).
 
-Members opened outside every burst (a cell that trickles in accounts over the log, a stray) join the part whose
-cards they share most often per member, else the largest part. Bursts are merged by the card test pairwise, most
+Measured both ways (BENCHMARKS.md, session 57, cell57): without the internal tie (a burst with no shared card kept
+as a part) dev a1 / t1 / o1 / ind176 gained +0.03-0.08 ARI by cell instead of +0.01-0.02, but 8 templates worlds
+lost up to 0.016 -- one cell opened in several sittings, no card shared anywhere, cut by its creation alone.
+
+Members opened outside every burst (a cell that trickles in accounts over the log, a stray, a burst with no card
+tie) join the part whose cards they share most often per member, else the largest part. Bursts are merged by the card test pairwise, most
 exchangeable first, until no pair is tied.
 
 Only flagged clusters are parted, after the judgement, and each part keeps the judgement of the cluster it was part
@@ -31,7 +36,8 @@ construction.
 
 What it cannot part: siblings opened in the same hours (two batches of one operator run together: batch cells'
 named limit), and siblings paying from one shared card pool (the card test ties them). What it may cut: one cell
-opened in two sittings whose accounts each pay with a card of their own (no card evidence ties the sittings).
+opened in two sittings each paying with cards of its own, shared within the sitting and not across (dev ind177: a
+cell of 76 in two such sittings, cross 0.0015 against 0.05 and 0.08 inside).
 
 Reads only each member's first active hour and the clustered accounts' card memberships; no constant of a simulator.
 """
@@ -89,7 +95,7 @@ def creation_bursts(first: np.ndarray, min_part: int, gap: float = GAP_HOURS) ->
 def _card_rates(counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """Shared-card pairs per pair of members between parts (off the diagonal) and within each (the diagonal).
 
-    ``counts`` (k, V): members of each part holding each card; ``sizes`` (k,): members per part."""
+    ``counts`` (k, V): members of each part holding each card; ``sizes`` (k,): members per part; returns (k, k)."""
     pairs = counts @ counts.T
     rate = pairs / np.outer(sizes, sizes)
     inside = (np.diag(pairs) - counts.sum(1)) / np.maximum(sizes * (sizes - 1), 1)
@@ -113,10 +119,16 @@ def _parts(first: np.ndarray, cards: list[np.ndarray], min_part: int, gap: float
         np.add.at(out, (lab[owner][at], col[at]), 1.0)
         return out
 
+    inside = np.diag(_card_rates(counts(label, k), np.bincount(label[label >= 0], minlength=k).astype(float)))
+    if (inside <= 0).any():  # a burst none of whose members share a card is no block of its own: its members are strays
+        keep = np.flatnonzero(inside > 0)
+        remap = np.full(k + 1, -1, dtype=np.int64)
+        remap[keep] = np.arange(len(keep))
+        label, k = remap[label], len(keep)
     while k >= 2:  # merge the most exchangeable pair of bursts while cards tie one
         rate = _card_rates(counts(label, k), np.bincount(label[label >= 0], minlength=k).astype(float))
         inside = np.diag(rate)
-        need = exchange * np.maximum.outer(inside, inside)
+        need = exchange * np.minimum.outer(inside, inside)
         tied = (rate > 0) & (rate >= need)
         np.fill_diagonal(tied, False)
         if not tied.any():
