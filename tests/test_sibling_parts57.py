@@ -118,17 +118,16 @@ def test_siblings_paying_from_one_card_pool_stay_together():
     assert parts(log) == [set(a) | set(b)]
 
 
-def test_the_threshold_on_cards_shared_across_reads_the_looser_burst():
-    # Across rate against EXCHANGE x the smaller inside rate: one shared card pair across keeps them apart when
-    # rare, ties them when the cells barely share a card inside.
-    def world(per_card_b: int) -> Log:
+def test_the_threshold_on_cards_shared_across_reads_the_tighter_burst():
+    # Across rate against EXCHANGE x the larger inside rate. Cell a: 12 on two cards (inside 60/132 ~ 0.45, need
+    # 0.114). Cell b pays with cards of its own but for m accounts on a's card a1 (6 holders in a): across 6m/144.
+    def world(m: int) -> Log:
         log = Log()
-        log.cell(12, 1, opened=24, cards=["a1", "a2"], active=[d * 24 + 9 for d in range(2, 12)])  # inside rate 5/11
-        log.cell(12, 1, opened=120, cards=["b"] * per_card_b + [f"own{i}" for i in range(11 - per_card_b)] + ["a1"],
-                 active=[d * 24 + 21 for d in range(6, 12)])
+        log.cell(12, 1, opened=24, cards=["a1", "a2"], active=[d * 24 + 9 for d in range(2, 12)])
+        log.cell(12, 1, opened=120, cards=["a1"] * m + [f"own{i}" for i in range(12 - m)], active=[d * 24 + 21 for d in range(6, 12)])
         return log
-    assert len(parts(world(6))) == 2  # b's 6 on one card: inside 15/66 ~ 0.23, across 6/144 ~ 0.04 < 0.057
-    assert len(parts(world(2))) == 1  # b's 2 on one card: inside 1/66 ~ 0.015, across 0.04 >= 0.004
+    assert len(parts(world(2))) == 2  # across 12/144 ~ 0.083 < 0.114 (b's inside 2/132 > 0: tied inside)
+    assert len(parts(world(3))) == 1  # across 18/144 = 0.125 >= 0.114
 
 
 def test_strays_follow_the_part_whose_cards_they_share():

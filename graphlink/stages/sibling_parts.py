@@ -17,13 +17,16 @@ was *made*: a cell's accounts are opened together, in one sitting (a1's cells: 6
 * each burst is **internally tied by cards** (some of its members share a card: a burst whose members each pay
   with a card of their own has only its creation to say it is a unit, and one kind of evidence parts nothing), and
 * no two bursts are tied by **cards**: two bursts stay together when they share cards across, per pair of members,
-  at least :data:`EXCHANGE` of the rate at which the looser of the two shares them inside -- one cell opened in two
-  sittings pays with its own cards in both (exchangeable), two siblings share at most the operator's card pool,
-  an order of magnitude below (a1 cluster 4: 0.002-0.005 across, 0.04-0.7 inside).
+  at least :data:`EXCHANGE` of the rate at which *either* shares them inside. One cell opened in two sittings
+  pays with its cards in both: its members are exchangeable, sharing cards across about as often as within each
+  sitting. A sitting that shares its own cards inside far more often than with the other is a unit of its own
+  even when the other is loose (a1 cluster 4: a cell paying from the operator's pool, 0.007 inside, beside a
+  sibling on cards of its own, 0.04-0.7 inside; 0.002-0.006 across).
 
-Measured both ways (BENCHMARKS.md, session 57, cell57): without the internal tie (a burst with no shared card kept
-as a part) dev a1 / t1 / o1 / ind176 gained +0.03-0.08 ARI by cell instead of +0.01-0.02, but 8 templates worlds
-lost up to 0.016 -- one cell opened in several sittings, no card shared anywhere, cut by its creation alone.
+Measured (BENCHMARKS.md, session 57, cell57): without the internal tie (a burst with no shared card kept as a part)
+8 templates worlds lost up to 0.016 ARI by cell -- one cell opened in several sittings, no card shared anywhere, cut
+by its creation alone; reading the tie against the looser burst's rate (not either's) kept dev a1 / t1 / o1 /
+ind176 / ind178 to +0.00-0.02 instead of +0.03-0.08.
 
 Members opened outside every burst (a cell that trickles in accounts over the log, a stray, a burst with no card
 tie) join the part whose cards they share most often per member, else the largest part. Bursts are merged by the card test pairwise, most
@@ -128,7 +131,7 @@ def _parts(first: np.ndarray, cards: list[np.ndarray], min_part: int, gap: float
     while k >= 2:  # merge the most exchangeable pair of bursts while cards tie one
         rate = _card_rates(counts(label, k), np.bincount(label[label >= 0], minlength=k).astype(float))
         inside = np.diag(rate)
-        need = exchange * np.minimum.outer(inside, inside)
+        need = exchange * np.maximum.outer(inside, inside)
         tied = (rate > 0) & (rate >= need)
         np.fill_diagonal(tied, False)
         if not tied.any():
