@@ -266,7 +266,7 @@ def carry_parts(clusters: pl.DataFrame, before: pl.DataFrame, after: pl.DataFram
     parts = origin.group_by("was").agg(pl.len().alias("parts"))
     note = pl.concat_str([pl.lit("judged as one cluster of "), pl.col("size").cast(pl.String), pl.lit(" accounts before it was parted into "),
                           pl.col("parts").cast(pl.String),
-                          pl.lit(" by when its accounts were opened: sittings hours apart, sharing no cards between them (sibling parts)")])
+                          pl.lit(" by when its accounts were opened: sittings hours apart, each sharing its cards within far more often than with the others (sibling parts)")])
     why = (pl.when(pl.col("parts") < 2).then(pl.col("why")).when(pl.col("why").is_null() | (pl.col("why") == "")).then(note)
            .otherwise(pl.concat_str([pl.col("why"), pl.lit("; "), note])))
     out = (origin.join(parts, on="was").join(clusters.rename({"cluster_id": "was"}), on="was").with_columns(why.alias("why"))
