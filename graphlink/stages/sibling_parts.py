@@ -56,7 +56,8 @@ __all__ = ["CARD_KINDS", "EXCHANGE", "GAP_HOURS", "carry_parts", "creation_burst
 
 #: Members opened more than this many hours after the previous one start a new creation burst. An operator opens a
 #: cell's accounts in one sitting; three hours with no account opened is a sitting ended (dev a1 / a3 / ind176 /
-#: ind177: 1 h and 6 h gave ARI by cell within 0.01 of 3 h, BENCHMARKS.md session 57, cell57).
+#: ind177 / ind178: 1 h and 6 h gave ARI by cell within 0.03 of 3 h; 12 h ran ind178's sittings together,
+#: BENCHMARKS.md session 57, cell57).
 GAP_HOURS = 3
 #: The kinds whose shared values tie two bursts as one cell's: its cards (addresses are the operator's pools).
 CARD_KINDS = ("payment",)
