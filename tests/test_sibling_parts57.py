@@ -1,6 +1,6 @@
 """Sibling parts (:mod:`graphlink.stages.sibling_parts`): a flagged cluster holding several of one operator's cells is
 parted where each cell's own evidence parts it -- its own creation sitting and its own cards -- never on the
-operator's shared address pool, never on creation alone; each part keeps the cluster's judgement.
+operator's shared address pool, never on creation alone; each part keeps the cluster's judgement. On by default.
 
 Hand-built tables as the scoring stage holds them once every cluster is judged: a partition, the clusters' flags,
 the clustered accounts' memberships (``account_idx, signal_idx``), the values (``signal_idx, kind``) and events per
@@ -161,11 +161,11 @@ def test_parts_keep_the_judgement_of_the_cluster_they_were():
     assert all("parted into 2" in w and "4 accounts" in w for w in out["why"][:2]) and out["why"][2] == "one card"
 
 
-def test_off_by_default_and_on_moves_no_flag_or_campaign():
-    assert not ScoringConfig().sibling_parts
+def test_on_by_default_and_moves_no_flag_or_campaign():
+    assert ScoringConfig().sibling_parts
     events, _ = planted_world(3, n_benign=200, rings=(25, 15, 8))
-    off = graphlink.detect(events)
-    on = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(sibling_parts=True)))
+    off = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(sibling_parts=False)))
+    on = graphlink.detect(events)
 
     def flags(r):
         return (r.accounts.join(r.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left")
