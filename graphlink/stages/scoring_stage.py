@@ -28,6 +28,7 @@ from graphlink.stages.lone_cells import lone_cells
 from graphlink.stages.card_campaigns import card_campaigns
 from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_moves, moved_partition, with_batch_reason
 from graphlink.stages.block_pieces import block_moves, carry_joins
+from graphlink.stages.sibling_parts import carry_parts, sibling_moves
 from graphlink.stages.batch_judgement import (carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later,
                                               remnants_followed)
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
@@ -155,6 +156,19 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         cut = (lambda s: top_per_kind(s, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)) if listed_per_kind > 0 else None
         shared = carry_shared(shared, origins, affiliations, partition, cut)
         changed = origins.filter((pl.col("took") > 0) | (pl.col("gave") > 0)).select("cluster_id")
+        evidence = carry_evidence(evidence, origins, cluster_evidence(affiliations, projection.signals, partition.join(changed, on="cluster_id"),
+                                                                      config.scoring.evidence_per_kind, shared.join(changed, on="cluster_id", how="semi")))
+    parts = (sibling_moves(clusters, partition, affiliations, projection.signals, activity_idx, config.scoring.min_flag_size)
+             if config.scoring.sibling_parts and "timestamp" in ev.columns else None)
+    if parts is not None and parts.height:  # sibling parts: a flagged union of an operator's cells parted by creation burst; judgement kept
+        before, partition = partition, renumber(moved_partition(partition, parts), c.min_cluster_size)
+        clusters = carry_parts(clusters, before, partition)
+        origins = (partition.drop_nulls("cluster_id").join(before.select("account_idx", pl.col("cluster_id").alias("was")), on="account_idx")
+                   .group_by("cluster_id").agg(pl.col("was").first()).with_columns(took=pl.lit(0, pl.Int64),
+                   gave=(pl.len().over("was") > 1).cast(pl.Int64), followed=pl.lit(0, pl.Int64)))
+        cut = (lambda s: top_per_kind(s, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)) if listed_per_kind > 0 else None
+        shared = carry_shared(shared, origins, affiliations, partition, cut)
+        changed = origins.filter(pl.col("gave") > 0).select("cluster_id")
         evidence = carry_evidence(evidence, origins, cluster_evidence(affiliations, projection.signals, partition.join(changed, on="cluster_id"),
                                                                       config.scoring.evidence_per_kind, shared.join(changed, on="cluster_id", how="semi")))
     joins = block_moves(clusters, partition, affiliations, projection.signals, pieces=pieces) if config.scoring.block_pieces else None
