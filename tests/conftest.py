@@ -176,7 +176,7 @@ def pytest_collection_modifyitems(config, items):
     worker 0's slice; every other test keeps its order and the other workers steal worker 0's light tail.
 
     Why one worker, not dealt between both (session 53-56): a JVM's first Spark detect costs ~3-4x a warm one
-    (class loading, the JIT, Spark's Python workers: 44 CPU-s vs 11-15 for the next ones in session 57's
+    (class loading, the JIT, Spark's Python workers: 44 CPU-s vs 5-16 for the next ones in session 57's
     profile of main, load ~17), so a second JVM costs ~30 CPU-s and ~1 GB more for nothing: the suite is
     CPU-bound (session 55: the Spark tests' threads runnable in 95-97 % of samples), so two JVMs do not
     overlap waits either. The Spark modules are ~a quarter to a third of the suite's CPU, well under one
