@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # (commands separated by THEN), each as a fresh process would (``sys.argv`` set, ``app()`` called, its
 # SystemExit turned into an exit code), each command's exit code written after its stderr on a MARK line.
 # One interpreter for several commands: each ``python -c`` paid ~1.5-2 CPU-s of start-up and imports before
-# the command did anything (nine of them in this file). An exception escaping ``app()`` ends the process
+# the command did anything (eight of them in this file). An exception escaping ``app()`` ends the process
 # with a traceback and no MARK for the later commands, so the test fails as it would have.
 THEN, MARK = "--then--", "\x00exit "
 BLOCK = ("import sys; sys.modules['pyarrow'] = None; sys.modules['leidenalg'] = None; sys.modules['pyspark'] = None\n"
