@@ -137,10 +137,10 @@ SPARK_TEST_CONF = {
 @pytest.fixture(scope="session")
 def spark_session():
     """One local Spark session (2 cores) for every Spark test of the run: starting Java costs seconds.
-    Under ``pytest -n 2`` (README) each worker starts its own when it first runs a Spark test: the Spark
-    tests mostly wait on the driver (scheduling, Python workers), so two sessions share the suite's
-    Spark half between the two workers. Kept on one worker (``--dist loadgroup``, one xdist_group), the
-    Spark tests alone took about the whole run (1,191 s wall at load 10-12, their durations ~1,100 s)."""
+    Under ``pytest -n 2`` (README) the Spark tests' modules are all dealt to the first worker
+    (:func:`pytest_collection_modifyitems`), so one session serves them; a worker that steals a Spark test
+    starts its own. (Session 42 kept them on one worker by ``--dist loadgroup``, without steals, when they
+    were most of the suite: 1,191 s wall at load 10-12; since sessions 53-54 they are ~a quarter of it.)"""
     pytest.importorskip("pyspark", reason="the test extra installs pyspark; .ci/run installs Java")
     from graphlink.engines.spark.session import get_session
 
@@ -165,16 +165,23 @@ def _runs_spark(item) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under xdist (README: ``pytest -n 2``, ``--dist worksteal``): the Spark tests' modules first in each
-    worker's share, so the long tests start at once on both workers and the run ends on short ones.
+    """Under xdist (README: ``pytest -n 2``, ``--dist worksteal``): every module with a Spark test at the head of
+    the FIRST worker's share, so one JVM serves the whole run and the long tests start at once.
 
     ``worksteal`` hands worker k the k-th contiguous slice of the collection (``len // workers`` items, the
     rest split alike), runs it in order and, when a worker runs dry, moves half of the other's queue (its
     tail) over. In collection (file name) order the Spark tests sat in the middle and at the end
     (``test_spark_engine*.py``), so a 100-340 s test could be the last one left on one worker while the other
-    idled. Here the modules with a Spark test are dealt, whole (module fixtures computed once), to the worker
-    with the fewest Spark tests so far, at the head of its slice; every other test keeps its order. Every
-    worker collects the same list (deterministic), as xdist requires."""
+    idled. Here the modules with a Spark test are put, whole (module fixtures computed once), at the head of
+    worker 0's slice; every other test keeps its order and the other workers steal worker 0's light tail.
+
+    Why one worker, not dealt between both (session 53-56): a JVM's first Spark detect costs ~3-4x a warm one
+    (class loading, the JIT, Spark's Python workers: 44 CPU-s vs 5-16 for the next ones in session 57's
+    profile of main, load ~17), so a second JVM costs ~30 CPU-s and ~1 GB more for nothing: the suite is
+    CPU-bound (session 55: the Spark tests' threads runnable in 95-97 % of samples), so two JVMs do not
+    overlap waits either. The Spark modules are ~a quarter to a third of the suite's CPU, well under one
+    worker's half, so the other worker's light tests and its steals keep both busy to the end. Every worker
+    collects the same list (deterministic), as xdist requires."""
     workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
     if workers < 2 or not items:
         return
@@ -182,16 +189,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         modules.setdefault(item.nodeid.split("::")[0], []).append(item)
     heads: list[list] = [[] for _ in range(workers)]
-    load = [0] * workers
     light = []
     for module in modules.values():
-        spark_tests = sum(map(_runs_spark, module))
-        if spark_tests:
-            k = load.index(min(load))
-            heads[k].extend(module)
-            load[k] += spark_tests
-        else:
-            light.extend(module)
+        (heads[0] if any(map(_runs_spark, module)) else light).extend(module)
     ordered, remaining, start = [], len(items), 0
     for k in range(workers):  # the slice sizes of xdist's worksteal (scheduler/worksteal.py, check_schedule)
         size = remaining // (workers - k)

@@ -9,14 +9,50 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Make the optional packages unimportable, then run the CLI in this interpreter.
-BLOCK = ("import sys; sys.modules['pyarrow'] = None; sys.modules['leidenalg'] = None; sys.modules['pyspark'] = None; "
-         "from graphlink.cli import app; sys.argv = ['graphlink', *sys.argv[1:]]; app()")
+# Make the optional packages unimportable, then run the CLI in this interpreter: once per command given
+# (commands separated by THEN), each as a fresh process would (``sys.argv`` set, ``app()`` called, its
+# SystemExit turned into an exit code), each command's exit code written after its stderr on a MARK line.
+# One interpreter for several commands: each ``python -c`` paid ~1.5-2 CPU-s of start-up and imports before
+# the command did anything (eight of them in this file). An exception escaping ``app()`` ends the process
+# with a traceback and no MARK for the later commands, so the test fails as it would have.
+THEN, MARK = "--then--", "\x00exit "
+BLOCK = ("import sys; sys.modules['pyarrow'] = None; sys.modules['leidenalg'] = None; sys.modules['pyspark'] = None\n"
+         "from graphlink.cli import app\n"
+         "commands = [[]]\n"
+         "for arg in sys.argv[1:]:\n"
+         "    commands.append([]) if arg == THEN else commands[-1].append(arg)\n"
+         "for args in commands:\n"
+         "    sys.argv = ['graphlink', *args]\n"
+         "    try:\n"
+         "        app()\n"
+         "        code = 0\n"
+         "    except SystemExit as done:\n"
+         "        code = done.code if isinstance(done.code, int) else 0 if done.code is None else 1\n"
+         "        if isinstance(done.code, str):\n"
+         "            print(done.code, file=sys.stderr)\n"
+         "    sys.stdout.flush()\n"
+         "    print(MARK + str(code), file=sys.stderr, flush=True)\n").replace("THEN", repr(THEN)).replace(
+    "MARK", repr(MARK))
 
 
-def _cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-c", BLOCK, *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+class Done:
+    """One command's exit code and stderr, as ``subprocess.CompletedProcess`` gives them."""
+
+    def __init__(self, returncode: int, stderr: str):
+        self.returncode, self.stderr = returncode, stderr
+
+
+def _clis(*commands, cwd=ROOT) -> list[Done]:
+    """Run each command (a tuple of CLI arguments) in turn in ONE fresh interpreter without the extras."""
+    args = [str(a) for command in commands for a in (THEN, *command)][1:]
+    proc = subprocess.run([sys.executable, "-c", BLOCK, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+    parts = proc.stderr.split(MARK)
+    assert proc.returncode == 0 and len(parts) == len(commands) + 1, proc.stderr
+    done = [Done(int(part.split("\n", 1)[0]), "") for part in parts[1:]]
+    for k, part in enumerate(parts[:-1]):
+        done[k].stderr = part if k == 0 else part.split("\n", 1)[1]
+    return done
 
 
 def test_optional_parts_are_extras():
@@ -32,30 +68,34 @@ def test_optional_parts_are_extras():
 
 def test_detect_report_export_without_pyarrow_or_leidenalg(tmp_path):
     out = tmp_path / "out"
-    proc = _cli("detect", ROOT / "fixtures" / "events.parquet", "--accounts", ROOT / "fixtures" / "accounts.parquet",
-                "--out", out, "-q")
-    assert proc.returncode == 0, proc.stderr
-    assert _cli("report", out, "--no-plots", "-q").returncode == 0
-    assert _cli("export", out, "--format", "gexf", "-q").returncode == 0
+    detect, report, export, evaluate = _clis(
+        ("detect", ROOT / "fixtures" / "events.parquet", "--accounts", ROOT / "fixtures" / "accounts.parquet",
+         "--out", out, "-q"),
+        ("report", out, "--no-plots", "-q"),
+        ("export", out, "--format", "gexf", "-q"),
+        # evaluate is core: it must not import the simulator (which needs pyarrow)
+        ("evaluate", out, ROOT / "fixtures" / "labels.parquet", "-q"))
+    assert detect.returncode == 0, detect.stderr
+    assert report.returncode == 0
+    assert export.returncode == 0
     assert (out / "report.html").is_file() and (out / "graph.gexf").is_file()
-    # evaluate is core: it must not import the simulator (which needs pyarrow)
-    proc = _cli("evaluate", out, ROOT / "fixtures" / "labels.parquet", "-q")
-    assert proc.returncode == 0, proc.stderr
+    assert evaluate.returncode == 0, evaluate.stderr
 
 
 def test_missing_extras_say_which_to_install(tmp_path):
-    proc = _cli("simulate", tmp_path / "w")
-    assert proc.returncode == 2 and proc.stderr.strip() == \
-        "error: graphlink simulate needs pyarrow: pip install 'graphlink[simulate]' (from a source checkout: pip install '.[simulate]')"
     config = tmp_path / "graphlink.toml"
     config.write_text('[communities]\nbackend = "leidenalg"\n')
-    proc = _cli("detect", ROOT / "fixtures" / "events.parquet", "--config", config, "--out", tmp_path / "o")
-    assert proc.returncode == 2 and "pip install 'graphlink[leidenalg]'" in proc.stderr
-    assert proc.stderr.count("\n") == 1
-    # checked before the log is read (not after minutes of ingest): a log that is not there is not reached
-    proc = _cli("detect", tmp_path / "not-there.parquet", "--config", config, "--out", tmp_path / "o")
-    assert proc.returncode == 2 and "pip install 'graphlink[leidenalg]'" in proc.stderr, proc.stderr
-    proc = _cli("detect", ROOT / "fixtures" / "events.parquet", "--engine", "spark", "--out", tmp_path / "s")
-    assert proc.returncode == 2 and "pip install 'graphlink[spark]'" in proc.stderr
-    assert "needs pyspark, pyarrow:" in proc.stderr  # every missing package named, PySpark first
-    assert proc.stderr.count("\n") == 1 and not (tmp_path / "s").exists()
+    simulate, leiden, not_there, spark = _clis(
+        ("simulate", tmp_path / "w"),
+        ("detect", ROOT / "fixtures" / "events.parquet", "--config", config, "--out", tmp_path / "o"),
+        # checked before the log is read (not after minutes of ingest): a log that is not there is not reached
+        ("detect", tmp_path / "not-there.parquet", "--config", config, "--out", tmp_path / "o"),
+        ("detect", ROOT / "fixtures" / "events.parquet", "--engine", "spark", "--out", tmp_path / "s"))
+    assert simulate.returncode == 2 and simulate.stderr.strip() == \
+        "error: graphlink simulate needs pyarrow: pip install 'graphlink[simulate]' (from a source checkout: pip install '.[simulate]')"
+    assert leiden.returncode == 2 and "pip install 'graphlink[leidenalg]'" in leiden.stderr
+    assert leiden.stderr.count("\n") == 1
+    assert not_there.returncode == 2 and "pip install 'graphlink[leidenalg]'" in not_there.stderr, not_there.stderr
+    assert spark.returncode == 2 and "pip install 'graphlink[spark]'" in spark.stderr
+    assert "needs pyspark, pyarrow:" in spark.stderr  # every missing package named, PySpark first
+    assert spark.stderr.count("\n") == 1 and not (tmp_path / "s").exists()
