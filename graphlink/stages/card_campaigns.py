@@ -22,19 +22,30 @@ on most** (``spare=1``), or the two wholes' templates must tie as a lone cell's 
 campaign (0.98) and writes its template (0.35). Templates alone tie nothing here (dev a2 above); addresses never
 (a rented network's exits are its provider's).
 
+Two more conditions keep a carding shop's buyers apart (session 57, op57; ``tests/test_break56.py``): a card tie
+moves a campaign only when **most of its card-paying flagged accounts pay with a card the target's flagged accounts
+pay with too** (:data:`MOSTLY_SHARED`, :func:`mostly_shared`) -- an operator's piece draws its cards from the
+operator's pool (dev a2's piece: 57 of its 73 payers), a shop's buyer pays mostly with cards of its own and the few
+the shop sold to another operator too are a minority of its payers; and a template completes a one-card tie only
+with **template values the flagged campaigns hold almost alone** (:data:`PRIVATE_TEMPLATE`,
+:func:`private_templates`) -- a public jailbreak ordinary users paste too is no operator's.
+
 The target must carry the tie as a whole (:func:`graphlink.stages.lone_cells.carried`): its clusters tied to the
 moving campaign's, one by one, by the evidence that made the tie (cards; templates for a one-card tie), hold most of
 its flagged accounts. Dev a3: operator 3's 450-account whole shares 15 cards with operator 2's 1,045-account
 campaign -- all held there by four of operator 3's own cells the grouping put among operator 2's (69 accounts).
 
-Flags are not touched: the moves come after every flag is decided (after lone cells), so they change
-``campaign_id`` and what campaigns count and list, never which accounts are flagged, nor the partition (as
-:mod:`graphlink.stages.lone_cells`). Each move goes into a strictly larger campaign, so chains end.
+Flags are not touched: the step runs after every flag is decided and after batch members move accounts (a campaign
+move before them would change which accounts they may move), so it changes ``campaign_id`` and what campaigns count
+and list, never which accounts are flagged, nor the partition (as :mod:`graphlink.stages.lone_cells`). Each move goes
+into a strictly larger campaign, so chains end.
 
-Known limits: two operators sharing a template, one card resold to both held in the target's main cluster, are tied
-as one (as lone cells are, ``tests/test_break55.py``); so are two operators a carding shop resells several cards to.
-Operators whose cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split.
-Opt-in (``ScoringConfig.card_campaigns``): measured on dev worlds only (BENCHMARKS.md, session 56, opari56).
+Known limits: a buyer most of whose payers are on cards a shop sold to another operator too is card-wise that
+operator's piece and joins it; two operators writing one template no one else writes, with two cards sold to both,
+are one operator's piece by every measure here and join (``tests/test_break56.py``, strict xfail). Operators whose
+cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split: on the dev worlds
+two operators share templates and exits as closely as one operator's pieces do (BENCHMARKS.md, session 57, op57).
+Opt-in (``ScoringConfig.card_campaigns``): measured on dev worlds only (BENCHMARKS.md, sessions 56 opari56, 57 op57).
 """
 
 from __future__ import annotations
