@@ -340,7 +340,7 @@ class ScoringConfig:
         spaces whose address others share -- and an operator that escapes it by giving each card one value of its own (a VM,
         a /24, one decoy request). Turn it on to review campaigns of tame cells, not to ban.
     pool_pieces, lone_cells, card_campaigns, block_pieces : bool
-        After the flags, a flagged cluster alone in its campaign joins the campaign of the flagged cluster holding most of its address pool, counting only addresses no unflagged account holds (:mod:`graphlink.stages.pool_pieces`); with ``lone_cells`` (on), the larger campaign whose flagged clusters, pooled, it resembles by the grouping's own similarity (:mod:`graphlink.stages.lone_cells`); with ``card_campaigns`` (opt-in), then a flagged campaign of several clusters joins the larger one whose cards it shares beyond chance, one card not enough alone (:mod:`graphlink.stages.card_campaigns`). None changes a flag. ``block_pieces`` (opt-in, not fit to be on: it joins sibling cells on an operator's pools) joins flagged clusters of one campaign that are pieces of one address block into the largest (:mod:`graphlink.stages.block_pieces`); no flag or campaign changes.
+        After the flags, a flagged cluster alone in its campaign joins the campaign of the flagged cluster holding most of its address pool, counting only addresses no unflagged account holds (:mod:`graphlink.stages.pool_pieces`); with ``lone_cells`` (on), the larger campaign whose flagged clusters, pooled, it resembles by the grouping's own similarity (:mod:`graphlink.stages.lone_cells`); with ``card_campaigns`` (on), after batch members, a flagged campaign of several clusters joins the larger one whose cards it shares beyond chance, one card not enough alone and most of its payers on the target's cards (:mod:`graphlink.stages.card_campaigns`). None changes a flag. ``block_pieces`` (opt-in, not fit to be on: it joins sibling cells on an operator's pools) joins flagged clusters of one campaign that are pieces of one address block into the largest (:mod:`graphlink.stages.block_pieces`); no flag or campaign changes.
     outsider_network_share, outsider_min_spread : float
         In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread`` (a proxy-rotating fleet), members
         using fewer than ``outsider_network_share`` of the cluster's median number of networks are detached before
@@ -364,7 +364,7 @@ class ScoringConfig:
     pool_campaigns: bool = False
     pool_pieces: bool = False  # opt-in: two operators renting one network nobody else uses join (test_rented_network47)
     lone_cells: bool = True  # on: flags identical by construction; dev ARI by operator up on 9 of 37, none down (session 55)
-    card_campaigns: bool = False  # opt-in (session 56, opari56): measured on dev worlds only
+    card_campaigns: bool = True  # on (session 57, op57): after batch members, campaign ids only; dev ARI by operator up on 2 worlds, equal on the rest, flags equal
     block_pieces: bool = False  # opt-in: flags / campaigns identical by construction; dev templates ARI by cell up, 224k dev 0.15 -> 0.03 (siblings on one pool join)
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5

@@ -45,7 +45,8 @@ operator's piece and joins it; two operators writing one template no one else wr
 are one operator's piece by every measure here and join (``tests/test_break56.py``, strict xfail). Operators whose
 cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split: on the dev worlds
 two operators share templates and exits as closely as one operator's pieces do (BENCHMARKS.md, session 57, op57).
-Opt-in (``ScoringConfig.card_campaigns``): measured on dev worlds only (BENCHMARKS.md, sessions 56 opari56, 57 op57).
+On by default (``ScoringConfig.card_campaigns``; session 57): measured on dev worlds only (BENCHMARKS.md, sessions 56
+opari56, 57 op57).
 """
 
 from __future__ import annotations
