@@ -102,9 +102,10 @@ def test_two_operators_with_different_templates_and_one_resold_card_stay_two_cam
     log.cell(6, 3, 8, "B")
     log.move_cards(5, 1, 1)
     assert moved(log.frames()) == {1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 3}
-    # Not for want of chance: two more cards sold to both (the known limit) tie them.
+    # Two more cards sold to both: the tie stands against chance with one left out, but 6 of B's 18 payers are on
+    # them -- B pays mostly with its own cards (MOSTLY_SHARED, session 57), and stays apart.
     log.move_cards(6, 2, 2)
-    assert moved(log.frames())[5] == 1
+    assert moved(log.frames())[5] == 3
 
 
 def test_cards_held_by_a_minority_of_the_target_tie_nothing():
@@ -203,10 +204,10 @@ def test_flags_partition_and_other_columns_unchanged():
 
 
 @pytest.mark.parametrize("on", [False, True])
-def test_switch_off_by_default_and_flags_equal_on(on):
-    assert not ScoringConfig().card_campaigns
+def test_switch_on_by_default_and_flags_equal_off(on):
+    assert ScoringConfig().card_campaigns  # on by default since session 57 (op57)
     events, _ = planted_world(3, n_benign=200, rings=(25, 15, 8))
-    base = graphlink.detect(events)
+    base = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(card_campaigns=False)))
     other = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(card_campaigns=on)))
     flags = [r.accounts.join(r.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left")
              .select("account_id", "cluster_id", pl.col("flagged").fill_null(False)).sort("account_id") for r in (base, other)]

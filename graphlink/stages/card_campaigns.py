@@ -22,19 +22,31 @@ on most** (``spare=1``), or the two wholes' templates must tie as a lone cell's 
 campaign (0.98) and writes its template (0.35). Templates alone tie nothing here (dev a2 above); addresses never
 (a rented network's exits are its provider's).
 
+Two more conditions keep a carding shop's buyers apart (session 57, op57; ``tests/test_break56.py``): a card tie
+moves a campaign only when **most of its card-paying flagged accounts pay with a card the target's flagged accounts
+pay with too** (:data:`MOSTLY_SHARED`, :func:`mostly_shared`) -- an operator's piece draws its cards from the
+operator's pool (dev a2's piece: 57 of its 73 payers), a shop's buyer pays mostly with cards of its own and the few
+the shop sold to another operator too are a minority of its payers; and a template completes a one-card tie only
+with **template values the flagged campaigns hold almost alone** (:data:`PRIVATE_TEMPLATE`,
+:func:`private_templates`) -- a public jailbreak ordinary users paste too is no operator's.
+
 The target must carry the tie as a whole (:func:`graphlink.stages.lone_cells.carried`): its clusters tied to the
 moving campaign's, one by one, by the evidence that made the tie (cards; templates for a one-card tie), hold most of
 its flagged accounts. Dev a3: operator 3's 450-account whole shares 15 cards with operator 2's 1,045-account
 campaign -- all held there by four of operator 3's own cells the grouping put among operator 2's (69 accounts).
 
-Flags are not touched: the moves come after every flag is decided (after lone cells), so they change
-``campaign_id`` and what campaigns count and list, never which accounts are flagged, nor the partition (as
-:mod:`graphlink.stages.lone_cells`). Each move goes into a strictly larger campaign, so chains end.
+Flags are not touched: the step runs after every flag is decided and after batch members move accounts (a campaign
+move before them would change which accounts they may move), so it changes ``campaign_id`` and what campaigns count
+and list, never which accounts are flagged, nor the partition (as :mod:`graphlink.stages.lone_cells`). Each move goes
+into a strictly larger campaign, so chains end.
 
-Known limits: two operators sharing a template, one card resold to both held in the target's main cluster, are tied
-as one (as lone cells are, ``tests/test_break55.py``); so are two operators a carding shop resells several cards to.
-Operators whose cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split.
-Opt-in (``ScoringConfig.card_campaigns``): measured on dev worlds only (BENCHMARKS.md, session 56, opari56).
+Known limits: a buyer most of whose payers are on cards a shop sold to another operator too is card-wise that
+operator's piece and joins it; two operators writing one template no one else writes, with two cards sold to both,
+are one operator's piece by every measure here and join (``tests/test_break56.py``, strict xfail). Operators whose
+cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split: on the dev worlds
+two operators share templates and exits as closely as one operator's pieces do (BENCHMARKS.md, session 57, op57).
+On by default (``ScoringConfig.card_campaigns``; session 57): measured on dev worlds only (BENCHMARKS.md, sessions 56
+opari56, 57 op57).
 """
 
 from __future__ import annotations
@@ -48,13 +60,29 @@ from graphlink.stages.campaigns import PRIVATE_TIE_KINDS, TIE_KINDS, cluster_sim
 from graphlink.stages.lone_cells import LONE_SHARE, carried
 from graphlink.stages.pool_pieces import chain_ends, moved_campaigns
 
-__all__ = ["CARD_ALPHA", "card_campaigns", "card_ties"]
+__all__ = ["CARD_ALPHA", "MOSTLY_SHARED", "PRIVATE_TEMPLATE", "card_campaigns", "card_ties", "mostly_shared", "private_templates"]
 
 #: A campaign joins another when chance gives their wholes at least the cards they share (one left out) with
 #: probability below this: the conventional 5 % level, as the address-bystander test's ``CHANCE_ALPHA``
 #: (:mod:`graphlink.stages.outsiders`). The grouping reads the same weight at ``campaign_resolution`` (0.35), an
 #: average over a campaign's members; a move of a whole campaign rests on one tie, so it asks for significance.
 CARD_ALPHA = 0.05
+
+#: A card tie moves a campaign only when more than this share of its card-paying flagged accounts pay with a card the
+#: target's flagged accounts pay with too. An operator's piece draws its cards from the operator's pool (dev a2:
+#: operator 2's 73-account piece, 57 of its 73 payers on cards its 1,026-account campaign holds, 33 of its 44
+#: cards); a buyer of a carding shop's dump pays mostly with cards of its own, and the few the shop sold to another
+#: operator too are a minority of its payers (brk56: 4-6 of 16). Half: "mostly", the fewest for which the tie is
+#: the campaign's rather than a part of it. The target's side is not asked: an operator's main campaign holds its
+#: whole pool, of which one piece's cards are a small part (a2: 152 of 1,026).
+MOSTLY_SHARED = 0.5
+
+#: A template value completes a one-card tie only when at least this share of its holders in the log are flagged
+#: campaigns' accounts: "almost only" theirs, one holder in ten outside allowed for the operator's own accounts the
+#: flags left out. A public jailbreak two operators copied is pasted by ordinary users too (brk56's carding shop and
+#: shared template); an operator's own template is not (dev t1's piece: the values it shares with its campaign are
+#: held 0.94 by the two wholes on average, three in four at 0.9 or more).
+PRIVATE_TEMPLATE = 0.9
 
 
 def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
@@ -114,19 +142,25 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     cards = private_ties(node_of, affiliations, signals, kinds, n_accounts).filter(pl.col("weight") >= 1.0 - alpha)
     if cards.is_empty():
         return empty
-    # One card is not enough alone (a card sold twice): the tie stands with it left out, or the wholes' templates agree.
-    spared = private_ties(node_of, affiliations, signals, kinds, n_accounts, spare=1).filter(pl.col("weight") >= 1.0 - alpha)
-    written = _template_ties(wholes, affiliations, signals, graph_config, n_accounts, share * (config or CommunityConfig()).campaign_resolution)
-    ties = cards.join(pl.concat([spared.select("source", "target"), written]).unique(), on=["source", "target"], how="semi")
-    if ties.is_empty():
-        return empty
     size = wholes.group_by("node").agg(pl.col("campaign_id").first(), pl.col("size").first())
-    both = pl.concat([ties.select(pl.col("source").alias("a"), pl.col("target").alias("b"), "weight"),
-                      ties.select(pl.col("target").alias("a"), pl.col("source").alias("b"), "weight")])
+    # One card is not enough alone (a card sold twice): the tie stands with it left out, and the moving campaign pays
+    # mostly with the target's cards (MOSTLY_SHARED: a shop's resold cards are a few of each buyer's) -- or the wholes'
+    # templates agree, counting only template values their flagged accounts hold almost alone (PRIVATE_TEMPLATE: a
+    # public jailbreak ordinary users paste too is no operator's).
+    spared = private_ties(node_of, affiliations, signals, kinds, n_accounts, spare=1).filter(pl.col("weight") >= 1.0 - alpha)
+    spared = spared.pipe(_campaign_pairs, size).pipe(mostly_shared, wholes, affiliations, signals, kinds)
+    words = private_templates(signals, affiliations, wholes)
+    written = _campaign_pairs(_template_ties(wholes, affiliations, words, graph_config, n_accounts,
+                                             share * (config or CommunityConfig()).campaign_resolution), size)
+    both = pl.concat([cards.select(pl.col("source").alias("a"), pl.col("target").alias("b"), "weight"),
+                      cards.select(pl.col("target").alias("a"), pl.col("source").alias("b"), "weight")])
     both = (both.join(size.select(pl.col("node").alias("a"), "campaign_id", pl.col("size").alias("__sa")), on="a")
             .join(size.select(pl.col("node").alias("b"), pl.col("campaign_id").alias("to"), pl.col("size").alias("__sb")), on="b")
+            .join(pl.concat([spared, written]).unique(), on=["campaign_id", "to"], how="semi")
             .filter(pl.col("campaign_id").is_in(several.implode())
                     & ((pl.col("__sb") > pl.col("__sa")) | ((pl.col("__sb") == pl.col("__sa")) & (pl.col("to") < pl.col("campaign_id"))))))
+    if both.is_empty():
+        return empty
     best = (both.sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
             .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight"))
     # The target carries the tie as a whole (lone cells' rule): its clusters tied one by one to the moving campaign's hold
@@ -135,13 +169,76 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     # cards when cards alone tie the wholes, by templates when the template completed a one-card tie.
     graph_config = graph_config or GraphConfig()
     own = signals.with_columns((pl.col("linked") & pl.col("kind").is_in(kinds)).alias("linked"))
-    words = signals.with_columns((pl.col("linked") & pl.col("kind").is_in(list(TEMPLATE_KINDS))).alias("linked"))
-    by_cards = best.join(_campaign_pairs(spared, size), on=["campaign_id", "to"], how="semi")
-    by_words = best.join(by_cards, on="campaign_id", how="anti")
+    by_cards = best.join(spared, on=["campaign_id", "to"], how="semi")
+    by_words = best.join(written, on=["campaign_id", "to"], how="semi").join(by_cards, on="campaign_id", how="anti")
     return pl.concat([part.join(carried(part, camp, partition, affiliations, evidence, graph_config, config, n_accounts),
                                 on="campaign_id", how="semi")
                       for part, evidence in ((by_cards, own), (by_words, words)) if part.height]
                      or [empty]).sort("campaign_id")
+
+
+def mostly_shared(pairs: pl.DataFrame, wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
+                  kinds: list[str], least: float = MOSTLY_SHARED) -> pl.DataFrame:
+    """The ``campaign_id, to`` rows of ``pairs`` whose moving campaign pays mostly with the target's cards.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        ``campaign_id, to`` (Int64): a moving campaign and its target.
+    wholes : DataFrame
+        ``account_idx, campaign_id``: each flagged account's campaign.
+    affiliations, signals : DataFrame
+        As :func:`card_ties` (``signals``: ``signal_idx, kind, linked``).
+    kinds : list of str
+        The card kinds (cards, user-declared identifiers).
+    least : float
+        The share needed (:data:`MOSTLY_SHARED`), strictly exceeded.
+
+    Returns
+    -------
+    DataFrame
+        ``campaign_id, to``: the pairs where more than ``least`` of ``campaign_id``'s flagged accounts holding a
+        linked value of ``kinds`` hold one that a flagged account of ``to`` holds too.
+    """
+    values = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx")
+    held = (affiliations.select("account_idx", "signal_idx").join(values, on="signal_idx")
+            .join(wholes.select("account_idx", "campaign_id"), on="account_idx"))
+    side = held.select("signal_idx", pl.col("campaign_id").alias("to")).unique()
+    payers = held.group_by("campaign_id").agg(pl.col("account_idx").n_unique().alias("__payers"))
+    on_theirs = (held.join(pairs.select("campaign_id", "to"), on="campaign_id").join(side, on=["signal_idx", "to"])
+                 .group_by("campaign_id", "to").agg(pl.col("account_idx").n_unique().alias("__on")))
+    return (on_theirs.join(payers, on="campaign_id").filter(pl.col("__on") > least * pl.col("__payers"))
+            .select("campaign_id", "to"))
+
+
+def private_templates(signals: pl.DataFrame, affiliations: pl.DataFrame, wholes: pl.DataFrame,
+                      least: float = PRIVATE_TEMPLATE) -> pl.DataFrame:
+    """``signals`` with ``linked`` kept only for template values the flagged campaigns' accounts hold almost alone.
+
+    Parameters
+    ----------
+    signals : DataFrame
+        ``signal_idx, kind, df, linked`` (``df``: the value's holders in the whole log).
+    affiliations : DataFrame
+        ``account_idx, signal_idx``.
+    wholes : DataFrame
+        ``account_idx``: the flagged campaigns' accounts.
+    least : float
+        The share of a value's holders that must be such accounts (:data:`PRIVATE_TEMPLATE`).
+
+    Returns
+    -------
+    DataFrame
+        ``signals``, same rows; ``linked`` True only for a linked value of a template kind
+        (:data:`~graphlink.stages.campaign_clients.TEMPLATE_KINDS`) at least ``least`` of whose ``df`` holders are in
+        ``wholes``.
+    """
+    tpl = signals.filter(pl.col("linked") & pl.col("kind").is_in(list(TEMPLATE_KINDS))).select("signal_idx", "df")
+    inside = (affiliations.select("account_idx", "signal_idx").join(tpl, on="signal_idx")
+              .join(wholes.select("account_idx").unique(), on="account_idx")
+              .group_by("signal_idx").agg(pl.len().alias("__in"), pl.col("df").first())
+              .filter(pl.col("__in") >= least * pl.col("df"))["signal_idx"])
+    return signals.with_columns(pl.col("signal_idx").is_in(inside.implode()).alias("linked"))
 
 
 def _campaign_pairs(ties: pl.DataFrame, size: pl.DataFrame) -> pl.DataFrame:
@@ -156,11 +253,10 @@ def _campaign_pairs(ties: pl.DataFrame, size: pl.DataFrame) -> pl.DataFrame:
 def _template_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, graph_config: GraphConfig | None,
                    n_accounts: int, least: float) -> pl.DataFrame:
     """``source, target`` (UInt32 node numbers of ``wholes``' ``account_idx, node``): pairs of wholes whose templates
-    tie by the grouping's own cosine (:func:`~graphlink.stages.campaigns.cluster_similarity`, template kinds only) at
-    ``least`` or more."""
-    sig = signals.with_columns((pl.col("linked") & pl.col("kind").is_in(list(TEMPLATE_KINDS))).alias("linked"))
+    tie by the grouping's own cosine (:func:`~graphlink.stages.campaigns.cluster_similarity`) at ``least`` or more;
+    ``signals``' ``linked`` marks the template values that count (:func:`private_templates`)."""
     part = wholes.select("account_idx", pl.col("node").cast(pl.Int64).alias("cluster_id"))
-    node, _, edges = cluster_similarity(part, affiliations, sig, graph_config or GraphConfig(), None, n_accounts)
+    node, _, edges = cluster_similarity(part, affiliations, signals, graph_config or GraphConfig(), None, n_accounts)
     num = node.select("node", pl.col("cluster_id").cast(pl.UInt32).alias("whole"))
     return (edges.filter(pl.col("weight") >= least)
             .join(num.rename({"node": "source", "whole": "s"}), on="source").join(num.rename({"node": "target", "whole": "t"}), on="target")

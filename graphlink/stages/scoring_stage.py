@@ -142,8 +142,6 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         clusters = pool_pieces(clusters, partition, affiliations, projection.signals, c.campaign_resolution, MIN_TIE_VALUES)
     if config.scoring.lone_cells:  # a flagged cell left alone joins the larger campaign whose whole it resembles (flags as they are)
         clusters = lone_cells(clusters, partition, affiliations, projection.signals, config.graph, c, index.height)
-    if config.scoring.card_campaigns:  # a campaign of several flagged cells joins the larger one it shares cards with beyond chance (flags as they are)
-        clusters = card_campaigns(clusters, partition, affiliations, projection.signals, config.graph, index.height, config=c)
     moves = moves_made_later(batches, moves, partition) if moves is not None and moves.height else None
     moves = judged_moves(moves, partition, clusters) if moves is not None and moves.height else None  # only out of the operator's clusters
     if moves is not None and moves.height:  # an account the moves leave alone follows its mates when its card or addresses tie it to them
@@ -158,6 +156,11 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         changed = origins.filter((pl.col("took") > 0) | (pl.col("gave") > 0)).select("cluster_id")
         evidence = carry_evidence(evidence, origins, cluster_evidence(affiliations, projection.signals, partition.join(changed, on="cluster_id"),
                                                                       config.scoring.evidence_per_kind, shared.join(changed, on="cluster_id", how="semi")))
+    # Card campaigns after batch members: a campaign move made before them would change which accounts they may move (only
+    # out of a cluster flagged or in the batch's campaign), and so a flag; here every flag is final.
+    # Sibling parts, next, part clusters; each part keeps its cluster's campaign.
+    if config.scoring.card_campaigns:  # a campaign of several flagged cells joins the larger one it shares cards with beyond chance (flags as they are)
+        clusters = card_campaigns(clusters, partition, affiliations, projection.signals, config.graph, index.height, config=c)
     parts = (sibling_moves(clusters, partition, affiliations, projection.signals, activity_idx, config.scoring.min_flag_size)
              if config.scoring.sibling_parts and "timestamp" in ev.columns else None)
     if parts is not None and parts.height:  # sibling parts: a flagged union of an operator's cells parted by creation burst; judgement kept
