@@ -204,7 +204,9 @@ def mostly_shared(pairs: pl.DataFrame, wholes: pl.DataFrame, affiliations: pl.Da
     held = (affiliations.select("account_idx", "signal_idx").join(values, on="signal_idx")
             .join(wholes.select("account_idx", "campaign_id"), on="account_idx"))
     side = held.select("signal_idx", pl.col("campaign_id").alias("to")).unique()
-    payers = held.group_by("campaign_id").agg(pl.col("account_idx").n_unique().alias("__payers"))
+    # The denominator is every flagged account of the moving campaign, not its payers alone: a buyer whose accounts
+    # mostly pay no card would otherwise be "mostly" on the few resold cards its payers hold (brk57).
+    payers = wholes.group_by("campaign_id").agg(pl.col("account_idx").n_unique().alias("__payers"))
     on_theirs = (held.join(pairs.select("campaign_id", "to"), on="campaign_id").join(side, on=["signal_idx", "to"])
                  .group_by("campaign_id", "to").agg(pl.col("account_idx").n_unique().alias("__on")))
     return (on_theirs.join(payers, on="campaign_id").filter(pl.col("__on") > least * pl.col("__payers"))
