@@ -278,3 +278,50 @@ def test_a_shop_buyer_paying_mostly_with_its_own_cards_stays_apart():
 @pytest.mark.parametrize("own_payers", [0, 4])
 def test_a_shop_buyer_with_few_payers_stays_apart(own_payers):
     assert _card_campaigns(_shop(3, own_payers)) == [1, 1, 1, 2, 2]
+
+
+# End to end (camp57's switch on where the branch has it; main: the default run). 300 IPv4 users; the operator's loud
+# cell (six bots in scheduled bursts on proxies, its card and template, flagged on its own); a tame cell of eight on a
+# pool of twelve residential exits, writing freely, two sessions a day: two accounts pay with the operator's card, six
+# with the cell's own card, each account on three fixed exits of the pool. World seed 2 (the seeds where Leiden keeps the
+# tame cell apart from the loud one and the tie flags it): main and camp57 off flag 8 of 8; camp57 on flags the two
+# holders and sets the six apart (2 of 8). With the group count of exits (/tmp/brk57/reachfix.patch) 8 of 8.
+def _reach_end_to_end_world(seed: int):
+    from datetime import timedelta
+
+    from tests.test_rotation_relay52 import DAYS, DESKTOP, T0, World, _text
+    w = World(seed)
+    w.ipv4_users(300)
+    fixed = "Rewrite this product review in a new voice and keep it under eighty words with five stars given:"
+    for day in range(DAYS):
+        start = T0 + timedelta(days=day, hours=int(w.rng.integers(0, 24)))
+        for step in range(8):
+            for i in range(6):
+                ts = start + timedelta(minutes=7 * step, seconds=int(w.rng.integers(0, 50)))
+                w.rows.append((f"loud{i}", ts, f"185.{int(w.rng.integers(1, 60))}.{int(w.rng.integers(0, 4))}.7", "op-card",
+                               f"{fixed} {_text(w.rng, 6)}", DESKTOP[0]))
+    pool = [f"73.{20 + k}.{k * 7 % 250}.{10 + k}" for k in range(12)]
+    start = len(w.rows)
+    tame = {"cellpay0": pool[0:3], "cellpay1": pool[3:6]} | {f"cellmate{j}": [pool[(3 * (j + 2) + k) % 12] for k in range(3)]
+                                                             for j in range(6)}
+    for acc, exits in tame.items():
+        for _ in range(2):
+            w.person(acc, lambda exits=exits: exits[int(w.rng.integers(0, len(exits)))], DESKTOP[1])
+    w.rows = w.rows[:start] + [(a, t, ip, "op-card" if a.startswith("cellpay") else "cell-card", p, ua)
+                               for a, t, ip, _, p, ua in w.rows[start:]]
+    return w.frame()
+
+
+def test_end_to_end_a_tame_cell_on_the_holders_pool_stays_flagged_with_tie_reach_on():
+    import dataclasses
+
+    from graphlink.config.build import build_config
+    from graphlink.pipeline import run_detect
+    config = build_config()
+    if hasattr(config.scoring, "tie_reach"):
+        config = dataclasses.replace(config, scoring=dataclasses.replace(config.scoring, tie_reach=True))
+    result = run_detect(_reach_end_to_end_world(2), None, config)
+    acc = result.accounts.join(result.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left")
+    flagged = set(acc.filter(pl.col("flagged").fill_null(False))["account_id"].to_list())
+    assert {a for a in flagged if a.startswith("cell")} == {"cellpay0", "cellpay1", *(f"cellmate{j}" for j in range(6))}
+    assert not {a for a in flagged if a.startswith("v4user")}
