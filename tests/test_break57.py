@@ -272,9 +272,7 @@ def test_a_shop_buyer_paying_mostly_with_its_own_cards_stays_apart():
 # op57's MOSTLY_SHARED counts B's *payers*: when B's accounts mostly pay no card, the 6 on the shop's three resold cards
 # are most of its payers (6 of 6, 6 of 10) and B joins A's campaign. Main's opt-in stage joins them too; op57's
 # docstring names the case ("a buyer most of whose payers are on cards a shop sold to another operator too").
-# Counting B's flagged accounts instead of its payers (6 of 16) keeps them apart (/tmp/brk57/opfix.patch).
-@pytest.mark.xfail(strict=True, reason="open limit (main's opt-in card campaigns and op57): a shop buyer whose few "
-                                       "payers are on resold cards joins the other buyer's campaign")
+# Counting B's flagged accounts instead of its payers (6 of 16) keeps them apart: fixed in the integration (session 57).
 @pytest.mark.parametrize("own_payers", [0, 4])
 def test_a_shop_buyer_with_few_payers_stays_apart(own_payers):
     assert _card_campaigns(_shop(3, own_payers)) == [1, 1, 1, 2, 2]
