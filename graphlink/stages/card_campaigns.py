@@ -23,7 +23,7 @@ campaign (0.98) and writes its template (0.35). Templates alone tie nothing here
 (a rented network's exits are its provider's).
 
 Two more conditions keep a carding shop's buyers apart (session 57, op57; ``tests/test_break56.py``): a card tie
-moves a campaign only when **most of its card-paying flagged accounts pay with a card the target's flagged accounts
+moves a campaign only when **most of its flagged accounts pay with a card the target's flagged accounts
 pay with too** (:data:`MOSTLY_SHARED`, :func:`mostly_shared`) -- an operator's piece draws its cards from the
 operator's pool (dev a2's piece: 57 of its 73 payers), a shop's buyer pays mostly with cards of its own and the few
 the shop sold to another operator too are a minority of its payers; and a template completes a one-card tie only
@@ -40,8 +40,8 @@ move before them would change which accounts they may move), so it changes ``cam
 and list, never which accounts are flagged, nor the partition (as :mod:`graphlink.stages.lone_cells`). Each move goes
 into a strictly larger campaign, so chains end.
 
-Known limits: a buyer most of whose payers are on cards a shop sold to another operator too is card-wise that
-operator's piece and joins it; two operators writing one template no one else writes, with two cards sold to both,
+Counting all its flagged accounts, not its card payers alone, keeps a buyer whose accounts mostly pay no card apart
+(brk57: its few payers were all on the shop's resold cards). Known limits: two operators writing one template no one else writes, with two cards sold to both,
 are one operator's piece by every measure here and join (``tests/test_break56.py``, strict xfail). Operators whose
 cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split: on the dev worlds
 two operators share templates and exits as closely as one operator's pieces do (BENCHMARKS.md, session 57, op57).
@@ -68,7 +68,7 @@ __all__ = ["CARD_ALPHA", "MOSTLY_SHARED", "PRIVATE_TEMPLATE", "card_campaigns", 
 #: average over a campaign's members; a move of a whole campaign rests on one tie, so it asks for significance.
 CARD_ALPHA = 0.05
 
-#: A card tie moves a campaign only when more than this share of its card-paying flagged accounts pay with a card the
+#: A card tie moves a campaign only when more than this share of its flagged accounts (all, not its payers: brk57) pay with a card the
 #: target's flagged accounts pay with too. An operator's piece draws its cards from the operator's pool (dev a2:
 #: operator 2's 73-account piece, 57 of its 73 payers on cards its 1,026-account campaign holds, 33 of its 44
 #: cards); a buyer of a carding shop's dump pays mostly with cards of its own, and the few the shop sold to another
@@ -197,8 +197,9 @@ def mostly_shared(pairs: pl.DataFrame, wholes: pl.DataFrame, affiliations: pl.Da
     Returns
     -------
     DataFrame
-        ``campaign_id, to``: the pairs where more than ``least`` of ``campaign_id``'s flagged accounts holding a
-        linked value of ``kinds`` hold one that a flagged account of ``to`` holds too.
+        ``campaign_id, to``: the pairs where more than ``least`` of ``campaign_id``'s flagged accounts (all of them,
+        whether they hold a value of ``kinds`` or not) hold a linked value of ``kinds`` that a flagged account of ``to``
+        holds too.
     """
     values = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx")
     held = (affiliations.select("account_idx", "signal_idx").join(values, on="signal_idx")
