@@ -41,8 +41,8 @@ and list, never which accounts are flagged, nor the partition (as :mod:`graphlin
 into a strictly larger campaign, so chains end.
 
 Counting all its flagged accounts, not its card payers alone, keeps a buyer whose accounts mostly pay no card apart
-(brk57: its few payers were all on the shop's resold cards). Known limits: two operators writing one template no one else writes, with two cards sold to both,
-are one operator's piece by every measure here and join (``tests/test_break56.py``, strict xfail). Operators whose
+(brk57: its few payers were all on the shop's resold cards). Known limits: two operators writing one template no
+one else writes, with two cards sold to both, are one operator's piece by every measure here and join (``tests/test_break56.py``, strict xfail). Operators whose
 cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split: on the dev worlds
 two operators share templates and exits as closely as one operator's pieces do (BENCHMARKS.md, session 57, op57).
 On by default (``ScoringConfig.card_campaigns``; session 57): measured on dev worlds only (BENCHMARKS.md, sessions 56
@@ -68,7 +68,8 @@ __all__ = ["CARD_ALPHA", "MOSTLY_SHARED", "PRIVATE_TEMPLATE", "card_campaigns", 
 #: average over a campaign's members; a move of a whole campaign rests on one tie, so it asks for significance.
 CARD_ALPHA = 0.05
 
-#: A card tie moves a campaign only when more than this share of its flagged accounts (all, not its payers: brk57) pay with a card the
+#: A card tie moves a campaign only when more than this share of its flagged accounts (all, not its payers: brk57)
+#: pay with a card the
 #: target's flagged accounts pay with too. An operator's piece draws its cards from the operator's pool (dev a2:
 #: operator 2's 73-account piece, 57 of its 73 payers on cards its 1,026-account campaign holds, 33 of its 44
 #: cards); a buyer of a carding shop's dump pays mostly with cards of its own, and the few the shop sold to another
