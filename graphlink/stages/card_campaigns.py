@@ -69,8 +69,7 @@ __all__ = ["CARD_ALPHA", "MOSTLY_SHARED", "PRIVATE_TEMPLATE", "card_campaigns", 
 CARD_ALPHA = 0.05
 
 #: A card tie moves a campaign only when more than this share of its flagged accounts (all, not its payers: brk57)
-#: pay with a card the
-#: target's flagged accounts pay with too. An operator's piece draws its cards from the operator's pool (dev a2:
+#: pay with a card the target's flagged accounts pay with too. An operator's piece draws its cards from the operator's pool (dev a2:
 #: operator 2's 73-account piece, 57 of its 73 payers on cards its 1,026-account campaign holds, 33 of its 44
 #: cards); a buyer of a carding shop's dump pays mostly with cards of its own, and the few the shop sold to another
 #: operator too are a minority of its payers (brk56: 4-6 of 16). Half: "mostly", the fewest for which the tie is
