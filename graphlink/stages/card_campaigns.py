@@ -45,8 +45,7 @@ Counting all its flagged accounts, not its card payers alone, keeps a buyer whos
 one else writes, with two cards sold to both, are one operator's piece by every measure here and join (``tests/test_break56.py``, strict xfail). Operators whose
 cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split: on the dev worlds
 two operators share templates and exits as closely as one operator's pieces do (BENCHMARKS.md, session 57, op57).
-On by default (``ScoringConfig.card_campaigns``; session 57): measured on dev worlds only (BENCHMARKS.md, sessions 56
-opari56, 57 op57).
+Opt-in (``ScoringConfig.card_campaigns``): measured on dev worlds only (BENCHMARKS.md, sessions 56 opari56, 57 op57).
 """
 
 from __future__ import annotations
