@@ -38,10 +38,10 @@ def two_days(tmp_path_factory) -> Path:
     return root
 
 
-def whole_cells(root: Path) -> pl.DataFrame:
+def whole_cells(root: Path, out: str = "out") -> pl.DataFrame:
     """Cells detect found as exactly one cluster, theirs alone: ``group_id, account_id`` (sorted list)."""
     labels = pl.read_parquet(root / "day1" / "labels.parquet")
-    accounts = pl.read_parquet(root / "day1" / "out" / "accounts.parquet").join(labels, on="account_id")
+    accounts = pl.read_parquet(root / "day1" / out / "accounts.parquet").join(labels, on="account_id")
     sizes = accounts.drop_nulls("cluster_id").group_by("cluster_id").len()
     per_cell = accounts.filter(pl.col("kind") == "ring").group_by("group_id").agg(
         pl.col("account_id").sort(), pl.col("cluster_id").drop_nulls().n_unique().alias("clusters"),
@@ -50,10 +50,20 @@ def whole_cells(root: Path) -> pl.DataFrame:
             .join(sizes, on="cluster_id").filter(pl.col("len") == pl.col("size")).sort("group_id"))
 
 
-def test_seeds_from_one_cell_rank_that_cell_first(two_days):
-    cells = whole_cells(two_days)
-    assert cells.height >= 3
-    result = graphlink.load(two_days / "day1" / "out")
+@pytest.fixture(scope="module")
+def without_parts(two_days) -> str:
+    """Day one detected again with sibling parts off (``day1/out_no_parts``): the partition Leiden and the steps
+    before sibling parts made, whose whole cells this file tested before session 57."""
+    from graphlink.config import PipelineConfig, ScoringConfig
+
+    out = two_days / "day1" / "out_no_parts"
+    if not out.exists():
+        graphlink.detect(two_days / "day1" / "events.parquet", two_days / "day1" / "accounts.parquet",
+                         config=PipelineConfig(scoring=ScoringConfig(sibling_parts=False))).save(out)
+    return out.name
+
+
+def _expand_ranks_cell_first(result, cells: pl.DataFrame) -> None:
     for cell in cells.iter_rows(named=True):
         members = cell["account_id"]
         ranked = result.expand(members[:3])
@@ -62,6 +72,24 @@ def test_seeds_from_one_cell_rank_that_cell_first(two_days):
         first = ranked.filter(pl.col("rank") > 0).head(len(members) - 3)["account_id"]
         assert first.is_in(pl.Series(members).implode()).all(), cell["group_id"]
         assert ranked.filter(pl.col("rank") > 0)["why"].str.starts_with("shares ").all()
+
+
+def test_seeds_from_one_cell_rank_that_cell_first(two_days, without_parts):
+    # Expand (run on the default output) from the cells found whole without sibling parts: expand's ranking does
+    # not read sibling parts' clusters (cell0013's top 8 are the same with the step off and on, session 57).
+    cells = whole_cells(two_days, without_parts)
+    assert cells.height >= 3
+    _expand_ranks_cell_first(graphlink.load(two_days / "day1" / "out"), cells)
+
+
+@pytest.mark.xfail(strict=True, reason="open limit of expand (session 57): sibling parts makes more cells whole "
+                   "clusters, among them one whose 3 seeds rank 3 accounts of a sibling cell on the operator's pool above "
+                   "3 of its own members -- the same ranking as with sibling parts off, now in this test's scope")
+def test_seeds_from_a_cell_sibling_parts_made_whole_rank_that_cell_first(two_days, without_parts):
+    before = whole_cells(two_days, without_parts)
+    cells = whole_cells(two_days).join(before.select("group_id"), on="group_id", how="anti")
+    assert cells.height >= 1
+    _expand_ranks_cell_first(graphlink.load(two_days / "day1" / "out"), cells)
 
 
 def test_expand_finds_most_of_each_cell(two_days):

@@ -287,13 +287,13 @@ def card_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations
 
     Examples
     --------
-    Campaign 1 (clusters 1, 2: 12 accounts) and campaign 2 (clusters 3, 4: 8 accounts) share two cards, each held
-    by two accounts on either side, in a log of 1,000: chance gives them about 0.02 such cards, and one left out
-    the tie stands. Campaign 2 joins campaign 1.
+    Campaign 1 (clusters 1, 2: 12 accounts) and campaign 2 (clusters 3, 4: 4 accounts, each paying with one of
+    campaign 1's cards) share two cards, each held by two accounts on either side, in a log of 1,000: chance gives
+    them about 0.02 such cards, and one left out the tie stands. Campaign 2 joins campaign 1.
 
-    >>> part = pl.DataFrame({"account_idx": list(range(20)), "cluster_id": [1] * 6 + [2] * 6 + [3] * 4 + [4] * 4},
+    >>> part = pl.DataFrame({"account_idx": list(range(16)), "cluster_id": [1] * 6 + [2] * 6 + [3] * 2 + [4] * 2},
     ...                     schema_overrides={"account_idx": pl.UInt32})
-    >>> aff = pl.DataFrame({"account_idx": [0, 1, 12, 13, 6, 7, 16, 17], "signal_idx": [0, 0, 0, 0, 1, 1, 1, 1]},
+    >>> aff = pl.DataFrame({"account_idx": [0, 1, 12, 13, 6, 7, 14, 15], "signal_idx": [0, 0, 0, 0, 1, 1, 1, 1]},
     ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "df": [4, 4], "weight": [1.0] * 2,
     ...                     "linked": [True] * 2}, schema_overrides={"signal_idx": pl.UInt32})
