@@ -108,6 +108,17 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     listed_per_kind = config.drilldown.member_values_per_kind
     if listed_per_kind > 0:
         shared = top_per_kind(shared, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)
+    cut = (lambda s: top_per_kind(s, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)) if listed_per_kind > 0 else None
+
+    def recounted(shared: pl.DataFrame, evidence: pl.DataFrame, origins: pl.DataFrame, partition: pl.DataFrame,
+                  changed_when: pl.Expr) -> tuple[pl.DataFrame, pl.DataFrame]:
+        # After a move (batch members, sibling parts, block pieces): shared values carried, evidence counted again only
+        # for the clusters ``changed_when`` picks from ``origins`` (a second count of every cluster: ~0.3 GB more at 224k).
+        shared = carry_shared(shared, origins, affiliations, partition, cut)
+        changed = origins.filter(changed_when).select("cluster_id")
+        return shared, carry_evidence(evidence, origins, cluster_evidence(
+            affiliations, projection.signals, partition.join(changed, on="cluster_id"), config.scoring.evidence_per_kind,
+            shared.join(changed, on="cluster_id", how="semi")))
     evidence, clusters = score(partition, shared, reuse=reuse)
     del reuse  # (the first pass's features, no longer needed)
     timed = projection.co_timed is not None and projection.co_timed.height
@@ -150,12 +161,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         before, partition = partition, renumber(moved_partition(partition, moves), c.min_cluster_size)
         origins = cluster_origins(before, partition, moves)
         clusters = carry_judgement(clusters, origins, before, partition)
-        # Only the clusters that took or gave members are counted again (a second count of every cluster: ~0.3 GB more at 224k).
-        cut = (lambda s: top_per_kind(s, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)) if listed_per_kind > 0 else None
-        shared = carry_shared(shared, origins, affiliations, partition, cut)
-        changed = origins.filter((pl.col("took") > 0) | (pl.col("gave") > 0)).select("cluster_id")
-        evidence = carry_evidence(evidence, origins, cluster_evidence(affiliations, projection.signals, partition.join(changed, on="cluster_id"),
-                                                                      config.scoring.evidence_per_kind, shared.join(changed, on="cluster_id", how="semi")))
+        # Only the clusters that took or gave members are counted again.
+        shared, evidence = recounted(shared, evidence, origins, partition, (pl.col("took") > 0) | (pl.col("gave") > 0))
     # Card campaigns after batch members: a campaign move made before them would change which accounts they may move (only
     # out of a cluster flagged or in the batch's campaign), and so a flag; here every flag is final.
     # Sibling parts, next, part clusters; each part keeps its cluster's campaign.
@@ -169,21 +176,13 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         origins = (partition.drop_nulls("cluster_id").join(before.select("account_idx", pl.col("cluster_id").alias("was")), on="account_idx")
                    .group_by("cluster_id").agg(pl.col("was").first()).with_columns(took=pl.lit(0, pl.Int64),
                    gave=(pl.len().over("was") > 1).cast(pl.Int64), followed=pl.lit(0, pl.Int64)))
-        cut = (lambda s: top_per_kind(s, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)) if listed_per_kind > 0 else None
-        shared = carry_shared(shared, origins, affiliations, partition, cut)
-        changed = origins.filter(pl.col("gave") > 0).select("cluster_id")
-        evidence = carry_evidence(evidence, origins, cluster_evidence(affiliations, projection.signals, partition.join(changed, on="cluster_id"),
-                                                                      config.scoring.evidence_per_kind, shared.join(changed, on="cluster_id", how="semi")))
+        shared, evidence = recounted(shared, evidence, origins, partition, pl.col("gave") > 0)
     joins = block_moves(clusters, partition, affiliations, projection.signals, pieces=pieces) if config.scoring.block_pieces else None
     if joins is not None and joins.height:  # block pieces: flagged pieces of one campaign's address block, after the judgement
         before, partition = partition, renumber(moved_partition(partition, joins), c.min_cluster_size)
         origins = cluster_origins(before, partition, joins)
         clusters = carry_joins(clusters, origins, partition)
-        cut = (lambda s: top_per_kind(s, max(listed_per_kind, config.scoring.evidence_per_kind), projection.signals)) if listed_per_kind > 0 else None
-        shared = carry_shared(shared, origins, affiliations, partition, cut)
-        changed = origins.filter(pl.col("took") > 0).select("cluster_id")
-        evidence = carry_evidence(evidence, origins, cluster_evidence(affiliations, projection.signals, partition.join(changed, on="cluster_id"),
-                                                                      config.scoring.evidence_per_kind, shared.join(changed, on="cluster_id", how="semi")))
+        shared, evidence = recounted(shared, evidence, origins, partition, pl.col("took") > 0)
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     ties = campaign_tie_table(clusters, partition, affiliations, projection.signals, config.graph)
     lost = set_apart_table(judged, outsiders, provisional.select("cluster_id", "flagged"), partition)
