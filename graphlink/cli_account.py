@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from graphlink.cli_support import QuietJsonOpt, cli_errors, emit_json, out, print_table
+from graphlink.cli_support import QuietJsonOpt, RedactKeyOpt, RedactOpt, cli_errors, emit_json, out, print_table
 from graphlink.config.kinds import kind_name
 from graphlink.phrase_quotes import shown_value
 from graphlink.store.folder import Outputs
@@ -40,6 +40,8 @@ def account_command(
                                             "or campaign first, then the rarest (--json has all).")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the account's record and all the values it holds as "
                                                           "JSON on standard output.")] = False,
+    redact: RedactOpt = False,
+    redact_key: RedactKeyOpt = None,
     quiet: QuietJsonOpt = False,
 ) -> None:
     """Look up one account: its cluster and campaign, whether it is flagged and on what, whether detect set it apart
@@ -51,7 +53,7 @@ def account_command(
     """
     from graphlink.views.account import account_view
 
-    view = account_view(out_dir, account_id)
+    view = account_view(out_dir, account_id, redact=redact, redact_key=redact_key)
     if quiet and not as_json:
         return
     if as_json:
@@ -59,6 +61,8 @@ def account_command(
         return
     for line in account_lines(view):
         out.print(Text(line))
+    if view["redaction"]:
+        out.print(Text(f"redacted: {view['redaction']}", style="yellow"))
     values = view["values"]
     if not values:
         return

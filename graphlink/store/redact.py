@@ -1,7 +1,7 @@
 """Redaction: replace payment fingerprints, e-mail addresses and IPs with keyed hashes.
 
 Investigators share reports and case files beyond the team allowed to see
-raw identifiers. ``--redact`` (on ``report``, ``show`` and ``export``) swaps
+raw identifiers. ``--redact`` (on ``report``, ``show``, ``campaign``, ``account`` and ``export``) swaps
 each sensitive value for an HMAC-SHA256 of it under a secret key, so equal
 values still look equal (the ring still visibly shares one card) while the
 value itself cannot be read back without the key:

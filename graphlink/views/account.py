@@ -28,7 +28,8 @@ __all__ = ["ACCOUNT_VALUE_COLUMNS", "account_view"]
 ACCOUNT_VALUE_COLUMNS = ("kind", "value", "df", "weight", "in_cluster", "in_campaign")
 
 
-def account_view(source: Outputs | str | Path, account_id: str) -> dict[str, Any]:
+def account_view(source: Outputs | str | Path, account_id: str, *, redact: bool = False,
+                 redact_key: str | None = None) -> dict[str, Any]:
     """Everything an output folder says about one account.
 
     Parameters
@@ -38,6 +39,12 @@ def account_view(source: Outputs | str | Path, account_id: str) -> dict[str, Any
         folder or fresh result (:attr:`graphlink.Result.outputs`).
     account_id : str
         The account, as ``accounts.parquet`` holds it.
+    redact : bool
+        Hash cards, e-mail addresses and IPs wherever they appear (the values, the tie, the reasons, the account id
+        when it is an address) as ``show --redact`` hashes them (:mod:`graphlink.store.redact`; IP networks and
+        e-mail domains kept). The lookup itself uses ``account_id`` as given.
+    redact_key : str, optional
+        HMAC key for ``redact`` (implies it); else ``$GRAPHLINK_REDACT_KEY``, else a random key for this call only.
 
     Returns
     -------
@@ -51,7 +58,8 @@ def account_view(source: Outputs | str | Path, account_id: str) -> dict[str, Any
         ``set_apart_known`` False when the folder predates ``set_apart.parquet``); ``values``
         (:data:`ACCOUNT_VALUE_COLUMNS`, one dict per value it holds that links accounts, those it holds with
         another account of its cluster or campaign first, then the rarest -- the largest link weight; ``linking.parquet``; empty without it); ``hours`` (``hour, events``: its
-        busiest UTC hours, from ``activity.parquet``: clustered accounts only, else empty).
+        busiest UTC hours, from ``activity.parquet``: clustered accounts only, else empty); ``redaction`` (what
+        was hashed and with which key's source; None unredacted).
 
     Raises
     ------
@@ -83,10 +91,39 @@ def account_view(source: Outputs | str | Path, account_id: str) -> dict[str, Any
     if campaign_id is not None and outputs.campaigns is not None:
         found = outputs.campaigns.filter(pl.col("campaign_id") == campaign_id)
         campaign = found.select("campaign_id", "clusters", "accounts", "flagged", "why").row(0, named=True) if found.height else None
-    return {"account_id": account_id, "account": account, "flagged": bool(cluster and cluster.get("flagged")),
+    view = {"account_id": account_id, "account": account, "flagged": bool(cluster and cluster.get("flagged")),
             "cluster": cluster, "campaign": campaign, "tie": _tie(outputs, account_id, cluster_id),
             "set_apart": apart_row, "set_apart_known": apart is not None,
-            "values": _values(outputs, account_id, tie_cluster, tie_campaign), "hours": _hours(outputs, account_id)}
+            "values": _values(outputs, account_id, tie_cluster, tie_campaign), "hours": _hours(outputs, account_id),
+            "redaction": None}
+    return _redacted(view, outputs, redact_key) if redact or redact_key else view
+
+
+def _redacted(view: dict[str, Any], outputs: Outputs, key: str | None) -> dict[str, Any]:
+    """``view`` with cards, e-mail addresses and IPs hashed by one key: its values by kind, its tie as ``show
+    --redact`` builds it (from the redacted tables), every text by the values it quotes and the addresses in it."""
+    from graphlink.store.redact import redactor_for
+
+    redactor = redactor_for(outputs, key)
+    pairs = pl.DataFrame(view["values"], schema={c: LINKING_SCHEMA.get(c, pl.UInt32) for c in ACCOUNT_VALUE_COLUMNS})
+    value_map = redactor.value_map(pairs.select("kind", "value"))
+    known = redactor.cut_forms(value_map)
+
+    def text(value: str | None) -> str | None:
+        return None if value is None else redactor.text(pl.Series([value], dtype=pl.String), known)[0]
+
+    hidden = redactor.outputs(outputs, context=pairs.select("kind", "value"))
+    account_id = text(view["account_id"])
+    tie = view["tie"] and _tie(hidden, account_id, view["account"].get("cluster_id"))
+    if tie:
+        tie = {**tie, "tied_by": text(tie["tied_by"])}  # a value of its own quoted beyond the cluster's evidence
+    account = {**view["account"], "account_id": account_id, "joined_by": text(view["account"].get("joined_by"))}
+    cluster = view["cluster"] and {**view["cluster"], "why": text(view["cluster"].get("why"))}
+    campaign = view["campaign"] and {**view["campaign"], "why": text(view["campaign"].get("why"))}
+    apart = view["set_apart"] and {**view["set_apart"], "account_id": account_id}
+    values = redactor.apply_value_map(pairs, value_map).to_dicts()
+    return {**view, "account_id": account_id, "account": account, "cluster": cluster, "campaign": campaign,
+            "tie": tie, "set_apart": apart, "values": values, "redaction": redactor.note}
 
 
 def _read(folder: str | Path, account_id: str) -> Outputs:
