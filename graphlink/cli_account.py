@@ -68,8 +68,12 @@ def account_command(
         return
     listed = values[:shown]
     where = view["cluster"] or view["set_apart"] or {}
-    table = Table(title=f"values it holds: {plural(len(values), 'value')}"
-                        + (f" (in cluster: of cluster {where['cluster_id']})" if where.get("cluster_id") is not None else ""),
+    title = f"values it holds: {plural(len(values), 'value')}" + (
+        f" (in cluster: of cluster {where['cluster_id']})" if where.get("cluster_id") is not None else "")
+    if not listed:  # --values 0: the count alone (a table of headers and no rows read as an empty list)
+        out.print(Text(("" if out.is_terminal else "# ") + f"{title}; --values {len(values)} lists them"))
+        return
+    table = Table(title=title,
                   caption=f"{len(values) - len(listed)} more: --values {len(values)}" if len(values) > len(listed) else None)
     for name in VALUE_HEADERS:
         table.add_column(name, justify="left" if name in ("kind", "value") else "right", overflow="fold")

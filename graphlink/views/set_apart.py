@@ -32,9 +32,12 @@ SET_APART_WORDS = {
 }
 
 
-def set_apart_note(reason: str | None, cluster_id: int | None, flagged: bool | None) -> str:
+def set_apart_note(reason: str | None, cluster_id: int | None, flagged: bool | None,
+                   judged: bool | None = None) -> str:
     """One account's note: the cluster it was set apart from (``flagged``: that cluster's flag in the run's output)
-    and why, in words.
+    and why, in words; when ``judged`` (the cluster's flag when the account was set apart, ``set_apart.parquet``'s
+    ``flagged``) differs from ``flagged``, the note says so, so that the note and a row's ``flagged`` column never
+    read as a contradiction (a cluster flagged later in the run through its campaign or a tie: 9 of dev a1's 60).
 
     Examples
     --------
@@ -42,10 +45,17 @@ def set_apart_note(reason: str | None, cluster_id: int | None, flagged: bool | N
     'set apart from flagged cluster 7: an address bystander: ti'
     >>> set_apart_note("remnant", None, False)[:60]
     'set apart from a cluster that dissolved: a remnant: the piec'
+    >>> set_apart_note("bystander", 7, True, judged=False).split("; ")[-1]
+    'cluster 7 was flagged later in the run, not yet when this account was set apart'
     """
     where = ("a cluster that dissolved" if cluster_id is None
              else f"flagged cluster {cluster_id}" if flagged else f"cluster {cluster_id}")
-    return f"set apart from {where}: {SET_APART_WORDS.get(reason or '', reason or 'no reason recorded')}"
+    note = f"set apart from {where}: {SET_APART_WORDS.get(reason or '', reason or 'no reason recorded')}"
+    if cluster_id is None or judged is None or flagged is None or bool(judged) == bool(flagged):
+        return note
+    return note + (f"; cluster {cluster_id} was flagged later in the run, not yet when this account was set apart"
+                   if flagged else f"; cluster {cluster_id} was flagged when this account was set apart, not in the "
+                                   "run's output")
 
 
 def set_apart_from(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFrame | None:
@@ -62,7 +72,8 @@ def set_apart_from(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFr
     -------
     DataFrame or None
         :data:`graphlink.contract.SET_APART_SCHEMA` (``flagged``: the cluster's flag when the account was judged) and
-        ``note`` (String; names the cluster flagged when it is flagged in the output), sorted by account id; None when
+        ``note`` (String; names the cluster flagged when it is flagged in the output, and says so when that
+        differs from ``flagged``), sorted by account id; None when
         the folder was written before ``set_apart.parquet`` (not known, unlike an empty frame: none was set apart).
     """
     table = outputs.set_apart
@@ -73,8 +84,9 @@ def set_apart_from(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFr
     now = outputs.clusters.select(pl.col("cluster_id").cast(pl.Int64), pl.col("flagged").alias("__now"))
     return (table.select(list(SET_APART_SCHEMA.names())).sort("account_id")
             .join(now, on="cluster_id", how="left", maintain_order="left")
-            .with_columns(pl.struct("reason", "cluster_id", "__now").map_elements(
-                lambda r: set_apart_note(r["reason"], r["cluster_id"], r["__now"]), return_dtype=pl.String).alias("note"))
+            .with_columns(pl.struct("reason", "cluster_id", "__now", "flagged").map_elements(
+                lambda r: set_apart_note(r["reason"], r["cluster_id"], r["__now"], r["flagged"]),
+                return_dtype=pl.String).alias("note"))
             .drop("__now"))
 
 
