@@ -34,7 +34,8 @@ def account_command(
     out_dir: Annotated[Path, typer.Argument(metavar="DIR", show_default=False,
                                             help="Output folder written by graphlink detect --out.")],
     account_id: Annotated[str, typer.Argument(metavar="ACCOUNT_ID", show_default=False,
-                                              help="The account, as the input logged it (accounts.parquet).")],
+                                              help="The account, as the input logged it (accounts.parquet), or as show, the "
+                                                   "report or the CSV export wrote it (⟨U+202E⟩, a leading ').")],
     shown: Annotated[int, typer.Option("--values", min=0, metavar="N",
                                        help="Values it holds listed: those it holds with another account of its cluster "
                                             "or campaign first, then the rarest (--json has all).")] = 10,
@@ -45,7 +46,7 @@ def account_command(
     quiet: QuietJsonOpt = False,
 ) -> None:
     """Look up one account: its cluster and campaign, whether it is flagged and on what, whether detect set it apart
-    from a cluster (and why: fleet outsider, address bystander, remnant), the values tying it to its cluster and
+    from a cluster (and why: fleet outsider, off the fleet's script, address bystander, remnant), the values tying it to its cluster and
     campaign with how many accounts hold each, and its own activity.
 
     An account in no cluster that was never set apart is listed with the values it holds (graphlink expand DIR

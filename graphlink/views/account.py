@@ -38,7 +38,8 @@ def account_view(source: Outputs | str | Path, account_id: str, *, redact: bool 
         An output folder (``graphlink detect --out``; only the account's cluster is read) or the tables of a loaded
         folder or fresh result (:attr:`graphlink.Result.outputs`).
     account_id : str
-        The account, as ``accounts.parquet`` holds it.
+        The account, as ``accounts.parquet`` holds it, or as graphlink's views spell it (a control or invisible
+        character as ``⟨U+202E⟩``; the CSV export's leading ``'`` of a guarded cell), as ``expand`` reads seeds.
     redact : bool
         Hash cards, e-mail addresses and IPs wherever they appear (the values, the tie, the reasons, the account id
         when it is an address) as ``show --redact`` hashes them (:mod:`graphlink.store.redact`; IP networks and
@@ -66,6 +67,7 @@ def account_view(source: Outputs | str | Path, account_id: str, *, redact: bool 
     GraphlinkError
         Not an output folder, or no such account in it.
     """
+    account_id = _as_logged(source, account_id)
     outputs = source if isinstance(source, Outputs) else _read(source, account_id)
     account = _row(outputs, account_id)
     cluster_id, campaign_id = account.get("cluster_id"), account.get("campaign_id")
@@ -124,6 +126,29 @@ def _redacted(view: dict[str, Any], outputs: Outputs, key: str | None) -> dict[s
     values = redactor.apply_value_map(pairs, value_map).to_dicts()
     return {**view, "account_id": account_id, "account": account, "cluster": cluster, "campaign": campaign,
             "tie": tie, "set_apart": apart, "values": values, "redaction": redactor.note}
+
+
+def _as_logged(source: Outputs | str | Path, account_id: str) -> str:
+    """The id as the run holds it when ``account_id`` is one graphlink's views wrote: spelled (``a⟨U+202E⟩b``, as
+    ``show``, the report, this lookup and the CSV export spell a control or invisible character) or behind the CSV
+    formula guard (``'=x``) -- what ``expand`` and ``match`` already read back
+    (:func:`graphlink.views.safety.unspelled`, :func:`graphlink.views.safety.csv_unguarded`). An id the run holds as
+    given is itself; one it holds in no form is returned as given (the lookup then says there is no such account)."""
+    from graphlink.views.safety import csv_unguarded, unspelled
+
+    forms = [account_id, unspelled(account_id)]
+    forms += [f for raw in csv_unguarded([account_id]).values() for f in (raw, unspelled(raw))]
+    forms = list(dict.fromkeys(forms))
+    if len(forms) == 1:
+        return account_id
+    if isinstance(source, Outputs):
+        held = set(source.accounts.filter(pl.col("account_id").is_in(forms))["account_id"].to_list())
+    else:
+        from graphlink.store.outputs import read_clusters
+
+        rows = read_clusters(folder_path(source), ("account_id",), ACCOUNTS_FILE, where=pl.col("account_id").is_in(forms))
+        held = set() if rows is None else set(rows["account_id"].to_list())
+    return next((f for f in forms if f in held), account_id)
 
 
 def _read(folder: str | Path, account_id: str) -> Outputs:

@@ -48,7 +48,6 @@ from graphlink.views.report.tables import (
     number_text, unflagged_note, value_text,
 )
 from graphlink.views.schedule import timing_bucket, timing_meanings
-from graphlink.views.safety import visible_text
 from graphlink.views.set_apart import set_apart_from, set_apart_line
 from graphlink.views.shared_counts import outputs_shared_totals
 from graphlink.views.words import csv_export_command, plural, rejected_text
@@ -235,7 +234,9 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
         member_note = (f"Showing the {shown.height:,} weakest-tied of {members.height:,} members; "
                        f"export all with: {csv_export_command(outputs.path, cluster_id, bool(outputs.redaction))}")
     apart = set_apart_line(set_apart_from(outputs, cluster_id), folder=str(outputs.path))  # who detect set apart, why
-    member_note = visible_text(" ".join(part for part in (member_note, apart) if part))
+    # Spelled safe once, by the templates' finalize (visible_text): spelling it here too wrote an id's U+202E as
+    # "⟨U+27E8⟩U+202E⟩" (finalize spells a logged "⟨" before "U+" so that it cannot pass for a spelled character).
+    member_note = " ".join(part for part in (member_note, apart) if part)
     figures, notes = (drawn.get(cluster_id) if drawn is not None else section_plots(
         cluster_id, activity, memberships, options.max_network_nodes, options.seed) if options.plots else ([], []))
     network = None
