@@ -137,7 +137,9 @@ def set_apart_part(outputs: Outputs, cluster_id: int) -> dict[str, Any]:
 def print_set_apart(outputs: Outputs, cluster_id: int) -> None:
     """``show``'s line under the members: how many accounts detect set apart from the cluster, by reason, the first
     ids (spelled safe: ids are logged text); nothing when none (or a folder written before ``set_apart.parquet``)."""
-    line = set_apart_line(set_apart_from(outputs, cluster_id), folder=shlex.quote(str(outputs.path)))
+    folder = shlex.quote(str(outputs.path))
+    line = set_apart_line(set_apart_from(outputs, cluster_id), folder=folder,
+                          more=f"graphlink show {folder} {cluster_id} --json lists them all")
     if line:  # piped: a comment line, as the tables' titles, so the rows above stay a table
         out.print(Text(("" if out.is_terminal else "# ") + terminal_safe(line)))
 

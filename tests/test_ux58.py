@@ -148,3 +148,17 @@ def test_report_spells_a_set_apart_id_once(spelled):
     note = next(x for x in page.splitlines() if "set apart from this cluster" in x)
     assert "a⟨U+202E⟩b" in note and "id⟨U+001B⟩]0;x" in note
     assert "U+27E8" not in note and RLO not in page and ESC not in page
+
+
+# -- finding 6: show and the report list five set-apart ids "and 19 more" without saying where the rest are
+
+def test_set_apart_line_says_where_the_rest_are_listed(ring):
+    _set_apart(ring, [(f"gone{i}", 1, False, "bystander") for i in range(7)])
+    done = runner.invoke(app, ["show", str(ring), "1", "--no-templates"], env=WIDE)
+    line = next(x for x in done.stdout.splitlines() if "set apart from this cluster" in x)
+    assert "and 2 more (graphlink show" in line and "--json lists them all" in line
+    assert len(json.loads(runner.invoke(app, ["show", str(ring), "1", "--json", "--no-templates"]).stdout)["set_apart"]) == 7
+    assert runner.invoke(app, ["report", str(ring), "--no-plots"]).exit_code == 0
+    page = (ring / "report.html").read_text(encoding="utf-8")
+    note = next(x for x in page.splitlines() if "set apart from this cluster" in x)
+    assert "and 2 more (graphlink export" in note and "set_apart.csv" in note

@@ -90,15 +90,18 @@ def set_apart_from(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFr
             .drop("__now"))
 
 
-def set_apart_line(rows: pl.DataFrame | None, listed: int = 5, folder: str = "DIR") -> str:
+def set_apart_line(rows: pl.DataFrame | None, listed: int = 5, folder: str = "DIR", more: str | None = None) -> str:
     """The line under a cluster's members: how many were set apart from it, by reason, and the first few ids
-    ("" when none or not known).
+    ("" when none or not known); ``more``: where the ids beyond the first ``listed`` are all listed (the view's
+    ``--json``, the CSV export's ``set_apart.csv``), said after "and N more".
 
     Examples
     --------
     >>> rows = pl.DataFrame({"account_id": ["a", "b"], "reason": ["bystander", "bystander"]})
     >>> set_apart_line(rows)
     'set apart from this cluster: 2 accounts (2 address bystanders): a, b; graphlink account DIR ID says why'
+    >>> set_apart_line(rows, listed=1, more="--json lists them all").split(": ")[-1].split("; ")[0]
+    'a and 1 more (--json lists them all)'
     """
     if rows is None or rows.is_empty():
         return ""
@@ -108,7 +111,7 @@ def set_apart_line(rows: pl.DataFrame | None, listed: int = 5, folder: str = "DI
     parts = ", ".join(f"{n} {names.get(r, r)}{'s' if n != 1 and r in ('outsider', 'bystander', 'remnant') else ''}"
                       for r, n in counts)
     ids = rows["account_id"].head(listed).to_list()
-    more = f" and {rows.height - len(ids)} more" if rows.height > len(ids) else ""
+    more = (f" and {rows.height - len(ids)} more" + (f" ({more})" if more else "")) if rows.height > len(ids) else ""
     noun = "account" if rows.height == 1 else "accounts"
     return (f"set apart from this cluster: {rows.height} {noun} ({parts}): {', '.join(ids)}{more}; "
             f"graphlink account {folder} ID says why")

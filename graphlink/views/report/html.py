@@ -50,7 +50,7 @@ from graphlink.views.report.tables import (
 from graphlink.views.schedule import timing_bucket, timing_meanings
 from graphlink.views.set_apart import set_apart_from, set_apart_line
 from graphlink.views.shared_counts import outputs_shared_totals
-from graphlink.views.words import csv_export_command, plural, rejected_text
+from graphlink.views.words import csv_export_command, plural, rejected_text, shell_path
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,9 @@ def cluster_context(outputs: Outputs, cluster_id: int, options: ReportOptions,
     if members.height > shown.height:
         member_note = (f"Showing the {shown.height:,} weakest-tied of {members.height:,} members; "
                        f"export all with: {csv_export_command(outputs.path, cluster_id, bool(outputs.redaction))}")
-    apart = set_apart_line(set_apart_from(outputs, cluster_id), folder=str(outputs.path))  # who detect set apart, why
+    apart = set_apart_line(set_apart_from(outputs, cluster_id), folder=shell_path(outputs.path),  # who, and why
+                           more=f"{csv_export_command(outputs.path, cluster_id, bool(outputs.redaction))} lists them all "
+                                "in set_apart.csv")
     # Spelled safe once, by the templates' finalize (visible_text): spelling it here too wrote an id's U+202E as
     # "⟨U+27E8⟩U+202E⟩" (finalize spells a logged "⟨" before "U+" so that it cannot pass for a spelled character).
     member_note = " ".join(part for part in (member_note, apart) if part)
