@@ -162,3 +162,20 @@ def test_set_apart_line_says_where_the_rest_are_listed(ring):
     page = (ring / "report.html").read_text(encoding="utf-8")
     note = next(x for x in page.splitlines() if "set apart from this cluster" in x)
     assert "and 2 more (graphlink export" in note and "set_apart.csv" in note
+
+
+# -- finding 7: the quick start and the worked example never named `graphlink account`; the example's id is checked
+
+def test_worked_example_s_account_lookup_runs_on_the_fixture(fixture_detected):
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```bash\n(.*?)```", readme[readme.index("## Worked example"):], re.S).group(1)
+    lookup = next(shlex.split(line[2:], comments=True) for line in block.splitlines() if " account " in line)
+    assert lookup[:3] == ["graphlink", "account", "out/"]
+    done = runner.invoke(app, ["account", str(fixture_detected), *lookup[3:], "--json"])
+    assert done.exit_code == 0, done.output
+    record = json.loads(done.stdout)
+    assert record["flagged"] and record["cluster"]["cluster_id"] is not None  # a ring account of the fixture
+    assert "`graphlink account out/ ID`" in readme[readme.index("## Quick start"):readme.index("## Input")]
