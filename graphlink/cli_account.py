@@ -118,6 +118,9 @@ def account_lines(view: dict[str, Any]) -> list[str]:
         lines.append(terminal_safe(apart["note"]))
     elif not view["set_apart_known"]:
         lines.append("set apart: not recorded (a folder written before set_apart.parquet; rerun detect)")
+    elif not cluster and not acc.get("events"):  # listed by the accounts file alone: nothing of it was clustered
+        lines.append("in no cluster: no event in this log (the accounts file lists it; it links only through its "
+                     "columns)")
     elif not cluster:
         lines.append("in no cluster: Leiden placed it in none (not set apart from one)")
     first, last = acc.get("first_seen"), acc.get("last_seen")

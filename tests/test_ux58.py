@@ -179,3 +179,16 @@ def test_worked_example_s_account_lookup_runs_on_the_fixture(fixture_detected):
     record = json.loads(done.stdout)
     assert record["flagged"] and record["cluster"]["cluster_id"] is not None  # a ring account of the fixture
     assert "`graphlink account out/ ID`" in readme[readme.index("## Quick start"):readme.index("## Input")]
+
+
+# -- finding 8: an account the accounts file lists with no event read "Leiden placed it in none"
+
+def test_account_with_no_event_says_so(tmp_path):
+    events = pl.DataFrame([{"account_id": f"r{i}", "payment_fingerprint": "c", "user_agent": "curl/8"} for i in range(4)])
+    accounts = pl.DataFrame({"account_id": ["r0", "quiet"], "email_domain": ["x.org", "y.org"]})
+    folder = graphlink.detect(events, accounts).save(tmp_path / "out")
+    assert pl.read_parquet(folder / "accounts.parquet").filter(pl.col("account_id") == "quiet")["events"][0] == 0
+    lines = runner.invoke(app, ["account", str(folder), "quiet"], env=WIDE).stdout.splitlines()
+    assert any("no event in this log" in x for x in lines) and not any("Leiden placed it" in x for x in lines)
+    member = runner.invoke(app, ["account", str(folder), "r1"], env=WIDE).stdout
+    assert "no event in this log" not in member
