@@ -46,8 +46,8 @@ def account_command(
     quiet: QuietJsonOpt = False,
 ) -> None:
     """Look up one account: its cluster and campaign, whether it is flagged and on what, whether detect set it apart
-    from a cluster (and why: fleet outsider, off the fleet's script, address bystander, remnant), the values tying it to its cluster and
-    campaign with how many accounts hold each, and its own activity.
+    from a cluster (and why: fleet outsider, off the fleet's script, address bystander, remnant), the values tying it
+    to its cluster and campaign with how many accounts hold each, and its own activity.
 
     An account in no cluster that was never set apart is listed with the values it holds (graphlink expand DIR
     --seeds ID ranks the accounts tied to it).
