@@ -31,6 +31,10 @@ from graphlink.views.words import noun, plural
 
 __all__ = ["expand_command", "match_command"]
 
+#: Seeds' set-apart notes printed before expand's table (``--json``'s ``set_apart`` has every one): a ticket names a
+#: few accounts, but a cluster's ``set_apart.csv`` given as seeds printed 24 lines before the ranking (dev a1).
+SEED_NOTES = 5
+
 EXPAND_HEADERS = ["rank", "account", "score", "cluster", "campaign", "why"]
 #: What expand's score is, in the terminal table's title (the full definition: :data:`graphlink.contract.EXPAND_SCHEMA`).
 EXPAND_SCORE_NOTE = "score: relative to this list, 1.0 = seeds and best tie; not comparable across runs"
@@ -127,8 +131,11 @@ def expand_command(
              + (f"; wrote {terminal_safe(out_file)}" if out_file else "")))
     if note:
         say(Text(f"Note: {terminal_safe(note, limit=600)}"))
-    for seed in apart or []:  # a seed in no cluster from an abuse report: why detect left it out of the ring
+    for seed in (apart or [])[:SEED_NOTES]:  # a seed in no cluster from an abuse report: why detect left it out
         say(Text(terminal_safe(f"seed {seed['account_id']}: {seed['note']}")))
+    if len(apart or []) > SEED_NOTES:  # a cluster's set_apart.csv given as seeds: not a screen of notes
+        say(Text(f"... and {len(apart) - SEED_NOTES} more seeds set apart from a cluster (--json lists every "
+                 f"seed's note: set_apart; graphlink account {terminal_safe(shlex.quote(str(out_dir)))} ID says it for one)"))
     rows = [[r["rank"], r["account_id"], round(r["score"], 3), _id(r["cluster_id"]), _id(r["campaign_id"]),
              r["why"] or ""] for r in pl.concat([seed_rows, listed.head(shown)]).iter_rows(named=True)]
     table = Table(title=f"Accounts tied to the seeds ({EXPAND_ONE_SEED_NOTE if seed_rows.height == 1 else EXPAND_SCORE_NOTE})",

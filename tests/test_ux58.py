@@ -192,3 +192,23 @@ def test_account_with_no_event_says_so(tmp_path):
     assert any("no event in this log" in x for x in lines) and not any("Leiden placed it" in x for x in lines)
     member = runner.invoke(app, ["account", str(folder), "r1"], env=WIDE).stdout
     assert "no event in this log" not in member
+
+
+# -- finding 9: expand printed one note line per set-apart seed before its table (a cluster's set_apart.csv as seeds:
+# 24 lines on dev a1)
+
+def test_expand_prints_a_few_seed_notes_then_says_where_the_rest_are(tmp_path):
+    rows = [{"account_id": f"ring{i}", "payment_fingerprint": "c", "ip": "10.1.1.1", "user_agent": "curl/8"}
+            for i in range(6)]
+    rows += [{"account_id": f"gone{i}", "payment_fingerprint": f"own{i}", "ip": f"10.2.2.{i}", "user_agent": "curl/8"}
+             for i in range(8)]
+    folder = graphlink.detect(pl.DataFrame(rows)).save(tmp_path / "out")
+    gone = [f"gone{i}" for i in range(8)]
+    assert pl.read_parquet(folder / "accounts.parquet").filter(pl.col("account_id").is_in(gone))["cluster_id"].null_count() == 8
+    _set_apart(folder, [(a, 1, False, "bystander") for a in gone])
+    done = runner.invoke(app, ["expand", str(folder), "--seeds", ",".join(gone), "--top", "2"], env=WIDE)
+    assert done.exit_code == 0, done.output
+    notes = [x for x in done.output.splitlines() if x.startswith("seed gone")]
+    assert len(notes) == 5 and "and 3 more seeds set apart" in done.output
+    listed = json.loads(runner.invoke(app, ["expand", str(folder), "--seeds", ",".join(gone), "--json"]).stdout)
+    assert len(listed["set_apart"]) == 8  # --json keeps every note
