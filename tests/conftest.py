@@ -66,14 +66,22 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def fixture_detected(tmp_path_factory) -> Path:
-    """``graphlink.detect(fixtures/events.parquet, fixtures/accounts.parquet).save(...)``, once per test process:
-    several tests start from that folder (3-4 s a detect). Not to be changed: take a copy
-    (``fixture_outputs``, or ``shutil.copytree`` in a module fixture)."""
+def fixture_result():
+    """``graphlink.detect(fixtures/events.parquet, fixtures/accounts.parquet)``, once per test process: the
+    fresh (never saved and loaded) :class:`graphlink.Result` of the bundled fixture, for the tests that read a
+    detect's result in memory (3-4 CPU-s a detect; was one detect of the same inputs in each of them). Read only:
+    a test that changes a result detects its own."""
     import graphlink
 
-    return graphlink.detect(FIXTURES / "events.parquet", FIXTURES / "accounts.parquet").save(
-        tmp_path_factory.mktemp("fixture-detected") / "out")
+    return graphlink.detect(FIXTURES / "events.parquet", FIXTURES / "accounts.parquet")
+
+
+@pytest.fixture(scope="session")
+def fixture_detected(fixture_result, tmp_path_factory) -> Path:
+    """:func:`fixture_result` saved (``graphlink.detect(fixtures/events.parquet, fixtures/accounts.parquet)
+    .save(...)``), once per test process: several tests start from that folder. Not to be changed: take a copy
+    (``fixture_outputs``, or ``shutil.copytree`` in a module fixture)."""
+    return fixture_result.save(tmp_path_factory.mktemp("fixture-detected") / "out")
 
 
 @pytest.fixture
