@@ -66,14 +66,22 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def fixture_detected(tmp_path_factory) -> Path:
-    """``graphlink.detect(fixtures/events.parquet, fixtures/accounts.parquet).save(...)``, once per test process:
-    several tests start from that folder (3-4 s a detect). Not to be changed: take a copy
-    (``fixture_outputs``, or ``shutil.copytree`` in a module fixture)."""
+def fixture_result():
+    """``graphlink.detect(fixtures/events.parquet, fixtures/accounts.parquet)``, once per test process: the
+    fresh (never saved and loaded) :class:`graphlink.Result` of the bundled fixture, for the tests that read a
+    detect's result in memory (3-4 CPU-s a detect; was one detect of the same inputs in each of them). Read only:
+    a test that changes a result detects its own."""
     import graphlink
 
-    return graphlink.detect(FIXTURES / "events.parquet", FIXTURES / "accounts.parquet").save(
-        tmp_path_factory.mktemp("fixture-detected") / "out")
+    return graphlink.detect(FIXTURES / "events.parquet", FIXTURES / "accounts.parquet")
+
+
+@pytest.fixture(scope="session")
+def fixture_detected(fixture_result, tmp_path_factory) -> Path:
+    """:func:`fixture_result` saved (``graphlink.detect(fixtures/events.parquet, fixtures/accounts.parquet)
+    .save(...)``), once per test process: several tests start from that folder. Not to be changed: take a copy
+    (``fixture_outputs``, or ``shutil.copytree`` in a module fixture)."""
+    return fixture_result.save(tmp_path_factory.mktemp("fixture-detected") / "out")
 
 
 @pytest.fixture
@@ -156,6 +164,30 @@ def spark(spark_session):
     for key, value in SPARK_TEST_CONF.items():
         spark_session.conf.set(key, value)
     return spark_session
+
+
+def pytest_configure(config):
+    """Write the bytecode of graphlink's own modules once, before any test process imports them (the xdist
+    controller, or the only process without xdist), so that every fresh interpreter the run starts reads it
+    instead of compiling graphlink's source again: the xdist workers, the ~40 CLI subprocesses (crash, kill,
+    fresh-process and install tests), Spark's Python workers (each imports graphlink to run the engine's pandas
+    functions) and the report's plot helpers.
+
+    Why it is needed: with ``PYTHONDONTWRITEBYTECODE`` set (this machine's environment, hence CI's) no process
+    writes ``__pycache__``, so each one compiled the graphlink modules it imported (~0.5 CPU-s for all 200; a CLI
+    detect subprocess 2.7 -> 2.2 CPU-s with them cached, three runs each, load ~17). The variable stops writing,
+    not reading. ``compileall`` writes what a run without the variable would have written: the package's own
+    ``__pycache__`` folders (git-ignored), checked against each source's size and mtime as usual, so an edited
+    module is compiled afresh. Nothing else is compiled (site-packages ship their bytecode) and nothing is
+    written elsewhere. A read-only checkout is left as it is (the run is then as slow as before, never wrong)."""
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller compiled before starting it
+        return
+    import compileall
+
+    try:
+        compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "graphlink"), quiet=2)
+    except OSError:
+        pass
 
 
 def _runs_spark(item) -> bool:

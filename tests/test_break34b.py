@@ -14,14 +14,12 @@ import pytest
 
 import graphlink
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
 
 @pytest.fixture(scope="module")
-def detected(tmp_path_factory):
-    """A fresh ``graphlink.detect`` result and the same result saved to a folder."""
-    result = graphlink.detect(FIXTURES / "events.parquet", FIXTURES / "accounts.parquet")
-    return result, result.save(tmp_path_factory.mktemp("brk34b") / "out")
+def detected(fixture_result, fixture_detected):
+    """A fresh ``graphlink.detect`` result of the fixture and the same result saved to a folder (conftest's
+    session pair: the folder is ``fixture_result.save(...)``; these tests only read both)."""
+    return fixture_result, fixture_detected
 
 
 def test_a_fresh_detect_gives_the_same_member_ties_as_its_saved_folder(detected):

@@ -40,12 +40,14 @@ def _set_apart(folder: Path, rows: list[tuple]) -> None:
 SECRET = "jane.doe@example.com"  # an account id that is an e-mail address: --redact hashes it everywhere else
 
 
-@pytest.fixture
-def apart_folder(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def apart_folder(tmp_path_factory) -> Path:
     """A ring of six on one card, saved; ``SECRET`` (an account paying with a card of its own) recorded as set apart
-    from the ring's cluster as an address bystander."""
+    from the ring's cluster as an address bystander. Once per module: its tests only read it (their views and
+    exports are written to their own ``tmp_path``)."""
     pytest.importorskip("graphlink.views.set_apart")  # ux57: set_apart.parquet (main: no such file, nothing to leak)
-    folder = graphlink.detect(_log({"card-r": [f"ring{i}" for i in range(6)], "own": [SECRET]})).save(tmp_path / "out")
+    folder = graphlink.detect(_log({"card-r": [f"ring{i}" for i in range(6)], "own": [SECRET]})).save(
+        tmp_path_factory.mktemp("apart") / "out")
     _set_apart(folder, [(SECRET, 1, True, "bystander")])
     return folder
 
@@ -86,12 +88,13 @@ HOSTILE = ["[bold red]x[/]", "acct\u202egpj.exe", '=HYPERLINK("http://e")', "007
            "<script>alert(1)</script>", "a\u200bb"]
 
 
-@pytest.fixture
-def hostile_folder(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def hostile_folder(tmp_path_factory) -> Path:
+    """Once per module: its tests only read it (the CSV export is written to the test's own ``tmp_path``)."""
     pytest.importorskip("graphlink.views.account")  # ux57
     events = _log({"card-r": HOSTILE}, agent="[link=http://evil]ua[/link]\x1b[2J",
                   prompt="=cmd|' /C calc'!A0 \x1b]8;;http://e\x07click")
-    folder = graphlink.detect(events).save(tmp_path / "out")
+    folder = graphlink.detect(events).save(tmp_path_factory.mktemp("hostile") / "out")
     _set_apart(folder, [(h, 1, True, "bystander") for h in HOSTILE])
     return folder
 

@@ -14,8 +14,8 @@ from graphlink.lab.simulate import PRESETS, simulate
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
-def test_fixture_rings_recovered_and_teams_not_flagged():
-    result = run_detect(FIXTURES / "events.parquet", FIXTURES / "accounts.parquet")
+def test_fixture_rings_recovered_and_teams_not_flagged(fixture_result):
+    result = fixture_result  # graphlink.detect(FIXTURES / "events.parquet", FIXTURES / "accounts.parquet"), conftest
     metrics = evaluate(result.accounts, result.clusters, pl.read_parquet(FIXTURES / "labels.parquet"))
     assert metrics["f1"] >= 0.97
     assert metrics["ari"] >= 0.9

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -29,12 +30,20 @@ def _log(groups: dict[str, list[str]], agent: str = "curl/8") -> pl.DataFrame:
                          for card, accounts in groups.items() for a in accounts])
 
 
-@pytest.fixture
-def saved(tmp_path: Path) -> Path:
-    """A ring of six on one card (one of them named with an escape), two people alone, written as a detect output."""
+@pytest.fixture(scope="module")
+def detected_once(tmp_path_factory) -> Path:
+    """A ring of six on one card (one of them named with an escape), two people alone, written as a detect output
+    once per module (:func:`saved` copies it for each test)."""
     ring = [f"ring{i}" for i in range(5)] + [f"ring{ESC}[31m5"]
     events = _log({"card-r": ring, "z1": ["alone1"], "z2": ["alone2"]}, agent=f"bot{ESC}]0;pwned{chr(7)}")
-    return graphlink.detect(events).save(tmp_path / "out")
+    return graphlink.detect(events).save(tmp_path_factory.mktemp("ux57") / "out")
+
+
+@pytest.fixture
+def saved(detected_once: Path, tmp_path: Path) -> Path:
+    """:func:`detected_once`'s folder copied to the test's ``tmp_path`` (tests write set_apart.parquet and exports
+    into it)."""
+    return Path(shutil.copytree(detected_once, tmp_path / "out"))
 
 
 def _with_set_apart(folder: Path, rows: list[tuple]) -> None:
