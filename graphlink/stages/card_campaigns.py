@@ -31,9 +31,16 @@ with **template values the flagged campaigns hold almost alone** (:data:`PRIVATE
 :func:`private_templates`) -- a public jailbreak ordinary users paste too is no operator's.
 
 The target must carry the tie as a whole (:func:`graphlink.stages.lone_cells.carried`): its clusters tied to the
-moving campaign's, one by one, by the evidence that made the tie (cards; templates for a one-card tie), hold most of
-its flagged accounts. Dev a3: operator 3's 450-account whole shares 15 cards with operator 2's 1,045-account
-campaign -- all held there by four of operator 3's own cells the grouping put among operator 2's (69 accounts).
+moving campaign's, one by one, **by cards**, hold most of its flagged accounts. Dev a3: operator 3's 450-account whole
+shares 15 cards with operator 2's 1,045-account campaign -- all held there by four of operator 3's own cells the
+grouping put among operator 2's (69 accounts). By cards whichever path made the tie (session 58, card58): a template
+stands in for a second card in the chance test, but whose cards they are only the cards say. Carried by templates
+(sessions 56-57), a campaign merging two operators carried ties only its minority held, since operators share
+templates: dev ind177big (224,000 accounts), operator 1's pieces of 205 and 64 flagged accounts joined a 20,490-account
+campaign of which 17,118 are operator 2's, every shared card held there by operator 1's 3,221 alone (ARI by operator
+-0.009 and -0.004 alone; BENCHMARKS.md, session 58, card58). A one-card tie into a large campaign is carried only
+when that campaign is small enough for the card's cells to be most of it: session 56's dev t1 piece (one card into a
+1,449-account campaign, no longer a tie on main since batch members) would now stay.
 
 Flags are not touched: the step runs after every flag is decided and after batch members move accounts (a campaign
 move before them would change which accounts they may move), so it changes ``campaign_id`` and what campaigns count
@@ -45,7 +52,8 @@ Counting all its flagged accounts, not its card payers alone, keeps a buyer whos
 one else writes, with two cards sold to both, are one operator's piece by every measure here and join (``tests/test_break56.py``, strict xfail). Operators whose
 cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split: on the dev worlds
 two operators share templates and exits as closely as one operator's pieces do (BENCHMARKS.md, session 57, op57).
-Opt-in (``ScoringConfig.card_campaigns``): measured on dev worlds only (BENCHMARKS.md, sessions 56 opari56, 57 op57).
+Opt-in (``ScoringConfig.card_campaigns``): measured on dev worlds only (BENCHMARKS.md, sessions 56 opari56, 57 op57,
+58 card58).
 """
 
 from __future__ import annotations
@@ -164,16 +172,14 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
             .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight"))
     # The target carries the tie as a whole (lone cells' rule): its clusters tied one by one to the moving campaign's hold
     # most of its flagged accounts, not a minority of the moving campaign's own operator the grouping put there (dev a3:
-    # operator 3's whole shares 15 cards with campaign 1, all held there by four of operator 3's own cells) -- tied by
-    # cards when cards alone tie the wholes, by templates when the template completed a one-card tie.
-    graph_config = graph_config or GraphConfig()
+    # operator 3's whole shares 15 cards with campaign 1, all held there by four of operator 3's own cells). Tied by
+    # cards whichever path made the tie (session 58, card58): a template completes a one-card tie's significance, but
+    # whose cards they are is the cards' to say -- carried by templates, a campaign merging two operators carried the
+    # cards only its minority holds (dev ind177big: operator 1's pieces into a 20,490-account campaign, 17,118 of
+    # operator 2, every shared card held there by operator 1's 3,221 alone; ARI by operator -0.013).
     own = signals.with_columns((pl.col("linked") & pl.col("kind").is_in(kinds)).alias("linked"))
-    by_cards = best.join(spared, on=["campaign_id", "to"], how="semi")
-    by_words = best.join(written, on=["campaign_id", "to"], how="semi").join(by_cards, on="campaign_id", how="anti")
-    return pl.concat([part.join(carried(part, camp, partition, affiliations, evidence, graph_config, config, n_accounts),
-                                on="campaign_id", how="semi")
-                      for part, evidence in ((by_cards, own), (by_words, words)) if part.height]
-                     or [empty]).sort("campaign_id")
+    held = carried(best, camp, partition, affiliations, own, graph_config or GraphConfig(), config, n_accounts)
+    return best.join(held, on="campaign_id", how="semi").sort("campaign_id")
 
 
 def mostly_shared(pairs: pl.DataFrame, wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
