@@ -97,3 +97,23 @@ def test_an_operators_own_card_pool_across_cells_joins_at_scale(template):
     share(log, 12, 3, 2, 0)
     share(log, 12, 4, 1, 4)
     assert moved(log)[11] == 1 and moved(log)[12] == 1
+
+
+def test_a_campaign_joins_its_strongest_tie_that_the_target_carries():
+    # A's piece (campaign 2: cells 3 and 4, 8 + 6, A's ring template) shares four cards with A's cell 7 inside campaign
+    # 1 (80 accounts, merging B's cells 1 and 2 with cell 7) and one card each with the two cells of A's other campaign
+    # 5 (cells 8 and 9, 12 + 10). The tie to campaign 1 is the stronger against chance, but only its minority holds the
+    # cards: the piece joins campaign 5, whose cells hold the cards they share with it (with session 57's order --
+    # strongest tie first, then carried -- it stayed).
+    log = Log()
+    log.cell(1, 1, 40, "T")
+    log.cell(2, 1, 30, "T")
+    log.cell(7, 1, 10, "T")
+    log.cell(8, 5, 12, "T")
+    log.cell(9, 5, 10, "T")
+    log.cell(3, 2, 8, "T")
+    log.cell(4, 2, 6, "T")
+    log.move_cards(3, 7, 4)
+    log.move_cards(3, 8, 1)
+    log.move_cards(4, 9, 1)
+    assert moved(log) == {1: 1, 2: 1, 7: 1, 8: 5, 9: 5, 3: 5, 4: 5}

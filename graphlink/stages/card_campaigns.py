@@ -40,7 +40,11 @@ templates: dev ind177big (224,000 accounts), operator 1's pieces of 205 and 64 f
 campaign of which 17,118 are operator 2's, every shared card held there by operator 1's 3,221 alone (ARI by operator
 -0.009 and -0.004 alone; BENCHMARKS.md, session 58, card58). A one-card tie into a large campaign is carried only
 when that campaign is small enough for the card's cells to be most of it: session 56's dev t1 piece (one card into a
-1,449-account campaign, no longer a tie on main since batch members) would now stay.
+1,449-account campaign, no longer a tie on main since batch members) would now stay. Carried is asked of every
+candidate target before the strongest tie is taken (session 57 took the strongest first, and a campaign whose
+strongest tie its target did not carry stayed): a tie the target does not carry is no tie to that campaign, and the
+next one may be (dev ind177big: operator 3's pieces of 65-168 accounts into operator 3's 7,365-account campaign; their
+strongest ties were to operator 3's 699-account piece, whose cells holding the shared cards are a minority of it).
 
 Flags are not touched: the step runs after every flag is decided and after batch members move accounts (a campaign
 move before them would change which accounts they may move), so it changes ``campaign_id`` and what campaigns count
@@ -168,18 +172,19 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
                     & ((pl.col("__sb") > pl.col("__sa")) | ((pl.col("__sb") == pl.col("__sa")) & (pl.col("to") < pl.col("campaign_id"))))))
     if both.is_empty():
         return empty
-    best = (both.sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
-            .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight"))
     # The target carries the tie as a whole (lone cells' rule): its clusters tied one by one to the moving campaign's hold
     # most of its flagged accounts, not a minority of the moving campaign's own operator the grouping put there (dev a3:
     # operator 3's whole shares 15 cards with campaign 1, all held there by four of operator 3's own cells). Tied by
     # cards whichever path made the tie (session 58, card58): a template completes a one-card tie's significance, but
     # whose cards they are is the cards' to say -- carried by templates, a campaign merging two operators carried the
     # cards only its minority holds (dev ind177big: operator 1's pieces into a 20,490-account campaign, 17,118 of
-    # operator 2, every shared card held there by operator 1's 3,221 alone; ARI by operator -0.013).
+    # operator 2, every shared card held there by operator 1's 3,221 alone). Asked of every candidate before the
+    # strongest is taken: a tie the target does not carry is no tie to that campaign, and the next may be one.
     own = signals.with_columns((pl.col("linked") & pl.col("kind").is_in(kinds)).alias("linked"))
-    held = carried(best, camp, partition, affiliations, own, graph_config or GraphConfig(), config, n_accounts)
-    return best.join(held, on="campaign_id", how="semi").sort("campaign_id")
+    held = carried(both.select("campaign_id", "to"), camp, partition, affiliations, own, graph_config or GraphConfig(), config, n_accounts)
+    return (both.join(held, on=["campaign_id", "to"], how="semi")
+            .sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
+            .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight").sort("campaign_id"))
 
 
 def mostly_shared(pairs: pl.DataFrame, wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
