@@ -117,3 +117,21 @@ def test_a_campaign_joins_its_strongest_tie_that_the_target_carries():
     log.move_cards(3, 8, 1)
     log.move_cards(4, 9, 1)
     assert moved(log) == {1: 1, 2: 1, 7: 1, 8: 5, 9: 5, 3: 5, 4: 5}
+
+
+def test_a_minority_of_the_moving_campaign_does_not_carry_it():
+    # Dev ind176big: a campaign of operator 1's 82-account cell and operator 3's two small cells (8 + 4) tied by
+    # operator 3's cards (held by its small cells alone) and the ring template to operator 3's main campaign. Here
+    # campaign 2 is B's cell 3 (30) and A's cell 4 (8), all writing A's template; cell 4 shares three cards with A's
+    # main campaign 1 (cells 1 and 2, 40 + 30). Campaign 1 carries the tie whole, but on the moving side only cell
+    # 4 (8 of 38) holds it: campaign 2 stays. With B's cell holding the cards too, it joins.
+    log = Log()
+    log.cell(1, 1, 40, "T")
+    log.cell(2, 1, 30, "T")
+    log.cell(3, 2, 30, "T")
+    log.cell(4, 2, 8, "T")
+    log.move_cards(4, 1, 2)
+    log.move_cards(4, 2, 1)
+    assert moved(log)[3] == 2 and moved(log)[4] == 2
+    share(log, 3, 2, 3, 10)
+    assert moved(log)[3] == 1 and moved(log)[4] == 1

@@ -43,8 +43,13 @@ when that campaign is small enough for the card's cells to be most of it: sessio
 1,449-account campaign, no longer a tie on main since batch members) would now stay. Carried is asked of every
 candidate target before the strongest tie is taken (session 57 took the strongest first, and a campaign whose
 strongest tie its target did not carry stayed): a tie the target does not carry is no tie to that campaign, and the
-next one may be (dev ind177big: operator 3's pieces of 65-168 accounts into operator 3's 7,365-account campaign; their
+next one may be (dev ind177big: operator 3's pieces into operator 3's 7,365-account campaign; their
 strongest ties were to operator 3's 699-account piece, whose cells holding the shared cards are a minority of it).
+Carried both ways: the moving campaign's clusters tied by cards to the target's hold most of its own flagged
+accounts too -- a campaign the grouping made of one operator's large cell and another's small cells is not moved by
+the small cells' cards (dev ind176big: operator 1's 87 accounts and operator 3's 12 into operator 3's campaign, by
+operator 3's cards and the template; the card path's :data:`MOSTLY_SHARED` asks the same of accounts, the
+one-card-plus-template path asked nothing of the moving side).
 
 Flags are not touched: the step runs after every flag is decided and after batch members move accounts (a campaign
 move before them would change which accounts they may move), so it changes ``campaign_id`` and what campaigns count
@@ -178,10 +183,17 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     # cards whichever path made the tie (session 58, card58): a template completes a one-card tie's significance, but
     # whose cards they are is the cards' to say -- carried by templates, a campaign merging two operators carried the
     # cards only its minority holds (dev ind177big: operator 1's pieces into a 20,490-account campaign, 17,118 of
-    # operator 2, every shared card held there by operator 1's 3,221 alone). Asked of every candidate before the
-    # strongest is taken: a tie the target does not carry is no tie to that campaign, and the next may be one.
+    # operator 2, every shared card held there by operator 1's 3,221 alone). And both ways: the moving campaign's
+    # clusters tied by cards to the target's hold most of its own flagged accounts -- a minority of it, another
+    # operator's cells the grouping put there, does not move the rest (dev ind176big: operator 1's 87 accounts moved
+    # with operator 3's 12 into operator 3's campaign). Asked of every candidate before the strongest is taken: a tie
+    # not carried is no tie to that campaign, and the next may be one.
     own = signals.with_columns((pl.col("linked") & pl.col("kind").is_in(kinds)).alias("linked"))
-    held = carried(both.select("campaign_id", "to"), camp, partition, affiliations, own, graph_config or GraphConfig(), config, n_accounts)
+    graph_config = graph_config or GraphConfig()
+    held = carried(both.select("campaign_id", "to"), camp, partition, affiliations, own, graph_config, config, n_accounts)
+    back = carried(both.select(pl.col("to").alias("campaign_id"), pl.col("campaign_id").alias("to")), camp, partition,
+                   affiliations, own, graph_config, config, n_accounts)
+    held = held.join(back.select(pl.col("to").alias("campaign_id"), pl.col("campaign_id").alias("to")), on=["campaign_id", "to"], how="semi")
     return (both.join(held, on=["campaign_id", "to"], how="semi")
             .sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
             .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight").sort("campaign_id"))
