@@ -157,9 +157,7 @@ def carried(best: pl.DataFrame, camp: pl.DataFrame, partition: pl.DataFrame, aff
     accounts. A campaign the grouping shares between operators ties a lone cell of the minority through the
     minority's clusters alone (dev tpl1007: 0.09 of the target's accounts; the moves that held on dev a1, t1, o1:
     0.90-1.00). ``camp`` is ``cluster_id, campaign_id`` of the flagged clusters; the rest as :func:`lone_ties`. A campaign
-    of several clusters may move too (:mod:`graphlink.stages.card_campaigns`): a target cluster counts once. Returns
-    ``campaign_id, to``: the rows of ``best`` whose tie is carried (``best`` may hold several targets per campaign,
-    each judged alone: card campaigns asks of every candidate before taking the strongest)."""
+    of several clusters may move too (:mod:`graphlink.stages.card_campaigns`): a target cluster counts once."""
     floor = EDGE_FLOOR * (config or CommunityConfig()).campaign_resolution
     lone = camp.join(best.select("campaign_id"), on="campaign_id").select("cluster_id", "campaign_id")
     targets = camp.join(best.select(pl.col("to").alias("campaign_id")).unique(), on="campaign_id")
@@ -176,7 +174,7 @@ def carried(best: pl.DataFrame, camp: pl.DataFrame, partition: pl.DataFrame, aff
             .group_by("campaign_id", "to").agg(pl.col("size").sum().alias("__tied")))
     whole = of.join(targets.select("cluster_id", pl.col("campaign_id").alias("to")), on="cluster_id").group_by("to").agg(
         pl.col("size").sum().alias("__all"))
-    return held.join(whole, on="to").filter(2 * pl.col("__tied") > pl.col("__all")).select("campaign_id", "to")
+    return held.join(whole, on="to").filter(2 * pl.col("__tied") > pl.col("__all")).select("campaign_id")
 
 
 def lone_cells(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
