@@ -54,7 +54,9 @@ into a strictly larger campaign, so chains end.
 
 Counting all its flagged accounts, not its card payers alone, keeps a buyer whose accounts mostly pay no card apart
 (brk57: its few payers were all on the shop's resold cards). Known limits: two operators writing one template no
-one else writes, with two cards sold to both, are one operator's piece by every measure here and join (``tests/test_break56.py``, strict xfail). Operators whose
+one else writes, with cards sold to both and held on each side by cells holding most of it, are one operator's piece by
+every measure here and join (``tests/test_card_campaigns57.py``; brk56's case, two cards held by half of the buyer, stays
+apart since session 58). Operators whose
 cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split: on the dev worlds
 two operators share templates and exits as closely as one operator's pieces do (BENCHMARKS.md, session 57, op57).
 Opt-in (``ScoringConfig.card_campaigns``): measured on dev worlds only (BENCHMARKS.md, sessions 56 opari56, 57 op57,
