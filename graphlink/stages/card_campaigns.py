@@ -30,10 +30,22 @@ the shop sold to another operator too are a minority of its payers; and a templa
 with **template values the flagged campaigns hold almost alone** (:data:`PRIVATE_TEMPLATE`,
 :func:`private_templates`) -- a public jailbreak ordinary users paste too is no operator's.
 
-The target must carry the tie as a whole (:func:`graphlink.stages.lone_cells.carried`): its clusters tied to the
-moving campaign's, one by one, by the evidence that made the tie (cards; templates for a one-card tie), hold most of
-its flagged accounts. Dev a3: operator 3's 450-account whole shares 15 cards with operator 2's 1,045-account
-campaign -- all held there by four of operator 3's own cells the grouping put among operator 2's (69 accounts).
+Both wholes must carry the tie (:func:`held_whole`, session 58): on each side, the flagged clusters holding the cards
+the two share hold most of its flagged accounts. Dev a3: operator 3's 450-account whole shares 15 cards with operator
+2's 1,045-account campaign -- all held there by four of operator 3's own cells the grouping put among operator 2's (69
+accounts). Dev ind177big (224,000 accounts): operator 1's pieces of 205 and 64 flagged accounts tied a 20,490-account
+campaign of which 17,118 are operator 2's, every shared card held there by operator 1's 3,221 (the grouping merged
+the two operators); dev ind176big: a campaign of operator 1's 87 accounts and operator 3's 12 tied operator 3's
+campaign by the cards of operator 3's 12. Sessions 56-57 asked the target only, cluster by cluster at an edge the
+grouping reads (lone cells' ``carried``), and by templates when the template completed a one-card tie: operators
+share templates, so a merged campaign carried by its majority's templates a tie only its minority's cards made
+(BENCHMARKS.md, session 58, card58). Whose cards they are only the cards say; the template stands in for a second
+card in the chance test, nothing more. Holding counts whole clusters: an operator's piece paying with its pool's cards
+ties the pool's cells (dev a2: operator 2's piece and its 1,026-account campaign). Carried is asked of every candidate
+target before the strongest tie is taken (session 57 took the strongest first, and a campaign whose strongest tie its
+target did not carry stayed). Limit: an operator's piece whose cards its main campaign holds in a minority of its
+cells stays (dev ind176: operator 3's 132-account piece shares 7 cards with its 446-account campaign, held there by
+4 cells of 155 accounts; session 57 joined it through the template path, ARI by operator 0.831 -> 0.901).
 
 Flags are not touched: the step runs after every flag is decided and after batch members move accounts (a campaign
 move before them would change which accounts they may move), so it changes ``campaign_id`` and what campaigns count
@@ -42,10 +54,13 @@ into a strictly larger campaign, so chains end.
 
 Counting all its flagged accounts, not its card payers alone, keeps a buyer whose accounts mostly pay no card apart
 (brk57: its few payers were all on the shop's resold cards). Known limits: two operators writing one template no
-one else writes, with two cards sold to both, are one operator's piece by every measure here and join (``tests/test_break56.py``, strict xfail). Operators whose
+one else writes, with cards sold to both and held on each side by cells holding most of it, are one operator's piece by
+every measure here and join (``tests/test_card_campaigns57.py``; brk56's case, two cards held by half of the buyer, stays
+apart since session 58). Operators whose
 cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split: on the dev worlds
 two operators share templates and exits as closely as one operator's pieces do (BENCHMARKS.md, session 57, op57).
-Opt-in (``ScoringConfig.card_campaigns``): measured on dev worlds only (BENCHMARKS.md, sessions 56 opari56, 57 op57).
+On by default (``ScoringConfig.card_campaigns``; session 58): measured on dev worlds only (BENCHMARKS.md, sessions 56
+opari56, 57 op57, 58 card58).
 """
 
 from __future__ import annotations
@@ -56,10 +71,11 @@ from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaign_clients import TEMPLATE_KINDS
 from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.campaigns import PRIVATE_TIE_KINDS, TIE_KINDS, cluster_similarity, is_tie_kind
-from graphlink.stages.lone_cells import LONE_SHARE, carried
+from graphlink.stages.lone_cells import LONE_SHARE
 from graphlink.stages.pool_pieces import chain_ends, moved_campaigns
 
-__all__ = ["CARD_ALPHA", "MOSTLY_SHARED", "PRIVATE_TEMPLATE", "card_campaigns", "card_ties", "mostly_shared", "private_templates"]
+__all__ = ["CARD_ALPHA", "MOSTLY_SHARED", "PRIVATE_TEMPLATE", "card_campaigns", "card_ties", "held_whole", "mostly_shared",
+           "private_templates"]
 
 #: A campaign joins another when chance gives their wholes at least the cards they share (one left out) with
 #: probability below this: the conventional 5 % level, as the address-bystander test's ``CHANCE_ALPHA``
@@ -160,20 +176,70 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
                     & ((pl.col("__sb") > pl.col("__sa")) | ((pl.col("__sb") == pl.col("__sa")) & (pl.col("to") < pl.col("campaign_id"))))))
     if both.is_empty():
         return empty
-    best = (both.sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
-            .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight"))
-    # The target carries the tie as a whole (lone cells' rule): its clusters tied one by one to the moving campaign's hold
-    # most of its flagged accounts, not a minority of the moving campaign's own operator the grouping put there (dev a3:
-    # operator 3's whole shares 15 cards with campaign 1, all held there by four of operator 3's own cells) -- tied by
-    # cards when cards alone tie the wholes, by templates when the template completed a one-card tie.
-    graph_config = graph_config or GraphConfig()
-    own = signals.with_columns((pl.col("linked") & pl.col("kind").is_in(kinds)).alias("linked"))
-    by_cards = best.join(spared, on=["campaign_id", "to"], how="semi")
-    by_words = best.join(written, on=["campaign_id", "to"], how="semi").join(by_cards, on="campaign_id", how="anti")
-    return pl.concat([part.join(carried(part, camp, partition, affiliations, evidence, graph_config, config, n_accounts),
-                                on="campaign_id", how="semi")
-                      for part, evidence in ((by_cards, own), (by_words, words)) if part.height]
-                     or [empty]).sort("campaign_id")
+    # Both wholes carry the tie: on each side the clusters holding the cards the two share hold most of its flagged
+    # accounts -- not a minority of the target, another operator's cells the grouping put there (dev a3: operator 3's
+    # whole shares 15 cards with campaign 1, all held there by four of operator 3's own cells; dev ind177big: operator 1's
+    # pieces and a 20,490-account campaign, 17,118 of operator 2, every shared card held there by operator 1's 3,221),
+    # nor a minority of the moving campaign (dev ind176big: operator 1's 87 accounts moved with operator 3's 12 by
+    # operator 3's cards). Asked of every candidate before the strongest is taken: a tie not carried is no tie to that
+    # campaign, and the next may be one (session 58, card58).
+    held = held_whole(both.select("campaign_id", "to"), wholes, affiliations, signals, kinds)
+    return (both.join(held, on=["campaign_id", "to"], how="semi")
+            .sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
+            .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight").sort("campaign_id"))
+
+
+def held_whole(pairs: pl.DataFrame, wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
+               kinds: list[str]) -> pl.DataFrame:
+    """The ``campaign_id, to`` rows of ``pairs`` whose shared cards each side holds as a whole.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        ``campaign_id, to`` (Int64): a moving campaign and its target.
+    wholes : DataFrame
+        ``account_idx, cluster_id, campaign_id``: each flagged account's cluster and campaign.
+    affiliations, signals : DataFrame
+        As :func:`card_ties` (``signals``: ``signal_idx, kind, linked``).
+    kinds : list of str
+        The card kinds (cards, user-declared identifiers).
+
+    Returns
+    -------
+    DataFrame
+        ``campaign_id, to``: the pairs where, on each side, the flagged clusters one of whose flagged accounts holds a
+        linked value of ``kinds`` that a flagged account of the other side holds too hold more than half of that
+        side's flagged accounts. Source: graphlink session 58 (BENCHMARKS.md, helper card58).
+
+    Examples
+    --------
+    Campaign 1 (clusters 1 and 2, 3 accounts each) shares card 0 with campaign 2 (clusters 3 and 4, 2 accounts each)
+    through cluster 1 and cluster 3: half of each, not most. Held by clusters 2 and 4 too, each side holds it whole.
+
+    >>> wh = pl.DataFrame({"account_idx": list(range(10)), "cluster_id": [1] * 3 + [2] * 3 + [3] * 2 + [4] * 2,
+    ...                    "campaign_id": [1] * 6 + [2] * 4}, schema_overrides={"account_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [0], "kind": ["payment"], "linked": [True]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": [0, 6], "signal_idx": [0, 0]}, schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> pairs = pl.DataFrame({"campaign_id": [2], "to": [1]})
+    >>> held_whole(pairs, wh, aff, sig, ["payment"]).height
+    0
+    >>> aff3 = pl.DataFrame({"account_idx": [0, 3, 6, 8], "signal_idx": [0] * 4}, schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> held_whole(pairs, wh, aff3, sig, ["payment"]).rows()
+    [(2, 1)]
+    """
+    values = signals.filter(pl.col("linked") & pl.col("kind").is_in(kinds)).select("signal_idx")
+    held = (affiliations.select("account_idx", "signal_idx").join(values, on="signal_idx")
+            .join(wholes.select("account_idx", "cluster_id", "campaign_id"), on="account_idx"))
+    size = wholes.group_by("cluster_id").agg(pl.len().alias("__n"), pl.col("campaign_id").first())
+    total = size.group_by("campaign_id").agg(pl.col("__n").sum().alias("__all"))
+    both_ways = pl.concat([pairs.select("campaign_id", "to"), pairs.select(pl.col("to").alias("campaign_id"), pl.col("campaign_id").alias("to"))]).unique()
+    mine = held.select("signal_idx", "cluster_id", "campaign_id").unique()
+    theirs = held.select("signal_idx", pl.col("campaign_id").alias("to")).unique()
+    cells = (mine.join(both_ways, on="campaign_id").join(theirs, on=["signal_idx", "to"]).select("campaign_id", "to", "cluster_id").unique()
+             .join(size.select("cluster_id", "__n"), on="cluster_id").group_by("campaign_id", "to").agg(pl.col("__n").sum().alias("__held"))
+             .join(total, on="campaign_id").filter(2 * pl.col("__held") > pl.col("__all")).select("campaign_id", "to"))
+    back = cells.select(pl.col("to").alias("campaign_id"), pl.col("campaign_id").alias("to"))
+    return pairs.join(cells, on=["campaign_id", "to"], how="semi").join(back, on=["campaign_id", "to"], how="semi")
 
 
 def mostly_shared(pairs: pl.DataFrame, wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
