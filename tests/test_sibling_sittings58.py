@@ -116,11 +116,11 @@ def test_sitting_hours_within_the_gap_are_one_sitting():
     assert lab[first == 10][0] == lab[first == 12][0] != lab[first == 30][0]
 
 
-def test_off_by_default_and_moves_no_flag_or_campaign():
-    assert not ScoringConfig().sibling_sittings
+def test_on_by_default_and_moves_no_flag_or_campaign():
+    assert ScoringConfig().sibling_sittings
     events, _ = planted_world(3, n_benign=200, rings=(25, 15, 8))
-    off = graphlink.detect(events)
-    on = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(sibling_sittings=True)))
+    off = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(sibling_sittings=False)))
+    on = graphlink.detect(events)
 
     def flags(r):
         return (r.accounts.join(r.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left")

@@ -32,7 +32,7 @@ Members opened outside every burst (a cell that trickles in accounts over the lo
 tie) join the part whose cards they share most often per member, else the largest part. Bursts are merged by the card test pairwise, most
 exchangeable first, until no pair is tied.
 
-**Sittings within a long opening** (``sittings=True``; BENCHMARKS.md "Fifty-eighth pass (session 58, helper
+**Sittings within a long opening** (``sittings=True``, ``[scoring] sibling_sittings``, on; BENCHMARKS.md "Fifty-eighth pass (session 58, helper
 cell58)"). In a large union the bursts run together: accounts a long-lived cell trickles in over days fill every
 three-hour gap, so at 224k accounts a network-cells union of 166 cells opened over 487 hours held 4 gaps of more
 than three hours and stayed one burst, while its cells' own sittings stood out of that background (589 accounts
