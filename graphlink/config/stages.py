@@ -1,8 +1,7 @@
 """Configuration: one frozen dataclass per pipeline stage.
 
 Every threshold and seed graphlink uses lives here with its default and the
-reasoning behind the default, so a run is fully described by its config (it is
-written to ``run.json``). Each setting sits in the config of the stage that
+reasoning behind the default, so a run is fully described by its config (it is written to ``run.json``). Each setting sits in the config of the stage that
 reads it. Every config validates itself on construction (:class:`ConfigError`)
 and holds no mutable values (mappings are read-only proxies). Build configs with
 :func:`graphlink.config.build_config` (keyword overrides, CLI flags, ``run.json``)
@@ -338,8 +337,8 @@ class ScoringConfig:
         (``tests/test_break_pool.py``). **Off by default**: a second review (``tests/test_break_session11.py``) found benign organisations that have no such value -- a hybrid company whose staff mostly work from home, branches in co-working
         spaces whose address others share -- and an operator that escapes it by giving each card one value of its own (a VM,
         a /24, one decoy request). Turn it on to review campaigns of tame cells, not to ban.
-    pool_pieces, lone_cells, card_campaigns, block_pieces, sibling_parts : bool
-        After the flags, a flagged cluster alone in its campaign joins the campaign of the flagged cluster holding most of its address pool, counting only addresses no unflagged account holds (:mod:`graphlink.stages.pool_pieces`); with ``lone_cells`` (on), the larger campaign whose flagged clusters, pooled, it resembles by the grouping's own similarity (:mod:`graphlink.stages.lone_cells`); with ``card_campaigns`` (on since session 58, which asks both wholes to hold the shared cards; session 57's rule lowered a test 224k ARI by operator), after batch members, a flagged campaign of several clusters joins the larger one whose cards it shares beyond chance, one card not enough alone, most of its payers on the target's cards, and on each side the clusters holding the shared cards most of its flagged accounts (:mod:`graphlink.stages.card_campaigns`). None changes a flag. ``block_pieces`` (opt-in, not fit to be on: it joins sibling cells on an operator's pools) joins flagged clusters of one campaign that are pieces of one address block into the largest (:mod:`graphlink.stages.block_pieces`); no flag or campaign changes. ``sibling_parts`` (on) parts a flagged cluster into its creation bursts that no card ties (sibling cells on an operator's pools; :mod:`graphlink.stages.sibling_parts`); each part keeps the cluster's judgement, no flag or campaign changes.
+    pool_pieces, lone_cells, card_campaigns, block_pieces, sibling_parts, sibling_sittings : bool
+        After the flags, a flagged cluster alone in its campaign joins the campaign of the flagged cluster holding most of its address pool, counting only addresses no unflagged account holds (:mod:`graphlink.stages.pool_pieces`); with ``lone_cells`` (on), the larger campaign whose flagged clusters, pooled, it resembles by the grouping's own similarity (:mod:`graphlink.stages.lone_cells`); with ``card_campaigns`` (on since session 58, which asks both wholes to hold the shared cards; session 57's rule lowered a test 224k ARI by operator), after batch members, a flagged campaign of several clusters joins the larger one whose cards it shares beyond chance, one card not enough alone, most of its payers on the target's cards, and on each side the clusters holding the shared cards most of its flagged accounts (:mod:`graphlink.stages.card_campaigns`). None changes a flag. ``block_pieces`` (opt-in, not fit to be on: it joins sibling cells on an operator's pools) joins flagged clusters of one campaign that are pieces of one address block into the largest (:mod:`graphlink.stages.block_pieces`); no flag or campaign changes. ``sibling_parts`` (on) parts a flagged cluster into its creation bursts that no card ties (sibling cells on an operator's pools; :mod:`graphlink.stages.sibling_parts`); each part keeps the cluster's judgement, no flag or campaign changes. ``sibling_sittings`` (on) parts each part again by its sittings -- hours opening more accounts than its background would by chance (:func:`graphlink.stages.sibling_parts.opening_sittings`): in a large union the bursts run together.
     outsider_network_share, outsider_min_spread : float
         In a flagged cluster with ``ip_spread`` at least ``outsider_min_spread`` (a proxy-rotating fleet), members
         using fewer than ``outsider_network_share`` of the cluster's median number of networks are detached before
@@ -366,6 +365,7 @@ class ScoringConfig:
     card_campaigns: bool = True  # on (session 58, card58): campaign ids only, flags equal by construction; dev ARI by operator up on a2, 45k, both 224k worlds (no move lowering it), equal on the other 51 (55 measured)
     block_pieces: bool = False  # opt-in: flags / campaigns identical by construction; dev templates ARI by cell up, 224k dev 0.15 -> 0.03 (siblings on one pool join)
     sibling_parts: bool = True  # on (session 57, cell57): flags / campaigns identical by construction; dev ARI by cell up on 22 of 52 11k worlds, 45k and 224k; down on ind177 (-0.003)
+    sibling_sittings: bool = True  # on (session 58, cell58): flags / campaigns identical by construction; dev 224k ARI by cell 0.262 -> 0.385, 45k +0.020, 49 of 52 11k worlds identical, tpl1000 -0.001
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
 

@@ -168,7 +168,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     # Sibling parts, next, part clusters; each part keeps its cluster's campaign.
     if config.scoring.card_campaigns:  # a campaign of several flagged cells joins the larger one it shares cards with beyond chance (flags as they are)
         clusters = card_campaigns(clusters, partition, affiliations, projection.signals, config.graph, index.height, config=c)
-    parts = (sibling_moves(clusters, partition, affiliations, projection.signals, activity_idx, config.scoring.min_flag_size)
+    parts = (sibling_moves(clusters, partition, affiliations, projection.signals, activity_idx, config.scoring.min_flag_size,
+                           sittings=config.scoring.sibling_sittings)
              if config.scoring.sibling_parts and "timestamp" in ev.columns else None)
     if parts is not None and parts.height:  # sibling parts: a flagged union of an operator's cells parted by creation burst; judgement kept
         before, partition = partition, renumber(moved_partition(partition, parts), c.min_cluster_size)

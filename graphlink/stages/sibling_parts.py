@@ -32,6 +32,18 @@ Members opened outside every burst (a cell that trickles in accounts over the lo
 tie) join the part whose cards they share most often per member, else the largest part. Bursts are merged by the card test pairwise, most
 exchangeable first, until no pair is tied.
 
+**Sittings within a long opening** (``sittings=True``, ``[scoring] sibling_sittings``, on; BENCHMARKS.md "Fifty-eighth pass (session 58, helper
+cell58)"). In a large union the bursts run together: accounts a long-lived cell trickles in over days fill every
+three-hour gap, so at 224k accounts a network-cells union of 166 cells opened over 487 hours held 4 gaps of more
+than three hours and stayed one burst, while its cells' own sittings stood out of that background (589 accounts
+opened within 4 hours, 200 within 4, beside 0-3 openings in a typical hour). So each part the bursts make is read
+again by :func:`opening_sittings`: an hour is a sitting's when it opens at least ``min_part`` accounts and more
+than the part's own background -- the median accounts opened per hour over its span, hours with none counted --
+would put in any one of its hours by chance (a Poisson tail below one over the span's hours: fewer than one such
+hour expected in the whole span); sitting hours within :data:`GAP_HOURS` of each other are one sitting, the other
+members strays. The sittings are then tied by cards and parted exactly as the bursts are. The first reading is
+kept as it was: the second only parts a part further, so a cluster whose bursts stand apart parts as before.
+
 Only flagged clusters are parted, after the judgement, and each part keeps the judgement of the cluster it was part
 of (score, flag, campaign; :func:`carry_parts`): the parting says which *cell* an account belongs to, not whether
 it is the operator's -- the accounts were judged together and stay judged so. So no flag and no campaign changes by
@@ -47,12 +59,15 @@ Reads only each member's first active hour and the clustered accounts' card memb
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
 import polars as pl
 
 from graphlink.stages.block_pieces import EXCHANGE
 
-__all__ = ["CARD_KINDS", "EXCHANGE", "GAP_HOURS", "carry_parts", "creation_bursts", "sibling_moves"]
+__all__ = ["CARD_KINDS", "EXCHANGE", "GAP_HOURS", "carry_parts", "creation_bursts", "opening_sittings", "sibling_moves"]
 
 #: Members opened more than this many hours after the previous one start a new creation burst. An operator opens a
 #: cell's accounts in one sitting; three hours with no account opened is a sitting ended (dev a1 / a3 / ind176 /
@@ -96,6 +111,69 @@ def creation_bursts(first: np.ndarray, min_part: int, gap: float = GAP_HOURS) ->
     return label
 
 
+def _poisson_tail(k: int, lam: float) -> float:
+    """P(X >= k) for X ~ Poisson(``lam``); 0 for ``k >= 1`` when ``lam`` is 0 (no background: any opening is one)."""
+    if k <= 0:
+        return 1.0
+    if lam <= 0:
+        return 0.0
+    term, below = math.exp(-lam), 0.0
+    for i in range(k):
+        below += term
+        term *= lam / (i + 1)
+    return max(0.0, 1.0 - below)
+
+
+def opening_sittings(first: np.ndarray, min_part: int, gap: float = GAP_HOURS) -> np.ndarray:
+    """Label members by the sittings of a long opening: hours opening more accounts than the background would by chance.
+
+    The background is the median number of members opened per hour over the members' span (first to last opening
+    hour, hours with none counted): a cell trickling accounts in over days, or several doing so. An hour is a
+    sitting's when it opens at least ``min_part`` members and a Poisson count with the background's mean reaches
+    its count with probability below one over the span's hours (fewer than one such hour is expected by chance in
+    the whole span). Sitting hours within ``gap`` of each other make one sitting; a member belongs to the sitting
+    whose first to last hour holds its first hour.
+
+    Parameters
+    ----------
+    first : ndarray of int64, shape (n,)
+        Each member's first active hour (hours since any fixed origin).
+    min_part : int
+        The fewest members a sitting hour opens (a part the tool could flag on its size).
+    gap : float
+        :data:`GAP_HOURS`: sitting hours further apart start a new sitting.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+        Sitting labels 0..k-1 in order of time, -1 for members opened outside every sitting (empty input: empty).
+
+    Examples
+    --------
+    Two to three accounts opened every hour for a day (the background), with 12 opened at hour 5 and 12 at hour 15:
+    two sittings; an hour opening 5 among that background is none.
+
+    >>> first = np.r_[np.repeat(np.arange(24), 2), [7] * 3, [5] * 12, [15] * 12]
+    >>> lab = opening_sittings(first, 5)
+    >>> sorted(set(lab[first == 5].tolist())), sorted(set(lab[first == 15].tolist())), sorted(set(lab[first == 7].tolist()))
+    ([0], [1], [-1])
+    """
+    label = np.full(len(first), -1, dtype=np.int64)
+    if len(first) == 0:
+        return label
+    lo = int(first.min())
+    opened = np.bincount((first - lo).astype(np.int64))
+    background = float(np.median(opened))
+    hours = np.flatnonzero(opened >= min_part)
+    hours = hours[[_poisson_tail(int(opened[h]), background) < 1.0 / len(opened) for h in hours]] + lo
+    if len(hours) == 0:
+        return label
+    runs = np.r_[0, np.flatnonzero(np.diff(hours) > gap) + 1, len(hours)]
+    for k, (a, b) in enumerate(zip(runs[:-1], runs[1:])):
+        label[(first >= hours[a]) & (first <= hours[b - 1])] = k
+    return label
+
+
 def _card_rates(counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """Shared-card pairs per pair of members between parts (off the diagonal) and within each (the diagonal).
 
@@ -107,9 +185,10 @@ def _card_rates(counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     return rate
 
 
-def _parts(first: np.ndarray, cards: list[np.ndarray], min_part: int, gap: float, exchange: float) -> np.ndarray | None:
-    """One cluster's parts (labels 0..k-1 for every member), or None when it stays whole."""
-    label = creation_bursts(first, min_part, gap)
+def _parts(first: np.ndarray, cards: list[np.ndarray], min_part: int, gap: float, exchange: float,
+           bursts: Callable[[np.ndarray, int, float], np.ndarray] = creation_bursts) -> np.ndarray | None:
+    """One cluster's parts (labels 0..k-1 for every member), or None when it stays whole; ``bursts`` labels the units."""
+    label = bursts(first, min_part, gap)
     k = int(label.max()) + 1
     if k < 2:
         return None
@@ -155,9 +234,29 @@ def _parts(first: np.ndarray, cards: list[np.ndarray], min_part: int, gap: float
     return label
 
 
+def _nested_parts(first: np.ndarray, cards: list[np.ndarray], min_part: int, gap: float, exchange: float) -> np.ndarray | None:
+    """The creation bursts' parts, each parted again by its sittings (:func:`opening_sittings`); None when whole."""
+    label = _parts(first, cards, min_part, gap, exchange)
+    label = np.zeros(len(first), dtype=np.int64) if label is None else label.copy()
+    k = int(label.max()) + 1
+    for part in range(k):
+        at = np.flatnonzero(label == part)
+        if len(at) < 2 * min_part:
+            continue
+        sub = _parts(first[at], [cards[i] for i in at], min_part, gap, exchange, bursts=opening_sittings)
+        if sub is None:
+            continue
+        keep = int(np.argmax(np.bincount(sub)))
+        for q in range(int(sub.max()) + 1):
+            if q != keep:
+                label[at[sub == q]] = k
+                k += 1
+    return label if k >= 2 else None
+
+
 def sibling_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                   hours: pl.DataFrame, min_part: int, gap: float = GAP_HOURS, exchange: float = EXCHANGE,
-                  kinds: tuple[str, ...] = CARD_KINDS) -> pl.DataFrame:
+                  kinds: tuple[str, ...] = CARD_KINDS, sittings: bool = False) -> pl.DataFrame:
     """Members of flagged clusters to move into new clusters: the parts sibling cells make of them (module docstring).
 
     Parameters
@@ -179,6 +278,8 @@ def sibling_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations:
         :data:`GAP_HOURS`, :data:`EXCHANGE`.
     kinds : tuple of str
         :data:`CARD_KINDS`.
+    sittings : bool
+        Part each part the creation bursts make again by its sittings (:func:`opening_sittings`; module docstring).
 
     Returns
     -------
@@ -222,7 +323,7 @@ def sibling_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations:
     out = []
     for (cid,), group in members.group_by("cluster_id", maintain_order=True):
         cards = [np.asarray(c if c is not None else [], dtype=np.int64) for c in group["signal_idx"].to_list()]
-        label = _parts(group["first"].to_numpy(), cards, min_part, gap, exchange)
+        label = (_nested_parts if sittings else _parts)(group["first"].to_numpy(), cards, min_part, gap, exchange)
         if label is None:
             continue
         largest = int(np.argmax(np.bincount(label)))
