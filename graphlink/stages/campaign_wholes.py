@@ -36,6 +36,17 @@ A whole is grouped from its blocks when the campaign evidence says both things:
    campaign preset (232,000 accounts) the blocks of all 7 split wholes were one operator's cells at
    similarity 0.01-0.02 with nothing tied elsewhere (1 alone: campaign ARI 0.225 -> 0.207).
 
+3. **Or, with ``placed_blocks`` (opt-in), a block is tied to a cluster outside more than to every other block of its
+   whole**, at least ``campaign_resolution``, and that cluster is not tied at ``campaign_resolution`` to all the
+   whole's blocks (:func:`placed_elsewhere`). Test 1 asks the blocks' own tie to fall below the bar; but Leiden joins
+   on a seam of account links, and the seam's values tie the blocks as clusters too: two operators' cells on one
+   rented proxy pool or one public template family are tied 0.40 as blocks, while each block is tied 0.67-0.78 to its
+   own operator's other cells and those cells to the other block by nothing (dev pools 1032: operator 0's 72-account
+   block kept in operator 1's campaign through its whole; templates 1023: operator 1's 279-account block in operator
+   0's through a 35-account block of operator 0). A whole is one node only while the evidence holds its blocks
+   together; a block the evidence places closer to a cluster outside is left to the grouping, which still joins the
+   blocks when their tie carries them (CPM weighs every pair, not the strongest).
+
 Otherwise the whole stays one node, as before. The dev worlds' 13 split wholes hold one operator's cells
 (tied 0.79-1.0) and stay. No constant of its own. A whole of two blocks is apart exactly when its mean is
 below the bar; the groups test adds only wholes of three or more blocks.
@@ -50,7 +61,7 @@ from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaigns import cluster_similarity
 from graphlink.stages.connected import component_labels
 
-__all__ = ["across_similarity", "apart_wholes", "tied_wholes"]
+__all__ = ["across_similarity", "apart_wholes", "placed_elsewhere", "tied_wholes"]
 
 
 def across_similarity(sizes: np.ndarray, similarity: np.ndarray) -> float:
@@ -160,6 +171,8 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
     # ... or some of its blocks are tied to the others by nothing a campaign's clusters are tied by (module docstring, 1b):
     # the blocks fall into two or more groups joined at campaign_resolution, however tightly each group holds together.
     untied |= set(apart_wholes(ends, whole_of, config.campaign_resolution))
+    if config.placed_blocks:  # ... or a block is tied to a cluster outside more than to its siblings (module docstring, 3)
+        untied |= set(placed_elsewhere(ends, split, config.campaign_resolution))
     # No tie among the blocks is no evidence of two operators: a whole is grouped from its blocks only where
     # campaign evidence ties one of them to a cluster outside it (module docstring).
     # A cluster tied to every block of the whole places none of them apart (it ties them together): the
@@ -215,3 +228,44 @@ def apart_wholes(ends: pl.DataFrame, whole_of: pl.DataFrame, resolution: float) 
     label = component_labels(inner["source"].cast(pl.Int64).to_numpy(), inner["target"].cast(pl.Int64).to_numpy(), top)
     groups = whole_of.select("whole", pl.Series("group", label[nodes.to_numpy()]))
     return sorted(groups.group_by("whole").agg(pl.col("group").n_unique().alias("k")).filter(pl.col("k") > 1)["whole"].to_list())
+
+
+def placed_elsewhere(ends: pl.DataFrame, split: pl.DataFrame, resolution: float) -> list[int]:
+    """Wholes one of whose blocks is tied to a cluster outside more than to every other block (module docstring, 3).
+
+    Parameters
+    ----------
+    ends : DataFrame
+        ``source, target, weight, a, b``: campaign similarity (in ``(0, 1]``) of cluster pairs (node numbers), with the
+        whole of each end (a cluster outside every split whole is its own whole).
+    split : DataFrame
+        ``whole, k``: the split wholes and their numbers of blocks.
+    resolution : float
+        ``campaign_resolution``: the least tie that places a block (CPM's bar).
+
+    Returns
+    -------
+    list of int
+        Ids of the wholes with a block ``b`` and an outside cluster ``c`` tied at least ``resolution`` and more than
+        ``b`` is tied to any other block of its whole, ``c`` tied at ``resolution`` to fewer than all the blocks.
+
+    Examples
+    --------
+    Whole 1: blocks 0 and 1 tied 0.4 to each other, block 0 tied 0.8 to cluster 5 (whole 5), which is tied to block 1
+    by nothing. Whole 2: blocks 2 and 3 tied 0.9, block 2 tied 0.8 to cluster 6.
+
+    >>> ends = pl.DataFrame({"source": [0, 0, 2, 2], "target": [1, 5, 3, 6], "weight": [0.4, 0.8, 0.9, 0.8],
+    ...                      "a": [1, 1, 2, 2], "b": [1, 5, 2, 6]})
+    >>> placed_elsewhere(ends, pl.DataFrame({"whole": [1, 2], "k": [2, 2]}), 0.35)
+    [1]
+    """
+    both = pl.concat([ends.select("source", "target", "weight", "a", "b"),
+                      ends.select(pl.col("target").alias("source"), pl.col("source").alias("target"), "weight",
+                                  pl.col("b").alias("a"), pl.col("a").alias("b"))])
+    both = both.join(split.select(pl.col("whole").alias("a"), "k"), on="a")  # a block of a split whole at the source end
+    inner = both.filter(pl.col("a") == pl.col("b")).group_by("source").agg(pl.col("weight").max().alias("__in"))
+    out = both.filter((pl.col("a") != pl.col("b")) & (pl.col("weight") >= resolution))
+    reach = out.group_by("a", "target").agg(pl.col("source").n_unique().alias("__n"))  # blocks each outside cluster ties
+    placed = (out.join(inner, on="source", how="left").join(reach, on=["a", "target"])
+              .filter((pl.col("weight") > pl.col("__in").fill_null(0.0)) & (pl.col("__n") < pl.col("k"))))
+    return sorted(placed["a"].unique().to_list())
