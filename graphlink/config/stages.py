@@ -245,7 +245,7 @@ class CommunityConfig:
         more of its members pay with cards two or more accounts of that group pay with (:mod:`graphlink.stages.campaign_neighbours`): an operator whose cells each send part
         of its template family is one campaign. Dev (ARI by operator, off -> on): a1 0.14 -> 0.34, t1 0.15 -> 0.32, o1 0.15 -> 0.31, a3 0.61 -> 0.69, ind176 0.54 -> 0.56, mixed 1002 0.76 -> 0.87; flags as off.
     placed_blocks : bool
-        Opt-in (session 58): a split whole is also grouped from its blocks when a block is tied to a cluster outside it more than to every other block and that cluster is not tied to all of them (:mod:`graphlink.stages.campaign_wholes`, 3).
+        Opt-in (session 58): a split whole is also grouped from its blocks when a block gains over ``campaign_resolution`` with a cluster outside more than twice what it gains with any other block, that cluster not tied to all of them (:mod:`graphlink.stages.campaign_wholes`, 3).
     wording_cells : bool
         Split a cluster whose members write in two or more clearly different ways (prompt phrases) into its
         blocks, kept one campaign (:mod:`graphlink.stages.wording_cells`): an operator's sibling cells merged on
@@ -277,7 +277,7 @@ class CommunityConfig:
     template_bursts: bool = True
     hub_twins: bool = True  # dev templates 1021 R 0.758 -> 0.978; 52 dev worlds: flagged benign sets as off; 224k peak as off
     campaign_neighbours: bool = True
-    placed_blocks: bool = False  # opt-in (op58): a block tied elsewhere more than to its whole's other blocks is grouped on its own
+    placed_blocks: bool = False  # opt-in (op58): a block tied elsewhere far more than to its whole's other blocks is grouped on its own
     wording_cells: bool = True
     client_cells: bool = False
     batch_cells: bool = True  # dev ARI by cell up (a1 / t1 / o1 0.46 -> 0.70, ind179 0.62 -> 0.94), benign flags as main's on every dev world run (batch56)
