@@ -240,11 +240,11 @@ class CommunityConfig:
     hub_twins : bool
         Group the unclustered holders of a cluster's address, card or network writing its template (never a public prompt) far beyond chance (:mod:`graphlink.stages.hub_twins`); on since session 52 (BENCHMARKS.md, helper hub52).
     campaign_neighbours : bool
-        Also tie clusters through the clusters both are tied to, where one of the two clusters vouches for
-        the other's direct group -- two or more of its members pay with cards two or more accounts of that
-        group pay with (:mod:`graphlink.stages.campaign_neighbours`): an operator whose cells each send part
-        of its template family is one campaign. Dev (ARI by operator, off -> on): a1 0.14 -> 0.34, t1 0.15 ->
-        0.32, o1 0.15 -> 0.31, a3 0.61 -> 0.69, ind176 0.54 -> 0.56, mixed 1002 0.76 -> 0.87; flags as off.
+        Also tie clusters through the clusters both are tied to, where one of the two clusters vouches for the other's direct group -- two or
+        more of its members pay with cards two or more accounts of that group pay with (:mod:`graphlink.stages.campaign_neighbours`): an operator whose cells each send part
+        of its template family is one campaign. Dev (ARI by operator, off -> on): a1 0.14 -> 0.34, t1 0.15 -> 0.32, o1 0.15 -> 0.31, a3 0.61 -> 0.69, ind176 0.54 -> 0.56, mixed 1002 0.76 -> 0.87; flags as off.
+    placed_blocks : bool
+        Opt-in (session 58): a split whole is also grouped from its blocks when a block gains over ``campaign_resolution`` with a cluster outside more than twice what it gains with any other block, that cluster not tied to all of them (:mod:`graphlink.stages.campaign_wholes`, 3).
     wording_cells : bool
         Split a cluster whose members write in two or more clearly different ways (prompt phrases) into its
         blocks, kept one campaign (:mod:`graphlink.stages.wording_cells`): an operator's sibling cells merged on
@@ -253,8 +253,7 @@ class CommunityConfig:
         -> on): ARI by cell a1 0.32 -> 0.46, a2 0.73 -> 0.80, a3 0.59 -> 0.69, t1 0.31 -> 0.44, o1 0.32 -> 0.46,
         templates 1002 0.71 -> 0.75, 1005 0.83 -> 0.87; F1 and benign flagged unchanged (sessions 46-47).
     client_cells : bool
-        Opt-in: then split a cluster between members sending only its leading client and members never sending it
-        (:mod:`graphlink.stages.client_cells`; same wholes and guard). Off: 5 benign flagged on dev ind176 (session 50).
+        Opt-in: then split a cluster between members sending only its leading client and members never sending it (:mod:`graphlink.stages.client_cells`; same wholes and guard). Off: 5 benign flagged on dev ind176 (session 50).
     batch_cells, batch_members : bool
         On (session 56, batch56: the one-account remnants batch members dissolved now follow their mates on a card; session 54's 224k memory rise was cut in session 55, memb55; :mod:`graphlink.stages.batch_cells`): join short-lived clusters whose lifetimes coincide and that share a template; ``batch_members``
         also moves, once every cluster is judged, a member living only in a batch's hours out of a long-lived cluster flagged or in the batch's campaign (fixcell54); an account the moves leave alone in a flagged cluster goes with its mates' flagged batch when it shares a card or ``MIN_TIE_VALUES`` addresses with them (batch56; :func:`graphlink.stages.batch_judgement.remnants_followed`).
@@ -277,6 +276,7 @@ class CommunityConfig:
     template_bursts: bool = True
     hub_twins: bool = True  # dev templates 1021 R 0.758 -> 0.978; 52 dev worlds: flagged benign sets as off; 224k peak as off
     campaign_neighbours: bool = True
+    placed_blocks: bool = False  # opt-in (op58): a block tied elsewhere far more than to its whole's other blocks is grouped on its own
     wording_cells: bool = True
     client_cells: bool = False
     batch_cells: bool = True  # dev ARI by cell up (a1 / t1 / o1 0.46 -> 0.70, ind179 0.62 -> 0.94), benign flags as main's on every dev world run (batch56)

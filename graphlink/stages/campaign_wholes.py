@@ -36,6 +36,20 @@ A whole is grouped from its blocks when the campaign evidence says both things:
    campaign preset (232,000 accounts) the blocks of all 7 split wholes were one operator's cells at
    similarity 0.01-0.02 with nothing tied elsewhere (1 alone: campaign ARI 0.225 -> 0.207).
 
+3. **Or, with ``placed_blocks`` (opt-in), a block is tied to a cluster outside far more than to every other block of
+   its whole** -- at least ``campaign_resolution``, with more than :data:`PLACED_GAIN` times the gain over it -- and that cluster is not tied at ``campaign_resolution`` to all the
+   whole's blocks (:func:`placed_elsewhere`). Test 1 asks the blocks' own tie to fall below the bar; but Leiden joins
+   on a seam of account links, and the seam's values tie the blocks as clusters too: two operators' cells on one
+   rented proxy pool or one public template family are tied 0.40 as blocks, while each block is tied 0.67-0.78 to its
+   own operator's other cells and those cells to the other block by nothing (dev pools 1032: operator 0's 72-account
+   block kept in operator 1's campaign through its whole; templates 1023: operator 1's 279-account block in operator
+   0's through a 35-account block of operator 0). A whole is one node only while the evidence holds its blocks
+   together; a block the evidence places far closer to a cluster outside leaves the whole as a node of its own, and
+   the grouping still joins it back when its tie carries it (CPM weighs every pair, not the strongest). Only that
+   block leaves: the evidence places it, not its siblings, and a whole of one operator grouped from all its blocks
+   scattered over two campaigns (dev a2: a 16-account block of a 531-account whole placed by its operator's other
+   cell; grouped from all five blocks, the operator's 1,091 flagged accounts fell into campaigns of 668 and 423).
+
 Otherwise the whole stays one node, as before. The dev worlds' 13 split wholes hold one operator's cells
 (tied 0.79-1.0) and stay. No constant of its own. A whole of two blocks is apart exactly when its mean is
 below the bar; the groups test adds only wholes of three or more blocks.
@@ -50,7 +64,16 @@ from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaigns import cluster_similarity
 from graphlink.stages.connected import component_labels
 
-__all__ = ["across_similarity", "apart_wholes", "tied_wholes"]
+__all__ = ["PLACED_GAIN", "across_similarity", "apart_wholes", "placed_elsewhere", "tied_wholes"]
+
+#: :func:`placed_elsewhere`: a block is placed by a cluster outside when what CPM gains joining the two (their tie less
+#: ``campaign_resolution``) is more than this many times what it gains with the block's nearest sibling. Grouping
+#: decides between ties, so a tie outside only a hair stronger says nothing (dev independent a2: a 531-account whole of
+#: one operator whose blocks are tied 0.999 to each other by its cards and 1.000 to its other cells was grouped from
+#: its blocks and scattered, ARI by operator 0.854 -> 0.599); twice: the sibling tie lies nearer the bar, where CPM
+#: stops joining, than to the tie outside. The merges it is for sit far past it (dev pools 1032: sibling 0.40 by the
+#: rented pool alone, outside 0.78, gains 0.05 against 0.43; pools 1031 0.59 / 0.99; pools 1035 0.39 / 0.98).
+PLACED_GAIN = 2.0
 
 
 def across_similarity(sizes: np.ndarray, similarity: np.ndarray) -> float:
@@ -171,10 +194,15 @@ def tied_wholes(blocks: pl.DataFrame, wholes: pl.DataFrame | None, affiliations:
                  .join(split.select("whole", "k"), on="whole")
                  .filter(pl.col("n") < pl.col("k"))["whole"].to_list())
     untied = [whole for whole in sorted(untied) if whole in placed]
-    if not untied:
+    # ... and, with placed_blocks, a block tied to a cluster outside far more than to its siblings leaves its whole alone
+    # (module docstring, 3): the evidence places that block, not the others, which stay one node.
+    alone = [] if not config.placed_blocks else [
+        cluster for whole, node in placed_elsewhere(ends, split, config.campaign_resolution) if whole not in untied
+        for cluster in whole_of.filter(pl.col("node") == node)["cluster_id"].to_list()]
+    if not untied and not alone:
         return wholes
     top = int(wholes["cluster_id"].max() or 0)
-    block_of = pieces.filter(pl.col("whole").is_in(untied)).select(
+    block_of = pieces.filter(pl.col("whole").is_in(untied) | pl.col("cluster_id").is_in(alone)).select(
         "account_idx", (pl.col("cluster_id") + top).alias("block"))
     return (wholes.join(block_of, on="account_idx", how="left")
             .select("account_idx", pl.coalesce("block", "cluster_id").cast(pl.Int64).alias("cluster_id")))
@@ -215,3 +243,46 @@ def apart_wholes(ends: pl.DataFrame, whole_of: pl.DataFrame, resolution: float) 
     label = component_labels(inner["source"].cast(pl.Int64).to_numpy(), inner["target"].cast(pl.Int64).to_numpy(), top)
     groups = whole_of.select("whole", pl.Series("group", label[nodes.to_numpy()]))
     return sorted(groups.group_by("whole").agg(pl.col("group").n_unique().alias("k")).filter(pl.col("k") > 1)["whole"].to_list())
+
+
+def placed_elsewhere(ends: pl.DataFrame, split: pl.DataFrame, resolution: float) -> list[int]:
+    """The blocks tied to a cluster outside far more than to every other block of their whole (module docstring, 3).
+
+    Parameters
+    ----------
+    ends : DataFrame
+        ``source, target, weight, a, b``: campaign similarity (in ``(0, 1]``) of cluster pairs (node numbers), with the
+        whole of each end (a cluster outside every split whole is its own whole).
+    split : DataFrame
+        ``whole, k``: the split wholes and their numbers of blocks.
+    resolution : float
+        ``campaign_resolution``: the least tie that places a block (CPM's bar).
+
+    Returns
+    -------
+    list of (int, int)
+        ``(whole, block)`` (block: its node number) for each block ``b`` with an outside cluster ``c`` tied at least ``resolution`` whose gain over
+        ``resolution`` is more than :data:`PLACED_GAIN` times that of ``b``'s strongest tie to another block of its
+        whole, ``c`` tied at ``resolution`` to fewer than all the blocks.
+
+    Examples
+    --------
+    Whole 1: blocks 0 and 1 tied 0.4 to each other, block 0 tied 0.8 to cluster 5 (whole 5), which is tied to block 1
+    by nothing. Whole 2: blocks 2 and 3 tied 0.9, block 2 tied 0.8 to cluster 6.
+
+    >>> ends = pl.DataFrame({"source": [0, 0, 2, 2], "target": [1, 5, 3, 6], "weight": [0.4, 0.8, 0.9, 0.8],
+    ...                      "a": [1, 1, 2, 2], "b": [1, 5, 2, 6]})
+    >>> placed_elsewhere(ends, pl.DataFrame({"whole": [1, 2], "k": [2, 2]}), 0.35)
+    [(1, 0)]
+    """
+    both = pl.concat([ends.select("source", "target", "weight", "a", "b"),
+                      ends.select(pl.col("target").alias("source"), pl.col("source").alias("target"), "weight",
+                                  pl.col("b").alias("a"), pl.col("a").alias("b"))])
+    both = both.join(split.select(pl.col("whole").alias("a"), "k"), on="a")  # a block of a split whole at the source end
+    inner = both.filter(pl.col("a") == pl.col("b")).group_by("source").agg(pl.col("weight").max().alias("__in"))
+    out = both.filter((pl.col("a") != pl.col("b")) & (pl.col("weight") >= resolution))
+    reach = out.group_by("a", "target").agg(pl.col("source").n_unique().alias("__n"))  # blocks each outside cluster ties
+    placed = (out.join(inner, on="source", how="left").join(reach, on=["a", "target"])
+              .filter((pl.col("weight") - resolution > PLACED_GAIN * (pl.col("__in").fill_null(0.0) - resolution))
+                      & (pl.col("__n") < pl.col("k"))))
+    return sorted(placed.select("a", "source").unique().iter_rows())
