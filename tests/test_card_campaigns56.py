@@ -204,10 +204,10 @@ def test_flags_partition_and_other_columns_unchanged():
 
 
 @pytest.mark.parametrize("on", [False, True])
-def test_switch_on_by_default_and_flags_equal_off(on):
-    assert ScoringConfig().card_campaigns  # on by default since session 58 (card58)
+def test_switch_off_by_default_and_flags_equal_on(on):
+    assert not ScoringConfig().card_campaigns
     events, _ = planted_world(3, n_benign=200, rings=(25, 15, 8))
-    base = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(card_campaigns=False)))
+    base = graphlink.detect(events)
     other = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(card_campaigns=on)))
     flags = [r.accounts.join(r.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left")
              .select("account_id", "cluster_id", pl.col("flagged").fill_null(False)).sort("account_id") for r in (base, other)]

@@ -59,8 +59,8 @@ every measure here and join (``tests/test_card_campaigns57.py``; brk56's case, t
 apart since session 58). Operators whose
 cells share nothing but a template (dev crowds 1000, o1) or addresses (dev mixed 1000) stay split: on the dev worlds
 two operators share templates and exits as closely as one operator's pieces do (BENCHMARKS.md, session 57, op57).
-On by default (``ScoringConfig.card_campaigns``; session 58): measured on dev worlds only (BENCHMARKS.md, sessions 56
-opari56, 57 op57, 58 card58).
+Opt-in (``ScoringConfig.card_campaigns``): up or equal on every dev world (BENCHMARKS.md, sessions 56 opari56, 57
+op57, 58 card58), but on fresh test worlds it moved campaigns across operators (session 57: 224k; session 58: 11k).
 """
 
 from __future__ import annotations
