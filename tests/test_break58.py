@@ -12,7 +12,11 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+import graphlink.stages.card_campaigns as card_module
 from graphlink.stages.card_campaigns import card_campaigns
+
+#: card58's both-ways rule is on this code (its public ``held_whole``): the "next candidate" break is its own.
+HELD_WHOLE = hasattr(card_module, "held_whole")
 
 #: Accounts in the log (chance's N).
 BIG = 224_000
@@ -96,3 +100,25 @@ def test_a_dump_sold_whole_to_two_operators_does_not_join_them():
         log.pay(b[2 * k:2 * k + 2], f"dump-{k}")
         log.pay(a[2 * k:2 * k + 2], f"dump-{k}")
     assert log.moved() == {1: 1, 2: 1, 3: 2, 4: 2}
+
+
+@pytest.mark.xfail(HELD_WHOLE, strict=True, reason="brk58 (card58 only; main keeps it): a piece whose strongest card tie "
+                   "(its own operator's cards) the target refuses as not held whole now moves by its next tie, into a "
+                   "third operator's campaign -- 'a tie not carried is no tie' drops the evidence that the piece is tied "
+                   "to two campaigns, which says neither move is its operator's")
+def test_a_piece_refused_by_its_operators_campaign_does_not_move_to_the_next():
+    # Campaign 2 (40): operator B's cell 3 (10) merged with operator C's cell 4 (30). B's piece, campaign 3 (cells 5
+    # and 6, 6 each), pays with six of B's cards held by cell 3 (2 + 2 accounts each) and with six dump cards operator
+    # A's campaign 1 (cells 1 and 2, 10 each) pays with too. Main asks the strongest tie first (campaign 2, the larger),
+    # which cell 3 -- 10 of 40 -- does not carry: the piece stays. Card58 drops that tie and takes campaign 1.
+    log = Log()
+    a = log.cell(1, 1, 10, "A") + log.cell(2, 1, 10, "A")
+    c3 = log.cell(3, 2, 10, "B")
+    log.cell(4, 2, 30, "C")
+    p = log.cell(5, 3, 6, "B", own_cards=False) + log.cell(6, 3, 6, "B", own_cards=False)
+    for k in range(6):
+        log.pay(p[2 * k:2 * k + 2], f"b-{k}")
+        log.pay(c3[2 * k:2 * k + 2] if 2 * k + 2 <= len(c3) else c3[:2], f"b-{k}")
+        log.pay(p[2 * k:2 * k + 2], f"dump-{k}")
+        log.pay(a[2 * k:2 * k + 2], f"dump-{k}")
+    assert log.moved()[5] == 3 and log.moved()[6] == 3
