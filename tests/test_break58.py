@@ -122,3 +122,32 @@ def test_a_piece_refused_by_its_operators_campaign_does_not_move_to_the_next():
         log.pay(p[2 * k:2 * k + 2], f"dump-{k}")
         log.pay(a[2 * k:2 * k + 2], f"dump-{k}")
     assert log.moved()[5] == 3 and log.moved()[6] == 3
+
+
+# Sibling sittings (cell58, opt-in ``[scoring] sibling_sittings``): :func:`opening_sittings` reads each member's
+# first active hour (epoch hours: ``day`` is a date, any year the log's timestamps carry).
+import graphlink.stages.sibling_parts as sibling_module  # noqa: E402
+
+SITTINGS = hasattr(sibling_module, "opening_sittings")
+
+
+@pytest.mark.skipif(not SITTINGS, reason="sibling sittings are cell58's (not on this code)")
+@pytest.mark.xfail(SITTINGS, strict=True, reason="brk58: opening_sittings counts openings per hour with np.bincount over "
+                   "the whole span from the first to the last opening, so its memory grows with the span, not the "
+                   "members: one account of a flagged cluster with an event dated year 1 (no range check on load) makes "
+                   "the count ~17.7 million hours (140 MB), year 1 to 9999 ~700 MB")
+def test_opening_sittings_memory_does_not_grow_with_the_span_of_hours():
+    import tracemalloc
+
+    import numpy as np
+
+    # 20 members: 10 opened at hour 0, 10 at hour 4,000,000 (456 years later). Two sittings whatever the span.
+    first = np.r_[[0] * 10, [4_000_000] * 10].astype(np.int64)
+    tracemalloc.start()
+    try:
+        labels = sibling_module.opening_sittings(first, 5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sorted(set(labels.tolist())) == [0, 1]
+    assert peak < 4_000_000  # bytes: a count per hour of the span would be 32 MB
