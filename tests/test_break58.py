@@ -105,7 +105,10 @@ def test_a_dump_sold_whole_to_two_operators_does_not_join_them():
 @pytest.mark.xfail(HELD_WHOLE, strict=True, reason="brk58 (card58 only; main keeps it): a piece whose strongest card tie "
                    "(its own operator's cards) the target refuses as not held whole now moves by its next tie, into a "
                    "third operator's campaign -- 'a tie not carried is no tie' drops the evidence that the piece is tied "
-                   "to two campaigns, which says neither move is its operator's")
+                   "to two campaigns, which says neither move is its operator's. The mirror of card58's own "
+                   "test_a_campaign_joins_its_strongest_tie_that_the_target_carries (same shape, the weaker target the "
+                   "piece's operator there): cards alone do not tell them apart; stopping at a target-side refusal "
+                   "fixes this one, fails that one and costs dev ind177big 0.010 ARI by operator (brk58's section)")
 def test_a_piece_refused_by_its_operators_campaign_does_not_move_to_the_next():
     # Campaign 2 (40): operator B's cell 3 (10) merged with operator C's cell 4 (30). B's piece, campaign 3 (cells 5
     # and 6, 6 each), pays with six of B's cards held by cell 3 (2 + 2 accounts each) and with six dump cards operator
