@@ -66,7 +66,11 @@ SAFE_KINDS = ("ip_net", "timing", "created_hour", "asn")
 #: value shown is one prompt's writing, which may hold a card number, a phone number or an address's digits).
 DIGIT_KINDS = ("prompt",)
 
-_EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+#: An e-mail address as a reader sees it: invisible format characters (``\p{Cf}``: zero-width spaces, bidi
+#: controls) anywhere in it and the fullwidth / small at signs (U+FF20, U+FE6B) read as ``@`` -- else an id with a
+#: zero-width space pasted inside is printed whole (brk58).
+_AT = "@\uff20\ufe6b"
+_EMAIL = (r"[A-Za-z0-9._%+\-\p{Cf}]+[" + _AT + r"][A-Za-z0-9\-\p{Cf}]+(?:\.[A-Za-z0-9\-\p{Cf}]+)*\.[A-Za-z]{2,}")
 _IPV4 = r"\b\d{1,3}(?:\.\d{1,3}){3}\b(?:/\d{1,3})?"
 # Embedded-IPv4 forms (::ffff:1.2.3.4) first: alternation prefers the first branch.
 _IPV6 = (r"(?:(?:[0-9A-Fa-f]{0,4}:){2,6}\d{1,3}(?:\.\d{1,3}){3}"
@@ -150,7 +154,7 @@ class Redactor:
     def emails(self, values: pl.Series) -> pl.Series:
         """``email#<hash>@<domain>`` (hash of the lower-cased address)."""
         lower = values.str.to_lowercase()
-        domain = lower.str.extract(r"@([^@]+)$")
+        domain = lower.str.extract("[" + _AT + "]([^" + _AT + "]+)$")
         return pl.select(pl.lit("email#") + self.digest(lower) + "@" + domain).to_series().rename(values.name)
 
     # -- free text -----------------------------------------------------------
