@@ -161,11 +161,12 @@ def opening_sittings(first: np.ndarray, min_part: int, gap: float = GAP_HOURS) -
     label = np.full(len(first), -1, dtype=np.int64)
     if len(first) == 0:
         return label
-    lo = int(first.min())
-    opened = np.bincount((first - lo).astype(np.int64))
-    background = float(np.median(opened))
-    hours = np.flatnonzero(opened >= min_part)
-    hours = hours[[_poisson_tail(int(opened[h]), background) < 1.0 / len(opened) for h in hours]] + lo
+    # Counted over the occupied hours only (memory in the members, not in their dates' span): the span's empty hours
+    # enter the median as zeros, at most one more than the occupied hours (beyond that the median is 0 either way).
+    at, count = np.unique(first.astype(np.int64), return_counts=True)
+    span = int(at[-1] - at[0]) + 1
+    background = float(np.median(np.r_[np.zeros(min(span - len(at), len(at) + 1), dtype=np.int64), count]))
+    hours = at[np.array([c >= min_part and _poisson_tail(int(c), background) < 1.0 / span for c in count], dtype=bool)]
     if len(hours) == 0:
         return label
     runs = np.r_[0, np.flatnonzero(np.diff(hours) > gap) + 1, len(hours)]
