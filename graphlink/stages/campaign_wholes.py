@@ -245,7 +245,7 @@ def apart_wholes(ends: pl.DataFrame, whole_of: pl.DataFrame, resolution: float) 
     return sorted(groups.group_by("whole").agg(pl.col("group").n_unique().alias("k")).filter(pl.col("k") > 1)["whole"].to_list())
 
 
-def placed_elsewhere(ends: pl.DataFrame, split: pl.DataFrame, resolution: float) -> list[int]:
+def placed_elsewhere(ends: pl.DataFrame, split: pl.DataFrame, resolution: float) -> list[tuple[int, int]]:
     """The blocks tied to a cluster outside far more than to every other block of their whole (module docstring, 3).
 
     Parameters
