@@ -18,6 +18,7 @@ from graphlink.contract import ACCOUNTS_FILE, LINKING_FILE, LINKING_SCHEMA
 from graphlink.errors import GraphlinkError
 from graphlink.store.folder import Outputs, folder_path
 from graphlink.views.explain import flag_basis_expr, flag_settings
+from graphlink.views.safety import read_back_forms
 from graphlink.views.set_apart import set_apart_from
 
 __all__ = ["ACCOUNT_VALUE_COLUMNS", "account_view"]
@@ -129,26 +130,24 @@ def _redacted(view: dict[str, Any], outputs: Outputs, key: str | None) -> dict[s
 
 
 def _as_logged(source: Outputs | str | Path, account_id: str) -> str:
-    """The id as the run holds it when ``account_id`` is one graphlink's views wrote: spelled (``a⟨U+202E⟩b``, as
-    ``show``, the report, this lookup and the CSV export spell a control or invisible character) or behind the CSV
-    formula guard (``'=x``) -- what ``expand`` and ``match`` already read back
-    (:func:`graphlink.views.safety.unspelled`, :func:`graphlink.views.safety.csv_unguarded`). An id the run holds as
-    given is itself; one it holds in no form is returned as given (the lookup then says there is no such account)."""
-    from graphlink.views.safety import csv_unguarded, unspelled
+    """The id as the run holds it when ``account_id`` is one graphlink's views wrote (spelled or behind the CSV
+    formula guard), read back as ``expand`` and ``match`` read them (:func:`graphlink.views.expand.exported_ids`);
+    a folder is asked for the few candidate ids alone. An id the run holds in no form is returned as given (the
+    lookup then says there is no such account)."""
+    from graphlink.views.expand import exported_ids
 
-    forms = [account_id, unspelled(account_id)]
-    forms += [f for raw in csv_unguarded([account_id]).values() for f in (raw, unspelled(raw))]
-    forms = list(dict.fromkeys(forms))
-    if len(forms) == 1:
+    if not read_back_forms(account_id):
         return account_id
     if isinstance(source, Outputs):
-        held = set(source.accounts.filter(pl.col("account_id").is_in(forms))["account_id"].to_list())
-    else:
-        from graphlink.store.outputs import read_clusters
+        return exported_ids([account_id], source).get(account_id, account_id)
+    from graphlink.store.outputs import read_clusters
 
-        rows = read_clusters(folder_path(source), ("account_id",), ACCOUNTS_FILE, where=pl.col("account_id").is_in(forms))
-        held = set() if rows is None else set(rows["account_id"].to_list())
-    return next((f for f in forms if f in held), account_id)
+    def known(ids: pl.Series) -> pl.Series:  # accounts.parquet's rows of these few ids alone
+        rows = read_clusters(folder_path(source), ("account_id",), ACCOUNTS_FILE,
+                             where=pl.col("account_id").is_in(ids.implode()))
+        return pl.Series("account_id", [], pl.String) if rows is None else rows["account_id"]
+
+    return exported_ids([account_id], known).get(account_id, account_id)
 
 
 def _read(folder: str | Path, account_id: str) -> Outputs:

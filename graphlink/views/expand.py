@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import polars as pl
@@ -36,7 +36,7 @@ from graphlink.stages.reading import collect_frame, scan, sniff_encoding
 from graphlink.store.folder import Outputs
 from graphlink.store.atomic import write_atomic
 from graphlink.store.outputs import load_outputs
-from graphlink.views.safety import csv_unguarded, unspelled
+from graphlink.views.safety import read_back_forms
 
 __all__ = ["expand", "expand_note", "read_seeds", "graph_outputs", "check_ranking_target", "write_parquet_atomic",
            "exported_ids"]
@@ -169,19 +169,22 @@ def expand(source: str | Path | Outputs, seeds: Iterable[str] | str, *, restart:
     return ranked if top is not None else fill_burst(ranked, accounts, outputs.evidence, seeds)
 
 
-def exported_ids(ids: Iterable[str], outputs: Outputs) -> dict[str, str]:
-    """Ids copied back from graphlink's own CSV exports, mapped to the account they stand for: an id a spreadsheet
-    could read as a formula (``+1-555-0100``) is written there with a leading ``'``
-    (:func:`graphlink.views.safety.csv_unguarded`); such an id stands for the account when the run has the account
-    and not the guarded text (new-user review and break-it review, session 39). ``expand``'s seeds and ``match``'s
-    lists of ids to look up."""
-    ids = [str(i) for i in ids]
-    # An id as the report, show or a template spelled it (``ring⟨U+200B⟩1``, session 41's one mark per run), likewise.
-    guarded = {**{i: read for i in ids if (read := unspelled(i)) != i}, **csv_unguarded(ids)}
-    if not guarded:
+def exported_ids(ids: Iterable[str], outputs: Outputs | Callable[[pl.Series], pl.Series]) -> dict[str, str]:
+    """Ids copied back from graphlink's own views, mapped to the account they stand for: an id a spreadsheet
+    could read as a formula (``+1-555-0100``) is written in the CSV export with a leading ``'``
+    (:func:`graphlink.views.safety.csv_unguarded`), and the report, ``show`` or a template spell a control or
+    invisible character (``ring⟨U+200B⟩1``, session 41); such an id stands for the first form of it
+    (:func:`graphlink.views.safety.read_back_forms`) the run has, when the run does not have the id as written
+    (new-user review and break-it review, session 39). ``expand``'s seeds, ``match``'s lists of ids to look up and
+    ``account``'s id; ``outputs`` is the run, or what gives those of some ids it has (its ``known_ids``)."""
+    known = outputs.known_ids if isinstance(outputs, Outputs) else outputs
+    forms = {i: f for i in map(str, ids) if (f := read_back_forms(i))}
+    if not forms:
         return {}
-    have = set(outputs.known_ids(pl.Series([*guarded, *guarded.values()], dtype=pl.String)).to_list())
-    return {g: p for g, p in guarded.items() if g not in have and p in have}
+    every = [*forms, *(f for fs in forms.values() for f in fs)]
+    have = set(known(pl.Series(list(dict.fromkeys(every)), dtype=pl.String)).to_list())
+    return {i: next(f for f in fs if f in have) for i, fs in forms.items()
+            if i not in have and any(f in have for f in fs)}
 
 
 def expand_note(source: str | Path | Outputs, seeds: Iterable[str] | str) -> str | None:

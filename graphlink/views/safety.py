@@ -291,6 +291,22 @@ def csv_unguarded(ids: Iterable[str]) -> dict[str, str]:
     return {i: read for i in ids if i.startswith("'") and csv_safe(read := unspelled(i[1:])) == i}
 
 
+def read_back_forms(account_id: str) -> list[str]:
+    """What an id copied back from one of graphlink's views may stand for, most literal first, the id itself left out:
+    spelled (``a⟨U+202E⟩b``, as ``show``, the report and the CSV export spell a control or invisible character; read
+    by :func:`unspelled`) and behind the CSV formula guard (``'=x``, read by :func:`csv_unguarded`). The caller
+    keeps the first form the run holds (``expand``'s seeds, ``match``'s lists, ``account``); an id the run holds as
+    given is itself.
+
+    Examples
+    --------
+    >>> read_back_forms("'=x⟨U+200B⟩") == ["'=x\u200b", "=x\u200b"], read_back_forms("acct_1")
+    (True, [])
+    """
+    forms = [unspelled(account_id), *csv_unguarded([account_id]).values()]
+    return [f for f in dict.fromkeys(forms) if f != account_id]
+
+
 def csv_safe_expr(column: str) -> pl.Expr:
     """Polars form of :func:`csv_safe` for a string column."""
     col = spelled_expr(pl.col(column).cast(pl.String), keep=_CSV_KEEP)

@@ -48,14 +48,26 @@ def set_apart_note(reason: str | None, cluster_id: int | None, flagged: bool | N
     >>> set_apart_note("bystander", 7, True, judged=False).split("; ")[-1]
     'cluster 7 was flagged later in the run, not yet when this account was set apart'
     """
-    where = ("a cluster that dissolved" if cluster_id is None
-             else f"flagged cluster {cluster_id}" if flagged else f"cluster {cluster_id}")
-    note = f"set apart from {where}: {SET_APART_WORDS.get(reason or '', reason or 'no reason recorded')}"
-    if cluster_id is None or judged is None or flagged is None or bool(judged) == bool(flagged):
-        return note
-    return note + (f"; cluster {cluster_id} was flagged later in the run, not yet when this account was set apart"
-                   if flagged else f"; cluster {cluster_id} was flagged when this account was set apart, not in the "
-                                   "run's output")
+    row = pl.DataFrame({"reason": [reason], "cluster_id": [cluster_id], "__now": [flagged], "flagged": [judged]},
+                       schema={"reason": pl.String, "cluster_id": pl.Int64, "__now": pl.Boolean, "flagged": pl.Boolean})
+    return row.select(_note_expr())["note"][0]
+
+
+def _note_expr() -> pl.Expr:
+    """:func:`set_apart_note` over columns ``reason``, ``cluster_id``, ``__now`` (the flag in the output) and
+    ``flagged`` (the flag when set apart): one expression for every row, no Python call per account."""
+    cluster, now, judged = pl.col("cluster_id"), pl.col("__now"), pl.col("flagged")
+    reason = pl.when(pl.col("reason") != "").then(pl.col("reason"))  # "" and null: no reason recorded
+    words = reason.replace_strict(SET_APART_WORDS, default=reason, return_dtype=pl.String)
+    where = (pl.when(cluster.is_null()).then(pl.lit("a cluster that dissolved"))
+             .when(now).then(pl.lit("flagged cluster ") + cluster.cast(pl.String))
+             .otherwise(pl.lit("cluster ") + cluster.cast(pl.String)))
+    note = pl.lit("set apart from ") + where + pl.lit(": ") + words.fill_null(pl.lit("no reason recorded"))
+    differs = cluster.is_not_null() & judged.is_not_null() & now.is_not_null() & (judged != now)
+    later = (pl.lit("; cluster ") + cluster.cast(pl.String) + pl.when(now)
+             .then(pl.lit(" was flagged later in the run, not yet when this account was set apart"))
+             .otherwise(pl.lit(" was flagged when this account was set apart, not in the run's output")))
+    return pl.when(differs).then(note + later).otherwise(note).alias("note")
 
 
 def set_apart_from(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFrame | None:
@@ -84,9 +96,7 @@ def set_apart_from(outputs: Outputs, cluster_id: int | None = None) -> pl.DataFr
     now = outputs.clusters.select(pl.col("cluster_id").cast(pl.Int64), pl.col("flagged").alias("__now"))
     return (table.select(list(SET_APART_SCHEMA.names())).sort("account_id")
             .join(now, on="cluster_id", how="left", maintain_order="left")
-            .with_columns(pl.struct("reason", "cluster_id", "__now", "flagged").map_elements(
-                lambda r: set_apart_note(r["reason"], r["cluster_id"], r["__now"], r["flagged"]),
-                return_dtype=pl.String).alias("note"))
+            .with_columns(_note_expr())
             .drop("__now"))
 
 
