@@ -20,8 +20,8 @@ from rich.text import Text
 
 from graphlink.cli_account import seeds_set_apart
 from graphlink.cli_support import (
-    FormatOpt, QuietJsonOpt, SeparatorOpt, TimestampFormatOpt, cli_errors, emit_json, err, out, print_table,
-    print_warnings, read_summary, separator_value)
+    FormatOpt, QuietJsonOpt, RedactKeyOpt, RedactOpt, SeparatorOpt, TimestampFormatOpt, cli_errors, emit_json, err, out,
+    print_table, print_warnings, read_summary, separator_value)
 from graphlink.contract import MATCHES_FILE
 from graphlink.errors import GraphlinkError
 from graphlink.stages.expand import DEFAULT_RESTART
@@ -70,6 +70,8 @@ def expand_command(
                                             "file and --json have all).")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="Print the ranking as JSON on standard output.")] = False,
     quiet: QuietJsonOpt = False,
+    redact: RedactOpt = False,
+    redact_key: RedactKeyOpt = None,
 ) -> None:
     """Rank the accounts most strongly tied to a few known accounts (seeds).
 
@@ -92,7 +94,8 @@ def expand_command(
     its visit rate / the best such rate. It never rises down the list. With
     one seed nothing is shared by every seed: all scores are 0.5 or less.
     """
-    from graphlink.views.expand import check_ranking_target, expand, expand_note, graph_outputs, write_parquet_atomic
+    from graphlink.views.expand import (check_ranking_target, expand, expand_note, graph_outputs, redact_expansion,
+                                        write_parquet_atomic)
 
     if out_file is not None:
         check_ranking_target(out_file, out_dir, seeds)  # before any work: never overwrite what expand did not write
@@ -106,14 +109,18 @@ def expand_command(
         if missing and "unknown seed account" in str(exc):
             raise GraphlinkError(f"{exc}; no file {missing[0]!r} either") from None
         raise
-    if out_file is not None:
-        write_parquet_atomic(ranked, out_file)
     note = expand_note(outputs, seeds) if top is None else None  # what the list cannot follow (burst seeds)
     apart = seeds_set_apart(outputs, ranked.filter(pl.col("rank") == 0)["account_id"].to_list())  # seeds detect set apart, why
+    redacted = None
+    if redact or redact_key:  # the file, the JSON and the table alike
+        ranked, note, apart, redacted = redact_expansion(ranked, outputs, note, apart, key=redact_key)
+    if out_file is not None:
+        write_parquet_atomic(ranked, out_file)
     if as_json:
         emit_json({"out": None if out_file is None else str(out_file),
                    "seeds": ranked.filter(pl.col("rank") == 0).height, "listed": ranked.filter(pl.col("rank") > 0).height,
-                   "notes": [note] if note else [], "set_apart": apart, "accounts": ranked.to_dicts()})
+                   "notes": [note] if note else [], "set_apart": apart, "redaction": redacted,
+                   "accounts": ranked.to_dicts()})
         return
     if quiet:
         return
@@ -129,6 +136,8 @@ def expand_command(
                 "expanded on its own" if groups else "")
              + (f"; {plural(lone, 'seed')} set apart from the others, not expanded (see why)" if lone else "")
              + (f"; wrote {terminal_safe(out_file)}" if out_file else "")))
+    if redacted:
+        say(Text(f"redacted: {redacted}", style="yellow"))
     if note:
         say(Text(f"Note: {terminal_safe(note, limit=600)}"))
     for seed in (apart or [])[:SEED_NOTES]:  # a seed in no cluster from an abuse report: why detect left it out

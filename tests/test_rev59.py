@@ -76,3 +76,37 @@ def test_a_guarded_and_spelled_id_reads_back_alike_in_account_and_expand(odd_fol
     assert exported_ids([literal], outputs) == {}
     assert json.loads(runner.invoke(app, ["account", str(odd_folder), literal, "--json"]).stdout)["account_id"] == literal
     assert graphlink.load(odd_folder).account(literal)["account_id"] == literal
+
+
+CARD, ADDRESS, BOSS = "card-secret-4111", "10.9.8.7", "ring.boss@example.com"
+
+
+@pytest.fixture
+def ring(tmp_path: Path) -> Path:
+    """Six accounts on one card and one address (one named by an e-mail address), two people alone, saved."""
+    members = [f"ring{i}" for i in range(5)] + [BOSS]
+    rows = [{"account_id": a, "payment_fingerprint": CARD, "ip": ADDRESS, "user_agent": "curl/8",
+             "prompt": "step by step, explain the proof of lemma 4 in full detail please"} for a in members]
+    rows += [{"account_id": f"alone{i}", "payment_fingerprint": f"own{i}", "ip": f"10.0.0.{i}", "user_agent": "curl/8",
+              "prompt": f"hello {i}"} for i in (1, 2)]
+    return graphlink.detect(pl.DataFrame(rows)).save(tmp_path / "out")
+
+
+def test_expand_redact_hashes_cards_addresses_and_e_mail_ids_in_the_table_json_and_file(ring, tmp_path):
+    plain = runner.invoke(app, ["expand", str(ring), "-s", "ring0", "-s", "ring1", "--json"])
+    assert plain.exit_code == 0, plain.output
+    assert BOSS in plain.stdout and (CARD in plain.stdout or ADDRESS in plain.stdout)  # what --redact must hide
+    out = tmp_path / "ranked.parquet"
+    for args in (["--json"], [], ["-o", str(out)]):
+        done = runner.invoke(app, ["expand", str(ring), "-s", "ring0", "-s", "ring1", "--redact-key", "k", *args],
+                             env={"COLUMNS": "400"})
+        assert done.exit_code == 0, done.output
+        assert CARD not in done.output and ADDRESS not in done.output and "ring.boss" not in done.output
+    listed = json.loads(runner.invoke(app, ["expand", str(ring), "-s", "ring0", "-s", "ring1", "--redact-key", "k",
+                                            "--json"]).stdout)
+    assert listed["redaction"] and len(listed["accounts"]) == len(json.loads(plain.stdout)["accounts"])
+    assert any(a["account_id"].startswith("email#") and a["account_id"].endswith("@example.com")
+               for a in listed["accounts"])
+    written = pl.read_parquet(out)
+    assert not written.select(pl.any_horizontal(pl.col("account_id", "why").str.contains(CARD, literal=True)
+                                                | pl.col("account_id", "why").str.contains(BOSS, literal=True))).to_series().any()

@@ -24,6 +24,7 @@ import re
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -39,7 +40,7 @@ from graphlink.store.outputs import load_outputs
 from graphlink.views.safety import read_back_forms
 
 __all__ = ["expand", "expand_note", "read_seeds", "graph_outputs", "check_ranking_target", "write_parquet_atomic",
-           "exported_ids"]
+           "exported_ids", "redact_expansion"]
 
 
 def read_seeds(values: Iterable[str]) -> list[str]:
@@ -185,6 +186,49 @@ def exported_ids(ids: Iterable[str], outputs: Outputs | Callable[[pl.Series], pl
     have = set(known(pl.Series(list(dict.fromkeys(every)), dtype=pl.String)).to_list())
     return {i: next(f for f in fs if f in have) for i, fs in forms.items()
             if i not in have and any(f in have for f in fs)}
+
+
+def redact_expansion(ranked: pl.DataFrame, outputs: Outputs, note: str | None = None,
+                     apart: list[dict[str, Any]] | None = None, key: str | None = None,
+                     ) -> tuple[pl.DataFrame, str | None, list[dict[str, Any]] | None, str]:
+    """:func:`expand`'s ranking (and its note and seeds' set-apart notes, as ``graphlink expand`` prints them) with
+    cards, e-mail addresses and IPs hashed as ``show --redact`` hashes them (:mod:`graphlink.store.redact`: HMAC-SHA256,
+    IP networks and e-mail domains kept): the values the listed accounts hold (``linking.parquet``) wherever a ``why``
+    quotes them, whole or cut, and every address or e-mail in an id or a text.
+
+    Parameters
+    ----------
+    ranked : DataFrame
+        :data:`graphlink.contract.EXPAND_SCHEMA`.
+    outputs : Outputs
+        The folder the ranking was read from, its graph scanned (:func:`graph_outputs`).
+    key : str, optional
+        HMAC key; else ``$GRAPHLINK_REDACT_KEY``, else a random key for this call only.
+
+    Returns
+    -------
+    tuple
+        The ranking (same rows and schema, ``account_id`` and ``why`` redacted), the note, the set-apart notes
+        (``account_id`` and ``note`` redacted) and the sentence saying what was hashed with which key's source.
+    """
+    from graphlink.store.redact import redactor_for
+
+    redactor = redactor_for(outputs, key)
+    ids = ranked["account_id"].unique()
+    pairs = (outputs.linking.filter(pl.col("account_id").is_in(ids.implode())).select("kind", "value").unique()
+             .collect() if outputs.linking is not None else pl.DataFrame(schema={"kind": pl.String, "value": pl.String}))
+    known = redactor.cut_forms(redactor.value_map(pairs))
+
+    def hide(texts: list[str | None]) -> list[str | None]:
+        return redactor.text(pl.Series(texts, dtype=pl.String), known).to_list()
+
+    ranked = ranked.with_columns(pl.Series("account_id", hide(ranked["account_id"].to_list()), dtype=pl.String),
+                                 pl.Series("why", hide(ranked["why"].to_list()), dtype=pl.String)).select(ranked.columns)
+    note = None if note is None else hide([note])[0]
+    if apart:
+        apart = [{**row, **dict(zip(("account_id", "note"), hide([row.get("account_id"), row.get("note")])))}
+                 for row in apart]
+    return ranked, note, apart, redactor.note
 
 
 def expand_note(source: str | Path | Outputs, seeds: Iterable[str] | str) -> str | None:
