@@ -76,7 +76,8 @@ def test_the_plugin_charges_a_spinning_test_cpu_and_a_sleeping_test_idle(tmp_pat
             while time.process_time() < end:
                 pass
     """))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SUITE_PROFILE_DIR": str(tmp_path / "prof")}
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_XDIST")}  # not a worker
+    env.update(PYTHONPATH=str(ROOT), SUITE_PROFILE_DIR=str(tmp_path / "prof"))
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
                            "benchmarks.suite_profile", str(tmp_path / "test_pair.py")],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
