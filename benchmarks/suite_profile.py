@@ -45,8 +45,20 @@ def _stat_fields(pid: str) -> list[str] | None:
 
 
 def tree(root: int) -> tuple[list[int], float]:
-    """``(pids, cpu_s)``: the live processes descending from ``root`` (``root`` included) and the CPU-s
-    (user + system) they and the children they reaped have used since they started."""
+    """The live process tree under ``root`` and its CPU time.
+
+    Parameters
+    ----------
+    root : int
+        Process id of the tree's root (a pytest worker: ``os.getpid()``).
+
+    Returns
+    -------
+    pids : list of int
+        The live processes descending from ``root``, ``root`` included.
+    cpu_s : float
+        CPU-s (user + system) they, and the children they reaped, have used since they started.
+    """
     parent, ticks = {}, {}
     for name in os.listdir("/proc"):
         if name.isdigit() and (fields := _stat_fields(name)) is not None:
@@ -63,8 +75,20 @@ def tree(root: int) -> tuple[list[int], float]:
 
 
 def busy(pids: list[int], skip_thread: int | None = None) -> bool:
-    """Whether any thread of ``pids`` (but ``skip_thread``, a native thread id) is running, runnable or in
-    uninterruptible sleep (``/proc`` states R and D)."""
+    """Whether any thread of ``pids`` is running, runnable or in uninterruptible sleep (``/proc`` R or D).
+
+    Parameters
+    ----------
+    pids : list of int
+        The processes to look at (a :func:`tree`'s ``pids``).
+    skip_thread : int, optional
+        A native thread id not to count: the sampler's own (it is running while it looks). None: count all.
+
+    Returns
+    -------
+    bool
+        True as soon as one such thread is found; False for no process or none busy.
+    """
     for pid in pids:
         try:
             threads = os.listdir(f"/proc/{pid}/task")
@@ -134,7 +158,19 @@ def pytest_sessionfinish(session) -> None:
 
 
 def summarise(rows: list[dict]) -> list[dict]:
-    """Per test file: tests, CPU-s, wall s and idle s (idle samples times :data:`SAMPLE_S`), costliest first."""
+    """Per test file: its tests, CPU-s, wall and idle seconds, costliest first.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The plugin's rows (``test``, ``cpu_s``, ``wall_s``, ``samples``, ``idle``), from any number of workers.
+
+    Returns
+    -------
+    list of dict
+        One entry per file (the node id before ``::``): ``file``, ``tests``, ``cpu_s``, ``wall_s`` and
+        ``idle_s`` (idle samples times :data:`SAMPLE_S`), by CPU-s, largest first.
+    """
     files: dict[str, dict] = defaultdict(lambda: {"tests": 0, "cpu_s": 0.0, "wall_s": 0.0, "idle_s": 0.0})
     for row in rows:
         entry = files[row["test"].split("::")[0]]
