@@ -14,7 +14,9 @@ def test_many_small_candidate_blocks_merge_back_in_bounded_time():
     k = 2000
     members = np.repeat(np.arange(k), 5)
     phrases = np.c_[np.tile(np.arange(4), (k, 1)), 100 + np.arange(k)[:, None] // 5].ravel()
-    start = time.perf_counter()
+    # CPU time of this process, not wall: the bound is the algorithm's, and a shared machine's wall is not
+    # (session 59: 5.9 s of wall at load ~27, 0.35-1.1 CPU-s; the quadratic pass is CPU-bound).
+    start = time.process_time()
     blocks = wording_blocks(members, phrases, k)
-    assert time.perf_counter() - start < 5.0
+    assert time.process_time() - start < 5.0
     assert set(blocks.tolist()) == {0}
