@@ -127,7 +127,8 @@ def test_cards_held_by_a_minority_of_the_target_tie_nothing():
     log.cell(6, 3, 8, "B")
     log.move_cards(5, 1, 3)
     log.move_cards(6, 1, 3)
-    assert moved(log.frames())[5] == 1
+    assert moved(log.frames(), own=False)[5] == 1  # the cards' conditions alone (B writes its own template: no second
+    # tie beside the cards since session 59 -- a dump sold to two operators; tests/test_card59.py)
 
 
 def test_one_card_and_the_operators_template_join():

@@ -74,8 +74,8 @@ from graphlink.stages.campaigns import PRIVATE_TIE_KINDS, TIE_KINDS, cluster_sim
 from graphlink.stages.lone_cells import LONE_SHARE
 from graphlink.stages.pool_pieces import chain_ends, moved_campaigns
 
-__all__ = ["CARD_ALPHA", "MOSTLY_SHARED", "PRIVATE_TEMPLATE", "card_campaigns", "card_ties", "held_whole", "mostly_shared",
-           "private_templates"]
+__all__ = ["CARD_ALPHA", "MOSTLY_SHARED", "OWN_KINDS", "PRIVATE_TEMPLATE", "card_campaigns", "card_ties", "held_whole",
+           "mostly_shared", "own_ties", "private_templates"]
 
 #: A campaign joins another when chance gives their wholes at least the cards they share (one left out) with
 #: probability below this: the conventional 5 % level, as the address-bystander test's ``CHANCE_ALPHA``
@@ -99,10 +99,18 @@ MOSTLY_SHARED = 0.5
 #: held 0.94 by the two wholes on average, three in four at 0.9 or more).
 PRIVATE_TEMPLATE = 0.9
 
+#: The second tie's kinds (:func:`own_ties`): what an operator holds beside its cards and a second buyer of the same
+#: cards would not -- its addresses and address blocks, its client's user agent, its templates and their bursts, its
+#: clock (activity bands) -- every built-in kind but the cards, the account's e-mail domain and creation hour, and the
+#: network (an ASN is a provider's, not an operator's).
+OWN_KINDS = ("ip", "ip_net", "user_agent", "timing", "email_domain")
+OWN_N = None
+
 
 def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
               graph_config: GraphConfig | None = None, n_accounts: int | None = None,
-              alpha: float = CARD_ALPHA, config: CommunityConfig | None = None, share: float = LONE_SHARE) -> pl.DataFrame:
+              alpha: float = CARD_ALPHA, config: CommunityConfig | None = None, share: float = LONE_SHARE,
+              own: bool = True) -> pl.DataFrame:
     """Each flagged campaign of several clusters' strongest card tie to a larger flagged campaign (module docstring).
 
     Parameters
@@ -127,6 +135,9 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     share : float
         The template tie that stands in for a second card, as a share of ``campaign_resolution``
         (:data:`graphlink.stages.lone_cells.LONE_SHARE`: the tie a lone cell joins a campaign's whole by).
+    own : bool
+        Ask a second tie beside the cards (:func:`own_ties`; default True, session 59): two operators buying one card
+        dump share cards held across both wholes and nothing of their own. False: session 58's rule (cards alone).
 
     Returns
     -------
@@ -184,9 +195,80 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     # operator 3's cards). Asked of every candidate before the strongest is taken: a tie not carried is no tie to that
     # campaign, and the next may be one (session 58, card58).
     held = held_whole(both.select("campaign_id", "to"), wholes, affiliations, signals, kinds)
+    if own:  # a second tie beside the cards: a dump sold to two operators ties their cards, nothing else (session 59)
+        second = pl.concat([written, own_ties(wholes, affiliations, signals, OWN_N)]).unique()
+        held = held.join(second, on=["campaign_id", "to"], how="semi")
     return (both.join(held, on=["campaign_id", "to"], how="semi")
             .sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
             .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight").sort("campaign_id"))
+
+
+def own_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, n_accounts: int | None = None,
+             kinds: tuple[str, ...] | list[str] = OWN_KINDS,
+             least: float = PRIVATE_TEMPLATE, alpha: float = CARD_ALPHA, spare: int = 0) -> pl.DataFrame:
+    """Pairs of flagged campaigns tied beside their cards: by values of ``kinds`` the flagged campaigns hold almost alone.
+
+    Parameters
+    ----------
+    wholes : DataFrame
+        ``account_idx, campaign_id``: each flagged account's campaign (its flagged clusters pooled).
+    affiliations, signals : DataFrame
+        As :func:`card_ties` (``signals``: ``signal_idx, kind, df, linked``).
+    kinds : sequence of str
+        The kinds that may tie (:data:`OWN_KINDS`: never the cards).
+    least : float
+        A value counts only when at least this share of its holders in the log (``df``) are flagged campaigns'
+        accounts (:data:`PRIVATE_TEMPLATE`, 0.9: almost only theirs): a public template, a commercial proxy exit,
+        a stock browser agent or a framework's system prompt is held by ordinary users too and ties no one.
+    alpha : float
+        The chance test's level (:data:`CARD_ALPHA`).
+    spare : int
+        Shared values left out before the test (0: rare values, each already held almost only by flagged accounts).
+
+    Returns
+    -------
+    DataFrame
+        ``campaign_id, to`` (Int64), both ways, for every pair of campaigns sharing such values more than chance gives:
+        :func:`~graphlink.stages.campaign_ties.private_ties`' test with ``N`` the flagged campaigns' accounts -- the
+        values are held by flagged accounts only, so chance spreads them among those, not over the log (a
+        proxy exit every operator rents lands in each operator's campaign about as often as chance says).
+
+    Examples
+    --------
+    Campaigns 1 and 2 (4 accounts each) and campaign 3 (100) are flagged. Campaigns 1 and 2 share three addresses no
+    one else holds, each held by two accounts on either side (chance among the 108 flagged accounts: 0.2 of them).
+
+    >>> wh = pl.DataFrame({"account_idx": list(range(108)), "campaign_id": [1] * 4 + [2] * 4 + [3] * 100},
+    ...                   schema_overrides={"account_idx": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": [0, 1, 4, 5, 2, 3, 6, 7, 0, 2, 4, 6], "signal_idx": [0] * 4 + [1] * 4 + [2] * 4},
+    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["ip"] * 3, "df": [4, 4, 4], "linked": [True] * 3},
+    ...                    schema_overrides={"signal_idx": pl.UInt32})
+    >>> own_ties(wh, aff, sig).sort("campaign_id").rows()
+    [(1, 2), (2, 1)]
+
+    The same addresses held by 40 ordinary accounts too (a proxy exit): no tie.
+
+    >>> own_ties(wh, aff, sig.with_columns(pl.lit(44).alias("df"))).height
+    0
+    """
+    empty = pl.DataFrame(schema={"campaign_id": pl.Int64, "to": pl.Int64})
+    flagged = wholes.select("account_idx", pl.col("campaign_id").cast(pl.Int64)).unique("account_idx")
+    values = signals.filter(pl.col("linked") & pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx", "df")
+    if values.is_empty() or flagged.is_empty():
+        return empty
+    own = (affiliations.select("account_idx", "signal_idx").join(values, on="signal_idx").join(flagged, on="account_idx")
+           .group_by("signal_idx").agg(pl.len().alias("__in"), pl.col("df").first())
+           .filter(pl.col("__in") >= least * pl.col("df"))["signal_idx"])
+    ids = flagged["campaign_id"].unique().sort()
+    node = pl.DataFrame({"campaign_id": ids, "node": pl.Series(range(ids.len()), dtype=pl.UInt32)})
+    node_of = (flagged.join(node, on="campaign_id").with_columns(pl.len().over("node").alias("size"))
+               .select("account_idx", "node", "size"))
+    sig = signals.with_columns(pl.col("signal_idx").is_in(own.implode()).alias("linked"))
+    ties = private_ties(node_of, affiliations, sig, list(kinds), n_accounts or flagged.height, spare=spare).filter(pl.col("weight") >= 1.0 - alpha)
+    if ties.is_empty():
+        return empty
+    return _campaign_pairs(ties, node.select("node", "campaign_id"))
 
 
 def held_whole(pairs: pl.DataFrame, wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
@@ -333,14 +415,15 @@ def _template_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
 
 def card_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                    graph_config: GraphConfig | None = None, n_accounts: int | None = None,
-                   alpha: float = CARD_ALPHA, config: CommunityConfig | None = None, share: float = LONE_SHARE) -> pl.DataFrame:
+                   alpha: float = CARD_ALPHA, config: CommunityConfig | None = None, share: float = LONE_SHARE,
+                   own: bool = True) -> pl.DataFrame:
     """``clusters`` with each campaign of several flagged clusters moved into the larger campaign it shares cards with.
 
     Parameters
     ----------
     clusters : DataFrame
         ``cluster_id, flagged, campaign_id`` (one row per cluster; other columns kept).
-    partition, affiliations, signals, graph_config, n_accounts, alpha, config, share
+    partition, affiliations, signals, graph_config, n_accounts, alpha, config, share, own
         As :func:`card_ties`.
 
     Returns
@@ -374,7 +457,7 @@ def card_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations
     """
     if clusters.is_empty() or "campaign_id" not in clusters.columns:
         return clusters
-    ties = card_ties(clusters, partition, affiliations, signals, graph_config, n_accounts, alpha, config, share)
+    ties = card_ties(clusters, partition, affiliations, signals, graph_config, n_accounts, alpha, config, share, own)
     if ties.is_empty():
         return clusters
     # Each step into a strictly larger campaign (or a smaller id): chains end.
