@@ -75,7 +75,7 @@ from graphlink.stages.lone_cells import LONE_SHARE
 from graphlink.stages.pool_pieces import chain_ends, moved_campaigns
 
 __all__ = ["CARD_ALPHA", "MOSTLY_SHARED", "OWN_KINDS", "PRIVATE_TEMPLATE", "card_campaigns", "card_ties", "held_whole",
-           "mostly_shared", "own_ties", "private_templates"]
+           "mostly_shared", "own_ties", "own_values", "private_templates"]
 
 #: A campaign joins another when chance gives their wholes at least the cards they share (one left out) with
 #: probability below this: the conventional 5 % level, as the address-bystander test's ``CHANCE_ALPHA``
@@ -104,13 +104,12 @@ PRIVATE_TEMPLATE = 0.9
 #: clock (activity bands) -- every built-in kind but the cards, the account's e-mail domain and creation hour, and the
 #: network (an ASN is a provider's, not an operator's).
 OWN_KINDS = ("ip", "ip_net", "user_agent", "timing", "email_domain")
-OWN_N = None
 
 
 def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
               graph_config: GraphConfig | None = None, n_accounts: int | None = None,
               alpha: float = CARD_ALPHA, config: CommunityConfig | None = None, share: float = LONE_SHARE,
-              own: bool = True) -> pl.DataFrame:
+              own: bool = True, own_held: bool = True) -> pl.DataFrame:
     """Each flagged campaign of several clusters' strongest card tie to a larger flagged campaign (module docstring).
 
     Parameters
@@ -196,8 +195,12 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     # campaign, and the next may be one (session 58, card58).
     held = held_whole(both.select("campaign_id", "to"), wholes, affiliations, signals, kinds)
     if own:  # a second tie beside the cards: a dump sold to two operators ties their cards, nothing else (session 59)
-        second = pl.concat([written, own_ties(wholes, affiliations, signals, OWN_N)]).unique()
+        second = pl.concat([written, own_ties(wholes, affiliations, signals, n_accounts)]).unique()
         held = held.join(second, on=["campaign_id", "to"], how="semi")
+        if own_held:  # both wholes carry the second tie too: not a merged campaign's minority writing the piece's template
+            beside = pl.concat([own_values(wholes, affiliations, signals), words.filter("linked")["signal_idx"]])
+            held = held_whole(held, wholes, affiliations, signals.with_columns(pl.col("signal_idx").is_in(beside.implode()).alias("linked")),
+                              [*OWN_KINDS, *TEMPLATE_KINDS])
     return (both.join(held, on=["campaign_id", "to"], how="semi")
             .sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
             .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight").sort("campaign_id"))
@@ -254,12 +257,9 @@ def own_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataF
     """
     empty = pl.DataFrame(schema={"campaign_id": pl.Int64, "to": pl.Int64})
     flagged = wholes.select("account_idx", pl.col("campaign_id").cast(pl.Int64)).unique("account_idx")
-    values = signals.filter(pl.col("linked") & pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx", "df")
-    if values.is_empty() or flagged.is_empty():
+    own = own_values(flagged, affiliations, signals, kinds, least)
+    if own.is_empty():
         return empty
-    own = (affiliations.select("account_idx", "signal_idx").join(values, on="signal_idx").join(flagged, on="account_idx")
-           .group_by("signal_idx").agg(pl.len().alias("__in"), pl.col("df").first())
-           .filter(pl.col("__in") >= least * pl.col("df"))["signal_idx"])
     ids = flagged["campaign_id"].unique().sort()
     node = pl.DataFrame({"campaign_id": ids, "node": pl.Series(range(ids.len()), dtype=pl.UInt32)})
     node_of = (flagged.join(node, on="campaign_id").with_columns(pl.len().over("node").alias("size"))
@@ -269,6 +269,17 @@ def own_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataF
     if ties.is_empty():
         return empty
     return _campaign_pairs(ties, node.select("node", "campaign_id"))
+
+
+def own_values(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
+               kinds: tuple[str, ...] | list[str] = OWN_KINDS, least: float = PRIVATE_TEMPLATE) -> pl.Series:
+    """``signal_idx`` of the linked values of ``kinds`` held by two or more accounts, at least ``least`` of whose holders
+    in the log (``df``) are ``wholes``' accounts (:func:`own_ties`)."""
+    values = signals.filter(pl.col("linked") & pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx", "df")
+    return (affiliations.select("account_idx", "signal_idx").join(values, on="signal_idx")
+            .join(wholes.select("account_idx").unique(), on="account_idx")
+            .group_by("signal_idx").agg(pl.len().alias("__in"), pl.col("df").first())
+            .filter(pl.col("__in") >= least * pl.col("df"))["signal_idx"].sort())
 
 
 def held_whole(pairs: pl.DataFrame, wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
