@@ -102,16 +102,16 @@ def test_the_operators_own_addresses_beside_the_cards_join_a_piece_writing_anoth
     # The same cards, and 4 residential exits no one else uses, held across both of A's cells and by the piece: one
     # operator's piece (its cards and its address pool), though it writes another template.
     log, a, b = dump_world()
-    share_pool(log, a, b, "ip", 4, "resi")
+    share_pool(log, a, b, "ip_net", 4, "resi")
     assert log.moved() == {1: 1, 2: 1, 3: 1, 4: 1}
 
 
 def test_a_proxy_exit_ordinary_users_share_is_no_second_tie():
     # The same 4 exits used by 40 ordinary accounts each (a commercial proxy network's): public, they tie no one.
     log, a, b = dump_world()
-    share_pool(log, a, b, "ip", 4, "resi")
+    share_pool(log, a, b, "ip_net", 4, "resi")
     for k in range(4):
-        log.ordinary(40, "ip", f"resi-{k}")
+        log.ordinary(40, "ip_net", f"resi-{k}")
     assert log.moved() == {1: 1, 2: 1, 3: 2, 4: 2}
 
 
@@ -131,27 +131,40 @@ def test_the_second_tie_must_be_carried_by_most_of_the_target():
     # cells the grouping put there would look the same -- carries no second tie.
     log, a, b = dump_world()
     for k in range(4):
-        log.hold(b[2 * k:2 * k + 2] + a[30 + 2 * k:30 + 2 * k + 2], "ip", f"resi-{k}")
+        log.hold(b[2 * k:2 * k + 2] + a[30 + 2 * k:30 + 2 * k + 2], "ip_net", f"resi-{k}")
     assert log.moved() == {1: 1, 2: 1, 3: 2, 4: 2}
     for k in range(4):  # held by cell 1 too: carried
-        log.hold(a[2 * k:2 * k + 2], "ip", f"resi-{k}")
+        log.hold(a[2 * k:2 * k + 2], "ip_net", f"resi-{k}")
     assert log.moved() == {1: 1, 2: 1, 3: 1, 4: 1}
 
 
-def test_the_operators_template_is_a_second_tie():
-    # The piece writes A's template (held by no one else): a tie the cards do not make, carried by both wholes.
-    log, _, _ = dump_world(piece_template="A")
+def test_a_template_is_no_second_tie_but_the_operators_clock_is():
+    # The piece writes A's template (held by no one else): operators share templates as they share cards (a kit sold
+    # like a dump), so it stays. Active in the same minutes as both of A's cells (3 activity bands no one else holds):
+    # one operator's clock, and it joins.
+    log, a, b = dump_world(piece_template="A")
+    assert log.moved() == {1: 1, 2: 1, 3: 2, 4: 2}
+    share_pool(log, a, b, "timing", 3, "band")
     assert log.moved() == {1: 1, 2: 1, 3: 1, 4: 1}
+
+
+def test_a_single_exit_is_no_address_tie():
+    # Exits (kind ip) held by the two wholes alone are not asked: one exit a ring account on each side uses and no one
+    # else is often a commercial proxy exit whose other users the log never saw; the block is asked (the test above).
+    assert "ip" not in OWN_KINDS and "ip_net" in OWN_KINDS
+    log, a, b = dump_world()
+    share_pool(log, a, b, "ip", 4, "exit")
+    assert log.moved() == {1: 1, 2: 1, 3: 2, 4: 2}
 
 
 def test_own_ties_weigh_holders_and_chance():
-    # own_ties alone: 3 exits shared by campaigns 1 and 2 no one else holds tie them; one shared exit is chance's at a
-    # log of 300 accounts with most of them flagged, and never ties; the cards never count.
+    # own_ties alone: 3 address blocks shared by campaigns 1 and 2 no one else holds tie them; one shared block is
+    # chance's in a log of 300 accounts, most of them flagged; the cards never count.
     assert "payment" not in OWN_KINDS
     wh = pl.DataFrame({"account_idx": list(range(40)), "campaign_id": [1] * 20 + [2] * 20}, schema_overrides={"account_idx": pl.UInt32})
     aff = pl.DataFrame({"account_idx": [0, 1, 20, 21, 2, 3, 22, 23, 4, 5, 24, 25], "signal_idx": [0] * 4 + [1] * 4 + [2] * 4},
                        schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    sig = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["ip"] * 3, "df": [4] * 3, "linked": [True] * 3},
+    sig = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["ip_net"] * 3, "df": [4] * 3, "linked": [True] * 3},
                        schema_overrides={"signal_idx": pl.UInt32})
     assert sorted(own_ties(wh, aff, sig, 10_000).rows()) == [(1, 2), (2, 1)]
     assert own_ties(wh, aff.filter(pl.col("signal_idx") == 0), sig, 300).height == 0

@@ -33,10 +33,7 @@ def test_a_piece_joins_by_cards_only_when_most_of_its_payers_hold_the_targets(ca
     operator_a(log, piece_template="C")
     log.move_cards(3, 1, cards[0])
     log.move_cards(4, 2, cards[1])
-    # The cards' conditions alone (own=False): since session 59 a piece writing its own template and sharing nothing but
-    # cards also needs a second tie beside them (tests/test_card59.py).
-    assert moved(log.frames(), own=False)[3] == (1 if joins else 2)
-    assert moved(log.frames())[3] == 2
+    assert moved(log.frames())[3] == (1 if joins else 2)
 
 
 def test_exactly_half_the_payers_on_the_targets_cards_is_not_most():
@@ -46,9 +43,9 @@ def test_exactly_half_the_payers_on_the_targets_cards_is_not_most():
     operator_a(log, piece_template="C")
     log.move_cards(3, 1, 2)
     log.rows += [(a, "payment", "moved-4-2-x") for a in log.members[4][:3] + log.members[2][:2]]
-    assert moved(log.frames(), own=False)[3] == 2  # the cards' conditions alone (template C: no second tie, session 59)
+    assert moved(log.frames())[3] == 2
     log.rows += [(log.members[4][3], "payment", "moved-4-2-x")]  # one more payer: 8 of 14
-    assert moved(log.frames(), own=False)[3] == 1
+    assert moved(log.frames())[3] == 1
 
 
 @pytest.mark.parametrize("outsiders,joins", [(0, True), (2, True), (20, False), (200, False)])

@@ -20,11 +20,11 @@ from tests.test_card_campaigns56 import Log
 BIG = 224_000
 
 
-def moved(log: Log, own: bool = True) -> dict[int, int]:
-    """Each cluster's campaign after card campaigns, in a log of :data:`BIG` accounts (``own``: ask a second tie beside
-    the cards, session 59)."""
+def moved(log: Log) -> dict[int, int]:
+    """Each cluster's campaign after card campaigns, in a log of :data:`BIG` accounts, by the cards' conditions alone
+    (``own=False``: the second tie beside the cards, session 59, is tests/test_card59.py's)."""
     cl, part, aff, sig = log.frames()
-    return dict(card_campaigns(cl, part, aff, sig, n_accounts=BIG, own=own).select("cluster_id", "campaign_id").iter_rows())
+    return dict(card_campaigns(cl, part, aff, sig, n_accounts=BIG, own=False).select("cluster_id", "campaign_id").iter_rows())
 
 
 def share(log: Log, source: int, target: int, cards: int, start: int) -> None:
@@ -87,9 +87,8 @@ def test_a_carding_shops_cards_bought_by_two_operators_at_scale_stay_apart(templ
 @pytest.mark.parametrize("template", ["T", "P"])
 def test_an_operators_own_card_pool_across_cells_joins_at_scale(template):
     # Operator A's piece (campaign 2: cells 11 and 12, 10 + 8 accounts) pays with cards of A's pool that A's cells 1-4
-    # (160 of 240) pay with too: 14 of its 18 accounts, each pair on a card of a different cell. By the cards alone it
-    # joins A's campaign whether it writes A's template or another; since session 59 a second tie beside the cards is
-    # asked too, and writing another template (nothing else shared) it stays (tests/test_card59.py).
+    # (160 of 240) pay with too: 14 of its 18 accounts, each pair on a card of a different cell. It joins A's campaign
+    # whether it writes A's template or another.
     log = Log()
     main_campaign(log)
     log.cell(11, 2, 10, template)
@@ -98,8 +97,7 @@ def test_an_operators_own_card_pool_across_cells_joins_at_scale(template):
     share(log, 11, 2, 2, 4)
     share(log, 12, 3, 2, 0)
     share(log, 12, 4, 1, 4)
-    assert moved(log, own=False)[11] == 1 and moved(log, own=False)[12] == 1
-    assert moved(log)[11] == (1 if template == "T" else 2)
+    assert moved(log)[11] == 1 and moved(log)[12] == 1
 
 
 def test_a_campaign_joins_its_strongest_tie_that_the_target_carries():

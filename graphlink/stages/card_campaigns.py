@@ -100,10 +100,14 @@ MOSTLY_SHARED = 0.5
 PRIVATE_TEMPLATE = 0.9
 
 #: The second tie's kinds (:func:`own_ties`): what an operator holds beside its cards and a second buyer of the same
-#: cards would not -- its addresses and address blocks, its client's user agent, its templates and their bursts, its
-#: clock (activity bands) -- every built-in kind but the cards, the account's e-mail domain and creation hour, and the
-#: network (an ASN is a provider's, not an operator's).
-OWN_KINDS = ("ip", "ip_net", "user_agent", "timing", "email_domain")
+#: cards would not -- its address blocks (``ip_net``: a pool is seen through all its exits; one exit held by a ring
+#: account on each side and no one else is often a commercial proxy exit whose other users the log never saw -- dev
+#: dump176: two buyers of one dump tied by such exits), its client's user agent, its clock (activity bands: accounts active in the
+#: same minutes), its accounts' e-mail domain. Not the cards; not the templates: operators share templates as they share
+#: cards -- a kit sold to several like a dump (dev dump176: the two buyers of one dump both write a jailbreak no one else
+#: writes; session 57, op57: a2's operator 3 writes operator 1's template) -- so a template completes a one-card tie's
+#: chance test (:func:`card_ties`) but is no second tie.
+OWN_KINDS = ("ip_net", "user_agent", "timing", "email_domain")
 
 
 def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
@@ -195,12 +199,11 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     # campaign, and the next may be one (session 58, card58).
     held = held_whole(both.select("campaign_id", "to"), wholes, affiliations, signals, kinds)
     if own:  # a second tie beside the cards: a dump sold to two operators ties their cards, nothing else (session 59)
-        second = pl.concat([written, own_ties(wholes, affiliations, signals, n_accounts)]).unique()
-        held = held.join(second, on=["campaign_id", "to"], how="semi")
-        if own_held:  # both wholes carry the second tie too: not a merged campaign's minority writing the piece's template
-            beside = pl.concat([own_values(wholes, affiliations, signals), words.filter("linked")["signal_idx"]])
+        held = held.join(own_ties(wholes, affiliations, signals, n_accounts), on=["campaign_id", "to"], how="semi")
+        if own_held:  # both wholes carry the second tie too, as they carry the cards (not a merged campaign's minority)
+            beside = own_values(wholes, affiliations, signals)
             held = held_whole(held, wholes, affiliations, signals.with_columns(pl.col("signal_idx").is_in(beside.implode()).alias("linked")),
-                              [*OWN_KINDS, *TEMPLATE_KINDS])
+                              list(OWN_KINDS))
     return (both.join(held, on=["campaign_id", "to"], how="semi")
             .sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
             .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight").sort("campaign_id"))
@@ -217,40 +220,44 @@ def own_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataF
         ``account_idx, campaign_id``: each flagged account's campaign (its flagged clusters pooled).
     affiliations, signals : DataFrame
         As :func:`card_ties` (``signals``: ``signal_idx, kind, df, linked``).
+    n_accounts : int, optional
+        Chance's ``N``: the accounts in the log, as for the cards (:func:`card_ties` passes it). By default the
+        flagged campaigns' accounts -- stricter (the values are held almost only by them), and at dev 224k / 45k it
+        refused right joins by address blocks (BENCHMARKS.md, session 59, card59).
     kinds : sequence of str
-        The kinds that may tie (:data:`OWN_KINDS`: never the cards).
+        The kinds that may tie (:data:`OWN_KINDS`: never the cards, nor the templates).
     least : float
         A value counts only when at least this share of its holders in the log (``df``) are flagged campaigns'
-        accounts (:data:`PRIVATE_TEMPLATE`, 0.9: almost only theirs): a public template, a commercial proxy exit,
-        a stock browser agent or a framework's system prompt is held by ordinary users too and ties no one.
+        accounts (:data:`PRIVATE_TEMPLATE`, 0.9: almost only theirs): a commercial proxy network's block, a stock
+        client agent or a common mail domain is held by ordinary users too and ties no one.
     alpha : float
-        The chance test's level (:data:`CARD_ALPHA`).
+        The chance test's level (:data:`CARD_ALPHA`), shared by the kinds present (``alpha / kinds``: a tie by any
+        one of them is asked at the level of one test).
     spare : int
-        Shared values left out before the test (0: rare values, each already held almost only by flagged accounts).
+        Shared values left out before the test (0: each value is already held almost only by flagged accounts).
 
     Returns
     -------
     DataFrame
-        ``campaign_id, to`` (Int64), both ways, for every pair of campaigns sharing such values more than chance gives:
-        :func:`~graphlink.stages.campaign_ties.private_ties`' test with ``N`` the flagged campaigns' accounts -- the
-        values are held by flagged accounts only, so chance spreads them among those, not over the log (a
-        proxy exit every operator rents lands in each operator's campaign about as often as chance says).
+        ``campaign_id, to`` (Int64), both ways, for every pair of flagged campaigns sharing such values of one kind
+        more than chance gives (:func:`~graphlink.stages.campaign_ties.private_ties`' test, each kind on its own: pooled,
+        a block's many values would drown a clock's few bands). Source: graphlink session 59 (BENCHMARKS.md, helper card59).
 
     Examples
     --------
-    Campaigns 1 and 2 (4 accounts each) and campaign 3 (100) are flagged. Campaigns 1 and 2 share three addresses no
+    Campaigns 1 and 2 (4 accounts each) and campaign 3 (100) are flagged. Campaigns 1 and 2 share three address blocks no
     one else holds, each held by two accounts on either side (chance among the 108 flagged accounts: 0.2 of them).
 
     >>> wh = pl.DataFrame({"account_idx": list(range(108)), "campaign_id": [1] * 4 + [2] * 4 + [3] * 100},
     ...                   schema_overrides={"account_idx": pl.UInt32})
     >>> aff = pl.DataFrame({"account_idx": [0, 1, 4, 5, 2, 3, 6, 7, 0, 2, 4, 6], "signal_idx": [0] * 4 + [1] * 4 + [2] * 4},
     ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    >>> sig = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["ip"] * 3, "df": [4, 4, 4], "linked": [True] * 3},
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["ip_net"] * 3, "df": [4, 4, 4], "linked": [True] * 3},
     ...                    schema_overrides={"signal_idx": pl.UInt32})
     >>> own_ties(wh, aff, sig).sort("campaign_id").rows()
     [(1, 2), (2, 1)]
 
-    The same addresses held by 40 ordinary accounts too (a proxy exit): no tie.
+    The same blocks held by 40 ordinary accounts too (a proxy network's): no tie.
 
     >>> own_ties(wh, aff, sig.with_columns(pl.lit(44).alias("df"))).height
     0
@@ -265,7 +272,11 @@ def own_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataF
     node_of = (flagged.join(node, on="campaign_id").with_columns(pl.len().over("node").alias("size"))
                .select("account_idx", "node", "size"))
     sig = signals.with_columns(pl.col("signal_idx").is_in(own.implode()).alias("linked"))
-    ties = private_ties(node_of, affiliations, sig, list(kinds), n_accounts or flagged.height, spare=spare).filter(pl.col("weight") >= 1.0 - alpha)
+    # Each kind its own test (pooled, a block's many exits would drown a clock's few bands), at alpha over the kinds
+    # present: a tie by any one of them is asked at the level of one test (Bonferroni).
+    present = [k for k in kinds if k in set(sig.filter("linked")["kind"].unique().to_list())]
+    ties = pl.concat([private_ties(node_of, affiliations, sig, [k], n_accounts or flagged.height, spare=spare)
+                      for k in present]).filter(pl.col("weight") >= 1.0 - alpha / max(len(present), 1))
     if ties.is_empty():
         return empty
     return _campaign_pairs(ties, node.select("node", "campaign_id"))
@@ -458,12 +469,18 @@ def card_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "df": [4, 4], "weight": [1.0] * 2,
     ...                     "linked": [True] * 2}, schema_overrides={"signal_idx": pl.UInt32})
     >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "flagged": [True] * 4, "campaign_id": [1, 1, 2, 2]})
-    >>> card_campaigns(cl, part, aff, sig, n_accounts=1000)["campaign_id"].to_list()
+    >>> card_campaigns(cl, part, aff, sig, n_accounts=1000, own=False)["campaign_id"].to_list()
     [1, 1, 1, 1]
+
+    That is the cards alone (``own=False``); beside them the two share nothing -- two buyers of one dump look the same --
+    and by default they stay apart.
+
+    >>> card_campaigns(cl, part, aff, sig, n_accounts=1000)["campaign_id"].to_list()
+    [1, 1, 2, 2]
 
     One card only (signal 1 dropped): no tie is left once it is left out, and the campaigns stay apart.
 
-    >>> card_campaigns(cl, part, aff.filter(pl.col("signal_idx") == 0), sig, n_accounts=1000)["campaign_id"].to_list()
+    >>> card_campaigns(cl, part, aff.filter(pl.col("signal_idx") == 0), sig, n_accounts=1000, own=False)["campaign_id"].to_list()
     [1, 1, 2, 2]
     """
     if clusters.is_empty() or "campaign_id" not in clusters.columns:
