@@ -47,6 +47,22 @@ target did not carry stayed). Limit: an operator's piece whose cards its main ca
 cells stays (dev ind176: operator 3's 132-account piece shares 7 cards with its 446-account campaign, held there by
 4 cells of 155 accounts; session 57 joined it through the template path, ARI by operator 0.831 -> 0.901).
 
+A second tie beside the cards (session 59, card59; :func:`own_ties`, ``own=True``): two operators buying one card
+dump share cards held across both wholes, and every card test above reads that as one operator's pool (brk58's
+strict xfails; a fresh 11k test world in session 58 moved one operator's whole campaign into another's; dev dump176,
+``benchmarks/independent_world.py --card-dump``: operator 1's 356 flagged accounts into operator 2's 694, ARI by
+operator 0.965 -> 0.665). So the two wholes must also share what a second buyer of the same cards would not have:
+values of :data:`OWN_KINDS` -- address blocks, the client's user agent, the clock (activity bands), the accounts' mail
+domain -- of which 90 % of the holders in the log are flagged campaigns' accounts (a proxy network's blocks, stock
+agents and common domains are held by ordinary users too), beyond chance (each kind its own test, the level shared
+by the kinds), and on each side carried by the clusters holding most of its flagged accounts (:func:`held_whole`
+over those values). Not single exits (a commercial exit a ring account of each side was seen on and no one else:
+dev dump176's two buyers) and not templates (operators share them as they share cards: dev dump176's buyers both
+write a jailbreak no one else writes). Dev 45k: operator 3's 953-account piece still joins its 2,188-account
+campaign by the clock. Limit: a piece joining a campaign the grouping merged from its operator and another (dev
+dump3: operator 2's 201 into 583 of operator 3 and 382 of operator 2) is carried by the merged whole's clock and
+moves, as under the cards alone.
+
 Flags are not touched: the step runs after every flag is decided and after batch members move accounts (a campaign
 move before them would change which accounts they may move), so it changes ``campaign_id`` and what campaigns count
 and list, never which accounts are flagged, nor the partition (as :mod:`graphlink.stages.lone_cells`). Each move goes
