@@ -166,6 +166,6 @@ def test_own_ties_weigh_holders_and_chance():
                        schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
     sig = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["ip_net"] * 3, "df": [4] * 3, "linked": [True] * 3},
                        schema_overrides={"signal_idx": pl.UInt32})
-    assert sorted(own_ties(wh, aff, sig, 10_000).rows()) == [(1, 2), (2, 1)]
+    assert sorted(own_ties(wh, aff, sig, 10_000).rows()) == [(1, 2, "ip_net"), (2, 1, "ip_net")]
     assert own_ties(wh, aff.filter(pl.col("signal_idx") == 0), sig, 300).height == 0
     assert own_ties(wh, aff, sig.with_columns(pl.lit("payment").alias("kind")), 10_000).height == 0

@@ -129,7 +129,7 @@ OWN_KINDS = ("ip_net", "user_agent", "timing", "email_domain")
 def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
               graph_config: GraphConfig | None = None, n_accounts: int | None = None,
               alpha: float = CARD_ALPHA, config: CommunityConfig | None = None, share: float = LONE_SHARE,
-              own: bool = True, own_held: bool = True) -> pl.DataFrame:
+              own: bool = True, own_held: bool | str = True) -> pl.DataFrame:
     """Each flagged campaign of several clusters' strongest card tie to a larger flagged campaign (module docstring).
 
     Parameters
@@ -215,11 +215,14 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     # campaign, and the next may be one (session 58, card58).
     held = held_whole(both.select("campaign_id", "to"), wholes, affiliations, signals, kinds)
     if own:  # a second tie beside the cards: a dump sold to two operators ties their cards, nothing else (session 59)
-        held = held.join(own_ties(wholes, affiliations, signals, n_accounts), on=["campaign_id", "to"], how="semi")
-        if own_held:  # both wholes carry the second tie too, as they carry the cards (not a merged campaign's minority)
-            beside = own_values(wholes, affiliations, signals)
-            held = held_whole(held, wholes, affiliations, signals.with_columns(pl.col("signal_idx").is_in(beside.implode()).alias("linked")),
-                              list(OWN_KINDS))
+        second = own_ties(wholes, affiliations, signals, n_accounts)
+        mine = signals.with_columns(pl.col("signal_idx").is_in(own_values(wholes, affiliations, signals).implode()).alias("linked"))
+        if own_held == "kind":  # both wholes carry the second tie, by the kind that ties them
+            second = pl.concat([held_whole(second.filter(pl.col("kind") == k).select("campaign_id", "to"), wholes, affiliations, mine, [k])
+                                for k in second["kind"].unique().sort().to_list()] or [second.select("campaign_id", "to")])
+        elif own_held:  # both wholes carry the second tie, by any of the kinds' own values
+            second = held_whole(second.select("campaign_id", "to").unique(), wholes, affiliations, mine, list(OWN_KINDS))
+        held = held.join(second.select("campaign_id", "to"), on=["campaign_id", "to"], how="semi")
     return (both.join(held, on=["campaign_id", "to"], how="semi")
             .sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
             .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight").sort("campaign_id"))
@@ -255,8 +258,8 @@ def own_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataF
     Returns
     -------
     DataFrame
-        ``campaign_id, to`` (Int64), both ways, for every pair of flagged campaigns sharing such values of one kind
-        more than chance gives (:func:`~graphlink.stages.campaign_ties.private_ties`' test, each kind on its own: pooled,
+        ``campaign_id, to`` (Int64), both ways, and ``kind`` (String), for every pair of flagged campaigns and kind
+        whose values they share more than chance gives (:func:`~graphlink.stages.campaign_ties.private_ties`' test, each kind on its own: pooled,
         a block's many values would drown a clock's few bands). Source: graphlink session 59 (BENCHMARKS.md, helper card59).
 
     Examples
@@ -271,14 +274,15 @@ def own_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataF
     >>> sig = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["ip_net"] * 3, "df": [4, 4, 4], "linked": [True] * 3},
     ...                    schema_overrides={"signal_idx": pl.UInt32})
     >>> own_ties(wh, aff, sig).sort("campaign_id").rows()
-    [(1, 2), (2, 1)]
+    [(1, 2, 'ip_net'), (2, 1, 'ip_net')]
 
     The same blocks held by 40 ordinary accounts too (a proxy network's): no tie.
 
     >>> own_ties(wh, aff, sig.with_columns(pl.lit(44).alias("df"))).height
     0
     """
-    empty = pl.DataFrame(schema={"campaign_id": pl.Int64, "to": pl.Int64})
+    empty = pl.DataFrame(schema={"campaign_id": pl.Int64, "to": pl.Int64, "kind": pl.String})
+    empty_ties = pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64, "kind": pl.String})
     flagged = wholes.select("account_idx", pl.col("campaign_id").cast(pl.Int64)).unique("account_idx")
     own = own_values(flagged, affiliations, signals, kinds, least)
     if own.is_empty():
@@ -291,11 +295,11 @@ def own_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataF
     # Each kind its own test (pooled, a block's many exits would drown a clock's few bands), at alpha over the kinds
     # present: a tie by any one of them is asked at the level of one test (Bonferroni).
     present = [k for k in kinds if k in set(sig.filter("linked")["kind"].unique().to_list())]
-    ties = pl.concat([private_ties(node_of, affiliations, sig, [k], n_accounts or flagged.height, spare=spare)
-                      for k in present]).filter(pl.col("weight") >= 1.0 - alpha / max(len(present), 1))
+    ties = pl.concat([private_ties(node_of, affiliations, sig, [k], n_accounts or flagged.height, spare=spare).with_columns(pl.lit(k).alias("kind"))
+                      for k in present] or [empty_ties]).filter(pl.col("weight") >= 1.0 - alpha / max(len(present), 1))
     if ties.is_empty():
         return empty
-    return _campaign_pairs(ties, node.select("node", "campaign_id"))
+    return _campaign_pairs(ties, node.select("node", "campaign_id"), "kind").unique()
 
 
 def own_values(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
@@ -429,13 +433,14 @@ def private_templates(signals: pl.DataFrame, affiliations: pl.DataFrame, wholes:
     return signals.with_columns(pl.col("signal_idx").is_in(inside.implode()).alias("linked"))
 
 
-def _campaign_pairs(ties: pl.DataFrame, size: pl.DataFrame) -> pl.DataFrame:
-    """``campaign_id, to`` both ways for the ``source, target`` node pairs of ``ties`` (``size``: ``node, campaign_id``)."""
+def _campaign_pairs(ties: pl.DataFrame, size: pl.DataFrame, *keep: str) -> pl.DataFrame:
+    """``campaign_id, to`` both ways for the ``source, target`` node pairs of ``ties`` (``size``: ``node, campaign_id``),
+    with ``ties``' columns ``keep``."""
     ids = size.select("node", "campaign_id")
-    return (pl.concat([ties.select(pl.col("source").alias("a"), pl.col("target").alias("b")),
-                       ties.select(pl.col("target").alias("a"), pl.col("source").alias("b"))])
+    return (pl.concat([ties.select(pl.col("source").alias("a"), pl.col("target").alias("b"), *keep),
+                       ties.select(pl.col("target").alias("a"), pl.col("source").alias("b"), *keep)])
             .join(ids.rename({"node": "a"}), on="a").join(ids.rename({"node": "b", "campaign_id": "to"}), on="b")
-            .select("campaign_id", "to"))
+            .select("campaign_id", "to", *keep))
 
 
 def _template_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, graph_config: GraphConfig | None,
