@@ -59,9 +59,11 @@ by the kinds), and on each side carried by the clusters holding most of its flag
 over those values). Not single exits (a commercial exit a ring account of each side was seen on and no one else:
 dev dump176's two buyers) and not templates (operators share them as they share cards: dev dump176's buyers both
 write a jailbreak no one else writes). Dev 45k: operator 3's 953-account piece still joins its 2,188-account
-campaign by the clock. Limit: a piece joining a campaign the grouping merged from its operator and another (dev
-dump3: operator 2's 201 into 583 of operator 3 and 382 of operator 2) is carried by the merged whole's clock and
-moves, as under the cards alone.
+campaign by the clock; dev 224k: 25 of the cards' 26 right moves kept (16 by address blocks, 5 by the clock, 4 by
+both). Limits: an operator's piece sharing nothing with its operator but cards stays (dev d304: operator 3's 62
+accounts, ARI by operator 0.759 by the cards alone, 0.681 here and off); a piece joining a campaign the grouping
+merged from its operator and others is carried by the merged whole (commercial proxy blocks only ring accounts were
+seen on, a ring client two operators both run) and moves, as by the cards alone (dev dump3, dump179).
 
 Flags are not touched: the step runs after every flag is decided and after batch members move accounts (a campaign
 move before them would change which accounts they may move), so it changes ``campaign_id`` and what campaigns count
@@ -157,6 +159,11 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     own : bool
         Ask a second tie beside the cards (:func:`own_ties`; default True, session 59): two operators buying one card
         dump share cards held across both wholes and nothing of their own. False: session 58's rule (cards alone).
+    own_held : bool or str
+        With ``own``, both wholes must carry the second tie as they carry the cards (:func:`held_whole` over the values
+        :func:`own_values` keeps, every kind of :data:`OWN_KINDS`; default True). ``"kind"``: over the tying kind's
+        values only -- stricter, and at dev 224k it kept 24 of 27 moves for +0.005 ARI by operator instead of +0.048,
+        and lost dev 45k's right move (BENCHMARKS.md, session 59, card59); kept for measurement. False: not asked.
 
     Returns
     -------
@@ -241,8 +248,8 @@ def own_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataF
         As :func:`card_ties` (``signals``: ``signal_idx, kind, df, linked``).
     n_accounts : int, optional
         Chance's ``N``: the accounts in the log, as for the cards (:func:`card_ties` passes it). By default the
-        flagged campaigns' accounts -- stricter (the values are held almost only by them), and at dev 224k / 45k it
-        refused right joins by address blocks (BENCHMARKS.md, session 59, card59).
+        flagged campaigns' accounts -- stricter (the values are held almost only by them; dev dump2's right tie by
+        address blocks does not stand at that ``N``).
     kinds : sequence of str
         The kinds that may tie (:data:`OWN_KINDS`: never the cards, nor the templates).
     least : float
