@@ -63,7 +63,8 @@ campaign by the clock; dev 224k: 25 of the cards' 26 right moves kept (16 by add
 both). Limits: an operator's piece sharing nothing with its operator but cards stays (dev d304: operator 3's 62
 accounts, ARI by operator 0.759 by the cards alone, 0.681 here and off); a piece joining a campaign the grouping
 merged from its operator and others is carried by the merged whole (commercial proxy blocks only ring accounts were
-seen on, a ring client two operators both run) and moves, as by the cards alone (dev dump3, dump179).
+seen on, a ring client two operators both run) and moves, as by the cards alone (dev dump3, dump179); two operators
+renting one address pool and clock pass the second tie (dev pools1036: 0.785 -> 0.637, as by the cards alone).
 
 Flags are not touched: the step runs after every flag is decided and after batch members move accounts (a campaign
 move before them would change which accounts they may move), so it changes ``campaign_id`` and what campaigns count
