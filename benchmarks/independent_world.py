@@ -54,6 +54,12 @@ World (21 days from 2026-03-02 00:00 UTC):
   operator, often mostly the operator: text cannot tell the two apart, their tooling can. Applied after
   the world is drawn, from its own generator (``default_rng([seed, 29])``): without the option every
   earlier world is byte-identical; with it only those cells' prompts change.
+* **Card dump** (``--card-dump``, off by default; session 59): a carding shop sells one dump of cards to
+  two of the three operators -- half of each one's operator-wide card pool (the first half, the smaller
+  pool's size at most) is the same cards. Nothing else is shared beyond what the world already shares
+  (templates drawn from one list, the commercial proxy network). The dump is drawn from its own generator
+  (``default_rng([seed, 59])``) and only replaces the two pools' values, so the main generator's draws
+  are unchanged: without the option every earlier world is byte-identical; with it only those cards differ.
 
 Outputs (``--out DIR``): ``events.parquet`` (account_id, timestamp UTC, ip,
 payment_fingerprint, prompt, user_agent), ``accounts.parquet`` (account_id,
@@ -369,7 +375,8 @@ ISP_OCTETS = [5, 31, 37, 62, 68, 75, 84, 90, 96, 99, 112, 121, 174, 180, 190, 21
 # --------------------------------------------------------------------------- the world
 
 
-def generate(seed: int, n_accounts: int, orgs: bool = False, pool_scale: int | None = None) -> dict:
+def generate(seed: int, n_accounts: int, orgs: bool = False, pool_scale: int | None = None,
+             card_dump: bool = False) -> dict:
     """Generate a world; returns events, accounts, labels (polars) and params (dict).
 
     ``orgs`` adds benign organisations that look like split fleets (see the module docstring); they are
@@ -416,6 +423,11 @@ def generate(seed: int, n_accounts: int, orgs: bool = False, pool_scale: int | N
     cell_no = 0
     japanese_op = int(rng.integers(0, n_ops))
     public_ops = set(int(i) for i in rng.choice(n_ops, 2, replace=False))
+    if card_dump:  # session 59: one dump sold to two operators (own generator: the world's draws unchanged)
+        drng = np.random.default_rng([seed, 59])
+        dump_ops = set(int(i) for i in drng.choice(n_ops, 2, replace=False))
+        dump = hexid(drng, "pf_", 100_000)
+        P["card_dump"] = {"operators": sorted(o + 1 for o in dump_ops)}
     for op in range(n_ops):
         budget = max(5, int(round(ring_budget * op_weights[op])))
         sizes = []
@@ -437,6 +449,9 @@ def generate(seed: int, n_accounts: int, orgs: bool = False, pool_scale: int | N
             op_resi = np.concatenate([op_resi, snet.blocks(int(len(op_resi) * (grow - 1)), RESI_OCTETS) + side.integers(2, 254)])
             op_dc = np.concatenate([op_dc, snet.blocks(int(round(len(op_dc) * (grow - 1))), DC_OCTETS)])
         op_cards = hexid(rng, "pf_", max(3, sum(sizes) // int(rng.integers(15, 40))))
+        if card_dump and op in dump_ops:
+            half = len(op_cards) // 2
+            op_cards[:half] = dump[:half]
         op_domain = f"{txt.lex[int(rng.integers(0, len(txt.lex)))]}mail.net"
         op_ua = RING_UA[int(rng.integers(0, len(RING_UA)))].format(v=int(rng.integers(0, 9)))
         P["operators"].append({"operator": op + 1, "cells": len(sizes), "accounts": sum(sizes), "tz": op_tz,
@@ -1078,10 +1093,12 @@ def main(argv=None) -> None:
                     help="add benign organisations that look like split fleets (off: the pre-session-12 worlds)")
     ap.add_argument("--agent-fleets", action="store_true",
                     help="operators wrap their requests in a framework users' system prompt (off: earlier worlds)")
+    ap.add_argument("--card-dump", action="store_true",
+                    help="a carding shop sells one dump to two operators: half of each one's card pool (off: earlier worlds)")
     ap.add_argument("--pool-scale", type=int, default=None,
                     help="grow the operators' address pools with the world past this many accounts (off: fixed pools)")
     a = ap.parse_args(argv)
-    w = generate(a.seed, a.accounts, a.orgs, a.pool_scale)
+    w = generate(a.seed, a.accounts, a.orgs, a.pool_scale, a.card_dump)
     if a.agent_fleets:
         w = agent_fleets(w, a.seed)
     write(w, a.out)

@@ -64,9 +64,8 @@ class Log:
         return dict(out.select("cluster_id", "campaign_id").iter_rows())
 
 
-@pytest.mark.xfail(strict=True, reason="brk58: held_whole counts a cluster as holding the shared cards when any one of its "
-                   "accounts does -- two of operator A's 220 accounts (in its 200-account cell) paying with four of "
-                   "operator B's pool cards carry B's whole 12-account campaign into A's (main's opt-in rule too)")
+# brk58 (a strict xfail until session 59): held_whole counts a cluster as holding the shared cards when any one of its
+# accounts does; card59's second tie beside the cards (none here: two templates, nothing else shared) keeps them apart.
 def test_two_buyers_in_a_big_cell_do_not_carry_another_operators_campaign():
     # Operator A: campaign 1, cells 1 (200) and 2 (20), own cards, template A. Operator B: campaign 2, cells 3 and 4
     # (6 each), template B, paying with its pool's six cards (each held by one account of each cell). Two accounts of
@@ -84,10 +83,8 @@ def test_two_buyers_in_a_big_cell_do_not_carry_another_operators_campaign():
     assert log.moved() == {1: 1, 2: 1, 3: 2, 4: 2}
 
 
-@pytest.mark.xfail(strict=True, reason="brk58: a carding shop's dump of 7 cards bought whole by two operators (each "
-                   "writing its own template, nothing else shared) joins them: every card test (chance with one left "
-                   "out, mostly_shared, held_whole both ways) reads a shared dump as one operator's pool (main's opt-in "
-                   "rule too)")
+# brk58 (a strict xfail until session 59): every card test reads a shared dump as one operator's pool; card59's second
+# tie beside the cards (the two operators share nothing else) keeps them apart.
 def test_a_dump_sold_whole_to_two_operators_does_not_join_them():
     # Operator A: campaign 1, cells 1 (30) and 2 (20), template A; 14 of its accounts (7 in each cell) pay with the
     # dump's 7 cards two by two. Operator B: campaign 2, cells 3 (8) and 4 (6), template B, paying only with the dump.
@@ -102,13 +99,8 @@ def test_a_dump_sold_whole_to_two_operators_does_not_join_them():
     assert log.moved() == {1: 1, 2: 1, 3: 2, 4: 2}
 
 
-@pytest.mark.xfail(HELD_WHOLE, strict=True, reason="brk58 (card58 only; main keeps it): a piece whose strongest card tie "
-                   "(its own operator's cards) the target refuses as not held whole now moves by its next tie, into a "
-                   "third operator's campaign -- 'a tie not carried is no tie' drops the evidence that the piece is tied "
-                   "to two campaigns, which says neither move is its operator's. The mirror of card58's own "
-                   "test_a_campaign_joins_its_strongest_tie_that_the_target_carries (same shape, the weaker target the "
-                   "piece's operator there): cards alone do not tell them apart; stopping at a target-side refusal "
-                   "fixes this one, fails that one and costs dev ind177big 0.010 ARI by operator (brk58's section)")
+# brk58 (a strict xfail until session 59): a piece refused by its own operator's campaign took its next card tie, into a
+# third operator's; card59's second tie beside the cards (the piece shares nothing else with that campaign) refuses it.
 def test_a_piece_refused_by_its_operators_campaign_does_not_move_to_the_next():
     # Campaign 2 (40): operator B's cell 3 (10) merged with operator C's cell 4 (30). B's piece, campaign 3 (cells 5
     # and 6, 6 each), pays with six of B's cards held by cell 3 (2 + 2 accounts each) and with six dump cards operator

@@ -21,9 +21,10 @@ BIG = 224_000
 
 
 def moved(log: Log) -> dict[int, int]:
-    """Each cluster's campaign after card campaigns, in a log of :data:`BIG` accounts."""
+    """Each cluster's campaign after card campaigns, in a log of :data:`BIG` accounts, by the cards' conditions alone
+    (``own=False``: the second tie beside the cards, session 59, is tests/test_card59.py's)."""
     cl, part, aff, sig = log.frames()
-    return dict(card_campaigns(cl, part, aff, sig, n_accounts=BIG).select("cluster_id", "campaign_id").iter_rows())
+    return dict(card_campaigns(cl, part, aff, sig, n_accounts=BIG, own=False).select("cluster_id", "campaign_id").iter_rows())
 
 
 def share(log: Log, source: int, target: int, cards: int, start: int) -> None:

@@ -47,6 +47,25 @@ target did not carry stayed). Limit: an operator's piece whose cards its main ca
 cells stays (dev ind176: operator 3's 132-account piece shares 7 cards with its 446-account campaign, held there by
 4 cells of 155 accounts; session 57 joined it through the template path, ARI by operator 0.831 -> 0.901).
 
+A second tie beside the cards (session 59, card59; :func:`own_ties`, ``own=True``): two operators buying one card
+dump share cards held across both wholes, and every card test above reads that as one operator's pool (brk58's
+strict xfails; a fresh 11k test world in session 58 moved one operator's whole campaign into another's; dev dump176,
+``benchmarks/independent_world.py --card-dump``: operator 1's 356 flagged accounts into operator 2's 694, ARI by
+operator 0.965 -> 0.665). So the two wholes must also share what a second buyer of the same cards would not have:
+values of :data:`OWN_KINDS` -- address blocks, the client's user agent, the clock (activity bands), the accounts' mail
+domain -- of which 90 % of the holders in the log are flagged campaigns' accounts (a proxy network's blocks, stock
+agents and common domains are held by ordinary users too), beyond chance (each kind its own test, the level shared
+by the kinds), and on each side carried by the clusters holding most of its flagged accounts (:func:`held_whole`
+over those values). Not single exits (a commercial exit a ring account of each side was seen on and no one else:
+dev dump176's two buyers) and not templates (operators share them as they share cards: dev dump176's buyers both
+write a jailbreak no one else writes). Dev 45k: operator 3's 953-account piece still joins its 2,188-account
+campaign by the clock; dev 224k: 25 of the cards' 26 right moves kept (16 by address blocks, 5 by the clock, 4 by
+both). Limits: an operator's piece sharing nothing with its operator but cards stays (dev d304: operator 3's 62
+accounts, ARI by operator 0.759 by the cards alone, 0.681 here and off); a piece joining a campaign the grouping
+merged from its operator and others is carried by the merged whole (commercial proxy blocks only ring accounts were
+seen on, a ring client two operators both run) and moves, as by the cards alone (dev dump3, dump179); two operators
+renting one address pool and clock pass the second tie (dev pools1036: 0.785 -> 0.637, as by the cards alone).
+
 Flags are not touched: the step runs after every flag is decided and after batch members move accounts (a campaign
 move before them would change which accounts they may move), so it changes ``campaign_id`` and what campaigns count
 and list, never which accounts are flagged, nor the partition (as :mod:`graphlink.stages.lone_cells`). Each move goes
@@ -71,11 +90,12 @@ from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaign_clients import TEMPLATE_KINDS
 from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.campaigns import PRIVATE_TIE_KINDS, TIE_KINDS, cluster_similarity, is_tie_kind
+from graphlink.stages.card_second_ties import OWN_KINDS, campaign_pairs, own_ties, own_values
 from graphlink.stages.lone_cells import LONE_SHARE
 from graphlink.stages.pool_pieces import chain_ends, moved_campaigns
 
-__all__ = ["CARD_ALPHA", "MOSTLY_SHARED", "PRIVATE_TEMPLATE", "card_campaigns", "card_ties", "held_whole", "mostly_shared",
-           "private_templates"]
+__all__ = ["CARD_ALPHA", "MOSTLY_SHARED", "OWN_KINDS", "PRIVATE_TEMPLATE", "card_campaigns", "card_ties", "held_whole",
+           "mostly_shared", "own_ties", "own_values", "private_templates"]
 
 #: A campaign joins another when chance gives their wholes at least the cards they share (one left out) with
 #: probability below this: the conventional 5 % level, as the address-bystander test's ``CHANCE_ALPHA``
@@ -100,9 +120,11 @@ MOSTLY_SHARED = 0.5
 PRIVATE_TEMPLATE = 0.9
 
 
+
 def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
               graph_config: GraphConfig | None = None, n_accounts: int | None = None,
-              alpha: float = CARD_ALPHA, config: CommunityConfig | None = None, share: float = LONE_SHARE) -> pl.DataFrame:
+              alpha: float = CARD_ALPHA, config: CommunityConfig | None = None, share: float = LONE_SHARE,
+              own: bool = True, own_held: bool | str = True) -> pl.DataFrame:
     """Each flagged campaign of several clusters' strongest card tie to a larger flagged campaign (module docstring).
 
     Parameters
@@ -127,6 +149,14 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     share : float
         The template tie that stands in for a second card, as a share of ``campaign_resolution``
         (:data:`graphlink.stages.lone_cells.LONE_SHARE`: the tie a lone cell joins a campaign's whole by).
+    own : bool
+        Ask a second tie beside the cards (:func:`own_ties`; default True, session 59): two operators buying one card
+        dump share cards held across both wholes and nothing of their own. False: session 58's rule (cards alone).
+    own_held : bool or str
+        With ``own``, both wholes must carry the second tie as they carry the cards (:func:`held_whole` over the values
+        :func:`own_values` keeps, every kind of :data:`OWN_KINDS`; default True). ``"kind"``: over the tying kind's
+        values only -- stricter, and at dev 224k it kept 24 of 27 moves for +0.005 ARI by operator instead of +0.048,
+        and lost dev 45k's right move (BENCHMARKS.md, session 59, card59); kept for measurement. False: not asked.
 
     Returns
     -------
@@ -163,9 +193,9 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     # templates agree, counting only template values their flagged accounts hold almost alone (PRIVATE_TEMPLATE: a
     # public jailbreak ordinary users paste too is no operator's).
     spared = private_ties(node_of, affiliations, signals, kinds, n_accounts, spare=1).filter(pl.col("weight") >= 1.0 - alpha)
-    spared = spared.pipe(_campaign_pairs, size).pipe(mostly_shared, wholes, affiliations, signals, kinds)
+    spared = spared.pipe(campaign_pairs, size).pipe(mostly_shared, wholes, affiliations, signals, kinds)
     words = private_templates(signals, affiliations, wholes)
-    written = _campaign_pairs(_template_ties(wholes, affiliations, words, graph_config, n_accounts,
+    written = campaign_pairs(_template_ties(wholes, affiliations, words, graph_config, n_accounts,
                                              share * (config or CommunityConfig()).campaign_resolution), size)
     both = pl.concat([cards.select(pl.col("source").alias("a"), pl.col("target").alias("b"), "weight"),
                       cards.select(pl.col("target").alias("a"), pl.col("source").alias("b"), "weight")])
@@ -184,6 +214,15 @@ def card_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.
     # operator 3's cards). Asked of every candidate before the strongest is taken: a tie not carried is no tie to that
     # campaign, and the next may be one (session 58, card58).
     held = held_whole(both.select("campaign_id", "to"), wholes, affiliations, signals, kinds)
+    if own:  # a second tie beside the cards: a dump sold to two operators ties their cards, nothing else (session 59)
+        second = own_ties(wholes, affiliations, signals, n_accounts)
+        mine = signals.with_columns(pl.col("signal_idx").is_in(own_values(wholes, affiliations, signals).implode()).alias("linked"))
+        if own_held == "kind":  # both wholes carry the second tie, by the kind that ties them
+            second = pl.concat([held_whole(second.filter(pl.col("kind") == k).select("campaign_id", "to"), wholes, affiliations, mine, [k])
+                                for k in second["kind"].unique().sort().to_list()] or [second.select("campaign_id", "to")])
+        elif own_held:  # both wholes carry the second tie, by any of the kinds' own values
+            second = held_whole(second.select("campaign_id", "to").unique(), wholes, affiliations, mine, list(OWN_KINDS))
+        held = held.join(second.select("campaign_id", "to"), on=["campaign_id", "to"], how="semi")
     return (both.join(held, on=["campaign_id", "to"], how="semi")
             .sort(["campaign_id", "weight", "__sb", "to"], descending=[False, True, True, False])
             .unique("campaign_id", keep="first", maintain_order=True).select("campaign_id", "to", "weight").sort("campaign_id"))
@@ -309,15 +348,6 @@ def private_templates(signals: pl.DataFrame, affiliations: pl.DataFrame, wholes:
     return signals.with_columns(pl.col("signal_idx").is_in(inside.implode()).alias("linked"))
 
 
-def _campaign_pairs(ties: pl.DataFrame, size: pl.DataFrame) -> pl.DataFrame:
-    """``campaign_id, to`` both ways for the ``source, target`` node pairs of ``ties`` (``size``: ``node, campaign_id``)."""
-    ids = size.select("node", "campaign_id")
-    return (pl.concat([ties.select(pl.col("source").alias("a"), pl.col("target").alias("b")),
-                       ties.select(pl.col("target").alias("a"), pl.col("source").alias("b"))])
-            .join(ids.rename({"node": "a"}), on="a").join(ids.rename({"node": "b", "campaign_id": "to"}), on="b")
-            .select("campaign_id", "to"))
-
-
 def _template_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, graph_config: GraphConfig | None,
                    n_accounts: int, least: float) -> pl.DataFrame:
     """``source, target`` (UInt32 node numbers of ``wholes``' ``account_idx, node``): pairs of wholes whose templates
@@ -333,14 +363,15 @@ def _template_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl
 
 def card_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                    graph_config: GraphConfig | None = None, n_accounts: int | None = None,
-                   alpha: float = CARD_ALPHA, config: CommunityConfig | None = None, share: float = LONE_SHARE) -> pl.DataFrame:
+                   alpha: float = CARD_ALPHA, config: CommunityConfig | None = None, share: float = LONE_SHARE,
+                   own: bool = True) -> pl.DataFrame:
     """``clusters`` with each campaign of several flagged clusters moved into the larger campaign it shares cards with.
 
     Parameters
     ----------
     clusters : DataFrame
         ``cluster_id, flagged, campaign_id`` (one row per cluster; other columns kept).
-    partition, affiliations, signals, graph_config, n_accounts, alpha, config, share
+    partition, affiliations, signals, graph_config, n_accounts, alpha, config, share, own
         As :func:`card_ties`.
 
     Returns
@@ -364,17 +395,23 @@ def card_campaigns(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations
     >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["payment"] * 2, "df": [4, 4], "weight": [1.0] * 2,
     ...                     "linked": [True] * 2}, schema_overrides={"signal_idx": pl.UInt32})
     >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "flagged": [True] * 4, "campaign_id": [1, 1, 2, 2]})
-    >>> card_campaigns(cl, part, aff, sig, n_accounts=1000)["campaign_id"].to_list()
+    >>> card_campaigns(cl, part, aff, sig, n_accounts=1000, own=False)["campaign_id"].to_list()
     [1, 1, 1, 1]
+
+    That is the cards alone (``own=False``); beside them the two share nothing -- two buyers of one dump look the same --
+    and by default they stay apart.
+
+    >>> card_campaigns(cl, part, aff, sig, n_accounts=1000)["campaign_id"].to_list()
+    [1, 1, 2, 2]
 
     One card only (signal 1 dropped): no tie is left once it is left out, and the campaigns stay apart.
 
-    >>> card_campaigns(cl, part, aff.filter(pl.col("signal_idx") == 0), sig, n_accounts=1000)["campaign_id"].to_list()
+    >>> card_campaigns(cl, part, aff.filter(pl.col("signal_idx") == 0), sig, n_accounts=1000, own=False)["campaign_id"].to_list()
     [1, 1, 2, 2]
     """
     if clusters.is_empty() or "campaign_id" not in clusters.columns:
         return clusters
-    ties = card_ties(clusters, partition, affiliations, signals, graph_config, n_accounts, alpha, config, share)
+    ties = card_ties(clusters, partition, affiliations, signals, graph_config, n_accounts, alpha, config, share, own)
     if ties.is_empty():
         return clusters
     # Each step into a strictly larger campaign (or a smaller id): chains end.
