@@ -1,0 +1,201 @@
+"""Misplaced members: a member paying only with another cluster's cards, tied to its own only otherwise, moves there.
+
+Leiden places an account where its evidence sums highest, and an address pool two operators rent gives a member of
+one operator's cell dozens of addresses in common with the other operator's cell beside a card or two in common with
+its own. CPM then keeps it where the addresses are: dev pools 1035 left 49 of operator 1's accounts inside operator
+2's 333-account cell, each paying with a card 45-65 accounts of operator 1's own cell pay with and 1-19 of the
+contaminated cell (all of them those misplaced accounts). Such a member carries its operator's cards into the foreign
+cluster, and the campaign grouping, which ties clusters by the cards they share beyond chance, then ties the two
+operators' cells (0.969) and makes them one campaign (BENCHMARKS.md, session 58, helper op58; the fresh test world of
+this kind merged all its operators). What the grouping reads cannot part them: the cluster itself holds both.
+
+Rule. A card (a value of a private tie kind: :data:`graphlink.stages.campaigns.PRIVATE_TIE_KINDS` and declared strong
+kinds) is *carried* by member ``m`` of cluster ``A`` when one other cluster ``D`` holds it through at least
+:data:`MIN_HOME_HOLDERS` members and through more members than ``A``'s others do -- the card is ``D``'s, ``m`` one of
+its payers sitting elsewhere. A card ``m`` shares with another member of ``A`` that is not carried is ``A``'s and
+keeps ``m`` where it is. ``m`` is *misplaced* when
+
+1. it holds one or more carried cards and no card of ``A``'s (its own cluster's evidence of payment points away);
+2. beside the cards it shares a value of another linked kind with ``D``'s members (an address, a template passage):
+   a card alone is where a card's owner meets the accounts paying with it (a stolen card: the owner is no member of
+   the cluster that pays with it; :mod:`graphlink.stages.pendants`' ``MEETING_KINDS`` reads one card the same way);
+3. no member of ``A`` that is not misplaced pays with a card a member of ``D`` that is not misplaced pays with: two
+   cells whose own members share cards are one operator's cells trading cards, and a member of one holding the
+   other's card is no contamination (the grouping joins them anyway).
+
+``D`` is the cluster holding most of ``m``'s carried cards' payers (ties: the smaller cluster id). One pass over
+the clusters Leiden and the splits made, before they are judged: no chains (a move makes no card anyone's), and a
+cluster moved members leave keeps the ones they leave; a cluster left under ``min_cluster_size`` is dissolved as
+any other (:func:`graphlink.stages.communities.renumber`). The moved members take ``D``'s whole, so they are in its
+campaign, and the step is named in each moved member's row and the ``why`` of the cluster it joined
+(:mod:`graphlink.stages.join_notes`).
+
+Output schema
+-------------
+:func:`misplaced_members` returns ``account_idx`` (UInt32), ``cluster_id`` (the cluster it sits in), ``home`` (the
+cluster its cards are, Int64), ``values`` (List(UInt32): the carried cards' ``signal_idx``), sorted by account.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from graphlink.config import GraphConfig
+from graphlink.stages.campaigns import PRIVATE_TIE_KINDS, TIE_KINDS, is_tie_kind
+
+__all__ = ["MIN_HOME_HOLDERS", "MISPLACED_SCHEMA", "card_kinds", "misplaced_members", "moved_home"]
+
+#: A card is another cluster's when at least this many of that cluster's members pay with it: two payers make it
+#: the cluster's pool (one is a pair that met on the card, a couple's card or a resold one), and more than ``m``'s
+#: own cluster's other payers. On the dev pools worlds the carried cards have 5-65 payers in their home cluster.
+MIN_HOME_HOLDERS = 2
+MISPLACED_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "cluster_id": pl.Int64, "home": pl.Int64,
+                              "values": pl.List(pl.UInt32)})
+
+
+def card_kinds(signals: pl.DataFrame, graph_config: GraphConfig | None = None) -> list[str]:
+    """The kinds of ``signals`` that are cards here: private tie kinds (payment) and declared strong kinds
+    (device ids, card BINs), as :func:`graphlink.stages.campaigns.cluster_similarity`'s private ties read them."""
+    return [k for k in signals["kind"].unique().sort().to_list()
+            if is_tie_kind(k, graph_config) and (k in PRIVATE_TIE_KINDS or k not in TIE_KINDS)]
+
+
+def misplaced_members(partition: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
+                      graph_config: GraphConfig | None = None) -> pl.DataFrame:
+    """The members whose cards are another cluster's and who are tied to it beside them (module docstring).
+
+    Parameters
+    ----------
+    partition : DataFrame
+        ``account_idx, cluster_id`` (null: in no cluster).
+    memberships : DataFrame
+        ``account_idx, signal_idx`` (the projection's memberships; any superset of the clustered accounts' rows).
+    signals : DataFrame
+        ``signal_idx, kind, linked``.
+    graph_config : GraphConfig, optional
+        Which declared kinds are strong (cards).
+
+    Returns
+    -------
+    DataFrame
+        :data:`MISPLACED_SCHEMA`, one row per misplaced member.
+
+    Examples
+    --------
+    >>> part = pl.DataFrame({"account_idx": [0, 1, 2, 3, 4, 5, 6], "cluster_id": [1, 1, 1, 2, 2, 2, 1]},
+    ...                     schema_overrides={"account_idx": pl.UInt32})
+    >>> # card 0: cluster 2's three members and account 6 of cluster 1; address 1: cluster 1 and account 6 ...
+    >>> aff = pl.DataFrame({"account_idx": [3, 4, 5, 6, 0, 1, 2, 6, 6, 3],
+    ...                     "signal_idx": [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]},
+    ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["payment", "ip", "ip"], "linked": [True] * 3},
+    ...                    schema_overrides={"signal_idx": pl.UInt32})
+    >>> misplaced_members(part, aff, sig).select("account_idx", "cluster_id", "home").rows()  # ... address 2: 6 and 3
+    [(6, 1, 2)]
+    """
+    empty = pl.DataFrame(schema=MISPLACED_SCHEMA)
+    kinds = card_kinds(signals, graph_config)
+    clustered = partition.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64))
+    if not kinds or clustered.is_empty():
+        return empty
+    cards = signals.filter(pl.col("kind").is_in(kinds) & pl.col("linked"))["signal_idx"]
+    held = memberships.filter(pl.col("signal_idx").is_in(cards.implode())).join(clustered, on="account_idx")
+    # Payers of each card per cluster; a card one account holds ties nobody.
+    per = held.group_by("signal_idx", "cluster_id").agg(pl.len().alias("n")).filter(pl.col("n").sum().over("signal_idx") > 1)
+    if per.is_empty():
+        return empty
+    # Each member's cards: payers in its own cluster besides it, and the other cluster holding the most payers.
+    mine = held.join(per.select("signal_idx", "cluster_id", pl.col("n").alias("inside")), on=["signal_idx", "cluster_id"])
+    best = (mine.select("account_idx", "cluster_id", "signal_idx", "inside").join(per, on="signal_idx", suffix="_o")
+            .filter(pl.col("cluster_id_o") != pl.col("cluster_id"))
+            .sort("n", "cluster_id_o", descending=[True, False])
+            .group_by("account_idx", "signal_idx", maintain_order=True).first())
+    cards_of = (mine.join(best.select("account_idx", "signal_idx", pl.col("cluster_id_o").alias("home"), pl.col("n").alias("there")),
+                          on=["account_idx", "signal_idx"], how="left")
+                .with_columns(carried=(pl.col("there") >= MIN_HOME_HOLDERS) & (pl.col("there") > pl.col("inside") - 1)))
+    # 1. Carried cards, none of its own cluster's (a card another member of it pays with that is not carried).
+    own = (pl.col("inside") > 1) & ~pl.col("carried")
+    member = (cards_of.group_by("account_idx", "cluster_id")
+              .agg(own.any().alias("own"), pl.col("carried").any().alias("carries"))
+              .filter(pl.col("carries") & ~pl.col("own")).select("account_idx", "cluster_id"))
+    if member.is_empty():
+        return empty
+    carried = cards_of.filter("carried").join(member, on=["account_idx", "cluster_id"], how="semi")
+    # Home: the cluster most of its carried cards' payers are in.
+    home = (carried.group_by("account_idx", "home").agg(pl.col("there").sum(), pl.col("signal_idx").sort().alias("values"))
+            .sort("there", "home", descending=[True, False]).group_by("account_idx", maintain_order=True).first()
+            .join(member, on="account_idx").select("account_idx", "cluster_id", "home", "values"))
+    # 2. Beside the cards, another linked value shared with the home cluster's members.
+    other = signals.filter(pl.col("linked") & ~pl.col("kind").is_in(kinds))["signal_idx"]
+    theirs = memberships.filter(pl.col("account_idx").is_in(home["account_idx"].implode())
+                                & pl.col("signal_idx").is_in(other.implode())).join(home.select("account_idx", "home"), on="account_idx")
+    holders = (memberships.filter(pl.col("signal_idx").is_in(theirs["signal_idx"].unique().implode()))
+               .join(clustered, on="account_idx").select("signal_idx", pl.col("cluster_id").alias("home"), pl.col("account_idx").alias("other")))
+    met = (theirs.join(holders, on=["signal_idx", "home"]).filter(pl.col("other") != pl.col("account_idx"))
+           .select("account_idx").unique())
+    home = home.join(met, on="account_idx", how="semi")
+    # 3. A minority of its cluster: a cluster most of whose members pay with another's cards is that one's sibling.
+    sizes = clustered.group_by("cluster_id").agg(pl.len().alias("size"))
+    home = home.filter(pl.len().over("cluster_id") * 2 < pl.col("cluster_id").replace_strict(
+        sizes["cluster_id"], sizes["size"], default=0))
+    if home.is_empty():
+        return empty
+    # 3. The two clusters' own members share no card: cells of one operator trading cards are no contamination.
+    stay = held.join(home.select("account_idx"), on="account_idx", how="anti")
+    pairs = home.select("cluster_id", "home").unique()
+    traded = (stay.join(stay.select("signal_idx", pl.col("cluster_id").alias("home")), on="signal_idx")
+              .join(pairs, on=["cluster_id", "home"], how="semi").select("cluster_id", "home").unique())
+    return (home.join(traded, on=["cluster_id", "home"], how="anti").sort("account_idx")
+            .select(pl.col("account_idx").cast(pl.UInt32), pl.col("cluster_id").cast(pl.Int64), pl.col("home").cast(pl.Int64),
+                    pl.col("values").cast(pl.List(pl.UInt32))))
+
+
+def moved_home(partition: pl.DataFrame, wholes: pl.DataFrame | None, misplaced: pl.DataFrame,
+               ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """``(partition, wholes)`` with each misplaced member in its home cluster and its home's whole.
+
+    ``partition`` keeps its columns and order; ``wholes`` (``account_idx, cluster_id`` and any other columns, or
+    None) gives a moved member the whole its home cluster's first member has (a cluster lies in one whole).
+    """
+    if misplaced.is_empty():
+        return partition, wholes
+    to = misplaced.select("account_idx", pl.col("home").alias("__home"))
+    dtype = partition.schema["cluster_id"]
+    moved = (partition.join(to, on="account_idx", how="left", maintain_order="left")
+             .with_columns(pl.coalesce(pl.col("__home").cast(dtype), pl.col("cluster_id")).alias("cluster_id")).drop("__home"))
+    if wholes is None:
+        return moved, None
+    whole_of = (partition.drop_nulls("cluster_id").join(to, on="account_idx", how="anti")
+                .join(wholes.select("account_idx", pl.col("cluster_id").alias("__whole")), on="account_idx")
+                .group_by("cluster_id").agg(pl.col("__whole").sort_by("account_idx").first())
+                .select(pl.col("cluster_id").cast(pl.Int64).alias("__home"), "__whole"))
+    wdtype = wholes.schema["cluster_id"]
+    new = misplaced.select("account_idx", pl.col("home").alias("__home")).join(whole_of, on="__home")
+    wholes = (wholes.join(new.select("account_idx", "__whole"), on="account_idx", how="left", maintain_order="left")
+              .with_columns(pl.coalesce(pl.col("__whole").cast(wdtype), pl.col("cluster_id")).alias("cluster_id")).drop("__whole"))
+    return moved, wholes
+
+
+def misplaced_stage(partition: pl.DataFrame, wholes: pl.DataFrame | None, projection, graph_config: GraphConfig | None,
+                    min_cluster_size: int = 2) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
+    """The scoring stage's first step: ``(partition, wholes, joins)`` with the misplaced members moved home.
+
+    ``projection`` gives ``memberships, signals`` and ``joins`` (:data:`graphlink.stages.join_notes.JOINS_SCHEMA`
+    rows of the steps that added members, or None); the moved members' rows are appended to it, so each one's row
+    and its home cluster's ``why`` say why it is there. The partition is renumbered (a cluster the moves leave under
+    ``min_cluster_size`` dissolves) and ``wholes`` follows it.
+    """
+    from graphlink.stages.communities import renumber
+    from graphlink.stages.join_notes import misplaced_joins
+    joins = getattr(projection, "joins", None)
+    moved = misplaced_members(partition, projection.memberships, projection.signals, graph_config)
+    if moved.is_empty():
+        return partition, wholes, joins
+    partition, wholes = moved_home(partition, wholes, moved)
+    partition = renumber(partition, min_cluster_size)
+    if wholes is not None:  # a dissolved cluster's accounts are in no whole either
+        wholes = wholes.join(partition.select("account_idx", pl.col("cluster_id").alias("__c")), on="account_idx",
+                             how="left", maintain_order="left").with_columns(
+            pl.when(pl.col("__c").is_null()).then(None).otherwise(pl.col("cluster_id")).alias("cluster_id")).drop("__c")
+    notes = misplaced_joins(moved)
+    return partition, wholes, notes if joins is None else pl.concat([joins, notes])
