@@ -112,7 +112,7 @@ def misplaced_members(partition: pl.DataFrame, memberships: pl.DataFrame, signal
             .group_by("account_idx", "signal_idx", maintain_order=True).first())
     cards_of = (mine.join(best.select("account_idx", "signal_idx", pl.col("cluster_id_o").alias("home"), pl.col("n").alias("there")),
                           on=["account_idx", "signal_idx"], how="left")
-                .with_columns(carried=(pl.col("there") >= MIN_HOME_HOLDERS) & (pl.col("there") > pl.col("inside") - 1)))
+                .with_columns(carried=((pl.col("there") >= MIN_HOME_HOLDERS) & (pl.col("there") > pl.col("inside") - 1)).fill_null(False)))
     # 1. Carried cards, none of its own cluster's (a card another member of it pays with that is not carried).
     own = (pl.col("inside") > 1) & ~pl.col("carried")
     member = (cards_of.group_by("account_idx", "cluster_id")
