@@ -32,9 +32,10 @@ def _aff(pairs: list[tuple[int, int]]) -> pl.DataFrame:
                         schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
 
 
-def _sig() -> pl.DataFrame:
+def _sig(df: int = 4) -> pl.DataFrame:
     return pl.DataFrame({"signal_idx": list(KINDS), "kind": list(KINDS.values()), "value": [str(v) for v in KINDS],
-                         "linked": [True] * len(KINDS)}, schema_overrides={"signal_idx": pl.UInt32})
+                         "df": [df] * len(KINDS), "weight": [1.0] * len(KINDS), "linked": [True] * len(KINDS)},
+                        schema_overrides={"signal_idx": pl.UInt32})
 
 
 def _base(card_payers_in_2: int = 3, shares_y_addr: bool = True) -> list[tuple[int, int]]:

@@ -64,7 +64,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     (:func:`graphlink.stages.drilldown.account_minutes`): which accounts run on a schedule (``schedules``, :func:`scheduled_accounts`, when known)."""
     c = config.communities
     if c.misplaced_members:  # a member paying only with another cluster's cards, tied to it beside them, moves there first (misplaced)
-        partition, wholes, projection.joins = misplaced_stage(partition, wholes, projection, config.graph, c.min_cluster_size)
+        partition, wholes, projection.joins = misplaced_stage(partition, wholes, projection, config.graph, c, index.height)
     pieces, (split_from, wholes) = partition, wording_wholes(wholes)  # network_cells joins pieces (campaigns from them); split_guard
     partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size,
                               totals=projection.network_events, tools=c.client_cells,
