@@ -19,6 +19,8 @@ keeps ``m`` where it is. ``m`` is *misplaced* when
 2. beside the cards it shares a value of another linked kind with ``D``'s members (an address, a template passage):
    a card alone is where a card's owner meets the accounts paying with it (a stolen card: the owner is no member of
    the cluster that pays with it; :mod:`graphlink.stages.pendants`' ``MEETING_KINDS`` reads one card the same way);
+   and what it does (:data:`BEHAVIOUR_KINDS`: template passages, clock) it shares with ``A``'s other members in no
+   more values than with ``D``'s -- its tie to ``A`` is where it connects from (a rented pool), not what it does;
 3. it is one of fewer than half of ``A``'s members so placed: a cluster most of whose members pay with another's
    cards is that one's sibling, not its contamination (dev pools 1031: 20 of a 33-account cell of operator 1 paying
    with the cards of operator 1's 466-account cell);
@@ -49,12 +51,17 @@ import polars as pl
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaigns import PRIVATE_TIE_KINDS, TIE_KINDS, cluster_similarity, is_tie_kind
 
-__all__ = ["MIN_HOME_HOLDERS", "MISPLACED_SCHEMA", "card_kinds", "misplaced_members", "moved_home"]
+__all__ = ["BEHAVIOUR_KINDS", "MIN_HOME_HOLDERS", "MISPLACED_SCHEMA", "card_kinds", "misplaced_members", "moved_home"]
 
 #: A card is another cluster's when at least this many of that cluster's members pay with it: two payers make it
 #: the cluster's pool (one is a pair that met on the card, a couple's card or a resold one), and more than ``m``'s
 #: own cluster's other payers. On the dev pools worlds the carried cards have 5-65 payers in their home cluster.
 MIN_HOME_HOLDERS = 2
+#: What a member does, not where it connects from: the template passages it writes and the clock it keeps. A member
+#: whose passages or clock it shares with more of its own cluster's values than of the home cluster's is its own
+#: cluster's, whoever's cards it pays with (dev d300: accounts of one operator's cell writing its own template variant,
+#: 62 passages in common with their cell against 29 with the cell whose card they pay with, were moved without it).
+BEHAVIOUR_KINDS = ("prompt", "burst", "timing")
 MISPLACED_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "cluster_id": pl.Int64, "home": pl.Int64,
                               "values": pl.List(pl.UInt32)})
 
@@ -158,15 +165,21 @@ def misplaced_members(partition: pl.DataFrame, memberships: pl.DataFrame, signal
     home = (carried.group_by("account_idx", "home").agg(pl.col("there").sum(), pl.col("signal_idx").sort().alias("values"))
             .sort("there", "home", descending=[True, False]).group_by("account_idx", maintain_order=True).first()
             .join(member, on="account_idx").select("account_idx", "cluster_id", "home", "values"))
-    # 2. Beside the cards, another linked value shared with the home cluster's members.
-    other = signals.filter(pl.col("linked") & ~pl.col("kind").is_in(kinds))["signal_idx"]
-    theirs = memberships.filter(pl.col("account_idx").is_in(home["account_idx"].implode())
-                                & pl.col("signal_idx").is_in(other.implode())).join(home.select("account_idx", "home"), on="account_idx")
+    # 2. Beside the cards, another linked value shared with the home cluster's members; and its behaviour (what it
+    # writes, when it acts) ties it to its own cluster no more than to the home one.
+    other = signals.filter(pl.col("linked") & ~pl.col("kind").is_in(kinds)).select("signal_idx", "kind")
+    theirs = (memberships.filter(pl.col("account_idx").is_in(home["account_idx"].implode()))
+              .join(other, on="signal_idx").join(home.select("account_idx", "cluster_id", "home"), on="account_idx"))
     holders = (memberships.filter(pl.col("signal_idx").is_in(theirs["signal_idx"].unique().implode()))
-               .join(clustered, on="account_idx").select("signal_idx", pl.col("cluster_id").alias("home"), pl.col("account_idx").alias("other")))
-    met = (theirs.join(holders, on=["signal_idx", "home"]).filter(pl.col("other") != pl.col("account_idx"))
-           .select("account_idx").unique())
-    home = home.join(met, on="account_idx", how="semi")
+               .join(clustered, on="account_idx").select("signal_idx", pl.col("cluster_id").alias("at"), pl.col("account_idx").alias("other")))
+    shared = (theirs.join(holders, on="signal_idx").filter((pl.col("other") != pl.col("account_idx"))
+                                                           & ((pl.col("at") == pl.col("cluster_id")) | (pl.col("at") == pl.col("home"))))
+              .select("account_idx", "signal_idx", "kind", there=pl.col("at") == pl.col("home")).unique())
+    behaviour = pl.col("kind").is_in(BEHAVIOUR_KINDS)
+    verdict = shared.group_by("account_idx").agg(
+        pl.col("there").any().alias("met"),
+        (behaviour & ~pl.col("there")).sum().alias("here_b"), (behaviour & pl.col("there")).sum().alias("there_b"))
+    home = home.join(verdict.filter(pl.col("met") & (pl.col("here_b") <= pl.col("there_b"))), on="account_idx", how="semi")
     # 3. A minority of its cluster: a cluster most of whose members pay with another's cards is that one's sibling.
     sizes = clustered.group_by("cluster_id").agg(pl.len().alias("size"))
     home = home.filter(pl.len().over("cluster_id") * 2 < pl.col("cluster_id").replace_strict(
