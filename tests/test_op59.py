@@ -18,7 +18,8 @@ POOL = [100, 101, 102]  # cluster 1's rented addresses (ip)
 CARD_Y = 200            # cluster 2's card
 Y_ADDR = 300            # an address cluster 2's members use
 KINDS = {**{v: "ip" for v in POOL}, CARD_Y: "payment", Y_ADDR: "ip", 201: "payment", 202: "payment", 203: "payment",
-         400: "payment", 401: "payment", 500: "ip", 600: "payment", 601: "payment", 602: "payment"}
+         400: "payment", 401: "payment", 500: "ip", 600: "payment", 601: "payment", 602: "payment",
+         700: "prompt", 701: "prompt", 702: "prompt", 800: "timing"}
 
 
 def _part(extra: dict[int, int] | None = None) -> pl.DataFrame:
@@ -75,9 +76,15 @@ def test_a_card_its_cluster_holds_as_much_is_not_carried():
     # Three of cluster 1's others pay with the card too (as many as cluster 2's three): the card is not cluster 2's.
     pairs = _base() + [(a, CARD_Y) for a in (2, 3, 4)]
     assert _moved(_part(), pairs) == []
-    # With two of cluster 1's others (fewer than cluster 2's three) it is carried by all three of them.
-    pairs = _base() + [(a, CARD_Y) for a in (3, 4)] + [(a, Y_ADDR) for a in (3, 4)]
-    assert [r[0] for r in _moved(_part(), pairs)] == []  # 3 of 6 is no minority (next test)
+    # In a cluster of nine, two others paying with it and two of cluster 2's: as many here as there, not carried ...
+    big = _part({6: 1, 7: 1, 8: 1})
+    # (cluster 2's payers also pay with card 203 among themselves: a card of their own keeps them in cluster 2).
+    own2 = [(a, 203) for a in (10, 11, 12)]
+    pairs = _base(card_payers_in_2=2) + [(a, v) for a in (3, 4) for v in (CARD_Y, Y_ADDR)] + own2
+    assert _moved(big, pairs) == []
+    # ... and with three of cluster 2's it is carried by all three (a minority of nine), who move.
+    pairs = _base(card_payers_in_2=3) + [(a, v) for a in (3, 4) for v in (CARD_Y, Y_ADDR)] + own2
+    assert [r[0] for r in _moved(big, pairs)] == [3, 4, 5]
 
 
 def test_only_a_minority_of_a_cluster_is_misplaced():
@@ -95,6 +102,30 @@ def test_cells_trading_cards_keep_their_members():
     assert _moved(_part(), pairs) == []
     # The same card shared only with account 5's fellow misplaced member does not count as a trade.
     assert _moved(_part(), _base() + [(0, 201), (1, 201)]) == [(5, 1, 2)]
+
+
+def test_what_it_writes_ties_it_to_its_own_cluster():
+    # Account 5 writes two passages accounts 0 and 1 of its own cluster write, and one cluster 2's members write:
+    # its template is its own cluster's, whoever's card it pays with.
+    pairs = _base() + [(a, 700) for a in (0, 1, 5)] + [(a, 701) for a in (0, 5)] + [(a, 702) for a in (10, 11, 5)]
+    assert _moved(_part(), pairs) == []
+    # As many passages in common with cluster 2 as with its own: the pool is its only tie to its cluster.
+    pairs = _base() + [(a, 700) for a in (0, 1, 5)] + [(a, 702) for a in (10, 11, 5)]
+    assert _moved(_part(), pairs) == [(5, 1, 2)]
+    # Its clock likewise (timing is behaviour too).
+    assert _moved(_part(), _base() + [(a, 800) for a in (0, 5)]) == []
+
+
+def test_clusters_one_campaign_without_it_keep_it():
+    # Every member of both clusters (account 5 too) writes passages 700 and 701: without account 5 the two clusters
+    # are tied by their template at the grouping's resolution, so they are one operator's cells and 5 stays.
+    both = [a for a in range(6)] + [a for a in range(10, 15)]
+    pairs = _base() + [(a, v) for a in both for v in (700, 701)]
+    sig = _sig(df=len(both))
+    assert misplaced_members(_part(), _aff(pairs), sig, GraphConfig(), CommunityConfig(), 15).height == 0
+    # At a resolution above that similarity they are no campaign, and 5 moves.
+    moved = misplaced_members(_part(), _aff(pairs), sig, GraphConfig(), CommunityConfig(campaign_resolution=0.999), 15)
+    assert moved["account_idx"].to_list() == [5]
 
 
 def test_home_is_the_cluster_holding_most_payers():
