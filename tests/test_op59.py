@@ -12,7 +12,7 @@ import pytest
 
 from graphlink.config import CommunityConfig, GraphConfig, PipelineConfig
 from graphlink.stages.join_notes import MISPLACED, member_notes, with_grouping_reason
-from graphlink.stages.misplaced import MIN_HOME_HOLDERS, misplaced_members, misplaced_stage, moved_home
+from graphlink.stages.misplaced import MIN_HOME_HOLDERS, MIN_REMNANT, misplaced_members, misplaced_stage, moved_home
 
 POOL = [100, 101, 102]  # cluster 1's rented addresses (ip)
 CARD_Y = 200            # cluster 2's card
@@ -93,6 +93,15 @@ def test_only_a_minority_of_a_cluster_is_misplaced():
     assert _moved(_part(), pairs) == []
     pairs = _base() + [(a, v) for a in (4,) for v in (CARD_Y, Y_ADDR)]  # 2 of 6: a minority
     assert sorted(r[0] for r in _moved(_part(), pairs)) == [4, 5]
+
+
+def test_a_move_leaves_a_bound_remnant():
+    # Cluster 1 of three (accounts 3, 4, 5): account 5 leaving would leave a pair, joined perhaps only through it.
+    assert MIN_REMNANT == 3
+    small = _part().filter(~pl.col("account_idx").is_in([0, 1, 2]))
+    assert _moved(small, _base()) == []
+    # Of four, three stay behind: it moves.
+    assert _moved(_part().filter(pl.col("account_idx") != 0), _base()) == [(5, 1, 2)]
 
 
 def test_cells_trading_cards_keep_their_members():

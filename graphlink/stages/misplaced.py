@@ -23,7 +23,7 @@ keeps ``m`` where it is. ``m`` is *misplaced* when
    more values than with ``D``'s -- its tie to ``A`` is where it connects from (a rented pool), not what it does;
 3. it is one of fewer than half of ``A``'s members so placed: a cluster most of whose members pay with another's
    cards is that one's sibling, not its contamination (dev pools 1031: 20 of a 33-account cell of operator 1 paying
-   with the cards of operator 1's 466-account cell);
+   with the cards of operator 1's 466-account cell); and :data:`MIN_REMNANT` or more members stay;
 4. ``A`` and ``D`` without the members so placed are no campaign: their remaining members pay with no common card,
    and the campaign grouping's similarity of the two (:func:`graphlink.stages.campaigns.cluster_similarity`) is
    under ``campaign_resolution``. Cells of one operator trade cards between them (dev independent world d300, without this
@@ -51,7 +51,7 @@ import polars as pl
 from graphlink.config import CommunityConfig, GraphConfig
 from graphlink.stages.campaigns import PRIVATE_TIE_KINDS, TIE_KINDS, cluster_similarity, is_tie_kind
 
-__all__ = ["BEHAVIOUR_KINDS", "MIN_HOME_HOLDERS", "MISPLACED_SCHEMA", "card_kinds", "misplaced_members", "moved_home"]
+__all__ = ["BEHAVIOUR_KINDS", "MIN_HOME_HOLDERS", "MIN_REMNANT", "tied_without", "MISPLACED_SCHEMA", "card_kinds", "misplaced_members", "moved_home"]
 
 #: A card is another cluster's when at least this many of that cluster's members pay with it: two payers make it
 #: the cluster's pool (one is a pair that met on the card, a couple's card or a resold one), and more than ``m``'s
@@ -62,6 +62,12 @@ MIN_HOME_HOLDERS = 2
 #: cluster's, whoever's cards it pays with (dev d300: accounts of one operator's cell writing its own template variant,
 #: 62 passages in common with their cell against 29 with the cell whose card they pay with, were moved without it).
 BEHAVIOUR_KINDS = ("prompt", "burst", "timing")
+#: A cluster keeps at least this many members once its misplaced ones leave: the others of a smaller one may have been
+#: joined only through the one leaving, and the judgement of what is left reads them anew (dev d300 / d302: a ring
+#: account moved out of a three-account cluster left a ring account and a person on its exit, whom the bystander
+#: test had set apart beside the pair's card, as a flagged pair). Three: the smallest cluster a member can leave a
+#: bound pair in.
+MIN_REMNANT = 3
 MISPLACED_SCHEMA = pl.Schema({"account_idx": pl.UInt32, "cluster_id": pl.Int64, "home": pl.Int64,
                               "values": pl.List(pl.UInt32)})
 
@@ -181,9 +187,10 @@ def misplaced_members(partition: pl.DataFrame, memberships: pl.DataFrame, signal
         (behaviour & ~pl.col("there")).sum().alias("here_b"), (behaviour & pl.col("there")).sum().alias("there_b"))
     home = home.join(verdict.filter(pl.col("met") & (pl.col("here_b") <= pl.col("there_b"))), on="account_idx", how="semi")
     # 3. A minority of its cluster: a cluster most of whose members pay with another's cards is that one's sibling.
+    # ... leaving MIN_REMNANT or more behind.
     sizes = clustered.group_by("cluster_id").agg(pl.len().alias("size"))
-    home = home.filter(pl.len().over("cluster_id") * 2 < pl.col("cluster_id").replace_strict(
-        sizes["cluster_id"], sizes["size"], default=0))
+    size = pl.col("cluster_id").replace_strict(sizes["cluster_id"], sizes["size"], default=0)
+    home = home.filter((pl.len().over("cluster_id") * 2 < size) & (size - pl.len().over("cluster_id") >= MIN_REMNANT))
     if home.is_empty():
         return empty
     # 4. The two clusters' own members share no card and are no campaign without the movers: cells of one operator
