@@ -152,12 +152,16 @@ def misplaced_members(partition: pl.DataFrame, memberships: pl.DataFrame, signal
         return empty
     # Each member's cards: payers in its own cluster besides it, and the other cluster holding the most payers.
     mine = held.join(per.select("signal_idx", "cluster_id", pl.col("n").alias("inside")), on=["signal_idx", "cluster_id"])
-    best = (mine.select("account_idx", "cluster_id", "signal_idx", "inside").join(per, on="signal_idx", suffix="_o")
-            .filter(pl.col("cluster_id_o") != pl.col("cluster_id"))
-            .sort("n", "cluster_id_o", descending=[True, False])
-            .group_by("account_idx", "signal_idx", maintain_order=True).first())
-    cards_of = (mine.join(best.select("account_idx", "signal_idx", pl.col("cluster_id_o").alias("home"), pl.col("n").alias("there")),
-                          on=["account_idx", "signal_idx"], how="left")
+    # (The two clusters holding the most payers of each card, found once per card: a card many clusters pay with,
+    # joined to every holder for every cluster, is quadratic at 224,000 accounts.)
+    ranked = (per.sort("n", "cluster_id", descending=[True, False]).with_columns(pl.int_range(pl.len()).over("signal_idx").alias("r"))
+              .filter(pl.col("r") < 2))
+    first, second = (ranked.filter(pl.col("r") == r).select("signal_idx", pl.col("cluster_id").alias(f"c{r}"), pl.col("n").alias(f"n{r}"))
+                     for r in (0, 1))
+    away = pl.col("c0") != pl.col("cluster_id")
+    cards_of = (mine.join(first, on="signal_idx", how="left").join(second, on="signal_idx", how="left")
+                .with_columns(home=pl.when(away).then(pl.col("c0")).otherwise(pl.col("c1")),
+                              there=pl.when(away).then(pl.col("n0")).otherwise(pl.col("n1")))
                 .with_columns(carried=((pl.col("there") >= MIN_HOME_HOLDERS) & (pl.col("there") > pl.col("inside") - 1)).fill_null(False)))
     # 1. Carried cards, none of its own cluster's (a card another member of it pays with that is not carried).
     own = (pl.col("inside") > 1) & ~pl.col("carried")
@@ -176,15 +180,18 @@ def misplaced_members(partition: pl.DataFrame, memberships: pl.DataFrame, signal
     other = signals.filter(pl.col("linked") & ~pl.col("kind").is_in(kinds)).select("signal_idx", "kind")
     theirs = (memberships.filter(pl.col("account_idx").is_in(home["account_idx"].implode()))
               .join(other, on="signal_idx").join(home.select("account_idx", "cluster_id", "home"), on="account_idx"))
-    holders = (memberships.filter(pl.col("signal_idx").is_in(theirs["signal_idx"].unique().implode()))
-               .join(clustered, on="account_idx").select("signal_idx", pl.col("cluster_id").alias("at"), pl.col("account_idx").alias("other")))
-    shared = (theirs.join(holders, on="signal_idx").filter((pl.col("other") != pl.col("account_idx"))
-                                                           & ((pl.col("at") == pl.col("cluster_id")) | (pl.col("at") == pl.col("home"))))
-              .select("account_idx", "signal_idx", "kind", there=pl.col("at") == pl.col("home")).unique())
+    # Holders counted per value and cluster, in the two clusters of each candidate only (a clock bucket or a popular
+    # passage has tens of thousands of holders at 224,000 accounts).
+    near = clustered.filter(pl.col("cluster_id").is_in(pl.concat([home["cluster_id"], home["home"]]).unique().implode()))
+    at = (memberships.filter(pl.col("signal_idx").is_in(theirs["signal_idx"].unique().implode())).join(near, on="account_idx")
+          .group_by("signal_idx", "cluster_id").agg(pl.len().alias("k")))
+    shared = (theirs.join(at, on=["signal_idx", "cluster_id"], how="left")
+              .join(at.rename({"cluster_id": "home", "k": "k_home"}), on=["signal_idx", "home"], how="left")
+              .select("account_idx", "signal_idx", "kind", here=pl.col("k").fill_null(0) > 1, there=pl.col("k_home").fill_null(0) > 0))
     behaviour = pl.col("kind").is_in(BEHAVIOUR_KINDS)
     verdict = shared.group_by("account_idx").agg(
         pl.col("there").any().alias("met"),
-        (behaviour & ~pl.col("there")).sum().alias("here_b"), (behaviour & pl.col("there")).sum().alias("there_b"))
+        (behaviour & pl.col("here")).sum().alias("here_b"), (behaviour & pl.col("there")).sum().alias("there_b"))
     home = home.join(verdict.filter(pl.col("met") & (pl.col("here_b") <= pl.col("there_b"))), on="account_idx", how="semi")
     # 3. A minority of its cluster: a cluster most of whose members pay with another's cards is that one's sibling.
     # ... leaving MIN_REMNANT or more behind.
