@@ -113,7 +113,7 @@ def misplaced_members(partition: pl.DataFrame, memberships: pl.DataFrame, signal
     memberships : DataFrame
         ``account_idx, signal_idx`` (the projection's memberships; any superset of the clustered accounts' rows).
     signals : DataFrame
-        ``signal_idx, kind, linked``.
+        ``signal_idx, kind, df, weight, linked`` (the projection's signals).
     graph_config : GraphConfig, optional
         Which declared kinds are strong (cards), and the grouping's kind weights.
     config : CommunityConfig, optional
@@ -134,8 +134,8 @@ def misplaced_members(partition: pl.DataFrame, memberships: pl.DataFrame, signal
     >>> aff = pl.DataFrame({"account_idx": [3, 4, 5, 6, 0, 1, 2, 6, 6, 3],
     ...                     "signal_idx": [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]},
     ...                    schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
-    >>> sig = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["payment", "ip", "ip"], "linked": [True] * 3},
-    ...                    schema_overrides={"signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["payment", "ip", "ip"], "df": [4, 4, 2],
+    ...                     "weight": [1.0] * 3, "linked": [True] * 3}, schema_overrides={"signal_idx": pl.UInt32})
     >>> misplaced_members(part, aff, sig).select("account_idx", "cluster_id", "home").rows()  # ... address 2: 6 and 3
     [(6, 1, 2)]
     """
