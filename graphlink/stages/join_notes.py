@@ -23,11 +23,13 @@ import polars as pl
 
 from graphlink.config.kinds import kind_name_expr
 
-__all__ = ["HUB_TWIN", "JOINS_SCHEMA", "OWN_VALUES", "joined_counts", "member_notes", "own_value_joins", "twin_joins",
-           "with_grouping_reason"]
+__all__ = ["HUB_TWIN", "JOINS_SCHEMA", "MISPLACED", "OWN_VALUES", "joined_counts", "member_notes", "misplaced_joins",
+           "own_value_joins", "twin_joins", "with_grouping_reason"]
 
 #: ``step`` of an own-value member and of a hub twin.
 OWN_VALUES, HUB_TWIN = "own values", "hub twin"
+#: ``step`` of a misplaced member moved to the cluster whose cards it pays with (:mod:`graphlink.stages.misplaced`).
+MISPLACED = "misplaced"
 #: One row per account a step added: ``step``; ``values``, the ``signal_idx`` it joined through (own values: the
 #: cluster's values it holds; a twin: its hub); ``owned, held`` (own values: how many of its strong values are the
 #: cluster's, of how many; null for a twin).
@@ -47,6 +49,13 @@ def twin_joins(twins: pl.DataFrame) -> pl.DataFrame:
     """:data:`JOINS_SCHEMA` rows of hub twins (``account_idx, hub``: :func:`graphlink.stages.hub_twins.hub_twins`)."""
     return twins.select("account_idx", pl.lit(HUB_TWIN).alias("step"), pl.concat_list("hub").alias("values"),
                         pl.lit(None).alias("owned"), pl.lit(None).alias("held")).cast(dict(JOINS_SCHEMA))
+
+
+def misplaced_joins(moved: pl.DataFrame) -> pl.DataFrame:
+    """:data:`JOINS_SCHEMA` rows of misplaced members (:func:`graphlink.stages.misplaced.misplaced_members`: ``account_idx,
+    values``, the cards it carried)."""
+    return moved.select("account_idx", pl.lit(MISPLACED).alias("step"), "values", pl.lit(None).alias("owned"),
+                        pl.lit(None).alias("held")).cast(dict(JOINS_SCHEMA))
 
 
 def _kept(joins: pl.DataFrame | None, partition: pl.DataFrame) -> pl.DataFrame:
@@ -96,6 +105,9 @@ def member_notes(joins: pl.DataFrame | None, partition: pl.DataFrame, signals: p
     note = (pl.when(pl.col("step") == OWN_VALUES)
             .then(pl.concat_str([pl.lit("joined: "), pl.col("owned").cast(pl.String), pl.lit(" of its "),
                                  pl.col("held").cast(pl.String), pl.lit(" strong values are the cluster's (own values)")]))
+            .when(pl.col("step") == MISPLACED)
+            .then(pl.lit("moved: Leiden placed it in another cluster, but every card it shares is paid with by this "
+                         "cluster's members, not by that one's (misplaced)"))
             .otherwise(pl.concat_str([pl.lit("hub twin: holds "), pl.col("text").fill_null("its hub"),
                                       pl.lit(" and writes the template of the cluster on it")])))
     return (kept.join(hub, on="account_idx", how="left").join(index.select("account_idx", "account_id"), on="account_idx")
@@ -139,6 +151,10 @@ def with_grouping_reason(clusters: pl.DataFrame, joins: pl.DataFrame | None, par
               .then(pl.concat_str([pl.lit("joined: "), k, pl.when(pl.col("k") == 1).then(pl.lit(" account")).otherwise(pl.lit(
                   " accounts")), pl.lit(" by their own values (most of their strong values "
                                    "are the cluster's: "), text, pl.lit(") (own values)")]))
+              .when(pl.col("step") == MISPLACED)
+              .then(pl.concat_str([pl.lit("moved in: "), k, pl.when(pl.col("k") == 1).then(pl.lit(" account")).otherwise(pl.lit(
+                  " accounts")), pl.lit(" Leiden placed in other clusters, paying only with this cluster's cards ("), text,
+                  pl.lit(") (misplaced members)")]))
               .when(pl.col("k") == pl.col("size"))
               .then(pl.concat_str([k, pl.lit(" of "), k, pl.lit(" members are hub twins, holders of "), text,
                                    pl.lit(" writing the template of the cluster on it (hub twins)")]))

@@ -32,6 +32,7 @@ from graphlink.stages.sibling_parts import carry_parts, sibling_moves
 from graphlink.stages.batch_judgement import (carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later,
                                               remnants_followed)
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
+from graphlink.stages.misplaced import misplaced_stage
 from graphlink.stages.outsiders import set_apart_members
 from graphlink.stages.set_apart import set_apart_table
 from graphlink.stages.schedules import scheduled_accounts
@@ -61,7 +62,10 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
                   minutes_idx: pl.DataFrame | None = None, schedules: pl.DataFrame | None = None) -> Scored:
     """Score, detach fleet outsiders, rescore; campaigns from ``wholes`` when given (:func:`graphlink.stages.blocks.split_wholes`); ``minutes_idx``
     (:func:`graphlink.stages.drilldown.account_minutes`): which accounts run on a schedule (``schedules``, :func:`scheduled_accounts`, when known)."""
-    pieces, c, (split_from, wholes) = partition, config.communities, wording_wholes(wholes)  # network_cells joins pieces (campaigns from them); split_guard
+    c = config.communities
+    if c.misplaced_members:  # a member paying only with another cluster's cards, tied to it beside them, moves there first (misplaced)
+        partition, wholes, projection.joins = misplaced_stage(partition, wholes, projection, config.graph, c, index.height)
+    pieces, (split_from, wholes) = partition, wording_wholes(wholes)  # network_cells joins pieces (campaigns from them); split_guard
     partition = network_cells(partition, projection.memberships, projection.signals, index, c.min_cluster_size,
                               totals=projection.network_events, tools=c.client_cells,
                               hours=activity_idx if c.network_cell_clocks and "timestamp" in ev.columns else None) if c.network_cells else partition
