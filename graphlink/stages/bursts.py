@@ -84,7 +84,7 @@ from graphlink.stages.encode import distinct_pairs
 from graphlink.stages.schedules import scheduled_accounts
 
 __all__ = ["ALPHA", "BURST_KIND", "MIN_HOLDERS", "MIN_SCHEDULED_HOURS", "WINDOW", "append_clusters", "burst_partition", "burst_sent",
-           "burst_signals", "burst_values", "hypergeometric_tail_bound", "poisson_tail_bound",
+           "burst_signals", "burst_values", "hypergeometric_tail_bound", "thin_members", "poisson_tail_bound",
            "template_bursts", "with_burst_reason"]
 
 #: Minutes of a window. A scripted burst lasts minutes; a window of ten holds one whole on one of the two
@@ -391,10 +391,60 @@ def template_bursts(partition: pl.DataFrame, wholes: pl.DataFrame | None, projec
         return partition, wholes
     partition, wholes, held, values, stats = burst_partition(partition, openings[0], minutes(left),
                                                              signal_set.account_stats, min_size, wholes, openings[1], schedules)
+    if config.communities.burst_writing and len(openings) > 2:
+        projection.signals, projection.memberships = thin_members(projection.signals, projection.memberships,
+                                                                  openings[2], held.select("account_idx").unique())
     projection.signals, projection.memberships = burst_signals(projection.signals, projection.memberships, held,
                                                                values, config.graph.co_timing_weight)
     signal_set.stats.update(stats)
     return partition, wholes
+
+
+def thin_members(signals: pl.DataFrame, memberships: pl.DataFrame, thin: pl.DataFrame, members: pl.DataFrame,
+                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(signals, memberships)`` with the burst clusters' ``members`` holding the prompt phrases they wrote.
+
+    An account with fewer than ``prompt_min_prompts`` sampled prompts gives no prompt signal: one or two
+    prompts cannot show a habit (:class:`graphlink.config.SignalConfig`). A member of a template burst shows
+    one: it is one of a group that opened with one template in one window far beyond chance, so the phrases
+    it shares with templated accounts (``thin``: ``account_idx, value, count``, by the phrase's text, from
+    :func:`graphlink.stages.signals.prompt.prompt_pairs`) are its operator's template as much as any
+    templated account's. They are added after the partition (no cluster changes), so what follows the
+    partition -- campaigns, ties to flagged clusters (:func:`graphlink.stages.campaign_flags.operator_ties`,
+    with its specificity and carrier tests) -- reads a burst cell that writes a flagged operator's template
+    as tied to it. Only phrases already among the prompt signals are added (``df`` counts the new holders);
+    a phrase only thin accounts share stays unread. Rows stay ordered by ``signal_idx, account_idx``.
+
+    Examples
+    --------
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1], "kind": ["prompt", "ip"], "value": ["act as a", "1.2.3.4"],
+    ...                     "df": [2, 2]}, schema_overrides={"signal_idx": pl.UInt32, "df": pl.UInt32})
+    >>> mem = pl.DataFrame({"account_idx": [0, 1, 0, 1], "signal_idx": [0, 0, 1, 1], "count": [1] * 4,
+    ...                     "damp": [1.0] * 4}, schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32,
+    ...                                                           "count": pl.UInt32})
+    >>> thin = pl.DataFrame({"account_idx": [5, 6], "value": ["act as a"] * 2, "count": [1, 1]},
+    ...                     schema_overrides={"account_idx": pl.UInt32, "count": pl.UInt32})
+    >>> s, m = thin_members(sig, mem, thin, pl.DataFrame({"account_idx": [5]}, schema={"account_idx": pl.UInt32}))
+    >>> s["df"].to_list(), m.filter(pl.col("signal_idx") == 0)["account_idx"].to_list()
+    ([3, 2], [0, 1, 5])
+    """
+    if thin.is_empty() or members.is_empty():
+        return signals, memberships
+    # One signal per phrase text (the smallest index when two quotes read alike).
+    phrases = (signals.filter(pl.col("kind") == "prompt").group_by("value").agg(pl.col("signal_idx").min()))
+    rows = (thin.join(members.select(pl.col("account_idx").cast(thin.schema["account_idx"])), on="account_idx")
+            .join(phrases, on="value").select("account_idx", "signal_idx", "count")
+            .join(memberships.select("account_idx", "signal_idx"), on=["account_idx", "signal_idx"], how="anti"))
+    if rows.is_empty():
+        return signals, memberships
+    extra = [c for c in memberships.columns if c not in rows.columns]
+    rows = rows.with_columns([pl.lit(1.0 if c == "damp" else None).alias(c) for c in extra])
+    rows = rows.select(memberships.columns).cast(memberships.schema)
+    added = rows.group_by("signal_idx").agg(pl.len().alias("_new"))
+    signals = (signals.join(added, on="signal_idx", how="left", maintain_order="left")
+               .with_columns((pl.col("df") + pl.col("_new").fill_null(0)).cast(signals.schema["df"]).alias("df"))
+               .drop("_new"))
+    return signals, pl.concat([memberships, rows]).sort("signal_idx", "account_idx")
 
 
 def with_burst_reason(clusters: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:

@@ -300,8 +300,9 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
 
 
 def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
-                 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame, tuple[pl.DataFrame, pl.DataFrame]]:
-    """Keyed prompt pairs from encoded events: ``(pairs, values, stats, per_account, openings)``.
+                 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame,
+                            tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]]:
+    """Keyed prompt pairs from encoded events: ``(pairs, values, stats, per_account, (openings, texts, thin))``.
 
     ``pairs`` has ``account_idx, kind, value_key, count`` (kind ``prompt``, one value per shingle), ``values`` the shingle texts; ``per_account`` has
     ``account_idx, prompts_sampled, prompts_templated, prompts_scripted`` (sampled prompts, those
@@ -309,7 +310,10 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
     a template's) and ``requests_sampled, requests_scripted`` (the account's events sending the
     sampled prompts and the scripted ones, for scoring's share of traffic). Settings are the
     ``ngram``, ``max_*`` and ``prompt_*`` fields and ``seed`` of ``config``;
-    semantics as in :func:`prompt_signals`; ``openings``: :func:`graphlink.stages.bursts.prompt_openings`.
+    semantics as in :func:`prompt_signals`; ``openings, texts``: :func:`graphlink.stages.bursts.prompt_openings`;
+    ``thin``: ``account_idx, value, count``, the kept shingles (by text) of accounts with fewer than
+    ``prompt_min_prompts`` sampled prompts, templated as ``prompt_min_templated`` asks (what a template burst's
+    members write: :func:`graphlink.stages.bursts.thin_members`).
     """
     ngram, max_prompts, max_words, seed = (config.ngram, config.max_prompts_per_account,
                                            config.max_words_per_prompt, config.seed)
@@ -383,7 +387,6 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
         .filter(pl.col("count") >= min_share * pl.col("texts"))
         .drop("texts")
     )
-    per_account = per_account.drop("texts")
     # Each shingle is quoted as written in one prompt: its first occurrence in the text with
     # the smallest hash (the same whatever the row order).
     occurring = shingles.join(kept.select("shingle_hash").unique(), on="shingle_hash", how="semi")
@@ -397,10 +400,20 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
         pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"), pl.col("shingle").alias("value"))
     pairs = kept.select("account_idx", pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"),
                         "count")
+    # Accounts too thin for a signal of their own (fewer than min_prompts sampled, as templated as the others must be):
+    # the shingles they share with templated accounts, named by text, for a group that shows the habit (burst members).
+    thin = (per_account_shingle.rename({"key": "shingle_hash"})
+            .join(kept.select("shingle_hash").unique(), on="shingle_hash", how="semi")
+            .join(per_account.filter((pl.col("prompts_sampled") < min_prompts)
+                                     & (pl.col("prompts_templated") >= min_templated * pl.col("prompts_sampled")))
+                  .select("account_idx", "texts"), on="account_idx")
+            .filter(pl.col("count") >= min_share * pl.col("texts"))
+            .join(values.select(pl.col("value_key").alias("shingle_hash"), "value"), on="shingle_hash")
+            .select("account_idx", "value", "count"))
     stats = {"prompts_sampled": sampled.height, "distinct_prompt_texts": texts.height,
              "shingles_shared": shared.height,
              "accounts_templated": templated.height, "prompts_per_account_used": per_account_cap}
-    return pairs, values, stats, per_account, openings
+    return pairs, values, stats, per_account.drop("texts"), (*openings, thin)
 
 
 def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words: int, seed: int,
