@@ -84,7 +84,7 @@ from graphlink.stages.encode import distinct_pairs
 from graphlink.stages.schedules import scheduled_accounts
 
 __all__ = ["ALPHA", "BURST_KIND", "MIN_HOLDERS", "MIN_SCHEDULED_HOURS", "WINDOW", "append_clusters", "burst_partition", "burst_sent",
-           "burst_signals", "burst_values", "hypergeometric_tail_bound", "thin_members", "poisson_tail_bound",
+           "burst_signals", "burst_values", "hypergeometric_tail_bound", "thin_members", "burst_writing", "poisson_tail_bound",
            "template_bursts", "with_burst_reason"]
 
 #: Minutes of a window. A scripted burst lasts minutes; a window of ten holds one whole on one of the two
@@ -391,13 +391,26 @@ def template_bursts(partition: pl.DataFrame, wholes: pl.DataFrame | None, projec
         return partition, wholes
     partition, wholes, held, values, stats = burst_partition(partition, openings[0], minutes(left),
                                                              signal_set.account_stats, min_size, wholes, openings[1], schedules)
-    if config.communities.burst_writing and len(openings) > 2:
-        projection.signals, projection.memberships = thin_members(projection.signals, projection.memberships,
-                                                                  openings[2], held.select("account_idx").unique())
     projection.signals, projection.memberships = burst_signals(projection.signals, projection.memberships, held,
                                                                values, config.graph.co_timing_weight)
     signal_set.stats.update(stats)
     return partition, wholes
+
+
+def burst_writing(projection: Any, signal_set: Any, config: Any) -> None:
+    """Once the partition is final (every engine, before scoring): ``projection``'s ``signals`` and ``memberships``
+    extended in place by :func:`thin_members` for the clustered holders of burst values, when
+    ``config.communities.burst_writing`` is on (opt-in) and the log had bursts. After the partition, so no cluster
+    changes: only what reads the memberships after it (scores, campaigns, ties to flagged clusters) sees them."""
+    openings = signal_set.openings
+    if not config.communities.burst_writing or openings is None or len(openings) < 3:
+        return
+    bursts = projection.signals.filter(pl.col("kind") == BURST_KIND).select("signal_idx")
+    if bursts.is_empty():
+        return
+    members = projection.memberships.join(bursts, on="signal_idx", how="semi").select("account_idx").unique()
+    projection.signals, projection.memberships = thin_members(projection.signals, projection.memberships,
+                                                              openings[2], members)
 
 
 def thin_members(signals: pl.DataFrame, memberships: pl.DataFrame, thin: pl.DataFrame, members: pl.DataFrame,

@@ -42,7 +42,7 @@ from graphlink.engines.spark.signals import spark_signals, to_spark
 from graphlink.stages.wording_cells import split_wording
 from graphlink.stages.client_cells import split_clients
 from graphlink.stages.blocks import split_wholes
-from graphlink.stages.bursts import template_bursts
+from graphlink.stages.bursts import burst_writing, template_bursts
 from graphlink.stages.hub_twins import hub_twins, hub_values
 from graphlink.stages.join_notes import own_value_joins, twin_joins
 from graphlink.stages.pendants import cluster_values, own_value_members
@@ -288,6 +288,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
                                                ).sort("signal_idx", "account_idx")
             clustered = partition.drop_nulls("cluster_id").select("account_idx")
     projection.joins = pl.concat(joins) if joins else None
+    burst_writing(projection, found, config)  # opt-in: burst members' phrases, the partition final (stages.bursts)
     signal_set = SignalSet(pairs=pl.DataFrame(), values=found.values, stats=found.stats,
                            account_stats=found.account_stats, value_counts=found.value_counts,
                            seconds=found.seconds)
