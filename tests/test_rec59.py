@@ -86,8 +86,9 @@ def test_on_the_burst_writing_the_flagged_fleets_template_is_flagged_as_its_oper
     assert len(why) == 1 and "tied to flagged cluster" in why[0] and "prompt phrases" in why[0]
 
 
-def test_on_no_cluster_changes(same_template):
-    # the phrases are added once the partition is final: the same clusters, account for account
+def test_on_the_clusters_are_unchanged_here(same_template):
+    # the phrases are added once the partition is final: the clusters scoring starts from are main's (here no
+    # join after the judgement reads them either, so the output's clusters are too), account for account
     off, on = graphlink.detect(same_template), graphlink.detect(same_template, config=ON)
     pair = off.accounts.select("account_id", "cluster_id").join(
         on.accounts.select("account_id", pl.col("cluster_id").alias("on")), on="account_id")

@@ -379,8 +379,8 @@ def template_bursts(partition: pl.DataFrame, wholes: pl.DataFrame | None, projec
     ``projection``'s ``signals`` and ``memberships`` are extended in place with the bursts
     (:func:`burst_signals`) and ``signal_set.stats`` with :func:`burst_partition`'s counts. Nothing happens
     when ``config.communities.template_bursts`` is off or the log has no prompts or no timestamps
-    (``signal_set.openings`` None: ``(sent, opening_texts)``, :func:`burst_sent` of the sampled prompts and
-    ``template, opening``). ``minutes(left)`` gives the engine's active minutes (``account_idx, key``) of the
+    (``signal_set.openings`` None: ``(sent, opening_texts, thin)``, :func:`burst_sent` of the sampled prompts,
+    ``template, opening`` and the thin accounts' phrases, :func:`burst_writing`). ``minutes(left)`` gives the engine's active minutes (``account_idx, key``) of the
     unclustered accounts ``left`` (``account_idx``); ``schedules``: every account's schedules, if already known
     (:func:`burst_partition`).
     """
@@ -400,8 +400,9 @@ def template_bursts(partition: pl.DataFrame, wholes: pl.DataFrame | None, projec
 def burst_writing(projection: Any, signal_set: Any, config: Any) -> None:
     """Once the partition is final (every engine, before scoring): ``projection``'s ``signals`` and ``memberships``
     extended in place by :func:`thin_members` for the clustered holders of burst values, when
-    ``config.communities.burst_writing`` is on (opt-in) and the log had bursts. After the partition, so no cluster
-    changes: only what reads the memberships after it (scores, campaigns, ties to flagged clusters) sees them."""
+    ``config.communities.burst_writing`` is on (opt-in) and the log had bursts. After the partition, so the clusters
+    scoring starts from are unchanged: what reads the memberships after it (scores, campaigns, ties to flagged
+    clusters, the batch joins made after the judgement) sees them."""
     openings = signal_set.openings
     if not config.communities.burst_writing or openings is None or len(openings) < 3:
         return
@@ -422,10 +423,10 @@ def thin_members(signals: pl.DataFrame, memberships: pl.DataFrame, thin: pl.Data
     one: it is one of a group that opened with one template in one window far beyond chance, so the phrases
     it shares with templated accounts (``thin``: ``account_idx, value, count``, by the phrase's text, from
     :func:`graphlink.stages.signals.prompt.prompt_pairs`) are its operator's template as much as any
-    templated account's. They are added after the partition (no cluster changes), so what follows the
-    partition -- campaigns, ties to flagged clusters (:func:`graphlink.stages.campaign_flags.operator_ties`,
-    with its specificity and carrier tests) -- reads a burst cell that writes a flagged operator's template
-    as tied to it. Only phrases already among the prompt signals are added (``df`` counts the new holders);
+    templated account's. They are added once the partition is final (the clusters scoring starts from are
+    unchanged), so what reads the memberships after it -- scores, campaigns, ties to flagged clusters
+    (:func:`graphlink.stages.campaign_flags.operator_ties`, with its specificity and carrier tests) -- reads a
+    burst cell that writes a flagged operator's template as tied to it. Only phrases already among the prompt signals are added (``df`` counts the new holders);
     a phrase only thin accounts share stays unread. Rows stay ordered by ``signal_idx, account_idx``.
 
     Examples
