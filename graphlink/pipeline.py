@@ -241,7 +241,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
             partition, wholes, joined = own_value_members(partition, wholes, projection.memberships, projection.signals, config.graph, signal_set.value_counts)
             joins.append(own_value_joins(joined))
         projection.joins = pl.concat(joins) if joins else None
-        burst_writing(projection, signal_set, config)  # opt-in: burst members' phrases, the partition final
+        burst_writing(projection, signal_set, config, partition)  # opt-in: burst members' phrases, the partition final
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per minute (minutes.parquet), hour and day, and schedules, cut from every account's: for scoring and the drill-down.
         clustered = partition.drop_nulls("cluster_id").select("account_idx")

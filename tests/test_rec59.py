@@ -28,13 +28,17 @@ OTHER = ("Act as a senior copy editor. Rewrite the paragraph below in plain Engl
          "jargon, and list each change you made as a numbered note after the text: {topic}")
 
 
-def _fleet(template: str, n: int = 20, seed: int = 5) -> pl.DataFrame:
+FLEET_TOPICS = ["tax law", "market timing", "gene editing", "fusion power", "rocket engines", "coral reefs",
+                "chess openings", "wine making", "jet lag", "sleep cycles", "bridge design", "ocean tides"]
+
+
+def _fleet(template: str, n: int = 20, seed: int = 5, topics: list[str] = TOPICS) -> pl.DataFrame:
     """An operator's fleet, loud on its own evidence: 20 accounts on 4 shared cards, a fresh proxy exit per request,
-    around the clock for three days, every prompt its template."""
+    around the clock for three days, every prompt its template (filled from ``topics``)."""
     rng = random.Random(seed)
     rows = [(f"fl{i:02d}", START + dt.timedelta(seconds=rng.randrange(3 * 86400)),
              f"100.{64 + rng.randrange(40)}.{rng.randrange(250)}.{rng.randrange(1, 250)}", f"card-fl{i % 4}",
-             template.format(topic=rng.choice(TOPICS) + f" {rng.randrange(10**6)}"))
+             template.format(topic=rng.choice(topics) + f" {rng.randrange(10**6)}"))
             for i in range(n) for _ in range(14)]
     return pl.DataFrame(rows, schema={"account_id": pl.String, "timestamp": pl.Datetime("us", "UTC"), "ip": pl.String,
                                       "payment_fingerprint": pl.String, "prompt": pl.String}, orient="row")
@@ -152,3 +156,38 @@ def test_thin_members_without_members_or_phrases_changes_nothing():
     empty = pl.DataFrame(schema={"account_idx": pl.UInt32, "value": pl.String, "count": pl.UInt32})
     s, m = thin_members(sig, mem, empty, pl.DataFrame({"account_idx": [0]}, schema={"account_idx": pl.UInt32}))
     assert s.equals(sig) and m.equals(mem)
+
+
+def _public(n: int = 60, seed: int = 9) -> pl.DataFrame:
+    """Ordinary people who also use the template now and then (a public prompt): four requests each over three days,
+    their own address and card, two of them the template."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        for j in range(4):
+            text = (TEMPLATE.format(topic=rng.choice(TOPICS) + f" {rng.randrange(10**6)}") if j < 2
+                    else f"tell me something about {rng.choice(TOPICS)} {rng.randrange(10**6)}")
+            rows.append((f"pub{i:02d}", START + dt.timedelta(seconds=rng.randrange(3 * 86400)),
+                         f"10.9.{i}.1", f"card-pub{i:02d}", text))
+    return pl.DataFrame(rows, schema={"account_id": pl.String, "timestamp": pl.Datetime("us", "UTC"), "ip": pl.String,
+                                      "payment_fingerprint": pl.String, "prompt": pl.String}, orient="row")
+
+
+def _public_world(path, fleet_topics: list[str]):
+    pl.concat([burst_log(0), _fleet(TEMPLATE, topics=fleet_topics), _public()]).write_parquet(path)
+    return graphlink.detect(path, config=ON)
+
+
+def test_on_a_class_pasting_a_public_prompt_a_fleet_also_sends_stays_unflagged(tmp_path):
+    # the template is no operator's own when most of its holders are people in no cluster: a class pasting it in
+    # one burst (the class's own topics) is not tied to the fleet that sends it too (its own topics)
+    result = _public_world(tmp_path / "events.parquet", FLEET_TOPICS)
+    assert _flagged(result, "fl") == 20
+    assert _flagged(result, "op") == 0 and _flagged(result, "pub") == 0 and _flagged(result, "p") == 0
+
+
+@pytest.mark.xfail(strict=True, reason="known limit (rec59): the template's fill phrases the class and the fleet "
+                                       "share (one topic list) are held mostly by the fleet's clusters, and tie")
+def test_on_a_class_pasting_a_public_prompt_with_the_fleets_own_fills_stays_unflagged(tmp_path):
+    result = _public_world(tmp_path / "events.parquet", TOPICS)
+    assert _flagged(result, "op") == 0 and _flagged(result, "pub") == 0

@@ -397,7 +397,7 @@ def template_bursts(partition: pl.DataFrame, wholes: pl.DataFrame | None, projec
     return partition, wholes
 
 
-def burst_writing(projection: Any, signal_set: Any, config: Any) -> None:
+def burst_writing(projection: Any, signal_set: Any, config: Any, partition: pl.DataFrame) -> None:
     """Once the partition is final (every engine, before scoring): ``projection``'s ``signals`` and ``memberships``
     extended in place by :func:`thin_members` for the clustered holders of burst values, when
     ``config.communities.burst_writing`` is on (opt-in) and the log had bursts. After the partition, so the clusters
@@ -410,12 +410,13 @@ def burst_writing(projection: Any, signal_set: Any, config: Any) -> None:
     if bursts.is_empty():
         return
     members = projection.memberships.join(bursts, on="signal_idx", how="semi").select("account_idx").unique()
+    clustered = partition.drop_nulls("cluster_id").select(pl.col("account_idx").cast(pl.UInt32))
     projection.signals, projection.memberships = thin_members(projection.signals, projection.memberships,
-                                                              openings[2], members)
+                                                              openings[2], members, clustered)
 
 
 def thin_members(signals: pl.DataFrame, memberships: pl.DataFrame, thin: pl.DataFrame, members: pl.DataFrame,
-                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+                 clustered: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(signals, memberships)`` with the burst clusters' ``members`` holding the prompt phrases they wrote.
 
     An account with fewer than ``prompt_min_prompts`` sampled prompts gives no prompt signal: one or two
@@ -426,8 +427,13 @@ def thin_members(signals: pl.DataFrame, memberships: pl.DataFrame, thin: pl.Data
     templated account's. They are added once the partition is final (the clusters scoring starts from are
     unchanged), so what reads the memberships after it -- scores, campaigns, ties to flagged clusters
     (:func:`graphlink.stages.campaign_flags.operator_ties`, with its specificity and carrier tests) -- reads a
-    burst cell that writes a flagged operator's template as tied to it. Only phrases already among the prompt signals are added (``df`` counts the new holders);
-    a phrase only thin accounts share stays unread. Rows stay ordered by ``signal_idx, account_idx``.
+    burst cell that writes a flagged operator's template as tied to it. Only phrases already among the prompt
+    signals are added (``df`` counts the new holders); a phrase only thin accounts share stays unread. With
+    ``clustered`` (``account_idx`` of the accounts in a cluster), only a phrase whose holders in clusters
+    outnumber its holders in none (``df`` less those in clusters: the same count whichever engine's memberships
+    hold the unclustered accounts) is added: a public prompt that many people in no cluster send now and then
+    is no one's template (as a cluster's own passage, :mod:`graphlink.stages.cluster_features`), so a class pasting it in one
+    burst holds nothing a fleet sending it too could tie. Rows stay ordered by ``signal_idx, account_idx``.
 
     Examples
     --------
@@ -444,8 +450,13 @@ def thin_members(signals: pl.DataFrame, memberships: pl.DataFrame, thin: pl.Data
     """
     if thin.is_empty() or members.is_empty():
         return signals, memberships
+    prompts = signals.filter(pl.col("kind") == "prompt")
+    if clustered is not None:  # a cell's phrase, not the public's: holders in clusters outnumber those in none
+        inside = (memberships.join(prompts.select("signal_idx"), on="signal_idx", how="semi")
+                  .join(clustered, on="account_idx", how="semi").group_by("signal_idx").agg(pl.len().alias("_in")))
+        prompts = prompts.join(inside, on="signal_idx").filter(2 * pl.col("_in") > pl.col("df")).drop("_in")
     # One signal per phrase text (the smallest index when two quotes read alike).
-    phrases = (signals.filter(pl.col("kind") == "prompt").group_by("value").agg(pl.col("signal_idx").min()))
+    phrases = prompts.group_by("value").agg(pl.col("signal_idx").min())
     rows = (thin.join(members.select(pl.col("account_idx").cast(thin.schema["account_idx"])), on="account_idx")
             .join(phrases, on="value").select("account_idx", "signal_idx", "count")
             .join(memberships.select("account_idx", "signal_idx"), on=["account_idx", "signal_idx"], how="anti"))

@@ -288,7 +288,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
                                                ).sort("signal_idx", "account_idx")
             clustered = partition.drop_nulls("cluster_id").select("account_idx")
     projection.joins = pl.concat(joins) if joins else None
-    burst_writing(projection, found, config)  # opt-in: burst members' phrases, the partition final (stages.bursts)
+    burst_writing(projection, found, config, partition)  # opt-in: burst members' phrases, the partition final (stages.bursts)
     signal_set = SignalSet(pairs=pl.DataFrame(), values=found.values, stats=found.stats,
                            account_stats=found.account_stats, value_counts=found.value_counts,
                            seconds=found.seconds)
