@@ -42,7 +42,8 @@ from graphlink.stages.set_apart import set_apart_rows
 from graphlink.stages.stable_campaigns import record_campaigns, stable_campaigns
 from graphlink.stages.unjoined import accounts_only_warnings
 from graphlink.stages.blocks import split_wholes
-from graphlink.stages.bursts import burst_writing, template_bursts
+from graphlink.stages.burst_writing import burst_writing
+from graphlink.stages.bursts import template_bursts
 from graphlink.stages.hub_twins import hub_twins
 from graphlink.stages.join_notes import joined_counts, member_notes, own_value_joins, twin_joins
 from graphlink.stages.pendants import own_value_members

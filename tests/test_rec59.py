@@ -18,7 +18,7 @@ import pytest
 import graphlink
 from graphlink.config import SignalConfig
 from graphlink.config.build import build_config
-from graphlink.stages.bursts import thin_members
+from graphlink.stages.burst_writing import thin_members
 from graphlink.stages.encode import encode_frame
 from graphlink.stages.signals.prompt import prompt_pairs
 from tests.burst_world import START, TEMPLATE, TOPICS, burst_log

@@ -42,7 +42,8 @@ from graphlink.engines.spark.signals import spark_signals, to_spark
 from graphlink.stages.wording_cells import split_wording
 from graphlink.stages.client_cells import split_clients
 from graphlink.stages.blocks import split_wholes
-from graphlink.stages.bursts import burst_writing, template_bursts
+from graphlink.stages.burst_writing import burst_writing
+from graphlink.stages.bursts import template_bursts
 from graphlink.stages.hub_twins import hub_twins, hub_values
 from graphlink.stages.join_notes import own_value_joins, twin_joins
 from graphlink.stages.pendants import cluster_values, own_value_members

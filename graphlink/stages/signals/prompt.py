@@ -3,9 +3,8 @@
 Templated extraction prompts ("Think step by step and show all of your reasoning...") reuse long word
 sequences with varied fills; shared 5-word shingles reveal the template while free text rarely shares one by chance.
 
-Cost is bounded three ways: each account contributes at most
-``max_prompts_per_account`` distinct prompts (the ones with the smallest text
-hash, so the sample does not depend on row order), each prompt ``max_words_per_prompt`` words (its first; a longer
+Cost is bounded three ways: each account contributes at most ``max_prompts_per_account`` distinct prompts (the ones
+with the smallest text hash, so the sample does not depend on row order), each prompt ``max_words_per_prompt`` words (its first; a longer
 prompt opening like other accounts' long ones is read past the head they share: :mod:`.shared_heads`), and each
 distinct text is shingled once however many accounts sent it.
 """
@@ -19,6 +18,7 @@ from graphlink.config import SignalConfig
 from graphlink.stages.signals.normalise import (SPACELESS, ascii_lower, ascii_words, copied_head, fold_unicode,
                                                 is_ascii, normalise_prompt, visible_head, written_quote, written_words)
 from graphlink.stages.burst_templates import prompt_openings
+from graphlink.stages.burst_writing import thin_phrases
 from graphlink.stages.signals.camel import MARK, read_camel
 from graphlink.stages.signals.shared_heads import kept_words, plain_positions, read_past_shared_heads, spans_cut
 from graphlink.stages.encode import (EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run,
@@ -300,8 +300,7 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
 
 
 def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
-                 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame,
-                            tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]]:
+                 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame, tuple[pl.DataFrame, ...]]:
     """Keyed prompt pairs from encoded events: ``(pairs, values, stats, per_account, (openings, texts, thin))``.
 
     ``pairs`` has ``account_idx, kind, value_key, count`` (kind ``prompt``, one value per shingle), ``values`` the shingle texts; ``per_account`` has
@@ -311,9 +310,7 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
     sampled prompts and the scripted ones, for scoring's share of traffic). Settings are the
     ``ngram``, ``max_*`` and ``prompt_*`` fields and ``seed`` of ``config``;
     semantics as in :func:`prompt_signals`; ``openings, texts``: :func:`graphlink.stages.bursts.prompt_openings`;
-    ``thin``: ``account_idx, value, count``, the kept shingles (by text) of accounts with fewer than
-    ``prompt_min_prompts`` sampled prompts, templated as ``prompt_min_templated`` asks (what a template burst's
-    members write: :func:`graphlink.stages.bursts.thin_members`).
+    ``thin``: :func:`graphlink.stages.burst_writing.thin_phrases`.
     """
     ngram, max_prompts, max_words, seed = (config.ngram, config.max_prompts_per_account,
                                            config.max_words_per_prompt, config.seed)
@@ -400,18 +397,8 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
         pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"), pl.col("shingle").alias("value"))
     pairs = kept.select("account_idx", pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"),
                         "count")
-    # Accounts too thin for a signal of their own (fewer than min_prompts sampled, as templated as the others must be):
-    # the shingles they share with templated accounts, named by text, for a group that shows the habit (burst members).
-    thin = (per_account_shingle.rename({"key": "shingle_hash"})
-            .join(kept.select("shingle_hash").unique(), on="shingle_hash", how="semi")
-            .join(per_account.filter((pl.col("prompts_sampled") < min_prompts)
-                                     & (pl.col("prompts_templated") >= min_templated * pl.col("prompts_sampled")))
-                  .select("account_idx", "texts"), on="account_idx")
-            .filter(pl.col("count") >= min_share * pl.col("texts"))
-            .join(values.select(pl.col("value_key").alias("shingle_hash"), "value"), on="shingle_hash")
-            .select("account_idx", "value", "count"))
-    stats = {"prompts_sampled": sampled.height, "distinct_prompt_texts": texts.height,
-             "shingles_shared": shared.height,
+    thin = thin_phrases(per_account_shingle, kept, per_account, values, min_prompts, min_templated, min_share)
+    stats = {"prompts_sampled": sampled.height, "distinct_prompt_texts": texts.height, "shingles_shared": shared.height,
              "accounts_templated": templated.height, "prompts_per_account_used": per_account_cap}
     return pairs, values, stats, per_account.drop("texts"), (*openings, thin)
 
