@@ -42,6 +42,7 @@ from graphlink.stages.set_apart import set_apart_rows
 from graphlink.stages.stable_campaigns import record_campaigns, stable_campaigns
 from graphlink.stages.unjoined import accounts_only_warnings
 from graphlink.stages.blocks import split_wholes
+from graphlink.stages.burst_writing import burst_writing
 from graphlink.stages.bursts import template_bursts
 from graphlink.stages.hub_twins import hub_twins
 from graphlink.stages.join_notes import joined_counts, member_notes, own_value_joins, twin_joins
@@ -241,6 +242,7 @@ def _run_detect(events, accounts, config: PipelineConfig | None, progress: Progr
             partition, wholes, joined = own_value_members(partition, wholes, projection.memberships, projection.signals, config.graph, signal_set.value_counts)
             joins.append(own_value_joins(joined))
         projection.joins = pl.concat(joins) if joins else None
+        burst_writing(projection, signal_set, config, partition)  # opt-in: burst members' phrases, the partition final
     with _stage("scoring", timings, progress, memory):
         # Clustered accounts' events per minute (minutes.parquet), hour and day, and schedules, cut from every account's: for scoring and the drill-down.
         clustered = partition.drop_nulls("cluster_id").select("account_idx")

@@ -102,7 +102,7 @@ def test_a_scheduled_company_is_left_out_though_its_jobs_look_like_bursts(tmp_pa
     config = PipelineConfig()
     _, _, encoded = ingest_stage(path, None, config)
     signals = extract_signals(encoded, config.signals, None, (), release=False)
-    sent, texts = signals.openings
+    sent, texts, _ = signals.openings
     _, values = burst_values(sent, account_minutes(encoded.frame, encoded.index.select("account_idx")), texts)
     # Nor are they bursts to the test itself: the jobs send the prompt in every hour they run, so their
     # holder-windows are what the null expects of each busy hour (session 35: the null over account-windows).

@@ -1,9 +1,7 @@
 """Configuration: one frozen dataclass per pipeline stage.
 
-Every threshold and seed graphlink uses lives here with its default and the
-reasoning behind the default, so a run is fully described by its config (it is written to ``run.json``). Each setting sits in the config of the stage that
-reads it. Every config validates itself on construction (:class:`ConfigError`)
-and holds no mutable values (mappings are read-only proxies). Build configs with
+Every threshold and seed graphlink uses lives here with its default and the reasoning behind the default, so a run is fully described by its config (it is written to ``run.json``). Each setting sits in the config of the stage that
+reads it. Every config validates itself on construction (:class:`ConfigError`) and holds no mutable values (mappings are read-only proxies). Build configs with
 :func:`graphlink.config.build_config` (keyword overrides, CLI flags, ``run.json``)
 or from a ``graphlink.toml``::
 
@@ -235,7 +233,8 @@ class CommunityConfig:
     template_bursts : bool
         Group unclustered accounts that opened their prompts with one template in one 10-minute window far
         beyond chance (:mod:`graphlink.stages.bursts`): one-off accounts on their own proxy exit and card leave
-        no pairwise link, only the group's. On: it changes no cluster pairwise evidence made.
+        no pairwise link, only the group's. On: it changes no cluster pairwise evidence made. ``burst_writing`` (opt-in,
+        session 59): its members, too thin for prompt signals, then hold the phrases they share with templated accounts.
     hub_twins : bool
         Group the unclustered holders of a cluster's address, card or network writing its template (never a public prompt) far beyond chance (:mod:`graphlink.stages.hub_twins`); on since session 52 (BENCHMARKS.md, helper hub52).
     campaign_neighbours : bool
@@ -273,6 +272,7 @@ class CommunityConfig:
     network_cells: bool = True
     network_cell_clocks: bool = False
     template_bursts: bool = True
+    burst_writing: bool = False
     hub_twins: bool = True  # dev templates 1021 R 0.758 -> 0.978; 52 dev worlds: flagged benign sets as off; 224k peak as off
     campaign_neighbours: bool = True
     placed_blocks: bool = False  # opt-in (op58): a block tied elsewhere far more than to its whole's other blocks is grouped on its own

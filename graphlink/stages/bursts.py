@@ -379,10 +379,10 @@ def template_bursts(partition: pl.DataFrame, wholes: pl.DataFrame | None, projec
     ``projection``'s ``signals`` and ``memberships`` are extended in place with the bursts
     (:func:`burst_signals`) and ``signal_set.stats`` with :func:`burst_partition`'s counts. Nothing happens
     when ``config.communities.template_bursts`` is off or the log has no prompts or no timestamps
-    (``signal_set.openings`` None: ``(sent, opening_texts)``, :func:`burst_sent` of the sampled prompts and
-    ``template, opening``). ``minutes(left)`` gives the engine's active minutes (``account_idx, key``) of the
-    unclustered accounts ``left`` (``account_idx``); ``schedules``: every account's schedules, if already known
-    (:func:`burst_partition`).
+    (``signal_set.openings`` None: ``(sent, opening_texts, thin)``, :func:`burst_sent` of the sampled prompts,
+    ``template, opening`` and the thin accounts' phrases, :mod:`graphlink.stages.burst_writing`). ``minutes(left)``
+    gives the engine's active minutes (``account_idx, key``) of the unclustered accounts ``left`` (``account_idx``);
+    ``schedules``: every account's schedules, if already known (:func:`burst_partition`).
     """
     openings, min_size = signal_set.openings, config.communities.min_cluster_size
     left = partition.filter(pl.col("cluster_id").is_null()).select("account_idx")

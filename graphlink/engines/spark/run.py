@@ -42,6 +42,7 @@ from graphlink.engines.spark.signals import spark_signals, to_spark
 from graphlink.stages.wording_cells import split_wording
 from graphlink.stages.client_cells import split_clients
 from graphlink.stages.blocks import split_wholes
+from graphlink.stages.burst_writing import burst_writing
 from graphlink.stages.bursts import template_bursts
 from graphlink.stages.hub_twins import hub_twins, hub_values
 from graphlink.stages.join_notes import own_value_joins, twin_joins
@@ -288,6 +289,7 @@ def _run(spark: Any, source: str, accounts: Any, config: PipelineConfig, progres
                                                ).sort("signal_idx", "account_idx")
             clustered = partition.drop_nulls("cluster_id").select("account_idx")
     projection.joins = pl.concat(joins) if joins else None
+    burst_writing(projection, found, config, partition)  # opt-in: burst members' phrases, the partition final (stages.bursts)
     signal_set = SignalSet(pairs=pl.DataFrame(), values=found.values, stats=found.stats,
                            account_stats=found.account_stats, value_counts=found.value_counts,
                            seconds=found.seconds)

@@ -78,7 +78,7 @@ class SparkSignals:
     #: ``account_idx, minute`` on the driver (:func:`graphlink.stages.cotiming.account_minutes`).
     minutes: pl.DataFrame | None = None
     #: As :attr:`graphlink.stages.signals.SignalSet.openings`.
-    openings: tuple[pl.DataFrame, pl.DataFrame] | None = None
+    openings: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None = None
 
 
 def to_spark(spark: Any, frame: pl.DataFrame, ddl: str | None = None) -> Any:
@@ -335,9 +335,9 @@ def spark_signals(events: SparkEvents, ids: Any, index: pl.DataFrame, config: Si
         when = ["minute"] if "timestamp" in cols else []
         prompts = source.select("account_idx", hash_text("prompt", salted), *when).collect(engine="streaming")
         enc = _encoded(prompts, index, prompt_texts, ("account_id", "prompt"), config.seed, salted)
-        pairs, values, s, account_stats, (openings, opening_texts) = prompt_pairs(enc, config)
+        pairs, values, s, account_stats, (openings, opening_texts, thin) = prompt_pairs(enc, config)
         # when each account sent a sampled prompt's opening: template bursts (graphlink.stages.bursts)
-        bursts = (burst_sent(prompts, openings), opening_texts) if when else None
+        bursts = (burst_sent(prompts, openings), opening_texts, thin) if when else None
         del prompts, enc
         driver_pairs.append(pairs)
         texts.append(values)

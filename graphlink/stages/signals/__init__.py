@@ -75,8 +75,9 @@ class SignalSet:
     seconds: dict[str, float] = field(default_factory=dict)
     #: ``(account_idx, minute, template; template, opening)``: when each account sent a sampled prompt's
     #: opening shingle (:func:`graphlink.stages.bursts.burst_sent`) and the shingles' words, what template
-    #: bursts are tested on (:mod:`graphlink.stages.bursts`); None without prompts or timestamps.
-    openings: tuple[pl.DataFrame, pl.DataFrame] | None = None
+    #: bursts are tested on (:mod:`graphlink.stages.bursts`), and the thin accounts' shingles (``account_idx, value,
+    #: count``: :func:`graphlink.stages.signals.prompt.prompt_pairs`); None without prompts or timestamps.
+    openings: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None = None
     #: ``account_idx, minute, count``: ``minutes`` with each minute's events (:func:`graphlink.stages.cotiming.minute_counts`;
     #: the same buffers): the drill-down's per-minute counts of any accounts, filtered, not counted again.
     minute_counts: pl.DataFrame | None = None
@@ -209,8 +210,8 @@ def extract_signals(enc: EncodedEvents, config: SignalConfig | None = None,
             add(*categorical_pairs(enc, column, kind))
             lap(kind, column)
     if "prompt" in cols:
-        pairs, values, s, account_stats, (openings, opening_texts) = prompt_pairs(enc, config)
-        openings = (burst_sent(enc.frame, openings), opening_texts) if "timestamp" in cols else None
+        pairs, values, s, account_stats, (openings, opening_texts, thin) = prompt_pairs(enc, config)
+        openings = (burst_sent(enc.frame, openings), opening_texts, thin) if "timestamp" in cols else None
         add(pairs, values)
         stats.update(s)
         lap("prompt", "prompt")

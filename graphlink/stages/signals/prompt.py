@@ -3,9 +3,8 @@
 Templated extraction prompts ("Think step by step and show all of your reasoning...") reuse long word
 sequences with varied fills; shared 5-word shingles reveal the template while free text rarely shares one by chance.
 
-Cost is bounded three ways: each account contributes at most
-``max_prompts_per_account`` distinct prompts (the ones with the smallest text
-hash, so the sample does not depend on row order), each prompt ``max_words_per_prompt`` words (its first; a longer
+Cost is bounded three ways: each account contributes at most ``max_prompts_per_account`` distinct prompts (the ones
+with the smallest text hash, so the sample does not depend on row order), each prompt ``max_words_per_prompt`` words (its first; a longer
 prompt opening like other accounts' long ones is read past the head they share: :mod:`.shared_heads`), and each
 distinct text is shingled once however many accounts sent it.
 """
@@ -19,6 +18,7 @@ from graphlink.config import SignalConfig
 from graphlink.stages.signals.normalise import (SPACELESS, ascii_lower, ascii_words, copied_head, fold_unicode,
                                                 is_ascii, normalise_prompt, visible_head, written_quote, written_words)
 from graphlink.stages.burst_templates import prompt_openings
+from graphlink.stages.burst_writing import thin_phrases
 from graphlink.stages.signals.camel import MARK, read_camel
 from graphlink.stages.signals.shared_heads import kept_words, plain_positions, read_past_shared_heads, spans_cut
 from graphlink.stages.encode import (EncodedEvents, PromptHeads, count_by_account, encode_frame, position_in_run,
@@ -300,8 +300,8 @@ def sampled_prompts(enc: EncodedEvents, max_prompts: int, max_total: int | None,
 
 
 def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
-                 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame, tuple[pl.DataFrame, pl.DataFrame]]:
-    """Keyed prompt pairs from encoded events: ``(pairs, values, stats, per_account, openings)``.
+                 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int], pl.DataFrame, tuple[pl.DataFrame, ...]]:
+    """Keyed prompt pairs from encoded events: ``(pairs, values, stats, per_account, (openings, texts, thin))``.
 
     ``pairs`` has ``account_idx, kind, value_key, count`` (kind ``prompt``, one value per shingle), ``values`` the shingle texts; ``per_account`` has
     ``account_idx, prompts_sampled, prompts_templated, prompts_scripted`` (sampled prompts, those
@@ -309,7 +309,8 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
     a template's) and ``requests_sampled, requests_scripted`` (the account's events sending the
     sampled prompts and the scripted ones, for scoring's share of traffic). Settings are the
     ``ngram``, ``max_*`` and ``prompt_*`` fields and ``seed`` of ``config``;
-    semantics as in :func:`prompt_signals`; ``openings``: :func:`graphlink.stages.bursts.prompt_openings`.
+    semantics as in :func:`prompt_signals`; ``openings, texts``: :func:`graphlink.stages.bursts.prompt_openings`;
+    ``thin``: :func:`graphlink.stages.burst_writing.thin_phrases`.
     """
     ngram, max_prompts, max_words, seed = (config.ngram, config.max_prompts_per_account,
                                            config.max_words_per_prompt, config.seed)
@@ -383,7 +384,6 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
         .filter(pl.col("count") >= min_share * pl.col("texts"))
         .drop("texts")
     )
-    per_account = per_account.drop("texts")
     # Each shingle is quoted as written in one prompt: its first occurrence in the text with
     # the smallest hash (the same whatever the row order).
     occurring = shingles.join(kept.select("shingle_hash").unique(), on="shingle_hash", how="semi")
@@ -397,10 +397,10 @@ def prompt_pairs(enc: EncodedEvents, config: SignalConfig,
         pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"), pl.col("shingle").alias("value"))
     pairs = kept.select("account_idx", pl.lit("prompt").alias("kind"), pl.col("shingle_hash").alias("value_key"),
                         "count")
-    stats = {"prompts_sampled": sampled.height, "distinct_prompt_texts": texts.height,
-             "shingles_shared": shared.height,
+    thin = thin_phrases(per_account_shingle, kept, per_account, values, min_prompts, min_templated, min_share)
+    stats = {"prompts_sampled": sampled.height, "distinct_prompt_texts": texts.height, "shingles_shared": shared.height,
              "accounts_templated": templated.height, "prompts_per_account_used": per_account_cap}
-    return pairs, values, stats, per_account, openings
+    return pairs, values, stats, per_account.drop("texts"), (*openings, thin)
 
 
 def prompt_signals(events: pl.LazyFrame, ngram: int, max_prompts: int, max_words: int, seed: int,
