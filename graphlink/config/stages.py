@@ -43,14 +43,12 @@ class IngestConfig:
     column_map : tuple of (canonical, source) pairs
         Renames applied before anything else, e.g. ``(("account_id", "user"),)``.
     timestamp_format : str or None
-        A strftime/chrono format (``%d/%m/%Y %H:%M:%S``) for the events'
-        ``timestamp`` text; ``None`` (default) reads the unambiguous spellings
-        (ISO-8601 with ``T`` or a space, offsets, ``Z``/``UTC``/``GMT``, epoch
+        A strftime/chrono format (``%d/%m/%Y %H:%M:%S``) for the events' ``timestamp`` text; ``None`` (default) reads the
+        unambiguous spellings (ISO-8601 with ``T`` or a space, offsets, ``Z``/``UTC``/``GMT``, epoch
         seconds to nanoseconds, see :func:`graphlink.stages.timestamps.parse_timestamp`)
         and never guesses day-first against month-first.
     separator : str or None
-        Field separator of a CSV file; ``None`` (default) sniffs it from the
-        header line (``,``, ``;``, tab or ``|``; ``,`` when unsure).
+        Field separator of a CSV file; ``None`` (default) sniffs it from the header line (``,``, ``;``, tab or ``|``; ``,`` when unsure).
 
     Raises
     ------
@@ -62,7 +60,6 @@ class IngestConfig:
 
     format: str | None = None
     column_map: tuple[tuple[str, str], ...] = ()
-
     timestamp_format: str | None = None
     separator: str | None = None
 
@@ -350,6 +347,8 @@ class ScoringConfig:
         proxy holds none and does not phrase like it, :data:`graphlink.stages.outsiders.IDENTITY_COVER`); so are members of any
         cluster, the cover counted over the others, a member on none of their cards off the script also when its scripted
         prompts are chance (:func:`graphlink.stages.outsiders.address_bystanders`, ``CHANCE_ALPHA``). 0 disables both.
+    public_phrases : bool
+        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`).
     """
 
     flag_threshold: float = 0.6
@@ -368,6 +367,7 @@ class ScoringConfig:
     sibling_sittings: bool = True  # on (session 58, cell58): flags / campaigns identical by construction; dev 224k ARI by cell 0.262 -> 0.385, 45k +0.020, 49 of 52 11k worlds identical, tpl1000 -0.001
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
+    public_phrases: bool = False
 
     def __post_init__(self) -> None:
         frozen_mapping(self, "component_weights")

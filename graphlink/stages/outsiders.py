@@ -211,15 +211,17 @@ def set_apart_members(clusters: pl.DataFrame, scored: pl.DataFrame, value_counts
                                 rotating.select("account_idx", "cluster_id", pl.lit(1).alias("order"))])
         static = static.join(holders, on="account_idx", how="anti")
     if account_stats is not None and account_stats.height and memberships is not None and signals is not None:
+        flagged = scored.filter("flagged").select("cluster_id") if config.public_phrases else None
         static = pl.concat([static.select("account_idx", "cluster_id", "order"), address_bystanders(
-            clusters, memberships, signals, account_stats, graph_config).select("account_idx", "cluster_id", pl.lit(2).alias("order"))])
+            clusters, memberships, signals, account_stats, graph_config, flagged).select("account_idx", "cluster_id", pl.lit(2).alias("order"))])
     return (static.sort("account_idx", "order").unique("account_idx", keep="first", maintain_order=True)
             .select(pl.col("account_idx").cast(pl.UInt32), pl.col("cluster_id").cast(pl.Int64),
                     pl.col("order").replace_strict(dict(enumerate(SET_APART_REASONS)), return_dtype=pl.String).alias("reason")))
 
 
 def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
-                       account_stats: pl.DataFrame, graph_config: GraphConfig | None = None) -> pl.DataFrame:
+                       account_stats: pl.DataFrame, graph_config: GraphConfig | None = None,
+                       flagged: pl.DataFrame | None = None) -> pl.DataFrame:
     """Members linked into a cluster bound by its own values through an address alone.
 
     In any cluster (flagged or not: a small piece is flagged later through its campaign), a member
@@ -238,6 +240,15 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     the first); (3) the other members phrase (:data:`MIN_FLEET_PHRASING` of their sampled prompts
     scripted); and (4) its own sampled prompts follow a template less than :data:`PHRASING_SHARE`
     of the others' rate (no sampled prompt: unknown, never judged).
+
+    With ``flagged`` (``cluster_id`` of the clusters flagged so far: :attr:`graphlink.config.ScoringConfig.public_phrases`),
+    a prompt phrase keeps a member only when it is the flagged clusters' own, as a card or template is for
+    :func:`fleet_outsiders`: at least :data:`~graphlink.stages.campaign_flags.SPECIFIC_SHARE` of its writers in the
+    whole log (``signals``' ``df``) are members of them. A stock phrase ("tell me a fun fact about") is public: a
+    fleet's camouflage prompts write it as thousands of people do, so sharing it with one of the fleet's accounts
+    is chance, not a tie (dev independent 176 at 224,000 accounts: 19 of the 45 ordinary people flagged were kept
+    only by such a phrase, written by 378-8,524 clustered accounts, shared with a ring account of their cluster).
+    An operator's template is written mostly by its flagged cells, and keeps.
 
     Returns
     -------
@@ -291,6 +302,8 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
         "signal_idx", pl.when(pl.col("kind") == "ip").then(pl.lit("exit"))
         .when(pl.col("kind").is_in(CARD_KINDS)).then(pl.lit("card")).otherwise(pl.lit("own")).alias("role"))
     rows = memberships.select("account_idx", "signal_idx").join(candidates, on="account_idx").join(roles, on="signal_idx")
+    if flagged is not None and "df" in signals.columns:
+        rows = _public_phrases(rows, memberships, signals, clusters, flagged)
     # Judged off the script by chance alone, a member on a script itself (most of its few prompts) still vouches.
     # (a ring of one-prompt bots, each 1 of 1 on its own card, vouch for each other; break-it review brk55)
     on_script = (judged.filter(~pl.col("off_script") | (~pl.col("off_quarter") & (pl.col("on") > 0)))
@@ -303,6 +316,23 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
          | ((pl.col("role") == "card").any() & (pl.col("role") == "exit").any())).alias("kept"))
         .filter("kept"))
     return candidates.join(kept, on="account_idx", how="anti")
+
+
+def _public_phrases(rows: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame, clusters: pl.DataFrame,
+                    flagged: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (``account_idx, signal_idx, cluster_id, role``) with the role of each public prompt phrase -- fewer than
+    :data:`SPECIFIC_SHARE` of its writers (``df``) in the ``flagged`` clusters -- set to ``public`` (it keeps nobody)."""
+    phrases = (rows.filter(pl.col("role") == "own").select("signal_idx").unique()
+               .join(signals.filter(pl.col("kind") == "prompt").select("signal_idx", "df"), on="signal_idx"))
+    if phrases.is_empty():
+        return rows
+    inside = (memberships.select("account_idx", "signal_idx").join(phrases.select("signal_idx"), on="signal_idx", how="semi")
+              .join(clusters.join(flagged, on="cluster_id", how="semi").select("account_idx"), on="account_idx", how="semi")
+              .group_by("signal_idx").agg(pl.len().alias("inside")))
+    public = (phrases.join(inside, on="signal_idx", how="left")
+              .filter(pl.col("inside").fill_null(0) < SPECIFIC_SHARE * pl.col("df")).select("signal_idx"))
+    return rows.with_columns(pl.when(pl.col("signal_idx").is_in(public["signal_idx"].implode())).then(pl.lit("public"))
+                             .otherwise(pl.col("role")).alias("role"))
 
 
 def background_rate(account_stats: pl.DataFrame, members: pl.DataFrame) -> float | None:
