@@ -275,3 +275,167 @@ def test_rec59_a_class_pasting_a_public_prompt_casual_people_send_stays_unflagge
     flags = group_flags(casual_world)
     assert flags.get("fl", 0) == 20
     assert flags.get("op", 0) == 0 and flags.get("pub", 0) == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# team59: public phrases keep no address bystander (opt-in [scoring] public_phrases)
+# ---------------------------------------------------------------------------------------------------------------
+from graphlink.config import ScoringConfig
+from graphlink.stages.outsiders import set_apart_members
+
+#: team59's switch exists on this code.
+PUBLIC = "public_phrases" in ScoringConfig.__dataclass_fields__
+TEAM_ON = ScoringConfig(public_phrases=True) if PUBLIC else ScoringConfig()
+U32 = {"account_idx": pl.UInt32}
+CARD, TPL, EXIT, PHRASE = 10, 11, 12, 13
+
+
+def ring_piece(phrase_df: int, phrase_holders=(1, 3), other_ring=0, scripted3: int = 1, bystander_card: bool = False):
+    """Cluster 1 (flagged): ring accounts 0-2 on card 10 and template 11 (9 of 10 prompts scripted); account 3 shares
+    exit 12 with account 0 and holds phrase 13 (``phrase_df`` writers in the log) with ``phrase_holders``;
+    ``scripted3`` of its 10 prompts are on the script. ``other_ring``: accounts of cluster 2 (flagged: another
+    operator's fleet) writing the phrase too."""
+    extra = list(range(4, 4 + other_ring))
+    n = 4 + other_ring
+    clusters = pl.DataFrame({"account_idx": list(range(n)), "cluster_id": [1] * 4 + [2] * other_ring}, schema_overrides=U32)
+    rows = ([(a, CARD) for a in (0, 1, 2)] + [(a, TPL) for a in (0, 1, 2)] + [(0, EXIT), (3, EXIT)]
+            + [(a, PHRASE) for a in (*phrase_holders, *extra)] + ([(3, CARD)] if bystander_card else []))
+    memberships = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
+    signals = pl.DataFrame({"signal_idx": [CARD, TPL, EXIT, PHRASE], "kind": ["payment", "prompt", "ip", "prompt"],
+                            "df": [3, 3, 40, phrase_df]}, schema_overrides={"signal_idx": pl.UInt32})
+    stats = pl.DataFrame({"account_idx": list(range(n)), "prompts_sampled": [10] * n,
+                          "prompts_scripted": [9, 9, 9, scripted3] + [9] * other_ring}, schema_overrides=U32)
+    scored = pl.DataFrame({"cluster_id": [1, 2], "flagged": [True, True], "ip_spread": [0.0, 0.0]})
+    return set_apart_members(clusters, scored, None, TEAM_ON, memberships, signals, account_stats=stats).rows()
+
+
+def test_team59_a_ring_member_on_the_script_is_kept_whatever_its_phrases():
+    # The operator makes its own phrase 'public' (decoys writing it: 3 of 500 writers in flagged clusters): a member
+    # on the script (8 of 10) is still no bystander -- the public test sheds only members off the script.
+    assert ring_piece(phrase_df=500, scripted3=8) == []
+
+
+def test_team59_a_ring_member_on_the_ring_card_is_kept_whatever_its_phrases():
+    assert ring_piece(phrase_df=500, bystander_card=True) == []
+
+
+def test_team59_a_person_on_a_ring_exit_with_a_stock_phrase_is_set_apart():
+    # Pins the switch's own case (main keeps the person by the phrase).
+    assert ring_piece(phrase_df=500) == ([(3, 1, "bystander")] if PUBLIC else [])
+
+
+@pytest.mark.xfail(strict=True, reason="team59 (limit; main keeps too): 'public' is asked against every flagged "
+                   "cluster, not the person's cluster or campaign -- a stock camouflage phrase other operators' flagged "
+                   "fleets write (here 8 of 12 writers in another operator's flagged cluster) counts as the ring's own "
+                   "and keeps a person sharing it and an exit with a ring account")
+def test_team59_a_stock_phrase_other_fleets_write_keeps_no_bystander():
+    assert ring_piece(phrase_df=12, other_ring=8) == [(3, 1, "bystander")]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# suite59: the CPU-time pytest plugin (benchmarks/suite_profile.py)
+# ---------------------------------------------------------------------------------------------------------------
+import os
+import subprocess
+import sys
+import time
+
+
+def _profile():
+    try:
+        import benchmarks.suite_profile as profile
+    except ImportError:  # main: no plugin
+        pytest.skip("benchmarks/suite_profile.py is suite59's")
+    return profile
+
+
+BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+
+
+def test_suite59_a_reaped_grandchilds_cpu_is_charged():
+    # A child that runs a grandchild burning 0.3 CPU-s and waits for it: both reaped before the second look.
+    profile = _profile()
+    _, before = profile.tree(os.getpid())
+    subprocess.run([sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {BURN!r}])"],
+                   check=True)
+    _, after = profile.tree(os.getpid())
+    assert after - before >= 0.25
+
+
+def test_suite59_a_live_child_is_in_the_tree_and_busy():
+    profile = _profile()
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        pids, _ = profile.tree(os.getpid())
+        assert child.pid in pids and os.getpid() in pids
+        assert profile.busy([child.pid])
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_suite59_summarise_adds_tests_by_file_costliest_first():
+    profile = _profile()
+    rows = [{"test": "tests/a.py::t1", "cpu_s": 1.0, "wall_s": 2.0, "samples": 20, "idle": 5},
+            {"test": "tests/b.py::t", "cpu_s": 3.0, "wall_s": 3.0, "samples": 30, "idle": 0},
+            {"test": "tests/a.py::t2[x::y]", "cpu_s": 0.5, "wall_s": 1.0, "samples": 10, "idle": 10}]
+    out = profile.summarise(rows)
+    assert [r["file"] for r in out] == ["tests/b.py", "tests/a.py"]
+    assert out[1] == {"file": "tests/a.py", "tests": 2, "cpu_s": 1.5, "wall_s": 3.0, "idle_s": round(15 * profile.SAMPLE_S, 2)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# rev59: expand --redact (and the redaction it shares with show --redact)
+# ---------------------------------------------------------------------------------------------------------------
+import json as _json
+
+from typer.testing import CliRunner
+
+from graphlink.cli import app
+from graphlink.store.redact import Redactor
+
+#: E-mail addresses a reader reads as such, in several scripts (RFC 6531 internationalised addresses).
+WORLD_EMAILS = ["josé@example.com", "почта@пример.рф", "user@münchen.de", "jürgen.schmidt@example.de",
+                "Ana.María@Correo.ES", "李雷@例子.中国"]
+
+
+@pytest.mark.parametrize("address", WORLD_EMAILS)
+def test_rev59_redaction_hides_an_email_in_any_script(address):
+    # Fixed on brk59 (graphlink/store/redact.py, main's code): the pattern read ASCII letters only, so these were
+    # printed whole (josé@, почта@) or with their first letters (jü..., Ana.Marí...).
+    text = Redactor(b"k").text(pl.Series([f"shares card with {address} today"]))[0]
+    local = address.split("@")[0]
+    assert local not in text and local[:2] not in text.replace("shares card with", "")
+    assert "email#" in text
+
+
+@pytest.fixture(scope="module")
+def email_run(tmp_path_factory):
+    """A ring of six accounts with internationalised e-mail ids on three shared cards, forty people apart."""
+    rng = random.Random(3)
+    ids = [f"{n}@{d}" for n, d in zip(["josé", "почта", "jürgen", "maría", "李雷", "zoë"],
+                                      ["example.com", "пример.рф", "example.de", "correo.es", "例子.中国", "mail.nl"])]
+    rows = [(a, START + dt.timedelta(minutes=rng.randrange(3000)), f"10.{rng.randrange(250)}.{rng.randrange(250)}.7",
+             f"4111-0000-0000-{i % 3:04d}", f"Write a glowing review of product {rng.randrange(10**6)} as a happy buyer")
+            for i, a in enumerate(ids) for _ in range(10)]
+    rows += [(f"user{p}", START + dt.timedelta(minutes=rng.randrange(3000)), f"198.51.100.{p}", f"card-u{p}",
+              f"hello {rng.randrange(1000)}") for p in range(40) for _ in range(3)]
+    folder = tmp_path_factory.mktemp("brk59rev")
+    pl.DataFrame(rows, schema=EVENTS, orient="row").write_parquet(folder / "events.parquet")
+    result = CliRunner().invoke(app, ["detect", str(folder / "events.parquet"), "--out", str(folder / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    return folder / "out", ids
+
+
+def test_rev59_expand_redact_prints_no_email_id_or_card(email_run):
+    out, ids = email_run
+    result = CliRunner().invoke(app, ["expand", str(out), "-s", ids[0], "--redact", "--json"])
+    if result.exit_code != 0 and "--redact" in result.output:
+        pytest.skip("expand --redact is rev59's")
+    assert result.exit_code == 0, result.output
+    listed = _json.loads(result.stdout)["accounts"]
+    assert len(listed) >= 2  # the seed and the account on its card
+    for address in ids:
+        assert address.split("@")[0] not in result.stdout
+    assert "4111-0000" not in result.stdout
