@@ -445,3 +445,36 @@ def test_rev59_expand_redact_prints_no_email_id_or_card(email_run):
     for address in ids:
         assert address.split("@")[0] not in result.stdout
     assert "4111-0000" not in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Determinism: row order does not decide (op59's ties of equal weight; card59's second tie)
+# ---------------------------------------------------------------------------------------------------------------
+def test_op59_equal_payers_in_two_clusters_go_to_the_smaller_id_whatever_the_row_order():
+    if misplaced_members is None:
+        pytest.skip("misplaced members are op59's")
+    # Account 5 pays with card 200 (3 payers in cluster 2) and card 201 (3 payers in cluster 3), and shares each
+    # cluster's own exit: a tie of equal weight.
+    part = pl.DataFrame({"account_idx": [*range(6), *range(10, 15), *range(20, 25)],
+                         "cluster_id": [1] * 6 + [2] * 5 + [3] * 5}, schema_overrides={"account_idx": pl.UInt32, "cluster_id": pl.Int64})
+    pairs = [(a, v) for a in range(6) for v in (100, 101, 102)] + [(a, 200) for a in (5, 10, 11, 12)]
+    pairs += [(a, 201) for a in (5, 20, 21, 22)] + [(a, 300) for a in (5, *range(10, 15))] + [(a, 102) for a in ()]
+    pairs += [(a, 900) for a in (5, *range(20, 25))]
+    kinds = {100: "ip", 101: "ip", 102: "ip", 200: "payment", 201: "payment", 300: "ip", 900: "ip"}
+    aff = pl.DataFrame(pairs, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
+    df = dict(aff.group_by("signal_idx").len().iter_rows())
+    sig = pl.DataFrame({"signal_idx": list(kinds), "kind": list(kinds.values()), "df": [df[s] for s in kinds],
+                        "weight": [1.0] * len(kinds), "linked": [True] * len(kinds)}, schema_overrides={"signal_idx": pl.UInt32})
+    seen = {repr(misplaced_members(part.sample(fraction=1.0, shuffle=True, seed=s), aff.sample(fraction=1.0, shuffle=True, seed=s),
+                                    sig.sample(fraction=1.0, shuffle=True, seed=s), n_accounts=5000).select("account_idx", "cluster_id", "home").rows()) for s in range(6)}
+    assert len(seen) == 1
+    assert seen == {repr([(5, 1, 2)])}
+
+
+def test_card59_the_join_does_not_depend_on_row_order():
+    log = dump_buyers(("user_agent", "python-requests/2.31.0"), outsiders=3)
+    first = log.moved()
+    rng = random.Random(7)
+    for _ in range(3):
+        rng.shuffle(log.rows)
+        assert log.moved() == first
