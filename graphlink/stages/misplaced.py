@@ -49,6 +49,7 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
+from graphlink.stages.campaign_flags import SPECIFIC_SHARE
 from graphlink.stages.campaigns import PRIVATE_TIE_KINDS, TIE_KINDS, cluster_similarity, is_tie_kind
 
 __all__ = ["BEHAVIOUR_KINDS", "MIN_HOME_HOLDERS", "MIN_REMNANT", "tied_without", "MISPLACED_SCHEMA", "card_kinds", "misplaced_members", "moved_home"]
@@ -177,7 +178,11 @@ def misplaced_members(partition: pl.DataFrame, memberships: pl.DataFrame, signal
             .join(member, on="account_idx").select("account_idx", "cluster_id", "home", "values"))
     # 2. Beside the cards, another linked value shared with the home cluster's members; and its behaviour (what it
     # writes, when it acts) ties it to its own cluster no more than to the home one.
-    other = signals.filter(pl.col("linked") & ~pl.col("kind").is_in(kinds)).select("signal_idx", "kind")
+    # The value met beside the cards is the two clusters' own -- SPECIFIC_SHARE of its holders in the log (``df``) are
+    # their members (a pool both rent is): a carrier's NAT exit or a stock client thousands share is where anyone meets
+    # anyone (break-it review brk59: a stolen card's owner on one CGNAT address with a ring member moved into the ring).
+    df = pl.col("df") if "df" in signals.columns else pl.lit(None, pl.UInt32)
+    other = signals.filter(pl.col("linked") & ~pl.col("kind").is_in(kinds)).select("signal_idx", "kind", df.alias("__df"))
     theirs = (memberships.filter(pl.col("account_idx").is_in(home["account_idx"].implode()))
               .join(other, on="signal_idx").join(home.select("account_idx", "cluster_id", "home"), on="account_idx"))
     # Holders counted per value and cluster, in the two clusters of each candidate only (a clock bucket or a popular
@@ -187,10 +192,11 @@ def misplaced_members(partition: pl.DataFrame, memberships: pl.DataFrame, signal
           .group_by("signal_idx", "cluster_id").agg(pl.len().alias("k")))
     shared = (theirs.join(at, on=["signal_idx", "cluster_id"], how="left")
               .join(at.rename({"cluster_id": "home", "k": "k_home"}), on=["signal_idx", "home"], how="left")
-              .select("account_idx", "signal_idx", "kind", here=pl.col("k").fill_null(0) > 1, there=pl.col("k_home").fill_null(0) > 0))
+              .select("account_idx", "signal_idx", "kind", here=pl.col("k").fill_null(0) > 1, there=pl.col("k_home").fill_null(0) > 0,
+                      theirs_own=(pl.col("k").fill_null(0) + pl.col("k_home").fill_null(0) >= SPECIFIC_SHARE * pl.col("__df")).fill_null(True)))
     behaviour = pl.col("kind").is_in(BEHAVIOUR_KINDS)
     verdict = shared.group_by("account_idx").agg(
-        pl.col("there").any().alias("met"),
+        (pl.col("there") & pl.col("theirs_own")).any().alias("met"),
         (behaviour & pl.col("here")).sum().alias("here_b"), (behaviour & pl.col("there")).sum().alias("there_b"))
     home = home.join(verdict.filter(pl.col("met") & (pl.col("here_b") <= pl.col("there_b"))), on="account_idx", how="semi")
     # 3. A minority of its cluster: a cluster most of whose members pay with another's cards is that one's sibling.
