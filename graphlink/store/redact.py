@@ -68,9 +68,12 @@ DIGIT_KINDS = ("prompt",)
 
 #: An e-mail address as a reader sees it: invisible format characters (``\p{Cf}``: zero-width spaces, bidi
 #: controls) anywhere in it and the fullwidth / small at signs (U+FF20, U+FE6B) read as ``@`` -- else an id with a
-#: zero-width space pasted inside is printed whole (brk58).
+#: zero-width space pasted inside is printed whole (brk58). Letters and digits of any script (an internationalised
+#: address, RFC 6531: ``josé@example.com``, ``почта@пример.рф``), else such an address is printed whole or with its
+#: first letters (brk59).
 _AT = "@\uff20\ufe6b"
-_EMAIL = (r"[A-Za-z0-9._%+\-\p{Cf}]+[" + _AT + r"][A-Za-z0-9\-\p{Cf}]+(?:\.[A-Za-z0-9\-\p{Cf}]+)*\.[A-Za-z]{2,}")
+_EMAIL = (r"[\p{L}\p{M}\p{N}._%+\-\p{Cf}]+[" + _AT + r"][\p{L}\p{M}\p{N}\-\p{Cf}]+(?:\.[\p{L}\p{M}\p{N}\-\p{Cf}]+)*"
+          r"\.[\p{L}\p{M}]{2,}")
 _IPV4 = r"\b\d{1,3}(?:\.\d{1,3}){3}\b(?:/\d{1,3})?"
 # Embedded-IPv4 forms (::ffff:1.2.3.4) first: alternation prefers the first branch.
 _IPV6 = (r"(?:(?:[0-9A-Fa-f]{0,4}:){2,6}\d{1,3}(?:\.\d{1,3}){3}"
