@@ -209,7 +209,10 @@ def casual_counted() -> bool:
     and by three people in no cluster (6-8); it is theirs as much as the cluster's, and 5 must not get it."""
     if not BURST_WRITING:
         return True
-    from graphlink.stages.bursts import thin_members
+    try:
+        from graphlink.stages.burst_writing import thin_members
+    except ImportError:  # rec59 before bb4e103
+        from graphlink.stages.bursts import thin_members
     sig = pl.DataFrame({"signal_idx": [0], "kind": ["prompt"], "value": ["act as a"], "df": [2]},
                        schema_overrides={"signal_idx": pl.UInt32, "df": pl.UInt32})
     mem = pl.DataFrame({"account_idx": [0, 1], "signal_idx": [0, 0], "count": [1, 1], "damp": [1.0, 1.0]},
