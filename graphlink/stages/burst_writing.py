@@ -75,7 +75,7 @@ def thin_members(signals: pl.DataFrame, memberships: pl.DataFrame, thin: pl.Data
     signals are added (``df`` counts the new holders); a phrase only thin accounts share stays unread. With
     ``clustered`` (``account_idx`` of the accounts in a cluster), only a phrase whose holders in clusters
     outnumber its holders in none (``df`` less those in clusters: the same count whichever engine's memberships
-    hold the unclustered accounts) is added: a public prompt that many people in no cluster send now and then
+    hold the unclustered accounts; plus ``thin``'s accounts in none, too thin to be in ``df``) is added: a public prompt that many people in no cluster send now and then
     is no one's template (as a cluster's own passage, :mod:`graphlink.stages.cluster_features`), so a class pasting it in one
     burst holds nothing a fleet sending it too could tie. Rows stay ordered by ``signal_idx, account_idx``.
 
@@ -98,7 +98,14 @@ def thin_members(signals: pl.DataFrame, memberships: pl.DataFrame, thin: pl.Data
     if clustered is not None:  # a cell's phrase, not the public's: holders in clusters outnumber those in none
         inside = (memberships.join(prompts.select("signal_idx"), on="signal_idx", how="semi")
                   .join(clustered, on="account_idx", how="semi").group_by("signal_idx").agg(pl.len().alias("_in")))
-        prompts = prompts.join(inside, on="signal_idx").filter(2 * pl.col("_in") > pl.col("df")).drop("_in")
+        # People too thin for a prompt signal hold no membership (``df`` leaves them out): the casual senders of a
+        # public prompt, one or two requests each, are counted among its holders in none from ``thin`` (break-it
+        # review brk59: 300 people pasting it once made a fleet's 20 its holders, and a class pasting it was flagged).
+        casual = (thin.join(clustered.select(pl.col("account_idx").cast(thin.schema["account_idx"])), on="account_idx", how="anti")
+                  .join(prompts.select("signal_idx", "value"), on="value").group_by("signal_idx")
+                  .agg(pl.col("account_idx").n_unique().alias("_out")))
+        prompts = (prompts.join(inside, on="signal_idx").join(casual, on="signal_idx", how="left")
+                   .filter(2 * pl.col("_in") > pl.col("df") + pl.col("_out").fill_null(0)).drop("_in", "_out"))
     # One signal per phrase text (the smallest index when two quotes read alike).
     phrases = prompts.group_by("value").agg(pl.col("signal_idx").min())
     rows = (thin.join(members.select(pl.col("account_idx").cast(thin.schema["account_idx"])), on="account_idx")
