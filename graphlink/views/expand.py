@@ -222,8 +222,7 @@ def redact_expansion(ranked: pl.DataFrame, outputs: Outputs, note: str | None = 
     def hide(texts: list[str | None]) -> list[str | None]:
         return redactor.text(pl.Series(texts, dtype=pl.String), known).to_list()
 
-    ranked = ranked.with_columns(pl.Series("account_id", hide(ranked["account_id"].to_list()), dtype=pl.String),
-                                 pl.Series("why", hide(ranked["why"].to_list()), dtype=pl.String)).select(ranked.columns)
+    ranked = ranked.with_columns(redactor.text(ranked["account_id"], known), redactor.text(ranked["why"], known))
     note = None if note is None else hide([note])[0]
     if apart:
         apart = [{**row, **dict(zip(("account_id", "note"), hide([row.get("account_id"), row.get("note")])))}
