@@ -241,6 +241,8 @@ def match_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print counts and matched accounts as JSON on standard "
                                                          "output.")] = False,
     quiet: QuietJsonOpt = False,
+    redact: RedactOpt = False,
+    redact_key: RedactKeyOpt = None,
 ) -> None:
     """Assign the accounts of a new log to the clusters and campaigns of an earlier run.
 
@@ -256,15 +258,23 @@ def match_command(
     counts matches to flagged and to unflagged clusters apart. The new log is
     read as the earlier one was (column map, format, timestamp format,
     separator) unless --map, --format, --timestamp-format or --separator say otherwise.
+    --redact hashes cards, e-mails and IPs in the printed table and --json (the
+    folder's matches.parquet is written raw, as detect's folder is).
     """
+    from dataclasses import replace
+
     from graphlink.config import parse_column_maps
     from graphlink.stages.match import KNOWN_MEMBER_WHY
-    from graphlink.views.match import match, write_matches
+    from graphlink.views.match import match, redact_matches, write_matches
 
     result = match(known_dir, events, accounts, min_evidence=min_evidence, min_concentration=min_concentration,
                    columns=parse_column_maps(maps), format=fmt, timestamp_format=timestamp_format,
                    separator=separator_value(separator))
     write_matches(result, out_dir)
+    redacted = None
+    if redact or redact_key:  # where the rows leave: the table and the JSON (the folder stays raw, as detect's)
+        rows, redacted = redact_matches(result.matches, known_dir, key=redact_key)
+        result = replace(result, matches=rows)
     counts = result.run["counts"]
     # Newly matched accounts first (what match is for), best first; accounts already in a cluster after.
     matched = result.matches.filter(pl.col("cluster_id").is_not_null()).sort(
@@ -274,6 +284,7 @@ def match_command(
     if as_json:
         emit_json({"out": str(out_dir), "inputs": result.run["inputs"], "counts": counts,
                    "warnings": result.run["warnings"], "seconds": result.run["seconds"], "matched": matched.to_dicts(),
+                   "redaction": redacted,
                    **({"looked_up": result.matches.to_dicts()} if lookup else {})})
     if quiet:
         return
@@ -295,6 +306,8 @@ def match_command(
              f"{plural(counts['clusters_matched'], 'known cluster')}: "
              f"{matched_part(counts, 'flagged')}, {matched_part(counts, 'unflagged')}; {rest}; "
              f"{result.run['seconds']:.2f} s; wrote {terminal_safe(out_dir)}"), soft_wrap=True)  # copy-pastable
+    if redacted:
+        say(Text(f"redacted: {redacted}", style="yellow"))
     if lookup:  # every id looked up, with where it stands (brk39): members first, then the run's loners, then the unseen
         matched = result.matches.sort([pl.col("cluster_id").is_null(), pl.col("why").is_null(), "account_id"])
     # A looked-up id in no cluster has no score (0.0 read as a weak match: new-user review, session 40).

@@ -38,7 +38,8 @@ from graphlink.store.folder import Outputs
 from graphlink.views.expand import exported_ids, graph_outputs
 from graphlink.views.match_input import id_list, known_config, read_events
 
-__all__ = ["MatchResult", "flagged_counts", "match", "write_matches", "EARLIER_UNCLUSTERED_WHY", "with_unclustered"]
+__all__ = ["MatchResult", "flagged_counts", "match", "write_matches", "EARLIER_UNCLUSTERED_WHY", "with_unclustered",
+           "redact_matches"]
 
 #: Event columns each matched kind is read from.
 KIND_COLUMNS = {"payment": "payment_fingerprint", "ip": "ip", "ip_net": "ip", "user_agent": "user_agent"}
@@ -396,3 +397,53 @@ def write_matches(result: MatchResult, out_dir: str | Path) -> Path:
         (tmp / MATCH_RUN_FILE).write_text(json.dumps(result.run, indent=2, sort_keys=True, default=str) + "\n")
 
     return write_dir_atomically(out_dir, write, names, keep=lambda name: name not in names)
+
+
+def redact_matches(matches: pl.DataFrame, known: str | Path | Outputs, key: str | None = None) -> tuple[pl.DataFrame, str]:
+    """:func:`match`'s rows with cards, e-mail addresses and IPs hashed as ``show --redact`` hashes them.
+
+    ``account_id`` and ``why`` are redacted (:mod:`graphlink.store.redact`: HMAC-SHA256, IP networks and e-mail
+    domains kept): every e-mail or IP address found in them, and every value the matched clusters' members held in
+    the earlier run (``linking.parquet``: the values a ``why`` quotes), whole or cut. ``matches.parquet`` itself is
+    written raw, as detect's folder is (redact where the rows leave: the printed table, ``--json``).
+
+    Parameters
+    ----------
+    matches : DataFrame
+        :data:`graphlink.contract.MATCHES_SCHEMA` (:attr:`MatchResult.matches`).
+    known : path or Outputs
+        The earlier run the rows were matched against.
+    key : str, optional
+        HMAC key; else ``$GRAPHLINK_REDACT_KEY``, else a random key for this call only.
+
+    Returns
+    -------
+    tuple
+        The rows (same rows, order and schema) and the sentence saying what was hashed with which key's source.
+
+    Examples
+    --------
+    >>> import graphlink, tempfile, pathlib
+    >>> from graphlink.contract import MATCHES_SCHEMA
+    >>> events = pl.DataFrame({"account_id": ["a1", "a2", "a3"], "timestamp": ["2026-01-01T00:00:00"] * 3,
+    ...                        "ip": ["10.0.0.1"] * 3, "payment_fingerprint": ["tok_card9"] * 3, "prompt": ["hi"] * 3})
+    >>> rows = pl.DataFrame({"account_id": ["bob@example.com"], "cluster_id": [None], "flagged": [None],
+    ...                      "campaign_id": [None], "score": [0.0], "why": ["shares card tok_card9"],
+    ...                      "earlier_member": [None]}, schema=dict(MATCHES_SCHEMA))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = graphlink.detect(events).save(pathlib.Path(d) / "run")
+    ...     redacted, note = redact_matches(rows, pathlib.Path(d) / "run", key="k")
+    >>> redacted["account_id"][0].endswith("@example.com"), "bob" in redacted["account_id"][0]
+    (True, False)
+    """
+    from graphlink.store.redact import redactor_for
+
+    outputs = graph_outputs(known, "all", whole=False, drilldown=False)
+    redactor = redactor_for(outputs, key)
+    clusters = matches["cluster_id"].drop_nulls().unique()
+    members = outputs.accounts.filter(pl.col("cluster_id").is_in(clusters.implode())).select("account_id")
+    pairs = (outputs.linking.join(members.lazy(), on="account_id", how="semi").select("kind", "value").unique().collect()
+             if outputs.linking is not None else pl.DataFrame(schema={"kind": pl.String, "value": pl.String}))
+    forms = redactor.cut_forms(redactor.value_map(pairs))
+    return (matches.with_columns(redactor.text(matches["account_id"], forms), redactor.text(matches["why"], forms)),
+            redactor.note)
