@@ -68,3 +68,84 @@ def test_redact_matches_keeps_rows_and_order_and_is_keyed(earlier, tmp_path):
     assert a.schema == result.matches.schema and a.height == result.matches.height
     assert a["cluster_id"].to_list() == result.matches["cluster_id"].to_list()
     assert a.equals(b) and not a.equals(c)
+
+
+# --- campaign ids in the whys across --previous: one polars expression, checked against the per-row rewrite ---
+import itertools  # noqa: E402
+import re  # noqa: E402
+
+from graphlink.stages.campaign_flags import AS_A_WHOLE  # noqa: E402
+from graphlink.stages.stable_campaigns import rekey_campaign_ids  # noqa: E402
+from graphlink.stages.tie_words import LEAD_CAMPAIGN_PATTERN, THROUGH_PATTERN  # noqa: E402
+
+
+def _reference_why(text, ids, campaign_why):
+    """Session 57's per-row rewrite (Python ``re``), the oracle for the expression."""
+    if not text:
+        return text
+    sub = lambda m: str(ids.get(int(m.group(1)), m.group(1)))  # noqa: E731
+    if campaign_why:
+        m = re.match(THROUGH_PATTERN, text)
+        if m:
+            items = re.sub(r"\(campaign (\d+)\)", lambda n: f"(campaign {sub(n)})", m.group(2))
+            text = text[:m.start(2)] + items + text[m.end(2):]
+        return text
+    m = re.match(LEAD_CAMPAIGN_PATTERN, text)
+    if m and m.group(3):
+        text = text[:m.start(3)] + str(ids.get(int(m.group(3)), m.group(3))) + text[m.end(3):]
+    m = re.match(r"^campaign (\d+)" + re.escape(AS_A_WHOLE), text)
+    if m:
+        text = text[:m.start(1)] + sub(m) + text[m.end(1):]
+    return text
+
+
+def _whys():
+    leads = ["same operator as flagged cluster 12", "tied to flagged cluster 3", "campaign 12", "campaign 1", "proxies"]
+    camps = ["", " (campaign 1)", " (campaign 12)", " (campaign 7)", " (campaign 3)", " as a whole (30 accounts): y", " by 2 cards"]
+    tails = ["", "; x", ' templated ("a campaign (campaign 1)"); flagged through cluster 9 (campaign 1)']
+    cluster = ["".join(p) for p in itertools.product(leads, camps, tails)] + [None, ""]
+    items = ["cluster 2 (campaign 1)", "cluster 5", "cluster 8 (campaign 12)", "cluster 9 (campaign 7)"]
+    heads = ["1 cluster, 4 accounts", 'templated "(campaign 1)"', ""]
+    campaign = [f"{h}; flagged through {', '.join(c)}{more}" for h in heads for k in (1, 2, 3)
+                for c in itertools.permutations(items, k) for more in ("", ", and 3 more")]
+    campaign += ["2 clusters", "(campaign 1) flagged through cluster 2 (campaign 1)", None, ""]
+    return cluster, campaign
+
+
+@pytest.mark.parametrize("pairs", [{1: 12, 12: 1, 7: 40}, {3: 5}, {}])
+def test_campaign_ids_in_whys_match_the_per_row_rewrite(pairs):
+    cluster, campaign = _whys()
+    mapping = pl.DataFrame({"cluster_id": list(pairs), "stable_id": list(pairs.values())},
+                           schema={"cluster_id": pl.Int64, "stable_id": pl.Int64})
+    clusters = pl.DataFrame({"cluster_id": range(len(cluster)), "campaign_id": [1] * len(cluster), "why": cluster})
+    campaigns = pl.DataFrame({"campaign_id": range(100, 100 + len(campaign)), "why": campaign, "row": range(len(campaign))})
+    accounts = pl.DataFrame({"account_id": ["a"], "campaign_id": [1]})
+    _, got_clusters, got_campaigns, _ = rekey_campaign_ids(mapping, accounts, clusters, campaigns, None)
+    assert got_clusters["why"].to_list() == [_reference_why(t, pairs, False) for t in cluster]
+    assert got_campaigns.sort("row")["why"].to_list() == [_reference_why(t, pairs, True) for t in campaign]
+    if pairs:  # the rewrite does something on these inputs (the comparison can fail)
+        assert got_clusters["why"].to_list() != cluster
+
+
+def _reference_others(text, ids):
+    """Session 30's per-row rewrite of the other flagged clusters a tie names, the oracle for the expression."""
+    from graphlink.stages.tie_words import OTHERS_PATTERN
+    m = re.match(OTHERS_PATTERN, text or "")
+    if not m:
+        return text
+    return text[:m.start(2)] + ", ".join(str(ids.get(int(i), i)) for i in m.group(2).split(", ")) + text[m.end(2):]
+
+
+def test_other_flagged_clusters_a_tie_names_match_the_per_row_rewrite():
+    from graphlink.stages.rekeying import rekey_why
+    from graphlink.stages.tie_words import ALSO
+    pairs = {1: 7, 2: 3, 3: 9, 12: 1}
+    whys = [f"tied to flagged cluster 2 (campaign 1) by 2 IP addresses{ALSO}{'s' if len(o) > 1 else ''} {', '.join(o)}"
+            f" by 1 payment card or identifier; z" for k in (1, 2, 3)
+            for o in itertools.permutations(["1", "3", "12", "40"], k)] + ["proxies", None]
+    clusters = pl.DataFrame({"cluster_id": range(len(whys)), "why": whys})
+    mapping = pl.DataFrame({"cluster_id": list(pairs), "stable_id": list(pairs.values())})
+    got = rekey_why(clusters, mapping)["why"].to_list()
+    led = [None if t is None else re.sub(r"^(tied to flagged cluster )2", r"\g<1>3", t) for t in whys]
+    assert got == [_reference_others(t, pairs) if t else t for t in led]
+    assert got[0] != whys[0]

@@ -136,11 +136,13 @@ def rekey_why(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
 
 def _rekey_others(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
     """The ids of the other flagged clusters a tie names (:data:`graphlink.stages.tie_words.OTHERS_PATTERN`), rekeyed."""
-    stable = dict(mapping.drop_nulls("cluster_id").select(pl.col("cluster_id").cast(pl.Int64), pl.col("stable_id").cast(pl.Int64)).iter_rows())
+    pairs = mapping.drop_nulls(["cluster_id", "stable_id"]).select(pl.col("cluster_id").cast(pl.Int64), pl.col(
+        "stable_id").cast(pl.Int64)).unique("cluster_id", keep="last", maintain_order=True)  # as a dict keeps them
     ids = pl.col("why").str.extract(OTHERS_PATTERN, 2)
-    if not stable or clusters.select(ids.is_not_null().any()).item() is not True:
+    if not pairs.height or clusters.select(ids.is_not_null().any()).item() is not True:
         return clusters
-    new_ids = ids.map_elements(lambda text: ", ".join(str(stable.get(int(i), i)) for i in text.split(", ")), return_dtype=pl.String)
+    olds, news = pairs["cluster_id"].to_list(), pairs["stable_id"].to_list()  # one pair per cluster, not per row
+    new_ids = ids.str.split(", ").list.eval(pl.element().cast(pl.Int64).replace(olds, news).cast(pl.String)).list.join(", ")
     return clusters.with_columns(pl.when(ids.is_not_null()).then(pl.concat_str([
         pl.col("why").str.extract(OTHERS_PATTERN, 1), new_ids, pl.col("why").str.replace(OTHERS_PATTERN, " by ")]))
         .otherwise(pl.col("why")).alias("why"))

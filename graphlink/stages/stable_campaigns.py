@@ -18,7 +18,6 @@ a folder written before campaigns) campaign ids are the run's own, as before.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +26,12 @@ import polars as pl
 from graphlink.stages.campaign_flags import AS_A_WHOLE
 from graphlink.stages.rekeying import apply_mapping
 from graphlink.stages.stable_ids import PreviousRun, match_clusters, summarise
-from graphlink.stages.tie_words import LEAD_CAMPAIGN_PATTERN, THROUGH_PATTERN
+from graphlink.stages.tie_words import LEAD_CAMPAIGN_PATTERN, THROUGH, THROUGH_PATTERN
 
 __all__ = ["previous_campaigns", "match_campaigns", "rekey_campaign_ids", "stable_campaigns", "record_campaigns"]
 
-_LEAD = re.compile(LEAD_CAMPAIGN_PATTERN)
-_WHOLE = re.compile(r"^campaign (\d+)" + re.escape(AS_A_WHOLE))
-_THROUGH = re.compile(THROUGH_PATTERN)
-_NAMED = re.compile(r"\(campaign (\d+)\)")
+#: A cluster ``why`` of a campaign scored as a whole: group 1 the campaign id (polars' regex syntax).
+_WHOLE = r"^campaign (\d+)" + AS_A_WHOLE.replace("(", r"\(")
 
 
 def previous_campaigns(prev: PreviousRun | None) -> tuple[pl.DataFrame | None, int]:
@@ -90,24 +87,35 @@ def match_campaigns(previous: pl.DataFrame, accounts: pl.DataFrame, min_jaccard:
     return match_clusters(previous, new, min_jaccard, id_floor=id_floor)
 
 
-def _why(text: str | None, ids: dict[int, int], campaign_why: bool) -> str | None:
-    """``text`` with the campaign ids it names rewritten (a ``clusters`` or, ``campaign_why``, a ``campaigns`` why)."""
-    if not text:
-        return text
-    sub = lambda m: str(ids.get(int(m.group(1)), m.group(1)))  # noqa: E731
-    if campaign_why:
-        m = _THROUGH.match(text)
-        if m:
-            items = _NAMED.sub(lambda n: f"(campaign {sub(n)})", m.group(2))
-            text = text[:m.start(2)] + items + text[m.end(2):]
-        return text
-    m = _LEAD.match(text)
-    if m and m.group(3):
-        text = text[:m.start(3)] + str(ids.get(int(m.group(3)), m.group(3))) + text[m.end(3):]
-    m = _WHOLE.match(text)
-    if m:
-        text = text[:m.start(1)] + sub(m) + text[m.end(1):]
-    return text
+def _mapped(ids: pl.Expr, mapping: tuple[list[int], list[int]]) -> pl.Expr:
+    """The campaign ids (digits, as text) ``ids`` names, rewritten by ``mapping`` (old ids, new ids); others kept."""
+    return ids.cast(pl.Int64).replace(*mapping).cast(pl.String)
+
+
+def _cluster_why(why: pl.Expr, mapping: tuple[list[int], list[int]]) -> pl.Expr:
+    """A ``clusters`` why with the campaign ids it names rewritten: the lead's ``(campaign N)``
+    (:data:`LEAD_CAMPAIGN_PATTERN`) and ``campaign N as a whole (``; nothing else (quoted text is logged text)."""
+    lead = f"^({LEAD_CAMPAIGN_PATTERN[1:]})"  # group 1 the whole lead, group 4 its campaign
+    whole, camp = why.str.extract(lead, 1), why.str.extract(lead, 4)
+    after_lead = why.str.slice(whole.str.len_chars())
+    led = pl.concat_str([whole.str.slice(0, whole.str.len_chars() - camp.str.len_chars() - 1), _mapped(camp, mapping),
+                         pl.lit(")"), after_lead])
+    number = why.str.extract(_WHOLE, 1)
+    as_whole = pl.concat_str([pl.lit("campaign "), _mapped(number, mapping),
+                              why.str.slice(number.str.len_chars() + len("campaign "))])
+    return pl.when(camp.is_not_null()).then(led).when(number.is_not_null()).then(as_whole).otherwise(why)
+
+
+def _campaign_why(why: pl.Expr, mapping: tuple[list[int], list[int]]) -> pl.Expr:
+    """A ``campaigns`` why with the ``(campaign N)`` of its ``flagged through`` items (:data:`THROUGH_PATTERN`)
+    rewritten; the rest kept. Every ``(campaign N)`` form is swapped at once (:meth:`polars.Expr.str.replace_many`:
+    no id is rewritten twice; ``(campaign 1)`` cannot match inside ``(campaign 12)``)."""
+    olds, news = mapping
+    items = why.str.extract(THROUGH_PATTERN, 2)
+    swapped = items.str.replace_many([f"(campaign {o})" for o in olds], [f"(campaign {n})" for n in news])
+    return pl.when(items.is_not_null()).then(pl.concat_str([
+        why.str.extract(THROUGH_PATTERN, 1), pl.lit(THROUGH), swapped, why.str.extract(THROUGH_PATTERN, 3)])
+    ).otherwise(why)
 
 
 def rekey_campaign_ids(mapping: pl.DataFrame, accounts: pl.DataFrame, clusters: pl.DataFrame,
@@ -126,13 +134,15 @@ def rekey_campaign_ids(mapping: pl.DataFrame, accounts: pl.DataFrame, clusters: 
     >>> cl["why"][1], camps.rows()
     ('tied to flagged cluster 1 (campaign 5) by 3 prompt phrases', [(1, '1 cluster; flagged through cluster 1 (campaign 5)'), (5, '1 cluster')])
     """
-    ids = dict(mapping.drop_nulls("cluster_id").select(pl.col("cluster_id").cast(pl.Int64), pl.col("stable_id").cast(pl.Int64)).iter_rows())
+    pairs = mapping.drop_nulls(["cluster_id", "stable_id"]).select(pl.col("cluster_id").cast(pl.Int64), pl.col(
+        "stable_id").cast(pl.Int64)).unique("cluster_id", keep="last", maintain_order=True)  # as a dict keeps them
+    ids = (pairs["cluster_id"].to_list(), pairs["stable_id"].to_list())  # one pair per campaign, not per row
 
     def whys(frame: pl.DataFrame, campaign_why: bool) -> pl.DataFrame:
-        if "why" not in frame.columns or frame.is_empty():
+        if "why" not in frame.columns or frame.is_empty() or not ids[0]:
             return frame
-        return frame.with_columns(pl.col("why").map_elements(lambda t: _why(t, ids, campaign_why), return_dtype=pl.String,
-                                                             skip_nulls=True))
+        rewrite = _campaign_why if campaign_why else _cluster_why
+        return frame.with_columns(rewrite(pl.col("why"), ids).alias("why"))
     accounts = apply_mapping(accounts, mapping, "campaign_id")
     clusters = whys(apply_mapping(clusters, mapping, "campaign_id"), False) if "campaign_id" in clusters.columns else clusters
     if campaigns is not None:
