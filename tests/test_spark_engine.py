@@ -171,7 +171,8 @@ def test_csv_text_timestamps_signal_columns_doubled_quotes_and_ip_spellings_agre
     # spelled as a tool's missing value, four spellings (review nu54).
     bad = events.head(7).with_columns(
         pl.Series("account_id", [" ", "acct_junk", "acct_old", "NA", "#N/A", " (null) ", "nil"]),
-        pl.Series("timestamp", ["2024-01-01 10:00:00", "not a time", "1980-01-01 00:00:00"] + ["2024-01-01 11:00:00"] * 4))
+        pl.Series("timestamp", ["2024-01-01 10:00:00", "not a time", "1980-01-01 00:00:00"]
+                  + ["2024-01-01 11:00:00"] * 4))
     pl.concat([events, bad]).write_csv(tmp_path / "events.csv")
     assert '""a poem, please""' in (tmp_path / "events.csv").read_text(encoding="utf-8")
     a = graphlink.detect(tmp_path / "events.csv", extra_signals=("device",))
