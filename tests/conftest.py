@@ -85,6 +85,32 @@ def fixture_detected(fixture_result, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def fixture_cli_detect(fixture_result, monkeypatch):
+    """``graphlink detect fixtures/events.parquet --accounts fixtures/accounts.parquet`` (default settings, polars, no
+    ``--previous``) answered with a copy of :func:`fixture_result`'s run instead of detecting again, for the tests of
+    what the CLI prints and writes from a fixture run (its tables, ``next:`` hints, piped rows, ``--json``): ~3.5
+    CPU-s a detect saved (session 60). The CLI's own detect of these files writes the API's bytes
+    (tests/test_output_identity.py runs it for real); any other input, setting or engine detects as usual."""
+    import copy
+    import dataclasses
+
+    import graphlink.engines as engines
+    from graphlink.config.build import build_config
+
+    real, raw, default = engines.run_engine, fixture_result._raw, build_config()
+
+    def run_engine(engine, events, accounts=None, config=None, progress=None, previous=None, **kwargs):
+        if (engine == "polars" and previous is None and not kwargs.get("spark") and isinstance(events, Path)
+                and events == FIXTURES / "events.parquet" and accounts is not None
+                and Path(accounts) == FIXTURES / "accounts.parquet" and config == default):
+            return dataclasses.replace(raw, run=copy.deepcopy(raw.run), warnings=list(raw.warnings))
+        return real(engine, events, accounts, config, progress, previous, **kwargs)
+
+    monkeypatch.setattr(engines, "run_engine", run_engine)
+    return run_engine
+
+
+@pytest.fixture
 def fixture_outputs(fixture_detected, tmp_path) -> Path:
     """A copy of :func:`fixture_detected` at ``tmp_path / "out"``, the test's own to read or change."""
     return Path(shutil.copytree(fixture_detected, tmp_path / "out"))

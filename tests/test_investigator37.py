@@ -169,8 +169,9 @@ def test_tying_tables_have_one_set_of_headers(tied_folder, tmp_path):
     assert [html.unescape(re.sub(r"<[^>]+>", "", h)).strip() for h in re.findall(r"<th\b.*?</th>", table, flags=re.S)] == shown
 
 
-def test_piped_detect_names_kinds_in_words_json_keeps_codes(tmp_path):
-    """Before: piped detect's ``linked by`` held codes (``payment, ip, ip_net``) beside a ``why`` in words."""
+def test_piped_detect_names_kinds_in_words_json_keeps_codes(tmp_path, fixture_cli_detect):
+    """Before: piped detect's ``linked by`` held codes (``payment, ip, ip_net``) beside a ``why`` in words. (The
+    fixture's run comes from the session's: ``fixture_cli_detect``.)"""
     fixtures = Path(__file__).resolve().parents[1] / "fixtures"
     out = tmp_path / "out"
     piped = runner.invoke(app, ["detect", str(fixtures / "events.parquet"), "--accounts", str(fixtures / "accounts.parquet"),

@@ -17,7 +17,7 @@ from tests.conftest import FIXTURES
 runner = CliRunner()
 
 
-def test_every_command_detect_suggests_next_runs(tmp_path):
+def test_every_command_detect_suggests_next_runs(tmp_path, fixture_cli_detect):  # the fixture's run: the session's
     # got: "next: ... graphlink export out (...)", a usage error (exit 2): export's --format is required; and no word
     # of graphlink campaign, though the first cluster is one of its operator's several
     out = tmp_path / "out"

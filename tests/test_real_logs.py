@@ -445,11 +445,12 @@ def test_addresses_written_with_non_ascii_digits_are_counted_invalid_not_a_crash
 
 
 
-def test_why_quotes_each_clusters_own_phrasing_not_one_stock_phrase_for_all(tmp_path):
+def test_why_quotes_each_clusters_own_phrasing_not_one_stock_phrase_for_all(tmp_path, fixture_cli_detect):
     """On the bundled fixture, clusters of ordinary people who all also write stock requests
     ("give me 9 ideas for ...") quoted that same stock phrase as their "template" (19 clusters
     each, new-user review, session 13). The quoted shingle is ranked by members holding it times
-    the share of its holders that are members, so each cluster quotes its own phrasing."""
+    the share of its holders that are members, so each cluster quotes its own phrasing. (The fixture's run comes
+    from the session's: ``fixture_cli_detect``.)"""
     from typer.testing import CliRunner
 
     from graphlink.cli import app

@@ -130,7 +130,12 @@ def test_csv_text_timestamps_signal_columns_doubled_quotes_and_ip_spellings_agre
     IP spellings in the same file too (session 53: was a test of its own, one more pair of detects; a Spark
     detect of a world this small costs the same at 20 or 120 benign accounts, its ~50 queries' fixed cost):
     canonical dotted quads are keyed on Spark, every other spelling on the driver: the same address written
-    several ways still links accounts, and the distinct-IP and invalid-address counts match."""
+    several ways still links accounts, and the distinct-IP and invalid-address counts match.
+
+    Placeholder spellings in the same file too (review nu54; session 60: was tests/test_spark_nufix54.py, one more
+    pair of detects of a 28-row CSV): ids ``NA``, ``#N/A``, `` (null) ``, ``nil`` are rejected rows
+    (``placeholder_account_id``) and timestamp cells ``NaT``, ``nan``, ``None``, ``null`` missing times (rows kept,
+    ``rows_without_timestamp``), on Spark as with polars."""
     import graphlink
 
     events, _ = planted_world(seed=4, n_benign=150)
@@ -158,10 +163,16 @@ def test_csv_text_timestamps_signal_columns_doubled_quotes_and_ip_spellings_agre
         pl.when(quoted).then(pl.lit('Write "a poem, please" about ') + pl.col("prompt"))
         .otherwise(pl.col("prompt")).alias("prompt"))
     events = events.select(["account_id", "prompt"] + [c for c in events.columns if c not in ("account_id", "prompt")])
-    # Rejected rows, one per reason, counted alike: no account id, junk timestamp, one before 1990.
-    bad = events.head(3).with_columns(
-        pl.Series("account_id", [" ", "acct_junk", "acct_old"]),
-        pl.Series("timestamp", ["2024-01-01 10:00:00", "not a time", "1980-01-01 00:00:00"]))
+    # Kept without a time: a timestamp cell spelled as a tool's missing value (review nu54).
+    events = pl.concat([events, events.head(4).with_columns(
+        pl.Series("account_id", [f"ts{i}" for i in range(4)]),
+        pl.Series("timestamp", ["NaT", "nan", "None", "null"]))])
+    # Rejected rows, one per reason, counted alike: no account id, junk timestamp, one before 1990; and an id
+    # spelled as a tool's missing value, four spellings (review nu54).
+    bad = events.head(7).with_columns(
+        pl.Series("account_id", [" ", "acct_junk", "acct_old", "NA", "#N/A", " (null) ", "nil"]),
+        pl.Series("timestamp", ["2024-01-01 10:00:00", "not a time", "1980-01-01 00:00:00"]
+                  + ["2024-01-01 11:00:00"] * 4))
     pl.concat([events, bad]).write_csv(tmp_path / "events.csv")
     assert '""a poem, please""' in (tmp_path / "events.csv").read_text(encoding="utf-8")
     a = graphlink.detect(tmp_path / "events.csv", extra_signals=("device",))
@@ -175,8 +186,9 @@ def test_csv_text_timestamps_signal_columns_doubled_quotes_and_ip_spellings_agre
     assert a.clusters.height >= 2 and "device" in a.evidence["kind"].to_list()
     kept = [r.run["inputs"]["events"] for r in (a._raw, b._raw)]
     assert kept[0]["rejected"] == kept[1]["rejected"] == {"missing_account_id": 1, "unparseable_timestamp": 1,
-                                                         "timestamp_out_of_range": 1}
+                                                         "timestamp_out_of_range": 1, "placeholder_account_id": 4}
     assert kept[0]["rows_kept"] == kept[1]["rows_kept"] == events.height
+    assert kept[0]["rows_without_timestamp"] == kept[1]["rows_without_timestamp"] == 4
     counts = a._raw.run["counts"]
     assert counts["invalid_ip_events"] > 0 and counts["distinct_ips"] > plain_ips
     assert_same(a._raw, b._raw)
