@@ -244,7 +244,7 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     With ``flagged`` (``cluster_id`` of the clusters flagged so far: :attr:`graphlink.config.ScoringConfig.public_phrases`),
     a prompt phrase keeps a member only when it is the flagged clusters' own, as a card or template is for
     :func:`fleet_outsiders`: at least :data:`~graphlink.stages.campaign_flags.SPECIFIC_SHARE` of its writers in the
-    whole log (``signals``' ``df``) are members of them. A stock phrase ("tell me a fun fact about") is public: a
+    whole log (``signals``' ``df``) are members of them or of the member's own cluster (session 60). A stock phrase ("tell me a fun fact about") is public: a
     fleet's camouflage prompts write it as thousands of people do, so sharing it with one of the fleet's accounts
     is chance, not a tie (dev independent 176 at 224,000 accounts: 19 of the 45 ordinary people flagged were kept
     only by such a phrase, written by 378-8,524 clustered accounts, shared with a ring account of their cluster).
