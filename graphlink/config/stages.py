@@ -348,7 +348,7 @@ class ScoringConfig:
         cluster, the cover counted over the others, a member on none of their cards off the script also when its scripted
         prompts are chance (:func:`graphlink.stages.outsiders.address_bystanders`, ``CHANCE_ALPHA``). 0 disables both.
     public_phrases : bool
-        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`). On since session 60 (def60: no ring or benign flag lost / gained against off beyond what the 55 11k dev worlds' sweep explains; BENCHMARKS.md).
+        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`). On since session 60 (def60): on dev no ordinary or team account newly flagged; ring -2 on a2 (accounts of 3-4 events kept only by a stock phrase), +3 on d300 (BENCHMARKS.md).
     """
 
     flag_threshold: float = 0.6
