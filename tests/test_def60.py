@@ -7,7 +7,9 @@ Hand-built inputs, each with the answer it must give:
   tied to its cluster through them (dev d304 / d305: a ring account whose template only the mover wrote beside it,
   left with two people on its exits, lost the flag it had where it stood);
 * card campaigns' second tie (``[scoring] card_campaigns``): a value most flagged accounts hold (a stock bot client, a
-  throwaway mail domain, cron's clock) is the bots' commonplace, no one operator's mark, and no second tie.
+  throwaway mail domain, cron's clock) is the bots' commonplace, no one operator's mark, and no second tie;
+* public phrases (``[scoring] public_phrases``, on by default since this session): a phrase written mostly in the
+  member's own cluster is its own even before that cluster is flagged.
 """
 
 from __future__ import annotations
@@ -94,3 +96,45 @@ def test_the_stock_share_is_asked_of_every_own_kind():
     # And the log's own test still stands: 14 + 14 flagged and 4 ordinary holders (28 of 32, under 90 %) is no own value.
     wh, aff, sig = flagged_log(14, outside=4)
     assert own_values(wh, aff, sig).to_list() == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# public phrases: on by default; the member's own cluster counts beside the flagged ones
+# ---------------------------------------------------------------------------------------------------------------
+def bystander_piece(phrase_df: int, flagged: bool):
+    """Cluster 1: ring accounts 0-2 on card 10 and template 11 (9 of 10 prompts scripted); account 3, a person (1 of
+    10 scripted), on the exit 12 account 0 used, writing phrase 13 (``phrase_df`` writers in the log) with account 1."""
+    u32 = {"account_idx": pl.UInt32}
+    clusters = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1] * 4}, schema_overrides=u32)
+    rows = [(a, 10) for a in (0, 1, 2)] + [(a, 11) for a in (0, 1, 2)] + [(0, 12), (3, 12), (1, 13), (3, 13)]
+    memberships = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32}, orient="row")
+    signals = pl.DataFrame({"signal_idx": [10, 11, 12, 13], "kind": ["payment", "prompt", "ip", "prompt"],
+                            "df": [3, 3, 40, phrase_df]}, schema_overrides={"signal_idx": pl.UInt32})
+    stats = pl.DataFrame({"account_idx": [0, 1, 2, 3], "prompts_sampled": [10] * 4, "prompts_scripted": [9, 9, 9, 1]},
+                         schema_overrides=u32)
+    scored = pl.DataFrame({"cluster_id": [1], "flagged": [flagged], "ip_spread": [0.0]})
+    return clusters, scored, memberships, signals, stats
+
+
+def set_apart(args, **config):
+    from graphlink.config import ScoringConfig
+    from graphlink.stages.outsiders import set_apart_members
+    clusters, scored, memberships, signals, stats = args
+    return set_apart_members(clusters, scored, None, ScoringConfig(**config), memberships, signals, account_stats=stats)["account_idx"].to_list()
+
+
+def test_public_phrases_are_on_by_default():
+    from graphlink.config import ScoringConfig
+    assert ScoringConfig().public_phrases is True
+    # A phrase sixty accounts of the log write, two of them here: chance, it keeps nobody (off: it kept the person).
+    assert set_apart(bystander_piece(60, flagged=True)) == [3]
+    assert set_apart(bystander_piece(60, flagged=True), public_phrases=False) == []
+
+
+def test_a_phrase_only_the_members_own_cluster_writes_is_no_public_phrase_before_it_is_flagged():
+    # Not flagged yet (flagged later through its campaign), the phrase's two writers in the log both in cluster 1:
+    # its own passage, not strangers' -- it keeps the person as it did before public phrases (session 59 set it apart).
+    assert set_apart(bystander_piece(2, flagged=False)) == []
+    # Three writers in the log, two of them here (2 >= half of 3): still its own. Five (2 < 2.5): public.
+    assert set_apart(bystander_piece(3, flagged=False)) == []
+    assert set_apart(bystander_piece(5, flagged=False)) == [3]
