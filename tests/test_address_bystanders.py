@@ -33,8 +33,8 @@ def piece(extra_rows=(), scripted=(9, 8, 9, 1), sampled=(10, 10, 10, 10)):
     return clusters, scored, memberships, signals, stats
 
 
-def detached(clusters, scored, memberships, signals, stats):
-    return fleet_outsiders(clusters, scored, None, memberships=memberships, signals=signals,
+def detached(clusters, scored, memberships, signals, stats, config=None):
+    return fleet_outsiders(clusters, scored, None, config, memberships=memberships, signals=signals,
                            account_stats=stats).to_list()
 
 
@@ -62,8 +62,12 @@ def test_nobody_is_judged_when_the_others_do_not_vouch_for_the_cluster():
     assert 12 / 30 < MIN_FLEET_PHRASING
     assert detached(*piece(scripted=(4, 4, 4, 0))) == []
     # The others are held together by a stock phrase sixty strangers write: still values they share
-    # (the rule only ever keeps more members for it), but the bystander shares it too, so it stays.
-    assert detached(*piece(extra_rows=[(3, STOCK), (1, STOCK)])) == []
+    # (the rule only ever keeps more members for it). The bystander shares it too: it kept the bystander until
+    # session 60; with public phrases (on by default since session 60, def60: ScoringConfig.public_phrases) a phrase
+    # most of whose writers are outside the flagged clusters and the member's own is chance, and keeps no one.
+    from graphlink.config import ScoringConfig
+    assert detached(*piece(extra_rows=[(3, STOCK), (1, STOCK)])) == [3]
+    assert detached(*piece(extra_rows=[(3, STOCK), (1, STOCK)]), ScoringConfig(public_phrases=False)) == []
     # Only two of the three others hold a value with another member (2/3): not known by them; nor by its
     # script, since two of the others send the template in only 4 of their 10 prompts.
     clusters, scored, memberships, signals, stats = piece(scripted=(9, 4, 4, 1))
@@ -127,5 +131,9 @@ def test_a_household_sharing_its_own_phrasing_and_the_card_is_detached_whole():
                                                    schema=signals.schema)])
         return clusters, scored, memberships, signals, stats
     assert detached(*world([])) == [3, 4]
-    # A member on the script holding the same passage keeps them: it is the piece's.
-    assert detached(*world([(1, STOCK)])) == []
+    # A member on the script holding the same passage kept them until session 60; STOCK has sixty writers in the
+    # log, so with public phrases (on since session 60) it is no tie. The piece's own passage (TEMPLATE) keeps them.
+    from graphlink.config import ScoringConfig
+    assert detached(*world([(1, STOCK)])) == [3, 4]
+    assert detached(*world([(1, STOCK)]), ScoringConfig(public_phrases=False)) == []
+    assert detached(*world([(3, TEMPLATE), (4, TEMPLATE)])) == []

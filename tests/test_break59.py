@@ -78,23 +78,20 @@ def test_card59_a_dump_sold_to_two_operators_with_their_own_blocks_does_not_join
     assert dump_buyers().moved() == {1: 1, 2: 1, 3: 2, 4: 2}
 
 
-@pytest.mark.xfail(strict=True, reason="card59 (and main's opt-in rule): the second tie counts a value 90 % of whose "
-                   "holders are flagged accounts -- a scripting library's stock user agent is held almost only by "
-                   "bots, every operator's, so two buyers of one card dump writing with python-requests are joined "
-                   "('almost only flagged' is not 'one operator's')")
+# Was a strict xfail (brk59); fixed in session 60 (def60): a value most flagged accounts hold is no second tie
+# (card_second_ties.STOCK_SHARE).
 def test_card59_a_stock_bot_client_is_no_second_tie():
     assert dump_buyers(("user_agent", "python-requests/2.31.0"), outsiders=3).moved() == {1: 1, 2: 1, 3: 2, 4: 2}
 
 
-@pytest.mark.xfail(strict=True, reason="card59 (and main's opt-in rule): a disposable mail domain every fraudster uses "
-                   "is held almost only by flagged accounts and ties two buyers of one dump as one operator")
+# Was a strict xfail (brk59); fixed in session 60 (def60): a value most flagged accounts hold is no second tie
+# (card_second_ties.STOCK_SHARE).
 def test_card59_a_disposable_mail_domain_is_no_second_tie():
     assert dump_buyers(("email_domain", "mailinator.com"), outsiders=4).moved() == {1: 1, 2: 1, 3: 2, 4: 2}
 
 
-@pytest.mark.xfail(strict=True, reason="card59 (and main's opt-in rule): cron's top-of-the-hour minute is every "
-                   "scheduler's clock -- two operators' bots both firing at :00 share activity bands ordinary people "
-                   "rarely hold, and the clock joins two buyers of one dump")
+# Was a strict xfail (brk59); fixed in session 60 (def60): a value most flagged accounts hold is no second tie
+# (card_second_ties.STOCK_SHARE).
 def test_card59_a_cron_clock_every_scheduler_shares_is_no_second_tie():
     log = dump_buyers()
     a = log.members[1] + log.members[2]

@@ -50,8 +50,8 @@ def apart(args, config=ON):
 def test_a_stock_phrase_shared_with_a_ring_account_keeps_the_person_only_without_the_switch():
     # Sixty writers, two of them in the flagged cluster: the phrase is public, the exit address its only tie.
     assert apart(piece()) == [(3, 1, "bystander")]
-    assert apart(piece(), ScoringConfig()) == []  # main's rule: any shared phrase keeps
-    assert ScoringConfig().public_phrases is False  # opt-in
+    assert apart(piece(), ScoringConfig(public_phrases=False)) == []  # the rule before: any shared phrase keeps
+    assert ScoringConfig().public_phrases is True  # on by default since session 60 (def60: the whole dev sweep held)
 
 
 def test_the_flagged_clusters_own_phrase_keeps_the_member():
@@ -69,11 +69,13 @@ def test_public_means_fewer_than_the_specific_share_of_writers_in_flagged_cluste
     assert apart(args) == ([(3, 1, "bystander")] if public else [])
 
 
-def test_a_phrase_written_mostly_in_unflagged_clusters_is_public_too():
-    # The same piece, not flagged (yet): its members' own writers do not count as the flagged clusters'; the card
-    # and template still make the piece known by its values, so the person stays judged by its address alone.
-    assert apart(piece(phrase_df=3, phrase_holders=(1, 2, 3), flagged=False)) == [(3, 1, "bystander")]
-    assert apart(piece(phrase_df=3, phrase_holders=(1, 2, 3), flagged=False), ScoringConfig()) == []
+def test_a_phrase_written_in_the_members_own_cluster_is_its_own_before_the_cluster_is_flagged():
+    # The same piece, not flagged (yet), its three writers all in the member's own cluster: the piece's own passage
+    # (session 60, def60: the member's cluster counts beside the flagged ones; session 59 called it public).
+    assert apart(piece(phrase_df=3, phrase_holders=(1, 2, 3), flagged=False)) == []
+    # Written in that cluster by 3 of 60 writers in the log: public, flagged clusters or not.
+    assert apart(piece(phrase_df=60, phrase_holders=(1, 2, 3), flagged=False)) == [(3, 1, "bystander")]
+    assert apart(piece(phrase_df=3, phrase_holders=(1, 2, 3), flagged=False), ScoringConfig(public_phrases=False)) == []
 
 
 def test_the_switch_changes_nothing_for_a_member_on_the_card_and_exit_or_on_the_script():

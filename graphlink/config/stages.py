@@ -348,7 +348,7 @@ class ScoringConfig:
         cluster, the cover counted over the others, a member on none of their cards off the script also when its scripted
         prompts are chance (:func:`graphlink.stages.outsiders.address_bystanders`, ``CHANCE_ALPHA``). 0 disables both.
     public_phrases : bool
-        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`).
+        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`). On since session 60 (def60): on dev no ordinary or team account newly flagged; ring -2 on a2 (accounts of 3-4 events kept only by a stock phrase), +3 on d300 (BENCHMARKS.md).
     """
 
     flag_threshold: float = 0.6
@@ -367,7 +367,7 @@ class ScoringConfig:
     sibling_sittings: bool = True  # on (session 58, cell58): flags / campaigns identical by construction; dev 224k ARI by cell 0.262 -> 0.385, 45k +0.020, 49 of 52 11k worlds identical, tpl1000 -0.001
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
-    public_phrases: bool = False
+    public_phrases: bool = True
 
     def __post_init__(self) -> None:
         frozen_mapping(self, "component_weights")

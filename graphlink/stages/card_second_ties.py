@@ -13,7 +13,7 @@ import polars as pl
 
 from graphlink.stages.campaign_ties import private_ties
 
-__all__ = ["OWN_ALPHA", "OWN_KINDS", "OWN_SHARE", "campaign_pairs", "own_ties", "own_values"]
+__all__ = ["OWN_ALPHA", "OWN_KINDS", "OWN_SHARE", "STOCK_SHARE", "campaign_pairs", "own_ties", "own_values"]
 
 #: The second tie's kinds (:func:`own_ties`): what an operator holds beside its cards and a second buyer of the same
 #: cards would not -- its address blocks (``ip_net``: a pool is seen through all its exits; one exit held by a ring
@@ -29,6 +29,15 @@ OWN_KINDS = ("ip_net", "user_agent", "timing", "email_domain")
 #: only" theirs, as a private template (:data:`graphlink.stages.card_campaigns.PRIVATE_TEMPLATE`, one holder in ten
 #: outside allowed for the operator's own accounts the flags left out).
 OWN_SHARE = 0.9
+
+#: A value held by at least this share of all the flagged accounts in the log is the bots' commonplace, no one
+#: operator's mark: rare in the whole log (ordinary people do not hold it), common among the flagged -- a scripting
+#: library's stock client, a throwaway mail service, cron's top-of-the-hour clock are what most bots of every operator
+#: hold (break-it review brk59: two buyers of one card dump joined by ``python-requests``, ``mailinator.com`` or an
+#: hh:00 clock). An operator's own value is held by its own accounts, and the second tie is asked only where a log holds
+#: two or more flagged campaigns (each a part of the flagged); half: a value most of the flagged hold is at least as
+#: much every operator's as any one's. Session 60, helper def60.
+STOCK_SHARE = 0.5
 
 #: The chance test's level: the conventional 5 %, as the cards' (:data:`graphlink.stages.card_campaigns.CARD_ALPHA`),
 #: shared by the kinds tested.
@@ -55,7 +64,9 @@ def own_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataF
     least : float
         A value counts only when at least this share of its holders in the log (``df``) are flagged campaigns'
         accounts (:data:`OWN_SHARE`, 0.9: almost only theirs): a commercial proxy network's block, a stock
-        client agent or a common mail domain is held by ordinary users too and ties no one.
+        client agent or a common mail domain is held by ordinary users too and ties no one. Nor does a value
+        held by :data:`STOCK_SHARE` or more of the flagged accounts themselves (:func:`own_values`: rare in the log
+        but common among bots -- a scripting library's agent, a throwaway mail service, cron's clock).
     alpha : float
         The chance test's level (:data:`OWN_ALPHA`), shared by the kinds present (``alpha / kinds``: a tie by any
         one of them is asked at the level of one test).
@@ -87,6 +98,13 @@ def own_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataF
 
     >>> own_ties(wh, aff, sig.with_columns(pl.lit(44).alias("df"))).height
     0
+
+    A client agent every one of the 108 flagged accounts sends (and no one else): the bots' stock client, no tie.
+
+    >>> ua = pl.DataFrame({"account_idx": list(range(108)), "signal_idx": [3] * 108}, schema_overrides={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> stock = pl.DataFrame({"signal_idx": [3], "kind": ["user_agent"], "df": [108], "linked": [True]}, schema_overrides={"signal_idx": pl.UInt32})
+    >>> own_ties(wh, ua, stock).height
+    0
     """
     empty = pl.DataFrame(schema={"campaign_id": pl.Int64, "to": pl.Int64, "kind": pl.String})
     empty_ties = pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32, "weight": pl.Float64, "kind": pl.String})
@@ -110,14 +128,17 @@ def own_ties(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataF
 
 
 def own_values(wholes: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
-               kinds: tuple[str, ...] | list[str] = OWN_KINDS, least: float = OWN_SHARE) -> pl.Series:
+               kinds: tuple[str, ...] | list[str] = OWN_KINDS, least: float = OWN_SHARE,
+               stock: float = STOCK_SHARE) -> pl.Series:
     """``signal_idx`` of the linked values of ``kinds`` held by two or more accounts, at least ``least`` of whose holders
-    in the log (``df``) are ``wholes``' accounts (:func:`own_ties`)."""
+    in the log (``df``) are ``wholes``' accounts and fewer than ``stock`` of ``wholes``' accounts (:func:`own_ties`,
+    :data:`STOCK_SHARE`: rare in the log and among the flagged alike)."""
     values = signals.filter(pl.col("linked") & pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx", "df")
+    flagged = wholes.select("account_idx").unique()
     return (affiliations.select("account_idx", "signal_idx").join(values, on="signal_idx")
-            .join(wholes.select("account_idx").unique(), on="account_idx")
+            .join(flagged, on="account_idx")
             .group_by("signal_idx").agg(pl.len().alias("__in"), pl.col("df").first())
-            .filter(pl.col("__in") >= least * pl.col("df"))["signal_idx"].sort())
+            .filter((pl.col("__in") >= least * pl.col("df")) & (pl.col("__in") < stock * flagged.height))["signal_idx"].sort())
 
 
 def campaign_pairs(ties: pl.DataFrame, size: pl.DataFrame, *keep: str) -> pl.DataFrame:

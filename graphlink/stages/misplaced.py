@@ -23,7 +23,11 @@ keeps ``m`` where it is. ``m`` is *misplaced* when
    more values than with ``D``'s -- its tie to ``A`` is where it connects from (a rented pool), not what it does;
 3. it is one of fewer than half of ``A``'s members so placed: a cluster most of whose members pay with another's
    cards is that one's sibling, not its contamination (dev pools 1031: 20 of a 33-account cell of operator 1 paying
-   with the cards of operator 1's 466-account cell); and :data:`MIN_REMNANT` or more members stay;
+   with the cards of operator 1's 466-account cell); and :data:`MIN_REMNANT` or more members stay; and no member
+   staying shares more behaviour values (:data:`BEHAVIOUR_KINDS`) with the movers than with the others staying while
+   sharing one with ``m`` -- ``m`` is what that member is tied to its cluster by, and a move must not unflag a member
+   that was flagged where it stood (session 60, def60: dev d304 / d305, a ring account left among people on its
+   exits);
 4. ``A`` and ``D`` without the members so placed are no campaign: their remaining members pay with no common card,
    and the campaign grouping's similarity of the two (:func:`graphlink.stages.campaigns.cluster_similarity`) is
    under ``campaign_resolution``. Cells of one operator trade cards between them (dev independent world d300, without this
@@ -206,6 +210,13 @@ def misplaced_members(partition: pl.DataFrame, memberships: pl.DataFrame, signal
     home = home.filter((pl.len().over("cluster_id") * 2 < size) & (size - pl.len().over("cluster_id") >= MIN_REMNANT))
     if home.is_empty():
         return empty
+    # 3b. No member staying behind is left without what it does: one that shares more behaviour values with the
+    # movers than with the others staying was tied to its cluster through them, and a move that takes them would leave
+    # it to be judged among strangers (dev d304 / d305: a ring account whose template only the mover wrote beside it,
+    # left with two people on its exits, lost the flag it had where it stood). The movers it shares them with stay.
+    home = home.join(_stranding(clustered, home, memberships, signals), on="account_idx", how="anti")
+    if home.is_empty():
+        return empty
     # 4. The two clusters' own members share no card and are no campaign without the movers: cells of one operator
     # trading cards are no contamination (the grouping joins them anyway, and a move would only cut a cell).
     stay = held.join(home.select("account_idx"), on="account_idx", how="anti")
@@ -220,6 +231,26 @@ def misplaced_members(partition: pl.DataFrame, memberships: pl.DataFrame, signal
     return (home.sort("account_idx")
             .select(pl.col("account_idx").cast(pl.UInt32), pl.col("cluster_id").cast(pl.Int64), pl.col("home").cast(pl.Int64),
                     pl.col("values").cast(pl.List(pl.UInt32))))
+
+
+def _stranding(clustered: pl.DataFrame, movers: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx`` of the ``movers`` (``account_idx, cluster_id``) that share a behaviour value with a member
+    staying in their cluster who holds more behaviour values in common with its cluster's movers than with the
+    others staying (step 3b of :func:`misplaced_members`)."""
+    behaviour = signals.filter(pl.col("linked") & pl.col("kind").is_in(BEHAVIOUR_KINDS)).select("signal_idx")
+    around = (clustered.filter(pl.col("cluster_id").is_in(movers["cluster_id"].unique().implode()))
+              .join(movers.select("account_idx", pl.lit(True).alias("moving")), on="account_idx", how="left")
+              .with_columns(pl.col("moving").fill_null(False)))
+    held = memberships.join(behaviour, on="signal_idx", how="semi").join(around, on="account_idx")
+    per = held.group_by("cluster_id", "signal_idx").agg(pl.col("moving").sum().alias("movers"),
+                                                         (~pl.col("moving")).sum().alias("staying"))
+    staying = (held.filter(~pl.col("moving")).join(per, on=["cluster_id", "signal_idx"])
+               .group_by("account_idx", "cluster_id").agg((pl.col("movers") > 0).sum().alias("with_movers"),
+                                                          (pl.col("staying") > 1).sum().alias("with_staying"),
+                                                          pl.col("signal_idx").filter(pl.col("movers") > 0).alias("values")))
+    stranded = (staying.filter(pl.col("with_movers") > pl.col("with_staying")).explode("values")
+                .select("cluster_id", pl.col("values").alias("signal_idx")).unique())
+    return held.filter("moving").join(stranded, on=["cluster_id", "signal_idx"], how="semi").select("account_idx").unique()
 
 
 def moved_home(partition: pl.DataFrame, wholes: pl.DataFrame | None, misplaced: pl.DataFrame,

@@ -244,7 +244,7 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
     With ``flagged`` (``cluster_id`` of the clusters flagged so far: :attr:`graphlink.config.ScoringConfig.public_phrases`),
     a prompt phrase keeps a member only when it is the flagged clusters' own, as a card or template is for
     :func:`fleet_outsiders`: at least :data:`~graphlink.stages.campaign_flags.SPECIFIC_SHARE` of its writers in the
-    whole log (``signals``' ``df``) are members of them. A stock phrase ("tell me a fun fact about") is public: a
+    whole log (``signals``' ``df``) are members of them or of the member's own cluster (session 60). A stock phrase ("tell me a fun fact about") is public: a
     fleet's camouflage prompts write it as thousands of people do, so sharing it with one of the fleet's accounts
     is chance, not a tie (dev independent 176 at 224,000 accounts: 19 of the 45 ordinary people flagged were kept
     only by such a phrase, written by 378-8,524 clustered accounts, shared with a ring account of their cluster).
@@ -321,18 +321,26 @@ def address_bystanders(clusters: pl.DataFrame, memberships: pl.DataFrame, signal
 def _public_phrases(rows: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame, clusters: pl.DataFrame,
                     flagged: pl.DataFrame) -> pl.DataFrame:
     """``rows`` (``account_idx, signal_idx, cluster_id, role``) with the role of each public prompt phrase -- fewer than
-    :data:`SPECIFIC_SHARE` of its writers (``df``) in the ``flagged`` clusters -- set to ``public`` (it keeps nobody)."""
-    phrases = (rows.filter(pl.col("role") == "own").select("signal_idx").unique()
+    :data:`SPECIFIC_SHARE` of its writers (``df``) in the ``flagged`` clusters or in the member's own cluster -- set to
+    ``public`` (it keeps nobody). The own cluster counts (session 60, def60): a passage only a piece not yet flagged
+    writes is that piece's template, the fleet's mark (session 19), not a phrase strangers write."""
+    phrases = (rows.filter(pl.col("role") == "own").select("signal_idx", "cluster_id").unique()
                .join(signals.filter(pl.col("kind") == "prompt").select("signal_idx", "df"), on="signal_idx"))
     if phrases.is_empty():
         return rows
-    inside = (memberships.select("account_idx", "signal_idx").join(phrases.select("signal_idx"), on="signal_idx", how="semi")
-              .join(clusters.join(flagged, on="cluster_id", how="semi").select("account_idx"), on="account_idx", how="semi")
-              .group_by("signal_idx").agg(pl.len().alias("inside")))
-    public = (phrases.join(inside, on="signal_idx", how="left")
-              .filter(pl.col("inside").fill_null(0) < SPECIFIC_SHARE * pl.col("df")).select("signal_idx"))
-    return rows.with_columns(pl.when(pl.col("signal_idx").is_in(public["signal_idx"].implode())).then(pl.lit("public"))
-                             .otherwise(pl.col("role")).alias("role"))
+    writers = (memberships.select("account_idx", "signal_idx").join(phrases.select("signal_idx").unique(), on="signal_idx", how="semi")
+               .join(clusters.drop_nulls("cluster_id").select("account_idx", pl.col("cluster_id").cast(pl.Int64).alias("at")), on="account_idx")
+               .with_columns(pl.col("at").is_in(flagged["cluster_id"].cast(pl.Int64).implode()).alias("flagged")))
+    in_flagged = writers.filter("flagged").group_by("signal_idx").agg(pl.len().alias("in_flagged"))
+    in_own = (writers.filter(~pl.col("flagged")).group_by("signal_idx", "at").agg(pl.len().alias("in_own"))
+              .rename({"at": "cluster_id"}))
+    public = (phrases.with_columns(pl.col("cluster_id").cast(pl.Int64)).join(in_flagged, on="signal_idx", how="left")
+              .join(in_own, on=["signal_idx", "cluster_id"], how="left")
+              .filter(pl.col("in_flagged").fill_null(0) + pl.col("in_own").fill_null(0) < SPECIFIC_SHARE * pl.col("df"))
+              .select("signal_idx", "cluster_id", pl.lit(True).alias("__public")))
+    return (rows.join(public, on=["signal_idx", "cluster_id"], how="left", maintain_order="left")
+            .with_columns(pl.when(pl.col("__public").fill_null(False)).then(pl.lit("public")).otherwise(pl.col("role")).alias("role"))
+            .drop("__public"))
 
 
 def background_rate(account_stats: pl.DataFrame, members: pl.DataFrame) -> float | None:
