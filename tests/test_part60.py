@@ -127,3 +127,21 @@ def test_switch_is_opt_in_and_read_from_toml(tmp_path):
     toml = tmp_path / "graphlink.toml"
     toml.write_text("[scoring]\ncell_pieces = true\n")
     assert build_config(toml=toml).scoring.cell_pieces is True
+
+
+def test_a_piece_whose_member_the_cell_would_set_apart_is_not_flagged():
+    # The bystander test sees the piece inside its cell (cluster 1) and sets member 7 apart: the piece stays unflagged;
+    # setting apart nobody, it is flagged.
+    clusters, part = judged([6, 7, 8])
+    aff = affiliations(CELL_VALUES + [(6, 10), (7, 10), (8, 11)])
+    seen = []
+
+    def bystander_7(merged: pl.DataFrame) -> pl.DataFrame:
+        seen.append(merged.sort("account_idx").rows())
+        return merged.filter(pl.col("account_idx") == 7).select("account_idx")
+
+    out = cell_pieces(clusters, part, aff, signals(KINDS, aff), bystander_7)
+    assert out.filter(pl.col("cluster_id") == 2)["flagged"].to_list() == [False]
+    assert seen == [[(a, 1) for a in range(9)]]  # the piece's accounts 6-8 placed in the lead, cluster 1
+    kept = cell_pieces(clusters, part, aff, signals(KINDS, aff), lambda merged: merged.head(0).select("account_idx"))
+    assert kept.filter(pl.col("cluster_id") == 2)["flagged"].to_list() == [True]

@@ -27,6 +27,8 @@ worlds of 11,200 accounts): 51 ring accounts newly flagged, no benign one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 __all__ = ["FLAGGED_SHARE", "MIN_OTHER_HOLDERS", "MIN_TIE_VALUES", "PIECE_KINDS", "cell_pieces", "piece_ties"]
@@ -108,8 +110,14 @@ def piece_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl
 
 
 def cell_pieces(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
-                signals: pl.DataFrame) -> pl.DataFrame:
+                signals: pl.DataFrame, bystanders: Callable[[pl.DataFrame], pl.DataFrame] | None = None) -> pl.DataFrame:
     """Flag each piece :func:`piece_ties` finds, in its lead's campaign, saying why.
+
+    Judged with its cell means judged as its cell's members are: a piece a member of which would be set apart from the
+    cell as a bystander (:func:`graphlink.stages.outsiders.set_apart_members`: a person on the fleet's commercial proxy
+    exits, rotating like it but holding none of its cards and not writing its script) is not the cell's. On the
+    agent-fleet dev worlds such pieces are two people Leiden paired on the fleets' exits (dev a1, d303: 18 and 20
+    ordinary accounts flagged without this test).
 
     Parameters
     ----------
@@ -118,6 +126,10 @@ def cell_pieces(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
         own evidence, so it stays false).
     partition, affiliations, signals : DataFrame
         As for :func:`piece_ties`.
+    bystanders : callable, optional
+        Given a partition (``account_idx, cluster_id``) in which each piece sits inside its lead, the members to set
+        apart (``account_idx``): the pipeline's :func:`~graphlink.stages.outsiders.set_apart_members`. Without it
+        every piece :func:`piece_ties` finds is flagged.
 
     Returns
     -------
@@ -136,6 +148,15 @@ def cell_pieces(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
     held almost only by flagged accounts; two accounts', 1)
     """
     ties = piece_ties(clusters, partition, affiliations, signals)
+    if bystanders is not None and ties.height:
+        inside = partition.drop_nulls("cluster_id").with_columns(pl.col("cluster_id").cast(pl.Int64)).join(
+            ties.select("cluster_id", "lead"), on="cluster_id", how="left")
+        leads = ties.select(pl.col("lead").alias("cluster_id")).unique()
+        merged = (inside.filter(pl.col("lead").is_not_null() | pl.col("cluster_id").is_in(leads["cluster_id"].implode()))
+                  .select("account_idx", pl.coalesce("lead", "cluster_id").cast(partition.schema["cluster_id"]).alias("cluster_id")))
+        apart = bystanders(merged).select(pl.col("account_idx").cast(inside.schema["account_idx"]))
+        refused = inside.join(apart, on="account_idx", how="semi").filter(pl.col("lead").is_not_null())["cluster_id"].unique()
+        ties = ties.filter(~pl.col("cluster_id").is_in(refused.implode()))
     if ties.is_empty():
         return clusters
     dtype = clusters.schema["cluster_id"]

@@ -190,7 +190,8 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         clusters = carry_joins(clusters, origins, partition)
         shared, evidence = recounted(shared, evidence, origins, partition, pl.col("took") > 0)
     if config.scoring.cell_pieces:  # opt-in: a piece every member of which draws from a flagged cell's own exits / cards is judged with it
-        clusters = cell_pieces(clusters, partition, affiliations, projection.signals)
+        clusters = cell_pieces(clusters, partition, affiliations, projection.signals, lambda merged: set_apart_members(  # judged as its cell's members
+            merged, clusters, signal_set.value_counts, config.scoring, affiliations, projection.signals, config.graph, signal_set.account_stats))
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     ties = campaign_tie_table(clusters, partition, affiliations, projection.signals, config.graph)
     lost = set_apart_table(judged, outsiders, provisional.select("cluster_id", "flagged"), partition)
