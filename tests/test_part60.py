@@ -145,3 +145,17 @@ def test_a_piece_whose_member_the_cell_would_set_apart_is_not_flagged():
     assert seen == [[(a, 1) for a in range(9)]]  # the piece's accounts 6-8 placed in the lead, cluster 1
     kept = cell_pieces(clusters, part, aff, signals(KINDS, aff), lambda merged: merged.head(0).select("account_idx"))
     assert kept.filter(pl.col("cluster_id") == 2)["flagged"].to_list() == [True]
+
+
+def test_a_person_paired_with_one_ring_account_sends_with_another_client():
+    # Piece 6 (the ring's HTTP library, 50) + 7 (a phone's browser, 51), both on the cell's exits: two tooling, refused.
+    # With 7 on the ring's library too, the piece is the cell's.
+    clients = {**KINDS, 50: "user_agent", 51: "user_agent"}
+    clusters, part = judged([6, 7])
+    cell_client = [(a, 50) for a in CELL]
+    person = affiliations(CELL_VALUES + cell_client + [(6, 10), (7, 11), (6, 50), (7, 51)])
+    out = cell_pieces(clusters, part, person, signals(clients, person))
+    assert out.filter(pl.col("cluster_id") == 2)["flagged"].to_list() == [False]
+    scripted = affiliations(CELL_VALUES + cell_client + [(6, 10), (7, 11), (6, 50), (7, 50)])
+    out = cell_pieces(clusters, part, scripted, signals(clients, scripted))
+    assert out.filter(pl.col("cluster_id") == 2)["flagged"].to_list() == [True]

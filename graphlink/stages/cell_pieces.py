@@ -19,6 +19,10 @@ A piece is judged with the flagged cluster it draws from when, after every flag 
 * **Two values, every member.** The piece holds at least :data:`MIN_TIE_VALUES` such values and *every* member
   holds one: one shared value is one coincidence (a household whose home address a ring's residential proxy
   exits through: dev d303, ind179), two are a pattern; and a member on none of them is not shown to be the cell's.
+* **One tooling.** When the log names clients (:data:`CLIENT_KINDS`), every member sends with a client another
+  member of the piece sends with: a cell's accounts run its scripts. A person Leiden paired with one ring account
+  on the ring's residential exits sends from a phone's browser, the ring account from its HTTP library (dev d301,
+  d302, d303: one such pair each, flagged without this test).
 
 The piece keeps its members (the partition is not changed) and takes the flag and the campaign of the flagged
 cluster holding most of its tying values; its ``why`` says so. Offline on session 59's main outputs (54 dev
@@ -31,7 +35,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-__all__ = ["FLAGGED_SHARE", "MIN_OTHER_HOLDERS", "MIN_TIE_VALUES", "PIECE_KINDS", "cell_pieces", "piece_ties"]
+__all__ = ["CLIENT_KINDS", "FLAGGED_SHARE", "MIN_OTHER_HOLDERS", "MIN_TIE_VALUES", "PIECE_KINDS", "cell_pieces", "piece_ties"]
 
 #: Kinds whose values one party holds: an address and a card (never an address block, a client or a phrase).
 PIECE_KINDS = ("ip", "payment")
@@ -42,6 +46,8 @@ FLAGGED_SHARE = 0.8
 MIN_OTHER_HOLDERS = 2
 #: Distinct tying values a piece needs: one is a coincidence (a home address a proxy exits through).
 MIN_TIE_VALUES = 2
+#: Kinds naming the client an account sends with (its user agent): a piece's members share one.
+CLIENT_KINDS = ("user_agent",)
 
 
 def piece_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
@@ -98,6 +104,13 @@ def piece_ties(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl
             .with_columns((pl.col("df") - pl.col("h")).alias("other"))
             .filter((pl.col("other") >= min_other) & (pl.col("fl") >= flagged_share * pl.col("other"))))
     sizes = members.group_by("cluster_id").agg(pl.len().alias("size"))
+    clients = signals.filter(pl.col("kind").is_in(CLIENT_KINDS)).select(pl.col("signal_idx").cast(pl.Int64))
+    if clients.height:  # one tooling: each member sends with a client another member of the piece sends with
+        sent = (affiliations.select(pl.col("account_idx").cast(pl.Int64), pl.col("signal_idx").cast(pl.Int64)).unique()
+                .join(clients, on="signal_idx").join(members.join(ties.select("cluster_id").unique(), on="cluster_id"), on="account_idx"))
+        agreeing = (sent.filter(pl.len().over("cluster_id", "signal_idx") >= 2).group_by("cluster_id")
+                    .agg(pl.col("account_idx").n_unique().alias("agreeing")))
+        sizes = sizes.join(agreeing, on="cluster_id", how="left").filter(pl.col("agreeing") == pl.col("size")).drop("agreeing")
     covered = (held.join(ties.select("signal_idx", "cluster_id"), on=["signal_idx", "cluster_id"], how="semi")
                .group_by("cluster_id").agg(pl.col("account_idx").n_unique().alias("tied")))
     lead = (ties.group_by("cluster_id", "lead").agg(pl.col("lh").sum().alias("w"))
