@@ -1,7 +1,6 @@
 """Configuration: one frozen dataclass per pipeline stage.
 
-Every threshold and seed graphlink uses lives here with its default and the reasoning behind the default, so a run is fully described by its config (it is written to ``run.json``). Each setting sits in the config of the stage that
-reads it. Every config validates itself on construction (:class:`ConfigError`) and holds no mutable values (mappings are read-only proxies). Build configs with
+Every threshold and seed graphlink uses lives here with its default and the reasoning behind the default, so a run is fully described by its config (it is written to ``run.json``). Each setting sits in the config of the stage that reads it. Every config validates itself on construction (:class:`ConfigError`) and holds no mutable values (mappings are read-only proxies). Build configs with
 :func:`graphlink.config.build_config` (keyword overrides, CLI flags, ``run.json``)
 or from a ``graphlink.toml``::
 
@@ -347,8 +346,8 @@ class ScoringConfig:
         proxy holds none and does not phrase like it, :data:`graphlink.stages.outsiders.IDENTITY_COVER`); so are members of any
         cluster, the cover counted over the others, a member on none of their cards off the script also when its scripted
         prompts are chance (:func:`graphlink.stages.outsiders.address_bystanders`, ``CHANCE_ALPHA``). 0 disables both.
-    public_phrases : bool
-        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`). On since session 60 (def60): on dev no ordinary or team account newly flagged; ring -2 on a2 (accounts of 3-4 events kept only by a stock phrase), +3 on d300 (BENCHMARKS.md).
+    public_phrases, cell_pieces : bool
+        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`); on since session 60 (def60: dev no ordinary or team account newly flagged, ring -2 on a2, +3 on d300; BENCHMARKS.md). With ``cell_pieces`` (opt-in), last, an unflagged piece every member of which holds one of two or more addresses or cards held almost only by flagged accounts is flagged with the cluster it draws from (:mod:`graphlink.stages.cell_pieces`).
     """
 
     flag_threshold: float = 0.6
@@ -368,6 +367,7 @@ class ScoringConfig:
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
     public_phrases: bool = True
+    cell_pieces: bool = False  # opt-in (session 60): a piece Leiden cut from a flagged cell, judged with it
 
     def __post_init__(self) -> None:
         frozen_mapping(self, "component_weights")

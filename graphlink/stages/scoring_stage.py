@@ -26,6 +26,7 @@ from graphlink.stages.join_notes import with_grouping_reason
 from graphlink.stages.pool_pieces import pool_pieces
 from graphlink.stages.lone_cells import lone_cells
 from graphlink.stages.card_campaigns import card_campaigns
+from graphlink.stages.cell_pieces import cell_pieces
 from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_moves, moved_partition, with_batch_reason
 from graphlink.stages.block_pieces import block_moves, carry_joins
 from graphlink.stages.sibling_parts import carry_parts, sibling_moves
@@ -188,6 +189,9 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         origins = cluster_origins(before, partition, joins)
         clusters = carry_joins(clusters, origins, partition)
         shared, evidence = recounted(shared, evidence, origins, partition, pl.col("took") > 0)
+    if config.scoring.cell_pieces:  # opt-in: a piece every member of which draws from a flagged cell's own exits / cards is judged with it
+        clusters = cell_pieces(clusters, partition, affiliations, projection.signals, lambda merged: set_apart_members(  # judged as its cell's members
+            merged, clusters, signal_set.value_counts, config.scoring, affiliations, projection.signals, config.graph, signal_set.account_stats))
     campaigns = score_campaigns(clusters, partition, affiliations, projection.signals, config.graph, pooled)
     ties = campaign_tie_table(clusters, partition, affiliations, projection.signals, config.graph)
     lost = set_apart_table(judged, outsiders, provisional.select("cluster_id", "flagged"), partition)
