@@ -298,8 +298,7 @@ class ScoringConfig:
     Attributes
     ----------
     flag_threshold : float
-        Clusters scoring at least this are flagged. 0.6 favours precision: on simulated worlds flagged fleets scored
-        0.89 and above, while linked but benign clusters (teams on one card, merged time zones) reached 0.57.
+        Clusters scoring at least this are flagged. 0.6 favours precision: on simulated worlds flagged fleets scored 0.89 and above, while linked but benign clusters (teams on one card, merged time zones) reached 0.57.
     min_flag_size : int
         Clusters smaller than this are never flagged: a ring worth banning has many accounts, pairs are families and friends.
     evidence_per_kind : int
@@ -349,6 +348,8 @@ class ScoringConfig:
         prompts are chance (:func:`graphlink.stages.outsiders.address_bystanders`, ``CHANCE_ALPHA``). 0 disables both.
     public_phrases : bool
         A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`).
+    sleepless_members : bool
+        Members that never sleep (their quietest 8 hours hold 15 %+ of their requests), on no schedule, count as load spread in ``scripted_accounts`` beside the mostly scripted ones, on a card paying for 5+ such members (:mod:`graphlink.stages.sleepless`): a misspelled or camouflaged template hides what a fleet writes, not when it sends.
     """
 
     flag_threshold: float = 0.6
@@ -368,12 +369,12 @@ class ScoringConfig:
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
     public_phrases: bool = False
+    sleepless_members: bool = False
 
     def __post_init__(self) -> None:
         frozen_mapping(self, "component_weights")
         for name, weight in self.component_weights.items():
-            check(isinstance(weight, (int, float)) and 0 <= weight < float("inf"),
-                   f"component_weights[{name!r}] must be a number at least 0, got {weight!r}")
+            check(isinstance(weight, (int, float)) and 0 <= weight < float("inf"), f"component_weights[{name!r}] must be a number at least 0, got {weight!r}")
         share(self, "flag_threshold", "org_discount", "outsider_network_share", "outsider_min_spread")
         at_least(self, 1, "min_flag_size", "evidence_per_kind")
 
@@ -394,8 +395,7 @@ class StableIdConfig:
     previous_min_jaccard: float = 0.3
 
     def __post_init__(self) -> None:
-        check(0 < self.previous_min_jaccard <= 1,
-               f"previous_min_jaccard must be in (0, 1], got {self.previous_min_jaccard!r}")
+        check(0 < self.previous_min_jaccard <= 1, f"previous_min_jaccard must be in (0, 1], got {self.previous_min_jaccard!r}")
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
               "private_domain_accounts", "domain_known", "domains", "seen_accounts", "short_lived_accounts",
-              "card_alignment", "member_template_share", "scripted_members", "prompt_members"}
+              "card_alignment", "member_template_share", "scripted_members", "prompt_members", "sleepless_members"}
     feats = feats.with_columns([pl.lit(None, pl.Float64).alias(n) for n in sorted(needed - set(feats.columns))])
     feats = feats.with_columns(pl.col("template").cast(pl.String),
                                pl.col(sorted(needed - {"template"})).cast(pl.Float64))
