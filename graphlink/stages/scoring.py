@@ -48,6 +48,8 @@ component                 abuse pattern it looks for
                           above one half (``2 * share - 1``), times ``1 - cards / accounts
                           with a card``. A company's scripted accounts are a few service
                           accounts, a fleet's all. Null without timestamps, prompts or cards.
+                          With ``[scoring] sleepless_members`` a member that never sleeps counts
+                          too (:mod:`graphlink.stages.sleepless`).
 ``around_the_clock``      Bots do not sleep: hours of the UTC day with at least a quarter
                           of the mean hourly activity; 12 such hours or fewer is 0, all 24
                           is 1.
