@@ -24,6 +24,7 @@ from graphlink.config.build import build_config
 from graphlink.stages.sleepless import SLEEPLESS_EVENTS, sleepless_accounts
 
 ON = build_config(sleepless_members=True)
+OFF = build_config(sleepless_members=False)
 START = dt.datetime(2025, 3, 3, tzinfo=dt.timezone.utc)
 DAYS = 6
 WORDS = ("river garden budget engine letter window market planet silver doctor travel kitchen winter paper "
@@ -110,11 +111,11 @@ def _flagged(result, prefix: str) -> int:
 def runs(tmp_path_factory):
     path = tmp_path_factory.mktemp("rec60") / "events.parquet"
     world().write_parquet(path)
-    return graphlink.detect(path), graphlink.detect(path, config=ON)
+    return graphlink.detect(path, config=OFF), graphlink.detect(path, config=ON)
 
 
-def test_the_fleet_without_evasion_is_unflagged_by_default(runs):
-    # main's behaviour, the failure: one card, one address, no proxies, no pool, a misspelled template
+def test_the_fleet_without_evasion_is_unflagged_with_the_switch_off(runs):
+    # main's behaviour before session 60, the failure: one card, one address, no proxies, no pool, a misspelled template
     off, _ = runs
     assert _flagged(off, "fl") == 0
 
