@@ -349,7 +349,7 @@ class ScoringConfig:
     public_phrases : bool
         A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`).
     sleepless_members : bool
-        Members that never sleep (their quietest 8 hours hold 15 %+ of their requests), on no schedule, count as load spread in ``scripted_accounts`` beside the mostly scripted ones, on a card paying for 5+ such members (:mod:`graphlink.stages.sleepless`): a misspelled or camouflaged template hides what a fleet writes, not when it sends.
+        Members that never sleep (their quietest 8 hours hold 15 %+ of their requests), on no schedule, count as load spread in ``scripted_accounts`` beside the mostly scripted ones, on a card paying for 5+ such members (:mod:`graphlink.stages.sleepless`): a misspelled or camouflaged template hides what a fleet writes, not when it sends. On (session 60): no ordinary or team account newly flagged on the dev worlds measured.
     """
 
     flag_threshold: float = 0.6
@@ -369,7 +369,7 @@ class ScoringConfig:
     outsider_network_share: float = 0.2
     outsider_min_spread: float = 0.5
     public_phrases: bool = False
-    sleepless_members: bool = False
+    sleepless_members: bool = True  # on (session 60, rec60): dev schedules1049 F1 0.968 -> 0.996; flags as main's on every other dev world run, 224k figures as main's
 
     def __post_init__(self) -> None:
         frozen_mapping(self, "component_weights")
