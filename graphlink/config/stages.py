@@ -297,8 +297,7 @@ class ScoringConfig:
     Attributes
     ----------
     flag_threshold : float
-        Clusters scoring at least this are flagged. 0.6 favours precision: on simulated worlds flagged fleets scored
-        0.89 and above, while linked but benign clusters (teams on one card, merged time zones) reached 0.57.
+        Clusters scoring at least this are flagged. 0.6 favours precision: on simulated worlds flagged fleets scored 0.89 and above, while linked but benign clusters (teams on one card, merged time zones) reached 0.57.
     min_flag_size : int
         Clusters smaller than this are never flagged: a ring worth banning has many accounts, pairs are families and friends.
     evidence_per_kind : int
@@ -346,8 +345,8 @@ class ScoringConfig:
         proxy holds none and does not phrase like it, :data:`graphlink.stages.outsiders.IDENTITY_COVER`); so are members of any
         cluster, the cover counted over the others, a member on none of their cards off the script also when its scripted
         prompts are chance (:func:`graphlink.stages.outsiders.address_bystanders`, ``CHANCE_ALPHA``). 0 disables both.
-    public_phrases, cell_pieces : bool
-        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`); on since session 60 (def60: dev no ordinary or team account newly flagged, ring -2 on a2, +3 on d300; BENCHMARKS.md). With ``cell_pieces`` (opt-in), last, an unflagged piece every member of which holds one of two or more addresses or cards held almost only by flagged accounts is flagged with the cluster it draws from (:mod:`graphlink.stages.cell_pieces`).
+    public_phrases, cell_pieces, sleepless_members : bool
+        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`); on since session 60 (def60: dev no ordinary or team account newly flagged, ring -2 on a2, +3 on d300; BENCHMARKS.md). With ``cell_pieces`` (opt-in), last, an unflagged piece every member of which holds one of two or more addresses or cards held almost only by flagged accounts is flagged with the cluster it draws from (:mod:`graphlink.stages.cell_pieces`). With ``sleepless_members`` (on, session 60), members that never sleep (their quietest 8 hours hold 15 %+ of their requests), on no schedule, count as load spread in ``scripted_accounts`` beside the mostly scripted ones, on a card paying for 5+ such members (:mod:`graphlink.stages.sleepless`): a misspelled or camouflaged template hides what a fleet writes, not when it sends; dev: no ordinary or team account newly flagged on the dev worlds measured.
     """
 
     flag_threshold: float = 0.6
@@ -368,12 +367,12 @@ class ScoringConfig:
     outsider_min_spread: float = 0.5
     public_phrases: bool = True
     cell_pieces: bool = False  # opt-in (session 60): a piece Leiden cut from a flagged cell, judged with it
+    sleepless_members: bool = True  # on (session 60, rec60): dev schedules1049 F1 0.968 -> 0.996; flags as main's on every other dev world run, 224k figures as main's
 
     def __post_init__(self) -> None:
         frozen_mapping(self, "component_weights")
         for name, weight in self.component_weights.items():
-            check(isinstance(weight, (int, float)) and 0 <= weight < float("inf"),
-                   f"component_weights[{name!r}] must be a number at least 0, got {weight!r}")
+            check(isinstance(weight, (int, float)) and 0 <= weight < float("inf"), f"component_weights[{name!r}] must be a number at least 0, got {weight!r}")
         share(self, "flag_threshold", "org_discount", "outsider_network_share", "outsider_min_spread")
         at_least(self, 1, "min_flag_size", "evidence_per_kind")
 
@@ -394,8 +393,7 @@ class StableIdConfig:
     previous_min_jaccard: float = 0.3
 
     def __post_init__(self) -> None:
-        check(0 < self.previous_min_jaccard <= 1,
-               f"previous_min_jaccard must be in (0, 1], got {self.previous_min_jaccard!r}")
+        check(0 < self.previous_min_jaccard <= 1, f"previous_min_jaccard must be in (0, 1], got {self.previous_min_jaccard!r}")
 
 
 @dataclass(frozen=True)

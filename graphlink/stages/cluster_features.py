@@ -146,7 +146,10 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             # whose passages are all public (_own_template) scripts nothing of the cluster's own.
             (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64))
             .filter(pl.col(sent) > 0).mean().alias("member_template_share"),
-            (pl.col(sent) > 0).sum().alias("prompt_members"), unscheduled_scripted(sent, scripted, schedules)),
+            (pl.col(sent) > 0).sum().alias("prompt_members"), unscheduled_scripted(sent, scripted, schedules),
+            # [scoring] sleepless_members: how many members never sleep (graphlink.stages.sleepless), for the why
+            *([(pl.col("sleepless").fill_null(False) & (pl.col(sent) > 0)).sum().alias("sleepless_members")]
+              if schedules is not None and "sleepless" in schedules.columns else [])),
             on="cluster_id", how="left")
         # The shingle to quote: the cluster's own phrasing. Ranked by holders * (holders / df): tf-idf's support
         # times specificity, a template nine members send and no one else (9 * 1) over "give me 9 ideas for" that 28

@@ -15,6 +15,7 @@ import polars as pl
 from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import nested_reasons
 from graphlink.phrase_quotes import numbers_as_slots
+from graphlink.stages.sleepless import NIGHT_HOURS, SLEEPLESS_SHARE
 
 __all__ = ["group_count", "ORG_UNEXPLAINED", "SHORT_LIVED_EVENTS", "SHORT_LIVED_HOURS", "clip01", "component_exprs",
            "fmt_int", "pct", "reason_exprs"]
@@ -151,8 +152,13 @@ def reason_exprs() -> dict[str, pl.Expr]:
                                             # at fixed minutes of the hour). Not "off any schedule": the members'
                                             # events together may still keep a clock (the report's "Acts on a clock",
                                             # ClusterView.schedule), and both were said under one word (nu56).
-                                            pl.lit(" accounts send mostly the cluster's own template, none on a schedule of"
-                                                   " its own (3+ runs at fixed minutes of the hour), paid with "),
+                                            pl.lit(" accounts send mostly the cluster's own template"),
+                                            # [scoring] sleepless_members: members that never sleep count too (graphlink.stages.sleepless)
+                                            pl.when(c("sleepless_members").fill_null(0) > 0).then(pl.concat_str([
+                                                pl.lit(" or never sleep ("), fmt_int(c("sleepless_members")),
+                                                pl.lit(f" send {SLEEPLESS_SHARE:.0%}+ of their requests in their quietest {NIGHT_HOURS} hours)")]))
+                                            .otherwise(pl.lit("")),
+                                            pl.lit(", none on a schedule of its own (3+ runs at fixed minutes of the hour), paid with "),
                                             fmt_int(c("cards")), pl.lit(" card"),
                                             pl.when(c("cards") == 1).then(pl.lit("")).otherwise(pl.lit("s"))]),
         "card_pool": pl.concat_str([fmt_int(c("shared_cards")), pl.lit(" "), kind_name_expr(pl.lit("payment"), 2),

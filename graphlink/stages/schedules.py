@@ -196,12 +196,17 @@ def unscheduled_scripted(sent: str, scripted: str, schedules: pl.DataFrame | Non
     (the member's card, from the same function) are columns of the frame aggregated; a member counts
     only when its card pays for :data:`SCRIPTED_PER_CARD` or more such members. Without
     ``schedules`` (no timestamps) the count is null: whether the script runs from a scheduler is
-    unknown.
+    unknown. When ``schedules`` has a ``sleepless`` column (``[scoring] sleepless_members``:
+    :func:`graphlink.stages.sleepless.sleepless_accounts`, null taken as false) a member never sleeping
+    counts too, mostly scripted or not and from an office or not -- not on a schedule, on a card paying
+    for :data:`SCRIPTED_PER_CARD` or more such members: staff at an office sleep, a script does not.
     """
     if schedules is None:
         return pl.lit(None, pl.UInt32).alias("scripted_members")
     mostly = (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64)) >= SCRIPTED_MAJORITY
-    ok = (pl.col(sent) > 0) & mostly & ~pl.col("scheduled").fill_null(False) & ~pl.col("office").fill_null(False)
+    load = mostly & ~pl.col("office").fill_null(False)
+    load = (load | pl.col("sleepless").fill_null(False)) if "sleepless" in schedules.columns else load
+    ok = (pl.col(sent) > 0) & load & ~pl.col("scheduled").fill_null(False)
     # Per card (within the cluster aggregated): only cards paying for SCRIPTED_PER_CARD such members.
     many = pl.col("card").is_not_null() & (ok.cast(pl.UInt32).sum().over("card") >= SCRIPTED_PER_CARD)
     return (ok & many).sum().cast(pl.UInt32).alias("scripted_members")

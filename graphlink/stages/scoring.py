@@ -48,6 +48,8 @@ component                 abuse pattern it looks for
                           above one half (``2 * share - 1``), times ``1 - cards / accounts
                           with a card``. A company's scripted accounts are a few service
                           accounts, a fleet's all. Null without timestamps, prompts or cards.
+                          With ``[scoring] sleepless_members`` a member that never sleeps counts
+                          too (:mod:`graphlink.stages.sleepless`).
 ``around_the_clock``      Bots do not sleep: hours of the UTC day with at least a quarter
                           of the mean hourly activity; 12 such hours or fewer is 0, all 24
                           is 1.
@@ -175,7 +177,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
               "private_domain_accounts", "domain_known", "domains", "seen_accounts", "short_lived_accounts",
-              "card_alignment", "member_template_share", "scripted_members", "prompt_members"}
+              "card_alignment", "member_template_share", "scripted_members", "prompt_members", "sleepless_members"}
     feats = feats.with_columns([pl.lit(None, pl.Float64).alias(n) for n in sorted(needed - set(feats.columns))])
     feats = feats.with_columns(pl.col("template").cast(pl.String),
                                pl.col(sorted(needed - {"template"})).cast(pl.Float64))

@@ -37,6 +37,7 @@ from graphlink.stages.misplaced import misplaced_stage
 from graphlink.stages.outsiders import set_apart_members
 from graphlink.stages.set_apart import set_apart_table
 from graphlink.stages.schedules import scheduled_accounts
+from graphlink.stages.sleepless import sleepless_accounts
 from graphlink.stages.cluster_features import clustered_affiliations, scored_memberships
 from graphlink.stages.scoring import score_clusters
 from graphlink.stages.small_cells import strong_clusters
@@ -79,6 +80,9 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     hour_counts = None if "timestamp" not in ev.columns else activity_idx.group_by("account_idx", "hour").agg(
         pl.col("events").sum().alias("n")).join(index.select("account_idx", "account_id"), on="account_idx").select("account_id", "hour", "n")
     schedules = schedules if schedules is not None else scheduled_accounts(minutes_idx, signal_set.account_stats) if minutes_idx is not None and "timestamp" in ev.columns else None
+    if config.scoring.sleepless_members and minutes_idx is not None and schedules is not None:  # every member tested: a sleepless one need not be mostly scripted
+        schedules = scheduled_accounts(minutes_idx).join(sleepless_accounts(
+            activity_idx.group_by("account_idx", "hour").agg(pl.col("events").sum().alias("n")), on="account_idx"), on="account_idx", how="left")
     # Every step below reads only clustered accounts' affiliations, and clusters only lose members from here
     # (fleet outsiders): cut them out of the 38M once, instead of joining the whole table in a dozen steps.
     affiliations = clustered_affiliations(projection.memberships, partition)
