@@ -89,7 +89,8 @@ def match_campaigns(previous: pl.DataFrame, accounts: pl.DataFrame, min_jaccard:
 
 def _mapped(ids: pl.Expr, mapping: tuple[list[int], list[int]]) -> pl.Expr:
     """The campaign ids (digits, as text) ``ids`` names, rewritten by ``mapping`` (old ids, new ids); others kept."""
-    return ids.cast(pl.Int64).replace(*mapping).cast(pl.String)
+    number = ids.cast(pl.Int64, strict=False)  # an id past Int64 is no run's: kept as written, as the per-row rewrite did (brk60)
+    return pl.when(number.is_in(mapping[0])).then(number.replace(*mapping).cast(pl.String)).otherwise(ids)
 
 
 def _cluster_why(why: pl.Expr, mapping: tuple[list[int], list[int]]) -> pl.Expr:
