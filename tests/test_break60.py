@@ -139,6 +139,11 @@ def test_a_resellers_sub_accounts_asleep_in_their_own_zones_stay_unflagged():
     assert flagged(graphlink.detect(benign("reseller"), config=ON), "br") == 0
 
 
+def test_the_default_does_not_flag_the_support_desk():
+    # whatever the lead decides for the default, it must not ban the desk (brk60 proposes sleepless_members off)
+    assert flagged(graphlink.detect(benign("desk")), "bd") == 0
+
+
 def test_a_script_that_pauses_eight_hours_a_day_is_not_sleepless():
     # the cheap evasion, pinned: a fleet that idles 8 consecutive hours a day (a third of its throughput) has a night
     hours = list(range(24))

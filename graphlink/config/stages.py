@@ -346,7 +346,7 @@ class ScoringConfig:
         cluster, the cover counted over the others, a member on none of their cards off the script also when its scripted
         prompts are chance (:func:`graphlink.stages.outsiders.address_bystanders`, ``CHANCE_ALPHA``). 0 disables both.
     public_phrases, cell_pieces, sleepless_members : bool
-        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`); on since session 60 (def60: dev no ordinary or team account newly flagged, ring -2 on a2, +3 on d300; BENCHMARKS.md). With ``cell_pieces`` (opt-in), last, an unflagged piece every member of which holds one of two or more addresses or cards held almost only by flagged accounts is flagged with the cluster it draws from (:mod:`graphlink.stages.cell_pieces`). With ``sleepless_members`` (on, session 60), members that never sleep (their quietest 8 hours hold 15 %+ of their requests), on no schedule, count as load spread in ``scripted_accounts`` beside the mostly scripted ones, on a card paying for 5+ such members (:mod:`graphlink.stages.sleepless`): a misspelled or camouflaged template hides what a fleet writes, not when it sends; dev: no ordinary or team account newly flagged on the dev worlds measured.
+        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`); on since session 60 (def60: dev no ordinary or team account newly flagged, ring -2 on a2, +3 on d300; BENCHMARKS.md). With ``cell_pieces`` (opt-in), last, an unflagged piece every member of which holds one of two or more addresses or cards held almost only by flagged accounts is flagged with the cluster it draws from (:mod:`graphlink.stages.cell_pieces`). With ``sleepless_members`` (opt-in, session 60; brk60 found benign round-the-clock groups flagged by it), members that never sleep (their quietest 8 hours hold 15 %+ of their requests), on no schedule, count as load spread in ``scripted_accounts`` beside the mostly scripted ones, on a card paying for 5+ such members (:mod:`graphlink.stages.sleepless`): a misspelled or camouflaged template hides what a fleet writes, not when it sends; dev: no ordinary or team account newly flagged on the dev worlds measured.
     """
 
     flag_threshold: float = 0.6
@@ -367,7 +367,7 @@ class ScoringConfig:
     outsider_min_spread: float = 0.5
     public_phrases: bool = True
     cell_pieces: bool = False  # opt-in (session 60): a piece Leiden cut from a flagged cell, judged with it
-    sleepless_members: bool = True  # on (session 60, rec60): dev schedules1049 F1 0.968 -> 0.996; flags as main's on every other dev world run, 224k figures as main's
+    sleepless_members: bool = False  # opt-in (rec60; brk60: a 24/7 desk or a monitor on one card never sleeps either)
 
     def __post_init__(self) -> None:
         frozen_mapping(self, "component_weights")
