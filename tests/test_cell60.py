@@ -69,7 +69,7 @@ class Log:
 def clusters_after(log: Log, min_size: int = 3) -> dict[int, int]:
     """``{account: cluster}`` for the clustered accounts once the moves are made."""
     cl, part, aff, sig = log.tables()
-    moves = bound_moves(cl, part, aff, sig, min_size)
+    moves = bound_moves(cl, part, aff, sig, min_size, 2)
     after = part.join(moves, on="account_idx", how="left").select("account_idx", pl.coalesce("to", "cluster_id").alias("c"))
     return dict(after.drop_nulls("c").iter_rows())
 

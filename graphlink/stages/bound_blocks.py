@@ -10,6 +10,9 @@ cell on one /48 held by exactly those 361, in 73 clusters; d304's 313 on one /48
 What tells such a value from a NAT, a carrier's /48 or a privacy relay is not its popularity but **whose it is and
 how it lies over the clusters**:
 
+* it is wider than ``clique_limit``: the projection holds every pair of a narrower value's holders, so Leiden saw
+  that block whole and a cut through it is its own judgement; a wider value is projected as a sparse stand-in (issue
+  17, class 3: a group bound by one value of more than ``clique_limit`` accounts is cut by the projection);
 * it is the campaign's own: nearly all its holders in the whole log (:data:`EXCLUSIVE`) are flagged members of one
   campaign -- a carrier's families, a relay's strangers, an office behind one address are not flagged together, so
   no value of theirs qualifies, whatever its size;
@@ -54,7 +57,7 @@ BLOCK = 0.75
 
 
 def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
-                min_size: int, exclusive: float = EXCLUSIVE, majority: float = MAJORITY, block: float = BLOCK,
+                min_size: int, wider_than: int, exclusive: float = EXCLUSIVE, majority: float = MAJORITY, block: float = BLOCK,
                 kinds: tuple[str, ...] = BOUND_KINDS) -> pl.DataFrame:
     """Members of flagged clusters to move into the cluster of their campaign their binding value gathers in.
 
@@ -71,6 +74,9 @@ def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
     min_size : int
         The fewest members a cluster keeps (the pipeline passes ``min_cluster_size``): a smaller remnant of a bound
         cluster follows its holders.
+    wider_than : int
+        Only values held by more accounts than this in the log bind (the pipeline passes ``clique_limit``: narrower
+        values are projected as whole cliques, so their holders' cut is Leiden's own).
     exclusive, majority, block : float
         :data:`EXCLUSIVE`, :data:`MAJORITY`, :data:`BLOCK` (shares in [0, 1]).
     kinds : tuple of str
@@ -92,7 +98,7 @@ def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
     >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3], "flagged": [True] * 3, "campaign_id": [1] * 3})
     >>> aff = pl.DataFrame({"account_idx": list(range(9)), "signal_idx": [0] * 9}, schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
     >>> sig = pl.DataFrame({"signal_idx": [0], "kind": ["ip_net"], "df": [9]}, schema_overrides={"signal_idx": pl.UInt32})
-    >>> bound_moves(cl, part, aff, sig, 3)["to"].to_list()
+    >>> bound_moves(cl, part, aff, sig, 3, 2)["to"].to_list()
     [1, 1, 1, 1, 1]
     """
     empty = pl.DataFrame(schema={"account_idx": pl.UInt32, "to": pl.Int64})
@@ -104,7 +110,7 @@ def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
     if members.is_empty():
         return empty
     sizes = members.group_by("cluster_id").agg(pl.len().cast(pl.Int64).alias("size"))
-    values = signals.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") >= 2)).select("signal_idx", pl.col("df").cast(pl.Int64))
+    values = signals.filter(pl.col("kind").is_in(list(kinds)) & (pl.col("df") > max(wider_than, 1))).select("signal_idx", pl.col("df").cast(pl.Int64))
     held = (affiliations.select("account_idx", "signal_idx").join(values.select("signal_idx"), on="signal_idx")
             .join(members, on="account_idx"))
     # The campaign's own values: nearly all their holders in the log are its flagged members.
