@@ -16,10 +16,14 @@ how it lies over the clusters**:
 * it is the campaign's own: nearly all its holders in the whole log (:data:`EXCLUSIVE`) are flagged members of one
   campaign -- a carrier's families, a relay's strangers, an office behind one address are not flagged together, so
   no value of theirs qualifies, whatever its size;
-* it **binds** the clusters it lies on: in each it is the majority's (:data:`MAJORITY` of the cluster's members
-  hold it), and those clusters hold most of its holders (:data:`BLOCK`) -- the value is what the pieces are made of,
-  not sprinkled over them. A value of an operator's shared pool (one /24 of many, each held by a few members of
-  each of its cells) is held by a minority of every cluster it touches and binds none.
+* it **binds** the clusters it lies on: in each, most members hold it (:data:`MAJORITY`); those clusters hold most
+  of its holders (:data:`BLOCK`); and together they are its dense block -- :data:`DENSE` of all their members hold
+  it (FRAUDAR, KDD'16: a block is dense on both sides). The value is what the pieces are made of, not sprinkled over
+  them. A value of an operator's shared pool is one of many its holders rotate through: each is held by whichever
+  members drew it -- a few of each cell on a wide pool (it binds no cluster), about half of two sibling cells on a
+  narrow one (dev ind178 / e178: 58-74 pool addresses each held by 50-70 % of two siblings' clusters, density
+  0.58-0.76) -- while a cell's own network carries every member's traffic (dev d300's /48: 0.80 with the siblings
+  Leiden put beside its card groups; templates / schedules cells on one address: 0.99-1.00).
 
 The holders of a binding value in the clusters it binds move into the one of them holding most of its holders
 (values binding overlapping clusters are taken together: connected components); a cluster's members not holding it
@@ -39,7 +43,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["BLOCK", "BOUND_KINDS", "EXCLUSIVE", "MAJORITY", "bound_moves", "bound_note"]
+__all__ = ["BLOCK", "BOUND_KINDS", "DENSE", "EXCLUSIVE", "MAJORITY", "bound_moves", "bound_note"]
 
 #: The kinds whose values may bind a cell: an address, a network (``ip_net``: /24, /48) and a card -- what a cell
 #: holds as one body. Prompts and clocks are shared by an operator's cells alike (its template), not one cell's.
@@ -47,17 +51,22 @@ BOUND_KINDS = ("ip", "ip_net", "payment")
 #: A value counts when at least this share of its holders in the whole log are flagged members of one campaign. 0.9,
 #: as block pieces' EXCLUSIVE and network cells' CLUSTERED_SHARE: tolerates a few members the partition left out.
 EXCLUSIVE = 0.9
-#: A value binds a cluster when at least this share of the cluster's members hold it: it is the majority's value.
-#: Leiden's pieces of a bound cell can hold a few siblings' accounts beside the cell's (dev d300: 12 of 17, 9 of 13),
-#: so not all; a pool value held by a minority of each cluster binds none.
-MAJORITY = 0.5
+#: A value binds a cluster when at least this share of the cluster's members hold it: most of them. Leiden's pieces of
+#: a bound cell can hold a few siblings' accounts beside the cell's (dev d300: 12 of 17, 9 of 13), so not all; a pool
+#: address drawn by about half of a cluster binds it not (dev replica: 1/2 joined ind178's / e178's sibling pairs,
+#: ARI by cell 0.93 -> 0.85; 2/3 left them and kept d300's 0.61 -> 0.79).
+MAJORITY = 2 / 3
 #: ... and the clusters a value binds hold at least this share of its flagged holders: the value lies on the pieces,
 #: not sprinkled over the operator's clusters a few members each (a pool /24 binds none; dev d300's /48: 94 %).
 BLOCK = 0.75
+#: ... and at least this share of all the members of the clusters it binds hold it: the clusters are its dense block.
+#: 0.8, as block pieces' and network cells' COVER; siblings on a narrow pool reach 0.58-0.76 (dev ind178, e178, a2),
+#: a cell's own network 0.80-1.00.
+DENSE = 0.8
 
 
 def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
-                min_size: int, wider_than: int, exclusive: float = EXCLUSIVE, majority: float = MAJORITY, block: float = BLOCK,
+                min_size: int, wider_than: int, exclusive: float = EXCLUSIVE, majority: float = MAJORITY, block: float = BLOCK, dense: float = DENSE,
                 kinds: tuple[str, ...] = BOUND_KINDS) -> pl.DataFrame:
     """Members of flagged clusters to move into the cluster of their campaign their binding value gathers in.
 
@@ -77,8 +86,8 @@ def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
     wider_than : int
         Only values held by more accounts than this in the log bind (the pipeline passes ``clique_limit``: narrower
         values are projected as whole cliques, so their holders' cut is Leiden's own).
-    exclusive, majority, block : float
-        :data:`EXCLUSIVE`, :data:`MAJORITY`, :data:`BLOCK` (shares in [0, 1]).
+    exclusive, majority, block, dense : float
+        :data:`EXCLUSIVE`, :data:`MAJORITY`, :data:`BLOCK`, :data:`DENSE` (shares in [0, 1]).
     kinds : tuple of str
         :data:`BOUND_KINDS`.
 
@@ -119,11 +128,12 @@ def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
     held = held.join(own.select("signal_idx", "campaign_id"), on=["signal_idx", "campaign_id"])
     if held.is_empty():
         return empty
-    # Bound clusters: the value is their majority's; and those clusters hold most of its holders.
+    # Bound clusters: most of their members hold the value; they hold most of its holders, and are its dense block.
     counts = (held.group_by("signal_idx", "cluster_id").agg(pl.len().cast(pl.Int64).alias("n")).join(sizes, on="cluster_id")
               .filter(pl.col("n") >= majority * pl.col("size")))
-    binding = (counts.group_by("signal_idx").agg(pl.col("n").sum().alias("bound"), pl.len().alias("clusters"))
-               .join(own, on="signal_idx").filter((pl.col("clusters") >= 2) & (pl.col("bound") >= block * pl.col("in_campaign"))))
+    binding = (counts.group_by("signal_idx").agg(pl.col("n").sum().alias("bound"), pl.col("size").sum().alias("rows"), pl.len().alias("clusters"))
+               .join(own, on="signal_idx").filter((pl.col("clusters") >= 2) & (pl.col("bound") >= block * pl.col("in_campaign"))
+                                                  & (pl.col("bound") >= dense * pl.col("rows"))))
     links = counts.join(binding.select("signal_idx"), on="signal_idx")
     if links.is_empty():
         return empty
