@@ -11,11 +11,13 @@ df``: ``df`` counts every holder in the log, clustered or not).
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
 import graphlink
 from graphlink.config import PipelineConfig, ScoringConfig
-from graphlink.stages.bound_blocks import BLOCK, MAJORITY, bound_moves
+from graphlink.stages.bound_blocks import BLOCK, DENSE, MAJORITY, bound_moves
 from tests._worlds import planted_world
 
 
@@ -66,10 +68,10 @@ class Log:
         return cl, part, aff, sig
 
 
-def clusters_after(log: Log, min_size: int = 3) -> dict[int, int]:
+def clusters_after(log: Log, min_size: int = 3, wider_than: int = 2) -> dict[int, int]:
     """``{account: cluster}`` for the clustered accounts once the moves are made."""
     cl, part, aff, sig = log.tables()
-    moves = bound_moves(cl, part, aff, sig, min_size, 2)
+    moves = bound_moves(cl, part, aff, sig, min_size, wider_than)
     after = part.join(moves, on="account_idx", how="left").select("account_idx", pl.coalesce("to", "cluster_id").alias("c"))
     return dict(after.drop_nulls("c").iter_rows())
 
@@ -148,16 +150,54 @@ def test_an_operators_pool_sprinkled_over_its_cells_binds_none():
 
 
 def test_majority_is_the_threshold_on_each_cluster():
-    # A piece of 10 of which exactly MAJORITY hold the /48 is bound (its holders move); one fewer and it is not.
-    for holders, moved in ((int(MAJORITY * 10), True), (int(MAJORITY * 10) - 1, False)):
+    # A piece of 9 of which MAJORITY hold the /48 is bound (its holders move); one fewer and it is not.
+    need = math.ceil(MAJORITY * 9 - 1e-9)
+    for holders, moved in ((need, True), (need - 1, False)):
         log = Log()
         net = log.value("ip_net")
         big = log.accounts(20, 1)
-        piece = log.accounts(10, 2)
+        piece = log.accounts(9, 2)
         log.hold(big + piece[:holders], net)
         after = clusters_after(log)
         assert (after[piece[0]] == 1) is moved
-        assert after[piece[-1]] == 2  # a member not holding it stays with its remnant (5 or more: a cluster)
+        assert after[piece[-1]] == 2  # a member not holding it stays with its remnant (3 or more: a cluster)
+
+
+def test_siblings_on_a_narrow_pool_are_no_dense_block():
+    # Two sibling cells of one campaign rotate through a narrow pool of 4 addresses nobody else uses: each address is
+    # held by whichever half of each cell drew it (a pool is many values over one account set, each partial) -- no
+    # address binds (under MAJORITY in each cluster, under DENSE over both), so the siblings stay apart.
+    log = Log()
+    a, b = log.accounts(20, 1), log.accounts(20, 2)
+    pool = [log.value("ip") for _ in range(4)]
+    for cell in (a, b):
+        for i, acct in enumerate(cell):
+            log.hold([acct], pool[i % 4])
+            log.hold([acct], pool[(i + 1) % 4])
+    after = clusters_after(log)
+    assert (after[a[0]], after[b[0]]) == (1, 2)
+
+
+def test_dense_is_the_threshold_over_the_bound_clusters():
+    # Three clusters of 12 each bound by most members (9 of 12 = 0.75 >= MAJORITY): 27 of 36 hold it (0.75 < DENSE),
+    # no block; with 10 of 12 each (30 of 36 = 0.83 >= DENSE) they gather.
+    for holders, moved in ((9, False), (10, True)):
+        assert (holders / 12 >= DENSE) is moved and holders / 12 >= MAJORITY
+        log = Log()
+        net = log.value("ip_net")
+        cells = [log.accounts(12, c) for c in (1, 2, 3)]
+        log.hold([x for cell in cells for x in cell[:holders]], net)
+        after = clusters_after(log)
+        assert (after[cells[2][0]] == 1) is moved
+
+
+def test_a_value_no_wider_than_the_clique_limit_binds_none():
+    # The projection holds every pair of a value's holders up to clique_limit: Leiden saw that block whole.
+    for wider_than, moved in ((9, False), (8, True)):
+        log = Log()
+        cell = rented_cell(log, (4, 3, 2))
+        after = clusters_after(log, min_size=2, wider_than=wider_than)
+        assert (after[cell[-1]] == 1) is moved
 
 
 def test_a_value_mostly_sprinkled_outside_the_clusters_it_binds_binds_none():
