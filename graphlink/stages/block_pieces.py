@@ -39,6 +39,8 @@ Source: graphlink session 56 (helper cell56). Output: ``account_idx, to`` moves 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 __all__ = ["ADDRESS_KINDS", "COVER", "EXCHANGE", "EXCLUSIVE", "block_moves", "block_note", "carry_joins"]
@@ -183,7 +185,7 @@ def _component_moves(links: pl.DataFrame, sizes: pl.DataFrame, members: pl.DataF
             .sort("account_idx"))
 
 
-def carry_joins(clusters: pl.DataFrame, origins: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
+def carry_joins(clusters: pl.DataFrame, origins: pl.DataFrame, after: pl.DataFrame, note: Callable[[pl.Expr, pl.Expr], pl.Expr] | None = None) -> pl.DataFrame:
     """``clusters`` (judged before :func:`block_moves`) for the partition after the joins.
 
     Parameters
@@ -194,6 +196,8 @@ def carry_joins(clusters: pl.DataFrame, origins: pl.DataFrame, after: pl.DataFra
         :func:`graphlink.stages.batch_judgement.cluster_origins` of the moves (``cluster_id, was, took, gave``).
     after : DataFrame
         ``account_idx, cluster_id``: the partition after the joins (renumbered).
+    note : callable, optional
+        ``(took, size) -> why`` for a cluster that took members; None: :func:`block_note` (bound blocks pass theirs).
 
     Returns
     -------
@@ -203,7 +207,7 @@ def carry_joins(clusters: pl.DataFrame, origins: pl.DataFrame, after: pl.DataFra
         of one that took pieces says so (:func:`block_note`, counting the accounts judged).
     """
     size = after.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.len().alias("size"))
-    note = block_note(pl.col("took"), pl.col("size"))
+    note = (note or block_note)(pl.col("took"), pl.col("size"))
     why = (pl.when(pl.col("took") == 0).then(pl.col("why")).when(pl.col("why").is_null() | (pl.col("why") == "")).then(note)
            .otherwise(pl.concat_str([pl.col("why"), pl.lit("; "), note])))
     out = (origins.join(clusters.rename({"cluster_id": "was"}), on="was").with_columns(why.alias("why")).drop("size")

@@ -29,6 +29,7 @@ from graphlink.stages.card_campaigns import card_campaigns
 from graphlink.stages.cell_pieces import cell_pieces
 from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_moves, moved_partition, with_batch_reason
 from graphlink.stages.block_pieces import block_moves, carry_joins
+from graphlink.stages.bound_blocks import bound_moves, bound_note
 from graphlink.stages.sibling_parts import carry_parts, sibling_moves
 from graphlink.stages.batch_judgement import (carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later,
                                               remnants_followed)
@@ -177,6 +178,13 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     # Sibling parts, next, part clusters; each part keeps its cluster's campaign.
     if config.scoring.card_campaigns:  # a campaign of several flagged cells joins the larger one it shares cards with beyond chance (flags as they are)
         clusters = card_campaigns(clusters, partition, affiliations, projection.signals, config.graph, index.height, config=c)
+    bound = (bound_moves(clusters, partition, affiliations, projection.signals, c.min_cluster_size, config.graph.clique_limit)
+             if config.scoring.bound_blocks else None)
+    if bound is not None and bound.height:  # bound blocks: a cell's pieces on one network or card of its own gather, before sibling parts
+        before, partition = partition, renumber(moved_partition(partition, bound), c.min_cluster_size)
+        origins = cluster_origins(before, partition, bound)
+        clusters = carry_joins(clusters, origins, partition, note=bound_note)
+        shared, evidence = recounted(shared, evidence, origins, partition, (pl.col("took") > 0) | (pl.col("gave") > 0))
     parts = (sibling_moves(clusters, partition, affiliations, projection.signals, activity_idx, config.scoring.min_flag_size,
                            sittings=config.scoring.sibling_sittings)
              if config.scoring.sibling_parts and "timestamp" in ev.columns else None)
