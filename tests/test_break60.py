@@ -278,3 +278,15 @@ def test_bound_blocks_leaves_every_flag_as_it_was():
     flags = lambda r: r.accounts.join(r.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left").select(  # noqa: E731
         "account_id", pl.col("flagged").fill_null(False)).sort("account_id")
     assert flags(on).equals(flags(off)) and flags(on)["flagged"].sum() == 26
+
+
+def test_odd_ids_among_the_other_flagged_clusters_a_tie_names_are_kept_or_rewritten():
+    # fixed on brk60: the same cast in rekeying's list of other clusters (an id past Int64 raised; "007" became "7")
+    from graphlink.stages.rekeying import rekey_why
+    from graphlink.stages.tie_words import ALSO
+    whys = [f"tied to flagged cluster 2 (campaign 1) by 2 IP addresses{ALSO}s {o} by 1 payment card or identifier; z"
+            for o in ("1, 99999999999999999999", "007, 12", "0, 3")]
+    mapping = pl.DataFrame({"cluster_id": [1, 12, 0, 2], "stable_id": [7, 1, 4, 2]})
+    got = rekey_why(pl.DataFrame({"cluster_id": range(3), "why": whys}), mapping)["why"].to_list()
+    assert got == [w.replace(f"s {o} by", f"s {n} by") for w, o, n in
+                   zip(whys, ("1, 99999999999999999999", "007, 12", "0, 3"), ("7, 99999999999999999999", "007, 1", "4, 3"))]

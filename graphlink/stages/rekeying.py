@@ -142,7 +142,9 @@ def _rekey_others(clusters: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame
     if not pairs.height or clusters.select(ids.is_not_null().any()).item() is not True:
         return clusters
     olds, news = pairs["cluster_id"].to_list(), pairs["stable_id"].to_list()  # one pair per cluster, not per row
-    new_ids = ids.str.split(", ").list.eval(pl.element().cast(pl.Int64).replace(olds, news).cast(pl.String)).list.join(", ")
+    number = pl.element().cast(pl.Int64, strict=False)  # an id past Int64 or with leading zeros kept as written (brk60)
+    new_ids = ids.str.split(", ").list.eval(pl.when(number.is_in(olds)).then(number.replace(olds, news).cast(pl.String))
+                                            .otherwise(pl.element())).list.join(", ")
     return clusters.with_columns(pl.when(ids.is_not_null()).then(pl.concat_str([
         pl.col("why").str.extract(OTHERS_PATTERN, 1), new_ids, pl.col("why").str.replace(OTHERS_PATTERN, " by ")]))
         .otherwise(pl.col("why")).alias("why"))
