@@ -4,10 +4,9 @@ Hand-built logs, public names only. A strict xfail is a finding its author must 
 happen); a passing test pins an attack that held.
 
 * ``[scoring] sleepless_members`` (rec60; asked ON explicitly here, whatever the default): a member that never sleeps
-  counted as load spread whatever it wrote, so benign round-the-clock groups on one card -- a 24/7 support desk's
-  shared accounts writing their own questions, a monitoring service's probes polling at random intervals -- went
-  from unflagged to flagged (fixed on brk60: only in a mostly templated cluster); a company's queue workers behind
-  its office NAT with jittered (unscheduled) jobs and a template still are (strict xfail).
+  counts as load spread whatever it writes, so benign round-the-clock groups on one card -- a 24/7 support desk's
+  shared accounts writing their own questions, a monitoring service's probes polling at random intervals, a company's
+  queue workers behind its office NAT with jittered (unscheduled) jobs -- go from unflagged to flagged.
 * the campaign-id rewrite of whys across ``--previous`` (lead60): an id past Int64 failed the whole rewrite; an
   unmapped id written with leading zeros lost them (fixed on brk60: kept as written, as the per-row rewrite did).
 * ``match --redact`` (lead60), ``public_phrases`` (def60, default on), determinism: held.
@@ -111,16 +110,17 @@ def flagged(result, prefix: str) -> int:
 # ---------------------------------------------------------------------------------------------------------------
 # sleepless members: benign round-the-clock groups on one card
 # ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason="brk60: sleepless_members counts a never-sleeping member whatever it writes; a "
+                   "24/7 desk's shared accounts writing their own questions on one card score 0.51 -> 0.86 and are flagged")
 def test_a_round_the_clock_support_desk_on_one_card_stays_unflagged():
-    # broke on int60 (0.51 -> 0.86, all 6 flagged); fixed on brk60: a sleepless member counts only in a mostly
-    # templated cluster (its shared accounts write their own questions)
     log = benign("desk")
     assert flagged(graphlink.detect(log, config=OFF), "bd") == 0  # unflagged before the switch (the test can fail)
     assert flagged(graphlink.detect(log, config=ON), "bd") == 0
 
 
+@pytest.mark.xfail(strict=True, reason="brk60: a monitoring service's 6 probes polling at random intervals on one "
+                   "card (own VMs, no template of the cluster's own) are flagged with sleepless_members (0.51 -> 0.86)")
 def test_a_monitoring_service_polling_at_random_stays_unflagged():
-    # broke on int60 (0.51 -> 0.86); fixed on brk60 as the desk
     log = benign("monitor")
     assert flagged(graphlink.detect(log, config=OFF), "bm") == 0
     assert flagged(graphlink.detect(log, config=ON), "bm") == 0

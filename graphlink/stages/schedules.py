@@ -199,18 +199,13 @@ def unscheduled_scripted(sent: str, scripted: str, schedules: pl.DataFrame | Non
     unknown. When ``schedules`` has a ``sleepless`` column (``[scoring] sleepless_members``:
     :func:`graphlink.stages.sleepless.sleepless_accounts`, null taken as false) a member never sleeping
     counts too, mostly scripted or not and from an office or not -- not on a schedule, on a card paying
-    for :data:`SCRIPTED_PER_CARD` or more such members: staff at an office sleep, a script does not. Only
-    in a cluster whose sampled requests are mostly (:data:`SCRIPTED_MAJORITY`) templated (brk60): a 24/7
-    support desk's shared accounts or a monitor's probes on one card never sleep either, but send no script.
+    for :data:`SCRIPTED_PER_CARD` or more such members: staff at an office sleep, a script does not.
     """
     if schedules is None:
         return pl.lit(None, pl.UInt32).alias("scripted_members")
     mostly = (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64)) >= SCRIPTED_MAJORITY
     load = mostly & ~pl.col("office").fill_null(False)
-    # A sleepless member counts only in a cluster whose requests are mostly templated (brk60): when is no evidence
-    # without what -- a 24/7 desk's or a monitor's accounts on one card never sleep either, but write their own.
-    templated = pl.col(scripted).sum() / pl.col(sent).sum() >= SCRIPTED_MAJORITY
-    load = (load | (pl.col("sleepless").fill_null(False) & templated)) if "sleepless" in schedules.columns else load
+    load = (load | pl.col("sleepless").fill_null(False)) if "sleepless" in schedules.columns else load
     ok = (pl.col(sent) > 0) & load & ~pl.col("scheduled").fill_null(False)
     # Per card (within the cluster aggregated): only cards paying for SCRIPTED_PER_CARD such members.
     many = pl.col("card").is_not_null() & (ok.cast(pl.UInt32).sum().over("card") >= SCRIPTED_PER_CARD)
