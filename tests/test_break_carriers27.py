@@ -77,9 +77,15 @@ def _inside(result) -> list[int]:
 # Seed 6: three students inside each fleet's cluster (six carriers over both, three per fleet); seed 5: four and two.
 @pytest.mark.parametrize("seed,inside", [(6, [3, 3]), (5, [2, 4])])
 def test_students_inside_two_unrelated_fleets_are_no_five_carriers_of_either(seed, inside):
-    result = graphlink.detect(two_fleet_log(seed))
+    from graphlink import PipelineConfig, ScoringConfig
+    log = two_fleet_log(seed)
+    # The world as described holds the students inside the fleets' clusters without public phrases (on since
+    # session 60: the class's public prompt then keeps fewer of them as address bystanders); flagged by neither.
+    result = graphlink.detect(log, config=PipelineConfig(scoring=ScoringConfig(public_phrases=False)))
     assert _inside(result) == inside  # the world is the one described
     assert _flagged_students(result) == 0
+    default = graphlink.detect(log)
+    assert sum(_inside(default)) <= sum(inside) and _flagged_students(default) == 0
 
 
 def _unit_world(loud_holders: dict[int, int], sizes: dict[int, int], tame: int = 8, values: int = 6):

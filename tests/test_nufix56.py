@@ -90,7 +90,8 @@ def test_a_cluster_on_a_clock_is_not_said_to_be_off_any_schedule():
     minutes = events.select(pl.col("account_id").str.slice(1).cast(pl.UInt32).alias("account_idx"),
                             (pl.col("timestamp").dt.epoch("s") // 60).cast(pl.UInt64).alias("key"))
     assert not scheduled_accounts(minutes)["scheduled"].any()  # no account alone is on a schedule
-    feats = pl.DataFrame({"scripted_members": [20], "prompt_members": [20], "cards": [1]})
+    feats = pl.DataFrame({"scripted_members": [20], "prompt_members": [20], "cards": [1],
+                          "sleepless_members": [None]}, schema_overrides={"sleepless_members": pl.Float64})  # as scoring fills it
     why = feats.select(reason_exprs()["scripted_accounts"])[:, 0][0]
     assert "off any schedule" not in why and "none on a schedule of its own" in why
     evidence = pl.DataFrame({"kind": ["payment"], "value": ["card"], "accounts_sharing": [20], "weight": [5.0]})
