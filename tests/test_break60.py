@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import re
 from pathlib import Path
 
 import polars as pl
@@ -26,10 +25,8 @@ from typer.testing import CliRunner
 
 import graphlink
 from graphlink.cli import app
-from graphlink.stages.campaign_flags import AS_A_WHOLE
 from graphlink.stages.sleepless import sleepless_accounts
 from graphlink.stages.stable_campaigns import rekey_campaign_ids
-from graphlink.stages.tie_words import LEAD_CAMPAIGN_PATTERN, THROUGH_PATTERN
 
 ON = graphlink.build_config(sleepless_members=True)
 OFF = graphlink.build_config(sleepless_members=False)
@@ -187,24 +184,7 @@ def test_detect_is_deterministic():
 # ---------------------------------------------------------------------------------------------------------------
 # campaign ids in whys across --previous: odd ids
 # ---------------------------------------------------------------------------------------------------------------
-def reference_why(text, ids, campaign_why):
-    """Session 57's per-row rewrite (Python ``re``), the oracle."""
-    if not text:
-        return text
-    sub = lambda m: str(ids.get(int(m.group(1)), m.group(1)))  # noqa: E731
-    if campaign_why:
-        m = re.match(THROUGH_PATTERN, text)
-        if m:
-            items = re.sub(r"\(campaign (\d+)\)", lambda n: f"(campaign {sub(n)})", m.group(2))
-            text = text[:m.start(2)] + items + text[m.end(2):]
-        return text
-    m = re.match(LEAD_CAMPAIGN_PATTERN, text)
-    if m and m.group(3):
-        text = text[:m.start(3)] + str(ids.get(int(m.group(3)), m.group(3))) + text[m.end(3):]
-    m = re.match(r"^campaign (\d+)" + re.escape(AS_A_WHOLE), text)
-    if m:
-        text = text[:m.start(1)] + sub(m) + text[m.end(1):]
-    return text
+from tests._why_oracle import reference_why  # noqa: E402  (the per-row oracle, shared with test_lead60)
 
 
 CLUSTER_WHYS = ["tied to flagged cluster 3 (campaign 0) by 2 cards", "campaign 0 as a whole (30 accounts): y",

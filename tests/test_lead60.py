@@ -74,29 +74,8 @@ def test_redact_matches_keeps_rows_and_order_and_is_keyed(earlier, tmp_path):
 import itertools  # noqa: E402
 import re  # noqa: E402
 
-from graphlink.stages.campaign_flags import AS_A_WHOLE  # noqa: E402
 from graphlink.stages.stable_campaigns import rekey_campaign_ids  # noqa: E402
-from graphlink.stages.tie_words import LEAD_CAMPAIGN_PATTERN, THROUGH_PATTERN  # noqa: E402
-
-
-def _reference_why(text, ids, campaign_why):
-    """Session 57's per-row rewrite (Python ``re``), the oracle for the expression."""
-    if not text:
-        return text
-    sub = lambda m: str(ids.get(int(m.group(1)), m.group(1)))  # noqa: E731
-    if campaign_why:
-        m = re.match(THROUGH_PATTERN, text)
-        if m:
-            items = re.sub(r"\(campaign (\d+)\)", lambda n: f"(campaign {sub(n)})", m.group(2))
-            text = text[:m.start(2)] + items + text[m.end(2):]
-        return text
-    m = re.match(LEAD_CAMPAIGN_PATTERN, text)
-    if m and m.group(3):
-        text = text[:m.start(3)] + str(ids.get(int(m.group(3)), m.group(3))) + text[m.end(3):]
-    m = re.match(r"^campaign (\d+)" + re.escape(AS_A_WHOLE), text)
-    if m:
-        text = text[:m.start(1)] + sub(m) + text[m.end(1):]
-    return text
+from tests._why_oracle import reference_why  # noqa: E402
 
 
 def _whys():
@@ -121,8 +100,8 @@ def test_campaign_ids_in_whys_match_the_per_row_rewrite(pairs):
     campaigns = pl.DataFrame({"campaign_id": range(100, 100 + len(campaign)), "why": campaign, "row": range(len(campaign))})
     accounts = pl.DataFrame({"account_id": ["a"], "campaign_id": [1]})
     _, got_clusters, got_campaigns, _ = rekey_campaign_ids(mapping, accounts, clusters, campaigns, None)
-    assert got_clusters["why"].to_list() == [_reference_why(t, pairs, False) for t in cluster]
-    assert got_campaigns.sort("row")["why"].to_list() == [_reference_why(t, pairs, True) for t in campaign]
+    assert got_clusters["why"].to_list() == [reference_why(t, pairs, False) for t in cluster]
+    assert got_campaigns.sort("row")["why"].to_list() == [reference_why(t, pairs, True) for t in campaign]
     if pairs:  # the rewrite does something on these inputs (the comparison can fail)
         assert got_clusters["why"].to_list() != cluster
 
