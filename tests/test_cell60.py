@@ -248,11 +248,11 @@ def test_the_cluster_holding_most_gathers_whatever_its_id():
     assert {after[a] for a in small + large + mid} == {7}
 
 
-def test_off_by_default_and_on_moves_no_flag_or_campaign():
-    assert not ScoringConfig().bound_blocks
+def test_on_by_default_and_on_moves_no_flag_or_campaign():
+    assert ScoringConfig().bound_blocks  # on since session 61 (bb61: a split's parts are not gathered again)
     events, _ = planted_world(3, n_benign=200, rings=(25, 15, 8))
-    off = graphlink.detect(events)
-    on = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(bound_blocks=True)))
+    off = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(bound_blocks=False)))
+    on = graphlink.detect(events)
 
     def flags(r):
         return (r.accounts.join(r.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left")

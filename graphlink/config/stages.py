@@ -360,7 +360,7 @@ class ScoringConfig:
     lone_cells: bool = True  # on: flags identical by construction; dev ARI by operator up on 9 of 37, none down (session 55)
     card_campaigns: bool = False  # opt-in: moved across operators on fresh test worlds (224k in session 57; an 11k world 0.930 -> 0.650 in session 58); since session 59 a second tie beside the cards refuses a shared dump (dev dump176) but drops dev d304's card-only piece and follows merged campaigns (dev dump3, dump179)
     block_pieces: bool = False  # opt-in: flags / campaigns identical by construction; dev templates ARI by cell up, 224k dev 0.15 -> 0.03 (siblings on one pool join)
-    bound_blocks: bool = False  # opt-in (session 60, cell60): flags / campaigns identical by construction; a cell's pieces on one network / card of its own gather
+    bound_blocks: bool = True  # on (session 61, bb61): flags / campaigns identical by construction; a cell's pieces on one network / card of its own gather, not a split's parts
     sibling_parts: bool = True  # on (session 57, cell57): flags / campaigns identical by construction; dev ARI by cell up on 22 of 52 11k worlds, 45k and 224k; down on ind177 (-0.003)
     sibling_sittings: bool = True  # on (session 58, cell58): flags / campaigns identical by construction; dev 224k ARI by cell 0.262 -> 0.385, 45k +0.020, 49 of 52 11k worlds identical, tpl1000 -0.001
     outsider_network_share: float = 0.2

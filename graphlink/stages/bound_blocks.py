@@ -32,6 +32,17 @@ account is never left without one). Sibling cells of one operator bound by one n
 through) pass this test alike; the step runs before sibling parts, which parts a flagged cluster into its creation
 bursts when no card ties them (:mod:`graphlink.stages.sibling_parts`), so siblings opened apart are parted again.
 
+**What a split parted stays parted.** The wording and client splits (:mod:`graphlink.stages.wording_cells`,
+:mod:`graphlink.stages.client_cells`) part a Leiden cluster by what a cell *is* -- the template it writes, the tool it
+sends with -- read from evidence the projection barely weighs; Leiden's and the block test's cuts read the projection
+itself, where a binding value is the sparse stand-in that let them cut. A value bound blocks would gather is a
+cell's body only if it contradicts no such identity: a network or card held alike by the pieces a split parted
+(its *origin*: the cluster most of a piece's members were split from, :data:`graphlink.stages.split_guard.SPLIT_FROM`)
+is the operator's, shared by its sibling cells, and binds nothing (two sibling cells of one operator on one proxy
+pool, one template each, were joined again: tests test_wording_cells46 / test_client_cells50 with the step on).
+Values whose bound clusters chain two pieces of one origin together through a third are refused with them
+(:func:`bound_moves`, ``split_from``). Cuts Leiden made along a cell's cards have no origin and gather as before.
+
 It runs after the judgement and moves only flagged members of one campaign into a flagged cluster of that
 campaign, so it changes no flag and no campaign by construction; the cluster that gathered keeps its score and its
 why says what joined (:func:`bound_note`).
@@ -67,7 +78,7 @@ DENSE = 0.8
 
 def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
                 min_size: int, wider_than: int, exclusive: float = EXCLUSIVE, majority: float = MAJORITY, block: float = BLOCK, dense: float = DENSE,
-                kinds: tuple[str, ...] = BOUND_KINDS) -> pl.DataFrame:
+                kinds: tuple[str, ...] = BOUND_KINDS, split_from: pl.DataFrame | None = None) -> pl.DataFrame:
     """Members of flagged clusters to move into the cluster of their campaign their binding value gathers in.
 
     Parameters
@@ -90,6 +101,12 @@ def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
         :data:`EXCLUSIVE`, :data:`MAJORITY`, :data:`BLOCK`, :data:`DENSE` (shares in [0, 1]).
     kinds : tuple of str
         :data:`BOUND_KINDS`.
+    split_from : DataFrame, optional
+        ``account_idx, cluster_id``: the cluster the wording or client split parted each account's cluster from
+        (:func:`graphlink.stages.split_guard.wording_wholes`; only accounts of split clusters). A flagged cluster
+        most of whose members (more than half) come from one split cluster has that *origin*; a value binding two
+        clusters of one origin -- or linking them through others -- gathers nothing (module docstring). None: no
+        split was made, every value as above.
 
     Returns
     -------
@@ -135,13 +152,30 @@ def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
                .join(own, on="signal_idx").filter((pl.col("clusters") >= 2) & (pl.col("bound") >= block * pl.col("in_campaign"))
                                                   & (pl.col("bound") >= dense * pl.col("rows"))))
     links = counts.join(binding.select("signal_idx"), on="signal_idx")
+    origin = _origins(members, sizes, split_from)
+    if origin is not None:  # a value held alike by pieces a split parted is their operator's, not a cell's body
+        parted = (links.join(origin, on="cluster_id").group_by("signal_idx", "origin").agg(pl.len().alias("k"))
+                  .filter(pl.col("k") >= 2).select("signal_idx").unique())
+        links = links.join(parted, on="signal_idx", how="anti")
     if links.is_empty():
         return empty
-    return _gathered(links, held, members, min_size)
+    return _gathered(links, held, members, min_size, origin)
 
 
-def _gathered(links: pl.DataFrame, held: pl.DataFrame, members: pl.DataFrame, min_size: int) -> pl.DataFrame:
-    """The moves: each component of clusters linked by binding values gathers its holders into its head cluster."""
+def _origins(members: pl.DataFrame, sizes: pl.DataFrame, split_from: pl.DataFrame | None) -> pl.DataFrame | None:
+    """``cluster_id, origin``: the split cluster more than half of a flagged cluster's members were parted from."""
+    if split_from is None or split_from.is_empty():
+        return None
+    came = (members.join(split_from.select(pl.col("account_idx").cast(members.schema["account_idx"]), pl.col("cluster_id").cast(pl.Int64).alias("origin")),
+                         on="account_idx").group_by("cluster_id", "origin").agg(pl.len().alias("n")).join(sizes, on="cluster_id")
+            .filter(2 * pl.col("n") > pl.col("size")).select("cluster_id", "origin"))
+    return came if came.height else None
+
+
+def _gathered(links: pl.DataFrame, held: pl.DataFrame, members: pl.DataFrame, min_size: int,
+              origin: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The moves: each component of clusters linked by binding values gathers its holders into its head cluster
+    (none, in a component holding two clusters of one ``origin``: values chaining a split's parts together)."""
     import igraph as ig
 
     ids = links["cluster_id"].unique().sort()
@@ -150,6 +184,13 @@ def _gathered(links: pl.DataFrame, held: pl.DataFrame, members: pl.DataFrame, mi
     edges = links.join(first, on="signal_idx").filter(pl.col("cluster_id") != pl.col("root")).select("cluster_id", "root")
     g = ig.Graph(n=len(pos), edges=[(pos[int(a)], pos[int(b)]) for a, b in edges.iter_rows()])
     comp = pl.DataFrame({"cluster_id": ids, "component": g.connected_components().membership})
+    if origin is not None:
+        rejoined = (comp.join(origin, on="cluster_id").group_by("component", "origin").agg(pl.len().alias("k"))
+                    .filter(pl.col("k") >= 2).select("component").unique())
+        comp = comp.join(rejoined, on="component", how="anti")
+        if comp.is_empty():
+            return pl.DataFrame(schema={"account_idx": pl.UInt32, "to": pl.Int64})
+        links = links.join(comp.select("cluster_id"), on="cluster_id")
     # Holders of a binding value, in a cluster it binds.
     holders = (held.join(links.select("signal_idx", "cluster_id"), on=["signal_idx", "cluster_id"])
                .select("account_idx", "cluster_id").unique().join(comp, on="cluster_id"))

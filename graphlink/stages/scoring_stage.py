@@ -178,7 +178,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     # Sibling parts, next, part clusters; each part keeps its cluster's campaign.
     if config.scoring.card_campaigns:  # a campaign of several flagged cells joins the larger one it shares cards with beyond chance (flags as they are)
         clusters = card_campaigns(clusters, partition, affiliations, projection.signals, config.graph, index.height, config=c)
-    bound = (bound_moves(clusters, partition, affiliations, projection.signals, c.min_cluster_size, config.graph.clique_limit)
+    bound = (bound_moves(clusters, partition, affiliations, projection.signals, c.min_cluster_size, config.graph.clique_limit, split_from=split_from)
              if config.scoring.bound_blocks else None)
     if bound is not None and bound.height:  # bound blocks: a cell's pieces on one network or card of its own gather, before sibling parts
         before, partition = partition, renumber(moved_partition(partition, bound), c.min_cluster_size)
