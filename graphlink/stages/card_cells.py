@@ -95,8 +95,10 @@ def _matrix(rows: list[np.ndarray]):
     return csr_matrix((np.ones(len(held)), (owner, col)), shape=(len(rows), int(col.max()) + 1 if len(col) else 0))
 
 
-def _apart(pairs: np.ndarray, sizes: np.ndarray, self_pairs: np.ndarray, exchange: float, expected: float) -> tuple[np.ndarray, np.ndarray]:
-    """(apart, ratio): units behaving apart on one kind, and across / (geometric mean inside) per pair of units.
+def _apart(pairs: np.ndarray, sizes: np.ndarray, self_pairs: np.ndarray, exchange: float,
+           expected: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(apart, ratio, told): units behaving apart on one kind; across / (geometric mean inside) per pair of units;
+    pairs on which the kind has evidence enough to tell (``expected`` shared values expected across).
 
     ``pairs`` (k, k): shared-value pairs between units (diagonal: ordered pairs inside, self-pairs included);
     ``self_pairs`` (k,): values held per unit (the diagonal's self-pairs)."""
@@ -105,9 +107,10 @@ def _apart(pairs: np.ndarray, sizes: np.ndarray, self_pairs: np.ndarray, exchang
     wanted = geo * np.outer(sizes, sizes)  # shared values expected across were the two one block
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(geo > 0, pairs / np.maximum(wanted, 1e-300), np.inf)
-    apart = (wanted >= expected) & (pairs < exchange * wanted)
+    told = wanted >= expected
+    apart = told & (pairs < exchange * wanted)
     np.fill_diagonal(apart, False)
-    return apart, ratio
+    return apart, ratio, told
 
 
 def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_part: int, exchange: float = EXCHANGE,
@@ -168,7 +171,12 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
     while len(size) >= 2:
         verdicts = [_apart(p, size, h, exchange, expected) for p, h in zip(pairs, held)]
         apart = np.logical_or.reduce([v[0] for v in verdicts])
-        score = np.minimum.reduce([np.minimum(v[1], 1.0) for v in verdicts])  # the least exchangeable kind
+        # The pair whose least exchangeable kind, among those with evidence enough, is most exchangeable merges
+        # first; pairs with no such kind merge last (nothing says they are one: merged first, they would carry
+        # one side's members into the other's rates).
+        told = [v[2] for v in verdicts]
+        score = np.minimum.reduce([np.where(t, np.minimum(v[1], 1.0), np.inf) for v, t in zip(verdicts, told)])
+        score = np.where(np.isinf(score), 0.0, score)
         score = np.where(apart, -1.0, score)
         np.fill_diagonal(score, -1.0)
         i, j = sorted(np.unravel_index(int(np.argmax(score)), score.shape))
