@@ -4,8 +4,8 @@ Why (issue 17, BENCHMARKS.md "Sixty-first pass (session 61, helper merge61)"): o
 cell lost is almost all *merges*: several cells in one cluster (crowds1052: ARI by cell 0.706, 0.999 with the merges
 undone). What merged them is a residential proxy pool several operators rent (crowds1052 cluster 5: nine cells of four
 operators, 79 accounts on ~2,500 addresses of one pool, each address held by one to six of them). A pool is sprinkled
-over its users: two accounts share a pool address as often across two cells as inside one (0.2-0.8 shared addresses
-per pair either way there), so the pool binds the cells as one block and says nothing of where one ends. What each
+over its users: two accounts share pool addresses as often across two cells as inside one (a shared-address weight
+of 0.2-1.0 per pair either way there), so the pool binds the cells as one block and says nothing of where one ends. What each
 cell holds for itself: its **cards** (an account pays with one of its cell's cards), and how it **behaves** -- the
 minutes it works in (a cell sending in bursts, on a cadence or in office hours works in the same minutes; a cell
 beside it in other minutes), the phrases it writes (an operator's templates) and its own addresses (a cell on its own
