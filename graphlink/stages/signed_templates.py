@@ -60,8 +60,8 @@ def signed_template_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, sign
     Returns
     -------
     DataFrame
-        ``source, target`` (UInt32, ``source < target``), ``weight`` (Float64): the private ties of ``kinds`` between
-        clusters both of which have a client signature, less the pairs the client veto parts.
+        ``source, target`` (UInt32, ``source < target``), ``weight`` (Float64, above 0): the private ties of ``kinds``
+        between clusters both of which have a client signature, less the pairs the client veto parts.
 
     Examples
     --------
@@ -86,7 +86,7 @@ def signed_template_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, sign
         return empty
     # Only signed clusters' values are paired (the chance still counts every holder in the log: ``df``).
     ties = private_ties(node_of.join(signed.select(pl.col("node").cast(node_of.schema["node"])), on="node", how="semi"),
-                        affiliations, signals, kinds, accounts)
+                        affiliations, signals, kinds, accounts).filter(pl.col("weight") > 0)
     if ties.is_empty():
         return empty
     vetoed = client_vetoes(node_of, affiliations, signals, ties.select("source", "target"), own_clients=True)
