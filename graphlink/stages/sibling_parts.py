@@ -74,6 +74,8 @@ __all__ = ["CARD_KINDS", "EXCHANGE", "GAP_HOURS", "carry_parts", "creation_burst
 #: ind177 / ind178: 1 h and 6 h gave ARI by cell within 0.03 of 3 h; 12 h ran ind178's sittings together,
 #: BENCHMARKS.md session 57, cell57).
 GAP_HOURS = 3
+#: A part's why after "parted into N" (:func:`carry_parts`).
+SIBLING_NOTE = " by when its accounts were opened: sittings hours apart, each sharing its cards within far more often than with the others (sibling parts)"
 #: The kinds whose shared values tie two bursts as one cell's: its cards (addresses are the operator's pools).
 CARD_KINDS = ("payment",)
 
@@ -339,7 +341,7 @@ def sibling_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations:
     return pl.concat(out).sort("account_idx") if out else empty
 
 
-def carry_parts(clusters: pl.DataFrame, before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
+def carry_parts(clusters: pl.DataFrame, before: pl.DataFrame, after: pl.DataFrame, note: str = SIBLING_NOTE) -> pl.DataFrame:
     """``clusters`` (judged on ``before``) for ``after``, where clusters were only parted: each part keeps the judgement.
 
     Parameters
@@ -349,6 +351,8 @@ def carry_parts(clusters: pl.DataFrame, before: pl.DataFrame, after: pl.DataFram
     before, after : DataFrame
         ``account_idx, cluster_id``: the partition judged, and it parted (renumbered): every cluster of ``after``
         lies within one cluster of ``before``.
+    note : str
+        What parted it, after "parted into N" in a part's why (:data:`SIBLING_NOTE`; card cells pass their own).
 
     Returns
     -------
@@ -369,7 +373,7 @@ def carry_parts(clusters: pl.DataFrame, before: pl.DataFrame, after: pl.DataFram
     parts = origin.group_by("was").agg(pl.len().alias("parts"))
     note = pl.concat_str([pl.lit("judged as one cluster of "), pl.col("size").cast(pl.String), pl.lit(" accounts before it was parted into "),
                           pl.col("parts").cast(pl.String),
-                          pl.lit(" by when its accounts were opened: sittings hours apart, each sharing its cards within far more often than with the others (sibling parts)")])
+                          pl.lit(note)])
     why = (pl.when(pl.col("parts") < 2).then(pl.col("why")).when(pl.col("why").is_null() | (pl.col("why") == "")).then(note)
            .otherwise(pl.concat_str([pl.col("why"), pl.lit("; "), note])))
     out = (origin.join(parts, on="was").join(clusters.rename({"cluster_id": "was"}), on="was").with_columns(why.alias("why"))
