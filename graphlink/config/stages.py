@@ -238,7 +238,7 @@ class CommunityConfig:
         more of its members pay with cards two or more accounts of that group pay with (:mod:`graphlink.stages.campaign_neighbours`): an operator whose cells each send part
         of its template family is one campaign. Dev (ARI by operator, off -> on): a1 0.14 -> 0.34, t1 0.15 -> 0.32, o1 0.15 -> 0.31, a3 0.61 -> 0.69, ind176 0.54 -> 0.56, mixed 1002 0.76 -> 0.87; flags as off.
     placed_blocks, misplaced_members : bool
-        Opt-in (session 58): a split whole is also grouped from its blocks when a block gains over ``campaign_resolution`` with a cluster outside more than twice what it gains with any other block, that cluster not tied to all of them (:mod:`graphlink.stages.campaign_wholes`, 3). ``misplaced_members`` (session 59, op59): before clusters are judged, a minority member paying only with cards another cluster's members pay with, and sharing an address or passage with them beside the cards, moves there (:mod:`graphlink.stages.misplaced`): a rented address pool left it in another operator's cell, whose campaign its cards then tied to its own.
+        Opt-in (session 58): a split whole is also grouped from its blocks when a block gains over ``campaign_resolution`` with a cluster outside more than twice what it gains with any other block, that cluster not tied to all of them (:mod:`graphlink.stages.campaign_wholes`, 3). ``misplaced_members`` (session 59, op59): before clusters are judged, a minority member paying only with cards another cluster's members pay with, and sharing an address or passage with them beside the cards, moves there (:mod:`graphlink.stages.misplaced`): a rented address pool left it in another operator's cell, whose campaign its cards then tied to its own. ``signed_templates`` (session 61, op61): two clusters both sending one toolkit (client signatures the veto does not part) are also tied by the template passages they share beyond chance (:mod:`graphlink.stages.signed_templates`): an operator's disguised template.
     wording_cells : bool
         Split a cluster whose members write in two or more clearly different ways (prompt phrases) into its
         blocks, kept one campaign (:mod:`graphlink.stages.wording_cells`): an operator's sibling cells merged on
@@ -273,6 +273,7 @@ class CommunityConfig:
     campaign_neighbours: bool = True
     placed_blocks: bool = False  # opt-in (op58): a block tied elsewhere far more than to its whole's other blocks is grouped on its own
     misplaced_members: bool = False  # op59: see placed_blocks, misplaced_members above
+    signed_templates: bool = False  # opt-in (op61): see placed_blocks, misplaced_members above
     wording_cells: bool = True
     client_cells: bool = False
     batch_cells: bool = True  # dev ARI by cell up (a1 / t1 / o1 0.46 -> 0.70, ind179 0.62 -> 0.94), benign flags as main's on every dev world run (batch56)

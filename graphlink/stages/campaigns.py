@@ -28,6 +28,7 @@ from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.components import fmt_int
 from graphlink.stages.encode import value_counts
 from graphlink.stages.linking import generators, link
+from graphlink.stages.signed_templates import signed_template_ties
 from graphlink.stages.tie_words import THROUGH, flagged_through
 
 #: Kinds whose shared values tie an operator's cells: its cards, its proxy and
@@ -225,9 +226,7 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
                 (pl.col("n") / pl.col("size")).alias("damp"))
     )
     similarity = []
-    # Every pair of clusters sharing a value linked (no random cycles through a value's holders): a
-    # sparsifier's cycles are drawn over node numbers, so which two clusters a popular template links
-    # moved whenever a cluster elsewhere appeared or vanished.
+    # Every pair of clusters sharing a value linked (no random cycles through a value's holders; below).
     for kind in profile["kind"].unique().sort().to_list():
         if not is_tie_kind(kind, graph_config):
             continue
@@ -254,16 +253,17 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
             .join(norms.rename({"account_idx": "target", "norm": "nt"}), on="target")
             .select("source", "target", (pl.col("weight") / (pl.col("ns") * pl.col("nt"))).alias("weight"),
                     pl.lit(kind not in TEMPLATE_KINDS).alias("infra")))
-    # Cards and declared identifiers shared more than chance gives (campaign_ties): a cell's profile
-    # spreads over its many cards, so the cosine of two of one operator's cells stays near 0 however
-    # many of its cards cross them (dev ind_s1_11000: operator 2 over 55 campaigns).
-    private = [k for k in profile["kind"].unique().to_list()
-               if is_tie_kind(k, graph_config) and (k in PRIVATE_TIE_KINDS or k not in TIE_KINDS)]
+    # Cards and declared identifiers shared more than chance gives (campaign_ties): a cell's profile spreads over its many
+    # cards, so the cosine of two of one operator's cells stays near 0 however many cross them (dev ind_s1_11000: 55 campaigns).
+    tie_kinds = [k for k in profile["kind"].unique().sort().to_list() if is_tie_kind(k, graph_config)]
+    private = [k for k in tie_kinds if k in PRIVATE_TIE_KINDS or k not in TIE_KINDS]
     node_of = clusters.join(node, on="cluster_id").join(sizes, on="cluster_id").select("account_idx", "node", "size")
     for kinds in ([k for k in private if k not in TEMPLATE_KINDS], [k for k in private if k in TEMPLATE_KINDS]):
         if kinds:
             similarity.append(private_ties(node_of, affiliations, signals, kinds, n_accounts)
                               .with_columns(pl.lit(kinds[0] not in TEMPLATE_KINDS).alias("infra")))
+    if config.signed_templates:  # opt-in: passages shared beyond chance by two clusters sending one toolkit (signed_templates)
+        similarity.append(signed_template_ties(node_of, affiliations, signals, [k for k in tie_kinds if k in TEMPLATE_KINDS], n_accounts).with_columns(pl.lit(False).alias("infra")))
     if not similarity:
         return node, sizes, pl.DataFrame(schema=SIMILARITY_SCHEMA)
     tied = (pl.concat(similarity).filter(pl.col("weight") > 0).group_by("source", "target")
