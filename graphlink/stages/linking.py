@@ -15,7 +15,7 @@ import polars as pl
 from graphlink.config import GraphConfig
 from graphlink.stages.portable import signed, xxhash64
 
-__all__ = ["apply_pair_budget", "clique_support", "generators", "link", "planned_pair_count", "planned_pairs", "with_projection",
+__all__ = ["apply_pair_budget", "clique_support", "generators", "graded_thinning", "link", "planned_pair_count", "planned_pairs", "with_projection",
            "cycle_order", "cycle_sorted", "WEIGHT_SCALE", "quantised", "combine_weights"]
 
 #: Pair weights are summed as integers in units of ``1 / WEIGHT_SCALE`` (2**-32, ~2e-10):
@@ -158,14 +158,20 @@ def apply_pair_budget(linked: pl.DataFrame, config: GraphConfig) -> tuple[pl.Dat
     if planned <= config.max_pairs:
         return linked, []
     warnings = []
-    # Thinning a popular value's circulant keeps it linking (at a weaker expansion).
     degree = config.sparse_degree
+    if config.graded_budget:
+        linked, degree = graded_thinning(linked, config.max_pairs, degree)
+    # Thinning a popular value's circulant keeps it linking (at a weaker expansion).
     while degree > 1 and total(linked) > config.max_pairs:
         degree //= 2
         # Fewer cycles per value, and values over 4 times their cycles as cycles, not cliques.
         linked = linked.with_columns(pl.col("generators").clip(None, degree)).with_columns(
             (pl.col("sparse") | (pl.col("df") > 4 * pl.col("generators"))).alias("sparse"))
-    if degree < config.sparse_degree:
+    if degree < config.sparse_degree and config.graded_budget:
+        warnings.append(f"pair budget: {planned:,} account pairs planned > max_pairs {config.max_pairs:,}; "
+                        f"the most popular values linked by at most {degree} circulant generator(s), "
+                        "the rest as under the budget")
+    elif degree < config.sparse_degree:
         warnings.append(f"pair budget: {planned:,} account pairs planned > max_pairs {config.max_pairs:,}; "
                         f"popular values linked by at most {degree} circulant generator(s)")
     if total(linked) <= config.max_pairs:
@@ -185,6 +191,65 @@ def apply_pair_budget(linked: pl.DataFrame, config: GraphConfig) -> tuple[pl.Dat
         f"values shared by more than {new_cap} accounts were not linked ("
         + ", ".join(f"{k}: {n:,}" for k, n in by_kind) + ")")
     return linked.filter(pl.col("df") <= new_cap), warnings
+
+
+def graded_thinning(linked: pl.DataFrame, max_pairs: int, degree: int) -> tuple[pl.DataFrame, int]:
+    """Thin the most popular values' circulants first, and only as far as ``max_pairs`` needs.
+
+    :func:`apply_pair_budget`'s step halves every value's generators (and turns every value shared by more than
+    four times the new count into cycles) once the planned pairs exceed the budget at all: a log one pair over
+    ``max_pairs`` loses half of every popular value's cycles, a cell's card held by 20 becomes cycles instead of
+    its clique, and each remaining cycle edge carries twice the weight (``(df - 1) / (2 * generators)``) -- so
+    whether a value is projected whole depends on how large the rest of the log is. Here each halving is
+    applied to whole popularity levels (every value shared by ``df`` accounts or more, so the cut never depends on
+    how values are numbered), from the most popular down, until the pairs fit: values below the cut keep the
+    projection a log within the budget gives them.
+
+    Parameters
+    ----------
+    linked : DataFrame
+        ``df, generators, sparse`` (one row per linking value), as :func:`apply_pair_budget` takes it.
+    max_pairs : int
+        The budget (``GraphConfig.max_pairs``).
+    degree : int
+        The generators a value may hold now (``GraphConfig.sparse_degree``).
+
+    Returns
+    -------
+    tuple of (DataFrame, int)
+        ``linked`` thinned, and the degree the last (partial) halving went to: the caller's uniform halving
+        goes on from there only if even thinning every level at that degree did not fit.
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({"df": [40, 400, 4000], "generators": [8, 8, 8], "sparse": [True] * 3})
+    >>> out, degree = graded_thinning(frame, 40 * 8 + 400 * 8 + 4000 * 4, 8)
+    >>> out["generators"].to_list(), degree
+    ([8, 8, 4], 4)
+    """
+    def thinned(frame: pl.DataFrame, to: int, floor) -> pl.DataFrame:
+        hit = pl.col("df") >= floor
+        return frame.with_columns(pl.when(hit).then(pl.col("generators").clip(None, to))
+                                  .otherwise(pl.col("generators")).alias("generators")).with_columns(
+            (pl.col("sparse") | (hit & (pl.col("df") > 4 * pl.col("generators")))).alias("sparse"))
+
+    while degree > 1:
+        excess = int(linked.select(planned_pairs().sum()).item() or 0) - max_pairs
+        if excess <= 0:
+            return linked, degree
+        half = degree // 2
+        # Pairs each popularity level saves when halved, cumulated from the most popular level down.
+        levels = (
+            thinned(linked.with_columns(planned_pairs().alias("before")), half, 0)
+            .with_columns((pl.col("before") - planned_pairs()).alias("saved"))
+            .group_by("df").agg(pl.col("saved").sum()).sort("df", descending=True)
+            .with_columns(pl.col("saved").cum_sum().alias("cum"))
+        )
+        enough = levels.filter(pl.col("cum") >= excess)
+        if enough.height:
+            return thinned(linked, half, int(enough["df"].max())), half
+        linked, degree = thinned(linked, half, 0), half
+    return linked, degree
 
 
 def link(members: pl.DataFrame, config: GraphConfig, seed: int = 0, verify=None,
