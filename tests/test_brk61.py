@@ -203,3 +203,42 @@ def test_signed_templates_tie_two_clusters_sharing_their_private_passages_on_one
 def test_signed_templates_do_not_tie_two_operators_on_a_stock_client_and_a_stock_passage():
     node_of, aff, sig = two_clusters_on_a_stock_client(shared=10)
     assert signed_template_ties(node_of, aff, sig, ["prompt"], 2000).is_empty()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# found on the way (main e04681c as well, not a session-61 branch): text alone flags a company
+
+
+STOCK = "you are a helpful assistant that answers concisely using the provided context and cites sources when unsure say so"
+
+
+def stock_prompt_group(name: str, n: int, rng: np.random.Generator, words: str, ips: list[str], cards, hours: tuple[int, int],
+                       per: int = 10) -> pl.DataFrame:
+    """``n`` accounts each sending ``per`` prompts: a framework's stock system prompt, then 12 of their own ``words``."""
+    acc = np.repeat(np.arange(n), per)
+    m = len(acc)
+    sec = rng.integers(0, 14, m) * 86400 + rng.integers(*hours, m) * 3600 + rng.integers(0, 3600, m)
+    return pl.DataFrame({
+        "account_id": [f"{name}{i:03d}" for i in acc],
+        "timestamp": (np.datetime64("2024-05-01T00:00:00") + sec.astype("timedelta64[s]")).astype("datetime64[us]"),
+        "ip": rng.choice(ips, m).tolist(), "payment_fingerprint": [cards(i) for i in acc],
+        "prompt": [STOCK + " " + " ".join(w) for w in rng.choice(np.array(words.split()), (m, 12))],
+        "user_agent": "python-requests/2.31.0"})
+
+
+@pytest.mark.xfail(strict=True, reason="main (operator ties, graphlink/stages/campaign_flags.py), not a session-61 branch: "
+                   "a company of 14 (a card each, two office addresses, office hours) pasting the same framework system "
+                   "prompt as a ring is flagged 'tied to flagged cluster by 15 prompt phrases' (score 0.0); alone it is not")
+def test_a_company_pasting_a_rings_framework_prompt_is_not_flagged():
+    events, _ = planted_world(2, n_benign=400)
+    rng = np.random.default_rng(3)
+    company = stock_prompt_group("acme", 14, rng, "invoice quarterly ledger payroll audit vendor budget forecast",
+                                 ["203.0.113.5", "203.0.113.6"], lambda i: f"pf_acme{i}", (9, 17))
+    ring = stock_prompt_group("zring", 20, rng, "review five star amazing product buy now discount best",
+                              [f"198.18.{i}.{j}" for i in range(3) for j in range(1, 9)], lambda i: f"pf_z{i % 3}", (0, 24), per=25)
+    frames = [f.with_columns(pl.col("timestamp").cast(events.schema["timestamp"])) for f in (company, ring)]
+    alone = flags(graphlink.detect(pl.concat([events, frames[0]], how="diagonal_relaxed")))
+    assert not alone.filter(pl.col("account_id").str.starts_with("acme"))["flagged"].any()
+    both = flags(graphlink.detect(pl.concat([events] + frames, how="diagonal_relaxed")))
+    assert both.filter(pl.col("account_id").str.starts_with("zring"))["flagged"].all()  # the ring is caught
+    assert not both.filter(pl.col("account_id").str.starts_with("acme"))["flagged"].any()
