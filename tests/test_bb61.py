@@ -39,6 +39,12 @@ def test_a_cell_cut_along_its_cards_is_gathered_beside_a_split():
     assert {got[a] for a in other} == {4, 5}
 
 
+def script(log: Log, accounts: list[int], phrases: int = 4, kind: str = "prompt") -> None:
+    """The accounts all send one template of ``phrases`` phrases of its own (or one client: ``kind='user_agent'``)."""
+    for _ in range(phrases):
+        log.hold(accounts, log.value(kind))
+
+
 def test_two_parts_of_a_wording_split_on_one_network_stay_two():
     # Two sibling cells on one /24 of the operator's (every member on it, no one else): one Leiden cluster, parted by
     # their templates. The /24 binds both parts; it is their operator's, not a cell's, and gathers nothing.
@@ -47,7 +53,41 @@ def test_two_parts_of_a_wording_split_on_one_network_stay_two():
     a, b = log.accounts(30, 1), log.accounts(30, 2)
     log.hold(a + b, net)
     log.hold(a + b, card)
+    script(log, a)
+    script(log, b)
+    log.hold(a + b, log.value("prompt"))  # a phrase both templates share: one of five, under half the shorter script
     assert after(log) == {**{x: 1 for x in a + b}}  # without the split's mark the two are gathered (the test can fail)
+    got = after(log, {9: a + b})
+    assert {got[x] for x in a} == {1} and {got[x] for x in b} == {2}
+
+
+def test_two_parts_of_a_client_split_stay_two():
+    # Same template, different clients: the client split's parts differ in their user-agent scripts.
+    log = Log()
+    net = log.value("ip_net")
+    a, b = log.accounts(20, 1), log.accounts(20, 2)
+    log.hold(a + b, net)
+    script(log, a + b)
+    script(log, a, 1, "user_agent")
+    script(log, b, 3, "user_agent")
+    got = after(log, {9: a + b})
+    assert {got[x] for x in a} == {1} and {got[x] for x in b} == {2}
+
+
+def test_parts_of_a_split_that_write_and_send_alike_gather():
+    # A split that parted one cell whose parts share their template and client (dev schedules1000: a 242-account cell
+    # in parts of 177 and 65, both sending one template): the network of its own binds them, and they gather.
+    log = Log()
+    net = log.value("ip_net")
+    a, b = log.accounts(20, 1), log.accounts(12, 2)
+    log.hold(a + b, net)
+    script(log, a + b)
+    script(log, a[:8], 2)  # a few phrases only some members send: under half of either part, no script
+    script(log, a + b, 1, "user_agent")
+    got = after(log, {9: a + b})
+    assert {got[x] for x in a + b} == {1}
+    script(log, a, 6)  # each part's own template beside the shared phrases: 4 of 10 shared, under half
+    script(log, b, 6)
     got = after(log, {9: a + b})
     assert {got[x] for x in a} == {1} and {got[x] for x in b} == {2}
 
@@ -59,7 +99,9 @@ def test_a_part_mostly_from_elsewhere_has_no_origin():
     cell = rented_cell(log, (12, 10))
     got = after(log, {9: cell[:4] + cell[12:16]})
     assert {got[a] for a in cell} == {1}
-    got = after(log, {9: cell[:7] + cell[12:18]})  # 7 of 12 and 6 of 10: both parts of split 9
+    script(log, cell[:12])
+    script(log, cell[12:])
+    got = after(log, {9: cell[:7] + cell[12:18]})  # 7 of 12 and 6 of 10: both parts of split 9, writing apart
     assert {got[a] for a in cell[:12]} == {1} and {got[a] for a in cell[12:]} == {2}
 
 
@@ -71,6 +113,8 @@ def test_parts_of_a_split_chained_through_a_third_piece_stay_apart():
     x, y = log.value("ip_net"), log.value("ip_net")
     log.hold(p1 + p3, x)
     log.hold(p2 + p3, y)
+    script(log, p1)
+    script(log, p2)
     assert len(set(after(log).values())) == 1  # unguarded: one cluster
     got = after(log, {9: p1 + p2})
     assert {got[a] for a in p1} == {1} and {got[a] for a in p2} == {2} and {got[a] for a in p3} == {3}

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["BLOCK", "BOUND_KINDS", "DENSE", "EXCLUSIVE", "MAJORITY", "bound_moves", "bound_note"]
+__all__ = ["BLOCK", "BOUND_KINDS", "DENSE", "EXCLUSIVE", "MAJORITY", "SCRIPT_KINDS", "SCRIPT_SHARE", "bound_moves", "bound_note"]
 
 #: The kinds whose values may bind a cell: an address, a network (``ip_net``: /24, /48) and a card -- what a cell
 #: holds as one body. Prompts and clocks are shared by an operator's cells alike (its template), not one cell's.
@@ -74,6 +74,12 @@ BLOCK = 0.75
 #: 0.8, as block pieces' and network cells' COVER; siblings on a narrow pool reach 0.58-0.76 (dev ind178, e178, a2),
 #: a cell's own network 0.80-1.00.
 DENSE = 0.8
+#: The kinds a split reads as a cell's identity (:mod:`graphlink.stages.wording_cells`: the template's phrases;
+#: :mod:`graphlink.stages.client_cells`: the client). A part's *script* of a kind: its values more than half the part holds.
+SCRIPT_KINDS = ("prompt", "user_agent")
+#: Two parts of one split differ in a kind when their scripts share under this share of the shorter: half, as the
+#: split's own ratio test (:data:`graphlink.stages.blocks.BLOCK_RATIO` 2) asks a block to be twice as alike inside.
+SCRIPT_SHARE = 0.5
 
 
 def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
@@ -152,9 +158,9 @@ def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
                .join(own, on="signal_idx").filter((pl.col("clusters") >= 2) & (pl.col("bound") >= block * pl.col("in_campaign"))
                                                   & (pl.col("bound") >= dense * pl.col("rows"))))
     links = counts.join(binding.select("signal_idx"), on="signal_idx")
-    origin = _origins(members, sizes, split_from)
-    if origin is not None:  # a value held alike by pieces a split parted is their operator's, not a cell's body
-        parted = (links.join(origin, on="cluster_id").group_by("signal_idx", "origin").agg(pl.len().alias("k"))
+    origin = _origins(members, sizes, split_from, affiliations, signals)
+    if origin is not None:  # a value held alike by pieces a split parted into two scripts is their operator's, not a cell's body
+        parted = (links.join(origin, on="cluster_id").group_by("signal_idx", "origin").agg(pl.col("script").n_unique().alias("k"))
                   .filter(pl.col("k") >= 2).select("signal_idx").unique())
         links = links.join(parted, on="signal_idx", how="anti")
     if links.is_empty():
@@ -162,14 +168,39 @@ def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
     return _gathered(links, held, members, min_size, origin)
 
 
-def _origins(members: pl.DataFrame, sizes: pl.DataFrame, split_from: pl.DataFrame | None) -> pl.DataFrame | None:
-    """``cluster_id, origin``: the split cluster more than half of a flagged cluster's members were parted from."""
+def _origins(members: pl.DataFrame, sizes: pl.DataFrame, split_from: pl.DataFrame | None, affiliations: pl.DataFrame,
+             signals: pl.DataFrame) -> pl.DataFrame | None:
+    """``cluster_id, origin, script``: the split cluster more than half of a flagged cluster's members were parted
+    from, and which of that split's parts it writes / sends like (parts alike in every :data:`SCRIPT_KINDS`, directly
+    or through another part, share a ``script``)."""
     if split_from is None or split_from.is_empty():
         return None
     came = (members.join(split_from.select(pl.col("account_idx").cast(members.schema["account_idx"]), pl.col("cluster_id").cast(pl.Int64).alias("origin")),
                          on="account_idx").group_by("cluster_id", "origin").agg(pl.len().alias("n")).join(sizes, on="cluster_id")
             .filter(2 * pl.col("n") > pl.col("size")).select("cluster_id", "origin"))
-    return came if came.height else None
+    if came.is_empty():
+        return None
+    # A part's script: the values of each identity kind more than half its members hold (its template's phrases, its client).
+    kinds = signals.filter(pl.col("kind").is_in(list(SCRIPT_KINDS))).select("signal_idx", "kind")
+    script = (affiliations.select("account_idx", "signal_idx").join(kinds, on="signal_idx")
+              .join(members.select("account_idx", "cluster_id").join(came, on="cluster_id"), on="account_idx")
+              .group_by("cluster_id", "kind", "signal_idx").agg(pl.len().alias("n")).join(sizes, on="cluster_id")
+              .filter(2 * pl.col("n") > pl.col("size")).select("cluster_id", "kind", "signal_idx"))
+    length = script.group_by("cluster_id", "kind").agg(pl.len().alias("m"))
+    pairs = came.join(came, on="origin", suffix="_b").filter(pl.col("cluster_id") < pl.col("cluster_id_b"))
+    shared = (pairs.join(script, on="cluster_id").join(script.rename({"cluster_id": "cluster_id_b"}), on=["cluster_id_b", "kind", "signal_idx"])
+              .group_by("cluster_id", "cluster_id_b", "kind").agg(pl.len().alias("shared")))
+    # Two parts differ in a kind when both have a script of it and they share under half of the shorter one.
+    differ = (pairs.join(length, on="cluster_id").join(length.rename({"cluster_id": "cluster_id_b", "m": "m_b"}), on=["cluster_id_b", "kind"])
+              .join(shared, on=["cluster_id", "cluster_id_b", "kind"], how="left").with_columns(pl.col("shared").fill_null(0))
+              .filter(pl.col("shared") < SCRIPT_SHARE * pl.min_horizontal("m", "m_b")).select("cluster_id", "cluster_id_b").unique())
+    alike = pairs.join(differ, on=["cluster_id", "cluster_id_b"], how="anti")
+    import igraph as ig
+
+    ids = came["cluster_id"].sort()
+    pos = {int(c): i for i, c in enumerate(ids.to_list())}
+    g = ig.Graph(n=len(pos), edges=[(pos[int(a)], pos[int(b)]) for a, b in alike.select("cluster_id", "cluster_id_b").iter_rows()])
+    return came.join(pl.DataFrame({"cluster_id": ids, "script": g.connected_components().membership}), on="cluster_id")
 
 
 def _gathered(links: pl.DataFrame, held: pl.DataFrame, members: pl.DataFrame, min_size: int,
@@ -185,7 +216,7 @@ def _gathered(links: pl.DataFrame, held: pl.DataFrame, members: pl.DataFrame, mi
     g = ig.Graph(n=len(pos), edges=[(pos[int(a)], pos[int(b)]) for a, b in edges.iter_rows()])
     comp = pl.DataFrame({"cluster_id": ids, "component": g.connected_components().membership})
     if origin is not None:
-        rejoined = (comp.join(origin, on="cluster_id").group_by("component", "origin").agg(pl.len().alias("k"))
+        rejoined = (comp.join(origin, on="cluster_id").group_by("component", "origin").agg(pl.col("script").n_unique().alias("k"))
                     .filter(pl.col("k") >= 2).select("component").unique())
         comp = comp.join(rejoined, on="component", how="anti")
         if comp.is_empty():
