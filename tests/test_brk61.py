@@ -13,7 +13,11 @@ import pytest
 
 import graphlink
 from graphlink.config import PipelineConfig, ScoringConfig
-from graphlink.stages.bound_blocks import bound_moves
+from graphlink.stages.batch_cells import moved_partition
+from graphlink.stages.batch_judgement import cluster_origins
+from graphlink.stages.block_pieces import carry_joins
+from graphlink.stages.bound_blocks import bound_gave_note, bound_moves, bound_note
+from graphlink.stages.communities import renumber
 from graphlink.stages.card_cells import card_parts
 from graphlink.stages.signed_templates import signed_template_ties
 from tests._worlds import planted_world
@@ -61,6 +65,26 @@ def test_bound_blocks_move_no_member_of_another_campaigns_flagged_cluster_on_the
     log.hold(cell + family, net)
     got = moved(log)
     assert {got[a] for a in cell} == {1} and {got[a] for a in family} == {3}
+
+
+def test_a_bound_clusters_remnant_says_it_gave_its_holders_away():
+    # Dev d300 with bound blocks on (bb61_d300): 2- to 4-account flagged remnants whose why still read "13 accounts pay
+    # with 1 payment card", "12 of 12 accounts send mostly the cluster's own template" -- the evidence of the cluster
+    # judged, before its holders of the cell's /48 left -- and no word of the move (only the cluster that took them
+    # said so). Here: pieces of 20 and 12 on one /48; 9 of the 12 hold it, 3 do not and stay as a cluster of 3.
+    log = Log()
+    net = log.value("ip_net")
+    big, piece = log.accounts(20, 1), log.accounts(12, 2)
+    log.hold(big + piece[:9], net)
+    cl, part, aff, sig = log.tables()
+    cl = cl.with_columns(size=pl.Series([20, 12], dtype=pl.UInt32), why=pl.Series(["20 accounts pay with 1 card", "12 accounts pay with 1 card"]))
+    moves = bound_moves(cl, part, aff, sig, 2, 2)
+    after = renumber(moved_partition(part, moves), 2)
+    out = carry_joins(cl, cluster_origins(part, after, moves), after, note=bound_note, gave_note=bound_gave_note)
+    assert out.sort("cluster_id")["size"].to_list() == [29, 3]
+    rest = out.filter(pl.col("size") == 3)["why"][0]
+    assert rest.startswith("12 accounts pay with 1 card; judged as the 12 accounts it was before 9 moved"), rest
+    assert "(bound blocks)" in rest
 
 
 def events_with_office(seed: int = 3) -> pl.DataFrame:
