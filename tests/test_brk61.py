@@ -266,3 +266,22 @@ def test_a_company_pasting_a_rings_framework_prompt_is_not_flagged():
     both = flags(graphlink.detect(pl.concat([events] + frames, how="diagonal_relaxed")))
     assert both.filter(pl.col("account_id").str.starts_with("zring"))["flagged"].all()  # the ring is caught
     assert not both.filter(pl.col("account_id").str.starts_with("acme"))["flagged"].any()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# graded budget (opt-in): the cut reads popularity levels, not value numbers
+
+
+def test_graded_thinning_does_not_depend_on_the_order_of_the_values():
+    from graphlink.stages.linking import graded_thinning, planned_pairs
+
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({"df": rng.integers(20, 3000, 400), "generators": 8, "sparse": True})
+    budget = int(frame.select(planned_pairs().sum()).item() * 0.7)
+    a, da = graded_thinning(frame, budget, 8)
+    b, db = graded_thinning(frame.sample(fraction=1.0, shuffle=True, seed=1), budget, 8)
+    key = ["df", "generators", "sparse"]
+    assert da == db and a.sort(key).equals(b.sort(key))
+    assert a.select(planned_pairs().sum()).item() <= budget
+    # values below the cut keep their generators (the least popular level is untouched)
+    assert a.filter(pl.col("df") == a["df"].min())["generators"].to_list() == [8] * a.filter(pl.col("df") == a["df"].min()).height
