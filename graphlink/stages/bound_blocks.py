@@ -35,13 +35,15 @@ bursts when no card ties them (:mod:`graphlink.stages.sibling_parts`), so siblin
 **What a split parted stays parted.** The wording and client splits (:mod:`graphlink.stages.wording_cells`,
 :mod:`graphlink.stages.client_cells`) part a Leiden cluster by what a cell *is* -- the template it writes, the tool it
 sends with -- read from evidence the projection barely weighs; Leiden's and the block test's cuts read the projection
-itself, where a binding value is the sparse stand-in that let them cut. A value bound blocks would gather is a
-cell's body only if it contradicts no such identity: a network or card held alike by the pieces a split parted
-(its *origin*: the cluster most of a piece's members were split from, :data:`graphlink.stages.split_guard.SPLIT_FROM`)
-is the operator's, shared by its sibling cells, and binds nothing (two sibling cells of one operator on one proxy
-pool, one template each, were joined again: tests test_wording_cells46 / test_client_cells50 with the step on).
-Values whose bound clusters chain two pieces of one origin together through a third are refused with them
-(:func:`bound_moves`, ``split_from``). Cuts Leiden made along a cell's cards have no origin and gather as before.
+itself, where a binding value is the sparse stand-in that let them cut. A piece's *origin* is the cluster most of
+its members were split from (:data:`graphlink.stages.split_guard.SPLIT_FROM`); its *script* of a kind
+(:data:`SCRIPT_KINDS`) the values more than half its members hold. A network or card held alike by two parts of one
+origin whose scripts differ (:data:`SCRIPT_SHARE`) is the operator's, shared by sibling cells that write or send
+apart, and binds nothing (two sibling cells of one operator on one proxy pool, one template or one client each,
+were joined again: tests test_wording_cells46 / test_client_cells50 with the step on); values chaining two such
+parts together through a third cluster are refused with them (:func:`bound_moves`, ``split_from``). Parts that
+write and send alike are one cell the split cut (dev schedules1000: a 242-account cell parted 177 / 65, one template
+in both) and gather, as do the cuts Leiden made along a cell's cards (no origin).
 
 It runs after the judgement and moves only flagged members of one campaign into a flagged cluster of that
 campaign, so it changes no flag and no campaign by construction; the cluster that gathered keeps its score and its
@@ -112,8 +114,8 @@ def bound_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
         ``account_idx, cluster_id``: the cluster the wording or client split parted each account's cluster from
         (:func:`graphlink.stages.split_guard.wording_wholes`; only accounts of split clusters). A flagged cluster
         most of whose members (more than half) come from one split cluster has that *origin*; a value binding two
-        clusters of one origin -- or linking them through others -- gathers nothing (module docstring). None: no
-        split was made, every value as above.
+        clusters of one origin whose scripts differ -- or linking them through others -- gathers nothing (module
+        docstring). None: no split was made, every value as above.
 
     Returns
     -------
