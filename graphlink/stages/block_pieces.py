@@ -185,7 +185,8 @@ def _component_moves(links: pl.DataFrame, sizes: pl.DataFrame, members: pl.DataF
             .sort("account_idx"))
 
 
-def carry_joins(clusters: pl.DataFrame, origins: pl.DataFrame, after: pl.DataFrame, note: Callable[[pl.Expr, pl.Expr], pl.Expr] | None = None) -> pl.DataFrame:
+def carry_joins(clusters: pl.DataFrame, origins: pl.DataFrame, after: pl.DataFrame, note: Callable[[pl.Expr, pl.Expr], pl.Expr] | None = None,
+                gave_note: Callable[[pl.Expr, pl.Expr], pl.Expr] | None = None) -> pl.DataFrame:
     """``clusters`` (judged before :func:`block_moves`) for the partition after the joins.
 
     Parameters
@@ -198,6 +199,10 @@ def carry_joins(clusters: pl.DataFrame, origins: pl.DataFrame, after: pl.DataFra
         ``account_idx, cluster_id``: the partition after the joins (renumbered).
     note : callable, optional
         ``(took, size) -> why`` for a cluster that took members; None: :func:`block_note` (bound blocks pass theirs).
+    gave_note : callable, optional
+        ``(gave, size) -> why`` for a cluster that gave members and kept a remnant (its why's figures are of the
+        cluster judged, so it must say it gave them: bound blocks pass :func:`graphlink.stages.bound_blocks.bound_gave_note`);
+        None: a giver's why is kept as it was (block pieces move whole pieces, and leave no remnant).
 
     Returns
     -------
@@ -208,7 +213,11 @@ def carry_joins(clusters: pl.DataFrame, origins: pl.DataFrame, after: pl.DataFra
     """
     size = after.drop_nulls("cluster_id").group_by("cluster_id").agg(pl.len().alias("size"))
     note = (note or block_note)(pl.col("took"), pl.col("size"))
-    why = (pl.when(pl.col("took") == 0).then(pl.col("why")).when(pl.col("why").is_null() | (pl.col("why") == "")).then(note)
+    if gave_note is not None:  # a remnant that gave members says so (its why's figures are of the cluster judged)
+        note = pl.when(pl.col("took") > 0).then(note).when(pl.col("gave") > 0).then(gave_note(pl.col("gave"), pl.col("size")))
+    else:
+        note = pl.when(pl.col("took") > 0).then(note)
+    why = (pl.when(note.is_null()).then(pl.col("why")).when(pl.col("why").is_null() | (pl.col("why") == "")).then(note)
            .otherwise(pl.concat_str([pl.col("why"), pl.lit("; "), note])))
     out = (origins.join(clusters.rename({"cluster_id": "was"}), on="was").with_columns(why.alias("why")).drop("size")
            .join(size.with_columns(pl.col("size").cast(clusters.schema["size"])), on="cluster_id")

@@ -47,7 +47,8 @@ in both) and gather, as do the cuts Leiden made along a cell's cards (no origin)
 
 It runs after the judgement and moves only flagged members of one campaign into a flagged cluster of that
 campaign, so it changes no flag and no campaign by construction; the cluster that gathered keeps its score and its
-why says what joined (:func:`bound_note`).
+why says what joined (:func:`bound_note`); a cluster that gave its holders and kept a remnant keeps its judgement and
+its why says what left (:func:`bound_gave_note`: its figures are of the cluster judged).
 
 Source: graphlink session 60 (helper cell60). Output: ``account_idx, to`` moves (:func:`bound_moves`).
 """
@@ -243,3 +244,13 @@ def bound_note(took: pl.Expr, size: pl.Expr) -> pl.Expr:
     """The why of a cluster that gathered a bound block: ``judged on its SIZE accounts before TOOK more joined ...``."""
     return pl.concat_str([pl.lit("judged on its "), size.cast(pl.String), pl.lit(" accounts before "), took.cast(pl.String),
                           pl.lit(" more joined: flagged members of its operator's campaign on a network or card held by the whole of these clusters and no one else (bound blocks)")])
+
+
+def bound_gave_note(gave: pl.Expr, size: pl.Expr) -> pl.Expr:
+    """The why of a remnant that gave its holders: ``judged as the SIZE accounts it was before GAVE moved ...``.
+
+    Its why's figures (cards, templates, addresses) are of the cluster judged, not of the few left (break-it review,
+    session 61: dev d300's 2-account remnants read "13 accounts pay with 1 payment card").
+    """
+    return pl.concat_str([pl.lit("judged as the "), size.cast(pl.String), pl.lit(" accounts it was before "), gave.cast(pl.String),
+                          pl.lit(" moved to the cluster of its campaign gathering the network or card of its own they hold (bound blocks)")])

@@ -29,7 +29,7 @@ from graphlink.stages.card_campaigns import card_campaigns
 from graphlink.stages.cell_pieces import cell_pieces
 from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_moves, moved_partition, with_batch_reason
 from graphlink.stages.block_pieces import block_moves, carry_joins
-from graphlink.stages.bound_blocks import bound_moves, bound_note
+from graphlink.stages.bound_blocks import bound_gave_note, bound_moves, bound_note
 from graphlink.stages.sibling_parts import carry_parts, sibling_moves
 from graphlink.stages.card_cells import card_cell_moves, card_note
 from graphlink.stages.batch_judgement import (carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later,
@@ -184,7 +184,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     if bound is not None and bound.height:  # bound blocks: a cell's pieces on one network or card of its own gather, before sibling parts
         before, partition = partition, renumber(moved_partition(partition, bound), c.min_cluster_size)
         origins = cluster_origins(before, partition, bound)
-        clusters = carry_joins(clusters, origins, partition, note=bound_note)
+        clusters = carry_joins(clusters, origins, partition, note=bound_note, gave_note=bound_gave_note)
         shared, evidence = recounted(shared, evidence, origins, partition, (pl.col("took") > 0) | (pl.col("gave") > 0))
     parts = (sibling_moves(clusters, partition, affiliations, projection.signals, activity_idx, config.scoring.min_flag_size,
                            sittings=config.scoring.sibling_sittings)
