@@ -65,24 +65,12 @@ MAX_MEMBERS = 4_000
 
 
 def _units(cards: list[np.ndarray]) -> np.ndarray:
-    """Label members by the card components among them (members sharing no card: a unit each)."""
-    n = len(cards)
-    parent = np.arange(n)
+    """Label members by the card components among them (members sharing no card: a unit each), numbered in order of
+    each component's first member (scipy's connected components of the members x cards incidence)."""
+    from scipy.sparse.csgraph import connected_components
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-    first: dict[int, int] = {}
-    for i, held in enumerate(cards):
-        for v in held.tolist():
-            j = first.setdefault(v, i)
-            a, b = find(i), find(j)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    roots = np.array([find(i) for i in range(n)], dtype=np.int64)
-    return np.unique(roots, return_inverse=True)[1]
+    m = _matrix(cards)
+    return connected_components(m @ m.T, directed=False)[1].astype(np.int64)
 
 
 def _matrix(rows: list[np.ndarray]):

@@ -167,13 +167,10 @@ def apply_pair_budget(linked: pl.DataFrame, config: GraphConfig) -> tuple[pl.Dat
         # Fewer cycles per value, and values over 4 times their cycles as cycles, not cliques.
         linked = linked.with_columns(pl.col("generators").clip(None, degree)).with_columns(
             (pl.col("sparse") | (pl.col("df") > 4 * pl.col("generators"))).alias("sparse"))
-    if degree < config.sparse_degree and config.graded_budget:
+    if degree < config.sparse_degree:
+        which, rest = ("the most popular values", ", the rest as under the budget") if config.graded_budget else ("popular values", "")
         warnings.append(f"pair budget: {planned:,} account pairs planned > max_pairs {config.max_pairs:,}; "
-                        f"the most popular values linked by at most {degree} circulant generator(s), "
-                        "the rest as under the budget")
-    elif degree < config.sparse_degree:
-        warnings.append(f"pair budget: {planned:,} account pairs planned > max_pairs {config.max_pairs:,}; "
-                        f"popular values linked by at most {degree} circulant generator(s)")
+                        f"{which} linked by at most {degree} circulant generator(s){rest}")
     if total(linked) <= config.max_pairs:
         return linked, warnings
     # Still over: drop the most popular values, whole popularity levels together

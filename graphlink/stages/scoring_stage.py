@@ -30,7 +30,7 @@ from graphlink.stages.cell_pieces import cell_pieces
 from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_moves, moved_partition, with_batch_reason
 from graphlink.stages.block_pieces import block_moves, carry_joins
 from graphlink.stages.bound_blocks import bound_gave_note, bound_moves, bound_note
-from graphlink.stages.sibling_parts import carry_parts, sibling_moves
+from graphlink.stages.sibling_parts import carry_parts, part_origins, sibling_moves
 from graphlink.stages.card_cells import card_cell_moves, card_note
 from graphlink.stages.batch_judgement import (carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later,
                                               remnants_followed)
@@ -192,18 +192,14 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
     if parts is not None and parts.height:  # sibling parts: a flagged union of an operator's cells parted by creation burst; judgement kept
         before, partition = partition, renumber(moved_partition(partition, parts), c.min_cluster_size)
         clusters = carry_parts(clusters, before, partition)
-        origins = (partition.drop_nulls("cluster_id").join(before.select("account_idx", pl.col("cluster_id").alias("was")), on="account_idx")
-                   .group_by("cluster_id").agg(pl.col("was").first()).with_columns(took=pl.lit(0, pl.Int64),
-                   gave=(pl.len().over("was") > 1).cast(pl.Int64), followed=pl.lit(0, pl.Int64)))
+        origins = part_origins(before, partition)
         shared, evidence = recounted(shared, evidence, origins, partition, pl.col("gave") > 0)
     parts = (card_cell_moves(clusters, partition, affiliations, projection.signals, minutes_idx, config.scoring.min_flag_size)
              if config.scoring.card_cells else None)
     if parts is not None and parts.height:  # card cells: a flagged cluster's card groups behaving apart on a pool parted; judgement kept
         before, partition = partition, renumber(moved_partition(partition, parts), c.min_cluster_size)
         clusters = carry_parts(clusters, before, partition, note=card_note)
-        origins = (partition.drop_nulls("cluster_id").join(before.select("account_idx", pl.col("cluster_id").alias("was")), on="account_idx")
-                   .group_by("cluster_id").agg(pl.col("was").first()).with_columns(took=pl.lit(0, pl.Int64),
-                   gave=(pl.len().over("was") > 1).cast(pl.Int64), followed=pl.lit(0, pl.Int64)))
+        origins = part_origins(before, partition)
         shared, evidence = recounted(shared, evidence, origins, partition, pl.col("gave") > 0)
     joins = block_moves(clusters, partition, affiliations, projection.signals, pieces=pieces) if config.scoring.block_pieces else None
     if joins is not None and joins.height:  # block pieces: flagged pieces of one campaign's address block, after the judgement

@@ -67,7 +67,7 @@ import polars as pl
 
 from graphlink.stages.block_pieces import EXCHANGE
 
-__all__ = ["CARD_KINDS", "EXCHANGE", "GAP_HOURS", "carry_parts", "creation_bursts", "opening_sittings", "sibling_moves"]
+__all__ = ["CARD_KINDS", "EXCHANGE", "GAP_HOURS", "carry_parts", "creation_bursts", "part_origins", "opening_sittings", "sibling_moves"]
 
 #: Members opened more than this many hours after the previous one start a new creation burst. An operator opens a
 #: cell's accounts in one sitting; three hours with no account opened is a sitting ended (dev a1 / a3 / ind176 /
@@ -380,3 +380,25 @@ def carry_parts(clusters: pl.DataFrame, before: pl.DataFrame, after: pl.DataFram
            .drop("size").rename({"new_size": "size"})
            .with_columns(pl.col("size").cast(clusters.schema["size"]), pl.col("cluster_id").cast(clusters.schema["cluster_id"])))
     return out.select(clusters.columns).sort("cluster_id")
+
+
+def part_origins(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
+    """Each cluster of ``after`` (clusters of ``before`` only parted) with the cluster it was part of.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id, was`` (``before``'s id), ``took`` (0), ``gave`` (1 when ``was`` was parted into two or more, else
+        0), ``followed`` (0): the origins frame the evidence recount reads, as
+        :func:`graphlink.stages.batch_judgement.cluster_origins` gives it for joins.
+
+    Examples
+    --------
+    >>> b = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [7, 7, 7, 8]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> a = pl.DataFrame({"account_idx": [0, 1, 2, 3], "cluster_id": [1, 1, 2, 3]}, schema_overrides={"account_idx": pl.UInt32})
+    >>> part_origins(b, a).sort("cluster_id").select("cluster_id", "was", "gave").rows()
+    [(1, 7, 1), (2, 7, 1), (3, 8, 0)]
+    """
+    return (after.drop_nulls("cluster_id").join(before.select("account_idx", pl.col("cluster_id").alias("was")), on="account_idx")
+            .group_by("cluster_id").agg(pl.col("was").first()).with_columns(took=pl.lit(0, pl.Int64),
+            gave=(pl.len().over("was") > 1).cast(pl.Int64), followed=pl.lit(0, pl.Int64)))
