@@ -28,6 +28,7 @@ from graphlink.stages.campaigns import (MIN_TIE_VALUES, PRIVATE_TIE_KINDS, TIE_K
 from graphlink.stages.campaign_pool import pooled_partition  # noqa: F401 (moved there; imported from here too)
 from graphlink.stages.lead_campaigns import lead_campaigns
 from graphlink.stages.small_cells import strong_cells
+from graphlink.stages.passage_ties import single_passage_ties
 from graphlink.stages.split_guard import HELD
 from graphlink.stages.tie_words import INHERITED, OPERATOR_TIES_SCHEMA, OTHER_COUNTS, inherited_why, other_ties
 from graphlink.stages.tie_carriers import MIN_TIE_CARRIERS, loud_voices, tie_carriers
@@ -42,9 +43,8 @@ __all__ = ["substantial_campaigns", "flag_with_campaign", "pooled_partition", "o
 #: :mod:`graphlink.stages.card_pools`.
 SPECIFIC_SHARE = 0.5
 
-#: Rounds of :func:`operator_ties`: each sets aside the holders in the clusters the previous found to be
-#: a flagged operator's, so its tame cells spread over several campaigns do not hide each other's
-#: template. Each round only adds clusters; it stops early when none is added.
+#: Rounds of :func:`operator_ties`: each sets aside the holders in the clusters the previous found to be a flagged
+#: operator's, so its tame cells spread over several campaigns do not hide each other's template. Each round only adds.
 OPERATOR_ROUNDS = 4
 
 #: A value ties a cluster to its operator in :func:`operator_ties` only when at least this many of its
@@ -124,7 +124,7 @@ def substantial_campaigns(campaign_of: pl.DataFrame, partition: pl.DataFrame, af
 
 def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliations: pl.DataFrame,
                   signals: pl.DataFrame, loud: pl.Series, graph_config: GraphConfig | None = None,
-                  rounds: int = OPERATOR_ROUNDS, strong: pl.Series | None = None) -> pl.DataFrame:
+                  rounds: int = OPERATOR_ROUNDS, strong: pl.Series | None = None, quiet: pl.Series | None = None) -> pl.DataFrame:
     """Clusters tied to a cluster flagged on its own evidence by values specific to the flagged operator.
 
     A flag spreads along what an operator reuses (its template, cards, addresses) and not along
@@ -180,6 +180,10 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
         cluster's accounts, flagged ordinary users whose questions start like the operator's fill-ins
         (BENCHMARKS.md, twenty-first pass); most of the members: a ring account and two bystanders Leiden
         put in one cluster are not a cell.
+    quiet : Series, optional
+        Ids of the clusters showing nothing of a fleet on their own (:func:`graphlink.stages.passage_ties.quiet_clusters`):
+        one tied by prompt phrases alone that chain into one passage is not tied (a pasted framework prompt is one piece
+        of evidence, not one per phrase: :mod:`graphlink.stages.passage_ties`). None (the default): as before.
 
     Returns
     -------
@@ -296,6 +300,7 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
                .with_columns(by_card=pl.col("reused") | (pl.col("private") & pl.col("voiced").fill_null(False))
                              | pl.col("backed").fill_null(False), cell=pl.lit(False))
                .filter(pl.col("by_card") | (pl.col("ties") >= MIN_TIE_VALUES)))
+        new = new.join(single_passage_ties(rows, signals, quiet), on="cluster_id", how="anti")  # one pasted passage: one piece
         tying = rows.select("cluster_id", "signal_idx")
         # The operator of each of its clusters: the campaign of its loud lead.
         of_op = (lead_of.join(mapped.select(pl.col("cluster_id").cast(pl.Int64).alias("lead_id"), "campaign_id").unique(),
@@ -310,13 +315,11 @@ def operator_ties(campaign_of: pl.DataFrame, partition: pl.DataFrame, affiliatio
             own = own.join(written.group_by("cluster_id").agg(pl.col("signal_idx").sort().alias("values")), on="cluster_id")
             new = pl.concat([new, own.with_columns(by_card=pl.lit(False), cards=pl.lit(0, pl.UInt32), texts=pl.col("ties"), led=pl.col("ties"), cell=pl.lit(True))], how="diagonal_relaxed")
             tying = pl.concat([tying, written.join(own.select("cluster_id"), on="cluster_id")])
-        # Values alone tie only when the operator reuses them: at least as many of its accounts as a flag needs
-        # hold them (its template, a pool it rotates over), not one or two that Leiden placed among its accounts.
-        # Four students on a fleet's VPN, two of them inside the fleet's cluster, held the teacher's prompt the
-        # whole class pasted: eighteen values tied the class to the fleet (tests/test_break_bursts26.py).
-        # Counted per operator -- the campaign of the loud cluster a chain starts from -- never summed over
-        # unrelated fleets: three students inside one fleet's cluster and three inside another's are no five
-        # carriers of either (tests/test_break_carriers27.py). An operator with fewer accounts needs all of them.
+        # Values alone tie only when the operator reuses them: at least as many of its accounts as a flag needs hold them
+        # (its template, a pool it rotates over), not one or two Leiden placed among its accounts (four students on a
+        # fleet's VPN, two inside its cluster, held the prompt their class pasted: tests/test_break_bursts26.py). Counted
+        # per operator -- the campaign of the loud cluster a chain starts from -- never summed over unrelated fleets
+        # (tests/test_break_carriers27.py). An operator with fewer accounts needs all of them.
         need = new.filter(~pl.col("by_card"))
         if need.height:
             operator = of_op.select("cluster_id", "operator")

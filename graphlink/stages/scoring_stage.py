@@ -43,6 +43,7 @@ from graphlink.stages.sleepless import sleepless_accounts
 from graphlink.stages.cluster_features import clustered_affiliations, scored_memberships
 from graphlink.stages.scoring import score_clusters
 from graphlink.stages.small_cells import strong_clusters
+from graphlink.stages.passage_ties import quiet_clusters
 from graphlink.stages.split_guard import held_blocks, held_why, wording_wholes
 from graphlink.stages.tie_evidence import with_tie_evidence
 from graphlink.stages.tie_table import campaign_tie_table
@@ -157,7 +158,10 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
             if whole.height:
                 pooled = score(whole, whole=True)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
         # Flags spread along an operator's values (not by campaign placement), and to strong small cells.
-        operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph, strong=strong_clusters(clusters))
+        # One pasted passage is one piece of evidence: it ties no cluster showing nothing of a fleet itself (passage_ties).
+        quiet = quiet_clusters(clusters) if config.scoring.passage_ties else None
+        operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph,
+                                  strong=strong_clusters(clusters), quiet=quiet)
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
         evidence = with_tie_evidence(evidence, operators, clusters, partition, affiliations, projection.signals)  # what tied each
     if config.scoring.pool_pieces:  # a flagged cell left alone joins the campaign whose closed address pool it draws from (flags as they are)
