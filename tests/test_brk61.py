@@ -250,9 +250,8 @@ def stock_prompt_group(name: str, n: int, rng: np.random.Generator, words: str, 
         "user_agent": "python-requests/2.31.0"})
 
 
-@pytest.mark.xfail(strict=True, reason="main (operator ties, graphlink/stages/campaign_flags.py), not a session-61 branch: "
-                   "a company of 14 (a card each, two office addresses, office hours) pasting the same framework system "
-                   "prompt as a ring is flagged 'tied to flagged cluster by 15 prompt phrases' (score 0.0); alone it is not")
+# Was a strict xfail on main (operator ties counted the 15 phrases of one pasted passage as 15 ties): fixed by
+# passage ties (session 62, tie62, graphlink/stages/passage_ties.py).
 def test_a_company_pasting_a_rings_framework_prompt_is_not_flagged():
     events, _ = planted_world(2, n_benign=400)
     rng = np.random.default_rng(3)
