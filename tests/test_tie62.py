@@ -2,7 +2,8 @@
 
 brk61 found a company of 14 (a card each, two office addresses, office hours) flagged "tied to flagged cluster by 15
 prompt phrases" (score 0.0) because it starts every prompt with the framework system prompt a ring also pastes: the
-15 phrases of one passage were counted as 15 ties. ``[scoring] passage_ties`` (on): a cluster scoring 0 tied by
+15 phrases of one passage were counted as 15 ties. ``[scoring] passage_ties`` (on): a cluster showing nothing of a
+fleet but its text, tied by
 prompt phrases alone that chain into one passage is not tied (:mod:`graphlink.stages.passage_ties`). The ring's own
 cells keep their flag when they write two or more of its passages, or show a trace of a fleet of their own.
 BENCHMARKS.md "Sixty-second pass (session 62, helper tie62)".
@@ -16,7 +17,7 @@ import numpy as np
 import polars as pl
 
 import graphlink
-from graphlink.stages.passage_ties import quiet_clusters, single_passage_ties
+from graphlink.stages.passage_ties import COMPONENTS, TEXT_COMPONENTS, quiet_clusters, single_passage_ties
 from tests._worlds import planted_world
 
 #: A framework's stock system prompt (19 words: 15 shingles of 5), and a stock closing instruction.
@@ -101,9 +102,20 @@ def test_without_the_words_no_phrase_is_chained():
     assert single_passage_ties(rows({7: [0, 1, 2]}), SIG.drop("value"), pl.Series([7])).is_empty()
 
 
-def test_quiet_clusters_score_zero():
-    cl = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "score": [0.0, 0.01, None, 0.9]})
-    assert quiet_clusters(cl).to_list() == [1, 3]
+def test_quiet_clusters_show_nothing_but_their_text():
+    # 1: templated only (a company pasting a framework prompt); 2: heavy use too; 3: around the clock; 4: nothing
+    cl = pl.DataFrame({"cluster_id": [1, 2, 3, 4], "score": [0.0, 0.0, 0.3, 0.0], "template_share": [1.0, 0.7, 0.9, 0.0],
+                       "volume": [0.0, 0.86, 0.0, None], "around_the_clock": [0.0, 0.0, 1.0, None]})
+    assert quiet_clusters(cl).to_list() == [1, 4]
+    weights = dict(graphlink.ScoringConfig().component_weights)
+    assert quiet_clusters(cl, weights).to_list() == [1, 4]
+    assert quiet_clusters(cl, {**weights, "volume": 0.0}).to_list() == [1, 2, 4]  # a component weighed 0 is no trace
+    assert quiet_clusters(cl.select("cluster_id", "score")).to_list() == [1, 2, 4]  # no component: the score
+
+
+def test_every_scored_component_is_read():
+    assert set(COMPONENTS) == set(graphlink.ScoringConfig().component_weights)
+    assert set(TEXT_COMPONENTS) <= set(COMPONENTS)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

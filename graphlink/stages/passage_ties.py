@@ -13,38 +13,77 @@ tutorial's template): the phrases of one passage say once that the cluster paste
 all but one word, :func:`graphlink.stages.evidence.prompt_templates`, the chains the views quote as one passage). A
 cluster tied by prompt phrases alone (no card, no address, not even a contact) whose phrases are **one passage**
 holds one piece of the operator's evidence; it then inherits the flag only when it shows something of a fleet itself
-(a score above 0: some coordination *and* some evasion of its own, :mod:`graphlink.stages.scoring`). A cluster
-scoring 0 -- every member on its own card, its own office addresses, office hours, no burst -- has nothing a second
-piece could come from, and one pasted passage does not make it the operator's. An operator's tame cell keeps its flag
-when any of these holds: it shares a card or an address with the operator, it writes two or more of the operator's
-passages (a template's fixed clauses between its fill-in slots chain apart: dev d300's text-tied cells hold 2-6), or
-it shows a trace of a fleet of its own (dev templates1000: cells of 5-251 accounts tied by one 63-phrase passage, each
-scoring 0.38-0.55 on their own cards, volume and clock).
+beyond that text (:func:`quiet_clusters`: any abuse component of :mod:`graphlink.stages.scoring` above 0 but the
+template share the passage makes by itself). A cluster showing nothing else -- every member on its own card, its own
+office addresses, office hours, ordinary use, no burst -- has nothing a second piece could come from, and one pasted
+passage does not make it the operator's. An operator's tame cell keeps its flag when any of these holds: it shares a
+card or an address with the operator, it writes two or more of the operator's passages (a template's fixed clauses
+between its fill-in slots chain apart: dev d300's text-tied cells hold 2-6), or it shows a trace of a fleet of its own
+(dev templates1000: cells of 5-251 accounts tied by one 63-phrase passage, scoring 0.38-0.55 on their cards, volume
+and clock; dev a1: a cell of 3 on one 9-word passage, 7 times the typical use).
+
+Limit: passages are chains of overlapping phrases, read from account-level holdings, which do not say which phrases
+share a prompt; a company pasting two public passages that always come together (a system prompt and a stock closing
+instruction) is tied by two pieces, as an operator's cell writing a template of two clauses is.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import polars as pl
 
 from graphlink.stages.evidence import prompt_templates
 
-__all__ = ["single_passage_ties", "quiet_clusters"]
+__all__ = ["single_passage_ties", "quiet_clusters", "TEXT_COMPONENTS", "COMPONENTS"]
+
+#: The abuse components (:mod:`graphlink.stages.scoring`) a pasted passage makes by itself: a cluster every prompt of
+#: which opens with one framework prompt is 100 % templated. They are not a second piece of evidence.
+TEXT_COMPONENTS = ("template_share",)
+#: Every abuse component read when no weights are given (the keys of ``ScoringConfig.component_weights``).
+COMPONENTS = ("payment_reuse", "ip_spread", "card_pool", "scripted_accounts", "template_share", "timing_sync",
+              "around_the_clock", "creation_burst", "volume", "short_lived")
 
 
-def quiet_clusters(clusters: pl.DataFrame) -> pl.Series:
-    """Ids of the clusters showing nothing of a fleet on their own: ``score`` 0 (or null).
+def quiet_clusters(clusters: pl.DataFrame, weights: Mapping[str, float] | None = None) -> pl.Series:
+    """Ids of the clusters showing nothing of a fleet on their own but their text.
 
-    The score is ``sqrt(coordination * evasion)`` discounted by organisational coherence
-    (:mod:`graphlink.stages.scoring`), so 0 means no coordination, no evasion, or a whole organisation; a cluster
-    scoring anything above it has a trace of the fleet's own tooling (cards pooled, addresses rotated, a burst of
-    openings, round-the-clock work) that a second piece of evidence can come from.
+    Parameters
+    ----------
+    clusters : DataFrame
+        ``cluster_id`` and the abuse components of :mod:`graphlink.stages.scoring` (``payment_reuse``, ``volume``,
+        ``around_the_clock`` ...), as scored.
+    weights : mapping of str to float, optional
+        :attr:`graphlink.config.ScoringConfig.component_weights`: the components read are those weighing more than 0
+        (a component weighed 0 is no evidence by the user's own setting), but for :data:`TEXT_COMPONENTS`. None: every
+        component of the frame but those.
+
+    Returns
+    -------
+    Series
+        ``cluster_id`` (Int64) of the clusters every such component of which is 0 or null. The text a cluster shares
+        with the operator is what one pasted passage already says (a company pasting a framework prompt is 100 %
+        templated), so it is not a second piece; anything else -- cards pooled, addresses rotated, a burst of
+        openings, round-the-clock work, heavy use -- is the cluster's own and may be one (dev a1: a ring cell of 3
+        tied by one 9-word passage, 7 times the typical use, score 0.0 for no evasion). Without any component
+        column, the clusters scoring 0.
 
     Examples
     --------
-    >>> quiet_clusters(pl.DataFrame({"cluster_id": [1, 2, 3], "score": [0.0, 0.4, None]})).to_list()
-    [1, 3]
+    >>> cl = pl.DataFrame({"cluster_id": [1, 2, 3], "score": [0.0, 0.0, 0.4], "template_share": [1.0, 0.7, 0.9],
+    ...                    "volume": [0.0, 0.8, 0.0], "around_the_clock": [None, 0.0, 1.0]})
+    >>> quiet_clusters(cl).to_list()
+    [1]
+    >>> quiet_clusters(cl, {"volume": 0.0, "around_the_clock": 0.3, "template_share": 1.0}).to_list()  # volume weighs 0
+    [1, 2]
     """
-    return clusters.filter(pl.col("score").fill_null(0.0) <= 0.0)["cluster_id"].cast(pl.Int64)
+    names = [c for c in (weights if weights is not None else clusters.columns)
+             if c in clusters.columns and c not in TEXT_COMPONENTS and (weights is None or weights[c] > 0)]
+    if weights is None:
+        names = [c for c in names if c in COMPONENTS]
+    if not names:
+        return clusters.filter(pl.col("score").fill_null(0.0) <= 0.0)["cluster_id"].cast(pl.Int64)
+    return clusters.filter(pl.all_horizontal(pl.col(c).fill_null(0.0) <= 0.0 for c in names))["cluster_id"].cast(pl.Int64)
 
 
 def single_passage_ties(rows: pl.DataFrame, signals: pl.DataFrame, quiet: pl.Series | None) -> pl.DataFrame:

@@ -159,7 +159,7 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
                 pooled = score(whole, whole=True)[1].select(pl.col("cluster_id").alias("campaign_id"), "size", "score", "why")
         # Flags spread along an operator's values (not by campaign placement), and to strong small cells.
         # One pasted passage is one piece of evidence: it ties no cluster showing nothing of a fleet itself (passage_ties).
-        quiet = quiet_clusters(clusters) if config.scoring.passage_ties else None
+        quiet = quiet_clusters(clusters, config.scoring.component_weights) if config.scoring.passage_ties else None
         operators = operator_ties(campaign_of, partition, affiliations, projection.signals, loud, config.graph,
                                   strong=strong_clusters(clusters), quiet=quiet)
         clusters = flag_with_campaign(clusters, config.scoring.flag_threshold, config.scoring.min_flag_size, tied, pooled, operators)
