@@ -18,8 +18,8 @@ template share the passage makes by itself). A cluster showing nothing else -- e
 office addresses, office hours, ordinary use, no burst -- has nothing a second piece could come from, and one pasted
 passage does not make it the operator's. An operator's tame cell keeps its flag when any of these holds: it shares a
 card or an address with the operator, it writes two or more of the operator's passages (a template's fixed clauses
-between its fill-in slots chain apart: dev d300's text-tied cells hold 2-6), or it shows a trace of a fleet of its own
-(dev templates1000: cells of 5-251 accounts tied by one 63-phrase passage, scoring 0.38-0.55 on their cards, volume
+between its fill-in slots chain apart: 15 of dev d300's 18 text-tied cells hold 2-6), or it shows a trace of a fleet of its own
+(dev templates1000: cells of 5-251 accounts tied by one 63-phrase passage, scoring 0.45-0.49 on their cards, volume
 and clock; dev a1: a cell of 3 on one 9-word passage, 7 times the typical use).
 
 Limit: passages are chains of overlapping phrases, read from account-level holdings, which do not say which phrases
