@@ -146,7 +146,7 @@ def test_moves_leave_unflagged_clusters_and_need_minutes_or_other_evidence():
 
 
 def test_off_by_default_and_on_moves_no_flag():
-    assert ScoringConfig().card_cells is False
+    assert ScoringConfig().card_cells is True
     events, _ = planted_world(3, n_benign=200, rings=(25, 15, 8))
     off = graphlink.detect(events)
     on = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(card_cells=True)))

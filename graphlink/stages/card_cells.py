@@ -44,7 +44,7 @@ import polars as pl
 
 from graphlink.stages.block_pieces import EXCHANGE
 
-__all__ = ["EVIDENCE", "EXCHANGE", "MAX_MEMBERS", "MIN_EXPECTED", "card_cell_moves", "card_note", "card_parts"]
+__all__ = ["DAY", "EVIDENCE", "EXCHANGE", "MAX_MEMBERS", "MIN_EXPECTED", "card_cell_moves", "card_note", "card_parts"]
 
 #: A part's why after "parted into N" (:func:`graphlink.stages.sibling_parts.carry_parts`).
 card_note = (" by its card groups: groups paying with cards of their own that work in other minutes, write other phrases or"
@@ -62,6 +62,9 @@ MIN_EXPECTED = 5.0
 #: Clusters with more members are not examined: the unit-by-unit counts are dense. A bound on the work (as wording
 #: cells' MAX_MEMBERS), not a rule of the data.
 MAX_MEMBERS = 4_000
+#: Minutes in a day: independent clocks are compared day by day (a unit's minutes spread evenly over each day it
+#: works), so two units working on other days meet by chance in no minute and their clocks tell nothing.
+DAY = 1_440
 
 
 def _units(cards: list[np.ndarray]) -> np.ndarray:
@@ -83,6 +86,14 @@ def _matrix(rows: list[np.ndarray]):
     return csr_matrix((np.ones(len(held)), (owner, col)), shape=(len(rows), int(col.max()) + 1 if len(col) else 0))
 
 
+def _day_of_columns(rows: list[np.ndarray]) -> np.ndarray:
+    """The day (minute // :data:`DAY`) of each column of :func:`_matrix` over the same rows (columns: sorted values)."""
+    held = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    values = np.unique(held)
+    day = values // DAY
+    return np.unique(day, return_inverse=True)[1].astype(np.int64)
+
+
 def _apart(pairs: np.ndarray, sizes: np.ndarray, self_pairs: np.ndarray, exchange: float,
            expected: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(apart, ratio, told): units behaving apart on one kind; across / (geometric mean inside) per pair of units;
@@ -101,8 +112,24 @@ def _apart(pairs: np.ndarray, sizes: np.ndarray, self_pairs: np.ndarray, exchang
     return apart, ratio, told
 
 
+def _chance(days: np.ndarray) -> np.ndarray:
+    """Shared minutes two units would meet in by chance were their clocks independent: per pair, the sum over days of
+    the product of their member-minutes that day over the minutes of a day (each unit's minutes spread evenly over the
+    days it works; ``days``: units x days, member-minutes)."""
+    return days @ days.T / DAY
+
+
+def _clock_verdicts(pairs: np.ndarray, days: np.ndarray, exchange: float, expected: float) -> np.ndarray:
+    """Pairs of units whose clocks are independent: they meet in at least ``exchange`` times the minutes independent
+    clocks would by chance, and chance has evidence enough to tell (``expected`` minutes)."""
+    chance = _chance(days)
+    out = (chance >= expected) & (pairs >= exchange * chance)
+    np.fill_diagonal(out, False)
+    return out
+
+
 def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_part: int, exchange: float = EXCHANGE,
-               expected: float = MIN_EXPECTED) -> np.ndarray | None:
+               expected: float = MIN_EXPECTED, clock: int | None = None) -> np.ndarray | None:
     """One cluster's parts (labels ``0 .. k - 1`` for every member), or None when it stays whole (module docstring).
 
     Parameters
@@ -115,6 +142,10 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
         The fewest members a part holds.
     exchange, expected : float
         :data:`EXCHANGE`, :data:`MIN_EXPECTED`.
+    clock : int, optional
+        Which of ``evidence`` holds minutes (minutes since the epoch): units apart on them whose clocks meet as
+        independent clocks would by chance are apart whatever the other kinds say (step 2 of the module docstring).
+        None (the default, as for inputs that are not minutes): no kind is read as a clock, only the kinds' vote.
 
     Returns
     -------
@@ -124,7 +155,8 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
     --------
     Two cells of 6 on one pool (every member holds two of the same eight addresses at random), each paying with a
     card of its own, each working in its own minutes: two parts. The same with one clock for all: one cell's two
-    card groups, whole.
+    card groups, whole. The same two groups writing one template (phrases shared across as inside): their minutes
+    are one kind against two, a shift plan's by all they show -- whole.
 
     >>> rng = np.random.default_rng(0)
     >>> cards = [np.array([i // 6]) for i in range(12)]
@@ -133,6 +165,8 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
     >>> card_parts(cards, [pool, own], 5).tolist()
     [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
     >>> card_parts(cards, [pool, [np.arange(10)] * 12], 5) is None
+    True
+    >>> card_parts(cards, [pool, [np.arange(10)] * 12, own], 5) is None
     True
     """
     n = len(cards)
@@ -156,9 +190,19 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
     held = [np.asarray(c.sum(axis=1)).ravel() for c in counts]
     size = sizes[grouped].copy()
     members = [[int(u)] for u in range(g)]  # unit ids merged into each row
+    days = None
+    if clock is not None:  # units x days: member-minutes per day (the chance two independent clocks meet)
+        col_day = _day_of_columns(evidence[clock])
+        dm = csr_matrix((np.ones(len(col_day)), (np.arange(len(col_day)), col_day)),
+                        shape=(len(col_day), int(col_day.max()) + 1 if len(col_day) else 0))
+        days = np.asarray((counts[clock] @ dm).todense(), dtype=float)
     while len(size) >= 2:
         verdicts = [_apart(p, size, h, exchange, expected) for p, h in zip(pairs, held)]
-        apart = np.logical_or.reduce([v[0] for v in verdicts])
+        parting = np.add.reduce([v[0].astype(int) for v in verdicts])
+        tying = np.add.reduce([(v[2] & ~v[0]).astype(int) for v in verdicts])
+        apart = (parting >= 1) & (parting >= tying)  # the kinds' vote: as many parting as tying, the pool one of those tying
+        if days is not None:  # apart on a clock that meets the other as an independent clock would: no plan binds them
+            apart |= verdicts[clock][0] & _clock_verdicts(pairs[clock], days, exchange, expected)
         # The pair whose least exchangeable kind, among those with evidence enough, is most exchangeable merges
         # first; pairs with no such kind merge last (nothing says they are one: merged first, they would carry
         # one side's members into the other's rates).
@@ -175,6 +219,9 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
             p[:, i] += p[:, j]
         pairs = [np.delete(np.delete(p, j, axis=0), j, axis=1) for p in pairs]
         held = [np.delete(np.r_[h[:i], h[i] + h[j], h[i + 1:]], j) for h in held]
+        if days is not None:
+            days[i] += days[j]
+            days = np.delete(days, j, axis=0)
         size = np.delete(np.r_[size[:i], size[i] + size[j], size[i + 1:]], j)
         members[i] += members.pop(j)
     keep = np.flatnonzero(size >= min_part)
@@ -259,11 +306,12 @@ def card_cell_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
         members = members.join(t.group_by("account_idx").agg(pl.col("v").alias(name)), on="account_idx", how="left")
     members = members.sort("cluster_id", "account_idx")
     names = [name for name, _ in tables]
+    clock = names.index("minute") - 1 if "minute" in names else None  # evidence index (cards are column 0)
     next_id = int(partition["cluster_id"].max() or 0) + 1
     out = []
     for (_,), group in members.group_by("cluster_id", maintain_order=True):
         cols = [[np.asarray(v if v is not None else [], dtype=np.int64) for v in group[name].to_list()] for name in names]
-        label = card_parts(cols[0], cols[1:], min_part, exchange, expected)
+        label = card_parts(cols[0], cols[1:], min_part, exchange, expected, clock=clock)
         if label is None:
             continue
         ids = group["account_idx"].to_numpy()
