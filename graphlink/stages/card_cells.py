@@ -44,7 +44,7 @@ import polars as pl
 
 from graphlink.stages.block_pieces import EXCHANGE
 
-__all__ = ["DAY", "EVIDENCE", "EXCHANGE", "MAX_MEMBERS", "MIN_EXPECTED", "card_cell_moves", "card_note", "card_parts"]
+__all__ = ["DAY", "EVIDENCE", "EXCHANGE", "MAX_MEMBERS", "MIN_EXPECTED", "card_cell_moves", "card_kinds", "card_note", "card_parts"]
 
 #: A part's why after "parted into N" (:func:`graphlink.stages.sibling_parts.carry_parts`).
 card_note = (" by its card groups: groups paying with cards of their own that work in other minutes, write other phrases or"
@@ -65,6 +65,17 @@ MAX_MEMBERS = 4_000
 #: Minutes in a day: independent clocks are compared day by day (a unit's minutes spread evenly over each day it
 #: works), so two units working on other days meet by chance in no minute and their clocks tell nothing.
 DAY = 1_440
+
+
+def card_kinds(wording: bool) -> tuple[str, ...]:
+    """The evidence kinds card cells reads: :data:`EVIDENCE`, without the phrases when the wording split is off (the
+    switch that says whether a cluster's templates may tell its cells apart: off, one operator's card groups each on
+    its own task template are one cell, as the wording split would leave them -- test_break_scoring's task ring).
+
+    >>> card_kinds(True), card_kinds(False)
+    (('ip', 'prompt'), ('ip',))
+    """
+    return EVIDENCE if wording else tuple(k for k in EVIDENCE if k != "prompt")
 
 
 def _units(cards: list[np.ndarray]) -> np.ndarray:
@@ -128,8 +139,24 @@ def _clock_verdicts(pairs: np.ndarray, days: np.ndarray, exchange: float, expect
     return out
 
 
+def _verdict(verdicts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], pool: int | None, clock: int | None,
+             independent: np.ndarray | None) -> np.ndarray:
+    """Pairs of units that part (step 2 of the module docstring) from each kind's (apart, ratio, told): apart on a
+    kind other than the pool and the clock, or on the clock while no such kind ties them or their clocks are
+    independent (``independent``; None: unknown, never); never where the pool itself is apart."""
+    k = verdicts[0][0].shape[0]
+    others = [v for i, v in enumerate(verdicts) if i not in (pool, clock)]
+    apart = np.logical_or.reduce([v[0] for v in others]) if others else np.zeros((k, k), dtype=bool)
+    if clock is not None:
+        alike = np.logical_or.reduce([v[2] & ~v[0] for v in others]) if others else np.zeros((k, k), dtype=bool)
+        apart |= verdicts[clock][0] & (~alike | (independent if independent is not None else False))
+    if pool is not None:
+        apart &= ~verdicts[pool][0]
+    return apart
+
+
 def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_part: int, exchange: float = EXCHANGE,
-               expected: float = MIN_EXPECTED, clock: int | None = None) -> np.ndarray | None:
+               expected: float = MIN_EXPECTED, pool: int | None = 0, clock: int | None = -1) -> np.ndarray | None:
     """One cluster's parts (labels ``0 .. k - 1`` for every member), or None when it stays whole (module docstring).
 
     Parameters
@@ -142,10 +169,14 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
         The fewest members a part holds.
     exchange, expected : float
         :data:`EXCHANGE`, :data:`MIN_EXPECTED`.
-    clock : int, optional
-        Which of ``evidence`` holds minutes (minutes since the epoch): units apart on them whose clocks meet as
-        independent clocks would by chance are apart whatever the other kinds say (step 2 of the module docstring).
-        None (the default, as for inputs that are not minutes): no kind is read as a clock, only the kinds' vote.
+    pool : int or None
+        Which of ``evidence`` holds the addresses that bind the cluster (the pipeline's first kind, ``ip``): two units
+        apart on them are on exits of their own, no pool binds them, and card cells does not part them. None: no
+        kind binds.
+    clock : int or None
+        Which of ``evidence`` holds the minutes (minutes since the epoch; the pipeline's last kind): units apart on
+        the clock alone, while another kind (not the pool) ties them, are one plan's shifts, unless their clocks meet
+        as often as independent clocks would by chance. None (or the pool's index, or a single kind): no clock.
 
     Returns
     -------
@@ -190,6 +221,9 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
     held = [np.asarray(c.sum(axis=1)).ravel() for c in counts]
     size = sizes[grouped].copy()
     members = [[int(u)] for u in range(g)]  # unit ids merged into each row
+    pool = None if pool is None else pool % len(evidence)
+    clock = None if clock is None or len(evidence) < 2 else clock % len(evidence)
+    clock = None if clock == pool else clock
     days = None
     if clock is not None:  # units x days: member-minutes per day (the chance two independent clocks meet)
         col_day = _day_of_columns(evidence[clock])
@@ -198,11 +232,7 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
         days = np.asarray((counts[clock] @ dm).todense(), dtype=float)
     while len(size) >= 2:
         verdicts = [_apart(p, size, h, exchange, expected) for p, h in zip(pairs, held)]
-        parting = np.add.reduce([v[0].astype(int) for v in verdicts])
-        tying = np.add.reduce([(v[2] & ~v[0]).astype(int) for v in verdicts])
-        apart = (parting >= 1) & (parting >= tying)  # the kinds' vote: as many parting as tying, the pool one of those tying
-        if days is not None:  # apart on a clock that meets the other as an independent clock would: no plan binds them
-            apart |= verdicts[clock][0] & _clock_verdicts(pairs[clock], days, exchange, expected)
+        apart = _verdict(verdicts, pool, clock, None if days is None else _clock_verdicts(pairs[clock], days, exchange, expected))
         # The pair whose least exchangeable kind, among those with evidence enough, is most exchangeable merges
         # first; pairs with no such kind merge last (nothing says they are one: merged first, they would carry
         # one side's members into the other's rates).
@@ -307,11 +337,12 @@ def card_cell_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
     members = members.sort("cluster_id", "account_idx")
     names = [name for name, _ in tables]
     clock = names.index("minute") - 1 if "minute" in names else None  # evidence index (cards are column 0)
+    pool = names.index("ip") - 1 if "ip" in names else None
     next_id = int(partition["cluster_id"].max() or 0) + 1
     out = []
     for (_,), group in members.group_by("cluster_id", maintain_order=True):
         cols = [[np.asarray(v if v is not None else [], dtype=np.int64) for v in group[name].to_list()] for name in names]
-        label = card_parts(cols[0], cols[1:], min_part, exchange, expected, clock=clock)
+        label = card_parts(cols[0], cols[1:], min_part, exchange, expected, pool=pool, clock=clock)
         if label is None:
             continue
         ids = group["account_idx"].to_numpy()
