@@ -130,29 +130,42 @@ def _chance(days: np.ndarray) -> np.ndarray:
     return days @ days.T / DAY
 
 
-def _clock_verdicts(pairs: np.ndarray, days: np.ndarray, exchange: float, expected: float) -> np.ndarray:
-    """Pairs of units whose clocks are independent: they meet in at least ``exchange`` times the minutes independent
-    clocks would by chance, and chance has evidence enough to tell (``expected`` minutes)."""
+def _clock_verdicts(pairs: np.ndarray, days: np.ndarray, exchange: float, expected: float) -> tuple[np.ndarray, np.ndarray]:
+    """(not one plan, beyond chance) per pair of units, from their shared minutes and member-minutes per day.
+
+    Not one plan: the two meet in at least ``exchange`` times the minutes independent clocks would by chance (chance
+    telling: ``expected`` minutes at least), or they work on other days -- under ``exchange`` of one's minutes fall on
+    days the other works (a shift plan's shifts work the days their cell works). Beyond chance: they meet in more than
+    ``1 / exchange`` times what chance gives (a clock they keep together, not two uniform ones)."""
     chance = _chance(days)
-    out = (chance >= expected) & (pairs >= exchange * chance)
+    independent = (chance >= expected) & (pairs >= exchange * chance)
+    works = (days > 0).astype(float)
+    on = days @ works.T / np.maximum(days.sum(axis=1), 1e-300)[:, None]  # [i, j]: share of i's minutes on j's days
+    other_days = (on < exchange) | (on.T < exchange)
+    beyond = pairs * exchange > chance
+    out = independent | other_days
     np.fill_diagonal(out, False)
-    return out
+    return out, beyond
 
 
 def _verdict(verdicts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], pool: int | None, clock: int | None,
-             independent: np.ndarray | None) -> np.ndarray:
-    """Pairs of units that part (step 2 of the module docstring) from each kind's (apart, ratio, told): apart on a
-    kind other than the pool and the clock, or on the clock while no such kind ties them or their clocks are
-    independent (``independent``; None: unknown, never); never where the pool itself is apart."""
+             clocks: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Pairs of units that part (step 2 of the module docstring) from each kind's (apart, ratio, told).
+
+    A pair parts when two kinds are apart, or one while no kind ties it -- the pool's tie is no vote (a pool is
+    shared across as inside by its premise) and the clock ties only where the two meet beyond chance (``clocks[1]``:
+    uniform clocks tie nothing) -- or when it is apart on the clock and the clocks are not one plan's (``clocks[0]``:
+    independent, or on other days)."""
     k = verdicts[0][0].shape[0]
-    others = [v for i, v in enumerate(verdicts) if i not in (pool, clock)]
-    apart = np.logical_or.reduce([v[0] for v in others]) if others else np.zeros((k, k), dtype=bool)
-    if clock is not None:
-        alike = np.logical_or.reduce([v[2] & ~v[0] for v in others]) if others else np.zeros((k, k), dtype=bool)
-        apart |= verdicts[clock][0] & (~alike | (independent if independent is not None else False))
-    if pool is not None:
-        apart &= ~verdicts[pool][0]
-    return apart
+    apart = np.add.reduce([v[0].astype(int) for v in verdicts])
+    ties = [v[2] & ~v[0] for i, v in enumerate(verdicts) if i not in (pool, clock)]
+    if clock is not None and clocks is not None:
+        ties.append(verdicts[clock][2] & ~verdicts[clock][0] & clocks[1])
+    tied = np.logical_or.reduce(ties) if ties else np.zeros((k, k), dtype=bool)
+    out = (apart >= 2) | ((apart == 1) & ~tied)
+    if clock is not None and clocks is not None:
+        out |= verdicts[clock][0] & clocks[0]
+    return out
 
 
 def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_part: int, exchange: float = EXCHANGE,
@@ -233,6 +246,7 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
     while len(size) >= 2:
         verdicts = [_apart(p, size, h, exchange, expected) for p, h in zip(pairs, held)]
         apart = _verdict(verdicts, pool, clock, None if days is None else _clock_verdicts(pairs[clock], days, exchange, expected))
+        np.fill_diagonal(apart, False)
         # The pair whose least exchangeable kind, among those with evidence enough, is most exchangeable merges
         # first; pairs with no such kind merge last (nothing says they are one: merged first, they would carry
         # one side's members into the other's rates).
