@@ -17,16 +17,27 @@ crowds cells opened over the same first day, or trickling in, run together there
 1. **Units**: the members tied by a card (connected through shared cards inside the cluster): one cell's accounts
    pay with its cards, and a card is a cell's (sibling cells that share the operator's cards stay one unit: the
    opposite failure, a cell cut along its cards, cannot come from a unit). Members sharing no card are strays.
-2. **Units behave apart** when on some evidence kind (:data:`EVIDENCE`: active minutes, phrases, exact addresses)
-   they share values across, per pair of members, less than :data:`EXCHANGE` times the geometric mean of the rates
-   at which each shares them inside, and that is not chance: were they one block, at least :data:`MIN_EXPECTED`
-   shared values would be expected across. Under exchangeability -- one cell, whose members draw minutes, phrases
-   and addresses alike -- the rate across equals that geometric mean whatever each member's volume (a heavy unit
-   shares more inside, and as much more across); a pool shared by the cluster is exchangeable too, so it never parts.
-   Units that behave apart on no kind are **tied**; the most exchangeable tied pair is merged, the rates counted
-   again, until no pair is tied (as sibling parts merges its bursts). So card groups of one cell, which work in the
-   same minutes, write the same templates and draw on the same pool, stay one; a cell's card groups on a uniform
-   clock and a sibling's on the same are tied too (nothing tells them apart; left merged).
+2. A kind is **apart** for two units when they share its values across, per pair of members, less than
+   :data:`EXCHANGE` times the geometric mean of the rates at which each shares them inside, and that is not chance:
+   were they one block, at least :data:`MIN_EXPECTED` shared values would be expected across. Under exchangeability
+   -- one cell, whose members draw minutes, phrases and addresses alike -- the rate across equals that geometric
+   mean whatever each member's volume (a heavy unit shares more inside, and as much more across). Two units **behave
+   apart** (:func:`_verdict`, session 62) when two kinds are apart, or one while no other kind ties them, or when
+   their clocks are apart and not one plan's. One kind apart is no proof: one cell's card groups may each keep a
+   shift, fire at their own minutes past the hour, call from their card's country or run their own task, and still
+   write one template (test_break_scoring's worker and task rings, brk61). What ties: a kind shared across as
+   inside -- but not the pool (the addresses binding the cluster: a pool is shared across as inside by its premise,
+   so its tie says nothing), and minutes only where the two meet beyond chance (more than ``1 / EXCHANGE`` times
+   what independent clocks would: two uniform clocks tie nothing). What makes clocks apart not one plan's
+   (:func:`_clock_verdicts`): they meet in at least :data:`EXCHANGE` times the minutes independent clocks would by
+   chance (each unit's minutes spread over the :data:`DAY` of each day it works; a shift plan's shifts and a
+   script's phases avoid each other and meet in far fewer), or they work on other days (under :data:`EXCHANGE` of
+   one's minutes on days the other works: a cell's shifts work the days their cell works). Phrases are read only
+   with the wording split on (:func:`card_kinds`). Units that behave apart on nothing are **tied**; the most
+   exchangeable tied pair is merged, the rates counted again, until no pair is tied (as sibling parts merges its
+   bursts). So card groups of one cell, which work in the same minutes, write the same templates and draw on the
+   same pool, stay one; a cell's card groups on a uniform clock and a sibling's on the same are tied too (nothing
+   tells them apart; left merged).
 3. Merged units of at least ``min_part`` members are **parts**; smaller units and strays join the part whose
    evidence they share most, per kind against its inside rate (:func:`_affinity`), else the largest. A cluster with
    fewer than two parts stays whole.
@@ -47,7 +58,7 @@ from graphlink.stages.block_pieces import EXCHANGE
 __all__ = ["DAY", "EVIDENCE", "EXCHANGE", "MAX_MEMBERS", "MIN_EXPECTED", "card_cell_moves", "card_kinds", "card_note", "card_parts"]
 
 #: A part's why after "parted into N" (:func:`graphlink.stages.sibling_parts.carry_parts`).
-card_note = (" by its card groups: groups paying with cards of their own that work in other minutes, write other phrases or"
+card_note = (" by its card groups: groups paying with cards of their own that work on clocks of their own, write other phrases or"
              " call from other addresses than each other, while the addresses they share are shared across as inside (card cells)")
 
 #: The kinds whose shared values tell whether two card units behave as one cell: exact addresses (a cell's own exits;
