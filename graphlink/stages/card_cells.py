@@ -83,6 +83,17 @@ def card_kinds(wording: bool) -> tuple[str, ...]:
     switch that says whether a cluster's templates may tell its cells apart: off, one operator's card groups each on
     its own task template are one cell, as the wording split would leave them -- test_break_scoring's task ring).
 
+    Parameters
+    ----------
+    wording : bool
+        ``[communities] wording_cells``.
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
     >>> card_kinds(True), card_kinds(False)
     (('ip', 'prompt'), ('ip',))
     """
