@@ -160,8 +160,6 @@ def test_card_cells_keep_one_cell_whose_card_groups_share_everything_but_cards()
     assert card_parts(cards, [pool, phrases, minutes], 5) is None
 
 
-@pytest.mark.xfail(strict=True, reason="card cells (merge61) cut one cell whose card groups work in shifts by design "
-                   "(same template, same pool, night / day minutes): one kind apart is enough to part")
 def test_card_cells_keep_one_cell_working_in_shifts():
     rng = np.random.default_rng(1)
     cards, pool, phrases, _ = one_cell(rng)
@@ -169,9 +167,6 @@ def test_card_cells_keep_one_cell_working_in_shifts():
     assert card_parts(cards, [pool, phrases, shifts], 5) is None
 
 
-@pytest.mark.xfail(strict=True, reason="card cells (merge61) cut one cell whose card groups each call from exits "
-                   "matching their card's country (same template, same clock, no pool shared at all): the 'while a "
-                   "pool binds them' of the module docstring is not checked")
 def test_card_cells_keep_one_cell_whose_card_groups_call_from_their_cards_country():
     rng = np.random.default_rng(1)
     cards, _, phrases, minutes = one_cell(rng)

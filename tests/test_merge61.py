@@ -145,10 +145,10 @@ def test_moves_leave_unflagged_clusters_and_need_minutes_or_other_evidence():
     assert card_cell_moves(clusters, part, aff, sig, None, 5).is_empty()  # the pool alone parts nothing
 
 
-def test_off_by_default_and_on_moves_no_flag():
-    assert ScoringConfig().card_cells is False
+def test_on_by_default_and_moves_no_flag():
+    assert ScoringConfig().card_cells is True
     events, _ = planted_world(3, n_benign=200, rings=(25, 15, 8))
-    off = graphlink.detect(events)
+    off = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(card_cells=False)))
     on = graphlink.detect(events, config=PipelineConfig(scoring=ScoringConfig(card_cells=True)))
     flagged = lambda r: set(r.accounts.join(r.clusters.filter("flagged").select("cluster_id"), on="cluster_id")["account_id"].to_list())
     assert flagged(on) == flagged(off)

@@ -17,16 +17,27 @@ crowds cells opened over the same first day, or trickling in, run together there
 1. **Units**: the members tied by a card (connected through shared cards inside the cluster): one cell's accounts
    pay with its cards, and a card is a cell's (sibling cells that share the operator's cards stay one unit: the
    opposite failure, a cell cut along its cards, cannot come from a unit). Members sharing no card are strays.
-2. **Units behave apart** when on some evidence kind (:data:`EVIDENCE`: active minutes, phrases, exact addresses)
-   they share values across, per pair of members, less than :data:`EXCHANGE` times the geometric mean of the rates
-   at which each shares them inside, and that is not chance: were they one block, at least :data:`MIN_EXPECTED`
-   shared values would be expected across. Under exchangeability -- one cell, whose members draw minutes, phrases
-   and addresses alike -- the rate across equals that geometric mean whatever each member's volume (a heavy unit
-   shares more inside, and as much more across); a pool shared by the cluster is exchangeable too, so it never parts.
-   Units that behave apart on no kind are **tied**; the most exchangeable tied pair is merged, the rates counted
-   again, until no pair is tied (as sibling parts merges its bursts). So card groups of one cell, which work in the
-   same minutes, write the same templates and draw on the same pool, stay one; a cell's card groups on a uniform
-   clock and a sibling's on the same are tied too (nothing tells them apart; left merged).
+2. A kind is **apart** for two units when they share its values across, per pair of members, less than
+   :data:`EXCHANGE` times the geometric mean of the rates at which each shares them inside, and that is not chance:
+   were they one block, at least :data:`MIN_EXPECTED` shared values would be expected across. Under exchangeability
+   -- one cell, whose members draw minutes, phrases and addresses alike -- the rate across equals that geometric
+   mean whatever each member's volume (a heavy unit shares more inside, and as much more across). Two units **behave
+   apart** (:func:`_verdict`, session 62) when two kinds are apart, or one while no other kind ties them, or when
+   their clocks are apart and not one plan's. One kind apart is no proof: one cell's card groups may each keep a
+   shift, fire at their own minutes past the hour, call from their card's country or run their own task, and still
+   write one template (test_break_scoring's worker and task rings, brk61). What ties: a kind shared across as
+   inside -- but not the pool (the addresses binding the cluster: a pool is shared across as inside by its premise,
+   so its tie says nothing), and minutes only where the two meet beyond chance (more than ``1 / EXCHANGE`` times
+   what independent clocks would: two uniform clocks tie nothing). What makes clocks apart not one plan's
+   (:func:`_clock_verdicts`): they meet in at least :data:`EXCHANGE` times the minutes independent clocks would by
+   chance (each unit's minutes spread over the :data:`DAY` of each day it works; a shift plan's shifts and a
+   script's phases avoid each other and meet in far fewer), or they work on other days (under :data:`EXCHANGE` of
+   one's minutes on days the other works: a cell's shifts work the days their cell works). Phrases are read only
+   with the wording split on (:func:`card_kinds`). Units that behave apart on nothing are **tied**; the most
+   exchangeable tied pair is merged, the rates counted again, until no pair is tied (as sibling parts merges its
+   bursts). So card groups of one cell, which work in the same minutes, write the same templates and draw on the
+   same pool, stay one; a cell's card groups on a uniform clock and a sibling's on the same are tied too (nothing
+   tells them apart; left merged).
 3. Merged units of at least ``min_part`` members are **parts**; smaller units and strays join the part whose
    evidence they share most, per kind against its inside rate (:func:`_affinity`), else the largest. A cluster with
    fewer than two parts stays whole.
@@ -44,10 +55,10 @@ import polars as pl
 
 from graphlink.stages.block_pieces import EXCHANGE
 
-__all__ = ["EVIDENCE", "EXCHANGE", "MAX_MEMBERS", "MIN_EXPECTED", "card_cell_moves", "card_note", "card_parts"]
+__all__ = ["DAY", "EVIDENCE", "EXCHANGE", "MAX_MEMBERS", "MIN_EXPECTED", "card_cell_moves", "card_kinds", "card_note", "card_parts"]
 
 #: A part's why after "parted into N" (:func:`graphlink.stages.sibling_parts.carry_parts`).
-card_note = (" by its card groups: groups paying with cards of their own that work in other minutes, write other phrases or"
+card_note = (" by its card groups: groups paying with cards of their own that work on clocks of their own, write other phrases or"
              " call from other addresses than each other, while the addresses they share are shared across as inside (card cells)")
 
 #: The kinds whose shared values tell whether two card units behave as one cell: exact addresses (a cell's own exits;
@@ -62,6 +73,31 @@ MIN_EXPECTED = 5.0
 #: Clusters with more members are not examined: the unit-by-unit counts are dense. A bound on the work (as wording
 #: cells' MAX_MEMBERS), not a rule of the data.
 MAX_MEMBERS = 4_000
+#: Minutes in a day: independent clocks are compared day by day (a unit's minutes spread evenly over each day it
+#: works), so two units working on other days meet by chance in no minute and their clocks tell nothing.
+DAY = 1_440
+
+
+def card_kinds(wording: bool) -> tuple[str, ...]:
+    """The evidence kinds card cells reads: :data:`EVIDENCE`, without the phrases when the wording split is off (the
+    switch that says whether a cluster's templates may tell its cells apart: off, one operator's card groups each on
+    its own task template are one cell, as the wording split would leave them -- test_break_scoring's task ring).
+
+    Parameters
+    ----------
+    wording : bool
+        ``[communities] wording_cells``.
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
+    >>> card_kinds(True), card_kinds(False)
+    (('ip', 'prompt'), ('ip',))
+    """
+    return EVIDENCE if wording else tuple(k for k in EVIDENCE if k != "prompt")
 
 
 def _units(cards: list[np.ndarray]) -> np.ndarray:
@@ -83,6 +119,14 @@ def _matrix(rows: list[np.ndarray]):
     return csr_matrix((np.ones(len(held)), (owner, col)), shape=(len(rows), int(col.max()) + 1 if len(col) else 0))
 
 
+def _day_of_columns(rows: list[np.ndarray]) -> np.ndarray:
+    """The day (minute // :data:`DAY`) of each column of :func:`_matrix` over the same rows (columns: sorted values)."""
+    held = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    values = np.unique(held)
+    day = values // DAY
+    return np.unique(day, return_inverse=True)[1].astype(np.int64)
+
+
 def _apart(pairs: np.ndarray, sizes: np.ndarray, self_pairs: np.ndarray, exchange: float,
            expected: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(apart, ratio, told): units behaving apart on one kind; across / (geometric mean inside) per pair of units;
@@ -101,8 +145,53 @@ def _apart(pairs: np.ndarray, sizes: np.ndarray, self_pairs: np.ndarray, exchang
     return apart, ratio, told
 
 
+def _chance(days: np.ndarray) -> np.ndarray:
+    """Shared minutes two units would meet in by chance were their clocks independent: per pair, the sum over days of
+    the product of their member-minutes that day over the minutes of a day (each unit's minutes spread evenly over the
+    days it works; ``days``: units x days, member-minutes)."""
+    return days @ days.T / DAY
+
+
+def _clock_verdicts(pairs: np.ndarray, days: np.ndarray, exchange: float, expected: float) -> tuple[np.ndarray, np.ndarray]:
+    """(not one plan, beyond chance) per pair of units, from their shared minutes and member-minutes per day.
+
+    Not one plan: the two meet in at least ``exchange`` times the minutes independent clocks would by chance (chance
+    telling: ``expected`` minutes at least), or they work on other days -- under ``exchange`` of one's minutes fall on
+    days the other works (a shift plan's shifts work the days their cell works). Beyond chance: they meet in more than
+    ``1 / exchange`` times what chance gives (a clock they keep together, not two uniform ones)."""
+    chance = _chance(days)
+    independent = (chance >= expected) & (pairs >= exchange * chance)
+    works = (days > 0).astype(float)
+    on = days @ works.T / np.maximum(days.sum(axis=1), 1e-300)[:, None]  # [i, j]: share of i's minutes on j's days
+    other_days = (on < exchange) | (on.T < exchange)
+    beyond = pairs * exchange > chance
+    out = independent | other_days
+    np.fill_diagonal(out, False)
+    return out, beyond
+
+
+def _verdict(verdicts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], pool: int | None, clock: int | None,
+             clocks: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Pairs of units that part (step 2 of the module docstring) from each kind's (apart, ratio, told).
+
+    A pair parts when two kinds are apart, or one while no kind ties it -- the pool's tie is no vote (a pool is
+    shared across as inside by its premise) and the clock ties only where the two meet beyond chance (``clocks[1]``:
+    uniform clocks tie nothing) -- or when it is apart on the clock and the clocks are not one plan's (``clocks[0]``:
+    independent, or on other days)."""
+    k = verdicts[0][0].shape[0]
+    apart = np.add.reduce([v[0].astype(int) for v in verdicts])
+    ties = [v[2] & ~v[0] for i, v in enumerate(verdicts) if i not in (pool, clock)]
+    if clock is not None and clocks is not None:
+        ties.append(verdicts[clock][2] & ~verdicts[clock][0] & clocks[1])
+    tied = np.logical_or.reduce(ties) if ties else np.zeros((k, k), dtype=bool)
+    out = (apart >= 2) | ((apart == 1) & ~tied)
+    if clock is not None and clocks is not None:
+        out |= verdicts[clock][0] & clocks[0]
+    return out
+
+
 def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_part: int, exchange: float = EXCHANGE,
-               expected: float = MIN_EXPECTED) -> np.ndarray | None:
+               expected: float = MIN_EXPECTED, pool: int | None = 0, clock: int | None = -1) -> np.ndarray | None:
     """One cluster's parts (labels ``0 .. k - 1`` for every member), or None when it stays whole (module docstring).
 
     Parameters
@@ -115,6 +204,14 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
         The fewest members a part holds.
     exchange, expected : float
         :data:`EXCHANGE`, :data:`MIN_EXPECTED`.
+    pool : int or None
+        Which of ``evidence`` holds the addresses that bind the cluster (the pipeline's first kind, ``ip``): two units
+        apart on them are on exits of their own, no pool binds them, and card cells does not part them. None: no
+        kind binds.
+    clock : int or None
+        Which of ``evidence`` holds the minutes (minutes since the epoch; the pipeline's last kind): units apart on
+        the clock alone, while another kind (not the pool) ties them, are one plan's shifts, unless their clocks meet
+        as often as independent clocks would by chance. None (or the pool's index, or a single kind): no clock.
 
     Returns
     -------
@@ -124,7 +221,8 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
     --------
     Two cells of 6 on one pool (every member holds two of the same eight addresses at random), each paying with a
     card of its own, each working in its own minutes: two parts. The same with one clock for all: one cell's two
-    card groups, whole.
+    card groups, whole. The same two groups writing one template (phrases shared across as inside): their minutes
+    are one kind against two, a shift plan's by all they show -- whole.
 
     >>> rng = np.random.default_rng(0)
     >>> cards = [np.array([i // 6]) for i in range(12)]
@@ -133,6 +231,8 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
     >>> card_parts(cards, [pool, own], 5).tolist()
     [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
     >>> card_parts(cards, [pool, [np.arange(10)] * 12], 5) is None
+    True
+    >>> card_parts(cards, [pool, [np.arange(10)] * 12, own], 5) is None
     True
     """
     n = len(cards)
@@ -156,9 +256,19 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
     held = [np.asarray(c.sum(axis=1)).ravel() for c in counts]
     size = sizes[grouped].copy()
     members = [[int(u)] for u in range(g)]  # unit ids merged into each row
+    pool = None if pool is None else pool % len(evidence)
+    clock = None if clock is None or len(evidence) < 2 else clock % len(evidence)
+    clock = None if clock == pool else clock
+    days = None
+    if clock is not None:  # units x days: member-minutes per day (the chance two independent clocks meet)
+        col_day = _day_of_columns(evidence[clock])
+        dm = csr_matrix((np.ones(len(col_day)), (np.arange(len(col_day)), col_day)),
+                        shape=(len(col_day), int(col_day.max()) + 1 if len(col_day) else 0))
+        days = np.asarray((counts[clock] @ dm).todense(), dtype=float)
     while len(size) >= 2:
         verdicts = [_apart(p, size, h, exchange, expected) for p, h in zip(pairs, held)]
-        apart = np.logical_or.reduce([v[0] for v in verdicts])
+        apart = _verdict(verdicts, pool, clock, None if days is None else _clock_verdicts(pairs[clock], days, exchange, expected))
+        np.fill_diagonal(apart, False)
         # The pair whose least exchangeable kind, among those with evidence enough, is most exchangeable merges
         # first; pairs with no such kind merge last (nothing says they are one: merged first, they would carry
         # one side's members into the other's rates).
@@ -175,6 +285,9 @@ def card_parts(cards: list[np.ndarray], evidence: list[list[np.ndarray]], min_pa
             p[:, i] += p[:, j]
         pairs = [np.delete(np.delete(p, j, axis=0), j, axis=1) for p in pairs]
         held = [np.delete(np.r_[h[:i], h[i] + h[j], h[i + 1:]], j) for h in held]
+        if days is not None:
+            days[i] += days[j]
+            days = np.delete(days, j, axis=0)
         size = np.delete(np.r_[size[:i], size[i] + size[j], size[i + 1:]], j)
         members[i] += members.pop(j)
     keep = np.flatnonzero(size >= min_part)
@@ -259,11 +372,13 @@ def card_cell_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliation
         members = members.join(t.group_by("account_idx").agg(pl.col("v").alias(name)), on="account_idx", how="left")
     members = members.sort("cluster_id", "account_idx")
     names = [name for name, _ in tables]
+    clock = names.index("minute") - 1 if "minute" in names else None  # evidence index (cards are column 0)
+    pool = names.index("ip") - 1 if "ip" in names else None
     next_id = int(partition["cluster_id"].max() or 0) + 1
     out = []
     for (_,), group in members.group_by("cluster_id", maintain_order=True):
         cols = [[np.asarray(v if v is not None else [], dtype=np.int64) for v in group[name].to_list()] for name in names]
-        label = card_parts(cols[0], cols[1:], min_part, exchange, expected)
+        label = card_parts(cols[0], cols[1:], min_part, exchange, expected, pool=pool, clock=clock)
         if label is None:
             continue
         ids = group["account_idx"].to_numpy()

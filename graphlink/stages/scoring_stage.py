@@ -31,7 +31,7 @@ from graphlink.stages.batch_cells import batch_cells, joined_clusters, member_mo
 from graphlink.stages.block_pieces import block_moves, carry_joins
 from graphlink.stages.bound_blocks import bound_gave_note, bound_moves, bound_note
 from graphlink.stages.sibling_parts import carry_parts, part_origins, sibling_moves
-from graphlink.stages.card_cells import card_cell_moves, card_note
+from graphlink.stages.card_cells import card_cell_moves, card_kinds, card_note
 from graphlink.stages.batch_judgement import (carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later,
                                               remnants_followed)
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
@@ -198,8 +198,9 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         clusters = carry_parts(clusters, before, partition)
         origins = part_origins(before, partition)
         shared, evidence = recounted(shared, evidence, origins, partition, pl.col("gave") > 0)
-    parts = (card_cell_moves(clusters, partition, affiliations, projection.signals, minutes_idx, config.scoring.min_flag_size)
-             if config.scoring.card_cells else None)
+    # Phrases part card groups only where the wording split may part cells by their templates (wording cells off: no).
+    parts = (card_cell_moves(clusters, partition, affiliations, projection.signals, minutes_idx, config.scoring.min_flag_size,
+                             kinds=card_kinds(config.communities.wording_cells)) if config.scoring.card_cells else None)
     if parts is not None and parts.height:  # card cells: a flagged cluster's card groups behaving apart on a pool parted; judgement kept
         before, partition = partition, renumber(moved_partition(partition, parts), c.min_cluster_size)
         clusters = carry_parts(clusters, before, partition, note=card_note)
