@@ -302,8 +302,7 @@ class ScoringConfig:
     min_flag_size : int
         Clusters smaller than this are never flagged: a ring worth banning has many accounts, pairs are families and friends.
     evidence_per_kind : int
-        How many top shared values per cluster and kind are kept as evidence (prompt phrases: 3 of each of up to
-        this many templates when that is more, :data:`graphlink.stages.evidence.PHRASES_PER_TEMPLATE`).
+        How many top shared values per cluster and kind are kept as evidence (prompt phrases: 3 of each of up to this many templates when that is more, :data:`graphlink.stages.evidence.PHRASES_PER_TEMPLATE`).
     component_weights : dict of str to float
         Weight of each abuse component in the score (see :mod:`graphlink.stages.scoring`). Volume weighs half: heavy users exist, and fleets can throttle.
     org_discount : float
@@ -345,8 +344,8 @@ class ScoringConfig:
         proxy holds none and does not phrase like it, :data:`graphlink.stages.outsiders.IDENTITY_COVER`); so are members of any
         cluster, the cover counted over the others, a member on none of their cards off the script also when its scripted
         prompts are chance (:func:`graphlink.stages.outsiders.address_bystanders`, ``CHANCE_ALPHA``). 0 disables both.
-    public_phrases, cell_pieces, sleepless_members : bool
-        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`); on since session 60 (def60: dev no ordinary or team account newly flagged, ring -2 on a2, +3 on d300; BENCHMARKS.md). With ``cell_pieces`` (opt-in), last, an unflagged piece every member of which holds one of two or more addresses or cards held almost only by flagged accounts is flagged with the cluster it draws from (:mod:`graphlink.stages.cell_pieces`). With ``sleepless_members`` (opt-in, session 60; brk60 found benign round-the-clock groups flagged by it), members that never sleep (their quietest 8 hours hold 15 %+ of their requests), on no schedule, count as load spread in ``scripted_accounts`` beside the mostly scripted ones, on a card paying for 5+ such members (:mod:`graphlink.stages.sleepless`): a misspelled or camouflaged template hides what a fleet writes, not when it sends; dev: no ordinary or team account newly flagged on the dev worlds measured.
+    public_phrases, cell_pieces, sleepless_members, pool_carriers : bool
+        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`); on since session 60 (def60: dev no ordinary or team account newly flagged, ring -2 on a2, +3 on d300; BENCHMARKS.md). With ``cell_pieces`` (opt-in), last, an unflagged piece every member of which holds one of two or more addresses or cards held almost only by flagged accounts is flagged with the cluster it draws from (:mod:`graphlink.stages.cell_pieces`). With ``sleepless_members`` (opt-in, session 60; brk60 found benign round-the-clock groups flagged by it), members that never sleep (their quietest 8 hours hold 15 %+ of their requests), on no schedule, count as load spread in ``scripted_accounts`` beside the mostly scripted ones, on a card paying for 5+ such members (:mod:`graphlink.stages.sleepless`): a misspelled or camouflaged template hides what a fleet writes, not when it sends; dev: no ordinary or team account newly flagged on the dev worlds measured. With ``pool_carriers`` (opt-in, session 62) a card pool counts as far as most members carry the cluster's template (a fifth of their requests or more), not only as far as the members' mean share (:mod:`graphlink.stages.pool_carriers`): camouflage thins what each account writes, not how many accounts run the script; it only raises ``card_pool``.
     """
 
     flag_threshold: float = 0.6
@@ -370,6 +369,7 @@ class ScoringConfig:
     public_phrases: bool = True
     cell_pieces: bool = False  # opt-in (session 60): a piece Leiden cut from a flagged cell, judged with it
     sleepless_members: bool = False  # opt-in (rec60; brk60: a 24/7 desk or a monitor on one card never sleeps either)
+    pool_carriers: bool = False  # opt-in (rec62): a pool's template factor counts carriers above one half, not only the mean share
 
     def __post_init__(self) -> None:
         frozen_mapping(self, "component_weights")

@@ -13,6 +13,7 @@ import polars as pl
 
 from graphlink.stages.card_pools import POOL_HOLDERS, card_alignment, card_units, office_members
 from graphlink.stages.feature_reuse import ClusterReuse
+from graphlink.stages.pool_carriers import carrier_members
 from graphlink.stages.components import SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, group_count
 from graphlink.stages.schedules import request_columns, unscheduled_scripted
 from graphlink.stages.signals.prompt import TEMPLATE_SHINGLES
@@ -147,6 +148,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64))
             .filter(pl.col(sent) > 0).mean().alias("member_template_share"),
             (pl.col(sent) > 0).sum().alias("prompt_members"), unscheduled_scripted(sent, scripted, schedules),
+            carrier_members(sent, scripted),  # [scoring] pool_carriers (graphlink.stages.pool_carriers)
             # [scoring] sleepless_members: how many members never sleep (graphlink.stages.sleepless), for the why
             *([(pl.col("sleepless").fill_null(False) & (pl.col(sent) > 0)).sum().alias("sleepless_members")]
               if schedules is not None and "sleepless" in schedules.columns else [])),
