@@ -9,6 +9,8 @@ paying with department cards paste the company prompt now and then, a few servic
 benign cases stay unflagged: a company of three departments on three cards behind one office NAT, every employee
 pasting the company's internal prompt in a tenth of their requests, two cron service accounts sending its report
 job every hour on the same cards, and a framework crowd sharing a long system prompt on cards of their own.
+Known limit (strict xfail, why the switch stays opt-in): the same company whose staff use the in-house prompt in a
+third of their requests is flagged from events alone; its private e-mail domain (``--accounts``) discounts it.
 """
 
 from __future__ import annotations
@@ -174,3 +176,55 @@ def test_pool_template_share_keeps_the_mean_without_prompts():
                                  "template_carriers": pl.Float64})
     got = feats.with_columns(pool_template_share())["member_template_share"].to_list()
     assert got == [None, 0.2]
+
+
+def _company(rate: float, seed: int = 5) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """300 people and the company of ``world`` whose staff paste the in-house prompt in ``rate`` of their requests."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(300):
+        tz, home, card = rng.choice([-5, 0, 1, 8]), f"81.{i // 200}.{i % 200}.{rng.randrange(1, 250)}", f"card-p{i}"
+        for _ in range(rng.randrange(4, 30)):
+            rows.append((f"p{i:03d}", _day_time(rng, tz), home, card, _words(rng, rng.randrange(6, 25))))
+    for i in range(30):
+        for _ in range(rng.randrange(30, 50)):
+            text = (COMPANY + _words(rng, rng.randrange(6, 20)) if rng.random() < rate
+                    else _words(rng, rng.randrange(6, 25)))
+            rows.append((f"co{i:02d}", _day_time(rng, 1, 9, 18), "198.51.100.20", f"card-dept{i // 10}", text))
+    for i in range(2):
+        for day in range(DAYS):
+            for hour in range(24):
+                rows.append((f"svc{i}", START + dt.timedelta(days=day, hours=hour, seconds=rng.randrange(40)),
+                             "198.51.100.20", "card-dept0", REPORT + _words(rng, 20)))
+    events = pl.DataFrame(rows, schema=SCHEMA, orient="row").sort("timestamp")
+    accounts = events.select(pl.col("account_id").unique().sort()).with_columns(
+        pl.when(pl.col("account_id").str.starts_with("p")).then(pl.col("account_id") + "@gmail.com")
+        .otherwise(pl.col("account_id") + "@shipco-logistics.example").alias("email"),
+        pl.lit(START - dt.timedelta(days=90)).alias("created_at"))
+    return events, accounts
+
+
+@pytest.fixture(scope="module")
+def busy_company(tmp_path_factory):
+    path = tmp_path_factory.mktemp("rec62co")
+    events, accounts = _company(0.3)
+    events.write_parquet(path / "events.parquet")
+    accounts.write_parquet(path / "accounts.parquet")
+    return path
+
+
+def test_a_company_whose_staff_use_its_prompt_a_third_of_the_time_is_unflagged_off(busy_company):
+    assert _flagged(graphlink.detect(busy_company / "events.parquet", config=OFF), "co") == 0
+
+
+@pytest.mark.xfail(strict=True, reason="known limit of pool_carriers (why it stays opt-in): three department cards "
+                   "behind one office NAT, every employee pasting the in-house prompt in ~30 % of requests, read as "
+                   "carriers from events alone (main's mean rule flags the same company from ~55 % on)")
+def test_a_company_whose_staff_use_its_prompt_a_third_of_the_time_is_unflagged_on(busy_company):
+    assert _flagged(graphlink.detect(busy_company / "events.parquet", config=ON), "co") == 0
+
+
+def test_the_busy_company_is_discounted_by_its_domain_with_accounts(busy_company):
+    # its private e-mail domain: the same discount main's known limit relies on
+    got = graphlink.detect(busy_company / "events.parquet", accounts=busy_company / "accounts.parquet", config=ON)
+    assert _flagged(got, "co") == 0

@@ -15,6 +15,11 @@ minority. With ``[scoring] pool_carriers`` the discount is the larger of the mem
 share of members carrying the template (:data:`CARRIER_SHARE` of their requests or more) above one half
 (``2 * carriers - 1``: the majority rule of ``scripted_accounts``). The larger, so no card pool reads lower
 than without the switch: flags can only be added, never lost.
+
+Known limit (opt-in for it): an organisation on several cards behind one address whose staff *mostly* use its
+in-house prompt in a fifth or more of their requests reads as carriers from events alone (main's mean rule reads the
+same company as a pool from about half its requests on); its private e-mail domain discounts it with ``--accounts``
+(``tests/test_rec62.py``).
 """
 
 from __future__ import annotations
