@@ -9,8 +9,9 @@ paying with department cards paste the company prompt now and then, a few servic
 benign cases stay unflagged: a company of three departments on three cards behind one office NAT, every employee
 pasting the company's internal prompt in a tenth of their requests, two cron service accounts sending its report
 job every hour on the same cards, and a framework crowd sharing a long system prompt on cards of their own.
-Known limit (strict xfail, why the switch stays opt-in): the same company whose staff use the in-house prompt in a
-third of their requests is flagged from events alone; its private e-mail domain (``--accounts``) discounts it.
+The same company whose staff use the in-house prompt in a third of their requests carries it as a fleet does; it
+works from one office address (most members send most requests from it), which a fleet's accounts do not: members
+at an office carry nothing (without that guard it was flagged from events alone).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 
 import graphlink
 from graphlink.config.build import build_config
-from graphlink.stages.pool_carriers import CARRIER_SHARE, carrier_members, pool_template_share
+from graphlink.stages.pool_carriers import CARRIER_SHARE, carrier_members, office_based, pool_template_share
 
 ON = build_config(pool_carriers=True)
 OFF = build_config(pool_carriers=False)
@@ -157,7 +158,8 @@ def test_pool_template_share_counts_carriers_above_one_half():
         # 3: one member holds no passage of the cluster's own (own false): it carries nothing
         "requests_sampled": [10] * 14,
         "requests_scripted": [3, 3, 4, 3, 4, 5, 5, 1, 1, 0, 3, 3, 3, 3],
-        "own": [True] * 10 + [True, True, True, False]})
+        "own": [True] * 10 + [True, True, True, False],
+        "at_office": [None] * 13 + [True]})  # the passage-less member sits at an office too: still nothing
     feats = (members.group_by("cluster_id").agg(
         (pl.col("requests_scripted") / pl.col("requests_sampled") * pl.col("own").cast(pl.Float64))
         .mean().alias("member_template_share"),
@@ -217,11 +219,22 @@ def test_a_company_whose_staff_use_its_prompt_a_third_of_the_time_is_unflagged_o
     assert _flagged(graphlink.detect(busy_company / "events.parquet", config=OFF), "co") == 0
 
 
-@pytest.mark.xfail(strict=True, reason="known limit of pool_carriers (why it stays opt-in): three department cards "
-                   "behind one office NAT, every employee pasting the in-house prompt in ~30 % of requests, read as "
-                   "carriers from events alone (main's mean rule flags the same company from ~55 % on)")
 def test_a_company_whose_staff_use_its_prompt_a_third_of_the_time_is_unflagged_on(busy_company):
+    # three department cards behind one office NAT, every employee a carrier: at an office, so none counts
     assert _flagged(graphlink.detect(busy_company / "events.parquet", config=ON), "co") == 0
+
+
+def test_office_based_marks_members_who_sit_together():
+    members = pl.DataFrame({"cluster_id": [1] * 4 + [2] * 4, "account_idx": list(range(8))})
+    signals = pl.DataFrame({"signal_idx": list(range(8)), "kind": ["ip"] * 8, "weight": [1.0] * 8})
+    # cluster 1: three of four send most requests from address 0 (an office); cluster 2: each its own home, the
+    # template from two shared datacenter addresses (4, 5), none of which holds most of anyone's requests
+    rows = pl.DataFrame({"account_idx": [0, 1, 2, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6, 7, 7, 7],
+                         "signal_idx": [0, 0, 0, 1, 0, 2, 4, 5, 3, 4, 5, 6, 4, 5, 7, 4, 5],
+                         "count": [9, 9, 9, 9, 1, 4, 3, 3, 4, 3, 3, 4, 3, 3, 4, 3, 3]})
+    got = office_based(members, rows, signals)
+    assert sorted(got["account_idx"].to_list()) == [0, 1, 2]
+    assert got["at_office"].all()
 
 
 def test_the_busy_company_is_discounted_by_its_domain_with_accounts(busy_company):

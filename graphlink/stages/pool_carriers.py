@@ -16,17 +16,23 @@ share of members carrying the template (:data:`CARRIER_SHARE` of their requests 
 (``2 * carriers - 1``: the majority rule of ``scripted_accounts``). The larger, so no card pool reads lower
 than without the switch: flags can only be added, never lost.
 
-Known limit (opt-in for it): an organisation on several cards behind one address whose staff *mostly* use its
-in-house prompt in a fifth or more of their requests reads as carriers from events alone (main's mean rule reads the
-same company as a pool from about half its requests on); its private e-mail domain discounts it with ``--accounts``
-(``tests/test_rec62.py``).
+An office is not a fleet's shape: a company on three department cards behind its one office NAT, every employee
+pasting the in-house prompt in a third of their requests, carries its prompt as a fleet does (events alone: flagged
+with carriers counted, ``tests/test_rec62.py``). A member sending most of its requests from one address that at least
+:data:`~graphlink.stages.card_pools.UNIT_COVER` of the cluster's members send most of theirs from is at an office
+(:func:`office_based`) and carries nothing: staff sit together, a fleet's accounts draw their requests from proxies,
+VMs or their own homes (templates1000's fleet: its template from four datacenter addresses, its camouflage from
+each account's own). A fleet running every account from one address has an office's shape too and keeps main's mean
+share (:func:`scripted_accounts` refuses it likewise).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["CARRIER_SHARE", "carrier_members", "pool_template_share"]
+from graphlink.stages.card_pools import UNIT_COVER
+
+__all__ = ["CARRIER_SHARE", "carrier_members", "office_based", "pool_template_share"]
 
 #: A member carries its cluster's template when at least this share of its sampled requests send a passage of
 #: the cluster's own (a fifth: one request in five is the script running, not a colleague pasting the company
@@ -40,9 +46,37 @@ CARRIER_SHARE = 0.2
 def carrier_members(sent: str, scripted: str) -> pl.Expr:
     """Aggregation: members with sampled requests whose share sending a passage of the cluster's own is at least
     :data:`CARRIER_SHARE` (``own``: the member holds such a passage, null taken as true, as for
-    ``member_template_share``)."""
+    ``member_template_share``), not at an office (``at_office`` from :func:`office_based`, null taken as false)."""
     share = pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64)
-    return ((pl.col(sent) > 0) & (share >= CARRIER_SHARE)).sum().cast(pl.Float64).alias("template_carriers")
+    away = ~pl.col("at_office").fill_null(False)
+    return ((pl.col(sent) > 0) & (share >= CARRIER_SHARE) & away).sum().cast(pl.Float64).alias("template_carriers")
+
+
+def office_based(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
+    """``account_idx, at_office``: members sending most (more than half) of their requests from one address (kind
+    ``ip``) that at least :data:`~graphlink.stages.card_pools.UNIT_COVER` of their cluster's members send most of
+    theirs from (module docstring). Only the at-office members have a row.
+
+    Examples
+    --------
+    >>> members = pl.DataFrame({"cluster_id": [1] * 4, "account_idx": [0, 1, 2, 3]})
+    >>> signals = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["ip"] * 3, "weight": [1.0] * 3})
+    >>> nat = pl.DataFrame({"account_idx": [0, 1, 2, 3, 3], "signal_idx": [0, 0, 0, 1, 0], "count": [5, 5, 5, 9, 1]})
+    >>> office_based(members, nat, signals)["account_idx"].sort().to_list()
+    [0, 1, 2]
+    >>> proxies = pl.DataFrame({"account_idx": [0, 0, 1, 1], "signal_idx": [0, 1, 1, 2], "count": [5, 5, 5, 5]})
+    >>> office_based(members, proxies, signals).height
+    0
+    """
+    ips = signals.filter((pl.col("kind") == "ip") & (pl.col("weight") > 0)).select("signal_idx")
+    main = (memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64))
+            .join(members.select("cluster_id", "account_idx"), on="account_idx").join(ips, on="signal_idx")
+            .filter(pl.col("count") * 2 > pl.col("count").sum().over("account_idx")))
+    size = members.group_by("cluster_id").agg(pl.len().alias("size"))
+    offices = (main.group_by("cluster_id", "signal_idx").agg(pl.len().alias("h")).join(size, on="cluster_id")
+               .filter(pl.col("h") >= UNIT_COVER * pl.col("size")).select("cluster_id", "signal_idx"))
+    return (main.join(offices, on=["cluster_id", "signal_idx"], how="semi")
+            .select(pl.col("account_idx").cast(members.schema["account_idx"]), pl.lit(True).alias("at_office")).unique())
 
 
 def pool_template_share() -> pl.Expr:

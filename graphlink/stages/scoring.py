@@ -175,7 +175,7 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     config = config or ScoringConfig()
     members = clusters.drop_nulls("cluster_id")
     feats = cluster_features(members, index, memberships, signals, events, account_stats, value_counts,
-                             hour_counts, affiliations, whole, schedules, reuse)
+                             hour_counts, affiliations, whole, schedules, reuse, config.pool_carriers)
     needed = {"cards", "card_accounts", "shared_cards", "networks_per_account", "lines_per_account", "ips", "template_prompts",
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
