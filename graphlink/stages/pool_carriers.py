@@ -23,7 +23,7 @@ with carriers counted, ``tests/test_rec62.py``). A member sending most of its re
 (:func:`office_based`) and carries nothing: staff sit together, a fleet's accounts draw their requests from proxies,
 VMs or their own homes (templates1000's fleet: its template from four datacenter addresses, its camouflage from
 each account's own). A fleet running every account from one address has an office's shape too and keeps main's mean
-share (:func:`scripted_accounts` refuses it likewise).
+share (``scripted_accounts`` refuses it likewise).
 """
 
 from __future__ import annotations
