@@ -344,8 +344,8 @@ class ScoringConfig:
         proxy holds none and does not phrase like it, :data:`graphlink.stages.outsiders.IDENTITY_COVER`); so are members of any
         cluster, the cover counted over the others, a member on none of their cards off the script also when its scripted
         prompts are chance (:func:`graphlink.stages.outsiders.address_bystanders`, ``CHANCE_ALPHA``). 0 disables both.
-    public_phrases, cell_pieces, sleepless_members, passage_ties : bool
-        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`); on since session 60 (def60: dev no ordinary or team account newly flagged, ring -2 on a2, +3 on d300; BENCHMARKS.md). With ``cell_pieces`` (opt-in), last, an unflagged piece every member of which holds one of two or more addresses or cards held almost only by flagged accounts is flagged with the cluster it draws from (:mod:`graphlink.stages.cell_pieces`). With ``sleepless_members`` (opt-in, session 60; brk60 found benign round-the-clock groups flagged by it), members that never sleep (their quietest 8 hours hold 15 %+ of their requests), on no schedule, count as load spread in ``scripted_accounts`` beside the mostly scripted ones, on a card paying for 5+ such members (:mod:`graphlink.stages.sleepless`): a misspelled or camouflaged template hides what a fleet writes, not when it sends; dev: no ordinary or team account newly flagged on the dev worlds measured. With ``passage_ties`` (on, session 62), a cluster showing nothing of a fleet but its text, tied to a flagged operator by prompt phrases alone that chain into one passage (a pasted framework prompt), is not tied (:mod:`graphlink.stages.passage_ties`).
+    public_phrases, cell_pieces, sleepless_members, passage_ties, pool_carriers : bool
+        A stock phrase a fleet's camouflage shares with a person (most writers outside the flagged clusters) keeps no address bystander (:func:`graphlink.stages.outsiders.address_bystanders`); on since session 60 (def60: dev no ordinary or team account newly flagged, ring -2 on a2, +3 on d300; BENCHMARKS.md). With ``cell_pieces`` (opt-in), last, an unflagged piece every member of which holds one of two or more addresses or cards held almost only by flagged accounts is flagged with the cluster it draws from (:mod:`graphlink.stages.cell_pieces`). With ``sleepless_members`` (opt-in, session 60; brk60 found benign round-the-clock groups flagged by it), members that never sleep (their quietest 8 hours hold 15 %+ of their requests), on no schedule, count as load spread in ``scripted_accounts`` beside the mostly scripted ones, on a card paying for 5+ such members (:mod:`graphlink.stages.sleepless`): a misspelled or camouflaged template hides what a fleet writes, not when it sends; dev: no ordinary or team account newly flagged on the dev worlds measured. With ``passage_ties`` (on, session 62), a cluster showing nothing of a fleet but its text, tied to a flagged operator by prompt phrases alone that chain into one passage (a pasted framework prompt), is not tied (:mod:`graphlink.stages.passage_ties`). With ``pool_carriers`` (opt-in, session 62) a card pool counts as far as most members carry the cluster's template (a fifth of their requests or more), not only as far as the members' mean share (:mod:`graphlink.stages.pool_carriers`): camouflage thins what each account writes, not how many accounts run the script; it only raises ``card_pool``.
     """
 
     flag_threshold: float = 0.6
@@ -370,6 +370,7 @@ class ScoringConfig:
     cell_pieces: bool = False  # opt-in (session 60): a piece Leiden cut from a flagged cell, judged with it
     sleepless_members: bool = False  # opt-in (rec60; brk60: a 24/7 desk or a monitor on one card never sleeps either)
     passage_ties: bool = True  # on (session 62, tie62): one pasted passage ties no cluster showing nothing else (stages.passage_ties)
+    pool_carriers: bool = False  # opt-in (rec62): a pool's template factor counts carriers above one half, not only the mean share
 
     def __post_init__(self) -> None:
         frozen_mapping(self, "component_weights")
@@ -440,8 +441,7 @@ class PipelineConfig:
 
 #: Stage name -> config class, in pipeline order (the sections of ``graphlink.toml`` and ``run.json``).
 STAGES: Mapping[str, type] = MappingProxyType({
-    "ingest": IngestConfig,
-    "signals": SignalConfig,
+    "ingest": IngestConfig, "signals": SignalConfig,
     "graph": GraphConfig,
     "communities": CommunityConfig,
     "scoring": ScoringConfig,

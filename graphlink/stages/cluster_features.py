@@ -13,6 +13,7 @@ import polars as pl
 
 from graphlink.stages.card_pools import POOL_HOLDERS, card_alignment, card_units, office_members
 from graphlink.stages.feature_reuse import ClusterReuse
+from graphlink.stages.pool_carriers import carrier_members, office_based
 from graphlink.stages.components import SHORT_LIVED_EVENTS, SHORT_LIVED_HOURS, group_count
 from graphlink.stages.schedules import request_columns, unscheduled_scripted
 from graphlink.stages.signals.prompt import TEMPLATE_SHINGLES
@@ -91,9 +92,10 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
                      account_stats: pl.DataFrame | None, value_counts: pl.DataFrame | None = None,
                      hour_counts: pl.DataFrame | None = None, affiliations: pl.DataFrame | None = None,
                      whole: bool = False, schedules: pl.DataFrame | None = None,
-                     reuse: ClusterReuse | None = None) -> pl.DataFrame:
+                     reuse: ClusterReuse | None = None, carriers: bool = False) -> pl.DataFrame:
     """Raw per-cluster facts the components are computed from (one row per cluster); ``reuse`` keeps the
-    features of a cluster's own members between passes (:class:`graphlink.stages.feature_reuse.ClusterReuse`)."""
+    features of a cluster's own members between passes (:class:`graphlink.stages.feature_reuse.ClusterReuse`);
+    ``carriers`` (``[scoring] pool_carriers``) counts ``template_carriers`` (:mod:`graphlink.stages.pool_carriers`)."""
     sizes = members.group_by("cluster_id").agg(pl.len().cast(pl.UInt32).alias("size"))
     feats = sizes
     if affiliations is not None:
@@ -139,6 +141,9 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
                    if reuse is not None and not whole else office_members(members, affiliations, signals))
         stats = (stats.join(offices, on="account_idx", how="left")
                  if affiliations is not None else stats.with_columns(office=pl.lit(None, pl.Boolean), card=pl.lit(None, pl.UInt32)))
+        if carriers:  # members at an office carry nothing (graphlink.stages.pool_carriers.office_based)
+            stats = (stats.join(office_based(members, affiliations, signals), on="account_idx", how="left")
+                     if affiliations is not None else stats.with_columns(at_office=pl.lit(None, pl.Boolean)))
         feats = feats.join(stats.group_by("cluster_id").agg(
             pl.col(sent).sum().alias("prompts_sampled"), pl.col(scripted).sum().alias("template_prompts"),
             # Each member's own scripted share, averaged over the members with sampled prompts
@@ -147,6 +152,7 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
             (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64))
             .filter(pl.col(sent) > 0).mean().alias("member_template_share"),
             (pl.col(sent) > 0).sum().alias("prompt_members"), unscheduled_scripted(sent, scripted, schedules),
+            *([carrier_members(sent, scripted)] if carriers else []),  # [scoring] pool_carriers
             # [scoring] sleepless_members: how many members never sleep (graphlink.stages.sleepless), for the why
             *([(pl.col("sleepless").fill_null(False) & (pl.col(sent) > 0)).sum().alias("sleepless_members")]
               if schedules is not None and "sleepless" in schedules.columns else [])),

@@ -38,6 +38,8 @@ component                 abuse pattern it looks for
                           staff on a card per office or department write their own
                           requests, and a company's few busy cron accounts stay a few
                           accounts (the share of *prompts* let their volume speak for all).
+                          With ``[scoring] pool_carriers``, at least the share of members
+                          carrying the template above one half (:mod:`graphlink.stages.pool_carriers`).
 ``scripted_accounts``     Load spread over accounts: one payer running one script from many
                           accounts to stay under per-account limits. The share of members
                           whose sampled requests are mostly (half or more) the cluster's own
@@ -114,6 +116,7 @@ from graphlink.stages.cluster_features import (SCORED_KINDS, account_hours, clus
 from graphlink.stages.evidence import evidence_summary
 from graphlink.stages.feature_reuse import ClusterReuse
 from graphlink.stages.components import ORG_UNEXPLAINED, component_exprs, reason_exprs
+from graphlink.stages.pool_carriers import pool_template_share
 from graphlink.config.kinds import kinds_text_expr
 from graphlink.contract import CLUSTERS_SCHEMA as CLUSTER_SCHEMA, COMPONENTS, COORDINATION, EVASION
 
@@ -172,15 +175,18 @@ def score_clusters(clusters: pl.DataFrame, index: pl.DataFrame, memberships: pl.
     config = config or ScoringConfig()
     members = clusters.drop_nulls("cluster_id")
     feats = cluster_features(members, index, memberships, signals, events, account_stats, value_counts,
-                             hour_counts, affiliations, whole, schedules, reuse)
+                             hour_counts, affiliations, whole, schedules, reuse, config.pool_carriers)
     needed = {"cards", "card_accounts", "shared_cards", "networks_per_account", "lines_per_account", "ips", "template_prompts",
               "prompts_sampled", "template", "synced_accounts", "timed_accounts", "active_hours",
               "burst_created", "created_known", "burst_hours", "median_events", "typical_events",
               "private_domain_accounts", "domain_known", "domains", "seen_accounts", "short_lived_accounts",
-              "card_alignment", "member_template_share", "scripted_members", "prompt_members", "sleepless_members"}
+              "card_alignment", "member_template_share", "scripted_members", "prompt_members", "sleepless_members",
+              "template_carriers"}
     feats = feats.with_columns([pl.lit(None, pl.Float64).alias(n) for n in sorted(needed - set(feats.columns))])
     feats = feats.with_columns(pl.col("template").cast(pl.String),
                                pl.col(sorted(needed - {"template"})).cast(pl.Float64))
+    if config.pool_carriers:  # a pool counted as far as most members carry the template (graphlink.stages.pool_carriers)
+        feats = feats.with_columns(pool_template_share())
     comps = component_exprs()
     feats = feats.with_columns([comps["org_coherence"].cast(pl.Float64).alias("org_coherence")])
     feats = feats.with_columns([comps[c].cast(pl.Float64).alias(c) for c in COMPONENTS if c != "payment_reuse"])
