@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 import graphlink
+from graphlink.stages.card_cells import card_parts
 from tests._worlds import planted_world
 
 #: tie62's framework prompt (19 words), and two real-world shapes of a framework's stock system prompt.
@@ -113,3 +114,177 @@ def test_the_slot_and_repeat_findings_are_the_passage_rule_not_the_input():
     # the same company with one unbroken passage is unflagged (tie62's fix), so the two xfails above can pass
     got = flagged(company_and_ring(HEAD, HEAD))
     assert got["zrng"] == 20 and got["acme"] == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# card cells (on by default): card_parts as the pipeline calls it (pool=0, clock=2), on card62's inputs -- each
+# member's cards, a pool's addresses, a template's phrases and the minutes it works in. Flags and campaigns cannot
+# move (parts keep the judgement); what can go wrong is one cell cut into several (ARI by cell).
+
+DAY = 1_440
+
+
+def _units(groups: int, per: int) -> list[np.ndarray]:
+    return [np.array([i // per]) for i in range(groups * per)]
+
+
+def _pool(rng: np.random.Generator, n: int) -> list[np.ndarray]:
+    return [rng.choice(60, 6, replace=False) for _ in range(n)]
+
+
+def _template(rng: np.random.Generator, n: int) -> list[np.ndarray]:
+    return [rng.choice(20, 8, replace=False) for _ in range(n)]
+
+
+def _bursts(rng: np.random.Generator, hours: tuple[int, int], days, per_day: int = 30) -> np.ndarray:
+    return np.concatenate([d * DAY + rng.choice(np.arange(hours[0] * 60, hours[1] * 60), per_day, replace=False)
+                           for d in days])
+
+
+def _members(rng: np.random.Generator, bursts: np.ndarray, n: int) -> list[np.ndarray]:
+    return [rng.choice(bursts, int(0.8 * len(bursts)), replace=False) for _ in range(n)]
+
+
+def _one_cell(first: list[np.ndarray], second: list[np.ndarray], rng: np.random.Generator):
+    return card_parts(_units(4, 6), [_pool(rng, 24), _template(rng, 24), first + second], 5, pool=0, clock=2)
+
+
+def test_one_cell_in_three_shifts_that_never_overlap_stays_whole():
+    for seed in range(1, 4):
+        rng = np.random.default_rng(seed)
+        minutes = sum((_members(rng, _bursts(rng, h, range(10)), 8) for h in ((0, 8), (8, 16), (16, 24))), [])
+        assert card_parts(_units(4, 6), [_pool(rng, 24), _template(rng, 24), minutes], 5, pool=0, clock=2) is None
+
+
+def test_one_cell_whose_shifts_follow_the_cells_clock_stays_whole_overlapping_or_not():
+    # one burst clock for the cell; each half takes the bursts of its hours (8-16 and 12-20: four hours of handover)
+    for seed in range(1, 4):
+        rng = np.random.default_rng(seed)
+        bursts = _bursts(rng, (0, 24), range(10))
+        hour = (bursts % DAY) // 60
+        a, b = bursts[(hour >= 8) & (hour < 16)], bursts[(hour >= 12) & (hour < 20)]
+        assert _one_cell(_members(rng, a, 12), _members(rng, b, 12), rng) is None
+
+
+@pytest.mark.xfail(strict=True, reason="brk62: the clock rule reads a shift plan only as clocks that avoid each "
+                   "other; two shifts of one cell overlapping by two hours at handover (8-17 and 15-24, each keeping "
+                   "its own bursts, one template, one pool) meet about as often as independent clocks and are parted "
+                   "on 8 of 10 seeds (seed 1 here) -- whole on disjoint shifts, so the verdict turns on the handover")
+def test_one_cell_in_two_shifts_overlapping_at_handover_stays_whole():
+    rng = np.random.default_rng(1)
+    first = _members(rng, _bursts(rng, (8, 17), range(10)), 12)
+    second = _members(rng, _bursts(rng, (15, 24), range(10)), 12)
+    assert _one_cell(first, second, rng) is None
+
+
+@pytest.mark.xfail(strict=True, reason="brk62: 'a cell's shifts work the days their cell works' does not hold for a "
+                   "weekend crew: one cell's weekday card groups (Mon-Fri) and weekend card groups (Sat-Sun), one "
+                   "template, one pool, are on other days and parted (10 of 10 seeds; alternate-day crews too)")
+def test_one_cell_with_a_weekend_crew_stays_whole():
+    rng = np.random.default_rng(1)
+    days = range(28)
+    first = _members(rng, _bursts(rng, (0, 24), [d for d in days if d % 7 < 5]), 12)
+    second = _members(rng, _bursts(rng, (0, 24), [d for d in days if d % 7 >= 5]), 12)
+    assert _one_cell(first, second, rng) is None
+
+
+def test_card_cells_moves_no_flag_and_no_campaign():
+    log = company_and_ring(HEAD, HEAD)
+    on, off = graphlink.detect(log), graphlink.detect(log, config=graphlink.build_config(card_cells=False))
+    cols = ["account_id", "campaign_id"]
+    flag = lambda r: r.accounts.join(r.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left").select(
+        "account_id", pl.col("flagged").fill_null(False)).sort("account_id")
+    assert flag(on).equals(flag(off))
+    assert on.accounts.select(cols).sort("account_id").equals(off.accounts.select(cols).sort("account_id"))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# pool carriers (opt-in): its office guard asks most members to send most requests from one address most of the
+# cluster sends most of theirs from. rec62's company (30 staff on three department cards, office hours, the in-house
+# prompt in a third of their requests, two cron service accounts) beside 300 people -- behind one NAT address it holds.
+
+import datetime as dt  # noqa: E402
+import random  # noqa: E402
+
+START = dt.datetime(2025, 3, 3, tzinfo=dt.timezone.utc)
+VOCAB = ("river garden budget engine letter window market planet silver doctor travel kitchen winter paper signal "
+         "harbor forest museum ticket camera pocket bridge island rocket violin candle orange blanket mirror ladder "
+         "jacket tunnel basket dragon pepper sugar thunder puzzle anchor velvet saddle marble canyon meadow lantern "
+         "copper feather glacier harvest compass ribbon falcon").split()
+IN_HOUSE = ("You are the internal assistant of our logistics company, answer in the house style, cite the shipment "
+            "manual section and keep customer names out of the answer. Question: ")
+DIGEST = ("Summarise the following shipment log for the hourly operations digest in under one hundred words, keep "
+          "every figure as written: ")
+
+
+def _text(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(VOCAB) for _ in range(n))
+
+
+def _at(rng: random.Random, tz: int, first: int = 8, last: int = 22) -> dt.datetime:
+    return START + dt.timedelta(days=rng.randrange(6), hours=rng.randrange(first, last) - tz, minutes=rng.randrange(60),
+                                seconds=rng.randrange(60))
+
+
+def logistics_company(office, seed: int = 5, rate: float = 0.3) -> pl.DataFrame:
+    """rec62's busy company; ``office(rng)`` is the address of each of its requests (its egress)."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(300):
+        tz, home = rng.choice([-5, 0, 1, 8]), f"81.{i // 200}.{i % 200}.{rng.randrange(1, 250)}"
+        rows += [(f"p{i:03d}", _at(rng, tz), home, f"card-p{i}", _text(rng, rng.randrange(6, 25)))
+                 for _ in range(rng.randrange(4, 30))]
+    for i in range(30):
+        for _ in range(rng.randrange(30, 50)):
+            text = IN_HOUSE + _text(rng, rng.randrange(6, 20)) if rng.random() < rate else _text(rng, rng.randrange(6, 25))
+            rows.append((f"co{i:02d}", _at(rng, 1, 9, 18), office(rng), f"card-dept{i // 10}", text))
+    rows += [(f"svc{i}", START + dt.timedelta(days=d, hours=h, seconds=rng.randrange(40)), office(rng), "card-dept0",
+              DIGEST + _text(rng, 20)) for i in range(2) for d in range(6) for h in range(24)]
+    schema = {"account_id": pl.String, "timestamp": pl.Datetime("us", "UTC"), "ip": pl.String,
+              "payment_fingerprint": pl.String, "prompt": pl.String}
+    return pl.DataFrame(rows, schema=schema, orient="row").sort("timestamp")
+
+
+def company_flagged(events: pl.DataFrame, **settings) -> int:
+    result = graphlink.detect(events, config=graphlink.build_config(**settings))
+    acc = result.accounts.join(result.clusters.select("cluster_id", "flagged"), on="cluster_id", how="left")
+    return int(acc.filter(pl.col("account_id").str.starts_with("co"))["flagged"].fill_null(False).sum())
+
+
+def test_pool_carriers_office_guard_holds_behind_one_nat_address():
+    events = logistics_company(lambda rng: "198.51.100.20")
+    assert company_flagged(events, pool_carriers=True) == 0
+
+
+def test_the_nat_pool_company_is_unflagged_with_pool_carriers_off():
+    # the default: the company below is not flagged on main's card pool (so the xfail below is pool_carriers')
+    events = logistics_company(lambda rng: f"198.51.100.{20 + rng.randrange(4)}")
+    assert company_flagged(events, pool_carriers=False) == 0
+
+
+@pytest.mark.xfail(strict=True, reason="brk62: pool_carriers' office guard reads an office as one address most "
+                   "members send most requests from; a company whose NAT gateway spreads its egress over a few "
+                   "public addresses (round-robin over 4, as cloud and corporate NAT pools do) has no such address, "
+                   "every employee pasting the in-house prompt in a third of requests counts as a carrier and the "
+                   "company is flagged 30 of 30 (4, 6 or 8 egress addresses, seeds 5 and 6, but 6 on seed 5)")
+def test_a_company_behind_a_nat_pool_of_four_addresses_stays_unflagged_with_pool_carriers():
+    events = logistics_company(lambda rng: f"198.51.100.{20 + rng.randrange(4)}")
+    assert company_flagged(events, pool_carriers=True) == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# small logs and the output contract with every session-62 switch on
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_small_logs_run_with_every_session_62_switch_on(n):
+    ts = [dt.datetime(2025, 1, 1, 9, m, tzinfo=dt.timezone.utc) for m in range(2 * n)]
+    log = pl.DataFrame({"account_id": [f"a{i % n}" for i in range(2 * n)], "timestamp": ts,
+                        "ip": ["198.51.100.9"] * (2 * n), "payment_fingerprint": ["card-1"] * (2 * n),
+                        "prompt": [HEAD + " \u200bпривет 🙂"] * (2 * n)})
+    config = graphlink.build_config(passage_ties=True, card_cells=True, pool_carriers=True)
+    result = graphlink.detect(log, config=config)
+    base = graphlink.detect(log, config=graphlink.build_config(passage_ties=False, card_cells=False, pool_carriers=False))
+    assert result.accounts.height == n and set(result.accounts.columns) == set(base.accounts.columns)
+    assert result.clusters.schema == base.clusters.schema
+    assert not result.clusters["flagged"].any()  # never a flag below min_flag_size
