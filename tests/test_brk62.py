@@ -288,3 +288,63 @@ def test_small_logs_run_with_every_session_62_switch_on(n):
     assert result.accounts.height == n and set(result.accounts.columns) == set(base.accounts.columns)
     assert result.clusters.schema == base.clusters.schema
     assert not result.clusters["flagged"].any()  # never a flag below min_flag_size
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# signed templates (opt-in, [communities] signed_templates; op62's two gates not yet on int62 when this was written --
+# the finding holds on op61's version and on op62's branch alike): two operators running one public script
+
+from graphlink.stages.signed_templates import signed_template_ties  # noqa: E402
+
+#: A public distillation script's template (a GitHub toolkit's): every account of whoever runs it sends it whole.
+SCRIPT = ("break the question into sub questions answer each one with detailed reasoning and combine them into a final "
+          "answer input")
+
+
+def _shingles(text: str, k: int = 5) -> list[str]:
+    words = text.split()
+    return [" ".join(words[i:i + k]) for i in range(max(len(words) - k + 1, 1))]
+
+
+def _signed_pairs(clusters: list[list[list[str]]], outsiders: int = 800, accounts: int = 3_000) -> list[tuple[int, int]]:
+    """op62's grouping input by hand: each cluster a list of members, each member the passages it holds; every
+    account (and ``outsiders`` unclustered ones) sends python-requests."""
+    rows, nodes, a = [], [], 0
+    for node, members in enumerate(clusters):
+        for held in members:
+            nodes.append((a, node))
+            rows += [(a, "user_agent", "python-requests/2.31.0")] + [(a, "prompt", p) for p in held]
+            a += 1
+    rows += [(b, "user_agent", "python-requests/2.31.0") for b in range(a, a + outsiders)]
+    held = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "kind": pl.String, "value": pl.String}, orient="row").unique()
+    sig = (held.group_by("kind", "value").agg(pl.len().cast(pl.UInt32).alias("df")).sort("kind", "value")
+           .with_row_index("signal_idx").with_columns(linked=pl.col("df") >= 2))
+    aff = held.join(sig, on=["kind", "value"]).select("account_idx", "signal_idx")
+    node = pl.DataFrame(nodes, schema={"account_idx": pl.UInt32, "node": pl.UInt32}, orient="row")
+    node_of = node.join(node.group_by("node").len().rename({"len": "size"}), on="node")
+    return signed_template_ties(node_of, aff, sig.select("signal_idx", "kind", "df", "linked", "value"), ["prompt"],
+                                accounts).select("source", "target").rows()
+
+
+@pytest.mark.xfail(strict=True, reason="brk62: two operators (or two companies) each running one public script -- its "
+                   "template sent whole by every account, short questions of their own, python-requests -- share "
+                   "passages no one else writes, written by all of each, and their skeletons agree (0.97 / 0.87 / "
+                   "0.65 on questions of 3 / 5 / 8 words, op62's branch): signed templates ties them into one "
+                   "campaign. Text and a stock client cannot tell a public toolkit's users apart; a tie needs a "
+                   "second, non-text trace (card, address block, clock, private client)")
+def test_two_operators_running_one_public_script_are_not_signed_as_one():
+    rng = np.random.default_rng(0)
+    first = "invoice ledger payroll audit vendor budget forecast review".split()
+    second = "product buy discount star amazing river garden engine".split()
+    clusters = [[_shingles(SCRIPT + " " + " ".join(rng.choice(words, 5))) for _ in range(20)] for words in (first, second)]
+    assert _signed_pairs(clusters) == []
+
+
+def test_two_operators_with_their_own_scripts_are_not_signed_as_one():
+    # the same two fleets writing scripts of their own: nothing shared, no tie (the xfail above can pass)
+    rng = np.random.default_rng(0)
+    own = ["compare the two passages and list every difference with a short justification for each one found here",
+           SCRIPT]
+    words = "invoice ledger payroll audit vendor budget forecast review".split()
+    clusters = [[_shingles(t + " " + " ".join(rng.choice(words, 5))) for _ in range(20)] for t in own]
+    assert _signed_pairs(clusters) == []
