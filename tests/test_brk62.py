@@ -166,6 +166,32 @@ def test_one_cell_whose_shifts_follow_the_cells_clock_stays_whole_overlapping_or
         assert _one_cell(_members(rng, a, 12), _members(rng, b, 12), rng) is None
 
 
+def test_one_cell_whose_shifts_each_add_a_task_template_to_the_common_one_stays_whole():
+    # disjoint shifts, and each card group writes phrases of its own task beside the cell's template: the common
+    # template ties them, the clock avoids -- one plan
+    for seed in range(1, 4):
+        rng = np.random.default_rng(seed)
+        minutes = _members(rng, _bursts(rng, (0, 12), range(10)), 12) + _members(rng, _bursts(rng, (12, 24), range(10)), 12)
+        phrases = [np.concatenate([t, rng.choice(10, 4, replace=False) + 200 + 20 * (i // 6)])
+                   for i, t in enumerate(_template(rng, 24))]
+        assert card_parts(_units(4, 6), [_pool(rng, 24), phrases, minutes], 5, pool=0, clock=2) is None
+
+
+def test_card_parts_do_not_depend_on_the_order_of_members_or_the_ids_of_cards():
+    for seed in range(1, 6):
+        rng = np.random.default_rng(seed)
+        minutes = (_members(rng, _bursts(rng, (0, 24), range(10)), 8) + _members(rng, _bursts(rng, (0, 24), range(10)), 8)
+                   + _members(rng, _bursts(rng, (6, 18), range(10)), 8))
+        cards, evidence = _units(6, 4), [_pool(rng, 24), _template(rng, 24), minutes]
+        first = card_parts(cards, evidence, 3, pool=0, clock=2)
+        order, ids = rng.permutation(24), rng.permutation(6)
+        again = card_parts([ids[cards[i]] for i in order], [[kind[i] for i in order] for kind in evidence], 3,
+                           pool=0, clock=2)
+        assert (first is None) == (again is None)
+        if first is not None:
+            assert all((first[order[i]] == first[order[j]]) == (again[i] == again[j]) for i in range(24) for j in range(24))
+
+
 @pytest.mark.xfail(strict=True, reason="brk62: the clock rule reads a shift plan only as clocks that avoid each "
                    "other; two shifts of one cell overlapping by two hours at handover (8-17 and 15-24, each keeping "
                    "its own bursts, one template, one pool) meet about as often as independent clocks and are parted "
