@@ -65,8 +65,11 @@ SKELETON_BAR = 0.5
 # rest of its word's; 3-grams are shared by most English words ("the", "ing"), 5-grams lose short words to one typo.
 SKELETON_GRAM = 4
 # A template is what a cell writes, not what a few of its members paste: the passages two cells share must be
-# written by half the members of each or more (dev, op61's signed pairs of one operator: 0.67-1.00 of each side, the
-# disguised operators' 1.00; a public jailbreak pasted into 8 % of prompts: 0.25-0.30 of each fleet, brk61).
+# written by half the members of each or more (dev, op61's signed pairs of one operator: schedules 1048 / crowds 1046
+# 0.99-1.00 of each side, templates 1001 0.67 or more; a public jailbreak pasted into 8 % of prompts: 0.25-0.30 of
+# each fleet, brk61). The cost: an operator whose disguise leaves almost no passage intact (dev mixed 1000,
+# operator 0: 0.05-0.15 of each cell write a shared passage, skeletons 0.52-0.92) is not tied -- by the text the
+# grouping sees it reads as the jailbreak's two fleets do, so its tie must come from elsewhere (clock, batches).
 WRITTEN_BY = 0.5
 SKELETON_KIND = "prompt"  # passages (text); a burst's value is a template with its time, not writing
 
