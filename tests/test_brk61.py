@@ -216,9 +216,7 @@ def test_signed_templates_tie_two_clusters_sharing_their_private_passages_on_one
     assert signed_template_ties(node_of, aff, sig, ["prompt"], 2000).select("source", "target").rows() == [(0, 1)]
 
 
-@pytest.mark.xfail(strict=True, reason="signed templates (op61) take python-requests -- sent by 500 other accounts of "
-                   "the log -- as a shared toolkit: two operators (or a company and a ring) both pasting one framework "
-                   "system prompt are tied at weight 1.0 though each writes its own template otherwise")
+# strict xfail until session 62: fixed by op62's template skeletons (graphlink/stages/signed_templates.py)
 def test_signed_templates_do_not_tie_two_operators_on_a_stock_client_and_a_stock_passage():
     node_of, aff, sig = two_clusters_on_a_stock_client(shared=10)
     assert signed_template_ties(node_of, aff, sig, ["prompt"], 2000).is_empty()
@@ -342,9 +340,7 @@ def operator_fleet(name: str, rng: np.random.Generator, words: str, ips: list[st
         "prompt": prompts, "user_agent": "python-requests/2.31.0"})
 
 
-@pytest.mark.xfail(strict=True, reason="signed templates (op61), end to end: two operators (own cards, own addresses, own "
-                   "templates) that both paste a public jailbreak into 8 % of their prompts and both send python-requests "
-                   "are two campaigns with the switch off and one with it on")
+# strict xfail until session 62: fixed by op62's template skeletons (graphlink/stages/signed_templates.py)
 def test_signed_templates_keep_two_operators_sharing_a_public_jailbreak_apart():
     events, _ = planted_world(2, n_benign=400, rings=())
     rng = np.random.default_rng(1)

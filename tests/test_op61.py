@@ -17,6 +17,14 @@ from graphlink.stages.signed_templates import signed_template_ties
 N_LOG = 2_000  # accounts in the (imagined) log: the chance's N
 
 
+def _disguised(s: int, c: int) -> str:
+    """Passage ``s`` of one template as cluster ``c`` sends it: even clusters as written, odd ones upper-cased with
+    the words run together (session 62, op62: the signed ties also ask the clusters' template skeletons to agree --
+    the own passages differ as strings, as a disguise leaves them, and read alike once case and spacing are undone)."""
+    text = f"post the weekly digest part {s} to the channel"
+    return text if c % 2 == 0 else text.upper().replace(" ", "")
+
+
 def _world(clients: dict[int, list[str]], shared: int = 4, own: int = 40, shared_df: int | None = None,
            holders: int = 3, size: int = 8):
     """Clusters 0.. (``size`` accounts each): each member writes ``own`` passages of its cluster's own (every member
@@ -34,7 +42,7 @@ def _world(clients: dict[int, list[str]], shared: int = 4, own: int = 40, shared
     for c in range(n_clusters):
         members = list(range(c * size, (c + 1) * size))
         for s in range(own):
-            sig_rows.append((sig, "prompt", size, 1.0, True, f"c{c}own{s}"))
+            sig_rows.append((sig, "prompt", size, 1.0, True, _disguised(s, c)))
             rows += [(a, sig) for a in members]
             sig += 1
         rows += [(a, s) for a in members[:holders] for s in shared_ids]
@@ -68,7 +76,8 @@ def _campaigns(partition, affiliations, signals, on: bool) -> list[int]:
 
 def test_one_toolkit_and_private_passages_tie_two_cells():
     # Two cells sending one scheduler client share 4 passages no one else writes, a thin slice of their 44 each.
-    partition, aff, sig, node_of = _world({0: ["sched/1.2"], 1: ["sched/1.2"]})
+    # (op62: written by 6 of each cell's 8 -- a template is what most of a cell writes, WRITTEN_BY.)
+    partition, aff, sig, node_of = _world({0: ["sched/1.2"], 1: ["sched/1.2"]}, holders=6)
     ties = signed_template_ties(node_of, aff, sig, ["prompt"], N_LOG)
     assert ties.select("source", "target").rows() == [(0, 1)]
     assert ties["weight"][0] > 0.99  # chance gives two 8-account cells of 2,000 ~0.0002 such passages
