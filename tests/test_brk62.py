@@ -357,7 +357,8 @@ def _signed_pairs(clusters: list[list[list[str]]], outsiders: int = 800, account
                    "passages no one else writes, written by all of each, and their skeletons agree (0.97 / 0.87 / "
                    "0.65 on questions of 3 / 5 / 8 words, op62's branch): signed templates ties them into one "
                    "campaign. Text and a stock client cannot tell a public toolkit's users apart; a tie needs a "
-                   "second, non-text trace (card, address block, clock, private client)")
+                   "second, non-text trace (card, address block, clock, private client). End to end the grouping's template "
+                   "cosine already puts them in one campaign with the switch off (the next test): a limit of both paths")
 def test_two_operators_running_one_public_script_are_not_signed_as_one():
     rng = np.random.default_rng(0)
     first = "invoice ledger payroll audit vendor budget forecast review".split()
@@ -374,3 +375,32 @@ def test_two_operators_with_their_own_scripts_are_not_signed_as_one():
     words = "invoice ledger payroll audit vendor budget forecast review".split()
     clusters = [[_shingles(t + " " + " ".join(rng.choice(words, 5))) for _ in range(20)] for t in own]
     assert _signed_pairs(clusters) == []
+
+
+def _two_script_operators() -> pl.DataFrame:
+    """Two rings of 20 (own 3 cards, own 19 addresses each), every account sending ``SCRIPT`` and a 5-word question of
+    its ring's words around the clock, python-requests, beside planted_world's users and rings."""
+    events, rng, frames = background(), np.random.default_rng(7), []
+    for name, words, net in (("opaa", "invoice ledger payroll audit vendor budget forecast review", "198.18.1"),
+                             ("opbb", "product buy discount star amazing river garden engine", "203.0.113")):
+        acc = np.repeat(np.arange(20), 25)
+        sec = rng.integers(0, 14, acc.size) * 86400 + rng.integers(0, 86400, acc.size)
+        frames.append(pl.DataFrame({
+            "account_id": [f"{name}{i:03d}" for i in acc],
+            "timestamp": (np.datetime64("2024-05-01T00:00:00") + sec.astype("timedelta64[s]")).astype("datetime64[us]"),
+            "ip": rng.choice([f"{net}.{j}" for j in range(1, 20)], acc.size).tolist(),
+            "payment_fingerprint": [f"pf_{name}{i % 3}" for i in acc],
+            "prompt": [SCRIPT + " " + " ".join(w) for w in rng.choice(np.array(words.split()), (acc.size, 5))],
+            "user_agent": "python-requests/2.31.0"}).with_columns(pl.col("timestamp").cast(events.schema["timestamp"])))
+    return pl.concat([events, *frames], how="diagonal_relaxed")
+
+
+@pytest.mark.xfail(strict=True, reason="brk62: two operators sharing nothing but one public script's template (own "
+                   "cards, own addresses) are one campaign -- with signed_templates off (main's template cosine) and "
+                   "on alike; both flagged on their own, so no flag moves, but an investigator reads one operator")
+def test_two_operators_running_one_public_script_are_two_campaigns():
+    for switch in (False, True):
+        result = graphlink.detect(_two_script_operators(), config=graphlink.build_config(signed_templates=switch))
+        acc = result.accounts.filter(pl.col("account_id").str.starts_with("op"))
+        got = acc.group_by(pl.col("account_id").str.slice(0, 4)).agg(pl.col("campaign_id").unique())
+        assert got.height == 2 and acc["campaign_id"].n_unique() == 2
