@@ -116,6 +116,43 @@ def test_the_slot_and_repeat_findings_are_the_passage_rule_not_the_input():
     assert got["zrng"] == 20 and got["acme"] == 0
 
 
+def company_on_cards(cards, ring: bool = True) -> pl.DataFrame:
+    """tie62's company (two office addresses, office hours, ``HEAD`` in every prompt) paying with ``cards(i)``, beside
+    the ring of 20 pasting ``HEAD`` too (if ``ring``) and planted_world's users and rings."""
+    events = background()
+    rng = np.random.default_rng(3)
+    frames = [group("acme", 14, rng, HEAD, TEAM_WORDS, ["203.0.113.5", "203.0.113.6"], cards, (9, 17))]
+    ring_frame = group("zrng", 20, rng, HEAD, RING_WORDS, [f"198.18.{i}.{j}" for i in range(3) for j in range(1, 9)],
+                       lambda i: f"pf_zrng{i % 3}", (0, 24), per=25)
+    frames += [ring_frame] if ring else []
+    return pl.concat([events] + [f.with_columns(pl.col("timestamp").cast(events.schema["timestamp"])) for f in frames],
+                     how="diagonal_relaxed")
+
+
+def test_a_team_on_one_corporate_card_pasting_the_framework_prompt_is_unflagged_alone():
+    # control for the xfail below: alone, the team scores 0 (one card shared is no evasion)
+    assert flagged(company_on_cards(lambda i: "pf_corp", ring=False))["acme"] == 0
+
+
+@pytest.mark.xfail(strict=True, reason="brk62: passage_ties' quiet gate counts payment_reuse as a trace of a fleet, "
+                   "so a team of 14 on one corporate card (score 0.0 alone, unflagged) pasting the ring's framework "
+                   "prompt is not quiet and is tied by the one passage again: 'tied to flagged cluster 2 by 15 prompt "
+                   "phrases', flagged 14 of 14 (as on main). A shared card is coordination, not evasion: the gate "
+                   "could read the evasion components (or the score) rather than every component")
+def test_a_team_on_one_corporate_card_pasting_a_rings_framework_prompt_stays_unflagged():
+    got = flagged(company_on_cards(lambda i: "pf_corp"))
+    assert got["zrng"] == 20 and got["acme"] == 0
+
+
+@pytest.mark.xfail(strict=True, reason="brk62 (pre-existing on main 5252008, not this session's): a company of 14 on "
+                   "two department cards whose in-house tool opens every request with a framework's stock system "
+                   "prompt is flagged on its own, 14 of 14, score 0.93 ('14 of 14 accounts send mostly the cluster's "
+                   "own template ... paid with 2 cards'): a public passage every member sends reads as the cluster's "
+                   "own template for card_pool")
+def test_a_company_on_two_department_cards_whose_tool_sends_a_framework_prompt_is_unflagged():
+    assert flagged(company_on_cards(lambda i: f"pf_dept{i % 2}", ring=False))["acme"] == 0
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # card cells (on by default): card_parts as the pipeline calls it (pool=0, clock=2), on card62's inputs -- each
 # member's cards, a pool's addresses, a template's phrases and the minutes it works in. Flags and campaigns cannot
