@@ -44,7 +44,7 @@ import polars as pl
 from graphlink.stages.campaign_flags import SPECIFIC_SHARE
 from graphlink.stages.encode import value_counts
 
-__all__ = ["POOL_HOLDERS", "UNIT_COVER", "WORKPLACE_WRITERS", "card_alignment", "card_units", "office_members"]
+__all__ = ["POOL_HOLDERS", "UNIT_COVER", "WORKPLACE_WRITERS", "card_alignment", "card_units", "main_addresses", "office_members"]
 
 #: A card pays for a pool only when it pays for this many members: a card two people
 #: share is a couple's (the same rule as ``card_pool``).
@@ -212,6 +212,22 @@ def card_units(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.Dat
             .select(pl.col("cluster_id").cast(pl.Int64), "card_alignment").sort("cluster_id"))
 
 
+def main_addresses(memberships: pl.DataFrame, ips: pl.DataFrame) -> pl.DataFrame:
+    """Each account's main address: the row of ``memberships`` (``account_idx, signal_idx, count``) whose address
+    (``signal_idx`` in ``ips``, plus any other columns of ``ips``) carries more than half of the account's requests
+    to the addresses of ``ips`` -- at most one per account (``count`` as Int64). Staff send most requests from their
+    office; accounts drawing each request from a pool's addresses put most on none of them.
+
+    Examples
+    --------
+    >>> m = pl.DataFrame({"account_idx": [0, 0, 1, 1], "signal_idx": [0, 1, 0, 1], "count": [9, 1, 5, 5]})
+    >>> main_addresses(m, pl.DataFrame({"signal_idx": [0, 1]})).rows()
+    [(0, 0, 9)]
+    """
+    return (memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64)).join(ips, on="signal_idx")
+            .filter(pl.col("count") * 2 > pl.col("count").sum().over("account_idx")))
+
+
 def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
     """Members whose card is an office's: ``account_idx, office`` (Boolean), ``card`` (UInt32: the member's
     card paying for most members of its cluster, the lowest index on a tie; null without one).
@@ -257,9 +273,7 @@ def office_members(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl
     pay = paid.filter(pl.col("n_c") >= 2)
     ips = kinds.filter((pl.col("kind") == "ip") & (pl.col("weight") > 0)).select("signal_idx", "df")
     # Only the card sharers' addresses are read (the held values are theirs): a member's share is of its own requests.
-    main = (memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64))
-            .join(pay.select("account_idx").unique(), on="account_idx", how="semi").join(ips, on="signal_idx")
-            .filter(pl.col("count") * 2 > pl.col("count").sum().over("account_idx")))
+    main = main_addresses(memberships.join(pay.select("account_idx").unique(), on="account_idx", how="semi"), ips)
     groups = (main.select("account_idx", "signal_idx", "df", "count")
               .join(pay.select("cluster_id", "account_idx", "card"), on="account_idx")
               .group_by("cluster_id", "card", "signal_idx").agg(pl.len().alias("h"), pl.col("df").first(),

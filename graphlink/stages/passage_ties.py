@@ -33,6 +33,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from graphlink.contract import COMPONENTS  # every abuse component, read when no weights are given
 from graphlink.stages.evidence import prompt_templates
 
 __all__ = ["single_passage_ties", "quiet_clusters", "TEXT_COMPONENTS", "COMPONENTS"]
@@ -40,9 +41,6 @@ __all__ = ["single_passage_ties", "quiet_clusters", "TEXT_COMPONENTS", "COMPONEN
 #: The abuse components (:mod:`graphlink.stages.scoring`) a pasted passage makes by itself: a cluster every prompt of
 #: which opens with one framework prompt is 100 % templated. They are not a second piece of evidence.
 TEXT_COMPONENTS = ("template_share",)
-#: Every abuse component read when no weights are given (the keys of ``ScoringConfig.component_weights``).
-COMPONENTS = ("payment_reuse", "ip_spread", "card_pool", "scripted_accounts", "template_share", "timing_sync",
-              "around_the_clock", "creation_burst", "volume", "short_lived")
 
 
 def quiet_clusters(clusters: pl.DataFrame, weights: Mapping[str, float] | None = None) -> pl.Series:
@@ -77,10 +75,8 @@ def quiet_clusters(clusters: pl.DataFrame, weights: Mapping[str, float] | None =
     >>> quiet_clusters(cl, {"volume": 0.0, "around_the_clock": 0.3, "template_share": 1.0}).to_list()  # volume weighs 0
     [1, 2]
     """
-    names = [c for c in (weights if weights is not None else clusters.columns)
+    names = [c for c in (COMPONENTS if weights is None else weights)
              if c in clusters.columns and c not in TEXT_COMPONENTS and (weights is None or weights[c] > 0)]
-    if weights is None:
-        names = [c for c in names if c in COMPONENTS]
     if not names:
         return clusters.filter(pl.col("score").fill_null(0.0) <= 0.0)["cluster_id"].cast(pl.Int64)
     return clusters.filter(pl.all_horizontal(pl.col(c).fill_null(0.0) <= 0.0 for c in names))["cluster_id"].cast(pl.Int64)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from graphlink.stages.card_pools import UNIT_COVER
+from graphlink.stages.card_pools import UNIT_COVER, main_addresses
 
 __all__ = ["CARRIER_SHARE", "carrier_members", "office_based", "pool_template_share"]
 
@@ -69,9 +69,7 @@ def office_based(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.D
     0
     """
     ips = signals.filter((pl.col("kind") == "ip") & (pl.col("weight") > 0)).select("signal_idx")
-    main = (memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Int64))
-            .join(members.select("cluster_id", "account_idx"), on="account_idx").join(ips, on="signal_idx")
-            .filter(pl.col("count") * 2 > pl.col("count").sum().over("account_idx")))
+    main = main_addresses(memberships, ips).join(members.select("cluster_id", "account_idx"), on="account_idx")
     size = members.group_by("cluster_id").agg(pl.len().alias("size"))
     offices = (main.group_by("cluster_id", "signal_idx").agg(pl.len().alias("h")).join(size, on="cluster_id")
                .filter(pl.col("h") >= UNIT_COVER * pl.col("size")).select("cluster_id", "signal_idx"))
