@@ -16,7 +16,8 @@ from graphlink.errors import InputError, safe_reason
 from graphlink.stages.csv_bytes import csv_source, literal_quotes
 from graphlink.stages.text_bytes import read_escaped
 
-__all__ = ["BLANK_PROBE", "EXTENSIONS", "apply_column_map", "check_folder", "check_parquet_magic", "clean_header", "collect_frame",
+__all__ = ["BLANK_PROBE", "COMPRESSED_MAGIC", "COMPRESSED_SUFFIXES", "EXTENSIONS", "apply_column_map",
+           "check_compressed", "check_folder", "compressed_reason", "check_parquet_magic", "clean_header", "collect_frame",
            "detect_format", "header_separator", "is_blank", "normalise_header", "raw_header", "read_schema", "scan", "sniff_encoding", "sniff_separator"]
 
 #: File extension -> format.
@@ -27,6 +28,15 @@ EXTENSIONS = {
 }
 # A text file whose first bytes are all whitespace and which is no longer than this is empty.
 BLANK_PROBE = 1 << 16
+#: Compressed files and archives graphlink does not read: their first bytes (and extensions) -> their kind.
+#: A log exported as ``events.csv.gz`` is common; read as text it failed with a quoting error on row 1 (readme63).
+#: bzip2's "BZh" must be followed by a digit and the block magic 1AY&SY (a CSV header may open "BZh").
+COMPRESSED_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz",
+                    b"\x28\xb5\x2f\xfd": "zstd"}
+COMPRESSED_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".tgz": "gzip", ".zip": "zip", ".bz2": "bzip2", ".xz": "xz",
+                       ".zst": "zstd", ".xlsx": "spreadsheet", ".xls": "spreadsheet", ".ods": "spreadsheet"}
+_UNPACK = {"gzip": "gzip -dk FILE", "zip": "unzip FILE", "bzip2": "bzip2 -dk FILE", "xz": "xz -dk FILE",
+           "zstd": "zstd -d FILE"}
 
 
 def detect_format(path: str | Path, override: str | None = None) -> str:
@@ -43,12 +53,44 @@ def detect_format(path: str | Path, override: str | None = None) -> str:
             raise InputError(f"unknown format {override!r}; use parquet, csv, tsv or ndjson", file=str(path))
         return fmt
     fmt = EXTENSIONS.get(Path(path).suffix.lower())
+    if fmt is None and Path(path).suffix.lower() in COMPRESSED_SUFFIXES:
+        raise InputError(compressed_reason(COMPRESSED_SUFFIXES[Path(path).suffix.lower()]), file=str(path))
     if fmt is None:
         raise InputError(
             "unknown file format (expected .parquet, .csv, .tsv, .ndjson or .jsonl); pass --format",
             file=str(path),
         )
     return fmt
+
+
+def compressed_reason(kind: str) -> str:
+    """The error for a compressed file or archive of ``kind`` (a :data:`COMPRESSED_SUFFIXES` value): what it is
+    and how to unpack it, as graphlink reads Parquet, CSV/TSV and NDJSON files as they are.
+
+    Examples
+    --------
+    >>> compressed_reason("gzip")
+    'is gzip-compressed; graphlink reads uncompressed Parquet, CSV/TSV or NDJSON: decompress it first (gzip -dk FILE)'
+    """
+    if kind == "spreadsheet":
+        return "is a spreadsheet workbook; save the sheet as CSV (UTF-8) and give that file"
+    how = _UNPACK[kind] + (": an .xlsx workbook is a zip file too, save its sheet as CSV" if kind == "zip" else "")
+    return f"is {kind}-compressed; graphlink reads uncompressed Parquet, CSV/TSV or NDJSON: decompress it first ({how})"
+
+
+def check_compressed(path: Path) -> None:
+    """Refuse a compressed file or archive (:data:`COMPRESSED_MAGIC`, by its first bytes) with one line saying so.
+
+    Raises
+    ------
+    InputError
+        The file opens with a gzip, zip, bzip2, xz or zstd signature.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(10)
+    for magic, kind in COMPRESSED_MAGIC.items():
+        if head.startswith(magic) and (kind != "bzip2" or head[3:4].isdigit() and head[4:10] == b"1AY&SY"):
+            raise InputError(compressed_reason(kind), file=str(path))
 
 
 def sniff_encoding(path: Path, fmt: str) -> bytes | None:
@@ -127,6 +169,7 @@ def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()
     if not path.is_file():
         raise InputError("file not found", file=str(path))
     fmt = detect_format(path, fmt)
+    check_compressed(path)  # read as text, a .csv.gz was "a double quote opens a value ..." on row 1
     try:
         if fmt == "parquet":
             check_parquet_magic(path)

@@ -130,8 +130,8 @@ class Template:
     def __post_init__(self) -> None:
         if self.raw_example is None and self.example is not None:
             object.__setattr__(self, "raw_example", self.example)
-        if self.example is not None:
-            object.__setattr__(self, "example", visible_text(self.example))
+        if self.raw_example is not None:  # spelled from the raw text: dataclasses.replace() must not spell it again
+            object.__setattr__(self, "example", visible_text(self.raw_example))
 
     def raw_text(self, open_mark: str = "⟨", close_mark: str = "⟩") -> str:
         """The template exactly as typed, variable parts between marks (invisible and bidi characters raw).

@@ -78,7 +78,7 @@ def evidence_context(cluster_id: int, evidence: pl.DataFrame, size: int, events:
                                       TEMPLATES_LISTED + 1)  # one more than listed: were some left out?
             item["templates"] = [
                 {"parts": [(text, SLOT_MEANINGS.get(text, "varies between prompts") if variable else None)
-                           for text, variable in t.parts], "example": t.example,
+                           for text, variable in t.parts], "example": t.raw_example,
                  "used": f"followed by {used_by(t)}" if t.accounts else used_by(t)}
                 for t in found[:TEMPLATES_LISTED]]
             if len(found) > TEMPLATES_LISTED:
