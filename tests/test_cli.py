@@ -44,7 +44,7 @@ def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path, setup, expected):
     exception escaping the command would be ``result.exception`` with exit code 1, not a SystemExit(2)."""
     path = tmp_path / "events.csv"
     if setup == "unknown_format":
-        path = tmp_path / "events.xlsx"
+        path = tmp_path / "events.txt"  # an .xlsx is "a spreadsheet workbook" (tests/test_readme63.py)
         path.write_text("x")
     elif setup == "no_account":
         pl.DataFrame({"user": ["a"]}).write_csv(path)
