@@ -130,12 +130,12 @@ def detect(
 ) -> None:
     """Detect linked account clusters in an API log and score them.
 
-    Writes to --out: accounts.parquet (account -> cluster), clusters.parquet
-    (score, flagged, why, campaign), campaigns.parquet (clusters tied by the
-    values they share; a flagged one is one operator's), evidence.parquet (shared values per cluster),
-    memberships.parquet and activity.parquet (for report, show and export),
-    links.parquet, linking.parquet and minutes.parquet (for expand and match) and
-    run.json (settings, counts, warnings, timings). Progress goes to standard
+    Writes to --out: accounts.parquet (account -> cluster), clusters.parquet (score, flagged, why,
+    campaign), campaigns.parquet (clusters tied by the values they share; a flagged one is one
+    operator's) and campaign_ties.parquet (those values), evidence.parquet (shared values per cluster),
+    set_apart.parquet (accounts set apart from a cluster, and why), memberships.parquet and activity.parquet
+    (for report, show and export), links.parquet, linking.parquet, minutes.parquet, templates.parquet and
+    five match_*.parquet indexes (for expand and match) and run.json (settings, counts, warnings, timings). Progress goes to standard
     error on a terminal; the summary to standard output (tab-separated rows
     when it is not a terminal).
 
@@ -336,7 +336,7 @@ def parse_clusters(values: list[str] | None) -> str | list[int | str]:
 @cli_errors
 def export_command(
     out_dir: OutDirArg,
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="gexf|graphml|json|csv", show_default=False, help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv, evidence.csv, affiliations.csv: which member holds which shared value, campaign_ties.csv: the values tying their campaigns' clusters, and README.txt: the columns).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="gexf|graphml|json|csv", show_default=False, help="gexf or graphml (Gephi graph), json (a case file per cluster) or csv (members.csv, evidence.csv, affiliations.csv: which member holds which shared value, campaign_ties.csv: the values tying their campaigns' clusters, set_apart.csv: the accounts set apart from them, and README.txt: the columns).")],
     clusters: Annotated[Optional[list[str]], typer.Option("--clusters", "-c", metavar="flagged|all|ID,...", show_default=False, help="Clusters to export: flagged, all, or cluster ids (repeatable or comma-separated: -c 3,7; -c flagged,56 adds cluster 56 to the flagged ones). [default: flagged]")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="PATH", show_default=False, help="File for gexf/graphml [default: DIR/graph.FORMAT; an existing file is replaced only if it is an earlier graph of that format]; folder for json [default: DIR/cases, replaced as a whole] and csv [default: DIR/csv].")] = None,
     redact: RedactOpt = False,
