@@ -7,7 +7,9 @@ Each test is one thing that went wrong for that user, with a small hand-built in
   how to unpack it (``graphlink.stages.reading.check_compressed``);
 * a template's example prompt was spelled out twice in the notebook (``⟨U+27E8⟩U+001B⟩``: ``dataclasses.replace``
   ran ``Template.__post_init__`` on the spelled text again) and three times in the report (its Jinja ``finalize``
-  spells every printed value once more): it reads ``⟨U+001B⟩`` everywhere.
+  spells every printed value once more): it reads ``⟨U+001B⟩`` everywhere;
+* a ``.json`` export (one JSON array of records) was "line 1 is not a JSON object"; it is named as an array, with
+  the conversion (``jq -c '.[]'``).
 """
 
 from __future__ import annotations
@@ -108,3 +110,14 @@ def test_the_reports_example_prompt_is_spelled_once(tmp_path):
     for example in examples:
         assert example.startswith("⟨U+001B⟩]0;pwn⟨U+0007⟩ explain step by step"), example
         assert "U+27E8" not in example and "\x1b" not in example
+
+
+def test_a_json_array_file_is_named_as_one_with_the_conversion(tmp_path):
+    # A .json export is one array of records: it was "line 1 is not a JSON object (NDJSON needs ...)".
+    path = tmp_path / "events.json"
+    path.write_text('[{"account_id": "a", "ip": "1.2.3.4"},\n {"account_id": "b", "ip": "1.2.3.4"}]\n')
+    line = _one_error(runner.invoke(app, ["detect", str(path), "--out", str(tmp_path / "out")]))
+    assert "one JSON array, not one JSON object per line" in line and "jq -c" in line
+    path.write_text('{"account_id": "a", "ip": "1.2.3.4"}\n[1]\n')  # a stray array line further down: named by line
+    line = _one_error(runner.invoke(app, ["detect", str(path), "--out", str(tmp_path / "out")]))
+    assert "line 2 is not a JSON object" in line and "JSON array" not in line

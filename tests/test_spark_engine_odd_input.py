@@ -167,7 +167,7 @@ def test_a_json_array_file_is_refused_by_both(spark, tmp_path):
     elements as rows and ran (session 8's review)."""
     path = tmp_path / "events.json"
     path.write_text('[{"account_id": "a", "ip": "1.2.3.4"},\n {"account_id": "b", "ip": "1.2.3.4"}]\n')
-    assert "line 1 is not a JSON object" in both_refuse(spark, path)
+    assert "the file is one JSON array, not one JSON object per line" in both_refuse(spark, path)
 
 
 def test_semicolon_csv_with_odd_times_line_breaks_and_names_agrees(spark, tmp_path):

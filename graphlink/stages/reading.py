@@ -196,11 +196,11 @@ def scan(path: str | Path, fmt: str | None = None, columns: tuple[str, ...] = ()
             return _scan_ndjson(escaped.removeprefix("\ufeff".encode()), columns)
     except (pl.exceptions.PolarsError, OSError) as exc:
         if fmt == "ndjson":  # a broken line: named, as the Spark engine names it
-            from graphlink.stages.validation import first_bad_json_line, json_line_error
+            from graphlink.stages.validation import first_bad_json_line, json_line_error, opens_json_array
 
             line = first_bad_json_line(path)
-            if line is not None:
-                raise json_line_error(str(path), line) from None
+            if line is not None:  # a JSON array of records (a .json export) is said as such
+                raise json_line_error(str(path), line, opens_json_array(path)) from None
         raise InputError(f"cannot read as {fmt}: {safe_reason(exc)}", file=str(path)) from None
 
 

@@ -53,7 +53,7 @@ from graphlink.views.words import first_rows_text
 
 __all__ = ["MAX_EXACT_FLOAT", "check_columns", "check_not_a_time", "first_bad_json_line", "float_bad", "float_error",
            "float_text", "is_float", "json_line_error", "check_json_keys", "missing_id_warning",
-           "spark_column", "spark_float_bad", "spark_float_text", "starts_with_json_object"]
+           "opens_json_array", "spark_column", "spark_float_bad", "spark_float_text", "starts_with_json_object"]
 
 #: Columns of an accounts file (``--accounts``) that an events file does not have: named in the hint when
 #: a file with them and no event column is given as the events.
@@ -223,6 +223,13 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def opens_json_array(path: str | Path) -> bool:
+    """Whether a local file's first non-blank character (after a byte-order mark) is ``[``: one JSON array of
+    records (``json.dump(records)``, a ``.json`` export), not NDJSON (:func:`json_line_error` says so)."""
+    with open(path, "rb") as handle:
+        return handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip().startswith(b"[")
+
+
 def starts_with_json_object(path: str | Path) -> bool:
     """Whether the first non-blank character of a local NDJSON file (after a byte-order mark) is ``{``
     (or it is blank): a JSON array file (``json.dump(records)``) is not NDJSON."""
@@ -231,8 +238,12 @@ def starts_with_json_object(path: str | Path) -> bool:
     return not head or head.startswith(b"{")
 
 
-def json_line_error(path: str, line: int) -> InputError:
-    """The error for an NDJSON line that is not a JSON object."""
+def json_line_error(path: str, line: int, array: bool = False) -> InputError:
+    """The error for an NDJSON line that is not a JSON object; ``array``: the file opens with ``[``, one JSON
+    array of records (a ``.json`` export, ``json.dump(records)``), which is said with the conversion."""
+    if array and line == 1:
+        return InputError("cannot read as ndjson: the file is one JSON array, not one JSON object per line; "
+                          "write one record per line (jq -c '.[]' FILE > FILE.ndjson)", file=path)
     return InputError(f"cannot read as ndjson: line {line:,} is not a JSON object (NDJSON needs one object "
                       "per line; NaN and Infinity are not JSON, write null); fix or remove it", file=path)
 

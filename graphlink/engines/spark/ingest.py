@@ -57,7 +57,7 @@ from graphlink.engines.spark.columns import TRIM, blank_to_null, clean_text
 from graphlink.engines.spark.timestamps import NANOS_AS_LONG, nanosecond_columns, timestamp_micros, without_times
 from graphlink.stages.validation import (
     check_columns, check_not_a_time, first_bad_json_line, float_error, is_float, json_line_error, spark_float_bad,
-    spark_float_text, starts_with_json_object,
+    opens_json_array, spark_float_text, starts_with_json_object,
 )
 
 __all__ = ["NANOS_AS_LONG", "SparkEvents", "read_events", "account_index", "to_polars", "local_path", "check_source",
@@ -228,7 +228,7 @@ def _read(spark: Any, source: str, config: IngestConfig, extra_signals: tuple[st
             return text.option("header", "true").csv(target)
         if fmt == "ndjson":
             if local_file and not starts_with_json_object(local):  # a JSON array file: Spark reads its elements
-                raise json_line_error(source, first_bad_json_line(local) or 1)
+                raise json_line_error(source, first_bad_json_line(local) or 1, opens_json_array(local))
             frame = reader.option("primitivesAsString", "true").json(target)
             if "_corrupt_record" in frame.columns:  # a line that is not a JSON object: refused, as polars does
                 line = first_bad_json_line(local) if local_file else None
