@@ -60,7 +60,8 @@ def expand_command(
                                                           "Parquet file, atomically; an existing file is replaced "
                                                           "only if it is an earlier expand output.")] = None,
     top: Annotated[Optional[int], typer.Option(min=0, metavar="N", show_default=False,
-                                               help="List this many accounts besides the seeds [default: the "
+                                               help="List this many accounts besides the seeds, per group when "
+                                                    "the seeds fall in unlinked groups [default: the "
                                                     "ring the walk finds around the seeds].")] = None,
     restart: Annotated[float, typer.Option(min=0.01, max=0.99, metavar="P",
                                            help="Restart probability of the random walk: higher stays closer "
