@@ -121,3 +121,12 @@ def test_a_json_array_file_is_named_as_one_with_the_conversion(tmp_path):
     path.write_text('{"account_id": "a", "ip": "1.2.3.4"}\n[1]\n')  # a stray array line further down: named by line
     line = _one_error(runner.invoke(app, ["detect", str(path), "--out", str(tmp_path / "out")]))
     assert "line 2 is not a JSON object" in line and "JSON array" not in line
+
+
+def test_evaluate_says_why_there_is_no_campaign_ari_once():
+    from graphlink.lab.evaluation_text import evaluation_rows
+
+    rows = dict(evaluation_rows({"precision": 1.0, "ari_campaign": None, "campaigns": None, "per_ring": []}))
+    assert rows["ari_campaign"].startswith("- (the labels give no ring account a campaign_id")
+    assert rows["campaigns"] == "- (as ari_campaign)"  # was the whole note again
+    assert evaluation_rows({"campaigns": None})[0][1].startswith("- (the labels give")  # alone: the note itself
