@@ -9,7 +9,8 @@ Each test is one thing that went wrong for that user, with a small hand-built in
   ran ``Template.__post_init__`` on the spelled text again) and three times in the report (its Jinja ``finalize``
   spells every printed value once more): it reads ``⟨U+001B⟩`` everywhere;
 * a ``.json`` export (one JSON array of records) was "line 1 is not a JSON object"; it is named as an array, with
-  the conversion (``jq -c '.[]'``).
+  the conversion (``jq -c '.[]'``);
+* ``evaluate``'s ``campaigns`` row repeated ``ari_campaign``'s whole note; it points to it.
 """
 
 from __future__ import annotations
