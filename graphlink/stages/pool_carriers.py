@@ -60,7 +60,7 @@ def carrier_members(sent: str, scripted: str) -> pl.Expr:
 
 
 def office_based(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
-                 template: pl.DataFrame | None = None) -> pl.DataFrame:
+                 template: pl.DataFrame | None = None, requests: pl.DataFrame | None = None) -> pl.DataFrame:
     """``account_idx, at_office``: members whose cluster's shared addresses carry most of their requests besides the
     template (module docstring). Only the at-office members have a row.
 
@@ -76,6 +76,11 @@ def office_based(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.D
         ``account_idx, share``: each member's template share ``t`` (its sampled requests sending a passage of the
         cluster's own). Without it (or a member without a row) ``t`` is 0: the shared addresses must carry most of
         its requests.
+    requests : DataFrame, optional
+        ``account_idx, events``: each member's requests (the account index), the denominator of ``c``. Addresses
+        only one account uses link nothing and are not in ``memberships``: without it ``c`` is a share of the
+        requests through linking addresses only, and an account writing from its own home besides a shared exit
+        reads as sending everything through the exit.
 
     Examples
     --------
@@ -102,8 +107,13 @@ def office_based(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.D
               .join(size, on="cluster_id").filter(pl.col("h") >= UNIT_COVER * pl.col("size"))
               .select("cluster_id", "signal_idx", pl.lit(True).alias("shared")))
     through = (rows.join(shared, on=["cluster_id", "signal_idx"], how="left")
-               .group_by("account_idx").agg((pl.col("count").filter(pl.col("shared").fill_null(False)).sum()
-                                             / pl.col("count").sum()).alias("c")))
+               .group_by("account_idx").agg(pl.col("count").filter(pl.col("shared").fill_null(False)).sum().alias("via"),
+                                            pl.col("count").sum().alias("total")))
+    if requests is not None:
+        through = through.join(requests.select(pl.col("account_idx").cast(through.schema["account_idx"]),
+                                               pl.col("events").cast(pl.Float64)), on="account_idx", how="left")
+        through = through.with_columns(total=pl.max_horizontal("total", pl.col("events").fill_null(0.0)))
+    through = through.select("account_idx", (pl.col("via") / pl.col("total")).alias("c"))
     if template is not None:
         through = through.join(template.select(pl.col("account_idx").cast(through.schema["account_idx"]), "share"),
                                on="account_idx", how="left")
