@@ -29,15 +29,18 @@ shared addresses carry most of its requests *besides the template*: with ``c`` i
 than half of ``1 - t``. A member whose every request is the template (``t = 1``) is at no office: an address sending
 nothing but the script is the script's server. A fleet sending template and camouflage alike through a few shared
 addresses has an office's shape and keeps main's mean share (``scripted_accounts`` refuses one address likewise).
-brk62: one address most members send most requests from was the rule before; a NAT pool of 4-8 addresses has no such
-address, and its 30 staff were flagged (session 63, helper rec63).
+rec62's rule stays beside it: a member sending most of its (linked) requests from one address that at least
+:data:`~graphlink.stages.card_pools.UNIT_COVER` of its cluster send most of theirs from is at an office too (staff who
+also work from home: a home address links nothing, so the office's one NAT address holds most of what links them).
+That rule alone read an office as one address: brk62's company behind a NAT pool of 4-8 addresses, round-robin, has no
+such address and its 30 staff were flagged (session 63, helper rec63, added the shared-addresses rule).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from graphlink.stages.card_pools import UNIT_COVER
+from graphlink.stages.card_pools import UNIT_COVER, main_addresses
 
 __all__ = ["CARRIER_SHARE", "carrier_members", "office_based", "pool_template_share"]
 
@@ -62,7 +65,8 @@ def carrier_members(sent: str, scripted: str) -> pl.Expr:
 def office_based(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
                  template: pl.DataFrame | None = None, requests: pl.DataFrame | None = None) -> pl.DataFrame:
     """``account_idx, at_office``: members whose cluster's shared addresses carry most of their requests besides the
-    template (module docstring). Only the at-office members have a row.
+    template, or who send most of their requests from one address most of their cluster sends most of theirs from
+    (rec62's rule: an office's one NAT address; module docstring). Only the at-office members have a row.
 
     Parameters
     ----------
@@ -118,7 +122,14 @@ def office_based(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.D
         through = through.join(template.select(pl.col("account_idx").cast(through.schema["account_idx"]), "share"),
                                on="account_idx", how="left")
     t = pl.col("share").fill_null(0.0).clip(0.0, 1.0) if template is not None else pl.lit(0.0)
-    return (through.filter((pl.col("c") - t) * 2 > 1 - t)
+    writing = through.filter((pl.col("c") - t) * 2 > 1 - t).select("account_idx")
+    # rec62's rule beside it: one address most members send most of their (linked) requests from -- staff who also
+    # work from home (their home address links nothing) are still based at the office's one NAT address.
+    main = main_addresses(memberships, ips).join(members.select("cluster_id", "account_idx"), on="account_idx")
+    offices = (main.group_by("cluster_id", "signal_idx").agg(pl.len().alias("h")).join(size, on="cluster_id")
+               .filter(pl.col("h") >= UNIT_COVER * pl.col("size")).select("cluster_id", "signal_idx"))
+    based = main.join(offices, on=["cluster_id", "signal_idx"], how="semi").select("account_idx")
+    return (pl.concat([writing, based.cast(writing.schema)]).unique()
             .select(pl.col("account_idx").cast(members.schema["account_idx"]), pl.lit(True).alias("at_office")))
 
 
