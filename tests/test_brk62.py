@@ -325,11 +325,8 @@ def test_the_nat_pool_company_is_unflagged_with_pool_carriers_off():
     assert company_flagged(events, pool_carriers=False) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="brk62: pool_carriers' office guard reads an office as one address most "
-                   "members send most requests from; a company whose NAT gateway spreads its egress over a few "
-                   "public addresses (round-robin over 4, as cloud and corporate NAT pools do) has no such address, "
-                   "every employee pasting the in-house prompt in a third of requests counts as a carrier and the "
-                   "company is flagged 30 of 30 (4, 6 or 8 egress addresses, seeds 5 and 6, but 6 on seed 5)")
+# brk62's strict xfail, fixed by rec63 (session 63): an office is the addresses most members share carrying their own
+# writing too (graphlink.stages.pool_carriers.office_based), not one address most members send most requests from.
 def test_a_company_behind_a_nat_pool_of_four_addresses_stays_unflagged_with_pool_carriers():
     events = logistics_company(lambda rng: f"198.51.100.{20 + rng.randrange(4)}")
     assert company_flagged(events, pool_carriers=True) == 0

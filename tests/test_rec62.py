@@ -1,4 +1,4 @@
-"""Pool carriers (opt-in, ``[scoring] pool_carriers``): a card pool counts as far as most members run the script.
+"""Pool carriers (``[scoring] pool_carriers``, on since session 63): a card pool counts as far as most members run the script.
 
 Failure class (issue 17, "whole cell under the bar"; dev scenario world templates1000, operator 3): 198 accounts
 pay from three pooled cards (and cards of their own), every one sending the operator's extraction template at :10
@@ -228,11 +228,13 @@ def test_office_based_marks_members_who_sit_together():
     members = pl.DataFrame({"cluster_id": [1] * 4 + [2] * 4, "account_idx": list(range(8))})
     signals = pl.DataFrame({"signal_idx": list(range(8)), "kind": ["ip"] * 8, "weight": [1.0] * 8})
     # cluster 1: three of four send most requests from address 0 (an office); cluster 2: each its own home, the
-    # template from two shared datacenter addresses (4, 5), none of which holds most of anyone's requests
+    # template from two shared datacenter addresses (4, 5): they carry 60 % of each member's requests, all of them
+    # the template (a 0.6 template share: the script's servers, nothing of the members' own writing -- rec63)
     rows = pl.DataFrame({"account_idx": [0, 1, 2, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6, 7, 7, 7],
                          "signal_idx": [0, 0, 0, 1, 0, 2, 4, 5, 3, 4, 5, 6, 4, 5, 7, 4, 5],
                          "count": [9, 9, 9, 9, 1, 4, 3, 3, 4, 3, 3, 4, 3, 3, 4, 3, 3]})
-    got = office_based(members, rows, signals)
+    template = pl.DataFrame({"account_idx": list(range(8)), "share": [0.3] * 4 + [0.6] * 4})
+    got = office_based(members, rows, signals, template)
     assert sorted(got["account_idx"].to_list()) == [0, 1, 2]
     assert got["at_office"].all()
 

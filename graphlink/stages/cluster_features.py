@@ -142,7 +142,9 @@ def cluster_features(members: pl.DataFrame, index: pl.DataFrame, memberships: pl
         stats = (stats.join(offices, on="account_idx", how="left")
                  if affiliations is not None else stats.with_columns(office=pl.lit(None, pl.Boolean), card=pl.lit(None, pl.UInt32)))
         if carriers:  # members at an office carry nothing (graphlink.stages.pool_carriers.office_based)
-            stats = (stats.join(office_based(members, affiliations, signals), on="account_idx", how="left")
+            shares = stats.filter(pl.col(sent) > 0).select(
+                "account_idx", (pl.col(scripted) / pl.col(sent) * pl.col("own").fill_null(True).cast(pl.Float64)).alias("share"))
+            stats = (stats.join(office_based(members, affiliations, signals, shares, index.select("account_idx", "events")), on="account_idx", how="left")
                      if affiliations is not None else stats.with_columns(at_office=pl.lit(None, pl.Boolean)))
         feats = feats.join(stats.group_by("cluster_id").agg(
             pl.col(sent).sum().alias("prompts_sampled"), pl.col(scripted).sum().alias("template_prompts"),

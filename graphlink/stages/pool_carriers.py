@@ -16,14 +16,24 @@ share of members carrying the template (:data:`CARRIER_SHARE` of their requests 
 (``2 * carriers - 1``: the majority rule of ``scripted_accounts``). The larger, so no card pool reads lower
 than without the switch: flags can only be added, never lost.
 
-An office is not a fleet's shape: a company on three department cards behind its one office NAT, every employee
+An office is not a fleet's shape: a company on three department cards behind its office's egress, every employee
 pasting the in-house prompt in a third of their requests, carries its prompt as a fleet does (events alone: flagged
-with carriers counted, ``tests/test_rec62.py``). A member sending most of its requests from one address that at least
-:data:`~graphlink.stages.card_pools.UNIT_COVER` of the cluster's members send most of theirs from is at an office
-(:func:`office_based`) and carries nothing: staff sit together, a fleet's accounts draw their requests from proxies,
-VMs or their own homes (templates1000's fleet: its template from four datacenter addresses, its camouflage from
-each account's own). A fleet running every account from one address has an office's shape too and keeps main's mean
-share (``scripted_accounts`` refuses it likewise).
+with carriers counted, ``tests/test_rec62.py``). An office is where its staff write *everything* from: the addresses most
+of the cluster's members share (each held by at least :data:`~graphlink.stages.card_pools.UNIT_COVER` of them: one NAT
+address, or the few a NAT pool spreads its egress over round-robin) carry the members' own writing too, not only the
+template. A fleet's script runs on its servers and its camouflage comes from elsewhere: templates1000's fleet sends its
+template from four datacenter addresses the whole cell shares and everything else from each account's own address, so
+those shared addresses carry its template and little more. A member is at an office (:func:`office_based`) when the
+shared addresses carry most of its requests *besides the template*: with ``c`` its share of requests through them and
+``t`` its template share, ``c - t`` (the least share of its other requests that can have passed through them) is more
+than half of ``1 - t``. A member whose every request is the template (``t = 1``) is at no office: an address sending
+nothing but the script is the script's server. A fleet sending template and camouflage alike through a few shared
+addresses has an office's shape and keeps main's mean share (``scripted_accounts`` refuses one address likewise).
+rec62's rule stays beside it: a member sending most of its (linked) requests from one address that at least
+:data:`~graphlink.stages.card_pools.UNIT_COVER` of its cluster send most of theirs from is at an office too (staff who
+also work from home: a home address links nothing, so the office's one NAT address holds most of what links them).
+That rule alone read an office as one address: brk62's company behind a NAT pool of 4-8 addresses, round-robin, has no
+such address and its 30 staff were flagged (session 63, helper rec63, added the shared-addresses rule).
 """
 
 from __future__ import annotations
@@ -52,29 +62,75 @@ def carrier_members(sent: str, scripted: str) -> pl.Expr:
     return ((pl.col(sent) > 0) & (share >= CARRIER_SHARE) & away).sum().cast(pl.Float64).alias("template_carriers")
 
 
-def office_based(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
-    """``account_idx, at_office``: members sending most (more than half) of their requests from one address (kind
-    ``ip``) that at least :data:`~graphlink.stages.card_pools.UNIT_COVER` of their cluster's members send most of
-    theirs from (module docstring). Only the at-office members have a row.
+def office_based(members: pl.DataFrame, memberships: pl.DataFrame, signals: pl.DataFrame,
+                 template: pl.DataFrame | None = None, requests: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``account_idx, at_office``: members whose cluster's shared addresses carry most of their requests besides the
+    template, or who send most of their requests from one address most of their cluster sends most of theirs from
+    (rec62's rule: an office's one NAT address; module docstring). Only the at-office members have a row.
+
+    Parameters
+    ----------
+    members : DataFrame
+        ``cluster_id, account_idx``.
+    memberships : DataFrame
+        ``account_idx, signal_idx, count``: requests per account and value (every kind; addresses are read).
+    signals : DataFrame
+        ``signal_idx, kind, weight``: linking addresses (kind ``ip``, weight > 0) only are read.
+    template : DataFrame, optional
+        ``account_idx, share``: each member's template share ``t`` (its sampled requests sending a passage of the
+        cluster's own). Without it (or a member without a row) ``t`` is 0: the shared addresses must carry most of
+        its requests.
+    requests : DataFrame, optional
+        ``account_idx, events``: each member's requests (the account index), the denominator of ``c``. Addresses
+        only one account uses link nothing and are not in ``memberships``: without it ``c`` is a share of the
+        requests through linking addresses only, and an account writing from its own home besides a shared exit
+        reads as sending everything through the exit.
 
     Examples
     --------
     >>> members = pl.DataFrame({"cluster_id": [1] * 4, "account_idx": [0, 1, 2, 3]})
-    >>> signals = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["ip"] * 3, "weight": [1.0] * 3})
+    >>> signals = pl.DataFrame({"signal_idx": [0, 1, 2, 3], "kind": ["ip"] * 4, "weight": [1.0] * 4})
     >>> nat = pl.DataFrame({"account_idx": [0, 1, 2, 3, 3], "signal_idx": [0, 0, 0, 1, 0], "count": [5, 5, 5, 9, 1]})
-    >>> office_based(members, nat, signals)["account_idx"].sort().to_list()
+    >>> office_based(members, nat, signals)["account_idx"].sort().to_list()  # one NAT address
     [0, 1, 2]
-    >>> proxies = pl.DataFrame({"account_idx": [0, 0, 1, 1], "signal_idx": [0, 1, 1, 2], "count": [5, 5, 5, 5]})
-    >>> office_based(members, proxies, signals).height
+    >>> pool = pl.DataFrame({"account_idx": [0, 0, 1, 1, 2, 2, 3, 3], "signal_idx": [0, 1, 1, 2, 2, 3, 3, 0],
+    ...                      "count": [5, 5, 5, 5, 5, 5, 5, 5]})
+    >>> office_based(members, pool, signals)["account_idx"].sort().to_list()  # a NAT pool of four, round-robin
+    [0, 1, 2, 3]
+    >>> script = pl.DataFrame({"account_idx": [0, 1, 2, 3], "share": [1.0, 1.0, 1.0, 1.0]})
+    >>> office_based(members, pool, signals, script).height  # the shared addresses send nothing but the template
     0
     """
     ips = signals.filter((pl.col("kind") == "ip") & (pl.col("weight") > 0)).select("signal_idx")
-    main = main_addresses(memberships, ips).join(members.select("cluster_id", "account_idx"), on="account_idx")
+    rows = (memberships.select("account_idx", "signal_idx", pl.col("count").cast(pl.Float64)).join(ips, on="signal_idx")
+            .join(members.select("cluster_id", pl.col("account_idx").cast(memberships.schema["account_idx"])),
+                  on="account_idx"))
     size = members.group_by("cluster_id").agg(pl.len().alias("size"))
+    # The cluster's shared addresses: each held by at least UNIT_COVER of its members.
+    shared = (rows.group_by("cluster_id", "signal_idx").agg(pl.col("account_idx").n_unique().alias("h"))
+              .join(size, on="cluster_id").filter(pl.col("h") >= UNIT_COVER * pl.col("size"))
+              .select("cluster_id", "signal_idx", pl.lit(True).alias("shared")))
+    through = (rows.join(shared, on=["cluster_id", "signal_idx"], how="left")
+               .group_by("account_idx").agg(pl.col("count").filter(pl.col("shared").fill_null(False)).sum().alias("via"),
+                                            pl.col("count").sum().alias("total")))
+    if requests is not None:
+        through = through.join(requests.select(pl.col("account_idx").cast(through.schema["account_idx"]),
+                                               pl.col("events").cast(pl.Float64)), on="account_idx", how="left")
+        through = through.with_columns(total=pl.max_horizontal("total", pl.col("events").fill_null(0.0)))
+    through = through.select("account_idx", (pl.col("via") / pl.col("total")).alias("c"))
+    if template is not None:
+        through = through.join(template.select(pl.col("account_idx").cast(through.schema["account_idx"]), "share"),
+                               on="account_idx", how="left")
+    t = pl.col("share").fill_null(0.0).clip(0.0, 1.0) if template is not None else pl.lit(0.0)
+    writing = through.filter((pl.col("c") - t) * 2 > 1 - t).select("account_idx")
+    # rec62's rule beside it: one address most members send most of their (linked) requests from -- staff who also
+    # work from home (their home address links nothing) are still based at the office's one NAT address.
+    main = main_addresses(memberships, ips).join(members.select("cluster_id", "account_idx"), on="account_idx")
     offices = (main.group_by("cluster_id", "signal_idx").agg(pl.len().alias("h")).join(size, on="cluster_id")
                .filter(pl.col("h") >= UNIT_COVER * pl.col("size")).select("cluster_id", "signal_idx"))
-    return (main.join(offices, on=["cluster_id", "signal_idx"], how="semi")
-            .select(pl.col("account_idx").cast(members.schema["account_idx"]), pl.lit(True).alias("at_office")).unique())
+    based = main.join(offices, on=["cluster_id", "signal_idx"], how="semi").select("account_idx")
+    return (pl.concat([writing, based.cast(writing.schema)]).unique()
+            .select(pl.col("account_idx").cast(members.schema["account_idx"]), pl.lit(True).alias("at_office")))
 
 
 def pool_template_share() -> pl.Expr:
