@@ -23,6 +23,7 @@ from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import CAMPAIGNS_SCHEMA, nested_reasons
 from graphlink.stages.campaign_clients import TEMPLATE_KINDS, client_vetoes
 from graphlink.stages.campaign_consensus import consensus_groups
+from graphlink.stages.campaign_kits import kit_ties
 from graphlink.stages.campaign_neighbours import neighbour_groups
 from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.components import fmt_int
@@ -94,15 +95,11 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
 
     An operator's cells are each dense inside (a card pool, a slice of a proxy
     pool) and tied to each other by what the operator reuses: one template
-    family, cards and addresses moved between cells. Each cluster
-    is summarised per tie kind (:data:`TIE_KINDS` and strong ``--signal``
-    kinds; a clock shared with unrelated companies' cron jobs is no tie) by a
-    profile over values: the share of its
-    members holding the value times the value's weight. Two clusters are as
-    similar in a kind as the cosine of their profiles, shrunk towards 0 by a
-    pseudo-mass (the weight of a value held by :data:`PSEUDO_SHARE` of the
-    log's accounts, at least 2, added to each squared norm), so a profile made
-    only of popular values (a stock user agent, a generic phrase) ties nobody
+    family, cards and addresses moved between cells. Each cluster is summarised per tie kind (:data:`TIE_KINDS` and
+    strong ``--signal`` kinds; a clock shared with unrelated companies' cron jobs is no tie) by a profile over values:
+    the share of its members holding the value times the value's weight. Two clusters are as
+    similar in a kind as the cosine of their profiles, shrunk towards 0 by a pseudo-mass (the weight of a value held by
+    :data:`PSEUDO_SHARE` of the log's accounts, at least 2, added to each squared norm), so a profile made only of popular values (a stock user agent, a generic phrase) ties nobody
     however closely it matches, in a log of any size; a value rarer than that
     share weighs as one held by it, so a cell's own values do not outgrow its
     operator's template as the log grows. Cards and
@@ -264,6 +261,8 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
                               .with_columns(pl.lit(kinds[0] not in TEMPLATE_KINDS).alias("infra")))
     if config.signed_templates:  # opt-in: passages shared beyond chance by two clusters sending one toolkit (signed_templates)
         similarity.append(signed_template_ties(node_of, affiliations, signals, [k for k in tie_kinds if k in TEMPLATE_KINDS], n_accounts).with_columns(pl.lit(False).alias("infra")))
+    if config.client_kits:  # opt-in: clusters sending one combination of clients almost no one else sends (campaign_kits)
+        similarity.append(kit_ties(node_of, affiliations, signals).with_columns(pl.lit(True).alias("infra")))
     if not similarity:
         return node, sizes, pl.DataFrame(schema=SIMILARITY_SCHEMA)
     tied = (pl.concat(similarity).filter(pl.col("weight") > 0).group_by("source", "target")
