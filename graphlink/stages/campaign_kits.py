@@ -17,7 +17,8 @@ So a cluster's kit is the set of clients :data:`KIT_SHARE` of its members send, 
 :data:`KIT_CLIENTS` clients and the cluster has a client signature (:func:`~graphlink.stages.campaign_clients.client_profiles`:
 a cell rotating stock browsers has none, its members each sending all 36 agents); two clusters with the same kit are
 tied when the kit is **their own**: of the log's accounts sending every client of it, at least :data:`KIT_OWN_SHARE`
-are members of the clusters carrying it. A public script's users, a team on one in-house pair of tools, a browser
+are members of clusters carrying it (clusters of any size at least :data:`KIT_SHARE` of whose members send the whole
+kit: a card group Leiden cut from a cell is still the cell's). A public script's users, a team on one in-house pair of tools, a browser
 and its stock extension: each is a kit many others send, and ties nobody. The tie's weight is that share times the
 smaller share of the two clusters' members sending the whole kit, so CPM's ``campaign_resolution`` keeps its meaning.
 
@@ -80,7 +81,7 @@ def cluster_kits(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.
     DataFrame
         ``node`` (UInt32), ``kit`` (String: the kit's clients, sorted, joined by a tab), ``cover`` (share of the
         node's members sending every client of the kit), ``own`` (share of the log's senders of the whole kit who
-        are members of nodes with this kit): one row per node with a kit of :data:`KIT_CLIENTS` or more.
+        are members of nodes :data:`KIT_SHARE` of whose members send it): one row per node with a kit of :data:`KIT_CLIENTS` or more.
 
     Examples
     --------
@@ -117,12 +118,17 @@ def cluster_kits(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.
     parts = kits.select("kit", pl.col("clients").list.len().alias("k"), pl.col("clients")).unique("kit").explode("clients")
     senders = (parts.rename({"clients": "client"}).join(held, on="client").group_by("kit", "account_idx")
                .agg(pl.len().alias("n"), pl.col("k").first()).filter(pl.col("n") == pl.col("k")).select("kit", "account_idx"))
-    kin = members.join(kits.select("node", "kit"), on="node").select("account_idx", "kit", "node")
-    inside = senders.join(kin, on=["kit", "account_idx"], how="left")
-    own = inside.group_by("kit").agg((pl.col("node").is_not_null().sum() / pl.len()).alias("own"))
-    cover = inside.drop_nulls("node").group_by("node").agg(pl.len().alias("whole"))
-    return (kits.select("node", "kit").join(cover, on="node", how="left").join(own, on="kit")
-            .join(members.select("node", "size").unique("node"), on="node")
+    # Each sender's cluster (any size, signed or not: a card group cut from a cell is still the cell's) and the share
+    # of that cluster's members sending the whole kit; senders in no cluster, or in one where few send it, are the public.
+    everyone = node_of.select(pl.col("account_idx").cast(pl.UInt32), pl.col("node").cast(pl.UInt32), "size")
+    inside = senders.join(everyone, on="account_idx", how="left")
+    whole = inside.drop_nulls("node").group_by("kit", "node").agg(pl.len().alias("whole"), pl.col("size").first())
+    carried = whole.filter(pl.col("whole") >= KIT_SHARE * pl.col("size"))
+    own = (inside.group_by("kit").agg(pl.len().alias("senders"))
+           .join(carried.group_by("kit").agg(pl.col("whole").sum().alias("theirs")), on="kit", how="left")
+           .select("kit", (pl.col("theirs").fill_null(0) / pl.col("senders")).alias("own")))
+    return (kits.select("node", "kit").join(whole.select("kit", "node", "whole"), on=["kit", "node"], how="left")
+            .join(own, on="kit").join(members.select("node", "size").unique("node"), on="node")
             .select("node", "kit", (pl.col("whole").fill_null(0) / pl.col("size")).alias("cover"), "own"))
 
 
