@@ -39,7 +39,7 @@ import polars as pl
 
 from graphlink.stages.campaign_clients import CLIENT_KINDS, MIN_SIGNATURE_SIZE, client_keys, client_profiles
 
-__all__ = ["KIT_CLIENTS", "KIT_OWN_SHARE", "KIT_SHARE", "cluster_kits", "kit_ties"]
+__all__ = ["KIT_CLIENTS", "KIT_OWN_SHARE", "KIT_SHARE", "cluster_kits", "kit_ties", "kit_vetoes"]
 
 #: A kit is the clients sent by at least this share of a cluster's members: a toolkit's clients are sent by most of a
 #: cell's accounts, a stray agent by a few (``PRINCIPAL_CLIENT_SHARE`` of the client veto, for the same reason).
@@ -155,3 +155,54 @@ def kit_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.Data
              .select(pl.col("node").alias("source"), pl.col("node_t").alias("target"),
                      (pl.col("own") * pl.min_horizontal("cover", "cover_t")).alias("weight")))
     return pairs.filter(pl.col("weight") > 0).cast(dict(EMPTY)).sort("source", "target")
+
+
+def kit_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, pairs: pl.DataFrame,
+               carded: pl.DataFrame) -> pl.DataFrame:
+    """The pairs of ``pairs`` whose clusters each carry a kit of their own and the two kits differ, less ``carded``.
+
+    Two schedulers written with different tooling, each combination sent by almost no one else, are two operators:
+    what ties their cells then is what operators share -- a rented proxy pool's exits (dev pools 1035: one pool's
+    1,346 addresses made one campaign of three operators' cells, each operator's kit its own), a stock phrase. A card
+    (or declared identifier) tie beyond chance (``carded``: :func:`~graphlink.stages.campaign_ties.private_ties`) is
+    the operator's own infrastructure moved between its cells and keeps its pair, whatever each cell runs; so does a
+    pair with no kit on either side (one client, rotating browsers, a cell too small).
+
+    Parameters
+    ----------
+    node_of, affiliations, signals : DataFrame
+        As for :func:`cluster_kits`.
+    pairs : DataFrame
+        ``source, target`` (node numbers): the pairs tied.
+    carded : DataFrame
+        ``source, target``: the pairs tied by cards or declared identifiers.
+
+    Returns
+    -------
+    DataFrame
+        ``source, target`` (UInt32).
+
+    Examples
+    --------
+    >>> node_of = pl.DataFrame({"account_idx": range(10), "node": [0] * 5 + [1] * 5, "size": [5] * 10},
+    ...                        schema_overrides={"account_idx": pl.UInt32, "node": pl.UInt32})
+    >>> aff = pl.DataFrame({"account_idx": [*range(10), *range(10)], "signal_idx": [0] * 5 + [2] * 5 + [1] * 10},
+    ...                    schema={"account_idx": pl.UInt32, "signal_idx": pl.UInt32})
+    >>> sig = pl.DataFrame({"signal_idx": [0, 1, 2], "kind": ["user_agent"] * 3, "value": ["a/1", "b/1", "c/1"]},
+    ...                    schema_overrides={"signal_idx": pl.UInt32})
+    >>> pair = pl.DataFrame({"source": [0], "target": [1]}, schema={"source": pl.UInt32, "target": pl.UInt32})
+    >>> kit_vetoes(node_of, aff, sig, pair, pair.clear()).rows(), kit_vetoes(node_of, aff, sig, pair, pair).rows()
+    ([(0, 1)], [])
+    """
+    empty = pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32})
+    if pairs.height == 0:
+        return empty
+    kits = cluster_kits(node_of, affiliations, signals).filter(pl.col("own") >= KIT_OWN_SHARE).select("node", "kit")
+    if kits.height < 2:
+        return empty
+    ends = pairs.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32))
+    apart = (ends.join(kits.rename({"node": "source"}), on="source")
+             .join(kits.rename({"node": "target", "kit": "kit_t"}), on="target")
+             .filter(pl.col("kit") != pl.col("kit_t")).select("source", "target"))
+    return apart.join(carded.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32)),
+                      on=["source", "target"], how="anti")
