@@ -109,12 +109,11 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
     similarity is the largest over kinds and ties, none when templates alone tie two cells running
     disjoint clients (:func:`~graphlink.stages.campaign_clients.client_vetoes`: a template is copied
     between operators, a scheduler's client is its own), and Leiden optimises CPM on the
-    cluster graph at resolution ``campaign_resolution``: a set of clusters is a
-    campaign when their pairwise similarity averages at least that (Traag, Van
-    Dooren & Nesterov 2011). Leiden runs several times and the campaigns
+    cluster graph at resolution ``campaign_resolution``: a set of clusters is a campaign when their pairwise
+    similarity averages at least that (Traag, Van Dooren & Nesterov 2011). Leiden runs several times and the campaigns
     are what most runs agree on (:func:`~graphlink.stages.campaign_consensus.consensus_groups`), with
-    clusters visited in the order of their first account: a ring's campaign
-    does not hang on one seed, nor on clusters elsewhere being renumbered. With ``campaign_neighbours`` (default),
+    clusters visited in the order of their first account: a ring's campaign does not hang on one seed, nor on clusters
+    elsewhere being renumbered. With ``campaign_neighbours`` (default),
     grouped again through shared neighbours (:func:`~graphlink.stages.campaign_neighbours.neighbour_groups`).
     The cosine is exact -- every pair of clusters sharing a value -- within
     ``graph_config.max_pairs`` pairs (past it, the projection's random cycles).
