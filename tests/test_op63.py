@@ -10,18 +10,19 @@ from __future__ import annotations
 import polars as pl
 
 from graphlink.config import CommunityConfig, GraphConfig
-from graphlink.stages.campaign_kits import KIT_OWN_SHARE, cluster_kits, kit_ties
+from graphlink.stages.campaign_kits import KIT_OWN_SHARE, cluster_kits, kit_ties, kit_vetoes
 from graphlink.stages.campaigns import cluster_campaigns
 
 
-def _frames(clusters: list[tuple[int, list[str]]], outsiders: list[tuple[int, list[str]]] = ()):
+def _frames(clusters: list[tuple[int, list[str]]], outsiders: list[tuple[int, list[str]]] = (), shared_ips: int = 0):
     """``clusters``: (members, clients each member sends) per cluster; ``outsiders``: (accounts, clients) in no
-    cluster. Returns node_of, affiliations, signals (clients are user agents; every value a signal)."""
+    cluster; ``shared_ips``: addresses every clustered account sends from (a rented pool). Returns node_of,
+    affiliations, signals (clients are user agents; every value a signal)."""
     rows, nodes, a = [], [], 0
     for node, (n, clients) in enumerate(clusters):
         for _ in range(n):
             nodes.append((a, node))
-            rows += [(a, c) for c in clients]
+            rows += [(a, c) for c in clients] + [(a, f"ip:198.18.0.{j}") for j in range(shared_ips)]
             a += 1
     for n, clients in outsiders:
         for _ in range(n):
@@ -29,7 +30,8 @@ def _frames(clusters: list[tuple[int, list[str]]], outsiders: list[tuple[int, li
             a += 1
     held = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "value": pl.String}, orient="row")
     sig = (held.group_by("value").agg(pl.len().cast(pl.UInt32).alias("df")).sort("value").with_row_index("signal_idx")
-           .with_columns(kind=pl.lit("user_agent"), linked=pl.col("df") >= 2, weight=pl.lit(1.0)))
+           .with_columns(kind=pl.when(pl.col("value").str.starts_with("ip:")).then(pl.lit("ip")).otherwise(pl.lit("user_agent")),
+                         linked=pl.col("df") >= 2, weight=pl.lit(1.0)))
     aff = held.join(sig, on="value").select("account_idx", "signal_idx")
     node = pl.DataFrame(nodes, schema={"account_idx": pl.UInt32, "node": pl.UInt32}, orient="row")
     node_of = node.join(node.group_by("node").len().rename({"len": "size"}), on="node")
@@ -94,3 +96,43 @@ def test_the_grouping_joins_two_cells_only_with_the_switch():
     on = cluster_campaigns(partition, aff, sig, GraphConfig(), CommunityConfig(client_kits=True), n_accounts=1000)
     assert off["campaign_id"].n_unique() == 2
     assert on["campaign_id"].n_unique() == 1
+
+
+def _pair(*rows):
+    return pl.DataFrame(list(rows), schema={"source": pl.UInt32, "target": pl.UInt32}, orient="row")
+
+
+def test_two_cells_with_own_kits_apart_tied_by_a_rented_pool_are_parted():
+    # two operators' cells, each kit its own (Dalvik + okhttp; okhttp + python-requests), tied by a proxy pool both
+    # rent: the tie is vetoed; the same pair also tied by cards beyond chance keeps it (infrastructure moved)
+    node_of, aff, sig = _frames([(20, ["okhttp/3.14.9", "Dalvik/2.1.0"]), (12, ["okhttp/3.14.9", "python-requests/2.25.1"])],
+                                [(200, ["python-requests/2.25.1"])])
+    assert kit_vetoes(node_of, aff, sig, _pair((0, 1)), _pair()).rows() == [(0, 1)]
+    assert kit_vetoes(node_of, aff, sig, _pair((0, 1)), _pair((0, 1))).rows() == []
+
+
+def test_a_public_kit_or_one_client_vetoes_nothing():
+    # the look-alikes: one side's kit is a public one (as many unclustered senders as members), or one side sends a
+    # single client -- a stock library, no kit: no veto, the tie stands as on main
+    node_of, aff, sig = _frames([(20, ["okhttp/3.14.9", "Dalvik/2.1.0"]), (12, ["okhttp/3.14.9", "python-requests/2.25.1"])],
+                                [(30, ["okhttp/3.14.9", "python-requests/2.25.1"])])
+    assert kit_vetoes(node_of, aff, sig, _pair((0, 1)), _pair()).height == 0
+    node_of, aff, sig = _frames([(20, ["okhttp/3.14.9", "Dalvik/2.1.0"]), (12, ["Go-http-client/2.0"])])
+    assert kit_vetoes(node_of, aff, sig, _pair((0, 1)), _pair()).height == 0
+
+
+def test_one_kit_on_both_sides_vetoes_nothing():
+    node_of, aff, sig = _frames([(20, KIT), (12, KIT)])
+    assert kit_vetoes(node_of, aff, sig, _pair((0, 1)), _pair()).height == 0
+
+
+def test_the_grouping_parts_two_kits_on_one_pool_only_with_the_switch():
+    # two cells with kits of their own, apart, every member on one pool's 30 addresses: one campaign by the pool on
+    # main, two with client_kits
+    node_of, aff, sig = _frames([(20, ["okhttp/3.14.9", "Dalvik/2.1.0"]), (12, ["okhttp/3.14.9", "python-requests/2.25.1"])],
+                                [(300, ["okhttp/3.14.9"])], shared_ips=30)
+    partition = node_of.select("account_idx", pl.col("node").cast(pl.Int64).alias("cluster_id"))
+    off = cluster_campaigns(partition, aff, sig, GraphConfig(), CommunityConfig(), n_accounts=1000)
+    on = cluster_campaigns(partition, aff, sig, GraphConfig(), CommunityConfig(client_kits=True), n_accounts=1000)
+    assert off["campaign_id"].n_unique() == 1
+    assert on["campaign_id"].n_unique() == 2
