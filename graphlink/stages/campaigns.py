@@ -23,6 +23,7 @@ from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import CAMPAIGNS_SCHEMA, nested_reasons
 from graphlink.stages.campaign_clients import TEMPLATE_KINDS, client_vetoes
 from graphlink.stages.campaign_consensus import consensus_groups
+from graphlink.stages.campaign_kits import kit_ties, kit_vetoes
 from graphlink.stages.campaign_neighbours import neighbour_groups
 from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.components import fmt_int
@@ -94,32 +95,25 @@ def cluster_campaigns(partition: pl.DataFrame, affiliations: pl.DataFrame, signa
 
     An operator's cells are each dense inside (a card pool, a slice of a proxy
     pool) and tied to each other by what the operator reuses: one template
-    family, cards and addresses moved between cells. Each cluster
-    is summarised per tie kind (:data:`TIE_KINDS` and strong ``--signal``
-    kinds; a clock shared with unrelated companies' cron jobs is no tie) by a
-    profile over values: the share of its
-    members holding the value times the value's weight. Two clusters are as
-    similar in a kind as the cosine of their profiles, shrunk towards 0 by a
-    pseudo-mass (the weight of a value held by :data:`PSEUDO_SHARE` of the
-    log's accounts, at least 2, added to each squared norm), so a profile made
-    only of popular values (a stock user agent, a generic phrase) ties nobody
-    however closely it matches, in a log of any size; a value rarer than that
-    share weighs as one held by it, so a cell's own values do not outgrow its
-    operator's template as the log grows. Cards and
-    declared identifiers (:data:`PRIVATE_TIE_KINDS`, user-declared kinds) also
-    tie by what two clusters share against what chance gives for clusters of
-    their sizes (:func:`~graphlink.stages.campaign_ties.private_ties`): a cell's
-    profile spreads over its many cards, so the cosine misses the few of them
-    an operator moves between cells. Their
+    family, cards and addresses moved between cells. Each cluster is summarised per tie kind (:data:`TIE_KINDS` and
+    strong ``--signal`` kinds; a clock shared with unrelated companies' cron jobs is no tie) by a profile over values:
+    the share of its members holding the value times the value's weight. Two clusters are as
+    similar in a kind as the cosine of their profiles, shrunk towards 0 by a pseudo-mass (the weight of a value held by
+    :data:`PSEUDO_SHARE` of the log's accounts, at least 2, added to each squared norm), so a profile made only of
+    popular values (a stock user agent, a generic phrase) ties nobody however closely it matches, in a log of any size;
+    a value rarer than that share weighs as one held by it, so a cell's own values do not outgrow its operator's
+    template as the log grows. Cards and declared identifiers (:data:`PRIVATE_TIE_KINDS`, user-declared kinds) also
+    tie by what two clusters share against what chance gives for clusters of their sizes
+    (:func:`~graphlink.stages.campaign_ties.private_ties`): a cell's profile spreads over its many cards, so the cosine
+    misses the few of them an operator moves between cells. Their
     similarity is the largest over kinds and ties, none when templates alone tie two cells running
     disjoint clients (:func:`~graphlink.stages.campaign_clients.client_vetoes`: a template is copied
     between operators, a scheduler's client is its own), and Leiden optimises CPM on the
-    cluster graph at resolution ``campaign_resolution``: a set of clusters is a
-    campaign when their pairwise similarity averages at least that (Traag, Van
-    Dooren & Nesterov 2011). Leiden runs several times and the campaigns
+    cluster graph at resolution ``campaign_resolution``: a set of clusters is a campaign when their pairwise
+    similarity averages at least that (Traag, Van Dooren & Nesterov 2011). Leiden runs several times and the campaigns
     are what most runs agree on (:func:`~graphlink.stages.campaign_consensus.consensus_groups`), with
-    clusters visited in the order of their first account: a ring's campaign
-    does not hang on one seed, nor on clusters elsewhere being renumbered. With ``campaign_neighbours`` (default),
+    clusters visited in the order of their first account: a ring's campaign does not hang on one seed, nor on clusters
+    elsewhere being renumbered. With ``campaign_neighbours`` (default),
     grouped again through shared neighbours (:func:`~graphlink.stages.campaign_neighbours.neighbour_groups`).
     The cosine is exact -- every pair of clusters sharing a value -- within
     ``graph_config.max_pairs`` pairs (past it, the projection's random cycles).
@@ -258,18 +252,24 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
     tie_kinds = [k for k in profile["kind"].unique().sort().to_list() if is_tie_kind(k, graph_config)]
     private = [k for k in tie_kinds if k in PRIVATE_TIE_KINDS or k not in TIE_KINDS]
     node_of = clusters.join(node, on="cluster_id").join(sizes, on="cluster_id").select("account_idx", "node", "size")
+    carded = pl.DataFrame(schema=SIMILARITY_SCHEMA)  # the pairs tied by cards or declared identifiers beyond chance
     for kinds in ([k for k in private if k not in TEMPLATE_KINDS], [k for k in private if k in TEMPLATE_KINDS]):
         if kinds:
             similarity.append(private_ties(node_of, affiliations, signals, kinds, n_accounts)
                               .with_columns(pl.lit(kinds[0] not in TEMPLATE_KINDS).alias("infra")))
+            carded = similarity[-1].drop("infra") if kinds[0] not in TEMPLATE_KINDS else carded
     if config.signed_templates:  # opt-in: passages shared beyond chance by two clusters sending one toolkit (signed_templates)
         similarity.append(signed_template_ties(node_of, affiliations, signals, [k for k in tie_kinds if k in TEMPLATE_KINDS], n_accounts).with_columns(pl.lit(False).alias("infra")))
+    if config.client_kits:  # opt-in: clusters sending one combination of clients almost no one else sends (campaign_kits)
+        similarity.append(kit_ties(node_of, affiliations, signals).with_columns(pl.lit(True).alias("infra")))
     if not similarity:
         return node, sizes, pl.DataFrame(schema=SIMILARITY_SCHEMA)
     tied = (pl.concat(similarity).filter(pl.col("weight") > 0).group_by("source", "target")
             .agg(pl.col("weight").max(), pl.col("infra").any()))
     # A pair tied by templates alone whose cells run different clients is two operators (campaign_clients).
     vetoed = client_vetoes(node_of, affiliations, signals, tied.filter(~pl.col("infra")), own_clients=True)
+    if config.client_kits:  # ... and two such kits apart are two operators but for a card tie (campaign_kits)
+        vetoed = pl.concat([vetoed, kit_vetoes(node_of, affiliations, signals, tied, carded)]).unique()
     return node, sizes, tied.join(vetoed, on=["source", "target"], how="anti").drop("infra").sort("source", "target")
 
 
