@@ -191,12 +191,6 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         origins = cluster_origins(before, partition, bound)
         clusters = carry_joins(clusters, origins, partition, note=bound_note, gave_note=bound_gave_note)
         shared, evidence = recounted(shared, evidence, origins, partition, (pl.col("took") > 0) | (pl.col("gave") > 0))
-    launch = launch_moves(clusters, partition, index) if config.scoring.launch_cells else None
-    if launch is not None and launch.height:  # launch cells: a campaign's flagged pieces started and stopped together gather
-        before, partition = partition, renumber(moved_partition(partition, launch), c.min_cluster_size)
-        origins = cluster_origins(before, partition, launch)
-        clusters = carry_joins(clusters, origins, partition, note=launch_note)
-        shared, evidence = recounted(shared, evidence, origins, partition, pl.col("took") > 0)
     parts = (sibling_moves(clusters, partition, affiliations, projection.signals, activity_idx, config.scoring.min_flag_size,
                            sittings=config.scoring.sibling_sittings)
              if config.scoring.sibling_parts and "timestamp" in ev.columns else None)
@@ -213,6 +207,12 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         clusters = carry_parts(clusters, before, partition, note=card_note)
         origins = part_origins(before, partition)
         shared, evidence = recounted(shared, evidence, origins, partition, pl.col("gave") > 0)
+    launch = launch_moves(clusters, partition, index) if config.scoring.launch_cells else None
+    if launch is not None and launch.height:  # launch cells: a campaign's flagged pieces (parted as above) started and stopped together gather
+        before, partition = partition, renumber(moved_partition(partition, launch), c.min_cluster_size)
+        origins = cluster_origins(before, partition, launch)
+        clusters = carry_joins(clusters, origins, partition, note=launch_note)
+        shared, evidence = recounted(shared, evidence, origins, partition, pl.col("took") > 0)
     joins = block_moves(clusters, partition, affiliations, projection.signals, pieces=pieces) if config.scoring.block_pieces else None
     if joins is not None and joins.height:  # block pieces: flagged pieces of one campaign's address block, after the judgement
         before, partition = partition, renumber(moved_partition(partition, joins), c.min_cluster_size)
