@@ -32,6 +32,7 @@ from graphlink.stages.block_pieces import block_moves, carry_joins
 from graphlink.stages.bound_blocks import bound_gave_note, bound_moves, bound_note
 from graphlink.stages.sibling_parts import carry_parts, part_origins, sibling_moves
 from graphlink.stages.card_cells import card_cell_moves, card_kinds, card_note
+from graphlink.stages.launch_cells import launch_moves, launch_note
 from graphlink.stages.batch_judgement import (carry_evidence, carry_judgement, carry_shared, cluster_origins, judged_moves, moves_made_later,
                                               remnants_followed)
 from graphlink.stages.network_cells import network_cells, piece_campaigns, with_join_reason
@@ -206,6 +207,12 @@ def scoring_stage(partition: pl.DataFrame, index: pl.DataFrame, ev: Events, sign
         clusters = carry_parts(clusters, before, partition, note=card_note)
         origins = part_origins(before, partition)
         shared, evidence = recounted(shared, evidence, origins, partition, pl.col("gave") > 0)
+    launch = launch_moves(clusters, partition, index) if config.scoring.launch_cells else None
+    if launch is not None and launch.height:  # launch cells: a campaign's flagged pieces (parted as above) started and stopped together gather
+        before, partition = partition, renumber(moved_partition(partition, launch), c.min_cluster_size)
+        origins = cluster_origins(before, partition, launch)
+        clusters = carry_joins(clusters, origins, partition, note=launch_note)
+        shared, evidence = recounted(shared, evidence, origins, partition, pl.col("took") > 0)
     joins = block_moves(clusters, partition, affiliations, projection.signals, pieces=pieces) if config.scoring.block_pieces else None
     if joins is not None and joins.height:  # block pieces: flagged pieces of one campaign's address block, after the judgement
         before, partition = partition, renumber(moved_partition(partition, joins), c.min_cluster_size)
