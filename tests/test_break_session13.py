@@ -387,18 +387,19 @@ def test_the_distillation_ring_was_flagged_before_the_factor_control():
 @pytest.mark.parametrize("camo", [0.3, 0.5])
 def test_a_ring_with_some_camouflage_is_still_flagged_control(camo):
     """Control: free-form camouflage in 30 % / 50 % of each account's requests: template share 0.69 / 0.51,
-    still flagged. The card pool was diluted in proportion (0.58 / 0.43); with pool carriers (on since session 63)
-    every account of the ring carries the template, so the pool counts whole: 5 / 6 (six cards)."""
+    card pool 0.58 / 0.43, still flagged (0.747 / 0.638)."""
     log, ring = ring_world(camo=camo)
     r = row(run_detect(log.frame()), ring)
-    assert r["card_pool"] == pytest.approx(5 / 6, abs=1e-9)
+    assert r["card_pool"] == pytest.approx(r["template_share"] * 5 / 6, abs=1e-9)
     assert r["flagged"], say(r)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "camouflage dilutes the card pool in proportion: with 60 % of each account's requests free-form, "
+    "template share 0.39, card pool 0.32, score 0.551: the ring of 30 is missed (0.884 without the factor; "
+    "70 %: 0.492). The break-even is 55-60 % camouflage, about doubling the operator's request bill; every "
+    "account still sends the template (the share of accounts sending it stays 100 %)"))
 def test_a_ring_with_sixty_percent_camouflage_is_flagged():
-    """Was a strict xfail (camouflage diluted the card pool in proportion: 60 % free-form, template share 0.39, card
-    pool 0.32, 0.551, missed). Every account still sends the template: pool carriers (on since session 63) count
-    the pool as far as most accounts carry it, not as far as each writes it."""
     log, ring = ring_world(camo=0.6)
     r = row(run_detect(log.frame()), ring)
     assert r["flagged"], say(r)
@@ -491,9 +492,11 @@ def test_disguises_the_normaliser_undoes_and_prompt_gaps_leave_the_ring_flagged_
     assert r["flagged"], say(r)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "pool_campaigns (opt-in): the campaign scored as a whole is diluted the same way. The 12-card-group cell "
+    "(card_group_cell_world) with 60 % camouflage stays one campaign of 60 (tied by 11 IP addresses and 9 prompt "
+    "values) but scores 0.571 as a whole: no account flagged (0.957 with no camouflage)"))
 def test_a_pooled_campaign_with_sixty_percent_camouflage_is_flagged():
-    """Was a strict xfail (the campaign scored as a whole diluted the same way: 0.571, no account flagged); pool
-    carriers (on since session 63) count the 60 accounts that all carry the template."""
     log, ring = cell_world(camo=0.6)
     result = run_detect(log.frame(), config=POOLED)
     assert flagged(result, ring) == 60
@@ -697,5 +700,5 @@ def test_spark_engine_scales_the_card_pool_alike(spark, tmp_path, name):
     b = graphlink.detect(str(path), engine="spark", spark=spark)
     cols = ["cluster_id", "size", "template_share", "card_pool", "flagged"]
     assert a.clusters.select(cols).equals(b.clusters.select(cols)), name
-    if name == "camo":  # missed before pool carriers (on since session 63); both engines agree either way
-        assert row(a, accounts)["flagged"] is True
+    if name == "camo":
+        assert row(a, accounts)["flagged"] is False

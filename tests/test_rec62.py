@@ -1,4 +1,4 @@
-"""Pool carriers (``[scoring] pool_carriers``, on since session 63): a card pool counts as far as most members run the script.
+"""Pool carriers (opt-in, ``[scoring] pool_carriers``): a card pool counts as far as most members run the script.
 
 Failure class (issue 17, "whole cell under the bar"; dev scenario world templates1000, operator 3): 198 accounts
 pay from three pooled cards (and cards of their own), every one sending the operator's extraction template at :10
