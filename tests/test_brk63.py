@@ -135,3 +135,78 @@ def test_a_gzip_file_under_any_name_is_one_line_saying_so(tmp_path, name, extra)
     path.write_bytes(gzip.compress(CSV))
     got = CliRunner().invoke(app, ["detect", str(path), "--out", str(tmp_path / "out"), "-q", *extra])
     assert got.exit_code != 0 and "gzip-compressed" in got.output and "Traceback" not in got.output
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# client kits (opt-in, op63): vetoes and ties on the grouping's own frames
+
+
+def kit_frames(clusters, outsiders=(), shared_ips: int = 0):
+    """``clusters``: (members, clients each sends) per cluster; ``outsiders``: (accounts, clients) in no cluster;
+    ``shared_ips``: addresses every clustered account sends from (the operator's own pool). node_of, aff, signals."""
+    rows, nodes, a = [], [], 0
+    for node, (n, clients) in enumerate(clusters):
+        for _ in range(n):
+            nodes.append((a, node))
+            rows += [(a, c) for c in clients] + [(a, f"ip:198.18.0.{j}") for j in range(shared_ips)]
+            a += 1
+    for n, clients in outsiders:
+        for _ in range(n):
+            rows += [(a, c) for c in clients]
+            a += 1
+    held = pl.DataFrame(rows, schema={"account_idx": pl.UInt32, "value": pl.String}, orient="row")
+    sig = (held.group_by("value").agg(pl.len().cast(pl.UInt32).alias("df")).sort("value").with_row_index("signal_idx")
+           .with_columns(kind=pl.when(pl.col("value").str.starts_with("ip:")).then(pl.lit("ip")).otherwise(pl.lit("user_agent")),
+                         linked=pl.col("df") >= 2, weight=pl.lit(1.0)))
+    aff = held.join(sig, on="value").select("account_idx", "signal_idx")
+    node = pl.DataFrame(nodes, schema={"account_idx": pl.UInt32, "node": pl.UInt32}, orient="row")
+    node_of = node.join(node.group_by("node").len().rename({"len": "size"}), on="node")
+    return node_of, aff, sig.select("signal_idx", "kind", "df", "weight", "linked", "value")
+
+
+def campaigns(node_of, aff, sig, **community) -> int:
+    from graphlink.config import CommunityConfig, GraphConfig
+    from graphlink.stages.campaigns import cluster_campaigns
+    partition = node_of.select("account_idx", pl.col("node").cast(pl.Int64).alias("cluster_id"))
+    return cluster_campaigns(partition, aff, sig, GraphConfig(), CommunityConfig(**community),
+                             n_accounts=1000)["campaign_id"].n_unique()
+
+
+KIT = ["node-fetch/1.0", "openai-python/1.3.0"]
+PAIR = pl.DataFrame({"source": [0], "target": [1]}, schema={"source": pl.UInt32, "target": pl.UInt32})
+
+
+@pytest.mark.parametrize("later", [["node-fetch/1.0", "openai-python/1.4.0"],  # a minor release rolled onto one cell
+                                   KIT + ["axios/1.6.0"],                      # a tool added to a later cell
+                                   ["Node-Fetch/1.0\u200b", "openai-pyth\u043en/1.3.0"]])  # look-alike spellings
+def test_one_operators_kit_grown_between_cells_vetoes_nothing(later):
+    # fixed on brk63: two cells of one operator on its own pool of 30 addresses, the later cell's kit a minor upgrade
+    # or a superset of the first's; both kits their own (300 others send openai-python alone). Before: vetoed, the
+    # operator's one campaign parted in two by the switch
+    from graphlink.stages.campaign_kits import kit_vetoes
+    node_of, aff, sig = kit_frames([(20, KIT), (12, later)], [(300, ["openai-python/1.3.0"])], shared_ips=30)
+    assert kit_vetoes(node_of, aff, sig, PAIR, PAIR.clear()).height == 0
+    assert campaigns(node_of, aff, sig) == 1 and campaigns(node_of, aff, sig, client_kits=True) == 1
+
+
+def test_kits_each_with_a_product_of_its_own_are_still_apart():
+    # the look-alike that must stay vetoed (op63's case): okhttp + Dalvik against okhttp + python-requests; and a
+    # major version is another install (okhttp 3 against okhttp 4, each beside Dalvik)
+    from graphlink.stages.campaign_kits import kit_vetoes
+    for second in (["okhttp/3.14.9", "python-requests/2.25.1"], ["okhttp/4.12.0", "Dalvik/2.1.0"]):
+        node_of, aff, sig = kit_frames([(20, ["okhttp/3.14.9", "Dalvik/2.1.0"]), (12, second)],
+                                       [(200, ["python-requests/2.25.1"])])
+        assert kit_vetoes(node_of, aff, sig, PAIR, PAIR.clear()).rows() == [(0, 1)]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "brk63 (opt-in client_kits, a reason not to turn it on): two operators each running the stock SDK pair "
+    "python-requests + openai-python, sharing nothing else, are tied into one campaign when the log's public sends "
+    "browsers (no one else sends the pair, so the pair reads as their own). Ownership is read against the log's other "
+    "senders, and a log whose API users are few (a small tenant, a browser-heavy platform) has no public to tell a "
+    "stock pair from a private one. Acknowledged in campaign_kits' docstring; no fix here."))
+def test_two_operators_on_one_stock_sdk_pair_stay_apart_with_client_kits():
+    stock = ["python-requests/2.31.0", "openai-python/1.3.0"]
+    node_of, aff, sig = kit_frames([(20, stock), (12, stock)], [(300, ["Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0"])])
+    assert campaigns(node_of, aff, sig) == 2
+    assert campaigns(node_of, aff, sig, client_kits=True) == 2

@@ -159,7 +159,8 @@ def kit_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.Data
 
 def kit_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, pairs: pl.DataFrame,
                carded: pl.DataFrame) -> pl.DataFrame:
-    """The pairs of ``pairs`` whose clusters each carry a kit of their own and the two kits differ, less ``carded``.
+    """The pairs of ``pairs`` whose clusters each carry a kit of their own, each kit holding a client product (a
+    client to its major version, :func:`~graphlink.stages.campaign_clients.client_keys`) the other lacks, less ``carded``.
 
     Two schedulers written with different tooling, each combination sent by almost no one else, are two operators:
     what ties their cells then is what operators share -- a rented proxy pool's exits (dev pools 1035: one pool's
@@ -200,9 +201,16 @@ def kit_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.Da
     kits = cluster_kits(node_of, affiliations, signals).filter(pl.col("own") >= KIT_OWN_SHARE).select("node", "kit")
     if kits.height < 2:
         return empty
+    # Kits are apart when each holds a product the other lacks (brk63): a minor release rolled onto some cells first,
+    # or a tool added to a later cell, is one operator's kit grown, not another operator's (client_keys' products).
+    products = client_keys(signals.filter(pl.col("kind").is_in(list(CLIENT_KINDS)))).select("client", "product").unique("client")
+    made = (kits.with_columns(pl.col("kit").str.split("\t").alias("client")).explode("client")
+            .join(products, on="client", how="left").group_by("node")
+            .agg(pl.col("product").fill_null(pl.col("client")).unique().alias("products")))
     ends = pairs.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32))
-    apart = (ends.join(kits.rename({"node": "source"}), on="source")
-             .join(kits.rename({"node": "target", "kit": "kit_t"}), on="target")
-             .filter(pl.col("kit") != pl.col("kit_t")).select("source", "target"))
+    apart = (ends.join(made.rename({"node": "source"}), on="source")
+             .join(made.rename({"node": "target", "products": "products_t"}), on="target")
+             .filter((pl.col("products").list.set_difference("products_t").list.len() > 0)
+                     & (pl.col("products_t").list.set_difference("products").list.len() > 0)).select("source", "target"))
     return apart.join(carded.select(pl.col("source").cast(pl.UInt32), pl.col("target").cast(pl.UInt32)),
                       on=["source", "target"], how="anti")
