@@ -91,6 +91,20 @@ def test_hybrid_staff_behind_a_nat_pool_stay_unflagged_with_pool_carriers(pool):
     assert company_flagged(hybrid_company(0.3, pool=pool), pool_carriers=True) == 0
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "brk63: the office excuse turns on the number of exits, for a fleet as for a company. rec63's fleet twin (every "
+    "account sends its template through the shared exits, its camouflage from its own home: flagged with 4 exits, "
+    "tests/test_rec63.py) sends it through ONE exit here: rec62's one-address rule reads that exit as an office (most "
+    "of each member's *linked* requests, the home linking nothing) and no member carries -- 0 of 30 flagged (2 exits: "
+    "30). The hybrid company above is the mirror (one NAT address: excused; a pool of 4: flagged). What tells an office "
+    "from a script's exit is the template share of the requests through it against elsewhere, per request."))
+def test_a_fleet_sending_its_template_through_one_exit_is_flagged_with_pool_carriers():
+    from tests.test_rec63 import TEMPLATE as TWIN_TEMPLATE, _twin  # noqa: F401 -- the twin, through one exit below
+    events = _twin(own_writing_from_home=True).with_columns(
+        pl.when(pl.col("ip").str.starts_with("198.51.100.")).then(pl.lit("198.51.100.20")).otherwise(pl.col("ip")).alias("ip"))
+    assert company_flagged(events, pool_carriers=True) == 30
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # determinism, small logs and the output contract with every session-63 switch on
 
