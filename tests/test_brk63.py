@@ -279,3 +279,13 @@ def test_cells_on_clocks_overlapping_six_of_fifteen_hours_are_parted():
     for seed in range(1, 4):
         got = _card_parts_of((0, 15), (9, 24), seed)
         assert got is not None and set(got[:12]).isdisjoint(got[12:]), seed
+
+
+@pytest.mark.parametrize("text", ["\n\n[{}]\n", "\ufeff\n[\n  {}\n]\n", "  [{}]"])
+def test_a_json_array_after_blank_lines_is_named_as_one(tmp_path, text):
+    # fixed on brk63: a blank line before the array's '[' made it "line 2 is not a JSON object"
+    record = '{"account_id": "a", "timestamp": "2025-01-01T00:00:00Z", "ip": "1.2.3.4", "prompt": "hi"}'
+    path = tmp_path / "events.json"
+    path.write_text(text.replace("{}", record), encoding="utf-8")
+    got = CliRunner().invoke(app, ["detect", str(path), "--out", str(tmp_path / "out"), "-q"])
+    assert got.exit_code != 0 and "one JSON array" in got.output and "Traceback" not in got.output

@@ -240,8 +240,9 @@ def starts_with_json_object(path: str | Path) -> bool:
 
 def json_line_error(path: str, line: int, array: bool = False) -> InputError:
     """The error for an NDJSON line that is not a JSON object; ``array``: the file opens with ``[``, one JSON
-    array of records (a ``.json`` export, ``json.dump(records)``), which is said with the conversion."""
-    if array and line == 1:
+    array of records (a ``.json`` export, ``json.dump(records)``), which is said with the conversion -- at whatever
+    line the ``[`` stands: the lines before it are blank, so the first line that is no object is the array's (brk63)."""
+    if array:
         return InputError("cannot read as ndjson: the file is one JSON array, not one JSON object per line; "
                           "write one record per line (jq -c '.[]' FILE > FILE.ndjson)", file=path)
     return InputError(f"cannot read as ndjson: line {line:,} is not a JSON object (NDJSON needs one object "
