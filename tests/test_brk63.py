@@ -99,7 +99,7 @@ def test_hybrid_staff_behind_a_nat_pool_stay_unflagged_with_pool_carriers(pool):
     "30). The hybrid company above is the mirror (one NAT address: excused; a pool of 4: flagged). What tells an office "
     "from a script's exit is the template share of the requests through it against elsewhere, per request."))
 def test_a_fleet_sending_its_template_through_one_exit_is_flagged_with_pool_carriers():
-    from tests.test_rec63 import TEMPLATE as TWIN_TEMPLATE, _twin  # noqa: F401 -- the twin, through one exit below
+    from tests.test_rec63 import _twin  # noqa: F401 -- the twin, through one exit below
     events = _twin(own_writing_from_home=True).with_columns(
         pl.when(pl.col("ip").str.starts_with("198.51.100.")).then(pl.lit("198.51.100.20")).otherwise(pl.col("ip")).alias("ip"))
     assert company_flagged(events, pool_carriers=True) == 30
@@ -227,58 +227,7 @@ def test_two_operators_on_one_stock_sdk_pair_stay_apart_with_client_kits():
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# tie63's quiet gate: a cluster sharing one card at most is a team's (payment_reuse no trace of a fleet)
-
-
-@pytest.mark.parametrize("cards, inherits", [(lambda i: f"pf_t{i % 2}", True),   # a pool of two cards: a fleet's trace
-                                             (lambda i: "pf_one", False)])      # one shared card: a team's
-def test_a_quiet_cell_pasting_the_operators_text_whole_inherits_only_on_a_card_pool(cards, inherits):
-    # tie63's end-to-end world: a ring of 20 flagged, and a cell of 14 in office hours on two addresses pasting the
-    # ring's text whole (opening {own words} closing). On main (73b554f) the cell inherits on one card, on two and on
-    # cards of its own; since tie63 only on two. The one-card case is the trade tie63 chose: by events it is
-    # test_tie63's company on a corporate card -- an operator keeping a quiet cell on one card now evades the tie
-    from tests.test_tie63 import CLOSING, OPENING, flagged
-    text = OPENING + " {} " + CLOSING
-    got = flagged(lambda i: text, text, cards=cards)
-    assert got["zrng"] == 20 and got["acme"] == (14 if inherits else 0)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# tie63's handover (card cells, on): how long an overlap is still a handover
-
-
-def _card_parts_of(first_hours, second_hours, seed):
-    """tie63's own card-cell frame: four card groups of 6 (two per side), one pool, one template; each side's members
-    sending 80 % of the side's own bursts (30 a day over 10 days) in its hours."""
-    import numpy as np
-    from graphlink.stages.card_cells import DAY, card_parts
-    rng = np.random.default_rng(seed)
-    def bursts(hours):
-        return np.concatenate([d * DAY + rng.choice(np.arange(hours[0] * 60, hours[1] * 60), 30, replace=False)
-                               for d in range(10)])
-    def members(b):
-        return [rng.choice(b, int(0.8 * len(b)), replace=False) for _ in range(12)]
-    first, second = members(bursts(first_hours)), members(bursts(second_hours))
-    pool = [rng.choice(60, 6, replace=False) for _ in range(24)]
-    template = [rng.choice(20, 8, replace=False) for _ in range(24)]
-    units = [np.array([i // 6]) for i in range(24)]
-    return card_parts(units, [pool, template, first + second], 5, pool=0, clock=2)
-
-
-def test_shifts_meeting_at_a_two_hour_handover_stay_whole():
-    assert all(_card_parts_of((0, 13), (11, 24), seed) is None for seed in range(1, 4))
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "brk63 (a trade for tie63 to confirm or narrow; ARI-cell only, no flag moves): two cells on independent clocks of "
-    "15 hours each, 00-15 and 09-24, meeting in their 6 common hours as strangers do, were parted on main (5 of 5 "
-    "seeds) and are kept one since HANDOVER = 0.5: 60 % of each one's minutes lie outside the other's hours, so the "
-    "overlap reads as a handover. At exactly half (04-16 against 10-22) noise decides (parted on 4 of 5 seeds). A "
-    "handover is short against the shifts it joins; 'most of each one's minutes outside' admits a 40 % overlap."))
-def test_cells_on_clocks_overlapping_six_of_fifteen_hours_are_parted():
-    for seed in range(1, 4):
-        got = _card_parts_of((0, 15), (9, 24), seed)
-        assert got is not None and set(got[:12]).isdisjoint(got[12:]), seed
+# input errors (readme63 / brk63)
 
 
 @pytest.mark.parametrize("text", ["\n\n[{}]\n", "\ufeff\n[\n  {}\n]\n", "  [{}]"])
