@@ -132,10 +132,12 @@ def cluster_kits(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.
             .select("node", "kit", (pl.col("whole").fill_null(0) / pl.col("size")).alias("cover"), "own"))
 
 
-def kit_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame) -> pl.DataFrame:
+def kit_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame,
+             kits: pl.DataFrame | None = None) -> pl.DataFrame:
     """Pairs of clusters carrying one kit of their own (module docstring): ``source, target, weight``.
 
-    Parameters are :func:`cluster_kits`'. The weight is the kit's own share times the smaller cover of the two.
+    Parameters are :func:`cluster_kits`'; ``kits``, when given, is its result for them (computed once by the
+    campaign grouping for ties and vetoes alike). The weight is the kit's own share times the smaller cover of the two.
 
     Examples
     --------
@@ -148,7 +150,7 @@ def kit_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.Data
     >>> kit_ties(node_of, aff, sig).rows()
     [(0, 1, 1.0)]
     """
-    kits = cluster_kits(node_of, affiliations, signals).filter(pl.col("own") >= KIT_OWN_SHARE)
+    kits = (cluster_kits(node_of, affiliations, signals) if kits is None else kits).filter(pl.col("own") >= KIT_OWN_SHARE)
     if kits.height < 2:
         return pl.DataFrame(schema=EMPTY)
     pairs = (kits.join(kits, on="kit", suffix="_t").filter(pl.col("node") < pl.col("node_t"))
@@ -158,7 +160,7 @@ def kit_ties(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.Data
 
 
 def kit_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.DataFrame, pairs: pl.DataFrame,
-               carded: pl.DataFrame) -> pl.DataFrame:
+               carded: pl.DataFrame, kits: pl.DataFrame | None = None) -> pl.DataFrame:
     """The pairs of ``pairs`` whose clusters each carry a kit of their own, each kit holding a client product (a
     client to its major version, :func:`~graphlink.stages.campaign_clients.client_keys`) the other lacks, less ``carded``.
 
@@ -177,6 +179,8 @@ def kit_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.Da
         ``source, target`` (node numbers): the pairs tied.
     carded : DataFrame
         ``source, target``: the pairs tied by cards or declared identifiers.
+    kits : DataFrame, optional
+        :func:`cluster_kits`' result for these arguments, when already computed.
 
     Returns
     -------
@@ -198,7 +202,7 @@ def kit_vetoes(node_of: pl.DataFrame, affiliations: pl.DataFrame, signals: pl.Da
     empty = pl.DataFrame(schema={"source": pl.UInt32, "target": pl.UInt32})
     if pairs.height == 0:
         return empty
-    kits = cluster_kits(node_of, affiliations, signals).filter(pl.col("own") >= KIT_OWN_SHARE).select("node", "kit")
+    kits = (cluster_kits(node_of, affiliations, signals) if kits is None else kits).filter(pl.col("own") >= KIT_OWN_SHARE).select("node", "kit")
     if kits.height < 2:
         return empty
     # Kits are apart when each holds a product the other lacks (brk63): a minor release rolled onto some cells first,

@@ -23,7 +23,7 @@ from graphlink.config.kinds import kind_name_expr
 from graphlink.contract import CAMPAIGNS_SCHEMA, nested_reasons
 from graphlink.stages.campaign_clients import TEMPLATE_KINDS, client_vetoes
 from graphlink.stages.campaign_consensus import consensus_groups
-from graphlink.stages.campaign_kits import kit_ties, kit_vetoes
+from graphlink.stages.campaign_kits import cluster_kits, kit_ties, kit_vetoes
 from graphlink.stages.campaign_neighbours import neighbour_groups
 from graphlink.stages.campaign_ties import private_ties
 from graphlink.stages.components import fmt_int
@@ -261,7 +261,7 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
     if config.signed_templates:  # opt-in: passages shared beyond chance by two clusters sending one toolkit (signed_templates)
         similarity.append(signed_template_ties(node_of, affiliations, signals, [k for k in tie_kinds if k in TEMPLATE_KINDS], n_accounts).with_columns(pl.lit(False).alias("infra")))
     if config.client_kits:  # opt-in: clusters sending one combination of clients almost no one else sends (campaign_kits)
-        similarity.append(kit_ties(node_of, affiliations, signals).with_columns(pl.lit(True).alias("infra")))
+        similarity.append(kit_ties(node_of, affiliations, signals, kits := cluster_kits(node_of, affiliations, signals)).with_columns(pl.lit(True).alias("infra")))
     if not similarity:
         return node, sizes, pl.DataFrame(schema=SIMILARITY_SCHEMA)
     tied = (pl.concat(similarity).filter(pl.col("weight") > 0).group_by("source", "target")
@@ -269,7 +269,7 @@ def cluster_similarity(partition: pl.DataFrame, affiliations: pl.DataFrame, sign
     # A pair tied by templates alone whose cells run different clients is two operators (campaign_clients).
     vetoed = client_vetoes(node_of, affiliations, signals, tied.filter(~pl.col("infra")), own_clients=True)
     if config.client_kits:  # ... and two such kits apart are two operators but for a card tie (campaign_kits)
-        vetoed = pl.concat([vetoed, kit_vetoes(node_of, affiliations, signals, tied, carded)]).unique()
+        vetoed = pl.concat([vetoed, kit_vetoes(node_of, affiliations, signals, tied, carded, kits)]).unique()
     return node, sizes, tied.join(vetoed, on=["source", "target"], how="anti").drop("infra").sort("source", "target")
 
 
