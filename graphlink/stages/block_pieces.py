@@ -43,7 +43,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-__all__ = ["ADDRESS_KINDS", "COVER", "EXCHANGE", "EXCLUSIVE", "block_moves", "block_note", "carry_joins"]
+__all__ = ["ADDRESS_KINDS", "COVER", "EXCHANGE", "EXCLUSIVE", "block_moves", "block_note", "carry_joins", "component_moves"]
 
 #: The kinds whose values are addresses: exact addresses only. Networks (``ip_net``) are shared by an operator's
 #: sibling cells on one commercial block as by one cell's pieces (session 53: sibling merges shared /24s at Jaccard
@@ -167,17 +167,22 @@ def block_moves(clusters: pl.DataFrame, partition: pl.DataFrame, affiliations: p
              .join(sizes.select("cluster_id", "size"), on="cluster_id").filter(pl.col("tied") >= cover * pl.col("size")))
     if links.is_empty():
         return empty
-    return _component_moves(links.select("cluster_id", "large"), sizes, members)
+    return component_moves(links.select("cluster_id", "large"), sizes, members)
 
 
-def _component_moves(links: pl.DataFrame, sizes: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
-    """Each connected component of ``links`` (``cluster_id, large``) joined into its largest cluster (ties: lower id)."""
-    import igraph as ig
+def component_moves(links: pl.DataFrame, sizes: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Each connected component of ``links`` (``cluster_id, large``: pairs of clusters to join) joined into its
+    largest cluster (ties: the lower id): ``account_idx`` (UInt32), ``to`` (Int64) for the members (``cluster_id,
+    account_idx``) of the clusters that move. ``sizes``: ``cluster_id, size``. Used by block pieces and launch cells."""
+    import igraph as ig  # only when something joins (commands that build no graph never load igraph)
 
     ids = pl.concat([links["cluster_id"], links["large"]]).unique().sort()
-    pos = {int(c): i for i, c in enumerate(ids.to_list())}
-    g = ig.Graph(n=len(pos), edges=[(pos[int(a)], pos[int(b)]) for a, b in links.iter_rows()])
-    comp = pl.DataFrame({"cluster_id": ids, "component": g.connected_components().membership}).join(sizes.select("cluster_id", "size"), on="cluster_id")
+    pos = pl.DataFrame({"cluster_id": ids}).with_row_index("v")
+    edges = (links.join(pos, on="cluster_id").join(pos.rename({"cluster_id": "large", "v": "v_b"}), on="large")
+             .select("v", "v_b"))
+    g = ig.Graph(n=ids.len(), edges=edges.rows())
+    comp = pos.with_columns(component=pl.Series(g.connected_components().membership)).join(
+        sizes.select("cluster_id", "size"), on="cluster_id")
     head = (comp.sort(["component", "size", "cluster_id"], descending=[False, True, False]).group_by("component", maintain_order=True)
             .first().select("component", pl.col("cluster_id").alias("to")))
     moved = comp.join(head, on="component").filter(pl.col("cluster_id") != pl.col("to")).select("cluster_id", "to")

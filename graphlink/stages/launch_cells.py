@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from graphlink.stages.block_pieces import component_moves
+
 __all__ = ["COHERENT", "MIN_TOLERANCE", "TOLERANCE", "launch_moves", "launch_note", "launch_windows"]
 
 #: A member's tolerance is this many of its mean gaps between requests: its first request after a launch comes about
@@ -142,19 +144,8 @@ def launch_moves(clusters: pl.DataFrame, partition: pl.DataFrame, index: pl.Data
              .select("cluster_id", "cluster_id_b"))
     if pairs.is_empty():
         return empty
-    import igraph as ig  # only when something joins (commands that build no graph never load igraph)
-    ids = pl.concat([pairs["cluster_id"], pairs["cluster_id_b"]]).unique().sort()
-    pos = pl.DataFrame({"cluster_id": ids}).with_row_index("v")
-    edges = (pairs.join(pos, on="cluster_id").join(pos.rename({"cluster_id": "cluster_id_b", "v": "v_b"}), on="cluster_id_b")
-             .select("v", "v_b"))
-    g = ig.Graph(n=ids.len(), edges=edges.rows())
-    comp = pos.with_columns(component=pl.Series(g.connected_components().membership))
-    size = members.group_by("cluster_id").agg(pl.len().alias("n"))
-    head = (comp.join(size, on="cluster_id").sort(["component", "n", "cluster_id"], descending=[False, True, False])
-            .group_by("component", maintain_order=True).agg(pl.col("cluster_id").first().alias("to")))
-    moving = comp.join(head, on="component").filter(pl.col("cluster_id") != pl.col("to"))
-    return (members.join(moving.select("cluster_id", "to"), on="cluster_id")
-            .select(pl.col("account_idx").cast(pl.UInt32), pl.col("to").cast(pl.Int64)).sort("account_idx"))
+    sizes = members.group_by("cluster_id").agg(pl.len().alias("size"))
+    return component_moves(pairs.rename({"cluster_id_b": "large"}), sizes, members)
 
 
 def launch_note(took: pl.Expr, size: pl.Expr) -> pl.Expr:
